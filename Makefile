@@ -1,0 +1,28 @@
+# Two commands do all the set-up: `make run` (main job) and `make test` (whole suite).
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup run test system-deps clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+	$(BIN)/pip install torch==2.13.0
+	$(BIN)/pip install triton
+	$(BIN)/pip install -e '.[test]'
+
+system-deps:
+	@bash scripts/system_deps.sh
+
+setup: $(BIN)/python system-deps
+
+run: setup
+	$(BIN)/python -m pipeline.datasets fetch eegmmidb-s001r02
+	$(BIN)/wavegraph run configs/default.yaml --speed max
+
+test: setup
+	TRITON_INTERPRET=1 $(BIN)/python -m pytest -q -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) .data

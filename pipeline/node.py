@@ -1,0 +1,129 @@
+"""The node API: small plain classes that can be used without any runtime.
+
+A node declares named input and output ports and typed parameters (a pydantic model, so YAML values
+are validated with clear errors). The runtime calls, in order:
+
+    node = MyNode(**params)                     # parameters validated here
+    out_specs = node.configure(in_specs)        # spec checking; raise SpecError on a mismatch
+    outputs = node.process({"in": chunk})       # any number of times; may return {} (no output yet)
+    tail = node.finish()                        # once, at end of stream: flush anything held back
+    node.close()                                # release files and devices
+
+Offline, call the same methods in a loop. State is explicit: `reset()`, `state_dict()` and
+`load_state_dict()`. Latency is declared in `latency_samples` (at the rate of the first input, or of the
+first output for sources): a positive value is a delay (the output at time t depends on inputs up to t
+and is stamped late by that many samples) or a lookahead held back before output.
+
+Sources (no inputs) implement `read()`, returning the next outputs or None at end of stream, and say
+whether they are `live` (paced by hardware such as an amplifier or a sound card) or replayed (the
+runner paces them from their chunk times, or runs them as fast as possible).
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from .chunk import Chunk
+from .spec import SpecError, StreamSpec
+
+
+class NodeParams(BaseModel):
+    """Base of every node's parameter model: unknown parameters are errors; types are strict-ish."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class Node:
+    """Base class of all nodes. Subclasses override the class attributes and the methods they need."""
+
+    type_name: ClassVar[str] = ""  # the YAML `type:`; set by @register
+    inputs: ClassVar[tuple[str, ...]] = ("in",)
+    outputs: ClassVar[tuple[str, ...]] = ("out",)
+    Params: ClassVar[type[NodeParams]] = NodeParams
+
+    def __init__(self, **params: Any):
+        self.params = self.Params(**params)
+        self.in_specs: dict[str, StreamSpec] = {}
+        self.out_specs: dict[str, StreamSpec] = {}
+        self.latency_samples: int = 0
+        # Named event counters shown in the end-of-run summary (NaNs zeroed, overflows, ...).
+        self.counters: dict[str, int] = {}
+
+    # --- graph-build time --------------------------------------------------------------------
+    def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
+        """Check the input specs and return the output specs. The default passes 'in' through."""
+        self.in_specs = dict(in_specs)
+        self.out_specs = {name: in_specs["in"] for name in self.outputs}
+        return self.out_specs
+
+    # --- data time ---------------------------------------------------------------------------
+    def process(self, inputs: dict[str, Chunk]) -> dict[str, Chunk]:
+        """Consume the chunks that arrived (one entry per port that has data) and return outputs."""
+        raise NotImplementedError
+
+    def finish(self) -> dict[str, Chunk]:
+        """Called once at end of stream; returns anything still held back (e.g. a lookahead tail)."""
+        return {}
+
+    def close(self) -> None:
+        """Release files, devices and sockets. Must be safe to call twice."""
+
+    # --- state -------------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget all stream state (as after a gap or a restart). Stateless nodes do nothing."""
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state:
+            raise KeyError(f"{type(self).__name__} has no state, got keys {sorted(state)}")
+
+    # --- helpers -----------------------------------------------------------------------------
+    @property
+    def latency_seconds(self) -> float:
+        spec = next(iter(self.in_specs.values()), None) or next(iter(self.out_specs.values()), None)
+        if spec is None or not spec.rate:
+            return 0.0
+        return self.latency_samples / spec.rate
+
+    def count(self, name: str, n: int = 1) -> None:
+        self.counters[name] = self.counters.get(name, 0) + int(n)
+
+    def require_input(self, in_specs: dict[str, StreamSpec], port: str = "in", kind: str | None = None) -> StreamSpec:
+        """Fetch one input spec and check its kind, with an error that says what to connect instead."""
+        spec = in_specs[port]
+        if kind is not None and spec.kind != kind:
+            raise SpecError(
+                f"input '{port}' must be a {kind} stream, got {spec.kind}",
+                f"connect a {kind} output to '{port}'",
+            )
+        return spec
+
+
+class Source(Node):
+    """A node with no inputs. `read()` returns the next outputs, or None at end of stream."""
+
+    inputs: ClassVar[tuple[str, ...]] = ()
+    live: ClassVar[bool] = False  # True: hardware paces read(); False: the runner paces by chunk time
+
+    def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
+        raise NotImplementedError
+
+    def read(self) -> dict[str, Chunk] | None:
+        raise NotImplementedError
+
+    def process(self, inputs: dict[str, Chunk]) -> dict[str, Chunk]:
+        out = self.read()
+        return {} if out is None else out
+
+
+class Sink(Node):
+    """A node with no outputs (recorders, outlets, speakers)."""
+
+    outputs: ClassVar[tuple[str, ...]] = ()
+
+    def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
+        self.in_specs = dict(in_specs)
+        return {}

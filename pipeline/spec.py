@@ -1,0 +1,119 @@
+"""Stream specs: what flows on an edge, checked when the graph is built."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+KINDS = ("signal", "features", "tokens", "events")
+
+# MNE's channel types (mne.io.get_channel_type_constants) that we accept, plus "misc" and "audio".
+CHANNEL_TYPES = (
+    "eeg", "meg", "mag", "grad", "eog", "ecg", "emg", "stim", "misc", "resp", "bio", "seeg",
+    "dbs", "ecog", "fnirs", "gsr", "temperature", "syst", "ref_meg", "chpi", "audio",
+)
+
+
+class SpecError(ValueError):
+    """A stream spec does not fit what a node expects. `hint` says what to change."""
+
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}" + (f"; fix: {self.hint}" if self.hint else "")
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """Describes one edge.
+
+    kind:   signal | features | tokens | events.
+    rate:   samples (or frames) per second; 0.0 for irregular streams (events).
+    shape:  the array shape without the time axis, e.g. (n_channels,) for a signal,
+            (n_bands, n_channels) for a filter bank, (n_features,) for features, () for tokens.
+    channel_names / channel_types: one per channel for signals (MNE's types); may be empty otherwise.
+    units:  one physical unit string for the whole stream (e.g. "V", "a.u.").
+    labels: for events, the description of each integer code, as `(code, description)` pairs.
+    """
+
+    kind: str
+    rate: float
+    shape: tuple[int, ...]
+    dtype: str = "float64"
+    channel_names: tuple[str, ...] = ()
+    channel_types: tuple[str, ...] = ()
+    units: str = ""
+    labels: tuple[tuple[int, str], ...] = field(default=())
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise SpecError(f"unknown stream kind {self.kind!r}", f"use one of {', '.join(KINDS)}")
+        object.__setattr__(self, "shape", tuple(int(s) for s in self.shape))
+        object.__setattr__(self, "dtype", np.dtype(self.dtype).name)
+        object.__setattr__(self, "channel_names", tuple(self.channel_names))
+        object.__setattr__(self, "channel_types", tuple(self.channel_types))
+        if self.channel_names and self.kind == "signal" and len(self.channel_names) != self.shape[-1 if len(self.shape) else 0]:
+            raise SpecError(
+                f"{len(self.channel_names)} channel names for {self.shape[-1]} channels",
+                "give one name per channel",
+            )
+        if self.channel_types and len(self.channel_types) != len(self.channel_names):
+            raise SpecError("channel_types and channel_names differ in length", "give one type per channel")
+        for t in self.channel_types:
+            if t not in CHANNEL_TYPES:
+                raise SpecError(f"unknown channel type {t!r}", f"use one of MNE's types: {', '.join(CHANNEL_TYPES)}")
+
+    # --- helpers -------------------------------------------------------------------------------
+    @property
+    def time_axis(self) -> int:
+        """Signals keep time last (MNE); features, tokens and events keep it first."""
+        return -1 if self.kind == "signal" else 0
+
+    @property
+    def n_channels(self) -> int:
+        if self.kind == "signal":
+            return self.shape[-1] if self.shape else 1
+        return self.shape[-1] if self.shape else 1
+
+    def chunk_shape(self, n_times: int) -> tuple[int, ...]:
+        """The array shape of a chunk holding n_times samples."""
+        return (*self.shape, n_times) if self.kind == "signal" else (n_times, *self.shape)
+
+    def evolve(self, **changes) -> "StreamSpec":
+        return replace(self, **changes)
+
+    def describe(self) -> str:
+        rate = f"{self.rate:g} Hz" if self.rate else "irregular"
+        shape = "x".join(str(s) for s in self.shape) or "scalar"
+        return f"{self.kind} {rate} {shape} {self.dtype}" + (f" [{self.units}]" if self.units else "")
+
+    # --- wire form (no pickle: plain JSON-able dict) ------------------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind, "rate": self.rate, "shape": list(self.shape), "dtype": self.dtype,
+            "channel_names": list(self.channel_names), "channel_types": list(self.channel_types),
+            "units": self.units, "labels": [list(x) for x in self.labels],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "StreamSpec":
+        d = dict(d)
+        d["labels"] = tuple((int(c), str(s)) for c, s in d.get("labels", ()))
+        d["shape"] = tuple(d["shape"])
+        return cls(**d)
+
+
+def signal_spec(rate: float, channel_names, channel_types="eeg", dtype="float64", units="V") -> StreamSpec:
+    """Convenience constructor for a (channels x samples) signal spec."""
+    names = tuple(channel_names)
+    types = (channel_types,) * len(names) if isinstance(channel_types, str) else tuple(channel_types)
+    return StreamSpec("signal", float(rate), (len(names),), dtype, names, types, units)
+
+
+def check_same(what: str, expected, got, hint: str) -> None:
+    """Raise a SpecError when two spec fields differ."""
+    if expected != got:
+        raise SpecError(f"{what} mismatch: expected {expected}, got {got}", hint)

@@ -1,0 +1,95 @@
+"""The shared streaming-equals-offline harness.
+
+    assert_streaming_equivalent(lambda: MyNode(**params), x, spec)
+
+feeds `x` to a fresh node whole, then to fresh nodes in several chunkings (all size 1 over a prefix,
+uneven random sizes, a prime size), concatenates what each run emits on every output port along the
+port's time axis (including what `finish()` flushes), and asserts the runs agree within the stated
+tolerance. Every stateful node in the project is tested with it.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .chunk import Chunk
+from .node import Node
+from .spec import StreamSpec
+
+
+def split_sizes(n: int, rng: np.random.Generator, max_size: int) -> list[int]:
+    """Uneven random chunk sizes in [1, max_size] that add up to n."""
+    sizes = []
+    while n > 0:
+        s = int(min(n, rng.integers(1, max(2, max_size) + 1)))
+        sizes.append(s)
+        n -= s
+    return sizes
+
+
+def default_chunkings(n: int, seed: int = 0, ones_prefix: int = 200) -> list[list[int]]:
+    """Size-1 chunks over a prefix then the rest, two uneven random splits, and a prime size."""
+    rng = np.random.default_rng(seed)
+    k = min(n, ones_prefix)
+    chunkings = [[1] * k + ([n - k] if n > k else [])]
+    chunkings.append(split_sizes(n, rng, max(2, n // 7)))
+    chunkings.append(split_sizes(n, rng, 37))
+    chunkings.append([7] * (n // 7) + ([n % 7] if n % 7 else []))
+    return chunkings
+
+
+def run_chunked(node: Node, x: np.ndarray, spec: StreamSpec, sizes: Sequence[int], port: str = "in") -> dict[str, np.ndarray]:
+    """Configure `node` with `spec`, feed `x` in chunks of `sizes` and return each output concatenated."""
+    out_specs = node.configure({port: spec})
+    axis = spec.time_axis
+    pieces: dict[str, list[np.ndarray]] = {name: [] for name in out_specs}
+    start = 0
+    for i, s in enumerate(sizes):
+        idx = [slice(None)] * x.ndim
+        idx[axis] = slice(start, start + s)
+        chunk = Chunk(np.ascontiguousarray(x[tuple(idx)]), t0=start / spec.rate if spec.rate else 0.0, seq=i)
+        for name, c in node.process({port: chunk}).items():
+            pieces[name].append(c.data)
+        start += s
+    assert start == x.shape[axis], f"chunk sizes add up to {start}, signal has {x.shape[axis]}"
+    for name, c in node.finish().items():
+        pieces[name].append(c.data)
+    result = {}
+    for name, parts in pieces.items():
+        out_axis = out_specs[name].time_axis
+        if parts:
+            result[name] = np.concatenate(parts, axis=out_axis)
+        else:
+            result[name] = np.zeros(out_specs[name].chunk_shape(0), dtype=out_specs[name].dtype)
+    return result
+
+
+def assert_streaming_equivalent(
+    make_node: Callable[[], Node],
+    x: np.ndarray,
+    spec: StreamSpec,
+    chunkings: Sequence[Sequence[int]] | None = None,
+    rtol: float = 1e-10,
+    atol: float = 1e-12,
+    port: str = "in",
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """Assert that chunked runs equal one whole-signal run; return the whole-signal outputs.
+
+    make_node: builds a fresh node each call (so no state leaks between runs).
+    rtol/atol: the stated floating-point tolerance (numpy.testing.assert_allclose semantics); integer
+               outputs (tokens) must be identical.
+    """
+    n = x.shape[spec.time_axis]
+    whole = run_chunked(make_node(), x, spec, [n], port)
+    for sizes in chunkings or default_chunkings(n, seed):
+        got = run_chunked(make_node(), x, spec, sizes, port)
+        for name, ref in whole.items():
+            label = f"output '{name}' with chunk sizes {list(sizes[:8])}{'...' if len(sizes) > 8 else ''}"
+            assert got[name].shape == ref.shape, f"{label}: shape {got[name].shape} != whole-signal {ref.shape}"
+            if np.issubdtype(ref.dtype, np.integer):
+                np.testing.assert_array_equal(got[name], ref, err_msg=label)
+            else:
+                np.testing.assert_allclose(got[name], ref, rtol=rtol, atol=atol, err_msg=label)
+    return whole

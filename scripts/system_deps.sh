@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the system libraries wavegraph needs (PortAudio, JACK dummy driver) when missing and when root.
+set -u
+need=()
+ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || need+=(libportaudio2)
+command -v jackd >/dev/null 2>&1 || need+=(jackd2)
+if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+if [ "$(id -u)" != "0" ]; then
+  echo "wavegraph: missing system packages: ${need[*]} (run: sudo apt-get install -y --no-install-recommends ${need[*]})" >&2
+  exit 0
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null 2>&1 || true
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 \
+  || echo "wavegraph: could not install ${need[*]}; audio tests will skip and say why" >&2
