@@ -1,0 +1,93 @@
+"""Kernel ops for the sequence models: selective scan (Mamba), causal depthwise conv1d, gated linear attention.
+
+Each op has a Triton kernel (kernels/triton_*.py), a pure-torch reference (kernels/reference.py: the CPU path and
+the ground truth), and ONE dispatch function here that models call. Dispatch runs Triton when every tensor is on
+CUDA and triton imports, else the reference; `WAVEGRAPH_KERNELS=ref|triton` forces one (see kernels/dispatch.py).
+
+Shapes (time last for the Mamba ops, as in mamba_ssm; (batch, heads, L, d) for GLA, as in fla):
+    selective_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False, initial_state=None)
+        u, delta: (batch, dim, L); A: (dim, N); B, C: (batch, N, L); D, delta_bias: (dim,); z: (batch, dim, L)
+        -> (y (batch, dim, L), final_state (batch, dim, N) fp32)
+    selective_state_update(state, x, dt, A, B, C, D=None, z=None, dt_bias=None, dt_softplus=False,
+                           state_batch_indices=None) -> y (batch, dim)
+        state (n_slots, dim, N) updated in place; row i uses state[state_batch_indices[i]] (distinct indices)
+    causal_conv1d(x, weight, bias=None, initial_state=None, activation=None) -> (y, final_state)
+        x: (batch, dim, L); weight: (dim, width); states (batch, dim, width-1); activation None | "silu"
+    causal_conv1d_update(x, conv_state, weight, bias=None, activation=None) -> y (batch, dim)
+        conv_state (batch, dim, width-1) rolled in place
+    gla_chunk(q, k, v, g, initial_state=None, scale=None, chunk_size=64) -> (o, final_state)
+        q, k, g: (batch, heads, L, dk), v: (batch, heads, L, dv), g <= 0 log forget gate; state (batch, heads, dk, dv)
+    gla_step(q, k, v, g, state, scale=None) -> o
+        one token: q, k, g (batch, heads, dk) and v (batch, heads, dv) (a length-1 time axis is also accepted);
+        state updated in place
+"""
+from __future__ import annotations
+
+from . import reference as _ref
+from .dispatch import select_backend as _select_backend
+
+__all__ = [
+    "selective_scan",
+    "selective_state_update",
+    "causal_conv1d",
+    "causal_conv1d_update",
+    "gla_chunk",
+    "gla_step",
+]
+
+
+def selective_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False, initial_state=None):
+    if _select_backend(u, delta, A, B, C, D, z, delta_bias, initial_state) == "triton":
+        from . import triton_ssm
+
+        return triton_ssm.selective_scan(u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state)
+    return _ref.selective_scan_chunked_ref(u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state)
+
+
+def selective_state_update(state, x, dt, A, B, C, D=None, z=None, dt_bias=None, dt_softplus=False,
+                           state_batch_indices=None):
+    if _select_backend(state, x, dt, A, B, C, D, z, dt_bias, state_batch_indices) == "triton":
+        from . import triton_ssm
+
+        return triton_ssm.selective_state_update(state, x, dt, A, B, C, D, z, dt_bias, dt_softplus,
+                                                 state_batch_indices)
+    return _ref.selective_state_update_ref(state, x, dt, A, B, C, D, z, dt_bias, dt_softplus, state_batch_indices)
+
+
+def causal_conv1d(x, weight, bias=None, initial_state=None, activation=None):
+    if _select_backend(x, weight, bias, initial_state) == "triton":
+        from . import triton_conv
+
+        return triton_conv.causal_conv1d(x, weight, bias, initial_state, activation)
+    return _ref.causal_conv1d_ref(x, weight, bias, initial_state, activation)
+
+
+def causal_conv1d_update(x, conv_state, weight, bias=None, activation=None):
+    if _select_backend(x, conv_state, weight, bias) == "triton":
+        from . import triton_conv
+
+        return triton_conv.causal_conv1d_update(x, conv_state, weight, bias, activation)
+    return _ref.causal_conv1d_update_ref(x, conv_state, weight, bias, activation)
+
+
+def gla_chunk(q, k, v, g, initial_state=None, scale=None, chunk_size=64):
+    if _select_backend(q, k, v, g, initial_state) == "triton":
+        from . import triton_gla
+
+        return triton_gla.gla_chunk(q, k, v, g, initial_state, scale, chunk_size)
+    return _ref.gla_chunk_ref(q, k, v, g, initial_state, scale, chunk_size)
+
+
+def gla_step(q, k, v, g, state, scale=None):
+    squeeze = q.dim() == 4  # (batch, heads, 1, dk) form
+    if squeeze:
+        if q.shape[2] != 1:
+            raise ValueError(f"gla_step takes one token; got q with time length {q.shape[2]}")
+        q, k, v, g = q[:, :, 0], k[:, :, 0], v[:, :, 0], g[:, :, 0]
+    if _select_backend(q, k, v, g, state) == "triton":
+        from . import triton_gla
+
+        o = triton_gla.gla_step(q, k, v, g, state, scale)
+    else:
+        o = _ref.gla_step_ref(q, k, v, g, state, scale)
+    return o[:, :, None] if squeeze else o

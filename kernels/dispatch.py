@@ -1,0 +1,50 @@
+"""Backend choice for the kernel ops: Triton for CUDA tensors when triton imports, the torch reference otherwise.
+
+`WAVEGRAPH_KERNELS=ref|triton` forces one. `triton` with CPU tensors runs the Triton kernels anyway, which only
+works under `TRITON_INTERPRET=1` (set before triton is imported); that is how the CPU tests exercise the kernels.
+"""
+from __future__ import annotations
+
+import functools
+import os
+
+import torch
+
+ENV_VAR = "WAVEGRAPH_KERNELS"
+BACKENDS = ("ref", "triton")
+
+
+@functools.lru_cache(maxsize=1)
+def triton_available() -> bool:
+    """True when triton imports (checked once)."""
+    try:
+        import triton  # noqa: F401
+        import triton.language  # noqa: F401
+    except Exception:  # a broken or missing triton install means: use the reference
+        return False
+    return True
+
+
+def forced_backend() -> str | None:
+    """The backend forced by WAVEGRAPH_KERNELS, or None when unset; a bad value is an error, not a silent default."""
+    val = os.environ.get(ENV_VAR, "").strip().lower()
+    if not val:
+        return None
+    if val not in BACKENDS:
+        raise ValueError(f"{ENV_VAR}={val!r} is not one of {BACKENDS}")
+    return val
+
+
+def select_backend(*tensors: torch.Tensor | None) -> str:
+    """'triton' or 'ref' for an op whose tensor arguments are `tensors` (None entries are ignored)."""
+    forced = forced_backend()
+    if forced == "triton":
+        if not triton_available():
+            raise RuntimeError(f"{ENV_VAR}=triton but triton does not import in this environment")
+        return "triton"
+    if forced == "ref":
+        return "ref"
+    ts = [t for t in tensors if t is not None]
+    if ts and all(t.is_cuda for t in ts) and triton_available():
+        return "triton"
+    return "ref"

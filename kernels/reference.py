@@ -1,0 +1,280 @@
+"""Pure-torch references for every kernel: the CPU path and the ground truth the Triton kernels are tested against.
+
+All recurrent state is kept in fp32 whatever the input dtype; outputs come back in the input dtype.
+
+Selective scan (Mamba, ZOH discretisation as in mamba_ssm):
+    dA_t = exp(delta_t * A),  dB_t = delta_t * B_t
+    h_t = dA_t * h_{t-1} + dB_t * u_t,   y_t = <C_t, h_t> + D * u_t,   y_t *= silu(z_t)
+Gated linear attention (Yang et al. 2023), g is a log-space forget gate (<= 0):
+    S_t = diag(exp(g_t)) S_{t-1} + k_t^T v_t,   o_t = scale * q_t S_t
+
+The scan and GLA each have a sequential form (the plain recurrence, one step at a time) and a chunked form
+(parallel inside a chunk, recurrent across chunks); tests check the two agree.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "selective_scan_ref",
+    "selective_scan_chunked_ref",
+    "selective_state_update_ref",
+    "causal_conv1d_ref",
+    "causal_conv1d_update_ref",
+    "gla_recurrent_ref",
+    "gla_chunk_ref",
+    "gla_step_ref",
+]
+
+
+def _need(cond: bool, msg: str) -> None:
+    if not cond:
+        raise ValueError(msg)
+
+
+def _shape(t: torch.Tensor | None, name: str, shape: tuple) -> None:
+    if t is None:
+        return
+    _need(tuple(t.shape) == tuple(shape), f"{name} has shape {tuple(t.shape)}, expected {tuple(shape)}")
+
+
+# ----------------------------------------------------------------------------------------------- selective scan
+
+
+def check_scan_args(u, delta, A, B, C, D, z, delta_bias, initial_state) -> tuple[int, int, int, int]:
+    _need(u.dim() == 3, f"u must be (batch, dim, L), got shape {tuple(u.shape)}")
+    b, d, L = u.shape
+    _need(A.dim() == 2 and A.shape[0] == d, f"A must be (dim={d}, N), got shape {tuple(A.shape)}")
+    n = A.shape[1]
+    _shape(delta, "delta", (b, d, L))
+    _shape(B, "B", (b, n, L))
+    _shape(C, "C", (b, n, L))
+    _shape(D, "D", (d,))
+    _shape(z, "z", (b, d, L))
+    _shape(delta_bias, "delta_bias", (d,))
+    _shape(initial_state, "initial_state", (b, d, n))
+    return b, d, L, n
+
+
+def _scan_delta(delta, delta_bias, delta_softplus) -> torch.Tensor:
+    delta = delta.float()
+    if delta_bias is not None:
+        delta = delta + delta_bias.float()[:, None]
+    if delta_softplus:
+        delta = F.softplus(delta)
+    return delta
+
+
+def _scan_output(y, u, D, z, dtype) -> torch.Tensor:
+    if D is not None:
+        y = y + u.float() * D.float()[:, None]
+    if z is not None:
+        y = y * F.silu(z.float())
+    return y.to(dtype)
+
+
+def selective_scan_ref(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False, initial_state=None):
+    """Sequential form: the plain recurrence, one time step at a time. Returns (y, final_state fp32)."""
+    b, d, L, n = check_scan_args(u, delta, A, B, C, D, z, delta_bias, initial_state)
+    dt = _scan_delta(delta, delta_bias, delta_softplus)
+    uf, Af, Bf, Cf = u.float(), A.float(), B.float(), C.float()
+    h = torch.zeros(b, d, n, device=u.device) if initial_state is None else initial_state.float().clone()
+    ys = []
+    for t in range(L):
+        dA = torch.exp(dt[:, :, t, None] * Af)  # (b, d, n)
+        dBu = dt[:, :, t, None] * Bf[:, None, :, t] * uf[:, :, t, None]
+        h = dA * h + dBu
+        ys.append((h * Cf[:, None, :, t]).sum(-1))
+    y = torch.stack(ys, dim=-1) if ys else uf.new_zeros(b, d, 0)
+    return _scan_output(y, u, D, z, u.dtype), h
+
+
+def selective_scan_chunked_ref(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False,
+                               initial_state=None, chunk_size=16):
+    """Chunked form: inside each chunk every h_t is computed at once from cumulative log-decays
+    (h_t = exp(S_t) h_0 + sum_{s<=t} exp(S_t - S_s) dB_s u_s with S the cumulative sum of delta*A),
+    and the state is carried across chunks. Exponents are masked to s <= t so only exp(<=0) is taken for A <= 0."""
+    b, d, L, n = check_scan_args(u, delta, A, B, C, D, z, delta_bias, initial_state)
+    _need(chunk_size >= 1, "chunk_size must be >= 1")
+    dt = _scan_delta(delta, delta_bias, delta_softplus)
+    uf, Af, Bf, Cf = u.float(), A.float(), B.float(), C.float()
+    h = torch.zeros(b, d, n, device=u.device) if initial_state is None else initial_state.float().clone()
+    ys = []
+    for s0 in range(0, L, chunk_size):
+        s1 = min(L, s0 + chunk_size)
+        T = s1 - s0
+        la = dt[:, :, s0:s1, None] * Af[None, :, None, :]  # (b, d, T, n) log-decay per step
+        cum = torch.cumsum(la, dim=2)
+        dBu = dt[:, :, s0:s1, None] * Bf[:, None, :, s0:s1].transpose(2, 3) * uf[:, :, s0:s1, None]  # (b, d, T, n)
+        diff = cum[:, :, :, None, :] - cum[:, :, None, :, :]  # (b, d, t, s, n) = S_t - S_s
+        mask = torch.tril(torch.ones(T, T, dtype=torch.bool, device=u.device))[None, None, :, :, None]
+        w = torch.exp(torch.where(mask, diff, torch.full_like(diff, -torch.inf)))
+        hs = torch.exp(cum) * h[:, :, None, :] + (w * dBu[:, :, None, :, :]).sum(3)  # (b, d, T, n)
+        ys.append((hs * Cf[:, None, :, s0:s1].transpose(2, 3)).sum(-1))
+        h = hs[:, :, -1]
+    y = torch.cat(ys, dim=-1) if ys else uf.new_zeros(b, d, 0)
+    return _scan_output(y, u, D, z, u.dtype), h
+
+
+def check_state_update_args(state, x, dt, A, B, C, D, z, dt_bias, state_batch_indices) -> tuple[int, int, int]:
+    _need(state.dim() == 3, f"state must be (n_slots, dim, N), got shape {tuple(state.shape)}")
+    _need(x.dim() == 2, f"x must be (batch, dim), got shape {tuple(x.shape)}")
+    bsz, d = x.shape
+    n = state.shape[2]
+    _need(state.shape[1] == d, f"state dim {state.shape[1]} != x dim {d}")
+    _shape(dt, "dt", (bsz, d))
+    _shape(A, "A", (d, n))
+    _shape(B, "B", (bsz, n))
+    _shape(C, "C", (bsz, n))
+    _shape(D, "D", (d,))
+    _shape(z, "z", (bsz, d))
+    _shape(dt_bias, "dt_bias", (d,))
+    if state_batch_indices is None:
+        _need(state.shape[0] == bsz, f"state has {state.shape[0]} slots but batch is {bsz}; pass state_batch_indices")
+    else:
+        _shape(state_batch_indices, "state_batch_indices", (bsz,))
+        _need(not state_batch_indices.is_floating_point(), "state_batch_indices must be an integer tensor")
+    return bsz, d, n
+
+
+def selective_state_update_ref(state, x, dt, A, B, C, D=None, z=None, dt_bias=None, dt_softplus=False,
+                               state_batch_indices=None):
+    """One recurrence step; `state` (n_slots, dim, N) is updated in place. Row i reads and writes
+    state[state_batch_indices[i]] (indices must be distinct), or state[i] when no indices are given."""
+    bsz, d, n = check_state_update_args(state, x, dt, A, B, C, D, z, dt_bias, state_batch_indices)
+    idx = torch.arange(bsz, device=x.device) if state_batch_indices is None else state_batch_indices.long()
+    dtf = dt.float()
+    if dt_bias is not None:
+        dtf = dtf + dt_bias.float()
+    if dt_softplus:
+        dtf = F.softplus(dtf)
+    h = state[idx].float()
+    h = torch.exp(dtf[:, :, None] * A.float()) * h + dtf[:, :, None] * B.float()[:, None, :] * x.float()[:, :, None]
+    state[idx] = h.to(state.dtype)
+    y = (h * C.float()[:, None, :]).sum(-1)
+    if D is not None:
+        y = y + x.float() * D.float()
+    if z is not None:
+        y = y * F.silu(z.float())
+    return y.to(x.dtype)
+
+
+# ----------------------------------------------------------------------------------------------- causal conv1d
+
+
+def _activate(y: torch.Tensor, activation) -> torch.Tensor:
+    if activation is None:
+        return y
+    if activation in ("silu", "swish"):
+        return F.silu(y)
+    raise ValueError(f"activation must be None or 'silu', got {activation!r}")
+
+
+def check_conv_args(x, weight, bias, initial_state) -> tuple[int, int, int, int]:
+    _need(x.dim() == 3, f"x must be (batch, dim, L), got shape {tuple(x.shape)}")
+    b, d, L = x.shape
+    _need(weight.dim() == 2 and weight.shape[0] == d, f"weight must be (dim={d}, width), got {tuple(weight.shape)}")
+    w = weight.shape[1]
+    _need(w >= 1, "weight width must be >= 1")
+    _shape(bias, "bias", (d,))
+    _shape(initial_state, "initial_state", (b, d, w - 1))
+    return b, d, L, w
+
+
+def causal_conv1d_ref(x, weight, bias=None, initial_state=None, activation=None):
+    """Depthwise causal conv: y[..., t] = bias + sum_k weight[:, k] * xpad[..., t + k], xpad = [state | x].
+    Returns (y, final_state) with final_state the last width-1 inputs (fp32 compute, x dtype out)."""
+    b, d, L, w = check_conv_args(x, weight, bias, initial_state)
+    _activate(x.new_zeros(0), activation)  # validate early
+    prev = x.new_zeros(b, d, w - 1) if initial_state is None else initial_state.to(x.dtype)
+    xcat = torch.cat([prev, x], dim=-1)
+    y = F.conv1d(xcat.float(), weight.float()[:, None, :], None if bias is None else bias.float(), groups=d)
+    final = xcat[..., xcat.shape[-1] - (w - 1):].clone()
+    return _activate(y, activation).to(x.dtype), final
+
+
+def causal_conv1d_update_ref(x, conv_state, weight, bias=None, activation=None):
+    """One step; conv_state (batch, dim, width-1) is rolled in place to hold the latest width-1 inputs."""
+    _need(x.dim() == 2, f"x must be (batch, dim), got shape {tuple(x.shape)}")
+    b, d = x.shape
+    _need(weight.dim() == 2 and weight.shape[0] == d, f"weight must be (dim={d}, width), got {tuple(weight.shape)}")
+    w = weight.shape[1]
+    _shape(conv_state, "conv_state", (b, d, w - 1))
+    _shape(bias, "bias", (d,))
+    xcat = torch.cat([conv_state.to(x.dtype), x[:, :, None]], dim=-1)  # (b, d, w)
+    y = (xcat.float() * weight.float()).sum(-1)
+    if bias is not None:
+        y = y + bias.float()
+    conv_state.copy_(xcat[:, :, 1:])
+    return _activate(y, activation).to(x.dtype)
+
+
+# ----------------------------------------------------------------------------------------------- GLA
+
+
+def check_gla_args(q, k, v, g, initial_state) -> tuple[int, int, int, int, int]:
+    _need(q.dim() == 4, f"q must be (batch, heads, L, dk), got shape {tuple(q.shape)}")
+    b, h, L, dk = q.shape
+    _need(v.dim() == 4 and v.shape[:3] == (b, h, L), f"v must be (batch={b}, heads={h}, L={L}, dv), got {tuple(v.shape)}")
+    dv = v.shape[3]
+    _shape(k, "k", (b, h, L, dk))
+    _shape(g, "g", (b, h, L, dk))
+    _shape(initial_state, "state", (b, h, dk, dv))
+    return b, h, L, dk, dv
+
+
+def gla_recurrent_ref(q, k, v, g, initial_state=None, scale=None):
+    """Sequential form of GLA: the plain recurrence, token by token. Returns (o, final_state fp32)."""
+    b, h, L, dk, dv = check_gla_args(q, k, v, g, initial_state)
+    scale = dk ** -0.5 if scale is None else scale
+    S = q.new_zeros(b, h, dk, dv, dtype=torch.float32) if initial_state is None else initial_state.float().clone()
+    qf, kf, vf, gf = q.float(), k.float(), v.float(), g.float()
+    os_ = []
+    for t in range(L):
+        S = torch.exp(gf[:, :, t, :, None]) * S + kf[:, :, t, :, None] * vf[:, :, t, None, :]
+        os_.append(scale * torch.einsum("bhk,bhkv->bhv", qf[:, :, t], S))
+    o = torch.stack(os_, dim=2) if os_ else vf.new_zeros(b, h, 0, dv)
+    return o.to(v.dtype), S
+
+
+def gla_chunk_ref(q, k, v, g, initial_state=None, scale=None, chunk_size=64):
+    """Chunked form of GLA: inside a chunk, o = scale * [(q * e^{G}) S_prev + sum_{j<=i} (q_i k_j e^{G_i - G_j}) v_j]
+    with G the in-chunk cumulative gate; the state is then decayed by e^{G_last} and gets sum_j (k_j e^{G_last-G_j})^T v_j.
+    The pairwise decays are formed explicitly and masked to j <= i, so only exp(<=0) is ever taken."""
+    b, h, L, dk, dv = check_gla_args(q, k, v, g, initial_state)
+    _need(chunk_size >= 1, "chunk_size must be >= 1")
+    scale = dk ** -0.5 if scale is None else scale
+    S = q.new_zeros(b, h, dk, dv, dtype=torch.float32) if initial_state is None else initial_state.float().clone()
+    qf, kf, vf, gf = q.float(), k.float(), v.float(), g.float()
+    os_ = []
+    for s0 in range(0, L, chunk_size):
+        s1 = min(L, s0 + chunk_size)
+        T = s1 - s0
+        qc, kc, vc = qf[:, :, s0:s1], kf[:, :, s0:s1], vf[:, :, s0:s1]
+        G = torch.cumsum(gf[:, :, s0:s1], dim=2)  # (b, h, T, dk)
+        o_inter = torch.einsum("bhtk,bhkv->bhtv", qc * torch.exp(G), S)
+        diff = G[:, :, :, None, :] - G[:, :, None, :, :]  # (b, h, i, j, dk)
+        mask = torch.tril(torch.ones(T, T, dtype=torch.bool, device=q.device))[None, None, :, :, None]
+        decay = torch.exp(torch.where(mask, diff, torch.full_like(diff, -torch.inf)))
+        att = torch.einsum("bhik,bhjk,bhijk->bhij", qc, kc, decay)
+        os_.append(scale * (o_inter + att @ vc))
+        G_last = G[:, :, -1:, :]
+        S = torch.exp(G_last[:, :, 0, :, None]) * S + torch.einsum("bhtk,bhtv->bhkv", kc * torch.exp(G_last - G), vc)
+    o = torch.cat(os_, dim=2) if os_ else vf.new_zeros(b, h, 0, dv)
+    return o.to(v.dtype), S
+
+
+def gla_step_ref(q, k, v, g, state, scale=None):
+    """One token: q, k, g (batch, heads, dk), v (batch, heads, dv); `state` (batch, heads, dk, dv) updated in place."""
+    _need(q.dim() == 3, f"q must be (batch, heads, dk), got shape {tuple(q.shape)}")
+    b, h, dk = q.shape
+    _need(v.dim() == 3 and v.shape[:2] == (b, h), f"v must be (batch={b}, heads={h}, dv), got {tuple(v.shape)}")
+    dv = v.shape[2]
+    _shape(k, "k", (b, h, dk))
+    _shape(g, "g", (b, h, dk))
+    _shape(state, "state", (b, h, dk, dv))
+    scale = dk ** -0.5 if scale is None else scale
+    S = torch.exp(g.float())[..., None] * state.float() + k.float()[..., None] * v.float()[..., None, :]
+    state.copy_(S.to(state.dtype))
+    return (scale * torch.einsum("bhk,bhkv->bhv", q.float(), S)).to(v.dtype)
