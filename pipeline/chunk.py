@@ -18,6 +18,10 @@ class Chunk:
     seq:   per-edge sequence number; the runtime assigns it when the chunk is sent.
     gap:   True when samples are missing before this chunk (a drop, a restart, a hardware gap).
     eos:   True on the last chunk of a stream. An end-of-stream chunk may carry data or be empty.
+    origin_ns: time.monotonic_ns() when the source emitted the data this chunk derives from (0 when
+           unknown); the runtime fills it and uses it for end-to-end latency. Nodes need not touch it.
+
+    Nodes must not modify an input chunk's array in place: the same chunk may feed several edges.
     """
 
     data: np.ndarray
@@ -25,6 +29,7 @@ class Chunk:
     seq: int = 0
     gap: bool = False
     eos: bool = False
+    origin_ns: int = 0
 
     def with_data(self, data: np.ndarray, t0: float | None = None) -> "Chunk":
         """A new chunk with the same flags and new data (and optionally a new start time)."""
