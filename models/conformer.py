@@ -1,0 +1,351 @@
+"""Cache-aware streaming Conformer encoder (after NeMo's cache-aware FastConformer,
+"Stateful Conformer with Cache-based Inference for Streaming ASR", Noroozi et al. 2023).
+
+Shapes: input features (batch, frames, d_in); output (batch, frames // subsampling, d_model).
+
+Pieces, all causal so that a bounded cache makes streaming exact:
+  * subsampling: log2(subsampling) causal Conv1d stages (kernel 3, stride 2, one frame of left padding, ReLU)
+    then a Linear to d_model. Output frame j of a stage covers input frames [2j-1, 2j+1], so T input frames give
+    floor(T/2) outputs and no output needs a frame beyond the end of its own stride block.
+  * blocks (macaron): x + FFN/2, x + MHSA, x + conv module, x + FFN/2, LayerNorm. Every sub-layer is pre-LN.
+  * MHSA with rotary positions (the absolute sub-frame index of each frame; the stream keeps it in the cache)
+    and the "chunked_limited" mask: frames are grouped in chunks of R+1; a frame attends every frame of its own
+    chunk and the L frames before the chunk (L a multiple of R+1). R is the lookahead.
+  * conv module: Linear d->2d, GLU, causal depthwise Conv1d (kernel k, k-1 frames of left padding), LayerNorm
+    (not BatchNorm: no batch statistics, so streaming is exact), SiLU, Linear d->d.
+
+Streaming: `init_cache(batch, att_context)`, then `stream(x_chunk, cache) -> (y_chunk, cache)` for input chunks of
+any length (including 0 or 1 frames) and `flush(cache)` at end of stream. The cache holds
+  * per subsampling stage the frames not yet consumed (one frame of left context + an incomplete stride block),
+  * sub-frames waiting for their chunk of R+1 to fill up,
+  * per layer the last L attention keys and values (rotary already applied: they are what the attention reads,
+    so a new chunk costs no re-projection of the left context) and the last k-1 conv-module inputs,
+  * `offset` (absolute sub-frame index of the next chunk, for rotary positions) and `valid` (how many of the L
+    key/value slots hold real frames; the zero-filled rest is masked).
+Streaming output equals `forward` with the same att_context to fp32 rounding (tests: max abs diff <= 1e-5).
+
+Latency (input frames): a sub-frame waits for the rest of its chunk (R sub-frames) and for its own stride block,
+so `latency_frames((L, R)) = (R + 1) * subsampling - 1`, measured from the first input frame of a sub-frame.
+"""
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import asdict, dataclass, field, fields
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["ConformerConfig", "ConformerCache", "ConformerEncoder", "chunked_limited_mask"]
+
+_SUB_KERNEL, _SUB_STRIDE = 3, 2
+_SUB_CTX = _SUB_KERNEL - _SUB_STRIDE  # left context (and left padding) of each subsampling stage
+
+
+@dataclass
+class ConformerConfig:
+    d_in: int = 80
+    d_model: int = 144
+    n_layers: int = 4
+    n_heads: int = 4
+    ff_mult: int = 4
+    conv_kernel: int = 9
+    subsampling: int = 4
+    sub_channels: int = 0  # 0: d_model
+    att_context_sizes: list = field(default_factory=lambda: [[64, 3]])  # [[L, R], ...]; the first is the default
+    dropout: float = 0.0
+    rope_base: float = 10000.0
+
+    def __post_init__(self):
+        self.att_context_sizes = [[int(a), int(b)] for a, b in self.att_context_sizes]
+        for name in ("d_in", "d_model", "n_layers", "n_heads", "ff_mult", "conv_kernel"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"ConformerConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.subsampling not in (2, 4, 8):
+            raise ValueError(f"ConformerConfig.subsampling must be 2, 4 or 8, got {self.subsampling}")
+        if self.d_model % self.n_heads or (self.d_model // self.n_heads) % 2:
+            raise ValueError(
+                f"d_model={self.d_model} must split into n_heads={self.n_heads} heads of even size (rotary)")
+        if not self.att_context_sizes:
+            raise ValueError("att_context_sizes must list at least one [L, R] pair")
+        for ctx in self.att_context_sizes:
+            check_att_context(ctx)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ConformerConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown ConformerConfig keys {unknown}; known: {sorted(known)}")
+        return cls(**d)
+
+
+def check_att_context(ctx) -> tuple[int, int]:
+    """Validate an [L, R] attention context: R >= 0 lookahead frames, L >= 0 left frames, L % (R+1) == 0."""
+    try:
+        left, right = (int(v) for v in ctx)
+    except (TypeError, ValueError):
+        raise ValueError(f"att_context must be a pair [L, R] of ints, got {ctx!r}") from None
+    if left < 0 or right < 0:
+        raise ValueError(f"att_context [L, R] must be >= 0, got {[left, right]}")
+    if left % (right + 1):
+        raise ValueError(f"att_context L={left} must be a multiple of the chunk size R+1={right + 1}")
+    return left, right
+
+
+def chunked_limited_mask(q_pos: torch.Tensor, k_pos: torch.Tensor, left: int, right: int) -> torch.Tensor:
+    """(Tq, Tk) bool, True where query position q may attend key position k: same chunk of R+1 frames or one of
+    the L/(R+1) chunks before it. Negative key positions (empty cache slots) are never visible."""
+    size = right + 1
+    qc = torch.div(q_pos, size, rounding_mode="floor")[:, None]
+    kc = torch.div(k_pos, size, rounding_mode="floor")[None, :]
+    return (kc <= qc) & (kc >= qc - left // size) & (k_pos[None, :] >= 0)
+
+
+def _rotary(x: torch.Tensor, pos: torch.Tensor, base: float) -> torch.Tensor:
+    """Rotate-half rotary embedding of x (B, H, T, hd) at absolute positions pos (T,). Angles in float64."""
+    hd = x.shape[-1]
+    inv = base ** (-torch.arange(0, hd, 2, dtype=torch.float64, device=x.device) / hd)
+    ang = pos.to(torch.float64)[:, None] * inv[None, :]
+    cos = torch.cat([ang.cos(), ang.cos()], -1).to(x.dtype)
+    sin = torch.cat([ang.sin(), ang.sin()], -1).to(x.dtype)
+    x1, x2 = x[..., : hd // 2], x[..., hd // 2:]
+    return x * cos + torch.cat([-x2, x1], -1) * sin
+
+
+class CausalSubsampling(nn.Module):
+    """log2(factor) causal stride-2 Conv1d stages + Linear. `forward` is offline; `stream` carries per-stage buffers."""
+
+    def __init__(self, d_in: int, channels: int, d_model: int, factor: int):
+        super().__init__()
+        n = int(round(math.log2(factor)))
+        self.convs = nn.ModuleList(
+            nn.Conv1d(d_in if i == 0 else channels, channels, _SUB_KERNEL, _SUB_STRIDE) for i in range(n))
+        self.out = nn.Linear(channels, d_model)
+
+    def in_channels(self, stage: int) -> int:
+        return self.convs[stage].in_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, d_in) -> (B, T // factor, d_model)
+        h = x.transpose(1, 2)
+        for conv in self.convs:
+            if h.shape[-1] < _SUB_STRIDE:
+                h = h.new_zeros(h.shape[0], conv.out_channels, 0)
+                continue
+            h = F.relu(conv(F.pad(h, (_SUB_CTX, 0))))
+        return self.out(h.transpose(1, 2))
+
+    def stream(self, x: torch.Tensor, buffers: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Each buffer (B, C, ctx + pending) starts as ctx zeros (= the left padding)."""
+        h = x.transpose(1, 2)
+        new = []
+        for conv, buf in zip(self.convs, buffers):
+            buf = torch.cat([buf, h], dim=-1)
+            n = (buf.shape[-1] - _SUB_CTX) // _SUB_STRIDE
+            if n > 0:
+                h = F.relu(conv(buf[..., : _SUB_CTX + _SUB_STRIDE * n]))
+                buf = buf[..., _SUB_STRIDE * n:]
+            else:
+                h = buf.new_zeros(buf.shape[0], conv.out_channels, 0)
+            new.append(buf)
+        return self.out(h.transpose(1, 2)), new
+
+
+class FeedForward(nn.Module):
+    def __init__(self, d: int, mult: int, dropout: float):
+        super().__init__()
+        self.net = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, d * mult), nn.SiLU(), nn.Dropout(dropout),
+                                 nn.Linear(d * mult, d), nn.Dropout(dropout))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class ConformerBlock(nn.Module):
+    def __init__(self, cfg: ConformerConfig):
+        super().__init__()
+        d = cfg.d_model
+        self.n_heads, self.rope_base = cfg.n_heads, cfg.rope_base
+        self.ff1 = FeedForward(d, cfg.ff_mult, cfg.dropout)
+        self.att_norm = nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.att_out = nn.Linear(d, d)
+        self.conv_norm = nn.LayerNorm(d)
+        self.pw1 = nn.Linear(d, 2 * d)
+        self.dw = nn.Conv1d(d, d, cfg.conv_kernel, groups=d)
+        self.dw_norm = nn.LayerNorm(d)
+        self.pw2 = nn.Linear(d, d)
+        self.ff2 = FeedForward(d, cfg.ff_mult, cfg.dropout)
+        self.out_norm = nn.LayerNorm(d)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x, pos, k_prev, v_prev, conv_prev, mask):
+        """x (B, T, d) at absolute positions pos (T,); k_prev/v_prev (B, H, Lc, hd) cached keys/values;
+        conv_prev (B, d, k-1) previous conv inputs; mask bool, broadcastable to (B, H, T, Lc + T).
+        Returns (x, keys (B, H, Lc+T, hd), values, conv inputs (B, d, k-1+T))."""
+        b, t, d = x.shape
+        h = self.n_heads
+        x = x + 0.5 * self.ff1(x)
+        q, k, v = self.qkv(self.att_norm(x)).view(b, t, 3, h, d // h).permute(2, 0, 3, 1, 4)
+        q, k = _rotary(q, pos, self.rope_base), _rotary(k, pos, self.rope_base)
+        k_all, v_all = torch.cat([k_prev, k], 2), torch.cat([v_prev, v], 2)
+        a = F.scaled_dot_product_attention(q, k_all, v_all, attn_mask=mask)
+        x = x + self.drop(self.att_out(a.transpose(1, 2).reshape(b, t, d)))
+        c = F.glu(self.pw1(self.conv_norm(x)), dim=-1).transpose(1, 2)  # (B, d, T)
+        c_all = torch.cat([conv_prev, c], -1)
+        c = F.silu(self.dw_norm(self.dw(c_all).transpose(1, 2)))
+        x = x + self.drop(self.pw2(c))
+        x = x + 0.5 * self.ff2(x)
+        return self.out_norm(x), k_all, v_all, c_all
+
+
+@dataclass
+class ConformerCache:
+    """Everything a stream carries between calls (see the module docstring). Tensors are never mutated in place."""
+
+    left: int
+    right: int
+    offset: int  # absolute sub-frame index of the next frame the layers will see
+    valid: int  # how many of the `left` key/value slots hold real frames (the newest ones)
+    sub: list  # per subsampling stage (B, C, 1 + pending)
+    pending: torch.Tensor  # (B, p, d_model) sub-frames waiting for a full chunk, p <= R
+    keys: list  # per layer (B, H, L, hd)
+    values: list
+    conv: list  # per layer (B, d_model, k-1)
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """Flat name -> tensor view, for state_dict / checkpointing of a stream."""
+        out = {"pending": self.pending}
+        for name in ("sub", "keys", "values", "conv"):
+            for i, t in enumerate(getattr(self, name)):
+                out[f"{name}.{i}"] = t
+        return out
+
+    def scalars(self) -> dict[str, int]:
+        return {"left": self.left, "right": self.right, "offset": self.offset, "valid": self.valid}
+
+    @classmethod
+    def from_parts(cls, scalars: dict, tensors: dict) -> "ConformerCache":
+        def seq(name):
+            return [tensors[k] for k in sorted((k for k in tensors if k.startswith(name + ".")),
+                                               key=lambda k: int(k.split(".")[1]))]
+
+        return cls(int(scalars["left"]), int(scalars["right"]), int(scalars["offset"]), int(scalars["valid"]),
+                   seq("sub"), tensors["pending"], seq("keys"), seq("values"), seq("conv"))
+
+
+class ConformerEncoder(nn.Module):
+    def __init__(self, cfg: ConformerConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.subsampling = CausalSubsampling(cfg.d_in, cfg.sub_channels or cfg.d_model, cfg.d_model, cfg.subsampling)
+        self.layers = nn.ModuleList(ConformerBlock(cfg) for _ in range(cfg.n_layers))
+
+    # ------------------------------------------------------------------------------------------ contexts
+    @property
+    def default_att_context(self) -> tuple[int, int]:
+        return tuple(self.cfg.att_context_sizes[0])
+
+    def sample_att_context(self, rng: random.Random | None = None) -> tuple[int, int]:
+        """Multi-latency training: one [L, R] drawn uniformly from cfg.att_context_sizes."""
+        sizes = self.cfg.att_context_sizes
+        i = rng.randrange(len(sizes)) if rng is not None else int(torch.randint(len(sizes), (1,)).item())
+        return tuple(sizes[i])
+
+    def _context(self, att_context) -> tuple[int, int]:
+        if att_context is None:
+            return self.sample_att_context() if self.training else self.default_att_context
+        return check_att_context(att_context)
+
+    def latency_frames(self, att_context=None) -> int:
+        """Input frames between the first input frame of a sub-frame and the moment its output is available."""
+        _, right = check_att_context(att_context) if att_context is not None else self.default_att_context
+        return (right + 1) * self.cfg.subsampling - 1
+
+    # ------------------------------------------------------------------------------------------ offline
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None, att_context=None):
+        """x (B, T, d_in), lengths (B,) valid input frames (None: all). Returns (y (B, T', d_model), lengths')
+        with T' = T // subsampling; frames past a sequence's length are zero. In training mode with
+        att_context=None a context is drawn from cfg.att_context_sizes (multi-latency training)."""
+        if x.dim() != 3 or x.shape[-1] != self.cfg.d_in:
+            raise ValueError(f"x must be (batch, frames, d_in={self.cfg.d_in}), got shape {tuple(x.shape)}")
+        left, right = self._context(att_context)
+        b = x.shape[0]
+        if lengths is None:
+            lengths = torch.full((b,), x.shape[1], dtype=torch.long, device=x.device)
+        out_len = torch.div(lengths.to(x.device).long(), self.cfg.subsampling, rounding_mode="floor")
+        h = self.subsampling(x)
+        t = h.shape[1]
+        pos = torch.arange(t, device=x.device)
+        valid = pos[None, :] < out_len[:, None]  # (B, T')
+        # a padded query always sees itself so no softmax row is empty (its output is zeroed anyway)
+        mask = (chunked_limited_mask(pos, pos, left, right)[None] & valid[:, None, :]) | torch.eye(
+            t, dtype=torch.bool, device=x.device)[None]
+        mask = mask[:, None]  # (B, 1, T', T')
+        hd = self.cfg.d_model // self.cfg.n_heads
+        empty = h.new_zeros(b, self.cfg.n_heads, 0, hd)
+        conv0 = h.new_zeros(b, self.cfg.d_model, self.cfg.conv_kernel - 1)
+        for layer in self.layers:
+            h = layer(h, pos, empty, empty, conv0, mask)[0]
+        return h.masked_fill(~valid[..., None], 0.0), out_len
+
+    # ------------------------------------------------------------------------------------------ streaming
+    def init_cache(self, batch: int = 1, att_context=None, device=None, dtype=torch.float32) -> ConformerCache:
+        left, right = check_att_context(att_context) if att_context is not None else self.default_att_context
+        if device is None:
+            device = next(self.parameters()).device
+        cfg = self.cfg
+        hd = cfg.d_model // cfg.n_heads
+        z = lambda *s: torch.zeros(*s, device=device, dtype=dtype)  # noqa: E731
+        sub = [z(batch, self.subsampling.in_channels(i), _SUB_CTX) for i in range(len(self.subsampling.convs))]
+        return ConformerCache(
+            left, right, 0, 0, sub, z(batch, 0, cfg.d_model),
+            [z(batch, cfg.n_heads, left, hd) for _ in self.layers],
+            [z(batch, cfg.n_heads, left, hd) for _ in self.layers],
+            [z(batch, cfg.d_model, cfg.conv_kernel - 1) for _ in self.layers])
+
+    def stream(self, x: torch.Tensor, cache: ConformerCache) -> tuple[torch.Tensor, ConformerCache]:
+        """Feed x (B, n, d_in) input frames, any n >= 0. Returns the sub-frames whose chunk is complete
+        (B, m, d_model), m a multiple of R+1 (possibly 0), and the new cache."""
+        if x.dim() != 3 or x.shape[-1] != self.cfg.d_in:
+            raise ValueError(f"x must be (batch, frames, d_in={self.cfg.d_in}), got shape {tuple(x.shape)}")
+        if x.shape[0] != cache.pending.shape[0]:
+            raise ValueError(f"batch {x.shape[0]} does not match the cache's batch {cache.pending.shape[0]}")
+        h, sub = self.subsampling.stream(x, cache.sub)
+        pending = torch.cat([cache.pending, h], 1)
+        size = cache.right + 1
+        ready = (pending.shape[1] // size) * size
+        cache = ConformerCache(cache.left, cache.right, cache.offset, cache.valid, sub, pending[:, ready:],
+                               cache.keys, cache.values, cache.conv)
+        return self._run_layers(pending[:, :ready], cache)
+
+    def flush(self, cache: ConformerCache) -> tuple[torch.Tensor, ConformerCache]:
+        """End of stream: run the last, partial chunk (frames still in the subsampling buffers are dropped, as
+        `forward` drops the T % subsampling trailing frames)."""
+        pending = cache.pending
+        cache = ConformerCache(cache.left, cache.right, cache.offset, cache.valid, cache.sub, pending[:, :0],
+                               cache.keys, cache.values, cache.conv)
+        return self._run_layers(pending, cache)
+
+    def _run_layers(self, h: torch.Tensor, cache: ConformerCache) -> tuple[torch.Tensor, ConformerCache]:
+        n = h.shape[1]
+        if n == 0:
+            return h, cache
+        left, right = cache.left, cache.right
+        pos = torch.arange(cache.offset, cache.offset + n, device=h.device)
+        k_pos = torch.arange(cache.offset - left, cache.offset + n, device=h.device)
+        k_pos = torch.where(torch.arange(left + n, device=h.device) < left - cache.valid, -1, k_pos)
+        mask = chunked_limited_mask(pos, k_pos, left, right)
+        keys, values, conv = [], [], []
+        for layer, kc, vc, cc in zip(self.layers, cache.keys, cache.values, cache.conv):
+            h, k_all, v_all, c_all = layer(h, pos, kc, vc, cc, mask)
+            keys.append(k_all[:, :, k_all.shape[2] - left:])
+            values.append(v_all[:, :, v_all.shape[2] - left:])
+            conv.append(c_all[..., c_all.shape[-1] - cc.shape[-1]:])
+        cache = ConformerCache(left, right, cache.offset + n, min(left, cache.valid + n), cache.sub, cache.pending,
+                               keys, values, conv)
+        return h, cache
