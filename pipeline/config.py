@@ -1,0 +1,282 @@
+"""YAML graph files: parsing with line numbers, and the error type every graph check raises.
+
+A graph file looks like:
+
+    name: eeg-filter
+    nodes:
+      - id: src
+        type: file_source            # a registered name, or mypkg.nodes:MyNode
+        params: {path: rec.edf, chunk_size: 32}
+        on_error: stop               # or restart (reset state, flag a gap, go on)
+      - id: bp
+        type: bandpass
+        params: {low: 1.0, high: 40.0}
+    edges:
+      - {source: src.out, target: bp.in}          # optional: queue: 64, policy: block|drop_oldest
+    processes:                                    # optional placement; unlisted nodes share "main"
+      acquisition: [src]
+      dsp: {nodes: [bp], host: 127.0.0.1}         # naming a host puts its edges on tcp://
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ON_ERROR = ("stop", "restart")
+POLICIES = ("block", "drop_oldest")
+DEFAULT_QUEUE = 64
+
+
+class GraphError(Exception):
+    """One or more problems in a graph file. Each is printed as `file:line: message; fix: hint`."""
+
+    def __init__(self, problems: list[tuple[str, int, str, str]]):
+        self.problems = problems
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        out = []
+        for file, line, message, hint in self.problems:
+            where = f"{file}:{line}" if line else file
+            out.append(f"{where}: {message}" + (f"; fix: {hint}" if hint else ""))
+        return out
+
+
+class LineDict(dict):
+    """A mapping that remembers the line (1-based) of itself and of each of its keys."""
+
+    line: int = 0
+    key_lines: dict
+
+
+class LineList(list):
+    line: int = 0
+
+
+class _LineLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
+    loader.flatten_mapping(node)
+    d = LineDict()
+    d.line = node.start_mark.line + 1
+    d.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        d[key] = loader.construct_object(value_node, deep=True)
+        d.key_lines[key] = key_node.start_mark.line + 1
+    return d
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineList:
+    seq = LineList(loader.construct_object(child, deep=True) for child in node.value)
+    seq.line = node.start_mark.line + 1
+    return seq
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def line_of(obj: Any, key: Any = None) -> int:
+    """The line of a parsed mapping (or of one of its keys); 0 when unknown."""
+    if key is not None and isinstance(obj, LineDict):
+        return obj.key_lines.get(key, obj.line)
+    return getattr(obj, "line", 0)
+
+
+@dataclass
+class NodeConfig:
+    id: str
+    type: str
+    params: dict
+    on_error: str
+    line: int
+    param_lines: dict = field(default_factory=dict)
+    type_line: int = 0
+
+
+@dataclass
+class EdgeConfig:
+    source: str  # "node.port"
+    target: str
+    queue: int
+    policy: str
+    line: int
+
+    @property
+    def source_node(self) -> str:
+        return self.source.partition(".")[0]
+
+    @property
+    def source_port(self) -> str:
+        return self.source.partition(".")[2]
+
+    @property
+    def target_node(self) -> str:
+        return self.target.partition(".")[0]
+
+    @property
+    def target_port(self) -> str:
+        return self.target.partition(".")[2]
+
+    def __str__(self) -> str:
+        return f"{self.source} -> {self.target}"
+
+
+@dataclass
+class GraphConfig:
+    file: str
+    name: str
+    nodes: list[NodeConfig]
+    edges: list[EdgeConfig]
+    processes: dict[str, list[str]]  # group -> node ids, every node in exactly one group
+    hosts: dict[str, str]  # group -> host, for groups that named one
+    transport: str  # "ipc" (default on one host) or "tcp"
+
+
+def _problem(problems, file, line, message, hint=""):
+    problems.append((file, line, message, hint))
+
+
+def parse_set(assignments: list[str]) -> list[tuple[str, str, Any]]:
+    """Parse `--set node.param=value` overrides; the value is read as YAML (so 4 is an int)."""
+    out = []
+    for a in assignments:
+        target, eq, value = a.partition("=")
+        node_id, dot, param = target.partition(".")
+        if not eq or not dot or not node_id or not param:
+            raise GraphError([("--set", 0, f"cannot read override {a!r}", "write --set node.param=value")])
+        out.append((node_id, param, yaml.safe_load(value)))
+    return out
+
+
+def load_config(path: str | Path, overrides: list[str] = ()) -> GraphConfig:
+    """Read and structurally check a graph file. Raises GraphError listing every problem found."""
+    file = str(path)
+    try:
+        text = Path(path).read_text()
+    except OSError as e:
+        raise GraphError([(file, 0, f"cannot read graph file: {e.strerror}", "check the path")]) from None
+    try:
+        doc = yaml.load(text, Loader=_LineLoader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise GraphError([(file, mark.line + 1 if mark else 0, f"invalid YAML: {getattr(e, 'problem', e)}", "fix the YAML syntax")]) from None
+    return _parse(file, doc, overrides)
+
+
+def _parse(file: str, doc: Any, overrides: list[str]) -> GraphConfig:
+    problems: list = []
+    if not isinstance(doc, dict):
+        raise GraphError([(file, 1, "a graph file must be a mapping with 'nodes' and 'edges'", "see configs/default.yaml")])
+    for key in doc:
+        if key not in ("name", "nodes", "edges", "processes", "transport"):
+            _problem(problems, file, line_of(doc, key), f"unknown top-level key '{key}'", "use name, nodes, edges, processes, transport")
+    nodes: list[NodeConfig] = []
+    seen: dict[str, int] = {}
+    raw_nodes = doc.get("nodes") or []
+    if not isinstance(raw_nodes, list) or not raw_nodes:
+        _problem(problems, file, line_of(doc, "nodes"), "'nodes' must be a non-empty list", "add '- {id: ..., type: ...}' entries")
+        raw_nodes = []
+    for raw in raw_nodes:
+        line = line_of(raw)
+        if not isinstance(raw, dict) or "id" not in raw or "type" not in raw:
+            _problem(problems, file, line, "each node needs an 'id' and a 'type'", "write '- {id: name, type: node_type, params: {...}}'")
+            continue
+        for key in raw:
+            if key not in ("id", "type", "params", "on_error"):
+                _problem(problems, file, line_of(raw, key), f"node '{raw['id']}': unknown key '{key}'", "use id, type, params, on_error")
+        node_id = str(raw["id"])
+        if "." in node_id or not node_id:
+            _problem(problems, file, line, f"node id '{node_id}' must be non-empty and contain no '.'", "rename the node")
+        if node_id in seen:
+            _problem(problems, file, line_of(raw, "id"), f"duplicate node id '{node_id}' (first at line {seen[node_id]})", "give every node a unique id")
+            continue
+        seen[node_id] = line_of(raw, "id")
+        params = raw.get("params") or {}
+        if not isinstance(params, dict):
+            _problem(problems, file, line_of(raw, "params"), f"node '{node_id}': params must be a mapping", "write params: {name: value}")
+            params = {}
+        on_error = raw.get("on_error", "stop")
+        if on_error not in ON_ERROR:
+            _problem(problems, file, line_of(raw, "on_error"), f"node '{node_id}': on_error '{on_error}'", "use stop or restart")
+        nodes.append(NodeConfig(node_id, str(raw["type"]), dict(params), on_error, line,
+                                dict(getattr(params, "key_lines", {})), line_of(raw, "type")))
+    by_id = {n.id: n for n in nodes}
+    for node_id, param, value in parse_set(list(overrides)):
+        if node_id not in by_id:
+            _problem(problems, "--set", 0, f"no node '{node_id}' to override", f"use one of: {', '.join(by_id)}")
+            continue
+        by_id[node_id].params[param] = value
+
+    edges: list[EdgeConfig] = []
+    raw_edges = doc.get("edges") or []
+    if not isinstance(raw_edges, list):
+        _problem(problems, file, line_of(doc, "edges"), "'edges' must be a list", "write '- {source: a.out, target: b.in}'")
+        raw_edges = []
+    for raw in raw_edges:
+        line = line_of(raw)
+        if not isinstance(raw, dict) or "source" not in raw or "target" not in raw:
+            _problem(problems, file, line, "each edge needs 'source' and 'target'", "write '- {source: a.out, target: b.in}'")
+            continue
+        for key in raw:
+            if key not in ("source", "target", "queue", "policy"):
+                _problem(problems, file, line_of(raw, key), f"edge: unknown key '{key}'", "use source, target, queue, policy")
+        policy = raw.get("policy", "block")
+        if policy not in POLICIES:
+            _problem(problems, file, line_of(raw, "policy"), f"edge policy '{policy}'", "use block or drop_oldest")
+        queue = raw.get("queue", DEFAULT_QUEUE)
+        if not isinstance(queue, int) or queue < 1:
+            _problem(problems, file, line_of(raw, "queue"), f"edge queue {queue!r} must be a positive integer", "write queue: 64")
+            queue = DEFAULT_QUEUE
+        ends = []
+        for key in ("source", "target"):
+            value = str(raw[key])
+            if value.count(".") != 1 or not all(value.split(".")):
+                _problem(problems, file, line_of(raw, key), f"edge {key} '{value}' must be 'node.port'", f"write {key}: node.port")
+            ends.append(value)
+        edges.append(EdgeConfig(ends[0], ends[1], queue, policy, line))
+
+    processes, hosts = _parse_processes(file, doc, [n.id for n in nodes], problems)
+    transport = doc.get("transport", "ipc")
+    if transport not in ("ipc", "tcp"):
+        _problem(problems, file, line_of(doc, "transport"), f"transport '{transport}'", "use ipc or tcp")
+    if problems:
+        raise GraphError(problems)
+    return GraphConfig(file, str(doc.get("name", Path(file).stem)), nodes, edges, processes, hosts, transport)
+
+
+def _parse_processes(file, doc, node_ids, problems) -> tuple[dict[str, list[str]], dict[str, str]]:
+    raw = doc.get("processes") or {}
+    groups: dict[str, list[str]] = {}
+    hosts: dict[str, str] = {}
+    placed: dict[str, str] = {}
+    if not isinstance(raw, dict):
+        _problem(problems, file, line_of(doc, "processes"), "'processes' must map a group name to node ids", "write processes: {acq: [src]}")
+        raw = {}
+    for group, members in raw.items():
+        line = line_of(raw, group)
+        if isinstance(members, dict):
+            if members.get("host"):
+                hosts[str(group)] = str(members["host"])
+            members = members.get("nodes", [])
+        if not isinstance(members, list):
+            _problem(problems, file, line, f"process '{group}' must list node ids", f"write {group}: [node_a, node_b]")
+            continue
+        for m in members:
+            if m not in node_ids:
+                _problem(problems, file, line, f"process '{group}' names unknown node '{m}'", f"use one of: {', '.join(node_ids)}")
+            elif m in placed:
+                _problem(problems, file, line, f"node '{m}' placed in both '{placed[m]}' and '{group}'", "place each node in one process")
+            else:
+                placed[m] = str(group)
+                groups.setdefault(str(group), []).append(m)
+    rest = [n for n in node_ids if n not in placed]
+    if rest:
+        groups.setdefault("main", []).extend(rest)
+    return groups, hosts

@@ -1,0 +1,201 @@
+"""Runs a set of configured nodes that share one process: the core of both runners.
+
+The executor moves chunks; it does no maths. It assigns per-edge sequence numbers, ORs gap flags from
+inputs into outputs, propagates end-of-stream (calling `finish()` once all of a node's inputs ended),
+paces replayed sources, applies each node's `on_error` policy and keeps the per-node statistics.
+Delivery is a FIFO, so a run is deterministic. Edges whose target lives in another process are handed
+to `send_remote(edge, chunk)` (the multi-process runner plugs its ZeroMQ senders in there).
+"""
+from __future__ import annotations
+
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import numpy as np
+
+from .chunk import Chunk
+from .config import EdgeConfig, GraphConfig
+from .node import Node, Sink, Source
+
+
+class NodeFailure(RuntimeError):
+    """A node raised and its policy is `on_error: stop`."""
+
+    def __init__(self, node_id: str, node_type: str, process: str, tb: str):
+        self.node_id, self.node_type, self.process, self.tb = node_id, node_type, process, tb
+        super().__init__(f"node '{node_id}' ({node_type}) in process '{process}' failed:\n{tb}")
+
+
+@dataclass
+class NodeStats:
+    chunks_in: int = 0
+    chunks_out: int = 0
+    drops: int = 0
+    gaps: int = 0
+    restarts: int = 0
+    compute_ns: list = field(default_factory=list)
+    latency_ns: list = field(default_factory=list)  # end-to-end, measured where the node is a sink
+    counters: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """Plain-JSON form (percentiles, not samples) for the multi-process runner's control channel."""
+        d = {k: getattr(self, k) for k in ("chunks_in", "chunks_out", "drops", "gaps", "restarts")}
+        d["counters"] = dict(self.counters)
+        for name in ("compute_ns", "latency_ns"):
+            values = np.asarray(getattr(self, name), dtype=np.float64)
+            d[name] = [float(np.percentile(values, 50)), float(np.percentile(values, 99))] if values.size else []
+        return d
+
+
+class Executor:
+    def __init__(self, config: GraphConfig, nodes: dict[str, Node], process: str = "main",
+                 send_remote: Callable[[EdgeConfig, Chunk], None] | None = None, speed: float | None = None):
+        self.config, self.nodes, self.process = config, nodes, process
+        self.send_remote = send_remote
+        self.speed = speed  # None: as fast as possible; 1.0: real time
+        self.stats = {n: NodeStats() for n in nodes}
+        self.on_error = {nc.id: nc.on_error for nc in config.nodes}
+        self.types = {nc.id: nc.type for nc in config.nodes}
+        self.out_edges: dict[tuple[str, str], list[EdgeConfig]] = {}
+        for e in config.edges:
+            self.out_edges.setdefault((e.source_node, e.source_port), []).append(e)
+        self.seq = {str(e): 0 for e in config.edges}
+        self.open_inputs = {n: set(node.inputs) for n, node in nodes.items()}
+        self.active_sources = [n for n, node in nodes.items() if isinstance(node, Source)]
+        self.pending_gap = {n: False for n in nodes}
+        self.queue: deque[tuple[str, str, Chunk]] = deque()
+        self.start_ns: int | None = None
+        self.source_time = {n: 0.0 for n in self.active_sources}
+
+    # --- public ------------------------------------------------------------------------------
+    def deliver(self, node_id: str, port: str, chunk: Chunk) -> None:
+        """Hand a chunk to a local node's input and run everything it triggers."""
+        self.queue.append((node_id, port, chunk))
+        self.drain()
+
+    def step_sources(self) -> bool:
+        """Read one chunk from each active local source (pacing replays). False when none is left."""
+        for node_id in list(self.active_sources):
+            self._read_source(node_id)
+        return bool(self.active_sources)
+
+    def run(self) -> None:
+        """Run until every local source has ended and every queued chunk is processed."""
+        while self.step_sources():
+            pass
+        self.drain()
+
+    def close(self) -> None:
+        """Close every node (recorders finalise their files). Safe to call twice."""
+        errors = []
+        for n, node in self.nodes.items():
+            try:
+                node.close()
+            except Exception as e:  # noqa: BLE001 — report all, close the rest
+                errors.append(f"{n}: {e}")
+        if errors:
+            raise RuntimeError("errors while closing nodes: " + "; ".join(errors))
+
+    def collect_counters(self) -> None:
+        for n, node in self.nodes.items():
+            self.stats[n].counters.update(node.counters)
+
+    # --- internals -----------------------------------------------------------------------------
+    def drain(self) -> None:
+        while self.queue:
+            self._run(*self.queue.popleft())
+
+    def _read_source(self, node_id: str) -> None:
+        node = self.nodes[node_id]
+        t = time.perf_counter_ns()
+        try:
+            outs = node.read()
+        except Exception:  # noqa: BLE001
+            outs = self._failed(node_id)
+            if outs is None:
+                return
+        self.stats[node_id].compute_ns.append(time.perf_counter_ns() - t)
+        if outs is None:
+            self.active_sources.remove(node_id)
+            self._end(node_id)
+            return
+        if not outs:
+            return
+        t0 = min(c.t0 for c in outs.values())
+        self.source_time[node_id] = max(self.source_time[node_id], t0)
+        if self.speed is not None and not node.live:
+            if self.start_ns is None:
+                self.start_ns = time.monotonic_ns() - int(t0 / self.speed * 1e9)
+            wait = self.start_ns + t0 / self.speed * 1e9 - time.monotonic_ns()
+            if wait > 0:
+                time.sleep(wait / 1e9)
+        now = time.monotonic_ns()
+        outs = {p: c if c.origin_ns else replace(c, origin_ns=now) for p, c in outs.items()}
+        self._emit(node_id, outs, gap=False, origin_ns=now)
+
+    def _run(self, node_id: str, port: str, chunk: Chunk) -> None:
+        node, st = self.nodes[node_id], self.stats[node_id]
+        if port not in self.open_inputs[node_id]:
+            return  # data after end-of-stream on this input: ignore
+        st.chunks_in += 1
+        if chunk.gap:
+            st.gaps += 1
+        if chunk.data.size:
+            t = time.perf_counter_ns()
+            try:
+                outs = node.process({port: replace(chunk, eos=False) if chunk.eos else chunk})
+            except Exception:  # noqa: BLE001
+                outs = self._failed(node_id) or {}
+            done = time.perf_counter_ns()
+            st.compute_ns.append(done - t)
+            if isinstance(node, Sink) and chunk.origin_ns:
+                st.latency_ns.append(time.monotonic_ns() - chunk.origin_ns)
+            self._emit(node_id, outs, chunk.gap, chunk.origin_ns)
+        if chunk.eos:
+            self.open_inputs[node_id].discard(port)
+            if not self.open_inputs[node_id]:
+                self._end(node_id)
+
+    def _end(self, node_id: str) -> None:
+        try:
+            tail = self.nodes[node_id].finish()
+        except Exception:  # noqa: BLE001
+            tail = self._failed(node_id) or {}
+        self._emit(node_id, tail, False, 0)
+        for port in self.nodes[node_id].outputs:
+            self._send(node_id, port, Chunk.end(self.source_time.get(node_id, 0.0)))
+
+    def _failed(self, node_id: str):
+        tb = traceback.format_exc()
+        if self.on_error[node_id] != "restart":
+            raise NodeFailure(node_id, self.types[node_id], self.process, tb)
+        self.nodes[node_id].reset()
+        self.stats[node_id].restarts += 1
+        self.stats[node_id].drops += 1  # the chunk that failed is lost
+        self.pending_gap[node_id] = True
+        return None
+
+    def _emit(self, node_id: str, outs: dict[str, Chunk], gap: bool, origin_ns: int) -> None:
+        pending = self.pending_gap[node_id]
+        for port, chunk in outs.items():
+            if chunk is None:
+                continue
+            gap_out = gap or chunk.gap or pending
+            self.pending_gap[node_id] = False
+            if gap_out != chunk.gap or (origin_ns and not chunk.origin_ns):
+                chunk = replace(chunk, gap=gap_out, origin_ns=chunk.origin_ns or origin_ns)
+            self.stats[node_id].chunks_out += 1
+            self._send(node_id, port, chunk)
+
+    def _send(self, node_id: str, port: str, chunk: Chunk) -> None:
+        for e in self.out_edges.get((node_id, port), ()):
+            key = str(e)
+            out = replace(chunk, seq=self.seq[key])
+            self.seq[key] += 1
+            if e.target_node in self.nodes:
+                self.queue.append((e.target_node, e.target_port, out))
+            elif self.send_remote is not None:
+                self.send_remote(e, out)

@@ -1,0 +1,198 @@
+"""Building a graph: node types, parameters, ports, topology and stream specs, all checked before any
+data flows. Every problem is reported as `file:line: message; fix: hint` (see config.GraphError)."""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from .config import EdgeConfig, GraphConfig, GraphError, NodeConfig
+from .node import Node
+from .registry import UnknownNodeType, lookup
+from .spec import SpecError, StreamSpec
+
+
+@dataclass
+class Graph:
+    config: GraphConfig
+    nodes: dict[str, Node]  # node id -> configured node
+    order: list[str]  # topological order
+    specs: dict[str, StreamSpec]  # "node.port" of every connected output -> its spec
+
+    def node_config(self, node_id: str) -> NodeConfig:
+        return next(n for n in self.config.nodes if n.id == node_id)
+
+    def edges_from(self, node_id: str) -> list[EdgeConfig]:
+        return [e for e in self.config.edges if e.source_node == node_id]
+
+    def edges_into(self, node_id: str) -> list[EdgeConfig]:
+        return [e for e in self.config.edges if e.target_node == node_id]
+
+    def group_of(self, node_id: str) -> str:
+        return next(g for g, members in self.config.processes.items() if node_id in members)
+
+    def paths(self) -> list[list[str]]:
+        """Every path from a source (no inputs) to a sink (no outgoing edges)."""
+        starts = [n for n in self.order if not self.edges_into(n)]
+        out: list[list[str]] = []
+
+        def walk(path):
+            nexts = [e.target_node for e in self.edges_from(path[-1])]
+            if not nexts:
+                out.append(path)
+            for n in dict.fromkeys(nexts):
+                walk(path + [n])
+
+        for s in starts:
+            walk([s])
+        return out
+
+    def path_latency(self, path: list[str]) -> float:
+        return sum(self.nodes[n].latency_seconds for n in path)
+
+
+def make_node(nc: NodeConfig, file: str) -> Node:
+    """Instantiate one node from its config, turning type and parameter errors into GraphErrors."""
+    try:
+        cls = lookup(nc.type)
+    except UnknownNodeType as e:
+        hint = f"did you mean '{e.suggestion}'?" if e.suggestion else "run `wavegraph nodes` to list the types"
+        raise GraphError([(file, nc.type_line or nc.line, f"node '{nc.id}': unknown type '{nc.type}'", hint)]) from None
+    try:
+        return cls(**nc.params)
+    except ValidationError as e:
+        raise GraphError([_param_problem(nc, cls, err, file) for err in e.errors()]) from None
+    except (ValueError, TypeError) as e:
+        raise GraphError([(file, nc.line, f"node '{nc.id}' ({nc.type}): {e}", "check its params")]) from None
+
+
+def _param_problem(nc: NodeConfig, cls: type[Node], err: dict, file: str) -> tuple[str, int, str, str]:
+    name = str(err["loc"][0]) if err["loc"] else ""
+    fields = cls.Params.model_fields
+    line = nc.param_lines.get(name, nc.line)
+    if err["type"] == "missing":
+        return (file, nc.line, f"node '{nc.id}' ({nc.type}): missing parameter '{name}'",
+                f"add params: {{{name}: <{_type_name(fields[name].annotation)}>}}")
+    if err["type"] == "extra_forbidden":
+        close = difflib.get_close_matches(name, list(fields), n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"parameters are: {', '.join(fields) or 'none'}"
+        return (file, line, f"node '{nc.id}' ({nc.type}): unknown parameter '{name}'", hint)
+    want = _type_name(fields[name].annotation) if name in fields else "?"
+    return (file, line, f"node '{nc.id}' ({nc.type}): parameter '{name}' = {err.get('input')!r}: {err['msg']}",
+            f"give a {want}")
+
+
+def _type_name(annotation) -> str:
+    return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+
+
+def check_topology(config: GraphConfig, nodes: dict[str, Node]) -> list[str]:
+    """Check ports and connectivity; return the topological order."""
+    file, problems = config.file, []
+    into: dict[tuple[str, str], EdgeConfig] = {}
+    for e in config.edges:
+        for end, node_id, port, kind in ((e.source, e.source_node, e.source_port, "outputs"),
+                                         (e.target, e.target_node, e.target_port, "inputs")):
+            if node_id not in nodes:
+                close = difflib.get_close_matches(node_id, list(nodes), n=1)
+                hint = f"did you mean '{close[0]}'?" if close else f"nodes are: {', '.join(nodes)}"
+                problems.append((file, e.line, f"edge {e}: no node '{node_id}'", hint))
+                continue
+            ports = getattr(nodes[node_id], kind)
+            if port not in ports:
+                hint = f"'{node_id}' {kind}: {', '.join(ports) or 'none'}"
+                problems.append((file, e.line, f"edge {e}: node '{node_id}' has no {kind[:-1]} port '{port}'", hint))
+        key = (e.target_node, e.target_port)
+        if key in into:
+            problems.append((file, e.line, f"edge {e}: input {e.target} already fed by {into[key].source} (line {into[key].line})",
+                             "an input takes one edge; merge streams with a node"))
+        into[key] = e
+    for nc in config.nodes:
+        node = nodes.get(nc.id)
+        if node is None:
+            continue
+        for port in node.inputs:
+            if (nc.id, port) not in into:
+                problems.append((file, nc.line, f"node '{nc.id}' ({nc.type}): input '{port}' is not connected",
+                                 f"add an edge with target: {nc.id}.{port}"))
+    if problems:
+        raise GraphError(problems)
+    # Kahn's algorithm, in file order for determinism.
+    indeg = {n: 0 for n in nodes}
+    for e in config.edges:
+        indeg[e.target_node] += 1
+    order, ready = [], [n for n in nodes if indeg[n] == 0]
+    while ready:
+        n = ready.pop(0)
+        order.append(n)
+        for e in config.edges:
+            if e.source_node == n:
+                indeg[e.target_node] -= 1
+                if indeg[e.target_node] == 0:
+                    ready.append(e.target_node)
+    if len(order) < len(nodes):
+        stuck = [n for n in nodes if n not in order]
+        edge = next(e for e in config.edges if e.target_node in stuck and e.source_node in stuck)
+        raise GraphError([(file, edge.line, f"cycle through nodes {', '.join(stuck)} (edge {edge})",
+                           "streams must flow one way; remove an edge of the cycle")])
+    return order
+
+
+def configure_node(node: Node, nc: NodeConfig, in_specs: dict[str, StreamSpec], in_edges: list[EdgeConfig], file: str) -> dict[str, StreamSpec]:
+    """Run node.configure, turning a SpecError into a GraphError that names the edge and both nodes."""
+    try:
+        out = node.configure(in_specs)
+    except SpecError as e:
+        if in_edges:
+            edge = in_edges[0]
+            spec = in_specs.get(edge.target_port)
+            what = f"edge {edge} ({spec.describe() if spec else '?'}): node '{edge.target_node}' ({nc.type}) rejects the stream from '{edge.source_node}': {e.message}"
+            if len(in_edges) > 1:
+                what += " (inputs: " + ", ".join(str(x) for x in in_edges) + ")"
+            raise GraphError([(file, edge.line, what, e.hint)]) from None
+        raise GraphError([(file, nc.line, f"node '{nc.id}' ({nc.type}): {e.message}", e.hint)]) from None
+    except (OSError, ValueError) as e:
+        raise GraphError([(file, nc.line, f"node '{nc.id}' ({nc.type}): {e}", "check its params")]) from None
+    missing = [p for p in node.outputs if p not in out]
+    if missing:
+        raise GraphError([(file, nc.line, f"node '{nc.id}' ({nc.type}) gave no spec for outputs {missing}", "a node bug: configure() must return every output")])
+    return out
+
+
+def build_graph(config: GraphConfig) -> Graph:
+    """Instantiate, connect and configure every node. Raises GraphError; nothing is started."""
+    problems, nodes = [], {}
+    for nc in config.nodes:
+        try:
+            nodes[nc.id] = make_node(nc, config.file)
+        except GraphError as e:
+            problems.extend(e.problems)
+    if problems:
+        raise GraphError(problems)
+    order = check_topology(config, nodes)
+    specs: dict[str, StreamSpec] = {}
+    for node_id in order:
+        nc = next(n for n in config.nodes if n.id == node_id)
+        in_edges = [e for e in config.edges if e.target_node == node_id]
+        in_specs = {e.target_port: specs[e.source] for e in in_edges}
+        out = configure_node(nodes[node_id], nc, in_specs, in_edges, config.file)
+        for port, spec in out.items():
+            specs[f"{node_id}.{port}"] = spec
+    return Graph(config, nodes, order, specs)
+
+
+def describe(graph: Graph) -> str:
+    """Human-readable: nodes, the spec on every edge, and the declared latency summed along each path."""
+    lines = [f"graph '{graph.config.name}' ({graph.config.file})", "nodes:"]
+    for n in graph.order:
+        node = graph.nodes[n]
+        lines.append(f"  {n:<16} {node.type_name or type(node).__name__:<20} process={graph.group_of(n):<10} "
+                     f"latency={node.latency_samples} samples ({node.latency_seconds * 1e3:.2f} ms)")
+    lines.append("edges:")
+    for e in graph.config.edges:
+        lines.append(f"  {str(e):<32} {graph.specs[e.source].describe()}  queue={e.queue} {e.policy}")
+    lines.append("latency along each path:")
+    for path in graph.paths():
+        lines.append(f"  {' -> '.join(path)}: {graph.path_latency(path) * 1e3:.2f} ms")
+    return "\n".join(lines)

@@ -1,0 +1,94 @@
+"""Small nodes used only by the runtime tests (loaded by dotted path: `type: fixture_nodes:Ramp`)."""
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline.chunk import Chunk
+from pipeline.node import NodeParams, Node, Sink, Source
+from pipeline.registry import register
+from pipeline.spec import SpecError, signal_spec
+
+
+class RampParams(NodeParams):
+    n_channels: int = 2
+    rate: float
+    chunk_size: int = 10
+    n_samples: int = 100
+
+
+class Ramp(Source):
+    """Emits sample index + channel offset, so any lost or reordered sample is visible."""
+
+    Params = RampParams
+
+    def configure(self, in_specs):
+        p = self.params
+        self.pos = 0
+        self.out_specs = {"out": signal_spec(p.rate, [f"ch{i}" for i in range(p.n_channels)], "misc", units="a.u.")}
+        return self.out_specs
+
+    @property
+    def duration_seconds(self):
+        return self.params.n_samples / self.params.rate
+
+    def read(self):
+        p = self.params
+        if self.pos >= p.n_samples:
+            return None
+        n = min(p.chunk_size, p.n_samples - self.pos)
+        idx = np.arange(self.pos, self.pos + n, dtype=np.float64)
+        data = idx[None, :] + 1000.0 * np.arange(p.n_channels)[:, None]
+        chunk = Chunk(data, t0=self.pos / p.rate)
+        self.pos += n
+        return {"out": chunk}
+
+
+class CumSumParams(NodeParams):
+    crash_at: int = -1  # raise on this call number (0-based); -1 never
+    expect_channels: int = 0  # 0: any
+
+
+class CumSum(Node):
+    """Running sum along time (stateful)."""
+
+    Params = CumSumParams
+
+    def configure(self, in_specs):
+        spec = self.require_input(in_specs, kind="signal")
+        if self.params.expect_channels and spec.shape[0] != self.params.expect_channels:
+            raise SpecError(f"expects {self.params.expect_channels} channels, got {spec.shape[0]}",
+                            "pick channels upstream or change expect_channels")
+        self.calls = 0
+        self.total = np.zeros(spec.shape[0])
+        return super().configure(in_specs)
+
+    def process(self, inputs):
+        self.calls += 1
+        if self.calls - 1 == self.params.crash_at:
+            raise ValueError("boom: deliberate failure")
+        x = inputs["in"].data
+        y = np.cumsum(x, axis=-1) + self.total[:, None]
+        self.total = y[:, -1].copy()
+        return {"out": inputs["in"].with_data(y)}
+
+    def reset(self):
+        self.total = np.zeros_like(self.total)
+
+    def state_dict(self):
+        return {"total": self.total.copy()}
+
+    def load_state_dict(self, state):
+        self.total = np.asarray(state["total"], dtype=np.float64).copy()
+
+
+@register("fixture_collect")
+class Collect(Sink):
+    """Keeps every chunk it receives (for in-process tests)."""
+
+    def configure(self, in_specs):
+        self.chunks = []
+        return super().configure(in_specs)
+
+    def process(self, inputs):
+        self.chunks.append(inputs["in"])
+        return {}
