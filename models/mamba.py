@@ -1,0 +1,181 @@
+"""Mamba (selective state-space) block and a residual stack of them, with exact chunked streaming and one-step decode.
+
+Block (Gu & Dao 2023, "Mamba: Linear-Time Sequence Modeling with Selective State Spaces"):
+    x, z = in_proj(u)                                    (d_model -> 2 * d_inner, d_inner = expand * d_model)
+    x = silu(causal depthwise conv1d(x))                 (width d_conv, default 4)
+    dt, B, C = x_proj(x)                                 (input-dependent: dt_rank + 2 * d_state)
+    delta = softplus(dt_proj(dt))                        (dt_proj.bias init so softplus(bias) is log-uniform in
+                                                          [dt_min, dt_max] = [1e-3, 0.1])
+    h_t = exp(delta A) h_{t-1} + delta B_t x_t,  y_t = C_t h_t + D x_t;  y *= silu(z);  out = out_proj(y)
+    A = -exp(A_log), S4D-real init A = -(1..N) for every channel; D init 1.
+
+All the sequence ops go through `kernels` (selective_scan, selective_state_update, causal_conv1d,
+causal_conv1d_update): Triton on CUDA, the pure-torch reference on CPU, one dispatch there.
+
+State of one block: (conv_state (B, d_inner, d_conv-1), ssm_state (B, d_inner, d_state) fp32).
+`forward(x, state)` returns new state tensors (inputs untouched), so feeding a sequence whole or in any chunking
+gives the same output; `step(x_t, state)` advances one token and updates the state tensors IN PLACE (decode path).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import kernels
+
+__all__ = ["MambaConfig", "Mamba", "MambaStack"]
+
+
+@dataclass
+class MambaConfig:
+    d_model: int = 64
+    n_layers: int = 2
+    d_in: int = 0  # features in; 0: same as d_model (no input projection)
+    d_state: int = 16
+    d_conv: int = 4
+    expand: int = 2
+    dt_rank: int = 0  # 0: ceil(d_model / 16)
+    dt_min: float = 1e-3
+    dt_max: float = 0.1
+    dt_init_floor: float = 1e-4
+    norm_eps: float = 1e-5
+
+    def __post_init__(self):
+        for name in ("d_model", "n_layers", "d_state", "d_conv", "expand"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"MambaConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.d_in < 0 or self.dt_rank < 0:
+            raise ValueError("MambaConfig.d_in and dt_rank must be >= 0 (0 means the default)")
+        if not 0 < self.dt_min <= self.dt_max:
+            raise ValueError(f"need 0 < dt_min <= dt_max, got {self.dt_min}, {self.dt_max}")
+
+    @property
+    def d_inner(self) -> int:
+        return self.expand * self.d_model
+
+    @property
+    def rank(self) -> int:
+        return self.dt_rank or math.ceil(self.d_model / 16)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "MambaConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown MambaConfig keys {unknown}; known: {sorted(known)}")
+        return cls(**d)
+
+
+class Mamba(nn.Module):
+    def __init__(self, cfg: MambaConfig):
+        super().__init__()
+        d, di, n, r = cfg.d_model, cfg.d_inner, cfg.d_state, cfg.rank
+        self.d_inner, self.d_state, self.d_conv = di, n, cfg.d_conv
+        self.in_proj = nn.Linear(d, 2 * di, bias=False)
+        self.conv1d = nn.Conv1d(di, di, cfg.d_conv, groups=di, bias=True)  # weights only; run via kernels
+        self.x_proj = nn.Linear(di, r + 2 * n, bias=False)
+        self.dt_proj = nn.Linear(r, di, bias=True)
+        self.out_proj = nn.Linear(di, d, bias=False)
+        std = r ** -0.5
+        nn.init.uniform_(self.dt_proj.weight, -std, std)
+        dt = torch.exp(torch.rand(di) * (math.log(cfg.dt_max) - math.log(cfg.dt_min)) + math.log(cfg.dt_min))
+        dt = dt.clamp(min=cfg.dt_init_floor)
+        with torch.no_grad():
+            self.dt_proj.bias.copy_(dt + torch.log(-torch.expm1(-dt)))  # inverse softplus
+        self.A_log = nn.Parameter(torch.log(torch.arange(1, n + 1, dtype=torch.float32)).repeat(di, 1))
+        self.D = nn.Parameter(torch.ones(di))
+
+    def init_state(self, batch: int, device=None, dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+        device = device if device is not None else self.A_log.device
+        return (torch.zeros(batch, self.d_inner, self.d_conv - 1, device=device, dtype=dtype),
+                torch.zeros(batch, self.d_inner, self.d_state, device=device, dtype=torch.float32))
+
+    def _conv_weight(self) -> torch.Tensor:
+        return self.conv1d.weight[:, 0, :]
+
+    def _dt_b_c(self, x: torch.Tensor):  # x (..., d_inner) -> dt (..., d_inner), B, C (..., N)
+        r, n = self.dt_proj.in_features, self.d_state
+        dt, b, c = self.x_proj(x).split([r, n, n], dim=-1)
+        return F.linear(dt, self.dt_proj.weight), b, c
+
+    def forward(self, x: torch.Tensor, state=None):
+        """x (B, L, d_model) -> (y (B, L, d_model), (conv_state, ssm_state)); state None means zeros."""
+        bsz, L, _ = x.shape
+        if state is None:
+            state = self.init_state(bsz, x.device, x.dtype)
+        if L == 0:
+            return x, state
+        conv_state, ssm_state = state
+        xs, z = self.in_proj(x).transpose(1, 2).chunk(2, dim=1)  # (B, d_inner, L) each
+        xs, conv_new = kernels.causal_conv1d(xs, self._conv_weight(), self.conv1d.bias,
+                                             initial_state=conv_state, activation="silu")
+        dt, b, c = self._dt_b_c(xs.transpose(1, 2))
+        A = -torch.exp(self.A_log.float())
+        y, ssm_new = kernels.selective_scan(
+            xs, dt.transpose(1, 2), A, b.transpose(1, 2), c.transpose(1, 2), self.D, z.contiguous(),
+            delta_bias=self.dt_proj.bias, delta_softplus=True, initial_state=ssm_state)
+        return self.out_proj(y.transpose(1, 2)), (conv_new, ssm_new)
+
+    def step(self, x: torch.Tensor, state):
+        """One token x (B, d_model) -> (y (B, d_model), state); the state tensors are updated in place."""
+        conv_state, ssm_state = state
+        xs, z = self.in_proj(x).chunk(2, dim=-1)
+        xs = kernels.causal_conv1d_update(xs, conv_state, self._conv_weight(), self.conv1d.bias, activation="silu")
+        dt, b, c = self._dt_b_c(xs)
+        A = -torch.exp(self.A_log.float())
+        y = kernels.selective_state_update(ssm_state, xs, dt, A, b, c, self.D, z, dt_bias=self.dt_proj.bias,
+                                           dt_softplus=True)
+        return self.out_proj(y), state
+
+
+class MambaStack(nn.Module):
+    """Optional Linear(d_in -> d_model), then n_layers of x + Mamba(RMSNorm(x)), then a final RMSNorm.
+    State: a list with one (conv_state, ssm_state) per layer."""
+
+    def __init__(self, cfg: MambaConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.in_proj = nn.Linear(cfg.d_in, cfg.d_model) if cfg.d_in else None
+        self.norms = nn.ModuleList(nn.RMSNorm(cfg.d_model, eps=cfg.norm_eps) for _ in range(cfg.n_layers))
+        self.layers = nn.ModuleList(Mamba(cfg) for _ in range(cfg.n_layers))
+        self.norm_f = nn.RMSNorm(cfg.d_model, eps=cfg.norm_eps)
+
+    @property
+    def d_in(self) -> int:
+        return self.cfg.d_in or self.cfg.d_model
+
+    def init_state(self, batch: int, device=None, dtype=torch.float32) -> list:
+        return [layer.init_state(batch, device, dtype) for layer in self.layers]
+
+    def _check(self, x: torch.Tensor, dims: int) -> None:
+        if x.dim() != dims or x.shape[-1] != self.d_in:
+            want = "(batch, frames, d_in)" if dims == 3 else "(batch, d_in)"
+            raise ValueError(f"x must be {want} with d_in={self.d_in}, got shape {tuple(x.shape)}")
+
+    def forward(self, x: torch.Tensor, state=None):
+        """x (B, L, d_in) -> (y (B, L, d_model), new state); any chunking of x with the state carried gives the
+        same y as one call."""
+        self._check(x, 3)
+        h = self.in_proj(x) if self.in_proj is not None else x
+        state = state if state is not None else [None] * len(self.layers)
+        new = []
+        for norm, layer, s in zip(self.norms, self.layers, state):
+            y, s = layer(norm(h), s)
+            h = h + y
+            new.append(s)
+        return self.norm_f(h), new
+
+    def step(self, x: torch.Tensor, state):
+        """One frame x (B, d_in) -> (y (B, d_model), state), state updated in place."""
+        self._check(x, 2)
+        h = self.in_proj(x) if self.in_proj is not None else x
+        for norm, layer, s in zip(self.norms, self.layers, state):
+            h = h + layer.step(norm(h), s)[0]
+        return self.norm_f(h), state
