@@ -80,6 +80,7 @@ class Executor:
         """Read one chunk from each active local source (pacing replays). False when none is left."""
         for node_id in list(self.active_sources):
             self._read_source(node_id)
+            self.drain()
         return bool(self.active_sources)
 
     def run(self) -> None:

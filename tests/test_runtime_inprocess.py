@@ -1,0 +1,88 @@
+"""In-process runner: end-of-stream shutdown, gap/seq handling, node failures and restarts."""
+import textwrap
+
+import numpy as np
+
+from pipeline.config import load_config
+from pipeline.graph import build_graph
+from pipeline.runner import run_graph
+
+GRAPH = """\
+nodes:
+  - id: src
+    type: fixture_nodes:Ramp
+    params: {n_channels: 2, rate: 100.0, chunk_size: 7, n_samples: 100}
+  - id: acc
+    type: fixture_nodes:CumSum
+    params: {crash_at: CRASH}
+    on_error: POLICY
+  - id: sink
+    type: fixture_nodes:Collect
+edges:
+  - {source: src.out, target: acc.in}
+  - {source: acc.out, target: sink.in}
+"""
+
+
+def build(tmp_path, crash=-1, policy="stop"):
+    p = tmp_path / "g.yaml"
+    p.write_text(GRAPH.replace("CRASH", str(crash)).replace("POLICY", policy))
+    return build_graph(load_config(p))
+
+
+def test_end_of_stream_finishes_run_and_keeps_every_sample(tmp_path):
+    g = build(tmp_path)
+    result = run_graph(g, in_process=True)
+    assert result.exit_code == 0 and not result.interrupted
+    chunks = g.nodes["sink"].chunks
+    data = np.concatenate([c.data for c in chunks], axis=-1)
+    expected = np.cumsum(np.arange(100.0)[None, :] + 1000.0 * np.arange(2)[:, None], axis=-1)
+    np.testing.assert_array_equal(data, expected)
+    assert [c.seq for c in chunks] == list(range(len(chunks)))  # per-edge sequence numbers
+    assert [c.t0 for c in chunks] == [i * 7 / 100.0 for i in range(15)]
+    assert not any(c.gap for c in chunks)
+    st = result.stats
+    assert st["src"]["chunks_out"] == 15 and st["acc"]["chunks_in"] == 16  # 15 data + end-of-stream
+    assert st["sink"]["chunks_in"] == 16 and len(st["sink"]["latency_ns"]) == 2
+
+
+def test_failure_stops_run_and_names_node(tmp_path):
+    g = build(tmp_path, crash=3)
+    result = run_graph(g, in_process=True)
+    assert result.exit_code == 1
+    assert "node 'acc' (fixture_nodes:CumSum) in process 'main' failed" in result.failure
+    assert "ValueError: boom: deliberate failure" in result.failure  # the traceback
+    assert len(g.nodes["sink"].chunks) == 3
+
+
+def test_restart_policy_resets_state_flags_gap_and_goes_on(tmp_path):
+    g = build(tmp_path, crash=3, policy="restart")
+    result = run_graph(g, in_process=True)
+    assert result.exit_code == 0
+    chunks = g.nodes["sink"].chunks
+    assert len(chunks) == 14  # the chunk that failed is lost and counted
+    assert result.stats["acc"]["restarts"] == 1 and result.stats["acc"]["drops"] == 1
+    assert [c.gap for c in chunks] == [False] * 3 + [True] + [False] * 10
+    # after the restart the running sum starts again from zero at sample 28
+    first_after = chunks[3].data
+    np.testing.assert_array_equal(first_after[0], np.cumsum(np.arange(28.0, 35.0)))
+    assert result.stats["sink"]["gaps"] == 1
+
+
+def test_replay_pacing_at_speed_one(tmp_path):
+    import time
+
+    p = tmp_path / "g.yaml"
+    p.write_text(GRAPH.replace("CRASH", "-1").replace("POLICY", "stop").replace("n_samples: 100", "n_samples: 150"))
+    g = build_graph(load_config(p))
+    t = time.monotonic()
+    result = run_graph(g, speed=1.0, in_process=True)
+    elapsed = time.monotonic() - t
+    # 150 samples at 100 Hz: the last chunk starts at 1.47 s of stream time; pacing must not run ahead.
+    assert elapsed >= 1.47
+    assert result.exit_code == 0
+    # every chunk was emitted no earlier than its stream time (origin_ns is stamped at emission)
+    chunks = g.nodes["sink"].chunks
+    start = chunks[0].origin_ns
+    for c in chunks[1:]:
+        assert (c.origin_ns - start) / 1e9 >= c.t0 - 1e-3
