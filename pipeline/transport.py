@@ -1,0 +1,357 @@
+"""ZeroMQ edges between processes: one EdgeSender and one EdgeReceiver per graph edge.
+
+API (what the multi-process runner uses)::
+
+    from pipeline.transport import EdgeSender, EdgeReceiver, ipc_endpoint, tcp_endpoint
+
+    rx = EdgeReceiver(ipc_endpoint("filt.out"), spec, policy="block", maxlen=64)   # binds
+    # ... start the producing process with rx.endpoint (the resolved address) ...
+    tx = EdgeSender(rx.endpoint, spec, policy="block", hwm=64)                     # connects
+    tx.send(chunk)              # assigns seq; True when queued, False when dropped or timed out
+    chunk = rx.recv(timeout=1)  # a Chunk, or None on timeout; gap=True after any missing seq
+    tx.close(); rx.close()      # the sender lingers (linger_ms) so queued frames, eos above all, arrive
+
+Sockets: PUSH (sender) -> PULL (receiver), one sender per edge. By default the receiver binds and the
+sender connects; pass `bind=` to swap. Endpoints are `ipc://path` on one host (`ipc_endpoint()` makes
+a unique path in the temp dir) and `tcp://host:port` between hosts; a tcp endpoint without a host
+(`tcp://:5555`) binds to 127.0.0.1, never to all interfaces unless a host (or `*`) is named. Binding
+`tcp://127.0.0.1:*` picks a free port; `.endpoint` then holds the real address (race-free, unlike
+`free_tcp_port()`, which is there for configs that need a number up front).
+
+Frames are `pipeline.wire`'s two-part messages (header + raw buffer; zero-copy for large arrays; never
+pickle). The spec is known to both ends from the graph (or exchanged once with wire.spec_to_json);
+pass the StreamSpec (or its `wire.spec_id`) to both ends and the receiver rejects frames of another
+edge. Pass spec=None to skip that check.
+
+Flow policies (`policy=`), with the queue bound they declare:
+
+* "block": back-pressure. The sender's send high-water mark is `hwm` and the receiver's receive
+  high-water mark is `maxlen`; when both queues are full (plus what the OS socket buffers hold),
+  `send()` blocks until the consumer catches up, or until `timeout` (then returns False, seq not
+  consumed, nothing lost: the caller may retry). Nothing is dropped.
+* "drop_oldest": a background thread in the receiver drains the socket continuously into a deque of
+  at most `maxlen` chunks; when it is full the oldest chunk is dropped (counter `dropped_oldest`) and
+  the chunk after it is marked gap=True. A ZMQ queue cannot drop its oldest message, so if the
+  receiving process stalls altogether and the sender's pipe (`hwm`) fills, the sender drops the chunk
+  it is sending instead (counter `dropped_full`, seq consumed so the receiver sees the gap).
+  End-of-stream chunks are never dropped: the sender sends them blocking and the deque keeps them.
+
+Receiving: `seq` comes from the sender (0, 1, 2, ...). A jump counts the missing chunks
+(`seq_missing`) and sets gap=True on the chunk that arrives; a step back (a restarted sender) counts
+`seq_reset` and also sets gap. A frame that fails wire.decode (malformed, truncated, oversized over
+`max_bytes`, unknown version, unknown dtype, shape that does not match the buffer, wrong spec id) is
+dropped, counted as `rejected` and `rejected_<reason>`, logged once per reason on the
+"wavegraph.transport" logger, and the receiver carries on. Received arrays are read-only views of the
+ZMQ frames (no copy). `last_header` holds the wire.Header (send timestamps) of the last chunk returned.
+
+Counters (`.counters`, plain ints): sender: sent, bytes, dropped_full, timeouts;
+receiver: received, delivered, bytes, seq_missing, seq_reset, dropped_oldest, rejected, rejected_*.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from collections import deque
+
+import zmq
+
+from . import wire
+from .chunk import Chunk
+from .spec import StreamSpec
+
+log = logging.getLogger("wavegraph.transport")
+
+POLICIES = ("block", "drop_oldest")
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+COPY_THRESHOLD = 64 * 1024  # payloads at least this large are sent zero-copy
+
+
+# --- endpoints -----------------------------------------------------------------------------------
+def ipc_endpoint(name: str = "edge") -> str:
+    """A unique `ipc://` address in the temp dir (kept short: unix socket paths max ~107 bytes)."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:32]
+    path = os.path.join(tempfile.gettempdir(), f"wg-{os.getpid()}-{uuid.uuid4().hex[:10]}-{safe}.ipc")
+    return f"ipc://{path}"
+
+
+def free_tcp_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that is free on `host` right now (another process may take it before you bind)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def tcp_endpoint(port: int | str = "*", host: str | None = None) -> str:
+    """`tcp://host:port`; host defaults to 127.0.0.1 (loopback), port "*" lets bind() pick one."""
+    return f"tcp://{host or '127.0.0.1'}:{port}"
+
+
+def normalize_endpoint(endpoint: str) -> str:
+    """Check the scheme and fill in the loopback host of a `tcp://:port` address."""
+    scheme, sep, rest = endpoint.partition("://")
+    if not sep or scheme not in ("ipc", "tcp", "inproc"):
+        raise ValueError(f"endpoint {endpoint!r}: use ipc://PATH (one host) or tcp://HOST:PORT (between hosts)")
+    if scheme == "tcp":
+        host, colon, port = rest.rpartition(":")
+        if not colon or not port:
+            raise ValueError(f"endpoint {endpoint!r} has no port; write tcp://HOST:PORT (or PORT '*' to bind any)")
+        return tcp_endpoint(port, host or None)
+    if not rest:
+        raise ValueError(f"endpoint {endpoint!r} has no path")
+    return endpoint
+
+
+def _resolve_spec_id(spec: StreamSpec | int | None) -> int | None:
+    if spec is None or isinstance(spec, int):
+        return spec
+    return wire.spec_id(spec)
+
+
+def _check_policy(policy: str) -> None:
+    if policy not in POLICIES:
+        raise ValueError(f"unknown flow policy {policy!r}; use one of {', '.join(POLICIES)}")
+
+
+class _Endpoint:
+    """Shared socket set-up: own context unless one is given, bind or connect, resolved endpoint."""
+
+    def __init__(self, kind: int, endpoint: str, bind: bool, context: zmq.Context | None):
+        normalize_endpoint(endpoint)  # fail before creating anything
+        self._own_ctx = context is None
+        self._ctx = context if context is not None else zmq.Context(io_threads=1)
+        self._sock = self._ctx.socket(kind)
+        self._bound_ipc: str | None = None
+        self._closed = False
+        self.bind = bind
+        self.counters: dict[str, int] = {}
+
+    def _attach(self, endpoint: str) -> None:
+        endpoint = normalize_endpoint(endpoint)
+        if self.bind:
+            self._sock.bind(endpoint)
+            self.endpoint = self._sock.getsockopt(zmq.LAST_ENDPOINT).decode()
+            if self.endpoint.startswith("ipc://"):
+                self._bound_ipc = self.endpoint[len("ipc://"):]
+        else:
+            self._sock.connect(endpoint)
+            self.endpoint = endpoint
+
+    def _close_socket(self, linger_ms: int) -> None:
+        self._sock.close(linger=linger_ms)
+        if self._own_ctx:
+            self._ctx.term()  # waits (up to the linger) until queued frames are handed to the peer
+        if self._bound_ipc and os.path.exists(self._bound_ipc):
+            try:
+                os.unlink(self._bound_ipc)
+            except OSError:  # pragma: no cover - removed by libzmq or someone else meanwhile
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        if not getattr(self, "_closed", True):
+            try:
+                self.close()
+            except Exception:  # pragma: no cover - interpreter shutdown
+                pass
+
+    def close(self) -> None:  # overridden
+        raise NotImplementedError
+
+
+class EdgeSender(_Endpoint):
+    """The sending end of an edge (PUSH). Not thread-safe: use it from one thread."""
+
+    def __init__(self, endpoint: str, spec: StreamSpec | int | None, *, policy: str = "block",
+                 hwm: int = 64, bind: bool = False, linger_ms: int = 5000,
+                 copy_threshold: int = COPY_THRESHOLD, context: zmq.Context | None = None):
+        _check_policy(policy)
+        if hwm < 1:
+            raise ValueError(f"hwm={hwm}: the send queue needs room for at least one chunk")
+        super().__init__(zmq.PUSH, endpoint, bind, context)
+        self.policy = policy
+        self.spec_id = _resolve_spec_id(spec) or 0
+        self.linger_ms = int(linger_ms)
+        self.copy_threshold = int(copy_threshold)
+        self.seq = 0  # the seq of the next chunk
+        self.counters = {"sent": 0, "bytes": 0, "dropped_full": 0, "timeouts": 0}
+        self._sock.setsockopt(zmq.SNDHWM, int(hwm))
+        self._sock.setsockopt(zmq.LINGER, self.linger_ms)
+        self._attach(endpoint)
+
+    def send(self, chunk: Chunk, timeout: float | None = None) -> bool:
+        """Send one chunk with the next seq. True when handed to ZeroMQ.
+
+        block: waits for room (forever, or up to `timeout` s, then False with seq not consumed).
+        drop_oldest: never waits, except for end-of-stream chunks; when the pipe is full the chunk is
+        dropped, counted in `dropped_full`, and its seq consumed (the receiver marks the gap).
+        The array must not be modified afterwards: large payloads are sent without a copy.
+        """
+        head, body = wire.encode(chunk, self.seq, self.spec_id)
+        copy = body.nbytes < self.copy_threshold
+        if self.policy == "drop_oldest" and not chunk.eos:
+            try:
+                self._sock.send(head, zmq.SNDMORE | zmq.NOBLOCK)
+            except zmq.Again:
+                self.counters["dropped_full"] += 1
+                self.seq += 1
+                return False
+            # Once the first part is queued, ZeroMQ queues the rest of the message atomically.
+            self._sock.send(body, copy=copy)
+        else:
+            if timeout is not None and not self._sock.poll(_ms(timeout), zmq.POLLOUT):
+                self.counters["timeouts"] += 1
+                return False
+            self._sock.send(head, zmq.SNDMORE)
+            self._sock.send(body, copy=copy)
+        self.seq += 1
+        self.counters["sent"] += 1
+        self.counters["bytes"] += body.nbytes
+        return True
+
+    def close(self, linger_ms: int | None = None) -> None:
+        """Close, waiting up to `linger_ms` (default: the constructor's) for queued frames to go out."""
+        if self._closed:
+            return
+        self._closed = True
+        self._close_socket(self.linger_ms if linger_ms is None else int(linger_ms))
+
+
+class EdgeReceiver(_Endpoint):
+    """The receiving end of an edge (PULL). Call recv() from one thread."""
+
+    def __init__(self, endpoint: str, spec: StreamSpec | int | None, *, policy: str = "block",
+                 maxlen: int = 64, bind: bool = True, max_bytes: int = DEFAULT_MAX_BYTES,
+                 context: zmq.Context | None = None, name: str = ""):
+        _check_policy(policy)
+        if maxlen < 1:
+            raise ValueError(f"maxlen={maxlen}: the receive queue needs room for at least one chunk")
+        super().__init__(zmq.PULL, endpoint, bind, context)
+        self.policy = policy
+        self.maxlen = int(maxlen)
+        self.max_bytes = int(max_bytes)
+        self.expected_spec_id = _resolve_spec_id(spec)
+        self.name = name or endpoint
+        self.last_header: wire.Header | None = None
+        self.counters = {"received": 0, "delivered": 0, "bytes": 0, "seq_missing": 0, "seq_reset": 0,
+                         "dropped_oldest": 0, "rejected": 0}
+        self._next_seq = 0
+        self._logged: set[str] = set()
+        self._sock.setsockopt(zmq.RCVHWM, self.maxlen)
+        self._sock.setsockopt(zmq.LINGER, 0)
+        self._attach(endpoint)
+        self._queue: deque[tuple[Chunk, wire.Header]] = deque()
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if policy == "drop_oldest":
+            self._thread = threading.Thread(target=self._drain_loop, name=f"wg-rx-{self.name}", daemon=True)
+            self._thread.start()
+
+    # --- public ----------------------------------------------------------------------------------
+    def recv(self, timeout: float | None = None) -> Chunk | None:
+        """The next chunk, waiting up to `timeout` seconds (None: forever, 0: don't wait); None if none."""
+        if self._thread is not None:
+            item = self._pop(timeout)
+        else:
+            item = self._recv_direct(timeout)
+        if item is None:
+            return None
+        chunk, header = item
+        self.last_header = header
+        self.counters["delivered"] += 1
+        return chunk
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+        self._close_socket(0)
+
+    # --- internals -------------------------------------------------------------------------------
+    def _accept(self, frames) -> tuple[Chunk, wire.Header] | None:
+        """Decode, count, and check the sequence; None (after counting) for a rejected frame."""
+        try:
+            chunk, header = wire.decode(frames, self.max_bytes, self.expected_spec_id)
+        except wire.WireError as e:
+            self.counters["rejected"] += 1
+            key = f"rejected_{e.reason}"
+            self.counters[key] = self.counters.get(key, 0) + 1
+            if e.reason not in self._logged:
+                self._logged.add(e.reason)
+                log.warning("edge %s: dropped a bad frame (%s); further %r frames are only counted",
+                            self.name, e, e.reason)
+            return None
+        seq = header.seq
+        if seq > self._next_seq:
+            self.counters["seq_missing"] += seq - self._next_seq
+            chunk.gap = True
+        elif seq < self._next_seq:
+            self.counters["seq_reset"] += 1
+            chunk.gap = True
+        self._next_seq = seq + 1
+        self.counters["received"] += 1
+        self.counters["bytes"] += chunk.data.nbytes
+        return chunk, header
+
+    def _recv_direct(self, timeout: float | None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if deadline is not None:
+                if not self._sock.poll(_ms(max(0.0, deadline - time.monotonic()))):
+                    return None
+                frames = self._sock.recv_multipart(zmq.NOBLOCK, copy=False)
+            else:
+                frames = self._sock.recv_multipart(copy=False)
+            item = self._accept(frames)
+            if item is not None:
+                return item
+
+    def _pop(self, timeout: float | None):
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._queue, timeout):
+                return None
+            return self._queue.popleft()
+
+    def _push(self, item: tuple[Chunk, wire.Header]) -> None:
+        with self._cond:
+            q = self._queue
+            if len(q) >= self.maxlen:
+                i = next((k for k, (c, _) in enumerate(q) if not c.eos), None)
+                if i is not None:  # the oldest chunk that is not an end-of-stream marker
+                    del q[i]
+                    self.counters["dropped_oldest"] += 1
+                    (q[i][0] if i < len(q) else item[0]).gap = True
+            q.append(item)
+            self._cond.notify()
+
+    def _drain_loop(self) -> None:
+        sock = self._sock
+        while not self._stop.is_set():
+            if not sock.poll(50):
+                continue
+            while True:
+                try:
+                    frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
+                except zmq.Again:
+                    break
+                item = self._accept(frames)
+                if item is not None:
+                    self._push(item)
+
+
+def _ms(seconds: float) -> int:
+    return max(0, int(math.ceil(seconds * 1000.0)))

@@ -1,0 +1,197 @@
+"""The frame codec: one Chunk as a two-part ZeroMQ message, never pickle.
+
+    frames = encode(chunk, seq=7, spec_id=spec_id(spec))    # [header bytes, array buffer]
+    chunk, header = decode(frames, max_bytes=..., expected_spec_id=...)   # WireError on bad input
+
+Frame 0 is a fixed-layout, versioned header packed with `struct`, little-endian:
+
+    offset size field
+         0    4 magic           b"WGRF"
+         4    1 version         uint8, currently 1
+         5    1 flags           uint8: bit 0 gap, bit 1 eos (other bits must be 0)
+         6    1 dtype code      uint8, see DTYPES (bool, ints, uints, floats, complex)
+         7    1 ndim            uint8, 0..MAX_NDIM
+         8    4 spec id         uint32: identifies the edge's StreamSpec (see spec_id())
+        12    8 seq             uint64: per-edge sequence number
+        20    8 t0              float64: stream-clock time of the first sample (Chunk.t0)
+        28    8 origin_ns       int64: Chunk.origin_ns (time.monotonic_ns() at the source, 0 unknown)
+        36    8 send_mono_ns    int64: time.monotonic_ns() when the frame was encoded (CLOCK_MONOTONIC,
+                                shared by the processes of one host: one-way latency on one host)
+        44    8 send_wall_ns    int64: time.time_ns() when the frame was encoded (between hosts, only
+                                as good as their clock sync)
+        52  8*n shape           ndim x uint64
+
+so the header is exactly 52 + 8 * ndim bytes. Frame 1 is the array's raw C-contiguous bytes in
+little-endian order (nbytes = prod(shape) * itemsize; empty for zero-size arrays). `encode` returns the
+array's own buffer (no copy for contiguous little-endian arrays) so the sender can pass it to ZeroMQ
+with copy=False; `decode` wraps frame 1 with np.frombuffer (no copy). Decoded arrays share the frame's
+memory: nodes must not modify input arrays in place (the Chunk contract), so they are marked read-only.
+
+The StreamSpec itself never travels in data frames. Both ends know it from the graph, or it is sent
+once as JSON (`spec_to_json` / `spec_from_json`, built on StreamSpec.to_dict); the header's spec id is
+`spec_id(spec)` = CRC-32 of that canonical JSON, so a receiver can check a frame belongs to its edge.
+
+Every way a frame can be wrong raises WireError with a short machine-readable `reason`:
+frame_count, truncated, header_size, magic, version, flags, dtype, ndim, oversized, size_mismatch,
+spec_id. The receiver (pipeline.transport) counts rejected frames by that reason.
+"""
+from __future__ import annotations
+
+import json
+import struct
+import time
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from .chunk import Chunk
+from .spec import StreamSpec
+
+MAGIC = b"WGRF"
+VERSION = 1
+MAX_NDIM = 32
+FLAG_GAP = 0x01
+FLAG_EOS = 0x02
+_KNOWN_FLAGS = FLAG_GAP | FLAG_EOS
+
+_HEAD = struct.Struct("<4sBBBBIQdqqq")  # magic, version, flags, dtype, ndim, spec, seq, t0, origin, mono, wall
+HEADER_FIXED_BYTES = _HEAD.size  # 52
+assert HEADER_FIXED_BYTES == 52
+
+# Wire dtype codes. Never renumber: add new codes at the end and bump VERSION if the layout changes.
+DTYPES: dict[int, np.dtype] = {
+    1: np.dtype("bool"),
+    2: np.dtype("<i1"), 3: np.dtype("<u1"),
+    4: np.dtype("<i2"), 5: np.dtype("<u2"),
+    6: np.dtype("<i4"), 7: np.dtype("<u4"),
+    8: np.dtype("<i8"), 9: np.dtype("<u8"),
+    10: np.dtype("<f2"), 11: np.dtype("<f4"), 12: np.dtype("<f8"),
+    13: np.dtype("<c8"), 14: np.dtype("<c16"),
+}
+_CODES: dict[str, int] = {dt.str.lstrip("<|="): code for code, dt in DTYPES.items()}
+
+
+class WireError(ValueError):
+    """A frame cannot be encoded or decoded. `reason` is a short key used for counting."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Header:
+    """The decoded fields of frame 0 that are not part of the Chunk."""
+
+    spec_id: int
+    seq: int
+    send_mono_ns: int
+    send_wall_ns: int
+
+
+def dtype_code(dtype) -> int:
+    """The wire code of a numpy dtype (byte order ignored); WireError if it cannot travel."""
+    dt = np.dtype(dtype)
+    key = dt.newbyteorder("<").str.lstrip("<|=")
+    code = _CODES.get(key)
+    if code is None:
+        supported = ", ".join(sorted({d.name for d in DTYPES.values()}))
+        raise WireError("dtype", f"dtype {dt} cannot be sent; supported: {supported}")
+    return code
+
+
+def spec_to_json(spec: StreamSpec) -> bytes:
+    """The canonical JSON form of a spec (sorted keys, no spaces), for sending it once at connect."""
+    return json.dumps(spec.to_dict(), sort_keys=True, separators=(",", ":")).encode()
+
+
+def spec_from_json(data: bytes | str) -> StreamSpec:
+    return StreamSpec.from_dict(json.loads(data))
+
+
+def spec_id(spec: StreamSpec) -> int:
+    """The uint32 that names an edge's spec in every header: CRC-32 of the canonical JSON."""
+    return zlib.crc32(spec_to_json(spec)) & 0xFFFFFFFF
+
+
+def encode(chunk: Chunk, seq: int, spec_id: int) -> tuple[bytes, memoryview]:
+    """Frame 0 (header bytes) and frame 1 (the array's contiguous little-endian buffer).
+
+    Frame 1 aliases the chunk's array when it is already C-contiguous and little-endian; otherwise it
+    is a converted copy. The caller must not modify the array while ZeroMQ still holds it.
+    """
+    data = np.asarray(chunk.data)
+    code = dtype_code(data.dtype)
+    wire_dt = DTYPES[code]
+    if data.dtype != wire_dt:  # big-endian (or native non-'<' spelling): convert once
+        data = data.astype(wire_dt)
+    if not data.flags.c_contiguous:
+        data = np.ascontiguousarray(data)
+    if data.ndim > MAX_NDIM:
+        raise WireError("ndim", f"{data.ndim} dimensions; at most {MAX_NDIM} can be sent")
+    if not 0 <= spec_id <= 0xFFFFFFFF:
+        raise WireError("spec_id", f"spec id {spec_id} is not a uint32")
+    flags = (FLAG_GAP if chunk.gap else 0) | (FLAG_EOS if chunk.eos else 0)
+    head = _HEAD.pack(MAGIC, VERSION, flags, code, data.ndim, spec_id, seq, float(chunk.t0),
+                      int(chunk.origin_ns), time.monotonic_ns(), time.time_ns())
+    if data.ndim:
+        head += struct.pack(f"<{data.ndim}Q", *data.shape)
+    # A flat byte view of the same memory (works for 0-d, empty, complex and bool arrays alike).
+    return head, memoryview(data.reshape(-1).view(np.uint8))
+
+
+def decode(frames, max_bytes: int | None = None,
+           expected_spec_id: int | None = None) -> tuple[Chunk, Header]:
+    """Check and unpack a received message: a list of two frames (bytes, memoryviews or zmq.Frames).
+
+    max_bytes bounds the payload (frame 1); expected_spec_id, if given, must match the header.
+    Raises WireError(reason, ...) for anything malformed; never trusts a length it has not checked.
+    """
+    if len(frames) != 2:
+        raise WireError("frame_count", f"{len(frames)} frames; expected 2 (header, payload)")
+    head = _buffer(frames[0])
+    body = _buffer(frames[1])
+    if len(head) < HEADER_FIXED_BYTES:
+        raise WireError("truncated", f"header of {len(head)} bytes; the fixed part is {HEADER_FIXED_BYTES}")
+    (magic, version, flags, code, ndim, sid, seq, t0, origin_ns, mono_ns, wall_ns) = _HEAD.unpack_from(head)
+    if magic != MAGIC:
+        raise WireError("magic", f"magic {bytes(magic)!r}; expected {MAGIC!r}")
+    if version != VERSION:
+        raise WireError("version", f"frame version {version}; this build reads version {VERSION}")
+    if flags & ~_KNOWN_FLAGS:
+        raise WireError("flags", f"unknown flag bits 0x{flags & ~_KNOWN_FLAGS:02x}")
+    dt = DTYPES.get(code)
+    if dt is None:
+        raise WireError("dtype", f"unknown dtype code {code}")
+    if ndim > MAX_NDIM:
+        raise WireError("ndim", f"{ndim} dimensions; at most {MAX_NDIM}")
+    expect_len = HEADER_FIXED_BYTES + 8 * ndim
+    if len(head) != expect_len:
+        reason = "truncated" if len(head) < expect_len else "header_size"
+        raise WireError(reason, f"header of {len(head)} bytes; {ndim} dimensions need {expect_len}")
+    shape = struct.unpack_from(f"<{ndim}Q", head, HEADER_FIXED_BYTES) if ndim else ()
+    if max_bytes is not None and len(body) > max_bytes:
+        raise WireError("oversized", f"payload of {len(body)} bytes; the limit is {max_bytes}")
+    n_items = 1
+    for s in shape:
+        n_items *= s  # Python ints: no overflow on hostile shapes
+    if n_items * dt.itemsize != len(body):
+        raise WireError("size_mismatch",
+                        f"shape {tuple(shape)} of {dt.name} needs {n_items * dt.itemsize} bytes; got {len(body)}")
+    if expected_spec_id is not None and sid != expected_spec_id:
+        raise WireError("spec_id", f"spec id {sid:#010x}; this edge expects {expected_spec_id:#010x}")
+    data = np.frombuffer(body, dtype=dt).reshape(shape)
+    data.flags.writeable = False
+    chunk = Chunk(data=data, t0=t0, seq=seq, gap=bool(flags & FLAG_GAP), eos=bool(flags & FLAG_EOS),
+                  origin_ns=origin_ns)
+    return chunk, Header(spec_id=sid, seq=seq, send_mono_ns=mono_ns, send_wall_ns=wall_ns)
+
+
+def _buffer(frame) -> memoryview:
+    """A byte view of a frame without copying (zmq.Frame exposes .buffer)."""
+    buf = getattr(frame, "buffer", frame)
+    mv = memoryview(buf)
+    if mv.format != "B" or mv.ndim != 1:
+        mv = mv.cast("B")
+    return mv
