@@ -1,0 +1,323 @@
+"""file_source: replay a recording from disk as a signal stream plus its annotations as events.
+
+Reads anything `mne.io.read_raw` reads (FIF, EDF/BDF/GDF, BrainVision .vhdr, EEGLAB .set, CNT, ...),
+MNE Epochs files (`*-epo.fif`) and audio files that soundfile reads (WAV, FLAC, OGG, AIFF, ...).
+
+Outputs
+  out:    signal (channels, samples), `chunk_size` samples per chunk (the last one may be shorter).
+          MNE data is in SI units (V for EEG) as `mne` returns it; audio is "a.u." in [-1, 1] with
+          channel type "audio" and names ch0, ch1, ...
+  events: (n, 3) float64 rows (onset s, duration s, code) on the stream clock (seconds since the
+          first sample of the file). A chunk is emitted only together with the signal chunk that
+          contains the onset sample (onsets before the data go with the first chunk, onsets past it
+          with the last); nothing is emitted on this port for signal chunks without events.
+          `spec.labels` maps codes to descriptions: when every annotation description is an integer
+          (e.g. "101") that integer is the code; otherwise codes are 1..k over the sorted descriptions.
+
+Epochs files are replayed as one continuous stream: epoch k occupies samples
+[k * n_times, (k + 1) * n_times). Chunks never straddle two epochs (the last chunk of an epoch may be
+shorter), and the first chunk of every epoch after the first has `gap=True`, because the samples
+between epochs are missing. Each epoch's event is emitted at its time-locked sample, with the code
+and label from `epochs.event_id`.
+
+Chunk t0 is `start_sample / sfreq`, computed from the integer sample index each time (no float
+accumulation). The source is not live: the runner paces it from t0 (or runs it flat out). Data is
+read lazily in blocks of at most ~16 MB, so a long file is never loaded whole.
+State: the read position (`state_dict()['position']`); `reset()` rewinds to the start.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from pipeline.chunk import Chunk
+from pipeline.node import NodeParams, Source
+from pipeline.registry import register
+from pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".caf", ".w64", ".rf64")
+SUPPORTED = ("MNE raw formats via mne.io.read_raw (FIF, EDF/BDF/GDF, BrainVision .vhdr, EEGLAB .set, "
+             "CNT, EGI, Nihon Kohden, ...), MNE epochs (*-epo.fif), audio via soundfile "
+             f"({', '.join(AUDIO_SUFFIXES)})")
+BLOCK_BYTES = 16 << 20  # read this much at a time from disk
+DEFAULT_CHUNK = 32
+
+_FIFF_UNITS = {107: "V", 112: "T", 201: "T/m", 202: "Am", 0: "a.u.", -1: "a.u."}
+
+
+def _stream_type(mne_type: str) -> str:
+    """MNE channel type -> a StreamSpec channel type (fNIRS variants -> 'fnirs', unknown -> 'misc')."""
+    if mne_type in CHANNEL_TYPES:
+        return mne_type
+    if mne_type.startswith("fnirs") or mne_type in ("hbo", "hbr"):
+        return "fnirs"
+    return "misc"
+
+
+def _codes_for(descriptions) -> dict[str, int]:
+    """Integer descriptions keep their value as code; otherwise 1..k over the sorted set."""
+    uniq = sorted(set(descriptions))
+    try:
+        codes = {d: int(d) for d in uniq}
+        if len(set(codes.values())) == len(codes):
+            return codes
+    except ValueError:
+        pass
+    return {d: i + 1 for i, d in enumerate(uniq)}
+
+
+class _Reader:
+    """Common interface of the three back ends. All indices are stream samples."""
+
+    sfreq: float
+    n_times: int
+    ch_names: list[str]
+    ch_types: list[str]
+    units: str
+    events: np.ndarray  # (n, 4): sample index, onset s, duration s, code
+    labels: tuple[tuple[int, str], ...] = ()
+    segment: int = 0  # > 0: samples per epoch; chunks do not straddle segments, segments start with a gap
+
+    def get(self, picks: list[int], start: int, stop: int) -> np.ndarray:  # (len(picks), stop - start)
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+def _no_events() -> np.ndarray:
+    return np.zeros((0, 4), dtype=np.float64)
+
+
+def _units_of(info) -> str:
+    units = {_FIFF_UNITS.get(int(ch["unit"]), "SI") for ch in info["chs"]}
+    return units.pop() if len(units) == 1 else "SI"
+
+
+class _RawReader(_Reader):
+    def __init__(self, path: Path):
+        import mne
+
+        self.raw = mne.io.read_raw(path, preload=False, verbose="error")
+        self.sfreq = float(self.raw.info["sfreq"])
+        self.n_times = int(self.raw.n_times)
+        self.ch_names = list(self.raw.ch_names)
+        self.ch_types = [_stream_type(t) for t in self.raw.get_channel_types()]
+        self.units = _units_of(self.raw.info)
+        ann = self.raw.annotations
+        if len(ann):
+            codes = _codes_for(ann.description)
+            onset = np.asarray(ann.onset, dtype=np.float64) - self.raw.first_time
+            idx = np.round(onset * self.sfreq)
+            code = np.array([codes[d] for d in ann.description], dtype=np.float64)
+            self.events = np.column_stack([idx, onset, np.asarray(ann.duration, np.float64), code])
+            self.labels = tuple((c, d) for d, c in sorted(codes.items(), key=lambda kv: kv[1]))
+        else:
+            self.events = _no_events()
+
+    def get(self, picks, start, stop):
+        return self.raw.get_data(picks=picks, start=start, stop=stop)
+
+
+class _EpochsReader(_Reader):
+    def __init__(self, path: Path):
+        import mne
+
+        self.epochs = mne.read_epochs(path, preload=False, verbose="error")
+        ep = self.epochs
+        self.sfreq = float(ep.info["sfreq"])
+        self.segment = len(ep.times)
+        self.n_times = self.segment * len(ep)
+        self.ch_names = list(ep.ch_names)
+        self.ch_types = [_stream_type(t) for t in ep.get_channel_types()]
+        self.units = _units_of(ep.info)
+        zero = int(np.round(-ep.tmin * self.sfreq))  # sample of the time-locking event within an epoch
+        k = np.arange(len(ep))
+        idx = k * self.segment + min(max(zero, 0), self.segment - 1)
+        self.events = np.column_stack([idx, idx / self.sfreq, np.zeros(len(ep)), ep.events[:, 2]]).astype(np.float64)
+        inv = {int(c): d for d, c in ep.event_id.items()}
+        self.labels = tuple((c, inv.get(c, str(c))) for c in sorted({int(c) for c in ep.events[:, 2]}))
+        self._cache: tuple[int, np.ndarray] | None = None
+
+    def get(self, picks, start, stop):
+        k = start // self.segment
+        if self._cache is None or self._cache[0] != k:
+            self._cache = (k, self.epochs.get_data(item=[k], verbose="error")[0])
+        off = k * self.segment
+        return self._cache[1][picks, start - off:stop - off]
+
+
+class _AudioReader(_Reader):
+    def __init__(self, path: Path, dtype: str):
+        import soundfile as sf
+
+        self.file = sf.SoundFile(str(path))
+        self.dtype = dtype
+        self.sfreq = float(self.file.samplerate)
+        self.n_times = int(self.file.frames)
+        self.ch_names = [f"ch{i}" for i in range(self.file.channels)]
+        self.ch_types = ["audio"] * self.file.channels
+        self.units = "a.u."
+        self.events = _no_events()
+
+    def get(self, picks, start, stop):
+        self.file.seek(start)
+        x = self.file.read(stop - start, dtype=self.dtype, always_2d=True)
+        return x.T[picks]
+
+    def close(self):
+        self.file.close()
+
+
+def open_reader(path: Path, dtype: str) -> _Reader:
+    """Pick the back end from the file name; raise SpecError naming the path and the formats."""
+    if not path.exists():
+        raise SpecError(f"file_source: no such file: {path}", f"give the path of a readable recording; supported: {SUPPORTED}")
+    name = path.name.lower()
+    try:
+        if name.endswith(AUDIO_SUFFIXES):
+            return _AudioReader(path, dtype)
+        if name.endswith(("-epo.fif", "_epo.fif", "-epo.fif.gz", "_epo.fif.gz")):
+            return _EpochsReader(path)
+        return _RawReader(path)
+    except Exception as e:  # mne and soundfile raise many types; all mean "cannot read this file"
+        raise SpecError(f"file_source: cannot read {path}: {type(e).__name__}: {e}", f"supported formats: {SUPPORTED}") from e
+
+
+class FileSourceParams(NodeParams):
+    path: str
+    chunk_size: int | None = Field(default=None, gt=0, description=f"samples per chunk (default {DEFAULT_CHUNK})")
+    chunk_duration: float | None = Field(default=None, gt=0, description="seconds per chunk (instead of chunk_size)")
+    picks: list[str] | None = Field(default=None, description="channel names or channel types, in output order")
+    dtype: Literal["float64", "float32"] | None = Field(
+        default=None, description="output dtype; default float64 for MNE files, float32 for audio")
+
+    @model_validator(mode="after")
+    def _one_chunking(self):
+        if self.chunk_size is not None and self.chunk_duration is not None:
+            raise ValueError("give chunk_size or chunk_duration, not both")
+        return self
+
+
+@register("file_source")
+class FileSource(Source):
+    """Replay a recording file; see the module docstring."""
+
+    outputs = ("out", "events")
+    Params = FileSourceParams
+    live = False
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        self.reader: _Reader | None = None
+        self.position = 0
+
+    # --- graph-build time --------------------------------------------------------------------
+    def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
+        p = self.params
+        path = Path(p.path).expanduser()
+        self.close()
+        is_audio = path.name.lower().endswith(AUDIO_SUFFIXES)
+        self.dtype = p.dtype or ("float32" if is_audio else "float64")
+        r = self.reader = open_reader(path, self.dtype)
+        self.picks = self._resolve_picks(r, p.picks)
+        if p.chunk_duration is not None:
+            self.chunk_size = max(1, int(round(p.chunk_duration * r.sfreq)))
+        else:
+            self.chunk_size = p.chunk_size or DEFAULT_CHUNK
+        names = tuple(r.ch_names[i] for i in self.picks)
+        types = tuple(r.ch_types[i] for i in self.picks)
+        self.latency_samples = 0
+        self.out_specs = {
+            "out": StreamSpec("signal", r.sfreq, (len(names),), self.dtype, names, types, r.units),
+            "events": StreamSpec("events", 0.0, (3,), "float64", labels=r.labels),
+        }
+        order = np.argsort(r.events[:, 0], kind="stable")
+        self._events = r.events[order]
+        self._events[:, 0] = np.clip(self._events[:, 0], 0, max(r.n_times - 1, 0))
+        self._block: tuple[int, np.ndarray] | None = None
+        rows = max(1, BLOCK_BYTES // (8 * max(1, len(names))))
+        self._block_len = max(self.chunk_size, rows)
+        return self.out_specs
+
+    @staticmethod
+    def _resolve_picks(r: _Reader, picks: list[str] | None) -> list[int]:
+        if picks is None:
+            return list(range(len(r.ch_names)))
+        out: list[int] = []
+        for p in picks:
+            if p in r.ch_names:
+                out.append(r.ch_names.index(p))
+            elif p in r.ch_types:
+                out.extend(i for i, t in enumerate(r.ch_types) if t == p)
+            else:
+                raise SpecError(
+                    f"file_source: no channel or channel type {p!r} in {len(r.ch_names)} channels",
+                    f"pick from: {', '.join(r.ch_names)} (types: {', '.join(sorted(set(r.ch_types)))})",
+                )
+        if len(set(out)) != len(out):
+            raise SpecError(f"file_source: picks {picks} select a channel twice", "list each channel once")
+        return out
+
+    # --- data time ---------------------------------------------------------------------------
+    @property
+    def n_times(self) -> int:
+        return 0 if self.reader is None else self.reader.n_times
+
+    def read(self) -> dict[str, Chunk] | None:
+        r = self.reader
+        if r is None:
+            raise RuntimeError("file_source: call configure() before read()")
+        start = self.position
+        if start >= r.n_times:
+            return None
+        stop = min(start + self.chunk_size, r.n_times)
+        gap = False
+        if r.segment:
+            seg_end = (start // r.segment + 1) * r.segment
+            stop = min(stop, seg_end)
+            gap = start > 0 and start % r.segment == 0
+        data = self._get(start, stop)
+        self.position = stop
+        t0 = start / r.sfreq
+        out = {"out": Chunk(data, t0=t0, gap=gap)}
+        ev = self._events
+        lo, hi = np.searchsorted(ev[:, 0], [start, stop], side="left")
+        if hi > lo:
+            out["events"] = Chunk(np.ascontiguousarray(ev[lo:hi, 1:4]), t0=t0)
+            self.count("events", hi - lo)
+        self.count("chunks")
+        return out
+
+    def _get(self, start: int, stop: int) -> np.ndarray:
+        """Samples [start, stop) from the current block, reading the next block from disk if needed."""
+        r = self.reader
+        b = self._block
+        if b is None or not (b[0] <= start and stop <= b[0] + b[1].shape[1]):
+            block_stop = min(r.n_times, max(stop, start + self._block_len))
+            if r.segment:
+                block_stop = min(block_stop, (start // r.segment + 1) * r.segment)
+            b = self._block = (start, np.asarray(r.get(self.picks, start, block_stop), dtype=self.dtype))
+        return np.ascontiguousarray(b[1][:, start - b[0]:stop - b[0]])
+
+    def close(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
+        self._block = None
+
+    # --- state -------------------------------------------------------------------------------
+    def reset(self) -> None:
+        self.position = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"position": int(self.position)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        unknown = set(state) - {"position"}
+        if unknown:
+            raise KeyError(f"file_source: unknown state keys {sorted(unknown)}")
+        self.position = int(state["position"])

@@ -1,0 +1,329 @@
+"""recorder: write a stream to disk so that nothing received is lost, even on Ctrl-C or SIGTERM.
+
+The target format follows the path suffix:
+
+  *_raw.fif, *-raw.fif, *_eeg.fif, ... (MNE's raw naming) -> FIF via mne RawArray.save; signal streams.
+      Channel names and types come from the spec ("audio" and missing types become "misc"; unnamed
+      channels are ch0, ch1, ...), sfreq from the rate, first_samp from the first chunk's t0.
+      Precision follows the stream dtype: float64 streams are saved with fmt="double" (lossless),
+      float32 with fmt="single". Chunks flagged `gap` get a zero-length "gap" annotation.
+  *.wav -> WAV via soundfile; signal streams (required for channel type "audio"). Subtype FLOAT for
+      float32 data, DOUBLE for float64 (lossless; values are not clipped).
+  *.npz -> NumPy archive; any kind. Keys: "data" (the concatenated stream, time on the spec's time
+      axis) and "spec" (the StreamSpec as JSON text).
+  *.csv -> text; features, tokens and events. Header row, then one row per frame/event:
+      features "t,<name or f0>,<...>", tokens "t,token[,token1...]", events "onset,duration,code,label".
+
+Crash safety. Every chunk is on disk before process() returns:
+  - WAV and CSV are written straight to the target and flushed; soundfile's flush also rewrites the
+    WAV header, so the file is valid after every chunk.
+  - FIF and NPZ cannot be appended to, so chunks go to a spill file `<path>.spill` (raw rows, time
+    first, flushed per chunk; `<path>.spill.json` describes it). close() converts the spill into the
+    target (written to a temporary name, then renamed) and deletes it. If the process died without
+    close(), `recover(path)` finishes the job from the spill.
+  - Every chunk's seq, t0, length and gap flag go to `<path>.chunks.csv` (flushed per chunk).
+
+close() is idempotent and is what a runner must call on shutdown, including from a signal handler;
+`close_on_signals(nodes)` installs SIGINT/SIGTERM handlers that do exactly that and then stop.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+from pydantic import Field
+
+from pipeline.chunk import Chunk
+from pipeline.node import NodeParams, Sink
+from pipeline.registry import register
+from pipeline.spec import SpecError, StreamSpec
+
+FIF_ENDINGS = ("raw.fif", "raw_sss.fif", "raw_tsss.fif", "_meg.fif", "_eeg.fif", "_ieeg.fif",
+               "raw.fif.gz", "_meg.fif.gz", "_eeg.fif.gz")
+FORMATS = "FIF (*_raw.fif, *_eeg.fif) for signals, WAV (.wav) for signals/audio, NPZ (.npz) or CSV (.csv) for features, tokens and events"
+_MNE_TYPES = {"audio": "misc"}
+
+
+def _target_format(path: Path, spec: StreamSpec) -> str:
+    name = path.name.lower()
+    is_audio = bool(spec.channel_types) and all(t == "audio" for t in spec.channel_types)
+    if name.endswith(".wav"):
+        fmt = "wav"
+    elif name.endswith(FIF_ENDINGS):
+        fmt = "fif"
+    elif name.endswith(".fif") or name.endswith(".fif.gz"):
+        raise SpecError(f"recorder: FIF name {path.name!r} does not follow MNE's naming",
+                        "end the file name in _raw.fif or _eeg.fif (e.g. session_raw.fif)")
+    elif name.endswith(".npz"):
+        fmt = "npz"
+    elif name.endswith(".csv"):
+        fmt = "csv"
+    else:
+        raise SpecError(f"recorder: cannot tell the format of {path.name!r}", f"use a suffix for one of: {FORMATS}")
+    if fmt in ("wav", "fif") and spec.kind != "signal":
+        raise SpecError(f"recorder: {fmt.upper()} holds signals, the input is a {spec.kind} stream",
+                        "record features, tokens and events to .npz or .csv")
+    if fmt in ("wav", "fif") and len(spec.shape) != 1:
+        raise SpecError(f"recorder: {fmt.upper()} holds (channels, samples) signals, got shape {spec.shape}",
+                        "record multi-axis signals (e.g. filter banks) to .npz")
+    if fmt == "fif" and is_audio:
+        raise SpecError("recorder: audio streams are written as WAV", "use a .wav path for audio")
+    if fmt == "csv" and spec.kind == "signal":
+        raise SpecError("recorder: CSV is for features, tokens and events", "record signals to _raw.fif, .wav or .npz")
+    if fmt == "csv" and len(spec.shape) > 1:
+        raise SpecError(f"recorder: CSV holds one row per frame, shape {spec.shape} has more than one axis", "use .npz")
+    return fmt
+
+
+class RecorderParams(NodeParams):
+    path: str
+    overwrite: bool = Field(default=False, description="replace an existing file instead of refusing")
+
+
+@register("recorder")
+class Recorder(Sink):
+    """Write the 'in' stream to `path`; see the module docstring for formats and crash safety."""
+
+    inputs = ("in",)
+    Params = RecorderParams
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        self.path = Path(self.params.path).expanduser()
+        self._open = False
+        self._closed = False
+        self.closing = False  # True while close() finalises; signal handlers leave it alone then
+
+    # --- graph-build time --------------------------------------------------------------------
+    def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
+        super().configure(in_specs)
+        spec = self.spec = self.require_input(in_specs, "in")
+        self.format = _target_format(self.path, spec)
+        self.spill_path = self.path.with_name(self.path.name + ".spill")
+        self.chunks_path = self.path.with_name(self.path.name + ".chunks.csv")
+        for p in (self.path, self.spill_path):
+            if p.exists() and not self.params.overwrite:
+                raise SpecError(f"recorder: {p} already exists", "choose a new path or set overwrite: true")
+        if not self.path.parent.is_dir():
+            raise SpecError(f"recorder: folder {self.path.parent} does not exist", "create it or change path")
+        return {}
+
+    def _start(self) -> None:
+        """Open the files on the first chunk (so a graph that fails to start leaves nothing behind)."""
+        spec = self.spec
+        self._chunks = open(self.chunks_path, "w", buffering=1)
+        self._chunks.write("seq,t0,n,gap\n")
+        self._n_total = 0
+        self._first_t0: float | None = None
+        self._gaps: list[int] = []
+        if self.format == "wav":
+            import soundfile as sf
+
+            subtype = "DOUBLE" if spec.dtype == "float64" else "FLOAT"
+            self._file = sf.SoundFile(str(self.path), "w", samplerate=int(round(spec.rate)),
+                                      channels=spec.n_channels, subtype=subtype, format="WAV")
+        elif self.format == "csv":
+            self._file = open(self.path, "w", buffering=1)
+            self._file.write(_csv_header(spec) + "\n")
+        else:
+            header = {"format": self.format, "target": self.path.name, "spec": spec.to_dict(),
+                      "row_shape": list(_row_shape(spec)), "dtype": spec.dtype}
+            self.spill_path.with_name(self.spill_path.name + ".json").write_text(json.dumps(header))
+            self._file = open(self.spill_path, "wb")
+        self._open = True
+
+    # --- data time ---------------------------------------------------------------------------
+    def process(self, inputs: dict[str, Chunk]) -> dict[str, Chunk]:
+        chunk = inputs.get("in")
+        if chunk is None:
+            return {}
+        if self._closed:
+            raise RuntimeError(f"recorder: {self.path} is closed; it cannot take more data")
+        spec = self.spec
+        data = np.asarray(chunk.data)
+        if data.size == 0:
+            return {}
+        if not self._open:
+            self._start()
+        rows = _as_rows(data, spec)  # time first
+        if self.format == "wav":
+            self._file.write(rows)
+            self._file.flush()
+        elif self.format == "csv":
+            self._file.write(_csv_rows(rows, chunk.t0, spec))
+            self._file.flush()
+        else:
+            self._file.write(np.ascontiguousarray(rows, dtype=spec.dtype).tobytes())
+            self._file.flush()
+        n = rows.shape[0]
+        if self._first_t0 is None:
+            self._first_t0 = float(chunk.t0)
+        if chunk.gap:
+            self._gaps.append(self._n_total)
+            self.count("gaps")
+        self._chunks.write(f"{int(chunk.seq)},{float(chunk.t0)!r},{n},{int(chunk.gap)}\n")
+        self._chunks.flush()
+        self._n_total += n
+        self.count("chunks")
+        self.count("rows" if spec.kind != "signal" else "samples", n)
+        return {}
+
+    def close(self) -> None:
+        """Finalise the target file. Safe to call twice, and from a signal handler."""
+        if self._closed or self.closing:
+            return
+        self.closing = True
+        try:
+            if self._open:
+                self._file.close()
+                self._chunks.close()
+                self._open = False
+                if self.format in ("fif", "npz"):
+                    _finalise(self.path, first_t0=self._first_t0 or 0.0, gaps=self._gaps, overwrite=True)
+        finally:
+            self.closing = False
+            self._closed = True
+
+
+# --- spill files ------------------------------------------------------------------------------
+def _row_shape(spec: StreamSpec) -> tuple[int, ...]:
+    return tuple(spec.shape)
+
+
+def _as_rows(data: np.ndarray, spec: StreamSpec) -> np.ndarray:
+    """Chunk data -> (n, *row_shape) with time first; checks the shape against the spec."""
+    if spec.kind == "signal":
+        want = tuple(spec.shape)
+        if data.ndim != len(want) + 1 or data.shape[:-1] != want:
+            raise ValueError(f"recorder: chunk shape {data.shape} does not match the spec's {want} + (samples,)")
+        return np.moveaxis(data, -1, 0)
+    want = _row_shape(spec)
+    if data.ndim == 0 or data.shape[1:] != want:
+        raise ValueError(f"recorder: chunk shape {data.shape} does not match the spec's (frames,) + {want}")
+    return data
+
+
+def _finalise(path: Path, first_t0: float = 0.0, gaps: Iterable[int] = (), overwrite: bool = False) -> Path:
+    """Convert `<path>.spill` into the FIF or NPZ target, then delete the spill."""
+    spill = path.with_name(path.name + ".spill")
+    meta_path = spill.with_name(spill.name + ".json")
+    meta = json.loads(meta_path.read_text())
+    spec = StreamSpec.from_dict(meta["spec"])
+    row_shape = tuple(meta["row_shape"])
+    raw_bytes = np.fromfile(spill, dtype=meta["dtype"])
+    per_row = int(np.prod(row_shape)) if row_shape else 1
+    n = raw_bytes.size // per_row  # a torn last row (killed mid-write) is dropped
+    rows = raw_bytes[: n * per_row].reshape((n, *row_shape))
+    tmp = path.with_name(path.name.replace(".fif", ".tmp-raw.fif") if meta["format"] == "fif" else path.name + ".tmp.npz")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"recorder: {path} exists; pass overwrite=True to replace it")
+    if meta["format"] == "npz":
+        data = np.moveaxis(rows, 0, -1) if spec.kind == "signal" else rows
+        with open(tmp, "wb") as f:
+            np.savez(f, data=data, spec=np.array(json.dumps(spec.to_dict())))
+    else:
+        if n == 0:
+            spill.unlink()
+            meta_path.unlink()
+            return path
+        _save_fif(tmp, rows.T, spec, first_t0, list(gaps))
+    os.replace(tmp, path)
+    spill.unlink()
+    meta_path.unlink()
+    return path
+
+
+def _save_fif(tmp: Path, data: np.ndarray, spec: StreamSpec, first_t0: float, gaps: list[int]) -> None:
+    import mne
+
+    n_ch = data.shape[0]
+    names = list(spec.channel_names) or [f"ch{i}" for i in range(n_ch)]
+    types = [_MNE_TYPES.get(t, t) for t in spec.channel_types] or ["misc"] * n_ch
+    info = mne.create_info(names, spec.rate, types, verbose="error")
+    first_samp = max(0, int(round(first_t0 * spec.rate)))
+    raw = mne.io.RawArray(data, info, first_samp=first_samp, copy="auto", verbose="error")
+    if gaps:
+        raw.set_annotations(mne.Annotations(np.asarray(gaps) / spec.rate, 0.0, ["gap"] * len(gaps)))
+    fmt = "double" if spec.dtype == "float64" else "single"
+    raw.save(tmp, fmt=fmt, overwrite=True, verbose="error")
+
+
+def recover(path: str | os.PathLike) -> Path:
+    """Finish a recording whose process died before close(): build the target from its spill file.
+
+    Recovers the samples and the first chunk's t0 (from `<path>.chunks.csv` when present)."""
+    path = Path(path)
+    first_t0, gaps = 0.0, []
+    chunks = path.with_name(path.name + ".chunks.csv")
+    if chunks.exists():
+        lines = chunks.read_text().splitlines()[1:]
+        total = 0
+        for i, line in enumerate(lines):
+            parts = line.split(",")
+            if len(parts) != 4:
+                break
+            if i == 0:
+                first_t0 = float(parts[1])
+            if parts[3] == "1":
+                gaps.append(total)
+            total += int(parts[2])
+    return _finalise(path, first_t0=first_t0, gaps=gaps, overwrite=True)
+
+
+# --- CSV ----------------------------------------------------------------------------------------
+def _csv_header(spec: StreamSpec) -> str:
+    if spec.kind == "events":
+        return "onset,duration,code,label"
+    width = int(np.prod(spec.shape)) if spec.shape else 1
+    if spec.kind == "tokens":
+        return "t," + ",".join(["token"] + [f"token{i}" for i in range(1, width)])
+    names = list(spec.channel_names) if len(spec.channel_names) == width else [f"f{i}" for i in range(width)]
+    return "t," + ",".join(names)
+
+
+def _csv_rows(rows: np.ndarray, t0: float, spec: StreamSpec) -> str:
+    lines = []
+    if spec.kind == "events":
+        labels = dict(spec.labels)
+        for onset, dur, code in rows.reshape(-1, 3):
+            label = labels.get(int(code), "").replace(",", " ")
+            lines.append(f"{float(onset)!r},{float(dur)!r},{int(code)},{label}")
+    else:
+        flat = rows.reshape(rows.shape[0], -1)
+        for i, row in enumerate(flat):
+            t = float(t0) + i / spec.rate if spec.rate else float(t0)
+            lines.append(f"{t!r}," + ",".join(repr(v.item()) for v in row))
+    return "".join(line + "\n" for line in lines)
+
+
+# --- shutdown -----------------------------------------------------------------------------------
+def close_on_signals(nodes: Iterable, signals=(signal.SIGINT, signal.SIGTERM)) -> None:
+    """Install handlers that close() every node, then stop the process as the signal would.
+
+    SIGINT raises KeyboardInterrupt after closing; other signals exit with status 128 + signum.
+    Call from the main thread. A runner with its own handler just calls close() on its nodes.
+    If the signal lands while a node's close() is already running (the process is shutting down
+    anyway), the handler returns and lets that close() finish instead of cutting it short."""
+    nodes = list(nodes)
+
+    def handler(signum, frame):
+        if any(getattr(node, "closing", False) for node in nodes):
+            return
+        for s in signals:  # a second Ctrl-C must not cut the finalisation short
+            signal.signal(s, signal.SIG_IGN)
+        for node in nodes:
+            try:
+                node.close()
+            except Exception as e:  # keep closing the others; say what failed
+                print(f"error closing {type(node).__name__}: {e}", file=sys.stderr)
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        sys.exit(128 + signum)
+
+    for s in signals:
+        signal.signal(s, handler)
