@@ -1,0 +1,114 @@
+"""The one NaN/Inf policy shared by every stateful processing node, plus small signal-node helpers.
+
+Every processing node with state takes a `nan_policy` parameter:
+
+* ``zero`` (default): non-finite samples are replaced by 0 before they reach the node's state; each
+  replaced sample is counted in ``node.counters["nan_zeroed"]``.
+* ``propagate``: the node computes with those samples zeroed (so its state is never poisoned) and then
+  writes NaN back at the output positions that correspond to them; counted in ``"nan_propagated"``.
+  Which output positions correspond is node-specific and documented in docs/nodes.md (same sample for
+  IIR filters, the sample `latency` later for FIR filters, the nearest output sample for resampling,
+  every frame that contains the sample for windowed nodes).
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from pipeline.spec import SpecError, StreamSpec
+
+NanPolicy = Literal["zero", "propagate"]
+
+
+def sanitize(node, x: np.ndarray, policy: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """Apply the NaN policy to one chunk's data.
+
+    Returns (data safe to feed to the state, mask of the non-finite positions or None). The mask is only
+    returned under ``propagate``; ``x`` is returned unchanged (no copy) when everything is finite.
+    """
+    # Fast path: one reduction; a finite sum means every element is finite (an overflowing sum of finite
+    # values only sends us to the exact check below).
+    if np.isfinite(np.add.reduce(x, axis=None)):
+        return x, None
+    bad = ~np.isfinite(x)
+    n = int(np.count_nonzero(bad))
+    if n == 0:
+        return x, None
+    x = np.where(bad, np.zeros((), dtype=x.dtype), x)
+    if policy == "zero":
+        node.count("nan_zeroed", n)
+        return x, None
+    node.count("nan_propagated", n)
+    return x, bad
+
+
+class MaskDelay:
+    """Delays a boolean NaN mask by `delay` samples along the last axis (for nodes with latency).
+
+    Cheap when nothing is pending: returns None without touching memory.
+    """
+
+    def __init__(self, delay: int):
+        self.delay = int(delay)
+        self.buf: np.ndarray | None = None  # (..., delay) pending mask, None when all False
+
+    def push(self, mask: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None:
+        if self.delay == 0:
+            return mask
+        if mask is None and self.buf is None:
+            return None
+        n = shape[-1]
+        m = mask if mask is not None else np.zeros(shape, dtype=bool)
+        buf = self.buf if self.buf is not None else np.zeros((*shape[:-1], self.delay), dtype=bool)
+        ext = np.concatenate([buf, m], axis=-1)
+        out, rest = ext[..., :n], ext[..., n:]
+        self.buf = rest.copy() if rest.any() else None
+        return out if out.any() else None
+
+    def state(self) -> np.ndarray | None:
+        return None if self.buf is None else self.buf.copy()
+
+    def load(self, buf) -> None:
+        self.buf = None if buf is None else np.array(buf, dtype=bool)
+
+
+# --- helpers shared by signal nodes -------------------------------------------------------------------
+
+def signal_input(node, in_specs: dict[str, StreamSpec]) -> StreamSpec:
+    """The 'in' spec, checked to be a signal with a positive rate."""
+    spec = node.require_input(in_specs, "in", "signal")
+    if not spec.rate or spec.rate <= 0:
+        raise SpecError(f"{node.type_name or type(node).__name__} needs a regular signal, got rate {spec.rate}",
+                        "connect a signal stream with a sampling rate")
+    return spec
+
+
+def float_dtype(spec: StreamSpec) -> np.dtype:
+    """Working dtype: float32/float64 kept, anything else computed in float64."""
+    dt = np.dtype(spec.dtype)
+    return dt if dt in (np.dtype(np.float32), np.dtype(np.float64)) else np.dtype(np.float64)
+
+
+def check_nyquist(what: str, freq: float, rate: float) -> None:
+    """SpecError when a frequency is not strictly between 0 and the Nyquist frequency."""
+    nyq = rate / 2.0
+    if not 0.0 < freq < nyq:
+        raise SpecError(
+            f"{what} {freq:g} Hz is outside (0, Nyquist={nyq:g} Hz) for a {rate:g} Hz stream",
+            f"choose {what} between 0 and {nyq:g} Hz, or resample the stream to a higher rate first",
+        )
+
+
+def chunk_data(chunk, ndim: int, dtype: np.dtype) -> np.ndarray | None:
+    """The chunk's data as `dtype`, or None for an empty chunk (e.g. a bare end-of-stream marker)."""
+    x = chunk.data
+    if x.ndim != ndim:
+        if x.size == 0:
+            return None
+        raise ValueError(f"chunk has shape {x.shape}, expected {ndim} dimensions (time last)")
+    if x.shape[-1] == 0:
+        return None
+    if x.dtype != dtype:
+        x = x.astype(dtype)
+    return x
