@@ -1,0 +1,157 @@
+"""Each Triton kernel against its torch reference in fp32 under TRITON_INTERPRET=1 (small shapes, odd lengths),
+state continuation (chunk A then chunk B == A+B), and state_batch_indices over a permuted sparse slot set.
+Tolerances: the selective scan/conv ops use mamba_ssm's fp32 test tolerance (rtol 3e-4, atol 1e-3); GLA uses fla's
+relative RMSE (5e-3). Calls go through the public dispatch with WAVEGRAPH_KERNELS=triton."""
+import os
+
+os.environ["TRITON_INTERPRET"] = "1"  # must precede the first triton import
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+pytest.importorskip("triton")
+
+import kernels  # noqa: E402
+from kernels import reference as R  # noqa: E402
+
+RTOL, ATOL = 3e-4, 1e-3
+
+
+@pytest.fixture(autouse=True)
+def _force_triton(monkeypatch):
+    monkeypatch.setenv("WAVEGRAPH_KERNELS", "triton")
+
+
+def rel_rmse(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float(((a - b).pow(2).mean().sqrt()) / b.pow(2).mean().sqrt().clamp_min(1e-12))
+
+
+def _scan_args(b, d, L, n, seed, full=True):
+    g = torch.Generator().manual_seed(seed)
+    a = dict(u=torch.randn(b, d, L, generator=g), delta=torch.randn(b, d, L, generator=g) * 0.5,
+             A=-torch.rand(d, n, generator=g) * 2 - 0.1, B=torch.randn(b, n, L, generator=g),
+             C=torch.randn(b, n, L, generator=g))
+    if full:
+        a.update(D=torch.randn(d, generator=g), z=torch.randn(b, d, L, generator=g),
+                 delta_bias=torch.randn(d, generator=g) * 0.1, delta_softplus=True,
+                 initial_state=torch.randn(b, d, n, generator=g))
+    return a
+
+
+@pytest.mark.parametrize("b,d,L,n,full", [(1, 5, 1, 3, False), (2, 19, 23, 16, True), (1, 33, 40, 5, True)])
+def test_selective_scan_matches_reference(b, d, L, n, full):
+    a = _scan_args(b, d, L, n, seed=L, full=full)
+    y, h = kernels.selective_scan(**a)
+    y_ref, h_ref = R.selective_scan_ref(**a)
+    torch.testing.assert_close(y, y_ref, rtol=RTOL, atol=ATOL)
+    torch.testing.assert_close(h, h_ref, rtol=RTOL, atol=ATOL)
+    assert h.dtype == torch.float32 and y.dtype == a["u"].dtype
+
+
+def test_selective_scan_state_continuation():
+    a = _scan_args(2, 7, 29, 4, seed=3)
+    y, h = kernels.selective_scan(**a)
+    timed = ("u", "delta", "B", "C", "z")
+    cut = 13  # not a multiple of the kernel's 16-step tile
+    y1, h1 = kernels.selective_scan(**{k: v[..., :cut] if k in timed else v for k, v in a.items()})
+    y2, h2 = kernels.selective_scan(**{k: v[..., cut:] if k in timed else (h1 if k == "initial_state" else v)
+                                       for k, v in a.items()})
+    torch.testing.assert_close(torch.cat([y1, y2], -1), y, rtol=RTOL, atol=ATOL)
+    torch.testing.assert_close(h2, h, rtol=RTOL, atol=ATOL)
+
+
+def test_selective_state_update_with_permuted_sparse_slots():
+    g = torch.Generator().manual_seed(4)
+    bsz, d, n, slots = 3, 37, 16, 8
+    state = torch.randn(slots, d, n, generator=g)
+    idx = torch.tensor([6, 0, 3])  # permuted, sparse: slots 1, 2, 4, 5, 7 must stay untouched
+    args = dict(x=torch.randn(bsz, d, generator=g), dt=torch.randn(bsz, d, generator=g),
+                A=-torch.rand(d, n, generator=g), B=torch.randn(bsz, n, generator=g),
+                C=torch.randn(bsz, n, generator=g), D=torch.randn(d, generator=g), z=torch.randn(bsz, d, generator=g),
+                dt_bias=torch.randn(d, generator=g), dt_softplus=True, state_batch_indices=idx)
+    s_tri, s_ref = state.clone(), state.clone()
+    y = kernels.selective_state_update(s_tri, **args)
+    y_ref = R.selective_state_update_ref(s_ref, **args)
+    torch.testing.assert_close(y, y_ref, rtol=RTOL, atol=ATOL)
+    torch.testing.assert_close(s_tri, s_ref, rtol=RTOL, atol=ATOL)
+    untouched = [1, 2, 4, 5, 7]
+    assert torch.equal(s_tri[untouched], state[untouched])
+    assert not torch.allclose(s_tri[idx], state[idx])
+    # each row really used its own slot: a per-row call on that slot alone gives the same output
+    for i, s in enumerate(idx.tolist()):
+        one = state[s:s + 1].clone()
+        yi = kernels.selective_state_update(one, **{k: (v[i:i + 1] if isinstance(v, torch.Tensor) and v.shape[:1] == (bsz,)
+                                                        and k != "state_batch_indices" else v)
+                                                   for k, v in args.items() if k != "state_batch_indices"})
+        torch.testing.assert_close(yi[0], y[i], rtol=RTOL, atol=ATOL)
+
+
+def test_selective_state_update_noncontiguous_state_is_updated_in_place():
+    g = torch.Generator().manual_seed(5)
+    d, n = 6, 4
+    base = torch.randn(2, n, d, generator=g)
+    state = base.transpose(1, 2)  # (2, d, n) view, not contiguous
+    args = dict(x=torch.randn(2, d, generator=g), dt=torch.rand(2, d, generator=g), A=-torch.rand(d, n, generator=g),
+                B=torch.randn(2, n, generator=g), C=torch.randn(2, n, generator=g))
+    ref = state.clone()
+    y = kernels.selective_state_update(state, **args)
+    torch.testing.assert_close(y, R.selective_state_update_ref(ref, **args), rtol=RTOL, atol=ATOL)
+    torch.testing.assert_close(base.transpose(1, 2), ref, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("w,L,act", [(4, 37, "silu"), (2, 1, None), (3, 70, None)])
+def test_causal_conv1d_matches_reference_and_continues(w, L, act):
+    g = torch.Generator().manual_seed(w * 100 + L)
+    b, d = 2, 21
+    x, wt, bias = torch.randn(b, d, L, generator=g), torch.randn(d, w, generator=g), torch.randn(d, generator=g)
+    s0 = torch.randn(b, d, w - 1, generator=g)
+    y, fin = kernels.causal_conv1d(x, wt, bias, s0, act)
+    y_ref, fin_ref = R.causal_conv1d_ref(x, wt, bias, s0, act)
+    torch.testing.assert_close(y, y_ref, rtol=RTOL, atol=ATOL)
+    assert torch.equal(fin, fin_ref)
+    if L > 1:
+        cut = L // 2 + 1
+        y1, f1 = kernels.causal_conv1d(x[..., :cut], wt, bias, s0, act)
+        y2, f2 = kernels.causal_conv1d(x[..., cut:], wt, bias, f1, act)
+        torch.testing.assert_close(torch.cat([y1, y2], -1), y_ref, rtol=RTOL, atol=ATOL)
+        assert torch.equal(f2, fin_ref)
+    state, state_ref = s0.clone(), s0.clone()
+    yu = kernels.causal_conv1d_update(x[..., 0], state, wt, bias, act)
+    torch.testing.assert_close(yu, R.causal_conv1d_update_ref(x[..., 0], state_ref, wt, bias, act), rtol=RTOL, atol=ATOL)
+    assert torch.equal(state, state_ref)
+
+
+def _gla_args(b, h, L, dk, dv, seed, gate_scale=1.0):
+    g_ = torch.Generator().manual_seed(seed)
+    return (torch.randn(b, h, L, dk, generator=g_), torch.randn(b, h, L, dk, generator=g_),
+            torch.randn(b, h, L, dv, generator=g_),
+            F.logsigmoid(torch.randn(b, h, L, dk, generator=g_) * 2) * gate_scale)
+
+
+@pytest.mark.parametrize("b,h,L,dk,dv,gs", [(1, 2, 1, 8, 8, 1.0), (2, 2, 37, 12, 20, 1.0), (1, 1, 33, 16, 70, 8.0)])
+def test_gla_chunk_matches_reference(b, h, L, dk, dv, gs):
+    q, k, v, g = _gla_args(b, h, L, dk, dv, seed=L, gate_scale=gs)
+    S0 = torch.randn(b, h, dk, dv)
+    o, S = kernels.gla_chunk(q, k, v, g, S0)
+    o_ref, S_ref = R.gla_recurrent_ref(q, k, v, g, S0)
+    assert rel_rmse(o, o_ref) < 5e-3 and rel_rmse(S, S_ref) < 5e-3
+    assert S.dtype == torch.float32
+
+
+def test_gla_chunk_state_continuation_and_steps():
+    q, k, v, g = _gla_args(2, 2, 30, 8, 16, seed=7)
+    o, S = kernels.gla_chunk(q, k, v, g, scale=0.3)
+    cut = 11
+    o1, S1 = kernels.gla_chunk(q[:, :, :cut], k[:, :, :cut], v[:, :, :cut], g[:, :, :cut], scale=0.3)
+    o2, S2 = kernels.gla_chunk(q[:, :, cut:], k[:, :, cut:], v[:, :, cut:], g[:, :, cut:], S1, scale=0.3)
+    assert rel_rmse(torch.cat([o1, o2], 2), o) < 5e-3 and rel_rmse(S2, S) < 5e-3
+    state = S1.clone()
+    steps = [kernels.gla_step(q[:, :, t], k[:, :, t], v[:, :, t], g[:, :, t], state, scale=0.3) for t in range(cut, 30)]
+    assert rel_rmse(torch.stack(steps, 2), o[:, :, cut:]) < 5e-3 and rel_rmse(state, S) < 5e-3
+    # the length-1 time axis form returns a length-1 time axis
+    st = S1.clone()
+    o_t = kernels.gla_step(q[:, :, cut:cut + 1], k[:, :, cut:cut + 1], v[:, :, cut:cut + 1], g[:, :, cut:cut + 1], st,
+                           scale=0.3)
+    assert o_t.shape == (2, 2, 1, 16)
+    torch.testing.assert_close(o_t[:, :, 0], steps[0])
