@@ -1,0 +1,191 @@
+"""Stateful rational polyphase resampling (up/down), e.g. 1000 -> 250 Hz or 48 kHz -> 16 kHz.
+
+The anti-aliasing filter is scipy.signal.resample_poly's default: ``h = firwin(2*half+1, 1/max(up, down),
+window=("kaiser", 5.0)) * up`` with ``half = 10*max(up, down)``. It is delayed by ``p`` zero taps so that
+its total delay ``D = half + p`` is a multiple of ``up*down``; then the delay is a whole number of
+samples at both rates: ``latency_samples = D/up`` input samples, ``D/down`` output samples.
+
+Streamed output (including what finish() flushes) equals ``upfirdn(concat(zeros(p), h), x, up, down)``
+on the whole signal, and ``out[D/down : D/down + ceil(n*up/down)] == resample_poly(x, up, down)``.
+Output sample j is stamped ``t_first + j/out_rate`` (t_first: start time of the first input chunk).
+"""
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+from pydantic import Field
+
+from pipeline.chunk import Chunk
+from pipeline.node import Node, NodeParams
+from pipeline.registry import register
+from pipeline.spec import SpecError
+
+from .nanpolicy import NanPolicy, chunk_data, float_dtype, sanitize, signal_input
+
+
+class ResampleParams(NodeParams):
+    rate: float | None = Field(None, description="output rate in Hz (or give up and down)")
+    up: int | None = Field(None, ge=1)
+    down: int | None = Field(None, ge=1)
+    max_factor: int = Field(1000, ge=1, description="largest up or down accepted")
+    nan_policy: NanPolicy = "zero"
+
+
+def rational_ratio(in_rate: float, out_rate: float, max_factor: int) -> tuple[int, int]:
+    """(up, down) in lowest terms with out_rate/in_rate == up/down exactly (decimal rates)."""
+    if not out_rate or out_rate <= 0:
+        raise SpecError(f"resample rate {out_rate} is not positive", "give a positive output rate in Hz")
+    ratio = Fraction(repr(float(out_rate))) / Fraction(repr(float(in_rate)))
+    up, down = ratio.numerator, ratio.denominator
+    if up > max_factor or down > max_factor:
+        raise SpecError(
+            f"resampling {in_rate:g} -> {out_rate:g} Hz needs up/down = {up}/{down}, above max_factor {max_factor}",
+            "choose an output rate with a simpler ratio to the input rate (e.g. 250, 500, 16000 Hz), "
+            "or raise max_factor",
+        )
+    return up, down
+
+
+@register("resample")
+class Resample(Node):
+    """Polyphase resampler with carried input history; see the module docstring for the exact maths."""
+
+    Params = ResampleParams
+
+    def configure(self, in_specs):
+        from scipy.signal import firwin
+
+        spec = signal_input(self, in_specs)
+        p = self.params
+        self.in_specs = dict(in_specs)
+        if p.rate is not None:
+            if p.up is not None or p.down is not None:
+                raise SpecError("resample takes `rate` or `up`/`down`, not both", "remove one of them")
+            up, down = rational_ratio(spec.rate, p.rate, p.max_factor)
+        else:
+            if p.up is None or p.down is None:
+                raise SpecError("resample needs `rate`, or both `up` and `down`", "e.g. rate: 250")
+            g = math.gcd(p.up, p.down)
+            up, down = p.up // g, p.down // g
+            if up > p.max_factor or down > p.max_factor:
+                raise SpecError(f"resample up/down {up}/{down} above max_factor {p.max_factor}",
+                                "use smaller factors or raise max_factor")
+        self.up, self.down = up, down
+        self._dtype = float_dtype(spec)
+        half = 10 * max(up, down)
+        h = firwin(2 * half + 1, 1.0 / max(up, down), window=("kaiser", 5.0)) * up
+        period = up * down
+        self.delay_up = -(-half // period) * period  # D: total delay in upsampled samples
+        self.pad = self.delay_up - half  # p: leading zero taps
+        self.h = h
+        self.L = -(-h.size // up)  # taps per phase
+        table = np.zeros((up, self.L))
+        for r in range(up):
+            taps = h[r::up]
+            table[r, : taps.size] = taps
+        self._trev = np.ascontiguousarray(table[:, ::-1]).astype(self._dtype)  # reversed: dot with ascending x
+        self.latency_samples = self.delay_up // up
+        self.out_delay = self.delay_up // down
+        self.out_rate = spec.rate * up / down
+        self._lead = tuple(spec.shape)
+        self._nch = int(np.prod(self._lead)) if self._lead else 1
+        self._ndim = len(spec.shape) + 1
+        self._policy = p.nan_policy
+        self.reset()
+        self.out_specs = {"out": spec.evolve(rate=self.out_rate, dtype=self._dtype.name)}
+        return self.out_specs
+
+    @property
+    def filter_taps(self) -> np.ndarray:
+        """The filter as upfirdn sees it (leading zeros included): the offline reference."""
+        return np.concatenate([np.zeros(self.pad), self.h])
+
+    def reset(self):
+        # zeros before the stream: L-1 samples, more when the padded filter reaches further back
+        first_i0 = (-self.pad) // self.up
+        self._hist = np.zeros((self._nch, self.L - 1 + max(0, -first_i0)), dtype=self._dtype)
+        self._n_in = 0
+        self._n_out = 0
+        self._t_first = None
+        self._pending = np.zeros((0, 2), dtype=np.int64)  # (flat channel, output index) to set NaN
+
+    # --- core ---------------------------------------------------------------------------------------
+    def _step(self, x2: np.ndarray, j_cap: int | None = None) -> tuple[np.ndarray, int]:
+        """Consume x2 (channels, n); return (outputs, index of the first output)."""
+        up, down, L = self.up, self.down, self.L
+        n = x2.shape[1]
+        ext_start = self._n_in - self._hist.shape[1]
+        ext = np.concatenate([self._hist, x2], axis=1)
+        self._n_in += n
+        self._hist = ext[:, ext.shape[1] - (L - 1):].copy()
+        j0 = self._n_out
+        j_end = (self._n_in * up - 1 + self.pad) // down + 1
+        if j_cap is not None:
+            j_end = min(j_end, j_cap)
+        J = max(0, j_end - j0)
+        y = np.empty((self._nch, J), dtype=self._dtype)
+        if J:
+            win = np.lib.stride_tricks.sliding_window_view(ext, L, axis=1)  # (C, n, L), no copy
+            for q in range(min(up, J)):
+                g = (j0 + q) * down - self.pad
+                i0 = g // up
+                r = g - i0 * up
+                a = i0 - ext_start - (L - 1)
+                cnt = len(range(q, J, up))
+                y[:, q::up] = win[:, a: a + (cnt - 1) * down + 1: down, :] @ self._trev[r]
+        self._n_out = j0 + J
+        return y, j0
+
+    def _emit(self, y: np.ndarray, j0: int, like: Chunk | None) -> dict[str, Chunk]:
+        if self._pending.shape[0]:
+            j = self._pending[:, 1]
+            hit = (j >= j0) & (j < j0 + y.shape[1])
+            if hit.any():
+                y[self._pending[hit, 0], j[hit] - j0] = np.nan
+                self._pending = self._pending[~hit]
+        if y.shape[1] == 0:
+            return {}
+        t0 = (self._t_first or 0.0) + j0 / self.out_rate
+        out = y.reshape(*self._lead, y.shape[1])
+        if like is None:
+            return {"out": Chunk(out, t0)}
+        return {"out": Chunk(out, t0, like.seq, like.gap, like.eos)}
+
+    def process(self, inputs):
+        c = inputs["in"]
+        x = chunk_data(c, self._ndim, self._dtype)
+        if x is None:
+            return {}
+        if self._t_first is None:
+            self._t_first = float(c.t0)
+        x, mask = sanitize(self, x, self._policy)
+        x2 = x.reshape(self._nch, x.shape[-1])
+        if mask is not None:  # NaN at input i -> the output sample nearest in time, after the delay
+            ch, i = np.nonzero(mask.reshape(self._nch, -1))
+            j = np.floor((i + self._n_in) * self.up / self.down + 0.5).astype(np.int64) + self.out_delay
+            self._pending = np.concatenate([self._pending, np.stack([ch, j], axis=1)])
+        y, j0 = self._step(x2)
+        return self._emit(y, j0, c)
+
+    def finish(self):
+        if self._n_in == 0:
+            return {}
+        j_total = ((self._n_in - 1) * self.up + self.h.size + self.pad - 1) // self.down + 1
+        i_last = ((j_total - 1) * self.down - self.pad) // self.up
+        zeros = np.zeros((self._nch, max(0, i_last - self._n_in + 1)), dtype=self._dtype)
+        y, j0 = self._step(zeros, j_cap=j_total)
+        return self._emit(y, j0, None)
+
+    # --- state --------------------------------------------------------------------------------------
+    def state_dict(self):
+        return {"hist": self._hist.copy(), "n_in": self._n_in, "n_out": self._n_out,
+                "t_first": self._t_first, "pending": self._pending.copy()}
+
+    def load_state_dict(self, state):
+        self._hist = np.array(state["hist"], dtype=self._dtype).reshape(self._nch, -1)
+        self._n_in = int(state["n_in"])
+        self._n_out = int(state["n_out"])
+        self._t_first = None if state["t_first"] is None else float(state["t_first"])
+        self._pending = np.array(state["pending"], dtype=np.int64).reshape(-1, 2)

@@ -1,0 +1,70 @@
+"""Re-referencing and channel selection."""
+import numpy as np
+import pytest
+
+from pipeline.registry import lookup
+from pipeline.spec import SpecError, signal_spec
+from pipeline.testing import assert_streaming_equivalent, run_chunked
+
+NAMES = ["Fz", "C3", "Cz", "C4", "Pz"]
+SPEC = signal_spec(250, NAMES, ["eeg", "eeg", "eeg", "eeg", "eog"])
+X = np.random.default_rng(0).standard_normal((5, 300)) + np.arange(5)[:, None]
+
+
+def test_car():
+    y = assert_streaming_equivalent(lambda: lookup("car")(), X, SPEC)["out"]
+    np.testing.assert_allclose(y, X - X.mean(axis=0), rtol=1e-12, atol=1e-12)
+    y2 = run_chunked(lookup("car")(ref_channels=["C3", "C4"]), X, SPEC, [300])["out"]
+    np.testing.assert_allclose(y2, X - X[[1, 3]].mean(axis=0), rtol=1e-12, atol=1e-12)
+
+
+def test_car_nan_policies():
+    bad = X.copy()
+    bad[2, 10] = np.nan
+    node = lookup("car")(nan_policy="propagate")
+    y = run_chunked(node, bad, SPEC, [300])["out"]
+    assert np.isnan(y).sum() == 1 and np.isnan(y[2, 10])
+    good = [0, 1, 3, 4]
+    np.testing.assert_allclose(y[good, 10], X[good, 10] - X[good, 10].mean(), rtol=1e-12)
+    node = lookup("car")()
+    y = run_chunked(node, bad, SPEC, [300])["out"]
+    z = np.where(np.isfinite(bad), bad, 0)
+    np.testing.assert_allclose(y, z - z.mean(axis=0), rtol=1e-12, atol=1e-12)
+    assert node.counters == {"nan_zeroed": 1}
+
+
+def test_named_and_bipolar_reference():
+    node = lookup("rereference")(channel="Cz")
+    spec = node.configure({"in": SPEC})["out"]
+    assert spec.channel_names == ("Fz", "C3", "C4", "Pz") and spec.channel_types[-1] == "eog"
+    y = assert_streaming_equivalent(lambda: lookup("rereference")(channel="Cz"), X, SPEC)["out"]
+    np.testing.assert_array_equal(y, X[[0, 1, 3, 4]] - X[2])
+    node = lookup("rereference")(pairs=["C3-C4", "Fz-Pz"])
+    assert node.configure({"in": SPEC})["out"].channel_names == ("C3-C4", "Fz-Pz")
+    y = run_chunked(node, X, SPEC, [100, 200])["out"]
+    np.testing.assert_array_equal(y, np.stack([X[1] - X[3], X[0] - X[4]]))
+
+
+def test_pick_drop_reorder():
+    node = lookup("pick_channels")(pick=["C4", "Fz", "Pz"], drop=["Pz"])
+    spec = node.configure({"in": SPEC})["out"]
+    assert spec.channel_names == ("C4", "Fz") and spec.shape == (2,)
+    y = run_chunked(node, X, SPEC, [300])["out"]
+    np.testing.assert_array_equal(y, X[[3, 0]])
+    y = run_chunked(lookup("pick_channels")(drop=["Cz"]), X, SPEC, [300])["out"]
+    np.testing.assert_array_equal(y, X[[0, 1, 3, 4]])
+
+
+@pytest.mark.parametrize("name,params", [("pick_channels", dict(pick=["C3", "O1"])), ("pick_channels", dict(drop=["X"])),
+                                         ("rereference", dict(channel="O1")), ("rereference", dict(pairs=["C3-O2"])),
+                                         ("car", dict(ref_channels=["T7"]))])
+def test_unknown_channel_lists_available(name, params):
+    with pytest.raises(SpecError, match="unknown channel") as e:
+        lookup(name)(**params).configure({"in": SPEC})
+    assert "Fz, C3, Cz, C4, Pz" in e.value.hint
+
+
+@pytest.mark.parametrize("params", [dict(), dict(channel="Cz", pairs=["C3-C4"]), dict(pairs=["C3C4"])])
+def test_rereference_bad_params(params):
+    with pytest.raises(SpecError):
+        lookup("rereference")(**params).configure({"in": SPEC})
