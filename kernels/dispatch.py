@@ -2,6 +2,10 @@
 
 `WAVEGRAPH_KERNELS=ref|triton` forces one. `triton` with CPU tensors runs the Triton kernels anyway, which only
 works under `TRITON_INTERPRET=1` (set before triton is imported); that is how the CPU tests exercise the kernels.
+
+The Triton kernels are forward-only (no backward). When autograd is recording and an input requires grad, the
+automatic choice is the reference (differentiable pure torch, also on CUDA); forcing `triton` then is an error
+rather than silently cutting the graph.
 """
 from __future__ import annotations
 
@@ -38,13 +42,19 @@ def forced_backend() -> str | None:
 def select_backend(*tensors: torch.Tensor | None) -> str:
     """'triton' or 'ref' for an op whose tensor arguments are `tensors` (None entries are ignored)."""
     forced = forced_backend()
+    ts = [t for t in tensors if t is not None]
+    needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in ts)
     if forced == "triton":
         if not triton_available():
             raise RuntimeError(f"{ENV_VAR}=triton but triton does not import in this environment")
+        if needs_grad:
+            raise RuntimeError(f"{ENV_VAR}=triton but an input requires grad and the Triton kernels are forward-only; "
+                               "run under torch.no_grad() or use the reference")
         return "triton"
     if forced == "ref":
         return "ref"
-    ts = [t for t in tensors if t is not None]
+    if needs_grad:
+        return "ref"
     if ts and all(t.is_cuda for t in ts) and triton_available():
         return "triton"
     return "ref"

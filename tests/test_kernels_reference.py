@@ -158,6 +158,13 @@ def test_dispatch_picks_reference_on_cpu_and_honours_override(monkeypatch):
     monkeypatch.setenv(dispatch.ENV_VAR, "cuda")
     with pytest.raises(ValueError, match="WAVEGRAPH_KERNELS"):
         dispatch.select_backend(t)
+    # forward-only kernels: gradients need the differentiable reference
+    w = torch.zeros(2, requires_grad=True)
+    monkeypatch.setenv(dispatch.ENV_VAR, "triton")
+    with pytest.raises(RuntimeError, match="forward-only"):
+        dispatch.select_backend(t, w)
+    with torch.no_grad():
+        assert dispatch.select_backend(t, w) == "triton"
     if torch.cuda.is_available():
         monkeypatch.delenv(dispatch.ENV_VAR)
         assert dispatch.select_backend(t.cuda()) == ("triton" if dispatch.triton_available() else "ref")
