@@ -23,7 +23,9 @@ and label from `epochs.event_id`.
 Chunk t0 is `start_sample / sfreq`, computed from the integer sample index each time (no float
 accumulation). The source is not live: the runner paces it from t0 (or runs it flat out). Data is
 read lazily in blocks of at most ~16 MB, so a long file is never loaded whole.
-State: the read position (`state_dict()['position']`); `reset()` rewinds to the start.
+State: the read position (`state_dict()['position']`). `reset()` (what a runner calls after a failed
+read) drops cached data but keeps the position, so the failed chunk is skipped rather than the file
+replayed from the start; rewind with `load_state_dict({"position": 0})`.
 """
 from __future__ import annotations
 
@@ -213,6 +215,7 @@ class FileSource(Source):
     def __init__(self, **params: Any):
         super().__init__(**params)
         self.reader: _Reader | None = None
+        self._block: tuple[int, np.ndarray] | None = None
         self.position = 0
 
     # --- graph-build time --------------------------------------------------------------------
@@ -267,6 +270,11 @@ class FileSource(Source):
     def n_times(self) -> int:
         return 0 if self.reader is None else self.reader.n_times
 
+    @property
+    def duration_seconds(self) -> float | None:
+        """Length of the replay (the runner's progress bar reads it)."""
+        return None if self.reader is None else self.reader.n_times / self.reader.sfreq
+
     def read(self) -> dict[str, Chunk] | None:
         r = self.reader
         if r is None:
@@ -280,8 +288,8 @@ class FileSource(Source):
             seg_end = (start // r.segment + 1) * r.segment
             stop = min(stop, seg_end)
             gap = start > 0 and start % r.segment == 0
+        self.position = stop  # advance first: a read that raises skips this chunk instead of looping on it
         data = self._get(start, stop)
-        self.position = stop
         t0 = start / r.sfreq
         out = {"out": Chunk(data, t0=t0, gap=gap)}
         ev = self._events
@@ -311,7 +319,7 @@ class FileSource(Source):
 
     # --- state -------------------------------------------------------------------------------
     def reset(self) -> None:
-        self.position = 0
+        self._block = None
 
     def state_dict(self) -> dict[str, Any]:
         return {"position": int(self.position)}

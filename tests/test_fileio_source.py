@@ -164,8 +164,12 @@ def test_state_dict_resumes_at_the_same_sample(edf_path):
     ca, cb = a.read()["out"], b.read()["out"]
     assert ca.t0 == cb.t0 == 280 / 160.0
     np.testing.assert_array_equal(ca.data, cb.data)
-    a.reset()
+    a.reset()  # after a failed read: keeps the position (skips, never replays from the start)
+    assert a.read()["out"].t0 == 320 / 160.0
+    a.load_state_dict({"position": 0})
     assert a.read()["out"].t0 == 0.0
+    with pytest.raises(KeyError, match="unknown state keys"):
+        a.load_state_dict({"pos": 1})
 
 
 def test_missing_and_unreadable_files_fail_at_configure(tmp_path):
@@ -190,3 +194,18 @@ def test_bad_params(edf_path):
     with pytest.raises(SpecError, match="'Cz'") as e:
         FileSource(path=str(edf_path), picks=["Cz"]).configure({})
     assert "Cz.." in e.value.hint  # lists what is available
+
+
+def test_any_chunking_replays_the_same_stream(edf_path):
+    """Streaming equals offline for a source: every chunk size yields the same samples and events."""
+    def run(size):
+        src = FileSource(path=str(edf_path), chunk_size=size, picks=["C3..", "Cz..", "C4.."])
+        src.configure({})
+        sig, ev = replay(src)
+        return np.concatenate([c.data for c in sig], axis=1), np.concatenate([e.data for _, e in ev])
+
+    ref_x, ref_ev = run(9760)
+    for size in (1, 7, 37, 1000):
+        x, ev = run(size)
+        np.testing.assert_array_equal(x, ref_x, err_msg=f"chunk_size={size}")
+        np.testing.assert_array_equal(ev, ref_ev, err_msg=f"chunk_size={size}")
