@@ -1,0 +1,125 @@
+"""Model checkpoints: weights in safetensors (no pickle), a small JSON config beside them.
+
+    save(model, "enc.safetensors")      # writes enc.safetensors and enc.json
+    model = load("enc.safetensors")     # builds the model from enc.json alone, then loads and checks the weights
+
+enc.json: {"format": "wavegraph-model", "version": 1, "kind": "conformer" | "mamba", "config": {...}}.
+A missing, extra or wrongly shaped tensor is a CheckpointError that names the tensor.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .conformer import ConformerConfig, ConformerEncoder
+from .mamba import MambaConfig, MambaStack
+
+__all__ = ["CheckpointError", "KINDS", "build", "config_path", "load", "load_config", "load_weights", "save"]
+
+FORMAT, VERSION = "wavegraph-model", 1
+KINDS: dict[str, tuple[type, type[nn.Module]]] = {
+    "conformer": (ConformerConfig, ConformerEncoder),
+    "mamba": (MambaConfig, MambaStack),
+}
+
+
+class CheckpointError(ValueError):
+    """A checkpoint does not fit: wrong files, unknown kind, bad config, or a tensor whose name/shape differs."""
+
+
+def config_path(path) -> Path:
+    """The JSON config that sits beside the weights file `path`."""
+    p = Path(path)
+    if p.suffix == ".json":
+        raise CheckpointError(f"{p} is the config; pass the weights file ({p.with_suffix('.safetensors')})")
+    return p.with_suffix(".json")
+
+
+def _kind_of(model: nn.Module) -> str:
+    for kind, (_, cls) in KINDS.items():
+        if type(model) is cls:
+            return kind
+    raise CheckpointError(f"cannot checkpoint a {type(model).__name__}; known models: "
+                          f"{', '.join(cls.__name__ for _, cls in KINDS.values())}")
+
+
+def build(kind: str, config: dict) -> nn.Module:
+    """A freshly initialised model of `kind` from a plain config dict (unknown keys are errors)."""
+    if kind not in KINDS:
+        raise CheckpointError(f"unknown model kind {kind!r}; known: {', '.join(KINDS)}")
+    cfg_cls, model_cls = KINDS[kind]
+    try:
+        cfg = cfg_cls.from_dict(dict(config))
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"bad {kind} config: {e}") from e
+    return model_cls(cfg)
+
+
+def save(model: nn.Module, path) -> Path:
+    """Write the weights to `path` (safetensors) and the config to `path` with a .json suffix. Returns the json path."""
+    from safetensors.torch import save_file
+
+    kind = _kind_of(model)
+    p = Path(path)
+    cpath = config_path(p)
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    p.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(p), metadata={"format": FORMAT, "kind": kind})
+    meta = {"format": FORMAT, "version": VERSION, "kind": kind, "config": model.cfg.to_dict()}
+    cpath.write_text(json.dumps(meta, indent=2) + "\n")
+    return cpath
+
+
+def load_config(path) -> tuple[str, dict]:
+    """(kind, config dict) from the JSON beside the weights file `path`."""
+    cpath = config_path(path)
+    if not cpath.is_file():
+        raise CheckpointError(f"no model config {cpath} beside {path}; save checkpoints with models.checkpoint.save")
+    try:
+        meta = json.loads(cpath.read_text())
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{cpath} is not valid JSON: {e}") from e
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{cpath} is not a {FORMAT} config (format={meta.get('format') if isinstance(meta, dict) else None!r})")
+    if meta.get("version") != VERSION:
+        raise CheckpointError(f"{cpath} has version {meta.get('version')!r}; this code reads version {VERSION}")
+    if "kind" not in meta or not isinstance(meta.get("config"), dict):
+        raise CheckpointError(f"{cpath} needs a 'kind' and a 'config' object")
+    return meta["kind"], meta["config"]
+
+
+def load_weights(model: nn.Module, path, map_location="cpu") -> nn.Module:
+    """Load safetensors weights into `model`, checking every name and shape first."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        tensors = load_file(str(path), device=str(map_location))
+    except (OSError, SafetensorError) as e:
+        raise CheckpointError(f"cannot read weights {path}: {e}") from e
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    extra = sorted(set(tensors) - set(expected))
+    if missing:
+        raise CheckpointError(f"{path} lacks tensor '{missing[0]}' ({len(missing)} missing in all) that the "
+                              f"{type(model).__name__} built from its config expects; the config and weights disagree")
+    if extra:
+        raise CheckpointError(f"{path} has tensor '{extra[0]}' ({len(extra)} unexpected in all) that the "
+                              f"{type(model).__name__} built from its config does not have")
+    for name, ref in expected.items():
+        got = tensors[name]
+        if tuple(got.shape) != tuple(ref.shape):
+            raise CheckpointError(f"tensor '{name}' has shape {tuple(got.shape)} in {path} but the model built from "
+                                  f"its config expects {tuple(ref.shape)}")
+    model.load_state_dict(tensors, strict=True)
+    return model
+
+
+def load(path, map_location="cpu") -> nn.Module:
+    """Build the model from the JSON config beside `path`, load its weights, and return it in eval mode."""
+    kind, config = load_config(path)
+    model = build(kind, config)
+    return load_weights(model, path, map_location).to(map_location).eval()

@@ -1,0 +1,85 @@
+"""Helpers shared by the model nodes (nodes/encoder.py, nodes/ssm.py).
+
+Importing this module is cheap: torch and the models are imported inside the functions, so `wavegraph nodes`
+can list the model nodes without loading torch.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import model_validator
+
+from pipeline.node import NodeParams
+from pipeline.spec import SpecError
+
+Device = Literal["auto", "cpu", "cuda"]
+
+
+class ModelParams(NodeParams):
+    """Where the weights come from: `checkpoint` (a models.checkpoint file) OR `random_init: true` with the inline
+    dims (tests and demos only). Subclasses add the inline dims in `inline_fields`."""
+
+    checkpoint: str | None = None
+    random_init: bool = False
+    seed: int = 0
+    device: Device = "auto"
+
+    inline_fields: ClassVar[tuple[str, ...]] = ()  # the inline-dim field names, set by subclasses
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.checkpoint is None) == (not self.random_init):
+            raise ValueError("give exactly one of `checkpoint: <path>` or `random_init: true` (tests only)")
+        if self.checkpoint is not None:
+            clash = sorted(set(self.model_fields_set) & set(self.inline_fields))
+            if clash:
+                raise ValueError(f"{clash} come from the checkpoint's config; drop them or use random_init: true")
+        return self
+
+
+def resolve_device(name: str):
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SpecError("device 'cuda' requested but torch sees no CUDA device", "use device: auto or cpu")
+    return torch.device(name)
+
+
+def make_model(params: ModelParams, kind: str, inline_config: dict[str, Any], device):
+    """Load params.checkpoint (checking its kind) or build a seeded random model from inline_config; eval mode."""
+    import torch
+
+    from . import checkpoint as ckpt
+
+    if params.checkpoint is not None:
+        try:
+            got_kind, _ = ckpt.load_config(params.checkpoint)
+            if got_kind != kind:
+                raise ckpt.CheckpointError(f"{params.checkpoint} holds a {got_kind!r} model, this node needs {kind!r}")
+            model = ckpt.load(params.checkpoint, map_location="cpu")
+        except ckpt.CheckpointError as e:
+            raise SpecError(str(e), "point `checkpoint` at a file written by models.checkpoint.save") from e
+    else:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(params.seed)
+            try:
+                model = ckpt.build(kind, inline_config)
+            except ckpt.CheckpointError as e:
+                raise SpecError(str(e), "fix the inline model dims") from e
+    return model.to(device).eval()
+
+
+def to_tensor(data: np.ndarray, n_features: int, device):
+    """(frames, features) numpy -> (1, frames, features) float32 tensor, with a clear error on a wrong shape."""
+    import torch
+
+    if data.ndim != 2 or data.shape[1] != n_features:
+        raise ValueError(f"expected a (frames, {n_features}) features chunk, got shape {data.shape}")
+    return torch.from_numpy(np.ascontiguousarray(data, dtype=np.float32)).to(device)[None]
+
+
+def to_numpy(t) -> np.ndarray:
+    return t.detach().to("cpu").numpy()
