@@ -137,6 +137,7 @@ class GraphConfig:
     processes: dict[str, list[str]]  # group -> node ids, every node in exactly one group
     hosts: dict[str, str]  # group -> host, for groups that named one
     transport: str  # "ipc" (default on one host) or "tcp"
+    overrides: list[str] = field(default_factory=list)  # the --set assignments applied (workers re-apply them)
 
 
 def _problem(problems, file, line, message, hint=""):
@@ -248,7 +249,8 @@ def _parse(file: str, doc: Any, overrides: list[str]) -> GraphConfig:
         _problem(problems, file, line_of(doc, "transport"), f"transport '{transport}'", "use ipc or tcp")
     if problems:
         raise GraphError(problems)
-    return GraphConfig(file, str(doc.get("name", Path(file).stem)), nodes, edges, processes, hosts, transport)
+    return GraphConfig(file, str(doc.get("name", Path(file).stem)), nodes, edges, processes, hosts, transport,
+                       list(overrides))
 
 
 def _parse_processes(file, doc, node_ids, problems) -> tuple[dict[str, list[str]], dict[str, str]]:

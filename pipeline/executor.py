@@ -8,6 +8,8 @@ to `send_remote(edge, chunk)` (the multi-process runner plugs its ZeroMQ senders
 """
 from __future__ import annotations
 
+import signal
+import threading
 import time
 import traceback
 from collections import deque
@@ -19,6 +21,31 @@ import numpy as np
 from .chunk import Chunk
 from .config import EdgeConfig, GraphConfig
 from .node import Node, Sink, Source
+
+
+class StopFlag:
+    """Ctrl-C / SIGTERM handling that never interrupts a node mid-chunk.
+
+    While installed, SIGINT and SIGTERM only set the flag; the runners check it between chunks, stop
+    reading, and close every node (so recorders finalise complete files)."""
+
+    def __init__(self):
+        self.event = threading.Event()
+        self._old: dict = {}
+
+    def __bool__(self) -> bool:
+        return self.event.is_set()
+
+    def install(self) -> "StopFlag":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, lambda *_: self.event.set())
+        return self
+
+    def uninstall(self) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+        self._old.clear()
 
 
 class NodeFailure(RuntimeError):
@@ -69,6 +96,7 @@ class Executor:
         self.queue: deque[tuple[str, str, Chunk]] = deque()
         self.start_ns: int | None = None
         self.source_time = {n: 0.0 for n in self.active_sources}
+        self.stop = StopFlag()  # runners install it; checked between chunks and while pacing
 
     # --- public ------------------------------------------------------------------------------
     def deliver(self, node_id: str, port: str, chunk: Chunk) -> None:
@@ -77,11 +105,14 @@ class Executor:
         self.drain()
 
     def step_sources(self) -> bool:
-        """Read one chunk from each active local source (pacing replays). False when none is left."""
+        """Read one chunk from each active local source (pacing replays). False when none is left
+        or when a stop was requested."""
         for node_id in list(self.active_sources):
+            if self.stop:
+                return False
             self._read_source(node_id)
             self.drain()
-        return bool(self.active_sources)
+        return bool(self.active_sources) and not self.stop
 
     def run(self) -> None:
         """Run until every local source has ended and every queued chunk is processed."""
@@ -106,7 +137,7 @@ class Executor:
 
     # --- internals -----------------------------------------------------------------------------
     def drain(self) -> None:
-        while self.queue:
+        while self.queue and not self.stop:
             self._run(*self.queue.popleft())
 
     def _read_source(self, node_id: str) -> None:
@@ -130,9 +161,9 @@ class Executor:
         if self.speed is not None and not node.live:
             if self.start_ns is None:
                 self.start_ns = time.monotonic_ns() - int(t0 / self.speed * 1e9)
-            wait = self.start_ns + t0 / self.speed * 1e9 - time.monotonic_ns()
-            if wait > 0:
-                time.sleep(wait / 1e9)
+            due = self.start_ns + t0 / self.speed * 1e9
+            while not self.stop and (wait := due - time.monotonic_ns()) > 0:
+                time.sleep(min(wait / 1e9, 0.05))
         now = time.monotonic_ns()
         outs = {p: c if c.origin_ns else replace(c, origin_ns=now) for p, c in outs.items()}
         self._emit(node_id, outs, gap=False, origin_ns=now)

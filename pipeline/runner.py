@@ -59,17 +59,18 @@ def run_in_process(graph: Graph, speed: float | None = None, progress: bool = Fa
     bar = Progress(ex, progress)
     result = RunResult({}, {n: "main" for n in graph.nodes})
     t = time.monotonic()
+    ex.stop.install()
     try:
         while ex.step_sources():
             bar.update()
         ex.drain()
-        bar.update(final=True)
-    except KeyboardInterrupt:
-        result.interrupted = True
+        bar.update(final=not ex.stop)
     except NodeFailure as e:
         result.failure = str(e)
     finally:
+        result.interrupted = bool(ex.stop)
         ex.close()
+        ex.stop.uninstall()
         ex.collect_counters()
     result.stats = stats_to_dicts(ex.stats)
     result.wall_s = time.monotonic() - t

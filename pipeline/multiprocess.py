@@ -1,0 +1,162 @@
+"""The multi-process runner: each process group of the graph in its own OS process.
+
+The parent builds the whole graph once (so every error is caught before anything starts and every
+edge's spec is known), then writes a JSON plan per group and starts `python -m pipeline.worker PLAN`.
+Edges inside a group stay in memory; edges between groups go over ZeroMQ (pipeline.transport):
+`ipc://` on one host, `tcp://` when the graph says `transport: tcp` or a group names a host (a
+receiver binds to its group's host, loopback by default). Workers report stats and failures on a
+control socket in JSON. On Ctrl-C or SIGTERM the parent sends SIGTERM to every worker, each closes
+its nodes (recorders finalise their files) and exits; stragglers are killed after `STOP_GRACE_S`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import zmq
+
+from .graph import Graph
+from .runner import Progress, RunResult
+from .transport import free_tcp_port, ipc_endpoint
+
+STOP_GRACE_S = 1.5
+
+
+def make_plans(graph: Graph, speed: float | None, control: str, overrides: list[str]) -> dict[str, dict]:
+    config = graph.config
+    plans = {
+        group: {"config": config.file, "overrides": list(overrides), "group": group, "speed": speed,
+                "control": control, "in_specs": {}, "receivers": [], "senders": []}
+        for group in config.processes
+    }
+    for e in config.edges:
+        src_group, dst_group = graph.group_of(e.source_node), graph.group_of(e.target_node)
+        spec = graph.specs[e.source].to_dict()
+        plans[dst_group]["in_specs"].setdefault(e.target_node, {})[e.target_port] = spec
+        if src_group == dst_group:
+            continue
+        use_tcp = config.transport == "tcp" or src_group in config.hosts or dst_group in config.hosts
+        if use_tcp:
+            host = config.hosts.get(dst_group, "127.0.0.1")
+            endpoint = f"tcp://{host}:{free_tcp_port(host)}"
+        else:
+            endpoint = ipc_endpoint(f"{e.source_node}-{e.target_node}")
+        common = {"edge": str(e), "endpoint": endpoint, "policy": e.policy, "queue": e.queue, "spec": spec}
+        plans[dst_group]["receivers"].append({**common, "target_node": e.target_node, "target_port": e.target_port})
+        plans[src_group]["senders"].append(common)
+    return plans
+
+
+def run_multiprocess(graph: Graph, speed: float | None = None, progress: bool = False,
+                     overrides: list[str] | None = None) -> RunResult:
+    for node in graph.nodes.values():
+        node.close()  # the parent only validated; workers build their own nodes
+    overrides = list(overrides if overrides is not None else graph.config.overrides)
+    result = RunResult({}, {n: graph.group_of(n) for n in graph.order})
+    ctx = zmq.Context()
+    control = ctx.socket(zmq.PULL)
+    control_ep = ipc_endpoint("control")
+    control.bind(control_ep)
+    tmp = tempfile.mkdtemp(prefix="wavegraph-")
+    procs: dict[str, subprocess.Popen] = {}
+    t = time.monotonic()
+    bar = _ReplayProgress(graph, progress)
+    try:
+        for group, plan in make_plans(graph, speed, control_ep, overrides).items():
+            path = os.path.join(tmp, f"{group}.json")
+            with open(path, "w") as f:
+                json.dump(plan, f)
+            procs[group] = subprocess.Popen([sys.executable, "-m", "pipeline.worker", path])
+        _supervise(control, procs, result, bar)
+    except KeyboardInterrupt:
+        result.interrupted = True
+        _stop_all(procs)
+        _collect(control, procs, result, deadline=time.monotonic() + STOP_GRACE_S)
+    finally:
+        _stop_all(procs, kill=True)
+        control.close(linger=0)
+        ctx.term()
+    # Nodes of a process that died without reporting keep zeroed rows, so the table stays complete.
+    empty = {"chunks_in": 0, "chunks_out": 0, "drops": 0, "gaps": 0, "restarts": 0, "compute_ns": [],
+             "latency_ns": [], "counters": {}}
+    result.stats = {n: result.stats.get(n, dict(empty)) for n in graph.order}
+    result.wall_s = time.monotonic() - t
+    bar.finish()
+    return result
+
+
+class _ReplayProgress:
+    """Progress for multi-process replays: the parent knows durations but not positions; it shows time."""
+
+    def __init__(self, graph: Graph, enabled: bool):
+        durations = [getattr(graph.nodes[n], "duration_seconds", None) for n in graph.order]
+        self.total = max((d for d in durations if d), default=None)
+        self.enabled = enabled and self.total is not None
+        self.start = time.monotonic()
+
+    def tick(self) -> None:
+        if self.enabled:
+            sys.stderr.write(f"\rrunning {time.monotonic() - self.start:6.1f} s (replay of {self.total:.1f} s)")
+            sys.stderr.flush()
+
+    def finish(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+def _handle(msg: dict, result: RunResult, reported: set) -> None:
+    if msg["type"] == "stats":
+        result.stats.update(msg["stats"])
+        reported.add(msg["group"])
+        if msg.get("code") == 130:
+            result.interrupted = True
+    elif msg["type"] == "error" and result.failure is None:
+        result.failure = msg["message"]
+
+
+def _supervise(control, procs, result: RunResult, bar) -> None:
+    reported: set[str] = set()
+    while True:
+        if control.poll(100):
+            _handle(control.recv_json(), result, reported)
+            if result.failure:
+                _stop_all(procs)
+                _collect(control, procs, result, time.monotonic() + STOP_GRACE_S, reported)
+                return
+            continue
+        bar.tick()
+        done = {g: p.poll() for g, p in procs.items()}
+        if all(code is not None for code in done.values()):
+            _collect(control, procs, result, time.monotonic() + 0.5, reported)
+            for g, code in done.items():
+                if code not in (0, 130) and g not in reported and result.failure is None:
+                    result.failure = f"process '{g}' exited with code {code} without reporting"
+            return
+
+
+def _collect(control, procs, result, deadline, reported=None) -> None:
+    """Read every report still coming until the processes have exited (or the deadline)."""
+    reported = reported if reported is not None else set()
+    while time.monotonic() < deadline:
+        if control.poll(50):
+            _handle(control.recv_json(), result, reported)
+        elif all(p.poll() is not None for p in procs.values()) and not control.poll(0):
+            return
+
+
+def _stop_all(procs, kill: bool = False) -> None:
+    for p in procs.values():
+        if p.poll() is None:
+            if kill:
+                try:
+                    p.wait(timeout=STOP_GRACE_S)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+            else:
+                p.send_signal(signal.SIGTERM)
