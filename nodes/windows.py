@@ -1,0 +1,284 @@
+"""Sliding windows, streaming STFT and inverse STFT.
+
+Frames: frame k covers input samples [k*hop - prepad, k*hop - prepad + size) (zeros before the stream)
+and is stamped ``t_first + k*hop/rate`` (t_first: start time of the first input chunk). The output is a
+features stream at ``rate/hop`` frames per second.
+
+* sliding_window: prepad 0, so frame k starts at sample k*hop and is stamped with its start time. Row
+  layout: channel-major, ``row[c*size + s] = x[c, k*hop + s]`` (leading band axes flattened into c).
+  Trailing samples that do not fill a window are dropped at finish().
+* stft: size n_fft, prepad n_fft - hop, so frame k ends with the hop block that starts at k*hop (its
+  stamp). Row layout: ``row[c*n_bins + b] = rfft(window * frame_c)[b]``, n_bins = n_fft//2 + 1, complex128
+  for float64 input (complex64 for float32), no scaling. finish() emits zero-padded frames until every
+  input sample has been seen by n_fft/hop frames, so an istft recovers the whole signal.
+* istft: weighted overlap-add with the dual window ``w / sum_r w[n + r*hop]**2`` (needs n_fft % hop == 0
+  and a window whose squares overlap-add to > 0, e.g. sqrt-hann at hop n_fft/2, hann at hop n_fft/4).
+  stft -> istft returns the input delayed by n_fft - hop samples: ``latency_samples = n_fft/hop - 1``
+  input frames. finish() emits nothing (the stft's finish() already padded the frames).
+"""
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field
+
+from pipeline.chunk import Chunk
+from pipeline.node import Node, NodeParams
+from pipeline.registry import register
+from pipeline.spec import SpecError, StreamSpec
+
+from .nanpolicy import NanPolicy, chunk_data, float_dtype, sanitize, signal_input
+
+
+class Framer:
+    """Cuts a (channels, samples) stream into frames of `size` every `hop`, with `prepad` leading zeros."""
+
+    def __init__(self, nch: int, size: int, hop: int, prepad: int, dtype):
+        self.nch, self.size, self.hop, self.prepad, self.dtype = nch, size, hop, prepad, np.dtype(dtype)
+        self.reset()
+
+    def reset(self) -> None:
+        self.buf = np.zeros((self.nch, self.prepad), dtype=self.dtype)
+        self.k = 0  # frames emitted
+        self.n_in = 0  # samples pushed
+
+    def push(self, x2: np.ndarray) -> tuple[np.ndarray, int]:
+        """Append samples; return (frames (F, channels, size) as a view, index of the first frame)."""
+        buf = np.concatenate([self.buf, x2], axis=1) if self.buf.shape[1] else x2
+        self.n_in += x2.shape[1]
+        nb = buf.shape[1]
+        n_frames = (nb - self.size) // self.hop + 1 if nb >= self.size else 0
+        k0 = self.k
+        if n_frames:
+            frames = np.lib.stride_tricks.sliding_window_view(buf, self.size, axis=1)[:, : (n_frames - 1) * self.hop + 1: self.hop]
+            frames = frames.transpose(1, 0, 2)
+        else:
+            frames = np.zeros((0, self.nch, self.size), dtype=self.dtype)
+        self.buf = buf[:, n_frames * self.hop:].copy()
+        self.k += n_frames
+        return frames, k0
+
+    def state(self) -> dict:
+        return {"buf": self.buf.copy(), "k": self.k, "n_in": self.n_in}
+
+    def load(self, s: dict) -> None:
+        self.buf = np.array(s["buf"], dtype=self.dtype).reshape(self.nch, -1)
+        self.k, self.n_in = int(s["k"]), int(s["n_in"])
+
+
+class _Framed(Node):
+    """Shared configure/process/state of the framing nodes; subclasses transform the frames."""
+
+    def _setup(self, spec: StreamSpec, size: int, hop: int, prepad: int, policy: str) -> None:
+        self._dtype = float_dtype(spec)
+        self._lead = tuple(spec.shape)
+        self._nch = int(np.prod(self._lead)) if self._lead else 1
+        self._ndim = len(spec.shape) + 1
+        self._policy = policy
+        self._rate = spec.rate
+        self._hop = hop
+        self.framer = Framer(self._nch, size, hop, prepad, self._dtype)
+        self._t_first = None
+
+    def reset(self):
+        self.framer.reset()
+        self._t_first = None
+
+    def transform(self, frames: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _out(self, frames, k0, like: Chunk | None):
+        if frames.shape[0] == 0:
+            return {}
+        t0 = (self._t_first or 0.0) + k0 * self._hop / self._rate
+        y = self.transform(frames)
+        if like is None:
+            return {"out": Chunk(y, t0)}
+        return {"out": Chunk(y, t0, like.seq, like.gap, like.eos)}
+
+    def process(self, inputs):
+        c = inputs["in"]
+        x = chunk_data(c, self._ndim, self._dtype)
+        if x is None:
+            return {}
+        if self._t_first is None:
+            self._t_first = float(c.t0)
+        x, mask = sanitize(self, x, self._policy)
+        if mask is not None:  # windows are independent: NaN only reaches the frames that contain it
+            x[mask] = np.nan
+        frames, k0 = self.framer.push(x.reshape(self._nch, x.shape[-1]))
+        return self._out(frames, k0, c)
+
+    def state_dict(self):
+        return {"framer": self.framer.state(), "t_first": self._t_first}
+
+    def load_state_dict(self, state):
+        self.framer.load(state["framer"])
+        self._t_first = None if state["t_first"] is None else float(state["t_first"])
+
+
+class SlidingParams(NodeParams):
+    size: int = Field(..., ge=1, description="window length in samples")
+    hop: int = Field(..., ge=1, description="samples between window starts")
+    nan_policy: NanPolicy = "zero"
+
+
+@register("sliding_window")
+class SlidingWindow(_Framed):
+    """Windows of `size` samples every `hop` samples, as feature rows (channel-major)."""
+
+    Params = SlidingParams
+
+    def configure(self, in_specs):
+        spec = signal_input(self, in_specs)
+        p = self.params
+        self.in_specs = dict(in_specs)
+        self._setup(spec, p.size, p.hop, 0, p.nan_policy)
+        self.latency_samples = 0
+        self.out_specs = {"out": StreamSpec("features", spec.rate / p.hop, (self._nch * p.size,), self._dtype.name,
+                                            spec.channel_names, spec.channel_types, spec.units)}
+        return self.out_specs
+
+    def transform(self, frames):
+        return frames.reshape(frames.shape[0], -1)  # copies: the view is not contiguous
+
+
+def make_window(name: str, n_fft: int) -> np.ndarray:
+    """A periodic analysis window; 'sqrt_hann' is the square root of the periodic Hann window."""
+    from scipy.signal import get_window
+
+    if name == "sqrt_hann":
+        return np.sqrt(get_window("hann", n_fft))
+    try:
+        return get_window(name, n_fft)
+    except ValueError as e:
+        raise SpecError(f"unknown window {name!r}: {e}", "use e.g. hann, sqrt_hann, hamming, blackman") from e
+
+
+class STFTParams(NodeParams):
+    n_fft: int = Field(256, ge=2)
+    hop: int = Field(128, ge=1)
+    window: str = "sqrt_hann"
+    nan_policy: NanPolicy = "zero"
+
+
+def _check_stft(p: STFTParams) -> None:
+    if p.hop > p.n_fft or p.n_fft % p.hop:
+        raise SpecError(f"stft/istft hop {p.hop} must divide n_fft {p.n_fft}",
+                        "use e.g. hop = n_fft/2 (sqrt_hann) or n_fft/4 (hann)")
+
+
+@register("stft")
+class STFT(_Framed):
+    """Streaming short-time Fourier transform (see the module docstring for framing and layout)."""
+
+    Params = STFTParams
+
+    def configure(self, in_specs):
+        spec = signal_input(self, in_specs)
+        p = self.params
+        self.in_specs = dict(in_specs)
+        _check_stft(p)
+        self._setup(spec, p.n_fft, p.hop, p.n_fft - p.hop, p.nan_policy)
+        self.win = make_window(p.window, p.n_fft).astype(self._dtype)
+        self.n_bins = p.n_fft // 2 + 1
+        self.latency_samples = 0
+        cdt = np.result_type(self._dtype, np.complex64).name
+        self.out_specs = {"out": StreamSpec("features", spec.rate / p.hop, (self._nch * self.n_bins,), cdt,
+                                            spec.channel_names, spec.channel_types, spec.units)}
+        return self.out_specs
+
+    def transform(self, frames):
+        spec = np.fft.rfft(frames * self.win, axis=-1)
+        return spec.reshape(frames.shape[0], -1)
+
+    def finish(self):
+        f = self.framer
+        if f.n_in == 0:
+            return {}
+        total = (f.n_in - 1 + f.prepad) // f.hop + 1  # frames that contain at least one input sample
+        frames, k0 = f.push(np.zeros((f.nch, total * f.hop - f.n_in), dtype=f.dtype))
+        return self._out(frames, k0, None)
+
+
+class ISTFTParams(STFTParams):
+    pass
+
+
+@register("istft")
+class ISTFT(Node):
+    """Inverse of `stft` (same n_fft/hop/window) by weighted overlap-add; outputs a signal."""
+
+    Params = ISTFTParams
+
+    def configure(self, in_specs):
+        spec = self.require_input(in_specs, "in", "features")
+        p = self.params
+        self.in_specs = dict(in_specs)
+        _check_stft(p)
+        if np.dtype(spec.dtype).kind != "c":
+            raise SpecError(f"istft needs complex frames, got {spec.dtype}", "connect the output of an stft")
+        self.n_bins = p.n_fft // 2 + 1
+        width = spec.shape[-1] if spec.shape else 1
+        if width % self.n_bins:
+            raise SpecError(f"istft: frame width {width} is not a multiple of n_fft//2+1 = {self.n_bins}",
+                            "use the same n_fft as the stft")
+        self._nch = width // self.n_bins
+        w = make_window(p.window, p.n_fft)
+        r = p.n_fft // p.hop
+        denom = (w.reshape(r, p.hop) ** 2).sum(axis=0)
+        if denom.min() < 1e-10 * denom.max() or denom.max() == 0:
+            raise SpecError(f"window {p.window!r} with hop {p.hop} does not overlap (NOLA fails)",
+                            "use a smaller hop, e.g. n_fft/2 for sqrt_hann or n_fft/4 for hann")
+        self._cdt = np.dtype(spec.dtype)
+        self._dtype = np.dtype(np.float32) if self._cdt == np.complex64 else np.dtype(np.float64)
+        self.syn = (w / np.tile(denom, r)).astype(self._dtype)
+        self._R, self._hop, self._n_fft = r, p.hop, p.n_fft
+        self._policy = p.nan_policy
+        self.latency_samples = r - 1  # frames; = (n_fft - hop) output samples
+        self._frame_rate = spec.rate
+        self._out_rate = spec.rate * p.hop
+        names = spec.channel_names if len(spec.channel_names) == self._nch else tuple(f"ch{i}" for i in range(self._nch))
+        types = spec.channel_types if len(spec.channel_types) == self._nch else ("misc",) * self._nch
+        self.reset()
+        self.out_specs = {"out": StreamSpec("signal", self._out_rate, (self._nch,), self._dtype.name, names, types, spec.units)}
+        return self.out_specs
+
+    def reset(self):
+        self._tail = np.zeros((self._nch, self._n_fft - self._hop), dtype=self._dtype)
+        self._k = 0
+        self._t_first = None
+
+    def process(self, inputs):
+        c = inputs["in"]
+        z = c.data
+        if z.ndim != 2 or z.shape[0] == 0:
+            if z.size == 0:
+                return {}
+            raise ValueError(f"istft chunk has shape {z.shape}, expected (frames, {self._nch * self.n_bins})")
+        if self._t_first is None:
+            self._t_first = float(c.t0)
+        z, mask = sanitize(self, z, self._policy)
+        if mask is not None:
+            z = z.copy()
+            z[mask] = np.nan  # a NaN frame spoils only the n_fft samples it overlaps
+        F, hop, R = z.shape[0], self._hop, self._R
+        seg = np.fft.irfft(z.reshape(F, self._nch, self.n_bins), n=self._n_fft, axis=-1).astype(self._dtype, copy=False)
+        seg = seg * self.syn  # (F, C, n_fft)
+        ext = np.zeros((self._nch, (F + R - 1) * hop), dtype=self._dtype)
+        ext[:, : self._tail.shape[1]] = self._tail
+        blocks = seg.reshape(F, self._nch, R, hop).transpose(2, 1, 0, 3)  # (R, C, F, hop)
+        for r in range(R):
+            ext[:, r * hop: r * hop + F * hop] += blocks[r].reshape(self._nch, F * hop)
+        y = ext[:, : F * hop]
+        self._tail = ext[:, F * hop:].copy()
+        t0 = self._t_first + self._k * hop / self._out_rate
+        self._k += F
+        return {"out": Chunk(y, t0, c.seq, c.gap, c.eos)}
+
+    def state_dict(self):
+        return {"tail": self._tail.copy(), "k": self._k, "t_first": self._t_first}
+
+    def load_state_dict(self, state):
+        self._tail = np.array(state["tail"], dtype=self._dtype).reshape(self._nch, -1)
+        self._k = int(state["k"])
+        self._t_first = None if state["t_first"] is None else float(state["t_first"])

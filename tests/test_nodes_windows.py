@@ -1,0 +1,104 @@
+"""Sliding windows, STFT and inverse STFT: framing, times, perfect reconstruction, streaming == offline."""
+import numpy as np
+import pytest
+
+from pipeline.chunk import Chunk
+from pipeline.registry import lookup
+from pipeline.spec import SpecError, signal_spec
+from pipeline.testing import assert_streaming_equivalent, run_chunked
+
+FS = 100.0
+SPEC = signal_spec(FS, ["a", "b"])
+X = np.random.default_rng(0).standard_normal((2, 777))
+
+
+def test_sliding_window_layout_and_times():
+    node = lookup("sliding_window")(size=50, hop=20)
+    out_spec = node.configure({"in": SPEC})["out"]
+    assert out_spec.kind == "features" and out_spec.rate == 5.0 and out_spec.shape == (100,)
+    y = assert_streaming_equivalent(lambda: lookup("sliding_window")(size=50, hop=20), X, SPEC)["out"]
+    n_win = (777 - 50) // 20 + 1
+    assert y.shape == (n_win, 100)
+    for k in (0, 7, n_win - 1):
+        np.testing.assert_array_equal(y[k, :50], X[0, 20 * k: 20 * k + 50])
+        np.testing.assert_array_equal(y[k, 50:], X[1, 20 * k: 20 * k + 50])
+    node = lookup("sliding_window")(size=50, hop=20)
+    node.configure({"in": SPEC})
+    times = []
+    for i in range(0, 777, 33):
+        for c in node.process({"in": Chunk(X[:, i:i + 33], t0=10.0 + i / FS)}).values():
+            times += list(c.t0 + np.arange(c.data.shape[0]) / 5.0)
+    np.testing.assert_allclose(times, 10.0 + np.arange(n_win) * 0.2)
+
+
+def stft_offline(x, n_fft, hop, win):
+    """Reference: zero-pad n_fft-hop before and enough after, frame with numpy, rfft."""
+    n = x.shape[1]
+    total = (n - 1 + n_fft - hop) // hop + 1
+    xp = np.concatenate([np.zeros((x.shape[0], n_fft - hop)), x, np.zeros((x.shape[0], total * hop - n))], axis=1)
+    frames = np.stack([xp[:, k * hop: k * hop + n_fft] for k in range(total)])
+    return np.fft.rfft(frames * win, axis=-1).reshape(total, -1)
+
+
+@pytest.mark.parametrize("n_fft,hop,window", [(64, 32, "sqrt_hann"), (64, 16, "hann"), (30, 10, "hamming")])
+def test_stft_istft_perfect_reconstruction(n_fft, hop, window):
+    from scipy.signal import get_window
+    mk_s = lambda: lookup("stft")(n_fft=n_fft, hop=hop, window=window)
+    mk_i = lambda: lookup("istft")(n_fft=n_fft, hop=hop, window=window)
+    z = assert_streaming_equivalent(mk_s, X, SPEC)["out"]  # float64 -> complex128, rtol 1e-10
+    assert z.dtype == np.complex128
+    w = np.sqrt(get_window("hann", n_fft)) if window == "sqrt_hann" else get_window(window, n_fft)
+    np.testing.assert_allclose(z, stft_offline(X, n_fft, hop, w), rtol=1e-10, atol=1e-12)
+    s = mk_s()
+    fspec = s.configure({"in": SPEC})["out"]
+    assert fspec.rate == FS / hop and fspec.shape == (2 * (n_fft // 2 + 1),)
+    y = assert_streaming_equivalent(mk_i, z, fspec)["out"]
+    i = mk_i()
+    i.configure({"in": fspec})
+    lat = n_fft - hop
+    assert i.latency_samples * hop == lat and i.latency_seconds == pytest.approx(lat / FS)
+    assert y.shape[1] >= X.shape[1] + lat
+    np.testing.assert_allclose(y[:, lat:lat + X.shape[1]], X, rtol=1e-10, atol=1e-12)  # input delayed by latency
+    np.testing.assert_allclose(y[:, :lat], 0, atol=1e-12)
+
+
+def test_stft_chain_times_and_state_round_trip():
+    s, i = lookup("stft")(n_fft=32, hop=16), lookup("istft")(n_fft=32, hop=16)
+    fspec = s.configure({"in": SPEC})["out"]
+    i.configure({"in": fspec})
+    outs = []
+    for k in range(0, 400, 50):
+        for c in s.process({"in": Chunk(X[:, k:k + 50], t0=3.0 + k / FS)}).values():
+            outs.append(i.process({"in": c})["out"])
+    assert outs[0].t0 == 3.0 and outs[1].t0 == pytest.approx(3.0 + outs[0].data.shape[1] / FS)
+    # state round trip on the stft
+    whole = run_chunked(lookup("stft")(n_fft=32, hop=16), X, SPEC, [777])["out"]
+    a = lookup("stft")(n_fft=32, hop=16)
+    a.configure({"in": SPEC})
+    z1 = a.process({"in": Chunk(X[:, :301])})["out"].data
+    b = lookup("stft")(n_fft=32, hop=16)
+    b.configure({"in": SPEC})
+    b.load_state_dict(a.state_dict())
+    z2 = b.process({"in": Chunk(X[:, 301:])})["out"].data
+    z3 = b.finish()["out"].data
+    np.testing.assert_allclose(np.concatenate([z1, z2, z3]), whole, rtol=1e-12, atol=1e-12)
+
+
+def test_nan_only_spoils_frames_that_contain_it():
+    bad = X.copy()
+    bad[0, 300] = np.nan
+    node = lookup("stft")(n_fft=32, hop=16, nan_policy="propagate")
+    z = run_chunked(node, bad, SPEC, [100] * 7 + [77])["out"].reshape(-1, 2, 17)
+    nan_frames = np.nonzero(np.isnan(z[:, 0, :]).any(axis=1))[0]
+    np.testing.assert_array_equal(nan_frames, [18, 19])  # frames k with k*16-16 <= 300 < k*16+16
+    assert np.isfinite(z[:, 1]).all() and node.counters == {"nan_propagated": 1}
+    node = lookup("stft")(n_fft=32, hop=16)
+    assert np.isfinite(run_chunked(node, bad, SPEC, [777])["out"]).all() and node.counters == {"nan_zeroed": 1}
+
+
+@pytest.mark.parametrize("name,params,msg", [("stft", dict(n_fft=64, hop=24), "divide"), ("stft", dict(window="nope"), "window"),
+                                             ("istft", dict(n_fft=64, hop=64, window="hann"), "NOLA")])
+def test_bad_params(name, params, msg):
+    spec = SPEC if name == "stft" else lookup("stft")(n_fft=64, hop=32).configure({"in": SPEC})["out"]
+    with pytest.raises(SpecError, match=msg):
+        lookup(name)(**params).configure({"in": spec})
