@@ -40,7 +40,7 @@ from pipeline.node import NodeParams, Source
 from pipeline.registry import register
 from pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".caf", ".w64", ".rf64")
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".au", ".caf", ".w64", ".rf64")
 SUPPORTED = ("MNE raw formats via mne.io.read_raw (FIF, EDF/BDF/GDF, BrainVision .vhdr, EEGLAB .set, "
              "CNT, EGI, Nihon Kohden, ...), MNE epochs (*-epo.fif), audio via soundfile "
              f"({', '.join(AUDIO_SUFFIXES)})")

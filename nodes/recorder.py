@@ -8,7 +8,8 @@ The target format follows the path suffix:
       Precision follows the stream dtype: float64 streams are saved with fmt="double" (lossless),
       float32 with fmt="single". Chunks flagged `gap` get a zero-length "gap" annotation.
   *.wav -> WAV via soundfile; signal streams (required for channel type "audio"). Subtype FLOAT for
-      float32 data, DOUBLE for float64 (lossless; values are not clipped).
+      float32 data, DOUBLE for float64 (lossless; values are not clipped). Plain WAV stops at 4 GB
+      (about 9 h of 16 kHz stereo float32); record longer sessions to FIF.
   *.npz -> NumPy archive; any kind. Keys: "data" (the concatenated stream, time on the spec's time
       axis) and "spec" (the StreamSpec as JSON text).
   *.csv -> text; features, tokens and events. Header row, then one row per frame/event:
@@ -20,7 +21,8 @@ Crash safety. Every chunk is on disk before process() returns:
   - FIF and NPZ cannot be appended to, so chunks go to a spill file `<path>.spill` (raw rows, time
     first, flushed per chunk; `<path>.spill.json` describes it). close() converts the spill into the
     target (written to a temporary name, then renamed) and deletes it. If the process died without
-    close(), `recover(path)` finishes the job from the spill.
+    close() (SIGKILL), `recover(path)` or `python -m nodes.recorder recover PATH` finishes the job
+    from the spill.
   - Every chunk's seq, t0, length and gap flag go to `<path>.chunks.csv` (flushed per chunk).
 
 close() is idempotent and is what a runner must call on shutdown, including from a signal handler;
@@ -71,6 +73,9 @@ def _target_format(path: Path, spec: StreamSpec) -> str:
     if fmt in ("wav", "fif") and len(spec.shape) != 1:
         raise SpecError(f"recorder: {fmt.upper()} holds (channels, samples) signals, got shape {spec.shape}",
                         "record multi-axis signals (e.g. filter banks) to .npz")
+    if fmt == "wav" and (spec.rate <= 0 or spec.rate != round(spec.rate)):
+        raise SpecError(f"recorder: WAV needs a whole-number sample rate, the stream has {spec.rate:g} Hz",
+                        "resample to an integer rate first, or record to _raw.fif or .npz")
     if fmt == "fif" and is_audio:
         raise SpecError("recorder: audio streams are written as WAV", "use a .wav path for audio")
     if fmt == "csv" and spec.kind == "signal":
@@ -106,9 +111,11 @@ class Recorder(Sink):
         self.format = _target_format(self.path, spec)
         self.spill_path = self.path.with_name(self.path.name + ".spill")
         self.chunks_path = self.path.with_name(self.path.name + ".chunks.csv")
-        for p in (self.path, self.spill_path):
-            if p.exists() and not self.params.overwrite:
-                raise SpecError(f"recorder: {p} already exists", "choose a new path or set overwrite: true")
+        if self.spill_path.exists() and not self.params.overwrite:
+            raise SpecError(f"recorder: {self.spill_path} holds an unfinished recording",
+                            f"run `python -m nodes.recorder recover {self.path}`, choose a new path or set overwrite: true")
+        if self.path.exists() and not self.params.overwrite:
+            raise SpecError(f"recorder: {self.path} already exists", "choose a new path or set overwrite: true")
         if not self.path.parent.is_dir():
             raise SpecError(f"recorder: folder {self.path.parent} does not exist", "create it or change path")
         return {}
@@ -258,6 +265,9 @@ def recover(path: str | os.PathLike) -> Path:
 
     Recovers the samples and the first chunk's t0 (from `<path>.chunks.csv` when present)."""
     path = Path(path)
+    spill = path.with_name(path.name + ".spill")
+    if not spill.exists():
+        raise FileNotFoundError(f"no spill file {spill}: nothing to recover (WAV and CSV need no recovery)")
     first_t0, gaps = 0.0, []
     chunks = path.with_name(path.name + ".chunks.csv")
     if chunks.exists():
@@ -327,3 +337,25 @@ def close_on_signals(nodes: Iterable, signals=(signal.SIGINT, signal.SIGTERM)) -
 
     for s in signals:
         signal.signal(s, handler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m nodes.recorder recover PATH...`: finish recordings whose process died before close()."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m nodes.recorder", description=main.__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("recover", help="build the FIF/NPZ target from its .spill file").add_argument("paths", nargs="+")
+    args = ap.parse_args(argv)
+    status = 0
+    for p in args.paths:
+        try:
+            print(recover(p))
+        except (OSError, ValueError) as e:
+            print(f"error: {p}: {e}", file=sys.stderr)
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

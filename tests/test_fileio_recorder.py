@@ -186,6 +186,7 @@ def test_bad_paths_and_specs(tmp_path):
         ("ev.wav", ev, ".npz"),
         ("sig.csv", eeg, "_raw.fif"),
         ("missing_dir/x_raw.fif", eeg, "create it"),
+        ("odd.wav", signal_spec(100.5, ["Cz"]), "integer rate"),
     ]
     for name, spec, hint in cases:
         with pytest.raises(SpecError) as e:
@@ -209,21 +210,28 @@ CHILD = textwrap.dedent(
     from nodes.file_source import FileSource
     from nodes.recorder import Recorder, close_on_signals
     src = FileSource(path={edf!r}, chunk_size=32)
-    rec = Recorder(path={out!r})
-    rec.configure({{"in": src.configure({{}})["out"]}})
-    close_on_signals([src, rec])
+    spec = src.configure({{}})["out"]
+    fif, wav = Recorder(path={fif!r}), Recorder(path={wav!r})
+    for rec in (fif, wav):
+        rec.configure({{"in": spec}})
+    close_on_signals([src, fif, wav])
     for _ in range(40):
-        rec.process({{"in": src.read()["out"]}})
+        chunk = src.read()["out"]
+        fif.process({{"in": chunk}})
+        wav.process({{"in": chunk}})
     print("ready", flush=True)
     time.sleep(60)
     """
 )
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL], ids=["TERM", "INT", "KILL"])
 def test_signal_in_a_recording_process_leaves_a_complete_file(edf_path, tmp_path, signum):
-    out = tmp_path / "sig_raw.fif"
-    code = CHILD.format(repo=str(REPO), edf=str(edf_path), out=str(out))
+    """A real process records 40 chunks of EEG to FIF and WAV, then gets a signal. TERM/INT: the
+    handler closes the recorders. KILL: nothing runs; the WAV is still complete (its header is
+    rewritten on every flush) and recover() builds the FIF from the spill."""
+    fif, wav = tmp_path / "sig_raw.fif", tmp_path / "sig.wav"
+    code = CHILD.format(repo=str(REPO), edf=str(edf_path), fif=str(fif), wav=str(wav))
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
@@ -232,13 +240,34 @@ def test_signal_in_a_recording_process_leaves_a_complete_file(edf_path, tmp_path
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.wait()
     if signum == signal.SIGTERM:
         assert proc.returncode == 128 + signal.SIGTERM, err
-    else:
+    elif signum == signal.SIGINT:
         assert proc.returncode != 0 and "KeyboardInterrupt" in err
+    else:
+        assert proc.returncode == -signal.SIGKILL and not fif.exists()
+        recover(fif)
     ref = mne.io.read_raw(edf_path, verbose="error").get_data(stop=40 * 32)
-    np.testing.assert_array_equal(read_fif(out).get_data(), ref)
-    assert not out.with_name(out.name + ".spill").exists()
+    np.testing.assert_array_equal(read_fif(fif).get_data(), ref)
+    assert not fif.with_name(fif.name + ".spill").exists()
+    got, sr = sf.read(wav, dtype="float64", always_2d=True)
+    assert sr == 160
+    np.testing.assert_array_equal(got.T, ref)
+
+
+def test_recover_cli(tmp_path):
+    spec = signal_spec(50.0, ["x"])
+    rec = Recorder(path=str(tmp_path / "cli_raw.fif"))
+    rec.configure({"in": spec})
+    rec.process({"in": Chunk(np.ones((1, 20)), t0=0.0)})
+    with pytest.raises(SpecError, match="unfinished recording") as e:  # a new run must not clobber it
+        Recorder(path=str(tmp_path / "cli_raw.fif")).configure({"in": spec})
+    assert "recover" in e.value.hint
+    cmd = [sys.executable, "-m", "nodes.recorder", "recover", str(tmp_path / "cli_raw.fif"), str(tmp_path / "none_raw.fif")]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 1 and "nothing to recover" in out.stderr
+    np.testing.assert_array_equal(read_fif(tmp_path / "cli_raw.fif").get_data(), np.ones((1, 20)))
 
 
 def test_any_chunking_records_the_same_file(tmp_path):
