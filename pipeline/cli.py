@@ -56,6 +56,7 @@ def cmd_describe(args) -> int:
 
 
 def cmd_nodes(args) -> int:
+    from .graph import type_label
     from .registry import all_types
 
     for name, cls in all_types().items():
@@ -67,7 +68,7 @@ def cmd_nodes(args) -> int:
             print(f"    {doc[0]}")
         for pname, field in cls.Params.model_fields.items():
             default = "required" if field.is_required() else f"default {field.default!r}"
-            ann = getattr(field.annotation, "__name__", None) or str(field.annotation).replace("typing.", "")
+            ann = type_label(field.annotation)
             print(f"    {pname}: {ann} ({default})" + (f" — {field.description}" if field.description else ""))
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from typing import Literal, get_args, get_origin
 
 from pydantic import ValidationError
 
@@ -73,18 +74,23 @@ def _param_problem(nc: NodeConfig, cls: type[Node], err: dict, file: str) -> tup
     line = nc.param_lines.get(name, nc.line)
     if err["type"] == "missing":
         return (file, nc.line, f"node '{nc.id}' ({nc.type}): missing parameter '{name}'",
-                f"add params: {{{name}: <{_type_name(fields[name].annotation)}>}}")
+                f"add params: {{{name}: <{type_label(fields[name].annotation)}>}}")
     if err["type"] == "extra_forbidden":
         close = difflib.get_close_matches(name, list(fields), n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"parameters are: {', '.join(fields) or 'none'}"
         return (file, line, f"node '{nc.id}' ({nc.type}): unknown parameter '{name}'", hint)
-    want = _type_name(fields[name].annotation) if name in fields else "?"
+    want = type_label(fields[name].annotation) if name in fields else "?"
     return (file, line, f"node '{nc.id}' ({nc.type}): parameter '{name}' = {err.get('input')!r}: {err['msg']}",
             f"give a {want}")
 
 
-def _type_name(annotation) -> str:
-    return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+def type_label(annotation) -> str:
+    """A short readable name for a parameter's type, e.g. float, list[str] | None, 'zero'|'propagate'."""
+    if get_origin(annotation) is Literal:
+        return "|".join(repr(a) for a in get_args(annotation))
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
 
 
 def check_topology(config: GraphConfig, nodes: dict[str, Node]) -> list[str]:
