@@ -241,7 +241,7 @@ class FileSource(Source):
         order = np.argsort(r.events[:, 0], kind="stable")
         self._events = r.events[order]
         self._events[:, 0] = np.clip(self._events[:, 0], 0, max(r.n_times - 1, 0))
-        self._block: tuple[int, np.ndarray] | None = None
+        self._block = None
         rows = max(1, BLOCK_BYTES // (8 * max(1, len(names))))
         self._block_len = max(self.chunk_size, rows)
         return self.out_specs
@@ -250,6 +250,8 @@ class FileSource(Source):
     def _resolve_picks(r: _Reader, picks: list[str] | None) -> list[int]:
         if picks is None:
             return list(range(len(r.ch_names)))
+        if not picks:
+            raise SpecError("file_source: picks is empty", "leave picks out to replay every channel")
         out: list[int] = []
         for p in picks:
             if p in r.ch_names:

@@ -194,6 +194,8 @@ def test_bad_params(edf_path):
     with pytest.raises(SpecError, match="'Cz'") as e:
         FileSource(path=str(edf_path), picks=["Cz"]).configure({})
     assert "Cz.." in e.value.hint  # lists what is available
+    with pytest.raises(SpecError, match="picks is empty"):
+        FileSource(path=str(edf_path), picks=[]).configure({})
 
 
 def test_any_chunking_replays_the_same_stream(edf_path):
