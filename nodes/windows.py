@@ -6,11 +6,13 @@ features stream at ``rate/hop`` frames per second.
 
 * sliding_window: prepad 0, so frame k starts at sample k*hop and is stamped with its start time. Row
   layout: channel-major, ``row[c*size + s] = x[c, k*hop + s]`` (leading band axes flattened into c).
-  Trailing samples that do not fill a window are dropped at finish().
+  Trailing samples that do not fill a window are dropped at finish(). latency_samples = size - 1 (a
+  window is held back until its last sample arrives, then stamped with its first sample's time).
 * stft: size n_fft, prepad n_fft - hop, so frame k ends with the hop block that starts at k*hop (its
   stamp). Row layout: ``row[c*n_bins + b] = rfft(window * frame_c)[b]``, n_bins = n_fft//2 + 1, complex128
   for float64 input (complex64 for float32), no scaling. finish() emits zero-padded frames until every
   input sample has been seen by n_fft/hop frames, so an istft recovers the whole signal.
+  latency_samples = hop - 1 (held back until its newest hop block is complete).
 * istft: weighted overlap-add with the dual window ``w / sum_r w[n + r*hop]**2`` (needs n_fft % hop == 0
   and a window whose squares overlap-add to > 0, e.g. sqrt-hann at hop n_fft/2, hann at hop n_fft/4).
   stft -> istft returns the input delayed by n_fft - hop samples: ``latency_samples = n_fft/hop - 1``
@@ -133,7 +135,7 @@ class SlidingWindow(_Framed):
         p = self.params
         self.in_specs = dict(in_specs)
         self._setup(spec, p.size, p.hop, 0, p.nan_policy)
-        self.latency_samples = 0
+        self.latency_samples = p.size - 1  # lookahead: a window is stamped at its start, emitted at its end
         self.out_specs = {"out": StreamSpec("features", spec.rate / p.hop, (self._nch * p.size,), self._dtype.name,
                                             spec.channel_names, spec.channel_types, spec.units)}
         return self.out_specs
@@ -181,7 +183,7 @@ class STFT(_Framed):
         self._setup(spec, p.n_fft, p.hop, p.n_fft - p.hop, p.nan_policy)
         self.win = make_window(p.window, p.n_fft).astype(self._dtype)
         self.n_bins = p.n_fft // 2 + 1
-        self.latency_samples = 0
+        self.latency_samples = p.hop - 1  # lookahead: stamped at the start of its newest hop block
         cdt = np.result_type(self._dtype, np.complex64).name
         self.out_specs = {"out": StreamSpec("features", spec.rate / p.hop, (self._nch * self.n_bins,), cdt,
                                             spec.channel_names, spec.channel_types, spec.units)}
