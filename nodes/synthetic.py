@@ -1,0 +1,230 @@
+"""Synthetic sources: sine, noise (white or 1/f), chirp and a seeded EEG simulator.
+
+All are replayed sources (``live = False``): ``read()`` returns ``chunk_size`` samples stamped
+``t0 = index/rate``, and None once ``duration`` seconds have been produced (never, with duration null).
+Output is a pure function of (params, seed, sample index): random numbers come from counter-based
+blocks (``default_rng([seed, stream, block])`` for fixed 4096-sample blocks; event times from 1-second
+blocks), and the only recursive part, the 1/f filter, carries its state sample by sample. So any chunk
+size gives the same samples, and a state round trip (``pos`` and the 1/f filter state) resumes exactly.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from pipeline.chunk import Chunk
+from pipeline.node import NodeParams, Source
+from pipeline.registry import register
+from pipeline.spec import SpecError, signal_spec
+
+BLOCK = 4096
+
+
+def block_normal(seed: int, stream: int, n_ch: int, n0: int, n: int, cache: dict | None = None) -> np.ndarray:
+    """Standard normal samples [n0, n0+n) of a (n_ch, infinite) sequence defined by (seed, stream)."""
+    out = np.empty((n_ch, n))
+    i = n0
+    while i < n0 + n:
+        b = i // BLOCK
+        key = (stream, b)
+        blk = cache.get(key) if cache is not None else None
+        if blk is None:
+            blk = np.random.default_rng([seed, stream, b]).standard_normal((n_ch, BLOCK))
+            if cache is not None:
+                if len(cache) > 8:
+                    cache.clear()
+                cache[key] = blk
+        lo = i - b * BLOCK
+        take = min(BLOCK - lo, n0 + n - i)
+        out[:, i - n0: i - n0 + take] = blk[:, lo: lo + take]
+        i += take
+    return out
+
+
+class PinkFilter:
+    """1/f noise: log-spaced first-order low-passes (corner f_k, gain f_k**-0.5) summed in parallel.
+
+    Scale invariance of that sum gives |H(f)|^2 ~ 1/f between f_min and Nyquist (flat below f_min). The
+    output is scaled to unit variance for white unit-variance input (closed form, exact).
+    """
+
+    def __init__(self, rate: float, n_ch: int, f_min: float = 0.1):
+        nyq = rate / 2
+        k = max(2, int(np.ceil(np.log2(nyq / f_min))) + 1)
+        f = np.geomspace(f_min, nyq, k)
+        self.p = np.exp(-2 * np.pi * f / rate)
+        g = f ** -0.5
+        c = g * (1 - self.p)  # y_k = c_k * x / (1 - p_k z^-1)
+        var = (np.outer(c, c) / (1 - np.outer(self.p, self.p))).sum()
+        self.c = c / np.sqrt(var)
+        self.zi = np.zeros((k, n_ch, 1))
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        from scipy.signal import lfilter
+
+        y = np.zeros_like(x)
+        for k in range(self.p.size):
+            yk, self.zi[k] = lfilter([self.c[k]], [1.0, -self.p[k]], x, axis=-1, zi=self.zi[k])
+            y += yk
+        return y
+
+
+class SynthParams(NodeParams):
+    rate: float = Field(250.0, gt=0)
+    channels: int | list[str] = Field(1, description="a count (names ch0..) or a list of names")
+    chunk_size: int = Field(25, ge=1, description="samples per read()")
+    duration: float | None = Field(10.0, ge=0, description="seconds; null: infinite")
+    seed: int = Field(0, ge=0)
+    dtype: Literal["float64", "float32"] = "float64"
+
+
+class SynthSource(Source):
+    """Base: subclasses implement generate(n0, n) -> (channels, n) float64."""
+
+    live = False
+    Params = SynthParams
+    channel_type = "misc"
+    units = "a.u."
+
+    def configure(self, in_specs):
+        p = self.params
+        names = [f"ch{i}" for i in range(p.channels)] if isinstance(p.channels, int) else list(p.channels)
+        if not names or len(set(names)) != len(names):
+            raise SpecError(f"{self.type_name}: channels must be a positive count or unique names", "e.g. channels: 4")
+        self.names = names
+        self.n_ch = len(names)
+        self._n_total = None if p.duration is None else int(round(p.duration * p.rate))
+        self._cache: dict = {}
+        self.setup()
+        self.reset()
+        self.out_specs = {"out": signal_spec(p.rate, names, self.channel_type, p.dtype, self.units)}
+        return self.out_specs
+
+    def setup(self) -> None:
+        """Per-class preparation at configure time."""
+
+    def reset(self):
+        self.pos = 0
+
+    @property
+    def duration_seconds(self):
+        return self.params.duration
+
+    def read(self):
+        p = self.params
+        n = p.chunk_size if self._n_total is None else min(p.chunk_size, self._n_total - self.pos)
+        if n <= 0:
+            return None
+        data = self.generate(self.pos, n).astype(p.dtype, copy=False)
+        chunk = Chunk(data, t0=self.pos / p.rate)
+        self.pos += n
+        return {"out": chunk}
+
+    def generate(self, n0: int, n: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def times(self, n0: int, n: int) -> np.ndarray:
+        return np.arange(n0, n0 + n) / self.params.rate
+
+    def state_dict(self):
+        return {"pos": self.pos}
+
+    def load_state_dict(self, state):
+        self.pos = int(state["pos"])
+
+
+def _per_channel(v, n_ch: int, what: str) -> np.ndarray:
+    a = np.atleast_1d(np.asarray(v, dtype=np.float64))
+    if a.size == 1:
+        return np.full(n_ch, a[0])
+    if a.size != n_ch:
+        raise SpecError(f"{what} has {a.size} values for {n_ch} channels", "give one value, or one per channel")
+    return a
+
+
+class SineParams(SynthParams):
+    freq: float | list[float] = Field(10.0, description="Hz; one value or one per channel")
+    amplitude: float = 1.0
+    phase: float = Field(0.0, description="radians")
+
+
+@register("sine")
+class Sine(SynthSource):
+    """amplitude * sin(2 pi freq t + phase), t = index / rate."""
+
+    Params = SineParams
+
+    def setup(self):
+        self._f = _per_channel(self.params.freq, self.n_ch, "sine freq")
+        if np.any(self._f < 0) or np.any(self._f >= self.params.rate / 2):
+            raise SpecError(f"sine freq {self.params.freq} not within [0, Nyquist={self.params.rate / 2:g}) Hz",
+                            "lower the frequency or raise the rate")
+
+    def generate(self, n0, n):
+        p = self.params
+        return p.amplitude * np.sin(2 * np.pi * self._f[:, None] * self.times(n0, n)[None] + p.phase)
+
+
+class NoiseParams(SynthParams):
+    color: Literal["white", "pink"] = "white"
+    amplitude: float = Field(1.0, description="standard deviation")
+
+
+@register("noise")
+class Noise(SynthSource):
+    """Gaussian noise, white or 1/f (pink, see PinkFilter), standard deviation `amplitude`."""
+
+    Params = NoiseParams
+
+    def setup(self):
+        self._pink = PinkFilter(self.params.rate, self.n_ch) if self.params.color == "pink" else None
+
+    def reset(self):
+        super().reset()
+        if self._pink is not None:
+            self._pink.zi[:] = 0
+
+    def generate(self, n0, n):
+        x = block_normal(self.params.seed, 0, self.n_ch, n0, n, self._cache)
+        if self._pink is not None:
+            x = self._pink(x)
+        return self.params.amplitude * x
+
+    def state_dict(self):
+        return {"pos": self.pos, "pink_zi": None if self._pink is None else self._pink.zi.copy()}
+
+    def load_state_dict(self, state):
+        self.pos = int(state["pos"])
+        if self._pink is not None:
+            self._pink.zi = np.array(state["pink_zi"], dtype=np.float64)
+
+
+class ChirpParams(SynthParams):
+    f0: float = 1.0
+    f1: float = 40.0
+    t1: float = Field(10.0, gt=0, description="seconds at which the frequency reaches f1")
+    method: Literal["linear", "quadratic", "logarithmic", "hyperbolic"] = "linear"
+    amplitude: float = 1.0
+
+
+@register("chirp")
+class Chirp(SynthSource):
+    """amplitude * scipy.signal.chirp(t, f0, t1, f1, method) on every channel."""
+
+    Params = ChirpParams
+
+    def setup(self):
+        p = self.params
+        for name in ("f0", "f1"):
+            f = getattr(p, name)
+            if not 0 < f < p.rate / 2:
+                raise SpecError(f"chirp {name} {f:g} Hz not within (0, Nyquist={p.rate / 2:g}) Hz", "lower it or raise the rate")
+
+    def generate(self, n0, n):
+        from scipy.signal import chirp
+
+        p = self.params
+        y = p.amplitude * chirp(self.times(n0, n), p.f0, p.t1, p.f1, method=p.method)
+        return np.broadcast_to(y, (self.n_ch, n)).copy()
