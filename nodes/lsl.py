@@ -1,0 +1,397 @@
+"""Lab Streaming Layer (LSL) inlet and outlet, through pylsl (which ships liblsl).
+
+lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type`.
+  Numeric streams become signals (channels, samples); the spec comes from the stream info: channel
+  count, names/types/units from `desc/channels/channel/{label,type,unit}` when present (else ch0, ch1,
+  ... and the stream type when it is an MNE channel type, else "misc"), the nominal rate, and the
+  dtype (float32 stays float32; double and integer formats become float64).
+  String (marker) streams become events: rows (LSL timestamp, 0.0, code). A marker that is an integer
+  is its own code; other markers are looked up in the outlet's `desc/events` table (what lsl_outlet
+  writes) and then in the `marker_codes` param; markers found in neither are counted
+  (`unknown_marker`) and dropped.
+  Time: chunk t0 is the LSL timestamp of the chunk's first sample (local_clock() domain, seconds),
+  so every downstream chunk and every lsl_outlet with `timestamps: stream` stays on the LSL clock.
+  `clock_sync` adds the estimated offset to the sender's clock (liblsl's time_correction), `dejitter`
+  smooths the timestamps of regular streams. Timestamps that do not increase are counted
+  (`non_monotonic`); a jump of more than `gap_tolerance` seconds beyond one sample period flags the
+  chunk as a gap (counted as `gaps`).
+  End of stream: after `duration` seconds of stream time or `max_samples` samples (the last chunk is
+  trimmed to the limit), when nothing arrived for `idle_timeout` seconds, or when the outlet goes away
+  (pylsl LostError; liblsl may drop the last samples still in flight then).
+  The inlet opens on the first read(), so an outlet that waits for consumers starts sending only once
+  the graph runs.
+
+lsl_outlet (sink): publishes its input.
+  Signals (and 1-D features) go out as a regular stream of the same rate and channel count
+  (float32 -> cf_float32, others -> cf_double64), channel label/type/unit in desc. Events and tokens
+  (decisions) go out as an irregular-rate, 1-channel string marker stream (type "Markers" unless
+  given): an event's marker is its label from `spec.labels` or else its integer code; a token is its
+  integer id; the code table goes into `desc/events` so lsl_inlet maps labels back to codes.
+  `timestamps: now` stamps with the LSL clock at push (what a live app would do); `stream` uses the
+  chunk times, right when the stream came from lsl_inlet (its t0 is already LSL time).
+
+Discovery: liblsl reads the config file named by the env var LSLAPICFG when first used; the repo's
+configs/lsl_api.cfg keeps everything on loopback (set LSLAPICFG before the first import of pylsl).
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from pipeline.chunk import Chunk
+from pipeline.node import NodeParams, Sink, Source
+from pipeline.registry import register
+from pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
+
+MARKER_TYPE = "Markers"
+
+
+def import_pylsl():
+    """pylsl, or a SpecError saying what is missing."""
+    try:
+        import pylsl
+    except (ImportError, OSError, RuntimeError) as e:
+        raise SpecError(f"LSL is unavailable: cannot import pylsl ({type(e).__name__}: {e})",
+                        "pip install pylsl (its wheels ship liblsl)") from e
+    return pylsl
+
+
+def describe_streams(infos) -> str:
+    """One line per stream: name, type, channels, rate, format, host."""
+    if not infos:
+        return "none"
+    return "; ".join(f"'{i.name()}' (type {i.type() or '-'}, {i.channel_count()} ch, "
+                     f"{i.nominal_srate():g} Hz, {_FORMAT_NAMES.get(i.channel_format(), '?')}, host {i.hostname()})"
+                     for i in infos)
+
+
+_FORMAT_NAMES = {1: "float32", 2: "double64", 3: "string", 4: "int32", 5: "int16", 6: "int8", 7: "int64"}
+
+
+def _channel_info(info, n: int) -> tuple[list[str | None], list[str | None], list[str | None]]:
+    """Labels, types and units from desc/channels/channel (None where absent)."""
+    labels, types, units = [], [], []
+    ch = info.desc().child("channels").child("channel")
+    while not ch.empty() and len(labels) < n:
+        labels.append(ch.child_value("label") or None)
+        types.append(ch.child_value("type") or None)
+        units.append(ch.child_value("unit") or None)
+        ch = ch.next_sibling("channel")
+    pad = [None] * (n - len(labels))
+    return labels + pad, types + pad, units + pad
+
+
+def _event_table(info) -> dict[str, int]:
+    """The desc/events/event {code, label} table written by lsl_outlet: label -> code."""
+    table = {}
+    ev = info.desc().child("events").child("event")
+    while not ev.empty():
+        try:
+            table[ev.child_value("label")] = int(ev.child_value("code"))
+        except ValueError:
+            pass
+        ev = ev.next_sibling("event")
+    return table
+
+
+class LslInletParams(NodeParams):
+    name: str | None = Field(None, description="stream name to consume")
+    type: str | None = Field(None, description="stream type to consume (e.g. EEG, Markers)")
+    resolve_timeout: float = Field(5.0, gt=0, description="seconds to look for the stream at configure")
+    chunk_size: int = Field(32, ge=1, description="most samples per output chunk")
+    clock_sync: bool = Field(True, description="map timestamps onto this machine's LSL clock")
+    dejitter: bool = Field(False, description="smooth the timestamps of regular-rate streams")
+    duration: float | None = Field(None, gt=0, description="end after this many seconds of stream time")
+    max_samples: int | None = Field(None, ge=1, description="end after this many samples")
+    idle_timeout: float | None = Field(None, gt=0, description="end when nothing arrived for this long (s)")
+    gap_tolerance: float = Field(0.05, ge=0, description="timestamp jump (s) beyond one period that flags a gap")
+    marker_codes: dict[str, int] = Field(default_factory=dict, description="marker string -> event code")
+    buffer_s: int = Field(30, ge=1, description="liblsl inlet buffer, seconds (older data is dropped)")
+
+    @model_validator(mode="after")
+    def _need_query(self):
+        if not self.name and not self.type:
+            raise ValueError("lsl_inlet needs `name` or `type` to find its stream")
+        return self
+
+
+@register("lsl_inlet")
+class LslInlet(Source):
+    """Consume an LSL stream (by name/type) as a live signal or events source."""
+
+    outputs = ("out",)
+    live = True
+    Params = LslInletParams
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        self._info = None
+        self._inlet = None
+        self.reset()
+
+    def configure(self, in_specs):
+        pylsl = import_pylsl()
+        p = self.params
+        pred = " and ".join(f"{k}='{v}'" for k, v in (("name", p.name), ("type", p.type)) if v)
+        found = pylsl.resolve_bypred(pred, minimum=1, timeout=p.resolve_timeout)
+        if not found:
+            visible = pylsl.resolve_streams(wait_time=min(1.0, p.resolve_timeout))
+            raise SpecError(f"lsl_inlet: no LSL stream with {pred} within {p.resolve_timeout:g} s; "
+                            f"visible streams: {describe_streams(visible)}",
+                            "start the outlet first, fix name/type, or raise resolve_timeout; "
+                            "discovery follows $LSLAPICFG (configs/lsl_api.cfg: loopback only)")
+        if len(found) > 1:
+            self.count("ambiguous_streams", len(found) - 1)
+        self.close()
+        flags = (pylsl.proc_clocksync if p.clock_sync else 0) | (pylsl.proc_dejitter if p.dejitter else 0)
+        # recover=False: a vanished outlet raises LostError (our end of stream) instead of a silent wait.
+        self._inlet = pylsl.StreamInlet(found[0], max_buflen=p.buffer_s, recover=False, processing_flags=flags)
+        try:
+            info = self._info = self._inlet.info(timeout=p.resolve_timeout)  # the full info, with desc
+        except (pylsl.TimeoutError, pylsl.LostError) as e:
+            raise SpecError(f"lsl_inlet: stream {pred} was found but its description did not arrive ({e})",
+                            "check that the outlet is still running") from e
+        fmt, n, rate = info.channel_format(), info.channel_count(), float(info.nominal_srate())
+        self._is_markers = fmt == pylsl.cf_string
+        if self._is_markers:
+            if n != 1:
+                raise SpecError(f"lsl_inlet: string stream '{info.name()}' has {n} channels",
+                                "marker streams must have one channel")
+            self._codes = {**_event_table(info), **p.marker_codes}
+            labels = tuple(sorted((c, s) for s, c in self._codes.items()))
+            spec = StreamSpec("events", 0.0, (3,), "float64", labels=labels)
+        else:
+            labels, types, units = _channel_info(info, n)
+            names = tuple(lab or f"ch{i}" for i, lab in enumerate(labels))
+            if len(set(names)) != n:
+                names = tuple(f"ch{i}" for i in range(n))
+                self.count("duplicate_channel_labels")
+            stream_type = info.type().lower()
+            default_type = stream_type if stream_type in CHANNEL_TYPES else "misc"
+            ch_types = tuple((t or "").lower() if (t or "").lower() in CHANNEL_TYPES else default_type for t in types)
+            unit = units[0] if units and units[0] and all(u == units[0] for u in units) else ""
+            if rate <= 0:
+                raise SpecError(f"lsl_inlet: numeric stream '{info.name()}' has an irregular rate",
+                                "consume regular-rate signal streams (irregular numeric streams are not supported)")
+            self._dtype = np.float32 if fmt == pylsl.cf_float32 else np.float64
+            spec = StreamSpec("signal", rate, (n,), np.dtype(self._dtype).name, names, ch_types, unit)
+        self._rate = rate
+        self._limit = p.max_samples
+        if p.duration is not None and rate > 0:
+            lim = int(round(p.duration * rate))
+            self._limit = lim if self._limit is None else min(self._limit, lim)
+        self.latency_samples = 0
+        self.out_specs = {"out": spec}
+        return self.out_specs
+
+    # --- state ---------------------------------------------------------------------------------
+    def reset(self):
+        self._n = 0
+        self._first_ts: float | None = None
+        self._last_ts: float | None = None
+        self._idle_since: float | None = None
+        self._done = False
+
+    def state_dict(self):
+        return {"n_samples": self._n, "first_ts": self._first_ts, "last_ts": self._last_ts}
+
+    def load_state_dict(self, state):
+        self._n = int(state["n_samples"])
+        self._first_ts, self._last_ts = state["first_ts"], state["last_ts"]
+
+    # --- data ----------------------------------------------------------------------------------
+    def read(self):
+        if self._done:
+            return None
+        pylsl = import_pylsl()
+        if self._inlet is None:
+            raise RuntimeError("lsl_inlet: read() before configure() (or after close())")
+        p = self.params
+        want = p.chunk_size if self._limit is None else min(p.chunk_size, self._limit - self._n)
+        try:
+            data, ts = self._inlet.pull_chunk(timeout=0.1, max_samples=want, min_samples=1, as_numpy=True)
+        except pylsl.LostError:
+            self.count("outlet_lost")
+            return self._end()
+        now = pylsl.local_clock()
+        if len(ts) == 0:
+            if self._idle_since is None:
+                self._idle_since = now
+            if p.idle_timeout is not None and now - self._idle_since >= p.idle_timeout:
+                self.count("idle_timeout")
+                return self._end()
+            return {}
+        self._idle_since = None
+        ts = np.asarray(ts, dtype=np.float64)
+        if self._first_ts is None:
+            self._first_ts = float(ts[0])
+        if self._is_markers and p.duration is not None:
+            keep = ts < self._first_ts + p.duration
+            if not keep.all():
+                data, ts, self._done = data[keep], ts[keep], True
+                if len(ts) == 0:
+                    return self._end()
+        gap = self._check_times(ts)
+        self._n += len(ts)
+        if self._limit is not None and self._n >= self._limit:
+            self._done = True
+        if self._is_markers:
+            out = self._events(data[:, 0], ts)
+            if out is None:
+                return None if self._done else {}
+            return {"out": Chunk(out, float(ts[0]), gap=gap)}
+        x = np.ascontiguousarray(np.asarray(data, dtype=self._dtype).T)
+        return {"out": Chunk(x, float(ts[0]), gap=gap)}
+
+    def _end(self):
+        self._done = True
+        return None
+
+    def _check_times(self, ts: np.ndarray) -> bool:
+        prev = np.concatenate([[self._last_ts], ts[:-1]]) if self._last_ts is not None else ts[:-1]
+        cur = ts if self._last_ts is not None else ts[1:]
+        bad = int(np.count_nonzero(cur <= prev))
+        if bad:
+            self.count("non_monotonic", bad)
+        gap = False
+        if self._last_ts is not None and self._rate > 0:
+            gap = bool(ts[0] - self._last_ts > 1.0 / self._rate + self.params.gap_tolerance)
+            if gap:
+                self.count("gaps")
+        self._last_ts = float(ts[-1])
+        return gap
+
+    def _events(self, markers, ts) -> np.ndarray | None:
+        rows = []
+        for m, t in zip(markers, ts):
+            s = m.decode("utf-8", "replace") if isinstance(m, bytes) else str(m)
+            code = self._codes.get(s)
+            if code is None:
+                try:
+                    code = int(s.strip())
+                except ValueError:
+                    self.count("unknown_marker")
+                    continue
+            rows.append((t, 0.0, float(code)))
+        return np.asarray(rows, dtype=np.float64) if rows else None
+
+    def close(self):
+        if self._inlet is not None:
+            try:
+                self._inlet.close_stream()
+            finally:
+                self._inlet = None
+
+
+class LslOutletParams(NodeParams):
+    name: str = Field(..., min_length=1, description="stream name that consumers resolve")
+    type: str | None = Field(None, description="stream type (default: EEG for EEG signals, Markers for events)")
+    source_id: str | None = Field(None, description="unique source id (default wavegraph-<name>)")
+    timestamps: Literal["now", "stream"] = Field("now", description="LSL clock at push, or the chunk times")
+    chunk_size: int = Field(0, ge=0, description="transmission chunk in samples (0: one per push)")
+
+
+@register("lsl_outlet")
+class LslOutlet(Sink):
+    """Publish a signal as a regular LSL stream, or events/tokens as an irregular string marker stream."""
+
+    inputs = ("in",)
+    Params = LslOutletParams
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        self._outlet = None
+        self.pushed = 0
+
+    def configure(self, in_specs):
+        pylsl = import_pylsl()
+        spec = in_specs["in"]
+        self.in_specs = dict(in_specs)
+        p = self.params
+        self._markers = spec.kind in ("events", "tokens")
+        if self._markers:
+            if spec.kind == "tokens" and spec.shape not in ((), (1,)):
+                raise SpecError(f"lsl_outlet: tokens of shape {spec.shape} cannot be single markers",
+                                "publish one token id per frame")
+            stype = p.type or MARKER_TYPE
+            info = pylsl.StreamInfo(p.name, stype, 1, pylsl.IRREGULAR_RATE, pylsl.cf_string,
+                                    p.source_id or f"wavegraph-{p.name}")
+            self._labels = {int(c): s for c, s in spec.labels}
+            events = info.desc().append_child("events")
+            for c, s in spec.labels:
+                ev = events.append_child("event")
+                ev.append_child_value("code", str(int(c)))
+                ev.append_child_value("label", s)
+        else:
+            if spec.kind not in ("signal", "features") or len(spec.shape) != 1 or spec.rate <= 0:
+                raise SpecError(f"lsl_outlet: cannot publish a {spec.describe()} stream",
+                                "publish (channels, samples) signals, 1-D features, events or tokens")
+            if np.dtype(spec.dtype).kind == "c":
+                raise SpecError("lsl_outlet: LSL has no complex format", "publish magnitudes (e.g. after a bandpower node)")
+            n = spec.shape[0]
+            self._np = np.float32 if spec.dtype == "float32" else np.float64
+            fmt = pylsl.cf_float32 if self._np is np.float32 else pylsl.cf_double64
+            types = set(spec.channel_types)
+            stype = p.type or ("EEG" if types == {"eeg"} else "Audio" if types == {"audio"} else "Signal")
+            info = pylsl.StreamInfo(p.name, stype, n, float(spec.rate), fmt, p.source_id or f"wavegraph-{p.name}")
+            channels = info.desc().append_child("channels")
+            names = spec.channel_names or tuple(f"ch{i}" for i in range(n))
+            for i in range(n):
+                ch = channels.append_child("channel")
+                ch.append_child_value("label", names[i])
+                if spec.channel_types:
+                    ch.append_child_value("type", spec.channel_types[i])
+                if spec.units:
+                    ch.append_child_value("unit", spec.units)
+        self._info = info
+        self._kind = spec.kind
+        self._rate = float(spec.rate)
+        self.latency_samples = 0
+        return {}
+
+    def _open(self):
+        pylsl = import_pylsl()
+        self._outlet = pylsl.StreamOutlet(self._info, chunk_size=self.params.chunk_size)
+
+    def process(self, inputs):
+        c = inputs["in"]
+        if c.data.size == 0:
+            return {}
+        if self._outlet is None:
+            self._open()
+        if self._markers:
+            self._push_markers(c)
+            return {}
+        x = c.data if self._kind == "features" else c.data.T  # LSL wants (samples, channels)
+        x = np.ascontiguousarray(x, dtype=self._np)
+        if self.params.timestamps == "stream":
+            ts = c.t0 + np.arange(x.shape[0]) / self._rate
+            self._outlet.push_chunk(x, ts.tolist())
+        else:
+            self._outlet.push_chunk(x)
+        self.pushed += x.shape[0]
+        return {}
+
+    def _push_markers(self, c: Chunk):
+        import pylsl
+
+        if self._kind == "events":
+            rows = np.atleast_2d(c.data)
+            times, codes = rows[:, 0], rows[:, 2].astype(np.int64)
+            markers = [self._labels.get(int(k), str(int(k))) for k in codes]
+        else:
+            ids = np.asarray(c.data).reshape(-1)
+            times = c.t0 + np.arange(ids.size) / self._rate if self._rate > 0 else np.full(ids.size, c.t0)
+            markers = [str(int(k)) for k in ids]
+        now = pylsl.local_clock()
+        for m, t in zip(markers, times):
+            self._outlet.push_sample([m], float(t) if self.params.timestamps == "stream" else now)
+        self.pushed += len(markers)
+
+    def state_dict(self):
+        return {}
+
+    def close(self):
+        self._outlet = None  # pylsl destroys the outlet; consumers see it disappear
