@@ -41,7 +41,10 @@ def selective_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_sof
         from . import triton_ssm
 
         return triton_ssm.selective_scan(u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state)
-    return _ref.selective_scan_chunked_ref(u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state)
+    # reference path: the sequential form on CPU (measured faster there, see docs/benchmarks.md "Kernels"), the
+    # chunked parallel form on GPUs (one launch per chunk instead of per step, e.g. when autograd needs gradients)
+    ref = _ref.selective_scan_chunked_ref if u.is_cuda else _ref.selective_scan_ref
+    return ref(u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state)
 
 
 def selective_state_update(state, x, dt, A, B, C, D=None, z=None, dt_bias=None, dt_softplus=False,

@@ -1,10 +1,16 @@
 """Each Triton kernel against its torch reference in fp32 under TRITON_INTERPRET=1 (small shapes, odd lengths),
 state continuation (chunk A then chunk B == A+B), and state_batch_indices over a permuted sparse slot set.
 Tolerances: the selective scan/conv ops use mamba_ssm's fp32 test tolerance (rtol 3e-4, atol 1e-3); GLA uses fla's
-relative RMSE (5e-3). Calls go through the public dispatch with WAVEGRAPH_KERNELS=triton."""
+relative RMSE (5e-3). Calls go through the public dispatch with WAVEGRAPH_KERNELS=triton.
+
+WAVEGRAPH_KERNEL_TEST_DEVICE=cuda (benchmarks/gpu_check.sh) runs the same tests compiled on a GPU, no interpreter."""
 import os
 
-os.environ["TRITON_INTERPRET"] = "1"  # must precede the first triton import
+DEVICE = os.environ.get("WAVEGRAPH_KERNEL_TEST_DEVICE", "cpu")
+if DEVICE == "cpu":
+    os.environ["TRITON_INTERPRET"] = "1"  # must precede the first triton import
+else:
+    os.environ.pop("TRITON_INTERPRET", None)
 
 import pytest
 import torch
@@ -23,6 +29,17 @@ def _force_triton(monkeypatch):
     monkeypatch.setenv("WAVEGRAPH_KERNELS", "triton")
 
 
+def on_device(obj):
+    """Move a tensor, or the tensors in a dict/tuple, to the test device."""
+    if isinstance(obj, torch.Tensor):
+        return obj.to(DEVICE)
+    if isinstance(obj, dict):
+        return {k: on_device(v) for k, v in obj.items()}
+    if isinstance(obj, tuple):
+        return tuple(on_device(v) for v in obj)
+    return obj
+
+
 def rel_rmse(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(((a - b).pow(2).mean().sqrt()) / b.pow(2).mean().sqrt().clamp_min(1e-12))
 
@@ -36,7 +53,7 @@ def _scan_args(b, d, L, n, seed, full=True):
         a.update(D=torch.randn(d, generator=g), z=torch.randn(b, d, L, generator=g),
                  delta_bias=torch.randn(d, generator=g) * 0.1, delta_softplus=True,
                  initial_state=torch.randn(b, d, n, generator=g))
-    return a
+    return on_device(a)
 
 
 @pytest.mark.parametrize("b,d,L,n,full", [(1, 5, 1, 3, False), (2, 19, 23, 16, True), (1, 33, 40, 5, True)])
@@ -64,12 +81,13 @@ def test_selective_scan_state_continuation():
 def test_selective_state_update_with_permuted_sparse_slots():
     g = torch.Generator().manual_seed(4)
     bsz, d, n, slots = 3, 37, 16, 8
-    state = torch.randn(slots, d, n, generator=g)
-    idx = torch.tensor([6, 0, 3])  # permuted, sparse: slots 1, 2, 4, 5, 7 must stay untouched
+    state = torch.randn(slots, d, n, generator=g).to(DEVICE)
+    idx = torch.tensor([6, 0, 3], device=DEVICE)  # permuted, sparse: slots 1, 2, 4, 5, 7 must stay untouched
     args = dict(x=torch.randn(bsz, d, generator=g), dt=torch.randn(bsz, d, generator=g),
                 A=-torch.rand(d, n, generator=g), B=torch.randn(bsz, n, generator=g),
                 C=torch.randn(bsz, n, generator=g), D=torch.randn(d, generator=g), z=torch.randn(bsz, d, generator=g),
                 dt_bias=torch.randn(d, generator=g), dt_softplus=True, state_batch_indices=idx)
+    args = on_device(args)
     s_tri, s_ref = state.clone(), state.clone()
     y = kernels.selective_state_update(s_tri, **args)
     y_ref = R.selective_state_update_ref(s_ref, **args)
@@ -90,10 +108,11 @@ def test_selective_state_update_with_permuted_sparse_slots():
 def test_selective_state_update_noncontiguous_state_is_updated_in_place():
     g = torch.Generator().manual_seed(5)
     d, n = 6, 4
-    base = torch.randn(2, n, d, generator=g)
+    base = torch.randn(2, n, d, generator=g).to(DEVICE)
     state = base.transpose(1, 2)  # (2, d, n) view, not contiguous
     args = dict(x=torch.randn(2, d, generator=g), dt=torch.rand(2, d, generator=g), A=-torch.rand(d, n, generator=g),
                 B=torch.randn(2, n, generator=g), C=torch.randn(2, n, generator=g))
+    args = on_device(args)
     ref = state.clone()
     y = kernels.selective_state_update(state, **args)
     torch.testing.assert_close(y, R.selective_state_update_ref(ref, **args), rtol=RTOL, atol=ATOL)
@@ -106,6 +125,7 @@ def test_causal_conv1d_matches_reference_and_continues(w, L, act):
     b, d = 2, 21
     x, wt, bias = torch.randn(b, d, L, generator=g), torch.randn(d, w, generator=g), torch.randn(d, generator=g)
     s0 = torch.randn(b, d, w - 1, generator=g)
+    x, wt, bias, s0 = on_device((x, wt, bias, s0))
     y, fin = kernels.causal_conv1d(x, wt, bias, s0, act)
     y_ref, fin_ref = R.causal_conv1d_ref(x, wt, bias, s0, act)
     torch.testing.assert_close(y, y_ref, rtol=RTOL, atol=ATOL)
@@ -124,15 +144,15 @@ def test_causal_conv1d_matches_reference_and_continues(w, L, act):
 
 def _gla_args(b, h, L, dk, dv, seed, gate_scale=1.0):
     g_ = torch.Generator().manual_seed(seed)
-    return (torch.randn(b, h, L, dk, generator=g_), torch.randn(b, h, L, dk, generator=g_),
-            torch.randn(b, h, L, dv, generator=g_),
-            F.logsigmoid(torch.randn(b, h, L, dk, generator=g_) * 2) * gate_scale)
+    return on_device((torch.randn(b, h, L, dk, generator=g_), torch.randn(b, h, L, dk, generator=g_),
+                      torch.randn(b, h, L, dv, generator=g_),
+                      F.logsigmoid(torch.randn(b, h, L, dk, generator=g_) * 2) * gate_scale))
 
 
 @pytest.mark.parametrize("b,h,L,dk,dv,gs", [(1, 2, 1, 8, 8, 1.0), (2, 2, 37, 12, 20, 1.0), (1, 1, 33, 16, 70, 8.0)])
 def test_gla_chunk_matches_reference(b, h, L, dk, dv, gs):
     q, k, v, g = _gla_args(b, h, L, dk, dv, seed=L, gate_scale=gs)
-    S0 = torch.randn(b, h, dk, dv)
+    S0 = torch.randn(b, h, dk, dv, device=DEVICE)
     o, S = kernels.gla_chunk(q, k, v, g, S0)
     o_ref, S_ref = R.gla_recurrent_ref(q, k, v, g, S0)
     assert rel_rmse(o, o_ref) < 5e-3 and rel_rmse(S, S_ref) < 5e-3

@@ -1,0 +1,216 @@
+"""Time each kernel op: the torch reference always; on CUDA also the Triton kernels and, when they import, the
+mamba_ssm / causal_conv1d / fla kernels. Prints, per op and implementation, the best-of-N time, tokens/s, GB/s
+(a minimal-traffic model: every input read once, every output written once) and, on CUDA, the fraction of peak
+memory bandwidth (--peak-gbps, default 4800 for an H200). Ratios are against the reference measured in the same run.
+
+    .venv/bin/python benchmarks/kernels.py                 # CPU: reference forms only
+    .venv/bin/python benchmarks/kernels.py --device cuda   # GPU: + Triton (+ mamba_ssm / fla when installed)
+
+Triton kernels are not timed on CPU: there they only run in the interpreter, which measures Python, not kernels.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from kernels import reference as R  # noqa: E402
+
+
+def _bytes(*ts) -> int:
+    return sum(t.numel() * t.element_size() for t in ts if isinstance(t, torch.Tensor))
+
+
+def _time(fn: Callable[[], object], device: str, repeats: int, warmup: int) -> float:
+    """Best (minimum) seconds per call: on a shared machine the minimum is the figure least inflated by others'
+    load (as timeit advises); the spread is not reported."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        if device == "cuda":
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            end.record()
+            torch.cuda.synchronize()
+            times.append(start.elapsed_time(end) / 1e3)
+        else:
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def _flatten(out) -> list:
+    if isinstance(out, torch.Tensor):
+        return [out]
+    if isinstance(out, (tuple, list)):
+        return [t for o in out for t in _flatten(o)]
+    return []
+
+
+def _optional_impls(device: str) -> dict[str, dict[str, Callable]]:
+    """Third-party kernels keyed by op name, only those that import (CUDA only)."""
+    extra: dict[str, dict[str, Callable]] = {}
+    if device != "cuda":
+        return extra
+    try:
+        from mamba_ssm.ops.selective_scan_interface import selective_scan_fn
+
+        extra.setdefault("selective_scan", {})["mamba_ssm"] = lambda a: selective_scan_fn(
+            a["u"], a["delta"], a["A"], a["B"], a["C"], a["D"], a["z"], a["delta_bias"], True, return_last_state=True)
+    except Exception as e:  # not installed or no build for this GPU
+        print(f"# mamba_ssm selective_scan unavailable: {type(e).__name__}: {e}")
+    try:
+        from mamba_ssm.ops.triton.selective_state_update import selective_state_update as ssu
+
+        extra.setdefault("selective_state_update", {})["mamba_ssm"] = lambda a: ssu(
+            a["state"], a["x"], a["dt"], a["A"], a["B"], a["C"], a["D"], a["z"], a["dt_bias"], True,
+            state_batch_indices=a["state_batch_indices"])
+    except Exception as e:
+        print(f"# mamba_ssm selective_state_update unavailable: {type(e).__name__}: {e}")
+    try:
+        from causal_conv1d import causal_conv1d_fn, causal_conv1d_update
+
+        extra.setdefault("causal_conv1d", {})["causal_conv1d"] = lambda a: causal_conv1d_fn(
+            a["x"], a["weight"], a["bias"], activation="silu")
+        extra.setdefault("causal_conv1d_update", {})["causal_conv1d"] = lambda a: causal_conv1d_update(
+            a["x"], a["conv_state"], a["weight"], a["bias"], activation="silu")
+    except Exception as e:
+        print(f"# causal_conv1d unavailable: {type(e).__name__}: {e}")
+    try:
+        from fla.ops.gla import chunk_gla, fused_recurrent_gla
+
+        def _fla_chunk(a):  # fla takes (batch, T, heads, d)
+            q, k, v, g = (a[n].transpose(1, 2).contiguous() for n in ("q", "k", "v", "g"))
+            return chunk_gla(q, k, v, g, initial_state=a["initial_state"], output_final_state=True)
+
+        def _fla_step(a):
+            q, k, v, g = (a[n][:, None].contiguous() for n in ("q", "k", "v", "g"))
+            return fused_recurrent_gla(q, k, v, g, initial_state=a["state"], output_final_state=True)
+
+        extra.setdefault("gla_chunk", {})["fla"] = _fla_chunk
+        extra.setdefault("gla_step", {})["fla"] = _fla_step
+    except Exception as e:
+        print(f"# fla unavailable: {type(e).__name__}: {e}")
+    return extra
+
+
+def make_cases(device: str, size: str) -> list[dict]:
+    """Each case: op name, args dict, tokens per call, implementations {name: fn(args)}."""
+    big = size == "large"
+    gen = torch.Generator(device="cpu").manual_seed(0)
+
+    def rn(*shape, scale=1.0):
+        return (torch.randn(*shape, generator=gen) * scale).to(device)
+
+    cases = []
+    # Mamba-130M-like block shapes: d_inner 1536, N 16 (large); a small streaming-node shape otherwise
+    b, d, L, n = (4, 1536, 2048, 16) if big else (1, 128, 512, 16)
+    scan = dict(u=rn(b, d, L), delta=rn(b, d, L, scale=0.5), A=-torch.rand(d, n, generator=gen).to(device) - 0.1,
+                B=rn(b, n, L), C=rn(b, n, L), D=rn(d), z=rn(b, d, L), delta_bias=rn(d, scale=0.1))
+    seq = lambda a: R.selective_scan_ref(**a, delta_softplus=True)  # noqa: E731
+    chk = lambda a: R.selective_scan_chunked_ref(**a, delta_softplus=True)  # noqa: E731
+    # "ref" is the form the dispatch uses on this device (kernels/__init__.py); the other form is timed beside it
+    scan_impls = {"ref": chk, "ref-seq": seq} if device == "cuda" else {"ref": seq, "ref-chunked": chk}
+    cases.append(dict(op="selective_scan", args=scan, tokens=b * L, impls=scan_impls))
+
+    slots, bs = (256, 64) if big else (16, 8)
+    upd = dict(state=rn(slots, d, n), x=rn(bs, d), dt=rn(bs, d), A=scan["A"], B=rn(bs, n), C=rn(bs, n), D=scan["D"],
+               z=rn(bs, d), dt_bias=scan["delta_bias"],
+               state_batch_indices=torch.randperm(slots, generator=gen)[:bs].to(device))
+    # bytes: only the touched state rows are read and written
+    cases.append(dict(op="selective_state_update", args=upd, tokens=bs,
+                      impls={"ref": lambda a: R.selective_state_update_ref(**a, dt_softplus=True)},
+                      extra_bytes=2 * bs * d * n * 4 - upd["state"].numel() * 4))
+
+    w = 4
+    conv = dict(x=rn(b, d, L), weight=rn(d, w), bias=rn(d))
+    cases.append(dict(op="causal_conv1d", args=conv, tokens=b * L,
+                      impls={"ref": lambda a: R.causal_conv1d_ref(**a, activation="silu")}))
+    convu = dict(x=rn(bs, d), conv_state=rn(bs, d, w - 1), weight=conv["weight"], bias=conv["bias"])
+    cases.append(dict(op="causal_conv1d_update", args=convu, tokens=bs,
+                      impls={"ref": lambda a: R.causal_conv1d_update_ref(**a, activation="silu")},
+                      extra_bytes=_bytes(convu["conv_state"])))  # the in-place state write
+
+    gb, h, gl, dk, dv = (4, 8, 2048, 64, 128) if big else (1, 4, 512, 32, 64)
+    gla = dict(q=rn(gb, h, gl, dk), k=rn(gb, h, gl, dk), v=rn(gb, h, gl, dv),
+               g=F.logsigmoid(rn(gb, h, gl, dk)) / 16, initial_state=rn(gb, h, dk, dv))
+    cases.append(dict(op="gla_chunk", args=gla, tokens=gb * gl,
+                      impls={"ref": lambda a: R.gla_chunk_ref(**a), "ref-seq": lambda a: R.gla_recurrent_ref(**a)}))
+    step = dict(q=rn(gb, h, dk), k=rn(gb, h, dk), v=rn(gb, h, dv), g=F.logsigmoid(rn(gb, h, dk)) / 16,
+                state=rn(gb, h, dk, dv))
+    cases.append(dict(op="gla_step", args=step, tokens=gb, impls={"ref": lambda a: R.gla_step_ref(**a)},
+                      extra_bytes=_bytes(step["state"])))  # the in-place state write
+
+    if device == "cuda":
+        from kernels import triton_conv, triton_gla, triton_ssm
+
+        tri = {
+            "selective_scan": lambda a: triton_ssm.selective_scan(**a, delta_softplus=True),
+            "selective_state_update": lambda a: triton_ssm.selective_state_update(**a, dt_softplus=True),
+            "causal_conv1d": lambda a: triton_conv.causal_conv1d(**a, activation="silu"),
+            "causal_conv1d_update": lambda a: triton_conv.causal_conv1d_update(**a, activation="silu"),
+            "gla_chunk": lambda a: triton_gla.gla_chunk(**a),
+            "gla_step": lambda a: triton_gla.gla_step(**a),
+        }
+        extra = _optional_impls(device)
+        for c in cases:
+            c["impls"]["triton"] = tri[c["op"]]
+            c["impls"].update(extra.get(c["op"], {}))
+    return cases
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    ap.add_argument("--size", choices=["small", "large"], default=None, help="default: large on CUDA, small on CPU")
+    ap.add_argument("--peak-gbps", type=float, default=4800.0, help="peak memory bandwidth for the fraction column")
+    ap.add_argument("--repeats", type=int, default=None)
+    ap.add_argument("--skip", nargs="*", default=[], help="implementation names to skip, e.g. ref-seq")
+    args = ap.parse_args(argv)
+    device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        ap.error("--device cuda but torch.cuda.is_available() is False")
+    if os.environ.get("TRITON_INTERPRET") == "1" and device == "cuda":
+        ap.error("unset TRITON_INTERPRET for GPU timings")
+    size = args.size or ("large" if device == "cuda" else "small")
+    repeats = args.repeats or (20 if device == "cuda" else 3)
+    torch.set_grad_enabled(False)
+    name = torch.cuda.get_device_name() if device == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
+    print(f"# device={name} size={size} repeats={repeats} torch={torch.__version__}")
+    print(f"{'op':24s} {'impl':14s} {'ms':>10s} {'Mtok/s':>10s} {'GB/s':>9s} {'%peak':>7s} {'x ref':>8s}")
+    for case in make_cases(device, size):
+        ref_t = None
+        for impl, fn in case["impls"].items():
+            if impl in args.skip:
+                continue
+            a = {k: (v.clone() if isinstance(v, torch.Tensor) else v) for k, v in case["args"].items()}
+            try:
+                out = fn(a)
+                t = _time(lambda: fn(a), device, repeats, warmup=2 if device == "cuda" else 1)
+            except Exception as e:  # a third-party kernel with another API version: report, keep going
+                print(f"{case['op']:24s} {impl:14s} failed: {type(e).__name__}: {str(e)[:80]}")
+                continue
+            nbytes = _bytes(*case["args"].values()) + _bytes(*_flatten(out)) + case.get("extra_bytes", 0)
+            gbps = nbytes / t / 1e9
+            if impl == "ref":
+                ref_t = t
+            frac = f"{100 * gbps / args.peak_gbps:6.1f}%" if device == "cuda" else "    n/a"
+            ratio = f"{ref_t / t:7.2f}x" if ref_t else "      -"
+            print(f"{case['op']:24s} {impl:14s} {t * 1e3:10.3f} {case['tokens'] / t / 1e6:10.3f} {gbps:9.2f} "
+                  f"{frac} {ratio}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
