@@ -1,0 +1,324 @@
+"""Sound-card I/O through sounddevice (PortAudio): a microphone source and a speaker sink.
+
+audio_input (live source): the PortAudio callback is the clock master. Each callback block is copied
+  into a bounded queue; read() waits (up to 0.1 s) for the next block and emits it as a signal chunk
+  (channels, samples), channel type "audio", units "a.u.", names ch0, ch1, ... Chunk t0 counts
+  samples since the stream started (sample index / rate), including any block the queue had to drop,
+  so time stays on the audio clock. A full queue (the graph is slower than the sound card) drops the
+  newest block and counts `overflow`; PortAudio's own input overflow is counted as `input_overflow`;
+  either flags the next chunk as a gap. `duration` ends the stream after that many seconds of audio
+  (the last chunk is trimmed). The stream opens on the first read(), so nothing queues up between
+  graph build and run. Declared latency: one block (a block is complete only when its last sample is).
+
+audio_output (sink): plays its signal input through a jitter buffer. Playback starts once `prefill`
+  seconds are buffered (or at end of stream); the callback takes what is buffered and pads a short
+  block with silence, counting `underflow` (blocks short while the stream is still running; PortAudio's
+  own reports are `output_underflow`). process() blocks while more than `max_buffer` seconds are
+  waiting, so a faster-than-real-time upstream is paced by the device. finish() waits until the buffer
+  has played out. Declared latency: prefill + one block.
+
+Devices: `device` is an index or a (part of a) name as in `wavegraph devices`; None is PortAudio's
+default. PortAudio scans devices when it is initialised; configure() re-scans when no stream is open,
+so a JACK server started after sounddevice was first imported is still found. Missing pieces give a
+SpecError naming them: the PortAudio library (apt-get install libportaudio2) or any audio device (on a
+machine without a sound card, start the JACK dummy driver:
+`jackd --no-realtime -d dummy -r 48000 -p 480 -C 2 -P 2 &`).
+"""
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import deque
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field
+
+from pipeline.chunk import Chunk
+from pipeline.node import NodeParams, Sink, Source
+from pipeline.registry import register
+from pipeline.spec import SpecError, StreamSpec
+
+NO_PORTAUDIO_HINT = "apt-get install libportaudio2 (or run scripts/system_deps.sh), then pip install sounddevice"
+NO_DEVICE_HINT = ("connect a sound card, or on a machine without one start the JACK dummy driver: "
+                  "`jackd --no-realtime -d dummy -r 48000 -p 480 -C 2 -P 2 &` (apt-get install jackd2)")
+_open_streams = 0  # streams of this module that are open in this process (no PortAudio re-scan then)
+_lock = threading.Lock()
+
+
+def import_sounddevice(rescan: bool = False):
+    """sounddevice with PortAudio loaded (optionally re-scanning devices), or a SpecError."""
+    try:
+        import sounddevice as sd
+    except (ImportError, OSError) as e:
+        raise SpecError(f"audio is unavailable: sounddevice cannot load PortAudio ({e})", NO_PORTAUDIO_HINT) from e
+    with _lock:
+        if rescan and _open_streams == 0:
+            sd._terminate()  # PortAudio lists devices only when initialised: re-initialise to see new ones
+            sd._initialize()
+    return sd
+
+
+def _stream_opened(delta: int) -> None:
+    global _open_streams
+    with _lock:
+        _open_streams += delta
+
+
+def find_device(sd, device: int | str | None, kind: Literal["input", "output"]) -> dict:
+    """The device's info dict (with its index), or a SpecError listing what exists."""
+    all_devices = sd.query_devices()
+    key = f"max_{kind}_channels"
+    usable = [d for d in all_devices if d[key] > 0]
+    if not usable:
+        apis = ", ".join(a["name"] for a in sd.query_hostapis()) or "none"
+        raise SpecError(f"audio_{kind}: PortAudio sees no {kind} device (host APIs: {apis})", NO_DEVICE_HINT)
+    listing = "; ".join(f"{d['index']}: {d['name']} ({d[key]} ch, {d['default_samplerate']:g} Hz)" for d in usable)
+    try:
+        info = sd.query_devices(device, kind)
+    except (ValueError, sd.PortAudioError) as e:
+        raise SpecError(f"audio_{kind}: no {kind} device {device!r} ({e}); {kind} devices: {listing}",
+                        "give `device` as one of those indices or names (see `wavegraph devices`)") from e
+    return dict(info)
+
+
+def _check_settings(sd, kind: str, dev: dict, channels: int, rate: float) -> None:
+    check = sd.check_input_settings if kind == "input" else sd.check_output_settings
+    try:
+        check(device=dev["index"], channels=channels, dtype="float32", samplerate=rate)
+    except (ValueError, sd.PortAudioError) as e:
+        raise SpecError(f"audio_{kind}: device {dev['index']} '{dev['name']}' rejects {channels} ch at {rate:g} Hz ({e})",
+                        f"use at most {dev[f'max_{kind}_channels']} channels and its rate "
+                        f"{dev['default_samplerate']:g} Hz (insert a resample node)") from None
+
+
+class AudioInputParams(NodeParams):
+    device: int | str | None = Field(None, description="index or name (default: the default input)")
+    channels: int = Field(1, ge=1)
+    rate: float | None = Field(None, gt=0, description="sample rate (default: the device's)")
+    blocksize: int | None = Field(None, ge=1, description="samples per callback (default 10 ms)")
+    dtype: Literal["float32", "float64"] = "float32"
+    duration: float | None = Field(None, gt=0, description="end after this many seconds of audio")
+    queue_blocks: int = Field(100, ge=1, description="blocks held before `overflow` drops new ones")
+
+
+@register("audio_input")
+class AudioInput(Source):
+    """Microphone / line input through PortAudio, paced by the sound card's callback."""
+
+    outputs = ("out",)
+    live = True
+    Params = AudioInputParams
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        self._stream = None
+        self._q: queue.Queue = queue.Queue(maxsize=self.params.queue_blocks)
+        self.reset()
+
+    def configure(self, in_specs):
+        p = self.params
+        sd = import_sounddevice(rescan=True)
+        self._dev = find_device(sd, p.device, "input")
+        self._rate = float(p.rate or self._dev["default_samplerate"])
+        _check_settings(sd, "input", self._dev, p.channels, self._rate)
+        self._block = p.blocksize or max(1, int(round(self._rate / 100)))
+        self._limit = None if p.duration is None else int(round(p.duration * self._rate))
+        self.latency_samples = self._block
+        names = tuple(f"ch{i}" for i in range(p.channels))
+        self.out_specs = {"out": StreamSpec("signal", self._rate, (p.channels,), p.dtype, names,
+                                            ("audio",) * p.channels, "a.u.")}
+        return self.out_specs
+
+    def reset(self):
+        self._n_cb = 0  # samples seen by the callback (audio clock)
+        self._n_out = 0  # samples emitted
+        self._gap_next = False
+        self._expected = 0
+        self._done = False
+
+    def state_dict(self):
+        return {"n_samples": self._n_out}
+
+    def load_state_dict(self, state):
+        self._n_out = int(state["n_samples"])
+
+    def _callback(self, indata, frames, time_info, status):
+        start = self._n_cb
+        self._n_cb += frames
+        if status.input_overflow:
+            self.count("input_overflow")
+        try:
+            self._q.put_nowait((start, indata.T.copy(), bool(status.input_overflow)))
+        except queue.Full:
+            self.count("overflow")
+
+    def _start(self):
+        sd = import_sounddevice()
+        self._stream = sd.InputStream(device=self._dev["index"], channels=self.params.channels, dtype="float32",
+                                      samplerate=self._rate, blocksize=self._block, callback=self._callback)
+        _stream_opened(+1)
+        self._stream.start()
+
+    def read(self):
+        if self._done:
+            return None
+        if self._stream is None:
+            self._start()
+        try:
+            start, block, overflowed = self._q.get(timeout=0.1)
+        except queue.Empty:
+            if not self._stream.active:
+                raise RuntimeError(f"audio_input: the stream on '{self._dev['name']}' stopped (device gone?)")
+            return {}
+        gap = self._gap_next or overflowed or start != self._expected
+        self._gap_next = False
+        self._expected = start + block.shape[1]
+        if self._limit is not None:
+            room = self._limit - start
+            if room <= block.shape[1]:
+                block, self._done = block[:, :max(room, 0)], True
+                self._stop()
+                if block.shape[1] == 0:
+                    return None
+        self._n_out += block.shape[1]
+        data = block if self.params.dtype == "float32" else block.astype(np.float64)
+        return {"out": Chunk(data, start / self._rate, gap=gap)}
+
+    def _stop(self):
+        if self._stream is not None:
+            try:
+                self._stream.abort()
+                self._stream.close()
+            finally:
+                self._stream = None
+                _stream_opened(-1)
+
+    def close(self):
+        self._stop()
+
+
+class AudioOutputParams(NodeParams):
+    device: int | str | None = Field(None, description="index or name (default: the default output)")
+    blocksize: int | None = Field(None, ge=1, description="samples per callback (default 10 ms)")
+    prefill: float = Field(0.05, ge=0, description="seconds buffered before playback starts (jitter buffer)")
+    max_buffer: float = Field(0.5, gt=0, description="seconds buffered before process() waits (back-pressure)")
+
+
+@register("audio_output")
+class AudioOutput(Sink):
+    """Speaker / line output through PortAudio with a small jitter buffer."""
+
+    inputs = ("in",)
+    Params = AudioOutputParams
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        self._stream = None
+        self._buf_lock = threading.Lock()
+        self.reset()
+
+    def configure(self, in_specs):
+        spec = self.require_input(in_specs, "in", "signal")
+        self.in_specs = dict(in_specs)
+        if len(spec.shape) != 1:
+            raise SpecError(f"audio_output plays (channels, samples) signals, got shape {spec.shape}",
+                            "pick or mix channels first")
+        p = self.params
+        sd = import_sounddevice(rescan=True)
+        self._dev = find_device(sd, p.device, "output")
+        self._rate = float(spec.rate)
+        self._nch = spec.shape[0]
+        _check_settings(sd, "output", self._dev, self._nch, self._rate)
+        self._block = p.blocksize or max(1, int(round(self._rate / 100)))
+        self._prefill = int(round(p.prefill * self._rate))
+        self._max = max(int(round(p.max_buffer * self._rate)), self._prefill + self._block)
+        self.latency_samples = self._prefill + self._block
+        return {}
+
+    def reset(self):
+        with self._buf_lock:
+            self._buf: deque[np.ndarray] = deque()
+            self._buffered = 0
+            self._ending = False
+        self.played = 0  # samples handed to the device (silence padding excluded)
+
+    def state_dict(self):
+        return {"played": self.played}
+
+    def load_state_dict(self, state):
+        self.played = int(state["played"])
+
+    def _callback(self, outdata, frames, time_info, status):
+        if status.output_underflow:
+            self.count("output_underflow")
+        got = 0
+        with self._buf_lock:
+            while got < frames and self._buf:
+                head = self._buf[0]
+                take = min(frames - got, head.shape[0])
+                outdata[got:got + take] = head[:take]
+                if take == head.shape[0]:
+                    self._buf.popleft()
+                else:
+                    self._buf[0] = head[take:]
+                got += take
+            self._buffered -= got
+            ending = self._ending
+        self.played += got
+        if got < frames:
+            outdata[got:] = 0
+            if not ending:
+                self.count("underflow")
+
+    def _start(self):
+        sd = import_sounddevice()
+        self._stream = sd.OutputStream(device=self._dev["index"], channels=self._nch, dtype="float32",
+                                       samplerate=self._rate, blocksize=self._block, callback=self._callback)
+        _stream_opened(+1)
+        self._stream.start()
+
+    def process(self, inputs):
+        x = inputs["in"].data
+        if x.size == 0:
+            return {}
+        frames = np.ascontiguousarray(x.T, dtype=np.float32)  # PortAudio wants (samples, channels)
+        with self._buf_lock:
+            self._buf.append(frames)
+            self._buffered += frames.shape[0]
+            buffered = self._buffered
+        if self._stream is None and buffered >= self._prefill:
+            self._start()
+        while self._stream is not None and self._stream.active and self._buffered > self._max:
+            time.sleep(self._block / self._rate / 2)  # back-pressure: the device sets the pace
+        return {}
+
+    def finish(self):
+        with self._buf_lock:
+            self._ending = True
+            left = self._buffered
+        if left and self._stream is None:
+            self._start()
+        deadline = time.monotonic() + left / self._rate + 2.0
+        while self._stream is not None and self._stream.active and self._buffered > 0 and time.monotonic() < deadline:
+            time.sleep(self._block / self._rate / 2)
+        if self._buffered > 0:
+            self.count("not_played", self._buffered)
+        self._stop(drain=True)
+        return {}
+
+    def _stop(self, drain: bool = False):
+        if self._stream is not None:
+            try:
+                if drain:
+                    self._stream.stop()  # lets the last block already handed to PortAudio play
+                else:
+                    self._stream.abort()
+                self._stream.close()
+            finally:
+                self._stream = None
+                _stream_opened(-1)
+
+    def close(self):
+        self._stop()
