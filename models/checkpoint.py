@@ -83,7 +83,8 @@ def load_config(path) -> tuple[str, dict]:
     except json.JSONDecodeError as e:
         raise CheckpointError(f"{cpath} is not valid JSON: {e}") from e
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f"{cpath} is not a {FORMAT} config (format={meta.get('format') if isinstance(meta, dict) else None!r})")
+        got = meta.get("format") if isinstance(meta, dict) else None
+        raise CheckpointError(f"{cpath} is not a {FORMAT} config (format={got!r})")
     if meta.get("version") != VERSION:
         raise CheckpointError(f"{cpath} has version {meta.get('version')!r}; this code reads version {VERSION}")
     if "kind" not in meta or not isinstance(meta.get("config"), dict):

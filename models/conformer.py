@@ -106,15 +106,19 @@ def chunked_limited_mask(q_pos: torch.Tensor, k_pos: torch.Tensor, left: int, ri
     return (kc <= qc) & (kc >= qc - left // size) & (k_pos[None, :] >= 0)
 
 
-def _rotary(x: torch.Tensor, pos: torch.Tensor, base: float) -> torch.Tensor:
-    """Rotate-half rotary embedding of x (B, H, T, hd) at absolute positions pos (T,). Angles in float64."""
-    hd = x.shape[-1]
-    inv = base ** (-torch.arange(0, hd, 2, dtype=torch.float64, device=x.device) / hd)
+def rotary_tables(pos: torch.Tensor, head_dim: int, base: float, dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """(cos, sin), each (T, head_dim), for absolute positions pos (T,); angles computed in float64."""
+    inv = base ** (-torch.arange(0, head_dim, 2, dtype=torch.float64, device=pos.device) / head_dim)
     ang = pos.to(torch.float64)[:, None] * inv[None, :]
-    cos = torch.cat([ang.cos(), ang.cos()], -1).to(x.dtype)
-    sin = torch.cat([ang.sin(), ang.sin()], -1).to(x.dtype)
-    x1, x2 = x[..., : hd // 2], x[..., hd // 2:]
-    return x * cos + torch.cat([-x2, x1], -1) * sin
+    ang = torch.cat([ang, ang], -1)
+    return ang.cos().to(dtype), ang.sin().to(dtype)
+
+
+def _rotary(x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """Rotate-half rotary embedding of x (B, H, T, hd) with tables from rotary_tables."""
+    cos, sin = rope
+    half = x.shape[-1] // 2
+    return x * cos + torch.cat([-x[..., half:], x[..., :half]], -1) * sin
 
 
 class CausalSubsampling(nn.Module):
@@ -169,7 +173,7 @@ class ConformerBlock(nn.Module):
     def __init__(self, cfg: ConformerConfig):
         super().__init__()
         d = cfg.d_model
-        self.n_heads, self.rope_base = cfg.n_heads, cfg.rope_base
+        self.n_heads = cfg.n_heads
         self.ff1 = FeedForward(d, cfg.ff_mult, cfg.dropout)
         self.att_norm = nn.LayerNorm(d)
         self.qkv = nn.Linear(d, 3 * d)
@@ -183,15 +187,15 @@ class ConformerBlock(nn.Module):
         self.out_norm = nn.LayerNorm(d)
         self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, x, pos, k_prev, v_prev, conv_prev, mask):
-        """x (B, T, d) at absolute positions pos (T,); k_prev/v_prev (B, H, Lc, hd) cached keys/values;
-        conv_prev (B, d, k-1) previous conv inputs; mask bool, broadcastable to (B, H, T, Lc + T).
+    def forward(self, x, rope, k_prev, v_prev, conv_prev, mask):
+        """x (B, T, d) with rotary tables `rope` for its absolute positions; k_prev/v_prev (B, H, Lc, hd) cached
+        keys/values; conv_prev (B, d, k-1) previous conv inputs; mask bool, broadcastable to (B, H, T, Lc + T).
         Returns (x, keys (B, H, Lc+T, hd), values, conv inputs (B, d, k-1+T))."""
         b, t, d = x.shape
         h = self.n_heads
         x = x + 0.5 * self.ff1(x)
         q, k, v = self.qkv(self.att_norm(x)).view(b, t, 3, h, d // h).permute(2, 0, 3, 1, 4)
-        q, k = _rotary(q, pos, self.rope_base), _rotary(k, pos, self.rope_base)
+        q, k = _rotary(q, rope), _rotary(k, rope)
         k_all, v_all = torch.cat([k_prev, k], 2), torch.cat([v_prev, v], 2)
         a = F.scaled_dot_product_attention(q, k_all, v_all, attn_mask=mask)
         x = x + self.drop(self.att_out(a.transpose(1, 2).reshape(b, t, d)))
@@ -289,8 +293,9 @@ class ConformerEncoder(nn.Module):
         hd = self.cfg.d_model // self.cfg.n_heads
         empty = h.new_zeros(b, self.cfg.n_heads, 0, hd)
         conv0 = h.new_zeros(b, self.cfg.d_model, self.cfg.conv_kernel - 1)
+        rope = rotary_tables(pos, hd, self.cfg.rope_base, h.dtype)
         for layer in self.layers:
-            h = layer(h, pos, empty, empty, conv0, mask)[0]
+            h = layer(h, rope, empty, empty, conv0, mask)[0]
         return h.masked_fill(~valid[..., None], 0.0), out_len
 
     # ------------------------------------------------------------------------------------------ streaming
@@ -340,9 +345,10 @@ class ConformerEncoder(nn.Module):
         k_pos = torch.arange(cache.offset - left, cache.offset + n, device=h.device)
         k_pos = torch.where(torch.arange(left + n, device=h.device) < left - cache.valid, -1, k_pos)
         mask = chunked_limited_mask(pos, k_pos, left, right)
+        rope = rotary_tables(pos, self.cfg.d_model // self.cfg.n_heads, self.cfg.rope_base, h.dtype)
         keys, values, conv = [], [], []
         for layer, kc, vc, cc in zip(self.layers, cache.keys, cache.values, cache.conv):
-            h, k_all, v_all, c_all = layer(h, pos, kc, vc, cc, mask)
+            h, k_all, v_all, c_all = layer(h, rope, kc, vc, cc, mask)
             keys.append(k_all[:, :, k_all.shape[2] - left:])
             values.append(v_all[:, :, v_all.shape[2] - left:])
             conv.append(c_all[..., c_all.shape[-1] - cc.shape[-1]:])

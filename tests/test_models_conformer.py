@@ -75,7 +75,8 @@ def test_contexts_really_differ_and_mask_shape():
 
 
 def test_latency_is_declared_and_tight():
-    """Output sub-frame j depends on input frames < (j + 1) * sub + latency - (sub - 1) ... exactly up to its chunk end."""
+    """Output sub-frame j depends on input frames up to j * sub + latency and no further; for the first frame of a
+    chunk the last of those frames does matter (the declared latency is tight)."""
     sub, (left, right) = 4, (8, 1)
     model = make(sub)
     lat = model.latency_frames((left, right))
