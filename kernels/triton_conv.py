@@ -30,7 +30,7 @@ def _conv_kernel(
     offs_l = pid_l * BLOCK_L + tl.arange(0, BLOCK_L)
     mask_d = offs_d < dim
     mask_l = offs_l < L
-    row = pid_b * dim * L + offs_d[:, None] * L
+    row = pid_b.to(tl.int64) * dim * L + offs_d[:, None] * L  # 64-bit: batch * dim * L can pass 2**31
     srow = pid_b * dim * (WIDTH - 1) + offs_d[:, None] * (WIDTH - 1)
     acc = tl.zeros((BLOCK_D, BLOCK_L), dtype=tl.float32)
     if HAS_BIAS:

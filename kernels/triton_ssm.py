@@ -45,7 +45,7 @@ def _selective_scan_kernel(
     mask_dn = mask_d[:, None] & mask_n[None, :]
 
     A = tl.load(A_ptr + offs_d[:, None] * N + offs_n[None, :], mask=mask_dn, other=0.0).to(tl.float32)
-    state_off = pid_b * dim * N + offs_d[:, None] * N + offs_n[None, :]
+    state_off = pid_b.to(tl.int64) * dim * N + offs_d[:, None] * N + offs_n[None, :]
     if HAS_H0:
         h = tl.load(h0_ptr + state_off, mask=mask_dn, other=0.0).to(tl.float32)
     else:
@@ -55,8 +55,9 @@ def _selective_scan_kernel(
     if HAS_DTB:
         dtb = tl.load(dtb_ptr + offs_d, mask=mask_d, other=0.0).to(tl.float32)
 
-    row = pid_b * dim * L + offs_d[:, None] * L  # (BLOCK_D, 1) offsets of (batch, d, 0)
-    brow = pid_b * N * L + offs_n[:, None] * L  # (BLOCK_N, 1) offsets of (batch, n, 0)
+    pb = pid_b.to(tl.int64)  # 64-bit offsets: batch * dim * L can pass 2**31
+    row = pb * dim * L + offs_d[:, None] * L  # (BLOCK_D, 1) offsets of (batch, d, 0)
+    brow = pb * N * L + offs_n[:, None] * L  # (BLOCK_N, 1) offsets of (batch, n, 0)
     last = (tl.arange(0, BLOCK_L) == BLOCK_L - 1)[None, None, :]
     for l0 in range(0, L, BLOCK_L):
         offs_l = l0 + tl.arange(0, BLOCK_L)
