@@ -64,6 +64,7 @@ class CAR(Node):
         self._dtype = float_dtype(spec)
         self._ndim = len(spec.shape) + 1
         self._policy = p.nan_policy
+        self._scale = 1.0 / (spec.shape[-1] if self._idx is None else len(self._idx))
         self.out_specs = {"out": spec.evolve(dtype=self._dtype.name)}
         return self.out_specs
 
@@ -75,8 +76,7 @@ class CAR(Node):
         x, mask = sanitize(self, x, self._policy)
         ref_src = x if self._idx is None else x[..., self._idx, :]
         if mask is None:
-            ref = ref_src.mean(axis=-2, keepdims=True)
-            y = x - ref
+            y = x - np.add.reduce(ref_src, axis=-2, keepdims=True) * self._scale
         else:
             rmask = mask if self._idx is None else mask[..., self._idx, :]
             good = (~rmask).sum(axis=-2, keepdims=True)

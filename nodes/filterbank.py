@@ -15,7 +15,7 @@ from pipeline.node import Node
 from pipeline.registry import register
 from pipeline.spec import SpecError
 
-from .filters import IIRParams, _iir
+from .filters import IIRParams, SosRunner, _iir
 from .nanpolicy import chunk_data, check_nyquist, float_dtype, sanitize, signal_input
 
 
@@ -54,33 +54,27 @@ class Filterbank(Node):
         return self.out_specs
 
     def reset(self):
-        self._zi = None
+        self._runners = [SosRunner(sos, self._nch, self._dtype, self._steady) for sos in self.sos]
 
     def process(self, inputs):
-        from scipy.signal import sosfilt, sosfilt_zi
-
         c = inputs["in"]
         x = chunk_data(c, 2, self._dtype)
         if x is None:
             return {}
         x, mask = sanitize(self, x, self._policy)
-        if self._zi is None:
-            self._zi = []
-            for sos in self.sos:
-                zi = np.zeros((sos.shape[0], self._nch, 2), dtype=self._dtype)
-                if self._steady:
-                    zi = sosfilt_zi(sos).astype(self._dtype)[:, None, :] * x[:, 0][None, :, None]
-                self._zi.append(zi)
         y = np.empty((self._nb, *x.shape), dtype=self._dtype)
-        for k, sos in enumerate(self.sos):
-            y[k], self._zi[k] = sosfilt(sos, x, axis=-1, zi=self._zi[k])
+        for k, runner in enumerate(self._runners):
+            y[k] = runner.run(x)
         if mask is not None:
             y[:, mask] = np.nan
         return {"out": Chunk(y, c.t0, c.seq, c.gap, c.eos)}
 
     def state_dict(self):
-        return {"zi": None if self._zi is None else np.stack(self._zi)}
+        """zi per band in scipy's layout: (bands, n_sections, channels, 2); None before the first chunk."""
+        zi = [r.state() for r in self._runners]
+        return {"zi": None if zi[0] is None else np.stack(zi)}
 
     def load_state_dict(self, state):
         zi = state["zi"]
-        self._zi = None if zi is None else [np.array(z, dtype=self._dtype) for z in zi]
+        for k, r in enumerate(self._runners):
+            r.load(None if zi is None else zi[k])

@@ -52,6 +52,54 @@ class NotchParams(NodeParams):
     nan_policy: NanPolicy = "zero"
 
 
+class SosRunner:
+    """``sosfilt`` over (n_signals, n) blocks with carried ``zi``.
+
+    Calls scipy's compiled kernel (``scipy.signal._sosfilt._sosfilt``, what ``sosfilt`` itself calls after
+    validating and reshaping; on a 64 x 10 chunk that validation is ~85 % of the cost) with the state kept
+    in the kernel's layout (n_signals, n_sections, 2). Falls back to the public ``sosfilt`` if the private
+    kernel moves in a later scipy. Results are identical either way (same kernel).
+    """
+
+    def __init__(self, sos: np.ndarray, nsig: int, dtype, steady: bool):
+        from scipy.signal import sosfilt_zi
+
+        try:
+            from scipy.signal._sosfilt import _sosfilt as kernel
+        except ImportError:  # pragma: no cover - depends on the scipy version
+            kernel = None
+        self.kernel = kernel
+        self.dtype = np.dtype(dtype)
+        self.sos = np.ascontiguousarray(sos, dtype=self.dtype)
+        self.nsig = nsig
+        self.steady = steady
+        self.zi_unit = sosfilt_zi(self.sos).astype(self.dtype)  # (n_sections, 2), unit-step steady state
+        self.zi = None  # (nsig, n_sections, 2), created on the first block
+
+    def run(self, x2: np.ndarray) -> np.ndarray:
+        if self.zi is None:
+            self.zi = np.zeros((self.nsig, self.sos.shape[0], 2), dtype=self.dtype)
+            if self.steady:
+                self.zi[:] = self.zi_unit[None] * x2[:, :1, None]
+        if self.kernel is not None:
+            y = np.array(x2, dtype=self.dtype, order="C")  # the kernel filters in place
+            self.kernel(self.sos, y, self.zi)
+            return y
+        from scipy.signal import sosfilt
+
+        y, zi = sosfilt(self.sos, x2, axis=-1, zi=self.zi.transpose(1, 0, 2))
+        self.zi = np.ascontiguousarray(zi.transpose(1, 0, 2))
+        return y
+
+    def state(self) -> np.ndarray | None:
+        """Public layout (n_sections, n_signals, 2), as scipy's sosfilt takes it for a 2-D signal."""
+        return None if self.zi is None else self.zi.transpose(1, 0, 2).copy()
+
+    def load(self, zi) -> None:
+        self.zi = None if zi is None else np.ascontiguousarray(np.asarray(zi, dtype=self.dtype).reshape(
+            self.sos.shape[0], self.nsig, 2).transpose(1, 0, 2))
+
+
 class SosFilter(Node):
     """Base of the IIR nodes: subclasses implement `design(rate) -> sos`."""
 
@@ -65,47 +113,40 @@ class SosFilter(Node):
         self.in_specs = dict(in_specs)
         self._dtype = float_dtype(spec)
         self.sos = np.asarray(self.design(spec.rate), dtype=self._dtype)
+        self._lead = tuple(spec.shape)
+        self._nsig = int(np.prod(self._lead)) if self._lead else 1
         self._ndim = len(spec.shape) + 1
-        self._steady = self.params.init == "steady"
+        self._runner = SosRunner(self.sos, self._nsig, self._dtype, self.params.init == "steady")
         self._policy = self.params.nan_policy
         self.latency_samples = 0
-        self.reset()
         self.out_specs = {"out": spec.evolve(dtype=self._dtype.name)}
         return self.out_specs
 
     def reset(self) -> None:
-        self._zi = None
-
-    def _initial_zi(self, x: np.ndarray) -> np.ndarray:
-        from scipy.signal import sosfilt_zi
-
-        lead = x.shape[:-1]
-        if not self._steady:
-            return np.zeros((self.sos.shape[0], *lead, 2), dtype=self._dtype)
-        zi = sosfilt_zi(self.sos).astype(self._dtype)  # (n_sections, 2), unit step steady state
-        return zi.reshape(zi.shape[0], *([1] * len(lead)), 2) * x[..., 0][None, ..., None]
+        self._runner.zi = None
 
     def process(self, inputs: dict[str, Chunk]) -> dict[str, Chunk]:
-        from scipy.signal import sosfilt
-
         c = inputs["in"]
         x = chunk_data(c, self._ndim, self._dtype)
         if x is None:
             return {}
         x, mask = sanitize(self, x, self._policy)
-        if self._zi is None:
-            self._zi = self._initial_zi(x)
-        y, self._zi = sosfilt(self.sos, x, axis=-1, zi=self._zi)
+        if self._ndim == 2:  # (channels, samples): the kernel's layout already
+            y = self._runner.run(x)
+        else:
+            n = x.shape[-1]
+            y = self._runner.run(x.reshape(self._nsig, n)).reshape(*self._lead, n)
         if mask is not None:
             y[mask] = np.nan
         return {"out": Chunk(y, c.t0, c.seq, c.gap, c.eos)}
 
     def state_dict(self) -> dict:
-        return {"zi": None if self._zi is None else self._zi.copy()}
+        """zi in scipy's layout for this signal: (n_sections, *shape, 2); None before the first chunk."""
+        zi = self._runner.state()
+        return {"zi": None if zi is None else zi.reshape(self.sos.shape[0], *self._lead, 2)}
 
     def load_state_dict(self, state: dict) -> None:
-        zi = state["zi"]
-        self._zi = None if zi is None else np.array(zi, dtype=self._dtype)
+        self._runner.load(state["zi"])
 
 
 def _iir(p: IIRParams, wn, btype: str, rate: float) -> np.ndarray:

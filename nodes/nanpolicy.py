@@ -12,6 +12,7 @@ Every processing node with state takes a `nan_policy` parameter:
 """
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import numpy as np
@@ -29,7 +30,10 @@ def sanitize(node, x: np.ndarray, policy: str) -> tuple[np.ndarray, np.ndarray |
     """
     # Fast path: one reduction; a finite sum means every element is finite (an overflowing sum of finite
     # values only sends us to the exact check below).
-    if np.isfinite(np.add.reduce(x, axis=None)):
+    if x.dtype.kind == "f":
+        if math.isfinite(np.add.reduce(x, axis=None)):
+            return x, None
+    elif np.isfinite(np.add.reduce(x, axis=None)):
         return x, None
     bad = ~np.isfinite(x)
     n = int(np.count_nonzero(bad))

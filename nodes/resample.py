@@ -15,6 +15,7 @@ import math
 from fractions import Fraction
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 from pydantic import Field
 
 from pipeline.chunk import Chunk
@@ -127,14 +128,16 @@ class Resample(Node):
         J = max(0, j_end - j0)
         y = np.empty((self._nch, J), dtype=self._dtype)
         if J:
-            win = np.lib.stride_tricks.sliding_window_view(ext, L, axis=1)  # (C, n, L), no copy
-            for q in range(min(up, J)):
+            s0, s1 = ext.strides
+            for q in range(min(up, J)):  # outputs j0+q, j0+q+up, ... share filter phase r
                 g = (j0 + q) * down - self.pad
                 i0 = g // up
                 r = g - i0 * up
-                a = i0 - ext_start - (L - 1)
+                a = i0 - ext_start - (L - 1)  # ext index of the oldest sample of the first window
                 cnt = len(range(q, J, up))
-                y[:, q::up] = win[:, a: a + (cnt - 1) * down + 1: down, :] @ self._trev[r]
+                # (C, cnt, L) windows starting every `down` samples: a strided view, no copy
+                win = as_strided(ext[:, a:], shape=(ext.shape[0], cnt, L), strides=(s0, down * s1, s1), writeable=False)
+                y[:, q::up] = win @ self._trev[r]
         self._n_out = j0 + J
         return y, j0
 
