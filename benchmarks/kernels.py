@@ -90,13 +90,19 @@ def _optional_impls(device: str) -> dict[str, dict[str, Callable]]:
     try:
         from fla.ops.gla import chunk_gla, fused_recurrent_gla
 
-        def _fla_chunk(a):  # fla takes (batch, T, heads, d)
+        def _fla(fn, q, k, v, g, state):  # (batch, T, heads, d) layout; older fla needs head_first=False for it
+            try:
+                return fn(q, k, v, g, initial_state=state, output_final_state=True, head_first=False)
+            except TypeError:
+                return fn(q, k, v, g, initial_state=state, output_final_state=True)
+
+        def _fla_chunk(a):
             q, k, v, g = (a[n].transpose(1, 2).contiguous() for n in ("q", "k", "v", "g"))
-            return chunk_gla(q, k, v, g, initial_state=a["initial_state"], output_final_state=True)
+            return _fla(chunk_gla, q, k, v, g, a["initial_state"])
 
         def _fla_step(a):
             q, k, v, g = (a[n][:, None].contiguous() for n in ("q", "k", "v", "g"))
-            return fused_recurrent_gla(q, k, v, g, initial_state=a["state"], output_final_state=True)
+            return _fla(fused_recurrent_gla, q, k, v, g, a["state"])
 
         extra.setdefault("gla_chunk", {})["fla"] = _fla_chunk
         extra.setdefault("gla_step", {})["fla"] = _fla_step
@@ -105,19 +111,21 @@ def _optional_impls(device: str) -> dict[str, dict[str, Callable]]:
     return extra
 
 
-def make_cases(device: str, size: str) -> list[dict]:
-    """Each case: op name, args dict, tokens per call, implementations {name: fn(args)}."""
+def make_cases(device: str, size: str, dtype: torch.dtype = torch.float32) -> list[dict]:
+    """Each case: op name, args dict, tokens per call, implementations {name: fn(args)}. Activations, weights and
+    states in `dtype`; A, D and the dt bias stay fp32 (as in mamba_ssm)."""
     big = size == "large"
     gen = torch.Generator(device="cpu").manual_seed(0)
 
-    def rn(*shape, scale=1.0):
-        return (torch.randn(*shape, generator=gen) * scale).to(device)
+    def rn(*shape, scale=1.0, dt=None):
+        return (torch.randn(*shape, generator=gen) * scale).to(device=device, dtype=dt or dtype)
 
     cases = []
     # Mamba-130M-like block shapes: d_inner 1536, N 16 (large); a small streaming-node shape otherwise
     b, d, L, n = (4, 1536, 2048, 16) if big else (1, 128, 512, 16)
     scan = dict(u=rn(b, d, L), delta=rn(b, d, L, scale=0.5), A=-torch.rand(d, n, generator=gen).to(device) - 0.1,
-                B=rn(b, n, L), C=rn(b, n, L), D=rn(d), z=rn(b, d, L), delta_bias=rn(d, scale=0.1))
+                B=rn(b, n, L), C=rn(b, n, L), D=rn(d, dt=torch.float32), z=rn(b, d, L),
+                delta_bias=rn(d, scale=0.1, dt=torch.float32))
     seq = lambda a: R.selective_scan_ref(**a, delta_softplus=True)  # noqa: E731
     chk = lambda a: R.selective_scan_chunked_ref(**a, delta_softplus=True)  # noqa: E731
     # "ref" is the form the dispatch uses on this device (kernels/__init__.py); the other form is timed beside it
@@ -125,7 +133,7 @@ def make_cases(device: str, size: str) -> list[dict]:
     cases.append(dict(op="selective_scan", args=scan, tokens=b * L, impls=scan_impls))
 
     slots, bs = (256, 64) if big else (16, 8)
-    upd = dict(state=rn(slots, d, n), x=rn(bs, d), dt=rn(bs, d), A=scan["A"], B=rn(bs, n), C=rn(bs, n), D=scan["D"],
+    upd = dict(state=rn(slots, d, n, dt=torch.float32), x=rn(bs, d), dt=rn(bs, d), A=scan["A"], B=rn(bs, n), C=rn(bs, n), D=scan["D"],
                z=rn(bs, d), dt_bias=scan["delta_bias"],
                state_batch_indices=torch.randperm(slots, generator=gen)[:bs].to(device))
     # bytes: only the touched state rows are read and written
@@ -144,11 +152,11 @@ def make_cases(device: str, size: str) -> list[dict]:
 
     gb, h, gl, dk, dv = (4, 8, 2048, 64, 128) if big else (1, 4, 512, 32, 64)
     gla = dict(q=rn(gb, h, gl, dk), k=rn(gb, h, gl, dk), v=rn(gb, h, gl, dv),
-               g=F.logsigmoid(rn(gb, h, gl, dk)) / 16, initial_state=rn(gb, h, dk, dv))
+               g=F.logsigmoid(rn(gb, h, gl, dk)) / 16, initial_state=rn(gb, h, dk, dv, dt=torch.float32))
     cases.append(dict(op="gla_chunk", args=gla, tokens=gb * gl,
                       impls={"ref": lambda a: R.gla_chunk_ref(**a), "ref-seq": lambda a: R.gla_recurrent_ref(**a)}))
     step = dict(q=rn(gb, h, dk), k=rn(gb, h, dk), v=rn(gb, h, dv), g=F.logsigmoid(rn(gb, h, dk)) / 16,
-                state=rn(gb, h, dk, dv))
+                state=rn(gb, h, dk, dv, dt=torch.float32))
     cases.append(dict(op="gla_step", args=step, tokens=gb, impls={"ref": lambda a: R.gla_step_ref(**a)},
                       extra_bytes=_bytes(step["state"])))  # the in-place state write
 
@@ -176,6 +184,7 @@ def main(argv=None) -> int:
     ap.add_argument("--size", choices=["small", "large"], default=None, help="default: large on CUDA, small on CPU")
     ap.add_argument("--peak-gbps", type=float, default=4800.0, help="peak memory bandwidth for the fraction column")
     ap.add_argument("--repeats", type=int, default=None)
+    ap.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
     ap.add_argument("--skip", nargs="*", default=[], help="implementation names to skip, e.g. ref-seq")
     args = ap.parse_args(argv)
     device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
@@ -187,9 +196,9 @@ def main(argv=None) -> int:
     repeats = args.repeats or (20 if device == "cuda" else 3)
     torch.set_grad_enabled(False)
     name = torch.cuda.get_device_name() if device == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
-    print(f"# device={name} size={size} repeats={repeats} torch={torch.__version__}")
+    print(f"# device={name} size={size} dtype={args.dtype} repeats={repeats} torch={torch.__version__}")
     print(f"{'op':24s} {'impl':14s} {'ms':>10s} {'Mtok/s':>10s} {'GB/s':>9s} {'%peak':>7s} {'x ref':>8s}")
-    for case in make_cases(device, size):
+    for case in make_cases(device, size, getattr(torch, args.dtype)):
         ref_t = None
         for impl, fn in case["impls"].items():
             if impl in args.skip:
