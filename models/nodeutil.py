@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from pipeline.node import NodeParams
 from pipeline.spec import SpecError
@@ -20,10 +20,10 @@ class ModelParams(NodeParams):
     """Where the weights come from: `checkpoint` (a models.checkpoint file) OR `random_init: true` with the inline
     dims (tests and demos only). Subclasses add the inline dims in `inline_fields`."""
 
-    checkpoint: str | None = None
-    random_init: bool = False
-    seed: int = 0
-    device: Device = "auto"
+    checkpoint: str | None = Field(None, description="weights written by models.checkpoint.save (config beside)")
+    random_init: bool = Field(False, description="random weights from the inline dims (tests and demos only)")
+    seed: int = Field(0, description="torch seed for random_init")
+    device: Device = Field("auto", description="auto: cuda when torch sees one, else cpu")
 
     inline_fields: ClassVar[tuple[str, ...]] = ()  # the inline-dim field names, set by subclasses
 

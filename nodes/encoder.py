@@ -40,6 +40,8 @@ class ConformerEncoderParams(ModelParams):
 
 @register("conformer_encoder")
 class ConformerEncoderNode(Node):
+    """Cache-aware streaming Conformer: features in, embeddings out at rate / subsampling (see module docstring)."""
+
     Params = ConformerEncoderParams
 
     def __init__(self, **params):

@@ -32,6 +32,8 @@ class MambaParams(ModelParams):
 
 @register("mamba")
 class MambaNode(Node):
+    """Residual Mamba stack: features in, embeddings (d_model) out at the same rate; latency 0."""
+
     Params = MambaParams
 
     def __init__(self, **params):
