@@ -17,7 +17,7 @@ from pipeline.node import NodeParams
 from pipeline.registry import register
 from pipeline.spec import SpecError, StreamSpec
 
-from .nanpolicy import NanPolicy, signal_input
+from .nanpolicy import NAN_POLICY_HELP, NanPolicy, signal_input
 from .windows import _Framed
 
 DEFAULT_BANDS = {"delta": (1.0, 4.0), "theta": (4.0, 8.0), "alpha": (8.0, 13.0), "beta": (13.0, 30.0)}
@@ -29,7 +29,7 @@ class BandpowerParams(NodeParams):
     hop: float = Field(0.25, gt=0, description="seconds between estimates")
     segment: float | None = Field(None, gt=0, description="Welch segment length in seconds (default: window)")
     log: bool = False
-    nan_policy: NanPolicy = "zero"
+    nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
 @register("bandpower")

@@ -14,7 +14,7 @@ from pipeline.node import Node, NodeParams
 from pipeline.registry import register
 from pipeline.spec import SpecError, StreamSpec
 
-from .nanpolicy import NanPolicy, chunk_data, float_dtype, sanitize, signal_input
+from .nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, float_dtype, sanitize, signal_input
 
 
 def channel_index(spec: StreamSpec, names, what: str) -> list[int]:
@@ -41,7 +41,7 @@ def _check_signal_channels(node, in_specs) -> StreamSpec:
 
 class CARParams(NodeParams):
     ref_channels: list[str] | None = Field(None, description="channels averaged for the reference (default all)")
-    nan_policy: NanPolicy = "zero"
+    nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
 @register("car")
@@ -83,14 +83,14 @@ class CAR(Node):
             ref = ref_src.sum(axis=-2, keepdims=True) / np.maximum(good, 1)  # mean of the finite channels
             y = x - ref
             y[mask] = np.nan
-        return {"out": Chunk(y, c.t0, c.seq, c.gap, c.eos)}
+        return {"out": Chunk(y, c.t0, c.seq, c.gap, c.eos, c.origin_ns)}
 
 
 class RerefParams(NodeParams):
     channel: str | None = Field(None, description="subtract this channel from all the others")
     keep_ref: bool = Field(False, description="with `channel`: keep the (now zero) reference channel")
     pairs: list[str] | None = Field(None, description='bipolar derivations "A-B" (A minus B), output in order')
-    nan_policy: NanPolicy = "zero"
+    nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
 @register("rereference")
@@ -147,7 +147,7 @@ class Rereference(Node):
         y = x[..., self._plus, :] - x[..., self._minus, :]
         if mask is not None:
             y[mask[..., self._plus, :] | mask[..., self._minus, :]] = np.nan
-        return {"out": Chunk(y, c.t0, c.seq, c.gap, c.eos)}
+        return {"out": Chunk(y, c.t0, c.seq, c.gap, c.eos, c.origin_ns)}
 
 
 class PickParams(NodeParams):
@@ -191,4 +191,4 @@ class PickChannels(Node):
                 return {}
             raise ValueError(f"chunk has shape {x.shape}, expected {self._ndim} dimensions (time last)")
         y = x if self._identity else x[..., self._idx, :]
-        return {"out": Chunk(y, c.t0, c.seq, c.gap, c.eos)}
+        return {"out": Chunk(y, c.t0, c.seq, c.gap, c.eos, c.origin_ns)}

@@ -67,7 +67,7 @@ class Filterbank(Node):
             y[k] = runner.run(x)
         if mask is not None:
             y[:, mask] = np.nan
-        return {"out": Chunk(y, c.t0, c.seq, c.gap, c.eos)}
+        return {"out": Chunk(y, c.t0, c.seq, c.gap, c.eos, c.origin_ns)}
 
     def state_dict(self):
         """zi per band in scipy's layout: (bands, n_sections, channels, 2); None before the first chunk."""

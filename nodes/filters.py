@@ -21,7 +21,7 @@ from pipeline.node import Node, NodeParams
 from pipeline.registry import register
 from pipeline.spec import SpecError, StreamSpec
 
-from .nanpolicy import MaskDelay, NanPolicy, chunk_data, check_nyquist, float_dtype, sanitize, signal_input
+from .nanpolicy import MaskDelay, NAN_POLICY_HELP, NanPolicy, chunk_data, check_nyquist, float_dtype, sanitize, signal_input
 
 Design = Literal["butter", "cheby1", "cheby2", "ellip", "bessel"]
 
@@ -31,8 +31,8 @@ class IIRParams(NodeParams):
     design: Design = "butter"
     rp: float = Field(1.0, gt=0, description="passband ripple in dB (cheby1, ellip)")
     rs: float = Field(40.0, gt=0, description="stopband attenuation in dB (cheby2, ellip)")
-    init: Literal["zero", "steady"] = "zero"
-    nan_policy: NanPolicy = "zero"
+    init: Literal["zero", "steady"] = Field("zero", description="initial state: zero, or steady state for the first sample (no onset transient)")
+    nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
 class BandpassParams(IIRParams):
@@ -48,8 +48,8 @@ class NotchParams(NodeParams):
     freq: float
     quality: float = Field(30.0, gt=0, description="Q = freq / -3 dB bandwidth")
     harmonics: int = Field(1, ge=1, description="also notch 2*freq ... harmonics*freq")
-    init: Literal["zero", "steady"] = "zero"
-    nan_policy: NanPolicy = "zero"
+    init: Literal["zero", "steady"] = Field("zero", description="initial state: zero, or steady state for the first sample (no onset transient)")
+    nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
 class SosRunner:
@@ -138,7 +138,7 @@ class SosFilter(Node):
             y = self._runner.run(x.reshape(self._nsig, n)).reshape(*self._lead, n)
         if mask is not None:
             y[mask] = np.nan
-        return {"out": Chunk(y, c.t0, c.seq, c.gap, c.eos)}
+        return {"out": Chunk(y, c.t0, c.seq, c.gap, c.eos, c.origin_ns)}
 
     def state_dict(self) -> dict:
         """zi in scipy's layout for this signal: (n_sections, *shape, 2); None before the first chunk."""
@@ -221,7 +221,7 @@ class FIRParams(NodeParams):
     h_freq: float | None = Field(None, description="low-pass edge (Hz); None: no low-pass part")
     numtaps: int = Field(101, ge=3, description="filter length, odd (delay (numtaps-1)/2 samples)")
     window: str = "hamming"
-    nan_policy: NanPolicy = "zero"
+    nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
 @register("fir")
@@ -280,7 +280,7 @@ class FIR(Node):
         mask = self._mask.push(mask, x.shape)
         if mask is not None:
             y[mask] = np.nan
-        return {"out": Chunk(y, c.t0, c.seq, c.gap, c.eos)}
+        return {"out": Chunk(y, c.t0, c.seq, c.gap, c.eos, c.origin_ns)}
 
     def state_dict(self):
         return {"zi": self._zi.copy(), "nan_mask": self._mask.state()}

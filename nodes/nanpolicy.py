@@ -20,6 +20,7 @@ import numpy as np
 from pipeline.spec import SpecError, StreamSpec
 
 NanPolicy = Literal["zero", "propagate"]
+NAN_POLICY_HELP = "non-finite samples: zero = replace by 0 (counted nan_zeroed); propagate = NaN at the matching outputs, state kept clean (nan_propagated)"
 
 
 def sanitize(node, x: np.ndarray, policy: str) -> tuple[np.ndarray, np.ndarray | None]:

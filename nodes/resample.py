@@ -23,7 +23,7 @@ from pipeline.node import Node, NodeParams
 from pipeline.registry import register
 from pipeline.spec import SpecError
 
-from .nanpolicy import NanPolicy, chunk_data, float_dtype, sanitize, signal_input
+from .nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, float_dtype, sanitize, signal_input
 
 
 class ResampleParams(NodeParams):
@@ -31,7 +31,7 @@ class ResampleParams(NodeParams):
     up: int | None = Field(None, ge=1)
     down: int | None = Field(None, ge=1)
     max_factor: int = Field(1000, ge=1, description="largest up or down accepted")
-    nan_policy: NanPolicy = "zero"
+    nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
 def rational_ratio(in_rate: float, out_rate: float, max_factor: int) -> tuple[int, int]:
@@ -154,7 +154,7 @@ class Resample(Node):
         out = y.reshape(*self._lead, y.shape[1])
         if like is None:
             return {"out": Chunk(out, t0)}
-        return {"out": Chunk(out, t0, like.seq, like.gap, like.eos)}
+        return {"out": Chunk(out, t0, like.seq, like.gap, like.eos, like.origin_ns)}
 
     def process(self, inputs):
         c = inputs["in"]

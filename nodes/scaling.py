@@ -18,13 +18,13 @@ from pipeline.node import Node, NodeParams
 from pipeline.registry import register
 from pipeline.spec import SpecError
 
-from .nanpolicy import NanPolicy, chunk_data, float_dtype, sanitize, signal_input
+from .nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, float_dtype, sanitize, signal_input
 
 
 class ZScoreParams(NodeParams):
     window: float = Field(..., gt=0, description="window length in seconds")
     eps: float = Field(1e-12, ge=0, description="std at or below this gives 0")
-    nan_policy: NanPolicy = "zero"
+    nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
 @register("running_zscore")
@@ -85,7 +85,7 @@ class RunningZScore(Node):
         y = y.reshape(*self._lead, n)
         if mask is not None:
             y[mask] = np.nan
-        return {"out": Chunk(y, c.t0, c.seq, c.gap, c.eos)}
+        return {"out": Chunk(y, c.t0, c.seq, c.gap, c.eos, c.origin_ns)}
 
     def state_dict(self):
         return {"hist": self._hist.copy(), "ref": None if self._ref is None else self._ref.copy()}

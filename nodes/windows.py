@@ -28,7 +28,7 @@ from pipeline.node import Node, NodeParams
 from pipeline.registry import register
 from pipeline.spec import SpecError, StreamSpec
 
-from .nanpolicy import NanPolicy, chunk_data, float_dtype, sanitize, signal_input
+from .nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, float_dtype, sanitize, signal_input
 
 
 class Framer:
@@ -95,7 +95,7 @@ class _Framed(Node):
         y = self.transform(frames)
         if like is None:
             return {"out": Chunk(y, t0)}
-        return {"out": Chunk(y, t0, like.seq, like.gap, like.eos)}
+        return {"out": Chunk(y, t0, like.seq, like.gap, like.eos, like.origin_ns)}
 
     def process(self, inputs):
         c = inputs["in"]
@@ -121,7 +121,7 @@ class _Framed(Node):
 class SlidingParams(NodeParams):
     size: int = Field(..., ge=1, description="window length in samples")
     hop: int = Field(..., ge=1, description="samples between window starts")
-    nan_policy: NanPolicy = "zero"
+    nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
 @register("sliding_window")
@@ -160,7 +160,7 @@ class STFTParams(NodeParams):
     n_fft: int = Field(256, ge=2)
     hop: int = Field(128, ge=1)
     window: str = "sqrt_hann"
-    nan_policy: NanPolicy = "zero"
+    nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
 def _check_stft(p: STFTParams) -> None:
@@ -275,7 +275,7 @@ class ISTFT(Node):
         self._tail = ext[:, F * hop:].copy()
         t0 = self._t_first + self._k * hop / self._out_rate
         self._k += F
-        return {"out": Chunk(y, t0, c.seq, c.gap, c.eos)}
+        return {"out": Chunk(y, t0, c.seq, c.gap, c.eos, c.origin_ns)}
 
     def state_dict(self):
         return {"tail": self._tail.copy(), "k": self._k, "t_first": self._t_first}
