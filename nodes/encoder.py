@@ -7,6 +7,8 @@ Latency: (R + 1) * subsampling - 1 input frames (R = the lookahead of att_contex
      attention chunk of R+1 sub-frames is complete. `finish()` emits the last, partial chunk.
 Gap: a chunk with `gap` set starts a new segment: the cache is reset and sub-frames still waiting for their chunk
      are dropped (counted in `frames_dropped_at_gap`), so nothing on either side of a gap sees the other.
+NaN/Inf: `nan_policy` (nodes/nanpolicy.py); the model never sees them (zeroed). Under `propagate` an output frame
+     is NaN when any input frame of its stride block (frames j*subsampling .. j*subsampling + subsampling-1) had one.
 Weights: `checkpoint: path.safetensors` (models.checkpoint) or `random_init: true` with the inline dims (tests).
 torch is imported in configure(), not at module import.
 """
@@ -23,6 +25,8 @@ from pipeline.node import Node
 from pipeline.registry import register
 from pipeline.spec import SpecError, StreamSpec
 
+from .nanpolicy import NAN_POLICY_HELP, NanPolicy, sanitize
+
 
 class ConformerEncoderParams(ModelParams):
     inline_fields: ClassVar[tuple[str, ...]] = (
@@ -36,6 +40,7 @@ class ConformerEncoderParams(ModelParams):
     conv_kernel: int = Field(9, ge=1)
     subsampling: int = 4
     att_context_sizes: list[tuple[int, int]] = [(64, 3)]
+    nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
 @register("conformer_encoder")
@@ -81,12 +86,15 @@ class ConformerEncoderNode(Node):
     def reset(self) -> None:
         self.cache = self.model.init_cache(1, self.att_context, self.device) if self.model is not None else None
         self.base_t0 = None  # t0 of the first input frame of the current segment
+        self.n_in = 0  # input frames received in the current segment
         self.n_out = 0  # output frames emitted in the current segment
+        self.bad_frames: list[int] = []  # segment input-frame indices that held NaN/Inf (nan_policy: propagate)
 
     def state_dict(self) -> dict:
         c = self.cache
         return {"scalars": c.scalars(), "tensors": {k: to_numpy(v) for k, v in c.tensors().items()},
-                "base_t0": self.base_t0, "n_out": self.n_out}
+                "base_t0": self.base_t0, "n_in": self.n_in, "n_out": self.n_out,
+                "bad_frames": np.asarray(self.bad_frames, dtype=np.int64)}
 
     def load_state_dict(self, state: dict) -> None:
         import torch
@@ -95,15 +103,22 @@ class ConformerEncoderNode(Node):
 
         tensors = {k: torch.as_tensor(np.asarray(v), device=self.device) for k, v in state["tensors"].items()}
         self.cache = ConformerCache.from_parts(state["scalars"], tensors)
-        self.base_t0, self.n_out = state["base_t0"], int(state["n_out"])
+        self.base_t0, self.n_in, self.n_out = state["base_t0"], int(state["n_in"]), int(state["n_out"])
+        self.bad_frames = [int(i) for i in state["bad_frames"]]
 
     # --- data --------------------------------------------------------------------------------
     def _emit(self, y, like: Chunk | None) -> dict[str, Chunk]:
         if y.shape[1] == 0:
             return {}
         t0 = (self.base_t0 or 0.0) + self.n_out * self.sub / self.in_rate
+        j0 = self.n_out
         self.n_out += y.shape[1]
         data = to_numpy(y[0])
+        if self.bad_frames:
+            for j in {i // self.sub for i in self.bad_frames}:
+                if j0 <= j < self.n_out:
+                    data[j - j0] = np.nan
+            self.bad_frames = [i for i in self.bad_frames if i // self.sub >= self.n_out]
         return {"out": like.with_data(data, t0=t0) if like is not None else Chunk(data, t0=t0)}
 
     def process(self, inputs: dict[str, Chunk]) -> dict[str, Chunk]:
@@ -118,7 +133,11 @@ class ConformerEncoderNode(Node):
             return {}
         if self.base_t0 is None:
             self.base_t0 = chunk.t0
-        x = to_tensor(chunk.data, self.model.cfg.d_in, self.device)
+        data, bad = sanitize(self, np.asarray(chunk.data), self.params.nan_policy)
+        if bad is not None:
+            self.bad_frames += (self.n_in + np.flatnonzero(bad.reshape(n, -1).any(axis=1))).tolist()
+        self.n_in += n
+        x = to_tensor(data, self.model.cfg.d_in, self.device)
         with torch.inference_mode():
             y, self.cache = self.model.stream(x, self.cache)
         return self._emit(y, chunk)

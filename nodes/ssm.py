@@ -4,6 +4,8 @@ in:  features (frames x n_features) at rate r.
 out: features (frames x d_model), float32, same rate and frame times. Latency 0: the model is causal and each
      output frame depends on its own and earlier input frames only.
 Gap: a chunk with `gap` set resets the recurrent state (conv and SSM states) before it is processed.
+NaN/Inf: `nan_policy` (nodes/nanpolicy.py); the model never sees them (zeroed). Under `propagate` an output frame is
+     NaN when its own input frame had a non-finite value.
 Weights: `checkpoint: path.safetensors` (models.checkpoint) or `random_init: true` with the inline dims (tests).
 torch is imported in configure(), not at module import.
 """
@@ -20,6 +22,8 @@ from pipeline.node import Node
 from pipeline.registry import register
 from pipeline.spec import SpecError, StreamSpec
 
+from .nanpolicy import NAN_POLICY_HELP, NanPolicy, sanitize
+
 
 class MambaParams(ModelParams):
     inline_fields: ClassVar[tuple[str, ...]] = ("d_model", "n_layers", "d_state", "d_conv", "expand")
@@ -28,6 +32,7 @@ class MambaParams(ModelParams):
     d_state: int = Field(16, ge=1)
     d_conv: int = Field(4, ge=1)
     expand: int = Field(2, ge=1)
+    nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
 @register("mamba")
@@ -84,7 +89,11 @@ class MambaNode(Node):
             self.reset()
         if chunk.n_times(0) == 0:
             return {}
-        x = to_tensor(chunk.data, self.model.d_in, self.device)
+        data, bad = sanitize(self, np.asarray(chunk.data), self.params.nan_policy)
+        x = to_tensor(data, self.model.d_in, self.device)
         with torch.inference_mode():
             y, self.state = self.model(x, self.state)
-        return {"out": chunk.with_data(to_numpy(y[0]))}
+        out = to_numpy(y[0])
+        if bad is not None:
+            out[bad.reshape(len(out), -1).any(axis=1)] = np.nan
+        return {"out": chunk.with_data(out)}

@@ -213,3 +213,27 @@ def test_yaml_graph_runs_in_process(tmp_path):
     assert got.shape == ref.shape == (len(feats_) // 4, 16)
     np.testing.assert_allclose(got, ref, rtol=RTOL, atol=ATOL)
     assert chunks[1].t0 - chunks[0].t0 == pytest.approx(len(chunks[0].data) * 4 * 4 / 400.0)
+
+
+@pytest.mark.parametrize("kind", ["conformer_encoder", "mamba"])
+def test_nan_policy(kind):
+    cls = lookup(kind)
+    params = ENC if kind == "conformer_encoder" else SSM
+    sub = 4 if kind == "conformer_encoder" else 1
+    x = feats(90, seed=5)
+    x[10, 2] = np.nan
+    x[51, 0] = np.inf
+    clean = x.copy()
+    clean[~np.isfinite(clean)] = 0.0
+    ref = run_chunked(cls(**params), clean, SPEC, [90])["out"]
+    node = cls(**params)
+    zeroed = run_chunked(node, x, SPEC, [33, 57])["out"]
+    np.testing.assert_allclose(zeroed, ref, rtol=RTOL, atol=ATOL)
+    assert node.counters["nan_zeroed"] == 2
+    # propagate: NaN exactly at the outputs whose input frames held them, the state stays clean; any chunking
+    prop = assert_streaming_equivalent(lambda: cls(**params, nan_policy="propagate"), x, SPEC, rtol=RTOL, atol=ATOL)
+    bad_rows = np.flatnonzero(np.isnan(prop["out"]).any(axis=1)).tolist()
+    assert bad_rows == [10 // sub, 51 // sub] and np.isnan(prop["out"][bad_rows]).all()
+    ok = np.ones(len(ref), bool)
+    ok[bad_rows] = False
+    np.testing.assert_allclose(prop["out"][ok], ref[ok], rtol=RTOL, atol=ATOL)
