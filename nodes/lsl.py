@@ -58,13 +58,14 @@ def import_pylsl():
     return pylsl
 
 
-def describe_streams(infos) -> str:
+def stream_lines(infos) -> list[str]:
     """One line per stream: name, type, channels, rate, format, host."""
-    if not infos:
-        return "none"
-    return "; ".join(f"'{i.name()}' (type {i.type() or '-'}, {i.channel_count()} ch, "
-                     f"{i.nominal_srate():g} Hz, {_FORMAT_NAMES.get(i.channel_format(), '?')}, host {i.hostname()})"
-                     for i in infos)
+    return [f"'{i.name()}' (type {i.type() or '-'}, {i.channel_count()} ch, {i.nominal_srate():g} Hz, "
+            f"{_FORMAT_NAMES.get(i.channel_format(), '?')}, host {i.hostname()})" for i in infos]
+
+
+def describe_streams(infos) -> str:
+    return "; ".join(stream_lines(infos)) or "none"
 
 
 _FORMAT_NAMES = {1: "float32", 2: "double64", 3: "string", 4: "int32", 5: "int16", 6: "int8", 7: "int64"}
@@ -150,7 +151,7 @@ class LslInlet(Source):
         self._inlet = pylsl.StreamInlet(found[0], max_buflen=p.buffer_s, recover=False, processing_flags=flags)
         try:
             info = self._info = self._inlet.info(timeout=p.resolve_timeout)  # the full info, with desc
-        except (pylsl.TimeoutError, pylsl.LostError) as e:
+        except (pylsl.util.TimeoutError, pylsl.util.LostError) as e:
             raise SpecError(f"lsl_inlet: stream {pred} was found but its description did not arrive ({e})",
                             "check that the outlet is still running") from e
         fmt, n, rate = info.channel_format(), info.channel_count(), float(info.nominal_srate())
@@ -192,6 +193,7 @@ class LslInlet(Source):
         self._first_ts: float | None = None
         self._last_ts: float | None = None
         self._idle_since: float | None = None
+        self._held = None
         self._done = False
 
     def state_dict(self):
@@ -209,22 +211,25 @@ class LslInlet(Source):
         if self._inlet is None:
             raise RuntimeError("lsl_inlet: read() before configure() (or after close())")
         p = self.params
-        want = p.chunk_size if self._limit is None else min(p.chunk_size, self._limit - self._n)
-        try:
-            data, ts = self._inlet.pull_chunk(timeout=0.1, max_samples=want, min_samples=1, as_numpy=True)
-        except pylsl.LostError:
-            self.count("outlet_lost")
-            return self._end()
-        now = pylsl.local_clock()
-        if len(ts) == 0:
-            if self._idle_since is None:
-                self._idle_since = now
-            if p.idle_timeout is not None and now - self._idle_since >= p.idle_timeout:
-                self.count("idle_timeout")
+        if self._held is not None:  # the part after a timestamp jump, kept back by the last read
+            (data, ts), self._held = self._held, None
+        else:
+            want = p.chunk_size if self._limit is None else min(p.chunk_size, self._limit - self._n)
+            try:
+                data, ts = self._inlet.pull_chunk(timeout=0.1, max_samples=want, min_samples=1, as_numpy=True)
+            except pylsl.util.LostError:
+                self.count("outlet_lost")
                 return self._end()
-            return {}
-        self._idle_since = None
-        ts = np.asarray(ts, dtype=np.float64)
+            now = pylsl.local_clock()
+            if len(ts) == 0:
+                if self._idle_since is None:
+                    self._idle_since = now
+                if p.idle_timeout is not None and now - self._idle_since >= p.idle_timeout:
+                    self.count("idle_timeout")
+                    return self._end()
+                return {}
+            self._idle_since = None
+            ts = np.asarray(ts, dtype=np.float64)
         if self._first_ts is None:
             self._first_ts = float(ts[0])
         if self._is_markers and p.duration is not None:
@@ -233,7 +238,10 @@ class LslInlet(Source):
                 data, ts, self._done = data[keep], ts[keep], True
                 if len(ts) == 0:
                     return self._end()
-        gap = self._check_times(ts)
+        gap, split = self._check_times(ts)
+        if split:
+            self._held = (data[split:], ts[split:])
+            data, ts = data[:split], ts[:split]
         self._n += len(ts)
         if self._limit is not None and self._n >= self._limit:
             self._done = True
@@ -247,21 +255,31 @@ class LslInlet(Source):
 
     def _end(self):
         self._done = True
+        self._held = None
         return None
 
-    def _check_times(self, ts: np.ndarray) -> bool:
-        prev = np.concatenate([[self._last_ts], ts[:-1]]) if self._last_ts is not None else ts[:-1]
-        cur = ts if self._last_ts is not None else ts[1:]
-        bad = int(np.count_nonzero(cur <= prev))
+    def _check_times(self, ts: np.ndarray) -> tuple[bool, int]:
+        """Count non-increasing timestamps; return (gap before ts[0], index of the first jump inside
+        ts or 0). A jump is more than one sample period plus gap_tolerance (regular streams only)."""
+        full = ts if self._last_ts is None else np.concatenate([[self._last_ts], ts])
+        step = np.diff(full)
+        split = 0
+        gap = False
+        if self._rate > 0:
+            jumps = np.flatnonzero(step > 1.0 / self._rate + self.params.gap_tolerance)
+            off = 0 if self._last_ts is None else 1  # step[i] leads to full[i+1] = ts[i + 1 - off]
+            gap = bool(off and len(jumps) and jumps[0] == 0)
+            inner = jumps[jumps + 1 - off > 0]
+            if len(inner):
+                split = int(inner[0] + 1 - off)
+                step = step[:inner[0]]
+        bad = int(np.count_nonzero(step <= 0))
         if bad:
             self.count("non_monotonic", bad)
-        gap = False
-        if self._last_ts is not None and self._rate > 0:
-            gap = bool(ts[0] - self._last_ts > 1.0 / self._rate + self.params.gap_tolerance)
-            if gap:
-                self.count("gaps")
-        self._last_ts = float(ts[-1])
-        return gap
+        if gap:
+            self.count("gaps")
+        self._last_ts = float(ts[split - 1] if split else ts[-1])
+        return gap, split
 
     def _events(self, markers, ts) -> np.ndarray | None:
         rows = []

@@ -1,0 +1,276 @@
+"""LSL inlet/outlet against real liblsl outlets and inlets on loopback, and configs/eeg_filter.yaml run
+live from the real EEGMMIDB recording published in real time by a pylsl outlet in a thread."""
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ["LSLAPICFG"] = str(ROOT / "configs" / "lsl_api.cfg")  # before pylsl is first imported
+
+import threading  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pylsl  # noqa: E402
+import pytest  # noqa: E402
+
+from pipeline.chunk import Chunk  # noqa: E402
+from pipeline.config import load_config  # noqa: E402
+from pipeline.graph import build_graph  # noqa: E402
+from pipeline.runner import run_graph  # noqa: E402
+from pipeline.spec import SpecError, StreamSpec, signal_spec  # noqa: E402
+from pipeline.testing import run_chunked  # noqa: E402
+from nodes.lsl import LslInlet, LslOutlet  # noqa: E402
+
+
+def uname(prefix):
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"  # never resolve a stream left over by another test
+
+
+def make_outlet(name, n=3, rate=100.0, fmt=pylsl.cf_double64, labels=None, stype="EEG"):
+    info = pylsl.StreamInfo(name, stype, n, rate, fmt, name)
+    if labels:
+        info.set_channel_labels(labels)
+        info.set_channel_types(["eeg"] * n)
+        info.set_channel_units(["V"] * n)
+    return pylsl.StreamOutlet(info)
+
+
+def read_all(node, limit_s=10.0):
+    chunks, t_end = [], time.monotonic() + limit_s
+    while time.monotonic() < t_end:
+        r = node.read()
+        if r is None:
+            return chunks
+        if r:
+            chunks.append(r["out"])
+    raise AssertionError("the inlet did not end")
+
+
+def feed(outlet, x, ts, block, pace=True, then_delete=False):
+    """Push (samples, channels) x with explicit timestamps, `block` samples at a time, once an inlet
+    is connected; optionally in real time."""
+    assert outlet.wait_for_consumers(10.0)
+    t_start = time.monotonic()
+    for k in range(0, len(x), block):
+        if pace:
+            wait = t_start + (ts[k] - ts[0]) - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+        outlet.push_chunk(np.ascontiguousarray(x[k:k + block]), list(ts[k:k + block]))
+
+
+def test_inlet_spec_data_and_timestamps_are_the_outlets():
+    name = uname("inlet")
+    outlet = make_outlet(name, 3, 100.0, labels=["Fz", "Cz", "Pz"])
+    node = LslInlet(name=name, max_samples=250, chunk_size=40, resolve_timeout=5.0)
+    spec = node.configure({})["out"]
+    assert spec == StreamSpec("signal", 100.0, (3,), "float64", ("Fz", "Cz", "Pz"), ("eeg",) * 3, "V")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 3))
+    ts = pylsl.local_clock() + np.arange(300) / 100.0
+    th = threading.Thread(target=feed, args=(outlet, x, ts, 25, False))
+    th.start()
+    chunks = read_all(node)
+    th.join()
+    data = np.concatenate([c.data for c in chunks], axis=1)
+    np.testing.assert_array_equal(data, x[:250].T)  # every sample, bit-exact, trimmed at max_samples
+    assert all(c.data.shape[1] <= 40 for c in chunks)
+    # t0 is the LSL timestamp of each chunk's first sample; clock_sync on one machine adds ~0 offset.
+    starts = np.cumsum([0] + [c.data.shape[1] for c in chunks[:-1]])
+    np.testing.assert_allclose([c.t0 for c in chunks], ts[starts], atol=1e-3)
+    assert not any(c.gap for c in chunks)
+    assert node.counters.get("non_monotonic", 0) == 0 and node.state_dict()["n_samples"] == 250
+    assert node.read() is None
+    node.close()
+
+
+def test_non_monotonic_timestamps_counted_and_jump_flags_gap():
+    name = uname("jitter")
+    outlet = make_outlet(name, 1, 50.0, fmt=pylsl.cf_float32)
+    node = LslInlet(name=name, max_samples=40, clock_sync=False)
+    assert node.configure({})["out"].dtype == "float32"
+    ts = pylsl.local_clock() + np.arange(40) / 50.0
+    ts[10] = ts[8]  # one step back ...
+    ts[25:] += 1.0  # ... and one second missing
+    x = np.arange(40, dtype=np.float32)[:, None]
+    th = threading.Thread(target=feed, args=(outlet, x, ts, 5, False))
+    th.start()
+    chunks = read_all(node)
+    th.join()
+    assert node.counters["non_monotonic"] == 1
+    assert node.counters["gaps"] == 1
+    flagged = [c for c in chunks if c.gap]
+    assert len(flagged) == 1 and flagged[0].t0 == pytest.approx(ts[25], abs=1e-6)
+    np.testing.assert_array_equal(np.concatenate([c.data for c in chunks], axis=1)[0], x[:, 0])
+
+
+def test_stream_ends_when_outlet_disappears_and_on_idle_timeout():
+    name = uname("lost")
+    holder = [make_outlet(name, 2, 100.0)]
+    node = LslInlet(name=name)
+    node.configure({})
+    x = np.ones((50, 2))
+
+    def run():
+        feed(holder[0], x, pylsl.local_clock() + np.arange(50) / 100.0, 10, False)
+        time.sleep(0.3)
+        holder.clear()  # the last reference: liblsl destroys the outlet (as when its app exits)
+
+    th = threading.Thread(target=run)
+    th.start()
+    chunks = read_all(node, 15.0)
+    th.join()
+    assert node.counters["outlet_lost"] == 1
+    assert sum(c.data.shape[1] for c in chunks) <= 50
+
+    name = uname("idle")
+    outlet2 = make_outlet(name, 1, 10.0)  # noqa: F841 — alive but silent
+    idle = LslInlet(name=name, idle_timeout=0.3)
+    idle.configure({})
+    t = time.monotonic()
+    assert read_all(idle, 5.0) == []
+    assert time.monotonic() - t >= 0.3 and idle.counters["idle_timeout"] == 1
+
+
+def test_missing_stream_error_names_the_query_and_visible_streams():
+    visible = uname("visible")
+    outlet = make_outlet(visible, 1, 10.0)  # noqa: F841
+    with pytest.raises(SpecError) as e:
+        LslInlet(name="no-such-stream", type="EEG", resolve_timeout=0.3).configure({})
+    msg = str(e.value)
+    assert "name='no-such-stream' and type='EEG'" in msg and f"'{visible}'" in msg and "LSLAPICFG" in msg
+    with pytest.raises(ValueError, match="needs `name` or `type`"):
+        LslInlet()
+
+
+def test_outlet_publishes_signal_with_channel_description_and_stream_timestamps():
+    name = uname("pub")
+    spec = signal_spec(200.0, ["C3", "C4"], units="V")
+    node = LslOutlet(name=name, timestamps="stream")
+    node.configure({"in": spec})
+    x = np.arange(2 * 400, dtype=np.float64).reshape(2, 400)
+    node.process({"in": Chunk(x[:, :1], t0=1000.0)})  # creates the outlet
+    info = pylsl.resolve_byprop("name", name, timeout=5.0)[0]
+    inlet = pylsl.StreamInlet(info)
+    full = inlet.info(timeout=5.0)
+    assert (full.type(), full.channel_count(), full.nominal_srate(), full.channel_format()) == ("EEG", 2, 200.0, pylsl.cf_double64)
+    assert full.get_channel_labels() == ["C3", "C4"] and full.get_channel_types() == ["eeg", "eeg"]
+    inlet.open_stream(timeout=5.0)
+    time.sleep(0.2)
+    for k in range(1, 400, 57):
+        node.process({"in": Chunk(x[:, k:k + 57], t0=1000.0 + k / 200.0)})
+    got, ts = [], []
+    while sum(len(g) for g in got) < 399:
+        d, t = inlet.pull_chunk(timeout=2.0, max_samples=400, as_numpy=True)
+        assert len(t), "samples did not arrive"
+        got.append(d)
+        ts.append(t)
+    np.testing.assert_array_equal(np.concatenate(got).T, x[:, 1:])
+    np.testing.assert_allclose(np.concatenate(ts), 1000.0 + np.arange(1, 400) / 200.0, atol=1e-9)
+    node.close()
+
+
+def test_events_round_trip_as_string_markers():
+    name = uname("markers")
+    spec = StreamSpec("events", 0.0, (3,), labels=((1, "T1"), (2, "T2")))
+    out = LslOutlet(name=name, timestamps="stream")
+    out.configure({"in": spec})
+    out.process({"in": Chunk(np.array([[5.0, 0.0, 1.0]]), t0=5.0)})  # creates the outlet
+    raw = pylsl.StreamInlet(pylsl.resolve_byprop("name", name, timeout=5.0)[0])
+    node = LslInlet(name=name, clock_sync=False, max_samples=3)
+    got_spec = node.configure({})["out"]
+    assert got_spec.kind == "events" and set(got_spec.labels) == {(1, "T1"), (2, "T2")}
+    raw.open_stream(timeout=5.0)
+    t = pylsl.local_clock()
+    events = np.array([[t, 0.0, 2.0], [t + 0.5, 0.0, 1.0], [t + 0.7, 0.0, 7.0]])
+
+    def push():
+        time.sleep(0.5)  # the inlet subscribes on its first read
+        out.process({"in": Chunk(events, t0=t)})
+
+    th = threading.Thread(target=push)
+    th.start()
+    chunks = read_all(node)
+    th.join()
+    rows = np.concatenate([c.data for c in chunks])
+    np.testing.assert_allclose(rows, events, atol=1e-9)  # labels mapped back to codes; 7 had no label
+    markers, _ = raw.pull_chunk(timeout=2.0, max_samples=10)
+    assert [m[0] for m in markers] == ["T2", "T1", "7"]  # what LabRecorder-style tools see
+    out.close()
+
+
+def test_outlet_rejects_what_lsl_cannot_carry():
+    with pytest.raises(SpecError, match="no complex format"):
+        LslOutlet(name="x").configure({"in": StreamSpec("features", 10.0, (4,), "complex128")})
+    with pytest.raises(SpecError, match="cannot publish"):
+        LslOutlet(name="x").configure({"in": StreamSpec("signal", 10.0, (2, 3))})
+
+
+def test_eeg_filter_config_runs_live_from_real_eeg(tmp_path):
+    mne = pytest.importorskip("mne")
+    from pipeline.datasets import fetch
+
+    raw = mne.io.read_raw_edf(fetch("eegmmidb-s001r02"), preload=True, verbose="error")
+    seconds, rate = 2.5, raw.info["sfreq"]
+    n = int(seconds * rate)
+    x = raw.get_data()[:, : n + 64].T.copy()  # (samples, channels) in V; a little more than is read
+    info = pylsl.StreamInfo("eeg-raw", "EEG", x.shape[1], rate, pylsl.cf_double64, uname("edf"))
+    info.set_channel_labels([c.strip(".") for c in raw.ch_names])
+    info.set_channel_types(["eeg"] * x.shape[1])
+    info.set_channel_units(["V"] * x.shape[1])
+    outlet = pylsl.StreamOutlet(info)
+    ts = pylsl.local_clock() + 0.5 + np.arange(len(x)) / rate
+    rec_path = tmp_path / "filtered_raw.fif"
+    config = load_config(ROOT / "configs" / "eeg_filter.yaml",
+                         [f"rec.path={rec_path}", f"src.max_samples={n}", "src.resolve_timeout=5.0"])
+    graph = build_graph(config)
+    assert graph.specs["src.out"].channel_names[:3] == ("Fc5", "Fc3", "Fc1")
+    assert graph.specs["rs.out"].rate == 100.0
+
+    published: list = []
+
+    def consume():  # an LSL consumer of the filtered stream, attached while the graph runs
+        found = pylsl.resolve_byprop("name", "eeg-filtered", timeout=10.0)
+        inlet = pylsl.StreamInlet(found[0], recover=False)
+        try:
+            while True:
+                d, t = inlet.pull_chunk(timeout=3.0, max_samples=512, min_samples=1, as_numpy=True)
+                if not len(t):
+                    return
+                published.append((d, t))
+        except pylsl.util.LostError:
+            return
+
+    feeder = threading.Thread(target=feed, args=(outlet, x, ts, 16, True))
+    consumer = threading.Thread(target=consume)
+    feeder.start()
+    consumer.start()
+    t = time.monotonic()
+    result = run_graph(graph, in_process=True)
+    wall = time.monotonic() - t
+    feeder.join()
+    consumer.join()
+    assert result.exit_code == 0, result.failure
+    assert wall >= 0.8 * seconds  # paced by the real-time outlet, not by the runner
+
+    # Streaming equals offline: the same nodes run on the whole recording give the recorded file.
+    rec = mne.io.read_raw_fif(rec_path, preload=True, verbose="error")
+    spec = graph.specs["src.out"]
+    y = x[:n].T
+    for node_id in ("car", "notch", "bp", "rs"):
+        node = type(graph.nodes[node_id])(**graph.nodes[node_id].params.model_dump())
+        y = run_chunked(node, y, spec, [y.shape[1]])["out"]
+        spec = node.out_specs["out"]
+    assert rec.get_data().shape == y.shape and y.shape[0] == 64 and y.shape[1] >= n * 100 / rate
+    np.testing.assert_allclose(rec.get_data(), y, rtol=1e-9, atol=1e-15)
+    assert rec.first_samp == round(ts[0] * 100.0)  # the recording sits on the LSL clock
+
+    # The LSL outlet published the same samples, stamped on the LSL clock.
+    assert published, "the filtered stream was not seen on LSL"
+    d = np.concatenate([p[0] for p in published]).T
+    stamps = np.concatenate([p[1] for p in published])
+    k = int(round((stamps[0] - ts[0]) * 100.0))
+    assert d.shape[1] >= 20, f"only {d.shape[1]} of {y.shape[1]} samples seen"  # it attached early
+    np.testing.assert_array_equal(d, y[:, k:k + d.shape[1]])
+    np.testing.assert_allclose(stamps, ts[0] + (k + np.arange(d.shape[1])) / 100.0, atol=1e-6)
