@@ -284,6 +284,8 @@ class ConformerEncoder(nn.Module):
         out_len = torch.div(lengths.to(x.device).long(), self.cfg.subsampling, rounding_mode="floor")
         h = self.subsampling(x)
         t = h.shape[1]
+        if t == 0:  # shorter than one stride block: nothing to encode
+            return h, out_len
         pos = torch.arange(t, device=x.device)
         valid = pos[None, :] < out_len[:, None]  # (B, T')
         # a padded query always sees itself so no softmax row is empty (its output is zeroed anyway)

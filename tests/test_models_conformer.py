@@ -144,6 +144,18 @@ def test_multi_latency_training_samples_the_configured_set():
     assert all(torch.isfinite(p).all() for p in model.parameters())
 
 
+def test_inputs_shorter_than_a_stride_block():
+    model = make()
+    with torch.no_grad():
+        for t in (0, 1, 3):
+            y, lens = model(torch.randn(2, t, 12))
+            assert y.shape == (2, 0, 32) and lens.tolist() == [0, 0]
+        y, cache = model.stream(torch.randn(1, 3, 12), model.init_cache(1))
+        assert y.shape == (1, 0, 32)
+        assert model.flush(cache)[0].shape == (1, 0, 32)
+        assert model(torch.randn(1, 4, 12))[0].shape == (1, 1, 32)
+
+
 def test_bad_inputs_are_clear_errors():
     with pytest.raises(ValueError, match="multiple of the chunk size"):
         ConformerConfig(att_context_sizes=[[5, 1]])
