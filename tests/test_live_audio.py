@@ -1,0 +1,220 @@
+"""audio_input / audio_output on a real PortAudio device that runs at wall-clock pace: the JACK dummy
+driver (a private jackd server started for this module), a sample-exact loopback through JACK,
+overflow/underflow accounting, clear errors, `wavegraph devices`, and configs/audio_passthrough.yaml."""
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ["LSLAPICFG"] = str(ROOT / "configs" / "lsl_api.cfg")  # before pylsl is first imported
+
+import ctypes.util  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from pipeline.chunk import Chunk  # noqa: E402
+from pipeline.config import load_config  # noqa: E402
+from pipeline.graph import build_graph  # noqa: E402
+from pipeline.runner import run_graph  # noqa: E402
+from pipeline.spec import SpecError, signal_spec  # noqa: E402
+from nodes.audio import AudioInput, AudioOutput  # noqa: E402
+
+RATE = 48000
+SERVER = f"wavegraph-test-{os.getpid()}"
+
+
+def _missing() -> list[str]:
+    missing = []
+    if not ctypes.util.find_library("portaudio"):
+        missing.append("libportaudio2")
+    if shutil.which("jackd") is None or shutil.which("jack_lsp") is None:
+        missing.append("jackd2")
+    return missing
+
+
+@pytest.fixture(scope="module")
+def jack():
+    """A private JACK server with the dummy driver (2 in, 2 out, 48 kHz, 10 ms periods); stopped by PID."""
+    if _missing():
+        subprocess.run(["bash", str(ROOT / "scripts" / "system_deps.sh")], timeout=600, check=False)
+    missing = _missing()
+    if missing:
+        pytest.skip(f"cannot install {', '.join(missing)} here (scripts/system_deps.sh needs root and apt); "
+                    "audio nodes need PortAudio and a JACK dummy server on a machine without a sound card")
+    old = {k: os.environ.get(k) for k in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
+    os.environ["JACK_DEFAULT_SERVER"] = SERVER  # PortAudio's JACK client (here and in workers) finds it
+    os.environ["JACK_NO_START_SERVER"] = "1"
+    proc = subprocess.Popen(["jackd", "-n", SERVER, "--no-realtime", "-d", "dummy", "-r", str(RATE), "-p", "480",
+                             "-C", "2", "-P", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 15
+        while subprocess.run(["jack_lsp", "-s", SERVER], capture_output=True).returncode != 0:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"jackd did not start: {proc.stderr.read().decode(errors='replace')[-500:]}")
+            time.sleep(0.1)
+        yield SERVER
+    finally:
+        # PortAudio's JACK host API aborts the process at exit if its server vanished first: shut
+        # PortAudio down while jackd runs, stop jackd, then bring PortAudio back up without it.
+        sd = sys.modules.get("sounddevice")
+        if sd is not None:
+            sd._terminate()
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if sd is not None:
+            sd._initialize()
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def read_until_end(node, limit_s=10.0):
+    chunks, deadline = [], time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        r = node.read()
+        if r is None:
+            return chunks
+        if r:
+            chunks.append(r["out"])
+    raise AssertionError("audio_input did not end")
+
+
+def test_input_runs_on_the_device_clock(jack):
+    node = AudioInput(channels=2, duration=0.5)
+    spec = node.configure({})["out"]
+    assert (spec.rate, spec.shape, spec.dtype, spec.channel_types) == (RATE, (2,), "float32", ("audio", "audio"))
+    assert node.latency_samples == 480
+    t = time.monotonic()
+    chunks = read_until_end(node)
+    wall = time.monotonic() - t
+    assert wall >= 0.4  # real-time pace (lower bound only)
+    assert sum(c.data.shape[1] for c in chunks) == RATE // 2  # trimmed exactly at `duration`
+    starts = np.cumsum([0] + [c.data.shape[1] for c in chunks[:-1]])
+    assert [c.t0 for c in chunks] == list(starts / RATE)  # t0 counts samples: the audio clock
+    assert not any(c.gap for c in chunks) and not node.counters.get("overflow")
+    node.close()
+
+
+def test_loopback_through_jack_is_sample_exact(jack):
+    """audio_output -> JACK -> audio_input: what is played comes back unchanged, one fixed delay later."""
+    mic = AudioInput(channels=1, duration=1.2)
+    mic.configure({})
+    spk = AudioOutput(prefill=0.02)
+    spk.configure({"in": signal_spec(RATE, ["ch0"], "audio", "float32", "a.u.")})
+    x = (np.random.default_rng(1).uniform(-0.5, 0.5, (1, RATE // 2))).astype(np.float32)
+    first = mic.read()  # opens the input stream
+    connected = threading.Event()
+
+    def play():
+        spk.process({"in": Chunk(np.zeros((1, 960), np.float32))})  # opens the output stream
+        subprocess.run(["jack_connect", "-s", SERVER, "PortAudio:out_0", "PortAudio:in_0"], check=True)
+        connected.set()
+        time.sleep(0.05)
+        for k in range(0, x.shape[1], 333):
+            spk.process({"in": Chunk(x[:, k:k + 333])})
+        spk.finish()
+
+    th = threading.Thread(target=play)
+    th.start()
+    chunks = ([first["out"]] if first else []) + read_until_end(mic)
+    th.join()
+    assert connected.is_set()
+    rec = np.concatenate([c.data for c in chunks], axis=1)[0]
+    lag = int(np.argmax(np.abs(np.correlate(rec, x[0, :2048], mode="valid"))))
+    assert lag + x.shape[1] <= rec.size, "the played signal did not come back whole"
+    np.testing.assert_allclose(rec[lag:lag + x.shape[1]], x[0], atol=1e-7)
+    assert not spk.counters.get("not_played")
+    assert spk.played == 960 + x.shape[1]
+    mic.close()
+    spk.close()
+
+
+def test_slow_reader_overflows_are_counted_and_flagged(jack):
+    node = AudioInput(channels=1, queue_blocks=2, duration=1.0)
+    node.configure({})
+    first = None
+    while not first:
+        first = node.read()
+    time.sleep(0.3)  # the graph stalls: ~30 blocks arrive, 2 fit in the queue
+    chunks = [first["out"]] + read_until_end(node)
+    assert node.counters["overflow"] >= 15
+    flagged = [i for i, c in enumerate(chunks) if c.gap]
+    assert flagged, "no chunk was flagged as a gap after the drops"
+    i = flagged[0]
+    prev_end = chunks[i - 1].t0 + chunks[i - 1].data.shape[1] / RATE
+    assert chunks[i].t0 - prev_end >= 0.1  # time kept counting through the dropped blocks
+
+
+def test_starved_output_counts_underflows_and_plays_everything(jack):
+    node = AudioOutput(prefill=0.0)
+    node.configure({"in": signal_spec(RATE, ["l", "r"], "audio", "float32", "a.u.")})
+    assert node.latency_samples == 480
+    x = np.full((2, 4800), 0.1, np.float32)
+    node.process({"in": Chunk(x)})
+    time.sleep(0.3)  # 100 ms buffered, then 200 ms of starving
+    node.process({"in": Chunk(x)})
+    node.finish()
+    assert node.counters["underflow"] >= 10
+    assert node.played == 2 * 4800 and not node.counters.get("not_played")
+    node.close()
+
+
+def test_device_errors_name_what_exists(jack):
+    with pytest.raises(SpecError) as e:
+        AudioInput(device="no-such-card").configure({})
+    assert "no input device 'no-such-card'" in str(e.value) and "0: system" in str(e.value)
+    with pytest.raises(SpecError, match="rejects 1 ch at 16000 Hz.*48000 Hz"):
+        AudioOutput().configure({"in": signal_spec(16000, ["a"], "audio", "float32")})
+    with pytest.raises(SpecError, match="at most 2 channels"):
+        AudioInput(channels=3).configure({})
+
+
+def test_no_device_error_says_how_to_get_one(jack):
+    """Without a JACK server and sound card, the error names the JACK dummy driver fix."""
+    env = {**os.environ, "JACK_DEFAULT_SERVER": "wavegraph-no-such-server", "JACK_NO_START_SERVER": "1"}
+    code = "from nodes.audio import AudioInput\nAudioInput().configure({})"
+    p = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0
+    assert "PortAudio sees no input device" in p.stderr and "jackd --no-realtime -d dummy" in p.stderr
+
+
+def test_devices_lists_audio_and_lsl(jack):
+    import pylsl
+
+    from nodes.devices import list_devices
+
+    outlet = pylsl.StreamOutlet(pylsl.StreamInfo("wavegraph-devices-test", "EEG", 4, 250.0))  # noqa: F841
+    text = list_devices(lsl_wait=1.0)
+    assert "system [JACK Audio Connection Kit] 2 in, 2 out, 48000 Hz" in text
+    assert "'wavegraph-devices-test' (type EEG, 4 ch, 250 Hz, float32" in text
+
+
+def test_audio_passthrough_config_in_process(jack):
+    graph = build_graph(load_config(ROOT / "configs" / "audio_passthrough.yaml", ["mic.duration=1.0"]))
+    t = time.monotonic()
+    result = run_graph(graph, in_process=True)
+    wall = time.monotonic() - t
+    assert result.exit_code == 0, result.failure
+    assert wall >= 0.9  # paced by the device
+    assert result.stats["mic"]["chunks_out"] == 100  # 1 s of 10 ms blocks
+    assert graph.nodes["speaker"].played >= RATE  # everything the iSTFT produced was played
+    assert not result.stats["speaker"]["counters"].get("not_played")
+
+
+def test_audio_passthrough_config_from_the_cli_multiprocess(jack):
+    p = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(ROOT / "configs" / "audio_passthrough.yaml"),
+                        "--set", "mic.duration=0.5"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    mic_row = next(line for line in p.stdout.splitlines() if line.startswith("mic "))
+    assert mic_row.split()[3] == "50"  # chunks out: 0.5 s of 10 ms blocks, in a worker process
