@@ -162,7 +162,7 @@ def test_outlet_publishes_signal_with_channel_description_and_stream_timestamps(
         node.process({"in": Chunk(x[:, k:k + 57], t0=1000.0 + k / 200.0)})
     got, ts = [], []
     while sum(len(g) for g in got) < 399:
-        d, t = inlet.pull_chunk(timeout=2.0, max_samples=400, as_numpy=True)
+        d, t = inlet.pull_chunk(timeout=2.0, max_samples=400, min_samples=1, as_numpy=True)
         assert len(t), "samples did not arrive"
         got.append(d)
         ts.append(t)
@@ -195,8 +195,25 @@ def test_events_round_trip_as_string_markers():
     th.join()
     rows = np.concatenate([c.data for c in chunks])
     np.testing.assert_allclose(rows, events, atol=1e-9)  # labels mapped back to codes; 7 had no label
-    markers, _ = raw.pull_chunk(timeout=2.0, max_samples=10)
+    markers, _ = raw.pull_chunk(timeout=2.0, max_samples=3)
     assert [m[0] for m in markers] == ["T2", "T1", "7"]  # what LabRecorder-style tools see
+    out.close()
+
+
+def test_token_decisions_go_out_as_markers_at_frame_times():
+    name = uname("decisions")
+    out = LslOutlet(name=name, timestamps="stream")
+    out.configure({"in": StreamSpec("tokens", 4.0, (), "int64")})
+    out.process({"in": Chunk(np.array([9]), t0=0.0)})  # creates the outlet
+    inlet = pylsl.StreamInlet(pylsl.resolve_byprop("name", name, timeout=5.0)[0])
+    info = inlet.info(timeout=5.0)
+    assert (info.type(), info.nominal_srate(), info.channel_format()) == ("Markers", 0.0, pylsl.cf_string)
+    inlet.open_stream(timeout=5.0)
+    time.sleep(0.2)
+    out.process({"in": Chunk(np.array([3, 1, 4]), t0=100.0)})
+    markers, ts = inlet.pull_chunk(timeout=2.0, max_samples=3)
+    assert [m[0] for m in markers] == ["3", "1", "4"]
+    np.testing.assert_allclose(ts, [100.0, 100.25, 100.5], atol=1e-9)
     out.close()
 
 
