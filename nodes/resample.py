@@ -15,7 +15,6 @@ import math
 from fractions import Fraction
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 from pydantic import Field
 
 from pipeline.chunk import Chunk
@@ -135,9 +134,10 @@ class Resample(Node):
                 r = g - i0 * up
                 a = i0 - ext_start - (L - 1)  # ext index of the oldest sample of the first window
                 cnt = len(range(q, J, up))
-                # (C, cnt, L) windows starting every `down` samples: a strided view, no copy
-                win = as_strided(ext[:, a:], shape=(ext.shape[0], cnt, L), strides=(s0, down * s1, s1), writeable=False)
-                y[:, q::up] = win @ self._trev[r]
+                # (cnt, C, L) windows starting every `down` samples: a strided view of ext, no copy. This
+                # layout makes matmul a batch of (C, L) @ (L,) products, ~3x faster than (C, cnt, L).
+                win = np.ndarray((cnt, ext.shape[0], L), ext.dtype, ext, a * s1, (down * s1, s0, s1))
+                y[:, q::up] = (win @ self._trev[r]).T
         self._n_out = j0 + J
         return y, j0
 
