@@ -10,6 +10,15 @@ from models.conformer import ConformerConfig, ConformerEncoder
 from models.mamba import MambaConfig, MambaStack
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny models on a shared 2-core box: one intra-op thread avoids OpenMP oversubscription (10x slowdowns)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def conformer(seed=0, d_model=32):
     torch.manual_seed(seed)
     return ConformerEncoder(ConformerConfig(d_in=8, d_model=d_model, n_layers=2, n_heads=4, conv_kernel=3,

@@ -8,6 +8,16 @@ import torch.nn.functional as F
 
 from models.mamba import Mamba, MambaConfig, MambaStack
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny models on a shared 2-core box: one intra-op thread avoids OpenMP oversubscription (10x slowdowns)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 RTOL, ATOL = 3e-4, 1e-3
 
 

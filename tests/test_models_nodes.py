@@ -14,6 +14,16 @@ from pipeline.registry import lookup
 from pipeline.spec import SpecError, StreamSpec, signal_spec
 from pipeline.testing import assert_streaming_equivalent, run_chunked
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny models on a shared 2-core box: one intra-op thread avoids OpenMP oversubscription (10x slowdowns)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 # fp32 models: chunked runs equal the whole-signal run to rounding (observed ~1e-6)
 RTOL, ATOL = 1e-5, 1e-5
 RATE = 100.0
