@@ -254,7 +254,11 @@ class FIR(Node):
         else:
             cutoff, pass_zero = [p.h_freq, p.l_freq], True
         self._dtype = float_dtype(spec)
-        self.b = firwin(p.numtaps, cutoff, pass_zero=pass_zero, window=p.window, fs=spec.rate).astype(self._dtype)
+        try:
+            b = firwin(p.numtaps, cutoff, pass_zero=pass_zero, window=p.window, fs=spec.rate)
+        except ValueError as e:
+            raise SpecError(f"fir design failed: {e}", "check window (e.g. hamming, hann, blackman) and the edges") from e
+        self.b = b.astype(self._dtype)
         self._a = np.ones(1, dtype=self._dtype)
         self._ndim = len(spec.shape) + 1
         self._lead = tuple(spec.shape)

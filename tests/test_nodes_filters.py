@@ -123,6 +123,7 @@ def test_nan_policy(name):
     ("notch", dict(freq=50.0, harmonics=3), "harmonic 3"),
     ("fir", dict(h_freq=30.0, numtaps=50), "odd"),
     ("fir", dict(), "l_freq"),
+    ("fir", dict(h_freq=30.0, window="nope"), "fir design failed"),
 ])
 def test_bad_params_raise_spec_error(name, params, msg):
     with pytest.raises(SpecError, match=msg) as e:
