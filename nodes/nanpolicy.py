@@ -29,10 +29,12 @@ def sanitize(node, x: np.ndarray, policy: str) -> tuple[np.ndarray, np.ndarray |
     Returns (data safe to feed to the state, mask of the non-finite positions or None). The mask is only
     returned under ``propagate``; ``x`` is returned unchanged (no copy) when everything is finite.
     """
-    # Fast path: one reduction; a finite sum means every element is finite (an overflowing sum of finite
-    # values only sends us to the exact check below).
-    if x.dtype.kind == "f":
-        if math.isfinite(np.add.reduce(x, axis=None)):
+    # Fast path, one reduction: a finite sum (of squares) means every element is finite; an overflow from
+    # huge finite values only sends us to the exact check below. float64 uses a BLAS dot product (~0.4 us
+    # on 64 x 10 against ~1 us for np.add.reduce; squares overflow only above 1e154); float32 a plain sum.
+    if x.dtype == np.float64:
+        flat = x.reshape(-1)
+        if math.isfinite(flat.dot(flat)):
             return x, None
     elif np.isfinite(np.add.reduce(x, axis=None)):
         return x, None

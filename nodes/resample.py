@@ -119,7 +119,7 @@ class Resample(Node):
         ext_start = self._n_in - self._hist.shape[1]
         ext = np.concatenate([self._hist, x2], axis=1)
         self._n_in += n
-        self._hist = ext[:, ext.shape[1] - (L - 1):].copy()
+        self._hist = ext[:, ext.shape[1] - (L - 1):]  # a view: the next concatenate copies it
         j0 = self._n_out
         j_end = (self._n_in * up - 1 + self.pad) // down + 1
         if j_cap is not None:
@@ -133,7 +133,7 @@ class Resample(Node):
                 i0 = g // up
                 r = g - i0 * up
                 a = i0 - ext_start - (L - 1)  # ext index of the oldest sample of the first window
-                cnt = len(range(q, J, up))
+                cnt = (J - q + up - 1) // up  # how many of the J outputs have this phase
                 # (cnt, C, L) windows starting every `down` samples: a strided view of ext, no copy. This
                 # layout makes matmul a batch of (C, L) @ (L,) products, ~3x faster than (C, cnt, L).
                 win = np.ndarray((cnt, ext.shape[0], L), ext.dtype, ext, a * s1, (down * s1, s0, s1))
@@ -142,7 +142,7 @@ class Resample(Node):
         return y, j0
 
     def _emit(self, y: np.ndarray, j0: int, like: Chunk | None) -> dict[str, Chunk]:
-        if self._pending.shape[0]:
+        if len(self._pending):
             j = self._pending[:, 1]
             hit = (j >= j0) & (j < j0 + y.shape[1])
             if hit.any():
@@ -151,7 +151,7 @@ class Resample(Node):
         if y.shape[1] == 0:
             return {}
         t0 = (self._t_first or 0.0) + j0 / self.out_rate
-        out = y.reshape(*self._lead, y.shape[1])
+        out = y if self._ndim == 2 else y.reshape(*self._lead, y.shape[1])
         if like is None:
             return {"out": Chunk(out, t0)}
         return {"out": Chunk(out, t0, like.seq, like.gap, like.eos, like.origin_ns)}
@@ -164,7 +164,7 @@ class Resample(Node):
         if self._t_first is None:
             self._t_first = float(c.t0)
         x, mask = sanitize(self, x, self._policy)
-        x2 = x.reshape(self._nch, x.shape[-1])
+        x2 = x if self._ndim == 2 else x.reshape(self._nch, x.shape[-1])
         if mask is not None:  # NaN at input i -> the output sample nearest in time, after the delay
             ch, i = np.nonzero(mask.reshape(self._nch, -1))
             j = np.floor((i + self._n_in) * self.up / self.down + 0.5).astype(np.int64) + self.out_delay
@@ -183,7 +183,7 @@ class Resample(Node):
 
     # --- state --------------------------------------------------------------------------------------
     def state_dict(self):
-        return {"hist": self._hist.copy(), "n_in": self._n_in, "n_out": self._n_out,
+        return {"hist": np.array(self._hist), "n_in": self._n_in, "n_out": self._n_out,
                 "t_first": self._t_first, "pending": self._pending.copy()}
 
     def load_state_dict(self, state):
