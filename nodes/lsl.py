@@ -46,6 +46,7 @@ from pipeline.registry import register
 from pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
 
 MARKER_TYPE = "Markers"
+AMBIGUITY_WAIT_S = 0.8  # how long configure() listens for a second stream matching the query
 
 
 def import_pylsl():
@@ -115,6 +116,8 @@ class LslInletParams(NodeParams):
     def _need_query(self):
         if not self.name and not self.type:
             raise ValueError("lsl_inlet needs `name` or `type` to find its stream")
+        if "'" in (self.name or "") + (self.type or ""):
+            raise ValueError("lsl_inlet `name` and `type` cannot contain a single quote")
         return self
 
 
@@ -137,6 +140,8 @@ class LslInlet(Source):
         p = self.params
         pred = " and ".join(f"{k}='{v}'" for k, v in (("name", p.name), ("type", p.type)) if v)
         found = pylsl.resolve_bypred(pred, minimum=1, timeout=p.resolve_timeout)
+        if found:  # one more discovery wave (they come every 0.5 s), so a second matching stream is not missed
+            found = pylsl.resolve_bypred(pred, minimum=2, timeout=AMBIGUITY_WAIT_S) or found
         if not found:
             visible = pylsl.resolve_streams(wait_time=min(1.0, p.resolve_timeout))
             raise SpecError(f"lsl_inlet: no LSL stream with {pred} within {p.resolve_timeout:g} s; "
@@ -144,7 +149,8 @@ class LslInlet(Source):
                             "start the outlet first, fix name/type, or raise resolve_timeout; "
                             "discovery follows $LSLAPICFG (configs/lsl_api.cfg: loopback only)")
         if len(found) > 1:
-            self.count("ambiguous_streams", len(found) - 1)
+            raise SpecError(f"lsl_inlet: {len(found)} LSL streams match {pred}: {describe_streams(found)}",
+                            "give a `name` (and `type`) that only one stream has")
         self.close()
         flags = (pylsl.proc_clocksync if p.clock_sync else 0) | (pylsl.proc_dejitter if p.dejitter else 0)
         # recover=False: a vanished outlet raises LostError (our end of stream) instead of a silent wait.
