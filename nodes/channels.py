@@ -62,7 +62,7 @@ class CAR(Node):
         if self._idx is not None and len(self._idx) == 0:
             raise SpecError("car ref_channels is empty", "name at least one channel, or leave it unset for all")
         self._dtype = float_dtype(spec)
-        self._ndim = len(spec.shape) + 1
+        self._lead = tuple(spec.shape)
         self._policy = p.nan_policy
         self._scale = 1.0 / (spec.shape[-1] if self._idx is None else len(self._idx))
         self.out_specs = {"out": spec.evolve(dtype=self._dtype.name)}
@@ -70,7 +70,7 @@ class CAR(Node):
 
     def process(self, inputs):
         c = inputs["in"]
-        x = chunk_data(c, self._ndim, self._dtype)
+        x = chunk_data(c, self._lead, self._dtype)
         if x is None:
             return {}
         x, mask = sanitize(self, x, self._policy)
@@ -131,7 +131,7 @@ class Rereference(Node):
                 raise SpecError("rereference pairs is empty", 'give at least one pair such as "C3-C4"')
         self._plus, self._minus = np.asarray(plus), np.asarray(minus)
         self._dtype = float_dtype(spec)
-        self._ndim = len(spec.shape) + 1
+        self._lead = tuple(spec.shape)
         self._policy = p.nan_policy
         out_types = [types[i] for i in plus] if types else []
         self.out_specs = {"out": spec.evolve(shape=(*spec.shape[:-1], len(plus)), dtype=self._dtype.name,
@@ -140,7 +140,7 @@ class Rereference(Node):
 
     def process(self, inputs):
         c = inputs["in"]
-        x = chunk_data(c, self._ndim, self._dtype)
+        x = chunk_data(c, self._lead, self._dtype)
         if x is None:
             return {}
         x, mask = sanitize(self, x, self._policy)
@@ -177,7 +177,7 @@ class PickChannels(Node):
             raise SpecError("pick_channels leaves no channel", "keep at least one channel")
         self._idx = np.asarray(idx)
         self._identity = idx == list(range(len(spec.channel_names)))
-        self._ndim = len(spec.shape) + 1
+        self._lead = tuple(spec.shape)
         names = tuple(spec.channel_names[i] for i in idx)
         types = tuple(spec.channel_types[i] for i in idx) if spec.channel_types else ()
         self.out_specs = {"out": spec.evolve(shape=(*spec.shape[:-1], len(idx)), channel_names=names, channel_types=types)}
@@ -185,10 +185,8 @@ class PickChannels(Node):
 
     def process(self, inputs):
         c = inputs["in"]
-        x = c.data
-        if x.ndim != self._ndim:
-            if x.size == 0:
-                return {}
-            raise ValueError(f"chunk has shape {x.shape}, expected {self._ndim} dimensions (time last)")
+        x = chunk_data(c, self._lead, c.data.dtype)
+        if x is None:
+            return {}
         y = x if self._identity else x[..., self._idx, :]
         return {"out": Chunk(y, c.t0, c.seq, c.gap, c.eos, c.origin_ns)}

@@ -58,7 +58,7 @@ class Filterbank(Node):
 
     def process(self, inputs):
         c = inputs["in"]
-        x = chunk_data(c, 2, self._dtype)
+        x = chunk_data(c, (self._nch,), self._dtype)
         if x is None:
             return {}
         x, mask = sanitize(self, x, self._policy)

@@ -127,7 +127,7 @@ class SosFilter(Node):
 
     def process(self, inputs: dict[str, Chunk]) -> dict[str, Chunk]:
         c = inputs["in"]
-        x = chunk_data(c, self._ndim, self._dtype)
+        x = chunk_data(c, self._lead, self._dtype)
         if x is None:
             return {}
         x, mask = sanitize(self, x, self._policy)
@@ -260,7 +260,6 @@ class FIR(Node):
             raise SpecError(f"fir design failed: {e}", "check window (e.g. hamming, hann, blackman) and the edges") from e
         self.b = b.astype(self._dtype)
         self._a = np.ones(1, dtype=self._dtype)
-        self._ndim = len(spec.shape) + 1
         self._lead = tuple(spec.shape)
         self._policy = p.nan_policy
         self.latency_samples = (p.numtaps - 1) // 2
@@ -276,7 +275,7 @@ class FIR(Node):
         from scipy.signal import lfilter
 
         c = inputs["in"]
-        x = chunk_data(c, self._ndim, self._dtype)
+        x = chunk_data(c, self._lead, self._dtype)
         if x is None:
             return {}
         x, mask = sanitize(self, x, self._policy)

@@ -107,13 +107,17 @@ def check_nyquist(what: str, freq: float, rate: float) -> None:
         )
 
 
-def chunk_data(chunk, ndim: int, dtype: np.dtype) -> np.ndarray | None:
-    """The chunk's data as `dtype`, or None for an empty chunk (e.g. a bare end-of-stream marker)."""
+def chunk_data(chunk, lead: tuple[int, ...], dtype: np.dtype) -> np.ndarray | None:
+    """The chunk's data as `dtype`, or None for an empty chunk (e.g. a bare end-of-stream marker).
+
+    The shape must be the configured one, (*lead, samples): the compiled kernels the nodes call index
+    their state without bounds checks, so a chunk with the wrong channel count must not reach them.
+    """
     x = chunk.data
-    if x.ndim != ndim:
+    if x.shape[:-1] != lead or x.ndim == 0:
         if x.size == 0:
             return None
-        raise ValueError(f"chunk has shape {x.shape}, expected {ndim} dimensions (time last)")
+        raise ValueError(f"chunk has shape {x.shape}, expected {(*lead, 'n_samples')} as configured (time last)")
     if x.shape[-1] == 0:
         return None
     if x.dtype != dtype:

@@ -158,7 +158,7 @@ class Resample(Node):
 
     def process(self, inputs):
         c = inputs["in"]
-        x = chunk_data(c, self._ndim, self._dtype)
+        x = chunk_data(c, self._lead, self._dtype)
         if x is None:
             return {}
         if self._t_first is None:

@@ -44,7 +44,6 @@ class RunningZScore(Node):
         self._dtype = float_dtype(spec)
         self._lead = tuple(spec.shape)
         self._nch = int(np.prod(self._lead)) if self._lead else 1
-        self._ndim = len(spec.shape) + 1
         self._policy = p.nan_policy
         self._eps = p.eps
         self.latency_samples = 0
@@ -58,7 +57,7 @@ class RunningZScore(Node):
 
     def process(self, inputs):
         c = inputs["in"]
-        x = chunk_data(c, self._ndim, self._dtype)
+        x = chunk_data(c, self._lead, self._dtype)
         if x is None:
             return {}
         x, mask = sanitize(self, x, self._policy)

@@ -74,7 +74,6 @@ class _Framed(Node):
         self._dtype = float_dtype(spec)
         self._lead = tuple(spec.shape)
         self._nch = int(np.prod(self._lead)) if self._lead else 1
-        self._ndim = len(spec.shape) + 1
         self._policy = policy
         self._rate = spec.rate
         self._hop = hop
@@ -99,7 +98,7 @@ class _Framed(Node):
 
     def process(self, inputs):
         c = inputs["in"]
-        x = chunk_data(c, self._ndim, self._dtype)
+        x = chunk_data(c, self._lead, self._dtype)
         if x is None:
             return {}
         if self._t_first is None:

@@ -42,3 +42,17 @@ def test_public_sosfilt_fallback_gives_identical_output():
     node.configure = lambda specs: node.out_specs  # keep the patched runner
     slow = run_chunked(node, x, spec, [37] * 13 + [19])["out"]
     np.testing.assert_array_equal(slow, fast)
+
+
+@pytest.mark.parametrize("name,params", [("bandpass", dict(l_freq=1.0, h_freq=30.0)), ("car", {}),
+                                         ("resample", dict(rate=125.0)), ("filterbank", dict(bands=[(4.0, 30.0)])),
+                                         ("stft", dict(n_fft=16, hop=8)), ("pick_channels", dict(drop=["a"]))])
+def test_wrong_channel_count_is_refused_and_empty_chunks_ignored(name, params):
+    from pipeline.chunk import Chunk
+
+    node = lookup(name)(**params)
+    node.configure({"in": signal_spec(250.0, ["a", "b"])})
+    with pytest.raises(ValueError, match="expected"):
+        node.process({"in": Chunk(np.zeros((3, 20)))})  # never reaches an unchecked kernel
+    assert node.process({"in": Chunk.end()}) == {}
+    assert node.process({"in": Chunk(np.zeros((2, 0)))}) == {}
