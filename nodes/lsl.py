@@ -399,8 +399,7 @@ class LslOutlet(Sink):
         return {}
 
     def _push_markers(self, c: Chunk):
-        import pylsl
-
+        pylsl = import_pylsl()
         if self._kind == "events":
             rows = np.atleast_2d(c.data)
             times, codes = rows[:, 0], rows[:, 2].astype(np.int64)
@@ -413,9 +412,6 @@ class LslOutlet(Sink):
         for m, t in zip(markers, times):
             self._outlet.push_sample([m], float(t) if self.params.timestamps == "stream" else now)
         self.pushed += len(markers)
-
-    def state_dict(self):
-        return {}
 
     def close(self):
         self._outlet = None  # pylsl destroys the outlet; consumers see it disappear

@@ -193,14 +193,15 @@ def test_no_device_error_says_how_to_get_one(jack):
 
 
 def test_devices_lists_audio_and_lsl(jack):
+    """`wavegraph devices` (a fresh process, so PortAudio and liblsl start from scratch)."""
     import pylsl
 
-    from nodes.devices import list_devices
-
     outlet = pylsl.StreamOutlet(pylsl.StreamInfo("wavegraph-devices-test", "EEG", 4, 250.0))  # noqa: F841
-    text = list_devices(lsl_wait=1.0)
-    assert "system [JACK Audio Connection Kit] 2 in, 2 out, 48000 Hz" in text
-    assert "'wavegraph-devices-test' (type EEG, 4 ch, 250 Hz, float32" in text
+    p = subprocess.run([sys.executable, "-m", "pipeline.cli", "devices"], cwd=ROOT, capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "system [JACK Audio Connection Kit] 2 in, 2 out, 48000 Hz <in out>" in p.stdout
+    assert "'wavegraph-devices-test' (type EEG, 4 ch, 250 Hz, float32" in p.stdout
 
 
 def test_audio_passthrough_config_in_process(jack):
