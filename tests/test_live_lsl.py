@@ -110,7 +110,7 @@ def test_stream_ends_when_outlet_disappears_and_on_idle_timeout():
     holder = [make_outlet(name, 2, 100.0)]
     node = LslInlet(name=name)
     node.configure({})
-    x = np.ones((50, 2))
+    x = np.arange(100.0).reshape(50, 2)
 
     def run():
         feed(holder[0], x, pylsl.local_clock() + np.arange(50) / 100.0, 10, False)
@@ -122,7 +122,8 @@ def test_stream_ends_when_outlet_disappears_and_on_idle_timeout():
     chunks = read_all(node, 15.0)
     th.join()
     assert node.counters["outlet_lost"] == 1
-    assert sum(c.data.shape[1] for c in chunks) <= 50
+    got = np.concatenate([c.data for c in chunks], axis=1) if chunks else np.zeros((2, 0))
+    np.testing.assert_array_equal(got, x[: got.shape[1]].T)  # what arrived is the stream, in order
 
     name = uname("idle")
     outlet2 = make_outlet(name, 1, 10.0)  # noqa: F841 — alive but silent
@@ -227,20 +228,38 @@ def test_outlet_rejects_what_lsl_cannot_carry():
         LslOutlet(name="x").configure({"in": StreamSpec("signal", 10.0, (2, 3))})
 
 
-def test_eeg_filter_config_runs_live_from_real_eeg(tmp_path):
+def publish_edf(seconds):
+    """A pylsl outlet for the first `seconds` (plus a little) of the real EEGMMIDB recording."""
     mne = pytest.importorskip("mne")
     from pipeline.datasets import fetch
 
     raw = mne.io.read_raw_edf(fetch("eegmmidb-s001r02"), preload=True, verbose="error")
-    seconds, rate = 2.5, raw.info["sfreq"]
+    rate = raw.info["sfreq"]
     n = int(seconds * rate)
     x = raw.get_data()[:, : n + 64].T.copy()  # (samples, channels) in V; a little more than is read
-    raw_name, filtered_name = uname("eeg-raw"), uname("eeg-filtered")  # alone even if another run is on
-    info = pylsl.StreamInfo(raw_name, "EEG", x.shape[1], rate, pylsl.cf_double64, raw_name)
+    name = uname("eeg-raw")  # alone even if another run of these tests is on
+    info = pylsl.StreamInfo(name, "EEG", x.shape[1], rate, pylsl.cf_double64, name)
     info.set_channel_labels([c.strip(".") for c in raw.ch_names])
     info.set_channel_types(["eeg"] * x.shape[1])
     info.set_channel_units(["V"] * x.shape[1])
-    outlet = pylsl.StreamOutlet(info)
+    return pylsl.StreamOutlet(info), name, x, n, rate
+
+
+def offline(graph, x):
+    """The graph's DSP nodes, fresh, run once on the whole (channels, samples) signal."""
+    spec = graph.specs["src.out"]
+    for node_id in ("car", "notch", "bp", "rs"):
+        node = type(graph.nodes[node_id])(**graph.nodes[node_id].params.model_dump())
+        x = run_chunked(node, x, spec, [x.shape[1]])["out"]
+        spec = node.out_specs["out"]
+    return x
+
+
+def test_eeg_filter_config_runs_live_from_real_eeg(tmp_path):
+    mne = pytest.importorskip("mne")
+    seconds = 2.5
+    outlet, raw_name, x, n, rate = publish_edf(seconds)
+    filtered_name = uname("eeg-filtered")
     ts = pylsl.local_clock() + 0.5 + np.arange(len(x)) / rate
     rec_path = tmp_path / "filtered_raw.fif"
     config = load_config(ROOT / "configs" / "eeg_filter.yaml",
@@ -278,12 +297,7 @@ def test_eeg_filter_config_runs_live_from_real_eeg(tmp_path):
 
     # Streaming equals offline: the same nodes run on the whole recording give the recorded file.
     rec = mne.io.read_raw_fif(rec_path, preload=True, verbose="error")
-    spec = graph.specs["src.out"]
-    y = x[:n].T
-    for node_id in ("car", "notch", "bp", "rs"):
-        node = type(graph.nodes[node_id])(**graph.nodes[node_id].params.model_dump())
-        y = run_chunked(node, y, spec, [y.shape[1]])["out"]
-        spec = node.out_specs["out"]
+    y = offline(graph, x[:n].T)
     assert rec.get_data().shape == y.shape and y.shape[0] == 64 and y.shape[1] >= n * 100 / rate
     np.testing.assert_allclose(rec.get_data(), y, rtol=1e-9, atol=1e-15)
     # The recording sits on the LSL clock (clock_sync adds liblsl's estimated offset, ~0 on one host).
@@ -298,3 +312,24 @@ def test_eeg_filter_config_runs_live_from_real_eeg(tmp_path):
     np.testing.assert_array_equal(d, y[:, k:k + d.shape[1]])
     np.testing.assert_allclose(stamps, ts[0] + (k + np.arange(d.shape[1])) / 100.0, atol=2e-3)
     np.testing.assert_allclose(np.diff(stamps), 0.01, atol=1e-9)  # one clock, exact sample spacing
+
+
+def test_eeg_filter_config_multiprocess_acquisition_apart(tmp_path):
+    """The inlet in its own process, the DSP in another (ZeroMQ between): the same recording."""
+    mne = pytest.importorskip("mne")
+    outlet, raw_name, x, n, rate = publish_edf(1.5)
+    config_path = tmp_path / "eeg_filter_mp.yaml"
+    config_path.write_text((ROOT / "configs" / "eeg_filter.yaml").read_text()
+                           + "processes:\n  acquisition: [src]\n  dsp: [car, notch, bp, rs, rec, out]\n")
+    rec_path = tmp_path / "mp_raw.fif"
+    graph = build_graph(load_config(config_path, [f"rec.path={rec_path}", f"src.max_samples={n}",
+                                                  f"src.name={raw_name}", f"out.name={uname('mp-out')}"]))
+    ts = pylsl.local_clock() + 2.0 + np.arange(len(x)) / rate
+    feeder = threading.Thread(target=feed, args=(outlet, x, ts, 16, True))
+    feeder.start()
+    result = run_graph(graph, in_process=False)
+    feeder.join()
+    assert result.exit_code == 0, result.failure
+    assert result.processes["src"] == "acquisition" and result.processes["rs"] == "dsp"
+    rec = mne.io.read_raw_fif(rec_path, preload=True, verbose="error")
+    np.testing.assert_allclose(rec.get_data(), offline(graph, x[:n].T), rtol=1e-9, atol=1e-15)
