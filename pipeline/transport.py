@@ -198,7 +198,8 @@ class EdgeSender(_Endpoint):
         The array must not be modified afterwards: large payloads are sent without a copy.
         """
         head, body = wire.encode(chunk, self.seq, self.spec_id)
-        copy = body.nbytes < self.copy_threshold
+        nbytes = len(body)
+        copy = nbytes < self.copy_threshold
         if self.policy == "drop_oldest" and not chunk.eos:
             try:
                 self._sock.send(head, zmq.SNDMORE | zmq.NOBLOCK)
@@ -216,7 +217,7 @@ class EdgeSender(_Endpoint):
             self._sock.send(body, copy=copy)
         self.seq += 1
         self.counters["sent"] += 1
-        self.counters["bytes"] += body.nbytes
+        self.counters["bytes"] += nbytes
         return True
 
     def close(self, linger_ms: int | None = None) -> None:
@@ -313,12 +314,22 @@ class EdgeReceiver(_Endpoint):
             if deadline is not None:
                 if not self._sock.poll(_ms(max(0.0, deadline - time.monotonic()))):
                     return None
-                frames = self._sock.recv_multipart(zmq.NOBLOCK, copy=False)
+                frames = self._read(zmq.NOBLOCK)
             else:
-                frames = self._sock.recv_multipart(copy=False)
+                frames = self._read(0)
             item = self._accept(frames)
             if item is not None:
                 return item
+
+    def _read(self, flags: int) -> list:
+        """All frames of one message, as zmq.Frames (no copy). The parts after the first are already
+        here (ZeroMQ delivers messages whole), so only the first recv can wait or raise Again."""
+        frame = self._sock.recv(flags, copy=False)
+        frames = [frame]
+        while frame.more:
+            frame = self._sock.recv(copy=False)
+            frames.append(frame)
+        return frames
 
     def _pop(self, timeout: float | None):
         with self._cond:
@@ -345,7 +356,7 @@ class EdgeReceiver(_Endpoint):
                 continue
             while True:
                 try:
-                    frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
+                    frames = self._read(zmq.NOBLOCK)
                 except zmq.Again:
                     break
                 item = self._accept(frames)

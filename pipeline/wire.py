@@ -22,10 +22,11 @@ Frame 0 is a fixed-layout, versioned header packed with `struct`, little-endian:
         52  8*n shape           ndim x uint64
 
 so the header is exactly 52 + 8 * ndim bytes. Frame 1 is the array's raw C-contiguous bytes in
-little-endian order (nbytes = prod(shape) * itemsize; empty for zero-size arrays). `encode` returns the
-array's own buffer (no copy for contiguous little-endian arrays) so the sender can pass it to ZeroMQ
-with copy=False; `decode` wraps frame 1 with np.frombuffer (no copy). Decoded arrays share the frame's
-memory: nodes must not modify input arrays in place (the Chunk contract), so they are marked read-only.
+little-endian order (nbytes = prod(shape) * itemsize; empty for zero-size arrays). `encode` returns a
+flat byte memoryview of the array as frame 1 (no copy for contiguous little-endian arrays), so the
+sender can pass it with copy=False; `decode` wraps frame 1 with np.frombuffer (no copy). Decoded
+arrays share the frame's memory: nodes must not modify input arrays in place (the Chunk contract), so
+they are marked read-only.
 
 The StreamSpec itself never travels in data frames. Both ends know it from the graph, or it is sent
 once as JSON (`spec_to_json` / `spec_from_json`, built on StreamSpec.to_dict); the header's spec id is
@@ -33,7 +34,8 @@ once as JSON (`spec_to_json` / `spec_from_json`, built on StreamSpec.to_dict); t
 
 Every way a frame can be wrong raises WireError with a short machine-readable `reason`:
 frame_count, truncated, header_size, magic, version, flags, dtype, ndim, oversized, size_mismatch,
-spec_id. The receiver (pipeline.transport) counts rejected frames by that reason.
+spec_id (and `range` from encode for a seq or spec id that does not fit). The receiver
+(pipeline.transport) counts rejected frames by that reason.
 """
 from __future__ import annotations
 
@@ -41,7 +43,7 @@ import json
 import struct
 import time
 import zlib
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -58,6 +60,8 @@ _KNOWN_FLAGS = FLAG_GAP | FLAG_EOS
 _HEAD = struct.Struct("<4sBBBBIQdqqq")  # magic, version, flags, dtype, ndim, spec, seq, t0, origin, mono, wall
 HEADER_FIXED_BYTES = _HEAD.size  # 52
 assert HEADER_FIXED_BYTES == 52
+_PACK = [struct.Struct(_HEAD.format + f"{n}Q") for n in range(MAX_NDIM + 1)]  # header incl. shape
+_SHAPE = [struct.Struct(f"<{n}Q") for n in range(MAX_NDIM + 1)]
 
 # Wire dtype codes. Never renumber: add new codes at the end and bump VERSION if the layout changes.
 DTYPES: dict[int, np.dtype] = {
@@ -70,6 +74,7 @@ DTYPES: dict[int, np.dtype] = {
     13: np.dtype("<c8"), 14: np.dtype("<c16"),
 }
 _CODES: dict[str, int] = {dt.str.lstrip("<|="): code for code, dt in DTYPES.items()}
+_BY_DTYPE: dict[np.dtype, tuple[int, np.dtype]] = {}  # cache: array dtype -> (code, wire dtype)
 
 
 class WireError(ValueError):
@@ -80,8 +85,7 @@ class WireError(ValueError):
         self.reason = reason
 
 
-@dataclass(frozen=True)
-class Header:
+class Header(NamedTuple):
     """The decoded fields of frame 0 that are not part of the Chunk."""
 
     spec_id: int
@@ -93,12 +97,20 @@ class Header:
 def dtype_code(dtype) -> int:
     """The wire code of a numpy dtype (byte order ignored); WireError if it cannot travel."""
     dt = np.dtype(dtype)
-    key = dt.newbyteorder("<").str.lstrip("<|=")
-    code = _CODES.get(key)
+    code = _CODES.get(dt.newbyteorder("<").str.lstrip("<|="))
     if code is None:
         supported = ", ".join(sorted({d.name for d in DTYPES.values()}))
         raise WireError("dtype", f"dtype {dt} cannot be sent; supported: {supported}")
     return code
+
+
+def _wire_dtype(dt: np.dtype) -> tuple[int, np.dtype]:
+    try:
+        return _BY_DTYPE[dt]
+    except KeyError:
+        code = dtype_code(dt)
+        _BY_DTYPE[dt] = found = (code, DTYPES[code])
+        return found
 
 
 def spec_to_json(spec: StreamSpec) -> bytes:
@@ -116,44 +128,48 @@ def spec_id(spec: StreamSpec) -> int:
 
 
 def encode(chunk: Chunk, seq: int, spec_id: int) -> tuple[bytes, memoryview]:
-    """Frame 0 (header bytes) and frame 1 (the array's contiguous little-endian buffer).
+    """Frame 0 (header bytes) and frame 1 (a flat byte memoryview of a C-contiguous little-endian array).
 
-    Frame 1 aliases the chunk's array when it is already C-contiguous and little-endian; otherwise it
-    is a converted copy. The caller must not modify the array while ZeroMQ still holds it.
+    Frame 1 views the chunk's own array when it is already C-contiguous and little-endian (no copy);
+    otherwise a converted copy. The caller must not modify the array while ZeroMQ still holds it.
     """
-    data = np.asarray(chunk.data)
-    code = dtype_code(data.dtype)
-    wire_dt = DTYPES[code]
-    if data.dtype != wire_dt:  # big-endian (or native non-'<' spelling): convert once
+    data = chunk.data
+    if type(data) is not np.ndarray:
+        data = np.asarray(data)
+    code, wire_dt = _wire_dtype(data.dtype)
+    if data.dtype != wire_dt:  # big-endian: convert once
         data = data.astype(wire_dt)
     if not data.flags.c_contiguous:
         data = np.ascontiguousarray(data)
     if data.ndim > MAX_NDIM:
         raise WireError("ndim", f"{data.ndim} dimensions; at most {MAX_NDIM} can be sent")
-    if not 0 <= spec_id <= 0xFFFFFFFF:
-        raise WireError("spec_id", f"spec id {spec_id} is not a uint32")
     flags = (FLAG_GAP if chunk.gap else 0) | (FLAG_EOS if chunk.eos else 0)
-    head = _HEAD.pack(MAGIC, VERSION, flags, code, data.ndim, spec_id, seq, float(chunk.t0),
-                      int(chunk.origin_ns), time.monotonic_ns(), time.time_ns())
-    if data.ndim:
-        head += struct.pack(f"<{data.ndim}Q", *data.shape)
-    # A flat byte view of the same memory (works for 0-d, empty, complex and bool arrays alike).
-    return head, memoryview(data.reshape(-1).view(np.uint8))
+    try:
+        head = _PACK[data.ndim].pack(MAGIC, VERSION, flags, code, data.ndim, spec_id, seq, chunk.t0,
+                                     chunk.origin_ns, time.monotonic_ns(), time.time_ns(), *data.shape)
+    except struct.error as e:
+        raise WireError("range", f"a header field is out of range (spec id uint32, seq uint64, "
+                                 f"origin_ns int64): {e}") from None
+    # A flat byte view, so len() is the byte count (pyzmq's zero-copy threshold looks at len()).
+    return head, memoryview(data).cast("B") if data.size else _EMPTY
+
+
+_EMPTY = memoryview(b"")
 
 
 def decode(frames, max_bytes: int | None = None,
            expected_spec_id: int | None = None) -> tuple[Chunk, Header]:
-    """Check and unpack a received message: a list of two frames (bytes, memoryviews or zmq.Frames).
+    """Check and unpack a received message: two frames (zmq.Frames, bytes or other byte buffers).
 
     max_bytes bounds the payload (frame 1); expected_spec_id, if given, must match the header.
     Raises WireError(reason, ...) for anything malformed; never trusts a length it has not checked.
     """
     if len(frames) != 2:
         raise WireError("frame_count", f"{len(frames)} frames; expected 2 (header, payload)")
-    head = _buffer(frames[0])
-    body = _buffer(frames[1])
-    if len(head) < HEADER_FIXED_BYTES:
-        raise WireError("truncated", f"header of {len(head)} bytes; the fixed part is {HEADER_FIXED_BYTES}")
+    head, body = frames
+    head_len = _nbytes(head)
+    if head_len < HEADER_FIXED_BYTES:
+        raise WireError("truncated", f"header of {head_len} bytes; the fixed part is {HEADER_FIXED_BYTES}")
     (magic, version, flags, code, ndim, sid, seq, t0, origin_ns, mono_ns, wall_ns) = _HEAD.unpack_from(head)
     if magic != MAGIC:
         raise WireError("magic", f"magic {bytes(magic)!r}; expected {MAGIC!r}")
@@ -167,31 +183,30 @@ def decode(frames, max_bytes: int | None = None,
     if ndim > MAX_NDIM:
         raise WireError("ndim", f"{ndim} dimensions; at most {MAX_NDIM}")
     expect_len = HEADER_FIXED_BYTES + 8 * ndim
-    if len(head) != expect_len:
-        reason = "truncated" if len(head) < expect_len else "header_size"
-        raise WireError(reason, f"header of {len(head)} bytes; {ndim} dimensions need {expect_len}")
-    shape = struct.unpack_from(f"<{ndim}Q", head, HEADER_FIXED_BYTES) if ndim else ()
-    if max_bytes is not None and len(body) > max_bytes:
-        raise WireError("oversized", f"payload of {len(body)} bytes; the limit is {max_bytes}")
+    if head_len != expect_len:
+        reason = "truncated" if head_len < expect_len else "header_size"
+        raise WireError(reason, f"header of {head_len} bytes; {ndim} dimensions need {expect_len}")
+    shape = _SHAPE[ndim].unpack_from(head, HEADER_FIXED_BYTES)
+    body_len = _nbytes(body)
+    if max_bytes is not None and body_len > max_bytes:
+        raise WireError("oversized", f"payload of {body_len} bytes; the limit is {max_bytes}")
     n_items = 1
     for s in shape:
         n_items *= s  # Python ints: no overflow on hostile shapes
-    if n_items * dt.itemsize != len(body):
+    if n_items * dt.itemsize != body_len:
         raise WireError("size_mismatch",
-                        f"shape {tuple(shape)} of {dt.name} needs {n_items * dt.itemsize} bytes; got {len(body)}")
+                        f"shape {tuple(shape)} of {dt.name} needs {n_items * dt.itemsize} bytes; got {body_len}")
     if expected_spec_id is not None and sid != expected_spec_id:
         raise WireError("spec_id", f"spec id {sid:#010x}; this edge expects {expected_spec_id:#010x}")
-    data = np.frombuffer(body, dtype=dt).reshape(shape)
+    data = np.frombuffer(body, dtype=dt)  # a view of the frame's memory
+    if ndim != 1:
+        data = data.reshape(shape)
     data.flags.writeable = False
-    chunk = Chunk(data=data, t0=t0, seq=seq, gap=bool(flags & FLAG_GAP), eos=bool(flags & FLAG_EOS),
-                  origin_ns=origin_ns)
-    return chunk, Header(spec_id=sid, seq=seq, send_mono_ns=mono_ns, send_wall_ns=wall_ns)
+    chunk = Chunk(data, t0, seq, bool(flags & FLAG_GAP), bool(flags & FLAG_EOS), origin_ns)
+    return chunk, Header(sid, seq, mono_ns, wall_ns)
 
 
-def _buffer(frame) -> memoryview:
-    """A byte view of a frame without copying (zmq.Frame exposes .buffer)."""
-    buf = getattr(frame, "buffer", frame)
-    mv = memoryview(buf)
-    if mv.format != "B" or mv.ndim != 1:
-        mv = mv.cast("B")
-    return mv
+def _nbytes(buf) -> int:
+    """Byte length of a frame: zmq.Frame and bytes have len(); arrays and memoryviews have nbytes.
+    (isinstance, not getattr with a default: a missed attribute costs microseconds per frame.)"""
+    return buf.nbytes if isinstance(buf, (memoryview, np.ndarray)) else len(buf)

@@ -1,0 +1,342 @@
+"""Benchmarks. `python -m pipeline.bench transport [options]` (the CLI's `wavegraph bench transport`).
+
+bench_transport(argv) measures one hop of a wavegraph edge (EdgeSender -> EdgeReceiver: header encode,
+send, receive, header decode and checks, Chunk construction, seq check) against bare pyzmq, in the
+same run, over ipc:// and tcp:// loopback, for 64 B, 8 KiB, 64 KiB and 1 MiB payloads.
+
+Latency, the ratio's basis: an echo between this process and a peer process. Bare pyzmq: a PAIR
+socket pair, the peer receives and sends the message back. wavegraph: two edges (there and back); the
+peer recv()s the Chunk and send()s it back. One hop = round trip / 2, timed with perf_counter_ns, the
+same way for both, so the ratio compares like with like. Both use the same copy rule (zero-copy at
+and above 64 KiB). Blocks of ref and wavegraph round trips alternate, so load from other processes
+hits both alike; "paired" is the median over blocks of the per-block p50 ratio, steadier than the
+ratio of overall p50s on a busy machine. The target (wavegraph p50 <= 1.5x bare at 8 KiB) is judged
+on the ratio of overall p50s. A second wavegraph column gives the true one-way latency of the return hop: the
+receiver's time.monotonic_ns() minus the send stamp in the frame header (CLOCK_MONOTONIC is shared by
+the processes of one host).
+
+Throughput: on a 'go' from this process the peer streams N messages as fast as the socket takes
+them (bare PUSH/PULL vs a block-policy wavegraph edge, same high-water marks), timed here from the
+go to the last message; best of --rounds alternating rounds.
+
+Peers are started with subprocess (`python -m pipeline.bench _peer ...`, arguments on the command
+line; nothing is pickled).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import zmq
+
+from .chunk import Chunk
+from .spec import signal_spec
+from .transport import COPY_THRESHOLD, EdgeReceiver, EdgeSender, ipc_endpoint, tcp_endpoint
+
+SIZES = (64, 8 * 1024, 64 * 1024, 1024 * 1024)
+CHANNELS = 8
+HWM = 64
+BLOCK = 100  # round trips per alternating block
+TARGET_SIZE, TARGET_RATIO = 8 * 1024, 1.5
+SPEC = signal_spec(1000.0, [f"ch{i}" for i in range(CHANNELS)])
+
+
+def _payload(size: int) -> np.ndarray:
+    """A (channels, samples) float64 signal of exactly `size` bytes."""
+    if size % (CHANNELS * 8):
+        raise ValueError(f"payload size {size} is not a multiple of {CHANNELS * 8} bytes")
+    return np.random.default_rng(size).standard_normal((CHANNELS, size // (CHANNELS * 8)))
+
+
+def _lat_iters(size: int, iters: int) -> int:
+    return max(BLOCK, iters // 10) if size >= 1024 * 1024 else iters
+
+
+def _thr_count(size: int, mbytes: float) -> int:
+    return int(min(20000, max(100, mbytes * 1e6 / size)))
+
+
+def _schedule(size: int, iters: int) -> list[int]:
+    n = _lat_iters(size, iters)
+    return [BLOCK] * (1 + math.ceil(n / BLOCK))  # the first block of each is a warm-up
+
+
+def _copy(size: int) -> bool:
+    return size < COPY_THRESHOLD
+
+
+# --- peer processes ------------------------------------------------------------------------------
+def _peer(argv: list[str]) -> int:
+    """The other process. lat: echo everything back. thr: on each 'go', stream one batch."""
+    mode, pair_ep, fwd_ep, back_ep = argv[:4]
+    sizes = [int(s) for s in argv[4].split(",")]
+    n, rounds = float(argv[5]), int(argv[6])
+    ctx = zmq.Context()
+    if mode == "lat":
+        pair = ctx.socket(zmq.PAIR)
+        pair.connect(pair_ep)
+        rx = EdgeReceiver(fwd_ep, SPEC, bind=False, maxlen=HWM, context=ctx)
+        tx = EdgeSender(back_ep, SPEC, hwm=HWM, context=ctx)
+        for size in sizes:
+            copy = _copy(size)
+            for k in _schedule(size, int(n)):
+                for _ in range(k):
+                    pair.send(pair.recv(copy=copy), copy=copy)
+                for _ in range(k):
+                    tx.send(rx.recv())
+        pair.close(linger=1000)
+        rx.close()
+    else:
+        ctl = ctx.socket(zmq.PULL)
+        ctl.connect(back_ep)
+        push = ctx.socket(zmq.PUSH)
+        push.setsockopt(zmq.SNDHWM, HWM)
+        push.connect(pair_ep)
+        tx = EdgeSender(fwd_ep, SPEC, hwm=HWM, context=ctx)
+        for size in sizes:
+            x, copy, count = _payload(size), _copy(size), _thr_count(size, n)
+            buf = memoryview(x).cast("B")  # flat: pyzmq's copy threshold looks at len()
+            for _ in range(rounds):
+                ctl.recv()
+                for _ in range(count):
+                    push.send(buf, copy=copy)
+                ctl.recv()
+                for _ in range(count - 1):
+                    tx.send(Chunk(x))
+                tx.send(Chunk(x, eos=True))
+        push.close(linger=10000)
+        ctl.close()
+    tx.close(linger_ms=10000)
+    ctx.term()
+    return 0
+
+
+def _spawn(args: list[str]) -> subprocess.Popen:
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.Popen([sys.executable, "-m", "pipeline.bench", "_peer", *args], env=env)
+
+
+def _endpoint(transport: str, name: str) -> str:
+    return ipc_endpoint(f"bench-{name}") if transport == "ipc" else tcp_endpoint("*")
+
+
+def _bind(ctx: zmq.Context, kind: int, transport: str, name: str, hwm: int | None = None) -> zmq.Socket:
+    sock = ctx.socket(kind)
+    if hwm is not None:
+        sock.setsockopt(zmq.SNDHWM if kind == zmq.PUSH else zmq.RCVHWM, hwm)
+    sock.bind(_endpoint(transport, name))
+    return sock
+
+
+def _ep(sock: zmq.Socket) -> str:
+    return sock.getsockopt(zmq.LAST_ENDPOINT).decode()
+
+
+def _finish(peer: subprocess.Popen, what: str) -> None:
+    if peer.wait(timeout=60) != 0:
+        raise RuntimeError(f"{what} peer exited with {peer.returncode}")
+
+
+# --- the measuring side --------------------------------------------------------------------------
+def _latency(transport: str, sizes, iters: int) -> dict:
+    ctx = zmq.Context()
+    pair = _bind(ctx, zmq.PAIR, transport, "pair")
+    tx = EdgeSender(_endpoint(transport, "fwd"), SPEC, bind=True, hwm=HWM, context=ctx)
+    rx = EdgeReceiver(_endpoint(transport, "back"), SPEC, maxlen=HWM, context=ctx)
+    peer = _spawn(["lat", _ep(pair), tx.endpoint, rx.endpoint, ",".join(map(str, sizes)), str(iters), "1"])
+    out = {}
+    clock, mono = time.perf_counter_ns, time.monotonic_ns
+    try:
+        for size in sizes:
+            x, copy = _payload(size), _copy(size)
+            buf = memoryview(x).cast("B")  # flat: pyzmq's copy threshold looks at len()
+            ref, wg, oneway, paired = [], [], [], []
+            for b, k in enumerate(_schedule(size, iters)):
+                r, w = [], []
+                for _ in range(k):
+                    t = clock()
+                    pair.send(buf, copy=copy)
+                    pair.recv(copy=copy)
+                    r.append(clock() - t)
+                for _ in range(k):
+                    t = clock()
+                    tx.send(Chunk(x))
+                    rx.recv()
+                    w.append(clock() - t)
+                    oneway.append(mono() - rx.last_header.send_mono_ns)
+                if b == 0:  # the warm-up block
+                    oneway.clear()
+                    continue
+                ref += r
+                wg += w
+                paired.append(float(np.median(w) / np.median(r)))
+            ref_hop, wg_hop = np.array(ref) / 2e3, np.array(wg) / 2e3  # round trip / 2, microseconds
+            out[size] = {
+                "n": len(ref),
+                "ref_p50_us": float(np.percentile(ref_hop, 50)), "ref_p99_us": float(np.percentile(ref_hop, 99)),
+                "wg_p50_us": float(np.percentile(wg_hop, 50)), "wg_p99_us": float(np.percentile(wg_hop, 99)),
+                "wg_oneway_p50_us": float(np.percentile(oneway, 50) / 1e3),
+                "wg_oneway_p99_us": float(np.percentile(oneway, 99) / 1e3),
+                "ratio_p50": float(np.percentile(wg_hop, 50) / np.percentile(ref_hop, 50)),
+                "ratio_paired": float(np.median(paired)),
+            }
+        _finish(peer, "latency")
+    finally:
+        if peer.poll() is None:
+            peer.kill()
+        tx.close(linger_ms=0)
+        rx.close()
+        pair.close(linger=0)
+        ctx.term()
+    return out
+
+
+def _throughput(transport: str, sizes, mbytes: float, rounds: int) -> dict:
+    """Each stream starts on a 'go' from here and is timed from the go to its last message."""
+    ctx = zmq.Context()
+    pull = _bind(ctx, zmq.PULL, transport, "pull", HWM)
+    ctl = _bind(ctx, zmq.PUSH, transport, "ctl")
+    rx = EdgeReceiver(_endpoint(transport, "edge"), SPEC, maxlen=HWM, context=ctx)
+    peer = _spawn(["thr", _ep(pull), rx.endpoint, _ep(ctl), ",".join(map(str, sizes)), str(mbytes), str(rounds)])
+    clock = time.perf_counter_ns
+    out = {}
+    try:
+        for size in sizes:
+            copy, count = _copy(size), _thr_count(size, mbytes)
+            ref_best = wg_best = 0.0
+            for _ in range(rounds):
+                ctl.send(b"go")
+                t = clock()
+                for _ in range(count):
+                    pull.recv(copy=copy)
+                ref_best = max(ref_best, count / ((clock() - t) / 1e9))
+                ctl.send(b"go")
+                t = clock()
+                got = 1
+                while not rx.recv().eos:
+                    got += 1
+                wg_best = max(wg_best, count / ((clock() - t) / 1e9))
+                if got != count:
+                    raise RuntimeError(f"wavegraph edge delivered {got} of {count} chunks")
+            out[size] = {"n": count, "ref_msg_s": ref_best, "wg_msg_s": wg_best,
+                         "ref_MB_s": ref_best * size / 1e6, "wg_MB_s": wg_best * size / 1e6,
+                         "ratio": wg_best / ref_best}
+        _finish(peer, "throughput")
+        if rx.counters["seq_missing"] or rx.counters["rejected"]:
+            raise RuntimeError(f"the block-policy edge lost frames: {rx.counters}")
+    finally:
+        if peer.poll() is None:
+            peer.kill()
+        rx.close()
+        pull.close(linger=0)
+        ctl.close(linger=0)
+        ctx.term()
+    return out
+
+
+def _fmt_size(size: int) -> str:
+    return f"{size // (1024 * 1024)} MiB" if size >= 1024 * 1024 else f"{size // 1024} KiB" if size >= 1024 else f"{size} B"
+
+
+def bench_transport(argv: list[str] | None = None) -> int:
+    """`wavegraph bench transport`: print latency and throughput tables; 0 on success.
+
+    With --check, returns 1 when wavegraph's p50 hop at 8 KiB exceeds 1.5x bare pyzmq's.
+    """
+    p = argparse.ArgumentParser(prog="wavegraph bench transport", description=__doc__.split("\n\n")[1])
+    p.add_argument("--transports", default="ipc,tcp", help="comma list of ipc, tcp (default both)")
+    p.add_argument("--sizes", default=",".join(map(str, SIZES)), help="payload bytes, multiples of 64")
+    p.add_argument("--iters", type=int, default=2000, help="round trips per size (1 MiB: a tenth)")
+    p.add_argument("--mbytes", type=float, default=100.0, help="MB streamed per size and round for throughput")
+    p.add_argument("--rounds", type=int, default=3, help="throughput rounds (best of)")
+    p.add_argument("--no-throughput", action="store_true")
+    p.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    p.add_argument("--check", action="store_true", help=f"exit 1 if the p50 ratio at 8 KiB > {TARGET_RATIO}")
+    a = p.parse_args(argv)
+    transports = [t.strip() for t in a.transports.split(",") if t.strip()]
+    if any(t not in ("ipc", "tcp") for t in transports):
+        p.error(f"--transports: use ipc and/or tcp, got {a.transports!r}")
+    try:
+        sizes = [int(s) for s in a.sizes.split(",")]
+        for s in sizes:
+            _payload(s)
+    except ValueError as e:
+        p.error(f"--sizes: {e}")
+    if a.iters < 1 or a.rounds < 1 or a.mbytes <= 0:
+        p.error("--iters, --rounds and --mbytes must be positive")
+
+    old = signal.signal(signal.SIGALRM, _timeout_handler)
+    signal.alarm(600)  # a dead peer must not hang the run
+    started = time.perf_counter()
+    try:
+        results = {"host": platform.node(), "cpus": os.cpu_count(), "load_1min": os.getloadavg()[0],
+                   "python": platform.python_version(), "pyzmq": zmq.__version__, "libzmq": zmq.zmq_version(),
+                   "latency": {}, "throughput": {}}
+        print(f"wavegraph bench transport on {results['host']} ({results['cpus']} cpus, load "
+              f"{results['load_1min']:.1f}), python {results['python']}, pyzmq {results['pyzmq']}, "
+              f"libzmq {results['libzmq']}")
+        print("latency per hop, microseconds: round trip / 2 of an echo, the same method for both; "
+              "ratio = wavegraph p50 / bare p50; paired = median over alternating blocks of the same ratio; "
+              "1way = header stamp to receipt (CLOCK_MONOTONIC)")
+        print(f"{'':4} {'payload':>8} {'bare p50':>9} {'bare p99':>9} {'wg p50':>8} {'wg p99':>8} "
+              f"{'ratio':>6} {'paired':>7} {'1way p50':>9} {'1way p99':>9} {'n':>6}")
+        for t in transports:
+            lat = _latency(t, sizes, a.iters)
+            results["latency"][t] = lat
+            for s, r in lat.items():
+                print(f"{t:4} {_fmt_size(s):>8} {r['ref_p50_us']:9.1f} {r['ref_p99_us']:9.1f} {r['wg_p50_us']:8.1f} "
+                      f"{r['wg_p99_us']:8.1f} {r['ratio_p50']:5.2f}x {r['ratio_paired']:6.2f}x "
+                      f"{r['wg_oneway_p50_us']:9.1f} "
+                      f"{r['wg_oneway_p99_us']:9.1f} {r['n']:6d}")
+        if not a.no_throughput:
+            print(f"throughput, messages/s and MB/s at the receiver (best of {a.rounds}); ratio = wavegraph / bare")
+            print(f"{'':4} {'payload':>8} {'bare msg/s':>11} {'bare MB/s':>10} {'wg msg/s':>10} {'wg MB/s':>9} {'ratio':>6}")
+            for t in transports:
+                thr = _throughput(t, sizes, a.mbytes, a.rounds)
+                results["throughput"][t] = thr
+                for s, r in thr.items():
+                    print(f"{t:4} {_fmt_size(s):>8} {r['ref_msg_s']:11.0f} {r['ref_MB_s']:10.1f} "
+                          f"{r['wg_msg_s']:10.0f} {r['wg_MB_s']:9.1f} {r['ratio']:5.2f}x")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    ok = True
+    for t in transports:
+        r = results["latency"][t].get(TARGET_SIZE)
+        if r is not None:
+            verdict = "meets" if r["ratio_p50"] <= TARGET_RATIO else "MISSES"
+            ok &= r["ratio_p50"] <= TARGET_RATIO
+            print(f"target {t}: wavegraph p50 at 8 KiB is {r['ratio_p50']:.2f}x bare pyzmq "
+                  f"({verdict} <= {TARGET_RATIO}x)")
+    print(f"total {time.perf_counter() - started:.1f} s")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(results, f, indent=1, default=str)
+    return 1 if a.check and not ok else 0
+
+
+def _timeout_handler(signum, frame):
+    raise TimeoutError("bench transport took over 600 s (is a peer process stuck?)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "transport":
+        return bench_transport(argv[1:])
+    if argv and argv[0] == "_peer":
+        return _peer(argv[1:])
+    print("usage: python -m pipeline.bench transport [--help]", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
