@@ -1,0 +1,39 @@
+"""`python -m pipeline.bench transport` runs end to end (tiny sizes; figures are not asserted)."""
+import json
+import math
+import subprocess
+import sys
+
+from pipeline.bench import bench_transport, main
+
+
+def test_bench_transport_runs_both_measurements_and_writes_json(tmp_path, capsys):
+    out = tmp_path / "t.json"
+    rc = bench_transport(["--transports", "ipc", "--sizes", "64,8192", "--iters", "50", "--mbytes", "0.02",
+                          "--rounds", "1", "--json", str(out)])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "target ipc: wavegraph p50 at 8 KiB" in printed
+    res = json.loads(out.read_text())
+    for size in ("64", "8192"):
+        lat = res["latency"]["ipc"][size]
+        thr = res["throughput"]["ipc"][size]
+        assert lat["n"] == 100 and thr["n"] >= 100  # one measured block (the warm-up one is dropped)
+        for v in (*lat.values(), *thr.values()):
+            assert math.isfinite(v) and v > 0
+
+
+def test_bench_rejects_bad_arguments(capsys):
+    assert main(["nonsense"]) == 2
+    for bad in (["--sizes", "100"], ["--transports", "udp"], ["--iters", "0"]):
+        try:
+            bench_transport(bad)
+        except SystemExit as e:
+            assert e.code == 2
+        else:
+            raise AssertionError(f"{bad} was accepted")
+
+
+def test_module_entry_point_prints_usage():
+    r = subprocess.run([sys.executable, "-m", "pipeline.bench"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "usage" in r.stderr
