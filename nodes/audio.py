@@ -40,7 +40,7 @@ from pipeline.node import NodeParams, Sink, Source
 from pipeline.registry import register
 from pipeline.spec import SpecError, StreamSpec
 
-NO_PORTAUDIO_HINT = "apt-get install libportaudio2 (or run scripts/system_deps.sh), then pip install sounddevice"
+NO_PORTAUDIO_HINT = "apt-get install libportaudio2 (or run scripts/system_deps.sh)"
 NO_DEVICE_HINT = ("connect a sound card, or on a machine without one start the JACK dummy driver: "
                   "`jackd --no-realtime -d dummy -r 48000 -p 480 -C 2 -P 2 &` (apt-get install jackd2)")
 _open_streams = 0  # streams of this module that are open in this process (no PortAudio re-scan then)
@@ -51,7 +51,9 @@ def import_sounddevice(rescan: bool = False):
     """sounddevice with PortAudio loaded (optionally re-scanning devices), or a SpecError."""
     try:
         import sounddevice as sd
-    except (ImportError, OSError) as e:
+    except ImportError as e:
+        raise SpecError(f"audio is unavailable: sounddevice is not installed ({e})", "pip install sounddevice") from e
+    except OSError as e:  # sounddevice raises OSError when it cannot find the PortAudio library
         raise SpecError(f"audio is unavailable: sounddevice cannot load PortAudio ({e})", NO_PORTAUDIO_HINT) from e
     with _lock:
         if rescan and _open_streams == 0:

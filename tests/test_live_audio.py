@@ -192,6 +192,17 @@ def test_no_device_error_says_how_to_get_one(jack):
     assert "PortAudio sees no input device" in p.stderr and "jackd --no-realtime -d dummy" in p.stderr
 
 
+def test_missing_portaudio_error_says_what_to_install():
+    """sounddevice finds PortAudio with ctypes.util.find_library; without the library the error says
+    which package to install (simulated in a fresh process by hiding the library from the lookup)."""
+    code = ("import ctypes.util\nctypes.util.find_library = lambda name: None\n"
+            "from nodes.audio import AudioOutput\nfrom pipeline.spec import signal_spec\n"
+            "AudioOutput().configure({'in': signal_spec(48000, ['a'], 'audio')})")
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0
+    assert "sounddevice cannot load PortAudio" in p.stderr and "apt-get install libportaudio2" in p.stderr
+
+
 def test_devices_lists_audio_and_lsl(jack):
     """`wavegraph devices` (a fresh process, so PortAudio and liblsl start from scratch)."""
     import pylsl
