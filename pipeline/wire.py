@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import json
 import struct
+import sys
 import time
 import zlib
 from typing import NamedTuple
@@ -75,6 +76,9 @@ DTYPES: dict[int, np.dtype] = {
 }
 _CODES: dict[str, int] = {dt.str.lstrip("<|="): code for code, dt in DTYPES.items()}
 _BY_DTYPE: dict[np.dtype, tuple[int, np.dtype]] = {}  # cache: array dtype -> (code, wire dtype)
+# Buffer-protocol formats of native arrays -> code, for encode's fast path (little-endian hosts only;
+# elsewhere every array takes the general path).
+_BY_FORMAT: dict[str, int] = {}
 
 
 class WireError(ValueError):
@@ -102,6 +106,15 @@ def dtype_code(dtype) -> int:
         supported = ", ".join(sorted({d.name for d in DTYPES.values()}))
         raise WireError("dtype", f"dtype {dt} cannot be sent; supported: {supported}")
     return code
+
+
+def _native_formats() -> dict[str, int]:
+    """numpy exports the format character of its dtype (np.dtype(char) is that same type)."""
+    if sys.byteorder != "little":  # pragma: no cover - big-endian hosts convert every array
+        return {}
+    found = {char: dtype_code(np.dtype(char)) for char in "?bBhHiIlLqQefd"}
+    found["Zf"], found["Zd"] = dtype_code(np.complex64), dtype_code(np.complex128)
+    return found
 
 
 def _wire_dtype(dt: np.dtype) -> tuple[int, np.dtype]:
@@ -134,24 +147,37 @@ def encode(chunk: Chunk, seq: int, spec_id: int) -> tuple[bytes, memoryview]:
     otherwise a converted copy. The caller must not modify the array while ZeroMQ still holds it.
     """
     data = chunk.data
-    if type(data) is not np.ndarray:
-        data = np.asarray(data)
-    code, wire_dt = _wire_dtype(data.dtype)
-    if data.dtype != wire_dt:  # big-endian: convert once
-        data = data.astype(wire_dt)
-    if not data.flags.c_contiguous:
-        data = np.ascontiguousarray(data)
-    if data.ndim > MAX_NDIM:
-        raise WireError("ndim", f"{data.ndim} dimensions; at most {MAX_NDIM} can be sent")
+    # Fast path: one buffer export gives format, layout and shape (cheap on the per-hop hot path).
+    try:
+        view = memoryview(data) if type(data) is np.ndarray else None
+    except ValueError:  # dtypes without a buffer format (datetime, ...): the general path says why
+        view = None
+    code = _BY_FORMAT.get(view.format) if view is not None and view.c_contiguous else None
+    if code is None:
+        data = _wire_array(data)
+        view = memoryview(data)
+        code = _wire_dtype(data.dtype)[0]
+    ndim = view.ndim
+    if ndim > MAX_NDIM:
+        raise WireError("ndim", f"{ndim} dimensions; at most {MAX_NDIM} can be sent")
     flags = (FLAG_GAP if chunk.gap else 0) | (FLAG_EOS if chunk.eos else 0)
     try:
-        head = _PACK[data.ndim].pack(MAGIC, VERSION, flags, code, data.ndim, spec_id, seq, chunk.t0,
-                                     chunk.origin_ns, time.monotonic_ns(), time.time_ns(), *data.shape)
+        head = _PACK[ndim].pack(MAGIC, VERSION, flags, code, ndim, spec_id, seq, chunk.t0,
+                                chunk.origin_ns, time.monotonic_ns(), time.time_ns(), *view.shape)
     except struct.error as e:
         raise WireError("range", f"a header field is out of range (spec id uint32, seq uint64, "
                                  f"origin_ns int64): {e}") from None
     # A flat byte view, so len() is the byte count (pyzmq's zero-copy threshold looks at len()).
-    return head, memoryview(data).cast("B") if data.size else _EMPTY
+    return head, view.cast("B") if view.nbytes else _EMPTY
+
+
+def _wire_array(data) -> np.ndarray:
+    """The slow path: any array-like as a C-contiguous array of a wire dtype (converted if needed)."""
+    data = np.asarray(data)
+    _, wire_dt = _wire_dtype(data.dtype)
+    if data.dtype != wire_dt:  # big-endian: convert once
+        data = data.astype(wire_dt)
+    return np.ascontiguousarray(data)
 
 
 _EMPTY = memoryview(b"")
@@ -198,10 +224,8 @@ def decode(frames, max_bytes: int | None = None,
                         f"shape {tuple(shape)} of {dt.name} needs {n_items * dt.itemsize} bytes; got {body_len}")
     if expected_spec_id is not None and sid != expected_spec_id:
         raise WireError("spec_id", f"spec id {sid:#010x}; this edge expects {expected_spec_id:#010x}")
-    data = np.frombuffer(body, dtype=dt)  # a view of the frame's memory
-    if ndim != 1:
-        data = data.reshape(shape)
-    data.flags.writeable = False
+    data = np.ndarray(shape, dt, body)  # a view of the frame's memory, no copy
+    data.setflags(write=False)
     chunk = Chunk(data, t0, seq, bool(flags & FLAG_GAP), bool(flags & FLAG_EOS), origin_ns)
     return chunk, Header(sid, seq, mono_ns, wall_ns)
 
@@ -210,3 +234,6 @@ def _nbytes(buf) -> int:
     """Byte length of a frame: zmq.Frame and bytes have len(); arrays and memoryviews have nbytes.
     (isinstance, not getattr with a default: a missed attribute costs microseconds per frame.)"""
     return buf.nbytes if isinstance(buf, (memoryview, np.ndarray)) else len(buf)
+
+
+_BY_FORMAT.update(_native_formats())
