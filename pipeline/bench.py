@@ -255,7 +255,7 @@ def bench_transport(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="wavegraph bench transport", description=__doc__.split("\n\n")[1])
     p.add_argument("--transports", default="ipc,tcp", help="comma list of ipc, tcp (default both)")
     p.add_argument("--sizes", default=",".join(map(str, SIZES)), help="payload bytes, multiples of 64")
-    p.add_argument("--iters", type=int, default=2000, help="round trips per size (1 MiB: a tenth)")
+    p.add_argument("--iters", type=int, default=5000, help="round trips per size (1 MiB: a tenth)")
     p.add_argument("--mbytes", type=float, default=100.0, help="MB streamed per size and round for throughput")
     p.add_argument("--rounds", type=int, default=3, help="throughput rounds (best of)")
     p.add_argument("--no-throughput", action="store_true")

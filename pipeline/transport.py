@@ -44,6 +44,11 @@ dropped, counted as `rejected` and `rejected_<reason>`, logged once per reason o
 "wavegraph.transport" logger, and the receiver carries on. Received arrays are read-only views of the
 ZMQ frames (no copy). `last_header` holds the wire.Header (send timestamps) of the last chunk returned.
 
+Always close() both ends (or use them as context managers): close() is what waits for queued frames,
+and a drop_oldest receiver's thread keeps it alive until then. Each end makes its own zmq.Context
+(one I/O thread) unless `context=` is given; then closing the socket is up to the caller's context
+for the linger (the context's term() waits for it).
+
 Counters (`.counters`, plain ints): sender: sent, bytes, dropped_full, timeouts;
 receiver: received, delivered, bytes, seq_missing, seq_reset, dropped_oldest, rejected, rejected_*.
 """
@@ -159,9 +164,11 @@ class _Endpoint:
         self.close()
 
     def __del__(self):
+        # Garbage collection never waits on a linger: frames still queued are dropped. Call close().
         if not getattr(self, "_closed", True):
+            self._closed = True
             try:
-                self.close()
+                self._close_socket(0)
             except Exception:  # pragma: no cover - interpreter shutdown
                 pass
 

@@ -193,7 +193,9 @@ def decode(frames, max_bytes: int | None = None,
     if len(frames) != 2:
         raise WireError("frame_count", f"{len(frames)} frames; expected 2 (header, payload)")
     head, body = frames
-    head_len = _nbytes(head)
+    # Byte lengths: zmq.Frame and bytes have len(); memoryviews and arrays have nbytes (isinstance,
+    # not getattr with a default: a missed attribute costs microseconds per frame).
+    head_len = head.nbytes if isinstance(head, _VIEWS) else len(head)
     if head_len < HEADER_FIXED_BYTES:
         raise WireError("truncated", f"header of {head_len} bytes; the fixed part is {HEADER_FIXED_BYTES}")
     (magic, version, flags, code, ndim, sid, seq, t0, origin_ns, mono_ns, wall_ns) = _HEAD.unpack_from(head)
@@ -213,7 +215,7 @@ def decode(frames, max_bytes: int | None = None,
         reason = "truncated" if head_len < expect_len else "header_size"
         raise WireError(reason, f"header of {head_len} bytes; {ndim} dimensions need {expect_len}")
     shape = _SHAPE[ndim].unpack_from(head, HEADER_FIXED_BYTES)
-    body_len = _nbytes(body)
+    body_len = body.nbytes if isinstance(body, _VIEWS) else len(body)
     if max_bytes is not None and body_len > max_bytes:
         raise WireError("oversized", f"payload of {body_len} bytes; the limit is {max_bytes}")
     n_items = 1
@@ -230,10 +232,7 @@ def decode(frames, max_bytes: int | None = None,
     return chunk, Header(sid, seq, mono_ns, wall_ns)
 
 
-def _nbytes(buf) -> int:
-    """Byte length of a frame: zmq.Frame and bytes have len(); arrays and memoryviews have nbytes.
-    (isinstance, not getattr with a default: a missed attribute costs microseconds per frame.)"""
-    return buf.nbytes if isinstance(buf, (memoryview, np.ndarray)) else len(buf)
+_VIEWS = (memoryview, np.ndarray)
 
 
 _BY_FORMAT.update(_native_formats())
