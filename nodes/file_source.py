@@ -36,6 +36,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from pipeline.chunk import Chunk
+from pipeline.datasets import DatasetError, resolve_path
 from pipeline.node import NodeParams, Source
 from pipeline.registry import register
 from pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
@@ -190,7 +191,7 @@ def open_reader(path: Path, dtype: str) -> _Reader:
 
 
 class FileSourceParams(NodeParams):
-    path: str
+    path: str = Field(description="a recording file, or dataset:NAME for a packaged one (see pipeline.datasets)")
     chunk_size: int | None = Field(default=None, gt=0, description=f"samples per chunk (default {DEFAULT_CHUNK})")
     chunk_duration: float | None = Field(default=None, gt=0, description="seconds per chunk (instead of chunk_size)")
     picks: list[str] | None = Field(default=None, description="channel names or channel types, in output order")
@@ -221,7 +222,10 @@ class FileSource(Source):
     # --- graph-build time --------------------------------------------------------------------
     def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
         p = self.params
-        path = Path(p.path).expanduser()
+        try:
+            path = resolve_path(p.path)
+        except DatasetError as e:
+            raise SpecError(f"file_source: {e}", "use dataset:NAME with a name from `python -m pipeline.datasets list`") from None
         self.close()
         is_audio = path.name.lower().endswith(AUDIO_SUFFIXES)
         self.dtype = p.dtype or ("float32" if is_audio else "float64")

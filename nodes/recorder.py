@@ -116,13 +116,15 @@ class Recorder(Sink):
                             f"run `python -m nodes.recorder recover {self.path}`, choose a new path or set overwrite: true")
         if self.path.exists() and not self.params.overwrite:
             raise SpecError(f"recorder: {self.path} already exists", "choose a new path or set overwrite: true")
-        if not self.path.parent.is_dir():
-            raise SpecError(f"recorder: folder {self.path.parent} does not exist", "create it or change path")
+        existing = next(d for d in (self.path.parent, *self.path.parent.parents) if d.exists())
+        if not existing.is_dir() or not os.access(existing, os.W_OK):
+            raise SpecError(f"recorder: cannot create {self.path} ({existing} is not a writable folder)", "change path")
         return {}
 
     def _start(self) -> None:
         """Open the files on the first chunk (so a graph that fails to start leaves nothing behind)."""
         spec = self.spec
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._chunks = open(self.chunks_path, "w", buffering=1)
         self._chunks.write("seq,t0,n,gap\n")
         self._n_total = 0

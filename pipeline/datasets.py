@@ -157,6 +157,13 @@ def fetch(name: str, root: Path | None = None, verify: bool = True) -> Path:
     return out
 
 
+def resolve_path(path: str) -> Path:
+    """A file path, or `dataset:NAME` for a packaged recording (fetched and checked on first use)."""
+    if path.startswith("dataset:"):
+        return fetch(path.removeprefix("dataset:"))
+    return Path(path).expanduser()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m pipeline.datasets", description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)

@@ -27,11 +27,11 @@ from .transport import free_tcp_port, ipc_endpoint
 STOP_GRACE_S = 1.5
 
 
-def make_plans(graph: Graph, speed: float | None, control: str, overrides: list[str]) -> dict[str, dict]:
+def make_plans(graph: Graph, speed: float | None, control: str, release: str, overrides: list[str]) -> dict[str, dict]:
     config = graph.config
     plans = {
         group: {"config": config.file, "overrides": list(overrides), "group": group, "speed": speed,
-                "control": control, "in_specs": {}, "receivers": [], "senders": []}
+                "control": control, "release": release, "in_specs": {}, "receivers": [], "senders": []}
         for group in config.processes
     }
     for e in config.edges:
@@ -62,17 +62,20 @@ def run_multiprocess(graph: Graph, speed: float | None = None, progress: bool = 
     control = ctx.socket(zmq.PULL)
     control_ep = ipc_endpoint("control")
     control.bind(control_ep)
+    release = ctx.socket(zmq.PUB)  # "every process has reported": senders may close (see worker)
+    release_ep = ipc_endpoint("release")
+    release.bind(release_ep)
     tmp = tempfile.mkdtemp(prefix="wavegraph-")
     procs: dict[str, subprocess.Popen] = {}
     t = time.monotonic()
     bar = _ReplayProgress(graph, progress)
     try:
-        for group, plan in make_plans(graph, speed, control_ep, overrides).items():
+        for group, plan in make_plans(graph, speed, control_ep, release_ep, overrides).items():
             path = os.path.join(tmp, f"{group}.json")
             with open(path, "w") as f:
                 json.dump(plan, f)
             procs[group] = subprocess.Popen([sys.executable, "-m", "pipeline.worker", path])
-        _supervise(control, procs, result, bar)
+        _supervise(control, release, procs, result, bar)
     except KeyboardInterrupt:
         result.interrupted = True
         _stop_all(procs)
@@ -80,6 +83,7 @@ def run_multiprocess(graph: Graph, speed: float | None = None, progress: bool = 
     finally:
         _stop_all(procs, kill=True)
         control.close(linger=0)
+        release.close(linger=0)
         ctx.term()
     # Nodes of a process that died without reporting keep zeroed rows, so the table stays complete.
     empty = {"chunks_in": 0, "chunks_out": 0, "drops": 0, "gaps": 0, "restarts": 0, "compute_ns": [],
@@ -119,9 +123,11 @@ def _handle(msg: dict, result: RunResult, reported: set) -> None:
         result.failure = msg["message"]
 
 
-def _supervise(control, procs, result: RunResult, bar) -> None:
+def _supervise(control, release, procs, result: RunResult, bar) -> None:
     reported: set[str] = set()
     while True:
+        if all(g in reported or p.poll() is not None for g, p in procs.items()):
+            release.send(b"exit")  # repeated each round: a late subscriber still hears it
         if control.poll(100):
             _handle(control.recv_json(), result, reported)
             if result.failure:

@@ -75,6 +75,8 @@ def run_worker(plan: dict, stop: StopFlag) -> int:
                 for edge, tx in senders.items():
                     _merge_transport(stats[edge.split(".")[0]], tx.counters, receiving=False)
                 control.send_json({"type": "stats", "group": group, "stats": stats, "code": code})
+        if code == 0 and senders:
+            _wait_for_release(ctx, plan["release"], stop)
         for tx in senders.values():
             tx.close()
         for rx, _, _ in receivers:
@@ -82,6 +84,24 @@ def run_worker(plan: dict, stop: StopFlag) -> int:
         control.close()
         ctx.term()
     return code
+
+
+def _wait_for_release(ctx: zmq.Context, endpoint: str, stop: StopFlag) -> None:
+    """Keep the senders open until the parent says every process has finished.
+
+    ZeroMQ's linger does not cover frames already taken by its I/O thread when the context ends, so a
+    sender that exits right after its last frame can lose the tail (end-of-stream included) when the
+    receiver is slow. Every receiver reports only after it has seen end-of-stream on all its inputs,
+    so once all processes have reported, every frame has arrived."""
+    release = ctx.socket(zmq.SUB)
+    release.setsockopt(zmq.SUBSCRIBE, b"")
+    release.setsockopt(zmq.LINGER, 0)
+    release.connect(endpoint)
+    try:
+        while not stop and not release.poll(100):
+            pass
+    finally:
+        release.close()
 
 
 def _merge_transport(stats: dict, counters: dict, receiving: bool) -> None:

@@ -1,6 +1,8 @@
 """Small nodes used only by the runtime tests (loaded by dotted path: `type: fixture_nodes:Ramp`)."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from pipeline.chunk import Chunk
@@ -46,6 +48,7 @@ class Ramp(Source):
 class CumSumParams(NodeParams):
     crash_at: int = -1  # raise on this call number (0-based); -1 never
     expect_channels: int = 0  # 0: any
+    delay_s: float = 0.0  # sleep per chunk: a slow consumer
 
 
 class CumSum(Node):
@@ -66,6 +69,8 @@ class CumSum(Node):
         self.calls += 1
         if self.calls - 1 == self.params.crash_at:
             raise ValueError("boom: deliberate failure")
+        if self.params.delay_s:
+            time.sleep(self.params.delay_s)
         x = inputs["in"].data
         y = np.cumsum(x, axis=-1) + self.total[:, None]
         self.total = y[:, -1].copy()

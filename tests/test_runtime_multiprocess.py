@@ -108,6 +108,16 @@ def test_restart_in_worker_flags_gap(tmp_path):
     assert np.load(tmp_path / "ramp.npz")["data"].shape == (2, 190)
 
 
+def test_slow_consumer_still_gets_the_tail_and_end_of_stream(tmp_path):
+    # The sender's process finishes long before the slow consumer drains its queue; nothing may be lost.
+    cfg = ramp_graph(tmp_path, n=1500)
+    cfg.write_text(cfg.read_text().replace("params: {crash_at: -1}", "params: {crash_at: -1, delay_s: 0.01}"))
+    r = run_graph(build_graph(load_config(cfg)))
+    assert r.exit_code == 0, r.failure
+    data = np.load(tmp_path / "ramp.npz")["data"]
+    np.testing.assert_array_equal(data[0], np.cumsum(np.arange(1500.0)))
+
+
 def test_cli_run_exits_by_itself_at_end_of_stream(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(ramp_graph(tmp_path))],
                           capture_output=True, text=True, timeout=60)
