@@ -271,6 +271,17 @@ class EdgeReceiver(_Endpoint):
         """The next chunk, waiting up to `timeout` seconds (None: forever, 0: don't wait); None if none."""
         if self._thread is not None:
             item = self._pop(timeout)
+        elif timeout is None:  # the common blocking case, kept short: it is on every hop
+            sock = self._sock
+            while True:
+                frame = sock.recv(0, copy=False)
+                frames = [frame]
+                while frame.more:
+                    frame = sock.recv(0, copy=False)
+                    frames.append(frame)
+                item = self._accept(frames)
+                if item is not None:
+                    break
         else:
             item = self._recv_direct(timeout)
         if item is None:
@@ -315,16 +326,12 @@ class EdgeReceiver(_Endpoint):
         self.counters["bytes"] += chunk.data.nbytes
         return chunk, header
 
-    def _recv_direct(self, timeout: float | None):
-        deadline = None if timeout is None else time.monotonic() + timeout
+    def _recv_direct(self, timeout: float):
+        deadline = time.monotonic() + timeout
         while True:
-            if deadline is not None:
-                if not self._sock.poll(_ms(max(0.0, deadline - time.monotonic()))):
-                    return None
-                frames = self._read(zmq.NOBLOCK)
-            else:
-                frames = self._read(0)
-            item = self._accept(frames)
+            if not self._sock.poll(_ms(max(0.0, deadline - time.monotonic()))):
+                return None
+            item = self._accept(self._read(zmq.NOBLOCK))
             if item is not None:
                 return item
 

@@ -40,6 +40,7 @@ spec_id (and `range` from encode for a seq or spec id that does not fit). The re
 from __future__ import annotations
 
 import json
+import math
 import struct
 import sys
 import time
@@ -74,6 +75,7 @@ DTYPES: dict[int, np.dtype] = {
     10: np.dtype("<f2"), 11: np.dtype("<f4"), 12: np.dtype("<f8"),
     13: np.dtype("<c8"), 14: np.dtype("<c16"),
 }
+_ITEMSIZE: dict[int, int] = {code: dt.itemsize for code, dt in DTYPES.items()}
 _CODES: dict[str, int] = {dt.str.lstrip("<|="): code for code, dt in DTYPES.items()}
 _BY_DTYPE: dict[np.dtype, tuple[int, np.dtype]] = {}  # cache: array dtype -> (code, wire dtype)
 # Buffer-protocol formats of native arrays -> code, for encode's fast path (little-endian hosts only;
@@ -218,21 +220,19 @@ def decode(frames, max_bytes: int | None = None,
     body_len = body.nbytes if isinstance(body, _VIEWS) else len(body)
     if max_bytes is not None and body_len > max_bytes:
         raise WireError("oversized", f"payload of {body_len} bytes; the limit is {max_bytes}")
-    n_items = 1
-    for s in shape:
-        n_items *= s  # Python ints: no overflow on hostile shapes
-    if n_items * dt.itemsize != body_len:
-        raise WireError("size_mismatch",
-                        f"shape {tuple(shape)} of {dt.name} needs {n_items * dt.itemsize} bytes; got {body_len}")
+    need = math.prod(shape) * _ITEMSIZE[code]  # Python ints: no overflow on hostile shapes
+    if need != body_len:
+        raise WireError("size_mismatch", f"shape {tuple(shape)} of {dt.name} needs {need} bytes; got {body_len}")
     if expected_spec_id is not None and sid != expected_spec_id:
         raise WireError("spec_id", f"spec id {sid:#010x}; this edge expects {expected_spec_id:#010x}")
     data = np.ndarray(shape, dt, body)  # a view of the frame's memory, no copy
     data.setflags(write=False)
     chunk = Chunk(data, t0, seq, bool(flags & FLAG_GAP), bool(flags & FLAG_EOS), origin_ns)
-    return chunk, Header(sid, seq, mono_ns, wall_ns)
+    return chunk, _new_header(Header, (sid, seq, mono_ns, wall_ns))
 
 
 _VIEWS = (memoryview, np.ndarray)
+_new_header = tuple.__new__  # builds a Header without the Python-level NamedTuple __new__ (hot path)
 
 
 _BY_FORMAT.update(_native_formats())

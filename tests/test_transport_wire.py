@@ -152,3 +152,16 @@ def test_spec_id_is_stable_and_specs_travel_as_json():
     for s in (a, b, ev):
         assert wire.spec_from_json(wire.spec_to_json(s)) == s
         assert 0 <= wire.spec_id(s) < 2**32
+
+
+def test_header_fields_out_of_range_and_too_many_dims_are_refused_at_encode():
+    x = np.zeros((2, 2))
+    for seq, sid in ((-1, 0), (2**64, 0), (0, 2**32), (0, -5)):
+        with pytest.raises(wire.WireError) as e:
+            wire.encode(Chunk(x), seq, sid)
+        assert e.value.reason == "range"
+    with pytest.raises(wire.WireError) as e:
+        wire.encode(Chunk(np.zeros((1,) * (wire.MAX_NDIM + 1))), 0, 0)
+    assert e.value.reason == "ndim"
+    got, _ = roundtrip(Chunk(np.arange(3.0).reshape((3,) + (1,) * (wire.MAX_NDIM - 1))))
+    assert got.data.ndim == wire.MAX_NDIM and got.data.sum() == 3.0
