@@ -185,9 +185,10 @@ def test_bad_paths_and_specs(tmp_path):
         ("rec.mat", eeg, "suffix"),
         ("ev.wav", ev, ".npz"),
         ("sig.csv", eeg, "_raw.fif"),
-        ("missing_dir/x_raw.fif", eeg, "create it"),
+        ("a_file/x_raw.fif", eeg, "not a writable folder"),
         ("odd.wav", signal_spec(100.5, ["Cz"]), "integer rate"),
     ]
+    (tmp_path / "a_file").write_bytes(b"x")
     for name, spec, hint in cases:
         with pytest.raises(SpecError) as e:
             Recorder(path=str(tmp_path / name)).configure({"in": spec})
@@ -201,6 +202,16 @@ def test_bad_paths_and_specs(tmp_path):
         rec.process({"in": Chunk(np.zeros((2, 10)))})
     rec.close()
     assert not (tmp_path / "shape_raw.fif").exists()  # nothing received, nothing written
+
+
+def test_missing_folder_is_created_on_first_chunk(tmp_path):
+    target = tmp_path / "new" / "deeper" / "x_raw.fif"
+    rec = Recorder(path=str(target))
+    rec.configure({"in": signal_spec(100.0, ["Cz"])})
+    assert not (tmp_path / "new").exists()  # validating a graph creates nothing
+    rec.process({"in": Chunk(np.ones((1, 10)))})
+    rec.close()
+    assert mne.io.read_raw_fif(target, verbose="error").get_data().shape == (1, 10)
 
 
 CHILD = textwrap.dedent(
