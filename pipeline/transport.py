@@ -45,7 +45,11 @@ dropped, counted as `rejected` and `rejected_<reason>`, logged once per reason o
 ZMQ frames (no copy). `last_header` holds the wire.Header (send timestamps) of the last chunk returned.
 
 Always close() both ends (or use them as context managers): close() is what waits for queued frames,
-and a drop_oldest receiver's thread keeps it alive until then. Each end makes its own zmq.Context
+and a drop_oldest receiver's thread keeps it alive until then. The linger covers frames still queued
+in ZeroMQ, not bytes its I/O thread has taken but cannot yet write because the receiver is far behind
+(full socket buffers): when the sending process must exit right after end-of-stream, keep it alive
+until the receiving side confirms it saw end-of-stream (the multi-process runner waits for such a
+release message) rather than relying on the linger alone. Each end makes its own zmq.Context
 (one I/O thread) unless `context=` is given; then closing the socket is up to the caller's context
 for the linger (the context's term() waits for it).
 
