@@ -165,3 +165,29 @@ def test_header_fields_out_of_range_and_too_many_dims_are_refused_at_encode():
     assert e.value.reason == "ndim"
     got, _ = roundtrip(Chunk(np.arange(3.0).reshape((3,) + (1,) * (wire.MAX_NDIM - 1))))
     assert got.data.ndim == wire.MAX_NDIM and got.data.sum() == 3.0
+
+
+def test_mutated_frames_either_decode_consistently_or_raise_wire_error():
+    rng = np.random.default_rng(7)
+    x = sample("complex64", (3, 5))
+    head, body = wire.encode(Chunk(x, t0=1.0), 4, 9)
+    head, body = bytes(head), bytes(body)
+    outcomes = {"ok": 0, "rejected": 0}
+    for _ in range(3000):
+        h, b = bytearray(head), bytearray(body)
+        for _ in range(int(rng.integers(1, 4))):
+            target = h if rng.random() < 0.8 else b
+            if len(target):
+                target[int(rng.integers(0, len(target)))] = int(rng.integers(0, 256))
+        if rng.random() < 0.2:
+            h = h[: int(rng.integers(0, len(h) + 1))]
+        if rng.random() < 0.1:
+            b = b[: int(rng.integers(0, len(b) + 1))]
+        try:
+            got, _ = wire.decode([bytes(h), bytes(b)], max_bytes=4096)
+        except wire.WireError:
+            outcomes["rejected"] += 1
+            continue
+        outcomes["ok"] += 1
+        assert got.data.nbytes == len(b) and got.data.dtype in wire.DTYPES.values()
+    assert outcomes["ok"] > 0 and outcomes["rejected"] > 0
