@@ -103,7 +103,7 @@ def _peer(argv: list[str]) -> int:
         tx = EdgeSender(fwd_ep, SPEC, hwm=HWM, context=ctx)
         for size in sizes:
             x, copy, count = _payload(size), _copy(size), _thr_count(size, n)
-            buf = memoryview(x).cast("B")  # flat: pyzmq's copy threshold looks at len()
+            buf = memoryview(x).cast("B")  # flat bytes, as wire.encode gives
             for _ in range(rounds):
                 ctl.recv()
                 for _ in range(count):
@@ -158,7 +158,7 @@ def _latency(transport: str, sizes, iters: int) -> dict:
     try:
         for size in sizes:
             x, copy = _payload(size), _copy(size)
-            buf = memoryview(x).cast("B")  # flat: pyzmq's copy threshold looks at len()
+            buf = memoryview(x).cast("B")  # flat bytes, as wire.encode gives
             ref, wg, oneway, paired = [], [], [], []
             for b, k in enumerate(_schedule(size, iters)):
                 r, w = [], []

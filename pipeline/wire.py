@@ -169,7 +169,7 @@ def encode(chunk: Chunk, seq: int, spec_id: int) -> tuple[bytes, memoryview]:
     except struct.error as e:
         raise WireError("range", f"a header field is out of range (spec id uint32, seq uint64, "
                                  f"origin_ns int64): {e}") from None
-    # A flat byte view, so len() is the byte count (pyzmq's zero-copy threshold looks at len()).
+    # A flat byte view: len() is the byte count for every consumer (sockets, bytes(), tests).
     return head, view.cast("B") if view.nbytes else _EMPTY
 
 

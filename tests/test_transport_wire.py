@@ -78,7 +78,7 @@ def test_header_layout_is_the_documented_one():
 def test_encode_aliases_the_array_and_decode_does_not_copy():
     x = np.arange(1000, dtype=np.float32).reshape(10, 100)
     head, body = wire.encode(Chunk(x), 0, 0)
-    assert len(body) == x.nbytes  # flat bytes: pyzmq decides zero-copy from len()
+    assert len(body) == x.nbytes  # a flat byte view: len() is the byte count
     assert np.shares_memory(np.frombuffer(body, dtype=np.uint8), x)  # zero-copy on the send side
     buf = bytearray(body)
     got, _ = wire.decode([head, memoryview(buf)])
