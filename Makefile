@@ -9,7 +9,7 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install torch==2.13.0
-	$(BIN)/pip install triton
+	$(BIN)/pip install triton==3.9.0
 	$(BIN)/pip install -e '.[test]'
 
 system-deps:
