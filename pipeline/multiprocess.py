@@ -21,7 +21,7 @@ import time
 import zmq
 
 from .graph import Graph
-from .runner import Progress, RunResult
+from .runner import ProgressBar, RunResult, source_durations
 from .transport import free_tcp_port, ipc_endpoint
 
 STOP_GRACE_S = 1.5
@@ -31,7 +31,8 @@ def make_plans(graph: Graph, speed: float | None, control: str, release: str, ov
     config = graph.config
     plans = {
         group: {"config": config.file, "overrides": list(overrides), "group": group, "speed": speed,
-                "control": control, "release": release, "in_specs": {}, "receivers": [], "senders": []}
+                "control": control, "release": release, "progress": False, "in_specs": {}, "receivers": [],
+                "senders": []}
         for group in config.processes
     }
     for e in config.edges:
@@ -68,9 +69,10 @@ def run_multiprocess(graph: Graph, speed: float | None = None, progress: bool = 
     tmp = tempfile.mkdtemp(prefix="wavegraph-")
     procs: dict[str, subprocess.Popen] = {}
     t = time.monotonic()
-    bar = _ReplayProgress(graph, progress)
+    bar = ProgressBar(source_durations(graph.nodes), progress)
     try:
         for group, plan in make_plans(graph, speed, control_ep, release_ep, overrides).items():
+            plan["progress"] = bar.enabled
             path = os.path.join(tmp, f"{group}.json")
             with open(path, "w") as f:
                 json.dump(plan, f)
@@ -90,31 +92,15 @@ def run_multiprocess(graph: Graph, speed: float | None = None, progress: bool = 
              "latency_ns": [], "counters": {}}
     result.stats = {n: result.stats.get(n, dict(empty)) for n in graph.order}
     result.wall_s = time.monotonic() - t
-    bar.finish()
+    bar.show(0.0, final=not result.interrupted and not result.failure)
     return result
 
 
-class _ReplayProgress:
-    """Progress for multi-process replays: the parent knows durations but not positions; it shows time."""
-
-    def __init__(self, graph: Graph, enabled: bool):
-        durations = [getattr(graph.nodes[n], "duration_seconds", None) for n in graph.order]
-        self.total = max((d for d in durations if d), default=None)
-        self.enabled = enabled and self.total is not None
-        self.start = time.monotonic()
-
-    def tick(self) -> None:
-        if self.enabled:
-            sys.stderr.write(f"\rrunning {time.monotonic() - self.start:6.1f} s (replay of {self.total:.1f} s)")
-            sys.stderr.flush()
-
-    def finish(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
-
-
-def _handle(msg: dict, result: RunResult, reported: set) -> None:
-    if msg["type"] == "stats":
+def _handle(msg: dict, result: RunResult, reported: set, bar: ProgressBar | None) -> None:
+    if msg["type"] == "progress":
+        if bar is not None:
+            bar.show(msg["t"])
+    elif msg["type"] == "stats":
         result.stats.update(msg["stats"])
         reported.add(msg["group"])
         if msg.get("code") == 130:
@@ -129,13 +115,12 @@ def _supervise(control, release, procs, result: RunResult, bar) -> None:
         if all(g in reported or p.poll() is not None for g, p in procs.items()):
             release.send(b"exit")  # repeated each round: a late subscriber still hears it
         if control.poll(100):
-            _handle(control.recv_json(), result, reported)
+            _handle(control.recv_json(), result, reported, bar)
             if result.failure:
                 _stop_all(procs)
                 _collect(control, procs, result, time.monotonic() + STOP_GRACE_S, reported)
                 return
             continue
-        bar.tick()
         done = {g: p.poll() for g, p in procs.items()}
         if all(code is not None for code in done.values()):
             _collect(control, procs, result, time.monotonic() + 0.5, reported)
@@ -145,12 +130,12 @@ def _supervise(control, release, procs, result: RunResult, bar) -> None:
             return
 
 
-def _collect(control, procs, result, deadline, reported=None) -> None:
+def _collect(control, procs, result, deadline, reported=None, bar=None) -> None:
     """Read every report still coming until the processes have exited (or the deadline)."""
     reported = reported if reported is not None else set()
     while time.monotonic() < deadline:
         if control.poll(50):
-            _handle(control.recv_json(), result, reported)
+            _handle(control.recv_json(), result, reported, bar)
         elif all(p.poll() is not None for p in procs.values()) and not control.poll(0):
             return
 

@@ -29,24 +29,20 @@ class RunResult:
         return 130 if self.interrupted else 0
 
 
-class Progress:
+class ProgressBar:
     """A one-line progress bar on stderr for replays whose sources know their duration."""
 
-    def __init__(self, executor: Executor, enabled: bool):
-        self.executor = executor
-        durations = [getattr(executor.nodes[n], "duration_seconds", None) for n in executor.active_sources]
+    def __init__(self, durations: list, enabled: bool):
         self.total = max((d for d in durations if d), default=None)
         self.enabled = enabled and self.total is not None
         self.last = 0.0
 
-    def update(self, final: bool = False) -> None:
+    def show(self, done: float, final: bool = False) -> None:
         now = time.monotonic()
         if not self.enabled or (now - self.last < 0.2 and not final):
             return
         self.last = now
-        done = min(max(self.executor.source_time.values(), default=0.0), self.total)
-        if final:
-            done = self.total
+        done = self.total if final else min(max(done, 0.0), self.total)
         filled = int(30 * done / self.total)
         sys.stderr.write(f"\r[{'#' * filled}{' ' * (30 - filled)}] {done:7.1f}/{self.total:.1f} s")
         if final:
@@ -54,17 +50,21 @@ class Progress:
         sys.stderr.flush()
 
 
+def source_durations(nodes: dict) -> list:
+    return [getattr(node, "duration_seconds", None) for node in nodes.values()]
+
+
 def run_in_process(graph: Graph, speed: float | None = None, progress: bool = False) -> RunResult:
     ex = Executor(graph.config, graph.nodes, "main", speed=speed)
-    bar = Progress(ex, progress)
+    bar = ProgressBar(source_durations(graph.nodes), progress)
     result = RunResult({}, {n: "main" for n in graph.nodes})
     t = time.monotonic()
     ex.stop.install()
     try:
         while ex.step_sources():
-            bar.update()
+            bar.show(max(ex.source_time.values(), default=0.0))
         ex.drain()
-        bar.update(final=not ex.stop)
+        bar.show(0.0, final=not ex.stop)
     except NodeFailure as e:
         result.failure = str(e)
     finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 
 import zmq
 
@@ -52,7 +53,10 @@ def run_worker(plan: dict, stop: StopFlag) -> int:
         ex = Executor(config, nodes, group, send_remote=lambda e, c: senders[str(e)].send(c), speed=plan["speed"])
         ex.stop = stop
         control.send_json({"type": "ready", "group": group})
-        _loop(ex, receivers)
+        report = None
+        if plan["progress"] and ex.active_sources:
+            report = lambda t: control.send_json({"type": "progress", "group": group, "t": t})  # noqa: E731
+        _loop(ex, receivers, report)
         if stop:
             code = 130
     except NodeFailure as e:
@@ -114,10 +118,15 @@ def _merge_transport(stats: dict, counters: dict, receiving: bool) -> None:
         stats["counters"]["tx_dropped_full"] = stats["counters"].get("tx_dropped_full", 0) + counters["dropped_full"]
 
 
-def _loop(ex: Executor, receivers: list[tuple[EdgeReceiver, str, str]]) -> None:
-    """Alternate between remote inputs and local sources until everything has ended."""
+def _loop(ex: Executor, receivers: list[tuple[EdgeReceiver, str, str]], report=None) -> None:
+    """Alternate between remote inputs and local sources until everything has ended.
+    `report(t)`, when given, is told the replay position about three times a second."""
     open_rx = list(receivers)
+    last_report = 0.0
     while (open_rx or ex.active_sources) and not ex.stop:
+        if report is not None and time.monotonic() - last_report > 0.3:
+            last_report = time.monotonic()
+            report(max(ex.source_time.values(), default=0.0))
         got = False
         for item in list(open_rx):
             rx, node_id, port = item

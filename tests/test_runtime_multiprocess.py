@@ -119,9 +119,10 @@ def test_slow_consumer_still_gets_the_tail_and_end_of_stream(tmp_path):
 
 
 def test_cli_run_exits_by_itself_at_end_of_stream(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(ramp_graph(tmp_path))],
+    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(ramp_graph(tmp_path)), "--progress"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.endswith(f"[{'#' * 30}]     0.2/0.2 s\n")  # the progress bar ends full
     assert "compute us p50/p99" in proc.stdout and "acc" in proc.stdout
     assert np.load(tmp_path / "ramp.npz")["data"].shape == (2, 200)
 
