@@ -47,6 +47,11 @@ class Framer:
         """Append samples; return (frames (F, channels, size) as a view, index of the first frame)."""
         buf = np.concatenate([self.buf, x2], axis=1) if self.buf.shape[1] else x2
         self.n_in += x2.shape[1]
+        # with hop > size the next frame starts after the buffered samples: skip the samples between
+        # (buf[:, 0] is input sample n_in - len(buf); the next frame starts at k*hop - prepad)
+        skip = self.k * self.hop - self.prepad - (self.n_in - buf.shape[1])
+        if skip > 0:
+            buf = buf[:, skip:]
         nb = buf.shape[1]
         n_frames = (nb - self.size) // self.hop + 1 if nb >= self.size else 0
         k0 = self.k

@@ -102,3 +102,12 @@ def test_bad_params(name, params, msg):
     spec = SPEC if name == "stft" else lookup("stft")(n_fft=64, hop=32).configure({"in": SPEC})["out"]
     with pytest.raises(SpecError, match=msg):
         lookup(name)(**params).configure({"in": spec})
+
+
+def test_sliding_window_hop_longer_than_size_skips_the_samples_between():
+    # frame k is x[:, 5k : 5k+2] for any chunking (the gap between windows must be skipped, not buffered)
+    y = assert_streaming_equivalent(lambda: lookup("sliding_window")(size=2, hop=5), X, SPEC)["out"]
+    n_win = (777 - 2) // 5 + 1
+    assert y.shape == (n_win, 4)
+    for k in (0, 1, 50, n_win - 1):
+        np.testing.assert_array_equal(y[k], np.concatenate([X[0, 5 * k: 5 * k + 2], X[1, 5 * k: 5 * k + 2]]))
