@@ -189,7 +189,10 @@ def causal_conv1d_ref(x, weight, bias=None, initial_state=None, activation=None)
     _activate(x.new_zeros(0), activation)  # validate early
     prev = x.new_zeros(b, d, w - 1) if initial_state is None else initial_state.to(x.dtype)
     xcat = torch.cat([prev, x], dim=-1)
-    y = F.conv1d(xcat.float(), weight.float()[:, None, :], None if bias is None else bias.float(), groups=d)
+    if L == 0:  # F.conv1d refuses an input shorter than the kernel
+        y = xcat.new_zeros(b, d, 0, dtype=torch.float32)
+    else:
+        y = F.conv1d(xcat.float(), weight.float()[:, None, :], None if bias is None else bias.float(), groups=d)
     final = xcat[..., xcat.shape[-1] - (w - 1):].clone()
     return _activate(y, activation).to(x.dtype), final
 

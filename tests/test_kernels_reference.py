@@ -133,6 +133,10 @@ def test_conv_reference_against_direct_sum_and_update_steps():
     # shorter than the window: the final state keeps part of the initial state
     _, fin2 = R.causal_conv1d_ref(x[..., :2], wt, bias, s0)
     torch.testing.assert_close(fin2, torch.cat([s0[..., 2:], x[..., :2]], -1))
+    # an empty chunk (the scan and GLA references accept L = 0 too): no output, the state passes through
+    y0, fin0 = R.causal_conv1d_ref(x[..., :0], wt, bias, s0, "silu")
+    assert y0.shape == (b, d, 0) and y0.dtype == x.dtype
+    torch.testing.assert_close(fin0, s0)
 
 
 def test_bad_shapes_and_activation_are_clear_errors():
