@@ -38,6 +38,14 @@ class ModelParams(NodeParams):
         return self
 
 
+def check_real(spec, node_name: str) -> None:
+    """SpecError for a complex features stream: the models take float32 frames, and casting complex values to
+    real would silently drop the imaginary part (e.g. an stft connected straight to a model)."""
+    if np.dtype(spec.dtype).kind == "c":
+        raise SpecError(f"{node_name} needs real-valued features, got {spec.dtype}",
+                        "feed it real features (e.g. sliding_window or bandpower), not the complex stft output")
+
+
 def resolve_device(name: str):
     import torch
 

@@ -19,7 +19,7 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field
 
-from models.nodeutil import ModelParams, make_model, resolve_device, to_numpy, to_tensor
+from models.nodeutil import ModelParams, check_real, make_model, resolve_device, to_numpy, to_tensor
 from pipeline.chunk import Chunk
 from pipeline.node import Node
 from pipeline.registry import register
@@ -58,6 +58,7 @@ class ConformerEncoderNode(Node):
         if len(spec.shape) != 1 or spec.rate <= 0:
             raise SpecError(f"conformer_encoder needs a regular (frames x features) stream, got {spec.describe()}",
                             "feed it a feature extractor's output (e.g. log-mel frames)")
+        check_real(spec, "conformer_encoder")
         p = self.params
         self.device = resolve_device(p.device)
         n_feat = spec.shape[0]

@@ -16,7 +16,7 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field
 
-from models.nodeutil import ModelParams, make_model, resolve_device, to_numpy, to_tensor
+from models.nodeutil import ModelParams, check_real, make_model, resolve_device, to_numpy, to_tensor
 from pipeline.chunk import Chunk
 from pipeline.node import Node
 from pipeline.registry import register
@@ -51,6 +51,7 @@ class MambaNode(Node):
         if len(spec.shape) != 1:
             raise SpecError(f"mamba needs a (frames x features) stream, got {spec.describe()}",
                             "feed it a feature extractor's or an encoder's output")
+        check_real(spec, "mamba")
         p = self.params
         self.device = resolve_device(p.device)
         n_feat = spec.shape[0]

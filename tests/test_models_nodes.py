@@ -152,6 +152,9 @@ def test_bad_params_and_specs():
         enc(**{**ENC, "att_context": (2, 1)}).configure({"in": SPEC})
     with pytest.raises(SpecError, match="multiple of the chunk size"):
         enc(**{**ENC, "att_context_sizes": [(5, 1)]}).configure({"in": SPEC})
+    for cls in (enc, ssm):  # complex frames (an stft) would be cast to float32 dropping the imaginary part
+        with pytest.raises(SpecError, match="real-valued features, got complex64"):
+            cls(**(ENC if cls is enc else SSM)).configure({"in": StreamSpec("features", RATE, (6,), "complex64")})
     with pytest.raises(SpecError, match="no model config"):
         ssm(checkpoint="/nonexistent/m.safetensors").configure({"in": SPEC})
     if not torch.cuda.is_available():
