@@ -257,7 +257,7 @@ class ISTFT(Node):
     def process(self, inputs):
         c = inputs["in"]
         z = c.data
-        if z.ndim != 2 or z.shape[0] == 0:
+        if z.ndim != 2 or z.shape[0] == 0 or z.shape[1] != self._nch * self.n_bins:
             if z.size == 0:
                 return {}
             raise ValueError(f"istft chunk has shape {z.shape}, expected (frames, {self._nch * self.n_bins})")

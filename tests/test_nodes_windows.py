@@ -111,3 +111,12 @@ def test_sliding_window_hop_longer_than_size_skips_the_samples_between():
     assert y.shape == (n_win, 4)
     for k in (0, 1, 50, n_win - 1):
         np.testing.assert_array_equal(y[k], np.concatenate([X[0, 5 * k: 5 * k + 2], X[1, 5 * k: 5 * k + 2]]))
+
+
+def test_istft_wrong_frame_width_is_a_clear_error():
+    fspec = lookup("stft")(n_fft=16, hop=8).configure({"in": SPEC})["out"]
+    node = lookup("istft")(n_fft=16, hop=8)
+    node.configure({"in": fspec})
+    with pytest.raises(ValueError, match=r"istft chunk has shape \(3, 5\), expected \(frames, 18\)"):
+        node.process({"in": Chunk(np.zeros((3, 5), complex))})
+    assert node.process({"in": Chunk(np.zeros((0, 18), complex))}) == {}
