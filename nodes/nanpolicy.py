@@ -92,8 +92,12 @@ def signal_input(node, in_specs: dict[str, StreamSpec]) -> StreamSpec:
 
 
 def float_dtype(spec: StreamSpec) -> np.dtype:
-    """Working dtype: float32/float64 kept, anything else computed in float64."""
+    """Working dtype: float32/float64 kept, anything else computed in float64; complex is refused (the cast
+    to float would silently drop the imaginary part)."""
     dt = np.dtype(spec.dtype)
+    if dt.kind == "c":
+        raise SpecError(f"this node needs a real-valued signal, got {dt.name}",
+                        "take the magnitude or the real part upstream")
     return dt if dt in (np.dtype(np.float32), np.dtype(np.float64)) else np.dtype(np.float64)
 
 

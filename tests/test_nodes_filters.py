@@ -131,6 +131,13 @@ def test_bad_params_raise_spec_error(name, params, msg):
     assert e.value.hint
 
 
+@pytest.mark.parametrize("name,params", [("bandpass", dict(l_freq=1.0, h_freq=40.0)), ("fir", dict(h_freq=30.0))])
+def test_complex_signal_is_refused(name, params):
+    # casting complex chunks to the float working dtype would drop the imaginary part without a word
+    with pytest.raises(SpecError, match="real-valued signal, got complex128"):
+        lookup(name)(**params).configure({"in": signal_spec(FS, ["C3", "Cz", "C4"], dtype="complex128")})
+
+
 def test_float32_and_banded_input():
     x = make_x(400).astype(np.float32)
     spec32 = signal_spec(FS, ["C3", "Cz", "C4"], dtype="float32")
