@@ -3,7 +3,8 @@
 The anti-aliasing filter is scipy.signal.resample_poly's default: ``h = firwin(2*half+1, 1/max(up, down),
 window=("kaiser", 5.0)) * up`` with ``half = 10*max(up, down)``. It is delayed by ``p`` zero taps so that
 its total delay ``D = half + p`` is a multiple of ``up*down``; then the delay is a whole number of
-samples at both rates: ``latency_samples = D/up`` input samples, ``D/down`` output samples.
+samples at both rates: ``latency_samples = D/up`` input samples, ``D/down`` output samples. At the same
+rate (up = down = 1) ``h = [1]``: the identity, latency 0, as ``resample_poly(x, 1, 1)``.
 
 Streamed output (including what finish() flushes) equals ``upfirdn(concat(zeros(p), h), x, up, down)``
 on the whole signal, and ``out[D/down : D/down + ceil(n*up/down)] == resample_poly(x, up, down)``.
@@ -74,8 +75,11 @@ class Resample(Node):
                                 "use smaller factors or raise max_factor")
         self.up, self.down = up, down
         self._dtype = float_dtype(spec)
-        half = 10 * max(up, down)
-        h = firwin(2 * half + 1, 1.0 / max(up, down), window=("kaiser", 5.0)) * up
+        if up == down == 1:  # same rate: no cutoff below Nyquist to design; the filter is the identity, as
+            half, h = 0, np.ones(1)  # resample_poly(x, 1, 1) returns x
+        else:
+            half = 10 * max(up, down)
+            h = firwin(2 * half + 1, 1.0 / max(up, down), window=("kaiser", 5.0)) * up
         period = up * down
         self.delay_up = -(-half // period) * period  # D: total delay in upsampled samples
         self.pad = self.delay_up - half  # p: leading zero taps

@@ -66,6 +66,18 @@ def test_nan_policy():
     assert node.counters == {"nan_zeroed": 1}
 
 
+@pytest.mark.parametrize("params", [dict(rate=250.0), dict(up=3, down=3)])
+def test_same_rate_is_the_identity(params):
+    # firwin has no cutoff below Nyquist for up == down == 1; resample_poly returns the input unchanged
+    spec = signal_spec(250, ["a", "b"])
+    x = np.random.default_rng(2).standard_normal((2, 300))
+    y = assert_streaming_equivalent(lambda: lookup("resample")(**params), x, spec)["out"]
+    np.testing.assert_array_equal(y, x)
+    np.testing.assert_array_equal(y, ss.resample_poly(x, 1, 1, axis=-1))
+    node = lookup("resample")(**params)
+    assert node.configure({"in": spec})["out"].rate == 250 and node.latency_samples == 0
+
+
 @pytest.mark.parametrize("params,msg", [(dict(rate=999.9999), "max_factor"), (dict(rate=-5.0), "positive"),
                                         (dict(up=1), "both"), (dict(rate=250, up=1, down=4), "not both")])
 def test_impossible_ratio_raises_spec_error(params, msg):
