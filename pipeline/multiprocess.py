@@ -122,10 +122,15 @@ def _supervise(control, release, procs, result: RunResult, bar) -> None:
                 return
             continue
         done = {g: p.poll() for g, p in procs.items()}
-        if all(code is not None for code in done.values()):
-            _collect(control, procs, result, time.monotonic() + 0.5, reported)
+        # A process that died without reporting (killed, segfault, os._exit) never sends end-of-stream:
+        # the processes downstream of it would wait forever, so stop them all.
+        died = [g for g, code in done.items() if code not in (None, 0, 130) and g not in reported]
+        if died or all(code is not None for code in done.values()):
+            if died:
+                _stop_all(procs)
+            _collect(control, procs, result, time.monotonic() + (STOP_GRACE_S if died else 0.5), reported)
             for g, code in done.items():
-                if code not in (0, 130) and g not in reported and result.failure is None:
+                if code not in (None, 0, 130) and g not in reported and result.failure is None:
                     result.failure = f"process '{g}' exited with code {code} without reporting"
             return
 

@@ -1,6 +1,7 @@
 """Small nodes used only by the runtime tests (loaded by dotted path: `type: fixture_nodes:Ramp`)."""
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -49,6 +50,7 @@ class CumSumParams(NodeParams):
     crash_at: int = -1  # raise on this call number (0-based); -1 never
     expect_channels: int = 0  # 0: any
     delay_s: float = 0.0  # sleep per chunk: a slow consumer
+    exit_at: int = -1  # end the whole process abruptly (os._exit, no report) on this call; -1 never
 
 
 class CumSum(Node):
@@ -69,6 +71,8 @@ class CumSum(Node):
         self.calls += 1
         if self.calls - 1 == self.params.crash_at:
             raise ValueError("boom: deliberate failure")
+        if self.calls - 1 == self.params.exit_at:
+            os._exit(3)  # a process that dies without reporting (segfault, OOM kill)
         if self.params.delay_s:
             time.sleep(self.params.delay_s)
         x = inputs["in"].data

@@ -149,3 +149,16 @@ def test_ctrl_c_mid_replay_leaves_complete_file(tmp_path, mode):
     assert 0 < n < 20000
     assert n == int(chunks[:, 2].sum())  # every chunk the recorder received is in the file
     np.testing.assert_array_equal(data[0], np.cumsum(np.arange(n, dtype=np.float64)))
+
+
+def test_worker_that_dies_without_reporting_ends_the_run(tmp_path):
+    # 'b' vanishes (os._exit, as after a segfault or an OOM kill) and never sends end-of-stream: the
+    # run must end with an error naming it instead of 'c' waiting for it forever (the subprocess
+    # timeout only turns a hang into a failure).
+    cfg = ramp_graph(tmp_path)
+    cfg.write_text(cfg.read_text().replace("params: {crash_at: -1}", "params: {crash_at: -1, exit_at: 5}"))
+    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(cfg)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert "process 'b' exited with code 3 without reporting" in proc.stderr
+    assert "rec " in proc.stdout  # the summary still lists every node
