@@ -36,8 +36,8 @@ class ResampleParams(NodeParams):
 
 def rational_ratio(in_rate: float, out_rate: float, max_factor: int) -> tuple[int, int]:
     """(up, down) in lowest terms with out_rate/in_rate == up/down exactly (decimal rates)."""
-    if not out_rate or out_rate <= 0:
-        raise SpecError(f"resample rate {out_rate} is not positive", "give a positive output rate in Hz")
+    if not math.isfinite(out_rate) or out_rate <= 0:
+        raise SpecError(f"resample rate {out_rate} is not a positive, finite rate", "give a positive output rate in Hz")
     ratio = Fraction(repr(float(out_rate))) / Fraction(repr(float(in_rate)))
     up, down = ratio.numerator, ratio.denominator
     if up > max_factor or down > max_factor:

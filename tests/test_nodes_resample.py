@@ -79,6 +79,7 @@ def test_same_rate_is_the_identity(params):
 
 
 @pytest.mark.parametrize("params,msg", [(dict(rate=999.9999), "max_factor"), (dict(rate=-5.0), "positive"),
+                                        (dict(rate=float("nan")), "positive"), (dict(rate=float("inf")), "positive"),
                                         (dict(up=1), "both"), (dict(rate=250, up=1, down=4), "not both")])
 def test_impossible_ratio_raises_spec_error(params, msg):
     with pytest.raises(SpecError, match=msg) as e:
