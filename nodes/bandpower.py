@@ -4,8 +4,9 @@ Every `hop` seconds, the last `window` seconds of each channel go through ``scip
 segments of `segment` seconds, 50 % overlap, mean detrend, density scaling); the power of each band is
 the PSD summed over the bins with ``lo <= f < hi`` times the bin width (units of the input squared, or
 log10 of it with ``log: true``). Output: features (frames, channels*bands), channel-major
-(``row[c*n_bands + b]``), at rate/hop frames per second, frame k stamped at its window's start
-(``t_first + k*hop``), like `sliding_window`; latency_samples = window - 1 samples of lookahead.
+(``row[c*n_bands + b]``, named ``"{channel}:{band}"``), at rate/hop frames per second, frame k stamped at
+its window's start (``t_first + k*hop``), like `sliding_window`; latency_samples = window - 1 samples of
+lookahead.
 Offline equivalent: the same welch call on ``x[:, k*hop : k*hop + window]`` for every k.
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pipeline.registry import register
 from pipeline.spec import SpecError, StreamSpec
 
 from .nanpolicy import NAN_POLICY_HELP, NanPolicy, signal_input
-from .windows import _Framed
+from .windows import _Framed, column_names
 
 DEFAULT_BANDS = {"delta": (1.0, 4.0), "theta": (4.0, 8.0), "alpha": (8.0, 13.0), "beta": (13.0, 30.0)}
 
@@ -68,9 +69,9 @@ class Bandpower(_Framed):
         self._setup(spec, size, hop, 0, p.nan_policy)
         self.latency_samples = size - 1
         nb = len(self._masks)
+        names, types = column_names(spec, self._nch, p.bands)  # "C3:alpha", ...
         self.out_specs = {"out": StreamSpec("features", spec.rate / hop, (self._nch * nb,), self._dtype.name,
-                                            spec.channel_names, spec.channel_types,
-                                            f"log10({spec.units}^2)" if p.log else f"{spec.units}^2")}
+                                            names, types, f"log10({spec.units}^2)" if p.log else f"{spec.units}^2")}
         return self.out_specs
 
     def transform(self, frames):

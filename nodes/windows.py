@@ -5,7 +5,8 @@ and is stamped ``t_first + k*hop/rate`` (t_first: start time of the first input 
 features stream at ``rate/hop`` frames per second.
 
 * sliding_window: prepad 0, so frame k starts at sample k*hop and is stamped with its start time. Row
-  layout: channel-major, ``row[c*size + s] = x[c, k*hop + s]`` (leading band axes flattened into c).
+  layout: channel-major, ``row[c*size + s] = x[c, k*hop + s]`` (leading band axes flattened into c), column
+  ``c*size + s`` named ``"{channel}:{s}"``.
   Trailing samples that do not fill a window are dropped at finish(). latency_samples = size - 1 (a
   window is held back until its last sample arrives, then stamped with its first sample's time).
 * stft: size n_fft, prepad n_fft - hop, so frame k ends with the hop block that starts at k*hop (its
@@ -70,6 +71,17 @@ class Framer:
     def load(self, s: dict) -> None:
         self.buf = np.array(s["buf"], dtype=self.dtype).reshape(self.nch, -1)
         self.k, self.n_in = int(s["k"]), int(s["n_in"])
+
+
+def column_names(spec: StreamSpec, nch: int, parts) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Names and types of the feature columns, channel-major (``f"{channel}:{part}"`` for each channel, then each
+    part), so that a features spec has one name per column as consumers expect (an LSL outlet labels every column).
+    Empty when the input does not name exactly `nch` channels (e.g. a filter bank's (bands, channels))."""
+    if len(spec.channel_names) != nch:
+        return (), ()
+    names = tuple(f"{c}:{q}" for c in spec.channel_names for q in parts)
+    types = tuple(t for t in spec.channel_types for _ in parts)
+    return names, types
 
 
 class _Framed(Node):
@@ -140,8 +152,9 @@ class SlidingWindow(_Framed):
         self.in_specs = dict(in_specs)
         self._setup(spec, p.size, p.hop, 0, p.nan_policy)
         self.latency_samples = p.size - 1  # lookahead: a window is stamped at its start, emitted at its end
+        names, types = column_names(spec, self._nch, range(p.size))
         self.out_specs = {"out": StreamSpec("features", spec.rate / p.hop, (self._nch * p.size,), self._dtype.name,
-                                            spec.channel_names, spec.channel_types, spec.units)}
+                                            names, types, spec.units)}
         return self.out_specs
 
     def transform(self, frames):

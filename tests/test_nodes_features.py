@@ -104,3 +104,16 @@ def test_bandpower_equals_welch_per_window_and_finds_alpha():
 def test_bandpower_bad_params(params, msg):
     with pytest.raises(SpecError, match=msg):
         lookup("bandpower")(**params).configure({"in": SPEC})
+
+
+def test_feature_specs_name_every_column():
+    # one name per column (channel-major), as consumers index them: an LSL outlet labels each of its channels
+    bp = lookup("bandpower")(bands={"theta": (4.0, 8.0), "alpha": (8.0, 13.0)})
+    spec = bp.configure({"in": SPEC})["out"]
+    assert spec.channel_names == ("a:theta", "a:alpha", "b:theta", "b:alpha", "c:theta", "c:alpha")
+    assert spec.channel_types == ("eeg",) * 6
+    sw = lookup("sliding_window")(size=2, hop=1).configure({"in": SPEC})["out"]
+    assert sw.channel_names == ("a:0", "a:1", "b:0", "b:1", "c:0", "c:1") and len(sw.channel_types) == 6
+    lookup("lsl_outlet")(name="bp").configure({"in": spec})  # raised IndexError with per-channel names
+    banded = lookup("filterbank")(bands=[(4.0, 8.0), (8.0, 13.0)]).configure({"in": SPEC})["out"]
+    assert lookup("bandpower")().configure({"in": banded})["out"].channel_names == ()  # (bands, channels): unnamed
