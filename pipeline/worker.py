@@ -9,7 +9,9 @@ runner, and reports to the parent over a control socket in JSON (never pickle): 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import threading
 import time
 
 import zmq
@@ -147,8 +149,17 @@ def _loop(ex: Executor, receivers: list[tuple[EdgeReceiver, str, str]], report=N
     ex.drain()
 
 
+def _stop_when_orphaned(stop: StopFlag, parent_pid: int, every_s: float = 0.25) -> None:
+    """Set the stop flag once the parent is gone (killed with SIGKILL, say): nothing else would end
+    a worker waiting for an end-of-stream or a release that can no longer come."""
+    while not stop.event.wait(every_s):
+        if os.getppid() != parent_pid:
+            stop.event.set()
+
+
 def main() -> int:
     stop = StopFlag().install()  # first thing: a stop during start-up is honoured, never half-done
+    threading.Thread(target=_stop_when_orphaned, args=(stop, os.getppid()), daemon=True).start()
     with open(sys.argv[1]) as f:
         plan = json.load(f)
     return run_worker(plan, stop)

@@ -162,3 +162,44 @@ def test_worker_that_dies_without_reporting_ends_the_run(tmp_path):
     assert proc.returncode == 1, proc.stderr
     assert "process 'b' exited with code 3 without reporting" in proc.stderr
     assert "rec " in proc.stdout  # the summary still lists every node
+
+
+def _parent_of(pid: str) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rpartition(")")[2].split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+def test_workers_stop_and_finalise_when_the_parent_is_killed(tmp_path):
+    # SIGKILL leaves the parent no chance to forward a stop: the workers notice they are orphaned.
+    cfg = ramp_graph(tmp_path, n=20000)
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "run", str(cfg), "--speed", "1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tmp_path / "ramp.npz.chunks.csv"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (not log.exists() or log.read_text().count("\n") < 20):
+        time.sleep(0.1)
+    workers = [d for d in os.listdir("/proc") if d.isdigit() and _parent_of(d) == proc.pid]
+    assert len(workers) == 3
+    proc.kill()
+    proc.wait()
+    def running(pid):  # an exited orphan may stay a zombie until init reaps it
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rpartition(")")[2].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 30  # a safety net only; they stop within about a second
+    while time.monotonic() < deadline and any(running(w) for w in workers):
+        time.sleep(0.1)
+    alive = [w for w in workers if running(w)]
+    for w in alive:
+        os.kill(int(w), signal.SIGKILL)
+    assert not alive, "workers outlived their parent"
+    data = np.load(tmp_path / "ramp.npz")["data"]  # the recorder's process closed it cleanly
+    n = data.shape[1]
+    assert 0 < n < 20000
+    np.testing.assert_array_equal(data[0], np.cumsum(np.arange(n, dtype=np.float64)))
