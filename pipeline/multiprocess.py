@@ -10,8 +10,10 @@ its nodes (recorders finalise their files) and exits; stragglers are killed afte
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -87,6 +89,10 @@ def run_multiprocess(graph: Graph, speed: float | None = None, progress: bool = 
         control.close(linger=0)
         release.close(linger=0)
         ctx.term()
+        for ep in (control_ep, release_ep):  # libzmq leaves the socket files of ipc:// binds
+            with contextlib.suppress(OSError):
+                os.unlink(ep[len("ipc://"):])
+        shutil.rmtree(tmp, ignore_errors=True)
     # Nodes of a process that died without reporting keep zeroed rows, so the table stays complete.
     empty = {"chunks_in": 0, "chunks_out": 0, "drops": 0, "gaps": 0, "restarts": 0, "compute_ns": [],
              "latency_ns": [], "counters": {}}
