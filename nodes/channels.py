@@ -79,7 +79,7 @@ class CAR(Node):
             y = x - np.add.reduce(ref_src, axis=-2, keepdims=True) * self._scale
         else:
             rmask = mask if self._idx is None else mask[..., self._idx, :]
-            good = (~rmask).sum(axis=-2, keepdims=True)
+            good = (~rmask).sum(axis=-2, keepdims=True, dtype=x.dtype)  # an int count would promote float32
             ref = ref_src.sum(axis=-2, keepdims=True) / np.maximum(good, 1)  # mean of the finite channels
             y = x - ref
             y[mask] = np.nan

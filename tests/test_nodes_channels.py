@@ -33,6 +33,17 @@ def test_car_nan_policies():
     assert node.counters == {"nan_zeroed": 1}
 
 
+def test_car_propagate_keeps_float32():
+    spec32 = signal_spec(250, NAMES, ["eeg", "eeg", "eeg", "eeg", "eog"], dtype="float32")
+    bad = X.astype(np.float32)
+    bad[2, 10] = np.nan
+    for params in ({}, dict(ref_channels=["Cz", "C4"])):
+        node = lookup("car")(nan_policy="propagate", **params)
+        assert node.configure({"in": spec32})["out"].dtype == "float32"
+        y = run_chunked(node, bad, spec32, [300])["out"]
+        assert y.dtype == np.float32 and np.isnan(y[2, 10]) and np.isnan(y).sum() == 1
+
+
 def test_named_and_bipolar_reference():
     node = lookup("rereference")(channel="Cz")
     spec = node.configure({"in": SPEC})["out"]
