@@ -8,7 +8,9 @@ rate (up = down = 1) ``h = [1]``: the identity, latency 0, as ``resample_poly(x,
 
 Streamed output (including what finish() flushes) equals ``upfirdn(concat(zeros(p), h), x, up, down)``
 on the whole signal, and ``out[D/down : D/down + ceil(n*up/down)] == resample_poly(x, up, down)``.
-Output sample j is stamped ``t_first + j/out_rate`` (t_first: start time of the first input chunk).
+Output sample j is stamped ``t_first + j/out_rate`` (t_first: start time of the first input chunk; a chunk
+flagged ``gap`` moves t_first so that its own first sample keeps its t0, as the samples lost in the gap are
+not counted in j).
 """
 from __future__ import annotations
 
@@ -92,6 +94,7 @@ class Resample(Node):
         self._trev = np.ascontiguousarray(table[:, ::-1]).astype(self._dtype)  # reversed: dot with ascending x
         self.latency_samples = self.delay_up // up
         self.out_delay = self.delay_up // down
+        self._in_rate = spec.rate
         self.out_rate = spec.rate * up / down
         self._lead = tuple(spec.shape)
         self._nch = int(np.prod(self._lead)) if self._lead else 1
@@ -167,6 +170,8 @@ class Resample(Node):
             return {}
         if self._t_first is None:
             self._t_first = float(c.t0)
+        elif c.gap:  # samples are missing before this chunk: re-anchor so that its first sample keeps its t0
+            self._t_first = float(c.t0) - self._n_in / self._in_rate
         x, mask = sanitize(self, x, self._policy)
         x2 = x if self._ndim == 2 else x.reshape(self._nch, x.shape[-1])
         if mask is not None:  # NaN at input i -> the output sample nearest in time, after the delay

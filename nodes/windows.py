@@ -1,8 +1,9 @@
 """Sliding windows, streaming STFT and inverse STFT.
 
 Frames: frame k covers input samples [k*hop - prepad, k*hop - prepad + size) (zeros before the stream)
-and is stamped ``t_first + k*hop/rate`` (t_first: start time of the first input chunk). The output is a
-features stream at ``rate/hop`` frames per second.
+and is stamped ``t_first + k*hop/rate`` (t_first: start time of the first input chunk; a chunk flagged ``gap``
+moves t_first so that its own first sample keeps its t0, as the samples lost in the gap are not counted in k;
+istft does the same with frames). The output is a features stream at ``rate/hop`` frames per second.
 
 * sliding_window: prepad 0, so frame k starts at sample k*hop and is stamped with its start time. Row
   layout: channel-major, ``row[c*size + s] = x[c, k*hop + s]`` (leading band axes flattened into c), column
@@ -120,6 +121,8 @@ class _Framed(Node):
             return {}
         if self._t_first is None:
             self._t_first = float(c.t0)
+        elif c.gap:  # samples are missing before this chunk: re-anchor so that its first sample keeps its t0
+            self._t_first = float(c.t0) - self.framer.n_in / self._rate
         x, mask = sanitize(self, x, self._policy)
         if mask is not None:  # windows are independent: NaN only reaches the frames that contain it
             x[mask] = np.nan
@@ -276,6 +279,8 @@ class ISTFT(Node):
             raise ValueError(f"istft chunk has shape {z.shape}, expected (frames, {self._nch * self.n_bins})")
         if self._t_first is None:
             self._t_first = float(c.t0)
+        elif c.gap:  # frames are missing before this chunk: re-anchor so that its first frame keeps its t0
+            self._t_first = float(c.t0) - self._k / self._frame_rate
         z, mask = sanitize(self, z, self._policy)
         if mask is not None:
             z = z.copy()

@@ -85,3 +85,17 @@ def test_impossible_ratio_raises_spec_error(params, msg):
     with pytest.raises(SpecError, match=msg) as e:
         lookup("resample")(**params).configure({"in": signal_spec(1000, ["a"])})
     assert e.value.hint
+
+
+def test_gap_moves_the_time_base_by_the_lost_time():
+    # the chunk after a gap starts 3 s after the previous one ended: counting samples alone stamped it 3 s early
+    spec = signal_spec(1000, ["a"])
+    x = np.random.default_rng(3).standard_normal((1, 2000))
+    outs = []
+    for gap in (False, True):
+        node = lookup("resample")(rate=250)
+        node.configure({"in": spec})
+        node.process({"in": Chunk(x[:, :1000], t0=2.0)})
+        outs.append(node.process({"in": Chunk(x[:, 1000:], t0=3.0 + (3.0 if gap else 0.0), gap=gap)})["out"])
+    assert outs[1].t0 == pytest.approx(outs[0].t0 + 3.0, abs=1e-9)
+    np.testing.assert_array_equal(outs[1].data, outs[0].data)

@@ -120,3 +120,31 @@ def test_istft_wrong_frame_width_is_a_clear_error():
     with pytest.raises(ValueError, match=r"istft chunk has shape \(3, 5\), expected \(frames, 18\)"):
         node.process({"in": Chunk(np.zeros((3, 5), complex))})
     assert node.process({"in": Chunk(np.zeros((0, 18), complex))}) == {}
+
+
+def _stamps_after_a_gap(make, x, spec, cut, jump):
+    """Output (t0, data) of the chunk after `cut`, fed contiguously and then after `jump` s of lost samples."""
+    runs = []
+    for gap in (False, True):
+        node = make()
+        node.configure({"in": spec})
+        node.process({"in": Chunk(x[..., :cut] if spec.kind == "signal" else x[:cut], t0=2.0)})
+        t0 = 2.0 + cut / spec.rate + (jump if gap else 0.0)
+        rest = x[..., cut:] if spec.kind == "signal" else x[cut:]
+        runs.append(node.process({"in": Chunk(rest, t0=t0, gap=gap)})["out"])
+    return runs
+
+
+@pytest.mark.parametrize("name,params", [("sliding_window", dict(size=50, hop=20)), ("stft", dict(n_fft=32, hop=16)),
+                                         ("bandpower", dict(window=0.5, hop=0.2)), ("istft", dict(n_fft=32, hop=16))])
+def test_gap_moves_the_time_base_by_the_lost_time(name, params):
+    # a chunk flagged gap starts 3 s after the previous one ended: its outputs are stamped 3 s later than
+    # the same samples arriving without a gap (counting samples alone would stamp them 3 s early)
+    spec, x = SPEC, X
+    if name == "istft":
+        stft = lookup("stft")(**params)
+        spec = stft.configure({"in": SPEC})["out"]
+        x = run_chunked(stft, X, SPEC, [777])["out"]
+    plain, gapped = _stamps_after_a_gap(lambda: lookup(name)(**params), x, spec, x.shape[spec.time_axis] // 2, 3.0)
+    assert gapped.t0 == pytest.approx(plain.t0 + 3.0, abs=1e-9)
+    np.testing.assert_array_equal(gapped.data, plain.data)  # the data are not touched
