@@ -239,6 +239,8 @@ class ISTFT(Node):
         _check_stft(p)
         if np.dtype(spec.dtype).kind != "c":
             raise SpecError(f"istft needs complex frames, got {spec.dtype}", "connect the output of an stft")
+        if not spec.rate or spec.rate <= 0:  # the output rate is frame rate * hop
+            raise SpecError(f"istft needs a regular frame rate, got {spec.rate}", "connect the output of an stft")
         self.n_bins = p.n_fft // 2 + 1
         width = spec.shape[-1] if spec.shape else 1
         if width % self.n_bins:

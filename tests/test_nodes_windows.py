@@ -115,6 +115,8 @@ def test_sliding_window_hop_longer_than_size_skips_the_samples_between():
 
 def test_istft_wrong_frame_width_is_a_clear_error():
     fspec = lookup("stft")(n_fft=16, hop=8).configure({"in": SPEC})["out"]
+    with pytest.raises(SpecError, match="regular frame rate"):  # an irregular stream has no output rate
+        lookup("istft")(n_fft=16, hop=8).configure({"in": fspec.evolve(rate=0.0)})
     node = lookup("istft")(n_fft=16, hop=8)
     node.configure({"in": fspec})
     with pytest.raises(ValueError, match=r"istft chunk has shape \(3, 5\), expected \(frames, 18\)"):
