@@ -120,13 +120,11 @@ class Rereference(Node):
         else:
             plus, minus, out_names = [], [], []
             for pair in p.pairs:
-                a, sep, b = pair.partition("-")
-                if not sep or not a or not b:
-                    raise SpecError(f"bipolar pair {pair!r} is not of the form A-B", 'write pairs as "C3-C4"')
-                ia, ib = channel_index(spec, [a.strip(), b.strip()], f"rereference pair {pair!r}")
+                a, b = _split_pair(pair, names)
+                ia, ib = channel_index(spec, [a, b], f"rereference pair {pair!r}")
                 plus.append(ia)
                 minus.append(ib)
-                out_names.append(f"{a.strip()}-{b.strip()}")
+                out_names.append(f"{a}-{b}")
             if not plus:
                 raise SpecError("rereference pairs is empty", 'give at least one pair such as "C3-C4"')
         self._plus, self._minus = np.asarray(plus), np.asarray(minus)
@@ -148,6 +146,20 @@ class Rereference(Node):
         if mask is not None:
             y[mask[..., self._plus, :] | mask[..., self._minus, :]] = np.nan
         return {"out": Chunk(y, c.t0, c.seq, c.gap, c.eos, c.origin_ns)}
+
+
+def _split_pair(pair: str, names: list[str]) -> tuple[str, str]:
+    """("A", "B") from "A-B". Channel names may hold hyphens themselves (EDF's "EEG Fpz-Cz"): the split is the
+    hyphen with a known channel on both sides; with none, the first hyphen (the unknown name is then reported)."""
+    splits = [(pair[:i].strip(), pair[i + 1:].strip()) for i, ch in enumerate(pair) if ch == "-"]
+    splits = [(a, b) for a, b in splits if a and b]
+    if not splits:
+        raise SpecError(f"bipolar pair {pair!r} is not of the form A-B", 'write pairs as "C3-C4"')
+    known = [(a, b) for a, b in splits if a in names and b in names]
+    if len(known) > 1:
+        raise SpecError(f"bipolar pair {pair!r} splits into channels in {len(known)} ways: {known}",
+                        "rename the channels so that the pair is unambiguous")
+    return known[0] if known else splits[0]
 
 
 class PickParams(NodeParams):

@@ -56,6 +56,20 @@ def test_named_and_bipolar_reference():
     np.testing.assert_array_equal(y, np.stack([X[1] - X[3], X[0] - X[4]]))
 
 
+def test_bipolar_pairs_of_hyphenated_channel_names():
+    # EDF montages name channels "Fpz-Cz", "Pz-Oz": the pair splits at the hyphen with a channel on each side
+    spec = signal_spec(100, ["Fpz-Cz", "Pz-Oz", "C3"])
+    x = np.random.default_rng(1).standard_normal((3, 50))
+    node = lookup("rereference")(pairs=["Fpz-Cz-Pz-Oz", "C3 - Fpz-Cz"])
+    assert node.configure({"in": spec})["out"].channel_names == ("Fpz-Cz-Pz-Oz", "C3-Fpz-Cz")
+    np.testing.assert_array_equal(run_chunked(node, x, spec, [50])["out"], np.stack([x[0] - x[1], x[2] - x[0]]))
+    with pytest.raises(SpecError, match="unknown channel 'Fpz'"):  # no split with two known channels
+        lookup("rereference")(pairs=["Fpz-Cz-O1"]).configure({"in": spec})
+    amb = signal_spec(100, ["A", "A-B", "B-C", "C"])
+    with pytest.raises(SpecError, match="2 ways"):
+        lookup("rereference")(pairs=["A-B-C"]).configure({"in": amb})
+
+
 def test_pick_drop_reorder():
     node = lookup("pick_channels")(pick=["C4", "Fz", "Pz"], drop=["Pz"])
     spec = node.configure({"in": SPEC})["out"]
