@@ -161,7 +161,7 @@ class SlidingWindow(_Framed):
         return self.out_specs
 
     def transform(self, frames):
-        return frames.reshape(frames.shape[0], -1)  # copies: the view is not contiguous
+        return frames.reshape(frames.shape[0], -1)  # a copy, except for one channel (a view of the input)
 
 
 def make_window(name: str, n_fft: int) -> np.ndarray:
