@@ -69,9 +69,13 @@ def run_in_process(graph: Graph, speed: float | None = None, progress: bool = Fa
         result.failure = str(e)
     finally:
         result.interrupted = bool(ex.stop)
-        ex.close()
-        ex.stop.uninstall()
-        ex.collect_counters()
+        try:
+            ex.close()
+        except RuntimeError as e:  # a node that could not close (a recording not finalised) fails the run
+            result.failure = result.failure or f"process 'main': {e}"
+        finally:
+            ex.stop.uninstall()
+            ex.collect_counters()
     result.stats = stats_to_dicts(ex.stats)
     result.wall_s = time.monotonic() - t
     return result

@@ -73,14 +73,16 @@ def run_worker(plan: dict, stop: StopFlag) -> int:
         if ex is not None:
             try:
                 ex.close()
-            finally:
-                ex.collect_counters()
-                stats = stats_to_dicts(ex.stats)
-                for rx, node_id, _ in receivers:
-                    _merge_transport(stats[node_id], rx.counters, receiving=True)
-                for edge, tx in senders.items():
-                    _merge_transport(stats[edge.split(".")[0]], tx.counters, receiving=False)
-                control.send_json({"type": "stats", "group": group, "stats": stats, "code": code})
+            except RuntimeError as e:  # a node that could not close (a recording not finalised)
+                control.send_json({"type": "error", "group": group, "message": f"process '{group}': {e}"})
+                code = code or 1
+            ex.collect_counters()
+            stats = stats_to_dicts(ex.stats)
+            for rx, node_id, _ in receivers:
+                _merge_transport(stats[node_id], rx.counters, receiving=True)
+            for edge, tx in senders.items():
+                _merge_transport(stats[edge.split(".")[0]], tx.counters, receiving=False)
+            control.send_json({"type": "stats", "group": group, "stats": stats, "code": code})
         if code == 0 and senders:
             _wait_for_release(ctx, plan["release"], stop)
         for tx in senders.values():

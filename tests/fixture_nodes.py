@@ -51,6 +51,7 @@ class CumSumParams(NodeParams):
     expect_channels: int = 0  # 0: any
     delay_s: float = 0.0  # sleep per chunk: a slow consumer
     exit_at: int = -1  # end the whole process abruptly (os._exit, no report) on this call; -1 never
+    fail_close: bool = False  # close() raises, as a recorder that cannot finalise its file would
 
 
 class CumSum(Node):
@@ -79,6 +80,10 @@ class CumSum(Node):
         y = np.cumsum(x, axis=-1) + self.total[:, None]
         self.total = y[:, -1].copy()
         return {"out": inputs["in"].with_data(y)}
+
+    def close(self):
+        if self.params.fail_close and getattr(self, "calls", 0):  # the parent's build-only copy closes fine
+            raise OSError("cannot finalise: disk full")
 
     def reset(self):
         self.total = np.zeros_like(self.total)

@@ -86,3 +86,14 @@ def test_replay_pacing_at_speed_one(tmp_path):
     start = chunks[0].origin_ns
     for c in chunks[1:]:
         assert (c.origin_ns - start) / 1e9 >= c.t0 - 1e-3
+
+
+def test_a_node_that_fails_to_close_fails_the_run(tmp_path):
+    # e.g. a recorder that cannot finalise its file: the data is not where the user expects it
+    p = tmp_path / "g.yaml"
+    p.write_text(GRAPH.replace("params: {crash_at: CRASH}", "params: {fail_close: true}").replace("POLICY", "stop"))
+    g = build_graph(load_config(p))
+    result = run_graph(g, in_process=True)
+    assert result.exit_code == 1
+    assert "acc: cannot finalise: disk full" in result.failure
+    assert result.stats["sink"]["chunks_in"] == 16  # the run itself completed

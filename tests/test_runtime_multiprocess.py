@@ -212,3 +212,12 @@ def test_a_run_leaves_no_plan_files_or_sockets_behind(tmp_path, monkeypatch):
     r = run_graph(build_graph(load_config(ramp_graph(tmp_path))))
     assert r.exit_code == 0, r.failure
     assert list(scratch.iterdir()) == []
+
+
+def test_a_node_that_fails_to_close_in_a_worker_fails_the_run(tmp_path):
+    cfg = ramp_graph(tmp_path)
+    cfg.write_text(cfg.read_text().replace("params: {crash_at: -1}", "params: {crash_at: -1, fail_close: true}"))
+    r = run_graph(build_graph(load_config(cfg)))
+    assert r.exit_code == 1
+    assert "process 'b'" in r.failure and "acc: cannot finalise: disk full" in r.failure
+    assert r.stats["acc"]["chunks_in"] == 21  # its stats still arrive: 20 chunks + end-of-stream
