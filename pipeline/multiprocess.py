@@ -152,11 +152,14 @@ def _collect(control, procs, result, deadline, reported=None, bar=None) -> None:
 
 
 def _stop_all(procs, kill: bool = False) -> None:
+    """SIGTERM every running process; with kill=True, instead wait until STOP_GRACE_S from now (one
+    deadline for all, not one per process) and kill those still running."""
+    deadline = time.monotonic() + STOP_GRACE_S
     for p in procs.values():
         if p.poll() is None:
             if kill:
                 try:
-                    p.wait(timeout=STOP_GRACE_S)
+                    p.wait(timeout=max(0.0, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()

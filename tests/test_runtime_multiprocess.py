@@ -221,3 +221,15 @@ def test_a_node_that_fails_to_close_in_a_worker_fails_the_run(tmp_path):
     assert r.exit_code == 1
     assert "process 'b'" in r.failure and "acc: cannot finalise: disk full" in r.failure
     assert r.stats["acc"]["chunks_in"] == 21  # its stats still arrive: 20 chunks + end-of-stream
+
+
+def test_stragglers_are_killed_after_one_grace_period_not_one_per_process():
+    from pipeline.multiprocess import STOP_GRACE_S, _stop_all
+
+    procs = {f"g{i}": subprocess.Popen(["sleep", "60"]) for i in range(6)}
+    t = time.monotonic()
+    _stop_all(procs, kill=True)
+    elapsed = time.monotonic() - t
+    assert all(p.poll() is not None for p in procs.values())
+    assert elapsed >= STOP_GRACE_S - 0.05
+    assert elapsed < 4 * STOP_GRACE_S  # generous; one grace period per process would be 6 of them
