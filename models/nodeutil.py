@@ -86,7 +86,10 @@ def to_tensor(data: np.ndarray, n_features: int, device):
 
     if data.ndim != 2 or data.shape[1] != n_features:
         raise ValueError(f"expected a (frames, {n_features}) features chunk, got shape {data.shape}")
-    return torch.from_numpy(np.ascontiguousarray(data, dtype=np.float32)).to(device)[None]
+    a = np.ascontiguousarray(data, dtype=np.float32)
+    if not a.flags.writeable:  # e.g. a chunk decoded from the wire: torch warns on read-only buffers
+        a = a.copy()
+    return torch.from_numpy(a).to(device)[None]
 
 
 def to_numpy(t) -> np.ndarray:

@@ -1,6 +1,7 @@
 """conformer_encoder and mamba nodes: streaming == whole (shared harness), gap resets, clear errors."""
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -164,6 +165,22 @@ def test_bad_params_and_specs():
     node.configure({"in": SPEC})
     with pytest.raises(ValueError, match=r"\(frames, 6\)"):
         node.process({"in": Chunk(np.zeros((4, 5), np.float32))})
+
+
+@pytest.mark.parametrize("kind", ["conformer_encoder", "mamba"])
+def test_read_only_chunks_from_the_wire(kind):
+    # wire.decode hands out read-only views; torch.from_numpy warns (undefined behaviour on write) on those
+    node = lookup(kind)(**(ENC if kind == "conformer_encoder" else SSM))
+    node.configure({"in": SPEC})
+    x = feats(40)
+    ro = np.frombuffer(x.tobytes(), dtype=np.float32).reshape(x.shape)
+    assert not ro.flags.writeable
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = node.process({"in": Chunk(ro)})["out"].data
+    ref = lookup(kind)(**(ENC if kind == "conformer_encoder" else SSM))
+    ref.configure({"in": SPEC})
+    np.testing.assert_array_equal(got, ref.process({"in": Chunk(x.copy())})["out"].data)
 
 
 def test_node_modules_import_without_torch():
