@@ -55,9 +55,9 @@ class StreamSpec:
         object.__setattr__(self, "dtype", np.dtype(self.dtype).name)
         object.__setattr__(self, "channel_names", tuple(self.channel_names))
         object.__setattr__(self, "channel_types", tuple(self.channel_types))
-        if self.channel_names and self.kind == "signal" and len(self.channel_names) != self.shape[-1 if len(self.shape) else 0]:
+        if self.channel_names and self.kind == "signal" and len(self.channel_names) != self.n_channels:
             raise SpecError(
-                f"{len(self.channel_names)} channel names for {self.shape[-1]} channels",
+                f"{len(self.channel_names)} channel names for {self.n_channels} channels",
                 "give one name per channel",
             )
         if self.channel_types and len(self.channel_types) != len(self.channel_names):

@@ -191,3 +191,14 @@ def test_mutated_frames_either_decode_consistently_or_raise_wire_error():
         outcomes["ok"] += 1
         assert got.data.nbytes == len(b) and got.data.dtype in wire.DTYPES.values()
     assert outcomes["ok"] > 0 and outcomes["rejected"] > 0
+
+
+def test_a_malformed_spec_from_json_is_a_spec_error():
+    from pipeline.spec import SpecError
+
+    two = signal_spec(250, ["Fz", "Cz"]).to_dict()
+    for shape in ([], [3]):  # a scalar signal is one channel
+        with pytest.raises(SpecError, match="2 channel names for"):
+            StreamSpec.from_dict({**two, "shape": shape})
+    scalar = StreamSpec.from_dict({**signal_spec(250, ["Fz"]).to_dict(), "shape": []})
+    assert scalar.n_channels == 1 and scalar.chunk_shape(4) == (4,)
