@@ -211,7 +211,11 @@ class Executor:
         return None
 
     def _emit(self, node_id: str, outs: dict[str, Chunk], gap: bool, origin_ns: int) -> None:
+        """Send a node's outputs with `gap` (its input's flag) ORed in. A gap that produces no output
+        (a node holding data back, e.g. for a window) is kept for the node's next output."""
         pending = self.pending_gap[node_id]
+        if gap:
+            self.pending_gap[node_id] = True
         for port, chunk in outs.items():
             if chunk is None:
                 continue

@@ -95,6 +95,27 @@ class CumSum(Node):
         self.total = np.asarray(state["total"], dtype=np.float64).copy()
 
 
+class Pairs(Node):
+    """Holds every other chunk back and emits it joined to the next one (a node with lookahead)."""
+
+    def configure(self, in_specs):
+        self.held = None
+        return super().configure(in_specs)
+
+    def process(self, inputs):
+        c = inputs["in"]
+        if self.held is None:
+            self.held = c
+            return {}
+        out = c.with_data(np.concatenate([self.held.data, c.data], axis=-1), t0=self.held.t0)  # c's flags
+        self.held = None
+        return {"out": out}
+
+    def finish(self):
+        held, self.held = self.held, None
+        return {} if held is None else {"out": held}
+
+
 @register("fixture_collect")
 class Collect(Sink):
     """Keeps every chunk it receives (for in-process tests)."""

@@ -97,3 +97,20 @@ def test_a_node_that_fails_to_close_fails_the_run(tmp_path):
     assert result.exit_code == 1
     assert "acc: cannot finalise: disk full" in result.failure
     assert result.stats["sink"]["chunks_in"] == 16  # the run itself completed
+
+
+def test_a_gap_on_a_chunk_held_back_is_flagged_on_the_output_that_holds_it(tmp_path):
+    # acc fails on its third chunk (restart): its next output, the 4th chunk of the stream, has the
+    # gap; 'pairs' holds that one back and emits it joined to the 5th, which must carry the gap.
+    p = tmp_path / "g.yaml"
+    p.write_text(GRAPH.replace("CRASH", "2").replace("POLICY", "restart")
+                 .replace("  - id: sink\n", "  - id: pairs\n    type: fixture_nodes:Pairs\n  - id: sink\n")
+                 .replace("{source: acc.out, target: sink.in}",
+                          "{source: acc.out, target: pairs.in}\n  - {source: pairs.out, target: sink.in}"))
+    g = build_graph(load_config(p))
+    result = run_graph(g, in_process=True)
+    assert result.exit_code == 0, result.failure
+    chunks = g.nodes["sink"].chunks
+    assert [c.data.shape[1] for c in chunks] == [14, 14, 14, 14, 14, 14, 9]  # 98 of 100 samples
+    assert [c.gap for c in chunks] == [False, True, False, False, False, False, False]
+    assert result.stats["sink"]["gaps"] == 1
