@@ -211,8 +211,9 @@ class LslInlet(Source):
 
     # --- data ----------------------------------------------------------------------------------
     def read(self):
-        if self._done:
-            return None
+        limit = getattr(self, "_limit", None)
+        if self._done or (limit is not None and self._n >= limit):  # also when resumed past the limit
+            return self._end()
         pylsl = import_pylsl()
         if self._inlet is None:
             raise RuntimeError("lsl_inlet: read() before configure() (or after close())")

@@ -85,6 +85,18 @@ def test_inlet_spec_data_and_timestamps_are_the_outlets():
     node.close()
 
 
+def test_state_round_trip_resumes_the_sample_count_and_the_limit():
+    name = uname("resume")
+    outlet = make_outlet(name, 1, 100.0)
+    node = LslInlet(name=name, max_samples=30, chunk_size=40)
+    node.configure({})
+    node.load_state_dict({"n_samples": 30, "first_ts": 1.0, "last_ts": 1.29})
+    assert node.read() is None  # already at max_samples: the stream has ended, nothing is pulled
+    assert node.state_dict() == {"n_samples": 30, "first_ts": 1.0, "last_ts": 1.29}
+    node.close()
+    del outlet
+
+
 def test_non_monotonic_timestamps_counted_and_jump_flags_gap():
     name = uname("jitter")
     outlet = make_outlet(name, 1, 50.0, fmt=pylsl.cf_float32)
