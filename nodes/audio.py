@@ -134,10 +134,13 @@ class AudioInput(Source):
         return self.out_specs
 
     def reset(self):
-        self._n_cb = 0  # samples seen by the callback (audio clock)
+        """Forget the stream state. While the device runs, its clock (the callback's sample count,
+        t0 of every chunk) goes on: a restart must not send time backwards."""
+        if self._stream is None:
+            self._n_cb = 0  # samples seen by the callback (audio clock)
+            self._expected = 0
         self._n_out = 0  # samples emitted
         self._gap_next = False
-        self._expected = 0
         self._done = False
 
     def state_dict(self):

@@ -109,6 +109,18 @@ def test_input_runs_on_the_device_clock(jack):
     node.close()
 
 
+def test_reset_while_running_keeps_the_audio_clock(jack):
+    """on_error: restart calls reset() on a running source: t0 must go on from the device clock."""
+    node = AudioInput(channels=1)
+    node.configure({})
+    before = [c for c in (node.read() for _ in range(20)) if c]
+    node.reset()
+    after = [c for c in (node.read() for _ in range(10)) if c]
+    node.close()
+    assert before and after
+    assert after[0]["out"].t0 >= before[-1]["out"].t0 + before[-1]["out"].data.shape[1] / RATE
+
+
 def test_loopback_through_jack_is_sample_exact(jack):
     """audio_output -> JACK -> audio_input: what is played comes back unchanged, one fixed delay later."""
     mic = AudioInput(channels=1, duration=1.2)
