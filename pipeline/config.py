@@ -67,6 +67,11 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
     d.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(None, None, "a mapping key must be a plain value, not a "
+                                                    "list or mapping", key_node.start_mark) from None
         d[key] = loader.construct_object(value_node, deep=True)
         d.key_lines[key] = key_node.start_mark.line + 1
     return d

@@ -114,6 +114,8 @@ def test_yaml_syntax_and_structure(tmp_path, capsys):
     assert "invalid YAML" in err[0]
     err = errors_of(tmp_path, GOOD.replace("edges:", "edgez:"), capsys)
     assert any("unknown top-level key 'edgez'" in e for e in err)
+    err = errors_of(tmp_path, GOOD.replace("    params: {n_channels: 2, rate: 100.0}", "    params: {[n]: 2, rate: 100.0}"), capsys)
+    assert ":5: invalid YAML: a mapping key must be a plain value" in err[0]  # not a TypeError traceback
 
 
 def test_set_override_and_bad_set(tmp_path):
