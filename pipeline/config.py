@@ -157,7 +157,11 @@ def parse_set(assignments: list[str]) -> list[tuple[str, str, Any]]:
         node_id, dot, param = target.partition(".")
         if not eq or not dot or not node_id or not param:
             raise GraphError([("--set", 0, f"cannot read override {a!r}", "write --set node.param=value")])
-        out.append((node_id, param, yaml.safe_load(value)))
+        try:
+            out.append((node_id, param, yaml.safe_load(value)))
+        except yaml.YAMLError as e:
+            raise GraphError([("--set", 0, f"cannot read the value in {a!r} as YAML ({getattr(e, 'problem', e)})",
+                               "quote it, e.g. --set 'node.param=\"text\"'")]) from None
     return out
 
 
@@ -237,7 +241,7 @@ def _parse(file: str, doc: Any, overrides: list[str]) -> GraphConfig:
         if policy not in POLICIES:
             _problem(problems, file, line_of(raw, "policy"), f"edge policy '{policy}'", "use block or drop_oldest")
         queue = raw.get("queue", DEFAULT_QUEUE)
-        if not isinstance(queue, int) or queue < 1:
+        if not isinstance(queue, int) or isinstance(queue, bool) or queue < 1:
             _problem(problems, file, line_of(raw, "queue"), f"edge queue {queue!r} must be a positive integer", "write queue: 64")
             queue = DEFAULT_QUEUE
         ends = []

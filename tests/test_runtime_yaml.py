@@ -124,6 +124,13 @@ def test_set_override_and_bad_set(tmp_path):
     assert g.specs["src.out"].shape == (3,)
     with pytest.raises(GraphError, match="write --set node.param=value"):
         load_config(p, ["src.n_channels"])
+    with pytest.raises(GraphError, match=r"--set: cannot read the value in 'src.rate=\[' as YAML"):
+        load_config(p, ["src.rate=["])
+
+
+def test_queue_must_be_a_positive_integer_not_a_boolean(tmp_path, capsys):
+    err = errors_of(tmp_path, GOOD.replace("target: acc.in}", "target: acc.in, queue: true}"), capsys)
+    assert ":11: edge queue True must be a positive integer" in err[0]
 
 
 def test_describe_sums_latency(tmp_path, capsys):
