@@ -3,7 +3,8 @@
 The target format follows the path suffix:
 
   *_raw.fif, *-raw.fif, *_eeg.fif, ... (MNE's raw naming) -> FIF via mne RawArray.save; signal streams.
-      Channel names and types come from the spec ("audio" and missing types become "misc"; unnamed
+      Channel names and types come from the spec ("audio", "meg", "fnirs" and missing types become
+      "misc", as MNE needs the exact kind (mag/grad, fnirs_od, ...) for the others; unnamed
       channels are ch0, ch1, ...), sfreq from the rate, first_samp from the first chunk's t0.
       Precision follows the stream dtype: float64 streams are saved with fmt="double" (lossless),
       float32 with fmt="single". Chunks flagged `gap` get a zero-length "gap" annotation.
@@ -48,7 +49,8 @@ from pipeline.spec import SpecError, StreamSpec
 FIF_ENDINGS = ("raw.fif", "raw_sss.fif", "raw_tsss.fif", "_meg.fif", "_eeg.fif", "_ieeg.fif",
                "raw.fif.gz", "_meg.fif.gz", "_eeg.fif.gz")
 FORMATS = "FIF (*_raw.fif, *_eeg.fif) for signals, WAV (.wav) for signals/audio, NPZ (.npz) or CSV (.csv) for features, tokens and events"
-_MNE_TYPES = {"audio": "misc"}
+# Stream channel types that are not one MNE channel type (create_info refuses them) are saved as misc.
+_MNE_TYPES = {"audio": "misc", "meg": "misc", "fnirs": "misc"}
 
 
 def _target_format(path: Path, spec: StreamSpec) -> str:

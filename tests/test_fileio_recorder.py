@@ -75,6 +75,20 @@ def test_float32_stream_saved_single_and_first_samp_from_t0(tmp_path):
     assert raw.annotations.onset[0] - raw.first_time == pytest.approx(300 / 250.0)
 
 
+def test_channel_types_mne_cannot_save_are_kept_as_misc(tmp_path):
+    # "meg" and "fnirs" are stream types (file_source maps MNE's fNIRS kinds to "fnirs") but not MNE
+    # kinds; create_info refused them at close(), so the recording was never finalised.
+    spec = StreamSpec("signal", 100.0, (3,), "float64", ("m", "f", "e"), ("meg", "fnirs", "eeg"), "V")
+    x = np.random.default_rng(6).standard_normal((3, 50))
+    rec = Recorder(path=str(tmp_path / "types_raw.fif"))
+    rec.configure({"in": spec})
+    rec.process({"in": Chunk(x)})
+    rec.close()
+    raw = read_fif(tmp_path / "types_raw.fif")
+    assert raw.get_channel_types() == ["misc", "misc", "eeg"]
+    np.testing.assert_array_equal(raw.get_data(), x)
+
+
 def test_abrupt_stop_close_only_leaves_complete_fif(edf_path, tmp_path):
     """Process some chunks, then close() without finish(): the file holds exactly those samples."""
     src = FileSource(path=str(edf_path), chunk_size=17, picks=["Cz..", "Pz.."])
