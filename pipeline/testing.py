@@ -5,7 +5,8 @@
 feeds `x` to a fresh node whole, then to fresh nodes in several chunkings (all size 1 over a prefix,
 uneven random sizes, a prime size), concatenates what each run emits on every output port along the
 port's time axis (including what `finish()` flushes), and asserts the runs agree within the stated
-tolerance. Every stateful node in the project is tested with it.
+tolerance, in dtype, and in timing: on regular outputs every chunk's t0 is the whole run's first t0
+plus its sample offset / rate. Every stateful node in the project is tested with it.
 """
 from __future__ import annotations
 
@@ -41,20 +42,30 @@ def default_chunkings(n: int, seed: int = 0, ones_prefix: int = 200) -> list[lis
 
 def run_chunked(node: Node, x: np.ndarray, spec: StreamSpec, sizes: Sequence[int], port: str = "in") -> dict[str, np.ndarray]:
     """Configure `node` with `spec`, feed `x` in chunks of `sizes` and return each output concatenated."""
+    return _run(node, x, spec, sizes, port)[0]
+
+
+def _run(node: Node, x: np.ndarray, spec: StreamSpec, sizes: Sequence[int], port: str):
+    """run_chunked, plus (t0, length) of every output chunk per port and the output specs."""
     out_specs = node.configure({port: spec})
     axis = spec.time_axis
     pieces: dict[str, list[np.ndarray]] = {name: [] for name in out_specs}
+    times: dict[str, list[tuple[float, int]]] = {name: [] for name in out_specs}
+
+    def keep(outputs):
+        for name, c in outputs.items():
+            pieces[name].append(c.data)
+            n = c.data.shape[out_specs[name].time_axis] if c.data.ndim else 0
+            times[name].append((c.t0, n))
+
     start = 0
     for i, s in enumerate(sizes):
         idx = [slice(None)] * x.ndim
         idx[axis] = slice(start, start + s)
-        chunk = Chunk(np.ascontiguousarray(x[tuple(idx)]), t0=start / spec.rate if spec.rate else 0.0, seq=i)
-        for name, c in node.process({port: chunk}).items():
-            pieces[name].append(c.data)
+        keep(node.process({port: Chunk(np.ascontiguousarray(x[tuple(idx)]), t0=start / spec.rate if spec.rate else 0.0, seq=i)}))
         start += s
     assert start == x.shape[axis], f"chunk sizes add up to {start}, signal has {x.shape[axis]}"
-    for name, c in node.finish().items():
-        pieces[name].append(c.data)
+    keep(node.finish())
     result = {}
     for name, parts in pieces.items():
         out_axis = out_specs[name].time_axis
@@ -62,7 +73,23 @@ def run_chunked(node: Node, x: np.ndarray, spec: StreamSpec, sizes: Sequence[int
             result[name] = np.concatenate(parts, axis=out_axis)
         else:
             result[name] = np.zeros(out_specs[name].chunk_shape(0), dtype=out_specs[name].dtype)
-    return result
+    return result, times, out_specs
+
+
+def _check_times(times, whole_times, out_specs, label) -> None:
+    """Every chunk of a regular output starts at the whole run's first t0 plus its offset / rate."""
+    for name, items in times.items():
+        spec = out_specs[name]
+        first = next((t0 for t0, n in whole_times.get(name, ()) if n), None)
+        if not spec.rate or spec.kind == "events" or first is None:
+            continue
+        offset = 0
+        for t0, n in items:
+            if n:
+                want = first + offset / spec.rate
+                assert abs(t0 - want) <= 1e-9 * max(1.0, abs(want)), \
+                    f"{label}: output '{name}' chunk at sample {offset} has t0 {t0!r}, whole-signal timing gives {want!r}"
+            offset += n
 
 
 def assert_streaming_equivalent(
@@ -82,12 +109,14 @@ def assert_streaming_equivalent(
                outputs (tokens) must be identical.
     """
     n = x.shape[spec.time_axis]
-    whole = run_chunked(make_node(), x, spec, [n], port)
+    whole, whole_times, _ = _run(make_node(), x, spec, [n], port)
     for sizes in chunkings or default_chunkings(n, seed):
-        got = run_chunked(make_node(), x, spec, sizes, port)
+        got, times, out_specs = _run(make_node(), x, spec, sizes, port)
+        _check_times(times, whole_times, out_specs, f"chunk sizes {list(sizes[:8])}{'...' if len(sizes) > 8 else ''}")
         for name, ref in whole.items():
             label = f"output '{name}' with chunk sizes {list(sizes[:8])}{'...' if len(sizes) > 8 else ''}"
             assert got[name].shape == ref.shape, f"{label}: shape {got[name].shape} != whole-signal {ref.shape}"
+            assert got[name].dtype == ref.dtype, f"{label}: dtype {got[name].dtype} != whole-signal {ref.dtype}"
             if np.issubdtype(ref.dtype, np.integer):
                 np.testing.assert_array_equal(got[name], ref, err_msg=label)
             else:

@@ -114,3 +114,32 @@ def test_a_gap_on_a_chunk_held_back_is_flagged_on_the_output_that_holds_it(tmp_p
     assert [c.data.shape[1] for c in chunks] == [14, 14, 14, 14, 14, 14, 9]  # 98 of 100 samples
     assert [c.gap for c in chunks] == [False, True, False, False, False, False, False]
     assert result.stats["sink"]["gaps"] == 1
+
+
+def test_streaming_harness_checks_timing_and_dtype_not_just_values():
+    import pytest
+
+    from pipeline.node import Node
+    from pipeline.spec import signal_spec
+    from pipeline.testing import assert_streaming_equivalent
+
+    class LosesT0(Node):  # right samples, every chunk stamped 0.0
+        def process(self, inputs):
+            return {"out": inputs["in"].with_data(inputs["in"].data * 2.0, t0=0.0)}
+
+    class WidensShortChunks(Node):  # right values, float32 for short chunks only
+        def process(self, inputs):
+            x = inputs["in"].data
+            return {"out": inputs["in"].with_data(x.astype(np.float32) if x.shape[1] < 5 else x)}
+
+    class Good(Node):
+        def process(self, inputs):
+            return {"out": inputs["in"].with_data(inputs["in"].data * 2.0)}
+
+    x = np.arange(60.0).reshape(2, 30)
+    spec = signal_spec(100.0, ["a", "b"])
+    assert_streaming_equivalent(Good, x, spec)
+    with pytest.raises(AssertionError, match="has t0 0.0, whole-signal timing gives"):
+        assert_streaming_equivalent(LosesT0, x, spec)
+    with pytest.raises(AssertionError, match="dtype float32 != whole-signal float64"):
+        assert_streaming_equivalent(WidensShortChunks, x, spec)
