@@ -195,11 +195,15 @@ class LslInlet(Source):
 
     # --- state ---------------------------------------------------------------------------------
     def reset(self):
-        self._n = 0
-        self._first_ts: float | None = None
+        """Forget the timing state (the runner flags a restart as a gap). While the inlet is open, the
+        run's budget (samples so far, first timestamp: max_samples, duration) and data already
+        pulled stay: a restart must not extend the stream or drop samples."""
+        if self._inlet is None:
+            self._n = 0
+            self._first_ts: float | None = None
+            self._held = None
         self._last_ts: float | None = None
         self._idle_since: float | None = None
-        self._held = None
         self._done = False
 
     def state_dict(self):

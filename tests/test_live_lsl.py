@@ -97,6 +97,29 @@ def test_state_round_trip_resumes_the_sample_count_and_the_limit():
     del outlet
 
 
+def test_reset_while_running_keeps_max_samples():
+    """on_error: restart calls reset() on the running inlet: the stream must still end at max_samples."""
+    name = uname("restart")
+    outlet = make_outlet(name, 1, 100.0)
+    node = LslInlet(name=name, max_samples=30, chunk_size=10)
+    node.configure({})
+    x = np.arange(60.0)[:, None]
+    th = threading.Thread(target=feed, args=(outlet, x, pylsl.local_clock() + np.arange(60) / 100.0, 10, False))
+    th.start()
+    first = []
+    while sum(c.data.shape[1] for c in first) < 10:
+        r = node.read()
+        assert r is not None
+        if r:
+            first.append(r["out"])
+    node.reset()
+    rest = read_all(node)
+    th.join()
+    node.close()
+    got = np.concatenate([c.data for c in first + rest], axis=1)[0]
+    np.testing.assert_array_equal(got, np.arange(30.0))
+
+
 def test_non_monotonic_timestamps_counted_and_jump_flags_gap():
     name = uname("jitter")
     outlet = make_outlet(name, 1, 50.0, fmt=pylsl.cf_float32)
