@@ -186,6 +186,8 @@ class Executor:
             if isinstance(node, Sink) and chunk.origin_ns:
                 st.latency_ns.append(time.monotonic_ns() - chunk.origin_ns)
             self._emit(node_id, outs, chunk.gap, chunk.origin_ns)
+        elif chunk.gap:  # an empty chunk (an end-of-stream marker, say) that follows lost data
+            self.pending_gap[node_id] = True
         if chunk.eos:
             self.open_inputs[node_id].discard(port)
             if not self.open_inputs[node_id]:

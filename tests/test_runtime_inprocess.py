@@ -143,3 +143,20 @@ def test_streaming_harness_checks_timing_and_dtype_not_just_values():
         assert_streaming_equivalent(LosesT0, x, spec)
     with pytest.raises(AssertionError, match="dtype float32 != whole-signal float64"):
         assert_streaming_equivalent(WidensShortChunks, x, spec)
+
+
+def test_a_gap_on_an_empty_chunk_reaches_the_next_output(tmp_path):
+    # e.g. a drop_oldest receiver dropped the last data chunk: the gap arrives on the empty
+    # end-of-stream marker, and the tail that finish() flushes must carry it.
+    from pipeline.chunk import Chunk
+    from pipeline.executor import Executor
+
+    p = tmp_path / "g.yaml"
+    p.write_text(GRAPH.replace("fixture_nodes:CumSum\n    params: {crash_at: CRASH}\n    on_error: POLICY",
+                               "fixture_nodes:Pairs"))
+    g = build_graph(load_config(p))
+    ex = Executor(g.config, g.nodes)
+    ex.deliver("acc", "in", Chunk(np.ones((2, 3)), t0=0.0))  # held back by Pairs
+    ex.deliver("acc", "in", Chunk(np.zeros((2, 0)), t0=0.03, gap=True, eos=True))
+    chunks = g.nodes["sink"].chunks
+    assert [(c.data.shape, c.gap) for c in chunks] == [((2, 3), True)]
