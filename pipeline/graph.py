@@ -58,7 +58,8 @@ def make_node(nc: NodeConfig, file: str) -> Node:
     try:
         cls = lookup(nc.type)
     except UnknownNodeType as e:
-        hint = f"did you mean '{e.suggestion}'?" if e.suggestion else "run `wavegraph nodes` to list the types"
+        hint = (f"did you mean '{e.suggestion}'?" if e.suggestion else e.reason if e.reason
+                else "run `wavegraph nodes` to list the types")
         raise GraphError([(file, nc.type_line or nc.line, f"node '{nc.id}': unknown type '{nc.type}'", hint)]) from None
     try:
         return cls(**nc.params)

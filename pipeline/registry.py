@@ -16,13 +16,17 @@ _DISCOVERED = False
 
 
 class UnknownNodeType(KeyError):
-    def __init__(self, name: str, suggestion: str | None):
+    """`suggestion`: a close registered name; `reason`: why a `module:Class` path did not load."""
+
+    def __init__(self, name: str, suggestion: str | None, reason: str = ""):
         super().__init__(name)
         self.name = name
         self.suggestion = suggestion
+        self.reason = reason
 
     def __str__(self) -> str:
-        hint = f"; did you mean '{self.suggestion}'?" if self.suggestion else "; run `wavegraph nodes` to list types"
+        hint = (f"; did you mean '{self.suggestion}'?" if self.suggestion else f"; {self.reason}" if self.reason
+                else "; run `wavegraph nodes` to list types")
         return f"unknown node type '{self.name}'{hint}"
 
 
@@ -56,11 +60,15 @@ def lookup(name: str) -> type[Node]:
     if ":" in name:
         module_name, _, attr = name.partition(":")
         try:
-            cls = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError) as e:
-            raise UnknownNodeType(name, None) from e
+            module = importlib.import_module(module_name)
+        except Exception as e:  # noqa: BLE001 — a missing module, or one that fails while importing
+            raise UnknownNodeType(name, None, f"cannot import module '{module_name}': "
+                                              f"{type(e).__name__}: {e}") from e
+        cls = getattr(module, attr, None)
         if not (isinstance(cls, type) and issubclass(cls, Node)):
-            raise UnknownNodeType(name, None)
+            reason = (f"module '{module_name}' has no attribute '{attr}'" if cls is None
+                      else f"'{attr}' in module '{module_name}' is not a Node subclass")
+            raise UnknownNodeType(name, None, reason)
         return cls
     if name not in _REGISTRY:
         discover()

@@ -56,7 +56,18 @@ def test_unknown_type_suggests(tmp_path, capsys):
 
 def test_unknown_dotted_type(tmp_path, capsys):
     err = errors_of(tmp_path, GOOD.replace("fixture_nodes:Collect", "fixture_nodes:Nope"), capsys)
-    assert "unknown type 'fixture_nodes:Nope'" in err[0]
+    assert "unknown type 'fixture_nodes:Nope'; fix: module 'fixture_nodes' has no attribute 'Nope'" in err[0]
+    err = errors_of(tmp_path, GOOD.replace("fixture_nodes:Collect", "no_such_pkg.nodes:X"), capsys)
+    assert "fix: cannot import module 'no_such_pkg.nodes': ModuleNotFoundError: No module named 'no_such_pkg'" in err[0]
+    broken = tmp_path / "broken_nodes_mod.py"
+    broken.write_text("raise ValueError('a bug at import time')\n")
+    import sys
+    sys.path.insert(0, str(tmp_path))
+    try:  # a module that fails while importing is a graph error too, not a traceback
+        err = errors_of(tmp_path, GOOD.replace("fixture_nodes:Collect", "broken_nodes_mod:X"), capsys)
+    finally:
+        sys.path.remove(str(tmp_path))
+    assert "cannot import module 'broken_nodes_mod': ValueError: a bug at import time" in err[0]
 
 
 def test_missing_extra_and_wrong_params(tmp_path, capsys):
