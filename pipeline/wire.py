@@ -34,7 +34,8 @@ once as JSON (`spec_to_json` / `spec_from_json`, built on StreamSpec.to_dict); t
 
 Every way a frame can be wrong raises WireError with a short machine-readable `reason`:
 frame_count, truncated, header_size, magic, version, flags, dtype, ndim, oversized, size_mismatch,
-spec_id (and `range` from encode for a seq or spec id that does not fit). The receiver
+shape (a consistent shape numpy still refuses, such as (0, 2**63)), spec_id (and `range` from encode
+for a seq or spec id that does not fit). The receiver
 (pipeline.transport) counts rejected frames by that reason.
 """
 from __future__ import annotations
@@ -225,7 +226,10 @@ def decode(frames, max_bytes: int | None = None,
         raise WireError("size_mismatch", f"shape {tuple(shape)} of {dt.name} needs {need} bytes; got {body_len}")
     if expected_spec_id is not None and sid != expected_spec_id:
         raise WireError("spec_id", f"spec id {sid:#010x}; this edge expects {expected_spec_id:#010x}")
-    data = np.ndarray(shape, dt, body)  # a view of the frame's memory, no copy
+    try:
+        data = np.ndarray(shape, dt, body)  # a view of the frame's memory, no copy
+    except ValueError as e:  # numpy's own limits, e.g. a zero-size shape with a dimension >= 2**63
+        raise WireError("shape", f"shape {tuple(shape)} cannot be an array: {e}") from None
     data.setflags(write=False)
     chunk = Chunk(data, t0, seq, bool(flags & FLAG_GAP), bool(flags & FLAG_EOS), origin_ns)
     return chunk, _new_header(Header, (sid, seq, mono_ns, wall_ns))

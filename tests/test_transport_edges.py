@@ -5,6 +5,7 @@ on time.
 """
 import logging
 import os
+import struct
 import threading
 import time
 
@@ -202,6 +203,8 @@ def _garbage(rng, head, body):
     yield "size_mismatch", [head, body[:-1]]
     yield "oversized", list(wire.encode(Chunk(np.zeros((2, 1000))), 0, wire.spec_id(SPEC)))
     yield "spec_id", list(wire.encode(Chunk(np.zeros((2, 4))), 0, wire.spec_id(SPEC) ^ 1))
+    empty_head, _ = wire.encode(Chunk(np.zeros((0, 3))), 0, wire.spec_id(SPEC))
+    yield "shape", [bytes(empty_head[:52]) + struct.pack("<2Q", 0, 2**63), b""]  # numpy refuses the shape
     for _ in range(100):
         frames = [rng.bytes(int(rng.integers(0, 120))) for _ in range(int(rng.integers(1, 4)))]
         yield None, frames
@@ -226,7 +229,7 @@ def test_malformed_frames_are_dropped_counted_logged_once_and_the_edge_survives(
         push.send_multipart(wire.encode(Chunk(good, t0=7.0, eos=True), 0, sid))
         got = rx.recv(timeout=WAIT)
     assert got is not None and got.eos and np.array_equal(got.data, good) and got.t0 == 7.0
-    assert rx.counters["rejected"] == 2 * (9 + 100) and rx.counters["received"] == 1
+    assert rx.counters["rejected"] == 2 * (10 + 100) and rx.counters["received"] == 1
     for reason, n in expected.items():
         assert rx.counters[f"rejected_{reason}"] >= n, reason
     reasons_logged = [r.getMessage() for r in caplog.records if r.name == "wavegraph.transport"]

@@ -133,6 +133,17 @@ def test_every_malformed_frame_is_rejected_with_its_reason(name, reason, frames)
     assert e.value.reason == reason
 
 
+def test_empty_arrays_with_dimensions_numpy_refuses_are_wire_errors():
+    # 0 x 2**63 holds no bytes, so the size check passes; numpy refuses the shape (ValueError)
+    head, body = wire.encode(Chunk(np.zeros((0, 3))), 0, 0)
+    for dims in ((0, 2**63), (2**64 - 1, 0)):
+        h = bytearray(head)
+        struct.pack_into("<2Q", h, 52, *dims)
+        with pytest.raises(wire.WireError) as e:
+            wire.decode([bytes(h), bytes(body)])
+        assert e.value.reason == "shape"
+
+
 def test_oversized_and_wrong_spec_id_are_rejected():
     head, body = _valid(shape=(4, 64))
     assert wire.decode([head, body], max_bytes=len(body))[0].data.shape == (4, 64)
