@@ -141,6 +141,17 @@ def _ep(sock: zmq.Socket) -> str:
     return sock.getsockopt(zmq.LAST_ENDPOINT).decode()
 
 
+def _close_bound(sock: zmq.Socket) -> None:
+    """Close a socket _bind() made, removing its ipc:// file (libzmq leaves it behind)."""
+    ep = _ep(sock)
+    sock.close(linger=0)
+    if ep.startswith("ipc://"):
+        try:
+            os.unlink(ep[len("ipc://"):])
+        except OSError:
+            pass
+
+
 def _finish(peer: subprocess.Popen, what: str) -> None:
     if peer.wait(timeout=60) != 0:
         raise RuntimeError(f"{what} peer exited with {peer.returncode}")
@@ -195,7 +206,7 @@ def _latency(transport: str, sizes, iters: int) -> dict:
             peer.kill()
         tx.close(linger_ms=0)
         rx.close()
-        pair.close(linger=0)
+        _close_bound(pair)
         ctx.term()
     return out
 
@@ -237,8 +248,8 @@ def _throughput(transport: str, sizes, mbytes: float, rounds: int) -> dict:
         if peer.poll() is None:
             peer.kill()
         rx.close()
-        pull.close(linger=0)
-        ctl.close(linger=0)
+        _close_bound(pull)
+        _close_bound(ctl)
         ctx.term()
     return out
 

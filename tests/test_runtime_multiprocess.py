@@ -157,8 +157,8 @@ def test_worker_that_dies_without_reporting_ends_the_run(tmp_path):
     # timeout only turns a hang into a failure).
     cfg = ramp_graph(tmp_path)
     cfg.write_text(cfg.read_text().replace("params: {crash_at: -1}", "params: {crash_at: -1, exit_at: 5}"))
-    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(cfg)],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(cfg)], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "TMPDIR": str(tmp_path)})  # the dead one's socket file
     assert proc.returncode == 1, proc.stderr
     assert "process 'b' exited with code 3 without reporting" in proc.stderr
     assert "rec " in proc.stdout  # the summary still lists every node
@@ -176,7 +176,8 @@ def test_workers_stop_and_finalise_when_the_parent_is_killed(tmp_path):
     # SIGKILL leaves the parent no chance to forward a stop: the workers notice they are orphaned.
     cfg = ramp_graph(tmp_path, n=20000)
     proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "run", str(cfg), "--speed", "1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "TMPDIR": str(tmp_path)})  # what a killed parent leaves
     log = tmp_path / "ramp.npz.chunks.csv"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and (not log.exists() or log.read_text().count("\n") < 20):

@@ -7,7 +7,10 @@ import sys
 from pipeline.bench import bench_transport, main
 
 
-def test_bench_transport_runs_both_measurements_and_writes_json(tmp_path, capsys):
+def test_bench_transport_runs_both_measurements_and_writes_json(tmp_path, capsys, monkeypatch):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(scratch))  # its ipc:// socket files go here
     out = tmp_path / "t.json"
     rc = bench_transport(["--transports", "ipc", "--sizes", "64,8192", "--iters", "50", "--mbytes", "0.02",
                           "--rounds", "1", "--json", str(out)])
@@ -21,6 +24,7 @@ def test_bench_transport_runs_both_measurements_and_writes_json(tmp_path, capsys
         assert lat["n"] == 100 and thr["n"] >= 100  # one measured block (the warm-up one is dropped)
         for v in (*lat.values(), *thr.values()):
             assert math.isfinite(v) and v > 0
+    assert list(scratch.iterdir()) == []  # no socket files left behind
 
 
 def test_bench_rejects_bad_arguments(capsys):
