@@ -1,21 +1,25 @@
 # Two commands do all the set-up: `make run` (main job) and `make test` (whole suite).
-PY ?= python3.11
+PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
 .PHONY: setup run test system-deps clean
 
-$(BIN)/python:
+# The stamp is written only after every install succeeded, so an interrupted set-up is redone.
+STAMP := $(VENV)/.installed
+
+$(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install torch==2.13.0
 	$(BIN)/pip install triton==3.9.0
 	$(BIN)/pip install -e '.[test]'
+	touch $(STAMP)
 
 system-deps:
 	@bash scripts/system_deps.sh
 
-setup: $(BIN)/python system-deps
+setup: $(STAMP) system-deps
 
 run: setup
 	$(BIN)/python -m pipeline.datasets fetch eegmmidb-s001r02
