@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Set up .venv-peers: ezmsg 3.9.0 and wavegraph's transport in ONE interpreter, for benchmarks/peers_ezmsg.py.
+#
+#   bash benchmarks/peers_setup.sh            # from the repo root (or anywhere: it cds there)
+#   .venv-peers/bin/python benchmarks/peers_ezmsg.py
+#
+# A venv of its own, apart from the project's .venv (peers never go into the product's environment).
+# Only what the comparison imports: ezmsg plus wavegraph's runtime deps for pipeline.transport
+# (numpy, scipy, pyyaml, pydantic, pyzmq; no torch, mne, audio or LSL packages), then wavegraph itself
+# with --no-deps. Versions are pinned to the set that resolved together on 2026-11-29 (ezmsg 3.9.0 needs
+# numpy >= 1.26 and pydantic 2; no conflict with wavegraph's pins), so a re-run installs the same thing.
+# `pip check` then lists wavegraph's other deps (mne, h5py, ...) as missing: expected, they are not used.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-$(command -v python3.11 || command -v python3)}
+VENV=.venv-peers
+"$PY" -m venv "$VENV"
+"$VENV/bin/pip" install -q \
+    ezmsg==3.9.0 \
+    numpy==2.4.6 scipy==1.17.1 pyzmq==27.3.0 PyYAML==6.0.4 pydantic==2.14.4
+"$VENV/bin/pip" install -q --no-deps -e .
+"$VENV/bin/python" - <<'PY'
+import ezmsg.core as ez, numpy, zmq
+from pipeline.transport import EdgeReceiver, EdgeSender  # wavegraph's edge API imports without its extras
+print(f"ok: ezmsg {ez.__version__}, numpy {numpy.__version__}, pyzmq {zmq.__version__} (libzmq {zmq.zmq_version()})")
+PY
