@@ -31,11 +31,13 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .config import DictConfig
 
 __all__ = ["ConformerConfig", "ConformerCache", "ConformerEncoder", "chunked_limited_mask"]
 
@@ -44,7 +46,7 @@ _SUB_CTX = _SUB_KERNEL - _SUB_STRIDE  # left context (and left padding) of each 
 
 
 @dataclass
-class ConformerConfig:
+class ConformerConfig(DictConfig):
     d_in: int = 80
     d_model: int = 144
     n_layers: int = 4
@@ -72,16 +74,6 @@ class ConformerConfig:
         for ctx in self.att_context_sizes:
             check_att_context(ctx)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "ConformerConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown ConformerConfig keys {unknown}; known: {sorted(known)}")
-        return cls(**d)
 
 
 def check_att_context(ctx) -> tuple[int, int]:

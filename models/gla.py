@@ -15,7 +15,7 @@ PLACE (decode path), returning (y_t, state).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -23,11 +23,13 @@ from torch import nn
 
 import kernels
 
+from .config import DictConfig
+
 __all__ = ["GLAConfig", "GLAAttention", "GLABlock"]
 
 
 @dataclass
-class GLAConfig:
+class GLAConfig(DictConfig):
     d_model: int = 64
     n_heads: int = 4
     expand_k: float = 0.5
@@ -56,16 +58,6 @@ class GLAConfig:
     def value_dim(self) -> int:
         return int(self.expand_v * self.d_model)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "GLAConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown GLAConfig keys {unknown}; known: {sorted(known)}")
-        return cls(**d)
 
 
 class _RMSNorm(nn.Module):

@@ -19,7 +19,7 @@ gives the same output; `step(x_t, state)` advances one token and updates the sta
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -27,11 +27,13 @@ from torch import nn
 
 import kernels
 
+from .config import DictConfig
+
 __all__ = ["MambaConfig", "Mamba", "MambaStack"]
 
 
 @dataclass
-class MambaConfig:
+class MambaConfig(DictConfig):
     d_model: int = 64
     n_layers: int = 2
     d_in: int = 0  # features in; 0: same as d_model (no input projection)
@@ -61,16 +63,6 @@ class MambaConfig:
     def rank(self) -> int:
         return self.dt_rank or math.ceil(self.d_model / 16)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "MambaConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown MambaConfig keys {unknown}; known: {sorted(known)}")
-        return cls(**d)
 
 
 class Mamba(nn.Module):

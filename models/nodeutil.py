@@ -37,6 +37,14 @@ class ModelParams(NodeParams):
                 raise ValueError(f"{clash} come from the checkpoint's config; drop them or use random_init: true")
         return self
 
+    def inline_config(self, d_in: int) -> dict[str, Any]:
+        """The model config for random_init: the input width and the inline dims, in JSON-safe form."""
+        config: dict[str, Any] = {"d_in": d_in}
+        for name in self.inline_fields:
+            value = getattr(self, name)
+            config[name] = [list(v) for v in value] if isinstance(value, list) else value
+        return config
+
 
 def check_real(spec, node_name: str) -> None:
     """SpecError for a complex features stream: the models take float32 frames, and casting complex values to

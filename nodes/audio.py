@@ -68,6 +68,21 @@ def _stream_opened(delta: int) -> None:
         _open_streams += delta
 
 
+def release_stream(stream, drain: bool = False) -> None:
+    """Stop a PortAudio stream (letting the blocks already handed to PortAudio play when `drain`)
+    and close it; None is a no-op."""
+    if stream is None:
+        return
+    try:
+        if drain:
+            stream.stop()
+        else:
+            stream.abort()
+        stream.close()
+    finally:
+        _stream_opened(-1)
+
+
 def find_device(sd, device: int | str | None, kind: Literal["input", "output"]) -> dict:
     """The device's info dict (with its index), or a SpecError listing what exists."""
     all_devices = sd.query_devices()
@@ -192,13 +207,8 @@ class AudioInput(Source):
         return {"out": Chunk(data, start / self._rate, gap=gap)}
 
     def _stop(self):
-        if self._stream is not None:
-            try:
-                self._stream.abort()
-                self._stream.close()
-            finally:
-                self._stream = None
-                _stream_opened(-1)
+        stream, self._stream = self._stream, None
+        release_stream(stream)
 
     def close(self):
         self._stop()
@@ -314,16 +324,8 @@ class AudioOutput(Sink):
         return {}
 
     def _stop(self, drain: bool = False):
-        if self._stream is not None:
-            try:
-                if drain:
-                    self._stream.stop()  # lets the last block already handed to PortAudio play
-                else:
-                    self._stream.abort()
-                self._stream.close()
-            finally:
-                self._stream = None
-                _stream_opened(-1)
+        stream, self._stream = self._stream, None
+        release_stream(stream, drain)
 
     def close(self):
         self._stop()

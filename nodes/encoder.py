@@ -62,10 +62,7 @@ class ConformerEncoderNode(Node):
         p = self.params
         self.device = resolve_device(p.device)
         n_feat = spec.shape[0]
-        inline = {"d_in": n_feat, "d_model": p.d_model, "n_layers": p.n_layers, "n_heads": p.n_heads,
-                  "ff_mult": p.ff_mult, "conv_kernel": p.conv_kernel, "subsampling": p.subsampling,
-                  "att_context_sizes": [list(c) for c in p.att_context_sizes]}
-        self.model = make_model(p, "conformer", inline, self.device)
+        self.model = make_model(p, "conformer", p.inline_config(n_feat), self.device)
         cfg = self.model.cfg
         if cfg.d_in != n_feat:
             raise SpecError(f"the encoder takes {cfg.d_in} features per frame, the input has {n_feat}",

@@ -55,9 +55,7 @@ class MambaNode(Node):
         p = self.params
         self.device = resolve_device(p.device)
         n_feat = spec.shape[0]
-        inline = {"d_in": n_feat, "d_model": p.d_model, "n_layers": p.n_layers, "d_state": p.d_state,
-                  "d_conv": p.d_conv, "expand": p.expand}
-        self.model = make_model(p, "mamba", inline, self.device)
+        self.model = make_model(p, "mamba", p.inline_config(n_feat), self.device)
         if self.model.d_in != n_feat:
             raise SpecError(f"the Mamba stack takes {self.model.d_in} features per frame, the input has {n_feat}",
                             f"connect a {self.model.d_in}-feature stream or use a checkpoint trained on {n_feat}")

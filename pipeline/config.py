@@ -105,7 +105,7 @@ class NodeConfig:
     type_line: int = 0
 
 
-@dataclass
+@dataclass(frozen=True)
 class EdgeConfig:
     source: str  # "node.port"
     target: str

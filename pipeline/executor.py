@@ -89,7 +89,7 @@ class Executor:
         self.out_edges: dict[tuple[str, str], list[EdgeConfig]] = {}
         for e in config.edges:
             self.out_edges.setdefault((e.source_node, e.source_port), []).append(e)
-        self.seq = {str(e): 0 for e in config.edges}
+        self.seq = {e: 0 for e in config.edges}  # the next sequence number of each edge
         self.open_inputs = {n: set(node.inputs) for n, node in nodes.items()}
         self.active_sources = [n for n, node in nodes.items() if isinstance(node, Source)]
         self.pending_gap = {n: False for n in nodes}
@@ -230,9 +230,8 @@ class Executor:
 
     def _send(self, node_id: str, port: str, chunk: Chunk) -> None:
         for e in self.out_edges.get((node_id, port), ()):
-            key = str(e)
-            out = replace(chunk, seq=self.seq[key])
-            self.seq[key] += 1
+            out = replace(chunk, seq=self.seq[e])
+            self.seq[e] += 1
             if e.target_node in self.nodes:
                 self.queue.append((e.target_node, e.target_port, out))
             elif self.send_remote is not None:

@@ -52,7 +52,8 @@ def run_worker(plan: dict, stop: StopFlag) -> int:
         for s in plan["senders"]:
             senders[s["edge"]] = EdgeSender(s["endpoint"], StreamSpec.from_dict(s["spec"]), policy=s["policy"],
                                             hwm=s["queue"], context=ctx)
-        ex = Executor(config, nodes, group, send_remote=lambda e, c: senders[str(e)].send(c), speed=plan["speed"])
+        edge_senders = {e: senders[str(e)] for e in config.edges if str(e) in senders}
+        ex = Executor(config, nodes, group, send_remote=lambda e, c: edge_senders[e].send(c), speed=plan["speed"])
         ex.stop = stop
         control.send_json({"type": "ready", "group": group})
         report = None
