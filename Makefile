@@ -22,7 +22,7 @@ system-deps:
 setup: $(STAMP) system-deps
 
 run: setup
-	$(BIN)/python -m pipeline.datasets fetch eegmmidb-s001r02
+	$(BIN)/python -m wavegraph.pipeline.datasets fetch eegmmidb-s001r02
 	$(BIN)/wavegraph run configs/default.yaml --speed max
 
 test: setup

@@ -16,9 +16,10 @@ PYEOF
 WAVEGRAPH_KERNEL_TEST_DEVICE=cuda $PY -m pytest -x -q -p no:cacheprovider tests/test_kernels_triton.py
 # dispatch on CUDA tensors picks Triton; the GLA model agrees between backends on the GPU
 $PY - <<'PYEOF'
-import torch, kernels
-from kernels.dispatch import select_backend
-from models.gla import GLABlock, GLAConfig
+import torch
+from wavegraph import kernels
+from wavegraph.kernels.dispatch import select_backend
+from wavegraph.models.gla import GLABlock, GLAConfig
 assert select_backend(torch.zeros(1, device="cuda")) == "triton"
 torch.manual_seed(0)
 m = GLABlock(GLAConfig(d_model=256, n_heads=4)).cuda().eval()
@@ -32,4 +33,4 @@ err = ((y_tri - y_ref).norm() / y_ref.norm()).item()
 print(f"GLA block on CUDA: triton vs reference relative error {err:.2e}")
 assert err < 5e-3
 PYEOF
-$PY benchmarks/kernels.py --device cuda "$@"
+$PY -m wavegraph.benchmarks.kernels --device cuda "$@"

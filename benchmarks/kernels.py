@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from kernels import reference as R  # noqa: E402
+from wavegraph.kernels import reference as R  # noqa: E402
 
 
 def _bytes(*ts) -> int:
@@ -161,7 +161,7 @@ def make_cases(device: str, size: str, dtype: torch.dtype = torch.float32) -> li
                       extra_bytes=_bytes(step["state"])))  # the in-place state write
 
     if device == "cuda":
-        from kernels import triton_conv, triton_gla, triton_ssm
+        from wavegraph.kernels import triton_conv, triton_gla, triton_ssm
 
         tri = {
             "selective_scan": lambda a: triton_ssm.selective_scan(**a, delta_softplus=True),

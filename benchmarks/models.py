@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from models.conformer import ConformerConfig, ConformerEncoder  # noqa: E402
-from models.mamba import MambaConfig, MambaStack  # noqa: E402
+from wavegraph.models.conformer import ConformerConfig, ConformerEncoder  # noqa: E402
+from wavegraph.models.mamba import MambaConfig, MambaStack  # noqa: E402
 
 RATE = 100  # input frames per second
 CHUNK = 20  # input frames per streamed chunk (5 sub-frames at x4)
@@ -107,10 +107,10 @@ def mamba_bench(positions_s, repeats):
     return rows, steps
 
 
-def main() -> None:
+def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="shorter streams and fewer repeats (smoke run)")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     torch.set_num_threads(1)
     positions = [10, 20] if args.quick else [10, 30, 60]
     repeats = 5 if args.quick else 20

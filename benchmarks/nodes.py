@@ -26,9 +26,9 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.chunk import Chunk  # noqa: E402
-from pipeline.registry import lookup  # noqa: E402
-from pipeline.spec import signal_spec  # noqa: E402
+from wavegraph.pipeline.chunk import Chunk  # noqa: E402
+from wavegraph.pipeline.registry import lookup  # noqa: E402
+from wavegraph.pipeline.spec import signal_spec  # noqa: E402
 
 FS, N_CH, CHUNK = 1000.0, 64, 10
 

@@ -19,10 +19,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo, ahead of benchmarks/nodes.py
 
-from pipeline.config import load_config
-from pipeline.graph import build_graph
-from pipeline.node import Sink
-from pipeline.runner import run_graph
+from wavegraph.pipeline.config import load_config
+from wavegraph.pipeline.graph import build_graph
+from wavegraph.pipeline.node import Sink
+from wavegraph.pipeline.runner import run_graph
 
 
 class StampSink(Sink):
@@ -51,11 +51,11 @@ edges:
 """
 
 
-def main() -> None:
+def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--chunk-ms", type=float, default=10.0)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "pacing.yaml"
         path.write_text(GRAPH.replace("CHUNK", str(int(args.chunk_ms))).replace("SECONDS", str(args.seconds)))

@@ -212,13 +212,13 @@ def _ez_main(a) -> int:
 
 # --- wavegraph side ------------------------------------------------------------------------------
 def _wg_spec():
-    from pipeline.spec import signal_spec
+    from wavegraph.pipeline.spec import signal_spec
     return signal_spec(1000.0, [f"ch{i}" for i in range(CHANNELS)])
 
 
 def _wg_pub(a) -> int:
-    from pipeline.chunk import Chunk
-    from pipeline.transport import EdgeReceiver, EdgeSender
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.transport import EdgeReceiver, EdgeSender
 
     sizes, counts = _plan_args(a)
     tx = EdgeSender(a.data_ep, _wg_spec(), policy="block", hwm=a.queue)
@@ -245,8 +245,8 @@ def _wg_pub(a) -> int:
 
 
 def _wg_sub(a) -> int:
-    from pipeline.chunk import Chunk
-    from pipeline.transport import EdgeReceiver, EdgeSender
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.transport import EdgeReceiver, EdgeSender
 
     sizes, counts = _plan_args(a)
     rec = Recorder(sizes, a.warm, a.lat_n, counts)
@@ -299,7 +299,7 @@ def run_ezmsg_block(a, tmp: str, b: int) -> dict:
 
 
 def run_wg_block(a, tmp: str, b: int) -> dict:
-    from pipeline.transport import ipc_endpoint
+    from wavegraph.pipeline.transport import ipc_endpoint
 
     out = os.path.join(tmp, f"wg{b}.json")
     data_ep, ack_ep = ipc_endpoint("peers-data"), ipc_endpoint("peers-ack")

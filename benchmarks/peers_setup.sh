@@ -21,6 +21,6 @@ VENV=.venv-peers
 "$VENV/bin/pip" install -q --no-deps -e .
 "$VENV/bin/python" - <<'PY'
 import ezmsg.core as ez, numpy, zmq
-from pipeline.transport import EdgeReceiver, EdgeSender  # wavegraph's edge API imports without its extras
+from wavegraph.pipeline.transport import EdgeReceiver, EdgeSender  # wavegraph's edge API imports without its extras
 print(f"ok: ezmsg {ez.__version__}, numpy {numpy.__version__}, pyzmq {zmq.__version__} (libzmq {zmq.zmq_version()})")
 PY

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import kernels
+from wavegraph import kernels
 
 from .config import DictConfig
 

@@ -1,0 +1,37 @@
+"""The node library, grouped by family: io (files, recorder, LSL, audio), dsp (filters, resampling,
+channels, windows, features), models (model nodes) and sim (synthetic sources).
+
+BUILTIN_NODES is the catalogue of YAML type names. The runtime reads it through the `wavegraph.nodes`
+entry point (see pyproject.toml), so listing the types or running a graph imports only the modules of
+the nodes in use. Third-party packages add their own entry points to the same group.
+"""
+
+BUILTIN_NODES: dict[str, str] = {
+    "audio_input": "wavegraph.nodes.io.audio:AudioInput",
+    "audio_output": "wavegraph.nodes.io.audio:AudioOutput",
+    "bandpass": "wavegraph.nodes.dsp.filters:Bandpass",
+    "bandpower": "wavegraph.nodes.dsp.bandpower:Bandpower",
+    "car": "wavegraph.nodes.dsp.channels:CAR",
+    "chirp": "wavegraph.nodes.sim.synthetic:Chirp",
+    "conformer_encoder": "wavegraph.nodes.models.encoder:ConformerEncoderNode",
+    "eeg_sim": "wavegraph.nodes.sim.synthetic_eeg:EEGSim",
+    "file_source": "wavegraph.nodes.io.file_source:FileSource",
+    "filterbank": "wavegraph.nodes.dsp.filterbank:Filterbank",
+    "fir": "wavegraph.nodes.dsp.filters:FIR",
+    "highpass": "wavegraph.nodes.dsp.filters:Highpass",
+    "istft": "wavegraph.nodes.dsp.windows:ISTFT",
+    "lowpass": "wavegraph.nodes.dsp.filters:Lowpass",
+    "lsl_inlet": "wavegraph.nodes.io.lsl:LslInlet",
+    "lsl_outlet": "wavegraph.nodes.io.lsl:LslOutlet",
+    "mamba": "wavegraph.nodes.models.ssm:MambaNode",
+    "noise": "wavegraph.nodes.sim.synthetic:Noise",
+    "notch": "wavegraph.nodes.dsp.filters:Notch",
+    "pick_channels": "wavegraph.nodes.dsp.channels:PickChannels",
+    "recorder": "wavegraph.nodes.io.recorder:Recorder",
+    "rereference": "wavegraph.nodes.dsp.channels:Rereference",
+    "resample": "wavegraph.nodes.dsp.resample:Resample",
+    "running_zscore": "wavegraph.nodes.dsp.scaling:RunningZScore",
+    "sine": "wavegraph.nodes.sim.synthetic:Sine",
+    "sliding_window": "wavegraph.nodes.dsp.windows:SlidingWindow",
+    "stft": "wavegraph.nodes.dsp.windows:STFT",
+}

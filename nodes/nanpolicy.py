@@ -17,7 +17,7 @@ from typing import Literal
 
 import numpy as np
 
-from pipeline.spec import SpecError, StreamSpec
+from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 NanPolicy = Literal["zero", "propagate"]
 NAN_POLICY_HELP = "non-finite samples: zero = replace by 0 (counted nan_zeroed); propagate = NaN at the matching outputs, state kept clean (nan_propagated)"

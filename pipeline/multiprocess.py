@@ -1,7 +1,7 @@
 """The multi-process runner: each process group of the graph in its own OS process.
 
 The parent builds the whole graph once (so every error is caught before anything starts and every
-edge's spec is known), then writes a JSON plan per group and starts `python -m pipeline.worker PLAN`.
+edge's spec is known), then writes a JSON plan per group and starts `python -P -m wavegraph.pipeline.worker PLAN`.
 Edges inside a group stay in memory; edges between groups go over ZeroMQ (pipeline.transport):
 `ipc://` on one host, `tcp://` when the graph says `transport: tcp` or a group names a host (a
 receiver binds to its group's host, loopback by default). Workers report stats and failures on a
@@ -22,8 +22,10 @@ import time
 
 import zmq
 
+import wavegraph
+
 from .graph import Graph
-from .runner import ProgressBar, RunResult, source_durations
+from .result import ProgressBar, RunResult, source_durations
 from .transport import free_tcp_port, ipc_endpoint
 
 STOP_GRACE_S = 1.5
@@ -33,7 +35,7 @@ def make_plans(graph: Graph, speed: float | None, control: str, release: str, ov
     config = graph.config
     plans = {
         group: {"config": config.file, "overrides": list(overrides), "group": group, "speed": speed,
-                "control": control, "release": release, "progress": False, "in_specs": {}, "receivers": [],
+                "control": control, "release": release, "wavegraph_file": wavegraph.__file__, "progress": False, "in_specs": {}, "receivers": [],
                 "senders": []}
         for group in config.processes
     }
@@ -78,7 +80,9 @@ def run_multiprocess(graph: Graph, speed: float | None = None, progress: bool = 
             path = os.path.join(tmp, f"{group}.json")
             with open(path, "w") as f:
                 json.dump(plan, f)
-            procs[group] = subprocess.Popen([sys.executable, "-m", "pipeline.worker", path])
+            # -P: the worker's current folder is not on its import path, so a user's nodes.py or
+            # pipeline.py there cannot shadow anything; it imports the same wavegraph as this process.
+            procs[group] = subprocess.Popen([sys.executable, "-P", "-m", "wavegraph.pipeline.worker", path])
         _supervise(control, release, procs, result, bar)
     except KeyboardInterrupt:
         result.interrupted = True

@@ -1,18 +1,25 @@
-"""Maps YAML `type:` names to node classes.
+"""Maps YAML `type:` names to node classes, importing only the node modules that are used.
 
-Built-in nodes register themselves with `@register("name")` in modules of the `nodes` package, which
-are discovered on first use. Third-party nodes are referenced by dotted path: `type: mypkg.nodes:MyNode`.
+Names come from the entry-point group `wavegraph.nodes`. An entry point names either one Node class
+(`mytype = "mypkg.nodes:MyNode"`) or a catalogue, a dict of type name -> "module:Class" (wavegraph's
+built-in nodes are the catalogue `wavegraph.nodes:BUILTIN_NODES`). A YAML file may also name a class by
+path, `type: mymod:MyNode`; `mymod.py` is then looked for beside the YAML file and in the current folder
+(the run passes those folders as `search_dirs`, to the workers too), then on the normal import path.
 """
 from __future__ import annotations
 
 import difflib
 import importlib
-import pkgutil
+import importlib.metadata
+import os
+import sys
+from collections.abc import Iterable
 
 from .node import Node
 
-_REGISTRY: dict[str, type[Node]] = {}
-_DISCOVERED = False
+ENTRY_POINT_GROUP = "wavegraph.nodes"
+_LOADED: dict[str, type[Node]] = {}
+_CATALOGUE: dict[str, str] | None = None
 
 
 class UnknownNodeType(KeyError):
@@ -30,54 +37,61 @@ class UnknownNodeType(KeyError):
         return f"unknown node type '{self.name}'{hint}"
 
 
-def register(name: str):
-    """Class decorator: make a node class available to YAML as `type: name`."""
+def catalogue() -> dict[str, str]:
+    """Every registered type name -> "module:Class", read from the entry points (the catalogues are plain
+    dicts in light modules; no node module is imported)."""
+    global _CATALOGUE
+    if _CATALOGUE is None:
+        found: dict[str, str] = {}
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            module_name, _, attr = ep.value.partition(":")
+            target = getattr(importlib.import_module(module_name), attr.strip()) if attr else None
+            entries = target if isinstance(target, dict) else {ep.name: ep.value}
+            for name, path in entries.items():
+                if name in found and found[name] != path:
+                    raise ValueError(f"node type '{name}' is registered twice: {found[name]} and {path}")
+                found[name] = path
+        _CATALOGUE = dict(sorted(found.items()))
+    return _CATALOGUE
 
-    def deco(cls: type[Node]) -> type[Node]:
-        if name in _REGISTRY and _REGISTRY[name] is not cls:
-            raise ValueError(f"node type '{name}' registered twice ({_REGISTRY[name].__name__}, {cls.__name__})")
-        cls.type_name = name
-        _REGISTRY[name] = cls
-        return cls
 
-    return deco
+def add_search_dirs(dirs: Iterable[str]) -> None:
+    """Let `type: mymod:Class` find mymod.py in these folders (the YAML file's folder, the current folder)."""
+    for d in dirs:
+        d = os.path.abspath(d)
+        if d not in sys.path:
+            sys.path.append(d)
 
 
-def discover() -> None:
-    """Import every module of the `nodes` package so their @register decorators run."""
-    global _DISCOVERED
-    if _DISCOVERED:
-        return
-    import nodes
-
-    for mod in pkgutil.iter_modules(nodes.__path__):
-        importlib.import_module(f"nodes.{mod.name}")
-    _DISCOVERED = True
+def _load_path(name: str, type_name: str | None = None) -> type[Node]:
+    module_name, _, attr = name.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as e:  # noqa: BLE001 — a missing module, or one that fails while importing
+        raise UnknownNodeType(type_name or name, None, f"cannot import module '{module_name}': "
+                                                       f"{type(e).__name__}: {e}") from e
+    cls = getattr(module, attr, None)
+    if not (isinstance(cls, type) and issubclass(cls, Node)):
+        reason = (f"module '{module_name}' has no attribute '{attr}'" if cls is None
+                  else f"'{attr}' in module '{module_name}' is not a Node subclass")
+        raise UnknownNodeType(type_name or name, None, reason)
+    return cls
 
 
 def lookup(name: str) -> type[Node]:
-    """The class for a YAML type name or a `module:Class` dotted path."""
+    """The class for a YAML type name or a `module:Class` path."""
+    if name in _LOADED:
+        return _LOADED[name]
     if ":" in name:
-        module_name, _, attr = name.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except Exception as e:  # noqa: BLE001 — a missing module, or one that fails while importing
-            raise UnknownNodeType(name, None, f"cannot import module '{module_name}': "
-                                              f"{type(e).__name__}: {e}") from e
-        cls = getattr(module, attr, None)
-        if not (isinstance(cls, type) and issubclass(cls, Node)):
-            reason = (f"module '{module_name}' has no attribute '{attr}'" if cls is None
-                      else f"'{attr}' in module '{module_name}' is not a Node subclass")
-            raise UnknownNodeType(name, None, reason)
-        return cls
-    if name not in _REGISTRY:
-        discover()
-    if name not in _REGISTRY:
-        close = difflib.get_close_matches(name, list(_REGISTRY), n=1, cutoff=0.5)
-        raise UnknownNodeType(name, close[0] if close else None)
-    return _REGISTRY[name]
-
-
-def all_types() -> dict[str, type[Node]]:
-    discover()
-    return dict(sorted(_REGISTRY.items()))
+        cls = _load_path(name)
+        if not cls.type_name:
+            cls.type_name = name
+    else:
+        known = catalogue()
+        if name not in known:
+            close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
+            raise UnknownNodeType(name, close[0] if close else None)
+        cls = _load_path(known[name], name)
+        cls.type_name = name
+    _LOADED[name] = cls
+    return cls

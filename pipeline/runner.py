@@ -4,54 +4,12 @@
 """
 from __future__ import annotations
 
-import sys
 import time
-from dataclasses import dataclass, field
 
 from .executor import Executor, NodeFailure
 from .graph import Graph
+from .result import ProgressBar, RunResult, source_durations
 from .summary import stats_to_dicts
-
-
-@dataclass
-class RunResult:
-    stats: dict[str, dict]  # node id -> NodeStats.to_dict()
-    processes: dict[str, str]  # node id -> process name
-    interrupted: bool = False
-    failure: str | None = None  # one-paragraph error naming the node, its process and the traceback
-    wall_s: float = 0.0
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def exit_code(self) -> int:
-        if self.failure:
-            return 1
-        return 130 if self.interrupted else 0
-
-
-class ProgressBar:
-    """A one-line progress bar on stderr for replays whose sources know their duration."""
-
-    def __init__(self, durations: list, enabled: bool):
-        self.total = max((d for d in durations if d), default=None)
-        self.enabled = enabled and self.total is not None
-        self.last = 0.0
-
-    def show(self, done: float, final: bool = False) -> None:
-        now = time.monotonic()
-        if not self.enabled or (now - self.last < 0.2 and not final):
-            return
-        self.last = now
-        done = self.total if final else min(max(done, 0.0), self.total)
-        filled = int(30 * done / self.total)
-        sys.stderr.write(f"\r[{'#' * filled}{' ' * (30 - filled)}] {done:7.1f}/{self.total:.1f} s")
-        if final:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-
-def source_durations(nodes: dict) -> list:
-    return [getattr(node, "duration_seconds", None) for node in nodes.values()]
 
 
 def run_in_process(graph: Graph, speed: float | None = None, progress: bool = False) -> RunResult:

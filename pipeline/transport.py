@@ -2,7 +2,7 @@
 
 API (what the multi-process runner uses)::
 
-    from pipeline.transport import EdgeSender, EdgeReceiver, ipc_endpoint, tcp_endpoint
+    from wavegraph.pipeline.transport import EdgeSender, EdgeReceiver, ipc_endpoint, tcp_endpoint
 
     rx = EdgeReceiver(ipc_endpoint("filt.out"), spec, policy="block", maxlen=64)   # binds
     # ... start the producing process with rx.endpoint (the resolved address) ...

@@ -1,4 +1,4 @@
-"""One process of a multi-process run: `python -m pipeline.worker PLAN.json`.
+"""One process of a multi-process run: `python -P -m wavegraph.pipeline.worker PLAN.json`.
 
 The plan (written by pipeline.multiprocess) names the graph file, this process's group, the stream
 spec on every input of its nodes, and a ZeroMQ endpoint for every edge that crosses into or out of the
@@ -16,6 +16,8 @@ import time
 
 import zmq
 
+import wavegraph
+
 from .config import load_config
 from .executor import Executor, NodeFailure, StopFlag
 from .graph import configure_node, make_node
@@ -25,6 +27,9 @@ from .transport import EdgeReceiver, EdgeSender
 
 
 def run_worker(plan: dict, stop: StopFlag) -> int:
+    if os.path.realpath(wavegraph.__file__) != os.path.realpath(plan["wavegraph_file"]):
+        raise RuntimeError(f"this worker imported wavegraph from {wavegraph.__file__}, the parent from "
+                           f"{plan['wavegraph_file']}; run both with the same Python environment")
     config = load_config(plan["config"], plan["overrides"])
     group = plan["group"]
     members = config.processes[group]

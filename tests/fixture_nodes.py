@@ -6,10 +6,9 @@ import time
 
 import numpy as np
 
-from pipeline.chunk import Chunk
-from pipeline.node import NodeParams, Node, Sink, Source
-from pipeline.registry import register
-from pipeline.spec import SpecError, signal_spec
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.node import NodeParams, Node, Sink, Source
+from wavegraph.pipeline.spec import SpecError, signal_spec
 
 
 class RampParams(NodeParams):
@@ -116,7 +115,6 @@ class Pairs(Node):
         return {} if held is None else {"out": held}
 
 
-@register("fixture_collect")
 class Collect(Sink):
     """Keeps every chunk it receives (for in-process tests)."""
 

@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from nodes.file_source import FileSource
-from nodes.recorder import Recorder, recover
-from pipeline.chunk import Chunk
-from pipeline.datasets import DatasetError, fetch
-from pipeline.registry import lookup
-from pipeline.spec import SpecError, StreamSpec, signal_spec
+from wavegraph.nodes.io.file_source import FileSource
+from wavegraph.nodes.io.recorder import Recorder, recover
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.datasets import DatasetError, fetch
+from wavegraph.pipeline.registry import lookup
+from wavegraph.pipeline.spec import SpecError, StreamSpec, signal_spec
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -232,8 +232,8 @@ CHILD = textwrap.dedent(
     """
     import sys, time
     sys.path.insert(0, {repo!r})
-    from nodes.file_source import FileSource
-    from nodes.recorder import Recorder, close_on_signals
+    from wavegraph.nodes.io.file_source import FileSource
+    from wavegraph.nodes.io.recorder import Recorder, close_on_signals
     src = FileSource(path={edf!r}, chunk_size=32)
     spec = src.configure({{}})["out"]
     fif, wav = Recorder(path={fif!r}), Recorder(path={wav!r})
@@ -289,7 +289,7 @@ def test_recover_cli(tmp_path):
     with pytest.raises(SpecError, match="unfinished recording") as e:  # a new run must not clobber it
         Recorder(path=str(tmp_path / "cli_raw.fif")).configure({"in": spec})
     assert "recover" in e.value.hint
-    cmd = [sys.executable, "-m", "nodes.recorder", "recover", str(tmp_path / "cli_raw.fif"), str(tmp_path / "none_raw.fif")]
+    cmd = [sys.executable, "-m", "wavegraph.nodes.io.recorder", "recover", str(tmp_path / "cli_raw.fif"), str(tmp_path / "none_raw.fif")]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 1 and "nothing to recover" in out.stderr
     np.testing.assert_array_equal(read_fif(tmp_path / "cli_raw.fif").get_data(), np.ones((1, 20)))
@@ -297,7 +297,7 @@ def test_recover_cli(tmp_path):
 
 def test_any_chunking_records_the_same_file(tmp_path):
     """Recording the same stream cut into different chunk sizes gives identical files."""
-    from pipeline.testing import default_chunkings
+    from wavegraph.pipeline.testing import default_chunkings
 
     x = np.random.default_rng(5).standard_normal((4, 500))
     spec = signal_spec(100.0, ["a", "b", "c", "d"])
@@ -318,9 +318,9 @@ def test_any_chunking_records_the_same_file(tmp_path):
 
 def test_yaml_graph_replays_file_into_recorder(edf_path, tmp_path):
     """The real in-process runner: file_source -> recorder from a graph file, events to CSV."""
-    from pipeline.config import load_config
-    from pipeline.graph import build_graph
-    from pipeline.runner import run_graph
+    from wavegraph.pipeline.config import load_config
+    from wavegraph.pipeline.graph import build_graph
+    from wavegraph.pipeline.runner import run_graph
 
     g = tmp_path / "replay.yaml"
     g.write_text(textwrap.dedent(f"""\

@@ -9,10 +9,10 @@ import pytest
 import soundfile as sf
 from pydantic import ValidationError
 
-from nodes.file_source import FileSource
-from pipeline.datasets import DatasetError, fetch
-from pipeline.registry import lookup
-from pipeline.spec import SpecError
+from wavegraph.nodes.io.file_source import FileSource
+from wavegraph.pipeline.datasets import DatasetError, fetch
+from wavegraph.pipeline.registry import lookup
+from wavegraph.pipeline.spec import SpecError
 
 
 @pytest.fixture(scope="module")

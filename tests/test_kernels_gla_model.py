@@ -8,7 +8,7 @@ os.environ["TRITON_INTERPRET"] = "1"
 import pytest
 import torch
 
-from models.gla import GLABlock, GLAConfig
+from wavegraph.models.gla import GLABlock, GLAConfig
 
 CFG = dict(d_model=32, n_heads=2, gate_low_rank=8, gate_logit_normalizer=4.0)
 

@@ -10,9 +10,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import kernels
-from kernels import dispatch
-from kernels import reference as R
+from wavegraph import kernels
+from wavegraph.kernels import dispatch
+from wavegraph.kernels import reference as R
 
 
 def _scan_inputs(b=2, d=3, L=13, n=4, seed=0):

@@ -18,8 +18,8 @@ import torch.nn.functional as F
 
 pytest.importorskip("triton")
 
-import kernels  # noqa: E402
-from kernels import reference as R  # noqa: E402
+from wavegraph import kernels  # noqa: E402
+from wavegraph.kernels import reference as R  # noqa: E402
 
 RTOL, ATOL = 3e-4, 1e-3
 
@@ -180,7 +180,7 @@ def test_gla_chunk_state_continuation_and_steps():
 @pytest.mark.parametrize("backend", ["triton", "ref"])
 def test_public_ops_route_to_the_forced_backend(monkeypatch, backend):
     """A spy (the real kernel still runs) on each Triton entry point: called iff the Triton backend is chosen."""
-    from kernels import triton_conv, triton_gla, triton_ssm
+    from wavegraph.kernels import triton_conv, triton_gla, triton_ssm
 
     monkeypatch.setenv("WAVEGRAPH_KERNELS", backend)
     calls = []

@@ -17,12 +17,12 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from pipeline.chunk import Chunk  # noqa: E402
-from pipeline.config import load_config  # noqa: E402
-from pipeline.graph import build_graph  # noqa: E402
-from pipeline.runner import run_graph  # noqa: E402
-from pipeline.spec import SpecError, signal_spec  # noqa: E402
-from nodes.audio import AudioInput, AudioOutput  # noqa: E402
+from wavegraph.pipeline.chunk import Chunk  # noqa: E402
+from wavegraph.pipeline.config import load_config  # noqa: E402
+from wavegraph.pipeline.graph import build_graph  # noqa: E402
+from wavegraph.pipeline.runner import run_graph  # noqa: E402
+from wavegraph.pipeline.spec import SpecError, signal_spec  # noqa: E402
+from wavegraph.nodes.io.audio import AudioInput, AudioOutput  # noqa: E402
 
 RATE = 48000
 SERVER = f"wavegraph-test-{os.getpid()}"
@@ -198,7 +198,7 @@ def test_device_errors_name_what_exists(jack):
 def test_no_device_error_says_how_to_get_one(jack):
     """Without a JACK server and sound card, the error names the JACK dummy driver fix."""
     env = {**os.environ, "JACK_DEFAULT_SERVER": "wavegraph-no-such-server", "JACK_NO_START_SERVER": "1"}
-    code = "from nodes.audio import AudioInput\nAudioInput().configure({})"
+    code = "from wavegraph.nodes.io.audio import AudioInput\nAudioInput().configure({})"
     p = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert p.returncode != 0
     assert "PortAudio sees no input device" in p.stderr and "jackd --no-realtime -d dummy" in p.stderr
@@ -208,7 +208,7 @@ def test_missing_portaudio_error_says_what_to_install():
     """sounddevice finds PortAudio with ctypes.util.find_library; without the library the error says
     which package to install (simulated in a fresh process by hiding the library from the lookup)."""
     code = ("import ctypes.util\nctypes.util.find_library = lambda name: None\n"
-            "from nodes.audio import AudioOutput\nfrom pipeline.spec import signal_spec\n"
+            "from wavegraph.nodes.io.audio import AudioOutput\nfrom wavegraph.pipeline.spec import signal_spec\n"
             "AudioOutput().configure({'in': signal_spec(48000, ['a'], 'audio')})")
     p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert p.returncode != 0
@@ -220,7 +220,7 @@ def test_devices_lists_audio_and_lsl(jack):
     import pylsl
 
     outlet = pylsl.StreamOutlet(pylsl.StreamInfo("wavegraph-devices-test", "EEG", 4, 250.0))  # noqa: F841
-    p = subprocess.run([sys.executable, "-m", "pipeline.cli", "devices"], cwd=ROOT, capture_output=True,
+    p = subprocess.run([sys.executable, "-m", "wavegraph.pipeline.cli", "devices"], cwd=ROOT, capture_output=True,
                        text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     assert "system [JACK Audio Connection Kit] 2 in, 2 out, 48000 Hz <in out>" in p.stdout
@@ -240,7 +240,7 @@ def test_audio_passthrough_config_in_process(jack):
 
 
 def test_audio_passthrough_config_from_the_cli_multiprocess(jack):
-    p = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(ROOT / "configs" / "audio_passthrough.yaml"),
+    p = subprocess.run([sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(ROOT / "configs" / "audio_passthrough.yaml"),
                         "--set", "mic.duration=0.5"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr[-2000:]
     mic_row = next(line for line in p.stdout.splitlines() if line.startswith("mic "))

@@ -14,13 +14,13 @@ import numpy as np  # noqa: E402
 import pylsl  # noqa: E402
 import pytest  # noqa: E402
 
-from pipeline.chunk import Chunk  # noqa: E402
-from pipeline.config import load_config  # noqa: E402
-from pipeline.graph import build_graph  # noqa: E402
-from pipeline.runner import run_graph  # noqa: E402
-from pipeline.spec import SpecError, StreamSpec, signal_spec  # noqa: E402
-from pipeline.testing import run_chunked  # noqa: E402
-from nodes.lsl import LslInlet, LslOutlet  # noqa: E402
+from wavegraph.pipeline.chunk import Chunk  # noqa: E402
+from wavegraph.pipeline.config import load_config  # noqa: E402
+from wavegraph.pipeline.graph import build_graph  # noqa: E402
+from wavegraph.pipeline.runner import run_graph  # noqa: E402
+from wavegraph.pipeline.spec import SpecError, StreamSpec, signal_spec  # noqa: E402
+from wavegraph.pipeline.testing import run_chunked  # noqa: E402
+from wavegraph.nodes.io.lsl import LslInlet, LslOutlet  # noqa: E402
 
 
 def uname(prefix):
@@ -266,7 +266,7 @@ def test_outlet_rejects_what_lsl_cannot_carry():
 def publish_edf(seconds):
     """A pylsl outlet for the first `seconds` (plus a little) of the real EEGMMIDB recording."""
     mne = pytest.importorskip("mne")
-    from pipeline.datasets import fetch
+    from wavegraph.pipeline.datasets import fetch
 
     raw = mne.io.read_raw_edf(fetch("eegmmidb-s001r02"), preload=True, verbose="error")
     rate = raw.info["sfreq"]

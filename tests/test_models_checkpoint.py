@@ -5,9 +5,9 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from models import checkpoint as ckpt
-from models.conformer import ConformerConfig, ConformerEncoder
-from models.mamba import MambaConfig, MambaStack
+from wavegraph.models import checkpoint as ckpt
+from wavegraph.models.conformer import ConformerConfig, ConformerEncoder
+from wavegraph.models.mamba import MambaConfig, MambaStack
 
 
 @pytest.fixture(autouse=True, scope="module")

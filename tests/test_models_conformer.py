@@ -4,7 +4,7 @@ import random
 import pytest
 import torch
 
-from models.conformer import ConformerConfig, ConformerEncoder, chunked_limited_mask
+from wavegraph.models.conformer import ConformerConfig, ConformerEncoder, chunked_limited_mask
 
 
 @pytest.fixture(autouse=True, scope="module")

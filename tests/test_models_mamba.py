@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from models.mamba import Mamba, MambaConfig, MambaStack
+from wavegraph.models.mamba import Mamba, MambaConfig, MambaStack
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -116,7 +116,7 @@ def test_stack_trains():
 
 
 def _triton_runs_here() -> bool:
-    from kernels.dispatch import triton_available
+    from wavegraph.kernels.dispatch import triton_available
 
     return triton_available() and (torch.cuda.is_available() or os.environ.get("TRITON_INTERPRET") == "1")
 

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from models import checkpoint as ckpt
-from models.conformer import ConformerConfig, ConformerEncoder
-from models.mamba import MambaConfig, MambaStack
-from pipeline.chunk import Chunk
-from pipeline.registry import lookup
-from pipeline.spec import SpecError, StreamSpec, signal_spec
-from pipeline.testing import assert_streaming_equivalent, run_chunked
+from wavegraph.models import checkpoint as ckpt
+from wavegraph.models.conformer import ConformerConfig, ConformerEncoder
+from wavegraph.models.mamba import MambaConfig, MambaStack
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.registry import lookup
+from wavegraph.pipeline.spec import SpecError, StreamSpec, signal_spec
+from wavegraph.pipeline.testing import assert_streaming_equivalent, run_chunked
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -184,7 +184,7 @@ def test_read_only_chunks_from_the_wire(kind):
 
 
 def test_node_modules_import_without_torch():
-    code = ("import sys, nodes.encoder, nodes.ssm; from pipeline.registry import lookup; lookup('mamba'); "
+    code = ("import sys, wavegraph.nodes.models.encoder, wavegraph.nodes.models.ssm; from wavegraph.pipeline.registry import lookup; lookup('mamba'); "
             "assert 'torch' not in sys.modules, 'torch imported'; print('ok')")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "ok" in r.stdout, r.stderr
@@ -220,9 +220,9 @@ def test_yaml_graph_runs_in_process(tmp_path):
     the collected stream equals the two nodes run offline on the same features."""
     import fixture_nodes  # noqa: F401
 
-    from pipeline.config import load_config
-    from pipeline.graph import build_graph
-    from pipeline.runner import run_graph
+    from wavegraph.pipeline.config import load_config
+    from wavegraph.pipeline.graph import build_graph
+    from wavegraph.pipeline.runner import run_graph
 
     p = tmp_path / "g.yaml"
     p.write_text(GRAPH)

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from pipeline.registry import lookup
-from pipeline.spec import SpecError, signal_spec
-from pipeline.testing import assert_streaming_equivalent, run_chunked
+from wavegraph.pipeline.registry import lookup
+from wavegraph.pipeline.spec import SpecError, signal_spec
+from wavegraph.pipeline.testing import assert_streaming_equivalent, run_chunked
 
 NAMES = ["Fz", "C3", "Cz", "C4", "Pz"]
 SPEC = signal_spec(250, NAMES, ["eeg", "eeg", "eeg", "eeg", "eog"])

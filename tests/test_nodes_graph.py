@@ -5,11 +5,11 @@ from scipy import signal as ss
 
 import fixture_nodes  # noqa: F401  (Collect sink)
 
-from pipeline.cli import main
-from pipeline.config import load_config
-from pipeline.graph import build_graph
-from pipeline.registry import lookup
-from pipeline.runner import run_graph
+from wavegraph.pipeline.cli import main
+from wavegraph.pipeline.config import load_config
+from wavegraph.pipeline.graph import build_graph
+from wavegraph.pipeline.registry import lookup
+from wavegraph.pipeline.runner import run_graph
 
 GRAPH = """\
 nodes:

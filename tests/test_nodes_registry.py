@@ -6,27 +6,27 @@ import numpy as np
 import pydantic
 import pytest
 
-from pipeline.registry import lookup
-from pipeline.spec import signal_spec
-from pipeline.testing import run_chunked
+from wavegraph.pipeline.registry import lookup
+from wavegraph.pipeline.spec import signal_spec
+from wavegraph.pipeline.testing import run_chunked
 
 TYPES = ["bandpass", "highpass", "lowpass", "notch", "fir", "resample", "car", "rereference", "pick_channels",
          "running_zscore", "filterbank", "sliding_window", "stft", "istft", "bandpower", "sine", "noise", "chirp",
          "eeg_sim"]
-MODULES = ["filters", "resample", "channels", "scaling", "filterbank", "windows", "bandpower", "synthetic",
-           "synthetic_eeg", "nanpolicy"]
+MODULES = ["dsp.filters", "dsp.resample", "dsp.channels", "dsp.scaling", "dsp.filterbank", "dsp.windows",
+           "dsp.bandpower", "sim.synthetic", "sim.synthetic_eeg", "nanpolicy"]
 
 
 @pytest.mark.parametrize("name", TYPES)
 def test_registered_and_params_strict(name):
     cls = lookup(name)
-    assert cls.type_name == name and cls.__module__.startswith("nodes.")
+    assert cls.type_name == name and cls.__module__.startswith("wavegraph.nodes.")
     with pytest.raises(pydantic.ValidationError):
         cls(not_a_param=1)
 
 
 def test_modules_import_without_scipy():
-    code = ("import sys\n" + "".join(f"import nodes.{m}\n" for m in MODULES) +
+    code = ("import sys\n" + "".join(f"import wavegraph.nodes.{m}\n" for m in MODULES) +
             "bad = [m for m in ('scipy', 'scipy.signal', 'torch') if m in sys.modules]\n"
             "assert not bad, bad\n")
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -48,7 +48,7 @@ def test_public_sosfilt_fallback_gives_identical_output():
                                          ("resample", dict(rate=125.0)), ("filterbank", dict(bands=[(4.0, 30.0)])),
                                          ("stft", dict(n_fft=16, hop=8)), ("pick_channels", dict(drop=["a"]))])
 def test_wrong_channel_count_is_refused_and_empty_chunks_ignored(name, params):
-    from pipeline.chunk import Chunk
+    from wavegraph.pipeline.chunk import Chunk
 
     node = lookup(name)(**params)
     node.configure({"in": signal_spec(250.0, ["a", "b"])})

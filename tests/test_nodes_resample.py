@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 from scipy import signal as ss
 
-from pipeline.chunk import Chunk
-from pipeline.registry import lookup
-from pipeline.spec import SpecError, signal_spec
-from pipeline.testing import assert_streaming_equivalent, run_chunked
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.registry import lookup
+from wavegraph.pipeline.spec import SpecError, signal_spec
+from wavegraph.pipeline.testing import assert_streaming_equivalent, run_chunked
 
 
 @pytest.mark.parametrize("fin,fout,n,lat", [(1000, 250, 3000, 40), (48000, 16000, 4000, 30),

@@ -3,10 +3,10 @@ node, process the rest (and finish) == one node over the whole signal; reset() =
 import numpy as np
 import pytest
 
-from pipeline.chunk import Chunk
-from pipeline.registry import lookup
-from pipeline.spec import signal_spec
-from pipeline.testing import run_chunked
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.registry import lookup
+from wavegraph.pipeline.spec import signal_spec
+from wavegraph.pipeline.testing import run_chunked
 
 SPEC = signal_spec(200.0, ["a", "b"])
 X = np.random.default_rng(5).standard_normal((2, 1000)) + 3.0

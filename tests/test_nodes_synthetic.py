@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from scipy import signal as ss
 
-from pipeline.registry import lookup
-from pipeline.spec import SpecError
+from wavegraph.pipeline.registry import lookup
+from wavegraph.pipeline.spec import SpecError
 
 
 def read_all(src):

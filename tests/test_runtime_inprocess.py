@@ -3,9 +3,9 @@ import textwrap
 
 import numpy as np
 
-from pipeline.config import load_config
-from pipeline.graph import build_graph
-from pipeline.runner import run_graph
+from wavegraph.pipeline.config import load_config
+from wavegraph.pipeline.graph import build_graph
+from wavegraph.pipeline.runner import run_graph
 
 GRAPH = """\
 nodes:
@@ -119,9 +119,9 @@ def test_a_gap_on_a_chunk_held_back_is_flagged_on_the_output_that_holds_it(tmp_p
 def test_streaming_harness_checks_timing_and_dtype_not_just_values():
     import pytest
 
-    from pipeline.node import Node
-    from pipeline.spec import signal_spec
-    from pipeline.testing import assert_streaming_equivalent
+    from wavegraph.pipeline.node import Node
+    from wavegraph.pipeline.spec import signal_spec
+    from wavegraph.pipeline.testing import assert_streaming_equivalent
 
     class LosesT0(Node):  # right samples, every chunk stamped 0.0
         def process(self, inputs):
@@ -148,8 +148,8 @@ def test_streaming_harness_checks_timing_and_dtype_not_just_values():
 def test_a_gap_on_an_empty_chunk_reaches_the_next_output(tmp_path):
     # e.g. a drop_oldest receiver dropped the last data chunk: the gap arrives on the empty
     # end-of-stream marker, and the tail that finish() flushes must carry it.
-    from pipeline.chunk import Chunk
-    from pipeline.executor import Executor
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.executor import Executor
 
     p = tmp_path / "g.yaml"
     p.write_text(GRAPH.replace("fixture_nodes:CumSum\n    params: {crash_at: CRASH}\n    on_error: POLICY",

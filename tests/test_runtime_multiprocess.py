@@ -9,10 +9,10 @@ import time
 import numpy as np
 import pytest
 
-from pipeline.config import load_config
-from pipeline.datasets import fetch
-from pipeline.graph import build_graph
-from pipeline.runner import run_graph
+from wavegraph.pipeline.config import load_config
+from wavegraph.pipeline.datasets import fetch
+from wavegraph.pipeline.graph import build_graph
+from wavegraph.pipeline.runner import run_graph
 
 EEG_GRAPH = """\
 name: eeg-bitident
@@ -119,7 +119,7 @@ def test_slow_consumer_still_gets_the_tail_and_end_of_stream(tmp_path):
 
 
 def test_cli_run_exits_by_itself_at_end_of_stream(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(ramp_graph(tmp_path)), "--progress"],
+    proc = subprocess.run([sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(ramp_graph(tmp_path)), "--progress"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.endswith(f"[{'#' * 30}]     0.2/0.2 s\n")  # the progress bar ends full
@@ -131,7 +131,7 @@ def test_cli_run_exits_by_itself_at_end_of_stream(tmp_path):
 def test_ctrl_c_mid_replay_leaves_complete_file(tmp_path, mode):
     # 20 s of stream replayed in real time; interrupt once the recorder has ~0.5 s of it.
     cfg = ramp_graph(tmp_path, n=20000)
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "run", str(cfg), "--speed", "1", *mode],
+    proc = subprocess.Popen([sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(cfg), "--speed", "1", *mode],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     log = tmp_path / "ramp.npz.chunks.csv"  # the recorder's per-chunk log: wait until data flows
     deadline = time.monotonic() + 30
@@ -157,7 +157,7 @@ def test_worker_that_dies_without_reporting_ends_the_run(tmp_path):
     # timeout only turns a hang into a failure).
     cfg = ramp_graph(tmp_path)
     cfg.write_text(cfg.read_text().replace("params: {crash_at: -1}", "params: {crash_at: -1, exit_at: 5}"))
-    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(cfg)], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(cfg)], capture_output=True, text=True,
                           timeout=60, env={**os.environ, "TMPDIR": str(tmp_path)})  # the dead one's socket file
     assert proc.returncode == 1, proc.stderr
     assert "process 'b' exited with code 3 without reporting" in proc.stderr
@@ -175,7 +175,7 @@ def _parent_of(pid: str) -> int | None:
 def test_workers_stop_and_finalise_when_the_parent_is_killed(tmp_path):
     # SIGKILL leaves the parent no chance to forward a stop: the workers notice they are orphaned.
     cfg = ramp_graph(tmp_path, n=20000)
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "run", str(cfg), "--speed", "1"],
+    proc = subprocess.Popen([sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(cfg), "--speed", "1"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env={**os.environ, "TMPDIR": str(tmp_path)})  # what a killed parent leaves
     log = tmp_path / "ramp.npz.chunks.csv"
@@ -225,7 +225,7 @@ def test_a_node_that_fails_to_close_in_a_worker_fails_the_run(tmp_path):
 
 
 def test_stragglers_are_killed_after_one_grace_period_not_one_per_process():
-    from pipeline.multiprocess import STOP_GRACE_S, _stop_all
+    from wavegraph.pipeline.multiprocess import STOP_GRACE_S, _stop_all
 
     procs = {f"g{i}": subprocess.Popen(["sleep", "60"]) for i in range(6)}
     t = time.monotonic()

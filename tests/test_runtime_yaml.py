@@ -3,11 +3,10 @@ import textwrap
 
 import pytest
 
-import fixture_nodes  # noqa: F401  (registers fixture_collect)
 
-from pipeline.cli import main
-from pipeline.config import GraphError, load_config
-from pipeline.graph import build_graph
+from wavegraph.pipeline.cli import main
+from wavegraph.pipeline.config import GraphError, load_config
+from wavegraph.pipeline.graph import build_graph
 
 GOOD = """\
 name: t
@@ -49,9 +48,9 @@ def test_good_graph_validates(tmp_path, capsys):
 
 
 def test_unknown_type_suggests(tmp_path, capsys):
-    err = errors_of(tmp_path, GOOD.replace("fixture_nodes:Collect", "fixture_colect"), capsys)
-    assert ":9: node 'sink': unknown type 'fixture_colect'" in err[0]
-    assert "did you mean 'fixture_collect'" in err[0]
+    err = errors_of(tmp_path, GOOD.replace("fixture_nodes:Collect", "recordr"), capsys)
+    assert ":9: node 'sink': unknown type 'recordr'" in err[0]
+    assert "did you mean 'recorder'" in err[0]
 
 
 def test_unknown_dotted_type(tmp_path, capsys):

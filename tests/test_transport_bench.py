@@ -4,7 +4,7 @@ import math
 import subprocess
 import sys
 
-from pipeline.bench import bench_transport, main
+from wavegraph.benchmarks.transport import bench_transport, main
 
 
 def test_bench_transport_runs_both_measurements_and_writes_json(tmp_path, capsys, monkeypatch):
@@ -39,5 +39,5 @@ def test_bench_rejects_bad_arguments(capsys):
 
 
 def test_module_entry_point_prints_usage():
-    r = subprocess.run([sys.executable, "-m", "pipeline.bench"], capture_output=True, text=True, timeout=60)
+    r = subprocess.run([sys.executable, "-m", "wavegraph.benchmarks.transport"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "usage" in r.stderr

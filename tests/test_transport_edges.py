@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import zmq
 
-from pipeline import wire
-from pipeline.chunk import Chunk
-from pipeline.spec import signal_spec
-from pipeline.transport import (EdgeReceiver, EdgeSender, free_tcp_port, ipc_endpoint,
+from wavegraph.pipeline import wire
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.spec import signal_spec
+from wavegraph.pipeline.transport import (EdgeReceiver, EdgeSender, free_tcp_port, ipc_endpoint,
                                 normalize_endpoint, tcp_endpoint)
 
 SPEC = signal_spec(250, ["Fz", "Cz"])

@@ -4,9 +4,9 @@ import struct
 import numpy as np
 import pytest
 
-from pipeline import wire
-from pipeline.chunk import Chunk
-from pipeline.spec import StreamSpec, signal_spec
+from wavegraph.pipeline import wire
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.spec import StreamSpec, signal_spec
 
 DTYPES = ["bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
           "float16", "float32", "float64", "complex64", "complex128"]
@@ -205,7 +205,7 @@ def test_mutated_frames_either_decode_consistently_or_raise_wire_error():
 
 
 def test_a_malformed_spec_from_json_is_a_spec_error():
-    from pipeline.spec import SpecError
+    from wavegraph.pipeline.spec import SpecError
 
     two = signal_spec(250, ["Fz", "Cz"]).to_dict()
     for shape in ([], [3]):  # a scalar signal is one channel

@@ -25,12 +25,11 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from pipeline.chunk import Chunk
-from pipeline.node import Node, NodeParams
-from pipeline.registry import register
-from pipeline.spec import SpecError, StreamSpec
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.node import Node, NodeParams
+from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from .nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, float_dtype, sanitize, signal_input
+from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, float_dtype, sanitize, signal_input
 
 
 class Framer:
@@ -143,7 +142,6 @@ class SlidingParams(NodeParams):
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
-@register("sliding_window")
 class SlidingWindow(_Framed):
     """Windows of `size` samples every `hop` samples, as feature rows (channel-major)."""
 
@@ -189,7 +187,6 @@ def _check_stft(p: STFTParams) -> None:
                         "use e.g. hop = n_fft/2 (sqrt_hann) or n_fft/4 (hann)")
 
 
-@register("stft")
 class STFT(_Framed):
     """Streaming short-time Fourier transform (see the module docstring for framing and layout)."""
 
@@ -226,7 +223,6 @@ class ISTFTParams(STFTParams):
     pass
 
 
-@register("istft")
 class ISTFT(Node):
     """Inverse of `stft` (same n_fft/hop/window) by weighted overlap-add; outputs a signal."""
 

@@ -20,8 +20,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from pipeline.registry import register
-from pipeline.spec import SpecError
+from wavegraph.pipeline.spec import SpecError
 
 from .synthetic import PinkFilter, SynthParams, SynthSource, block_normal
 
@@ -60,7 +59,6 @@ class EEGSimParams(SynthParams):
     line_uv: float = Field(0.0, ge=0)
 
 
-@register("eeg_sim")
 class EEGSim(SynthSource):
     """Seeded EEG simulator; see the module docstring for the model."""
 

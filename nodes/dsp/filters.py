@@ -16,12 +16,11 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from pipeline.chunk import Chunk
-from pipeline.node import Node, NodeParams
-from pipeline.registry import register
-from pipeline.spec import SpecError, StreamSpec
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.node import Node, NodeParams
+from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from .nanpolicy import MaskDelay, NAN_POLICY_HELP, NanPolicy, chunk_data, check_nyquist, float_dtype, sanitize, signal_input
+from ..nanpolicy import MaskDelay, NAN_POLICY_HELP, NanPolicy, chunk_data, check_nyquist, float_dtype, sanitize, signal_input
 
 Design = Literal["butter", "cheby1", "cheby2", "ellip", "bessel"]
 
@@ -160,7 +159,6 @@ def _iir(p: IIRParams, wn, btype: str, rate: float) -> np.ndarray:
     return iirfilter(p.order, wn, btype=btype, ftype=p.design, output="sos", fs=rate, **kw)
 
 
-@register("bandpass")
 class Bandpass(SosFilter):
     """IIR band-pass between l_freq and h_freq (Hz)."""
 
@@ -176,7 +174,6 @@ class Bandpass(SosFilter):
         return _iir(p, [p.l_freq, p.h_freq], "bandpass", rate)
 
 
-@register("highpass")
 class Highpass(SosFilter):
     """IIR high-pass above `freq` (Hz)."""
 
@@ -187,7 +184,6 @@ class Highpass(SosFilter):
         return _iir(self.params, self.params.freq, "highpass", rate)
 
 
-@register("lowpass")
 class Lowpass(SosFilter):
     """IIR low-pass below `freq` (Hz)."""
 
@@ -198,7 +194,6 @@ class Lowpass(SosFilter):
         return _iir(self.params, self.params.freq, "lowpass", rate)
 
 
-@register("notch")
 class Notch(SosFilter):
     """Second-order IIR notch (scipy.signal.iirnotch) at freq and optionally its harmonics, cascaded."""
 
@@ -224,7 +219,6 @@ class FIRParams(NodeParams):
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
-@register("fir")
 class FIR(Node):
     """Linear-phase FIR (scipy.signal.firwin): low-pass (h_freq), high-pass (l_freq), band-pass
     (l_freq < h_freq) or band-stop (l_freq > h_freq, as in MNE)."""

@@ -4,7 +4,7 @@ Neither part fails the command: a missing PortAudio or pylsl is reported in its 
 """
 from __future__ import annotations
 
-from pipeline.spec import SpecError
+from wavegraph.pipeline.spec import SpecError
 
 LSL_WAIT_S = 1.0  # how long to listen for LSL streams
 
@@ -56,5 +56,11 @@ def list_devices(lsl_wait: float = LSL_WAIT_S) -> str:
     return "\n".join(audio_section() + [""] + lsl_section(lsl_wait))
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> int:
+    """`wavegraph devices` (entry point `devices` in the group wavegraph.commands)."""
     print(list_devices())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

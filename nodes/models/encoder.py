@@ -19,13 +19,12 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field
 
-from models.nodeutil import ModelParams, check_real, make_model, resolve_device, to_numpy, to_tensor
-from pipeline.chunk import Chunk
-from pipeline.node import Node
-from pipeline.registry import register
-from pipeline.spec import SpecError, StreamSpec
+from wavegraph.nodes.models.common import ModelParams, check_real, make_model, resolve_device, to_numpy, to_tensor
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.node import Node
+from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from .nanpolicy import NAN_POLICY_HELP, NanPolicy, sanitize
+from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, sanitize
 
 
 class ConformerEncoderParams(ModelParams):
@@ -43,7 +42,6 @@ class ConformerEncoderParams(ModelParams):
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
-@register("conformer_encoder")
 class ConformerEncoderNode(Node):
     """Cache-aware streaming Conformer: features in, embeddings out at rate / subsampling (see module docstring)."""
 
@@ -97,7 +95,7 @@ class ConformerEncoderNode(Node):
     def load_state_dict(self, state: dict) -> None:
         import torch
 
-        from models.conformer import ConformerCache
+        from wavegraph.models.conformer import ConformerCache
 
         tensors = {k: torch.as_tensor(np.asarray(v), device=self.device) for k, v in state["tensors"].items()}
         self.cache = ConformerCache.from_parts(state["scalars"], tensors)

@@ -10,20 +10,18 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from pipeline.chunk import Chunk
-from pipeline.node import Node
-from pipeline.registry import register
-from pipeline.spec import SpecError
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.node import Node
+from wavegraph.pipeline.spec import SpecError
 
 from .filters import IIRParams, SosRunner, _iir
-from .nanpolicy import chunk_data, check_nyquist, float_dtype, sanitize, signal_input
+from ..nanpolicy import chunk_data, check_nyquist, float_dtype, sanitize, signal_input
 
 
 class FilterbankParams(IIRParams):
     bands: list[tuple[float, float]] = Field(..., min_length=1, description="[l_freq, h_freq] per band, Hz")
 
 
-@register("filterbank")
 class Filterbank(Node):
     """Band-pass bank; see the module docstring."""
 

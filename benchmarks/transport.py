@@ -37,9 +37,9 @@ import time
 import numpy as np
 import zmq
 
-from .chunk import Chunk
-from .spec import signal_spec
-from .transport import COPY_THRESHOLD, EdgeReceiver, EdgeSender, ipc_endpoint, tcp_endpoint
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.spec import signal_spec
+from wavegraph.pipeline.transport import COPY_THRESHOLD, EdgeReceiver, EdgeSender, ipc_endpoint, tcp_endpoint
 
 SIZES = (64, 8 * 1024, 64 * 1024, 1024 * 1024)
 CHANNELS = 8
@@ -122,7 +122,7 @@ def _peer(argv: list[str]) -> int:
 def _spawn(args: list[str]) -> subprocess.Popen:
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.Popen([sys.executable, "-m", "pipeline.bench", "_peer", *args], env=env)
+    return subprocess.Popen([sys.executable, "-m", "wavegraph.benchmarks.transport", "_peer", *args], env=env)
 
 
 def _endpoint(transport: str, name: str) -> str:
@@ -259,7 +259,7 @@ def _cpu_costs(size: int = TARGET_SIZE, number: int = 5000) -> dict:
     the codec alone, and a send+recv over inproc:// for bare pyzmq (one frame) and a wavegraph edge."""
     import timeit
 
-    from . import wire
+    from wavegraph.pipeline import wire
 
     x = _payload(size)
     chunk = Chunk(x)
@@ -388,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         return bench_transport(argv[1:])
     if argv and argv[0] == "_peer":
         return _peer(argv[1:])
-    print("usage: python -m pipeline.bench transport [--help]", file=sys.stderr)
+    print("usage: python -m wavegraph.benchmarks.transport transport [--help]", file=sys.stderr)
     return 2
 
 

@@ -16,13 +16,12 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field
 
-from models.nodeutil import ModelParams, check_real, make_model, resolve_device, to_numpy, to_tensor
-from pipeline.chunk import Chunk
-from pipeline.node import Node
-from pipeline.registry import register
-from pipeline.spec import SpecError, StreamSpec
+from wavegraph.nodes.models.common import ModelParams, check_real, make_model, resolve_device, to_numpy, to_tensor
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.node import Node
+from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from .nanpolicy import NAN_POLICY_HELP, NanPolicy, sanitize
+from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, sanitize
 
 
 class MambaParams(ModelParams):
@@ -35,7 +34,6 @@ class MambaParams(ModelParams):
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
-@register("mamba")
 class MambaNode(Node):
     """Residual Mamba stack: features in, embeddings (d_model) out at the same rate; latency 0."""
 

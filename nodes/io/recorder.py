@@ -41,10 +41,9 @@ from typing import Any, Iterable
 import numpy as np
 from pydantic import Field
 
-from pipeline.chunk import Chunk
-from pipeline.node import NodeParams, Sink
-from pipeline.registry import register
-from pipeline.spec import SpecError, StreamSpec
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.node import NodeParams, Sink
+from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 FIF_ENDINGS = ("raw.fif", "raw_sss.fif", "raw_tsss.fif", "_meg.fif", "_eeg.fif", "_ieeg.fif",
                "raw.fif.gz", "_meg.fif.gz", "_eeg.fif.gz")
@@ -92,7 +91,6 @@ class RecorderParams(NodeParams):
     overwrite: bool = Field(default=False, description="replace an existing file instead of refusing")
 
 
-@register("recorder")
 class Recorder(Sink):
     """Write the 'in' stream to `path`; see the module docstring for formats and crash safety."""
 

@@ -14,10 +14,9 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from pipeline.chunk import Chunk
-from pipeline.node import NodeParams, Source
-from pipeline.registry import register
-from pipeline.spec import SpecError, signal_spec
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.node import NodeParams, Source
+from wavegraph.pipeline.spec import SpecError, signal_spec
 
 BLOCK = 4096
 
@@ -150,7 +149,6 @@ class SineParams(SynthParams):
     phase: float = Field(0.0, description="radians")
 
 
-@register("sine")
 class Sine(SynthSource):
     """amplitude * sin(2 pi freq t + phase), t = index / rate."""
 
@@ -172,7 +170,6 @@ class NoiseParams(SynthParams):
     amplitude: float = Field(1.0, description="standard deviation")
 
 
-@register("noise")
 class Noise(SynthSource):
     """Gaussian noise, white or 1/f (pink, see PinkFilter), standard deviation `amplitude`."""
 
@@ -209,7 +206,6 @@ class ChirpParams(SynthParams):
     amplitude: float = 1.0
 
 
-@register("chirp")
 class Chirp(SynthSource):
     """amplitude * scipy.signal.chirp(t, f0, t1, f1, method) on every channel."""
 

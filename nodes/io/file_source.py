@@ -35,11 +35,10 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from pipeline.chunk import Chunk
-from pipeline.datasets import DatasetError, resolve_path
-from pipeline.node import NodeParams, Source
-from pipeline.registry import register
-from pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.datasets import DatasetError, resolve_path
+from wavegraph.pipeline.node import NodeParams, Source
+from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".au", ".caf", ".w64", ".rf64")
 SUPPORTED = ("MNE raw formats via mne.io.read_raw (FIF, EDF/BDF/GDF, BrainVision .vhdr, EEGLAB .set, "
@@ -205,7 +204,6 @@ class FileSourceParams(NodeParams):
         return self
 
 
-@register("file_source")
 class FileSource(Source):
     """Replay a recording file; see the module docstring."""
 

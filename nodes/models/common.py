@@ -10,8 +10,8 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from pipeline.node import NodeParams
-from pipeline.spec import SpecError
+from wavegraph.pipeline.node import NodeParams
+from wavegraph.pipeline.spec import SpecError
 
 Device = Literal["auto", "cpu", "cuda"]
 
@@ -68,7 +68,7 @@ def make_model(params: ModelParams, kind: str, inline_config: dict[str, Any], de
     """Load params.checkpoint (checking its kind) or build a seeded random model from inline_config; eval mode."""
     import torch
 
-    from . import checkpoint as ckpt
+    from wavegraph.models import checkpoint as ckpt
 
     if params.checkpoint is not None:
         try:

@@ -13,12 +13,11 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from pipeline.chunk import Chunk
-from pipeline.node import Node, NodeParams
-from pipeline.registry import register
-from pipeline.spec import SpecError
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.node import Node, NodeParams
+from wavegraph.pipeline.spec import SpecError
 
-from .nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, float_dtype, sanitize, signal_input
+from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, float_dtype, sanitize, signal_input
 
 
 class ZScoreParams(NodeParams):
@@ -27,7 +26,6 @@ class ZScoreParams(NodeParams):
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
-@register("running_zscore")
 class RunningZScore(Node):
     """Causal running z-score per channel over the last `window` seconds."""
 

@@ -35,10 +35,9 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from pipeline.chunk import Chunk
-from pipeline.node import NodeParams, Sink, Source
-from pipeline.registry import register
-from pipeline.spec import SpecError, StreamSpec
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.node import NodeParams, Sink, Source
+from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 NO_PORTAUDIO_HINT = "apt-get install libportaudio2 (or run scripts/system_deps.sh)"
 NO_DEVICE_HINT = ("connect a sound card, or on a machine without one start the JACK dummy driver: "
@@ -120,7 +119,6 @@ class AudioInputParams(NodeParams):
     queue_blocks: int = Field(100, ge=1, description="blocks held before `overflow` drops new ones")
 
 
-@register("audio_input")
 class AudioInput(Source):
     """Microphone / line input through PortAudio, paced by the sound card's callback."""
 
@@ -221,7 +219,6 @@ class AudioOutputParams(NodeParams):
     max_buffer: float = Field(0.5, gt=0, description="seconds buffered before process() waits (back-pressure)")
 
 
-@register("audio_output")
 class AudioOutput(Sink):
     """Speaker / line output through PortAudio with a small jitter buffer."""
 

@@ -40,10 +40,9 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from pipeline.chunk import Chunk
-from pipeline.node import NodeParams, Sink, Source
-from pipeline.registry import register
-from pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.node import NodeParams, Sink, Source
+from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
 
 MARKER_TYPE = "Markers"
 AMBIGUITY_WAIT_S = 0.8  # how long configure() listens for a second stream matching the query
@@ -121,7 +120,6 @@ class LslInletParams(NodeParams):
         return self
 
 
-@register("lsl_inlet")
 class LslInlet(Source):
     """Consume an LSL stream (by name/type) as a live signal or events source."""
 
@@ -322,7 +320,6 @@ class LslOutletParams(NodeParams):
     chunk_size: int = Field(0, ge=0, description="transmission chunk in samples (0: one per push)")
 
 
-@register("lsl_outlet")
 class LslOutlet(Sink):
     """Publish a signal as a regular LSL stream, or events/tokens as an irregular string marker stream."""
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from pipeline.chunk import Chunk
-from pipeline.node import Node, NodeParams
-from pipeline.registry import register
-from pipeline.spec import SpecError, StreamSpec
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.node import Node, NodeParams
+from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from .nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, float_dtype, sanitize, signal_input
+from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, float_dtype, sanitize, signal_input
 
 
 def channel_index(spec: StreamSpec, names, what: str) -> list[int]:
@@ -44,7 +43,6 @@ class CARParams(NodeParams):
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
-@register("car")
 class CAR(Node):
     """Common average reference: subtract the mean over `ref_channels` (default: all) from every channel.
 
@@ -93,7 +91,6 @@ class RerefParams(NodeParams):
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
-@register("rereference")
 class Rereference(Node):
     """Re-reference to one named channel, or to bipolar pairs ("C3-C4": C3 minus C4, named "C3-C4").
 
@@ -167,7 +164,6 @@ class PickParams(NodeParams):
     drop: list[str] | None = Field(None, description="remove these channels, keep the others in order")
 
 
-@register("pick_channels")
 class PickChannels(Node):
     """Pick, drop or reorder channels by name. With both, `drop` applies to the picked list."""
 

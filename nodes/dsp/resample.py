@@ -20,12 +20,11 @@ from fractions import Fraction
 import numpy as np
 from pydantic import Field
 
-from pipeline.chunk import Chunk
-from pipeline.node import Node, NodeParams
-from pipeline.registry import register
-from pipeline.spec import SpecError
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.node import Node, NodeParams
+from wavegraph.pipeline.spec import SpecError
 
-from .nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, float_dtype, sanitize, signal_input
+from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, float_dtype, sanitize, signal_input
 
 
 class ResampleParams(NodeParams):
@@ -51,7 +50,6 @@ def rational_ratio(in_rate: float, out_rate: float, max_factor: int) -> tuple[in
     return up, down
 
 
-@register("resample")
 class Resample(Node):
     """Polyphase resampler with carried input history; see the module docstring for the exact maths."""
 

@@ -14,11 +14,10 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from pipeline.node import NodeParams
-from pipeline.registry import register
-from pipeline.spec import SpecError, StreamSpec
+from wavegraph.pipeline.node import NodeParams
+from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from .nanpolicy import NAN_POLICY_HELP, NanPolicy, signal_input
+from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, signal_input
 from .windows import _Framed, column_names
 
 DEFAULT_BANDS = {"delta": (1.0, 4.0), "theta": (4.0, 8.0), "alpha": (8.0, 13.0), "beta": (13.0, 30.0)}
@@ -33,7 +32,6 @@ class BandpowerParams(NodeParams):
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
-@register("bandpower")
 class Bandpower(_Framed):
     """Welch band power per channel and band; see the module docstring."""
 
