@@ -3,7 +3,7 @@ PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test system-deps clean
+.PHONY: setup run test lint system-deps clean
 
 # The stamp is written only after every install succeeded, so an interrupted set-up is redone.
 STAMP := $(VENV)/.installed
@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install torch==2.13.0
 	$(BIN)/pip install triton==3.9.0
-	$(BIN)/pip install -e '.[test]'
+	$(BIN)/pip install -e '.[test,lint]'
 	touch $(STAMP)
 
 system-deps:
@@ -28,5 +28,14 @@ run: setup
 test: setup
 	TRITON_INTERPRET=1 $(BIN)/python -m pytest -q -p no:cacheprovider
 
+# pyright cannot follow setuptools' package-dir mapping: .typecheck/wavegraph links the folders as the package.
+lint: setup
+	mkdir -p .typecheck/wavegraph
+	for d in pipeline nodes models kernels benchmarks; do ln -sfn ../../$$d .typecheck/wavegraph/$$d; done
+	ln -sfn ../../wavegraph/__init__.py .typecheck/wavegraph/__init__.py
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pyright
+
 clean:
-	rm -rf $(VENV) .data
+	rm -rf $(VENV) .data .typecheck
