@@ -4,6 +4,13 @@ set -u
 need=()
 ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || need+=(libportaudio2)
 command -v jackd >/dev/null 2>&1 || need+=(jackd2)
+# speech-enhancement corpora (models/speech_data.py): real voices, music on hold, synthetic voices
+for lang in en es fr it ru; do
+  [ -n "$(ls /usr/share/asterisk/sounds/*"${lang}"_*/*.g722 2>/dev/null | head -1)" ] || need+=(asterisk-core-sounds-${lang}-g722)
+done
+[ -d /usr/share/asterisk/moh ] && ls /usr/share/asterisk/moh/*.wav >/dev/null 2>&1 || need+=(asterisk-moh-opsound-wav)
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
+command -v flite >/dev/null 2>&1 || need+=(flite)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != "0" ]; then
   echo "wavegraph: missing system packages: ${need[*]} (run: sudo apt-get install -y --no-install-recommends ${need[*]})" >&2

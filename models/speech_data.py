@@ -1,0 +1,470 @@
+"""Speech-enhancement data: the clean corpora, the noises, seeded mixtures and the held-out split (torch-free).
+
+Clean speech (16 kHz, see /work/shared/DATA.md; install with scripts/system_deps.sh):
+  * real voices, Asterisk prompts in G.722 under /usr/share/asterisk/sounds/: en_US_f_Allison and es_MX_f_Allison
+    (one speaker, "allison"), fr_CA_f_June ("june"), it_IT_m_Carlo ("carlo", male), ru_RU_f_IvrvoiceRU ("ivr_ru");
+  * synthetic voices: espeak-ng (several variants) and flite (kal16, slt, rms, awb), seeded random sentences.
+Noise types (NOISE_TYPES): music (the real music-on-hold recordings), babble (3-6 talkers from the same split),
+  white, pink, brown, hum (50/60 Hz mains with harmonics), clicks (clicks and keyboard-like transients), tonal
+  (beeps, steady tones, sweeps).
+
+Held-out split, never used for training (`is_heldout`):
+  * speaker HELDOUT_SPEAKER ("carlo"): all his prompts;
+  * about 10 % of every other voice's utterances (a fixed hash of the file name, `heldout_utterance`);
+  * noise type HELDOUT_NOISE ("clicks"), and the music piece HELDOUT_MUSIC;
+  * babble in held-out mixtures is made from held-out utterances only.
+`heldout_set(...)` builds the seeded evaluation mixtures (held-out speech x every noise type, the held-out type
+included); `TrainSampler` draws training mixtures from the training side only.
+
+Mixing (`mix`): noise scaled to the SNR against the active speech power, optional mild reverberation of the
+speech (scipy-made exponential-decay impulse responses; the target stays the dry speech), then a random level.
+Decoded corpora are cached as int16 .npz under $WAVEGRAPH_DATA (default <repo>/.data)/speech/.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy import signal as sps
+
+__all__ = [
+    "SR", "VOICES", "SYNTH_VOICES", "NOISE_TYPES", "TRAIN_NOISES", "HELDOUT_SPEAKER", "HELDOUT_NOISE",
+    "HELDOUT_MUSIC", "SNRS", "DataError", "Mixture", "Corpus", "TrainSampler", "load_corpus", "heldout_utterance",
+    "is_heldout", "make_noise", "mix", "heldout_set", "room_impulse_response", "active_power",
+]
+
+SR = 16000
+SOUNDS = Path("/usr/share/asterisk/sounds")
+MOH = Path("/usr/share/asterisk/moh")
+# Asterisk voice folder -> speaker name (Allison speaks both English and Spanish).
+VOICES = {
+    "en_US_f_Allison": "allison",
+    "es_MX_f_Allison": "allison",
+    "fr_CA_f_June": "june",
+    "it_IT_m_Carlo": "carlo",
+    "ru_RU_f_IvrvoiceRU": "ivr_ru",
+}
+SYNTH_VOICES = ("espeak:en+m3", "espeak:en+f2", "espeak:en-us+m1", "espeak:de+m2", "espeak:fr+f3", "espeak:es+m4",
+                "flite:kal16", "flite:slt", "flite:rms", "flite:awb")
+NOISE_TYPES = ("music", "babble", "white", "pink", "brown", "hum", "clicks", "tonal")
+HELDOUT_SPEAKER = "carlo"
+HELDOUT_NOISE = "clicks"
+HELDOUT_MUSIC = "reno_project-system"
+TRAIN_NOISES = tuple(n for n in NOISE_TYPES if n != HELDOUT_NOISE)
+SNRS = (-5, 0, 5, 10, 15)
+HELDOUT_PERCENT = 10
+
+
+class DataError(RuntimeError):
+    """A corpus is missing (install it with scripts/system_deps.sh) or cannot be decoded."""
+
+
+def cache_root() -> Path:
+    env = os.environ.get("WAVEGRAPH_DATA")
+    return (Path(env).expanduser() if env else Path(__file__).resolve().parents[1] / ".data") / "speech"
+
+
+def heldout_utterance(name: str) -> bool:
+    """True for the fixed ~10 % of utterance names held out of training (a stable hash, not Python's hash())."""
+    return zlib.crc32(name.encode()) % 100 < HELDOUT_PERCENT
+
+
+def is_heldout(speaker: str, name: str) -> bool:
+    return speaker == HELDOUT_SPEAKER or heldout_utterance(name)
+
+
+# --------------------------------------------------------------------------------------------- clean speech
+@dataclass
+class Corpus:
+    """Utterances (float32 at 16 kHz) with their speaker and a name unique across corpora."""
+
+    audio: list[np.ndarray] = field(default_factory=list)
+    speakers: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.audio)
+
+    def extend(self, other: "Corpus") -> None:
+        self.audio += other.audio
+        self.speakers += other.speakers
+        self.names += other.names
+
+    def subset(self, keep) -> "Corpus":
+        idx = [i for i in range(len(self)) if keep(self.speakers[i], self.names[i])]
+        return Corpus([self.audio[i] for i in idx], [self.speakers[i] for i in idx], [self.names[i] for i in idx])
+
+    def seconds(self) -> float:
+        return sum(len(a) for a in self.audio) / SR
+
+
+def _decode_g722(path: Path) -> np.ndarray:
+    try:
+        import av
+    except ImportError as e:  # pragma: no cover - depends on the install
+        raise DataError("decoding G.722 needs PyAV: pip install 'wavegraph[enhance]'") from e
+    with av.open(str(path), format="g722") as c:
+        st = c.streams.audio[0]
+        parts = [f.to_ndarray().reshape(-1) for f in c.decode(st)]
+        rate = st.rate
+    x = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+    x = x.astype(np.float32) / (32768.0 if x.dtype == np.int16 else 1.0)
+    return x if rate == SR else sps.resample_poly(x, SR, rate).astype(np.float32)
+
+
+def _save_cache(path: Path, names: list[str], audio: list[np.ndarray]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lens = np.array([len(a) for a in audio], np.int64)
+    pcm = np.concatenate(audio) if audio else np.zeros(0, np.float32)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, names=np.array(names), lens=lens, pcm=np.round(np.clip(pcm, -1, 1) * 32767).astype(np.int16))
+    tmp.replace(path)
+
+
+def _load_cache(path: Path) -> tuple[list[str], list[np.ndarray]]:
+    with np.load(path) as z:
+        names, lens, pcm = list(z["names"]), z["lens"], z["pcm"].astype(np.float32) / 32767.0
+    return [str(n) for n in names], np.split(pcm, np.cumsum(lens)[:-1]) if len(lens) else []
+
+
+def _asterisk_voice(voice: str, min_seconds: float) -> Corpus:
+    folder = SOUNDS / voice
+    cache = cache_root() / f"{voice}.npz"
+    if cache.is_file():
+        names, audio = _load_cache(cache)
+    else:
+        files = sorted(folder.rglob("*.g722"))
+        if not files:
+            raise DataError(f"no G.722 prompts under {folder}; run scripts/system_deps.sh as root "
+                            f"(apt-get install asterisk-core-sounds-{voice[:2]}-g722)")
+        names = [f"{voice}/{f.relative_to(folder).with_suffix('')}" for f in files]
+        audio = [_decode_g722(f) for f in files]
+        _save_cache(cache, names, audio)
+    spk = VOICES[voice]
+    keep = [i for i, a in enumerate(audio) if len(a) >= min_seconds * SR]
+    return Corpus([audio[i] for i in keep], [spk] * len(keep), [names[i] for i in keep])
+
+
+_WORDS = ("the quick brown fox jumps over a lazy dog while seven bright engineers measure noise in the quiet room "
+          "please call me back tomorrow morning at nine thirty our meeting moved to the second floor near the window "
+          "speech signals carry energy between one hundred and four thousand hertz every filter has a delay "
+          "streaming models keep their state between chunks the train leaves at noon from platform four "
+          "she reads numbers slowly two five eight eleven forty sixty ninety the weather will be cold and windy "
+          "turn left after the bridge and continue until you see the red house").split()
+
+
+def _sentence(rng: np.random.Generator) -> str:
+    return " ".join(rng.choice(_WORDS, size=int(rng.integers(5, 14))))
+
+
+def _synth_one(voice: str, text: str, tmp: Path) -> np.ndarray:
+    import soundfile as sf
+
+    engine, name = voice.split(":")
+    out = tmp / "u.wav"
+    if engine == "espeak":
+        cmd = ["espeak-ng", "-v", name, "-s", "150", "-w", str(out), text]
+    else:
+        cmd = ["flite", "-voice", name, "-t", text, "-o", str(out)]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+    x, rate = sf.read(out, dtype="float32", always_2d=True)
+    x = x[:, 0]
+    return x if rate == SR else sps.resample_poly(x, SR, rate).astype(np.float32)
+
+
+def _synthetic(n_per_voice: int, seed: int = 0) -> Corpus:
+    cache = cache_root() / f"synthetic_{n_per_voice}_{seed}.npz"
+    if cache.is_file():
+        names, audio = _load_cache(cache)
+    else:
+        missing = [tool for tool in ("espeak-ng", "flite") if shutil.which(tool) is None]
+        if missing:
+            raise DataError(f"synthetic voices need {', '.join(missing)}; run scripts/system_deps.sh as root")
+        rng = np.random.default_rng(seed)
+        names, audio = [], []
+        with tempfile.TemporaryDirectory() as d:
+            for voice in SYNTH_VOICES:
+                for i in range(n_per_voice):
+                    names.append(f"{voice}/{i:04d}")
+                    audio.append(_synth_one(voice, _sentence(rng), Path(d)))
+        _save_cache(cache, names, audio)
+    return Corpus(audio, [n.split("/")[0] for n in names], names)
+
+
+def load_corpus(real: bool = True, synthetic: int = 40, min_seconds: float = 0.4) -> Corpus:
+    """Every utterance: the five Asterisk voice folders, plus `synthetic` sentences per synthetic voice."""
+    c = Corpus()
+    if real:
+        for voice in VOICES:
+            c.extend(_asterisk_voice(voice, min_seconds))
+    if synthetic:
+        c.extend(_synthetic(synthetic))
+    return c
+
+
+# --------------------------------------------------------------------------------------------- noise
+def _music(heldout: bool) -> list[np.ndarray]:
+    import soundfile as sf
+
+    files = sorted(MOH.glob("*.wav"))
+    if not files:
+        raise DataError(f"no music-on-hold files in {MOH}; run scripts/system_deps.sh (asterisk-moh-opsound-wav)")
+    out = []
+    for f in files:
+        if (f.stem == HELDOUT_MUSIC) != heldout:
+            continue
+        x, rate = sf.read(f, dtype="float32", always_2d=True)
+        out.append(sps.resample_poly(x[:, 0], SR, rate).astype(np.float32))
+    return out
+
+
+_MUSIC_CACHE: dict[bool, list[np.ndarray]] = {}
+
+
+def _colored(n: int, exponent: float, rng) -> np.ndarray:
+    """Noise with power spectrum ~ 1/f**exponent (0 white, 1 pink, 2 brown)."""
+    spec = rng.standard_normal(n // 2 + 1) + 1j * rng.standard_normal(n // 2 + 1)
+    f = np.arange(n // 2 + 1, dtype=np.float64)
+    f[0] = 1.0
+    spec *= f ** (-exponent / 2)
+    spec[0] = 0
+    return np.fft.irfft(spec, n).astype(np.float32)
+
+
+def _hum(n: int, rng) -> np.ndarray:
+    t = np.arange(n) / SR
+    f0 = float(rng.choice([50.0, 60.0])) * (1 + rng.uniform(-0.01, 0.01))
+    drift = 1 + 0.002 * np.sin(2 * np.pi * rng.uniform(0.05, 0.3) * t)
+    phase = 2 * np.pi * f0 * np.cumsum(drift) / SR
+    y = np.zeros(n)
+    n_harm = int(rng.integers(5, 40))
+    tilt = rng.uniform(0.3, 1.5)
+    for h in range(1, n_harm + 1):
+        if h * f0 >= SR / 2:
+            break
+        y += rng.uniform(0.3, 1.0) / h ** tilt * np.sin(h * phase + rng.uniform(0, 2 * np.pi))
+    if rng.random() < 0.5:  # buzz: a clipped mains waveform
+        y = np.clip(y, -0.5 * np.abs(y).max(), 0.5 * np.abs(y).max())
+    return y.astype(np.float32)
+
+
+def _clicks(n: int, rng) -> np.ndarray:
+    y = np.zeros(n, np.float32)
+    rate = rng.uniform(2, 15)  # events per second
+    n_ev = max(1, rng.poisson(rate * n / SR))
+    for pos in rng.integers(0, n, n_ev):
+        length = int(rng.integers(SR // 1000, SR // 40))  # 1-25 ms
+        burst = rng.standard_normal(length) * np.exp(-np.arange(length) / (length * rng.uniform(0.1, 0.5)))
+        if rng.random() < 0.6:  # keyboard-like: band-passed burst
+            lo = rng.uniform(300, 3000)
+            b, a = sps.butter(2, [lo, min(lo * rng.uniform(1.5, 4), 7800)], btype="band", fs=SR)
+            burst = sps.lfilter(b, a, burst)
+        e = min(n, pos + length)
+        y[pos:e] += (burst[: e - pos] * rng.uniform(0.2, 1.0)).astype(np.float32)
+    return y
+
+
+def _tonal(n: int, rng) -> np.ndarray:
+    t = np.arange(n) / SR
+    y = np.zeros(n)
+    for _ in range(int(rng.integers(1, 4))):
+        f = rng.uniform(250, 4000)
+        kind = rng.integers(0, 3)
+        if kind == 0:  # steady tone with vibrato
+            ph = 2 * np.pi * np.cumsum(f * (1 + 0.01 * np.sin(2 * np.pi * rng.uniform(1, 6) * t))) / SR
+            y += np.sin(ph)
+        elif kind == 1:  # beeps
+            period, duty = rng.uniform(0.2, 1.0), rng.uniform(0.2, 0.7)
+            y += np.sin(2 * np.pi * f * t) * ((t % period) < duty * period)
+        else:  # sweep
+            f1 = rng.uniform(250, 4000)
+            y += sps.chirp(t, f, t[-1] if n > 1 else 1.0, f1, method="logarithmic")
+    return y.astype(np.float32)
+
+
+def _babble(n: int, rng, corpus: Corpus) -> np.ndarray:
+    y = np.zeros(n, np.float32)
+    for _ in range(int(rng.integers(3, 7))):
+        y += _speech_fill(n, rng, corpus, gap=(0.0, 0.1)) * rng.uniform(0.5, 1.0)
+    return y
+
+
+def make_noise(kind: str, n: int, rng: np.random.Generator, heldout: bool = False,
+               babble_corpus: Corpus | None = None) -> np.ndarray:
+    """n samples of noise of `kind` (NOISE_TYPES). `heldout` picks the held-out music piece; babble needs a corpus
+    (the caller passes the split's own utterances)."""
+    if kind == "music":
+        if heldout not in _MUSIC_CACHE:
+            _MUSIC_CACHE[heldout] = _music(heldout)
+        pieces = _MUSIC_CACHE[heldout]
+        x = pieces[int(rng.integers(len(pieces)))]
+        start = int(rng.integers(0, max(1, len(x) - n)))
+        y = x[start:start + n]
+        return np.pad(y, (0, n - len(y)), mode="wrap") if len(y) < n else y.copy()
+    if kind == "babble":
+        if babble_corpus is None or not len(babble_corpus):
+            raise ValueError("babble noise needs a corpus of utterances")
+        return _babble(n, rng, babble_corpus)
+    if kind in ("white", "pink", "brown"):
+        e = {"white": 0.0, "pink": 1.0, "brown": 2.0}[kind] + rng.uniform(-0.2, 0.2)
+        return _colored(n, e, rng)
+    if kind == "hum":
+        return _hum(n, rng)
+    if kind == "clicks":
+        return _clicks(n, rng)
+    if kind == "tonal":
+        return _tonal(n, rng)
+    raise ValueError(f"unknown noise type {kind!r}; known: {', '.join(NOISE_TYPES)}")
+
+
+# --------------------------------------------------------------------------------------------- mixing
+def active_power(x: np.ndarray, frame: int = 320) -> float:
+    """Mean power of the frames within 40 dB of the loudest one (so pauses do not lower the speech level)."""
+    n = len(x) // frame
+    if n == 0:
+        return float(np.mean(x ** 2)) + 1e-12
+    p = (x[: n * frame].reshape(n, frame) ** 2).mean(axis=1)
+    act = p[p > p.max() * 1e-4]
+    return float(act.mean()) + 1e-12
+
+
+def room_impulse_response(rng: np.random.Generator, rt60: float | None = None) -> np.ndarray:
+    """A mild synthetic room: direct path at 0, sparse early reflections, exponentially decaying filtered noise."""
+    rt60 = rng.uniform(0.15, 0.5) if rt60 is None else rt60
+    n = int(rt60 * SR)
+    t = np.arange(n) / SR
+    tail = rng.standard_normal(n) * np.exp(-6.9 * t / rt60)
+    b, a = sps.butter(1, rng.uniform(2500, 7000), fs=SR)
+    tail = sps.lfilter(b, a, tail)
+    tail[: int(0.002 * SR)] = 0
+    h = tail * rng.uniform(0.05, 0.2) / (np.abs(tail).max() + 1e-9)
+    for _ in range(6):
+        h[int(rng.integers(int(0.003 * SR), int(0.03 * SR)))] += rng.uniform(-0.4, 0.4)
+    h[0] = 1.0
+    return h.astype(np.float32)
+
+
+def mix(clean: np.ndarray, noise: np.ndarray, snr_db: float, rng: np.random.Generator | None = None,
+        level_db: float | None = -25.0, reverb: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(noisy, target): noise scaled to `snr_db` against the active speech power; with `reverb` the speech in the
+    mixture goes through a room_impulse_response (the target stays dry); both scaled together so the mixture's RMS
+    is `level_db` dBFS (None: unscaled) and it does not clip."""
+    clean = np.asarray(clean, np.float32)
+    speech = clean
+    if reverb:
+        rng = rng if rng is not None else np.random.default_rng(0)
+        speech = sps.fftconvolve(clean, room_impulse_response(rng))[: len(clean)].astype(np.float32)
+    gain = np.sqrt(active_power(speech) / (np.mean(noise ** 2) + 1e-12) / 10 ** (snr_db / 10))
+    noisy = speech + gain * noise.astype(np.float32)
+    scale = 1.0
+    if level_db is not None:
+        scale = 10 ** (level_db / 20) / (np.sqrt(np.mean(noisy ** 2)) + 1e-12)
+    peak = np.abs(noisy).max() * scale
+    if peak > 0.99:
+        scale *= 0.99 / peak
+    return (noisy * scale).astype(np.float32), (clean * scale).astype(np.float32)
+
+
+def _speech_fill(n: int, rng, corpus: Corpus, gap=(0.05, 0.6), speaker: str | None = None) -> np.ndarray:
+    """n samples of utterances (of one speaker if given) joined with random pauses, starting at a random offset."""
+    pool = [i for i, s in enumerate(corpus.speakers) if s == speaker] if speaker else range(len(corpus))
+    pool = list(pool)
+    parts, total = [], 0
+    while total < n + SR:
+        a = corpus.audio[pool[int(rng.integers(len(pool)))]]
+        pause = np.zeros(int(rng.uniform(*gap) * SR), np.float32)
+        parts += [a * rng.uniform(0.6, 1.4), pause]
+        total += len(a) + len(pause)
+    x = np.concatenate(parts)
+    start = int(rng.integers(0, max(1, total - n)))
+    return x[start:start + n].astype(np.float32)
+
+
+@dataclass
+class Mixture:
+    noisy: np.ndarray
+    clean: np.ndarray
+    snr_db: float
+    speaker: str
+    noise: str
+    name: str
+
+
+class TrainSampler:
+    """Seeded training mixtures from the training side of the split only (no held-out speaker, utterance or
+    noise type). `batch(rng, n, seconds)` -> (noisy, clean) float32 arrays (n, seconds * SR)."""
+
+    def __init__(self, corpus: Corpus | None = None, snr_range=(-5.0, 20.0), reverb_prob: float = 0.3,
+                 level_range=(-40.0, -15.0), speech_free_prob: float = 0.05):
+        corpus = corpus if corpus is not None else load_corpus()
+        self.corpus = corpus.subset(lambda s, n: not is_heldout(s, n))
+        self.speakers = sorted(set(self.corpus.speakers))
+        self.snr_range, self.reverb_prob = snr_range, reverb_prob
+        self.level_range, self.speech_free_prob = level_range, speech_free_prob
+
+    def example(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+        spk = self.speakers[int(rng.integers(len(self.speakers)))]
+        clean = _speech_fill(n, rng, self.corpus, speaker=spk)
+        if rng.random() < self.speech_free_prob:
+            clean = np.zeros(n, np.float32)
+        kind = TRAIN_NOISES[int(rng.integers(len(TRAIN_NOISES)))]
+        noise = make_noise(kind, n, rng, heldout=False, babble_corpus=self.corpus)
+        if rng.random() < 0.3:  # a second, weaker noise on top
+            other = TRAIN_NOISES[int(rng.integers(len(TRAIN_NOISES)))]
+            extra = make_noise(other, n, rng, heldout=False, babble_corpus=self.corpus)
+            noise = noise + extra * np.sqrt(np.mean(noise ** 2) / (np.mean(extra ** 2) + 1e-12)) * rng.uniform(0.1, 0.5)
+        snr = rng.uniform(*self.snr_range)
+        if not clean.any():  # speech-free example: the noise at a plausible level, target silence
+            noisy = noise / (np.sqrt(np.mean(noise ** 2)) + 1e-12) * 10 ** (rng.uniform(*self.level_range) / 20)
+            return noisy.astype(np.float32), clean
+        return mix(clean, noise, snr, rng, level_db=rng.uniform(*self.level_range),
+                   reverb=rng.random() < self.reverb_prob)
+
+    def batch(self, rng: np.random.Generator, n: int, seconds: float) -> tuple[np.ndarray, np.ndarray]:
+        pairs = [self.example(rng, int(seconds * SR)) for _ in range(n)]
+        return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+
+
+def heldout_set(snrs=SNRS, per_snr: int = 16, seed: int = 1234, noises=NOISE_TYPES, seconds: float | None = None,
+                corpus: Corpus | None = None, speakers: tuple[str, ...] | None = None,
+                level_db: float = -25.0) -> list[Mixture]:
+    """Seeded evaluation mixtures from the held-out side only: held-out utterances (Carlo's and ~10 % of every
+    other voice's, synthetic voices excluded unless in `speakers`), each noise type in turn (the held-out type
+    HELDOUT_NOISE included, music from HELDOUT_MUSIC, babble from held-out utterances), at every SNR in `snrs`.
+    `seconds` None: one whole utterance per mixture (joined with a second one when shorter than 2 s)."""
+    corpus = corpus if corpus is not None else load_corpus(synthetic=0)
+    held = corpus.subset(lambda s, n: is_heldout(s, n) and (s in speakers if speakers else ":" not in s))
+    if not len(held):
+        raise DataError("no held-out utterances found; install the Asterisk voices (scripts/system_deps.sh)")
+    rng = np.random.default_rng(seed)
+    spk_list = sorted(set(held.speakers))
+    by_spk = {s: [i for i, t in enumerate(held.speakers) if t == s] for s in spk_list}
+    out = []
+    for snr in snrs:
+        for i in range(per_snr):
+            spk = spk_list[(i + i // len(noises)) % len(spk_list)]  # every speaker meets every noise type
+            j = by_spk[spk][int(rng.integers(len(by_spk[spk])))]
+            name, clean = held.names[j], held.audio[j]
+            if seconds is not None:
+                clean = _speech_fill(int(seconds * SR), rng, held, speaker=spk)
+            while len(clean) < 2 * SR:  # short prompts: join another of the same speaker after a pause
+                k = by_spk[spk][int(rng.integers(len(by_spk[spk])))]
+                clean = np.concatenate([clean, np.zeros(SR // 4, np.float32), held.audio[k]])
+            kind = noises[i % len(noises)]
+            babble_src = held.subset(lambda s, n: s != spk) if kind == "babble" else None
+            noise = make_noise(kind, len(clean), rng, heldout=True, babble_corpus=babble_src)
+            noisy, target = mix(clean, noise, float(snr), rng, level_db=level_db)
+            out.append(Mixture(noisy, target, float(snr), spk, kind, name))
+    return out
+
+
+def corpus_digest(corpus: Corpus) -> str:
+    """A short hash of the utterance names (to record which data a model was trained on)."""
+    return hashlib.sha1("\n".join(corpus.names).encode()).hexdigest()[:12]
