@@ -65,8 +65,50 @@ DATASETS: dict[str, Dataset] = {
             description="SSVEP EEG as MNE Epochs: 64 EEG channels, 256 Hz, 16 epochs x 16 s",
             license="MIT (ssvepy)",
         ),
+        *(
+            Dataset(
+                name=f"bsn-{name}",
+                requirement="biosignalsnotebooks==0.6.14",
+                pip_args=("--only-binary", ":all:"),
+                member_suffix=f"notebook_files/osf_files/signal_samples/{stem}.h5",
+                filename=f"{stem}.h5",
+                sha256=sha,
+                description=f"OpenSignals HDF5 (read_opensignals), 1 kHz: {what}",
+                license="MIT (biosignalsnotebooks)",
+            )
+            for name, stem, sha, what in (
+                ("eeg-closed-open-eyes", "eeg_sample_closed_open_eyes",
+                 "090cde13e3d194e9a2524f9fa7266af57f9a7e05339fa8880e247f06cde54429",
+                 "2-ch EEG, 242 s, eyes closed/open (alpha)"),
+                ("eeg-artefacts-seg1", "eeg_sample_artefacts_seg1",
+                 "da8d81919dc5027e9f310f1774c2ba0c660b9c7f490626a923b6656066abaf89",
+                 "1-ch EEG, 128 s, movement artefacts"),
+                ("eeg-artefacts-seg2", "eeg_sample_artefacts_seg2",
+                 "f97201f19d0325dedd2cffac70f0d6a497f06bff8b9521571d02b5412b4e53f3",
+                 "1-ch EEG, 109 s, movement artefacts"),
+                ("eeg-o", "eeg_sample_o",
+                 "7e76405979cc4dd6b4b7c97d45b2f4b15f01f6cd68319e928884fde48c94e657",
+                 "2-ch EEG at O1/O2, 65 s"),
+                ("eeg-p", "eeg_sample_p",
+                 "2ec3b75fd24cc3a469e2a9343142cd8cf0de822763aa462356eb391772edfaea",
+                 "2-ch EEG, 65 s"),
+            )
+        ),
     )
 }
+
+
+def read_opensignals(path):
+    """(data (channels, samples) float64 in ADC units, rate Hz) of a one-device OpenSignals HDF5 file."""
+    import h5py
+    import numpy as np
+
+    with h5py.File(path, "r") as f:
+        dev = f[next(iter(f))]
+        raw = dev["raw"]
+        names = sorted((k for k in raw if k.startswith("channel_")), key=lambda k: int(k.split("_")[1]))
+        data = np.stack([np.asarray(raw[k], dtype=np.float64).reshape(-1) for k in names])
+        return data, float(dev.attrs["sampling rate"])
 
 
 class DatasetError(RuntimeError):
