@@ -33,5 +33,6 @@ BUILTIN_NODES: dict[str, str] = {
     "running_zscore": "wavegraph.nodes.dsp.scaling:RunningZScore",
     "sine": "wavegraph.nodes.sim.synthetic:Sine",
     "sliding_window": "wavegraph.nodes.dsp.windows:SlidingWindow",
+    "ssvep_decoder": "wavegraph.nodes.models.ssvep:SSVEPDecoder",
     "stft": "wavegraph.nodes.dsp.windows:STFT",
 }

@@ -1,0 +1,228 @@
+"""ssvep_decoder: SSVEP decisions from sliding windows of EEG, emitted as an events (marker) stream.
+
+Input ``in``: an EEG signal ``(channels, samples)``. The node picks ``channels`` (by name; default all, or
+the checkpoint's for the DNN), runs its own **causal** sub-band filter bank over the continuous stream
+(Chebyshev type I band-passes as second-order sections, state carried across chunks: order 4 per edge,
+0.5 dB ripple, bands [8n-2, 90] Hz for FBCCA; for the DNN the bands and filter stored in its checkpoint,
+order 2 per edge, 1 dB ripple), cuts windows of ``window`` seconds every ``step`` seconds, and scores
+every window:
+
+* ``method: fbcca`` -- filter-bank CCA (models/ssvep.py), no training; score = sum_n w(n) rho_n(f)^2.
+* ``method: dnn`` -- the Deep-SSVEP DNN (models/ssvep_dnn.py) from ``checkpoint`` (written by
+  ``wavegraph train ssvep``); score = softmax probability. The window length, rate, channels, freqs and
+  sub-bands come from the checkpoint (a mismatch with the stream or with a given `freqs` is a SpecError).
+
+Outputs:
+
+* ``out``: events ``(n, 3)`` rows ``(onset, duration, code)``, one per window: onset = window start
+  (stream clock), duration = window length, code = 1 + index of the winning frequency; the spec's labels
+  map each code to the frequency as text (``"6"``, ``"7.5"``), so an ``lsl_outlet`` sends the frequency
+  as the marker string.
+* ``scores``: features ``(windows, n_freqs)`` at ``rate / step``, stamped at the window start (column
+  names ``"6Hz"``, ...).
+
+Latency: ``window - 1`` samples (a window is scored once its last sample arrives and stamped at its
+start, as ``sliding_window``). Gaps: a chunk flagged ``gap`` resets the filters and drops the partial
+window (counted ``samples_dropped_at_gap``), so no window spans a gap; windows re-anchor at the chunk's
+t0. NaN/Inf: ``nan_policy`` zero (default) or propagate (a window that held one has NaN scores and no
+decision). Offline equivalent: ``models.ssvep.filter_bank`` on the whole signal from zero state, then the
+scorer on ``y[..., k*hop : k*hop + size]`` for every k (tested, streaming == whole at rtol 1e-9).
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from scipy.signal import sosfilt
+from pydantic import Field, model_validator
+
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.node import Node, NodeParams
+from wavegraph.pipeline.spec import SpecError, StreamSpec
+
+from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, sanitize, signal_input
+from .common import Device, resolve_device
+
+
+class SSVEPDecoderParams(NodeParams):
+    method: Literal["fbcca", "dnn"] = Field("fbcca", description="fbcca (no training) or dnn (needs checkpoint)")
+    freqs: list[float] | None = Field(None, description="stimulus frequencies, Hz (fbcca: required; dnn: from the checkpoint)")
+    window: float | None = Field(None, gt=0, description="window length, s (fbcca: default 1.0; dnn: from the checkpoint)")
+    step: float = Field(0.25, gt=0, description="seconds between window starts")
+    channels: list[str] | None = Field(None, description="channels to use, by name (default: all; dnn: the checkpoint's)")
+    harmonics: int = Field(5, ge=1, description="fbcca: sin/cos reference harmonics (those below Nyquist)")
+    n_bands: int = Field(5, ge=1, description="fbcca: sub-bands [8n-2, 90] Hz, n = 1..n_bands")
+    checkpoint: str | None = Field(None, description="dnn: weights from `wavegraph train ssvep` (config beside)")
+    device: Device = Field("cpu", description="dnn: torch device")
+    nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.method == "fbcca" and not self.freqs:
+            raise ValueError("method fbcca needs `freqs` (the stimulus frequencies, Hz)")
+        if self.method == "dnn" and not self.checkpoint:
+            raise ValueError("method dnn needs `checkpoint` (train one with `wavegraph train ssvep`)")
+        if self.method == "fbcca" and self.checkpoint:
+            raise ValueError("`checkpoint` is only for method dnn")
+        return self
+
+
+def _freq_label(f: float) -> str:
+    return f"{f:g}"
+
+
+class SSVEPDecoder(Node):
+    """Sliding-window SSVEP decoder (see the module docstring)."""
+
+    Params = SSVEPDecoderParams
+    outputs = ("out", "scores")
+
+    def configure(self, in_specs):
+        spec = signal_input(self, in_specs)
+        p = self.params
+        if len(spec.shape) != 1:
+            raise SpecError(f"ssvep_decoder needs a (channels, samples) signal, got shape {spec.shape}",
+                            "connect the EEG before any filterbank: the decoder runs its own causal sub-bands")
+        self.in_specs = dict(in_specs)
+        rate = spec.rate
+        if p.method == "fbcca":
+            self._setup_fbcca(spec)
+        else:
+            self._setup_dnn(spec)
+        self._pick = self._channel_index(spec, self._channels)
+        self._nch = len(self._pick)
+        self._size = int(round(self._window * rate))
+        self._hop = int(round(p.step * rate))
+        if self._size < 2 or self._hop < 1:
+            raise SpecError(f"window {self._window:g} s / step {p.step:g} s is under 2 / 1 samples at {rate:g} Hz",
+                            "use longer windows or steps")
+        if self._hop > self._size:
+            raise SpecError(f"step {p.step:g} s is longer than the window {self._window:g} s",
+                            "use a step no longer than the window")
+        self._rate = rate
+        self.latency_samples = self._size - 1
+        labels = tuple((i + 1, _freq_label(f)) for i, f in enumerate(self._freqs))
+        self.out_specs = {
+            "out": StreamSpec("events", 0.0, (3,), "float64", labels=labels),
+            "scores": StreamSpec("features", rate / self._hop, (len(self._freqs),), "float64",
+                                 tuple(f"{_freq_label(f)}Hz" for f in self._freqs), units="a.u."),
+        }
+        self.reset()
+        return self.out_specs
+
+    def _setup_fbcca(self, spec):
+        from wavegraph.models.ssvep import FBCCA, fbcca_bands
+
+        p = self.params
+        try:
+            bands = fbcca_bands(spec.rate, p.n_bands)
+            self.scorer = FBCCA(list(p.freqs), spec.rate, p.harmonics, bands)
+            self.scorer._ref_bases(2)  # checks every frequency is below Nyquist
+        except ValueError as e:
+            raise SpecError(str(e), "lower n_bands/freqs or resample to a higher rate") from e
+        self._freqs = list(self.scorer.freqs)
+        self._sos = self.scorer.sos
+        self._window = p.window if p.window is not None else 1.0
+        self._channels = p.channels
+        self._score = lambda frames: np.stack([self.scorer.scores(f) for f in frames])
+
+    def _setup_dnn(self, spec):
+        from wavegraph.models import ssvep_dnn
+        from wavegraph.models.checkpoint import CheckpointError
+
+        p = self.params
+        try:
+            self.model, meta = ssvep_dnn.load(p.checkpoint)
+        except (CheckpointError, OSError) as e:
+            raise SpecError(str(e), "point `checkpoint` at weights written by `wavegraph train ssvep`") from e
+        cfg = self.model.cfg
+        if abs(cfg.rate - spec.rate) > 1e-9:
+            raise SpecError(f"the DNN was trained at {cfg.rate:g} Hz, the stream is {spec.rate:g} Hz",
+                            f"resample the stream to {cfg.rate:g} Hz before the decoder")
+        if p.freqs is not None and [float(f) for f in p.freqs] != list(cfg.freqs):
+            raise SpecError(f"freqs {p.freqs} differ from the checkpoint's {cfg.freqs}",
+                            "drop `freqs` (the checkpoint defines them) or train for these frequencies")
+        if p.window is not None and abs(p.window - cfg.n_samples / cfg.rate) > 0.5 / cfg.rate:
+            raise SpecError(f"window {p.window:g} s differs from the checkpoint's {cfg.n_samples / cfg.rate:g} s",
+                            "drop `window` or train a model for this window length")
+        if p.channels is not None and list(p.channels) != list(cfg.channels):
+            raise SpecError(f"channels {p.channels} differ from the checkpoint's {cfg.channels}",
+                            "drop `channels` (the checkpoint defines them)")
+        self.device = resolve_device(p.device)
+        self.model.to(self.device)
+        self._freqs = list(cfg.freqs)
+        self._sos = ssvep_dnn.design_dnn_bank(cfg)
+        self._window = cfg.n_samples / cfg.rate
+        self._channels = list(cfg.channels)
+        self._score = lambda frames: ssvep_dnn.predict_proba(self.model, frames, self.device)
+
+    def _channel_index(self, spec: StreamSpec, names) -> list[int]:
+        if names is None:
+            return list(range(spec.shape[0]))
+        if not spec.channel_names:
+            raise SpecError("`channels` needs a stream with channel names", "drop `channels` or name the channels")
+        missing = [c for c in names if c not in spec.channel_names]
+        if missing:
+            raise SpecError(f"channels {missing} are not in the stream",
+                            f"available: {', '.join(spec.channel_names)}")
+        return [spec.channel_names.index(c) for c in names]
+
+    # --- state -------------------------------------------------------------------------------
+    def reset(self):
+        self._zi = [np.zeros((sos.shape[0], self._nch, 2)) for sos in self._sos]  # sosfilt layout, per band
+        self._buf = np.zeros((len(self._sos), self._nch, 0))  # filtered samples from the next window start on
+        self._k = 0  # windows emitted since the last reset
+        self._t_first = None
+
+    def state_dict(self):
+        return {"zi": np.stack(self._zi), "buf": self._buf.copy(), "k": self._k, "t_first": self._t_first}
+
+    def load_state_dict(self, state):
+        self._zi = [np.array(z, dtype=np.float64) for z in state["zi"]]
+        self._buf = np.array(state["buf"], dtype=np.float64).reshape(len(self._sos), self._nch, -1)
+        self._k = int(state["k"])
+        self._t_first = None if state["t_first"] is None else float(state["t_first"])
+
+    def _windows(self, y: np.ndarray) -> tuple[np.ndarray, int]:
+        """Append filtered samples (bands, channels, n); return the complete windows and the first one's index."""
+        buf = np.concatenate([self._buf, y], axis=-1)
+        n_win = (buf.shape[-1] - self._size) // self._hop + 1 if buf.shape[-1] >= self._size else 0
+        k0 = self._k
+        frames = np.stack([buf[..., j * self._hop:j * self._hop + self._size] for j in range(n_win)]) if n_win else None
+        self._buf = buf[..., n_win * self._hop:]
+        self._k += n_win
+        return frames, k0
+
+    # --- data --------------------------------------------------------------------------------
+    def process(self, inputs):
+        c = inputs["in"]
+        x = chunk_data(c, (self.in_specs["in"].shape[0],), np.dtype(np.float64))
+        if x is None:
+            return {}
+        if c.gap and self._t_first is not None:
+            self.count("samples_dropped_at_gap", self._buf.shape[-1])
+            self.reset()
+        if self._t_first is None:
+            self._t_first = float(c.t0)
+        x = x[self._pick]
+        x, mask = sanitize(self, x, self.params.nan_policy)
+        y = np.empty((len(self._sos), *x.shape))
+        for b, sos in enumerate(self._sos):
+            y[b], self._zi[b] = sosfilt(sos, x, axis=-1, zi=self._zi[b])
+        if mask is not None:
+            y[:, mask] = np.nan
+        frames, k0 = self._windows(y)
+        if frames is None:
+            return {}
+        bad = ~np.isfinite(frames).all(axis=(1, 2, 3))
+        scores = np.full((frames.shape[0], len(self._freqs)), np.nan)
+        if (~bad).any():
+            scores[~bad] = self._score(np.ascontiguousarray(frames[~bad]))
+        starts = self._t_first + (k0 + np.arange(frames.shape[0])) * self._hop / self._rate
+        out = {"scores": Chunk(scores, float(starts[0]), c.seq, c.gap, c.eos, c.origin_ns)}
+        ok = np.flatnonzero(~bad)
+        if ok.size:
+            codes = 1 + np.argmax(scores[ok], axis=1)
+            ev = np.column_stack([starts[ok], np.full(ok.size, self._size / self._rate), codes]).astype(np.float64)
+            out["out"] = Chunk(ev, float(starts[ok[0]]), c.seq, c.gap, c.eos, c.origin_ns)
+        return out
