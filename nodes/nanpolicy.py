@@ -50,34 +50,20 @@ def sanitize(node, x: np.ndarray, policy: str) -> tuple[np.ndarray, np.ndarray |
     return x, bad
 
 
-class MaskDelay:
-    """Delays a boolean NaN mask by `delay` samples along the last axis (for nodes with latency).
+def delay_mask(pending: np.ndarray, mask: np.ndarray | None, n: int, delay: int) -> tuple[np.ndarray | None, np.ndarray]:
+    """Delay a boolean NaN mask by `delay` samples along the last axis (for nodes with latency).
 
-    Cheap when nothing is pending: returns None without touching memory.
+    pending: (..., k) positions not output yet (k = 0: none). Returns (the mask of the n samples output now, or
+    None when there is no NaN among them; the new pending mask). Cheap when nothing is pending.
     """
-
-    def __init__(self, delay: int):
-        self.delay = int(delay)
-        self.buf: np.ndarray | None = None  # (..., delay) pending mask, None when all False
-
-    def push(self, mask: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None:
-        if self.delay == 0:
-            return mask
-        if mask is None and self.buf is None:
-            return None
-        n = shape[-1]
-        m = mask if mask is not None else np.zeros(shape, dtype=bool)
-        buf = self.buf if self.buf is not None else np.zeros((*shape[:-1], self.delay), dtype=bool)
-        ext = np.concatenate([buf, m], axis=-1)
-        out, rest = ext[..., :n], ext[..., n:]
-        self.buf = rest.copy() if rest.any() else None
-        return out if out.any() else None
-
-    def state(self) -> np.ndarray | None:
-        return None if self.buf is None else self.buf.copy()
-
-    def load(self, buf) -> None:
-        self.buf = None if buf is None else np.array(buf, dtype=bool)
+    if delay == 0 or (mask is None and pending.shape[-1] == 0):
+        return mask, pending
+    lead = pending.shape[:-1]
+    m = mask if mask is not None else np.zeros((*lead, n), dtype=bool)
+    buf = pending if pending.shape[-1] else np.zeros((*lead, delay), dtype=bool)
+    ext = np.concatenate([buf, m], axis=-1)
+    out, rest = ext[..., :n], ext[..., n:]
+    return (out if out.any() else None), (rest.copy() if rest.any() else np.zeros((*lead, 0), dtype=bool))
 
 
 # --- helpers shared by signal nodes -------------------------------------------------------------------

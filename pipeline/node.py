@@ -9,9 +9,11 @@ are validated with clear errors). The runtime calls, in order:
     tail = node.finish()                        # once, at end of stream: flush anything held back
     node.close()                                # release files and devices
 
-Offline, call the same methods in a loop. State is explicit: `reset()`, `state_dict()` and
-`load_state_dict()`. Latency is declared in `latency_samples` (at the rate of the first input, or of the
-first output for sources): a positive value is a delay (the output at time t depends on inputs up to t
+Offline, call the same methods in a loop. The base keeps the specs `configure` was given in
+`node.in_specs` (a subclass's `configure` need not store them). State is explicit: `reset()`,
+`state_dict()` and `load_state_dict()`; a stateful node declares its state once, as a dataclass returned
+by `new_state()` (see pipeline/state.py), and those three follow from it. Latency is declared in
+`latency_samples` (at the rate of the first input, or of the first output for sources): a positive value is a delay (the output at time t depends on inputs up to t
 and is stamped late by that many samples) or a lookahead held back before output.
 
 Sources (no inputs) implement `read()`, returning the next outputs or None at end of stream, and say
@@ -20,12 +22,14 @@ runner paces them from their chunk times, or runs them as fast as possible).
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
 from .chunk import Chunk
 from .spec import SpecError, StreamSpec
+from .state import state_from_dict, state_to_dict
 
 
 class NodeParams(BaseModel):
@@ -49,6 +53,20 @@ class Node:
         self.latency_samples: int = 0
         # Named event counters shown in the end-of-run summary (NaNs zeroed, overflows, ...).
         self.counters: dict[str, int] = {}
+        self.state: Any = None  # the declared stream state (new_state()); None for a stateless node
+
+    def __init_subclass__(cls, **kwargs: Any):
+        """Every `configure` stores its input specs in `self.in_specs` before it runs."""
+        super().__init_subclass__(**kwargs)
+        configure = cls.__dict__.get("configure")
+        if configure is not None and not getattr(configure, "_stores_in_specs", False):
+            @functools.wraps(configure)
+            def stores_in_specs(self: Node, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
+                self.in_specs = dict(in_specs)
+                return configure(self, in_specs)
+
+            stores_in_specs._stores_in_specs = True  # type: ignore[attr-defined]
+            cls.configure = stores_in_specs  # type: ignore[method-assign]
 
     # --- graph-build time --------------------------------------------------------------------
     def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
@@ -70,15 +88,23 @@ class Node:
         """Release files, devices and sockets. Must be safe to call twice."""
 
     # --- state -------------------------------------------------------------------------------
+    def new_state(self) -> Any:
+        """The stream state of a fresh stream, for a stateful node: a dataclass instance whose fields are
+        numpy arrays, numbers or None (rules in pipeline/state.py). Called after configure(); the node keeps
+        it in `self.state`. None (the default): the node has no stream state."""
+        return None
+
     def reset(self) -> None:
-        """Forget all stream state (as after a gap or a restart). Stateless nodes do nothing."""
+        """Forget all stream state (as after a gap or a restart): a fresh `new_state()`."""
+        self.state = self.new_state()
 
     def state_dict(self) -> dict[str, Any]:
-        return {}
+        """The state as {field: copy of its value}; {} for a stateless node."""
+        return state_to_dict(self.state)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        if state:
-            raise KeyError(f"{type(self).__name__} has no state, got keys {sorted(state)}")
+        """Resume from a state_dict(); a KeyError/ValueError names any key, shape or dtype that does not fit."""
+        self.state = state_from_dict(self.new_state(), state, type(self).__name__)
 
     # --- helpers -----------------------------------------------------------------------------
     @property
@@ -125,5 +151,4 @@ class Sink(Node):
     outputs: ClassVar[tuple[str, ...]] = ()
 
     def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
-        self.in_specs = dict(in_specs)
         return {}

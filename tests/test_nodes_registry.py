@@ -38,8 +38,8 @@ def test_public_sosfilt_fallback_gives_identical_output():
     fast = run_chunked(lookup("bandpass")(l_freq=1.0, h_freq=30.0, init="steady"), x, spec, [37] * 13 + [19])["out"]
     node = lookup("bandpass")(l_freq=1.0, h_freq=30.0, init="steady")
     node.configure({"in": spec})
-    node._runner.kernel = None  # as if scipy moved its private kernel
-    node.configure = lambda specs: node.out_specs  # keep the patched runner
+    node._kernel.kernel = None  # as if scipy moved its private kernel
+    node.configure = lambda specs: node.out_specs  # keep the patched kernel
     slow = run_chunked(node, x, spec, [37] * 13 + [19])["out"]
     np.testing.assert_array_equal(slow, fast)
 

@@ -13,7 +13,8 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, float_dtype, sanitize, signal_input
+from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, sanitize, signal_input
+from ..signal import SignalNode
 
 
 def channel_index(spec: StreamSpec, names, what: str) -> list[int]:
@@ -31,8 +32,7 @@ def channel_index(spec: StreamSpec, names, what: str) -> list[int]:
     return out
 
 
-def _check_signal_channels(node, in_specs) -> StreamSpec:
-    spec = signal_input(node, in_specs)
+def _check_channels(node, spec: StreamSpec) -> StreamSpec:
     if not spec.shape:
         raise SpecError(f"{node.type_name} needs a (channels, samples) signal", "connect a multi-channel signal")
     return spec
@@ -43,7 +43,7 @@ class CARParams(NodeParams):
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
-class CAR(Node):
+class CAR(SignalNode):
     """Common average reference: subtract the mean over `ref_channels` (default: all) from every channel.
 
     NaN policy: `zero` averages with the bad samples set to 0; `propagate` averages the finite channels
@@ -52,23 +52,17 @@ class CAR(Node):
 
     Params = CARParams
 
-    def configure(self, in_specs):
-        spec = _check_signal_channels(self, in_specs)
-        self.in_specs = dict(in_specs)
+    def setup(self, spec):
+        _check_channels(self, spec)
         p = self.params
         self._idx = None if p.ref_channels is None else channel_index(spec, p.ref_channels, "car ref_channels")
         if self._idx is not None and len(self._idx) == 0:
             raise SpecError("car ref_channels is empty", "name at least one channel, or leave it unset for all")
-        self._dtype = float_dtype(spec)
-        self._lead = tuple(spec.shape)
-        self._policy = p.nan_policy
         self._scale = 1.0 / (spec.shape[-1] if self._idx is None else len(self._idx))
-        self.out_specs = {"out": spec.evolve(dtype=self._dtype.name)}
-        return self.out_specs
 
-    def process(self, inputs):
+    def process(self, inputs):  # the reference depends on the NaN mask: not SignalNode.transform(x)
         c = inputs["in"]
-        x = chunk_data(c, self._lead, self._dtype)
+        x = chunk_data(c, self.lead, self.dtype)
         if x is None:
             return {}
         x, mask = sanitize(self, x, self._policy)
@@ -81,7 +75,7 @@ class CAR(Node):
             ref = ref_src.sum(axis=-2, keepdims=True) / np.maximum(good, 1)  # mean of the finite channels
             y = x - ref
             y[mask] = np.nan
-        return {"out": Chunk(y, c.t0, c.seq, c.gap, c.eos, c.origin_ns)}
+        return {"out": Chunk(y, c.t0)}
 
 
 class RerefParams(NodeParams):
@@ -91,7 +85,7 @@ class RerefParams(NodeParams):
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
-class Rereference(Node):
+class Rereference(SignalNode):
     """Re-reference to one named channel, or to bipolar pairs ("C3-C4": C3 minus C4, named "C3-C4").
 
     Exactly one of `channel` and `pairs`; for the average reference use `car`. Computed by indexing and
@@ -100,9 +94,8 @@ class Rereference(Node):
 
     Params = RerefParams
 
-    def configure(self, in_specs):
-        spec = _check_signal_channels(self, in_specs)
-        self.in_specs = dict(in_specs)
+    def setup(self, spec):
+        _check_channels(self, spec)
         p = self.params
         names = list(spec.channel_names)
         types = list(spec.channel_types)
@@ -125,24 +118,15 @@ class Rereference(Node):
             if not plus:
                 raise SpecError("rereference pairs is empty", 'give at least one pair such as "C3-C4"')
         self._plus, self._minus = np.asarray(plus), np.asarray(minus)
-        self._dtype = float_dtype(spec)
-        self._lead = tuple(spec.shape)
-        self._policy = p.nan_policy
         out_types = [types[i] for i in plus] if types else []
-        self.out_specs = {"out": spec.evolve(shape=(*spec.shape[:-1], len(plus)), dtype=self._dtype.name,
-                                             channel_names=tuple(out_names), channel_types=tuple(out_types))}
-        return self.out_specs
+        return spec.evolve(shape=(*spec.shape[:-1], len(plus)), dtype=self.dtype.name,
+                           channel_names=tuple(out_names), channel_types=tuple(out_types))
 
-    def process(self, inputs):
-        c = inputs["in"]
-        x = chunk_data(c, self._lead, self._dtype)
-        if x is None:
-            return {}
-        x, mask = sanitize(self, x, self._policy)
-        y = x[..., self._plus, :] - x[..., self._minus, :]
-        if mask is not None:
-            y[mask[..., self._plus, :] | mask[..., self._minus, :]] = np.nan
-        return {"out": Chunk(y, c.t0, c.seq, c.gap, c.eos, c.origin_ns)}
+    def transform(self, x):
+        return x[..., self._plus, :] - x[..., self._minus, :]
+
+    def output_mask(self, mask, n):
+        return None if mask is None else mask[..., self._plus, :] | mask[..., self._minus, :]
 
 
 def _split_pair(pair: str, names: list[str]) -> tuple[str, str]:
@@ -170,8 +154,7 @@ class PickChannels(Node):
     Params = PickParams
 
     def configure(self, in_specs):
-        spec = _check_signal_channels(self, in_specs)
-        self.in_specs = dict(in_specs)
+        spec = _check_channels(self, signal_input(self, in_specs))
         p = self.params
         if p.pick is None and p.drop is None:
             raise SpecError("pick_channels needs `pick` and/or `drop`", "list the channels to keep or remove")
@@ -197,4 +180,4 @@ class PickChannels(Node):
         if x is None:
             return {}
         y = x if self._identity else x[..., self._idx, :]
-        return {"out": Chunk(y, c.t0, c.seq, c.gap, c.eos, c.origin_ns)}
+        return {"out": Chunk(y, c.t0)}

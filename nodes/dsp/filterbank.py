@@ -7,72 +7,60 @@ Latency 0. For SSVEP filter-bank CCA, e.g. ``bands: [[6, 90], [14, 90], [22, 90]
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from pydantic import Field
 
-from wavegraph.pipeline.chunk import Chunk
-from wavegraph.pipeline.node import Node
 from wavegraph.pipeline.spec import SpecError
 
-from .filters import IIRParams, SosRunner, _iir
-from ..nanpolicy import chunk_data, check_nyquist, float_dtype, sanitize, signal_input
+from ..nanpolicy import check_nyquist
+from ..signal import SignalNode
+from .filters import IIRParams, SosKernel, _iir
 
 
 class FilterbankParams(IIRParams):
     bands: list[tuple[float, float]] = Field(..., min_length=1, description="[l_freq, h_freq] per band, Hz")
 
 
-class Filterbank(Node):
+class Filterbank(SignalNode):
     """Band-pass bank; see the module docstring."""
 
     Params = FilterbankParams
 
-    def configure(self, in_specs):
-        spec = signal_input(self, in_specs)
-        p = self.params
-        self.in_specs = dict(in_specs)
+    @dataclass
+    class State:
+        zi: np.ndarray  # (bands, channels, sections, 2): SosKernel's layout per band
+        started: bool = False  # False until the first sample (init: steady sets zi from it)
+
+    def setup(self, spec):
         if len(spec.shape) != 1:
             raise SpecError(f"filterbank needs a (channels, samples) signal, got shape {spec.shape}",
                             "apply the filter bank before any other band split")
-        self._dtype = float_dtype(spec)
-        self.sos = []
-        for k, (lo, hi) in enumerate(p.bands):
+        self._kernels = []
+        for k, (lo, hi) in enumerate(self.params.bands):
             check_nyquist(f"filterbank band {k} l_freq", lo, spec.rate)
             check_nyquist(f"filterbank band {k} h_freq", hi, spec.rate)
             if lo >= hi:
                 raise SpecError(f"filterbank band {k}: l_freq {lo:g} >= h_freq {hi:g}", "write each band as [low, high]")
-            self.sos.append(np.asarray(_iir(p, [lo, hi], "bandpass", spec.rate), dtype=self._dtype))
-        self._nb = len(self.sos)
-        self._nch = spec.shape[0]
-        self._policy = p.nan_policy
-        self._steady = p.init == "steady"
-        self.latency_samples = 0
-        self.reset()
-        self.out_specs = {"out": spec.evolve(shape=(self._nb, self._nch), dtype=self._dtype.name)}
-        return self.out_specs
+            self._kernels.append(SosKernel(_iir(self.params, [lo, hi], "bandpass", spec.rate), self.dtype))
+        self._nb, self._nch = len(self._kernels), spec.shape[0]
+        return spec.evolve(shape=(self._nb, self._nch), dtype=self.dtype.name)
 
-    def reset(self):
-        self._runners = [SosRunner(sos, self._nch, self._dtype, self._steady) for sos in self.sos]
+    def new_state(self):  # every band has `order` sections: the bands share one design
+        return self.State(np.stack([k.zeros(self._nch) for k in self._kernels]))
 
-    def process(self, inputs):
-        c = inputs["in"]
-        x = chunk_data(c, (self._nch,), self._dtype)
-        if x is None:
-            return {}
-        x, mask = sanitize(self, x, self._policy)
-        y = np.empty((self._nb, *x.shape), dtype=self._dtype)
-        for k, runner in enumerate(self._runners):
-            y[k] = runner.run(x)
-        if mask is not None:
-            y[:, mask] = np.nan
-        return {"out": Chunk(y, c.t0, c.seq, c.gap, c.eos, c.origin_ns)}
+    def transform(self, x):
+        s = self.state
+        if not s.started:
+            if self.params.init == "steady":
+                for kernel, zi in zip(self._kernels, s.zi):
+                    kernel.set_steady(zi, x)
+            s.started = True
+        y = np.empty((self._nb, *x.shape), dtype=self.dtype)
+        for k, kernel in enumerate(self._kernels):
+            y[k] = kernel.run(x, s.zi[k])
+        return y
 
-    def state_dict(self):
-        """zi per band in scipy's layout: (bands, n_sections, channels, 2); None before the first chunk."""
-        zi = [r.state() for r in self._runners]
-        return {"zi": None if zi[0] is None else np.stack(zi)}
-
-    def load_state_dict(self, state):
-        zi = state["zi"]
-        for k, r in enumerate(self._runners):
-            r.load(None if zi is None else zi[k])
+    def output_mask(self, mask, n):
+        return None if mask is None else np.broadcast_to(mask, (self._nb, *mask.shape))

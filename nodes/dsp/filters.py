@@ -11,16 +11,17 @@ The FIR filter is ``scipy.signal.firwin`` (linear phase, odd length) run with ``
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 from pydantic import Field
 
-from wavegraph.pipeline.chunk import Chunk
-from wavegraph.pipeline.node import Node, NodeParams
-from wavegraph.pipeline.spec import SpecError, StreamSpec
+from wavegraph.pipeline.node import NodeParams
+from wavegraph.pipeline.spec import SpecError
 
-from ..nanpolicy import MaskDelay, NAN_POLICY_HELP, NanPolicy, chunk_data, check_nyquist, float_dtype, sanitize, signal_input
+from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, check_nyquist, delay_mask
+from ..signal import SignalNode
 
 Design = Literal["butter", "cheby1", "cheby2", "ellip", "bessel"]
 
@@ -51,16 +52,16 @@ class NotchParams(NodeParams):
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
-class SosRunner:
-    """``sosfilt`` over (n_signals, n) blocks with carried ``zi``.
+class SosKernel:
+    """``sosfilt`` over (n_signals, n) blocks with a carried ``zi`` in the kernel's layout (n_signals, n_sections, 2).
 
     Calls scipy's compiled kernel (``scipy.signal._sosfilt._sosfilt``, what ``sosfilt`` itself calls after
-    validating and reshaping; on a 64 x 10 chunk that validation is ~85 % of the cost) with the state kept
-    in the kernel's layout (n_signals, n_sections, 2). Falls back to the public ``sosfilt`` if the private
-    kernel moves in a later scipy. Results are identical either way (same kernel).
+    validating and reshaping; on a 64 x 10 chunk that validation is ~85 % of the cost). Falls back to the
+    public ``sosfilt`` if the private kernel moves in a later scipy. Results are identical either way (same
+    kernel). ``zi.transpose(1, 0, 2)`` is the state in the layout ``sosfilt`` takes for a 2-D signal.
     """
 
-    def __init__(self, sos: np.ndarray, nsig: int, dtype, steady: bool):
+    def __init__(self, sos: np.ndarray, dtype):
         from scipy.signal import sosfilt_zi
 
         try:
@@ -70,82 +71,82 @@ class SosRunner:
         self.kernel = kernel
         self.dtype = np.dtype(dtype)
         self.sos = np.ascontiguousarray(sos, dtype=self.dtype)
-        self.nsig = nsig
-        self.steady = steady
         self.zi_unit = sosfilt_zi(self.sos).astype(self.dtype)  # (n_sections, 2), unit-step steady state
-        self.zi = None  # (nsig, n_sections, 2), created on the first block
 
-    def run(self, x2: np.ndarray) -> np.ndarray:
-        if self.zi is None:
-            self.zi = np.zeros((self.nsig, self.sos.shape[0], 2), dtype=self.dtype)
-            if self.steady:
-                self.zi[:] = self.zi_unit[None] * x2[:, :1, None]
+    def zeros(self, *lead: int) -> np.ndarray:
+        """A zero state for (*lead) blocks of signals, e.g. zeros(n_signals)."""
+        return np.zeros((*lead, self.sos.shape[0], 2), dtype=self.dtype)
+
+    def set_steady(self, zi: np.ndarray, x2: np.ndarray) -> None:
+        """The steady state for a block whose first samples are x2[:, 0] (no onset transient)."""
+        zi[:] = self.zi_unit[None] * x2[:, :1, None]
+
+    def run(self, x2: np.ndarray, zi: np.ndarray) -> np.ndarray:
+        """Filter x2 (n_signals, n); zi (n_signals, n_sections, 2) is updated in place."""
         if self.kernel is not None:
             y = np.array(x2, dtype=self.dtype, order="C")  # the kernel filters in place
-            self.kernel(self.sos, y, self.zi)
+            self.kernel(self.sos, y, zi)
             return y
         from scipy.signal import sosfilt
 
-        y, zi = sosfilt(self.sos, x2, axis=-1, zi=self.zi.transpose(1, 0, 2))
-        self.zi = np.ascontiguousarray(zi.transpose(1, 0, 2))
+        y, zf = sosfilt(self.sos, x2, axis=-1, zi=zi.transpose(1, 0, 2))
+        zi[:] = zf.transpose(1, 0, 2)
         return y
 
+
+class SosRunner:
+    """A SosKernel that keeps its own zi (for nodes that do not declare their state); zi starts at the first block."""
+
+    def __init__(self, sos: np.ndarray, nsig: int, dtype, steady: bool):
+        self.kernel, self.nsig, self.steady = SosKernel(sos, dtype), nsig, steady
+        self.zi: np.ndarray | None = None
+
+    def run(self, x2: np.ndarray) -> np.ndarray:
+        if self.zi is None:
+            self.zi = self.kernel.zeros(self.nsig)
+            if self.steady:
+                self.kernel.set_steady(self.zi, x2)
+        return self.kernel.run(x2, self.zi)
+
     def state(self) -> np.ndarray | None:
-        """Public layout (n_sections, n_signals, 2), as scipy's sosfilt takes it for a 2-D signal."""
+        """sosfilt's layout (n_sections, n_signals, 2); None before the first block."""
         return None if self.zi is None else self.zi.transpose(1, 0, 2).copy()
 
     def load(self, zi) -> None:
-        self.zi = None if zi is None else np.ascontiguousarray(np.asarray(zi, dtype=self.dtype).reshape(
-            self.sos.shape[0], self.nsig, 2).transpose(1, 0, 2))
+        self.zi = None if zi is None else np.ascontiguousarray(np.asarray(zi, dtype=self.kernel.dtype).reshape(
+            self.kernel.sos.shape[0], self.nsig, 2).transpose(1, 0, 2))
 
 
-class SosFilter(Node):
+class SosFilter(SignalNode):
     """Base of the IIR nodes: subclasses implement `design(rate) -> sos`."""
 
     Params = IIRParams
 
+    @dataclass
+    class State:
+        zi: np.ndarray  # (signals, sections, 2), SosKernel's layout; signals = the channel axes flattened
+        started: bool = False  # False until the first sample (init: steady sets zi from it)
+
     def design(self, rate: float) -> np.ndarray:
         raise NotImplementedError
 
-    def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
-        spec = signal_input(self, in_specs)
-        self.in_specs = dict(in_specs)
-        self._dtype = float_dtype(spec)
-        self.sos = np.asarray(self.design(spec.rate), dtype=self._dtype)
-        self._lead = tuple(spec.shape)
-        self._nsig = int(np.prod(self._lead)) if self._lead else 1
-        self._ndim = len(spec.shape) + 1
-        self._runner = SosRunner(self.sos, self._nsig, self._dtype, self.params.init == "steady")
-        self._policy = self.params.nan_policy
-        self.latency_samples = 0
-        self.out_specs = {"out": spec.evolve(dtype=self._dtype.name)}
-        return self.out_specs
+    def setup(self, spec):
+        self.sos = np.asarray(self.design(spec.rate), dtype=self.dtype)
+        self._nsig = int(np.prod(self.lead)) if self.lead else 1
+        self._kernel = SosKernel(self.sos, self.dtype)
 
-    def reset(self) -> None:
-        self._runner.zi = None
+    def new_state(self):
+        return self.State(self._kernel.zeros(self._nsig))
 
-    def process(self, inputs: dict[str, Chunk]) -> dict[str, Chunk]:
-        c = inputs["in"]
-        x = chunk_data(c, self._lead, self._dtype)
-        if x is None:
-            return {}
-        x, mask = sanitize(self, x, self._policy)
-        if self._ndim == 2:  # (channels, samples): the kernel's layout already
-            y = self._runner.run(x)
-        else:
-            n = x.shape[-1]
-            y = self._runner.run(x.reshape(self._nsig, n)).reshape(*self._lead, n)
-        if mask is not None:
-            y[mask] = np.nan
-        return {"out": Chunk(y, c.t0, c.seq, c.gap, c.eos, c.origin_ns)}
-
-    def state_dict(self) -> dict:
-        """zi in scipy's layout for this signal: (n_sections, *shape, 2); None before the first chunk."""
-        zi = self._runner.state()
-        return {"zi": None if zi is None else zi.reshape(self.sos.shape[0], *self._lead, 2)}
-
-    def load_state_dict(self, state: dict) -> None:
-        self._runner.load(state["zi"])
+    def transform(self, x):
+        s = self.state
+        x2 = x if len(self.lead) == 1 else x.reshape(self._nsig, x.shape[-1])  # (channels, samples) as is
+        if not s.started:
+            if self.params.init == "steady":
+                self._kernel.set_steady(s.zi, x2)
+            s.started = True
+        y = self._kernel.run(x2, s.zi)
+        return y if x2 is x else y.reshape(x.shape)
 
 
 def _iir(p: IIRParams, wn, btype: str, rate: float) -> np.ndarray:
@@ -219,18 +220,21 @@ class FIRParams(NodeParams):
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
-class FIR(Node):
+class FIR(SignalNode):
     """Linear-phase FIR (scipy.signal.firwin): low-pass (h_freq), high-pass (l_freq), band-pass
     (l_freq < h_freq) or band-stop (l_freq > h_freq, as in MNE)."""
 
     Params = FIRParams
 
-    def configure(self, in_specs):
+    @dataclass
+    class State:
+        zi: np.ndarray  # lfilter's memory, (*shape, numtaps - 1)
+        nan_mask: np.ndarray  # NaN positions not output yet, (*shape, <= latency): nan_policy propagate
+
+    def setup(self, spec):
         from scipy.signal import firwin
 
-        spec = signal_input(self, in_specs)
         p = self.params
-        self.in_specs = dict(in_specs)
         if p.numtaps % 2 == 0:
             raise SpecError(f"fir numtaps {p.numtaps} is even",
                             f"use an odd numtaps (e.g. {p.numtaps + 1}) so the delay is a whole number of samples")
@@ -247,41 +251,23 @@ class FIR(Node):
             cutoff, pass_zero = [p.l_freq, p.h_freq], False
         else:
             cutoff, pass_zero = [p.h_freq, p.l_freq], True
-        self._dtype = float_dtype(spec)
         try:
             b = firwin(p.numtaps, cutoff, pass_zero=pass_zero, window=p.window, fs=spec.rate)
         except ValueError as e:
             raise SpecError(f"fir design failed: {e}", "check window (e.g. hamming, hann, blackman) and the edges") from e
-        self.b = b.astype(self._dtype)
-        self._a = np.ones(1, dtype=self._dtype)
-        self._lead = tuple(spec.shape)
-        self._policy = p.nan_policy
+        self.b = b.astype(self.dtype)
+        self._a = np.ones(1, dtype=self.dtype)
         self.latency_samples = (p.numtaps - 1) // 2
-        self.reset()
-        self.out_specs = {"out": spec.evolve(dtype=self._dtype.name)}
-        return self.out_specs
 
-    def reset(self):
-        self._zi = np.zeros((*self._lead, self.b.size - 1), dtype=self._dtype)
-        self._mask = MaskDelay(self.latency_samples)
+    def new_state(self):
+        return self.State(np.zeros((*self.lead, self.b.size - 1), dtype=self.dtype), np.zeros((*self.lead, 0), dtype=bool))
 
-    def process(self, inputs):
+    def transform(self, x):
         from scipy.signal import lfilter
 
-        c = inputs["in"]
-        x = chunk_data(c, self._lead, self._dtype)
-        if x is None:
-            return {}
-        x, mask = sanitize(self, x, self._policy)
-        y, self._zi = lfilter(self.b, self._a, x, axis=-1, zi=self._zi)
-        mask = self._mask.push(mask, x.shape)
-        if mask is not None:
-            y[mask] = np.nan
-        return {"out": Chunk(y, c.t0, c.seq, c.gap, c.eos, c.origin_ns)}
+        y, self.state.zi = lfilter(self.b, self._a, x, axis=-1, zi=self.state.zi)
+        return y
 
-    def state_dict(self):
-        return {"zi": self._zi.copy(), "nan_mask": self._mask.state()}
-
-    def load_state_dict(self, state):
-        self._zi = np.array(state["zi"], dtype=self._dtype)
-        self._mask.load(state["nan_mask"])
+    def output_mask(self, mask, n):  # NaN at input sample i -> output sample i + latency
+        out, self.state.nan_mask = delay_mask(self.state.nan_mask, mask, n, self.latency_samples)
+        return out

@@ -1,0 +1,73 @@
+"""SignalNode: the base of a node with one signal in and one signal out, sample for sample.
+
+A subclass writes the maths only::
+
+    class MyFilter(SignalNode):
+        Params = MyParams                     # with a `nan_policy: NanPolicy` field
+        def setup(self, spec): ...            # optional: design, checks (SpecError), latency_samples
+        def new_state(self): ...              # optional: the declared state (pipeline/state.py)
+        def transform(self, x): ...           # (*shape, n) finite, in self.dtype -> output (..., n)
+
+`configure` checks that the input is a regular real-valued signal, picks the working dtype (`self.dtype`:
+float32 kept, anything else float64), records `self.lead` (the spec's shape: the axes before time), calls
+`setup`, resets the state and returns the output spec (the input's with that dtype, unless `setup` returns
+another). `process` casts and shape-checks the chunk, applies the NaN policy (nodes/nanpolicy.py), calls
+`transform`, writes NaN at `output_mask(mask)` under `propagate`, and keeps the chunk's t0 (the executor
+carries gap, origin and sequence). Empty chunks produce no output.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.node import Node
+from wavegraph.pipeline.spec import StreamSpec
+
+from .nanpolicy import chunk_data, float_dtype, sanitize, signal_input
+
+
+class SignalNode(Node):
+    """One signal in, one signal out with the same number of samples per chunk and the same t0."""
+
+    dtype: np.dtype
+    lead: tuple[int, ...]
+
+    def setup(self, spec: StreamSpec) -> StreamSpec | None:
+        """Design and check at configure time (raise SpecError). Return the output spec when it is not the
+        input's (e.g. another shape); None keeps the input spec with the working dtype."""
+        return None
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """Process one chunk: x is (*self.lead, n), finite, in self.dtype (never modify it: it may be the
+        input chunk's own array). Return the output, n samples along the last axis."""
+        raise NotImplementedError
+
+    def output_mask(self, mask: np.ndarray | None, n: int) -> np.ndarray | None:
+        """Under nan_policy propagate, where the n output samples get NaN given where the input was non-finite
+        (None: nowhere). Called on every chunk (mask None when all was finite), so a node with a delay can
+        carry a pending mask in its state. The default: the same samples."""
+        return mask
+
+    def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
+        spec = signal_input(self, in_specs)
+        self.dtype = float_dtype(spec)
+        self.lead = tuple(spec.shape)
+        self._policy = getattr(self.params, "nan_policy", "zero")
+        out = self.setup(spec)
+        self.reset()
+        self.out_specs = {"out": out if out is not None else spec.evolve(dtype=self.dtype.name)}
+        return self.out_specs
+
+    def process(self, inputs: dict[str, Chunk]) -> dict[str, Any]:
+        c = inputs["in"]
+        x = chunk_data(c, self.lead, self.dtype)
+        if x is None:
+            return {}
+        x, mask = sanitize(self, x, self._policy)
+        y = self.transform(x)
+        mask = self.output_mask(mask, x.shape[-1])
+        if mask is not None:
+            y[mask] = np.nan
+        return {"out": Chunk(y, c.t0)}
