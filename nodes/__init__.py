@@ -14,6 +14,7 @@ BUILTIN_NODES: dict[str, str] = {
     "car": "wavegraph.nodes.dsp.channels:CAR",
     "chirp": "wavegraph.nodes.sim.synthetic:Chirp",
     "conformer_encoder": "wavegraph.nodes.models.encoder:ConformerEncoderNode",
+    "epochs": "wavegraph.nodes.dsp.epochs:Epochs",
     "eeg_sim": "wavegraph.nodes.sim.synthetic_eeg:EEGSim",
     "file_source": "wavegraph.nodes.io.file_source:FileSource",
     "filterbank": "wavegraph.nodes.dsp.filterbank:Filterbank",

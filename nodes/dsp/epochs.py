@@ -1,0 +1,171 @@
+"""Online epoching: cut a window (tmin, tmax) of a signal around each marker, as mne.Epochs does.
+
+Inputs: `in` (a signal, (channels, samples) or (bands, channels, samples)) and `events` (marker rows
+(onset s, duration s, code) on the same stream clock, e.g. from lsl_inlet, file_source or an XDF file).
+The two inputs are aligned by their timestamps, never by arrival order: a marker may arrive before
+or after the samples it refers to (up to `max_delay` seconds of stream time after them).
+
+For a marker at time t, the event sample s is the signal sample nearest to t (a tie goes to the earlier one),
+and the epoch is samples [s + round(tmin*rate), s + round(tmax*rate)] inclusive, exactly as
+mne.Epochs(raw, events, tmin=tmin, tmax=tmax, baseline=baseline) cuts it; with `baseline` (a, b), the
+mean over the epoch samples whose times lie in [a, b] (None: the epoch's start / end) is subtracted
+per channel (MNE's `mode="mean"`).
+
+Outputs
+  out:    features, irregular (rate 0), shape (*signal shape, n_times); a chunk holds one or more
+          epochs, (n_epochs, *signal shape, n_times), with t0 = the first epoch's marker time.
+  events: the marker row (onset, duration, code) of each epoch in `out`, in the same order, with the
+          marker stream's labels: the label of each epoch.
+
+Dropped (counted, never emitted): markers whose window reaches outside the recorded data or before
+the stream start (`outside_data`, MNE drops them too), windows that contain a gap (`gap_in_epoch`),
+markers that arrive more than `max_delay` s of signal after their window start (`late_marker`),
+markers whose code is not in `codes` (`ignored_marker`).
+Latency: round(tmax*rate) samples (the epoch waits for its last sample).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.node import Node, NodeParams
+from wavegraph.pipeline.spec import SpecError, StreamSpec
+
+from .timebuffer import TimedBuffer
+
+
+class EpochsParams(NodeParams):
+    tmin: float = Field(-0.2, description="epoch start relative to the marker (s)")
+    tmax: float = Field(0.5, description="epoch end relative to the marker (s), inclusive")
+    baseline: tuple[float | None, float | None] | None = Field(
+        None, description="[a, b] seconds whose mean is subtracted per channel (None ends: epoch start/end)")
+    codes: list[int] | None = Field(None, description="marker codes to epoch (default: every marker)")
+    max_delay: float = Field(1.0, ge=0, description="how late (s of signal) a marker may arrive")
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.tmax < self.tmin:
+            raise ValueError(f"tmax ({self.tmax}) is before tmin ({self.tmin})")
+        return self
+
+
+class Epochs(Node):
+    """Cut (tmin, tmax) around each marker; see the module docstring."""
+
+    inputs = ("in", "events")
+    outputs = ("out", "events")
+    Params = EpochsParams
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        self.buf: TimedBuffer | None = None
+        self.pending: list[tuple[float, float, float]] = []
+
+    def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
+        self.in_specs = dict(in_specs)
+        sig = self.require_input(in_specs, "in", "signal")
+        ev = self.require_input(in_specs, "events", "events")
+        p = self.params
+        if sig.rate <= 0:
+            raise SpecError("epochs: the signal has no sample rate", "connect a regular signal to 'in'")
+        self.rate = sig.rate
+        self.i0, self.i1 = int(round(p.tmin * sig.rate)), int(round(p.tmax * sig.rate))
+        n_times = self.i1 - self.i0 + 1
+        self.mask = slice(0, n_times)
+        if p.baseline is not None:
+            a, b = p.baseline
+            b0 = self.i0 if a is None else int(round(a * sig.rate))
+            b1 = self.i1 if b is None else int(round(b * sig.rate))
+            if b0 > b1 or b0 < self.i0 or b1 > self.i1:
+                raise SpecError(f"epochs: baseline {p.baseline} is not inside the epoch [{p.tmin}, {p.tmax}] s",
+                                "give a baseline [a, b] with tmin <= a <= b <= tmax")
+            self.mask = slice(b0 - self.i0, b1 - self.i0 + 1)
+        dtype = sig.dtype if np.dtype(sig.dtype).kind == "f" else "float64"
+        self.buf = TimedBuffer(sig.shape, dtype, sig.rate)
+        self.pending = []
+        self.latency_samples = max(self.i1, 0)
+        self.out_specs = {
+            "out": StreamSpec("features", 0.0, (*sig.shape, n_times), dtype, sig.channel_names,
+                              sig.channel_types, sig.units),
+            "events": ev,
+        }
+        return self.out_specs
+
+    # --- data -------------------------------------------------------------------------------------
+    def process(self, inputs: dict[str, Chunk]) -> dict[str, Chunk]:
+        if "events" in inputs:
+            wanted = self.params.codes
+            for row in np.atleast_2d(inputs["events"].data).reshape(-1, 3):
+                if wanted is not None and int(row[2]) not in wanted:
+                    self.count("ignored_marker")
+                    continue
+                self.pending.append(tuple(float(v) for v in row))
+            self.pending.sort(key=lambda r: r[0])
+        if "in" in inputs:
+            c = inputs["in"]
+            self.buf.append(np.asarray(c.data), c.t0, c.gap)
+        return self._cut(final=False)
+
+    def finish(self) -> dict[str, Chunk]:
+        return self._cut(final=True)
+
+    def _cut(self, final: bool) -> dict[str, Chunk]:
+        buf, half = self.buf, 0.5 / self.rate
+        epochs, rows = [], []
+        while self.pending:
+            onset = self.pending[0][0]
+            if not final and buf.end_time < onset - half:
+                break  # the event sample has not arrived yet
+            s = buf.nearest(onset) if buf.times.size else -1
+            if s < 0 or abs(buf.times[s - buf.start] - onset) > half + 1e-9:  # not on a held sample
+                self.pending.pop(0)
+                self.count("late_marker" if buf.start > 0 and buf.times.size and onset < buf.times[0] else "outside_data")
+                continue
+            lo, hi = s + self.i0, s + self.i1 + 1
+            if not final and hi > buf.n_total:
+                break  # wait for the end of the window
+            row = self.pending.pop(0)
+            if lo < 0 or hi > buf.n_total:
+                self.count("outside_data")
+            elif lo < buf.start:
+                self.count("late_marker")
+            elif buf.has_break(lo, hi):
+                self.count("gap_in_epoch")
+            else:
+                x = buf.take(lo, hi)
+                if self.params.baseline is not None:
+                    x = x - x[..., self.mask].mean(axis=-1, keepdims=True)
+                epochs.append(np.array(x, copy=True))
+                rows.append(row)
+        self._prune()
+        if not epochs:
+            return {}
+        t0 = rows[0][0]
+        return {"out": Chunk(np.stack(epochs), t0=t0), "events": Chunk(np.asarray(rows, dtype=np.float64), t0=t0)}
+
+    def _prune(self) -> None:
+        """Keep what a marker up to max_delay late, or a pending one, still needs."""
+        buf = self.buf
+        if not buf.times.size:
+            return
+        before = max(-self.params.tmin, 0.0) + 1.0 / self.rate  # the window start and the event sample
+        keep_from = buf.end_time - self.params.max_delay - before
+        if self.pending:
+            keep_from = min(keep_from, self.pending[0][0] - before)
+        buf.prune(keep_from)
+
+    # --- state ------------------------------------------------------------------------------------
+    def reset(self) -> None:
+        if self.buf is not None:
+            self.buf.reset()
+        self.pending = []
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"buffer": self.buf.state(), "pending": np.asarray(self.pending, dtype=np.float64).reshape(-1, 3)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.buf.load(state["buffer"])
+        self.pending = [tuple(float(v) for v in r) for r in np.asarray(state["pending"]).reshape(-1, 3)]
