@@ -3,9 +3,11 @@
     save(model, "enc.safetensors")      # writes enc.safetensors and enc.json
     model = load("enc.safetensors")     # builds the model from enc.json alone, then loads and checks the weights
 
-enc.json: {"format": "wavegraph-model", "version": 1, "kind": "conformer" | "mamba", "config": {...}}.
+enc.json: {"format": "wavegraph-model", "version": 1, "kind": "conformer" | "mamba" | "gla", "config": {...}}.
+Every kind is a StreamingModel (models/streaming.py); a new model kind is one line in KINDS.
 A missing, extra or wrongly shaped tensor is a CheckpointError that names the tensor.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,6 +16,7 @@ from pathlib import Path
 from torch import nn
 
 from .conformer import ConformerConfig, ConformerEncoder
+from .gla import GLAConfig, GLAStack
 from .mamba import MambaConfig, MambaStack
 
 __all__ = ["CheckpointError", "KINDS", "build", "config_path", "load", "load_config", "load_weights", "save"]
@@ -22,6 +25,7 @@ FORMAT, VERSION = "wavegraph-model", 1
 KINDS: dict[str, tuple[type, type[nn.Module]]] = {
     "conformer": (ConformerConfig, ConformerEncoder),
     "mamba": (MambaConfig, MambaStack),
+    "gla": (GLAConfig, GLAStack),
 }
 
 
@@ -41,8 +45,10 @@ def _kind_of(model: nn.Module) -> str:
     for kind, (_, cls) in KINDS.items():
         if type(model) is cls:
             return kind
-    raise CheckpointError(f"cannot checkpoint a {type(model).__name__}; known models: "
-                          f"{', '.join(cls.__name__ for _, cls in KINDS.values())}")
+    raise CheckpointError(
+        f"cannot checkpoint a {type(model).__name__}; known models: "
+        f"{', '.join(cls.__name__ for _, cls in KINDS.values())}"
+    )
 
 
 def build(kind: str, config: dict) -> nn.Module:
@@ -104,16 +110,22 @@ def load_weights(model: nn.Module, path, map_location="cpu") -> nn.Module:
     missing = sorted(set(expected) - set(tensors))
     extra = sorted(set(tensors) - set(expected))
     if missing:
-        raise CheckpointError(f"{path} lacks tensor '{missing[0]}' ({len(missing)} missing in all) that the "
-                              f"{type(model).__name__} built from its config expects; the config and weights disagree")
+        raise CheckpointError(
+            f"{path} lacks tensor '{missing[0]}' ({len(missing)} missing in all) that the "
+            f"{type(model).__name__} built from its config expects; the config and weights disagree"
+        )
     if extra:
-        raise CheckpointError(f"{path} has tensor '{extra[0]}' ({len(extra)} unexpected in all) that the "
-                              f"{type(model).__name__} built from its config does not have")
+        raise CheckpointError(
+            f"{path} has tensor '{extra[0]}' ({len(extra)} unexpected in all) that the "
+            f"{type(model).__name__} built from its config does not have"
+        )
     for name, ref in expected.items():
         got = tensors[name]
         if tuple(got.shape) != tuple(ref.shape):
-            raise CheckpointError(f"tensor '{name}' has shape {tuple(got.shape)} in {path} but the model built from "
-                                  f"its config expects {tuple(ref.shape)}")
+            raise CheckpointError(
+                f"tensor '{name}' has shape {tuple(got.shape)} in {path} but the model built from "
+                f"its config expects {tuple(ref.shape)}"
+            )
     model.load_state_dict(tensors, strict=True)
     return model
 

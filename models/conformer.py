@@ -14,19 +14,23 @@ Pieces, all causal so that a bounded cache makes streaming exact:
   * conv module: Linear d->2d, GLU, causal depthwise Conv1d (kernel k, k-1 frames of left padding), LayerNorm
     (not BatchNorm: no batch statistics, so streaming is exact), SiLU, Linear d->d.
 
-Streaming: `init_cache(batch, att_context)`, then `stream(x_chunk, cache) -> (y_chunk, cache)` for input chunks of
-any length (including 0 or 1 frames) and `flush(cache)` at end of stream. The cache holds
+Streaming (the StreamingModel API of models/streaming.py, option `att_context`): `init_state(batch,
+att_context=...)`, then `stream(x_chunk, state) -> (y_chunk, state)` for input chunks of any length (including 0 or 1
+frames) and `flush(state)` at end of stream; `forward(x, att_context=...)` is the offline run they equal. The state
+is the flat dict form of a `ConformerCache`, which holds
   * per subsampling stage the frames not yet consumed (one frame of left context + an incomplete stride block),
   * sub-frames waiting for their chunk of R+1 to fill up,
   * per layer the last L attention keys and values (rotary already applied: they are what the attention reads,
     so a new chunk costs no re-projection of the left context) and the last k-1 conv-module inputs,
   * `offset` (absolute sub-frame index of the next chunk, for rotary positions) and `valid` (how many of the L
     key/value slots hold real frames; the zero-filled rest is masked).
-Streaming output equals `forward` with the same att_context to fp32 rounding (tests: max abs diff <= 1e-5).
+Streaming output equals `forward` with the same att_context to fp32 rounding (stream_tolerance: max abs diff 1e-5).
+A stream may only use one of cfg.att_context_sizes (the contexts the model was built and trained for).
 
 Latency (input frames): a sub-frame waits for the rest of its chunk (R sub-frames) and for its own stride block,
 so `latency_frames((L, R)) = (R + 1) * subsampling - 1`, measured from the first input frame of a sub-frame.
 """
+
 from __future__ import annotations
 
 import math
@@ -38,6 +42,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import DictConfig
+from .streaming import State, StreamingModel, check_frames
 
 __all__ = ["ConformerConfig", "ConformerCache", "ConformerEncoder", "chunked_limited_mask"]
 
@@ -68,12 +73,12 @@ class ConformerConfig(DictConfig):
             raise ValueError(f"ConformerConfig.subsampling must be 2, 4 or 8, got {self.subsampling}")
         if self.d_model % self.n_heads or (self.d_model // self.n_heads) % 2:
             raise ValueError(
-                f"d_model={self.d_model} must split into n_heads={self.n_heads} heads of even size (rotary)")
+                f"d_model={self.d_model} must split into n_heads={self.n_heads} heads of even size (rotary)"
+            )
         if not self.att_context_sizes:
             raise ValueError("att_context_sizes must list at least one [L, R] pair")
         for ctx in self.att_context_sizes:
             check_att_context(ctx)
-
 
 
 def check_att_context(ctx) -> tuple[int, int]:
@@ -120,7 +125,8 @@ class CausalSubsampling(nn.Module):
         super().__init__()
         n = int(round(math.log2(factor)))
         self.convs = nn.ModuleList(
-            nn.Conv1d(d_in if i == 0 else channels, channels, _SUB_KERNEL, _SUB_STRIDE) for i in range(n))
+            nn.Conv1d(d_in if i == 0 else channels, channels, _SUB_KERNEL, _SUB_STRIDE) for i in range(n)
+        )
         self.out = nn.Linear(channels, d_model)
 
     def in_channels(self, stage: int) -> int:
@@ -144,7 +150,7 @@ class CausalSubsampling(nn.Module):
             n = (buf.shape[-1] - _SUB_CTX) // _SUB_STRIDE
             if n > 0:
                 h = F.relu(conv(buf[..., : _SUB_CTX + _SUB_STRIDE * n]))
-                buf = buf[..., _SUB_STRIDE * n:]
+                buf = buf[..., _SUB_STRIDE * n :]
             else:
                 h = buf.new_zeros(buf.shape[0], conv.out_channels, 0)
             new.append(buf)
@@ -154,8 +160,14 @@ class CausalSubsampling(nn.Module):
 class FeedForward(nn.Module):
     def __init__(self, d: int, mult: int, dropout: float):
         super().__init__()
-        self.net = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, d * mult), nn.SiLU(), nn.Dropout(dropout),
-                                 nn.Linear(d * mult, d), nn.Dropout(dropout))
+        self.net = nn.Sequential(
+            nn.LayerNorm(d),
+            nn.Linear(d, d * mult),
+            nn.SiLU(),
+            nn.Dropout(dropout),
+            nn.Linear(d * mult, d),
+            nn.Dropout(dropout),
+        )
 
     def forward(self, x):
         return self.net(x)
@@ -213,33 +225,65 @@ class ConformerCache:
     values: list
     conv: list  # per layer (B, d_model, k-1)
 
-    def tensors(self) -> dict[str, torch.Tensor]:
-        """Flat name -> tensor view, for state_dict / checkpointing of a stream."""
-        out = {"pending": self.pending}
+    def as_state(self) -> State:
+        """The flat StreamingModel state: ints left/right/offset/valid, tensors pending, sub.i, keys.i, values.i,
+        conv.i."""
+        out: State = {
+            "left": self.left,
+            "right": self.right,
+            "offset": self.offset,
+            "valid": self.valid,
+            "pending": self.pending,
+        }
         for name in ("sub", "keys", "values", "conv"):
             for i, t in enumerate(getattr(self, name)):
                 out[f"{name}.{i}"] = t
         return out
 
-    def scalars(self) -> dict[str, int]:
-        return {"left": self.left, "right": self.right, "offset": self.offset, "valid": self.valid}
-
     @classmethod
-    def from_parts(cls, scalars: dict, tensors: dict) -> "ConformerCache":
+    def from_state(cls, state: State) -> ConformerCache:
         def seq(name):
-            return [tensors[k] for k in sorted((k for k in tensors if k.startswith(name + ".")),
-                                               key=lambda k: int(k.split(".")[1]))]
+            return [
+                state[k]
+                for k in sorted((k for k in state if k.startswith(name + ".")), key=lambda k: int(k.split(".")[1]))
+            ]
 
-        return cls(int(scalars["left"]), int(scalars["right"]), int(scalars["offset"]), int(scalars["valid"]),
-                   seq("sub"), tensors["pending"], seq("keys"), seq("values"), seq("conv"))
+        try:
+            return cls(
+                int(state["left"]),
+                int(state["right"]),
+                int(state["offset"]),
+                int(state["valid"]),
+                seq("sub"),
+                state["pending"],
+                seq("keys"),
+                seq("values"),
+                seq("conv"),
+            )
+        except KeyError as e:
+            raise ValueError(f"not a ConformerEncoder state: no {e}") from None
 
 
-class ConformerEncoder(nn.Module):
+class ConformerEncoder(StreamingModel):
+    """The cached Conformer as a StreamingModel: stride = subsampling, option att_context ([L, R], default the first
+    of cfg.att_context_sizes), latency (R + 1) * subsampling - 1 input frames, a flush for the last partial chunk."""
+
+    stream_tolerance = 1e-5
+
     def __init__(self, cfg: ConformerConfig):
         super().__init__()
         self.cfg = cfg
+        self.stride = cfg.subsampling
         self.subsampling = CausalSubsampling(cfg.d_in, cfg.sub_channels or cfg.d_model, cfg.d_model, cfg.subsampling)
         self.layers = nn.ModuleList(ConformerBlock(cfg) for _ in range(cfg.n_layers))
+
+    @property
+    def d_in(self) -> int:
+        return self.cfg.d_in
+
+    @property
+    def d_out(self) -> int:
+        return self.cfg.d_model
 
     # ------------------------------------------------------------------------------------------ contexts
     @property
@@ -263,26 +307,30 @@ class ConformerEncoder(nn.Module):
         return (right + 1) * self.cfg.subsampling - 1
 
     # ------------------------------------------------------------------------------------------ offline
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None, att_context=None):
-        """x (B, T, d_in), lengths (B,) valid input frames (None: all). Returns (y (B, T', d_model), lengths')
-        with T' = T // subsampling; frames past a sequence's length are zero. In training mode with
+    def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
+        """Valid output frames for `lengths` valid input frames: lengths // subsampling."""
+        return torch.div(lengths.long(), self.cfg.subsampling, rounding_mode="floor")
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None, att_context=None) -> torch.Tensor:
+        """x (B, T, d_in), lengths (B,) valid input frames (None: all) -> y (B, T // subsampling, d_model); frames
+        past a sequence's output length (`output_lengths(lengths)`) are zero. In training mode with
         att_context=None a context is drawn from cfg.att_context_sizes (multi-latency training)."""
-        if x.dim() != 3 or x.shape[-1] != self.cfg.d_in:
-            raise ValueError(f"x must be (batch, frames, d_in={self.cfg.d_in}), got shape {tuple(x.shape)}")
+        check_frames(x, self.cfg.d_in)
         left, right = self._context(att_context)
         b = x.shape[0]
         if lengths is None:
             lengths = torch.full((b,), x.shape[1], dtype=torch.long, device=x.device)
-        out_len = torch.div(lengths.to(x.device).long(), self.cfg.subsampling, rounding_mode="floor")
+        out_len = self.output_lengths(lengths.to(x.device))
         h = self.subsampling(x)
         t = h.shape[1]
         if t == 0:  # shorter than one stride block: nothing to encode
-            return h, out_len
+            return h
         pos = torch.arange(t, device=x.device)
         valid = pos[None, :] < out_len[:, None]  # (B, T')
         # a padded query always sees itself so no softmax row is empty (its output is zeroed anyway)
         mask = (chunked_limited_mask(pos, pos, left, right)[None] & valid[:, None, :]) | torch.eye(
-            t, dtype=torch.bool, device=x.device)[None]
+            t, dtype=torch.bool, device=x.device
+        )[None]
         mask = mask[:, None]  # (B, 1, T', T')
         hd = self.cfg.d_model // self.cfg.n_heads
         empty = h.new_zeros(b, self.cfg.n_heads, 0, hd)
@@ -290,11 +338,18 @@ class ConformerEncoder(nn.Module):
         rope = rotary_tables(pos, hd, self.cfg.rope_base, h.dtype)
         for layer in self.layers:
             h = layer(h, rope, empty, empty, conv0, mask)[0]
-        return h.masked_fill(~valid[..., None], 0.0), out_len
+        return h.masked_fill(~valid[..., None], 0.0)
 
     # ------------------------------------------------------------------------------------------ streaming
-    def init_cache(self, batch: int = 1, att_context=None, device=None, dtype=torch.float32) -> ConformerCache:
+    def init_state(self, batch: int = 1, device=None, dtype=torch.float32, att_context=None) -> State:
+        """A fresh stream for `batch` sequences with one of cfg.att_context_sizes (default the first)."""
         left, right = check_att_context(att_context) if att_context is not None else self.default_att_context
+        sizes = [tuple(c) for c in self.cfg.att_context_sizes]
+        if (left, right) not in sizes:
+            raise ValueError(
+                f"att_context {[left, right]} is not one the model was built/trained for; "
+                f"use one of {[list(c) for c in sizes]}"
+            )
         if device is None:
             device = next(self.parameters()).device
         cfg = self.cfg
@@ -302,38 +357,63 @@ class ConformerEncoder(nn.Module):
         z = lambda *s: torch.zeros(*s, device=device, dtype=dtype)  # noqa: E731
         sub = [z(batch, self.subsampling.in_channels(i), _SUB_CTX) for i in range(len(self.subsampling.convs))]
         return ConformerCache(
-            left, right, 0, 0, sub, z(batch, 0, cfg.d_model),
+            left,
+            right,
+            0,
+            0,
+            sub,
+            z(batch, 0, cfg.d_model),
             [z(batch, cfg.n_heads, left, hd) for _ in self.layers],
             [z(batch, cfg.n_heads, left, hd) for _ in self.layers],
-            [z(batch, cfg.d_model, cfg.conv_kernel - 1) for _ in self.layers])
+            [z(batch, cfg.d_model, cfg.conv_kernel - 1) for _ in self.layers],
+        ).as_state()
 
-    def stream(self, x: torch.Tensor, cache: ConformerCache) -> tuple[torch.Tensor, ConformerCache]:
+    def stream(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """Feed x (B, n, d_in) input frames, any n >= 0. Returns the sub-frames whose chunk is complete
-        (B, m, d_model), m a multiple of R+1 (possibly 0), and the new cache."""
-        if x.dim() != 3 or x.shape[-1] != self.cfg.d_in:
-            raise ValueError(f"x must be (batch, frames, d_in={self.cfg.d_in}), got shape {tuple(x.shape)}")
+        (B, m, d_model), m a multiple of R+1 (possibly 0), and the new state."""
+        check_frames(x, self.cfg.d_in)
+        cache = ConformerCache.from_state(state)
         if x.shape[0] != cache.pending.shape[0]:
             raise ValueError(f"batch {x.shape[0]} does not match the cache's batch {cache.pending.shape[0]}")
         h, sub = self.subsampling.stream(x, cache.sub)
         pending = torch.cat([cache.pending, h], 1)
         size = cache.right + 1
         ready = (pending.shape[1] // size) * size
-        cache = ConformerCache(cache.left, cache.right, cache.offset, cache.valid, sub, pending[:, ready:],
-                               cache.keys, cache.values, cache.conv)
+        cache = ConformerCache(
+            cache.left,
+            cache.right,
+            cache.offset,
+            cache.valid,
+            sub,
+            pending[:, ready:],
+            cache.keys,
+            cache.values,
+            cache.conv,
+        )
         return self._run_layers(pending[:, :ready], cache)
 
-    def flush(self, cache: ConformerCache) -> tuple[torch.Tensor, ConformerCache]:
+    def flush(self, state: State) -> tuple[torch.Tensor, State]:
         """End of stream: run the last, partial chunk (frames still in the subsampling buffers are dropped, as
         `forward` drops the T % subsampling trailing frames)."""
+        cache = ConformerCache.from_state(state)
         pending = cache.pending
-        cache = ConformerCache(cache.left, cache.right, cache.offset, cache.valid, cache.sub, pending[:, :0],
-                               cache.keys, cache.values, cache.conv)
+        cache = ConformerCache(
+            cache.left,
+            cache.right,
+            cache.offset,
+            cache.valid,
+            cache.sub,
+            pending[:, :0],
+            cache.keys,
+            cache.values,
+            cache.conv,
+        )
         return self._run_layers(pending, cache)
 
-    def _run_layers(self, h: torch.Tensor, cache: ConformerCache) -> tuple[torch.Tensor, ConformerCache]:
+    def _run_layers(self, h: torch.Tensor, cache: ConformerCache) -> tuple[torch.Tensor, State]:
         n = h.shape[1]
         if n == 0:
-            return h, cache
+            return h, cache.as_state()
         left, right = cache.left, cache.right
         pos = torch.arange(cache.offset, cache.offset + n, device=h.device)
         k_pos = torch.arange(cache.offset - left, cache.offset + n, device=h.device)
@@ -343,9 +423,10 @@ class ConformerEncoder(nn.Module):
         keys, values, conv = [], [], []
         for layer, kc, vc, cc in zip(self.layers, cache.keys, cache.values, cache.conv):
             h, k_all, v_all, c_all = layer(h, rope, kc, vc, cc, mask)
-            keys.append(k_all[:, :, k_all.shape[2] - left:])
-            values.append(v_all[:, :, v_all.shape[2] - left:])
-            conv.append(c_all[..., c_all.shape[-1] - cc.shape[-1]:])
-        cache = ConformerCache(left, right, cache.offset + n, min(left, cache.valid + n), cache.sub, cache.pending,
-                               keys, values, conv)
-        return h, cache
+            keys.append(k_all[:, :, k_all.shape[2] - left :])
+            values.append(v_all[:, :, v_all.shape[2] - left :])
+            conv.append(c_all[..., c_all.shape[-1] - cc.shape[-1] :])
+        cache = ConformerCache(
+            left, right, cache.offset + n, min(left, cache.valid + n), cache.sub, cache.pending, keys, values, conv
+        )
+        return h, cache.as_state()

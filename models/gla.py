@@ -8,11 +8,15 @@ Attention layer, per head (dk = expand_k * d_model / heads, dv = expand_v * d_mo
     out = W_o (rmsnorm_per_head(o) * silu(x W_r))                       (output gate)
 Block: h = x + attn(rmsnorm(x)); y = h + swiglu_mlp(rmsnorm(h)).
 
-Shapes: x (batch, L, d_model), time along dim 1 (features of frames). State: (batch, heads, dk, dv) fp32.
-`forward(x, state=None)` returns a new state (the input state is not modified), so a sequence fed whole or in any
-chunking gives the same output; `step(x_t, state)` advances one token, x_t (batch, d_model), and updates `state` IN
-PLACE (decode path), returning (y_t, state).
+`GLAStack` (optional Linear d_in -> d_model, n_layers blocks, a final RMSNorm) is the StreamingModel
+(models/streaming.py: forward / init_state / stream / step / flush) that nodes and checkpoints use.
+
+The layers (GLAAttention, GLABlock) keep the raw layer API. Shapes: x (batch, L, d_model), time along dim 1.
+State: (batch, heads, dk, dv) fp32. `forward(x, state=None)` returns a new state (the input state is not modified),
+so a sequence fed whole or in any chunking gives the same output; `step(x_t, state)` advances one token,
+x_t (batch, d_model), and updates `state` IN PLACE (decode path), returning (y_t, state).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,13 +28,16 @@ from torch import nn
 from wavegraph import kernels
 
 from .config import DictConfig
+from .streaming import State, StreamingModel, check_frames
 
-__all__ = ["GLAConfig", "GLAAttention", "GLABlock"]
+__all__ = ["GLAConfig", "GLAAttention", "GLABlock", "GLAStack"]
 
 
 @dataclass
 class GLAConfig(DictConfig):
     d_model: int = 64
+    n_layers: int = 2  # GLAStack only
+    d_in: int = 0  # GLAStack only: features in; 0: same as d_model (no input projection)
     n_heads: int = 4
     expand_k: float = 0.5
     expand_v: float = 1.0
@@ -41,8 +48,11 @@ class GLAConfig(DictConfig):
     norm_eps: float = 1e-5
 
     def __post_init__(self):
-        if self.d_model < 1 or self.n_heads < 1 or self.gate_low_rank < 1 or self.chunk_size < 1:
-            raise ValueError("GLAConfig d_model, n_heads, gate_low_rank and chunk_size must be >= 1")
+        for name in ("d_model", "n_layers", "n_heads", "gate_low_rank", "chunk_size"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"GLAConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.d_in < 0:
+            raise ValueError("GLAConfig.d_in must be >= 0 (0 means d_model)")
         for name, e in (("expand_k", self.expand_k), ("expand_v", self.expand_v)):
             width = e * self.d_model
             if width != int(width) or int(width) % self.n_heads or width < self.n_heads:
@@ -57,7 +67,6 @@ class GLAConfig(DictConfig):
     @property
     def value_dim(self) -> int:
         return int(self.expand_v * self.d_model)
-
 
 
 class _RMSNorm(nn.Module):
@@ -152,3 +161,62 @@ class GLABlock(nn.Module):
     def step(self, x_t: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         a, state = self.attn.step(self.attn_norm(x_t), state)
         return self._mlp(x_t + a), state
+
+
+class GLAStack(StreamingModel):
+    """Optional Linear(d_in -> d_model), n_layers GLABlocks, a final RMSNorm: the GLA StreamingModel.
+
+    Stride 1, latency 0, no options. State: {"S.i": (B, heads, dk, dv) fp32} per layer i; `step` updates it in place.
+    stream_tolerance 1e-4: a chunk boundary changes where the chunked form splits its intra-chunk sums (fp32)."""
+
+    stream_tolerance = 1e-4
+
+    def __init__(self, cfg: GLAConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.in_proj = nn.Linear(cfg.d_in, cfg.d_model) if cfg.d_in else None
+        self.layers = nn.ModuleList(GLABlock(cfg) for _ in range(cfg.n_layers))
+        self.norm_f = _RMSNorm(cfg.d_model, cfg.norm_eps)
+
+    @property
+    def d_in(self) -> int:
+        return self.cfg.d_in or self.cfg.d_model
+
+    @property
+    def d_out(self) -> int:
+        return self.cfg.d_model
+
+    def init_state(self, batch: int = 1, device=None, dtype=torch.float32) -> State:
+        device = device if device is not None else self.norm_f.weight.device
+        return {f"S.{i}": layer.init_state(batch, device) for i, layer in enumerate(self.layers)}
+
+    def _layer_states(self, state: State) -> list:
+        try:
+            return [state[f"S.{i}"] for i in range(len(self.layers))]
+        except KeyError as e:
+            raise ValueError(f"not a GLAStack state of {len(self.layers)} layers: no {e}") from None
+
+    def _run(self, x: torch.Tensor, layer_states: list) -> tuple[torch.Tensor, State]:
+        check_frames(x, self.d_in)
+        h = self.in_proj(x) if self.in_proj is not None else x
+        new: State = {}
+        for i, (layer, s) in enumerate(zip(self.layers, layer_states)):
+            h, new[f"S.{i}"] = layer(h, s)
+        return self.norm_f(h), new
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Offline: x (B, L, d_in) -> y (B, L, d_model) from a zero state."""
+        return self._run(x, [None] * len(self.layers))[0]
+
+    def stream(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """x (B, n, d_in) -> (y (B, n, d_model), new state); the state passed in is not modified."""
+        return self._run(x, self._layer_states(state))
+
+    def step(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """One frame x_t (B, d_in) -> (y (B, 1, d_model), state), the state updated in place."""
+        if x_t.dim() != 2 or x_t.shape[-1] != self.d_in:
+            raise ValueError(f"x_t must be (batch, d_in={self.d_in}), got shape {tuple(x_t.shape)}")
+        h = self.in_proj(x_t) if self.in_proj is not None else x_t
+        for layer, s in zip(self.layers, self._layer_states(state)):
+            h = layer.step(h, s)[0]
+        return self.norm_f(h)[:, None], state

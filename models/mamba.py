@@ -12,10 +12,12 @@ Block (Gu & Dao 2023, "Mamba: Linear-Time Sequence Modeling with Selective State
 All the sequence ops go through `kernels` (selective_scan, selective_state_update, causal_conv1d,
 causal_conv1d_update): Triton on CUDA, the pure-torch reference on CPU, one dispatch there.
 
-State of one block: (conv_state (B, d_inner, d_conv-1), ssm_state (B, d_inner, d_state) fp32).
-`forward(x, state)` returns new state tensors (inputs untouched), so feeding a sequence whole or in any chunking
-gives the same output; `step(x_t, state)` advances one token and updates the state tensors IN PLACE (decode path).
+`MambaStack` is a StreamingModel (models/streaming.py: forward / init_state / stream / step / flush).
+One block (`Mamba`, a layer) keeps the raw layer API: state (conv_state (B, d_inner, d_conv-1), ssm_state
+(B, d_inner, d_state) fp32); `forward(x, state=None) -> (y, new_state)` leaves its input state untouched,
+`step(x_t, state)` advances one token and updates the state tensors IN PLACE (decode path).
 """
+
 from __future__ import annotations
 
 import math
@@ -28,6 +30,7 @@ from torch import nn
 from wavegraph import kernels
 
 from .config import DictConfig
+from .streaming import State, StreamingModel, check_frames
 
 __all__ = ["MambaConfig", "Mamba", "MambaStack"]
 
@@ -64,7 +67,6 @@ class MambaConfig(DictConfig):
         return self.dt_rank or math.ceil(self.d_model / 16)
 
 
-
 class Mamba(nn.Module):
     def __init__(self, cfg: MambaConfig):
         super().__init__()
@@ -75,7 +77,7 @@ class Mamba(nn.Module):
         self.x_proj = nn.Linear(di, r + 2 * n, bias=False)
         self.dt_proj = nn.Linear(r, di, bias=True)
         self.out_proj = nn.Linear(di, d, bias=False)
-        std = r ** -0.5
+        std = r**-0.5
         nn.init.uniform_(self.dt_proj.weight, -std, std)
         dt = torch.exp(torch.rand(di) * (math.log(cfg.dt_max) - math.log(cfg.dt_min)) + math.log(cfg.dt_min))
         dt = dt.clamp(min=cfg.dt_init_floor)
@@ -86,8 +88,10 @@ class Mamba(nn.Module):
 
     def init_state(self, batch: int, device=None, dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
         device = device if device is not None else self.A_log.device
-        return (torch.zeros(batch, self.d_inner, self.d_conv - 1, device=device, dtype=dtype),
-                torch.zeros(batch, self.d_inner, self.d_state, device=device, dtype=torch.float32))
+        return (
+            torch.zeros(batch, self.d_inner, self.d_conv - 1, device=device, dtype=dtype),
+            torch.zeros(batch, self.d_inner, self.d_state, device=device, dtype=torch.float32),
+        )
 
     def _conv_weight(self) -> torch.Tensor:
         return self.conv1d.weight[:, 0, :]
@@ -106,13 +110,23 @@ class Mamba(nn.Module):
             return x, state
         conv_state, ssm_state = state
         xs, z = self.in_proj(x).transpose(1, 2).chunk(2, dim=1)  # (B, d_inner, L) each
-        xs, conv_new = kernels.causal_conv1d(xs, self._conv_weight(), self.conv1d.bias,
-                                             initial_state=conv_state, activation="silu")
+        xs, conv_new = kernels.causal_conv1d(
+            xs, self._conv_weight(), self.conv1d.bias, initial_state=conv_state, activation="silu"
+        )
         dt, b, c = self._dt_b_c(xs.transpose(1, 2))
         A = -torch.exp(self.A_log.float())
         y, ssm_new = kernels.selective_scan(
-            xs, dt.transpose(1, 2), A, b.transpose(1, 2), c.transpose(1, 2), self.D, z.contiguous(),
-            delta_bias=self.dt_proj.bias, delta_softplus=True, initial_state=ssm_state)
+            xs,
+            dt.transpose(1, 2),
+            A,
+            b.transpose(1, 2),
+            c.transpose(1, 2),
+            self.D,
+            z.contiguous(),
+            delta_bias=self.dt_proj.bias,
+            delta_softplus=True,
+            initial_state=ssm_state,
+        )
         return self.out_proj(y.transpose(1, 2)), (conv_new, ssm_new)
 
     def step(self, x: torch.Tensor, state):
@@ -122,14 +136,24 @@ class Mamba(nn.Module):
         xs = kernels.causal_conv1d_update(xs, conv_state, self._conv_weight(), self.conv1d.bias, activation="silu")
         dt, b, c = self._dt_b_c(xs)
         A = -torch.exp(self.A_log.float())
-        y = kernels.selective_state_update(ssm_state, xs, dt, A, b, c, self.D, z, dt_bias=self.dt_proj.bias,
-                                           dt_softplus=True)
+        y = kernels.selective_state_update(
+            ssm_state, xs, dt, A, b, c, self.D, z, dt_bias=self.dt_proj.bias, dt_softplus=True
+        )
         return self.out_proj(y), state
 
 
-class MambaStack(nn.Module):
+class MambaStack(StreamingModel):
     """Optional Linear(d_in -> d_model), then n_layers of x + Mamba(RMSNorm(x)), then a final RMSNorm.
-    State: a list with one (conv_state, ssm_state) per layer."""
+
+    A StreamingModel (models/streaming.py): stride 1, latency 0, no options. State: {"conv.i": (B, d_inner, d_conv-1),
+    "ssm.i": (B, d_inner, d_state) fp32} per layer i. `step` updates it in place (the decode path).
+    stream_tolerance 1e-5: the chunked scan adds in the same order as the whole one, up to fp32 rounding.
+
+    Initialisation follows mamba_ssm (`_init_weights` of mixer_seq_simple): Linear biases zero (except dt_proj's,
+    set from [dt_min, dt_max] by the inverse softplus), each block's out_proj re-drawn kaiming-uniform and divided by
+    sqrt(n_layers) so the residual stream's variance does not grow with depth, A = -(1..N), D = 1."""
+
+    stream_tolerance = 1e-5
 
     def __init__(self, cfg: MambaConfig):
         super().__init__()
@@ -138,36 +162,61 @@ class MambaStack(nn.Module):
         self.norms = nn.ModuleList(nn.RMSNorm(cfg.d_model, eps=cfg.norm_eps) for _ in range(cfg.n_layers))
         self.layers = nn.ModuleList(Mamba(cfg) for _ in range(cfg.n_layers))
         self.norm_f = nn.RMSNorm(cfg.d_model, eps=cfg.norm_eps)
+        self.init_weights()
+
+    def init_weights(self) -> None:
+        """mamba_ssm's `_init_weights` (rescale_prenorm_residual, one residual per layer)."""
+        with torch.no_grad():
+            for module in self.modules():
+                if isinstance(module, nn.Linear) and module.bias is not None:
+                    if not any(module is layer.dt_proj for layer in self.layers):
+                        nn.init.zeros_(module.bias)
+            for layer in self.layers:
+                nn.init.kaiming_uniform_(layer.out_proj.weight, a=math.sqrt(5))
+                layer.out_proj.weight /= math.sqrt(self.cfg.n_layers)
 
     @property
     def d_in(self) -> int:
         return self.cfg.d_in or self.cfg.d_model
 
-    def init_state(self, batch: int, device=None, dtype=torch.float32) -> list:
-        return [layer.init_state(batch, device, dtype) for layer in self.layers]
+    @property
+    def d_out(self) -> int:
+        return self.cfg.d_model
 
-    def _check(self, x: torch.Tensor, dims: int) -> None:
-        if x.dim() != dims or x.shape[-1] != self.d_in:
-            want = "(batch, frames, d_in)" if dims == 3 else "(batch, d_in)"
-            raise ValueError(f"x must be {want} with d_in={self.d_in}, got shape {tuple(x.shape)}")
+    def init_state(self, batch: int = 1, device=None, dtype=torch.float32) -> State:
+        state: State = {}
+        for i, layer in enumerate(self.layers):
+            state[f"conv.{i}"], state[f"ssm.{i}"] = layer.init_state(batch, device, dtype)
+        return state
 
-    def forward(self, x: torch.Tensor, state=None):
-        """x (B, L, d_in) -> (y (B, L, d_model), new state); any chunking of x with the state carried gives the
-        same y as one call."""
-        self._check(x, 3)
+    def _layer_states(self, state: State) -> list:
+        try:
+            return [(state[f"conv.{i}"], state[f"ssm.{i}"]) for i in range(len(self.layers))]
+        except KeyError as e:
+            raise ValueError(f"not a MambaStack state of {len(self.layers)} layers: no {e}") from None
+
+    def _run(self, x: torch.Tensor, layer_states: list) -> tuple[torch.Tensor, State]:
+        check_frames(x, self.d_in)
         h = self.in_proj(x) if self.in_proj is not None else x
-        state = state if state is not None else [None] * len(self.layers)
-        new = []
-        for norm, layer, s in zip(self.norms, self.layers, state):
-            y, s = layer(norm(h), s)
+        new: State = {}
+        for i, (norm, layer, s) in enumerate(zip(self.norms, self.layers, layer_states)):
+            y, (new[f"conv.{i}"], new[f"ssm.{i}"]) = layer(norm(h), s)
             h = h + y
-            new.append(s)
         return self.norm_f(h), new
 
-    def step(self, x: torch.Tensor, state):
-        """One frame x (B, d_in) -> (y (B, d_model), state), state updated in place."""
-        self._check(x, 2)
-        h = self.in_proj(x) if self.in_proj is not None else x
-        for norm, layer, s in zip(self.norms, self.layers, state):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Offline: x (B, L, d_in) -> y (B, L, d_model) from a zero state."""
+        return self._run(x, [None] * len(self.layers))[0]
+
+    def stream(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """x (B, n, d_in) -> (y (B, n, d_model), new state); the state passed in is not modified."""
+        return self._run(x, self._layer_states(state))
+
+    def step(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """One frame x_t (B, d_in) -> (y (B, 1, d_model), state), the state updated in place."""
+        if x_t.dim() != 2 or x_t.shape[-1] != self.d_in:
+            raise ValueError(f"x_t must be (batch, d_in={self.d_in}), got shape {tuple(x_t.shape)}")
+        h = self.in_proj(x_t) if self.in_proj is not None else x_t
+        for norm, layer, s in zip(self.norms, self.layers, self._layer_states(state)):
             h = h + layer.step(norm(h), s)[0]
-        return self.norm_f(h), state
+        return self.norm_f(h)[:, None], state

@@ -1,14 +1,15 @@
 """GLA layer/block: a sequence fed whole equals it fed in chunks with the state carried, equals token-by-token
 steps; the Triton path (interpreter) equals the reference path; forward leaves the input state alone, step
 updates it in place; gradients flow (reference path)."""
+
 import os
 
 os.environ["TRITON_INTERPRET"] = "1"
 
 import pytest
 import torch
-
-from wavegraph.models.gla import GLABlock, GLAConfig
+from wavegraph.models.gla import GLABlock, GLAConfig, GLAStack
+from wavegraph.models.streaming import assert_stream_equals_forward
 
 CFG = dict(d_model=32, n_heads=2, gate_low_rank=8, gate_logit_normalizer=4.0)
 
@@ -40,6 +41,24 @@ def test_full_equals_chunked_equals_steps(block):
             steps.append(y_t)
         torch.testing.assert_close(torch.stack(steps, 1), y_full, rtol=1e-5, atol=1e-5)
         torch.testing.assert_close(st, s_full, rtol=1e-5, atol=1e-5)
+
+
+def test_stack_follows_the_streaming_api():
+    torch.manual_seed(0)
+    stack = GLAStack(GLAConfig(**CFG, n_layers=2, d_in=6, chunk_size=8)).eval()
+    x = torch.randn(2, 41, 6, generator=torch.Generator().manual_seed(3))
+    ref = assert_stream_equals_forward(stack, x)  # chunkings incl. empty chunks, step by step, state untouched
+    assert ref.shape == (2, 41, 32) and ref.abs().mean() > 0.1
+    assert stack.init_state(2).keys() == {"S.0", "S.1"} and stack.latency_frames() == 0 and stack.stride == 1
+    with torch.no_grad():
+        y, state = stack.stream(x[:, :20], stack.init_state(2))
+        carried = stack.stream(x[:, 20:], state)[0]
+        fresh = stack.stream(x[:, 20:], stack.init_state(2))[0]
+    assert (carried - fresh).abs().max() > 1e-3  # the state matters
+    with pytest.raises(ValueError, match="d_in=6"):
+        stack(torch.randn(1, 5, 32))
+    with pytest.raises(TypeError):
+        stack.init_state(1, att_context=(4, 1))  # GLA takes no stream options
 
 
 def test_forward_keeps_input_state_and_state_matters():

@@ -1,12 +1,13 @@
 """Checkpoints: safetensors weights + JSON config; the model is rebuilt from the config alone."""
+
 import json
 
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
-
 from wavegraph.models import checkpoint as ckpt
 from wavegraph.models.conformer import ConformerConfig, ConformerEncoder
+from wavegraph.models.gla import GLAConfig, GLAStack
 from wavegraph.models.mamba import MambaConfig, MambaStack
 
 
@@ -21,8 +22,11 @@ def _one_torch_thread():
 
 def conformer(seed=0, d_model=32):
     torch.manual_seed(seed)
-    return ConformerEncoder(ConformerConfig(d_in=8, d_model=d_model, n_layers=2, n_heads=4, conv_kernel=3,
-                                            att_context_sizes=[[4, 1], [0, 0]])).eval()
+    return ConformerEncoder(
+        ConformerConfig(
+            d_in=8, d_model=d_model, n_layers=2, n_heads=4, conv_kernel=3, att_context_sizes=[[4, 1], [0, 0]]
+        )
+    ).eval()
 
 
 def mamba(seed=0):
@@ -30,7 +34,12 @@ def mamba(seed=0):
     return MambaStack(MambaConfig(d_model=16, n_layers=2, d_in=8, d_state=4)).eval()
 
 
-@pytest.mark.parametrize("make", [conformer, mamba])
+def gla(seed=0):
+    torch.manual_seed(seed)
+    return GLAStack(GLAConfig(d_model=16, n_layers=2, d_in=8, n_heads=2, gate_low_rank=4)).eval()
+
+
+@pytest.mark.parametrize("make", [conformer, mamba, gla])
 def test_roundtrip_rebuilds_from_config_alone(tmp_path, make):
     model = make()
     path = tmp_path / "m.safetensors"
@@ -42,9 +51,9 @@ def test_roundtrip_rebuilds_from_config_alone(tmp_path, make):
     assert type(loaded) is type(model) and not loaded.training
     x = torch.randn(1, 24, 8)
     with torch.no_grad():
-        assert torch.equal(loaded(x)[0], model(x)[0])
+        assert torch.equal(loaded(x), model(x))
         other = make(seed=1)
-        assert not torch.equal(other(x)[0], model(x)[0])  # a fresh model differs: the weights really loaded
+        assert not torch.equal(other(x), model(x))  # a fresh model differs: the weights really loaded
     with open(path, "rb") as f:  # safetensors, not pickle: an 8-byte little-endian header length then JSON
         n = int.from_bytes(f.read(8), "little")
         assert json.loads(f.read(n))["__metadata__"]["format"] == "wavegraph-model"
@@ -91,3 +100,5 @@ def test_missing_and_extra_tensors_and_bad_configs(tmp_path):
         ckpt.build("lstm", {})
     with pytest.raises(ckpt.CheckpointError, match="pass the weights file"):
         ckpt.load(tmp_path / "s.json")
+    with pytest.raises(ckpt.CheckpointError, match="cannot checkpoint a Linear; known models: .*GLAStack"):
+        ckpt.save(torch.nn.Linear(2, 2), tmp_path / "lin.safetensors")

@@ -1,9 +1,9 @@
 """Cache-aware Conformer: streaming over any chunking equals the offline forward with the same mask."""
+
 import random
 
 import pytest
 import torch
-
 from wavegraph.models.conformer import ConformerConfig, ConformerEncoder, chunked_limited_mask
 
 
@@ -21,16 +21,24 @@ TOL = 1e-5  # fp32 max abs diff, streaming vs offline
 
 def make(sub=4, contexts=((8, 1), (6, 2), (0, 0)), seed=0, **kw):
     torch.manual_seed(seed)
-    cfg = ConformerConfig(d_in=12, d_model=32, n_layers=2, n_heads=4, conv_kernel=5, subsampling=sub,
-                          att_context_sizes=[list(c) for c in contexts], **kw)
+    cfg = ConformerConfig(
+        d_in=12,
+        d_model=32,
+        n_layers=2,
+        n_heads=4,
+        conv_kernel=5,
+        subsampling=sub,
+        att_context_sizes=[list(c) for c in contexts],
+        **kw,
+    )
     return ConformerEncoder(cfg).eval()
 
 
 def run_stream(model, x, sizes, ctx):
-    cache = model.init_cache(x.shape[0], ctx)
+    cache = model.init_state(x.shape[0], att_context=ctx)
     ys, i = [], 0
     for n in sizes:
-        y, cache = model.stream(x[:, i:i + n], cache)
+        y, cache = model.stream(x[:, i : i + n], cache)
         assert y.shape[1] % (ctx[1] + 1) == 0, "stream emits whole chunks only"
         ys.append(y)
         i += n
@@ -61,8 +69,9 @@ def test_stream_equals_forward_any_chunking(sub):
     head = torch.nn.Linear(32, 11)
     with torch.no_grad():
         for ctx in model.cfg.att_context_sizes:
-            ref, lens = model(x, att_context=ctx)
-            assert ref.shape[1] == x.shape[1] // sub and int(lens[0]) == x.shape[1] // sub
+            ref = model(x, att_context=ctx)
+            assert ref.shape[1] == x.shape[1] // sub
+            assert model.output_lengths(torch.tensor([x.shape[1]])).item() == x.shape[1] // sub
             for sizes in chunkings(x.shape[1]):
                 got = run_stream(model, x, sizes, ctx)
                 assert got.shape == ref.shape
@@ -75,7 +84,7 @@ def test_contexts_really_differ_and_mask_shape():
     model = make()
     x = torch.randn(1, 96, 12)
     with torch.no_grad():
-        outs = [model(x, att_context=c)[0] for c in model.cfg.att_context_sizes]
+        outs = [model(x, att_context=c) for c in model.cfg.att_context_sizes]
     assert (outs[0] - outs[1]).abs().max() > 1e-3 and (outs[0] - outs[2]).abs().max() > 1e-3
     pos = torch.arange(8)
     m = chunked_limited_mask(pos, pos, 2, 1)  # chunks of 2, one chunk of left context
@@ -94,16 +103,16 @@ def test_latency_is_declared_and_tight():
     torch.manual_seed(2)
     x = torch.randn(1, 64, 12)
     with torch.no_grad():
-        ref = model(x, att_context=(left, right))[0]
+        ref = model(x, att_context=(left, right))
         for j in (0, 3, 6):  # first, second frame of a chunk
             last_needed = j * sub + lat  # the last input frame sub-frame j may depend on
             x2 = x.clone()
-            x2[:, last_needed + 1:] += 5.0
-            assert torch.allclose(model(x2, att_context=(left, right))[0][:, j], ref[:, j], atol=1e-6)
+            x2[:, last_needed + 1 :] += 5.0
+            assert torch.allclose(model(x2, att_context=(left, right))[:, j], ref[:, j], atol=1e-6)
             if j % (right + 1) == 0:  # the first frame of a chunk waits the full latency: the bound is tight
                 x3 = x.clone()
                 x3[:, last_needed] += 5.0
-                assert not torch.allclose(model(x3, att_context=(left, right))[0][:, j], ref[:, j], atol=1e-4)
+                assert not torch.allclose(model(x3, att_context=(left, right))[:, j], ref[:, j], atol=1e-4)
 
 
 def test_left_context_is_limited():
@@ -116,8 +125,8 @@ def test_left_context_is_limited():
     x2 = x.clone()
     x2[:, :4] += 5.0
     with torch.no_grad():
-        ref = model(x, att_context=(8, 1))[0]
-        y2 = model(x2, att_context=(8, 1))[0]
+        ref = model(x, att_context=(8, 1))
+        y2 = model(x2, att_context=(8, 1))
     assert torch.allclose(y2[:, 28:], ref[:, 28:], atol=1e-6)
     assert not torch.allclose(y2[:, :2], ref[:, :2], atol=1e-4)
     assert not torch.allclose(y2[:, 20:28], ref[:, 20:28], atol=1e-4)
@@ -129,9 +138,9 @@ def test_lengths_mask_padding():
     x = torch.randn(2, 80, 12)
     lengths = torch.tensor([80, 53])
     with torch.no_grad():
-        y, ol = model(x, lengths, att_context=(8, 1))
-        solo = model(x[1:, :53], att_context=(8, 1))[0]
-    assert ol.tolist() == [20, 13]
+        y = model(x, lengths, att_context=(8, 1))
+        solo = model(x[1:, :53], att_context=(8, 1))
+    assert model.output_lengths(lengths).tolist() == [20, 13]
     assert torch.isfinite(y).all()
     assert (y[1, 13:] == 0).all()
     assert (y[1, :13] - solo[0]).abs().max() <= TOL
@@ -146,7 +155,7 @@ def test_multi_latency_training_samples_the_configured_set():
     opt = torch.optim.SGD(model.parameters(), lr=1e-2)
     x = torch.randn(2, 48, 12)
     for _ in range(3):  # att_context=None in train mode: one random context per batch
-        y, _ = model(x)
+        y = model(x)
         loss = y.pow(2).mean()
         opt.zero_grad()
         loss.backward()
@@ -158,12 +167,12 @@ def test_inputs_shorter_than_a_stride_block():
     model = make()
     with torch.no_grad():
         for t in (0, 1, 3):
-            y, lens = model(torch.randn(2, t, 12))
-            assert y.shape == (2, 0, 32) and lens.tolist() == [0, 0]
-        y, cache = model.stream(torch.randn(1, 3, 12), model.init_cache(1))
+            y = model(torch.randn(2, t, 12))
+            assert y.shape == (2, 0, 32)
+        y, cache = model.stream(torch.randn(1, 3, 12), model.init_state(1))
         assert y.shape == (1, 0, 32)
         assert model.flush(cache)[0].shape == (1, 0, 32)
-        assert model(torch.randn(1, 4, 12))[0].shape == (1, 1, 32)
+        assert model(torch.randn(1, 4, 12)).shape == (1, 1, 32)
 
 
 def test_bad_inputs_are_clear_errors():
@@ -176,6 +185,10 @@ def test_bad_inputs_are_clear_errors():
     model = make()
     with pytest.raises(ValueError, match="d_in=12"):
         model(torch.randn(1, 10, 13))
-    cache = model.init_cache(2, (8, 1))
+    cache = model.init_state(2, att_context=(8, 1))
     with pytest.raises(ValueError, match="batch"):
         model.stream(torch.randn(1, 10, 12), cache)
+    with pytest.raises(ValueError, match=r"att_context \[2, 1\] is not one the model was built/trained for"):
+        model.init_state(1, att_context=(2, 1))
+    with pytest.raises(ValueError, match="not a ConformerEncoder state"):
+        model.stream(torch.randn(1, 10, 12), {"pending": torch.zeros(1, 0, 32)})

@@ -1,4 +1,6 @@
-"""conformer_encoder and mamba nodes: streaming == whole (shared harness), gap resets, clear errors."""
+"""The model node (type model, and its aliases conformer_encoder, mamba, gla): streaming == whole (shared harness),
+gap resets, state round trips, clear errors."""
+
 import subprocess
 import sys
 import warnings
@@ -6,9 +8,9 @@ import warnings
 import numpy as np
 import pytest
 import torch
-
 from wavegraph.models import checkpoint as ckpt
 from wavegraph.models.conformer import ConformerConfig, ConformerEncoder
+from wavegraph.models.gla import GLAConfig, GLAStack
 from wavegraph.models.mamba import MambaConfig, MambaStack
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.registry import lookup
@@ -29,9 +31,20 @@ def _one_torch_thread():
 RTOL, ATOL = 1e-5, 1e-5
 RATE = 100.0
 SPEC = StreamSpec("features", RATE, (6,), "float32")
-ENC = dict(random_init=True, seed=3, d_model=32, n_layers=2, n_heads=4, conv_kernel=5, subsampling=4,
-           att_context_sizes=[(8, 1), (4, 3)], device="cpu")
+ENC = dict(
+    random_init=True,
+    seed=3,
+    d_model=32,
+    n_layers=2,
+    n_heads=4,
+    conv_kernel=5,
+    subsampling=4,
+    att_context_sizes=[(8, 1), (4, 3)],
+    device="cpu",
+)
 SSM = dict(random_init=True, seed=3, d_model=16, n_layers=2, d_state=4, device="cpu")
+GLA = dict(random_init=True, seed=3, d_model=16, n_layers=2, n_heads=2, gate_low_rank=4, chunk_size=8, device="cpu")
+PARAMS = {"conformer_encoder": ENC, "mamba": SSM, "gla": GLA}
 
 
 def feats(n, seed=0):
@@ -50,17 +63,70 @@ def test_encoder_streaming_equals_whole(att_context):
     assert out.rate == RATE / 4 and out.shape == (32,) and out.kind == "features"
     assert node.latency_samples == ((att_context or (8, 1))[1] + 1) * 4 - 1
     with torch.no_grad():
-        ref = node.model(torch.from_numpy(x)[None], att_context=att_context or (8, 1))[0][0].numpy()
+        ref = node.model(torch.from_numpy(x)[None], att_context=att_context or (8, 1))[0].numpy()
     np.testing.assert_allclose(whole["out"], ref, rtol=RTOL, atol=ATOL)
 
 
-def test_mamba_streaming_equals_whole():
-    cls = lookup("mamba")
+@pytest.mark.parametrize("kind", ["mamba", "gla"])
+def test_recurrent_streaming_equals_whole(kind):
+    cls = lookup(kind)
     x = feats(230)
-    whole = assert_streaming_equivalent(lambda: cls(**SSM), x, SPEC, rtol=RTOL, atol=ATOL)
+    whole = assert_streaming_equivalent(lambda: cls(**PARAMS[kind]), x, SPEC, rtol=RTOL, atol=ATOL)
     assert whole["out"].shape == (230, 16)
-    node = cls(**SSM)
+    node = cls(**PARAMS[kind])
     assert node.configure({"in": SPEC})["out"].rate == RATE and node.latency_samples == 0
+    with torch.no_grad():
+        ref = node.model(torch.from_numpy(x)[None])[0].numpy()
+    np.testing.assert_allclose(whole["out"], ref, rtol=RTOL, atol=ATOL)
+
+
+def test_generic_model_type_equals_the_aliases(tmp_path):
+    """type: model with kind + config (random_init) or a checkpoint of any kind gives what the alias gives."""
+    x = feats(90, seed=7)
+    model = lookup("model")
+    cases = [
+        (
+            dict(
+                kind="conformer",
+                config=dict(
+                    d_model=32, n_layers=2, n_heads=4, conv_kernel=5, subsampling=4, att_context_sizes=[[8, 1], [4, 3]]
+                ),
+                options={"att_context": [4, 3]},
+            ),
+            "conformer_encoder",
+            dict(ENC, att_context=(4, 3)),
+        ),
+        (dict(kind="gla", config=dict(d_model=16, n_layers=2, n_heads=2, gate_low_rank=4, chunk_size=8)), "gla", GLA),
+    ]
+    for generic, alias, alias_params in cases:
+        got = assert_streaming_equivalent(
+            lambda g=generic: model(random_init=True, seed=3, device="cpu", **g), x, SPEC, rtol=RTOL, atol=ATOL
+        )["out"]
+        ref = run_chunked(lookup(alias)(**alias_params), x, SPEC, [90])["out"]
+        np.testing.assert_array_equal(got, ref)
+    node = model(random_init=True, kind="conformer", config=cases[0][0]["config"], options={"att_context": [4, 3]})
+    node.configure({"in": SPEC})
+    assert node.latency_samples == 4 * 4 - 1 and node.out_specs["out"].rate == RATE / 4
+    # a checkpoint names its kind: the generic node needs no kind
+    torch.manual_seed(0)
+    stack = GLAStack(GLAConfig(d_model=8, n_layers=1, d_in=6, n_heads=2, gate_low_rank=4)).eval()
+    path = tmp_path / "gla.safetensors"
+    ckpt.save(stack, path)
+    node = model(checkpoint=str(path), device="cpu")
+    got = run_chunked(node, x, SPEC, [40, 50])["out"]
+    with torch.no_grad():
+        np.testing.assert_allclose(got, stack(torch.from_numpy(x)[None])[0].numpy(), rtol=RTOL, atol=ATOL)
+    assert lookup("gla")(checkpoint=str(path)).configure({"in": SPEC})["out"].shape == (8,)
+    with pytest.raises(SpecError, match="holds a 'gla' model, this node needs 'conformer'"):
+        model(checkpoint=str(path), kind="conformer").configure({"in": SPEC})
+    with pytest.raises(SpecError, match="random_init needs the model kind"):
+        model(random_init=True).configure({"in": SPEC})
+    with pytest.raises(SpecError, match="unknown model kind 'lstm'"):
+        model(random_init=True, kind="lstm").configure({"in": SPEC})
+    with pytest.raises(SpecError, match="bad stream options"):
+        model(random_init=True, kind="mamba", options={"att_context": [4, 3]}).configure({"in": SPEC})
+    with pytest.raises(ValueError, match="come from the checkpoint"):
+        model(checkpoint=str(path), config={"d_model": 4})
 
 
 def test_encoder_times_and_gap_reset():
@@ -69,7 +135,7 @@ def test_encoder_times_and_gap_reset():
     node = cls(**ENC)
     node.configure({"in": SPEC})
     outs = [node.process({"in": Chunk(x[:37], t0=10.0)}), node.process({"in": Chunk(x[37:78], t0=10.37)})]
-    pending = node.cache.pending.shape[1]
+    pending = node.state["pending"].shape[1]
     assert pending == 1  # 19 sub-frames in chunks of 2: one waits for its chunk
     assert outs[0]["out"].t0 == 10.0 and outs[1]["out"].t0 == pytest.approx(10.0 + 8 * 0.04)
     # a gap: the next segment is encoded as if the stream started there
@@ -80,14 +146,16 @@ def test_encoder_times_and_gap_reset():
     fresh.configure({"in": SPEC})
     ref = run_chunked(fresh, x[78:], SPEC, [86])["out"]
     got = np.concatenate([after["out"].data, tail["out"].data])
+    assert len(got) == 21
     np.testing.assert_allclose(got, ref, rtol=RTOL, atol=ATOL)
     assert after["out"].t0 == 20.0 and tail["out"].t0 == pytest.approx(20.0 + 20 * 0.04)
 
 
-def test_mamba_gap_reset_and_state_roundtrip():
-    cls = lookup("mamba")
+@pytest.mark.parametrize("kind", ["mamba", "gla"])
+def test_recurrent_gap_reset_and_state_roundtrip(kind):
+    cls = lookup(kind)
     x = feats(60, seed=2)
-    node = cls(**SSM)
+    node = cls(**PARAMS[kind])
     node.configure({"in": SPEC})
     node.process({"in": Chunk(x[:30])})
     saved = node.state_dict()
@@ -96,10 +164,13 @@ def test_mamba_gap_reset_and_state_roundtrip():
     b = node.process({"in": Chunk(x[30:])})["out"].data
     np.testing.assert_array_equal(a, b)
     c = node.process({"in": Chunk(x[30:], gap=True)})["out"].data
-    fresh = cls(**SSM)
+    fresh = cls(**PARAMS[kind])
     fresh.configure({"in": SPEC})
     np.testing.assert_array_equal(c, fresh.process({"in": Chunk(x[30:])})["out"].data)
     assert np.abs(c - a).max() > 1e-3  # the state mattered
+    assert "frames_dropped_at_gap" not in node.counters  # nothing is held back by a causal stride-1 model
+    with pytest.raises(KeyError, match="do not match"):
+        node.load_state_dict({**saved, "model": {"x": np.zeros(1)}})
 
 
 def test_encoder_state_roundtrip_mid_stream():
@@ -126,9 +197,9 @@ def test_checkpoint_param(tmp_path):
     x = feats(40)
     got = run_chunked(node, x, SPEC, [13, 27])["out"]
     with torch.no_grad():
-        ref = enc.eval()(torch.from_numpy(x)[None])[0][0].numpy()
+        ref = enc.eval()(torch.from_numpy(x)[None])[0].numpy()
     np.testing.assert_allclose(got, ref, rtol=RTOL, atol=ATOL)
-    with pytest.raises(SpecError, match="takes 6 features per frame, the input has 5"):
+    with pytest.raises(SpecError, match="ConformerEncoder takes 6 features per frame, the input has 5"):
         lookup("conformer_encoder")(checkpoint=str(path)).configure({"in": StreamSpec("features", RATE, (5,))})
     with pytest.raises(SpecError, match="holds a 'conformer' model, this node needs 'mamba'"):
         lookup("mamba")(checkpoint=str(path)).configure({"in": SPEC})
@@ -153,9 +224,9 @@ def test_bad_params_and_specs():
         enc(**{**ENC, "att_context": (2, 1)}).configure({"in": SPEC})
     with pytest.raises(SpecError, match="multiple of the chunk size"):
         enc(**{**ENC, "att_context_sizes": [(5, 1)]}).configure({"in": SPEC})
-    for cls in (enc, ssm):  # complex frames (an stft) would be cast to float32 dropping the imaginary part
+    for kind, params in PARAMS.items():  # complex frames (an stft) would be cast to float32, dropping the imaginary
         with pytest.raises(SpecError, match="real-valued features, got complex64"):
-            cls(**(ENC if cls is enc else SSM)).configure({"in": StreamSpec("features", RATE, (6,), "complex64")})
+            lookup(kind)(**params).configure({"in": StreamSpec("features", RATE, (6,), "complex64")})
     with pytest.raises(SpecError, match="no model config"):
         ssm(checkpoint="/nonexistent/m.safetensors").configure({"in": SPEC})
     if not torch.cuda.is_available():
@@ -170,7 +241,7 @@ def test_bad_params_and_specs():
 @pytest.mark.parametrize("kind", ["conformer_encoder", "mamba"])
 def test_read_only_chunks_from_the_wire(kind):
     # wire.decode hands out read-only views; torch.from_numpy warns (undefined behaviour on write) on those
-    node = lookup(kind)(**(ENC if kind == "conformer_encoder" else SSM))
+    node = lookup(kind)(**PARAMS[kind])
     node.configure({"in": SPEC})
     x = feats(40)
     ro = np.frombuffer(x.tobytes(), dtype=np.float32).reshape(x.shape)
@@ -178,14 +249,17 @@ def test_read_only_chunks_from_the_wire(kind):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         got = node.process({"in": Chunk(ro)})["out"].data
-    ref = lookup(kind)(**(ENC if kind == "conformer_encoder" else SSM))
+    ref = lookup(kind)(**PARAMS[kind])
     ref.configure({"in": SPEC})
     np.testing.assert_array_equal(got, ref.process({"in": Chunk(x.copy())})["out"].data)
 
 
 def test_node_modules_import_without_torch():
-    code = ("import sys, wavegraph.nodes.models.encoder, wavegraph.nodes.models.ssm; from wavegraph.pipeline.registry import lookup; lookup('mamba'); "
-            "assert 'torch' not in sys.modules, 'torch imported'; print('ok')")
+    code = (
+        "import sys, wavegraph.nodes.models.model; from wavegraph.pipeline.registry import lookup; "
+        "lookup('mamba'); lookup('gla'); lookup('model'); "
+        "assert 'torch' not in sys.modules, 'torch imported'; print('ok')"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "ok" in r.stdout, r.stderr
 
@@ -219,7 +293,6 @@ def test_yaml_graph_runs_in_process(tmp_path):
     """Real graph: noise -> sliding_window (features) -> conformer_encoder -> mamba, through the in-process runner;
     the collected stream equals the two nodes run offline on the same features."""
     import fixture_nodes  # noqa: F401
-
     from wavegraph.pipeline.config import load_config
     from wavegraph.pipeline.graph import build_graph
     from wavegraph.pipeline.runner import run_graph
@@ -248,7 +321,7 @@ def test_yaml_graph_runs_in_process(tmp_path):
 @pytest.mark.parametrize("kind", ["conformer_encoder", "mamba"])
 def test_nan_policy(kind):
     cls = lookup(kind)
-    params = ENC if kind == "conformer_encoder" else SSM
+    params = PARAMS[kind]
     sub = 4 if kind == "conformer_encoder" else 1
     x = feats(90, seed=5)
     x[10, 2] = np.nan

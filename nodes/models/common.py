@@ -1,15 +1,15 @@
-"""Helpers shared by the model nodes (nodes/encoder.py, nodes/ssm.py).
+"""Helpers shared by the model nodes (nodes/models/model.py and any node that runs a models/ model).
 
 Importing this module is cheap: torch and the models are imported inside the functions, so `wavegraph nodes`
 can list the model nodes without loading torch.
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
-
 from wavegraph.pipeline.node import NodeParams
 from wavegraph.pipeline.spec import SpecError
 
@@ -50,8 +50,10 @@ def check_real(spec, node_name: str) -> None:
     """SpecError for a complex features stream: the models take float32 frames, and casting complex values to
     real would silently drop the imaginary part (e.g. an stft connected straight to a model)."""
     if np.dtype(spec.dtype).kind == "c":
-        raise SpecError(f"{node_name} needs real-valued features, got {spec.dtype}",
-                        "feed it real features (e.g. sliding_window or bandpower), not the complex stft output")
+        raise SpecError(
+            f"{node_name} needs real-valued features, got {spec.dtype}",
+            "feed it real features (e.g. sliding_window or bandpower), not the complex stft output",
+        )
 
 
 def resolve_device(name: str):
@@ -64,21 +66,23 @@ def resolve_device(name: str):
     return torch.device(name)
 
 
-def make_model(params: ModelParams, kind: str, inline_config: dict[str, Any], device):
-    """Load params.checkpoint (checking its kind) or build a seeded random model from inline_config; eval mode."""
+def make_model(params: ModelParams, kind: str | None, inline_config: dict[str, Any], device):
+    """Load params.checkpoint (checking its kind unless kind is None) or build a seeded random model of `kind` from
+    inline_config; eval mode."""
     import torch
-
     from wavegraph.models import checkpoint as ckpt
 
     if params.checkpoint is not None:
         try:
             got_kind, _ = ckpt.load_config(params.checkpoint)
-            if got_kind != kind:
+            if kind is not None and got_kind != kind:
                 raise ckpt.CheckpointError(f"{params.checkpoint} holds a {got_kind!r} model, this node needs {kind!r}")
             model = ckpt.load(params.checkpoint, map_location="cpu")
         except ckpt.CheckpointError as e:
             raise SpecError(str(e), "point `checkpoint` at a file written by models.checkpoint.save") from e
     else:
+        if kind is None:
+            raise SpecError("random_init needs the model kind", f"set kind: one of {', '.join(ckpt.KINDS)}")
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(params.seed)
             try:

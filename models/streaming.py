@@ -1,0 +1,265 @@
+"""The one streaming API of the sequence models (MambaStack, GLAStack, ConformerEncoder, and any model built on them).
+
+A `StreamingModel` maps feature frames x (batch, T, d_in) to output frames y (batch, T // stride, d_out), with time
+along dim 1. It can run in two ways that give the same answer:
+
+    y = model(x, **options)                          # offline: the whole sequence at once (training, evaluation)
+
+    state = model.init_state(batch, device, **options)   # a fresh stream; this is also how a stream is reset
+    for x_chunk in chunks:                           # any chunk lengths, including 0 and 1 frames
+        y_chunk, state = model.stream(x_chunk, state)
+        ...
+    y_tail, state = model.flush(state)               # end of stream: what was held back for lookahead
+
+    torch.cat([*y_chunks, y_tail], 1) == model(x, **options)   within model.stream_tolerance (max abs, fp32)
+
+and one frame at a time, `y_t, state = model.step(x[:, t], state)` with x_t (batch, d_in) and y_t
+(batch, m, d_out), m >= 0 the frames that frame completed (always 1 for a causal stride-1 model such as Mamba/GLA).
+Concatenating the step outputs and the flush equals `forward` too.
+
+The contract:
+  * **State is explicit.** A state is a flat `dict[str, Tensor | int]` for one batch; the model object keeps no
+    stream state, so one model serves any number of streams. Keys are stable for a given config, so a state can be
+    saved (`{k: v.cpu().numpy()}`) and restored (`torch.as_tensor`) as is. Treat it as opaque otherwise.
+  * `stream` and `flush` never modify the state passed in (they return a new one: feeding the same state twice
+    gives the same answer); `step` MAY update the state's tensors in place (the decode path) and returns it.
+    Always use the returned state.
+  * **Options** are model-specific stream settings (the Conformer's `att_context`). The same options go to
+    `forward`, `init_state` and `latency_frames`; a model with none ignores no keyword: an unknown option is a
+    TypeError.
+  * **Latency is declared** in input frames: `latency_frames(**options)` is how many input frames after the first
+    input frame of an output frame's stride block must arrive before that output frame is returned by `stream`
+    (0 for a causal stride-1 model; `(R + 1) * subsampling - 1` for the Conformer with lookahead R).
+    `stride` is the input frames per output frame.
+  * Every model states `stream_tolerance`, the max abs difference (fp32) it guarantees between any chunking and
+    `forward`; the tests check it over many chunkings.
+
+`Chain(a, b, ...)` runs models one after another under the same API (strides multiply, latencies add in input
+frames), e.g. a Conformer encoder then a Mamba stack then a linear head (`Chain(enc, ssm, Frames(nn.Linear(...)))`).
+
+`assert_stream_equals_forward(model, x, **options)` checks the contract for a model (tests of new models use it).
+
+This module imports torch only (models never import the runtime). Nodes wrap a StreamingModel with
+`wavegraph.nodes.models.model` (YAML `type: model`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+__all__ = [
+    "State",
+    "StreamingModel",
+    "Chain",
+    "Frames",
+    "check_frames",
+    "default_chunkings",
+    "assert_stream_equals_forward",
+]
+
+State = dict[str, Any]  # name -> Tensor (or int for counters such as a stream offset)
+
+
+def check_frames(x: torch.Tensor, d_in: int, name: str = "x") -> None:
+    """ValueError unless x is (batch, frames, d_in)."""
+    if x.dim() != 3 or x.shape[-1] != d_in:
+        raise ValueError(f"{name} must be (batch, frames, d_in={d_in}), got shape {tuple(x.shape)}")
+
+
+class StreamingModel(nn.Module):
+    """Base of the streaming models; see the module docstring for the contract.
+
+    Subclasses set `d_in`, `d_out` (attributes or properties), override `forward`, `init_state` and `stream`, and,
+    when they have them, `stride`, `latency_frames`, `flush` (a lookahead tail) and `step` (a faster one-frame path).
+    """
+
+    stride: int = 1  # input frames per output frame
+    stream_tolerance: ClassVar[float] = 1e-5  # max abs diff (fp32) between any chunking and forward
+    d_in: int
+    d_out: int
+
+    def latency_frames(self, **options) -> int:
+        """Input frames of lookahead (see the module docstring); 0 for a causal stride-1 model."""
+        return 0
+
+    def forward(self, x: torch.Tensor, **options) -> torch.Tensor:  # pragma: no cover - abstract
+        """Offline: x (batch, T, d_in) -> y (batch, T // stride, d_out), from a fresh state."""
+        raise NotImplementedError
+
+    def init_state(self, batch: int = 1, device=None, dtype=torch.float32, **options) -> State:  # pragma: no cover
+        """A fresh stream state for `batch` streams (this is also the reset)."""
+        raise NotImplementedError
+
+    def stream(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:  # pragma: no cover - abstract
+        """One chunk x (batch, n, d_in), n >= 0 -> (the output frames it completed (batch, m, d_out), new state)."""
+        raise NotImplementedError
+
+    def step(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """One frame x_t (batch, d_in) -> (y (batch, m, d_out), state); may update the state in place."""
+        if x_t.dim() != 2:
+            raise ValueError(f"x_t must be one frame (batch, d_in={self.d_in}), got shape {tuple(x_t.shape)}")
+        return self.stream(x_t[:, None], state)
+
+    def flush(self, state: State) -> tuple[torch.Tensor, State]:
+        """End of stream: (the frames held back for lookahead (batch, m, d_out), state). Default: none."""
+        batch, device, dtype = _batch_of(state)
+        return torch.zeros(batch, 0, self.d_out, device=device, dtype=dtype), state
+
+
+def _batch_of(state: State) -> tuple[int, torch.device | None, torch.dtype]:
+    for v in state.values():
+        if isinstance(v, torch.Tensor) and v.dim() >= 1:
+            return v.shape[0], v.device, (v.dtype if v.is_floating_point() else torch.float32)
+    raise ValueError("the state holds no tensor to read its batch size from")
+
+
+class Frames(StreamingModel):
+    """A frame-wise module (e.g. a linear head or an MLP on the feature axis) as a stateless StreamingModel."""
+
+    def __init__(self, module: nn.Module, d_in: int, d_out: int):
+        super().__init__()
+        self.module, self.d_in, self.d_out = module, d_in, d_out
+
+    def forward(self, x: torch.Tensor, **options) -> torch.Tensor:
+        check_frames(x, self.d_in)
+        return self.module(x)
+
+    def init_state(self, batch: int = 1, device=None, dtype=torch.float32, **options) -> State:
+        device = device if device is not None else next(self.parameters(), torch.empty(0)).device
+        return {"batch": torch.zeros(batch, 0, device=device, dtype=dtype)}  # only carries the batch size
+
+    def stream(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        return self.forward(x), state
+
+
+class Chain(StreamingModel):
+    """Models run one after another: forward, stream, step and flush compose; state keys are prefixed "i.".
+    `options` given to the chain go to every part (so only one part may take a given option)."""
+
+    def __init__(self, *parts: StreamingModel):
+        super().__init__()
+        if not parts:
+            raise ValueError("Chain needs at least one model")
+        for a, b in zip(parts, parts[1:]):
+            if a.d_out != b.d_in:
+                raise ValueError(f"{type(a).__name__} gives {a.d_out} features, {type(b).__name__} takes {b.d_in}")
+        self.parts = nn.ModuleList(parts)
+        self.d_in, self.d_out = parts[0].d_in, parts[-1].d_out
+        self.stride = 1
+        for p in parts:
+            self.stride *= p.stride
+        self.stream_tolerance = max(p.stream_tolerance for p in parts)  # type: ignore[misc]
+
+    def _opts(self, part: StreamingModel, options: dict) -> dict:
+        import inspect
+
+        accepted = inspect.signature(part.init_state).parameters
+        return {k: v for k, v in options.items() if k in accepted}
+
+    def latency_frames(self, **options) -> int:
+        total, stride = 0, 1
+        for p in self.parts:  # a later part's lookahead counts in its own input frames
+            total += stride * p.latency_frames(**self._opts(p, options))
+            stride *= p.stride
+        return total
+
+    def forward(self, x: torch.Tensor, **options) -> torch.Tensor:
+        for p in self.parts:
+            x = p(x, **self._opts(p, options))
+        return x
+
+    def init_state(self, batch: int = 1, device=None, dtype=torch.float32, **options) -> State:
+        state: State = {}
+        for i, p in enumerate(self.parts):
+            for k, v in p.init_state(batch, device, dtype, **self._opts(p, options)).items():
+                state[f"{i}.{k}"] = v
+        return state
+
+    def _split(self, state: State) -> list[State]:
+        out: list[State] = [{} for _ in self.parts]
+        for k, v in state.items():
+            i, _, name = k.partition(".")
+            out[int(i)][name] = v
+        return out
+
+    def _join(self, states: list[State]) -> State:
+        return {f"{i}.{k}": v for i, s in enumerate(states) for k, v in s.items()}
+
+    def stream(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        states = self._split(state)
+        for i, p in enumerate(self.parts):
+            x, states[i] = p.stream(x, states[i])
+        return x, self._join(states)
+
+    def step(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        states = self._split(state)
+        y, states[0] = self.parts[0].step(x_t, states[0])
+        for i, p in enumerate(self.parts[1:], 1):
+            y, states[i] = p.step(y[:, 0], states[i]) if y.shape[1] == 1 else p.stream(y, states[i])
+        return y, self._join(states)
+
+    def flush(self, state: State) -> tuple[torch.Tensor, State]:
+        states = self._split(state)
+        y = None
+        for i, p in enumerate(self.parts):
+            if y is not None:  # what the earlier parts released at the end goes through this part first
+                y, states[i] = p.stream(y, states[i])
+            tail, states[i] = p.flush(states[i])
+            y = tail if y is None else torch.cat([y, tail], 1)
+        return y, self._join(states)
+
+
+def default_chunkings(n: int, seed: int = 0) -> list[list[int]]:
+    """Chunk sizes that add up to n: all ones, whole, a few empty chunks, and uneven random sizes (0 allowed)."""
+    g = torch.Generator().manual_seed(seed)
+    out = [[1] * n, [n], [0, min(n, 3), 0] + ([n - min(n, 3)] if n > 3 else [])]
+    for max_size in (5, 23):
+        sizes, left = [], n
+        while left:
+            s = min(left, int(torch.randint(0, max_size + 1, (1,), generator=g)))
+            sizes.append(s)
+            left -= s
+        out.append(sizes)
+    return out
+
+
+def assert_stream_equals_forward(
+    model: StreamingModel, x: torch.Tensor, chunkings=None, steps: bool = True, **options
+) -> torch.Tensor:
+    """Check the contract on x (batch, T, d_in): for every chunking (default: `default_chunkings`) stream + flush
+    equals forward within model.stream_tolerance, the state passed to stream is left untouched, and (steps=True)
+    step over every frame + flush equals forward too. Runs under no_grad; returns forward's output."""
+    tol = model.stream_tolerance
+    with torch.no_grad():
+        ref = model(x, **options)
+        for sizes in chunkings or default_chunkings(x.shape[1]):
+            state, ys, i = model.init_state(x.shape[0], x.device, **options), [], 0
+            for n in sizes:
+                before = {k: (v.clone() if isinstance(v, torch.Tensor) else v) for k, v in state.items()}
+                y, new = model.stream(x[:, i : i + n], state)
+                for k, v in before.items():
+                    same = torch.equal(v, state[k]) if isinstance(v, torch.Tensor) else v == state[k]
+                    assert same, f"{type(model).__name__}.stream modified the state it was given ('{k}')"
+                state = new
+                ys.append(y)
+                i += n
+            assert i == x.shape[1], f"chunk sizes add up to {i}, x has {x.shape[1]} frames"
+            ys.append(model.flush(state)[0])
+            _assert_close(torch.cat(ys, 1), ref, tol, f"chunk sizes {sizes[:8]}")
+        if steps:
+            state, ys = model.init_state(x.shape[0], x.device, **options), []
+            for t in range(x.shape[1]):
+                y, state = model.step(x[:, t], state)
+                ys.append(y)
+            ys.append(model.flush(state)[0])
+            _assert_close(torch.cat(ys, 1), ref, tol, "step by step")
+    return ref
+
+
+def _assert_close(got: torch.Tensor, ref: torch.Tensor, tol: float, label: str) -> None:
+    assert got.shape == ref.shape, f"{label}: streamed shape {tuple(got.shape)} != forward {tuple(ref.shape)}"
+    err = (got - ref).abs().max().item() if ref.numel() else 0.0
+    assert err <= tol, f"{label}: streamed output differs from forward by {err:.3g} > stream_tolerance {tol:g}"

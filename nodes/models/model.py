@@ -1,0 +1,259 @@
+"""model: any StreamingModel (models/streaming.py: Mamba, GLA, cached Conformer) over a features stream.
+
+in:  features (frames x n_features) at rate r.
+out: features (frames x d_out), float32, at rate r / stride (stride: the model's input frames per output frame, 1 for
+     Mamba and GLA, the subsampling for the Conformer). Output frame j of a segment is stamped at the time of its
+     first input frame (t0 of the segment + j * stride / r).
+Latency: the model's `latency_frames(**options)` input frames (0 for Mamba and GLA, (R + 1) * subsampling - 1 for
+     the Conformer with lookahead R); `finish()` emits what the model held back (its `flush`).
+Gap: a chunk with `gap` set starts a new segment: the model state is reset (init_state) and output frames the
+     model still held back are dropped (counted in `frames_dropped_at_gap`), so nothing on either side of a gap
+     sees the other.
+NaN/Inf: `nan_policy` (nodes/nanpolicy.py); the model never sees them (zeroed). Under `propagate` an output frame
+     is NaN when any input frame of its stride block (frames j*stride .. j*stride + stride-1) had one.
+Weights: `checkpoint: path.safetensors` (models.checkpoint; its JSON names the kind) or `random_init: true` with
+     `kind` and an inline `config` (tests and demos). Stream options (the Conformer's att_context) go in `options`.
+
+The YAML types `conformer_encoder`, `mamba` and `gla` are this node with the kind fixed and the inline dims as flat
+parameters. torch is imported in configure(), not at module import.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import Field
+from wavegraph.nodes.models.common import ModelParams, check_real, make_model, resolve_device, to_numpy, to_tensor
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.node import Node
+from wavegraph.pipeline.spec import SpecError, StreamSpec
+
+from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, sanitize
+
+
+class ModelNodeParams(ModelParams):
+    inline_fields: ClassVar[tuple[str, ...]] = ("config",)
+    kind: str | None = Field(
+        None, description="conformer, mamba or gla; needed with random_init, a check with a checkpoint"
+    )
+    config: dict[str, Any] = Field({}, description="random_init only: the model config (d_in comes from the input)")
+    options: dict[str, Any] = Field({}, description="stream options, e.g. {att_context: [64, 3]} for a conformer")
+    nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
+
+    def inline_config(self, d_in: int) -> dict[str, Any]:
+        return {**self.config, "d_in": d_in}
+
+    def stream_options(self) -> dict[str, Any]:
+        return dict(self.options)
+
+
+class ModelNode(Node):
+    """A streaming model (Mamba, GLA or cached Conformer): features in, model features out (see module docstring)."""
+
+    Params = ModelNodeParams
+    kind: ClassVar[str | None] = None  # fixed by the alias types (conformer_encoder, mamba, gla)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.model = None
+        self.state: dict[str, Any] | None = None
+
+    def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
+        name = self.type_name or "model"
+        spec = self.require_input(in_specs, "in", "features")
+        if len(spec.shape) != 1 or spec.rate <= 0:
+            raise SpecError(
+                f"{name} needs a regular (frames x features) stream, got {spec.describe()}",
+                "feed it a feature extractor's or an encoder's output (e.g. log-mel frames)",
+            )
+        check_real(spec, name)
+        p = self.params
+        kind = type(self).kind or p.kind
+        self.device = resolve_device(p.device)
+        n_feat = spec.shape[0]
+        self.model = make_model(p, kind, p.inline_config(n_feat), self.device)
+        model = self.model
+        if model.d_in != n_feat:
+            raise SpecError(
+                f"the {type(model).__name__} takes {model.d_in} features per frame, the input has {n_feat}",
+                f"connect a {model.d_in}-feature stream or use a checkpoint trained on {n_feat} features",
+            )
+        self.options = p.stream_options()
+        try:
+            self.latency_samples = int(model.latency_frames(**self.options))
+            model.init_state(1, self.device, **self.options)
+        except (TypeError, ValueError) as e:
+            raise SpecError(
+                f"{name}: bad stream options {self.options}: {e}",
+                "see the model's options (the Conformer takes att_context: [L, R])",
+            ) from e
+        self.stride = int(model.stride)
+        self.in_rate = spec.rate
+        self.in_specs = dict(in_specs)
+        self.out_specs = {
+            "out": StreamSpec("features", spec.rate / self.stride, (model.d_out,), "float32", units="a.u.")
+        }
+        self.reset()
+        return self.out_specs
+
+    # --- state -------------------------------------------------------------------------------
+    def reset(self) -> None:
+        self.state = self.model.init_state(1, self.device, **self.options) if self.model is not None else None
+        self.base_t0: float | None = None  # t0 of the first input frame of the current segment
+        self.n_in = 0  # input frames received in the current segment
+        self.n_out = 0  # output frames emitted in the current segment
+        self.bad_frames: list[int] = []  # segment input-frame indices that held NaN/Inf (nan_policy: propagate)
+
+    def state_dict(self) -> dict:
+        return {
+            "model": {k: to_numpy(v) if hasattr(v, "detach") else int(v) for k, v in self.state.items()},
+            "base_t0": self.base_t0,
+            "n_in": self.n_in,
+            "n_out": self.n_out,
+            "bad_frames": np.asarray(self.bad_frames, dtype=np.int64),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        import torch
+
+        fresh = self.model.init_state(1, self.device, **self.options)
+        saved = state["model"]
+        if set(saved) != set(fresh):
+            raise KeyError(f"model state keys {sorted(saved)} do not match this model's {sorted(fresh)}")
+        self.state = {
+            k: torch.as_tensor(np.asarray(v), device=self.device) if hasattr(fresh[k], "detach") else int(v)
+            for k, v in saved.items()
+        }
+        self.base_t0, self.n_in, self.n_out = state["base_t0"], int(state["n_in"]), int(state["n_out"])
+        self.bad_frames = [int(i) for i in state["bad_frames"]]
+
+    # --- data --------------------------------------------------------------------------------
+    def _emit(self, y, like: Chunk | None) -> dict[str, Chunk]:
+        if y.shape[1] == 0:
+            return {}
+        t0 = (self.base_t0 or 0.0) + self.n_out * self.stride / self.in_rate
+        j0 = self.n_out
+        self.n_out += y.shape[1]
+        data = to_numpy(y[0])
+        if self.bad_frames:
+            for j in {i // self.stride for i in self.bad_frames}:
+                if j0 <= j < self.n_out:
+                    data[j - j0] = np.nan
+            self.bad_frames = [i for i in self.bad_frames if i // self.stride >= self.n_out]
+        return {"out": like.with_data(data, t0=t0) if like is not None else Chunk(data, t0=t0)}
+
+    def process(self, inputs: dict[str, Chunk]) -> dict[str, Chunk]:
+        import torch
+
+        chunk = inputs["in"]
+        if chunk.gap and self.base_t0 is not None:
+            with torch.inference_mode():
+                held = self.model.flush(self.state)[0].shape[1]
+            if held:
+                self.count("frames_dropped_at_gap", held)
+            self.reset()
+        n = chunk.n_times(0)
+        if n == 0:
+            return {}
+        if self.base_t0 is None:
+            self.base_t0 = chunk.t0
+        data, bad = sanitize(self, np.asarray(chunk.data), self.params.nan_policy)
+        if bad is not None:
+            self.bad_frames += (self.n_in + np.flatnonzero(bad.reshape(n, -1).any(axis=1))).tolist()
+        self.n_in += n
+        x = to_tensor(data, self.model.d_in, self.device)
+        with torch.inference_mode():
+            y, self.state = self.model.stream(x, self.state)
+        return self._emit(y, chunk)
+
+    def finish(self) -> dict[str, Chunk]:
+        import torch
+
+        with torch.inference_mode():
+            y, self.state = self.model.flush(self.state)
+        return self._emit(y, None)
+
+
+# --- the alias types: one kind, its inline dims as flat parameters ----------------------------------------------
+
+
+class _FlatParams(ModelParams):
+    nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
+
+    def stream_options(self) -> dict[str, Any]:
+        return {}
+
+
+class ConformerEncoderParams(_FlatParams):
+    inline_fields: ClassVar[tuple[str, ...]] = (
+        "d_model",
+        "n_layers",
+        "n_heads",
+        "ff_mult",
+        "conv_kernel",
+        "subsampling",
+        "att_context_sizes",
+    )
+    att_context: tuple[int, int] | None = Field(
+        None, description="[L, R] left frames and lookahead (sub-frames); default: the model's first context"
+    )
+    d_model: int = Field(64, ge=2, description="random_init: model width")
+    n_layers: int = Field(2, ge=1, description="random_init: Conformer blocks")
+    n_heads: int = Field(4, ge=1, description="random_init: attention heads")
+    ff_mult: int = Field(4, ge=1, description="random_init: feed-forward width / d_model")
+    conv_kernel: int = Field(9, ge=1, description="random_init: depthwise conv kernel (sub-frames)")
+    subsampling: int = Field(4, description="random_init: time subsampling, 2, 4 or 8")
+    att_context_sizes: list[tuple[int, int]] = Field([(64, 3)], description="random_init: the [L, R] contexts")
+
+    def stream_options(self) -> dict[str, Any]:
+        return {} if self.att_context is None else {"att_context": tuple(self.att_context)}
+
+
+class ConformerEncoderNode(ModelNode):
+    """Cache-aware streaming Conformer (`type: model` with kind conformer): embeddings at rate / subsampling."""
+
+    Params = ConformerEncoderParams
+    kind = "conformer"
+
+
+class MambaParams(_FlatParams):
+    inline_fields: ClassVar[tuple[str, ...]] = ("d_model", "n_layers", "d_state", "d_conv", "expand")
+    d_model: int = Field(64, ge=1, description="random_init: model width")
+    n_layers: int = Field(2, ge=1, description="random_init: Mamba blocks")
+    d_state: int = Field(16, ge=1, description="random_init: SSM state size per channel")
+    d_conv: int = Field(4, ge=1, description="random_init: causal conv width")
+    expand: int = Field(2, ge=1, description="random_init: inner width / d_model")
+
+
+class MambaNode(ModelNode):
+    """Residual Mamba stack (`type: model` with kind mamba): embeddings at the same rate; latency 0."""
+
+    Params = MambaParams
+    kind = "mamba"
+
+
+class GLAParams(_FlatParams):
+    inline_fields: ClassVar[tuple[str, ...]] = (
+        "d_model",
+        "n_layers",
+        "n_heads",
+        "expand_k",
+        "expand_v",
+        "gate_low_rank",
+        "chunk_size",
+    )
+    d_model: int = Field(64, ge=1, description="random_init: model width")
+    n_layers: int = Field(2, ge=1, description="random_init: GLA blocks")
+    n_heads: int = Field(4, ge=1, description="random_init: heads")
+    expand_k: float = Field(0.5, gt=0, description="random_init: key width / d_model")
+    expand_v: float = Field(1.0, gt=0, description="random_init: value width / d_model")
+    gate_low_rank: int = Field(16, ge=1, description="random_init: rank of the forget-gate projection")
+    chunk_size: int = Field(64, ge=1, description="random_init: chunk length of the chunked form")
+
+
+class GLANode(ModelNode):
+    """Gated Linear Attention stack (`type: model` with kind gla): embeddings at the same rate; latency 0."""
+
+    Params = GLAParams
+    kind = "gla"
