@@ -37,6 +37,8 @@ class StreamSpec:
     channel_names / channel_types: one per channel for signals (MNE's types); may be empty otherwise.
     units:  one physical unit string for the whole stream (e.g. "V", "a.u.").
     labels: for events, the description of each integer code, as `(code, description)` pairs.
+    delay:  seconds by which the content lags its time stamps (a node that delays its input, such as the
+            speech enhancer, declares it on its output; the `align` node removes it). 0 when unknown.
     """
 
     kind: str
@@ -47,6 +49,7 @@ class StreamSpec:
     channel_types: tuple[str, ...] = ()
     units: str = ""
     labels: tuple[tuple[int, str], ...] = field(default=())
+    delay: float = 0.0
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -95,7 +98,7 @@ class StreamSpec:
         return {
             "kind": self.kind, "rate": self.rate, "shape": list(self.shape), "dtype": self.dtype,
             "channel_names": list(self.channel_names), "channel_types": list(self.channel_types),
-            "units": self.units, "labels": [list(x) for x in self.labels],
+            "units": self.units, "labels": [list(x) for x in self.labels], "delay": self.delay,
         }
 
     @classmethod

@@ -1,0 +1,371 @@
+"""Spectral building blocks: views of an STFT stream, masks, gain and delay alignment.
+
+With these a spectral enhancer is a YAML graph (see docs/speech.md)::
+
+    stft -> magnitude(log) -> <model: one value per bin> -> apply_mask(in: stft.out, activation: sigmoid) -> istft
+
+* magnitude: complex features -> real ``|z| ** power`` (``log: true``: ``log10(max(|z| ** power, floor))``),
+  same shape and rate; float32 for complex64, float64 for complex128.
+* phase: complex features -> real ``angle(z)`` in radians (-pi, pi].
+* complex_to_real: complex (frames, W) -> real (frames, 2W), each row ``[Re z_0..z_{W-1}, Im z_0..z_{W-1}]``
+  (the layout a model that predicts a complex mask reads and writes).
+* real_to_complex: the inverse; real (frames, 2W) -> complex (frames, W).
+* apply_mask: two inputs, ``in`` (features or signal, real or complex) and ``mask`` (same kind and rate, real,
+  or complex when ``in`` is). The mask has the width of ``in`` or divides it, and is then tiled across the
+  channels (an STFT row is channel-major, ``c * n_bins + b``, so one ``n_bins`` mask serves every channel).
+  ``out = in * activation(mask)`` with activation ``none``, ``sigmoid`` or ``clip`` (to [0, 1]), then at least
+  ``min_gain``. Frames are paired by their time stamps (frame index ``round(t * rate)``), never by arrival
+  order, so the result is the same in one process or across processes whatever the interleaving. A frame that
+  has no partner with the same stamp is dropped and counted (``unmatched_in``, ``unmatched_mask``); frames
+  wait for their partner up to ``max_wait`` seconds of stream time on the other input.
+* gain: ``out = in * 10 ** (db / 20)`` on any signal or features stream, real or complex.
+* align: drops the first ``delay`` seconds of a delayed signal and stamps the rest ``delay`` earlier, so that
+  the output has the time base of the source and, when the delaying node flushed its tail at end of stream,
+  its length. ``delay: auto`` takes the delay that the input stream declares (``StreamSpec.delay``, set by a
+  node whose output lags its time stamps, such as the ``enhancer``).
+
+The view nodes, gain and align have latency 0; apply_mask declares none either (it waits for the later of
+its inputs, whose own latency is already counted on that path).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.node import Node, NodeParams
+from wavegraph.pipeline.spec import SpecError, StreamSpec
+
+from ..nanpolicy import signal_input
+
+_REAL_OF = {"complex64": "float32", "complex128": "float64"}
+_COMPLEX_OF = {"float32": "complex64", "float64": "complex128"}
+
+
+def _features(node: Node, in_specs: dict[str, StreamSpec], port: str = "in") -> StreamSpec:
+    spec = node.require_input(in_specs, port, "features")
+    if len(spec.shape) != 1:
+        raise SpecError(f"{port!r} must be (frames x features), got shape {spec.shape}",
+                        "connect an stft or another features stream")
+    return spec
+
+
+def _complex_features(node: Node, in_specs: dict[str, StreamSpec], what: str) -> StreamSpec:
+    spec = _features(node, in_specs)
+    if np.dtype(spec.dtype).kind != "c":
+        raise SpecError(f"{what} needs complex frames (an STFT), got {spec.dtype}",
+                        "connect the output of an stft (or of real_to_complex)")
+    return spec
+
+
+class _Stateless(Node):
+    """A stateless map from each input chunk to one output chunk with the same t0."""
+
+    def map(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def process(self, inputs):
+        c = inputs["in"]
+        if c.data.size == 0:
+            return {}
+        return {"out": Chunk(self.map(c.data), c.t0)}
+
+
+class MagnitudeParams(NodeParams):
+    power: float = Field(1.0, gt=0, description="exponent: 1 magnitude, 2 power")
+    log: bool = Field(False, description="log10 of the result (with `floor`)")
+    floor: float = Field(1e-10, gt=0, description="smallest value before the log")
+
+
+class Magnitude(_Stateless):
+    """|z| ** power of a complex features stream (optionally its log10)."""
+
+    Params = MagnitudeParams
+
+    def configure(self, in_specs):
+        spec = _complex_features(self, in_specs, "magnitude")
+        self._dtype = np.dtype(_REAL_OF[spec.dtype])
+        self.out_specs = {"out": spec.evolve(dtype=self._dtype.name, units="a.u." if self.params.log else spec.units)}
+        return self.out_specs
+
+    def map(self, z):
+        p = self.params
+        y = np.abs(z).astype(self._dtype, copy=False)
+        if p.power != 1.0:
+            y = y ** self._dtype.type(p.power)
+        if p.log:
+            y = np.log10(np.maximum(y, self._dtype.type(p.floor)))
+        return y
+
+
+class Phase(_Stateless):
+    """angle(z) in radians of a complex features stream."""
+
+    def configure(self, in_specs):
+        spec = _complex_features(self, in_specs, "phase")
+        self._dtype = np.dtype(_REAL_OF[spec.dtype])
+        self.out_specs = {"out": spec.evolve(dtype=self._dtype.name, units="rad")}
+        return self.out_specs
+
+    def map(self, z):
+        return np.angle(z).astype(self._dtype, copy=False)
+
+
+class ComplexToReal(_Stateless):
+    """Complex (frames, W) -> real (frames, 2W): [real parts, imaginary parts]."""
+
+    def configure(self, in_specs):
+        spec = _complex_features(self, in_specs, "complex_to_real")
+        self._dtype = np.dtype(_REAL_OF[spec.dtype])
+        self.out_specs = {"out": spec.evolve(shape=(2 * spec.shape[0],), dtype=self._dtype.name,
+                                             channel_names=(), channel_types=())}
+        return self.out_specs
+
+    def map(self, z):
+        return np.concatenate([z.real, z.imag], axis=1).astype(self._dtype, copy=False)
+
+
+class RealToComplex(_Stateless):
+    """Real (frames, 2W) -> complex (frames, W): the inverse of complex_to_real."""
+
+    def configure(self, in_specs):
+        spec = _features(self, in_specs)
+        dt = np.dtype(spec.dtype)
+        if dt.kind == "c":
+            raise SpecError(f"real_to_complex needs real frames, got {spec.dtype}", "it is complex already: drop this node")
+        if spec.shape[0] % 2:
+            raise SpecError(f"real_to_complex needs an even width [real parts, imaginary parts], got {spec.shape[0]}",
+                            "feed it 2 x n_bins values per frame (e.g. a model with that many outputs)")
+        self._dtype = np.dtype(_COMPLEX_OF.get(dt.name, "complex128"))
+        self._w = spec.shape[0] // 2
+        self.out_specs = {"out": spec.evolve(shape=(self._w,), dtype=self._dtype.name, channel_names=(), channel_types=())}
+        return self.out_specs
+
+    def map(self, x):
+        z = np.empty((x.shape[0], self._w), dtype=self._dtype)
+        z.real, z.imag = x[:, : self._w], x[:, self._w:]
+        return z
+
+
+class GainParams(NodeParams):
+    db: float = Field(0.0, description="gain in dB (20 log10 of the amplitude factor)")
+
+
+class Gain(_Stateless):
+    """Multiplies a signal or features stream (real or complex) by 10 ** (db / 20)."""
+
+    Params = GainParams
+
+    def configure(self, in_specs):
+        spec = self.require_input(in_specs, "in")
+        if spec.kind not in ("signal", "features"):
+            raise SpecError(f"gain scales signals and features, got a {spec.kind} stream", "connect a signal or features")
+        dt = np.dtype(spec.dtype)
+        if dt.kind not in "fc":
+            raise SpecError(f"gain needs a float or complex stream, got {spec.dtype}", "convert to float first")
+        self._factor = np.dtype(_REAL_OF.get(dt.name, dt.name)).type(10.0 ** (self.params.db / 20.0))
+        self.out_specs = {"out": spec}
+        return self.out_specs
+
+    def map(self, x):
+        return x * self._factor
+
+
+# --- apply_mask -------------------------------------------------------------------------------------------
+
+class ApplyMaskParams(NodeParams):
+    activation: Literal["none", "sigmoid", "clip"] = Field(
+        "none", description="applied to the mask first: none, sigmoid (logits), clip (to [0, 1])")
+    min_gain: float | None = Field(None, ge=0, description="lower bound of the (real) mask after the activation")
+    max_wait: float = Field(2.0, gt=0, description="seconds of stream time a frame waits for its partner")
+
+
+@dataclass
+class MaskState:
+    in_idx: np.ndarray  # (n,) int64 frame index round(t * rate) of each waiting `in` frame
+    in_t: np.ndarray  # (n,) float64 its time stamp
+    in_data: np.ndarray  # (n, width) waiting `in` frames, time first
+    mask_idx: np.ndarray
+    mask_data: np.ndarray  # (m, mask width)
+    last_out: int = -(2 ** 62)  # frame index of the last frame emitted
+
+
+class ApplyMask(Node):
+    """in * activation(mask), frames paired by time stamp (see the module docstring)."""
+
+    inputs = ("in", "mask")
+    Params = ApplyMaskParams
+
+    def configure(self, in_specs):
+        x, m = self.require_input(in_specs, "in"), self.require_input(in_specs, "mask")
+        if x.kind not in ("signal", "features"):
+            raise SpecError(f"apply_mask masks signals or features, got a {x.kind} stream on 'in'",
+                            "connect an stft (or a signal) to 'in'")
+        if m.kind != x.kind:
+            raise SpecError(f"the mask is a {m.kind} stream, 'in' a {x.kind} stream", "give both inputs the same kind")
+        if not x.rate or abs(m.rate - x.rate) > 1e-9 * x.rate:
+            raise SpecError(f"the mask runs at {m.rate:g} frames/s, 'in' at {x.rate:g}",
+                            "compute the mask from the same stft (same hop), or resample it")
+        xd, md = np.dtype(x.dtype), np.dtype(m.dtype)
+        if md.kind == "c" and xd.kind != "c":
+            raise SpecError(f"a complex mask ({m.dtype}) cannot scale a real stream ({x.dtype})", "use a real mask")
+        if md.kind not in "fc" or xd.kind not in "fc":
+            raise SpecError(f"apply_mask needs float or complex streams, got in {x.dtype}, mask {m.dtype}",
+                            "convert to float first")
+        if md.kind == "c" and self.params.activation != "none":
+            raise SpecError(f"activation {self.params.activation!r} needs a real mask, got {m.dtype}",
+                            "use activation: none with a complex mask")
+        w, mw = int(np.prod(x.shape)) if x.shape else 1, int(np.prod(m.shape)) if m.shape else 1
+        if w % mw:
+            raise SpecError(f"the mask has {mw} values per frame, 'in' {w}: {mw} does not divide {w}",
+                            "give the mask one value per bin (n_fft//2+1) or per input column")
+        self._w, self._mw, self._tile = w, mw, w // mw
+        self._rate, self._kind, self._shape = float(x.rate), x.kind, tuple(x.shape)
+        self._dtype, self._mdtype = xd, md
+        self._max_wait = int(round(self.params.max_wait * x.rate))
+        self.latency_samples = 0
+        self.reset()
+        self.out_specs = {"out": x}
+        return self.out_specs
+
+    def new_state(self):
+        return MaskState(np.zeros(0, np.int64), np.zeros(0), np.zeros((0, self._w), self._dtype),
+                         np.zeros(0, np.int64), np.zeros((0, self._mw), self._mdtype))
+
+    def _frames(self, c: Chunk, width: int, dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(index, times, data time-first) of a chunk, or None for an empty one."""
+        d = c.data
+        if d.size == 0:
+            return None
+        if self._kind == "signal":
+            d = d.reshape(-1, d.shape[-1]).T
+        n = d.shape[0]
+        if d.ndim != 2 or d.shape[1] != width:
+            raise ValueError(f"apply_mask: chunk of shape {c.data.shape} does not fit {width} values per frame")
+        t = float(c.t0) + np.arange(n) / self._rate
+        return np.round(t * self._rate).astype(np.int64), t, d.astype(dtype, copy=False)
+
+    def _push(self, port: str, got) -> None:
+        s, (idx, t, d) = self.state, got
+        held = s.in_idx if port == "in" else s.mask_idx
+        last = max(int(held[-1]) if held.size else s.last_out, s.last_out)
+        keep = idx > last  # stamps move forward: a repeated or earlier frame, or one already decided, is late
+        if not keep.all():
+            self.count(f"late_{port}", int((~keep).sum()))
+            idx, t, d = idx[keep], t[keep], d[keep]
+        if port == "in":
+            s.in_idx, s.in_t = np.concatenate([s.in_idx, idx]), np.concatenate([s.in_t, t])
+            s.in_data = np.concatenate([s.in_data, d])
+        else:
+            s.mask_idx, s.mask_data = np.concatenate([s.mask_idx, idx]), np.concatenate([s.mask_data, d])
+
+    def _mask(self, m: np.ndarray) -> np.ndarray:
+        p = self.params
+        if p.activation == "sigmoid":
+            m = 0.5 * (1.0 + np.tanh(0.5 * m))  # the logistic function without overflow
+        elif p.activation == "clip":
+            m = np.clip(m, 0.0, 1.0)
+        if p.min_gain is not None:
+            m = np.maximum(m, m.dtype.type(p.min_gain))
+        return np.tile(m, (1, self._tile)) if self._tile > 1 else m
+
+    def _pair(self, final: bool) -> dict[str, Chunk]:
+        """Emit the frames both inputs have; drop those that can no longer be paired (or waited too long)."""
+        s = self.state
+        if final:
+            bound = np.iinfo(np.int64).max
+        elif s.in_idx.size and s.mask_idx.size:
+            bound = int(min(s.in_idx[-1], s.mask_idx[-1]))  # every frame up to here is decided
+        else:
+            bound = -(2 ** 62)
+        newest = max([int(a[-1]) for a in (s.in_idx, s.mask_idx) if a.size] or [bound])
+        bound = max(bound, newest - self._max_wait)  # a stalled input: stop waiting for it
+        di = int(np.searchsorted(s.in_idx, bound, side="right"))
+        dm = int(np.searchsorted(s.mask_idx, bound, side="right"))
+        common, ii, mi = np.intersect1d(s.in_idx[:di], s.mask_idx[:dm], assume_unique=True, return_indices=True)
+        run = common.size
+        if run > 1 and (breaks := np.flatnonzero(np.diff(common) != 1)).size:
+            run = int(breaks[0]) + 1  # one chunk holds contiguous frames: emit the first run now
+            if not final:  # and keep what follows it for the next call
+                di, dm = int(ii[run]), int(mi[run])
+        if di - run:
+            self.count("unmatched_in", di - run)
+        if dm - run:
+            self.count("unmatched_mask", dm - run)
+        out = {}
+        if run:
+            ii, mi = ii[:run], mi[:run]
+            y = (s.in_data[ii] * self._mask(s.mask_data[mi])).astype(self._dtype, copy=False)
+            if self._kind == "signal":
+                y = np.ascontiguousarray(y.T).reshape(*self._shape, run)
+            gap = bool(s.last_out > -(2 ** 61) and common[0] != s.last_out + 1)
+            out["out"] = Chunk(y, float(s.in_t[ii[0]]), gap=gap)
+            s.last_out = int(common[run - 1])
+        s.in_idx, s.in_t, s.in_data = s.in_idx[di:], s.in_t[di:], s.in_data[di:]
+        s.mask_idx, s.mask_data = s.mask_idx[dm:], s.mask_data[dm:]
+        return out
+
+    def process(self, inputs):
+        for port in ("in", "mask"):
+            c = inputs.get(port)
+            got = None if c is None else self._frames(c, self._w if port == "in" else self._mw,
+                                                       self._dtype if port == "in" else self._mdtype)
+            if got is not None:
+                self._push(port, got)
+        return self._pair(final=False)
+
+    def finish(self):
+        return self._pair(final=True)
+
+
+# --- align ------------------------------------------------------------------------------------------------
+
+class AlignParams(NodeParams):
+    delay: float | Literal["auto"] = Field(
+        "auto", description="seconds to drop, or auto: the delay the input stream declares")
+
+
+@dataclass
+class AlignState:
+    dropped: int = 0  # samples dropped so far (up to the delay)
+
+
+class Align(Node):
+    """Drops a delayed signal's first `delay` seconds and stamps the rest that much earlier."""
+
+    Params = AlignParams
+
+    def configure(self, in_specs):
+        spec = signal_input(self, in_specs)
+        delay = self.params.delay
+        if delay == "auto":
+            delay = spec.delay
+            if delay <= 0:
+                raise SpecError("align: the input declares no delay to remove",
+                                "connect a delaying node's output (e.g. an enhancer), or give delay: SECONDS")
+        self._d = int(round(float(delay) * spec.rate))
+        if abs(self._d - float(delay) * spec.rate) > 1e-6:
+            raise SpecError(f"align: a delay of {delay} s is not a whole number of samples at {spec.rate:g} Hz",
+                            f"use a multiple of {1 / spec.rate:g} s")
+        self._rate = float(spec.rate)
+        self.latency_samples = 0
+        self.reset()
+        self.out_specs = {"out": spec.evolve(delay=max(0.0, spec.delay - self._d / spec.rate))}
+        return self.out_specs
+
+    def new_state(self):
+        return AlignState()
+
+    def process(self, inputs):
+        c = inputs["in"]
+        n = c.data.shape[-1] if c.data.ndim else 0
+        if c.data.size == 0:
+            return {}
+        skip = min(n, self._d - self.state.dropped)
+        self.state.dropped += skip
+        if skip == n:
+            return {}
+        return {"out": Chunk(c.data[..., skip:], float(c.t0) + (skip - self._d) / self._rate)}
