@@ -40,7 +40,6 @@ class Bandpower(_Framed):
     def configure(self, in_specs):
         spec = signal_input(self, in_specs)
         p = self.params
-        self.in_specs = dict(in_specs)
         size = int(round(p.window * spec.rate))
         hop = int(round(p.hop * spec.rate))
         seg = size if p.segment is None else int(round(p.segment * spec.rate))

@@ -94,29 +94,6 @@ class SosKernel:
         return y
 
 
-class SosRunner:
-    """A SosKernel that keeps its own zi (for nodes that do not declare their state); zi starts at the first block."""
-
-    def __init__(self, sos: np.ndarray, nsig: int, dtype, steady: bool):
-        self.kernel, self.nsig, self.steady = SosKernel(sos, dtype), nsig, steady
-        self.zi: np.ndarray | None = None
-
-    def run(self, x2: np.ndarray) -> np.ndarray:
-        if self.zi is None:
-            self.zi = self.kernel.zeros(self.nsig)
-            if self.steady:
-                self.kernel.set_steady(self.zi, x2)
-        return self.kernel.run(x2, self.zi)
-
-    def state(self) -> np.ndarray | None:
-        """sosfilt's layout (n_sections, n_signals, 2); None before the first block."""
-        return None if self.zi is None else self.zi.transpose(1, 0, 2).copy()
-
-    def load(self, zi) -> None:
-        self.zi = None if zi is None else np.ascontiguousarray(np.asarray(zi, dtype=self.kernel.dtype).reshape(
-            self.kernel.sos.shape[0], self.nsig, 2).transpose(1, 0, 2))
-
-
 class SosFilter(SignalNode):
     """Base of the IIR nodes: subclasses implement `design(rate) -> sos`."""
 

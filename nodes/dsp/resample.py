@@ -15,6 +15,7 @@ not counted in j).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
@@ -55,12 +56,19 @@ class Resample(Node):
 
     Params = ResampleParams
 
+    @dataclass
+    class State:
+        hist: np.ndarray  # (signals, taps per phase - 1) the last input samples
+        pending: np.ndarray  # (n, 2) NaN outputs not emitted yet: (flat channel, output index)
+        n_in: int = 0  # input samples received
+        n_out: int = 0  # output samples emitted
+        t_first: float | None = None  # start time of the first sample (a gap moves it, see the module docstring)
+
     def configure(self, in_specs):
         from scipy.signal import firwin
 
         spec = signal_input(self, in_specs)
         p = self.params
-        self.in_specs = dict(in_specs)
         if p.rate is not None:
             if p.up is not None or p.down is not None:
                 raise SpecError("resample takes `rate` or `up`/`down`, not both", "remove one of them")
@@ -98,6 +106,8 @@ class Resample(Node):
         self._nch = int(np.prod(self._lead)) if self._lead else 1
         self._ndim = len(spec.shape) + 1
         self._policy = p.nan_policy
+        # zeros before the stream: L-1 samples, more when the padded filter reaches further back
+        self._preroll = self.L - 1 + max(0, -((-self.pad) // up))
         self.reset()
         self.out_specs = {"out": spec.evolve(rate=self.out_rate, dtype=self._dtype.name)}
         return self.out_specs
@@ -107,26 +117,21 @@ class Resample(Node):
         """The filter as upfirdn sees it (leading zeros included): the offline reference."""
         return np.concatenate([np.zeros(self.pad), self.h])
 
-    def reset(self):
-        # zeros before the stream: L-1 samples, more when the padded filter reaches further back
-        first_i0 = (-self.pad) // self.up
-        self._hist = np.zeros((self._nch, self.L - 1 + max(0, -first_i0)), dtype=self._dtype)
-        self._n_in = 0
-        self._n_out = 0
-        self._t_first = None
-        self._pending = np.zeros((0, 2), dtype=np.int64)  # (flat channel, output index) to set NaN
+    def new_state(self):
+        return self.State(np.zeros((self._nch, self.L - 1), dtype=self._dtype), np.zeros((0, 2), dtype=np.int64))
 
     # --- core ---------------------------------------------------------------------------------------
     def _step(self, x2: np.ndarray, j_cap: int | None = None) -> tuple[np.ndarray, int]:
         """Consume x2 (channels, n); return (outputs, index of the first output)."""
-        up, down, L = self.up, self.down, self.L
+        up, down, L, s = self.up, self.down, self.L, self.state
         n = x2.shape[1]
-        ext_start = self._n_in - self._hist.shape[1]
-        ext = np.concatenate([self._hist, x2], axis=1)
-        self._n_in += n
-        self._hist = ext[:, ext.shape[1] - (L - 1):]  # a view: the next concatenate copies it
-        j0 = self._n_out
-        j_end = (self._n_in * up - 1 + self.pad) // down + 1
+        hist = s.hist if s.n_in else np.zeros((self._nch, self._preroll), dtype=self._dtype)
+        ext_start = s.n_in - hist.shape[1]
+        ext = np.concatenate([hist, x2], axis=1)
+        s.n_in += n
+        s.hist = ext[:, ext.shape[1] - (L - 1):]  # a view: the next concatenate copies it
+        j0 = s.n_out
+        j_end = (s.n_in * up - 1 + self.pad) // down + 1
         if j_cap is not None:
             j_end = min(j_end, j_cap)
         J = max(0, j_end - j0)
@@ -143,59 +148,44 @@ class Resample(Node):
                 # layout makes matmul a batch of (C, L) @ (L,) products, ~3x faster than (C, cnt, L).
                 win = np.ndarray((cnt, ext.shape[0], L), ext.dtype, ext, a * s1, (down * s1, s0, s1))
                 y[:, q::up] = (win @ self._trev[r]).T
-        self._n_out = j0 + J
+        s.n_out = j0 + J
         return y, j0
 
-    def _emit(self, y: np.ndarray, j0: int, like: Chunk | None) -> dict[str, Chunk]:
-        if len(self._pending):
-            j = self._pending[:, 1]
+    def _emit(self, y: np.ndarray, j0: int) -> dict[str, Chunk]:
+        s = self.state
+        if len(s.pending):
+            j = s.pending[:, 1]
             hit = (j >= j0) & (j < j0 + y.shape[1])
             if hit.any():
-                y[self._pending[hit, 0], j[hit] - j0] = np.nan
-                self._pending = self._pending[~hit]
+                y[s.pending[hit, 0], j[hit] - j0] = np.nan
+                s.pending = s.pending[~hit]
         if y.shape[1] == 0:
             return {}
-        t0 = (self._t_first or 0.0) + j0 / self.out_rate
-        out = y if self._ndim == 2 else y.reshape(*self._lead, y.shape[1])
-        if like is None:
-            return {"out": Chunk(out, t0)}
-        return {"out": Chunk(out, t0, like.seq, like.gap, like.eos, like.origin_ns)}
+        t0 = (s.t_first or 0.0) + j0 / self.out_rate
+        return {"out": Chunk(y if self._ndim == 2 else y.reshape(*self._lead, y.shape[1]), t0)}
 
     def process(self, inputs):
-        c = inputs["in"]
+        c, s = inputs["in"], self.state
         x = chunk_data(c, self._lead, self._dtype)
         if x is None:
             return {}
-        if self._t_first is None:
-            self._t_first = float(c.t0)
+        if s.t_first is None:
+            s.t_first = float(c.t0)
         elif c.gap:  # samples are missing before this chunk: re-anchor so that its first sample keeps its t0
-            self._t_first = float(c.t0) - self._n_in / self._in_rate
+            s.t_first = float(c.t0) - s.n_in / self._in_rate
         x, mask = sanitize(self, x, self._policy)
         x2 = x if self._ndim == 2 else x.reshape(self._nch, x.shape[-1])
         if mask is not None:  # NaN at input i -> the output sample nearest in time, after the delay
             ch, i = np.nonzero(mask.reshape(self._nch, -1))
-            j = np.floor((i + self._n_in) * self.up / self.down + 0.5).astype(np.int64) + self.out_delay
-            self._pending = np.concatenate([self._pending, np.stack([ch, j], axis=1)])
-        y, j0 = self._step(x2)
-        return self._emit(y, j0, c)
+            j = np.floor((i + s.n_in) * self.up / self.down + 0.5).astype(np.int64) + self.out_delay
+            s.pending = np.concatenate([s.pending, np.stack([ch, j], axis=1)])
+        return self._emit(*self._step(x2))
 
     def finish(self):
-        if self._n_in == 0:
+        n_in = self.state.n_in
+        if n_in == 0:
             return {}
-        j_total = ((self._n_in - 1) * self.up + self.h.size + self.pad - 1) // self.down + 1
+        j_total = ((n_in - 1) * self.up + self.h.size + self.pad - 1) // self.down + 1
         i_last = ((j_total - 1) * self.down - self.pad) // self.up
-        zeros = np.zeros((self._nch, max(0, i_last - self._n_in + 1)), dtype=self._dtype)
-        y, j0 = self._step(zeros, j_cap=j_total)
-        return self._emit(y, j0, None)
-
-    # --- state --------------------------------------------------------------------------------------
-    def state_dict(self):
-        return {"hist": np.array(self._hist), "n_in": self._n_in, "n_out": self._n_out,
-                "t_first": self._t_first, "pending": self._pending.copy()}
-
-    def load_state_dict(self, state):
-        self._hist = np.array(state["hist"], dtype=self._dtype).reshape(self._nch, -1)
-        self._n_in = int(state["n_in"])
-        self._n_out = int(state["n_out"])
-        self._t_first = None if state["t_first"] is None else float(state["t_first"])
-        self._pending = np.array(state["pending"], dtype=np.int64).reshape(-1, 2)
+        zeros = np.zeros((self._nch, max(0, i_last - n_in + 1)), dtype=self._dtype)
+        return self._emit(*self._step(zeros, j_cap=j_total))

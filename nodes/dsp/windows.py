@@ -22,6 +22,8 @@ istft does the same with frames). The output is a features stream at ``rate/hop`
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from pydantic import Field
 
@@ -32,45 +34,46 @@ from wavegraph.pipeline.spec import SpecError, StreamSpec
 from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, float_dtype, sanitize, signal_input
 
 
+@dataclass
+class FrameState:
+    """The state of a framing node."""
+
+    buf: np.ndarray  # (signals, n) input samples not in a whole frame yet; empty at the start
+    k: int = 0  # frames emitted
+    n_in: int = 0  # samples received
+    t_first: float | None = None  # start time of the first sample (a gap moves it, see the module docstring)
+
+
 class Framer:
     """Cuts a (channels, samples) stream into frames of `size` every `hop`, with `prepad` leading zeros."""
 
     def __init__(self, nch: int, size: int, hop: int, prepad: int, dtype):
         self.nch, self.size, self.hop, self.prepad, self.dtype = nch, size, hop, prepad, np.dtype(dtype)
-        self.reset()
 
-    def reset(self) -> None:
-        self.buf = np.zeros((self.nch, self.prepad), dtype=self.dtype)
-        self.k = 0  # frames emitted
-        self.n_in = 0  # samples pushed
+    def fresh(self) -> FrameState:
+        return FrameState(np.zeros((self.nch, 0), dtype=self.dtype))
 
-    def push(self, x2: np.ndarray) -> tuple[np.ndarray, int]:
+    def push(self, s: FrameState, x2: np.ndarray) -> tuple[np.ndarray, int]:
         """Append samples; return (frames (F, channels, size) as a view, index of the first frame)."""
-        buf = np.concatenate([self.buf, x2], axis=1) if self.buf.shape[1] else x2
-        self.n_in += x2.shape[1]
+        head = np.zeros((self.nch, self.prepad), dtype=self.dtype) if s.n_in == 0 else s.buf  # zeros before the stream
+        buf = np.concatenate([head, x2], axis=1) if head.shape[1] else x2
+        s.n_in += x2.shape[1]
         # with hop > size the next frame starts after the buffered samples: skip the samples between
         # (buf[:, 0] is input sample n_in - len(buf); the next frame starts at k*hop - prepad)
-        skip = self.k * self.hop - self.prepad - (self.n_in - buf.shape[1])
+        skip = s.k * self.hop - self.prepad - (s.n_in - buf.shape[1])
         if skip > 0:
             buf = buf[:, skip:]
         nb = buf.shape[1]
         n_frames = (nb - self.size) // self.hop + 1 if nb >= self.size else 0
-        k0 = self.k
+        k0 = s.k
         if n_frames:
             frames = np.lib.stride_tricks.sliding_window_view(buf, self.size, axis=1)[:, : (n_frames - 1) * self.hop + 1: self.hop]
             frames = frames.transpose(1, 0, 2)
         else:
             frames = np.zeros((0, self.nch, self.size), dtype=self.dtype)
-        self.buf = buf[:, n_frames * self.hop:].copy()
-        self.k += n_frames
+        s.buf = buf[:, n_frames * self.hop:].copy()
+        s.k += n_frames
         return frames, k0
-
-    def state(self) -> dict:
-        return {"buf": self.buf.copy(), "k": self.k, "n_in": self.n_in}
-
-    def load(self, s: dict) -> None:
-        self.buf = np.array(s["buf"], dtype=self.dtype).reshape(self.nch, -1)
-        self.k, self.n_in = int(s["k"]), int(s["n_in"])
 
 
 def column_names(spec: StreamSpec, nch: int, parts) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -95,45 +98,33 @@ class _Framed(Node):
         self._rate = spec.rate
         self._hop = hop
         self.framer = Framer(self._nch, size, hop, prepad, self._dtype)
-        self._t_first = None
+        self.reset()
 
-    def reset(self):
-        self.framer.reset()
-        self._t_first = None
+    def new_state(self):
+        return self.framer.fresh()
 
     def transform(self, frames: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def _out(self, frames, k0, like: Chunk | None):
+    def _out(self, frames, k0):
         if frames.shape[0] == 0:
             return {}
-        t0 = (self._t_first or 0.0) + k0 * self._hop / self._rate
-        y = self.transform(frames)
-        if like is None:
-            return {"out": Chunk(y, t0)}
-        return {"out": Chunk(y, t0, like.seq, like.gap, like.eos, like.origin_ns)}
+        t0 = (self.state.t_first or 0.0) + k0 * self._hop / self._rate
+        return {"out": Chunk(self.transform(frames), t0)}
 
     def process(self, inputs):
-        c = inputs["in"]
+        c, s = inputs["in"], self.state
         x = chunk_data(c, self._lead, self._dtype)
         if x is None:
             return {}
-        if self._t_first is None:
-            self._t_first = float(c.t0)
+        if s.t_first is None:
+            s.t_first = float(c.t0)
         elif c.gap:  # samples are missing before this chunk: re-anchor so that its first sample keeps its t0
-            self._t_first = float(c.t0) - self.framer.n_in / self._rate
+            s.t_first = float(c.t0) - s.n_in / self._rate
         x, mask = sanitize(self, x, self._policy)
         if mask is not None:  # windows are independent: NaN only reaches the frames that contain it
             x[mask] = np.nan
-        frames, k0 = self.framer.push(x.reshape(self._nch, x.shape[-1]))
-        return self._out(frames, k0, c)
-
-    def state_dict(self):
-        return {"framer": self.framer.state(), "t_first": self._t_first}
-
-    def load_state_dict(self, state):
-        self.framer.load(state["framer"])
-        self._t_first = None if state["t_first"] is None else float(state["t_first"])
+        return self._out(*self.framer.push(s, x.reshape(self._nch, x.shape[-1])))
 
 
 class SlidingParams(NodeParams):
@@ -150,7 +141,6 @@ class SlidingWindow(_Framed):
     def configure(self, in_specs):
         spec = signal_input(self, in_specs)
         p = self.params
-        self.in_specs = dict(in_specs)
         self._setup(spec, p.size, p.hop, 0, p.nan_policy)
         self.latency_samples = p.size - 1  # lookahead: a window is stamped at its start, emitted at its end
         names, types = column_names(spec, self._nch, range(p.size))
@@ -195,7 +185,6 @@ class STFT(_Framed):
     def configure(self, in_specs):
         spec = signal_input(self, in_specs)
         p = self.params
-        self.in_specs = dict(in_specs)
         _check_stft(p)
         self._setup(spec, p.n_fft, p.hop, p.n_fft - p.hop, p.nan_policy)
         self.win = make_window(p.window, p.n_fft).astype(self._dtype)
@@ -211,12 +200,11 @@ class STFT(_Framed):
         return spec.reshape(frames.shape[0], -1)
 
     def finish(self):
-        f = self.framer
-        if f.n_in == 0:
+        f, s = self.framer, self.state
+        if s.n_in == 0:
             return {}
-        total = (f.n_in - 1 + f.prepad) // f.hop + 1  # frames that contain at least one input sample
-        frames, k0 = f.push(np.zeros((f.nch, total * f.hop - f.n_in), dtype=f.dtype))
-        return self._out(frames, k0, None)
+        total = (s.n_in - 1 + f.prepad) // f.hop + 1  # frames that contain at least one input sample
+        return self._out(*f.push(s, np.zeros((f.nch, total * f.hop - s.n_in), dtype=f.dtype)))
 
 
 class ISTFTParams(STFTParams):
@@ -228,10 +216,15 @@ class ISTFT(Node):
 
     Params = ISTFTParams
 
+    @dataclass
+    class State:
+        tail: np.ndarray  # (channels, n_fft - hop) overlap-add sums not complete yet
+        k: int = 0  # frames received
+        t_first: float | None = None  # start time of the first frame (a gap moves it)
+
     def configure(self, in_specs):
         spec = self.require_input(in_specs, "in", "features")
         p = self.params
-        self.in_specs = dict(in_specs)
         _check_stft(p)
         if np.dtype(spec.dtype).kind != "c":
             raise SpecError(f"istft needs complex frames, got {spec.dtype}", "connect the output of an stft")
@@ -263,22 +256,20 @@ class ISTFT(Node):
         self.out_specs = {"out": StreamSpec("signal", self._out_rate, (self._nch,), self._dtype.name, names, types, spec.units)}
         return self.out_specs
 
-    def reset(self):
-        self._tail = np.zeros((self._nch, self._n_fft - self._hop), dtype=self._dtype)
-        self._k = 0
-        self._t_first = None
+    def new_state(self):
+        return self.State(np.zeros((self._nch, self._n_fft - self._hop), dtype=self._dtype))
 
     def process(self, inputs):
-        c = inputs["in"]
+        c, s = inputs["in"], self.state
         z = c.data
         if z.ndim != 2 or z.shape[0] == 0 or z.shape[1] != self._nch * self.n_bins:
             if z.size == 0:
                 return {}
             raise ValueError(f"istft chunk has shape {z.shape}, expected (frames, {self._nch * self.n_bins})")
-        if self._t_first is None:
-            self._t_first = float(c.t0)
+        if s.t_first is None:
+            s.t_first = float(c.t0)
         elif c.gap:  # frames are missing before this chunk: re-anchor so that its first frame keeps its t0
-            self._t_first = float(c.t0) - self._k / self._frame_rate
+            s.t_first = float(c.t0) - s.k / self._frame_rate
         z, mask = sanitize(self, z, self._policy)
         if mask is not None:
             z = z.copy()
@@ -287,20 +278,12 @@ class ISTFT(Node):
         seg = np.fft.irfft(z.reshape(F, self._nch, self.n_bins), n=self._n_fft, axis=-1).astype(self._dtype, copy=False)
         seg = seg * self.syn  # (F, C, n_fft)
         ext = np.zeros((self._nch, (F + R - 1) * hop), dtype=self._dtype)
-        ext[:, : self._tail.shape[1]] = self._tail
+        ext[:, : s.tail.shape[1]] = s.tail
         blocks = seg.reshape(F, self._nch, R, hop).transpose(2, 1, 0, 3)  # (R, C, F, hop)
         for r in range(R):
             ext[:, r * hop: r * hop + F * hop] += blocks[r].reshape(self._nch, F * hop)
         y = ext[:, : F * hop]
-        self._tail = ext[:, F * hop:].copy()
-        t0 = self._t_first + self._k * hop / self._out_rate
-        self._k += F
-        return {"out": Chunk(y, t0, c.seq, c.gap, c.eos, c.origin_ns)}
-
-    def state_dict(self):
-        return {"tail": self._tail.copy(), "k": self._k, "t_first": self._t_first}
-
-    def load_state_dict(self, state):
-        self._tail = np.array(state["tail"], dtype=self._dtype).reshape(self._nch, -1)
-        self._k = int(state["k"])
-        self._t_first = None if state["t_first"] is None else float(state["t_first"])
+        s.tail = ext[:, F * hop:].copy()
+        t0 = s.t_first + s.k * hop / self._out_rate
+        s.k += F
+        return {"out": Chunk(y, t0)}
