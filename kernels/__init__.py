@@ -10,7 +10,8 @@ Shapes (time last for the Mamba ops, as in mamba_ssm; (batch, heads, L, d) for G
         -> (y (batch, dim, L), final_state (batch, dim, N) fp32)
     selective_state_update(state, x, dt, A, B, C, D=None, z=None, dt_bias=None, dt_softplus=False,
                            state_batch_indices=None) -> y (batch, dim)
-        state (n_slots, dim, N) updated in place; row i uses state[state_batch_indices[i]] (distinct indices)
+        state (n_slots, dim, N) updated in place; row i uses state[state_batch_indices[i]]: distinct slots in
+        [0, n_slots), checked on both backends (an index out of range, negative or repeated is a ValueError)
     causal_conv1d(x, weight, bias=None, initial_state=None, activation=None) -> (y, final_state)
         x: (batch, dim, L); weight: (dim, width); states (batch, dim, width-1); activation None | "silu"
     causal_conv1d_update(x, conv_state, weight, bias=None, activation=None) -> y (batch, dim)

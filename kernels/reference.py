@@ -28,6 +28,9 @@ __all__ = [
 ]
 
 
+_INDEX_DTYPES = (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)
+
+
 def _need(cond: bool, msg: str) -> None:
     if not cond:
         raise ValueError(msg)
@@ -133,9 +136,25 @@ def check_state_update_args(state, x, dt, A, B, C, D, z, dt_bias, state_batch_in
     if state_batch_indices is None:
         _need(state.shape[0] == bsz, f"state has {state.shape[0]} slots but batch is {bsz}; pass state_batch_indices")
     else:
-        _shape(state_batch_indices, "state_batch_indices", (bsz,))
-        _need(not state_batch_indices.is_floating_point(), "state_batch_indices must be an integer tensor")
+        check_state_batch_indices(state_batch_indices, bsz, state.shape[0])
     return bsz, d, n
+
+
+def check_state_batch_indices(idx: torch.Tensor, bsz: int, n_slots: int) -> None:
+    """ValueError unless idx is `bsz` distinct integer slot numbers in [0, n_slots). Both backends call this before
+    touching the state (the Triton kernel would write out of bounds or apply a repeated slot twice); on CUDA it costs
+    two small device-to-host syncs."""
+    _shape(idx, "state_batch_indices", (bsz,))
+    _need(idx.dtype in _INDEX_DTYPES, f"state_batch_indices must be an integer tensor, got {idx.dtype}")
+    if bsz == 0:
+        return
+    lo, hi = torch.stack([idx.min(), idx.max()]).tolist()
+    _need(lo >= 0, f"state_batch_indices holds {lo}: slot indices must be >= 0 (negative indices do not wrap)")
+    _need(hi < n_slots, f"state_batch_indices holds {hi} but the state has {n_slots} slots (0..{n_slots - 1})")
+    values, counts = torch.unique(idx, return_counts=True)
+    if len(values) != bsz:
+        raise ValueError(f"state_batch_indices repeats slot {int(values[counts > 1][0])}: each row needs its own "
+                         "slot (two rows on one slot would both update it)")
 
 
 def selective_state_update_ref(state, x, dt, A, B, C, D=None, z=None, dt_bias=None, dt_softplus=False,

@@ -105,6 +105,31 @@ def test_selective_state_update_with_permuted_sparse_slots():
         torch.testing.assert_close(yi[0], y[i], rtol=RTOL, atol=ATOL)
 
 
+@pytest.mark.parametrize("backend", ["ref", "triton"])
+@pytest.mark.parametrize("idx, match", [
+    ([0, 5], r"holds 5 but the state has 3 slots"),  # out of range: Triton used to write past the state
+    ([-1, 0], r"holds -1: slot indices must be >= 0"),  # negative: the reference used to wrap to the last slot
+    ([1, 1], r"repeats slot 1"),  # repeated: Triton used to apply the update twice
+])
+def test_selective_state_update_rejects_bad_slot_indices(monkeypatch, backend, idx, match):
+    monkeypatch.setenv("WAVEGRAPH_KERNELS", backend)
+    g = torch.Generator().manual_seed(6)
+    d, n = 5, 4
+    state = torch.randn(3, d, n, generator=g).to(DEVICE)
+    before = state.clone()
+    args = on_device(dict(x=torch.randn(2, d, generator=g), dt=torch.rand(2, d, generator=g),
+                          A=-torch.rand(d, n, generator=g), B=torch.randn(2, n, generator=g),
+                          C=torch.randn(2, n, generator=g)))
+    with pytest.raises(ValueError, match=match):
+        kernels.selective_state_update(state, **args, state_batch_indices=torch.tensor(idx, device=DEVICE))
+    assert torch.equal(state, before)  # refused before anything was written
+    with pytest.raises(ValueError, match="integer tensor"):
+        kernels.selective_state_update(state, **args, state_batch_indices=torch.tensor([0.0, 1.0], device=DEVICE))
+    # the valid neighbour of each case works on both backends
+    kernels.selective_state_update(state, **args, state_batch_indices=torch.tensor([2, 0], device=DEVICE))
+    assert torch.equal(state[1], before[1]) and not torch.equal(state[2], before[2])
+
+
 def test_selective_state_update_noncontiguous_state_is_updated_in_place():
     g = torch.Generator().manual_seed(5)
     d, n = 6, 4
