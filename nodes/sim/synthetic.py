@@ -9,6 +9,7 @@ size gives the same samples, and a state round trip (``pos`` and the 1/f filter 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -58,16 +59,32 @@ class PinkFilter:
         c = g * (1 - self.p)  # y_k = c_k * x / (1 - p_k z^-1)
         var = (np.outer(c, c) / (1 - np.outer(self.p, self.p))).sum()
         self.c = c / np.sqrt(var)
-        self.zi = np.zeros((k, n_ch, 1))
+        self.n_ch = n_ch
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
+    def zeros(self) -> np.ndarray:
+        """A fresh filter memory, (filters, channels, 1)."""
+        return np.zeros((self.p.size, self.n_ch, 1))
+
+    def __call__(self, x: np.ndarray, zi: np.ndarray) -> np.ndarray:
+        """Filter x (channels, n); zi, the filter memory, is updated in place."""
         from scipy.signal import lfilter
 
         y = np.zeros_like(x)
         for k in range(self.p.size):
-            yk, self.zi[k] = lfilter([self.c[k]], [1.0, -self.p[k]], x, axis=-1, zi=self.zi[k])
+            yk, zi[k] = lfilter([self.c[k]], [1.0, -self.p[k]], x, axis=-1, zi=zi[k])
             y += yk
         return y
+
+
+@dataclass
+class SynthState:
+    pos: int  # index of the next sample
+
+
+@dataclass
+class PinkState:
+    pos: int  # index of the next sample
+    pink_zi: np.ndarray  # PinkFilter memory, (filters, channels, 1)
 
 
 class SynthParams(NodeParams):
@@ -104,8 +121,8 @@ class SynthSource(Source):
     def setup(self) -> None:
         """Per-class preparation at configure time."""
 
-    def reset(self):
-        self.pos = 0
+    def new_state(self):
+        return SynthState(0)
 
     @property
     def duration_seconds(self):
@@ -113,25 +130,19 @@ class SynthSource(Source):
 
     def read(self):
         p = self.params
-        n = p.chunk_size if self._n_total is None else min(p.chunk_size, self._n_total - self.pos)
+        pos = self.state.pos
+        n = p.chunk_size if self._n_total is None else min(p.chunk_size, self._n_total - pos)
         if n <= 0:
             return None
-        data = self.generate(self.pos, n).astype(p.dtype, copy=False)
-        chunk = Chunk(data, t0=self.pos / p.rate)
-        self.pos += n
-        return {"out": chunk}
+        data = self.generate(pos, n).astype(p.dtype, copy=False)
+        self.state.pos = pos + n
+        return {"out": Chunk(data, t0=pos / p.rate)}
 
     def generate(self, n0: int, n: int) -> np.ndarray:
         raise NotImplementedError
 
     def times(self, n0: int, n: int) -> np.ndarray:
         return np.arange(n0, n0 + n) / self.params.rate
-
-    def state_dict(self):
-        return {"pos": self.pos}
-
-    def load_state_dict(self, state):
-        self.pos = int(state["pos"])
 
 
 def _per_channel(v, n_ch: int, what: str) -> np.ndarray:
@@ -178,24 +189,14 @@ class Noise(SynthSource):
     def setup(self):
         self._pink = PinkFilter(self.params.rate, self.n_ch) if self.params.color == "pink" else None
 
-    def reset(self):
-        super().reset()
-        if self._pink is not None:
-            self._pink.zi[:] = 0
+    def new_state(self):
+        return SynthState(0) if self._pink is None else PinkState(0, self._pink.zeros())
 
     def generate(self, n0, n):
         x = block_normal(self.params.seed, 0, self.n_ch, n0, n, self._cache)
         if self._pink is not None:
-            x = self._pink(x)
+            x = self._pink(x, self.state.pink_zi)
         return self.params.amplitude * x
-
-    def state_dict(self):
-        return {"pos": self.pos, "pink_zi": None if self._pink is None else self._pink.zi.copy()}
-
-    def load_state_dict(self, state):
-        self.pos = int(state["pos"])
-        if self._pink is not None:
-            self._pink.zi = np.array(state["pink_zi"], dtype=np.float64)
 
 
 class ChirpParams(SynthParams):

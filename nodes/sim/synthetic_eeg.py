@@ -22,7 +22,7 @@ from pydantic import Field
 
 from wavegraph.pipeline.spec import SpecError
 
-from .synthetic import PinkFilter, SynthParams, SynthSource, block_normal
+from .synthetic import PinkFilter, PinkState, SynthParams, SynthSource, block_normal
 
 DEFAULT_CHANNELS = ["Fp1", "Fp2", "F3", "F4", "C3", "Cz", "C4", "P3", "P4", "O1", "Oz", "O2"]
 BLINK_S = 0.3
@@ -83,9 +83,8 @@ class EEGSim(SynthSource):
         self._mod_phase = rng.uniform(0, 2 * np.pi)
         self._ssvep_phase = rng.uniform(0, 2 * np.pi, (max(1, len(p.ssvep_freqs)), p.ssvep_harmonics))
 
-    def reset(self):
-        super().reset()
-        self._pink.zi[:] = 0
+    def new_state(self):
+        return PinkState(0, self._pink.zeros())
 
     def _events(self, stream: int, rate: float, t_lo: float, t_hi: float) -> list[tuple[float, float]]:
         """(onset s, rng draw in [0, 1)) of Poisson events with onset in [t_lo, t_hi), from 1-second blocks."""
@@ -104,7 +103,7 @@ class EEGSim(SynthSource):
         p = self.params
         t = self.times(n0, n)
         uv = 1e-6
-        x = p.background_uv * self._pink(block_normal(p.seed, 1, self.n_ch, n0, n, self._cache))
+        x = p.background_uv * self._pink(block_normal(p.seed, 1, self.n_ch, n0, n, self._cache), self.state.pink_zi)
         if p.line_uv:
             x += p.line_uv * np.sin(2 * np.pi * p.line_freq * t)
         if p.alpha_uv:
@@ -141,10 +140,3 @@ class EEGSim(SynthSource):
                     env[on] += np.sin(np.pi * tau[on] / dur) ** 2
                 x += p.emg_uv * self._w_emg[:, None] * env * hf
         return x * uv
-
-    def state_dict(self):
-        return {"pos": self.pos, "pink_zi": self._pink.zi.copy()}
-
-    def load_state_dict(self, state):
-        self.pos = int(state["pos"])
-        self._pink.zi = np.array(state["pink_zi"], dtype=np.float64)
