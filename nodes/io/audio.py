@@ -233,7 +233,6 @@ class AudioOutput(Sink):
 
     def configure(self, in_specs):
         spec = self.require_input(in_specs, "in", "signal")
-        self.in_specs = dict(in_specs)
         if len(spec.shape) != 1:
             raise SpecError(f"audio_output plays (channels, samples) signals, got shape {spec.shape}",
                             "pick or mix channels first")

@@ -334,7 +334,6 @@ class LslOutlet(Sink):
     def configure(self, in_specs):
         pylsl = import_pylsl()
         spec = in_specs["in"]
-        self.in_specs = dict(in_specs)
         p = self.params
         self._markers = spec.kind in ("events", "tokens")
         if self._markers:
