@@ -83,7 +83,6 @@ class SSVEPDecoder(Node):
         if len(spec.shape) != 1:
             raise SpecError(f"ssvep_decoder needs a (channels, samples) signal, got shape {spec.shape}",
                             "connect the EEG before any filterbank: the decoder runs its own causal sub-bands")
-        self.in_specs = dict(in_specs)
         rate = spec.rate
         if p.method == "fbcca":
             self._setup_fbcca(spec)
