@@ -25,6 +25,7 @@ BUILTIN_NODES: dict[str, str] = {
     "gla": "wavegraph.nodes.models.model:GLANode",
     "fir": "wavegraph.nodes.dsp.filters:FIR",
     "highpass": "wavegraph.nodes.dsp.filters:Highpass",
+    "join": "wavegraph.nodes.dsp.join:Join",
     "istft": "wavegraph.nodes.dsp.windows:ISTFT",
     "lowpass": "wavegraph.nodes.dsp.filters:Lowpass",
     "lsl_inlet": "wavegraph.nodes.io.lsl:LslInlet",

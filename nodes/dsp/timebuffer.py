@@ -1,9 +1,10 @@
 """A buffer of signal samples with their stream-clock timestamps, shared by the nodes that align
 streams by time (epochs, join) rather than by arrival order.
 
-Sample i of a chunk is stamped ``chunk.t0 + i / rate`` (plus a fixed clock offset). A chunk flagged
-``gap`` starts a new segment: the buffer remembers where, so that a consumer can refuse a window that
-spans missing data.
+Samples are stamped ``t_first + k / rate`` (plus a fixed clock offset), k counting from the first sample
+of the segment whose first chunk had t0 = t_first, as the framing nodes stamp their outputs: times do
+not depend on how the stream was chunked. A chunk flagged ``gap`` starts a new segment at its own t0;
+the buffer remembers where, so that a consumer can refuse a window that spans missing data.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ class TimedBuffer:
         self.breaks: list[int] = []  # absolute sample indices where a gap starts a new segment
         self.start = 0  # absolute index of data[..., 0]
         self.seen = False  # any sample arrived yet
+        self.anchor = (0.0, 0)  # (t0, absolute index) of the current segment's first sample
 
     @property
     def end_time(self) -> float:
@@ -41,8 +43,10 @@ class TimedBuffer:
             raise ValueError(f"chunk shape {data.shape} does not match the stream's {self.shape} + (samples,)")
         if gap and self.seen:
             self.breaks.append(self.n_total)
+        if gap or not self.seen:
+            self.anchor = (float(t0), self.n_total)
         self.seen = True
-        t = t0 + self.offset + np.arange(n) / self.rate
+        t = self.anchor[0] + self.offset + (self.n_total - self.anchor[1] + np.arange(n)) / self.rate
         self.data = np.concatenate([self.data, data.astype(self.dtype, copy=False)], axis=-1)
         self.times = np.concatenate([self.times, t])
 
@@ -70,9 +74,10 @@ class TimedBuffer:
 
     def state(self) -> dict:
         return {"data": self.data.copy(), "times": self.times.copy(), "breaks": list(self.breaks),
-                "start": self.start, "seen": self.seen}
+                "start": self.start, "seen": self.seen, "anchor": list(self.anchor)}
 
     def load(self, s: dict) -> None:
         self.data = np.asarray(s["data"], dtype=self.dtype).reshape(*self.shape, -1)
         self.times = np.asarray(s["times"], dtype=np.float64)
         self.breaks, self.start, self.seen = [int(b) for b in s["breaks"]], int(s["start"]), bool(s["seen"])
+        self.anchor = (float(s["anchor"][0]), int(s["anchor"][1]))

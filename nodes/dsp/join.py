@@ -1,0 +1,187 @@
+"""join: align several signal streams by their timestamps (not their arrival order) into one signal.
+
+Inputs: the ports named in `inputs` (default `a`, `b`), each a (channels, samples) signal with its own
+rate and clock. Sample i of a chunk is at `t0 + i/rate + offsets[port]` seconds: `offsets` corrects a
+known clock offset (streams from lsl_inlet with `clock_sync` are already on this machine's LSL clock,
+liblsl's time_correction; XDF replay applies the file's clock offsets).
+
+Output: a signal on the sample grid of the `reference` input (default the first), its channels
+followed by every other input's, in `inputs` order (names prefixed `port:` when they collide). The
+value of another input at a reference time t is linearly interpolated between its two samples around
+t (exact when a sample sits at t, e.g. same rate and clock). Output sample t is emitted once every
+input has a sample at or after t, so the output does not depend on how the inputs interleave: the
+same in one process as across processes. Reference samples before an input's first sample are
+dropped (`before_start`); at the end, reference samples after an input's last sample are dropped
+(`after_end`).
+
+`max_wait` (seconds of reference-stream time, default none: wait for ever): once the reference has run
+`max_wait` past a sample that some input has not reached yet, the sample goes out with that input's
+last value held (NaN before it has any), the output chunk is flagged `gap`, and `late_<port>` counts
+the samples. Replaying files as fast as possible, sources are read one chunk each in turn: give them
+the same `chunk_duration` (or no max_wait) so that none looks late.
+Latency: 0 declared (the wait for the slowest input is not a fixed number of samples).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.node import Node, NodeParams
+from wavegraph.pipeline.spec import SpecError, StreamSpec
+
+from .timebuffer import TimedBuffer
+
+
+class JoinParams(NodeParams):
+    inputs: list[str] = Field(default_factory=lambda: ["a", "b"], description="input port names (2 or more)")
+    reference: str | None = Field(None, description="the input whose sample grid the output follows (default first)")
+    offsets: dict[str, float] = Field(default_factory=dict, description="seconds added to an input's timestamps")
+    max_wait: float | None = Field(None, gt=0, description="s of reference time to wait for a late input")
+
+    @model_validator(mode="after")
+    def _ports(self):
+        if len(self.inputs) < 2 or len(set(self.inputs)) != len(self.inputs):
+            raise ValueError(f"join needs two or more distinct input names, got {self.inputs}")
+        for name in self.inputs:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise ValueError(f"join input name {name!r} must be an identifier")
+        for name in [self.reference, *self.offsets]:
+            if name is not None and name not in self.inputs:
+                raise ValueError(f"{name!r} is not one of the join's inputs {self.inputs}")
+        return self
+
+
+class Join(Node):
+    """Time-aligned join of several signals onto the reference input's sample grid."""
+
+    outputs = ("out",)
+    Params = JoinParams
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        self.inputs = tuple(self.params.inputs)
+        self.ref = self.params.reference or self.inputs[0]
+        self.others = [p for p in self.inputs if p != self.ref]
+        self.bufs: dict[str, TimedBuffer] = {}
+
+    def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
+        self.in_specs = dict(in_specs)
+        specs = {p: self.require_input(in_specs, p, "signal") for p in self.inputs}
+        for p, s in specs.items():
+            if len(s.shape) != 1 or s.rate <= 0:
+                raise SpecError(f"join: input '{p}' is a {s.describe()} stream", "join regular (channels, samples) signals")
+        names = [(p, n) for p in self.inputs for n in (specs[p].channel_names or [f"ch{i}" for i in range(specs[p].shape[0])])]
+        plain = [n for _, n in names]
+        if len(set(plain)) != len(plain):
+            plain = [f"{p}:{n}" for p, n in names]
+        types = [t for p in self.inputs for t in (specs[p].channel_types or ("misc",) * specs[p].shape[0])]
+        units = {specs[p].units for p in self.inputs}
+        self.dtype = np.result_type(*[np.dtype(specs[p].dtype) for p in self.inputs], np.float32)
+        self.bufs = {p: TimedBuffer(specs[p].shape, self.dtype, specs[p].rate, self.params.offsets.get(p, 0.0))
+                     for p in self.inputs}
+        self.reset()
+        ref = specs[self.ref]
+        self.latency_samples = 0
+        self.out_specs = {"out": StreamSpec("signal", ref.rate, (len(plain),), self.dtype.name, tuple(plain),
+                                            tuple(types), units.pop() if len(units) == 1 else "")}
+        return self.out_specs
+
+    # --- data -------------------------------------------------------------------------------------
+    def process(self, inputs: dict[str, Chunk]) -> dict[str, Chunk]:
+        for p, c in inputs.items():
+            self.bufs[p].append(np.asarray(c.data), c.t0, c.gap)
+            if p != self.ref and self.first[p] is None and self.bufs[p].times.size:
+                self.first[p] = float(self.bufs[p].times[0])
+        return self._emit(final=False)
+
+    def finish(self) -> dict[str, Chunk]:
+        return self._emit(final=True)
+
+    def _emit(self, final: bool) -> dict[str, Chunk]:
+        ref = self.bufs[self.ref]
+        t = ref.times
+        if not t.size:
+            return {}
+        ends = {p: self.bufs[p].end_time for p in self.others}
+        n_ready = int(np.searchsorted(t, min(ends.values()), side="right"))
+        n_late = 0
+        if final:
+            n_late = t.size  # every input has ended: what is still waiting for one is after its end
+        elif self.params.max_wait is not None:
+            n_late = int(np.searchsorted(t, ref.end_time - self.params.max_wait, side="right"))
+        n = max(n_ready, n_late)
+        if n == 0:
+            return {}
+        times, keep = t[:n], np.ones(n, dtype=bool)
+        for p in self.others:
+            if self.first[p] is not None:
+                keep &= times >= self.first[p]
+            elif final:
+                keep[:] = False  # an input that sent nothing: there is nothing to join
+        if not keep.all():
+            self.count("before_start", int(np.count_nonzero(~keep)))
+        parts = [ref.data[..., :n]]
+        gap = False
+        for p in self.others:
+            vals, late = self._values(p, times)
+            late &= keep
+            if late.any():
+                if final:
+                    self.count("after_end", int(np.count_nonzero(late)))
+                    keep &= ~late
+                else:
+                    gap = True
+                    self.count(f"late_{p}", int(np.count_nonzero(late)))
+            parts.append(vals)
+        out = np.concatenate(parts, axis=0)[:, keep]
+        t_out = times[keep]
+        ref.prune(t[n - 1] + 0.5 / ref.rate)  # drop what went out
+        self._prune()
+        if not t_out.size:
+            return {}
+        return {"out": Chunk(np.ascontiguousarray(out), t0=float(t_out[0]), gap=gap)}
+
+    def _values(self, p: str, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Input p at `times`: linear interpolation where it has samples on both sides (or at t), else the
+        last value held (NaN before any); and which times it has not reached."""
+        b = self.bufs[p]
+        late = times > b.end_time
+        nch = b.shape[0]
+        if not b.times.size:
+            return np.full((nch, times.size), np.nan, dtype=self.dtype), np.ones(times.size, dtype=bool)
+        i = np.clip(np.searchsorted(b.times, times, side="right") - 1, 0, b.times.size - 1)
+        j = np.minimum(i + 1, b.times.size - 1)
+        span = b.times[j] - b.times[i]
+        w = np.where(span > 0, (times - b.times[i]) / np.where(span > 0, span, 1.0), 0.0)
+        w = np.clip(w, 0.0, 1.0)  # before the first held sample (dropped anyway) / after the last (held)
+        x0, x1 = b.data[:, i], b.data[:, j]
+        return (x0 + w * (x1 - x0)).astype(self.dtype, copy=False), late
+
+    def _prune(self) -> None:
+        """Keep, per input, the last sample at or before the next reference time (for interpolation)."""
+        ref = self.bufs[self.ref]
+        nxt = ref.times[0] if ref.times.size else ref.end_time
+        for p in self.others:
+            b = self.bufs[p]
+            if b.times.size and np.isfinite(nxt):
+                k = int(np.searchsorted(b.times, nxt, side="right")) - 1
+                if k > 0:
+                    b.prune(float(b.times[k]))
+
+    # --- state ------------------------------------------------------------------------------------
+    def reset(self) -> None:
+        for b in self.bufs.values():
+            b.reset()
+        self.first: dict[str, float | None] = {p: None for p in self.others}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"buffers": {p: b.state() for p, b in self.bufs.items()}, "first": dict(self.first)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for p, s in state["buffers"].items():
+            self.bufs[p].load(s)
+        self.first = dict(state["first"])

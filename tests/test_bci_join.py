@@ -1,0 +1,122 @@
+"""The time-aligned join (nodes/dsp/join.py): real EEG (EEGMMIDB, 160 Hz) joined with a 250 Hz stream on
+another clock; the output equals offline interpolation whatever the chunking and interleaving, late
+inputs are flagged after max_wait, and one process equals several processes."""
+import numpy as np
+import pytest
+
+from wavegraph.nodes.dsp.join import Join
+from wavegraph.nodes.io.file_source import FileSource
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.config import load_config
+from wavegraph.pipeline.graph import build_graph
+from wavegraph.pipeline.runner import run_graph
+from wavegraph.pipeline.spec import signal_spec
+
+PICKS = ["C3..", "Cz..", "C4..", "Oz.."]
+
+
+@pytest.fixture(scope="module")
+def eeg():
+    src = FileSource(path="dataset:eegmmidb-s001r02", picks=PICKS, chunk_size=1600)
+    spec = src.configure({})["out"]
+    x = src.read()["out"].data  # the first 10 s
+    src.close()
+    return x, spec
+
+
+def offline(x, rate_a, y, rate_b, t0_b):
+    """Reference: y interpolated (numpy.interp) at a's sample times, where a and b overlap."""
+    ta = np.arange(x.shape[1]) / rate_a
+    tb = t0_b + np.arange(y.shape[1]) / rate_b
+    keep = (ta >= tb[0]) & (ta <= tb[-1])
+    yi = np.stack([np.interp(ta[keep], tb, ch) for ch in y])
+    return np.concatenate([x[:, keep], yi]), ta[keep]
+
+
+def feed(node, streams, rng):
+    """streams: port -> (x, rate, t0); random chunk sizes, inputs interleaved at random."""
+    pos = {p: 0 for p in streams}
+    outs = []
+    while any(pos[p] < s[0].shape[1] for p, s in streams.items()):
+        p = rng.choice([q for q in streams if pos[q] < streams[q][0].shape[1]])
+        x, rate, t0 = streams[p]
+        n = int(rng.integers(1, 60))
+        c = Chunk(x[:, pos[p]:pos[p] + n], t0=t0 + pos[p] / rate)
+        pos[p] += c.data.shape[1]
+        r = node.process({p: c})
+        outs += [r["out"]] if r else []
+    r = node.finish()
+    outs += [r["out"]] if r else []
+    return outs
+
+
+def test_join_aligns_rates_and_clock_offsets_whatever_the_arrival_order(eeg):
+    x, spec = eeg
+    rate_b, t0_b = 250.0, 100.0 + 0.3  # b's clock runs 100 s ahead; it starts 0.3 s after a
+    tb = np.arange(int(9.0 * rate_b)) / rate_b
+    y = np.stack([np.sin(2 * np.pi * 7.0 * tb), np.cos(2 * np.pi * 3.0 * tb)])
+    ref, t_ref = offline(x, spec.rate, y, rate_b, 0.3)
+    specs = {"eeg": spec, "aux": signal_spec(rate_b, ["Fz", "Cz.."], "misc")}
+    first = None
+    for seed in range(4):
+        node = Join(inputs=["eeg", "aux"], offsets={"aux": -100.0})
+        out_spec = node.configure(specs)["out"]
+        outs = feed(node, {"eeg": (x, spec.rate, 0.0), "aux": (y, rate_b, t0_b)}, np.random.default_rng(seed))
+        got = np.concatenate([c.data for c in outs], axis=1)
+        first = got if first is None else first
+        np.testing.assert_array_equal(got, first)  # the arrival order changes nothing, bit for bit
+        np.testing.assert_array_equal(got[:4], x[:, np.round(t_ref * spec.rate).astype(int)])  # a: untouched
+        np.testing.assert_allclose(got[4:], ref[4:], rtol=0, atol=1e-9)  # b: interpolated (offset rounding ~1e-13 s)
+        starts = np.cumsum([0] + [c.data.shape[1] for c in outs[:-1]])
+        np.testing.assert_allclose([c.t0 for c in outs], t_ref[starts], atol=1e-9)  # on a's clock
+        assert not any(c.gap for c in outs)
+        assert node.counters == {"before_start": 48, "after_end": int(np.count_nonzero(np.arange(1600) / 160.0 > 0.3 + tb[-1]))}
+    assert out_spec.channel_names == ("eeg:C3..", "eeg:Cz..", "eeg:C4..", "eeg:Oz..", "aux:Fz", "aux:Cz..")
+    assert out_spec.rate == spec.rate
+
+
+def test_late_input_is_flagged_after_max_wait_and_held(eeg):
+    x, spec = eeg
+    node = Join(max_wait=0.5)
+    node.configure({"a": spec, "b": signal_spec(50.0, ["aux"], "misc")})
+    node.process({"b": Chunk(np.arange(50.0)[None], t0=0.0)})  # b: 1 s, then silence
+    out = node.process({"a": Chunk(x[:, :160], t0=0.0)})["out"]  # a reaches 1 s: b is not late yet
+    assert out.data.shape[1] == 157 and not out.gap  # up to b's last sample (0.98 s)
+    assert node.process({"a": Chunk(x[:, 160:200], t0=1.0)}) == {}  # 1.25 s: still inside max_wait
+    late = node.process({"a": Chunk(x[:, 200:320], t0=1.25)})["out"]  # 2 s: samples up to 1.5 s go out
+    assert late.gap and late.t0 == pytest.approx(157 / 160.0)
+    np.testing.assert_array_equal(late.data[4], 49.0)  # b's last value, held
+    assert late.data.shape[1] == 240 - 157 and node.counters == {"late_b": late.data.shape[1]}
+
+
+def test_join_same_result_in_one_process_and_across_processes(tmp_path):
+    graph_yaml = tmp_path / "join.yaml"
+    graph_yaml.write_text(f"""
+name: join-test
+nodes:
+  - {{id: eeg, type: file_source, params: {{path: "dataset:eegmmidb-s001r02", picks: {PICKS}, chunk_size: 16}}}}
+  - {{id: aux, type: sine, params: {{rate: 250.0, channels: [Fz], freq: 7.0, chunk_size: 25, duration: 20.0}}}}
+  - {{id: join, type: join, params: {{inputs: [eeg, aux]}}}}
+  - {{id: rec, type: recorder, params: {{path: out.npz}}}}
+edges:
+  - {{source: eeg.out, target: join.eeg}}
+  - {{source: aux.out, target: join.aux}}
+  - {{source: join.out, target: rec.in}}
+processes:
+  a: [eeg]
+  b: [aux]
+  c: [join, rec]
+""")
+    results = {}
+    for mode in ("in", "multi"):
+        path = tmp_path / f"{mode}.npz"
+        graph = build_graph(load_config(graph_yaml, [f"rec.path={path}"]))
+        r = run_graph(graph, in_process=mode == "in")
+        assert r.exit_code == 0, r.failure
+        results[mode] = np.load(path)["data"]
+    np.testing.assert_array_equal(results["in"], results["multi"])
+    x = results["in"]
+    assert x.shape == (5, 20 * 160)  # a's grid up to the sine's last sample (19.996 s)
+    t = np.arange(x.shape[1]) / 160.0
+    tb = np.arange(5000) / 250.0
+    np.testing.assert_allclose(x[4], np.interp(t, tb, np.sin(2 * np.pi * 7.0 * tb)), atol=1e-12)
