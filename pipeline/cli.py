@@ -14,7 +14,7 @@ Graph errors print one line each (`file:line: message; fix: ...`) and exit with 
 from __future__ import annotations
 
 import argparse
-import signal
+import math
 import sys
 
 from .config import GraphError, load_config
@@ -27,8 +27,8 @@ def _speed(value: str) -> float | None:
         speed = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"--speed takes a number or 'max', got {value!r}") from None
-    if speed <= 0:
-        raise argparse.ArgumentTypeError("--speed must be positive")
+    if not math.isfinite(speed) or speed <= 0:
+        raise argparse.ArgumentTypeError(f"--speed must be a positive number or 'max', got {value!r}")
     return speed
 
 
@@ -98,13 +98,33 @@ def cmd_nodes(args) -> int:
 
 
 def cmd_run(args) -> int:
+    from .graph import build_graph
+    from .monitor import LiveMonitor, add_monitor_nodes, uses_monitor
     from .runner import run_graph
     from .summary import format_summary
 
-    graph = _build(args)
-    result = run_graph(graph, speed=args.speed, in_process=args.in_process, progress=args.progress)
+    config = load_config(args.config, args.set)
+    monitor = None
+    if args.monitor or uses_monitor(config):
+        config = add_monitor_nodes(config) if args.monitor else config
+        graph = build_graph(config)
+        try:
+            monitor = LiveMonitor(graph, args.monitor_host, args.monitor_port, multiprocess=not args.in_process)
+        except ImportError as e:
+            print(f"error: the monitor needs bokeh ({e}); pip install 'wavegraph[monitor]'", file=sys.stderr)
+            return 2
+        print(f"monitor: {monitor.url}", file=sys.stderr, flush=True)
+    else:
+        graph = build_graph(config)
+    try:
+        result = run_graph(graph, speed=args.speed, in_process=args.in_process, progress=args.progress,
+                           observer=monitor.observe if monitor else None)
+    finally:
+        if monitor is not None:
+            monitor.close()
     print(format_summary(result.stats, result.processes))
-    print(f"wall time {result.wall_s:.2f} s" + (" (interrupted)" if result.interrupted else ""))
+    status = " (failed)" if result.failure else " (interrupted)" if result.interrupted else ""
+    print(f"wall time {result.wall_s:.2f} s{status}")
     if result.failure:
         print(f"error: {result.failure}", file=sys.stderr)
     return result.exit_code
@@ -128,10 +148,6 @@ def cmd_plugin(args) -> int:
     return commands[name].load()(list(getattr(args, "rest", []))) or 0
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     from wavegraph import __version__
 
@@ -147,6 +163,10 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--speed", type=_speed, default=None, help="1 for real time, max (default) for as fast as possible")
             p.add_argument("--in-process", action="store_true", help="run every node in this process")
             p.add_argument("--progress", action="store_true", help="show a progress bar for replays")
+            p.add_argument("--monitor", action="store_true", help="serve a live web page of every stream and node")
+            p.add_argument("--monitor-host", default="127.0.0.1",
+                           help="address the page binds (anything but loopback needs the token in the URL)")
+            p.add_argument("--monitor-port", type=int, default=8765, help="port of the page (0: any free port)")
     p = sub.add_parser("nodes", help="list node types; `nodes TYPE` shows one with its parameters")
     p.add_argument("type", nargs="?")
     sub.add_parser("devices", help="list audio devices and visible LSL streams")
@@ -157,7 +177,6 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
 
-    signal.signal(signal.SIGTERM, _raise_interrupt)
     handlers = {"run": cmd_run, "validate": cmd_validate, "describe": cmd_describe, "nodes": cmd_nodes,
                 "devices": cmd_plugin, "bench": cmd_plugin, "train": cmd_plugin}
     try:
@@ -166,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in e.lines():
             print(line, file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C before a run starts (a run's own StopFlag handles it after)
         return 130
 
 

@@ -24,22 +24,49 @@ from .node import Node, Sink, Source
 
 
 class StopFlag:
-    """Ctrl-C / SIGTERM handling that never interrupts a node mid-chunk.
+    """The one stop path of a process: SIGINT, SIGTERM and SIGHUP only set this flag, never interrupt a
+    node mid-chunk.
 
-    While installed, SIGINT and SIGTERM only set the flag; the runners check it between chunks, stop
-    reading, and close every node (so recorders finalise complete files)."""
+    The first signal (or `request()`) asks for a stop: the runners end their sources (as if each had
+    reached end-of-stream) and let the graph drain, so every chunk already read reaches the sinks and
+    recorders finalise complete files. A second signal (or `abort()`) stops at once, between chunks;
+    every node is still closed. `bool(flag)` is True once a stop was asked for."""
+
+    SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
     def __init__(self):
         self.event = threading.Event()
+        self.abort_event = threading.Event()
+        self.why = ""  # what asked first: "SIGTERM", "parent", ...
         self._old: dict = {}
 
     def __bool__(self) -> bool:
         return self.event.is_set()
 
+    @property
+    def aborted(self) -> bool:
+        return self.abort_event.is_set()
+
+    def request(self, why: str = "") -> None:
+        if not self.event.is_set():
+            self.why = why
+            self.event.set()
+
+    def abort(self, why: str = "") -> None:
+        self.request(why)
+        self.abort_event.set()
+
+    def _on_signal(self, signum, frame) -> None:
+        name = signal.Signals(signum).name
+        if self.event.is_set():
+            self.abort(name)
+        else:
+            self.request(name)
+
     def install(self) -> "StopFlag":
         if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._old[sig] = signal.signal(sig, lambda *_: self.event.set())
+            for sig in self.SIGNALS:
+                self._old[sig] = signal.signal(sig, self._on_signal)
         return self
 
     def uninstall(self) -> None:
@@ -66,15 +93,35 @@ class NodeStats:
     compute_ns: list = field(default_factory=list)
     latency_ns: list = field(default_factory=list)  # end-to-end, measured where the node is a sink
     counters: dict = field(default_factory=dict)
+    summarised: bool = False  # compute_ns/latency_ns hold [p50, p99] (from_dict), not samples
 
     def to_dict(self) -> dict:
         """Plain-JSON form (percentiles, not samples) for the multi-process runner's control channel."""
-        d = {k: getattr(self, k) for k in ("chunks_in", "chunks_out", "drops", "gaps", "restarts")}
+        d = {k: getattr(self, k) for k in _COUNTS}
         d["counters"] = dict(self.counters)
         for name in ("compute_ns", "latency_ns"):
             values = np.asarray(getattr(self, name), dtype=np.float64)
-            d[name] = [float(np.percentile(values, 50)), float(np.percentile(values, 99))] if values.size else []
+            if self.summarised:
+                d[name] = [float(v) for v in values]
+            else:
+                d[name] = [float(np.percentile(values, 50)), float(np.percentile(values, 99))] if values.size else []
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "NodeStats":
+        """The inverse of to_dict (percentiles stay percentiles); ValueError on anything malformed."""
+        try:
+            counts = {k: int(d[k]) for k in _COUNTS}
+            pairs = {k: [float(v) for v in d[k]] for k in ("compute_ns", "latency_ns")}
+            counters = {str(k): int(v) for k, v in d["counters"].items()}
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise ValueError(f"not NodeStats: {e!r}") from None
+        if any(len(v) not in (0, 2) for v in pairs.values()):
+            raise ValueError("not NodeStats: compute_ns and latency_ns are [p50, p99] or []")
+        return cls(**counts, **pairs, counters=counters, summarised=True)
+
+
+_COUNTS = ("chunks_in", "chunks_out", "drops", "gaps", "restarts")
 
 
 class Executor:
@@ -105,14 +152,22 @@ class Executor:
         self.drain()
 
     def step_sources(self) -> bool:
-        """Read one chunk from each active local source (pacing replays). False when none is left
-        or when a stop was requested."""
+        """Read one chunk from each active local source (pacing replays). False when none is left.
+        Once a stop is requested, the sources end instead (end-of-stream follows what they sent)."""
         for node_id in list(self.active_sources):
             if self.stop:
+                self.end_sources()
                 return False
             self._read_source(node_id)
             self.drain()
         return bool(self.active_sources) and not self.stop
+
+    def end_sources(self) -> None:
+        """End every local source now, as if it had reached its end, and drain what follows."""
+        for node_id in list(self.active_sources):
+            self.active_sources.remove(node_id)
+            self._end(node_id)
+        self.drain()
 
     def run(self) -> None:
         """Run until every local source has ended and every queued chunk is processed."""
@@ -137,7 +192,7 @@ class Executor:
 
     # --- internals -----------------------------------------------------------------------------
     def drain(self) -> None:
-        while self.queue and not self.stop:
+        while self.queue and not self.stop.aborted:
             self._run(*self.queue.popleft())
 
     def _read_source(self, node_id: str) -> None:

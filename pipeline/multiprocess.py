@@ -1,20 +1,28 @@
 """The multi-process runner: each process group of the graph in its own OS process.
 
 The parent builds the whole graph once (so every error is caught before anything starts and every
-edge's spec is known), then writes a JSON plan per group and starts `python -P -m wavegraph.pipeline.worker PLAN`.
-Edges inside a group stay in memory; edges between groups go over ZeroMQ (pipeline.transport):
-`ipc://` on one host, `tcp://` when the graph says `transport: tcp` or a group names a host (a
-receiver binds to its group's host, loopback by default). Workers report stats and failures on a
-control socket in JSON. On Ctrl-C or SIGTERM the parent sends SIGTERM to every worker, each closes
-its nodes (recorders finalise their files) and exits; stragglers are killed after `STOP_GRACE_S`.
+edge's spec is known), then writes a typed plan per group (pipeline.plan.WorkerPlan: the group's node
+configs and specs, never the path of the YAML to re-read) and starts
+`python -P -m wavegraph.pipeline.worker PLAN`. Edges inside a group stay in memory; edges between
+groups go over ZeroMQ (pipeline.transport): `ipc://` in a per-run folder on one host, `tcp://` when
+the graph says `transport: tcp` or a group names a host (a receiver binds port 0 on its group's host,
+loopback by default, and reports the port it got).
+
+Start: every worker binds its receivers and reports `Ready`; the parent then tells each where its
+senders connect (`Start`), waits until every sender has connected, and only then lets the sources
+start (`Go`), so nothing sent at the start of a stream is lost to a receiver that is not there yet.
+
+Stop, one way: the parent's StopFlag (SIGINT, SIGTERM, SIGHUP), a worker's `StopRequest` (it got a
+signal), a node failure or a process that died all lead to `Stop`: every worker ends its sources and
+the graph drains by itself. After `DRAIN_S` (or a second signal) the parent sends `Abort`; processes
+still running `STOP_GRACE_S` later are killed. The summary is printed in every case.
 """
 from __future__ import annotations
 
 import contextlib
-import json
 import os
+import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -24,148 +32,235 @@ import zmq
 
 import wavegraph
 
+from .executor import NodeStats, StopFlag
 from .graph import Graph
+from .plan import (Abort, BadMessage, Connected, Ended, Error, Go, Progress, Ready, ReceiverPlan, Release,
+                   SenderPlan, Start, Stats, Stop, StopRequest, WorkerPlan, decode, encode)
 from .result import ProgressBar, RunResult, source_durations
-from .transport import free_tcp_port, ipc_endpoint
 
-STOP_GRACE_S = 1.5
+DRAIN_S = 2.0  # after a stop, how long the graph may take to drain before the parent aborts it
+STOP_GRACE_S = 1.5  # after an abort, how long before the processes still running are killed
+MAX_IPC_PATH = 107  # bytes in a unix socket path (sun_path), with its terminating NUL excluded
+_RUN_DIR = re.compile(r"wg-(\d+)-\w+$")
 
 
-def make_plans(graph: Graph, speed: float | None, control: str, release: str, overrides: list[str]) -> dict[str, dict]:
+def make_run_dir() -> str:
+    """A private folder for this run's plans and ipc:// sockets, removed at the end of the run.
+
+    Folders left by runs whose parent was killed are removed first. When TMPDIR is so long that a
+    socket path would not fit in a unix socket address, /tmp is used instead."""
+    base = tempfile.gettempdir()
+    if len(os.path.join(base, "wg-4194304-xxxxxxxx", "control.ipc")) > MAX_IPC_PATH:
+        base = "/tmp"
+    remove_stale_run_dirs(base)
+    return tempfile.mkdtemp(prefix=f"wg-{os.getpid()}-", dir=base)
+
+
+def remove_stale_run_dirs(base: str) -> None:
+    """Remove this user's run folders whose parent process no longer exists."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(base):
+            m = _RUN_DIR.match(entry.name)
+            if not m or not entry.is_dir(follow_symlinks=False) or entry.stat().st_uid != os.getuid():
+                continue
+            try:
+                os.kill(int(m.group(1)), 0)
+            except ProcessLookupError:
+                shutil.rmtree(entry.path, ignore_errors=True)
+            except (PermissionError, OverflowError):
+                pass
+
+
+def make_plans(graph: Graph, speed: float | None, control: str, run_dir: str, progress: bool = False) -> dict[str, WorkerPlan]:
     config = graph.config
-    plans = {
-        group: {"config": config.file, "overrides": list(overrides), "group": group, "speed": speed,
-                "control": control, "release": release, "wavegraph_file": wavegraph.__file__, "progress": False, "in_specs": {}, "receivers": [],
-                "senders": []}
-        for group in config.processes
-    }
+    members = {g: set(ns) for g, ns in config.processes.items()}
+    specs = {}
     for e in config.edges:
+        specs[e] = graph.specs[e.source].to_dict()
+    plans = {}
+    for group, ids in config.processes.items():
+        nodes = [nc for nc in config.nodes if nc.id in members[group]]
+        edges = [e for e in config.edges if e.source_node in members[group] or e.target_node in members[group]]
+        in_specs: dict = {}
+        for e in config.edges:
+            if e.target_node in members[group]:
+                in_specs.setdefault(e.target_node, {})[e.target_port] = specs[e]
+        out_specs = {n: {k[len(n) + 1:]: s.to_dict() for k, s in graph.specs.items() if k.startswith(f"{n}.")}
+                     for n in ids}
+        plans[group] = WorkerPlan(group, config.file, config.name, config.transport, speed, progress, control,
+                                  wavegraph.__file__, nodes, edges, in_specs, out_specs)
+    for i, e in enumerate(config.edges):
         src_group, dst_group = graph.group_of(e.source_node), graph.group_of(e.target_node)
-        spec = graph.specs[e.source].to_dict()
-        plans[dst_group]["in_specs"].setdefault(e.target_node, {})[e.target_port] = spec
         if src_group == dst_group:
             continue
-        use_tcp = config.transport == "tcp" or src_group in config.hosts or dst_group in config.hosts
-        if use_tcp:
-            host = config.hosts.get(dst_group, "127.0.0.1")
-            endpoint = f"tcp://{host}:{free_tcp_port(host)}"
+        if config.transport == "tcp" or src_group in config.hosts or dst_group in config.hosts:
+            bind = f"tcp://{config.hosts.get(dst_group, '127.0.0.1')}:*"  # the worker reports the port
         else:
-            endpoint = ipc_endpoint(f"{e.source_node}-{e.target_node}")
-        common = {"edge": str(e), "endpoint": endpoint, "policy": e.policy, "queue": e.queue, "spec": spec}
-        plans[dst_group]["receivers"].append({**common, "target_node": e.target_node, "target_port": e.target_port})
-        plans[src_group]["senders"].append(common)
+            bind = f"ipc://{os.path.join(run_dir, f'{i}.ipc')}"
+        plans[dst_group].receivers.append(ReceiverPlan(str(e), e.target_node, e.target_port, bind, e.policy,
+                                                       e.queue, specs[e]))
+        plans[src_group].senders.append(SenderPlan(str(e), e.policy, e.queue, specs[e]))
     return plans
 
 
-def run_multiprocess(graph: Graph, speed: float | None = None, progress: bool = False,
-                     overrides: list[str] | None = None) -> RunResult:
+def run_multiprocess(graph: Graph, speed: float | None = None, progress: bool = False) -> RunResult:
     for node in graph.nodes.values():
         node.close()  # the parent only validated; workers build their own nodes
-    overrides = list(overrides if overrides is not None else graph.config.overrides)
     result = RunResult({}, {n: graph.group_of(n) for n in graph.order})
+    bar = ProgressBar(source_durations(graph.nodes), progress)
+    stop = StopFlag().install()
+    run_dir = make_run_dir()
     ctx = zmq.Context()
-    control = ctx.socket(zmq.PULL)
-    control_ep = ipc_endpoint("control")
-    control.bind(control_ep)
-    release = ctx.socket(zmq.PUB)  # "every process has reported": senders may close (see worker)
-    release_ep = ipc_endpoint("release")
-    release.bind(release_ep)
-    tmp = tempfile.mkdtemp(prefix="wavegraph-")
+    router = ctx.socket(zmq.ROUTER)
+    router.setsockopt(zmq.LINGER, 0)
     procs: dict[str, subprocess.Popen] = {}
     t = time.monotonic()
-    bar = ProgressBar(source_durations(graph.nodes), progress)
     try:
-        for group, plan in make_plans(graph, speed, control_ep, release_ep, overrides).items():
-            plan["progress"] = bar.enabled
-            path = os.path.join(tmp, f"{group}.json")
+        control = f"ipc://{os.path.join(run_dir, 'control.ipc')}"
+        router.bind(control)
+        plans = make_plans(graph, speed, control, run_dir, bar.enabled)
+        for group, plan in plans.items():
+            path = os.path.join(run_dir, f"{group}.json")
             with open(path, "w") as f:
-                json.dump(plan, f)
+                f.write(plan.to_json())
+            if stop:
+                break
             # -P: the worker's current folder is not on its import path, so a user's nodes.py or
             # pipeline.py there cannot shadow anything; it imports the same wavegraph as this process.
             procs[group] = subprocess.Popen([sys.executable, "-P", "-m", "wavegraph.pipeline.worker", path])
-        _supervise(control, release, procs, result, bar)
-    except KeyboardInterrupt:
-        result.interrupted = True
-        _stop_all(procs)
-        _collect(control, procs, result, deadline=time.monotonic() + STOP_GRACE_S)
+        if stop:
+            result.interrupted = True
+        else:
+            _Supervisor(router, procs, plans, result, bar, stop).run()
     finally:
-        _stop_all(procs, kill=True)
-        control.close(linger=0)
-        release.close(linger=0)
+        _kill_stragglers(procs)
+        router.close()
         ctx.term()
-        for ep in (control_ep, release_ep):  # libzmq leaves the socket files of ipc:// binds
-            with contextlib.suppress(OSError):
-                os.unlink(ep[len("ipc://"):])
-        shutil.rmtree(tmp, ignore_errors=True)
-    # Nodes of a process that died without reporting keep zeroed rows, so the table stays complete.
-    empty = {"chunks_in": 0, "chunks_out": 0, "drops": 0, "gaps": 0, "restarts": 0, "compute_ns": [],
-             "latency_ns": [], "counters": {}}
-    result.stats = {n: result.stats.get(n, dict(empty)) for n in graph.order}
+        stop.uninstall()
+        shutil.rmtree(run_dir, ignore_errors=True)
+    # Nodes of a process that never reported keep a row marked as such, so the table stays complete.
+    missing = {"chunks_in": 0, "chunks_out": 0, "drops": 0, "gaps": 0, "restarts": 0, "compute_ns": [],
+               "latency_ns": [], "counters": {}, "missing": True}
+    result.stats = {n: result.stats.get(n, dict(missing)) for n in graph.order}
     result.wall_s = time.monotonic() - t
     bar.show(0.0, final=not result.interrupted and not result.failure)
     return result
 
 
-def _handle(msg: dict, result: RunResult, reported: set, bar: ProgressBar | None) -> None:
-    if msg["type"] == "progress":
-        if bar is not None:
-            bar.show(msg["t"])
-    elif msg["type"] == "stats":
-        result.stats.update(msg["stats"])
-        reported.add(msg["group"])
-        if msg.get("code") == 130:
-            result.interrupted = True
-    elif msg["type"] == "error" and result.failure is None:
-        result.failure = msg["message"]
+class _Supervisor:
+    """The parent's side of the control socket: start barrier, stop, drain deadline, abort, reports."""
 
+    def __init__(self, router, procs: dict[str, subprocess.Popen], plans: dict[str, WorkerPlan],
+                 result: RunResult, bar: ProgressBar, stop: StopFlag):
+        self.router, self.procs, self.plans, self.result, self.bar, self.stop = router, procs, plans, result, bar, stop
+        self.receiver_of = {r.edge: g for g, p in plans.items() for r in p.receivers}
+        self.endpoints: dict[str, str] = {}
+        self.ready: set[str] = set()
+        self.connected: set[str] = set()
+        self.reported: set[str] = set()
+        self.known: set[str] = set()  # groups whose control socket has spoken (so ours reaches them)
+        self.started = False
+        self.stop_at: float | None = None
+        self.abort_at: float | None = None
+        self.exited_at: dict[str, float] = {}
 
-def _supervise(control, release, procs, result: RunResult, bar) -> None:
-    reported: set[str] = set()
-    while True:
-        if all(g in reported or p.poll() is not None for g, p in procs.items()):
-            release.send(b"exit")  # repeated each round: a late subscriber still hears it
-        if control.poll(100):
-            _handle(control.recv_json(), result, reported, bar)
-            if result.failure:
-                _stop_all(procs)
-                _collect(control, procs, result, time.monotonic() + STOP_GRACE_S, reported)
+    def send(self, group: str, msg) -> None:
+        self.router.send_multipart([group.encode(), encode(msg)])
+
+    def broadcast(self, msg) -> None:
+        for g in self.known:
+            self.send(g, msg)
+
+    def stop_run(self) -> None:
+        if self.stop_at is None:
+            self.stop_at = time.monotonic()
+            self.broadcast(Stop())
+
+    def abort_run(self) -> None:
+        self.stop_run()
+        if self.abort_at is None:
+            self.abort_at = time.monotonic()
+            self.broadcast(Abort())
+
+    def run(self) -> None:
+        while True:
+            if self.router.poll(50):
+                group, data = self.router.recv_multipart()[:2]
+                self.receive(group.decode(errors="replace"), data)
+            if self.stop and not self.result.interrupted:
+                self.result.interrupted = True
+                self.stop_run()
+            if self.stop.aborted:
+                self.abort_run()
+            now = time.monotonic()
+            for g, p in self.procs.items():
+                code = p.poll()
+                if code is None or g in self.reported:
+                    continue
+                # Its last report may still be on the way: give it a moment before calling it lost.
+                if now - self.exited_at.setdefault(g, now) > 0.3:
+                    self.reported.add(g)  # it never will now
+                    if self.result.failure is None:
+                        self.result.failure = f"process '{g}' exited with code {code} without reporting"
+                    self.stop_run()
+            if self.abort_at is None and self.stop_at is not None and now - self.stop_at > DRAIN_S:
+                self.abort_run()
+            if self.abort_at is not None and now - self.abort_at > STOP_GRACE_S:
                 return
-            continue
-        done = {g: p.poll() for g, p in procs.items()}
-        # A process that died without reporting (killed, segfault, os._exit) never sends end-of-stream:
-        # the processes downstream of it would wait forever, so stop them all.
-        died = [g for g, code in done.items() if code not in (None, 0, 130) and g not in reported]
-        if died or all(code is not None for code in done.values()):
-            if died:
-                _stop_all(procs)
-            _collect(control, procs, result, time.monotonic() + (STOP_GRACE_S if died else 0.5), reported)
-            for g, code in done.items():
-                if code not in (None, 0, 130) and g not in reported and result.failure is None:
-                    result.failure = f"process '{g}' exited with code {code} without reporting"
+            if len(self.reported) == len(self.procs):
+                self.broadcast(Release())  # every frame has arrived: senders may close
+                return
+
+    def receive(self, group: str, data: bytes) -> None:
+        if group not in self.procs:
             return
-
-
-def _collect(control, procs, result, deadline, reported=None, bar=None) -> None:
-    """Read every report still coming until the processes have exited (or the deadline)."""
-    reported = reported if reported is not None else set()
-    while time.monotonic() < deadline:
-        if control.poll(50):
-            _handle(control.recv_json(), result, reported, bar)
-        elif all(p.poll() is not None for p in procs.values()) and not control.poll(0):
+        try:
+            msg = decode(data)
+        except BadMessage:
             return
+        if group not in self.known:
+            self.known.add(group)
+            if self.stop_at is not None:  # it missed the broadcast
+                self.send(group, Stop())
+            if self.abort_at is not None:
+                self.send(group, Abort())
+        if isinstance(msg, Ready):
+            self.ready.add(group)
+            self.endpoints.update(msg.endpoints)
+            if len(self.ready) == len(self.procs) and self.stop_at is None:
+                for g, plan in self.plans.items():
+                    self.send(g, Start({s.edge: self.endpoints[s.edge] for s in plan.senders}))
+        elif isinstance(msg, Connected):
+            self.connected.add(group)
+            if len(self.connected) == len(self.procs) and self.stop_at is None:
+                self.broadcast(Go())
+        elif isinstance(msg, Progress):
+            self.bar.show(msg.t)
+        elif isinstance(msg, Ended):
+            if msg.edge in self.receiver_of:
+                self.send(self.receiver_of[msg.edge], msg)
+        elif isinstance(msg, StopRequest):
+            self.result.interrupted = True
+            self.stop_run()
+        elif isinstance(msg, Error):
+            self.result.failure = self.result.failure or msg.message
+            self.stop_run()
+        elif isinstance(msg, Stats):
+            try:
+                self.result.stats.update({n: NodeStats.from_dict(s).to_dict() for n, s in msg.stats.items()})
+            except ValueError:
+                pass
+            self.reported.add(group)
 
 
-def _stop_all(procs, kill: bool = False) -> None:
-    """SIGTERM every running process; with kill=True, instead wait until STOP_GRACE_S from now (one
-    deadline for all, not one per process) and kill those still running."""
+def _kill_stragglers(procs: dict[str, subprocess.Popen]) -> None:
+    """Wait until STOP_GRACE_S from now (one deadline for all, not one per process), then kill the
+    processes still running."""
     deadline = time.monotonic() + STOP_GRACE_S
     for p in procs.values():
-        if p.poll() is None:
-            if kill:
-                try:
-                    p.wait(timeout=max(0.0, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-            else:
-                p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+

@@ -16,6 +16,10 @@ def format_summary(stats: dict[str, dict], processes: dict[str, str] | None = No
              f"{'compute us p50/p99':>20} {'e2e ms p50/p99':>16}  counters"
     lines = [header, "-" * len(header)]
     for node_id, s in stats.items():
+        if s.get("missing"):  # its process died or was killed before it could report
+            lines.append(f"{node_id:<16} {(processes or {}).get(node_id, 'main'):<10} {'-':>7} {'-':>7} {'-':>6} "
+                         f"{'-':>5} {'-':>8} {'-':>20} {'-':>16}  no report: its process ended without one")
+            continue
         counters = ", ".join(f"{k}={v}" for k, v in sorted(s.get("counters", {}).items()) if v)
         lines.append(
             f"{node_id:<16} {(processes or {}).get(node_id, 'main'):<10} {s['chunks_in']:>7} {s['chunks_out']:>7} "

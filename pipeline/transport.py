@@ -68,6 +68,7 @@ import time
 import uuid
 from collections import deque
 
+import numpy as np
 import zmq
 
 from . import wire
@@ -114,6 +115,16 @@ def normalize_endpoint(endpoint: str) -> str:
     if not rest:
         raise ValueError(f"endpoint {endpoint!r} has no path")
     return endpoint
+
+
+MAX_CHUNK_SAMPLES = 1 << 20  # the frame bound from a spec: this many samples, or 10 min at its rate
+
+
+def max_frame_bytes(spec: StreamSpec) -> int:
+    """The largest payload a chunk of this spec may need: bytes per sample x max(2**20, 10 min)."""
+    per_sample = int(np.dtype(spec.dtype).itemsize * math.prod(spec.shape))
+    samples = max(MAX_CHUNK_SAMPLES, int(min(spec.rate, 1e9) * 600)) if math.isfinite(spec.rate) else MAX_CHUNK_SAMPLES
+    return max(per_sample, 1) * samples
 
 
 def _resolve_spec_id(spec: StreamSpec | int | None) -> int | None:
@@ -198,7 +209,25 @@ class EdgeSender(_Endpoint):
         self.counters = {"sent": 0, "bytes": 0, "dropped_full": 0, "timeouts": 0}
         self._sock.setsockopt(zmq.SNDHWM, int(hwm))
         self._sock.setsockopt(zmq.LINGER, self.linger_ms)
+        # Watch the handshake, so that wait_connected() can tell when the receiver is really there.
+        self._monitor = None if bind else self._sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+        self.connected = bind
         self._attach(endpoint)
+
+    def wait_connected(self, timeout: float) -> bool:
+        """True once the connection to the receiver has completed its handshake (frames sent from now
+        on reach it; before, a drop_oldest sender could drop them as 'full'). False after `timeout` s."""
+        if not self.connected and self._monitor is not None and self._monitor.poll(_ms(timeout)):
+            self._monitor.recv_multipart()
+            self.connected = True
+            self._stop_monitor()
+        return self.connected
+
+    def _stop_monitor(self) -> None:
+        if self._monitor is not None:
+            self._sock.disable_monitor()
+            self._monitor.close(linger=0)
+            self._monitor = None
 
     def send(self, chunk: Chunk, timeout: float | None = None) -> bool:
         """Send one chunk with the next seq. True when handed to ZeroMQ.
@@ -220,11 +249,17 @@ class EdgeSender(_Endpoint):
                 return False
             # Once the first part is queued, ZeroMQ queues the rest of the message atomically.
             self._sock.send(body, copy=copy)
-        else:
-            if timeout is not None and not self._sock.poll(_ms(timeout), zmq.POLLOUT):
-                self.counters["timeouts"] += 1
-                return False
+        elif timeout is None:
             self._sock.send(head, zmq.SNDMORE)
+            self._sock.send(body, copy=copy)
+        else:
+            try:  # room now (the common case): no poll
+                self._sock.send(head, zmq.SNDMORE | zmq.NOBLOCK)
+            except zmq.Again:
+                if not self._sock.poll(_ms(timeout), zmq.POLLOUT):
+                    self.counters["timeouts"] += 1
+                    return False
+                self._sock.send(head, zmq.SNDMORE)
             self._sock.send(body, copy=copy)
         self.seq += 1
         self.counters["sent"] += 1
@@ -236,6 +271,7 @@ class EdgeSender(_Endpoint):
         if self._closed:
             return
         self._closed = True
+        self._stop_monitor()
         self._close_socket(self.linger_ms if linger_ms is None else int(linger_ms))
 
 
@@ -251,7 +287,12 @@ class EdgeReceiver(_Endpoint):
         super().__init__(zmq.PULL, endpoint, bind, context)
         self.policy = policy
         self.maxlen = int(maxlen)
-        self.max_bytes = int(max_bytes)
+        self.spec = spec if isinstance(spec, StreamSpec) else None
+        # Frames over max_bytes are dropped and counted; libzmq itself refuses (before allocating it,
+        # and by dropping that connection) a frame over what the spec can need, at most 256 MiB.
+        limit = min(max_frame_bytes(self.spec), DEFAULT_MAX_BYTES) if self.spec else DEFAULT_MAX_BYTES
+        self.max_bytes = min(int(max_bytes), limit)
+        self.zmq_max_bytes = max(limit, int(max_bytes) if self.spec is None else 0)
         self.expected_spec_id = _resolve_spec_id(spec)
         self.name = name or endpoint
         self.last_header: wire.Header | None = None
@@ -261,6 +302,8 @@ class EdgeReceiver(_Endpoint):
         self._logged: set[str] = set()
         self._sock.setsockopt(zmq.RCVHWM, self.maxlen)
         self._sock.setsockopt(zmq.LINGER, 0)
+        # libzmq refuses a larger frame before allocating it (and drops that connection).
+        self._sock.setsockopt(zmq.MAXMSGSIZE, max(self.zmq_max_bytes, wire.HEADER_FIXED_BYTES + 8 * wire.MAX_NDIM))
         self._attach(endpoint)
         self._queue: deque[tuple[Chunk, wire.Header]] = deque()
         self._cond = threading.Condition()
@@ -309,6 +352,8 @@ class EdgeReceiver(_Endpoint):
         """Decode, count, and check the sequence; None (after counting) for a rejected frame."""
         try:
             chunk, header = wire.decode(frames, self.max_bytes, self.expected_spec_id)
+            if self.spec is not None and chunk.data.size:
+                wire.check_against_spec(chunk.data, self.spec)
         except wire.WireError as e:
             self.counters["rejected"] += 1
             key = f"rejected_{e.reason}"
@@ -325,7 +370,8 @@ class EdgeReceiver(_Endpoint):
         elif seq < self._next_seq:
             self.counters["seq_reset"] += 1
             chunk.gap = True
-        self._next_seq = seq + 1
+        if not chunk.eos:  # an end-of-stream frame the runner refuses (an injected one) must not
+            self._next_seq = seq + 1  # shift the sequence of the frames after it
         self.counters["received"] += 1
         self.counters["bytes"] += chunk.data.nbytes
         return chunk, header

@@ -35,7 +35,8 @@ once as JSON (`spec_to_json` / `spec_from_json`, built on StreamSpec.to_dict); t
 Every way a frame can be wrong raises WireError with a short machine-readable `reason`:
 frame_count, truncated, header_size, magic, version, flags, dtype, ndim, oversized, size_mismatch,
 shape (a consistent shape numpy still refuses, such as (0, 2**63)), spec_id (and `range` from encode
-for a seq or spec id that does not fit). The receiver
+for a seq or spec id that does not fit); `check_against_spec` adds spec_shape and spec_dtype (a
+frame of the edge's spec id whose array does not fit the spec). The receiver
 (pipeline.transport) counts rejected frames by that reason.
 """
 from __future__ import annotations
@@ -233,6 +234,16 @@ def decode(frames, max_bytes: int | None = None,
     data.setflags(write=False)
     chunk = Chunk(data, t0, seq, bool(flags & FLAG_GAP), bool(flags & FLAG_EOS), origin_ns)
     return chunk, _new_header(Header, (sid, seq, mono_ns, wall_ns))
+
+
+def check_against_spec(data: np.ndarray, spec: StreamSpec) -> None:
+    """WireError 'spec_shape' or 'spec_dtype' unless a decoded array fits the edge's spec: its dtype,
+    and its shape without the time axis (last for signals, first otherwise)."""
+    if data.dtype.name != spec.dtype:
+        raise WireError("spec_dtype", f"{data.dtype.name} payload on a {spec.dtype} edge")
+    shape = data.shape[:-1] if spec.kind == "signal" else data.shape[1:]
+    if data.ndim != len(spec.shape) + 1 or shape != spec.shape:
+        raise WireError("spec_shape", f"shape {data.shape} does not fit the edge's {spec.describe()}")
 
 
 _VIEWS = (memoryview, np.ndarray)

@@ -1,175 +1,316 @@
 """One process of a multi-process run: `python -P -m wavegraph.pipeline.worker PLAN.json`.
 
-The plan (written by pipeline.multiprocess) names the graph file, this process's group, the stream
-spec on every input of its nodes, and a ZeroMQ endpoint for every edge that crosses into or out of the
-group. The worker builds only its own nodes, runs them with the same Executor as the in-process
-runner, and reports to the parent over a control socket in JSON (never pickle): `stats` when it ends,
-`error` (naming node, process and traceback) when a node fails with `on_error: stop`.
+The plan (a pipeline.plan.WorkerPlan, JSON) holds this process's node configs, the spec the parent
+computed on every input and output, and one receiver or sender per edge that crosses into or out of
+the group. The worker builds only its own nodes (it never reads the graph file), binds its receivers
+and reports them (`Ready`), connects its senders where the parent says (`Start`), waits until every
+edge of the graph is connected (`Go`), then runs the same Executor as the in-process runner. The
+control messages are listed in pipeline.plan.
+
+Stopping goes one way. SIGINT, SIGTERM and SIGHUP set the process's StopFlag and nothing else; the
+worker asks the parent to stop the run (`StopRequest`), the parent tells every worker (`Stop`), each
+ends its sources, and the graph drains: every chunk a source has read reaches the sinks. If the drain
+takes longer than the parent's deadline, or on a second signal, the flag is aborted: the worker stops
+between chunks (a blocked send gives up too), closes its nodes and reports. An end-of-stream frame on
+an incoming edge is held until the parent confirms that the edge's sender sent it (`Ended`, with the
+same seq); one that is not confirmed (injected, or not from the sender) is counted as rejected.
 """
 from __future__ import annotations
 
-import json
+import logging
 import os
 import sys
 import threading
 import time
+import traceback
 
 import zmq
 
 import wavegraph
 
-from .config import load_config
+from .chunk import Chunk
 from .executor import Executor, NodeFailure, StopFlag
 from .graph import configure_node, make_node
+from .plan import (Abort, Connected, Ended, Error, Go, Ready, Release, Start, Stats, Stop, StopRequest, Progress,
+                   WorkerPlan, decode, encode, BadMessage)
 from .spec import StreamSpec
 from .summary import stats_to_dicts
 from .transport import EdgeReceiver, EdgeSender
 
+log = logging.getLogger("wavegraph.worker")
+ORPHAN_DRAIN_S = 2.0  # without a parent, how long the graph may drain after it noticed
 
-def run_worker(plan: dict, stop: StopFlag) -> int:
-    if os.path.realpath(wavegraph.__file__) != os.path.realpath(plan["wavegraph_file"]):
+
+class Aborted(Exception):
+    """The stop flag was aborted while the worker waited (to start, or on a full send queue)."""
+
+
+class ControlLink:
+    """The worker's end of the control socket (a DEALER whose identity is the group name).
+
+    One thread owns the socket: it forwards what the main thread sends (through an inproc pipe), turns
+    the parent's Stop/Abort into the stop flag, records Start/Go/Release/Ended, sends one StopRequest
+    when the flag was set here (a signal), and notices when the parent is gone."""
+
+    def __init__(self, ctx: zmq.Context, plan: WorkerPlan, stop: StopFlag):
+        self.ctx, self.plan, self.stop = ctx, plan, stop
+        self.endpoints: dict[str, str] = {}
+        self.started, self.go, self.released = threading.Event(), threading.Event(), threading.Event()
+        self.ended: dict[str, int] = {}  # edge -> seq of its end-of-stream, confirmed by the sender
+        self._pipe_ep = f"inproc://control-{id(self)}"
+        self._pull = ctx.socket(zmq.PULL)
+        self._pull.bind(self._pipe_ep)
+        self._push = ctx.socket(zmq.PUSH)
+        self._push.connect(self._pipe_ep)
+        self._parent = os.getppid()
+        self._thread = threading.Thread(target=self._run, name="wg-control", daemon=True)
+        self._thread.start()
+
+    def send(self, msg) -> None:  # main thread only
+        self._push.send(encode(msg))
+
+    def wait(self, event: threading.Event) -> None:
+        """Wait for one of the parent's go-aheads; Aborted if the run stops first."""
+        while not event.wait(0.05):
+            if self.stop:
+                raise Aborted
+
+    def close(self) -> None:
+        self._push.send(b"")  # the last thing in the pipe: everything before it is forwarded first
+        self._thread.join(timeout=5)
+        self._push.close(linger=0)
+
+    def _run(self) -> None:
+        dealer = self.ctx.socket(zmq.DEALER)
+        dealer.setsockopt(zmq.IDENTITY, self.plan.group.encode())
+        dealer.setsockopt(zmq.LINGER, 2000)
+        dealer.connect(self.plan.control)
+        poller = zmq.Poller()
+        poller.register(dealer, zmq.POLLIN)
+        poller.register(self._pull, zmq.POLLIN)
+        asked, orphaned_at, last_check = False, None, 0.0
+        try:
+            while True:
+                events = dict(poller.poll(50))
+                if self._pull in events:
+                    data = self._pull.recv()
+                    if not data:
+                        return
+                    dealer.send(data)
+                    continue
+                if dealer in events:
+                    self._handle(dealer.recv())
+                if self.stop and not asked and self.stop.why != "parent":
+                    asked = True
+                    dealer.send(encode(StopRequest(self.plan.group, self.stop.why)))
+                now = time.monotonic()
+                if now - last_check > 0.25:
+                    last_check = now
+                    if orphaned_at is None and os.getppid() != self._parent:
+                        orphaned_at = now  # the parent was killed: nothing else would end this worker
+                        self.stop.request("parent gone")
+                    if orphaned_at is not None and now - orphaned_at > ORPHAN_DRAIN_S:
+                        self.stop.abort("parent gone")
+        finally:
+            dealer.close()
+            self._pull.close(linger=0)
+
+    def _handle(self, data: bytes) -> None:
+        try:
+            msg = decode(data)
+        except BadMessage as e:
+            log.warning("process '%s': ignored a control message: %s", self.plan.group, e)
+            return
+        if isinstance(msg, Start):
+            self.endpoints = dict(msg.endpoints)
+            self.started.set()
+        elif isinstance(msg, Go):
+            self.go.set()
+        elif isinstance(msg, Ended):
+            self.ended[msg.edge] = msg.seq
+        elif isinstance(msg, Stop):
+            self.stop.request("parent")
+        elif isinstance(msg, Abort):
+            self.stop.abort("parent")
+        elif isinstance(msg, Release):
+            self.released.set()
+
+
+def _build_nodes(plan: WorkerPlan, nodes: dict) -> None:
+    """Instantiate and configure the group's nodes from the plan (never from the YAML file)."""
+    for nc in plan.nodes:
+        node = nodes[nc.id] = make_node(nc, plan.file)
+        in_specs = {p: StreamSpec.from_dict(d) for p, d in plan.in_specs.get(nc.id, {}).items()}
+        in_edges = [e for e in plan.edges if e.target_node == nc.id]
+        out = configure_node(node, nc, in_specs, in_edges, plan.file)
+        for port, spec in out.items():
+            want = plan.out_specs.get(nc.id, {}).get(port)
+            if want is not None and spec.to_dict() != want:  # a device or stream changed since the build
+                raise RuntimeError(f"node '{nc.id}' output '{port}' is {spec.describe()} in process "
+                                   f"'{plan.group}' but was {StreamSpec.from_dict(want).describe()} when "
+                                   f"the graph was built")
+
+
+def run_worker(plan: WorkerPlan, stop: StopFlag) -> int:
+    if os.path.realpath(wavegraph.__file__) != os.path.realpath(plan.wavegraph_file):
         raise RuntimeError(f"this worker imported wavegraph from {wavegraph.__file__}, the parent from "
-                           f"{plan['wavegraph_file']}; run both with the same Python environment")
-    config = load_config(plan["config"], plan["overrides"])
-    group = plan["group"]
-    members = config.processes[group]
+                           f"{plan.wavegraph_file}; run both with the same Python environment")
+    group = plan.group
     ctx = zmq.Context()
-    control = ctx.socket(zmq.PUSH)
-    control.setsockopt(zmq.LINGER, 2000)
-    control.connect(plan["control"])
-    receivers: list[tuple[EdgeReceiver, str, str]] = []
+    link = ControlLink(ctx, plan, stop)
+    receivers: list[tuple[EdgeReceiver, str, str, str]] = []
     senders: dict[str, EdgeSender] = {}
+    ended: set[str] = set()  # crossing edges this worker has sent end-of-stream on
+    nodes: dict = {}
     ex = None
     code = 0
+
+    def send(edge, chunk: Chunk) -> None:
+        name = str(edge)
+        tx = senders[name]
+        if tx.policy == "drop_oldest" and not chunk.eos:
+            tx.send(chunk)  # never waits: a full pipe drops (and counts) this chunk
+        else:
+            while not tx.send(chunk, timeout=0.1):  # a receiver that has gone must not hang us
+                if stop.aborted:
+                    raise Aborted
+        if chunk.eos:
+            ended.add(name)
+            link.send(Ended(name, tx.seq - 1))
+
     try:
-        nodes = {}
-        for nc in config.nodes:
-            if nc.id in members:
-                node = make_node(nc, config.file)
-                in_specs = {p: StreamSpec.from_dict(d) for p, d in plan["in_specs"].get(nc.id, {}).items()}
-                in_edges = [e for e in config.edges if e.target_node == nc.id]
-                configure_node(node, nc, in_specs, in_edges, config.file)
-                nodes[nc.id] = node
-        for r in plan["receivers"]:
-            rx = EdgeReceiver(r["endpoint"], StreamSpec.from_dict(r["spec"]), policy=r["policy"],
-                              maxlen=r["queue"], context=ctx, name=r["edge"])
-            receivers.append((rx, r["target_node"], r["target_port"]))
-        for s in plan["senders"]:
-            senders[s["edge"]] = EdgeSender(s["endpoint"], StreamSpec.from_dict(s["spec"]), policy=s["policy"],
-                                            hwm=s["queue"], context=ctx)
-        edge_senders = {e: senders[str(e)] for e in config.edges if str(e) in senders}
-        ex = Executor(config, nodes, group, send_remote=lambda e, c: edge_senders[e].send(c), speed=plan["speed"])
+        _build_nodes(plan, nodes)
+        for r in plan.receivers:
+            rx = EdgeReceiver(r.bind, StreamSpec.from_dict(r.spec), policy=r.policy, maxlen=r.queue,
+                              context=ctx, name=r.edge)
+            receivers.append((rx, r.target_node, r.target_port, r.edge))
+        link.send(Ready(group, {edge: rx.endpoint for rx, _, _, edge in receivers}))
+        link.wait(link.started)
+        for s in plan.senders:
+            senders[s.edge] = EdgeSender(link.endpoints[s.edge], StreamSpec.from_dict(s.spec), policy=s.policy,
+                                         hwm=s.queue, context=ctx)
+        for tx in senders.values():  # the start barrier: no source starts before every edge is up
+            while not tx.wait_connected(0.05):
+                if stop:
+                    raise Aborted
+        link.send(Connected(group))
+        link.wait(link.go)
+        ex = Executor(plan.config(), nodes, group, send_remote=send, speed=plan.speed)
         ex.stop = stop
-        control.send_json({"type": "ready", "group": group})
         report = None
-        if plan["progress"] and ex.active_sources:
-            report = lambda t: control.send_json({"type": "progress", "group": group, "t": t})  # noqa: E731
-        _loop(ex, receivers, report)
+        if plan.progress and ex.active_sources:
+            report = lambda t: link.send(Progress(group, t))  # noqa: E731
+        _loop(ex, receivers, link, report)
         if stop:
             code = 130
+    except Aborted:
+        code = 130
     except NodeFailure as e:
-        control.send_json({"type": "error", "group": group, "message": str(e)})
+        link.send(Error(group, str(e)))
         code = 1
     except Exception as e:  # noqa: BLE001 — a set-up failure must reach the parent too
-        import traceback
-
-        control.send_json({"type": "error", "group": group, "message": f"process '{group}' failed: {e}\n{traceback.format_exc()}"})
+        link.send(Error(group, f"process '{group}' failed: {e}\n{traceback.format_exc()}"))
         code = 1
     finally:
-        if ex is not None:
-            try:
-                ex.close()
-            except RuntimeError as e:  # a node that could not close (a recording not finalised)
-                control.send_json({"type": "error", "group": group, "message": f"process '{group}': {e}"})
-                code = code or 1
-            ex.collect_counters()
-            stats = stats_to_dicts(ex.stats)
-            for rx, node_id, _ in receivers:
-                _merge_transport(stats[node_id], rx.counters, receiving=True)
-            for edge, tx in senders.items():
-                _merge_transport(stats[edge.split(".")[0]], tx.counters, receiving=False)
-            control.send_json({"type": "stats", "group": group, "stats": stats, "code": code})
-        if code == 0 and senders:
-            _wait_for_release(ctx, plan["release"], stop)
+        if ex is not None and not stop.aborted:
+            # Downstream processes must not wait for an end-of-stream that would never come.
+            for name, tx in senders.items():
+                if name not in ended and tx.send(Chunk.end(), timeout=0.5):
+                    link.send(Ended(name, tx.seq - 1))
+        ex = ex or Executor(plan.config(), nodes, group)
+        try:
+            ex.close()
+        except RuntimeError as e:  # a node that could not close (a recording not finalised)
+            link.send(Error(group, f"process '{group}': {e}"))
+            code = code or 1
+        ex.collect_counters()
+        stats = stats_to_dicts(ex.stats)
+        for rx, node_id, _, _ in receivers:
+            _merge_transport(stats[node_id], rx.counters, receiving=True)
+        for edge, tx in senders.items():
+            _merge_transport(stats[edge.split(".")[0]], tx.counters, receiving=False)
+        link.send(Stats(group, stats, code))
+        # Senders stay open until every process has reported: ZeroMQ's linger does not cover frames
+        # its I/O thread has taken but not yet written, so an early exit could lose the tail.
+        if senders:
+            while not stop.aborted and not link.released.wait(0.05):
+                pass
         for tx in senders.values():
-            tx.close()
-        for rx, _, _ in receivers:
+            tx.close(linger_ms=0 if stop.aborted else None)
+        for rx, _, _, _ in receivers:
             rx.close()
-        control.close()
+        link.close()
         ctx.term()
     return code
-
-
-def _wait_for_release(ctx: zmq.Context, endpoint: str, stop: StopFlag) -> None:
-    """Keep the senders open until the parent says every process has finished.
-
-    ZeroMQ's linger does not cover frames already taken by its I/O thread when the context ends, so a
-    sender that exits right after its last frame can lose the tail (end-of-stream included) when the
-    receiver is slow. Every receiver reports only after it has seen end-of-stream on all its inputs,
-    so once all processes have reported, every frame has arrived."""
-    release = ctx.socket(zmq.SUB)
-    release.setsockopt(zmq.SUBSCRIBE, b"")
-    release.setsockopt(zmq.LINGER, 0)
-    release.connect(endpoint)
-    try:
-        while not stop and not release.poll(100):
-            pass
-    finally:
-        release.close()
 
 
 def _merge_transport(stats: dict, counters: dict, receiving: bool) -> None:
     if receiving:
         stats["drops"] += counters.get("dropped_oldest", 0)
-        for key in ("rejected", "seq_missing"):
+        for key in ("rejected", "seq_missing", "seq_reset"):
             if counters.get(key):
                 stats["counters"][f"rx_{key}"] = stats["counters"].get(f"rx_{key}", 0) + counters[key]
     elif counters.get("dropped_full"):
         stats["counters"]["tx_dropped_full"] = stats["counters"].get("tx_dropped_full", 0) + counters["dropped_full"]
 
 
-def _loop(ex: Executor, receivers: list[tuple[EdgeReceiver, str, str]], report=None) -> None:
-    """Alternate between remote inputs and local sources until everything has ended.
+def _reject_eos(rx: EdgeReceiver) -> None:
+    """An end-of-stream frame the edge's sender did not send (or not there): counted, never obeyed."""
+    rx.counters["rejected"] += 1
+    rx.counters["rejected_eos"] = rx.counters.get("rejected_eos", 0) + 1
+    if "eos" not in rx._logged:
+        rx._logged.add("eos")
+        log.warning("edge %s: dropped an end-of-stream frame its sender did not send", rx.name)
+
+
+def _loop(ex: Executor, receivers: list[tuple[EdgeReceiver, str, str, str]], link: ControlLink, report=None) -> None:
+    """Alternate between remote inputs and local sources until everything has ended (or an abort).
     `report(t)`, when given, is told the replay position about three times a second."""
     open_rx = list(receivers)
+    held: dict[int, Chunk] = {}  # index in receivers -> an end-of-stream frame awaiting confirmation
     last_report = 0.0
-    while (open_rx or ex.active_sources) and not ex.stop:
+    while (open_rx or ex.active_sources) and not ex.stop.aborted:
         if report is not None and time.monotonic() - last_report > 0.3:
             last_report = time.monotonic()
             report(max(ex.source_time.values(), default=0.0))
         got = False
         for item in list(open_rx):
-            rx, node_id, port = item
+            rx, node_id, port, edge = item
+            key = receivers.index(item)
             # Without local sources to read, wait a little on each input rather than spin.
             wait = 0.0 if ex.active_sources else (0.05 if len(open_rx) == 1 else 0.002)
             chunk = rx.recv(timeout=wait)
             while chunk is not None:
                 got = True
-                ex.deliver(node_id, port, chunk)
+                if key in held:  # a frame after an end-of-stream: that one was not the end
+                    _reject_eos(rx)
+                    del held[key]
                 if chunk.eos:
-                    open_rx.remove(item)
-                    break
+                    held[key] = chunk
+                else:
+                    ex.deliver(node_id, port, chunk)
+                if ex.stop.aborted:
+                    return
                 chunk = rx.recv(timeout=0)
-        if ex.active_sources:
-            ex.step_sources()
+            eos, confirmed = held.get(key), link.ended.get(edge)
+            if eos is not None and confirmed is not None:
+                del held[key]
+                if eos.seq == confirmed:
+                    open_rx.remove(item)
+                    ex.deliver(node_id, port, eos)
+                else:
+                    _reject_eos(rx)
+        if ex.active_sources or ex.stop:
+            ex.step_sources()  # after a stop, this ends the sources
         elif not got and not open_rx:
             break
     ex.drain()
 
 
-def _stop_when_orphaned(stop: StopFlag, parent_pid: int, every_s: float = 0.25) -> None:
-    """Set the stop flag once the parent is gone (killed with SIGKILL, say): nothing else would end
-    a worker waiting for an end-of-stream or a release that can no longer come."""
-    while not stop.event.wait(every_s):
-        if os.getppid() != parent_pid:
-            stop.event.set()
-
-
 def main() -> int:
     stop = StopFlag().install()  # first thing: a stop during start-up is honoured, never half-done
-    threading.Thread(target=_stop_when_orphaned, args=(stop, os.getppid()), daemon=True).start()
     with open(sys.argv[1]) as f:
-        plan = json.load(f)
+        plan = WorkerPlan.from_json(f.read())
     return run_worker(plan, stop)
 
 

@@ -225,11 +225,11 @@ def test_a_node_that_fails_to_close_in_a_worker_fails_the_run(tmp_path):
 
 
 def test_stragglers_are_killed_after_one_grace_period_not_one_per_process():
-    from wavegraph.pipeline.multiprocess import STOP_GRACE_S, _stop_all
+    from wavegraph.pipeline.multiprocess import STOP_GRACE_S, _kill_stragglers
 
     procs = {f"g{i}": subprocess.Popen(["sleep", "60"]) for i in range(6)}
     t = time.monotonic()
-    _stop_all(procs, kill=True)
+    _kill_stragglers(procs)
     elapsed = time.monotonic() - t
     assert all(p.poll() is not None for p in procs.values())
     assert elapsed >= STOP_GRACE_S - 0.05

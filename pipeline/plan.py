@@ -1,0 +1,189 @@
+"""What crosses the process boundary of a multi-process run, as typed dataclasses in JSON (never pickle).
+
+The parent writes one `WorkerPlan` per process group: the group's own node configs (id, type, params,
+on_error, YAML lines), the edges that touch them, the spec the parent computed on every input and
+output, and one receiver per incoming edge (where to bind) and one sender per outgoing edge (where
+to connect comes later, from the parent, once the receiver has bound). The worker never reads the
+YAML file again.
+
+Control messages go both ways on one ZeroMQ ROUTER (parent) / DEALER (worker, identity = group)
+socket, one JSON object each, `{"type": NAME, ...fields}`. A run goes:
+
+    worker -> parent  Ready(group, endpoints)   receivers bound (tcp on port 0: the bound port is here)
+    parent -> worker  Start(endpoints)          where each of the worker's senders connects
+    worker -> parent  Connected(group)          every sender has finished its handshake
+    parent -> worker  Go()                      every edge of the graph is connected: sources start
+    worker -> parent  Progress(group, t)        replay position, for the progress bar
+    worker -> parent  Ended(edge, seq)          the worker sent end-of-stream on a crossing edge
+    parent -> worker  Ended(edge, seq)          forwarded to the receiving worker: only then does it
+                                                accept that edge's end-of-stream frame (seq must match)
+    worker -> parent  StopRequest(group, why)   the worker got a signal: the parent stops the run
+    parent -> worker  Stop()                    end the sources; the graph drains by itself
+    parent -> worker  Abort()                   the drain deadline passed: stop now, close the nodes
+    worker -> parent  Error(group, message)     a node failed (on_error: stop) or set-up failed
+    worker -> parent  Stats(group, stats, code) the end: NodeStats per node (NodeStats.to_dict)
+    parent -> worker  Release()                 every process has reported: senders may close
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from .config import EdgeConfig, GraphConfig, NodeConfig
+
+
+@dataclass(frozen=True)
+class ReceiverPlan:
+    edge: str  # "src.out -> bp.in"
+    target_node: str
+    target_port: str
+    bind: str  # ipc://PATH, or tcp://HOST:0 (the worker reports the port it got)
+    policy: str
+    queue: int
+    spec: dict  # StreamSpec.to_dict()
+
+
+@dataclass(frozen=True)
+class SenderPlan:
+    edge: str
+    policy: str
+    queue: int
+    spec: dict
+
+
+@dataclass
+class WorkerPlan:
+    group: str
+    file: str  # the graph file, for error messages and for finding user modules beside it
+    name: str
+    transport: str
+    speed: float | None
+    progress: bool
+    control: str  # the parent's ROUTER endpoint
+    wavegraph_file: str  # the parent's wavegraph package: the worker must import the same one
+    nodes: list[NodeConfig]
+    edges: list[EdgeConfig]  # every edge that starts or ends at one of this group's nodes
+    in_specs: dict[str, dict[str, dict]]  # node -> port -> StreamSpec.to_dict()
+    out_specs: dict[str, dict[str, dict]]  # node -> port -> spec, as the parent configured it
+    receivers: list[ReceiverPlan] = field(default_factory=list)
+    senders: list[SenderPlan] = field(default_factory=list)
+
+    def config(self) -> GraphConfig:
+        """The group's part of the graph, for the Executor."""
+        return GraphConfig(self.file, self.name, list(self.nodes), list(self.edges),
+                           {self.group: [n.id for n in self.nodes]}, {}, self.transport)
+
+    def to_json(self) -> str:
+        try:
+            return json.dumps(asdict(self))
+        except (TypeError, ValueError) as e:  # a YAML value JSON cannot hold (a date, bytes)
+            raise ValueError(f"process '{self.group}': a node parameter cannot be sent to its worker: {e}") from None
+
+    @classmethod
+    def from_json(cls, text: str) -> "WorkerPlan":
+        d = json.loads(text)
+        d["nodes"] = [NodeConfig(**n) for n in d["nodes"]]
+        d["edges"] = [EdgeConfig(**e) for e in d["edges"]]
+        d["receivers"] = [ReceiverPlan(**r) for r in d["receivers"]]
+        d["senders"] = [SenderPlan(**s) for s in d["senders"]]
+        return cls(**d)
+
+
+# --- control messages ----------------------------------------------------------------------------
+MESSAGES: dict[str, type] = {}
+
+
+def message(cls):
+    """Register a control message dataclass under its class name."""
+    MESSAGES[cls.__name__] = cls
+    return dataclass(frozen=True)(cls)
+
+
+@message
+class Ready:
+    group: str
+    endpoints: dict  # edge -> the endpoint its receiver is bound to
+
+
+@message
+class Start:
+    endpoints: dict  # edge -> where this worker's sender connects
+
+
+@message
+class Connected:
+    group: str
+
+
+@message
+class Go:
+    pass
+
+
+@message
+class Progress:
+    group: str
+    t: float
+
+
+@message
+class Ended:
+    edge: str
+    seq: int
+
+
+@message
+class StopRequest:
+    group: str
+    why: str
+
+
+@message
+class Stop:
+    pass
+
+
+@message
+class Abort:
+    pass
+
+
+@message
+class Error:
+    group: str
+    message: str
+
+
+@message
+class Stats:
+    group: str
+    stats: dict  # node id -> NodeStats.to_dict()
+    code: int
+
+
+@message
+class Release:
+    pass
+
+
+class BadMessage(ValueError):
+    pass
+
+
+def encode(msg: Any) -> bytes:
+    return json.dumps({"type": type(msg).__name__, **asdict(msg)}).encode()
+
+
+def decode(data: bytes) -> Any:
+    """A control message from its JSON; BadMessage when it is not one."""
+    try:
+        d = json.loads(data)
+        cls = MESSAGES[d.pop("type")]
+        names = {f.name for f in fields(cls)}
+        if set(d) != names:
+            raise BadMessage(f"{cls.__name__}: fields {sorted(d)}, expected {sorted(names)}")
+        return cls(**d)
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise BadMessage(f"not a control message: {e}") from None
+
