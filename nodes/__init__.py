@@ -31,6 +31,7 @@ BUILTIN_NODES: dict[str, str] = {
     "lsl_inlet": "wavegraph.nodes.io.lsl:LslInlet",
     "lsl_outlet": "wavegraph.nodes.io.lsl:LslOutlet",
     "magnitude": "wavegraph.nodes.dsp.spectral:Magnitude",
+    "monitor": "wavegraph.nodes.io.monitor:Monitor",
     "mamba": "wavegraph.nodes.models.model:MambaNode",
     "model": "wavegraph.nodes.models.model:ModelNode",
     "noise": "wavegraph.nodes.sim.synthetic:Noise",

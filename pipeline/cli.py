@@ -54,6 +54,10 @@ def cmd_describe(args) -> int:
     for node in graph.nodes.values():
         node.close()
     print(describe(graph))
+    if args.png:
+        from .graph_png import draw_graph
+
+        print(f"graph drawn to {draw_graph(graph, args.png)}")
     return 0
 
 
@@ -139,7 +143,7 @@ def _commands() -> dict:
 def cmd_plugin(args) -> int:
     """`devices`, `bench NAME` and `train NAME` run commands that live above the runtime (nodes, models,
     benchmarks); they are found by name in the entry-point group wavegraph.commands."""
-    name = args.command if args.command == "devices" else f"{args.command}.{args.what}"
+    name = args.command if args.command in ("devices", "plot") else f"{args.command}.{args.what}"
     commands = _commands()
     if name not in commands:
         known = sorted(n.split(".", 1)[1] for n in commands if n.startswith(f"{args.command}."))
@@ -159,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name, help=help_)
         p.add_argument("config")
         p.add_argument("--set", action="append", default=[], metavar="NODE.PARAM=VALUE")
+        if name == "describe":
+            p.add_argument("--png", help="also draw the graph (processes, edge specs, latencies) to this PNG")
         if name == "run":
             p.add_argument("--speed", type=_speed, default=None, help="1 for real time, max (default) for as fast as possible")
             p.add_argument("--in-process", action="store_true", help="run every node in this process")
@@ -170,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("nodes", help="list node types; `nodes TYPE` shows one with its parameters")
     p.add_argument("type", nargs="?")
     sub.add_parser("devices", help="list audio devices and visible LSL streams")
+    p = sub.add_parser("plot", help="draw a recording (traces, spectrum, markers; audio spectrogram) to a PNG",
+                       add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
     for name, help_ in (("bench", "benchmarks: transport, nodes, models, kernels, pacing, ..."),
                         ("train", "train a model from data")):
         p = sub.add_parser(name, help=help_, add_help=False)
@@ -178,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     handlers = {"run": cmd_run, "validate": cmd_validate, "describe": cmd_describe, "nodes": cmd_nodes,
-                "devices": cmd_plugin, "bench": cmd_plugin, "train": cmd_plugin}
+                "devices": cmd_plugin, "plot": cmd_plugin, "bench": cmd_plugin, "train": cmd_plugin}
     try:
         return handlers[args.command](args)
     except GraphError as e:

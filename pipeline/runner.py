@@ -5,22 +5,33 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from .executor import Executor, NodeFailure
 from .graph import Graph
 from .result import ProgressBar, RunResult, source_durations
 from .summary import stats_to_dicts
 
+Observer = Callable[[dict[str, dict]], None]
 
-def run_in_process(graph: Graph, speed: float | None = None, progress: bool = False) -> RunResult:
+
+OBSERVE_S = 0.5  # how often an observer (live monitor, status line) gets the statistics
+
+
+def run_in_process(graph: Graph, speed: float | None = None, progress: bool = False,
+                   observer: Observer | None = None) -> RunResult:
     ex = Executor(graph.config, graph.nodes, "main", speed=speed)
     bar = ProgressBar(source_durations(graph.nodes), progress)
     result = RunResult({}, {n: "main" for n in graph.nodes})
     t = time.monotonic()
     ex.stop.install()
     try:
+        last = 0.0
         while ex.step_sources():
             bar.show(max(ex.source_time.values(), default=0.0))
+            if observer is not None and time.monotonic() - last >= OBSERVE_S:
+                last = time.monotonic()
+                observer(stats_to_dicts(ex.stats))
         ex.drain()
         bar.show(0.0, final=not ex.stop)
     except NodeFailure as e:
@@ -39,10 +50,12 @@ def run_in_process(graph: Graph, speed: float | None = None, progress: bool = Fa
     return result
 
 
-def run_graph(graph: Graph, speed: float | None = None, in_process: bool = False, progress: bool = False) -> RunResult:
-    """Run a built graph to completion (end-of-stream), Ctrl-C or a node failure."""
+def run_graph(graph: Graph, speed: float | None = None, in_process: bool = False, progress: bool = False,
+              observer: Observer | None = None) -> RunResult:
+    """Run a built graph to completion (end-of-stream), Ctrl-C or a node failure. `observer`, when given,
+    is called about every OBSERVE_S seconds with node id -> NodeStats.to_dict() (the live monitor)."""
     if in_process:
-        return run_in_process(graph, speed, progress)
+        return run_in_process(graph, speed, progress, observer)
     from .multiprocess import run_multiprocess
 
     return run_multiprocess(graph, speed, progress)

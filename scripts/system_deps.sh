@@ -11,6 +11,9 @@ done
 [ -d /usr/share/asterisk/moh ] && ls /usr/share/asterisk/moh/*.wav >/dev/null 2>&1 || need+=(asterisk-moh-opsound-wav)
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 command -v flite >/dev/null 2>&1 || need+=(flite)
+# the live monitor's browser test (tests/test_monitor_browser.py): Debian's chromium, driven by selenium
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != "0" ]; then
   echo "wavegraph: missing system packages: ${need[*]} (run: sudo apt-get install -y --no-install-recommends ${need[*]})" >&2

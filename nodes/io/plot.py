@@ -1,0 +1,143 @@
+"""`wavegraph plot RECORDING [-o out.png]`: a picture of any recording the recorder writes.
+
+FIF/EDF/BDF (read with MNE: traces, power spectrum, annotations as markers), WAV/FLAC (waveform and
+spectrogram), NPZ (the recorder's archive: signals as traces + spectrum, features and tokens as a
+heatmap, events as markers) and CSV (features/tokens as a heatmap, events as markers). Drawn with
+matplotlib on the Agg backend, so it works without a screen.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+MAX_TRACES = 32
+MAX_SECONDS = 30.0
+
+
+def load(path: Path) -> dict:
+    """{kind, rate, data, names, markers: [(t, label)], t0} for a recording."""
+    name = path.name.lower()
+    if name.endswith((".fif", ".fif.gz", ".edf", ".bdf")):
+        import mne
+
+        raw = mne.io.read_raw(str(path), preload=True, verbose="error")
+        markers = [(float(a["onset"]) - raw.first_time, str(a["description"])) for a in raw.annotations]
+        return {"kind": "signal", "rate": raw.info["sfreq"], "data": raw.get_data(), "names": raw.ch_names,
+                "markers": markers, "audio": False}
+    if name.endswith((".wav", ".flac", ".ogg")):
+        import soundfile as sf
+
+        data, rate = sf.read(str(path), always_2d=True)
+        return {"kind": "signal", "rate": float(rate), "data": data.T, "names": [f"ch{i}" for i in range(data.shape[1])],
+                "markers": [], "audio": True}
+    if name.endswith(".npz"):
+        with np.load(path) as z:
+            spec = json.loads(str(z["spec"]))
+            data = np.asarray(z["data"])
+        kind = spec["kind"]
+        out = {"kind": kind, "rate": float(spec.get("rate", 0.0)), "data": data, "markers": [], "audio": False,
+               "names": list(spec.get("channel_names") or [])}
+        if kind == "events":
+            labels = {int(c): d for c, d in spec.get("labels", [])}
+            out["markers"] = [(float(r[0]), labels.get(int(r[2]), str(int(r[2])))) for r in data.reshape(-1, 3)]
+        elif kind == "signal":
+            out["data"] = data.reshape(-1, data.shape[-1])
+            out["audio"] = "audio" in (spec.get("channel_types") or [])
+            out["names"] = out["names"] or [f"ch{i}" for i in range(out["data"].shape[0])]
+        return out
+    if name.endswith(".csv"):
+        header = path.open().readline().strip().split(",")
+        rows = np.genfromtxt(path, delimiter=",", skip_header=1, dtype=None, encoding="utf-8")
+        rows = np.atleast_1d(rows)
+        if header[:3] == ["onset", "duration", "code"]:
+            return {"kind": "events", "rate": 0.0, "data": None, "names": [], "audio": False,
+                    "markers": [(float(r[0]), str(r[3]) if len(header) > 3 else str(r[2])) for r in rows]}
+        table = np.array([[float(v) for v in r] for r in rows]) if rows.dtype.names else np.atleast_2d(rows)
+        t = table[:, 0]
+        rate = 1.0 / float(np.median(np.diff(t))) if len(t) > 1 else 0.0
+        return {"kind": "features", "rate": rate, "data": table[:, 1:], "names": header[1:], "markers": [],
+                "audio": False, "t0": float(t[0]) if len(t) else 0.0}
+    raise ValueError(f"cannot plot {path.name}: use a FIF, EDF, BDF, WAV, FLAC, NPZ or CSV recording")
+
+
+def plot(path: Path, out: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rec = load(path)
+    kind = rec["kind"]
+    panels = 2 if kind == "signal" else 1
+    fig, axes = plt.subplots(panels, 1, figsize=(12, 9 if panels == 2 else 5), squeeze=False)
+    ax = axes[0, 0]
+    if kind == "signal":
+        x = rec["data"][:MAX_TRACES, : int(MAX_SECONDS * rec["rate"])]
+        t = np.arange(x.shape[1]) / rec["rate"]
+        if rec["audio"]:
+            ax.plot(t, x[0], lw=0.5)
+            ax.set_ylabel("amplitude")
+            sub = axes[1, 0]
+            sub.specgram(rec["data"][0], Fs=rec["rate"], NFFT=512, noverlap=384, cmap="viridis")
+            sub.set_ylabel("Hz")
+            sub.set_xlabel("s")
+            sub.set_title("spectrogram")
+        else:
+            spread = np.percentile(x, 99, axis=1) - np.percentile(x, 1, axis=1)
+            spread = np.where(spread > 0, spread, 1.0)
+            offsets = np.arange(x.shape[0])[::-1]
+            ax.plot(t, ((x - np.median(x, axis=1, keepdims=True)) / spread[:, None] + offsets[:, None]).T, lw=0.5)
+            ax.set_yticks(offsets, rec["names"][: x.shape[0]], fontsize=6)
+            _spectrum(axes[1, 0], rec["data"][:MAX_TRACES], rec["rate"])
+        ax.set_xlabel("s")
+    elif kind in ("features", "tokens"):
+        data = np.asarray(rec["data"], dtype=np.float64)
+        data = data.reshape(data.shape[0], -1) if data.ndim > 1 else data[:, None]
+        ax.imshow(data.T, aspect="auto", origin="lower", interpolation="nearest",
+                  extent=(0, data.shape[0] / (rec["rate"] or 1.0), 0, data.shape[1]))
+        ax.set_xlabel("s")
+        ax.set_ylabel("feature" if kind == "features" else "token")
+    for t_mark, label in rec["markers"]:
+        ax.axvline(t_mark, color="tab:orange", lw=1)
+        ax.text(t_mark, 1.0, label, transform=ax.get_xaxis_transform(), fontsize=7, color="tab:orange", va="bottom")
+    if kind == "events":
+        ax.set_xlim(0, max((m[0] for m in rec["markers"]), default=1.0) + 1)
+        ax.set_xlabel("s")
+    ax.set_title(f"{path.name} ({kind}, {rec['rate']:g} Hz)" if rec["rate"] else f"{path.name} ({kind})")
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+
+
+def _spectrum(ax, x: np.ndarray, rate: float) -> None:
+    from scipy.signal import welch
+
+    f, p = welch(x, fs=rate, nperseg=min(x.shape[1], int(2 * rate)))
+    ax.semilogy(f, p.T, lw=0.5)
+    ax.set_xlabel("Hz")
+    ax.set_ylabel("PSD")
+    ax.set_title("power spectrum (Welch)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="wavegraph plot", description=__doc__.splitlines()[0])
+    ap.add_argument("recording")
+    ap.add_argument("-o", "--out", help="PNG path (default: the recording's name + .png)")
+    args = ap.parse_args(argv)
+    path = Path(args.recording)
+    if not path.exists():
+        print(f"error: no such recording: {path}", file=sys.stderr)
+        return 2
+    out = Path(args.out) if args.out else path.with_name(path.name + ".png")
+    try:
+        plot(path, out)
+    except (ValueError, OSError, KeyError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(out)
+    return 0

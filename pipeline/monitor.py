@@ -1,0 +1,295 @@
+"""The live monitor's data path: frames from `monitor` nodes to a hub that the web page reads.
+
+A `monitor` node (nodes/io/monitor.py) decimates what it receives to what a screen can show and
+publishes small binary frames: a JSON header (stream name, kind, times, channel names; never the data)
+plus a raw float32 payload. In the process that runs the web server the frames go straight into the
+hub; in a worker process they go over a ZeroMQ PUB socket to the parent (endpoint in the environment
+variable WAVEGRAPH_MONITOR). Both paths are leaky: a full queue drops the frame and counts it, so the
+monitor never back-pressures the graph.
+
+The hub keeps, per stream, the last `HISTORY_S` seconds of decimated traces, the latest spectrum, the
+last spectrogram/heatmap frames and the last markers, plus the latest per-node statistics and the graph
+layout. The web page (pipeline/monitor_app.py) polls it about 30 times a second.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+import zmq
+
+ENV_ENDPOINT = "WAVEGRAPH_MONITOR"
+HISTORY_S = 60.0
+MAX_FRAMES = 2000  # per stream and kind; a bound on memory whatever the rates
+SEND_HWM = 64
+
+
+def encode(header: dict, payload: np.ndarray) -> list[bytes]:
+    """[JSON header, raw float32 buffer]; the header names the payload's shape."""
+    a = np.ascontiguousarray(payload, dtype=np.float32)
+    return [json.dumps({**header, "shape": list(a.shape)}).encode(), a.tobytes()]
+
+
+def decode(parts: list[bytes]) -> tuple[dict, np.ndarray]:
+    """ValueError on anything that is not a well-formed frame."""
+    if len(parts) != 2:
+        raise ValueError(f"a monitor frame has 2 parts, got {len(parts)}")
+    header = json.loads(parts[0])
+    if not isinstance(header, dict) or not isinstance(header.get("stream"), str):
+        raise ValueError("monitor frame header without a stream name")
+    shape = tuple(int(s) for s in header.get("shape", ()))
+    data = np.frombuffer(parts[1], dtype=np.float32)
+    if data.size != int(np.prod(shape)):
+        raise ValueError(f"monitor frame payload of {data.size} values for shape {shape}")
+    return header, data.reshape(shape)
+
+
+@dataclass
+class StreamView:
+    """What the hub holds for one monitored stream."""
+
+    name: str
+    kind: str = "signal"
+    rate: float = 0.0
+    channels: list[str] = field(default_factory=list)
+    traces: deque = field(default_factory=lambda: deque(maxlen=MAX_FRAMES))  # (seq, t (n,), y (ch, n))
+    frames: deque = field(default_factory=lambda: deque(maxlen=MAX_FRAMES))  # (seq, t, column (bins,))
+    markers: deque = field(default_factory=lambda: deque(maxlen=200))  # (seq, t, label)
+    spectrum: tuple | None = None  # (freqs (f,), power dB (ch, f))
+    flagged: list[int] = field(default_factory=list)
+    bins_label: str = ""
+    seq: int = 0
+
+    def add(self, header: dict, data: np.ndarray) -> None:
+        what = header.get("what")
+        self.seq += 1
+        if what == "trace":
+            t = np.asarray(header["t"], dtype=np.float64)
+            self.traces.append((self.seq, t, data))
+            self.flagged = [int(i) for i in header.get("flagged", [])]
+            while self.traces and self.traces[-1][1][-1] - self.traces[0][1][0] > HISTORY_S:
+                self.traces.popleft()
+        elif what == "frames":
+            for t, column in zip(header["t"], data):
+                self.frames.append((self.seq, float(t), column))
+            self.bins_label = header.get("bins_label", "")
+        elif what == "spectrum":
+            self.spectrum = (np.asarray(header["freqs"], dtype=np.float64), data)
+        elif what == "markers":
+            for t, label in zip(header["t"], header["labels"]):
+                self.markers.append((self.seq, float(t), str(label)))
+        if header.get("kind"):
+            self.kind = header["kind"]
+            self.rate = float(header.get("rate", 0.0))
+            self.channels = list(header.get("channels", self.channels))
+
+
+class MonitorHub:
+    """The page's view of a run: streams, statistics, graph. Thread-safe; `add` never blocks for long."""
+
+    def __init__(self, graph_info: dict | None = None):
+        self.lock = threading.Lock()
+        self.streams: dict[str, StreamView] = {}
+        self.stats: dict[str, dict] = {}  # node id -> NodeStats dict plus "process", "rate_in", "rate_out"
+        self.graph_info = graph_info or {"nodes": [], "edges": [], "paths": []}
+        self.frames_in = 0
+        self.frames_bad = 0
+        self.started = time.monotonic()
+        self._prev_counts: dict[str, tuple[float, int, int]] = {}
+        self._sub: zmq.Socket | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    # --- input ---------------------------------------------------------------------------------
+    def add(self, header: dict, data: np.ndarray) -> None:
+        with self.lock:
+            view = self.streams.get(header["stream"])
+            if view is None:
+                view = self.streams[header["stream"]] = StreamView(header["stream"])
+            view.add(header, data)
+            self.frames_in += 1
+
+    def update_stats(self, stats: dict[str, dict], processes: dict[str, str]) -> None:
+        """Latest NodeStats dicts (cumulative counts); rates are derived from the previous update."""
+        now = time.monotonic()
+        with self.lock:
+            for node, s in stats.items():
+                t_prev, in_prev, out_prev = self._prev_counts.get(node, (self.started, 0, 0))
+                dt = max(now - t_prev, 1e-3)
+                row = dict(s, process=processes.get(node, "main"),
+                           rate_in=(s["chunks_in"] - in_prev) / dt, rate_out=(s["chunks_out"] - out_prev) / dt)
+                if now - t_prev < 0.5 and node in self.stats:  # keep the last rate; too short to measure
+                    row["rate_in"], row["rate_out"] = self.stats[node]["rate_in"], self.stats[node]["rate_out"]
+                else:
+                    self._prev_counts[node] = (now, s["chunks_in"], s["chunks_out"])
+                self.stats[node] = row
+
+    def listen(self, context: zmq.Context, endpoint: str) -> None:
+        """Receive frames from worker processes on `endpoint` (SUB, bound) in a background thread."""
+        sub = context.socket(zmq.SUB)
+        sub.setsockopt(zmq.SUBSCRIBE, b"")
+        sub.setsockopt(zmq.RCVHWM, 1000)
+        sub.setsockopt(zmq.MAXMSGSIZE, 64 * 1024 * 1024)
+        sub.bind(endpoint)
+        self._sub = sub
+        self._thread = threading.Thread(target=self._receive, name="monitor-hub", daemon=True)
+        self._thread.start()
+
+    def _receive(self) -> None:
+        assert self._sub is not None
+        poller = zmq.Poller()
+        poller.register(self._sub, zmq.POLLIN)
+        while not self._stop.is_set():
+            if not poller.poll(100):
+                continue
+            parts = self._sub.recv_multipart()
+            try:
+                header, data = decode(parts)
+            except (ValueError, KeyError, TypeError):
+                self.frames_bad += 1  # dropped and counted, never fatal
+                continue
+            self.add(header, data)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)
+        if self._sub is not None:
+            self._sub.close(linger=0)
+
+    # --- output (read by the page) -------------------------------------------------------------
+    def stream_names(self) -> list[str]:
+        with self.lock:
+            return sorted(self.streams)
+
+    def snapshot(self, name: str) -> StreamView | None:
+        with self.lock:
+            return self.streams.get(name)
+
+
+_LOCAL_HUB: MonitorHub | None = None  # the hub of this process, when it runs the web server
+
+
+def set_local_hub(hub: MonitorHub | None) -> None:
+    global _LOCAL_HUB
+    _LOCAL_HUB = hub
+
+
+class MonitorPublisher:
+    """Used by `monitor` nodes: to the local hub, to the parent's hub over ZeroMQ, or nowhere."""
+
+    def __init__(self):
+        self.dropped = 0
+        self._socket: zmq.Socket | None = None
+        endpoint = os.environ.get(ENV_ENDPOINT, "")
+        if _LOCAL_HUB is None and endpoint:
+            self._socket = zmq.Context.instance().socket(zmq.PUB)
+            self._socket.setsockopt(zmq.SNDHWM, SEND_HWM)
+            self._socket.setsockopt(zmq.LINGER, 0)
+            self._socket.connect(endpoint)
+
+    @property
+    def active(self) -> bool:
+        return _LOCAL_HUB is not None or self._socket is not None
+
+    def send(self, header: dict, payload: np.ndarray) -> None:
+        if _LOCAL_HUB is not None:
+            _LOCAL_HUB.add(header, np.asarray(payload, dtype=np.float32))
+        elif self._socket is not None:
+            try:
+                self._socket.send_multipart(encode(header, payload), flags=zmq.NOBLOCK)
+            except zmq.Again:
+                self.dropped += 1
+
+    def close(self) -> None:
+        if self._socket is not None:
+            self._socket.close(linger=0)
+            self._socket = None
+
+
+def graph_info(graph) -> dict:
+    """Nodes with their process, type and latency, the edges with their specs, and each path's latency
+    (the monitor's own nodes left out: they are taps, not part of the processing)."""
+    shown = [n for n in graph.order if graph.node_config(n).type != "monitor"]
+    nodes = [{"id": n, "type": graph.node_config(n).type, "process": graph.group_of(n),
+              "latency_ms": 1e3 * graph.nodes[n].latency_seconds} for n in shown]
+    edges = []
+    for e in graph.config.edges:
+        if e.target_node not in shown:
+            continue
+        spec = graph.specs.get(e.source)
+        label = f"{spec.kind} {spec.rate:g} Hz {'x'.join(map(str, spec.shape))}" if spec is not None else ""
+        edges.append({"source": e.source_node, "target": e.target_node, "label": label})
+    paths = [{"path": p, "latency_ms": 1e3 * graph.path_latency(p)} for p in graph.paths() if p[-1] in shown]
+    return {"nodes": nodes, "edges": edges, "paths": paths}
+
+
+def add_monitor_nodes(config):
+    """`--monitor`: a `monitor` node on every connected output port, in the process of the port's node,
+    fed through a drop_oldest edge. Returns a new GraphConfig; the file's own nodes are untouched."""
+    from dataclasses import replace
+
+    from .config import EdgeConfig, NodeConfig
+
+    ports = list(dict.fromkeys(e.source for e in config.edges))
+    nodes, edges = list(config.nodes), list(config.edges)
+    processes = {g: list(members) for g, members in config.processes.items()}
+    taken = {n.id for n in nodes}
+    for port in ports:
+        node_id = "monitor_" + port.replace(".", "_")
+        if node_id in taken:
+            continue
+        nodes.append(NodeConfig(node_id, "monitor", {"name": port}, "restart", 0))
+        edges.append(EdgeConfig(port, f"{node_id}.in", 8, "drop_oldest", 0))
+        group = next(g for g, members in processes.items() if port.partition(".")[0] in members)
+        processes[group].append(node_id)
+    return replace(config, nodes=nodes, edges=edges, processes=processes)
+
+
+def uses_monitor(config) -> bool:
+    return any(n.type == "monitor" for n in config.nodes)
+
+
+class LiveMonitor:
+    """Serves the page for one run: the hub, the web server, and the route frames take to the hub
+    (directly in-process; a PUB/SUB socket from workers, announced to them in the environment)."""
+
+    def __init__(self, graph, host: str = "127.0.0.1", port: int = 0, multiprocess: bool = True):
+        from .monitor_app import start_server
+
+        self.hub = MonitorHub(graph_info(graph))
+        self.processes = {n: graph.group_of(n) for n in graph.order}
+        self.context: zmq.Context | None = None
+        self._endpoint_file = ""
+        if multiprocess:
+            import tempfile
+
+            self.context = zmq.Context()
+            folder = tempfile.mkdtemp(prefix="wgmon-")
+            self._endpoint_file = os.path.join(folder, "monitor")
+            endpoint = "ipc://" + self._endpoint_file
+            self.hub.listen(self.context, endpoint)
+            os.environ[ENV_ENDPOINT] = endpoint
+        else:
+            set_local_hub(self.hub)
+        self.url, self._stop_server = start_server(self.hub, host, port)
+
+    def observe(self, stats: dict[str, dict]) -> None:
+        self.hub.update_stats(stats, self.processes)
+
+    def close(self) -> None:
+        import shutil
+
+        self._stop_server()
+        self.hub.close()
+        set_local_hub(None)
+        os.environ.pop(ENV_ENDPOINT, None)
+        if self.context is not None:
+            self.context.term()
+        if self._endpoint_file:
+            shutil.rmtree(os.path.dirname(self._endpoint_file), ignore_errors=True)

@@ -1,0 +1,312 @@
+"""The live monitor's web page: a Bokeh server app over a MonitorHub (pipeline/monitor.py).
+
+Bokeh serves the page, its JavaScript (BokehJS, from its own wheel: no CDN, works offline) and a
+websocket on which array updates travel as binary buffers. Each browser session polls the hub about
+30 times a second and streams only what is new (with rollover), so the page cost does not grow with
+the run. Bokeh is an optional dependency (`pip install 'wavegraph[monitor]'`).
+
+The page: stacked scrolling traces of the selected stream (per-channel scale, global gain, time span,
+NaN/flat channels in red, markers as labelled vertical lines), its power spectrum (one channel or all),
+a heatmap (audio spectrogram, features, tokens), the per-node table (rates, drops, gaps, restarts,
+lateness, compute and end-to-end latency p50/p99, xruns) and the graph with its processes and the
+declared latency of each path.
+"""
+from __future__ import annotations
+
+import asyncio
+import secrets
+import threading
+from collections.abc import Callable
+
+import numpy as np
+
+from .monitor import MonitorHub
+
+TICK_MS = 33
+PALETTE = ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+FLAG_COLOR = "#d62728"
+MAX_TRACES = 64
+TABLE_FIELDS = [("node", "node"), ("process", "process"), ("rate_in", "in/s"), ("rate_out", "out/s"),
+                ("drops", "drops"), ("gaps", "gaps"), ("restarts", "restarts"), ("late_ms", "late ms"),
+                ("compute", "compute us p50/p99"), ("e2e", "e2e ms p50/p99"), ("xruns", "xruns")]
+
+
+def _pair(values, scale: float) -> str:
+    return f"{values[0] / scale:.1f}/{values[1] / scale:.1f}" if values else "-"
+
+
+def table_rows(stats: dict[str, dict]) -> dict[str, list]:
+    cols: dict[str, list] = {k: [] for k, _ in TABLE_FIELDS}
+    for node, s in stats.items():
+        counters = s.get("counters", {})
+        xruns = sum(v for k, v in counters.items() if "flow" in k or "xrun" in k)
+        row = {"node": node, "process": s.get("process", ""), "rate_in": round(s.get("rate_in", 0.0), 1),
+               "rate_out": round(s.get("rate_out", 0.0), 1), "drops": s.get("drops", 0), "gaps": s.get("gaps", 0),
+               "restarts": s.get("restarts", 0), "late_ms": round(counters.get("late_ms_max", 0), 2),
+               "compute": _pair(s.get("compute_ns", []), 1e3), "e2e": _pair(s.get("latency_ns", []), 1e6),
+               "xruns": xruns}
+        for k in cols:
+            cols[k].append(row[k])
+    return cols
+
+
+def _graph_figure(info: dict):
+    from bokeh.models import ColumnDataSource, LabelSet
+    from bokeh.plotting import figure
+
+    nodes = info["nodes"]
+    depth = {n["id"]: 0 for n in nodes}
+    for _ in nodes:  # longest path from a source, enough passes for any DAG
+        for e in info["edges"]:
+            depth[e["target"]] = max(depth[e["target"]], depth[e["source"]] + 1)
+    rows: dict[int, int] = {}
+    pos = {}
+    for n in nodes:
+        d = depth[n["id"]]
+        pos[n["id"]] = (d, -rows.get(d, 0))
+        rows[d] = rows.get(d, 0) + 1
+    processes = sorted({n["process"] for n in nodes})
+    colors = {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(processes)}
+    src = ColumnDataSource({"x": [pos[n["id"]][0] for n in nodes], "y": [pos[n["id"]][1] for n in nodes],
+                            "label": [f"{n['id']} ({n['type']}, {n['latency_ms']:.1f} ms)" for n in nodes],
+                            "process": [n["process"] for n in nodes], "color": [colors[n["process"]] for n in nodes]})
+    fig = figure(height=220, sizing_mode="stretch_width", title="graph (colour = process)", toolbar_location=None,
+                 x_range=(-0.5, max(depth.values(), default=0) + 1.5), y_range=(-max(rows.values(), default=1), 1))
+    fig.axis.visible = False
+    fig.grid.visible = False
+    fig.segment([pos[e["source"]][0] for e in info["edges"]], [pos[e["source"]][1] for e in info["edges"]],
+                [pos[e["target"]][0] for e in info["edges"]], [pos[e["target"]][1] for e in info["edges"]],
+                line_color="#999999", line_width=2)
+    fig.scatter("x", "y", source=src, size=18, color="color", legend_field="process")
+    fig.add_layout(LabelSet(x="x", y="y", text="label", source=src, x_offset=10, y_offset=5, text_font_size="9pt"))
+    fig.legend.location = "bottom_right"
+    return fig
+
+
+class Session:
+    """One browser tab: widgets, data sources and a periodic update from the hub."""
+
+    def __init__(self, hub: MonitorHub, doc):
+        from bokeh.layouts import column, row
+        from bokeh.models import (ColumnDataSource, DataRange1d, DataTable, Div, LinearColorMapper, Select, Slider,
+                                  Spinner, TableColumn)
+        from bokeh.plotting import figure
+
+        self.hub, self.doc = hub, doc
+        self.stream = ""
+        self.cursor = 0
+        self.marker_cursor = 0
+        self.tick = 0
+        self.norm: np.ndarray | None = None
+        self.scales: dict[int, float] = {}
+        self.flagged: list[int] = []
+        self.title = Div(text="<b>wavegraph monitor</b>: waiting for data", name="status")
+        self.select = Select(title="stream", options=[], value="", name="stream_select")
+        self.gain = Slider(title="gain", start=0.1, end=10.0, value=1.0, step=0.1)
+        self.span = Slider(title="time span (s)", start=1, end=30, value=10, step=1)
+        self.channel = Select(title="channel (scale / spectrum)", options=["all"], value="all")
+        self.scale = Spinner(title="channel scale", low=0.01, high=100.0, step=0.1, value=1.0)
+        self.traces = ColumnDataSource({"t": []}, name="traces")
+        self.markers = ColumnDataSource({"x": [], "label": [], "y": []}, name="markers")
+        self.psd = ColumnDataSource({"xs": [], "ys": [], "color": []}, name="psd")
+        self.heat = ColumnDataSource({"image": [], "x": [], "dw": [], "dh": []}, name="heatmap")
+        self.table = ColumnDataSource({k: [] for k, _ in TABLE_FIELDS}, name="node_table")
+        self.fig = figure(height=480, sizing_mode="stretch_width", title="signals", name="trace_figure",
+                          x_range=DataRange1d(follow="end", follow_interval=10, range_padding=0),
+                          toolbar_location="above", tools="xpan,xwheel_zoom,reset", output_backend="webgl")
+        self.fig.yaxis.visible = False
+        self.fig.segment(x0="x", y0=-1, x1="x", y1="y", source=self.markers, line_color="#ff7f0e", line_width=2)
+        self.fig.text(x="x", y="y", text="label", source=self.markers, text_color="#ff7f0e", text_font_size="9pt")
+        self.lines: list = []
+        self.psd_fig = figure(height=240, sizing_mode="stretch_width", title="power spectrum (dB)",
+                              x_axis_label="Hz", toolbar_location=None)
+        self.psd_fig.multi_line("xs", "ys", source=self.psd, line_color="color")
+        self.mapper = LinearColorMapper(palette="Viridis256", low=-60, high=0)
+        self.heat_fig = figure(height=240, sizing_mode="stretch_width", title="spectrogram / features",
+                               toolbar_location=None, x_range=DataRange1d(range_padding=0),
+                               y_range=DataRange1d(range_padding=0))
+        self.heat_fig.image(image="image", x="x", y=0, dw="dw", dh="dh", source=self.heat, color_mapper=self.mapper)
+        cols = [TableColumn(field=k, title=title) for k, title in TABLE_FIELDS]
+        node_table = DataTable(source=self.table, columns=cols, height=220, sizing_mode="stretch_width",
+                               index_position=None, name="node_table_widget")
+        self.select.on_change("value", lambda attr, old, new: self._switch(new))
+        self.span.on_change("value", lambda attr, old, new: setattr(self.fig.x_range, "follow_interval", new))
+        self.channel.on_change("value", lambda attr, old, new: self._show_scale())
+        self.scale.on_change("value", lambda attr, old, new: self._set_scale(new))
+        self.gain.on_change("value", lambda attr, old, new: self._restack())
+        paths = "<br>".join(f"{' → '.join(p['path'])}: {p['latency_ms']:.1f} ms declared"
+                            for p in hub.graph_info.get("paths", []))
+        doc.add_root(column(self.title, row(self.select, self.gain, self.span, self.channel, self.scale),
+                            self.fig, row(self.psd_fig, self.heat_fig, sizing_mode="stretch_width"),
+                            node_table, _graph_figure(hub.graph_info), Div(text=f"<b>latency per path</b><br>{paths}"),
+                            sizing_mode="stretch_width"))
+        doc.title = "wavegraph monitor"
+        doc.add_periodic_callback(self.update, TICK_MS)
+
+    # --- controls ------------------------------------------------------------------------------
+    def _switch(self, name: str) -> None:
+        self.stream, self.cursor, self.marker_cursor, self.norm = name, 0, 0, None
+        self.scales.clear()
+        self.markers.data = {"x": [], "label": [], "y": []}
+        view = self.hub.snapshot(name)
+        n = min(len(view.channels), MAX_TRACES) if view else 0
+        for i in range(len(self.lines), n):
+            self.lines.append(self.fig.line("t", f"c{i}", source=self.traces, line_width=1,
+                                            line_color=PALETTE[i % len(PALETTE)]))
+        for i, r in enumerate(self.lines):
+            r.visible = i < n
+        self.traces.data = {"t": [], **{f"c{i}": [] for i in range(n)}}
+        self.channel.options = ["all", *(view.channels[:n] if view else [])]
+        self.channel.value = "all"
+        self.fig.title.text = f"{name} ({view.kind}, {view.rate:g} Hz)" if view else name
+
+    def _channel_index(self) -> int | None:
+        return self.channel.options.index(self.channel.value) - 1 if self.channel.value != "all" else None
+
+    def _show_scale(self) -> None:
+        i = self._channel_index()
+        self.scale.value = self.scales.get(i, 1.0) if i is not None else 1.0
+
+    def _set_scale(self, value: float) -> None:
+        i = self._channel_index()
+        if i is None:
+            return
+        self.scales[i] = float(value)
+        self._restack()
+
+    def _restack(self) -> None:
+        """A new gain or scale applies to what is on screen too: the traces are re-sent from the hub."""
+        self.cursor = 0
+        self.traces.data = {k: [] for k in self.traces.data}
+
+    # --- periodic update -----------------------------------------------------------------------
+    def update(self) -> None:
+        self.tick += 1
+        names = self.hub.stream_names()
+        if names != self.select.options:
+            self.select.options = names
+        if not self.stream and names:
+            self.select.value = names[0]  # -> _switch
+        view = self.hub.snapshot(self.stream) if self.stream else None
+        if view is not None:
+            self._traces(view)
+            self._markers(view)
+            if self.tick % 10 == 0:
+                self._spectrum(view)
+            if self.tick % 5 == 0:
+                self._heatmap(view)
+        if self.tick % 15 == 0:
+            self.table.data = table_rows(self.hub.stats)
+            self.title.text = (f"<b>wavegraph monitor</b>: {len(names)} streams, {self.hub.frames_in} frames"
+                               + (f", {self.hub.frames_bad} bad frames dropped" if self.hub.frames_bad else ""))
+
+    def _traces(self, view) -> None:
+        with self.hub.lock:
+            new = [f for f in view.traces if f[0] > self.cursor]
+            flagged = list(view.flagged)
+        if not new:
+            return
+        self.cursor = new[-1][0]
+        n = sum(1 for r in self.lines if r.visible)
+        t = np.concatenate([f[1] for f in new])
+        y = np.concatenate([f[2][:n] for f in new], axis=1)
+        if self.norm is None or self.norm.shape[0] != y.shape[0]:
+            spread = np.percentile(y, 99, axis=1) - np.percentile(y, 1, axis=1)
+            self.norm = np.where(spread > 0, spread, 1.0)
+        scale = np.array([self.scales.get(i, 1.0) for i in range(y.shape[0])])
+        stacked = (n - 1 - np.arange(y.shape[0]))[:, None] + self.gain.value * scale[:, None] * (
+            y - np.median(y, axis=1, keepdims=True)) / self.norm[:, None]
+        rate = len(t) / max(float(t[-1] - t[0]), 1e-3) if len(t) > 1 else 100.0
+        rollover = int(max(self.span.end * rate, 100))
+        self.traces.stream({"t": t, **{f"c{i}": stacked[i] for i in range(y.shape[0])}}, rollover=rollover)
+        if flagged != self.flagged:
+            self.flagged = flagged
+            for i, r in enumerate(self.lines):
+                r.glyph.line_color = FLAG_COLOR if i in flagged else PALETTE[i % len(PALETTE)]
+
+    def _markers(self, view) -> None:
+        with self.hub.lock:
+            new = [m for m in view.markers if m[0] > self.marker_cursor]
+        if new:
+            self.marker_cursor = new[-1][0]
+            top = max(sum(1 for r in self.lines if r.visible), 1)
+            self.markers.stream({"x": [m[1] for m in new], "label": [m[2] for m in new], "y": [top] * len(new)},
+                                rollover=100)
+
+    def _spectrum(self, view) -> None:
+        if view.spectrum is None:
+            return
+        freqs, power = view.spectrum
+        i = self._channel_index()
+        rows = [i] if i is not None and i < power.shape[0] else range(min(power.shape[0], MAX_TRACES))
+        self.psd.data = {"xs": [freqs] * len(rows), "ys": [power[r] for r in rows],
+                         "color": [FLAG_COLOR if r in self.flagged else PALETTE[r % len(PALETTE)] for r in rows]}
+
+    def _heatmap(self, view) -> None:
+        with self.hub.lock:
+            frames = list(view.frames)[-400:]
+        if not frames:
+            return
+        image = np.stack([f[2] for f in frames], axis=1).astype(np.float32)  # (bins, frames)
+        t0, t1 = frames[0][1], frames[-1][1]
+        self.mapper.low, self.mapper.high = float(np.percentile(image, 5)), float(np.percentile(image, 99.5))
+        self.heat.data = {"image": [image], "x": [t0], "dw": [max(t1 - t0, 1e-3)], "dh": [image.shape[0]]}
+
+
+def start_server(hub: MonitorHub, host: str = "127.0.0.1", port: int = 0,
+                 token: str | None = None) -> tuple[str, Callable[[], None]]:
+    """Serve the page in a background thread. Returns (url, stop). Binding anywhere but loopback needs a
+    token; one is made when none is given, and it is part of the URL."""
+    from bokeh.application import Application
+    from bokeh.application.handlers.function import FunctionHandler
+    from bokeh.models import Div
+    from bokeh.server.server import BaseServer
+    from bokeh.server.tornado import BokehTornado
+    from tornado.httpserver import HTTPServer
+    from tornado.ioloop import IOLoop
+    from tornado.netutil import bind_sockets
+
+    loopback = host in ("127.0.0.1", "localhost", "::1")
+    if not loopback and not token:
+        token = secrets.token_urlsafe(16)
+    sockets = bind_sockets(port, host)
+    port = sockets[0].getsockname()[1]
+
+    def make_doc(doc):
+        if token:
+            given = doc.session_context.request.arguments.get("token", [b""])[0]
+            given = given.decode() if isinstance(given, bytes) else str(given)
+            if not secrets.compare_digest(given, token):
+                doc.add_root(Div(text="wrong or missing token: open the URL that `wavegraph run --monitor` printed"))
+                return
+        Session(hub, doc)
+
+    ready = threading.Event()
+    state: dict = {}
+
+    def serve():
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        io_loop = IOLoop.current()
+        origins = [f"{h}:{port}" for h in {host, "127.0.0.1", "localhost"}]
+        app = BokehTornado({"/": Application(FunctionHandler(make_doc))}, extra_websocket_origins=origins)
+        http = HTTPServer(app)
+        http.add_sockets(sockets)
+        server = BaseServer(io_loop, app, http)
+        server.start()
+        state["server"], state["loop"] = server, io_loop
+        ready.set()
+        io_loop.start()
+
+    thread = threading.Thread(target=serve, name="monitor-web", daemon=True)
+    thread.start()
+    ready.wait(10)
+
+    def stop():
+        loop = state.get("loop")
+        if loop is not None:
+            loop.add_callback(lambda: (state["server"].stop(), loop.stop()))
+            thread.join(timeout=2)
+
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+    return url, stop
