@@ -114,6 +114,14 @@ class Join(Node):
         elif self.params.max_wait is not None:
             n_late = int(np.searchsorted(t, ref.end_time - self.params.max_wait, side="right"))
         n = max(n_ready, n_late)
+        # A chunk holds one contiguous run: stop at the reference's next break (the rest waits for the
+        # next call; at the very end it is dropped and counted), and flag the run that starts one.
+        starts_segment = ref.start in ref.breaks
+        later = [b - ref.start for b in ref.breaks if b > ref.start]
+        if later and later[0] < n:
+            if final:
+                self.count("after_break_at_end", int(n - later[0]))
+            n = later[0]
         if n == 0:
             return {}
         times, keep = t[:n], np.ones(n, dtype=bool)
@@ -125,7 +133,7 @@ class Join(Node):
         if not keep.all():
             self.count("before_start", int(np.count_nonzero(~keep)))
         parts = [ref.data[..., :n]]
-        gap = False
+        gap = starts_segment
         for p in self.others:
             vals, late = self._values(p, times)
             late &= keep

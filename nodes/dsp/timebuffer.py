@@ -57,7 +57,7 @@ class TimedBuffer:
             self.data = self.data[..., k:]
             self.times = self.times[k:]
             self.start += k
-            self.breaks = [b for b in self.breaks if b > self.start]
+            self.breaks = [b for b in self.breaks if b >= self.start]
 
     def nearest(self, t: float) -> int:
         """Absolute index of the sample nearest to time t (a tie goes to the earlier sample)."""

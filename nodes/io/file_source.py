@@ -1,7 +1,9 @@
 """file_source: replay a recording from disk as a signal stream plus its annotations as events.
 
 Reads anything `mne.io.read_raw` reads (FIF, EDF/BDF/GDF, BrainVision .vhdr, EEGLAB .set, CNT, ...),
-MNE Epochs files (`*-epo.fif`) and audio files that soundfile reads (WAV, FLAC, OGG, AIFF, ...).
+MNE Epochs files (`*-epo.fif`), XDF files from LabRecorder (`.xdf`: one stream per file_source, chosen
+by `stream`, with every marker stream as events and the clock offsets applied; see nodes/io/xdf.py)
+and audio files that soundfile reads (WAV, FLAC, OGG, AIFF, ...).
 
 Outputs
   out:    signal (channels, samples), `chunk_size` samples per chunk (the last one may be shorter).
@@ -13,6 +15,9 @@ Outputs
           with the last); nothing is emitted on this port for signal chunks without events.
           `spec.labels` maps codes to descriptions: when every annotation description is an integer
           (e.g. "101") that integer is the code; otherwise codes are 1..k over the sorted descriptions.
+          With `stim_channel`, the steps of that trigger channel are events too (mne.find_events:
+          onset of each rise, the channel's value as the code, label its decimal text); annotation
+          codes then start after the largest trigger code.
 
 Epochs files are replayed as one continuous stream: epoch k occupies samples
 [k * n_times, (k + 1) * n_times). Chunks never straddle two epochs (the last chunk of an epoch may be
@@ -42,7 +47,7 @@ from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".au", ".caf", ".w64", ".rf64")
 SUPPORTED = ("MNE raw formats via mne.io.read_raw (FIF, EDF/BDF/GDF, BrainVision .vhdr, EEGLAB .set, "
-             "CNT, EGI, Nihon Kohden, ...), MNE epochs (*-epo.fif), audio via soundfile "
+             "CNT, EGI, Nihon Kohden, ...), MNE epochs (*-epo.fif), XDF (.xdf), audio via soundfile "
              f"({', '.join(AUDIO_SUFFIXES)})")
 BLOCK_BYTES = 16 << 20  # read this much at a time from disk
 DEFAULT_CHUNK = 32
@@ -82,6 +87,11 @@ class _Reader:
     events: np.ndarray  # (n, 4): sample index, onset s, duration s, code
     labels: tuple[tuple[int, str], ...] = ()
     segment: int = 0  # > 0: samples per epoch; chunks do not straddle segments, segments start with a gap
+    breaks: np.ndarray = np.zeros(0, dtype=np.int64)  # sorted first samples of later segments (same rules)
+
+    def time_of(self, index: int) -> float:
+        """Stream time of sample `index` (t0 of a chunk that starts there)."""
+        return index / self.sfreq
 
     def get(self, picks: list[int], start: int, stop: int) -> np.ndarray:  # (len(picks), stop - start)
         raise NotImplementedError
@@ -100,7 +110,7 @@ def _units_of(info) -> str:
 
 
 class _RawReader(_Reader):
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, stim_channel: str | None = None):
         import mne
 
         self.raw = mne.io.read_raw(path, preload=False, verbose="error")
@@ -110,15 +120,27 @@ class _RawReader(_Reader):
         self.ch_types = [_stream_type(t) for t in self.raw.get_channel_types()]
         self.units = _units_of(self.raw.info)
         ann = self.raw.annotations
+        events, labels = [_no_events()], {}
+        if stim_channel is not None:
+            if stim_channel not in self.ch_names:
+                raise SpecError(f"file_source: no stim channel {stim_channel!r}",
+                                f"channels: {', '.join(self.ch_names)}")
+            found = mne.find_events(self.raw, stim_channel=stim_channel, shortest_event=1, initial_event=True,
+                                    verbose="error")
+            idx = (found[:, 0] - self.raw.first_samp).astype(np.float64)
+            events.append(np.column_stack([idx, idx / self.sfreq, np.zeros(len(idx)), found[:, 2]]))
+            labels.update({int(c): str(int(c)) for c in found[:, 2]})
         if len(ann):
             codes = _codes_for(ann.description)
+            if labels and set(codes.values()) & set(labels):
+                codes = {d: c + max(labels) for d, c in codes.items()}
             onset = np.asarray(ann.onset, dtype=np.float64) - self.raw.first_time
             idx = np.round(onset * self.sfreq)
             code = np.array([codes[d] for d in ann.description], dtype=np.float64)
-            self.events = np.column_stack([idx, onset, np.asarray(ann.duration, np.float64), code])
-            self.labels = tuple((c, d) for d, c in sorted(codes.items(), key=lambda kv: kv[1]))
-        else:
-            self.events = _no_events()
+            events.append(np.column_stack([idx, onset, np.asarray(ann.duration, np.float64), code]))
+            labels.update({c: d for d, c in codes.items()})
+        self.events = np.concatenate(events).astype(np.float64)
+        self.labels = tuple(sorted(labels.items()))
 
     def get(self, picks, start, stop):
         return self.raw.get_data(picks=picks, start=start, stop=stop)
@@ -174,7 +196,7 @@ class _AudioReader(_Reader):
         self.file.close()
 
 
-def open_reader(path: Path, dtype: str) -> _Reader:
+def open_reader(path: Path, dtype: str, stream: str | None = None, stim_channel: str | None = None) -> _Reader:
     """Pick the back end from the file name; raise SpecError naming the path and the formats."""
     if not path.exists():
         raise SpecError(f"file_source: no such file: {path}", f"give the path of a readable recording; supported: {SUPPORTED}")
@@ -182,9 +204,15 @@ def open_reader(path: Path, dtype: str) -> _Reader:
     try:
         if name.endswith(AUDIO_SUFFIXES):
             return _AudioReader(path, dtype)
+        if name.endswith((".xdf", ".xdfz")):
+            from .xdf import XdfReader
+
+            return XdfReader(path, stream, dtype or "float64")
         if name.endswith(("-epo.fif", "_epo.fif", "-epo.fif.gz", "_epo.fif.gz")):
             return _EpochsReader(path)
-        return _RawReader(path)
+        return _RawReader(path, stim_channel)
+    except SpecError:
+        raise
     except Exception as e:  # mne and soundfile raise many types; all mean "cannot read this file"
         raise SpecError(f"file_source: cannot read {path}: {type(e).__name__}: {e}", f"supported formats: {SUPPORTED}") from e
 
@@ -196,6 +224,8 @@ class FileSourceParams(NodeParams):
     picks: list[str] | None = Field(default=None, description="channel names or channel types, in output order")
     dtype: Literal["float64", "float32"] | None = Field(
         default=None, description="output dtype; default float64 for MNE files, float32 for audio")
+    stream: str | None = Field(default=None, description="XDF: the name or type of the signal stream to replay")
+    stim_channel: str | None = Field(default=None, description="a trigger channel whose steps become events")
 
     @model_validator(mode="after")
     def _one_chunking(self):
@@ -227,7 +257,7 @@ class FileSource(Source):
         self.close()
         is_audio = path.name.lower().endswith(AUDIO_SUFFIXES)
         self.dtype = p.dtype or ("float32" if is_audio else "float64")
-        r = self.reader = open_reader(path, self.dtype)
+        r = self.reader = open_reader(path, self.dtype, p.stream, p.stim_channel)
         self.picks = self._resolve_picks(r, p.picks)
         if p.chunk_duration is not None:
             self.chunk_size = max(1, int(round(p.chunk_duration * r.sfreq)))
@@ -292,9 +322,14 @@ class FileSource(Source):
             seg_end = (start // r.segment + 1) * r.segment
             stop = min(stop, seg_end)
             gap = start > 0 and start % r.segment == 0
+        if len(r.breaks):
+            k = int(np.searchsorted(r.breaks, start, side="right"))
+            if k < len(r.breaks):
+                stop = min(stop, int(r.breaks[k]))
+            gap = gap or (k > 0 and int(r.breaks[k - 1]) == start)
         self.position = stop  # advance first: a read that raises skips this chunk instead of looping on it
         data = self._get(start, stop)
-        t0 = start / r.sfreq
+        t0 = r.time_of(start)
         out = {"out": Chunk(data, t0=t0, gap=gap)}
         ev = self._events
         lo, hi = np.searchsorted(ev[:, 0], [start, stop], side="left")

@@ -1,0 +1,187 @@
+"""XDF (LabRecorder) files: replay through file_source, and a minimal writer.
+
+Reading (`file_source` with a `.xdf` / `.xdfz` path; pyxdf does the parsing):
+  * Clocks: pyxdf applies each stream's ClockOffset chunks (the LSL time_correction LabRecorder
+    measured), so every stream is on the recording computer's clock, and removes the jitter of
+    regular streams (a line fitted per segment). Stream time 0 is the earliest timestamp of any
+    stream in the file, so several file_source nodes on the same file share one clock and a `join`
+    or `epochs` node can align them.
+  * `out`: the numeric regular-rate stream chosen by file_source's `stream` param (a stream name or
+    type; default: the only numeric stream, else the only one of type EEG). Channel labels, types and
+    units come from `desc/channels`; microvolt/millivolt units are scaled to volts (MNE's SI units).
+    A break in its timestamps (pyxdf's segments: > max(1 s, 500 samples)) flags the next chunk `gap`.
+  * `events`: every string (marker) stream in the file, merged, each marker at its own (synchronised)
+    timestamp; integer markers are their own code, otherwise codes 1..k over the sorted marker strings
+    (`spec.labels` maps them back).
+
+Writing: `write_xdf(path, streams)` writes XDF 1.0 (file header, stream headers, one samples chunk
+per stream, clock offsets, footers) for numeric and string streams; tests use it to build a
+LabRecorder-like file from a real recording, and pyxdf reads it back.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import numpy as np
+
+from wavegraph.pipeline.spec import SpecError
+
+from .file_source import _codes_for, _Reader, _stream_type
+
+_SCALE = {"microvolts": 1e-6, "microvolt": 1e-6, "uv": 1e-6, "µv": 1e-6, "millivolts": 1e-3, "mv": 1e-3,
+          "volts": 1.0, "v": 1.0}
+_DTYPES = {"float32": "<f4", "double64": "<f8", "int8": "<i1", "int16": "<i2", "int32": "<i4", "int64": "<i8"}
+
+
+def _first(d: dict, key: str, default=None):
+    v = d.get(key) if isinstance(d, dict) else None
+    return v[0] if isinstance(v, list) and v else default
+
+
+def _channels(info: dict, n: int) -> tuple[list[str], list[str], list[str]]:
+    desc = _first(info, "desc") or {}
+    chans = (_first(desc, "channels") or {}).get("channel", []) if isinstance(desc, dict) else []
+    labels = [_first(c, "label") or f"ch{i}" for i, c in enumerate(chans[:n])] + [f"ch{i}" for i in range(len(chans), n)]
+    types = [(_first(c, "type") or "") for c in chans[:n]] + [""] * (n - len(chans[:n]))
+    units = [(_first(c, "unit") or "") for c in chans[:n]] + [""] * (n - len(chans[:n]))
+    return labels, types, units
+
+
+def describe(streams) -> str:
+    return "; ".join(f"'{_first(s['info'], 'name')}' (type {_first(s['info'], 'type') or '-'}, "
+                     f"{_first(s['info'], 'channel_count')} ch, {_first(s['info'], 'nominal_srate')} Hz, "
+                     f"{_first(s['info'], 'channel_format')})" for s in streams) or "none"
+
+
+class XdfReader(_Reader):
+    """One numeric stream of an XDF file as file_source's signal, every marker stream as its events."""
+
+    def __init__(self, path: Path, stream: str | None, dtype: str):
+        import pyxdf
+
+        streams, _ = pyxdf.load_xdf(str(path), synchronize_clocks=True, dejitter_timestamps=True)
+        numeric = [s for s in streams if _first(s["info"], "channel_format") != "string"
+                   and float(_first(s["info"], "nominal_srate", 0)) > 0 and len(s["time_stamps"])]
+        markers = [s for s in streams if _first(s["info"], "channel_format") == "string"]
+        if stream is not None:
+            chosen = [s for s in numeric if stream in (_first(s["info"], "name"), _first(s["info"], "type"))]
+        else:
+            chosen = numeric if len(numeric) == 1 else [s for s in numeric if _first(s["info"], "type") == "EEG"]
+        if len(chosen) != 1:
+            what = f"stream {stream!r}" if stream else "a single numeric stream (or one of type EEG)"
+            raise SpecError(f"{path.name}: {len(chosen)} regular numeric streams match {what}; "
+                            f"the file holds: {describe(streams)}",
+                            "set file_source's `stream` to the name (or type) of one of them")
+        s = chosen[0]
+        info = s["info"]
+        self.stream_name = _first(info, "name")
+        stamps = [t for x in streams if len(x["time_stamps"]) for t in (x["time_stamps"][0],)]
+        self.zero = float(min(stamps))
+        self.times = np.asarray(s["time_stamps"], dtype=np.float64) - self.zero
+        self.sfreq = float(_first(info, "nominal_srate"))
+        data = np.asarray(s["time_series"], dtype=np.float64)
+        self.n_times = data.shape[0]
+        labels, types, units = _channels(info, data.shape[1])
+        scale = np.array([_SCALE.get(u.lower(), 1.0) for u in units])
+        self.data = (data * scale).astype(dtype, copy=False)
+        self.ch_names = labels
+        stype = (_first(info, "type") or "").lower()
+        self.ch_types = [_stream_type((t or stype).lower()) for t in types]
+        if all(u.lower() in _SCALE for u in units):
+            self.units = "V"
+        else:
+            self.units = units[0] if len(set(units)) == 1 else ""
+        self.breaks = np.array([int(a) for a, _ in info.get("segments", [])[1:]], dtype=np.int64)
+        self._events(markers)
+
+    def _events(self, markers) -> None:
+        rows = [(float(t) - self.zero, str(v[0])) for m in markers for t, v in zip(m["time_stamps"], m["time_series"])]
+        rows.sort(key=lambda r: r[0])
+        if not rows:
+            self.events = np.zeros((0, 4), dtype=np.float64)
+            return
+        codes = _codes_for([d for _, d in rows])
+        onset = np.array([t for t, _ in rows])
+        idx = np.clip(np.searchsorted(self.times, onset - 0.5 / self.sfreq), 0, max(self.n_times - 1, 0))
+        self.events = np.column_stack([idx, onset, np.zeros(len(rows)), [codes[d] for _, d in rows]]).astype(np.float64)
+        self.labels = tuple((c, d) for d, c in sorted(codes.items(), key=lambda kv: kv[1]))
+
+    def time_of(self, index: int) -> float:
+        return float(self.times[index])
+
+    def get(self, picks, start, stop):
+        return self.data[start:stop, picks].T
+
+
+# --- writing ----------------------------------------------------------------------------------------
+@dataclass
+class XdfStream:
+    """One stream to write: `data` is (samples, channels) numbers, or a list of strings for markers."""
+
+    name: str
+    type: str
+    rate: float  # 0 for irregular (markers)
+    data: object
+    timestamps: np.ndarray
+    channel_format: str = "double64"  # float32, double64, int16, ..., or string
+    labels: list[str] = field(default_factory=list)
+    channel_type: str = ""
+    unit: str = ""
+    clock_offsets: list[tuple[float, float]] = field(default_factory=list)  # (collection time, offset)
+
+
+def _varlen(n: int) -> bytes:
+    if n < 256:
+        return b"\x01" + struct.pack("<B", n)
+    if n < 2**32:
+        return b"\x04" + struct.pack("<I", n)
+    return b"\x08" + struct.pack("<Q", n)
+
+
+def _chunk(tag: int, content: bytes) -> bytes:
+    return _varlen(len(content) + 2) + struct.pack("<H", tag) + content
+
+
+def _header_xml(s: XdfStream, n_ch: int) -> str:
+    chans = "".join(f"<channel><label>{escape(lab)}</label><type>{escape(s.channel_type)}</type>"
+                    f"<unit>{escape(s.unit)}</unit></channel>" for lab in s.labels)
+    return (f'<?xml version="1.0"?><info><name>{escape(s.name)}</name><type>{escape(s.type)}</type>'
+            f"<channel_count>{n_ch}</channel_count><nominal_srate>{s.rate!r}</nominal_srate>"
+            f"<channel_format>{s.channel_format}</channel_format><source_id>{escape(s.name)}</source_id>"
+            f"<version>1.1</version><created_at>0</created_at><uid>{escape(s.name)}</uid>"
+            f"<desc>{'<channels>' + chans + '</channels>' if chans else ''}</desc></info>")
+
+
+def write_xdf(path, streams: list[XdfStream]) -> Path:
+    """Write an XDF 1.0 file with these streams (stream ids 1, 2, ...); every sample carries its timestamp."""
+    path = Path(path)
+    out = [b"XDF:", _chunk(1, b'<?xml version="1.0"?><info><version>1.0</version></info>')]
+    for sid, s in enumerate(streams, start=1):
+        sid_b = struct.pack("<I", sid)
+        is_str = s.channel_format == "string"
+        values = [[v] if isinstance(v, str) else list(v) for v in s.data] if is_str else np.asarray(s.data)
+        n_ch = len(values[0]) if is_str else values.shape[1]
+        out.append(_chunk(2, sid_b + _header_xml(s, n_ch).encode()))
+        ts = np.asarray(s.timestamps, dtype=np.float64)
+        body = bytearray(sid_b + _varlen(len(ts)))
+        if is_str:
+            for t, sample in zip(ts, values):
+                body += b"\x08" + struct.pack("<d", t)
+                for v in sample:
+                    raw = v.encode()
+                    body += _varlen(len(raw)) + raw
+        else:
+            rows = np.ascontiguousarray(values, dtype=_DTYPES[s.channel_format])
+            for t, row in zip(ts, rows):
+                body += b"\x08" + struct.pack("<d", t) + row.tobytes()
+        out.append(_chunk(3, bytes(body)))
+        for when, value in s.clock_offsets:
+            out.append(_chunk(4, sid_b + struct.pack("<dd", when, value)))
+        footer = (f'<?xml version="1.0"?><info><first_timestamp>{ts[0]!r}</first_timestamp>'
+                  f"<last_timestamp>{ts[-1]!r}</last_timestamp><sample_count>{len(ts)}</sample_count></info>")
+        out.append(_chunk(6, sid_b + footer.encode()))
+    path.write_bytes(b"".join(out))
+    return path
