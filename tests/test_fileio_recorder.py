@@ -16,19 +16,10 @@ import soundfile as sf
 from wavegraph.nodes.io.file_source import FileSource
 from wavegraph.nodes.io.recorder import Recorder, recover
 from wavegraph.pipeline.chunk import Chunk
-from wavegraph.pipeline.datasets import DatasetError, fetch
 from wavegraph.pipeline.registry import lookup
 from wavegraph.pipeline.spec import SpecError, StreamSpec, signal_spec
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def edf_path():
-    try:
-        return fetch("eegmmidb-s001r02")
-    except DatasetError as e:  # only when PyPI cannot be reached and nothing is cached
-        pytest.skip(f"data set unavailable: {e}")
 
 
 def read_fif(path):

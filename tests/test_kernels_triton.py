@@ -16,7 +16,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-pytest.importorskip("triton")
+from conftest import need  # noqa: E402
+from wavegraph.kernels.dispatch import triton_available  # noqa: E402
+
+need(triton_available(), "triton is not installed")
 
 from wavegraph import kernels  # noqa: E402
 from wavegraph.kernels import reference as R  # noqa: E402

@@ -17,6 +17,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from conftest import need  # noqa: E402
 from wavegraph.pipeline.chunk import Chunk  # noqa: E402
 from wavegraph.pipeline.config import load_config  # noqa: E402
 from wavegraph.pipeline.graph import build_graph  # noqa: E402
@@ -40,12 +41,9 @@ def _missing() -> list[str]:
 @pytest.fixture(scope="module")
 def jack():
     """A private JACK server with the dummy driver (2 in, 2 out, 48 kHz, 10 ms periods); stopped by PID."""
-    if _missing():
-        subprocess.run(["bash", str(ROOT / "scripts" / "system_deps.sh")], timeout=600, check=False)
     missing = _missing()
-    if missing:
-        pytest.skip(f"cannot install {', '.join(missing)} here (scripts/system_deps.sh needs root and apt); "
-                    "audio nodes need PortAudio and a JACK dummy server on a machine without a sound card")
+    need(not missing, f"{', '.join(missing)} missing (install with scripts/system_deps.sh, as root): audio nodes "
+         "need PortAudio and a JACK dummy server on a machine without a sound card")
     old = {k: os.environ.get(k) for k in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
     os.environ["JACK_DEFAULT_SERVER"] = SERVER  # PortAudio's JACK client (here and in workers) finds it
     os.environ["JACK_NO_START_SERVER"] = "1"

@@ -11,13 +11,7 @@ from wavegraph.models.gla import GLAConfig, GLAStack
 from wavegraph.models.mamba import MambaConfig, MambaStack
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models on a shared 2-core box: one intra-op thread avoids OpenMP oversubscription (10x slowdowns)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def conformer(seed=0, d_model=32):

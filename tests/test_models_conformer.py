@@ -7,13 +7,7 @@ import torch
 from wavegraph.models.conformer import ConformerConfig, ConformerEncoder, chunked_limited_mask
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models on a shared 2-core box: one intra-op thread avoids OpenMP oversubscription (10x slowdowns)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 TOL = 1e-5  # fp32 max abs diff, streaming vs offline

@@ -6,16 +6,11 @@ import os
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import need
 from wavegraph.models.mamba import Mamba, MambaConfig, MambaStack
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models on a shared 2-core box: one intra-op thread avoids OpenMP oversubscription (10x slowdowns)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 RTOL, ATOL = 3e-4, 1e-3
@@ -138,9 +133,9 @@ def _triton_runs_here() -> bool:
     return triton_available() and (torch.cuda.is_available() or os.environ.get("TRITON_INTERPRET") == "1")
 
 
-@pytest.mark.skipif(not _triton_runs_here(), reason="needs triton with CUDA or TRITON_INTERPRET=1")
 def test_triton_kernels_path_matches_reference(monkeypatch):
     """The same model through the Triton kernels (on CPU under the interpreter) equals the torch reference path."""
+    need(_triton_runs_here(), "needs triton with CUDA or TRITON_INTERPRET=1")
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = make(d_model=16, n_layers=1, d_in=6, d_state=4).to(device)
     x = torch.randn(2, 20, 6, device=device)

@@ -18,13 +18,7 @@ from wavegraph.pipeline.spec import SpecError, StreamSpec, signal_spec
 from wavegraph.pipeline.testing import assert_streaming_equivalent, run_chunked
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models on a shared 2-core box: one intra-op thread avoids OpenMP oversubscription (10x slowdowns)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # fp32 models: chunked runs equal the whole-signal run to rounding (observed ~1e-6)
@@ -171,6 +165,9 @@ def test_recurrent_gap_reset_and_state_roundtrip(kind):
     assert "frames_dropped_at_gap" not in node.counters  # nothing is held back by a causal stride-1 model
     with pytest.raises(KeyError, match="do not match"):
         node.load_state_dict({**saved, "model": {"x": np.zeros(1)}})
+    key = next(iter(saved["model"]))
+    with pytest.raises(ValueError, match=f"model state '{key}' has shape"):
+        node.load_state_dict({**saved, "model": {**saved["model"], key: np.zeros((2, 3))}})
 
 
 def test_encoder_state_roundtrip_mid_stream():

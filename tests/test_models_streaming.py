@@ -8,12 +8,7 @@ from wavegraph.models.mamba import MambaConfig, MambaStack
 from wavegraph.models.streaming import Chain, Frames, StreamingModel, assert_stream_equals_forward
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def conformer(d_in=6):

@@ -9,7 +9,7 @@ import pytest
 from wavegraph.models.ssvep import FBCCA, fbcca_bands, filter_bank, itr_bits, itr_bits_per_min
 from wavegraph.nodes.models.ssvep import SSVEPDecoder
 from wavegraph.pipeline.chunk import Chunk
-from wavegraph.pipeline.datasets import DatasetError, fetch
+from conftest import dataset
 from wavegraph.pipeline.spec import SpecError, signal_spec
 from wavegraph.pipeline.testing import assert_streaming_equivalent, run_chunked
 
@@ -136,10 +136,7 @@ def test_spec_errors():
 def test_fbcca_node_on_real_ssvep_recording():
     """ssvepy's example epochs (real SSVEP, 6 Hz): 2 s windows over occipital channels pick 6 Hz among 5
     (after a causal 50 Hz notch, as in the live graph: the 5th harmonic of 10 Hz is the mains line)."""
-    try:
-        path = fetch("ssvepy-epochs")
-    except DatasetError as e:
-        pytest.skip(f"data set unavailable: {e}")
+    path = dataset("ssvepy-epochs")
     import mne
 
     ep = mne.read_epochs(path, verbose="error").pick(["O1", "Oz", "O2", "PO3", "POz", "PO4", "Iz"])
