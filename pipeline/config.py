@@ -10,7 +10,7 @@ A graph file looks like:
         on_error: stop               # or restart (reset state, flag a gap, go on)
       - id: bp
         type: bandpass
-        params: {low: 1.0, high: 40.0}
+        params: {l_freq: 1.0, h_freq: 40.0}
     edges:
       - {source: src.out, target: bp.in}          # optional: queue: 64, policy: block|drop_oldest
     processes:                                    # optional placement; unlisted nodes share "main"

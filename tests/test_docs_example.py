@@ -84,3 +84,15 @@ def test_example_runs_in_a_graph_from_a_file_beside_the_yaml(tmp_path):
     y = np.concatenate([c.data for c in g.nodes["sink"].chunks], axis=-1)
     x = np.sin(2 * np.pi * 5.0 * np.arange(200) / 100.0)
     np.testing.assert_allclose(y, lfilter([0.3], [1.0, -0.7], np.stack([x, x]), axis=-1), rtol=1e-10, atol=1e-12)
+
+
+def test_config_docstring_example_parses_and_its_params_are_valid(tmp_path):
+    """The graph file shown in pipeline/config.py's docstring: every node's params are accepted by its type."""
+    import wavegraph.pipeline.config as config_module
+    from wavegraph.pipeline.graph import make_node
+
+    (tmp_path / "g.yaml").write_text(textwrap.dedent(config_module.__doc__.split("A graph file looks like:", 1)[1]))
+    cfg = load_config(tmp_path / "g.yaml")
+    assert [nc.type for nc in cfg.nodes] == ["file_source", "bandpass"]
+    for nc in cfg.nodes:
+        make_node(nc, cfg.file)  # a GraphError names a parameter the type does not take
