@@ -16,6 +16,8 @@ from pathlib import Path
 from torch import nn
 
 from .conformer import ConformerConfig, ConformerEncoder
+from .eeg_tokenizer import EEGTokenizer, TokenizerConfig
+from .enhancer import Enhancer, EnhancerConfig
 from .gla import GLAConfig, GLAStack
 from .mamba import MambaConfig, MambaStack
 
@@ -26,6 +28,8 @@ KINDS: dict[str, tuple[type, type[nn.Module]]] = {
     "conformer": (ConformerConfig, ConformerEncoder),
     "mamba": (MambaConfig, MambaStack),
     "gla": (GLAConfig, GLAStack),
+    "enhancer": (EnhancerConfig, Enhancer),
+    "eeg_tokenizer": (TokenizerConfig, EEGTokenizer),
 }
 
 

@@ -10,7 +10,6 @@ from wavegraph.models.conformer import ConformerConfig, ConformerEncoder
 from wavegraph.models.gla import GLAConfig, GLAStack
 from wavegraph.models.mamba import MambaConfig, MambaStack
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 

@@ -6,7 +6,6 @@ import pytest
 import torch
 from wavegraph.models.conformer import ConformerConfig, ConformerEncoder, chunked_limited_mask
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 

@@ -9,7 +9,6 @@ import torch.nn.functional as F
 from conftest import need
 from wavegraph.models.mamba import Mamba, MambaConfig, MambaStack
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 

@@ -17,7 +17,6 @@ from wavegraph.pipeline.registry import lookup
 from wavegraph.pipeline.spec import SpecError, StreamSpec, signal_spec
 from wavegraph.pipeline.testing import assert_streaming_equivalent, run_chunked
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 

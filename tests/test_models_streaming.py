@@ -7,7 +7,6 @@ from wavegraph.models.gla import GLAConfig, GLAStack
 from wavegraph.models.mamba import MambaConfig, MambaStack
 from wavegraph.models.streaming import Chain, Frames, StreamingModel, assert_stream_equals_forward
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 

@@ -107,7 +107,7 @@ class ModelNode(Node):
 
     def state_dict(self) -> dict:
         return {
-            "model": {k: to_numpy(v) if hasattr(v, "detach") else int(v) for k, v in self.state.items()},
+            "model": {k: to_numpy(v).copy() if hasattr(v, "detach") else int(v) for k, v in self.state.items()},
             "base_t0": self.base_t0,
             "n_in": self.n_in,
             "n_out": self.n_out,
@@ -121,10 +121,19 @@ class ModelNode(Node):
         saved = state["model"]
         if set(saved) != set(fresh):
             raise KeyError(f"model state keys {sorted(saved)} do not match this model's {sorted(fresh)}")
-        self.state = {
-            k: torch.as_tensor(np.asarray(v), device=self.device) if hasattr(fresh[k], "detach") else int(v)
-            for k, v in saved.items()
-        }
+        new = {}
+        for k, like in fresh.items():
+            if not hasattr(like, "detach"):
+                new[k] = int(saved[k])
+                continue
+            value = np.asarray(saved[k])
+            want = tuple(like.shape)  # buffers (e.g. the Conformer's pending frames) grow along some axis
+            if value.ndim != len(want) or value.shape[:1] != want[:1]:
+                raise ValueError(
+                    f"model state '{k}' has shape {value.shape}, this model's is like {want} (same rank and batch)"
+                )
+            new[k] = torch.as_tensor(value, dtype=like.dtype, device=self.device)
+        self.state = new
         self.base_t0, self.n_in, self.n_out = state["base_t0"], int(state["n_in"]), int(state["n_out"])
         self.bad_frames = [int(i) for i in state["bad_frames"]]
 
