@@ -8,6 +8,11 @@ The target format follows the path suffix:
       channels are ch0, ch1, ...), sfreq from the rate, first_samp from the first chunk's t0.
       Precision follows the stream dtype: float64 streams are saved with fmt="double" (lossless),
       float32 with fmt="single". Chunks flagged `gap` get a zero-length "gap" annotation.
+      With `events: true` the recorder has a second input, `events` (markers: lsl_inlet of a marker
+      stream, file_source events, a decoder's decisions), saved as FIF annotations: onset relative
+      to the first sample (markers before it or after the last sample are left out, as MNE does),
+      the marker's duration, description = its label from the events spec (else the integer code).
+      file_source reads them back as events with the same labels.
   *.wav -> WAV via soundfile; signal streams (required for channel type "audio"). Subtype FLOAT for
       float32 data, DOUBLE for float64 (lossless; values are not clipped). Plain WAV stops at 4 GB
       (about 9 h of 16 kHz stereo float32); record longer sessions to FIF.
@@ -89,6 +94,7 @@ def _target_format(path: Path, spec: StreamSpec) -> str:
 class RecorderParams(NodeParams):
     path: str
     overwrite: bool = Field(default=False, description="replace an existing file instead of refusing")
+    events: bool = Field(default=False, description="FIF: add an `events` input saved as annotations")
 
 
 class Recorder(Sink):
@@ -100,6 +106,10 @@ class Recorder(Sink):
     def __init__(self, **params: Any):
         super().__init__(**params)
         self.path = Path(self.params.path).expanduser()
+        if self.params.events:
+            self.inputs = ("in", "events")
+        self._events: list[tuple[float, float, str]] = []
+        self._events_file = None
         self._open = False
         self._closed = False
         self.closing = False  # True while close() finalises; signal handlers leave it alone then
@@ -109,6 +119,13 @@ class Recorder(Sink):
         super().configure(in_specs)
         spec = self.spec = self.require_input(in_specs, "in")
         self.format = _target_format(self.path, spec)
+        if self.params.events:
+            ev = self.require_input(in_specs, "events", "events")
+            self._labels = dict(ev.labels)
+            if self.format != "fif":
+                raise SpecError("recorder: `events: true` writes FIF annotations; the target is not FIF",
+                                "record to a _raw.fif path, or record the markers with a second recorder to .csv")
+        self.events_path = self.path.with_name(self.path.name + ".events.csv")
         self.spill_path = self.path.with_name(self.path.name + ".spill")
         self.chunks_path = self.path.with_name(self.path.name + ".chunks.csv")
         if self.spill_path.exists() and not self.params.overwrite:
@@ -148,6 +165,8 @@ class Recorder(Sink):
 
     # --- data time ---------------------------------------------------------------------------
     def process(self, inputs: dict[str, Chunk]) -> dict[str, Chunk]:
+        if "events" in inputs:
+            self._add_events(inputs["events"])
         chunk = inputs.get("in")
         if chunk is None:
             return {}
@@ -182,18 +201,39 @@ class Recorder(Sink):
         self.count("rows" if spec.kind != "signal" else "samples", n)
         return {}
 
+    def _add_events(self, chunk: Chunk) -> None:
+        """Markers: kept for the annotations and appended to <path>.events.csv (flushed: crash-safe)."""
+        rows = np.asarray(chunk.data, dtype=np.float64).reshape(-1, 3)
+        if not len(rows) or self._closed:
+            return
+        if self._events_file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._events_file = open(self.events_path, "w", buffering=1)
+            self._events_file.write("onset,duration,code,label\n")
+        for onset, dur, code in rows:
+            label = self._labels.get(int(code), str(int(code)))
+            self._events.append((float(onset), float(dur), label))
+            self._events_file.write(f"{float(onset)!r},{float(dur)!r},{int(code)},{label.replace(',', ' ')}\n")
+        self._events_file.flush()
+        self.count("events", len(rows))
+
     def close(self) -> None:
         """Finalise the target file. Safe to call twice, and from a signal handler."""
         if self._closed or self.closing:
             return
         self.closing = True
         try:
+            if self._events_file is not None:
+                self._events_file.close()
             if self._open:
                 self._file.close()
                 self._chunks.close()
                 self._open = False
                 if self.format in ("fif", "npz"):
-                    _finalise(self.path, first_t0=self._first_t0 or 0.0, gaps=self._gaps, overwrite=True)
+                    _finalise(self.path, first_t0=self._first_t0 or 0.0, gaps=self._gaps, overwrite=True,
+                              events=self._events)
+                    if self._events_file is not None:
+                        self.events_path.unlink(missing_ok=True)
         finally:
             self.closing = False
             self._closed = True
@@ -217,7 +257,8 @@ def _as_rows(data: np.ndarray, spec: StreamSpec) -> np.ndarray:
     return data
 
 
-def _finalise(path: Path, first_t0: float = 0.0, gaps: Iterable[int] = (), overwrite: bool = False) -> Path:
+def _finalise(path: Path, first_t0: float = 0.0, gaps: Iterable[int] = (), overwrite: bool = False,
+              events: list[tuple[float, float, str]] = ()) -> Path:
     """Convert `<path>.spill` into the FIF or NPZ target, then delete the spill."""
     spill = path.with_name(path.name + ".spill")
     meta_path = spill.with_name(spill.name + ".json")
@@ -240,14 +281,15 @@ def _finalise(path: Path, first_t0: float = 0.0, gaps: Iterable[int] = (), overw
             spill.unlink()
             meta_path.unlink()
             return path
-        _save_fif(tmp, rows.T, spec, first_t0, list(gaps))
+        _save_fif(tmp, rows.T, spec, first_t0, list(gaps), list(events))
     os.replace(tmp, path)
     spill.unlink()
     meta_path.unlink()
     return path
 
 
-def _save_fif(tmp: Path, data: np.ndarray, spec: StreamSpec, first_t0: float, gaps: list[int]) -> None:
+def _save_fif(tmp: Path, data: np.ndarray, spec: StreamSpec, first_t0: float, gaps: list[int],
+              events: list[tuple[float, float, str]] = ()) -> None:
     import mne
 
     n_ch = data.shape[0]
@@ -256,8 +298,15 @@ def _save_fif(tmp: Path, data: np.ndarray, spec: StreamSpec, first_t0: float, ga
     info = mne.create_info(names, spec.rate, types, verbose="error")
     first_samp = max(0, int(round(first_t0 * spec.rate)))
     raw = mne.io.RawArray(data, info, first_samp=first_samp, copy="auto", verbose="error")
-    if gaps:
-        raw.set_annotations(mne.Annotations(np.asarray(gaps) / spec.rate, 0.0, ["gap"] * len(gaps)))
+    onsets, durations, labels = [g / spec.rate for g in gaps], [0.0] * len(gaps), ["gap"] * len(gaps)
+    end = data.shape[1] / spec.rate
+    for onset, dur, label in events:  # markers outside the recorded samples are left out
+        if 0.0 <= onset - first_t0 < end:
+            onsets.append(onset - first_t0)
+            durations.append(dur)
+            labels.append(label)
+    if onsets:
+        raw.set_annotations(mne.Annotations(onsets, durations, labels))
     fmt = "double" if spec.dtype == "float64" else "single"
     raw.save(tmp, fmt=fmt, overwrite=True, verbose="error")
 
@@ -270,7 +319,13 @@ def recover(path: str | os.PathLike) -> Path:
     spill = path.with_name(path.name + ".spill")
     if not spill.exists():
         raise FileNotFoundError(f"no spill file {spill}: nothing to recover (WAV and CSV need no recovery)")
-    first_t0, gaps = 0.0, []
+    first_t0, gaps, events = 0.0, [], []
+    events_csv = path.with_name(path.name + ".events.csv")
+    if events_csv.exists():
+        for line in events_csv.read_text().splitlines()[1:]:
+            parts = line.split(",", 3)
+            if len(parts) == 4:
+                events.append((float(parts[0]), float(parts[1]), parts[3]))
     chunks = path.with_name(path.name + ".chunks.csv")
     if chunks.exists():
         lines = chunks.read_text().splitlines()[1:]
@@ -284,7 +339,9 @@ def recover(path: str | os.PathLike) -> Path:
             if parts[3] == "1":
                 gaps.append(total)
             total += int(parts[2])
-    return _finalise(path, first_t0=first_t0, gaps=gaps, overwrite=True)
+    out = _finalise(path, first_t0=first_t0, gaps=gaps, overwrite=True, events=events)
+    events_csv.unlink(missing_ok=True)
+    return out
 
 
 # --- CSV ----------------------------------------------------------------------------------------
