@@ -65,7 +65,6 @@ class Epochs(Node):
         self.pending: list[tuple[float, float, float]] = []
 
     def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
-        self.in_specs = dict(in_specs)
         sig = self.require_input(in_specs, "in", "signal")
         ev = self.require_input(in_specs, "events", "events")
         p = self.params

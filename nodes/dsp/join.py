@@ -69,7 +69,6 @@ class Join(Node):
         self.bufs: dict[str, TimedBuffer] = {}
 
     def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
-        self.in_specs = dict(in_specs)
         specs = {p: self.require_input(in_specs, p, "signal") for p in self.inputs}
         for p, s in specs.items():
             if len(s.shape) != 1 or s.rate <= 0:
