@@ -10,13 +10,13 @@ Every processing node with state takes a `nan_policy` parameter:
   IIR filters, the sample `latency` later for FIR filters, the nearest output sample for resampling,
   every frame that contains the sample for windowed nodes).
 """
+
 from __future__ import annotations
 
 import math
 from typing import Literal
 
 import numpy as np
-
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 NanPolicy = Literal["zero", "propagate"]
@@ -50,7 +50,9 @@ def sanitize(node, x: np.ndarray, policy: str) -> tuple[np.ndarray, np.ndarray |
     return x, bad
 
 
-def delay_mask(pending: np.ndarray, mask: np.ndarray | None, n: int, delay: int) -> tuple[np.ndarray | None, np.ndarray]:
+def delay_mask(
+    pending: np.ndarray, mask: np.ndarray | None, n: int, delay: int
+) -> tuple[np.ndarray | None, np.ndarray]:
     """Delay a boolean NaN mask by `delay` samples along the last axis (for nodes with latency).
 
     pending: (..., k) positions not output yet (k = 0: none). Returns (the mask of the n samples output now, or
@@ -68,12 +70,15 @@ def delay_mask(pending: np.ndarray, mask: np.ndarray | None, n: int, delay: int)
 
 # --- helpers shared by signal nodes -------------------------------------------------------------------
 
+
 def signal_input(node, in_specs: dict[str, StreamSpec]) -> StreamSpec:
     """The 'in' spec, checked to be a signal with a positive rate."""
     spec = node.require_input(in_specs, "in", "signal")
     if not spec.rate or spec.rate <= 0:
-        raise SpecError(f"{node.type_name or type(node).__name__} needs a regular signal, got rate {spec.rate}",
-                        "connect a signal stream with a sampling rate")
+        raise SpecError(
+            f"{node.type_name or type(node).__name__} needs a regular signal, got rate {spec.rate}",
+            "connect a signal stream with a sampling rate",
+        )
     return spec
 
 
@@ -82,8 +87,9 @@ def float_dtype(spec: StreamSpec) -> np.dtype:
     to float would silently drop the imaginary part)."""
     dt = np.dtype(spec.dtype)
     if dt.kind == "c":
-        raise SpecError(f"this node needs a real-valued signal, got {dt.name}",
-                        "take the magnitude or the real part upstream")
+        raise SpecError(
+            f"this node needs a real-valued signal, got {dt.name}", "take the magnitude or the real part upstream"
+        )
     return dt if dt in (np.dtype(np.float32), np.dtype(np.float64)) else np.dtype(np.float64)
 
 

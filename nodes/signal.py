@@ -15,12 +15,12 @@ another). `process` casts and shape-checks the chunk, applies the NaN policy (no
 `transform`, writes NaN at `output_mask(mask)` under `propagate`, and keeps the chunk's t0 (the executor
 carries gap, origin and sequence). Empty chunks produce no output.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
-
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node
 from wavegraph.pipeline.spec import StreamSpec

@@ -21,6 +21,7 @@ builds a new state from it, with an error that names the field on any mismatch:
 * a field that is None in the template (a number not known yet, such as a stream's start time) takes
   None or a real number.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -46,8 +47,9 @@ def state_from_dict(template: Any, saved: dict[str, Any], owner: str) -> Any:
     names = [f.name for f in dataclasses.fields(template)]
     missing, extra = [n for n in names if n not in saved], sorted(set(saved) - set(names))
     if missing or extra:
-        raise KeyError(f"{owner} state keys do not match: missing {missing}, unexpected {extra}; "
-                       f"expected exactly {names}")
+        raise KeyError(
+            f"{owner} state keys do not match: missing {missing}, unexpected {extra}; expected exactly {names}"
+        )
     values = {n: _convert(getattr(template, n), saved[n], f"{owner} state '{n}'") for n in names}
     return dataclasses.replace(template, **values)
 

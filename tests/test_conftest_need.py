@@ -1,6 +1,6 @@
 """tests/conftest.py's `need`: a missing data set or device skips a local run and fails a CI=true run."""
-import pytest
 
+import pytest
 from conftest import need
 
 

@@ -1,14 +1,14 @@
 """The worked node example in docs/architecture.md ("Writing a node") runs as printed: it streams like
 it filters offline, under both NaN policies and in float32, resumes from its state, and runs in a graph
 as `type: mynodes:Smooth` from a file beside the YAML."""
+
 import re
 import textwrap
 
 import numpy as np
 import pytest
-from scipy.signal import lfilter
-
 from conftest import ROOT
+from scipy.signal import lfilter
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.config import load_config
 from wavegraph.pipeline.graph import build_graph
@@ -32,7 +32,7 @@ def Smooth():
 
 def test_the_example_is_short():
     src = example_source()
-    body = src[src.index("class Smooth("):].strip().splitlines()
+    body = src[src.index("class Smooth(") :].strip().splitlines()
     assert len([line for line in body if line.strip()]) <= 16, "the node should stay about 15 lines"
 
 
@@ -70,7 +70,8 @@ def test_example_nan_policies_and_state(Smooth):
 
 def test_example_runs_in_a_graph_from_a_file_beside_the_yaml(tmp_path):
     (tmp_path / "mynodes.py").write_text(example_source())
-    (tmp_path / "g.yaml").write_text(textwrap.dedent("""\
+    (tmp_path / "g.yaml").write_text(
+        textwrap.dedent("""\
         nodes:
           - {id: src, type: sine, params: {rate: 100.0, channels: 2, freq: 5.0, duration: 2.0}}
           - {id: smooth, type: "mynodes:Smooth", params: {alpha: 0.3}}
@@ -78,7 +79,8 @@ def test_example_runs_in_a_graph_from_a_file_beside_the_yaml(tmp_path):
         edges:
           - {source: src.out, target: smooth.in}
           - {source: smooth.out, target: sink.in}
-        """))
+        """)
+    )
     g = build_graph(load_config(tmp_path / "g.yaml"))
     assert run_graph(g, in_process=True).exit_code == 0
     y = np.concatenate([c.data for c in g.nodes["sink"].chunks], axis=-1)

@@ -1,9 +1,9 @@
 """The node base: stored input specs, declared state (reset/state_dict/load_state_dict) and its errors."""
+
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
-
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, Sink
 from wavegraph.pipeline.registry import lookup
@@ -81,18 +81,21 @@ def _fresh():
     return node
 
 
-@pytest.mark.parametrize("change,error,match", [
-    (lambda d: d.pop("n"), KeyError, r"missing \['n'\]"),
-    (lambda d: d.update(extra=1), KeyError, r"unexpected \['extra'\]"),
-    (lambda d: d.update(total=np.zeros(3)), ValueError, r"'total' has shape \(3,\), expected \(2,\)"),
-    (lambda d: d.update(last=np.zeros((3, 1))), ValueError, r"'last' has shape \(3, 1\), expected \(2, n\)"),
-    (lambda d: d.update(total=np.zeros(2, complex)), ValueError, "'total' has dtype complex128"),
-    (lambda d: d.update(total=None), ValueError, "'total' must be an array"),
-    (lambda d: d.update(n=2.5), ValueError, "'n' must be int, got 2.5"),
-    (lambda d: d.update(n="3"), ValueError, "'n' must be int"),
-    (lambda d: d.update(started=2), ValueError, "'started' must be bool"),
-    (lambda d: d.update(t_first="now"), ValueError, "'t_first' must be float"),
-])
+@pytest.mark.parametrize(
+    "change,error,match",
+    [
+        (lambda d: d.pop("n"), KeyError, r"missing \['n'\]"),
+        (lambda d: d.update(extra=1), KeyError, r"unexpected \['extra'\]"),
+        (lambda d: d.update(total=np.zeros(3)), ValueError, r"'total' has shape \(3,\), expected \(2,\)"),
+        (lambda d: d.update(last=np.zeros((3, 1))), ValueError, r"'last' has shape \(3, 1\), expected \(2, n\)"),
+        (lambda d: d.update(total=np.zeros(2, complex)), ValueError, "'total' has dtype complex128"),
+        (lambda d: d.update(total=None), ValueError, "'total' must be an array"),
+        (lambda d: d.update(n=2.5), ValueError, "'n' must be int, got 2.5"),
+        (lambda d: d.update(n="3"), ValueError, "'n' must be int"),
+        (lambda d: d.update(started=2), ValueError, "'started' must be bool"),
+        (lambda d: d.update(t_first="now"), ValueError, "'t_first' must be float"),
+    ],
+)
 def test_mismatched_state_dict_is_a_clear_error(change, error, match):
     saved = _fresh().state_dict()
     change(saved)

@@ -9,11 +9,11 @@ its window's start (``t_first + k*hop``), like `sliding_window`; latency_samples
 lookahead.
 Offline equivalent: the same welch call on ``x[:, k*hop : k*hop + window]`` for every k.
 """
+
 from __future__ import annotations
 
 import numpy as np
 from pydantic import Field
-
 from wavegraph.pipeline.node import NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
@@ -44,22 +44,30 @@ class Bandpower(_Framed):
         hop = int(round(p.hop * spec.rate))
         seg = size if p.segment is None else int(round(p.segment * spec.rate))
         if hop < 1 or size < 2:
-            raise SpecError(f"bandpower window {p.window:g} s / hop {p.hop:g} s too short at {spec.rate:g} Hz",
-                            "use a window of several samples and a hop of at least one sample")
+            raise SpecError(
+                f"bandpower window {p.window:g} s / hop {p.hop:g} s too short at {spec.rate:g} Hz",
+                "use a window of several samples and a hop of at least one sample",
+            )
         if not 2 <= seg <= size:
-            raise SpecError(f"bandpower segment {seg} samples must be within [2, window={size}]",
-                            "use a segment no longer than the window")
+            raise SpecError(
+                f"bandpower segment {seg} samples must be within [2, window={size}]",
+                "use a segment no longer than the window",
+            )
         nyq = spec.rate / 2
         freqs = np.fft.rfftfreq(seg, 1.0 / spec.rate)
         self._masks = []
         for name, (lo, hi) in p.bands.items():
             if not 0 <= lo < hi <= nyq:
-                raise SpecError(f"bandpower band {name!r} [{lo:g}, {hi:g}] Hz is not within [0, Nyquist={nyq:g}]",
-                                f"use 0 <= low < high <= {nyq:g}")
+                raise SpecError(
+                    f"bandpower band {name!r} [{lo:g}, {hi:g}] Hz is not within [0, Nyquist={nyq:g}]",
+                    f"use 0 <= low < high <= {nyq:g}",
+                )
             m = (freqs >= lo) & (freqs < hi)
             if not m.any():
-                raise SpecError(f"bandpower band {name!r} holds no frequency bin (resolution {freqs[1]:g} Hz)",
-                                "widen the band or lengthen `segment`")
+                raise SpecError(
+                    f"bandpower band {name!r} holds no frequency bin (resolution {freqs[1]:g} Hz)",
+                    "widen the band or lengthen `segment`",
+                )
             self._masks.append(m)
         self._sel = np.stack(self._masks).T.astype(np.float64) * (freqs[1] - freqs[0])  # (bins, bands)
         self._seg, self._fs, self._log = seg, spec.rate, p.log
@@ -67,8 +75,17 @@ class Bandpower(_Framed):
         self.latency_samples = size - 1
         nb = len(self._masks)
         names, types = column_names(spec, self._nch, p.bands)  # "C3:alpha", ...
-        self.out_specs = {"out": StreamSpec("features", spec.rate / hop, (self._nch * nb,), self._dtype.name,
-                                            names, types, f"log10({spec.units}^2)" if p.log else f"{spec.units}^2")}
+        self.out_specs = {
+            "out": StreamSpec(
+                "features",
+                spec.rate / hop,
+                (self._nch * nb,),
+                self._dtype.name,
+                names,
+                types,
+                f"log10({spec.units}^2)" if p.log else f"{spec.units}^2",
+            )
+        }
         return self.out_specs
 
     def transform(self, frames):

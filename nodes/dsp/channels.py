@@ -4,11 +4,11 @@ All three are stateless (latency 0); the output of a chunk depends only on that 
 equals offline trivially (still checked by the harness in the tests). Channels are the axis before time:
 (channels, samples), or (bands, channels, samples) after a filter bank.
 """
+
 from __future__ import annotations
 
 import numpy as np
 from pydantic import Field
-
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
@@ -21,13 +21,14 @@ def channel_index(spec: StreamSpec, names, what: str) -> list[int]:
     """Indices of `names` in the spec; SpecError listing the available channels for an unknown one."""
     available = list(spec.channel_names)
     if not available:
-        raise SpecError(f"{what}: the input stream has no channel names",
-                        "give the source channel names, or select channels by a node that numbers them")
+        raise SpecError(
+            f"{what}: the input stream has no channel names",
+            "give the source channel names, or select channels by a node that numbers them",
+        )
     out = []
     for name in names:
         if name not in available:
-            raise SpecError(f"{what}: unknown channel {name!r}",
-                            f"available channels: {', '.join(available)}")
+            raise SpecError(f"{what}: unknown channel {name!r}", f"available channels: {', '.join(available)}")
         out.append(available.index(name))
     return out
 
@@ -100,8 +101,10 @@ class Rereference(SignalNode):
         names = list(spec.channel_names)
         types = list(spec.channel_types)
         if (p.channel is None) == (p.pairs is None):
-            raise SpecError("rereference needs exactly one of `channel` and `pairs`",
-                            'set channel: Cz, or pairs: ["C3-C4", ...]; use `car` for the average reference')
+            raise SpecError(
+                "rereference needs exactly one of `channel` and `pairs`",
+                'set channel: Cz, or pairs: ["C3-C4", ...]; use `car` for the average reference',
+            )
         if p.channel is not None:
             (r,) = channel_index(spec, [p.channel], "rereference channel")
             plus = [i for i in range(len(names)) if p.keep_ref or i != r]
@@ -119,8 +122,12 @@ class Rereference(SignalNode):
                 raise SpecError("rereference pairs is empty", 'give at least one pair such as "C3-C4"')
         self._plus, self._minus = np.asarray(plus), np.asarray(minus)
         out_types = [types[i] for i in plus] if types else []
-        return spec.evolve(shape=(*spec.shape[:-1], len(plus)), dtype=self.dtype.name,
-                           channel_names=tuple(out_names), channel_types=tuple(out_types))
+        return spec.evolve(
+            shape=(*spec.shape[:-1], len(plus)),
+            dtype=self.dtype.name,
+            channel_names=tuple(out_names),
+            channel_types=tuple(out_types),
+        )
 
     def transform(self, x):
         return x[..., self._plus, :] - x[..., self._minus, :]
@@ -132,14 +139,16 @@ class Rereference(SignalNode):
 def _split_pair(pair: str, names: list[str]) -> tuple[str, str]:
     """("A", "B") from "A-B". Channel names may hold hyphens themselves (EDF's "EEG Fpz-Cz"): the split is the
     hyphen with a known channel on both sides; with none, the first hyphen (the unknown name is then reported)."""
-    splits = [(pair[:i].strip(), pair[i + 1:].strip()) for i, ch in enumerate(pair) if ch == "-"]
+    splits = [(pair[:i].strip(), pair[i + 1 :].strip()) for i, ch in enumerate(pair) if ch == "-"]
     splits = [(a, b) for a, b in splits if a and b]
     if not splits:
         raise SpecError(f"bipolar pair {pair!r} is not of the form A-B", 'write pairs as "C3-C4"')
     known = [(a, b) for a, b in splits if a in names and b in names]
     if len(known) > 1:
-        raise SpecError(f"bipolar pair {pair!r} splits into channels in {len(known)} ways: {known}",
-                        "rename the channels so that the pair is unambiguous")
+        raise SpecError(
+            f"bipolar pair {pair!r} splits into channels in {len(known)} ways: {known}",
+            "rename the channels so that the pair is unambiguous",
+        )
     return known[0] if known else splits[0]
 
 
@@ -158,7 +167,11 @@ class PickChannels(Node):
         p = self.params
         if p.pick is None and p.drop is None:
             raise SpecError("pick_channels needs `pick` and/or `drop`", "list the channels to keep or remove")
-        idx = list(range(len(spec.channel_names))) if p.pick is None else channel_index(spec, p.pick, "pick_channels pick")
+        idx = (
+            list(range(len(spec.channel_names)))
+            if p.pick is None
+            else channel_index(spec, p.pick, "pick_channels pick")
+        )
         if len(set(idx)) != len(idx):
             raise SpecError("pick_channels pick names a channel twice", "list each channel once")
         if p.drop is not None:
@@ -171,7 +184,9 @@ class PickChannels(Node):
         self._lead = tuple(spec.shape)
         names = tuple(spec.channel_names[i] for i in idx)
         types = tuple(spec.channel_types[i] for i in idx) if spec.channel_types else ()
-        self.out_specs = {"out": spec.evolve(shape=(*spec.shape[:-1], len(idx)), channel_names=names, channel_types=types)}
+        self.out_specs = {
+            "out": spec.evolve(shape=(*spec.shape[:-1], len(idx)), channel_names=names, channel_types=types)
+        }
         return self.out_specs
 
     def process(self, inputs):

@@ -5,13 +5,13 @@ Input (channels, samples) -> output (bands, channels, samples), time last; the o
 with its own carried ``zi``, exactly as the `bandpass` node (same design options, init and NaN policy).
 Latency 0. For SSVEP filter-bank CCA, e.g. ``bands: [[6, 90], [14, 90], [22, 90]]``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 from pydantic import Field
-
 from wavegraph.pipeline.spec import SpecError
 
 from ..nanpolicy import check_nyquist
@@ -35,14 +35,18 @@ class Filterbank(SignalNode):
 
     def setup(self, spec):
         if len(spec.shape) != 1:
-            raise SpecError(f"filterbank needs a (channels, samples) signal, got shape {spec.shape}",
-                            "apply the filter bank before any other band split")
+            raise SpecError(
+                f"filterbank needs a (channels, samples) signal, got shape {spec.shape}",
+                "apply the filter bank before any other band split",
+            )
         self._kernels = []
         for k, (lo, hi) in enumerate(self.params.bands):
             check_nyquist(f"filterbank band {k} l_freq", lo, spec.rate)
             check_nyquist(f"filterbank band {k} h_freq", hi, spec.rate)
             if lo >= hi:
-                raise SpecError(f"filterbank band {k}: l_freq {lo:g} >= h_freq {hi:g}", "write each band as [low, high]")
+                raise SpecError(
+                    f"filterbank band {k}: l_freq {lo:g} >= h_freq {hi:g}", "write each band as [low, high]"
+                )
             self._kernels.append(SosKernel(_iir(self.params, [lo, hi], "bandpass", spec.rate), self.dtype))
         self._nb, self._nch = len(self._kernels), spec.shape[0]
         return spec.evolve(shape=(self._nb, self._nch), dtype=self.dtype.name)

@@ -9,6 +9,7 @@ is not compensated.
 The FIR filter is ``scipy.signal.firwin`` (linear phase, odd length) run with ``lfilter`` and carried
 ``zi``; it equals ``lfilter(b, 1, x)`` on the whole signal and declares its (numtaps - 1) / 2 delay.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,7 +17,6 @@ from typing import Literal
 
 import numpy as np
 from pydantic import Field
-
 from wavegraph.pipeline.node import NodeParams
 from wavegraph.pipeline.spec import SpecError
 
@@ -31,7 +31,9 @@ class IIRParams(NodeParams):
     design: Design = "butter"
     rp: float = Field(1.0, gt=0, description="passband ripple in dB (cheby1, ellip)")
     rs: float = Field(40.0, gt=0, description="stopband attenuation in dB (cheby2, ellip)")
-    init: Literal["zero", "steady"] = Field("zero", description="initial state: zero, or steady state for the first sample (no onset transient)")
+    init: Literal["zero", "steady"] = Field(
+        "zero", description="initial state: zero, or steady state for the first sample (no onset transient)"
+    )
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
@@ -48,7 +50,9 @@ class NotchParams(NodeParams):
     freq: float
     quality: float = Field(30.0, gt=0, description="Q = freq / -3 dB bandwidth")
     harmonics: int = Field(1, ge=1, description="also notch 2*freq ... harmonics*freq")
-    init: Literal["zero", "steady"] = Field("zero", description="initial state: zero, or steady state for the first sample (no onset transient)")
+    init: Literal["zero", "steady"] = Field(
+        "zero", description="initial state: zero, or steady state for the first sample (no onset transient)"
+    )
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
@@ -147,8 +151,10 @@ class Bandpass(SosFilter):
         check_nyquist("l_freq", p.l_freq, rate)
         check_nyquist("h_freq", p.h_freq, rate)
         if p.l_freq >= p.h_freq:
-            raise SpecError(f"bandpass l_freq {p.l_freq:g} Hz must be below h_freq {p.h_freq:g} Hz",
-                            "swap them, or use a notch for a band-stop")
+            raise SpecError(
+                f"bandpass l_freq {p.l_freq:g} Hz must be below h_freq {p.h_freq:g} Hz",
+                "swap them, or use a notch for a band-stop",
+            )
         return _iir(p, [p.l_freq, p.h_freq], "bandpass", rate)
 
 
@@ -213,8 +219,10 @@ class FIR(SignalNode):
 
         p = self.params
         if p.numtaps % 2 == 0:
-            raise SpecError(f"fir numtaps {p.numtaps} is even",
-                            f"use an odd numtaps (e.g. {p.numtaps + 1}) so the delay is a whole number of samples")
+            raise SpecError(
+                f"fir numtaps {p.numtaps} is even",
+                f"use an odd numtaps (e.g. {p.numtaps + 1}) so the delay is a whole number of samples",
+            )
         for name in ("l_freq", "h_freq"):
             if getattr(p, name) is not None:
                 check_nyquist(f"fir {name}", getattr(p, name), spec.rate)
@@ -231,13 +239,17 @@ class FIR(SignalNode):
         try:
             b = firwin(p.numtaps, cutoff, pass_zero=pass_zero, window=p.window, fs=spec.rate)
         except ValueError as e:
-            raise SpecError(f"fir design failed: {e}", "check window (e.g. hamming, hann, blackman) and the edges") from e
+            raise SpecError(
+                f"fir design failed: {e}", "check window (e.g. hamming, hann, blackman) and the edges"
+            ) from e
         self.b = b.astype(self.dtype)
         self._a = np.ones(1, dtype=self.dtype)
         self.latency_samples = (p.numtaps - 1) // 2
 
     def new_state(self):
-        return self.State(np.zeros((*self.lead, self.b.size - 1), dtype=self.dtype), np.zeros((*self.lead, 0), dtype=bool))
+        return self.State(
+            np.zeros((*self.lead, self.b.size - 1), dtype=self.dtype), np.zeros((*self.lead, 0), dtype=bool)
+        )
 
     def transform(self, x):
         from scipy.signal import lfilter

@@ -12,6 +12,7 @@ Output sample j is stamped ``t_first + j/out_rate`` (t_first: start time of the 
 flagged ``gap`` moves t_first so that its own first sample keeps its t0, as the samples lost in the gap are
 not counted in j).
 """
+
 from __future__ import annotations
 
 import math
@@ -20,7 +21,6 @@ from fractions import Fraction
 
 import numpy as np
 from pydantic import Field
-
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError
@@ -79,8 +79,10 @@ class Resample(Node):
             g = math.gcd(p.up, p.down)
             up, down = p.up // g, p.down // g
             if up > p.max_factor or down > p.max_factor:
-                raise SpecError(f"resample up/down {up}/{down} above max_factor {p.max_factor}",
-                                "use smaller factors or raise max_factor")
+                raise SpecError(
+                    f"resample up/down {up}/{down} above max_factor {p.max_factor}",
+                    "use smaller factors or raise max_factor",
+                )
         self.up, self.down = up, down
         self._dtype = float_dtype(spec)
         if up == down == 1:  # same rate: no cutoff below Nyquist to design; the filter is the identity, as
@@ -129,7 +131,7 @@ class Resample(Node):
         ext_start = s.n_in - hist.shape[1]
         ext = np.concatenate([hist, x2], axis=1)
         s.n_in += n
-        s.hist = ext[:, ext.shape[1] - (L - 1):]  # a view: the next concatenate copies it
+        s.hist = ext[:, ext.shape[1] - (L - 1) :]  # a view: the next concatenate copies it
         j0 = s.n_out
         j_end = (s.n_in * up - 1 + self.pad) // down + 1
         if j_cap is not None:

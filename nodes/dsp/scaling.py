@@ -8,13 +8,13 @@ Computed per chunk with cumulative sums over [kept history, chunk], offset by th
 per channel (kept in the state) to limit cancellation; streaming equals offline to ~1e-10 relative while
 the signal's offset from its first sample stays below ~1e3 standard deviations.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 from pydantic import Field
-
 from wavegraph.pipeline.node import NodeParams
 from wavegraph.pipeline.spec import SpecError
 
@@ -41,8 +41,10 @@ class RunningZScore(SignalNode):
     def setup(self, spec):
         self.W = int(round(self.params.window * spec.rate))
         if self.W < 2:
-            raise SpecError(f"running_zscore window {self.params.window:g} s is under 2 samples at {spec.rate:g} Hz",
-                            f"use a window of at least {2 / spec.rate:g} s")
+            raise SpecError(
+                f"running_zscore window {self.params.window:g} s is under 2 samples at {spec.rate:g} Hz",
+                f"use a window of at least {2 / spec.rate:g} s",
+            )
         self._nch = int(np.prod(self.lead)) if self.lead else 1
         return spec.evolve(dtype=self.dtype.name, units="a.u.")
 
@@ -70,5 +72,5 @@ class RunningZScore(SignalNode):
         ok = std > self.params.eps
         y = np.where(ok, dev / np.where(ok, std, 1.0), 0.0).astype(self.dtype, copy=False)
         keep = min(self.W - 1, ext.shape[1])
-        s.hist = (ext[:, ext.shape[1] - keep:] + s.ref).copy()
+        s.hist = (ext[:, ext.shape[1] - keep :] + s.ref).copy()
         return y.reshape(*self.lead, n)

@@ -20,13 +20,13 @@ istft does the same with frames). The output is a features stream at ``rate/hop`
   stft -> istft returns the input delayed by n_fft - hop samples: ``latency_samples = n_fft/hop - 1``
   input frames. finish() emits nothing (the stft's finish() already padded the frames).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 from pydantic import Field
-
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
@@ -67,11 +67,13 @@ class Framer:
         n_frames = (nb - self.size) // self.hop + 1 if nb >= self.size else 0
         k0 = s.k
         if n_frames:
-            frames = np.lib.stride_tricks.sliding_window_view(buf, self.size, axis=1)[:, : (n_frames - 1) * self.hop + 1: self.hop]
+            frames = np.lib.stride_tricks.sliding_window_view(buf, self.size, axis=1)[
+                :, : (n_frames - 1) * self.hop + 1 : self.hop
+            ]
             frames = frames.transpose(1, 0, 2)
         else:
             frames = np.zeros((0, self.nch, self.size), dtype=self.dtype)
-        s.buf = buf[:, n_frames * self.hop:].copy()
+        s.buf = buf[:, n_frames * self.hop :].copy()
         s.k += n_frames
         return frames, k0
 
@@ -144,8 +146,11 @@ class SlidingWindow(_Framed):
         self._setup(spec, p.size, p.hop, 0, p.nan_policy)
         self.latency_samples = p.size - 1  # lookahead: a window is stamped at its start, emitted at its end
         names, types = column_names(spec, self._nch, range(p.size))
-        self.out_specs = {"out": StreamSpec("features", spec.rate / p.hop, (self._nch * p.size,), self._dtype.name,
-                                            names, types, spec.units)}
+        self.out_specs = {
+            "out": StreamSpec(
+                "features", spec.rate / p.hop, (self._nch * p.size,), self._dtype.name, names, types, spec.units
+            )
+        }
         return self.out_specs
 
     def transform(self, frames):
@@ -173,8 +178,10 @@ class STFTParams(NodeParams):
 
 def _check_stft(p: STFTParams) -> None:
     if p.hop > p.n_fft or p.n_fft % p.hop:
-        raise SpecError(f"stft/istft hop {p.hop} must divide n_fft {p.n_fft}",
-                        "use e.g. hop = n_fft/2 (sqrt_hann) or n_fft/4 (hann)")
+        raise SpecError(
+            f"stft/istft hop {p.hop} must divide n_fft {p.n_fft}",
+            "use e.g. hop = n_fft/2 (sqrt_hann) or n_fft/4 (hann)",
+        )
 
 
 class STFT(_Framed):
@@ -191,8 +198,17 @@ class STFT(_Framed):
         self.n_bins = p.n_fft // 2 + 1
         self.latency_samples = p.hop - 1  # lookahead: stamped at the start of its newest hop block
         cdt = np.result_type(self._dtype, np.complex64).name
-        self.out_specs = {"out": StreamSpec("features", spec.rate / p.hop, (self._nch * self.n_bins,), cdt,
-                                            spec.channel_names, spec.channel_types, spec.units)}
+        self.out_specs = {
+            "out": StreamSpec(
+                "features",
+                spec.rate / p.hop,
+                (self._nch * self.n_bins,),
+                cdt,
+                spec.channel_names,
+                spec.channel_types,
+                spec.units,
+            )
+        }
         return self.out_specs
 
     def transform(self, frames):
@@ -233,15 +249,19 @@ class ISTFT(Node):
         self.n_bins = p.n_fft // 2 + 1
         width = spec.shape[-1] if spec.shape else 1
         if width % self.n_bins:
-            raise SpecError(f"istft: frame width {width} is not a multiple of n_fft//2+1 = {self.n_bins}",
-                            "use the same n_fft as the stft")
+            raise SpecError(
+                f"istft: frame width {width} is not a multiple of n_fft//2+1 = {self.n_bins}",
+                "use the same n_fft as the stft",
+            )
         self._nch = width // self.n_bins
         w = make_window(p.window, p.n_fft)
         r = p.n_fft // p.hop
         denom = (w.reshape(r, p.hop) ** 2).sum(axis=0)
         if denom.min() < 1e-10 * denom.max() or denom.max() == 0:
-            raise SpecError(f"window {p.window!r} with hop {p.hop} does not overlap (NOLA fails)",
-                            "use a smaller hop, e.g. n_fft/2 for sqrt_hann or n_fft/4 for hann")
+            raise SpecError(
+                f"window {p.window!r} with hop {p.hop} does not overlap (NOLA fails)",
+                "use a smaller hop, e.g. n_fft/2 for sqrt_hann or n_fft/4 for hann",
+            )
         self._cdt = np.dtype(spec.dtype)
         self._dtype = np.dtype(np.float32) if self._cdt == np.complex64 else np.dtype(np.float64)
         self.syn = (w / np.tile(denom, r)).astype(self._dtype)
@@ -250,10 +270,14 @@ class ISTFT(Node):
         self.latency_samples = r - 1  # frames; = (n_fft - hop) output samples
         self._frame_rate = spec.rate
         self._out_rate = spec.rate * p.hop
-        names = spec.channel_names if len(spec.channel_names) == self._nch else tuple(f"ch{i}" for i in range(self._nch))
+        names = (
+            spec.channel_names if len(spec.channel_names) == self._nch else tuple(f"ch{i}" for i in range(self._nch))
+        )
         types = spec.channel_types if len(spec.channel_types) == self._nch else ("misc",) * self._nch
         self.reset()
-        self.out_specs = {"out": StreamSpec("signal", self._out_rate, (self._nch,), self._dtype.name, names, types, spec.units)}
+        self.out_specs = {
+            "out": StreamSpec("signal", self._out_rate, (self._nch,), self._dtype.name, names, types, spec.units)
+        }
         return self.out_specs
 
     def new_state(self):
@@ -281,9 +305,9 @@ class ISTFT(Node):
         ext[:, : s.tail.shape[1]] = s.tail
         blocks = seg.reshape(F, self._nch, R, hop).transpose(2, 1, 0, 3)  # (R, C, F, hop)
         for r in range(R):
-            ext[:, r * hop: r * hop + F * hop] += blocks[r].reshape(self._nch, F * hop)
+            ext[:, r * hop : r * hop + F * hop] += blocks[r].reshape(self._nch, F * hop)
         y = ext[:, : F * hop]
-        s.tail = ext[:, F * hop:].copy()
+        s.tail = ext[:, F * hop :].copy()
         t0 = s.t_first + s.k * hop / self._out_rate
         s.k += F
         return {"out": Chunk(y, t0)}

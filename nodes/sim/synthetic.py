@@ -7,6 +7,7 @@ blocks (``default_rng([seed, stream, block])`` for fixed 4096-sample blocks; eve
 blocks), and the only recursive part, the 1/f filter, carries its state sample by sample. So any chunk
 size gives the same samples, and a state round trip (``pos`` and the 1/f filter state) resumes exactly.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,7 +15,6 @@ from typing import Literal
 
 import numpy as np
 from pydantic import Field
-
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import NodeParams, Source
 from wavegraph.pipeline.spec import SpecError, signal_spec
@@ -38,7 +38,7 @@ def block_normal(seed: int, stream: int, n_ch: int, n0: int, n: int, cache: dict
                 cache[key] = blk
         lo = i - b * BLOCK
         take = min(BLOCK - lo, n0 + n - i)
-        out[:, i - n0: i - n0 + take] = blk[:, lo: lo + take]
+        out[:, i - n0 : i - n0 + take] = blk[:, lo : lo + take]
         i += take
     return out
 
@@ -55,7 +55,7 @@ class PinkFilter:
         k = max(2, int(np.ceil(np.log2(nyq / f_min))) + 1)
         f = np.geomspace(f_min, nyq, k)
         self.p = np.exp(-2 * np.pi * f / rate)
-        g = f ** -0.5
+        g = f**-0.5
         c = g * (1 - self.p)  # y_k = c_k * x / (1 - p_k z^-1)
         var = (np.outer(c, c) / (1 - np.outer(self.p, self.p))).sum()
         self.c = c / np.sqrt(var)
@@ -168,8 +168,10 @@ class Sine(SynthSource):
     def setup(self):
         self._f = _per_channel(self.params.freq, self.n_ch, "sine freq")
         if np.any(self._f < 0) or np.any(self._f >= self.params.rate / 2):
-            raise SpecError(f"sine freq {self.params.freq} not within [0, Nyquist={self.params.rate / 2:g}) Hz",
-                            "lower the frequency or raise the rate")
+            raise SpecError(
+                f"sine freq {self.params.freq} not within [0, Nyquist={self.params.rate / 2:g}) Hz",
+                "lower the frequency or raise the rate",
+            )
 
     def generate(self, n0, n):
         p = self.params
@@ -217,7 +219,9 @@ class Chirp(SynthSource):
         for name in ("f0", "f1"):
             f = getattr(p, name)
             if not 0 < f < p.rate / 2:
-                raise SpecError(f"chirp {name} {f:g} Hz not within (0, Nyquist={p.rate / 2:g}) Hz", "lower it or raise the rate")
+                raise SpecError(
+                    f"chirp {name} {f:g} Hz not within (0, Nyquist={p.rate / 2:g}) Hz", "lower it or raise the rate"
+                )
 
     def generate(self, n0, n):
         from scipy.signal import chirp

@@ -15,11 +15,11 @@ the stream is in volts. Spatial weights come from the 10-20 name prefix of each 
 * EMG: Poisson bursts at `emg_rate` per second lasting 0.2-0.8 s, differentiated white noise of
   `emg_uv` std under a Hann envelope, weight T 1, F .6, other .2.
 """
+
 from __future__ import annotations
 
 import numpy as np
 from pydantic import Field
-
 from wavegraph.pipeline.spec import SpecError
 
 from .synthetic import PinkFilter, PinkState, SynthParams, SynthSource, block_normal
@@ -71,7 +71,9 @@ class EEGSim(SynthSource):
         nyq = p.rate / 2
         for f in [p.alpha_freq] + list(p.ssvep_freqs):
             if f >= nyq:
-                raise SpecError(f"eeg_sim frequency {f:g} Hz is at/above Nyquist ({nyq:g} Hz)", "raise the rate or lower it")
+                raise SpecError(
+                    f"eeg_sim frequency {f:g} Hz is at/above Nyquist ({nyq:g} Hz)", "raise the rate or lower it"
+                )
         if p.line_uv > 0 and p.line_freq >= nyq:
             raise SpecError(f"eeg_sim line_freq {p.line_freq:g} Hz is at/above Nyquist ({nyq:g} Hz)", "raise the rate")
         self._pink = PinkFilter(p.rate, self.n_ch)
@@ -108,7 +110,12 @@ class EEGSim(SynthSource):
             x += p.line_uv * np.sin(2 * np.pi * p.line_freq * t)
         if p.alpha_uv:
             env = 1 + 0.5 * np.sin(2 * np.pi * 0.1 * t + self._mod_phase)
-            x += p.alpha_uv * self._w_occ[:, None] * env * np.sin(2 * np.pi * p.alpha_freq * (t[None] - self._alpha_phase[:, None] / (2 * np.pi * p.alpha_freq)))
+            x += (
+                p.alpha_uv
+                * self._w_occ[:, None]
+                * env
+                * np.sin(2 * np.pi * p.alpha_freq * (t[None] - self._alpha_phase[:, None] / (2 * np.pi * p.alpha_freq)))
+            )
         if p.ssvep_freqs and p.ssvep_uv:
             s = np.zeros(n)
             target = None if p.ssvep_trial is None else (np.floor(t / p.ssvep_trial).astype(int) % len(p.ssvep_freqs))
