@@ -1,0 +1,229 @@
+"""A causal speech enhancer: STFT-domain masking with a streaming Mamba or GLA temporal core (16 kHz mono).
+
+ClearBuds-style option (b) of issue 9: a causal STFT mask network whose temporal model is the project's own
+streaming sequence model (models/mamba.py `MambaStack` or models/gla.py `GLAStack`, run through the shared
+StreamingModel API of models/streaming.py).
+
+Per frame (n_fft = 320 samples = 20 ms, hop 160 = 10 ms, sqrt-Hann analysis and synthesis windows):
+    X = rfft(window * frame)                                            (161 bins)
+    f = (|X|^2 + eps)^(compress / 2)                                    (compressed magnitude, compress = 0.3)
+    h = core(f)                                                         (Mamba/GLA stack: Linear(161 -> d), layers)
+    mask, v = sigmoid(Linear(h)) split into 161 bins and 1 speech logit
+    Y = mask * X, overlap-add of window * irfft(Y)                      (weighted OLA, as the istft node)
+
+As a StreamingModel the enhancer works on hop blocks of audio: x (batch, T, hop) is T consecutive blocks of 160
+samples; y (batch, T, hop + 1) holds, for every block t, `y[..., :hop]` = the enhanced audio block t, which is the
+enhanced input delayed by n_fft - hop samples (the overlap-add finishes a block one hop after it starts), and
+`y[..., hop]` = the speech probability of frame t (the frame ending with block t). Stride 1, latency 0 frames
+(causal): block t depends on input blocks <= t only. Algorithmic latency in samples, counting the wait for a full
+hop block, is n_fft - 1 (19.94 ms at 16 kHz).
+
+State (explicit, see models/streaming.py): {"prev": (B, n_fft - hop) last input samples, "tail": (B, n_fft - hop)
+overlap-add tail, "core.*": the core's state}. `stream` never modifies the state it is given; `step` may.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .config import DictConfig
+from .gla import GLAConfig, GLAStack
+from .mamba import MambaConfig, MambaStack
+from .streaming import State, StreamingModel, check_frames
+
+__all__ = ["EnhancerConfig", "Enhancer", "si_sdr", "enhancer_loss", "vad_targets"]
+
+
+@dataclass
+class EnhancerConfig(DictConfig):
+    core: str = "mamba"  # "mamba" or "gla"
+    sample_rate: int = 16000
+    n_fft: int = 320
+    hop: int = 160
+    compress: float = 0.3
+    d_model: int = 96
+    n_layers: int = 2
+    d_state: int = 16  # mamba
+    expand: int = 2  # mamba
+    n_heads: int = 4  # gla
+    mlp_ratio: float = 2.0  # gla
+
+    def __post_init__(self):
+        if self.core not in ("mamba", "gla"):
+            raise ValueError(f"EnhancerConfig.core must be 'mamba' or 'gla', got {self.core!r}")
+        if self.hop < 1 or self.n_fft % self.hop or self.n_fft < 2 * self.hop:
+            raise ValueError(f"n_fft ({self.n_fft}) must be a multiple >= 2 of hop ({self.hop})")
+        if not 0 < self.compress <= 1:
+            raise ValueError(f"compress must be in (0, 1], got {self.compress}")
+
+    @property
+    def n_bins(self) -> int:
+        return self.n_fft // 2 + 1
+
+    @property
+    def latency_samples(self) -> int:
+        return self.n_fft - 1
+
+
+def _sqrt_hann(n: int) -> torch.Tensor:
+    return torch.sqrt(0.5 - 0.5 * torch.cos(2 * math.pi * torch.arange(n, dtype=torch.float64) / n))
+
+
+class Enhancer(StreamingModel):
+    """See the module docstring. d_in = hop (audio samples per block), d_out = hop + 1 (audio block, speech prob)."""
+
+    stream_tolerance = 1e-4
+
+    def __init__(self, cfg: EnhancerConfig):
+        super().__init__()
+        self.cfg = cfg
+        nb = cfg.n_bins
+        if cfg.core == "mamba":
+            self.core = MambaStack(MambaConfig(d_model=cfg.d_model, n_layers=cfg.n_layers, d_in=nb,
+                                               d_state=cfg.d_state, expand=cfg.expand))
+        else:
+            self.core = GLAStack(GLAConfig(d_model=cfg.d_model, n_layers=cfg.n_layers, d_in=nb,
+                                           n_heads=cfg.n_heads, mlp_ratio=cfg.mlp_ratio))
+        self.head = nn.Linear(cfg.d_model, nb + 1)
+        with torch.no_grad():  # start close to "pass everything": mask ~ 0.88
+            self.head.bias.fill_(2.0)
+        w = _sqrt_hann(cfg.n_fft)
+        r = cfg.n_fft // cfg.hop
+        denom = (w.reshape(r, cfg.hop) ** 2).sum(0)
+        self.register_buffer("window", w.float(), persistent=False)
+        self.register_buffer("synthesis", (w / denom.repeat(r)).float(), persistent=False)
+        self.d_in, self.d_out = cfg.hop, cfg.hop + 1
+
+    # ---------------------------------------------------------------------------------------- streaming API
+    def init_state(self, batch: int = 1, device=None, dtype=torch.float32) -> State:
+        device = device if device is not None else self.head.weight.device
+        keep = self.cfg.n_fft - self.cfg.hop
+        state: State = {"prev": torch.zeros(batch, keep, device=device, dtype=dtype),
+                        "tail": torch.zeros(batch, keep, device=device, dtype=dtype)}
+        for k, v in self.core.init_state(batch, device).items():
+            state[f"core.{k}"] = v
+        return state
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Offline: x (B, T, hop) audio blocks -> (B, T, hop + 1), from a fresh state."""
+        return self._run(x, self.init_state(x.shape[0], x.device, x.dtype), step=False)[0]
+
+    def stream(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        return self._run(x, state, step=False)
+
+    def step(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        if x_t.dim() != 2 or x_t.shape[-1] != self.d_in:
+            raise ValueError(f"x_t must be one block (batch, hop={self.d_in}), got shape {tuple(x_t.shape)}")
+        return self._run(x_t[:, None], state, step=True)
+
+    # ---------------------------------------------------------------------------------------- internals
+    def _core_state(self, state: State) -> State:
+        return {k[5:]: v for k, v in state.items() if k.startswith("core.")}
+
+    def _run(self, x: torch.Tensor, state: State, step: bool) -> tuple[torch.Tensor, State]:
+        check_frames(x, self.d_in)
+        cfg = self.cfg
+        B, T, H = x.shape
+        W, keep = cfg.n_fft, cfg.n_fft - cfg.hop
+        if T == 0:
+            return x.new_zeros(B, 0, self.d_out), state
+        sig = torch.cat([state["prev"], x.reshape(B, T * H)], 1)
+        frames = sig.unfold(1, W, H)  # (B, T, W)
+        spec = torch.fft.rfft(frames * self.window, dim=-1)
+        feat = (spec.real ** 2 + spec.imag ** 2 + 1e-10) ** (cfg.compress / 2)
+        core_state = self._core_state(state)
+        if step:
+            h, core_state = self.core.step(feat[:, 0], core_state)
+        else:
+            h, core_state = self.core.stream(feat, core_state)
+        out = self.head(h)
+        mask = torch.sigmoid(out[..., :-1])
+        speech = torch.sigmoid(out[..., -1:])
+        seg = torch.fft.irfft(spec * mask, n=W, dim=-1) * self.synthesis  # (B, T, W)
+        r = W // H
+        ext = torch.cat([state["tail"], x.new_zeros(B, (T + r - 1) * H - keep)], 1)
+        for i in range(r):
+            block = seg[..., i * H:(i + 1) * H].reshape(B, T * H)
+            ext = ext + nn.functional.pad(block, (i * H, (r - 1 - i) * H))
+        y = ext[:, : T * H].reshape(B, T, H)
+        new: State = {"prev": sig[:, -keep:], "tail": ext[:, T * H:]}
+        for k, v in core_state.items():
+            new[f"core.{k}"] = v
+        return torch.cat([y, speech], -1), new
+
+    # ---------------------------------------------------------------------------------------- audio helpers
+    @torch.no_grad()
+    def enhance(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Offline convenience: audio (B, N) -> (enhanced (B, N) aligned with the input, speech prob (B, frames)).
+        The input is zero-padded at the end so that every sample is enhanced; the n_fft - hop samples of overlap-add
+        delay are removed."""
+        cfg = self.cfg
+        B, N = audio.shape
+        keep = cfg.n_fft - cfg.hop
+        T = -(-(N + keep) // cfg.hop)
+        x = nn.functional.pad(audio, (0, T * cfg.hop - N)).reshape(B, T, cfg.hop)
+        y = self.forward(x)
+        return y[..., :-1].reshape(B, -1)[:, keep: keep + N], y[..., -1]
+
+
+# -------------------------------------------------------------------------------------------- training losses
+def si_sdr(est: torch.Tensor, ref: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Scale-invariant SDR in dB per row of (B, N) signals (zero-mean)."""
+    est = est - est.mean(-1, keepdim=True)
+    ref = ref - ref.mean(-1, keepdim=True)
+    proj = (est * ref).sum(-1, keepdim=True) / ((ref ** 2).sum(-1, keepdim=True) + eps) * ref
+    noise = est - proj
+    return 10 * torch.log10(((proj ** 2).sum(-1) + eps) / ((noise ** 2).sum(-1) + eps))
+
+
+def _spectral_loss(est: torch.Tensor, ref: torch.Tensor, compress: float,
+                   resolutions=((256, 128), (512, 256), (1024, 512))) -> torch.Tensor:
+    """Multi-resolution compressed-magnitude MSE plus a compressed-complex MSE (signals normalised by the caller)."""
+    total = est.new_zeros(())
+    for n_fft, hop in resolutions:
+        win = torch.hann_window(n_fft, device=est.device) / math.sqrt(n_fft)
+        E = torch.view_as_real(torch.stft(est, n_fft, hop, window=win, return_complex=True))
+        R = torch.view_as_real(torch.stft(ref, n_fft, hop, window=win, return_complex=True))
+        pe, pr = E.pow(2).sum(-1) + 1e-10, R.pow(2).sum(-1) + 1e-10
+        me, mr = pe ** (compress / 2), pr ** (compress / 2)
+        total = total + (me - mr).pow(2).mean()
+        ce = E * (pe ** ((compress - 1) / 2))[..., None]  # |ce| = |E|^compress, phase of E
+        cr = R * (pr ** ((compress - 1) / 2))[..., None]
+        total = total + 0.3 * (ce - cr).pow(2).sum(-1).mean()
+    return total / len(resolutions)
+
+
+def vad_targets(clean: torch.Tensor, cfg: EnhancerConfig, rel_db: float = -30.0) -> torch.Tensor:
+    """Per model frame (B, T): 1 where the clean frame's power is within `rel_db` of the example's mean active speech
+    power (frames of the stream framing: frame t ends with block t)."""
+    B, N = clean.shape
+    keep = cfg.n_fft - cfg.hop
+    frames = nn.functional.pad(clean, (keep, 0)).unfold(1, cfg.n_fft, cfg.hop)
+    p = (frames ** 2).mean(-1)  # (B, T)
+    peak = p.amax(-1, keepdim=True)
+    active = torch.where(p > peak * 1e-4, p, torch.zeros_like(p))
+    mean_active = active.sum(-1, keepdim=True) / (p > peak * 1e-4).sum(-1, keepdim=True).clamp(min=1)
+    return ((p > mean_active * 10 ** (rel_db / 10)) & (peak > 1e-9)).float()
+
+
+def enhancer_loss(model: Enhancer, noisy: torch.Tensor, clean: torch.Tensor, sisdr_weight: float = 0.02,
+                  vad_weight: float = 0.05) -> tuple[torch.Tensor, dict]:
+    """Training loss on (B, N) audio with N a multiple of hop: multi-resolution spectral + SI-SDR (examples with
+    speech) + VAD cross-entropy. Returns (loss, parts as floats)."""
+    cfg = model.cfg
+    B, N = noisy.shape
+    y = model(noisy.reshape(B, N // cfg.hop, cfg.hop))
+    keep = cfg.n_fft - cfg.hop
+    est = y[..., :-1].reshape(B, N)[:, keep:]
+    ref = clean[:, : N - keep]
+    scale = noisy.pow(2).mean(-1, keepdim=True).sqrt().clamp(min=1e-5)  # level-invariant losses
+    spec = _spectral_loss(est / scale, ref / scale, cfg.compress)
+    has_speech = ref.abs().amax(-1) > 0
+    sdr = si_sdr(est[has_speech], ref[has_speech]).mean() if has_speech.any() else est.new_zeros(())
+    target = vad_targets(clean, cfg)
+    vad = nn.functional.binary_cross_entropy(y[..., -1].clamp(1e-6, 1 - 1e-6), target)
+    loss = spec - sisdr_weight * sdr + vad_weight * vad
+    return loss, {"spec": float(spec.detach()), "si_sdr": float(sdr.detach()), "vad_bce": float(vad.detach())}

@@ -1,0 +1,219 @@
+"""enhancer: the trained causal speech enhancer (models/enhancer.py) on a 16 kHz mono signal.
+
+in:   signal, 1 channel, 16000 Hz (anything else is refused: resample first / pick one channel).
+out:  the enhanced signal, same spec (and dtype) as `in`, with `delay` += latency: its content lags its time stamps
+      by latency_samples = n_fft - 1 = 319 samples (19.94 ms), the algorithmic latency (20 ms frames, 10 ms hop; a
+      frame is processed when its newest 10 ms block is complete). Every output chunk has the t0 and length of the
+      input chunk it answers; `finish()` emits the last 319 samples (zeros fed in), so a whole run gives
+      len(input) + 319 samples and dropping the first 319 aligns it with the input (the `align` node does this).
+vad:  features (frames x 1, "speech_prob"), the speech probability of every 20 ms frame, at 100 frames/s. Frame k
+      covers input samples [160 k - 160, 160 k + 160) of the segment and is stamped at the segment start
+      + k * 10 ms (like the stft node); it is emitted once its newest block is in. Usable on its own.
+Gap: a chunk with `gap` set starts a new segment: the model state, the partial block and the output samples still
+      held back are dropped (counted in `samples_dropped_at_gap`), so nothing on either side of a gap sees the other.
+NaN/Inf: `nan_policy` (nodes/nanpolicy.py); the model never sees them (zeroed). Under `propagate` the output sample
+      that is aligned with a bad input sample (latency later) is NaN.
+Weights: `checkpoint` (default: the shipped models/weights/enhancer.safetensors, trained by `wavegraph train
+      enhancer`, see docs/speech.md) or `random_init: true` with `core`, `d_model`, `n_layers` (tests only).
+torch is imported in configure(), not at module import.
+"""
+from __future__ import annotations
+
+from importlib import resources
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from wavegraph.nodes.models.common import Device, resolve_device, to_numpy
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.node import Node, NodeParams
+from wavegraph.pipeline.spec import SpecError, StreamSpec
+
+from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, delay_mask, sanitize, signal_input
+
+SAMPLE_RATE = 16000
+
+
+def shipped_checkpoint() -> str:
+    """Path of the weights that ship in the package (models/weights/enhancer.safetensors)."""
+    return str(resources.files("wavegraph.models") / "weights" / "enhancer.safetensors")
+
+
+class EnhancerParams(NodeParams):
+    checkpoint: str | None = Field(None, description="weights (models.checkpoint); default: the shipped enhancer")
+    random_init: bool = Field(False, description="random weights from core/d_model/n_layers (tests only)")
+    seed: int = Field(0, description="torch seed for random_init")
+    core: Literal["mamba", "gla"] = Field("mamba", description="random_init only: the temporal core")
+    d_model: int = Field(32, ge=1, description="random_init only")
+    n_layers: int = Field(1, ge=1, description="random_init only")
+    device: Device = Field("cpu", description="cpu (default: the model is small), cuda or auto")
+    nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if self.random_init and self.checkpoint is not None:
+            raise ValueError("give `checkpoint` or `random_init: true`, not both")
+        if not self.random_init:
+            clash = sorted(set(self.model_fields_set) & {"core", "d_model", "n_layers"})
+            if clash:
+                raise ValueError(f"{clash} come from the checkpoint's config; drop them or use random_init: true")
+        return self
+
+
+class EnhancerNode(Node):
+    """Causal speech enhancer, 16 kHz mono in, enhanced audio and per-frame speech probability out."""
+
+    Params = EnhancerParams
+    outputs = ("out", "vad")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.model = None
+
+    def _load(self):
+        import torch
+
+        from wavegraph.models import checkpoint as ckpt
+        from wavegraph.models.enhancer import Enhancer, EnhancerConfig
+
+        p = self.params
+        if p.random_init:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(p.seed)
+                return Enhancer(EnhancerConfig(core=p.core, d_model=p.d_model, n_layers=p.n_layers)).eval()
+        path = p.checkpoint or shipped_checkpoint()
+        try:
+            kind, _ = ckpt.load_config(path)
+            if kind != "enhancer":
+                raise ckpt.CheckpointError(f"{path} holds a {kind!r} model, the enhancer node needs 'enhancer'")
+            return ckpt.load(path)
+        except ckpt.CheckpointError as e:
+            hint = ("the shipped weights are missing: reinstall wavegraph or train them (wavegraph train enhancer)"
+                    if p.checkpoint is None else "point `checkpoint` at weights written by `wavegraph train enhancer`")
+            raise SpecError(str(e), hint) from e
+
+    def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
+        spec = signal_input(self, in_specs)
+        if spec.rate != SAMPLE_RATE:
+            raise SpecError(f"enhancer runs at {SAMPLE_RATE} Hz, the input is {spec.rate:g} Hz",
+                            f"resample first: put a `resample` node (to {SAMPLE_RATE}) before the enhancer")
+        if spec.shape != (1,):
+            raise SpecError(f"enhancer takes one channel, the input has shape {spec.shape}",
+                            "pick or mix down to one channel before the enhancer (e.g. a channel selection)")
+        if np.dtype(spec.dtype).kind != "f":
+            raise SpecError(f"enhancer needs float samples, got {spec.dtype}", "convert to float32 or float64 first")
+        self.device = resolve_device(self.params.device)
+        self.model = self._load().to(self.device)
+        cfg = self.model.cfg
+        if cfg.sample_rate != SAMPLE_RATE:
+            raise SpecError(f"the checkpoint was trained at {cfg.sample_rate} Hz, the node runs at {SAMPLE_RATE}",
+                            "use a 16 kHz enhancer checkpoint")
+        self.hop = cfg.hop
+        self.latency_samples = cfg.latency_samples
+        self._keep = cfg.n_fft - cfg.hop
+        self._dtype = np.dtype(spec.dtype)
+        self.in_specs = dict(in_specs)
+        self.out_specs = {
+            "out": spec.evolve(delay=spec.delay + self.latency_samples / spec.rate),
+            "vad": StreamSpec("features", spec.rate / cfg.hop, (1,), "float32", ("speech_prob",), ("misc",),
+                              "probability", delay=spec.delay),
+        }
+        self.reset()
+        return self.out_specs
+
+    # --- state -------------------------------------------------------------------------------
+    def reset(self) -> None:
+        if self.model is None:
+            return
+        self.state = self.model.init_state(1, self.device)
+        self.pending = np.zeros(0, np.float32)  # input samples of the incomplete block
+        self.held = np.zeros(self.hop - 1, np.float32)  # enhanced samples not yet output (starts with hop-1 zeros)
+        self.nan_pending = np.zeros((1, 0), bool)
+        self.t_first: float | None = None
+        self.n_frames = 0  # frames (vad) emitted in this segment
+        self.n_in = 0  # samples received in this segment
+
+    def state_dict(self) -> dict:
+        return {"model": {k: to_numpy(v) for k, v in self.state.items()}, "pending": self.pending.copy(),
+                "held": self.held.copy(), "nan_pending": self.nan_pending.copy(), "t_first": self.t_first,
+                "n_frames": self.n_frames, "n_in": self.n_in}
+
+    def load_state_dict(self, state: dict) -> None:
+        import torch
+
+        fresh = self.model.init_state(1, self.device)
+        if set(state["model"]) != set(fresh):
+            raise KeyError(f"model state keys {sorted(state['model'])} do not match this model's {sorted(fresh)}")
+        self.state = {k: torch.as_tensor(np.array(v), device=self.device).to(fresh[k].dtype)
+                      for k, v in state["model"].items()}
+        self.pending = np.array(state["pending"], np.float32)
+        self.held = np.array(state["held"], np.float32)
+        self.nan_pending = np.array(state["nan_pending"], bool).reshape(1, -1)
+        self.t_first = None if state["t_first"] is None else float(state["t_first"])
+        self.n_frames, self.n_in = int(state["n_frames"]), int(state["n_in"])
+
+    # --- data --------------------------------------------------------------------------------
+    def _run(self, x: np.ndarray) -> np.ndarray | None:
+        """Feed samples x (n,) float32; returns the speech probabilities of the frames completed (or None)."""
+        import torch
+
+        buf = np.concatenate([self.pending, x]) if self.pending.size else x
+        n_blocks = buf.size // self.hop
+        self.pending = buf[n_blocks * self.hop:].copy()
+        if not n_blocks:
+            return None
+        blocks = torch.from_numpy(np.ascontiguousarray(buf[: n_blocks * self.hop], np.float32)).to(self.device)
+        with torch.inference_mode():
+            if n_blocks == 1:
+                y, self.state = self.model.step(blocks[None], self.state)
+            else:
+                y, self.state = self.model.stream(blocks.reshape(1, n_blocks, self.hop), self.state)
+        y = to_numpy(y[0])
+        self.held = np.concatenate([self.held, y[:, :-1].reshape(-1)])
+        return y[:, -1:].copy()
+
+    def _emit(self, n: int, vad: np.ndarray | None, like: Chunk, t0: float, mask) -> dict[str, Chunk]:
+        out = self.held[:n].astype(self._dtype)[None]
+        self.held = self.held[n:]
+        bad, self.nan_pending = delay_mask(self.nan_pending, mask, n, self.latency_samples)
+        if bad is not None:
+            out[bad] = np.nan
+        outputs = {"out": like.with_data(out, t0=t0)}
+        if vad is not None:
+            t_vad = self.t_first + self.n_frames * self.hop / SAMPLE_RATE
+            self.n_frames += len(vad)
+            outputs["vad"] = like.with_data(vad, t0=t_vad)
+        return outputs
+
+    def process(self, inputs: dict[str, Chunk]) -> dict[str, Chunk]:
+        chunk = inputs["in"]
+        if chunk.gap and self.t_first is not None:
+            dropped = self.held.size + self.pending.size
+            if dropped:
+                self.count("samples_dropped_at_gap", dropped)
+            self.reset()
+        n = chunk.n_times(-1)
+        if n == 0:
+            return {}
+        if chunk.data.shape != (1, n):
+            raise ValueError(f"enhancer chunk has shape {chunk.data.shape}, expected (1, samples)")
+        if self.t_first is None:
+            self.t_first = float(chunk.t0)
+        data, bad = sanitize(self, np.asarray(chunk.data), self.params.nan_policy)
+        self.n_in += n
+        vad = self._run(np.asarray(data[0], np.float32))
+        return self._emit(n, vad, chunk, chunk.t0, bad)
+
+    def finish(self) -> dict[str, Chunk]:
+        if self.model is None or self.t_first is None:
+            return {}
+        n = self.latency_samples
+        # frames that hold at least one input sample: k * hop - (n_fft - hop) < n_in
+        want = -(-(self.n_in + self._keep) // self.hop)
+        vad = self._run(np.zeros(n, np.float32))
+        if vad is not None:
+            vad = vad[: max(0, want - self.n_frames)]
+            vad = vad if len(vad) else None
+        t0 = self.t_first + self.n_in / SAMPLE_RATE
+        return self._emit(n, vad, Chunk(np.zeros((1, 0), self._dtype), t0=t0), t0, None)
