@@ -18,6 +18,7 @@ BUILTIN_NODES: dict[str, str] = {
     "complex_to_real": "wavegraph.nodes.dsp.spectral:ComplexToReal",
     "conformer_encoder": "wavegraph.nodes.models.model:ConformerEncoderNode",
     "epochs": "wavegraph.nodes.dsp.epochs:Epochs",
+    "enhancer": "wavegraph.nodes.models.enhancer:EnhancerNode",
     "eeg_sim": "wavegraph.nodes.sim.synthetic_eeg:EEGSim",
     "file_source": "wavegraph.nodes.io.file_source:FileSource",
     "filterbank": "wavegraph.nodes.dsp.filterbank:Filterbank",
