@@ -20,7 +20,9 @@ from wavegraph.pipeline.testing import assert_streaming_equivalent, run_chunked
 def example_source() -> str:
     text = (ROOT / "docs" / "architecture.md").read_text()
     section = text.split("## Writing a node", 1)[1]
-    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    block = re.search(r"```python\n(.*?)```", section, re.S)
+    assert block, "docs/architecture.md: no python block under 'Writing a node'"
+    return block.group(1)
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +95,9 @@ def test_config_docstring_example_parses_and_its_params_are_valid(tmp_path):
     import wavegraph.pipeline.config as config_module
     from wavegraph.pipeline.graph import make_node
 
-    (tmp_path / "g.yaml").write_text(textwrap.dedent(config_module.__doc__.split("A graph file looks like:", 1)[1]))
+    (tmp_path / "g.yaml").write_text(
+        textwrap.dedent(str(config_module.__doc__).split("A graph file looks like:", 1)[1])
+    )
     cfg = load_config(tmp_path / "g.yaml")
     assert [nc.type for nc in cfg.nodes] == ["file_source", "bandpass"]
     for nc in cfg.nodes:
