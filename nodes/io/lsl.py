@@ -5,7 +5,8 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type`.
   count, names/types/units from `desc/channels/channel/{label,type,unit}` when present (else ch0, ch1,
   ... and the stream type when it is an MNE channel type, else "misc"), the nominal rate, and the
   dtype (float32 stays float32; double and integer formats become float64).
-  String (marker) streams become events: rows (LSL timestamp, 0.0, code). A marker that is an integer
+  String (marker) streams become events: rows (LSL timestamp, 0.0, code) -- the project's marker
+  stream (see docs/nodes.md, "Marker streams"). A marker that is an integer
   is its own code; other markers are looked up in the outlet's `desc/events` table (what lsl_outlet
   writes) and then in the `marker_codes` param; markers found in neither are counted
   (`unknown_marker`) and dropped.
@@ -19,7 +20,9 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type`.
   trimmed to the limit), when nothing arrived for `idle_timeout` seconds, or when the outlet goes away
   (pylsl LostError; liblsl may drop the last samples still in flight then).
   The inlet opens on the first read(), so an outlet that waits for consumers starts sending only once
-  the graph runs.
+  the graph runs. A read waits up to `wait` seconds for data; the runner reads the sources of one
+  process in turn, so a sparse marker inlet beside an EEG inlet should poll (`wait: 0`), or the EEG
+  waits behind it.
 
 lsl_outlet (sink): publishes its input.
   Signals (and 1-D features) go out as a regular stream of the same rate and channel count
@@ -110,6 +113,8 @@ class LslInletParams(NodeParams):
     gap_tolerance: float = Field(0.05, ge=0, description="timestamp jump (s) beyond one period that flags a gap")
     marker_codes: dict[str, int] = Field(default_factory=dict, description="marker string -> event code")
     buffer_s: int = Field(30, ge=1, description="liblsl inlet buffer, seconds (older data is dropped)")
+    wait: float = Field(0.1, ge=0, le=1.0, description="seconds a read waits for data (0: just poll; use 0 for "
+                                                       "a marker inlet that shares a process with an EEG inlet)")
 
     @model_validator(mode="after")
     def _need_query(self):
@@ -225,7 +230,7 @@ class LslInlet(Source):
         else:
             want = p.chunk_size if self._limit is None else min(p.chunk_size, self._limit - self._n)
             try:
-                data, ts = self._inlet.pull_chunk(timeout=0.1, max_samples=want, min_samples=1, as_numpy=True)
+                data, ts = self._inlet.pull_chunk(timeout=p.wait, max_samples=want, min_samples=1, as_numpy=True)
             except pylsl.util.LostError:
                 self.count("outlet_lost")
                 return self._end()

@@ -301,8 +301,8 @@ def _save_fif(tmp: Path, data: np.ndarray, spec: StreamSpec, first_t0: float, ga
     onsets, durations, labels = [g / spec.rate for g in gaps], [0.0] * len(gaps), ["gap"] * len(gaps)
     end = data.shape[1] / spec.rate
     for onset, dur, label in events:  # markers outside the recorded samples are left out
-        if 0.0 <= onset - first_t0 < end:
-            onsets.append(onset - first_t0)
+        if -0.5 / spec.rate <= onset - first_t0 < end:  # (half a sample early: two inlets' clock corrections)
+            onsets.append(max(onset - first_t0, 0.0))
             durations.append(dur)
             labels.append(label)
     if onsets:

@@ -1,0 +1,68 @@
+"""configs/bci_ssvep.yaml live on loopback LSL: the real ssvepy SSVEP recording (6 Hz) is published by an
+EEG outlet with its epoch markers on a stimulus marker outlet (benchmarks/bci_live.py, at 4x real time);
+the decisions arrive on the decision marker stream, the EEG and markers are recorded. And the replay
+variant, configs/bci_ssvep_replay.yaml, on the whole recording."""
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ["LSLAPICFG"] = str(ROOT / "configs" / "lsl_api.cfg")  # before pylsl is first imported
+
+import uuid  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from wavegraph.pipeline.config import load_config  # noqa: E402
+from wavegraph.pipeline.graph import build_graph  # noqa: E402
+from wavegraph.pipeline.runner import run_graph  # noqa: E402
+
+mne = pytest.importorskip("mne")
+pytest.importorskip("pylsl")
+
+
+def read_decisions(path):
+    """(onset, label) of every row of a recorder's events CSV."""
+    lines = Path(path).read_text().splitlines()[1:]
+    return [(float(line.split(",")[0]), line.split(",")[3]) for line in lines]
+
+
+def test_live_session_decides_6hz_and_records_eeg_with_markers(tmp_path):
+    from wavegraph.benchmarks.bci_live import run_session
+
+    s = run_session(tmp_path, n_epochs=2, speed=4.0, in_process=True)
+    assert s.result.exit_code == 0, s.result.failure
+    decided = read_decisions(s.decisions_csv)
+    n_windows = int((s.x.shape[1] / s.rate - 2.0) / 0.5) + 1
+    assert len(decided) == n_windows  # one decision per 2 s window every 0.5 s, none lost in the graph
+    assert sum(label == "6" for _, label in decided) >= 0.9 * len(decided)  # real SSVEP at 6 Hz
+    np.testing.assert_allclose([t for t, _ in decided], s.t_first + 0.5 * np.arange(n_windows), atol=1e-6)
+    # What the stimulus program receives: the same decisions, stamped with their window start.
+    assert len(s.decisions) >= n_windows // 2, "the decision stream was not seen on LSL"
+    table = {round(t, 6): label for t, label in decided}
+    assert all(table[round(ts, 6)] == m for m, ts, _ in s.decisions)
+    lat = s.latencies_ms(2.0)
+    assert len(lat) == len(s.decisions) and (lat > 0).all()  # never before the window's last sample
+    # The recording: every pushed sample, bit-exact, and the stimulus markers as annotations.
+    rec = mne.io.read_raw_fif(s.rec_path, preload=True, verbose="error")
+    np.testing.assert_array_equal(rec.get_data(), s.x)
+    assert abs(rec.first_samp - s.t_first * s.rate) <= 1.0  # on the LSL clock
+    ann = [(o - rec.first_time, d) for o, d in zip(rec.annotations.onset, rec.annotations.description)]
+    assert [d for _, d in ann] == [m for _, m in s.markers]
+    np.testing.assert_allclose([o for o, _ in ann], [t - s.t_first for t, _ in s.markers], atol=1e-3)
+
+
+def test_replay_variant_on_the_whole_recording(tmp_path):
+    rec_path, csv_path = tmp_path / "replay_raw.fif", tmp_path / "decisions.csv"
+    graph = build_graph(load_config(ROOT / "configs" / "bci_ssvep_replay.yaml",
+                                    [f"rec.path={rec_path}", f"rec_decisions.path={csv_path}",
+                                     f"decisions.name=replay-{uuid.uuid4().hex[:8]}"]))
+    r = run_graph(graph, in_process=True)
+    assert r.exit_code == 0, r.failure
+    decided = read_decisions(csv_path)
+    assert len(decided) == 16 * (int((16.0 - 2.0) / 0.5) + 1)  # windows restart at each epoch (a gap)
+    share = sum(label == "6" for _, label in decided) / len(decided)
+    assert share >= 0.9, share
+    ann = mne.io.read_raw_fif(rec_path, verbose="error").annotations
+    markers = [d for d in ann.description if d != "gap"]
+    assert len(markers) == 16 and markers[0] == "101"
