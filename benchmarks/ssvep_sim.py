@@ -1,0 +1,166 @@
+"""Semi-synthetic SSVEP trials: real EEG backgrounds plus simulated SSVEP responses.
+
+Background: real 64-channel EEG, PhysioNet EEGMMIDB S001R02 (160 Hz, 61 s, fetched by
+pipeline.datasets), cut into disjoint segments: ``train`` 0-36 s (global training), ``calib`` 36-48 s
+(per-subject calibration / fine-tuning) and ``eval`` 48-61 s (evaluation), so no background sample is
+shared between training and evaluation. Nine parieto-occipital channels are used, as in the Tsinghua
+benchmark (Pz, PO3, PO4, PO7, PO8, POz, O1, Oz, O2).
+
+Stimuli (JFPM, as the 40-target benchmark): target k flickers at ``f_k`` with phase ``phi_k``; the default
+M = 40 uses 8.0-15.8 Hz in 0.2 Hz steps and phi_k = k * pi/2.
+
+Simulated subject (seeded): a visual latency L ~ U(0.08, 0.20) s and a build-up time constant
+tau ~ U(0.03, 0.10) s; per harmonic h = 1..5 an amplitude a_h = h^-1 * U(0.6, 1.0), an occipital
+topography (a Gaussian blob of width U(3, 5) cm around a centre jittered 1.5 cm about Oz, on the standard
+10-20 positions) and per-channel phase jitter N(0, 0.3 rad). Response on channel c::
+
+    s_c(t) = (1 - exp(-(t - L)/tau)) * sum_h a_h g_hc sin(2 pi h f_k (t - L) + h phi_k + theta_hc),  t >= L
+
+scaled so that SNR = mean_c var(s_c) / mean_c var(background_c in 6-72 Hz) hits the requested dB.
+
+A trial is 1 s of background before the stimulus onset, then the onset; the decoders see the window that
+starts at onset + 0.14 s (a fixed average visual latency, as the DNN paper uses), after the **causal**
+filter bank has run over the whole trial from its start (what a streaming decoder sees: the filters
+have settled on the preceding second). `trials()` returns raw trials; `window()` filters and cuts them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+CHANNELS = ["Pz", "PO3", "PO4", "PO7", "PO8", "POz", "O1", "Oz", "O2"]
+SEGMENTS = {"train": (0.0, 36.0), "calib": (36.0, 48.0), "eval": (48.0, 61.0)}
+PRE_S = 1.0  # background before the stimulus onset
+DELAY_S = 0.14  # the decoders' window starts this long after the onset
+N_HARMONICS = 5
+
+
+def jfpm(m: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    """(freqs, phases) of M targets: M = 40 -> 8.0..15.8 Hz step 0.2, otherwise M evenly in 8-15.8 Hz."""
+    freqs = np.round(8.0 + 0.2 * np.arange(40), 2) if m == 40 else np.round(np.linspace(8.0, 15.8, m), 2)
+    phases = (np.arange(m) * np.pi / 2) % (2 * np.pi)
+    return freqs, phases
+
+
+def clean_name(name: str) -> str:
+    """EEGMMIDB labels ('Po3.', 'Fcz.', 'Oz..') -> 10-10 names ('PO3', 'FCz', 'Oz')."""
+    n = name.rstrip(".")
+    if n[:2].lower() in ("fc", "cp", "af", "ft", "tp", "po"):
+        n = n[:2].upper() + n[2:]
+    return n
+
+
+@dataclass
+class Background:
+    """One real recording: data (channels, samples) in volts at `rate`, the 6-72 Hz power per channel."""
+
+    name: str
+    data: np.ndarray
+    rate: float
+    channels: list[str]
+    band_power: float
+
+    def segment(self, which: str) -> np.ndarray:
+        lo, hi = SEGMENTS[which]
+        return self.data[:, int(lo * self.rate):int(hi * self.rate)]
+
+
+def load_background(channels=CHANNELS) -> Background:
+    """EEGMMIDB S001R02, the named channels, 160 Hz."""
+    import mne
+    from scipy.signal import butter, sosfiltfilt
+
+    from wavegraph.pipeline.datasets import fetch
+
+    raw = mne.io.read_raw_edf(fetch("eegmmidb-s001r02"), verbose="error")
+    names = [clean_name(c) for c in raw.ch_names]
+    idx = [names.index(c) for c in channels]
+    data = raw.get_data()[idx]
+    rate = float(raw.info["sfreq"])
+    sos = butter(4, [6.0, min(90.0, 0.45 * rate)], btype="bandpass", fs=rate, output="sos")
+    power = float(np.mean(np.var(sosfiltfilt(sos, data, axis=-1), axis=-1)))
+    return Background("eegmmidb-s001r02", data, rate, list(channels), power)
+
+
+@dataclass
+class Subject:
+    latency: float
+    tau: float
+    amps: np.ndarray  # (H,)
+    topo: np.ndarray  # (H, C) gains
+    theta: np.ndarray  # (H, C) phase offsets
+
+
+@lru_cache(maxsize=1)
+def _positions() -> dict:
+    """Standard 10-05 electrode positions (m): MNE's colin27 template (the old 'standard_1005' name before 1.13)."""
+    import mne
+
+    try:
+        montage = mne.channels.make_standard_montage("colin27_1005")
+    except ValueError:
+        montage = mne.channels.make_standard_montage("standard_1005")
+    return montage.get_positions()["ch_pos"]
+
+
+def make_subject(seed: int, channels=CHANNELS) -> Subject:
+    rng = np.random.default_rng([7, seed])
+    pos = _positions()
+    xyz = np.array([pos[c] for c in channels])
+    centre0 = np.asarray(pos["Oz"])
+    topo = np.empty((N_HARMONICS, len(channels)))
+    for h in range(N_HARMONICS):
+        centre = centre0 + rng.normal(0, 0.015, 3)
+        width = rng.uniform(0.03, 0.05)
+        topo[h] = np.exp(-np.sum((xyz - centre) ** 2, axis=1) / (2 * width ** 2))
+    amps = rng.uniform(0.6, 1.0, N_HARMONICS) / np.arange(1, N_HARMONICS + 1)
+    return Subject(rng.uniform(0.08, 0.20), rng.uniform(0.03, 0.10), amps, topo,
+                   rng.normal(0, 0.3, (N_HARMONICS, len(channels))))
+
+
+def trials(bg: Background, segment: str, subject: Subject, freqs, phases, n_blocks: int, snr_db, window_max: float,
+           seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw trials (n, C, samples) from PRE_S before onset to DELAY_S + window_max after it, labels (n,),
+    and each trial's SNR (dB). `snr_db`: one value or a list (each trial draws one)."""
+    rng = np.random.default_rng([11, seed])
+    rate = bg.rate
+    seg = bg.segment(segment)
+    n_pre = int(round(PRE_S * rate))
+    n_total = n_pre + int(round((DELAY_S + window_max) * rate))
+    if seg.shape[1] < n_total:
+        raise ValueError(f"segment {segment} is shorter than one trial")
+    snrs = np.atleast_1d(np.asarray(snr_db, dtype=float))
+    t = (np.arange(n_total) - n_pre) / rate  # seconds from the onset
+    tl = t - subject.latency
+    env = np.where(tl >= 0, 1.0 - np.exp(-np.clip(tl, 0, None) / subject.tau), 0.0)
+    h = np.arange(1, N_HARMONICS + 1)
+    unit_power = np.mean(np.sum((subject.amps[:, None] * subject.topo) ** 2, axis=0) / 2)
+    m = len(freqs)
+    n = m * n_blocks
+    x = np.empty((n, len(bg.channels), n_total))
+    y = np.tile(np.arange(m), n_blocks)
+    trial_snr = rng.choice(snrs, size=n)
+    starts = rng.integers(0, seg.shape[1] - n_total + 1, size=n)
+    for i in range(n):
+        k = y[i]
+        arg = 2 * np.pi * h[:, None] * freqs[k] * tl[None] + (h * phases[k])[:, None]  # (H, T)
+        waves = np.sin(arg[:, None, :] + subject.theta[:, :, None])  # (H, C, T)
+        s = np.einsum("h,hc,hct->ct", subject.amps, subject.topo, waves) * env
+        gain = np.sqrt(bg.band_power * 10 ** (trial_snr[i] / 10) / unit_power) * rng.uniform(0.8, 1.2)
+        x[i] = seg[:, starts[i]:starts[i] + n_total] + gain * s
+    return x, y, trial_snr
+
+
+def window(xb: np.ndarray, rate: float, length: float) -> np.ndarray:
+    """Cut the decoders' window (onset + DELAY_S, `length` s) from filtered trials (..., samples)."""
+    a = int(round((PRE_S + DELAY_S) * rate))
+    return xb[..., a:a + int(round(length * rate))]
+
+
+def filtered(x: np.ndarray, sos_list) -> np.ndarray:
+    """Causal filter bank over whole trials from zero state: (n, C, T) -> (n, bands, C, T)."""
+    from scipy.signal import sosfilt
+
+    return np.stack([sosfilt(sos, x, axis=-1) for sos in sos_list], axis=1)

@@ -1,0 +1,258 @@
+"""`wavegraph train ssvep`: train the Deep-SSVEP DNN (models/ssvep_dnn.py) for the ssvep_decoder node.
+
+Two uses:
+
+    # stage 2 / calibration: fine-tune (or train) from a recorded calibration run
+    wavegraph train ssvep calib_raw.fif --freqs 8 10 12 15 --window 1.0 --out dnn.safetensors
+    # stage 1: the shipped global models, on semi-synthetic trials (real EEGMMIDB background)
+    nice -n 10 wavegraph train ssvep --global --threads 1
+
+Calibration run: any MNE-readable recording (a Raw with annotations, e.g. what the recorder writes, or
+an Epochs file). Markers whose description is a number (``"7.5"``, ``"7.5Hz"``) give the stimulus
+frequency; ``--marker LABEL=FREQ`` maps other descriptions or event codes. As the decoder node does live,
+the recording is filtered **causally** from its start (the same Chebyshev-I sub-bands, per epoch for an
+Epochs file) and windows of ``--window`` s are cut at ``onset + --delay`` (0.14 s), then every ``--step``
+s while the marker's duration lasts. A quarter of the trials (by marker, never by window) is held out and
+its accuracy printed. When a global model for the same rate, channels, freqs and window exists
+(``--init``, default: the shipped one if it fits) it is fine-tuned (stage 2: dropout 0.6); otherwise the
+DNN is trained from scratch. The checkpoint (safetensors + JSON) is what ``ssvep_decoder`` loads with
+``method: dnn, checkpoint: PATH``.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "weights"
+GLOBAL_WINDOWS = (0.2, 0.4, 0.6, 1.0, 2.0)
+GLOBAL_SNRS = (-20.0, -15.0, -10.0)
+
+
+def global_path(window: float, m: int = 40) -> Path:
+    return WEIGHTS / f"ssvep_dnn_{m}f_160hz_{int(round(window * 1000))}ms.safetensors"
+
+
+# --- stage 1: semi-synthetic global models -----------------------------------------------------------
+
+def global_training_set(window: float, n_subjects: int = 10, n_blocks: int = 3, m: int = 40, seed: int = 0,
+                        raw: bool = False):
+    """Filtered training windows (n, 3, C, T) and labels from the `train` background segment
+    (raw: the unfiltered windows (n, C, T) of the same trials, for decoders that filter for themselves)."""
+    from wavegraph.models.ssvep import design_bank, fbcca_bands
+
+    from . import ssvep_sim as sim
+
+    bg = sim.load_background()
+    freqs, phases = sim.jfpm(m)
+    sos = design_bank(fbcca_bands(bg.rate, 3), bg.rate)
+    xs, ys = [], []
+    for s in range(n_subjects):
+        x, y, _ = sim.trials(bg, "train", sim.make_subject(seed * 1000 + s), freqs, phases, n_blocks,
+                             GLOBAL_SNRS, window, seed=seed * 1000 + s)
+        xs.append(sim.window(x if raw else sim.filtered(x, sos), bg.rate, window))
+        ys.append(y)
+    return bg, freqs, np.concatenate(xs), np.concatenate(ys)
+
+
+def train_global(window: float, epochs: int, seed: int = 0, lr: float = 3e-3, out: Path | None = None, log=print):
+    import torch
+
+    from wavegraph.models import ssvep_dnn as dnn
+
+    from . import ssvep_sim as sim
+
+    bg, freqs, x, y = global_training_set(window, seed=seed)
+    cfg = dnn.SSVEPDNNConfig(bg.rate, sim.CHANNELS, list(freqs), int(round(window * bg.rate)), delay=sim.DELAY_S,
+                             p2=0.5)
+    torch.manual_seed(seed)
+    model = dnn.SSVEPDNN(cfg)
+    t0 = time.time()
+    losses = dnn.fit(model, x, y, epochs, lr=lr, seed=seed,
+                     log=lambda e, l: log(f"  window {window:g} s epoch {e + 1}/{epochs} loss {l:.3f} ({time.time() - t0:.0f} s)")
+                     if (e + 1) % 10 == 0 or e == 0 else None)
+    out = out or global_path(window, len(freqs))
+    dnn.save(model, out, half=True, extra={
+        "stage": "global", "data": "semi-synthetic: EEGMMIDB S001R02 0-36 s + simulated SSVEP (benchmarks/ssvep_sim.py)",
+        "subjects": 10, "blocks": 3, "snr_db": list(GLOBAL_SNRS), "epochs": epochs, "lr": lr, "seed": seed,
+        "final_loss": round(losses[-1], 4), "trials": int(len(y)), "train_seconds": round(time.time() - t0, 1),
+        "command": f"wavegraph train ssvep --global --windows {window:g} --epochs {epochs} --seed {seed} --threads 1"})
+    log(f"wrote {out} (loss {losses[-1]:.3f}, {time.time() - t0:.0f} s)")
+    return model
+
+
+# --- stage 2: a recorded calibration run -------------------------------------------------------------
+
+def _freq_of(desc: str, mapping: dict[str, float]) -> float | None:
+    if desc in mapping:
+        return mapping[desc]
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:hz|Hz|HZ)?\s*", desc)
+    return float(m.group(1)) if m else None
+
+
+def recording_trials(path, freqs, channels, window: float, delay: float, step: float, rate: float | None,
+                     mapping: dict[str, float], n_bands: int = 3):
+    """From a recording: filtered windows (n, bands, C, T), labels (n,), trial id per window, rate, channels."""
+    import mne
+
+    from wavegraph.models.ssvep import design_bank, fbcca_bands
+
+    path = str(path)
+    is_epochs = path.endswith(("-epo.fif", "_epo.fif", "-epo.fif.gz"))
+    inst = mne.read_epochs(path, verbose="error") if is_epochs else mne.io.read_raw(path, preload=True, verbose="error")
+    if rate is not None and abs(inst.info["sfreq"] - rate) > 1e-9:
+        inst = inst.resample(rate, verbose="error")
+    fs = float(inst.info["sfreq"])
+    if channels is None:
+        eeg = [inst.ch_names[i] for i in mne.pick_types(inst.info, eeg=True)]
+        from .ssvep_sim import CHANNELS
+
+        channels = [c for c in CHANNELS if c in eeg] or eeg
+    missing = [c for c in channels if c not in inst.ch_names]
+    if missing:
+        raise ValueError(f"channels {missing} are not in {path}; it has {', '.join(inst.ch_names)}")
+    sos = design_bank(fbcca_bands(fs, n_bands), fs)
+    n_win, n_delay, n_step = int(round(window * fs)), int(round(delay * fs)), max(1, int(round(step * fs)))
+    segments = []  # (filtered (bands, C, n), [(sample, duration samples, freq)])
+    if is_epochs:
+        inv = {v: k for k, v in inst.event_id.items()}
+        data = inst.get_data(picks=channels)
+        onset = int(round(-inst.tmin * fs))
+        for e, code in zip(data, inst.events[:, 2]):
+            f = _freq_of(inv.get(code, str(code)), mapping) if inv.get(code) not in mapping else mapping[inv[code]]
+            if f is None:
+                f = mapping.get(str(code))
+            if f is not None:
+                segments.append((_bank(e, sos), [(onset, e.shape[-1] - onset, f)]))
+    else:
+        data = inst.get_data(picks=channels)
+        marks = []
+        for a in inst.annotations:
+            f = _freq_of(a["description"], mapping)
+            if f is not None:
+                start = int(round((a["onset"] - inst.first_time) * fs))
+                marks.append((start, int(round(a["duration"] * fs)), f))
+        segments.append((_bank(data, sos), marks))
+    xs, ys, trial = [], [], []
+    k = 0
+    for yb, marks in segments:
+        for start, dur, f in marks:
+            if not any(abs(f - g) < 1e-6 for g in freqs):
+                continue
+            label = int(np.argmin(np.abs(np.asarray(freqs) - f)))
+            a = start + n_delay
+            last = start + max(dur, n_delay + n_win)  # at least one window per marker
+            while a + n_win <= min(last, yb.shape[-1]):
+                xs.append(yb[..., a:a + n_win])
+                ys.append(label)
+                trial.append(k)
+                a += n_step
+            k += 1
+    if not xs:
+        raise ValueError(f"no marker in {path} names one of the frequencies {list(freqs)}; "
+                         "use markers like '7.5' or map them with --marker LABEL=FREQ")
+    return np.stack(xs), np.asarray(ys), np.asarray(trial), fs, list(channels)
+
+
+def _bank(x, sos):
+    from scipy.signal import sosfilt
+
+    return np.stack([sosfilt(s, x, axis=-1) for s in sos])
+
+
+def train_recording(args) -> int:
+    from wavegraph.models import ssvep_dnn as dnn
+    from wavegraph.models.checkpoint import CheckpointError
+
+    mapping = {}
+    for item in args.marker:
+        key, _, val = item.partition("=")
+        mapping[key] = float(val)
+    freqs = [float(f) for f in args.freqs]
+    init = None
+    init_path = Path(args.init) if args.init else global_path(args.window, len(freqs))
+    if not args.no_init and init_path.is_file():
+        try:
+            init, _ = dnn.load(init_path)
+        except CheckpointError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        c = init.cfg
+        if c.freqs != freqs or abs(c.n_samples / c.rate - args.window) > 0.5 / c.rate:
+            if args.init:
+                print(f"error: {init_path} was trained for freqs {c.freqs} and a {c.n_samples / c.rate:g} s window; "
+                      "train from scratch with --no-init", file=sys.stderr)
+                return 2
+            init = None
+    rate = init.cfg.rate if init is not None else None
+    channels = args.channels or (init.cfg.channels if init is not None else None)
+    try:
+        x, y, trial, fs, channels = recording_trials(args.recording, freqs, channels, args.window, args.delay,
+                                                     args.step or args.window / 2, rate, mapping)
+    except (ValueError, FileNotFoundError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if init is not None and channels != init.cfg.channels:
+        init = None
+    rng = np.random.default_rng(args.seed)
+    trials = np.unique(trial)
+    held = set(rng.choice(trials, size=max(1, len(trials) // 4), replace=False).tolist()) if len(trials) >= 4 else set()
+    test = np.array([t in held for t in trial])
+    import torch
+
+    torch.manual_seed(args.seed)
+    if init is not None:
+        model = dnn.fine_tune(init, x[~test], y[~test], args.epochs, lr=args.lr, seed=args.seed)
+        stage = f"fine-tuned from {init_path}"
+    else:
+        cfg = dnn.SSVEPDNNConfig(fs, channels, freqs, x.shape[-1], delay=args.delay, p2=0.5)
+        model = dnn.SSVEPDNN(cfg)
+        dnn.fit(model, x[~test], y[~test], args.epochs, lr=args.lr, seed=args.seed)
+        stage = "trained from scratch"
+    acc = float((dnn.predict_proba(model, x[test]).argmax(1) == y[test]).mean()) if test.any() else float("nan")
+    out = Path(args.out)
+    dnn.save(model, out, extra={"stage": stage, "recording": str(args.recording), "windows": int((~test).sum()),
+                                "held_out_windows": int(test.sum()), "held_out_accuracy": acc, "epochs": args.epochs})
+    print(f"{stage} on {(~test).sum()} windows ({len(trials) - len(held)} markers) from {args.recording}; "
+          f"held-out accuracy {acc:.3f} on {test.sum()} windows ({len(held)} markers); wrote {out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="wavegraph train ssvep", description=__doc__.split("\n")[0])
+    ap.add_argument("recording", nargs="?", help="calibration run (MNE-readable, with markers)")
+    ap.add_argument("--freqs", nargs="+", type=float, help="stimulus frequencies, Hz (the model's classes, in order)")
+    ap.add_argument("--window", type=float, default=1.0, help="window length, s (default 1.0)")
+    ap.add_argument("--delay", type=float, default=0.14, help="window start after the marker, s (default 0.14)")
+    ap.add_argument("--step", type=float, default=None, help="window step within a marker's duration (default window/2)")
+    ap.add_argument("--channels", nargs="+", default=None, help="channels (default: the global model's, else occipital)")
+    ap.add_argument("--marker", action="append", default=[], metavar="LABEL=FREQ", help="map a marker/event code to Hz")
+    ap.add_argument("--init", default=None, help="global checkpoint to fine-tune (default: the shipped one if it fits)")
+    ap.add_argument("--no-init", action="store_true", help="train from scratch")
+    ap.add_argument("--epochs", type=int, default=None, help="default 25 (global), 40 (recording)")
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--out", default="ssvep_dnn.safetensors")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1: a shared machine)")
+    ap.add_argument("--global", dest="global_", action="store_true", help="train the shipped global models")
+    ap.add_argument("--windows", nargs="+", type=float, default=list(GLOBAL_WINDOWS), help="--global window lengths")
+    args = ap.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    if args.global_:
+        for w in args.windows:
+            train_global(w, args.epochs or 25, seed=args.seed)
+        return 0
+    if not args.recording or not args.freqs:
+        ap.error("give a RECORDING and --freqs (or --global)")
+    args.epochs = args.epochs or 40
+    return train_recording(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

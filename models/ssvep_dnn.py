@@ -1,0 +1,184 @@
+"""The Deep-SSVEP DNN (Guney, Oblokulov, Ozkan, "A Deep Neural Network for SSVEP-based Brain-Computer
+Interfaces", IEEE TBME 2022), with its two-stage training.
+
+Input: one window split into sub-bands, (batch, bands=3, channels, samples). Layers, as in the paper:
+
+1. a 1x1 conv that combines the 3 sub-bands into one signal (no bias, initialised to ones);
+2. a [C x 1] spatial conv, 120 filters; dropout p1;
+3. a [1 x 2] conv with stride 2, 120 filters; dropout p1; ReLU;
+4. a [1 x 10] conv ('same' padding), 120 filters; dropout p2;
+5. a fully connected layer to M classes (softmax in the loss / in ``predict_proba``).
+
+Training (``fit``): Adam, L2 1e-3 (weight decay), cross-entropy; stage 1 (global) on every training
+subject, stage 2 (``fine_tune``) starts from the global weights and trains on one subject's calibration
+trials with the first two dropouts raised to 0.6, as the paper does. Deviation, stated: the paper trains
+stage 1 for 800-1000 epochs at lr 1e-4 with dropouts (0.1, 0.1, 0.95); on this shared 2-core CPU the
+global models use lr 3e-3, 25 epochs and a last dropout of 0.5 (benchmarks/train_ssvep.py), which
+reaches a low training loss in that budget. Deviation, stated: each window is divided by its RMS (over sub-bands, channels
+and samples) before layer 1, so that weights trained on one amplifier's volts apply to another's.
+
+Sub-bands: ``design_dnn_bank`` gives the same causal Chebyshev type I band-passes as FBCCA
+(models/ssvep.py: order 4 per edge, 0.5 dB ripple) for the first 3 sub-bands [8n-2, 90] Hz (clipped to
+0.45 x rate). The paper filters each trial with zero-phase filtfilt; a streaming decoder cannot, so the
+node runs these filters causally over the stream and training data is filtered the same way
+(benchmarks/ssvep_sim.py and the recording trainer filter whole trials causally from 1 s before the window).
+
+Checkpoints: ``save``/``load`` write safetensors weights with a JSON config beside them in the
+models.checkpoint format (kind ``ssvep_dnn``), holding rate, channel names, freqs, window length and bands.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .config import DictConfig
+from .ssvep import design_bank
+
+KIND = "ssvep_dnn"
+
+
+@dataclass
+class SSVEPDNNConfig(DictConfig):
+    rate: float
+    channels: list[str]
+    freqs: list[float]
+    n_samples: int  # window length in samples
+    bands: list[list[float]] = field(default_factory=list)  # 3 sub-bands [lo, hi] Hz
+    n_filters: int = 120
+    p1: float = 0.1  # dropout after layers 2 and 3
+    p2: float = 0.95  # dropout after layer 4
+    delay: float = 0.14  # s from the stimulus onset to the window start used in training
+
+    def __post_init__(self):
+        if not self.bands:
+            from .ssvep import fbcca_bands
+
+            self.bands = [list(b) for b in fbcca_bands(self.rate, 3)]
+        self.freqs = [float(f) for f in self.freqs]
+        self.channels = [str(c) for c in self.channels]
+
+
+class SSVEPDNN(nn.Module):
+    def __init__(self, cfg: SSVEPDNNConfig):
+        super().__init__()
+        self.cfg = cfg
+        c, t, f = len(cfg.channels), cfg.n_samples, cfg.n_filters
+        self.combine = nn.Conv2d(len(cfg.bands), 1, 1, bias=False)
+        self.spatial = nn.Conv2d(1, f, (c, 1))
+        self.down = nn.Conv2d(f, f, (1, 2), stride=(1, 2))
+        self.temporal = nn.Conv2d(f, f, (1, 10), padding="same")
+        self.fc = nn.Linear(f * (t // 2), len(cfg.freqs))
+        self.drop1 = nn.Dropout(cfg.p1)
+        self.drop2 = nn.Dropout(cfg.p1)
+        self.drop3 = nn.Dropout(cfg.p2)
+        nn.init.ones_(self.combine.weight)
+        for m in (self.spatial, self.down, self.temporal, self.fc):  # MATLAB's 'narrow-normal'
+            nn.init.normal_(m.weight, 0.0, 0.01)
+            nn.init.zeros_(m.bias)
+
+    def set_dropout(self, p1: float, p2: float) -> None:
+        self.drop1.p = self.drop2.p = p1
+        self.drop3.p = p2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, bands, channels, samples) -> logits (batch, M)."""
+        x = x / (x.pow(2).mean(dim=(1, 2, 3), keepdim=True).sqrt() + 1e-20)
+        x = self.combine(x)
+        x = self.drop1(self.spatial(x))
+        x = torch.relu(self.drop2(self.down(x)))
+        x = self.drop3(self.temporal(x))
+        return self.fc(x.flatten(1))
+
+
+def design_dnn_bank(cfg: SSVEPDNNConfig) -> list[np.ndarray]:
+    """The causal sub-band filters (SOS) the model was trained with."""
+    return design_bank([tuple(b) for b in cfg.bands], cfg.rate)
+
+
+def fit(model: SSVEPDNN, x: np.ndarray, y: np.ndarray, epochs: int, lr: float = 1e-3, batch: int = 100,
+        weight_decay: float = 1e-3, seed: int = 0, log=None) -> list[float]:
+    """Train in place on x (n, bands, C, T), y (n,) ints; returns the loss per epoch. Seeded."""
+    gen = torch.Generator().manual_seed(seed)
+    xt = torch.as_tensor(np.asarray(x, dtype=np.float32))
+    yt = torch.as_tensor(np.asarray(y, dtype=np.int64))
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    loss_fn = nn.CrossEntropyLoss()
+    model.train()
+    losses = []
+    for ep in range(epochs):
+        perm = torch.randperm(len(xt), generator=gen)
+        total = 0.0
+        for i in range(0, len(xt), batch):
+            idx = perm[i:i + batch]
+            opt.zero_grad()
+            loss = loss_fn(model(xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(idx)
+        losses.append(total / len(xt))
+        if log is not None:
+            log(ep, losses[-1])
+    model.eval()
+    return losses
+
+
+def fine_tune(model: SSVEPDNN, x: np.ndarray, y: np.ndarray, epochs: int, p1: float = 0.6, **kw) -> SSVEPDNN:
+    """Stage 2: a copy of the global model trained on one subject's calibration trials (dropout p1 raised)."""
+    import copy
+
+    m = copy.deepcopy(model)
+    m.set_dropout(p1, m.cfg.p2)
+    fit(m, x, y, epochs, **kw)
+    m.set_dropout(model.cfg.p1, model.cfg.p2)
+    return m
+
+
+@torch.inference_mode()
+def predict_proba(model: SSVEPDNN, x: np.ndarray, device="cpu", batch: int = 500) -> np.ndarray:
+    """Softmax probabilities (n, M) for windows x (n, bands, C, T)."""
+    model.eval()
+    out = []
+    for i in range(0, len(x), batch):
+        xt = torch.as_tensor(np.asarray(x[i:i + batch], dtype=np.float32), device=device)
+        out.append(torch.softmax(model(xt), dim=-1).double().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, len(model.cfg.freqs)))
+
+
+def save(model: SSVEPDNN, path, extra: dict | None = None, half: bool = False) -> Path:
+    """Weights (safetensors) at `path`, config JSON beside it (models.checkpoint format, kind ssvep_dnn).
+    half: store float16 (the shipped global models, to stay small); loading casts back to float32."""
+    from safetensors.torch import save_file
+
+    from .checkpoint import FORMAT, VERSION, config_path
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    dtype = torch.float16 if half else torch.float32
+    save_file({k: v.detach().cpu().to(dtype).contiguous() for k, v in model.state_dict().items()}, str(p),
+              metadata={"format": FORMAT, "kind": KIND})
+    meta = {"format": FORMAT, "version": VERSION, "kind": KIND, "config": model.cfg.to_dict()}
+    if extra:
+        meta["training"] = extra
+    cpath = config_path(p)
+    cpath.write_text(json.dumps(meta, indent=2) + "\n")
+    return cpath
+
+
+def load(path, map_location="cpu") -> tuple[SSVEPDNN, dict]:
+    """(model in eval mode, the JSON metadata) from a checkpoint written by `save`."""
+    from .checkpoint import CheckpointError, config_path, load_config, load_weights
+
+    kind, config = load_config(path)
+    if kind != KIND:
+        raise CheckpointError(f"{path} holds a {kind!r} model, not an {KIND!r}")
+    try:
+        cfg = SSVEPDNNConfig.from_dict(config)
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"bad {KIND} config in {config_path(path)}: {e}") from e
+    model = load_weights(SSVEPDNN(cfg), path, map_location).eval()
+    return model, json.loads(config_path(path).read_text())
