@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install torch==2.13.0
 	$(BIN)/pip install triton==3.9.0
+	rm -rf *.egg-info  # a stale egg-info in the source folder shadows the installed entry points
 	$(BIN)/pip install -e '.[test,lint]'
 	touch $(STAMP)
 

@@ -147,7 +147,9 @@ def cmd_plugin(args) -> int:
     commands = _commands()
     if name not in commands:
         known = sorted(n.split(".", 1)[1] for n in commands if n.startswith(f"{args.command}."))
-        print(f"error: no {args.command} command '{args.what}'; known: {', '.join(known) or 'none'}", file=sys.stderr)
+        what = f" command '{args.what}'" if hasattr(args, "what") else ""
+        print(f"error: no {args.command}{what} (is wavegraph installed with its entry points?); known: "
+              f"{', '.join(known) or 'none'}", file=sys.stderr)
         return 2
     return commands[name].load()(list(getattr(args, "rest", []))) or 0
 

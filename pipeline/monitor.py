@@ -212,11 +212,11 @@ class MonitorPublisher:
             self._socket = None
 
 
-def graph_info(graph) -> dict:
+def graph_info(graph, processes: dict[str, str] | None = None) -> dict:
     """Nodes with their process, type and latency, the edges with their specs, and each path's latency
     (the monitor's own nodes left out: they are taps, not part of the processing)."""
     shown = [n for n in graph.order if graph.node_config(n).type != "monitor"]
-    nodes = [{"id": n, "type": graph.node_config(n).type, "process": graph.group_of(n),
+    nodes = [{"id": n, "type": graph.node_config(n).type, "process": (processes or {}).get(n) or graph.group_of(n),
               "latency_ms": 1e3 * graph.nodes[n].latency_seconds} for n in shown]
     edges = []
     for e in graph.config.edges:
@@ -262,8 +262,8 @@ class LiveMonitor:
     def __init__(self, graph, host: str = "127.0.0.1", port: int = 0, multiprocess: bool = True):
         from .monitor_app import start_server
 
-        self.hub = MonitorHub(graph_info(graph))
-        self.processes = {n: graph.group_of(n) for n in graph.order}
+        self.processes = {n: graph.group_of(n) if multiprocess else "main" for n in graph.order}
+        self.hub = MonitorHub(graph_info(graph, self.processes))
         self.context: zmq.Context | None = None
         self._endpoint_file = ""
         if multiprocess:

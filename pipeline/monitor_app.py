@@ -113,7 +113,7 @@ class Session:
         self.table = ColumnDataSource({k: [] for k, _ in TABLE_FIELDS}, name="node_table")
         self.fig = figure(height=480, sizing_mode="stretch_width", title="signals", name="trace_figure",
                           x_range=DataRange1d(follow="end", follow_interval=10, range_padding=0),
-                          toolbar_location="above", tools="xpan,xwheel_zoom,reset", output_backend="webgl")
+                          toolbar_location="above", tools="xpan,xwheel_zoom,reset")
         self.fig.yaxis.visible = False
         self.fig.segment(x0="x", y0=-1, x1="x", y1="y", source=self.markers, line_color="#ff7f0e", line_width=2)
         self.fig.text(x="x", y="y", text="label", source=self.markers, text_color="#ff7f0e", text_font_size="9pt")

@@ -1,0 +1,178 @@
+"""The live monitor without a browser: decimation, flags, frames, the leaky paths, plots and graph pictures."""
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import zmq
+
+from wavegraph.pipeline import monitor as mon
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.spec import StreamSpec, signal_spec
+
+
+@pytest.fixture
+def hub():
+    h = mon.MonitorHub()
+    mon.set_local_hub(h)
+    yield h
+    mon.set_local_hub(None)
+
+
+def _monitor(spec, **params):
+    from wavegraph.nodes.io.monitor import Monitor
+
+    node = Monitor(name="s.out", **params)
+    node.configure({"in": spec})
+    return node
+
+
+def _feed(node, x, chunk):
+    for i in range(0, x.shape[-1], chunk):
+        node.process({"in": Chunk(x[..., i:i + chunk], t0=i / node.spec.rate)})
+    node.finish()
+
+
+def test_min_max_decimation_keeps_every_extreme_and_time(hub):
+    rate = 1000.0
+    x = np.random.default_rng(0).standard_normal((4, 5000))
+    x[2, 1234] = 50.0  # a spike must survive decimation
+    x[1, :] = np.nan  # a dead channel
+    x[3, :] = 1.0  # a flat one
+    node = _monitor(signal_spec(rate, ["a", "b", "c", "d"]), points_per_s=200)
+    assert node.factor == 10
+    _feed(node, x, 37)
+    view = hub.snapshot("s.out")
+    t = np.concatenate([f[1] for f in view.traces])
+    y = np.concatenate([f[2] for f in view.traces], axis=1)
+    assert y.shape == (4, 1000) and np.all(np.diff(t) >= 0)
+    blocks = x[0].reshape(-1, 10)
+    np.testing.assert_allclose(y[0, 0::2], blocks.min(axis=1), rtol=1e-6)
+    np.testing.assert_allclose(y[0, 1::2], blocks.max(axis=1), rtol=1e-6)
+    assert y[2].max() == pytest.approx(50.0) and abs(t[np.argmax(y[2])] - 1.234) < 0.01
+    assert view.flagged == [1, 3]
+    freqs, power = view.spectrum
+    assert power.shape == (4, len(freqs)) and freqs[-1] == pytest.approx(rate / 2)
+
+
+def test_spectrum_peaks_at_the_signal_frequency(hub):
+    rate = 250.0
+    t = np.arange(int(4 * rate)) / rate
+    x = np.sin(2 * np.pi * 12.0 * t)[None] + 0.01 * np.random.default_rng(1).standard_normal((1, t.size))
+    node = _monitor(signal_spec(rate, ["a"]))
+    _feed(node, x, 25)
+    node._spectrum()
+    freqs, power = hub.snapshot("s.out").spectrum
+    assert abs(freqs[np.argmax(power[0])] - 12.0) < 0.6
+
+
+def test_audio_gets_a_spectrogram_with_stream_times(hub):
+    rate = 16000.0
+    t = np.arange(int(rate)) / rate
+    x = np.sin(2 * np.pi * 1000.0 * t)[None]
+    node = _monitor(StreamSpec("signal", rate, (1,), channel_names=("mic",), channel_types=("audio",)))
+    _feed(node, x, 160)
+    frames = hub.snapshot("s.out").frames
+    times = [f[1] for f in frames]
+    assert len(frames) == 31 and times == sorted(times) and times[1] - times[0] == pytest.approx(512 / rate)
+    peak_bin = np.argmax(frames[10][2])
+    assert abs(peak_bin * rate / 512 - 1000.0) < rate / 512
+
+
+def test_events_become_labelled_markers(hub):
+    spec = StreamSpec("events", 0.0, (3,), labels=((1, "left"), (2, "right")))
+    node = _monitor(spec)
+    node.process({"in": Chunk(np.array([[1.5, 0.0, 1.0], [2.5, 0.0, 2.0], [3.0, 0.0, 7.0]]))})
+    assert [(m[1], m[2]) for m in hub.snapshot("s.out").markers] == [(1.5, "left"), (2.5, "right"), (3.0, "7")]
+
+
+def test_without_a_monitor_the_node_does_nothing():
+    node = _monitor(signal_spec(100.0, ["a"]))
+    assert not node.publisher.active
+    assert node.process({"in": Chunk(np.ones((1, 10)))}) == {}
+
+
+def test_worker_path_is_leaky_and_bad_frames_are_counted(monkeypatch, tmp_path):
+    """Frames cross processes over PUB/SUB; a publisher nobody reads never blocks; garbage is dropped."""
+    ctx = zmq.Context()
+    endpoint = f"ipc://{tmp_path}/m"
+    h = mon.MonitorHub()
+    h.listen(ctx, endpoint)
+    monkeypatch.setenv(mon.ENV_ENDPOINT, endpoint)
+    pub = mon.MonitorPublisher()
+    time.sleep(0.3)  # SUB joins
+    pub.send({"stream": "x", "what": "trace", "kind": "signal", "rate": 10.0, "t": [0.0, 0.1]}, np.ones((1, 2)))
+    raw = ctx.socket(zmq.PUB)
+    raw.connect(endpoint)
+    time.sleep(0.3)
+    raw.send_multipart([b"not json", b"\x00"])
+    raw.send_multipart([b'{"stream": "y", "shape": [5]}', b"\x00" * 8])
+    deadline = time.monotonic() + 5
+    while (h.frames_in < 1 or h.frames_bad < 2) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert h.frames_in == 1 and h.frames_bad == 2 and h.stream_names() == ["x"]
+    h.close()
+    raw.close(linger=0)
+    pub.close()
+    # nobody listening: sends return at once and are dropped once the queue is full, never block
+    lonely = mon.MonitorPublisher.__new__(mon.MonitorPublisher)
+    lonely.dropped = 0
+    lonely._socket = ctx.socket(zmq.PUSH)  # PUSH with no peer: a send would block if not NOBLOCK
+    lonely._socket.setsockopt(zmq.SNDHWM, 4)
+    lonely._socket.bind(f"ipc://{tmp_path}/nobody")
+    t0 = time.monotonic()
+    for _ in range(200):
+        lonely.send({"stream": "z"}, np.zeros(3))
+    assert time.monotonic() - t0 < 5 and lonely.dropped == 200
+    lonely.close()
+    ctx.term()
+
+
+def test_add_monitor_nodes_taps_every_port_in_its_process(tmp_path):
+    from wavegraph.pipeline.config import load_config
+    from wavegraph.pipeline.graph import build_graph
+
+    g = tmp_path / "g.yaml"
+    g.write_text("""\
+nodes:
+  - {id: src, type: sine, params: {rate: 100.0, channels: 2, duration: 1.0}}
+  - {id: lp, type: lowpass, params: {freq: 10.0}}
+  - {id: rec, type: recorder, params: {path: out.npz}}
+edges:
+  - {source: src.out, target: lp.in}
+  - {source: lp.out, target: rec.in}
+processes:
+  a: [src]
+  b: [lp, rec]
+""")
+    config = mon.add_monitor_nodes(load_config(g))
+    graph = build_graph(config)
+    assert graph.group_of("monitor_src_out") == "a" and graph.group_of("monitor_lp_out") == "b"
+    info = mon.graph_info(graph)
+    assert [n["id"] for n in info["nodes"]] == ["src", "lp", "rec"]  # the taps are not drawn
+    for node in graph.nodes.values():
+        node.close()
+
+
+def test_plot_and_describe_png(tmp_path, edf_path):
+    from wavegraph.nodes.io.plot import load
+
+    out = tmp_path / "rec.png"
+    r = subprocess.run([sys.executable, "-m", "wavegraph.pipeline.cli", "plot", str(edf_path), "-o", str(out)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert out.stat().st_size > 20_000 and out.read_bytes()[:4] == b"\x89PNG"
+    rec = load(edf_path)
+    assert rec["rate"] == 160.0 and len(rec["names"]) == 64 and len(rec["markers"]) > 0
+    r = subprocess.run([sys.executable, "-m", "wavegraph.pipeline.cli", "plot", str(tmp_path / "nope.xyz")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "no such recording" in r.stderr
+    from pathlib import Path
+
+    png = tmp_path / "graph.png"
+    default = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
+    r = subprocess.run([sys.executable, "-m", "wavegraph.pipeline.cli", "describe", str(default), "--png", str(png)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert png.read_bytes()[:4] == b"\x89PNG"

@@ -1,0 +1,128 @@
+"""The live monitor in a real browser: Debian's chromium, headless, driven by selenium (never a downloaded
+browser), on the real EEG replay at --speed 1, in one process and in several.
+
+Screenshots are kept as test artefacts in out/test-artifacts/ (docs/monitor.md shows one).
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import need
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "out" / "test-artifacts"
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    need(CHROMIUM and CHROMEDRIVER, "Debian's chromium and chromium-driver are not installed (scripts/system_deps.sh)")
+    webdriver = pytest.importorskip("selenium.webdriver")
+    pytest.importorskip("bokeh")
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=1400,1700"):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.set_script_timeout(30)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def _start(tmp_path: Path, in_process: bool, edf_path: Path) -> tuple[subprocess.Popen, str]:
+    cmd = [sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(ROOT / "configs" / "default.yaml"), "--speed", "1",
+           "--monitor", "--monitor-port", "0", "--set", f"rec.path={tmp_path / 'mon_raw.fif'}"]
+    proc = subprocess.Popen(cmd + (["--in-process"] if in_process else []), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    line = proc.stderr.readline()
+    assert line.startswith("monitor: http://127.0.0.1:"), line + proc.stderr.read()
+    return proc, line.split(" ", 1)[1].strip()
+
+
+def _wait(driver, script: str, timeout: float = 45.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = driver.execute_script(script)
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for: {script}")
+
+
+DOC = "const d = (window.Bokeh && Bokeh.documents.length) ? Bokeh.documents[0] : null; "
+
+
+@pytest.mark.parametrize("in_process", [True], ids=["one-process"])
+def test_traces_move_and_the_node_table_fills(browser, tmp_path, edf_path, in_process):
+    from PIL import Image
+
+    proc, url = _start(tmp_path, in_process, edf_path)
+    try:
+        t0 = time.monotonic()
+        browser.get(url)
+        print(f"page loaded after {time.monotonic() - t0:.1f} s")
+        _wait(browser, DOC + "return d && d.get_model_by_name('traces').data.t.length > 100")
+        rows = _wait(browser, DOC + """
+            const t = d.get_model_by_name('node_table').data;
+            const ok = ['src', 'car', 'notch', 'bp'].every(n => { const i = t.node.indexOf(n);
+                return i >= 0 && (t.rate_out[i] > 0); });
+            return ok ? {node: Array.from(t.node), process: Array.from(t.process),
+                         rate_in: Array.from(t.rate_in), rate_out: Array.from(t.rate_out)} : null;""")
+        print(f"table filled after {time.monotonic() - t0:.1f} s")
+        assert {"src", "car", "notch", "bp", "rec"} <= set(rows["node"])
+        expected_process = {"src": "acquisition", "bp": "dsp", "rec": "storage"}
+        for node, group in expected_process.items():
+            assert rows["process"][rows["node"].index(node)] == ("main" if in_process else group)
+        assert rows["rate_in"][rows["node"].index("rec")] > 0
+        streams = browser.execute_script(DOC + "return d.get_model_by_name('stream_select').options")
+        assert {"src.out", "car.out", "notch.out", "bp.out"} <= set(streams)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        name = "one" if in_process else "multi"
+        shots = [ARTIFACTS / f"monitor-{name}-1.png", ARTIFACTS / f"monitor-{name}-2.png"]
+        browser.save_screenshot(str(shots[0]))
+        time.sleep(1.0)
+        browser.save_screenshot(str(shots[1]))
+        a, b = (np.asarray(Image.open(s).convert("L"), dtype=np.int16) for s in shots)
+        region = (slice(110, 640), slice(10, 1390))  # the trace plot
+        changed = np.mean(np.abs(a[region] - b[region]) > 16)
+        assert changed > 0.01, f"the traces did not move ({changed:.4f} of the pixels changed)"
+        assert np.std(a[region]) > 10, "the trace area is blank"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode in (0, 130), err
+    assert "bp" in out and "wall time" in out
+
+
+def test_a_non_loopback_bind_needs_the_token(browser, tmp_path):
+    pytest.importorskip("bokeh")
+    from wavegraph.pipeline.monitor import MonitorHub
+    from wavegraph.pipeline.monitor_app import start_server
+
+    url, stop = start_server(MonitorHub(), host="0.0.0.0", port=0)
+    try:
+        assert "?token=" in url and len(url.split("token=")[1]) >= 16
+        bare = url.split("?")[0]
+        browser.get(bare)
+        text = _wait(browser, DOC + "return d && d.roots().length && d.roots()[0].text")
+        assert "wrong or missing token" in text
+        t0 = time.monotonic()
+        browser.get(url)
+        print(f"page loaded after {time.monotonic() - t0:.1f} s")
+        _wait(browser, DOC + "return d && d.get_model_by_name('stream_select') !== null")
+        assert browser.execute_script(DOC + "return d.get_model_by_name('node_table') !== null")
+    finally:
+        stop()
+    os.environ.pop("WAVEGRAPH_MONITOR", None)
