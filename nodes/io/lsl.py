@@ -5,7 +5,7 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type`.
   count, names/types/units from `desc/channels/channel/{label,type,unit}` when present (else ch0, ch1,
   ... and the stream type when it is an MNE channel type, else "misc"), the nominal rate, and the
   dtype (float32 stays float32; double and integer formats become float64).
-  String (marker) streams become events: rows (LSL timestamp, 0.0, code) -- the project's marker
+  String (marker) streams become events: rows (LSL timestamp, marker_duration (0), code) -- the project's marker
   stream (see docs/nodes.md, "Marker streams"). A marker that is an integer
   is its own code; other markers are looked up in the outlet's `desc/events` table (what lsl_outlet
   writes) and then in the `marker_codes` param; markers found in neither are counted
@@ -113,6 +113,8 @@ class LslInletParams(NodeParams):
     gap_tolerance: float = Field(0.05, ge=0, description="timestamp jump (s) beyond one period that flags a gap")
     marker_codes: dict[str, int] = Field(default_factory=dict, description="marker string -> event code")
     buffer_s: int = Field(30, ge=1, description="liblsl inlet buffer, seconds (older data is dropped)")
+    marker_duration: float = Field(0.0, ge=0, description="duration (s) given to every marker, e.g. the trial "
+                                                         "length of a calibration run (LSL markers have none)")
     wait: float = Field(0.1, ge=0, le=1.0, description="seconds a read waits for data (0: just poll; use 0 for "
                                                        "a marker inlet that shares a process with an EEG inlet)")
 
@@ -306,7 +308,7 @@ class LslInlet(Source):
                 except ValueError:
                     self.count("unknown_marker")
                     continue
-            rows.append((t, 0.0, float(code)))
+            rows.append((t, self.params.marker_duration, float(code)))
         return np.asarray(rows, dtype=np.float64) if rows else None
 
     def close(self):
