@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TypeVar
 
 from torch import nn
 
@@ -20,11 +21,13 @@ from .eeg_tokenizer import EEGTokenizer, TokenizerConfig
 from .enhancer import Enhancer, EnhancerConfig
 from .gla import GLAConfig, GLAStack
 from .mamba import MambaConfig, MambaStack
+from .streaming import StreamingModel
 
 __all__ = ["CheckpointError", "KINDS", "build", "config_path", "load", "load_config", "load_weights", "save"]
 
 FORMAT, VERSION = "wavegraph-model", 1
-KINDS: dict[str, tuple[type, type[nn.Module]]] = {
+M = TypeVar("M", bound=nn.Module)
+KINDS: dict[str, tuple[type, type[StreamingModel]]] = {
     "conformer": (ConformerConfig, ConformerEncoder),
     "mamba": (MambaConfig, MambaStack),
     "gla": (GLAConfig, GLAStack),
@@ -55,7 +58,7 @@ def _kind_of(model: nn.Module) -> str:
     )
 
 
-def build(kind: str, config: dict) -> nn.Module:
+def build(kind: str, config: dict) -> StreamingModel:
     """A freshly initialised model of `kind` from a plain config dict (unknown keys are errors)."""
     if kind not in KINDS:
         raise CheckpointError(f"unknown model kind {kind!r}; known: {', '.join(KINDS)}")
@@ -77,7 +80,7 @@ def save(model: nn.Module, path) -> Path:
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     p.parent.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(p), metadata={"format": FORMAT, "kind": kind})
-    meta = {"format": FORMAT, "version": VERSION, "kind": kind, "config": model.cfg.to_dict()}
+    meta = {"format": FORMAT, "version": VERSION, "kind": kind, "config": getattr(model, "cfg").to_dict()}  # noqa: B009
     cpath.write_text(json.dumps(meta, indent=2) + "\n")
     return cpath
 
@@ -101,7 +104,7 @@ def load_config(path) -> tuple[str, dict]:
     return meta["kind"], meta["config"]
 
 
-def load_weights(model: nn.Module, path, map_location="cpu") -> nn.Module:
+def load_weights(model: M, path, map_location="cpu") -> M:
     """Load safetensors weights into `model`, checking every name and shape first."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
@@ -134,7 +137,7 @@ def load_weights(model: nn.Module, path, map_location="cpu") -> nn.Module:
     return model
 
 
-def load(path, map_location="cpu") -> nn.Module:
+def load(path, map_location="cpu") -> StreamingModel:
     """Build the model from the JSON config beside `path`, load its weights, and return it in eval mode."""
     kind, config = load_config(path)
     model = build(kind, config)

@@ -124,17 +124,18 @@ class CausalSubsampling(nn.Module):
     def __init__(self, d_in: int, channels: int, d_model: int, factor: int):
         super().__init__()
         n = int(round(math.log2(factor)))
-        self.convs = nn.ModuleList(
+        self.stages: tuple[nn.Conv1d, ...] = tuple(
             nn.Conv1d(d_in if i == 0 else channels, channels, _SUB_KERNEL, _SUB_STRIDE) for i in range(n)
-        )
+        )  # typed view of `convs`
+        self.convs = nn.ModuleList(self.stages)
         self.out = nn.Linear(channels, d_model)
 
     def in_channels(self, stage: int) -> int:
-        return self.convs[stage].in_channels
+        return self.stages[stage].in_channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, d_in) -> (B, T // factor, d_model)
         h = x.transpose(1, 2)
-        for conv in self.convs:
+        for conv in self.stages:
             if h.shape[-1] < _SUB_STRIDE:
                 h = h.new_zeros(h.shape[0], conv.out_channels, 0)
                 continue
@@ -145,7 +146,7 @@ class CausalSubsampling(nn.Module):
         """Each buffer (B, C, ctx + pending) starts as ctx zeros (= the left padding)."""
         h = x.transpose(1, 2)
         new = []
-        for conv, buf in zip(self.convs, buffers):
+        for conv, buf in zip(self.stages, buffers):
             buf = torch.cat([buf, h], dim=-1)
             n = (buf.shape[-1] - _SUB_CTX) // _SUB_STRIDE
             if n > 0:

@@ -23,9 +23,8 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+import wavegraph.kernels as kernels
 from torch import nn
-
-from wavegraph import kernels
 
 from .config import DictConfig
 from .streaming import State, StreamingModel, check_frames
@@ -175,7 +174,8 @@ class GLAStack(StreamingModel):
         super().__init__()
         self.cfg = cfg
         self.in_proj = nn.Linear(cfg.d_in, cfg.d_model) if cfg.d_in else None
-        self.layers = nn.ModuleList(GLABlock(cfg) for _ in range(cfg.n_layers))
+        self.blocks: tuple[GLABlock, ...] = tuple(GLABlock(cfg) for _ in range(cfg.n_layers))  # typed view of `layers`
+        self.layers = nn.ModuleList(self.blocks)
         self.norm_f = _RMSNorm(cfg.d_model, cfg.norm_eps)
 
     @property
@@ -188,7 +188,7 @@ class GLAStack(StreamingModel):
 
     def init_state(self, batch: int = 1, device=None, dtype=torch.float32) -> State:
         device = device if device is not None else self.norm_f.weight.device
-        return {f"S.{i}": layer.init_state(batch, device) for i, layer in enumerate(self.layers)}
+        return {f"S.{i}": layer.init_state(batch, device) for i, layer in enumerate(self.blocks)}
 
     def _layer_states(self, state: State) -> list:
         try:
@@ -217,6 +217,6 @@ class GLAStack(StreamingModel):
         if x_t.dim() != 2 or x_t.shape[-1] != self.d_in:
             raise ValueError(f"x_t must be (batch, d_in={self.d_in}), got shape {tuple(x_t.shape)}")
         h = self.in_proj(x_t) if self.in_proj is not None else x_t
-        for layer, s in zip(self.layers, self._layer_states(state)):
+        for layer, s in zip(self.blocks, self._layer_states(state)):
             h = layer.step(h, s)[0]
         return self.norm_f(h)[:, None], state

@@ -25,9 +25,8 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+import wavegraph.kernels as kernels
 from torch import nn
-
-from wavegraph import kernels
 
 from .config import DictConfig
 from .streaming import State, StreamingModel, check_frames
@@ -160,7 +159,8 @@ class MambaStack(StreamingModel):
         self.cfg = cfg
         self.in_proj = nn.Linear(cfg.d_in, cfg.d_model) if cfg.d_in else None
         self.norms = nn.ModuleList(nn.RMSNorm(cfg.d_model, eps=cfg.norm_eps) for _ in range(cfg.n_layers))
-        self.layers = nn.ModuleList(Mamba(cfg) for _ in range(cfg.n_layers))
+        self.blocks: tuple[Mamba, ...] = tuple(Mamba(cfg) for _ in range(cfg.n_layers))  # typed view of `layers`
+        self.layers = nn.ModuleList(self.blocks)
         self.norm_f = nn.RMSNorm(cfg.d_model, eps=cfg.norm_eps)
         self.init_weights()
 
@@ -169,9 +169,9 @@ class MambaStack(StreamingModel):
         with torch.no_grad():
             for module in self.modules():
                 if isinstance(module, nn.Linear) and module.bias is not None:
-                    if not any(module is layer.dt_proj for layer in self.layers):
+                    if not any(module is layer.dt_proj for layer in self.blocks):
                         nn.init.zeros_(module.bias)
-            for layer in self.layers:
+            for layer in self.blocks:
                 nn.init.kaiming_uniform_(layer.out_proj.weight, a=math.sqrt(5))
                 layer.out_proj.weight /= math.sqrt(self.cfg.n_layers)
 
@@ -185,7 +185,7 @@ class MambaStack(StreamingModel):
 
     def init_state(self, batch: int = 1, device=None, dtype=torch.float32) -> State:
         state: State = {}
-        for i, layer in enumerate(self.layers):
+        for i, layer in enumerate(self.blocks):
             state[f"conv.{i}"], state[f"ssm.{i}"] = layer.init_state(batch, device, dtype)
         return state
 
@@ -199,7 +199,7 @@ class MambaStack(StreamingModel):
         check_frames(x, self.d_in)
         h = self.in_proj(x) if self.in_proj is not None else x
         new: State = {}
-        for i, (norm, layer, s) in enumerate(zip(self.norms, self.layers, layer_states)):
+        for i, (norm, layer, s) in enumerate(zip(self.norms, self.blocks, layer_states)):
             y, (new[f"conv.{i}"], new[f"ssm.{i}"]) = layer(norm(h), s)
             h = h + y
         return self.norm_f(h), new
@@ -217,6 +217,6 @@ class MambaStack(StreamingModel):
         if x_t.dim() != 2 or x_t.shape[-1] != self.d_in:
             raise ValueError(f"x_t must be (batch, d_in={self.d_in}), got shape {tuple(x_t.shape)}")
         h = self.in_proj(x_t) if self.in_proj is not None else x_t
-        for norm, layer, s in zip(self.norms, self.layers, self._layer_states(state)):
+        for norm, layer, s in zip(self.norms, self.blocks, self._layer_states(state)):
             h = h + layer.step(norm(h), s)[0]
         return self.norm_f(h)[:, None], state

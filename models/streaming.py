@@ -45,6 +45,7 @@ This module imports torch only (models never import the runtime). Nodes wrap a S
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import torch
@@ -146,11 +147,10 @@ class Chain(StreamingModel):
         for a, b in zip(parts, parts[1:]):
             if a.d_out != b.d_in:
                 raise ValueError(f"{type(a).__name__} gives {a.d_out} features, {type(b).__name__} takes {b.d_in}")
-        self.parts = nn.ModuleList(parts)
+        self.parts = nn.ModuleList(parts)  # registers the parameters
+        self.seq: tuple[StreamingModel, ...] = tuple(parts)  # the same modules, typed
         self.d_in, self.d_out = parts[0].d_in, parts[-1].d_out
-        self.stride = 1
-        for p in parts:
-            self.stride *= p.stride
+        self.stride = math.prod(p.stride for p in parts)
         self.stream_tolerance = max(p.stream_tolerance for p in parts)  # type: ignore[misc]
 
     def _opts(self, part: StreamingModel, options: dict) -> dict:
@@ -161,25 +161,25 @@ class Chain(StreamingModel):
 
     def latency_frames(self, **options) -> int:
         total, stride = 0, 1
-        for p in self.parts:  # a later part's lookahead counts in its own input frames
+        for p in self.seq:  # a later part's lookahead counts in its own input frames
             total += stride * p.latency_frames(**self._opts(p, options))
             stride *= p.stride
         return total
 
     def forward(self, x: torch.Tensor, **options) -> torch.Tensor:
-        for p in self.parts:
+        for p in self.seq:
             x = p(x, **self._opts(p, options))
         return x
 
     def init_state(self, batch: int = 1, device=None, dtype=torch.float32, **options) -> State:
         state: State = {}
-        for i, p in enumerate(self.parts):
+        for i, p in enumerate(self.seq):
             for k, v in p.init_state(batch, device, dtype, **self._opts(p, options)).items():
                 state[f"{i}.{k}"] = v
         return state
 
     def _split(self, state: State) -> list[State]:
-        out: list[State] = [{} for _ in self.parts]
+        out: list[State] = [{} for _ in self.seq]
         for k, v in state.items():
             i, _, name = k.partition(".")
             out[int(i)][name] = v
@@ -190,25 +190,24 @@ class Chain(StreamingModel):
 
     def stream(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         states = self._split(state)
-        for i, p in enumerate(self.parts):
+        for i, p in enumerate(self.seq):
             x, states[i] = p.stream(x, states[i])
         return x, self._join(states)
 
     def step(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         states = self._split(state)
-        y, states[0] = self.parts[0].step(x_t, states[0])
-        for i, p in enumerate(self.parts[1:], 1):
+        y, states[0] = self.seq[0].step(x_t, states[0])
+        for i, p in enumerate(self.seq[1:], 1):
             y, states[i] = p.step(y[:, 0], states[i]) if y.shape[1] == 1 else p.stream(y, states[i])
         return y, self._join(states)
 
     def flush(self, state: State) -> tuple[torch.Tensor, State]:
         states = self._split(state)
-        y = None
-        for i, p in enumerate(self.parts):
-            if y is not None:  # what the earlier parts released at the end goes through this part first
-                y, states[i] = p.stream(y, states[i])
+        y, states[0] = self.seq[0].flush(states[0])
+        for i, p in enumerate(self.seq[1:], 1):  # what the earlier parts released goes through this part first
+            y, states[i] = p.stream(y, states[i])
             tail, states[i] = p.flush(states[i])
-            y = tail if y is None else torch.cat([y, tail], 1)
+            y = torch.cat([y, tail], 1)
         return y, self._join(states)
 
 

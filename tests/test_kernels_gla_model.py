@@ -2,6 +2,8 @@
 steps; the Triton path (interpreter) equals the reference path; forward leaves the input state alone, step
 updates it in place; gradients flow (reference path)."""
 
+from typing import Any
+
 import pytest
 import torch
 from conftest import need
@@ -9,7 +11,7 @@ from wavegraph.kernels.dispatch import triton_available
 from wavegraph.models.gla import GLABlock, GLAConfig, GLAStack
 from wavegraph.models.streaming import assert_stream_equals_forward
 
-CFG = dict(d_model=32, n_heads=2, gate_low_rank=8, gate_logit_normalizer=4.0)
+CFG: dict[str, Any] = dict(d_model=32, n_heads=2, gate_low_rank=8, gate_logit_normalizer=4.0)
 
 
 def _model(block=True, **kw):
@@ -56,7 +58,7 @@ def test_stack_follows_the_streaming_api():
     with pytest.raises(ValueError, match="d_in=6"):
         stack(torch.randn(1, 5, 32))
     with pytest.raises(TypeError):
-        stack.init_state(1, att_context=(4, 1))  # GLA takes no stream options
+        stack.init_state(1, att_context=(4, 1))  # pyright: ignore[reportCallIssue]  (GLA takes no stream options)
 
 
 def test_forward_keeps_input_state_and_state_matters():

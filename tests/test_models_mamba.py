@@ -87,9 +87,9 @@ def test_stack_initialisation_follows_mamba_ssm(n_layers):
     """mamba_ssm's _init_weights: Linear biases zero except dt_proj's, out_proj kaiming-uniform / sqrt(n_layers)."""
     torch.manual_seed(0)
     model = MambaStack(MambaConfig(d_model=64, n_layers=n_layers, d_in=10, d_state=16))
-    assert torch.count_nonzero(model.in_proj.bias) == 0
+    assert model.in_proj is not None and torch.count_nonzero(model.in_proj.bias) == 0
     bound = 1 / math.sqrt(128 * n_layers)  # kaiming_uniform(a=sqrt(5)) bound 1/sqrt(fan_in=d_inner), then rescaled
-    for layer in model.layers:
+    for layer in model.blocks:
         w = layer.out_proj.weight
         assert w.abs().max() <= bound and w.abs().max() > 0.95 * bound
         assert abs(w.std().item() - bound / math.sqrt(3)) < 0.05 * bound  # uniform(-b, b) has std b / sqrt(3)

@@ -6,12 +6,17 @@ can list the model nodes without loading torch.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
 from wavegraph.pipeline.node import NodeParams
 from wavegraph.pipeline.spec import SpecError
+
+from ..nanpolicy import NAN_POLICY_HELP, NanPolicy
+
+if TYPE_CHECKING:
+    from wavegraph.models.streaming import StreamingModel
 
 Device = Literal["auto", "cpu", "cuda"]
 
@@ -24,6 +29,7 @@ class ModelParams(NodeParams):
     random_init: bool = Field(False, description="random weights from the inline dims (tests and demos only)")
     seed: int = Field(0, description="torch seed for random_init")
     device: Device = Field("auto", description="auto: cuda when torch sees one, else cpu")
+    nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
     inline_fields: ClassVar[tuple[str, ...]] = ()  # the inline-dim field names, set by subclasses
 
@@ -36,6 +42,10 @@ class ModelParams(NodeParams):
             if clash:
                 raise ValueError(f"{clash} come from the checkpoint's config; drop them or use random_init: true")
         return self
+
+    def stream_options(self) -> dict[str, Any]:
+        """Options for the model's init_state / latency_frames (the Conformer's att_context); none by default."""
+        return {}
 
     def inline_config(self, d_in: int) -> dict[str, Any]:
         """The model config for random_init: the input width and the inline dims, in JSON-safe form."""
@@ -66,7 +76,7 @@ def resolve_device(name: str):
     return torch.device(name)
 
 
-def make_model(params: ModelParams, kind: str | None, inline_config: dict[str, Any], device):
+def make_model(params: ModelParams, kind: str | None, inline_config: dict[str, Any], device) -> StreamingModel:
     """Load params.checkpoint (checking its kind unless kind is None) or build a seeded random model of `kind` from
     inline_config; eval mode."""
     import torch

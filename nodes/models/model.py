@@ -20,7 +20,7 @@ parameters. torch is imported in configure(), not at module import.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from pydantic import Field
@@ -29,7 +29,10 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, sanitize
+from ..nanpolicy import sanitize
+
+if TYPE_CHECKING:
+    from wavegraph.models.streaming import State, StreamingModel
 
 
 class ModelNodeParams(ModelParams):
@@ -39,7 +42,6 @@ class ModelNodeParams(ModelParams):
     )
     config: dict[str, Any] = Field({}, description="random_init only: the model config (d_in comes from the input)")
     options: dict[str, Any] = Field({}, description="stream options, e.g. {att_context: [64, 3]} for a conformer")
-    nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
     def inline_config(self, d_in: int) -> dict[str, Any]:
         return {**self.config, "d_in": d_in}
@@ -52,12 +54,14 @@ class ModelNode(Node):
     """A streaming model (Mamba, GLA or cached Conformer): features in, model features out (see module docstring)."""
 
     Params = ModelNodeParams
+    params: ModelParams
     kind: ClassVar[str | None] = None  # fixed by the alias types (conformer_encoder, mamba, gla)
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.model = None
-        self.state: dict[str, Any] | None = None
+        self.model: StreamingModel | None = None
+        self.state: State = {}
+        self.options: dict[str, Any] = {}
 
     def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
         name = self.type_name or "model"
@@ -69,11 +73,10 @@ class ModelNode(Node):
             )
         check_real(spec, name)
         p = self.params
-        kind = type(self).kind or p.kind
+        kind = type(self).kind or getattr(p, "kind", None)
         self.device = resolve_device(p.device)
         n_feat = spec.shape[0]
-        self.model = make_model(p, kind, p.inline_config(n_feat), self.device)
-        model = self.model
+        self.model = model = make_model(p, kind, p.inline_config(n_feat), self.device)
         if model.d_in != n_feat:
             raise SpecError(
                 f"the {type(model).__name__} takes {model.d_in} features per frame, the input has {n_feat}",
@@ -97,9 +100,16 @@ class ModelNode(Node):
         self.reset()
         return self.out_specs
 
+    @property
+    def net(self) -> StreamingModel:
+        """The configured model."""
+        if self.model is None:
+            raise RuntimeError(f"{type(self).__name__} is not configured yet; call configure() first")
+        return self.model
+
     # --- state -------------------------------------------------------------------------------
     def reset(self) -> None:
-        self.state = self.model.init_state(1, self.device, **self.options) if self.model is not None else None
+        self.state = self.net.init_state(1, self.device, **self.options) if self.model is not None else {}
         self.base_t0: float | None = None  # t0 of the first input frame of the current segment
         self.n_in = 0  # input frames received in the current segment
         self.n_out = 0  # output frames emitted in the current segment
@@ -117,7 +127,7 @@ class ModelNode(Node):
     def load_state_dict(self, state: dict) -> None:
         import torch
 
-        fresh = self.model.init_state(1, self.device, **self.options)
+        fresh = self.net.init_state(1, self.device, **self.options)
         saved = state["model"]
         if set(saved) != set(fresh):
             raise KeyError(f"model state keys {sorted(saved)} do not match this model's {sorted(fresh)}")
@@ -158,7 +168,7 @@ class ModelNode(Node):
         chunk = inputs["in"]
         if chunk.gap and self.base_t0 is not None:
             with torch.inference_mode():
-                held = self.model.flush(self.state)[0].shape[1]
+                held = self.net.flush(self.state)[0].shape[1]
             if held:
                 self.count("frames_dropped_at_gap", held)
             self.reset()
@@ -171,30 +181,23 @@ class ModelNode(Node):
         if bad is not None:
             self.bad_frames += (self.n_in + np.flatnonzero(bad.reshape(n, -1).any(axis=1))).tolist()
         self.n_in += n
-        x = to_tensor(data, self.model.d_in, self.device)
+        x = to_tensor(data, self.net.d_in, self.device)
         with torch.inference_mode():
-            y, self.state = self.model.stream(x, self.state)
+            y, self.state = self.net.stream(x, self.state)
         return self._emit(y, chunk)
 
     def finish(self) -> dict[str, Chunk]:
         import torch
 
         with torch.inference_mode():
-            y, self.state = self.model.flush(self.state)
+            y, self.state = self.net.flush(self.state)
         return self._emit(y, None)
 
 
 # --- the alias types: one kind, its inline dims as flat parameters ----------------------------------------------
 
 
-class _FlatParams(ModelParams):
-    nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
-
-    def stream_options(self) -> dict[str, Any]:
-        return {}
-
-
-class ConformerEncoderParams(_FlatParams):
+class ConformerEncoderParams(ModelParams):
     inline_fields: ClassVar[tuple[str, ...]] = (
         "d_model",
         "n_layers",
@@ -226,7 +229,7 @@ class ConformerEncoderNode(ModelNode):
     kind = "conformer"
 
 
-class MambaParams(_FlatParams):
+class MambaParams(ModelParams):
     inline_fields: ClassVar[tuple[str, ...]] = ("d_model", "n_layers", "d_state", "d_conv", "expand")
     d_model: int = Field(64, ge=1, description="random_init: model width")
     n_layers: int = Field(2, ge=1, description="random_init: Mamba blocks")
@@ -242,7 +245,7 @@ class MambaNode(ModelNode):
     kind = "mamba"
 
 
-class GLAParams(_FlatParams):
+class GLAParams(ModelParams):
     inline_fields: ClassVar[tuple[str, ...]] = (
         "d_model",
         "n_layers",
