@@ -14,7 +14,8 @@ left attention context per layer, chunks of 5 sub-frames = 200 ms). Per stream p
   * the whole prefix recomputed.
 Mamba and GLA stacks (d_model 128, 4 layers): the output depends on the whole past (the recurrent state), so the exact
 recompute is the whole prefix (checked equal here too); plus Mamba's single-step latency at batch 1 vs 16.
-Every figure is a median of repeats; ratios compare numbers measured here, in this run.
+Every figure is the best (minimum) of repeats, the calls of one stream position interleaved, because the box is
+shared (medians swing several-fold with the other jobs' load); ratios compare numbers measured here, in this run.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from __future__ import annotations
 import argparse
 import math
 import platform
-import statistics
 import time
 
 import torch
@@ -35,14 +35,22 @@ CHUNK = 20  # input frames per streamed chunk (5 sub-frames at x4)
 
 
 def timeit(fn, repeats: int) -> float:
-    """Median wall time of fn() in seconds (one warm-up call first)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
+    """Best (minimum) wall time of fn() in seconds over `repeats` calls, after one warm-up call."""
+    return interleaved({"fn": fn}, repeats)["fn"]
+
+
+def interleaved(fns: dict, rounds: int) -> dict:
+    """Best wall time of each function over `rounds` rounds, each round calling every function once in turn, so
+    that load from other jobs on a shared box hits them alike; the minimum is the figure least inflated by it."""
+    for fn in fns.values():
         fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    best = dict.fromkeys(fns, math.inf)
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t)
+    return best
 
 
 def exact_window_start(cfg: ConformerConfig, ctx, end: int) -> int:
@@ -66,7 +74,7 @@ def conformer_bench(positions_s, repeats):
     )
     model = ConformerEncoder(cfg).eval()
     n_sub = CHUNK // cfg.subsampling
-    x = torch.randn(1, max(positions_s) * RATE + CHUNK * (repeats + 2), cfg.d_in)
+    x = torch.randn(1, max(positions_s) * RATE + CHUNK, cfg.d_in)
     rows = []
     with torch.inference_mode():
         state = model.init_state(1, att_context=ctx)
@@ -77,13 +85,8 @@ def conformer_bench(positions_s, repeats):
                 n = min(RATE, start - fed)
                 _, state = model.stream(x[:, fed : fed + n], state)
                 fed += n
-            times = []
-            for i in range(repeats):
-                piece = x[:, fed + i * CHUNK : fed + (i + 1) * CHUNK]
-                t = time.perf_counter()
-                y, _ = model.stream(piece, state)
-                times.append(time.perf_counter() - t)
-            streamed = model.stream(x[:, start : start + CHUNK], state)[0]
+            piece = x[:, start : start + CHUNK]
+            streamed = model.stream(piece, state)[0]
             assert streamed.shape[1] == n_sub
             end = start + CHUNK
             ws = exact_window_start(cfg, ctx, end)
@@ -97,17 +100,23 @@ def conformer_bench(positions_s, repeats):
                 if end - CHUNK - sec * RATE >= ws:
                     w = x[:, end - CHUNK - sec * RATE : end]
                     d_windows[sec] = (model(w, att_context=ctx)[:, -n_sub:] - streamed).abs().max().item()
-            t_exact = timeit(lambda w=exact: model(w, att_context=ctx), max(3, repeats // 4))
-            t_short = timeit(lambda w=short: model(w, att_context=ctx), max(3, repeats // 4))
-            t_full = timeit(lambda w=x[:, :end]: model(w, att_context=ctx), max(1, repeats // 10))
+            t = interleaved(
+                {
+                    "stream": lambda p=piece, s=state: model.stream(p, s),  # stream() leaves `state` as it was
+                    "exact": lambda w=exact: model(w, att_context=ctx),
+                    "short": lambda w=short: model(w, att_context=ctx),
+                    "full": lambda w=x[:, :end]: model(w, att_context=ctx),
+                },
+                repeats,
+            )
             rows.append(
                 dict(
                     pos=pos,
-                    stream=statistics.median(times),
-                    exact=t_exact,
+                    stream=t["stream"],
+                    exact=t["exact"],
                     exact_s=(end - ws) / RATE,
-                    short=t_short,
-                    full=t_full,
+                    short=t["short"],
+                    full=t["full"],
                     d_exact=d_exact,
                     d_windows=d_windows,
                 )
@@ -121,7 +130,7 @@ def left_frames(cfg: ConformerConfig, ctx) -> int:
 
 def recurrent_bench(model, positions_s, repeats, d_in):
     """Per-chunk stream cost vs the whole prefix recomputed (the exact recompute for a recurrent model)."""
-    x = torch.randn(1, max(positions_s) * RATE + CHUNK * (repeats + 2), d_in)
+    x = torch.randn(1, max(positions_s) * RATE + CHUNK, d_in)
     rows = []
     with torch.inference_mode():
         state, fed = model.init_state(1), 0
@@ -131,17 +140,13 @@ def recurrent_bench(model, positions_s, repeats, d_in):
                 n = min(RATE * 5, start - fed)
                 _, state = model.stream(x[:, fed : fed + n], state)
                 fed += n
-            times = []
-            for i in range(repeats):
-                piece = x[:, fed + i * CHUNK : fed + (i + 1) * CHUNK]
-                t = time.perf_counter()
-                model.stream(piece, state)
-                times.append(time.perf_counter() - t)
-            prefix = x[:, : start + CHUNK]
-            diff = (model(prefix)[:, -CHUNK:] - model.stream(x[:, start : start + CHUNK], state)[0]).abs().max().item()
+            piece, prefix = x[:, start : start + CHUNK], x[:, : start + CHUNK]
+            diff = (model(prefix)[:, -CHUNK:] - model.stream(piece, state)[0]).abs().max().item()
             assert diff <= 1e-4, f"prefix recompute differs from the stream by {diff}"
-            t_full = timeit(lambda w=prefix: model(w), max(1, repeats // 10))
-            rows.append(dict(pos=pos, stream=statistics.median(times), full=t_full, diff=diff))
+            t = interleaved(
+                {"stream": lambda p=piece, s=state: model.stream(p, s), "full": lambda w=prefix: model(w)}, repeats
+            )
+            rows.append(dict(pos=pos, stream=t["stream"], full=t["full"], diff=diff))
     return rows
 
 
@@ -151,7 +156,7 @@ def mamba_steps(model, repeats):
         for b in (1, 16):
             st = model.init_state(b)
             xt = torch.randn(b, model.d_in)
-            steps[b] = timeit(lambda xt=xt, st=st: model.step(xt, st), repeats * 5)
+            steps[b] = timeit(lambda xt=xt, st=st: model.step(xt, st), repeats * 20)
     return steps
 
 
@@ -161,7 +166,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     positions = [10, 50] if args.quick else [10, 30, 60, 90]
-    repeats = 5 if args.quick else 20
+    repeats = 3 if args.quick else 7
     print(
         f"# models benchmark: torch {torch.__version__}, {platform.processor() or platform.machine()}, "
         f"1 thread, fp32, chunk {CHUNK} input frames ({CHUNK * 1000 // RATE} ms)"
