@@ -10,7 +10,7 @@ from typing import Literal, get_args, get_origin
 from pydantic import ValidationError
 
 from .config import EdgeConfig, GraphConfig, GraphError, NodeConfig
-from .node import Node
+from .node import Node, Sink
 from .registry import UnknownNodeType, add_search_dirs, lookup
 from .spec import SpecError, StreamSpec
 
@@ -149,6 +149,25 @@ def check_topology(config: GraphConfig, nodes: dict[str, Node]) -> list[str]:
     return order
 
 
+def check_output_paths(config: GraphConfig, nodes: dict[str, Node]) -> None:
+    """Two sinks that write the same file (recorders with one path) would lose one recording."""
+    seen: dict[str, str] = {}
+    problems = []
+    for nc in config.nodes:
+        path = getattr(nodes.get(nc.id), "path", None) if isinstance(nodes.get(nc.id), Sink) else None
+        if not isinstance(path, (str, os.PathLike)):
+            continue
+        key = os.path.realpath(os.path.expanduser(os.fspath(path)))
+        if key in seen:
+            problems.append((config.file, nc.param_lines.get("path", nc.line),
+                             f"node '{nc.id}' writes {os.fspath(path)}, as node '{seen[key]}' does",
+                             "give each recorder its own path"))
+        else:
+            seen[key] = nc.id
+    if problems:
+        raise GraphError(problems)
+
+
 def configure_node(node: Node, nc: NodeConfig, in_specs: dict[str, StreamSpec], in_edges: list[EdgeConfig], file: str) -> dict[str, StreamSpec]:
     """Run node.configure, turning a SpecError into a GraphError that names the edge and both nodes."""
     try:
@@ -180,6 +199,7 @@ def build_graph(config: GraphConfig) -> Graph:
             problems.extend(e.problems)
     if problems:
         raise GraphError(problems)
+    check_output_paths(config, nodes)
     order = check_topology(config, nodes)
     specs: dict[str, StreamSpec] = {}
     for node_id in order:

@@ -247,7 +247,7 @@ def run_worker(plan: WorkerPlan, stop: StopFlag) -> int:
 def _merge_transport(stats: dict, counters: dict, receiving: bool) -> None:
     if receiving:
         stats["drops"] += counters.get("dropped_oldest", 0)
-        for key in ("rejected", "seq_missing", "seq_reset"):
+        for key in ("rejected", "rejected_eos", "seq_missing", "seq_reset"):
             if counters.get(key):
                 stats["counters"][f"rx_{key}"] = stats["counters"].get(f"rx_{key}", 0) + counters[key]
     elif counters.get("dropped_full"):
