@@ -12,16 +12,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-
 from wavegraph.kernels import reference as R  # noqa: E402
 
 
@@ -186,7 +182,9 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=None)
     ap.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
     ap.add_argument("--skip", nargs="*", default=[], help="implementation names to skip, e.g. ref-seq")
+    ap.add_argument("--png", help="also draw the time per op and implementation to a PNG")
     args = ap.parse_args(argv)
+    timings: dict[str, dict[str, float]] = {}
     device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
         ap.error("--device cuda but torch.cuda.is_available() is False")
@@ -206,7 +204,7 @@ def main(argv=None) -> int:
             a = {k: (v.clone() if isinstance(v, torch.Tensor) else v) for k, v in case["args"].items()}
             try:
                 out = fn(a)
-                t = _time(lambda: fn(a), device, repeats, warmup=2 if device == "cuda" else 1)
+                t = _time(lambda fn=fn, a=a: fn(a), device, repeats, warmup=2 if device == "cuda" else 1)
             except Exception as e:  # a third-party kernel with another API version: report, keep going
                 print(f"{case['op']:24s} {impl:14s} failed: {type(e).__name__}: {str(e)[:80]}")
                 continue
@@ -214,10 +212,17 @@ def main(argv=None) -> int:
             gbps = nbytes / t / 1e9
             if impl == "ref":
                 ref_t = t
+            timings.setdefault(impl, {})[case["op"]] = t * 1e3
             frac = f"{100 * gbps / args.peak_gbps:6.1f}%" if device == "cuda" else "    n/a"
             ratio = f"{ref_t / t:7.2f}x" if ref_t else "      -"
             print(f"{case['op']:24s} {impl:14s} {t * 1e3:10.3f} {case['tokens'] / t / 1e6:10.3f} {gbps:9.2f} "
                   f"{frac} {ratio}")
+    if args.png:
+        from .figures import bars
+
+        ops = list(dict.fromkeys(op for per in timings.values() for op in per))
+        bars(args.png, ops, {impl: [per.get(op, np.nan) for op in ops] for impl, per in timings.items()}, "ms",
+             f"bench kernels ({name}, {size})", log=True)
     return 0
 
 

@@ -131,6 +131,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=20.0, help="signal length per repeat")
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--png", help="also draw the table (us per chunk, node vs bare) to a PNG")
     args = ap.parse_args(argv)
     n = int(args.seconds * FS)
     x = np.random.default_rng(0).standard_normal((N_CH, n)) * 1e-5
@@ -160,6 +161,12 @@ def main(argv=None):
     tot = us["node"].sum()
     print(f"real-time factor: chain {chunk_us / tot:.0f}x, bare plain {chunk_us / us['plain'].sum():.0f}x, "
           f"bare tuned {chunk_us / us['tuned'].sum():.0f}x (chunk = {chunk_us:.0f} us)")
+    if args.png:
+        from .figures import bars
+
+        bars(args.png, [r[0] for r in rows], {"node": [r[1] for r in rows], "bare plain": [r[2] for r in rows],
+                                              "bare tuned": [r[3] for r in rows]}, "us per chunk", "bench nodes")
+    return 0
 
 if __name__ == "__main__":
     main()

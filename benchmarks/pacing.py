@@ -55,6 +55,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--chunk-ms", type=float, default=10.0)
+    ap.add_argument("--png", help="also draw the lateness of every chunk to a PNG")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "pacing.yaml"
@@ -69,6 +70,21 @@ def main(argv=None) -> int:
     print(f"drift: {drift:+.3f} % (wall span {wall[-1]:.3f} s for stream span {t0[-1] - t0[0]:.3f} s)")
     print(f"lateness vs schedule: p50 {np.percentile(late_ms, 50):.2f} ms, p99 {np.percentile(late_ms, 99):.2f} ms, "
           f"max {late_ms.max():.2f} ms")
+    if args.png:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(8, 3.5))
+        ax.plot(t0 - t0[0], late_ms, lw=0.6)
+        ax.set_xlabel("stream time (s)")
+        ax.set_ylabel("lateness (ms)")
+        ax.set_title(f"bench pacing: drift {drift:+.3f} %, p99 {np.percentile(late_ms, 99):.2f} ms")
+        fig.tight_layout()
+        fig.savefig(args.png, dpi=100)
+        plt.close(fig)
+    return 0
 
 
 if __name__ == "__main__":

@@ -36,7 +36,6 @@ import time
 
 import numpy as np
 import zmq
-
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.spec import signal_spec
 from wavegraph.pipeline.transport import COPY_THRESHOLD, EdgeReceiver, EdgeSender, ipc_endpoint, tcp_endpoint
@@ -310,6 +309,7 @@ def bench_transport(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=3, help="throughput rounds (best of)")
     p.add_argument("--no-throughput", action="store_true")
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    p.add_argument("--png", metavar="PATH", help="also draw the p50 latency per payload (wavegraph vs bare) to a PNG")
     p.add_argument("--check", action="store_true", help=f"exit 1 if the p50 ratio at 8 KiB > {TARGET_RATIO}")
     a = p.parse_args(argv)
     transports = [t.strip() for t in a.transports.split(",") if t.strip()]
@@ -375,6 +375,15 @@ def bench_transport(argv: list[str] | None = None) -> int:
     if a.json:
         with open(a.json, "w") as f:
             json.dump(results, f, indent=1, default=str)
+    if a.png:
+        from .figures import bars
+
+        series = {}
+        for t in transports:
+            lat = results["latency"][t]
+            series[f"bare {t}"] = [lat[s]["ref_p50_us"] for s in sizes]
+            series[f"wavegraph {t}"] = [lat[s]["wg_p50_us"] for s in sizes]
+        bars(a.png, [_fmt_size(s) for s in sizes], series, "p50 latency per hop (us)", "bench transport", log=True)
     return 1 if a.check and not ok else 0
 
 

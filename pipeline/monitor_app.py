@@ -88,8 +88,17 @@ class Session:
 
     def __init__(self, hub: MonitorHub, doc):
         from bokeh.layouts import column, row
-        from bokeh.models import (ColumnDataSource, DataRange1d, DataTable, Div, LinearColorMapper, Select, Slider,
-                                  Spinner, TableColumn)
+        from bokeh.models import (
+            ColumnDataSource,
+            DataRange1d,
+            DataTable,
+            Div,
+            LinearColorMapper,
+            Select,
+            Slider,
+            Spinner,
+            TableColumn,
+        )
         from bokeh.plotting import figure
 
         self.hub, self.doc = hub, doc

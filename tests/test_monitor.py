@@ -6,7 +6,6 @@ import time
 import numpy as np
 import pytest
 import zmq
-
 from wavegraph.pipeline import monitor as mon
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.spec import StreamSpec, signal_spec

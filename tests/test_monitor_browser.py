@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import need
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,7 +17,6 @@ import time
 
 import numpy as np
 from pydantic import Field
-
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.monitor import MonitorPublisher
 from wavegraph.pipeline.node import NodeParams, Sink
@@ -49,6 +48,8 @@ class Monitor(Sink):
         self.n_ch = min(n_ch, MAX_CHANNELS)
         names = list(spec.channel_names) or [f"ch{i}" for i in range(n_ch)]
         self.header = {"stream": self.stream, "kind": spec.kind, "rate": spec.rate, "channels": names[: self.n_ch]}
+        # spectrum segments of about one second (a power of two), over the last psd_seconds
+        self.segment = min(2 ** int(np.log2(max(16.0, spec.rate or 16.0))), max(16, int(self.params.psd_seconds * spec.rate)))
         self.factor = max(1, int(np.ceil(2 * spec.rate / self.params.points_per_s))) if spec.rate else 1
         self.reset()
         return {}
@@ -82,7 +83,7 @@ class Monitor(Sink):
         return {}
 
     def finish(self) -> dict[str, Chunk]:
-        self._flush(time.monotonic())
+        self._flush(time.monotonic(), final=True)
         return {}
 
     def close(self) -> None:
@@ -136,7 +137,7 @@ class Monitor(Sink):
         self.publisher.send({**self.header, "what": "markers", "t": rows[:, 0].tolist(), "labels": names},
                             np.zeros((0,), dtype=np.float32))
 
-    def _flush(self, now: float) -> None:
+    def _flush(self, now: float, final: bool = False) -> None:
         self.last_flush = now
         if self.out_t:
             t, y = np.concatenate(self.out_t), np.concatenate(self.out_y, axis=1)
@@ -145,13 +146,14 @@ class Monitor(Sink):
             self.publisher.send({**self.header, "what": "trace", "t": t.tolist(), "flagged": flagged}, y)
         if self.sg_buf.size:
             self._spectrogram()
-        if self.spec.kind == "signal" and now - self.last_psd >= 0.5 and self.psd_buf.shape[1] >= 16:
+        if (self.spec.kind == "signal" and (final or now - self.last_psd >= 0.5)
+                and self.psd_buf.shape[1] >= self.segment):
             self.last_psd = now
             self._spectrum()
 
     def _spectrum(self) -> None:
         x = self.psd_buf
-        n = min(x.shape[1], 2 ** int(np.log2(max(16, self.spec.rate))))  # about 1 s segments
+        n = self.segment
         segs = x[:, : x.shape[1] // n * n].reshape(x.shape[0], -1, n)
         win = np.hanning(n)
         spec = np.abs(np.fft.rfft((segs - segs.mean(axis=2, keepdims=True)) * win, axis=2)) ** 2
