@@ -3,7 +3,6 @@ its real event markers, whatever the chunking and whatever the order in which ma
 arrive."""
 import numpy as np
 import pytest
-
 from wavegraph.nodes.dsp.epochs import Epochs
 from wavegraph.nodes.io.file_source import FileSource
 from wavegraph.pipeline.chunk import Chunk

@@ -3,7 +3,6 @@ another clock; the output equals offline interpolation whatever the chunking and
 inputs are flagged after max_wait, and one process equals several processes."""
 import numpy as np
 import pytest
-
 from wavegraph.nodes.dsp.join import Join
 from wavegraph.nodes.io.file_source import FileSource
 from wavegraph.pipeline.chunk import Chunk

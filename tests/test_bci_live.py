@@ -12,7 +12,6 @@ import uuid  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-
 from wavegraph.pipeline.config import load_config  # noqa: E402
 from wavegraph.pipeline.graph import build_graph  # noqa: E402
 from wavegraph.pipeline.runner import run_graph  # noqa: E402

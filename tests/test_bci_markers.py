@@ -3,7 +3,6 @@ FIF annotations (and recovered after a crash), read back by file_source with the
 (EEGMMIDB S001R02) with a trigger channel added."""
 import numpy as np
 import pytest
-
 from wavegraph.nodes.io.file_source import FileSource
 from wavegraph.nodes.io.recorder import Recorder, recover
 from wavegraph.pipeline.chunk import Chunk

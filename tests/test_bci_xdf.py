@@ -4,7 +4,6 @@ marker stream, each with its clock offsets; pyxdf reads it, file_source replays 
 recorder's clock, and a graph joins and epochs them."""
 import numpy as np
 import pytest
-
 from wavegraph.nodes.io.file_source import FileSource
 from wavegraph.nodes.io.xdf import XdfStream, write_xdf
 from wavegraph.pipeline.config import load_config
@@ -90,13 +89,13 @@ def test_xdf_graph_joins_streams_and_epochs_markers(recording, tmp_path):
     yaml.write_text(f"""
 name: xdf-replay
 nodes:
-  - {{id: eeg, type: file_source, params: {{path: "{path}", stream: EEG, picks: [O1, Oz, O2], chunk_size: 32}}}}
+  - {{id: eeg, type: file_source, params: {{path: "{path}", stream: EEG, picks: [O1, Oz, O2], chunk_size: 16}}}}
   - {{id: aux, type: file_source, params: {{path: "{path}", stream: sensor, chunk_size: 10}}}}
   - {{id: join, type: join, params: {{inputs: [eeg, aux]}}}}
-  - {{id: ep, type: epochs, params: {{tmin: -0.5, tmax: 1.0, baseline: [null, 0.0]}}}}
-  - {{id: rec, type: recorder, params: {{path: "{tmp_path / 'joined.npz'}"}}}}
-  - {{id: recep, type: recorder, params: {{path: "{tmp_path / 'epochs.npz'}"}}}}
-  - {{id: recev, type: recorder, params: {{path: "{tmp_path / 'epoch_events.csv'}"}}}}
+  - {{id: ep, type: epochs, params: {{tmin: -0.5, tmax: 1.0, baseline: [null, 0.0], max_delay: 60.0}}}}
+  - {{id: rec, type: recorder, params: {{path: joined.npz}}}}
+  - {{id: recep, type: recorder, params: {{path: epochs.npz}}}}
+  - {{id: recev, type: recorder, params: {{path: epoch_events.csv}}}}
 edges:
   - {{source: eeg.out, target: join.eeg}}
   - {{source: aux.out, target: join.aux}}
@@ -105,9 +104,23 @@ edges:
   - {{source: eeg.events, target: ep.events}}
   - {{source: ep.out, target: recep.in}}
   - {{source: ep.events, target: recev.in}}
+processes:
+  a: [eeg]
+  b: [aux]
+  c: [join, ep, rec, recep, recev]
 """)
-    r = run_graph(build_graph(load_config(yaml)), in_process=True)
-    assert r.exit_code == 0, r.failure
+    # One process, then three: the same files. (Flat out across processes, a worker drains one input's
+    # queue before the next, so the signal can run many seconds ahead of the markers: max_delay 60 s.)
+    for mode in ("in", "multi"):
+        d = tmp_path / mode
+        r = run_graph(build_graph(load_config(yaml, [f"rec.path={d / 'joined.npz'}", f"recep.path={d / 'epochs.npz'}",
+                                                     f"recev.path={d / 'epoch_events.csv'}"])), in_process=mode == "in")
+        assert r.exit_code == 0, r.failure
+        assert not r.stats["ep"]["counters"] and not r.stats["join"]["counters"]
+    for name in ("joined.npz", "epochs.npz"):
+        np.testing.assert_array_equal(np.load(tmp_path / "in" / name)["data"], np.load(tmp_path / "multi" / name)["data"])
+    assert (tmp_path / "in" / "epoch_events.csv").read_text() == (tmp_path / "multi" / "epoch_events.csv").read_text()
+    tmp_path = tmp_path / "multi"
     joined = np.load(tmp_path / "joined.npz")["data"]
     assert joined.shape == (4, x.shape[1])
     t_rec = T_EEG + np.arange(x.shape[1]) / RATE + np.where(np.arange(x.shape[1]) >= x.shape[1] // 2, BREAK, 0.0)

@@ -19,7 +19,9 @@ Outputs
 
 Dropped (counted, never emitted): markers whose window reaches outside the recorded data or before
 the stream start (`outside_data`, MNE drops them too), windows that contain a gap (`gap_in_epoch`),
-markers that arrive more than `max_delay` s of signal after their window start (`late_marker`),
+markers that arrive more than `max_delay` s of signal after them (`late_marker`: live, LSL delivers
+markers within milliseconds; a replay run flat out across processes can deliver the signal a queue
+(64 chunks per edge) ahead of the markers: keep max_delay above that),
 markers whose code is not in `codes` (`ignored_marker`).
 Latency: round(tmax*rate) samples (the epoch waits for its last sample).
 """
@@ -29,7 +31,6 @@ from typing import Any
 
 import numpy as np
 from pydantic import Field, model_validator
-
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
@@ -43,7 +44,7 @@ class EpochsParams(NodeParams):
     baseline: tuple[float | None, float | None] | None = Field(
         None, description="[a, b] seconds whose mean is subtracted per channel (None ends: epoch start/end)")
     codes: list[int] | None = Field(None, description="marker codes to epoch (default: every marker)")
-    max_delay: float = Field(1.0, ge=0, description="how late (s of signal) a marker may arrive")
+    max_delay: float = Field(10.0, ge=0, description="how late (s of signal) a marker may arrive")
 
     @model_validator(mode="after")
     def _order(self):

@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 from pydantic import Field, model_validator
-
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec

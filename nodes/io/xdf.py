@@ -26,7 +26,6 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import numpy as np
-
 from wavegraph.pipeline.spec import SpecError
 
 from .file_source import _codes_for, _Reader, _stream_type
