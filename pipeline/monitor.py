@@ -65,9 +65,10 @@ class StreamView:
     bins_label: str = ""
     seq: int = 0
 
-    def add(self, header: dict, data: np.ndarray) -> None:
+    def add(self, header: dict, data: np.ndarray, seq: int) -> None:
+        """`seq`: the hub's frame counter, increasing across all streams (the page's read cursor)."""
         what = header.get("what")
-        self.seq += 1
+        self.seq = seq
         if what == "trace":
             t = np.asarray(header["t"], dtype=np.float64)
             self.traces.append((self.seq, t, data))
@@ -111,8 +112,8 @@ class MonitorHub:
             view = self.streams.get(header["stream"])
             if view is None:
                 view = self.streams[header["stream"]] = StreamView(header["stream"])
-            view.add(header, data)
             self.frames_in += 1
+            view.add(header, data, self.frames_in)
 
     def update_stats(self, stats: dict[str, dict], processes: dict[str, str]) -> None:
         """Latest NodeStats dicts (cumulative counts); rates are derived from the previous update."""

@@ -234,10 +234,13 @@ class Session:
                 r.glyph.line_color = FLAG_COLOR if i in flagged else PALETTE[i % len(PALETTE)]
 
     def _markers(self, view) -> None:
+        """Markers of every events stream (stimulus markers, decoder decisions) over the traces shown."""
         with self.hub.lock:
-            new = [m for m in view.markers if m[0] > self.marker_cursor]
+            new = sorted(((m[0], m[1], f"{name}: {m[2]}" if name != self.stream else m[2])
+                          for name, v in self.hub.streams.items() if v.kind == "events" or name == self.stream
+                          for m in v.markers if m[0] > self.marker_cursor), key=lambda m: m[0])
         if new:
-            self.marker_cursor = new[-1][0]
+            self.marker_cursor = max(m[0] for m in new)
             top = max(sum(1 for r in self.lines if r.visible), 1)
             self.markers.stream({"x": [m[1] for m in new], "label": [m[2] for m in new], "y": [top] * len(new)},
                                 rollover=100)
