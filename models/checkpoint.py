@@ -18,6 +18,7 @@ from torch import nn
 
 from .conformer import ConformerConfig, ConformerEncoder
 from .eeg_tokenizer import EEGTokenizer, TokenizerConfig
+from .eeg_tokenizer import EEGTokenizer, TokenizerConfig
 from .enhancer import Enhancer, EnhancerConfig
 from .gla import GLAConfig, GLAStack
 from .mamba import MambaConfig, MambaStack
@@ -32,6 +33,7 @@ KINDS: dict[str, tuple[type, type[StreamingModel]]] = {
     "mamba": (MambaConfig, MambaStack),
     "gla": (GLAConfig, GLAStack),
     "enhancer": (EnhancerConfig, Enhancer),
+    "eeg_tokenizer": (TokenizerConfig, EEGTokenizer),
     "eeg_tokenizer": (TokenizerConfig, EEGTokenizer),
 }
 

@@ -20,6 +20,7 @@ BUILTIN_NODES: dict[str, str] = {
     "epochs": "wavegraph.nodes.dsp.epochs:Epochs",
     "enhancer": "wavegraph.nodes.models.enhancer:EnhancerNode",
     "eeg_sim": "wavegraph.nodes.sim.synthetic_eeg:EEGSim",
+    "eeg_tokenizer": "wavegraph.nodes.models.tokenizer:EEGTokenizerNode",
     "file_source": "wavegraph.nodes.io.file_source:FileSource",
     "filterbank": "wavegraph.nodes.dsp.filterbank:Filterbank",
     "gain": "wavegraph.nodes.dsp.spectral:Gain",

@@ -1,0 +1,156 @@
+"""eeg_tokenizer: one discrete token per EEG channel every 0.5 s (models/eeg_tokenizer.py, TFM-Tokenizer style).
+
+in:  signal (channels x samples) at any rate; each channel is tokenized on its own, so any montage works.
+out: `tokens`     features (frames x channels) int64 token ids, at 200 / hop = 2 Hz; column names = channel names;
+     `embeddings` features (frames x channels*code_dim) float32, the tokens' code vectors (or the pre-quantisation
+                  latents with `embeddings: latents`), row layout channel-major, columns `channel:k`.
+Inside: a `resample` node to the tokenizer's 200 Hz (skipped at 200 Hz), then the model's streaming path (causal
+     robust scaling, 1 s Hann STFT every 0.5 s, frequency and temporal paths, causal frame context, VQ).
+Times: token k of a segment is stamped at the start of its newest hop block, t_first + k * hop / 200 (t_first: the
+     resampled stream's first sample time), as the `stft` node stamps its frames.
+Latency: the resampler's delay plus hop - 1 samples at 200 Hz (a token waits for the end of its hop block),
+     in input samples (rounded up).
+Gap: a chunk flagged `gap` resets the resampler and the tokenizer (a new segment: no token mixes samples from
+     both sides) and re-anchors the time base at the chunk's t0.
+Weights: `checkpoint` (default: the shipped models/weights/eeg_tokenizer.safetensors, trained by
+     `wavegraph train tokenizer`). torch is imported in configure(), not at module import.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from wavegraph.nodes.dsp.resample import Resample
+from wavegraph.nodes.models.common import Device, resolve_device, to_numpy
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.node import Node, NodeParams
+from wavegraph.pipeline.spec import SpecError, StreamSpec
+
+SHIPPED = Path(__file__).resolve().parents[2] / "models" / "weights" / "eeg_tokenizer.safetensors"
+
+
+class TokenizerParams(NodeParams):
+    checkpoint: str | None = Field(None, description="tokenizer weights (models.checkpoint); default: the shipped ones")
+    embeddings: Literal["codes", "latents"] = Field("codes", description="codes: the tokens' code vectors; "
+                                                    "latents: the encoder output before quantisation")
+    device: Device = Field("cpu", description="auto: cuda when torch sees one, else cpu")
+
+
+class EEGTokenizerNode(Node):
+    """Per-channel EEG tokens and their embeddings every hop (see the module docstring)."""
+
+    Params = TokenizerParams
+    outputs = ("tokens", "embeddings")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.model = None
+
+    def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
+        from wavegraph.models import checkpoint as ckpt
+
+        spec = self.require_input(in_specs, "in", "signal")
+        if len(spec.shape) != 1 or spec.rate <= 0:
+            raise SpecError(f"eeg_tokenizer needs a regular (channels x samples) signal, got {spec.describe()}",
+                            "feed it EEG channels (pick the bands of a filter bank first)")
+        path = self.params.checkpoint or str(SHIPPED)
+        try:
+            kind, _ = ckpt.load_config(path)
+            if kind != "eeg_tokenizer":
+                raise ckpt.CheckpointError(f"{path} holds a {kind!r} model, this node needs 'eeg_tokenizer'")
+            self.device = resolve_device(self.params.device)
+            self.model = ckpt.load(path).to(self.device)
+        except ckpt.CheckpointError as e:
+            raise SpecError(str(e), "point `checkpoint` at weights written by `wavegraph train tokenizer`") from e
+        cfg = self.model.cfg
+        self.resampler = Resample(rate=cfg.rate)
+        self.resampler.configure({"in": spec.evolve(dtype="float64")})
+        self.n_channels = spec.shape[0]
+        names = spec.channel_names or tuple(f"ch{i}" for i in range(self.n_channels))
+        self.frame_rate = cfg.rate / cfg.hop
+        wait = (cfg.hop - 1) * spec.rate / cfg.rate
+        self.latency_samples = self.resampler.latency_samples + math.ceil(wait - 1e-9)
+        d = cfg.code_dim
+        self.out_specs = {
+            "tokens": StreamSpec("features", self.frame_rate, (self.n_channels,), "int64", names, units="token"),
+            "embeddings": StreamSpec("features", self.frame_rate, (self.n_channels * d,), "float32",
+                                     tuple(f"{n}:{k}" for n in names for k in range(d)), units="a.u."),
+        }
+        self.reset()
+        return self.out_specs
+
+    # --- state -------------------------------------------------------------------------------
+    def reset(self) -> None:
+        if self.model is None:
+            return
+        self.resampler.reset()
+        self.stream = self.model.init_state(self.n_channels, self.device)
+        self.n_out = 0  # tokens frames emitted in the current segment
+        self.t_first: float | None = None  # time of the first resampled sample of the segment
+
+    def state_dict(self) -> dict:
+        return {"resample": self.resampler.state_dict(), "n_out": self.n_out, "t_first": self.t_first,
+                **{f"model.{k}": to_numpy(v) if hasattr(v, "detach") else v for k, v in self.stream.items()}}
+
+    def load_state_dict(self, state: dict) -> None:
+        import torch
+
+        fresh = self.model.init_state(self.n_channels, self.device)
+        keys = {f"model.{k}" for k in fresh} | {"resample", "n_out", "t_first"}
+        if set(state) != keys:
+            raise KeyError(f"eeg_tokenizer state keys {sorted(state)} != expected {sorted(keys)}")
+        stream = {}
+        for k, ref in fresh.items():
+            if not isinstance(ref, torch.Tensor):
+                stream[k] = int(state[f"model.{k}"])
+                continue
+            v = torch.as_tensor(np.asarray(state[f"model.{k}"]), dtype=ref.dtype, device=self.device)
+            if v.shape[0] != ref.shape[0] or v.dim() != ref.dim():
+                raise ValueError(f"eeg_tokenizer state 'model.{k}' has shape {tuple(v.shape)}, expected batch "
+                                 f"{ref.shape[0]} and {ref.dim()} dims")
+            stream[k] = v
+        self.resampler.load_state_dict(state["resample"])
+        self.stream, self.n_out, self.t_first = stream, int(state["n_out"]), state["t_first"]
+
+    # --- data --------------------------------------------------------------------------------
+    def _tokenize(self, out: dict[str, Chunk], like: Chunk | None) -> dict[str, Chunk]:
+        import torch
+
+        res = out.get("out")
+        if res is None or res.data.shape[-1] == 0:
+            return {}
+        if self.t_first is None:
+            self.t_first = float(res.t0)
+        x = torch.from_numpy(np.ascontiguousarray(res.data, dtype=np.float64)).to(self.device)[..., None]
+        with torch.inference_mode():
+            enc, self.stream = self.model.stream_encode(x, self.stream)
+        m = enc["tokens"].shape[1]
+        if m == 0:
+            return {}
+        t0 = self.t_first + self.n_out / self.frame_rate
+        self.n_out += m
+        tokens = to_numpy(enc["tokens"]).T.astype(np.int64)  # (frames, channels)
+        emb = to_numpy(enc["embeddings" if self.params.embeddings == "codes" else "latents"])  # (ch, frames, d)
+        emb = np.ascontiguousarray(emb.transpose(1, 0, 2).reshape(m, -1), dtype=np.float32)
+        mk = (lambda d: like.with_data(d, t0=t0)) if like is not None else (lambda d: Chunk(d, t0=t0))
+        return {"tokens": mk(tokens), "embeddings": mk(emb)}
+
+    def process(self, inputs: dict[str, Chunk]) -> dict[str, Chunk]:
+        chunk = inputs["in"]
+        if chunk.gap and self.t_first is not None:
+            self.reset()
+        if chunk.n_times(-1) == 0:
+            return {}
+        data = np.asarray(chunk.data, dtype=np.float64)
+        if not np.isfinite(data).all():
+            self.count("nan_zeroed", int((~np.isfinite(data)).sum()))
+            data = np.nan_to_num(data, nan=0.0, posinf=0.0, neginf=0.0)
+        res = self.resampler.process({"in": Chunk(data, t0=chunk.t0)})
+        return self._tokenize(res, chunk)
+
+    def finish(self) -> dict[str, Chunk]:
+        return self._tokenize(self.resampler.finish(), None)

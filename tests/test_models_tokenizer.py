@@ -1,0 +1,173 @@
+"""EEG tokenizer (models/eeg_tokenizer.py, node eeg_tokenizer) and the token decoder, on the real EEGMMIDB EDF."""
+import numpy as np
+import pytest
+import torch
+
+from wavegraph.models import checkpoint as ckpt
+from wavegraph.models.eeg_tokenizer import EEGTokenizer, TokenizerConfig
+from wavegraph.models.streaming import assert_stream_equals_forward
+from wavegraph.models.token_decoder import TOKENIZER_WEIGHTS, TokenDecoder, TokenDecoderNet
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.datasets import fetch
+from wavegraph.pipeline.registry import lookup
+from wavegraph.pipeline.spec import SpecError, StreamSpec, signal_spec
+from wavegraph.pipeline.testing import assert_streaming_equivalent, run_chunked
+
+PICK = ["O1..", "Oz..", "O2..", "Pz..", "C3..", "Fp1."]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def edf():
+    """(data (6, n) in volts, rate 160, names) from the real EEGMMIDB S001R02 recording."""
+    import mne
+
+    raw = mne.io.read_raw_edf(fetch("eegmmidb-s001r02"), preload=True, verbose="error").pick(PICK)
+    return raw.get_data(), raw.info["sfreq"], [n.strip(".") for n in raw.ch_names]
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return ckpt.load(TOKENIZER_WEIGHTS)
+
+
+def test_shipped_weights_are_small_and_load(shipped):
+    assert TOKENIZER_WEIGHTS.stat().st_size < 10e6
+    assert isinstance(shipped, EEGTokenizer)
+    cfg = shipped.cfg
+    assert (cfg.rate, cfg.n_fft, cfg.hop, cfg.n_bins, cfg.codebook_size, cfg.code_dim) == (200, 200, 100, 100, 1024, 64)
+
+
+def test_model_stream_equals_offline_on_real_eeg(shipped, edf):
+    from scipy.signal import resample_poly
+
+    x = resample_poly(edf[0][:, : 160 * 12], 5, 4, axis=-1)  # 12 s at 200 Hz, 6 channels on the batch axis
+    t = torch.from_numpy(x[:, :, None])
+    sizes = [[1] * 150 + [t.shape[1] - 150], [37] * (t.shape[1] // 37) + [t.shape[1] % 37], [0, 2400]]
+    ref = assert_stream_equals_forward(shipped, t, chunkings=sizes, steps=False)
+    assert ref.shape == (6, 24, 64)
+    tokens = shipped.encode(t)["tokens"]
+    for sizes_ in sizes:  # the token ids themselves are identical, not just close embeddings
+        state, got, i = shipped.init_state(6), [], 0
+        for n in sizes_:
+            out, state = shipped.stream_encode(t[:, i: i + n], state)
+            got.append(out["tokens"])
+            i += n
+        assert torch.equal(torch.cat(got, 1), tokens)
+    # a channel's tokens do not depend on the other channels (any montage)
+    assert torch.equal(shipped.encode(t[2:3])["tokens"][0], tokens[2])
+    # the tokens carry information: not all the same on real EEG
+    assert len(torch.unique(tokens)) > 10
+
+
+def test_robust_scaling_makes_tokens_unit_free(shipped, edf):
+    from scipy.signal import resample_poly
+
+    x = torch.from_numpy(resample_poly(edf[0][:2, : 160 * 8], 5, 4, axis=-1)[:, :, None])
+    a = shipped.encode(x)["tokens"]
+    b = shipped.encode(x * 1e6)["tokens"]  # volts -> microvolts
+    assert torch.equal(a, b)
+
+
+def test_node_streaming_equals_whole(edf):
+    data, rate, names = edf
+    cls = lookup("eeg_tokenizer")
+    spec = signal_spec(rate, names)
+    x = data[:, : int(rate * 9)]
+    whole = assert_streaming_equivalent(lambda: cls(), x, spec, rtol=1e-5, atol=1e-5)
+    assert whole["tokens"].dtype == np.int64 and whole["tokens"].shape[1] == 6
+    assert whole["embeddings"].shape == (whole["tokens"].shape[0], 6 * 64)
+    node = cls()
+    out = node.configure({"in": spec})
+    assert out["tokens"].rate == 2.0 and out["tokens"].channel_names == tuple(names)
+    assert out["embeddings"].channel_names[:2] == (f"{names[0]}:0", f"{names[0]}:1")
+    # latency: the resampler's delay plus a hop block (99 samples at 200 Hz = 79.2 input samples, rounded up)
+    from wavegraph.nodes.dsp.resample import Resample
+
+    r = Resample(rate=200.0)
+    r.configure({"in": spec})
+    assert node.latency_samples == r.latency_samples + 80
+    assert node.latency_seconds == pytest.approx((r.latency_samples + 80) / rate)
+    # embeddings are the code vectors of the tokens
+    codebook = node.model.quantizer.codebook.numpy()
+    np.testing.assert_array_equal(whole["embeddings"].reshape(-1, 6, 64), codebook[whole["tokens"]])
+
+
+def test_node_gap_resets_and_state_round_trip(edf):
+    data, rate, names = edf
+    cls = lookup("eeg_tokenizer")
+    spec = signal_spec(rate, names)
+    a, b = data[:, :800], data[:, 800:1600]
+    node = cls()
+    node.configure({"in": spec})
+    first = node.process({"in": Chunk(a, t0=5.0)})
+    after = node.process({"in": Chunk(b, t0=100.0, gap=True)})
+    fresh = cls()
+    fresh.configure({"in": spec})
+    ref = fresh.process({"in": Chunk(b, t0=100.0)})
+    np.testing.assert_array_equal(after["tokens"].data, ref["tokens"].data)
+    assert after["tokens"].t0 == ref["tokens"].t0 and first["tokens"].t0 != after["tokens"].t0
+    # state_dict: process half, resume in a new node, process the rest == whole
+    whole = run_chunked(cls(), data[:, :1600], spec, [1600])
+    n1 = cls()
+    n1.configure({"in": spec})
+    p1 = n1.process({"in": Chunk(data[:, :701], t0=0.0)})
+    n2 = cls()
+    n2.configure({"in": spec})
+    n2.load_state_dict(n1.state_dict())
+    p2 = n2.process({"in": Chunk(data[:, 701:1600], t0=701 / rate)})
+    tail = n2.finish()
+    got = np.concatenate([c["tokens"].data for c in (p1, p2, tail) if "tokens" in c])
+    np.testing.assert_array_equal(got, whole["tokens"])
+    with pytest.raises(KeyError):
+        n2.load_state_dict({"n_out": 0})
+
+
+def test_node_rejects_bad_input(tmp_path):
+    cls = lookup("eeg_tokenizer")
+    with pytest.raises(SpecError, match="signal"):
+        cls().configure({"in": StreamSpec("features", 2.0, (4,), "float32")})
+    from wavegraph.models.mamba import MambaConfig, MambaStack
+
+    ckpt.save(MambaStack(MambaConfig(d_model=8, n_layers=1)), tmp_path / "m.safetensors")
+    with pytest.raises(SpecError, match="eeg_tokenizer"):
+        cls(checkpoint=str(tmp_path / "m.safetensors")).configure({"in": signal_spec(200.0, ["Oz"])})
+
+
+def test_token_decoder_net_streams_like_forward():
+    torch.manual_seed(0)
+    net = TokenDecoderNet(n_channels=3, n_classes=4).eval()
+    x = torch.randn(2, 30, 64 + 3)
+    y = assert_stream_equals_forward(net, x)
+    assert y.shape == (2, 15, 4)
+
+
+def test_token_decoder_fit_predict_on_real_background(edf):
+    """Two SSVEP-like classes (9 vs 13 Hz, occipital) added to real EEG: the decoder learns them from tokens."""
+    data, rate, names = edf
+    rng = np.random.default_rng(0)
+    n, length = 60, int(rate)  # 1 s trials
+    y = rng.integers(0, 2, n)
+    t = np.arange(length) / rate
+    starts = rng.integers(0, data.shape[1] - length, n)
+    X = np.stack([data[:, s: s + length] for s in starts])
+    amp = 2.0 * np.median(np.abs(data))
+    occ = np.array([1.0 if c in ("O1", "Oz", "O2", "Pz") else 0.1 for c in names])[:, None]
+    for i in range(n):
+        f = (9.0, 13.0)[y[i]]
+        X[i] += amp * occ * np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi))
+    dec = TokenDecoder(rate=rate, channel_names=names, freqs=[9.0, 13.0], seed=0, epochs=25)
+    dec.fit(X[:40], y[:40])
+    acc = (dec.predict(X[40:]) == y[40:]).mean()
+    assert acc >= 0.8, acc
+    # short windows (0.2 s) are padded to one hop and still run
+    assert dec.predict(X[40:, :, : int(0.2 * rate)]).shape == (20,)
+    with pytest.raises(ValueError):
+        dec.predict(X[0])
