@@ -119,3 +119,28 @@ processes:
     t = np.arange(x.shape[1]) / 160.0
     tb = np.arange(5000) / 250.0
     np.testing.assert_allclose(x[4], np.interp(t, tb, np.sin(2 * np.pi * 7.0 * tb)), atol=1e-12)
+
+
+def test_state_round_trip_resumes_mid_stream(eeg):
+    x, spec = eeg
+    specs = {"a": spec, "b": signal_spec(50.0, ["aux"], "misc")}
+    y = np.sin(np.arange(500) / 7.0)[None]
+
+    def run(node, parts):
+        outs = [node.process({p: Chunk(d, t0=t0)}) for p, d, t0 in parts]
+        return [o["out"].data for o in outs if o]
+
+    parts = [("a", x[:, :700], 0.0), ("b", y[:, :200], 0.0), ("a", x[:, 700:], 700 / 160.0), ("b", y[:, 200:], 4.0)]
+    whole = Join()
+    whole.configure(specs)
+    ref = np.concatenate(run(whole, parts) + [o["out"].data for o in [whole.finish()] if o], axis=1)
+    first = Join()
+    first.configure(specs)
+    head = run(first, parts[:2])
+    second = Join()
+    second.configure(specs)
+    second.load_state_dict(first.state_dict())
+    tail = run(second, parts[2:]) + [o["out"].data for o in [second.finish()] if o]
+    np.testing.assert_array_equal(np.concatenate(head + tail, axis=1), ref)
+    second.reset()
+    assert second.process({"a": Chunk(x[:, :10], t0=0.0)}) == {}  # fresh: waits for b again
