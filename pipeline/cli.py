@@ -5,6 +5,7 @@
     wavegraph describe CONFIG [--set ...]
     wavegraph nodes [TYPE]
     wavegraph devices
+    wavegraph batch GRAPH --inputs GLOB --out DIR [--engine local|ray] [--jobs N]
     wavegraph bench NAME ...   (transport, nodes, models, kernels, pacing, ...)
     wavegraph train NAME ...
     wavegraph --version
@@ -38,10 +39,22 @@ def _build(args):
     return build_graph(load_config(args.config, args.set))
 
 
+def _close_all(graph) -> None:
+    """Close the nodes a build configured; a node whose close() raises is a graph error, not a traceback."""
+    problems = []
+    for nc in graph.config.nodes:
+        try:
+            graph.nodes[nc.id].close()
+        except Exception as e:  # noqa: BLE001
+            problems.append((graph.config.file, nc.line, f"node '{nc.id}' ({nc.type}): close() failed: "
+                             f"{type(e).__name__}: {e}", "a bug in the node"))
+    if problems:
+        raise GraphError(problems)
+
+
 def cmd_validate(args) -> int:
     graph = _build(args)
-    for node in graph.nodes.values():
-        node.close()
+    _close_all(graph)
     print(f"{args.config}: OK ({len(graph.nodes)} nodes, {len(graph.config.edges)} edges, "
           f"{len(graph.config.processes)} processes)")
     return 0
@@ -51,8 +64,7 @@ def cmd_describe(args) -> int:
     from .graph import describe
 
     graph = _build(args)
-    for node in graph.nodes.values():
-        node.close()
+    _close_all(graph)
     print(describe(graph))
     if args.png:
         from .graph_png import draw_graph
@@ -134,6 +146,12 @@ def cmd_run(args) -> int:
     return result.exit_code
 
 
+def cmd_batch(args) -> int:
+    from .batch import main as batch_main
+
+    return batch_main(list(args.rest))
+
+
 def _commands() -> dict:
     import importlib.metadata
 
@@ -178,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("nodes", help="list node types; `nodes TYPE` shows one with its parameters")
     p.add_argument("type", nargs="?")
     sub.add_parser("devices", help="list audio devices and visible LSL streams")
+    p = sub.add_parser("batch", help="run a graph once per input recording (local pool or Ray)", add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
     p = sub.add_parser("plot", help="draw a recording (traces, spectrum, markers; audio spectrogram) to a PNG",
                        add_help=False)
     p.add_argument("rest", nargs=argparse.REMAINDER)
@@ -189,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     handlers = {"run": cmd_run, "validate": cmd_validate, "describe": cmd_describe, "nodes": cmd_nodes,
-                "devices": cmd_plugin, "plot": cmd_plugin, "bench": cmd_plugin, "train": cmd_plugin}
+                "devices": cmd_plugin, "plot": cmd_plugin, "batch": cmd_batch, "bench": cmd_plugin, "train": cmd_plugin}
     try:
         return handlers[args.command](args)
     except GraphError as e:

@@ -19,6 +19,8 @@ A graph file looks like:
 """
 from __future__ import annotations
 
+import re
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ import yaml
 ON_ERROR = ("stop", "restart")
 POLICIES = ("block", "drop_oldest")
 DEFAULT_QUEUE = 64
+MAX_QUEUE = 1_000_000  # chunks; ZeroMQ's high-water marks are C ints
 
 
 class GraphError(Exception):
@@ -72,6 +75,9 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
         except TypeError:
             raise yaml.constructor.ConstructorError(None, None, "a mapping key must be a plain value, not a "
                                                     "list or mapping", key_node.start_mark) from None
+        if key in d:
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r} (first at line "
+                                                    f"{d.key_lines[key]})", key_node.start_mark)
         d[key] = loader.construct_object(value_node, deep=True)
         d.key_lines[key] = key_node.start_mark.line + 1
     return d
@@ -83,6 +89,10 @@ def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineLis
     return seq
 
 
+# YAML 1.1 reads 1e3 (no dot) as the text "1e3"; read it as the number it is, as YAML 1.2 does, so a
+# quoted '1.0' stays text (and is refused where a number is needed) while 1e3 and 1e400 are numbers.
+_LineLoader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"),
+                                  list("-+0123456789"))
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
@@ -169,14 +179,22 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> GraphConfig:
     """Read and structurally check a graph file. Raises GraphError listing every problem found."""
     file = str(path)
     try:
-        text = Path(path).read_text()
+        raw = Path(path).read_bytes()
     except OSError as e:
         raise GraphError([(file, 0, f"cannot read graph file: {e.strerror}", "check the path")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise GraphError([(file, line, f"the file is not UTF-8 text (byte {e.start}: {raw[e.start]:#04x})",
+                           "save it as UTF-8")]) from None
     try:
         doc = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         raise GraphError([(file, mark.line + 1 if mark else 0, f"invalid YAML: {getattr(e, 'problem', e)}", "fix the YAML syntax")]) from None
+    except RecursionError:
+        raise GraphError([(file, 0, "the YAML is nested too deeply", "a graph file needs a few levels")]) from None
     return _parse(file, doc, overrides)
 
 
@@ -241,8 +259,9 @@ def _parse(file: str, doc: Any, overrides: list[str]) -> GraphConfig:
         if policy not in POLICIES:
             _problem(problems, file, line_of(raw, "policy"), f"edge policy '{policy}'", "use block or drop_oldest")
         queue = raw.get("queue", DEFAULT_QUEUE)
-        if not isinstance(queue, int) or isinstance(queue, bool) or queue < 1:
-            _problem(problems, file, line_of(raw, "queue"), f"edge queue {queue!r} must be a positive integer", "write queue: 64")
+        if not isinstance(queue, int) or isinstance(queue, bool) or not 1 <= queue <= MAX_QUEUE:
+            _problem(problems, file, line_of(raw, "queue"), f"edge queue {queue!r} must be an integer from 1 to {MAX_QUEUE}",
+                     "write queue: 64")
             queue = DEFAULT_QUEUE
         ends = []
         for key in ("source", "target"):
@@ -262,6 +281,22 @@ def _parse(file: str, doc: Any, overrides: list[str]) -> GraphConfig:
                        list(overrides))
 
 
+def _host_problem(host: str) -> str:
+    """Why a process cannot bind on `host` here ("" when it can): receivers bind to their group's host."""
+    try:
+        infos = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, ValueError) as e:
+        return f"cannot be resolved ({e})"
+    for family, kind, proto, _, addr in infos:
+        try:
+            with socket.socket(family, kind, proto) as s:
+                s.bind(addr)
+            return ""
+        except OSError:
+            continue
+    return "is not an address of this machine"
+
+
 def _parse_processes(file, doc, node_ids, problems) -> tuple[dict[str, list[str]], dict[str, str]]:
     raw = doc.get("processes") or {}
     groups: dict[str, list[str]] = {}
@@ -275,6 +310,10 @@ def _parse_processes(file, doc, node_ids, problems) -> tuple[dict[str, list[str]
         if isinstance(members, dict):
             if members.get("host"):
                 hosts[str(group)] = str(members["host"])
+                why = _host_problem(hosts[str(group)])
+                if why:
+                    _problem(problems, file, line_of(members, "host"), f"process '{group}': host '{members['host']}' {why}",
+                             "name an address of this machine (127.0.0.1 by default); workers run here")
             members = members.get("nodes", [])
         if not isinstance(members, list):
             _problem(problems, file, line, f"process '{group}' must list node ids", f"write {group}: [node_a, node_b]")

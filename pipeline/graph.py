@@ -3,6 +3,7 @@ data flows. Every problem is reported as `file:line: message; fix: hint` (see co
 from __future__ import annotations
 
 import difflib
+import math
 import os
 from dataclasses import dataclass
 from typing import Literal, get_args, get_origin
@@ -64,12 +65,45 @@ def make_node(nc: NodeConfig, file: str) -> Node:
         hint = (f"did you mean '{e.suggestion}'?" if e.suggestion else e.reason if e.reason
                 else "run `wavegraph nodes` to list the types")
         raise GraphError([(file, nc.type_line or nc.line, f"node '{nc.id}': unknown type '{nc.type}'", hint)]) from None
+    problems = _number_problems(nc, cls, file)
+    if problems:
+        raise GraphError(problems)
     try:
-        return cls(**nc.params)
+        node = cls(**nc.params)
     except ValidationError as e:
         raise GraphError([_param_problem(nc, cls, err, file) for err in e.errors()]) from None
     except (ValueError, TypeError) as e:
         raise GraphError([(file, nc.line, f"node '{nc.id}' ({nc.type}): {e}", "check its params")]) from None
+    except Exception as e:  # noqa: BLE001 — a node bug must still name the node, not print a traceback
+        raise GraphError([(file, nc.line, f"node '{nc.id}' ({nc.type}) failed to start: {type(e).__name__}: {e}",
+                           "check its params; if they are right, this is a bug in the node")]) from None
+    for name, value in dict(node.params).items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise GraphError([(file, nc.param_lines.get(name, nc.line),
+                               f"node '{nc.id}' ({nc.type}): parameter '{name}' = {value}", "give a finite number")])
+    return node
+
+
+def _number_types(annotation) -> set:
+    """{int, float} members of a parameter's type, unless it also takes text or a bool."""
+    args = set(get_args(annotation)) if get_args(annotation) else {annotation}
+    if args & {str, bool}:
+        return set()
+    return args & {int, float}
+
+
+def _number_problems(nc: NodeConfig, cls: type[Node], file: str) -> list:
+    """YAML `true` or a quoted '1.0' where a number is needed: pydantic would read them as 1 and 1.0."""
+    fields = getattr(getattr(cls, "Params", None), "model_fields", {})
+    problems = []
+    for name, value in nc.params.items():
+        field = fields.get(name)
+        if field is not None and isinstance(value, (bool, str)) and _number_types(field.annotation):
+            what = "a boolean" if isinstance(value, bool) else "quoted text"
+            problems.append((file, nc.param_lines.get(name, nc.line),
+                             f"node '{nc.id}' ({nc.type}): parameter '{name}' = {value!r} is {what}, not a number",
+                             f"write a number without quotes, e.g. {name}: 1.0"))
+    return problems
 
 
 def _param_problem(nc: NodeConfig, cls: type[Node], err: dict, file: str) -> tuple[str, int, str, str]:
@@ -183,6 +217,9 @@ def configure_node(node: Node, nc: NodeConfig, in_specs: dict[str, StreamSpec], 
         raise GraphError([(file, nc.line, f"node '{nc.id}' ({nc.type}): {e.message}", e.hint)]) from None
     except (OSError, ValueError) as e:
         raise GraphError([(file, nc.line, f"node '{nc.id}' ({nc.type}): {e}", "check its params")]) from None
+    except Exception as e:  # noqa: BLE001 — a node bug must still name the node, not print a traceback
+        raise GraphError([(file, nc.line, f"node '{nc.id}' ({nc.type}): configure() failed: {type(e).__name__}: {e}",
+                           "check its params and inputs; if they are right, this is a bug in the node")]) from None
     missing = [p for p in node.outputs if p not in out]
     if missing:
         raise GraphError([(file, nc.line, f"node '{nc.id}' ({nc.type}) gave no spec for outputs {missing}", "a node bug: configure() must return every output")])

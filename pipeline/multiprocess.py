@@ -105,7 +105,8 @@ def make_plans(graph: Graph, speed: float | None, control: str, run_dir: str, pr
 
 def run_multiprocess(graph: Graph, speed: float | None = None, progress: bool = False) -> RunResult:
     for node in graph.nodes.values():
-        node.close()  # the parent only validated; workers build their own nodes
+        with contextlib.suppress(Exception):  # the parent only validated; workers build their own nodes
+            node.close()
     result = RunResult({}, {n: graph.group_of(n) for n in graph.order})
     bar = ProgressBar(source_durations(graph.nodes), progress)
     stop = StopFlag().install()

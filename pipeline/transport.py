@@ -299,6 +299,7 @@ class EdgeReceiver(_Endpoint):
         self.counters = {"received": 0, "delivered": 0, "bytes": 0, "seq_missing": 0, "seq_reset": 0,
                          "dropped_oldest": 0, "rejected": 0}
         self._next_seq = 0
+        self._after_eos = -1
         self._logged: set[str] = set()
         self._sock.setsockopt(zmq.RCVHWM, self.maxlen)
         self._sock.setsockopt(zmq.LINGER, 0)
@@ -364,14 +365,20 @@ class EdgeReceiver(_Endpoint):
                             self.name, e, e.reason)
             return None
         seq = header.seq
-        if seq > self._next_seq:
-            self.counters["seq_missing"] += seq - self._next_seq
+        # An end-of-stream frame does not move the expected seq (one the runner refuses, an injected
+        # one, must not make the next real frame look out of order); a frame right after it is in
+        # order too (a sender that goes on after an end-of-stream, as the transport benchmark does).
+        expected = seq if seq == self._after_eos and not chunk.eos else self._next_seq
+        if seq > expected:
+            self.counters["seq_missing"] += seq - expected
             chunk.gap = True
-        elif seq < self._next_seq:
+        elif seq < expected:
             self.counters["seq_reset"] += 1
             chunk.gap = True
-        if not chunk.eos:  # an end-of-stream frame the runner refuses (an injected one) must not
-            self._next_seq = seq + 1  # shift the sequence of the frames after it
+        if chunk.eos:
+            self._after_eos = seq + 1
+        else:
+            self._next_seq, self._after_eos = seq + 1, -1
         self.counters["received"] += 1
         self.counters["bytes"] += chunk.data.nbytes
         return chunk, header
