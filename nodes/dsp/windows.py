@@ -170,8 +170,8 @@ def make_window(name: str, n_fft: int) -> np.ndarray:
 
 
 class STFTParams(NodeParams):
-    n_fft: int = Field(256, ge=2)
-    hop: int = Field(128, ge=1)
+    n_fft: int = Field(256, ge=2, le=2**20)
+    hop: int = Field(128, ge=1, le=2**20)
     window: str = "sqrt_hann"
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 

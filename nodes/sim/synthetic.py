@@ -87,6 +87,9 @@ class PinkState:
     pink_zi: np.ndarray  # PinkFilter memory, (filters, channels, 1)
 
 
+MAX_CHANNELS = 65536  # a bound checked at build time: 10**8 channels took minutes and gigabytes
+
+
 class SynthParams(NodeParams):
     rate: float = Field(250.0, gt=0)
     channels: int | list[str] = Field(1, description="a count (names ch0..) or a list of names")
@@ -106,6 +109,8 @@ class SynthSource(Source):
 
     def configure(self, in_specs):
         p = self.params
+        if isinstance(p.channels, int) and p.channels > MAX_CHANNELS:
+            raise SpecError(f"{self.type_name}: {p.channels} channels; at most {MAX_CHANNELS}", "e.g. channels: 64")
         names = [f"ch{i}" for i in range(p.channels)] if isinstance(p.channels, int) else list(p.channels)
         if not names or len(set(names)) != len(names):
             raise SpecError(f"{self.type_name}: channels must be a positive count or unique names", "e.g. channels: 4")
