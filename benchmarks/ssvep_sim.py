@@ -164,3 +164,29 @@ def filtered(x: np.ndarray, sos_list) -> np.ndarray:
     from scipy.signal import sosfilt
 
     return np.stack([sosfilt(sos, x, axis=-1) for sos in sos_list], axis=1)
+
+
+def calibration_raw(freqs, n_blocks: int, trial_s: float, snr_db: float, segment: str = "train", seed: int = 0):
+    """A calibration run as a recorder would write it: a continuous mne Raw (9 channels, 160 Hz) of real
+    background EEG (consecutive pieces of `segment`, each trial at a random offset) with a stimulus of
+    `trial_s` seconds per trial after PRE_S of rest, and one annotation per trial (onset, duration,
+    description = the frequency as text, e.g. "7.5")."""
+    import mne
+
+    bg = load_background()
+    subj = make_subject(10_000 + seed)
+    freqs = np.asarray(freqs, dtype=float)
+    phases = np.zeros(len(freqs))
+    x, y, _ = trials(bg, segment, subj, freqs, phases, n_blocks, snr_db, trial_s - DELAY_S, seed)
+    rng = np.random.default_rng([13, seed])
+    order = rng.permutation(len(y))
+    pieces, onsets, labels = [], [], []
+    t = 0.0
+    for i in order:
+        pieces.append(x[i])  # PRE_S of background, then the stimulus
+        onsets.append(t + PRE_S)
+        labels.append(f"{freqs[y[i]]:g}")
+        t += x[i].shape[1] / bg.rate
+    raw = mne.io.RawArray(np.concatenate(pieces, axis=1), mne.create_info(CHANNELS, bg.rate, "eeg"), verbose="error")
+    raw.set_annotations(mne.Annotations(onsets, [trial_s] * len(onsets), labels))
+    return raw

@@ -10,9 +10,10 @@ Two uses:
 Calibration run: any MNE-readable recording (a Raw with annotations, e.g. what the recorder writes, or
 an Epochs file). Markers whose description is a number (``"7.5"``, ``"7.5Hz"``) give the stimulus
 frequency; ``--marker LABEL=FREQ`` maps other descriptions or event codes. As the decoder node does live,
-the recording is filtered **causally** from its start (the same Chebyshev-I sub-bands, per epoch for an
-Epochs file) and windows of ``--window`` s are cut at ``onset + --delay`` (0.14 s), then every ``--step``
-s while the marker's duration lasts. A quarter of the trials (by marker, never by window) is held out and
+each trial is filtered **causally** from zero state starting ``--pre`` (1 s) before its marker (the same
+Chebyshev-I sub-bands) and the window of ``--window`` s starts at ``marker + --delay`` (0.14 s): stimulus-
+locked, as ``ssvep_trial_decoder`` decides live (``--step`` adds windows every STEP s while the marker
+lasts; their stimulus phase differs, which the DNN then has to learn). A quarter of the trials (by marker, never by window) is held out and
 its accuracy printed. When a global model for the same rate, channels, freqs and window exists
 (``--init``, default: the shipped one if it fits) it is fine-tuned (stage 2: dropout 0.6); otherwise the
 DNN is trained from scratch. The checkpoint (safetensors + JSON) is what ``ssvep_decoder`` loads with
@@ -94,9 +95,13 @@ def _freq_of(desc: str, mapping: dict[str, float]) -> float | None:
     return float(m.group(1)) if m else None
 
 
-def recording_trials(path, freqs, channels, window: float, delay: float, step: float, rate: float | None,
-                     mapping: dict[str, float], n_bands: int = 3):
-    """From a recording: filtered windows (n, bands, C, T), labels (n,), trial id per window, rate, channels."""
+def recording_trials(path, freqs, channels, window: float, delay: float, step: float | None, rate: float | None,
+                     mapping: dict[str, float], n_bands: int = 3, pre: float = 1.0):
+    """From a recording: filtered windows (n, bands, C, T), labels (n,), marker id per window, rate, channels.
+
+    As ssvep_trial_decoder does live: for a marker at sample s, the window starts at s + delay (then every
+    `step` s while the marker's duration lasts, when `step` is given) and each window is filtered causally
+    from zero state starting `pre` s before its marker (from the recording/epoch start when that is closer)."""
     import mne
 
     from wavegraph.models.ssvep import design_bank, fbcca_bands
@@ -116,41 +121,39 @@ def recording_trials(path, freqs, channels, window: float, delay: float, step: f
     if missing:
         raise ValueError(f"channels {missing} are not in {path}; it has {', '.join(inst.ch_names)}")
     sos = design_bank(fbcca_bands(fs, n_bands), fs)
-    n_win, n_delay, n_step = int(round(window * fs)), int(round(delay * fs)), max(1, int(round(step * fs)))
-    segments = []  # (filtered (bands, C, n), [(sample, duration samples, freq)])
+    n_win, n_delay, n_pre = int(round(window * fs)), int(round(delay * fs)), int(round(pre * fs))
+    n_step = max(1, int(round(step * fs))) if step else None
+    segments = []  # (data (C, n), [(marker sample, duration samples, freq)])
     if is_epochs:
         inv = {v: k for k, v in inst.event_id.items()}
-        data = inst.get_data(picks=channels)
         onset = int(round(-inst.tmin * fs))
-        for e, code in zip(data, inst.events[:, 2]):
-            f = _freq_of(inv.get(code, str(code)), mapping) if inv.get(code) not in mapping else mapping[inv[code]]
-            if f is None:
-                f = mapping.get(str(code))
+        for e, code in zip(inst.get_data(picks=channels), inst.events[:, 2]):
+            desc = inv.get(code, str(code))
+            f = mapping.get(desc, mapping.get(str(code), _freq_of(desc, {})))
             if f is not None:
-                segments.append((_bank(e, sos), [(onset, e.shape[-1] - onset, f)]))
+                segments.append((e, [(onset, e.shape[-1] - onset, f)]))
     else:
-        data = inst.get_data(picks=channels)
         marks = []
         for a in inst.annotations:
             f = _freq_of(a["description"], mapping)
             if f is not None:
-                start = int(round((a["onset"] - inst.first_time) * fs))
-                marks.append((start, int(round(a["duration"] * fs)), f))
-        segments.append((_bank(data, sos), marks))
+                marks.append((int(round((a["onset"] - inst.first_time) * fs)), int(round(a["duration"] * fs)), f))
+        segments.append((inst.get_data(picks=channels), marks))
     xs, ys, trial = [], [], []
     k = 0
-    for yb, marks in segments:
+    for data, marks in segments:
         for start, dur, f in marks:
             if not any(abs(f - g) < 1e-6 for g in freqs):
                 continue
             label = int(np.argmin(np.abs(np.asarray(freqs) - f)))
             a = start + n_delay
-            last = start + max(dur, n_delay + n_win)  # at least one window per marker
-            while a + n_win <= min(last, yb.shape[-1]):
-                xs.append(yb[..., a:a + n_win])
+            last = start + max(dur, n_delay + n_win) if n_step else a + n_win  # one window unless stepping
+            while a + n_win <= min(last, data.shape[-1]):
+                lo = max(0, start - n_pre)
+                xs.append(_bank(data[:, lo:a + n_win], sos)[..., -n_win:])
                 ys.append(label)
                 trial.append(k)
-                a += n_step
+                a += n_step or n_win
             k += 1
     if not xs:
         raise ValueError(f"no marker in {path} names one of the frequencies {list(freqs)}; "
@@ -192,7 +195,7 @@ def train_recording(args) -> int:
     channels = args.channels or (init.cfg.channels if init is not None else None)
     try:
         x, y, trial, fs, channels = recording_trials(args.recording, freqs, channels, args.window, args.delay,
-                                                     args.step or args.window / 2, rate, mapping)
+                                                     args.step, rate, mapping, pre=args.pre)
     except (ValueError, FileNotFoundError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -228,7 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--freqs", nargs="+", type=float, help="stimulus frequencies, Hz (the model's classes, in order)")
     ap.add_argument("--window", type=float, default=1.0, help="window length, s (default 1.0)")
     ap.add_argument("--delay", type=float, default=0.14, help="window start after the marker, s (default 0.14)")
-    ap.add_argument("--step", type=float, default=None, help="window step within a marker's duration (default window/2)")
+    ap.add_argument("--step", type=float, default=None,
+                    help="more windows per marker, every STEP s while it lasts (default: one, stimulus-locked)")
+    ap.add_argument("--pre", type=float, default=1.0, help="filter pre-roll before each marker, s (default 1.0)")
     ap.add_argument("--channels", nargs="+", default=None, help="channels (default: the global model's, else occipital)")
     ap.add_argument("--marker", action="append", default=[], metavar="LABEL=FREQ", help="map a marker/event code to Hz")
     ap.add_argument("--init", default=None, help="global checkpoint to fine-tune (default: the shipped one if it fits)")

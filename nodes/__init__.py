@@ -48,5 +48,6 @@ BUILTIN_NODES: dict[str, str] = {
     "sine": "wavegraph.nodes.sim.synthetic:Sine",
     "sliding_window": "wavegraph.nodes.dsp.windows:SlidingWindow",
     "ssvep_decoder": "wavegraph.nodes.models.ssvep:SSVEPDecoder",
+    "ssvep_trial_decoder": "wavegraph.nodes.models.ssvep:SSVEPTrialDecoder",
     "stft": "wavegraph.nodes.dsp.windows:STFT",
 }

@@ -48,7 +48,7 @@ class SSVEPDecoderParams(NodeParams):
     method: Literal["fbcca", "dnn"] = Field("fbcca", description="fbcca (no training) or dnn (needs checkpoint)")
     freqs: list[float] | None = Field(None, description="stimulus frequencies, Hz (fbcca: required; dnn: from the checkpoint)")
     window: float | None = Field(None, gt=0, description="window length, s (fbcca: default 1.0; dnn: from the checkpoint)")
-    step: float = Field(0.25, gt=0, description="seconds between window starts")
+    step: float | None = Field(None, gt=0, description="seconds between window starts (default: 0.25 or the window, if shorter)")
     channels: list[str] | None = Field(None, description="channels to use, by name (default: all; dnn: the checkpoint's)")
     harmonics: int = Field(5, ge=1, description="fbcca: sin/cos reference harmonics (those below Nyquist)")
     n_bands: int = Field(5, ge=1, description="fbcca: sub-bands [8n-2, 90] Hz, n = 1..n_bands")
@@ -71,43 +71,28 @@ def _freq_label(f: float) -> str:
     return f"{f:g}"
 
 
-class SSVEPDecoder(Node):
-    """Sliding-window SSVEP decoder (see the module docstring)."""
+class _SSVEPBase(Node):
+    """Shared set-up: the scorer (FBCCA or the DNN), its causal sub-band filters and the channel pick."""
 
-    Params = SSVEPDecoderParams
     outputs = ("out", "scores")
 
-    def configure(self, in_specs):
+    def _setup(self, in_specs) -> StreamSpec:
         spec = signal_input(self, in_specs)
         p = self.params
         if len(spec.shape) != 1:
-            raise SpecError(f"ssvep_decoder needs a (channels, samples) signal, got shape {spec.shape}",
-                            "connect the EEG before any filterbank: the decoder runs its own causal sub-bands")
-        rate = spec.rate
+            raise SpecError(f"{self.type_name or 'ssvep decoder'} needs a (channels, samples) signal, got shape "
+                            f"{spec.shape}", "connect the EEG before any filterbank: the decoder runs its own causal sub-bands")
         if p.method == "fbcca":
             self._setup_fbcca(spec)
         else:
             self._setup_dnn(spec)
         self._pick = self._channel_index(spec, self._channels)
         self._nch = len(self._pick)
-        self._size = int(round(self._window * rate))
-        self._hop = int(round(p.step * rate))
-        if self._size < 2 or self._hop < 1:
-            raise SpecError(f"window {self._window:g} s / step {p.step:g} s is under 2 / 1 samples at {rate:g} Hz",
-                            "use longer windows or steps")
-        if self._hop > self._size:
-            raise SpecError(f"step {p.step:g} s is longer than the window {self._window:g} s",
-                            "use a step no longer than the window")
-        self._rate = rate
-        self.latency_samples = self._size - 1
-        labels = tuple((i + 1, _freq_label(f)) for i, f in enumerate(self._freqs))
-        self.out_specs = {
-            "out": StreamSpec("events", 0.0, (3,), "float64", labels=labels),
-            "scores": StreamSpec("features", rate / self._hop, (len(self._freqs),), "float64",
-                                 tuple(f"{_freq_label(f)}Hz" for f in self._freqs), units="a.u."),
-        }
-        self.reset()
-        return self.out_specs
+        self._rate = spec.rate
+        self._size = int(round(self._window * spec.rate))
+        self._labels = tuple((i + 1, _freq_label(f)) for i, f in enumerate(self._freqs))
+        self._score_names = tuple(f"{_freq_label(f)}Hz" for f in self._freqs)
+        return spec
 
     def _setup_fbcca(self, spec):
         from wavegraph.models.ssvep import FBCCA, fbcca_bands
@@ -165,6 +150,33 @@ class SSVEPDecoder(Node):
             raise SpecError(f"channels {missing} are not in the stream",
                             f"available: {', '.join(spec.channel_names)}")
         return [spec.channel_names.index(c) for c in names]
+
+
+class SSVEPDecoder(_SSVEPBase):
+    """Sliding-window SSVEP decoder (see the module docstring)."""
+
+    Params = SSVEPDecoderParams
+
+    def configure(self, in_specs):
+        spec = self._setup(in_specs)
+        p = self.params
+        self.in_specs = dict(in_specs)
+        step = p.step if p.step is not None else min(0.25, self._window)
+        self._hop = int(round(step * spec.rate))
+        if self._size < 2 or self._hop < 1:
+            raise SpecError(f"window {self._window:g} s / step {step:g} s is under 2 / 1 samples at {spec.rate:g} Hz",
+                            "use longer windows or steps")
+        if self._hop > self._size:
+            raise SpecError(f"step {step:g} s is longer than the window {self._window:g} s",
+                            "use a step no longer than the window")
+        self.latency_samples = self._size - 1
+        self.out_specs = {
+            "out": StreamSpec("events", 0.0, (3,), "float64", labels=self._labels),
+            "scores": StreamSpec("features", spec.rate / self._hop, (len(self._freqs),), "float64",
+                                 self._score_names, units="a.u."),
+        }
+        self.reset()
+        return self.out_specs
 
     # --- state -------------------------------------------------------------------------------
     def reset(self):
@@ -225,3 +237,167 @@ class SSVEPDecoder(Node):
             ev = np.column_stack([starts[ok], np.full(ok.size, self._size / self._rate), codes]).astype(np.float64)
             out["out"] = Chunk(ev, float(starts[ok[0]]), c.seq, c.gap, c.eos, c.origin_ns)
         return out
+
+
+class _Samples:
+    """The newest samples of a stream with their times: sample i (absolute) is stamped
+    ``t_seg + (i - i_seg) / rate`` within its segment; a gap starts a new segment at its chunk's t0."""
+
+    def __init__(self, nch: int, rate: float):
+        self.rate = rate
+        self.data = np.zeros((nch, 0))
+        self.start = 0  # absolute index of data[:, 0]
+        self.segments: list[tuple[int, float]] = []  # (absolute first index, t0) per segment, oldest first
+
+    @property
+    def n_held(self) -> int:
+        return self.data.shape[1]
+
+    @property
+    def n_total(self) -> int:
+        return self.start + self.data.shape[1]
+
+    def time(self, i: int) -> float:
+        i0, t0 = next(seg for seg in reversed(self.segments) if seg[0] <= i)
+        return t0 + (i - i0) / self.rate
+
+    @property
+    def end_time(self) -> float:
+        return self.time(self.n_total - 1)
+
+    def append(self, x: np.ndarray, t0: float, gap: bool) -> None:
+        if not self.segments or gap:
+            self.segments.append((self.n_total, float(t0)))
+        self.data = np.concatenate([self.data, x], axis=1)
+
+    def nearest(self, t: float) -> int:
+        """Absolute index of the sample nearest to t in the segment that holds t (ties: the earlier sample)."""
+        i0, t0 = next((seg for seg in reversed(self.segments) if seg[1] <= t + 0.5 / self.rate), self.segments[0])
+        return i0 + int(np.ceil((t - t0) * self.rate - 0.5))
+
+    def has_break(self, lo: int, hi: int) -> bool:
+        return any(lo < i0 < hi for i0, _ in self.segments)
+
+    def take(self, lo: int, hi: int) -> np.ndarray:
+        return self.data[:, lo - self.start:hi - self.start]
+
+    def keep_last(self, n: int) -> None:
+        drop = self.data.shape[1] - n
+        if drop > 0:
+            self.data = self.data[:, drop:]
+            self.start += drop
+            while len(self.segments) > 1 and self.segments[1][0] <= self.start:
+                self.segments.pop(0)
+
+    def state(self) -> dict:
+        return {"data": self.data.copy(), "start": self.start,
+                "segments": np.asarray(self.segments, dtype=np.float64).reshape(-1, 2)}
+
+    def load(self, s: dict) -> None:
+        self.data = np.array(s["data"], dtype=np.float64)
+        self.start = int(s["start"])
+        self.segments = [(int(i), float(t)) for i, t in np.asarray(s["segments"]).reshape(-1, 2)]
+
+
+class SSVEPTrialDecoderParams(SSVEPDecoderParams):
+    step: None = Field(None, description="(not used: one decision per marker)")
+    delay: float = Field(0.14, ge=0, description="window start after the marker, s (visual latency)")
+    pre: float = Field(1.0, ge=0, description="filter pre-roll before the marker, s (the filters start from zero there)")
+    codes: list[int] | None = Field(None, description="marker codes that start a trial (default: every marker)")
+    max_delay: float = Field(10.0, ge=0, description="how late (s of signal) a marker may arrive")
+
+
+class SSVEPTrialDecoder(_SSVEPBase):
+    """One decision per stimulus marker: the window [marker + delay, + window] (stimulus-locked, as the DNN
+    is trained), filtered causally from zero state starting `pre` s before the marker (as
+    `wavegraph train ssvep` and the benchmark filter their trials). Inputs: ``in`` (EEG signal) and
+    ``events`` (marker rows); aligned by time, not arrival order (the samples are kept `max_delay` s).
+    Outputs as ``ssvep_decoder``: ``out`` events (onset = marker time, duration = window, code = 1 + the
+    chosen frequency's index), ``scores`` irregular features (one row per decision, t0 = marker time).
+    Dropped and counted: markers whose window spans a gap (``gap_in_trial``), that arrive after their
+    pre-roll left the kept data (``late_marker``), or whose code is not in `codes` (``ignored_marker``); a
+    marker less than `pre` after the stream start is filtered from the stream start (``short_preroll``). Latency: (delay + window) s after the marker.
+    """
+
+    Params = SSVEPTrialDecoderParams
+    inputs = ("in", "events")
+
+    def configure(self, in_specs):
+        spec = self._setup(in_specs)
+        ev = self.require_input(in_specs, "events", "events")
+        p = self.params
+        self.in_specs = dict(in_specs)
+        self._n_delay = int(round(p.delay * spec.rate))
+        self._n_pre = int(round(p.pre * spec.rate))
+        self._keep = int(round((p.max_delay + p.pre + p.delay) * spec.rate)) + self._size
+        self.latency_samples = self._n_delay + self._size - 1
+        self._marker_labels = dict(ev.labels)
+        self.out_specs = {
+            "out": StreamSpec("events", 0.0, (3,), "float64", labels=self._labels),
+            "scores": StreamSpec("features", 0.0, (len(self._freqs),), "float64", self._score_names, units="a.u."),
+        }
+        self.reset()
+        return self.out_specs
+
+    def reset(self):
+        self._buf = _Samples(self._nch, self._rate)
+        self._pending: list[float] = []  # marker times, sorted
+
+    def state_dict(self):
+        return {"buf": self._buf.state(), "pending": np.asarray(self._pending, dtype=np.float64)}
+
+    def load_state_dict(self, state):
+        self._buf.load(state["buf"])
+        self._pending = [float(t) for t in state["pending"]]
+
+    def process(self, inputs):
+        c = inputs.get("in")
+        if c is not None:
+            x = chunk_data(c, (self.in_specs["in"].shape[0],), np.dtype(np.float64))
+            if x is not None:
+                x, _ = sanitize(self, x[self._pick], self.params.nan_policy)
+                self._buf.append(x, c.t0, c.gap)
+        e = inputs.get("events")
+        if e is not None and e.data.size:
+            codes = self.params.codes
+            for onset, _, code in np.asarray(e.data, dtype=np.float64).reshape(-1, 3):
+                if codes is not None and int(code) not in codes:
+                    self.count("ignored_marker")
+                    continue
+                self._pending.append(float(onset))
+            self._pending.sort()
+        out = self._decide()
+        self._buf.keep_last(self._keep)  # max_delay s of signal for markers still in flight
+        return out
+
+    def _decide(self):
+        b = self._buf
+        rows, scores, left = [], [], []
+        for t in self._pending:
+            if not b.n_held or t > b.end_time + 0.5 / self._rate:
+                left.append(t)  # samples not here yet
+                continue
+            s = b.nearest(t)
+            lo, hi = s - self._n_pre, s + self._n_delay + self._size
+            if hi > b.n_total:
+                left.append(t)
+                continue
+            if lo < b.start:
+                if b.start > 0 or s + self._n_delay < 0:
+                    self.count("late_marker")
+                    continue
+                self.count("short_preroll")  # a marker less than `pre` after the stream start: filter from the start
+                lo = 0
+            if b.has_break(lo, hi):
+                self.count("gap_in_trial")
+                continue
+            x = b.take(lo, hi)
+            y = np.stack([sosfilt(sos, x, axis=-1) for sos in self._sos])[..., -self._size:]
+            scores.append(self._score(y[None])[0])
+            rows.append(t)
+        self._pending = left
+        if not rows:
+            return {}
+        sc = np.asarray(scores)
+        ev = np.column_stack([rows, np.full(len(rows), self._size / self._rate), 1 + np.argmax(sc, axis=1)])
+        return {"out": Chunk(ev.astype(np.float64), rows[0]), "scores": Chunk(sc, rows[0])}

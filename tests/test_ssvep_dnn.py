@@ -1,0 +1,149 @@
+"""The Deep-SSVEP DNN (models/ssvep_dnn.py), `wavegraph train ssvep` from a recording, and ssvep_decoder method dnn."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from wavegraph.models import ssvep_dnn as dnn  # noqa: E402
+from wavegraph.nodes.models.ssvep import SSVEPDecoder  # noqa: E402
+from wavegraph.pipeline.datasets import DatasetError  # noqa: E402
+from wavegraph.pipeline.spec import SpecError, signal_spec  # noqa: E402
+from wavegraph.pipeline.testing import assert_streaming_equivalent, run_chunked  # noqa: E402
+
+WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "weights"
+FREQS = [8.0, 10.0, 12.0, 15.0]
+
+
+def test_layers_follow_the_paper():
+    cfg = dnn.SSVEPDNNConfig(250.0, [f"c{i}" for i in range(9)], list(np.arange(40) * 0.2 + 8), 100)
+    m = dnn.SSVEPDNN(cfg)
+    shapes = {k: tuple(v.shape) for k, v in m.state_dict().items()}
+    assert shapes["combine.weight"] == (1, 3, 1, 1) and "combine.bias" not in shapes  # 1x1 over 3 sub-bands
+    assert shapes["spatial.weight"] == (120, 1, 9, 1)  # [C x 1], 120 filters
+    assert shapes["down.weight"] == (120, 120, 1, 2) and m.down.stride == (1, 2)  # [1 x 2] stride 2
+    assert shapes["temporal.weight"] == (120, 120, 1, 10)  # [1 x 10]
+    assert shapes["fc.weight"] == (40, 120 * 50)
+    assert m(torch.randn(5, 3, 9, 100)).shape == (5, 40)
+    assert cfg.bands == [[6.0, 90.0], [14.0, 90.0], [22.0, 90.0]]
+
+
+def test_checkpoint_round_trip(tmp_path):
+    cfg = dnn.SSVEPDNNConfig(160.0, ["O1", "Oz", "O2"], FREQS, 64)
+    m = dnn.SSVEPDNN(cfg).eval()
+    x = np.random.default_rng(0).standard_normal((4, 3, 3, 64))
+    for half in (False, True):
+        dnn.save(m, tmp_path / "m.safetensors", half=half)
+        m2, meta = dnn.load(tmp_path / "m.safetensors")
+        assert meta["kind"] == "ssvep_dnn" and m2.cfg == cfg
+        np.testing.assert_allclose(dnn.predict_proba(m2, x), dnn.predict_proba(m, x), atol=1e-2 if half else 1e-6)
+
+
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory):
+    """A calibration run (real EEGMMIDB background + simulated SSVEP, annotations = Hz) written as FIF, a DNN
+    trained from it with `wavegraph train ssvep`, and a second run (other background segment) to decode."""
+    from wavegraph.benchmarks import ssvep_sim as sim
+    from wavegraph.benchmarks.train_ssvep import main
+
+    d = tmp_path_factory.mktemp("ssvep")
+    try:
+        calib = sim.calibration_raw(FREQS, 10, 2.0, -10.0, segment="train", seed=1)
+        online = sim.calibration_raw(FREQS, 4, 2.0, -10.0, segment="eval", seed=1)  # same simulated subject
+    except DatasetError as e:
+        pytest.skip(f"data set unavailable: {e}")
+    calib.save(d / "calib_raw.fif", verbose="error")
+    ckpt = d / "dnn.safetensors"
+    rc = main([str(d / "calib_raw.fif"), "--freqs", *map(str, FREQS), "--window", "1.0", "--epochs", "30",
+               "--out", str(ckpt)])
+    assert rc == 0 and ckpt.is_file()
+    return ckpt, online
+
+
+def _markers(raw):
+    """The annotations as an events chunk (onset, duration, code = 1 + frequency index)."""
+    return np.array([[a["onset"], a["duration"], 1 + FREQS.index(float(a["description"]))] for a in raw.annotations])
+
+
+def test_trained_checkpoint_decodes_a_new_run_through_the_trial_decoder(calibrated):
+    """Stimulus-locked decisions on a run the model never saw (another background segment), fed in chunks with
+    the markers arriving early, late and in bursts: the same decisions, well above chance."""
+    from wavegraph.nodes.models.ssvep import SSVEPTrialDecoder
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import StreamSpec
+
+    ckpt, online = calibrated
+    x = online.get_data()
+    ev = _markers(online)
+    specs = {"in": signal_spec(online.info["sfreq"], online.ch_names),
+             "events": StreamSpec("events", 0.0, (3,), "float64", labels=tuple((i + 1, f"{f:g}") for i, f in enumerate(FREQS)))}
+    runs = []
+    for marker_lag in (-1, 3, 30):  # markers delivered this many chunks (0.25 s) before/after their samples
+        node = SSVEPTrialDecoder(method="dnn", checkpoint=str(ckpt))
+        node.configure(specs)
+        got, n_chunks, sent = [], x.shape[1] // 40 + 1, 0
+        for i in range(n_chunks + 60):
+            inputs = {}
+            if i < n_chunks:
+                inputs["in"] = Chunk(x[:, i * 40:(i + 1) * 40], t0=i * 40 / 160.0)
+            due = ev[(ev[:, 0] * 160 // 40 + marker_lag <= i) & (np.arange(len(ev)) >= sent)]
+            if len(due):
+                inputs["events"] = Chunk(due, t0=float(due[0, 0]))
+                sent += len(due)
+            if inputs:
+                out = node.process(inputs)
+                if "out" in out:
+                    got.append(out["out"].data)
+        runs.append(np.concatenate(got))
+    for r in runs[1:]:
+        np.testing.assert_array_equal(r, runs[0])
+    dec = runs[0]
+    np.testing.assert_allclose(dec[:, 0], ev[:, 0])
+    acc = float(np.mean(dec[:, 2] == ev[:, 2]))
+    assert acc > 0.6, f"accuracy {acc:.2f} on {len(ev)} trials (chance 0.25)"
+    assert node.latency_samples == round(0.14 * 160) + 160 - 1
+
+
+def test_dnn_node_streaming_equals_offline(calibrated):
+    ckpt, online = calibrated
+    x = online.get_data()[:, :800]
+    spec = signal_spec(online.info["sfreq"], online.ch_names)
+    out = assert_streaming_equivalent(lambda: SSVEPDecoder(method="dnn", checkpoint=str(ckpt), step=0.25), x, spec,
+                                      chunkings=[[1] * 200 + [600], [33] * 24 + [8]], rtol=1e-5, atol=1e-6)
+    # offline: causal bank over the whole signal, then the model on each window
+    m, _ = dnn.load(ckpt)
+    from scipy.signal import sosfilt
+
+    y = np.stack([sosfilt(s, x, axis=-1) for s in dnn.design_dnn_bank(m.cfg)])
+    wins = np.stack([y[..., k * 40:k * 40 + 160] for k in range((800 - 160) // 40 + 1)])
+    np.testing.assert_allclose(out["scores"], dnn.predict_proba(m, wins), rtol=1e-5, atol=1e-6)
+
+
+def test_dnn_node_checks_the_checkpoint_against_the_stream(calibrated):
+    ckpt, online = calibrated
+    with pytest.raises(SpecError, match="trained at 160 Hz"):
+        SSVEPDecoder(method="dnn", checkpoint=str(ckpt)).configure({"in": signal_spec(250.0, online.ch_names)})
+    with pytest.raises(SpecError, match="not in the stream"):
+        SSVEPDecoder(method="dnn", checkpoint=str(ckpt)).configure({"in": signal_spec(160.0, ["O1", "O2"])})
+    with pytest.raises(SpecError, match="differ from the checkpoint"):
+        SSVEPDecoder(method="dnn", checkpoint=str(ckpt), freqs=[8, 9, 10, 11]).configure(
+            {"in": signal_spec(160.0, online.ch_names)})
+    with pytest.raises(SpecError):
+        SSVEPDecoder(method="dnn", checkpoint="/nonexistent.safetensors").configure(
+            {"in": signal_spec(160.0, online.ch_names)})
+
+
+def test_shipped_global_models_load_and_are_small():
+    files = sorted(WEIGHTS.glob("ssvep_dnn_40f_160hz_*ms.safetensors"))
+    if not files:
+        pytest.skip("global DNN weights not trained yet")
+    assert sum(f.stat().st_size for f in files) < 10 * 2 ** 20
+    for f in files:
+        m, meta = dnn.load(f)
+        assert meta["training"]["stage"] == "global" and len(m.cfg.freqs) == 40 and m.cfg.rate == 160.0
+        node = SSVEPDecoder(method="dnn", checkpoint=str(f))
+        node.configure({"in": signal_spec(160.0, m.cfg.channels)})
+        assert node.latency_samples == m.cfg.n_samples - 1
