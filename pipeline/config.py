@@ -37,7 +37,7 @@ class GraphError(Exception):
     """One or more problems in a graph file. Each is printed as `file:line: message; fix: hint`."""
 
     def __init__(self, problems: list[tuple[str, int, str, str]]):
-        self.problems = problems
+        self.problems = _merge_repeats(problems)
         super().__init__("\n".join(self.lines()))
 
     def lines(self) -> list[str]:
@@ -46,6 +46,27 @@ class GraphError(Exception):
             where = f"{file}:{line}" if line else file
             out.append(f"{where}: {message}" + (f"; fix: {hint}" if hint else ""))
         return out
+
+
+_NODE_PREFIX = re.compile(r"^node '([^']*)'")
+
+
+def _merge_repeats(problems: list[tuple[str, int, str, str]]) -> list[tuple[str, int, str, str]]:
+    """One mistake, one line: the same problem at the same line for several nodes (a YAML anchor used
+    by each) becomes one line naming them all; exact repeats are dropped."""
+    groups: dict[tuple, list[str]] = {}
+    for file, line, message, hint in problems:
+        m = _NODE_PREFIX.match(message)
+        key = (file, line, _NODE_PREFIX.sub("node {}", message) if m else message, hint)
+        ids = groups.setdefault(key, [])
+        if m and m.group(1) not in ids:
+            ids.append(m.group(1))
+    out = []
+    for (file, line, message, hint), ids in groups.items():
+        if ids:
+            message = message.replace("node {}", ("nodes " if len(ids) > 1 else "node ") + ", ".join(f"'{i}'" for i in ids), 1)
+        out.append((file, line, message, hint))
+    return out
 
 
 class LineDict(dict):

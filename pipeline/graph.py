@@ -65,18 +65,21 @@ def make_node(nc: NodeConfig, file: str) -> Node:
         hint = (f"did you mean '{e.suggestion}'?" if e.suggestion else e.reason if e.reason
                 else "run `wavegraph nodes` to list the types")
         raise GraphError([(file, nc.type_line or nc.line, f"node '{nc.id}': unknown type '{nc.type}'", hint)]) from None
-    problems = _number_problems(nc, cls, file)
-    if problems:
-        raise GraphError(problems)
+    numbers = _number_problems(nc, cls, file)  # parameter name -> problem
+    problems = list(numbers.values())
     try:
         node = cls(**nc.params)
     except ValidationError as e:
-        raise GraphError([_param_problem(nc, cls, err, file) for err in e.errors()]) from None
+        raise GraphError(problems + [_param_problem(nc, cls, err, file) for err in e.errors()
+                                     if not err["loc"] or str(err["loc"][0]) not in numbers]) from None
     except (ValueError, TypeError) as e:
         raise GraphError([(file, nc.line, f"node '{nc.id}' ({nc.type}): {e}", "check its params")]) from None
     except Exception as e:  # noqa: BLE001 — a node bug must still name the node, not print a traceback
         raise GraphError([(file, nc.line, f"node '{nc.id}' ({nc.type}) failed to start: {type(e).__name__}: {e}",
                            "check its params; if they are right, this is a bug in the node")]) from None
+    if problems:
+        node.close()
+        raise GraphError(problems)
     for name, value in dict(node.params).items():
         if isinstance(value, float) and not math.isfinite(value):
             raise GraphError([(file, nc.param_lines.get(name, nc.line),
@@ -92,17 +95,17 @@ def _number_types(annotation) -> set:
     return args & {int, float}
 
 
-def _number_problems(nc: NodeConfig, cls: type[Node], file: str) -> list:
+def _number_problems(nc: NodeConfig, cls: type[Node], file: str) -> dict:
     """YAML `true` or a quoted '1.0' where a number is needed: pydantic would read them as 1 and 1.0."""
     fields = getattr(getattr(cls, "Params", None), "model_fields", {})
-    problems = []
+    problems = {}
     for name, value in nc.params.items():
         field = fields.get(name)
         if field is not None and isinstance(value, (bool, str)) and _number_types(field.annotation):
-            what = "a boolean" if isinstance(value, bool) else "quoted text"
-            problems.append((file, nc.param_lines.get(name, nc.line),
-                             f"node '{nc.id}' ({nc.type}): parameter '{name}' = {value!r} is {what}, not a number",
-                             f"write a number without quotes, e.g. {name}: 1.0"))
+            what = "a boolean" if isinstance(value, bool) else "text"
+            problems[name] = (file, nc.param_lines.get(name, nc.line),
+                              f"node '{nc.id}' ({nc.type}): parameter '{name}' = {value!r} is {what}, not a number",
+                              f"write a number without quotes, e.g. {name}: 1.0")
     return problems
 
 
@@ -152,9 +155,10 @@ def check_topology(config: GraphConfig, nodes: dict[str, Node]) -> list[str]:
             problems.append((file, e.line, f"edge {e}: input {e.target} already fed by {into[key].source} (line {into[key].line})",
                              "an input takes one edge; merge streams with a node"))
         into[key] = e
+    misnamed = {e.target_node for e in config.edges if e.target_node in nodes and e.target_port not in nodes[e.target_node].inputs}
     for nc in config.nodes:
         node = nodes.get(nc.id)
-        if node is None:
+        if node is None or nc.id in misnamed:  # one mistake, one line: the edge with the wrong port says it
             continue
         for port in node.inputs:
             if (nc.id, port) not in into:

@@ -46,7 +46,7 @@ def test_the_good_graph_validates(tmp_path, capsys):
 @pytest.mark.parametrize("kwargs, words", [
     ({"rate": "1e400"}, "parameter 'rate' = inf"),
     ({"low": "true"}, "parameter 'l_freq' = True is a boolean, not a number"),
-    ({"low": "'1.0'"}, "parameter 'l_freq' = '1.0' is quoted text, not a number"),
+    ({"low": "'1.0'"}, "parameter 'l_freq' = '1.0' is text, not a number"),
     ({"queue": "100000000000000000000"}, "must be an integer from 1 to 1000000"),
     ({"ch": "100000000"}, "100000000 channels; at most 65536"),
 ])
@@ -140,3 +140,19 @@ def test_run_folders_of_killed_parents_are_removed_by_the_next_run(tmp_path, mon
     alive.mkdir()
     run_dir = multiprocess.make_run_dir()
     assert not stale.exists() and alive.exists() and os.path.isdir(run_dir)
+
+
+def test_one_mistake_gives_one_line(tmp_path, capsys):
+    p = graph(tmp_path)  # a misspelt port: not also "input 'in' is not connected"
+    p.write_text(p.read_text().replace("target: bp.in,", "target: bp.inn,"))
+    assert "node 'bp' has no input port 'inn'" in one_error(p, capsys)
+    p = graph(tmp_path)  # a bad parameter in an anchor that 3 nodes use: one line naming them
+    text = p.read_text().replace("params: {rate: 250.0, channels: 2, freq: 10.0}",
+                                 "params: &s {rate: 250.0, channels: 2, freq: 10.0, bogus: 1}")
+    text = text.replace("  - id: bp", "  - {id: s2, type: sine, params: *s}\n  - {id: s3, type: sine, params: *s}\n  - id: bp")
+    p.write_text(text)
+    code = main(["validate", str(p)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and [line for line in err if "bogus" in line] == [
+        f"{p}:4: nodes 'src', 's2', 's3' (sine): unknown parameter 'bogus'; fix: parameters are: "
+        "rate, channels, chunk_size, duration, seed, dtype, freq, amplitude, phase"]

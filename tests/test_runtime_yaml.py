@@ -140,7 +140,7 @@ def test_set_override_and_bad_set(tmp_path):
 
 def test_queue_must_be_a_positive_integer_not_a_boolean(tmp_path, capsys):
     err = errors_of(tmp_path, GOOD.replace("target: acc.in}", "target: acc.in, queue: true}"), capsys)
-    assert ":11: edge queue True must be a positive integer" in err[0]
+    assert ":11: edge queue True must be an integer from 1 to" in err[0]
 
 
 def test_describe_sums_latency(tmp_path, capsys):
