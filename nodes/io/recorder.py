@@ -13,6 +13,7 @@ The target format follows the path suffix:
       to the first sample (markers before it or after the last sample are left out, as MNE does),
       the marker's duration, description = its label from the events spec (else the integer code).
       file_source reads them back as events with the same labels.
+  *.flac -> FLAC via soundfile, the same way as WAV but 24-bit PCM (values clipped to [-1, 1]).
   *.wav -> WAV via soundfile; signal streams (required for channel type "audio"). Subtype FLOAT for
       float32 data, DOUBLE for float64 (lossless; values are not clipped). Plain WAV stops at 4 GB
       (about 9 h of 16 kHz stereo float32); record longer sessions to FIF.
@@ -60,8 +61,8 @@ _MNE_TYPES = {"audio": "misc", "meg": "misc", "fnirs": "misc"}
 def _target_format(path: Path, spec: StreamSpec) -> str:
     name = path.name.lower()
     is_audio = bool(spec.channel_types) and all(t == "audio" for t in spec.channel_types)
-    if name.endswith(".wav"):
-        fmt = "wav"
+    if name.endswith((".wav", ".flac")):
+        fmt = "wav"  # FLAC is written the same way (see _start)
     elif name.endswith(FIF_ENDINGS):
         fmt = "fif"
     elif name.endswith(".fif") or name.endswith(".fif.gz"):
@@ -150,9 +151,10 @@ class Recorder(Sink):
         if self.format == "wav":
             import soundfile as sf
 
-            subtype = "DOUBLE" if spec.dtype == "float64" else "FLOAT"
+            flac = self.path.suffix.lower() == ".flac"
+            subtype = "PCM_24" if flac else "DOUBLE" if spec.dtype == "float64" else "FLOAT"
             self._file = sf.SoundFile(str(self.path), "w", samplerate=int(round(spec.rate)),
-                                      channels=spec.n_channels, subtype=subtype, format="WAV")
+                                      channels=spec.n_channels, subtype=subtype, format="FLAC" if flac else "WAV")
         elif self.format == "csv":
             self._file = open(self.path, "w", buffering=1)
             self._file.write(_csv_header(spec) + "\n")

