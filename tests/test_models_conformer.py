@@ -185,3 +185,39 @@ def test_bad_inputs_are_clear_errors():
         model.init_state(1, att_context=(2, 1))
     with pytest.raises(ValueError, match="not a ConformerEncoder state"):
         model.stream(torch.randn(1, 10, 12), {"pending": torch.zeros(1, 0, 32)})
+
+
+@pytest.mark.parametrize("ctx, kernel, layers, sub", [((8, 1), 5, 2, 4), ((12, 2), 4, 3, 2)])
+def test_exact_recompute_window_is_the_receptive_field(ctx, kernel, layers, sub):
+    """benchmarks/models.py times `forward` on exact_window_start(...): the last chunk's output depends on the
+    window's first input frame and on nothing before it, and the window alone reproduces the streamed chunk."""
+    from wavegraph.benchmarks.models import exact_window_start
+
+    torch.manual_seed(0)
+    cfg = ConformerConfig(
+        d_in=8,
+        d_model=16,
+        n_layers=layers,
+        n_heads=2,
+        conv_kernel=kernel,
+        subsampling=sub,
+        att_context_sizes=[list(ctx)],
+    )
+    model = ConformerEncoder(cfg).eval()
+    size = ctx[1] + 1
+    end = 40 * size * sub
+    start = exact_window_start(cfg, ctx, end)
+    assert 0 < start and start % (size * sub) == 0
+    x = torch.randn(1, end, 8)
+    with torch.no_grad():
+        ref = model(x)[:, -size:]
+        torch.testing.assert_close(model(x[:, start:])[:, -size:], ref, rtol=0, atol=TOL)
+        # per layer: L sub-frames of attention plus the conv's k-1, rounded up to whole chunks
+        first = sub * (end // sub - size - layers * (ctx[0] + size * -(-(kernel - 1) // size))) - (sub - 1)
+        assert first - size * sub < start <= first  # the window starts on the chunk grid just before that frame
+        moved = []
+        for frame in (first - 1, first):
+            x2 = x.clone()
+            x2[:, frame] += 100.0
+            moved.append((model(x2)[:, -size:] - ref).abs().max().item())
+    assert moved[0] == 0.0 and moved[1] > 1e-7  # the frame before does not matter at all, the first one does
