@@ -5,7 +5,7 @@ along dim 1. It can run in two ways that give the same answer:
 
     y = model(x, **options)                          # offline: the whole sequence at once (training, evaluation)
 
-    state = model.init_state(batch, device, **options)   # a fresh stream; this is also how a stream is reset
+    state = model.init_state(batch, device, **options)  # a fresh stream; this is also the reset
     for x_chunk in chunks:                           # any chunk lengths, including 0 and 1 frames
         y_chunk, state = model.stream(x_chunk, state)
         ...
@@ -25,8 +25,8 @@ The contract:
     gives the same answer); `step` MAY update the state's tensors in place (the decode path) and returns it.
     Always use the returned state.
   * **Options** are model-specific stream settings (the Conformer's `att_context`). The same options go to
-    `forward`, `init_state` and `latency_frames`; a model with none ignores no keyword: an unknown option is a
-    TypeError.
+    `forward`, `init_state` and `latency_frames`; an option the model does not take is a TypeError (models
+    without options take no keyword arguments there).
   * **Latency is declared** in input frames: `latency_frames(**options)` is how many input frames after the first
     input frame of an output frame's stride block must arrive before that output frame is returned by `stream`
     (0 for a causal stride-1 model; `(R + 1) * subsampling - 1` for the Conformer with lookahead R).
@@ -35,7 +35,8 @@ The contract:
     `forward`; the tests check it over many chunkings.
 
 `Chain(a, b, ...)` runs models one after another under the same API (strides multiply, latencies add in input
-frames), e.g. a Conformer encoder then a Mamba stack then a linear head (`Chain(enc, ssm, Frames(nn.Linear(...)))`).
+frames), e.g. a Conformer encoder, a Mamba stack and a linear head:
+`Chain(enc, ssm, Frames(nn.Linear(ssm.d_out, n), ssm.d_out, n))`. docs/models.md has the whole contract.
 
 `assert_stream_equals_forward(model, x, **options)` checks the contract for a model (tests of new models use it).
 
