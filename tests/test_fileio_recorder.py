@@ -224,19 +224,25 @@ CHILD = textwrap.dedent(
     import sys, time
     sys.path.insert(0, {repo!r})
     from wavegraph.nodes.io.file_source import FileSource
-    from wavegraph.nodes.io.recorder import Recorder, close_on_signals
+    from wavegraph.nodes.io.recorder import Recorder
+    from wavegraph.pipeline.executor import StopFlag
+    stop = StopFlag().install()  # the runtime's one signal path; the recorder has none of its own
     src = FileSource(path={edf!r}, chunk_size=32)
     spec = src.configure({{}})["out"]
     fif, wav = Recorder(path={fif!r}), Recorder(path={wav!r})
     for rec in (fif, wav):
         rec.configure({{"in": spec}})
-    close_on_signals([src, fif, wav])
     for _ in range(40):
         chunk = src.read()["out"]
         fif.process({{"in": chunk}})
         wav.process({{"in": chunk}})
     print("ready", flush=True)
-    time.sleep(60)
+    deadline = time.monotonic() + 60
+    while not stop and time.monotonic() < deadline:
+        time.sleep(0.02)
+    for node in (src, fif, wav):
+        node.close()
+    sys.exit(130 if stop else 1)
     """
 )
 
@@ -244,7 +250,7 @@ CHILD = textwrap.dedent(
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL], ids=["TERM", "INT", "KILL"])
 def test_signal_in_a_recording_process_leaves_a_complete_file(edf_path, tmp_path, signum):
     """A real process records 40 chunks of EEG to FIF and WAV, then gets a signal. TERM/INT: the
-    handler closes the recorders. KILL: nothing runs; the WAV is still complete (its header is
+    StopFlag is set and the process closes the recorders. KILL: nothing runs; the WAV is still complete (its header is
     rewritten on every flush) and recover() builds the FIF from the spill."""
     fif, wav = tmp_path / "sig_raw.fif", tmp_path / "sig.wav"
     code = CHILD.format(repo=str(REPO), edf=str(edf_path), fif=str(fif), wav=str(wav))
@@ -257,10 +263,8 @@ def test_signal_in_a_recording_process_leaves_a_complete_file(edf_path, tmp_path
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    if signum == signal.SIGTERM:
-        assert proc.returncode == 128 + signal.SIGTERM, err
-    elif signum == signal.SIGINT:
-        assert proc.returncode != 0 and "KeyboardInterrupt" in err
+    if signum in (signal.SIGTERM, signal.SIGINT):
+        assert proc.returncode == 130, err  # the stop flag was set and the recorders closed
     else:
         assert proc.returncode == -signal.SIGKILL and not fif.exists()
         recover(fif)

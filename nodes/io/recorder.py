@@ -32,14 +32,14 @@ Crash safety. Every chunk is on disk before process() returns:
     from the spill.
   - Every chunk's seq, t0, length and gap flag go to `<path>.chunks.csv` (flushed per chunk).
 
-close() is idempotent and is what a runner must call on shutdown, including from a signal handler;
-`close_on_signals(nodes)` installs SIGINT/SIGTERM handlers that do exactly that and then stop.
+close() is idempotent and is what a runner calls on shutdown. Signals are the runner's alone
+(pipeline.executor.StopFlag: SIGINT, SIGTERM and SIGHUP stop the sources, the graph drains, then every
+node is closed); the recorder installs no handler of its own.
 """
 from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
 from pathlib import Path
 from typing import Any, Iterable
@@ -370,34 +370,6 @@ def _csv_rows(rows: np.ndarray, t0: float, spec: StreamSpec) -> str:
             t = float(t0) + i / spec.rate if spec.rate else float(t0)
             lines.append(f"{t!r}," + ",".join(repr(v.item()) for v in row))
     return "".join(line + "\n" for line in lines)
-
-
-# --- shutdown -----------------------------------------------------------------------------------
-def close_on_signals(nodes: Iterable, signals=(signal.SIGINT, signal.SIGTERM)) -> None:
-    """Install handlers that close() every node, then stop the process as the signal would.
-
-    SIGINT raises KeyboardInterrupt after closing; other signals exit with status 128 + signum.
-    Call from the main thread. A runner with its own handler just calls close() on its nodes.
-    If the signal lands while a node's close() is already running (the process is shutting down
-    anyway), the handler returns and lets that close() finish instead of cutting it short."""
-    nodes = list(nodes)
-
-    def handler(signum, frame):
-        if any(getattr(node, "closing", False) for node in nodes):
-            return
-        for s in signals:  # a second Ctrl-C must not cut the finalisation short
-            signal.signal(s, signal.SIG_IGN)
-        for node in nodes:
-            try:
-                node.close()
-            except Exception as e:  # keep closing the others; say what failed
-                print(f"error closing {type(node).__name__}: {e}", file=sys.stderr)
-        if signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        sys.exit(128 + signum)
-
-    for s in signals:
-        signal.signal(s, handler)
 
 
 def main(argv: list[str] | None = None) -> int:
