@@ -180,7 +180,7 @@ def _load_token_decoder(spec: str):
         return f"{spec}: {type(e).__name__}: {e}"
 
 
-def semi_synthetic(windows=SEMI_WINDOWS, snrs=SEMI_SNRS, n_subjects: int = 3, m: int = 40, ft_epochs: int = 20,
+def semi_synthetic(windows=SEMI_WINDOWS, snrs=SEMI_SNRS, n_subjects: int = 3, m: int = 40, ft_epochs: int = 30,
                    token_decoder: str | None = "wavegraph.models.token_decoder:TokenDecoder", log=print) -> dict:
     from wavegraph.models import ssvep_dnn as dnn
 
@@ -193,13 +193,14 @@ def semi_synthetic(windows=SEMI_WINDOWS, snrs=SEMI_SNRS, n_subjects: int = 3, m:
     subjects = []
     for s in range(n_subjects):
         subj = sim.make_subject(100 + s)
-        ev = {snr: sim.trials(bg, "eval", subj, freqs, phases, 3, snr, wmax, seed=5000 + 10 * s + i)
+        ev = {snr: sim.trials(bg, "eval", subj, freqs, phases, 3, snr, wmax, seed=5000 + 10 * s + i, jitter=True)
               for i, snr in enumerate(snrs)}
-        cal = sim.trials(bg, "calib", subj, freqs, phases, 2, list(snrs), wmax, seed=6000 + s)
+        cal = sim.trials(bg, "calib", subj, freqs, phases, 3, list(snrs), wmax, seed=6000 + s, jitter=True)
         subjects.append({"eval": {k: (v[0], sim.filtered(v[0], fb.sos), v[1]) for k, v in ev.items()},
                          "calib": (cal[0], sim.filtered(cal[0], fb.sos[:3]), cal[1]), "latency": subj.latency})
     token_cls = _load_token_decoder(token_decoder) if token_decoder else "disabled (--no-token)"
     cells = []  # one row per (decoder, window, snr)
+    token_errors: dict[str, str] = {}
 
     def add(decoder, w, snr, correct, n, secs):
         acc = correct / n
@@ -225,7 +226,7 @@ def semi_synthetic(windows=SEMI_WINDOWS, snrs=SEMI_SNRS, n_subjects: int = 3, m:
             tuned = []
             for s, subj in enumerate(subjects):
                 _, xc, yc = subj["calib"]
-                tuned.append(dnn.fine_tune(glob, sim.window(xc, bg.rate, w), yc, ft_epochs, lr=1e-3, seed=s))
+                tuned.append(dnn.fine_tune(glob, sim.window(xc, bg.rate, w), yc, ft_epochs, lr=3e-3, seed=s))
             t_ft = time.perf_counter() - t0
             for name, models in (("dnn-global", [glob] * len(subjects)), ("dnn", tuned)):
                 for snr in snrs:
@@ -261,14 +262,15 @@ def semi_synthetic(windows=SEMI_WINDOWS, snrs=SEMI_SNRS, n_subjects: int = 3, m:
                         pred = np.asarray(dec.predict(sim.window(x, bg.rate, w)))
                         c, n = c + int((pred == y).sum()), n + len(y)
                     add("token", w, snr, c, n, time.perf_counter() - t1 + t_fit / len(snrs))
-            except ValueError as e:
-                log(f"  token decoder n/a at {w:g} s: {e}")
+            except (ValueError, OSError) as e:  # a window it cannot handle, or its weights are missing
+                log(f"  token decoder n/a at {w:g} s: {type(e).__name__}: {e}")
+                token_errors[f"{w:g}"] = f"{type(e).__name__}: {e}"
         log(f"  window {w:g} s done")
     return {"background": bg.name, "rate": bg.rate, "channels": sim.CHANNELS, "m": m, "freqs": [float(f) for f in freqs],
             "snrs_db": list(snrs), "test_subjects": n_subjects, "eval_trials_per_subject_snr": 3 * m,
-            "calib_trials_per_subject": 2 * m, "fine_tune_epochs": ft_epochs, "gaze_shift_s": GAZE_S,
+            "calib_trials_per_subject": 3 * m, "fine_tune_epochs": ft_epochs, "gaze_shift_s": GAZE_S,
             "token_decoder": token_cls if isinstance(token_cls, str) else token_decoder,
-            "segments_s": sim.SEGMENTS, "cells": cells}
+            "token_errors": token_errors, "segments_s": sim.SEGMENTS, "cells": cells}
 
 
 # --- report ------------------------------------------------------------------------------------------
@@ -347,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--subjects", type=int, default=3, help="semi-synthetic test subjects (default 3)")
     ap.add_argument("--windows", nargs="+", type=float, default=SEMI_WINDOWS)
     ap.add_argument("--snrs", nargs="+", type=float, default=SEMI_SNRS)
-    ap.add_argument("--ft-epochs", type=int, default=20, help="DNN fine-tuning epochs per subject (default 20)")
+    ap.add_argument("--ft-epochs", type=int, default=30, help="DNN fine-tuning epochs per subject (default 30)")
     ap.add_argument("--token-decoder", default="wavegraph.models.token_decoder:TokenDecoder", help="module:Class")
     ap.add_argument("--no-token", action="store_true", help="skip the token decoder")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")

@@ -121,9 +121,12 @@ def make_subject(seed: int, channels=CHANNELS) -> Subject:
 
 
 def trials(bg: Background, segment: str, subject: Subject, freqs, phases, n_blocks: int, snr_db, window_max: float,
-           seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+           seed: int, jitter: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Raw trials (n, C, samples) from PRE_S before onset to DELAY_S + window_max after it, labels (n,),
-    and each trial's SNR (dB). `snr_db`: one value or a list (each trial draws one)."""
+    and each trial's SNR (dB). `snr_db`: one value or a list (each trial draws one). Every trial's amplitude
+    varies by U(0.8, 1.2); with `jitter` its latency also varies by N(0, 10 ms) and each harmonic's phase
+    by N(0, 0.15 rad) (the benchmark's calibration and evaluation trials; the shipped global models were
+    trained without)."""
     rng = np.random.default_rng([11, seed])
     rate = bg.rate
     seg = bg.segment(segment)
@@ -133,8 +136,6 @@ def trials(bg: Background, segment: str, subject: Subject, freqs, phases, n_bloc
         raise ValueError(f"segment {segment} is shorter than one trial")
     snrs = np.atleast_1d(np.asarray(snr_db, dtype=float))
     t = (np.arange(n_total) - n_pre) / rate  # seconds from the onset
-    tl = t - subject.latency
-    env = np.where(tl >= 0, 1.0 - np.exp(-np.clip(tl, 0, None) / subject.tau), 0.0)
     h = np.arange(1, N_HARMONICS + 1)
     unit_power = np.mean(np.sum((subject.amps[:, None] * subject.topo) ** 2, axis=0) / 2)
     m = len(freqs)
@@ -143,9 +144,14 @@ def trials(bg: Background, segment: str, subject: Subject, freqs, phases, n_bloc
     y = np.tile(np.arange(m), n_blocks)
     trial_snr = rng.choice(snrs, size=n)
     starts = rng.integers(0, seg.shape[1] - n_total + 1, size=n)
+    jit = np.random.default_rng([17, seed])
+    d_lat = jit.normal(0, 0.010, n) if jitter else np.zeros(n)
+    d_phase = jit.normal(0, 0.15, (n, N_HARMONICS)) if jitter else np.zeros((n, N_HARMONICS))
     for i in range(n):
         k = y[i]
-        arg = 2 * np.pi * h[:, None] * freqs[k] * tl[None] + (h * phases[k])[:, None]  # (H, T)
+        tl = t - subject.latency - d_lat[i]
+        env = np.where(tl >= 0, 1.0 - np.exp(-np.clip(tl, 0, None) / subject.tau), 0.0)
+        arg = 2 * np.pi * h[:, None] * freqs[k] * tl[None] + (h * phases[k] + d_phase[i])[:, None]  # (H, T)
         waves = np.sin(arg[:, None, :] + subject.theta[:, :, None])  # (H, C, T)
         s = np.einsum("h,hc,hct->ct", subject.amps, subject.topo, waves) * env
         gain = np.sqrt(bg.band_power * 10 ** (trial_snr[i] / 10) / unit_power) * rng.uniform(0.8, 1.2)

@@ -152,3 +152,33 @@ def test_fbcca_node_on_real_ssvep_recording():
         hits += int((codes == 1).sum())
         total += codes.size
     assert hits / total > 0.8, f"6 Hz chosen in {hits}/{total} windows"
+
+
+def test_trial_decoder_equals_offline_and_drops_late_markers():
+    """ssvep_trial_decoder: one decision per marker on [marker + delay, + window], filtered from zero state
+    `pre` s before the marker (offline: sosfilt on that span); a marker later than max_delay is counted."""
+    from scipy.signal import sosfilt
+
+    from wavegraph.nodes.models.ssvep import SSVEPTrialDecoder
+    from wavegraph.pipeline.spec import StreamSpec
+
+    rate, freqs = 250.0, [6.0, 7.5, 8.57, 10.0]
+    x = np.concatenate([ssvep(f, seconds=3, seed=i) for i, f in enumerate([7.5, 10.0, 6.0, 8.57])], axis=1) * 1e-5
+    markers = np.array([[0.5, 2.0, 2], [3.4, 2.0, 4], [6.2, 2.0, 1], [4.8, 2.0, 4]])
+    specs = {"in": signal_spec(rate, NAMES), "events": StreamSpec("events", 0.0, (3,), "float64")}
+    node = SSVEPTrialDecoder(method="fbcca", freqs=freqs, window=1.0, delay=0.2, pre=0.5, max_delay=2.0)
+    node.configure(specs)
+    outs = [node.process({"events": Chunk(markers[:3], 0.5)})]  # early markers
+    for i in range(0, x.shape[1], 100):
+        outs.append(node.process({"in": Chunk(x[:, i:i + 100], i / rate)}))
+    outs.append(node.process({"events": Chunk(markers[3:], 4.8)}))  # 7 s after its samples: too late
+    ev = np.concatenate([o["out"].data for o in outs if "out" in o])
+    sc = np.concatenate([o["scores"].data for o in outs if "scores" in o])
+    assert node.counters == {"late_marker": 1}
+    np.testing.assert_allclose(ev[:, 0], markers[:3, 0])
+    assert list(ev[:, 2]) == [2, 4, 1]  # the simulated targets
+    for row, (t, _, _) in zip(sc, markers[:3]):
+        s = int(round(t * rate))
+        seg = x[:, s - 125:s + 50 + 250]
+        y = np.stack([sosfilt(sos, seg, axis=-1) for sos in node.scorer.sos])[..., -250:]
+        np.testing.assert_allclose(row, node.scorer.scores(y), rtol=1e-10)
