@@ -162,6 +162,9 @@ def test_worker_that_dies_without_reporting_ends_the_run(tmp_path):
     assert proc.returncode == 1, proc.stderr
     assert "process 'b' exited with code 3 without reporting" in proc.stderr
     assert "rec " in proc.stdout  # the summary still lists every node
+    assert "(failed)" in proc.stdout and "(interrupted)" not in proc.stdout  # a failure, not a Ctrl-C
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("acc "))
+    assert "no report" in row and " 0 " not in row  # not a row of zeros that looks like a measurement
 
 
 def _parent_of(pid: str) -> int | None:

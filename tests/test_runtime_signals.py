@@ -136,3 +136,20 @@ def test_a_signal_to_any_process_ends_the_run_and_keeps_every_sample(tmp_path, s
         assert data.shape[1] == 10 * chunks_read > 0, f"{target}: recorded {data.shape[1]} of {10 * chunks_read}"
         np.testing.assert_array_equal(data[0], np.cumsum(np.arange(data.shape[1], dtype=np.float64)))
         assert not list(run.dir.glob("wg-*")), f"{target}: the run folder was left behind"
+
+
+def test_a_second_ctrl_c_stops_at_once_and_still_prints_the_summary(tmp_path):
+    run = Run(tmp_path, "twice")
+    try:
+        _wait_all(Run.flowing, [run], 60, "data to flow")
+        run.send("parent", signal.SIGINT)
+        run.send("parent", signal.SIGINT)
+        out, err = run.proc.communicate(timeout=30)
+    finally:
+        if run.proc.poll() is None:
+            run.proc.kill()
+    assert run.proc.returncode == 130, err
+    assert "compute us p50/p99" in out and "(interrupted)" in out and "Traceback" not in err
+    data = np.load(run.out)["data"]  # aborted between chunks: a complete file of what arrived
+    np.testing.assert_array_equal(data[0], np.cumsum(np.arange(data.shape[1], dtype=np.float64)))
+    assert not [pid for pid in run.workers.values() if _running(pid)]
