@@ -13,8 +13,8 @@ import threading
 import time
 import traceback
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Callable
 
 import numpy as np
 
@@ -63,7 +63,7 @@ class StopFlag:
         else:
             self.request(name)
 
-    def install(self) -> "StopFlag":
+    def install(self) -> StopFlag:
         if threading.current_thread() is threading.main_thread():
             for sig in self.SIGNALS:
                 self._old[sig] = signal.signal(sig, self._on_signal)
@@ -108,7 +108,7 @@ class NodeStats:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "NodeStats":
+    def from_dict(cls, d: dict) -> NodeStats:
         """The inverse of to_dict (percentiles stay percentiles); ValueError on anything malformed."""
         try:
             counts = {k: int(d[k]) for k in _COUNTS}
@@ -241,7 +241,7 @@ class Executor:
             if isinstance(node, Sink) and chunk.origin_ns:
                 st.latency_ns.append(time.monotonic_ns() - chunk.origin_ns)
             self._emit(node_id, outs, chunk.gap, chunk.origin_ns)
-        elif chunk.gap:  # an empty chunk (an end-of-stream marker, say) that follows lost data
+        elif chunk.gap and node.propagates_gaps:  # an empty chunk (an end-of-stream marker, say) after lost data
             self.pending_gap[node_id] = True
         if chunk.eos:
             self.open_inputs[node_id].discard(port)
@@ -269,7 +269,10 @@ class Executor:
 
     def _emit(self, node_id: str, outs: dict[str, Chunk], gap: bool, origin_ns: int) -> None:
         """Send a node's outputs with `gap` (its input's flag) ORed in. A gap that produces no output
-        (a node holding data back, e.g. for a window) is kept for the node's next output."""
+        (a node holding data back, e.g. for a window) is kept for the node's next output. A node with
+        `propagates_gaps = False` flags its outputs itself (a restart still flags its next output)."""
+        if not self.nodes[node_id].propagates_gaps:
+            gap = False
         pending = self.pending_gap[node_id]
         if gap:
             self.pending_gap[node_id] = True

@@ -45,6 +45,10 @@ class Node:
     inputs: ClassVar[tuple[str, ...]] = ("in",)
     outputs: ClassVar[tuple[str, ...]] = ("out",)
     Params: ClassVar[type[NodeParams]] = NodeParams
+    # True: the runtime ORs an input chunk's `gap` flag into the node's next output (right for one input).
+    # False: the node sets `gap` on its outputs itself (nodes that align several inputs by time, such as
+    # join and epochs, whose next output need not be the data that follows the gap).
+    propagates_gaps: ClassVar[bool] = True
 
     def __init__(self, **params: Any):
         self.params = self.Params(**params)

@@ -116,7 +116,7 @@ processes:
         r = run_graph(build_graph(load_config(yaml, [f"rec.path={d / 'joined.npz'}", f"recep.path={d / 'epochs.npz'}",
                                                      f"recev.path={d / 'epoch_events.csv'}"])), in_process=mode == "in")
         assert r.exit_code == 0, r.failure
-        assert not r.stats["ep"]["counters"] and not r.stats["join"]["counters"]
+        assert not r.stats["ep"]["counters"] and not r.stats["join"]["counters"], (mode, r.stats["ep"], r.stats["join"])
     for name in ("joined.npz", "epochs.npz"):
         np.testing.assert_array_equal(np.load(tmp_path / "in" / name)["data"], np.load(tmp_path / "multi" / name)["data"])
     assert (tmp_path / "in" / "epoch_events.csv").read_text() == (tmp_path / "multi" / "epoch_events.csv").read_text()

@@ -27,7 +27,7 @@ Latency: round(tmax*rate) samples (the epoch waits for its last sample).
 """
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -53,17 +53,27 @@ class EpochsParams(NodeParams):
         return self
 
 
+@dataclass
+class EpochsState:
+    """The signal still needed (TimedBuffer fields) and the markers waiting for their window."""
+
+    data: np.ndarray
+    times: np.ndarray
+    breaks: np.ndarray
+    pending: np.ndarray  # (n, 3) marker rows (onset, duration, code), by onset
+    start: int = 0
+    seen: bool = False
+    anchor_t0: float = 0.0
+    anchor_n: int = 0
+
+
 class Epochs(Node):
     """Cut (tmin, tmax) around each marker; see the module docstring."""
 
     inputs = ("in", "events")
     outputs = ("out", "events")
     Params = EpochsParams
-
-    def __init__(self, **params: Any):
-        super().__init__(**params)
-        self.buf: TimedBuffer | None = None
-        self.pending: list[tuple[float, float, float]] = []
+    propagates_gaps = False  # an epoch is whole or dropped (gap_in_epoch); a gap elsewhere does not flag it
 
     def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
         sig = self.require_input(in_specs, "in", "signal")
@@ -84,8 +94,8 @@ class Epochs(Node):
                                 "give a baseline [a, b] with tmin <= a <= b <= tmax")
             self.mask = slice(b0 - self.i0, b1 - self.i0 + 1)
         dtype = sig.dtype if np.dtype(sig.dtype).kind == "f" else "float64"
-        self.buf = TimedBuffer(sig.shape, dtype, sig.rate)
-        self.pending = []
+        self.buf = TimedBuffer(sig.shape, dtype, sig.rate, lambda: self.state)
+        self.reset()
         self.latency_samples = max(self.i1, 0)
         self.out_specs = {
             "out": StreamSpec("features", 0.0, (*sig.shape, n_times), dtype, sig.channel_names,
@@ -97,13 +107,13 @@ class Epochs(Node):
     # --- data -------------------------------------------------------------------------------------
     def process(self, inputs: dict[str, Chunk]) -> dict[str, Chunk]:
         if "events" in inputs:
-            wanted = self.params.codes
-            for row in np.atleast_2d(inputs["events"].data).reshape(-1, 3):
-                if wanted is not None and int(row[2]) not in wanted:
-                    self.count("ignored_marker")
-                    continue
-                self.pending.append(tuple(float(v) for v in row))
-            self.pending.sort(key=lambda r: r[0])
+            rows = np.asarray(inputs["events"].data, dtype=np.float64).reshape(-1, 3)
+            if self.params.codes is not None:
+                keep = np.isin(rows[:, 2].astype(np.int64), self.params.codes)
+                self.count("ignored_marker", int(np.count_nonzero(~keep)))
+                rows = rows[keep]
+            pending = np.concatenate([self.state.pending, rows])
+            self.state.pending = pending[np.argsort(pending[:, 0], kind="stable")]
         if "in" in inputs:
             c = inputs["in"]
             self.buf.append(np.asarray(c.data), c.t0, c.gap)
@@ -113,21 +123,21 @@ class Epochs(Node):
         return self._cut(final=True)
 
     def _cut(self, final: bool) -> dict[str, Chunk]:
-        buf, half = self.buf, 0.5 / self.rate
+        buf, half, st = self.buf, 0.5 / self.rate, self.state
         epochs, rows = [], []
-        while self.pending:
-            onset = self.pending[0][0]
+        while len(st.pending):
+            onset = st.pending[0, 0]
             if not final and buf.end_time < onset - half:
                 break  # the event sample has not arrived yet
             s = buf.nearest(onset) if buf.times.size else -1
             if s < 0 or abs(buf.times[s - buf.start] - onset) > half + 1e-9:  # not on a held sample
-                self.pending.pop(0)
+                st.pending = st.pending[1:]
                 self.count("late_marker" if buf.start > 0 and buf.times.size and onset < buf.times[0] else "outside_data")
                 continue
             lo, hi = s + self.i0, s + self.i1 + 1
             if not final and hi > buf.n_total:
                 break  # wait for the end of the window
-            row = self.pending.pop(0)
+            row, st.pending = st.pending[0], st.pending[1:]
             if lo < 0 or hi > buf.n_total:
                 self.count("outside_data")
             elif lo < buf.start:
@@ -153,19 +163,10 @@ class Epochs(Node):
             return
         before = max(-self.params.tmin, 0.0) + 1.0 / self.rate  # the window start and the event sample
         keep_from = buf.end_time - self.params.max_delay - before
-        if self.pending:
-            keep_from = min(keep_from, self.pending[0][0] - before)
+        if len(self.state.pending):
+            keep_from = min(keep_from, self.state.pending[0, 0] - before)
         buf.prune(keep_from)
 
     # --- state ------------------------------------------------------------------------------------
-    def reset(self) -> None:
-        if self.buf is not None:
-            self.buf.reset()
-        self.pending = []
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"buffer": self.buf.state(), "pending": np.asarray(self.pending, dtype=np.float64).reshape(-1, 3)}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.buf.load(state["buffer"])
-        self.pending = [tuple(float(v) for v in r) for r in np.asarray(state["pending"]).reshape(-1, 3)]
+    def new_state(self) -> EpochsState:
+        return EpochsState(**self.buf.fresh(), pending=np.zeros((0, 3)))

@@ -17,13 +17,18 @@ dropped (`before_start`); at the end, reference samples after an input's last sa
 `max_wait` (seconds of reference-stream time, default none: wait for ever): once the reference has run
 `max_wait` past a sample that some input has not reached yet, the sample goes out with that input's
 last value held (NaN before it has any), the output chunk is flagged `gap`, and `late_<port>` counts
-the samples. Replaying files as fast as possible, sources are read one chunk each in turn: give them
+the samples. Gaps: the node flags its outputs itself (`propagates_gaps = False`: the runtime
+does not OR an input's gap into whatever the node emits next): a chunk that starts after a gap of the
+reference, one whose samples were interpolated across a gap of another input, and late samples. Each
+output chunk is one contiguous run of the reference; runs still pending at the very end after a
+reference gap are dropped (`after_break_at_end`). Replaying files as fast as possible, sources are read one chunk each in turn: give them
 the same `chunk_duration` (or no max_wait) so that none looks late.
 Latency: 0 declared (the wait for the slowest input is not a fixed number of samples).
 """
 from __future__ import annotations
 
 import re
+from dataclasses import make_dataclass
 from typing import Any
 
 import numpy as np
@@ -59,6 +64,7 @@ class Join(Node):
 
     outputs = ("out",)
     Params = JoinParams
+    propagates_gaps = False  # the node flags its own outputs (below), not whatever follows an input's gap
 
     def __init__(self, **params: Any):
         super().__init__(**params)
@@ -79,8 +85,12 @@ class Join(Node):
         types = [t for p in self.inputs for t in (specs[p].channel_types or ("misc",) * specs[p].shape[0])]
         units = {specs[p].units for p in self.inputs}
         self.dtype = np.result_type(*[np.dtype(specs[p].dtype) for p in self.inputs], np.float32)
-        self.bufs = {p: TimedBuffer(specs[p].shape, self.dtype, specs[p].rate, self.params.offsets.get(p, 0.0))
-                     for p in self.inputs}
+        self.bufs = {p: TimedBuffer(specs[p].shape, self.dtype, specs[p].rate, lambda: self.state,
+                                    self.params.offsets.get(p, 0.0), prefix=f"{p}_") for p in self.inputs}
+        fields = self._fresh()
+        # One state field per buffer field of every input (a_data, a_times, ..., b_data, ...), plus the
+        # time of each other input's first sample (first_b: None until it arrives).
+        self._state_type = make_dataclass("JoinState", [(k, Any) for k in fields])
         self.reset()
         ref = specs[self.ref]
         self.latency_samples = 0
@@ -92,8 +102,8 @@ class Join(Node):
     def process(self, inputs: dict[str, Chunk]) -> dict[str, Chunk]:
         for p, c in inputs.items():
             self.bufs[p].append(np.asarray(c.data), c.t0, c.gap)
-            if p != self.ref and self.first[p] is None and self.bufs[p].times.size:
-                self.first[p] = float(self.bufs[p].times[0])
+            if p != self.ref and self._first(p) is None and self.bufs[p].times.size:
+                setattr(self.state, f"first_{p}", float(self.bufs[p].times[0]))
         return self._emit(final=False)
 
     def finish(self) -> dict[str, Chunk]:
@@ -124,8 +134,8 @@ class Join(Node):
             return {}
         times, keep = t[:n], np.ones(n, dtype=bool)
         for p in self.others:
-            if self.first[p] is not None:
-                keep &= times >= self.first[p]
+            if self._first(p) is not None:
+                keep &= times >= self._first(p)
             elif final:
                 keep[:] = False  # an input that sent nothing: there is nothing to join
         if not keep.all():
@@ -133,7 +143,8 @@ class Join(Node):
         parts = [ref.data[..., :n]]
         gap = starts_segment
         for p in self.others:
-            vals, late = self._values(p, times)
+            vals, late, straddles = self._values(p, times)
+            gap |= bool(np.any(straddles & keep))  # interpolated across samples lost in input p
             late &= keep
             if late.any():
                 if final:
@@ -151,21 +162,24 @@ class Join(Node):
             return {}
         return {"out": Chunk(np.ascontiguousarray(out), t0=float(t_out[0]), gap=gap)}
 
-    def _values(self, p: str, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _values(self, p: str, times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Input p at `times`: linear interpolation where it has samples on both sides (or at t), else the
-        last value held (NaN before any); and which times it has not reached."""
+        last value held (NaN before any); which times it has not reached; which times fall between two
+        of its samples that a gap separates."""
         b = self.bufs[p]
         late = times > b.end_time
         nch = b.shape[0]
         if not b.times.size:
-            return np.full((nch, times.size), np.nan, dtype=self.dtype), np.ones(times.size, dtype=bool)
+            none = np.ones(times.size, dtype=bool)
+            return np.full((nch, times.size), np.nan, dtype=self.dtype), none, ~none
         i = np.clip(np.searchsorted(b.times, times, side="right") - 1, 0, b.times.size - 1)
         j = np.minimum(i + 1, b.times.size - 1)
         span = b.times[j] - b.times[i]
         w = np.where(span > 0, (times - b.times[i]) / np.where(span > 0, span, 1.0), 0.0)
         w = np.clip(w, 0.0, 1.0)  # before the first held sample (dropped anyway) / after the last (held)
         x0, x1 = b.data[:, i], b.data[:, j]
-        return (x0 + w * (x1 - x0)).astype(self.dtype, copy=False), late
+        straddles = np.isin(b.start + j, b.breaks) & (j > i)
+        return (x0 + w * (x1 - x0)).astype(self.dtype, copy=False), late, straddles
 
     def _prune(self) -> None:
         """Keep, per input, the last sample at or before the next reference time (for interpolation)."""
@@ -179,15 +193,12 @@ class Join(Node):
                     b.prune(float(b.times[k]))
 
     # --- state ------------------------------------------------------------------------------------
-    def reset(self) -> None:
-        for b in self.bufs.values():
-            b.reset()
-        self.first: dict[str, float | None] = {p: None for p in self.others}
+    def _fresh(self) -> dict[str, Any]:
+        fields = {k: v for b in self.bufs.values() for k, v in b.fresh().items()}
+        return {**fields, **{f"first_{p}": None for p in self.others}}
 
-    def state_dict(self) -> dict[str, Any]:
-        return {"buffers": {p: b.state() for p, b in self.bufs.items()}, "first": dict(self.first)}
+    def new_state(self):
+        return self._state_type(**self._fresh())
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        for p, s in state["buffers"].items():
-            self.bufs[p].load(s)
-        self.first = dict(state["first"])
+    def _first(self, p: str) -> float | None:
+        return getattr(self.state, f"first_{p}")

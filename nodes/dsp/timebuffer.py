@@ -5,31 +5,53 @@ Samples are stamped ``t_first + k / rate`` (plus a fixed clock offset), k counti
 of the segment whose first chunk had t0 = t_first, as the framing nodes stamp their outputs: times do
 not depend on how the stream was chunked. A chunk flagged ``gap`` starts a new segment at its own t0;
 the buffer remembers where, so that a consumer can refuse a window that spans missing data.
+
+The buffer keeps nothing itself: its fields live in the owning node's declared state (pipeline/state.py),
+named ``<prefix>data``, ``<prefix>times``, ... (see `fresh`), so state_dict/load_state_dict cover them.
 """
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 
 class TimedBuffer:
-    """Samples (leading axes..., n) with times (n,), oldest first; `start` counts samples ever pruned."""
+    """Samples (leading axes..., n) with times (n,), oldest first, in `state()`'s fields."""
 
-    def __init__(self, shape: tuple[int, ...], dtype, rate: float, offset: float = 0.0):
+    def __init__(self, shape: tuple[int, ...], dtype, rate: float, state: Callable[[], Any],
+                 offset: float = 0.0, prefix: str = ""):
         self.shape, self.dtype, self.rate, self.offset = tuple(shape), np.dtype(dtype), float(rate), float(offset)
-        self.reset()
+        self._state, self.prefix = state, prefix
 
-    def reset(self) -> None:
-        self.data = np.zeros((*self.shape, 0), dtype=self.dtype)
-        self.times = np.zeros(0, dtype=np.float64)
-        self.breaks: list[int] = []  # absolute sample indices where a gap starts a new segment
-        self.start = 0  # absolute index of data[..., 0]
-        self.seen = False  # any sample arrived yet
-        self.anchor = (0.0, 0)  # (t0, absolute index) of the current segment's first sample
+    def fresh(self) -> dict[str, Any]:
+        """The fields of an empty buffer, for the owner's state dataclass."""
+        p = self.prefix
+        return {p + "data": np.zeros((*self.shape, 0), dtype=self.dtype),  # (leading axes..., n)
+                p + "times": np.zeros(0, dtype=np.float64),  # (n,) stamp of each held sample
+                p + "breaks": np.zeros(0, dtype=np.int64),  # absolute indices where a gap starts a segment
+                p + "start": 0,  # absolute index of data[..., 0] (samples pruned so far)
+                p + "seen": False,  # any sample arrived yet
+                p + "anchor_t0": 0.0, p + "anchor_n": 0}  # t0 and absolute index of the segment's first sample
+
+    def _get(self, name):
+        return getattr(self._state(), self.prefix + name)
+
+    def _set(self, **values):
+        for k, v in values.items():
+            setattr(self._state(), self.prefix + k, v)
+
+    data = property(lambda self: self._get("data"))
+    times = property(lambda self: self._get("times"))
+    breaks = property(lambda self: self._get("breaks"))
+    start = property(lambda self: self._get("start"))
 
     @property
     def end_time(self) -> float:
         """Time of the newest sample (-inf before any)."""
-        return float(self.times[-1]) if self.times.size else -np.inf
+        t = self.times
+        return float(t[-1]) if t.size else -np.inf
 
     @property
     def n_total(self) -> int:
@@ -41,23 +63,22 @@ class TimedBuffer:
             return
         if data.shape[:-1] != self.shape:
             raise ValueError(f"chunk shape {data.shape} does not match the stream's {self.shape} + (samples,)")
-        if gap and self.seen:
-            self.breaks.append(self.n_total)
-        if gap or not self.seen:
-            self.anchor = (float(t0), self.n_total)
-        self.seen = True
-        t = self.anchor[0] + self.offset + (self.n_total - self.anchor[1] + np.arange(n)) / self.rate
-        self.data = np.concatenate([self.data, data.astype(self.dtype, copy=False)], axis=-1)
-        self.times = np.concatenate([self.times, t])
+        seen, total = self._get("seen"), self.n_total
+        if gap and seen:
+            self._set(breaks=np.append(self.breaks, total))
+        if gap or not seen:
+            self._set(anchor_t0=float(t0), anchor_n=total)
+        t = self._get("anchor_t0") + self.offset + (total - self._get("anchor_n") + np.arange(n)) / self.rate
+        self._set(seen=True, data=np.concatenate([self.data, data.astype(self.dtype, copy=False)], axis=-1),
+                  times=np.concatenate([self.times, t]))
 
     def prune(self, before: float) -> None:
         """Forget samples stamped earlier than `before`."""
         k = int(np.searchsorted(self.times, before, side="left"))
         if k:
-            self.data = self.data[..., k:]
-            self.times = self.times[k:]
-            self.start += k
-            self.breaks = [b for b in self.breaks if b >= self.start]
+            start = self.start + k
+            self._set(data=self.data[..., k:], times=self.times[k:], start=start,
+                      breaks=self.breaks[self.breaks >= start])
 
     def nearest(self, t: float) -> int:
         """Absolute index of the sample nearest to time t (a tie goes to the earlier sample)."""
@@ -66,18 +87,9 @@ class TimedBuffer:
 
     def has_break(self, lo: int, hi: int) -> bool:
         """True when a segment starts strictly inside absolute samples (lo, hi)."""
-        return any(lo < b < hi for b in self.breaks)
+        b = self.breaks
+        return bool(np.any((b > lo) & (b < hi)))
 
     def take(self, lo: int, hi: int) -> np.ndarray:
         """Absolute samples [lo, hi) (must be held)."""
         return self.data[..., lo - self.start:hi - self.start]
-
-    def state(self) -> dict:
-        return {"data": self.data.copy(), "times": self.times.copy(), "breaks": list(self.breaks),
-                "start": self.start, "seen": self.seen, "anchor": list(self.anchor)}
-
-    def load(self, s: dict) -> None:
-        self.data = np.asarray(s["data"], dtype=self.dtype).reshape(*self.shape, -1)
-        self.times = np.asarray(s["times"], dtype=np.float64)
-        self.breaks, self.start, self.seen = [int(b) for b in s["breaks"]], int(s["start"]), bool(s["seen"])
-        self.anchor = (float(s["anchor"][0]), int(s["anchor"][1]))
