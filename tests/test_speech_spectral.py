@@ -253,7 +253,7 @@ def test_stft_to_a_model_needs_a_real_view(tmp_path):
     cfg["edges"][1:3] = [{"source": "stft.out", "target": "gain.in"}]
     cfg["nodes"] = [n for n in cfg["nodes"] if n["id"] != "mag"]
     path.write_text(yaml.safe_dump(cfg))
-    with pytest.raises(GraphError, match="mamba needs real-valued features, got complex128"):
+    with pytest.raises(GraphError, match="mamba needs real-valued features, got complex128; fix: .*magnitude"):
         build_graph(load_config(path))
 
 

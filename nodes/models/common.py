@@ -62,7 +62,7 @@ def check_real(spec, node_name: str) -> None:
     if np.dtype(spec.dtype).kind == "c":
         raise SpecError(
             f"{node_name} needs real-valued features, got {spec.dtype}",
-            "feed it real features (e.g. sliding_window or bandpower), not the complex stft output",
+            "feed it real features: the stft through magnitude (or complex_to_real), or sliding_window or bandpower",
         )
 
 
