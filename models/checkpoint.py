@@ -18,7 +18,6 @@ from torch import nn
 
 from .conformer import ConformerConfig, ConformerEncoder
 from .eeg_tokenizer import EEGTokenizer, TokenizerConfig
-from .eeg_tokenizer import EEGTokenizer, TokenizerConfig
 from .enhancer import Enhancer, EnhancerConfig
 from .gla import GLAConfig, GLAStack
 from .mamba import MambaConfig, MambaStack
@@ -33,7 +32,6 @@ KINDS: dict[str, tuple[type, type[StreamingModel]]] = {
     "mamba": (MambaConfig, MambaStack),
     "gla": (GLAConfig, GLAStack),
     "enhancer": (EnhancerConfig, Enhancer),
-    "eeg_tokenizer": (TokenizerConfig, EEGTokenizer),
     "eeg_tokenizer": (TokenizerConfig, EEGTokenizer),
 }
 

@@ -27,7 +27,7 @@ import wavegraph.kernels as kernels
 from torch import nn
 
 from .config import DictConfig
-from .streaming import State, StreamingModel, check_frames
+from .stack import LayerState, RecurrentStack
 
 __all__ = ["GLAConfig", "GLAAttention", "GLABlock", "GLAStack"]
 
@@ -162,13 +162,14 @@ class GLABlock(nn.Module):
         return self._mlp(x_t + a), state
 
 
-class GLAStack(StreamingModel):
+class GLAStack(RecurrentStack):
     """Optional Linear(d_in -> d_model), n_layers GLABlocks, a final RMSNorm: the GLA StreamingModel.
 
     Stride 1, latency 0, no options. State: {"S.i": (B, heads, dk, dv) fp32} per layer i; `step` updates it in place.
     stream_tolerance 1e-4: a chunk boundary changes where the chunked form splits its intra-chunk sums (fp32)."""
 
     stream_tolerance = 1e-4
+    state_names = ("S",)
 
     def __init__(self, cfg: GLAConfig):
         super().__init__()
@@ -178,45 +179,12 @@ class GLAStack(StreamingModel):
         self.layers = nn.ModuleList(self.blocks)
         self.norm_f = _RMSNorm(cfg.d_model, cfg.norm_eps)
 
-    @property
-    def d_in(self) -> int:
-        return self.cfg.d_in or self.cfg.d_model
+    def _layer_init(self, i: int, batch: int, device, dtype) -> LayerState:
+        return (self.blocks[i].init_state(batch, device),)
 
-    @property
-    def d_out(self) -> int:
-        return self.cfg.d_model
+    def _layer_run(self, i: int, h: torch.Tensor, s: LayerState | None) -> tuple[torch.Tensor, LayerState]:
+        h, new = self.blocks[i](h, s[0] if s is not None else None)
+        return h, (new,)
 
-    def init_state(self, batch: int = 1, device=None, dtype=torch.float32) -> State:
-        device = device if device is not None else self.norm_f.weight.device
-        return {f"S.{i}": layer.init_state(batch, device) for i, layer in enumerate(self.blocks)}
-
-    def _layer_states(self, state: State) -> list:
-        try:
-            return [state[f"S.{i}"] for i in range(len(self.layers))]
-        except KeyError as e:
-            raise ValueError(f"not a GLAStack state of {len(self.layers)} layers: no {e}") from None
-
-    def _run(self, x: torch.Tensor, layer_states: list) -> tuple[torch.Tensor, State]:
-        check_frames(x, self.d_in)
-        h = self.in_proj(x) if self.in_proj is not None else x
-        new: State = {}
-        for i, (layer, s) in enumerate(zip(self.layers, layer_states)):
-            h, new[f"S.{i}"] = layer(h, s)
-        return self.norm_f(h), new
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Offline: x (B, L, d_in) -> y (B, L, d_model) from a zero state."""
-        return self._run(x, [None] * len(self.layers))[0]
-
-    def stream(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        """x (B, n, d_in) -> (y (B, n, d_model), new state); the state passed in is not modified."""
-        return self._run(x, self._layer_states(state))
-
-    def step(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        """One frame x_t (B, d_in) -> (y (B, 1, d_model), state), the state updated in place."""
-        if x_t.dim() != 2 or x_t.shape[-1] != self.d_in:
-            raise ValueError(f"x_t must be (batch, d_in={self.d_in}), got shape {tuple(x_t.shape)}")
-        h = self.in_proj(x_t) if self.in_proj is not None else x_t
-        for layer, s in zip(self.blocks, self._layer_states(state)):
-            h = layer.step(h, s)[0]
-        return self.norm_f(h)[:, None], state
+    def _layer_step(self, i: int, h: torch.Tensor, s: LayerState) -> torch.Tensor:
+        return self.blocks[i].step(h, s[0])[0]

@@ -29,7 +29,7 @@ import wavegraph.kernels as kernels
 from torch import nn
 
 from .config import DictConfig
-from .streaming import State, StreamingModel, check_frames
+from .stack import LayerState, RecurrentStack
 
 __all__ = ["MambaConfig", "Mamba", "MambaStack"]
 
@@ -141,7 +141,7 @@ class Mamba(nn.Module):
         return self.out_proj(y), state
 
 
-class MambaStack(StreamingModel):
+class MambaStack(RecurrentStack):
     """Optional Linear(d_in -> d_model), then n_layers of x + Mamba(RMSNorm(x)), then a final RMSNorm.
 
     A StreamingModel (models/streaming.py): stride 1, latency 0, no options. State: {"conv.i": (B, d_inner, d_conv-1),
@@ -153,6 +153,7 @@ class MambaStack(StreamingModel):
     sqrt(n_layers) so the residual stream's variance does not grow with depth, A = -(1..N), D = 1."""
 
     stream_tolerance = 1e-5
+    state_names = ("conv", "ssm")
 
     def __init__(self, cfg: MambaConfig):
         super().__init__()
@@ -175,48 +176,12 @@ class MambaStack(StreamingModel):
                 nn.init.kaiming_uniform_(layer.out_proj.weight, a=math.sqrt(5))
                 layer.out_proj.weight /= math.sqrt(self.cfg.n_layers)
 
-    @property
-    def d_in(self) -> int:
-        return self.cfg.d_in or self.cfg.d_model
+    def _layer_init(self, i: int, batch: int, device, dtype) -> LayerState:
+        return self.blocks[i].init_state(batch, device, dtype)
 
-    @property
-    def d_out(self) -> int:
-        return self.cfg.d_model
+    def _layer_run(self, i: int, h: torch.Tensor, s: LayerState | None) -> tuple[torch.Tensor, LayerState]:
+        y, new = self.blocks[i](self.norms[i](h), s)
+        return h + y, new
 
-    def init_state(self, batch: int = 1, device=None, dtype=torch.float32) -> State:
-        state: State = {}
-        for i, layer in enumerate(self.blocks):
-            state[f"conv.{i}"], state[f"ssm.{i}"] = layer.init_state(batch, device, dtype)
-        return state
-
-    def _layer_states(self, state: State) -> list:
-        try:
-            return [(state[f"conv.{i}"], state[f"ssm.{i}"]) for i in range(len(self.layers))]
-        except KeyError as e:
-            raise ValueError(f"not a MambaStack state of {len(self.layers)} layers: no {e}") from None
-
-    def _run(self, x: torch.Tensor, layer_states: list) -> tuple[torch.Tensor, State]:
-        check_frames(x, self.d_in)
-        h = self.in_proj(x) if self.in_proj is not None else x
-        new: State = {}
-        for i, (norm, layer, s) in enumerate(zip(self.norms, self.blocks, layer_states)):
-            y, (new[f"conv.{i}"], new[f"ssm.{i}"]) = layer(norm(h), s)
-            h = h + y
-        return self.norm_f(h), new
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Offline: x (B, L, d_in) -> y (B, L, d_model) from a zero state."""
-        return self._run(x, [None] * len(self.layers))[0]
-
-    def stream(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        """x (B, n, d_in) -> (y (B, n, d_model), new state); the state passed in is not modified."""
-        return self._run(x, self._layer_states(state))
-
-    def step(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        """One frame x_t (B, d_in) -> (y (B, 1, d_model), state), the state updated in place."""
-        if x_t.dim() != 2 or x_t.shape[-1] != self.d_in:
-            raise ValueError(f"x_t must be (batch, d_in={self.d_in}), got shape {tuple(x_t.shape)}")
-        h = self.in_proj(x_t) if self.in_proj is not None else x_t
-        for norm, layer, s in zip(self.norms, self.blocks, self._layer_states(state)):
-            h = h + layer.step(norm(h), s)[0]
-        return self.norm_f(h)[:, None], state
+    def _layer_step(self, i: int, h: torch.Tensor, s: LayerState) -> torch.Tensor:
+        return h + self.blocks[i].step(self.norms[i](h), s)[0]
