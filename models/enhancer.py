@@ -120,9 +120,6 @@ class Enhancer(StreamingModel):
         return self._run(x_t[:, None], state, step=True)
 
     # ---------------------------------------------------------------------------------------- internals
-    def _core_state(self, state: State) -> State:
-        return {k[5:]: v for k, v in state.items() if k.startswith("core.")}
-
     def _run(self, x: torch.Tensor, state: State, step: bool) -> tuple[torch.Tensor, State]:
         check_frames(x, self.d_in)
         cfg = self.cfg
@@ -133,25 +130,28 @@ class Enhancer(StreamingModel):
         sig = torch.cat([state["prev"], x.reshape(B, T * H)], 1)
         frames = sig.unfold(1, W, H)  # (B, T, W)
         spec = torch.fft.rfft(frames * self.window, dim=-1)
-        feat = (spec.real ** 2 + spec.imag ** 2 + 1e-10) ** (cfg.compress / 2)
-        core_state = self._core_state(state)
+        feat = (torch.view_as_real(spec).square().sum(-1) + 1e-10).pow(cfg.compress / 2)
+        core_state = {k[5:]: v for k, v in state.items() if k[:5] == "core."}
         if step:
             h, core_state = self.core.step(feat[:, 0], core_state)
         else:
             h, core_state = self.core.stream(feat, core_state)
-        out = self.head(h)
-        mask = torch.sigmoid(out[..., :-1])
-        speech = torch.sigmoid(out[..., -1:])
-        seg = torch.fft.irfft(spec * mask, n=W, dim=-1) * self.synthesis  # (B, T, W)
+        out = torch.sigmoid(self.head(h))
+        speech = out[..., -1:]
+        seg = torch.fft.irfft(spec * out[..., :-1], n=W, dim=-1) * self.synthesis  # (B, T, W)
         r = W // H
-        ext = torch.cat([state["tail"], x.new_zeros(B, (T + r - 1) * H - keep)], 1)
-        for i in range(r):
-            block = seg[..., i * H:(i + 1) * H].reshape(B, T * H)
-            ext = ext + nn.functional.pad(block, (i * H, (r - 1 - i) * H))
-        y = ext[:, : T * H].reshape(B, T, H)
-        new: State = {"prev": sig[:, -keep:], "tail": ext[:, T * H:]}
+        if r == 2:  # block t = first half of frame t + second half of frame t - 1 (the tail for t = 0)
+            y = seg[..., :H] + torch.cat([state["tail"][:, None], seg[:, :-1, H:]], 1)
+            tail = seg[:, -1, H:]
+        else:
+            ext = torch.cat([state["tail"], x.new_zeros(B, (T + r - 1) * H - keep)], 1)
+            for i in range(r):
+                block = seg[..., i * H:(i + 1) * H].reshape(B, T * H)
+                ext = ext + nn.functional.pad(block, (i * H, (r - 1 - i) * H))
+            y, tail = ext[:, : T * H].reshape(B, T, H), ext[:, T * H:]
+        new: State = {"prev": sig[:, -keep:], "tail": tail}
         for k, v in core_state.items():
-            new[f"core.{k}"] = v
+            new["core." + k] = v
         return torch.cat([y, speech], -1), new
 
     # ---------------------------------------------------------------------------------------- audio helpers

@@ -40,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--synthetic", type=int, default=40, help="synthetic sentences per espeak-ng/flite voice")
     p.add_argument("--eval-every", type=int, default=100)
+    p.add_argument("--max-minutes", type=float, default=0.0,
+                   help="safety cap on the training wall time (0: none); the run stops early and says so")
     p.add_argument("--heldout-per-snr", type=int, default=16, help="held-out mixtures per SNR for the final check")
     p.add_argument("--out", type=Path, default=None, help="weights file (.safetensors; config .json beside it)")
     p.add_argument("--log", type=Path, default=None, help="training curve CSV")
@@ -149,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         writer.writerow(["step", "seconds", "lr", "train_loss", "spec", "si_sdr", "vad_bce", "val_si_sdr_in",
                          "val_si_sdr_out"])
     model.train()
+    stopped_at = args.steps
     for step in range(1, args.steps + 1):
         noisy, clean = sampler.batch(rng, args.batch, n_samples / sd.SR)
         loss, parts = enhancer_loss(model, torch.from_numpy(noisy), torch.from_numpy(clean))
@@ -173,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.out:
                 ckpt.save(model.eval(), args.out)
                 model.train()
+        if args.max_minutes and time.time() - t0 > 60 * args.max_minutes and step % args.eval_every == 0:
+            stopped_at = step
+            print(f"stopping at step {step} of {args.steps}: --max-minutes {args.max_minutes} reached", flush=True)
+            break
     if log:
         log.close()
         if args.plot:
@@ -180,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     model.eval()
     held = sd.heldout_set(per_snr=args.heldout_per_snr, corpus=corpus)
     summary = {"args": {k: str(v) for k, v in vars(args).items()}, "parameters": n_params,
-               "train_seconds": round(time.time() - t0, 1), "heldout": {}}
+               "train_seconds": round(time.time() - t0, 1), "steps_done": stopped_at, "heldout": {}}
     for snr in sd.SNRS:
         subset = [m for m in held if m.snr_db == snr]
         summary["heldout"][str(snr)] = evaluate(model, subset, quality=True)
