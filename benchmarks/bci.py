@@ -146,7 +146,7 @@ def _number(desc: str) -> float | None:
 
 
 def real_ssvep(path: str | None, freqs=None, windows=REAL_WINDOWS, step: float = 0.5, line: float = 50.0) -> dict:
-    freqs = list(freqs or REAL_FREQS)
+    freqs = list(freqs) if freqs else (REAL_FREQS if path is None else [])  # --data: the markers' frequencies
     src, segments, rate, channels, how = load_real(path, freqs, line)
     freqs = sorted(set(freqs) | {f for _, f in segments})
     rows = []
@@ -343,7 +343,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--png", type=Path, default=Path("bench_bci.png"), help="plot (default bench_bci.png)")
     ap.add_argument("--data", default=None, help="real-SSVEP part on this MNE-readable recording with markers "
                                                  "(marker text = frequency in Hz); default: ssvepy's example epochs")
-    ap.add_argument("--freqs", nargs="+", type=float, default=None, help="candidate frequencies for the real part")
+    ap.add_argument("--freqs", nargs="+", type=float, default=None,
+                    help="candidate frequencies for the real part (default: 6, 6.67, 7.5, 8.57, 10 for ssvepy; "
+                         "with --data, the frequencies its markers name)")
     ap.add_argument("--line", type=float, default=50.0, help="mains frequency notched before decoding (default 50)")
     ap.add_argument("--only", choices=("real", "semi"), default=None, help="run one part")
     ap.add_argument("--subjects", type=int, default=3, help="semi-synthetic test subjects (default 3)")

@@ -1,4 +1,6 @@
-"""ssvep_decoder: SSVEP decisions from sliding windows of EEG, emitted as an events (marker) stream.
+"""ssvep_decoder (sliding windows) and ssvep_trial_decoder (one window per stimulus marker): SSVEP decisions
+from EEG, emitted as an events (marker) stream. The trial decoder is documented on its class; use it with
+the DNN, whose windows must be stimulus-locked (it learns the response phase relative to the onset).
 
 Input ``in``: an EEG signal ``(channels, samples)``. The node picks ``channels`` (by name; default all, or
 the checkpoint's for the DNN), runs its own **causal** sub-band filter bank over the continuous stream
