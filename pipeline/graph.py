@@ -139,7 +139,7 @@ def check_topology(config: GraphConfig, nodes: dict[str, Node]) -> list[str]:
     file, problems = config.file, []
     into: dict[tuple[str, str], EdgeConfig] = {}
     for e in config.edges:
-        for end, node_id, port, kind in ((e.source, e.source_node, e.source_port, "outputs"),
+        for _end, node_id, port, kind in ((e.source, e.source_node, e.source_port, "outputs"),
                                          (e.target, e.target_node, e.target_port, "inputs")):
             if node_id not in nodes:
                 close = difflib.get_close_matches(node_id, list(nodes), n=1)

@@ -17,6 +17,7 @@ signal), a node failure or a process that died all lead to `Stop`: every worker 
 the graph drains by itself. After `DRAIN_S` (or a second signal) the parent sends `Abort`; processes
 still running `STOP_GRACE_S` later are killed. The summary is printed in every case.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -34,8 +35,26 @@ import wavegraph
 
 from .executor import NodeStats, StopFlag
 from .graph import Graph
-from .plan import (Abort, BadMessage, Connected, Ended, Error, Go, Progress, Ready, ReceiverPlan, Release,
-                   SenderPlan, Start, Stats, Stop, StopRequest, WorkerPlan, decode, encode)
+from .plan import (
+    Abort,
+    BadMessage,
+    Connected,
+    Ended,
+    Error,
+    Go,
+    Progress,
+    Ready,
+    ReceiverPlan,
+    Release,
+    SenderPlan,
+    Start,
+    Stats,
+    Stop,
+    StopRequest,
+    WorkerPlan,
+    decode,
+    encode,
+)
 from .result import ProgressBar, RunResult, source_durations
 
 DRAIN_S = 2.0  # after a stop, how long the graph may take to drain before the parent aborts it
@@ -71,7 +90,9 @@ def remove_stale_run_dirs(base: str) -> None:
                 pass
 
 
-def make_plans(graph: Graph, speed: float | None, control: str, run_dir: str, progress: bool = False) -> dict[str, WorkerPlan]:
+def make_plans(
+    graph: Graph, speed: float | None, control: str, run_dir: str, progress: bool = False
+) -> dict[str, WorkerPlan]:
     config = graph.config
     members = {g: set(ns) for g, ns in config.processes.items()}
     specs = {}
@@ -85,10 +106,23 @@ def make_plans(graph: Graph, speed: float | None, control: str, run_dir: str, pr
         for e in config.edges:
             if e.target_node in members[group]:
                 in_specs.setdefault(e.target_node, {})[e.target_port] = specs[e]
-        out_specs = {n: {k[len(n) + 1:]: s.to_dict() for k, s in graph.specs.items() if k.startswith(f"{n}.")}
-                     for n in ids}
-        plans[group] = WorkerPlan(group, config.file, config.name, config.transport, speed, progress, control,
-                                  wavegraph.__file__, nodes, edges, in_specs, out_specs)
+        out_specs = {
+            n: {k[len(n) + 1 :]: s.to_dict() for k, s in graph.specs.items() if k.startswith(f"{n}.")} for n in ids
+        }
+        plans[group] = WorkerPlan(
+            group,
+            config.file,
+            config.name,
+            config.transport,
+            speed,
+            progress,
+            control,
+            wavegraph.__file__,
+            nodes,
+            edges,
+            in_specs,
+            out_specs,
+        )
     for i, e in enumerate(config.edges):
         src_group, dst_group = graph.group_of(e.source_node), graph.group_of(e.target_node)
         if src_group == dst_group:
@@ -97,8 +131,9 @@ def make_plans(graph: Graph, speed: float | None, control: str, run_dir: str, pr
             bind = f"tcp://{config.hosts.get(dst_group, '127.0.0.1')}:*"  # the worker reports the port
         else:
             bind = f"ipc://{os.path.join(run_dir, f'{i}.ipc')}"
-        plans[dst_group].receivers.append(ReceiverPlan(str(e), e.target_node, e.target_port, bind, e.policy,
-                                                       e.queue, specs[e]))
+        plans[dst_group].receivers.append(
+            ReceiverPlan(str(e), e.target_node, e.target_port, bind, e.policy, e.queue, specs[e])
+        )
         plans[src_group].senders.append(SenderPlan(str(e), e.policy, e.queue, specs[e]))
     return plans
 
@@ -140,8 +175,17 @@ def run_multiprocess(graph: Graph, speed: float | None = None, progress: bool = 
         stop.uninstall()
         shutil.rmtree(run_dir, ignore_errors=True)
     # Nodes of a process that never reported keep a row marked as such, so the table stays complete.
-    missing = {"chunks_in": 0, "chunks_out": 0, "drops": 0, "gaps": 0, "restarts": 0, "compute_ns": [],
-               "latency_ns": [], "counters": {}, "missing": True}
+    missing = {
+        "chunks_in": 0,
+        "chunks_out": 0,
+        "drops": 0,
+        "gaps": 0,
+        "restarts": 0,
+        "compute_ns": [],
+        "latency_ns": [],
+        "counters": {},
+        "missing": True,
+    }
     result.stats = {n: result.stats.get(n, dict(missing)) for n in graph.order}
     result.wall_s = time.monotonic() - t
     bar.show(0.0, final=not result.interrupted and not result.failure)
@@ -151,8 +195,15 @@ def run_multiprocess(graph: Graph, speed: float | None = None, progress: bool = 
 class _Supervisor:
     """The parent's side of the control socket: start barrier, stop, drain deadline, abort, reports."""
 
-    def __init__(self, router, procs: dict[str, subprocess.Popen], plans: dict[str, WorkerPlan],
-                 result: RunResult, bar: ProgressBar, stop: StopFlag):
+    def __init__(
+        self,
+        router,
+        procs: dict[str, subprocess.Popen],
+        plans: dict[str, WorkerPlan],
+        result: RunResult,
+        bar: ProgressBar,
+        stop: StopFlag,
+    ):
         self.router, self.procs, self.plans, self.result, self.bar, self.stop = router, procs, plans, result, bar, stop
         self.receiver_of = {r.edge: g for g, p in plans.items() for r in p.receivers}
         self.endpoints: dict[str, str] = {}
@@ -264,4 +315,3 @@ def _kill_stragglers(procs: dict[str, subprocess.Popen]) -> None:
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
-

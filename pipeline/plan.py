@@ -24,6 +24,7 @@ socket, one JSON object each, `{"type": NAME, ...fields}`. A run goes:
     worker -> parent  Stats(group, stats, code) the end: NodeStats per node (NodeStats.to_dict)
     parent -> worker  Release()                 every process has reported: senders may close
 """
+
 from __future__ import annotations
 
 import json
@@ -71,8 +72,15 @@ class WorkerPlan:
 
     def config(self) -> GraphConfig:
         """The group's part of the graph, for the Executor."""
-        return GraphConfig(self.file, self.name, list(self.nodes), list(self.edges),
-                           {self.group: [n.id for n in self.nodes]}, {}, self.transport)
+        return GraphConfig(
+            self.file,
+            self.name,
+            list(self.nodes),
+            list(self.edges),
+            {self.group: [n.id for n in self.nodes]},
+            {},
+            self.transport,
+        )
 
     def to_json(self) -> str:
         try:
@@ -81,7 +89,7 @@ class WorkerPlan:
             raise ValueError(f"process '{self.group}': a node parameter cannot be sent to its worker: {e}") from None
 
     @classmethod
-    def from_json(cls, text: str) -> "WorkerPlan":
+    def from_json(cls, text: str) -> WorkerPlan:
         d = json.loads(text)
         d["nodes"] = [NodeConfig(**n) for n in d["nodes"]]
         d["edges"] = [EdgeConfig(**e) for e in d["edges"]]
@@ -186,4 +194,3 @@ def decode(data: bytes) -> Any:
         return cls(**d)
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise BadMessage(f"not a control message: {e}") from None
-

@@ -15,6 +15,7 @@ between chunks (a blocked send gives up too), closes its nodes and reports. An e
 an incoming edge is held until the parent confirms that the edge's sender sent it (`Ended`, with the
 same seq); one that is not confirmed (injected, or not from the sender) is counted as rejected.
 """
+
 from __future__ import annotations
 
 import logging
@@ -31,8 +32,24 @@ import wavegraph
 from .chunk import Chunk
 from .executor import Executor, NodeFailure, StopFlag
 from .graph import configure_node, make_node
-from .plan import (Abort, Connected, Ended, Error, Go, Ready, Release, Start, Stats, Stop, StopRequest, Progress,
-                   WorkerPlan, decode, encode, BadMessage)
+from .plan import (
+    Abort,
+    BadMessage,
+    Connected,
+    Ended,
+    Error,
+    Go,
+    Progress,
+    Ready,
+    Release,
+    Start,
+    Stats,
+    Stop,
+    StopRequest,
+    WorkerPlan,
+    decode,
+    encode,
+)
 from .spec import StreamSpec
 from .summary import stats_to_dicts
 from .transport import EdgeReceiver, EdgeSender
@@ -146,15 +163,19 @@ def _build_nodes(plan: WorkerPlan, nodes: dict) -> None:
         for port, spec in out.items():
             want = plan.out_specs.get(nc.id, {}).get(port)
             if want is not None and spec.to_dict() != want:  # a device or stream changed since the build
-                raise RuntimeError(f"node '{nc.id}' output '{port}' is {spec.describe()} in process "
-                                   f"'{plan.group}' but was {StreamSpec.from_dict(want).describe()} when "
-                                   f"the graph was built")
+                raise RuntimeError(
+                    f"node '{nc.id}' output '{port}' is {spec.describe()} in process "
+                    f"'{plan.group}' but was {StreamSpec.from_dict(want).describe()} when "
+                    f"the graph was built"
+                )
 
 
 def run_worker(plan: WorkerPlan, stop: StopFlag) -> int:
     if os.path.realpath(wavegraph.__file__) != os.path.realpath(plan.wavegraph_file):
-        raise RuntimeError(f"this worker imported wavegraph from {wavegraph.__file__}, the parent from "
-                           f"{plan.wavegraph_file}; run both with the same Python environment")
+        raise RuntimeError(
+            f"this worker imported wavegraph from {wavegraph.__file__}, the parent from "
+            f"{plan.wavegraph_file}; run both with the same Python environment"
+        )
     group = plan.group
     ctx = zmq.Context()
     link = ControlLink(ctx, plan, stop)
@@ -181,14 +202,16 @@ def run_worker(plan: WorkerPlan, stop: StopFlag) -> int:
     try:
         _build_nodes(plan, nodes)
         for r in plan.receivers:
-            rx = EdgeReceiver(r.bind, StreamSpec.from_dict(r.spec), policy=r.policy, maxlen=r.queue,
-                              context=ctx, name=r.edge)
+            rx = EdgeReceiver(
+                r.bind, StreamSpec.from_dict(r.spec), policy=r.policy, maxlen=r.queue, context=ctx, name=r.edge
+            )
             receivers.append((rx, r.target_node, r.target_port, r.edge))
         link.send(Ready(group, {edge: rx.endpoint for rx, _, _, edge in receivers}))
         link.wait(link.started)
         for s in plan.senders:
-            senders[s.edge] = EdgeSender(link.endpoints[s.edge], StreamSpec.from_dict(s.spec), policy=s.policy,
-                                         hwm=s.queue, context=ctx)
+            senders[s.edge] = EdgeSender(
+                link.endpoints[s.edge], StreamSpec.from_dict(s.spec), policy=s.policy, hwm=s.queue, context=ctx
+            )
         for tx in senders.values():  # the start barrier: no source starts before every edge is up
             while not tx.wait_connected(0.05):
                 if stop:

@@ -1,5 +1,6 @@
 """Faults at the process boundary (issue 11): frames a live receiver must refuse, end-of-stream frames
 its sender did not send, the start and the end of a stream, and graphs refused at build time."""
+
 import glob
 import os
 import struct
@@ -9,7 +10,6 @@ import time
 import numpy as np
 import pytest
 import zmq
-
 from wavegraph.pipeline import wire
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.config import GraphError, load_config
@@ -42,8 +42,12 @@ processes:
 
 
 def graph(tmp_path, name="g", n=600, crash=-1, policy="block", processes=True):
-    text = (GRAPH.replace("N", str(n)).replace("CRASH", str(crash)).replace("POLICY", policy)
-            .replace("OUT", str(tmp_path / f"{name}.npz")))
+    text = (
+        GRAPH.replace("N", str(n))
+        .replace("CRASH", str(crash))
+        .replace("POLICY", policy)
+        .replace("OUT", str(tmp_path / f"{name}.npz"))
+    )
     if not processes:
         text = text[: text.index("processes:")]
     p = tmp_path / f"{name}.yaml"
@@ -183,8 +187,9 @@ edges:
 """)
     with pytest.raises(GraphError) as e:
         build_graph(load_config(p))
-    assert e.value.lines() == [f"{p}:6: node 'rec2' writes {tmp_path}/sub/../x.npz, as node 'rec' does; "
-                               "fix: give each recorder its own path"]
+    assert e.value.lines() == [
+        f"{p}:6: node 'rec2' writes {tmp_path}/sub/../x.npz, as node 'rec' does; fix: give each recorder its own path"
+    ]
 
 
 def test_wrong_shape_and_dtype_on_the_right_edge_are_dropped_and_counted():

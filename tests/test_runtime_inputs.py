@@ -1,11 +1,11 @@
 """Inputs that gave a traceback, a hang, or were silently accepted (issue 11 §4): each is now exit 2
 with one `file:line: message; fix: hint` line from `wavegraph validate`."""
+
 import os
 import subprocess
 import sys
 
 import pytest
-
 from wavegraph.pipeline.cli import main
 
 GOOD = """\
@@ -43,13 +43,16 @@ def test_the_good_graph_validates(tmp_path, capsys):
     assert main(["validate", str(graph(tmp_path, rate="25e1"))]) == 0  # 25e1 is a number (YAML 1.2)
 
 
-@pytest.mark.parametrize("kwargs, words", [
-    ({"rate": "1e400"}, "parameter 'rate' = inf"),
-    ({"low": "true"}, "parameter 'l_freq' = True is a boolean, not a number"),
-    ({"low": "'1.0'"}, "parameter 'l_freq' = '1.0' is text, not a number"),
-    ({"queue": "100000000000000000000"}, "must be an integer from 1 to 1000000"),
-    ({"ch": "100000000"}, "100000000 channels; at most 65536"),
-])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"rate": "1e400"}, "parameter 'rate' = inf"),
+        ({"low": "true"}, "parameter 'l_freq' = True is a boolean, not a number"),
+        ({"low": "'1.0'"}, "parameter 'l_freq' = '1.0' is text, not a number"),
+        ({"queue": "100000000000000000000"}, "must be an integer from 1 to 1000000"),
+        ({"ch": "100000000"}, "100000000 channels; at most 65536"),
+    ],
+)
 def test_bad_values_are_one_error_line(tmp_path, capsys, kwargs, words):
     assert words in one_error(graph(tmp_path, **kwargs), capsys)
 
@@ -72,8 +75,9 @@ def test_yaml_nested_very_deep(tmp_path, capsys):
     assert "nested too deeply" in one_error(p, capsys)
 
 
-@pytest.mark.parametrize("host, words", [("no-such-host.invalid", "cannot be resolved"),
-                                         ("192.0.2.1", "is not an address of this machine")])
+@pytest.mark.parametrize(
+    "host, words", [("no-such-host.invalid", "cannot be resolved"), ("192.0.2.1", "is not an address of this machine")]
+)
 def test_a_host_that_cannot_be_used_is_refused_at_validate(tmp_path, capsys, host, words):
     p = graph(tmp_path, extra=f"processes:\n  a: [src]\n  b: {{nodes: [bp, rec], host: {host}}}\n")
     assert words in one_error(p, capsys)
@@ -81,8 +85,11 @@ def test_a_host_that_cannot_be_used_is_refused_at_validate(tmp_path, capsys, hos
 
 def test_stft_size_is_bounded(tmp_path, capsys):
     p = graph(tmp_path)
-    p.write_text(p.read_text().replace("type: bandpass\n    params: {l_freq: 1.0, h_freq: 40.0}",
-                                       "type: stft\n    params: {n_fft: 1099511627776}"))
+    p.write_text(
+        p.read_text().replace(
+            "type: bandpass\n    params: {l_freq: 1.0, h_freq: 40.0}", "type: stft\n    params: {n_fft: 1099511627776}"
+        )
+    )
     assert "n_fft" in one_error(p, capsys)
 
 
@@ -98,7 +105,8 @@ def test_a_node_whose_configure_or_close_raises_is_named(tmp_path, capsys):
         "class BadConfigure(Node):\n"
         "    def configure(self, in_specs):\n        raise KeyError('oops')\n"
         "class BadClose(Node):\n"
-        "    def close(self):\n        raise RuntimeError('stuck')\n")
+        "    def close(self):\n        raise RuntimeError('stuck')\n"
+    )
     p = graph(tmp_path)
     p.write_text(p.read_text().replace("type: fixture_nodes:Collect", "type: badnodes:BadConfigure"))
     assert "node 'rec' (badnodes:BadConfigure): configure() failed: KeyError" in one_error(p, capsys)
@@ -107,8 +115,12 @@ def test_a_node_whose_configure_or_close_raises_is_named(tmp_path, capsys):
 
 
 def test_speed_nan_is_a_usage_error(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(graph(tmp_path)), "--speed", "nan"],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(graph(tmp_path)), "--speed", "nan"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 2 and "--speed must be a positive number" in out.stderr
     assert "Traceback" not in out.stderr
 
@@ -147,12 +159,16 @@ def test_one_mistake_gives_one_line(tmp_path, capsys):
     p.write_text(p.read_text().replace("target: bp.in,", "target: bp.inn,"))
     assert "node 'bp' has no input port 'inn'" in one_error(p, capsys)
     p = graph(tmp_path)  # a bad parameter in an anchor that 3 nodes use: one line naming them
-    text = p.read_text().replace("params: {rate: 250.0, channels: 2, freq: 10.0}",
-                                 "params: &s {rate: 250.0, channels: 2, freq: 10.0, bogus: 1}")
-    text = text.replace("  - id: bp", "  - {id: s2, type: sine, params: *s}\n  - {id: s3, type: sine, params: *s}\n  - id: bp")
+    text = p.read_text().replace(
+        "params: {rate: 250.0, channels: 2, freq: 10.0}", "params: &s {rate: 250.0, channels: 2, freq: 10.0, bogus: 1}"
+    )
+    text = text.replace(
+        "  - id: bp", "  - {id: s2, type: sine, params: *s}\n  - {id: s3, type: sine, params: *s}\n  - id: bp"
+    )
     p.write_text(text)
     code = main(["validate", str(p)])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and [line for line in err if "bogus" in line] == [
         f"{p}:4: nodes 'src', 's2', 's3' (sine): unknown parameter 'bogus'; fix: parameters are: "
-        "rate, channels, chunk_size, duration, seed, dtype, freq, amplitude, phase"]
+        "rate, channels, chunk_size, duration, seed, dtype, freq, amplitude, phase"
+    ]

@@ -1,5 +1,4 @@
 """Multi-process runner: bit-identical to in-process on real EEG, failures, Ctrl-C, end-of-stream."""
-import json
 import os
 import signal
 import subprocess
@@ -8,7 +7,6 @@ import time
 
 import numpy as np
 import pytest
-
 from wavegraph.pipeline.config import load_config
 from wavegraph.pipeline.datasets import fetch
 from wavegraph.pipeline.graph import build_graph

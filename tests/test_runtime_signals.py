@@ -4,6 +4,7 @@ process behind, and record exactly what the source read (the sources stop, then 
 
 The runs are short synthetic graphs (a 1 kHz counter in chunks of 10, a running sum, an NPZ
 recorder, one process each) started together in batches, so the 15 cases take about 20 s."""
+
 import os
 import signal
 import subprocess
@@ -73,9 +74,14 @@ class Run:
         cfg = self.dir / "g.yaml"
         cfg.write_text(GRAPH.replace("OUT", str(self.out)))
         # Its own session: a signal to "the group" reaches this run only, never pytest.
-        self.proc = subprocess.Popen([sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(cfg), "--speed", "1"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                                     env={**os.environ, "TMPDIR": str(self.dir)})
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(cfg), "--speed", "1"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+            env={**os.environ, "TMPDIR": str(self.dir)},
+        )
         self.workers: dict[str, int] = {}
 
     def flowing(self) -> bool:

@@ -2,8 +2,6 @@
 import textwrap
 
 import pytest
-
-
 from wavegraph.pipeline.cli import main
 from wavegraph.pipeline.config import GraphError, load_config
 from wavegraph.pipeline.graph import build_graph
