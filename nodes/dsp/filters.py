@@ -115,13 +115,14 @@ class SosFilter(SignalNode):
         self.sos = np.asarray(self.design(spec.rate), dtype=self.dtype)
         self._nsig = int(np.prod(self.lead)) if self.lead else 1
         self._kernel = SosKernel(self.sos, self.dtype)
+        self._flat = len(self.lead) == 1  # (channels, samples): the kernel's layout already
 
     def new_state(self):
         return self.State(self._kernel.zeros(self._nsig))
 
     def transform(self, x):
         s = self.state
-        x2 = x if len(self.lead) == 1 else x.reshape(self._nsig, x.shape[-1])  # (channels, samples) as is
+        x2 = x if self._flat else x.reshape(self._nsig, x.shape[-1])
         if not s.started:
             if self.params.init == "steady":
                 self._kernel.set_steady(s.zi, x2)
