@@ -29,7 +29,7 @@ def read_decisions(path):
 def test_live_session_decides_6hz_and_records_eeg_with_markers(tmp_path):
     from wavegraph.benchmarks.bci_live import run_session
 
-    s = run_session(tmp_path, n_epochs=2, speed=4.0, in_process=True)
+    s = run_session(tmp_path, n_epochs=2, speed=4.0, in_process=True, overrides=["markers.marker_duration=16.0"])
     assert s.result.exit_code == 0, s.result.failure
     decided = read_decisions(s.decisions_csv)
     n_windows = int((s.x.shape[1] / s.rate - 2.0) / 0.5) + 1
@@ -48,6 +48,7 @@ def test_live_session_decides_6hz_and_records_eeg_with_markers(tmp_path):
     assert abs(rec.first_samp - s.t_first * s.rate) <= 1.0  # on the LSL clock
     ann = [(o - rec.first_time, d) for o, d in zip(rec.annotations.onset, rec.annotations.description)]
     assert [d for _, d in ann] == [m for _, m in s.markers]
+    assert list(rec.annotations.duration) == [16.0, 16.0]  # the trial length given to LSL markers
     np.testing.assert_allclose([o for o, _ in ann], [t - s.t_first for t, _ in s.markers], atol=1e-3)
 
 

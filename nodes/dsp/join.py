@@ -62,6 +62,7 @@ class JoinParams(NodeParams):
 class Join(Node):
     """Time-aligned join of several signals onto the reference input's sample grid."""
 
+    inputs = ("a", "b")  # the default; each node takes its ports from `inputs`
     outputs = ("out",)
     Params = JoinParams
     propagates_gaps = False  # the node flags its own outputs (below), not whatever follows an input's gap

@@ -308,7 +308,7 @@ def _save_fif(tmp: Path, data: np.ndarray, spec: StreamSpec, first_t0: float, ga
             durations.append(dur)
             labels.append(label)
     if onsets:
-        raw.set_annotations(mne.Annotations(onsets, durations, labels))
+        raw.set_annotations(mne.Annotations(onsets, durations, labels), emit_warning=False)  # MNE trims overruns
     fmt = "double" if spec.dtype == "float64" else "single"
     raw.save(tmp, fmt=fmt, overwrite=True, verbose="error")
 
