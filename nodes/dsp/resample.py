@@ -44,7 +44,7 @@ def rational_ratio(in_rate: float, out_rate: float, max_factor: int) -> tuple[in
     up, down = ratio.numerator, ratio.denominator
     if up > max_factor or down > max_factor:
         raise SpecError(
-            f"resampling {in_rate:g} -> {out_rate:g} Hz needs up/down = {up}/{down}, above max_factor {max_factor}",
+            f"resampling {in_rate:.12g} -> {out_rate:.12g} Hz needs up/down = {up}/{down}, above max_factor {max_factor}",
             "choose an output rate with a simpler ratio to the input rate (e.g. 250, 500, 16000 Hz), "
             "or raise max_factor",
         )

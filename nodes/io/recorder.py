@@ -135,7 +135,7 @@ class Recorder(Sink):
         if self.path.exists() and not self.params.overwrite:
             raise SpecError(f"recorder: {self.path} already exists", "choose a new path or set overwrite: true")
         existing = next(d for d in (self.path.parent, *self.path.parent.parents) if d.exists())
-        if not existing.is_dir() or not os.access(existing, os.W_OK):
+        if not existing.is_dir() or not _can_write_in(existing):
             raise SpecError(f"recorder: cannot create {self.path} ({existing} is not a writable folder)", "change path")
         return {}
 
@@ -239,6 +239,17 @@ class Recorder(Sink):
         finally:
             self.closing = False
             self._closed = True
+
+
+def _can_write_in(folder: Path) -> bool:
+    """Try it (os.access says yes to root on a read-only mount or in /proc); leaves nothing behind."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
 
 
 # --- spill files ------------------------------------------------------------------------------
