@@ -110,7 +110,8 @@ class Epochs(Node):
             rows = np.asarray(inputs["events"].data, dtype=np.float64).reshape(-1, 3)
             if self.params.codes is not None:
                 keep = np.isin(rows[:, 2].astype(np.int64), self.params.codes)
-                self.count("ignored_marker", int(np.count_nonzero(~keep)))
+                if not keep.all():
+                    self.count("ignored_marker", int(np.count_nonzero(~keep)))
                 rows = rows[keep]
             pending = np.concatenate([self.state.pending, rows])
             self.state.pending = pending[np.argsort(pending[:, 0], kind="stable")]

@@ -179,7 +179,7 @@ class Join(Node):
         w = np.where(span > 0, (times - b.times[i]) / np.where(span > 0, span, 1.0), 0.0)
         w = np.clip(w, 0.0, 1.0)  # before the first held sample (dropped anyway) / after the last (held)
         x0, x1 = b.data[:, i], b.data[:, j]
-        straddles = np.isin(b.start + j, b.breaks) & (j > i)
+        straddles = np.isin(b.start + j, b.breaks) & (j > i) & (w > 0)
         return (x0 + w * (x1 - x0)).astype(self.dtype, copy=False), late, straddles
 
     def _prune(self) -> None:
