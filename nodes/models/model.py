@@ -148,7 +148,7 @@ class ModelNode(Node):
         self.bad_frames = [int(i) for i in state["bad_frames"]]
 
     # --- data --------------------------------------------------------------------------------
-    def _emit(self, y, like: Chunk | None) -> dict[str, Chunk]:
+    def _emit(self, y) -> dict[str, Chunk]:
         if y.shape[1] == 0:
             return {}
         t0 = (self.base_t0 or 0.0) + self.n_out * self.stride / self.in_rate
@@ -160,7 +160,7 @@ class ModelNode(Node):
                 if j0 <= j < self.n_out:
                     data[j - j0] = np.nan
             self.bad_frames = [i for i in self.bad_frames if i // self.stride >= self.n_out]
-        return {"out": like.with_data(data, t0=t0) if like is not None else Chunk(data, t0=t0)}
+        return {"out": Chunk(data, t0=t0)}  # the executor carries gap, seq and origin
 
     def process(self, inputs: dict[str, Chunk]) -> dict[str, Chunk]:
         import torch
@@ -184,14 +184,14 @@ class ModelNode(Node):
         x = to_tensor(data, self.net.d_in, self.device)
         with torch.inference_mode():
             y, self.state = self.net.stream(x, self.state)
-        return self._emit(y, chunk)
+        return self._emit(y)
 
     def finish(self) -> dict[str, Chunk]:
         import torch
 
         with torch.inference_mode():
             y, self.state = self.net.flush(self.state)
-        return self._emit(y, None)
+        return self._emit(y)
 
 
 # --- the alias types: one kind, its inline dims as flat parameters ----------------------------------------------
