@@ -144,3 +144,23 @@ def test_state_round_trip_resumes_mid_stream(eeg):
     np.testing.assert_array_equal(np.concatenate(head + tail, axis=1), ref)
     second.reset()
     assert second.process({"a": Chunk(x[:, :10], t0=0.0)}) == {}  # fresh: waits for b again
+
+
+def test_join_flags_its_own_gaps(eeg):
+    """A run after a reference gap is flagged (and starts at its real time); so is a stretch interpolated
+    across another input's gap; the run before the gap is not, whatever input delivered the gap."""
+    x, spec = eeg
+    node = Join()
+    node.configure({"a": spec, "b": signal_spec(50.0, ["aux"], "misc")})
+    y = np.arange(600.0)[None]
+    assert node.process({"a": Chunk(x[:, :160], t0=0.0)}) == {}
+    assert node.process({"a": Chunk(x[:, 160:320], t0=5.0, gap=True)}) == {}  # 4 s of a missing
+    first = node.process({"b": Chunk(y[:, :400], t0=0.0)})["out"]  # b up to 7.98 s
+    assert not first.gap and first.t0 == 0.0 and first.data.shape[1] == 160  # stops at a's break
+    second = node.process({"b": Chunk(y[:, 400:410], t0=8.0)})["out"]
+    assert second.gap and second.t0 == 5.0 and second.data.shape[1] == 160
+    np.testing.assert_allclose(second.data[4], 250.0 + np.arange(160) * 50 / 160.0)  # b at a's times
+    assert node.process({"b": Chunk(y[:, 450:500], t0=9.0, gap=True)}) == {}  # b lost 8.2 .. 9 s
+    third = node.process({"a": Chunk(x[:, 320:960], t0=6.0)})["out"]  # a: 6 .. 10 s
+    assert third.gap and third.t0 == 6.0  # a's samples between 8.18 and 9 s are interpolated across b's gap
+    assert third.data.shape[1] == int((9.98 - 6.0) * 160) + 1  # up to b's last sample
