@@ -218,8 +218,9 @@ def test_align_removes_the_stft_istft_delay_exactly():
 
 # --- in YAML ------------------------------------------------------------------------------------------------
 
-def _graph(tmp_path: Path, processes: bool) -> dict:
-    """noise -> stft -> magnitude(log) -> mamba (random) -> apply_mask(sigmoid) -> istft -> align -> recorder."""
+def _graph(tmp_path: Path, processes: bool, model: bool = True) -> dict:
+    """noise -> stft -> magnitude(log) -> gain -> mamba (random) -> apply_mask(sigmoid) -> istft -> align -> recorder
+    (without `model`, the gain's output is the mask: no torch in the workers)."""
     cfg = {
         "name": "spectral-enhancer",
         "nodes": [
@@ -241,8 +242,14 @@ def _graph(tmp_path: Path, processes: bool) -> dict:
             {"source": "align.out", "target": "rec.in"},
         ],
     }
+    if model:
+        cfg["nodes"][0]["params"]["duration"] = 0.256  # short (torch on a shared CPU), 32 hops
+    else:
+        cfg["nodes"] = [n for n in cfg["nodes"] if n["id"] != "net"]
+        cfg["edges"][3:5] = [{"source": "gain.out", "target": "mask.mask"}]
     if processes:
-        cfg["processes"] = {"front": ["src", "stft"], "net": ["mag", "gain", "net"], "back": ["mask", "istft", "align", "rec"]}
+        cfg["processes"] = {"front": ["src", "stft"], "net": ["mag", "gain"] + (["net"] if model else []),
+                            "back": ["mask", "istft", "align", "rec"]}
     path = tmp_path / "g.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return cfg, path
@@ -257,14 +264,22 @@ def test_stft_to_a_model_needs_a_real_view(tmp_path):
         build_graph(load_config(path))
 
 
-def test_spectral_enhancer_in_yaml_same_in_and_across_processes(tmp_path):
-    """stft -> magnitude -> model -> apply_mask -> istft -> align: the source's length, bit-identical in one
-    process and in three (the mask and the frames reach apply_mask from different processes)."""
+def test_spectral_enhancer_in_yaml(tmp_path):
+    """stft -> magnitude -> model -> apply_mask -> istft -> align runs and keeps the source's length."""
+    _, path = _graph(tmp_path, False)
+    result = run_graph(build_graph(load_config(path)), in_process=True)
+    assert result.exit_code == 0, result.failure
+    out = np.load(tmp_path / "out.npz")["data"]
+    assert out.shape == (1, 4096) and np.abs(out).max() > 0.05 and not result.stats["mask"]["counters"]
+
+
+def test_spectral_mask_same_in_one_and_three_processes(tmp_path):
+    """The mask and the frames reach apply_mask from different processes: the output is bit-identical."""
     outs = []
     for processes in (False, True):
         folder = tmp_path / ("mp" if processes else "ip")
         folder.mkdir()
-        _, path = _graph(folder, processes)
+        _, path = _graph(folder, processes, model=False)
         result = run_graph(build_graph(load_config(path)), in_process=not processes)
         assert result.exit_code == 0, result.failure
         outs.append(np.load(folder / "out.npz")["data"])
