@@ -11,6 +11,8 @@ from wavegraph.kernels.dispatch import triton_available
 from wavegraph.models.gla import GLABlock, GLAConfig, GLAStack
 from wavegraph.models.streaming import assert_stream_equals_forward
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 CFG: dict[str, Any] = dict(d_model=32, n_heads=2, gate_low_rank=8, gate_logit_normalizer=4.0)
 
 
