@@ -93,7 +93,6 @@ class ModelNode(Node):
             ) from e
         self.stride = int(model.stride)
         self.in_rate = spec.rate
-        self.in_specs = dict(in_specs)
         self.out_specs = {
             "out": StreamSpec("features", spec.rate / self.stride, (model.d_out,), "float32", units="a.u.")
         }
