@@ -211,7 +211,7 @@ class _Supervisor:
         self.connected: set[str] = set()
         self.reported: set[str] = set()
         self.known: set[str] = set()  # groups whose control socket has spoken (so ours reaches them)
-        self.started = False
+        self.went = False  # Go was sent: the sources have started
         self.stop_at: float | None = None
         self.abort_at: float | None = None
         self.exited_at: dict[str, float] = {}
@@ -224,12 +224,16 @@ class _Supervisor:
             self.send(g, msg)
 
     def stop_run(self) -> None:
+        if not self.went:  # nothing has flowed yet: there is nothing to drain
+            self.abort_run()
         if self.stop_at is None:
             self.stop_at = time.monotonic()
             self.broadcast(Stop())
 
     def abort_run(self) -> None:
-        self.stop_run()
+        if self.stop_at is None:
+            self.stop_at = time.monotonic()
+            self.broadcast(Stop())
         if self.abort_at is None:
             self.abort_at = time.monotonic()
             self.broadcast(Abort())
@@ -285,6 +289,7 @@ class _Supervisor:
         elif isinstance(msg, Connected):
             self.connected.add(group)
             if len(self.connected) == len(self.procs) and self.stop_at is None:
+                self.went = True
                 self.broadcast(Go())
         elif isinstance(msg, Progress):
             self.bar.show(msg.t)

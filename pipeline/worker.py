@@ -16,7 +16,18 @@ an incoming edge is held until the parent confirms that the edge's sender sent i
 same seq); one that is not confirmed (injected, or not from the sender) is counted as rejected.
 """
 
+# ruff: noqa: E402  (signals are recorded before the heavy imports; see below)
 from __future__ import annotations
+
+import signal
+
+# Run as `python -m`, this module records stop signals from its first line: importing numpy, zmq and the
+# node modules can take seconds on a loaded machine, and Python's default SIGTERM or SIGHUP would kill
+# the worker before it could report. main() hands them to the StopFlag, the one stop path.
+_EARLY_SIGNALS: list[int] = []
+if __name__ == "__main__":
+    for _sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(_sig, lambda signum, frame: _EARLY_SIGNALS.append(signum))
 
 import logging
 import os
@@ -332,6 +343,8 @@ def _loop(ex: Executor, receivers: list[tuple[EdgeReceiver, str, str, str]], lin
 
 def main() -> int:
     stop = StopFlag().install()  # first thing: a stop during start-up is honoured, never half-done
+    for signum in _EARLY_SIGNALS:
+        stop._on_signal(signum, None)
     with open(sys.argv[1]) as f:
         plan = WorkerPlan.from_json(f.read())
     return run_worker(plan, stop)
