@@ -1,0 +1,214 @@
+"""`wavegraph batch GRAPH --inputs GLOB --out DIR`: run a graph once per recording, as fast as possible.
+
+Each input file becomes one run of the graph in one process (the in-process runner: deterministic,
+so each file's output is bit-identical to running that file alone). The graph's file source takes the
+input (`--source NODE` when the graph has several), and every recorder writes under DIR/<input stem>/
+with its own file name. A run that completed leaves DIR/<stem>/.wavegraph-done.json (the input's size
+and modification time and the overrides); a later batch skips those, so an interrupted batch resumes.
+A failing file does not stop the others: failures are listed at the end and the exit code is 1.
+
+Engines: `local` (default), a process pool of --jobs workers (default: the CPU count); `ray`, one Ray task
+per file (`pip install 'wavegraph[ray]'`; --ray ADDRESS joins a cluster, --task-cpus/--task-gpus set
+per-task resources, e.g. --task-gpus 1 for a model graph).
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import glob
+import json
+import multiprocessing
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .config import GraphError, load_config
+
+DONE = ".wavegraph-done.json"
+
+
+@dataclass(frozen=True)
+class Job:
+    graph: str
+    input: str
+    out_dir: str
+    overrides: tuple[str, ...]
+
+
+@dataclass
+class Outcome:
+    input: str
+    status: str  # "done", "skipped" or "failed"
+    wall_s: float = 0.0
+    error: str = ""
+    outputs: list[str] = field(default_factory=list)
+
+
+def _stems(inputs: list[Path]) -> list[str]:
+    """The input file stems, or their paths below the common folder when two stems are the same."""
+    stems = [p.name.split(".")[0] for p in inputs]
+    if len(set(stems)) == len(stems):
+        return stems
+    common = Path(os.path.commonpath([str(p.parent) for p in inputs]))
+    return ["__".join(p.relative_to(common).with_name(p.name.split(".")[0]).parts) for p in inputs]
+
+
+def plan(graph: str, pattern: str, out_dir: str, overrides: list[str], source: str | None = None) -> list[Job]:
+    """One Job per input; GraphError when the graph cannot take inputs this way."""
+    config = load_config(graph, overrides)
+    sources = [n.id for n in config.nodes if n.type == "file_source"]
+    if source is None:
+        if len(sources) != 1:
+            raise GraphError([(config.file, 0, f"batch needs one file_source to feed, the graph has {len(sources)}"
+                               + (f" ({', '.join(sources)})" if sources else ""),
+                               "name it with --source NODE" if sources else "add a file_source node")])
+        source = sources[0]
+    elif source not in sources:
+        raise GraphError([(config.file, 0, f"--source {source}: not a file_source node of the graph",
+                           f"use one of: {', '.join(sources) or 'none'}")])
+    recorders = [n for n in config.nodes if n.type == "recorder"]
+    if not recorders:
+        raise GraphError([(config.file, 0, "batch: the graph records nothing", "add a recorder node")])
+    inputs = sorted(Path(p).resolve() for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+    jobs = []
+    for path, stem in zip(inputs, _stems(inputs)):
+        target = Path(out_dir).resolve() / stem
+        sets = [f"{source}.path={json.dumps(str(path))}"]
+        sets += [f"{r.id}.path={json.dumps(str(target / Path(str(r.params['path'])).name))}" for r in recorders]
+        jobs.append(Job(graph, str(path), str(target), tuple(overrides) + tuple(sets)))
+    return jobs
+
+
+def _signature(job: Job) -> dict:
+    st = os.stat(job.input)
+    return {"input": job.input, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "overrides": list(job.overrides)}
+
+
+def is_done(job: Job) -> bool:
+    marker = Path(job.out_dir) / DONE
+    try:
+        return json.loads(marker.read_text()) == _signature(job)
+    except (OSError, ValueError):
+        return False
+
+
+def run_job(job: Job) -> Outcome:
+    """Run one file in this process (the unit of work of every engine)."""
+    from .graph import build_graph
+    from .runner import run_graph
+
+    if is_done(job):
+        return Outcome(job.input, "skipped")
+    t = time.monotonic()
+    out = Path(job.out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / DONE).unlink(missing_ok=True)
+        graph = build_graph(load_config(job.graph, list(job.overrides)))
+        result = run_graph(graph, speed=None, in_process=True)
+    except GraphError as e:
+        return Outcome(job.input, "failed", time.monotonic() - t, "; ".join(e.lines()))
+    except Exception as e:  # noqa: BLE001 — one file's failure must not stop the batch
+        return Outcome(job.input, "failed", time.monotonic() - t, f"{type(e).__name__}: {e}")
+    if result.failure or result.interrupted:
+        return Outcome(job.input, "failed", time.monotonic() - t, result.failure or "interrupted")
+    (out / DONE).write_text(json.dumps(_signature(job)))
+    outputs = sorted(str(p) for p in out.iterdir() if p.name != DONE)
+    return Outcome(job.input, "done", time.monotonic() - t, outputs=outputs)
+
+
+def _progress(done: int, total: int, failed: int) -> None:
+    filled = int(30 * done / max(total, 1))
+    sys.stderr.write(f"\r[{'#' * filled}{' ' * (30 - filled)}] {done}/{total} files" +
+                     (f", {failed} failed" if failed else ""))
+    if done == total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def run_local(jobs: list[Job], workers: int, progress: bool = True) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    if progress:
+        _progress(0, len(jobs), 0)
+    ctx = multiprocessing.get_context("spawn")  # no fork of a process that may hold threads or torch
+    with cf.ProcessPoolExecutor(max_workers=max(1, workers), mp_context=ctx) as pool:
+        futures = {pool.submit(run_job, job): job for job in jobs}
+        for fut in cf.as_completed(futures):
+            try:
+                outcomes.append(fut.result())
+            except Exception as e:  # noqa: BLE001 — a worker process that died
+                outcomes.append(Outcome(futures[fut].input, "failed", error=f"worker died: {e}"))
+            if progress:
+                _progress(len(outcomes), len(jobs), sum(o.status == "failed" for o in outcomes))
+    return outcomes
+
+
+def run_ray(jobs: list[Job], address: str | None, task_cpus: float, task_gpus: float,
+            progress: bool = True) -> list[Outcome]:
+    try:
+        import ray
+    except ImportError as e:
+        raise SystemExit(f"--engine ray needs Ray: pip install 'wavegraph[ray]' ({e})") from None
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                 **({} if address else {"_node_ip_address": "127.0.0.1"}))
+    try:
+        task = ray.remote(num_cpus=task_cpus, num_gpus=task_gpus, max_retries=0)(run_job)
+        pending = {task.remote(job): job for job in jobs}
+        outcomes: list[Outcome] = []
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            job = pending.pop(ready[0])
+            try:
+                outcomes.append(ray.get(ready[0]))
+            except Exception as e:  # noqa: BLE001 — a task or node that died
+                outcomes.append(Outcome(job.input, "failed", error=f"ray task failed: {e}"))
+            if progress:
+                _progress(len(outcomes), len(jobs), sum(o.status == "failed" for o in outcomes))
+        return outcomes
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="wavegraph batch", description=__doc__.splitlines()[0])
+    ap.add_argument("graph")
+    ap.add_argument("--inputs", required=True, help="glob of input recordings, e.g. 'recordings/**/*.edf'")
+    ap.add_argument("--out", required=True, help="output folder; each input's recordings go to OUT/<stem>/")
+    ap.add_argument("--set", action="append", default=[], metavar="NODE.PARAM=VALUE")
+    ap.add_argument("--source", help="the file_source node that takes the input (when there are several)")
+    ap.add_argument("--engine", choices=["local", "ray"], default="local")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="local engine: parallel files")
+    ap.add_argument("--ray", metavar="ADDRESS", help="ray engine: a cluster to join (default: start one here)")
+    ap.add_argument("--task-cpus", type=float, default=1.0)
+    ap.add_argument("--task-gpus", type=float, default=0.0)
+    ap.add_argument("--json", metavar="PATH", help="write every file's outcome here")
+    args = ap.parse_args(argv)
+    jobs = plan(args.graph, args.inputs, args.out, args.set, args.source)
+    if not jobs:
+        print(f"error: no file matches --inputs {args.inputs!r}", file=sys.stderr)
+        return 2
+    t = time.monotonic()
+    skipped = [Outcome(j.input, "skipped") for j in jobs if is_done(j)]  # complete: no worker needed
+    todo = [j for j in jobs if not is_done(j)]
+    if not todo:
+        outcomes = []
+    elif args.engine == "ray":
+        outcomes = run_ray(todo, args.ray, args.task_cpus, args.task_gpus)
+    else:
+        outcomes = run_local(todo, min(args.jobs, len(todo)))
+    outcomes += skipped
+    wall = time.monotonic() - t
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "skipped", "failed")}
+    print(f"{len(jobs)} files in {wall:.1f} s ({counts['done'] / wall if wall else 0:.2f} files/s): "
+          f"{counts['done']} done, {counts['skipped']} skipped (complete), {counts['failed']} failed")
+    for o in sorted(outcomes, key=lambda o: o.input):
+        if o.status == "failed":
+            print(f"FAILED {o.input}: {o.error.splitlines()[0] if o.error else ''}")
+    if args.json:
+        Path(args.json).write_text(json.dumps([asdict(o) for o in outcomes], indent=1))
+    return 1 if counts["failed"] else 0
