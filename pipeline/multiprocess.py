@@ -24,6 +24,7 @@ import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -163,7 +164,13 @@ def run_multiprocess(graph: Graph, speed: float | None = None, progress: bool = 
                 break
             # -P: the worker's current folder is not on its import path, so a user's nodes.py or
             # pipeline.py there cannot shadow anything; it imports the same wavegraph as this process.
-            procs[group] = subprocess.Popen([sys.executable, "-P", "-m", "wavegraph.pipeline.worker", path])
+            # Started with the stop signals blocked (the mask is inherited): one that arrives before the
+            # worker's first line has run stays pending instead of killing it; the worker unblocks them.
+            old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, StopFlag.SIGNALS)
+            try:
+                procs[group] = subprocess.Popen([sys.executable, "-P", "-m", "wavegraph.pipeline.worker", path])
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         if stop:
             result.interrupted = True
         else:

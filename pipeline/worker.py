@@ -28,6 +28,9 @@ _EARLY_SIGNALS: list[int] = []
 if __name__ == "__main__":
     for _sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(_sig, lambda signum, frame: _EARLY_SIGNALS.append(signum))
+    # The parent started us with these blocked (see multiprocess.py), so one sent while the interpreter
+    # itself started is pending, and arrives here now.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
 
 import logging
 import os

@@ -159,3 +159,18 @@ def test_a_second_ctrl_c_stops_at_once_and_still_prints_the_summary(tmp_path):
     data = np.load(run.out)["data"]  # aborted between chunks: a complete file of what arrived
     np.testing.assert_array_equal(data[0], np.cumsum(np.arange(data.shape[1], dtype=np.float64)))
     assert not [pid for pid in run.workers.values() if _running(pid)]
+
+
+def test_a_signal_to_a_worker_still_starting_stops_the_run(tmp_path):
+    # Sent as soon as the worker exists, while it still imports numpy and zmq: Python's default action
+    # would kill it (exit -15, "exited without reporting"); the run must stop as for any other SIGTERM.
+    run = Run(tmp_path, "early")
+    try:
+        _wait_all(lambda r: "b" in _workers(r.proc.pid), [run], 60, "worker b to start")
+        os.kill(_workers(run.proc.pid)["b"], signal.SIGTERM)
+        out, err = run.proc.communicate(timeout=30)
+    finally:
+        if run.proc.poll() is None:
+            run.proc.kill()
+    assert run.proc.returncode == 130, err
+    assert "(interrupted)" in out and "without reporting" not in err
