@@ -17,7 +17,8 @@ With these a spectral enhancer is a YAML graph (see docs/speech.md)::
   ``min_gain``. Frames are paired by their time stamps (frame index ``round(t * rate)``), never by arrival
   order, so the result is the same in one process or across processes whatever the interleaving. A frame that
   has no partner with the same stamp is dropped and counted (``unmatched_in``, ``unmatched_mask``); frames
-  wait for their partner up to ``max_wait`` seconds of stream time on the other input.
+  wait for their partner up to ``max_wait`` seconds of stream time on the other input. A frame stamped at or before
+  one already decided (a stream that went back in time) is dropped and counted (``late_in``, ``late_mask``).
 * gain: ``out = in * 10 ** (db / 20)`` on any signal or features stream, real or complex.
 * align: drops the first ``delay`` seconds of a delayed signal and stamps the rest ``delay`` earlier, so that
   the output has the time base of the source and, when the delaying node flushed its tail at end of stream,
