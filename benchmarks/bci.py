@@ -180,97 +180,114 @@ def _load_token_decoder(spec: str):
         return f"{spec}: {type(e).__name__}: {e}"
 
 
+def _subjects(bg, freqs, phases, snrs, n_subjects: int, wmax: float, fb: FBCCA) -> list[dict]:
+    """Per simulated test subject: evaluation trials per SNR (raw, filtered 5 bands, labels) and calibration
+    trials (raw, filtered 3 bands, labels), from the background's eval / calib segments."""
+    out = []
+    for s in range(n_subjects):
+        subj = sim.make_subject(100 + s)
+        ev = {snr: sim.trials(bg, "eval", subj, freqs, phases, 3, snr, wmax, seed=5000 + 10 * s + i, jitter=sim.JITTER)
+              for i, snr in enumerate(snrs)}
+        cal = sim.trials(bg, "calib", subj, freqs, phases, 3, list(snrs), wmax, seed=6000 + s, jitter=sim.JITTER)
+        out.append({"eval": {k: (v[0], sim.filtered(v[0], fb.sos), v[1]) for k, v in ev.items()},
+                    "calib": (cal[0], sim.filtered(cal[0], fb.sos[:3]), cal[1])})
+    return out
+
+
 def semi_synthetic(windows=SEMI_WINDOWS, snrs=SEMI_SNRS, n_subjects: int = 3, m: int = 40, ft_epochs: int = 30,
-                   token_decoder: str | None = "wavegraph.models.token_decoder:TokenDecoder", log=print) -> dict:
+                   token_decoder: str | None = "wavegraph.models.token_decoder:TokenDecoder",
+                   backgrounds=sim.BACKGROUNDS, log=print, progress=None) -> dict:
+    """Accuracy and ITR per (background, decoder, window, SNR). Global training (the shipped DNNs, the token
+    decoder's fit) only ever sees EEGMMIDB's train segment; each test subject calibrates on its background's
+    calib segment and is evaluated on its eval segment."""
     from wavegraph.models import ssvep_dnn as dnn
 
     from .train_ssvep import global_path, global_training_set
 
-    bg = sim.load_background()
     freqs, phases = sim.jfpm(m)
-    fb = FBCCA(list(freqs), bg.rate)  # 5 sub-bands; the DNN uses the first 3 (same causal filters)
     wmax = max(windows)
-    subjects = []
-    for s in range(n_subjects):
-        subj = sim.make_subject(100 + s)
-        ev = {snr: sim.trials(bg, "eval", subj, freqs, phases, 3, snr, wmax, seed=5000 + 10 * s + i, jitter=True)
-              for i, snr in enumerate(snrs)}
-        cal = sim.trials(bg, "calib", subj, freqs, phases, 3, list(snrs), wmax, seed=6000 + s, jitter=True)
-        subjects.append({"eval": {k: (v[0], sim.filtered(v[0], fb.sos), v[1]) for k, v in ev.items()},
-                         "calib": (cal[0], sim.filtered(cal[0], fb.sos[:3]), cal[1]), "latency": subj.latency})
+    groups = {}
+    for name in backgrounds:
+        bg = sim.load_background(name)
+        fb = FBCCA(list(freqs), bg.rate)  # 5 sub-bands; the DNN uses the first 3 (same causal filters)
+        groups[name] = (bg, fb, _subjects(bg, freqs, phases, snrs, n_subjects, wmax, fb))
     token_cls = _load_token_decoder(token_decoder) if token_decoder else "disabled (--no-token)"
-    cells = []  # one row per (decoder, window, snr)
+    cells: list[dict] = []  # one row per (background, decoder, window, snr)
     token_errors: dict[str, str] = {}
 
-    def add(decoder, w, snr, correct, n, secs):
-        acc = correct / n
-        cells.append({"decoder": decoder, "window_s": w, "snr_db": snr, "trials": n, "accuracy": acc,
-                      "itr_bits_min": itr_bits_per_min(m, acc, w, GAZE_S), "seconds": round(secs, 2)})
-
-    for w in windows:
-        # FBCCA: no training
+    def score(name, decoder, w, predict, subjects, rate, filtered: bool, extra_s: float = 0.0):
+        """predict(i_subject, windows) -> labels; one cell per SNR."""
         for snr in snrs:
             t0 = time.perf_counter()
             c = n = 0
-            for subj in subjects:
-                _, xb, y = subj["eval"][snr]
-                win = sim.window(xb, bg.rate, w)
-                pred = np.array([np.argmax(fb.scores(z)) for z in win])
+            for i, subj in enumerate(subjects):
+                x, xb, y = subj["eval"][snr]
+                pred = np.asarray(predict(i, sim.window(xb if filtered else x, rate, w)))
                 c, n = c + int((pred == y).sum()), n + len(y)
-            add("fbcca", w, snr, c, n, time.perf_counter() - t0)
-        # DNN: shipped global model (stage 1), fine-tuned per subject on its calibration trials (stage 2)
+            acc = c / n
+            cells.append({"background": name, "decoder": decoder, "window_s": w, "snr_db": snr, "trials": n,
+                          "accuracy": acc, "itr_bits_min": itr_bits_per_min(m, acc, w, GAZE_S),
+                          "seconds": round(time.perf_counter() - t0 + extra_s / len(snrs), 2)})
+
+    def summary() -> dict:
+        return {"backgrounds": list(groups), "rate": 160.0, "channels": sim.CHANNELS, "m": m,
+                "freqs": [float(f) for f in freqs], "snrs_db": list(snrs), "test_subjects": n_subjects,
+                "eval_trials_per_subject_snr": 3 * m, "calib_trials_per_subject": 3 * m, "jitter": list(sim.JITTER),
+                "fine_tune_epochs": ft_epochs, "gaze_shift_s": GAZE_S,
+                "token_decoder": token_cls if isinstance(token_cls, str) else token_decoder,
+                "token_errors": token_errors, "segments_s": {n: g[0].segments for n, g in groups.items()},
+                "cells": cells}
+
+    for w in windows:
         gp = global_path(w, m)
-        if gp.is_file():
-            glob, _ = dnn.load(gp)
-            t0 = time.perf_counter()
-            tuned = []
-            for s, subj in enumerate(subjects):
-                _, xc, yc = subj["calib"]
-                tuned.append(dnn.fine_tune(glob, sim.window(xc, bg.rate, w), yc, ft_epochs, lr=3e-3, seed=s))
-            t_ft = time.perf_counter() - t0
-            for name, models in (("dnn-global", [glob] * len(subjects)), ("dnn", tuned)):
-                for snr in snrs:
-                    t0 = time.perf_counter()
-                    c = n = 0
-                    for model, subj in zip(models, subjects):
-                        _, xb, y = subj["eval"][snr]
-                        pred = dnn.predict_proba(model, sim.window(xb[:, :3], bg.rate, w)).argmax(1)
-                        c, n = c + int((pred == y).sum()), n + len(y)
-                    add(name, w, snr, c, n, time.perf_counter() - t0 + (t_ft / len(snrs) if name == "dnn" else 0))
-        else:
+        glob = dnn.load(gp)[0] if gp.is_file() else None
+        if glob is None:
             log(f"  no global DNN for {w:g} s ({gp.name}); run `wavegraph train ssvep --global --windows {w:g}`")
-        # token decoder (eeg-tokenizer work): fit on the global raw trials, fine-tune per subject
+        base = None
         if not isinstance(token_cls, str):
-            t0 = time.perf_counter()
             try:
+                t0 = time.perf_counter()
                 _, _, xr, yr = global_training_set(w, raw=True)
-                base = token_cls(rate=bg.rate, channel_names=list(sim.CHANNELS), freqs=list(freqs), seed=0)
+                base = token_cls(rate=160.0, channel_names=list(sim.CHANNELS), freqs=list(freqs), seed=0)
                 base.fit(xr, yr)
-                per_subject = []
-                for subj in subjects:
-                    dec = copy.deepcopy(base)
-                    if hasattr(dec, "fine_tune"):
-                        xc, _, yc = subj["calib"]
-                        dec.fine_tune(sim.window(xc, bg.rate, w), yc)
-                    per_subject.append(dec)
                 t_fit = time.perf_counter() - t0
-                for snr in snrs:
-                    t1 = time.perf_counter()
-                    c = n = 0
-                    for dec, subj in zip(per_subject, subjects):
-                        x, _, y = subj["eval"][snr]
-                        pred = np.asarray(dec.predict(sim.window(x, bg.rate, w)))
-                        c, n = c + int((pred == y).sum()), n + len(y)
-                    add("token", w, snr, c, n, time.perf_counter() - t1 + t_fit / len(snrs))
             except (ValueError, OSError) as e:  # a window it cannot handle, or its weights are missing
                 log(f"  token decoder n/a at {w:g} s: {type(e).__name__}: {e}")
                 token_errors[f"{w:g}"] = f"{type(e).__name__}: {e}"
+                base = None
+        for name, (bg, fb, subjects) in groups.items():
+            # FBCCA: no training
+            score(name, "fbcca", w, lambda i, win: [np.argmax(fb.scores(z)) for z in win], subjects, bg.rate, True)
+            # DNN: the shipped global model (stage 1) alone, and fine-tuned per subject on its calibration (stage 2)
+            if glob is not None:
+                t0 = time.perf_counter()
+                tuned = [dnn.fine_tune(glob, sim.window(sj["calib"][1], bg.rate, w), sj["calib"][2], ft_epochs,
+                                       lr=3e-3, seed=i) for i, sj in enumerate(subjects)]
+                t_ft = time.perf_counter() - t0
+                score(name, "dnn-global", w, lambda i, win: dnn.predict_proba(glob, win[:, :3]).argmax(1),
+                      subjects, bg.rate, True)
+                score(name, "dnn", w, lambda i, win: dnn.predict_proba(tuned[i], win[:, :3]).argmax(1),
+                      subjects, bg.rate, True, t_ft)
+            # token decoder (eeg-tokenizer work): fit on the global raw trials, fine-tuned per subject
+            if base is not None:
+                try:
+                    t0 = time.perf_counter()
+                    decs = []
+                    for sj in subjects:
+                        dec = copy.deepcopy(base)
+                        if hasattr(dec, "fine_tune"):
+                            dec.fine_tune(sim.window(sj["calib"][0], bg.rate, w), sj["calib"][2])
+                        decs.append(dec)
+                    score(name, "token", w, lambda i, win: decs[i].predict(win), subjects, bg.rate, False,
+                          t_fit / len(groups) + time.perf_counter() - t0)
+                except (ValueError, OSError) as e:
+                    log(f"  token decoder n/a at {w:g} s on {name}: {type(e).__name__}: {e}")
+                    token_errors[f"{w:g} {name}"] = f"{type(e).__name__}: {e}"
         log(f"  window {w:g} s done")
-    return {"background": bg.name, "rate": bg.rate, "channels": sim.CHANNELS, "m": m, "freqs": [float(f) for f in freqs],
-            "snrs_db": list(snrs), "test_subjects": n_subjects, "eval_trials_per_subject_snr": 3 * m,
-            "calib_trials_per_subject": 3 * m, "fine_tune_epochs": ft_epochs, "gaze_shift_s": GAZE_S,
-            "token_decoder": token_cls if isinstance(token_cls, str) else token_decoder,
-            "token_errors": token_errors, "segments_s": sim.SEGMENTS, "cells": cells}
+        if progress is not None:
+            progress(summary())
+    return summary()
+
 
 
 # --- report ------------------------------------------------------------------------------------------
@@ -288,17 +305,19 @@ def tables(res: dict) -> str:
     s = res.get("semi")
     if s:
         decs = [d for d in ("fbcca", "dnn-global", "dnn", "token") if any(c["decoder"] == d for c in s["cells"])]
-        out.append(f"\nSemi-synthetic: {s['background']} background, M = {s['m']}, {s['test_subjects']} test subjects x "
-                   f"{s['eval_trials_per_subject_snr']} trials per SNR; accuracy / ITR (bits/min, gaze shift "
-                   f"{s['gaze_shift_s']:g} s); token decoder: {s['token_decoder']}")
-        for snr in s["snrs_db"]:
-            out.append(f"  SNR {snr:g} dB   " + " ".join(f"{d:>17}" for d in decs))
-            for w in sorted({c["window_s"] for c in s["cells"]}):
-                parts = []
-                for d in decs:
-                    c = next((c for c in s["cells"] if c["decoder"] == d and c["window_s"] == w and c["snr_db"] == snr), None)
-                    parts.append(f"{c['accuracy']:7.3f} / {c['itr_bits_min']:6.1f}" if c else f"{'n/a':>17}")
-                out.append(f"  {w:5.2f} s      " + " ".join(f"{p:>17}" for p in parts))
+        for bgname in s["backgrounds"]:
+            out.append(f"\nSemi-synthetic on {bgname} background: M = {s['m']}, {s['test_subjects']} test subjects x "
+                       f"{s['eval_trials_per_subject_snr']} trials per SNR; accuracy / ITR (bits/min, gaze shift "
+                       f"{s['gaze_shift_s']:g} s); token decoder: {s['token_decoder']}")
+            for snr in s["snrs_db"]:
+                out.append(f"  SNR {snr:g} dB   " + " ".join(f"{d:>17}" for d in decs))
+                for w in sorted({c["window_s"] for c in s["cells"]}):
+                    parts = []
+                    for d in decs:
+                        c = next((c for c in s["cells"] if c["background"] == bgname and c["decoder"] == d
+                                  and c["window_s"] == w and c["snr_db"] == snr), None)
+                        parts.append(f"{c['accuracy']:7.3f} / {c['itr_bits_min']:6.1f}" if c else f"{'n/a':>17}")
+                    out.append(f"  {w:5.2f} s      " + " ".join(f"{p:>17}" for p in parts))
     return "\n".join(out)
 
 
@@ -310,7 +329,9 @@ def plot(res: dict, path: Path) -> None:
 
     s, r = res.get("semi"), res.get("real")
     n_snr = len(s["snrs_db"]) if s else 0
-    fig, axes = plt.subplots(2, n_snr + 1, figsize=(4 * (n_snr + 1), 7), squeeze=False)
+    bgs = s["backgrounds"] if s else []
+    fig, axes = plt.subplots(max(2, 2 * len(bgs)), n_snr + 1, figsize=(4 * (n_snr + 1), 3.3 * max(2, 2 * len(bgs))),
+                             squeeze=False)
     if r:
         ax = axes[0, 0]
         ax.plot([x["window_s"] for x in r["rows"]], [x["accuracy"] for x in r["rows"]], "o-", label="FBCCA (streaming)")
@@ -320,18 +341,22 @@ def plot(res: dict, path: Path) -> None:
         ax = axes[1, 0]
         ax.plot([x["window_s"] for x in r["rows"]], [x["itr_bits_min"] for x in r["rows"]], "o-")
         ax.set(xlabel="window (s)", ylabel="ITR (bits/min)")
-    if s:
-        styles = {"fbcca": "o-", "dnn": "s-", "dnn-global": "s:", "token": "^-"}
+    for k in range(2, axes.shape[0]):
+        axes[k, 0].axis("off")
+    styles = {"fbcca": "o-", "dnn": "s-", "dnn-global": "s:", "token": "^-"}
+    for b, bgname in enumerate(bgs):
         for j, snr in enumerate(s["snrs_db"], start=1):
+            acc_ax, itr_ax = axes[2 * b, j], axes[2 * b + 1, j]
             for d, st in styles.items():
-                cs = sorted((c for c in s["cells"] if c["decoder"] == d and c["snr_db"] == snr), key=lambda c: c["window_s"])
+                cs = sorted((c for c in s["cells"] if c["background"] == bgname and c["decoder"] == d
+                             and c["snr_db"] == snr), key=lambda c: c["window_s"])
                 if cs:
-                    axes[0, j].plot([c["window_s"] for c in cs], [c["accuracy"] for c in cs], st, label=d)
-                    axes[1, j].plot([c["window_s"] for c in cs], [c["itr_bits_min"] for c in cs], st, label=d)
-            axes[0, j].axhline(1 / s["m"], color="gray", ls=":")
-            axes[0, j].set(title=f"semi-synthetic M={s['m']}, SNR {snr:g} dB", xlabel="window (s)", ylim=(0, 1.02))
-            axes[1, j].set(xlabel="window (s)", ylabel="ITR (bits/min)")
-            axes[0, j].legend(fontsize=8)
+                    acc_ax.plot([c["window_s"] for c in cs], [c["accuracy"] for c in cs], st, label=d)
+                    itr_ax.plot([c["window_s"] for c in cs], [c["itr_bits_min"] for c in cs], st, label=d)
+            acc_ax.axhline(1 / s["m"], color="gray", ls=":")
+            acc_ax.set(title=f"{bgname}: M={s['m']}, SNR {snr:g} dB", xlabel="window (s)", ylabel="accuracy", ylim=(0, 1.02))
+            itr_ax.set(xlabel="window (s)", ylabel="ITR (bits/min)")
+            acc_ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -352,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--windows", nargs="+", type=float, default=SEMI_WINDOWS)
     ap.add_argument("--snrs", nargs="+", type=float, default=SEMI_SNRS)
     ap.add_argument("--ft-epochs", type=int, default=30, help="DNN fine-tuning epochs per subject (default 30)")
+    ap.add_argument("--backgrounds", nargs="+", default=list(sim.BACKGROUNDS), choices=sim.BACKGROUNDS,
+                    help="semi-synthetic backgrounds (default both)")
     ap.add_argument("--token-decoder", default="wavegraph.models.token_decoder:TokenDecoder", help="module:Class")
     ap.add_argument("--no-token", action="store_true", help="skip the token decoder")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
@@ -368,8 +395,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {e}", file=sys.stderr)
             return 2
     if args.only in (None, "semi") and not args.data:
+        def progress(partial):  # a long run leaves every finished window in --json as it goes
+            if args.json:
+                args.json.write_text(json.dumps({**res, "semi": partial, "partial": True}, indent=1, default=float) + "\n")
+
         res["semi"] = semi_synthetic(args.windows, args.snrs, args.subjects, ft_epochs=args.ft_epochs,
-                                     token_decoder=None if args.no_token else args.token_decoder)
+                                     token_decoder=None if args.no_token else args.token_decoder,
+                                     backgrounds=args.backgrounds, progress=progress)
     res["seconds"] = round(time.perf_counter() - t0, 1)
     print(tables(res))
     plot(res, args.png)

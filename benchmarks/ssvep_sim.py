@@ -3,7 +3,9 @@
 Background: real 64-channel EEG, PhysioNet EEGMMIDB S001R02 (160 Hz, 61 s, fetched by
 pipeline.datasets), cut into disjoint segments: ``train`` 0-36 s (global training), ``calib`` 36-48 s
 (per-subject calibration / fine-tuning) and ``eval`` 48-61 s (evaluation), so no background sample is
-shared between training and evaluation. Nine parieto-occipital channels are used, as in the Tsinghua
+shared between training and evaluation. A second real recording, ssvepy's example epochs (another
+subject, amplifier and lab), gives a cross-recording test: ``calib`` epochs 0-7, ``eval`` epochs 8-15,
+never used for global training. Nine parieto-occipital channels are used, as in the Tsinghua
 benchmark (Pz, PO3, PO4, PO7, PO8, POz, O1, Oz, O2).
 
 Stimuli (JFPM, as the 40-target benchmark): target k flickers at ``f_k`` with phase ``phi_k``; the default
@@ -32,9 +34,13 @@ import numpy as np
 
 CHANNELS = ["Pz", "PO3", "PO4", "PO7", "PO8", "POz", "O1", "Oz", "O2"]
 SEGMENTS = {"train": (0.0, 36.0), "calib": (36.0, 48.0), "eval": (48.0, 61.0)}
+# ssvepy's 16 epochs x 16 s, resampled to 160 Hz and joined: epochs 0-7 calibrate, 8-15 evaluate
+SSVEPY_SEGMENTS = {"calib": (0.0, 128.0), "eval": (128.0, 256.0)}
+BACKGROUNDS = ("eegmmidb-s001r02", "ssvepy-epochs")
 PRE_S = 1.0  # background before the stimulus onset
 DELAY_S = 0.14  # the decoders' window starts this long after the onset
 N_HARMONICS = 5
+JITTER = (0.003, 0.1)  # per-trial latency (s) and harmonic phase (rad) SDs of the benchmark's test trials
 
 
 def jfpm(m: int = 40) -> tuple[np.ndarray, np.ndarray]:
@@ -61,27 +67,43 @@ class Background:
     rate: float
     channels: list[str]
     band_power: float
+    segments: dict
 
     def segment(self, which: str) -> np.ndarray:
-        lo, hi = SEGMENTS[which]
+        if which not in self.segments:
+            raise ValueError(f"background {self.name} has no {which!r} segment; it has {sorted(self.segments)}")
+        lo, hi = self.segments[which]
         return self.data[:, int(lo * self.rate):int(hi * self.rate)]
 
 
-def load_background(channels=CHANNELS) -> Background:
-    """EEGMMIDB S001R02, the named channels, 160 Hz."""
+def load_background(name: str = "eegmmidb-s001r02", channels=CHANNELS) -> Background:
+    """A real recording's parieto-occipital channels at 160 Hz.
+
+    eegmmidb-s001r02: PhysioNet EEGMMIDB S001R02 as recorded (eyes-closed baseline, 160 Hz; its 60 Hz mains
+    is left in, as the global models saw it). ssvepy-epochs: another subject, amplifier and lab (ssvepy's
+    example, 256 Hz), resampled to 160 Hz (resample_poly 5/8) with a causal 50 Hz notch, its 16 epochs
+    joined; it holds that subject's own 6 Hz SSVEP (and 12 Hz harmonic), a real distractor."""
     import mne
-    from scipy.signal import butter, sosfiltfilt
+    from scipy.signal import butter, iirnotch, lfilter, resample_poly, sosfiltfilt
 
     from wavegraph.pipeline.datasets import fetch
 
-    raw = mne.io.read_raw_edf(fetch("eegmmidb-s001r02"), verbose="error")
-    names = [clean_name(c) for c in raw.ch_names]
-    idx = [names.index(c) for c in channels]
-    data = raw.get_data()[idx]
-    rate = float(raw.info["sfreq"])
+    if name == "eegmmidb-s001r02":
+        raw = mne.io.read_raw_edf(fetch(name), verbose="error")
+        names = [clean_name(c) for c in raw.ch_names]
+        data = raw.get_data()[[names.index(c) for c in channels]]
+        rate, segments = float(raw.info["sfreq"]), SEGMENTS
+    elif name == "ssvepy-epochs":
+        ep = mne.read_epochs(fetch(name), verbose="error")
+        x = resample_poly(ep.get_data(picks=list(channels)), 5, 8, axis=-1)  # 256 -> 160 Hz
+        rate, segments = 160.0, SSVEPY_SEGMENTS
+        b, a = iirnotch(50.0, 30.0, fs=rate)
+        data = np.concatenate(list(lfilter(b, a, x, axis=-1)), axis=-1)
+    else:
+        raise ValueError(f"unknown background {name!r}; use one of {BACKGROUNDS}")
     sos = butter(4, [6.0, min(90.0, 0.45 * rate)], btype="bandpass", fs=rate, output="sos")
     power = float(np.mean(np.var(sosfiltfilt(sos, data, axis=-1), axis=-1)))
-    return Background("eegmmidb-s001r02", data, rate, list(channels), power)
+    return Background(name, data, rate, list(channels), power, dict(segments))
 
 
 @dataclass
@@ -121,12 +143,12 @@ def make_subject(seed: int, channels=CHANNELS) -> Subject:
 
 
 def trials(bg: Background, segment: str, subject: Subject, freqs, phases, n_blocks: int, snr_db, window_max: float,
-           seed: int, jitter: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+           seed: int, jitter: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Raw trials (n, C, samples) from PRE_S before onset to DELAY_S + window_max after it, labels (n,),
     and each trial's SNR (dB). `snr_db`: one value or a list (each trial draws one). Every trial's amplitude
-    varies by U(0.8, 1.2); with `jitter` its latency also varies by N(0, 10 ms) and each harmonic's phase
-    by N(0, 0.15 rad) (the benchmark's calibration and evaluation trials; the shipped global models were
-    trained without)."""
+    varies by U(0.8, 1.2); with `jitter` = (latency s, phase rad) its latency also varies by N(0, jitter[0])
+    and each harmonic's phase by N(0, jitter[1]) (the benchmark's calibration and evaluation trials: JITTER;
+    the shipped global models were trained without)."""
     rng = np.random.default_rng([11, seed])
     rate = bg.rate
     seg = bg.segment(segment)
@@ -145,8 +167,8 @@ def trials(bg: Background, segment: str, subject: Subject, freqs, phases, n_bloc
     trial_snr = rng.choice(snrs, size=n)
     starts = rng.integers(0, seg.shape[1] - n_total + 1, size=n)
     jit = np.random.default_rng([17, seed])
-    d_lat = jit.normal(0, 0.010, n) if jitter else np.zeros(n)
-    d_phase = jit.normal(0, 0.15, (n, N_HARMONICS)) if jitter else np.zeros((n, N_HARMONICS))
+    d_lat = jit.normal(0, jitter[0], n) if jitter else np.zeros(n)
+    d_phase = jit.normal(0, jitter[1], (n, N_HARMONICS)) if jitter else np.zeros((n, N_HARMONICS))
     for i in range(n):
         k = y[i]
         tl = t - subject.latency - d_lat[i]
