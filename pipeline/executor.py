@@ -16,10 +16,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-import numpy as np
-
 from .chunk import Chunk
 from .config import EdgeConfig, GraphConfig
+from .histogram import Histogram
 from .node import Node, Sink, Source
 
 
@@ -85,26 +84,26 @@ class NodeFailure(RuntimeError):
 
 @dataclass
 class NodeStats:
+    """Per-node counts and timings. compute_ns and latency_ns are bounded histograms (pipeline/histogram.py,
+    1 % relative error), so a node's statistics take the same memory after a minute or after 8 hours."""
+
     chunks_in: int = 0
     chunks_out: int = 0
     drops: int = 0
     gaps: int = 0
     restarts: int = 0
-    compute_ns: list = field(default_factory=list)
-    latency_ns: list = field(default_factory=list)  # end-to-end, measured where the node is a sink
+    compute_ns: Histogram | list = field(default_factory=Histogram)
+    latency_ns: Histogram | list = field(default_factory=Histogram)  # end-to-end, measured where the node is a sink
     counters: dict = field(default_factory=dict)
-    summarised: bool = False  # compute_ns/latency_ns hold [p50, p99] (from_dict), not samples
+    summarised: bool = False  # compute_ns/latency_ns hold [p50, p99] (from_dict), not histograms
 
     def to_dict(self) -> dict:
         """Plain-JSON form (percentiles, not samples) for the multi-process runner's control channel."""
         d = {k: getattr(self, k) for k in _COUNTS}
         d["counters"] = dict(self.counters)
         for name in ("compute_ns", "latency_ns"):
-            values = np.asarray(getattr(self, name), dtype=np.float64)
-            if self.summarised:
-                d[name] = [float(v) for v in values]
-            else:
-                d[name] = [float(np.percentile(values, 50)), float(np.percentile(values, 99))] if values.size else []
+            values = getattr(self, name)
+            d[name] = [float(v) for v in values] if self.summarised else values.percentiles(50, 99)
         return d
 
     @classmethod
@@ -204,7 +203,7 @@ class Executor:
             outs = self._failed(node_id)
             if outs is None:
                 return
-        self.stats[node_id].compute_ns.append(time.perf_counter_ns() - t)
+        self.stats[node_id].compute_ns.record(time.perf_counter_ns() - t)
         if outs is None:
             self.active_sources.remove(node_id)
             self._end(node_id)
@@ -237,9 +236,9 @@ class Executor:
             except Exception:  # noqa: BLE001
                 outs = self._failed(node_id) or {}
             done = time.perf_counter_ns()
-            st.compute_ns.append(done - t)
+            st.compute_ns.record(done - t)
             if isinstance(node, Sink) and chunk.origin_ns:
-                st.latency_ns.append(time.monotonic_ns() - chunk.origin_ns)
+                st.latency_ns.record(time.monotonic_ns() - chunk.origin_ns)
             self._emit(node_id, outs, chunk.gap, chunk.origin_ns)
         elif chunk.gap and node.propagates_gaps:  # an empty chunk (an end-of-stream marker, say) after lost data
             self.pending_gap[node_id] = True
