@@ -221,3 +221,29 @@ def test_receivers_refuse_frames_larger_than_the_spec_allows_before_reading_them
             good.send_multipart(wire.encode(Chunk(np.ones((2, 3))), 0, wire.spec_id(RAMP_SPEC)))
             assert rx.recv(timeout=10) is not None
     assert rx.counters["rejected"] == 0  # never read, so never counted
+
+
+@pytest.mark.parametrize("in_process", [True, False], ids=["in-process", "multi-process"])
+def test_a_stream_without_samples_still_writes_valid_files_or_says_why(tmp_path, in_process):
+    import soundfile as sf
+
+    p = tmp_path / "empty.yaml"
+    p.write_text(f"""\
+nodes:
+  - {{id: src, type: fixture_nodes:Ramp, params: {{rate: 1000.0, n_samples: 0}}}}
+  - {{id: npz, type: recorder, params: {{path: {tmp_path}/e.npz}}}}
+  - {{id: wav, type: recorder, params: {{path: {tmp_path}/e.wav}}}}
+  - {{id: fif, type: recorder, params: {{path: {tmp_path}/e_raw.fif}}}}
+edges:
+  - {{source: src.out, target: npz.in}}
+  - {{source: src.out, target: wav.in}}
+  - {{source: src.out, target: fif.in}}
+processes:
+  a: [src]
+  b: [npz, wav, fif]
+""")
+    r = run_graph(build_graph(load_config(p)), in_process=in_process)
+    assert r.exit_code == 0, r.failure
+    assert np.load(tmp_path / "e.npz")["data"].shape == (2, 0)
+    assert sf.info(str(tmp_path / "e.wav")).frames == 0
+    assert not (tmp_path / "e_raw.fif").exists() and r.stats["fif"]["counters"]["no_samples"] == 1

@@ -39,6 +39,7 @@ node is closed); the recorder installs no handler of its own.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -218,6 +219,19 @@ class Recorder(Sink):
             self._events_file.write(f"{float(onset)!r},{float(dur)!r},{int(code)},{label.replace(',', ' ')}\n")
         self._events_file.flush()
         self.count("events", len(rows))
+
+    def finish(self) -> dict[str, Chunk]:
+        """End of stream. A stream that ended without one sample still gets its (empty, valid) file,
+        except FIF, which cannot hold zero samples: that is counted (`no_samples`) and logged."""
+        if not self._open and not self._closed:
+            if self.format == "fif":
+                self.count("no_samples")
+                logging.getLogger("wavegraph.recorder").warning(
+                    "recorder: the stream ended without a sample; a FIF file cannot be empty, so %s was not written",
+                    self.path)
+            else:
+                self._start()
+        return {}
 
     def close(self) -> None:
         """Finalise the target file. Safe to call twice, and from a signal handler."""
