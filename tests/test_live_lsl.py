@@ -6,6 +6,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 os.environ["LSLAPICFG"] = str(ROOT / "configs" / "lsl_api.cfg")  # before pylsl is first imported
 
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
@@ -368,3 +370,13 @@ def test_eeg_filter_config_multiprocess_acquisition_apart(tmp_path):
     assert result.processes["src"] == "acquisition" and result.processes["rs"] == "dsp"
     rec = mne.io.read_raw_fif(rec_path, preload=True, verbose="error")
     np.testing.assert_allclose(rec.get_data(), offline(graph, x[:n].T), rtol=1e-9, atol=1e-15)
+
+
+def test_without_lslapicfg_liblsl_prints_no_info_lines():
+    """liblsl logs INFO lines ("Loaded default config") on every command unless configured; wavegraph
+    gives it a default config that logs errors only."""
+    env = {k: v for k, v in os.environ.items() if k != "LSLAPICFG"}
+    p = subprocess.run([sys.executable, "-m", "wavegraph.pipeline.cli", "devices"], capture_output=True, text=True,
+                       timeout=60, env=env)
+    assert p.returncode == 0 and "LSL streams" in p.stdout
+    assert "INFO" not in p.stderr and "Loaded default config" not in p.stderr, p.stderr

@@ -38,6 +38,8 @@ configs/lsl_api.cfg keeps everything on loopback (set LSLAPICFG before the first
 """
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -52,7 +54,9 @@ AMBIGUITY_WAIT_S = 0.8  # how long configure() listens for a second stream match
 
 
 def import_pylsl():
-    """pylsl, or a SpecError saying what is missing."""
+    """pylsl, or a SpecError saying what is missing. Without $LSLAPICFG, liblsl gets lsl_default.cfg (its
+    defaults, logging errors only) instead of printing INFO lines on every command."""
+    os.environ.setdefault("LSLAPICFG", str(Path(__file__).with_name("lsl_default.cfg")))
     try:
         import pylsl
     except (ImportError, OSError, RuntimeError) as e:
