@@ -25,6 +25,18 @@ SR = 16000
 PROMPTS = ("vm-goodbye", "vm-instructions", "vm-sorry")  # Carlo, the held-out speaker
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """One intra-op thread: the model is small, and two threads fighting for a busy machine's cores took 52 ms
+    per 10 ms block at the median here (0.6 ms with one); docs/speech.md says OMP_NUM_THREADS=1 for the CLI."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def speech(seconds: float = 3.0) -> np.ndarray:
     """Real speech at 16 kHz: held-out Asterisk prompts joined with short pauses."""
     from wavegraph.models.speech_data import SOUNDS, _decode_g722
@@ -63,7 +75,7 @@ def test_file_graph_output_is_aligned_with_the_input(tmp_path):
                          [f"src.path={tmp_path / 'noisy.wav'}", f"rec.path={out}", f"vad.path={tmp_path / 'vad.csv'}"])
     graph = build_graph(config)
     assert "align" in describe(graph) and graph.nodes["align"]._d == graph.nodes["enhancer"].latency_samples
-    result = run_graph(graph)  # multi-process, as fast as possible
+    result = run_graph(graph, in_process=True)  # as fast as possible (tests/test_speech_spectral.py runs align across processes)
     assert result.exit_code == 0, result.failure
     y, rate = sf.read(out, dtype="float32")
     assert rate == SR and y.shape == noisy.shape  # same length
@@ -141,20 +153,8 @@ def _offline_samples(graph, n_in: int) -> int:
 
 
 def test_live_graph_on_jack_at_real_time(jack, tmp_path):  # noqa: F811
-    import torch
     from scipy.signal import resample_poly
 
-    # one intra-op thread: the model is small, and two threads fighting for a busy machine's cores took 52 ms
-    # per 10 ms block at the median here (0.6 ms with one); docs/speech.md says OMP_NUM_THREADS=1 for the CLI
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        _live_run(jack, tmp_path, resample_poly)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _live_run(jack, tmp_path, resample_poly):  # noqa: F811
     x48 = resample_poly(speech(2.5), 3, 1).astype(np.float32)
     np.save(tmp_path / "speech.npy", x48)
     before = _ports(jack)
