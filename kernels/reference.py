@@ -11,6 +11,7 @@ Gated linear attention (Yang et al. 2023), g is a log-space forget gate (<= 0):
 The scan and GLA each have a sequential form (the plain recurrence, one step at a time) and a chunked form
 (parallel inside a chunk, recurrent across chunks); tests check the two agree.
 """
+
 from __future__ import annotations
 
 import torch
@@ -93,8 +94,9 @@ def selective_scan_ref(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta
     return _scan_output(y, u, D, z, u.dtype), h
 
 
-def selective_scan_chunked_ref(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False,
-                               initial_state=None, chunk_size=16):
+def selective_scan_chunked_ref(
+    u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False, initial_state=None, chunk_size=16
+):
     """Chunked form: inside each chunk every h_t is computed at once from cumulative log-decays
     (h_t = exp(S_t) h_0 + sum_{s<=t} exp(S_t - S_s) dB_s u_s with S the cumulative sum of delta*A),
     and the state is carried across chunks. Exponents are masked to s <= t so only exp(<=0) is taken for A <= 0."""
@@ -153,12 +155,15 @@ def check_state_batch_indices(idx: torch.Tensor, bsz: int, n_slots: int) -> None
     _need(hi < n_slots, f"state_batch_indices holds {hi} but the state has {n_slots} slots (0..{n_slots - 1})")
     values, counts = torch.unique(idx, return_counts=True)
     if len(values) != bsz:
-        raise ValueError(f"state_batch_indices repeats slot {int(values[counts > 1][0])}: each row needs its own "
-                         "slot (two rows on one slot would both update it)")
+        raise ValueError(
+            f"state_batch_indices repeats slot {int(values[counts > 1][0])}: each row needs its own "
+            "slot (two rows on one slot would both update it)"
+        )
 
 
-def selective_state_update_ref(state, x, dt, A, B, C, D=None, z=None, dt_bias=None, dt_softplus=False,
-                               state_batch_indices=None):
+def selective_state_update_ref(
+    state, x, dt, A, B, C, D=None, z=None, dt_bias=None, dt_softplus=False, state_batch_indices=None
+):
     """One recurrence step; `state` (n_slots, dim, N) is updated in place. Row i reads and writes
     state[state_batch_indices[i]] (indices must be distinct), or state[i] when no indices are given."""
     bsz, d, n = check_state_update_args(state, x, dt, A, B, C, D, z, dt_bias, state_batch_indices)
@@ -212,7 +217,7 @@ def causal_conv1d_ref(x, weight, bias=None, initial_state=None, activation=None)
         y = xcat.new_zeros(b, d, 0, dtype=torch.float32)
     else:
         y = F.conv1d(xcat.float(), weight.float()[:, None, :], None if bias is None else bias.float(), groups=d)
-    final = xcat[..., xcat.shape[-1] - (w - 1):].clone()
+    final = xcat[..., xcat.shape[-1] - (w - 1) :].clone()
     return _activate(y, activation).to(x.dtype), final
 
 
@@ -238,7 +243,9 @@ def causal_conv1d_update_ref(x, conv_state, weight, bias=None, activation=None):
 def check_gla_args(q, k, v, g, initial_state) -> tuple[int, int, int, int, int]:
     _need(q.dim() == 4, f"q must be (batch, heads, L, dk), got shape {tuple(q.shape)}")
     b, h, L, dk = q.shape
-    _need(v.dim() == 4 and v.shape[:3] == (b, h, L), f"v must be (batch={b}, heads={h}, L={L}, dv), got {tuple(v.shape)}")
+    _need(
+        v.dim() == 4 and v.shape[:3] == (b, h, L), f"v must be (batch={b}, heads={h}, L={L}, dv), got {tuple(v.shape)}"
+    )
     dv = v.shape[3]
     _shape(k, "k", (b, h, L, dk))
     _shape(g, "g", (b, h, L, dk))
@@ -249,7 +256,7 @@ def check_gla_args(q, k, v, g, initial_state) -> tuple[int, int, int, int, int]:
 def gla_recurrent_ref(q, k, v, g, initial_state=None, scale=None):
     """Sequential form of GLA: the plain recurrence, token by token. Returns (o, final_state fp32)."""
     b, h, L, dk, dv = check_gla_args(q, k, v, g, initial_state)
-    scale = dk ** -0.5 if scale is None else scale
+    scale = dk**-0.5 if scale is None else scale
     S = q.new_zeros(b, h, dk, dv, dtype=torch.float32) if initial_state is None else initial_state.float().clone()
     qf, kf, vf, gf = q.float(), k.float(), v.float(), g.float()
     os_ = []
@@ -266,7 +273,7 @@ def gla_chunk_ref(q, k, v, g, initial_state=None, scale=None, chunk_size=64):
     The pairwise decays are formed explicitly and masked to j <= i, so only exp(<=0) is ever taken."""
     b, h, L, dk, dv = check_gla_args(q, k, v, g, initial_state)
     _need(chunk_size >= 1, "chunk_size must be >= 1")
-    scale = dk ** -0.5 if scale is None else scale
+    scale = dk**-0.5 if scale is None else scale
     S = q.new_zeros(b, h, dk, dv, dtype=torch.float32) if initial_state is None else initial_state.float().clone()
     qf, kf, vf, gf = q.float(), k.float(), v.float(), g.float()
     os_ = []
@@ -296,7 +303,7 @@ def gla_step_ref(q, k, v, g, state, scale=None):
     _shape(k, "k", (b, h, dk))
     _shape(g, "g", (b, h, dk))
     _shape(state, "state", (b, h, dk, dv))
-    scale = dk ** -0.5 if scale is None else scale
+    scale = dk**-0.5 if scale is None else scale
     S = torch.exp(g.float())[..., None] * state.float() + k.float()[..., None] * v.float()[..., None, :]
     state.copy_(S.to(state.dtype))
     return (scale * torch.einsum("bhk,bhkv->bhv", q.float(), S)).to(v.dtype)
