@@ -1,0 +1,61 @@
+"""`wavegraph run --status`: a one-line status about once a second while a graph runs (live and endless
+runs show nothing else until they stop): elapsed time, chunks per second in and out of the graph, the
+worst lateness of a paced source, drops, gaps and xruns. It is an observer of the runner (it gets the
+per-node statistics about twice a second) and writes to stderr, redrawing one line on a terminal.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+XRUN_WORDS = ("overflow", "underflow", "xrun")
+
+
+def summarise(stats: dict[str, dict]) -> dict[str, float]:
+    """Totals over the nodes: chunks out of sources, chunks into sinks, drops, gaps, xruns, lateness."""
+    out = {"source_chunks": 0, "sink_chunks": 0, "drops": 0, "gaps": 0, "xruns": 0, "late_ms": 0.0}
+    for s in stats.values():
+        counters = s.get("counters", {})
+        if s["chunks_in"] == 0:
+            out["source_chunks"] += s["chunks_out"]
+        if s["chunks_out"] == 0:
+            out["sink_chunks"] += s["chunks_in"]
+        out["drops"] += s["drops"]
+        out["gaps"] += s["gaps"]
+        out["xruns"] += sum(v for k, v in counters.items() if any(w in k for w in XRUN_WORDS))
+        out["late_ms"] = max(out["late_ms"], counters.get("late_us_max", 0) / 1e3)
+    return out
+
+
+class StatusLine:
+    def __init__(self, stream: TextIO | None = None, every_s: float = 1.0):
+        self.stream = stream or sys.stderr
+        self.every_s = every_s
+        self.started = time.monotonic()
+        self.last_t = 0.0
+        self.last: dict[str, float] | None = None
+        self.lines = 0
+
+    def __call__(self, stats: dict[str, dict]) -> None:
+        now = time.monotonic()
+        if now - self.last_t < self.every_s:
+            return
+        totals = summarise(stats)
+        dt = now - self.last_t if self.last is not None else now - self.started
+        prev = self.last or {"source_chunks": 0, "sink_chunks": 0}
+        rate_in = (totals["source_chunks"] - prev["source_chunks"]) / max(dt, 1e-3)
+        rate_out = (totals["sink_chunks"] - prev["sink_chunks"]) / max(dt, 1e-3)
+        self.last, self.last_t = totals, now
+        line = (f"{now - self.started:7.1f} s  sources {rate_in:7.1f} chunks/s  sinks {rate_out:7.1f} chunks/s  "
+                f"late {totals['late_ms']:6.2f} ms  drops {totals['drops']}  gaps {totals['gaps']}  "
+                f"xruns {totals['xruns']}")
+        end = "\r" if self.stream.isatty() else "\n"
+        self.stream.write(line + end)
+        self.stream.flush()
+        self.lines += 1
+
+    def close(self) -> None:
+        if self.lines and self.stream.isatty():
+            self.stream.write("\n")
+            self.stream.flush()
