@@ -247,3 +247,56 @@ processes:
     assert np.load(tmp_path / "e.npz")["data"].shape == (2, 0)
     assert sf.info(str(tmp_path / "e.wav")).frames == 0
     assert not (tmp_path / "e_raw.fif").exists() and r.stats["fif"]["counters"]["no_samples"] == 1
+
+
+FULL_DISK_CHILD = """
+import resource, signal, sys
+import numpy as np
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (50_000, 50_000))  # every write past 50 kB fails, as on a full disk
+from wavegraph.nodes.io.recorder import Recorder
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.spec import signal_spec
+spec = signal_spec(1000.0, ["a", "b"], "misc", units="a.u.")
+recs = [Recorder(path=f"{sys.argv[1]}/{name}") for name in ("x_raw.fif", "x.npz", "x.wav")]
+for r in recs:
+    r.configure({"in": spec})
+all_recs = list(recs)
+for pos in range(0, 10_000, 333):
+    chunk = Chunk(np.arange(pos, pos + 333, dtype=np.float64)[None, :].repeat(2, 0) / 1e6, t0=pos / 1e3)
+    for r in list(recs):
+        try:
+            r.process({"in": chunk})
+        except Exception:
+            recs.remove(r)
+"""
+
+
+def test_after_a_full_disk_the_recovered_files_agree_with_their_chunk_logs(tmp_path):
+    import subprocess
+    import sys
+
+    import mne
+    import soundfile as sf
+
+    from wavegraph.nodes.io.recorder import recover
+
+    code = FULL_DISK_CHILD + (
+        "for r in all_recs:\n"
+        "    try:\n        r.close()\n    except OSError:\n        pass  # FIF/NPZ: finalising needs room too\n")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert not list(tmp_path.glob("*.tmp*")), "a stale temporary file was left behind"
+
+    def logged(name):
+        lines = (tmp_path / f"{name}.chunks.csv").read_text().split("\n")[1:-1]
+        return sum(int(line.split(",")[2]) for line in lines)
+
+    n = logged("x.wav")
+    assert 0 < n < 10_000 and logged("x_raw.fif") == logged("x.npz") == n
+    want = np.arange(n) / 1e6
+    got, _ = sf.read(tmp_path / "x.wav")
+    np.testing.assert_array_equal(got[:, 0], want)  # no frame of a chunk missing from the log
+    raw = mne.io.read_raw_fif(recover(tmp_path / "x_raw.fif"), verbose="error").get_data()
+    np.testing.assert_array_equal(raw[0], want)
+    np.testing.assert_array_equal(np.load(recover(tmp_path / "x.npz"))["data"][0], want)

@@ -244,15 +244,29 @@ class Recorder(Sink):
             if self._open:
                 self._file.close()
                 self._chunks.close()
+                if self.format == "wav":  # frames of a chunk whose write or log line failed (a full
+                    _truncate_wav(self.path, self._n_total)  # disk) go: the file and its log agree
                 self._open = False
                 if self.format in ("fif", "npz"):
                     _finalise(self.path, first_t0=self._first_t0 or 0.0, gaps=self._gaps, overwrite=True,
-                              events=self._events)
+                              events=self._events, n_rows=self._n_total)
                     if self._events_file is not None:
                         self.events_path.unlink(missing_ok=True)
         finally:
             self.closing = False
             self._closed = True
+
+
+def _truncate_wav(path: Path, frames: int) -> None:
+    import soundfile as sf
+
+    try:
+        if sf.info(str(path)).frames > frames:
+            with sf.SoundFile(str(path), "r+") as f:
+                f.truncate(frames)
+    except Exception as e:  # noqa: BLE001 — closing must go on; the log still says what is valid
+        logging.getLogger("wavegraph.recorder").warning("recorder: could not cut %s back to %d frames: %s",
+                                                        path, frames, e)
 
 
 def _can_write_in(folder: Path) -> bool:
@@ -285,8 +299,9 @@ def _as_rows(data: np.ndarray, spec: StreamSpec) -> np.ndarray:
 
 
 def _finalise(path: Path, first_t0: float = 0.0, gaps: Iterable[int] = (), overwrite: bool = False,
-              events: list[tuple[float, float, str]] = ()) -> Path:
-    """Convert `<path>.spill` into the FIF or NPZ target, then delete the spill."""
+              events: list[tuple[float, float, str]] = (), n_rows: int | None = None) -> Path:
+    """Convert `<path>.spill` into the FIF or NPZ target (its first `n_rows` rows when given: those
+    the chunk log lists), then delete the spill. If writing fails, no temporary file is left."""
     spill = path.with_name(path.name + ".spill")
     meta_path = spill.with_name(spill.name + ".json")
     meta = json.loads(meta_path.read_text())
@@ -295,20 +310,26 @@ def _finalise(path: Path, first_t0: float = 0.0, gaps: Iterable[int] = (), overw
     raw_bytes = np.fromfile(spill, dtype=meta["dtype"])
     per_row = int(np.prod(row_shape)) if row_shape else 1
     n = raw_bytes.size // per_row  # a torn last row (killed mid-write) is dropped
+    if n_rows is not None:
+        n = min(n, n_rows)
     rows = raw_bytes[: n * per_row].reshape((n, *row_shape))
     tmp = path.with_name(path.name.replace(".fif", ".tmp-raw.fif") if meta["format"] == "fif" else path.name + ".tmp.npz")
     if path.exists() and not overwrite:
         raise FileExistsError(f"recorder: {path} exists; pass overwrite=True to replace it")
-    if meta["format"] == "npz":
-        data = np.moveaxis(rows, 0, -1) if spec.kind == "signal" else rows
-        with open(tmp, "wb") as f:
-            np.savez(f, data=data, spec=np.array(json.dumps(spec.to_dict())))
-    else:
-        if n == 0:
-            spill.unlink()
-            meta_path.unlink()
-            return path
-        _save_fif(tmp, rows.T, spec, first_t0, list(gaps), list(events))
+    try:
+        if meta["format"] == "npz":
+            data = np.moveaxis(rows, 0, -1) if spec.kind == "signal" else rows
+            with open(tmp, "wb") as f:
+                np.savez(f, data=data, spec=np.array(json.dumps(spec.to_dict())))
+        else:
+            if n == 0:
+                spill.unlink()
+                meta_path.unlink()
+                return path
+            _save_fif(tmp, rows.T, spec, first_t0, list(gaps), list(events))
+    except BaseException:  # a full disk, say: the spill stays for recover(), no stale temporary file
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, path)
     spill.unlink()
     meta_path.unlink()
@@ -354,8 +375,9 @@ def recover(path: str | os.PathLike) -> Path:
             if len(parts) == 4:
                 events.append((float(parts[0]), float(parts[1]), parts[3]))
     chunks = path.with_name(path.name + ".chunks.csv")
+    total = None
     if chunks.exists():
-        lines = chunks.read_text().splitlines()[1:]
+        lines = chunks.read_text().split("\n")[1:-1]  # complete lines only: the last may be torn
         total = 0
         for i, line in enumerate(lines):
             parts = line.split(",")
@@ -366,7 +388,9 @@ def recover(path: str | os.PathLike) -> Path:
             if parts[3] == "1":
                 gaps.append(total)
             total += int(parts[2])
-    out = _finalise(path, first_t0=first_t0, gaps=gaps, overwrite=True, events=events)
+    # The log is written after the data: rows past its total (a chunk whose log line was never
+    # written, say on a full disk) are left out, so the file and its log agree.
+    out = _finalise(path, first_t0=first_t0, gaps=gaps, overwrite=True, events=events, n_rows=total)
     events_csv.unlink(missing_ok=True)
     return out
 
