@@ -39,9 +39,13 @@ Flow policies (`policy=`), with the queue bound they declare:
 Receiving: `seq` comes from the sender (0, 1, 2, ...). A jump counts the missing chunks
 (`seq_missing`) and sets gap=True on the chunk that arrives; a step back (a restarted sender) counts
 `seq_reset` and also sets gap. A frame that fails wire.decode (malformed, truncated, oversized over
-`max_bytes`, unknown version, unknown dtype, shape that does not match the buffer, wrong spec id) is
-dropped, counted as `rejected` and `rejected_<reason>`, logged once per reason on the
-"wavegraph.transport" logger, and the receiver carries on. Received arrays are read-only views of the
+`max_bytes`, unknown version, unknown dtype, shape that does not match the buffer, wrong spec id) or,
+when the receiver was given the StreamSpec itself, whose array does not fit it (`spec_shape`: the shape
+without the time axis; `spec_dtype`) is dropped, counted as `rejected` and `rejected_<reason>`, logged
+once per reason on the "wavegraph.transport" logger, and the receiver carries on. A frame larger than
+the spec can need (`max_frame_bytes`: bytes per sample x max(2**20 samples, 10 min), at most 256 MiB)
+is refused by libzmq itself (ZMQ_MAXMSGSIZE) before it is read into memory, which drops that peer's
+connection; it is never counted. An end-of-stream frame does not move the expected seq. Received arrays are read-only views of the
 ZMQ frames (no copy). `last_header` holds the wire.Header (send timestamps) of the last chunk returned.
 
 Always close() both ends (or use them as context managers): close() is what waits for queued frames,
