@@ -5,7 +5,7 @@ streaming sequence model (models/mamba.py `MambaStack` or models/gla.py `GLAStac
 StreamingModel API of models/streaming.py).
 
 Per frame (n_fft = 320 samples = 20 ms, hop 160 = 10 ms, sqrt-Hann analysis and synthesis windows):
-    X = rfft(window * frame)                                            (161 bins)
+    X = rfft(window * frame)                                            (161 bins; a matmul with the DFT matrix)
     f = (|X|^2 + eps)^(compress / 2)                                    (compressed magnitude, compress = 0.3)
     h = core(f)                                                         (Mamba/GLA stack: Linear(161 -> d), layers)
     mask, v = sigmoid(Linear(h)) split into 161 bins and 1 speech logit
@@ -72,6 +72,40 @@ def _sqrt_hann(n: int) -> torch.Tensor:
     return torch.sqrt(0.5 - 0.5 * torch.cos(2 * math.pi * torch.arange(n, dtype=torch.float64) / n))
 
 
+class _FastGLAStep:
+    """Inference-only one-frame step of a GLAStack: the same arithmetic as GLAStack.step with the q/k/v/gate/r
+    projections in one matmul and no module-call or kernel-dispatch overhead (about 1.7x faster per 10 ms frame on
+    one core, which is what a live graph pays). Built from the stack's own weights; `Enhancer` checks it against
+    GLAStack.step when it builds it and keeps the stack's step if they differ (e.g. after a change in models/gla.py)."""
+
+    def __init__(self, stack: GLAStack):
+        cfg = stack.cfg
+        self.in_proj, self.norm_f, self.eps, self.gnorm = stack.in_proj, stack.norm_f, cfg.norm_eps, cfg.gate_logit_normalizer
+        self.layers = []
+        for blk in stack.layers:
+            at = blk.attn
+            projs = (at.q_proj, at.k_proj, at.v_proj, at.g_proj[0], at.r_proj)
+            w = torch.cat([m.weight for m in projs], 0).detach()
+            self.layers.append((blk, at, w, [m.out_features for m in projs]))
+
+    def __call__(self, f: torch.Tensor, state: State) -> torch.Tensor:
+        F = nn.functional
+        h = self.in_proj(f) if self.in_proj is not None else f
+        d = h.shape[-1]
+        for i, (blk, at, w, sizes) in enumerate(self.layers):
+            b, heads, dk, dv = f.shape[0], at.n_heads, at.dk, at.dv
+            q, k, v, g, r = F.linear(F.rms_norm(h, (d,), blk.attn_norm.weight, self.eps), w).split(sizes, -1)
+            g = F.logsigmoid(at.g_proj[1](g)) / self.gnorm
+            S = state[f"S.{i}"]
+            S.mul_(g.exp().view(b, heads, dk, 1)).add_(k.view(b, heads, dk, 1) * v.view(b, heads, 1, dv))
+            o = torch.matmul(q.view(b, heads, 1, dk), S).view(b, heads, dv) * dk ** -0.5
+            o = F.rms_norm(o, (dv,), at.o_norm.weight, at.o_norm.eps).flatten(-2) * F.silu(r)
+            h = h + F.linear(o, at.o_proj.weight)
+            gate, up = blk.gate_up(F.rms_norm(h, (d,), blk.mlp_norm.weight, self.eps)).chunk(2, -1)
+            h = h + blk.down(F.silu(gate) * up)
+        return F.rms_norm(h, (d,), self.norm_f.weight, self.eps)[:, None]
+
+
 class Enhancer(StreamingModel):
     """See the module docstring. d_in = hop (audio samples per block), d_out = hop + 1 (audio block, speech prob)."""
 
@@ -93,8 +127,19 @@ class Enhancer(StreamingModel):
         w = _sqrt_hann(cfg.n_fft)
         r = cfg.n_fft // cfg.hop
         denom = (w.reshape(r, cfg.hop) ** 2).sum(0)
-        self.register_buffer("window", w.float(), persistent=False)
-        self.register_buffer("synthesis", (w / denom.repeat(r)).float(), persistent=False)
+        syn = w / denom.repeat(r)
+        # real DFT and its inverse as matrices with the windows folded in (fewer, cheaper ops per 10 ms frame than
+        # rfft/irfft on one short frame): [re | im] = (window * frame) @ dft, frame = ([re | im] masked) @ idft
+        n = torch.arange(cfg.n_fft, dtype=torch.float64)[:, None]
+        ang = 2 * math.pi * n * torch.arange(nb, dtype=torch.float64)[None] / cfg.n_fft  # (n_fft, bins)
+        dft = torch.cat([torch.cos(ang), -torch.sin(ang)], 1) * w[:, None]
+        c = torch.full((nb,), 2.0, dtype=torch.float64)
+        c[0] = 1.0
+        if cfg.n_fft % 2 == 0:
+            c[-1] = 1.0
+        idft = torch.cat([torch.cos(ang).T * c[:, None], -torch.sin(ang).T * c[:, None]], 0) / cfg.n_fft * syn[None]
+        self.register_buffer("dft", dft.float(), persistent=False)
+        self.register_buffer("idft", idft.float(), persistent=False)
         self.d_in, self.d_out = cfg.hop, cfg.hop + 1
 
     # ---------------------------------------------------------------------------------------- streaming API
@@ -120,6 +165,29 @@ class Enhancer(StreamingModel):
         return self._run(x_t[:, None], state, step=True)
 
     # ---------------------------------------------------------------------------------------- internals
+    def _fast_step(self) -> _FastGLAStep | None:
+        """The fused GLA step for inference (None while training, for a Mamba core, or if it failed its check).
+        Rebuilt when a core parameter changes (optimizer step, load_state_dict)."""
+        if self.training or torch.is_grad_enabled() or not isinstance(self.core, GLAStack):
+            return None
+        if getattr(self, "_core_params", None) is None:
+            self._core_params = list(self.core.parameters())
+        key = tuple(p._version for p in self._core_params)
+        if getattr(self, "_fast_key", None) != key:
+            self._fast_key, self._fast = key, None
+            try:
+                fast = _FastGLAStep(self.core)
+                f = torch.randn(2, self.cfg.n_bins, generator=torch.Generator().manual_seed(0)).to(self.head.weight)
+                s1, s2 = self.core.init_state(2, f.device), self.core.init_state(2, f.device)
+                for _ in range(3):
+                    ref, s1 = self.core.step(f, s1)
+                    got = fast(f, s2)
+                if torch.allclose(got, ref, atol=1e-5, rtol=1e-4):
+                    self._fast = fast
+            except (AttributeError, RuntimeError, ValueError, TypeError):  # models/gla.py changed shape: keep the stack's step
+                pass
+        return self._fast
+
     def _run(self, x: torch.Tensor, state: State, step: bool) -> tuple[torch.Tensor, State]:
         check_frames(x, self.d_in)
         cfg = self.cfg
@@ -129,16 +197,19 @@ class Enhancer(StreamingModel):
             return x.new_zeros(B, 0, self.d_out), state
         sig = torch.cat([state["prev"], x.reshape(B, T * H)], 1)
         frames = sig.unfold(1, W, H)  # (B, T, W)
-        spec = torch.fft.rfft(frames * self.window, dim=-1)
-        feat = (torch.view_as_real(spec).square().sum(-1) + 1e-10).pow(cfg.compress / 2)
+        spec = (frames @ self.dft).unflatten(-1, (2, cfg.n_bins))  # (B, T, 2, bins): real, imaginary
+        feat = (spec.square().sum(-2) + 1e-10).pow(cfg.compress / 2)
         core_state = {k[5:]: v for k, v in state.items() if k[:5] == "core."}
-        if step:
+        fast = self._fast_step() if step else None
+        if fast is not None:
+            h = fast(feat[:, 0], core_state)  # updates the core state in place, as GLAStack.step does
+        elif step:
             h, core_state = self.core.step(feat[:, 0], core_state)
         else:
             h, core_state = self.core.stream(feat, core_state)
         out = torch.sigmoid(self.head(h))
         speech = out[..., -1:]
-        seg = torch.fft.irfft(spec * out[..., :-1], n=W, dim=-1) * self.synthesis  # (B, T, W)
+        seg = (spec * out[..., None, :-1]).flatten(-2) @ self.idft  # (B, T, W), synthesis window applied
         r = W // H
         if r == 2:  # block t = first half of frame t + second half of frame t - 1 (the tail for t = 0)
             y = seg[..., :H] + torch.cat([state["tail"][:, None], seg[:, :-1, H:]], 1)

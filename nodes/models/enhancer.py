@@ -163,13 +163,15 @@ class EnhancerNode(Node):
         self.pending = buf[n_blocks * self.hop:].copy()
         if not n_blocks:
             return None
-        blocks = torch.from_numpy(np.ascontiguousarray(buf[: n_blocks * self.hop], np.float32)).to(self.device)
+        blocks = torch.from_numpy(np.ascontiguousarray(buf[: n_blocks * self.hop], np.float32))
+        if self.device.type != "cpu":
+            blocks = blocks.to(self.device)
         with torch.inference_mode():
             if n_blocks == 1:
                 y, self.state = self.model.step(blocks[None], self.state)
             else:
                 y, self.state = self.model.stream(blocks.reshape(1, n_blocks, self.hop), self.state)
-        y = to_numpy(y[0])
+        y = y[0].numpy() if self.device.type == "cpu" else to_numpy(y[0])
         self.held = np.concatenate([self.held, y[:, :-1].reshape(-1)])
         return y[:, -1:].copy()
 
@@ -179,11 +181,11 @@ class EnhancerNode(Node):
         bad, self.nan_pending = delay_mask(self.nan_pending, mask, n, self.latency_samples)
         if bad is not None:
             out[bad] = np.nan
-        outputs = {"out": like.with_data(out, t0=t0)}
+        outputs = {"out": Chunk(out, t0, like.seq, like.gap, like.eos, like.origin_ns)}
         if vad is not None:
             t_vad = self.t_first + self.n_frames * self.hop / SAMPLE_RATE
             self.n_frames += len(vad)
-            outputs["vad"] = like.with_data(vad, t0=t_vad)
+            outputs["vad"] = Chunk(vad, t_vad, like.seq, like.gap, like.eos, like.origin_ns)
         return outputs
 
     def process(self, inputs: dict[str, Chunk]) -> dict[str, Chunk]:
