@@ -146,6 +146,12 @@ def cmd_run(args) -> int:
     return result.exit_code
 
 
+def cmd_keys(args) -> int:
+    from .curve import keys_main
+
+    return keys_main(list(args.rest))
+
+
 def cmd_batch(args) -> int:
     from .batch import main as batch_main
 
@@ -196,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("nodes", help="list node types; `nodes TYPE` shows one with its parameters")
     p.add_argument("type", nargs="?")
     sub.add_parser("devices", help="list audio devices and visible LSL streams")
+    p = sub.add_parser("keys", help="make a CURVE key pair (NAME.key, NAME.key_secret) for edges between hosts",
+                       add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
     p = sub.add_parser("batch", help="run a graph once per input recording (local pool or Ray)", add_help=False)
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p = sub.add_parser("plot", help="draw a recording (traces, spectrum, markers; audio spectrogram) to a PNG",
@@ -209,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     handlers = {"run": cmd_run, "validate": cmd_validate, "describe": cmd_describe, "nodes": cmd_nodes,
-                "devices": cmd_plugin, "plot": cmd_plugin, "batch": cmd_batch, "bench": cmd_plugin, "train": cmd_plugin}
+                "devices": cmd_plugin, "plot": cmd_plugin, "batch": cmd_batch, "keys": cmd_keys, "bench": cmd_plugin, "train": cmd_plugin}
     try:
         return handlers[args.command](args)
     except GraphError as e:

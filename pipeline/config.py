@@ -174,6 +174,8 @@ class GraphConfig:
     hosts: dict[str, str]  # group -> host, for groups that named one
     transport: str  # "ipc" (default on one host) or "tcp"
     overrides: list[str] = field(default_factory=list)  # the --set assignments applied (workers re-apply them)
+    security: dict = field(default_factory=dict)  # CURVE key files (pipeline.curve), paths only, never keys
+    placement: dict = field(default_factory=dict)  # group -> where to run under --ray (pipeline.placement)
 
 
 def _problem(problems, file, line, message, hint=""):
@@ -224,8 +226,9 @@ def _parse(file: str, doc: Any, overrides: list[str]) -> GraphConfig:
     if not isinstance(doc, dict):
         raise GraphError([(file, 1, "a graph file must be a mapping with 'nodes' and 'edges'", "see configs/default.yaml")])
     for key in doc:
-        if key not in ("name", "nodes", "edges", "processes", "transport"):
-            _problem(problems, file, line_of(doc, key), f"unknown top-level key '{key}'", "use name, nodes, edges, processes, transport")
+        if key not in ("name", "nodes", "edges", "processes", "transport", "security"):
+            _problem(problems, file, line_of(doc, key), f"unknown top-level key '{key}'",
+                     "use name, nodes, edges, processes, transport, security")
     nodes: list[NodeConfig] = []
     seen: dict[str, int] = {}
     raw_nodes = doc.get("nodes") or []
@@ -296,10 +299,18 @@ def _parse(file: str, doc: Any, overrides: list[str]) -> GraphConfig:
     transport = doc.get("transport", "ipc")
     if transport not in ("ipc", "tcp"):
         _problem(problems, file, line_of(doc, "transport"), f"transport '{transport}'", "use ipc or tcp")
+    from .curve import is_loopback, parse_security
+
+    security = parse_security(file, doc.get("security"), problems, line_of)
+    for group, host in hosts.items():
+        if not security and not is_loopback(host) and not any(f"process '{group}': host" in p[2] for p in problems):
+            _problem(problems, file, line_of(doc.get("processes"), group),
+                     f"process '{group}': host {host} is reachable from other machines, and edges between hosts "
+                     "need CURVE", "add security: {server_key: ..., client_key: ...} (see docs/multihost.md)")
     if problems:
         raise GraphError(problems)
     return GraphConfig(file, str(doc.get("name", Path(file).stem)), nodes, edges, processes, hosts, transport,
-                       list(overrides))
+                       list(overrides), security)
 
 
 def _host_problem(host: str) -> str:

@@ -123,6 +123,7 @@ def make_plans(
             edges,
             in_specs,
             out_specs,
+            security=dict(config.security),
         )
     for i, e in enumerate(config.edges):
         src_group, dst_group = graph.group_of(e.source_node), graph.group_of(e.target_node)

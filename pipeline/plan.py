@@ -69,6 +69,7 @@ class WorkerPlan:
     out_specs: dict[str, dict[str, dict]]  # node -> port -> spec, as the parent configured it
     receivers: list[ReceiverPlan] = field(default_factory=list)
     senders: list[SenderPlan] = field(default_factory=list)
+    security: dict = field(default_factory=dict)  # CURVE key file paths (pipeline.curve), never the keys
 
     def config(self) -> GraphConfig:
         """The group's part of the graph, for the Executor."""

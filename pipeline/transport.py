@@ -145,8 +145,9 @@ def _check_policy(policy: str) -> None:
 class _Endpoint:
     """Shared socket set-up: own context unless one is given, bind or connect, resolved endpoint."""
 
-    def __init__(self, kind: int, endpoint: str, bind: bool, context: zmq.Context | None):
+    def __init__(self, kind: int, endpoint: str, bind: bool, context: zmq.Context | None, secure=None):
         normalize_endpoint(endpoint)  # fail before creating anything
+        self._secure = secure  # secure(socket, bind, endpoint) before bind/connect: CURVE (pipeline.curve)
         self._own_ctx = context is None
         self._ctx = context if context is not None else zmq.Context(io_threads=1)
         self._sock = self._ctx.socket(kind)
@@ -157,6 +158,8 @@ class _Endpoint:
 
     def _attach(self, endpoint: str) -> None:
         endpoint = normalize_endpoint(endpoint)
+        if self._secure is not None:
+            self._secure(self._sock, self.bind, endpoint)
         if self.bind:
             self._sock.bind(endpoint)
             self.endpoint = self._sock.getsockopt(zmq.LAST_ENDPOINT).decode()
@@ -200,11 +203,11 @@ class EdgeSender(_Endpoint):
 
     def __init__(self, endpoint: str, spec: StreamSpec | int | None, *, policy: str = "block",
                  hwm: int = 64, bind: bool = False, linger_ms: int = 5000,
-                 copy_threshold: int = COPY_THRESHOLD, context: zmq.Context | None = None):
+                 copy_threshold: int = COPY_THRESHOLD, context: zmq.Context | None = None, secure=None):
         _check_policy(policy)
         if hwm < 1:
             raise ValueError(f"hwm={hwm}: the send queue needs room for at least one chunk")
-        super().__init__(zmq.PUSH, endpoint, bind, context)
+        super().__init__(zmq.PUSH, endpoint, bind, context, secure)
         self.policy = policy
         self.spec_id = _resolve_spec_id(spec) or 0
         self.linger_ms = int(linger_ms)
@@ -284,11 +287,11 @@ class EdgeReceiver(_Endpoint):
 
     def __init__(self, endpoint: str, spec: StreamSpec | int | None, *, policy: str = "block",
                  maxlen: int = 64, bind: bool = True, max_bytes: int = DEFAULT_MAX_BYTES,
-                 context: zmq.Context | None = None, name: str = ""):
+                 context: zmq.Context | None = None, name: str = "", secure=None):
         _check_policy(policy)
         if maxlen < 1:
             raise ValueError(f"maxlen={maxlen}: the receive queue needs room for at least one chunk")
-        super().__init__(zmq.PULL, endpoint, bind, context)
+        super().__init__(zmq.PULL, endpoint, bind, context, secure)
         self.policy = policy
         self.maxlen = int(maxlen)
         self.spec = spec if isinstance(spec, StreamSpec) else None
@@ -392,7 +395,11 @@ class EdgeReceiver(_Endpoint):
         while True:
             if not self._sock.poll(_ms(max(0.0, deadline - time.monotonic()))):
                 return None
-            item = self._accept(self._read(zmq.NOBLOCK))
+            try:
+                frames = self._read(zmq.NOBLOCK)
+            except zmq.Again:  # a poll can wake with no message (a CURVE/ZAP handshake step): wait on
+                continue
+            item = self._accept(frames)
             if item is not None:
                 return item
 

@@ -44,6 +44,7 @@ import zmq
 import wavegraph
 
 from .chunk import Chunk
+from .curve import EdgeSecurity
 from .executor import Executor, NodeFailure, StopFlag
 from .graph import configure_node, make_node
 from .plan import (
@@ -193,6 +194,7 @@ def run_worker(plan: WorkerPlan, stop: StopFlag) -> int:
     group = plan.group
     ctx = zmq.Context()
     link = ControlLink(ctx, plan, stop)
+    security = EdgeSecurity(plan.security, os.path.dirname(os.path.abspath(plan.file)), f"process '{group}'")
     receivers: list[tuple[EdgeReceiver, str, str, str]] = []
     senders: dict[str, EdgeSender] = {}
     ended: set[str] = set()  # crossing edges this worker has sent end-of-stream on
@@ -217,14 +219,17 @@ def run_worker(plan: WorkerPlan, stop: StopFlag) -> int:
         _build_nodes(plan, nodes)
         for r in plan.receivers:
             rx = EdgeReceiver(
-                r.bind, StreamSpec.from_dict(r.spec), policy=r.policy, maxlen=r.queue, context=ctx, name=r.edge
+                r.bind, StreamSpec.from_dict(r.spec), policy=r.policy, maxlen=r.queue, context=ctx, name=r.edge,
+                secure=security.hook(r.bind, r.edge, ctx, server=True),
             )
             receivers.append((rx, r.target_node, r.target_port, r.edge))
         link.send(Ready(group, {edge: rx.endpoint for rx, _, _, edge in receivers}))
         link.wait(link.started)
         for s in plan.senders:
+            endpoint = link.endpoints[s.edge]
             senders[s.edge] = EdgeSender(
-                link.endpoints[s.edge], StreamSpec.from_dict(s.spec), policy=s.policy, hwm=s.queue, context=ctx
+                endpoint, StreamSpec.from_dict(s.spec), policy=s.policy, hwm=s.queue, context=ctx,
+                secure=security.hook(endpoint, s.edge, ctx, server=False),
             )
         for tx in senders.values():  # the start barrier: no source starts before every edge is up
             while not tx.wait_connected(0.05):
@@ -262,8 +267,10 @@ def run_worker(plan: WorkerPlan, stop: StopFlag) -> int:
             code = code or 1
         ex.collect_counters()
         stats = stats_to_dicts(ex.stats)
-        for rx, node_id, _, _ in receivers:
+        for rx, node_id, _, edge in receivers:
             _merge_transport(stats[node_id], rx.counters, receiving=True)
+            if security.refused.get(edge):  # CURVE handshakes refused: a peer without an allowed key
+                stats[node_id]["counters"]["rx_refused_peers"] = security.refused[edge]
         for edge, tx in senders.items():
             _merge_transport(stats[edge.split(".")[0]], tx.counters, receiving=False)
         link.send(Stats(group, stats, code))
@@ -277,6 +284,7 @@ def run_worker(plan: WorkerPlan, stop: StopFlag) -> int:
         for rx, _, _, _ in receivers:
             rx.close()
         link.close()
+        security.stop()
         ctx.term()
     return code
 

@@ -1,0 +1,226 @@
+"""CURVE (encryption and authentication) on tcp edges between hosts, with pyzmq's CURVE and ZAP.
+
+Keys are made by `wavegraph keys NAME` (NAME.key: the public key; NAME.key_secret: both keys, mode 600),
+the same files as zmq.auth.create_certificates. A graph names the files, never the keys:
+
+    security:
+      server_key: keys/server.key_secret   # receivers (CURVE servers) bind with it; a sender-only host
+                                           # may name keys/server.key (the public half) instead
+      client_key: keys/client.key_secret   # senders (CURVE clients) connect with it
+      clients: [keys/client.key]           # public keys a receiver accepts (default: client_key's)
+
+Each path may instead come from the environment of the host the process runs on (WAVEGRAPH_SERVER_KEY,
+WAVEGRAPH_CLIENT_KEY, WAVEGRAPH_CLIENT_KEYS separated by os.pathsep); an environment variable wins over
+the YAML. A relative path is relative to the graph file's folder. The plan that reaches a worker holds
+paths only: a secret key never leaves its host.
+
+Rules: with `security:` every tcp edge is CURVE (both ends, the same rule); ipc edges never are. Without
+it, a tcp edge whose receiver binds (or whose sender connects to) an address that is not loopback is
+refused before any socket is opened. A receiver accepts a client only if its public key is listed: a
+refused handshake is counted per edge (`rx_refused_peers` in the summary) and no frame from that peer
+reaches the graph. A sender whose peer does not hold the server's secret key never completes its
+handshake, so it sends nothing to an impostor.
+"""
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import threading
+from pathlib import Path
+
+import zmq
+import zmq.auth
+from zmq.auth.thread import ThreadAuthenticator
+
+ENV = {"server_key": "WAVEGRAPH_SERVER_KEY", "client_key": "WAVEGRAPH_CLIENT_KEY", "clients": "WAVEGRAPH_CLIENT_KEYS"}
+FIELDS = tuple(ENV)
+_Z85_KEY = re.compile(r"^[0-9a-zA-Z.\-:+=^!/*?&<>()\[\]{}@%$#]{40}$")
+
+
+class KeyFileError(RuntimeError):
+    """A key file that cannot be used (missing, not a key, a secret needed but only the public half)."""
+
+
+def make_keys(name: str) -> tuple[str, str]:
+    """Write NAME.key (public) and NAME.key_secret (public and secret, mode 600); refuse to overwrite."""
+    folder, base = os.path.split(os.path.abspath(name))
+    public, secret = os.path.join(folder, f"{base}.key"), os.path.join(folder, f"{base}.key_secret")
+    for path in (public, secret):
+        if os.path.exists(path):
+            raise FileExistsError(f"{path} exists; remove it first or choose another NAME")
+    os.makedirs(folder, exist_ok=True)
+    public, secret = zmq.auth.create_certificates(folder, base)
+    os.chmod(secret, 0o600)
+    return public, secret
+
+
+def looks_like_key(value: str) -> bool:
+    """A z85 CURVE key (40 characters) or a certificate's text written into the YAML itself."""
+    text = value.strip()
+    return (bool(_Z85_KEY.match(text)) and not os.path.exists(text)) or "curve" in text and "-----" in text
+
+
+def parse_security(file: str, raw, problems: list, line_of) -> dict:
+    """Check the top-level `security:` mapping; returns {field: path or [paths]} (paths as written)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        problems.append((file, line_of(raw), "'security' must be a mapping of key files",
+                         "write security: {server_key: keys/server.key_secret, client_key: keys/client.key_secret}"))
+        return {}
+    out: dict = {}
+    for key, value in raw.items():
+        line = line_of(raw, key)
+        if key not in FIELDS:
+            problems.append((file, line, f"security: unknown key '{key}'", f"use {', '.join(FIELDS)}"))
+            continue
+        values = value if key == "clients" else [value]
+        if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+            problems.append((file, line, f"security: {key} must name {'key files' if key == 'clients' else 'a key file'}",
+                             f"write {key}: {'[keys/client.key]' if key == 'clients' else 'keys/NAME.key_secret'}"))
+            continue
+        if any(looks_like_key(v) for v in values):
+            problems.append((file, line, f"security: {key} holds a key itself; keys never go in the graph file",
+                             "make a key pair with `wavegraph keys NAME` and name its file (NAME.key_secret), or set "
+                             f"{ENV[key]} to the file's path"))
+            continue
+        out[key] = list(values) if key == "clients" else value
+    return out
+
+
+def is_loopback(host: str) -> bool:
+    host = host.strip("[]")
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def endpoint_host(endpoint: str) -> str | None:
+    """The host of a tcp:// endpoint; None for ipc:// and inproc://."""
+    scheme, _, rest = endpoint.partition("://")
+    return rest.rpartition(":")[0] if scheme == "tcp" else None
+
+
+def _resolve(path: str, base_dir: str) -> str:
+    path = os.path.expanduser(path)
+    return path if os.path.isabs(path) else os.path.join(base_dir, path)
+
+
+def _load(path: str, what: str, secret: bool) -> tuple[bytes, bytes | None]:
+    try:
+        public, secret_key = zmq.auth.load_certificate(path)
+    except (OSError, ValueError) as e:
+        raise KeyFileError(f"{what}: cannot read key file {path}: {e}") from None
+    if secret and secret_key is None:
+        raise KeyFileError(f"{what}: {path} holds only a public key; this host needs the secret one "
+                        f"({Path(path).stem}.key_secret)")
+    return public, secret_key
+
+
+class EdgeSecurity:
+    """The keys of one worker and, once a receiver needs it, a ZAP authenticator on its zmq.Context."""
+
+    def __init__(self, security: dict, base_dir: str, where: str = ""):
+        self.where = where or "this process"
+        self.paths: dict = {}
+        for key in FIELDS:
+            env = os.environ.get(ENV[key])
+            if env:
+                self.paths[key] = env.split(os.pathsep) if key == "clients" else env
+            elif key in security:
+                self.paths[key] = security[key]
+        self.base_dir = base_dir
+        self.enabled = bool(security) or any(os.environ.get(v) for v in ENV.values())
+        self.refused: dict[str, int] = {}  # edge -> handshakes refused
+        self._auth: ThreadAuthenticator | None = None
+        self._lock = threading.Lock()
+
+    def _key(self, key: str, secret: bool) -> tuple[bytes, bytes | None]:
+        if key not in self.paths:
+            raise KeyFileError(f"{self.where}: a CURVE edge needs security.{key} (or {ENV[key]})")
+        return _load(_resolve(self.paths[key], self.base_dir), f"{self.where}: security.{key}", secret)
+
+    def allowed(self) -> set[bytes]:
+        paths = self.paths.get("clients")
+        if paths is None:
+            return {self._key("client_key", False)[0]}
+        return {_load(_resolve(p, self.base_dir), f"{self.where}: security.clients", False)[0] for p in paths}
+
+    def hook(self, endpoint: str, edge: str, ctx: zmq.Context, server: bool):
+        """What the transport calls on an edge's socket before bind/connect (None: nothing to do).
+        Raises when a tcp endpoint off this host would be opened without CURVE."""
+        host = endpoint_host(endpoint)
+        if host is None:
+            return None
+        if not self.enabled:
+            if not is_loopback(host):
+                raise KeyFileError(f"{self.where}: edge {edge} would cross hosts ({endpoint}) without encryption; "
+                                "add security: {server_key: ..., client_key: ...} to the graph "
+                                "(make keys with `wavegraph keys NAME`)")
+            return None
+        if server:
+            public, secret = self._key("server_key", True)
+            self._start_auth(ctx, edge, self.allowed())
+
+            def setup(sock: zmq.Socket, bind: bool, endpoint: str) -> None:
+                sock.curve_server = True
+                sock.curve_publickey, sock.curve_secretkey = public, secret
+                sock.zap_domain = edge.encode()
+        else:
+            server_public = self._key("server_key", False)[0]
+            public, secret = self._key("client_key", True)
+
+            def setup(sock: zmq.Socket, bind: bool, endpoint: str) -> None:
+                sock.curve_serverkey = server_public
+                sock.curve_publickey, sock.curve_secretkey = public, secret
+        return setup
+
+    def _start_auth(self, ctx: zmq.Context, edge: str, allowed: set[bytes]) -> None:
+        with self._lock:
+            if self._auth is None:
+                self._auth = ThreadAuthenticator(ctx, log=_quiet_log())
+                self._auth.start()
+            self._auth.configure_curve_callback(domain=edge, credentials_provider=_Allowed(self, allowed))
+
+    def stop(self) -> None:
+        if self._auth is not None:
+            self._auth.stop()
+            self._auth = None
+
+
+class _Allowed:
+    def __init__(self, owner: EdgeSecurity, keys: set[bytes]):
+        self.owner, self.keys = owner, keys
+
+    def callback(self, domain: str, key: bytes) -> bool:
+        if key in self.keys:
+            return True
+        self.owner.refused[domain] = self.owner.refused.get(domain, 0) + 1
+        return False
+
+
+def _quiet_log():
+    import logging
+
+    return logging.getLogger("wavegraph.curve")
+
+
+def keys_main(argv: list[str]) -> int:
+    """`wavegraph keys NAME`: write a CURVE key pair."""
+    import argparse
+    import sys
+
+    p = argparse.ArgumentParser(prog="wavegraph keys", description="make a CURVE key pair for tcp edges between hosts")
+    p.add_argument("name", help="path prefix: writes NAME.key (public, share it) and NAME.key_secret (keep it)")
+    args = p.parse_args(argv)
+    try:
+        public, secret = make_keys(args.name)
+    except (FileExistsError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"public key: {public}\nsecret key: {secret} (mode 600; stays on this host)")
+    return 0

@@ -1,0 +1,172 @@
+"""CURVE on tcp edges between hosts (issue 14 §1): two network namespaces joined by a veth pair, a
+sender in one and a receiver in the other; keys from `wavegraph keys`; a wrong client key is refused."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+
+import numpy as np
+import pytest
+from conftest import TESTS, need
+
+from wavegraph.pipeline.config import GraphError, load_config
+from wavegraph.pipeline.curve import EdgeSecurity, KeyFileError, make_keys
+
+PEER = str(TESTS / "curve_peer.py")
+PY = sys.executable
+
+
+def _ip(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=20)
+
+
+@pytest.fixture(scope="module")
+def netns():
+    """Two namespaces, wga (10.231.7.1) and wgb (10.231.7.2), joined by a veth pair; removed afterwards."""
+    need(shutil.which("ip"), "the `ip` tool (iproute2) is not installed")
+    tag = uuid.uuid4().hex[:6]
+    a, b = f"wga{tag}", f"wgb{tag}"
+    made = []
+    try:
+        for ns in (a, b):
+            r = _ip("netns", "add", ns)
+            need(r.returncode == 0, f"`ip netns add` is not permitted here: {r.stderr.strip()}")
+            made.append(ns)
+        cmds = [
+            ("link", "add", f"va{tag}", "type", "veth", "peer", "name", f"vb{tag}"),
+            ("link", "set", f"va{tag}", "netns", a),
+            ("link", "set", f"vb{tag}", "netns", b),
+            ("-n", a, "addr", "add", "10.231.7.1/24", "dev", f"va{tag}"),
+            ("-n", b, "addr", "add", "10.231.7.2/24", "dev", f"vb{tag}"),
+            ("-n", a, "link", "set", f"va{tag}", "up"),
+            ("-n", b, "link", "set", f"vb{tag}", "up"),
+            ("-n", a, "link", "set", "lo", "up"),
+            ("-n", b, "link", "set", "lo", "up"),
+        ]
+        for c in cmds:
+            r = _ip(*c)
+            assert r.returncode == 0, f"ip {' '.join(c)}: {r.stderr}"
+        yield a, b
+    finally:
+        for ns in made:
+            _ip("netns", "del", ns)  # removes its end of the veth pair, and so the pair
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory):
+    d = tmp_path_factory.mktemp("keys")
+    return {name: make_keys(str(d / name)) for name in ("server", "client", "rogue")}  # (public, secret)
+
+
+def _pair(netns, tmp_path, client_secret: str, keys, port: int):
+    a, b = netns
+    endpoint = f"tcp://10.231.7.2:{port}"
+    server = {"server_key": keys["server"][1], "clients": [keys["client"][0]]}
+    client = {"server_key": keys["server"][0], "client_key": client_secret}  # the public half of the server
+    env = dict(os.environ)
+    out_rx, out_tx = tmp_path / "rx.npz", tmp_path / "tx.json"
+    rx = subprocess.Popen(["ip", "netns", "exec", b, PY, PEER, "recv", endpoint, json.dumps(server), str(out_rx), "25"],
+                          stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert rx.stdout.readline().strip() == "bound"
+        subprocess.run(["ip", "netns", "exec", a, PY, PEER, "send", endpoint, json.dumps(client), str(out_tx), "6"],
+                       check=True, timeout=60, env=env)
+        sent = json.loads(out_tx.read_text())
+        if not sent["connected"]:
+            rx.wait(timeout=40)  # until its deadline: it must receive nothing meanwhile
+        rx.wait(timeout=40)
+    finally:
+        if rx.poll() is None:
+            rx.kill()
+    got = np.load(out_rx)
+    return sent, got
+
+
+def test_right_key_passes_data_bit_identically(netns, keys, tmp_path):
+    sys.path.insert(0, str(TESTS))
+    from curve_peer import data
+
+    sent, got = _pair(netns, tmp_path, keys["client"][1], keys, 5601)
+    assert sent["connected"]
+    assert got["data"].dtype == np.float32
+    assert np.array_equal(got["data"], data())  # bit-identical, every chunk
+    assert int(got["refused"]) == 0
+
+
+def test_wrong_client_key_is_refused_and_counted_and_gets_nothing_through(netns, keys, tmp_path):
+    sent, got = _pair(netns, tmp_path, keys["rogue"][1], keys, 5602)
+    assert not sent["connected"]  # the handshake never completed
+    assert int(got["received"]) == 0 and got["data"].shape[1] == 0
+    assert int(got["refused"]) >= 1
+
+
+def test_a_tcp_edge_off_this_host_cannot_open_without_curve():
+    import zmq
+
+    ctx = zmq.Context()
+    try:
+        with pytest.raises(KeyFileError, match="without encryption"):
+            EdgeSecurity({}, "/").hook("tcp://10.231.7.2:5603", "a.out -> b.in", ctx, server=True)
+        assert EdgeSecurity({}, "/").hook("tcp://127.0.0.1:5603", "a.out -> b.in", ctx, server=True) is None
+        assert EdgeSecurity({}, "/").hook("ipc:///tmp/x.ipc", "a.out -> b.in", ctx, server=True) is None
+    finally:
+        ctx.term()
+
+
+def test_wavegraph_keys_writes_a_pair_and_refuses_to_overwrite(tmp_path):
+    from wavegraph.pipeline.cli import main
+
+    assert main(["keys", str(tmp_path / "lab")]) == 0
+    assert (tmp_path / "lab.key").exists() and (tmp_path / "lab.key_secret").exists()
+    assert oct((tmp_path / "lab.key_secret").stat().st_mode & 0o777) == "0o600"
+    assert main(["keys", str(tmp_path / "lab")]) == 2
+
+
+GRAPH = """name: g
+nodes:
+  - {id: src, type: sine, params: {rate: 100.0, duration: 1.0}}
+  - {id: rec, type: null_sink}
+edges:
+  - {source: src.out, target: rec.in}
+"""
+
+
+def test_a_key_written_into_the_yaml_is_refused_with_the_fix(tmp_path):
+    p = tmp_path / "g.yaml"
+    p.write_text(GRAPH + "security:\n  server_key: 'rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7'\n")
+    with pytest.raises(GraphError) as e:
+        load_config(p)
+    assert "g.yaml:8: security: server_key holds a key itself" in str(e.value)
+    assert "wavegraph keys NAME" in str(e.value)
+    p.write_text(GRAPH + "security:\n  server_key: keys/server.key_secret\n")
+    assert load_config(p).security == {"server_key": "keys/server.key_secret"}
+
+
+def test_a_graph_with_security_runs_every_tcp_edge_over_curve_bit_identically(tmp_path, keys):
+    from test_runtime_multiprocess import eeg_graph
+
+    from wavegraph.pipeline.graph import build_graph
+    from wavegraph.pipeline.runner import run_graph
+
+    a = eeg_graph(tmp_path, "inproc")
+    b = eeg_graph(tmp_path, "curve", "tcp")
+    b.write_text(b.read_text() + f"security:\n  server_key: {keys['server'][1]}\n  client_key: {keys['client'][1]}\n")
+    r1 = run_graph(build_graph(load_config(a)), in_process=True)
+    r2 = run_graph(build_graph(load_config(b)), in_process=False)
+    assert r1.exit_code == 0 and r2.exit_code == 0, r2.failure
+    assert np.load(tmp_path / "inproc.npz")["data"].tobytes() == np.load(tmp_path / "curve.npz")["data"].tobytes()
+    assert not any(s["counters"].get("rx_refused_peers") for s in r2.stats.values())
+
+
+def test_a_host_off_loopback_without_security_is_a_graph_error(tmp_path):
+    import socket
+
+    ip = next((i[4][0] for i in socket.getaddrinfo(socket.gethostname(), 0, socket.AF_INET)
+               if not i[4][0].startswith("127.")), None)
+    need(ip, "this machine has no address off loopback")
+    p = tmp_path / "g.yaml"
+    p.write_text(GRAPH + f"processes:\n  a: [src]\n  b: {{nodes: [rec], host: {ip}}}\n")
+    with pytest.raises(GraphError, match="need CURVE"):
+        load_config(p)
