@@ -207,6 +207,7 @@ class STFT(_Framed):
                 spec.channel_names,
                 spec.channel_types,
                 spec.units,
+                delay=spec.delay,
             )
         }
         return self.out_specs
@@ -276,7 +277,8 @@ class ISTFT(Node):
         types = spec.channel_types if len(spec.channel_types) == self._nch else ("misc",) * self._nch
         self.reset()
         self.out_specs = {
-            "out": StreamSpec("signal", self._out_rate, (self._nch,), self._dtype.name, names, types, spec.units)
+            "out": StreamSpec("signal", self._out_rate, (self._nch,), self._dtype.name, names, types, spec.units,
+                              delay=spec.delay + (p.n_fft - p.hop) / self._out_rate)  # content lags n_fft - hop
         }
         return self.out_specs
 
