@@ -40,8 +40,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-from wavegraph.models.ssvep import FBCCA, design_bank, fbcca_bands, itr_bits_per_min
+from wavegraph.models.ssvep import FBCCA, itr_bits_per_min
 
 from . import ssvep_sim as sim
 
@@ -100,7 +99,6 @@ def _narrowband_snr(x: np.ndarray, rate: float, f: float) -> float:
 def load_real(path: str | None, freqs, line: float):
     """Segments [(data (C, n), rate, label freq)] and the channels, from the ssvepy epochs or --data FILE."""
     import mne
-
     from wavegraph.pipeline.datasets import fetch
 
     src = str(path) if path else str(fetch("ssvepy-epochs"))
@@ -180,15 +178,15 @@ def _load_token_decoder(spec: str):
         return f"{spec}: {type(e).__name__}: {e}"
 
 
-def _subjects(bg, freqs, phases, snrs, n_subjects: int, wmax: float, fb: FBCCA) -> list[dict]:
+def _subjects(bg, freqs, phases, snrs, n_subjects: int, wmax: float, fb: FBCCA, jitter) -> list[dict]:
     """Per simulated test subject: evaluation trials per SNR (raw, filtered 5 bands, labels) and calibration
     trials (raw, filtered 3 bands, labels), from the background's eval / calib segments."""
     out = []
     for s in range(n_subjects):
         subj = sim.make_subject(100 + s)
-        ev = {snr: sim.trials(bg, "eval", subj, freqs, phases, 3, snr, wmax, seed=5000 + 10 * s + i, jitter=sim.JITTER)
+        ev = {snr: sim.trials(bg, "eval", subj, freqs, phases, 3, snr, wmax, seed=5000 + 10 * s + i, jitter=jitter)
               for i, snr in enumerate(snrs)}
-        cal = sim.trials(bg, "calib", subj, freqs, phases, 3, list(snrs), wmax, seed=6000 + s, jitter=sim.JITTER)
+        cal = sim.trials(bg, "calib", subj, freqs, phases, 3, list(snrs), wmax, seed=6000 + s, jitter=jitter)
         out.append({"eval": {k: (v[0], sim.filtered(v[0], fb.sos), v[1]) for k, v in ev.items()},
                     "calib": (cal[0], sim.filtered(cal[0], fb.sos[:3]), cal[1])})
     return out
@@ -196,7 +194,7 @@ def _subjects(bg, freqs, phases, snrs, n_subjects: int, wmax: float, fb: FBCCA) 
 
 def semi_synthetic(windows=SEMI_WINDOWS, snrs=SEMI_SNRS, n_subjects: int = 3, m: int = 40, ft_epochs: int = 30,
                    token_decoder: str | None = "wavegraph.models.token_decoder:TokenDecoder",
-                   backgrounds=sim.BACKGROUNDS, log=print, progress=None) -> dict:
+                   backgrounds=sim.BACKGROUNDS, jitter=sim.JITTER, log=print, progress=None) -> dict:
     """Accuracy and ITR per (background, decoder, window, SNR). Global training (the shipped DNNs, the token
     decoder's fit) only ever sees EEGMMIDB's train segment; each test subject calibrates on its background's
     calib segment and is evaluated on its eval segment."""
@@ -210,7 +208,7 @@ def semi_synthetic(windows=SEMI_WINDOWS, snrs=SEMI_SNRS, n_subjects: int = 3, m:
     for name in backgrounds:
         bg = sim.load_background(name)
         fb = FBCCA(list(freqs), bg.rate)  # 5 sub-bands; the DNN uses the first 3 (same causal filters)
-        groups[name] = (bg, fb, _subjects(bg, freqs, phases, snrs, n_subjects, wmax, fb))
+        groups[name] = (bg, fb, _subjects(bg, freqs, phases, snrs, n_subjects, wmax, fb, jitter))
     token_cls = _load_token_decoder(token_decoder) if token_decoder else "disabled (--no-token)"
     cells: list[dict] = []  # one row per (background, decoder, window, snr)
     token_errors: dict[str, str] = {}
@@ -232,7 +230,7 @@ def semi_synthetic(windows=SEMI_WINDOWS, snrs=SEMI_SNRS, n_subjects: int = 3, m:
     def summary() -> dict:
         return {"backgrounds": list(groups), "rate": 160.0, "channels": sim.CHANNELS, "m": m,
                 "freqs": [float(f) for f in freqs], "snrs_db": list(snrs), "test_subjects": n_subjects,
-                "eval_trials_per_subject_snr": 3 * m, "calib_trials_per_subject": 3 * m, "jitter": list(sim.JITTER),
+                "eval_trials_per_subject_snr": 3 * m, "calib_trials_per_subject": 3 * m, "jitter": list(jitter),
                 "fine_tune_epochs": ft_epochs, "gaze_shift_s": GAZE_S,
                 "token_decoder": token_cls if isinstance(token_cls, str) else token_decoder,
                 "token_errors": token_errors, "segments_s": {n: g[0].segments for n, g in groups.items()},
@@ -257,16 +255,16 @@ def semi_synthetic(windows=SEMI_WINDOWS, snrs=SEMI_SNRS, n_subjects: int = 3, m:
                 base = None
         for name, (bg, fb, subjects) in groups.items():
             # FBCCA: no training
-            score(name, "fbcca", w, lambda i, win: [np.argmax(fb.scores(z)) for z in win], subjects, bg.rate, True)
+            score(name, "fbcca", w, lambda i, win, fb=fb: [np.argmax(fb.scores(z)) for z in win], subjects, bg.rate, True)
             # DNN: the shipped global model (stage 1) alone, and fine-tuned per subject on its calibration (stage 2)
             if glob is not None:
                 t0 = time.perf_counter()
                 tuned = [dnn.fine_tune(glob, sim.window(sj["calib"][1], bg.rate, w), sj["calib"][2], ft_epochs,
                                        lr=3e-3, seed=i) for i, sj in enumerate(subjects)]
                 t_ft = time.perf_counter() - t0
-                score(name, "dnn-global", w, lambda i, win: dnn.predict_proba(glob, win[:, :3]).argmax(1),
+                score(name, "dnn-global", w, lambda i, win, glob=glob: dnn.predict_proba(glob, win[:, :3]).argmax(1),
                       subjects, bg.rate, True)
-                score(name, "dnn", w, lambda i, win: dnn.predict_proba(tuned[i], win[:, :3]).argmax(1),
+                score(name, "dnn", w, lambda i, win, tuned=tuned: dnn.predict_proba(tuned[i], win[:, :3]).argmax(1),
                       subjects, bg.rate, True, t_ft)
             # token decoder (eeg-tokenizer work): fit on the global raw trials, fine-tuned per subject
             if base is not None:
@@ -278,7 +276,7 @@ def semi_synthetic(windows=SEMI_WINDOWS, snrs=SEMI_SNRS, n_subjects: int = 3, m:
                         if hasattr(dec, "fine_tune"):
                             dec.fine_tune(sim.window(sj["calib"][0], bg.rate, w), sj["calib"][2])
                         decs.append(dec)
-                    score(name, "token", w, lambda i, win: decs[i].predict(win), subjects, bg.rate, False,
+                    score(name, "token", w, lambda i, win, decs=decs: decs[i].predict(win), subjects, bg.rate, False,
                           t_fit / len(groups) + time.perf_counter() - t0)
                 except (ValueError, OSError) as e:
                     log(f"  token decoder n/a at {w:g} s on {name}: {type(e).__name__}: {e}")
@@ -379,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ft-epochs", type=int, default=30, help="DNN fine-tuning epochs per subject (default 30)")
     ap.add_argument("--backgrounds", nargs="+", default=list(sim.BACKGROUNDS), choices=sim.BACKGROUNDS,
                     help="semi-synthetic backgrounds (default both)")
+    ap.add_argument("--jitter", nargs=2, type=float, default=list(sim.JITTER), metavar=("LATENCY_S", "PHASE_RAD"),
+                    help=f"per-trial response jitter SDs of the test trials (default {sim.JITTER[0]:g} {sim.JITTER[1]:g})")
     ap.add_argument("--token-decoder", default="wavegraph.models.token_decoder:TokenDecoder", help="module:Class")
     ap.add_argument("--no-token", action="store_true", help="skip the token decoder")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
@@ -401,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
 
         res["semi"] = semi_synthetic(args.windows, args.snrs, args.subjects, ft_epochs=args.ft_epochs,
                                      token_decoder=None if args.no_token else args.token_decoder,
-                                     backgrounds=args.backgrounds, progress=progress)
+                                     backgrounds=args.backgrounds, jitter=tuple(args.jitter), progress=progress)
     res["seconds"] = round(time.perf_counter() - t0, 1)
     print(tables(res))
     plot(res, args.png)

@@ -85,7 +85,6 @@ def load_background(name: str = "eegmmidb-s001r02", channels=CHANNELS) -> Backgr
     joined; it holds that subject's own 6 Hz SSVEP (and 12 Hz harmonic), a real distractor."""
     import mne
     from scipy.signal import butter, iirnotch, lfilter, resample_poly, sosfiltfilt
-
     from wavegraph.pipeline.datasets import fetch
 
     if name == "eegmmidb-s001r02":

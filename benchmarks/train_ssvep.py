@@ -62,7 +62,6 @@ def global_training_set(window: float, n_subjects: int = 10, n_blocks: int = 3, 
 
 def train_global(window: float, epochs: int, seed: int = 0, lr: float = 3e-3, out: Path | None = None, log=print):
     import torch
-
     from wavegraph.models import ssvep_dnn as dnn
 
     from . import ssvep_sim as sim
@@ -74,7 +73,7 @@ def train_global(window: float, epochs: int, seed: int = 0, lr: float = 3e-3, ou
     model = dnn.SSVEPDNN(cfg)
     t0 = time.time()
     losses = dnn.fit(model, x, y, epochs, lr=lr, seed=seed,
-                     log=lambda e, l: log(f"  window {window:g} s epoch {e + 1}/{epochs} loss {l:.3f} ({time.time() - t0:.0f} s)")
+                     log=lambda e, loss: log(f"  window {window:g} s epoch {e + 1}/{epochs} loss {loss:.3f} ({time.time() - t0:.0f} s)")
                      if (e + 1) % 10 == 0 or e == 0 else None)
     out = out or global_path(window, len(freqs))
     dnn.save(model, out, half=True, extra={
@@ -103,7 +102,6 @@ def recording_trials(path, freqs, channels, window: float, delay: float, step: f
     `step` s while the marker's duration lasts, when `step` is given) and each window is filtered causally
     from zero state starting `pre` s before its marker (from the recording/epoch start when that is closer)."""
     import mne
-
     from wavegraph.models.ssvep import design_bank, fbcca_bands
 
     path = str(path)

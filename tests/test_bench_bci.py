@@ -5,7 +5,6 @@ import json
 
 import numpy as np
 import pytest
-
 from wavegraph.pipeline.datasets import DatasetError
 
 
@@ -33,7 +32,6 @@ def test_bench_bci_data_file_gives_table_png_and_json(tmp_path, capsys):
 
 def test_bench_bci_refuses_a_recording_without_frequency_markers(tmp_path):
     import mne
-
     from wavegraph.benchmarks.bci import main
 
     raw = mne.io.RawArray(np.zeros((2, 1000)), mne.create_info(["O1", "O2"], 250.0, "eeg"), verbose="error")

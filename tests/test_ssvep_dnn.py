@@ -12,7 +12,7 @@ from wavegraph.models import ssvep_dnn as dnn  # noqa: E402
 from wavegraph.nodes.models.ssvep import SSVEPDecoder  # noqa: E402
 from wavegraph.pipeline.datasets import DatasetError  # noqa: E402
 from wavegraph.pipeline.spec import SpecError, signal_spec  # noqa: E402
-from wavegraph.pipeline.testing import assert_streaming_equivalent, run_chunked  # noqa: E402
+from wavegraph.pipeline.testing import assert_streaming_equivalent  # noqa: E402
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "weights"
 FREQS = [8.0, 10.0, 12.0, 15.0]

@@ -1,15 +1,12 @@
 """SSVEP decoding without training: ITR, FBCCA (models/ssvep.py) and the ssvep_decoder node with method fbcca."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
-
+from conftest import dataset
 from wavegraph.models.ssvep import FBCCA, fbcca_bands, filter_bank, itr_bits, itr_bits_per_min
 from wavegraph.nodes.models.ssvep import SSVEPDecoder
 from wavegraph.pipeline.chunk import Chunk
-from conftest import dataset
 from wavegraph.pipeline.spec import SpecError, signal_spec
 from wavegraph.pipeline.testing import assert_streaming_equivalent, run_chunked
 
@@ -158,7 +155,6 @@ def test_trial_decoder_equals_offline_and_drops_late_markers():
     """ssvep_trial_decoder: one decision per marker on [marker + delay, + window], filtered from zero state
     `pre` s before the marker (offline: sosfilt on that span); a marker later than max_delay is counted."""
     from scipy.signal import sosfilt
-
     from wavegraph.nodes.models.ssvep import SSVEPTrialDecoder
     from wavegraph.pipeline.spec import StreamSpec
 

@@ -35,9 +35,8 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from scipy.signal import sosfilt
 from pydantic import Field, model_validator
-
+from scipy.signal import sosfilt
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
