@@ -189,6 +189,16 @@ class Executor:
         for n, node in self.nodes.items():
             self.stats[n].counters.update(node.counters)
 
+    def snapshot(self) -> dict[str, dict]:
+        """node id -> NodeStats.to_dict() with the nodes' own counters so far (live statistics while
+        running; changes nothing)."""
+        out = {}
+        for n, st in self.stats.items():
+            d = st.to_dict()
+            d["counters"].update(getattr(self.nodes[n], "counters", {}))
+            out[n] = d
+        return out
+
     # --- internals -----------------------------------------------------------------------------
     def drain(self) -> None:
         while self.queue and not self.stop.aborted:
@@ -218,6 +228,10 @@ class Executor:
             due = self.start_ns + t0 / self.speed * 1e9
             while not self.stop and (wait := due - time.monotonic_ns()) > 0:
                 time.sleep(min(wait / 1e9, 0.05))
+            late_us = int((time.monotonic_ns() - due) / 1e3)  # how late this paced chunk leaves
+            counters = self.stats[node_id].counters
+            if late_us > counters.get("late_us_max", 0):
+                counters["late_us_max"] = late_us
         now = time.monotonic_ns()
         outs = {p: c if c.origin_ns else replace(c, origin_ns=now) for p, c in outs.items()}
         self._emit(node_id, outs, gap=False, origin_ns=now)

@@ -42,7 +42,7 @@ def table_rows(stats: dict[str, dict]) -> dict[str, list]:
         xruns = sum(v for k, v in counters.items() if "flow" in k or "xrun" in k)
         row = {"node": node, "process": s.get("process", ""), "rate_in": round(s.get("rate_in", 0.0), 1),
                "rate_out": round(s.get("rate_out", 0.0), 1), "drops": s.get("drops", 0), "gaps": s.get("gaps", 0),
-               "restarts": s.get("restarts", 0), "late_ms": round(counters.get("late_ms_max", 0), 2),
+               "restarts": s.get("restarts", 0), "late_ms": round(counters.get("late_us_max", 0) / 1e3, 2),
                "compute": _pair(s.get("compute_ns", []), 1e3), "e2e": _pair(s.get("latency_ns", []), 1e6),
                "xruns": xruns}
         for k in cols:

@@ -43,6 +43,7 @@ from .plan import (
     Ended,
     Error,
     Go,
+    Live,
     Progress,
     Ready,
     ReceiverPlan,
@@ -57,6 +58,7 @@ from .plan import (
     encode,
 )
 from .result import ProgressBar, RunResult, source_durations
+from .runner import OBSERVE_S, Observer
 
 DRAIN_S = 2.0  # after a stop, how long the graph may take to drain before the parent aborts it
 STOP_GRACE_S = 1.5  # after an abort, how long before the processes still running are killed
@@ -140,12 +142,16 @@ def make_plans(
     return plans
 
 
-def run_multiprocess(graph: Graph, speed: float | None = None, progress: bool = False) -> RunResult:
+def run_multiprocess(
+    graph: Graph, speed: float | None = None, progress: bool = False, observer: Observer | None = None
+) -> RunResult:
+    """`observer`, when given, gets node id -> NodeStats.to_dict() about every OBSERVE_S seconds, merged
+    from the workers' `Live` reports."""
+    bar = ProgressBar(source_durations(graph.nodes), progress)  # before close(): a closed file has no duration
     for node in graph.nodes.values():
         with contextlib.suppress(Exception):  # the parent only validated; workers build their own nodes
             node.close()
     result = RunResult({}, {n: graph.group_of(n) for n in graph.order})
-    bar = ProgressBar(source_durations(graph.nodes), progress)
     stop = StopFlag().install()
     run_dir = make_run_dir()
     ctx = zmq.Context()
@@ -157,6 +163,8 @@ def run_multiprocess(graph: Graph, speed: float | None = None, progress: bool = 
         control = f"ipc://{os.path.join(run_dir, 'control.ipc')}"
         router.bind(control)
         plans = make_plans(graph, speed, control, run_dir, bar.enabled)
+        for plan in plans.values():
+            plan.live = observer is not None
         for group, plan in plans.items():
             path = os.path.join(run_dir, f"{group}.json")
             with open(path, "w") as f:
@@ -175,7 +183,7 @@ def run_multiprocess(graph: Graph, speed: float | None = None, progress: bool = 
         if stop:
             result.interrupted = True
         else:
-            _Supervisor(router, procs, plans, result, bar, stop).run()
+            _Supervisor(router, procs, plans, result, bar, stop, observer).run()
     finally:
         _kill_stragglers(procs)
         router.close()
@@ -211,8 +219,12 @@ class _Supervisor:
         result: RunResult,
         bar: ProgressBar,
         stop: StopFlag,
+        observer: Observer | None = None,
     ):
         self.router, self.procs, self.plans, self.result, self.bar, self.stop = router, procs, plans, result, bar, stop
+        self.observer = observer
+        self.live: dict[str, dict] = {}  # node id -> its process's latest Live (or final) statistics
+        self.observed_at = 0.0
         self.receiver_of = {r.edge: g for g, p in plans.items() for r in p.receivers}
         self.endpoints: dict[str, str] = {}
         self.ready: set[str] = set()
@@ -257,6 +269,9 @@ class _Supervisor:
             if self.stop.aborted:
                 self.abort_run()
             now = time.monotonic()
+            if self.observer is not None and self.live and now - self.observed_at >= OBSERVE_S:
+                self.observed_at = now
+                self.observer(dict(self.live))
             for g, p in self.procs.items():
                 code = p.poll()
                 if code is None or g in self.reported:
@@ -301,6 +316,9 @@ class _Supervisor:
                 self.broadcast(Go())
         elif isinstance(msg, Progress):
             self.bar.show(msg.t)
+        elif isinstance(msg, Live):
+            if group not in self.reported and isinstance(msg.stats, dict):
+                self.live.update(msg.stats)
         elif isinstance(msg, Ended):
             if msg.edge in self.receiver_of:
                 self.send(self.receiver_of[msg.edge], msg)
@@ -313,6 +331,7 @@ class _Supervisor:
         elif isinstance(msg, Stats):
             try:
                 self.result.stats.update({n: NodeStats.from_dict(s).to_dict() for n, s in msg.stats.items()})
+                self.live.update(self.result.stats)
             except ValueError:
                 pass
             self.reported.add(group)

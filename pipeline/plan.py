@@ -14,6 +14,9 @@ socket, one JSON object each, `{"type": NAME, ...fields}`. A run goes:
     worker -> parent  Connected(group)          every sender has finished its handshake
     parent -> worker  Go()                      every edge of the graph is connected: sources start
     worker -> parent  Progress(group, t)        replay position, for the progress bar
+    worker -> parent  Live(group, stats)        about twice a second when the plan asks (`live`): the
+                                                statistics so far (NodeStats.to_dict per node), for
+                                                the runner's observer (live monitor, status line)
     worker -> parent  Ended(edge, seq)          the worker sent end-of-stream on a crossing edge
     parent -> worker  Ended(edge, seq)          forwarded to the receiving worker: only then does it
                                                 accept that edge's end-of-stream frame (seq must match)
@@ -69,6 +72,7 @@ class WorkerPlan:
     out_specs: dict[str, dict[str, dict]]  # node -> port -> spec, as the parent configured it
     receivers: list[ReceiverPlan] = field(default_factory=list)
     senders: list[SenderPlan] = field(default_factory=list)
+    live: bool = False  # send Live statistics about twice a second (the parent has an observer)
     security: dict = field(default_factory=dict)  # CURVE key file paths (pipeline.curve), never the keys
 
     def config(self) -> GraphConfig:
@@ -134,6 +138,12 @@ class Go:
 class Progress:
     group: str
     t: float
+
+
+@message
+class Live:
+    group: str
+    stats: dict  # node id -> NodeStats.to_dict(), counts so far
 
 
 @message

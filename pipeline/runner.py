@@ -31,7 +31,7 @@ def run_in_process(graph: Graph, speed: float | None = None, progress: bool = Fa
             bar.show(max(ex.source_time.values(), default=0.0))
             if observer is not None and time.monotonic() - last >= OBSERVE_S:
                 last = time.monotonic()
-                observer(stats_to_dicts(ex.stats))
+                observer(ex.snapshot())
         ex.drain()
         bar.show(0.0, final=not ex.stop)
     except NodeFailure as e:
@@ -58,4 +58,4 @@ def run_graph(graph: Graph, speed: float | None = None, in_process: bool = False
         return run_in_process(graph, speed, progress, observer)
     from .multiprocess import run_multiprocess
 
-    return run_multiprocess(graph, speed, progress)
+    return run_multiprocess(graph, speed, progress, observer)

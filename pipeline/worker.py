@@ -54,6 +54,7 @@ from .plan import (
     Ended,
     Error,
     Go,
+    Live,
     Progress,
     Ready,
     Release,
@@ -71,6 +72,7 @@ from .transport import EdgeReceiver, EdgeSender
 
 log = logging.getLogger("wavegraph.worker")
 ORPHAN_DRAIN_S = 2.0  # without a parent, how long the graph may drain after it noticed
+LIVE_S = 0.5  # how often a worker sends its statistics so far when the parent has an observer
 
 
 class Aborted(Exception):
@@ -239,10 +241,12 @@ def run_worker(plan: WorkerPlan, stop: StopFlag) -> int:
         link.wait(link.go)
         ex = Executor(plan.config(), nodes, group, send_remote=send, speed=plan.speed)
         ex.stop = stop
-        report = None
+        report = live = None
         if plan.progress and ex.active_sources:
             report = lambda t: link.send(Progress(group, t))  # noqa: E731
-        _loop(ex, receivers, link, report)
+        if plan.live:
+            live = lambda: link.send(Live(group, _live_stats(ex, receivers, senders)))  # noqa: E731
+        _loop(ex, receivers, link, report, live)
         if stop:
             code = 130
     except Aborted:
@@ -289,6 +293,16 @@ def run_worker(plan: WorkerPlan, stop: StopFlag) -> int:
     return code
 
 
+def _live_stats(ex: Executor, receivers: list, senders: dict) -> dict:
+    """The statistics so far, with the crossing edges' transport counters (drops) added."""
+    stats = ex.snapshot()
+    for rx, node_id, _, _ in receivers:
+        _merge_transport(stats[node_id], rx.counters, receiving=True)
+    for edge, tx in senders.items():
+        _merge_transport(stats[edge.split(".")[0]], tx.counters, receiving=False)
+    return stats
+
+
 def _merge_transport(stats: dict, counters: dict, receiving: bool) -> None:
     if receiving:
         stats["drops"] += counters.get("dropped_oldest", 0)
@@ -308,16 +322,22 @@ def _reject_eos(rx: EdgeReceiver) -> None:
         log.warning("edge %s: dropped an end-of-stream frame its sender did not send", rx.name)
 
 
-def _loop(ex: Executor, receivers: list[tuple[EdgeReceiver, str, str, str]], link: ControlLink, report=None) -> None:
+def _loop(ex: Executor, receivers: list[tuple[EdgeReceiver, str, str, str]], link: ControlLink, report=None,
+          live=None) -> None:
     """Alternate between remote inputs and local sources until everything has ended (or an abort).
-    `report(t)`, when given, is told the replay position about three times a second."""
+    `report(t)`, when given, is told the replay position about three times a second; `live()`, when
+    given, is called about every LIVE_S seconds (it sends the statistics so far)."""
     open_rx = list(receivers)
     held: dict[int, Chunk] = {}  # index in receivers -> an end-of-stream frame awaiting confirmation
-    last_report = 0.0
+    last_report = last_live = 0.0
     while (open_rx or ex.active_sources) and not ex.stop.aborted:
-        if report is not None and time.monotonic() - last_report > 0.3:
-            last_report = time.monotonic()
+        now = time.monotonic()
+        if report is not None and now - last_report > 0.3:
+            last_report = now
             report(max(ex.source_time.values(), default=0.0))
+        if live is not None and now - last_live >= LIVE_S:
+            last_live = now
+            live()
         got = False
         for item in list(open_rx):
             rx, node_id, port, edge = item

@@ -63,7 +63,7 @@ def _wait(driver, script: str, timeout: float = 45.0):
 DOC = "const d = (window.Bokeh && Bokeh.documents.length) ? Bokeh.documents[0] : null; "
 
 
-@pytest.mark.parametrize("in_process", [True], ids=["one-process"])
+@pytest.mark.parametrize("in_process", [True, False], ids=["one-process", "three-processes"])
 def test_traces_move_and_the_node_table_fills(browser, tmp_path, edf_path, in_process):
     from PIL import Image
 
@@ -72,9 +72,12 @@ def test_traces_move_and_the_node_table_fills(browser, tmp_path, edf_path, in_pr
         t0 = time.monotonic()
         browser.get(url)
         print(f"page loaded after {time.monotonic() - t0:.1f} s")
-        _wait(browser, DOC + "return d && d.get_model_by_name('traces').data.t.length > 100")
+        # The document can exist before its models do (a session still being built): wait, never throw.
+        _wait(browser, DOC + "const m = d && d.get_model_by_name('traces'); return m && m.data.t.length > 100")
         rows = _wait(browser, DOC + """
-            const t = d.get_model_by_name('node_table').data;
+            const m = d && d.get_model_by_name('node_table');
+            if (!m) return null;
+            const t = m.data;
             const ok = ['src', 'car', 'notch', 'bp'].every(n => { const i = t.node.indexOf(n);
                 return i >= 0 && (t.rate_out[i] > 0); });
             return ok ? {node: Array.from(t.node), process: Array.from(t.process),
