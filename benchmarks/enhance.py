@@ -273,7 +273,7 @@ def evaluate(methods, mixtures, log=print) -> dict:
     raw = {m.name: [] for m in methods}
     cost = {m.name: {"compute_s": 0.0, "frame_s": []} for m in methods}
     audio_s = sum(len(x) for x, *_ in mixtures) / SR
-    for i, (noisy, clean, snr, name) in enumerate(mixtures):
+    for i, (noisy, _clean, snr, name) in enumerate(mixtures):
         for m in methods:
             y, sec, frames = m.run(noisy)
             raw[m.name].append(y)
@@ -300,7 +300,7 @@ def evaluate(methods, mixtures, log=print) -> dict:
         if m.name == "ours":
             info["declared_latency_ms"] = m.declared_ms
         result["methods"][m.name] = info
-    for i, (noisy, clean, snr, name) in enumerate(mixtures):
+    for i, (_noisy, clean, snr, name) in enumerate(mixtures):
         entry = {"snr": snr, "name": name, "scores": {}}
         for m in methods:
             est = aligned(raw[m.name][i], result["methods"][m.name]["lag_samples_16k"], len(clean))

@@ -3,7 +3,6 @@
 configs/speech_enhance.yaml live on the JACK dummy device at 1x (fed speech by a second JACK client; output
 length, no xruns, end-to-end latency measured beside the declared one); `wavegraph bench enhance --clean`."""
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -13,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
 from test_live_audio import jack  # noqa: F401 — the private JACK dummy server fixture
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.config import load_config

@@ -5,9 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-
-from wavegraph.nodes.dsp.spectral import (Align, ApplyMask, ComplexToReal, Gain, Magnitude, Phase,
-                                          RealToComplex)
+from wavegraph.nodes.dsp.spectral import Align, ApplyMask, ComplexToReal, Gain, Magnitude, Phase, RealToComplex
 from wavegraph.nodes.dsp.windows import ISTFT, STFT
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.config import GraphError, load_config
@@ -141,7 +139,7 @@ def test_apply_mask_pairs_frames_by_time_not_arrival(frames):
     logits = rng.standard_normal((z.shape[0], BINS)).astype(np.float32)  # one value per bin, both channels
     mspec = StreamSpec("features", spec.rate, (BINS,), "float32")
     want = z * np.tile(1 / (1 + np.exp(-logits.astype(np.float64))), (1, 2))
-    for trial in range(4):
+    for _ in range(4):
         zs, ms = _sizes(len(z), rng, 9), _sizes(len(z), rng, 9)
         for order in _orders(len(zs), len(ms), rng):
             node = ApplyMask(activation="sigmoid")

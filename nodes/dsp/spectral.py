@@ -35,7 +35,6 @@ from typing import Literal
 
 import numpy as np
 from pydantic import Field
-
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
