@@ -186,10 +186,10 @@ def test_bad_paths_and_specs(tmp_path):
     eeg = signal_spec(100.0, ["Cz"])
     ev = StreamSpec("events", 0.0, (3,))
     cases = [
-        ("rec.fif", eeg, "_raw.fif"),
         ("rec.mat", eeg, "suffix"),
         ("ev.wav", ev, ".npz"),
-        ("sig.csv", eeg, "_raw.fif"),
+        ("ev.edf", ev, ".npz"),
+        ("odd.bdf", signal_spec(100.5, ["Cz"]), "integer rate"),
         ("a_file/x_raw.fif", eeg, "not a writable folder"),
         ("odd.wav", signal_spec(100.5, ["Cz"]), "integer rate"),
     ]
@@ -199,8 +199,9 @@ def test_bad_paths_and_specs(tmp_path):
             Recorder(path=str(tmp_path / name)).configure({"in": spec})
         assert hint in str(e.value), (name, str(e.value))
     (tmp_path / "exists_raw.fif").write_bytes(b"x")
-    with pytest.raises(SpecError, match="already exists"):
+    with pytest.raises(SpecError, match="already exists") as e:
         Recorder(path=str(tmp_path / "exists_raw.fif")).configure({"in": eeg})
+    assert "exists_run-02_raw.fif" in e.value.hint  # a numbered new run name is offered
     rec = Recorder(path=str(tmp_path / "shape_raw.fif"))
     rec.configure({"in": eeg})
     with pytest.raises(ValueError, match="does not match"):

@@ -13,23 +13,36 @@ The target format follows the path suffix:
       to the first sample (markers before it or after the last sample are left out, as MNE does),
       the marker's duration, description = its label from the events spec (else the integer code).
       file_source reads them back as events with the same labels.
+  *.fif or *.fif.gz not named as MNE wants: accepted with a warning, written as *_raw.fif (MNE's name).
+  *.edf / *.bdf -> EDF+C (16-bit) / BDF+C (24-bit), signal streams with a whole-number rate; one-second
+      records, each channel's physical range taken from the data (so the file equals the stream within
+      half a quantisation step); gaps and `events` markers become EDF+ annotations.
   *.flac -> FLAC via soundfile, the same way as WAV but 24-bit PCM (values clipped to [-1, 1]).
   *.wav -> WAV via soundfile; signal streams (required for channel type "audio"). Subtype FLOAT for
       float32 data, DOUBLE for float64 (lossless; values are not clipped). Plain WAV stops at 4 GB
       (about 9 h of 16 kHz stereo float32); record longer sessions to FIF.
   *.npz -> NumPy archive; any kind. Keys: "data" (the concatenated stream, time on the spec's time
       axis) and "spec" (the StreamSpec as JSON text).
-  *.csv -> text; features, tokens and events. Header row, then one row per frame/event:
+  *.csv -> text; any kind but multi-axis. Header row, then one row per sample/frame/event: signals and
       features "t,<name or f0>,<...>", tokens "t,token[,token1...]", events "onset,duration,code,label".
+
+Memory stays flat however long the session: WAV/FLAC/CSV are written as the chunks come, and the
+formats that cannot be appended to (FIF, NPZ, EDF/BDF) are streamed from the spill file at
+close, a block at a time (nodes/io/record_formats.py). FIF splits past `split_size` (2 GB) as MNE does:
+<name>_raw.fif, <name>_raw-1.fif, ... (read the first; MNE follows the parts).
+
+Overwriting is refused unless `overwrite: true`; the error names the next free run name
+(out/default_raw.fif exists -> out/default_run-02_raw.fif).
 
 Crash safety. Every chunk is on disk before process() returns:
   - WAV and CSV are written straight to the target and flushed; soundfile's flush also rewrites the
     WAV header, so the file is valid after every chunk.
-  - FIF and NPZ cannot be appended to, so chunks go to a spill file `<path>.spill` (raw rows, time
+  - FIF, NPZ, EDF and BDF cannot be appended to, so chunks go to a spill file `<path>.spill` (raw rows, time
     first, flushed per chunk; `<path>.spill.json` describes it). close() converts the spill into the
     target (written to a temporary name, then renamed) and deletes it. If the process died without
-    close() (SIGKILL), `recover(path)` or `python -m nodes.recorder recover PATH` finishes the job
-    from the spill.
+    close() (SIGKILL), `recover(path)` or `python -m wavegraph.nodes.io.recorder recover PATH` finishes
+    the job from the spill. recover() takes any format: a WAV/FLAC/CSV target needs no conversion (it is
+    checked to be readable and returned).
   - Every chunk's seq, t0, length and gap flag go to `<path>.chunks.csv` (flushed per chunk).
 
 close() is idempotent and is what a runner calls on shutdown. Signals are the runner's alone
@@ -54,9 +67,9 @@ from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 FIF_ENDINGS = ("raw.fif", "raw_sss.fif", "raw_tsss.fif", "_meg.fif", "_eeg.fif", "_ieeg.fif",
                "raw.fif.gz", "_meg.fif.gz", "_eeg.fif.gz")
-FORMATS = "FIF (*_raw.fif, *_eeg.fif) for signals, WAV (.wav) for signals/audio, NPZ (.npz) or CSV (.csv) for features, tokens and events"
-# Stream channel types that are not one MNE channel type (create_info refuses them) are saved as misc.
-_MNE_TYPES = {"audio": "misc", "meg": "misc", "fnirs": "misc"}
+FORMATS = ("FIF (*_raw.fif, *_eeg.fif), EDF (.edf) or BDF (.bdf) for signals, WAV/FLAC (.wav, .flac) for "
+           "signals/audio, NPZ (.npz) or CSV (.csv) for any stream")
+SPILLED = ("fif", "npz", "edf", "bdf")  # formats written through a spill file, converted at close
 
 
 def _target_format(path: Path, spec: StreamSpec) -> str:
@@ -66,37 +79,69 @@ def _target_format(path: Path, spec: StreamSpec) -> str:
         fmt = "wav"  # FLAC is written the same way (see _start)
     elif name.endswith(FIF_ENDINGS):
         fmt = "fif"
-    elif name.endswith(".fif") or name.endswith(".fif.gz"):
-        raise SpecError(f"recorder: FIF name {path.name!r} does not follow MNE's naming",
-                        "end the file name in _raw.fif or _eeg.fif (e.g. session_raw.fif)")
+    elif name.endswith((".edf", ".bdf")):
+        fmt = name[-3:]
     elif name.endswith(".npz"):
         fmt = "npz"
     elif name.endswith(".csv"):
         fmt = "csv"
     else:
         raise SpecError(f"recorder: cannot tell the format of {path.name!r}", f"use a suffix for one of: {FORMATS}")
-    if fmt in ("wav", "fif") and spec.kind != "signal":
+    if fmt in ("wav", "fif", "edf", "bdf") and spec.kind != "signal":
         raise SpecError(f"recorder: {fmt.upper()} holds signals, the input is a {spec.kind} stream",
                         "record features, tokens and events to .npz or .csv")
-    if fmt in ("wav", "fif") and len(spec.shape) != 1:
+    if fmt in ("wav", "fif", "edf", "bdf") and len(spec.shape) != 1:
         raise SpecError(f"recorder: {fmt.upper()} holds (channels, samples) signals, got shape {spec.shape}",
                         "record multi-axis signals (e.g. filter banks) to .npz")
-    if fmt == "wav" and (spec.rate <= 0 or spec.rate != round(spec.rate)):
-        raise SpecError(f"recorder: WAV needs a whole-number sample rate, the stream has {spec.rate:g} Hz",
+    if fmt in ("wav", "edf", "bdf") and (spec.rate <= 0 or spec.rate != round(spec.rate)):
+        raise SpecError(f"recorder: {fmt.upper()} needs a whole-number sample rate, the stream has {spec.rate:g} Hz",
                         "resample to an integer rate first, or record to _raw.fif or .npz")
     if fmt == "fif" and is_audio:
         raise SpecError("recorder: audio streams are written as WAV", "use a .wav path for audio")
-    if fmt == "csv" and spec.kind == "signal":
-        raise SpecError("recorder: CSV is for features, tokens and events", "record signals to _raw.fif, .wav or .npz")
     if fmt == "csv" and len(spec.shape) > 1:
         raise SpecError(f"recorder: CSV holds one row per frame, shape {spec.shape} has more than one axis", "use .npz")
     return fmt
 
 
+def _mne_name(path: Path) -> Path:
+    """x.fif -> x_raw.fif (MNE warns on, and some MNE readers refuse, other FIF names)."""
+    name = path.name
+    lower = name.lower()
+    for ext in (".fif.gz", ".fif"):
+        if lower.endswith(ext) and not lower.endswith(FIF_ENDINGS):
+            new = path.with_name(name[: -len(ext)] + "_raw" + ext)
+            logging.getLogger("wavegraph.recorder").warning(
+                "recorder: %s does not follow MNE's FIF naming (*_raw.fif); writing %s", name, new.name)
+            return new
+    return path
+
+
+def next_run_name(path: Path) -> Path:
+    """The first free numbered run name: out/default_raw.fif -> out/default_run-02_raw.fif (-03, ...)."""
+    import re
+
+    lower = path.name.lower()
+    ending = next((e for e in FIF_ENDINGS if lower.endswith(e)), None)
+    if ending:
+        cut = len(path.name) - len(ending)
+        cut -= path.name[cut - 1:cut] in ("_", "-")
+    else:
+        cut = len(path.name) - len(path.suffix)
+    stem, suffix = path.name[:cut], path.name[cut:]
+    m = re.fullmatch(r"(.*)_run-(\d+)", stem)
+    base, k = (m.group(1), int(m.group(2)) + 1) if m else (stem, 2)
+    while True:
+        candidate = path.with_name(f"{base}_run-{k:02d}{suffix}")
+        if not any(p.exists() for p in (candidate, candidate.with_name(candidate.name + ".spill"))):
+            return candidate
+        k += 1
+
+
 class RecorderParams(NodeParams):
     path: str
     overwrite: bool = Field(default=False, description="replace an existing file instead of refusing")
-    events: bool = Field(default=False, description="FIF: add an `events` input saved as annotations")
+    events: bool = Field(default=False, description="FIF/EDF/BDF: add an `events` input saved as annotations")
+    split_size: str = Field(default="2GB", description="FIF: split into <name>_raw-1.fif, ... past this size")
 
 
 class Recorder(Sink):
@@ -107,7 +152,7 @@ class Recorder(Sink):
 
     def __init__(self, **params: Any):
         super().__init__(**params)
-        self.path = Path(self.params.path).expanduser()
+        self.path = _mne_name(Path(self.params.path).expanduser())
         if self.params.events:
             self.inputs = ("in", "events")
         self._events: list[tuple[float, float, str]] = []
@@ -124,9 +169,9 @@ class Recorder(Sink):
         if self.params.events:
             ev = self.require_input(in_specs, "events", "events")
             self._labels = dict(ev.labels)
-            if self.format != "fif":
-                raise SpecError("recorder: `events: true` writes FIF annotations; the target is not FIF",
-                                "record to a _raw.fif path, or record the markers with a second recorder to .csv")
+            if self.format not in ("fif", "edf", "bdf"):
+                raise SpecError("recorder: `events: true` writes FIF annotations (or EDF+ ones); the target is neither",
+                                "record to a _raw.fif/.edf/.bdf path, or the markers with a second recorder to .csv")
         self.events_path = self.path.with_name(self.path.name + ".events.csv")
         self.spill_path = self.path.with_name(self.path.name + ".spill")
         self.chunks_path = self.path.with_name(self.path.name + ".chunks.csv")
@@ -134,7 +179,8 @@ class Recorder(Sink):
             raise SpecError(f"recorder: {self.spill_path} holds an unfinished recording",
                             f"run `python -m nodes.recorder recover {self.path}`, choose a new path or set overwrite: true")
         if self.path.exists() and not self.params.overwrite:
-            raise SpecError(f"recorder: {self.path} already exists", "choose a new path or set overwrite: true")
+            raise SpecError(f"recorder: {self.path} already exists (overwriting is refused by default)",
+                            f"record to a new run, e.g. path: {next_run_name(self.path)}, or set overwrite: true")
         existing = next(d for d in (self.path.parent, *self.path.parent.parents) if d.exists())
         if not existing.is_dir() or not _can_write_in(existing):
             raise SpecError(f"recorder: cannot create {self.path} ({existing} is not a writable folder)", "change path")
@@ -247,9 +293,9 @@ class Recorder(Sink):
                 if self.format == "wav":  # frames of a chunk whose write or log line failed (a full
                     _truncate_wav(self.path, self._n_total)  # disk) go: the file and its log agree
                 self._open = False
-                if self.format in ("fif", "npz"):
+                if self.format in SPILLED:
                     _finalise(self.path, first_t0=self._first_t0 or 0.0, gaps=self._gaps, overwrite=True,
-                              events=self._events, n_rows=self._n_total)
+                              events=self._events, n_rows=self._n_total, split_size=self.params.split_size)
                     if self._events_file is not None:
                         self.events_path.unlink(missing_ok=True)
         finally:
@@ -299,64 +345,40 @@ def _as_rows(data: np.ndarray, spec: StreamSpec) -> np.ndarray:
 
 
 def _finalise(path: Path, first_t0: float = 0.0, gaps: Iterable[int] = (), overwrite: bool = False,
-              events: list[tuple[float, float, str]] = (), n_rows: int | None = None) -> Path:
-    """Convert `<path>.spill` into the FIF or NPZ target (its first `n_rows` rows when given: those
-    the chunk log lists), then delete the spill. If writing fails, no temporary file is left."""
-    spill = path.with_name(path.name + ".spill")
-    meta_path = spill.with_name(spill.name + ".json")
-    meta = json.loads(meta_path.read_text())
-    spec = StreamSpec.from_dict(meta["spec"])
-    row_shape = tuple(meta["row_shape"])
-    raw_bytes = np.fromfile(spill, dtype=meta["dtype"])
-    per_row = int(np.prod(row_shape)) if row_shape else 1
-    n = raw_bytes.size // per_row  # a torn last row (killed mid-write) is dropped
+              events: list[tuple[float, float, str]] = (), n_rows: int | None = None,
+              split_size: str | int = "2GB") -> Path:
+    """Convert `<path>.spill` into the FIF, NPZ, EDF or BDF target (its first `n_rows` rows when given:
+    those the chunk log lists), streamed in blocks from the spill (record_formats.py), so
+    memory stays flat however long the recording; then delete the spill. If writing fails, no
+    temporary file is left and the spill stays for recover()."""
+    from . import record_formats as rf
+
+    spill, meta_path = rf.spill_paths(path)
+    meta, spec, rows = rf.open_spill(path)
     if n_rows is not None:
-        n = min(n, n_rows)
-    rows = raw_bytes[: n * per_row].reshape((n, *row_shape))
-    tmp = path.with_name(path.name.replace(".fif", ".tmp-raw.fif") if meta["format"] == "fif" else path.name + ".tmp.npz")
+        rows = rows.head(n_rows)
     if path.exists() and not overwrite:
         raise FileExistsError(f"recorder: {path} exists; pass overwrite=True to replace it")
-    try:
-        if meta["format"] == "npz":
-            data = np.moveaxis(rows, 0, -1) if spec.kind == "signal" else rows
-            with open(tmp, "wb") as f:
-                np.savez(f, data=data, spec=np.array(json.dumps(spec.to_dict())))
-        else:
-            if n == 0:
-                spill.unlink()
-                meta_path.unlink()
-                return path
-            _save_fif(tmp, rows.T, spec, first_t0, list(gaps), list(events))
-    except BaseException:  # a full disk, say: the spill stays for recover(), no stale temporary file
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, path)
+    fmt = meta["format"]
+    notes = rf.annotations(spec, len(rows), first_t0, list(gaps), list(events)) if fmt != "npz" else None
+    if fmt == "fif":
+        if len(rows):  # a FIF cannot hold zero samples
+            rf.write_fif(path, rows, spec, first_t0, notes, split_size)  # via a temporary folder
+    else:
+        tmp = path.with_name(path.name + ".tmp")
+        try:
+            if fmt == "npz":
+                rf.write_npz(tmp, rows, spec)
+            else:
+                rf.write_edf(tmp, rows, spec, notes, bdf=fmt == "bdf")
+        except BaseException:  # a full disk, say: the spill stays for recover(), no stale temporary file
+            tmp.unlink(missing_ok=True)
+            raise
+        os.replace(tmp, path)
+    del rows
     spill.unlink()
     meta_path.unlink()
     return path
-
-
-def _save_fif(tmp: Path, data: np.ndarray, spec: StreamSpec, first_t0: float, gaps: list[int],
-              events: list[tuple[float, float, str]] = ()) -> None:
-    import mne
-
-    n_ch = data.shape[0]
-    names = list(spec.channel_names) or [f"ch{i}" for i in range(n_ch)]
-    types = [_MNE_TYPES.get(t, t) for t in spec.channel_types] or ["misc"] * n_ch
-    info = mne.create_info(names, spec.rate, types, verbose="error")
-    first_samp = max(0, int(round(first_t0 * spec.rate)))
-    raw = mne.io.RawArray(data, info, first_samp=first_samp, copy="auto", verbose="error")
-    onsets, durations, labels = [g / spec.rate for g in gaps], [0.0] * len(gaps), ["gap"] * len(gaps)
-    end = data.shape[1] / spec.rate
-    for onset, dur, label in events:  # markers outside the recorded samples are left out
-        if -0.5 / spec.rate <= onset - first_t0 < end:  # (half a sample early: two inlets' clock corrections)
-            onsets.append(max(onset - first_t0, 0.0))
-            durations.append(dur)
-            labels.append(label)
-    if onsets:
-        raw.set_annotations(mne.Annotations(onsets, durations, labels), emit_warning=False)  # MNE trims overruns
-    fmt = "double" if spec.dtype == "float64" else "single"
-    raw.save(tmp, fmt=fmt, overwrite=True, verbose="error")
 
 
 def recover(path: str | os.PathLike) -> Path:
@@ -366,7 +388,7 @@ def recover(path: str | os.PathLike) -> Path:
     path = Path(path)
     spill = path.with_name(path.name + ".spill")
     if not spill.exists():
-        raise FileNotFoundError(f"no spill file {spill}: nothing to recover (WAV and CSV need no recovery)")
+        return _check_direct(path, spill)
     first_t0, gaps, events = 0.0, [], []
     events_csv = path.with_name(path.name + ".events.csv")
     if events_csv.exists():
@@ -393,6 +415,19 @@ def recover(path: str | os.PathLike) -> Path:
     out = _finalise(path, first_t0=first_t0, gaps=gaps, overwrite=True, events=events, n_rows=total)
     events_csv.unlink(missing_ok=True)
     return out
+
+
+def _check_direct(path: Path, spill: Path) -> Path:
+    """WAV, FLAC and CSV are written as they go: valid after every chunk, nothing to convert."""
+    name = path.name.lower()
+    if path.exists() and name.endswith((".wav", ".flac")):
+        import soundfile as sf
+
+        sf.info(str(path))  # raises if unreadable
+        return path
+    if path.exists() and name.endswith(".csv"):
+        return path
+    raise FileNotFoundError(f"no spill file {spill}: nothing to recover")
 
 
 # --- CSV ----------------------------------------------------------------------------------------

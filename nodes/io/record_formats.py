@@ -1,0 +1,262 @@
+"""The recorder's spill-file formats (FIF, NPZ, EDF/BDF), written in blocks so memory stays flat.
+
+A recorder that cannot append to its target writes the stream to `<path>.spill` (raw rows, time first,
+the dtype of the stream) and describes it in `<path>.spill.json` (format, spec, row shape, first t0).
+At close, or in recover() after a crash, the spill is read back a block at a time (plain reads, not a
+memmap: mapped file pages would count in the process's RSS) and copied into the target; nothing holds
+the whole recording in memory:
+
+  FIF  - a lazy mne Raw whose reads come from the spill; mne's raw.save writes it buffer by buffer
+         and splits past `split_size` (2 GB, MNE's limit) into <name>_raw-1.fif, ... as MNE does.
+  NPZ  - the "data" member is written straight into the zip from the spill (a 1-axis signal as a
+         Fortran-order (channels, samples) array, which is the spill's own byte order).
+  EDF/BDF - EDF+C / BDF+C, one-second records, written record by record after a first pass for each
+         channel's range; markers and gaps become EDF+ annotations. 16 (EDF) or 24 (BDF) bits: the
+         file equals the input within half a quantisation step. The last record is padded with zeros
+         and marked by a "padding" annotation.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from wavegraph.pipeline.spec import StreamSpec
+
+BLOCK_BYTES = 4 << 20  # rows per block: about this many bytes
+FIF_SPLIT = "2GB"  # MNE's own default (a FIF file cannot pass 2 GiB)
+
+
+def spill_paths(path: Path) -> tuple[Path, Path]:
+    spill = path.with_name(path.name + ".spill")
+    return spill, spill.with_name(spill.name + ".json")
+
+
+class SpillRows:
+    """The spill's rows, (n, *row_shape) with time first, read on demand: rows[i:j] is an ndarray."""
+
+    def __init__(self, path: Path, dtype: np.dtype, row_shape: tuple[int, ...], n: int):
+        self.path, self.dtype, self.row_shape, self.n = path, dtype, row_shape, n
+        self.row_nbytes = (int(np.prod(row_shape)) if row_shape else 1) * dtype.itemsize
+        self.shape = (n, *row_shape)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def head(self, n: int) -> SpillRows:
+        return SpillRows(self.path, self.dtype, self.row_shape, max(0, min(n, self.n)))
+
+    def __getitem__(self, sl: slice) -> np.ndarray:
+        start, stop, step = sl.indices(self.n)
+        assert step == 1, "contiguous reads only"
+        count = max(0, stop - start)
+        if count == 0:
+            return np.zeros((0, *self.row_shape), self.dtype)
+        flat = np.fromfile(self.path, dtype=self.dtype, count=count * (self.row_nbytes // self.dtype.itemsize),
+                           offset=start * self.row_nbytes)
+        return flat.reshape((count, *self.row_shape))
+
+
+def open_spill(path: Path) -> tuple[dict, StreamSpec, SpillRows]:
+    """(meta, spec, rows); a torn last row (the process killed mid-write) is left out."""
+    spill, meta_path = spill_paths(path)
+    meta = json.loads(meta_path.read_text())
+    spec = StreamSpec.from_dict(meta["spec"])
+    dtype, row_shape = np.dtype(meta["dtype"]), tuple(meta["row_shape"])
+    per_row = (int(np.prod(row_shape)) if row_shape else 1) * dtype.itemsize
+    return meta, spec, SpillRows(spill, dtype, row_shape, spill.stat().st_size // per_row)
+
+
+def _blocks(rows: SpillRows):
+    step = max(1, BLOCK_BYTES // max(1, rows.row_nbytes))
+    for i in range(0, len(rows), step):
+        yield i, rows[i:i + step]
+
+
+def annotations(spec: StreamSpec, n: int, first_t0: float, gaps, events) -> tuple[list, list, list]:
+    """Gap flags (zero-length "gap" at the sample) and markers (onset from the first sample; those
+    before it, by more than half a sample, or after the last sample are left out, as MNE does)."""
+    onsets, durations, labels = [g / spec.rate for g in gaps], [0.0] * len(gaps), ["gap"] * len(gaps)
+    end = n / spec.rate
+    for onset, dur, label in events:
+        if -0.5 / spec.rate <= onset - first_t0 < end:
+            onsets.append(max(onset - first_t0, 0.0))
+            durations.append(dur)
+            labels.append(label)
+    return onsets, durations, labels
+
+
+# --- NPZ -------------------------------------------------------------------------------------------
+def write_npz(target: Path, rows: SpillRows, spec: StreamSpec) -> None:
+    """Keys "data" (time on the spec's time axis) and "spec" (JSON text), as np.savez would write them."""
+    n, row_shape = len(rows), rows.shape[1:]
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+        with zf.open("data.npy", "w", force_zip64=True) as f:
+            if spec.kind != "signal" or len(row_shape) == 1:
+                signal = spec.kind == "signal"
+                shape = (*row_shape, n) if signal else rows.shape
+                header = {"descr": np.lib.format.dtype_to_descr(rows.dtype), "fortran_order": signal, "shape": shape}
+                np.lib.format.write_array_header_2_0(f, header)
+                for _, block in _blocks(rows):
+                    f.write(np.ascontiguousarray(block).tobytes())
+            else:  # a multi-axis signal: C order (*row_shape, n), one pass over the spill per row element
+                header = {"descr": np.lib.format.dtype_to_descr(rows.dtype), "fortran_order": False,
+                          "shape": (*row_shape, n)}
+                np.lib.format.write_array_header_2_0(f, header)
+                for j in range(int(np.prod(row_shape))):
+                    for _, block in _blocks(rows):
+                        f.write(np.ascontiguousarray(block.reshape(len(block), -1)[:, j]).tobytes())
+        with zf.open("spec.npy", "w") as f:
+            np.lib.format.write_array(f, np.array(json.dumps(spec.to_dict())))
+
+
+# --- FIF -------------------------------------------------------------------------------------------
+_MNE_TYPES = {"audio": "misc", "meg": "misc", "fnirs": "misc"}  # no single MNE type: saved as misc
+
+
+def mne_info(spec: StreamSpec):
+    import mne
+
+    n_ch = spec.n_channels
+    names = list(spec.channel_names) or [f"ch{i}" for i in range(n_ch)]
+    types = [_MNE_TYPES.get(t, t) for t in spec.channel_types] or ["misc"] * n_ch
+    return mne.create_info(names, spec.rate, types, verbose="error")
+
+
+def lazy_raw(rows: SpillRows, spec: StreamSpec, first_t0: float, notes=None):
+    """An mne Raw over the spill (preload=False): reads come from the spill a segment at a time."""
+    import mne
+
+    class SpillRaw(mne.io.BaseRaw):
+        def __init__(self, info, first_samp):
+            super().__init__(info, preload=False, first_samps=[first_samp], last_samps=[first_samp + len(rows) - 1],
+                             filenames=[None], raw_extras=[{}], orig_format="double", verbose="error")
+
+        def _read_segment_file(self, data, idx, fi, start, stop, cals, mult):
+            first = first_samp  # mne passes start/stop counted from first_samp
+            one = np.asarray(rows[start - first:stop - first], dtype=np.float64).T
+            if mult is not None:
+                data[:] = mult @ one[idx]
+            else:
+                data[:] = one[idx] * cals.reshape(-1, 1)
+
+    first_samp = max(0, int(round(first_t0 * spec.rate)))
+    raw = SpillRaw(mne_info(spec), first_samp)
+    if notes and notes[0]:
+        raw.set_annotations(mne.Annotations(*notes), emit_warning=False)  # MNE trims overruns
+    return raw
+
+
+def write_fif(target: Path, rows: SpillRows, spec: StreamSpec, first_t0: float, notes,
+              split_size: str | int = FIF_SPLIT) -> list[Path]:
+    """Write into a temporary folder under the final name(s), then move the file(s) in: a split FIF
+    names its next part, so parts must be written under the names they keep."""
+    tmpdir = target.with_name(f".{target.name}.tmp")
+    shutil.rmtree(tmpdir, ignore_errors=True)
+    tmpdir.mkdir()
+    try:
+        raw = lazy_raw(rows, spec, first_t0, notes)
+        fmt = "double" if spec.dtype == "float64" else "single"
+        raw.save(tmpdir / target.name, fmt=fmt, overwrite=True, split_size=split_size, verbose="error")
+        parts = sorted(tmpdir.iterdir(), key=lambda p: (p.name != target.name, p.name))
+        out = []
+        for p in parts:
+            os.replace(p, target.with_name(p.name))
+            out.append(target.with_name(p.name))
+        return out
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+# --- EDF / BDF --------------------------------------------------------------------------------------
+_EEG_LIKE = {"eeg", "eog", "emg", "ecg", "seeg", "ecog", "dbs"}  # volts in the stream, uV in the file
+
+
+def _field(text: str, width: int) -> bytes:
+    return text.encode("latin-1", "replace")[:width].ljust(width)
+
+
+def _bound(x: float, up: bool) -> str:
+    """The shortest decimal text of at most 8 characters that is >= x (up) or <= x."""
+    for k in range(8, 0, -1):
+        for shift in (0, 1):
+            v = x + (1 if up else -1) * shift * abs(x or 1.0) * 10.0 ** (1 - k)
+            s = f"{v:.{k}g}"
+            if len(s) <= 8 and ((float(s) >= x) if up else (float(s) <= x)):
+                return s
+    raise ValueError(f"cannot write {x!r} in 8 characters")
+
+
+def write_edf(target: Path, rows: SpillRows, spec: StreamSpec, notes, bdf: bool = False) -> None:
+    rate = spec.rate
+    if rate <= 0 or rate != round(rate):
+        raise ValueError(f"EDF/BDF needs a whole-number sample rate, got {rate:g} Hz")
+    spr, n_ch, n = int(rate), rows.shape[1], len(rows)
+    width = 3 if bdf else 2
+    dmin, dmax = (-(1 << 23), (1 << 23) - 1) if bdf else (-32768, 32767)
+    types = list(spec.channel_types) or ["misc"] * n_ch
+    scale = np.array([1e6 if t in _EEG_LIKE else 1.0 for t in types])
+    lo, hi = np.full(n_ch, np.inf), np.full(n_ch, -np.inf)
+    for _, block in _blocks(rows):
+        if len(block):
+            lo, hi = np.minimum(lo, block.min(0) * scale), np.maximum(hi, block.max(0) * scale)
+    lo, hi = np.where(np.isfinite(lo), lo, -1.0), np.where(np.isfinite(hi), hi, 1.0)
+    same = hi <= lo
+    lo, hi = np.where(same, lo - 1, lo), np.where(same, hi + 1, hi)
+    pmin = [_bound(v, up=False) for v in lo]
+    pmax = [_bound(v, up=True) for v in hi]
+    pmin_f, pmax_f = np.array([float(s) for s in pmin]), np.array([float(s) for s in pmax])
+    gain = (pmax_f - pmin_f) / (dmax - dmin)
+
+    n_rec = max(1, math.ceil(n / spr))
+    onsets, durations, labels = (list(x) for x in notes)
+    if n % spr:
+        onsets.append(n / rate)
+        durations.append((n_rec * spr - n) / rate)
+        labels.append("padding")
+    tals = [[] for _ in range(n_rec)]
+    for onset, dur, label in sorted(zip(onsets, durations, labels)):
+        text = f"{onset:+.6f}" + (f"\x15{dur:.6f}" if dur else "") + "\x14" + str(label).replace("\x14", " ") + "\x14\x00"
+        tals[min(int(onset), n_rec - 1)].append(text)
+    rec_tals = [(f"{r:+d}\x14\x14\x00" + "".join(t)).encode("utf-8") for r, t in enumerate(tals)]
+    ann_samples = max(math.ceil(max(len(t) for t in rec_tals) / width), 30)
+
+    names = list(spec.channel_names) or [f"ch{i}" for i in range(n_ch)]
+    units = ["uV" if t in _EEG_LIKE else "" for t in types]
+    ns = n_ch + 1
+    header = (b"\xffBIOSEMI" if bdf else b"0".ljust(8)) + _field("X X X X", 80) + _field("Startdate X X X X", 80)
+    header += _field("01.01.85", 8) + _field("00.00.00", 8) + _field(str(256 * (ns + 1)), 8)
+    header += _field("BDF+C" if bdf else "EDF+C", 44) + _field(str(n_rec), 8) + _field("1", 8) + _field(str(ns), 4)
+    cols = [
+        ([_field(nm, 16) for nm in names]
+         + [_field("EDF Annotations" if not bdf else "BDF Annotations", 16)]),
+        [_field("", 80)] * ns,
+        [_field(u, 8) for u in units] + [_field("", 8)],
+        [_field(s, 8) for s in pmin] + [_field("-1", 8)],
+        [_field(s, 8) for s in pmax] + [_field("1", 8)],
+        [_field(str(dmin), 8)] * ns,
+        [_field(str(dmax), 8)] * ns,
+        [_field("", 80)] * ns,
+        [_field(str(spr), 8)] * n_ch + [_field(str(ann_samples), 8)],
+        [_field("", 32)] * ns,
+    ]
+    for col in cols:
+        header += b"".join(col)
+    with open(target, "wb") as f:
+        f.write(header)
+        for r in range(n_rec):
+            block = np.zeros((spr, n_ch))
+            part = np.asarray(rows[r * spr:(r + 1) * spr], dtype=np.float64)
+            block[: len(part)] = part
+            digital = np.clip(np.round((block * scale - pmin_f) / gain + dmin), dmin, dmax).astype(np.int32)
+            if bdf:
+                b = np.ascontiguousarray(digital.T, dtype="<i4").view(np.uint8).reshape(n_ch, spr, 4)[:, :, :3]
+                f.write(b.tobytes())
+            else:
+                f.write(digital.T.astype("<i2").tobytes())
+            f.write(rec_tals[r].ljust(ann_samples * width, b"\x00"))
