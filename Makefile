@@ -24,7 +24,7 @@ setup: $(STAMP) system-deps
 
 run: setup
 	$(BIN)/python -m wavegraph.pipeline.datasets fetch eegmmidb-s001r02
-	$(BIN)/wavegraph run configs/default.yaml --speed max
+	$(BIN)/wavegraph run configs/default.yaml --speed max --set rec.overwrite=true  # the demo may be re-run
 
 test: setup
 	TRITON_INTERPRET=1 $(BIN)/python -m pytest -q -p no:cacheprovider
