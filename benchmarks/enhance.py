@@ -301,7 +301,7 @@ def evaluate(methods, mixtures, log=print) -> dict:
             info["declared_latency_ms"] = m.declared_ms
         result["methods"][m.name] = info
     for i, (_noisy, clean, snr, name) in enumerate(mixtures):
-        entry = {"snr": snr, "name": name, "scores": {}}
+        entry = {"snr": snr, "name": name, "noise": name.split("/")[1], "scores": {}}
         for m in methods:
             est = aligned(raw[m.name][i], result["methods"][m.name]["lag_samples_16k"], len(clean))
             entry["scores"][m.name] = scores(clean, est)
@@ -314,6 +314,12 @@ def evaluate(methods, mixtures, log=print) -> dict:
                 vals = np.array([r[metric] for r in rows], dtype=np.float64)
                 result["records"].append({"method": m.name, "snr": snr, "metric": metric,
                                           "value": float(np.nanmean(vals)), "n": int(np.isfinite(vals).sum())})
+        for noise in sorted({e["noise"] for e in result["mixtures"]}):  # per noise type, over every SNR
+            rows = [e["scores"][m.name] for e in result["mixtures"] if e["noise"] == noise]
+            for metric in ("pesq_wb", "stoi", "si_sdr"):
+                vals = np.array([r[metric] for r in rows], dtype=np.float64)
+                result["records"].append({"method": m.name, "snr": None, "noise": noise, "metric": metric,
+                                          "value": float(np.nanmean(vals)), "n": int(np.isfinite(vals).sum())})
         info = result["methods"][m.name]
         for metric in ("rtf", "compute_ms_per_10ms", "algorithmic_latency_ms"):
             if info[metric] is not None:
@@ -321,11 +327,23 @@ def evaluate(methods, mixtures, log=print) -> dict:
     return result
 
 
+def noise_table(result: dict) -> str:
+    """PESQ-WB / STOI per noise type, averaged over the SNRs."""
+    methods = list(result["methods"])
+    noises = sorted({r["noise"] for r in result["records"] if r.get("noise")})
+    val = {(r["method"], r["noise"], r["metric"]): r["value"] for r in result["records"] if r.get("noise")}
+    lines = ["| method | " + " | ".join(noises) + " |", "|" + "---|" * (len(noises) + 1)]
+    for m in methods:
+        lines.append(f"| {result['methods'][m]['label']} | "
+                     + " | ".join(f"{val[(m, n, 'pesq_wb')]:.2f} / {val[(m, n, 'stoi')]:.3f}" for n in noises) + " |")
+    return "\n".join(lines)
+
+
 def table(result: dict) -> str:
     """A markdown table: quality per SNR (PESQ-WB / STOI / SI-SDR) and the cost columns."""
     methods = list(result["methods"])
     snrs = sorted({r["snr"] for r in result["records"] if r["snr"] is not None})
-    val = {(r["method"], r["snr"], r["metric"]): r["value"] for r in result["records"]}
+    val = {(r["method"], r["snr"], r["metric"]): r["value"] for r in result["records"] if not r.get("noise")}
     head = "| method | " + " | ".join(f"{s:g} dB PESQ-WB / STOI / SI-SDR" for s in snrs) + \
            " | RTF (1 core) | RTF p50 frame | ms per 10 ms | latency ms |"
     lines = [head, "|" + "---|" * (len(snrs) + 5)]
@@ -349,7 +367,7 @@ def plot(result: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     snrs = sorted({r["snr"] for r in result["records"] if r["snr"] is not None})
-    val = {(r["method"], r["snr"], r["metric"]): r["value"] for r in result["records"]}
+    val = {(r["method"], r["snr"], r["metric"]): r["value"] for r in result["records"] if not r.get("noise")}
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     for ax, (metric, title) in zip(axes, (("pesq_wb", "PESQ-WB"), ("stoi", "STOI"), ("si_sdr", "SI-SDR (dB)"))):
         for m, info in result["methods"].items():
@@ -371,7 +389,7 @@ def targets(result: dict) -> list[str]:
     m = result["methods"]
     if "ours" not in m:
         return []
-    val = {(r["method"], r["snr"], r["metric"]): r["value"] for r in result["records"]}
+    val = {(r["method"], r["snr"], r["metric"]): r["value"] for r in result["records"] if not r.get("noise")}
     snrs = sorted({r["snr"] for r in result["records"] if r["snr"] is not None})
     lines = []
     if "rnnoise" in m:
@@ -429,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
     result["data"] = data
     result["core"] = core
     print(table(result))
+    print("\nPESQ-WB / STOI per noise type (mean over the SNRs):\n" + noise_table(result))
     for line in targets(result):
         print(line)
     if "ours" in result["methods"]:
