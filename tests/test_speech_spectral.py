@@ -286,3 +286,38 @@ def test_spectral_mask_same_in_one_and_three_processes(tmp_path):
     assert outs[0].shape == (1, int(RATE))  # aligned: exactly the source's length
     assert np.abs(outs[0]).max() > 0.05
     np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def test_apply_mask_and_align_resume_from_their_state(frames):
+    z, spec = frames
+    m = np.random.default_rng(9).uniform(size=(z.shape[0], BINS))
+    mspec = StreamSpec("features", spec.rate, (BINS,), "float64")
+    rate = spec.rate
+
+    def run(node, parts):
+        return [node.process({p: Chunk(d, t0 / rate)}).get("out") for p, d, t0 in parts]
+
+    first = [("in", z[:10], 0), ("mask", m[:6], 0), ("in", z[10:20], 10)]
+    rest = [("mask", m[6:], 6), ("in", z[20:], 20)]
+    whole = ApplyMask(min_gain=0.1)
+    whole.configure({"in": spec, "mask": mspec})
+    ref = [c for c in run(whole, first + rest) if c is not None]
+    a = ApplyMask(min_gain=0.1)
+    a.configure({"in": spec, "mask": mspec})
+    got = [c for c in run(a, first) if c is not None]
+    b = ApplyMask(min_gain=0.1)
+    b.configure({"in": spec, "mask": mspec})
+    b.load_state_dict(a.state_dict())
+    got += [c for c in run(b, rest) if c is not None]
+    np.testing.assert_array_equal(np.concatenate([c.data for c in got]), np.concatenate([c.data for c in ref]))
+    np.testing.assert_array_equal(np.concatenate([c.data for c in ref]), z * np.tile(np.maximum(m, 0.1), (1, 2)))
+    sspec = signal_spec(RATE, ["a"], "audio", "float64", "a.u.").evolve(delay=0.01)
+    x = np.arange(400.0)[None]
+    a, b = Align(), Align()
+    a.configure({"in": sspec})
+    b.configure({"in": sspec})
+    assert a.process({"in": Chunk(x[:, :100], 0.0)}) == {}
+    b.load_state_dict(a.state_dict())
+    out = b.process({"in": Chunk(x[:, 100:], 100 / RATE)})["out"]
+    np.testing.assert_array_equal(out.data, x[:, 160:])
+    assert out.t0 == pytest.approx(0.0)
