@@ -1,6 +1,7 @@
 """The `wavegraph` command line.
 
     wavegraph run CONFIG [--set node.param=value ...] [--speed 1|max|X] [--in-process] [--progress]
+                  [--status|--no-status] [--log-level LEVEL] [--json PATH] [--monitor]
     wavegraph validate CONFIG [--set ...]
     wavegraph describe CONFIG [--set ...]
     wavegraph nodes [TYPE]
@@ -113,10 +114,41 @@ def cmd_nodes(args) -> int:
     return 0
 
 
+def _endless_or_live(graph) -> bool:
+    """True when a source is live (hardware-paced) or has no known end: such a run prints nothing else
+    until it stops, so `wavegraph run` shows the status line by default."""
+    from .node import Source
+
+    sources = [n for n in graph.nodes.values() if isinstance(n, Source)]
+    return any(n.live or getattr(n, "duration_seconds", None) is None for n in sources)
+
+
+def _observers(*observers):
+    """One observer that calls each given one (None when none is given)."""
+    present = [o for o in observers if o is not None]
+    if not present:
+        return None
+    if len(present) == 1:
+        return present[0]
+    return lambda stats: [o(stats) for o in present]
+
+
+def _write_json(path: str, args, result) -> None:
+    """The end-of-run summary as JSON: per-node statistics, processes, failure, wall time."""
+    import json
+
+    summary = {"config": args.config, "exit_code": result.exit_code, "interrupted": result.interrupted,
+               "failure": result.failure, "wall_s": result.wall_s, "processes": result.processes,
+               "stats": result.stats, "extra": result.extra}
+    with open(path, "w") as f:
+        json.dump(summary, f, indent=1, default=str)
+
+
 def cmd_run(args) -> int:
     from .graph import build_graph
     from .monitor import LiveMonitor, add_monitor_nodes, uses_monitor
     from .runner import run_graph
+    from .status import StatusLine
     from .summary import format_summary
 
     config = load_config(args.config, args.set)
@@ -132,12 +164,18 @@ def cmd_run(args) -> int:
         print(f"monitor: {monitor.url}", file=sys.stderr, flush=True)
     else:
         graph = build_graph(config)
+    show_status = args.status if args.status is not None else (_endless_or_live(graph) and not args.progress)
+    status_line = StatusLine() if show_status else None
     try:
         result = run_graph(graph, speed=args.speed, in_process=args.in_process, progress=args.progress,
-                           observer=monitor.observe if monitor else None)
+                           observer=_observers(monitor.observe if monitor else None, status_line))
     finally:
         if monitor is not None:
             monitor.close()
+        if status_line is not None:
+            status_line.close()
+    if args.json:
+        _write_json(args.json, args, result)
     print(format_summary(result.stats, result.processes))
     status = " (failed)" if result.failure else " (interrupted)" if result.interrupted else ""
     print(f"wall time {result.wall_s:.2f} s{status}")
@@ -195,6 +233,14 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--speed", type=_speed, default=None, help="1 for real time, max (default) for as fast as possible")
             p.add_argument("--in-process", action="store_true", help="run every node in this process")
             p.add_argument("--progress", action="store_true", help="show a progress bar for replays")
+            p.add_argument("--status", action=argparse.BooleanOptionalAction, default=None,
+                           help="a status line about once a second (elapsed, chunk rates, lateness, drops, gaps, "
+                                "xruns); default: on for live and endless runs without --progress")
+            p.add_argument("--log-level", default=None, type=str.upper,
+                           choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+                           help="level of the runtime's and nodes' log messages (default WARNING), worker processes too")
+            p.add_argument("--json", metavar="PATH", help="write the end-of-run summary (per-node statistics, "
+                                                          "processes, failure, wall time) to this JSON file")
             p.add_argument("--monitor", action="store_true", help="serve a live web page of every stream and node")
             p.add_argument("--monitor-host", default="127.0.0.1",
                            help="address the page binds (anything but loopback needs the token in the URL)")
@@ -216,7 +262,12 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("what")
         p.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
+    if getattr(args, "log_level", None):
+        import logging
+        import os
 
+        logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s")
+        os.environ["WAVEGRAPH_LOG_LEVEL"] = args.log_level  # the worker processes read it
     handlers = {"run": cmd_run, "validate": cmd_validate, "describe": cmd_describe, "nodes": cmd_nodes,
                 "devices": cmd_plugin, "plot": cmd_plugin, "batch": cmd_batch, "keys": cmd_keys, "bench": cmd_plugin, "train": cmd_plugin}
     try:

@@ -376,6 +376,8 @@ def main() -> int:
     stop = StopFlag().install()  # first thing: a stop during start-up is honoured, never half-done
     for signum in _EARLY_SIGNALS:
         stop._on_signal(signum, None)
+    if os.environ.get("WAVEGRAPH_LOG_LEVEL"):  # `wavegraph run --log-level`
+        logging.basicConfig(level=os.environ["WAVEGRAPH_LOG_LEVEL"], format="%(levelname)s %(name)s: %(message)s")
     with open(sys.argv[1]) as f:
         plan = WorkerPlan.from_json(f.read())
     return run_worker(plan, stop)
