@@ -31,7 +31,7 @@ def test_edf_replay_to_fif_is_sample_exact(edf_path, tmp_path):
     The stream is float64, so the recorder saves fmt="double" (no float32 rounding)."""
     src = FileSource(path=str(edf_path), chunk_size=32)
     specs = src.configure({})
-    rec = lookup("recorder")(path=str(tmp_path / "s001r02_raw.fif"))
+    rec = lookup("recorder")(path=str(tmp_path / "s001r02_raw.fif"), chunk_log=True)
     rec.configure({"in": specs["out"]})
     t0s = []
     while (out := src.read()) is not None:

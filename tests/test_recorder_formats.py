@@ -112,6 +112,7 @@ def test_signals_to_csv(tmp_path):
     assert back.dtype.names == ("t", "C0", "C1")
     np.testing.assert_allclose(back["t"], 1.0 + np.arange(6) / 200.0)
     np.testing.assert_array_equal(np.stack([back["C0"], back["C1"]]), x)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sig.csv"]  # the chunk log is opt-in (chunk_log: true)
 
 
 def test_fif_name_mne_wants_and_split_files(tmp_path):

@@ -258,7 +258,7 @@ from wavegraph.nodes.io.recorder import Recorder
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.spec import signal_spec
 spec = signal_spec(1000.0, ["a", "b"], "misc", units="a.u.")
-recs = [Recorder(path=f"{sys.argv[1]}/{name}") for name in ("x_raw.fif", "x.npz", "x.wav")]
+recs = [Recorder(path=f"{sys.argv[1]}/{name}", chunk_log=True) for name in ("x_raw.fif", "x.npz", "x.wav")]
 for r in recs:
     r.configure({"in": spec})
 all_recs = list(recs)

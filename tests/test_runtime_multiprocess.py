@@ -74,7 +74,7 @@ nodes:
     on_error: POLICY
   - id: rec
     type: recorder
-    params: {path: OUT}
+    params: {path: OUT, chunk_log: true}
 edges:
   - {source: src.out, target: acc.in}
   - {source: acc.out, target: rec.in}

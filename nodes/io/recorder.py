@@ -43,7 +43,8 @@ Crash safety. Every chunk is on disk before process() returns:
     close() (SIGKILL), `recover(path)` or `python -m wavegraph.nodes.io.recorder recover PATH` finishes
     the job from the spill. recover() takes any format: a WAV/FLAC/CSV target needs no conversion (it is
     checked to be readable and returned).
-  - Every chunk's seq, t0, length and gap flag go to `<path>.chunks.csv` (flushed per chunk).
+  - Every chunk's seq, t0, length and gap flag go to `<path>.chunks.csv` (flushed per chunk), which
+    recover() reads. A clean close deletes it unless `chunk_log: true` (opt-in: keep it).
 
 close() is idempotent and is what a runner calls on shutdown. Signals are the runner's alone
 (pipeline.executor.StopFlag: SIGINT, SIGTERM and SIGHUP stop the sources, the graph drains, then every
@@ -141,6 +142,8 @@ class RecorderParams(NodeParams):
     path: str
     overwrite: bool = Field(default=False, description="replace an existing file instead of refusing")
     events: bool = Field(default=False, description="FIF/EDF/BDF: add an `events` input saved as annotations")
+    chunk_log: bool = Field(default=False, description="keep <path>.chunks.csv (seq, t0, n, gap of every chunk) "
+                            "after a clean close; it is always written while recording, for recover()")
     split_size: str = Field(default="2GB", description="FIF: split into <name>_raw-1.fif, ... past this size")
 
 
@@ -298,6 +301,8 @@ class Recorder(Sink):
                               events=self._events, n_rows=self._n_total, split_size=self.params.split_size)
                     if self._events_file is not None:
                         self.events_path.unlink(missing_ok=True)
+                if not self.params.chunk_log:  # the file is complete: the crash-recovery log has done its job
+                    self.chunks_path.unlink(missing_ok=True)
         finally:
             self.closing = False
             self._closed = True
