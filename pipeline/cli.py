@@ -2,8 +2,8 @@
 
     wavegraph run CONFIG [--set node.param=value ...] [--speed 1|max|X] [--in-process] [--progress]
                   [--status|--no-status] [--log-level LEVEL] [--json PATH] [--monitor]
-    wavegraph validate CONFIG [--set ...]
-    wavegraph describe CONFIG [--set ...]
+    wavegraph validate CONFIG [--set ...] [--devices]
+    wavegraph describe CONFIG [--set ...] [--devices]
     wavegraph nodes [TYPE]
     wavegraph devices
     wavegraph batch GRAPH --inputs GLOB --out DIR [--engine local|ray] [--jobs N]
@@ -35,9 +35,21 @@ def _speed(value: str) -> float | None:
 
 
 def _build(args):
-    from .graph import build_graph
+    """Build for validate/describe, reporting every problem found in one pass: when the file's structure
+    has problems, the types and params of its well-formed nodes are checked too."""
+    from .graph import build_graph, make_node
 
-    return build_graph(load_config(args.config, args.set))
+    try:
+        config = load_config(args.config, args.set)
+    except GraphError as e:
+        problems = list(e.problems)
+        for nc in getattr(e, "nodes", []):
+            try:
+                make_node(nc, args.config).close()
+            except GraphError as more:
+                problems.extend(more.problems)
+        raise GraphError(problems) from None
+    return build_graph(config, devices=args.devices)
 
 
 def _close_all(graph) -> None:
@@ -58,6 +70,8 @@ def cmd_validate(args) -> int:
     _close_all(graph)
     print(f"{args.config}: OK ({len(graph.nodes)} nodes, {len(graph.config.edges)} edges, "
           f"{len(graph.config.processes)} processes)")
+    for node_id, why in graph.unchecked.items():
+        print(f"  node '{node_id}' ({graph.node_config(node_id).type}): {why}")
     return 0
 
 
@@ -229,6 +243,10 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--set", action="append", default=[], metavar="NODE.PARAM=VALUE")
         if name == "describe":
             p.add_argument("--png", help="also draw the graph (processes, edge specs, latencies) to this PNG")
+        if name in ("validate", "describe"):
+            p.add_argument("--devices", action="store_true",
+                           help="also open live devices and streams (LSL inlets, sound cards) and check them; by "
+                                "default their specs come from their declared params, or they are listed as unchecked")
         if name == "run":
             p.add_argument("--speed", type=_speed, default=None, help="1 for real time, max (default) for as fast as possible")
             p.add_argument("--in-process", action="store_true", help="run every node in this process")

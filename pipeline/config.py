@@ -308,7 +308,9 @@ def _parse(file: str, doc: Any, overrides: list[str]) -> GraphConfig:
                      f"process '{group}': host {host} is reachable from other machines, and edges between hosts "
                      "need CURVE", "add security: {server_key: ..., client_key: ...} (see docs/multihost.md)")
     if problems:
-        raise GraphError(problems)
+        error = GraphError(problems)
+        error.nodes = nodes  # the well-formed nodes: `validate` checks their types and params too
+        raise error
     return GraphConfig(file, str(doc.get("name", Path(file).stem)), nodes, edges, processes, hosts, transport,
                        list(overrides), security)
 

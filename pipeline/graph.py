@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, get_args, get_origin
 
 from pydantic import ValidationError
@@ -22,6 +22,7 @@ class Graph:
     nodes: dict[str, Node]  # node id -> configured node
     order: list[str]  # topological order
     specs: dict[str, StreamSpec]  # "node.port" of every connected output -> its spec
+    unchecked: dict[str, str] = field(default_factory=dict)  # node id -> why it was not configured
 
     def node_config(self, node_id: str) -> NodeConfig:
         return next(n for n in self.config.nodes if n.id == node_id)
@@ -134,13 +135,16 @@ def type_label(annotation) -> str:
     return str(annotation).replace("typing.", "")
 
 
-def check_topology(config: GraphConfig, nodes: dict[str, Node]) -> list[str]:
-    """Check ports and connectivity; return the topological order."""
+def check_topology(config: GraphConfig, nodes: dict[str, Node], failed: set[str] | frozenset = frozenset()) -> list[str]:
+    """Check ports and connectivity; return the topological order. `failed`: nodes that could not be
+    made (already reported): their edges count as connected and are not checked further."""
     file, problems = config.file, []
     into: dict[tuple[str, str], EdgeConfig] = {}
     for e in config.edges:
         for _end, node_id, port, kind in ((e.source, e.source_node, e.source_port, "outputs"),
                                          (e.target, e.target_node, e.target_port, "inputs")):
+            if node_id in failed:
+                continue
             if node_id not in nodes:
                 close = difflib.get_close_matches(node_id, list(nodes), n=1)
                 hint = f"did you mean '{close[0]}'?" if close else f"nodes are: {', '.join(nodes)}"
@@ -167,21 +171,22 @@ def check_topology(config: GraphConfig, nodes: dict[str, Node]) -> list[str]:
     if problems:
         raise GraphError(problems)
     # Kahn's algorithm, in file order for determinism.
+    edges = [e for e in config.edges if e.source_node in nodes and e.target_node in nodes]
     indeg = {n: 0 for n in nodes}
-    for e in config.edges:
+    for e in edges:
         indeg[e.target_node] += 1
     order, ready = [], [n for n in nodes if indeg[n] == 0]
     while ready:
         n = ready.pop(0)
         order.append(n)
-        for e in config.edges:
+        for e in edges:
             if e.source_node == n:
                 indeg[e.target_node] -= 1
                 if indeg[e.target_node] == 0:
                     ready.append(e.target_node)
     if len(order) < len(nodes):
         stuck = [n for n in nodes if n not in order]
-        edge = next(e for e in config.edges if e.target_node in stuck and e.source_node in stuck)
+        edge = next(e for e in edges if e.target_node in stuck and e.source_node in stuck)
         raise GraphError([(file, edge.line, f"cycle through nodes {', '.join(stuck)} (edge {edge})",
                            "streams must flow one way; remove an edge of the cycle")])
     return order
@@ -206,10 +211,14 @@ def check_output_paths(config: GraphConfig, nodes: dict[str, Node]) -> None:
         raise GraphError(problems)
 
 
-def configure_node(node: Node, nc: NodeConfig, in_specs: dict[str, StreamSpec], in_edges: list[EdgeConfig], file: str) -> dict[str, StreamSpec]:
-    """Run node.configure, turning a SpecError into a GraphError that names the edge and both nodes."""
+def configure_node(node: Node, nc: NodeConfig, in_specs: dict[str, StreamSpec], in_edges: list[EdgeConfig], file: str,
+                   declared: bool = False) -> dict[str, StreamSpec] | None:
+    """Run node.configure (or, `declared`, node.declared_specs: None when unknown without the device),
+    turning a SpecError into a GraphError that names the edge and both nodes."""
     try:
-        out = node.configure(in_specs)
+        out = node.declared_specs(in_specs) if declared else node.configure(in_specs)
+        if out is None:
+            return None
     except SpecError as e:
         if in_edges:
             edge = in_edges[0]
@@ -230,27 +239,62 @@ def configure_node(node: Node, nc: NodeConfig, in_specs: dict[str, StreamSpec], 
     return out
 
 
-def build_graph(config: GraphConfig) -> Graph:
-    """Instantiate, connect and configure every node. Raises GraphError; nothing is started."""
-    problems, nodes = [], {}
+UNCHECKED_DEVICE = "unchecked: needs the device (--devices checks it)"
+
+
+def build_graph(config: GraphConfig, devices: bool = True) -> Graph:
+    """Instantiate, connect and configure every node. Raises GraphError with every problem it can find
+    (types and params of all nodes, output paths, ports, then the spec of every node whose inputs are
+    known); nothing is started.
+
+    `devices=False` (validate, describe): a node that `needs_device` is not configured; its declared
+    specs (from its params) stand in for the device's, or, when it has none, it and the nodes fed by it
+    are listed in `Graph.unchecked`."""
+    problems, nodes, failed = [], {}, set()
     for nc in config.nodes:
         try:
             nodes[nc.id] = make_node(nc, config.file)
         except GraphError as e:
             problems.extend(e.problems)
-    if problems:
-        raise GraphError(problems)
-    check_output_paths(config, nodes)
-    order = check_topology(config, nodes)
+            failed.add(nc.id)
+    try:
+        check_output_paths(config, nodes)
+    except GraphError as e:
+        problems.extend(e.problems)
+    try:
+        order = check_topology(config, nodes, failed)
+    except GraphError as e:  # the topology is broken: specs cannot be followed along it
+        raise GraphError(problems + e.problems) from None
     specs: dict[str, StreamSpec] = {}
+    unchecked: dict[str, str] = {}
     for node_id in order:
         nc = next(n for n in config.nodes if n.id == node_id)
         in_edges = [e for e in config.edges if e.target_node == node_id]
+        upstream = {e.source_node for e in in_edges}
+        if upstream & failed:
+            failed.add(node_id)  # its input's problem is reported; its own spec cannot be checked
+            continue
+        if upstream & set(unchecked):
+            unchecked[node_id] = "unchecked: its input comes from a device"
+            continue
         in_specs = {e.target_port: specs[e.source] for e in in_edges}
-        out = configure_node(nodes[node_id], nc, in_specs, in_edges, config.file)
+        try:
+            out = configure_node(nodes[node_id], nc, in_specs, in_edges, config.file,
+                                 declared=not devices and nodes[node_id].needs_device)
+        except GraphError as e:
+            problems.extend(e.problems)
+            failed.add(node_id)
+            continue
+        if out is None:
+            unchecked[node_id] = UNCHECKED_DEVICE
+            continue
         for port, spec in out.items():
             specs[f"{node_id}.{port}"] = spec
-    return Graph(config, nodes, order, specs)
+    if problems:
+        for node in nodes.values():
+            node.close()
+        raise GraphError(problems)
+    return Graph(config, nodes, order, specs, unchecked)
 
 
 def describe(graph: Graph) -> str:
@@ -259,11 +303,14 @@ def describe(graph: Graph) -> str:
     for n in graph.order:
         node = graph.nodes[n]
         lines.append(f"  {n:<16} {node.type_name or type(node).__name__:<20} process={graph.group_of(n):<10} "
-                     f"latency={node.latency_samples} samples ({node.latency_seconds * 1e3:.2f} ms)")
+                     f"latency={node.latency_samples} samples ({node.latency_seconds * 1e3:.2f} ms)"
+                     + (f"  {graph.unchecked[n]}" if n in graph.unchecked else ""))
     lines.append("edges:")
     for e in graph.config.edges:
-        lines.append(f"  {str(e):<32} {graph.specs[e.source].describe()}  queue={e.queue} {e.policy}")
+        spec = graph.specs[e.source].describe() if e.source in graph.specs else graph.unchecked[e.source_node]
+        lines.append(f"  {str(e):<32} {spec}  queue={e.queue} {e.policy}")
     lines.append("latency along each path:")
     for path in graph.paths():
-        lines.append(f"  {' -> '.join(path)}: {graph.path_latency(path) * 1e3:.2f} ms")
+        note = " (without its unchecked nodes)" if any(n in graph.unchecked for n in path) else ""
+        lines.append(f"  {' -> '.join(path)}: {graph.path_latency(path) * 1e3:.2f} ms{note}")
     return "\n".join(lines)

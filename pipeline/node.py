@@ -49,6 +49,9 @@ class Node:
     # False: the node sets `gap` on its outputs itself (nodes that align several inputs by time, such as
     # join and epochs, whose next output need not be the data that follows the gap).
     propagates_gaps: ClassVar[bool] = True
+    # True: configure() opens hardware or waits for a network stream (an amplifier, a sound card, an LSL
+    # outlet). `wavegraph validate`/`describe` then use declared_specs() instead, unless --devices.
+    needs_device: ClassVar[bool] = False
 
     def __init__(self, **params: Any):
         self.params = self.Params(**params)
@@ -78,6 +81,11 @@ class Node:
         self.in_specs = dict(in_specs)
         self.out_specs = {name: in_specs["in"] for name in self.outputs}
         return self.out_specs
+
+    def declared_specs(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec] | None:
+        """For a `needs_device` node: its output specs from its params alone (what configure() will then
+        check against the device), or None when they cannot be known without the device."""
+        return None
 
     # --- data time ---------------------------------------------------------------------------
     def process(self, inputs: dict[str, Chunk]) -> dict[str, Chunk]:

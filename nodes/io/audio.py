@@ -127,7 +127,23 @@ class AudioInput(Source):
 
     outputs = ("out",)
     live = True
+    needs_device = True  # configure() opens the sound card
     Params = AudioInputParams
+
+    def declared_specs(self, in_specs):
+        """Without the sound card (`wavegraph validate` without --devices): the spec from `channels`, `rate`
+        and `dtype`; None (unchecked) when `rate` is left to the device."""
+        p = self.params
+        if p.rate is None:
+            return None
+        self.latency_samples = p.blocksize or max(1, int(round(p.rate / 100)))
+        self.out_specs = {"out": self._spec(float(p.rate))}
+        return self.out_specs
+
+    def _spec(self, rate: float) -> StreamSpec:
+        p = self.params
+        names = tuple(f"ch{i}" for i in range(p.channels))
+        return StreamSpec("signal", rate, (p.channels,), p.dtype, names, ("audio",) * p.channels, "a.u.")
 
     def __init__(self, **params: Any):
         super().__init__(**params)
@@ -144,9 +160,7 @@ class AudioInput(Source):
         self._block = p.blocksize or max(1, int(round(self._rate / 100)))
         self._limit = None if p.duration is None else int(round(p.duration * self._rate))
         self.latency_samples = self._block
-        names = tuple(f"ch{i}" for i in range(p.channels))
-        self.out_specs = {"out": StreamSpec("signal", self._rate, (p.channels,), p.dtype, names,
-                                            ("audio",) * p.channels, "a.u.")}
+        self.out_specs = {"out": self._spec(self._rate)}
         return self.out_specs
 
     def reset(self):
@@ -226,7 +240,20 @@ class AudioOutput(Sink):
     """Speaker / line output through PortAudio with a small jitter buffer."""
 
     inputs = ("in",)
+    needs_device = True  # configure() opens the sound card
     Params = AudioOutputParams
+
+    def declared_specs(self, in_specs):
+        """Without the sound card: the input is checked; whether the device plays it is not (None)."""
+        self._check_input(in_specs)
+        return None
+
+    def _check_input(self, in_specs) -> StreamSpec:
+        spec = self.require_input(in_specs, "in", "signal")
+        if len(spec.shape) != 1:
+            raise SpecError(f"audio_output plays (channels, samples) signals, got shape {spec.shape}",
+                            "pick or mix channels first")
+        return spec
 
     def __init__(self, **params: Any):
         super().__init__(**params)
@@ -235,10 +262,7 @@ class AudioOutput(Sink):
         self.reset()
 
     def configure(self, in_specs):
-        spec = self.require_input(in_specs, "in", "signal")
-        if len(spec.shape) != 1:
-            raise SpecError(f"audio_output plays (channels, samples) signals, got shape {spec.shape}",
-                            "pick or mix channels first")
+        spec = self._check_input(in_specs)
         p = self.params
         sd = import_sounddevice(rescan=True)
         self._dev = find_device(sd, p.device, "output")

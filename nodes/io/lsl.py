@@ -121,6 +121,9 @@ class LslInletParams(NodeParams):
                                                          "length of a calibration run (LSL markers have none)")
     wait: float = Field(0.1, ge=0, le=1.0, description="seconds a read waits for data (0: just poll; use 0 for "
                                                        "a marker inlet that shares a process with an EEG inlet)")
+    channels: int | list[str] | None = Field(None, description="expected channel count or labels: checked when the "
+                                                               "stream opens; with `rate`, `validate` needs no stream")
+    rate: float | None = Field(None, gt=0, description="expected nominal rate (Hz), checked when the stream opens")
 
     @model_validator(mode="after")
     def _need_query(self):
@@ -136,7 +139,38 @@ class LslInlet(Source):
 
     outputs = ("out",)
     live = True
+    needs_device = True  # configure() waits for the stream
     Params = LslInletParams
+
+    def declared_specs(self, in_specs):
+        """Without the stream (`wavegraph validate` without --devices): a marker inlet (`type: Markers`) is
+        an events stream; a signal inlet that declares `channels` and `rate` is a float64 signal of those
+        (when the stream opens, its own dtype, channel types and units are used); otherwise None
+        (unchecked)."""
+        p = self.params
+        if p.type == MARKER_TYPE:
+            labels = tuple(sorted((c, s) for s, c in p.marker_codes.items()))
+            return {"out": StreamSpec("events", 0.0, (3,), "float64", labels=labels)}
+        if p.channels is None or p.rate is None:
+            return None
+        names = tuple(p.channels) if isinstance(p.channels, list) else tuple(f"ch{i}" for i in range(p.channels))
+        stream_type = (p.type or "").lower()
+        ch_type = stream_type if stream_type in CHANNEL_TYPES else "misc"
+        return {"out": StreamSpec("signal", float(p.rate), (len(names),), "float64", names, (ch_type,) * len(names))}
+
+    def _check_declared(self, info, n: int, rate: float, names: tuple) -> None:
+        """The stream must have what the params declare (what `validate` assumed without it)."""
+        p = self.params
+        want_n = len(p.channels) if isinstance(p.channels, list) else p.channels
+        if want_n is not None and n != want_n:
+            raise SpecError(f"lsl_inlet: stream '{info.name()}' has {n} channels, the graph declares {want_n}",
+                            "fix `channels` (or drop it to take what the stream has)")
+        if p.rate is not None and abs(rate - p.rate) > 1e-9 * p.rate:
+            raise SpecError(f"lsl_inlet: stream '{info.name()}' runs at {rate:g} Hz, the graph declares {p.rate:g} Hz",
+                            "fix `rate` (or drop it to take what the stream has)")
+        if isinstance(p.channels, list) and tuple(p.channels) != names:
+            raise SpecError(f"lsl_inlet: stream '{info.name()}' has channels {list(names)}, the graph declares "
+                            f"{p.channels}", "fix `channels`, or give a count instead of names")
 
     def __init__(self, **params: Any):
         super().__init__(**params)
@@ -191,6 +225,7 @@ class LslInlet(Source):
             if rate <= 0:
                 raise SpecError(f"lsl_inlet: numeric stream '{info.name()}' has an irregular rate",
                                 "consume regular-rate signal streams (irregular numeric streams are not supported)")
+            self._check_declared(info, n, rate, names)
             self._dtype = np.float32 if fmt == pylsl.cf_float32 else np.float64
             spec = StreamSpec("signal", rate, (n,), np.dtype(self._dtype).name, names, ch_types, unit)
         self._rate = rate
