@@ -221,6 +221,10 @@ def train_main(argv: list[str]) -> int:
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         sched.step()
+        if step % 200 == 199:  # a snapshot to inspect while the run goes on
+            model.eval()
+            save(model, args.out.with_name(args.out.stem + ".partial.safetensors"))
+            model.train()
         if step % 50 == 0 or step == args.steps - 1:
             u = usage(info["tokens"], cfg.codebook_size)
             print(f"step {step:5d}  loss {info['loss']:.4f}  recon {info['recon']:.4f}  masked {info['masked']:.4f}"

@@ -17,7 +17,8 @@ Encoder (float32, per frame; the only context across frames is the causal `conte
     -> gated aggregation (softmax gate over patches of a sigmoid-gated value);
   * temporal path: a strided Conv1d stack on the frame's scaled raw samples (kernel 20 stride 10, then a conv
     over the 19 outputs): one vector per STFT frame, aligned with it;
-  * both concatenated -> Linear -> + causal depthwise conv over the last `context` frames -> LayerNorm -> latent z;
+  * both concatenated -> Linear -> + causal depthwise conv over the last `context` frames -> feature
+    standardisation (BatchNorm without affine; frozen statistics at inference) -> l2 norm -> latent z;
   * quantiser: an EMA VQ codebook (`codebook_size` x `code_dim`, cosine: z and codes are l2-normalised), nearest
     code = token id; the code vector is the token's embedding.
 Decoder (training and the reconstruction report only, not streamed): a bidirectional Transformer over the frames'
@@ -91,9 +92,12 @@ def frame_windows(samples: torch.Tensor, cfg: TokenizerConfig, n_frames: int, va
     if valid < samples.shape[1]:
         samples = samples.clone()
         samples[:, : samples.shape[1] - valid] = math.nan
-    span = samples[:, h + hop - max(w, n_fft): h + n_frames * hop]
-    wins = span.unfold(-1, max(w, n_fft), hop)  # (N, F, max(w, n_fft)) ending at each frame's end
-    scale = torch.nanquantile(wins[..., -w:].abs(), cfg.scale_quantile, dim=-1, keepdim=True)
+    # every frame's scale window holds at most `valid` real samples, so a window of max(n_fft, min(w, valid))
+    # samples back from the frame's end sees all of them (the rest would be NaN): same quantile, less sorting
+    size = max(n_fft, min(w, valid))
+    span = samples[:, h + hop - size: h + n_frames * hop]
+    wins = span.unfold(-1, size, hop)  # (N, F, size) ending at each frame's end
+    scale = torch.nanquantile(wins[..., -min(w, size):].abs(), cfg.scale_quantile, dim=-1, keepdim=True)
     scale = torch.nan_to_num(scale, nan=0.0).clamp_min(1e-12)
     x = torch.nan_to_num(wins[..., -n_fft:], nan=0.0) / scale
     x = x - x.mean(-1, keepdim=True)
@@ -209,7 +213,10 @@ class EEGTokenizer(StreamingModel):
         self.temporal = TemporalPath(cfg)
         self.mix = nn.Linear(cfg.d_model + cfg.d_temporal, cfg.code_dim)
         self.context_conv = nn.Conv1d(cfg.code_dim, cfg.code_dim, cfg.context, groups=cfg.code_dim)
-        self.norm = nn.LayerNorm(cfg.code_dim)
+        # feature standardisation across frames (batch statistics in training, frozen running ones in eval, so
+        # streaming stays exact): it removes the common direction that otherwise dominates every latent and
+        # squeezes all of them into a small cap of the sphere (collapsed tokens)
+        self.norm = nn.BatchNorm1d(cfg.code_dim, affine=False, momentum=0.01)
         self.quantizer = EMAQuantizer(cfg.codebook_size, cfg.code_dim, cfg.ema_decay)
         d = cfg.d_model
         self.dec_in = nn.Linear(cfg.code_dim, d)
@@ -241,7 +248,7 @@ class EEGTokenizer(StreamingModel):
             return feats
         h = torch.cat([prev, feats], 1).transpose(1, 2)
         z = feats + self.context_conv(h).transpose(1, 2)
-        return F.normalize(self.norm(z), dim=-1)
+        return F.normalize(self.norm(z.flatten(0, 1)).view_as(z), dim=-1)
 
     def _prev0(self, n: int, device, dtype=torch.float32) -> torch.Tensor:
         return torch.zeros(n, self.cfg.context - 1, self.cfg.code_dim, device=device, dtype=dtype)

@@ -15,8 +15,11 @@ the sequence (a running mean when streaming) to give the decision.
     dec = TokenDecoder(rate=160.0, channel_names=[...], freqs=[...], seed=0)
     dec.fit(X, y); dec.fine_tune(X, y); y_hat = dec.predict(X)      # X (trials, channels, samples) in volts
 Each trial is resampled to 200 Hz (resample_poly) and zero-padded at its end to a whole number of hops (at least
-one: a 0.2 s window becomes one 0.5 s frame), then tokenized per channel. Only the tokens' code vectors reach the
-network (or the pre-quantisation latents with `embeddings="latents"`).
+one: a 0.2 s window becomes one 0.5 s frame), then tokenized per channel. The network reads the tokenizer's
+embeddings: by default the encoder latents the tokens are quantised from (`embeddings="latents"`); with
+`embeddings="codes"` (`CodeTokenDecoder`) only the tokens' code vectors, i.e. what the token ids alone carry.
+Measured (tests/test_models_tokenizer.py, 9 vs 13 Hz on real EEG): the code vectors lose most of a narrow
+spectral peak's position, the latents keep it (docs/benchmarks.md, EEG tokenizer).
 """
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ from .conformer import ConformerConfig, ConformerEncoder
 from .mamba import MambaConfig, MambaStack
 from .streaming import Chain, Frames
 
-__all__ = ["TokenDecoder", "TokenDecoderNet", "tokenize_trials", "DEFAULT_CHANNELS", "TOKENIZER_WEIGHTS"]
+__all__ = ["TokenDecoder", "CodeTokenDecoder", "TokenDecoderNet", "tokenize_trials", "DEFAULT_CHANNELS", "TOKENIZER_WEIGHTS"]
 
 TOKENIZER_WEIGHTS = Path(__file__).resolve().parent / "weights" / "eeg_tokenizer.safetensors"
 # occipito-parietal channels (where SSVEP is), by their 10-20 names without dots/case
@@ -82,8 +85,8 @@ class TokenDecoder:
     """The benchmark's fit / fine_tune / predict interface around TokenDecoderNet (see the module docstring)."""
 
     def __init__(self, rate: float, channel_names, freqs, seed: int = 0, tokenizer: str | Path = TOKENIZER_WEIGHTS,
-                 channels=DEFAULT_CHANNELS, embeddings: str = "codes", epochs: int = 40, batch: int = 64,
-                 lr: float = 3e-3, fine_tune_epochs: int = 10, threads: int = 1):
+                 channels=DEFAULT_CHANNELS, embeddings: str = "latents", epochs: int = 20, batch: int = 64,
+                 lr: float = 3e-3, fine_tune_epochs: int = 10, min_steps: int = 300, threads: int = 1):
         from . import checkpoint
 
         if embeddings not in ("codes", "latents"):
@@ -92,7 +95,7 @@ class TokenDecoder:
         self.picks = [names.index(c) for c in channels if c in names] or list(range(len(names)))
         self.rate, self.freqs, self.seed = float(rate), list(freqs), seed
         self.embeddings, self.epochs, self.batch, self.lr = embeddings, epochs, batch, lr
-        self.fine_tune_epochs, self.threads = fine_tune_epochs, threads
+        self.fine_tune_epochs, self.min_steps, self.threads = fine_tune_epochs, min_steps, threads
         self.tokenizer = checkpoint.load(tokenizer)
         self.net: Chain | None = None
 
@@ -102,12 +105,14 @@ class TokenDecoder:
             raise ValueError(f"X must be (trials, channels, samples), got shape {X.shape}")
         return _items(tokenize_trials(self.tokenizer, X[:, self.picks], self.rate, self.embeddings))
 
-    def _train(self, items: torch.Tensor, y: np.ndarray, epochs: int, lr: float) -> None:
+    def _train(self, items: torch.Tensor, y: np.ndarray, epochs: int, lr: float, min_steps: int) -> None:
+        """AdamW + one-cycle over `epochs` passes, or more passes until `min_steps` steps (small sets)."""
         gen = torch.Generator().manual_seed(self.seed)
         target = torch.as_tensor(np.asarray(y), dtype=torch.long)
         opt = torch.optim.AdamW(self.net.parameters(), lr=lr, weight_decay=1e-2)
-        steps = epochs * max(1, -(-len(items) // self.batch))
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps, pct_start=0.1)
+        per_epoch = -(-len(items) // self.batch)
+        epochs = max(epochs, -(-min_steps // per_epoch))
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=epochs * per_epoch, pct_start=0.1)
         self.net.train()
         for _ in range(epochs):
             order = torch.randperm(len(items), generator=gen)
@@ -129,7 +134,7 @@ class TokenDecoder:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(self.seed)
                 self.net = TokenDecoderNet(len(self.picks), len(self.freqs), self.tokenizer.cfg.code_dim)
-            self._train(items, y, self.epochs, self.lr)
+            self._train(items, y, self.epochs, self.lr, self.min_steps)
         finally:
             torch.set_num_threads(n_threads)
         return self
@@ -140,7 +145,7 @@ class TokenDecoder:
         n_threads = torch.get_num_threads()
         torch.set_num_threads(self.threads)
         try:
-            self._train(self._features(X), y, self.fine_tune_epochs, self.lr / 3)
+            self._train(self._features(X), y, self.fine_tune_epochs, self.lr / 3, 30)
         finally:
             torch.set_num_threads(n_threads)
         return self
@@ -153,3 +158,11 @@ class TokenDecoder:
 
     def predict(self, X) -> np.ndarray:
         return self.decision_function(X).argmax(1).astype(np.int64)
+
+
+class CodeTokenDecoder(TokenDecoder):
+    """TokenDecoder on the tokens' code vectors only (`--token-decoder wavegraph.models.token_decoder:CodeTokenDecoder`)."""
+
+    def __init__(self, rate: float, channel_names, freqs, seed: int = 0, **kwargs):
+        kwargs.setdefault("embeddings", "codes")
+        super().__init__(rate, channel_names, freqs, seed, **kwargs)
