@@ -3,7 +3,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from wavegraph.pipeline.executor import NodeStats
 from wavegraph.pipeline.histogram import Histogram
 

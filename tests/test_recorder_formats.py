@@ -6,7 +6,6 @@ import sys
 import mne
 import numpy as np
 import pytest
-
 from wavegraph.nodes.io.recorder import Recorder, next_run_name, recover
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.spec import SpecError, StreamSpec
@@ -76,7 +75,7 @@ def _eeg_spec(n_ch=3, rate=200.0, dtype="float64"):
 
 def _record(rec, x, chunk=70, t0=0.0, gap_at=None, spec=None):
     rec.configure({"in": spec or _eeg_spec(x.shape[0])})
-    for i, k in enumerate(range(0, x.shape[1], chunk)):
+    for k in range(0, x.shape[1], chunk):
         rec.process({"in": Chunk(x[:, k:k + chunk], t0 + k / 200.0, gap=(k == gap_at))})
     rec.finish()
     return rec

@@ -25,7 +25,6 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-
 from wavegraph.pipeline.spec import StreamSpec
 
 BLOCK_BYTES = 4 << 20  # rows per block: about this many bytes

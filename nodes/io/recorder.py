@@ -180,7 +180,8 @@ class Recorder(Sink):
         self.chunks_path = self.path.with_name(self.path.name + ".chunks.csv")
         if self.spill_path.exists() and not self.params.overwrite:
             raise SpecError(f"recorder: {self.spill_path} holds an unfinished recording",
-                            f"run `python -m nodes.recorder recover {self.path}`, choose a new path or set overwrite: true")
+                            f"run `python -m wavegraph.nodes.io.recorder recover {self.path}`, "
+                            f"record to a new run (e.g. path: {next_run_name(self.path)}) or set overwrite: true")
         if self.path.exists() and not self.params.overwrite:
             raise SpecError(f"recorder: {self.path} already exists (overwriting is refused by default)",
                             f"record to a new run, e.g. path: {next_run_name(self.path)}, or set overwrite: true")
@@ -209,6 +210,8 @@ class Recorder(Sink):
             self._file = open(self.path, "w", buffering=1)
             self._file.write(_csv_header(spec) + "\n")
         else:
+            if self.format == "fif":
+                import mne  # noqa: F401 — now, not at close: the process's memory does not jump at the end
             header = {"format": self.format, "target": self.path.name, "spec": spec.to_dict(),
                       "row_shape": list(_row_shape(spec)), "dtype": spec.dtype}
             self.spill_path.with_name(self.spill_path.name + ".json").write_text(json.dumps(header))
@@ -455,19 +458,20 @@ def _csv_rows(rows: np.ndarray, t0: float, spec: StreamSpec) -> str:
             lines.append(f"{float(onset)!r},{float(dur)!r},{int(code)},{label}")
     else:
         flat = rows.reshape(rows.shape[0], -1)
-        for i, row in enumerate(flat):
+        for i, row in enumerate(flat.tolist()):  # Python numbers: repr round-trips, and is fast on them
             t = float(t0) + i / spec.rate if spec.rate else float(t0)
-            lines.append(f"{t!r}," + ",".join(repr(v.item()) for v in row))
+            lines.append(f"{t!r}," + ",".join(map(repr, row)))
     return "".join(line + "\n" for line in lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m nodes.recorder recover PATH...`: finish recordings whose process died before close()."""
+    """`python -m wavegraph.nodes.io.recorder recover PATH...`: finish recordings whose process died before close()."""
     import argparse
 
-    ap = argparse.ArgumentParser(prog="python -m nodes.recorder", description=main.__doc__)
+    ap = argparse.ArgumentParser(prog="python -m wavegraph.nodes.io.recorder", description=main.__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("recover", help="build the FIF/NPZ target from its .spill file").add_argument("paths", nargs="+")
+    helptext = "build the FIF/NPZ/EDF/BDF target from its .spill file (WAV/FLAC/CSV: checked)"
+    sub.add_parser("recover", help=helptext).add_argument("paths", nargs="+")
     args = ap.parse_args(argv)
     status = 0
     for p in args.paths:
