@@ -156,3 +156,31 @@ def test_recover_covers_every_format(tmp_path, name):
         np.testing.assert_array_equal(sf.read(out)[0].T, x)
     else:
         assert np.genfromtxt(out, delimiter=",", skip_header=1).shape == (700, 4)
+
+
+def test_bids_layout_written_at_close_reads_back_with_mne_bids(tmp_path):
+    mne_bids = pytest.importorskip("mne_bids")
+    x = np.random.default_rng(2).normal(0, 1e-5, (3, 800))
+    params = dict(bids_root=str(tmp_path / "bids"), subject="01", session="a", task="rest", run=1, line_freq=50.0)
+    rec = Recorder(path=str(tmp_path / "rec.bdf"), **params)
+    _record(rec, x, chunk=100, gap_at=300).close()
+    bp = mne_bids.BIDSPath(subject="01", session="a", task="rest", run=1, root=tmp_path / "bids", datatype="eeg")
+    assert rec.bids_file == tmp_path / "bids/sub-01/ses-a/eeg/sub-01_ses-a_task-rest_run-1_eeg.bdf"
+    back = mne_bids.read_raw_bids(bp, verbose="error")
+    assert back.ch_names == ["C0", "C1", "C2"] and back.info["line_freq"] == 50.0
+    step = (x.max(1) - x.min(1)) / (2**24 - 1)
+    assert np.all(np.abs(back.get_data()[:, :800] - x).max(1) <= 0.51 * step + 1e-15)
+    assert "gap" in back.annotations.description  # events.tsv from the annotations
+    for sidecar in ("dataset_description.json", "participants.tsv", "sub-01/ses-a/sub-01_ses-a_scans.tsv",
+                    "sub-01/ses-a/eeg/sub-01_ses-a_task-rest_run-1_channels.tsv",
+                    "sub-01/ses-a/eeg/sub-01_ses-a_task-rest_run-1_eeg.json",
+                    "sub-01/ses-a/eeg/sub-01_ses-a_task-rest_run-1_events.tsv"):
+        assert (tmp_path / "bids" / sidecar).exists(), sidecar
+    again = Recorder(path=str(tmp_path / "rec2.bdf"), **params)
+    with pytest.raises(SpecError, match="already exists") as e:
+        again.configure({"in": _eeg_spec()})
+    assert "run: 2" in e.value.hint
+    for bad, hint in ((dict(subject="01"), "bids_root"), (dict(params, path=str(tmp_path / "r_raw.fif")), ".bdf")):
+        with pytest.raises(SpecError) as e:
+            Recorder(**{"path": str(tmp_path / "r.bdf"), **bad}).configure({"in": _eeg_spec()})
+        assert hint in e.value.hint, e.value

@@ -219,8 +219,9 @@ def write_edf(target: Path, rows: SpillRows, spec: StreamSpec, notes, bdf: bool 
         durations.append((n_rec * spr - n) / rate)
         labels.append("padding")
     tals = [[] for _ in range(n_rec)]
-    for onset, dur, label in sorted(zip(onsets, durations, labels)):
-        text = f"{onset:+.6f}" + (f"\x15{dur:.6f}" if dur else "") + "\x14" + str(label).replace("\x14", " ") + "\x14\x00"
+    for onset, dur, label in sorted(zip(onsets, durations, labels, strict=True)):
+        text = f"{onset:+.6f}" + (f"\x15{dur:.6f}" if dur else "") + "\x14"
+        text += str(label).replace("\x14", " ") + "\x14\x00"
         tals[min(int(onset), n_rec - 1)].append(text)
     rec_tals = [(f"{r:+d}\x14\x14\x00" + "".join(t)).encode("utf-8") for r, t in enumerate(tals)]
     ann_samples = max(math.ceil(max(len(t) for t in rec_tals) / width), 30)
@@ -259,3 +260,24 @@ def write_edf(target: Path, rows: SpillRows, spec: StreamSpec, notes, bdf: bool 
             else:
                 f.write(digital.T.astype("<i2").tobytes())
             f.write(rec_tals[r].ljust(ann_samples * width, b"\x00"))
+
+
+# --- BIDS ------------------------------------------------------------------------------------------
+def bids_path(root: str | Path, subject: str, task: str, session: str | None = None, run: int | str | None = None):
+    import mne_bids
+
+    return mne_bids.BIDSPath(subject=subject, session=session, task=task, run=run, root=root, datatype="eeg")
+
+
+def write_bids(recording: Path, bp, line_freq: float | None = None) -> Path:
+    """Copy a finished EDF/BDF recording into a BIDS-EEG layout with mne-bids (its sidecars:
+    dataset_description, participants, scans, channels.tsv, _eeg.json, events.tsv from the annotations).
+    mne-bids copies an EDF/BDF file as it is: memory stays flat."""
+    import mne
+    import mne_bids
+
+    reader = mne.io.read_raw_bdf if recording.suffix.lower() == ".bdf" else mne.io.read_raw_edf
+    raw = reader(recording, verbose="error")
+    raw.info["line_freq"] = line_freq
+    mne_bids.write_raw_bids(raw, bp, overwrite=False, verbose="error")
+    return bp.fpath

@@ -144,6 +144,13 @@ class RecorderParams(NodeParams):
     events: bool = Field(default=False, description="FIF/EDF/BDF: add an `events` input saved as annotations")
     chunk_log: bool = Field(default=False, description="keep <path>.chunks.csv (seq, t0, n, gap of every chunk) "
                             "after a clean close; it is always written while recording, for recover()")
+    bids_root: str | None = Field(default=None, description="also write a BIDS-EEG layout here at close (mne-bids); "
+                                  "needs subject and task, and an .edf/.bdf path")
+    subject: str | None = None
+    session: str | None = None
+    task: str | None = None
+    run: int | None = None
+    line_freq: float | None = Field(default=None, description="BIDS PowerLineFrequency (50 or 60 Hz)")
     split_size: str = Field(default="2GB", description="FIF: split into <name>_raw-1.fif, ... past this size")
 
 
@@ -175,6 +182,7 @@ class Recorder(Sink):
             if self.format not in ("fif", "edf", "bdf"):
                 raise SpecError("recorder: `events: true` writes FIF annotations (or EDF+ ones); the target is neither",
                                 "record to a _raw.fif/.edf/.bdf path, or the markers with a second recorder to .csv")
+        self.bids = self._check_bids()
         self.events_path = self.path.with_name(self.path.name + ".events.csv")
         self.spill_path = self.path.with_name(self.path.name + ".spill")
         self.chunks_path = self.path.with_name(self.path.name + ".chunks.csv")
@@ -189,6 +197,31 @@ class Recorder(Sink):
         if not existing.is_dir() or not _can_write_in(existing):
             raise SpecError(f"recorder: cannot create {self.path} ({existing} is not a writable folder)", "change path")
         return {}
+
+    def _check_bids(self):
+        p = self.params
+        if p.bids_root is None:
+            if any(v is not None for v in (p.subject, p.session, p.task, p.run)):
+                raise SpecError("recorder: subject/session/task/run are BIDS entities, and bids_root is not set",
+                                "add bids_root: <folder> (the BIDS dataset's root)")
+            return None
+        if not (p.subject and p.task):
+            raise SpecError("recorder: a BIDS recording needs subject and task", "add subject: '01' and task: rest")
+        if self.format not in ("edf", "bdf"):
+            raise SpecError(f"recorder: BIDS-EEG stores EDF, BDF or BrainVision, the target is {self.format.upper()}",
+                            "record to a .bdf (24-bit) or .edf path; the recorder copies it into the BIDS layout")
+        try:
+            from .record_formats import bids_path
+
+            bp = bids_path(Path(p.bids_root).expanduser(), p.subject, p.task, p.session, p.run)
+        except ImportError:
+            raise SpecError("recorder: BIDS needs mne-bids", "pip install 'wavegraph[bids]'") from None
+        except ValueError as e:
+            raise SpecError(f"recorder: bad BIDS entity: {e}", "use letters and digits only (subject: '01')") from None
+        bp = bp.copy().update(suffix="eeg", extension="." + self.format)
+        if bp.fpath.exists() and not p.overwrite:
+            raise SpecError(f"recorder: {bp.fpath} already exists", f"use a new run (run: {(p.run or 1) + 1})")
+        return bp
 
     def _start(self) -> None:
         """Open the files on the first chunk (so a graph that fails to start leaves nothing behind)."""
@@ -304,6 +337,10 @@ class Recorder(Sink):
                               events=self._events, n_rows=self._n_total, split_size=self.params.split_size)
                     if self._events_file is not None:
                         self.events_path.unlink(missing_ok=True)
+                if self.bids is not None:
+                    from .record_formats import write_bids
+
+                    self.bids_file = write_bids(self.path, self.bids, self.params.line_freq)
                 if not self.params.chunk_log:  # the file is complete: the crash-recovery log has done its job
                     self.chunks_path.unlink(missing_ok=True)
         finally:
