@@ -23,7 +23,7 @@ runner paces them from their chunk times, or runs them as fast as possible).
 from __future__ import annotations
 
 import functools
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict
 
@@ -38,8 +38,14 @@ class NodeParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
 
-class Node:
-    """Base class of all nodes. Subclasses override the class attributes and the methods they need."""
+P = TypeVar("P", bound=NodeParams)
+
+
+class Node(Generic[P]):
+    """Base class of all nodes. Subclasses override the class attributes and the methods they need.
+
+    `self.params` is an instance of the class's `Params`; a subclass may say which for the type checker
+    with `class MyNode(Node[MyParams])` (left out, the checker does not check attribute names on it)."""
 
     type_name: ClassVar[str] = ""  # the YAML `type:`; set by @register
     inputs: ClassVar[tuple[str, ...]] = ("in",)
@@ -54,7 +60,7 @@ class Node:
     needs_device: ClassVar[bool] = False
 
     def __init__(self, **params: Any):
-        self.params = self.Params(**params)
+        self.params: P = cast(P, self.Params(**params))
         self.in_specs: dict[str, StreamSpec] = {}
         self.out_specs: dict[str, StreamSpec] = {}
         self.latency_samples: int = 0
