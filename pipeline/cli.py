@@ -181,8 +181,13 @@ def cmd_run(args) -> int:
     show_status = args.status if args.status is not None else (_endless_or_live(graph) and not args.progress)
     status_line = StatusLine() if show_status else None
     try:
-        result = run_graph(graph, speed=args.speed, in_process=args.in_process, progress=args.progress,
-                           observer=_observers(monitor.observe if monitor else None, status_line))
+        if getattr(args, "ray", None):  # multi-host: each process group a Ray actor (pipeline.placement)
+            from .placement import run_on_ray
+
+            result = run_on_ray(graph, args.ray, args.speed, args.progress)
+        else:
+            result = run_graph(graph, speed=args.speed, in_process=args.in_process, progress=args.progress,
+                               observer=_observers(monitor.observe if monitor else None, status_line))
     finally:
         if monitor is not None:
             monitor.close()
@@ -191,6 +196,10 @@ def cmd_run(args) -> int:
     if args.json:
         _write_json(args.json, args, result)
     print(format_summary(result.stats, result.processes))
+    if result.extra.get("placement") or result.extra.get("clocks"):  # hosts, clock offsets (pipeline.clock)
+        from .placement import format_hosts
+
+        print(format_hosts(result.extra))
     status = " (failed)" if result.failure else " (interrupted)" if result.interrupted else ""
     print(f"wall time {result.wall_s:.2f} s{status}")
     if result.failure:
@@ -250,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
         if name == "run":
             p.add_argument("--speed", type=_speed, default=None, help="1 for real time, max (default) for as fast as possible")
             p.add_argument("--in-process", action="store_true", help="run every node in this process")
+            p.add_argument("--ray", nargs="?", const="auto", metavar="ADDRESS",
+                           help="place each process group as a Ray actor (pipeline.placement); ADDRESS of the cluster")
             p.add_argument("--progress", action="store_true", help="show a progress bar for replays")
             p.add_argument("--status", action=argparse.BooleanOptionalAction, default=None,
                            help="a status line about once a second (elapsed, chunk rates, lateness, drops, gaps, "

@@ -16,6 +16,7 @@ A graph file looks like:
     processes:                                    # optional placement; unlisted nodes share "main"
       acquisition: [src]
       dsp: {nodes: [bp], host: 127.0.0.1}         # naming a host puts its edges on tcp://
+      gpu: {nodes: [m], on: {resources: {GPU: 1}}}  # where to run under --ray (pipeline.placement)
 """
 from __future__ import annotations
 
@@ -300,8 +301,10 @@ def _parse(file: str, doc: Any, overrides: list[str]) -> GraphConfig:
     if transport not in ("ipc", "tcp"):
         _problem(problems, file, line_of(doc, "transport"), f"transport '{transport}'", "use ipc or tcp")
     from .curve import is_loopback, parse_security
+    from .placement import parse_placement
 
     security = parse_security(file, doc.get("security"), problems, line_of)
+    placement = parse_placement(file, doc.get("processes"), problems, line_of)
     for group, host in hosts.items():
         if not security and not is_loopback(host) and not any(f"process '{group}': host" in p[2] for p in problems):
             _problem(problems, file, line_of(doc.get("processes"), group),
@@ -312,7 +315,7 @@ def _parse(file: str, doc: Any, overrides: list[str]) -> GraphConfig:
         error.nodes = nodes  # the well-formed nodes: `validate` checks their types and params too
         raise error
     return GraphConfig(file, str(doc.get("name", Path(file).stem)), nodes, edges, processes, hosts, transport,
-                       list(overrides), security)
+                       list(overrides), security, placement)
 
 
 def _host_problem(host: str) -> str:

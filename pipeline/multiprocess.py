@@ -34,11 +34,13 @@ import zmq
 
 import wavegraph
 
+from .clock import ClockSync
 from .executor import NodeStats, StopFlag
 from .graph import Graph
 from .plan import (
     Abort,
     BadMessage,
+    ClockReply,
     Connected,
     Ended,
     Error,
@@ -143,7 +145,8 @@ def make_plans(
 
 
 def run_multiprocess(
-    graph: Graph, speed: float | None = None, progress: bool = False, observer: Observer | None = None
+    graph: Graph, speed: float | None = None, progress: bool = False, observer: Observer | None = None,
+    launcher=None,
 ) -> RunResult:
     """`observer`, when given, gets node id -> NodeStats.to_dict() about every OBSERVE_S seconds, merged
     from the workers' `Live` reports."""
@@ -160,8 +163,11 @@ def run_multiprocess(
     procs: dict[str, subprocess.Popen] = {}
     t = time.monotonic()
     try:
-        control = f"ipc://{os.path.join(run_dir, 'control.ipc')}"
-        router.bind(control)
+        if launcher is not None:  # Ray actors (pipeline.placement): control over tcp on the driver's address
+            control = launcher.bind_control(router)
+        else:
+            control = f"ipc://{os.path.join(run_dir, 'control.ipc')}"
+            router.bind(control)
         plans = make_plans(graph, speed, control, run_dir, bar.enabled)
         for plan in plans.values():
             plan.live = observer is not None
@@ -175,6 +181,9 @@ def run_multiprocess(
             # pipeline.py there cannot shadow anything; it imports the same wavegraph as this process.
             # Started with the stop signals blocked (the mask is inherited): one that arrives before the
             # worker's first line has run stays pending instead of killing it; the worker unblocks them.
+            if launcher is not None:
+                procs[group] = launcher.start(group, plan)
+                continue
             old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, StopFlag.SIGNALS)
             try:
                 procs[group] = subprocess.Popen([sys.executable, "-P", "-m", "wavegraph.pipeline.worker", path])
@@ -226,6 +235,7 @@ class _Supervisor:
         self.live: dict[str, dict] = {}  # node id -> its process's latest Live (or final) statistics
         self.observed_at = 0.0
         self.receiver_of = {r.edge: g for g, p in plans.items() for r in p.receivers}
+        self.clock = ClockSync()  # clock offsets, measured from each Ready on (result.extra["clocks"])
         self.endpoints: dict[str, str] = {}
         self.ready: set[str] = set()
         self.connected: set[str] = set()
@@ -280,7 +290,8 @@ class _Supervisor:
                 if now - self.exited_at.setdefault(g, now) > 0.3:
                     self.reported.add(g)  # it never will now
                     if self.result.failure is None:
-                        self.result.failure = f"process '{g}' exited with code {code} without reporting"
+                        where = getattr(p, "where", "")  # a Ray actor names its host
+                        self.result.failure = f"process '{g}'{where} exited with code {code} without reporting"
                     self.stop_run()
             if self.abort_at is None and self.stop_at is not None and now - self.stop_at > DRAIN_S:
                 self.abort_run()
@@ -303,7 +314,12 @@ class _Supervisor:
                 self.send(group, Stop())
             if self.abort_at is not None:
                 self.send(group, Abort())
-        if isinstance(msg, Ready):
+        if isinstance(msg, ClockReply):
+            if self.clock.reply(group, msg.t0, msg.t1):
+                self.send(group, self.clock.probe())
+            self.result.extra.setdefault("clocks", {})[group] = self.clock.estimate(group)
+        elif isinstance(msg, Ready):
+            self.send(group, self.clock.probe())
             self.ready.add(group)
             self.endpoints.update(msg.endpoints)
             if len(self.ready) == len(self.procs) and self.stop_at is None:

@@ -186,6 +186,18 @@ class Release:
     pass
 
 
+@message
+class ClockProbe:  # parent -> worker: the parent's wall clock (ns), for the clock offset (pipeline.clock)
+    t0: int
+
+
+@message
+class ClockReply:  # worker -> parent, at once: the probe's t0 and the worker's wall clock on receipt
+    group: str
+    t0: int
+    t1: int
+
+
 class BadMessage(ValueError):
     pass
 

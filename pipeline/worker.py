@@ -50,6 +50,8 @@ from .graph import configure_node, make_node
 from .plan import (
     Abort,
     BadMessage,
+    ClockProbe,
+    ClockReply,
     Connected,
     Ended,
     Error,
@@ -133,7 +135,9 @@ class ControlLink:
                     dealer.send(data)
                     continue
                 if dealer in events:
-                    self._handle(dealer.recv())
+                    answer = self._handle(dealer.recv())
+                    if answer is not None:  # a clock probe is answered at once, from this thread
+                        dealer.send(answer)
                 if self.stop and not asked and self.stop.why != "parent":
                     asked = True
                     dealer.send(encode(StopRequest(self.plan.group, self.stop.why)))
@@ -149,12 +153,15 @@ class ControlLink:
             dealer.close()
             self._pull.close(linger=0)
 
-    def _handle(self, data: bytes) -> None:
+    def _handle(self, data: bytes) -> bytes | None:
+        t1 = time.time_ns()
         try:
             msg = decode(data)
         except BadMessage as e:
             log.warning("process '%s': ignored a control message: %s", self.plan.group, e)
             return
+        if isinstance(msg, ClockProbe):
+            return encode(ClockReply(self.plan.group, msg.t0, t1))
         if isinstance(msg, Start):
             self.endpoints = dict(msg.endpoints)
             self.started.set()

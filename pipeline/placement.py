@@ -1,0 +1,234 @@
+"""Multi-host runs on Ray: `wavegraph run GRAPH --ray ADDRESS` places each process group as a Ray actor.
+
+A group names where it runs in the graph file (only under --ray; without it every group runs here):
+
+    processes:
+      amp: {nodes: [src], on: {node_ip: 192.168.1.20}}          # the Ray node with this address
+      gpu: {nodes: [enc, ssm], on: {resources: {GPU: 1}}}        # any node that has a free GPU
+      stim: {nodes: [out], on: {resources: {stim_pc: 1}}}        # a custom resource (ray start --resources)
+
+Each actor runs the same worker as a local process (pipeline.worker.run_worker, with the same typed
+WorkerPlan) in its own Ray worker process. Ray places the actors and tells us when one dies; the data
+never goes through Ray: every edge between groups is ZeroMQ over tcp, its receiver bound on the address
+of the node its actor landed on, CURVE-encrypted when the graph has `security:` (required as soon as an
+address is not loopback, see pipeline.curve). The control channel (start barrier, stop, reports) is the
+parent's ROUTER bound on the driver's address. An actor that dies (ray.kill, a crash, its node lost)
+is noticed by the parent like a local process that exits without reporting: the run stops, naming the
+process and its host.
+"""
+from __future__ import annotations
+
+import copy
+import numbers
+import subprocess
+import uuid
+from dataclasses import replace
+
+import wavegraph
+
+from .config import GraphError
+from .curve import is_loopback
+from .graph import Graph
+from .result import RunResult
+
+PLACEMENT_KEYS = ("resources", "node_ip")
+START_TIMEOUT_S = 120.0  # Ray may need this long to place the actors on a loaded cluster
+
+
+def parse_placement(file: str, raw_processes, problems: list, line_of) -> dict:
+    """group -> {"resources": {name: amount}, "node_ip": str} from each `processes:` entry's `on:`."""
+    out: dict = {}
+    if not isinstance(raw_processes, dict):
+        return out
+    for group, members in raw_processes.items():
+        # YAML 1.1 reads a bare `on` key as the boolean true: accept both spellings.
+        key = next((k for k in ("on", True) if isinstance(members, dict) and k in members), None)
+        if key is None:
+            continue
+        on, line = members[key], line_of(members, key)
+        if not isinstance(on, dict) or not on:
+            problems.append((file, line, f"process '{group}': 'on' must be a mapping",
+                             "write on: {resources: {GPU: 1}} or on: {node_ip: 10.0.0.2}"))
+            continue
+        where: dict = {}
+        for key, value in on.items():
+            kline = line_of(on, key)
+            if key == "resources":
+                ok = isinstance(value, dict) and value and all(
+                    isinstance(k, str) and isinstance(v, numbers.Real) and not isinstance(v, bool) and 0 < v < 1e6
+                    for k, v in value.items())
+                if not ok:
+                    problems.append((file, kline, f"process '{group}': on.resources must map resource names to "
+                                     "positive amounts", "write resources: {GPU: 1} or resources: {my_host: 1}"))
+                    continue
+                where["resources"] = {str(k): float(v) for k, v in value.items()}
+            elif key == "node_ip":
+                if not isinstance(value, str) or not value:
+                    problems.append((file, kline, f"process '{group}': on.node_ip must be an address",
+                                     "write node_ip: 10.0.0.2 (as `ray status` lists the node)"))
+                    continue
+                where["node_ip"] = value
+            else:
+                problems.append((file, kline, f"process '{group}': on: unknown key '{key}'",
+                                 f"use {' or '.join(PLACEMENT_KEYS)}"))
+        if where:
+            out[str(group)] = where
+    return out
+
+
+def actor_options(where: dict) -> dict:
+    """Ray actor options for a group's `on:`: GPU and CPU go to num_gpus/num_cpus, other names (and
+    node_ip, as Ray's own `node:IP` resource) to resources. A group that names nothing needs no CPU
+    reserved (it still runs), so that small clusters place every group."""
+    opts: dict = {"num_cpus": 0}
+    resources = dict(where.get("resources", {}))
+    if "CPU" in resources:
+        opts["num_cpus"] = resources.pop("CPU")
+    if "GPU" in resources:
+        opts["num_gpus"] = resources.pop("GPU")
+    if where.get("node_ip"):
+        resources[f"node:{where['node_ip']}"] = 0.001
+    if resources:
+        opts["resources"] = resources
+    return opts
+
+
+def _actor_class():
+    import ray
+
+    @ray.remote(max_restarts=0)
+    class GroupActor:
+        """One process group of a graph, in a Ray worker process."""
+
+        def where(self) -> tuple[str, str]:
+            return ray.util.get_node_ip_address(), ray.get_runtime_context().get_node_id()
+
+        def run(self, plan_json: str, version: str) -> int:
+            from .executor import StopFlag
+            from .plan import WorkerPlan
+            from .worker import run_worker
+
+            plan = WorkerPlan.from_json(plan_json)
+            if version != wavegraph.__version__:
+                raise RuntimeError(f"process '{plan.group}': this Ray node has wavegraph {wavegraph.__version__}, "
+                                   f"the driver {version}; install the same version on every node")
+            plan.wavegraph_file = wavegraph.__file__  # another host: its own install, same version
+            return run_worker(plan, StopFlag())  # the parent's Stop/Abort reach it over the control channel
+
+    return GroupActor
+
+
+class ActorProcess:
+    """A Ray actor running one group, seen by the supervisor as a process (poll, wait, kill)."""
+
+    def __init__(self, actor, ref, group: str, ip: str, node_id: str):
+        self.actor, self.ref, self.group, self.ip, self.node_id = actor, ref, group, ip, node_id
+        self.where = f" on host {ip} (Ray node {node_id[:12]})"
+        self.code: int | None = None
+
+    def poll(self) -> int | None:
+        import ray
+
+        if self.code is None:
+            ready, _ = ray.wait([self.ref], timeout=0)
+            if ready:
+                try:
+                    self.code = int(ray.get(self.ref))
+                except ray.exceptions.RayActorError:  # killed, crashed, or its node was lost
+                    self.code = -9
+                except Exception:  # noqa: BLE001 - the actor raised outside the worker's own reporting
+                    self.code = 1
+        return self.code
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        import ray
+
+        ray.wait([self.ref], timeout=30.0 if timeout is None else timeout)
+        if self.poll() is None and timeout is not None:
+            raise subprocess.TimeoutExpired(f"actor {self.group}", timeout)
+        return self.code
+
+    def kill(self) -> None:
+        import ray
+
+        ray.kill(self.actor, no_restart=True)
+
+
+class RayLauncher:
+    """What run_multiprocess calls instead of starting local processes: the control endpoint on the
+    driver's address, and one actor per group."""
+
+    def __init__(self, actors: dict, where: dict[str, tuple[str, str]], driver_ip: str):
+        self.actors, self.placed, self.driver_ip = actors, where, driver_ip
+        self.procs: dict[str, ActorProcess] = {}
+
+    def bind_control(self, router) -> str:
+        import zmq
+
+        router.bind(f"tcp://{self.driver_ip}:*")
+        return router.getsockopt(zmq.LAST_ENDPOINT).decode()
+
+    def start(self, group: str, plan) -> ActorProcess:
+        ip, node_id = self.placed[group]
+        ref = self.actors[group].run.remote(plan.to_json(), wavegraph.__version__)
+        self.procs[group] = ActorProcess(self.actors[group], ref, group, ip, node_id)
+        return self.procs[group]
+
+
+def run_on_ray(graph: Graph, address: str | None, speed: float | None = None, progress: bool = False) -> RunResult:
+    """Place every process group of `graph` as a Ray actor (connecting to `address` unless this process
+    is already connected) and run it, as run_multiprocess does locally."""
+    try:
+        import ray
+    except ImportError:
+        raise GraphError([(graph.config.file, 0, "--ray needs Ray", "pip install 'wavegraph[ray]'")]) from None
+    from .multiprocess import run_multiprocess
+
+    if not ray.is_initialized():
+        ray.init(address=address, log_to_driver=False, configure_logging=False)
+    config = graph.config
+    cls = _actor_class()
+    run_id = uuid.uuid4().hex[:8]  # actors are named wavegraph:RUN:GROUP (ray list actors, the dashboard)
+    actors = {g: cls.options(name=f"wavegraph:{run_id}:{g}", **actor_options(config.placement.get(g, {}))).remote()
+              for g in config.processes}
+    try:
+        refs = {g: a.where.remote() for g, a in actors.items()}
+        ready, pending = ray.wait(list(refs.values()), num_returns=len(refs), timeout=START_TIMEOUT_S)
+        if pending:
+            waiting = [g for g, r in refs.items() if r in pending]
+            raise GraphError([(config.file, 0, f"Ray could not place process(es) {', '.join(waiting)} within "
+                               f"{START_TIMEOUT_S:.0f} s", "check `ray status` for the resources their on: asks for")])
+        placed = {}
+        for g, r in refs.items():
+            try:
+                placed[g] = tuple(ray.get(r))
+            except ray.exceptions.RayActorError as e:  # killed or lost while being placed
+                result = RunResult({}, {n: graph.group_of(n) for n in graph.order})
+                result.failure = f"process '{g}' died before it started: {str(e).splitlines()[0]}"
+                return result
+        ips = {g: ip for g, (ip, _) in placed.items()}
+        if not config.security and not all(is_loopback(ip) for ip in ips.values()):
+            raise GraphError([(config.file, 0, "the processes run on hosts "
+                               f"({', '.join(sorted(set(ips.values())))}) and edges between hosts need CURVE",
+                               "add security: {server_key: ..., client_key: ...} (see docs/multihost.md)")])
+        driver_ip = ray.util.get_node_ip_address()
+        placed_graph = copy.copy(graph)
+        placed_graph.config = replace(config, hosts=ips, transport="tcp")
+        result = run_multiprocess(placed_graph, speed, progress, launcher=RayLauncher(actors, placed, driver_ip))
+        result.extra["placement"] = {g: {"host": ip, "node_id": nid} for g, (ip, nid) in placed.items()}
+        return result
+    finally:
+        for a in actors.values():
+            ray.kill(a, no_restart=True)
+
+
+def format_hosts(extra: dict) -> str:
+    """One line per process: where it ran and, when measured, its clock offset from the parent's."""
+    placed, clocks = extra.get("placement", {}), extra.get("clocks", {})
+    lines = [f"{'process':<12} {'host':<16} {'clock offset ms':>16} {'+/- ms':>8}"]
+    for group in sorted(set(placed) | set(clocks)):
+        host = placed.get(group, {}).get("host", "local")
+        c = clocks.get(group)
+        off = f"{c['offset_ms']:>16.3f} {c['uncertainty_ms']:>8.3f}" if c else f"{'-':>16} {'-':>8}"
+        lines.append(f"{group:<12} {host:<16} {off}")
+    return "\n".join(lines)
