@@ -174,6 +174,16 @@ class Executor:
             pass
         self.drain()
 
+    def open(self) -> None:
+        """Open every node (Node.open: a file's data, a device); called once, by the in-process
+        runner, before the first chunk (a worker opens its nodes as it builds them). A node that
+        cannot open fails the run."""
+        for n, node in self.nodes.items():
+            try:
+                node.open()
+            except Exception:  # noqa: BLE001 — any failure to open is this node's failure
+                raise NodeFailure(n, self.types.get(n, type(node).__name__), self.process, traceback.format_exc()) from None
+
     def close(self) -> None:
         """Close every node (recorders finalise their files). Safe to call twice."""
         errors = []

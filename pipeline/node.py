@@ -5,11 +5,18 @@ are validated with clear errors). The runtime calls, in order:
 
     node = MyNode(**params)                     # parameters validated here
     out_specs = node.configure(in_specs)        # spec checking; raise SpecError on a mismatch
+    node.open()                                 # acquire the data or the device (only where it runs)
     outputs = node.process({"in": chunk})       # any number of times; may return {} (no output yet)
     tail = node.finish()                        # once, at end of stream: flush anything held back
     node.close()                                # release files and devices
 
-Offline, call the same methods in a loop. The base keeps the specs `configure` was given in
+`configure` works out the specs and nothing more: it may read what the specs need (a file's header, a
+device's description, declared params) but must not start reading the data or open the device.
+`open()` does that, once, only where the node runs: the executor calls it in the process that runs the
+node, so in a multi-process run the parent (which configures every node to check the graph) and
+`wavegraph validate` never open a file's data or a device. The default does nothing. Offline, call
+the same methods in a loop; a node whose `open()` matters opens itself on the first `read()` or
+`process()` if it was not called, so `configure` then `read` still works. The base keeps the specs `configure` was given in
 `node.in_specs` (a subclass's `configure` need not store them). State is explicit: `reset()`,
 `state_dict()` and `load_state_dict()`; a stateful node declares its state once, as a dataclass returned
 by `new_state()` (see pipeline/state.py), and those three follow from it. Latency is declared in
@@ -92,6 +99,11 @@ class Node(Generic[P]):
         """For a `needs_device` node: its output specs from its params alone (what configure() will then
         check against the device), or None when they cannot be known without the device."""
         return None
+
+    def open(self) -> None:
+        """Acquire what running needs (open the data for reading, the device, the network stream), after
+        configure() and before the first process()/read(). Called once, only in the process that runs
+        the node; never by validate/describe or by the parent of a multi-process run. Default: nothing."""
 
     # --- data time ---------------------------------------------------------------------------
     def process(self, inputs: dict[str, Chunk]) -> dict[str, Chunk]:

@@ -26,6 +26,7 @@ def run_in_process(graph: Graph, speed: float | None = None, progress: bool = Fa
     t = time.monotonic()
     ex.stop.install()
     try:
+        ex.open()
         last = 0.0
         while ex.step_sources():
             bar.show(max(ex.source_time.values(), default=0.0))

@@ -178,7 +178,9 @@ class ControlLink:
 
 
 def _build_nodes(plan: WorkerPlan, nodes: dict) -> None:
-    """Instantiate and configure the group's nodes from the plan (never from the YAML file)."""
+    """Instantiate, configure and open the group's nodes from the plan (never from the YAML file). The
+    parent configured them too (to check the graph) but opened nothing: only here are a file's data and
+    a device opened (Node.open), once per run."""
     for nc in plan.nodes:
         node = nodes[nc.id] = make_node(nc, plan.file)
         in_specs = {p: StreamSpec.from_dict(d) for p, d in plan.in_specs.get(nc.id, {}).items()}
@@ -192,6 +194,8 @@ def _build_nodes(plan: WorkerPlan, nodes: dict) -> None:
                     f"'{plan.group}' but was {StreamSpec.from_dict(want).describe()} when "
                     f"the graph was built"
                 )
+    for node in nodes.values():
+        node.open()
 
 
 def run_worker(plan: WorkerPlan, stop: StopFlag) -> int:
@@ -270,6 +274,8 @@ def run_worker(plan: WorkerPlan, stop: StopFlag) -> int:
             for name, tx in senders.items():
                 if name not in ended and tx.send(Chunk.end(), timeout=0.5):
                     link.send(Ended(name, tx.seq - 1))
+        log.debug("process '%s': the graph has %s; closing the nodes", group,
+                  "been aborted" if stop.aborted else "drained" if ex is not None else "not started")
         ex = ex or Executor(plan.config(), nodes, group)
         try:
             ex.close()
@@ -285,6 +291,7 @@ def run_worker(plan: WorkerPlan, stop: StopFlag) -> int:
         for edge, tx in senders.items():
             _merge_transport(stats[edge.split(".")[0]], tx.counters, receiving=False)
         link.send(Stats(group, stats, code))
+        log.debug("process '%s': nodes closed, reported (code %s)", group, code)
         # Senders stay open until every process has reported: ZeroMQ's linger does not cover frames
         # its I/O thread has taken but not yet written, so an early exit could lose the tail.
         if senders:
@@ -384,7 +391,7 @@ def main() -> int:
     for signum in _EARLY_SIGNALS:
         stop._on_signal(signum, None)
     if os.environ.get("WAVEGRAPH_LOG_LEVEL"):  # `wavegraph run --log-level`
-        logging.basicConfig(level=os.environ["WAVEGRAPH_LOG_LEVEL"], format="%(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(level=os.environ["WAVEGRAPH_LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with open(sys.argv[1]) as f:
         plan = WorkerPlan.from_json(f.read())
     return run_worker(plan, stop)

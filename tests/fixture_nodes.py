@@ -125,3 +125,33 @@ class Collect(Sink):
     def process(self, inputs):
         self.chunks.append(inputs["in"])
         return {}
+
+
+class OpenCountingRampParams(RampParams):
+    log: str  # a file that gets one line per configure() and open(): "<what> <pid>"
+
+
+class OpenCountingRamp(Ramp):
+    """A Ramp whose configure() only works out the spec (light) and whose open() stands for the heavy
+    part of a real source (opening a file's data, a device); both append "<what> <pid>" to `log`."""
+
+    Params = OpenCountingRampParams
+
+    def _log(self, what: str) -> None:
+        with open(self.params.log, "a") as f:
+            f.write(f"{what} {os.getpid()}\n")
+
+    def configure(self, in_specs):
+        self._log("configure")
+        self.opened = False
+        return super().configure(in_specs)
+
+    def open(self):
+        self._log("open")
+        self.opened = True
+
+    def read(self):
+        if not self.opened:  # offline use without open(): open on the first read, like a real source
+            self._log("unopened-read")
+            self.open()
+        return super().read()
