@@ -295,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         import logging
         import os
 
-        logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         os.environ["WAVEGRAPH_LOG_LEVEL"] = args.log_level  # the worker processes read it
     handlers = {"run": cmd_run, "validate": cmd_validate, "describe": cmd_describe, "nodes": cmd_nodes,
                 "devices": cmd_plugin, "plot": cmd_plugin, "batch": cmd_batch, "keys": cmd_keys, "bench": cmd_plugin, "train": cmd_plugin}

@@ -21,6 +21,7 @@ still running `STOP_GRACE_S` later are killed. The summary is printed in every c
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import shutil
@@ -62,6 +63,7 @@ from .plan import (
 from .result import ProgressBar, RunResult, source_durations
 from .runner import OBSERVE_S, Observer
 
+log = logging.getLogger("wavegraph.multiprocess")
 DRAIN_S = 2.0  # after a stop, how long the graph may take to drain before the parent aborts it
 STOP_GRACE_S = 1.5  # after an abort, how long before the processes still running are killed
 MAX_IPC_PATH = 107  # bytes in a unix socket path (sun_path), with its terminating NUL excluded
@@ -258,6 +260,7 @@ class _Supervisor:
             self.abort_run()
         if self.stop_at is None:
             self.stop_at = time.monotonic()
+            log.debug("stop: the sources end, the graph drains (at most %.1f s)", DRAIN_S)
             self.broadcast(Stop())
 
     def abort_run(self) -> None:
@@ -266,6 +269,7 @@ class _Supervisor:
             self.broadcast(Stop())
         if self.abort_at is None:
             self.abort_at = time.monotonic()
+            log.debug("abort, %.2f s after the stop", self.abort_at - self.stop_at)
             self.broadcast(Abort())
 
     def run(self) -> None:
@@ -351,6 +355,9 @@ class _Supervisor:
             except ValueError:
                 pass
             self.reported.add(group)
+            if self.stop_at is not None:
+                log.debug("process '%s' reported (code %s), %.2f s after the stop", group, msg.code,
+                          time.monotonic() - self.stop_at)
 
 
 def _kill_stragglers(procs: dict[str, subprocess.Popen]) -> None:
