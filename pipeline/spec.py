@@ -39,6 +39,13 @@ class StreamSpec:
     labels: for events, the description of each integer code, as `(code, description)` pairs.
     delay:  seconds by which the content lags its time stamps (a node that delays its input, such as the
             speech enhancer, declares it on its output; the `align` node removes it). 0 when unknown.
+    meas_date:  when the source recording started (MNE's info['meas_date']), as ISO 8601 text with its
+            UTC offset, or None (unknown, e.g. a live stream or an audio file).
+    first_time: seconds from meas_date to stream time 0 (MNE's raw.first_time = first_samp / sfreq of
+            the source recording); chunk times stay counted from 0, and a FIF recorder writes
+            first_samp = round((first_time + first t0) * rate), so the recording lines up with its
+            source. Seconds (not samples), so a change of rate keeps it.
+    Nodes that derive their output spec with `evolve` carry both on.
     """
 
     kind: str
@@ -50,6 +57,8 @@ class StreamSpec:
     units: str = ""
     labels: tuple[tuple[int, str], ...] = field(default=())
     delay: float = 0.0
+    meas_date: str | None = None
+    first_time: float = 0.0
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -99,7 +108,16 @@ class StreamSpec:
             "kind": self.kind, "rate": self.rate, "shape": list(self.shape), "dtype": self.dtype,
             "channel_names": list(self.channel_names), "channel_types": list(self.channel_types),
             "units": self.units, "labels": [list(x) for x in self.labels], "delay": self.delay,
-        }
+        } | self._origin_dict()
+
+    def _origin_dict(self) -> dict:
+        """meas_date and first_time, only when set: a spec without them keeps its wire form and spec id."""
+        out: dict = {}
+        if self.meas_date is not None:
+            out["meas_date"] = self.meas_date
+        if self.first_time:
+            out["first_time"] = self.first_time
+        return out
 
     @classmethod
     def from_dict(cls, d: dict) -> "StreamSpec":

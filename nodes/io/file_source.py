@@ -9,6 +9,8 @@ Outputs
   out:    signal (channels, samples), `chunk_size` samples per chunk (the last one may be shorter).
           MNE data is in SI units (V for EEG) as `mne` returns it; audio is "a.u." in [-1, 1] with
           channel type "audio" and names ch0, ch1, ...
+          Both specs carry the file's `meas_date` and `first_time` (MNE's first_samp / sfreq), so a
+          FIF recorder downstream writes the source's meas_date and first_samp.
   events: (n, 3) float64 rows (onset s, duration s, code) on the stream clock (seconds since the
           first sample of the file). A chunk is emitted only together with the signal chunk that
           contains the onset sample (onsets before the data go with the first chunk, onsets past it
@@ -88,6 +90,8 @@ class _Reader:
     labels: tuple[tuple[int, str], ...] = ()
     segment: int = 0  # > 0: samples per epoch; chunks do not straddle segments, segments start with a gap
     breaks: np.ndarray = np.zeros(0, dtype=np.int64)  # sorted first samples of later segments (same rules)
+    meas_date: str | None = None  # the recording's start (ISO 8601, UTC), when the file says
+    first_time: float = 0.0  # seconds from meas_date to the first sample (MNE's first_samp / sfreq)
 
     def time_of(self, index: int) -> float:
         """Stream time of sample `index` (t0 of a chunk that starts there)."""
@@ -102,6 +106,11 @@ class _Reader:
 
 def _no_events() -> np.ndarray:
     return np.zeros((0, 4), dtype=np.float64)
+
+
+def _meas_date_of(info) -> str | None:
+    d = info["meas_date"]
+    return None if d is None else d.isoformat()
 
 
 def _units_of(info) -> str:
@@ -119,6 +128,8 @@ class _RawReader(_Reader):
         self.ch_names = list(self.raw.ch_names)
         self.ch_types = [_stream_type(t) for t in self.raw.get_channel_types()]
         self.units = _units_of(self.raw.info)
+        self.meas_date = _meas_date_of(self.raw.info)
+        self.first_time = self.raw.first_samp / self.sfreq
         ann = self.raw.annotations
         events, labels = [_no_events()], {}
         if stim_channel is not None:
@@ -158,6 +169,7 @@ class _EpochsReader(_Reader):
         self.ch_names = list(ep.ch_names)
         self.ch_types = [_stream_type(t) for t in ep.get_channel_types()]
         self.units = _units_of(ep.info)
+        self.meas_date = _meas_date_of(ep.info)
         zero = int(np.round(-ep.tmin * self.sfreq))  # sample of the time-locking event within an epoch
         k = np.arange(len(ep))
         idx = k * self.segment + min(max(zero, 0), self.segment - 1)
@@ -266,9 +278,10 @@ class FileSource(Source):
         names = tuple(r.ch_names[i] for i in self.picks)
         types = tuple(r.ch_types[i] for i in self.picks)
         self.latency_samples = 0
+        origin = {"meas_date": r.meas_date, "first_time": r.first_time}  # the recorder lines its file up with ours
         self.out_specs = {
-            "out": StreamSpec("signal", r.sfreq, (len(names),), self.dtype, names, types, r.units),
-            "events": StreamSpec("events", 0.0, (3,), "float64", labels=r.labels),
+            "out": StreamSpec("signal", r.sfreq, (len(names),), self.dtype, names, types, r.units, **origin),
+            "events": StreamSpec("events", 0.0, (3,), "float64", labels=r.labels, **origin),
         }
         order = np.argsort(r.events[:, 0], kind="stable")
         self._events = r.events[order]

@@ -22,6 +22,7 @@ import math
 import os
 import shutil
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -144,8 +145,11 @@ def lazy_raw(rows: SpillRows, spec: StreamSpec, first_t0: float, notes=None):
             else:
                 data[:] = one[idx] * cals.reshape(-1, 1)
 
-    first_samp = max(0, int(round(first_t0 * spec.rate)))
-    raw = SpillRaw(mne_info(spec), first_samp)
+    first_samp = max(0, int(round((spec.first_time + first_t0) * spec.rate)))  # the source's time base
+    info = mne_info(spec)
+    if spec.meas_date is not None:
+        info.set_meas_date(datetime.fromisoformat(spec.meas_date))
+    raw = SpillRaw(info, first_samp)
     if notes and notes[0]:
         raw.set_annotations(mne.Annotations(*notes), emit_warning=False)  # MNE trims overruns
     return raw

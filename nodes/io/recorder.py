@@ -5,7 +5,8 @@ The target format follows the path suffix:
   *_raw.fif, *-raw.fif, *_eeg.fif, ... (MNE's raw naming) -> FIF via mne RawArray.save; signal streams.
       Channel names and types come from the spec ("audio", "meg", "fnirs" and missing types become
       "misc", as MNE needs the exact kind (mag/grad, fnirs_od, ...) for the others; unnamed
-      channels are ch0, ch1, ...), sfreq from the rate, first_samp from the first chunk's t0.
+      channels are ch0, ch1, ...), sfreq from the rate, first_samp from the first chunk's t0 plus the spec's
+      first_time, meas_date from the spec (a replayed FIF/EDF keeps its source's first_samp and meas_date).
       Precision follows the stream dtype: float64 streams are saved with fmt="double" (lossless),
       float32 with fmt="single". Chunks flagged `gap` get a zero-length "gap" annotation.
       With `events: true` the recorder has a second input, `events` (markers: lsl_inlet of a marker
