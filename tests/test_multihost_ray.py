@@ -113,3 +113,13 @@ def test_on_is_checked_with_file_and_line(tmp_path):
     lines = str(e.value).splitlines()
     assert any("bad.yaml:21: process 'dsp': on.resources must map resource names to positive amounts" in x for x in lines)
     assert any("bad.yaml:22: process 'storage': on: unknown key 'rack'" in x for x in lines)
+
+
+def test_wavegraph_run_with_ray_prints_hosts_and_clock_offsets(cluster, tmp_path, keys, capsys):  # noqa: F811
+    from wavegraph.pipeline.cli import main
+
+    assert main(["run", str(pinned_graph(tmp_path, "cli", keys)), "--ray", cluster.address]) == 0
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines() if line.split()[:1] in (["acquisition"], ["dsp"], ["storage"])]
+    assert len(rows) == 3 and all(r[1] == "127.0.0.1" and float(r[3]) >= 0 for r in rows), out
+    assert np.load(tmp_path / "cli.npz")["data"].shape == (64, 9760)
