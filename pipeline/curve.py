@@ -35,6 +35,8 @@ from zmq.auth.thread import ThreadAuthenticator
 
 ENV = {"server_key": "WAVEGRAPH_SERVER_KEY", "client_key": "WAVEGRAPH_CLIENT_KEY", "clients": "WAVEGRAPH_CLIENT_KEYS"}
 FIELDS = tuple(ENV)
+# A CURVE sender that has not completed its handshake after this many seconds was refused.
+HANDSHAKE_S = float(os.environ.get("WAVEGRAPH_CURVE_HANDSHAKE_S", "10"))
 _Z85_KEY = re.compile(r"^[0-9a-zA-Z.\-:+=^!/*?&<>()\[\]{}@%$#]{40}$")
 
 
@@ -178,6 +180,14 @@ class EdgeSecurity:
                 sock.curve_serverkey = server_public
                 sock.curve_publickey, sock.curve_secretkey = public, secret
         return setup
+
+    def check_handshake(self, edge: str, endpoint: str, waited_s: float) -> None:
+        """Raise when a CURVE sender has waited HANDSHAKE_S for its handshake: its key was refused (or
+        the receiver holds another server key), and the run would otherwise wait at its start forever."""
+        if self.enabled and endpoint_host(endpoint) is not None and waited_s > HANDSHAKE_S:
+            raise KeyFileError(f"{self.where}: edge {edge}: no CURVE handshake with {endpoint} in {HANDSHAKE_S:.0f} s: "
+                               "the receiver does not accept this process's client_key (security.clients), or "
+                               "this process's server_key is not the receiver's")
 
     def _start_auth(self, ctx: zmq.Context, edge: str, allowed: set[bytes]) -> None:
         with self._lock:

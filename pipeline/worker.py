@@ -244,10 +244,12 @@ def run_worker(plan: WorkerPlan, stop: StopFlag) -> int:
                 endpoint, StreamSpec.from_dict(s.spec), policy=s.policy, hwm=s.queue, context=ctx,
                 secure=security.hook(endpoint, s.edge, ctx, server=False),
             )
-        for tx in senders.values():  # the start barrier: no source starts before every edge is up
+        barrier_at = time.monotonic()
+        for name, tx in senders.items():  # the start barrier: no source starts before every edge is up
             while not tx.wait_connected(0.05):
                 if stop:
                     raise Aborted
+                security.check_handshake(name, tx.endpoint, time.monotonic() - barrier_at)  # a refused key
         link.send(Connected(group))
         link.wait(link.go)
         ex = Executor(plan.config(), nodes, group, send_remote=send, speed=plan.speed)

@@ -173,3 +173,21 @@ def test_a_host_off_loopback_without_security_is_a_graph_error(tmp_path):
     p.write_text(GRAPH + f"processes:\n  a: [src]\n  b: {{nodes: [rec], host: {ip}}}\n")
     with pytest.raises(GraphError, match="need CURVE"):
         load_config(p)
+
+
+def test_a_process_whose_key_is_not_accepted_fails_the_run_and_the_receiver_counts_it(tmp_path, keys, monkeypatch):
+    monkeypatch.setenv("WAVEGRAPH_CURVE_HANDSHAKE_S", "2")  # read by the workers
+    from test_runtime_multiprocess import eeg_graph
+
+    from wavegraph.pipeline.graph import build_graph
+    from wavegraph.pipeline.runner import run_graph
+
+    p = eeg_graph(tmp_path, "refused", "tcp")
+    # Every sender holds the rogue key; receivers accept only the client key.
+    p.write_text(p.read_text() + f"security:\n  server_key: {keys['server'][1]}\n  client_key: {keys['rogue'][1]}\n"
+                 f"  clients: [{keys['client'][0]}]\n")
+    r = run_graph(build_graph(load_config(p)), in_process=False)
+    assert r.exit_code == 1 and "no CURVE handshake" in r.failure
+    assert not (tmp_path / "refused.npz").exists()  # nothing reached the recorder
+    refused = {n: s["counters"].get("rx_refused_peers", 0) for n, s in r.stats.items() if not s.get("missing")}
+    assert refused.get("bp", 0) >= 1 or refused.get("rec", 0) >= 1, r.stats
