@@ -175,9 +175,9 @@ class Executor:
         self.drain()
 
     def open(self) -> None:
-        """Open every node (Node.open: a file's data, a device); called once, by the in-process
-        runner, before the first chunk (a worker opens its nodes as it builds them). A node that
-        cannot open fails the run."""
+        """Open every node (Node.open: a file's data, a device); called once by the runner of this
+        process (in-process runner, worker after the start barrier), before the first chunk. A node
+        that cannot open fails the run (NodeFailure, naming it)."""
         for n, node in self.nodes.items():
             try:
                 node.open()

@@ -14,10 +14,13 @@ are validated with clear errors). The runtime calls, in order:
 device's description, declared params) but must not start reading the data or open the device.
 `open()` does that, once, only where the node runs: the executor calls it in the process that runs the
 node, so in a multi-process run the parent (which configures every node to check the graph) and
-`wavegraph validate` never open a file's data or a device. The default does nothing. Offline, call
+`wavegraph validate` never open a file's data or a device (the worker opens it, after the start
+barrier). A `needs_device` node whose spec is declared in its params (`declared_specs()`) can check the
+device against it in `open()`. The default does nothing. Offline, call
 the same methods in a loop; a node whose `open()` matters opens itself on the first `read()` or
-`process()` if it was not called, so `configure` then `read` still works. The base keeps the specs `configure` was given in
-`node.in_specs` (a subclass's `configure` need not store them). State is explicit: `reset()`,
+`process()` if it was not called, so `configure` then `read` still works.
+
+The base keeps the specs `configure` was given in `node.in_specs` (a subclass's `configure` need not store them). State is explicit: `reset()`,
 `state_dict()` and `load_state_dict()`; a stateful node declares its state once, as a dataclass returned
 by `new_state()` (see pipeline/state.py), and those three follow from it. Latency is declared in
 `latency_samples` (at the rate of the first input, or of the first output for sources): a positive value is a delay (the output at time t depends on inputs up to t

@@ -178,9 +178,9 @@ class ControlLink:
 
 
 def _build_nodes(plan: WorkerPlan, nodes: dict) -> None:
-    """Instantiate, configure and open the group's nodes from the plan (never from the YAML file). The
-    parent configured them too (to check the graph) but opened nothing: only here are a file's data and
-    a device opened (Node.open), once per run."""
+    """Instantiate and configure the group's nodes from the plan (never from the YAML file). The parent
+    configured them too (to check the graph) but opened nothing: they are opened (Node.open: a file's
+    data, a device) only here, once per run, after the start barrier (run_worker)."""
     for nc in plan.nodes:
         node = nodes[nc.id] = make_node(nc, plan.file)
         in_specs = {p: StreamSpec.from_dict(d) for p, d in plan.in_specs.get(nc.id, {}).items()}
@@ -194,8 +194,6 @@ def _build_nodes(plan: WorkerPlan, nodes: dict) -> None:
                     f"'{plan.group}' but was {StreamSpec.from_dict(want).describe()} when "
                     f"the graph was built"
                 )
-    for node in nodes.values():
-        node.open()
 
 
 def run_worker(plan: WorkerPlan, stop: StopFlag) -> int:
@@ -254,6 +252,7 @@ def run_worker(plan: WorkerPlan, stop: StopFlag) -> int:
         link.wait(link.go)
         ex = Executor(plan.config(), nodes, group, send_remote=send, speed=plan.speed)
         ex.stop = stop
+        ex.open()  # after Go: a live device starts with the graph, not while edges connect
         report = live = None
         if plan.progress and ex.active_sources:
             report = lambda t: link.send(Progress(group, t))  # noqa: E731

@@ -129,6 +129,7 @@ class Collect(Sink):
 
 class OpenCountingRampParams(RampParams):
     log: str  # a file that gets one line per configure() and open(): "<what> <pid>"
+    fail_open: bool = False  # open() raises, as a device that cannot be opened would
 
 
 class OpenCountingRamp(Ramp):
@@ -148,6 +149,8 @@ class OpenCountingRamp(Ramp):
 
     def open(self):
         self._log("open")
+        if self.params.fail_open:
+            raise OSError("device busy: deliberate failure")
         self.opened = True
 
     def read(self):

@@ -29,9 +29,10 @@ processes:
 """
 
 
-def _graph(tmp_path):
+def _graph(tmp_path, fail_open=False):
     p = tmp_path / "g.yaml"
-    p.write_text(GRAPH.replace("LOG", str(tmp_path / "calls.log")).replace("OUT", str(tmp_path / "out.npz")))
+    p.write_text(GRAPH.replace("LOG", str(tmp_path / "calls.log")).replace("OUT", str(tmp_path / "out.npz"))
+                 .replace("n_samples: 200", f"n_samples: 200, fail_open: {str(fail_open).lower()}"))
     return p
 
 
@@ -68,3 +69,10 @@ def test_offline_configure_then_read_still_works(tmp_path):
     src.configure({})
     assert src.read()["out"].data.shape == (2, 10)
     assert [w for w, _ in _calls(tmp_path)] == ["configure", "unopened-read", "open"]
+
+
+def test_a_source_that_cannot_open_fails_the_run_naming_it(tmp_path):
+    r = run_graph(build_graph(load_config(_graph(tmp_path, fail_open=True))))  # the build succeeds: no open
+    assert r.exit_code == 1
+    assert "node 'src' (fixture_nodes:OpenCountingRamp) in process 'a' failed" in r.failure
+    assert "device busy: deliberate failure" in r.failure

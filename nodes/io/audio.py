@@ -127,7 +127,7 @@ class AudioInput(Source):
 
     outputs = ("out",)
     live = True
-    needs_device = True  # configure() opens the sound card
+    needs_device = True  # configure() queries the sound card; open() starts its stream
     Params = AudioInputParams
 
     def declared_specs(self, in_specs):
@@ -188,6 +188,12 @@ class AudioInput(Source):
             self._q.put_nowait((start, indata.T.copy(), bool(status.input_overflow)))
         except queue.Full:
             self.count("overflow")
+
+    def open(self):
+        """Start the sound card stream (configure() only queried the device): called by the runtime in
+        the process that runs this node, after the start barrier; read() starts it too when used offline."""
+        if self._stream is None:
+            self._start()
 
     def _start(self):
         sd = import_sounddevice()
