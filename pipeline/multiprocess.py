@@ -238,6 +238,7 @@ class _Supervisor:
         self.observed_at = 0.0
         self.receiver_of = {r.edge: g for g, p in plans.items() for r in p.receivers}
         self.clock = ClockSync()  # clock offsets, measured from each Ready on (result.extra["clocks"])
+        self.heard: dict[str, float] = {}  # group -> when it last sent anything (plans with a heartbeat)
         self.endpoints: dict[str, str] = {}
         self.ready: set[str] = set()
         self.connected: set[str] = set()
@@ -287,6 +288,13 @@ class _Supervisor:
                 self.observed_at = now
                 self.observer(dict(self.live))
             for g, p in self.procs.items():
+                beat = self.plans[g].heartbeat
+                if beat > 0 and g not in self.reported and now - self.heard.get(g, now) > beat:
+                    self.reported.add(g)  # silent: its host is gone, frozen or cut off (it is killed at the end)
+                    if self.result.failure is None:
+                        where = getattr(p, "where", "")
+                        self.result.failure = f"process '{g}'{where} lost: no word from it for {beat:.0f} s"
+                    self.stop_run()
                 code = p.poll()
                 if code is None or g in self.reported:
                     continue
@@ -308,6 +316,7 @@ class _Supervisor:
     def receive(self, group: str, data: bytes) -> None:
         if group not in self.procs:
             return
+        self.heard[group] = time.monotonic()
         try:
             msg = decode(data)
         except BadMessage:

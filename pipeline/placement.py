@@ -32,6 +32,7 @@ from .graph import Graph
 from .result import RunResult
 
 PLACEMENT_KEYS = ("resources", "node_ip")
+HEARTBEAT_S = 5.0  # a process silent this long on the control channel is lost (its host gone or frozen)
 START_TIMEOUT_S = 120.0  # Ray may need this long to place the actors on a loaded cluster
 
 
@@ -170,6 +171,7 @@ class RayLauncher:
 
     def start(self, group: str, plan) -> ActorProcess:
         ip, node_id = self.placed[group]
+        plan.heartbeat = HEARTBEAT_S  # another host: silence means it is gone (Ray notices much later)
         ref = self.actors[group].run.remote(plan.to_json(), wavegraph.__version__)
         self.procs[group] = ActorProcess(self.actors[group], ref, group, ip, node_id)
         return self.procs[group]
@@ -223,12 +225,13 @@ def run_on_ray(graph: Graph, address: str | None, speed: float | None = None, pr
 
 
 def format_hosts(extra: dict) -> str:
-    """One line per process: where it ran and, when measured, its clock offset from the parent's."""
+    """One line per process: where it ran (host, Ray node) and, when measured, its clock offset from the
+    parent's clock with the uncertainty of that measurement."""
     placed, clocks = extra.get("placement", {}), extra.get("clocks", {})
-    lines = [f"{'process':<12} {'host':<16} {'clock offset ms':>16} {'+/- ms':>8}"]
+    lines = [f"{'process':<12} {'host':<16} {'ray node':<12} {'clock offset ms':>16} {'+/- ms':>8}"]
     for group in sorted(set(placed) | set(clocks)):
-        host = placed.get(group, {}).get("host", "local")
+        where = placed.get(group, {})
         c = clocks.get(group)
         off = f"{c['offset_ms']:>16.3f} {c['uncertainty_ms']:>8.3f}" if c else f"{'-':>16} {'-':>8}"
-        lines.append(f"{group:<12} {host:<16} {off}")
+        lines.append(f"{group:<12} {where.get('host', 'local'):<16} {where.get('node_id', '-')[:12]:<12} {off}")
     return "\n".join(lines)

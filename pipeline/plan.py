@@ -74,6 +74,7 @@ class WorkerPlan:
     senders: list[SenderPlan] = field(default_factory=list)
     live: bool = False  # send Live statistics about twice a second (the parent has an observer)
     security: dict = field(default_factory=dict)  # CURVE key file paths (pipeline.curve), never the keys
+    heartbeat: float = 0.0  # > 0: send Heartbeat every heartbeat/5 s; the parent calls it lost after this
 
     def config(self) -> GraphConfig:
         """The group's part of the graph, for the Executor."""
@@ -184,6 +185,11 @@ class Stats:
 @message
 class Release:
     pass
+
+
+@message
+class Heartbeat:  # worker -> parent, when the plan asks (another host): silence means the host is gone
+    group: str
 
 
 @message

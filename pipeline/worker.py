@@ -52,6 +52,7 @@ from .plan import (
     BadMessage,
     ClockProbe,
     ClockReply,
+    Heartbeat,
     Connected,
     Ended,
     Error,
@@ -124,7 +125,7 @@ class ControlLink:
         poller = zmq.Poller()
         poller.register(dealer, zmq.POLLIN)
         poller.register(self._pull, zmq.POLLIN)
-        asked, orphaned_at, last_check = False, None, 0.0
+        asked, orphaned_at, last_check, last_beat = False, None, 0.0, 0.0
         try:
             while True:
                 events = dict(poller.poll(50))
@@ -142,6 +143,9 @@ class ControlLink:
                     asked = True
                     dealer.send(encode(StopRequest(self.plan.group, self.stop.why)))
                 now = time.monotonic()
+                if self.plan.heartbeat > 0 and now - last_beat > self.plan.heartbeat / 5:
+                    last_beat = now
+                    dealer.send(encode(Heartbeat(self.plan.group)))
                 if now - last_check > 0.25:
                     last_check = now
                     if orphaned_at is None and os.getppid() != self._parent:

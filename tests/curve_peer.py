@@ -8,7 +8,6 @@ import sys
 import time
 
 import numpy as np
-
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.curve import EdgeSecurity
 from wavegraph.pipeline.spec import StreamSpec

@@ -10,7 +10,6 @@ import uuid
 import numpy as np
 import pytest
 from conftest import TESTS, need
-
 from wavegraph.pipeline.config import GraphError, load_config
 from wavegraph.pipeline.curve import EdgeSecurity, KeyFileError, make_keys
 
@@ -142,22 +141,6 @@ def test_a_key_written_into_the_yaml_is_refused_with_the_fix(tmp_path):
     assert load_config(p).security == {"server_key": "keys/server.key_secret"}
 
 
-def test_a_graph_with_security_runs_every_tcp_edge_over_curve_bit_identically(tmp_path, keys):
-    from test_runtime_multiprocess import eeg_graph
-
-    from wavegraph.pipeline.graph import build_graph
-    from wavegraph.pipeline.runner import run_graph
-
-    a = eeg_graph(tmp_path, "inproc")
-    b = eeg_graph(tmp_path, "curve", "tcp")
-    b.write_text(b.read_text() + f"security:\n  server_key: {keys['server'][1]}\n  client_key: {keys['client'][1]}\n")
-    r1 = run_graph(build_graph(load_config(a)), in_process=True)
-    r2 = run_graph(build_graph(load_config(b)), in_process=False)
-    assert r1.exit_code == 0 and r2.exit_code == 0, r2.failure
-    assert np.load(tmp_path / "inproc.npz")["data"].tobytes() == np.load(tmp_path / "curve.npz")["data"].tobytes()
-    assert not any(s["counters"].get("rx_refused_peers") for s in r2.stats.values())
-
-
 def test_a_host_off_loopback_without_security_is_a_graph_error(tmp_path):
     import socket
 
@@ -178,7 +161,6 @@ def test_a_host_off_loopback_without_security_is_a_graph_error(tmp_path):
 def test_a_process_whose_key_is_not_accepted_fails_the_run_and_the_receiver_counts_it(tmp_path, keys, monkeypatch):
     monkeypatch.setenv("WAVEGRAPH_CURVE_HANDSHAKE_S", "2")  # read by the workers
     from test_runtime_multiprocess import eeg_graph
-
     from wavegraph.pipeline.graph import build_graph
     from wavegraph.pipeline.runner import run_graph
 

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from test_multihost_curve import keys  # noqa: F401 - the module-scoped key pairs
 from test_runtime_multiprocess import eeg_graph
-
 from wavegraph.pipeline.config import GraphError, load_config
 from wavegraph.pipeline.graph import build_graph
 from wavegraph.pipeline.runner import run_graph
@@ -27,9 +26,8 @@ PINNED = """processes:
 
 @pytest.fixture(scope="module")
 def cluster():
-    from ray.cluster_utils import Cluster
-
     from ray._private import ray_constants
+    from ray.cluster_utils import Cluster
 
     # Ray turns a 127.0.0.1 address into this machine's outward address (not reachable here): keep loopback.
     enable = ray_constants.ENABLE_RAY_CLUSTER
@@ -57,40 +55,27 @@ def pinned_graph(tmp_path, name, keys):  # noqa: F811
     return p
 
 
-def test_pinned_groups_on_three_ray_nodes_give_the_in_process_bytes(cluster, tmp_path, keys):  # noqa: F811
-    from wavegraph.pipeline.placement import run_on_ray
+def test_wavegraph_run_ray_pins_groups_to_nodes_and_gives_the_in_process_bytes(cluster, tmp_path, keys, capsys):  # noqa: F811
+    from wavegraph.pipeline.cli import main
 
-    r1 = run_graph(build_graph(load_config(eeg_graph(tmp_path, "inproc"))), in_process=True)
-    r2 = run_on_ray(build_graph(load_config(pinned_graph(tmp_path, "ray", keys))), None)
-    assert r1.exit_code == 0 and r2.exit_code == 0, r2.failure
+    assert run_graph(build_graph(load_config(eeg_graph(tmp_path, "inproc"))), in_process=True).exit_code == 0
+    assert main(["run", str(pinned_graph(tmp_path, "ray", keys)), "--ray", cluster.address]) == 0
     x1, x2 = np.load(tmp_path / "inproc.npz")["data"], np.load(tmp_path / "ray.npz")["data"]
     assert x1.shape == (64, 9760) and x1.tobytes() == x2.tobytes()  # bit-identical
-    nodes = {g: p["node_id"] for g, p in r2.extra["placement"].items()}
-    assert len(set(nodes.values())) == 3  # each group on its own Ray node
-    by_resource = {n["NodeID"]: n["Resources"] for n in ray.nodes() if n["Alive"]}
+    out = capsys.readouterr().out
+    # process, host, ray node, clock offset ms, +/- ms
+    rows = {r[0]: r[1:] for r in (line.split() for line in out.splitlines()) if r[:1] in (["acquisition"], ["dsp"], ["storage"])}
+    assert set(rows) == {"acquisition", "dsp", "storage"}, out
+    assert len({r[1] for r in rows.values()}) == 3  # each group on its own Ray node
+    resources = {n["NodeID"][:12]: n["Resources"] for n in ray.nodes() if n["Alive"]}
     for group, resource in (("acquisition", "node_a"), ("dsp", "node_b"), ("storage", "node_c")):
-        assert resource in by_resource[nodes[group]], (group, nodes, by_resource)
-    assert set(r2.extra["clocks"]) == {"acquisition", "dsp", "storage"}
-    for c in r2.extra["clocks"].values():  # one machine: one clock, within the measured uncertainty
-        assert abs(c["offset_ms"]) <= c["uncertainty_ms"] + 0.5
+        host, node, offset, uncertainty = rows[group]
+        assert host == "127.0.0.1" and resource in resources[node], (group, rows, resources)
+        assert abs(float(offset)) <= float(uncertainty) + 0.5  # one machine, one clock, within the measurement
 
 
 def test_killing_an_actor_mid_run_stops_the_run_naming_process_and_host(cluster, tmp_path, keys):  # noqa: F811
-    from wavegraph.pipeline.placement import run_on_ray
-
-    graph = build_graph(load_config(pinned_graph(tmp_path, "killed", keys)))
-    out: dict = {}
-    before = set(ray.util.list_named_actors())  # the previous test's actors may still be listed
-    t = threading.Thread(target=lambda: out.setdefault("r", run_on_ray(graph, None, speed=1.0)))
-    t.start()
-    dsp = None
-    plan = None  # its plan is written once every group is placed, just before the actors start
-    while (dsp is None or plan is None) and t.is_alive():
-        dsp = next((a for a in ray.util.list_named_actors() if a.endswith(":dsp") and a not in before), None)
-        plan = next(iter(glob.glob(os.path.join(tempfile.gettempdir(), f"wg-{os.getpid()}-*", "dsp.json"))), None)
-        time.sleep(0.2)
-    assert dsp is not None and plan is not None
-    actor = ray.get_actor(dsp)
+    t, out, actor = _start_and_find(build_graph(load_config(pinned_graph(tmp_path, "killed", keys))), "dsp")
     time.sleep(3.0)  # mid-run: the replay runs in real time (61 s)
     killed_at = time.monotonic()
     ray.kill(actor, no_restart=True)
@@ -115,11 +100,36 @@ def test_on_is_checked_with_file_and_line(tmp_path):
     assert any("bad.yaml:22: process 'storage': on: unknown key 'rack'" in x for x in lines)
 
 
-def test_wavegraph_run_with_ray_prints_hosts_and_clock_offsets(cluster, tmp_path, keys, capsys):  # noqa: F811
-    from wavegraph.pipeline.cli import main
+def _start_and_find(graph, group):
+    """Start run_on_ray in a thread; once its plans are written (every group placed), the group's actor."""
+    from wavegraph.pipeline.placement import run_on_ray
 
-    assert main(["run", str(pinned_graph(tmp_path, "cli", keys)), "--ray", cluster.address]) == 0
-    out = capsys.readouterr().out
-    rows = [line.split() for line in out.splitlines() if line.split()[:1] in (["acquisition"], ["dsp"], ["storage"])]
-    assert len(rows) == 3 and all(r[1] == "127.0.0.1" and float(r[3]) >= 0 for r in rows), out
-    assert np.load(tmp_path / "cli.npz")["data"].shape == (64, 9760)
+    out: dict = {}
+    before = set(ray.util.list_named_actors())  # the previous test's actors may still be listed
+    t = threading.Thread(target=lambda: out.setdefault("r", run_on_ray(graph, None, speed=1.0)))
+    t.start()
+    name = plan = None
+    while (name is None or plan is None) and t.is_alive():
+        name = next((a for a in ray.util.list_named_actors() if a.endswith(f":{group}") and a not in before), None)
+        plan = next(iter(glob.glob(os.path.join(tempfile.gettempdir(), f"wg-{os.getpid()}-*", f"{group}.json"))), None)
+        time.sleep(0.2)
+    assert name is not None and plan is not None
+    return t, out, ray.get_actor(name)
+
+
+def test_a_frozen_host_is_lost_within_seconds_naming_process_and_host(cluster, tmp_path, keys):  # noqa: F811
+    """SIGSTOP on one actor's process: what a frozen or cut-off machine looks like (Ray still thinks it alive)."""
+    import signal
+
+    t, out, actor = _start_and_find(build_graph(load_config(pinned_graph(tmp_path, "frozen", keys))), "storage")
+    pid = ray._private.state.actors(actor._actor_id.hex())["Pid"]
+    time.sleep(2.0)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        t.join(timeout=60)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert not t.is_alive()
+    r = out["r"]
+    assert r.exit_code == 1
+    assert "process 'storage' on host 127.0.0.1" in r.failure and "lost: no word from it for 5 s" in r.failure
