@@ -22,6 +22,13 @@ import numpy as np
 
 from .monitor import MonitorHub
 
+try:  # an optional dependency: without Bokeh, importing this module fails only when the page is served
+    from bokeh.core.validation import without_property_validation
+except ImportError:  # pragma: no cover - bokeh missing
+
+    def without_property_validation(fn):
+        return fn
+
 TICK_MS = 33
 PALETTE = ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 FLAG_COLOR = "#d62728"
@@ -29,6 +36,17 @@ MAX_TRACES = 64
 TABLE_FIELDS = [("node", "node"), ("process", "process"), ("rate_in", "in/s"), ("rate_out", "out/s"),
                 ("drops", "drops"), ("gaps", "gaps"), ("restarts", "restarts"), ("late_ms", "late ms"),
                 ("compute", "compute us p50/p99"), ("e2e", "e2e ms p50/p99"), ("xruns", "xruns")]
+
+
+def _newer(items, cursor: int) -> list:
+    """The items of a deque of (seq, ...) tuples with seq > cursor, scanning from the newest end only."""
+    out = []
+    for item in reversed(items):
+        if item[0] <= cursor:
+            break
+        out.append(item)
+    out.reverse()
+    return out
 
 
 def _pair(values, scale: float) -> str:
@@ -127,6 +145,7 @@ class Session:
         self.fig.segment(x0="x", y0=-1, x1="x", y1="y", source=self.markers, line_color="#ff7f0e", line_width=2)
         self.fig.text(x="x", y="y", text="label", source=self.markers, text_color="#ff7f0e", text_font_size="9pt")
         self.lines: list = []
+        self.n_shown = 0
         self.psd_fig = figure(height=240, sizing_mode="stretch_width", title="power spectrum (dB)",
                               x_axis_label="Hz", toolbar_location=None)
         self.psd_fig.multi_line("xs", "ys", source=self.psd, line_color="color")
@@ -139,7 +158,8 @@ class Session:
         node_table = DataTable(source=self.table, columns=cols, height=220, sizing_mode="stretch_width",
                                index_position=None, name="node_table_widget")
         self.select.on_change("value", lambda attr, old, new: self._switch(new))
-        self.span.on_change("value", lambda attr, old, new: setattr(self.fig.x_range, "follow_interval", new))
+        self.span.on_change("value", lambda attr, old, new: (setattr(self.fig.x_range, "follow_interval", new),
+                                                             self._restack()))
         self.channel.on_change("value", lambda attr, old, new: self._show_scale())
         self.scale.on_change("value", lambda attr, old, new: self._set_scale(new))
         self.gain.on_change("value", lambda attr, old, new: self._restack())
@@ -164,6 +184,7 @@ class Session:
                                             line_color=PALETTE[i % len(PALETTE)]))
         for i, r in enumerate(self.lines):
             r.visible = i < n
+        self.n_shown = n  # Bokeh property reads are slow: the page reads this count 30 times a second
         self.traces.data = {"t": [], **{f"c{i}": [] for i in range(n)}}
         self.channel.options = ["all", *(view.channels[:n] if view else [])]
         self.channel.value = "all"
@@ -189,6 +210,7 @@ class Session:
         self.traces.data = {k: [] for k in self.traces.data}
 
     # --- periodic update -----------------------------------------------------------------------
+    @without_property_validation  # the arrays are ours and well-formed; validating them costs most of a tick
     def update(self) -> None:
         self.tick += 1
         names = self.hub.stream_names()
@@ -211,12 +233,12 @@ class Session:
 
     def _traces(self, view) -> None:
         with self.hub.lock:
-            new = [f for f in view.traces if f[0] > self.cursor]
+            new = _newer(view.traces, self.cursor)
             flagged = list(view.flagged)
         if not new:
             return
         self.cursor = new[-1][0]
-        n = sum(1 for r in self.lines if r.visible)
+        n = self.n_shown
         t = np.concatenate([f[1] for f in new])
         y = np.concatenate([f[2][:n] for f in new], axis=1)
         if self.norm is None or self.norm.shape[0] != y.shape[0]:
@@ -226,7 +248,7 @@ class Session:
         stacked = (n - 1 - np.arange(y.shape[0]))[:, None] + self.gain.value * scale[:, None] * (
             y - np.median(y, axis=1, keepdims=True)) / self.norm[:, None]
         rate = len(t) / max(float(t[-1] - t[0]), 1e-3) if len(t) > 1 else 100.0
-        rollover = int(max(self.span.end * rate, 100))
+        rollover = int(max(self.span.value * rate, 100))  # what the span shows; Bokeh copies a column per update
         self.traces.stream({"t": t, **{f"c{i}": stacked[i] for i in range(y.shape[0])}}, rollover=rollover)
         if flagged != self.flagged:
             self.flagged = flagged
@@ -238,10 +260,10 @@ class Session:
         with self.hub.lock:
             new = sorted(((m[0], m[1], f"{name}: {m[2]}" if name != self.stream else m[2])
                           for name, v in self.hub.streams.items() if v.kind == "events" or name == self.stream
-                          for m in v.markers if m[0] > self.marker_cursor), key=lambda m: m[0])
+                          for m in _newer(v.markers, self.marker_cursor)), key=lambda m: m[0])
         if new:
             self.marker_cursor = max(m[0] for m in new)
-            top = max(sum(1 for r in self.lines if r.visible), 1)
+            top = max(self.n_shown, 1)
             self.markers.stream({"x": [m[1] for m in new], "label": [m[2] for m in new], "y": [top] * len(new)},
                                 rollover=100)
 
