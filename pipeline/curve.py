@@ -141,6 +141,11 @@ class EdgeSecurity:
         self._auth: ThreadAuthenticator | None = None
         self._lock = threading.Lock()
 
+    @classmethod
+    def for_plan(cls, plan) -> EdgeSecurity:
+        """The keys of a worker, from its WorkerPlan."""
+        return cls(plan.security, os.path.dirname(os.path.abspath(plan.file)), f"process '{plan.group}'")
+
     def _key(self, key: str, secret: bool) -> tuple[bytes, bytes | None]:
         if key not in self.paths:
             raise KeyFileError(f"{self.where}: a CURVE edge needs security.{key} (or {ENV[key]})")

@@ -197,6 +197,8 @@ def run_multiprocess(
             _Supervisor(router, procs, plans, result, bar, stop, observer).run()
     finally:
         _kill_stragglers(procs)
+        if launcher is not None:
+            launcher.close()  # its authenticator (CURVE on the control socket) uses this context
         router.close()
         ctx.term()
         stop.uninstall()
@@ -238,7 +240,8 @@ class _Supervisor:
         self.observed_at = 0.0
         self.receiver_of = {r.edge: g for g, p in plans.items() for r in p.receivers}
         self.clock = ClockSync()  # clock offsets, measured from each Ready on (result.extra["clocks"])
-        self.heard: dict[str, float] = {}  # group -> when it last sent anything (plans with a heartbeat)
+        # group -> when it last sent anything (plans with a heartbeat); the first word is due within a minute
+        self.heard: dict[str, float] = {g: time.monotonic() + 60.0 for g, p in plans.items() if p.heartbeat > 0}
         self.endpoints: dict[str, str] = {}
         self.ready: set[str] = set()
         self.connected: set[str] = set()
@@ -289,7 +292,7 @@ class _Supervisor:
                 self.observer(dict(self.live))
             for g, p in self.procs.items():
                 beat = self.plans[g].heartbeat
-                if beat > 0 and g not in self.reported and now - self.heard.get(g, now) > beat:
+                if beat > 0 and g not in self.reported and now - self.heard[g] > beat:
                     self.reported.add(g)  # silent: its host is gone, frozen or cut off (it is killed at the end)
                     if self.result.failure is None:
                         where = getattr(p, "where", "")

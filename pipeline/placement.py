@@ -12,7 +12,8 @@ WorkerPlan) in its own Ray worker process. Ray places the actors and tells us wh
 never goes through Ray: every edge between groups is ZeroMQ over tcp, its receiver bound on the address
 of the node its actor landed on, CURVE-encrypted when the graph has `security:` (required as soon as an
 address is not loopback, see pipeline.curve). The control channel (start barrier, stop, reports) is the
-parent's ROUTER bound on the driver's address. An actor that dies (ray.kill, a crash, its node lost)
+parent's ROUTER bound on the driver's address, a CURVE server with the same keys when `security:` is set.
+Workers on other hosts send a Heartbeat; one silent for HEARTBEAT_S is declared lost. An actor that dies (ray.kill, a crash, its node lost)
 is noticed by the parent like a local process that exits without reporting: the run stops, naming the
 process and its host.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import numbers
+import os
 import subprocess
 import uuid
 from dataclasses import replace
@@ -27,7 +29,7 @@ from dataclasses import replace
 import wavegraph
 
 from .config import GraphError
-from .curve import is_loopback
+from .curve import EdgeSecurity, is_loopback
 from .graph import Graph
 from .result import RunResult
 
@@ -159,15 +161,24 @@ class RayLauncher:
     """What run_multiprocess calls instead of starting local processes: the control endpoint on the
     driver's address, and one actor per group."""
 
-    def __init__(self, actors: dict, where: dict[str, tuple[str, str]], driver_ip: str):
-        self.actors, self.placed, self.driver_ip = actors, where, driver_ip
+    def __init__(self, actors: dict, where: dict[str, tuple[str, str]], driver_ip: str, security: EdgeSecurity):
+        self.actors, self.placed, self.driver_ip, self.security = actors, where, driver_ip, security
         self.procs: dict[str, ActorProcess] = {}
 
     def bind_control(self, router) -> str:
+        """Bind the parent's control socket on the driver's address: a CURVE server (the same server key
+        and allowed clients as the edges) when the graph has security."""
         import zmq
 
-        router.bind(f"tcp://{self.driver_ip}:*")
+        endpoint = f"tcp://{self.driver_ip}:*"
+        secure = self.security.hook(endpoint, "control", router.context, server=True)
+        if secure is not None:
+            secure(router, True, endpoint)
+        router.bind(endpoint)
         return router.getsockopt(zmq.LAST_ENDPOINT).decode()
+
+    def close(self) -> None:
+        self.security.stop()
 
     def start(self, group: str, plan) -> ActorProcess:
         ip, node_id = self.placed[group]
@@ -216,7 +227,9 @@ def run_on_ray(graph: Graph, address: str | None, speed: float | None = None, pr
         driver_ip = ray.util.get_node_ip_address()
         placed_graph = copy.copy(graph)
         placed_graph.config = replace(config, hosts=ips, transport="tcp")
-        result = run_multiprocess(placed_graph, speed, progress, launcher=RayLauncher(actors, placed, driver_ip))
+        security = EdgeSecurity(config.security, os.path.dirname(os.path.abspath(config.file)), "the parent")
+        launcher = RayLauncher(actors, placed, driver_ip, security)
+        result = run_multiprocess(placed_graph, speed, progress, launcher=launcher)
         result.extra["placement"] = {g: {"host": ip, "node_id": nid} for g, (ip, nid) in placed.items()}
         return result
     finally:

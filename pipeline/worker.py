@@ -121,6 +121,9 @@ class ControlLink:
         dealer = self.ctx.socket(zmq.DEALER)
         dealer.setsockopt(zmq.IDENTITY, self.plan.group.encode())
         dealer.setsockopt(zmq.LINGER, 2000)
+        secure = EdgeSecurity.for_plan(self.plan).hook(self.plan.control, "control", self.ctx, server=False)
+        if secure is not None:  # the parent on another host: CURVE, as on the edges
+            secure(dealer, False, self.plan.control)
         dealer.connect(self.plan.control)
         poller = zmq.Poller()
         poller.register(dealer, zmq.POLLIN)

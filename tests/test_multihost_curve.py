@@ -173,3 +173,31 @@ def test_a_process_whose_key_is_not_accepted_fails_the_run_and_the_receiver_coun
     assert not (tmp_path / "refused.npz").exists()  # nothing reached the recorder
     refused = {n: s["counters"].get("rx_refused_peers", 0) for n, s in r.stats.items() if not s.get("missing")}
     assert refused.get("bp", 0) >= 1 or refused.get("rec", 0) >= 1, r.stats
+
+
+def test_the_control_socket_under_ray_is_a_curve_server_that_refuses_other_clients(keys):
+    import zmq
+    from wavegraph.pipeline.placement import RayLauncher
+
+    security = {"server_key": keys["server"][1], "client_key": keys["client"][1]}
+    launcher = RayLauncher({}, {}, "127.0.0.1", EdgeSecurity(security, "/", "the parent"))
+    ctx = zmq.Context()
+    router = ctx.socket(zmq.ROUTER)
+    try:
+        endpoint = launcher.bind_control(router)
+        for name, secure in (("plain", None), ("rogue", {**security, "client_key": keys["rogue"][1]}),
+                             ("worker", security)):
+            dealer = ctx.socket(zmq.DEALER)
+            dealer.setsockopt(zmq.IDENTITY, name.encode())
+            if secure is not None:
+                EdgeSecurity(secure, "/").hook(endpoint, "control", ctx, server=False)(dealer, False, endpoint)
+            dealer.connect(endpoint)
+            dealer.send(b"hello")
+            got = router.recv_multipart() if router.poll(3000 if name == "worker" else 1000) else None
+            assert got == ([b"worker", b"hello"] if name == "worker" else None), (name, got)
+            dealer.close(linger=0)
+        assert launcher.security.refused.get("control", 0) >= 1  # the rogue key
+    finally:
+        router.close(linger=0)
+        launcher.close()
+        ctx.term()
