@@ -6,6 +6,7 @@ The corpus is the real EEGMMIDB S001R02 recording (64 channels, 160 Hz, 61 s) re
 the graph is file_source -> CAR -> 60 Hz notch -> 1-40 Hz bandpass -> FIF recorder, run at max speed.
 Each configuration starts from an empty output folder, so every file is processed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,8 +72,10 @@ def main(argv: list[str] | None = None) -> int:
             wall = time.monotonic() - t
             assert all(o.status == "done" for o in outcomes)
             results["ray 2 nodes x 1 cpu"] = args.files / wall
-            print(f"Ray, simulated 2-node cluster (1 CPU each, one machine): {args.files} files in {wall:.1f} s = "
-                  f"{args.files / wall:.2f} files/s (includes worker start-up)")
+            print(
+                f"Ray, simulated 2-node cluster (1 CPU each, one machine): {args.files} files in {wall:.1f} s = "
+                f"{args.files / wall:.2f} files/s (includes worker start-up)"
+            )
         finally:
             ray.shutdown()
             cluster.shutdown()

@@ -1,4 +1,5 @@
 """One way to draw a benchmark's table as a picture: grouped bars (matplotlib, Agg backend, no screen)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,8 +7,9 @@ from pathlib import Path
 import numpy as np
 
 
-def bars(path: str | Path, categories: list[str], series: dict[str, list[float]], ylabel: str, title: str,
-         log: bool = False) -> Path:
+def bars(
+    path: str | Path, categories: list[str], series: dict[str, list[float]], ylabel: str, title: str, log: bool = False
+) -> Path:
     """Grouped bars: one group per category, one bar per series; writes a PNG and returns its path."""
     import matplotlib
 
@@ -19,7 +21,9 @@ def bars(path: str | Path, categories: list[str], series: dict[str, list[float]]
     fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(categories) + 2), 4))
     for i, (name, values) in enumerate(series.items()):
         ax.bar(x + (i - (len(series) - 1) / 2) * width, values, width, label=name)
-    ax.set_xticks(x, categories, rotation=30 if len(categories) > 6 else 0, ha="right" if len(categories) > 6 else "center")
+    ax.set_xticks(
+        x, categories, rotation=30 if len(categories) > 6 else 0, ha="right" if len(categories) > 6 else "center"
+    )
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     if log:

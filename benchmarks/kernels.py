@@ -8,6 +8,7 @@ memory bandwidth (--peak-gbps, default 4800 for an H200). Ratios are against the
 
 Triton kernels are not timed on CPU: there they only run in the interpreter, which measures Python, not kernels.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,24 +64,37 @@ def _optional_impls(device: str) -> dict[str, dict[str, Callable]]:
         from mamba_ssm.ops.selective_scan_interface import selective_scan_fn
 
         extra.setdefault("selective_scan", {})["mamba_ssm"] = lambda a: selective_scan_fn(
-            a["u"], a["delta"], a["A"], a["B"], a["C"], a["D"], a["z"], a["delta_bias"], True, return_last_state=True)
+            a["u"], a["delta"], a["A"], a["B"], a["C"], a["D"], a["z"], a["delta_bias"], True, return_last_state=True
+        )
     except Exception as e:  # not installed or no build for this GPU
         print(f"# mamba_ssm selective_scan unavailable: {type(e).__name__}: {e}")
     try:
         from mamba_ssm.ops.triton.selective_state_update import selective_state_update as ssu
 
         extra.setdefault("selective_state_update", {})["mamba_ssm"] = lambda a: ssu(
-            a["state"], a["x"], a["dt"], a["A"], a["B"], a["C"], a["D"], a["z"], a["dt_bias"], True,
-            state_batch_indices=a["state_batch_indices"])
+            a["state"],
+            a["x"],
+            a["dt"],
+            a["A"],
+            a["B"],
+            a["C"],
+            a["D"],
+            a["z"],
+            a["dt_bias"],
+            True,
+            state_batch_indices=a["state_batch_indices"],
+        )
     except Exception as e:
         print(f"# mamba_ssm selective_state_update unavailable: {type(e).__name__}: {e}")
     try:
         from causal_conv1d import causal_conv1d_fn, causal_conv1d_update
 
         extra.setdefault("causal_conv1d", {})["causal_conv1d"] = lambda a: causal_conv1d_fn(
-            a["x"], a["weight"], a["bias"], activation="silu")
+            a["x"], a["weight"], a["bias"], activation="silu"
+        )
         extra.setdefault("causal_conv1d_update", {})["causal_conv1d"] = lambda a: causal_conv1d_update(
-            a["x"], a["conv_state"], a["weight"], a["bias"], activation="silu")
+            a["x"], a["conv_state"], a["weight"], a["bias"], activation="silu"
+        )
     except Exception as e:
         print(f"# causal_conv1d unavailable: {type(e).__name__}: {e}")
     try:
@@ -119,9 +133,16 @@ def make_cases(device: str, size: str, dtype: torch.dtype = torch.float32) -> li
     cases = []
     # Mamba-130M-like block shapes: d_inner 1536, N 16 (large); a small streaming-node shape otherwise
     b, d, L, n = (4, 1536, 2048, 16) if big else (1, 128, 512, 16)
-    scan = dict(u=rn(b, d, L), delta=rn(b, d, L, scale=0.5), A=-torch.rand(d, n, generator=gen).to(device) - 0.1,
-                B=rn(b, n, L), C=rn(b, n, L), D=rn(d, dt=torch.float32), z=rn(b, d, L),
-                delta_bias=rn(d, scale=0.1, dt=torch.float32))
+    scan = dict(
+        u=rn(b, d, L),
+        delta=rn(b, d, L, scale=0.5),
+        A=-torch.rand(d, n, generator=gen).to(device) - 0.1,
+        B=rn(b, n, L),
+        C=rn(b, n, L),
+        D=rn(d, dt=torch.float32),
+        z=rn(b, d, L),
+        delta_bias=rn(d, scale=0.1, dt=torch.float32),
+    )
     seq = lambda a: R.selective_scan_ref(**a, delta_softplus=True)  # noqa: E731
     chk = lambda a: R.selective_scan_chunked_ref(**a, delta_softplus=True)  # noqa: E731
     # "ref" is the form the dispatch uses on this device (kernels/__init__.py); the other form is timed beside it
@@ -129,32 +150,82 @@ def make_cases(device: str, size: str, dtype: torch.dtype = torch.float32) -> li
     cases.append(dict(op="selective_scan", args=scan, tokens=b * L, impls=scan_impls))
 
     slots, bs = (256, 64) if big else (16, 8)
-    upd = dict(state=rn(slots, d, n, dt=torch.float32), x=rn(bs, d), dt=rn(bs, d), A=scan["A"], B=rn(bs, n), C=rn(bs, n), D=scan["D"],
-               z=rn(bs, d), dt_bias=scan["delta_bias"],
-               state_batch_indices=torch.randperm(slots, generator=gen)[:bs].to(device))
+    upd = dict(
+        state=rn(slots, d, n, dt=torch.float32),
+        x=rn(bs, d),
+        dt=rn(bs, d),
+        A=scan["A"],
+        B=rn(bs, n),
+        C=rn(bs, n),
+        D=scan["D"],
+        z=rn(bs, d),
+        dt_bias=scan["delta_bias"],
+        state_batch_indices=torch.randperm(slots, generator=gen)[:bs].to(device),
+    )
     # bytes: only the touched state rows are read and written
-    cases.append(dict(op="selective_state_update", args=upd, tokens=bs,
-                      impls={"ref": lambda a: R.selective_state_update_ref(**a, dt_softplus=True)},
-                      extra_bytes=2 * bs * d * n * 4 - upd["state"].numel() * 4))
+    cases.append(
+        dict(
+            op="selective_state_update",
+            args=upd,
+            tokens=bs,
+            impls={"ref": lambda a: R.selective_state_update_ref(**a, dt_softplus=True)},
+            extra_bytes=2 * bs * d * n * 4 - upd["state"].numel() * 4,
+        )
+    )
 
     w = 4
     conv = dict(x=rn(b, d, L), weight=rn(d, w), bias=rn(d))
-    cases.append(dict(op="causal_conv1d", args=conv, tokens=b * L,
-                      impls={"ref": lambda a: R.causal_conv1d_ref(**a, activation="silu")}))
+    cases.append(
+        dict(
+            op="causal_conv1d",
+            args=conv,
+            tokens=b * L,
+            impls={"ref": lambda a: R.causal_conv1d_ref(**a, activation="silu")},
+        )
+    )
     convu = dict(x=rn(bs, d), conv_state=rn(bs, d, w - 1), weight=conv["weight"], bias=conv["bias"])
-    cases.append(dict(op="causal_conv1d_update", args=convu, tokens=bs,
-                      impls={"ref": lambda a: R.causal_conv1d_update_ref(**a, activation="silu")},
-                      extra_bytes=_bytes(convu["conv_state"])))  # the in-place state write
+    cases.append(
+        dict(
+            op="causal_conv1d_update",
+            args=convu,
+            tokens=bs,
+            impls={"ref": lambda a: R.causal_conv1d_update_ref(**a, activation="silu")},
+            extra_bytes=_bytes(convu["conv_state"]),
+        )
+    )  # the in-place state write
 
     gb, h, gl, dk, dv = (4, 8, 2048, 64, 128) if big else (1, 4, 512, 32, 64)
-    gla = dict(q=rn(gb, h, gl, dk), k=rn(gb, h, gl, dk), v=rn(gb, h, gl, dv),
-               g=F.logsigmoid(rn(gb, h, gl, dk)) / 16, initial_state=rn(gb, h, dk, dv, dt=torch.float32))
-    cases.append(dict(op="gla_chunk", args=gla, tokens=gb * gl,
-                      impls={"ref": lambda a: R.gla_chunk_ref(**a), "ref-seq": lambda a: R.gla_recurrent_ref(**a)}))
-    step = dict(q=rn(gb, h, dk), k=rn(gb, h, dk), v=rn(gb, h, dv), g=F.logsigmoid(rn(gb, h, dk)) / 16,
-                state=rn(gb, h, dk, dv, dt=torch.float32))
-    cases.append(dict(op="gla_step", args=step, tokens=gb, impls={"ref": lambda a: R.gla_step_ref(**a)},
-                      extra_bytes=_bytes(step["state"])))  # the in-place state write
+    gla = dict(
+        q=rn(gb, h, gl, dk),
+        k=rn(gb, h, gl, dk),
+        v=rn(gb, h, gl, dv),
+        g=F.logsigmoid(rn(gb, h, gl, dk)) / 16,
+        initial_state=rn(gb, h, dk, dv, dt=torch.float32),
+    )
+    cases.append(
+        dict(
+            op="gla_chunk",
+            args=gla,
+            tokens=gb * gl,
+            impls={"ref": lambda a: R.gla_chunk_ref(**a), "ref-seq": lambda a: R.gla_recurrent_ref(**a)},
+        )
+    )
+    step = dict(
+        q=rn(gb, h, dk),
+        k=rn(gb, h, dk),
+        v=rn(gb, h, dv),
+        g=F.logsigmoid(rn(gb, h, dk)) / 16,
+        state=rn(gb, h, dk, dv, dt=torch.float32),
+    )
+    cases.append(
+        dict(
+            op="gla_step",
+            args=step,
+            tokens=gb,
+            impls={"ref": lambda a: R.gla_step_ref(**a)},
+            extra_bytes=_bytes(step["state"]),
+        )
+    )  # the in-place state write
 
     if device == "cuda":
         from wavegraph.kernels import triton_conv, triton_gla, triton_ssm
@@ -215,14 +286,22 @@ def main(argv=None) -> int:
             timings.setdefault(impl, {})[case["op"]] = t * 1e3
             frac = f"{100 * gbps / args.peak_gbps:6.1f}%" if device == "cuda" else "    n/a"
             ratio = f"{ref_t / t:7.2f}x" if ref_t else "      -"
-            print(f"{case['op']:24s} {impl:14s} {t * 1e3:10.3f} {case['tokens'] / t / 1e6:10.3f} {gbps:9.2f} "
-                  f"{frac} {ratio}")
+            print(
+                f"{case['op']:24s} {impl:14s} {t * 1e3:10.3f} {case['tokens'] / t / 1e6:10.3f} {gbps:9.2f} "
+                f"{frac} {ratio}"
+            )
     if args.png:
         from .figures import bars
 
         ops = list(dict.fromkeys(op for per in timings.values() for op in per))
-        bars(args.png, ops, {impl: [per.get(op, np.nan) for op in ops] for impl, per in timings.items()}, "ms",
-             f"bench kernels ({name}, {size})", log=True)
+        bars(
+            args.png,
+            ops,
+            {impl: [per.get(op, np.nan) for op in ops] for impl, per in timings.items()},
+            "ms",
+            f"bench kernels ({name}, {size})",
+            log=True,
+        )
     return 0
 
 

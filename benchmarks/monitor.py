@@ -10,6 +10,7 @@
    the monitor's whole cost to the graph's process (tap, hub and web server); chromium's own CPU is the
    viewer's, reported apart.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,7 +49,7 @@ def tap_cost(seconds: float = 60.0) -> float:
     node = Monitor(name="x")
     node.configure({"in": signal_spec(1000.0, [f"c{i}" for i in range(64)])})
     x = np.random.default_rng(0).standard_normal((64, 1000))
-    chunks = [Chunk(x[:, i:i + 10].copy(), t0=0.0) for i in range(0, 1000, 10)]
+    chunks = [Chunk(x[:, i : i + 10].copy(), t0=0.0) for i in range(0, 1000, 10)]
     start = time.process_time()
     for s in range(int(seconds)):
         for k, c in enumerate(chunks):
@@ -67,8 +68,15 @@ def _open_page(url: str):
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--window-size=1400,1700"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,1700",
+    ):
         opts.add_argument(arg)
     return webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=opts)
 
@@ -123,15 +131,27 @@ def main(argv: list[str] | None = None) -> int:
     plain, _ = run_cost(args.seconds, monitor=False)
     watched, chrome = run_cost(args.seconds, monitor=True)
     extra = watched - plain
-    print(f"live run at --speed 1, steady state: the graph's process uses {100 * plain:.1f} % of one core plain, "
-          f"{100 * watched:.1f} % with the monitor and a page open -> the monitor costs {100 * extra:.1f} % of one "
-          f"core (target <= 10 %)")
+    print(
+        f"live run at --speed 1, steady state: the graph's process uses {100 * plain:.1f} % of one core plain, "
+        f"{100 * watched:.1f} % with the monitor and a page open -> the monitor costs {100 * extra:.1f} % of one "
+        f"core (target <= 10 %)"
+    )
     print(f"the headless chromium viewer itself used {100 * chrome:.0f} % of one core (not the graph's)")
     if args.json:
-        Path(args.json).write_text(json.dumps({"tap_core_share": tap, "run_core_share_plain": plain,
-                                               "run_core_share_monitor": watched, "monitor_core_share": extra,
-                                               "chromium_core_share": chrome,
-                                               "seconds": args.seconds, "cpus": os.cpu_count()}, indent=2))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "tap_core_share": tap,
+                    "run_core_share_plain": plain,
+                    "run_core_share_monitor": watched,
+                    "monitor_core_share": extra,
+                    "chromium_core_share": chrome,
+                    "seconds": args.seconds,
+                    "cpus": os.cpu_count(),
+                },
+                indent=2,
+            )
+        )
     return 0
 
 

@@ -10,6 +10,7 @@ polyphase step (history concat, strided windows, matmul with the reversed taps).
 Prints microseconds per chunk per node, the real-time factor (chunk duration / processing time) and the
 ratios node / plain and node / tuned. Runs on one core (BLAS threads pinned to 1 before numpy is imported).
 """
+
 from __future__ import annotations
 
 import os
@@ -35,8 +36,12 @@ FS, N_CH, CHUNK = 1000.0, 64, 10
 
 def build_chain():
     spec = signal_spec(FS, [f"E{i}" for i in range(N_CH)])
-    nodes = [("car", lookup("car")()), ("notch50", lookup("notch")(freq=50.0)),
-             ("bandpass1-40", lookup("bandpass")(l_freq=1.0, h_freq=40.0)), ("resample250", lookup("resample")(rate=250.0))]
+    nodes = [
+        ("car", lookup("car")()),
+        ("notch50", lookup("notch")(freq=50.0)),
+        ("bandpass1-40", lookup("bandpass")(l_freq=1.0, h_freq=40.0)),
+        ("resample250", lookup("resample")(rate=250.0)),
+    ]
     for _, node in nodes:
         spec = node.configure({"in": spec})["out"]
     return nodes
@@ -110,7 +115,7 @@ def run_bare(chunks, nodes, tuned: bool) -> tuple[np.ndarray, list[np.ndarray]]:
         ext = np.concatenate([hist, x], axis=1)
         start = n_in - (L - 1)
         n_in += x.shape[1]
-        hist = ext[:, -(L - 1):].copy()
+        hist = ext[:, -(L - 1) :].copy()
         j_end = (n_in - 1) // down + 1
         if j_end > n_out:
             a = n_out * down - start - (L - 1)
@@ -119,7 +124,7 @@ def run_bare(chunks, nodes, tuned: bool) -> tuple[np.ndarray, list[np.ndarray]]:
                 s0, s1 = ext.strides
                 y = (np.ndarray((J, N_CH, L), ext.dtype, ext, a * s1, (down * s1, s0, s1)) @ hrev).T
             else:
-                y = sliding_window_view(ext, L, axis=1)[:, a: a + (J - 1) * down + 1: down] @ hrev
+                y = sliding_window_view(ext, L, axis=1)[:, a : a + (J - 1) * down + 1 : down] @ hrev
             n_out = j_end
             outs.append(y)
         t4 = clock()
@@ -135,7 +140,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     n = int(args.seconds * FS)
     x = np.random.default_rng(0).standard_normal((N_CH, n)) * 1e-5
-    chunks = [Chunk(np.ascontiguousarray(x[:, i:i + CHUNK]), t0=i / FS) for i in range(0, n, CHUNK)]
+    chunks = [Chunk(np.ascontiguousarray(x[:, i : i + CHUNK]), t0=i / FS) for i in range(0, n, CHUNK)]
     times = {"node": [], "plain": [], "tuned": []}
     for r in range(args.repeats):
         nodes = build_chain()
@@ -152,21 +157,31 @@ def main(argv=None):
     us = {k: np.median(v, axis=0) / len(chunks) * 1e6 for k, v in times.items()}  # us per chunk
     names = [name for name, _ in build_chain()]
     chunk_us = CHUNK / FS * 1e6
-    print(f"{N_CH} channels, {FS:g} Hz, {CHUNK}-sample chunks, {len(chunks)} chunks x {args.repeats} repeats (median), 1 thread")
+    print(
+        f"{N_CH} channels, {FS:g} Hz, {CHUNK}-sample chunks, {len(chunks)} chunks x {args.repeats} repeats (median), 1 thread"
+    )
     print(f"{'us per chunk':<14}{'node':>9}{'bare plain':>12}{'bare tuned':>12}{'node/plain':>12}{'node/tuned':>12}")
     rows = [(n, us["node"][i], us["plain"][i], us["tuned"][i]) for i, n in enumerate(names)]
     rows.append(("chain", us["node"].sum(), us["plain"].sum(), us["tuned"].sum()))
     for name, a, b, c in rows:
         print(f"{name:<14}{a:>9.1f}{b:>12.1f}{c:>12.1f}{a / b:>12.2f}{a / c:>12.2f}")
     tot = us["node"].sum()
-    print(f"real-time factor: chain {chunk_us / tot:.0f}x, bare plain {chunk_us / us['plain'].sum():.0f}x, "
-          f"bare tuned {chunk_us / us['tuned'].sum():.0f}x (chunk = {chunk_us:.0f} us)")
+    print(
+        f"real-time factor: chain {chunk_us / tot:.0f}x, bare plain {chunk_us / us['plain'].sum():.0f}x, "
+        f"bare tuned {chunk_us / us['tuned'].sum():.0f}x (chunk = {chunk_us:.0f} us)"
+    )
     if args.png:
         from .figures import bars
 
-        bars(args.png, [r[0] for r in rows], {"node": [r[1] for r in rows], "bare plain": [r[2] for r in rows],
-                                              "bare tuned": [r[3] for r in rows]}, "us per chunk", "bench nodes")
+        bars(
+            args.png,
+            [r[0] for r in rows],
+            {"node": [r[1] for r in rows], "bare plain": [r[2] for r in rows], "bare tuned": [r[3] for r in rows]},
+            "us per chunk",
+            "bench nodes",
+        )
     return 0
+
 
 if __name__ == "__main__":
     main()

@@ -7,6 +7,7 @@ stamps every chunk on arrival (time.monotonic_ns). Reported: the drift, (wall sp
 and the last chunk) / (stream span between their t0) - 1, and how late each chunk arrived against its
 schedule (p50/p99/max). The target is |drift| < 1 % over 30 s.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,10 +67,14 @@ def main(argv=None) -> int:
     wall = (np.array([s[1] for s in StampSink.stamps]) - StampSink.stamps[0][1]) / 1e9
     drift = (wall[-1] / (t0[-1] - t0[0]) - 1.0) * 100.0
     late_ms = (wall - (t0 - t0[0])) * 1e3
-    print(f"replayed {t0[-1] - t0[0] + args.chunk_ms / 1e3:.2f} s of stream in {len(t0)} chunks of {args.chunk_ms:g} ms at --speed 1")
+    print(
+        f"replayed {t0[-1] - t0[0] + args.chunk_ms / 1e3:.2f} s of stream in {len(t0)} chunks of {args.chunk_ms:g} ms at --speed 1"
+    )
     print(f"drift: {drift:+.3f} % (wall span {wall[-1]:.3f} s for stream span {t0[-1] - t0[0]:.3f} s)")
-    print(f"lateness vs schedule: p50 {np.percentile(late_ms, 50):.2f} ms, p99 {np.percentile(late_ms, 99):.2f} ms, "
-          f"max {late_ms.max():.2f} ms")
+    print(
+        f"lateness vs schedule: p50 {np.percentile(late_ms, 50):.2f} ms, p99 {np.percentile(late_ms, 99):.2f} ms, "
+        f"max {late_ms.max():.2f} ms"
+    )
     if args.png:
         import matplotlib
 

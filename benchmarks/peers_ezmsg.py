@@ -30,6 +30,7 @@ own benchmark: publisher and subscriber in ONE process, round trip per message) 
 
 Internal modes (started by the driver): _ez, _wg_pub, _wg_sub.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -97,9 +98,14 @@ class Recorder:
 
     def dump(self, path: str) -> None:
         with open(path, "w") as f:
-            json.dump({"lat": {str(s): v for s, v in self.lat.items()},
-                       "lat_hdr": {str(s): v for s, v in self.lat_hdr.items()},
-                       "thr": {str(s): v for s, v in self.thr.items()}}, f)
+            json.dump(
+                {
+                    "lat": {str(s): v for s, v in self.lat.items()},
+                    "lat_hdr": {str(s): v for s, v in self.lat_hdr.items()},
+                    "thr": {str(s): v for s, v in self.thr.items()},
+                },
+                f,
+            )
 
 
 def _plan_args(a) -> tuple[list[int], list[int]]:
@@ -213,6 +219,7 @@ def _ez_main(a) -> int:
 # --- wavegraph side ------------------------------------------------------------------------------
 def _wg_spec():
     from wavegraph.pipeline.spec import signal_spec
+
     return signal_spec(1000.0, [f"ch{i}" for i in range(CHANNELS)])
 
 
@@ -275,13 +282,26 @@ def _wg_sub(a) -> int:
 
 # --- driver --------------------------------------------------------------------------------------
 def _common(a) -> list[str]:
-    return ["--sizes", a.sizes, "--mbytes", str(a.mbytes), "--warm", str(a.warm), "--lat-n", str(a.lat_n),
-            "--queue", str(a.queue)]
+    return [
+        "--sizes",
+        a.sizes,
+        "--mbytes",
+        str(a.mbytes),
+        "--warm",
+        str(a.warm),
+        "--lat-n",
+        str(a.lat_n),
+        "--queue",
+        str(a.queue),
+    ]
 
 
 def _env() -> dict:
-    return dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-                EZMSG_LOGLEVEL=os.environ.get("EZMSG_LOGLEVEL", "WARNING"))
+    return dict(
+        os.environ,
+        PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        EZMSG_LOGLEVEL=os.environ.get("EZMSG_LOGLEVEL", "WARNING"),
+    )
 
 
 def _load(path: str) -> dict:
@@ -291,8 +311,13 @@ def _load(path: str) -> dict:
 
 def run_ezmsg_block(a, tmp: str, b: int) -> dict:
     out = os.path.join(tmp, f"ez{b}.json")
-    p = subprocess.run([sys.executable, HERE, "_ez", "--out", out, *_common(a)], env=_env(), timeout=a.block_timeout,
-                       capture_output=True, text=True)
+    p = subprocess.run(
+        [sys.executable, HERE, "_ez", "--out", out, *_common(a)],
+        env=_env(),
+        timeout=a.block_timeout,
+        capture_output=True,
+        text=True,
+    )
     if p.returncode != 0 or not os.path.exists(out):
         raise RuntimeError(f"ezmsg block {b} failed (rc {p.returncode}):\n{p.stdout[-2000:]}\n{p.stderr[-4000:]}")
     return _load(out)
@@ -314,7 +339,7 @@ def run_wg_block(a, tmp: str, b: int) -> dict:
                 p.kill()
         for ep in (data_ep, ack_ep):
             try:
-                os.unlink(ep[len("ipc://"):])
+                os.unlink(ep[len("ipc://") :])
             except OSError:
                 pass
     if any(rcs) or not os.path.exists(out):
@@ -327,8 +352,25 @@ def _fmt(size: int) -> str:
 
 
 def _hotpath(a) -> str:
-    cmd = [sys.executable, "-m", "ezmsg.core", "perf", "hotpath", "--count", "2000", "--warmup", "200",
-           "--samples", "3", "--transports", "shm", "tcp", "--payload-sizes", *a.sizes.split(","), "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "ezmsg.core",
+        "perf",
+        "hotpath",
+        "--count",
+        "2000",
+        "--warmup",
+        "200",
+        "--samples",
+        "3",
+        "--transports",
+        "shm",
+        "tcp",
+        "--payload-sizes",
+        *a.sizes.split(","),
+        "--quiet",
+    ]
     try:
         p = subprocess.run(cmd, env=_env(), timeout=120, capture_output=True, text=True)
     except subprocess.TimeoutExpired:
@@ -346,11 +388,16 @@ def driver(a) -> int:
         payload(s)
     load0 = os.getloadavg()
     t_start = time.perf_counter()
-    print(f"peers_ezmsg on {platform.node()}: {os.cpu_count()} cpus, load {load0[0]:.2f} {load0[1]:.2f} "
-          f"{load0[2]:.2f}; python {platform.python_version()}, ezmsg {ez.__version__}, numpy {np.__version__}, "
-          f"pyzmq {zmq.__version__} (libzmq {zmq.zmq_version()})")
-    print(f"sizes {sizes}; per block and size: {a.warm} warm-up + {a.lat_n} stop-and-wait latency messages, "
-          f"throughput bursts {counts}; {a.blocks} blocks per runtime", flush=True)
+    print(
+        f"peers_ezmsg on {platform.node()}: {os.cpu_count()} cpus, load {load0[0]:.2f} {load0[1]:.2f} "
+        f"{load0[2]:.2f}; python {platform.python_version()}, ezmsg {ez.__version__}, numpy {np.__version__}, "
+        f"pyzmq {zmq.__version__} (libzmq {zmq.zmq_version()})"
+    )
+    print(
+        f"sizes {sizes}; per block and size: {a.warm} warm-up + {a.lat_n} stop-and-wait latency messages, "
+        f"throughput bursts {counts}; {a.blocks} blocks per runtime",
+        flush=True,
+    )
     res = {"wg": [], "ez": []}
     with tempfile.TemporaryDirectory(prefix="peers-") as tmp:
         for b in range(a.blocks):
@@ -376,26 +423,40 @@ def driver(a) -> int:
         hdr = np.concatenate([np.asarray(r["lat_hdr"][k], float) for r in res["wg"]]) / 1e3
         row["wg_hdr_p50_us"], row["wg_hdr_p99_us"] = float(np.percentile(hdr, 50)), float(np.percentile(hdr, 99))
         row["lat_ratio"] = row["wg_p50_us"] / row["ez_p50_us"]
-        row["lat_ratio_paired"] = float(np.median([np.median(w["lat"][k]) / np.median(e["lat"][k])
-                                                   for w, e in zip(res["wg"], res["ez"])]))
+        row["lat_ratio_paired"] = float(
+            np.median([np.median(w["lat"][k]) / np.median(e["lat"][k]) for w, e in zip(res["wg"], res["ez"])])
+        )
         row["thr_ratio"] = row["wg_msg_s"] / row["ez_msg_s"]
         table[s] = row
 
-    print("\none-way latency, us (pooled over blocks), stop-and-wait; ratio = wavegraph p50 / ezmsg p50 "
-          "(< 1: wavegraph faster); paired = median of per-block ratios")
-    print(f"{'payload':>8} {'wg p50':>8} {'wg p99':>8} {'ez p50':>8} {'ez p99':>8} {'ratio':>6} {'paired':>7} "
-          f"{'wg hdr p50':>10} {'n/side':>7}")
+    print(
+        "\none-way latency, us (pooled over blocks), stop-and-wait; ratio = wavegraph p50 / ezmsg p50 "
+        "(< 1: wavegraph faster); paired = median of per-block ratios"
+    )
+    print(
+        f"{'payload':>8} {'wg p50':>8} {'wg p99':>8} {'ez p50':>8} {'ez p99':>8} {'ratio':>6} {'paired':>7} "
+        f"{'wg hdr p50':>10} {'n/side':>7}"
+    )
     for s, r in table.items():
-        print(f"{_fmt(s):>8} {r['wg_p50_us']:8.1f} {r['wg_p99_us']:8.1f} {r['ez_p50_us']:8.1f} {r['ez_p99_us']:8.1f} "
-              f"{r['lat_ratio']:5.2f}x {r['lat_ratio_paired']:6.2f}x {r['wg_hdr_p50_us']:10.1f} {r['wg_n']:7d}")
-    print("\nthroughput, messages/s at the subscriber (median over blocks); ratio = wavegraph / ezmsg "
-          "(> 1: wavegraph faster)")
+        print(
+            f"{_fmt(s):>8} {r['wg_p50_us']:8.1f} {r['wg_p99_us']:8.1f} {r['ez_p50_us']:8.1f} {r['ez_p99_us']:8.1f} "
+            f"{r['lat_ratio']:5.2f}x {r['lat_ratio_paired']:6.2f}x {r['wg_hdr_p50_us']:10.1f} {r['wg_n']:7d}"
+        )
+    print(
+        "\nthroughput, messages/s at the subscriber (median over blocks); ratio = wavegraph / ezmsg "
+        "(> 1: wavegraph faster)"
+    )
     print(f"{'payload':>8} {'burst':>6} {'wg msg/s':>10} {'wg MB/s':>9} {'ez msg/s':>10} {'ez MB/s':>9} {'ratio':>6}")
     for (s, r), c in zip(table.items(), counts):
-        print(f"{_fmt(s):>8} {c:6d} {r['wg_msg_s']:10.0f} {r['wg_msg_s'] * s / 1e6:9.1f} {r['ez_msg_s']:10.0f} "
-              f"{r['ez_msg_s'] * s / 1e6:9.1f} {r['thr_ratio']:5.2f}x")
-    print(f"\nload average before {load0[0]:.2f}, after {load1[0]:.2f}; "
-          f"comparison took {time.perf_counter() - t_start:.1f} s", flush=True)
+        print(
+            f"{_fmt(s):>8} {c:6d} {r['wg_msg_s']:10.0f} {r['wg_msg_s'] * s / 1e6:9.1f} {r['ez_msg_s']:10.0f} "
+            f"{r['ez_msg_s'] * s / 1e6:9.1f} {r['thr_ratio']:5.2f}x"
+        )
+    print(
+        f"\nload average before {load0[0]:.2f}, after {load1[0]:.2f}; "
+        f"comparison took {time.perf_counter() - t_start:.1f} s",
+        flush=True,
+    )
     hp = None
     if not a.no_hotpath:
         print("\nezmsg's own benchmark, for context (pub and sub in ONE process, round trip per message):")
@@ -403,9 +464,20 @@ def driver(a) -> int:
         print(hp)
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"host": platform.node(), "cpus": os.cpu_count(), "load_before": load0, "load_after": load1,
-                       "ezmsg": ez.__version__, "args": vars(a), "table": {str(k): v for k, v in table.items()},
-                       "hotpath": hp}, f, indent=1)
+            json.dump(
+                {
+                    "host": platform.node(),
+                    "cpus": os.cpu_count(),
+                    "load_before": load0,
+                    "load_after": load1,
+                    "ezmsg": ez.__version__,
+                    "args": vars(a),
+                    "table": {str(k): v for k, v in table.items()},
+                    "hotpath": hp,
+                },
+                f,
+                indent=1,
+            )
     print(f"total {time.perf_counter() - t_start:.1f} s")
     return 0
 

@@ -22,6 +22,7 @@ go to the last message; best of --rounds alternating rounds.
 Peers are started with subprocess (`python -m pipeline.bench _peer ...`, arguments on the command
 line; nothing is pickled).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -146,7 +147,7 @@ def _close_bound(sock: zmq.Socket) -> None:
     sock.close(linger=0)
     if ep.startswith("ipc://"):
         try:
-            os.unlink(ep[len("ipc://"):])
+            os.unlink(ep[len("ipc://") :])
         except OSError:
             pass
 
@@ -192,8 +193,10 @@ def _latency(transport: str, sizes, iters: int) -> dict:
             ref_hop, wg_hop = np.array(ref) / 2e3, np.array(wg) / 2e3  # round trip / 2, microseconds
             out[size] = {
                 "n": len(ref),
-                "ref_p50_us": float(np.percentile(ref_hop, 50)), "ref_p99_us": float(np.percentile(ref_hop, 99)),
-                "wg_p50_us": float(np.percentile(wg_hop, 50)), "wg_p99_us": float(np.percentile(wg_hop, 99)),
+                "ref_p50_us": float(np.percentile(ref_hop, 50)),
+                "ref_p99_us": float(np.percentile(ref_hop, 99)),
+                "wg_p50_us": float(np.percentile(wg_hop, 50)),
+                "wg_p99_us": float(np.percentile(wg_hop, 99)),
                 "wg_oneway_p50_us": float(np.percentile(oneway, 50) / 1e3),
                 "wg_oneway_p99_us": float(np.percentile(oneway, 99) / 1e3),
                 "ratio_p50": float(np.percentile(wg_hop, 50) / np.percentile(ref_hop, 50)),
@@ -237,9 +240,14 @@ def _throughput(transport: str, sizes, mbytes: float, rounds: int) -> dict:
                 wg_best = max(wg_best, count / ((clock() - t) / 1e9))
                 if got != count:
                     raise RuntimeError(f"wavegraph edge delivered {got} of {count} chunks")
-            out[size] = {"n": count, "ref_msg_s": ref_best, "wg_msg_s": wg_best,
-                         "ref_MB_s": ref_best * size / 1e6, "wg_MB_s": wg_best * size / 1e6,
-                         "ratio": wg_best / ref_best}
+            out[size] = {
+                "n": count,
+                "ref_msg_s": ref_best,
+                "wg_msg_s": wg_best,
+                "ref_MB_s": ref_best * size / 1e6,
+                "wg_MB_s": wg_best * size / 1e6,
+                "ratio": wg_best / ref_best,
+            }
         _finish(peer, "throughput")
         if rx.counters["seq_missing"] or rx.counters["rejected"]:
             raise RuntimeError(f"the block-policy edge lost frames: {rx.counters}")
@@ -280,8 +288,9 @@ def _cpu_costs(size: int = TARGET_SIZE, number: int = 5000) -> dict:
             "encode_us": best(lambda: wire.encode(chunk, 0, 1)),
             "decode_us": best(lambda: wire.decode(frames, None, 1)),
             "bare_inproc_us": best(lambda: (push.send(buf), pull.recv())),
-            "bare_2frames_inproc_us": best(lambda: (push.send(head, zmq.SNDMORE), push.send(buf),
-                                                    pull.recv(copy=False), pull.recv(copy=False))),
+            "bare_2frames_inproc_us": best(
+                lambda: (push.send(head, zmq.SNDMORE), push.send(buf), pull.recv(copy=False), pull.recv(copy=False))
+            ),
             "wg_inproc_us": best(lambda: (tx.send(chunk), rx.recv())),
         }
     finally:
@@ -293,7 +302,13 @@ def _cpu_costs(size: int = TARGET_SIZE, number: int = 5000) -> dict:
 
 
 def _fmt_size(size: int) -> str:
-    return f"{size // (1024 * 1024)} MiB" if size >= 1024 * 1024 else f"{size // 1024} KiB" if size >= 1024 else f"{size} B"
+    return (
+        f"{size // (1024 * 1024)} MiB"
+        if size >= 1024 * 1024
+        else f"{size // 1024} KiB"
+        if size >= 1024
+        else f"{size} B"
+    )
 
 
 def bench_transport(argv: list[str] | None = None) -> int:
@@ -328,38 +343,59 @@ def bench_transport(argv: list[str] | None = None) -> int:
     signal.alarm(600)  # a dead peer must not hang the run
     started = time.perf_counter()
     try:
-        results = {"host": platform.node(), "cpus": os.cpu_count(), "load_1min": os.getloadavg()[0],
-                   "python": platform.python_version(), "pyzmq": zmq.__version__, "libzmq": zmq.zmq_version(),
-                   "latency": {}, "throughput": {}}
-        print(f"wavegraph bench transport on {results['host']} ({results['cpus']} cpus, load "
-              f"{results['load_1min']:.1f}), python {results['python']}, pyzmq {results['pyzmq']}, "
-              f"libzmq {results['libzmq']}")
-        print("latency per hop, microseconds: round trip / 2 of an echo, the same method for both; "
-              "ratio = wavegraph p50 / bare p50; paired = median over alternating blocks of the same ratio; "
-              "1way = header stamp to receipt (CLOCK_MONOTONIC)")
-        print(f"{'':4} {'payload':>8} {'bare p50':>9} {'bare p99':>9} {'wg p50':>8} {'wg p99':>8} "
-              f"{'ratio':>6} {'paired':>7} {'1way p50':>9} {'1way p99':>9} {'n':>6}")
+        results = {
+            "host": platform.node(),
+            "cpus": os.cpu_count(),
+            "load_1min": os.getloadavg()[0],
+            "python": platform.python_version(),
+            "pyzmq": zmq.__version__,
+            "libzmq": zmq.zmq_version(),
+            "latency": {},
+            "throughput": {},
+        }
+        print(
+            f"wavegraph bench transport on {results['host']} ({results['cpus']} cpus, load "
+            f"{results['load_1min']:.1f}), python {results['python']}, pyzmq {results['pyzmq']}, "
+            f"libzmq {results['libzmq']}"
+        )
+        print(
+            "latency per hop, microseconds: round trip / 2 of an echo, the same method for both; "
+            "ratio = wavegraph p50 / bare p50; paired = median over alternating blocks of the same ratio; "
+            "1way = header stamp to receipt (CLOCK_MONOTONIC)"
+        )
+        print(
+            f"{'':4} {'payload':>8} {'bare p50':>9} {'bare p99':>9} {'wg p50':>8} {'wg p99':>8} "
+            f"{'ratio':>6} {'paired':>7} {'1way p50':>9} {'1way p99':>9} {'n':>6}"
+        )
         for t in transports:
             lat = _latency(t, sizes, a.iters)
             results["latency"][t] = lat
             for s, r in lat.items():
-                print(f"{t:4} {_fmt_size(s):>8} {r['ref_p50_us']:9.1f} {r['ref_p99_us']:9.1f} {r['wg_p50_us']:8.1f} "
-                      f"{r['wg_p99_us']:8.1f} {r['ratio_p50']:5.2f}x {r['ratio_paired']:6.2f}x "
-                      f"{r['wg_oneway_p50_us']:9.1f} "
-                      f"{r['wg_oneway_p99_us']:9.1f} {r['n']:6d}")
+                print(
+                    f"{t:4} {_fmt_size(s):>8} {r['ref_p50_us']:9.1f} {r['ref_p99_us']:9.1f} {r['wg_p50_us']:8.1f} "
+                    f"{r['wg_p99_us']:8.1f} {r['ratio_p50']:5.2f}x {r['ratio_paired']:6.2f}x "
+                    f"{r['wg_oneway_p50_us']:9.1f} "
+                    f"{r['wg_oneway_p99_us']:9.1f} {r['n']:6d}"
+                )
         if not a.no_throughput:
             print(f"throughput, messages/s and MB/s at the receiver (best of {a.rounds}); ratio = wavegraph / bare")
-            print(f"{'':4} {'payload':>8} {'bare msg/s':>11} {'bare MB/s':>10} {'wg msg/s':>10} {'wg MB/s':>9} {'ratio':>6}")
+            print(
+                f"{'':4} {'payload':>8} {'bare msg/s':>11} {'bare MB/s':>10} {'wg msg/s':>10} {'wg MB/s':>9} {'ratio':>6}"
+            )
             for t in transports:
                 thr = _throughput(t, sizes, a.mbytes, a.rounds)
                 results["throughput"][t] = thr
                 for s, r in thr.items():
-                    print(f"{t:4} {_fmt_size(s):>8} {r['ref_msg_s']:11.0f} {r['ref_MB_s']:10.1f} "
-                          f"{r['wg_msg_s']:10.0f} {r['wg_MB_s']:9.1f} {r['ratio']:5.2f}x")
+                    print(
+                        f"{t:4} {_fmt_size(s):>8} {r['ref_msg_s']:11.0f} {r['ref_MB_s']:10.1f} "
+                        f"{r['wg_msg_s']:10.0f} {r['wg_MB_s']:9.1f} {r['ratio']:5.2f}x"
+                    )
         cpu = results["cpu_8KiB"] = _cpu_costs()
-        print(f"CPU per 8 KiB message, one thread, warm caches (us): wire.encode {cpu['encode_us']:.2f}, "
-              f"wire.decode {cpu['decode_us']:.2f}; inproc send+recv: bare 1 frame {cpu['bare_inproc_us']:.2f}, "
-              f"bare 2 frames {cpu['bare_2frames_inproc_us']:.2f}, wavegraph edge {cpu['wg_inproc_us']:.2f}")
+        print(
+            f"CPU per 8 KiB message, one thread, warm caches (us): wire.encode {cpu['encode_us']:.2f}, "
+            f"wire.decode {cpu['decode_us']:.2f}; inproc send+recv: bare 1 frame {cpu['bare_inproc_us']:.2f}, "
+            f"bare 2 frames {cpu['bare_2frames_inproc_us']:.2f}, wavegraph edge {cpu['wg_inproc_us']:.2f}"
+        )
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
@@ -369,8 +405,9 @@ def bench_transport(argv: list[str] | None = None) -> int:
         if r is not None:
             verdict = "meets" if r["ratio_p50"] <= TARGET_RATIO else "MISSES"
             ok &= r["ratio_p50"] <= TARGET_RATIO
-            print(f"target {t}: wavegraph p50 at 8 KiB is {r['ratio_p50']:.2f}x bare pyzmq "
-                  f"({verdict} <= {TARGET_RATIO}x)")
+            print(
+                f"target {t}: wavegraph p50 at 8 KiB is {r['ratio_p50']:.2f}x bare pyzmq ({verdict} <= {TARGET_RATIO}x)"
+            )
     print(f"total {time.perf_counter() - started:.1f} s")
     if a.json:
         with open(a.json, "w") as f:

@@ -22,6 +22,7 @@ Shapes (time last for the Mamba ops, as in mamba_ssm; (batch, heads, L, d) for G
         one token: q, k, g (batch, heads, dk) and v (batch, heads, dv) (a length-1 time axis is also accepted);
         state updated in place
 """
+
 from __future__ import annotations
 
 from . import reference as _ref
@@ -48,13 +49,13 @@ def selective_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_sof
     return ref(u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state)
 
 
-def selective_state_update(state, x, dt, A, B, C, D=None, z=None, dt_bias=None, dt_softplus=False,
-                           state_batch_indices=None):
+def selective_state_update(
+    state, x, dt, A, B, C, D=None, z=None, dt_bias=None, dt_softplus=False, state_batch_indices=None
+):
     if _select_backend(state, x, dt, A, B, C, D, z, dt_bias, state_batch_indices) == "triton":
         from . import triton_ssm
 
-        return triton_ssm.selective_state_update(state, x, dt, A, B, C, D, z, dt_bias, dt_softplus,
-                                                 state_batch_indices)
+        return triton_ssm.selective_state_update(state, x, dt, A, B, C, D, z, dt_bias, dt_softplus, state_batch_indices)
     return _ref.selective_state_update_ref(state, x, dt, A, B, C, D, z, dt_bias, dt_softplus, state_batch_indices)
 
 

@@ -7,6 +7,7 @@ The Triton kernels are forward-only (no backward). When autograd is recording an
 automatic choice is the reference (differentiable pure torch, also on CUDA); forcing `triton` then is an error
 rather than silently cutting the graph.
 """
+
 from __future__ import annotations
 
 import functools
@@ -48,8 +49,10 @@ def select_backend(*tensors: torch.Tensor | None) -> str:
         if not triton_available():
             raise RuntimeError(f"{ENV_VAR}=triton but triton does not import in this environment")
         if needs_grad:
-            raise RuntimeError(f"{ENV_VAR}=triton but an input requires grad and the Triton kernels are forward-only; "
-                               "run under torch.no_grad() or use the reference")
+            raise RuntimeError(
+                f"{ENV_VAR}=triton but an input requires grad and the Triton kernels are forward-only; "
+                "run under torch.no_grad() or use the reference"
+            )
         return "triton"
     if forced == "ref":
         return "ref"

@@ -7,6 +7,7 @@ fp32 accumulation, output in x's dtype, optional SiLU.
 causal_conv1d: one program per (batch, block of channels, block of time). The width taps are unrolled
 (width is a constexpr); a tap that reaches before t = 0 reads the carried state instead of x.
 """
+
 from __future__ import annotations
 
 import torch
@@ -18,10 +19,19 @@ from . import reference as _ref
 
 @triton.jit
 def _conv_kernel(
-    x_ptr, w_ptr, b_ptr, s_ptr, y_ptr,
-    dim, L,
-    WIDTH: tl.constexpr, HAS_BIAS: tl.constexpr, HAS_STATE: tl.constexpr, SILU: tl.constexpr,
-    BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr,
+    x_ptr,
+    w_ptr,
+    b_ptr,
+    s_ptr,
+    y_ptr,
+    dim,
+    L,
+    WIDTH: tl.constexpr,
+    HAS_BIAS: tl.constexpr,
+    HAS_STATE: tl.constexpr,
+    SILU: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    BLOCK_L: tl.constexpr,
 ):
     pid_b = tl.program_id(0)
     pid_d = tl.program_id(1)
@@ -52,10 +62,17 @@ def _conv_kernel(
 
 @triton.jit
 def _conv_update_kernel(
-    x_ptr, s_ptr, w_ptr, b_ptr, y_ptr,
+    x_ptr,
+    s_ptr,
+    w_ptr,
+    b_ptr,
+    y_ptr,
     dim,
-    WIDTH: tl.constexpr, HAS_BIAS: tl.constexpr, SILU: tl.constexpr,
-    BLOCK_D: tl.constexpr, BLOCK_W: tl.constexpr,
+    WIDTH: tl.constexpr,
+    HAS_BIAS: tl.constexpr,
+    SILU: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    BLOCK_W: tl.constexpr,
 ):
     pid_b = tl.program_id(0)
     pid_d = tl.program_id(1)
@@ -68,8 +85,9 @@ def _conv_update_kernel(
     win = tl.load(s_ptr + srow + offs_w[None, :], mask=in_state, other=0.0).to(tl.float32)
     x = tl.load(x_ptr + pid_b * dim + offs_d, mask=mask_d, other=0.0).to(tl.float32)
     win = tl.where((offs_w == WIDTH - 1)[None, :], x[:, None], win)
-    w = tl.load(w_ptr + offs_d[:, None] * WIDTH + offs_w[None, :],
-                mask=mask_d[:, None] & (offs_w < WIDTH)[None, :], other=0.0).to(tl.float32)
+    w = tl.load(
+        w_ptr + offs_d[:, None] * WIDTH + offs_w[None, :], mask=mask_d[:, None] & (offs_w < WIDTH)[None, :], other=0.0
+    ).to(tl.float32)
     y = tl.sum(win * w, axis=1)
     if HAS_BIAS:
         y += tl.load(b_ptr + offs_d, mask=mask_d, other=0.0).to(tl.float32)
@@ -99,12 +117,23 @@ def causal_conv1d(x, weight, bias=None, initial_state=None, activation=None, blo
     if L > 0:
         grid = (b, triton.cdiv(d, block_d), triton.cdiv(L, block_l))
         _conv_kernel[grid](
-            xc, wc, bc if bc is not None else y, sc if sc is not None else y, y, d, L,
-            WIDTH=w, HAS_BIAS=bc is not None, HAS_STATE=sc is not None, SILU=silu, BLOCK_D=block_d, BLOCK_L=block_l,
+            xc,
+            wc,
+            bc if bc is not None else y,
+            sc if sc is not None else y,
+            y,
+            d,
+            L,
+            WIDTH=w,
+            HAS_BIAS=bc is not None,
+            HAS_STATE=sc is not None,
+            SILU=silu,
+            BLOCK_D=block_d,
+            BLOCK_L=block_l,
         )
     # the final state is the last width-1 inputs of [state | x]; only those columns are touched
     if L >= w - 1:
-        final = x[..., L - (w - 1):].clone()
+        final = x[..., L - (w - 1) :].clone()
     else:
         prev = x.new_zeros(b, d, w - 1) if initial_state is None else initial_state.to(x.dtype)
         final = torch.cat([prev[..., L:], x], dim=-1)
@@ -124,8 +153,17 @@ def causal_conv1d_update(x, conv_state, weight, bias=None, activation=None, bloc
     y = torch.empty_like(xc)
     grid = (b, triton.cdiv(d, block_d))
     _conv_update_kernel[grid](
-        xc, work, wc, bc if bc is not None else y, y, d,
-        WIDTH=w, HAS_BIAS=bc is not None, SILU=silu, BLOCK_D=block_d, BLOCK_W=triton.next_power_of_2(w),
+        xc,
+        work,
+        wc,
+        bc if bc is not None else y,
+        y,
+        d,
+        WIDTH=w,
+        HAS_BIAS=bc is not None,
+        SILU=silu,
+        BLOCK_D=block_d,
+        BLOCK_W=triton.next_power_of_2(w),
     )
     if work is not conv_state:
         conv_state.copy_(work)

@@ -12,6 +12,7 @@ tokens holding the (dk, BV) state in registers. Per chunk, with G the in-chunk c
 The chunk length is the kernel's tile (16, the smallest tl.dot tile); the result does not depend on it, so the
 `chunk_size` argument only applies to the reference path. fp32 dots use IEEE precision (no TF32).
 """
+
 from __future__ import annotations
 
 import torch
@@ -25,9 +26,21 @@ CHUNK = 16
 
 @triton.jit
 def _gla_chunk_kernel(
-    q_ptr, k_ptr, v_ptr, g_ptr, s0_ptr, o_ptr, sT_ptr,
-    L, DK, DV, scale,
-    HAS_S0: tl.constexpr, BT: tl.constexpr, BK: tl.constexpr, BV: tl.constexpr,
+    q_ptr,
+    k_ptr,
+    v_ptr,
+    g_ptr,
+    s0_ptr,
+    o_ptr,
+    sT_ptr,
+    L,
+    DK,
+    DV,
+    scale,
+    HAS_S0: tl.constexpr,
+    BT: tl.constexpr,
+    BK: tl.constexpr,
+    BV: tl.constexpr,
 ):
     pid_bh = tl.program_id(0)
     pid_v = tl.program_id(1)
@@ -67,8 +80,9 @@ def _gla_chunk_kernel(
             expo = tl.where((offs_t >= j)[:, None], G - Gj[None, :], float("-inf"))
             a = tl.sum(q * kj[None, :] * tl.exp(expo), axis=1)  # (BT,) scores of column j
             o += a[:, None] * vj[None, :]
-        tl.store(o_ptr + v_base + rows[:, None] * DV + offs_v[None, :], (o * scale).to(o_ptr.dtype.element_ty),
-                 mask=m_tv)
+        tl.store(
+            o_ptr + v_base + rows[:, None] * DV + offs_v[None, :], (o * scale).to(o_ptr.dtype.element_ty), mask=m_tv
+        )
         G_last = tl.sum(tl.where((offs_t == BT - 1)[:, None], G, 0.0), axis=0)  # padded rows add 0 to G
         kd = k * tl.exp(G_last[None, :] - G)
         S = tl.exp(G_last)[:, None] * S + tl.dot(tl.trans(kd), v, input_precision="ieee")
@@ -77,9 +91,17 @@ def _gla_chunk_kernel(
 
 @triton.jit
 def _gla_step_kernel(
-    q_ptr, k_ptr, v_ptr, g_ptr, s_ptr, o_ptr,
-    DK, DV, scale,
-    BK: tl.constexpr, BV: tl.constexpr,
+    q_ptr,
+    k_ptr,
+    v_ptr,
+    g_ptr,
+    s_ptr,
+    o_ptr,
+    DK,
+    DV,
+    scale,
+    BK: tl.constexpr,
+    BV: tl.constexpr,
 ):
     pid_bh = tl.program_id(0)
     pid_v = tl.program_id(1)
@@ -110,15 +132,16 @@ def gla_chunk(q, k, v, g, initial_state=None, scale=None, chunk_size=64):
     b, h, L, dk, dv = _ref.check_gla_args(q, k, v, g, initial_state)
     if chunk_size < 1:
         raise ValueError("chunk_size must be >= 1")
-    scale = dk ** -0.5 if scale is None else float(scale)
+    scale = dk**-0.5 if scale is None else float(scale)
     q, k, v, g = (t.contiguous() for t in (q, k, v, g))
     s0 = None if initial_state is None else initial_state.float().contiguous()
     o = torch.empty_like(v)
     sT = torch.empty(b, h, dk, dv, device=v.device, dtype=torch.float32)
     BK, BV = _blocks(dk, dv)
     grid = (b * h, triton.cdiv(dv, BV))
-    _gla_chunk_kernel[grid](q, k, v, g, s0 if s0 is not None else sT, o, sT, L, dk, dv, scale,
-                            HAS_S0=s0 is not None, BT=CHUNK, BK=BK, BV=BV)
+    _gla_chunk_kernel[grid](
+        q, k, v, g, s0 if s0 is not None else sT, o, sT, L, dk, dv, scale, HAS_S0=s0 is not None, BT=CHUNK, BK=BK, BV=BV
+    )
     return o, sT
 
 
@@ -128,7 +151,7 @@ def gla_step(q, k, v, g, state, scale=None):
     b, h, dk = q.shape
     _ref.check_gla_args(q[:, :, None], k[:, :, None], v[:, :, None], g[:, :, None], state)
     dv = v.shape[-1]
-    scale = dk ** -0.5 if scale is None else float(scale)
+    scale = dk**-0.5 if scale is None else float(scale)
     q, k, v, g = (t.contiguous() for t in (q, k, v, g))
     work = state if state.is_contiguous() else state.contiguous()
     o = torch.empty_like(v)

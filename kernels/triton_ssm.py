@@ -8,6 +8,7 @@ steps; inside a tile the linear recurrence h_t = a_t h_{t-1} + b_t is solved wit
 time axis of a (BLOCK_D, N, BLOCK_L) tile, then the carried state is applied and y = <C_t, h_t> is reduced over N.
 Loads along time are contiguous (time is the last axis), so each tile load is coalesced.
 """
+
 from __future__ import annotations
 
 import torch
@@ -30,11 +31,28 @@ def _softplus(x):
 
 @triton.jit
 def _selective_scan_kernel(
-    u_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, dtb_ptr, h0_ptr, y_ptr, hT_ptr,
-    dim, L, N,
-    HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DTB: tl.constexpr, SOFTPLUS: tl.constexpr,
+    u_ptr,
+    dt_ptr,
+    A_ptr,
+    B_ptr,
+    C_ptr,
+    D_ptr,
+    z_ptr,
+    dtb_ptr,
+    h0_ptr,
+    y_ptr,
+    hT_ptr,
+    dim,
+    L,
+    N,
+    HAS_D: tl.constexpr,
+    HAS_Z: tl.constexpr,
+    HAS_DTB: tl.constexpr,
+    SOFTPLUS: tl.constexpr,
     HAS_H0: tl.constexpr,
-    BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_L: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    BLOCK_L: tl.constexpr,
 ):
     pid_b = tl.program_id(0)
     pid_d = tl.program_id(1)
@@ -92,11 +110,26 @@ def _selective_scan_kernel(
 
 @triton.jit
 def _state_update_kernel(
-    state_ptr, x_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, dtb_ptr, idx_ptr, y_ptr,
-    dim, N,
-    HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DTB: tl.constexpr, SOFTPLUS: tl.constexpr,
+    state_ptr,
+    x_ptr,
+    dt_ptr,
+    A_ptr,
+    B_ptr,
+    C_ptr,
+    D_ptr,
+    z_ptr,
+    dtb_ptr,
+    idx_ptr,
+    y_ptr,
+    dim,
+    N,
+    HAS_D: tl.constexpr,
+    HAS_Z: tl.constexpr,
+    HAS_DTB: tl.constexpr,
+    SOFTPLUS: tl.constexpr,
     HAS_IDX: tl.constexpr,
-    BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    BLOCK_N: tl.constexpr,
 ):
     pid_b = tl.program_id(0)
     pid_d = tl.program_id(1)
@@ -141,8 +174,20 @@ def _block_n(n: int) -> int:
     return triton.next_power_of_2(n)
 
 
-def selective_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False, initial_state=None,
-                   block_d: int = 16, block_l: int = 16):
+def selective_scan(
+    u,
+    delta,
+    A,
+    B,
+    C,
+    D=None,
+    z=None,
+    delta_bias=None,
+    delta_softplus=False,
+    initial_state=None,
+    block_d: int = 16,
+    block_l: int = 16,
+):
     b, d, L, n = _ref.check_scan_args(u, delta, A, B, C, D, z, delta_bias, initial_state)
     u, delta, A, B, C, D, z, delta_bias = map(_c, (u, delta, A, B, C, D, z, delta_bias))
     h0 = None if initial_state is None else initial_state.float().contiguous()
@@ -151,17 +196,35 @@ def selective_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_sof
     dummy = hT  # stands in for absent optional pointers; never read (the HAS_* flag is False)
     grid = (b, triton.cdiv(d, block_d))
     _selective_scan_kernel[grid](
-        u, delta, A, B, C, D if D is not None else dummy, z if z is not None else dummy,
-        delta_bias if delta_bias is not None else dummy, h0 if h0 is not None else dummy, y, hT,
-        d, L, n,
-        HAS_D=D is not None, HAS_Z=z is not None, HAS_DTB=delta_bias is not None, SOFTPLUS=bool(delta_softplus),
-        HAS_H0=h0 is not None, BLOCK_D=block_d, BLOCK_N=_block_n(n), BLOCK_L=block_l,
+        u,
+        delta,
+        A,
+        B,
+        C,
+        D if D is not None else dummy,
+        z if z is not None else dummy,
+        delta_bias if delta_bias is not None else dummy,
+        h0 if h0 is not None else dummy,
+        y,
+        hT,
+        d,
+        L,
+        n,
+        HAS_D=D is not None,
+        HAS_Z=z is not None,
+        HAS_DTB=delta_bias is not None,
+        SOFTPLUS=bool(delta_softplus),
+        HAS_H0=h0 is not None,
+        BLOCK_D=block_d,
+        BLOCK_N=_block_n(n),
+        BLOCK_L=block_l,
     )
     return y, hT
 
 
-def selective_state_update(state, x, dt, A, B, C, D=None, z=None, dt_bias=None, dt_softplus=False,
-                           state_batch_indices=None, block_d: int = 32):
+def selective_state_update(
+    state, x, dt, A, B, C, D=None, z=None, dt_bias=None, dt_softplus=False, state_batch_indices=None, block_d: int = 32
+):
     bsz, d, n = _ref.check_state_update_args(state, x, dt, A, B, C, D, z, dt_bias, state_batch_indices)
     x, dt, A, B, C, D, z, dt_bias, idx = map(_c, (x, dt, A, B, C, D, z, dt_bias, state_batch_indices))
     work = state if state.is_contiguous() else state.contiguous()
@@ -169,11 +232,26 @@ def selective_state_update(state, x, dt, A, B, C, D=None, z=None, dt_bias=None, 
     dummy = y
     grid = (bsz, triton.cdiv(d, block_d))
     _state_update_kernel[grid](
-        work, x, dt, A, B, C, D if D is not None else dummy, z if z is not None else dummy,
-        dt_bias if dt_bias is not None else dummy, idx if idx is not None else dummy, y,
-        d, n,
-        HAS_D=D is not None, HAS_Z=z is not None, HAS_DTB=dt_bias is not None, SOFTPLUS=bool(dt_softplus),
-        HAS_IDX=idx is not None, BLOCK_D=block_d, BLOCK_N=_block_n(n),
+        work,
+        x,
+        dt,
+        A,
+        B,
+        C,
+        D if D is not None else dummy,
+        z if z is not None else dummy,
+        dt_bias if dt_bias is not None else dummy,
+        idx if idx is not None else dummy,
+        y,
+        d,
+        n,
+        HAS_D=D is not None,
+        HAS_Z=z is not None,
+        HAS_DTB=dt_bias is not None,
+        SOFTPLUS=bool(dt_softplus),
+        HAS_IDX=idx is not None,
+        BLOCK_D=block_d,
+        BLOCK_N=_block_n(n),
     )
     if work is not state:
         state.copy_(work)

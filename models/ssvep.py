@@ -25,6 +25,7 @@ ITR (Wolpaw et al. 2002): bits per selection
 ``B = log2 M + P log2 P + (1 - P) log2((1 - P) / (M - 1))``, and bits/min = ``B * 60 / T`` with
 T = window length + gaze shift (seconds per selection). B is taken as 0 at or below chance (P <= 1/M).
 """
+
 from __future__ import annotations
 
 import math
@@ -33,25 +34,39 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import signal as sps
 
-__all__ = ["FBCCA", "fbcca_bands", "filter_bank", "design_bank", "references", "itr_bits", "itr_bits_per_min",
-           "cca_max_corr"]
+__all__ = [
+    "FBCCA",
+    "fbcca_bands",
+    "filter_bank",
+    "design_bank",
+    "references",
+    "itr_bits",
+    "itr_bits_per_min",
+    "cca_max_corr",
+]
 
 
-def fbcca_bands(rate: float, n_bands: int = 5, step: float = 8.0, start: float = 6.0, high: float = 90.0) -> list[tuple[float, float]]:
+def fbcca_bands(
+    rate: float, n_bands: int = 5, step: float = 8.0, start: float = 6.0, high: float = 90.0
+) -> list[tuple[float, float]]:
     """Sub-band edges [start + step*(n-1), high] for n = 1..n_bands; high clipped to 0.45 * rate."""
     hi = min(high, 0.45 * rate)
     bands = [(start + step * n, hi) for n in range(n_bands)]
     bad = [b for b in bands if b[0] >= hi]
     if bad:
-        raise ValueError(f"sub-band low edge {bad[0][0]:g} Hz is not below the high edge {hi:g} Hz at {rate:g} Hz; "
-                         "use fewer sub-bands or a higher sampling rate")
+        raise ValueError(
+            f"sub-band low edge {bad[0][0]:g} Hz is not below the high edge {hi:g} Hz at {rate:g} Hz; "
+            "use fewer sub-bands or a higher sampling rate"
+        )
     return bands
 
 
 def design_bank(bands, rate: float, order: int = 4, rp: float = 0.5) -> list[np.ndarray]:
     """Causal Chebyshev type I band-pass SOS per band (order per edge, ripple rp dB)."""
-    return [sps.iirfilter(order, [lo, hi], rp=rp, btype="bandpass", ftype="cheby1", output="sos", fs=rate)
-            for lo, hi in bands]
+    return [
+        sps.iirfilter(order, [lo, hi], rp=rp, btype="bandpass", ftype="cheby1", output="sos", fs=rate)
+        for lo, hi in bands
+    ]
 
 
 def filter_bank(x: np.ndarray, sos_list, zi=None):
@@ -145,7 +160,7 @@ class FBCCA:
                 continue
             for j, qy in enumerate(qys):
                 rho[k, j] = min(np.linalg.svd(qx.T @ qy, compute_uv=False)[0], 1.0)
-        return self.weights @ rho ** 2
+        return self.weights @ rho**2
 
     def filter(self, x: np.ndarray) -> np.ndarray:
         """Causal sub-band filtering of a whole (channels, samples) signal from zero state."""

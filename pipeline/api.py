@@ -15,6 +15,7 @@ errors name the node and the fix) and the same executor, so the captured arrays 
 recorder would have written. Capturing runs the graph in one process (`run(in_process=False)` runs the
 YAML's process groups, but then nothing can be captured: use recorders).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -86,7 +87,12 @@ class GraphBuilder:
     def from_yaml(cls, path: str | Path, overrides: list[str] = ()) -> GraphBuilder:
         config = load_config(path, list(overrides))
         g = cls(config.name)
-        g.nodes, g.edges, g.processes, g._file = list(config.nodes), list(config.edges), dict(config.processes), config.file
+        g.nodes, g.edges, g.processes, g._file = (
+            list(config.nodes),
+            list(config.edges),
+            dict(config.processes),
+            config.file,
+        )
         return g
 
     def add(self, type_: str, *inputs: str, id: str | None = None, **params) -> str:
@@ -99,8 +105,17 @@ class GraphBuilder:
         if inputs:
             ports = self._ports(type_, "inputs")
             if len(inputs) > len(ports):
-                raise GraphError([(self._file, 0, f"node '{node_id}' ({type_}) has {len(ports)} inputs "
-                                   f"({', '.join(ports)}), got {len(inputs)}", "connect fewer, or use connect()")])
+                raise GraphError(
+                    [
+                        (
+                            self._file,
+                            0,
+                            f"node '{node_id}' ({type_}) has {len(ports)} inputs "
+                            f"({', '.join(ports)}), got {len(inputs)}",
+                            "connect fewer, or use connect()",
+                        )
+                    ]
+                )
             for src, port in zip(inputs, ports):
                 self.connect(src, f"{node_id}.{port}")
         return node_id

@@ -11,6 +11,7 @@ Engines: `local` (default), a process pool of --jobs workers (default: the CPU c
 per file (`pip install 'wavegraph[ray]'`; --ray ADDRESS joins a cluster, --task-cpus/--task-gpus set
 per-task resources, e.g. --task-gpus 1 for a model graph).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,13 +62,29 @@ def plan(graph: str, pattern: str, out_dir: str, overrides: list[str], source: s
     sources = [n.id for n in config.nodes if n.type == "file_source"]
     if source is None:
         if len(sources) != 1:
-            raise GraphError([(config.file, 0, f"batch needs one file_source to feed, the graph has {len(sources)}"
-                               + (f" ({', '.join(sources)})" if sources else ""),
-                               "name it with --source NODE" if sources else "add a file_source node")])
+            raise GraphError(
+                [
+                    (
+                        config.file,
+                        0,
+                        f"batch needs one file_source to feed, the graph has {len(sources)}"
+                        + (f" ({', '.join(sources)})" if sources else ""),
+                        "name it with --source NODE" if sources else "add a file_source node",
+                    )
+                ]
+            )
         source = sources[0]
     elif source not in sources:
-        raise GraphError([(config.file, 0, f"--source {source}: not a file_source node of the graph",
-                           f"use one of: {', '.join(sources) or 'none'}")])
+        raise GraphError(
+            [
+                (
+                    config.file,
+                    0,
+                    f"--source {source}: not a file_source node of the graph",
+                    f"use one of: {', '.join(sources) or 'none'}",
+                )
+            ]
+        )
     recorders = [n for n in config.nodes if n.type == "recorder"]
     if not recorders:
         raise GraphError([(config.file, 0, "batch: the graph records nothing", "add a recorder node")])
@@ -121,8 +138,9 @@ def run_job(job: Job) -> Outcome:
 
 def _progress(done: int, total: int, failed: int) -> None:
     filled = int(30 * done / max(total, 1))
-    sys.stderr.write(f"\r[{'#' * filled}{' ' * (30 - filled)}] {done}/{total} files" +
-                     (f", {failed} failed" if failed else ""))
+    sys.stderr.write(
+        f"\r[{'#' * filled}{' ' * (30 - filled)}] {done}/{total} files" + (f", {failed} failed" if failed else "")
+    )
     if done == total:
         sys.stderr.write("\n")
     sys.stderr.flush()
@@ -145,16 +163,21 @@ def run_local(jobs: list[Job], workers: int, progress: bool = True) -> list[Outc
     return outcomes
 
 
-def run_ray(jobs: list[Job], address: str | None, task_cpus: float, task_gpus: float,
-            progress: bool = True) -> list[Outcome]:
+def run_ray(
+    jobs: list[Job], address: str | None, task_cpus: float, task_gpus: float, progress: bool = True
+) -> list[Outcome]:
     try:
         import ray
     except ImportError as e:
         raise SystemExit(f"--engine ray needs Ray: pip install 'wavegraph[ray]' ({e})") from None
     started_here = not ray.is_initialized()
     if started_here:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                 **({} if address else {"_node_ip_address": "127.0.0.1"}))
+        ray.init(
+            address=address,
+            include_dashboard=False,
+            log_to_driver=False,
+            **({} if address else {"_node_ip_address": "127.0.0.1"}),
+        )
     try:
         task = ray.remote(num_cpus=task_cpus, num_gpus=task_gpus, max_retries=0)(run_job)
         pending = {task.remote(job): job for job in jobs}
@@ -204,8 +227,10 @@ def main(argv: list[str] | None = None) -> int:
     outcomes += skipped
     wall = time.monotonic() - t
     counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "skipped", "failed")}
-    print(f"{len(jobs)} files in {wall:.1f} s ({counts['done'] / wall if wall else 0:.2f} files/s): "
-          f"{counts['done']} done, {counts['skipped']} skipped (complete), {counts['failed']} failed")
+    print(
+        f"{len(jobs)} files in {wall:.1f} s ({counts['done'] / wall if wall else 0:.2f} files/s): "
+        f"{counts['done']} done, {counts['skipped']} skipped (complete), {counts['failed']} failed"
+    )
     for o in sorted(outcomes, key=lambda o: o.input):
         if o.status == "failed":
             print(f"FAILED {o.input}: {o.error.splitlines()[0] if o.error else ''}")

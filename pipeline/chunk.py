@@ -1,4 +1,5 @@
 """The unit of data that moves along an edge."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -31,12 +32,12 @@ class Chunk:
     eos: bool = False
     origin_ns: int = 0
 
-    def with_data(self, data: np.ndarray, t0: float | None = None) -> "Chunk":
+    def with_data(self, data: np.ndarray, t0: float | None = None) -> Chunk:
         """A new chunk with the same flags and new data (and optionally a new start time)."""
         return replace(self, data=data, t0=self.t0 if t0 is None else t0)
 
     @classmethod
-    def end(cls, t0: float = 0.0) -> "Chunk":
+    def end(cls, t0: float = 0.0) -> Chunk:
         """An empty end-of-stream marker."""
         return cls(data=np.zeros((0,), dtype=np.float64), t0=t0, eos=True)
 

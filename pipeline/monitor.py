@@ -11,6 +11,7 @@ The hub keeps, per stream, the last `HISTORY_S` seconds of decimated traces, the
 last spectrogram/heatmap frames and the last markers, plus the latest per-node statistics and the graph
 layout. The web page (pipeline/monitor_app.py) polls it about 30 times a second.
 """
+
 from __future__ import annotations
 
 import json
@@ -122,8 +123,12 @@ class MonitorHub:
             for node, s in stats.items():
                 t_prev, in_prev, out_prev = self._prev_counts.get(node, (self.started, 0, 0))
                 dt = max(now - t_prev, 1e-3)
-                row = dict(s, process=processes.get(node, "main"),
-                           rate_in=(s["chunks_in"] - in_prev) / dt, rate_out=(s["chunks_out"] - out_prev) / dt)
+                row = dict(
+                    s,
+                    process=processes.get(node, "main"),
+                    rate_in=(s["chunks_in"] - in_prev) / dt,
+                    rate_out=(s["chunks_out"] - out_prev) / dt,
+                )
                 if now - t_prev < 0.5 and node in self.stats:  # keep the last rate; too short to measure
                     row["rate_in"], row["rate_out"] = self.stats[node]["rate_in"], self.stats[node]["rate_out"]
                 else:
@@ -217,8 +222,15 @@ def graph_info(graph, processes: dict[str, str] | None = None) -> dict:
     """Nodes with their process, type and latency, the edges with their specs, and each path's latency
     (the monitor's own nodes left out: they are taps, not part of the processing)."""
     shown = [n for n in graph.order if graph.node_config(n).type != "monitor"]
-    nodes = [{"id": n, "type": graph.node_config(n).type, "process": (processes or {}).get(n) or graph.group_of(n),
-              "latency_ms": 1e3 * graph.nodes[n].latency_seconds} for n in shown]
+    nodes = [
+        {
+            "id": n,
+            "type": graph.node_config(n).type,
+            "process": (processes or {}).get(n) or graph.group_of(n),
+            "latency_ms": 1e3 * graph.nodes[n].latency_seconds,
+        }
+        for n in shown
+    ]
     edges = []
     for e in graph.config.edges:
         if e.target_node not in shown:

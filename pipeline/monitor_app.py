@@ -11,6 +11,7 @@ a heatmap (audio spectrogram, features, tokens), the per-node table (rates, drop
 lateness, compute and end-to-end latency p50/p99, xruns) and the graph with its processes and the
 declared latency of each path.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -29,13 +30,24 @@ except ImportError:  # pragma: no cover - bokeh missing
     def without_property_validation(fn):
         return fn
 
+
 TICK_MS = 33
 PALETTE = ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 FLAG_COLOR = "#d62728"
 MAX_TRACES = 64
-TABLE_FIELDS = [("node", "node"), ("process", "process"), ("rate_in", "in/s"), ("rate_out", "out/s"),
-                ("drops", "drops"), ("gaps", "gaps"), ("restarts", "restarts"), ("late_ms", "late ms"),
-                ("compute", "compute us p50/p99"), ("e2e", "e2e ms p50/p99"), ("xruns", "xruns")]
+TABLE_FIELDS = [
+    ("node", "node"),
+    ("process", "process"),
+    ("rate_in", "in/s"),
+    ("rate_out", "out/s"),
+    ("drops", "drops"),
+    ("gaps", "gaps"),
+    ("restarts", "restarts"),
+    ("late_ms", "late ms"),
+    ("compute", "compute us p50/p99"),
+    ("e2e", "e2e ms p50/p99"),
+    ("xruns", "xruns"),
+]
 
 
 def _newer(items, cursor: int) -> list:
@@ -58,11 +70,19 @@ def table_rows(stats: dict[str, dict]) -> dict[str, list]:
     for node, s in stats.items():
         counters = s.get("counters", {})
         xruns = sum(v for k, v in counters.items() if "flow" in k or "xrun" in k)
-        row = {"node": node, "process": s.get("process", ""), "rate_in": round(s.get("rate_in", 0.0), 1),
-               "rate_out": round(s.get("rate_out", 0.0), 1), "drops": s.get("drops", 0), "gaps": s.get("gaps", 0),
-               "restarts": s.get("restarts", 0), "late_ms": round(counters.get("late_us_max", 0) / 1e3, 2),
-               "compute": _pair(s.get("compute_ns", []), 1e3), "e2e": _pair(s.get("latency_ns", []), 1e6),
-               "xruns": xruns}
+        row = {
+            "node": node,
+            "process": s.get("process", ""),
+            "rate_in": round(s.get("rate_in", 0.0), 1),
+            "rate_out": round(s.get("rate_out", 0.0), 1),
+            "drops": s.get("drops", 0),
+            "gaps": s.get("gaps", 0),
+            "restarts": s.get("restarts", 0),
+            "late_ms": round(counters.get("late_us_max", 0) / 1e3, 2),
+            "compute": _pair(s.get("compute_ns", []), 1e3),
+            "e2e": _pair(s.get("latency_ns", []), 1e6),
+            "xruns": xruns,
+        }
         for k in cols:
             cols[k].append(row[k])
     return cols
@@ -85,16 +105,33 @@ def _graph_figure(info: dict):
         rows[d] = rows.get(d, 0) + 1
     processes = sorted({n["process"] for n in nodes})
     colors = {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(processes)}
-    src = ColumnDataSource({"x": [pos[n["id"]][0] for n in nodes], "y": [pos[n["id"]][1] for n in nodes],
-                            "label": [f"{n['id']} ({n['type']}, {n['latency_ms']:.1f} ms)" for n in nodes],
-                            "process": [n["process"] for n in nodes], "color": [colors[n["process"]] for n in nodes]})
-    fig = figure(height=220, sizing_mode="stretch_width", title="graph (colour = process)", toolbar_location=None,
-                 x_range=(-0.5, max(depth.values(), default=0) + 1.5), y_range=(-max(rows.values(), default=1), 1))
+    src = ColumnDataSource(
+        {
+            "x": [pos[n["id"]][0] for n in nodes],
+            "y": [pos[n["id"]][1] for n in nodes],
+            "label": [f"{n['id']} ({n['type']}, {n['latency_ms']:.1f} ms)" for n in nodes],
+            "process": [n["process"] for n in nodes],
+            "color": [colors[n["process"]] for n in nodes],
+        }
+    )
+    fig = figure(
+        height=220,
+        sizing_mode="stretch_width",
+        title="graph (colour = process)",
+        toolbar_location=None,
+        x_range=(-0.5, max(depth.values(), default=0) + 1.5),
+        y_range=(-max(rows.values(), default=1), 1),
+    )
     fig.axis.visible = False
     fig.grid.visible = False
-    fig.segment([pos[e["source"]][0] for e in info["edges"]], [pos[e["source"]][1] for e in info["edges"]],
-                [pos[e["target"]][0] for e in info["edges"]], [pos[e["target"]][1] for e in info["edges"]],
-                line_color="#999999", line_width=2)
+    fig.segment(
+        [pos[e["source"]][0] for e in info["edges"]],
+        [pos[e["source"]][1] for e in info["edges"]],
+        [pos[e["target"]][0] for e in info["edges"]],
+        [pos[e["target"]][1] for e in info["edges"]],
+        line_color="#999999",
+        line_width=2,
+    )
     fig.scatter("x", "y", source=src, size=18, color="color", legend_field="process")
     fig.add_layout(LabelSet(x="x", y="y", text="label", source=src, x_offset=10, y_offset=5, text_font_size="9pt"))
     fig.legend.location = "bottom_right"
@@ -138,37 +175,69 @@ class Session:
         self.psd = ColumnDataSource({"xs": [], "ys": [], "color": []}, name="psd")
         self.heat = ColumnDataSource({"image": [], "x": [], "dw": [], "dh": []}, name="heatmap")
         self.table = ColumnDataSource({k: [] for k, _ in TABLE_FIELDS}, name="node_table")
-        self.fig = figure(height=480, sizing_mode="stretch_width", title="signals", name="trace_figure",
-                          x_range=DataRange1d(follow="end", follow_interval=10, range_padding=0),
-                          toolbar_location="above", tools="xpan,xwheel_zoom,reset")
+        self.fig = figure(
+            height=480,
+            sizing_mode="stretch_width",
+            title="signals",
+            name="trace_figure",
+            x_range=DataRange1d(follow="end", follow_interval=10, range_padding=0),
+            toolbar_location="above",
+            tools="xpan,xwheel_zoom,reset",
+        )
         self.fig.yaxis.visible = False
         self.fig.segment(x0="x", y0=-1, x1="x", y1="y", source=self.markers, line_color="#ff7f0e", line_width=2)
         self.fig.text(x="x", y="y", text="label", source=self.markers, text_color="#ff7f0e", text_font_size="9pt")
         self.lines: list = []
         self.n_shown = 0
-        self.psd_fig = figure(height=240, sizing_mode="stretch_width", title="power spectrum (dB)",
-                              x_axis_label="Hz", toolbar_location=None)
+        self.psd_fig = figure(
+            height=240,
+            sizing_mode="stretch_width",
+            title="power spectrum (dB)",
+            x_axis_label="Hz",
+            toolbar_location=None,
+        )
         self.psd_fig.multi_line("xs", "ys", source=self.psd, line_color="color")
         self.mapper = LinearColorMapper(palette="Viridis256", low=-60, high=0)
-        self.heat_fig = figure(height=240, sizing_mode="stretch_width", title="spectrogram / features",
-                               toolbar_location=None, x_range=DataRange1d(range_padding=0),
-                               y_range=DataRange1d(range_padding=0))
+        self.heat_fig = figure(
+            height=240,
+            sizing_mode="stretch_width",
+            title="spectrogram / features",
+            toolbar_location=None,
+            x_range=DataRange1d(range_padding=0),
+            y_range=DataRange1d(range_padding=0),
+        )
         self.heat_fig.image(image="image", x="x", y=0, dw="dw", dh="dh", source=self.heat, color_mapper=self.mapper)
         cols = [TableColumn(field=k, title=title) for k, title in TABLE_FIELDS]
-        node_table = DataTable(source=self.table, columns=cols, height=220, sizing_mode="stretch_width",
-                               index_position=None, name="node_table_widget")
+        node_table = DataTable(
+            source=self.table,
+            columns=cols,
+            height=220,
+            sizing_mode="stretch_width",
+            index_position=None,
+            name="node_table_widget",
+        )
         self.select.on_change("value", lambda attr, old, new: self._switch(new))
-        self.span.on_change("value", lambda attr, old, new: (setattr(self.fig.x_range, "follow_interval", new),
-                                                             self._restack()))
+        self.span.on_change(
+            "value", lambda attr, old, new: (setattr(self.fig.x_range, "follow_interval", new), self._restack())
+        )
         self.channel.on_change("value", lambda attr, old, new: self._show_scale())
         self.scale.on_change("value", lambda attr, old, new: self._set_scale(new))
         self.gain.on_change("value", lambda attr, old, new: self._restack())
-        paths = "<br>".join(f"{' → '.join(p['path'])}: {p['latency_ms']:.1f} ms declared"
-                            for p in hub.graph_info.get("paths", []))
-        doc.add_root(column(self.title, row(self.select, self.gain, self.span, self.channel, self.scale),
-                            self.fig, row(self.psd_fig, self.heat_fig, sizing_mode="stretch_width"),
-                            node_table, _graph_figure(hub.graph_info), Div(text=f"<b>latency per path</b><br>{paths}"),
-                            sizing_mode="stretch_width"))
+        paths = "<br>".join(
+            f"{' → '.join(p['path'])}: {p['latency_ms']:.1f} ms declared" for p in hub.graph_info.get("paths", [])
+        )
+        doc.add_root(
+            column(
+                self.title,
+                row(self.select, self.gain, self.span, self.channel, self.scale),
+                self.fig,
+                row(self.psd_fig, self.heat_fig, sizing_mode="stretch_width"),
+                node_table,
+                _graph_figure(hub.graph_info),
+                Div(text=f"<b>latency per path</b><br>{paths}"),
+                sizing_mode="stretch_width",
+            )
+        )
         doc.title = "wavegraph monitor"
         doc.add_periodic_callback(self.update, TICK_MS)
 
@@ -180,8 +249,9 @@ class Session:
         view = self.hub.snapshot(name)
         n = min(len(view.channels), MAX_TRACES) if view else 0
         for i in range(len(self.lines), n):
-            self.lines.append(self.fig.line("t", f"c{i}", source=self.traces, line_width=1,
-                                            line_color=PALETTE[i % len(PALETTE)]))
+            self.lines.append(
+                self.fig.line("t", f"c{i}", source=self.traces, line_width=1, line_color=PALETTE[i % len(PALETTE)])
+            )
         for i, r in enumerate(self.lines):
             r.visible = i < n
         self.n_shown = n  # Bokeh property reads are slow: the page reads this count 30 times a second
@@ -228,8 +298,9 @@ class Session:
                 self._heatmap(view)
         if self.tick % 15 == 0:
             self.table.data = table_rows(self.hub.stats)
-            self.title.text = (f"<b>wavegraph monitor</b>: {len(names)} streams, {self.hub.frames_in} frames"
-                               + (f", {self.hub.frames_bad} bad frames dropped" if self.hub.frames_bad else ""))
+            self.title.text = f"<b>wavegraph monitor</b>: {len(names)} streams, {self.hub.frames_in} frames" + (
+                f", {self.hub.frames_bad} bad frames dropped" if self.hub.frames_bad else ""
+            )
 
     def _traces(self, view) -> None:
         with self.hub.lock:
@@ -246,7 +317,8 @@ class Session:
             self.norm = np.where(spread > 0, spread, 1.0)
         scale = np.array([self.scales.get(i, 1.0) for i in range(y.shape[0])])
         stacked = (n - 1 - np.arange(y.shape[0]))[:, None] + self.gain.value * scale[:, None] * (
-            y - np.median(y, axis=1, keepdims=True)) / self.norm[:, None]
+            y - np.median(y, axis=1, keepdims=True)
+        ) / self.norm[:, None]
         rate = len(t) / max(float(t[-1] - t[0]), 1e-3) if len(t) > 1 else 100.0
         rollover = int(max(self.span.value * rate, 100))  # what the span shows; Bokeh copies a column per update
         self.traces.stream({"t": t, **{f"c{i}": stacked[i] for i in range(y.shape[0])}}, rollover=rollover)
@@ -258,14 +330,21 @@ class Session:
     def _markers(self, view) -> None:
         """Markers of every events stream (stimulus markers, decoder decisions) over the traces shown."""
         with self.hub.lock:
-            new = sorted(((m[0], m[1], f"{name}: {m[2]}" if name != self.stream else m[2])
-                          for name, v in self.hub.streams.items() if v.kind == "events" or name == self.stream
-                          for m in _newer(v.markers, self.marker_cursor)), key=lambda m: m[0])
+            new = sorted(
+                (
+                    (m[0], m[1], f"{name}: {m[2]}" if name != self.stream else m[2])
+                    for name, v in self.hub.streams.items()
+                    if v.kind == "events" or name == self.stream
+                    for m in _newer(v.markers, self.marker_cursor)
+                ),
+                key=lambda m: m[0],
+            )
         if new:
             self.marker_cursor = max(m[0] for m in new)
             top = max(self.n_shown, 1)
-            self.markers.stream({"x": [m[1] for m in new], "label": [m[2] for m in new], "y": [top] * len(new)},
-                                rollover=100)
+            self.markers.stream(
+                {"x": [m[1] for m in new], "label": [m[2] for m in new], "y": [top] * len(new)}, rollover=100
+            )
 
     def _spectrum(self, view) -> None:
         if view.spectrum is None:
@@ -273,8 +352,11 @@ class Session:
         freqs, power = view.spectrum
         i = self._channel_index()
         rows = [i] if i is not None and i < power.shape[0] else range(min(power.shape[0], MAX_TRACES))
-        self.psd.data = {"xs": [freqs] * len(rows), "ys": [power[r] for r in rows],
-                         "color": [FLAG_COLOR if r in self.flagged else PALETTE[r % len(PALETTE)] for r in rows]}
+        self.psd.data = {
+            "xs": [freqs] * len(rows),
+            "ys": [power[r] for r in rows],
+            "color": [FLAG_COLOR if r in self.flagged else PALETTE[r % len(PALETTE)] for r in rows],
+        }
 
     def _heatmap(self, view) -> None:
         with self.hub.lock:
@@ -287,8 +369,9 @@ class Session:
         self.heat.data = {"image": [image], "x": [t0], "dw": [max(t1 - t0, 1e-3)], "dh": [image.shape[0]]}
 
 
-def start_server(hub: MonitorHub, host: str = "127.0.0.1", port: int = 0,
-                 token: str | None = None) -> tuple[str, Callable[[], None]]:
+def start_server(
+    hub: MonitorHub, host: str = "127.0.0.1", port: int = 0, token: str | None = None
+) -> tuple[str, Callable[[], None]]:
     """Serve the page in a background thread. Returns (url, stop). Binding anywhere but loopback needs a
     token; one is made when none is given, and it is part of the URL."""
     from bokeh.application import Application

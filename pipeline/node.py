@@ -30,6 +30,7 @@ Sources (no inputs) implement `read()`, returning the next outputs or None at en
 whether they are `live` (paced by hardware such as an amplifier or a sound card) or replayed (the
 runner paces them from their chunk times, or runs them as fast as possible).
 """
+
 from __future__ import annotations
 
 import functools
@@ -83,6 +84,7 @@ class Node(Generic[P]):
         super().__init_subclass__(**kwargs)
         configure = cls.__dict__.get("configure")
         if configure is not None and not getattr(configure, "_stores_in_specs", False):
+
             @functools.wraps(configure)
             def stores_in_specs(self: Node, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
                 self.in_specs = dict(in_specs)

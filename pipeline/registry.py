@@ -6,6 +6,7 @@ built-in nodes are the catalogue `wavegraph.nodes:BUILTIN_NODES`). A YAML file m
 path, `type: mymod:MyNode`; `mymod.py` is then looked for beside the YAML file and in the current folder
 (the run passes those folders as `search_dirs`, to the workers too), then on the normal import path.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -32,8 +33,13 @@ class UnknownNodeType(KeyError):
         self.reason = reason
 
     def __str__(self) -> str:
-        hint = (f"; did you mean '{self.suggestion}'?" if self.suggestion else f"; {self.reason}" if self.reason
-                else "; run `wavegraph nodes` to list types")
+        hint = (
+            f"; did you mean '{self.suggestion}'?"
+            if self.suggestion
+            else f"; {self.reason}"
+            if self.reason
+            else "; run `wavegraph nodes` to list types"
+        )
         return f"unknown node type '{self.name}'{hint}"
 
 
@@ -68,12 +74,16 @@ def _load_path(name: str, type_name: str | None = None) -> type[Node]:
     try:
         module = importlib.import_module(module_name)
     except Exception as e:  # noqa: BLE001 — a missing module, or one that fails while importing
-        raise UnknownNodeType(type_name or name, None, f"cannot import module '{module_name}': "
-                                                       f"{type(e).__name__}: {e}") from e
+        raise UnknownNodeType(
+            type_name or name, None, f"cannot import module '{module_name}': {type(e).__name__}: {e}"
+        ) from e
     cls = getattr(module, attr, None)
     if not (isinstance(cls, type) and issubclass(cls, Node)):
-        reason = (f"module '{module_name}' has no attribute '{attr}'" if cls is None
-                  else f"'{attr}' in module '{module_name}' is not a Node subclass")
+        reason = (
+            f"module '{module_name}' has no attribute '{attr}'"
+            if cls is None
+            else f"'{attr}' in module '{module_name}' is not a Node subclass"
+        )
         raise UnknownNodeType(type_name or name, None, reason)
     return cls
 

@@ -1,4 +1,5 @@
 """What a run returns (RunResult) and the replay progress bar, shared by both runners."""
+
 from __future__ import annotations
 
 import sys

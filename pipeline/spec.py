@@ -1,4 +1,5 @@
 """Stream specs: what flows on an edge, checked when the graph is built."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -9,8 +10,27 @@ KINDS = ("signal", "features", "tokens", "events")
 
 # MNE's channel types (mne.io.get_channel_type_constants) that we accept, plus "misc" and "audio".
 CHANNEL_TYPES = (
-    "eeg", "meg", "mag", "grad", "eog", "ecg", "emg", "stim", "misc", "resp", "bio", "seeg",
-    "dbs", "ecog", "fnirs", "gsr", "temperature", "syst", "ref_meg", "chpi", "audio",
+    "eeg",
+    "meg",
+    "mag",
+    "grad",
+    "eog",
+    "ecg",
+    "emg",
+    "stim",
+    "misc",
+    "resp",
+    "bio",
+    "seeg",
+    "dbs",
+    "ecog",
+    "fnirs",
+    "gsr",
+    "temperature",
+    "syst",
+    "ref_meg",
+    "chpi",
+    "audio",
 )
 
 
@@ -94,7 +114,7 @@ class StreamSpec:
         """The array shape of a chunk holding n_times samples."""
         return (*self.shape, n_times) if self.kind == "signal" else (n_times, *self.shape)
 
-    def evolve(self, **changes) -> "StreamSpec":
+    def evolve(self, **changes) -> StreamSpec:
         return replace(self, **changes)
 
     def describe(self) -> str:
@@ -105,9 +125,15 @@ class StreamSpec:
     # --- wire form (no pickle: plain JSON-able dict) ------------------------------------------
     def to_dict(self) -> dict:
         return {
-            "kind": self.kind, "rate": self.rate, "shape": list(self.shape), "dtype": self.dtype,
-            "channel_names": list(self.channel_names), "channel_types": list(self.channel_types),
-            "units": self.units, "labels": [list(x) for x in self.labels], "delay": self.delay,
+            "kind": self.kind,
+            "rate": self.rate,
+            "shape": list(self.shape),
+            "dtype": self.dtype,
+            "channel_names": list(self.channel_names),
+            "channel_types": list(self.channel_types),
+            "units": self.units,
+            "labels": [list(x) for x in self.labels],
+            "delay": self.delay,
         } | self._origin_dict()
 
     def _origin_dict(self) -> dict:
@@ -120,7 +146,7 @@ class StreamSpec:
         return out
 
     @classmethod
-    def from_dict(cls, d: dict) -> "StreamSpec":
+    def from_dict(cls, d: dict) -> StreamSpec:
         d = dict(d)
         d["labels"] = tuple((int(c), str(s)) for c, s in d.get("labels", ()))
         d["shape"] = tuple(d["shape"])

@@ -3,6 +3,7 @@ runs show nothing else until they stop): elapsed time, chunks per second in and 
 worst lateness of a paced source, drops, gaps and xruns. It is an observer of the runner (it gets the
 per-node statistics about twice a second) and writes to stderr, redrawing one line on a terminal.
 """
+
 from __future__ import annotations
 
 import sys
@@ -47,9 +48,11 @@ class StatusLine:
         rate_in = (totals["source_chunks"] - prev["source_chunks"]) / max(dt, 1e-3)
         rate_out = (totals["sink_chunks"] - prev["sink_chunks"]) / max(dt, 1e-3)
         self.last, self.last_t = totals, now
-        line = (f"{now - self.started:7.1f} s  sources {rate_in:7.1f} chunks/s  sinks {rate_out:7.1f} chunks/s  "
-                f"late {totals['late_ms']:6.2f} ms  drops {totals['drops']}  gaps {totals['gaps']}  "
-                f"xruns {totals['xruns']}")
+        line = (
+            f"{now - self.started:7.1f} s  sources {rate_in:7.1f} chunks/s  sinks {rate_out:7.1f} chunks/s  "
+            f"late {totals['late_ms']:6.2f} ms  drops {totals['drops']}  gaps {totals['gaps']}  "
+            f"xruns {totals['xruns']}"
+        )
         end = "\r" if self.stream.isatty() else "\n"
         self.stream.write(line + end)
         self.stream.flush()

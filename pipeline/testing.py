@@ -8,9 +8,10 @@ port's time axis (including what `finish()` flushes), and asserts the runs agree
 tolerance, in dtype, and in timing: on regular outputs every chunk's t0 is the whole run's first t0
 plus its sample offset / rate. Every stateful node in the project is tested with it.
 """
+
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -40,7 +41,9 @@ def default_chunkings(n: int, seed: int = 0, ones_prefix: int = 200) -> list[lis
     return chunkings
 
 
-def run_chunked(node: Node, x: np.ndarray, spec: StreamSpec, sizes: Sequence[int], port: str = "in") -> dict[str, np.ndarray]:
+def run_chunked(
+    node: Node, x: np.ndarray, spec: StreamSpec, sizes: Sequence[int], port: str = "in"
+) -> dict[str, np.ndarray]:
     """Configure `node` with `spec`, feed `x` in chunks of `sizes` and return each output concatenated."""
     return _run(node, x, spec, sizes, port)[0]
 
@@ -62,7 +65,11 @@ def _run(node: Node, x: np.ndarray, spec: StreamSpec, sizes: Sequence[int], port
     for i, s in enumerate(sizes):
         idx = [slice(None)] * x.ndim
         idx[axis] = slice(start, start + s)
-        keep(node.process({port: Chunk(np.ascontiguousarray(x[tuple(idx)]), t0=start / spec.rate if spec.rate else 0.0, seq=i)}))
+        keep(
+            node.process(
+                {port: Chunk(np.ascontiguousarray(x[tuple(idx)]), t0=start / spec.rate if spec.rate else 0.0, seq=i)}
+            )
+        )
         start += s
     assert start == x.shape[axis], f"chunk sizes add up to {start}, signal has {x.shape[axis]}"
     keep(node.finish())
@@ -87,8 +94,9 @@ def _check_times(times, whole_times, out_specs, label) -> None:
         for t0, n in items:
             if n:
                 want = first + offset / spec.rate
-                assert abs(t0 - want) <= 1e-9 * max(1.0, abs(want)), \
+                assert abs(t0 - want) <= 1e-9 * max(1.0, abs(want)), (
                     f"{label}: output '{name}' chunk at sample {offset} has t0 {t0!r}, whole-signal timing gives {want!r}"
+                )
             offset += n
 
 

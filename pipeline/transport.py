@@ -60,6 +60,7 @@ for the linger (the context's term() waits for it).
 Counters (`.counters`, plain ints): sender: sent, bytes, dropped_full, timeouts;
 receiver: received, delivered, bytes, seq_missing, seq_reset, dropped_oldest, rejected, rejected_*.
 """
+
 from __future__ import annotations
 
 import logging
@@ -164,7 +165,7 @@ class _Endpoint:
             self._sock.bind(endpoint)
             self.endpoint = self._sock.getsockopt(zmq.LAST_ENDPOINT).decode()
             if self.endpoint.startswith("ipc://"):
-                self._bound_ipc = self.endpoint[len("ipc://"):]
+                self._bound_ipc = self.endpoint[len("ipc://") :]
         else:
             self._sock.connect(endpoint)
             self.endpoint = endpoint
@@ -201,9 +202,19 @@ class _Endpoint:
 class EdgeSender(_Endpoint):
     """The sending end of an edge (PUSH). Not thread-safe: use it from one thread."""
 
-    def __init__(self, endpoint: str, spec: StreamSpec | int | None, *, policy: str = "block",
-                 hwm: int = 64, bind: bool = False, linger_ms: int = 5000,
-                 copy_threshold: int = COPY_THRESHOLD, context: zmq.Context | None = None, secure=None):
+    def __init__(
+        self,
+        endpoint: str,
+        spec: StreamSpec | int | None,
+        *,
+        policy: str = "block",
+        hwm: int = 64,
+        bind: bool = False,
+        linger_ms: int = 5000,
+        copy_threshold: int = COPY_THRESHOLD,
+        context: zmq.Context | None = None,
+        secure=None,
+    ):
         _check_policy(policy)
         if hwm < 1:
             raise ValueError(f"hwm={hwm}: the send queue needs room for at least one chunk")
@@ -285,9 +296,19 @@ class EdgeSender(_Endpoint):
 class EdgeReceiver(_Endpoint):
     """The receiving end of an edge (PULL). Call recv() from one thread."""
 
-    def __init__(self, endpoint: str, spec: StreamSpec | int | None, *, policy: str = "block",
-                 maxlen: int = 64, bind: bool = True, max_bytes: int = DEFAULT_MAX_BYTES,
-                 context: zmq.Context | None = None, name: str = "", secure=None):
+    def __init__(
+        self,
+        endpoint: str,
+        spec: StreamSpec | int | None,
+        *,
+        policy: str = "block",
+        maxlen: int = 64,
+        bind: bool = True,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        context: zmq.Context | None = None,
+        name: str = "",
+        secure=None,
+    ):
         _check_policy(policy)
         if maxlen < 1:
             raise ValueError(f"maxlen={maxlen}: the receive queue needs room for at least one chunk")
@@ -303,8 +324,15 @@ class EdgeReceiver(_Endpoint):
         self.expected_spec_id = _resolve_spec_id(spec)
         self.name = name or endpoint
         self.last_header: wire.Header | None = None
-        self.counters = {"received": 0, "delivered": 0, "bytes": 0, "seq_missing": 0, "seq_reset": 0,
-                         "dropped_oldest": 0, "rejected": 0}
+        self.counters = {
+            "received": 0,
+            "delivered": 0,
+            "bytes": 0,
+            "seq_missing": 0,
+            "seq_reset": 0,
+            "dropped_oldest": 0,
+            "rejected": 0,
+        }
         self._next_seq = 0
         self._after_eos = -1
         self._logged: set[str] = set()
@@ -368,8 +396,9 @@ class EdgeReceiver(_Endpoint):
             self.counters[key] = self.counters.get(key, 0) + 1
             if e.reason not in self._logged:
                 self._logged.add(e.reason)
-                log.warning("edge %s: dropped a bad frame (%s); further %r frames are only counted",
-                            self.name, e, e.reason)
+                log.warning(
+                    "edge %s: dropped a bad frame (%s); further %r frames are only counted", self.name, e, e.reason
+                )
             return None
         seq = header.seq
         # An end-of-stream frame does not move the expected seq (one the runner refuses, an injected

@@ -39,6 +39,7 @@ for a seq or spec id that does not fit); `check_against_spec` adds spec_shape an
 frame of the edge's spec id whose array does not fit the spec). The receiver
 (pipeline.transport) counts rejected frames by that reason.
 """
+
 from __future__ import annotations
 
 import json
@@ -70,12 +71,19 @@ _SHAPE = [struct.Struct(f"<{n}Q") for n in range(MAX_NDIM + 1)]
 # Wire dtype codes. Never renumber: add new codes at the end and bump VERSION if the layout changes.
 DTYPES: dict[int, np.dtype] = {
     1: np.dtype("bool"),
-    2: np.dtype("<i1"), 3: np.dtype("<u1"),
-    4: np.dtype("<i2"), 5: np.dtype("<u2"),
-    6: np.dtype("<i4"), 7: np.dtype("<u4"),
-    8: np.dtype("<i8"), 9: np.dtype("<u8"),
-    10: np.dtype("<f2"), 11: np.dtype("<f4"), 12: np.dtype("<f8"),
-    13: np.dtype("<c8"), 14: np.dtype("<c16"),
+    2: np.dtype("<i1"),
+    3: np.dtype("<u1"),
+    4: np.dtype("<i2"),
+    5: np.dtype("<u2"),
+    6: np.dtype("<i4"),
+    7: np.dtype("<u4"),
+    8: np.dtype("<i8"),
+    9: np.dtype("<u8"),
+    10: np.dtype("<f2"),
+    11: np.dtype("<f4"),
+    12: np.dtype("<f8"),
+    13: np.dtype("<c8"),
+    14: np.dtype("<c16"),
 }
 _ITEMSIZE: dict[int, int] = {code: dt.itemsize for code, dt in DTYPES.items()}
 _CODES: dict[str, int] = {dt.str.lstrip("<|="): code for code, dt in DTYPES.items()}
@@ -166,11 +174,24 @@ def encode(chunk: Chunk, seq: int, spec_id: int) -> tuple[bytes, memoryview]:
         raise WireError("ndim", f"{ndim} dimensions; at most {MAX_NDIM} can be sent")
     flags = (FLAG_GAP if chunk.gap else 0) | (FLAG_EOS if chunk.eos else 0)
     try:
-        head = _PACK[ndim].pack(MAGIC, VERSION, flags, code, ndim, spec_id, seq, chunk.t0,
-                                chunk.origin_ns, time.monotonic_ns(), time.time_ns(), *view.shape)
+        head = _PACK[ndim].pack(
+            MAGIC,
+            VERSION,
+            flags,
+            code,
+            ndim,
+            spec_id,
+            seq,
+            chunk.t0,
+            chunk.origin_ns,
+            time.monotonic_ns(),
+            time.time_ns(),
+            *view.shape,
+        )
     except struct.error as e:
-        raise WireError("range", f"a header field is out of range (spec id uint32, seq uint64, "
-                                 f"origin_ns int64): {e}") from None
+        raise WireError(
+            "range", f"a header field is out of range (spec id uint32, seq uint64, origin_ns int64): {e}"
+        ) from None
     # A flat byte view: len() is the byte count for every consumer (sockets, bytes(), tests).
     return head, view.cast("B") if view.nbytes else _EMPTY
 
@@ -187,8 +208,7 @@ def _wire_array(data) -> np.ndarray:
 _EMPTY = memoryview(b"")
 
 
-def decode(frames, max_bytes: int | None = None,
-           expected_spec_id: int | None = None) -> tuple[Chunk, Header]:
+def decode(frames, max_bytes: int | None = None, expected_spec_id: int | None = None) -> tuple[Chunk, Header]:
     """Check and unpack a received message: two frames (zmq.Frames, bytes or other byte buffers).
 
     max_bytes bounds the payload (frame 1); expected_spec_id, if given, must match the header.

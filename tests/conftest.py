@@ -15,6 +15,7 @@ ROOT = TESTS.parent
 sys.path.insert(0, str(TESTS))
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH", "")) if p)
 
+
 def need(condition: object, reason: str) -> None:
     """Skip the calling test unless `condition` holds; under CI=true a missing data set or device is an
     error instead, so that a run without them cannot pass."""

@@ -1,13 +1,13 @@
 """Small nodes used only by the runtime tests (loaded by dotted path: `type: fixture_nodes:Ramp`)."""
+
 from __future__ import annotations
 
 import os
 import time
 
 import numpy as np
-
 from wavegraph.pipeline.chunk import Chunk
-from wavegraph.pipeline.node import NodeParams, Node, Sink, Source
+from wavegraph.pipeline.node import Node, NodeParams, Sink, Source
 from wavegraph.pipeline.spec import SpecError, signal_spec
 
 
@@ -61,8 +61,10 @@ class CumSum(Node):
     def configure(self, in_specs):
         spec = self.require_input(in_specs, kind="signal")
         if self.params.expect_channels and spec.shape[0] != self.params.expect_channels:
-            raise SpecError(f"expects {self.params.expect_channels} channels, got {spec.shape[0]}",
-                            "pick channels upstream or change expect_channels")
+            raise SpecError(
+                f"expects {self.params.expect_channels} channels, got {spec.shape[0]}",
+                "pick channels upstream or change expect_channels",
+            )
         self.calls = 0
         self.total = np.zeros(spec.shape[0])
         return super().configure(in_specs)

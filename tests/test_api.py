@@ -1,4 +1,5 @@
 """Graphs from Python: build or load, run, get the streams back in memory; same data as a recorder."""
+
 import numpy as np
 import pytest
 import scipy.signal
@@ -21,8 +22,7 @@ def test_build_run_and_capture_equals_offline_filtering():
 
 def test_load_yaml_and_capture_matches_the_recording(tmp_path, edf_path):
     rec = tmp_path / "r.npz"
-    g = GraphBuilder.from_yaml("configs/default.yaml",
-                               [f"src.path={edf_path}", f"rec.path={rec}"])
+    g = GraphBuilder.from_yaml("configs/default.yaml", [f"src.path={edf_path}", f"rec.path={rec}"])
     out = g.run(capture=["bp.out", "src.events"])
     np.testing.assert_array_equal(out["bp.out"].data, np.load(rec)["data"])
     assert out["bp.out"].data.shape[0] == 64

@@ -1,4 +1,5 @@
 """`wavegraph batch`: one run per recording, isolated failures, resumable, identical to a run alone."""
+
 import json
 import os
 import shutil
@@ -27,8 +28,9 @@ edges:
 
 
 def _cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "wavegraph.pipeline.cli", *args], capture_output=True, text=True,
-                          timeout=300, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "wavegraph.pipeline.cli", *args], capture_output=True, text=True, timeout=300, cwd=cwd
+    )
 
 
 @pytest.fixture
@@ -49,8 +51,18 @@ def corpus(tmp_path, edf_path):
 def test_batch_isolates_failures_and_equals_a_run_alone(corpus):
     tmp, graph = corpus
     out = tmp / "out"
-    r = _cli("batch", str(graph), "--inputs", str(tmp / "in" / "**" / "*.*"), "--out", str(out), "--jobs", "2",
-             "--json", str(tmp / "outcomes.json"))
+    r = _cli(
+        "batch",
+        str(graph),
+        "--inputs",
+        str(tmp / "in" / "**" / "*.*"),
+        "--out",
+        str(out),
+        "--jobs",
+        "2",
+        "--json",
+        str(tmp / "outcomes.json"),
+    )
     assert r.returncode == 1, r.stdout + r.stderr
     assert "4 files" in r.stdout and "3 done" in r.stdout and "1 failed" in r.stdout
     assert "FAILED" in r.stdout and "broken.edf" in r.stdout
@@ -92,8 +104,12 @@ def test_batch_resumes_and_skips_what_is_complete(corpus):
 
 def test_batch_refuses_a_graph_it_cannot_feed(tmp_path):
     g = tmp_path / "g.yaml"
-    g.write_text(GRAPH.replace("type: file_source\n    params: {path: placeholder.edf, chunk_size: 32}",
-                               "type: sine\n    params: {rate: 100.0}"))
+    g.write_text(
+        GRAPH.replace(
+            "type: file_source\n    params: {path: placeholder.edf, chunk_size: 32}",
+            "type: sine\n    params: {rate: 100.0}",
+        )
+    )
     r = _cli("batch", str(g), "--inputs", "*.edf", "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and "batch needs one file_source" in r.stderr and "fix:" in r.stderr
 
@@ -107,8 +123,13 @@ def test_ray_engine_gives_the_local_engines_output(corpus):
     (tmp / "in" / "b" / "broken.edf").unlink()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
     try:
-        outcomes = run_ray(plan(str(graph), str(tmp / "in" / "**" / "*.edf"), str(tmp / "out"), []), None,
-                           task_cpus=1, task_gpus=0, progress=False)
+        outcomes = run_ray(
+            plan(str(graph), str(tmp / "in" / "**" / "*.edf"), str(tmp / "out"), []),
+            None,
+            task_cpus=1,
+            task_gpus=0,
+            progress=False,
+        )
     finally:
         ray.shutdown()
     assert sorted(o.status for o in outcomes) == ["done", "done"]
@@ -116,4 +137,5 @@ def test_ray_engine_gives_the_local_engines_output(corpus):
     for stem in ("a__S001R02", "b__S001R02"):
         np.testing.assert_array_equal(
             mne.io.read_raw_fif(tmp / "out" / stem / "filtered_raw.fif", verbose="error").get_data(),
-            mne.io.read_raw_fif(tmp / "local" / stem / "filtered_raw.fif", verbose="error").get_data())
+            mne.io.read_raw_fif(tmp / "local" / stem / "filtered_raw.fif", verbose="error").get_data(),
+        )

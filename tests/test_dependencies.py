@@ -3,11 +3,18 @@
 Read from the source (AST), so that it stays true whatever the tests happen to import: every import
 statement counts, at module level or inside a function.
 """
+
 import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = {"pipeline": "pipeline", "nodes": "nodes", "models": "models", "kernels": "kernels", "benchmarks": "benchmarks"}
+LAYERS = {
+    "pipeline": "pipeline",
+    "nodes": "nodes",
+    "models": "models",
+    "kernels": "kernels",
+    "benchmarks": "benchmarks",
+}
 # layer -> the wavegraph layers it may import (itself always allowed)
 ALLOWED = {
     "kernels": set(),
@@ -131,9 +138,12 @@ def test_no_import_cycles_at_module_level():
 def test_the_checker_sees_wrong_way_imports(tmp_path):
     """The rules are not vacuous: wrong-way imports, lazy ones included, are reported."""
     probe = tmp_path / "probe.py"
-    probe.write_text("import zmq\n\ndef f():\n    from wavegraph.nodes.dsp import filters\n    from ..models import mamba\n")
+    probe.write_text(
+        "import zmq\n\ndef f():\n    from wavegraph.nodes.dsp import filters\n    from ..models import mamba\n"
+    )
     bad = violations(probe, "wavegraph.pipeline.probe")
-    assert any("pipeline must not import nodes" in b for b in bad) and any("pipeline must not import models" in b
-                                                                           for b in bad), bad
+    assert any("pipeline must not import nodes" in b for b in bad) and any(
+        "pipeline must not import models" in b for b in bad
+    ), bad
     assert any("models must not depend on zmq" in b for b in violations(probe, "wavegraph.models.probe"))
     assert violations(probe, "wavegraph.benchmarks.probe") == []

@@ -1,6 +1,7 @@
 """The torch references: sequential and chunked forms agree with each other and with a plain float64 scalar
 recurrence written here independently; step ops chained over time equal the sequence ops; dispatch picks the
 reference on CPU tensors and honours WAVEGRAPH_KERNELS."""
+
 import os
 
 os.environ.setdefault("TRITON_INTERPRET", "1")  # before anything imports triton
@@ -9,19 +10,24 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
-from wavegraph import kernels
 from wavegraph.kernels import dispatch
 from wavegraph.kernels import reference as R
+
+from wavegraph import kernels
 
 
 def _scan_inputs(b=2, d=3, L=13, n=4, seed=0):
     g = torch.Generator().manual_seed(seed)
     return dict(
-        u=torch.randn(b, d, L, generator=g), delta=torch.randn(b, d, L, generator=g) * 0.5,
-        A=-torch.rand(d, n, generator=g) - 0.2, B=torch.randn(b, n, L, generator=g),
-        C=torch.randn(b, n, L, generator=g), D=torch.randn(d, generator=g), z=torch.randn(b, d, L, generator=g),
-        delta_bias=torch.randn(d, generator=g) * 0.1, delta_softplus=True,
+        u=torch.randn(b, d, L, generator=g),
+        delta=torch.randn(b, d, L, generator=g) * 0.5,
+        A=-torch.rand(d, n, generator=g) - 0.2,
+        B=torch.randn(b, n, L, generator=g),
+        C=torch.randn(b, n, L, generator=g),
+        D=torch.randn(d, generator=g),
+        z=torch.randn(b, d, L, generator=g),
+        delta_bias=torch.randn(d, generator=g) * 0.1,
+        delta_softplus=True,
         initial_state=torch.randn(b, d, n, generator=g),
     )
 
@@ -72,9 +78,21 @@ def test_scan_state_continuation_and_step_ops():
     torch.testing.assert_close(h2, h, rtol=1e-5, atol=1e-5)
     # the single-step op walked over time is the same recurrence
     state = a["initial_state"].clone()
-    ys = [R.selective_state_update_ref(state, a["u"][..., t], a["delta"][..., t], a["A"], a["B"][..., t],
-                                       a["C"][..., t], a["D"], a["z"][..., t], a["delta_bias"], True)
-          for t in range(11)]
+    ys = [
+        R.selective_state_update_ref(
+            state,
+            a["u"][..., t],
+            a["delta"][..., t],
+            a["A"],
+            a["B"][..., t],
+            a["C"][..., t],
+            a["D"],
+            a["z"][..., t],
+            a["delta_bias"],
+            True,
+        )
+        for t in range(11)
+    ]
     torch.testing.assert_close(torch.stack(ys, -1), y, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(state, h, rtol=1e-5, atol=1e-5)
 
@@ -98,7 +116,7 @@ def test_gla_recurrent_chunked_and_plain_agree(chunk):
     v = torch.randn(b, h, L, dv, generator=g_)
     g = F.logsigmoid(torch.randn(b, h, L, dk, generator=g_) * 2)
     S0 = torch.randn(b, h, dk, dv, generator=g_)
-    o_plain, S_plain = _plain_gla(q, k, v, g, S0, dk ** -0.5)
+    o_plain, S_plain = _plain_gla(q, k, v, g, S0, dk**-0.5)
     for o, S in (R.gla_recurrent_ref(q, k, v, g, S0), R.gla_chunk_ref(q, k, v, g, S0, chunk_size=chunk)):
         np.testing.assert_allclose(o.numpy(), o_plain, rtol=1e-4, atol=1e-4)
         np.testing.assert_allclose(S.numpy(), S_plain, rtol=1e-4, atol=1e-4)
@@ -113,7 +131,7 @@ def test_gla_chunked_is_stable_under_strong_decay():
     g = torch.full((b, h, L, dk), -30.0)  # exp(-30 * 40) underflows; a naive factorisation gives inf * 0
     o, S = R.gla_chunk_ref(q, k, v, g, chunk_size=64)
     assert torch.isfinite(o).all() and torch.isfinite(S).all()
-    torch.testing.assert_close(o, torch.full_like(o, dk * dk ** -0.5))  # only the current token survives
+    torch.testing.assert_close(o, torch.full_like(o, dk * dk**-0.5))  # only the current token survives
 
 
 def test_conv_reference_against_direct_sum_and_update_steps():
@@ -123,9 +141,9 @@ def test_conv_reference_against_direct_sum_and_update_steps():
     s0 = torch.randn(b, d, w - 1, generator=g_)
     y, fin = R.causal_conv1d_ref(x, wt, bias, s0, "silu")
     xpad = torch.cat([s0, x], -1)
-    direct = torch.stack([(xpad[..., t:t + w] * wt).sum(-1) + bias for t in range(L)], -1)
+    direct = torch.stack([(xpad[..., t : t + w] * wt).sum(-1) + bias for t in range(L)], -1)
     torch.testing.assert_close(y, F.silu(direct))
-    torch.testing.assert_close(fin, x[..., -(w - 1):])
+    torch.testing.assert_close(fin, x[..., -(w - 1) :])
     state = s0.clone()
     steps = torch.stack([R.causal_conv1d_update_ref(x[..., t], state, wt, bias, "silu") for t in range(L)], -1)
     torch.testing.assert_close(steps, y)
@@ -147,8 +165,14 @@ def test_bad_shapes_and_activation_are_clear_errors():
     with pytest.raises(ValueError, match="activation"):
         kernels.causal_conv1d(torch.randn(1, 2, 5), torch.randn(2, 3), activation="relu")
     with pytest.raises(ValueError, match="state_batch_indices"):
-        kernels.selective_state_update(torch.zeros(5, 2, 3), torch.randn(2, 2), torch.randn(2, 2), -torch.rand(2, 3),
-                                       torch.randn(2, 3), torch.randn(2, 3))
+        kernels.selective_state_update(
+            torch.zeros(5, 2, 3),
+            torch.randn(2, 2),
+            torch.randn(2, 2),
+            -torch.rand(2, 3),
+            torch.randn(2, 3),
+            torch.randn(2, 3),
+        )
 
 
 def test_dispatch_picks_reference_on_cpu_and_honours_override(monkeypatch):
@@ -175,5 +199,6 @@ def test_dispatch_picks_reference_on_cpu_and_honours_override(monkeypatch):
 
 
 def test_public_api_is_exactly_the_six_ops():
-    assert sorted(kernels.__all__) == sorted(["selective_scan", "selective_state_update", "causal_conv1d",
-                                              "causal_conv1d_update", "gla_chunk", "gla_step"])
+    assert sorted(kernels.__all__) == sorted(
+        ["selective_scan", "selective_state_update", "causal_conv1d", "causal_conv1d_update", "gla_chunk", "gla_step"]
+    )

@@ -4,6 +4,7 @@ Tolerances: the selective scan/conv ops use mamba_ssm's fp32 test tolerance (rto
 relative RMSE (5e-3). Calls go through the public dispatch with WAVEGRAPH_KERNELS=triton.
 
 WAVEGRAPH_KERNEL_TEST_DEVICE=cuda (benchmarks/gpu_check.sh) runs the same tests compiled on a GPU, no interpreter."""
+
 import os
 
 DEVICE = os.environ.get("WAVEGRAPH_KERNEL_TEST_DEVICE", "cpu")
@@ -12,17 +13,17 @@ if DEVICE == "cpu":
 else:
     os.environ.pop("TRITON_INTERPRET", None)
 
-import pytest
-import torch
-import torch.nn.functional as F
-
+import pytest  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 from conftest import need  # noqa: E402
 from wavegraph.kernels.dispatch import triton_available  # noqa: E402
 
 need(triton_available(), "triton is not installed")
 
-from wavegraph import kernels  # noqa: E402
 from wavegraph.kernels import reference as R  # noqa: E402
+
+from wavegraph import kernels  # noqa: E402
 
 RTOL, ATOL = 3e-4, 1e-3
 
@@ -49,13 +50,21 @@ def rel_rmse(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def _scan_args(b, d, L, n, seed, full=True):
     g = torch.Generator().manual_seed(seed)
-    a = dict(u=torch.randn(b, d, L, generator=g), delta=torch.randn(b, d, L, generator=g) * 0.5,
-             A=-torch.rand(d, n, generator=g) * 2 - 0.1, B=torch.randn(b, n, L, generator=g),
-             C=torch.randn(b, n, L, generator=g))
+    a = dict(
+        u=torch.randn(b, d, L, generator=g),
+        delta=torch.randn(b, d, L, generator=g) * 0.5,
+        A=-torch.rand(d, n, generator=g) * 2 - 0.1,
+        B=torch.randn(b, n, L, generator=g),
+        C=torch.randn(b, n, L, generator=g),
+    )
     if full:
-        a.update(D=torch.randn(d, generator=g), z=torch.randn(b, d, L, generator=g),
-                 delta_bias=torch.randn(d, generator=g) * 0.1, delta_softplus=True,
-                 initial_state=torch.randn(b, d, n, generator=g))
+        a.update(
+            D=torch.randn(d, generator=g),
+            z=torch.randn(b, d, L, generator=g),
+            delta_bias=torch.randn(d, generator=g) * 0.1,
+            delta_softplus=True,
+            initial_state=torch.randn(b, d, n, generator=g),
+        )
     return on_device(a)
 
 
@@ -75,8 +84,9 @@ def test_selective_scan_state_continuation():
     timed = ("u", "delta", "B", "C", "z")
     cut = 13  # not a multiple of the kernel's 16-step tile
     y1, h1 = kernels.selective_scan(**{k: v[..., :cut] if k in timed else v for k, v in a.items()})
-    y2, h2 = kernels.selective_scan(**{k: v[..., cut:] if k in timed else (h1 if k == "initial_state" else v)
-                                       for k, v in a.items()})
+    y2, h2 = kernels.selective_scan(
+        **{k: v[..., cut:] if k in timed else (h1 if k == "initial_state" else v) for k, v in a.items()}
+    )
     torch.testing.assert_close(torch.cat([y1, y2], -1), y, rtol=RTOL, atol=ATOL)
     torch.testing.assert_close(h2, h, rtol=RTOL, atol=ATOL)
 
@@ -86,10 +96,18 @@ def test_selective_state_update_with_permuted_sparse_slots():
     bsz, d, n, slots = 3, 37, 16, 8
     state = torch.randn(slots, d, n, generator=g).to(DEVICE)
     idx = torch.tensor([6, 0, 3], device=DEVICE)  # permuted, sparse: slots 1, 2, 4, 5, 7 must stay untouched
-    args = dict(x=torch.randn(bsz, d, generator=g), dt=torch.randn(bsz, d, generator=g),
-                A=-torch.rand(d, n, generator=g), B=torch.randn(bsz, n, generator=g),
-                C=torch.randn(bsz, n, generator=g), D=torch.randn(d, generator=g), z=torch.randn(bsz, d, generator=g),
-                dt_bias=torch.randn(d, generator=g), dt_softplus=True, state_batch_indices=idx)
+    args = dict(
+        x=torch.randn(bsz, d, generator=g),
+        dt=torch.randn(bsz, d, generator=g),
+        A=-torch.rand(d, n, generator=g),
+        B=torch.randn(bsz, n, generator=g),
+        C=torch.randn(bsz, n, generator=g),
+        D=torch.randn(d, generator=g),
+        z=torch.randn(bsz, d, generator=g),
+        dt_bias=torch.randn(d, generator=g),
+        dt_softplus=True,
+        state_batch_indices=idx,
+    )
     args = on_device(args)
     s_tri, s_ref = state.clone(), state.clone()
     y = kernels.selective_state_update(s_tri, **args)
@@ -101,28 +119,46 @@ def test_selective_state_update_with_permuted_sparse_slots():
     assert not torch.allclose(s_tri[idx], state[idx])
     # each row really used its own slot: a per-row call on that slot alone gives the same output
     for i, s in enumerate(idx.tolist()):
-        one = state[s:s + 1].clone()
-        yi = kernels.selective_state_update(one, **{k: (v[i:i + 1] if isinstance(v, torch.Tensor) and v.shape[:1] == (bsz,)
-                                                        and k != "state_batch_indices" else v)
-                                                   for k, v in args.items() if k != "state_batch_indices"})
+        one = state[s : s + 1].clone()
+        yi = kernels.selective_state_update(
+            one,
+            **{
+                k: (
+                    v[i : i + 1]
+                    if isinstance(v, torch.Tensor) and v.shape[:1] == (bsz,) and k != "state_batch_indices"
+                    else v
+                )
+                for k, v in args.items()
+                if k != "state_batch_indices"
+            },
+        )
         torch.testing.assert_close(yi[0], y[i], rtol=RTOL, atol=ATOL)
 
 
 @pytest.mark.parametrize("backend", ["ref", "triton"])
-@pytest.mark.parametrize("idx, match", [
-    ([0, 5], r"holds 5 but the state has 3 slots"),  # out of range: Triton used to write past the state
-    ([-1, 0], r"holds -1: slot indices must be >= 0"),  # negative: the reference used to wrap to the last slot
-    ([1, 1], r"repeats slot 1"),  # repeated: Triton used to apply the update twice
-])
+@pytest.mark.parametrize(
+    "idx, match",
+    [
+        ([0, 5], r"holds 5 but the state has 3 slots"),  # out of range: Triton used to write past the state
+        ([-1, 0], r"holds -1: slot indices must be >= 0"),  # negative: the reference used to wrap to the last slot
+        ([1, 1], r"repeats slot 1"),  # repeated: Triton used to apply the update twice
+    ],
+)
 def test_selective_state_update_rejects_bad_slot_indices(monkeypatch, backend, idx, match):
     monkeypatch.setenv("WAVEGRAPH_KERNELS", backend)
     g = torch.Generator().manual_seed(6)
     d, n = 5, 4
     state = torch.randn(3, d, n, generator=g).to(DEVICE)
     before = state.clone()
-    args = on_device(dict(x=torch.randn(2, d, generator=g), dt=torch.rand(2, d, generator=g),
-                          A=-torch.rand(d, n, generator=g), B=torch.randn(2, n, generator=g),
-                          C=torch.randn(2, n, generator=g)))
+    args = on_device(
+        dict(
+            x=torch.randn(2, d, generator=g),
+            dt=torch.rand(2, d, generator=g),
+            A=-torch.rand(d, n, generator=g),
+            B=torch.randn(2, n, generator=g),
+            C=torch.randn(2, n, generator=g),
+        )
+    )
     with pytest.raises(ValueError, match=match):
         kernels.selective_state_update(state, **args, state_batch_indices=torch.tensor(idx, device=DEVICE))
     assert torch.equal(state, before)  # refused before anything was written
@@ -138,8 +174,13 @@ def test_selective_state_update_noncontiguous_state_is_updated_in_place():
     d, n = 6, 4
     base = torch.randn(2, n, d, generator=g).to(DEVICE)
     state = base.transpose(1, 2)  # (2, d, n) view, not contiguous
-    args = dict(x=torch.randn(2, d, generator=g), dt=torch.rand(2, d, generator=g), A=-torch.rand(d, n, generator=g),
-                B=torch.randn(2, n, generator=g), C=torch.randn(2, n, generator=g))
+    args = dict(
+        x=torch.randn(2, d, generator=g),
+        dt=torch.rand(2, d, generator=g),
+        A=-torch.rand(d, n, generator=g),
+        B=torch.randn(2, n, generator=g),
+        C=torch.randn(2, n, generator=g),
+    )
     args = on_device(args)
     ref = state.clone()
     y = kernels.selective_state_update(state, **args)
@@ -166,15 +207,22 @@ def test_causal_conv1d_matches_reference_and_continues(w, L, act):
         assert torch.equal(f2, fin_ref)
     state, state_ref = s0.clone(), s0.clone()
     yu = kernels.causal_conv1d_update(x[..., 0], state, wt, bias, act)
-    torch.testing.assert_close(yu, R.causal_conv1d_update_ref(x[..., 0], state_ref, wt, bias, act), rtol=RTOL, atol=ATOL)
+    torch.testing.assert_close(
+        yu, R.causal_conv1d_update_ref(x[..., 0], state_ref, wt, bias, act), rtol=RTOL, atol=ATOL
+    )
     assert torch.equal(state, state_ref)
 
 
 def _gla_args(b, h, L, dk, dv, seed, gate_scale=1.0):
     g_ = torch.Generator().manual_seed(seed)
-    return on_device((torch.randn(b, h, L, dk, generator=g_), torch.randn(b, h, L, dk, generator=g_),
-                      torch.randn(b, h, L, dv, generator=g_),
-                      F.logsigmoid(torch.randn(b, h, L, dk, generator=g_) * 2) * gate_scale))
+    return on_device(
+        (
+            torch.randn(b, h, L, dk, generator=g_),
+            torch.randn(b, h, L, dk, generator=g_),
+            torch.randn(b, h, L, dv, generator=g_),
+            F.logsigmoid(torch.randn(b, h, L, dk, generator=g_) * 2) * gate_scale,
+        )
+    )
 
 
 @pytest.mark.parametrize("b,h,L,dk,dv,gs", [(1, 2, 1, 8, 8, 1.0), (2, 2, 37, 12, 20, 1.0), (1, 1, 33, 16, 70, 8.0)])
@@ -199,8 +247,9 @@ def test_gla_chunk_state_continuation_and_steps():
     assert rel_rmse(torch.stack(steps, 2), o[:, :, cut:]) < 5e-3 and rel_rmse(state, S) < 5e-3
     # the length-1 time axis form returns a length-1 time axis
     st = S1.clone()
-    o_t = kernels.gla_step(q[:, :, cut:cut + 1], k[:, :, cut:cut + 1], v[:, :, cut:cut + 1], g[:, :, cut:cut + 1], st,
-                           scale=0.3)
+    o_t = kernels.gla_step(
+        q[:, :, cut : cut + 1], k[:, :, cut : cut + 1], v[:, :, cut : cut + 1], g[:, :, cut : cut + 1], st, scale=0.3
+    )
     assert o_t.shape == (2, 2, 1, 16)
     torch.testing.assert_close(o_t[:, :, 0], steps[0])
 
@@ -212,24 +261,37 @@ def test_public_ops_route_to_the_forced_backend(monkeypatch, backend):
 
     monkeypatch.setenv("WAVEGRAPH_KERNELS", backend)
     calls = []
-    for mod, name in ((triton_ssm, "selective_scan"), (triton_ssm, "selective_state_update"),
-                      (triton_conv, "causal_conv1d"), (triton_conv, "causal_conv1d_update"),
-                      (triton_gla, "gla_chunk"), (triton_gla, "gla_step")):
+    for mod, name in (
+        (triton_ssm, "selective_scan"),
+        (triton_ssm, "selective_state_update"),
+        (triton_conv, "causal_conv1d"),
+        (triton_conv, "causal_conv1d_update"),
+        (triton_gla, "gla_chunk"),
+        (triton_gla, "gla_step"),
+    ):
         real = getattr(mod, name)
         monkeypatch.setattr(mod, name, lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k))
     a = _scan_args(1, 4, 3, 2, seed=0, full=False)
     kernels.selective_scan(**a)
     d, n = 4, 2
-    kernels.selective_state_update(on_device(torch.zeros(1, d, n)), *on_device(
-        (torch.randn(1, d), torch.rand(1, d), -torch.rand(d, n), torch.randn(1, n), torch.randn(1, n))))
+    kernels.selective_state_update(
+        on_device(torch.zeros(1, d, n)),
+        *on_device((torch.randn(1, d), torch.rand(1, d), -torch.rand(d, n), torch.randn(1, n), torch.randn(1, n))),
+    )
     x, w = on_device((torch.randn(1, d, 3), torch.randn(d, 3)))
     kernels.causal_conv1d(x, w)
     kernels.causal_conv1d_update(x[..., 0], on_device(torch.zeros(1, d, 2)), w)
     q, k, v, g = _gla_args(1, 1, 3, 4, 4, seed=0)
     kernels.gla_chunk(q, k, v, g)
     kernels.gla_step(q[:, :, 0], k[:, :, 0], v[:, :, 0], g[:, :, 0], on_device(torch.zeros(1, 1, 4, 4)))
-    expected = ["selective_scan", "selective_state_update", "causal_conv1d", "causal_conv1d_update", "gla_chunk",
-                "gla_step"]
+    expected = [
+        "selective_scan",
+        "selective_state_update",
+        "causal_conv1d",
+        "causal_conv1d_update",
+        "gla_chunk",
+        "gla_step",
+    ]
     assert calls == (expected if backend == "triton" else [])
 
 

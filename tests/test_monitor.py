@@ -1,4 +1,5 @@
 """The live monitor without a browser: decimation, flags, frames, the leaky paths, plots and graph pictures."""
+
 import subprocess
 import sys
 import time
@@ -29,7 +30,7 @@ def _monitor(spec, **params):
 
 def _feed(node, x, chunk):
     for i in range(0, x.shape[-1], chunk):
-        node.process({"in": Chunk(x[..., i:i + chunk], t0=i / node.spec.rate)})
+        node.process({"in": Chunk(x[..., i : i + chunk], t0=i / node.spec.rate)})
     node.finish()
 
 
@@ -158,20 +159,32 @@ def test_plot_and_describe_png(tmp_path, edf_path):
     from wavegraph.nodes.io.plot import load
 
     out = tmp_path / "rec.png"
-    r = subprocess.run([sys.executable, "-m", "wavegraph.pipeline.cli", "plot", str(edf_path), "-o", str(out)],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "wavegraph.pipeline.cli", "plot", str(edf_path), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     assert out.stat().st_size > 20_000 and out.read_bytes()[:4] == b"\x89PNG"
     rec = load(edf_path)
     assert rec["rate"] == 160.0 and len(rec["names"]) == 64 and len(rec["markers"]) > 0
-    r = subprocess.run([sys.executable, "-m", "wavegraph.pipeline.cli", "plot", str(tmp_path / "nope.xyz")],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "wavegraph.pipeline.cli", "plot", str(tmp_path / "nope.xyz")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2 and "no such recording" in r.stderr
     from pathlib import Path
 
     png = tmp_path / "graph.png"
     default = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
-    r = subprocess.run([sys.executable, "-m", "wavegraph.pipeline.cli", "describe", str(default), "--png", str(png)],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "wavegraph.pipeline.cli", "describe", str(default), "--png", str(png)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     assert png.read_bytes()[:4] == b"\x89PNG"

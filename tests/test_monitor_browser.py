@@ -3,6 +3,7 @@ browser), on the real EEG replay at --speed 1, in one process and in several.
 
 Screenshots are kept as test artefacts in out/test-artifacts/ (docs/monitor.md shows one).
 """
+
 import os
 import shutil
 import signal
@@ -29,9 +30,18 @@ def browser():
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--window-size=1400,1700"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1700",
+    ):
         opts.add_argument(arg)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
     driver.set_script_timeout(30)
@@ -41,10 +51,27 @@ def browser():
 
 
 def _start(tmp_path: Path, in_process: bool, edf_path: Path) -> tuple[subprocess.Popen, str]:
-    cmd = [sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(ROOT / "configs" / "default.yaml"), "--speed", "1",
-           "--monitor", "--monitor-port", "0", "--set", f"rec.path={tmp_path / 'mon_raw.fif'}"]
-    proc = subprocess.Popen(cmd + (["--in-process"] if in_process else []), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    cmd = [
+        sys.executable,
+        "-m",
+        "wavegraph.pipeline.cli",
+        "run",
+        str(ROOT / "configs" / "default.yaml"),
+        "--speed",
+        "1",
+        "--monitor",
+        "--monitor-port",
+        "0",
+        "--set",
+        f"rec.path={tmp_path / 'mon_raw.fif'}",
+    ]
+    proc = subprocess.Popen(
+        cmd + (["--in-process"] if in_process else []),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
     line = proc.stderr.readline()
     assert line.startswith("monitor: http://127.0.0.1:"), line + proc.stderr.read()
     return proc, line.split(" ", 1)[1].strip()
@@ -74,14 +101,18 @@ def test_traces_move_and_the_node_table_fills(browser, tmp_path, edf_path, in_pr
         print(f"page loaded after {time.monotonic() - t0:.1f} s")
         # The document can exist before its models do (a session still being built): wait, never throw.
         _wait(browser, DOC + "const m = d && d.get_model_by_name('traces'); return m && m.data.t.length > 100")
-        rows = _wait(browser, DOC + """
+        rows = _wait(
+            browser,
+            DOC
+            + """
             const m = d && d.get_model_by_name('node_table');
             if (!m) return null;
             const t = m.data;
             const ok = ['src', 'car', 'notch', 'bp'].every(n => { const i = t.node.indexOf(n);
                 return i >= 0 && (t.rate_out[i] > 0); });
             return ok ? {node: Array.from(t.node), process: Array.from(t.process),
-                         rate_in: Array.from(t.rate_in), rate_out: Array.from(t.rate_out)} : null;""")
+                         rate_in: Array.from(t.rate_in), rate_out: Array.from(t.rate_out)} : null;""",
+        )
         print(f"table filled after {time.monotonic() - t0:.1f} s")
         assert {"src", "car", "notch", "bp", "rec"} <= set(rows["node"])
         expected_process = {"src": "acquisition", "bp": "dsp", "rec": "storage"}

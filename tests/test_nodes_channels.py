@@ -1,7 +1,7 @@
 """Re-referencing and channel selection."""
+
 import numpy as np
 import pytest
-
 from wavegraph.pipeline.registry import lookup
 from wavegraph.pipeline.spec import SpecError, signal_spec
 from wavegraph.pipeline.testing import assert_streaming_equivalent, run_chunked
@@ -80,9 +80,16 @@ def test_pick_drop_reorder():
     np.testing.assert_array_equal(y, X[[0, 1, 3, 4]])
 
 
-@pytest.mark.parametrize("name,params", [("pick_channels", dict(pick=["C3", "O1"])), ("pick_channels", dict(drop=["X"])),
-                                         ("rereference", dict(channel="O1")), ("rereference", dict(pairs=["C3-O2"])),
-                                         ("car", dict(ref_channels=["T7"]))])
+@pytest.mark.parametrize(
+    "name,params",
+    [
+        ("pick_channels", dict(pick=["C3", "O1"])),
+        ("pick_channels", dict(drop=["X"])),
+        ("rereference", dict(channel="O1")),
+        ("rereference", dict(pairs=["C3-O2"])),
+        ("car", dict(ref_channels=["T7"])),
+    ],
+)
 def test_unknown_channel_lists_available(name, params):
     with pytest.raises(SpecError, match="unknown channel") as e:
         lookup(name)(**params).configure({"in": SPEC})

@@ -1,8 +1,8 @@
 """running_zscore, filterbank and bandpower: streaming == offline, state, NaN policy, errors."""
+
 import numpy as np
 import pytest
 from scipy import signal as ss
-
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.registry import lookup
 from wavegraph.pipeline.spec import SpecError, signal_spec
@@ -17,7 +17,7 @@ X = RNG.standard_normal((3, 900)) * np.array([[1.0], [20.0], [1e-5]]) + np.array
 def zscore_offline(x, w):
     y = np.zeros_like(x)
     for t in range(x.shape[1]):
-        seg = x[:, max(0, t - w + 1): t + 1]
+        seg = x[:, max(0, t - w + 1) : t + 1]
         sd = seg.std(axis=1)
         y[:, t] = np.where(sd > 1e-12, (x[:, t] - seg.mean(axis=1)) / np.where(sd > 0, sd, 1), 0)
     return y
@@ -33,7 +33,9 @@ def test_running_zscore_equals_direct_computation():
 
 
 def test_running_zscore_state_and_nan():
-    mk = lambda: lookup("running_zscore")(window=0.3)
+    def mk():
+        return lookup("running_zscore")(window=0.3)
+
     whole = run_chunked(mk(), X, SPEC, [900])["out"]
     a = mk()
     a.configure({"in": SPEC})
@@ -53,14 +55,21 @@ def test_running_zscore_state_and_nan():
 
 def test_filterbank_equals_bandpass_per_band():
     bands = [(6.0, 40.0), (14.0, 40.0), (22.0, 40.0)]
-    mk = lambda: lookup("filterbank")(bands=bands, order=3)
+
+    def mk():
+        return lookup("filterbank")(bands=bands, order=3)
+
     y = assert_streaming_equivalent(mk, X, SPEC)["out"]  # rtol 1e-10
     assert y.shape == (3, 3, 900)
     spec = mk().configure({"in": SPEC})["out"]
     assert spec.shape == (3, 3) and spec.channel_names == ("a", "b", "c")
     for k, (lo, hi) in enumerate(bands):
-        np.testing.assert_allclose(y[k], ss.sosfilt(ss.butter(3, [lo, hi], "bandpass", output="sos", fs=FS), X, axis=-1),
-                                   rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(
+            y[k],
+            ss.sosfilt(ss.butter(3, [lo, hi], "bandpass", output="sos", fs=FS), X, axis=-1),
+            rtol=1e-10,
+            atol=1e-12,
+        )
     node = lookup("filterbank")(bands=bands, nan_policy="propagate")
     bad = X.copy()
     bad[1, 5] = np.inf
@@ -82,25 +91,36 @@ def test_bandpower_equals_welch_per_window_and_finds_alpha():
     x = 0.1 * RNG.standard_normal((3, 2000))
     x[1] += np.sin(2 * np.pi * 10 * t)  # alpha on channel b
     bands = {"theta": (4.0, 8.0), "alpha": (8.0, 13.0)}
-    mk = lambda: lookup("bandpower")(bands=bands, window=2.0, hop=0.5, segment=1.0)
+
+    def mk():
+        return lookup("bandpower")(bands=bands, window=2.0, hop=0.5, segment=1.0)
+
     y = assert_streaming_equivalent(mk, x, SPEC)["out"]
     spec = mk().configure({"in": SPEC})["out"]
     assert spec.kind == "features" and spec.rate == 2.0 and spec.shape == (6,)
     n_frames = (2000 - 200) // 50 + 1
     assert y.shape == (n_frames, 6)
     for k in (0, 17, n_frames - 1):
-        f, psd = ss.welch(x[:, 50 * k: 50 * k + 200], fs=FS, nperseg=100, axis=-1)
+        f, psd = ss.welch(x[:, 50 * k : 50 * k + 200], fs=FS, nperseg=100, axis=-1)
         ref = [[psd[c, (f >= lo) & (f < hi)].sum() * (f[1] - f[0]) for lo, hi in bands.values()] for c in range(3)]
         np.testing.assert_allclose(y[k], np.ravel(ref), rtol=1e-10)
     alpha_b = y[:, 3]
     assert np.all(alpha_b > 0.4) and np.all(alpha_b < 0.6)  # sine power 0.5
     assert np.all(y[:, [1, 5]] < 0.02)
-    log = run_chunked(lookup("bandpower")(bands=bands, window=2.0, hop=0.5, segment=1.0, log=True), x, SPEC, [2000])["out"]
+    log = run_chunked(lookup("bandpower")(bands=bands, window=2.0, hop=0.5, segment=1.0, log=True), x, SPEC, [2000])[
+        "out"
+    ]
     np.testing.assert_allclose(log, np.log10(y), rtol=1e-10)
 
 
-@pytest.mark.parametrize("params,msg", [(dict(bands={"g": (30.0, 80.0)}), "Nyquist"), (dict(window=0.01), "too short"),
-                                        (dict(bands={"x": (10.2, 10.8)}, window=1.0), "no frequency bin")])
+@pytest.mark.parametrize(
+    "params,msg",
+    [
+        (dict(bands={"g": (30.0, 80.0)}), "Nyquist"),
+        (dict(window=0.01), "too short"),
+        (dict(bands={"x": (10.2, 10.8)}, window=1.0), "no frequency bin"),
+    ],
+)
 def test_bandpower_bad_params(params, msg):
     with pytest.raises(SpecError, match=msg):
         lookup("bandpower")(**params).configure({"in": SPEC})

@@ -1,8 +1,8 @@
 """IIR and FIR filter nodes: streaming == offline scipy on the whole signal, state, NaN policy, errors."""
+
 import numpy as np
 import pytest
 from scipy import signal as ss
-
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.registry import lookup
 from wavegraph.pipeline.spec import SpecError, signal_spec
@@ -21,9 +21,16 @@ def make_x(n=1500, seed=0):
 IIR_CASES = [
     ("bandpass", dict(l_freq=1.0, h_freq=40.0), lambda: ss.butter(4, [1, 40], "bandpass", output="sos", fs=FS)),
     ("highpass", dict(freq=0.5, order=2), lambda: ss.butter(2, 0.5, "highpass", output="sos", fs=FS)),
-    ("lowpass", dict(freq=30.0, design="cheby1", rp=0.5), lambda: ss.cheby1(4, 0.5, 30, "lowpass", output="sos", fs=FS)),
-    ("notch", dict(freq=50.0, harmonics=2),
-     lambda: np.concatenate([ss.tf2sos(*ss.iirnotch(f, 30, fs=FS)) for f in (50, 100)])),
+    (
+        "lowpass",
+        dict(freq=30.0, design="cheby1", rp=0.5),
+        lambda: ss.cheby1(4, 0.5, 30, "lowpass", output="sos", fs=FS),
+    ),
+    (
+        "notch",
+        dict(freq=50.0, harmonics=2),
+        lambda: np.concatenate([ss.tf2sos(*ss.iirnotch(f, 30, fs=FS)) for f in (50, 100)]),
+    ),
 ]
 
 
@@ -54,11 +61,13 @@ def test_bandpass_attenuates_out_of_band():
     t = np.arange(5000) / FS
     x = np.vstack([np.sin(2 * np.pi * 10 * t), np.sin(2 * np.pi * 80 * t), np.sin(2 * np.pi * 0.05 * t)])
     y = run_chunked(lookup("bandpass")(l_freq=1.0, h_freq=40.0), x, SPEC, [25] * 200)["out"][:, 2500:]
-    rms = np.sqrt((y ** 2).mean(axis=1))
+    rms = np.sqrt((y**2).mean(axis=1))
     assert rms[0] > 0.65 and rms[1] < 0.01 and rms[2] < 0.01
 
 
-@pytest.mark.parametrize("name,params", [("bandpass", dict(l_freq=1.0, h_freq=40.0)), ("fir", dict(h_freq=30.0, numtaps=31))])
+@pytest.mark.parametrize(
+    "name,params", [("bandpass", dict(l_freq=1.0, h_freq=40.0)), ("fir", dict(h_freq=30.0, numtaps=31))]
+)
 def test_state_round_trip(name, params):
     x = make_x(800)
     cls = lookup(name)
@@ -76,7 +85,9 @@ def test_state_round_trip(name, params):
     np.testing.assert_allclose(y3, y1, rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("params", [dict(h_freq=30.0), dict(l_freq=2.0), dict(l_freq=2.0, h_freq=30.0), dict(l_freq=45.0, h_freq=55.0)])
+@pytest.mark.parametrize(
+    "params", [dict(h_freq=30.0), dict(l_freq=2.0), dict(l_freq=2.0, h_freq=30.0), dict(l_freq=45.0, h_freq=55.0)]
+)
 def test_fir_streaming_equals_lfilter(params):
     x = make_x()
     node = lookup("fir")(**params, numtaps=51)
@@ -108,7 +119,7 @@ def test_nan_policy(name):
     node = lookup(name)(**params, nan_policy="propagate")
     y = run_chunked(node, bad, SPEC, [50] * 12)["out"]
     lat = node.latency_samples
-    assert np.isnan(y[1, 100 + lat]) and np.isnan(y[2, 200 + lat:203 + lat]).all()
+    assert np.isnan(y[1, 100 + lat]) and np.isnan(y[2, 200 + lat : 203 + lat]).all()
     assert np.isnan(y).sum() == 4  # later samples are not poisoned
     finite = np.isfinite(y)
     np.testing.assert_allclose(y[finite], ref[finite], rtol=1e-10, atol=1e-12)
@@ -116,15 +127,18 @@ def test_nan_policy(name):
     assert_streaming_equivalent(lambda: lookup(name)(**params, nan_policy="propagate"), bad, SPEC)
 
 
-@pytest.mark.parametrize("name,params,msg", [
-    ("lowpass", dict(freq=125.0), "Nyquist"),
-    ("bandpass", dict(l_freq=1.0, h_freq=200.0), "h_freq"),
-    ("bandpass", dict(l_freq=20.0, h_freq=10.0), "below"),
-    ("notch", dict(freq=50.0, harmonics=3), "harmonic 3"),
-    ("fir", dict(h_freq=30.0, numtaps=50), "odd"),
-    ("fir", dict(), "l_freq"),
-    ("fir", dict(h_freq=30.0, window="nope"), "fir design failed"),
-])
+@pytest.mark.parametrize(
+    "name,params,msg",
+    [
+        ("lowpass", dict(freq=125.0), "Nyquist"),
+        ("bandpass", dict(l_freq=1.0, h_freq=200.0), "h_freq"),
+        ("bandpass", dict(l_freq=20.0, h_freq=10.0), "below"),
+        ("notch", dict(freq=50.0, harmonics=3), "harmonic 3"),
+        ("fir", dict(h_freq=30.0, numtaps=50), "odd"),
+        ("fir", dict(), "l_freq"),
+        ("fir", dict(h_freq=30.0, window="nope"), "fir design failed"),
+    ],
+)
 def test_bad_params_raise_spec_error(name, params, msg):
     with pytest.raises(SpecError, match=msg) as e:
         lookup(name)(**params).configure({"in": SPEC})

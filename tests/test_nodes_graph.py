@@ -1,10 +1,9 @@
 """The processing nodes from YAML through the in-process runner equal offline scipy on the whole signal,
 and bad parameters are caught by `wavegraph validate` (configure-time SpecError)."""
-import numpy as np
-from scipy import signal as ss
 
 import fixture_nodes  # noqa: F401  (Collect sink)
-
+import numpy as np
+from scipy import signal as ss
 from wavegraph.pipeline.cli import main
 from wavegraph.pipeline.config import load_config
 from wavegraph.pipeline.graph import build_graph

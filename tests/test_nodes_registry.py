@@ -1,20 +1,48 @@
 """The processing node library: YAML names, cheap imports, strict params, the scipy-kernel fallback."""
+
 import subprocess
 import sys
 
 import numpy as np
 import pydantic
 import pytest
-
 from wavegraph.pipeline.registry import lookup
 from wavegraph.pipeline.spec import signal_spec
 from wavegraph.pipeline.testing import run_chunked
 
-TYPES = ["bandpass", "highpass", "lowpass", "notch", "fir", "resample", "car", "rereference", "pick_channels",
-         "running_zscore", "filterbank", "sliding_window", "stft", "istft", "bandpower", "sine", "noise", "chirp",
-         "eeg_sim"]
-MODULES = ["dsp.filters", "dsp.resample", "dsp.channels", "dsp.scaling", "dsp.filterbank", "dsp.windows",
-           "dsp.bandpower", "sim.synthetic", "sim.synthetic_eeg", "nanpolicy"]
+TYPES = [
+    "bandpass",
+    "highpass",
+    "lowpass",
+    "notch",
+    "fir",
+    "resample",
+    "car",
+    "rereference",
+    "pick_channels",
+    "running_zscore",
+    "filterbank",
+    "sliding_window",
+    "stft",
+    "istft",
+    "bandpower",
+    "sine",
+    "noise",
+    "chirp",
+    "eeg_sim",
+]
+MODULES = [
+    "dsp.filters",
+    "dsp.resample",
+    "dsp.channels",
+    "dsp.scaling",
+    "dsp.filterbank",
+    "dsp.windows",
+    "dsp.bandpower",
+    "sim.synthetic",
+    "sim.synthetic_eeg",
+    "nanpolicy",
+]
 
 
 @pytest.mark.parametrize("name", TYPES)
@@ -26,9 +54,12 @@ def test_registered_and_params_strict(name):
 
 
 def test_modules_import_without_scipy():
-    code = ("import sys\n" + "".join(f"import wavegraph.nodes.{m}\n" for m in MODULES) +
-            "bad = [m for m in ('scipy', 'scipy.signal', 'torch') if m in sys.modules]\n"
-            "assert not bad, bad\n")
+    code = (
+        "import sys\n"
+        + "".join(f"import wavegraph.nodes.{m}\n" for m in MODULES)
+        + "bad = [m for m in ('scipy', 'scipy.signal', 'torch') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -44,9 +75,17 @@ def test_public_sosfilt_fallback_gives_identical_output():
     np.testing.assert_array_equal(slow, fast)
 
 
-@pytest.mark.parametrize("name,params", [("bandpass", dict(l_freq=1.0, h_freq=30.0)), ("car", {}),
-                                         ("resample", dict(rate=125.0)), ("filterbank", dict(bands=[(4.0, 30.0)])),
-                                         ("stft", dict(n_fft=16, hop=8)), ("pick_channels", dict(drop=["a"]))])
+@pytest.mark.parametrize(
+    "name,params",
+    [
+        ("bandpass", dict(l_freq=1.0, h_freq=30.0)),
+        ("car", {}),
+        ("resample", dict(rate=125.0)),
+        ("filterbank", dict(bands=[(4.0, 30.0)])),
+        ("stft", dict(n_fft=16, hop=8)),
+        ("pick_channels", dict(drop=["a"])),
+    ],
+)
 def test_wrong_channel_count_is_refused_and_empty_chunks_ignored(name, params):
     from wavegraph.pipeline.chunk import Chunk
 

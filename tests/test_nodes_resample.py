@@ -1,16 +1,24 @@
 """Polyphase resampler: streaming == upfirdn on the whole signal, == resample_poly after the declared delay."""
+
 import numpy as np
 import pytest
 from scipy import signal as ss
-
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.registry import lookup
 from wavegraph.pipeline.spec import SpecError, signal_spec
 from wavegraph.pipeline.testing import assert_streaming_equivalent, run_chunked
 
 
-@pytest.mark.parametrize("fin,fout,n,lat", [(1000, 250, 3000, 40), (48000, 16000, 4000, 30),
-                                            (44100, 16000, 2500, 441), (250, 1000, 500, 10), (100, 150, 400, 10)])
+@pytest.mark.parametrize(
+    "fin,fout,n,lat",
+    [
+        (1000, 250, 3000, 40),
+        (48000, 16000, 4000, 30),
+        (44100, 16000, 2500, 441),
+        (250, 1000, 500, 10),
+        (100, 150, 400, 10),
+    ],
+)
 def test_resample_equals_upfirdn_and_resample_poly(fin, fout, n, lat):
     spec = signal_spec(fin, ["a", "b"])
     x = np.random.default_rng(0).standard_normal((2, n))
@@ -24,13 +32,16 @@ def test_resample_equals_upfirdn_and_resample_poly(fin, fout, n, lat):
     np.testing.assert_allclose(y, ref, rtol=1e-10, atol=1e-12)
     rp = ss.resample_poly(x, node.up, node.down, axis=-1)
     d = node.out_delay
-    np.testing.assert_allclose(y[:, d:d + rp.shape[1]], rp, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(y[:, d : d + rp.shape[1]], rp, rtol=1e-10, atol=1e-12)
 
 
 def test_output_times_and_state_round_trip():
     spec = signal_spec(1000, ["a"])
     x = np.sin(2 * np.pi * 7 * np.arange(2000) / 1000)[None]
-    mk = lambda: lookup("resample")(rate=250)
+
+    def mk():
+        return lookup("resample")(rate=250)
+
     whole = run_chunked(mk(), x, spec, [2000])["out"]
     a = mk()
     a.configure({"in": spec})
@@ -78,9 +89,17 @@ def test_same_rate_is_the_identity(params):
     assert node.configure({"in": spec})["out"].rate == 250 and node.latency_samples == 0
 
 
-@pytest.mark.parametrize("params,msg", [(dict(rate=999.9999), "max_factor"), (dict(rate=-5.0), "positive"),
-                                        (dict(rate=float("nan")), "positive"), (dict(rate=float("inf")), "positive"),
-                                        (dict(up=1), "both"), (dict(rate=250, up=1, down=4), "not both")])
+@pytest.mark.parametrize(
+    "params,msg",
+    [
+        (dict(rate=999.9999), "max_factor"),
+        (dict(rate=-5.0), "positive"),
+        (dict(rate=float("nan")), "positive"),
+        (dict(rate=float("inf")), "positive"),
+        (dict(up=1), "both"),
+        (dict(rate=250, up=1, down=4), "not both"),
+    ],
+)
 def test_impossible_ratio_raises_spec_error(params, msg):
     with pytest.raises(SpecError, match=msg) as e:
         lookup("resample")(**params).configure({"in": signal_spec(1000, ["a"])})

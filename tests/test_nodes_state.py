@@ -1,8 +1,8 @@
 """State round trip for every stateful processing node: process a part, move state_dict() into a fresh
 node, process the rest (and finish) == one node over the whole signal; reset() == a fresh node."""
+
 import numpy as np
 import pytest
-
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.registry import lookup
 from wavegraph.pipeline.spec import signal_spec
@@ -47,7 +47,7 @@ def test_state_round_trip_and_reset(name, params, split):
     b.configure({"in": SPEC})
     b.load_state_dict(state)
     for i in range(split, 1000, 100):
-        _collect(b.process({"in": Chunk(bad[:, i:min(i + 100, 1000)], t0=i / 200.0)}), parts)
+        _collect(b.process({"in": Chunk(bad[:, i : min(i + 100, 1000)], t0=i / 200.0)}), parts)
     _collect(b.finish(), parts)
     got = np.concatenate(parts, axis=axis)
     np.testing.assert_allclose(got, whole, rtol=1e-9, atol=1e-12)

@@ -1,7 +1,7 @@
 """Sliding windows, STFT and inverse STFT: framing, times, perfect reconstruction, streaming == offline."""
+
 import numpy as np
 import pytest
-
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.registry import lookup
 from wavegraph.pipeline.spec import SpecError, signal_spec
@@ -20,13 +20,13 @@ def test_sliding_window_layout_and_times():
     n_win = (777 - 50) // 20 + 1
     assert y.shape == (n_win, 100)
     for k in (0, 7, n_win - 1):
-        np.testing.assert_array_equal(y[k, :50], X[0, 20 * k: 20 * k + 50])
-        np.testing.assert_array_equal(y[k, 50:], X[1, 20 * k: 20 * k + 50])
+        np.testing.assert_array_equal(y[k, :50], X[0, 20 * k : 20 * k + 50])
+        np.testing.assert_array_equal(y[k, 50:], X[1, 20 * k : 20 * k + 50])
     node = lookup("sliding_window")(size=50, hop=20)
     node.configure({"in": SPEC})
     times = []
     for i in range(0, 777, 33):
-        for c in node.process({"in": Chunk(X[:, i:i + 33], t0=10.0 + i / FS)}).values():
+        for c in node.process({"in": Chunk(X[:, i : i + 33], t0=10.0 + i / FS)}).values():
             times += list(c.t0 + np.arange(c.data.shape[0]) / 5.0)
     np.testing.assert_allclose(times, 10.0 + np.arange(n_win) * 0.2)
 
@@ -36,15 +36,20 @@ def stft_offline(x, n_fft, hop, win):
     n = x.shape[1]
     total = (n - 1 + n_fft - hop) // hop + 1
     xp = np.concatenate([np.zeros((x.shape[0], n_fft - hop)), x, np.zeros((x.shape[0], total * hop - n))], axis=1)
-    frames = np.stack([xp[:, k * hop: k * hop + n_fft] for k in range(total)])
+    frames = np.stack([xp[:, k * hop : k * hop + n_fft] for k in range(total)])
     return np.fft.rfft(frames * win, axis=-1).reshape(total, -1)
 
 
 @pytest.mark.parametrize("n_fft,hop,window", [(64, 32, "sqrt_hann"), (64, 16, "hann"), (30, 10, "hamming")])
 def test_stft_istft_perfect_reconstruction(n_fft, hop, window):
     from scipy.signal import get_window
-    mk_s = lambda: lookup("stft")(n_fft=n_fft, hop=hop, window=window)
-    mk_i = lambda: lookup("istft")(n_fft=n_fft, hop=hop, window=window)
+
+    def mk_s():
+        return lookup("stft")(n_fft=n_fft, hop=hop, window=window)
+
+    def mk_i():
+        return lookup("istft")(n_fft=n_fft, hop=hop, window=window)
+
     z = assert_streaming_equivalent(mk_s, X, SPEC)["out"]  # float64 -> complex128, rtol 1e-10
     assert z.dtype == np.complex128
     w = np.sqrt(get_window("hann", n_fft)) if window == "sqrt_hann" else get_window(window, n_fft)
@@ -58,7 +63,7 @@ def test_stft_istft_perfect_reconstruction(n_fft, hop, window):
     lat = n_fft - hop
     assert i.latency_samples * hop == lat and i.latency_seconds == pytest.approx(lat / FS)
     assert y.shape[1] >= X.shape[1] + lat
-    np.testing.assert_allclose(y[:, lat:lat + X.shape[1]], X, rtol=1e-10, atol=1e-12)  # input delayed by latency
+    np.testing.assert_allclose(y[:, lat : lat + X.shape[1]], X, rtol=1e-10, atol=1e-12)  # input delayed by latency
     np.testing.assert_allclose(y[:, :lat], 0, atol=1e-12)
 
 
@@ -68,7 +73,7 @@ def test_stft_chain_times_and_state_round_trip():
     i.configure({"in": fspec})
     outs = []
     for k in range(0, 400, 50):
-        for c in s.process({"in": Chunk(X[:, k:k + 50], t0=3.0 + k / FS)}).values():
+        for c in s.process({"in": Chunk(X[:, k : k + 50], t0=3.0 + k / FS)}).values():
             outs.append(i.process({"in": c})["out"])
     assert outs[0].t0 == 3.0 and outs[1].t0 == pytest.approx(3.0 + outs[0].data.shape[1] / FS)
     # state round trip on the stft
@@ -96,8 +101,14 @@ def test_nan_only_spoils_frames_that_contain_it():
     assert np.isfinite(run_chunked(node, bad, SPEC, [777])["out"]).all() and node.counters == {"nan_zeroed": 1}
 
 
-@pytest.mark.parametrize("name,params,msg", [("stft", dict(n_fft=64, hop=24), "divide"), ("stft", dict(window="nope"), "window"),
-                                             ("istft", dict(n_fft=64, hop=64, window="hann"), "NOLA")])
+@pytest.mark.parametrize(
+    "name,params,msg",
+    [
+        ("stft", dict(n_fft=64, hop=24), "divide"),
+        ("stft", dict(window="nope"), "window"),
+        ("istft", dict(n_fft=64, hop=64, window="hann"), "NOLA"),
+    ],
+)
 def test_bad_params(name, params, msg):
     spec = SPEC if name == "stft" else lookup("stft")(n_fft=64, hop=32).configure({"in": SPEC})["out"]
     with pytest.raises(SpecError, match=msg):
@@ -110,7 +121,7 @@ def test_sliding_window_hop_longer_than_size_skips_the_samples_between():
     n_win = (777 - 2) // 5 + 1
     assert y.shape == (n_win, 4)
     for k in (0, 1, 50, n_win - 1):
-        np.testing.assert_array_equal(y[k], np.concatenate([X[0, 5 * k: 5 * k + 2], X[1, 5 * k: 5 * k + 2]]))
+        np.testing.assert_array_equal(y[k], np.concatenate([X[0, 5 * k : 5 * k + 2], X[1, 5 * k : 5 * k + 2]]))
 
 
 def test_istft_wrong_frame_width_is_a_clear_error():
@@ -137,8 +148,15 @@ def _stamps_after_a_gap(make, x, spec, cut, jump):
     return runs
 
 
-@pytest.mark.parametrize("name,params", [("sliding_window", dict(size=50, hop=20)), ("stft", dict(n_fft=32, hop=16)),
-                                         ("bandpower", dict(window=0.5, hop=0.2)), ("istft", dict(n_fft=32, hop=16))])
+@pytest.mark.parametrize(
+    "name,params",
+    [
+        ("sliding_window", dict(size=50, hop=20)),
+        ("stft", dict(n_fft=32, hop=16)),
+        ("bandpower", dict(window=0.5, hop=0.2)),
+        ("istft", dict(n_fft=32, hop=16)),
+    ],
+)
 def test_gap_moves_the_time_base_by_the_lost_time(name, params):
     # a chunk flagged gap starts 3 s after the previous one ended: its outputs are stamped 3 s later than
     # the same samples arriving without a gap (counting samples alone would stamp them 3 s early)

@@ -3,6 +3,7 @@
 These run real installs (pip, no network: --no-deps --no-build-isolation) into temporary folders and real
 multi-process runs from a folder that holds files named like the project's packages.
 """
+
 import shutil
 import subprocess
 import sys
@@ -52,8 +53,10 @@ class Double(Node):
 """
 
 # Files a user may well have in their folder; none of them may shadow wavegraph's packages.
-DECOYS = {name: "raise RuntimeError('imported the decoy " + name + "')\n"
-          for name in ("nodes.py", "pipeline.py", "models.py", "kernels.py")}
+DECOYS = {
+    name: "raise RuntimeError('imported the decoy " + name + "')\n"
+    for name in ("nodes.py", "pipeline.py", "models.py", "kernels.py")
+}
 
 
 def _decoy_folder(path: Path) -> Path:
@@ -99,8 +102,9 @@ def wheel_site(tmp_path_factory) -> Path:
     for d in PACKAGE_DIRS:
         shutil.copytree(ROOT / d, src / d, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     dist = tmp / "dist"
-    r = _run(["-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(src)], tmp,
-             timeout=300)
+    r = _run(
+        ["-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(src)], tmp, timeout=300
+    )
     assert r.returncode == 0, r.stderr
     wheels = list(dist.glob("wavegraph-*.whl"))
     assert len(wheels) == 1
@@ -166,7 +170,8 @@ def test_plugin_package_registers_a_node_type(tmp_path):
     pkg = tmp_path / "plugin"
     (pkg / "wg_demo_plugin").mkdir(parents=True)
     (pkg / "wg_demo_plugin" / "__init__.py").write_text(USER_NODE)
-    (pkg / "pyproject.toml").write_text(textwrap.dedent("""\
+    (pkg / "pyproject.toml").write_text(
+        textwrap.dedent("""\
         [build-system]
         requires = ["setuptools>=68"]
         build-backend = "setuptools.build_meta"
@@ -180,10 +185,14 @@ def test_plugin_package_registers_a_node_type(tmp_path):
 
         [tool.setuptools]
         packages = ["wg_demo_plugin"]
-        """))
+        """)
+    )
     site = tmp_path / "site"
-    r = _run(["-m", "pip", "install", "--no-deps", "--no-build-isolation", "-q", "--target", str(site), str(pkg)],
-             tmp_path, timeout=300)
+    r = _run(
+        ["-m", "pip", "install", "--no-deps", "--no-build-isolation", "-q", "--target", str(site), str(pkg)],
+        tmp_path,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     env = {"PYTHONPATH": str(site)}
     r = _run(["-m", "wavegraph.pipeline.cli", "nodes"], tmp_path, env)

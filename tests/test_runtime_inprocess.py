@@ -1,8 +1,6 @@
 """In-process runner: end-of-stream shutdown, gap/seq handling, node failures and restarts."""
-import textwrap
 
 import numpy as np
-
 from wavegraph.pipeline.config import load_config
 from wavegraph.pipeline.graph import build_graph
 from wavegraph.pipeline.runner import run_graph
@@ -103,10 +101,15 @@ def test_a_gap_on_a_chunk_held_back_is_flagged_on_the_output_that_holds_it(tmp_p
     # acc fails on its third chunk (restart): its next output, the 4th chunk of the stream, has the
     # gap; 'pairs' holds that one back and emits it joined to the 5th, which must carry the gap.
     p = tmp_path / "g.yaml"
-    p.write_text(GRAPH.replace("CRASH", "2").replace("POLICY", "restart")
-                 .replace("  - id: sink\n", "  - id: pairs\n    type: fixture_nodes:Pairs\n  - id: sink\n")
-                 .replace("{source: acc.out, target: sink.in}",
-                          "{source: acc.out, target: pairs.in}\n  - {source: pairs.out, target: sink.in}"))
+    p.write_text(
+        GRAPH.replace("CRASH", "2")
+        .replace("POLICY", "restart")
+        .replace("  - id: sink\n", "  - id: pairs\n    type: fixture_nodes:Pairs\n  - id: sink\n")
+        .replace(
+            "{source: acc.out, target: sink.in}",
+            "{source: acc.out, target: pairs.in}\n  - {source: pairs.out, target: sink.in}",
+        )
+    )
     g = build_graph(load_config(p))
     result = run_graph(g, in_process=True)
     assert result.exit_code == 0, result.failure
@@ -118,7 +121,6 @@ def test_a_gap_on_a_chunk_held_back_is_flagged_on_the_output_that_holds_it(tmp_p
 
 def test_streaming_harness_checks_timing_and_dtype_not_just_values():
     import pytest
-
     from wavegraph.pipeline.node import Node
     from wavegraph.pipeline.spec import signal_spec
     from wavegraph.pipeline.testing import assert_streaming_equivalent
@@ -152,8 +154,11 @@ def test_a_gap_on_an_empty_chunk_reaches_the_next_output(tmp_path):
     from wavegraph.pipeline.executor import Executor
 
     p = tmp_path / "g.yaml"
-    p.write_text(GRAPH.replace("fixture_nodes:CumSum\n    params: {crash_at: CRASH}\n    on_error: POLICY",
-                               "fixture_nodes:Pairs"))
+    p.write_text(
+        GRAPH.replace(
+            "fixture_nodes:CumSum\n    params: {crash_at: CRASH}\n    on_error: POLICY", "fixture_nodes:Pairs"
+        )
+    )
     g = build_graph(load_config(p))
     ex = Executor(g.config, g.nodes)
     ex.deliver("acc", "in", Chunk(np.ones((2, 3)), t0=0.0))  # held back by Pairs

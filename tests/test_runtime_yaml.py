@@ -1,4 +1,5 @@
 """Every class of graph-file error is one line naming file, line and fix, exits 2, and starts nothing."""
+
 import textwrap
 
 import pytest
@@ -59,6 +60,7 @@ def test_unknown_dotted_type(tmp_path, capsys):
     broken = tmp_path / "broken_nodes_mod.py"
     broken.write_text("raise ValueError('a bug at import time')\n")
     import sys
+
     sys.path.insert(0, str(tmp_path))
     try:  # a module that fails while importing is a graph error too, not a traceback
         err = errors_of(tmp_path, GOOD.replace("fixture_nodes:Collect", "broken_nodes_mod:X"), capsys)
@@ -99,10 +101,13 @@ def test_unconnected_input(tmp_path, capsys):
 
 
 def test_cycle(tmp_path, capsys):
-    text = GOOD.replace("  - id: sink\n    type: fixture_nodes:Collect\n", "  - id: acc2\n    type: fixture_nodes:CumSum\n")
+    text = GOOD.replace(
+        "  - id: sink\n    type: fixture_nodes:Collect\n", "  - id: acc2\n    type: fixture_nodes:CumSum\n"
+    )
     text = text.replace("  - {source: src.out, target: acc.in}\n", "").replace(
         "  - {source: acc.out, target: sink.in}\n",
-        "  - {source: acc.out, target: acc2.in}\n  - {source: acc2.out, target: acc.in}\n  - {source: src.out, target: acc.in}\n")
+        "  - {source: acc.out, target: acc2.in}\n  - {source: acc2.out, target: acc.in}\n  - {source: src.out, target: acc.in}\n",
+    )
     err = errors_of(tmp_path, text, capsys)
     assert any("already fed" in e or "cycle" in e for e in err)
     text2 = text.replace("  - {source: src.out, target: acc.in}\n", "")
@@ -122,7 +127,9 @@ def test_yaml_syntax_and_structure(tmp_path, capsys):
     assert "invalid YAML" in err[0]
     err = errors_of(tmp_path, GOOD.replace("edges:", "edgez:"), capsys)
     assert any("unknown top-level key 'edgez'" in e for e in err)
-    err = errors_of(tmp_path, GOOD.replace("    params: {n_channels: 2, rate: 100.0}", "    params: {[n]: 2, rate: 100.0}"), capsys)
+    err = errors_of(
+        tmp_path, GOOD.replace("    params: {n_channels: 2, rate: 100.0}", "    params: {[n]: 2, rate: 100.0}"), capsys
+    )
     assert ":5: invalid YAML: a mapping key must be a plain value" in err[0]  # not a TypeError traceback
 
 

@@ -1,4 +1,5 @@
 """`python -m pipeline.bench transport` runs end to end (tiny sizes; figures are not asserted)."""
+
 import json
 import math
 import subprocess
@@ -12,8 +13,22 @@ def test_bench_transport_runs_both_measurements_and_writes_json(tmp_path, capsys
     scratch.mkdir()
     monkeypatch.setattr("tempfile.tempdir", str(scratch))  # its ipc:// socket files go here
     out = tmp_path / "t.json"
-    rc = bench_transport(["--transports", "ipc", "--sizes", "64,8192", "--iters", "50", "--mbytes", "0.02",
-                          "--rounds", "1", "--json", str(out)])
+    rc = bench_transport(
+        [
+            "--transports",
+            "ipc",
+            "--sizes",
+            "64,8192",
+            "--iters",
+            "50",
+            "--mbytes",
+            "0.02",
+            "--rounds",
+            "1",
+            "--json",
+            str(out),
+        ]
+    )
     assert rc == 0
     printed = capsys.readouterr().out
     assert "target ipc: wavegraph p50 at 8 KiB" in printed
@@ -39,5 +54,7 @@ def test_bench_rejects_bad_arguments(capsys):
 
 
 def test_module_entry_point_prints_usage():
-    r = subprocess.run([sys.executable, "-m", "wavegraph.benchmarks.transport"], capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "wavegraph.benchmarks.transport"], capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == 2 and "usage" in r.stderr

@@ -3,6 +3,7 @@
 Waits below use generous timeouts only so a broken build fails instead of hanging; nothing asserts
 on time.
 """
+
 import logging
 import os
 import struct
@@ -12,12 +13,17 @@ import time
 import numpy as np
 import pytest
 import zmq
-
 from wavegraph.pipeline import wire
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.spec import signal_spec
-from wavegraph.pipeline.transport import (EdgeReceiver, EdgeSender, free_tcp_port, ipc_endpoint,
-                                normalize_endpoint, tcp_endpoint)
+from wavegraph.pipeline.transport import (
+    EdgeReceiver,
+    EdgeSender,
+    free_tcp_port,
+    ipc_endpoint,
+    normalize_endpoint,
+    tcp_endpoint,
+)
 
 SPEC = signal_spec(250, ["Fz", "Cz"])
 WAIT = 10.0  # seconds; only a safety net against hangs
@@ -103,8 +109,10 @@ def test_seq_jumps_set_gap_and_count_missing(raw_push):
 
 
 def test_drop_oldest_keeps_the_newest_and_counts_drops():
-    with EdgeReceiver(ipc_endpoint(), SPEC, policy="drop_oldest", maxlen=4) as rx, \
-            EdgeSender(rx.endpoint, SPEC, policy="drop_oldest") as tx:
+    with (
+        EdgeReceiver(ipc_endpoint(), SPEC, policy="drop_oldest", maxlen=4) as rx,
+        EdgeSender(rx.endpoint, SPEC, policy="drop_oldest") as tx,
+    ):
         for i in range(50):
             tx.send(Chunk(np.full((2, 3), float(i)), t0=float(i)))
         tx.send(Chunk.end(t0=50.0))
@@ -118,8 +126,10 @@ def test_drop_oldest_keeps_the_newest_and_counts_drops():
 
 
 def test_drop_oldest_never_drops_end_of_stream():
-    with EdgeReceiver(ipc_endpoint(), SPEC, policy="drop_oldest", maxlen=1) as rx, \
-            EdgeSender(rx.endpoint, SPEC, policy="drop_oldest") as tx:
+    with (
+        EdgeReceiver(ipc_endpoint(), SPEC, policy="drop_oldest", maxlen=1) as rx,
+        EdgeSender(rx.endpoint, SPEC, policy="drop_oldest") as tx,
+    ):
         tx.send(Chunk(np.zeros((2, 1))))
         tx.send(Chunk.end(t0=1.0))
         tx.send(Chunk(np.ones((2, 1)), t0=2.0))
@@ -135,8 +145,10 @@ def test_drop_oldest_never_drops_end_of_stream():
 def test_drop_oldest_sender_drops_when_the_receiver_stalls_and_the_gap_shows():
     # A block-policy receiver that nobody reads stands for a stalled process: the pipe fills up.
     payload = np.zeros((2, 65536))  # 1 MiB: OS socket buffers cannot hide 40 of them
-    with EdgeReceiver(ipc_endpoint(), SPEC, maxlen=1) as rx, \
-            EdgeSender(rx.endpoint, SPEC, policy="drop_oldest", hwm=1) as tx:
+    with (
+        EdgeReceiver(ipc_endpoint(), SPEC, maxlen=1) as rx,
+        EdgeSender(rx.endpoint, SPEC, policy="drop_oldest", hwm=1) as tx,
+    ):
         sent = [tx.send(Chunk(payload, t0=float(i))) for i in range(40)]
         assert not all(sent) and tx.counters["dropped_full"] == sent.count(False)
         eos_sender = threading.Thread(target=tx.send, args=(Chunk.end(t0=40.0),))
@@ -217,8 +229,10 @@ def test_malformed_frames_are_dropped_counted_logged_once_and_the_edge_survives(
     sid = wire.spec_id(SPEC)
     head, body = wire.encode(Chunk(np.ones((2, 4))), 0, sid)
     head, body = bytes(head), bytes(body)
-    with caplog.at_level(logging.WARNING, logger="wavegraph.transport"), \
-            EdgeReceiver(ipc_endpoint(), SPEC, policy=policy, max_bytes=4096) as rx:
+    with (
+        caplog.at_level(logging.WARNING, logger="wavegraph.transport"),
+        EdgeReceiver(ipc_endpoint(), SPEC, policy=policy, max_bytes=4096) as rx,
+    ):
         push = raw_push(rx.endpoint)
         expected = {}
         for _ in range(2):  # twice, to check each reason is logged only once
@@ -254,9 +268,9 @@ def test_endpoint_helpers():
         assert rx.endpoint.startswith("tcp://127.0.0.1:") and not rx.endpoint.endswith("*")
     ep = ipc_endpoint()
     rx = EdgeReceiver(ep, None)
-    assert os.path.exists(ep[len("ipc://"):])
+    assert os.path.exists(ep[len("ipc://") :])
     rx.close()
-    assert not os.path.exists(ep[len("ipc://"):])
+    assert not os.path.exists(ep[len("ipc://") :])
     with pytest.raises(ValueError, match="policy"):
         EdgeReceiver(ipc_endpoint(), None, policy="drop_newest")
 

@@ -1,15 +1,29 @@
 """The frame codec alone (no sockets): layout, every dtype and shape, flags, and every rejection."""
+
 import struct
 
 import numpy as np
 import pytest
-
 from wavegraph.pipeline import wire
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.spec import StreamSpec, signal_spec
 
-DTYPES = ["bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
-          "float16", "float32", "float64", "complex64", "complex128"]
+DTYPES = [
+    "bool",
+    "int8",
+    "uint8",
+    "int16",
+    "uint16",
+    "int32",
+    "uint32",
+    "int64",
+    "uint64",
+    "float16",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+]
 SHAPES = [(), (0,), (3, 0), (5,), (2, 3), (2, 3, 4)]
 
 
@@ -58,8 +72,14 @@ def test_flags_t0_origin_and_extreme_header_values():
 
 def test_non_contiguous_fortran_and_big_endian_inputs_arrive_as_values():
     base = sample("float64", (6, 8))
-    for x in (base[:, ::2], np.asfortranarray(base), base.astype(">f8"), base.T,
-              sample("complex128", (3, 4)).astype(">c16"), sample("int32", (4, 5)).astype(">i4")):
+    for x in (
+        base[:, ::2],
+        np.asfortranarray(base),
+        base.astype(">f8"),
+        base.T,
+        sample("complex128", (3, 4)).astype(">c16"),
+        sample("int32", (4, 5)).astype(">i4"),
+    ):
         got, _ = roundtrip(Chunk(x))
         assert got.data.flags.c_contiguous and got.data.shape == x.shape
         assert np.array_equal(got.data, x)
@@ -87,8 +107,9 @@ def test_encode_aliases_the_array_and_decode_does_not_copy():
     assert got.data[0, 0] == -7.0  # the chunk is a view of the received frame's memory
 
 
-@pytest.mark.parametrize("bad", [np.array(["a", "b"]), np.array([object()]),
-                                 np.array(["2020-01-01"], dtype="datetime64[s]")])
+@pytest.mark.parametrize(
+    "bad", [np.array(["a", "b"]), np.array([object()]), np.array(["2020-01-01"], dtype="datetime64[s]")]
+)
 def test_unsupported_dtypes_raise_a_clear_error(bad):
     with pytest.raises(wire.WireError) as e:
         wire.encode(Chunk(bad), 0, 0)

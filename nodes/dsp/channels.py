@@ -57,7 +57,9 @@ class CAR(SignalNode):
         _check_channels(self, spec)
         p = self.params
         if spec.shape[-1] == 1:
-            raise SpecError("car on a single channel would output zeros", "average over several channels, or remove car")
+            raise SpecError(
+                "car on a single channel would output zeros", "average over several channels, or remove car"
+            )
         self._idx = None if p.ref_channels is None else channel_index(spec, p.ref_channels, "car ref_channels")
         if self._idx is not None and len(self._idx) == 0:
             raise SpecError("car ref_channels is empty", "name at least one channel, or leave it unset for all")

@@ -25,6 +25,7 @@ markers within milliseconds; a replay run flat out across processes can deliver 
 markers whose code is not in `codes` (`ignored_marker`).
 Latency: round(tmax*rate) samples (the epoch waits for its last sample).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,7 +43,8 @@ class EpochsParams(NodeParams):
     tmin: float = Field(-0.2, description="epoch start relative to the marker (s)")
     tmax: float = Field(0.5, description="epoch end relative to the marker (s), inclusive")
     baseline: tuple[float | None, float | None] | None = Field(
-        None, description="[a, b] seconds whose mean is subtracted per channel (None ends: epoch start/end)")
+        None, description="[a, b] seconds whose mean is subtracted per channel (None ends: epoch start/end)"
+    )
     codes: list[int] | None = Field(None, description="marker codes to epoch (default: every marker)")
     max_delay: float = Field(10.0, ge=0, description="how late (s of signal) a marker may arrive")
 
@@ -90,16 +92,19 @@ class Epochs(Node):
             b0 = self.i0 if a is None else int(round(a * sig.rate))
             b1 = self.i1 if b is None else int(round(b * sig.rate))
             if b0 > b1 or b0 < self.i0 or b1 > self.i1:
-                raise SpecError(f"epochs: baseline {p.baseline} is not inside the epoch [{p.tmin}, {p.tmax}] s",
-                                "give a baseline [a, b] with tmin <= a <= b <= tmax")
+                raise SpecError(
+                    f"epochs: baseline {p.baseline} is not inside the epoch [{p.tmin}, {p.tmax}] s",
+                    "give a baseline [a, b] with tmin <= a <= b <= tmax",
+                )
             self.mask = slice(b0 - self.i0, b1 - self.i0 + 1)
         dtype = sig.dtype if np.dtype(sig.dtype).kind == "f" else "float64"
         self.buf = TimedBuffer(sig.shape, dtype, sig.rate, lambda: self.state)
         self.reset()
         self.latency_samples = max(self.i1, 0)
         self.out_specs = {
-            "out": StreamSpec("features", 0.0, (*sig.shape, n_times), dtype, sig.channel_names,
-                              sig.channel_types, sig.units),
+            "out": StreamSpec(
+                "features", 0.0, (*sig.shape, n_times), dtype, sig.channel_names, sig.channel_types, sig.units
+            ),
             "events": ev,
         }
         return self.out_specs
@@ -133,7 +138,9 @@ class Epochs(Node):
             s = buf.nearest(onset) if buf.times.size else -1
             if s < 0 or abs(buf.times[s - buf.start] - onset) > half + 1e-9:  # not on a held sample
                 st.pending = st.pending[1:]
-                self.count("late_marker" if buf.start > 0 and buf.times.size and onset < buf.times[0] else "outside_data")
+                self.count(
+                    "late_marker" if buf.start > 0 and buf.times.size and onset < buf.times[0] else "outside_data"
+                )
                 continue
             lo, hi = s + self.i0, s + self.i1 + 1
             if not final and hi > buf.n_total:

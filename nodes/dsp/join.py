@@ -25,6 +25,7 @@ reference gap are dropped (`after_break_at_end`). Replaying files as fast as pos
 the same `chunk_duration` (or no max_wait) so that none looks late.
 Latency: 0 declared (the wait for the slowest input is not a fixed number of samples).
 """
+
 from __future__ import annotations
 
 import re
@@ -78,16 +79,31 @@ class Join(Node):
         specs = {p: self.require_input(in_specs, p, "signal") for p in self.inputs}
         for p, s in specs.items():
             if len(s.shape) != 1 or s.rate <= 0:
-                raise SpecError(f"join: input '{p}' is a {s.describe()} stream", "join regular (channels, samples) signals")
-        names = [(p, n) for p in self.inputs for n in (specs[p].channel_names or [f"ch{i}" for i in range(specs[p].shape[0])])]
+                raise SpecError(
+                    f"join: input '{p}' is a {s.describe()} stream", "join regular (channels, samples) signals"
+                )
+        names = [
+            (p, n)
+            for p in self.inputs
+            for n in (specs[p].channel_names or [f"ch{i}" for i in range(specs[p].shape[0])])
+        ]
         plain = [n for _, n in names]
         if len(set(plain)) != len(plain):
             plain = [f"{p}:{n}" for p, n in names]
         types = [t for p in self.inputs for t in (specs[p].channel_types or ("misc",) * specs[p].shape[0])]
         units = {specs[p].units for p in self.inputs}
         self.dtype = np.result_type(*[np.dtype(specs[p].dtype) for p in self.inputs], np.float32)
-        self.bufs = {p: TimedBuffer(specs[p].shape, self.dtype, specs[p].rate, lambda: self.state,
-                                    self.params.offsets.get(p, 0.0), prefix=f"{p}_") for p in self.inputs}
+        self.bufs = {
+            p: TimedBuffer(
+                specs[p].shape,
+                self.dtype,
+                specs[p].rate,
+                lambda: self.state,
+                self.params.offsets.get(p, 0.0),
+                prefix=f"{p}_",
+            )
+            for p in self.inputs
+        }
         fields = self._fresh()
         # One state field per buffer field of every input (a_data, a_times, ..., b_data, ...), plus the
         # time of each other input's first sample (first_b: None until it arrives).
@@ -95,8 +111,17 @@ class Join(Node):
         self.reset()
         ref = specs[self.ref]
         self.latency_samples = 0
-        self.out_specs = {"out": StreamSpec("signal", ref.rate, (len(plain),), self.dtype.name, tuple(plain),
-                                            tuple(types), units.pop() if len(units) == 1 else "")}
+        self.out_specs = {
+            "out": StreamSpec(
+                "signal",
+                ref.rate,
+                (len(plain),),
+                self.dtype.name,
+                tuple(plain),
+                tuple(types),
+                units.pop() if len(units) == 1 else "",
+            )
+        }
         return self.out_specs
 
     # --- data -------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ With these a spectral enhancer is a YAML graph (see docs/speech.md)::
 The view nodes, gain and align have latency 0; apply_mask declares none either (it waits for the later of
 its inputs, whose own latency is already counted on that path).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,16 +49,20 @@ _COMPLEX_OF = {"float32": "complex64", "float64": "complex128"}
 def _features(node: Node, in_specs: dict[str, StreamSpec], port: str = "in") -> StreamSpec:
     spec = node.require_input(in_specs, port, "features")
     if len(spec.shape) != 1:
-        raise SpecError(f"{port!r} must be (frames x features), got shape {spec.shape}",
-                        "connect an stft or another features stream")
+        raise SpecError(
+            f"{port!r} must be (frames x features), got shape {spec.shape}",
+            "connect an stft or another features stream",
+        )
     return spec
 
 
 def _complex_features(node: Node, in_specs: dict[str, StreamSpec], what: str) -> StreamSpec:
     spec = _features(node, in_specs)
     if np.dtype(spec.dtype).kind != "c":
-        raise SpecError(f"{what} needs complex frames (an STFT), got {spec.dtype}",
-                        "connect the output of an stft (or of real_to_complex)")
+        raise SpecError(
+            f"{what} needs complex frames (an STFT), got {spec.dtype}",
+            "connect the output of an stft (or of real_to_complex)",
+        )
     return spec
 
 
@@ -120,8 +125,9 @@ class ComplexToReal(_Stateless):
     def configure(self, in_specs):
         spec = _complex_features(self, in_specs, "complex_to_real")
         self._dtype = np.dtype(_REAL_OF[spec.dtype])
-        self.out_specs = {"out": spec.evolve(shape=(2 * spec.shape[0],), dtype=self._dtype.name,
-                                             channel_names=(), channel_types=())}
+        self.out_specs = {
+            "out": spec.evolve(shape=(2 * spec.shape[0],), dtype=self._dtype.name, channel_names=(), channel_types=())
+        }
         return self.out_specs
 
     def map(self, z):
@@ -135,18 +141,24 @@ class RealToComplex(_Stateless):
         spec = _features(self, in_specs)
         dt = np.dtype(spec.dtype)
         if dt.kind == "c":
-            raise SpecError(f"real_to_complex needs real frames, got {spec.dtype}", "it is complex already: drop this node")
+            raise SpecError(
+                f"real_to_complex needs real frames, got {spec.dtype}", "it is complex already: drop this node"
+            )
         if spec.shape[0] % 2:
-            raise SpecError(f"real_to_complex needs an even width [real parts, imaginary parts], got {spec.shape[0]}",
-                            "feed it 2 x n_bins values per frame (e.g. a model with that many outputs)")
+            raise SpecError(
+                f"real_to_complex needs an even width [real parts, imaginary parts], got {spec.shape[0]}",
+                "feed it 2 x n_bins values per frame (e.g. a model with that many outputs)",
+            )
         self._dtype = np.dtype(_COMPLEX_OF.get(dt.name, "complex128"))
         self._w = spec.shape[0] // 2
-        self.out_specs = {"out": spec.evolve(shape=(self._w,), dtype=self._dtype.name, channel_names=(), channel_types=())}
+        self.out_specs = {
+            "out": spec.evolve(shape=(self._w,), dtype=self._dtype.name, channel_names=(), channel_types=())
+        }
         return self.out_specs
 
     def map(self, x):
         z = np.empty((x.shape[0], self._w), dtype=self._dtype)
-        z.real, z.imag = x[:, : self._w], x[:, self._w:]
+        z.real, z.imag = x[:, : self._w], x[:, self._w :]
         return z
 
 
@@ -162,7 +174,9 @@ class Gain(_Stateless):
     def configure(self, in_specs):
         spec = self.require_input(in_specs, "in")
         if spec.kind not in ("signal", "features"):
-            raise SpecError(f"gain scales signals and features, got a {spec.kind} stream", "connect a signal or features")
+            raise SpecError(
+                f"gain scales signals and features, got a {spec.kind} stream", "connect a signal or features"
+            )
         dt = np.dtype(spec.dtype)
         if dt.kind not in "fc":
             raise SpecError(f"gain needs a float or complex stream, got {spec.dtype}", "convert to float first")
@@ -176,9 +190,11 @@ class Gain(_Stateless):
 
 # --- apply_mask -------------------------------------------------------------------------------------------
 
+
 class ApplyMaskParams(NodeParams):
     activation: Literal["none", "sigmoid", "clip"] = Field(
-        "none", description="applied to the mask first: none, sigmoid (logits), clip (to [0, 1])")
+        "none", description="applied to the mask first: none, sigmoid (logits), clip (to [0, 1])"
+    )
     min_gain: float | None = Field(None, ge=0, description="lower bound of the (real) mask after the activation")
     max_wait: float = Field(2.0, gt=0, description="seconds of stream time a frame waits for its partner")
 
@@ -190,7 +206,7 @@ class MaskState:
     in_data: np.ndarray  # (n, width) waiting `in` frames, time first
     mask_idx: np.ndarray
     mask_data: np.ndarray  # (m, mask width)
-    last_out: int = -(2 ** 62)  # frame index of the last frame emitted
+    last_out: int = -(2**62)  # frame index of the last frame emitted
 
 
 class ApplyMask(Node):
@@ -202,26 +218,35 @@ class ApplyMask(Node):
     def configure(self, in_specs):
         x, m = self.require_input(in_specs, "in"), self.require_input(in_specs, "mask")
         if x.kind not in ("signal", "features"):
-            raise SpecError(f"apply_mask masks signals or features, got a {x.kind} stream on 'in'",
-                            "connect an stft (or a signal) to 'in'")
+            raise SpecError(
+                f"apply_mask masks signals or features, got a {x.kind} stream on 'in'",
+                "connect an stft (or a signal) to 'in'",
+            )
         if m.kind != x.kind:
             raise SpecError(f"the mask is a {m.kind} stream, 'in' a {x.kind} stream", "give both inputs the same kind")
         if not x.rate or abs(m.rate - x.rate) > 1e-9 * x.rate:
-            raise SpecError(f"the mask runs at {m.rate:g} frames/s, 'in' at {x.rate:g}",
-                            "compute the mask from the same stft (same hop), or resample it")
+            raise SpecError(
+                f"the mask runs at {m.rate:g} frames/s, 'in' at {x.rate:g}",
+                "compute the mask from the same stft (same hop), or resample it",
+            )
         xd, md = np.dtype(x.dtype), np.dtype(m.dtype)
         if md.kind == "c" and xd.kind != "c":
             raise SpecError(f"a complex mask ({m.dtype}) cannot scale a real stream ({x.dtype})", "use a real mask")
         if md.kind not in "fc" or xd.kind not in "fc":
-            raise SpecError(f"apply_mask needs float or complex streams, got in {x.dtype}, mask {m.dtype}",
-                            "convert to float first")
+            raise SpecError(
+                f"apply_mask needs float or complex streams, got in {x.dtype}, mask {m.dtype}", "convert to float first"
+            )
         if md.kind == "c" and self.params.activation != "none":
-            raise SpecError(f"activation {self.params.activation!r} needs a real mask, got {m.dtype}",
-                            "use activation: none with a complex mask")
+            raise SpecError(
+                f"activation {self.params.activation!r} needs a real mask, got {m.dtype}",
+                "use activation: none with a complex mask",
+            )
         w, mw = int(np.prod(x.shape)) if x.shape else 1, int(np.prod(m.shape)) if m.shape else 1
         if w % mw:
-            raise SpecError(f"the mask has {mw} values per frame, 'in' {w}: {mw} does not divide {w}",
-                            "give the mask one value per bin (n_fft//2+1) or per input column")
+            raise SpecError(
+                f"the mask has {mw} values per frame, 'in' {w}: {mw} does not divide {w}",
+                "give the mask one value per bin (n_fft//2+1) or per input column",
+            )
         self._w, self._mw, self._tile = w, mw, w // mw
         self._rate, self._kind, self._shape = float(x.rate), x.kind, tuple(x.shape)
         self._dtype, self._mdtype = xd, md
@@ -232,8 +257,13 @@ class ApplyMask(Node):
         return self.out_specs
 
     def new_state(self):
-        return MaskState(np.zeros(0, np.int64), np.zeros(0), np.zeros((0, self._w), self._dtype),
-                         np.zeros(0, np.int64), np.zeros((0, self._mw), self._mdtype))
+        return MaskState(
+            np.zeros(0, np.int64),
+            np.zeros(0),
+            np.zeros((0, self._w), self._dtype),
+            np.zeros(0, np.int64),
+            np.zeros((0, self._mw), self._mdtype),
+        )
 
     def _frames(self, c: Chunk, width: int, dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """(index, times, data time-first) of a chunk, or None for an empty one."""
@@ -280,7 +310,7 @@ class ApplyMask(Node):
         elif s.in_idx.size and s.mask_idx.size:
             bound = int(min(s.in_idx[-1], s.mask_idx[-1]))  # every frame up to here is decided
         else:
-            bound = -(2 ** 62)
+            bound = -(2**62)
         newest = max([int(a[-1]) for a in (s.in_idx, s.mask_idx) if a.size] or [bound])
         bound = max(bound, newest - self._max_wait)  # a stalled input: stop waiting for it
         di = int(np.searchsorted(s.in_idx, bound, side="right"))
@@ -301,7 +331,7 @@ class ApplyMask(Node):
             y = (s.in_data[ii] * self._mask(s.mask_data[mi])).astype(self._dtype, copy=False)
             if self._kind == "signal":
                 y = np.ascontiguousarray(y.T).reshape(*self._shape, run)
-            gap = bool(s.last_out > -(2 ** 61) and common[0] != s.last_out + 1)
+            gap = bool(s.last_out > -(2**61) and common[0] != s.last_out + 1)
             out["out"] = Chunk(y, float(s.in_t[ii[0]]), gap=gap)
             s.last_out = int(common[run - 1])
         s.in_idx, s.in_t, s.in_data = s.in_idx[di:], s.in_t[di:], s.in_data[di:]
@@ -311,8 +341,13 @@ class ApplyMask(Node):
     def process(self, inputs):
         for port in ("in", "mask"):
             c = inputs.get(port)
-            got = None if c is None else self._frames(c, self._w if port == "in" else self._mw,
-                                                       self._dtype if port == "in" else self._mdtype)
+            got = (
+                None
+                if c is None
+                else self._frames(
+                    c, self._w if port == "in" else self._mw, self._dtype if port == "in" else self._mdtype
+                )
+            )
             if got is not None:
                 self._push(port, got)
         return self._pair(final=False)
@@ -323,9 +358,11 @@ class ApplyMask(Node):
 
 # --- align ------------------------------------------------------------------------------------------------
 
+
 class AlignParams(NodeParams):
     delay: float | Literal["auto"] = Field(
-        "auto", description="seconds to drop, or auto: the delay the input stream declares")
+        "auto", description="seconds to drop, or auto: the delay the input stream declares"
+    )
 
 
 @dataclass
@@ -344,12 +381,16 @@ class Align(Node):
         if delay == "auto":
             delay = spec.delay
             if delay <= 0:
-                raise SpecError("align: the input declares no delay to remove",
-                                "connect a delaying node's output (e.g. an enhancer), or give delay: SECONDS")
+                raise SpecError(
+                    "align: the input declares no delay to remove",
+                    "connect a delaying node's output (e.g. an enhancer), or give delay: SECONDS",
+                )
         self._d = int(round(float(delay) * spec.rate))
         if abs(self._d - float(delay) * spec.rate) > 1e-6:
-            raise SpecError(f"align: a delay of {delay} s is not a whole number of samples at {spec.rate:g} Hz",
-                            f"use a multiple of {1 / spec.rate:g} s")
+            raise SpecError(
+                f"align: a delay of {delay} s is not a whole number of samples at {spec.rate:g} Hz",
+                f"use a multiple of {1 / spec.rate:g} s",
+            )
         self._rate = float(spec.rate)
         self.latency_samples = 0
         self.reset()

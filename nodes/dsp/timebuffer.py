@@ -9,6 +9,7 @@ the buffer remembers where, so that a consumer can refuse a window that spans mi
 The buffer keeps nothing itself: its fields live in the owning node's declared state (pipeline/state.py),
 named ``<prefix>data``, ``<prefix>times``, ... (see `fresh`), so state_dict/load_state_dict cover them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -20,20 +21,30 @@ import numpy as np
 class TimedBuffer:
     """Samples (leading axes..., n) with times (n,), oldest first, in `state()`'s fields."""
 
-    def __init__(self, shape: tuple[int, ...], dtype, rate: float, state: Callable[[], Any],
-                 offset: float = 0.0, prefix: str = ""):
+    def __init__(
+        self,
+        shape: tuple[int, ...],
+        dtype,
+        rate: float,
+        state: Callable[[], Any],
+        offset: float = 0.0,
+        prefix: str = "",
+    ):
         self.shape, self.dtype, self.rate, self.offset = tuple(shape), np.dtype(dtype), float(rate), float(offset)
         self._state, self.prefix = state, prefix
 
     def fresh(self) -> dict[str, Any]:
         """The fields of an empty buffer, for the owner's state dataclass."""
         p = self.prefix
-        return {p + "data": np.zeros((*self.shape, 0), dtype=self.dtype),  # (leading axes..., n)
-                p + "times": np.zeros(0, dtype=np.float64),  # (n,) stamp of each held sample
-                p + "breaks": np.zeros(0, dtype=np.int64),  # absolute indices where a gap starts a segment
-                p + "start": 0,  # absolute index of data[..., 0] (samples pruned so far)
-                p + "seen": False,  # any sample arrived yet
-                p + "anchor_t0": 0.0, p + "anchor_n": 0}  # t0 and absolute index of the segment's first sample
+        return {
+            p + "data": np.zeros((*self.shape, 0), dtype=self.dtype),  # (leading axes..., n)
+            p + "times": np.zeros(0, dtype=np.float64),  # (n,) stamp of each held sample
+            p + "breaks": np.zeros(0, dtype=np.int64),  # absolute indices where a gap starts a segment
+            p + "start": 0,  # absolute index of data[..., 0] (samples pruned so far)
+            p + "seen": False,  # any sample arrived yet
+            p + "anchor_t0": 0.0,
+            p + "anchor_n": 0,
+        }  # t0 and absolute index of the segment's first sample
 
     def _get(self, name):
         return getattr(self._state(), self.prefix + name)
@@ -69,16 +80,20 @@ class TimedBuffer:
         if gap or not seen:
             self._set(anchor_t0=float(t0), anchor_n=total)
         t = self._get("anchor_t0") + self.offset + (total - self._get("anchor_n") + np.arange(n)) / self.rate
-        self._set(seen=True, data=np.concatenate([self.data, data.astype(self.dtype, copy=False)], axis=-1),
-                  times=np.concatenate([self.times, t]))
+        self._set(
+            seen=True,
+            data=np.concatenate([self.data, data.astype(self.dtype, copy=False)], axis=-1),
+            times=np.concatenate([self.times, t]),
+        )
 
     def prune(self, before: float) -> None:
         """Forget samples stamped earlier than `before`."""
         k = int(np.searchsorted(self.times, before, side="left"))
         if k:
             start = self.start + k
-            self._set(data=self.data[..., k:], times=self.times[k:], start=start,
-                      breaks=self.breaks[self.breaks >= start])
+            self._set(
+                data=self.data[..., k:], times=self.times[k:], start=start, breaks=self.breaks[self.breaks >= start]
+            )
 
     def nearest(self, t: float) -> int:
         """Absolute index of the sample nearest to time t (a tie goes to the earlier sample)."""
@@ -92,4 +107,4 @@ class TimedBuffer:
 
     def take(self, lo: int, hi: int) -> np.ndarray:
         """Absolute samples [lo, hi) (must be held)."""
-        return self.data[..., lo - self.start:hi - self.start]
+        return self.data[..., lo - self.start : hi - self.start]

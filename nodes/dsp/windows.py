@@ -277,8 +277,16 @@ class ISTFT(Node):
         types = spec.channel_types if len(spec.channel_types) == self._nch else ("misc",) * self._nch
         self.reset()
         self.out_specs = {
-            "out": StreamSpec("signal", self._out_rate, (self._nch,), self._dtype.name, names, types, spec.units,
-                              delay=spec.delay + (p.n_fft - p.hop) / self._out_rate)  # content lags n_fft - hop
+            "out": StreamSpec(
+                "signal",
+                self._out_rate,
+                (self._nch,),
+                self._dtype.name,
+                names,
+                types,
+                spec.units,
+                delay=spec.delay + (p.n_fft - p.hop) / self._out_rate,
+            )  # content lags n_fft - hop
         }
         return self.out_specs
 

@@ -2,6 +2,7 @@
 
 Neither part fails the command: a missing PortAudio or pylsl is reported in its section with the fix.
 """
+
 from __future__ import annotations
 
 from wavegraph.pipeline.spec import SpecError
@@ -30,9 +31,11 @@ def audio_section() -> list[str]:
     lines = ["audio devices (use the index or name as `device:` of audio_input / audio_output):"]
     for d in devices:
         marks = ("<in " if d["index"] == default_in else "") + ("out>" if d["index"] == default_out else "")
-        lines.append(f"  {d['index']:>2} {d['name']} [{apis[d['hostapi']]['name']}] "
-                     f"{d['max_input_channels']} in, {d['max_output_channels']} out, "
-                     f"{d['default_samplerate']:g} Hz {marks}".rstrip())
+        lines.append(
+            f"  {d['index']:>2} {d['name']} [{apis[d['hostapi']]['name']}] "
+            f"{d['max_input_channels']} in, {d['max_output_channels']} out, "
+            f"{d['default_samplerate']:g} Hz {marks}".rstrip()
+        )
     return lines
 
 

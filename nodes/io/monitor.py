@@ -11,6 +11,7 @@ counted as `monitor_dropped`, never queued). Without a running monitor it does n
 - features and tokens: one heatmap column per frame (at most `points_per_s` frames/s).
 - events: every marker with its label.
 """
+
 from __future__ import annotations
 
 import time
@@ -49,7 +50,9 @@ class Monitor(Sink):
         names = list(spec.channel_names) or [f"ch{i}" for i in range(n_ch)]
         self.header = {"stream": self.stream, "kind": spec.kind, "rate": spec.rate, "channels": names[: self.n_ch]}
         # spectrum segments of about one second (a power of two), over the last psd_seconds
-        self.segment = min(2 ** int(np.log2(max(16.0, spec.rate or 16.0))), max(16, int(self.params.psd_seconds * spec.rate)))
+        self.segment = min(
+            2 ** int(np.log2(max(16.0, spec.rate or 16.0))), max(16, int(self.params.psd_seconds * spec.rate))
+        )
         self.factor = max(1, int(np.ceil(2 * spec.rate / self.params.points_per_s))) if spec.rate else 1
         self.reset()
         return {}
@@ -134,8 +137,10 @@ class Monitor(Sink):
         rows = np.asarray(chunk.data).reshape(-1, 3)
         labels = dict(self.spec.labels)
         names = [labels.get(int(code), str(int(code))) for code in rows[:, 2]]
-        self.publisher.send({**self.header, "what": "markers", "t": rows[:, 0].tolist(), "labels": names},
-                            np.zeros((0,), dtype=np.float32))
+        self.publisher.send(
+            {**self.header, "what": "markers", "t": rows[:, 0].tolist(), "labels": names},
+            np.zeros((0,), dtype=np.float32),
+        )
 
     def _flush(self, now: float, final: bool = False) -> None:
         self.last_flush = now
@@ -146,8 +151,11 @@ class Monitor(Sink):
             self.publisher.send({**self.header, "what": "trace", "t": t.tolist(), "flagged": flagged}, y)
         if self.sg_buf.size:
             self._spectrogram()
-        if (self.spec.kind == "signal" and (final or now - self.last_psd >= 0.5)
-                and self.psd_buf.shape[1] >= self.segment):
+        if (
+            self.spec.kind == "signal"
+            and (final or now - self.last_psd >= 0.5)
+            and self.psd_buf.shape[1] >= self.segment
+        ):
             self.last_psd = now
             self._spectrum()
 
@@ -170,6 +178,6 @@ class Monitor(Sink):
         frames = self.sg_buf[: n * m].reshape(n, m)
         cols = 20 * np.log10(np.abs(np.fft.rfft(frames * np.hanning(m), axis=1))[:, :MAX_BINS] + 1e-9)
         t = self.sg_t0 + np.arange(n) * m / self.spec.rate
-        self.sg_buf = self.sg_buf[n * m:]
+        self.sg_buf = self.sg_buf[n * m :]
         self.sg_t0 += n * m / self.spec.rate
         self.publisher.send({**self.header, "what": "frames", "t": t.tolist(), "bins_label": "spectrogram"}, cols)

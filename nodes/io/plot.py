@@ -5,6 +5,7 @@ spectrogram), NPZ (the recorder's archive: signals as traces + spectrum, feature
 heatmap, events as markers) and CSV (features/tokens as a heatmap, events as markers). Drawn with
 matplotlib on the Agg backend, so it works without a screen.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,21 +27,39 @@ def load(path: Path) -> dict:
 
         raw = mne.io.read_raw(str(path), preload=True, verbose="error")
         markers = [(float(a["onset"]) - raw.first_time, str(a["description"])) for a in raw.annotations]
-        return {"kind": "signal", "rate": raw.info["sfreq"], "data": raw.get_data(), "names": raw.ch_names,
-                "markers": markers, "audio": False}
+        return {
+            "kind": "signal",
+            "rate": raw.info["sfreq"],
+            "data": raw.get_data(),
+            "names": raw.ch_names,
+            "markers": markers,
+            "audio": False,
+        }
     if name.endswith((".wav", ".flac", ".ogg")):
         import soundfile as sf
 
         data, rate = sf.read(str(path), always_2d=True)
-        return {"kind": "signal", "rate": float(rate), "data": data.T, "names": [f"ch{i}" for i in range(data.shape[1])],
-                "markers": [], "audio": True}
+        return {
+            "kind": "signal",
+            "rate": float(rate),
+            "data": data.T,
+            "names": [f"ch{i}" for i in range(data.shape[1])],
+            "markers": [],
+            "audio": True,
+        }
     if name.endswith(".npz"):
         with np.load(path) as z:
             spec = json.loads(str(z["spec"]))
             data = np.asarray(z["data"])
         kind = spec["kind"]
-        out = {"kind": kind, "rate": float(spec.get("rate", 0.0)), "data": data, "markers": [], "audio": False,
-               "names": list(spec.get("channel_names") or [])}
+        out = {
+            "kind": kind,
+            "rate": float(spec.get("rate", 0.0)),
+            "data": data,
+            "markers": [],
+            "audio": False,
+            "names": list(spec.get("channel_names") or []),
+        }
         if kind == "events":
             labels = {int(c): d for c, d in spec.get("labels", [])}
             out["markers"] = [(float(r[0]), labels.get(int(r[2]), str(int(r[2])))) for r in data.reshape(-1, 3)]
@@ -54,13 +73,26 @@ def load(path: Path) -> dict:
         rows = np.genfromtxt(path, delimiter=",", skip_header=1, dtype=None, encoding="utf-8")
         rows = np.atleast_1d(rows)
         if header[:3] == ["onset", "duration", "code"]:
-            return {"kind": "events", "rate": 0.0, "data": None, "names": [], "audio": False,
-                    "markers": [(float(r[0]), str(r[3]) if len(header) > 3 else str(r[2])) for r in rows]}
+            return {
+                "kind": "events",
+                "rate": 0.0,
+                "data": None,
+                "names": [],
+                "audio": False,
+                "markers": [(float(r[0]), str(r[3]) if len(header) > 3 else str(r[2])) for r in rows],
+            }
         table = np.array([[float(v) for v in r] for r in rows]) if rows.dtype.names else np.atleast_2d(rows)
         t = table[:, 0]
         rate = 1.0 / float(np.median(np.diff(t))) if len(t) > 1 else 0.0
-        return {"kind": "features", "rate": rate, "data": table[:, 1:], "names": header[1:], "markers": [],
-                "audio": False, "t0": float(t[0]) if len(t) else 0.0}
+        return {
+            "kind": "features",
+            "rate": rate,
+            "data": table[:, 1:],
+            "names": header[1:],
+            "markers": [],
+            "audio": False,
+            "t0": float(t[0]) if len(t) else 0.0,
+        }
     raise ValueError(f"cannot plot {path.name}: use a FIF, EDF, BDF, WAV, FLAC, NPZ or CSV recording")
 
 
@@ -97,8 +129,13 @@ def plot(path: Path, out: Path) -> Path:
     elif kind in ("features", "tokens"):
         data = np.asarray(rec["data"], dtype=np.float64)
         data = data.reshape(data.shape[0], -1) if data.ndim > 1 else data[:, None]
-        ax.imshow(data.T, aspect="auto", origin="lower", interpolation="nearest",
-                  extent=(0, data.shape[0] / (rec["rate"] or 1.0), 0, data.shape[1]))
+        ax.imshow(
+            data.T,
+            aspect="auto",
+            origin="lower",
+            interpolation="nearest",
+            extent=(0, data.shape[0] / (rec["rate"] or 1.0), 0, data.shape[1]),
+        )
         ax.set_xlabel("s")
         ax.set_ylabel("feature" if kind == "features" else "token")
     for t_mark, label in rec["markers"]:

@@ -18,6 +18,7 @@ Writing: `write_xdf(path, streams)` writes XDF 1.0 (file header, stream headers,
 per stream, clock offsets, footers) for numeric and string streams; tests use it to build a
 LabRecorder-like file from a real recording, and pyxdf reads it back.
 """
+
 from __future__ import annotations
 
 import struct
@@ -30,8 +31,16 @@ from wavegraph.pipeline.spec import SpecError
 
 from .file_source import _codes_for, _Reader, _stream_type
 
-_SCALE = {"microvolts": 1e-6, "microvolt": 1e-6, "uv": 1e-6, "µv": 1e-6, "millivolts": 1e-3, "mv": 1e-3,
-          "volts": 1.0, "v": 1.0}
+_SCALE = {
+    "microvolts": 1e-6,
+    "microvolt": 1e-6,
+    "uv": 1e-6,
+    "µv": 1e-6,
+    "millivolts": 1e-3,
+    "mv": 1e-3,
+    "volts": 1.0,
+    "v": 1.0,
+}
 _DTYPES = {"float32": "<f4", "double64": "<f8", "int8": "<i1", "int16": "<i2", "int32": "<i4", "int64": "<i8"}
 
 
@@ -43,16 +52,24 @@ def _first(d: dict, key: str, default=None):
 def _channels(info: dict, n: int) -> tuple[list[str], list[str], list[str]]:
     desc = _first(info, "desc") or {}
     chans = (_first(desc, "channels") or {}).get("channel", []) if isinstance(desc, dict) else []
-    labels = [_first(c, "label") or f"ch{i}" for i, c in enumerate(chans[:n])] + [f"ch{i}" for i in range(len(chans), n)]
+    labels = [_first(c, "label") or f"ch{i}" for i, c in enumerate(chans[:n])] + [
+        f"ch{i}" for i in range(len(chans), n)
+    ]
     types = [(_first(c, "type") or "") for c in chans[:n]] + [""] * (n - len(chans[:n]))
     units = [(_first(c, "unit") or "") for c in chans[:n]] + [""] * (n - len(chans[:n]))
     return labels, types, units
 
 
 def describe(streams) -> str:
-    return "; ".join(f"'{_first(s['info'], 'name')}' (type {_first(s['info'], 'type') or '-'}, "
-                     f"{_first(s['info'], 'channel_count')} ch, {_first(s['info'], 'nominal_srate')} Hz, "
-                     f"{_first(s['info'], 'channel_format')})" for s in streams) or "none"
+    return (
+        "; ".join(
+            f"'{_first(s['info'], 'name')}' (type {_first(s['info'], 'type') or '-'}, "
+            f"{_first(s['info'], 'channel_count')} ch, {_first(s['info'], 'nominal_srate')} Hz, "
+            f"{_first(s['info'], 'channel_format')})"
+            for s in streams
+        )
+        or "none"
+    )
 
 
 class XdfReader(_Reader):
@@ -62,8 +79,13 @@ class XdfReader(_Reader):
         import pyxdf
 
         streams, _ = pyxdf.load_xdf(str(path), synchronize_clocks=True, dejitter_timestamps=True)
-        numeric = [s for s in streams if _first(s["info"], "channel_format") != "string"
-                   and float(_first(s["info"], "nominal_srate", 0)) > 0 and len(s["time_stamps"])]
+        numeric = [
+            s
+            for s in streams
+            if _first(s["info"], "channel_format") != "string"
+            and float(_first(s["info"], "nominal_srate", 0)) > 0
+            and len(s["time_stamps"])
+        ]
         markers = [s for s in streams if _first(s["info"], "channel_format") == "string"]
         if stream is not None:
             chosen = [s for s in numeric if stream in (_first(s["info"], "name"), _first(s["info"], "type"))]
@@ -71,9 +93,10 @@ class XdfReader(_Reader):
             chosen = numeric if len(numeric) == 1 else [s for s in numeric if _first(s["info"], "type") == "EEG"]
         if len(chosen) != 1:
             what = f"stream {stream!r}" if stream else "a single numeric stream (or one of type EEG)"
-            raise SpecError(f"{path.name}: {len(chosen)} regular numeric streams match {what}; "
-                            f"the file holds: {describe(streams)}",
-                            "set file_source's `stream` to the name (or type) of one of them")
+            raise SpecError(
+                f"{path.name}: {len(chosen)} regular numeric streams match {what}; the file holds: {describe(streams)}",
+                "set file_source's `stream` to the name (or type) of one of them",
+            )
         s = chosen[0]
         info = s["info"]
         self.stream_name = _first(info, "name")
@@ -145,13 +168,18 @@ def _chunk(tag: int, content: bytes) -> bytes:
 
 
 def _header_xml(s: XdfStream, n_ch: int) -> str:
-    chans = "".join(f"<channel><label>{escape(lab)}</label><type>{escape(s.channel_type)}</type>"
-                    f"<unit>{escape(s.unit)}</unit></channel>" for lab in s.labels)
-    return (f'<?xml version="1.0"?><info><name>{escape(s.name)}</name><type>{escape(s.type)}</type>'
-            f"<channel_count>{n_ch}</channel_count><nominal_srate>{s.rate!r}</nominal_srate>"
-            f"<channel_format>{s.channel_format}</channel_format><source_id>{escape(s.name)}</source_id>"
-            f"<version>1.1</version><created_at>0</created_at><uid>{escape(s.name)}</uid>"
-            f"<desc>{'<channels>' + chans + '</channels>' if chans else ''}</desc></info>")
+    chans = "".join(
+        f"<channel><label>{escape(lab)}</label><type>{escape(s.channel_type)}</type>"
+        f"<unit>{escape(s.unit)}</unit></channel>"
+        for lab in s.labels
+    )
+    return (
+        f'<?xml version="1.0"?><info><name>{escape(s.name)}</name><type>{escape(s.type)}</type>'
+        f"<channel_count>{n_ch}</channel_count><nominal_srate>{s.rate!r}</nominal_srate>"
+        f"<channel_format>{s.channel_format}</channel_format><source_id>{escape(s.name)}</source_id>"
+        f"<version>1.1</version><created_at>0</created_at><uid>{escape(s.name)}</uid>"
+        f"<desc>{'<channels>' + chans + '</channels>' if chans else ''}</desc></info>"
+    )
 
 
 def write_xdf(path, streams: list[XdfStream]) -> Path:
@@ -179,8 +207,10 @@ def write_xdf(path, streams: list[XdfStream]) -> Path:
         out.append(_chunk(3, bytes(body)))
         for when, value in s.clock_offsets:
             out.append(_chunk(4, sid_b + struct.pack("<dd", when, value)))
-        footer = (f'<?xml version="1.0"?><info><first_timestamp>{ts[0]!r}</first_timestamp>'
-                  f"<last_timestamp>{ts[-1]!r}</last_timestamp><sample_count>{len(ts)}</sample_count></info>")
+        footer = (
+            f'<?xml version="1.0"?><info><first_timestamp>{ts[0]!r}</first_timestamp>'
+            f"<last_timestamp>{ts[-1]!r}</last_timestamp><sample_count>{len(ts)}</sample_count></info>"
+        )
         out.append(_chunk(6, sid_b + footer.encode()))
     path.write_bytes(b"".join(out))
     return path
