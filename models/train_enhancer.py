@@ -37,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=2.0, help="length of a training example")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--init", type=Path, default=None,
+                   help="start from these weights (a second stage; the model config comes from their JSON)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--synthetic", type=int, default=40, help="synthetic sentences per espeak-ng/flite voice")
     p.add_argument("--eval-every", type=int, default=100)
@@ -128,8 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    cfg = EnhancerConfig(core=args.core, d_model=args.d_model, n_layers=args.n_layers)
-    model = Enhancer(cfg)
+    if args.init:
+        model = ckpt.load(args.init)
+        cfg = model.cfg
+    else:
+        cfg = EnhancerConfig(core=args.core, d_model=args.d_model, n_layers=args.n_layers)
+        model = Enhancer(cfg)
     n_params = sum(p.numel() for p in model.parameters())
     corpus = sd.load_corpus(synthetic=args.synthetic)
     sampler = sd.TrainSampler(corpus)
