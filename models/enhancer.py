@@ -21,6 +21,7 @@ hop block, is n_fft - 1 (19.94 ms at 16 kHz).
 State (explicit, see models/streaming.py): {"prev": (B, n_fft - hop) last input samples, "tail": (B, n_fft - hop)
 overlap-add tail, "core.*": the core's state}. `stream` never modifies the state it is given; `step` may.
 """
+
 from __future__ import annotations
 
 import math
@@ -80,7 +81,12 @@ class _FastGLAStep:
 
     def __init__(self, stack: GLAStack):
         cfg = stack.cfg
-        self.in_proj, self.norm_f, self.eps, self.gnorm = stack.in_proj, stack.norm_f, cfg.norm_eps, cfg.gate_logit_normalizer
+        self.in_proj, self.norm_f, self.eps, self.gnorm = (
+            stack.in_proj,
+            stack.norm_f,
+            cfg.norm_eps,
+            cfg.gate_logit_normalizer,
+        )
         self.layers = []
         for blk in stack.layers:
             at = blk.attn
@@ -98,7 +104,7 @@ class _FastGLAStep:
             g = F.logsigmoid(at.g_proj[1](g)) / self.gnorm
             S = state[f"S.{i}"]
             S.mul_(g.exp().view(b, heads, dk, 1)).add_(k.view(b, heads, dk, 1) * v.view(b, heads, 1, dv))
-            o = torch.matmul(q.view(b, heads, 1, dk), S).view(b, heads, dv) * dk ** -0.5
+            o = torch.matmul(q.view(b, heads, 1, dk), S).view(b, heads, dv) * dk**-0.5
             o = F.rms_norm(o, (dv,), at.o_norm.weight, at.o_norm.eps).flatten(-2) * F.silu(r)
             h = h + F.linear(o, at.o_proj.weight)
             gate, up = blk.gate_up(F.rms_norm(h, (d,), blk.mlp_norm.weight, self.eps)).chunk(2, -1)
@@ -116,11 +122,15 @@ class Enhancer(StreamingModel):
         self.cfg = cfg
         nb = cfg.n_bins
         if cfg.core == "mamba":
-            self.core = MambaStack(MambaConfig(d_model=cfg.d_model, n_layers=cfg.n_layers, d_in=nb,
-                                               d_state=cfg.d_state, expand=cfg.expand))
+            self.core = MambaStack(
+                MambaConfig(d_model=cfg.d_model, n_layers=cfg.n_layers, d_in=nb, d_state=cfg.d_state, expand=cfg.expand)
+            )
         else:
-            self.core = GLAStack(GLAConfig(d_model=cfg.d_model, n_layers=cfg.n_layers, d_in=nb,
-                                           n_heads=cfg.n_heads, mlp_ratio=cfg.mlp_ratio))
+            self.core = GLAStack(
+                GLAConfig(
+                    d_model=cfg.d_model, n_layers=cfg.n_layers, d_in=nb, n_heads=cfg.n_heads, mlp_ratio=cfg.mlp_ratio
+                )
+            )
         self.head = nn.Linear(cfg.d_model, nb + 1)
         with torch.no_grad():  # start close to "pass everything": mask ~ 0.88
             self.head.bias.fill_(2.0)
@@ -146,8 +156,10 @@ class Enhancer(StreamingModel):
     def init_state(self, batch: int = 1, device=None, dtype=torch.float32) -> State:
         device = device if device is not None else self.head.weight.device
         keep = self.cfg.n_fft - self.cfg.hop
-        state: State = {"prev": torch.zeros(batch, keep, device=device, dtype=dtype),
-                        "tail": torch.zeros(batch, keep, device=device, dtype=dtype)}
+        state: State = {
+            "prev": torch.zeros(batch, keep, device=device, dtype=dtype),
+            "tail": torch.zeros(batch, keep, device=device, dtype=dtype),
+        }
         for k, v in self.core.init_state(batch, device).items():
             state[f"core.{k}"] = v
         return state
@@ -184,7 +196,12 @@ class Enhancer(StreamingModel):
                     got = fast(f, s2)
                 if torch.allclose(got, ref, atol=1e-5, rtol=1e-4):
                     self._fast = fast
-            except (AttributeError, RuntimeError, ValueError, TypeError):  # models/gla.py changed shape: keep the stack's step
+            except (
+                AttributeError,
+                RuntimeError,
+                ValueError,
+                TypeError,
+            ):  # models/gla.py changed shape: keep the stack's step
                 pass
         return self._fast
 
@@ -217,9 +234,9 @@ class Enhancer(StreamingModel):
         else:
             ext = torch.cat([state["tail"], x.new_zeros(B, (T + r - 1) * H - keep)], 1)
             for i in range(r):
-                block = seg[..., i * H:(i + 1) * H].reshape(B, T * H)
+                block = seg[..., i * H : (i + 1) * H].reshape(B, T * H)
                 ext = ext + nn.functional.pad(block, (i * H, (r - 1 - i) * H))
-            y, tail = ext[:, : T * H].reshape(B, T, H), ext[:, T * H:]
+            y, tail = ext[:, : T * H].reshape(B, T, H), ext[:, T * H :]
         new: State = {"prev": sig[:, -keep:], "tail": tail}
         for k, v in core_state.items():
             new["core." + k] = v
@@ -237,7 +254,7 @@ class Enhancer(StreamingModel):
         T = -(-(N + keep) // cfg.hop)
         x = nn.functional.pad(audio, (0, T * cfg.hop - N)).reshape(B, T, cfg.hop)
         y = self.forward(x)
-        return y[..., :-1].reshape(B, -1)[:, keep: keep + N], y[..., -1]
+        return y[..., :-1].reshape(B, -1)[:, keep : keep + N], y[..., -1]
 
 
 # -------------------------------------------------------------------------------------------- training losses
@@ -245,13 +262,14 @@ def si_sdr(est: torch.Tensor, ref: torch.Tensor, eps: float = 1e-8) -> torch.Ten
     """Scale-invariant SDR in dB per row of (B, N) signals (zero-mean)."""
     est = est - est.mean(-1, keepdim=True)
     ref = ref - ref.mean(-1, keepdim=True)
-    proj = (est * ref).sum(-1, keepdim=True) / ((ref ** 2).sum(-1, keepdim=True) + eps) * ref
+    proj = (est * ref).sum(-1, keepdim=True) / ((ref**2).sum(-1, keepdim=True) + eps) * ref
     noise = est - proj
-    return 10 * torch.log10(((proj ** 2).sum(-1) + eps) / ((noise ** 2).sum(-1) + eps))
+    return 10 * torch.log10(((proj**2).sum(-1) + eps) / ((noise**2).sum(-1) + eps))
 
 
-def _spectral_loss(est: torch.Tensor, ref: torch.Tensor, compress: float,
-                   resolutions=((256, 128), (512, 256), (1024, 512))) -> torch.Tensor:
+def _spectral_loss(
+    est: torch.Tensor, ref: torch.Tensor, compress: float, resolutions=((256, 128), (512, 256), (1024, 512))
+) -> torch.Tensor:
     """Multi-resolution compressed-magnitude MSE plus a compressed-complex MSE (signals normalised by the caller)."""
     total = est.new_zeros(())
     for n_fft, hop in resolutions:
@@ -273,15 +291,16 @@ def vad_targets(clean: torch.Tensor, cfg: EnhancerConfig, rel_db: float = -30.0)
     B, N = clean.shape
     keep = cfg.n_fft - cfg.hop
     frames = nn.functional.pad(clean, (keep, 0)).unfold(1, cfg.n_fft, cfg.hop)
-    p = (frames ** 2).mean(-1)  # (B, T)
+    p = (frames**2).mean(-1)  # (B, T)
     peak = p.amax(-1, keepdim=True)
     active = torch.where(p > peak * 1e-4, p, torch.zeros_like(p))
     mean_active = active.sum(-1, keepdim=True) / (p > peak * 1e-4).sum(-1, keepdim=True).clamp(min=1)
     return ((p > mean_active * 10 ** (rel_db / 10)) & (peak > 1e-9)).float()
 
 
-def enhancer_loss(model: Enhancer, noisy: torch.Tensor, clean: torch.Tensor, sisdr_weight: float = 0.02,
-                  vad_weight: float = 0.05) -> tuple[torch.Tensor, dict]:
+def enhancer_loss(
+    model: Enhancer, noisy: torch.Tensor, clean: torch.Tensor, sisdr_weight: float = 0.02, vad_weight: float = 0.05
+) -> tuple[torch.Tensor, dict]:
     """Training loss on (B, N) audio with N a multiple of hop: multi-resolution spectral + SI-SDR (examples with
     speech) + VAD cross-entropy. Returns (loss, parts as floats)."""
     cfg = model.cfg

@@ -20,6 +20,7 @@ Mixing (`mix`): noise scaled to the SNR against the active speech power, optiona
 speech (scipy-made exponential-decay impulse responses; the target stays the dry speech), then a random level.
 Decoded corpora are cached as int16 .npz under $WAVEGRAPH_DATA (default <repo>/.data)/speech/.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,9 +36,27 @@ import numpy as np
 from scipy import signal as sps
 
 __all__ = [
-    "SR", "VOICES", "SYNTH_VOICES", "NOISE_TYPES", "TRAIN_NOISES", "HELDOUT_SPEAKER", "HELDOUT_NOISE",
-    "HELDOUT_MUSIC", "SNRS", "DataError", "Mixture", "Corpus", "TrainSampler", "load_corpus", "heldout_utterance",
-    "is_heldout", "make_noise", "mix", "heldout_set", "room_impulse_response", "active_power",
+    "SR",
+    "VOICES",
+    "SYNTH_VOICES",
+    "NOISE_TYPES",
+    "TRAIN_NOISES",
+    "HELDOUT_SPEAKER",
+    "HELDOUT_NOISE",
+    "HELDOUT_MUSIC",
+    "SNRS",
+    "DataError",
+    "Mixture",
+    "Corpus",
+    "TrainSampler",
+    "load_corpus",
+    "heldout_utterance",
+    "is_heldout",
+    "make_noise",
+    "mix",
+    "heldout_set",
+    "room_impulse_response",
+    "active_power",
 ]
 
 SR = 16000
@@ -51,8 +70,18 @@ VOICES = {
     "it_IT_m_Carlo": "carlo",
     "ru_RU_f_IvrvoiceRU": "ivr_ru",
 }
-SYNTH_VOICES = ("espeak:en+m3", "espeak:en+f2", "espeak:en-us+m1", "espeak:de+m2", "espeak:fr+f3", "espeak:es+m4",
-                "flite:kal16", "flite:slt", "flite:rms", "flite:awb")
+SYNTH_VOICES = (
+    "espeak:en+m3",
+    "espeak:en+f2",
+    "espeak:en-us+m1",
+    "espeak:de+m2",
+    "espeak:fr+f3",
+    "espeak:es+m4",
+    "flite:kal16",
+    "flite:slt",
+    "flite:rms",
+    "flite:awb",
+)
 NOISE_TYPES = ("music", "babble", "white", "pink", "brown", "hum", "clicks", "tonal")
 HELDOUT_SPEAKER = "carlo"
 HELDOUT_NOISE = "clicks"
@@ -92,12 +121,12 @@ class Corpus:
     def __len__(self) -> int:
         return len(self.audio)
 
-    def extend(self, other: "Corpus") -> None:
+    def extend(self, other: Corpus) -> None:
         self.audio += other.audio
         self.speakers += other.speakers
         self.names += other.names
 
-    def subset(self, keep) -> "Corpus":
+    def subset(self, keep) -> Corpus:
         idx = [i for i in range(len(self)) if keep(self.speakers[i], self.names[i])]
         return Corpus([self.audio[i] for i in idx], [self.speakers[i] for i in idx], [self.names[i] for i in idx])
 
@@ -142,8 +171,10 @@ def _asterisk_voice(voice: str, min_seconds: float) -> Corpus:
     else:
         files = sorted(folder.rglob("*.g722"))
         if not files:
-            raise DataError(f"no G.722 prompts under {folder}; run scripts/system_deps.sh as root "
-                            f"(apt-get install asterisk-core-sounds-{voice[:2]}-g722)")
+            raise DataError(
+                f"no G.722 prompts under {folder}; run scripts/system_deps.sh as root "
+                f"(apt-get install asterisk-core-sounds-{voice[:2]}-g722)"
+            )
         names = [f"{voice}/{f.relative_to(folder).with_suffix('')}" for f in files]
         audio = [_decode_g722(f) for f in files]
         _save_cache(cache, names, audio)
@@ -152,12 +183,14 @@ def _asterisk_voice(voice: str, min_seconds: float) -> Corpus:
     return Corpus([audio[i] for i in keep], [spk] * len(keep), [names[i] for i in keep])
 
 
-_WORDS = ("the quick brown fox jumps over a lazy dog while seven bright engineers measure noise in the quiet room "
-          "please call me back tomorrow morning at nine thirty our meeting moved to the second floor near the window "
-          "speech signals carry energy between one hundred and four thousand hertz every filter has a delay "
-          "streaming models keep their state between chunks the train leaves at noon from platform four "
-          "she reads numbers slowly two five eight eleven forty sixty ninety the weather will be cold and windy "
-          "turn left after the bridge and continue until you see the red house").split()
+_WORDS = (
+    "the quick brown fox jumps over a lazy dog while seven bright engineers measure noise in the quiet room "
+    "please call me back tomorrow morning at nine thirty our meeting moved to the second floor near the window "
+    "speech signals carry energy between one hundred and four thousand hertz every filter has a delay "
+    "streaming models keep their state between chunks the train leaves at noon from platform four "
+    "she reads numbers slowly two five eight eleven forty sixty ninety the weather will be cold and windy "
+    "turn left after the bridge and continue until you see the red house"
+).split()
 
 
 def _sentence(rng: np.random.Generator) -> str:
@@ -249,7 +282,7 @@ def _hum(n: int, rng) -> np.ndarray:
     for h in range(1, n_harm + 1):
         if h * f0 >= SR / 2:
             break
-        y += rng.uniform(0.3, 1.0) / h ** tilt * np.sin(h * phase + rng.uniform(0, 2 * np.pi))
+        y += rng.uniform(0.3, 1.0) / h**tilt * np.sin(h * phase + rng.uniform(0, 2 * np.pi))
     if rng.random() < 0.5:  # buzz: a clipped mains waveform
         y = np.clip(y, -0.5 * np.abs(y).max(), 0.5 * np.abs(y).max())
     return y.astype(np.float32)
@@ -296,8 +329,9 @@ def _babble(n: int, rng, corpus: Corpus) -> np.ndarray:
     return y
 
 
-def make_noise(kind: str, n: int, rng: np.random.Generator, heldout: bool = False,
-               babble_corpus: Corpus | None = None) -> np.ndarray:
+def make_noise(
+    kind: str, n: int, rng: np.random.Generator, heldout: bool = False, babble_corpus: Corpus | None = None
+) -> np.ndarray:
     """n samples of noise of `kind` (NOISE_TYPES). `heldout` picks the held-out music piece; babble needs a corpus
     (the caller passes the split's own utterances)."""
     if kind == "music":
@@ -306,7 +340,7 @@ def make_noise(kind: str, n: int, rng: np.random.Generator, heldout: bool = Fals
         pieces = _MUSIC_CACHE[heldout]
         x = pieces[int(rng.integers(len(pieces)))]
         start = int(rng.integers(0, max(1, len(x) - n)))
-        y = x[start:start + n]
+        y = x[start : start + n]
         return np.pad(y, (0, n - len(y)), mode="wrap") if len(y) < n else y.copy()
     if kind == "babble":
         if babble_corpus is None or not len(babble_corpus):
@@ -329,7 +363,7 @@ def active_power(x: np.ndarray, frame: int = 320) -> float:
     """Mean power of the frames within 40 dB of the loudest one (so pauses do not lower the speech level)."""
     n = len(x) // frame
     if n == 0:
-        return float(np.mean(x ** 2)) + 1e-12
+        return float(np.mean(x**2)) + 1e-12
     p = (x[: n * frame].reshape(n, frame) ** 2).mean(axis=1)
     act = p[p > p.max() * 1e-4]
     return float(act.mean()) + 1e-12
@@ -351,8 +385,14 @@ def room_impulse_response(rng: np.random.Generator, rt60: float | None = None) -
     return h.astype(np.float32)
 
 
-def mix(clean: np.ndarray, noise: np.ndarray, snr_db: float, rng: np.random.Generator | None = None,
-        level_db: float | None = -25.0, reverb: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def mix(
+    clean: np.ndarray,
+    noise: np.ndarray,
+    snr_db: float,
+    rng: np.random.Generator | None = None,
+    level_db: float | None = -25.0,
+    reverb: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
     """(noisy, target): noise scaled to `snr_db` against the active speech power; with `reverb` the speech in the
     mixture goes through a room_impulse_response (the target stays dry); both scaled together so the mixture's RMS
     is `level_db` dBFS (None: unscaled) and it does not clip."""
@@ -361,11 +401,11 @@ def mix(clean: np.ndarray, noise: np.ndarray, snr_db: float, rng: np.random.Gene
     if reverb:
         rng = rng if rng is not None else np.random.default_rng(0)
         speech = sps.fftconvolve(clean, room_impulse_response(rng))[: len(clean)].astype(np.float32)
-    gain = np.sqrt(active_power(speech) / (np.mean(noise ** 2) + 1e-12) / 10 ** (snr_db / 10))
+    gain = np.sqrt(active_power(speech) / (np.mean(noise**2) + 1e-12) / 10 ** (snr_db / 10))
     noisy = speech + gain * noise.astype(np.float32)
     scale = 1.0
     if level_db is not None:
-        scale = 10 ** (level_db / 20) / (np.sqrt(np.mean(noisy ** 2)) + 1e-12)
+        scale = 10 ** (level_db / 20) / (np.sqrt(np.mean(noisy**2)) + 1e-12)
     peak = np.abs(noisy).max() * scale
     if peak > 0.99:
         scale *= 0.99 / peak
@@ -384,7 +424,7 @@ def _speech_fill(n: int, rng, corpus: Corpus, gap=(0.05, 0.6), speaker: str | No
         total += len(a) + len(pause)
     x = np.concatenate(parts)
     start = int(rng.integers(0, max(1, total - n)))
-    return x[start:start + n].astype(np.float32)
+    return x[start : start + n].astype(np.float32)
 
 
 @dataclass
@@ -401,8 +441,14 @@ class TrainSampler:
     """Seeded training mixtures from the training side of the split only (no held-out speaker, utterance or
     noise type). `batch(rng, n, seconds)` -> (noisy, clean) float32 arrays (n, seconds * SR)."""
 
-    def __init__(self, corpus: Corpus | None = None, snr_range=(-5.0, 20.0), reverb_prob: float = 0.3,
-                 level_range=(-40.0, -15.0), speech_free_prob: float = 0.05):
+    def __init__(
+        self,
+        corpus: Corpus | None = None,
+        snr_range=(-5.0, 20.0),
+        reverb_prob: float = 0.3,
+        level_range=(-40.0, -15.0),
+        speech_free_prob: float = 0.05,
+    ):
         corpus = corpus if corpus is not None else load_corpus()
         self.corpus = corpus.subset(lambda s, n: not is_heldout(s, n))
         self.speakers = sorted(set(self.corpus.speakers))
@@ -419,22 +465,30 @@ class TrainSampler:
         if rng.random() < 0.3:  # a second, weaker noise on top
             other = TRAIN_NOISES[int(rng.integers(len(TRAIN_NOISES)))]
             extra = make_noise(other, n, rng, heldout=False, babble_corpus=self.corpus)
-            noise = noise + extra * np.sqrt(np.mean(noise ** 2) / (np.mean(extra ** 2) + 1e-12)) * rng.uniform(0.1, 0.5)
+            noise = noise + extra * np.sqrt(np.mean(noise**2) / (np.mean(extra**2) + 1e-12)) * rng.uniform(0.1, 0.5)
         snr = rng.uniform(*self.snr_range)
         if not clean.any():  # speech-free example: the noise at a plausible level, target silence
-            noisy = noise / (np.sqrt(np.mean(noise ** 2)) + 1e-12) * 10 ** (rng.uniform(*self.level_range) / 20)
+            noisy = noise / (np.sqrt(np.mean(noise**2)) + 1e-12) * 10 ** (rng.uniform(*self.level_range) / 20)
             return noisy.astype(np.float32), clean
-        return mix(clean, noise, snr, rng, level_db=rng.uniform(*self.level_range),
-                   reverb=rng.random() < self.reverb_prob)
+        return mix(
+            clean, noise, snr, rng, level_db=rng.uniform(*self.level_range), reverb=rng.random() < self.reverb_prob
+        )
 
     def batch(self, rng: np.random.Generator, n: int, seconds: float) -> tuple[np.ndarray, np.ndarray]:
         pairs = [self.example(rng, int(seconds * SR)) for _ in range(n)]
         return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
 
 
-def heldout_set(snrs=SNRS, per_snr: int = 16, seed: int = 1234, noises=NOISE_TYPES, seconds: float | None = None,
-                corpus: Corpus | None = None, speakers: tuple[str, ...] | None = None,
-                level_db: float = -25.0) -> list[Mixture]:
+def heldout_set(
+    snrs=SNRS,
+    per_snr: int = 16,
+    seed: int = 1234,
+    noises=NOISE_TYPES,
+    seconds: float | None = None,
+    corpus: Corpus | None = None,
+    speakers: tuple[str, ...] | None = None,
+    level_db: float = -25.0,
+) -> list[Mixture]:
     """Seeded evaluation mixtures from the held-out side only: held-out utterances (Carlo's and ~10 % of every
     other voice's, synthetic voices excluded unless in `speakers`), each noise type in turn (the held-out type
     HELDOUT_NOISE included, music from HELDOUT_MUSIC, babble from held-out utterances), at every SNR in `snrs`.
@@ -458,7 +512,7 @@ def heldout_set(snrs=SNRS, per_snr: int = 16, seed: int = 1234, noises=NOISE_TYP
                 k = by_spk[spk][int(rng.integers(len(by_spk[spk])))]
                 clean = np.concatenate([clean, np.zeros(SR // 4, np.float32), held.audio[k]])
             kind = noises[i % len(noises)]
-            babble_src = held.subset(lambda s, n: s != spk) if kind == "babble" else None
+            babble_src = held.subset(lambda s, n, spk=spk: s != spk) if kind == "babble" else None
             noise = make_noise(kind, len(clean), rng, heldout=True, babble_corpus=babble_src)
             noisy, target = mix(clean, noise, float(snr), rng, level_db=level_db)
             out.append(Mixture(noisy, target, float(snr), spk, kind, name))

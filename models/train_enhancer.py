@@ -10,6 +10,7 @@ pystoi are installed) on `speech_data.heldout_set`, printed and stored in the CS
 
 Seeded: torch, numpy and the data stream; one thread by default (the box is shared).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,13 +38,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=2.0, help="length of a training example")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--init", type=Path, default=None,
-                   help="start from these weights (a second stage; the model config comes from their JSON)")
+    p.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        help="start from these weights (a second stage; the model config comes from their JSON)",
+    )
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--synthetic", type=int, default=40, help="synthetic sentences per espeak-ng/flite voice")
     p.add_argument("--eval-every", type=int, default=100)
-    p.add_argument("--max-minutes", type=float, default=0.0,
-                   help="safety cap on the training wall time (0: none); the run stops early and says so")
+    p.add_argument(
+        "--max-minutes",
+        type=float,
+        default=0.0,
+        help="safety cap on the training wall time (0: none); the run stops early and says so",
+    )
     p.add_argument("--heldout-per-snr", type=int, default=16, help="held-out mixtures per SNR for the final check")
     p.add_argument("--out", type=Path, default=None, help="weights file (.safetensors; config .json beside it)")
     p.add_argument("--log", type=Path, default=None, help="training curve CSV")
@@ -111,7 +120,9 @@ def plot_curve(csv_path: Path, png_path: Path) -> None:
     ax[0].set_xlabel("step")
     ax[0].set_ylabel("training loss (mean since last point)")
     ax[0].grid(alpha=0.3)
-    val = [(s, float(r["val_si_sdr_out"]), float(r["val_si_sdr_in"])) for s, r in zip(step, rows) if r["val_si_sdr_out"]]
+    val = [
+        (s, float(r["val_si_sdr_out"]), float(r["val_si_sdr_in"])) for s, r in zip(step, rows) if r["val_si_sdr_out"]
+    ]
     if val:
         ax[1].plot([v[0] for v in val], [v[1] for v in val], "o-", label="enhanced")
         ax[1].plot([v[0] for v in val], [v[2] for v in val], "--", label="noisy input")
@@ -139,14 +150,19 @@ def main(argv: list[str] | None = None) -> int:
     n_params = sum(p.numel() for p in model.parameters())
     corpus = sd.load_corpus(synthetic=args.synthetic)
     sampler = sd.TrainSampler(corpus)
-    print(f"enhancer {args.core}: {n_params} parameters; training speech {sampler.corpus.seconds() / 60:.1f} min "
-          f"({len(sampler.corpus)} utterances, speakers {', '.join(sampler.speakers)}; "
-          f"corpus {sd.corpus_digest(sampler.corpus)})", flush=True)
+    print(
+        f"enhancer {args.core}: {n_params} parameters; training speech {sampler.corpus.seconds() / 60:.1f} min "
+        f"({len(sampler.corpus)} utterances, speakers {', '.join(sampler.speakers)}; "
+        f"corpus {sd.corpus_digest(sampler.corpus)})",
+        flush=True,
+    )
     val = _validation_set(sampler)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     warm = max(1, args.steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warm) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, s / args.steps)))))
+        opt,
+        lambda s: min(1.0, (s + 1) / warm) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, s / args.steps)))),
+    )
     n_samples = int(args.seconds * sd.SR) // cfg.hop * cfg.hop
     rows, acc, t0 = [], [], time.time()
     log = None
@@ -154,8 +170,9 @@ def main(argv: list[str] | None = None) -> int:
         args.log.parent.mkdir(parents=True, exist_ok=True)
         log = open(args.log, "w", newline="")
         writer = csv.writer(log)
-        writer.writerow(["step", "seconds", "lr", "train_loss", "spec", "si_sdr", "vad_bce", "val_si_sdr_in",
-                         "val_si_sdr_out"])
+        writer.writerow(
+            ["step", "seconds", "lr", "train_loss", "spec", "si_sdr", "vad_bce", "val_si_sdr_in", "val_si_sdr_out"]
+        )
     model.train()
     stopped_at = args.steps
     for step in range(1, args.steps + 1):
@@ -171,11 +188,20 @@ def main(argv: list[str] | None = None) -> int:
             v = evaluate(model, val)
             mean = np.mean(acc, axis=0)
             acc = []
-            row = [step, round(time.time() - t0, 1), sched.get_last_lr()[0], *np.round(mean, 5),
-                   round(v["si_sdr_in"], 3), round(v["si_sdr_out"], 3)]
+            row = [
+                step,
+                round(time.time() - t0, 1),
+                sched.get_last_lr()[0],
+                *np.round(mean, 5),
+                round(v["si_sdr_in"], 3),
+                round(v["si_sdr_out"], 3),
+            ]
             rows.append(row)
-            print(f"step {step:5d} {row[1]:7.0f}s loss {mean[0]:.4f} spec {mean[1]:.4f} train-SI-SDR {mean[2]:6.2f} "
-                  f"vad {mean[3]:.3f} | val SI-SDR {v['si_sdr_in']:.2f} -> {v['si_sdr_out']:.2f} dB", flush=True)
+            print(
+                f"step {step:5d} {row[1]:7.0f}s loss {mean[0]:.4f} spec {mean[1]:.4f} train-SI-SDR {mean[2]:6.2f} "
+                f"vad {mean[3]:.3f} | val SI-SDR {v['si_sdr_in']:.2f} -> {v['si_sdr_out']:.2f} dB",
+                flush=True,
+            )
             if log:
                 writer.writerow(row)
                 log.flush()
@@ -192,13 +218,20 @@ def main(argv: list[str] | None = None) -> int:
             plot_curve(args.log, args.plot)
     model.eval()
     held = sd.heldout_set(per_snr=args.heldout_per_snr, corpus=corpus)
-    summary = {"args": {k: str(v) for k, v in vars(args).items()}, "parameters": n_params,
-               "train_seconds": round(time.time() - t0, 1), "steps_done": stopped_at, "heldout": {}}
+    summary = {
+        "args": {k: str(v) for k, v in vars(args).items()},
+        "parameters": n_params,
+        "train_seconds": round(time.time() - t0, 1),
+        "steps_done": stopped_at,
+        "heldout": {},
+    }
     for snr in sd.SNRS:
         subset = [m for m in held if m.snr_db == snr]
         summary["heldout"][str(snr)] = evaluate(model, subset, quality=True)
-        print(f"held-out {snr:+3d} dB: " + " ".join(f"{k} {v:.3f}" for k, v in summary["heldout"][str(snr)].items()),
-              flush=True)
+        print(
+            f"held-out {snr:+3d} dB: " + " ".join(f"{k} {v:.3f}" for k, v in summary["heldout"][str(snr)].items()),
+            flush=True,
+        )
     if args.log:
         args.log.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
     return 0

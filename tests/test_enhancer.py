@@ -1,12 +1,12 @@
 """The speech enhancer: model streaming == offline, node streaming == whole run, latency, gaps, spec errors, and the
 shipped weights on a real held-out mixture (models/enhancer.py, nodes/models/enhancer.py, models/speech_data.py)."""
+
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from conftest import need
-
 from wavegraph.models.enhancer import Enhancer, EnhancerConfig, si_sdr
 from wavegraph.models.streaming import assert_stream_equals_forward
 from wavegraph.nodes.models.enhancer import EnhancerNode, shipped_checkpoint
@@ -93,10 +93,13 @@ def test_node_gap_resets_state():
     assert node.counters.get("samples_dropped_at_gap", 0) > 0
 
 
-@pytest.mark.parametrize("spec, word", [
-    (signal_spec(48000, ["mic"], "misc", dtype="float32"), "resample"),
-    (signal_spec(SR, ["l", "r"], "misc", dtype="float32"), "one channel"),
-])
+@pytest.mark.parametrize(
+    "spec, word",
+    [
+        (signal_spec(48000, ["mic"], "misc", dtype="float32"), "resample"),
+        (signal_spec(SR, ["l", "r"], "misc", dtype="float32"), "one channel"),
+    ],
+)
 def test_node_refuses_wrong_input(spec, word):
     with pytest.raises(SpecError) as e:
         _node().configure({"in": spec})
@@ -106,7 +109,7 @@ def test_node_refuses_wrong_input(spec, word):
 def test_shipped_weights_are_small():
     path = Path(shipped_checkpoint())
     assert path.is_file() and path.with_suffix(".json").is_file(), f"shipped weights missing at {path}"
-    assert path.stat().st_size < 10 * 2 ** 20
+    assert path.stat().st_size < 10 * 2**20
 
 
 def test_shipped_weights_enhance_a_real_heldout_mixture():
@@ -114,7 +117,6 @@ def test_shipped_weights_enhance_a_real_heldout_mixture():
     SI-SDR by > 3 dB; with the held-out noise type (clicks) it does no harm (> -1 dB); in both its VAD separates
     the speech frames (AUC > 0.75)."""
     from scipy.stats import mannwhitneyu
-
     from wavegraph.models import speech_data as sd
 
     try:
@@ -122,14 +124,15 @@ def test_shipped_weights_enhance_a_real_heldout_mixture():
     except sd.DataError as e:
         need(False, f"speech corpora missing: {e}")
     for noise in ("pink", sd.HELDOUT_NOISE):
-        mix = sd.heldout_set(snrs=(0,), per_snr=1, seed=7, noises=(noise,), corpus=corpus,
-                             speakers=(sd.HELDOUT_SPEAKER,))[0]
+        mix = sd.heldout_set(
+            snrs=(0,), per_snr=1, seed=7, noises=(noise,), corpus=corpus, speakers=(sd.HELDOUT_SPEAKER,)
+        )[0]
         node = EnhancerNode()
         node.configure({"in": SPEC})
         d = node.latency_samples
         outs, vads, x = [], [], mix.noisy[None]
         for i in range(0, x.shape[1], 160):
-            res = node.process({"in": Chunk(x[:, i:i + 160], t0=i / SR)})
+            res = node.process({"in": Chunk(x[:, i : i + 160], t0=i / SR)})
             outs.append(res["out"].data)
             vads += [res["vad"].data] if "vad" in res else []
         tail = node.finish()
@@ -143,7 +146,7 @@ def test_shipped_weights_enhance_a_real_heldout_mixture():
         assert gain > (3.0 if noise == "pink" else -1.0), f"{noise}: SI-SDR improvement {gain:.2f} dB"
         vad = np.concatenate(vads)[:, 0]
         frames = np.pad(mix.clean, (160, 0))[: len(vad) * 160 + 160]
-        power = np.array([np.mean(frames[k * 160: k * 160 + 320] ** 2) for k in range(len(vad))])
+        power = np.array([np.mean(frames[k * 160 : k * 160 + 320] ** 2) for k in range(len(vad))])
         speech = power > 1e-3 * power.max()
         # area under the ROC curve of the speech probability against the clean-speech frames (0.5 = chance)
         auc = mannwhitneyu(vad[speech], vad[~speech]).statistic / (speech.sum() * (~speech).sum())

@@ -17,6 +17,7 @@ Weights: `checkpoint` (default: the shipped models/weights/enhancer.safetensors,
       enhancer`, see docs/speech.md) or `random_init: true` with `core`, `d_model`, `n_layers` (tests only).
 torch is imported in configure(), not at module import.
 """
+
 from __future__ import annotations
 
 from importlib import resources
@@ -24,7 +25,6 @@ from typing import Literal
 
 import numpy as np
 from pydantic import Field, model_validator
-
 from wavegraph.nodes.models.common import Device, resolve_device, to_numpy
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
@@ -73,7 +73,6 @@ class EnhancerNode(Node):
 
     def _load(self):
         import torch
-
         from wavegraph.models import checkpoint as ckpt
         from wavegraph.models.enhancer import Enhancer, EnhancerConfig
 
@@ -89,26 +88,35 @@ class EnhancerNode(Node):
                 raise ckpt.CheckpointError(f"{path} holds a {kind!r} model, the enhancer node needs 'enhancer'")
             return ckpt.load(path)
         except ckpt.CheckpointError as e:
-            hint = ("the shipped weights are missing: reinstall wavegraph or train them (wavegraph train enhancer)"
-                    if p.checkpoint is None else "point `checkpoint` at weights written by `wavegraph train enhancer`")
+            hint = (
+                "the shipped weights are missing: reinstall wavegraph or train them (wavegraph train enhancer)"
+                if p.checkpoint is None
+                else "point `checkpoint` at weights written by `wavegraph train enhancer`"
+            )
             raise SpecError(str(e), hint) from e
 
     def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
         spec = signal_input(self, in_specs)
         if spec.rate != SAMPLE_RATE:
-            raise SpecError(f"enhancer runs at {SAMPLE_RATE} Hz, the input is {spec.rate:g} Hz",
-                            f"resample first: put a `resample` node (to {SAMPLE_RATE}) before the enhancer")
+            raise SpecError(
+                f"enhancer runs at {SAMPLE_RATE} Hz, the input is {spec.rate:g} Hz",
+                f"resample first: put a `resample` node (to {SAMPLE_RATE}) before the enhancer",
+            )
         if spec.shape != (1,):
-            raise SpecError(f"enhancer takes one channel, the input has shape {spec.shape}",
-                            "pick or mix down to one channel before the enhancer (e.g. a channel selection)")
+            raise SpecError(
+                f"enhancer takes one channel, the input has shape {spec.shape}",
+                "pick or mix down to one channel before the enhancer (e.g. a channel selection)",
+            )
         if np.dtype(spec.dtype).kind != "f":
             raise SpecError(f"enhancer needs float samples, got {spec.dtype}", "convert to float32 or float64 first")
         self.device = resolve_device(self.params.device)
         self.model = self._load().to(self.device)
         cfg = self.model.cfg
         if cfg.sample_rate != SAMPLE_RATE:
-            raise SpecError(f"the checkpoint was trained at {cfg.sample_rate} Hz, the node runs at {SAMPLE_RATE}",
-                            "use a 16 kHz enhancer checkpoint")
+            raise SpecError(
+                f"the checkpoint was trained at {cfg.sample_rate} Hz, the node runs at {SAMPLE_RATE}",
+                "use a 16 kHz enhancer checkpoint",
+            )
         self.hop = cfg.hop
         self.latency_samples = cfg.latency_samples
         self._keep = cfg.n_fft - cfg.hop
@@ -116,8 +124,16 @@ class EnhancerNode(Node):
         self.in_specs = dict(in_specs)
         self.out_specs = {
             "out": spec.evolve(delay=spec.delay + self.latency_samples / spec.rate),
-            "vad": StreamSpec("features", spec.rate / cfg.hop, (1,), "float32", ("speech_prob",), ("misc",),
-                              "probability", delay=spec.delay),
+            "vad": StreamSpec(
+                "features",
+                spec.rate / cfg.hop,
+                (1,),
+                "float32",
+                ("speech_prob",),
+                ("misc",),
+                "probability",
+                delay=spec.delay,
+            ),
         }
         self.reset()
         return self.out_specs
@@ -135,9 +151,15 @@ class EnhancerNode(Node):
         self.n_in = 0  # samples received in this segment
 
     def state_dict(self) -> dict:
-        return {"model": {k: to_numpy(v) for k, v in self.state.items()}, "pending": self.pending.copy(),
-                "held": self.held.copy(), "nan_pending": self.nan_pending.copy(), "t_first": self.t_first,
-                "n_frames": self.n_frames, "n_in": self.n_in}
+        return {
+            "model": {k: to_numpy(v) for k, v in self.state.items()},
+            "pending": self.pending.copy(),
+            "held": self.held.copy(),
+            "nan_pending": self.nan_pending.copy(),
+            "t_first": self.t_first,
+            "n_frames": self.n_frames,
+            "n_in": self.n_in,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         import torch
@@ -145,8 +167,9 @@ class EnhancerNode(Node):
         fresh = self.model.init_state(1, self.device)
         if set(state["model"]) != set(fresh):
             raise KeyError(f"model state keys {sorted(state['model'])} do not match this model's {sorted(fresh)}")
-        self.state = {k: torch.as_tensor(np.array(v), device=self.device).to(fresh[k].dtype)
-                      for k, v in state["model"].items()}
+        self.state = {
+            k: torch.as_tensor(np.array(v), device=self.device).to(fresh[k].dtype) for k, v in state["model"].items()
+        }
         self.pending = np.array(state["pending"], np.float32)
         self.held = np.array(state["held"], np.float32)
         self.nan_pending = np.array(state["nan_pending"], bool).reshape(1, -1)
@@ -160,7 +183,7 @@ class EnhancerNode(Node):
 
         buf = np.concatenate([self.pending, x]) if self.pending.size else x
         n_blocks = buf.size // self.hop
-        self.pending = buf[n_blocks * self.hop:].copy()
+        self.pending = buf[n_blocks * self.hop :].copy()
         if not n_blocks:
             return None
         blocks = torch.from_numpy(np.ascontiguousarray(buf[: n_blocks * self.hop], np.float32))
