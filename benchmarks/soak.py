@@ -51,25 +51,24 @@ def graph_yaml(seconds: float, out: Path | None, formats: list[str]) -> str:
     return text
 
 
-def sample_rss(proc: subprocess.Popen, every: float) -> tuple[float | None, dict[str, list[tuple[float, float]]]]:
+def sample_rss(proc: subprocess.Popen, every: float, out: Path) -> tuple[float | None, dict]:
     """RSS (MB) of the run's parent and each worker, every `every` seconds until it exits; and when the
-    stream ended (the first worker to exit: the source, once its stream is done; then the others
-    drain and close their files)."""
+    stream ended: the sample at which the recorders' chunk logs (<path>.chunks.csv, written per chunk
+    while recording) grew for the last time. From there on the recorders finalise their files."""
     import psutil
 
     parent = psutil.Process(proc.pid)
     t0 = time.monotonic()
     curves: dict[str, list[tuple[float, float]]] = {}
     labels: dict[int, str] = {}
-    seen: set[int] = set()
-    ended = None
+    ended, logged = None, 0
     while proc.poll() is None:
         now = time.monotonic() - t0
+        size = sum(_size(p) for p in out.glob("*.chunks.csv"))
+        if size > logged:
+            logged, ended = size, now
         try:
             children = parent.children(recursive=True)
-            if ended is None and seen - {c.pid for c in children}:
-                ended = now
-            seen |= {c.pid for c in children}
             for c in children:
                 if c.pid not in labels:
                     labels[c.pid] = _label(c)
@@ -79,6 +78,13 @@ def sample_rss(proc: subprocess.Popen, every: float) -> tuple[float | None, dict
             pass  # a process ending between the listing and the reading
         time.sleep(every)
     return ended, curves
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # deleted by a clean close in between
+        return 0
 
 
 def _label(p) -> str:
@@ -99,16 +105,17 @@ def judge(curves: dict, ended: float | None, warm_frac: float = 0.2, tol: float 
         rss = np.array([p[1] for p in pts])
         end = ended if ended is not None else t[-1]
         warm = max(10.0, warm_frac * end)
-        sel = (t >= warm) & (t <= end)
+        sel = (t >= warm) & (t < end)  # the sample at `end` may already be closing files
         if sel.sum() < 3:
             continue
         after = rss[sel]
         med = float(np.median(after))
         dev = float(np.max(np.abs(after - med)) / med)
+        up, down = float(after.max() / med - 1), float(1 - after.min() / med)
         slope = float(np.polyfit(t[sel], after, 1)[0] * 3600)
-        closing = rss[t > end]
-        out[name] = {"median_mb": med, "max_dev": dev, "flat": dev <= tol, "mb_per_hour": slope,
-                     "first_mb": float(rss[0]), "peak_mb": float(rss[t <= end].max()),
+        closing = rss[t >= end]
+        out[name] = {"median_mb": med, "max_dev": dev, "up": up, "down": down, "flat": dev <= tol,
+                     "mb_per_hour": slope, "first_mb": float(rss[0]), "peak_mb": float(after.max()),
                      "close_peak_mb": float(closing.max()) if closing.size else None, "n": int(sel.sum())}
     return out
 
@@ -230,6 +237,16 @@ def plot(curves: dict, ended: float | None, png: Path, title: str) -> None:
     fig.savefig(png, dpi=100)
 
 
+def print_rss(flat: dict, ended: float | None) -> None:
+    print(f"stream ended at {ended or 0:.0f} s; judged from warm-up (20 %, >= 10 s) to then; close phase apart")
+    print(f"{'process':>18} {'first MB':>9} {'median MB':>10} {'peak MB':>8} {'above':>6} {'below':>6} {'MB/h':>7} "
+          f"{'close MB':>9}  flat (+-5 %)")
+    for name, r in sorted(flat.items()):
+        close = "-" if r["close_peak_mb"] is None else f"{r['close_peak_mb']:.1f}"
+        print(f"{name:>18} {r['first_mb']:9.1f} {r['median_mb']:10.1f} {r['peak_mb']:8.1f} {100 * r['up']:5.1f}% "
+              f"{100 * r['down']:5.1f}% {r['mb_per_hour']:7.1f} {close:>9}  {'yes' if r['flat'] else 'NO'}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="wavegraph bench soak", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -240,7 +257,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--png", help="draw the RSS curves here")
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--no-verify", action="store_true", help="skip reading the files back")
+    ap.add_argument("--rejudge", metavar="JSON", help="judge and draw a saved run (its --json) again; no run")
     args = ap.parse_args(argv)
+    if args.rejudge:
+        saved = json.loads(Path(args.rejudge).read_text())
+        flat = judge(saved["curves"], saved["ended"])
+        print_rss(flat, saved["ended"])
+        if args.png:
+            plot(saved["curves"], saved["ended"], Path(args.png), saved["title"])
+        return 0 if all(r["flat"] for r in flat.values()) else 1
     seconds = args.hours * 3600
     formats = [f for f in args.formats.split(",") if f]
     tmp = tempfile.TemporaryDirectory() if not args.out else None
@@ -251,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     t = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(cfg)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    ended, curves = sample_rss(proc, args.every)
+    ended, curves = sample_rss(proc, args.every, out)
     log = proc.communicate()[0]
     wall = time.monotonic() - t
     if proc.returncode != 0:
@@ -262,14 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"soak: {seconds / 3600:g} h of {N_CH} ch x {RATE:g} Hz float64 ({data_mb:.0f} MB per format), "
           f"{len(formats)} formats, 3 processes: {wall:.0f} s wall ({seconds / wall:.1f}x real time)")
     flat = judge(curves, ended)
-    print(f"stream ended at {ended or wall:.0f} s; judged from warm-up (20 %, >= 10 s) to then; close phase apart")
-    print(f"{'process':>18} {'first MB':>9} {'median MB':>10} {'peak MB':>8} {'max dev':>8} {'MB/h':>7} "
-          f"{'close MB':>9}  flat (+-5 %)")
-    for name, r in sorted(flat.items()):
-        close = "-" if r["close_peak_mb"] is None else f"{r['close_peak_mb']:.1f}"
-        print(f"{name:>18} {r['first_mb']:9.1f} {r['median_mb']:10.1f} {r['peak_mb']:8.1f} {100 * r['max_dev']:7.1f}% "
-              f"{r['mb_per_hour']:7.1f} {close:>9}  {'yes' if r['flat'] else 'NO'}")
+    print_rss(flat, ended)
     files = {}
+    title = f"soak: {seconds / 3600:g} h x {N_CH} ch x {RATE:g} Hz -> {', '.join(formats)}; RSS every {args.every:g} s"
     if not args.no_verify:
         files = verify(out, formats, seconds)
         for fmt, r in files.items():
@@ -277,10 +297,10 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r.get('max_err', float('nan')):.3g}{' steps' if r.get('bound') == 'half step' else ''}, "
                   f"{r.get('samples', 0)} samples, {r.get('mb', 0):.0f} MB) {r.get('why', '')}")
     if args.png:
-        title = f"soak: {seconds / 3600:g} h x {N_CH} ch x {RATE:g} Hz -> {', '.join(formats)}; RSS every {args.every:g} s"
         plot(curves, ended, Path(args.png), title)
     if args.json:
-        Path(args.json).write_text(json.dumps({"seconds": seconds, "wall_s": wall, "formats": formats,
+        Path(args.json).write_text(json.dumps({"seconds": seconds, "wall_s": wall, "formats": formats, "ended": ended,
+                                               "title": title,
                                                "rss": flat, "files": files, "curves": curves}, indent=1))
     ok = bool(flat) and all(r["flat"] for r in flat.values()) and all(r["equal"] for r in files.values())
     print("soak: targets", "met" if ok else "NOT met")
