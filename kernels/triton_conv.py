@@ -45,7 +45,8 @@ def _conv_kernel(
     acc = tl.zeros((BLOCK_D, BLOCK_L), dtype=tl.float32)
     if HAS_BIAS:
         acc += tl.load(b_ptr + offs_d, mask=mask_d, other=0.0).to(tl.float32)[:, None]
-    for k in tl.static_range(WIDTH):
+    # triton's static_range.__iter__ raises outside the JIT (NoReturn), so pyright thinks it is not iterable
+    for k in tl.static_range(WIDTH):  # pyright: ignore[reportGeneralTypeIssues]
         w = tl.load(w_ptr + offs_d * WIDTH + k, mask=mask_d, other=0.0).to(tl.float32)
         src = offs_l + (k - (WIDTH - 1))  # position in x; negative means the carried state
         m_x = mask_d[:, None] & (mask_l & (src >= 0))[None, :]
@@ -116,6 +117,7 @@ def causal_conv1d(x, weight, bias=None, initial_state=None, activation=None, blo
     y = torch.empty_like(xc)
     if L > 0:
         grid = (b, triton.cdiv(d, block_d), triton.cdiv(L, block_l))
+        # triton types kernel[grid] as the kernel's own signature, so Python values for tl.constexpr parameters fail the check
         _conv_kernel[grid](
             xc,
             wc,
@@ -124,12 +126,12 @@ def causal_conv1d(x, weight, bias=None, initial_state=None, activation=None, blo
             y,
             d,
             L,
-            WIDTH=w,
-            HAS_BIAS=bc is not None,
-            HAS_STATE=sc is not None,
-            SILU=silu,
-            BLOCK_D=block_d,
-            BLOCK_L=block_l,
+            WIDTH=w,  # pyright: ignore[reportArgumentType]
+            HAS_BIAS=bc is not None,  # pyright: ignore[reportArgumentType]
+            HAS_STATE=sc is not None,  # pyright: ignore[reportArgumentType]
+            SILU=silu,  # pyright: ignore[reportArgumentType]
+            BLOCK_D=block_d,  # pyright: ignore[reportArgumentType]
+            BLOCK_L=block_l,  # pyright: ignore[reportArgumentType]
         )
     # the final state is the last width-1 inputs of [state | x]; only those columns are touched
     if L >= w - 1:
@@ -152,6 +154,7 @@ def causal_conv1d_update(x, conv_state, weight, bias=None, activation=None, bloc
     work = conv_state if conv_state.is_contiguous() else conv_state.contiguous()
     y = torch.empty_like(xc)
     grid = (b, triton.cdiv(d, block_d))
+    # triton types kernel[grid] as the kernel's own signature, so Python values for tl.constexpr parameters fail the check
     _conv_update_kernel[grid](
         xc,
         work,
@@ -160,10 +163,10 @@ def causal_conv1d_update(x, conv_state, weight, bias=None, activation=None, bloc
         y,
         d,
         WIDTH=w,
-        HAS_BIAS=bc is not None,
-        SILU=silu,
-        BLOCK_D=block_d,
-        BLOCK_W=triton.next_power_of_2(w),
+        HAS_BIAS=bc is not None,  # pyright: ignore[reportArgumentType]
+        SILU=silu,  # pyright: ignore[reportArgumentType]
+        BLOCK_D=block_d,  # pyright: ignore[reportArgumentType]
+        BLOCK_W=triton.next_power_of_2(w),  # pyright: ignore[reportArgumentType]
     )
     if work is not conv_state:
         conv_state.copy_(work)

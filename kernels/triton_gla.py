@@ -79,12 +79,14 @@ def _gla_chunk_kernel(
             vj = tl.load(v_ptr + v_base + rj * DV + offs_v, mask=mjv, other=0.0).to(tl.float32)
             expo = tl.where((offs_t >= j)[:, None], G - Gj[None, :], float("-inf"))
             a = tl.sum(q * kj[None, :] * tl.exp(expo), axis=1)  # (BT,) scores of column j
-            o += a[:, None] * vj[None, :]
+            # triton annotates tensor.__getitem__'s index as constexpr; a None (new axis) in the tuple is valid in a kernel
+            o += a[:, None] * vj[None, :]  # pyright: ignore[reportArgumentType]
         tl.store(
             o_ptr + v_base + rows[:, None] * DV + offs_v[None, :], (o * scale).to(o_ptr.dtype.element_ty), mask=m_tv
         )
         G_last = tl.sum(tl.where((offs_t == BT - 1)[:, None], G, 0.0), axis=0)  # padded rows add 0 to G
-        kd = k * tl.exp(G_last[None, :] - G)
+        # triton annotates tensor.__getitem__'s index as constexpr; a None (new axis) in the tuple is valid in a kernel
+        kd = k * tl.exp(G_last[None, :] - G)  # pyright: ignore[reportArgumentType]
         S = tl.exp(G_last)[:, None] * S + tl.dot(tl.trans(kd), v, input_precision="ieee")
     tl.store(sT_ptr + s_off, S, mask=m_s)
 
@@ -139,8 +141,23 @@ def gla_chunk(q, k, v, g, initial_state=None, scale=None, chunk_size=64):
     sT = torch.empty(b, h, dk, dv, device=v.device, dtype=torch.float32)
     BK, BV = _blocks(dk, dv)
     grid = (b * h, triton.cdiv(dv, BV))
+    # triton types kernel[grid] as the kernel's own signature, so Python values for tl.constexpr parameters fail the check
     _gla_chunk_kernel[grid](
-        q, k, v, g, s0 if s0 is not None else sT, o, sT, L, dk, dv, scale, HAS_S0=s0 is not None, BT=CHUNK, BK=BK, BV=BV
+        q,
+        k,
+        v,
+        g,
+        s0 if s0 is not None else sT,
+        o,
+        sT,
+        L,
+        dk,
+        dv,
+        scale,
+        HAS_S0=s0 is not None,  # pyright: ignore[reportArgumentType]
+        BT=CHUNK,  # pyright: ignore[reportArgumentType]
+        BK=BK,  # pyright: ignore[reportArgumentType]
+        BV=BV,  # pyright: ignore[reportArgumentType]
     )
     return o, sT
 
@@ -156,7 +173,8 @@ def gla_step(q, k, v, g, state, scale=None):
     work = state if state.is_contiguous() else state.contiguous()
     o = torch.empty_like(v)
     BK, BV = _blocks(dk, dv)
-    _gla_step_kernel[(b * h, triton.cdiv(dv, BV))](q, k, v, g, work, o, dk, dv, scale, BK=BK, BV=BV)
+    # triton types kernel[grid] as the kernel's own signature, so Python values for tl.constexpr parameters fail the check
+    _gla_step_kernel[(b * h, triton.cdiv(dv, BV))](q, k, v, g, work, o, dk, dv, scale, BK=BK, BV=BV)  # pyright: ignore[reportArgumentType]
     if work is not state:
         state.copy_(work)
     return o

@@ -96,7 +96,8 @@ def _selective_scan_kernel(
         b = (dt * u)[:, None, :] * Bt[None, :, :]
         b = tl.where(mask_l[None, None, :], b, 0.0)
         a_cum, b_cum = tl.associative_scan((a, b), axis=2, combine_fn=_affine_combine)
-        hs = a_cum * h[:, :, None] + b_cum  # (BLOCK_D, BLOCK_N, BLOCK_L)
+        # triton annotates tensor.__getitem__'s index as constexpr; a None (new axis) in the tuple is valid in a kernel
+        hs = a_cum * h[:, :, None] + b_cum  # (BLOCK_D, BLOCK_N, BLOCK_L)  # pyright: ignore[reportArgumentType]
         y = tl.sum(hs * Ct[None, :, :], axis=1)  # (BLOCK_D, BLOCK_L)
         if HAS_D:
             y = y + u * Dv[:, None]
@@ -189,12 +190,14 @@ def selective_scan(
     block_l: int = 16,
 ):
     b, d, L, n = _ref.check_scan_args(u, delta, A, B, C, D, z, delta_bias, initial_state)
-    u, delta, A, B, C, D, z, delta_bias = map(_c, (u, delta, A, B, C, D, z, delta_bias))
+    u, delta, A, B, C = (t.contiguous() for t in (u, delta, A, B, C))
+    D, z, delta_bias = map(_c, (D, z, delta_bias))
     h0 = None if initial_state is None else initial_state.float().contiguous()
     y = torch.empty_like(u)
     hT = torch.empty(b, d, n, device=u.device, dtype=torch.float32)
     dummy = hT  # stands in for absent optional pointers; never read (the HAS_* flag is False)
     grid = (b, triton.cdiv(d, block_d))
+    # triton types kernel[grid] as the kernel's own signature, so Python values for tl.constexpr parameters fail the check
     _selective_scan_kernel[grid](
         u,
         delta,
@@ -210,14 +213,14 @@ def selective_scan(
         d,
         L,
         n,
-        HAS_D=D is not None,
-        HAS_Z=z is not None,
-        HAS_DTB=delta_bias is not None,
-        SOFTPLUS=bool(delta_softplus),
-        HAS_H0=h0 is not None,
-        BLOCK_D=block_d,
-        BLOCK_N=_block_n(n),
-        BLOCK_L=block_l,
+        HAS_D=D is not None,  # pyright: ignore[reportArgumentType]
+        HAS_Z=z is not None,  # pyright: ignore[reportArgumentType]
+        HAS_DTB=delta_bias is not None,  # pyright: ignore[reportArgumentType]
+        SOFTPLUS=bool(delta_softplus),  # pyright: ignore[reportArgumentType]
+        HAS_H0=h0 is not None,  # pyright: ignore[reportArgumentType]
+        BLOCK_D=block_d,  # pyright: ignore[reportArgumentType]
+        BLOCK_N=_block_n(n),  # pyright: ignore[reportArgumentType]
+        BLOCK_L=block_l,  # pyright: ignore[reportArgumentType]
     )
     return y, hT
 
@@ -226,11 +229,13 @@ def selective_state_update(
     state, x, dt, A, B, C, D=None, z=None, dt_bias=None, dt_softplus=False, state_batch_indices=None, block_d: int = 32
 ):
     bsz, d, n = _ref.check_state_update_args(state, x, dt, A, B, C, D, z, dt_bias, state_batch_indices)
-    x, dt, A, B, C, D, z, dt_bias, idx = map(_c, (x, dt, A, B, C, D, z, dt_bias, state_batch_indices))
+    x, dt, A, B, C = (t.contiguous() for t in (x, dt, A, B, C))
+    D, z, dt_bias, idx = map(_c, (D, z, dt_bias, state_batch_indices))
     work = state if state.is_contiguous() else state.contiguous()
     y = torch.empty_like(x)
     dummy = y
     grid = (bsz, triton.cdiv(d, block_d))
+    # triton types kernel[grid] as the kernel's own signature, so Python values for tl.constexpr parameters fail the check
     _state_update_kernel[grid](
         work,
         x,
@@ -245,13 +250,13 @@ def selective_state_update(
         y,
         d,
         n,
-        HAS_D=D is not None,
-        HAS_Z=z is not None,
-        HAS_DTB=dt_bias is not None,
-        SOFTPLUS=bool(dt_softplus),
-        HAS_IDX=idx is not None,
-        BLOCK_D=block_d,
-        BLOCK_N=_block_n(n),
+        HAS_D=D is not None,  # pyright: ignore[reportArgumentType]
+        HAS_Z=z is not None,  # pyright: ignore[reportArgumentType]
+        HAS_DTB=dt_bias is not None,  # pyright: ignore[reportArgumentType]
+        SOFTPLUS=bool(dt_softplus),  # pyright: ignore[reportArgumentType]
+        HAS_IDX=idx is not None,  # pyright: ignore[reportArgumentType]
+        BLOCK_D=block_d,  # pyright: ignore[reportArgumentType]
+        BLOCK_N=_block_n(n),  # pyright: ignore[reportArgumentType]
     )
     if work is not state:
         state.copy_(work)
