@@ -42,6 +42,7 @@ from .plan import (
     Abort,
     BadMessage,
     ClockReply,
+    Clocks,
     Connected,
     Ended,
     Error,
@@ -316,6 +317,17 @@ class _Supervisor:
                 self.broadcast(Release())  # every frame has arrived: senders may close
                 return
 
+    def maybe_go(self) -> None:
+        """Once every edge is connected and every clock measured: the clock shifts, then Go."""
+        if self.went or self.stop_at is not None or len(self.connected) < len(self.procs):
+            return
+        if not self.clock.complete(self.procs):
+            return
+        for g, plan in self.plans.items():
+            self.send(g, Clocks(self.clock.shifts(g, self.plans)))
+        self.went = True
+        self.broadcast(Go())
+
     def receive(self, group: str, data: bytes) -> None:
         if group not in self.procs:
             return
@@ -331,9 +343,10 @@ class _Supervisor:
             if self.abort_at is not None:
                 self.send(group, Abort())
         if isinstance(msg, ClockReply):
-            if self.clock.reply(group, msg.t0, msg.t1):
+            if self.clock.reply(group, msg.t0, msg.t1, msg.m0, msg.m1):
                 self.send(group, self.clock.probe())
             self.result.extra.setdefault("clocks", {})[group] = self.clock.estimate(group)
+            self.maybe_go()
         elif isinstance(msg, Ready):
             self.send(group, self.clock.probe())
             self.ready.add(group)
@@ -343,9 +356,7 @@ class _Supervisor:
                     self.send(g, Start({s.edge: self.endpoints[s.edge] for s in plan.senders}))
         elif isinstance(msg, Connected):
             self.connected.add(group)
-            if len(self.connected) == len(self.procs) and self.stop_at is None:
-                self.went = True
-                self.broadcast(Go())
+            self.maybe_go()
         elif isinstance(msg, Progress):
             self.bar.show(msg.t)
         elif isinstance(msg, Live):

@@ -193,15 +193,23 @@ class Heartbeat:  # worker -> parent, when the plan asks (another host): silence
 
 
 @message
-class ClockProbe:  # parent -> worker: the parent's wall clock (ns), for the clock offset (pipeline.clock)
+class ClockProbe:  # parent -> worker: the parent's wall and monotonic clocks (ns), for the offsets (pipeline.clock)
     t0: int
+    m0: int
 
 
 @message
-class ClockReply:  # worker -> parent, at once: the probe's t0 and the worker's wall clock on receipt
+class ClockReply:  # worker -> parent, at once: the probe's stamps and the worker's clocks on receipt
     group: str
     t0: int
     t1: int
+    m0: int
+    m1: int
+
+
+@message
+class Clocks:  # parent -> worker, before Go: ns to add to origin_ns of chunks arriving on each edge
+    shifts: dict  # edge -> (receiver's monotonic clock - sender's), so that latency spans hosts
 
 
 class BadMessage(ValueError):

@@ -52,6 +52,7 @@ from .plan import (
     BadMessage,
     ClockProbe,
     ClockReply,
+    Clocks,
     Heartbeat,
     Connected,
     Ended,
@@ -94,6 +95,7 @@ class ControlLink:
         self.endpoints: dict[str, str] = {}
         self.started, self.go, self.released = threading.Event(), threading.Event(), threading.Event()
         self.ended: dict[str, int] = {}  # edge -> seq of its end-of-stream, confirmed by the sender
+        self.shifts: dict[str, int] = {}  # edge -> ns from the sender's monotonic clock to ours (Clocks)
         self._pipe_ep = f"inproc://control-{id(self)}"
         self._pull = ctx.socket(zmq.PULL)
         self._pull.bind(self._pipe_ep)
@@ -161,14 +163,16 @@ class ControlLink:
             self._pull.close(linger=0)
 
     def _handle(self, data: bytes) -> bytes | None:
-        t1 = time.time_ns()
+        t1, m1 = time.time_ns(), time.monotonic_ns()
         try:
             msg = decode(data)
         except BadMessage as e:
             log.warning("process '%s': ignored a control message: %s", self.plan.group, e)
             return
         if isinstance(msg, ClockProbe):
-            return encode(ClockReply(self.plan.group, msg.t0, t1))
+            return encode(ClockReply(self.plan.group, msg.t0, t1, msg.m0, m1))
+        if isinstance(msg, Clocks):
+            self.shifts = {e: int(s) for e, s in msg.shifts.items()}
         if isinstance(msg, Start):
             self.endpoints = dict(msg.endpoints)
             self.started.set()
@@ -375,6 +379,8 @@ def _loop(ex: Executor, receivers: list[tuple[EdgeReceiver, str, str, str]], lin
                 if chunk.eos:
                     held[key] = chunk
                 else:
+                    if chunk.origin_ns:  # the source's monotonic clock -> ours (another host: pipeline.clock)
+                        chunk.origin_ns += link.shifts.get(edge, 0)
                     ex.deliver(node_id, port, chunk)
                 if ex.stop.aborted:
                     return
