@@ -54,8 +54,16 @@ class ClockSync:
                 "mono_offset_ns": int(mono)}
 
     def shifts(self, group: str, plans: dict) -> dict[str, int]:
-        """For each edge `group` receives: ns from the sending group's monotonic clock to this one's."""
+        """For each edge `group` receives: ns from the sending group's monotonic clock to this one's.
+        A shift within the two measurements' uncertainties is 0: the same clock (one machine) is not
+        made noisy by a correction smaller than what can be measured."""
         sender = {s.edge: g for g, p in plans.items() for s in p.senders}
-        mono = {g: self.estimate(g)["mono_offset_ns"] for g in plans if self.samples.get(g)}
-        return {r.edge: mono.get(group, 0) - mono.get(sender[r.edge], 0) for r in plans[group].receivers
-                if r.edge in sender}
+        est = {g: self.estimate(g) for g in plans if self.samples.get(g)}
+        out = {}
+        for r in plans[group].receivers:
+            if r.edge not in sender or group not in est or sender[r.edge] not in est:
+                continue
+            a, b = est[group], est[sender[r.edge]]
+            shift = a["mono_offset_ns"] - b["mono_offset_ns"]
+            out[r.edge] = shift if abs(shift) > (a["uncertainty_ms"] + b["uncertainty_ms"]) * 1e6 else 0
+        return out

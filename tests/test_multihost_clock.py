@@ -26,3 +26,12 @@ def test_shifts_take_origin_stamps_from_the_sender_clock_to_the_receiver_clock()
     assert sync.complete(plans)
     # A chunk stamped 100 on amp's clock was emitted at 100 - 5_000 on the parent's, -3_000 + that on gpu's.
     assert 100 + sync.shifts("gpu", plans)["e"] == 100 - 5_000 - 3_000
+
+
+def test_a_shift_within_the_uncertainty_is_zero():
+    sync = ClockSync(rounds=1)
+    sync.reply("a", 0, 0, 0, 30_000, t3=200_000, m3=200_000)  # offset -70 us +/- 100 us
+    sync.reply("b", 0, 0, 0, 100_000, t3=200_000, m3=200_000)  # offset 0 +/- 100 us
+    plans = {"a": SimpleNamespace(senders=[SimpleNamespace(edge="e")], receivers=[]),
+             "b": SimpleNamespace(senders=[], receivers=[SimpleNamespace(edge="e")])}
+    assert sync.shifts("b", plans) == {"e": 0}
