@@ -79,8 +79,9 @@ class _FastGLAStep:
     one core, which is what a live graph pays). Built from the stack's own weights; `Enhancer` checks it against
     GLAStack.step when it builds it and keeps the stack's step if they differ (e.g. after a change in models/gla.py)."""
 
-    def __init__(self, stack: GLAStack):
+    def __init__(self, stack: GLAStack, prefix: str = ""):
         cfg = stack.cfg
+        self.keys = [f"{prefix}S.{i}" for i in range(len(stack.layers))]  # the layer states in the state dict
         self.in_proj, self.norm_f, self.eps, self.gnorm = (
             stack.in_proj,
             stack.norm_f,
@@ -102,7 +103,7 @@ class _FastGLAStep:
             b, heads, dk, dv = f.shape[0], at.n_heads, at.dk, at.dv
             q, k, v, g, r = F.linear(F.rms_norm(h, (d,), blk.attn_norm.weight, self.eps), w).split(sizes, -1)
             g = F.logsigmoid(at.g_proj[1](g)) / self.gnorm
-            S = state[f"S.{i}"]
+            S = state[self.keys[i]]
             S.mul_(g.exp().view(b, heads, dk, 1)).add_(k.view(b, heads, dk, 1) * v.view(b, heads, 1, dv))
             o = torch.matmul(q.view(b, heads, 1, dk), S).view(b, heads, dv) * dk**-0.5
             o = F.rms_norm(o, (dv,), at.o_norm.weight, at.o_norm.eps).flatten(-2) * F.silu(r)
@@ -188,12 +189,13 @@ class Enhancer(StreamingModel):
         if getattr(self, "_fast_key", None) != key:
             self._fast_key, self._fast = key, None
             try:
-                fast = _FastGLAStep(self.core)
+                fast = _FastGLAStep(self.core, "core.")
+                check = _FastGLAStep(self.core)
                 f = torch.randn(2, self.cfg.n_bins, generator=torch.Generator().manual_seed(0)).to(self.head.weight)
                 s1, s2 = self.core.init_state(2, f.device), self.core.init_state(2, f.device)
                 for _ in range(3):
                     ref, s1 = self.core.step(f, s1)
-                    got = fast(f, s2)
+                    got = check(f, s2)
                 if torch.allclose(got, ref, atol=1e-5, rtol=1e-4):
                     self._fast = fast
             except (
@@ -213,13 +215,13 @@ class Enhancer(StreamingModel):
         if T == 0:
             return x.new_zeros(B, 0, self.d_out), state
         sig = torch.cat([state["prev"], x.reshape(B, T * H)], 1)
-        frames = sig.unfold(1, W, H)  # (B, T, W)
+        frames = sig[:, None] if T == 1 else sig.unfold(1, W, H)  # (B, T, W)
         spec = (frames @ self.dft).unflatten(-1, (2, cfg.n_bins))  # (B, T, 2, bins): real, imaginary
         feat = (spec.square().sum(-2) + 1e-10).pow(cfg.compress / 2)
-        core_state = {k[5:]: v for k, v in state.items() if k[:5] == "core."}
         fast = self._fast_step() if step else None
+        core_state = None if fast is not None else {k[5:]: v for k, v in state.items() if k[:5] == "core."}
         if fast is not None:
-            h = fast(feat[:, 0], core_state)  # updates the core state in place, as GLAStack.step does
+            h = fast(feat[:, 0], state)  # updates the core state in place, as GLAStack.step does
         elif step:
             h, core_state = self.core.step(feat[:, 0], core_state)
         else:
@@ -238,8 +240,10 @@ class Enhancer(StreamingModel):
                 ext = ext + nn.functional.pad(block, (i * H, (r - 1 - i) * H))
             y, tail = ext[:, : T * H].reshape(B, T, H), ext[:, T * H :]
         new: State = {"prev": sig[:, -keep:], "tail": tail}
-        for k, v in core_state.items():
-            new["core." + k] = v
+        if core_state is None:  # the fast step updated the core's entries of `state` in place
+            new.update((k, v) for k, v in state.items() if k[:5] == "core.")
+        else:
+            new.update(("core." + k, v) for k, v in core_state.items())
         return torch.cat([y, speech], -1), new
 
     # ---------------------------------------------------------------------------------------- audio helpers
