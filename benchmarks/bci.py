@@ -260,7 +260,7 @@ def semi_synthetic(windows=SEMI_WINDOWS, snrs=SEMI_SNRS, n_subjects: int = 3, m:
             if glob is not None:
                 t0 = time.perf_counter()
                 tuned = [dnn.fine_tune(glob, sim.window(sj["calib"][1], bg.rate, w), sj["calib"][2], ft_epochs,
-                                       lr=3e-3, seed=i) for i, sj in enumerate(subjects)]
+                                       lr=3e-3, seed=i, new_head=True) for i, sj in enumerate(subjects)]
                 t_ft = time.perf_counter() - t0
                 score(name, "dnn-global", w, lambda i, win, glob=glob: dnn.predict_proba(glob, win[:, :3]).argmax(1),
                       subjects, bg.rate, True)

@@ -16,7 +16,8 @@ locked, as ``ssvep_trial_decoder`` decides live (``--step`` adds windows every S
 lasts; their stimulus phase differs, which the DNN then has to learn). A quarter of the trials (by marker, never by window) is held out and
 its accuracy printed. When a global model for the same rate, channels, freqs and window exists
 (``--init``, default: the shipped one if it fits) it is fine-tuned (stage 2: dropout 0.6); otherwise the
-DNN is trained from scratch. The checkpoint (safetensors + JSON) is what ``ssvep_decoder`` loads with
+DNN is trained from scratch. Fine-tuning keeps the global conv layers and starts a new FC head (the user was
+not in stage 1; ``--keep-head`` keeps the global one). The checkpoint (safetensors + JSON) is what ``ssvep_decoder`` loads with
 ``method: dnn, checkpoint: PATH``.
 """
 from __future__ import annotations
@@ -207,8 +208,9 @@ def train_recording(args) -> int:
 
     torch.manual_seed(args.seed)
     if init is not None:
-        model = dnn.fine_tune(init, x[~test], y[~test], args.epochs, lr=args.lr, seed=args.seed)
-        stage = f"fine-tuned from {init_path}"
+        model = dnn.fine_tune(init, x[~test], y[~test], args.epochs, lr=args.lr, seed=args.seed,
+                              new_head=not args.keep_head)
+        stage = f"fine-tuned from {init_path}" + ("" if args.keep_head else " (conv layers; new FC head)")
     else:
         cfg = dnn.SSVEPDNNConfig(fs, channels, freqs, x.shape[-1], delay=args.delay, p2=0.5)
         model = dnn.SSVEPDNN(cfg)
@@ -236,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--marker", action="append", default=[], metavar="LABEL=FREQ", help="map a marker/event code to Hz")
     ap.add_argument("--init", default=None, help="global checkpoint to fine-tune (default: the shipped one if it fits)")
     ap.add_argument("--no-init", action="store_true", help="train from scratch")
+    ap.add_argument("--keep-head", action="store_true",
+                    help="fine-tune the global FC layer too (default: a new FC head; the user was not in stage 1)")
     ap.add_argument("--epochs", type=int, default=None, help="default 25 (global), 40 (recording)")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--out", default="ssvep_dnn.safetensors")

@@ -127,13 +127,25 @@ def fit(model: SSVEPDNN, x: np.ndarray, y: np.ndarray, epochs: int, lr: float = 
     return losses
 
 
-def fine_tune(model: SSVEPDNN, x: np.ndarray, y: np.ndarray, epochs: int, p1: float = 0.6, **kw) -> SSVEPDNN:
-    """Stage 2: a copy of the global model trained on one subject's calibration trials (dropout p1 raised)."""
+def fine_tune(model: SSVEPDNN, x: np.ndarray, y: np.ndarray, epochs: int, p1: float = 0.6, new_head: bool = False,
+              seed: int = 0, **kw) -> SSVEPDNN:
+    """Stage 2: a copy of the global model trained on one subject's calibration trials (dropout p1 raised).
+
+    new_head: re-initialise the FC layer (seeded, as at construction) and keep only the conv layers of the
+    global model. Use it for a subject stage 1 never saw (the paper's stage 1 includes the test subject's
+    other blocks; ours and a new user's do not): the global FC holds the training subjects' phase templates,
+    confidently wrong for a new visual latency, and a few dozen steps on 120 trials do not undo them -- the
+    longer the window (the larger the FC), the worse (docs/benchmarks.md, BCI section)."""
     import copy
 
     m = copy.deepcopy(model)
+    if new_head:
+        gen = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            m.fc.weight.copy_(torch.randn(m.fc.weight.shape, generator=gen) * 0.01)
+            m.fc.bias.zero_()
     m.set_dropout(p1, m.cfg.p2)
-    fit(m, x, y, epochs, **kw)
+    fit(m, x, y, epochs, seed=seed, **kw)
     m.set_dropout(model.cfg.p1, model.cfg.p2)
     return m
 

@@ -147,3 +147,20 @@ def test_shipped_global_models_load_and_are_small():
         node = SSVEPDecoder(method="dnn", checkpoint=str(f))
         node.configure({"in": signal_spec(160.0, m.cfg.channels)})
         assert node.latency_samples == m.cfg.n_samples - 1
+
+
+def test_fine_tune_for_a_new_subject_keeps_the_convs_and_starts_a_new_head():
+    cfg = dnn.SSVEPDNNConfig(160.0, ["O1", "Oz", "O2"], FREQS, 64)
+    torch.manual_seed(0)
+    glob = dnn.SSVEPDNN(cfg)
+    with torch.no_grad():
+        glob.fc.weight.mul_(50.0)
+        glob.fc.bias.fill_(1.0)  # a trained, confident head
+    x, y = np.zeros((0, 3, 3, 64)), np.zeros(0, dtype=int)
+    new = dnn.fine_tune(glob, x, y, 0, new_head=True, seed=3)
+    kept = dnn.fine_tune(glob, x, y, 0)
+    for name in ("combine", "spatial", "down", "temporal"):
+        assert torch.equal(getattr(new, name).weight, getattr(glob, name).weight)
+    assert torch.equal(kept.fc.weight, glob.fc.weight) and torch.equal(glob.fc.bias, torch.ones(len(FREQS)))
+    assert abs(float(new.fc.weight.std()) - 0.01) < 0.002 and not new.fc.bias.any()
+    assert torch.equal(dnn.fine_tune(glob, x, y, 0, new_head=True, seed=3).fc.weight, new.fc.weight)  # seeded
