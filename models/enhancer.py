@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
 
 from .config import DictConfig
-from .gla import GLAConfig, GLAStack
+from .gla import GLABlock, GLAConfig, GLAStack
 from .mamba import MambaConfig, MambaStack
 from .streaming import State, StreamingModel, check_frames
 
@@ -88,10 +89,11 @@ class _FastGLAStep:
             cfg.norm_eps,
             cfg.gate_logit_normalizer,
         )
+        self.norm_weight = cast(torch.Tensor, stack.norm_f.weight)
         self.layers = []
-        for blk in stack.layers:
+        for blk in cast("list[GLABlock]", list(stack.layers)):
             at = blk.attn
-            projs = (at.q_proj, at.k_proj, at.v_proj, at.g_proj[0], at.r_proj)
+            projs = (at.q_proj, at.k_proj, at.v_proj, cast(nn.Linear, at.g_proj[0]), at.r_proj)
             w = torch.cat([m.weight for m in projs], 0).detach()
             self.layers.append((blk, at, w, [m.out_features for m in projs]))
 
@@ -110,13 +112,17 @@ class _FastGLAStep:
             h = h + F.linear(o, at.o_proj.weight)
             gate, up = blk.gate_up(F.rms_norm(h, (d,), blk.mlp_norm.weight, self.eps)).chunk(2, -1)
             h = h + blk.down(F.silu(gate) * up)
-        return F.rms_norm(h, (d,), self.norm_f.weight, self.eps)[:, None]
+        return F.rms_norm(h, (d,), self.norm_weight, self.eps)[:, None]
 
 
 class Enhancer(StreamingModel):
     """See the module docstring. d_in = hop (audio samples per block), d_out = hop + 1 (audio block, speech prob)."""
 
     stream_tolerance = 1e-4
+    cfg: EnhancerConfig
+    core: MambaStack | GLAStack
+    dft: torch.Tensor
+    idft: torch.Tensor
 
     def __init__(self, cfg: EnhancerConfig):
         super().__init__()
@@ -219,13 +225,13 @@ class Enhancer(StreamingModel):
         spec = (frames @ self.dft).unflatten(-1, (2, cfg.n_bins))  # (B, T, 2, bins): real, imaginary
         feat = (spec.square().sum(-2) + 1e-10).pow(cfg.compress / 2)
         fast = self._fast_step() if step else None
-        core_state = None if fast is not None else {k[5:]: v for k, v in state.items() if k[:5] == "core."}
+        core_state: State | None = None
         if fast is not None:
             h = fast(feat[:, 0], state)  # updates the core state in place, as GLAStack.step does
         elif step:
-            h, core_state = self.core.step(feat[:, 0], core_state)
+            h, core_state = self.core.step(feat[:, 0], {k[5:]: v for k, v in state.items() if k[:5] == "core."})
         else:
-            h, core_state = self.core.stream(feat, core_state)
+            h, core_state = self.core.stream(feat, {k[5:]: v for k, v in state.items() if k[:5] == "core."})
         out = torch.sigmoid(self.head(h))
         speech = out[..., -1:]
         seg = (spec * out[..., None, :-1]).flatten(-2) @ self.idft  # (B, T, W), synthesis window applied

@@ -288,6 +288,11 @@ def _hum(n: int, rng) -> np.ndarray:
     return y.astype(np.float32)
 
 
+def _butter(order: int, freq, btype: str) -> tuple[np.ndarray, np.ndarray]:
+    ba = sps.butter(order, freq, btype=btype, fs=SR)
+    return np.asarray(ba[0]), np.asarray(ba[1])  # pyright: ignore[reportOptionalSubscript, reportIndexIssue]
+
+
 def _clicks(n: int, rng) -> np.ndarray:
     y = np.zeros(n, np.float32)
     rate = rng.uniform(2, 15)  # events per second
@@ -297,8 +302,8 @@ def _clicks(n: int, rng) -> np.ndarray:
         burst = rng.standard_normal(length) * np.exp(-np.arange(length) / (length * rng.uniform(0.1, 0.5)))
         if rng.random() < 0.6:  # keyboard-like: band-passed burst
             lo = rng.uniform(300, 3000)
-            b, a = sps.butter(2, [lo, min(lo * rng.uniform(1.5, 4), 7800)], btype="band", fs=SR)
-            burst = sps.lfilter(b, a, burst)
+            b, a = _butter(2, [lo, min(lo * rng.uniform(1.5, 4), 7800)], "band")
+            burst = np.asarray(sps.lfilter(b, a, burst))
         e = min(n, pos + length)
         y[pos:e] += (burst[: e - pos] * rng.uniform(0.2, 1.0)).astype(np.float32)
     return y
@@ -375,8 +380,8 @@ def room_impulse_response(rng: np.random.Generator, rt60: float | None = None) -
     n = int(rt60 * SR)
     t = np.arange(n) / SR
     tail = rng.standard_normal(n) * np.exp(-6.9 * t / rt60)
-    b, a = sps.butter(1, rng.uniform(2500, 7000), fs=SR)
-    tail = sps.lfilter(b, a, tail)
+    b, a = _butter(1, rng.uniform(2500, 7000), "low")
+    tail = np.asarray(sps.lfilter(b, a, tail))
     tail[: int(0.002 * SR)] = 0
     h = tail * rng.uniform(0.05, 0.2) / (np.abs(tail).max() + 1e-9)
     for _ in range(6):

@@ -29,7 +29,7 @@ from .enhancer import Enhancer, EnhancerConfig, enhancer_loss, si_sdr
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="wavegraph train enhancer", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="wavegraph train enhancer", description=(__doc__ or "").split("\n\n")[0])
     p.add_argument("--core", choices=("mamba", "gla"), default="mamba")
     p.add_argument("--d-model", type=int, default=96)
     p.add_argument("--n-layers", type=int, default=2)
@@ -143,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(args.seed)
     if args.init:
         model = ckpt.load(args.init)
+        if not isinstance(model, Enhancer):
+            raise SystemExit(f"--init {args.init} is not an enhancer checkpoint")
         cfg = model.cfg
     else:
         cfg = EnhancerConfig(core=args.core, d_model=args.d_model, n_layers=args.n_layers)

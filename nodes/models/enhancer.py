@@ -21,7 +21,7 @@ torch is imported in configure(), not at module import.
 from __future__ import annotations
 
 from importlib import resources
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -31,6 +31,9 @@ from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, delay_mask, sanitize, signal_input
+
+if TYPE_CHECKING:
+    from wavegraph.models.enhancer import Enhancer
 
 SAMPLE_RATE = 16000
 
@@ -67,11 +70,14 @@ class EnhancerNode(Node):
     Params = EnhancerParams
     outputs = ("out", "vad")
 
+    model: Enhancer | None
+    hop: int
+
     def __init__(self, **params):
         super().__init__(**params)
         self.model = None
 
-    def _load(self):
+    def _load(self) -> Enhancer:
         import torch
         from wavegraph.models import checkpoint as ckpt
         from wavegraph.models.enhancer import Enhancer, EnhancerConfig
@@ -86,7 +92,10 @@ class EnhancerNode(Node):
             kind, _ = ckpt.load_config(path)
             if kind != "enhancer":
                 raise ckpt.CheckpointError(f"{path} holds a {kind!r} model, the enhancer node needs 'enhancer'")
-            return ckpt.load(path)
+            model = ckpt.load(path)
+            if not isinstance(model, Enhancer):
+                raise ckpt.CheckpointError(f"{path} does not hold an enhancer")
+            return model
         except ckpt.CheckpointError as e:
             hint = (
                 "the shipped weights are missing: reinstall wavegraph or train them (wavegraph train enhancer)"
@@ -110,8 +119,9 @@ class EnhancerNode(Node):
         if np.dtype(spec.dtype).kind != "f":
             raise SpecError(f"enhancer needs float samples, got {spec.dtype}", "convert to float32 or float64 first")
         self.device = resolve_device(self.params.device)
-        self.model = self._load().to(self.device)
-        cfg = self.model.cfg
+        model = self._load().to(self.device)
+        self.model = model
+        cfg = model.cfg
         if cfg.sample_rate != SAMPLE_RATE:
             raise SpecError(
                 f"the checkpoint was trained at {cfg.sample_rate} Hz, the node runs at {SAMPLE_RATE}",
@@ -164,6 +174,7 @@ class EnhancerNode(Node):
     def load_state_dict(self, state: dict) -> None:
         import torch
 
+        assert self.model is not None, "configure() first"
         fresh = self.model.init_state(1, self.device)
         if set(state["model"]) != set(fresh):
             raise KeyError(f"model state keys {sorted(state['model'])} do not match this model's {sorted(fresh)}")
@@ -186,14 +197,16 @@ class EnhancerNode(Node):
         self.pending = buf[n_blocks * self.hop :].copy()
         if not n_blocks:
             return None
+        model = self.model
+        assert model is not None, "configure() first"
         blocks = torch.from_numpy(np.ascontiguousarray(buf[: n_blocks * self.hop], np.float32))
         if self.device.type != "cpu":
             blocks = blocks.to(self.device)
         with torch.inference_mode():
             if n_blocks == 1:
-                y, self.state = self.model.step(blocks[None], self.state)
+                y, self.state = model.step(blocks[None], self.state)
             else:
-                y, self.state = self.model.stream(blocks.reshape(1, n_blocks, self.hop), self.state)
+                y, self.state = model.stream(blocks.reshape(1, n_blocks, self.hop), self.state)
         y = y[0].numpy() if self.device.type == "cpu" else to_numpy(y[0])
         self.held = np.concatenate([self.held, y[:, :-1].reshape(-1)])
         return y[:, -1:].copy()
@@ -206,7 +219,7 @@ class EnhancerNode(Node):
             out[bad] = np.nan
         outputs = {"out": Chunk(out, t0, like.seq, like.gap, like.eos, like.origin_ns)}
         if vad is not None:
-            t_vad = self.t_first + self.n_frames * self.hop / SAMPLE_RATE
+            t_vad = (self.t_first or 0.0) + self.n_frames * self.hop / SAMPLE_RATE
             self.n_frames += len(vad)
             outputs["vad"] = Chunk(vad, t_vad, like.seq, like.gap, like.eos, like.origin_ns)
         return outputs
