@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     from wavegraph.pipeline.batch import plan, run_local, run_ray
     from wavegraph.pipeline.datasets import fetch
 
-    ap = argparse.ArgumentParser(prog="wavegraph bench batch", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="wavegraph bench batch", description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--files", type=int, default=8)
     ap.add_argument("--no-ray", action="store_true")
     ap.add_argument("--json", metavar="PATH")

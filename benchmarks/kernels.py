@@ -61,7 +61,9 @@ def _optional_impls(device: str) -> dict[str, dict[str, Callable]]:
     if device != "cuda":
         return extra
     try:
-        from mamba_ssm.ops.selective_scan_interface import selective_scan_fn
+        from mamba_ssm.ops.selective_scan_interface import (  # pyright: ignore[reportMissingImports]  # CUDA-only peer, absent here
+            selective_scan_fn,
+        )
 
         extra.setdefault("selective_scan", {})["mamba_ssm"] = lambda a: selective_scan_fn(
             a["u"], a["delta"], a["A"], a["B"], a["C"], a["D"], a["z"], a["delta_bias"], True, return_last_state=True
@@ -69,7 +71,9 @@ def _optional_impls(device: str) -> dict[str, dict[str, Callable]]:
     except Exception as e:  # not installed or no build for this GPU
         print(f"# mamba_ssm selective_scan unavailable: {type(e).__name__}: {e}")
     try:
-        from mamba_ssm.ops.triton.selective_state_update import selective_state_update as ssu
+        from mamba_ssm.ops.triton.selective_state_update import (  # pyright: ignore[reportMissingImports]  # CUDA-only peer, absent here
+            selective_state_update as ssu,
+        )
 
         extra.setdefault("selective_state_update", {})["mamba_ssm"] = lambda a: ssu(
             a["state"],
@@ -87,7 +91,10 @@ def _optional_impls(device: str) -> dict[str, dict[str, Callable]]:
     except Exception as e:
         print(f"# mamba_ssm selective_state_update unavailable: {type(e).__name__}: {e}")
     try:
-        from causal_conv1d import causal_conv1d_fn, causal_conv1d_update
+        from causal_conv1d import (  # pyright: ignore[reportMissingImports]  # CUDA-only peer, absent here
+            causal_conv1d_fn,
+            causal_conv1d_update,
+        )
 
         extra.setdefault("causal_conv1d", {})["causal_conv1d"] = lambda a: causal_conv1d_fn(
             a["x"], a["weight"], a["bias"], activation="silu"
@@ -98,7 +105,10 @@ def _optional_impls(device: str) -> dict[str, dict[str, Callable]]:
     except Exception as e:
         print(f"# causal_conv1d unavailable: {type(e).__name__}: {e}")
     try:
-        from fla.ops.gla import chunk_gla, fused_recurrent_gla
+        from fla.ops.gla import (  # pyright: ignore[reportMissingImports]  # CUDA-only peer, absent here
+            chunk_gla,
+            fused_recurrent_gla,
+        )
 
         def _fla(fn, q, k, v, g, state):  # (batch, T, heads, d) layout; older fla needs head_first=False for it
             try:

@@ -107,6 +107,7 @@ def run_cost(seconds: float, monitor: bool) -> tuple[float, float]:
     child = psutil.Process(proc.pid)
     driver = None
     if monitor:
+        assert proc.stderr is not None  # stderr=PIPE
         url = proc.stderr.readline().split(" ", 1)[1].strip()
         driver = _open_page(url)
         driver.get(url)
@@ -122,7 +123,9 @@ def run_cost(seconds: float, monitor: bool) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="wavegraph bench monitor", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        prog="wavegraph bench monitor", description=__doc__.splitlines()[0] if __doc__ else None
+    )
     ap.add_argument("--seconds", type=float, default=20.0, help="length of each live run")
     ap.add_argument("--json", help="write every figure here")
     args = ap.parse_args(argv)

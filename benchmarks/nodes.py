@@ -133,7 +133,7 @@ def run_bare(chunks, nodes, tuned: bool) -> tuple[np.ndarray, list[np.ndarray]]:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--seconds", type=float, default=20.0, help="signal length per repeat")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--png", help="also draw the table (us per chunk, node vs bare) to a PNG")

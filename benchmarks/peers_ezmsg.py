@@ -485,7 +485,7 @@ def driver(a) -> int:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     mode = argv[0] if argv and argv[0] in ("_ez", "_wg_pub", "_wg_sub") else None
-    p = argparse.ArgumentParser(prog="peers_ezmsg.py", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="peers_ezmsg.py", description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--sizes", default=",".join(map(str, SIZES)), help="payload bytes, multiples of 64")
     p.add_argument("--blocks", type=int, default=3, help="alternating blocks per runtime (default 3)")
     p.add_argument("--lat-n", type=int, default=500, help="stop-and-wait latency messages per size and block")

@@ -103,7 +103,8 @@ def _peer(argv: list[str]) -> int:
         tx = EdgeSender(fwd_ep, SPEC, hwm=HWM, context=ctx)
         for size in sizes:
             x, copy, count = _payload(size), _copy(size), _thr_count(size, n)
-            buf = memoryview(x).cast("B")  # flat bytes, as wire.encode gives
+            # numpy's stubs give ndarray __buffer__ only for Python >= 3.12
+            buf = memoryview(x).cast("B")  # flat bytes, as wire.encode gives  # pyright: ignore[reportArgumentType]
             for _ in range(rounds):
                 ctl.recv()
                 for _ in range(count):
@@ -138,7 +139,7 @@ def _bind(ctx: zmq.Context, kind: int, transport: str, name: str, hwm: int | Non
 
 
 def _ep(sock: zmq.Socket) -> str:
-    return sock.getsockopt(zmq.LAST_ENDPOINT).decode()
+    return sock.getsockopt_string(zmq.LAST_ENDPOINT)
 
 
 def _close_bound(sock: zmq.Socket) -> None:
@@ -169,7 +170,8 @@ def _latency(transport: str, sizes, iters: int) -> dict:
     try:
         for size in sizes:
             x, copy = _payload(size), _copy(size)
-            buf = memoryview(x).cast("B")  # flat bytes, as wire.encode gives
+            # numpy's stubs give ndarray __buffer__ only for Python >= 3.12
+            buf = memoryview(x).cast("B")  # flat bytes, as wire.encode gives  # pyright: ignore[reportArgumentType]
             ref, wg, oneway, paired = [], [], [], []
             for b, k in enumerate(_schedule(size, iters)):
                 r, w = [], []
@@ -183,7 +185,9 @@ def _latency(transport: str, sizes, iters: int) -> dict:
                     tx.send(Chunk(x))
                     rx.recv()
                     w.append(clock() - t)
-                    oneway.append(mono() - rx.last_header.send_mono_ns)
+                    now, header = mono(), rx.last_header
+                    assert header is not None  # set by the recv() above
+                    oneway.append(now - header.send_mono_ns)
                 if b == 0:  # the warm-up block
                     oneway.clear()
                     continue
@@ -278,7 +282,8 @@ def _cpu_costs(size: int = TARGET_SIZE, number: int = 5000) -> dict:
     push.connect("inproc://bench-raw")
     rx = EdgeReceiver("inproc://bench-edge", SPEC, context=ctx)
     tx = EdgeSender("inproc://bench-edge", SPEC, context=ctx)
-    buf = memoryview(x).cast("B")
+    # numpy's stubs give ndarray __buffer__ only for Python >= 3.12
+    buf = memoryview(x).cast("B")  # pyright: ignore[reportArgumentType]
 
     def best(fn) -> float:
         return min(timeit.repeat(fn, number=number, repeat=5)) / number * 1e6
@@ -316,7 +321,9 @@ def bench_transport(argv: list[str] | None = None) -> int:
 
     With --check, returns 1 when wavegraph's p50 hop at 8 KiB exceeds 1.5x bare pyzmq's.
     """
-    p = argparse.ArgumentParser(prog="wavegraph bench transport", description=__doc__.split("\n\n")[1])
+    p = argparse.ArgumentParser(
+        prog="wavegraph bench transport", description=__doc__.split("\n\n")[1] if __doc__ else None
+    )
     p.add_argument("--transports", default="ipc,tcp", help="comma list of ipc, tcp (default both)")
     p.add_argument("--sizes", default=",".join(map(str, SIZES)), help="payload bytes, multiples of 64")
     p.add_argument("--iters", type=int, default=5000, help="round trips per size (1 MiB: a tenth)")

@@ -18,6 +18,7 @@ YAML's process groups, but then nothing can be captured: use recorders).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,7 +85,7 @@ class GraphBuilder:
         self._file = "<python>"
 
     @classmethod
-    def from_yaml(cls, path: str | Path, overrides: list[str] = ()) -> GraphBuilder:
+    def from_yaml(cls, path: str | Path, overrides: Sequence[str] = ()) -> GraphBuilder:
         config = load_config(path, list(overrides))
         g = cls(config.name)
         g.nodes, g.edges, g.processes, g._file = (
@@ -138,7 +139,7 @@ class GraphBuilder:
             source = f"{source}.{self._ports(node.type, 'outputs')[0]}"
         self.edges.append(EdgeConfig(source, target, queue, policy, 0))
 
-    def config(self, capture: list[str] = ()) -> GraphConfig:
+    def config(self, capture: Sequence[str] = ()) -> GraphConfig:
         nodes, edges = list(self.nodes), list(self.edges)
         for i, port in enumerate(capture):
             if "." not in port:
@@ -154,7 +155,9 @@ class GraphBuilder:
             processes.setdefault("main", []).extend(rest)
         return GraphConfig(self._file, self.name, nodes, edges, processes, {}, "ipc")
 
-    def run(self, capture: list[str] = (), speed: float | None = None, in_process: bool = True) -> dict[str, Stream]:
+    def run(
+        self, capture: Sequence[str] = (), speed: float | None = None, in_process: bool = True
+    ) -> dict[str, Stream]:
         """Run to the end of the sources; return {"node.port": Stream} for every captured port (a bare
         node id captures its first output). Raises GraphError on a graph problem, RuntimeError if a node
         failed."""

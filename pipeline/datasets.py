@@ -121,10 +121,13 @@ def read_opensignals(path):
 
     with h5py.File(path, "r") as f:
         dev = f[next(iter(f))]
-        raw = dev["raw"]
-        names = sorted((k for k in raw if k.startswith("channel_")), key=lambda k: int(k.split("_")[1]))
+        raw = dev["raw"] if isinstance(dev, h5py.Group) else None
+        if not isinstance(raw, h5py.Group):
+            raise ValueError(f"{path}: not an OpenSignals file (no device group with a 'raw' group)")
+        names = sorted((str(k) for k in raw if str(k).startswith("channel_")), key=lambda k: int(k.split("_")[1]))
         data = np.stack([np.asarray(raw[k], dtype=np.float64).reshape(-1) for k in names])
-        return data, float(dev.attrs["sampling rate"])
+        # h5py annotates attribute values as possibly Empty (an attribute without data); this one is a number
+        return data, float(dev.attrs["sampling rate"])  # pyright: ignore[reportArgumentType]
 
 
 class DatasetError(RuntimeError):
@@ -236,7 +239,9 @@ def resolve_path(path: str) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m wavegraph.pipeline.datasets", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m wavegraph.pipeline.datasets", description=__doc__.split("\n")[0] if __doc__ else None
+    )
     sub = ap.add_subparsers(dest="cmd", required=True)
     f = sub.add_parser("fetch", help="fetch data sets into the cache and print their paths")
     f.add_argument("names", nargs="+", metavar="NAME", help=f"one of: {', '.join(sorted(DATASETS))}, or 'all'")

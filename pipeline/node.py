@@ -59,8 +59,8 @@ class Node(Generic[P]):
     with `class MyNode(Node[MyParams])` (left out, the checker does not check attribute names on it)."""
 
     type_name: ClassVar[str] = ""  # the YAML `type:`; set by @register
-    inputs: ClassVar[tuple[str, ...]] = ("in",)
-    outputs: ClassVar[tuple[str, ...]] = ("out",)
+    inputs: tuple[str, ...] = ("in",)  # a class default; a node may set its own ports in __init__ (join)
+    outputs: tuple[str, ...] = ("out",)
     Params: ClassVar[type[NodeParams]] = NodeParams
     # True: the runtime ORs an input chunk's `gap` flag into the node's next output (right for one input).
     # False: the node sets `gap` on its outputs itself (nodes that align several inputs by time, such as

@@ -36,9 +36,11 @@ class ProgressBar:
         if not self.enabled or (now - self.last < 0.2 and not final):
             return
         self.last = now
-        done = self.total if final else min(max(done, 0.0), self.total)
-        filled = int(30 * done / self.total)
-        sys.stderr.write(f"\r[{'#' * filled}{' ' * (30 - filled)}] {done:7.1f}/{self.total:.1f} s")
+        total = self.total
+        assert total is not None  # enabled only with a total
+        done = total if final else min(max(done, 0.0), total)
+        filled = int(30 * done / total)
+        sys.stderr.write(f"\r[{'#' * filled}{' ' * (30 - filled)}] {done:7.1f}/{total:.1f} s")
         if final:
             sys.stderr.write("\n")
         sys.stderr.flush()

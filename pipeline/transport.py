@@ -72,6 +72,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from typing import overload
 
 import numpy as np
 import zmq
@@ -163,7 +164,7 @@ class _Endpoint:
             self._secure(self._sock, self.bind, endpoint)
         if self.bind:
             self._sock.bind(endpoint)
-            self.endpoint = self._sock.getsockopt(zmq.LAST_ENDPOINT).decode()
+            self.endpoint = self._sock.getsockopt_string(zmq.LAST_ENDPOINT)
             if self.endpoint.startswith("ipc://"):
                 self._bound_ipc = self.endpoint[len("ipc://") :]
         else:
@@ -350,6 +351,10 @@ class EdgeReceiver(_Endpoint):
             self._thread.start()
 
     # --- public ----------------------------------------------------------------------------------
+    @overload
+    def recv(self, timeout: None = None) -> Chunk: ...  # waits forever: always a chunk
+    @overload
+    def recv(self, timeout: float) -> Chunk | None: ...
     def recv(self, timeout: float | None = None) -> Chunk | None:
         """The next chunk, waiting up to `timeout` seconds (None: forever, 0: don't wait); None if none."""
         if self._thread is not None:

@@ -161,14 +161,15 @@ def encode(chunk: Chunk, seq: int, spec_id: int) -> tuple[bytes, memoryview]:
     data = chunk.data
     # Fast path: one buffer export gives format, layout and shape (cheap on the per-hop hot path).
     try:
-        view = memoryview(data) if type(data) is np.ndarray else None
+        view = memoryview(data) if type(data) is np.ndarray else None  # pyright: ignore[reportArgumentType]  # numpy's stubs give ndarray __buffer__ only for Python >= 3.12
     except ValueError:  # dtypes without a buffer format (datetime, ...): the general path says why
         view = None
     code = _BY_FORMAT.get(view.format) if view is not None and view.c_contiguous else None
     if code is None:
         data = _wire_array(data)
-        view = memoryview(data)
+        view = memoryview(data)  # pyright: ignore[reportArgumentType]  # numpy's stubs give ndarray __buffer__ only for Python >= 3.12
         code = _wire_dtype(data.dtype)[0]
+    assert view is not None  # a wire code comes only with a view
     ndim = view.ndim
     if ndim > MAX_NDIM:
         raise WireError("ndim", f"{ndim} dimensions; at most {MAX_NDIM} can be sent")
@@ -186,7 +187,7 @@ def encode(chunk: Chunk, seq: int, spec_id: int) -> tuple[bytes, memoryview]:
             chunk.origin_ns,
             time.monotonic_ns(),
             time.time_ns(),
-            *view.shape,
+            *(view.shape or ()),  # typeshed: shape is None only for views without a format
         )
     except struct.error as e:
         raise WireError(
@@ -222,7 +223,7 @@ def decode(frames, max_bytes: int | None = None, expected_spec_id: int | None = 
     head_len = head.nbytes if isinstance(head, _VIEWS) else len(head)
     if head_len < HEADER_FIXED_BYTES:
         raise WireError("truncated", f"header of {head_len} bytes; the fixed part is {HEADER_FIXED_BYTES}")
-    (magic, version, flags, code, ndim, sid, seq, t0, origin_ns, mono_ns, wall_ns) = _HEAD.unpack_from(head)
+    (magic, version, flags, code, ndim, sid, seq, t0, origin_ns, mono_ns, wall_ns) = _HEAD.unpack_from(head)  # pyright: ignore[reportArgumentType]  # ndarray is a buffer; numpy stubs say so only on Python >= 3.12
     if magic != MAGIC:
         raise WireError("magic", f"magic {bytes(magic)!r}; expected {MAGIC!r}")
     if version != VERSION:

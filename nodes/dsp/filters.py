@@ -139,7 +139,7 @@ def _iir(p: IIRParams, wn, btype: str, rate: float) -> np.ndarray:
         kw["rp"] = p.rp
     if p.design in ("cheby2", "ellip"):
         kw["rs"] = p.rs
-    return iirfilter(p.order, wn, btype=btype, ftype=p.design, output="sos", fs=rate, **kw)
+    return np.asarray(iirfilter(p.order, wn, btype=btype, ftype=p.design, output="sos", fs=rate, **kw))
 
 
 class Bandpass(SosFilter):
@@ -243,7 +243,7 @@ class FIR(SignalNode):
             raise SpecError(
                 f"fir design failed: {e}", "check window (e.g. hamming, hann, blackman) and the edges"
             ) from e
-        self.b = b.astype(self.dtype)
+        self.b = np.asarray(b).astype(self.dtype)
         self._a = np.ones(1, dtype=self.dtype)
         self.latency_samples = (p.numtaps - 1) // 2
 

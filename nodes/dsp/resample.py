@@ -89,7 +89,9 @@ class Resample(Node):
             half, h = 0, np.ones(1)  # resample_poly(x, 1, 1) returns x
         else:
             half = 10 * max(up, down)
-            h = firwin(2 * half + 1, 1.0 / max(up, down), window=("kaiser", 5.0)) * up
+            # scipy's annotation says str, but firwin documents and accepts a (name, param) tuple
+            fir = firwin(2 * half + 1, 1.0 / max(up, down), window=("kaiser", 5.0))  # pyright: ignore[reportArgumentType]
+            h = np.asarray(fir) * up
         period = up * down
         self.delay_up = -(-half // period) * period  # D: total delay in upsampled samples
         self.pad = self.delay_up - half  # p: leading zero taps

@@ -164,7 +164,7 @@ def make_window(name: str, n_fft: int) -> np.ndarray:
     if name == "sqrt_hann":
         return np.sqrt(get_window("hann", n_fft))
     try:
-        return get_window(name, n_fft)
+        return np.asarray(get_window(name, n_fft))
     except ValueError as e:
         raise SpecError(f"unknown window {name!r}: {e}", "use e.g. hann, sqrt_hann, hamming, blackman") from e
 

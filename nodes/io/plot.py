@@ -26,7 +26,8 @@ def load(path: Path) -> dict:
         import mne
 
         raw = mne.io.read_raw(str(path), preload=True, verbose="error")
-        markers = [(float(a["onset"]) - raw.first_time, str(a["description"])) for a in raw.annotations]
+        # mne types an annotation's fields as one union of every field's type; "onset" is a float
+        markers = [(float(a["onset"]) - raw.first_time, str(a["description"])) for a in raw.annotations]  # pyright: ignore[reportArgumentType]
         return {
             "kind": "signal",
             "rate": raw.info["sfreq"],
@@ -162,7 +163,7 @@ def _spectrum(ax, x: np.ndarray, rate: float) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="wavegraph plot", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="wavegraph plot", description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("recording")
     ap.add_argument("-o", "--out", help="PNG path (default: the recording's name + .png)")
     args = ap.parse_args(argv)

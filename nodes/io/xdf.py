@@ -22,8 +22,10 @@ LabRecorder-like file from a real recording, and pyxdf reads it back.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 import numpy as np
@@ -44,7 +46,7 @@ _SCALE = {
 _DTYPES = {"float32": "<f4", "double64": "<f8", "int8": "<i1", "int16": "<i2", "int32": "<i4", "int64": "<i8"}
 
 
-def _first(d: dict, key: str, default=None):
+def _first(d: dict, key: str, default: Any = None) -> Any:
     v = d.get(key) if isinstance(d, dict) else None
     return v[0] if isinstance(v, list) and v else default
 
@@ -146,7 +148,7 @@ class XdfStream:
     name: str
     type: str
     rate: float  # 0 for irregular (markers)
-    data: object
+    data: np.ndarray | Sequence[Any]
     timestamps: np.ndarray
     channel_format: str = "double64"  # float32, double64, int16, ..., or string
     labels: list[str] = field(default_factory=list)
@@ -189,8 +191,12 @@ def write_xdf(path, streams: list[XdfStream]) -> Path:
     for sid, s in enumerate(streams, start=1):
         sid_b = struct.pack("<I", sid)
         is_str = s.channel_format == "string"
-        values = [[v] if isinstance(v, str) else list(v) for v in s.data] if is_str else np.asarray(s.data)
-        n_ch = len(values[0]) if is_str else values.shape[1]
+        if is_str:
+            values = [[v] if isinstance(v, str) else list(v) for v in s.data]
+            n_ch = len(values[0])
+        else:
+            values = np.asarray(s.data)
+            n_ch = values.shape[1]
         out.append(_chunk(2, sid_b + _header_xml(s, n_ch).encode()))
         ts = np.asarray(s.timestamps, dtype=np.float64)
         body = bytearray(sid_b + _varlen(len(ts)))
