@@ -2,7 +2,7 @@
 
 The target format follows the path suffix:
 
-  *_raw.fif, *-raw.fif, *_eeg.fif, ... (MNE's raw naming) -> FIF via mne RawArray.save; signal streams.
+  *_raw.fif, *-raw.fif, *_eeg.fif, ... (MNE's raw naming) -> FIF (mne raw.save, streamed from the spill); signals.
       Channel names and types come from the spec ("audio", "meg", "fnirs" and missing types become
       "misc", as MNE needs the exact kind (mag/grad, fnirs_od, ...) for the others; unnamed
       channels are ch0, ch1, ...), sfreq from the rate, first_samp from the first chunk's t0 plus the spec's
