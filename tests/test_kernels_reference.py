@@ -3,6 +3,7 @@ recurrence written here independently; step ops chained over time equal the sequ
 reference on CPU tensors and honours WAVEGRAPH_KERNELS."""
 
 import os
+from typing import Any
 
 os.environ.setdefault("TRITON_INTERPRET", "1")  # before anything imports triton
 
@@ -10,13 +11,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+import wavegraph.kernels as kernels
 from wavegraph.kernels import dispatch
 from wavegraph.kernels import reference as R
 
-from wavegraph import kernels
 
-
-def _scan_inputs(b=2, d=3, L=13, n=4, seed=0):
+def _scan_inputs(b=2, d=3, L=13, n=4, seed=0) -> dict[str, Any]:
     g = torch.Generator().manual_seed(seed)
     return dict(
         u=torch.randn(b, d, L, generator=g),

@@ -6,6 +6,7 @@ relative RMSE (5e-3). Calls go through the public dispatch with WAVEGRAPH_KERNEL
 WAVEGRAPH_KERNEL_TEST_DEVICE=cuda (benchmarks/gpu_check.sh) runs the same tests compiled on a GPU, no interpreter."""
 
 import os
+from typing import Any
 
 DEVICE = os.environ.get("WAVEGRAPH_KERNEL_TEST_DEVICE", "cpu")
 if DEVICE == "cpu":
@@ -21,9 +22,8 @@ from wavegraph.kernels.dispatch import triton_available  # noqa: E402
 
 need(triton_available(), "triton is not installed")
 
+import wavegraph.kernels as kernels  # noqa: E402
 from wavegraph.kernels import reference as R  # noqa: E402
-
-from wavegraph import kernels  # noqa: E402
 
 RTOL, ATOL = 3e-4, 1e-3
 
@@ -33,7 +33,7 @@ def _force_triton(monkeypatch):
     monkeypatch.setenv("WAVEGRAPH_KERNELS", "triton")
 
 
-def on_device(obj):
+def on_device(obj: Any) -> Any:
     """Move a tensor, or the tensors in a dict/tuple, to the test device."""
     if isinstance(obj, torch.Tensor):
         return obj.to(DEVICE)
@@ -48,9 +48,9 @@ def rel_rmse(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(((a - b).pow(2).mean().sqrt()) / b.pow(2).mean().sqrt().clamp_min(1e-12))
 
 
-def _scan_args(b, d, L, n, seed, full=True):
+def _scan_args(b, d, L, n, seed, full=True) -> dict[str, Any]:
     g = torch.Generator().manual_seed(seed)
-    a = dict(
+    a: dict[str, Any] = dict(
         u=torch.randn(b, d, L, generator=g),
         delta=torch.randn(b, d, L, generator=g) * 0.5,
         A=-torch.rand(d, n, generator=g) * 2 - 0.1,
@@ -84,9 +84,10 @@ def test_selective_scan_state_continuation():
     timed = ("u", "delta", "B", "C", "z")
     cut = 13  # not a multiple of the kernel's 16-step tile
     y1, h1 = kernels.selective_scan(**{k: v[..., :cut] if k in timed else v for k, v in a.items()})
-    y2, h2 = kernels.selective_scan(
-        **{k: v[..., cut:] if k in timed else (h1 if k == "initial_state" else v) for k, v in a.items()}
-    )
+    second: dict[str, Any] = {
+        k: v[..., cut:] if k in timed else (h1 if k == "initial_state" else v) for k, v in a.items()
+    }
+    y2, h2 = kernels.selective_scan(**second)
     torch.testing.assert_close(torch.cat([y1, y2], -1), y, rtol=RTOL, atol=ATOL)
     torch.testing.assert_close(h2, h, rtol=RTOL, atol=ATOL)
 
@@ -96,7 +97,7 @@ def test_selective_state_update_with_permuted_sparse_slots():
     bsz, d, n, slots = 3, 37, 16, 8
     state = torch.randn(slots, d, n, generator=g).to(DEVICE)
     idx = torch.tensor([6, 0, 3], device=DEVICE)  # permuted, sparse: slots 1, 2, 4, 5, 7 must stay untouched
-    args = dict(
+    args: dict[str, Any] = dict(
         x=torch.randn(bsz, d, generator=g),
         dt=torch.randn(bsz, d, generator=g),
         A=-torch.rand(d, n, generator=g),
@@ -120,18 +121,16 @@ def test_selective_state_update_with_permuted_sparse_slots():
     # each row really used its own slot: a per-row call on that slot alone gives the same output
     for i, s in enumerate(idx.tolist()):
         one = state[s : s + 1].clone()
-        yi = kernels.selective_state_update(
-            one,
-            **{
-                k: (
-                    v[i : i + 1]
-                    if isinstance(v, torch.Tensor) and v.shape[:1] == (bsz,) and k != "state_batch_indices"
-                    else v
-                )
-                for k, v in args.items()
-                if k != "state_batch_indices"
-            },
-        )
+        row: dict[str, Any] = {
+            k: (
+                v[i : i + 1]
+                if isinstance(v, torch.Tensor) and v.shape[:1] == (bsz,) and k != "state_batch_indices"
+                else v
+            )
+            for k, v in args.items()
+            if k != "state_batch_indices"
+        }
+        yi = kernels.selective_state_update(one, **row)
         torch.testing.assert_close(yi[0], y[i], rtol=RTOL, atol=ATOL)
 
 

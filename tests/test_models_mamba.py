@@ -95,7 +95,9 @@ def test_stack_initialisation_follows_mamba_ssm(n_layers):
         assert abs(w.std().item() - bound / math.sqrt(3)) < 0.05 * bound  # uniform(-b, b) has std b / sqrt(3)
         dt = F.softplus(layer.dt_proj.bias)  # dt_proj's bias keeps its inverse-softplus init
         assert dt.min() >= 1e-3 * (1 - 1e-4) and dt.max() <= 0.1 * (1 + 1e-4)
-        assert torch.count_nonzero(layer.conv1d.bias) > 0  # a Conv1d, which _init_weights leaves alone
+        assert (
+            layer.conv1d.bias is not None and torch.count_nonzero(layer.conv1d.bias) > 0
+        )  # a Conv1d, which _init_weights leaves alone
 
 
 def test_empty_chunk_and_bad_shapes():
