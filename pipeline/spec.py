@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -153,7 +154,9 @@ class StreamSpec:
         return cls(**d)
 
 
-def signal_spec(rate: float, channel_names, channel_types="eeg", dtype="float64", units="V") -> StreamSpec:
+def signal_spec(
+    rate: float, channel_names, channel_types: str | Sequence[str] = "eeg", dtype="float64", units="V"
+) -> StreamSpec:
     """Convenience constructor for a (channels x samples) signal spec."""
     names = tuple(channel_names)
     types = (channel_types,) * len(names) if isinstance(channel_types, str) else tuple(channel_types)

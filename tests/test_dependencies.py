@@ -73,6 +73,7 @@ def _layer(module: str) -> str | None:
 
 def violations(path: Path, name: str) -> list[str]:
     layer = _layer(name)
+    assert layer is not None, name
     bad = []
     for mod, line, _ in _imports(path, name):
         target = _layer(mod)

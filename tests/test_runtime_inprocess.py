@@ -1,6 +1,7 @@
 """In-process runner: end-of-stream shutdown, gap/seq handling, node failures and restarts."""
 
 import numpy as np
+from fixture_nodes import Collect
 from wavegraph.pipeline.config import load_config
 from wavegraph.pipeline.graph import build_graph
 from wavegraph.pipeline.runner import run_graph
@@ -28,11 +29,17 @@ def build(tmp_path, crash=-1, policy="stop"):
     return build_graph(load_config(p))
 
 
+def _sink(g) -> Collect:
+    node = g.nodes["sink"]
+    assert isinstance(node, Collect)
+    return node
+
+
 def test_end_of_stream_finishes_run_and_keeps_every_sample(tmp_path):
     g = build(tmp_path)
     result = run_graph(g, in_process=True)
     assert result.exit_code == 0 and not result.interrupted
-    chunks = g.nodes["sink"].chunks
+    chunks = _sink(g).chunks
     data = np.concatenate([c.data for c in chunks], axis=-1)
     expected = np.cumsum(np.arange(100.0)[None, :] + 1000.0 * np.arange(2)[:, None], axis=-1)
     np.testing.assert_array_equal(data, expected)
@@ -48,16 +55,17 @@ def test_failure_stops_run_and_names_node(tmp_path):
     g = build(tmp_path, crash=3)
     result = run_graph(g, in_process=True)
     assert result.exit_code == 1
+    assert result.failure is not None
     assert "node 'acc' (fixture_nodes:CumSum) in process 'main' failed" in result.failure
     assert "ValueError: boom: deliberate failure" in result.failure  # the traceback
-    assert len(g.nodes["sink"].chunks) == 3
+    assert len(_sink(g).chunks) == 3
 
 
 def test_restart_policy_resets_state_flags_gap_and_goes_on(tmp_path):
     g = build(tmp_path, crash=3, policy="restart")
     result = run_graph(g, in_process=True)
     assert result.exit_code == 0
-    chunks = g.nodes["sink"].chunks
+    chunks = _sink(g).chunks
     assert len(chunks) == 14  # the chunk that failed is lost and counted
     assert result.stats["acc"]["restarts"] == 1 and result.stats["acc"]["drops"] == 1
     assert [c.gap for c in chunks] == [False] * 3 + [True] + [False] * 10
@@ -80,7 +88,7 @@ def test_replay_pacing_at_speed_one(tmp_path):
     assert elapsed >= 1.47
     assert result.exit_code == 0
     # every chunk was emitted no earlier than its stream time (origin_ns is stamped at emission)
-    chunks = g.nodes["sink"].chunks
+    chunks = _sink(g).chunks
     start = chunks[0].origin_ns
     for c in chunks[1:]:
         assert (c.origin_ns - start) / 1e9 >= c.t0 - 1e-3
@@ -93,7 +101,7 @@ def test_a_node_that_fails_to_close_fails_the_run(tmp_path):
     g = build_graph(load_config(p))
     result = run_graph(g, in_process=True)
     assert result.exit_code == 1
-    assert "acc: cannot finalise: disk full" in result.failure
+    assert result.failure is not None and "acc: cannot finalise: disk full" in result.failure
     assert result.stats["sink"]["chunks_in"] == 16  # the run itself completed
 
 
@@ -113,7 +121,7 @@ def test_a_gap_on_a_chunk_held_back_is_flagged_on_the_output_that_holds_it(tmp_p
     g = build_graph(load_config(p))
     result = run_graph(g, in_process=True)
     assert result.exit_code == 0, result.failure
-    chunks = g.nodes["sink"].chunks
+    chunks = _sink(g).chunks
     assert [c.data.shape[1] for c in chunks] == [14, 14, 14, 14, 14, 14, 9]  # 98 of 100 samples
     assert [c.gap for c in chunks] == [False, True, False, False, False, False, False]
     assert result.stats["sink"]["gaps"] == 1
@@ -163,5 +171,5 @@ def test_a_gap_on_an_empty_chunk_reaches_the_next_output(tmp_path):
     ex = Executor(g.config, g.nodes)
     ex.deliver("acc", "in", Chunk(np.ones((2, 3)), t0=0.0))  # held back by Pairs
     ex.deliver("acc", "in", Chunk(np.zeros((2, 0)), t0=0.03, gap=True, eos=True))
-    chunks = g.nodes["sink"].chunks
+    chunks = _sink(g).chunks
     assert [(c.data.shape, c.gap) for c in chunks] == [((2, 3), True)]
