@@ -53,7 +53,10 @@ def _stems(inputs: list[Path]) -> list[str]:
     if len(set(stems)) == len(stems):
         return stems
     common = Path(os.path.commonpath([str(p.parent) for p in inputs]))
-    return ["__".join(p.relative_to(common).with_name(p.name.split(".")[0]).parts) for p in inputs]
+    stems = ["__".join(p.relative_to(common).with_name(p.name.split(".")[0]).parts) for p in inputs]
+    if len(set(stems)) == len(stems):
+        return stems
+    return ["__".join(p.relative_to(common).parts).replace(".", "_") for p in inputs]  # S001.edf and S001.bdf
 
 
 def plan(graph: str, pattern: str, out_dir: str, overrides: list[str], source: str | None = None) -> list[Job]:
@@ -93,14 +96,26 @@ def plan(graph: str, pattern: str, out_dir: str, overrides: list[str], source: s
     for path, stem in zip(inputs, _stems(inputs)):
         target = Path(out_dir).resolve() / stem
         sets = [f"{source}.path={json.dumps(str(path))}"]
-        sets += [f"{r.id}.path={json.dumps(str(target / Path(str(r.params['path'])).name))}" for r in recorders]
+        names = [Path(str(r.params["path"])).name for r in recorders]
+        if len(set(names)) < len(names):  # two recorders with one file name in different folders
+            names = [f"{r.id}_{name}" for r, name in zip(recorders, names)]
+        # the per-input folder belongs to the batch: a re-run after an interruption replaces its partial files
+        sets += [f"{r.id}.path={json.dumps(str(target / name))}" for r, name in zip(recorders, names)]
+        sets += [f"{r.id}.overwrite=true" for r in recorders]
         jobs.append(Job(graph, str(path), str(target), tuple(overrides) + tuple(sets)))
     return jobs
 
 
 def _signature(job: Job) -> dict:
+    """What makes an output complete and current: the input file, the graph file, the overrides, the version."""
+    import hashlib
+
+    import wavegraph
+
     st = os.stat(job.input)
-    return {"input": job.input, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "overrides": list(job.overrides)}
+    graph = hashlib.sha256(Path(job.graph).read_bytes()).hexdigest()
+    return {"input": job.input, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "graph_sha256": graph,
+            "overrides": list(job.overrides), "wavegraph": wavegraph.__version__}
 
 
 def is_done(job: Job) -> bool:
@@ -151,8 +166,9 @@ def run_local(jobs: list[Job], workers: int, progress: bool = True) -> list[Outc
     if progress:
         _progress(0, len(jobs), 0)
     ctx = multiprocessing.get_context("spawn")  # no fork of a process that may hold threads or torch
-    with cf.ProcessPoolExecutor(max_workers=max(1, workers), mp_context=ctx) as pool:
-        futures = {pool.submit(run_job, job): job for job in jobs}
+    pool = cf.ProcessPoolExecutor(max_workers=max(1, workers), mp_context=ctx)
+    futures = {pool.submit(run_job, job): job for job in jobs}
+    try:
         for fut in cf.as_completed(futures):
             try:
                 outcomes.append(fut.result())
@@ -160,7 +176,21 @@ def run_local(jobs: list[Job], workers: int, progress: bool = True) -> list[Outc
                 outcomes.append(Outcome(futures[fut].input, "failed", error=f"worker died: {e}"))
             if progress:
                 _progress(len(outcomes), len(jobs), sum(o.status == "failed" for o in outcomes))
+    except KeyboardInterrupt:  # Ctrl-C: start nothing more, stop the running files (their markers stay unwritten)
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()
+        raise Interrupted(outcomes) from None
+    pool.shutdown(wait=True)
     return outcomes
+
+
+class Interrupted(Exception):
+    """Ctrl-C during a batch; `outcomes` holds the files that ended before it."""
+
+    def __init__(self, outcomes: list[Outcome]):
+        super().__init__("interrupted")
+        self.outcomes = outcomes
 
 
 def run_ray(
@@ -218,12 +248,18 @@ def main(argv: list[str] | None = None) -> int:
     t = time.monotonic()
     skipped = [Outcome(j.input, "skipped") for j in jobs if is_done(j)]  # complete: no worker needed
     todo = [j for j in jobs if not is_done(j)]
-    if not todo:
-        outcomes = []
-    elif args.engine == "ray":
-        outcomes = run_ray(todo, args.ray, args.task_cpus, args.task_gpus)
-    else:
-        outcomes = run_local(todo, min(args.jobs, len(todo)))
+    interrupted = False
+    try:
+        if not todo:
+            outcomes = []
+        elif args.engine == "ray":
+            outcomes = run_ray(todo, args.ray, args.task_cpus, args.task_gpus)
+        else:
+            outcomes = run_local(todo, min(args.jobs, len(todo)))
+    except Interrupted as e:
+        outcomes, interrupted = e.outcomes, True
+        print("\ninterrupted: the files that did not finish are not marked complete; run again to resume",
+              file=sys.stderr)
     outcomes += skipped
     wall = time.monotonic() - t
     counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "skipped", "failed")}
@@ -236,4 +272,4 @@ def main(argv: list[str] | None = None) -> int:
             print(f"FAILED {o.input}: {o.error.splitlines()[0] if o.error else ''}")
     if args.json:
         Path(args.json).write_text(json.dumps([asdict(o) for o in outcomes], indent=1))
-    return 1 if counts["failed"] else 0
+    return 130 if interrupted else 1 if counts["failed"] else 0

@@ -167,6 +167,10 @@ def cmd_run(args) -> int:
 
     config = load_config(args.config, args.set)
     monitor = None
+    if getattr(args, "ray", None) and (args.monitor or uses_monitor(config)):
+        print("error: the live monitor serves one machine's processes; it does not work with --ray yet; "
+              "fix: leave out --monitor (and monitor nodes), or run without --ray", file=sys.stderr)
+        return 2
     if args.monitor or uses_monitor(config):
         config = add_monitor_nodes(config) if args.monitor else config
         graph = build_graph(config)
@@ -174,6 +178,10 @@ def cmd_run(args) -> int:
             monitor = LiveMonitor(graph, args.monitor_host, args.monitor_port, multiprocess=not args.in_process)
         except ImportError as e:
             print(f"error: the monitor needs bokeh ({e}); pip install 'wavegraph[monitor]'", file=sys.stderr)
+            return 2
+        except OSError as e:
+            print(f"error: the monitor cannot listen on {args.monitor_host}:{args.monitor_port} ({e.strerror}); "
+                  "fix: choose another --monitor-port, or 0 for any free port", file=sys.stderr)
             return 2
         print(f"monitor: {monitor.url}", file=sys.stderr, flush=True)
     else:

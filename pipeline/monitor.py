@@ -3,9 +3,9 @@
 A `monitor` node (nodes/io/monitor.py) decimates what it receives to what a screen can show and
 publishes small binary frames: a JSON header (stream name, kind, times, channel names; never the data)
 plus a raw float32 payload. In the process that runs the web server the frames go straight into the
-hub; in a worker process they go over a ZeroMQ PUB socket to the parent (endpoint in the environment
-variable WAVEGRAPH_MONITOR). Both paths are leaky: a full queue drops the frame and counts it, so the
-monitor never back-pressures the graph.
+hub; in a worker process they go over a ZeroMQ PUSH socket to the parent's PULL socket (endpoint in the
+environment variable WAVEGRAPH_MONITOR). Both paths are leaky: a full queue drops the frame and counts
+it (a non-blocking PUSH send fails at its high-water mark), so the monitor never back-pressures the graph.
 
 The hub keeps, per stream, the last `HISTORY_S` seconds of decimated traces, the latest spectrum, the
 last spectrogram/heatmap frames and the last markers, plus the latest per-node statistics and the graph
@@ -136,9 +136,8 @@ class MonitorHub:
                 self.stats[node] = row
 
     def listen(self, context: zmq.Context, endpoint: str) -> None:
-        """Receive frames from worker processes on `endpoint` (SUB, bound) in a background thread."""
-        sub = context.socket(zmq.SUB)
-        sub.setsockopt(zmq.SUBSCRIBE, b"")
+        """Receive frames from worker processes on `endpoint` (PULL, bound) in a background thread."""
+        sub = context.socket(zmq.PULL)
         sub.setsockopt(zmq.RCVHWM, 1000)
         sub.setsockopt(zmq.MAXMSGSIZE, 64 * 1024 * 1024)
         sub.bind(endpoint)
@@ -156,10 +155,10 @@ class MonitorHub:
             parts = self._sub.recv_multipart()
             try:
                 header, data = decode(parts)
-            except (ValueError, KeyError, TypeError):
+                self.add(header, data)
+            except (ValueError, KeyError, TypeError, IndexError):
                 self.frames_bad += 1  # dropped and counted, never fatal
                 continue
-            self.add(header, data)
 
     def close(self) -> None:
         self._stop.set()
@@ -194,8 +193,9 @@ class MonitorPublisher:
         self._socket: zmq.Socket | None = None
         endpoint = os.environ.get(ENV_ENDPOINT, "")
         if _LOCAL_HUB is None and endpoint:
-            self._socket = zmq.Context.instance().socket(zmq.PUB)
+            self._socket = zmq.Context.instance().socket(zmq.PUSH)
             self._socket.setsockopt(zmq.SNDHWM, SEND_HWM)
+            self._socket.setsockopt(zmq.IMMEDIATE, 1)  # no reader connected: drop (and count), do not queue
             self._socket.setsockopt(zmq.LINGER, 0)
             self._socket.connect(endpoint)
 
@@ -270,7 +270,7 @@ def uses_monitor(config) -> bool:
 
 class LiveMonitor:
     """Serves the page for one run: the hub, the web server, and the route frames take to the hub
-    (directly in-process; a PUB/SUB socket from workers, announced to them in the environment)."""
+    (directly in-process; a PUSH/PULL socket from workers, announced to them in the environment)."""
 
     def __init__(self, graph, host: str = "127.0.0.1", port: int = 0, multiprocess: bool = True):
         from .monitor_app import start_server
@@ -279,18 +279,23 @@ class LiveMonitor:
         self.hub = MonitorHub(graph_info(graph, self.processes))
         self.context: zmq.Context | None = None
         self._endpoint_file = ""
-        if multiprocess:
-            import tempfile
+        self._stop_server = None
+        try:
+            if multiprocess:
+                import tempfile
 
-            self.context = zmq.Context()
-            folder = tempfile.mkdtemp(prefix="wgmon-")
-            self._endpoint_file = os.path.join(folder, "monitor")
-            endpoint = "ipc://" + self._endpoint_file
-            self.hub.listen(self.context, endpoint)
-            os.environ[ENV_ENDPOINT] = endpoint
-        else:
-            set_local_hub(self.hub)
-        self.url, self._stop_server = start_server(self.hub, host, port)
+                self.context = zmq.Context()
+                folder = tempfile.mkdtemp(prefix="wgmon-")
+                self._endpoint_file = os.path.join(folder, "monitor")
+                endpoint = "ipc://" + self._endpoint_file
+                self.hub.listen(self.context, endpoint)
+                os.environ[ENV_ENDPOINT] = endpoint
+            else:
+                set_local_hub(self.hub)
+            self.url, self._stop_server = start_server(self.hub, host, port)
+        except BaseException:
+            self.close()
+            raise
 
     def observe(self, stats: dict[str, dict]) -> None:
         self.hub.update_stats(stats, self.processes)
@@ -298,7 +303,8 @@ class LiveMonitor:
     def close(self) -> None:
         import shutil
 
-        self._stop_server()
+        if self._stop_server is not None:
+            self._stop_server()
         self.hub.close()
         set_local_hub(None)
         os.environ.pop(ENV_ENDPOINT, None)

@@ -402,21 +402,30 @@ def start_server(
     state: dict = {}
 
     def serve():
-        asyncio.set_event_loop(asyncio.new_event_loop())
-        io_loop = IOLoop.current()
-        origins = [f"{h}:{port}" for h in {host, "127.0.0.1", "localhost"}]
-        app = BokehTornado({"/": Application(FunctionHandler(make_doc))}, extra_websocket_origins=origins)
-        http = HTTPServer(app)
-        http.add_sockets(sockets)
-        server = BaseServer(io_loop, app, http)
-        server.start()
-        state["server"], state["loop"] = server, io_loop
-        ready.set()
+        try:
+            asyncio.set_event_loop(asyncio.new_event_loop())
+            io_loop = IOLoop.current()
+            # Off loopback a browser's origin is whatever address it used: the token is the gate there.
+            origins = [f"{h}:{port}" for h in {host, "127.0.0.1", "localhost"}] if loopback else ["*"]
+            app = BokehTornado({"/": Application(FunctionHandler(make_doc))}, extra_websocket_origins=origins)
+            http = HTTPServer(app)
+            http.add_sockets(sockets)
+            server = BaseServer(io_loop, app, http)
+            server.start()
+            state["server"], state["loop"] = server, io_loop
+        except BaseException as e:  # reported to the caller below
+            state["error"] = e
+            for sock in sockets:
+                sock.close()
+            return
+        finally:
+            ready.set()
         io_loop.start()
 
     thread = threading.Thread(target=serve, name="monitor-web", daemon=True)
     thread.start()
-    ready.wait(10)
+    if not ready.wait(30) or "error" in state:
+        raise RuntimeError(f"the monitor's web server did not start: {state.get('error', 'timed out')}")
 
     def stop():
         loop = state.get("loop")
@@ -424,6 +433,13 @@ def start_server(
             loop.add_callback(lambda: (state["server"].stop(), loop.stop()))
             thread.join(timeout=2)
 
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    shown = host
+    if host in ("0.0.0.0", "::"):  # any address: show one a remote browser can use
+        import socket
+
+        try:
+            shown = socket.gethostbyname(socket.gethostname())
+        except OSError:
+            shown = "127.0.0.1"
     url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
     return url, stop

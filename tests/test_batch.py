@@ -1,7 +1,6 @@
 """`wavegraph batch`: one run per recording, isolated failures, resumable, identical to a run alone."""
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -95,11 +94,21 @@ def test_batch_resumes_and_skips_what_is_complete(corpus):
     r = _cli(*args)
     assert r.returncode == 0 and "0 done, 2 skipped" in r.stdout
     assert done.stat().st_mtime_ns == first  # not rewritten
-    (out / "b__S001R02" / ".wavegraph-done.json").unlink()  # as if that run had been interrupted
-    os.remove(out / "b__S001R02" / "filtered_raw.fif")
+    (out / "b__S001R02" / ".wavegraph-done.json").unlink()  # as if that run had been interrupted (its file stays)
     r = _cli(*args)
     assert r.returncode == 0 and "1 done, 1 skipped" in r.stdout
     assert (out / "b__S001R02" / "filtered_raw.fif").exists()
+    graph.write_text(GRAPH.replace("h_freq: 40.0", "h_freq: 30.0"))  # a changed graph: nothing is current
+    r = _cli(*args)
+    assert r.returncode == 0 and "2 done, 0 skipped" in r.stdout
+
+
+def test_stems_stay_unique(tmp_path):
+    from wavegraph.pipeline.batch import _stems
+
+    a, b, c = tmp_path / "x" / "S001.edf", tmp_path / "x" / "S001.bdf", tmp_path / "y" / "S001.edf"
+    assert len(set(_stems([a, b, c]))) == 3
+    assert _stems([a, c]) == ["x__S001", "y__S001"]
 
 
 def test_batch_refuses_a_graph_it_cannot_feed(tmp_path):
