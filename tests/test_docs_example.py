@@ -8,6 +8,7 @@ import textwrap
 import numpy as np
 import pytest
 from conftest import ROOT
+from fixture_nodes import Collect
 from scipy.signal import lfilter
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.config import load_config
@@ -85,7 +86,9 @@ def test_example_runs_in_a_graph_from_a_file_beside_the_yaml(tmp_path):
     )
     g = build_graph(load_config(tmp_path / "g.yaml"))
     assert run_graph(g, in_process=True).exit_code == 0
-    y = np.concatenate([c.data for c in g.nodes["sink"].chunks], axis=-1)
+    sink = g.nodes["sink"]
+    assert isinstance(sink, Collect)
+    y = np.concatenate([c.data for c in sink.chunks], axis=-1)
     x = np.sin(2 * np.pi * 5.0 * np.arange(200) / 100.0)
     np.testing.assert_allclose(y, lfilter([0.3], [1.0, -0.7], np.stack([x, x]), axis=-1), rtol=1e-10, atol=1e-12)
 

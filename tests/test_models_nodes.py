@@ -12,7 +12,9 @@ from wavegraph.models import checkpoint as ckpt
 from wavegraph.models.conformer import ConformerConfig, ConformerEncoder
 from wavegraph.models.gla import GLAConfig, GLAStack
 from wavegraph.models.mamba import MambaConfig, MambaStack
+from wavegraph.nodes.models.model import ModelNode
 from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.node import Source
 from wavegraph.pipeline.registry import lookup
 from wavegraph.pipeline.spec import SpecError, StreamSpec, signal_spec
 from wavegraph.pipeline.testing import assert_streaming_equivalent, run_chunked
@@ -47,6 +49,7 @@ def feats(n, seed=0):
 @pytest.mark.parametrize("att_context", [None, (4, 3)])
 def test_encoder_streaming_equals_whole(att_context):
     cls = lookup("conformer_encoder")
+    assert issubclass(cls, ModelNode)
     x = feats(250)  # 62 sub-frames: ends in a partial chunk and a partial stride block
     whole = assert_streaming_equivalent(lambda: cls(**ENC, att_context=att_context), x, SPEC, rtol=RTOL, atol=ATOL)
     assert whole["out"].shape == (62, 32) and whole["out"].dtype == np.float32
@@ -56,20 +59,21 @@ def test_encoder_streaming_equals_whole(att_context):
     assert out.rate == RATE / 4 and out.shape == (32,) and out.kind == "features"
     assert node.latency_samples == ((att_context or (8, 1))[1] + 1) * 4 - 1
     with torch.no_grad():
-        ref = node.model(torch.from_numpy(x)[None], att_context=att_context or (8, 1))[0].numpy()
+        ref = node.net(torch.from_numpy(x)[None], att_context=att_context or (8, 1))[0].numpy()
     np.testing.assert_allclose(whole["out"], ref, rtol=RTOL, atol=ATOL)
 
 
 @pytest.mark.parametrize("kind", ["mamba", "gla"])
 def test_recurrent_streaming_equals_whole(kind):
     cls = lookup(kind)
+    assert issubclass(cls, ModelNode)
     x = feats(230)
     whole = assert_streaming_equivalent(lambda: cls(**PARAMS[kind]), x, SPEC, rtol=RTOL, atol=ATOL)
     assert whole["out"].shape == (230, 16)
     node = cls(**PARAMS[kind])
     assert node.configure({"in": SPEC})["out"].rate == RATE and node.latency_samples == 0
     with torch.no_grad():
-        ref = node.model(torch.from_numpy(x)[None])[0].numpy()
+        ref = node.net(torch.from_numpy(x)[None])[0].numpy()
     np.testing.assert_allclose(whole["out"], ref, rtol=RTOL, atol=ATOL)
 
 
@@ -124,6 +128,7 @@ def test_generic_model_type_equals_the_aliases(tmp_path):
 
 def test_encoder_times_and_gap_reset():
     cls = lookup("conformer_encoder")
+    assert issubclass(cls, ModelNode)
     x = feats(164, seed=1)  # 78 frames, then 86 after the gap: 21 sub-frames, the last in a partial chunk
     node = cls(**ENC)
     node.configure({"in": SPEC})
@@ -171,6 +176,7 @@ def test_recurrent_gap_reset_and_state_roundtrip(kind):
 
 def test_encoder_state_roundtrip_mid_stream():
     cls = lookup("conformer_encoder")
+    assert issubclass(cls, ModelNode)
     x = feats(120, seed=4)
     node = cls(**ENC)
     node.configure({"in": SPEC})
@@ -288,7 +294,7 @@ edges:
 def test_yaml_graph_runs_in_process(tmp_path):
     """Real graph: noise -> sliding_window (features) -> conformer_encoder -> mamba, through the in-process runner;
     the collected stream equals the two nodes run offline on the same features."""
-    import fixture_nodes  # noqa: F401
+    import fixture_nodes
     from wavegraph.pipeline.config import load_config
     from wavegraph.pipeline.graph import build_graph
     from wavegraph.pipeline.runner import run_graph
@@ -298,11 +304,14 @@ def test_yaml_graph_runs_in_process(tmp_path):
     g = build_graph(load_config(p))
     result = run_graph(g, in_process=True)
     assert result.exit_code == 0
-    chunks = [c for c in g.nodes["sink"].chunks if c.data.size]
+    sink = g.nodes["sink"]
+    assert isinstance(sink, fixture_nodes.Collect)
+    chunks = [c for c in sink.chunks if c.data.size]
     got = np.concatenate([c.data for c in chunks])
     # offline reference: the same source and window, then the model nodes fed whole
     g2 = build_graph(load_config(p))
     src, win = g2.nodes["src"], g2.nodes["win"]
+    assert isinstance(src, Source)
     sig = []
     while (out := src.read()) is not None:
         sig.append(out["out"].data)

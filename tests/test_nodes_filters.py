@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from scipy import signal as ss
+from wavegraph.nodes.dsp.filters import FIR
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.registry import lookup
 from wavegraph.pipeline.spec import SpecError, signal_spec
@@ -91,6 +92,7 @@ def test_state_round_trip(name, params):
 def test_fir_streaming_equals_lfilter(params):
     x = make_x()
     node = lookup("fir")(**params, numtaps=51)
+    assert isinstance(node, FIR)
     whole = assert_streaming_equivalent(lambda: lookup("fir")(**params, numtaps=51), x, SPEC)["out"]
     node.configure({"in": SPEC})
     assert node.latency_samples == 25

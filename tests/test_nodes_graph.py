@@ -1,9 +1,10 @@
 """The processing nodes from YAML through the in-process runner equal offline scipy on the whole signal,
 and bad parameters are caught by `wavegraph validate` (configure-time SpecError)."""
 
-import fixture_nodes  # noqa: F401  (Collect sink)
+import fixture_nodes  # the Collect sink
 import numpy as np
 from scipy import signal as ss
+from wavegraph.nodes.dsp.resample import Resample
 from wavegraph.pipeline.cli import main
 from wavegraph.pipeline.config import load_config
 from wavegraph.pipeline.graph import build_graph
@@ -45,13 +46,16 @@ def test_yaml_chain_equals_offline_scipy(tmp_path):
     p.write_text(GRAPH)
     g = build_graph(load_config(p))
     assert run_graph(g, in_process=True).exit_code == 0
-    x = np.concatenate([c.data for c in g.nodes["raw"].chunks if c.data.size], axis=-1)
-    y = np.concatenate([c.data for c in g.nodes["sink"].chunks if c.data.size], axis=-1)
+    raw, sink = g.nodes["raw"], g.nodes["sink"]
+    assert isinstance(raw, fixture_nodes.Collect) and isinstance(sink, fixture_nodes.Collect)
+    x = np.concatenate([c.data for c in raw.chunks if c.data.size], axis=-1)
+    y = np.concatenate([c.data for c in sink.chunks if c.data.size], axis=-1)
     assert x.shape == (12, 2000)
     ref = x - x.mean(axis=0)
     ref = ss.sosfilt(np.concatenate([ss.tf2sos(*ss.iirnotch(50.0, 30.0, fs=1000.0))]), ref, axis=-1)
     ref = ss.sosfilt(ss.butter(4, [1.0, 40.0], "bandpass", output="sos", fs=1000.0), ref, axis=-1)
     rs = lookup("resample")(rate=250.0)
+    assert isinstance(rs, Resample)
     rs.configure({"in": g.nodes["bp"].out_specs["out"]})
     ref = ss.upfirdn(rs.filter_taps, ref, 1, 4, axis=-1)
     np.testing.assert_allclose(y, ref, rtol=1e-9, atol=1e-9 * np.abs(ref).max())

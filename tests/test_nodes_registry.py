@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import pydantic
 import pytest
+from wavegraph.nodes.dsp.filters import SosFilter
 from wavegraph.pipeline.registry import lookup
 from wavegraph.pipeline.spec import signal_spec
 from wavegraph.pipeline.testing import run_chunked
@@ -63,14 +64,15 @@ def test_modules_import_without_scipy():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_public_sosfilt_fallback_gives_identical_output():
+def test_public_sosfilt_fallback_gives_identical_output(monkeypatch):
     spec = signal_spec(250.0, ["a", "b"])
     x = np.random.default_rng(0).standard_normal((2, 500))
     fast = run_chunked(lookup("bandpass")(l_freq=1.0, h_freq=30.0, init="steady"), x, spec, [37] * 13 + [19])["out"]
     node = lookup("bandpass")(l_freq=1.0, h_freq=30.0, init="steady")
+    assert isinstance(node, SosFilter)
     node.configure({"in": spec})
     node._kernel.kernel = None  # as if scipy moved its private kernel
-    node.configure = lambda specs: node.out_specs  # keep the patched kernel
+    monkeypatch.setattr(node, "configure", lambda specs: node.out_specs)  # keep the patched kernel
     slow = run_chunked(node, x, spec, [37] * 13 + [19])["out"]
     np.testing.assert_array_equal(slow, fast)
 

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from scipy import signal as ss
+from wavegraph.nodes.dsp.resample import Resample
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.registry import lookup
 from wavegraph.pipeline.spec import SpecError, signal_spec
@@ -25,6 +26,7 @@ def test_resample_equals_upfirdn_and_resample_poly(fin, fout, n, lat):
     # tolerance: float64, rtol 1e-10 / atol 1e-12
     y = assert_streaming_equivalent(lambda: lookup("resample")(rate=fout), x, spec)["out"]
     node = lookup("resample")(rate=fout)
+    assert isinstance(node, Resample)
     out_spec = node.configure({"in": spec})["out"]
     assert out_spec.rate == fout and out_spec.channel_names == ("a", "b")
     assert node.latency_samples == lat and node.latency_seconds == pytest.approx(node.out_delay / fout)

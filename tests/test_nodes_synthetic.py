@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 from scipy import signal as ss
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.node import Source
 from wavegraph.pipeline.registry import lookup
 from wavegraph.pipeline.spec import SpecError
 
@@ -14,6 +16,12 @@ def read_all(src):
         parts.append(out["out"].data)
         t0s.append(out["out"].t0)
     return np.concatenate(parts, axis=1), t0s
+
+
+def read_one(src: Source) -> Chunk:
+    out = src.read()
+    assert out is not None
+    return out["out"]
 
 
 CASES = [
@@ -28,6 +36,7 @@ CASES = [
 @pytest.mark.parametrize("name,params", CASES, ids=[c[0] + str(i) for i, c in enumerate(CASES)])
 def test_chunk_size_independent_reproducible_resumable(name, params):
     cls = lookup(name)
+    assert issubclass(cls, Source)
     assert cls.live is False
     a, t0s = read_all(cls(**params, duration=6.0, chunk_size=1000, seed=3))
     assert a.shape[1] == 1500 and t0s[:2] == [0.0, 4.0]
@@ -40,7 +49,7 @@ def test_chunk_size_independent_reproducible_resumable(name, params):
         assert not np.allclose(d, a)
     s1 = cls(**params, duration=6.0, chunk_size=333, seed=3)
     s1.configure({})
-    first = np.concatenate([s1.read()["out"].data for _ in range(2)], axis=1)
+    first = np.concatenate([read_one(s1).data for _ in range(2)], axis=1)
     s2 = cls(**params, duration=6.0, chunk_size=333, seed=3)
     s2.configure({})
     s2.load_state_dict(s1.state_dict())
@@ -57,9 +66,10 @@ def read_all_from(src):
 
 def test_infinite_duration_and_sine_values():
     s = lookup("sine")(freq=10.0, amplitude=2.0, rate=100.0, duration=None, chunk_size=50)
+    assert isinstance(s, Source)
     s.configure({})
     for _ in range(30):
-        out = s.read()["out"]
+        out = read_one(s)
     t = out.t0 + np.arange(50) / 100.0
     np.testing.assert_allclose(out.data[0], 2.0 * np.sin(2 * np.pi * 10 * t), atol=1e-9)
 
