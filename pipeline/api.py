@@ -19,7 +19,7 @@ YAML's process groups, but then nothing can be captured: use recorders).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +83,7 @@ class GraphBuilder:
         self.edges: list[EdgeConfig] = []
         self.processes: dict[str, list[str]] = {}
         self._file = "<python>"
+        self._loaded: GraphConfig | None = None
 
     @classmethod
     def from_yaml(cls, path: str | Path, overrides: Sequence[str] = ()) -> GraphBuilder:
@@ -94,6 +95,7 @@ class GraphBuilder:
             dict(config.processes),
             config.file,
         )
+        g._loaded = config  # hosts, transport, security and placement come along
         return g
 
     def add(self, type_: str, *inputs: str, id: str | None = None, **params) -> str:
@@ -153,6 +155,8 @@ class GraphBuilder:
         rest = [n.id for n in nodes if n.id not in listed]
         if rest:
             processes.setdefault("main", []).extend(rest)
+        if self._loaded is not None:
+            return replace(self._loaded, nodes=nodes, edges=edges, processes=processes)
         return GraphConfig(self._file, self.name, nodes, edges, processes, {}, "ipc")
 
     def run(

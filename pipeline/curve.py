@@ -52,8 +52,13 @@ def make_keys(name: str) -> tuple[str, str]:
         if os.path.exists(path):
             raise FileExistsError(f"{path} exists; remove it first or choose another NAME")
     os.makedirs(folder, exist_ok=True)
-    public, secret = zmq.auth.create_certificates(folder, base)
+    old = os.umask(0o077)  # the secret file is never readable by others, not even for a moment
+    try:
+        public, secret = zmq.auth.create_certificates(folder, base)
+    finally:
+        os.umask(old)
     os.chmod(secret, 0o600)
+    os.chmod(public, 0o644)
     return public, secret
 
 

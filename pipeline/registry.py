@@ -14,6 +14,7 @@ import importlib
 import importlib.metadata
 import os
 import sys
+import warnings
 from collections.abc import Iterable
 
 from .node import Node
@@ -44,18 +45,34 @@ class UnknownNodeType(KeyError):
 
 
 def catalogue() -> dict[str, str]:
-    """Every registered type name -> "module:Class", read from the entry points (the catalogues are plain
-    dicts in light modules; no node module is imported)."""
+    """Every registered type name -> "module:Class", read from the entry points. An entry point that names
+    a catalogue (an UPPER_CASE dict, e.g. wavegraph.nodes:BUILTIN_NODES) is read from its light module; one
+    that names a class stays a string until a graph uses it. A plugin that fails to load or clashes with
+    another is left out with a warning; it never breaks the other types."""
     global _CATALOGUE
     if _CATALOGUE is None:
         found: dict[str, str] = {}
-        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        eps = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+        # wavegraph's own types first: a plugin cannot take over a built-in name
+        for ep in sorted(eps, key=lambda ep: not ep.value.startswith("wavegraph.")):
             module_name, _, attr = ep.value.partition(":")
-            target = getattr(importlib.import_module(module_name), attr.strip()) if attr else None
-            entries = target if isinstance(target, dict) else {ep.name: ep.value}
+            attr = attr.strip()
+            entries = {ep.name: ep.value}
+            if attr.isupper():
+                try:
+                    target = getattr(importlib.import_module(module_name), attr)
+                    if not isinstance(target, dict):
+                        raise TypeError(f"{ep.value} is not a dict of type name -> 'module:Class'")
+                    entries = {str(k): str(v) for k, v in target.items()}
+                except Exception as e:  # noqa: BLE001 — a broken plugin must not break every command
+                    warnings.warn(f"wavegraph: node catalogue {ep.value} left out: {type(e).__name__}: {e}",
+                                  stacklevel=2)
+                    continue
             for name, path in entries.items():
                 if name in found and found[name] != path:
-                    raise ValueError(f"node type '{name}' is registered twice: {found[name]} and {path}")
+                    warnings.warn(f"wavegraph: node type '{name}' is registered twice ({found[name]} and {path}); "
+                                  f"keeping {found[name]}", stacklevel=2)
+                    continue
                 found[name] = path
         _CATALOGUE = dict(sorted(found.items()))
     return _CATALOGUE

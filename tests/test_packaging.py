@@ -119,6 +119,9 @@ def test_wheel_holds_only_the_wavegraph_namespace(wheel_site):
     assert top == ["wavegraph"]
     for sub in ("pipeline", "nodes", "models", "kernels", "benchmarks"):
         assert (wheel_site / "wavegraph" / sub / "__init__.py").exists(), sub
+    for data in ("models/weights/enhancer.safetensors", "models/weights/enhancer.json",
+                 "models/weights/eeg_tokenizer.safetensors", "nodes/io/lsl_default.cfg"):
+        assert (wheel_site / "wavegraph" / data).exists(), data
 
 
 def test_wheel_runs_a_graph_from_a_folder_with_decoys(wheel_site, tmp_path):
@@ -230,3 +233,42 @@ def test_listing_and_running_import_only_what_is_used(tmp_path):
     g.write_text(g.read_text().replace("type: lowpass", "type: lowpass\n    params: {freq: 10.0}"))
     r = _run(["-c", code, str(g)], tmp_path)
     assert r.returncode == 0, r.stderr
+
+
+def test_a_broken_plugin_breaks_only_itself(tmp_path):
+    """A plugin whose catalogue fails to import, or whose class module raises, leaves every other type usable."""
+    pkg = tmp_path / "plugin"
+    (pkg / "wg_broken_plugin").mkdir(parents=True)
+    (pkg / "wg_broken_plugin" / "__init__.py").write_text("raise ImportError('this plugin is broken')\n")
+    (pkg / "pyproject.toml").write_text(textwrap.dedent("""\
+        [build-system]
+        requires = ["setuptools>=68"]
+        build-backend = "setuptools.build_meta"
+
+        [project]
+        name = "wg-broken-plugin"
+        version = "0.0.1"
+
+        [project.entry-points."wavegraph.nodes"]
+        broken_catalogue = "wg_broken_plugin:NODES"
+        broken_node = "wg_broken_plugin:Node"
+        bandpass = "wg_broken_plugin:Bandpass"
+
+        [tool.setuptools]
+        packages = ["wg_broken_plugin"]
+        """))
+    site = tmp_path / "site"
+    r = _run(["-m", "pip", "install", "--no-deps", "--no-build-isolation", "-q", "--target", str(site), str(pkg)],
+             tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr
+    env = {"PYTHONPATH": str(site)}
+    r = _run(["-m", "wavegraph.pipeline.cli", "nodes"], tmp_path, env)
+    assert r.returncode == 0 and "broken_node" in r.stdout and "lowpass" in r.stdout
+    assert "left out" in r.stderr and "registered twice" in r.stderr
+    assert "wavegraph.nodes.dsp.filters:Bandpass" in r.stdout  # the built-in keeps its name
+    out = tmp_path / "out.npz"
+    r = _run(["-m", "wavegraph.pipeline.cli", "run", str(_graph(tmp_path, "lowpass", out)), "--set", "proc.freq=10"],
+             tmp_path, env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = _run(["-m", "wavegraph.pipeline.cli", "validate", str(_graph(tmp_path, "broken_node", out))], tmp_path, env)
+    assert r.returncode == 2 and "this plugin is broken" in r.stderr

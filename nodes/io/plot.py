@@ -39,7 +39,8 @@ def load(path: Path) -> dict:
     if name.endswith((".wav", ".flac", ".ogg")):
         import soundfile as sf
 
-        data, rate = sf.read(str(path), always_2d=True)
+        info = sf.info(str(path))
+        data, rate = sf.read(str(path), always_2d=True, frames=int(MAX_SECONDS * info.samplerate))
         return {
             "kind": "signal",
             "rate": float(rate),
@@ -51,7 +52,7 @@ def load(path: Path) -> dict:
     if name.endswith(".npz"):
         with np.load(path) as z:
             spec = json.loads(str(z["spec"]))
-            data = np.asarray(z["data"])
+            data = np.asarray(z["data"])  # (np.load cannot map inside a zip; NPZ recordings are read whole)
         kind = spec["kind"]
         out = {
             "kind": kind,
