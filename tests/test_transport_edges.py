@@ -90,7 +90,8 @@ def test_round_trip_of_dtypes_shapes_and_flags(transport):
         assert b.seq == i and b.data.dtype == a.data.dtype and b.data.shape == a.data.shape
         assert np.array_equal(a.data, b.data)
         assert (b.t0, b.gap, b.eos, b.origin_ns) == (a.t0, a.gap, a.eos, a.origin_ns)
-    assert rx.last_header.spec_id == wire.spec_id(SPEC) and rx.last_header.seq == len(chunks) - 1
+    header = rx.last_header
+    assert header is not None and header.spec_id == wire.spec_id(SPEC) and header.seq == len(chunks) - 1
     assert rx.counters["received"] == rx.counters["delivered"] == len(chunks)
     assert rx.counters["seq_missing"] == rx.counters["rejected"] == 0
     assert tx.counters["sent"] == len(chunks)
@@ -137,6 +138,7 @@ def test_drop_oldest_never_drops_end_of_stream():
         wait_for(lambda: rx.counters["received"] == 4, "four frames")
         first, last = rx.recv(timeout=WAIT), rx.recv(timeout=WAIT)
         assert rx.recv(timeout=0) is None
+    assert first is not None and last is not None
     assert first.eos and first.seq == 1 and first.gap
     assert last.seq == 3 and last.gap and not last.eos
     assert rx.counters["dropped_oldest"] == 2
