@@ -339,7 +339,7 @@ def plot(res: dict, path: Path) -> None:
         ax = axes[1, 0]
         ax.plot([x["window_s"] for x in r["rows"]], [x["itr_bits_min"] for x in r["rows"]], "o-")
         ax.set(xlabel="window (s)", ylabel="ITR (bits/min)")
-    for k in range(2, axes.shape[0]):
+    for k in range(2 if r else 0, axes.shape[0]):  # the real-SSVEP column is empty without that part
         axes[k, 0].axis("off")
     styles = {"fbcca": "o-", "dnn": "s-", "dnn-global": "s:", "token": "^-"}
     for b, bgname in enumerate(bgs):
