@@ -64,7 +64,7 @@ def fbcca_bands(
 def design_bank(bands, rate: float, order: int = 4, rp: float = 0.5) -> list[np.ndarray]:
     """Causal Chebyshev type I band-pass SOS per band (order per edge, ripple rp dB)."""
     return [
-        sps.iirfilter(order, [lo, hi], rp=rp, btype="bandpass", ftype="cheby1", output="sos", fs=rate)
+        np.asarray(sps.iirfilter(order, [lo, hi], rp=rp, btype="bandpass", ftype="cheby1", output="sos", fs=rate))
         for lo, hi in bands
     ]
 
@@ -135,9 +135,8 @@ class FBCCA:
         self.freqs = [float(f) for f in self.freqs]
         if not self.freqs:
             raise ValueError("FBCCA needs at least one stimulus frequency")
-        if self.bands is None:
-            self.bands = fbcca_bands(self.rate)
-        self.bands = [tuple(map(float, b)) for b in self.bands]
+        bands = fbcca_bands(self.rate) if self.bands is None else self.bands
+        self.bands = [(float(lo), float(hi)) for lo, hi in bands]
         n = np.arange(1, len(self.bands) + 1)
         self.weights = n ** (-self.a) + self.b
         self.sos = design_bank(self.bands, self.rate)
@@ -150,11 +149,13 @@ class FBCCA:
     def scores(self, xb: np.ndarray) -> np.ndarray:
         """xb (bands, channels, samples), already band-passed -> (n_freqs,) sum_n w(n) rho_n(f)^2."""
         xb = np.asarray(xb, dtype=np.float64)
-        if xb.ndim != 3 or xb.shape[0] != len(self.bands):
-            raise ValueError(f"expected ({len(self.bands)} bands, channels, samples), got shape {xb.shape}")
+        bands = self.bands
+        assert bands is not None  # set in __post_init__
+        if xb.ndim != 3 or xb.shape[0] != len(bands):
+            raise ValueError(f"expected ({len(bands)} bands, channels, samples), got shape {xb.shape}")
         qys = self._ref_bases(xb.shape[-1])
-        rho = np.zeros((len(self.bands), len(self.freqs)))
-        for k in range(len(self.bands)):
+        rho = np.zeros((len(bands), len(self.freqs)))
+        for k in range(len(bands)):
             qx = _orth(xb[k])
             if qx.shape[1] == 0:
                 continue
