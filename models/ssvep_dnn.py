@@ -11,7 +11,9 @@ Input: one window split into sub-bands, (batch, bands=3, channels, samples). Lay
 
 Training (``fit``): Adam, L2 1e-3 (weight decay), cross-entropy; stage 1 (global) on every training
 subject, stage 2 (``fine_tune``) starts from the global weights and trains on one subject's calibration
-trials with the first two dropouts raised to 0.6, as the paper does. Deviation, stated: the paper trains
+trials with the first two dropouts raised to 0.6, as the paper does; for a subject stage 1 never saw
+(``new_head=True``: the benchmark's test subjects, a new user) it keeps only the global conv layers and
+starts a new FC head (deviation, stated; the paper's stage 1 includes the test subject). Deviation, stated: the paper trains
 stage 1 for 800-1000 epochs at lr 1e-4 with dropouts (0.1, 0.1, 0.95); on this shared 2-core CPU the
 global models use lr 3e-3, 25 epochs and a last dropout of 0.5 (benchmarks/train_ssvep.py), which
 reaches a low training loss in that budget. Deviation, stated: each window is divided by its RMS (over sub-bands, channels
