@@ -22,13 +22,13 @@ from typing import Any
 
 import numpy as np
 from wavegraph.pipeline.chunk import Chunk
-from wavegraph.pipeline.node import Node
+from wavegraph.pipeline.node import Node, P
 from wavegraph.pipeline.spec import StreamSpec
 
 from .nanpolicy import chunk_data, float_dtype, sanitize, signal_input
 
 
-class SignalNode(Node):
+class SignalNode(Node[P]):
     """One signal in, one signal out with the same number of samples per chunk and the same t0."""
 
     dtype: np.dtype

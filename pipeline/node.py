@@ -163,7 +163,7 @@ class Node(Generic[P]):
         return spec
 
 
-class Source(Node):
+class Source(Node[P]):
     """A node with no inputs. `read()` returns the next outputs, or None at end of stream."""
 
     inputs: ClassVar[tuple[str, ...]] = ()
@@ -180,7 +180,7 @@ class Source(Node):
         return {} if out is None else out
 
 
-class Sink(Node):
+class Sink(Node[P]):
     """A node with no outputs (recorders, outlets, speakers)."""
 
     outputs: ClassVar[tuple[str, ...]] = ()

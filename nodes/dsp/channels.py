@@ -44,7 +44,7 @@ class CARParams(NodeParams):
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
-class CAR(SignalNode):
+class CAR(SignalNode[CARParams]):
     """Common average reference: subtract the mean over `ref_channels` (default: all) from every channel.
 
     NaN policy: `zero` averages with the bad samples set to 0; `propagate` averages the finite channels
@@ -90,7 +90,7 @@ class RerefParams(NodeParams):
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
-class Rereference(SignalNode):
+class Rereference(SignalNode[RerefParams]):
     """Re-reference to one named channel, or to bipolar pairs ("C3-C4": C3 minus C4, named "C3-C4").
 
     Exactly one of `channel` and `pairs`; for the average reference use `car`. Computed by indexing and
@@ -115,6 +115,7 @@ class Rereference(SignalNode):
             minus = [r] * len(plus)
             out_names = [names[i] for i in plus]
         else:
+            assert p.pairs is not None  # exactly one of channel and pairs (checked above)
             plus, minus, out_names = [], [], []
             for pair in p.pairs:
                 a, b = _split_pair(pair, names)
@@ -161,7 +162,7 @@ class PickParams(NodeParams):
     drop: list[str] | None = Field(None, description="remove these channels, keep the others in order")
 
 
-class PickChannels(Node):
+class PickChannels(Node[PickParams]):
     """Pick, drop or reorder channels by name. With both, `drop` applies to the picked list."""
 
     Params = PickParams

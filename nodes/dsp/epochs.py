@@ -69,7 +69,7 @@ class EpochsState:
     anchor_n: int = 0
 
 
-class Epochs(Node):
+class Epochs(Node[EpochsParams]):
     """Cut (tmin, tmax) around each marker; see the module docstring."""
 
     inputs = ("in", "events")

@@ -23,7 +23,7 @@ class FilterbankParams(IIRParams):
     bands: list[tuple[float, float]] = Field(..., min_length=1, description="[l_freq, h_freq] per band, Hz")
 
 
-class Filterbank(SignalNode):
+class Filterbank(SignalNode[FilterbankParams]):
     """Band-pass bank; see the module docstring."""
 
     Params = FilterbankParams

@@ -204,7 +204,7 @@ class FIRParams(NodeParams):
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
-class FIR(SignalNode):
+class FIR(SignalNode[FIRParams]):
     """Linear-phase FIR (scipy.signal.firwin): low-pass (h_freq), high-pass (l_freq), band-pass
     (l_freq < h_freq) or band-stop (l_freq > h_freq, as in MNE)."""
 

@@ -60,7 +60,7 @@ class JoinParams(NodeParams):
         return self
 
 
-class Join(Node):
+class Join(Node[JoinParams]):
     """Time-aligned join of several signals onto the reference input's sample grid."""
 
     inputs = ("a", "b")  # the default; each node takes its ports from `inputs`

@@ -51,7 +51,7 @@ def rational_ratio(in_rate: float, out_rate: float, max_factor: int) -> tuple[in
     return up, down
 
 
-class Resample(Node):
+class Resample(Node[ResampleParams]):
     """Polyphase resampler with carried input history; see the module docstring for the exact maths."""
 
     Params = ResampleParams

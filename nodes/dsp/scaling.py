@@ -28,7 +28,7 @@ class ZScoreParams(NodeParams):
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
-class RunningZScore(SignalNode):
+class RunningZScore(SignalNode[ZScoreParams]):
     """Causal running z-score per channel over the last `window` seconds."""
 
     Params = ZScoreParams

@@ -209,7 +209,7 @@ class MaskState:
     last_out: int = -(2**62)  # frame index of the last frame emitted
 
 
-class ApplyMask(Node):
+class ApplyMask(Node[ApplyMaskParams]):
     """in * activation(mask), frames paired by time stamp (see the module docstring)."""
 
     inputs = ("in", "mask")
@@ -370,7 +370,7 @@ class AlignState:
     dropped: int = 0  # samples dropped so far (up to the delay)
 
 
-class Align(Node):
+class Align(Node[AlignParams]):
     """Drops a delayed signal's first `delay` seconds and stamps the rest that much earlier."""
 
     Params = AlignParams

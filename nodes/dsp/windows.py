@@ -228,7 +228,7 @@ class ISTFTParams(STFTParams):
     pass
 
 
-class ISTFT(Node):
+class ISTFT(Node[ISTFTParams]):
     """Inverse of `stft` (same n_fft/hop/window) by weighted overlap-add; outputs a signal."""
 
     Params = ISTFTParams
