@@ -24,6 +24,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .config import GraphError, load_config
 
@@ -114,8 +115,14 @@ def _signature(job: Job) -> dict:
 
     st = os.stat(job.input)
     graph = hashlib.sha256(Path(job.graph).read_bytes()).hexdigest()
-    return {"input": job.input, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "graph_sha256": graph,
-            "overrides": list(job.overrides), "wavegraph": wavegraph.__version__}
+    return {
+        "input": job.input,
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "graph_sha256": graph,
+        "overrides": list(job.overrides),
+        "wavegraph": wavegraph.__version__,
+    }
 
 
 def is_done(job: Job) -> bool:
@@ -202,12 +209,8 @@ def run_ray(
         raise SystemExit(f"--engine ray needs Ray: pip install 'wavegraph[ray]' ({e})") from None
     started_here = not ray.is_initialized()
     if started_here:
-        ray.init(
-            address=address,
-            include_dashboard=False,
-            log_to_driver=False,
-            **({} if address else {"_node_ip_address": "127.0.0.1"}),
-        )
+        local: dict[str, Any] = {} if address else {"_node_ip_address": "127.0.0.1"}
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, **local)
     try:
         task = ray.remote(num_cpus=task_cpus, num_gpus=task_gpus, max_retries=0)(run_job)
         pending = {task.remote(job): job for job in jobs}
@@ -228,7 +231,7 @@ def run_ray(
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="wavegraph batch", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="wavegraph batch", description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("graph")
     ap.add_argument("--inputs", required=True, help="glob of input recordings, e.g. 'recordings/**/*.edf'")
     ap.add_argument("--out", required=True, help="output folder; each input's recordings go to OUT/<stem>/")
@@ -258,8 +261,9 @@ def main(argv: list[str] | None = None) -> int:
             outcomes = run_local(todo, min(args.jobs, len(todo)))
     except Interrupted as e:
         outcomes, interrupted = e.outcomes, True
-        print("\ninterrupted: the files that did not finish are not marked complete; run again to resume",
-              file=sys.stderr)
+        print(
+            "\ninterrupted: the files that did not finish are not marked complete; run again to resume", file=sys.stderr
+        )
     outcomes += skipped
     wall = time.monotonic() - t
     counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "skipped", "failed")}

@@ -193,11 +193,11 @@ class MonitorPublisher:
         self._socket: zmq.Socket | None = None
         endpoint = os.environ.get(ENV_ENDPOINT, "")
         if _LOCAL_HUB is None and endpoint:
-            self._socket = zmq.Context.instance().socket(zmq.PUSH)
-            self._socket.setsockopt(zmq.SNDHWM, SEND_HWM)
-            self._socket.setsockopt(zmq.IMMEDIATE, 1)  # no reader connected: drop (and count), do not queue
-            self._socket.setsockopt(zmq.LINGER, 0)
-            self._socket.connect(endpoint)
+            sock = self._socket = zmq.Context.instance().socket(zmq.PUSH)
+            sock.setsockopt(zmq.SNDHWM, SEND_HWM)
+            sock.setsockopt(zmq.IMMEDIATE, 1)  # no reader connected: drop (and count), do not queue
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.connect(endpoint)
 
     @property
     def active(self) -> bool:

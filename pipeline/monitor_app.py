@@ -18,17 +18,18 @@ import asyncio
 import secrets
 import threading
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 
 from .monitor import MonitorHub
 
 try:  # an optional dependency: without Bokeh, importing this module fails only when the page is served
-    from bokeh.core.validation import without_property_validation
+    from bokeh.core.property.validation import without_property_validation  # (not bokeh.core.validation)
 except ImportError:  # pragma: no cover - bokeh missing
 
-    def without_property_validation(fn):
-        return fn
+    def without_property_validation(input_function):
+        return input_function
 
 
 TICK_MS = 33
@@ -89,7 +90,7 @@ def table_rows(stats: dict[str, dict]) -> dict[str, list]:
 
 
 def _graph_figure(info: dict):
-    from bokeh.models import ColumnDataSource, LabelSet
+    from bokeh.models import ColumnDataSource, LabelSet, Range1d
     from bokeh.plotting import figure
 
     nodes = info["nodes"]
@@ -119,8 +120,8 @@ def _graph_figure(info: dict):
         sizing_mode="stretch_width",
         title="graph (colour = process)",
         toolbar_location=None,
-        x_range=(-0.5, max(depth.values(), default=0) + 1.5),
-        y_range=(-max(rows.values(), default=1), 1),
+        x_range=Range1d(start=-0.5, end=max(depth.values(), default=0) + 1.5),
+        y_range=Range1d(start=-max(rows.values(), default=1), end=1),
     )
     fig.axis.visible = False
     fig.grid.visible = False
@@ -206,7 +207,7 @@ class Session:
             x_range=DataRange1d(range_padding=0),
             y_range=DataRange1d(range_padding=0),
         )
-        self.heat_fig.image(image="image", x="x", y=0, dw="dw", dh="dh", source=self.heat, color_mapper=self.mapper)
+        self.heat_fig.image(image="image", x="x", y=0, dw="dw", dh="dh", source=self.heat, color_mapper=self.mapper)  # pyright: ignore[reportCallIssue]  # Bokeh's generated glyph signature omits color_mapper
         cols = [TableColumn(field=k, title=title) for k, title in TABLE_FIELDS]
         node_table = DataTable(
             source=self.table,
@@ -217,9 +218,7 @@ class Session:
             name="node_table_widget",
         )
         self.select.on_change("value", lambda attr, old, new: self._switch(new))
-        self.span.on_change(
-            "value", lambda attr, old, new: (setattr(self.fig.x_range, "follow_interval", new), self._restack())
-        )
+        self.span.on_change("value", lambda attr, old, new: self._set_span(new))
         self.channel.on_change("value", lambda attr, old, new: self._show_scale())
         self.scale.on_change("value", lambda attr, old, new: self._set_scale(new))
         self.gain.on_change("value", lambda attr, old, new: self._restack())
@@ -258,10 +257,16 @@ class Session:
         self.traces.data = {"t": [], **{f"c{i}": [] for i in range(n)}}
         self.channel.options = ["all", *(view.channels[:n] if view else [])]
         self.channel.value = "all"
-        self.fig.title.text = f"{name} ({view.kind}, {view.rate:g} Hz)" if view else name
+        # Bokeh's Figure.title accepts a str but always holds a Title
+        self.fig.title.text = f"{name} ({view.kind}, {view.rate:g} Hz)" if view else name  # pyright: ignore[reportAttributeAccessIssue, reportOptionalMemberAccess]
+
+    def _set_span(self, seconds: float) -> None:
+        setattr(self.fig.x_range, "follow_interval", seconds)  # noqa: B010 (a DataRange1d; typed as Range)
+        self._restack()
 
     def _channel_index(self) -> int | None:
-        return self.channel.options.index(self.channel.value) - 1 if self.channel.value != "all" else None
+        options = cast(list[str], self.channel.options)  # always the flat list _switch sets
+        return options.index(self.channel.value) - 1 if self.channel.value != "all" else None
 
     def _show_scale(self) -> None:
         i = self._channel_index()
@@ -285,7 +290,7 @@ class Session:
         self.tick += 1
         names = self.hub.stream_names()
         if names != self.select.options:
-            self.select.options = names
+            self.select.options = [*names]
         if not self.stream and names:
             self.select.value = names[0]  # -> _switch
         view = self.hub.snapshot(self.stream) if self.stream else None

@@ -68,9 +68,9 @@ def test_batch_isolates_failures_and_equals_a_run_alone(corpus):
     outcomes = {o["input"]: o["status"] for o in json.loads((tmp / "outcomes.json").read_text())}
     assert outcomes[str(tmp / "in" / "b" / "broken.edf")] == "failed" and sorted(outcomes.values()).count("done") == 3
     # same stem in two folders: the outputs do not collide
-    a = mne.io.read_raw_fif(out / "a__S001R02" / "filtered_raw.fif", verbose="error").get_data()
-    b = mne.io.read_raw_fif(out / "b__S001R02" / "filtered_raw.fif", verbose="error").get_data()
-    crop = mne.io.read_raw_fif(out / "b__crop_raw" / "filtered_raw.fif", verbose="error").get_data()
+    a = np.asarray(mne.io.read_raw_fif(out / "a__S001R02" / "filtered_raw.fif", verbose="error").get_data())
+    b = np.asarray(mne.io.read_raw_fif(out / "b__S001R02" / "filtered_raw.fif", verbose="error").get_data())
+    crop = np.asarray(mne.io.read_raw_fif(out / "b__crop_raw" / "filtered_raw.fif", verbose="error").get_data())
     np.testing.assert_array_equal(a, b)
     assert crop.shape == (64, 20 * 160 + 1)
     # causal filters: the crop's output is the prefix of the whole one (up to the FIF crop's float32 storage)

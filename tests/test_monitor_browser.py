@@ -72,6 +72,7 @@ def _start(tmp_path: Path, in_process: bool, edf_path: Path) -> tuple[subprocess
         text=True,
         cwd=tmp_path,
     )
+    assert proc.stderr is not None
     line = proc.stderr.readline()
     assert line.startswith("monitor: http://127.0.0.1:"), line + proc.stderr.read()
     return proc, line.split(" ", 1)[1].strip()
