@@ -65,13 +65,17 @@ def catalogue() -> dict[str, str]:
                         raise TypeError(f"{ep.value} is not a dict of type name -> 'module:Class'")
                     entries = {str(k): str(v) for k, v in target.items()}
                 except Exception as e:  # noqa: BLE001 — a broken plugin must not break every command
-                    warnings.warn(f"wavegraph: node catalogue {ep.value} left out: {type(e).__name__}: {e}",
-                                  stacklevel=2)
+                    warnings.warn(
+                        f"wavegraph: node catalogue {ep.value} left out: {type(e).__name__}: {e}", stacklevel=2
+                    )
                     continue
             for name, path in entries.items():
                 if name in found and found[name] != path:
-                    warnings.warn(f"wavegraph: node type '{name}' is registered twice ({found[name]} and {path}); "
-                                  f"keeping {found[name]}", stacklevel=2)
+                    warnings.warn(
+                        f"wavegraph: node type '{name}' is registered twice ({found[name]} and {path}); "
+                        f"keeping {found[name]}",
+                        stacklevel=2,
+                    )
                     continue
                 found[name] = path
         _CATALOGUE = dict(sorted(found.items()))

@@ -119,8 +119,12 @@ def test_wheel_holds_only_the_wavegraph_namespace(wheel_site):
     assert top == ["wavegraph"]
     for sub in ("pipeline", "nodes", "models", "kernels", "benchmarks"):
         assert (wheel_site / "wavegraph" / sub / "__init__.py").exists(), sub
-    for data in ("models/weights/enhancer.safetensors", "models/weights/enhancer.json",
-                 "models/weights/eeg_tokenizer.safetensors", "nodes/io/lsl_default.cfg"):
+    for data in (
+        "models/weights/enhancer.safetensors",
+        "models/weights/enhancer.json",
+        "models/weights/eeg_tokenizer.safetensors",
+        "nodes/io/lsl_default.cfg",
+    ):
         assert (wheel_site / "wavegraph" / data).exists(), data
 
 
@@ -240,7 +244,8 @@ def test_a_broken_plugin_breaks_only_itself(tmp_path):
     pkg = tmp_path / "plugin"
     (pkg / "wg_broken_plugin").mkdir(parents=True)
     (pkg / "wg_broken_plugin" / "__init__.py").write_text("raise ImportError('this plugin is broken')\n")
-    (pkg / "pyproject.toml").write_text(textwrap.dedent("""\
+    (pkg / "pyproject.toml").write_text(
+        textwrap.dedent("""\
         [build-system]
         requires = ["setuptools>=68"]
         build-backend = "setuptools.build_meta"
@@ -256,10 +261,14 @@ def test_a_broken_plugin_breaks_only_itself(tmp_path):
 
         [tool.setuptools]
         packages = ["wg_broken_plugin"]
-        """))
+        """)
+    )
     site = tmp_path / "site"
-    r = _run(["-m", "pip", "install", "--no-deps", "--no-build-isolation", "-q", "--target", str(site), str(pkg)],
-             tmp_path, timeout=300)
+    r = _run(
+        ["-m", "pip", "install", "--no-deps", "--no-build-isolation", "-q", "--target", str(site), str(pkg)],
+        tmp_path,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     env = {"PYTHONPATH": str(site)}
     r = _run(["-m", "wavegraph.pipeline.cli", "nodes"], tmp_path, env)
@@ -267,8 +276,11 @@ def test_a_broken_plugin_breaks_only_itself(tmp_path):
     assert "left out" in r.stderr and "registered twice" in r.stderr
     assert "wavegraph.nodes.dsp.filters:Bandpass" in r.stdout  # the built-in keeps its name
     out = tmp_path / "out.npz"
-    r = _run(["-m", "wavegraph.pipeline.cli", "run", str(_graph(tmp_path, "lowpass", out)), "--set", "proc.freq=10"],
-             tmp_path, env)
+    r = _run(
+        ["-m", "wavegraph.pipeline.cli", "run", str(_graph(tmp_path, "lowpass", out)), "--set", "proc.freq=10"],
+        tmp_path,
+        env,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     r = _run(["-m", "wavegraph.pipeline.cli", "validate", str(_graph(tmp_path, "broken_node", out))], tmp_path, env)
     assert r.returncode == 2 and "this plugin is broken" in r.stderr
