@@ -209,8 +209,9 @@ def run_ray(
         raise SystemExit(f"--engine ray needs Ray: pip install 'wavegraph[ray]' ({e})") from None
     started_here = not ray.is_initialized()
     if started_here:
+        # no address: a new Ray instance on this machine ("local"), never one some other program left running
         local: dict[str, Any] = {} if address else {"_node_ip_address": "127.0.0.1"}
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, **local)
+        ray.init(address=address or "local", include_dashboard=False, log_to_driver=False, **local)
     try:
         task = ray.remote(num_cpus=task_cpus, num_gpus=task_gpus, max_retries=0)(run_job)
         pending = {task.remote(job): job for job in jobs}

@@ -16,8 +16,9 @@ A graph file looks like:
     processes:                                    # optional placement; unlisted nodes share "main"
       acquisition: [src]
       dsp: {nodes: [bp], host: 127.0.0.1}         # naming a host puts its edges on tcp://
-      gpu: {nodes: [m], on: {resources: {GPU: 1}}}  # where to run under --ray (pipeline.placement)
+                                                  # (on: {resources: {GPU: 1}} places a group under --ray)
 """
+
 from __future__ import annotations
 
 import re
@@ -65,7 +66,9 @@ def _merge_repeats(problems: list[tuple[str, int, str, str]]) -> list[tuple[str,
     out = []
     for (file, line, message, hint), ids in groups.items():
         if ids:
-            message = message.replace("node {}", ("nodes " if len(ids) > 1 else "node ") + ", ".join(f"'{i}'" for i in ids), 1)
+            message = message.replace(
+                "node {}", ("nodes " if len(ids) > 1 else "node ") + ", ".join(f"'{i}'" for i in ids), 1
+            )
         out.append((file, line, message, hint))
     return out
 
@@ -95,11 +98,13 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
         try:
             hash(key)
         except TypeError:
-            raise yaml.constructor.ConstructorError(None, None, "a mapping key must be a plain value, not a "
-                                                    "list or mapping", key_node.start_mark) from None
+            raise yaml.constructor.ConstructorError(
+                None, None, "a mapping key must be a plain value, not a list or mapping", key_node.start_mark
+            ) from None
         if key in d:
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r} (first at line "
-                                                    f"{d.key_lines[key]})", key_node.start_mark)
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first at line {d.key_lines[key]})", key_node.start_mark
+            )
         d[key] = loader.construct_object(value_node, deep=True)
         d.key_lines[key] = key_node.start_mark.line + 1
     return d
@@ -113,8 +118,9 @@ def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineLis
 
 # YAML 1.1 reads 1e3 (no dot) as the text "1e3"; read it as the number it is, as YAML 1.2 does, so a
 # quoted '1.0' stays text (and is refused where a number is needed) while 1e3 and 1e400 are numbers.
-_LineLoader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"),
-                                  list("-+0123456789"))
+_LineLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"), list("-+0123456789")
+)
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
@@ -194,8 +200,16 @@ def parse_set(assignments: list[str]) -> list[tuple[str, str, Any]]:
         try:
             out.append((node_id, param, yaml.safe_load(value)))
         except yaml.YAMLError as e:
-            raise GraphError([("--set", 0, f"cannot read the value in {a!r} as YAML ({getattr(e, 'problem', e)})",
-                               "quote it, e.g. --set 'node.param=\"text\"'")]) from None
+            raise GraphError(
+                [
+                    (
+                        "--set",
+                        0,
+                        f"cannot read the value in {a!r} as YAML ({getattr(e, 'problem', e)})",
+                        "quote it, e.g. --set 'node.param=\"text\"'",
+                    )
+                ]
+            ) from None
     return out
 
 
@@ -210,13 +224,16 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> GraphConfig:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
-        raise GraphError([(file, line, f"the file is not UTF-8 text (byte {e.start}: {raw[e.start]:#04x})",
-                           "save it as UTF-8")]) from None
+        raise GraphError(
+            [(file, line, f"the file is not UTF-8 text (byte {e.start}: {raw[e.start]:#04x})", "save it as UTF-8")]
+        ) from None
     try:
         doc = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        raise GraphError([(file, mark.line + 1 if mark else 0, f"invalid YAML: {getattr(e, 'problem', e)}", "fix the YAML syntax")]) from None
+        raise GraphError(
+            [(file, mark.line + 1 if mark else 0, f"invalid YAML: {getattr(e, 'problem', e)}", "fix the YAML syntax")]
+        ) from None
     except RecursionError:
         raise GraphError([(file, 0, "the YAML is nested too deeply", "a graph file needs a few levels")]) from None
     return _parse(file, doc, overrides)
@@ -225,41 +242,95 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> GraphConfig:
 def _parse(file: str, doc: Any, overrides: list[str]) -> GraphConfig:
     problems: list = []
     if not isinstance(doc, dict):
-        raise GraphError([(file, 1, "a graph file must be a mapping with 'nodes' and 'edges'", "see configs/default.yaml")])
+        raise GraphError(
+            [(file, 1, "a graph file must be a mapping with 'nodes' and 'edges'", "see configs/default.yaml")]
+        )
     for key in doc:
         if key not in ("name", "nodes", "edges", "processes", "transport", "security"):
-            _problem(problems, file, line_of(doc, key), f"unknown top-level key '{key}'",
-                     "use name, nodes, edges, processes, transport, security")
+            _problem(
+                problems,
+                file,
+                line_of(doc, key),
+                f"unknown top-level key '{key}'",
+                "use name, nodes, edges, processes, transport, security",
+            )
     nodes: list[NodeConfig] = []
     seen: dict[str, int] = {}
     raw_nodes = doc.get("nodes") or []
     if not isinstance(raw_nodes, list) or not raw_nodes:
-        _problem(problems, file, line_of(doc, "nodes"), "'nodes' must be a non-empty list", "add '- {id: ..., type: ...}' entries")
+        _problem(
+            problems,
+            file,
+            line_of(doc, "nodes"),
+            "'nodes' must be a non-empty list",
+            "add '- {id: ..., type: ...}' entries",
+        )
         raw_nodes = []
     for raw in raw_nodes:
         line = line_of(raw)
         if not isinstance(raw, dict) or "id" not in raw or "type" not in raw:
-            _problem(problems, file, line, "each node needs an 'id' and a 'type'", "write '- {id: name, type: node_type, params: {...}}'")
+            _problem(
+                problems,
+                file,
+                line,
+                "each node needs an 'id' and a 'type'",
+                "write '- {id: name, type: node_type, params: {...}}'",
+            )
             continue
         for key in raw:
             if key not in ("id", "type", "params", "on_error"):
-                _problem(problems, file, line_of(raw, key), f"node '{raw['id']}': unknown key '{key}'", "use id, type, params, on_error")
+                _problem(
+                    problems,
+                    file,
+                    line_of(raw, key),
+                    f"node '{raw['id']}': unknown key '{key}'",
+                    "use id, type, params, on_error",
+                )
         node_id = str(raw["id"])
         if "." in node_id or not node_id:
-            _problem(problems, file, line, f"node id '{node_id}' must be non-empty and contain no '.'", "rename the node")
+            _problem(
+                problems, file, line, f"node id '{node_id}' must be non-empty and contain no '.'", "rename the node"
+            )
         if node_id in seen:
-            _problem(problems, file, line_of(raw, "id"), f"duplicate node id '{node_id}' (first at line {seen[node_id]})", "give every node a unique id")
+            _problem(
+                problems,
+                file,
+                line_of(raw, "id"),
+                f"duplicate node id '{node_id}' (first at line {seen[node_id]})",
+                "give every node a unique id",
+            )
             continue
         seen[node_id] = line_of(raw, "id")
         params = raw.get("params") or {}
         if not isinstance(params, dict):
-            _problem(problems, file, line_of(raw, "params"), f"node '{node_id}': params must be a mapping", "write params: {name: value}")
+            _problem(
+                problems,
+                file,
+                line_of(raw, "params"),
+                f"node '{node_id}': params must be a mapping",
+                "write params: {name: value}",
+            )
             params = {}
         on_error = raw.get("on_error", "stop")
         if on_error not in ON_ERROR:
-            _problem(problems, file, line_of(raw, "on_error"), f"node '{node_id}': on_error '{on_error}'", "use stop or restart")
-        nodes.append(NodeConfig(node_id, str(raw["type"]), dict(params), on_error, line,
-                                dict(getattr(params, "key_lines", {})), line_of(raw, "type")))
+            _problem(
+                problems,
+                file,
+                line_of(raw, "on_error"),
+                f"node '{node_id}': on_error '{on_error}'",
+                "use stop or restart",
+            )
+        nodes.append(
+            NodeConfig(
+                node_id,
+                str(raw["type"]),
+                dict(params),
+                on_error,
+                line,
+                dict(getattr(params, "key_lines", {})),
+                line_of(raw, "type"),
+            )
+        )
     by_id = {n.id: n for n in nodes}
     for node_id, param, value in parse_set(list(overrides)):
         if node_id not in by_id:
@@ -270,29 +341,46 @@ def _parse(file: str, doc: Any, overrides: list[str]) -> GraphConfig:
     edges: list[EdgeConfig] = []
     raw_edges = doc.get("edges") or []
     if not isinstance(raw_edges, list):
-        _problem(problems, file, line_of(doc, "edges"), "'edges' must be a list", "write '- {source: a.out, target: b.in}'")
+        _problem(
+            problems, file, line_of(doc, "edges"), "'edges' must be a list", "write '- {source: a.out, target: b.in}'"
+        )
         raw_edges = []
     for raw in raw_edges:
         line = line_of(raw)
         if not isinstance(raw, dict) or "source" not in raw or "target" not in raw:
-            _problem(problems, file, line, "each edge needs 'source' and 'target'", "write '- {source: a.out, target: b.in}'")
+            _problem(
+                problems, file, line, "each edge needs 'source' and 'target'", "write '- {source: a.out, target: b.in}'"
+            )
             continue
         for key in raw:
             if key not in ("source", "target", "queue", "policy"):
-                _problem(problems, file, line_of(raw, key), f"edge: unknown key '{key}'", "use source, target, queue, policy")
+                _problem(
+                    problems, file, line_of(raw, key), f"edge: unknown key '{key}'", "use source, target, queue, policy"
+                )
         policy = raw.get("policy", "block")
         if policy not in POLICIES:
             _problem(problems, file, line_of(raw, "policy"), f"edge policy '{policy}'", "use block or drop_oldest")
         queue = raw.get("queue", DEFAULT_QUEUE)
         if not isinstance(queue, int) or isinstance(queue, bool) or not 1 <= queue <= MAX_QUEUE:
-            _problem(problems, file, line_of(raw, "queue"), f"edge queue {queue!r} must be an integer from 1 to {MAX_QUEUE}",
-                     "write queue: 64")
+            _problem(
+                problems,
+                file,
+                line_of(raw, "queue"),
+                f"edge queue {queue!r} must be an integer from 1 to {MAX_QUEUE}",
+                "write queue: 64",
+            )
             queue = DEFAULT_QUEUE
         ends = []
         for key in ("source", "target"):
             value = str(raw[key])
             if value.count(".") != 1 or not all(value.split(".")):
-                _problem(problems, file, line_of(raw, key), f"edge {key} '{value}' must be 'node.port'", f"write {key}: node.port")
+                _problem(
+                    problems,
+                    file,
+                    line_of(raw, key),
+                    f"edge {key} '{value}' must be 'node.port'",
+                    f"write {key}: node.port",
+                )
             ends.append(value)
         edges.append(EdgeConfig(ends[0], ends[1], queue, policy, line))
 
@@ -307,15 +395,29 @@ def _parse(file: str, doc: Any, overrides: list[str]) -> GraphConfig:
     placement = parse_placement(file, doc.get("processes"), problems, line_of)
     for group, host in hosts.items():
         if not security and not is_loopback(host) and not any(f"process '{group}': host" in p[2] for p in problems):
-            _problem(problems, file, line_of(doc.get("processes"), group),
-                     f"process '{group}': host {host} is reachable from other machines, and edges between hosts "
-                     "need CURVE", "add security: {server_key: ..., client_key: ...} (see docs/multihost.md)")
+            _problem(
+                problems,
+                file,
+                line_of(doc.get("processes"), group),
+                f"process '{group}': host {host} is reachable from other machines, and edges between hosts need CURVE",
+                "add security: {server_key: ..., client_key: ...} (see docs/multihost.md)",
+            )
     if problems:
         error = GraphError(problems)
         error.nodes = nodes  # the well-formed nodes: `validate` checks their types and params too
         raise error
-    return GraphConfig(file, str(doc.get("name", Path(file).stem)), nodes, edges, processes, hosts, transport,
-                       list(overrides), security, placement)
+    return GraphConfig(
+        file,
+        str(doc.get("name", Path(file).stem)),
+        nodes,
+        edges,
+        processes,
+        hosts,
+        transport,
+        list(overrides),
+        security,
+        placement,
+    )
 
 
 def _host_problem(host: str) -> str:
@@ -340,7 +442,13 @@ def _parse_processes(file, doc, node_ids, problems) -> tuple[dict[str, list[str]
     hosts: dict[str, str] = {}
     placed: dict[str, str] = {}
     if not isinstance(raw, dict):
-        _problem(problems, file, line_of(doc, "processes"), "'processes' must map a group name to node ids", "write processes: {acq: [src]}")
+        _problem(
+            problems,
+            file,
+            line_of(doc, "processes"),
+            "'processes' must map a group name to node ids",
+            "write processes: {acq: [src]}",
+        )
         raw = {}
     for group, members in raw.items():
         line = line_of(raw, group)
@@ -349,17 +457,34 @@ def _parse_processes(file, doc, node_ids, problems) -> tuple[dict[str, list[str]
                 hosts[str(group)] = str(members["host"])
                 why = _host_problem(hosts[str(group)])
                 if why:
-                    _problem(problems, file, line_of(members, "host"), f"process '{group}': host '{members['host']}' {why}",
-                             "name an address of this machine (127.0.0.1 by default); workers run here")
+                    _problem(
+                        problems,
+                        file,
+                        line_of(members, "host"),
+                        f"process '{group}': host '{members['host']}' {why}",
+                        "name an address of this machine (127.0.0.1 by default); workers run here",
+                    )
             members = members.get("nodes", [])
         if not isinstance(members, list):
             _problem(problems, file, line, f"process '{group}' must list node ids", f"write {group}: [node_a, node_b]")
             continue
         for m in members:
             if m not in node_ids:
-                _problem(problems, file, line, f"process '{group}' names unknown node '{m}'", f"use one of: {', '.join(node_ids)}")
+                _problem(
+                    problems,
+                    file,
+                    line,
+                    f"process '{group}' names unknown node '{m}'",
+                    f"use one of: {', '.join(node_ids)}",
+                )
             elif m in placed:
-                _problem(problems, file, line, f"node '{m}' placed in both '{placed[m]}' and '{group}'", "place each node in one process")
+                _problem(
+                    problems,
+                    file,
+                    line,
+                    f"node '{m}' placed in both '{placed[m]}' and '{group}'",
+                    "place each node in one process",
+                )
             else:
                 placed[m] = str(group)
                 groups.setdefault(str(group), []).append(m)

@@ -130,7 +130,7 @@ def test_ray_engine_gives_the_local_engines_output(corpus):
 
     tmp, graph = corpus
     (tmp / "in" / "b" / "broken.edf").unlink()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
     try:
         outcomes = run_ray(
             plan(str(graph), str(tmp / "in" / "**" / "*.edf"), str(tmp / "out"), []),
