@@ -13,6 +13,7 @@
 
 Graph errors print one line each (`file:line: message; fix: ...`) and exit with code 2.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,8 +60,14 @@ def _close_all(graph) -> None:
         try:
             graph.nodes[nc.id].close()
         except Exception as e:  # noqa: BLE001
-            problems.append((graph.config.file, nc.line, f"node '{nc.id}' ({nc.type}): close() failed: "
-                             f"{type(e).__name__}: {e}", "a bug in the node"))
+            problems.append(
+                (
+                    graph.config.file,
+                    nc.line,
+                    f"node '{nc.id}' ({nc.type}): close() failed: {type(e).__name__}: {e}",
+                    "a bug in the node",
+                )
+            )
     if problems:
         raise GraphError(problems)
 
@@ -68,8 +75,10 @@ def _close_all(graph) -> None:
 def cmd_validate(args) -> int:
     graph = _build(args)
     _close_all(graph)
-    print(f"{args.config}: OK ({len(graph.nodes)} nodes, {len(graph.config.edges)} edges, "
-          f"{len(graph.config.processes)} processes)")
+    print(
+        f"{args.config}: OK ({len(graph.nodes)} nodes, {len(graph.config.edges)} edges, "
+        f"{len(graph.config.processes)} processes)"
+    )
     for node_id, why in graph.unchecked.items():
         print(f"  node '{node_id}' ({graph.node_config(node_id).type}): {why}")
     return 0
@@ -123,6 +132,9 @@ def cmd_nodes(args) -> int:
     doc = (cls.__doc__ or "").strip()
     if doc:
         print("\n".join(f"    {line.strip()}" for line in doc.splitlines()))
+    module_doc = (sys.modules[cls.__module__].__doc__ or "").strip()
+    if module_doc and "module docstring" in doc:  # the class points at its module's text: show that text
+        print("\n".join(f"    {line}" for line in module_doc.splitlines()))
     print("  params:")
     print("\n".join(_params_lines(cls)) or "    (none)")
     return 0
@@ -151,9 +163,16 @@ def _write_json(path: str, args, result) -> None:
     """The end-of-run summary as JSON: per-node statistics, processes, failure, wall time."""
     import json
 
-    summary = {"config": args.config, "exit_code": result.exit_code, "interrupted": result.interrupted,
-               "failure": result.failure, "wall_s": result.wall_s, "processes": result.processes,
-               "stats": result.stats, "extra": result.extra}
+    summary = {
+        "config": args.config,
+        "exit_code": result.exit_code,
+        "interrupted": result.interrupted,
+        "failure": result.failure,
+        "wall_s": result.wall_s,
+        "processes": result.processes,
+        "stats": result.stats,
+        "extra": result.extra,
+    }
     with open(path, "w") as f:
         json.dump(summary, f, indent=1, default=str)
 
@@ -168,8 +187,11 @@ def cmd_run(args) -> int:
     config = load_config(args.config, args.set)
     monitor = None
     if getattr(args, "ray", None) and (args.monitor or uses_monitor(config)):
-        print("error: the live monitor serves one machine's processes; it does not work with --ray yet; "
-              "fix: leave out --monitor (and monitor nodes), or run without --ray", file=sys.stderr)
+        print(
+            "error: the live monitor serves one machine's processes; it does not work with --ray yet; "
+            "fix: leave out --monitor (and monitor nodes), or run without --ray",
+            file=sys.stderr,
+        )
         return 2
     if args.monitor or uses_monitor(config):
         config = add_monitor_nodes(config) if args.monitor else config
@@ -180,8 +202,11 @@ def cmd_run(args) -> int:
             print(f"error: the monitor needs bokeh ({e}); pip install 'wavegraph[monitor]'", file=sys.stderr)
             return 2
         except OSError as e:
-            print(f"error: the monitor cannot listen on {args.monitor_host}:{args.monitor_port} ({e.strerror}); "
-                  "fix: choose another --monitor-port, or 0 for any free port", file=sys.stderr)
+            print(
+                f"error: the monitor cannot listen on {args.monitor_host}:{args.monitor_port} ({e.strerror}); "
+                "fix: choose another --monitor-port, or 0 for any free port",
+                file=sys.stderr,
+            )
             return 2
         print(f"monitor: {monitor.url}", file=sys.stderr, flush=True)
     else:
@@ -194,8 +219,13 @@ def cmd_run(args) -> int:
 
             result = run_on_ray(graph, args.ray, args.speed, args.progress)
         else:
-            result = run_graph(graph, speed=args.speed, in_process=args.in_process, progress=args.progress,
-                               observer=_observers(monitor.observe if monitor else None, status_line))
+            result = run_graph(
+                graph,
+                speed=args.speed,
+                in_process=args.in_process,
+                progress=args.progress,
+                observer=_observers(monitor.observe if monitor else None, status_line),
+            )
     finally:
         if monitor is not None:
             monitor.close()
@@ -241,8 +271,11 @@ def cmd_plugin(args) -> int:
     if name not in commands:
         known = sorted(n.split(".", 1)[1] for n in commands if n.startswith(f"{args.command}."))
         what = f" command '{args.what}'" if hasattr(args, "what") else ""
-        print(f"error: no {args.command}{what} (is wavegraph installed with its entry points?); known: "
-              f"{', '.join(known) or 'none'}", file=sys.stderr)
+        print(
+            f"error: no {args.command}{what} (is wavegraph installed with its entry points?); known: "
+            f"{', '.join(known) or 'none'}",
+            file=sys.stderr,
+        )
         return 2
     return commands[name].load()(list(getattr(args, "rest", []))) or 0
 
@@ -253,48 +286,80 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="wavegraph", description="Streaming signal-processing graphs.")
     parser.add_argument("--version", action="version", version=f"wavegraph {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, help_ in (("run", "run a graph"), ("validate", "check a graph; start nothing"),
-                        ("describe", "nodes, edge specs and latency per path")):
+    for name, help_ in (
+        ("run", "run a graph"),
+        ("validate", "check a graph; start nothing"),
+        ("describe", "nodes, edge specs and latency per path"),
+    ):
         p = sub.add_parser(name, help=help_)
         p.add_argument("config")
         p.add_argument("--set", action="append", default=[], metavar="NODE.PARAM=VALUE")
         if name == "describe":
             p.add_argument("--png", help="also draw the graph (processes, edge specs, latencies) to this PNG")
         if name in ("validate", "describe"):
-            p.add_argument("--devices", action="store_true",
-                           help="also open live devices and streams (LSL inlets, sound cards) and check them; by "
-                                "default their specs come from their declared params, or they are listed as unchecked")
+            p.add_argument(
+                "--devices",
+                action="store_true",
+                help="also open live devices and streams (LSL inlets, sound cards) and check them; by "
+                "default their specs come from their declared params, or they are listed as unchecked",
+            )
         if name == "run":
-            p.add_argument("--speed", type=_speed, default=None, help="1 for real time, max (default) for as fast as possible")
+            p.add_argument(
+                "--speed", type=_speed, default=None, help="1 for real time, max (default) for as fast as possible"
+            )
             p.add_argument("--in-process", action="store_true", help="run every node in this process")
-            p.add_argument("--ray", nargs="?", const="auto", metavar="ADDRESS",
-                           help="place each process group as a Ray actor (pipeline.placement); ADDRESS of the cluster")
+            p.add_argument(
+                "--ray",
+                nargs="?",
+                const="auto",
+                metavar="ADDRESS",
+                help="place each process group as a Ray actor (pipeline.placement); ADDRESS of the cluster",
+            )
             p.add_argument("--progress", action="store_true", help="show a progress bar for replays")
-            p.add_argument("--status", action=argparse.BooleanOptionalAction, default=None,
-                           help="a status line about once a second (elapsed, chunk rates, lateness, drops, gaps, "
-                                "xruns); default: on for live and endless runs without --progress")
-            p.add_argument("--log-level", default=None, type=str.upper,
-                           choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
-                           help="level of the runtime's and nodes' log messages (default WARNING), worker processes too")
-            p.add_argument("--json", metavar="PATH", help="write the end-of-run summary (per-node statistics, "
-                                                          "processes, failure, wall time) to this JSON file")
+            p.add_argument(
+                "--status",
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help="a status line about once a second (elapsed, chunk rates, lateness, drops, gaps, "
+                "xruns); default: on for live and endless runs without --progress",
+            )
+            p.add_argument(
+                "--log-level",
+                default=None,
+                type=str.upper,
+                choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+                help="level of the runtime's and nodes' log messages (default WARNING), worker processes too",
+            )
+            p.add_argument(
+                "--json",
+                metavar="PATH",
+                help="write the end-of-run summary (per-node statistics, "
+                "processes, failure, wall time) to this JSON file",
+            )
             p.add_argument("--monitor", action="store_true", help="serve a live web page of every stream and node")
-            p.add_argument("--monitor-host", default="127.0.0.1",
-                           help="address the page binds (anything but loopback needs the token in the URL)")
+            p.add_argument(
+                "--monitor-host",
+                default="127.0.0.1",
+                help="address the page binds (anything but loopback needs the token in the URL)",
+            )
             p.add_argument("--monitor-port", type=int, default=8765, help="port of the page (0: any free port)")
     p = sub.add_parser("nodes", help="list node types; `nodes TYPE` shows one with its parameters")
     p.add_argument("type", nargs="?")
     sub.add_parser("devices", help="list audio devices and visible LSL streams")
-    p = sub.add_parser("keys", help="make a CURVE key pair (NAME.key, NAME.key_secret) for edges between hosts",
-                       add_help=False)
+    p = sub.add_parser(
+        "keys", help="make a CURVE key pair (NAME.key, NAME.key_secret) for edges between hosts", add_help=False
+    )
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p = sub.add_parser("batch", help="run a graph once per input recording (local pool or Ray)", add_help=False)
     p.add_argument("rest", nargs=argparse.REMAINDER)
-    p = sub.add_parser("plot", help="draw a recording (traces, spectrum, markers; audio spectrogram) to a PNG",
-                       add_help=False)
+    p = sub.add_parser(
+        "plot", help="draw a recording (traces, spectrum, markers; audio spectrogram) to a PNG", add_help=False
+    )
     p.add_argument("rest", nargs=argparse.REMAINDER)
-    for name, help_ in (("bench", "benchmarks: transport, nodes, models, kernels, pacing, ..."),
-                        ("train", "train a model from data")):
+    for name, help_ in (
+        ("bench", "benchmarks: transport, nodes, models, kernels, pacing, ..."),
+        ("train", "train a model from data"),
+    ):
         p = sub.add_parser(name, help=help_, add_help=False)
         p.add_argument("what")
         p.add_argument("rest", nargs=argparse.REMAINDER)
@@ -305,8 +370,18 @@ def main(argv: list[str] | None = None) -> int:
 
         logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         os.environ["WAVEGRAPH_LOG_LEVEL"] = args.log_level  # the worker processes read it
-    handlers = {"run": cmd_run, "validate": cmd_validate, "describe": cmd_describe, "nodes": cmd_nodes,
-                "devices": cmd_plugin, "plot": cmd_plugin, "batch": cmd_batch, "keys": cmd_keys, "bench": cmd_plugin, "train": cmd_plugin}
+    handlers = {
+        "run": cmd_run,
+        "validate": cmd_validate,
+        "describe": cmd_describe,
+        "nodes": cmd_nodes,
+        "devices": cmd_plugin,
+        "plot": cmd_plugin,
+        "batch": cmd_batch,
+        "keys": cmd_keys,
+        "bench": cmd_plugin,
+        "train": cmd_plugin,
+    }
     try:
         return handlers[args.command](args)
     except GraphError as e:

@@ -97,3 +97,17 @@ def test_wrong_channel_count_is_refused_and_empty_chunks_ignored(name, params):
         node.process({"in": Chunk(np.zeros((3, 20)))})  # never reaches an unchecked kernel
     assert node.process({"in": Chunk.end()}) == {}
     assert node.process({"in": Chunk(np.zeros((2, 0)))}) == {}
+
+
+def test_nodes_command_shows_real_help_for_every_type(capsys):
+    """`wavegraph nodes TYPE`: no pydantic placeholder for defaults, and the module's text where the class
+    docstring points at it."""
+    from wavegraph.pipeline.cli import main
+    from wavegraph.pipeline.registry import catalogue
+
+    for name in catalogue():
+        assert main(["nodes", name]) == 0, name
+        out = capsys.readouterr().out
+        assert "PydanticUndefined" not in out and "params:" in out, name
+        if "module docstring" in out:
+            assert len(out.splitlines()) > 8, (name, out)
