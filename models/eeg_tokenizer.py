@@ -29,6 +29,7 @@ are real) + the samples of the incomplete hop + the previous `context - 1` frame
 returns nothing (a partial hop is dropped, as `forward` drops T % hop samples). Tokens from any chunking equal the
 offline tokens (the front end is exact in float64, the encoder is per frame).
 """
+
 from __future__ import annotations
 
 import math
@@ -95,9 +96,9 @@ def frame_windows(samples: torch.Tensor, cfg: TokenizerConfig, n_frames: int, va
     # every frame's scale window holds at most `valid` real samples, so a window of max(n_fft, min(w, valid))
     # samples back from the frame's end sees all of them (the rest would be NaN): same quantile, less sorting
     size = max(n_fft, min(w, valid))
-    span = samples[:, h + hop - size: h + n_frames * hop]
+    span = samples[:, h + hop - size : h + n_frames * hop]
     wins = span.unfold(-1, size, hop)  # (N, F, size) ending at each frame's end
-    scale = torch.nanquantile(wins[..., -min(w, size):].abs(), cfg.scale_quantile, dim=-1, keepdim=True)
+    scale = torch.nanquantile(wins[..., -min(w, size) :].abs(), cfg.scale_quantile, dim=-1, keepdim=True)
     scale = torch.nan_to_num(scale, nan=0.0).clamp_min(1e-12)
     x = torch.nan_to_num(wins[..., -n_fft:], nan=0.0) / scale
     x = x - x.mean(-1, keepdim=True)
@@ -159,6 +160,11 @@ class TemporalPath(nn.Module):
 class EMAQuantizer(nn.Module):
     """Cosine VQ with an EMA codebook (van den Oord et al. 2017; l2-normalised codes as in ViT-VQGAN).
     Training mode updates the codebook and restarts dead codes from the batch's latents."""
+
+    codebook: torch.Tensor  # buffers (declared for the type checker; registered in __init__)
+    ema_count: torch.Tensor
+    ema_sum: torch.Tensor
+    idle: torch.Tensor
 
     def __init__(self, n_codes: int, dim: int, decay: float, max_idle: int = 20):
         super().__init__()
@@ -274,8 +280,11 @@ class EEGTokenizer(StreamingModel):
         if options:
             raise TypeError(f"EEGTokenizer takes no stream options, got {sorted(options)}")
         device = device if device is not None else self.quantizer.codebook.device
-        return {"samples": torch.zeros(batch, self.cfg.history, dtype=torch.float64, device=device),
-                "valid": 0, "prev": self._prev0(batch, device)}
+        return {
+            "samples": torch.zeros(batch, self.cfg.history, dtype=torch.float64, device=device),
+            "valid": 0,
+            "prev": self._prev0(batch, device),
+        }
 
     def stream_encode(self, x: torch.Tensor, state: State) -> tuple[dict[str, torch.Tensor], State]:
         """One chunk x (batch, n, 1) -> ({tokens (batch, m), embeddings (batch, m, D), latents}, new state) for the
@@ -290,8 +299,8 @@ class EEGTokenizer(StreamingModel):
         z = self.latents(feats, state["prev"])
         tokens = self.quantizer.lookup(z)
         keep = samples.shape[1] - n_frames * cfg.hop
-        prev = torch.cat([state["prev"], feats], 1)[:, feats.shape[1]:]
-        new = {"samples": samples[:, samples.shape[1] - keep:], "valid": min(valid, keep), "prev": prev}
+        prev = torch.cat([state["prev"], feats], 1)[:, feats.shape[1] :]
+        new = {"samples": samples[:, samples.shape[1] - keep :], "valid": min(valid, keep), "prev": prev}
         return {"tokens": tokens, "embeddings": self.quantizer.codebook[tokens], "latents": z}, new
 
     def stream(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:

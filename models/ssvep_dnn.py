@@ -28,6 +28,7 @@ node runs these filters causally over the stream and training data is filtered t
 Checkpoints: ``save``/``load`` write safetensors weights with a JSON config beside them in the
 models.checkpoint format (kind ``ssvep_dnn``), holding rate, channel names, freqs, window length and bands.
 """
+
 from __future__ import annotations
 
 import json
@@ -81,6 +82,7 @@ class SSVEPDNN(nn.Module):
         nn.init.ones_(self.combine.weight)
         for m in (self.spatial, self.down, self.temporal, self.fc):  # MATLAB's 'narrow-normal'
             nn.init.normal_(m.weight, 0.0, 0.01)
+            assert m.bias is not None  # all four are built with a bias
             nn.init.zeros_(m.bias)
 
     def set_dropout(self, p1: float, p2: float) -> None:
@@ -102,8 +104,17 @@ def design_dnn_bank(cfg: SSVEPDNNConfig) -> list[np.ndarray]:
     return design_bank([tuple(b) for b in cfg.bands], cfg.rate)
 
 
-def fit(model: SSVEPDNN, x: np.ndarray, y: np.ndarray, epochs: int, lr: float = 1e-3, batch: int = 100,
-        weight_decay: float = 1e-3, seed: int = 0, log=None) -> list[float]:
+def fit(
+    model: SSVEPDNN,
+    x: np.ndarray,
+    y: np.ndarray,
+    epochs: int,
+    lr: float = 1e-3,
+    batch: int = 100,
+    weight_decay: float = 1e-3,
+    seed: int = 0,
+    log=None,
+) -> list[float]:
     """Train in place on x (n, bands, C, T), y (n,) ints; returns the loss per epoch. Seeded."""
     gen = torch.Generator().manual_seed(seed)
     xt = torch.as_tensor(np.asarray(x, dtype=np.float32))
@@ -116,7 +127,7 @@ def fit(model: SSVEPDNN, x: np.ndarray, y: np.ndarray, epochs: int, lr: float = 
         perm = torch.randperm(len(xt), generator=gen)
         total = 0.0
         for i in range(0, len(xt), batch):
-            idx = perm[i:i + batch]
+            idx = perm[i : i + batch]
             opt.zero_grad()
             loss = loss_fn(model(xt[idx]), yt[idx])
             loss.backward()
@@ -129,8 +140,16 @@ def fit(model: SSVEPDNN, x: np.ndarray, y: np.ndarray, epochs: int, lr: float = 
     return losses
 
 
-def fine_tune(model: SSVEPDNN, x: np.ndarray, y: np.ndarray, epochs: int, p1: float = 0.6, new_head: bool = False,
-              seed: int = 0, **kw) -> SSVEPDNN:
+def fine_tune(
+    model: SSVEPDNN,
+    x: np.ndarray,
+    y: np.ndarray,
+    epochs: int,
+    p1: float = 0.6,
+    new_head: bool = False,
+    seed: int = 0,
+    **kw,
+) -> SSVEPDNN:
     """Stage 2: a copy of the global model trained on one subject's calibration trials (dropout p1 raised).
 
     new_head: re-initialise the FC layer (seeded, as at construction) and keep only the conv layers of the
@@ -153,12 +172,12 @@ def fine_tune(model: SSVEPDNN, x: np.ndarray, y: np.ndarray, epochs: int, p1: fl
 
 
 @torch.inference_mode()
-def predict_proba(model: SSVEPDNN, x: np.ndarray, device="cpu", batch: int = 500) -> np.ndarray:
+def predict_proba(model: SSVEPDNN, x: np.ndarray, device: str | torch.device = "cpu", batch: int = 500) -> np.ndarray:
     """Softmax probabilities (n, M) for windows x (n, bands, C, T)."""
     model.eval()
     out = []
     for i in range(0, len(x), batch):
-        xt = torch.as_tensor(np.asarray(x[i:i + batch], dtype=np.float32), device=device)
+        xt = torch.as_tensor(np.asarray(x[i : i + batch], dtype=np.float32), device=device)
         out.append(torch.softmax(model(xt), dim=-1).double().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, len(model.cfg.freqs)))
 
@@ -173,8 +192,11 @@ def save(model: SSVEPDNN, path, extra: dict | None = None, half: bool = False) -
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     dtype = torch.float16 if half else torch.float32
-    save_file({k: v.detach().cpu().to(dtype).contiguous() for k, v in model.state_dict().items()}, str(p),
-              metadata={"format": FORMAT, "kind": KIND})
+    save_file(
+        {k: v.detach().cpu().to(dtype).contiguous() for k, v in model.state_dict().items()},
+        str(p),
+        metadata={"format": FORMAT, "kind": KIND},
+    )
     meta = {"format": FORMAT, "version": VERSION, "kind": KIND, "config": model.cfg.to_dict()}
     if extra:
         meta["training"] = extra

@@ -21,6 +21,7 @@ embeddings: by default the encoder latents the tokens are quantised from (`embed
 Measured (tests/test_models_tokenizer.py, 9 vs 13 Hz on real EEG): the code vectors lose most of a narrow
 spectral peak's position, the latents keep it (docs/benchmarks.md, EEG tokenizer).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,10 +32,18 @@ import torch.nn.functional as F
 from torch import nn
 
 from .conformer import ConformerConfig, ConformerEncoder
+from .eeg_tokenizer import EEGTokenizer
 from .mamba import MambaConfig, MambaStack
 from .streaming import Chain, Frames
 
-__all__ = ["TokenDecoder", "CodeTokenDecoder", "TokenDecoderNet", "tokenize_trials", "DEFAULT_CHANNELS", "TOKENIZER_WEIGHTS"]
+__all__ = [
+    "TokenDecoder",
+    "CodeTokenDecoder",
+    "TokenDecoderNet",
+    "tokenize_trials",
+    "DEFAULT_CHANNELS",
+    "TOKENIZER_WEIGHTS",
+]
 
 TOKENIZER_WEIGHTS = Path(__file__).resolve().parent / "weights" / "eeg_tokenizer.safetensors"
 # occipito-parietal channels (where SSVEP is), by their 10-20 names without dots/case
@@ -43,8 +52,18 @@ DEFAULT_CHANNELS = ("O1", "OZ", "O2", "PO7", "PO3", "POZ", "PO4", "PO8", "PZ")
 
 def TokenDecoderNet(n_channels: int, n_classes: int, code_dim: int = 64, d_model: int = 64) -> Chain:
     """Chain(Conformer, Mamba, linear head) over items of code_dim + n_channels features."""
-    enc = ConformerEncoder(ConformerConfig(d_in=code_dim + n_channels, d_model=d_model, n_layers=2, n_heads=4,
-                                           ff_mult=2, conv_kernel=5, subsampling=2, att_context_sizes=[[32, 0]]))
+    enc = ConformerEncoder(
+        ConformerConfig(
+            d_in=code_dim + n_channels,
+            d_model=d_model,
+            n_layers=2,
+            n_heads=4,
+            ff_mult=2,
+            conv_kernel=5,
+            subsampling=2,
+            att_context_sizes=[[32, 0]],
+        )
+    )
     ssm = MambaStack(MambaConfig(d_model=d_model, n_layers=1, d_state=8))
     return Chain(enc, ssm, Frames(nn.Linear(d_model, n_classes), d_model, n_classes))
 
@@ -54,7 +73,7 @@ def _norm_name(name: str) -> str:
 
 
 @torch.no_grad()
-def tokenize_trials(tokenizer, X: np.ndarray, rate: float, embeddings: str = "codes") -> torch.Tensor:
+def tokenize_trials(tokenizer: EEGTokenizer, X: np.ndarray, rate: float, embeddings: str = "codes") -> torch.Tensor:
     """(trials, channels, samples) at `rate` -> (trials, frames, channels, code_dim) float32 embeddings."""
     from fractions import Fraction
 
@@ -68,7 +87,7 @@ def tokenize_trials(tokenizer, X: np.ndarray, rate: float, embeddings: str = "co
     n, c, t = x.shape
     out = []
     for i in range(0, n * c, 512):
-        flat = torch.from_numpy(x.reshape(n * c, t)[i: i + 512, :, None])
+        flat = torch.from_numpy(x.reshape(n * c, t)[i : i + 512, :, None])
         enc = tokenizer.encode(flat)
         out.append(enc["embeddings"] if embeddings == "codes" else enc["latents"])
     return torch.cat(out).reshape(n, c, n_frames, -1).transpose(1, 2).float()
@@ -84,9 +103,22 @@ def _items(emb: torch.Tensor) -> torch.Tensor:
 class TokenDecoder:
     """The benchmark's fit / fine_tune / predict interface around TokenDecoderNet (see the module docstring)."""
 
-    def __init__(self, rate: float, channel_names, freqs, seed: int = 0, tokenizer: str | Path = TOKENIZER_WEIGHTS,
-                 channels=DEFAULT_CHANNELS, embeddings: str = "latents", epochs: int = 20, batch: int = 64,
-                 lr: float = 3e-3, fine_tune_epochs: int = 10, min_steps: int = 300, threads: int = 1):
+    def __init__(
+        self,
+        rate: float,
+        channel_names,
+        freqs,
+        seed: int = 0,
+        tokenizer: str | Path = TOKENIZER_WEIGHTS,
+        channels=DEFAULT_CHANNELS,
+        embeddings: str = "latents",
+        epochs: int = 20,
+        batch: int = 64,
+        lr: float = 3e-3,
+        fine_tune_epochs: int = 10,
+        min_steps: int = 300,
+        threads: int = 1,
+    ):
         from . import checkpoint
 
         if embeddings not in ("codes", "latents"):
@@ -96,7 +128,10 @@ class TokenDecoder:
         self.rate, self.freqs, self.seed = float(rate), list(freqs), seed
         self.embeddings, self.epochs, self.batch, self.lr = embeddings, epochs, batch, lr
         self.fine_tune_epochs, self.min_steps, self.threads = fine_tune_epochs, min_steps, threads
-        self.tokenizer = checkpoint.load(tokenizer)
+        model = checkpoint.load(tokenizer)
+        if not isinstance(model, EEGTokenizer):
+            raise ValueError(f"{tokenizer} holds a {type(model).__name__}, not an EEGTokenizer")
+        self.tokenizer = model
         self.net: Chain | None = None
 
     def _features(self, X: np.ndarray) -> torch.Tensor:
@@ -107,26 +142,28 @@ class TokenDecoder:
 
     def _train(self, items: torch.Tensor, y: np.ndarray, epochs: int, lr: float, min_steps: int) -> None:
         """AdamW + one-cycle over `epochs` passes, or more passes until `min_steps` steps (small sets)."""
+        net = self.net
+        assert net is not None  # fit() builds it first
         gen = torch.Generator().manual_seed(self.seed)
         target = torch.as_tensor(np.asarray(y), dtype=torch.long)
-        opt = torch.optim.AdamW(self.net.parameters(), lr=lr, weight_decay=1e-2)
+        opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-2)
         per_epoch = -(-len(items) // self.batch)
         epochs = max(epochs, -(-min_steps // per_epoch))
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=epochs * per_epoch, pct_start=0.1)
-        self.net.train()
+        net.train()
         for _ in range(epochs):
             order = torch.randperm(len(items), generator=gen)
             for i in range(0, len(items), self.batch):
-                idx = order[i: i + self.batch]
-                logits = self.net(items[idx]).mean(1)
+                idx = order[i : i + self.batch]
+                logits = net(items[idx]).mean(1)
                 loss = F.cross_entropy(logits, target[idx], label_smoothing=0.1)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
                 sched.step()
-        self.net.eval()
+        net.eval()
 
-    def fit(self, X, y) -> "TokenDecoder":
+    def fit(self, X, y) -> TokenDecoder:
         n_threads = torch.get_num_threads()
         torch.set_num_threads(self.threads)
         try:
@@ -139,7 +176,7 @@ class TokenDecoder:
             torch.set_num_threads(n_threads)
         return self
 
-    def fine_tune(self, X, y) -> "TokenDecoder":
+    def fine_tune(self, X, y) -> TokenDecoder:
         if self.net is None:
             raise RuntimeError("fit() before fine_tune()")
         n_threads = torch.get_num_threads()

@@ -1,12 +1,13 @@
 """EEG tokenizer (models/eeg_tokenizer.py, node eeg_tokenizer) and the token decoder, on the real EEGMMIDB EDF."""
+
 import numpy as np
 import pytest
 import torch
-
 from wavegraph.models import checkpoint as ckpt
-from wavegraph.models.eeg_tokenizer import EEGTokenizer, TokenizerConfig
+from wavegraph.models.eeg_tokenizer import EEGTokenizer
 from wavegraph.models.streaming import assert_stream_equals_forward
 from wavegraph.models.token_decoder import TOKENIZER_WEIGHTS, TokenDecoder, TokenDecoderNet
+from wavegraph.nodes.models.tokenizer import EEGTokenizerNode
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.datasets import fetch
 from wavegraph.pipeline.registry import lookup
@@ -57,7 +58,7 @@ def test_model_stream_equals_offline_on_real_eeg(shipped, edf):
     for sizes_ in sizes:  # the token ids themselves are identical, not just close embeddings
         state, got, i = shipped.init_state(6), [], 0
         for n in sizes_:
-            out, state = shipped.stream_encode(t[:, i: i + n], state)
+            out, state = shipped.stream_encode(t[:, i : i + n], state)
             got.append(out["tokens"])
             i += n
         assert torch.equal(torch.cat(got, 1), tokens)
@@ -85,6 +86,7 @@ def test_node_streaming_equals_whole(edf):
     assert whole["tokens"].dtype == np.int64 and whole["tokens"].shape[1] == 6
     assert whole["embeddings"].shape == (whole["tokens"].shape[0], 6 * 64)
     node = cls()
+    assert isinstance(node, EEGTokenizerNode)
     out = node.configure({"in": spec})
     assert out["tokens"].rate == 2.0 and out["tokens"].channel_names == tuple(names)
     assert out["embeddings"].channel_names[:2] == (f"{names[0]}:0", f"{names[0]}:1")
@@ -96,6 +98,7 @@ def test_node_streaming_equals_whole(edf):
     assert node.latency_samples == r.latency_samples + 80
     assert node.latency_seconds == pytest.approx((r.latency_samples + 80) / rate)
     # embeddings are the code vectors of the tokens
+    assert node.model is not None
     codebook = node.model.quantizer.codebook.numpy()
     np.testing.assert_array_equal(whole["embeddings"].reshape(-1, 6, 64), codebook[whole["tokens"]])
 
@@ -158,7 +161,7 @@ def test_token_decoder_fit_predict_on_real_background(edf):
     y = rng.integers(0, 2, n)
     t = np.arange(length) / rate
     starts = rng.integers(0, data.shape[1] - length, n)
-    X = np.stack([data[:, s: s + length] for s in starts])
+    X = np.stack([data[:, s : s + length] for s in starts])
     amp = 3.0 * np.median(np.abs(data))
     occ = np.array([1.0 if c in ("O1", "Oz", "O2", "Pz") else 0.1 for c in names])[:, None]
     for i in range(n):
@@ -177,7 +180,6 @@ def test_token_decoder_fit_predict_on_real_background(edf):
 def test_eeg_tokens_yaml_runs_on_the_real_edf(tmp_path):
     """configs/eeg_tokens.yaml on 6 s of the real EDF: the recorded tokens equal the same nodes run offline."""
     import mne
-
     from wavegraph.pipeline.config import load_config
     from wavegraph.pipeline.graph import build_graph
     from wavegraph.pipeline.runner import run_in_process
@@ -185,8 +187,12 @@ def test_eeg_tokens_yaml_runs_on_the_real_edf(tmp_path):
     raw = mne.io.read_raw_edf(fetch("eegmmidb-s001r02"), preload=True, verbose="error").crop(0, 6.0)
     src = tmp_path / "s001r02_6s_raw.fif"
     raw.save(src, verbose="error")
-    sets = [f"src.path={src}", f"rec_tokens.path={tmp_path / 'tokens.csv'}",
-            f"rec_emb.path={tmp_path / 'emb.npz'}", f"rec_ssm.path={tmp_path / 'ssm.npz'}"]
+    sets = [
+        f"src.path={src}",
+        f"rec_tokens.path={tmp_path / 'tokens.csv'}",
+        f"rec_emb.path={tmp_path / 'emb.npz'}",
+        f"rec_ssm.path={tmp_path / 'ssm.npz'}",
+    ]
     graph = build_graph(load_config("configs/eeg_tokens.yaml", sets))
     result = run_in_process(graph)
     assert result.failure is None
@@ -197,7 +203,7 @@ def test_eeg_tokens_yaml_runs_on_the_real_edf(tmp_path):
     assert ssm.shape == (len(tokens) // 2, 64) and np.isfinite(ssm).all()
     # the same chain offline, node by node, on the whole 6 s
     spec = graph.nodes["hp"].in_specs["in"]
-    x = raw.copy().pick(list(graph.nodes["src"].params.picks)).get_data()
+    x = np.asarray(raw.copy().pick(list(graph.nodes["src"].params.picks)).get_data())
     for nid in ("hp", "notch"):
         node = graph.nodes[nid]
         x = run_chunked(type(node)(**node.params.model_dump()), x, spec, [x.shape[1]])["out"]

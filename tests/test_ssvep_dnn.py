@@ -1,4 +1,5 @@
 """The Deep-SSVEP DNN (models/ssvep_dnn.py), `wavegraph train ssvep` from a recording, and ssvep_decoder method dnn."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -57,8 +58,9 @@ def calibrated(tmp_path_factory):
         pytest.skip(f"data set unavailable: {e}")
     calib.save(d / "calib_raw.fif", verbose="error")
     ckpt = d / "dnn.safetensors"
-    rc = main([str(d / "calib_raw.fif"), "--freqs", *map(str, FREQS), "--window", "1.0", "--epochs", "30",
-               "--out", str(ckpt)])
+    rc = main(
+        [str(d / "calib_raw.fif"), "--freqs", *map(str, FREQS), "--window", "1.0", "--epochs", "30", "--out", str(ckpt)]
+    )
     assert rc == 0 and ckpt.is_file()
     return ckpt, online
 
@@ -78,8 +80,12 @@ def test_trained_checkpoint_decodes_a_new_run_through_the_trial_decoder(calibrat
     ckpt, online = calibrated
     x = online.get_data()
     ev = _markers(online)
-    specs = {"in": signal_spec(online.info["sfreq"], online.ch_names),
-             "events": StreamSpec("events", 0.0, (3,), "float64", labels=tuple((i + 1, f"{f:g}") for i, f in enumerate(FREQS)))}
+    specs = {
+        "in": signal_spec(online.info["sfreq"], online.ch_names),
+        "events": StreamSpec(
+            "events", 0.0, (3,), "float64", labels=tuple((i + 1, f"{f:g}") for i, f in enumerate(FREQS))
+        ),
+    }
     runs = []
     for marker_lag in (-1, 3, 30):  # markers delivered this many chunks (0.25 s) before/after their samples
         node = SSVEPTrialDecoder(method="dnn", checkpoint=str(ckpt))
@@ -88,7 +94,7 @@ def test_trained_checkpoint_decodes_a_new_run_through_the_trial_decoder(calibrat
         for i in range(n_chunks + 60):
             inputs = {}
             if i < n_chunks:
-                inputs["in"] = Chunk(x[:, i * 40:(i + 1) * 40], t0=i * 40 / 160.0)
+                inputs["in"] = Chunk(x[:, i * 40 : (i + 1) * 40], t0=i * 40 / 160.0)
             due = ev[(ev[:, 0] * 160 // 40 + marker_lag <= i) & (np.arange(len(ev)) >= sent)]
             if len(due):
                 inputs["events"] = Chunk(due, t0=float(due[0, 0]))
@@ -111,14 +117,20 @@ def test_dnn_node_streaming_equals_offline(calibrated):
     ckpt, online = calibrated
     x = online.get_data()[:, :800]
     spec = signal_spec(online.info["sfreq"], online.ch_names)
-    out = assert_streaming_equivalent(lambda: SSVEPDecoder(method="dnn", checkpoint=str(ckpt), step=0.25), x, spec,
-                                      chunkings=[[1] * 200 + [600], [33] * 24 + [8]], rtol=1e-5, atol=1e-6)
+    out = assert_streaming_equivalent(
+        lambda: SSVEPDecoder(method="dnn", checkpoint=str(ckpt), step=0.25),
+        x,
+        spec,
+        chunkings=[[1] * 200 + [600], [33] * 24 + [8]],
+        rtol=1e-5,
+        atol=1e-6,
+    )
     # offline: causal bank over the whole signal, then the model on each window
     m, _ = dnn.load(ckpt)
     from scipy.signal import sosfilt
 
     y = np.stack([sosfilt(s, x, axis=-1) for s in dnn.design_dnn_bank(m.cfg)])
-    wins = np.stack([y[..., k * 40:k * 40 + 160] for k in range((800 - 160) // 40 + 1)])
+    wins = np.stack([y[..., k * 40 : k * 40 + 160] for k in range((800 - 160) // 40 + 1)])
     np.testing.assert_allclose(out["scores"], dnn.predict_proba(m, wins), rtol=1e-5, atol=1e-6)
 
 
@@ -130,17 +142,19 @@ def test_dnn_node_checks_the_checkpoint_against_the_stream(calibrated):
         SSVEPDecoder(method="dnn", checkpoint=str(ckpt)).configure({"in": signal_spec(160.0, ["O1", "O2"])})
     with pytest.raises(SpecError, match="differ from the checkpoint"):
         SSVEPDecoder(method="dnn", checkpoint=str(ckpt), freqs=[8, 9, 10, 11]).configure(
-            {"in": signal_spec(160.0, online.ch_names)})
+            {"in": signal_spec(160.0, online.ch_names)}
+        )
     with pytest.raises(SpecError):
         SSVEPDecoder(method="dnn", checkpoint="/nonexistent.safetensors").configure(
-            {"in": signal_spec(160.0, online.ch_names)})
+            {"in": signal_spec(160.0, online.ch_names)}
+        )
 
 
 def test_shipped_global_models_load_and_are_small():
     files = sorted(WEIGHTS.glob("ssvep_dnn_40f_160hz_*ms.safetensors"))
     if not files:
         pytest.skip("global DNN weights not trained yet")
-    assert sum(f.stat().st_size for f in files) < 10 * 2 ** 20
+    assert sum(f.stat().st_size for f in files) < 10 * 2**20
     for f in files:
         m, meta = dnn.load(f)
         assert meta["training"]["stage"] == "global" and len(m.cfg.freqs) == 40 and m.cfg.rate == 160.0

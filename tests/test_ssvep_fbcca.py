@@ -1,4 +1,5 @@
 """SSVEP decoding without training: ITR, FBCCA (models/ssvep.py) and the ssvep_decoder node with method fbcca."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,7 +40,7 @@ def test_fbcca_bands_follow_the_paper_and_clip_to_nyquist():
     assert fbcca_bands(160.0)[0] == (6.0, 72.0)
     m = FBCCA([8.0], 250.0)
     n = np.arange(1, 6)
-    np.testing.assert_allclose(m.weights, n ** -1.25 + 0.25)
+    np.testing.assert_allclose(m.weights, n**-1.25 + 0.25)
 
 
 @pytest.mark.parametrize("freq", [8.0, 10.0, 12.4, 15.0])
@@ -60,13 +61,17 @@ def test_streaming_equals_offline_fbcca():
     rate = 250.0
     x = np.concatenate([ssvep(7.5, seconds=3, seed=1), ssvep(10.0, seconds=3, seed=2)], axis=1) * 1e-5
     spec = signal_spec(rate, NAMES)
-    chunkings = [[1] * 300 + [x.shape[1] - 300], [37] * (x.shape[1] // 37) + [x.shape[1] % 37], [x.shape[1] // 2, x.shape[1] - x.shape[1] // 2]]
+    chunkings = [
+        [1] * 300 + [x.shape[1] - 300],
+        [37] * (x.shape[1] // 37) + [x.shape[1] % 37],
+        [x.shape[1] // 2, x.shape[1] - x.shape[1] // 2],
+    ]
     out = assert_streaming_equivalent(make_node, x, spec, chunkings=chunkings, rtol=1e-9, atol=1e-12)
     # offline reference: causal filter bank over the whole signal, then FBCCA on each window
     node = make_node()
     node.configure({"in": spec})
     y = filter_bank(x, node.scorer.sos)[0]
-    ref = np.stack([node.scorer.scores(y[..., k * 125:k * 125 + 250]) for k in range((x.shape[1] - 250) // 125 + 1)])
+    ref = np.stack([node.scorer.scores(y[..., k * 125 : k * 125 + 250]) for k in range((x.shape[1] - 250) // 125 + 1)])
     np.testing.assert_allclose(out["scores"], ref, rtol=1e-9)
     ev = out["out"]
     assert ev.shape == (ref.shape[0], 3)
@@ -166,7 +171,7 @@ def test_trial_decoder_equals_offline_and_drops_late_markers():
     node.configure(specs)
     outs = [node.process({"events": Chunk(markers[:3], 0.5)})]  # early markers
     for i in range(0, x.shape[1], 100):
-        outs.append(node.process({"in": Chunk(x[:, i:i + 100], i / rate)}))
+        outs.append(node.process({"in": Chunk(x[:, i : i + 100], i / rate)}))
     outs.append(node.process({"events": Chunk(markers[3:], 4.8)}))  # 7 s after its samples: too late
     ev = np.concatenate([o["out"].data for o in outs if "out" in o])
     sc = np.concatenate([o["scores"].data for o in outs if "scores" in o])
@@ -175,6 +180,6 @@ def test_trial_decoder_equals_offline_and_drops_late_markers():
     assert list(ev[:, 2]) == [2, 4, 1]  # the simulated targets
     for row, (t, _, _) in zip(sc, markers[:3]):
         s = int(round(t * rate))
-        seg = x[:, s - 125:s + 50 + 250]
+        seg = x[:, s - 125 : s + 50 + 250]
         y = np.stack([sosfilt(sos, seg, axis=-1) for sos in node.scorer.sos])[..., -250:]
         np.testing.assert_allclose(row, node.scorer.scores(y), rtol=1e-10)

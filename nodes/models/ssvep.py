@@ -30,6 +30,7 @@ t0. NaN/Inf: ``nan_policy`` zero (default) or propagate (a window that held one 
 decision). Offline equivalent: ``models.ssvep.filter_bank`` on the whole signal from zero state, then the
 scorer on ``y[..., k*hop : k*hop + size]`` for every k (tested, streaming == whole at rtol 1e-9).
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -47,10 +48,18 @@ from .common import Device, resolve_device
 
 class SSVEPDecoderParams(NodeParams):
     method: Literal["fbcca", "dnn"] = Field("fbcca", description="fbcca (no training) or dnn (needs checkpoint)")
-    freqs: list[float] | None = Field(None, description="stimulus frequencies, Hz (fbcca: required; dnn: from the checkpoint)")
-    window: float | None = Field(None, gt=0, description="window length, s (fbcca: default 1.0; dnn: from the checkpoint)")
-    step: float | None = Field(None, gt=0, description="seconds between window starts (default: 0.25 or the window, if shorter)")
-    channels: list[str] | None = Field(None, description="channels to use, by name (default: all; dnn: the checkpoint's)")
+    freqs: list[float] | None = Field(
+        None, description="stimulus frequencies, Hz (fbcca: required; dnn: from the checkpoint)"
+    )
+    window: float | None = Field(
+        None, gt=0, description="window length, s (fbcca: default 1.0; dnn: from the checkpoint)"
+    )
+    step: float | None = Field(
+        None, gt=0, description="seconds between window starts (default: 0.25 or the window, if shorter)"
+    )
+    channels: list[str] | None = Field(
+        None, description="channels to use, by name (default: all; dnn: the checkpoint's)"
+    )
     harmonics: int = Field(5, ge=1, description="fbcca: sin/cos reference harmonics (those below Nyquist)")
     n_bands: int = Field(5, ge=1, description="fbcca: sub-bands [8n-2, 90] Hz, n = 1..n_bands")
     checkpoint: str | None = Field(None, description="dnn: weights from `wavegraph train ssvep` (config beside)")
@@ -81,8 +90,10 @@ class _SSVEPBase(Node):
         spec = signal_input(self, in_specs)
         p = self.params
         if len(spec.shape) != 1:
-            raise SpecError(f"{self.type_name or 'ssvep decoder'} needs a (channels, samples) signal, got shape "
-                            f"{spec.shape}", "connect the EEG before any filterbank: the decoder runs its own causal sub-bands")
+            raise SpecError(
+                f"{self.type_name or 'ssvep decoder'} needs a (channels, samples) signal, got shape {spec.shape}",
+                "connect the EEG before any filterbank: the decoder runs its own causal sub-bands",
+            )
         if p.method == "fbcca":
             self._setup_fbcca(spec)
         else:
@@ -122,17 +133,25 @@ class _SSVEPBase(Node):
             raise SpecError(str(e), "point `checkpoint` at weights written by `wavegraph train ssvep`") from e
         cfg = self.model.cfg
         if abs(cfg.rate - spec.rate) > 1e-9:
-            raise SpecError(f"the DNN was trained at {cfg.rate:g} Hz, the stream is {spec.rate:g} Hz",
-                            f"resample the stream to {cfg.rate:g} Hz before the decoder")
+            raise SpecError(
+                f"the DNN was trained at {cfg.rate:g} Hz, the stream is {spec.rate:g} Hz",
+                f"resample the stream to {cfg.rate:g} Hz before the decoder",
+            )
         if p.freqs is not None and [float(f) for f in p.freqs] != list(cfg.freqs):
-            raise SpecError(f"freqs {p.freqs} differ from the checkpoint's {cfg.freqs}",
-                            "drop `freqs` (the checkpoint defines them) or train for these frequencies")
+            raise SpecError(
+                f"freqs {p.freqs} differ from the checkpoint's {cfg.freqs}",
+                "drop `freqs` (the checkpoint defines them) or train for these frequencies",
+            )
         if p.window is not None and abs(p.window - cfg.n_samples / cfg.rate) > 0.5 / cfg.rate:
-            raise SpecError(f"window {p.window:g} s differs from the checkpoint's {cfg.n_samples / cfg.rate:g} s",
-                            "drop `window` or train a model for this window length")
+            raise SpecError(
+                f"window {p.window:g} s differs from the checkpoint's {cfg.n_samples / cfg.rate:g} s",
+                "drop `window` or train a model for this window length",
+            )
         if p.channels is not None and list(p.channels) != list(cfg.channels):
-            raise SpecError(f"channels {p.channels} differ from the checkpoint's {cfg.channels}",
-                            "drop `channels` (the checkpoint defines them)")
+            raise SpecError(
+                f"channels {p.channels} differ from the checkpoint's {cfg.channels}",
+                "drop `channels` (the checkpoint defines them)",
+            )
         self.device = resolve_device(p.device)
         self.model.to(self.device)
         self._freqs = list(cfg.freqs)
@@ -148,8 +167,7 @@ class _SSVEPBase(Node):
             raise SpecError("`channels` needs a stream with channel names", "drop `channels` or name the channels")
         missing = [c for c in names if c not in spec.channel_names]
         if missing:
-            raise SpecError(f"channels {missing} are not in the stream",
-                            f"available: {', '.join(spec.channel_names)}")
+            raise SpecError(f"channels {missing} are not in the stream", f"available: {', '.join(spec.channel_names)}")
         return [spec.channel_names.index(c) for c in names]
 
 
@@ -165,16 +183,20 @@ class SSVEPDecoder(_SSVEPBase):
         step = p.step if p.step is not None else min(0.25, self._window)
         self._hop = int(round(step * spec.rate))
         if self._size < 2 or self._hop < 1:
-            raise SpecError(f"window {self._window:g} s / step {step:g} s is under 2 / 1 samples at {spec.rate:g} Hz",
-                            "use longer windows or steps")
+            raise SpecError(
+                f"window {self._window:g} s / step {step:g} s is under 2 / 1 samples at {spec.rate:g} Hz",
+                "use longer windows or steps",
+            )
         if self._hop > self._size:
-            raise SpecError(f"step {step:g} s is longer than the window {self._window:g} s",
-                            "use a step no longer than the window")
+            raise SpecError(
+                f"step {step:g} s is longer than the window {self._window:g} s", "use a step no longer than the window"
+            )
         self.latency_samples = self._size - 1
         self.out_specs = {
             "out": StreamSpec("events", 0.0, (3,), "float64", labels=self._labels),
-            "scores": StreamSpec("features", spec.rate / self._hop, (len(self._freqs),), "float64",
-                                 self._score_names, units="a.u."),
+            "scores": StreamSpec(
+                "features", spec.rate / self._hop, (len(self._freqs),), "float64", self._score_names, units="a.u."
+            ),
         }
         self.reset()
         return self.out_specs
@@ -195,13 +217,16 @@ class SSVEPDecoder(_SSVEPBase):
         self._k = int(state["k"])
         self._t_first = None if state["t_first"] is None else float(state["t_first"])
 
-    def _windows(self, y: np.ndarray) -> tuple[np.ndarray, int]:
-        """Append filtered samples (bands, channels, n); return the complete windows and the first one's index."""
+    def _windows(self, y: np.ndarray) -> tuple[np.ndarray | None, int]:
+        """Append filtered samples (bands, channels, n); return the complete windows (None if none) and the first
+        one's index."""
         buf = np.concatenate([self._buf, y], axis=-1)
         n_win = (buf.shape[-1] - self._size) // self._hop + 1 if buf.shape[-1] >= self._size else 0
         k0 = self._k
-        frames = np.stack([buf[..., j * self._hop:j * self._hop + self._size] for j in range(n_win)]) if n_win else None
-        self._buf = buf[..., n_win * self._hop:]
+        frames = (
+            np.stack([buf[..., j * self._hop : j * self._hop + self._size] for j in range(n_win)]) if n_win else None
+        )
+        self._buf = buf[..., n_win * self._hop :]
         self._k += n_win
         return frames, k0
 
@@ -280,7 +305,7 @@ class _Samples:
         return any(lo < i0 < hi for i0, _ in self.segments)
 
     def take(self, lo: int, hi: int) -> np.ndarray:
-        return self.data[:, lo - self.start:hi - self.start]
+        return self.data[:, lo - self.start : hi - self.start]
 
     def keep_last(self, n: int) -> None:
         drop = self.data.shape[1] - n
@@ -291,8 +316,11 @@ class _Samples:
                 self.segments.pop(0)
 
     def state(self) -> dict:
-        return {"data": self.data.copy(), "start": self.start,
-                "segments": np.asarray(self.segments, dtype=np.float64).reshape(-1, 2)}
+        return {
+            "data": self.data.copy(),
+            "start": self.start,
+            "segments": np.asarray(self.segments, dtype=np.float64).reshape(-1, 2),
+        }
 
     def load(self, s: dict) -> None:
         self.data = np.array(s["data"], dtype=np.float64)
@@ -303,7 +331,9 @@ class _Samples:
 class SSVEPTrialDecoderParams(SSVEPDecoderParams):
     step: None = Field(None, description="(not used: one decision per marker)")
     delay: float = Field(0.14, ge=0, description="window start after the marker, s (visual latency)")
-    pre: float = Field(1.0, ge=0, description="filter pre-roll before the marker, s (the filters start from zero there)")
+    pre: float = Field(
+        1.0, ge=0, description="filter pre-roll before the marker, s (the filters start from zero there)"
+    )
     codes: list[int] | None = Field(None, description="marker codes that start a trial (default: every marker)")
     max_delay: float = Field(10.0, ge=0, description="how late (s of signal) a marker may arrive")
 
@@ -393,7 +423,7 @@ class SSVEPTrialDecoder(_SSVEPBase):
                 self.count("gap_in_trial")
                 continue
             x = b.take(lo, hi)
-            y = np.stack([sosfilt(sos, x, axis=-1) for sos in self._sos])[..., -self._size:]
+            y = np.stack([sosfilt(sos, x, axis=-1) for sos in self._sos])[..., -self._size :]
             scores.append(self._score(y[None])[0])
             rows.append(t)
         self._pending = left

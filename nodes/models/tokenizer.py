@@ -15,32 +15,36 @@ Gap: a chunk flagged `gap` resets the resampler and the tokenizer (a new segment
 Weights: `checkpoint` (default: the shipped models/weights/eeg_tokenizer.safetensors, trained by
      `wavegraph train tokenizer`). torch is imported in configure(), not at module import.
 """
+
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import Field
-
 from wavegraph.nodes.dsp.resample import Resample
 from wavegraph.nodes.models.common import Device, resolve_device, to_numpy
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
+if TYPE_CHECKING:
+    from wavegraph.models.eeg_tokenizer import EEGTokenizer
+
 SHIPPED = Path(__file__).resolve().parents[2] / "models" / "weights" / "eeg_tokenizer.safetensors"
 
 
 class TokenizerParams(NodeParams):
     checkpoint: str | None = Field(None, description="tokenizer weights (models.checkpoint); default: the shipped ones")
-    embeddings: Literal["codes", "latents"] = Field("codes", description="codes: the tokens' code vectors; "
-                                                    "latents: the encoder output before quantisation")
+    embeddings: Literal["codes", "latents"] = Field(
+        "codes", description="codes: the tokens' code vectors; latents: the encoder output before quantisation"
+    )
     device: Device = Field("cpu", description="auto: cuda when torch sees one, else cpu")
 
 
-class EEGTokenizerNode(Node):
+class EEGTokenizerNode(Node[TokenizerParams]):
     """Per-channel EEG tokens and their embeddings every hop (see the module docstring)."""
 
     Params = TokenizerParams
@@ -48,25 +52,30 @@ class EEGTokenizerNode(Node):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.model = None
+        self.model: EEGTokenizer | None = None
 
     def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
         from wavegraph.models import checkpoint as ckpt
+        from wavegraph.models.eeg_tokenizer import EEGTokenizer
 
         spec = self.require_input(in_specs, "in", "signal")
         if len(spec.shape) != 1 or spec.rate <= 0:
-            raise SpecError(f"eeg_tokenizer needs a regular (channels x samples) signal, got {spec.describe()}",
-                            "feed it EEG channels (pick the bands of a filter bank first)")
+            raise SpecError(
+                f"eeg_tokenizer needs a regular (channels x samples) signal, got {spec.describe()}",
+                "feed it EEG channels (pick the bands of a filter bank first)",
+            )
         path = self.params.checkpoint or str(SHIPPED)
         try:
             kind, _ = ckpt.load_config(path)
             if kind != "eeg_tokenizer":
                 raise ckpt.CheckpointError(f"{path} holds a {kind!r} model, this node needs 'eeg_tokenizer'")
             self.device = resolve_device(self.params.device)
-            self.model = ckpt.load(path).to(self.device)
+            model = ckpt.load(path).to(self.device)
         except ckpt.CheckpointError as e:
             raise SpecError(str(e), "point `checkpoint` at weights written by `wavegraph train tokenizer`") from e
-        cfg = self.model.cfg
+        assert isinstance(model, EEGTokenizer)  # the kind was checked above
+        self.model = model
+        cfg = model.cfg
         self.resampler = Resample(rate=cfg.rate)
         self.resampler.configure({"in": spec.evolve(dtype="float64")})
         self.n_channels = spec.shape[0]
@@ -77,8 +86,14 @@ class EEGTokenizerNode(Node):
         d = cfg.code_dim
         self.out_specs = {
             "tokens": StreamSpec("features", self.frame_rate, (self.n_channels,), "int64", names, units="token"),
-            "embeddings": StreamSpec("features", self.frame_rate, (self.n_channels * d,), "float32",
-                                     tuple(f"{n}:{k}" for n in names for k in range(d)), units="a.u."),
+            "embeddings": StreamSpec(
+                "features",
+                self.frame_rate,
+                (self.n_channels * d,),
+                "float32",
+                tuple(f"{n}:{k}" for n in names for k in range(d)),
+                units="a.u.",
+            ),
         }
         self.reset()
         return self.out_specs
@@ -93,12 +108,17 @@ class EEGTokenizerNode(Node):
         self.t_first: float | None = None  # time of the first resampled sample of the segment
 
     def state_dict(self) -> dict:
-        return {"resample": self.resampler.state_dict(), "n_out": self.n_out, "t_first": self.t_first,
-                **{f"model.{k}": to_numpy(v) if hasattr(v, "detach") else v for k, v in self.stream.items()}}
+        return {
+            "resample": self.resampler.state_dict(),
+            "n_out": self.n_out,
+            "t_first": self.t_first,
+            **{f"model.{k}": to_numpy(v) if hasattr(v, "detach") else v for k, v in self.stream.items()},
+        }
 
     def load_state_dict(self, state: dict) -> None:
         import torch
 
+        assert self.model is not None, "configure() first"
         fresh = self.model.init_state(self.n_channels, self.device)
         keys = {f"model.{k}" for k in fresh} | {"resample", "n_out", "t_first"}
         if set(state) != keys:
@@ -110,8 +130,10 @@ class EEGTokenizerNode(Node):
                 continue
             v = torch.as_tensor(np.asarray(state[f"model.{k}"]), dtype=ref.dtype, device=self.device)
             if v.shape[0] != ref.shape[0] or v.dim() != ref.dim():
-                raise ValueError(f"eeg_tokenizer state 'model.{k}' has shape {tuple(v.shape)}, expected batch "
-                                 f"{ref.shape[0]} and {ref.dim()} dims")
+                raise ValueError(
+                    f"eeg_tokenizer state 'model.{k}' has shape {tuple(v.shape)}, expected batch "
+                    f"{ref.shape[0]} and {ref.dim()} dims"
+                )
             stream[k] = v
         self.resampler.load_state_dict(state["resample"])
         self.stream, self.n_out, self.t_first = stream, int(state["n_out"]), state["t_first"]
@@ -123,6 +145,7 @@ class EEGTokenizerNode(Node):
         res = out.get("out")
         if res is None or res.data.shape[-1] == 0:
             return {}
+        assert self.model is not None, "configure() first"
         if self.t_first is None:
             self.t_first = float(res.t0)
         x = torch.from_numpy(np.ascontiguousarray(res.data, dtype=np.float64)).to(self.device)[..., None]
