@@ -28,6 +28,7 @@ and `predict` that subject's evaluation trials. Trials all have the same length 
 (window length x rate: 32 to 320 samples at 160 Hz). A decoder that cannot handle a window length may
 raise ValueError from fit/predict: that cell is reported as n/a.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,6 +39,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from wavegraph.models.ssvep import FBCCA, itr_bits_per_min
@@ -54,6 +56,7 @@ SEMI_SNRS = [-20.0, -15.0, -10.0]
 
 # --- part 1: real SSVEP, streamed through the ssvep_decoder node ---------------------------------------
 
+
 def _notch(x: np.ndarray, rate: float, line: float) -> np.ndarray:
     """Causal notch at the line frequency and its harmonics below Nyquist (as the `notch` node, zero state)."""
     from scipy.signal import iirnotch, lfilter
@@ -62,12 +65,13 @@ def _notch(x: np.ndarray, rate: float, line: float) -> np.ndarray:
         if k * line >= rate / 2 - 1:
             break
         b, a = iirnotch(k * line, 30.0, fs=rate)
-        x = lfilter(b, a, x, axis=-1)
+        x = np.asarray(lfilter(b, a, x, axis=-1))
     return x
 
 
-def _stream_decisions(x: np.ndarray, rate: float, channels: list[str], freqs, window: float, step: float,
-                      chunk: int = 32) -> np.ndarray:
+def _stream_decisions(
+    x: np.ndarray, rate: float, channels: list[str], freqs, window: float, step: float, chunk: int = 32
+) -> np.ndarray:
     """Run one continuous stream through ssvep_decoder (fbcca) in chunks; decision rows (onset, dur, code)."""
     from wavegraph.nodes.models.ssvep import SSVEPDecoder
     from wavegraph.pipeline.chunk import Chunk
@@ -77,7 +81,7 @@ def _stream_decisions(x: np.ndarray, rate: float, channels: list[str], freqs, wi
     node.configure({"in": signal_spec(rate, channels)})
     rows = []
     for i in range(0, x.shape[1], chunk):
-        out = node.process({"in": Chunk(np.ascontiguousarray(x[:, i:i + chunk]), t0=i / rate)})
+        out = node.process({"in": Chunk(np.ascontiguousarray(x[:, i : i + chunk]), t0=i / rate)})
         if "out" in out:
             rows.append(out["out"].data)
     return np.concatenate(rows) if rows else np.zeros((0, 3))
@@ -91,7 +95,7 @@ def _narrowband_snr(x: np.ndarray, rate: float, f: float) -> float:
     total = 0.0
     for h in (1, 2):
         k = int(np.argmin(np.abs(fr - h * f)))
-        nb = np.r_[p[max(k - 12, 0):max(k - 2, 0)], p[k + 3:k + 13]]
+        nb = np.r_[p[max(k - 12, 0) : max(k - 2, 0)], p[k + 3 : k + 13]]
         total += p[k] / nb.mean()
     return total
 
@@ -113,25 +117,30 @@ def load_real(path: str | None, freqs, line: float):
         # ssvepy's event codes are conditions, not frequencies: label each 16 s epoch by the candidate with the
         # highest narrow-band SNR (f and 2f) over the whole epoch, a long-window reference the short windows are
         # scored against.
-        for e in inst.get_data(picks=channels):
+        for e in inst.get_data(picks=channels):  # pyright: ignore[reportArgumentType]  # mne accepts a list of names; its annotation omits it
             e = _notch(e, rate, line)
-            f = max(freqs, key=lambda g: _narrowband_snr(e[:, int(rate):], rate, g))
+            f = max(freqs, key=lambda g: _narrowband_snr(e[:, int(rate) :], rate, g))
             segments.append((e, f))
         how = "epoch label = candidate with the highest 16 s narrow-band SNR (f, 2f)"
     elif is_epochs:
+        assert isinstance(inst, mne.BaseEpochs)
         inv = {v: k for k, v in inst.event_id.items()}
-        for e, code in zip(inst.get_data(picks=channels), inst.events[:, 2]):
+        picked = inst.get_data(picks=channels)  # pyright: ignore[reportArgumentType]  # mne accepts a list of names; its annotation omits it
+        for e, code in zip(picked, inst.events[:, 2]):
             f = _number(inv.get(code, str(code)))
             if f is not None:
                 segments.append((_notch(e, rate, line), f))
         how = "epoch label = its event name as Hz"
     else:
-        data = _notch(inst.get_data(picks=channels), rate, line)
-        for a in inst.annotations:
-            f = _number(a["description"])
-            if f is not None and a["duration"] > 0:
-                i0 = int(round((a["onset"] - inst.first_time) * rate))
-                segments.append((data[:, i0:i0 + int(round(a["duration"] * rate))], f))
+        assert isinstance(inst, mne.io.BaseRaw)
+        data = _notch(np.asarray(inst.get_data(picks=channels)), rate, line)  # pyright: ignore[reportArgumentType]  # mne accepts a list of names; its annotation omits it
+        for item in inst.annotations:
+            # mne yields each annotation as an OrderedDict but types it as a union with Annotations
+            ann: dict[str, Any] = item  # pyright: ignore[reportAssignmentType]
+            f = _number(ann["description"])
+            if f is not None and ann["duration"] > 0:
+                i0 = int(round((ann["onset"] - inst.first_time) * rate))
+                segments.append((data[:, i0 : i0 + int(round(ann["duration"] * rate))], f))
         how = "segment = marker onset to onset + duration, label = its description as Hz"
     if not segments:
         raise ValueError(f"{src}: no epochs/markers whose label is a frequency (e.g. '7.5' or '7.5Hz')")
@@ -159,16 +168,33 @@ def real_ssvep(path: str | None, freqs=None, windows=REAL_WINDOWS, step: float =
             hits += int(np.sum(np.isclose([freqs[int(c) - 1] for c in ev[:, 2]], f)))
             n += len(ev)
         acc = hits / n if n else float("nan")
-        rows.append({"window_s": w, "windows": n, "accuracy": acc,
-                     "itr_bits_min": itr_bits_per_min(len(freqs), acc, w, GAZE_S) if n else float("nan"),
-                     "seconds": round(time.perf_counter() - t0, 2)})
+        rows.append(
+            {
+                "window_s": w,
+                "windows": n,
+                "accuracy": acc,
+                "itr_bits_min": itr_bits_per_min(len(freqs), acc, w, GAZE_S) if n else float("nan"),
+                "seconds": round(time.perf_counter() - t0, 2),
+            }
+        )
     labels = {f"{f:g}": sum(1 for _, g in segments if g == f) for f in freqs}
-    return {"recording": src, "rate": rate, "channels": channels, "freqs": freqs, "segments": len(segments),
-            "labels": labels, "labelling": how, "step_s": step, "notch_hz": line, "chance": 1 / len(freqs),
-            "rows": rows}
+    return {
+        "recording": src,
+        "rate": rate,
+        "channels": channels,
+        "freqs": freqs,
+        "segments": len(segments),
+        "labels": labels,
+        "labelling": how,
+        "step_s": step,
+        "notch_hz": line,
+        "chance": 1 / len(freqs),
+        "rows": rows,
+    }
 
 
 # --- part 2: semi-synthetic, FBCCA vs the DNN vs the token decoder -------------------------------------
+
 
 def _load_token_decoder(spec: str):
     mod, _, name = spec.partition(":")
@@ -184,17 +210,32 @@ def _subjects(bg, freqs, phases, snrs, n_subjects: int, wmax: float, fb: FBCCA, 
     out = []
     for s in range(n_subjects):
         subj = sim.make_subject(100 + s)
-        ev = {snr: sim.trials(bg, "eval", subj, freqs, phases, 3, snr, wmax, seed=5000 + 10 * s + i, jitter=jitter)
-              for i, snr in enumerate(snrs)}
+        ev = {
+            snr: sim.trials(bg, "eval", subj, freqs, phases, 3, snr, wmax, seed=5000 + 10 * s + i, jitter=jitter)
+            for i, snr in enumerate(snrs)
+        }
         cal = sim.trials(bg, "calib", subj, freqs, phases, 3, list(snrs), wmax, seed=6000 + s, jitter=jitter)
-        out.append({"eval": {k: (v[0], sim.filtered(v[0], fb.sos), v[1]) for k, v in ev.items()},
-                    "calib": (cal[0], sim.filtered(cal[0], fb.sos[:3]), cal[1])})
+        out.append(
+            {
+                "eval": {k: (v[0], sim.filtered(v[0], fb.sos), v[1]) for k, v in ev.items()},
+                "calib": (cal[0], sim.filtered(cal[0], fb.sos[:3]), cal[1]),
+            }
+        )
     return out
 
 
-def semi_synthetic(windows=SEMI_WINDOWS, snrs=SEMI_SNRS, n_subjects: int = 3, m: int = 40, ft_epochs: int = 30,
-                   token_decoder: str | None = "wavegraph.models.token_decoder:TokenDecoder",
-                   backgrounds=sim.BACKGROUNDS, jitter=sim.JITTER, log=print, progress=None) -> dict:
+def semi_synthetic(
+    windows=SEMI_WINDOWS,
+    snrs=SEMI_SNRS,
+    n_subjects: int = 3,
+    m: int = 40,
+    ft_epochs: int = 30,
+    token_decoder: str | None = "wavegraph.models.token_decoder:TokenDecoder",
+    backgrounds=sim.BACKGROUNDS,
+    jitter=sim.JITTER,
+    log=print,
+    progress=None,
+) -> dict:
     """Accuracy and ITR per (background, decoder, window, SNR). Global training (the shipped DNNs, the token
     decoder's fit) only ever sees EEGMMIDB's train segment; each test subject calibrates on its background's
     calib segment and is evaluated on its eval segment."""
@@ -223,18 +264,38 @@ def semi_synthetic(windows=SEMI_WINDOWS, snrs=SEMI_SNRS, n_subjects: int = 3, m:
                 pred = np.asarray(predict(i, sim.window(xb if filtered else x, rate, w)))
                 c, n = c + int((pred == y).sum()), n + len(y)
             acc = c / n
-            cells.append({"background": name, "decoder": decoder, "window_s": w, "snr_db": snr, "trials": n,
-                          "accuracy": acc, "itr_bits_min": itr_bits_per_min(m, acc, w, GAZE_S),
-                          "seconds": round(time.perf_counter() - t0 + extra_s / len(snrs), 2)})
+            cells.append(
+                {
+                    "background": name,
+                    "decoder": decoder,
+                    "window_s": w,
+                    "snr_db": snr,
+                    "trials": n,
+                    "accuracy": acc,
+                    "itr_bits_min": itr_bits_per_min(m, acc, w, GAZE_S),
+                    "seconds": round(time.perf_counter() - t0 + extra_s / len(snrs), 2),
+                }
+            )
 
     def summary() -> dict:
-        return {"backgrounds": list(groups), "rate": 160.0, "channels": sim.CHANNELS, "m": m,
-                "freqs": [float(f) for f in freqs], "snrs_db": list(snrs), "test_subjects": n_subjects,
-                "eval_trials_per_subject_snr": 3 * m, "calib_trials_per_subject": 3 * m, "jitter": list(jitter),
-                "fine_tune_epochs": ft_epochs, "gaze_shift_s": GAZE_S,
-                "token_decoder": token_cls if isinstance(token_cls, str) else token_decoder,
-                "token_errors": token_errors, "segments_s": {n: g[0].segments for n, g in groups.items()},
-                "cells": cells}
+        return {
+            "backgrounds": list(groups),
+            "rate": 160.0,
+            "channels": sim.CHANNELS,
+            "m": m,
+            "freqs": [float(f) for f in freqs],
+            "snrs_db": list(snrs),
+            "test_subjects": n_subjects,
+            "eval_trials_per_subject_snr": 3 * m,
+            "calib_trials_per_subject": 3 * m,
+            "jitter": list(jitter),
+            "fine_tune_epochs": ft_epochs,
+            "gaze_shift_s": GAZE_S,
+            "token_decoder": token_cls if isinstance(token_cls, str) else token_decoder,
+            "token_errors": token_errors,
+            "segments_s": {n: g[0].segments for n, g in groups.items()},
+            "cells": cells,
+        }
 
     for w in windows:
         gp = global_path(w, m)
@@ -255,17 +316,44 @@ def semi_synthetic(windows=SEMI_WINDOWS, snrs=SEMI_SNRS, n_subjects: int = 3, m:
                 base = None
         for name, (bg, fb, subjects) in groups.items():
             # FBCCA: no training
-            score(name, "fbcca", w, lambda i, win, fb=fb: [np.argmax(fb.scores(z)) for z in win], subjects, bg.rate, True)
+            score(
+                name, "fbcca", w, lambda i, win, fb=fb: [np.argmax(fb.scores(z)) for z in win], subjects, bg.rate, True
+            )
             # DNN: the shipped global model (stage 1) alone, and fine-tuned per subject on its calibration (stage 2)
             if glob is not None:
                 t0 = time.perf_counter()
-                tuned = [dnn.fine_tune(glob, sim.window(sj["calib"][1], bg.rate, w), sj["calib"][2], ft_epochs,
-                                       lr=3e-3, seed=i, new_head=True) for i, sj in enumerate(subjects)]
+                tuned = [
+                    dnn.fine_tune(
+                        glob,
+                        sim.window(sj["calib"][1], bg.rate, w),
+                        sj["calib"][2],
+                        ft_epochs,
+                        lr=3e-3,
+                        seed=i,
+                        new_head=True,
+                    )
+                    for i, sj in enumerate(subjects)
+                ]
                 t_ft = time.perf_counter() - t0
-                score(name, "dnn-global", w, lambda i, win, glob=glob: dnn.predict_proba(glob, win[:, :3]).argmax(1),
-                      subjects, bg.rate, True)
-                score(name, "dnn", w, lambda i, win, tuned=tuned: dnn.predict_proba(tuned[i], win[:, :3]).argmax(1),
-                      subjects, bg.rate, True, t_ft)
+                score(
+                    name,
+                    "dnn-global",
+                    w,
+                    lambda i, win, glob=glob: dnn.predict_proba(glob, win[:, :3]).argmax(1),
+                    subjects,
+                    bg.rate,
+                    True,
+                )
+                score(
+                    name,
+                    "dnn",
+                    w,
+                    lambda i, win, tuned=tuned: dnn.predict_proba(tuned[i], win[:, :3]).argmax(1),
+                    subjects,
+                    bg.rate,
+                    True,
+                    t_ft,
+                )
             # token decoder (eeg-tokenizer work): fit on the global raw trials, fine-tuned per subject
             if base is not None:
                 try:
@@ -276,8 +364,16 @@ def semi_synthetic(windows=SEMI_WINDOWS, snrs=SEMI_SNRS, n_subjects: int = 3, m:
                         if hasattr(dec, "fine_tune"):
                             dec.fine_tune(sim.window(sj["calib"][0], bg.rate, w), sj["calib"][2])
                         decs.append(dec)
-                    score(name, "token", w, lambda i, win, decs=decs: decs[i].predict(win), subjects, bg.rate, False,
-                          t_fit / len(groups) + time.perf_counter() - t0)
+                    score(
+                        name,
+                        "token",
+                        w,
+                        lambda i, win, decs=decs: decs[i].predict(win),
+                        subjects,
+                        bg.rate,
+                        False,
+                        t_fit / len(groups) + time.perf_counter() - t0,
+                    )
                 except (ValueError, OSError) as e:
                     log(f"  token decoder n/a at {w:g} s on {name}: {type(e).__name__}: {e}")
                     token_errors[f"{w:g} {name}"] = f"{type(e).__name__}: {e}"
@@ -287,33 +383,48 @@ def semi_synthetic(windows=SEMI_WINDOWS, snrs=SEMI_SNRS, n_subjects: int = 3, m:
     return summary()
 
 
-
 # --- report ------------------------------------------------------------------------------------------
+
 
 def tables(res: dict) -> str:
     out = []
     r = res.get("real")
     if r:
-        out.append(f"Real SSVEP: {Path(r['recording']).name}, {r['segments']} segments, {len(r['channels'])} ch at "
-                   f"{r['rate']:g} Hz, candidates {r['freqs']} Hz (chance {r['chance']:.2f}), streaming FBCCA, "
-                   f"step {r['step_s']:g} s\n  labels: {r['labels']} ({r['labelling']})")
+        out.append(
+            f"Real SSVEP: {Path(r['recording']).name}, {r['segments']} segments, {len(r['channels'])} ch at "
+            f"{r['rate']:g} Hz, candidates {r['freqs']} Hz (chance {r['chance']:.2f}), streaming FBCCA, "
+            f"step {r['step_s']:g} s\n  labels: {r['labels']} ({r['labelling']})"
+        )
         out.append(f"  {'window s':>8} {'windows':>8} {'accuracy':>9} {'ITR b/min':>10}")
         for row in r["rows"]:
-            out.append(f"  {row['window_s']:8.2f} {row['windows']:8d} {row['accuracy']:9.3f} {row['itr_bits_min']:10.1f}")
+            out.append(
+                f"  {row['window_s']:8.2f} {row['windows']:8d} {row['accuracy']:9.3f} {row['itr_bits_min']:10.1f}"
+            )
     s = res.get("semi")
     if s:
         decs = [d for d in ("fbcca", "dnn-global", "dnn", "token") if any(c["decoder"] == d for c in s["cells"])]
         for bgname in s["backgrounds"]:
-            out.append(f"\nSemi-synthetic on {bgname} background: M = {s['m']}, {s['test_subjects']} test subjects x "
-                       f"{s['eval_trials_per_subject_snr']} trials per SNR; accuracy / ITR (bits/min, gaze shift "
-                       f"{s['gaze_shift_s']:g} s); token decoder: {s['token_decoder']}")
+            out.append(
+                f"\nSemi-synthetic on {bgname} background: M = {s['m']}, {s['test_subjects']} test subjects x "
+                f"{s['eval_trials_per_subject_snr']} trials per SNR; accuracy / ITR (bits/min, gaze shift "
+                f"{s['gaze_shift_s']:g} s); token decoder: {s['token_decoder']}"
+            )
             for snr in s["snrs_db"]:
                 out.append(f"  SNR {snr:g} dB   " + " ".join(f"{d:>17}" for d in decs))
                 for w in sorted({c["window_s"] for c in s["cells"]}):
                     parts = []
                     for d in decs:
-                        c = next((c for c in s["cells"] if c["background"] == bgname and c["decoder"] == d
-                                  and c["window_s"] == w and c["snr_db"] == snr), None)
+                        c = next(
+                            (
+                                c
+                                for c in s["cells"]
+                                if c["background"] == bgname
+                                and c["decoder"] == d
+                                and c["window_s"] == w
+                                and c["snr_db"] == snr
+                            ),
+                            None,
+                        )
                         parts.append(f"{c['accuracy']:7.3f} / {c['itr_bits_min']:6.1f}" if c else f"{'n/a':>17}")
                     out.append(f"  {w:5.2f} s      " + " ".join(f"{p:>17}" for p in parts))
     return "\n".join(out)
@@ -328,13 +439,16 @@ def plot(res: dict, path: Path) -> None:
     s, r = res.get("semi"), res.get("real")
     n_snr = len(s["snrs_db"]) if s else 0
     bgs = s["backgrounds"] if s else []
-    fig, axes = plt.subplots(max(2, 2 * len(bgs)), n_snr + 1, figsize=(4 * (n_snr + 1), 3.3 * max(2, 2 * len(bgs))),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        max(2, 2 * len(bgs)), n_snr + 1, figsize=(4 * (n_snr + 1), 3.3 * max(2, 2 * len(bgs))), squeeze=False
+    )
     if r:
         ax = axes[0, 0]
         ax.plot([x["window_s"] for x in r["rows"]], [x["accuracy"] for x in r["rows"]], "o-", label="FBCCA (streaming)")
         ax.axhline(r["chance"], color="gray", ls=":", label="chance")
-        ax.set(title=f"real SSVEP ({Path(r['recording']).name})", xlabel="window (s)", ylabel="accuracy", ylim=(0, 1.02))
+        ax.set(
+            title=f"real SSVEP ({Path(r['recording']).name})", xlabel="window (s)", ylabel="accuracy", ylim=(0, 1.02)
+        )
         ax.legend(fontsize=8)
         ax = axes[1, 0]
         ax.plot([x["window_s"] for x in r["rows"]], [x["itr_bits_min"] for x in r["rows"]], "o-")
@@ -343,16 +457,21 @@ def plot(res: dict, path: Path) -> None:
         axes[k, 0].axis("off")
     styles = {"fbcca": "o-", "dnn": "s-", "dnn-global": "s:", "token": "^-"}
     for b, bgname in enumerate(bgs):
+        assert s is not None  # bgs is empty without the semi-synthetic part
         for j, snr in enumerate(s["snrs_db"], start=1):
             acc_ax, itr_ax = axes[2 * b, j], axes[2 * b + 1, j]
             for d, st in styles.items():
-                cs = sorted((c for c in s["cells"] if c["background"] == bgname and c["decoder"] == d
-                             and c["snr_db"] == snr), key=lambda c: c["window_s"])
+                cs = sorted(
+                    (c for c in s["cells"] if c["background"] == bgname and c["decoder"] == d and c["snr_db"] == snr),
+                    key=lambda c: c["window_s"],
+                )
                 if cs:
                     acc_ax.plot([c["window_s"] for c in cs], [c["accuracy"] for c in cs], st, label=d)
                     itr_ax.plot([c["window_s"] for c in cs], [c["itr_bits_min"] for c in cs], st, label=d)
             acc_ax.axhline(1 / s["m"], color="gray", ls=":")
-            acc_ax.set(title=f"{bgname}: M={s['m']}, SNR {snr:g} dB", xlabel="window (s)", ylabel="accuracy", ylim=(0, 1.02))
+            acc_ax.set(
+                title=f"{bgname}: M={s['m']}, SNR {snr:g} dB", xlabel="window (s)", ylabel="accuracy", ylim=(0, 1.02)
+            )
             itr_ax.set(xlabel="window (s)", ylabel="ITR (bits/min)")
             acc_ax.legend(fontsize=7)
     fig.tight_layout()
@@ -361,24 +480,44 @@ def plot(res: dict, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="wavegraph bench bci", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="wavegraph bench bci", description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--json", type=Path, default=None, help="write every figure here")
     ap.add_argument("--png", type=Path, default=Path("bench_bci.png"), help="plot (default bench_bci.png)")
-    ap.add_argument("--data", default=None, help="real-SSVEP part on this MNE-readable recording with markers "
-                                                 "(marker text = frequency in Hz); default: ssvepy's example epochs")
-    ap.add_argument("--freqs", nargs="+", type=float, default=None,
-                    help="candidate frequencies for the real part (default: 6, 6.67, 7.5, 8.57, 10 for ssvepy; "
-                         "with --data, the frequencies its markers name)")
+    ap.add_argument(
+        "--data",
+        default=None,
+        help="real-SSVEP part on this MNE-readable recording with markers "
+        "(marker text = frequency in Hz); default: ssvepy's example epochs",
+    )
+    ap.add_argument(
+        "--freqs",
+        nargs="+",
+        type=float,
+        default=None,
+        help="candidate frequencies for the real part (default: 6, 6.67, 7.5, 8.57, 10 for ssvepy; "
+        "with --data, the frequencies its markers name)",
+    )
     ap.add_argument("--line", type=float, default=50.0, help="mains frequency notched before decoding (default 50)")
     ap.add_argument("--only", choices=("real", "semi"), default=None, help="run one part")
     ap.add_argument("--subjects", type=int, default=3, help="semi-synthetic test subjects (default 3)")
     ap.add_argument("--windows", nargs="+", type=float, default=SEMI_WINDOWS)
     ap.add_argument("--snrs", nargs="+", type=float, default=SEMI_SNRS)
     ap.add_argument("--ft-epochs", type=int, default=30, help="DNN fine-tuning epochs per subject (default 30)")
-    ap.add_argument("--backgrounds", nargs="+", default=list(sim.BACKGROUNDS), choices=sim.BACKGROUNDS,
-                    help="semi-synthetic backgrounds (default both)")
-    ap.add_argument("--jitter", nargs=2, type=float, default=list(sim.JITTER), metavar=("LATENCY_S", "PHASE_RAD"),
-                    help=f"per-trial response jitter SDs of the test trials (default {sim.JITTER[0]:g} {sim.JITTER[1]:g})")
+    ap.add_argument(
+        "--backgrounds",
+        nargs="+",
+        default=list(sim.BACKGROUNDS),
+        choices=sim.BACKGROUNDS,
+        help="semi-synthetic backgrounds (default both)",
+    )
+    ap.add_argument(
+        "--jitter",
+        nargs=2,
+        type=float,
+        default=list(sim.JITTER),
+        metavar=("LATENCY_S", "PHASE_RAD"),
+        help=f"per-trial response jitter SDs of the test trials (default {sim.JITTER[0]:g} {sim.JITTER[1]:g})",
+    )
     ap.add_argument("--token-decoder", default="wavegraph.models.token_decoder:TokenDecoder", help="module:Class")
     ap.add_argument("--no-token", action="store_true", help="skip the token decoder")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
@@ -395,13 +534,23 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {e}", file=sys.stderr)
             return 2
     if args.only in (None, "semi") and not args.data:
+
         def progress(partial):  # a long run leaves every finished window in --json as it goes
             if args.json:
-                args.json.write_text(json.dumps({**res, "semi": partial, "partial": True}, indent=1, default=float) + "\n")
+                args.json.write_text(
+                    json.dumps({**res, "semi": partial, "partial": True}, indent=1, default=float) + "\n"
+                )
 
-        res["semi"] = semi_synthetic(args.windows, args.snrs, args.subjects, ft_epochs=args.ft_epochs,
-                                     token_decoder=None if args.no_token else args.token_decoder,
-                                     backgrounds=args.backgrounds, jitter=tuple(args.jitter), progress=progress)
+        res["semi"] = semi_synthetic(
+            args.windows,
+            args.snrs,
+            args.subjects,
+            ft_epochs=args.ft_epochs,
+            token_decoder=None if args.no_token else args.token_decoder,
+            backgrounds=args.backgrounds,
+            jitter=tuple(args.jitter),
+            progress=progress,
+        )
     res["seconds"] = round(time.perf_counter() - t0, 1)
     print(tables(res))
     plot(res, args.png)

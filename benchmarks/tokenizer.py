@@ -20,6 +20,7 @@ Report: codebook usage on the training and held-out data (perplexity of the toke
 used), reconstruction NMSE of the log spectrum on the held-out recording (error energy / energy around the training
 mean spectrum; 1.0 = predicting the mean spectrum) for unmasked input, and tokens per second of the streaming path.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,7 +32,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from wavegraph.models.eeg_tokenizer import EEGTokenizer, TokenizerConfig, frame_windows, log_spectrum
 from wavegraph.pipeline.datasets import fetch, read_opensignals
 
@@ -61,7 +61,7 @@ def recordings(held_out: bool = False) -> list[tuple[str, np.ndarray]]:
     import mne
 
     raw = mne.io.read_raw_edf(fetch("eegmmidb-s001r02"), preload=True, verbose="error")
-    out = [("eegmmidb-s001r02", prepare(raw.get_data(), raw.info["sfreq"]))]
+    out = [("eegmmidb-s001r02", prepare(np.asarray(raw.get_data()), raw.info["sfreq"]))]
     ep = mne.read_epochs(fetch("ssvepy-epochs"), preload=True, verbose="error").pick("eeg")
     x = ep.get_data()  # (epochs, channels, samples): each epoch is its own stream
     out.append(("ssvepy-epochs", prepare(x.reshape(-1, x.shape[-1]), ep.info["sfreq"])))
@@ -76,7 +76,7 @@ def windows_of(x: np.ndarray, cfg: TokenizerConfig) -> torch.Tensor:
     t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
     n_frames = t.shape[1] // cfg.hop
     hist = torch.zeros(t.shape[0], cfg.history, dtype=torch.float64)
-    out = [frame_windows(torch.cat([hist, t], 1)[i: i + 8], cfg, n_frames, t.shape[1]) for i in range(0, len(t), 8)]
+    out = [frame_windows(torch.cat([hist, t], 1)[i : i + 8], cfg, n_frames, t.shape[1]) for i in range(0, len(t), 8)]
     return torch.cat(out)
 
 
@@ -110,13 +110,18 @@ def usage(tokens: torch.Tensor, n_codes: int) -> dict:
     counts = torch.bincount(tokens.reshape(-1), minlength=n_codes).double()
     p = counts / counts.sum()
     nz = p[p > 0]
-    return {"perplexity": float(torch.exp(-(nz * nz.log()).sum())), "codes_used": int((counts > 0).sum()),
-            "share_used": float((counts > 0).double().mean()), "n_tokens": int(counts.sum())}
+    return {
+        "perplexity": float(torch.exp(-(nz * nz.log()).sum())),
+        "codes_used": int((counts > 0).sum()),
+        "share_used": float((counts > 0).double().mean()),
+        "n_tokens": int(counts.sum()),
+    }
 
 
 @torch.no_grad()
-def evaluate(model: EEGTokenizer, train_wins: list[torch.Tensor], held: list, stream_x: np.ndarray,
-             crop: int = 16) -> dict:
+def evaluate(
+    model: EEGTokenizer, train_wins: list[torch.Tensor], held: list, stream_x: np.ndarray, crop: int = 16
+) -> dict:
     """Codebook usage (training and held-out frames), held-out reconstruction NMSE, tokens per second (streaming
     `stream_x`, channels on the batch axis). `train_wins`: windows_of() of the training signals."""
     model.eval()
@@ -124,8 +129,8 @@ def evaluate(model: EEGTokenizer, train_wins: list[torch.Tensor], held: list, st
     tokens, specs = [], []
     for w in train_wins:
         for i in range(0, len(w), 256):
-            tokens.append(model.encode_windows(w[i: i + 256].double())["tokens"].reshape(-1))
-            specs.append(log_spectrum(w[i: i + 256].double(), cfg).reshape(-1, cfg.n_bins))
+            tokens.append(model.encode_windows(w[i : i + 256].double())["tokens"].reshape(-1))
+            specs.append(log_spectrum(w[i : i + 256].double(), cfg).reshape(-1, cfg.n_bins))
     mean_spec = torch.cat(specs).mean(0)
     report = {"train_usage": usage(torch.cat(tokens), cfg.codebook_size)}
     name, x = held[0]
@@ -133,15 +138,20 @@ def evaluate(model: EEGTokenizer, train_wins: list[torch.Tensor], held: list, st
     out = model.encode_windows(wins)
     target = log_spectrum(wins, cfg)
     q = out["embeddings"]  # decoded in segments of the training crop length, as the decoder was trained
-    recon = torch.cat([model.decode(q[:, i: i + crop]) for i in range(0, q.shape[1], crop)], 1)
+    recon = torch.cat([model.decode(q[:, i : i + crop]) for i in range(0, q.shape[1], crop)], 1)
     err = (recon - target).pow(2).mean()
     base = (target - mean_spec).pow(2).mean()  # predicting the training data's mean spectrum
     own = (target - target.mean((0, 1))).pow(2).mean()  # predicting the held-out recording's own mean spectrum
-    report["held_out"] = {"recording": name, "frames": int(target.shape[0] * target.shape[1]),
-                          "recon_mse": float(err), "train_mean_spectrum_mse": float(base),
-                          "own_mean_spectrum_mse": float(own), "recon_nmse": float(err / base),
-                          "recon_nmse_own_mean": float(err / own),
-                          "usage": usage(out["tokens"], cfg.codebook_size)}
+    report["held_out"] = {
+        "recording": name,
+        "frames": int(target.shape[0] * target.shape[1]),
+        "recon_mse": float(err),
+        "train_mean_spectrum_mse": float(base),
+        "own_mean_spectrum_mse": float(own),
+        "recon_nmse": float(err / base),
+        "recon_nmse_own_mean": float(err / own),
+        "usage": usage(out["tokens"], cfg.codebook_size),
+    }
     report["tokens_per_s"] = throughput(model, stream_x)
     return report
 
@@ -156,12 +166,19 @@ def throughput(model: EEGTokenizer, x: np.ndarray, chunk_s: float = 0.1) -> dict
     n_tok = 0
     start = time.perf_counter()
     for i in range(0, t.shape[1], step):
-        out, state = model.stream_encode(t[:, i: i + step], state)
+        out, state = model.stream_encode(t[:, i : i + step], state)
         n_tok += out["tokens"].numel()
     wall = time.perf_counter() - start
     seconds = t.shape[1] / cfg.rate
-    return {"channels": int(t.shape[0]), "signal_s": seconds, "wall_s": wall, "tokens": n_tok,
-            "tokens_per_s": n_tok / wall, "x_real_time": seconds / wall, "threads": torch.get_num_threads()}
+    return {
+        "channels": int(t.shape[0]),
+        "signal_s": seconds,
+        "wall_s": wall,
+        "tokens": n_tok,
+        "tokens_per_s": n_tok / wall,
+        "x_real_time": seconds / wall,
+        "threads": torch.get_num_threads(),
+    }
 
 
 def save(model: EEGTokenizer, path: Path) -> None:
@@ -171,7 +188,7 @@ def save(model: EEGTokenizer, path: Path) -> None:
 
 
 def train_main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="wavegraph train tokenizer", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="wavegraph train tokenizer", description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--steps", type=int, default=1200)
     ap.add_argument("--batch", type=int, default=48, help="crops per step")
     ap.add_argument("--frames", type=int, default=16, help="frames per crop (0.5 s each)")
@@ -190,14 +207,18 @@ def train_main(argv: list[str]) -> int:
     train, held = recordings(), recordings(held_out=True)
     wins = [windows_of(x, cfg).float() for _, x in train]
     pool = torch.cat([w.reshape(-1, cfg.n_fft) for w in wins])
-    print(f"data: {sum(w.shape[0] * w.shape[1] for w in wins)} training frames from "
-          f"{sum(w.shape[0] for w in wins)} signals, held out {held[0][0]} ({held[0][1].shape}); "
-          f"{time.time() - t0:.0f} s", flush=True)
+    print(
+        f"data: {sum(w.shape[0] * w.shape[1] for w in wins)} training frames from "
+        f"{sum(w.shape[0] for w in wins)} signals, held out {held[0][0]} ({held[0][1].shape}); "
+        f"{time.time() - t0:.0f} s",
+        flush=True,
+    )
     # crops: (signal index, first frame) of every full crop
     warm = cfg.context - 1
     span = args.frames + warm
-    starts = [[(k, i, f) for i in range(w.shape[0]) for f in range(0, w.shape[1] - span + 1, 2)]
-              for k, w in enumerate(wins)]
+    starts = [
+        [(k, i, f) for i in range(w.shape[0]) for f in range(0, w.shape[1] - span + 1, 2)] for k, w in enumerate(wins)
+    ]
     # recordings drawn with probability ~ sqrt(their crops), so the small 1-2 channel ones are not drowned out
     rec_p = torch.tensor([math.sqrt(len(c)) for c in starts], dtype=torch.float64)
     # initialise the codebook on latents of the untrained encoder (k-means++-free: random distinct frames)
@@ -214,7 +235,7 @@ def train_main(argv: list[str]) -> int:
     for step in range(args.steps):
         recs = torch.multinomial(rec_p, args.batch, replacement=True, generator=gen).tolist()
         crops = [starts[r][int(torch.randint(len(starts[r]), (1,), generator=gen))] for r in recs]
-        batch = torch.stack([wins[k][i, f: f + span] for k, i, f in crops])
+        batch = torch.stack([wins[k][i, f : f + span] for k, i, f in crops])
         loss, info = train_step(model, batch.double(), gen)
         opt.zero_grad()
         loss.backward()
@@ -227,13 +248,22 @@ def train_main(argv: list[str]) -> int:
             model.train()
         if step % 50 == 0 or step == args.steps - 1:
             u = usage(info["tokens"], cfg.codebook_size)
-            print(f"step {step:5d}  loss {info['loss']:.4f}  recon {info['recon']:.4f}  masked {info['masked']:.4f}"
-                  f"  batch codes {u['codes_used']}  {time.time() - t_train:.0f} s", flush=True)
+            print(
+                f"step {step:5d}  loss {info['loss']:.4f}  recon {info['recon']:.4f}  masked {info['masked']:.4f}"
+                f"  batch codes {u['codes_used']}  {time.time() - t_train:.0f} s",
+                flush=True,
+            )
     model.eval()
     report = evaluate(model, wins, held, train[0][1], args.frames)
-    report["train"] = {"steps": args.steps, "batch": args.batch, "frames": args.frames, "lr": args.lr,
-                       "seed": args.seed, "wall_s": time.time() - t_train,
-                       "command": "wavegraph train tokenizer " + " ".join(argv)}
+    report["train"] = {
+        "steps": args.steps,
+        "batch": args.batch,
+        "frames": args.frames,
+        "lr": args.lr,
+        "seed": args.seed,
+        "wall_s": time.time() - t_train,
+        "command": "wavegraph train tokenizer " + " ".join(argv),
+    }
     save(model, args.out)
     print(json.dumps(report, indent=2))
     if args.report:
@@ -252,6 +282,7 @@ def bench_main(argv: list[str]) -> int:
     from wavegraph.models import checkpoint
 
     model = checkpoint.load(args.weights)
+    assert isinstance(model, EEGTokenizer), f"{args.weights} is not an EEGTokenizer checkpoint"
     train = recordings()
     report = evaluate(model, [windows_of(x, model.cfg) for _, x in train], recordings(held_out=True), train[0][1])
     print(json.dumps(report, indent=2))

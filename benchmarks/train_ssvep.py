@@ -20,6 +20,7 @@ DNN is trained from scratch. Fine-tuning keeps the global conv layers and starts
 not in stage 1; ``--keep-head`` keeps the global one). The checkpoint (safetensors + JSON) is what ``ssvep_decoder`` loads with
 ``method: dnn, checkpoint: PATH``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,6 +28,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -41,8 +43,10 @@ def global_path(window: float, m: int = 40) -> Path:
 
 # --- stage 1: semi-synthetic global models -----------------------------------------------------------
 
-def global_training_set(window: float, n_subjects: int = 10, n_blocks: int = 3, m: int = 40, seed: int = 0,
-                        raw: bool = False):
+
+def global_training_set(
+    window: float, n_subjects: int = 10, n_blocks: int = 3, m: int = 40, seed: int = 0, raw: bool = False
+):
     """Filtered training windows (n, 3, C, T) and labels from the `train` background segment
     (raw: the unfiltered windows (n, C, T) of the same trials, for decoders that filter for themselves)."""
     from wavegraph.models.ssvep import design_bank, fbcca_bands
@@ -54,8 +58,17 @@ def global_training_set(window: float, n_subjects: int = 10, n_blocks: int = 3, 
     sos = design_bank(fbcca_bands(bg.rate, 3), bg.rate)
     xs, ys = [], []
     for s in range(n_subjects):
-        x, y, _ = sim.trials(bg, "train", sim.make_subject(seed * 1000 + s), freqs, phases, n_blocks,
-                             GLOBAL_SNRS, window, seed=seed * 1000 + s)
+        x, y, _ = sim.trials(
+            bg,
+            "train",
+            sim.make_subject(seed * 1000 + s),
+            freqs,
+            phases,
+            n_blocks,
+            GLOBAL_SNRS,
+            window,
+            seed=seed * 1000 + s,
+        )
         xs.append(sim.window(x if raw else sim.filtered(x, sos), bg.rate, window))
         ys.append(y)
     return bg, freqs, np.concatenate(xs), np.concatenate(ys)
@@ -68,25 +81,51 @@ def train_global(window: float, epochs: int, seed: int = 0, lr: float = 3e-3, ou
     from . import ssvep_sim as sim
 
     bg, freqs, x, y = global_training_set(window, seed=seed)
-    cfg = dnn.SSVEPDNNConfig(bg.rate, sim.CHANNELS, list(freqs), int(round(window * bg.rate)), delay=sim.DELAY_S,
-                             p2=0.5)
+    cfg = dnn.SSVEPDNNConfig(
+        bg.rate, sim.CHANNELS, list(freqs), int(round(window * bg.rate)), delay=sim.DELAY_S, p2=0.5
+    )
     torch.manual_seed(seed)
     model = dnn.SSVEPDNN(cfg)
     t0 = time.time()
-    losses = dnn.fit(model, x, y, epochs, lr=lr, seed=seed,
-                     log=lambda e, loss: log(f"  window {window:g} s epoch {e + 1}/{epochs} loss {loss:.3f} ({time.time() - t0:.0f} s)")
-                     if (e + 1) % 10 == 0 or e == 0 else None)
+    losses = dnn.fit(
+        model,
+        x,
+        y,
+        epochs,
+        lr=lr,
+        seed=seed,
+        log=lambda e, loss: (
+            log(f"  window {window:g} s epoch {e + 1}/{epochs} loss {loss:.3f} ({time.time() - t0:.0f} s)")
+            if (e + 1) % 10 == 0 or e == 0
+            else None
+        ),
+    )
     out = out or global_path(window, len(freqs))
-    dnn.save(model, out, half=True, extra={
-        "stage": "global", "data": "semi-synthetic: EEGMMIDB S001R02 0-36 s + simulated SSVEP (benchmarks/ssvep_sim.py)",
-        "subjects": 10, "blocks": 3, "snr_db": list(GLOBAL_SNRS), "epochs": epochs, "lr": lr, "seed": seed,
-        "final_loss": round(losses[-1], 4), "trials": int(len(y)), "train_seconds": round(time.time() - t0, 1),
-        "command": f"wavegraph train ssvep --global --windows {window:g} --epochs {epochs} --seed {seed} --threads 1"})
+    dnn.save(
+        model,
+        out,
+        half=True,
+        extra={
+            "stage": "global",
+            "data": "semi-synthetic: EEGMMIDB S001R02 0-36 s + simulated SSVEP (benchmarks/ssvep_sim.py)",
+            "subjects": 10,
+            "blocks": 3,
+            "snr_db": list(GLOBAL_SNRS),
+            "epochs": epochs,
+            "lr": lr,
+            "seed": seed,
+            "final_loss": round(losses[-1], 4),
+            "trials": int(len(y)),
+            "train_seconds": round(time.time() - t0, 1),
+            "command": f"wavegraph train ssvep --global --windows {window:g} --epochs {epochs} --seed {seed} --threads 1",
+        },
+    )
     log(f"wrote {out} (loss {losses[-1]:.3f}, {time.time() - t0:.0f} s)")
     return model
 
 
 # --- stage 2: a recorded calibration run -------------------------------------------------------------
+
 
 def _freq_of(desc: str, mapping: dict[str, float]) -> float | None:
     if desc in mapping:
@@ -95,8 +134,18 @@ def _freq_of(desc: str, mapping: dict[str, float]) -> float | None:
     return float(m.group(1)) if m else None
 
 
-def recording_trials(path, freqs, channels, window: float, delay: float, step: float | None, rate: float | None,
-                     mapping: dict[str, float], n_bands: int = 3, pre: float = 1.0):
+def recording_trials(
+    path,
+    freqs,
+    channels,
+    window: float,
+    delay: float,
+    step: float | None,
+    rate: float | None,
+    mapping: dict[str, float],
+    n_bands: int = 3,
+    pre: float = 1.0,
+):
     """From a recording: filtered windows (n, bands, C, T), labels (n,), marker id per window, rate, channels.
 
     As ssvep_trial_decoder does live: for a marker at sample s, the window starts at s + delay (then every
@@ -109,7 +158,7 @@ def recording_trials(path, freqs, channels, window: float, delay: float, step: f
     is_epochs = path.endswith(("-epo.fif", "_epo.fif", "-epo.fif.gz"))
     inst = mne.read_epochs(path, verbose="error") if is_epochs else mne.io.read_raw(path, preload=True, verbose="error")
     if rate is not None and abs(inst.info["sfreq"] - rate) > 1e-9:
-        inst = inst.resample(rate, verbose="error")
+        inst.resample(rate, verbose="error")  # in place (it returns the same object)
     fs = float(inst.info["sfreq"])
     if channels is None:
         eeg = [inst.ch_names[i] for i in mne.pick_types(inst.info, eeg=True)]
@@ -124,20 +173,25 @@ def recording_trials(path, freqs, channels, window: float, delay: float, step: f
     n_step = max(1, int(round(step * fs))) if step else None
     segments = []  # (data (C, n), [(marker sample, duration samples, freq)])
     if is_epochs:
+        assert isinstance(inst, mne.BaseEpochs)
         inv = {v: k for k, v in inst.event_id.items()}
         onset = int(round(-inst.tmin * fs))
-        for e, code in zip(inst.get_data(picks=channels), inst.events[:, 2]):
+        picked = inst.get_data(picks=channels)  # pyright: ignore[reportArgumentType]  # mne accepts a list of names; its annotation omits it
+        for e, code in zip(picked, inst.events[:, 2]):
             desc = inv.get(code, str(code))
             f = mapping.get(desc, mapping.get(str(code), _freq_of(desc, {})))
             if f is not None:
                 segments.append((e, [(onset, e.shape[-1] - onset, f)]))
     else:
+        assert isinstance(inst, mne.io.BaseRaw)
         marks = []
-        for a in inst.annotations:
-            f = _freq_of(a["description"], mapping)
+        for item in inst.annotations:
+            # mne yields each annotation as an OrderedDict but types it as a union with Annotations
+            ann: dict[str, Any] = item  # pyright: ignore[reportAssignmentType]
+            f = _freq_of(ann["description"], mapping)
             if f is not None:
-                marks.append((int(round((a["onset"] - inst.first_time) * fs)), int(round(a["duration"] * fs)), f))
-        segments.append((inst.get_data(picks=channels), marks))
+                marks.append((int(round((ann["onset"] - inst.first_time) * fs)), int(round(ann["duration"] * fs)), f))
+        segments.append((inst.get_data(picks=channels), marks))  # pyright: ignore[reportArgumentType]  # mne accepts a list of names; its annotation omits it
     xs, ys, trial = [], [], []
     k = 0
     for data, marks in segments:
@@ -149,14 +203,16 @@ def recording_trials(path, freqs, channels, window: float, delay: float, step: f
             last = start + max(dur, n_delay + n_win) if n_step else a + n_win  # one window unless stepping
             while a + n_win <= min(last, data.shape[-1]):
                 lo = max(0, start - n_pre)
-                xs.append(_bank(data[:, lo:a + n_win], sos)[..., -n_win:])
+                xs.append(_bank(data[:, lo : a + n_win], sos)[..., -n_win:])
                 ys.append(label)
                 trial.append(k)
                 a += n_step or n_win
             k += 1
     if not xs:
-        raise ValueError(f"no marker in {path} names one of the frequencies {list(freqs)}; "
-                         "use markers like '7.5' or map them with --marker LABEL=FREQ")
+        raise ValueError(
+            f"no marker in {path} names one of the frequencies {list(freqs)}; "
+            "use markers like '7.5' or map them with --marker LABEL=FREQ"
+        )
     return np.stack(xs), np.asarray(ys), np.asarray(trial), fs, list(channels)
 
 
@@ -186,15 +242,19 @@ def train_recording(args) -> int:
         c = init.cfg
         if c.freqs != freqs or abs(c.n_samples / c.rate - args.window) > 0.5 / c.rate:
             if args.init:
-                print(f"error: {init_path} was trained for freqs {c.freqs} and a {c.n_samples / c.rate:g} s window; "
-                      "train from scratch with --no-init", file=sys.stderr)
+                print(
+                    f"error: {init_path} was trained for freqs {c.freqs} and a {c.n_samples / c.rate:g} s window; "
+                    "train from scratch with --no-init",
+                    file=sys.stderr,
+                )
                 return 2
             init = None
     rate = init.cfg.rate if init is not None else None
     channels = args.channels or (init.cfg.channels if init is not None else None)
     try:
-        x, y, trial, fs, channels = recording_trials(args.recording, freqs, channels, args.window, args.delay,
-                                                     args.step, rate, mapping, pre=args.pre)
+        x, y, trial, fs, channels = recording_trials(
+            args.recording, freqs, channels, args.window, args.delay, args.step, rate, mapping, pre=args.pre
+        )
     except (ValueError, FileNotFoundError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -208,8 +268,9 @@ def train_recording(args) -> int:
 
     torch.manual_seed(args.seed)
     if init is not None:
-        model = dnn.fine_tune(init, x[~test], y[~test], args.epochs, lr=args.lr, seed=args.seed,
-                              new_head=not args.keep_head)
+        model = dnn.fine_tune(
+            init, x[~test], y[~test], args.epochs, lr=args.lr, seed=args.seed, new_head=not args.keep_head
+        )
         stage = f"fine-tuned from {init_path}" + ("" if args.keep_head else " (conv layers; new FC head)")
     else:
         cfg = dnn.SSVEPDNNConfig(fs, channels, freqs, x.shape[-1], delay=args.delay, p2=0.5)
@@ -218,28 +279,49 @@ def train_recording(args) -> int:
         stage = "trained from scratch"
     acc = float((dnn.predict_proba(model, x[test]).argmax(1) == y[test]).mean()) if test.any() else float("nan")
     out = Path(args.out)
-    dnn.save(model, out, extra={"stage": stage, "recording": str(args.recording), "windows": int((~test).sum()),
-                                "held_out_windows": int(test.sum()), "held_out_accuracy": acc, "epochs": args.epochs})
-    print(f"{stage} on {(~test).sum()} windows ({len(trials) - len(held)} markers) from {args.recording}; "
-          f"held-out accuracy {acc:.3f} on {test.sum()} windows ({len(held)} markers); wrote {out}")
+    dnn.save(
+        model,
+        out,
+        extra={
+            "stage": stage,
+            "recording": str(args.recording),
+            "windows": int((~test).sum()),
+            "held_out_windows": int(test.sum()),
+            "held_out_accuracy": acc,
+            "epochs": args.epochs,
+        },
+    )
+    print(
+        f"{stage} on {(~test).sum()} windows ({len(trials) - len(held)} markers) from {args.recording}; "
+        f"held-out accuracy {acc:.3f} on {test.sum()} windows ({len(held)} markers); wrote {out}"
+    )
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="wavegraph train ssvep", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="wavegraph train ssvep", description=(__doc__ or "").split("\n")[0])
     ap.add_argument("recording", nargs="?", help="calibration run (MNE-readable, with markers)")
     ap.add_argument("--freqs", nargs="+", type=float, help="stimulus frequencies, Hz (the model's classes, in order)")
     ap.add_argument("--window", type=float, default=1.0, help="window length, s (default 1.0)")
     ap.add_argument("--delay", type=float, default=0.14, help="window start after the marker, s (default 0.14)")
-    ap.add_argument("--step", type=float, default=None,
-                    help="more windows per marker, every STEP s while it lasts (default: one, stimulus-locked)")
+    ap.add_argument(
+        "--step",
+        type=float,
+        default=None,
+        help="more windows per marker, every STEP s while it lasts (default: one, stimulus-locked)",
+    )
     ap.add_argument("--pre", type=float, default=1.0, help="filter pre-roll before each marker, s (default 1.0)")
-    ap.add_argument("--channels", nargs="+", default=None, help="channels (default: the global model's, else occipital)")
+    ap.add_argument(
+        "--channels", nargs="+", default=None, help="channels (default: the global model's, else occipital)"
+    )
     ap.add_argument("--marker", action="append", default=[], metavar="LABEL=FREQ", help="map a marker/event code to Hz")
     ap.add_argument("--init", default=None, help="global checkpoint to fine-tune (default: the shipped one if it fits)")
     ap.add_argument("--no-init", action="store_true", help="train from scratch")
-    ap.add_argument("--keep-head", action="store_true",
-                    help="fine-tune the global FC layer too (default: a new FC head; the user was not in stage 1)")
+    ap.add_argument(
+        "--keep-head",
+        action="store_true",
+        help="fine-tune the global FC layer too (default: a new FC head; the user was not in stage 1)",
+    )
     ap.add_argument("--epochs", type=int, default=None, help="default 25 (global), 40 (recording)")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--out", default="ssvep_dnn.safetensors")

@@ -1,4 +1,5 @@
 """`wavegraph bench bci --data FILE`: the real-SSVEP part on a recording with frequency markers."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,9 @@ def test_bench_bci_data_file_gives_table_png_and_json(tmp_path, capsys):
     except DatasetError as e:
         pytest.skip(f"data set unavailable: {e}")
     raw.save(tmp_path / "run_raw.fif", verbose="error")
-    rc = main(["--data", str(tmp_path / "run_raw.fif"), "--json", str(tmp_path / "r.json"),
-               "--png", str(tmp_path / "r.png")])
+    rc = main(
+        ["--data", str(tmp_path / "run_raw.fif"), "--json", str(tmp_path / "r.json"), "--png", str(tmp_path / "r.png")]
+    )
     assert rc == 0 and (tmp_path / "r.png").stat().st_size > 1000
     res = json.loads((tmp_path / "r.json").read_text())
     real = res["real"]
