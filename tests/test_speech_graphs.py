@@ -2,6 +2,7 @@
 (output aligned with the input: same length, same time base, correlation peak at lag 0) and
 configs/speech_enhance.yaml live on the JACK dummy device at 1x (fed speech by a second JACK client; output
 length, no xruns, end-to-end latency measured beside the declared one); `wavegraph bench enhance --clean`."""
+
 import json
 import subprocess
 import sys
@@ -13,6 +14,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 from test_live_audio import jack  # noqa: F401 — the private JACK dummy server fixture
+from wavegraph.nodes.dsp.spectral import Align
+from wavegraph.nodes.io.audio import AudioOutput
+from wavegraph.nodes.io.recorder import Recorder
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.config import load_config
 from wavegraph.pipeline.graph import build_graph, describe
@@ -66,20 +70,27 @@ def si_sdr(ref, est):
 
 # --- the file graph -----------------------------------------------------------------------------------------
 
+
 def test_file_graph_output_is_aligned_with_the_input(tmp_path):
     noisy, clean = noisy_wav(tmp_path / "noisy.wav")
     out = tmp_path / "enhanced.flac"
-    config = load_config(ROOT / "configs" / "speech_enhance_file.yaml",
-                         [f"src.path={tmp_path / 'noisy.wav'}", f"rec.path={out}", f"vad.path={tmp_path / 'vad.csv'}"])
+    config = load_config(
+        ROOT / "configs" / "speech_enhance_file.yaml",
+        [f"src.path={tmp_path / 'noisy.wav'}", f"rec.path={out}", f"vad.path={tmp_path / 'vad.csv'}"],
+    )
     graph = build_graph(config)
-    assert "align" in describe(graph) and graph.nodes["align"]._d == graph.nodes["enhancer"].latency_samples
-    result = run_graph(graph, in_process=True)  # as fast as possible (tests/test_speech_spectral.py runs align across processes)
+    align, rec = graph.nodes["align"], graph.nodes["rec"]
+    assert isinstance(align, Align) and isinstance(rec, Recorder)
+    assert "align" in describe(graph) and align._d == graph.nodes["enhancer"].latency_samples
+    result = run_graph(
+        graph, in_process=True
+    )  # as fast as possible (tests/test_speech_spectral.py runs align across processes)
     assert result.exit_code == 0, result.failure
     y, rate = sf.read(out, dtype="float32")
     assert rate == SR and y.shape == noisy.shape  # same length
-    assert graph.nodes["rec"]._first_t0 == 0.0  # same time base: the first sample written is stamped 0
+    assert rec._first_t0 == 0.0  # same time base: the first sample written is stamped 0
     lags = np.arange(-400, 401)
-    r = [np.dot(y[max(0, k):len(y) + min(0, k)], clean[max(0, -k):len(clean) - max(0, k)]) for k in lags]
+    r = [np.dot(y[max(0, k) : len(y) + min(0, k)], clean[max(0, -k) : len(clean) - max(0, k)]) for k in lags]
     assert lags[int(np.argmax(r))] == 0  # aligned: the cross-correlation peaks at lag 0
     assert si_sdr(clean, y) > si_sdr(clean, noisy) + 3.0  # and enhanced
     vad = np.loadtxt(tmp_path / "vad.csv", delimiter=",", skiprows=1)
@@ -143,7 +154,7 @@ def _offline_samples(graph, n_in: int) -> int:
     for i, node in enumerate(chain):  # end of stream: each finish() tail goes through the rest
         tail = node.finish()
         chunks = [tail["out"]] if "out" in tail else []
-        for later in chain[i + 1:]:
+        for later in chain[i + 1 :]:
             chunks = [o["out"] for c in chunks for o in [later.process({"in": c})] if "out" in o]
         total += sum(c.data.shape[1] for c in chunks)
     return total
@@ -155,8 +166,13 @@ def test_live_graph_on_jack_at_real_time(jack, tmp_path):  # noqa: F811
     x48 = resample_poly(speech(2.5), 3, 1).astype(np.float32)
     np.save(tmp_path / "speech.npy", x48)
     before = _ports(jack)
-    feeder = subprocess.Popen([sys.executable, "-c", FEEDER, str(tmp_path / "speech.npy"), str(tmp_path / "rec.npy")],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    feeder = subprocess.Popen(
+        [sys.executable, "-c", FEEDER, str(tmp_path / "speech.npy"), str(tmp_path / "rec.npy")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert feeder.stdin is not None and feeder.stdout is not None  # both are pipes
     try:
         assert feeder.stdout.readline().strip() == "ready"
         mine = sorted(_ports(jack) - before)  # the feeder's in_0, in_1, out_0
@@ -178,7 +194,10 @@ def test_live_graph_on_jack_at_real_time(jack, tmp_path):  # noqa: F811
                     _connect(jack, outs[0], feed_in[1])  # the feeder hears the graph's speaker
                     wired.set()
                     time.sleep(0.5)  # connecting ports reorders the JACK graph: its first cycles may xrun
-                    settled.update({(n, k): graph.nodes[n].counters.get(k, 0) for n in ("mic", "speaker") for k in xrun_keys})
+                    settled.update(
+                        {(n, k): graph.nodes[n].counters.get(k, 0) for n in ("mic", "speaker") for k in xrun_keys}
+                    )
+                    assert feeder.stdin is not None
                     feeder.stdin.write("go\n")
                     feeder.stdin.flush()
                     return
@@ -208,22 +227,25 @@ def test_live_graph_on_jack_at_real_time(jack, tmp_path):  # noqa: F811
     at_start = {f"{n}.{k}": v for (n, k), v in settled.items() if v}
     lost = xruns.get("mic.input_overflow", 0)  # blocks the server dropped on the way in
     assert not xruns.get("mic.overflow"), xruns  # the graph kept up with the sound card: its queue never filled
-    assert xruns.get("speaker.underflow", 0) <= lost, \
+    assert xruns.get("speaker.underflow", 0) <= lost, (
         f"the speaker ran dry more often than the server lost input: {xruns} (server: {server_xruns}, start: {at_start})"
+    )
     # output length: the speaker played exactly what the chain makes of 4 s of input (nothing lost or repeated);
     # a server xrun flags a gap, at which the enhancer drops what it held (counted), so then within that much
     expected = _offline_samples(graph, 4 * 48000)
+    speaker = graph.nodes["speaker"]
+    assert isinstance(speaker, AudioOutput)
     if stats["enhancer"]["gaps"] == 0:
-        assert graph.nodes["speaker"].played == expected
+        assert speaker.played == expected
     else:
         dropped = stats["enhancer"]["counters"].get("samples_dropped_at_gap", 0) * 3 + 100 * stats["enhancer"]["gaps"]
-        assert abs(graph.nodes["speaker"].played - expected) <= dropped, (graph.nodes["speaker"].played, expected)
+        assert abs(speaker.played - expected) <= dropped, (speaker.played, expected)
     # end-to-end latency: what the feeder recorded through the graph against what it recorded directly
     rec = np.load(tmp_path / "rec.npy")
     ref, out = rec[:, 0], rec[:, 1]
     start = int(np.argmax(np.abs(ref) > 0.01))
-    seg = ref[start:start + 48000]
-    r = np.correlate(out[start:start + 48000 + 9600], seg, mode="valid")
+    seg = ref[start : start + 48000]
+    r = np.correlate(out[start : start + 48000 + 9600], seg, mode="valid")
     lag = int(np.argmax(r))
     e2e_ms = lag / 48
     assert np.max(r) > 0.3 * np.dot(seg, seg)  # the speech came through (enhanced, not removed)
@@ -231,15 +253,22 @@ def test_live_graph_on_jack_at_real_time(jack, tmp_path):  # noqa: F811
     # at least the enhancer's latency plus the 10 ms input block; at most what the nodes declare (plus what the
     # jitter buffer gains when server xruns delay the input and then deliver it in a burst)
     assert enhancer_ms + 10 <= e2e_ms <= declared_ms + (10 if not xruns else 100), (e2e_ms, declared_ms, xruns)
-    report = {"declared_ms": declared_ms, "xruns_at_startup": at_start, "jack_server_xruns_while_running": xruns,
-              "feeder_saw_xruns": server_xruns, "algorithmic_enhancer_ms": enhancer_ms,
-              "end_to_end_ms": e2e_ms, "enhancer_compute_ms_p50_p99": [v / 1e6 for v in stats["enhancer"]["compute_ns"]]}
+    report = {
+        "declared_ms": declared_ms,
+        "xruns_at_startup": at_start,
+        "jack_server_xruns_while_running": xruns,
+        "feeder_saw_xruns": server_xruns,
+        "algorithmic_enhancer_ms": enhancer_ms,
+        "end_to_end_ms": e2e_ms,
+        "enhancer_compute_ms_p50_p99": [v / 1e6 for v in stats["enhancer"]["compute_ns"]],
+    }
     print("live speech enhancement latency:", json.dumps(report))
     (ROOT / "out").mkdir(exist_ok=True)
     (ROOT / "out" / "speech_live_latency.json").write_text(json.dumps(report, indent=1))
 
 
 # --- the benchmark on any folder ----------------------------------------------------------------------------
+
 
 def test_bench_enhance_runs_on_a_folder_of_clean_speech(tmp_path):
     pytest.importorskip("pesq", reason="pip install 'wavegraph[enhance]' for the benchmark's metrics and peers")
@@ -249,8 +278,24 @@ def test_bench_enhance_runs_on_a_folder_of_clean_speech(tmp_path):
     from wavegraph.benchmarks.enhance import main
 
     out = tmp_path / "bench.json"
-    assert main(["--clean", str(tmp_path / "clean"), "--snrs", "5", "--methods", "noisy", "rnnoise", "--json", str(out),
-                 "--png", str(tmp_path / "q.png")]) == 0
+    assert (
+        main(
+            [
+                "--clean",
+                str(tmp_path / "clean"),
+                "--snrs",
+                "5",
+                "--methods",
+                "noisy",
+                "rnnoise",
+                "--json",
+                str(out),
+                "--png",
+                str(tmp_path / "q.png"),
+            ]
+        )
+        == 0
+    )
     res = json.loads(out.read_text())
     assert (tmp_path / "q.png").stat().st_size > 10000
     rn = res["methods"]["rnnoise"]

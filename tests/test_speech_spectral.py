@@ -1,5 +1,6 @@
 """Spectral building blocks (nodes/dsp/spectral.py): STFT views, apply_mask aligned by time, gain, align;
 a spectral enhancer built in YAML, the same in one process and across processes."""
+
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,9 @@ BINS = N_FFT // 2 + 1
 def stft_frames(x: np.ndarray, dtype="float64"):
     """Whole-signal STFT frames of (channels, n) x, and their spec."""
     node = STFT(n_fft=N_FFT, hop=HOP)
-    spec = node.configure({"in": signal_spec(RATE, [f"m{i}" for i in range(x.shape[0])], "audio", dtype, "a.u.")})["out"]
+    spec = node.configure({"in": signal_spec(RATE, [f"m{i}" for i in range(x.shape[0])], "audio", dtype, "a.u.")})[
+        "out"
+    ]
     z = np.concatenate([node.process({"in": Chunk(x.astype(dtype), 0.0)})["out"].data, node.finish()["out"].data])
     return z, spec
 
@@ -87,6 +90,7 @@ def test_gain_scales_signals_and_spectra(frames):
 
 
 # --- apply_mask ---------------------------------------------------------------------------------------------
+
 
 def _feed(node, z, m, z_sizes, m_sizes, order, z_t0=0.0, m_t0=0.0, rate=RATE / HOP, axis=0):
     """Feed `z` to 'in' and `m` to 'mask' in chunks, interleaved as `order` says ('i'/'m'), then finish."""
@@ -159,8 +163,15 @@ def test_apply_mask_drops_frames_without_a_partner(frames):
     for order in ("i" * 8 + "m" * 8, "m" * 8 + "i" * 8, "im" * 8):
         node = ApplyMask(activation="clip")
         node.configure({"in": spec, "mask": mspec})
-        got, times = _feed(node, z, m, [len(z) // 8 + 1] * 7 + [len(z) - 7 * (len(z) // 8 + 1)],
-                           _sizes(len(m), np.random.default_rng(5), 6), order, m_t0=5 * frame)
+        got, times = _feed(
+            node,
+            z,
+            m,
+            [len(z) // 8 + 1] * 7 + [len(z) - 7 * (len(z) // 8 + 1)],
+            _sizes(len(m), np.random.default_rng(5), 6),
+            order,
+            m_t0=5 * frame,
+        )
         np.testing.assert_array_equal(got, z[5:] * m)
         assert abs(times[0] - 5 * frame) < 1e-12
         assert node.counters == {"unmatched_in": 5}
@@ -188,6 +199,7 @@ def test_apply_mask_on_signals_and_its_errors(frames):
 
 # --- align --------------------------------------------------------------------------------------------------
 
+
 def test_align_removes_the_stft_istft_delay_exactly():
     """stft -> istft returns the input n_fft - hop samples late; align gives back the input, same stamps."""
     x = np.random.default_rng(8).standard_normal((1, 40 * HOP))
@@ -203,8 +215,11 @@ def test_align_removes_the_stft_istft_delay_exactly():
     np.testing.assert_allclose(out, x, atol=1e-12)
     node = Align(delay=delay)
     node.configure({"in": yspec})
-    first = next(o["out"] for o in (node.process({"in": Chunk(y[:, k:k + 100], 5.0 + k / RATE)})
-                                   for k in range(0, y.shape[1], 100)) if o)
+    first = next(
+        o["out"]
+        for o in (node.process({"in": Chunk(y[:, k : k + 100], 5.0 + k / RATE)}) for k in range(0, y.shape[1], 100))
+        if o
+    )
     assert first.t0 == pytest.approx(5.0)  # the source's time base
     delayed = spec.evolve(delay=0.012)
     a = Align()
@@ -217,7 +232,8 @@ def test_align_removes_the_stft_istft_delay_exactly():
 
 # --- in YAML ------------------------------------------------------------------------------------------------
 
-def _graph(tmp_path: Path, processes: bool, model: bool = True) -> dict:
+
+def _graph(tmp_path: Path, processes: bool, model: bool = True) -> tuple[dict, Path]:
     """noise -> stft -> magnitude(log) -> gain -> mamba (random) -> apply_mask(sigmoid) -> istft -> align -> recorder
     (without `model`, the gain's output is the mask: no torch in the workers)."""
     cfg = {
@@ -234,10 +250,14 @@ def _graph(tmp_path: Path, processes: bool, model: bool = True) -> dict:
             {"id": "rec", "type": "recorder", "params": {"path": str(tmp_path / "out.npz")}},
         ],
         "edges": [
-            {"source": "src.out", "target": "stft.in"}, {"source": "stft.out", "target": "mag.in"},
-            {"source": "mag.out", "target": "gain.in"}, {"source": "gain.out", "target": "net.in"},
-            {"source": "net.out", "target": "mask.mask"}, {"source": "stft.out", "target": "mask.in"},
-            {"source": "mask.out", "target": "istft.in"}, {"source": "istft.out", "target": "align.in"},
+            {"source": "src.out", "target": "stft.in"},
+            {"source": "stft.out", "target": "mag.in"},
+            {"source": "mag.out", "target": "gain.in"},
+            {"source": "gain.out", "target": "net.in"},
+            {"source": "net.out", "target": "mask.mask"},
+            {"source": "stft.out", "target": "mask.in"},
+            {"source": "mask.out", "target": "istft.in"},
+            {"source": "istft.out", "target": "align.in"},
             {"source": "align.out", "target": "rec.in"},
         ],
     }
@@ -247,8 +267,11 @@ def _graph(tmp_path: Path, processes: bool, model: bool = True) -> dict:
         cfg["nodes"] = [n for n in cfg["nodes"] if n["id"] != "net"]
         cfg["edges"][3:5] = [{"source": "gain.out", "target": "mask.mask"}]
     if processes:
-        cfg["processes"] = {"front": ["src", "stft"], "net": ["mag", "gain"] + (["net"] if model else []),
-                            "back": ["mask", "istft", "align", "rec"]}
+        cfg["processes"] = {
+            "front": ["src", "stft"],
+            "net": ["mag", "gain"] + (["net"] if model else []),
+            "back": ["mask", "istft", "align", "rec"],
+        }
     path = tmp_path / "g.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return cfg, path
