@@ -32,7 +32,7 @@ its inputs, whose own latency is already counted on that path).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 from pydantic import Field
@@ -66,7 +66,10 @@ def _complex_features(node: Node, in_specs: dict[str, StreamSpec], what: str) ->
     return spec
 
 
-class _Stateless(Node):
+P = TypeVar("P", bound=NodeParams)
+
+
+class _Stateless(Node[P]):
     """A stateless map from each input chunk to one output chunk with the same t0."""
 
     def map(self, x: np.ndarray) -> np.ndarray:
@@ -85,7 +88,7 @@ class MagnitudeParams(NodeParams):
     floor: float = Field(1e-10, gt=0, description="smallest value before the log")
 
 
-class Magnitude(_Stateless):
+class Magnitude(_Stateless[MagnitudeParams]):
     """|z| ** power of a complex features stream (optionally its log10)."""
 
     Params = MagnitudeParams
@@ -106,7 +109,7 @@ class Magnitude(_Stateless):
         return y
 
 
-class Phase(_Stateless):
+class Phase(_Stateless[NodeParams]):
     """angle(z) in radians of a complex features stream."""
 
     def configure(self, in_specs):
@@ -119,7 +122,7 @@ class Phase(_Stateless):
         return np.angle(z).astype(self._dtype, copy=False)
 
 
-class ComplexToReal(_Stateless):
+class ComplexToReal(_Stateless[NodeParams]):
     """Complex (frames, W) -> real (frames, 2W): [real parts, imaginary parts]."""
 
     def configure(self, in_specs):
@@ -134,7 +137,7 @@ class ComplexToReal(_Stateless):
         return np.concatenate([z.real, z.imag], axis=1).astype(self._dtype, copy=False)
 
 
-class RealToComplex(_Stateless):
+class RealToComplex(_Stateless[NodeParams]):
     """Real (frames, 2W) -> complex (frames, W): the inverse of complex_to_real."""
 
     def configure(self, in_specs):
@@ -166,7 +169,7 @@ class GainParams(NodeParams):
     db: float = Field(0.0, description="gain in dB (20 log10 of the amplitude factor)")
 
 
-class Gain(_Stateless):
+class Gain(_Stateless[GainParams]):
     """Multiplies a signal or features stream (real or complex) by 10 ** (db / 20)."""
 
     Params = GainParams

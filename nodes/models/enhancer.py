@@ -64,7 +64,7 @@ class EnhancerParams(NodeParams):
         return self
 
 
-class EnhancerNode(Node):
+class EnhancerNode(Node[EnhancerParams]):
     """Causal speech enhancer, 16 kHz mono in, enhanced audio and per-frame speech probability out."""
 
     Params = EnhancerParams

@@ -33,7 +33,7 @@ scorer on ``y[..., k*hop : k*hop + size]`` for every k (tested, streaming == who
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -81,7 +81,10 @@ def _freq_label(f: float) -> str:
     return f"{f:g}"
 
 
-class _SSVEPBase(Node):
+P = TypeVar("P", bound=SSVEPDecoderParams)
+
+
+class _SSVEPBase(Node[P]):
     """Shared set-up: the scorer (FBCCA or the DNN), its causal sub-band filters and the channel pick."""
 
     outputs = ("out", "scores")
@@ -110,6 +113,7 @@ class _SSVEPBase(Node):
         from wavegraph.models.ssvep import FBCCA, fbcca_bands
 
         p = self.params
+        assert p.freqs is not None  # the params validator requires freqs for fbcca
         try:
             bands = fbcca_bands(spec.rate, p.n_bands)
             self.scorer = FBCCA(list(p.freqs), spec.rate, p.harmonics, bands)
@@ -171,7 +175,7 @@ class _SSVEPBase(Node):
         return [spec.channel_names.index(c) for c in names]
 
 
-class SSVEPDecoder(_SSVEPBase):
+class SSVEPDecoder(_SSVEPBase[SSVEPDecoderParams]):
     """Sliding-window SSVEP decoder (see the module docstring)."""
 
     Params = SSVEPDecoderParams
@@ -338,7 +342,7 @@ class SSVEPTrialDecoderParams(SSVEPDecoderParams):
     max_delay: float = Field(10.0, ge=0, description="how late (s of signal) a marker may arrive")
 
 
-class SSVEPTrialDecoder(_SSVEPBase):
+class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
     """One decision per stimulus marker: the window [marker + delay, + window] (stimulus-locked, as the DNN
     is trained), filtered causally from zero state starting `pre` s before the marker (as
     `wavegraph train ssvep` and the benchmark filter their trials). Inputs: ``in`` (EEG signal) and
