@@ -19,8 +19,12 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from typing import TYPE_CHECKING
 
 from .config import GraphError, load_config
+
+if TYPE_CHECKING:
+    from .runner import Observer
 
 
 def _speed(value: str) -> float | None:
@@ -149,14 +153,19 @@ def _endless_or_live(graph) -> bool:
     return any(n.live or getattr(n, "duration_seconds", None) is None for n in sources)
 
 
-def _observers(*observers):
+def _observers(*observers: Observer | None) -> Observer | None:
     """One observer that calls each given one (None when none is given)."""
     present = [o for o in observers if o is not None]
     if not present:
         return None
     if len(present) == 1:
         return present[0]
-    return lambda stats: [o(stats) for o in present]
+
+    def observe(stats: dict[str, dict]) -> None:
+        for o in present:
+            o(stats)
+
+    return observe
 
 
 def _write_json(path: str, args, result) -> None:

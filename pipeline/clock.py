@@ -13,6 +13,7 @@ sources start, the parent sends each worker `Clocks`: per incoming edge, the ns 
 origin stamp from the sender's monotonic clock to the receiver's, so that end-to-end latency measured at
 a sink on another host is right to within the two uncertainties.
 """
+
 from __future__ import annotations
 
 import time
@@ -32,8 +33,9 @@ class ClockSync:
     def probe() -> ClockProbe:
         return ClockProbe(time.time_ns(), time.monotonic_ns())
 
-    def reply(self, group: str, t0: int, t1: int, m0: int, m1: int, t3: int | None = None,
-              m3: int | None = None) -> bool:
+    def reply(
+        self, group: str, t0: int, t1: int, m0: int, m1: int, t3: int | None = None, m3: int | None = None
+    ) -> bool:
         """Record one answer; True while more rounds are wanted."""
         t3 = time.time_ns() if t3 is None else t3
         m3 = time.monotonic_ns() if m3 is None else m3
@@ -50,8 +52,13 @@ class ClockSync:
         if not s:
             return None
         rtt, offset, mono = min(s)
-        return {"offset_ms": offset / 1e6, "uncertainty_ms": rtt / 2e6, "rtt_ms": rtt / 1e6, "rounds": len(s),
-                "mono_offset_ns": int(mono)}
+        return {
+            "offset_ms": offset / 1e6,
+            "uncertainty_ms": rtt / 2e6,
+            "rtt_ms": rtt / 1e6,
+            "rounds": len(s),
+            "mono_offset_ns": int(mono),
+        }
 
     def shifts(self, group: str, plans: dict) -> dict[str, int]:
         """For each edge `group` receives: ns from the sending group's monotonic clock to this one's.
@@ -64,6 +71,7 @@ class ClockSync:
             if r.edge not in sender or group not in est or sender[r.edge] not in est:
                 continue
             a, b = est[group], est[sender[r.edge]]
+            assert a is not None and b is not None  # est holds only groups with samples
             shift = a["mono_offset_ns"] - b["mono_offset_ns"]
             out[r.edge] = shift if abs(shift) > (a["uncertainty_ms"] + b["uncertainty_ms"]) * 1e6 else 0
         return out

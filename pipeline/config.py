@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ MAX_QUEUE = 1_000_000  # chunks; ZeroMQ's high-water marks are C ints
 
 class GraphError(Exception):
     """One or more problems in a graph file. Each is printed as `file:line: message; fix: hint`."""
+
+    nodes: list[NodeConfig]  # set by load_config: the well-formed nodes, when there were problems
 
     def __init__(self, problems: list[tuple[str, int, str, str]]):
         self.problems = _merge_repeats(problems)
@@ -213,7 +216,7 @@ def parse_set(assignments: list[str]) -> list[tuple[str, str, Any]]:
     return out
 
 
-def load_config(path: str | Path, overrides: list[str] = ()) -> GraphConfig:
+def load_config(path: str | Path, overrides: Sequence[str] = ()) -> GraphConfig:
     """Read and structurally check a graph file. Raises GraphError listing every problem found."""
     file = str(path)
     try:
@@ -239,7 +242,7 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> GraphConfig:
     return _parse(file, doc, overrides)
 
 
-def _parse(file: str, doc: Any, overrides: list[str]) -> GraphConfig:
+def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
     problems: list = []
     if not isinstance(doc, dict):
         raise GraphError(

@@ -21,6 +21,7 @@ refused handshake is counted per edge (`rx_refused_peers` in the summary) and no
 reaches the graph. A sender whose peer does not hold the server's secret key never completes its
 handshake, so it sends nothing to an impostor.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -73,8 +74,14 @@ def parse_security(file: str, raw, problems: list, line_of) -> dict:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        problems.append((file, line_of(raw), "'security' must be a mapping of key files",
-                         "write security: {server_key: keys/server.key_secret, client_key: keys/client.key_secret}"))
+        problems.append(
+            (
+                file,
+                line_of(raw),
+                "'security' must be a mapping of key files",
+                "write security: {server_key: keys/server.key_secret, client_key: keys/client.key_secret}",
+            )
+        )
         return {}
     out: dict = {}
     for key, value in raw.items():
@@ -84,13 +91,25 @@ def parse_security(file: str, raw, problems: list, line_of) -> dict:
             continue
         values = value if key == "clients" else [value]
         if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
-            problems.append((file, line, f"security: {key} must name {'key files' if key == 'clients' else 'a key file'}",
-                             f"write {key}: {'[keys/client.key]' if key == 'clients' else 'keys/NAME.key_secret'}"))
+            problems.append(
+                (
+                    file,
+                    line,
+                    f"security: {key} must name {'key files' if key == 'clients' else 'a key file'}",
+                    f"write {key}: {'[keys/client.key]' if key == 'clients' else 'keys/NAME.key_secret'}",
+                )
+            )
             continue
         if any(looks_like_key(v) for v in values):
-            problems.append((file, line, f"security: {key} holds a key itself; keys never go in the graph file",
-                             "make a key pair with `wavegraph keys NAME` and name its file (NAME.key_secret), or set "
-                             f"{ENV[key]} to the file's path"))
+            problems.append(
+                (
+                    file,
+                    line,
+                    f"security: {key} holds a key itself; keys never go in the graph file",
+                    "make a key pair with `wavegraph keys NAME` and name its file (NAME.key_secret), or set "
+                    f"{ENV[key]} to the file's path",
+                )
+            )
             continue
         out[key] = list(values) if key == "clients" else value
     return out
@@ -123,8 +142,9 @@ def _load(path: str, what: str, secret: bool) -> tuple[bytes, bytes | None]:
     except (OSError, ValueError) as e:
         raise KeyFileError(f"{what}: cannot read key file {path}: {e}") from None
     if secret and secret_key is None:
-        raise KeyFileError(f"{what}: {path} holds only a public key; this host needs the secret one "
-                        f"({Path(path).stem}.key_secret)")
+        raise KeyFileError(
+            f"{what}: {path} holds only a public key; this host needs the secret one ({Path(path).stem}.key_secret)"
+        )
     return public, secret_key
 
 
@@ -170,9 +190,11 @@ class EdgeSecurity:
             return None
         if not self.enabled:
             if not is_loopback(host):
-                raise KeyFileError(f"{self.where}: edge {edge} would cross hosts ({endpoint}) without encryption; "
-                                "add security: {server_key: ..., client_key: ...} to the graph "
-                                "(make keys with `wavegraph keys NAME`)")
+                raise KeyFileError(
+                    f"{self.where}: edge {edge} would cross hosts ({endpoint}) without encryption; "
+                    "add security: {server_key: ..., client_key: ...} to the graph "
+                    "(make keys with `wavegraph keys NAME`)"
+                )
             return None
         if server:
             public, secret = self._key("server_key", True)
@@ -189,15 +211,18 @@ class EdgeSecurity:
             def setup(sock: zmq.Socket, bind: bool, endpoint: str) -> None:
                 sock.curve_serverkey = server_public
                 sock.curve_publickey, sock.curve_secretkey = public, secret
+
         return setup
 
     def check_handshake(self, edge: str, endpoint: str, waited_s: float) -> None:
         """Raise when a CURVE sender has waited HANDSHAKE_S for its handshake: its key was refused (or
         the receiver holds another server key), and the run would otherwise wait at its start forever."""
         if self.enabled and endpoint_host(endpoint) is not None and waited_s > HANDSHAKE_S:
-            raise KeyFileError(f"{self.where}: edge {edge}: no CURVE handshake with {endpoint} in {HANDSHAKE_S:.0f} s: "
-                               "the receiver does not accept this process's client_key (security.clients), or "
-                               "this process's server_key is not the receiver's")
+            raise KeyFileError(
+                f"{self.where}: edge {edge}: no CURVE handshake with {endpoint} in {HANDSHAKE_S:.0f} s: "
+                "the receiver does not accept this process's client_key (security.clients), or "
+                "this process's server_key is not the receiver's"
+            )
 
     def _start_auth(self, ctx: zmq.Context, edge: str, allowed: set[bytes]) -> None:
         with self._lock:

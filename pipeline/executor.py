@@ -6,6 +6,7 @@ paces replayed sources, applies each node's `on_error` policy and keeps the per-
 Delivery is a FIFO, so a run is deterministic. Edges whose target lives in another process are handed
 to `send_remote(edge, chunk)` (the multi-process runner plugs its ZeroMQ senders in there).
 """
+
 from __future__ import annotations
 
 import signal
@@ -117,15 +118,33 @@ class NodeStats:
             raise ValueError(f"not NodeStats: {e!r}") from None
         if any(len(v) not in (0, 2) for v in pairs.values()):
             raise ValueError("not NodeStats: compute_ns and latency_ns are [p50, p99] or []")
-        return cls(**counts, **pairs, counters=counters, summarised=True)
+        return cls(
+            **counts,
+            compute_ns=pairs["compute_ns"],
+            latency_ns=pairs["latency_ns"],
+            counters=counters,
+            summarised=True,
+        )
 
 
 _COUNTS = ("chunks_in", "chunks_out", "drops", "gaps", "restarts")
 
 
+def _hist(h: Histogram | list) -> Histogram:
+    """A running executor's timings are histograms (lists only in a summarised copy)."""
+    assert isinstance(h, Histogram)
+    return h
+
+
 class Executor:
-    def __init__(self, config: GraphConfig, nodes: dict[str, Node], process: str = "main",
-                 send_remote: Callable[[EdgeConfig, Chunk], None] | None = None, speed: float | None = None):
+    def __init__(
+        self,
+        config: GraphConfig,
+        nodes: dict[str, Node],
+        process: str = "main",
+        send_remote: Callable[[EdgeConfig, Chunk], None] | None = None,
+        speed: float | None = None,
+    ):
         self.config, self.nodes, self.process = config, nodes, process
         self.send_remote = send_remote
         self.speed = speed  # None: as fast as possible; 1.0: real time
@@ -182,7 +201,9 @@ class Executor:
             try:
                 node.open()
             except Exception:  # noqa: BLE001 — any failure to open is this node's failure
-                raise NodeFailure(n, self.types.get(n, type(node).__name__), self.process, traceback.format_exc()) from None
+                raise NodeFailure(
+                    n, self.types.get(n, type(node).__name__), self.process, traceback.format_exc()
+                ) from None
 
     def close(self) -> None:
         """Close every node (recorders finalise their files). Safe to call twice."""
@@ -216,6 +237,7 @@ class Executor:
 
     def _read_source(self, node_id: str) -> None:
         node = self.nodes[node_id]
+        assert isinstance(node, Source)  # active_sources holds only sources
         t = time.perf_counter_ns()
         try:
             outs = node.read()
@@ -223,7 +245,7 @@ class Executor:
             outs = self._failed(node_id)
             if outs is None:
                 return
-        self.stats[node_id].compute_ns.record(time.perf_counter_ns() - t)
+        _hist(self.stats[node_id].compute_ns).record(time.perf_counter_ns() - t)
         if outs is None:
             self.active_sources.remove(node_id)
             self._end(node_id)
@@ -260,9 +282,9 @@ class Executor:
             except Exception:  # noqa: BLE001
                 outs = self._failed(node_id) or {}
             done = time.perf_counter_ns()
-            st.compute_ns.record(done - t)
+            _hist(st.compute_ns).record(done - t)
             if isinstance(node, Sink) and chunk.origin_ns:
-                st.latency_ns.record(time.monotonic_ns() - chunk.origin_ns)
+                _hist(st.latency_ns).record(time.monotonic_ns() - chunk.origin_ns)
             self._emit(node_id, outs, chunk.gap, chunk.origin_ns)
         elif chunk.gap and node.propagates_gaps:  # an empty chunk (an end-of-stream marker, say) after lost data
             self.pending_gap[node_id] = True

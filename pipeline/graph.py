@@ -1,12 +1,14 @@
 """Building a graph: node types, parameters, ports, topology and stream specs, all checked before any
 data flows. Every problem is reported as `file:line: message; fix: hint` (see config.GraphError)."""
+
 from __future__ import annotations
 
 import difflib
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import ValidationError
 
@@ -63,28 +65,55 @@ def make_node(nc: NodeConfig, file: str) -> Node:
     try:
         cls = lookup(nc.type)
     except UnknownNodeType as e:
-        hint = (f"did you mean '{e.suggestion}'?" if e.suggestion else e.reason if e.reason
-                else "run `wavegraph nodes` to list the types")
+        hint = (
+            f"did you mean '{e.suggestion}'?"
+            if e.suggestion
+            else e.reason
+            if e.reason
+            else "run `wavegraph nodes` to list the types"
+        )
         raise GraphError([(file, nc.type_line or nc.line, f"node '{nc.id}': unknown type '{nc.type}'", hint)]) from None
     numbers = _number_problems(nc, cls, file)  # parameter name -> problem
     problems = list(numbers.values())
     try:
         node = cls(**nc.params)
     except ValidationError as e:
-        raise GraphError(problems + [_param_problem(nc, cls, err, file) for err in e.errors()
-                                     if not err["loc"] or str(err["loc"][0]) not in numbers]) from None
+        raise GraphError(
+            problems
+            + [
+                _param_problem(nc, cls, err, file)
+                for err in e.errors()
+                if not err["loc"] or str(err["loc"][0]) not in numbers
+            ]
+        ) from None
     except (ValueError, TypeError) as e:
         raise GraphError([(file, nc.line, f"node '{nc.id}' ({nc.type}): {e}", "check its params")]) from None
     except Exception as e:  # noqa: BLE001 — a node bug must still name the node, not print a traceback
-        raise GraphError([(file, nc.line, f"node '{nc.id}' ({nc.type}) failed to start: {type(e).__name__}: {e}",
-                           "check its params; if they are right, this is a bug in the node")]) from None
+        raise GraphError(
+            [
+                (
+                    file,
+                    nc.line,
+                    f"node '{nc.id}' ({nc.type}) failed to start: {type(e).__name__}: {e}",
+                    "check its params; if they are right, this is a bug in the node",
+                )
+            ]
+        ) from None
     if problems:
         node.close()
         raise GraphError(problems)
     for name, value in dict(node.params).items():
         if isinstance(value, float) and not math.isfinite(value):
-            raise GraphError([(file, nc.param_lines.get(name, nc.line),
-                               f"node '{nc.id}' ({nc.type}): parameter '{name}' = {value}", "give a finite number")])
+            raise GraphError(
+                [
+                    (
+                        file,
+                        nc.param_lines.get(name, nc.line),
+                        f"node '{nc.id}' ({nc.type}): parameter '{name}' = {value}",
+                        "give a finite number",
+                    )
+                ]
+            )
     return node
 
 
@@ -104,26 +133,37 @@ def _number_problems(nc: NodeConfig, cls: type[Node], file: str) -> dict:
         field = fields.get(name)
         if field is not None and isinstance(value, (bool, str)) and _number_types(field.annotation):
             what = "a boolean" if isinstance(value, bool) else "text"
-            problems[name] = (file, nc.param_lines.get(name, nc.line),
-                              f"node '{nc.id}' ({nc.type}): parameter '{name}' = {value!r} is {what}, not a number",
-                              f"write a number without quotes, e.g. {name}: 1.0")
+            problems[name] = (
+                file,
+                nc.param_lines.get(name, nc.line),
+                f"node '{nc.id}' ({nc.type}): parameter '{name}' = {value!r} is {what}, not a number",
+                f"write a number without quotes, e.g. {name}: 1.0",
+            )
     return problems
 
 
-def _param_problem(nc: NodeConfig, cls: type[Node], err: dict, file: str) -> tuple[str, int, str, str]:
+def _param_problem(nc: NodeConfig, cls: type[Node], err: Mapping[str, Any], file: str) -> tuple[str, int, str, str]:
     name = str(err["loc"][0]) if err["loc"] else ""
     fields = cls.Params.model_fields
     line = nc.param_lines.get(name, nc.line)
     if err["type"] == "missing":
-        return (file, nc.line, f"node '{nc.id}' ({nc.type}): missing parameter '{name}'",
-                f"add params: {{{name}: <{type_label(fields[name].annotation)}>}}")
+        return (
+            file,
+            nc.line,
+            f"node '{nc.id}' ({nc.type}): missing parameter '{name}'",
+            f"add params: {{{name}: <{type_label(fields[name].annotation)}>}}",
+        )
     if err["type"] == "extra_forbidden":
         close = difflib.get_close_matches(name, list(fields), n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"parameters are: {', '.join(fields) or 'none'}"
         return (file, line, f"node '{nc.id}' ({nc.type}): unknown parameter '{name}'", hint)
     want = type_label(fields[name].annotation) if name in fields else "?"
-    return (file, line, f"node '{nc.id}' ({nc.type}): parameter '{name}' = {err.get('input')!r}: {err['msg']}",
-            f"give a {want}")
+    return (
+        file,
+        line,
+        f"node '{nc.id}' ({nc.type}): parameter '{name}' = {err.get('input')!r}: {err['msg']}",
+        f"give a {want}",
+    )
 
 
 def type_label(annotation) -> str:
@@ -135,14 +175,18 @@ def type_label(annotation) -> str:
     return str(annotation).replace("typing.", "")
 
 
-def check_topology(config: GraphConfig, nodes: dict[str, Node], failed: set[str] | frozenset = frozenset()) -> list[str]:
+def check_topology(
+    config: GraphConfig, nodes: dict[str, Node], failed: set[str] | frozenset = frozenset()
+) -> list[str]:
     """Check ports and connectivity; return the topological order. `failed`: nodes that could not be
     made (already reported): their edges count as connected and are not checked further."""
     file, problems = config.file, []
     into: dict[tuple[str, str], EdgeConfig] = {}
     for e in config.edges:
-        for _end, node_id, port, kind in ((e.source, e.source_node, e.source_port, "outputs"),
-                                         (e.target, e.target_node, e.target_port, "inputs")):
+        for _end, node_id, port, kind in (
+            (e.source, e.source_node, e.source_port, "outputs"),
+            (e.target, e.target_node, e.target_port, "inputs"),
+        ):
             if node_id in failed:
                 continue
             if node_id not in nodes:
@@ -156,18 +200,34 @@ def check_topology(config: GraphConfig, nodes: dict[str, Node], failed: set[str]
                 problems.append((file, e.line, f"edge {e}: node '{node_id}' has no {kind[:-1]} port '{port}'", hint))
         key = (e.target_node, e.target_port)
         if key in into:
-            problems.append((file, e.line, f"edge {e}: input {e.target} already fed by {into[key].source} (line {into[key].line})",
-                             "an input takes one edge; merge streams with a node"))
+            problems.append(
+                (
+                    file,
+                    e.line,
+                    f"edge {e}: input {e.target} already fed by {into[key].source} (line {into[key].line})",
+                    "an input takes one edge; merge streams with a node",
+                )
+            )
         into[key] = e
-    misnamed = {e.target_node for e in config.edges if e.target_node in nodes and e.target_port not in nodes[e.target_node].inputs}
+    misnamed = {
+        e.target_node
+        for e in config.edges
+        if e.target_node in nodes and e.target_port not in nodes[e.target_node].inputs
+    }
     for nc in config.nodes:
         node = nodes.get(nc.id)
         if node is None or nc.id in misnamed:  # one mistake, one line: the edge with the wrong port says it
             continue
         for port in node.inputs:
             if (nc.id, port) not in into:
-                problems.append((file, nc.line, f"node '{nc.id}' ({nc.type}): input '{port}' is not connected",
-                                 f"add an edge with target: {nc.id}.{port}"))
+                problems.append(
+                    (
+                        file,
+                        nc.line,
+                        f"node '{nc.id}' ({nc.type}): input '{port}' is not connected",
+                        f"add an edge with target: {nc.id}.{port}",
+                    )
+                )
     if problems:
         raise GraphError(problems)
     # Kahn's algorithm, in file order for determinism.
@@ -187,8 +247,16 @@ def check_topology(config: GraphConfig, nodes: dict[str, Node], failed: set[str]
     if len(order) < len(nodes):
         stuck = [n for n in nodes if n not in order]
         edge = next(e for e in edges if e.target_node in stuck and e.source_node in stuck)
-        raise GraphError([(file, edge.line, f"cycle through nodes {', '.join(stuck)} (edge {edge})",
-                           "streams must flow one way; remove an edge of the cycle")])
+        raise GraphError(
+            [
+                (
+                    file,
+                    edge.line,
+                    f"cycle through nodes {', '.join(stuck)} (edge {edge})",
+                    "streams must flow one way; remove an edge of the cycle",
+                )
+            ]
+        )
     return order
 
 
@@ -202,17 +270,28 @@ def check_output_paths(config: GraphConfig, nodes: dict[str, Node]) -> None:
             continue
         key = os.path.realpath(os.path.expanduser(os.fspath(path)))
         if key in seen:
-            problems.append((config.file, nc.param_lines.get("path", nc.line),
-                             f"node '{nc.id}' writes {os.fspath(path)}, as node '{seen[key]}' does",
-                             "give each recorder its own path"))
+            problems.append(
+                (
+                    config.file,
+                    nc.param_lines.get("path", nc.line),
+                    f"node '{nc.id}' writes {os.fspath(path)}, as node '{seen[key]}' does",
+                    "give each recorder its own path",
+                )
+            )
         else:
             seen[key] = nc.id
     if problems:
         raise GraphError(problems)
 
 
-def configure_node(node: Node, nc: NodeConfig, in_specs: dict[str, StreamSpec], in_edges: list[EdgeConfig], file: str,
-                   declared: bool = False) -> dict[str, StreamSpec] | None:
+def configure_node(
+    node: Node,
+    nc: NodeConfig,
+    in_specs: dict[str, StreamSpec],
+    in_edges: list[EdgeConfig],
+    file: str,
+    declared: bool = False,
+) -> dict[str, StreamSpec] | None:
     """Run node.configure (or, `declared`, node.declared_specs: None when unknown without the device),
     turning a SpecError into a GraphError that names the edge and both nodes."""
     try:
@@ -231,11 +310,28 @@ def configure_node(node: Node, nc: NodeConfig, in_specs: dict[str, StreamSpec], 
     except (OSError, ValueError) as e:
         raise GraphError([(file, nc.line, f"node '{nc.id}' ({nc.type}): {e}", "check its params")]) from None
     except Exception as e:  # noqa: BLE001 — a node bug must still name the node, not print a traceback
-        raise GraphError([(file, nc.line, f"node '{nc.id}' ({nc.type}): configure() failed: {type(e).__name__}: {e}",
-                           "check its params and inputs; if they are right, this is a bug in the node")]) from None
+        raise GraphError(
+            [
+                (
+                    file,
+                    nc.line,
+                    f"node '{nc.id}' ({nc.type}): configure() failed: {type(e).__name__}: {e}",
+                    "check its params and inputs; if they are right, this is a bug in the node",
+                )
+            ]
+        ) from None
     missing = [p for p in node.outputs if p not in out]
     if missing:
-        raise GraphError([(file, nc.line, f"node '{nc.id}' ({nc.type}) gave no spec for outputs {missing}", "a node bug: configure() must return every output")])
+        raise GraphError(
+            [
+                (
+                    file,
+                    nc.line,
+                    f"node '{nc.id}' ({nc.type}) gave no spec for outputs {missing}",
+                    "a node bug: configure() must return every output",
+                )
+            ]
+        )
     return out
 
 
@@ -279,8 +375,14 @@ def build_graph(config: GraphConfig, devices: bool = True) -> Graph:
             continue
         in_specs = {e.target_port: specs[e.source] for e in in_edges}
         try:
-            out = configure_node(nodes[node_id], nc, in_specs, in_edges, config.file,
-                                 declared=not devices and nodes[node_id].needs_device)
+            out = configure_node(
+                nodes[node_id],
+                nc,
+                in_specs,
+                in_edges,
+                config.file,
+                declared=not devices and nodes[node_id].needs_device,
+            )
         except GraphError as e:
             problems.extend(e.problems)
             failed.add(node_id)
@@ -302,9 +404,11 @@ def describe(graph: Graph) -> str:
     lines = [f"graph '{graph.config.name}' ({graph.config.file})", "nodes:"]
     for n in graph.order:
         node = graph.nodes[n]
-        lines.append(f"  {n:<16} {node.type_name or type(node).__name__:<20} process={graph.group_of(n):<10} "
-                     f"latency={node.latency_samples} samples ({node.latency_seconds * 1e3:.2f} ms)"
-                     + (f"  {graph.unchecked[n]}" if n in graph.unchecked else ""))
+        lines.append(
+            f"  {n:<16} {node.type_name or type(node).__name__:<20} process={graph.group_of(n):<10} "
+            f"latency={node.latency_samples} samples ({node.latency_seconds * 1e3:.2f} ms)"
+            + (f"  {graph.unchecked[n]}" if n in graph.unchecked else "")
+        )
     lines.append("edges:")
     for e in graph.config.edges:
         spec = graph.specs[e.source].describe() if e.source in graph.specs else graph.unchecked[e.source_node]

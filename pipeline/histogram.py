@@ -8,6 +8,7 @@ within a relative error `a` (1 % by default) of the value numpy gives with
 Values below 1 (and 0) share one bucket that reports 0; values above the top bucket (gamma^MAX_BUCKETS,
 about 1e17 at 1 %) are clamped into it. Memory: one fixed list of MAX_BUCKETS counts.
 """
+
 from __future__ import annotations
 
 import math

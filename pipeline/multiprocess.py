@@ -148,7 +148,10 @@ def make_plans(
 
 
 def run_multiprocess(
-    graph: Graph, speed: float | None = None, progress: bool = False, observer: Observer | None = None,
+    graph: Graph,
+    speed: float | None = None,
+    progress: bool = False,
+    observer: Observer | None = None,
     launcher=None,
 ) -> RunResult:
     """`observer`, when given, gets node id -> NodeStats.to_dict() about every OBSERVE_S seconds, merged
@@ -323,7 +326,7 @@ class _Supervisor:
             return
         if not self.clock.complete(self.procs):
             return
-        for g, plan in self.plans.items():
+        for g in self.plans:
             self.send(g, Clocks(self.clock.shifts(g, self.plans)))
         self.went = True
         self.broadcast(Go())
@@ -379,8 +382,12 @@ class _Supervisor:
                 pass
             self.reported.add(group)
             if self.stop_at is not None:
-                log.debug("process '%s' reported (code %s), %.2f s after the stop", group, msg.code,
-                          time.monotonic() - self.stop_at)
+                log.debug(
+                    "process '%s' reported (code %s), %.2f s after the stop",
+                    group,
+                    msg.code,
+                    time.monotonic() - self.stop_at,
+                )
 
 
 def _kill_stragglers(procs: dict[str, subprocess.Popen]) -> None:

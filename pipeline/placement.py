@@ -17,6 +17,7 @@ Workers on other hosts send a Heartbeat; one silent for HEARTBEAT_S is declared 
 is noticed by the parent like a local process that exits without reporting: the run stops, naming the
 process and its host.
 """
+
 from __future__ import annotations
 
 import copy
@@ -50,30 +51,57 @@ def parse_placement(file: str, raw_processes, problems: list, line_of) -> dict:
             continue
         on, line = members[key], line_of(members, key)
         if not isinstance(on, dict) or not on:
-            problems.append((file, line, f"process '{group}': 'on' must be a mapping",
-                             "write on: {resources: {GPU: 1}} or on: {node_ip: 10.0.0.2}"))
+            problems.append(
+                (
+                    file,
+                    line,
+                    f"process '{group}': 'on' must be a mapping",
+                    "write on: {resources: {GPU: 1}} or on: {node_ip: 10.0.0.2}",
+                )
+            )
             continue
         where: dict = {}
         for key, value in on.items():
             kline = line_of(on, key)
             if key == "resources":
-                ok = isinstance(value, dict) and value and all(
-                    isinstance(k, str) and isinstance(v, numbers.Real) and not isinstance(v, bool) and 0 < v < 1e6
-                    for k, v in value.items())
+                ok = (
+                    isinstance(value, dict)
+                    and value
+                    and all(
+                        isinstance(k, str)
+                        and isinstance(v, numbers.Real)
+                        and not isinstance(v, bool)
+                        and 0 < float(v) < 1e6
+                        for k, v in value.items()
+                    )
+                )
                 if not ok:
-                    problems.append((file, kline, f"process '{group}': on.resources must map resource names to "
-                                     "positive amounts", "write resources: {GPU: 1} or resources: {my_host: 1}"))
+                    problems.append(
+                        (
+                            file,
+                            kline,
+                            f"process '{group}': on.resources must map resource names to positive amounts",
+                            "write resources: {GPU: 1} or resources: {my_host: 1}",
+                        )
+                    )
                     continue
                 where["resources"] = {str(k): float(v) for k, v in value.items()}
             elif key == "node_ip":
                 if not isinstance(value, str) or not value:
-                    problems.append((file, kline, f"process '{group}': on.node_ip must be an address",
-                                     "write node_ip: 10.0.0.2 (as `ray status` lists the node)"))
+                    problems.append(
+                        (
+                            file,
+                            kline,
+                            f"process '{group}': on.node_ip must be an address",
+                            "write node_ip: 10.0.0.2 (as `ray status` lists the node)",
+                        )
+                    )
                     continue
                 where["node_ip"] = value
             else:
-                problems.append((file, kline, f"process '{group}': on: unknown key '{key}'",
-                                 f"use {' or '.join(PLACEMENT_KEYS)}"))
+                problems.append(
+                    (file, kline, f"process '{group}': on: unknown key '{key}'", f"use {' or '.join(PLACEMENT_KEYS)}")
+                )
         if where:
             out[str(group)] = where
     return out
@@ -113,8 +141,10 @@ def _actor_class():
 
             plan = WorkerPlan.from_json(plan_json)
             if version != wavegraph.__version__:
-                raise RuntimeError(f"process '{plan.group}': this Ray node has wavegraph {wavegraph.__version__}, "
-                                   f"the driver {version}; install the same version on every node")
+                raise RuntimeError(
+                    f"process '{plan.group}': this Ray node has wavegraph {wavegraph.__version__}, "
+                    f"the driver {version}; install the same version on every node"
+                )
             plan.wavegraph_file = wavegraph.__file__  # another host: its own install, same version
             return run_worker(plan, StopFlag())  # the parent's Stop/Abort reach it over the control channel
 
@@ -131,6 +161,7 @@ class ActorProcess:
 
     def poll(self) -> int | None:
         import ray
+        import ray.exceptions
 
         if self.code is None:
             ready, _ = ray.wait([self.ref], timeout=0)
@@ -193,6 +224,7 @@ def run_on_ray(graph: Graph, address: str | None, speed: float | None = None, pr
     is already connected) and run it, as run_multiprocess does locally."""
     try:
         import ray
+        import ray.exceptions
     except ImportError:
         raise GraphError([(graph.config.file, 0, "--ray needs Ray", "pip install 'wavegraph[ray]'")]) from None
     from .multiprocess import run_multiprocess
@@ -202,15 +234,25 @@ def run_on_ray(graph: Graph, address: str | None, speed: float | None = None, pr
     config = graph.config
     cls = _actor_class()
     run_id = uuid.uuid4().hex[:8]  # actors are named wavegraph:RUN:GROUP (ray list actors, the dashboard)
-    actors = {g: cls.options(name=f"wavegraph:{run_id}:{g}", **actor_options(config.placement.get(g, {}))).remote()
-              for g in config.processes}
+    actors = {
+        g: cls.options(name=f"wavegraph:{run_id}:{g}", **actor_options(config.placement.get(g, {}))).remote()
+        for g in config.processes
+    }
     try:
         refs = {g: a.where.remote() for g, a in actors.items()}
         ready, pending = ray.wait(list(refs.values()), num_returns=len(refs), timeout=START_TIMEOUT_S)
         if pending:
             waiting = [g for g, r in refs.items() if r in pending]
-            raise GraphError([(config.file, 0, f"Ray could not place process(es) {', '.join(waiting)} within "
-                               f"{START_TIMEOUT_S:.0f} s", "check `ray status` for the resources their on: asks for")])
+            raise GraphError(
+                [
+                    (
+                        config.file,
+                        0,
+                        f"Ray could not place process(es) {', '.join(waiting)} within {START_TIMEOUT_S:.0f} s",
+                        "check `ray status` for the resources their on: asks for",
+                    )
+                ]
+            )
         placed = {}
         for g, r in refs.items():
             try:
@@ -221,9 +263,17 @@ def run_on_ray(graph: Graph, address: str | None, speed: float | None = None, pr
                 return result
         ips = {g: ip for g, (ip, _) in placed.items()}
         if not config.security and not all(is_loopback(ip) for ip in ips.values()):
-            raise GraphError([(config.file, 0, "the processes run on hosts "
-                               f"({', '.join(sorted(set(ips.values())))}) and edges between hosts need CURVE",
-                               "add security: {server_key: ..., client_key: ...} (see docs/multihost.md)")])
+            raise GraphError(
+                [
+                    (
+                        config.file,
+                        0,
+                        "the processes run on hosts "
+                        f"({', '.join(sorted(set(ips.values())))}) and edges between hosts need CURVE",
+                        "add security: {server_key: ..., client_key: ...} (see docs/multihost.md)",
+                    )
+                ]
+            )
         driver_ip = ray.util.get_node_ip_address()
         placed_graph = copy.copy(graph)
         placed_graph.config = replace(config, hosts=ips, transport="tcp")
@@ -234,7 +284,7 @@ def run_on_ray(graph: Graph, address: str | None, speed: float | None = None, pr
         return result
     finally:
         for a in actors.values():
-            ray.kill(a, no_restart=True)
+            ray.kill(a, no_restart=True)  # pyright: ignore[reportArgumentType]  # ray stub: an ActorProxy is a handle
 
 
 def format_hosts(extra: dict) -> str:

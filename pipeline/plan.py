@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, TypeVar, dataclass_transform
 
 from .config import EdgeConfig, GraphConfig, NodeConfig
 
@@ -106,9 +106,11 @@ class WorkerPlan:
 
 # --- control messages ----------------------------------------------------------------------------
 MESSAGES: dict[str, type] = {}
+_M = TypeVar("_M")
 
 
-def message(cls):
+@dataclass_transform(frozen_default=True)
+def message(cls: type[_M]) -> type[_M]:
     """Register a control message dataclass under its class name."""
     MESSAGES[cls.__name__] = cls
     return dataclass(frozen=True)(cls)

@@ -53,11 +53,11 @@ from .plan import (
     ClockProbe,
     ClockReply,
     Clocks,
-    Heartbeat,
     Connected,
     Ended,
     Error,
     Go,
+    Heartbeat,
     Live,
     Progress,
     Ready,
@@ -197,6 +197,7 @@ def _build_nodes(plan: WorkerPlan, nodes: dict) -> None:
         in_specs = {p: StreamSpec.from_dict(d) for p, d in plan.in_specs.get(nc.id, {}).items()}
         in_edges = [e for e in plan.edges if e.target_node == nc.id]
         out = configure_node(node, nc, in_specs, in_edges, plan.file)
+        assert out is not None  # configure (not declared_specs) always gives the output specs
         for port, spec in out.items():
             want = plan.out_specs.get(nc.id, {}).get(port)
             if want is not None and spec.to_dict() != want:  # a device or stream changed since the build
@@ -241,7 +242,12 @@ def run_worker(plan: WorkerPlan, stop: StopFlag) -> int:
         _build_nodes(plan, nodes)
         for r in plan.receivers:
             rx = EdgeReceiver(
-                r.bind, StreamSpec.from_dict(r.spec), policy=r.policy, maxlen=r.queue, context=ctx, name=r.edge,
+                r.bind,
+                StreamSpec.from_dict(r.spec),
+                policy=r.policy,
+                maxlen=r.queue,
+                context=ctx,
+                name=r.edge,
                 secure=security.hook(r.bind, r.edge, ctx, server=True),
             )
             receivers.append((rx, r.target_node, r.target_port, r.edge))
@@ -250,7 +256,11 @@ def run_worker(plan: WorkerPlan, stop: StopFlag) -> int:
         for s in plan.senders:
             endpoint = link.endpoints[s.edge]
             senders[s.edge] = EdgeSender(
-                endpoint, StreamSpec.from_dict(s.spec), policy=s.policy, hwm=s.queue, context=ctx,
+                endpoint,
+                StreamSpec.from_dict(s.spec),
+                policy=s.policy,
+                hwm=s.queue,
+                context=ctx,
                 secure=security.hook(endpoint, s.edge, ctx, server=False),
             )
         barrier_at = time.monotonic()
@@ -268,7 +278,8 @@ def run_worker(plan: WorkerPlan, stop: StopFlag) -> int:
         if plan.progress and ex.active_sources:
             report = lambda t: link.send(Progress(group, t))  # noqa: E731
         if plan.live:
-            live = lambda: link.send(Live(group, _live_stats(ex, receivers, senders)))  # noqa: E731
+            running = ex
+            live = lambda: link.send(Live(group, _live_stats(running, receivers, senders)))  # noqa: E731
         _loop(ex, receivers, link, report, live)
         if stop:
             code = 130
@@ -286,8 +297,11 @@ def run_worker(plan: WorkerPlan, stop: StopFlag) -> int:
             for name, tx in senders.items():
                 if name not in ended and tx.send(Chunk.end(), timeout=0.5):
                     link.send(Ended(name, tx.seq - 1))
-        log.debug("process '%s': the graph has %s; closing the nodes", group,
-                  "been aborted" if stop.aborted else "drained" if ex is not None else "not started")
+        log.debug(
+            "process '%s': the graph has %s; closing the nodes",
+            group,
+            "been aborted" if stop.aborted else "drained" if ex is not None else "not started",
+        )
         ex = ex or Executor(plan.config(), nodes, group)
         try:
             ex.close()
@@ -348,8 +362,9 @@ def _reject_eos(rx: EdgeReceiver) -> None:
         log.warning("edge %s: dropped an end-of-stream frame its sender did not send", rx.name)
 
 
-def _loop(ex: Executor, receivers: list[tuple[EdgeReceiver, str, str, str]], link: ControlLink, report=None,
-          live=None) -> None:
+def _loop(
+    ex: Executor, receivers: list[tuple[EdgeReceiver, str, str, str]], link: ControlLink, report=None, live=None
+) -> None:
     """Alternate between remote inputs and local sources until everything has ended (or an abort).
     `report(t)`, when given, is told the replay position about three times a second; `live()`, when
     given, is called about every LIVE_S seconds (it sends the statistics so far)."""
@@ -405,7 +420,9 @@ def main() -> int:
     for signum in _EARLY_SIGNALS:
         stop._on_signal(signum, None)
     if os.environ.get("WAVEGRAPH_LOG_LEVEL"):  # `wavegraph run --log-level`
-        logging.basicConfig(level=os.environ["WAVEGRAPH_LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=os.environ["WAVEGRAPH_LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
     with open(sys.argv[1]) as f:
         plan = WorkerPlan.from_json(f.read())
     return run_worker(plan, stop)
