@@ -16,6 +16,7 @@ loopback (configs/lsl_api.cfg).
 
     LSLAPICFG=configs/lsl_api.cfg wavegraph bench bci-live --epochs 4 --speed 1
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,12 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from wavegraph.pipeline.result import RunResult
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "bci_ssvep.yaml"
@@ -46,7 +51,7 @@ class Session:
     markers: list[tuple[float, str]]  # (LSL time, marker) pushed
     push_clock: np.ndarray  # local_clock() when each sample was pushed
     decisions: list[tuple[str, float, float]] = field(default_factory=list)  # (marker, LSL timestamp, arrival)
-    result: object = None  # RunResult (in-process) or the CLI's return code
+    result: RunResult | None = None  # set by run_session
     rec_path: Path | None = None
     decisions_csv: Path | None = None
 
@@ -72,8 +77,9 @@ def load_recording(n_epochs: int):
     return np.concatenate(list(data), axis=1), list(ep.ch_names), float(ep.info["sfreq"]), markers
 
 
-def run_session(tmp: Path, n_epochs: int = 2, speed: float = 1.0, in_process: bool = True,
-                overrides: list[str] | None = None) -> Session:
+def run_session(
+    tmp: Path, n_epochs: int = 2, speed: float = 1.0, in_process: bool = True, overrides: list[str] | None = None
+) -> Session:
     """Publish the recording and its markers on LSL, run configs/bci_ssvep.yaml against them, collect
     the decisions. LSLAPICFG must be set before pylsl is first imported."""
     import pylsl
@@ -84,17 +90,31 @@ def run_session(tmp: Path, n_epochs: int = 2, speed: float = 1.0, in_process: bo
     info = pylsl.StreamInfo(eeg_name, "EEG", x.shape[0], rate, pylsl.cf_double64, eeg_name)
     info.set_channel_labels(names)
     info.set_channel_types(["eeg"] * len(names))
-    info.set_channel_units(["V"] * len(names))
+    units: list[str | int] = ["V"] * len(names)
+    info.set_channel_units(units)
     eeg_out = pylsl.StreamOutlet(info)
     stim_out = [pylsl.StreamOutlet(pylsl.StreamInfo(stim_name, "Markers", 1, 0.0, pylsl.cf_string, stim_name))]
     n = x.shape[1]
     rec_path, csv_path = tmp / f"bci_{tag}_raw.fif", tmp / f"bci_{tag}_decisions.csv"
-    sets = [f"eeg.name={eeg_name}", f"markers.name={stim_name}", f"decisions.name={dec_name}",
-            f"rec.path={rec_path}", f"rec_decisions.path={csv_path}", f"eeg.max_samples={n}",
-            *(overrides or [])]
+    sets = [
+        f"eeg.name={eeg_name}",
+        f"markers.name={stim_name}",
+        f"decisions.name={dec_name}",
+        f"rec.path={rec_path}",
+        f"rec_decisions.path={csv_path}",
+        f"eeg.max_samples={n}",
+        *(overrides or []),
+    ]
     t_first = pylsl.local_clock() + (3.0 if in_process else 6.0)  # the graph starts meanwhile
-    s = Session(x=x, rate=rate, t_first=t_first, markers=[(t_first + k / rate, m) for k, m in marks],
-                push_clock=np.zeros(n), rec_path=rec_path, decisions_csv=csv_path)
+    s = Session(
+        x=x,
+        rate=rate,
+        t_first=t_first,
+        markers=[(t_first + k / rate, m) for k, m in marks],
+        push_clock=np.zeros(n),
+        rec_path=rec_path,
+        decisions_csv=csv_path,
+    )
 
     def feed():
         eeg_out.wait_for_consumers(30.0)
@@ -105,12 +125,12 @@ def run_session(tmp: Path, n_epochs: int = 2, speed: float = 1.0, in_process: bo
             due = t0_wall + k / rate / speed
             while (wait := due - time.monotonic()) > 0:
                 time.sleep(min(wait, 0.005))
-            block = np.ascontiguousarray(x[:, k:k + PUSH].T)
+            block = np.ascontiguousarray(x[:, k : k + PUSH].T)
             ts = t_first + (k + np.arange(block.shape[0])) / rate
             while pending and pending[0][0] < k + PUSH:
                 _, (t, m) = pending.pop(0)
                 stim_out[0].push_sample([m], t)
-            s.push_clock[k:k + PUSH] = pylsl.local_clock()
+            s.push_clock[k : k + PUSH] = pylsl.local_clock()
             eeg_out.push_chunk(block, ts.tolist())
         time.sleep(1.0)
         stim_out.clear()  # the stimulus program exits: the marker inlet's stream ends
@@ -126,6 +146,7 @@ def run_session(tmp: Path, n_epochs: int = 2, speed: float = 1.0, in_process: bo
                 m, ts = inlet.pull_sample(timeout=5.0)
                 if ts is None:
                     return
+                assert m is not None  # pylsl gives (None, None) only on a timeout
                 s.decisions.append((m[0], ts, pylsl.local_clock()))
         except pylsl.util.LostError:
             return
@@ -146,19 +167,22 @@ def run_session(tmp: Path, n_epochs: int = 2, speed: float = 1.0, in_process: bo
 
 def percentiles(v) -> tuple[float, float]:
     v = np.asarray(v, dtype=float)
-    return (float(np.percentile(v, 50)), float(np.percentile(v, 99))) if v.size else (float("nan"),) * 2
+    return (float(np.percentile(v, 50)), float(np.percentile(v, 99))) if v.size else (float("nan"), float("nan"))
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="wavegraph bench bci-live", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="wavegraph bench bci-live", description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--epochs", type=int, default=4, help="ssvepy epochs to play (16 s each)")
     ap.add_argument("--speed", type=float, default=1.0, help="playback speed (1 = real time)")
-    ap.add_argument("--in-process", action="store_true", help="run the graph in this process (default: a worker process)")
+    ap.add_argument(
+        "--in-process", action="store_true", help="run the graph in this process (default: a worker process)"
+    )
     ap.add_argument("--json", type=Path, default=None, help="write every figure here")
     args = ap.parse_args(argv)
     os.environ.setdefault("LSLAPICFG", str(ROOT / "configs" / "lsl_api.cfg"))
     with tempfile.TemporaryDirectory() as tmp:
         s = run_session(Path(tmp), args.epochs, args.speed, in_process=args.in_process)
+    assert s.result is not None  # run_session ran the graph
     if s.result.exit_code != 0:
         print(s.result.failure, file=sys.stderr)
         return 1
@@ -167,18 +191,34 @@ def main(argv: list[str] | None = None) -> int:
     labels = [d[0] for d in s.decisions]
     acc = labels.count("6") / max(1, len(labels))
     p50, p99 = percentiles(lat)
-    print(f"bci-live: {args.epochs} epochs of ssvepy at {args.speed:g}x, graph {'in this process' if args.in_process else 'in a worker process'}")
+    print(
+        f"bci-live: {args.epochs} epochs of ssvepy at {args.speed:g}x, graph {'in this process' if args.in_process else 'in a worker process'}"
+    )
     print(f"decisions: {len(labels)} (6 Hz: {acc:.1%})")
     print(f"LSL end to end (last sample pushed -> decision received): p50 {p50:.2f} ms  p99 {p99:.2f} ms")
     if graph_ms:
-        print(f"in the graph (inlet returned the chunk -> marker pushed): p50 {graph_ms[0]:.2f} ms  p99 {graph_ms[1]:.2f} ms")
+        print(
+            f"in the graph (inlet returned the chunk -> marker pushed): p50 {graph_ms[0]:.2f} ms  p99 {graph_ms[1]:.2f} ms"
+        )
     dec_ms = [v / 1e6 for v in s.result.stats["decoder"].get("compute_ns", [])]
     if dec_ms:
         print(f"decoder compute per EEG chunk: p50 {dec_ms[0]:.2f} ms  p99 {dec_ms[1]:.2f} ms")
     if args.json:
-        args.json.write_text(json.dumps({"epochs": args.epochs, "speed": args.speed, "decisions": len(labels),
-                                         "accuracy_6hz": acc, "lsl_p50_ms": p50, "lsl_p99_ms": p99,
-                                         "graph_ms": graph_ms, "decoder_compute_ms": dec_ms}, indent=1))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "epochs": args.epochs,
+                    "speed": args.speed,
+                    "decisions": len(labels),
+                    "accuracy_6hz": acc,
+                    "lsl_p50_ms": p50,
+                    "lsl_p99_ms": p99,
+                    "graph_ms": graph_ms,
+                    "decoder_compute_ms": dec_ms,
+                },
+                indent=1,
+            )
+        )
     return 0
 
 

@@ -14,6 +14,7 @@ must be bit-identical, CSV equal to its printed digits (repr round-trips: identi
 half a quantisation step of their channel's range. Prints one line per process and per format; exits
 1 if a target is missed. The RSS curves go to --png.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,14 +35,18 @@ FORMATS = "raw.fif,npz,edf,bdf,wav,csv"
 
 
 def graph_yaml(seconds: float, out: Path | None, formats: list[str]) -> str:
-    lines = ["name: soak", "nodes:",
-             f"  - {{id: src, type: eeg_sim, params: {{rate: {RATE:g}, channels: {N_CH}, chunk_size: {CHUNK}, "
-             f"duration: {seconds:g}, seed: 3}}}}",
-             "  - {id: car, type: car}",
-             "  - {id: bp, type: bandpass, params: {l_freq: 1.0, h_freq: 40.0}}"]
+    lines = [
+        "name: soak",
+        "nodes:",
+        f"  - {{id: src, type: eeg_sim, params: {{rate: {RATE:g}, channels: {N_CH}, chunk_size: {CHUNK}, "
+        f"duration: {seconds:g}, seed: 3}}}}",
+        "  - {id: car, type: car}",
+        "  - {id: bp, type: bandpass, params: {l_freq: 1.0, h_freq: 40.0}}",
+    ]
     edges = ["  - {source: src.out, target: car.in}", "  - {source: car.out, target: bp.in}"]
     recs = []
     for i, fmt in enumerate(formats if out is not None else []):
+        assert out is not None
         lines.append(f"  - {{id: rec{i}, type: recorder, params: {{path: {out / ('soak.' + fmt)}}}}}")
         edges.append(f"  - {{source: bp.out, target: rec{i}.in}}")
         recs.append(f"rec{i}")
@@ -114,9 +119,18 @@ def judge(curves: dict, ended: float | None, warm_frac: float = 0.2, tol: float 
         up, down = float(after.max() / med - 1), float(1 - after.min() / med)
         slope = float(np.polyfit(t[sel], after, 1)[0] * 3600)
         closing = rss[t >= end]
-        out[name] = {"median_mb": med, "max_dev": dev, "up": up, "down": down, "flat": dev <= tol,
-                     "mb_per_hour": slope, "first_mb": float(rss[0]), "peak_mb": float(after.max()),
-                     "close_peak_mb": float(closing.max()) if closing.size else None, "n": int(sel.sum())}
+        out[name] = {
+            "median_mb": med,
+            "max_dev": dev,
+            "up": up,
+            "down": down,
+            "flat": dev <= tol,
+            "mb_per_hour": slope,
+            "first_mb": float(rss[0]),
+            "peak_mb": float(after.max()),
+            "close_peak_mb": float(closing.max()) if closing.size else None,
+            "n": int(sel.sum()),
+        }
     return out
 
 
@@ -124,12 +138,14 @@ def offline_blocks(seconds: float, block_chunks: int = 100):
     """The chain again, in-process, in the run's chunks: yields (n0, data (ch, n)) blocks."""
     from wavegraph.pipeline.config import load_config
     from wavegraph.pipeline.graph import build_graph
+    from wavegraph.pipeline.node import Source
 
     with tempfile.TemporaryDirectory() as d:
         p = Path(d) / "chain.yaml"
         p.write_text(graph_yaml(seconds, None, []))
         g = build_graph(load_config(p))
     src, car, bp = (g.nodes[k] for k in ("src", "car", "bp"))
+    assert isinstance(src, Source)  # eeg_sim
     n0, pending = 0, []
     while True:
         outs = src.read()
@@ -156,14 +172,15 @@ def _npz_reader(path: Path):
 
     def read(n0, n):  # sequential reads only
         return np.frombuffer(f.read(n * shape[0] * dtype.itemsize), dtype).reshape(n, shape[0]).T
+
     return read, shape[1]
 
 
 def _edf_steps(path: Path) -> np.ndarray:
     """Each signal's quantisation step in volts, from the EDF/BDF header (the writer's own rounding)."""
-    head = path.read_bytes()[:256 * (N_CH + 2)]
+    head = path.read_bytes()[: 256 * (N_CH + 2)]
     ns = int(head[252:256])
-    field = lambda off, w: [head[256 + off * ns + k * w:256 + off * ns + (k + 1) * w] for k in range(ns)]  # noqa: E731
+    field = lambda off, w: [head[256 + off * ns + k * w : 256 + off * ns + (k + 1) * w] for k in range(ns)]  # noqa: E731
     widths = [16, 80, 8, 8, 8, 8, 8]  # label, transducer, dimension, physical min/max, digital min/max
     offs = np.cumsum([0] + widths)
     pmin, pmax, dmin, dmax = (np.array([float(v) for v in field(offs[k], 8)]) for k in (3, 4, 5, 6))
@@ -209,10 +226,17 @@ def verify(out: Path, formats: list[str], seconds: float) -> dict:
             err = np.abs(got - y).max(1)
             worst[fmt] = max(worst[fmt], float((err / steps[fmt]).max() if fmt in steps else err.max()))
         n_total += y.shape[1]
-    return {fmt: {"equal": fmt not in why and (worst[fmt] <= 0.5 if fmt in steps else worst[fmt] == 0.0),
-                  "why": why.get(fmt, ""), "samples": n_total, "max_err": worst[fmt],
-                  "bound": "half step" if fmt in steps else "bit-identical", "mb": files[fmt].stat().st_size / 2**20}
-            for fmt in formats}
+    return {
+        fmt: {
+            "equal": fmt not in why and (worst[fmt] <= 0.5 if fmt in steps else worst[fmt] == 0.0),
+            "why": why.get(fmt, ""),
+            "samples": n_total,
+            "max_err": worst[fmt],
+            "bound": "half step" if fmt in steps else "bit-identical",
+            "mb": files[fmt].stat().st_size / 2**20,
+        }
+        for fmt in formats
+    }
 
 
 def plot(curves: dict, ended: float | None, png: Path, title: str) -> None:
@@ -239,17 +263,22 @@ def plot(curves: dict, ended: float | None, png: Path, title: str) -> None:
 
 def print_rss(flat: dict, ended: float | None) -> None:
     print(f"stream ended at {ended or 0:.0f} s; judged from warm-up (20 %, >= 10 s) to then; close phase apart")
-    print(f"{'process':>18} {'first MB':>9} {'median MB':>10} {'peak MB':>8} {'above':>6} {'below':>6} {'MB/h':>7} "
-          f"{'close MB':>9}  flat (+-5 %)")
+    print(
+        f"{'process':>18} {'first MB':>9} {'median MB':>10} {'peak MB':>8} {'above':>6} {'below':>6} {'MB/h':>7} "
+        f"{'close MB':>9}  flat (+-5 %)"
+    )
     for name, r in sorted(flat.items()):
         close = "-" if r["close_peak_mb"] is None else f"{r['close_peak_mb']:.1f}"
-        print(f"{name:>18} {r['first_mb']:9.1f} {r['median_mb']:10.1f} {r['peak_mb']:8.1f} {100 * r['up']:5.1f}% "
-              f"{100 * r['down']:5.1f}% {r['mb_per_hour']:7.1f} {close:>9}  {'yes' if r['flat'] else 'NO'}")
+        print(
+            f"{name:>18} {r['first_mb']:9.1f} {r['median_mb']:10.1f} {r['peak_mb']:8.1f} {100 * r['up']:5.1f}% "
+            f"{100 * r['down']:5.1f}% {r['mb_per_hour']:7.1f} {close:>9}  {'yes' if r['flat'] else 'NO'}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="wavegraph bench soak", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="wavegraph bench soak", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--hours", type=float, default=2.0, help="stream length (default 2 h)")
     ap.add_argument("--formats", default=FORMATS)
     ap.add_argument("--out", help="folder for the recordings (default: a temporary one, deleted)")
@@ -269,13 +298,17 @@ def main(argv: list[str] | None = None) -> int:
     seconds = args.hours * 3600
     formats = [f for f in args.formats.split(",") if f]
     tmp = tempfile.TemporaryDirectory() if not args.out else None
-    out = Path(args.out or tmp.name)
+    out = Path(args.out if tmp is None else tmp.name)
     out.mkdir(parents=True, exist_ok=True)
     cfg = out / "soak.yaml"
     cfg.write_text(graph_yaml(seconds, out, formats))
     t = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(cfg)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(cfg)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     ended, curves = sample_rss(proc, args.every, out)
     log = proc.communicate()[0]
     wall = time.monotonic() - t
@@ -284,8 +317,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"soak: the run failed (exit {proc.returncode})")
         return 1
     data_mb = seconds * RATE * N_CH * 8 / 2**20
-    print(f"soak: {seconds / 3600:g} h of {N_CH} ch x {RATE:g} Hz float64 ({data_mb:.0f} MB per format), "
-          f"{len(formats)} formats, 3 processes: {wall:.0f} s wall ({seconds / wall:.1f}x real time)")
+    print(
+        f"soak: {seconds / 3600:g} h of {N_CH} ch x {RATE:g} Hz float64 ({data_mb:.0f} MB per format), "
+        f"{len(formats)} formats, 3 processes: {wall:.0f} s wall ({seconds / wall:.1f}x real time)"
+    )
     flat = judge(curves, ended)
     print_rss(flat, ended)
     files = {}
@@ -293,15 +328,29 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_verify:
         files = verify(out, formats, seconds)
         for fmt, r in files.items():
-            print(f"{fmt:>8}: {'equal' if r['equal'] else 'DIFFERS'} ({r.get('bound', '')}, max err "
-                  f"{r.get('max_err', float('nan')):.3g}{' steps' if r.get('bound') == 'half step' else ''}, "
-                  f"{r.get('samples', 0)} samples, {r.get('mb', 0):.0f} MB) {r.get('why', '')}")
+            print(
+                f"{fmt:>8}: {'equal' if r['equal'] else 'DIFFERS'} ({r.get('bound', '')}, max err "
+                f"{r.get('max_err', float('nan')):.3g}{' steps' if r.get('bound') == 'half step' else ''}, "
+                f"{r.get('samples', 0)} samples, {r.get('mb', 0):.0f} MB) {r.get('why', '')}"
+            )
     if args.png:
         plot(curves, ended, Path(args.png), title)
     if args.json:
-        Path(args.json).write_text(json.dumps({"seconds": seconds, "wall_s": wall, "formats": formats, "ended": ended,
-                                               "title": title,
-                                               "rss": flat, "files": files, "curves": curves}, indent=1))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "seconds": seconds,
+                    "wall_s": wall,
+                    "formats": formats,
+                    "ended": ended,
+                    "title": title,
+                    "rss": flat,
+                    "files": files,
+                    "curves": curves,
+                },
+                indent=1,
+            )
+        )
     ok = bool(flat) and all(r["flat"] for r in flat.values()) and all(r["equal"] for r in files.values())
     print("soak: targets", "met" if ok else "NOT met")
     if tmp is not None:

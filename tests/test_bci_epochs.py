@@ -1,6 +1,7 @@
 """Online epoching (nodes/dsp/epochs.py) against mne.Epochs on the real SSVEP recording (ssvepy) and
 its real event markers, whatever the chunking and whatever the order in which markers and samples
 arrive."""
+
 import numpy as np
 import pytest
 from wavegraph.nodes.dsp.epochs import Epochs
@@ -29,8 +30,17 @@ def ssvep():
 def mne_epochs(x, sfreq, onsets, codes, tmin, tmax, baseline):
     raw = mne.io.RawArray(x, mne.create_info(PICKS, sfreq, "eeg"), verbose="error")
     ev = np.column_stack([np.round(onsets * sfreq).astype(int), np.zeros(len(onsets), int), codes.astype(int)])
-    ep = mne.Epochs(raw, ev, tmin=tmin, tmax=tmax, baseline=baseline, preload=True, proj=False,
-                    reject_by_annotation=False, verbose="error")
+    ep = mne.Epochs(
+        raw,
+        ev,
+        tmin=tmin,
+        tmax=tmax,
+        baseline=baseline,
+        preload=True,
+        proj=False,
+        reject_by_annotation=False,
+        verbose="error",
+    )
     return ep.get_data(copy=True), ep.events[:, 2]
 
 
@@ -46,9 +56,9 @@ def stream(node, x, spec, events, sizes, marker_lag=0.0):
 
     for n in sizes:
         while k < len(events) and events[k, 0] + marker_lag <= pos / spec.rate:
-            keep(node.process({"events": Chunk(events[k:k + 1], t0=events[k, 0])}))
+            keep(node.process({"events": Chunk(events[k : k + 1], t0=events[k, 0])}))
             k += 1
-        keep(node.process({"in": Chunk(x[:, pos:pos + n], t0=pos / spec.rate)}))
+        keep(node.process({"in": Chunk(x[:, pos : pos + n], t0=pos / spec.rate)}))
         pos += n
     if k < len(events):
         keep(node.process({"events": Chunk(events[k:], t0=events[k, 0])}))
@@ -65,13 +75,16 @@ def test_epochs_equal_mne_epochs_on_real_ssvep(ssvep, tmin, tmax, baseline, shif
     ref, ref_codes = mne_epochs(x, spec.rate, ev[:, 0], ev[:, 2], tmin, tmax, baseline)
     assert ref.shape[0] == 16
     rng = np.random.default_rng(0)
-    for sizes, lag, first in (([x.shape[1]], 0.0, True), (list(rng.integers(1, 100, x.shape[1] // 40)) + [x.shape[1]], 0.5, False)):
+    for sizes, lag, first in (
+        ([x.shape[1]], 0.0, True),
+        (list(rng.integers(1, 100, x.shape[1] // 40)) + [x.shape[1]], 0.5, False),
+    ):
         sizes = np.cumsum(sizes)
         sizes = np.diff(np.concatenate([[0], sizes[sizes < x.shape[1]], [x.shape[1]]]))
         node = Epochs(tmin=tmin, tmax=tmax, baseline=baseline)
         got, rows = stream(node, x, spec, ev, sizes, marker_lag=-1e9 if first else lag)
         assert node.out_specs["out"].shape == (len(PICKS), ref.shape[2]), node.counters
-        assert len(rows) == 16, (node.counters, len(node.pending), sizes)
+        assert len(rows) == 16, (node.counters, len(node.state.pending), sizes)
         np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-15)
         np.testing.assert_array_equal(rows[:, 2], ref_codes)
         np.testing.assert_allclose(rows[:, 0], ev[:, 0])
@@ -80,7 +93,7 @@ def test_epochs_equal_mne_epochs_on_real_ssvep(ssvep, tmin, tmax, baseline, shif
 
 def test_marker_order_and_chunking_do_not_change_the_epochs(ssvep):
     x, events, specs = ssvep
-    x, spec = x[:, :4 * 4096], specs["out"]
+    x, spec = x[:, : 4 * 4096], specs["out"]
     rng = np.random.default_rng(1)
     ev = np.array([[t, 0.0, float(c)] for t, c in zip(np.sort(rng.uniform(0.1, 63.0, 30)), rng.integers(1, 4, 30))])
     ref_node = Epochs(tmin=-0.1, tmax=0.4, max_delay=2.0)
@@ -100,7 +113,7 @@ def test_marker_order_and_chunking_do_not_change_the_epochs(ssvep):
 def test_gaps_late_markers_edges_and_codes_are_counted(ssvep):
     x, events, specs = ssvep
     spec = specs["out"]
-    x = x[:, :2 * 4096]
+    x = x[:, : 2 * 4096]
     node = Epochs(tmin=-0.2, tmax=0.2, max_delay=0.5, codes=[1, 2])
     node.configure({"in": spec, "events": StreamSpec("events", 0.0, (3,))})
     node.process({"events": Chunk(np.array([[0.1, 0, 1], [3.0, 0, 9], [15.95, 0, 2]]), t0=0.1)})

@@ -1,6 +1,7 @@
 """The time-aligned join (nodes/dsp/join.py): real EEG (EEGMMIDB, 160 Hz) joined with a 250 Hz stream on
 another clock; the output equals offline interpolation whatever the chunking and interleaving, late
 inputs are flagged after max_wait, and one process equals several processes."""
+
 import numpy as np
 import pytest
 from wavegraph.nodes.dsp.join import Join
@@ -18,7 +19,9 @@ PICKS = ["C3..", "Cz..", "C4..", "Oz.."]
 def eeg():
     src = FileSource(path="dataset:eegmmidb-s001r02", picks=PICKS, chunk_size=1600)
     spec = src.configure({})["out"]
-    x = src.read()["out"].data  # the first 10 s
+    out = src.read()
+    assert out is not None
+    x = out["out"].data  # the first 10 s
     src.close()
     return x, spec
 
@@ -40,7 +43,7 @@ def feed(node, streams, rng):
         p = rng.choice([q for q in streams if pos[q] < streams[q][0].shape[1]])
         x, rate, t0 = streams[p]
         n = int(rng.integers(1, 60))
-        c = Chunk(x[:, pos[p]:pos[p] + n], t0=t0 + pos[p] / rate)
+        c = Chunk(x[:, pos[p] : pos[p] + n], t0=t0 + pos[p] / rate)
         pos[p] += c.data.shape[1]
         r = node.process({p: c})
         outs += [r["out"]] if r else []
@@ -69,7 +72,10 @@ def test_join_aligns_rates_and_clock_offsets_whatever_the_arrival_order(eeg):
         starts = np.cumsum([0] + [c.data.shape[1] for c in outs[:-1]])
         np.testing.assert_allclose([c.t0 for c in outs], t_ref[starts], atol=1e-9)  # on a's clock
         assert not any(c.gap for c in outs)
-        assert node.counters == {"before_start": 48, "after_end": int(np.count_nonzero(np.arange(1600) / 160.0 > 0.3 + tb[-1]))}
+        assert node.counters == {
+            "before_start": 48,
+            "after_end": int(np.count_nonzero(np.arange(1600) / 160.0 > 0.3 + tb[-1])),
+        }
     assert out_spec.channel_names == ("eeg:C3..", "eeg:Cz..", "eeg:C4..", "eeg:Oz..", "aux:Fz", "aux:Cz..")
     assert out_spec.rate == spec.rate
 

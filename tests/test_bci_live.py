@@ -2,6 +2,7 @@
 EEG outlet with its epoch markers on a stimulus marker outlet (benchmarks/bci_live.py, at 4x real time);
 the decisions arrive on the decision marker stream, the EEG and markers are recorded. And the replay
 variant, configs/bci_ssvep_replay.yaml, on the whole recording."""
+
 import os
 from pathlib import Path
 
@@ -30,6 +31,7 @@ def test_live_session_decides_6hz_and_records_eeg_with_markers(tmp_path):
     from wavegraph.benchmarks.bci_live import run_session
 
     s = run_session(tmp_path, n_epochs=2, speed=4.0, in_process=True, overrides=["markers.marker_duration=16.0"])
+    assert s.result is not None
     assert s.result.exit_code == 0, s.result.failure
     decided = read_decisions(s.decisions_csv)
     n_windows = int((s.x.shape[1] / s.rate - 2.0) / 0.5) + 1
@@ -54,9 +56,12 @@ def test_live_session_decides_6hz_and_records_eeg_with_markers(tmp_path):
 
 def test_replay_variant_on_the_whole_recording(tmp_path):
     rec_path, csv_path = tmp_path / "replay_raw.fif", tmp_path / "decisions.csv"
-    graph = build_graph(load_config(ROOT / "configs" / "bci_ssvep_replay.yaml",
-                                    [f"rec.path={rec_path}", f"rec_decisions.path={csv_path}",
-                                     f"decisions.name=replay-{uuid.uuid4().hex[:8]}"]))
+    graph = build_graph(
+        load_config(
+            ROOT / "configs" / "bci_ssvep_replay.yaml",
+            [f"rec.path={rec_path}", f"rec_decisions.path={csv_path}", f"decisions.name=replay-{uuid.uuid4().hex[:8]}"],
+        )
+    )
     r = run_graph(graph, in_process=True)
     assert r.exit_code == 0, r.failure
     decided = read_decisions(csv_path)

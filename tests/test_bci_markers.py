@@ -1,6 +1,7 @@
 """Marker streams through files: trigger-channel events in file_source, markers saved by the recorder as
 FIF annotations (and recovered after a crash), read back by file_source with their labels. Real EEG
 (EEGMMIDB S001R02) with a trigger channel added."""
+
 import numpy as np
 import pytest
 from wavegraph.nodes.io.file_source import FileSource
@@ -20,7 +21,7 @@ def fif_with_trigger(tmp_path_factory):
     raw.pick(["C3..", "Cz..", "C4..", "Oz.."])
     stim = np.zeros((1, raw.n_times))
     for s, code in PULSES:
-        stim[0, s:s + 8] = code
+        stim[0, s : s + 8] = code
     raw.add_channels([mne.io.RawArray(stim, mne.create_info(["STI 014"], raw.info["sfreq"], "stim"), verbose="error")])
     raw.set_annotations(mne.Annotations([2.0, 9.5], [0.5, 0.0], ["rest", "blink"]))
     path = tmp_path_factory.mktemp("trig") / "trigger_raw.fif"

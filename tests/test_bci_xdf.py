@@ -2,6 +2,7 @@
 (EEG in microvolts on the amplifier's clock, with a break), a 50 Hz sensor on a third clock, and a
 marker stream, each with its clock offsets; pyxdf reads it, file_source replays every stream on the
 recorder's clock, and a graph joins and epochs them."""
+
 import numpy as np
 import pytest
 from wavegraph.nodes.io.file_source import FileSource
@@ -25,19 +26,42 @@ def recording(tmp_path_factory):
     from wavegraph.pipeline.datasets import fetch
 
     raw = mne.io.read_raw_edf(fetch("eegmmidb-s001r02"), preload=True, verbose="error")
-    x = raw.get_data()[:, :int(20 * RATE)]  # 20 s, V
+    x = raw.get_data()[:, : int(20 * RATE)]  # 20 s, V
     n = x.shape[1]
     local = T_EEG - EEG_OFFSET + np.arange(n) / RATE  # the amplifier's own clock ...
-    local[n // 2:] += BREAK  # ... with 5 s missing after 10 s
+    local[n // 2 :] += BREAK  # ... with 5 s missing after 10 s
     aux_t = np.arange(int(30 * 50.0)) / 50.0 + T_EEG - 1.0  # recorder time, 50 Hz, from 1 s before the EEG
     aux = np.sin(2 * np.pi * 0.5 * aux_t)[:, None]
-    path = write_xdf(tmp_path_factory.mktemp("xdf") / "session.xdf", [
-        XdfStream("amp", "EEG", RATE, (x * 1e6).T, local, "double64", [c.strip(".") for c in raw.ch_names],
-                  "EEG", "microvolts", [(t, EEG_OFFSET) for t in local[::400]]),
-        XdfStream("markers", "Markers", 0.0, [m for _, m in MARKERS], [T_EEG + t for t, _ in MARKERS], "string"),
-        XdfStream("sensor", "Misc", 50.0, aux, aux_t - AUX_OFFSET, "double64", ["slow"], "misc", "",
-                  [(t - AUX_OFFSET, AUX_OFFSET) for t in aux_t[::100]]),
-    ])
+    path = write_xdf(
+        tmp_path_factory.mktemp("xdf") / "session.xdf",
+        [
+            XdfStream(
+                "amp",
+                "EEG",
+                RATE,
+                (x * 1e6).T,
+                local,
+                "double64",
+                [c.strip(".") for c in raw.ch_names],
+                "EEG",
+                "microvolts",
+                [(t, EEG_OFFSET) for t in local[::400]],
+            ),
+            XdfStream("markers", "Markers", 0.0, [m for _, m in MARKERS], [T_EEG + t for t, _ in MARKERS], "string"),
+            XdfStream(
+                "sensor",
+                "Misc",
+                50.0,
+                aux,
+                aux_t - AUX_OFFSET,
+                "double64",
+                ["slow"],
+                "misc",
+                "",
+                [(t - AUX_OFFSET, AUX_OFFSET) for t in aux_t[::100]],
+            ),
+        ],
+    )
     return path, x
 
 
@@ -72,8 +96,9 @@ def test_file_source_replays_one_stream_with_markers_breaks_and_clock_offsets(re
     want = T_EEG - zero + starts / RATE + np.where(starts >= x.shape[1] // 2, BREAK, 0.0)
     np.testing.assert_allclose([c.t0 for c in chunks], want, atol=1e-6)  # on the recorder's clock
     assert [c.t0 for c in chunks if c.gap] == pytest.approx([T_EEG - zero + 10.0 + BREAK])
-    assert all(c.data.shape[1] == 64 or c.gap or chunks[i + 1].gap or i == len(chunks) - 1
-               for i, c in enumerate(chunks))  # chunks do not straddle the break
+    assert all(
+        c.data.shape[1] == 64 or c.gap or chunks[i + 1].gap or i == len(chunks) - 1 for i, c in enumerate(chunks)
+    )  # chunks do not straddle the break
     rows = np.concatenate(events)
     np.testing.assert_allclose(rows[:, 0], [T_EEG - zero + t for t, _ in MARKERS], atol=1e-9)
     assert [dict(ev.labels)[int(c)] for c in rows[:, 2]] == [m for _, m in MARKERS]
@@ -113,12 +138,25 @@ processes:
     # queue before the next, so the signal can run many seconds ahead of the markers: max_delay 60 s.)
     for mode in ("in", "multi"):
         d = tmp_path / mode
-        r = run_graph(build_graph(load_config(yaml, [f"rec.path={d / 'joined.npz'}", f"recep.path={d / 'epochs.npz'}",
-                                                     f"recev.path={d / 'epoch_events.csv'}"])), in_process=mode == "in")
+        r = run_graph(
+            build_graph(
+                load_config(
+                    yaml,
+                    [
+                        f"rec.path={d / 'joined.npz'}",
+                        f"recep.path={d / 'epochs.npz'}",
+                        f"recev.path={d / 'epoch_events.csv'}",
+                    ],
+                )
+            ),
+            in_process=mode == "in",
+        )
         assert r.exit_code == 0, r.failure
         assert not r.stats["ep"]["counters"] and not r.stats["join"]["counters"], (mode, r.stats["ep"], r.stats["join"])
     for name in ("joined.npz", "epochs.npz"):
-        np.testing.assert_array_equal(np.load(tmp_path / "in" / name)["data"], np.load(tmp_path / "multi" / name)["data"])
+        np.testing.assert_array_equal(
+            np.load(tmp_path / "in" / name)["data"], np.load(tmp_path / "multi" / name)["data"]
+        )
     assert (tmp_path / "in" / "epoch_events.csv").read_text() == (tmp_path / "multi" / "epoch_events.csv").read_text()
     tmp_path = tmp_path / "multi"
     joined = np.load(tmp_path / "joined.npz")["data"]
@@ -134,10 +172,14 @@ processes:
     info = mne.create_info(["O1", "Oz", "O2", "slow"], RATE, "eeg")  # (MNE baseline-corrects data channels only)
     raw = mne.io.RawArray(joined[:, :seg], info, verbose="error")
     ev = np.array([[int(round(t * RATE)), 0, 1] for t, _ in MARKERS[:3]])
-    ref = mne.Epochs(raw, ev, tmin=-0.5, tmax=1.0, baseline=(None, 0.0), preload=True, verbose="error").get_data(copy=True)
+    ref = mne.Epochs(raw, ev, tmin=-0.5, tmax=1.0, baseline=(None, 0.0), preload=True, verbose="error").get_data(
+        copy=True
+    )
     np.testing.assert_allclose(epochs[:3], ref, rtol=1e-10, atol=1e-15)
     # After the break: the same on the second segment (the join and the epochs re-anchor at the gap).
     raw2 = mne.io.RawArray(joined[:, seg:], info, verbose="error")
     ev2 = np.array([[int(round((t - 10.0 - BREAK) * RATE)), 0, 1] for t, _ in MARKERS[3:]])
-    ref2 = mne.Epochs(raw2, ev2, tmin=-0.5, tmax=1.0, baseline=(None, 0.0), preload=True, verbose="error").get_data(copy=True)
+    ref2 = mne.Epochs(raw2, ev2, tmin=-0.5, tmax=1.0, baseline=(None, 0.0), preload=True, verbose="error").get_data(
+        copy=True
+    )
     np.testing.assert_allclose(epochs[3:], ref2, rtol=1e-10, atol=1e-15)

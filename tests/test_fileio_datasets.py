@@ -1,4 +1,5 @@
 """pipeline.datasets: checksummed, cached, idempotent fetches of real recordings from PyPI archives."""
+
 from __future__ import annotations
 
 import os
@@ -8,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import dataset, need
 from wavegraph.pipeline import datasets
 from wavegraph.pipeline.datasets import DATASETS, DatasetError, fetch, sha256_of
@@ -55,12 +55,24 @@ def test_unknown_name_lists_the_available_ones():
 def test_cli_fetch_and_list():
     dataset("eegmmidb-s001r02")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    out = subprocess.run([sys.executable, "-m", "wavegraph.pipeline.datasets", "fetch", "eegmmidb-s001r02"],
-                         capture_output=True, text=True, cwd=REPO, env=env)
+    out = subprocess.run(
+        [sys.executable, "-m", "wavegraph.pipeline.datasets", "fetch", "eegmmidb-s001r02"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+    )
     assert out.returncode == 0, out.stderr
     assert Path(out.stdout.strip()) == fetch("eegmmidb-s001r02")
-    bad = subprocess.run([sys.executable, "-m", "wavegraph.pipeline.datasets", "fetch", "nope"],
-                         capture_output=True, text=True, cwd=REPO, env=env)
+    bad = subprocess.run(
+        [sys.executable, "-m", "wavegraph.pipeline.datasets", "fetch", "nope"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+    )
     assert bad.returncode == 1 and "unknown data set" in bad.stderr
-    ls = subprocess.run([sys.executable, "-m", "wavegraph.pipeline.datasets", "list"], capture_output=True, text=True, cwd=REPO, env=env)
+    ls = subprocess.run(
+        [sys.executable, "-m", "wavegraph.pipeline.datasets", "list"], capture_output=True, text=True, cwd=REPO, env=env
+    )
     assert "ssvepy==0.2" in ls.stdout and "biosignalsnotebooks==0.6.14" in ls.stdout

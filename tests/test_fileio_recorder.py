@@ -1,4 +1,5 @@
 """recorder writes what it receives, losslessly, and leaves a complete file on abrupt stops."""
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,6 @@ import mne
 import numpy as np
 import pytest
 import soundfile as sf
-
 from wavegraph.nodes.io.file_source import FileSource
 from wavegraph.nodes.io.recorder import Recorder, recover
 from wavegraph.pipeline.chunk import Chunk
@@ -20,6 +20,13 @@ from wavegraph.pipeline.registry import lookup
 from wavegraph.pipeline.spec import SpecError, StreamSpec, signal_spec
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def first_out(src: FileSource):
+    """The next read's signal chunk (the source must not be at its end)."""
+    out = src.read()
+    assert out is not None
+    return out["out"]
 
 
 def read_fif(path):
@@ -57,11 +64,12 @@ def test_float32_stream_saved_single_and_first_samp_from_t0(tmp_path):
     rec = Recorder(path=str(tmp_path / "f32_eeg.fif"))
     rec.configure({"in": spec})
     for i in range(0, 600, 100):
-        rec.process({"in": Chunk(x[:, i:i + 100], t0=2.0 + i / 250.0, gap=(i == 300))})
+        rec.process({"in": Chunk(x[:, i : i + 100], t0=2.0 + i / 250.0, gap=(i == 300))})
     rec.close()
     raw = read_fif(tmp_path / "f32_eeg.fif")
     assert raw.first_samp == 500  # first t0 2.0 s at 250 Hz
-    np.testing.assert_array_equal(raw.get_data().astype(np.float32), x)  # float32 exactly
+    data: np.ndarray = raw.get_data()  # pyright: ignore[reportAssignmentType]  # mne stub: get_data() is an array
+    np.testing.assert_array_equal(data.astype(np.float32), x)  # float32 exactly
     assert list(raw.annotations.description) == ["gap"]
     assert raw.annotations.onset[0] - raw.first_time == pytest.approx(300 / 250.0)
 
@@ -86,13 +94,13 @@ def test_abrupt_stop_close_only_leaves_complete_fif(edf_path, tmp_path):
     rec = Recorder(path=str(tmp_path / "part_raw.fif"))
     rec.configure({"in": src.configure({})["out"]})
     for _ in range(10):
-        rec.process({"in": src.read()["out"]})
+        rec.process({"in": first_out(src)})
     rec.close()
     rec.close()  # idempotent
-    ref = mne.io.read_raw(edf_path, verbose="error").get_data(picks=["Cz..", "Pz.."], stop=170)
+    ref = mne.io.read_raw(edf_path, verbose="error").get_data(picks=["Cz..", "Pz.."], stop=170)  # pyright: ignore[reportArgumentType]  # mne stub: picks may be a list
     np.testing.assert_array_equal(read_fif(tmp_path / "part_raw.fif").get_data(), ref)
     with pytest.raises(RuntimeError, match="closed"):
-        rec.process({"in": src.read()["out"]})
+        rec.process({"in": first_out(src)})
 
 
 def test_recover_after_process_died_before_close(tmp_path):
@@ -101,7 +109,7 @@ def test_recover_after_process_died_before_close(tmp_path):
     rec = Recorder(path=str(tmp_path / "died_raw.fif"))
     rec.configure({"in": spec})
     for i in range(0, 250, 50):
-        rec.process({"in": Chunk(x[:, i:i + 50], t0=i / 100.0)})
+        rec.process({"in": Chunk(x[:, i : i + 50], t0=i / 100.0)})
     # no close(): the spill is on disk, flushed per chunk; a torn last row is dropped
     with open(tmp_path / "died_raw.fif.spill", "ab") as f:
         f.write(b"\x00" * 12)
@@ -119,12 +127,12 @@ def test_wav_round_trip_and_valid_before_close(tmp_path):
     rec = Recorder(path=str(tmp_path / "a.wav"))
     rec.configure({"in": spec})
     for i in range(0, 2000, 480):
-        rec.process({"in": Chunk(x[:, i:min(i + 480, 2000)], t0=i / 16000.0)})
+        rec.process({"in": Chunk(x[:, i : min(i + 480, 2000)], t0=i / 16000.0)})
     mid, sr = sf.read(tmp_path / "a.wav", dtype="float32")  # readable while still open
     assert sr == 16000 and mid.shape == (2000, 2)
     np.testing.assert_array_equal(mid.T, x[:, :2000])
     for i in range(2000, 4000, 480):
-        rec.process({"in": Chunk(x[:, i:min(i + 480, 4000)], t0=i / 16000.0)})
+        rec.process({"in": Chunk(x[:, i : min(i + 480, 4000)], t0=i / 16000.0)})
     rec.close()
     got, _ = sf.read(tmp_path / "a.wav", dtype="float32")
     np.testing.assert_array_equal(got.T, x)
@@ -217,7 +225,7 @@ def test_missing_folder_is_created_on_first_chunk(tmp_path):
     assert not (tmp_path / "new").exists()  # validating a graph creates nothing
     rec.process({"in": Chunk(np.ones((1, 10)))})
     rec.close()
-    assert mne.io.read_raw_fif(target, verbose="error").get_data().shape == (1, 10)
+    assert mne.io.read_raw_fif(target, verbose="error").get_data().shape == (1, 10)  # pyright: ignore[reportAttributeAccessIssue]  # mne stub: get_data() is an array
 
 
 CHILD = textwrap.dedent(
@@ -257,6 +265,7 @@ def test_signal_in_a_recording_process_leaves_a_complete_file(edf_path, tmp_path
     code = CHILD.format(repo=str(REPO), edf=str(edf_path), fif=str(fif), wav=str(wav))
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
+        assert proc.stdout is not None and proc.stderr is not None
         assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
         proc.send_signal(signum)
         _, err = proc.communicate(timeout=60)
@@ -285,7 +294,14 @@ def test_recover_cli(tmp_path):
     with pytest.raises(SpecError, match="unfinished recording") as e:  # a new run must not clobber it
         Recorder(path=str(tmp_path / "cli_raw.fif")).configure({"in": spec})
     assert "recover" in e.value.hint
-    cmd = [sys.executable, "-m", "wavegraph.nodes.io.recorder", "recover", str(tmp_path / "cli_raw.fif"), str(tmp_path / "none_raw.fif")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "wavegraph.nodes.io.recorder",
+        "recover",
+        str(tmp_path / "cli_raw.fif"),
+        str(tmp_path / "none_raw.fif"),
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 1 and "nothing to recover" in out.stderr
     np.testing.assert_array_equal(read_fif(tmp_path / "cli_raw.fif").get_data(), np.ones((1, 20)))
@@ -297,14 +313,13 @@ def test_any_chunking_records_the_same_file(tmp_path):
 
     x = np.random.default_rng(5).standard_normal((4, 500))
     spec = signal_spec(100.0, ["a", "b", "c", "d"])
-    ref = None
     for k, sizes in enumerate([[500], *default_chunkings(500)]):
         for suffix in ("_raw.fif", ".npz"):
             rec = Recorder(path=str(tmp_path / f"c{k}{suffix}"))
             rec.configure({"in": spec})
             start = 0
             for s in sizes:
-                rec.process({"in": Chunk(x[:, start:start + s], t0=start / 100.0)})
+                rec.process({"in": Chunk(x[:, start : start + s], t0=start / 100.0)})
                 start += s
             rec.close()
         got = read_fif(tmp_path / f"c{k}_raw.fif").get_data()
@@ -319,7 +334,8 @@ def test_yaml_graph_replays_file_into_recorder(edf_path, tmp_path):
     from wavegraph.pipeline.runner import run_graph
 
     g = tmp_path / "replay.yaml"
-    g.write_text(textwrap.dedent(f"""\
+    g.write_text(
+        textwrap.dedent(f"""\
         name: replay
         nodes:
           - id: src
@@ -327,16 +343,17 @@ def test_yaml_graph_replays_file_into_recorder(edf_path, tmp_path):
             params: {{path: "{edf_path}", chunk_size: 64, picks: [Oz..]}}
           - id: rec
             type: recorder
-            params: {{path: "{tmp_path / 'oz_raw.fif'}"}}
+            params: {{path: "{tmp_path / "oz_raw.fif"}"}}
           - id: ev
             type: recorder
-            params: {{path: "{tmp_path / 'ev.csv'}"}}
+            params: {{path: "{tmp_path / "ev.csv"}"}}
         edges:
           - {{source: src.out, target: rec.in}}
           - {{source: src.events, target: ev.in}}
-        """))
+        """)
+    )
     result = run_graph(build_graph(load_config(g)), in_process=True)
     assert result.exit_code == 0, result.failure
-    ref = mne.io.read_raw(edf_path, verbose="error").get_data(picks=["Oz.."])
+    ref = mne.io.read_raw(edf_path, verbose="error").get_data(picks=["Oz.."])  # pyright: ignore[reportArgumentType]  # mne stub: picks may be a list
     np.testing.assert_array_equal(read_fif(tmp_path / "oz_raw.fif").get_data(), ref)
     assert (tmp_path / "ev.csv").read_text().splitlines()[1].startswith("0.0,60.2,1,T0")

@@ -1,4 +1,5 @@
 """file_source replays real recordings sample-exactly, with exact chunk times and its events."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -7,9 +8,8 @@ import mne
 import numpy as np
 import pytest
 import soundfile as sf
-from pydantic import ValidationError
-
 from conftest import dataset
+from pydantic import ValidationError
 from wavegraph.nodes.io.file_source import FileSource
 from wavegraph.pipeline.registry import lookup
 from wavegraph.pipeline.spec import SpecError
@@ -18,6 +18,13 @@ from wavegraph.pipeline.spec import SpecError
 @pytest.fixture(scope="module")
 def epo_path():
     return dataset("ssvepy-epochs")
+
+
+def first_out(src: FileSource):
+    """The next read's signal chunk (the source must not be at its end)."""
+    out = src.read()
+    assert out is not None
+    return out["out"]
 
 
 def replay(src: FileSource):
@@ -32,6 +39,7 @@ def replay(src: FileSource):
 
 def test_edf_replay_is_sample_exact_with_exact_t0(edf_path):
     src = lookup("file_source")(path=str(edf_path), chunk_size=50)
+    assert isinstance(src, FileSource)
     specs = src.configure({})
     raw = mne.io.read_raw(edf_path, preload=True, verbose="error")
     ref = raw.get_data()
@@ -66,11 +74,13 @@ def test_fif_annotations_emitted_with_the_chunk_holding_their_onset(tmp_path):
     sfreq, n, first_samp = 100.0, 1000, 250
     rng = np.random.default_rng(0)
     x = rng.standard_normal((3, n)) * 1e-5
-    info = mne.create_info(["Cz", "Pz", "EOG"], sfreq, ["eeg", "eeg", "eog"])
+    info = mne.create_info(["Cz", "Pz", "EOG"], sfreq, ["eeg", "eeg", "eog"])  # pyright: ignore[reportArgumentType]  # mne stub: ch_types may be a list
     raw = mne.io.RawArray(x, info, first_samp=first_samp, verbose="error")
-    raw.set_meas_date(dt.datetime(2024, 5, 1, tzinfo=dt.timezone.utc))
+    raw.set_meas_date(dt.datetime(2024, 5, 1, tzinfo=dt.UTC))
     # onsets relative to the first sample: 0.05 s, 2.505 s, 7.0 s, 9.99 s (last sample)
-    raw.set_annotations(mne.Annotations([0.05, 2.505, 7.0, 9.99], [0.0, 0.5, 1.0, 0.0], ["stim", "resp", "stim", "end"]))
+    raw.set_annotations(
+        mne.Annotations([0.05, 2.505, 7.0, 9.99], [0.0, 0.5, 1.0, 0.0], ["stim", "resp", "stim", "end"])
+    )
     path = tmp_path / "ann_raw.fif"
     raw.save(path, fmt="double", verbose="error")
 
@@ -150,13 +160,13 @@ def test_state_dict_resumes_at_the_same_sample(edf_path):
     b = FileSource(path=str(edf_path), chunk_size=40, picks=["Cz..", "Oz.."])
     b.configure({})
     b.load_state_dict(state)
-    ca, cb = a.read()["out"], b.read()["out"]
+    ca, cb = first_out(a), first_out(b)
     assert ca.t0 == cb.t0 == 280 / 160.0
     np.testing.assert_array_equal(ca.data, cb.data)
     a.reset()  # after a failed read: keeps the position (skips, never replays from the start)
-    assert a.read()["out"].t0 == 320 / 160.0
+    assert first_out(a).t0 == 320 / 160.0
     a.load_state_dict({"position": 0})
-    assert a.read()["out"].t0 == 0.0
+    assert first_out(a).t0 == 0.0
     with pytest.raises(KeyError, match="unknown state keys"):
         a.load_state_dict({"pos": 1})
 
@@ -189,6 +199,7 @@ def test_bad_params(edf_path):
 
 def test_any_chunking_replays_the_same_stream(edf_path):
     """Streaming equals offline for a source: every chunk size yields the same samples and events."""
+
     def run(size):
         src = FileSource(path=str(edf_path), chunk_size=size, picks=["C3..", "Cz..", "C4.."])
         src.configure({})

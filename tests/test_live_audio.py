@@ -1,6 +1,7 @@
 """audio_input / audio_output on a real PortAudio device that runs at wall-clock pace: the JACK dummy
 driver (a private jackd server started for this module), a sample-exact loopback through JACK,
 overflow/underflow accounting, clear errors, `wavegraph devices`, and configs/audio_passthrough.yaml."""
+
 import os
 from pathlib import Path
 
@@ -16,14 +17,13 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-
 from conftest import need  # noqa: E402
+from wavegraph.nodes.io.audio import AudioInput, AudioOutput  # noqa: E402
 from wavegraph.pipeline.chunk import Chunk  # noqa: E402
 from wavegraph.pipeline.config import load_config  # noqa: E402
 from wavegraph.pipeline.graph import build_graph  # noqa: E402
 from wavegraph.pipeline.runner import run_graph  # noqa: E402
 from wavegraph.pipeline.spec import SpecError, signal_spec  # noqa: E402
-from wavegraph.nodes.io.audio import AudioInput, AudioOutput  # noqa: E402
 
 RATE = 48000
 SERVER = f"wavegraph-test-{os.getpid()}"
@@ -42,17 +42,24 @@ def _missing() -> list[str]:
 def jack():
     """A private JACK server with the dummy driver (2 in, 2 out, 48 kHz, 10 ms periods); stopped by PID."""
     missing = _missing()
-    need(not missing, f"{', '.join(missing)} missing (install with scripts/system_deps.sh, as root): audio nodes "
-         "need PortAudio and a JACK dummy server on a machine without a sound card")
+    need(
+        not missing,
+        f"{', '.join(missing)} missing (install with scripts/system_deps.sh, as root): audio nodes "
+        "need PortAudio and a JACK dummy server on a machine without a sound card",
+    )
     old = {k: os.environ.get(k) for k in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
     os.environ["JACK_DEFAULT_SERVER"] = SERVER  # PortAudio's JACK client (here and in workers) finds it
     os.environ["JACK_NO_START_SERVER"] = "1"
-    proc = subprocess.Popen(["jackd", "-n", SERVER, "--no-realtime", "-d", "dummy", "-r", str(RATE), "-p", "480",
-                             "-C", "2", "-P", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        ["jackd", "-n", SERVER, "--no-realtime", "-d", "dummy", "-r", str(RATE), "-p", "480", "-C", "2", "-P", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 15
         while subprocess.run(["jack_lsp", "-s", SERVER], capture_output=True).returncode != 0:
             if proc.poll() is not None or time.monotonic() > deadline:
+                assert proc.stderr is not None
                 pytest.fail(f"jackd did not start: {proc.stderr.read().decode(errors='replace')[-500:]}")
             time.sleep(0.1)
         time.sleep(0.3)  # let the server settle: its first cycles may xrun
@@ -135,7 +142,7 @@ def test_loopback_through_jack_is_sample_exact(jack):
         connected.set()
         time.sleep(0.05)
         for k in range(0, x.shape[1], 333):
-            spk.process({"in": Chunk(x[:, k:k + 333])})
+            spk.process({"in": Chunk(x[:, k : k + 333])})
         spk.finish()
 
     th = threading.Thread(target=play)
@@ -146,7 +153,7 @@ def test_loopback_through_jack_is_sample_exact(jack):
     rec = np.concatenate([c.data for c in chunks], axis=1)[0]
     lag = int(np.argmax(np.abs(np.correlate(rec, x[0, :2048], mode="valid"))))
     assert lag + x.shape[1] <= rec.size, "the played signal did not come back whole"
-    np.testing.assert_allclose(rec[lag:lag + x.shape[1]], x[0], atol=1e-7)
+    np.testing.assert_allclose(rec[lag : lag + x.shape[1]], x[0], atol=1e-7)
     assert not spk.counters.get("not_played")
     assert spk.played == 960 + x.shape[1]
     mic.close()
@@ -205,9 +212,11 @@ def test_no_device_error_says_how_to_get_one(jack):
 def test_missing_portaudio_error_says_what_to_install():
     """sounddevice finds PortAudio with ctypes.util.find_library; without the library the error says
     which package to install (simulated in a fresh process by hiding the library from the lookup)."""
-    code = ("import ctypes.util\nctypes.util.find_library = lambda name: None\n"
-            "from wavegraph.nodes.io.audio import AudioOutput\nfrom wavegraph.pipeline.spec import signal_spec\n"
-            "AudioOutput().configure({'in': signal_spec(48000, ['a'], 'audio')})")
+    code = (
+        "import ctypes.util\nctypes.util.find_library = lambda name: None\n"
+        "from wavegraph.nodes.io.audio import AudioOutput\nfrom wavegraph.pipeline.spec import signal_spec\n"
+        "AudioOutput().configure({'in': signal_spec(48000, ['a'], 'audio')})"
+    )
     p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert p.returncode != 0
     assert "sounddevice cannot load PortAudio" in p.stderr and "apt-get install libportaudio2" in p.stderr
@@ -218,8 +227,13 @@ def test_devices_lists_audio_and_lsl(jack):
     import pylsl
 
     outlet = pylsl.StreamOutlet(pylsl.StreamInfo("wavegraph-devices-test", "EEG", 4, 250.0))  # noqa: F841
-    p = subprocess.run([sys.executable, "-m", "wavegraph.pipeline.cli", "devices"], cwd=ROOT, capture_output=True,
-                       text=True, timeout=60)
+    p = subprocess.run(
+        [sys.executable, "-m", "wavegraph.pipeline.cli", "devices"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert p.returncode == 0, p.stderr
     assert "system [JACK Audio Connection Kit] 2 in, 2 out, 48000 Hz <in out>" in p.stdout
     assert "'wavegraph-devices-test' (type EEG, 4 ch, 250 Hz, float32" in p.stdout
@@ -233,13 +247,28 @@ def test_audio_passthrough_config_in_process(jack):
     assert result.exit_code == 0, result.failure
     assert wall >= 0.9  # paced by the device
     assert result.stats["mic"]["chunks_out"] == 100  # 1 s of 10 ms blocks
-    assert graph.nodes["speaker"].played >= RATE  # everything the iSTFT produced was played
+    speaker = graph.nodes["speaker"]
+    assert isinstance(speaker, AudioOutput)
+    assert speaker.played >= RATE  # everything the iSTFT produced was played
     assert not result.stats["speaker"]["counters"].get("not_played")
 
 
 def test_audio_passthrough_config_from_the_cli_multiprocess(jack):
-    p = subprocess.run([sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(ROOT / "configs" / "audio_passthrough.yaml"),
-                        "--set", "mic.duration=0.5"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wavegraph.pipeline.cli",
+            "run",
+            str(ROOT / "configs" / "audio_passthrough.yaml"),
+            "--set",
+            "mic.duration=0.5",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr[-2000:]
     mic_row = next(line for line in p.stdout.splitlines() if line.startswith("mic "))
     assert mic_row.split()[3] == "50"  # chunks out: 0.5 s of 10 ms blocks, in a worker process

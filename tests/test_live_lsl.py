@@ -1,5 +1,6 @@
 """LSL inlet/outlet against real liblsl outlets and inlets on loopback, and configs/eeg_filter.yaml run
 live from the real EEGMMIDB recording published in real time by a pylsl outlet in a thread."""
+
 import os
 from pathlib import Path
 
@@ -15,14 +16,13 @@ import uuid  # noqa: E402
 import numpy as np  # noqa: E402
 import pylsl  # noqa: E402
 import pytest  # noqa: E402
-
+from wavegraph.nodes.io.lsl import LslInlet, LslOutlet  # noqa: E402
 from wavegraph.pipeline.chunk import Chunk  # noqa: E402
 from wavegraph.pipeline.config import load_config  # noqa: E402
 from wavegraph.pipeline.graph import build_graph  # noqa: E402
 from wavegraph.pipeline.runner import run_graph  # noqa: E402
 from wavegraph.pipeline.spec import SpecError, StreamSpec, signal_spec  # noqa: E402
 from wavegraph.pipeline.testing import run_chunked  # noqa: E402
-from wavegraph.nodes.io.lsl import LslInlet, LslOutlet  # noqa: E402
 
 
 def uname(prefix):
@@ -34,7 +34,8 @@ def make_outlet(name, n=3, rate=100.0, fmt=pylsl.cf_double64, labels=None, stype
     if labels:
         info.set_channel_labels(labels)
         info.set_channel_types(["eeg"] * n)
-        info.set_channel_units(["V"] * n)
+        units: list[str | int] = ["V"] * n
+        info.set_channel_units(units)
     return pylsl.StreamOutlet(info)
 
 
@@ -59,7 +60,7 @@ def feed(outlet, x, ts, block, pace=True, then_delete=False):
             wait = t_start + (ts[k] - ts[0]) - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
-        outlet.push_chunk(np.ascontiguousarray(x[k:k + block]), list(ts[k:k + block]))
+        outlet.push_chunk(np.ascontiguousarray(x[k : k + block]), list(ts[k : k + block]))
 
 
 def test_inlet_spec_data_and_timestamps_are_the_outlets():
@@ -195,12 +196,17 @@ def test_outlet_publishes_signal_with_channel_description_and_stream_timestamps(
     info = pylsl.resolve_byprop("name", name, timeout=5.0)[0]
     inlet = pylsl.StreamInlet(info)
     full = inlet.info(timeout=5.0)
-    assert (full.type(), full.channel_count(), full.nominal_srate(), full.channel_format()) == ("EEG", 2, 200.0, pylsl.cf_double64)
+    assert (full.type(), full.channel_count(), full.nominal_srate(), full.channel_format()) == (
+        "EEG",
+        2,
+        200.0,
+        pylsl.cf_double64,
+    )
     assert full.get_channel_labels() == ["C3", "C4"] and full.get_channel_types() == ["eeg", "eeg"]
     inlet.open_stream(timeout=5.0)
     time.sleep(0.2)
     for k in range(1, 400, 57):
-        node.process({"in": Chunk(x[:, k:k + 57], t0=1000.0 + k / 200.0)})
+        node.process({"in": Chunk(x[:, k : k + 57], t0=1000.0 + k / 200.0)})
     got, ts = [], []
     while sum(len(g) for g in got) < 399:
         d, t = inlet.pull_chunk(timeout=2.0, max_samples=400, min_samples=1, as_numpy=True)
@@ -237,6 +243,7 @@ def test_events_round_trip_as_string_markers():
     rows = np.concatenate([c.data for c in chunks])
     np.testing.assert_allclose(rows, events, atol=1e-9)  # labels mapped back to codes; 7 had no label
     markers, _ = raw.pull_chunk(timeout=2.0, max_samples=3)
+    assert markers is not None
     assert [m[0] for m in markers] == ["T2", "T1", "7"]  # what LabRecorder-style tools see
     out.close()
 
@@ -253,6 +260,7 @@ def test_token_decisions_go_out_as_markers_at_frame_times():
     time.sleep(0.2)
     out.process({"in": Chunk(np.array([3, 1, 4]), t0=100.0)})
     markers, ts = inlet.pull_chunk(timeout=2.0, max_samples=3)
+    assert markers is not None
     assert [m[0] for m in markers] == ["3", "1", "4"]
     np.testing.assert_allclose(ts, [100.0, 100.25, 100.5], atol=1e-9)
     out.close()
@@ -299,9 +307,16 @@ def test_eeg_filter_config_runs_live_from_real_eeg(tmp_path):
     filtered_name = uname("eeg-filtered")
     ts = pylsl.local_clock() + 0.5 + np.arange(len(x)) / rate
     rec_path = tmp_path / "filtered_raw.fif"
-    config = load_config(ROOT / "configs" / "eeg_filter.yaml",
-                         [f"rec.path={rec_path}", f"src.max_samples={n}", "src.resolve_timeout=5.0",
-                          f"src.name={raw_name}", f"out.name={filtered_name}"])
+    config = load_config(
+        ROOT / "configs" / "eeg_filter.yaml",
+        [
+            f"rec.path={rec_path}",
+            f"src.max_samples={n}",
+            "src.resolve_timeout=5.0",
+            f"src.name={raw_name}",
+            f"out.name={filtered_name}",
+        ],
+    )
     graph = build_graph(config)
     assert graph.specs["src.out"].channel_names[:3] == ("Fc5", "Fc3", "Fc1")
     assert graph.specs["rs.out"].rate == 100.0
@@ -346,7 +361,7 @@ def test_eeg_filter_config_runs_live_from_real_eeg(tmp_path):
     stamps = np.concatenate([p[1] for p in published])
     k = int(round((stamps[0] - ts[0]) * 100.0))
     assert d.shape[1] >= 20, f"only {d.shape[1]} of {y.shape[1]} samples seen"  # it attached early
-    np.testing.assert_array_equal(d, rec.get_data()[:, k:k + d.shape[1]])  # bit-exact: the same chunks
+    np.testing.assert_array_equal(d, rec.get_data()[:, k : k + d.shape[1]])  # bit-exact: the same chunks
     np.testing.assert_allclose(stamps, ts[0] + (k + np.arange(d.shape[1])) / 100.0, atol=2e-3)
     np.testing.assert_allclose(np.diff(stamps), 0.01, atol=1e-9)  # one clock, exact sample spacing
 
@@ -356,11 +371,17 @@ def test_eeg_filter_config_multiprocess_acquisition_apart(tmp_path):
     mne = pytest.importorskip("mne")
     outlet, raw_name, x, n, rate = publish_edf(1.5)
     config_path = tmp_path / "eeg_filter_mp.yaml"
-    config_path.write_text((ROOT / "configs" / "eeg_filter.yaml").read_text()
-                           + "processes:\n  acquisition: [src]\n  dsp: [car, notch, bp, rs, rec, out]\n")
+    config_path.write_text(
+        (ROOT / "configs" / "eeg_filter.yaml").read_text()
+        + "processes:\n  acquisition: [src]\n  dsp: [car, notch, bp, rs, rec, out]\n"
+    )
     rec_path = tmp_path / "mp_raw.fif"
-    graph = build_graph(load_config(config_path, [f"rec.path={rec_path}", f"src.max_samples={n}",
-                                                  f"src.name={raw_name}", f"out.name={uname('mp-out')}"]))
+    graph = build_graph(
+        load_config(
+            config_path,
+            [f"rec.path={rec_path}", f"src.max_samples={n}", f"src.name={raw_name}", f"out.name={uname('mp-out')}"],
+        )
+    )
     ts = pylsl.local_clock() + 2.0 + np.arange(len(x)) / rate
     feeder = threading.Thread(target=feed, args=(outlet, x, ts, 16, True))
     feeder.start()
@@ -376,7 +397,8 @@ def test_without_lslapicfg_liblsl_prints_no_info_lines():
     """liblsl logs INFO lines ("Loaded default config") on every command unless configured; wavegraph
     gives it a default config that logs errors only."""
     env = {k: v for k, v in os.environ.items() if k != "LSLAPICFG"}
-    p = subprocess.run([sys.executable, "-m", "wavegraph.pipeline.cli", "devices"], capture_output=True, text=True,
-                       timeout=60, env=env)
+    p = subprocess.run(
+        [sys.executable, "-m", "wavegraph.pipeline.cli", "devices"], capture_output=True, text=True, timeout=60, env=env
+    )
     assert p.returncode == 0 and "LSL streams" in p.stdout
     assert "INFO" not in p.stderr and "Loaded default config" not in p.stderr, p.stderr

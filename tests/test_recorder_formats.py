@@ -1,4 +1,5 @@
 """recorder: constant memory at close, EDF/BDF with annotations, signals to CSV, MNE naming, run names, recover."""
+
 import json
 import subprocess
 import sys
@@ -48,8 +49,12 @@ def test_memory_stays_flat_while_recording_200_mb(tmp_path):
     and the files equal the input."""
     mb = 200
     fmts = ["raw.fif", "npz", "bdf"]
-    out = subprocess.run([sys.executable, "-c", _CHILD, str(tmp_path), str(mb), ",".join(fmts)],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(tmp_path), str(mb), ",".join(fmts)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     r = json.loads(out.stdout.splitlines()[-1])
     for fmt in fmts:
@@ -76,7 +81,7 @@ def _eeg_spec(n_ch=3, rate=200.0, dtype="float64"):
 def _record(rec, x, chunk=70, t0=0.0, gap_at=None, spec=None):
     rec.configure({"in": spec or _eeg_spec(x.shape[0])})
     for k in range(0, x.shape[1], chunk):
-        rec.process({"in": Chunk(x[:, k:k + chunk], t0 + k / 200.0, gap=(k == gap_at))})
+        rec.process({"in": Chunk(x[:, k : k + chunk], t0 + k / 200.0, gap=(k == gap_at))})
     rec.finish()
     return rec
 
@@ -88,18 +93,20 @@ def test_edf_bdf_equal_the_input_within_half_a_step_with_annotations(tmp_path, e
     rec = Recorder(path=str(tmp_path / f"s.{ext}"), events=True)
     rec.configure({"in": _eeg_spec(), "events": ev})
     for k in range(0, 1234, 100):
-        rec.process({"in": Chunk(x[:, k:k + 100], 2.0 + k / 200.0, gap=(k == 600))})
+        rec.process({"in": Chunk(x[:, k : k + 100], 2.0 + k / 200.0, gap=(k == 600))})
     rec.process({"events": Chunk(np.array([[3.0, 0.5, 1], [4.5, 0.0, 2]]), 0.0)})
     rec.finish()
     rec.close()
     raw = (mne.io.read_raw_bdf if ext == "bdf" else mne.io.read_raw_edf)(tmp_path / f"s.{ext}", verbose="error")
-    y = raw.get_data()
+    y: np.ndarray = raw.get_data()  # pyright: ignore[reportAssignmentType]  # mne stub: get_data() is an array
     assert y.shape == (3, 1400)  # 7 one-second records; the last padded
     step = (x.max(1) - x.min(1)) / (2**bits - 1)
     assert np.all(np.abs(y[:, :1234] - x).max(1) <= 0.51 * step + 1e-12)
     assert raw.ch_names == ["C0", "C1", "C2"]
-    ann = {(d, round(o, 4), round(du, 4)) for o, du, d in zip(raw.annotations.onset, raw.annotations.duration,
-                                                             raw.annotations.description)}
+    ann = {
+        (d, round(o, 4), round(du, 4))
+        for o, du, d in zip(raw.annotations.onset, raw.annotations.duration, raw.annotations.description)
+    }
     assert ann == {("gap", 3.0, 0.0), ("left", 1.0, 0.5), ("right", 2.5, 0.0), ("padding", 6.17, 0.83)}
     assert not list(tmp_path.glob("*.spill*"))
 
@@ -148,7 +155,7 @@ def test_recover_covers_every_format(tmp_path, name):
     elif name.endswith(".fif"):
         np.testing.assert_array_equal(mne.io.read_raw_fif(out, verbose="error").get_data(), x)
     elif name.endswith(".edf"):
-        y = mne.io.read_raw_edf(out, verbose="error").get_data()[:, :700]
+        y = mne.io.read_raw_edf(out, verbose="error").get_data()[:, :700]  # pyright: ignore[reportCallIssue, reportArgumentType]  # mne stub: get_data() is an array
         assert np.abs(y - x).max() <= (x.max() - x.min()) / 65535
     elif name.endswith(".wav"):
         import soundfile as sf
@@ -171,10 +178,14 @@ def test_bids_layout_written_at_close_reads_back_with_mne_bids(tmp_path):
     step = (x.max(1) - x.min(1)) / (2**24 - 1)
     assert np.all(np.abs(back.get_data()[:, :800] - x).max(1) <= 0.51 * step + 1e-15)
     assert "gap" in back.annotations.description  # events.tsv from the annotations
-    for sidecar in ("dataset_description.json", "participants.tsv", "sub-01/ses-a/sub-01_ses-a_scans.tsv",
-                    "sub-01/ses-a/eeg/sub-01_ses-a_task-rest_run-1_channels.tsv",
-                    "sub-01/ses-a/eeg/sub-01_ses-a_task-rest_run-1_eeg.json",
-                    "sub-01/ses-a/eeg/sub-01_ses-a_task-rest_run-1_events.tsv"):
+    for sidecar in (
+        "dataset_description.json",
+        "participants.tsv",
+        "sub-01/ses-a/sub-01_ses-a_scans.tsv",
+        "sub-01/ses-a/eeg/sub-01_ses-a_task-rest_run-1_channels.tsv",
+        "sub-01/ses-a/eeg/sub-01_ses-a_task-rest_run-1_eeg.json",
+        "sub-01/ses-a/eeg/sub-01_ses-a_task-rest_run-1_events.tsv",
+    ):
         assert (tmp_path / "bids" / sidecar).exists(), sidecar
     again = Recorder(path=str(tmp_path / "rec2.bdf"), **params)
     with pytest.raises(SpecError, match="already exists") as e:

@@ -1,5 +1,6 @@
 """A replayed FIF/EDF recorded to FIF keeps its source's meas_date and first_samp (issue 11 §5), in
 one process and in three, without changing a sample or a chunk time."""
+
 import json
 
 import mne
@@ -57,7 +58,7 @@ def test_recorded_fif_keeps_source_meas_date_and_first_samp(tmp_path, edf_path, 
     assert rec.first_samp == src.first_samp and rec.n_times == src.n_times
     np.testing.assert_array_equal(rec.times, src.times)
     # the samples are the offline CAR of the source's, bit for bit (nothing changed but the time origin)
-    x = src.get_data()
+    x: np.ndarray = src.get_data()  # pyright: ignore[reportAssignmentType]  # mne stub: get_data() is an array
     np.testing.assert_array_equal(rec.get_data(), x - x.mean(axis=0, keepdims=True))
 
 

@@ -2,6 +2,7 @@
 
 The parent of a multi-process run configures every node to check the graph; the worker configures its
 own again (light: specs only) and is the only process that opens them; validate never opens."""
+
 import os
 
 import numpy as np
@@ -31,8 +32,11 @@ processes:
 
 def _graph(tmp_path, fail_open=False):
     p = tmp_path / "g.yaml"
-    p.write_text(GRAPH.replace("LOG", str(tmp_path / "calls.log")).replace("OUT", str(tmp_path / "out.npz"))
-                 .replace("n_samples: 200", f"n_samples: 200, fail_open: {str(fail_open).lower()}"))
+    p.write_text(
+        GRAPH.replace("LOG", str(tmp_path / "calls.log"))
+        .replace("OUT", str(tmp_path / "out.npz"))
+        .replace("n_samples: 200", f"n_samples: 200, fail_open: {str(fail_open).lower()}")
+    )
     return p
 
 
@@ -67,12 +71,13 @@ def test_offline_configure_then_read_still_works(tmp_path):
 
     src = OpenCountingRamp(rate=100.0, n_samples=20, log=str(tmp_path / "calls.log"))
     src.configure({})
-    assert src.read()["out"].data.shape == (2, 10)
+    out = src.read()
+    assert out is not None and out["out"].data.shape == (2, 10)
     assert [w for w, _ in _calls(tmp_path)] == ["configure", "unopened-read", "open"]
 
 
 def test_a_source_that_cannot_open_fails_the_run_naming_it(tmp_path):
     r = run_graph(build_graph(load_config(_graph(tmp_path, fail_open=True))))  # the build succeeds: no open
-    assert r.exit_code == 1
+    assert r.exit_code == 1 and r.failure is not None
     assert "node 'src' (fixture_nodes:OpenCountingRamp) in process 'a' failed" in r.failure
     assert "device busy: deliberate failure" in r.failure

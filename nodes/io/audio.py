@@ -24,6 +24,7 @@ SpecError naming them: the PortAudio library (apt-get install libportaudio2) or 
 machine without a sound card, start the JACK dummy driver:
 `jackd --no-realtime -d dummy -r 48000 -p 480 -C 2 -P 2 &`).
 """
+
 from __future__ import annotations
 
 import queue
@@ -35,14 +36,15 @@ from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
-
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import NodeParams, Sink, Source
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 NO_PORTAUDIO_HINT = "apt-get install libportaudio2 (or run scripts/system_deps.sh)"
-NO_DEVICE_HINT = ("connect a sound card, or on a machine without one start the JACK dummy driver: "
-                  "`jackd --no-realtime -d dummy -r 48000 -p 480 -C 2 -P 2 &` (apt-get install jackd2)")
+NO_DEVICE_HINT = (
+    "connect a sound card, or on a machine without one start the JACK dummy driver: "
+    "`jackd --no-realtime -d dummy -r 48000 -p 480 -C 2 -P 2 &` (apt-get install jackd2)"
+)
 _open_streams = 0  # streams of this module that are open in this process (no PortAudio re-scan then)
 _lock = threading.Lock()
 
@@ -97,8 +99,10 @@ def find_device(sd, device: int | str | None, kind: Literal["input", "output"]) 
     try:
         info = sd.query_devices(device, kind)
     except (ValueError, sd.PortAudioError) as e:
-        raise SpecError(f"audio_{kind}: no {kind} device {device!r} ({e}); {kind} devices: {listing}",
-                        "give `device` as one of those indices or names (see `wavegraph devices`)") from e
+        raise SpecError(
+            f"audio_{kind}: no {kind} device {device!r} ({e}); {kind} devices: {listing}",
+            "give `device` as one of those indices or names (see `wavegraph devices`)",
+        ) from e
     return dict(info)
 
 
@@ -107,9 +111,11 @@ def _check_settings(sd, kind: str, dev: dict, channels: int, rate: float) -> Non
     try:
         check(device=dev["index"], channels=channels, dtype="float32", samplerate=rate)
     except (ValueError, sd.PortAudioError) as e:
-        raise SpecError(f"audio_{kind}: device {dev['index']} '{dev['name']}' rejects {channels} ch at {rate:g} Hz ({e})",
-                        f"use at most {dev[f'max_{kind}_channels']} channels and its rate "
-                        f"{dev['default_samplerate']:g} Hz (insert a resample node)") from None
+        raise SpecError(
+            f"audio_{kind}: device {dev['index']} '{dev['name']}' rejects {channels} ch at {rate:g} Hz ({e})",
+            f"use at most {dev[f'max_{kind}_channels']} channels and its rate "
+            f"{dev['default_samplerate']:g} Hz (insert a resample node)",
+        ) from None
 
 
 class AudioInputParams(NodeParams):
@@ -122,7 +128,7 @@ class AudioInputParams(NodeParams):
     queue_blocks: int = Field(100, ge=1, description="blocks held before `overflow` drops new ones")
 
 
-class AudioInput(Source):
+class AudioInput(Source[AudioInputParams]):
     """Microphone / line input through PortAudio, paced by the sound card's callback."""
 
     outputs = ("out",)
@@ -197,8 +203,14 @@ class AudioInput(Source):
 
     def _start(self):
         sd = import_sounddevice()
-        self._stream = sd.InputStream(device=self._dev["index"], channels=self.params.channels, dtype="float32",
-                                      samplerate=self._rate, blocksize=self._block, callback=self._callback)
+        self._stream = sd.InputStream(
+            device=self._dev["index"],
+            channels=self.params.channels,
+            dtype="float32",
+            samplerate=self._rate,
+            blocksize=self._block,
+            callback=self._callback,
+        )
         _stream_opened(+1)
         self._stream.start()
 
@@ -210,8 +222,9 @@ class AudioInput(Source):
         try:
             start, block, overflowed = self._q.get(timeout=0.1)
         except queue.Empty:
+            assert self._stream is not None  # started above
             if not self._stream.active:
-                raise RuntimeError(f"audio_input: the stream on '{self._dev['name']}' stopped (device gone?)")
+                raise RuntimeError(f"audio_input: the stream on '{self._dev['name']}' stopped (device gone?)") from None
             return {}
         gap = self._gap_next or overflowed or start != self._expected
         self._gap_next = False
@@ -219,7 +232,7 @@ class AudioInput(Source):
         if self._limit is not None:
             room = self._limit - start
             if room <= block.shape[1]:
-                block, self._done = block[:, :max(room, 0)], True
+                block, self._done = block[:, : max(room, 0)], True
                 self._stop()
                 if block.shape[1] == 0:
                     return None
@@ -242,7 +255,7 @@ class AudioOutputParams(NodeParams):
     max_buffer: float = Field(0.5, gt=0, description="seconds buffered before process() waits (back-pressure)")
 
 
-class AudioOutput(Sink):
+class AudioOutput(Sink[AudioOutputParams]):
     """Speaker / line output through PortAudio with a small jitter buffer."""
 
     inputs = ("in",)
@@ -257,8 +270,9 @@ class AudioOutput(Sink):
     def _check_input(self, in_specs) -> StreamSpec:
         spec = self.require_input(in_specs, "in", "signal")
         if len(spec.shape) != 1:
-            raise SpecError(f"audio_output plays (channels, samples) signals, got shape {spec.shape}",
-                            "pick or mix channels first")
+            raise SpecError(
+                f"audio_output plays (channels, samples) signals, got shape {spec.shape}", "pick or mix channels first"
+            )
         return spec
 
     def __init__(self, **params: Any):
@@ -302,7 +316,7 @@ class AudioOutput(Sink):
             while got < frames and self._buf:
                 head = self._buf[0]
                 take = min(frames - got, head.shape[0])
-                outdata[got:got + take] = head[:take]
+                outdata[got : got + take] = head[:take]
                 if take == head.shape[0]:
                     self._buf.popleft()
                 else:
@@ -318,8 +332,14 @@ class AudioOutput(Sink):
 
     def _start(self):
         sd = import_sounddevice()
-        self._stream = sd.OutputStream(device=self._dev["index"], channels=self._nch, dtype="float32",
-                                       samplerate=self._rate, blocksize=self._block, callback=self._callback)
+        self._stream = sd.OutputStream(
+            device=self._dev["index"],
+            channels=self._nch,
+            dtype="float32",
+            samplerate=self._rate,
+            blocksize=self._block,
+            callback=self._callback,
+        )
         _stream_opened(+1)
         self._stream.start()
 

@@ -34,6 +34,7 @@ State: the read position (`state_dict()['position']`). `reset()` (what a runner 
 read) drops cached data but keeps the position, so the failed chunk is skipped rather than the file
 replayed from the start; rewind with `load_state_dict({"position": 0})`.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -41,16 +42,19 @@ from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
-
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.datasets import DatasetError, resolve_path
 from wavegraph.pipeline.node import NodeParams, Source
 from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
 
+Dtype = Literal["float64", "float32"]
+
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".au", ".caf", ".w64", ".rf64")
-SUPPORTED = ("MNE raw formats via mne.io.read_raw (FIF, EDF/BDF/GDF, BrainVision .vhdr, EEGLAB .set, "
-             "CNT, EGI, Nihon Kohden, ...), MNE epochs (*-epo.fif), XDF (.xdf), audio via soundfile "
-             f"({', '.join(AUDIO_SUFFIXES)})")
+SUPPORTED = (
+    "MNE raw formats via mne.io.read_raw (FIF, EDF/BDF/GDF, BrainVision .vhdr, EEGLAB .set, "
+    "CNT, EGI, Nihon Kohden, ...), MNE epochs (*-epo.fif), XDF (.xdf), audio via soundfile "
+    f"({', '.join(AUDIO_SUFFIXES)})"
+)
 BLOCK_BYTES = 16 << 20  # read this much at a time from disk
 DEFAULT_CHUNK = 32
 
@@ -134,10 +138,12 @@ class _RawReader(_Reader):
         events, labels = [_no_events()], {}
         if stim_channel is not None:
             if stim_channel not in self.ch_names:
-                raise SpecError(f"file_source: no stim channel {stim_channel!r}",
-                                f"channels: {', '.join(self.ch_names)}")
-            found = mne.find_events(self.raw, stim_channel=stim_channel, shortest_event=1, initial_event=True,
-                                    verbose="error")
+                raise SpecError(
+                    f"file_source: no stim channel {stim_channel!r}", f"channels: {', '.join(self.ch_names)}"
+                )
+            found = mne.find_events(
+                self.raw, stim_channel=stim_channel, shortest_event=1, initial_event=True, verbose="error"
+            )
             idx = (found[:, 0] - self.raw.first_samp).astype(np.float64)
             events.append(np.column_stack([idx, idx / self.sfreq, np.zeros(len(idx)), found[:, 2]]))
             labels.update({int(c): str(int(c)) for c in found[:, 2]})
@@ -154,7 +160,7 @@ class _RawReader(_Reader):
         self.labels = tuple(sorted(labels.items()))
 
     def get(self, picks, start, stop):
-        return self.raw.get_data(picks=picks, start=start, stop=stop)
+        return self.raw.get_data(picks=picks, start=start, stop=stop)  # pyright: ignore[reportArgumentType]  # mne stub: picks may be a list
 
 
 class _EpochsReader(_Reader):
@@ -183,15 +189,15 @@ class _EpochsReader(_Reader):
         if self._cache is None or self._cache[0] != k:
             self._cache = (k, self.epochs.get_data(item=[k], verbose="error")[0])
         off = k * self.segment
-        return self._cache[1][picks, start - off:stop - off]
+        return self._cache[1][picks, start - off : stop - off]
 
 
 class _AudioReader(_Reader):
-    def __init__(self, path: Path, dtype: str):
+    def __init__(self, path: Path, dtype: Dtype):
         import soundfile as sf
 
         self.file = sf.SoundFile(str(path))
-        self.dtype = dtype
+        self.dtype: Dtype = dtype
         self.sfreq = float(self.file.samplerate)
         self.n_times = int(self.file.frames)
         self.ch_names = [f"ch{i}" for i in range(self.file.channels)]
@@ -208,10 +214,12 @@ class _AudioReader(_Reader):
         self.file.close()
 
 
-def open_reader(path: Path, dtype: str, stream: str | None = None, stim_channel: str | None = None) -> _Reader:
+def open_reader(path: Path, dtype: Dtype, stream: str | None = None, stim_channel: str | None = None) -> _Reader:
     """Pick the back end from the file name; raise SpecError naming the path and the formats."""
     if not path.exists():
-        raise SpecError(f"file_source: no such file: {path}", f"give the path of a readable recording; supported: {SUPPORTED}")
+        raise SpecError(
+            f"file_source: no such file: {path}", f"give the path of a readable recording; supported: {SUPPORTED}"
+        )
     name = path.name.lower()
     try:
         if name.endswith(AUDIO_SUFFIXES):
@@ -226,7 +234,9 @@ def open_reader(path: Path, dtype: str, stream: str | None = None, stim_channel:
     except SpecError:
         raise
     except Exception as e:  # mne and soundfile raise many types; all mean "cannot read this file"
-        raise SpecError(f"file_source: cannot read {path}: {type(e).__name__}: {e}", f"supported formats: {SUPPORTED}") from e
+        raise SpecError(
+            f"file_source: cannot read {path}: {type(e).__name__}: {e}", f"supported formats: {SUPPORTED}"
+        ) from e
 
 
 class FileSourceParams(NodeParams):
@@ -235,7 +245,8 @@ class FileSourceParams(NodeParams):
     chunk_duration: float | None = Field(default=None, gt=0, description="seconds per chunk (instead of chunk_size)")
     picks: list[str] | None = Field(default=None, description="channel names or channel types, in output order")
     dtype: Literal["float64", "float32"] | None = Field(
-        default=None, description="output dtype; default float64 for MNE files, float32 for audio")
+        default=None, description="output dtype; default float64 for MNE files, float32 for audio"
+    )
     stream: str | None = Field(default=None, description="XDF: the name or type of the signal stream to replay")
     stim_channel: str | None = Field(default=None, description="a trigger channel whose steps become events")
 
@@ -246,7 +257,7 @@ class FileSourceParams(NodeParams):
         return self
 
 
-class FileSource(Source):
+class FileSource(Source[FileSourceParams]):
     """Replay a recording file; see the module docstring."""
 
     outputs = ("out", "events")
@@ -265,7 +276,9 @@ class FileSource(Source):
         try:
             path = resolve_path(p.path)
         except DatasetError as e:
-            raise SpecError(f"file_source: {e}", "use dataset:NAME with a name from `python -m pipeline.datasets list`") from None
+            raise SpecError(
+                f"file_source: {e}", "use dataset:NAME with a name from `python -m pipeline.datasets list`"
+            ) from None
         self.close()
         is_audio = path.name.lower().endswith(AUDIO_SUFFIXES)
         self.dtype = p.dtype or ("float32" if is_audio else "float64")
@@ -355,13 +368,14 @@ class FileSource(Source):
     def _get(self, start: int, stop: int) -> np.ndarray:
         """Samples [start, stop) from the current block, reading the next block from disk if needed."""
         r = self.reader
+        assert r is not None  # read() checked that configure() ran
         b = self._block
         if b is None or not (b[0] <= start and stop <= b[0] + b[1].shape[1]):
             block_stop = min(r.n_times, max(stop, start + self._block_len))
             if r.segment:
                 block_stop = min(block_stop, (start // r.segment + 1) * r.segment)
             b = self._block = (start, np.asarray(r.get(self.picks, start, block_stop), dtype=self.dtype))
-        return np.ascontiguousarray(b[1][:, start - b[0]:stop - b[0]])
+        return np.ascontiguousarray(b[1][:, start - b[0] : stop - b[0]])
 
     def close(self) -> None:
         if self.reader is not None:

@@ -36,15 +36,15 @@ lsl_outlet (sink): publishes its input.
 Discovery: liblsl reads the config file named by the env var LSLAPICFG when first used; the repo's
 configs/lsl_api.cfg keeps everything on loopback (set LSLAPICFG before the first import of pylsl).
 """
+
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 from pydantic import Field, model_validator
-
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import NodeParams, Sink, Source
 from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
@@ -60,15 +60,20 @@ def import_pylsl():
     try:
         import pylsl
     except (ImportError, OSError, RuntimeError) as e:
-        raise SpecError(f"LSL is unavailable: cannot import pylsl ({type(e).__name__}: {e})",
-                        "pip install pylsl (its wheels ship liblsl)") from e
+        raise SpecError(
+            f"LSL is unavailable: cannot import pylsl ({type(e).__name__}: {e})",
+            "pip install pylsl (its wheels ship liblsl)",
+        ) from e
     return pylsl
 
 
 def stream_lines(infos) -> list[str]:
     """One line per stream: name, type, channels, rate, format, host."""
-    return [f"'{i.name()}' (type {i.type() or '-'}, {i.channel_count()} ch, {i.nominal_srate():g} Hz, "
-            f"{_FORMAT_NAMES.get(i.channel_format(), '?')}, host {i.hostname()})" for i in infos]
+    return [
+        f"'{i.name()}' (type {i.type() or '-'}, {i.channel_count()} ch, {i.nominal_srate():g} Hz, "
+        f"{_FORMAT_NAMES.get(i.channel_format(), '?')}, host {i.hostname()})"
+        for i in infos
+    ]
 
 
 def describe_streams(infos) -> str:
@@ -117,12 +122,24 @@ class LslInletParams(NodeParams):
     gap_tolerance: float = Field(0.05, ge=0, description="timestamp jump (s) beyond one period that flags a gap")
     marker_codes: dict[str, int] = Field(default_factory=dict, description="marker string -> event code")
     buffer_s: int = Field(30, ge=1, description="liblsl inlet buffer, seconds (older data is dropped)")
-    marker_duration: float = Field(0.0, ge=0, description="duration (s) given to every marker, e.g. the trial "
-                                                         "length of a calibration run (LSL markers have none)")
-    wait: float = Field(0.1, ge=0, le=1.0, description="seconds a read waits for data (0: just poll; use 0 for "
-                                                       "a marker inlet that shares a process with an EEG inlet)")
-    channels: int | list[str] | None = Field(None, description="expected channel count or labels: checked when the "
-                                                               "stream opens; with `rate`, `validate` needs no stream")
+    marker_duration: float = Field(
+        0.0,
+        ge=0,
+        description="duration (s) given to every marker, e.g. the trial "
+        "length of a calibration run (LSL markers have none)",
+    )
+    wait: float = Field(
+        0.1,
+        ge=0,
+        le=1.0,
+        description="seconds a read waits for data (0: just poll; use 0 for "
+        "a marker inlet that shares a process with an EEG inlet)",
+    )
+    channels: int | list[str] | None = Field(
+        None,
+        description="expected channel count or labels: checked when the "
+        "stream opens; with `rate`, `validate` needs no stream",
+    )
     rate: float | None = Field(None, gt=0, description="expected nominal rate (Hz), checked when the stream opens")
 
     @model_validator(mode="after")
@@ -134,7 +151,7 @@ class LslInletParams(NodeParams):
         return self
 
 
-class LslInlet(Source):
+class LslInlet(Source[LslInletParams]):
     """Consume an LSL stream (by name/type) as a live signal or events source."""
 
     outputs = ("out",)
@@ -163,14 +180,20 @@ class LslInlet(Source):
         p = self.params
         want_n = len(p.channels) if isinstance(p.channels, list) else p.channels
         if want_n is not None and n != want_n:
-            raise SpecError(f"lsl_inlet: stream '{info.name()}' has {n} channels, the graph declares {want_n}",
-                            "fix `channels` (or drop it to take what the stream has)")
+            raise SpecError(
+                f"lsl_inlet: stream '{info.name()}' has {n} channels, the graph declares {want_n}",
+                "fix `channels` (or drop it to take what the stream has)",
+            )
         if p.rate is not None and abs(rate - p.rate) > 1e-9 * p.rate:
-            raise SpecError(f"lsl_inlet: stream '{info.name()}' runs at {rate:g} Hz, the graph declares {p.rate:g} Hz",
-                            "fix `rate` (or drop it to take what the stream has)")
+            raise SpecError(
+                f"lsl_inlet: stream '{info.name()}' runs at {rate:g} Hz, the graph declares {p.rate:g} Hz",
+                "fix `rate` (or drop it to take what the stream has)",
+            )
         if isinstance(p.channels, list) and tuple(p.channels) != names:
-            raise SpecError(f"lsl_inlet: stream '{info.name()}' has channels {list(names)}, the graph declares "
-                            f"{p.channels}", "fix `channels`, or give a count instead of names")
+            raise SpecError(
+                f"lsl_inlet: stream '{info.name()}' has channels {list(names)}, the graph declares {p.channels}",
+                "fix `channels`, or give a count instead of names",
+            )
 
     def __init__(self, **params: Any):
         super().__init__(**params)
@@ -187,13 +210,17 @@ class LslInlet(Source):
             found = pylsl.resolve_bypred(pred, minimum=2, timeout=AMBIGUITY_WAIT_S) or found
         if not found:
             visible = pylsl.resolve_streams(wait_time=min(1.0, p.resolve_timeout))
-            raise SpecError(f"lsl_inlet: no LSL stream with {pred} within {p.resolve_timeout:g} s; "
-                            f"visible streams: {describe_streams(visible)}",
-                            "start the outlet first, fix name/type, or raise resolve_timeout; "
-                            "discovery follows $LSLAPICFG (configs/lsl_api.cfg: loopback only)")
+            raise SpecError(
+                f"lsl_inlet: no LSL stream with {pred} within {p.resolve_timeout:g} s; "
+                f"visible streams: {describe_streams(visible)}",
+                "start the outlet first, fix name/type, or raise resolve_timeout; "
+                "discovery follows $LSLAPICFG (configs/lsl_api.cfg: loopback only)",
+            )
         if len(found) > 1:
-            raise SpecError(f"lsl_inlet: {len(found)} LSL streams match {pred}: {describe_streams(found)}",
-                            "give a `name` (and `type`) that only one stream has")
+            raise SpecError(
+                f"lsl_inlet: {len(found)} LSL streams match {pred}: {describe_streams(found)}",
+                "give a `name` (and `type`) that only one stream has",
+            )
         self.close()
         flags = (pylsl.proc_clocksync if p.clock_sync else 0) | (pylsl.proc_dejitter if p.dejitter else 0)
         # recover=False: a vanished outlet raises LostError (our end of stream) instead of a silent wait.
@@ -201,14 +228,17 @@ class LslInlet(Source):
         try:
             info = self._info = self._inlet.info(timeout=p.resolve_timeout)  # the full info, with desc
         except (pylsl.util.TimeoutError, pylsl.util.LostError) as e:
-            raise SpecError(f"lsl_inlet: stream {pred} was found but its description did not arrive ({e})",
-                            "check that the outlet is still running") from e
+            raise SpecError(
+                f"lsl_inlet: stream {pred} was found but its description did not arrive ({e})",
+                "check that the outlet is still running",
+            ) from e
         fmt, n, rate = info.channel_format(), info.channel_count(), float(info.nominal_srate())
         self._is_markers = fmt == pylsl.cf_string
         if self._is_markers:
             if n != 1:
-                raise SpecError(f"lsl_inlet: string stream '{info.name()}' has {n} channels",
-                                "marker streams must have one channel")
+                raise SpecError(
+                    f"lsl_inlet: string stream '{info.name()}' has {n} channels", "marker streams must have one channel"
+                )
             self._codes = {**_event_table(info), **p.marker_codes}
             labels = tuple(sorted((c, s) for s, c in self._codes.items()))
             spec = StreamSpec("events", 0.0, (3,), "float64", labels=labels)
@@ -223,8 +253,10 @@ class LslInlet(Source):
             ch_types = tuple((t or "").lower() if (t or "").lower() in CHANNEL_TYPES else default_type for t in types)
             unit = units[0] if units and units[0] and all(u == units[0] for u in units) else ""
             if rate <= 0:
-                raise SpecError(f"lsl_inlet: numeric stream '{info.name()}' has an irregular rate",
-                                "consume regular-rate signal streams (irregular numeric streams are not supported)")
+                raise SpecError(
+                    f"lsl_inlet: numeric stream '{info.name()}' has an irregular rate",
+                    "consume regular-rate signal streams (irregular numeric streams are not supported)",
+                )
             self._check_declared(info, n, rate, names)
             self._dtype = np.float32 if fmt == pylsl.cf_float32 else np.float64
             spec = StreamSpec("signal", rate, (n,), np.dtype(self._dtype).name, names, ch_types, unit)
@@ -245,7 +277,7 @@ class LslInlet(Source):
         if self._inlet is None:
             self._n = 0
             self._first_ts: float | None = None
-            self._held = None
+            self._held: tuple[np.ndarray, np.ndarray] | None = None
         self._last_ts: float | None = None
         self._idle_since: float | None = None
         self._done = False
@@ -271,7 +303,11 @@ class LslInlet(Source):
         else:
             want = p.chunk_size if self._limit is None else min(p.chunk_size, self._limit - self._n)
             try:
-                data, ts = self._inlet.pull_chunk(timeout=p.wait, max_samples=want, min_samples=1, as_numpy=True)
+                # pylsl has no annotations (its inferred return includes None): as_numpy gives two arrays
+                data, ts = cast(
+                    "tuple[np.ndarray, np.ndarray]",
+                    self._inlet.pull_chunk(timeout=p.wait, max_samples=want, min_samples=1, as_numpy=True),
+                )
             except pylsl.util.LostError:
                 self.count("outlet_lost")
                 return self._end()
@@ -327,7 +363,7 @@ class LslInlet(Source):
             inner = jumps[jumps + 1 - off > 0]
             if len(inner):
                 split = int(inner[0] + 1 - off)
-                step = step[:inner[0]]
+                step = step[: inner[0]]
         bad = int(np.count_nonzero(step <= 0))
         if bad:
             self.count("non_monotonic", bad)
@@ -366,7 +402,7 @@ class LslOutletParams(NodeParams):
     chunk_size: int = Field(0, ge=0, description="transmission chunk in samples (0: one per push)")
 
 
-class LslOutlet(Sink):
+class LslOutlet(Sink[LslOutletParams]):
     """Publish a signal as a regular LSL stream, or events/tokens as an irregular string marker stream."""
 
     inputs = ("in",)
@@ -384,11 +420,14 @@ class LslOutlet(Sink):
         self._markers = spec.kind in ("events", "tokens")
         if self._markers:
             if spec.kind == "tokens" and spec.shape not in ((), (1,)):
-                raise SpecError(f"lsl_outlet: tokens of shape {spec.shape} cannot be single markers",
-                                "publish one token id per frame")
+                raise SpecError(
+                    f"lsl_outlet: tokens of shape {spec.shape} cannot be single markers",
+                    "publish one token id per frame",
+                )
             stype = p.type or MARKER_TYPE
-            info = pylsl.StreamInfo(p.name, stype, 1, pylsl.IRREGULAR_RATE, pylsl.cf_string,
-                                    p.source_id or f"wavegraph-{p.name}")
+            info = pylsl.StreamInfo(
+                p.name, stype, 1, pylsl.IRREGULAR_RATE, pylsl.cf_string, p.source_id or f"wavegraph-{p.name}"
+            )
             self._labels = {int(c): s for c, s in spec.labels}
             events = info.desc().append_child("events")
             for c, s in spec.labels:
@@ -397,10 +436,14 @@ class LslOutlet(Sink):
                 ev.append_child_value("label", s)
         else:
             if spec.kind not in ("signal", "features") or len(spec.shape) != 1 or spec.rate <= 0:
-                raise SpecError(f"lsl_outlet: cannot publish a {spec.describe()} stream",
-                                "publish (channels, samples) signals, 1-D features, events or tokens")
+                raise SpecError(
+                    f"lsl_outlet: cannot publish a {spec.describe()} stream",
+                    "publish (channels, samples) signals, 1-D features, events or tokens",
+                )
             if np.dtype(spec.dtype).kind == "c":
-                raise SpecError("lsl_outlet: LSL has no complex format", "publish magnitudes (e.g. after a bandpower node)")
+                raise SpecError(
+                    "lsl_outlet: LSL has no complex format", "publish magnitudes (e.g. after a bandpower node)"
+                )
             n = spec.shape[0]
             self._np = np.float32 if spec.dtype == "float32" else np.float64
             fmt = pylsl.cf_float32 if self._np is np.float32 else pylsl.cf_double64
@@ -432,6 +475,7 @@ class LslOutlet(Sink):
             return {}
         if self._outlet is None:
             self._open()
+        assert self._outlet is not None  # opened above
         if self._markers:
             self._push_markers(c)
             return {}
@@ -446,6 +490,7 @@ class LslOutlet(Sink):
         return {}
 
     def _push_markers(self, c: Chunk):
+        assert self._outlet is not None  # process() opened it
         pylsl = import_pylsl()
         if self._kind == "events":
             rows = np.atleast_2d(c.data)

@@ -15,6 +15,7 @@ the whole recording in memory:
          file equals the input within half a quantisation step. The last record is padded with zeros
          and marked by a "padding" annotation.
 """
+
 from __future__ import annotations
 
 import json
@@ -57,8 +58,12 @@ class SpillRows:
         count = max(0, stop - start)
         if count == 0:
             return np.zeros((0, *self.row_shape), self.dtype)
-        flat = np.fromfile(self.path, dtype=self.dtype, count=count * (self.row_nbytes // self.dtype.itemsize),
-                           offset=start * self.row_nbytes)
+        flat = np.fromfile(
+            self.path,
+            dtype=self.dtype,
+            count=count * (self.row_nbytes // self.dtype.itemsize),
+            offset=start * self.row_nbytes,
+        )
         return flat.reshape((count, *self.row_shape))
 
 
@@ -75,10 +80,10 @@ def open_spill(path: Path) -> tuple[dict, StreamSpec, SpillRows]:
 def _blocks(rows: SpillRows):
     step = max(1, BLOCK_BYTES // max(1, rows.row_nbytes))
     for i in range(0, len(rows), step):
-        yield i, rows[i:i + step]
+        yield i, rows[i : i + step]
 
 
-def annotations(spec: StreamSpec, n: int, first_t0: float, gaps, events) -> tuple[list, list, list]:
+def annotation_lists(spec: StreamSpec, n: int, first_t0: float, gaps, events) -> tuple[list, list, list]:
     """Gap flags (zero-length "gap" at the sample) and markers (onset from the first sample; those
     before it, by more than half a sample, or after the last sample are left out, as MNE does)."""
     onsets, durations, labels = [g / spec.rate for g in gaps], [0.0] * len(gaps), ["gap"] * len(gaps)
@@ -105,8 +110,11 @@ def write_npz(target: Path, rows: SpillRows, spec: StreamSpec) -> None:
                 for _, block in _blocks(rows):
                     f.write(np.ascontiguousarray(block).tobytes())
             else:  # a multi-axis signal: C order (*row_shape, n), one pass over the spill per row element
-                header = {"descr": np.lib.format.dtype_to_descr(rows.dtype), "fortran_order": False,
-                          "shape": (*row_shape, n)}
+                header = {
+                    "descr": np.lib.format.dtype_to_descr(rows.dtype),
+                    "fortran_order": False,
+                    "shape": (*row_shape, n),
+                }
                 np.lib.format.write_array_header_2_0(f, header)
                 for j in range(int(np.prod(row_shape))):
                     for _, block in _blocks(rows):
@@ -125,7 +133,7 @@ def mne_info(spec: StreamSpec):
     n_ch = spec.n_channels
     names = list(spec.channel_names) or [f"ch{i}" for i in range(n_ch)]
     types = [_MNE_TYPES.get(t, t) for t in spec.channel_types] or ["misc"] * n_ch
-    return mne.create_info(names, spec.rate, types, verbose="error")
+    return mne.create_info(names, spec.rate, types, verbose="error")  # pyright: ignore[reportArgumentType]  # mne stub: ch_types may be a list
 
 
 def lazy_raw(rows: SpillRows, spec: StreamSpec, first_t0: float, notes=None):
@@ -134,12 +142,20 @@ def lazy_raw(rows: SpillRows, spec: StreamSpec, first_t0: float, notes=None):
 
     class SpillRaw(mne.io.BaseRaw):
         def __init__(self, info, first_samp):
-            super().__init__(info, preload=False, first_samps=[first_samp], last_samps=[first_samp + len(rows) - 1],
-                             filenames=[None], raw_extras=[{}], orig_format="double", verbose="error")
+            super().__init__(
+                info,
+                preload=False,
+                first_samps=[first_samp],
+                last_samps=[first_samp + len(rows) - 1],
+                filenames=[None],
+                raw_extras=[{}],
+                orig_format="double",
+                verbose="error",
+            )
 
         def _read_segment_file(self, data, idx, fi, start, stop, cals, mult):
             first = first_samp  # mne passes start/stop counted from first_samp
-            one = np.asarray(rows[start - first:stop - first], dtype=np.float64).T
+            one = np.asarray(rows[start - first : stop - first], dtype=np.float64).T
             if mult is not None:
                 data[:] = mult @ one[idx]
             else:
@@ -155,8 +171,9 @@ def lazy_raw(rows: SpillRows, spec: StreamSpec, first_t0: float, notes=None):
     return raw
 
 
-def write_fif(target: Path, rows: SpillRows, spec: StreamSpec, first_t0: float, notes,
-              split_size: str | int = FIF_SPLIT) -> list[Path]:
+def write_fif(
+    target: Path, rows: SpillRows, spec: StreamSpec, first_t0: float, notes, split_size: str | int = FIF_SPLIT
+) -> list[Path]:
     """Write into a temporary folder under the final name(s), then move the file(s) in: a split FIF
     names its next part, so parts must be written under the names they keep."""
     tmpdir = target.with_name(f".{target.name}.tmp")
@@ -237,8 +254,7 @@ def write_edf(target: Path, rows: SpillRows, spec: StreamSpec, notes, bdf: bool 
     header += _field("01.01.85", 8) + _field("00.00.00", 8) + _field(str(256 * (ns + 1)), 8)
     header += _field("BDF+C" if bdf else "EDF+C", 44) + _field(str(n_rec), 8) + _field("1", 8) + _field(str(ns), 4)
     cols = [
-        ([_field(nm, 16) for nm in names]
-         + [_field("EDF Annotations" if not bdf else "BDF Annotations", 16)]),
+        ([_field(nm, 16) for nm in names] + [_field("EDF Annotations" if not bdf else "BDF Annotations", 16)]),
         [_field("", 80)] * ns,
         [_field(u, 8) for u in units] + [_field("", 8)],
         [_field(s, 8) for s in pmin] + [_field("-1", 8)],
@@ -255,7 +271,7 @@ def write_edf(target: Path, rows: SpillRows, spec: StreamSpec, notes, bdf: bool 
         f.write(header)
         for r in range(n_rec):
             block = np.zeros((spr, n_ch))
-            part = np.asarray(rows[r * spr:(r + 1) * spr], dtype=np.float64)
+            part = np.asarray(rows[r * spr : (r + 1) * spr], dtype=np.float64)
             block[: len(part)] = part
             digital = np.clip(np.round((block * scale - pmin_f) / gain + dmin), dmin, dmax).astype(np.int32)
             if bdf:

@@ -51,26 +51,38 @@ close() is idempotent and is what a runner calls on shutdown. Signals are the ru
 (pipeline.executor.StopFlag: SIGINT, SIGTERM and SIGHUP stop the sources, the graph drains, then every
 node is closed); the recorder installs no handler of its own.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import os
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 from pydantic import Field
-
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import NodeParams, Sink
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-FIF_ENDINGS = ("raw.fif", "raw_sss.fif", "raw_tsss.fif", "_meg.fif", "_eeg.fif", "_ieeg.fif",
-               "raw.fif.gz", "_meg.fif.gz", "_eeg.fif.gz")
-FORMATS = ("FIF (*_raw.fif, *_eeg.fif), EDF (.edf) or BDF (.bdf) for signals, WAV/FLAC (.wav, .flac) for "
-           "signals/audio, NPZ (.npz) or CSV (.csv) for any stream")
+FIF_ENDINGS = (
+    "raw.fif",
+    "raw_sss.fif",
+    "raw_tsss.fif",
+    "_meg.fif",
+    "_eeg.fif",
+    "_ieeg.fif",
+    "raw.fif.gz",
+    "_meg.fif.gz",
+    "_eeg.fif.gz",
+)
+FORMATS = (
+    "FIF (*_raw.fif, *_eeg.fif), EDF (.edf) or BDF (.bdf) for signals, WAV/FLAC (.wav, .flac) for "
+    "signals/audio, NPZ (.npz) or CSV (.csv) for any stream"
+)
 SPILLED = ("fif", "npz", "edf", "bdf")  # formats written through a spill file, converted at close
 
 
@@ -90,14 +102,20 @@ def _target_format(path: Path, spec: StreamSpec) -> str:
     else:
         raise SpecError(f"recorder: cannot tell the format of {path.name!r}", f"use a suffix for one of: {FORMATS}")
     if fmt in ("wav", "fif", "edf", "bdf") and spec.kind != "signal":
-        raise SpecError(f"recorder: {fmt.upper()} holds signals, the input is a {spec.kind} stream",
-                        "record features, tokens and events to .npz or .csv")
+        raise SpecError(
+            f"recorder: {fmt.upper()} holds signals, the input is a {spec.kind} stream",
+            "record features, tokens and events to .npz or .csv",
+        )
     if fmt in ("wav", "fif", "edf", "bdf") and len(spec.shape) != 1:
-        raise SpecError(f"recorder: {fmt.upper()} holds (channels, samples) signals, got shape {spec.shape}",
-                        "record multi-axis signals (e.g. filter banks) to .npz")
+        raise SpecError(
+            f"recorder: {fmt.upper()} holds (channels, samples) signals, got shape {spec.shape}",
+            "record multi-axis signals (e.g. filter banks) to .npz",
+        )
     if fmt in ("wav", "edf", "bdf") and (spec.rate <= 0 or spec.rate != round(spec.rate)):
-        raise SpecError(f"recorder: {fmt.upper()} needs a whole-number sample rate, the stream has {spec.rate:g} Hz",
-                        "resample to an integer rate first, or record to _raw.fif or .npz")
+        raise SpecError(
+            f"recorder: {fmt.upper()} needs a whole-number sample rate, the stream has {spec.rate:g} Hz",
+            "resample to an integer rate first, or record to _raw.fif or .npz",
+        )
     if fmt == "fif" and is_audio:
         raise SpecError("recorder: audio streams are written as WAV", "use a .wav path for audio")
     if fmt == "csv" and len(spec.shape) > 1:
@@ -113,7 +131,8 @@ def _mne_name(path: Path) -> Path:
         if lower.endswith(ext) and not lower.endswith(FIF_ENDINGS):
             new = path.with_name(name[: -len(ext)] + "_raw" + ext)
             logging.getLogger("wavegraph.recorder").warning(
-                "recorder: %s does not follow MNE's FIF naming (*_raw.fif); writing %s", name, new.name)
+                "recorder: %s does not follow MNE's FIF naming (*_raw.fif); writing %s", name, new.name
+            )
             return new
     return path
 
@@ -126,7 +145,7 @@ def next_run_name(path: Path) -> Path:
     ending = next((e for e in FIF_ENDINGS if lower.endswith(e)), None)
     if ending:
         cut = len(path.name) - len(ending)
-        cut -= path.name[cut - 1:cut] in ("_", "-")
+        cut -= path.name[cut - 1 : cut] in ("_", "-")
     else:
         cut = len(path.name) - len(path.suffix)
     stem, suffix = path.name[:cut], path.name[cut:]
@@ -143,10 +162,16 @@ class RecorderParams(NodeParams):
     path: str
     overwrite: bool = Field(default=False, description="replace an existing file instead of refusing")
     events: bool = Field(default=False, description="FIF/EDF/BDF: add an `events` input saved as annotations")
-    chunk_log: bool = Field(default=False, description="keep <path>.chunks.csv (seq, t0, n, gap of every chunk) "
-                            "after a clean close; it is always written while recording, for recover()")
-    bids_root: str | None = Field(default=None, description="also write a BIDS-EEG layout here at close (mne-bids); "
-                                  "needs subject and task, and an .edf/.bdf path")
+    chunk_log: bool = Field(
+        default=False,
+        description="keep <path>.chunks.csv (seq, t0, n, gap of every chunk) "
+        "after a clean close; it is always written while recording, for recover()",
+    )
+    bids_root: str | None = Field(
+        default=None,
+        description="also write a BIDS-EEG layout here at close (mne-bids); "
+        "needs subject and task, and an .edf/.bdf path",
+    )
     subject: str | None = None
     session: str | None = None
     task: str | None = None
@@ -155,7 +180,7 @@ class RecorderParams(NodeParams):
     split_size: str = Field(default="2GB", description="FIF: split into <name>_raw-1.fif, ... past this size")
 
 
-class Recorder(Sink):
+class Recorder(Sink[RecorderParams]):
     """Write the 'in' stream to `path`; see the module docstring for formats and crash safety."""
 
     inputs = ("in",)
@@ -181,19 +206,25 @@ class Recorder(Sink):
             ev = self.require_input(in_specs, "events", "events")
             self._labels = dict(ev.labels)
             if self.format not in ("fif", "edf", "bdf"):
-                raise SpecError("recorder: `events: true` writes FIF annotations (or EDF+ ones); the target is neither",
-                                "record to a _raw.fif/.edf/.bdf path, or the markers with a second recorder to .csv")
+                raise SpecError(
+                    "recorder: `events: true` writes FIF annotations (or EDF+ ones); the target is neither",
+                    "record to a _raw.fif/.edf/.bdf path, or the markers with a second recorder to .csv",
+                )
         self.bids = self._check_bids()
         self.events_path = self.path.with_name(self.path.name + ".events.csv")
         self.spill_path = self.path.with_name(self.path.name + ".spill")
         self.chunks_path = self.path.with_name(self.path.name + ".chunks.csv")
         if self.spill_path.exists() and not self.params.overwrite:
-            raise SpecError(f"recorder: {self.spill_path} holds an unfinished recording",
-                            f"run `python -m wavegraph.nodes.io.recorder recover {self.path}`, "
-                            f"record to a new run (e.g. path: {next_run_name(self.path)}) or set overwrite: true")
+            raise SpecError(
+                f"recorder: {self.spill_path} holds an unfinished recording",
+                f"run `python -m wavegraph.nodes.io.recorder recover {self.path}`, "
+                f"record to a new run (e.g. path: {next_run_name(self.path)}) or set overwrite: true",
+            )
         if self.path.exists() and not self.params.overwrite:
-            raise SpecError(f"recorder: {self.path} already exists (overwriting is refused by default)",
-                            f"record to a new run, e.g. path: {next_run_name(self.path)}, or set overwrite: true")
+            raise SpecError(
+                f"recorder: {self.path} already exists (overwriting is refused by default)",
+                f"record to a new run, e.g. path: {next_run_name(self.path)}, or set overwrite: true",
+            )
         existing = next(d for d in (self.path.parent, *self.path.parent.parents) if d.exists())
         if not existing.is_dir() or not _can_write_in(existing):
             raise SpecError(f"recorder: cannot create {self.path} ({existing} is not a writable folder)", "change path")
@@ -203,14 +234,18 @@ class Recorder(Sink):
         p = self.params
         if p.bids_root is None:
             if any(v is not None for v in (p.subject, p.session, p.task, p.run)):
-                raise SpecError("recorder: subject/session/task/run are BIDS entities, and bids_root is not set",
-                                "add bids_root: <folder> (the BIDS dataset's root)")
+                raise SpecError(
+                    "recorder: subject/session/task/run are BIDS entities, and bids_root is not set",
+                    "add bids_root: <folder> (the BIDS dataset's root)",
+                )
             return None
         if not (p.subject and p.task):
             raise SpecError("recorder: a BIDS recording needs subject and task", "add subject: '01' and task: rest")
         if self.format not in ("edf", "bdf"):
-            raise SpecError(f"recorder: BIDS-EEG stores EDF, BDF or BrainVision, the target is {self.format.upper()}",
-                            "record to a .bdf (24-bit) or .edf path; the recorder copies it into the BIDS layout")
+            raise SpecError(
+                f"recorder: BIDS-EEG stores EDF, BDF or BrainVision, the target is {self.format.upper()}",
+                "record to a .bdf (24-bit) or .edf path; the recorder copies it into the BIDS layout",
+            )
         try:
             from .record_formats import bids_path
 
@@ -233,21 +268,33 @@ class Recorder(Sink):
         self._n_total = 0
         self._first_t0: float | None = None
         self._gaps: list[int] = []
+        self._file: Any  # a soundfile.SoundFile (wav), a text file (csv) or the binary spill, by format
         if self.format == "wav":
             import soundfile as sf
 
             flac = self.path.suffix.lower() == ".flac"
             subtype = "PCM_24" if flac else "DOUBLE" if spec.dtype == "float64" else "FLOAT"
-            self._file = sf.SoundFile(str(self.path), "w", samplerate=int(round(spec.rate)),
-                                      channels=spec.n_channels, subtype=subtype, format="FLAC" if flac else "WAV")
+            self._file = sf.SoundFile(
+                str(self.path),
+                "w",
+                samplerate=int(round(spec.rate)),
+                channels=spec.n_channels,
+                subtype=subtype,
+                format="FLAC" if flac else "WAV",
+            )
         elif self.format == "csv":
             self._file = open(self.path, "w", buffering=1)
             self._file.write(_csv_header(spec) + "\n")
         else:
             if self.format == "fif":
                 import mne  # noqa: F401 — now, not at close: the process's memory does not jump at the end
-            header = {"format": self.format, "target": self.path.name, "spec": spec.to_dict(),
-                      "row_shape": list(_row_shape(spec)), "dtype": spec.dtype}
+            header = {
+                "format": self.format,
+                "target": self.path.name,
+                "spec": spec.to_dict(),
+                "row_shape": list(_row_shape(spec)),
+                "dtype": spec.dtype,
+            }
             self.spill_path.with_name(self.spill_path.name + ".json").write_text(json.dumps(header))
             self._file = open(self.spill_path, "wb")
         self._open = True
@@ -314,7 +361,8 @@ class Recorder(Sink):
                 self.count("no_samples")
                 logging.getLogger("wavegraph.recorder").warning(
                     "recorder: the stream ended without a sample; a FIF file cannot be empty, so %s was not written",
-                    self.path)
+                    self.path,
+                )
             else:
                 self._start()
         return {}
@@ -334,8 +382,15 @@ class Recorder(Sink):
                     _truncate_wav(self.path, self._n_total)  # disk) go: the file and its log agree
                 self._open = False
                 if self.format in SPILLED:
-                    _finalise(self.path, first_t0=self._first_t0 or 0.0, gaps=self._gaps, overwrite=True,
-                              events=self._events, n_rows=self._n_total, split_size=self.params.split_size)
+                    _finalise(
+                        self.path,
+                        first_t0=self._first_t0 or 0.0,
+                        gaps=self._gaps,
+                        overwrite=True,
+                        events=self._events,
+                        n_rows=self._n_total,
+                        split_size=self.params.split_size,
+                    )
                     if self._events_file is not None:
                         self.events_path.unlink(missing_ok=True)
                 if self.bids is not None:
@@ -357,8 +412,9 @@ def _truncate_wav(path: Path, frames: int) -> None:
             with sf.SoundFile(str(path), "r+") as f:
                 f.truncate(frames)
     except Exception as e:  # noqa: BLE001 — closing must go on; the log still says what is valid
-        logging.getLogger("wavegraph.recorder").warning("recorder: could not cut %s back to %d frames: %s",
-                                                        path, frames, e)
+        logging.getLogger("wavegraph.recorder").warning(
+            "recorder: could not cut %s back to %d frames: %s", path, frames, e
+        )
 
 
 def _can_write_in(folder: Path) -> bool:
@@ -390,9 +446,15 @@ def _as_rows(data: np.ndarray, spec: StreamSpec) -> np.ndarray:
     return data
 
 
-def _finalise(path: Path, first_t0: float = 0.0, gaps: Iterable[int] = (), overwrite: bool = False,
-              events: list[tuple[float, float, str]] = (), n_rows: int | None = None,
-              split_size: str | int = "2GB") -> Path:
+def _finalise(
+    path: Path,
+    first_t0: float = 0.0,
+    gaps: Iterable[int] = (),
+    overwrite: bool = False,
+    events: Sequence[tuple[float, float, str]] = (),
+    n_rows: int | None = None,
+    split_size: str | int = "2GB",
+) -> Path:
     """Convert `<path>.spill` into the FIF, NPZ, EDF or BDF target (its first `n_rows` rows when given:
     those the chunk log lists), streamed in blocks from the spill (record_formats.py), so
     memory stays flat however long the recording; then delete the spill. If writing fails, no
@@ -406,7 +468,7 @@ def _finalise(path: Path, first_t0: float = 0.0, gaps: Iterable[int] = (), overw
     if path.exists() and not overwrite:
         raise FileExistsError(f"recorder: {path} exists; pass overwrite=True to replace it")
     fmt = meta["format"]
-    notes = rf.annotations(spec, len(rows), first_t0, list(gaps), list(events)) if fmt != "npz" else None
+    notes = rf.annotation_lists(spec, len(rows), first_t0, list(gaps), list(events)) if fmt != "npz" else None
     if fmt == "fif":
         if len(rows):  # a FIF cannot hold zero samples
             rf.write_fif(path, rows, spec, first_t0, notes, split_size)  # via a temporary folder

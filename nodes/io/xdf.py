@@ -149,7 +149,7 @@ class XdfStream:
     type: str
     rate: float  # 0 for irregular (markers)
     data: np.ndarray | Sequence[Any]
-    timestamps: np.ndarray
+    timestamps: np.ndarray | Sequence[float]
     channel_format: str = "double64"  # float32, double64, int16, ..., or string
     labels: list[str] = field(default_factory=list)
     channel_type: str = ""
