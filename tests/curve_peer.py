@@ -1,8 +1,9 @@
 """One end of a CURVE edge, run inside a network namespace by tests/test_multihost_curve.py.
 
-    python curve_peer.py recv ENDPOINT SECURITY_JSON OUT.npz DEADLINE_S
-    python curve_peer.py send ENDPOINT SECURITY_JSON OUT.json
+python curve_peer.py recv ENDPOINT SECURITY_JSON OUT.npz DEADLINE_S
+python curve_peer.py send ENDPOINT SECURITY_JSON OUT.json
 """
+
 import json
 import sys
 import time
@@ -49,7 +50,7 @@ def main() -> int:
         x = data()
         queued = 0
         for i in range(0, x.shape[1], 100):
-            queued += tx.send(Chunk(x[:, i:i + 100], i / 250.0), timeout=0.2)
+            queued += tx.send(Chunk(x[:, i : i + 100], i / 250.0), timeout=0.2)
         queued += tx.send(Chunk.end(), timeout=0.2)
         tx.close(linger_ms=3000 if connected else 0)
         with open(sys.argv[4], "w") as f:

@@ -2,6 +2,7 @@
 come from the workers' live statistics in the default multi-process mode), --json for the end-of-run
 summary, and the --progress bar in the default multi-process mode (it printed nothing before).
 """
+
 import json
 import signal
 import subprocess
@@ -35,12 +36,18 @@ def _wavegraph(*args: str) -> list[str]:
 
 def test_an_endless_run_shows_the_status_line_and_writes_the_json_summary(tmp_path):
     (tmp_path / "endless.yaml").write_text(ENDLESS)
-    proc = subprocess.Popen(_wavegraph("run", "endless.yaml", "--speed", "1", "--json", "summary.json"),
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        _wavegraph("run", "endless.yaml", "--speed", "1", "--json", "summary.json"),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines = []
     try:
         # The status line is on by default for an endless run; wait for two that show data flowing.
         while sum("sources" in ln and " 0.0 chunks/s" not in ln.split("sinks")[0] for ln in lines) < 2:
+            assert proc.stderr is not None
             line = proc.stderr.readline()
             assert line, "the run ended without a status line: " + "".join(lines)
             lines.append(line)
@@ -63,16 +70,27 @@ def test_an_endless_run_shows_the_status_line_and_writes_the_json_summary(tmp_pa
 
 def test_no_status_turns_it_off(tmp_path):
     (tmp_path / "endless.yaml").write_text(ENDLESS.replace("duration: null", "duration: 1.0"))
-    r = subprocess.run(_wavegraph("run", "endless.yaml", "--no-status", "--in-process"), cwd=tmp_path,
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        _wavegraph("run", "endless.yaml", "--no-status", "--in-process"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     assert "chunks/s" not in r.stderr
 
 
 def test_progress_shows_a_bar_in_the_default_multiprocess_mode(tmp_path, edf_path):
-    r = subprocess.run(_wavegraph("run", str(ROOT / "configs" / "default.yaml"), "--progress",
-                                  "--set", f"rec.path={tmp_path / 'p_raw.fif'}"),
-                       cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        _wavegraph(
+            "run", str(ROOT / "configs" / "default.yaml"), "--progress", "--set", f"rec.path={tmp_path / 'p_raw.fif'}"
+        ),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     assert "61.0/61.0 s" in r.stderr, r.stderr  # the file's duration, read before the parent closes it
     assert "chunks/s" not in r.stderr  # a replay with a known end shows the bar, not the status line

@@ -1,5 +1,6 @@
 """CURVE on tcp edges between hosts (issue 14 §1): two network namespaces joined by a veth pair, a
 sender in one and a receiver in the other; keys from `wavegraph keys`; a wrong client key is refused."""
+
 import json
 import os
 import shutil
@@ -66,12 +67,21 @@ def _pair(netns, tmp_path, client_secret: str, keys, port: int, deadline_s: floa
     client = {"server_key": keys["server"][0], "client_key": client_secret}  # the public half of the server
     env = dict(os.environ)
     out_rx, out_tx = tmp_path / "rx.npz", tmp_path / "tx.json"
-    rx = subprocess.Popen(["ip", "netns", "exec", b, PY, PEER, "recv", endpoint, json.dumps(server), str(out_rx), str(deadline_s)],
-                          stdout=subprocess.PIPE, text=True, env=env)
+    rx = subprocess.Popen(
+        ["ip", "netns", "exec", b, PY, PEER, "recv", endpoint, json.dumps(server), str(out_rx), str(deadline_s)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
+        assert rx.stdout is not None
         assert rx.stdout.readline().strip() == "bound"
-        subprocess.run(["ip", "netns", "exec", a, PY, PEER, "send", endpoint, json.dumps(client), str(out_tx), "3"],
-                       check=True, timeout=60, env=env)
+        subprocess.run(
+            ["ip", "netns", "exec", a, PY, PEER, "send", endpoint, json.dumps(client), str(out_tx), "3"],
+            check=True,
+            timeout=60,
+            env=env,
+        )
         sent = json.loads(out_tx.read_text())
         rx.wait(timeout=40)  # at end-of-stream, or at its deadline having received nothing
     finally:
@@ -166,10 +176,12 @@ def test_a_process_whose_key_is_not_accepted_fails_the_run_and_the_receiver_coun
 
     p = eeg_graph(tmp_path, "refused", "tcp")
     # Every sender holds the rogue key; receivers accept only the client key.
-    p.write_text(p.read_text() + f"security:\n  server_key: {keys['server'][1]}\n  client_key: {keys['rogue'][1]}\n"
-                 f"  clients: [{keys['client'][0]}]\n")
+    p.write_text(
+        p.read_text() + f"security:\n  server_key: {keys['server'][1]}\n  client_key: {keys['rogue'][1]}\n"
+        f"  clients: [{keys['client'][0]}]\n"
+    )
     r = run_graph(build_graph(load_config(p)), in_process=False)
-    assert r.exit_code == 1 and "no CURVE handshake" in r.failure
+    assert r.exit_code == 1 and r.failure is not None and "no CURVE handshake" in r.failure
     assert not (tmp_path / "refused.npz").exists()  # nothing reached the recorder
     refused = {n: s["counters"].get("rx_refused_peers", 0) for n, s in r.stats.items() if not s.get("missing")}
     assert refused.get("bp", 0) >= 1 or refused.get("rec", 0) >= 1, r.stats
@@ -185,12 +197,17 @@ def test_the_control_socket_under_ray_is_a_curve_server_that_refuses_other_clien
     router = ctx.socket(zmq.ROUTER)
     try:
         endpoint = launcher.bind_control(router)
-        for name, secure in (("plain", None), ("rogue", {**security, "client_key": keys["rogue"][1]}),
-                             ("worker", security)):
+        for name, secure in (
+            ("plain", None),
+            ("rogue", {**security, "client_key": keys["rogue"][1]}),
+            ("worker", security),
+        ):
             dealer = ctx.socket(zmq.DEALER)
             dealer.setsockopt(zmq.IDENTITY, name.encode())
             if secure is not None:
-                EdgeSecurity(secure, "/").hook(endpoint, "control", ctx, server=False)(dealer, False, endpoint)
+                hook = EdgeSecurity(secure, "/").hook(endpoint, "control", ctx, server=False)
+                assert hook is not None
+                hook(dealer, False, endpoint)
             dealer.connect(endpoint)
             dealer.send(b"hello")
             got = router.recv_multipart() if router.poll(3000 if name == "worker" else 1000) else None

@@ -1,6 +1,7 @@
 """Multi-host graphs placed by Ray (issue 14 §1): a 3-node ray.cluster_utils.Cluster bound to 127.0.0.1,
 each process group pinned to its own node by a custom resource, CURVE on every edge; the output must be
 bit-identical to the in-process run; killing one actor mid-run stops the run naming process and host."""
+
 import glob
 import os
 import tempfile
@@ -64,7 +65,11 @@ def test_wavegraph_run_ray_pins_groups_to_nodes_and_gives_the_in_process_bytes(c
     assert x1.shape == (64, 9760) and x1.tobytes() == x2.tobytes()  # bit-identical
     out = capsys.readouterr().out
     # process, host, ray node, clock offset ms, +/- ms
-    rows = {r[0]: r[1:] for r in (line.split() for line in out.splitlines()) if r[:1] in (["acquisition"], ["dsp"], ["storage"])}
+    rows = {
+        r[0]: r[1:]
+        for r in (line.split() for line in out.splitlines())
+        if r[:1] in (["acquisition"], ["dsp"], ["storage"])
+    }
     assert set(rows) == {"acquisition", "dsp", "storage"}, out
     assert len({r[1] for r in rows.values()}) == 3  # each group on its own Ray node
     resources = {n["NodeID"][:12]: n["Resources"] for n in ray.nodes() if n["Alive"]}
@@ -91,12 +96,16 @@ def test_killing_an_actor_mid_run_stops_the_run_naming_process_and_host(cluster,
 def test_on_is_checked_with_file_and_line(tmp_path):
     p = eeg_graph(tmp_path, "bad", "tcp")
     text = p.read_text()
-    p.write_text(text[: text.index("processes:")] + "processes:\n  dsp: {nodes: [bp, notch], on: {resources: {GPU: -1}}}\n"
-                 "  storage: {nodes: [rec], on: {rack: 3}}\n")
+    p.write_text(
+        text[: text.index("processes:")] + "processes:\n  dsp: {nodes: [bp, notch], on: {resources: {GPU: -1}}}\n"
+        "  storage: {nodes: [rec], on: {rack: 3}}\n"
+    )
     with pytest.raises(GraphError) as e:
         load_config(p)
     lines = str(e.value).splitlines()
-    assert any("bad.yaml:21: process 'dsp': on.resources must map resource names to positive amounts" in x for x in lines)
+    assert any(
+        "bad.yaml:21: process 'dsp': on.resources must map resource names to positive amounts" in x for x in lines
+    )
     assert any("bad.yaml:22: process 'storage': on: unknown key 'rack'" in x for x in lines)
 
 

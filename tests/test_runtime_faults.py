@@ -167,7 +167,7 @@ def test_a_node_failure_still_records_what_it_had_sent_as_in_process_does(tmp_pa
     inproc = run_graph(graph(tmp_path, "one", n=2000, crash=30, processes=False), in_process=True)
     multi = run_graph(graph(tmp_path, "multi", n=2000, crash=30))
     assert inproc.exit_code == multi.exit_code == 1
-    assert "node 'acc'" in multi.failure
+    assert multi.failure is not None and "node 'acc'" in multi.failure
     a, b = np.load(tmp_path / "one.npz")["data"], np.load(tmp_path / "multi.npz")["data"]
     assert a.shape == (2, 300) and a.tobytes() == b.tobytes()
 
@@ -278,12 +278,12 @@ def test_after_a_full_disk_the_recovered_files_agree_with_their_chunk_logs(tmp_p
 
     import mne
     import soundfile as sf
-
     from wavegraph.nodes.io.recorder import recover
 
     code = FULL_DISK_CHILD + (
         "for r in all_recs:\n"
-        "    try:\n        r.close()\n    except OSError:\n        pass  # FIF/NPZ: finalising needs room too\n")
+        "    try:\n        r.close()\n    except OSError:\n        pass  # FIF/NPZ: finalising needs room too\n"
+    )
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert not list(tmp_path.glob("*.tmp*")), "a stale temporary file was left behind"

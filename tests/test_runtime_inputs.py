@@ -176,12 +176,17 @@ def test_one_mistake_gives_one_line(tmp_path, capsys):
 
 def test_resample_to_a_rate_just_off_says_the_rate_it_got(tmp_path, capsys):
     p = graph(tmp_path, rate="1000.0")
-    p.write_text(p.read_text().replace("type: bandpass\n    params: {l_freq: 1.0, h_freq: 40.0}",
-                                       "type: resample\n    params: {rate: 999.9999}"))
+    p.write_text(
+        p.read_text().replace(
+            "type: bandpass\n    params: {l_freq: 1.0, h_freq: 40.0}", "type: resample\n    params: {rate: 999.9999}"
+        )
+    )
     assert "resampling 1000 -> 999.9999 Hz" in one_error(p, capsys)
 
 
 def test_an_unwritable_recorder_path_fails_validate_not_run(tmp_path, capsys):
     p = graph(tmp_path)  # /proc refuses new files even to root, whom os.access would let through
-    p.write_text(p.read_text().replace("type: fixture_nodes:Collect", "type: recorder\n    params: {path: /proc/x.npz}"))
+    p.write_text(
+        p.read_text().replace("type: fixture_nodes:Collect", "type: recorder\n    params: {path: /proc/x.npz}")
+    )
     assert "/proc is not a writable folder" in one_error(p, capsys)

@@ -1,4 +1,5 @@
 """Multi-process runner: bit-identical to in-process on real EEG, failures, Ctrl-C, end-of-stream."""
+
 import os
 import signal
 import subprocess
@@ -42,8 +43,11 @@ processes:
 def eeg_graph(tmp_path, out_name, transport="ipc"):
     p = tmp_path / f"{out_name}.yaml"
     edf = fetch("eegmmidb-s001r02")
-    p.write_text(EEG_GRAPH.replace("EDF", str(edf)).replace("OUT", str(tmp_path / f"{out_name}.npz"))
-                 .replace("TRANSPORT", transport))
+    p.write_text(
+        EEG_GRAPH.replace("EDF", str(edf))
+        .replace("OUT", str(tmp_path / f"{out_name}.npz"))
+        .replace("TRANSPORT", transport)
+    )
     return p
 
 
@@ -87,14 +91,18 @@ processes:
 
 def ramp_graph(tmp_path, n=200, crash=-1, policy="stop"):
     p = tmp_path / "ramp.yaml"
-    p.write_text(RAMP_GRAPH.replace("N", str(n)).replace("CRASH", str(crash)).replace("POLICY", policy)
-                 .replace("OUT", str(tmp_path / "ramp.npz")))
+    p.write_text(
+        RAMP_GRAPH.replace("N", str(n))
+        .replace("CRASH", str(crash))
+        .replace("POLICY", policy)
+        .replace("OUT", str(tmp_path / "ramp.npz"))
+    )
     return p
 
 
 def test_crash_in_worker_names_node_and_process(tmp_path):
     r = run_graph(build_graph(load_config(ramp_graph(tmp_path, crash=5))))
-    assert r.exit_code == 1
+    assert r.exit_code == 1 and r.failure is not None
     assert "node 'acc' (fixture_nodes:CumSum) in process 'b' failed" in r.failure
     assert "boom: deliberate failure" in r.failure
 
@@ -117,8 +125,12 @@ def test_slow_consumer_still_gets_the_tail_and_end_of_stream(tmp_path):
 
 
 def test_cli_run_exits_by_itself_at_end_of_stream(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(ramp_graph(tmp_path)), "--progress"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(ramp_graph(tmp_path)), "--progress"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.endswith(f"[{'#' * 30}]     0.2/0.2 s\n")  # the progress bar ends full
     assert "compute us p50/p99" in proc.stdout and "acc" in proc.stdout
@@ -129,8 +141,12 @@ def test_cli_run_exits_by_itself_at_end_of_stream(tmp_path):
 def test_ctrl_c_mid_replay_leaves_complete_file(tmp_path, mode):
     # 20 s of stream replayed in real time; interrupt once the recorder has ~0.5 s of it.
     cfg = ramp_graph(tmp_path, n=20000)
-    proc = subprocess.Popen([sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(cfg), "--speed", "1", *mode],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(cfg), "--speed", "1", *mode],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     log = tmp_path / "ramp.npz.chunks.csv"  # the recorder's per-chunk log: wait until data flows
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and (not log.exists() or log.read_text().count("\n") < 50):
@@ -155,8 +171,13 @@ def test_worker_that_dies_without_reporting_ends_the_run(tmp_path):
     # timeout only turns a hang into a failure).
     cfg = ramp_graph(tmp_path)
     cfg.write_text(cfg.read_text().replace("params: {crash_at: -1}", "params: {crash_at: -1, exit_at: 5}"))
-    proc = subprocess.run([sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(cfg)], capture_output=True, text=True,
-                          timeout=60, env={**os.environ, "TMPDIR": str(tmp_path)})  # the dead one's socket file
+    proc = subprocess.run(
+        [sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )  # the dead one's socket file
     assert proc.returncode == 1, proc.stderr
     assert "process 'b' exited with code 3 without reporting" in proc.stderr
     assert "rec " in proc.stdout  # the summary still lists every node
@@ -176,9 +197,12 @@ def _parent_of(pid: str) -> int | None:
 def test_workers_stop_and_finalise_when_the_parent_is_killed(tmp_path):
     # SIGKILL leaves the parent no chance to forward a stop: the workers notice they are orphaned.
     cfg = ramp_graph(tmp_path, n=20000)
-    proc = subprocess.Popen([sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(cfg), "--speed", "1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "TMPDIR": str(tmp_path)})  # what a killed parent leaves
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(cfg), "--speed", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )  # what a killed parent leaves
     log = tmp_path / "ramp.npz.chunks.csv"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and (not log.exists() or log.read_text().count("\n") < 20):
@@ -187,6 +211,7 @@ def test_workers_stop_and_finalise_when_the_parent_is_killed(tmp_path):
     assert len(workers) == 3
     proc.kill()
     proc.wait()
+
     def running(pid):  # an exited orphan may stay a zombie until init reaps it
         try:
             with open(f"/proc/{pid}/stat") as f:
@@ -220,7 +245,7 @@ def test_a_node_that_fails_to_close_in_a_worker_fails_the_run(tmp_path):
     cfg = ramp_graph(tmp_path)
     cfg.write_text(cfg.read_text().replace("params: {crash_at: -1}", "params: {crash_at: -1, fail_close: true}"))
     r = run_graph(build_graph(load_config(cfg)))
-    assert r.exit_code == 1
+    assert r.exit_code == 1 and r.failure is not None
     assert "process 'b'" in r.failure and "acc: cannot finalise: disk full" in r.failure
     assert r.stats["acc"]["chunks_in"] == 21  # its stats still arrive: 20 chunks + end-of-stream
 

@@ -3,6 +3,7 @@
 An LSL inlet or a sound card is not opened unless --devices: a live source's spec comes from its declared
 params (and the node checks the real stream against them when it opens), or it is listed as unchecked.
 """
+
 import os
 import subprocess
 import sys
@@ -33,8 +34,14 @@ edges:
 
 def _wavegraph(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:
     env = dict(os.environ, LSLAPICFG=str(ROOT / "configs" / "lsl_api.cfg"))
-    return subprocess.run([sys.executable, "-m", "wavegraph.pipeline.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "wavegraph.pipeline.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_an_lsl_graph_validates_without_its_stream():
@@ -76,9 +83,11 @@ def test_the_inlet_checks_the_stream_against_what_it_declares():
         ok = LslInlet(name=name, channels=3, rate=100.0, resolve_timeout=5.0)
         assert ok.configure({})["out"].shape == (3,)
         ok.close()
-        for params, words in (({"channels": 4}, "has 3 channels, the graph declares 4"),
-                              ({"rate": 250.0}, "runs at 100 Hz, the graph declares 250 Hz"),
-                              ({"channels": ["C3", "Cz", "C4"]}, "the graph declares ['C3', 'Cz', 'C4']")):
+        for params, words in (
+            ({"channels": 4}, "has 3 channels, the graph declares 4"),
+            ({"rate": 250.0}, "runs at 100 Hz, the graph declares 250 Hz"),
+            ({"channels": ["C3", "Cz", "C4"]}, "the graph declares ['C3', 'Cz', 'C4']"),
+        ):
             node = LslInlet(name=name, resolve_timeout=5.0, **params)
             with pytest.raises(SpecError, match=words.replace("[", r"\[").replace("]", r"\]")):
                 node.configure({})
