@@ -57,15 +57,23 @@ def main(argv: list[str] | None = None) -> int:
         wall = time.monotonic() - t
         assert all(o.status == "done" for o in outcomes), [o.error for o in outcomes if o.error]
         results[f"local x{workers}"] = args.files / wall
-        print(f"local pool, {workers} worker(s): {args.files} files in {wall:.1f} s = {args.files / wall:.2f} files/s")
+        print(
+            f"local pool, {workers} worker(s): {args.files} files in {wall:.1f} s = {args.files / wall:.2f} files/s",
+            flush=True,
+        )
     if not args.no_ray:
         import ray
+        from ray._private import ray_constants
         from ray.cluster_utils import Cluster
 
-        cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "node_ip_address": "127.0.0.1"})
-        cluster.add_node(num_cpus=1, node_ip_address="127.0.0.1")
+        # as in tests/test_multihost_ray.py: keep the simulated nodes on loopback
+        enable, ray_constants.ENABLE_RAY_CLUSTER = ray_constants.ENABLE_RAY_CLUSTER, False
+        small = {"num_cpus": 1, "object_store_memory": 80 * 2**20, "node_ip_address": "127.0.0.1"}
+        cluster = Cluster(initialize_head=True, head_node_args={**small, "include_dashboard": False})
+        cluster.add_node(**small)
         try:
-            ray.init(address=cluster.address, include_dashboard=False, log_to_driver=False)
+            ray.init(address=cluster.address, log_to_driver=False)
+            cluster.wait_for_nodes(timeout=120)
             jobs = plan(str(graph), pattern, str(tmp / "out-ray"), [])
             t = time.monotonic()
             outcomes = run_ray(jobs, None, task_cpus=1, task_gpus=0, progress=False)
@@ -79,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             ray.shutdown()
             cluster.shutdown()
+            ray_constants.ENABLE_RAY_CLUSTER = enable
     base = results["local x1"]
     print("speed-up over one local worker: " + ", ".join(f"{k} {v / base:.2f}x" for k, v in results.items()))
     if args.json:

@@ -32,7 +32,8 @@ except ImportError:  # pragma: no cover - bokeh missing
         return input_function
 
 
-TICK_MS = 33
+TICK_MS = 33  # traces: about 30 updates a second
+SPECTRUM_TICKS, HEATMAP_TICKS, TABLE_TICKS = 30, 8, 15  # about 1, 4 and 2 updates a second
 PALETTE = ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 FLAG_COLOR = "#d62728"
 MAX_TRACES = 64
@@ -297,11 +298,11 @@ class Session:
         if view is not None:
             self._traces(view)
             self._markers(view)
-            if self.tick % 10 == 0:
+            if self.tick % SPECTRUM_TICKS == 0:
                 self._spectrum(view)
-            if self.tick % 5 == 0:
+            if self.tick % HEATMAP_TICKS == 0:
                 self._heatmap(view)
-        if self.tick % 15 == 0:
+        if self.tick % TABLE_TICKS == 0:
             self.table.data = table_rows(self.hub.stats)
             self.title.text = f"<b>wavegraph monitor</b>: {len(names)} streams, {self.hub.frames_in} frames" + (
                 f", {self.hub.frames_bad} bad frames dropped" if self.hub.frames_bad else ""
