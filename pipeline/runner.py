@@ -2,6 +2,7 @@
 
 `run_graph` is the one entry point for both runners; the multi-process one lives in multiprocess.py.
 """
+
 from __future__ import annotations
 
 import time
@@ -18,8 +19,9 @@ Observer = Callable[[dict[str, dict]], None]
 OBSERVE_S = 0.5  # how often an observer (live monitor, status line) gets the statistics
 
 
-def run_in_process(graph: Graph, speed: float | None = None, progress: bool = False,
-                   observer: Observer | None = None) -> RunResult:
+def run_in_process(
+    graph: Graph, speed: float | None = None, progress: bool = False, observer: Observer | None = None
+) -> RunResult:
     ex = Executor(graph.config, graph.nodes, "main", speed=speed)
     bar = ProgressBar(source_durations(graph.nodes), progress)
     result = RunResult({}, {n: "main" for n in graph.nodes})
@@ -51,8 +53,13 @@ def run_in_process(graph: Graph, speed: float | None = None, progress: bool = Fa
     return result
 
 
-def run_graph(graph: Graph, speed: float | None = None, in_process: bool = False, progress: bool = False,
-              observer: Observer | None = None) -> RunResult:
+def run_graph(
+    graph: Graph,
+    speed: float | None = None,
+    in_process: bool = False,
+    progress: bool = False,
+    observer: Observer | None = None,
+) -> RunResult:
     """Run a built graph to completion (end-of-stream), Ctrl-C or a node failure. `observer`, when given,
     is called about every OBSERVE_S seconds with node id -> NodeStats.to_dict() (the live monitor)."""
     if in_process:
