@@ -52,6 +52,33 @@ TABLE_FIELDS = [
 ]
 
 
+GROUPS = len(PALETTE) + 1  # colour groups of channels, plus the flagged channels drawn in red
+FLAGGED = GROUPS - 1
+
+
+def _empty_groups() -> dict[str, list]:
+    return {f"{axis}{g}": [] for g in range(GROUPS) for axis in ("x", "y")}
+
+
+def _pack(t: np.ndarray, stacked: np.ndarray, groups: list[list[int]], last: np.ndarray | None):
+    """Columns x<g>, y<g> for one update: each channel of group g as a run (its previous last point, its new
+    points, a NaN break), the groups padded with NaN to one length. Returns (columns, rows)."""
+    n = len(t)
+    run = n + 2
+    rows = max(max((len(m) for m in groups), default=0) * run, 1)
+    data = {}
+    for g, members in enumerate(groups):
+        x = np.full(rows, np.nan)
+        y = np.full(rows, np.nan)
+        for k, i in enumerate(members):
+            a = k * run
+            if last is not None:
+                x[a], y[a] = last[0, i], last[1, i]
+            x[a + 1 : a + 1 + n], y[a + 1 : a + 1 + n] = t, stacked[i]
+        data[f"x{g}"], data[f"y{g}"] = x, y
+    return data, rows
+
+
 def _newer(items, cursor: int) -> list:
     """The items of a deque of (seq, ...) tuples with seq > cursor, scanning from the newest end only."""
     out = []
@@ -172,7 +199,7 @@ class Session:
         self.span = Slider(title="time span (s)", start=1, end=30, value=10, step=1)
         self.channel = Select(title="channel (scale / spectrum)", options=["all"], value="all")
         self.scale = Spinner(title="channel scale", low=0.01, high=100.0, step=0.1, value=1.0)
-        self.traces = ColumnDataSource({"t": []}, name="traces")
+        self.traces = ColumnDataSource(_empty_groups(), name="traces")
         self.markers = ColumnDataSource({"x": [], "label": [], "y": []}, name="markers")
         self.psd = ColumnDataSource({"xs": [], "ys": [], "color": []}, name="psd")
         self.heat = ColumnDataSource({"image": [], "x": [], "dw": [], "dh": []}, name="heatmap")
@@ -189,8 +216,22 @@ class Session:
         self.fig.yaxis.visible = False
         self.fig.segment(x0="x", y0=-1, x1="x", y1="y", source=self.markers, line_color="#ff7f0e", line_width=2)
         self.fig.text(x="x", y="y", text="label", source=self.markers, text_color="#ff7f0e", text_font_size="9pt")
-        self.lines: list = []
+        # One line glyph per colour group (and one for flagged channels): each holds its channels as
+        # NaN-separated runs, so an update carries 2 x GROUPS columns instead of one per channel.
+        self.lines = [
+            self.fig.line(
+                f"x{g}",
+                f"y{g}",
+                source=self.traces,
+                line_width=1,
+                line_color=FLAG_COLOR if g == FLAGGED else PALETTE[g],
+            )
+            for g in range(GROUPS)
+        ]
         self.n_shown = 0
+        self.center: np.ndarray | None = None
+        self.last: np.ndarray | None = None  # per channel: the last (t, y) sent, so runs join across updates
+        self.rows: list[tuple[float, int]] = []  # (newest time, rows) per update, for the rollover
         self.psd_fig = figure(
             height=240,
             sizing_mode="stretch_width",
@@ -243,19 +284,13 @@ class Session:
 
     # --- controls ------------------------------------------------------------------------------
     def _switch(self, name: str) -> None:
-        self.stream, self.cursor, self.marker_cursor, self.norm = name, 0, 0, None
+        self.stream, self.cursor, self.marker_cursor, self.norm, self.center = name, 0, 0, None, None
         self.scales.clear()
         self.markers.data = {"x": [], "label": [], "y": []}
         view = self.hub.snapshot(name)
         n = min(len(view.channels), MAX_TRACES) if view else 0
-        for i in range(len(self.lines), n):
-            self.lines.append(
-                self.fig.line("t", f"c{i}", source=self.traces, line_width=1, line_color=PALETTE[i % len(PALETTE)])
-            )
-        for i, r in enumerate(self.lines):
-            r.visible = i < n
         self.n_shown = n  # Bokeh property reads are slow: the page reads this count 30 times a second
-        self.traces.data = {"t": [], **{f"c{i}": [] for i in range(n)}}
+        self._clear()
         self.channel.options = ["all", *(view.channels[:n] if view else [])]
         self.channel.value = "all"
         # Bokeh's Figure.title accepts a str but always holds a Title
@@ -283,7 +318,11 @@ class Session:
     def _restack(self) -> None:
         """A new gain or scale applies to what is on screen too: the traces are re-sent from the hub."""
         self.cursor = 0
-        self.traces.data = {k: [] for k in self.traces.data}
+        self._clear()
+
+    def _clear(self) -> None:
+        self.traces.data = _empty_groups()
+        self.last, self.rows = None, []
 
     # --- periodic update -----------------------------------------------------------------------
     @without_property_validation  # the arrays are ours and well-formed; validating them costs most of a tick
@@ -318,20 +357,25 @@ class Session:
         n = self.n_shown
         t = np.concatenate([f[1] for f in new])
         y = np.concatenate([f[2][:n] for f in new], axis=1)
-        if self.norm is None or self.norm.shape[0] != y.shape[0]:
+        if self.norm is None or self.center is None or self.norm.shape[0] != y.shape[0]:
             spread = np.percentile(y, 99, axis=1) - np.percentile(y, 1, axis=1)
             self.norm = np.where(spread > 0, spread, 1.0)
+            self.center = np.median(y, axis=1)
+        self.center = 0.98 * self.center + 0.02 * np.median(y, axis=1)  # follows slow drifts, no jumps
         scale = np.array([self.scales.get(i, 1.0) for i in range(y.shape[0])])
         stacked = (n - 1 - np.arange(y.shape[0]))[:, None] + self.gain.value * scale[:, None] * (
-            y - np.median(y, axis=1, keepdims=True)
+            y - self.center[:, None]
         ) / self.norm[:, None]
-        rate = len(t) / max(float(t[-1] - t[0]), 1e-3) if len(t) > 1 else 100.0
-        rollover = int(max(self.span.value * rate, 100))  # what the span shows; Bokeh copies a column per update
-        self.traces.stream({"t": t, **{f"c{i}": stacked[i] for i in range(y.shape[0])}}, rollover=rollover)
-        if flagged != self.flagged:
-            self.flagged = flagged
-            for i, r in enumerate(self.lines):
-                r.glyph.line_color = FLAG_COLOR if i in flagged else PALETTE[i % len(PALETTE)]
+        groups = [
+            [i for i in range(y.shape[0]) if i not in flagged and i % len(PALETTE) == g] for g in range(GROUPS - 1)
+        ]
+        groups.append([i for i in flagged if i < y.shape[0]])
+        data, rows = _pack(t, stacked, groups, self.last)
+        self.last = np.stack([np.full(y.shape[0], t[-1]), stacked[:, -1]])
+        self.rows.append((float(t[-1]), rows))
+        self.rows = [r for r in self.rows if r[0] > t[-1] - self.span.value]
+        self.traces.stream(data, rollover=sum(r[1] for r in self.rows))
+        self.flagged = flagged
 
     def _markers(self, view) -> None:
         """Markers of every events stream (stimulus markers, decoder decisions) over the traces shown."""

@@ -101,7 +101,7 @@ def test_traces_move_and_the_node_table_fills(browser, tmp_path, edf_path, in_pr
         browser.get(url)
         print(f"page loaded after {time.monotonic() - t0:.1f} s")
         # The document can exist before its models do (a session still being built): wait, never throw.
-        _wait(browser, DOC + "const m = d && d.get_model_by_name('traces'); return m && m.data.t.length > 100")
+        _wait(browser, DOC + "const m = d && d.get_model_by_name('traces'); return m && m.data.x0.length > 100")
         rows = _wait(
             browser,
             DOC
@@ -125,7 +125,8 @@ def test_traces_move_and_the_node_table_fills(browser, tmp_path, edf_path, in_pr
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         name = "one" if in_process else "multi"
         shots = [ARTIFACTS / f"monitor-{name}-1.png", ARTIFACTS / f"monitor-{name}-2.png"]
-        last_t = "return d.get_model_by_name('traces').data.t.at(-1)"
+        # the newest sample time on screen (the trace columns hold NaN breaks between channels)
+        last_t = "return Math.max(...Array.from(d.get_model_by_name('traces').data.x0).filter(v => !isNaN(v)))"
         t_first = browser.execute_script(DOC + last_t)
         browser.save_screenshot(str(shots[0]))
         region = (slice(110, 640), slice(10, 1390))  # the trace plot
