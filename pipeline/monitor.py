@@ -28,6 +28,7 @@ ENV_ENDPOINT = "WAVEGRAPH_MONITOR"
 HISTORY_S = 60.0
 MAX_FRAMES = 2000  # per stream and kind; a bound on memory whatever the rates
 SEND_HWM = 64
+RATE_WINDOW_S = 2.0
 
 
 def encode(header: dict, payload: np.ndarray) -> list[bytes]:
@@ -102,7 +103,7 @@ class MonitorHub:
         self.frames_in = 0
         self.frames_bad = 0
         self.started = time.monotonic()
-        self._prev_counts: dict[str, tuple[float, int, int]] = {}
+        self._counts: dict[str, deque] = {}  # node -> (time, chunks in, chunks out) over the rate window
         self._sub: zmq.Socket | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -117,22 +118,23 @@ class MonitorHub:
             view.add(header, data, self.frames_in)
 
     def update_stats(self, stats: dict[str, dict], processes: dict[str, str]) -> None:
-        """Latest NodeStats dicts (cumulative counts); rates are derived from the previous update."""
+        """Latest NodeStats dicts (cumulative counts). Rates are taken over the last RATE_WINDOW_S seconds:
+        worker reports arrive at their own moments, so two updates close together may hold the same counts."""
         now = time.monotonic()
         with self.lock:
             for node, s in stats.items():
-                t_prev, in_prev, out_prev = self._prev_counts.get(node, (self.started, 0, 0))
-                dt = max(now - t_prev, 1e-3)
+                seen = self._counts.setdefault(node, deque())
+                seen.append((now, s["chunks_in"], s["chunks_out"]))
+                while len(seen) > 2 and now - seen[1][0] >= RATE_WINDOW_S:
+                    seen.popleft()
+                t0, in0, out0 = seen[0]
+                dt = now - t0
                 row = dict(
                     s,
                     process=processes.get(node, "main"),
-                    rate_in=(s["chunks_in"] - in_prev) / dt,
-                    rate_out=(s["chunks_out"] - out_prev) / dt,
+                    rate_in=(s["chunks_in"] - in0) / dt if dt > 0 else 0.0,
+                    rate_out=(s["chunks_out"] - out0) / dt if dt > 0 else 0.0,
                 )
-                if now - t_prev < 0.5 and node in self.stats:  # keep the last rate; too short to measure
-                    row["rate_in"], row["rate_out"] = self.stats[node]["rate_in"], self.stats[node]["rate_out"]
-                else:
-                    self._prev_counts[node] = (now, s["chunks_in"], s["chunks_out"])
                 self.stats[node] = row
 
     def listen(self, context: zmq.Context, endpoint: str) -> None:
