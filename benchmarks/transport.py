@@ -1,4 +1,4 @@
-"""Benchmarks. `python -m pipeline.bench transport [options]` (the CLI's `wavegraph bench transport`).
+"""Benchmarks. `python -m wavegraph.benchmarks.transport transport [options]` (the CLI's `wavegraph bench transport`).
 
 bench_transport(argv) measures one hop of a wavegraph edge (EdgeSender -> EdgeReceiver: header encode,
 send, receive, header decode and checks, Chunk construction, seq check) against bare pyzmq, in the
@@ -19,7 +19,7 @@ Throughput: on a 'go' from this process the peer streams N messages as fast as t
 them (bare PUSH/PULL vs a block-policy wavegraph edge, same high-water marks), timed here from the
 go to the last message; best of --rounds alternating rounds.
 
-Peers are started with subprocess (`python -m pipeline.bench _peer ...`, arguments on the command
+Peers are started with subprocess (`python -m wavegraph.benchmarks.transport _peer ...`, arguments on the command
 line; nothing is pickled).
 """
 

@@ -277,7 +277,7 @@ class FileSource(Source[FileSourceParams]):
             path = resolve_path(p.path)
         except DatasetError as e:
             raise SpecError(
-                f"file_source: {e}", "use dataset:NAME with a name from `python -m pipeline.datasets list`"
+                f"file_source: {e}", "use dataset:NAME with a name from `python -m wavegraph.pipeline.datasets list`"
             ) from None
         self.close()
         is_audio = path.name.lower().endswith(AUDIO_SUFFIXES)
