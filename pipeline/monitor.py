@@ -100,6 +100,7 @@ class MonitorHub:
         self.streams: dict[str, StreamView] = {}
         self.stats: dict[str, dict] = {}  # node id -> NodeStats dict plus "process", "rate_in", "rate_out"
         self.graph_info = graph_info or {"nodes": [], "edges": [], "paths": []}
+        self.processes: dict[str, str] = {}  # node id -> process, every node of the run (the table's rows)
         self.frames_in = 0
         self.frames_bad = 0
         self.started = time.monotonic()
@@ -279,6 +280,7 @@ class LiveMonitor:
 
         self.processes = {n: graph.group_of(n) if multiprocess else "main" for n in graph.order}
         self.hub = MonitorHub(graph_info(graph, self.processes))
+        self.hub.processes = dict(self.processes)
         self.context: zmq.Context | None = None
         self._endpoint_file = ""
         self._stop_server = None

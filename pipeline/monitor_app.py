@@ -94,9 +94,13 @@ def _pair(values, scale: float) -> str:
     return f"{values[0] / scale:.1f}/{values[1] / scale:.1f}" if values else "-"
 
 
-def table_rows(stats: dict[str, dict]) -> dict[str, list]:
+def table_rows(stats: dict[str, dict], order: dict[str, str] | None = None) -> dict[str, list]:
+    """One row per node; with `order` (node -> process, every node of the run) the rows are always the same
+    nodes in the same order, whether or not a process has reported yet (the table never changes shape)."""
     cols: dict[str, list] = {k: [] for k, _ in TABLE_FIELDS}
-    for node, s in stats.items():
+    nodes = list(order) + [n for n in stats if n not in order] if order else list(stats)
+    for node in nodes:
+        s = stats.get(node) or {"process": (order or {}).get(node, "")}
         counters = s.get("counters", {})
         xruns = sum(v for k, v in counters.items() if "flow" in k or "xrun" in k)
         row = {
@@ -342,7 +346,10 @@ class Session:
             if self.tick % HEATMAP_TICKS == 0:
                 self._heatmap(view)
         if self.tick % TABLE_TICKS == 0:
-            self.table.data = table_rows(self.hub.stats)
+            rows = table_rows(self.hub.stats, self.hub.processes)
+            # streamed (appended, the old rows rolled over): a DataTable redraws on a stream, while a replaced
+            # `data` left it showing its first rows in chromium
+            self.table.stream(rows, rollover=len(rows["node"]))
             self.title.text = f"<b>wavegraph monitor</b>: {len(names)} streams, {self.hub.frames_in} frames" + (
                 f", {self.hub.frames_bad} bad frames dropped" if self.hub.frames_bad else ""
             )
