@@ -119,3 +119,11 @@ def chunk_data(chunk, lead: tuple[int, ...], dtype: np.dtype) -> np.ndarray | No
     if x.dtype != dtype:
         x = x.astype(dtype)
     return x
+
+
+def stream_start(t_first: float | None, chunk, consumed_s: float) -> float:
+    """The time of a stream's first sample: the first chunk's t0; after a gap, re-anchored so that this chunk
+    keeps its own t0 (`consumed_s`: seconds of stream the node has already taken in)."""
+    if t_first is None:
+        return float(chunk.t0)
+    return float(chunk.t0) - consumed_s if chunk.gap else t_first

@@ -25,7 +25,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError
 
-from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, float_dtype, sanitize, signal_input
+from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, float_dtype, sanitize, signal_input, stream_start
 
 
 class ResampleParams(NodeParams):
@@ -173,10 +173,7 @@ class Resample(Node[ResampleParams]):
         x = chunk_data(c, self._lead, self._dtype)
         if x is None:
             return {}
-        if s.t_first is None:
-            s.t_first = float(c.t0)
-        elif c.gap:  # samples are missing before this chunk: re-anchor so that its first sample keeps its t0
-            s.t_first = float(c.t0) - s.n_in / self._in_rate
+        s.t_first = stream_start(s.t_first, c, s.n_in / self._in_rate)
         x, mask = sanitize(self, x, self._policy)
         x2 = x if self._ndim == 2 else x.reshape(self._nch, x.shape[-1])
         if mask is not None:  # NaN at input i -> the output sample nearest in time, after the delay

@@ -31,7 +31,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, float_dtype, sanitize, signal_input
+from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, float_dtype, sanitize, signal_input, stream_start
 
 
 @dataclass
@@ -119,10 +119,7 @@ class _Framed(Node):
         x = chunk_data(c, self._lead, self._dtype)
         if x is None:
             return {}
-        if s.t_first is None:
-            s.t_first = float(c.t0)
-        elif c.gap:  # samples are missing before this chunk: re-anchor so that its first sample keeps its t0
-            s.t_first = float(c.t0) - s.n_in / self._rate
+        s.t_first = stream_start(s.t_first, c, s.n_in / self._rate)
         x, mask = sanitize(self, x, self._policy)
         if mask is not None:  # windows are independent: NaN only reaches the frames that contain it
             x[mask] = np.nan
@@ -300,10 +297,7 @@ class ISTFT(Node[ISTFTParams]):
             if z.size == 0:
                 return {}
             raise ValueError(f"istft chunk has shape {z.shape}, expected (frames, {self._nch * self.n_bins})")
-        if s.t_first is None:
-            s.t_first = float(c.t0)
-        elif c.gap:  # frames are missing before this chunk: re-anchor so that its first frame keeps its t0
-            s.t_first = float(c.t0) - s.k / self._frame_rate
+        s.t_first = stream_start(s.t_first, c, s.k / self._frame_rate)
         z, mask = sanitize(self, z, self._policy)
         if mask is not None:
             z = z.copy()
