@@ -172,27 +172,16 @@ def test_user_module_in_the_current_folder(tmp_path):
     assert _recorded(out).shape == (2, 200)
 
 
-def test_plugin_package_registers_a_node_type(tmp_path):
-    """A third-party package installed with pip declares `wavegraph.nodes` entry points; graphs use its type."""
+def _install_plugin(tmp_path: Path, package: str, init_text: str, entry_points: dict[str, str]) -> Path:
+    """pip-install a one-module package declaring `wavegraph.nodes` entry points into a folder; returns it."""
     pkg = tmp_path / "plugin"
-    (pkg / "wg_demo_plugin").mkdir(parents=True)
-    (pkg / "wg_demo_plugin" / "__init__.py").write_text(USER_NODE)
+    (pkg / package).mkdir(parents=True)
+    (pkg / package / "__init__.py").write_text(init_text)
+    eps = "\n".join(f'{name} = "{value}"' for name, value in entry_points.items())
     (pkg / "pyproject.toml").write_text(
-        textwrap.dedent("""\
-        [build-system]
-        requires = ["setuptools>=68"]
-        build-backend = "setuptools.build_meta"
-
-        [project]
-        name = "wg-demo-plugin"
-        version = "0.0.1"
-
-        [project.entry-points."wavegraph.nodes"]
-        demo_double = "wg_demo_plugin:Double"
-
-        [tool.setuptools]
-        packages = ["wg_demo_plugin"]
-        """)
+        '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n\n'
+        f'[project]\nname = "{package.replace("_", "-")}"\nversion = "0.0.1"\n\n'
+        f'[project.entry-points."wavegraph.nodes"]\n{eps}\n\n[tool.setuptools]\npackages = ["{package}"]\n'
     )
     site = tmp_path / "site"
     r = _run(
@@ -201,6 +190,12 @@ def test_plugin_package_registers_a_node_type(tmp_path):
         timeout=300,
     )
     assert r.returncode == 0, r.stderr
+    return site
+
+
+def test_plugin_package_registers_a_node_type(tmp_path):
+    """A third-party package installed with pip declares `wavegraph.nodes` entry points; graphs use its type."""
+    site = _install_plugin(tmp_path, "wg_demo_plugin", USER_NODE, {"demo_double": "wg_demo_plugin:Double"})
     env = {"PYTHONPATH": str(site)}
     r = _run(["-m", "wavegraph.pipeline.cli", "nodes"], tmp_path, env)
     assert r.returncode == 0 and "demo_double" in r.stdout and "wg_demo_plugin:Double" in r.stdout
@@ -241,35 +236,12 @@ def test_listing_and_running_import_only_what_is_used(tmp_path):
 
 def test_a_broken_plugin_breaks_only_itself(tmp_path):
     """A plugin whose catalogue fails to import, or whose class module raises, leaves every other type usable."""
-    pkg = tmp_path / "plugin"
-    (pkg / "wg_broken_plugin").mkdir(parents=True)
-    (pkg / "wg_broken_plugin" / "__init__.py").write_text("raise ImportError('this plugin is broken')\n")
-    (pkg / "pyproject.toml").write_text(
-        textwrap.dedent("""\
-        [build-system]
-        requires = ["setuptools>=68"]
-        build-backend = "setuptools.build_meta"
-
-        [project]
-        name = "wg-broken-plugin"
-        version = "0.0.1"
-
-        [project.entry-points."wavegraph.nodes"]
-        broken_catalogue = "wg_broken_plugin:NODES"
-        broken_node = "wg_broken_plugin:Node"
-        bandpass = "wg_broken_plugin:Bandpass"
-
-        [tool.setuptools]
-        packages = ["wg_broken_plugin"]
-        """)
-    )
-    site = tmp_path / "site"
-    r = _run(
-        ["-m", "pip", "install", "--no-deps", "--no-build-isolation", "-q", "--target", str(site), str(pkg)],
-        tmp_path,
-        timeout=300,
-    )
-    assert r.returncode == 0, r.stderr
+    entry_points = {
+        "broken_catalogue": "wg_broken_plugin:NODES",
+        "broken_node": "wg_broken_plugin:Node",
+        "bandpass": "wg_broken_plugin:Bandpass",
+    }
+    site = _install_plugin(tmp_path, "wg_broken_plugin", "raise ImportError('this plugin is broken')\n", entry_points)
     env = {"PYTHONPATH": str(site)}
     r = _run(["-m", "wavegraph.pipeline.cli", "nodes"], tmp_path, env)
     assert r.returncode == 0 and "broken_node" in r.stdout and "lowpass" in r.stdout
