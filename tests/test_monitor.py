@@ -186,6 +186,7 @@ def test_plot_and_describe_png(tmp_path, edf_path):
     default = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
     r = subprocess.run(
         [sys.executable, "-m", "wavegraph.pipeline.cli", "describe", str(default), "--png", str(png)],
+        cwd=tmp_path,  # the graph's recorder path is relative: not the repository's out/, which may hold a run
         capture_output=True,
         text=True,
         timeout=120,
