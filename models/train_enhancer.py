@@ -80,8 +80,8 @@ def evaluate(model: Enhancer, mixtures: list, quality: bool = False) -> dict:
         res["si_sdr_out"] += float(si_sdr(torch.from_numpy(e)[None], ref)) / len(mixtures)
     if quality:
         try:
-            from pesq import pesq
-            from pystoi import stoi
+            from pesq import pesq  # pyright: ignore[reportMissingImports]
+            from pystoi import stoi  # pyright: ignore[reportMissingImports]
         except ImportError:
             return res
         for key, sigs in (("in", [m.noisy for m in mixtures]), ("out", est)):
