@@ -1,7 +1,7 @@
 """The `wavegraph` command line.
 
     wavegraph run CONFIG [--set node.param=value ...] [--speed 1|max|X] [--in-process] [--progress]
-                  [--status|--no-status] [--log-level LEVEL] [--json PATH] [--monitor]
+                  [--status|--no-status] [--log-level LEVEL] [--json PATH] [--bids ROOT] [--monitor]
     wavegraph validate CONFIG [--set ...] [--devices]
     wavegraph describe CONFIG [--set ...] [--devices]
     wavegraph nodes [TYPE]
@@ -186,6 +186,38 @@ def _write_json(path: str, args, result) -> None:
         json.dump(summary, f, indent=1, default=str)
 
 
+def bids_overrides(config, root: str) -> list[str]:
+    """`--bids ROOT` as --set overrides (so worker processes re-apply them): every recorder writing EDF or
+    BDF (the formats BIDS-EEG stores) gets bids_root ROOT, and the graph's name as its task when it names
+    none. The recorder checks the rest at build time (a subject is required) and writes the layout at
+    close with mne-bids (nodes/io/recorder.py)."""
+    import json
+    import re
+    from pathlib import Path
+
+    recorders = [n for n in config.nodes if n.type == "recorder"]
+    chosen = [n for n in recorders if str(n.params.get("path", "")).lower().endswith((".edf", ".bdf"))]
+    if not chosen:
+        found = ", ".join(f"{n.id} ({n.params.get('path')})" for n in recorders) or "none"
+        raise GraphError(
+            [
+                (
+                    "--bids",
+                    0,
+                    f"no recorder writes EDF or BDF, the formats a BIDS-EEG layout holds (recorders: {found})",
+                    "record the signal to a .bdf (24-bit) or .edf path, e.g. --set 'rec.path=\"out/rec.bdf\"'",
+                )
+            ]
+        )
+    task = re.sub(r"[^A-Za-z0-9]", "", config.name)
+    sets = []
+    for n in chosen:
+        sets.append(f"{n.id}.bids_root={json.dumps(str(Path(root).expanduser().resolve()))}")
+        if n.params.get("task") is None and task:
+            sets.append(f"{n.id}.task={json.dumps(task)}")
+    return sets
+
+
 def cmd_run(args) -> int:
     from .graph import build_graph
     from .monitor import LiveMonitor, add_monitor_nodes, uses_monitor
@@ -194,6 +226,8 @@ def cmd_run(args) -> int:
     from .summary import format_summary
 
     config = load_config(args.config, args.set)
+    if args.bids:
+        config = load_config(args.config, [*args.set, *bids_overrides(config, args.bids)])
     monitor = None
     if getattr(args, "ray", None) and (args.monitor or uses_monitor(config)):
         print(
@@ -344,6 +378,12 @@ def main(argv: list[str] | None = None) -> int:
                 metavar="PATH",
                 help="write the end-of-run summary (per-node statistics, "
                 "processes, failure, wall time) to this JSON file",
+            )
+            p.add_argument(
+                "--bids",
+                metavar="ROOT",
+                help="also write each EDF/BDF recorder's file into a BIDS-EEG layout under ROOT at close "
+                "(mne-bids; the recorder's subject, session, task, run params; task defaults to the graph's name)",
             )
             p.add_argument("--monitor", action="store_true", help="serve a live web page of every stream and node")
             p.add_argument(

@@ -23,7 +23,8 @@ import math
 import os
 import shutil
 import zipfile
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +84,34 @@ def _blocks(rows: SpillRows):
         yield i, rows[i : i + step]
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where a recording sits in time. `first_samp`: MNE's, (spec.first_time + first t0) * rate, so the
+    recording lines up with its source. `meas_date`: MNE's (the time of sample 0): the spec's when the
+    stream carries one (a replayed file's); otherwise from the wall clock when the first chunk left its
+    source (`wall_start`, in the spill's header), so that meas_date + first_samp / sfreq is that moment.
+    `start`: the first sample's time (UTC), which EDF/BDF headers hold."""
+
+    first_samp: int
+    meas_date: datetime | None
+    start: datetime | None
+
+    @classmethod
+    def of(cls, spec: StreamSpec, first_t0: float, wall_start: str | None = None) -> Origin:
+        rate = spec.rate if spec.rate > 0 else 0.0
+        first_samp = max(0, int(round((spec.first_time + first_t0) * rate)))
+        offset = timedelta(seconds=first_samp / rate) if rate else timedelta(0)
+        text = spec.meas_date or wall_start
+        if text is None:
+            return cls(first_samp, None, None)
+        when = datetime.fromisoformat(text)
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)  # naive text: UTC
+        meas_date = when if spec.meas_date else when - offset
+        if meas_date.timestamp() < 0:  # MNE refuses dates before 1970 (a stream clock that is not the wall's)
+            return cls(first_samp, None, None)
+        return cls(first_samp, meas_date.astimezone(UTC), (meas_date + offset).astimezone(UTC))
+
+
 def annotation_lists(spec: StreamSpec, n: int, first_t0: float, gaps, events) -> tuple[list, list, list]:
     """Gap flags (zero-length "gap" at the sample) and markers (onset from the first sample; those
     before it, by more than half a sample, or after the last sample are left out, as MNE does)."""
@@ -136,7 +165,7 @@ def mne_info(spec: StreamSpec):
     return mne.create_info(names, spec.rate, types, verbose="error")  # pyright: ignore[reportArgumentType]  # mne stub: ch_types may be a list
 
 
-def lazy_raw(rows: SpillRows, spec: StreamSpec, first_t0: float, notes=None):
+def lazy_raw(rows: SpillRows, spec: StreamSpec, origin: Origin, notes=None):
     """An mne Raw over the spill (preload=False): reads come from the spill a segment at a time."""
     import mne
 
@@ -161,10 +190,10 @@ def lazy_raw(rows: SpillRows, spec: StreamSpec, first_t0: float, notes=None):
             else:
                 data[:] = one[idx] * cals.reshape(-1, 1)
 
-    first_samp = max(0, int(round((spec.first_time + first_t0) * spec.rate)))  # the source's time base
+    first_samp = origin.first_samp  # the source's time base
     info = mne_info(spec)
-    if spec.meas_date is not None:
-        info.set_meas_date(datetime.fromisoformat(spec.meas_date))
+    if origin.meas_date is not None:
+        info.set_meas_date(origin.meas_date)
     raw = SpillRaw(info, first_samp)
     if notes and notes[0]:
         raw.set_annotations(mne.Annotations(*notes), emit_warning=False)  # MNE trims overruns
@@ -172,7 +201,7 @@ def lazy_raw(rows: SpillRows, spec: StreamSpec, first_t0: float, notes=None):
 
 
 def write_fif(
-    target: Path, rows: SpillRows, spec: StreamSpec, first_t0: float, notes, split_size: str | int = FIF_SPLIT
+    target: Path, rows: SpillRows, spec: StreamSpec, origin: Origin, notes, split_size: str | int = FIF_SPLIT
 ) -> list[Path]:
     """Write into a temporary folder under the final name(s), then move the file(s) in: a split FIF
     names its next part, so parts must be written under the names they keep."""
@@ -180,7 +209,7 @@ def write_fif(
     shutil.rmtree(tmpdir, ignore_errors=True)
     tmpdir.mkdir()
     try:
-        raw = lazy_raw(rows, spec, first_t0, notes)
+        raw = lazy_raw(rows, spec, origin, notes)
         fmt = "double" if spec.dtype == "float64" else "single"
         raw.save(tmpdir / target.name, fmt=fmt, overwrite=True, split_size=split_size, verbose="error")
         parts = sorted(tmpdir.iterdir(), key=lambda p: (p.name != target.name, p.name))
@@ -212,7 +241,31 @@ def _bound(x: float, up: bool) -> str:
     raise ValueError(f"cannot write {x!r} in 8 characters")
 
 
-def write_edf(target: Path, rows: SpillRows, spec: StreamSpec, notes, bdf: bool = False) -> None:
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+
+
+def _edf_dates(start: datetime | None) -> tuple[str, str, str, float]:
+    """(recording-id date, header date, header time, fraction of a second): EDF+ holds the second in
+    which the first record starts in the header, and the fraction in the first record's time-keeping
+    annotation (+0.X); the recording id carries the four-digit year. Unknown: 01.01.85, as EDF+ says."""
+    if start is None:
+        return "X", "01.01.85", "00.00.00", 0.0
+    start = start.astimezone(UTC)
+    whole = start.replace(microsecond=0)
+    yy = f"{start.year % 100:02d}" if 1985 <= start.year <= 2084 else "yy"  # EDF's two-digit years, then 'yy'
+    return (
+        f"{start.day:02d}-{_MONTHS[start.month - 1]}-{start.year}",
+        f"{start.day:02d}.{start.month:02d}.{yy}",
+        whole.strftime("%H.%M.%S"),
+        start.microsecond / 1e6,
+    )
+
+
+def write_edf(
+    target: Path, rows: SpillRows, spec: StreamSpec, notes, bdf: bool = False, start: datetime | None = None
+) -> None:
+    """`start`: the first sample's time (UTC; Origin.start), written to the header (whole seconds, the
+    fraction in the time-keeping annotations, as EDF+ says; MNE reads the whole second)."""
     rate = spec.rate
     if rate <= 0 or rate != round(rate):
         raise ValueError(f"EDF/BDF needs a whole-number sample rate, got {rate:g} Hz")
@@ -239,19 +292,22 @@ def write_edf(target: Path, rows: SpillRows, spec: StreamSpec, notes, bdf: bool 
         onsets.append(n / rate)
         durations.append((n_rec * spr - n) / rate)
         labels.append("padding")
+    rec_date, date, clock, frac = _edf_dates(start)
     tals = [[] for _ in range(n_rec)]
     for onset, dur, label in sorted(zip(onsets, durations, labels, strict=True)):
-        text = f"{onset:+.6f}" + (f"\x15{dur:.6f}" if dur else "") + "\x14"
+        text = f"{onset + frac:+.6f}" + (f"\x15{dur:.6f}" if dur else "") + "\x14"  # from the header's second
         text += str(label).replace("\x14", " ") + "\x14\x00"
         tals[min(int(onset), n_rec - 1)].append(text)
-    rec_tals = [(f"{r:+d}\x14\x14\x00" + "".join(t)).encode("utf-8") for r, t in enumerate(tals)]
+    keep = [f"{r:+d}" if not frac else f"{r + frac:+.6f}" for r in range(n_rec)]  # each record's start
+    rec_tals = [(f"{keep[r]}\x14\x14\x00" + "".join(t)).encode("utf-8") for r, t in enumerate(tals)]
     ann_samples = max(math.ceil(max(len(t) for t in rec_tals) / width), 30)
 
     names = list(spec.channel_names) or [f"ch{i}" for i in range(n_ch)]
     units = ["uV" if t in _EEG_LIKE else "" for t in types]
     ns = n_ch + 1
-    header = (b"\xffBIOSEMI" if bdf else b"0".ljust(8)) + _field("X X X X", 80) + _field("Startdate X X X X", 80)
-    header += _field("01.01.85", 8) + _field("00.00.00", 8) + _field(str(256 * (ns + 1)), 8)
+    header = (b"\xffBIOSEMI" if bdf else b"0".ljust(8)) + _field("X X X X", 80)
+    header += _field(f"Startdate {rec_date} X X X", 80)
+    header += _field(date, 8) + _field(clock, 8) + _field(str(256 * (ns + 1)), 8)
     header += _field("BDF+C" if bdf else "EDF+C", 44) + _field(str(n_rec), 8) + _field("1", 8) + _field(str(ns), 4)
     cols = [
         ([_field(nm, 16) for nm in names] + [_field("EDF Annotations" if not bdf else "BDF Annotations", 16)]),

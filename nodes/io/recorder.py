@@ -6,7 +6,9 @@ The target format follows the path suffix:
       Channel names and types come from the spec ("audio", "meg", "fnirs" and missing types become
       "misc", as MNE needs the exact kind (mag/grad, fnirs_od, ...) for the others; unnamed
       channels are ch0, ch1, ...), sfreq from the rate, first_samp from the first chunk's t0 plus the spec's
-      first_time, meas_date from the spec (a replayed FIF/EDF keeps its source's first_samp and meas_date).
+      first_time, meas_date from the spec (a replayed FIF/EDF keeps its source's first_samp and meas_date;
+      a stream without one, live or synthetic, is dated by the wall clock when its first chunk left the
+      source: meas_date + first_samp / sfreq is that moment; record_formats.Origin).
       Precision follows the stream dtype: float64 streams are saved with fmt="double" (lossless),
       float32 with fmt="single". Chunks flagged `gap` get a zero-length "gap" annotation.
       With `events: true` the recorder has a second input, `events` (markers: lsl_inlet of a marker
@@ -17,7 +19,9 @@ The target format follows the path suffix:
   *.fif or *.fif.gz not named as MNE wants: accepted with a warning, written as *_raw.fif (MNE's name).
   *.edf / *.bdf -> EDF+C (16-bit) / BDF+C (24-bit), signal streams with a whole-number rate; one-second
       records, each channel's physical range taken from the data (so the file equals the stream within
-      half a quantisation step); gaps and `events` markers become EDF+ annotations.
+      half a quantisation step); gaps and `events` markers become EDF+ annotations. The header holds the
+      first sample's time (the same origin as FIF's; whole seconds, the fraction in EDF+'s time-keeping
+      annotation).
   *.flac -> FLAC via soundfile, the same way as WAV but 24-bit PCM (values clipped to [-1, 1]).
   *.wav -> WAV via soundfile; signal streams (required for channel type "audio"). Subtype FLOAT for
       float32 data, DOUBLE for float64 (lossless; values are not clipped). Plain WAV stops at 4 GB
@@ -58,7 +62,9 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -170,7 +176,7 @@ class RecorderParams(NodeParams):
     bids_root: str | None = Field(
         default=None,
         description="also write a BIDS-EEG layout here at close (mne-bids); "
-        "needs subject and task, and an .edf/.bdf path",
+        "needs subject and task, and an .edf/.bdf path; `wavegraph run --bids ROOT` sets it",
     )
     subject: str | None = None
     session: str | None = None
@@ -239,8 +245,13 @@ class Recorder(Sink[RecorderParams]):
                     "add bids_root: <folder> (the BIDS dataset's root)",
                 )
             return None
-        if not (p.subject and p.task):
-            raise SpecError("recorder: a BIDS recording needs subject and task", "add subject: '01' and task: rest")
+        if not p.subject:
+            raise SpecError(
+                "recorder: a BIDS recording needs a subject (bids_root, or --bids, says only where the layout goes)",
+                "add subject: '01' to the recorder's params, or --set 'NODE.subject=\"01\"' (quoted: a label)",
+            )
+        if not p.task:
+            raise SpecError("recorder: a BIDS recording needs a task", "add task: rest (--bids takes the graph's name)")
         if self.format not in ("edf", "bdf"):
             raise SpecError(
                 f"recorder: BIDS-EEG stores EDF, BDF or BrainVision, the target is {self.format.upper()}",
@@ -256,12 +267,18 @@ class Recorder(Sink[RecorderParams]):
             raise SpecError(f"recorder: bad BIDS entity: {e}", "use letters and digits only (subject: '01')") from None
         bp = bp.copy().update(suffix="eeg", extension="." + self.format)
         if bp.fpath.exists() and not p.overwrite:
-            raise SpecError(f"recorder: {bp.fpath} already exists", f"use a new run (run: {(p.run or 1) + 1})")
+            raise SpecError(
+                f"recorder: {bp.fpath} already exists",
+                f"use a new run (run: {(p.run or 1) + 1}; --set NODE.run={(p.run or 1) + 1})",
+            )
         return bp
 
-    def _start(self) -> None:
-        """Open the files on the first chunk (so a graph that fails to start leaves nothing behind)."""
+    def _start(self, origin_ns: int = 0) -> None:
+        """Open the files on the first chunk (so a graph that fails to start leaves nothing behind).
+        `origin_ns`: when the first chunk left its source (time.monotonic_ns(); 0: unknown, now)."""
         spec = self.spec
+        age = (time.monotonic_ns() - origin_ns) / 1e9 if origin_ns else 0.0
+        self.wall_start = datetime.fromtimestamp(time.time() - max(age, 0.0), UTC).isoformat()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._chunks = open(self.chunks_path, "w", buffering=1)
         self._chunks.write("seq,t0,n,gap\n")
@@ -294,6 +311,7 @@ class Recorder(Sink[RecorderParams]):
                 "spec": spec.to_dict(),
                 "row_shape": list(_row_shape(spec)),
                 "dtype": spec.dtype,
+                "wall_start": self.wall_start,
             }
             self.spill_path.with_name(self.spill_path.name + ".json").write_text(json.dumps(header))
             self._file = open(self.spill_path, "wb")
@@ -313,7 +331,7 @@ class Recorder(Sink[RecorderParams]):
         if data.size == 0:
             return {}
         if not self._open:
-            self._start()
+            self._start(chunk.origin_ns)
         rows = _as_rows(data, spec)  # time first
         if self.format == "wav":
             self._file.write(rows)
@@ -469,16 +487,17 @@ def _finalise(
         raise FileExistsError(f"recorder: {path} exists; pass overwrite=True to replace it")
     fmt = meta["format"]
     notes = rf.annotation_lists(spec, len(rows), first_t0, list(gaps), list(events)) if fmt != "npz" else None
+    origin = rf.Origin.of(spec, first_t0, meta.get("wall_start"))
     if fmt == "fif":
         if len(rows):  # a FIF cannot hold zero samples
-            rf.write_fif(path, rows, spec, first_t0, notes, split_size)  # via a temporary folder
+            rf.write_fif(path, rows, spec, origin, notes, split_size)  # via a temporary folder
     else:
         tmp = path.with_name(path.name + ".tmp")
         try:
             if fmt == "npz":
                 rf.write_npz(tmp, rows, spec)
             else:
-                rf.write_edf(tmp, rows, spec, notes, bdf=fmt == "bdf")
+                rf.write_edf(tmp, rows, spec, notes, bdf=fmt == "bdf", start=origin.start)
         except BaseException:  # a full disk, say: the spill stays for recover(), no stale temporary file
             tmp.unlink(missing_ok=True)
             raise
