@@ -35,6 +35,7 @@ import zmq
 
 import wavegraph
 
+from .allocator import worker_env
 from .clock import ClockSync
 from .executor import NodeStats, StopFlag
 from .graph import Graph
@@ -192,7 +193,10 @@ def run_multiprocess(
                 continue
             old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, StopFlag.SIGNALS)
             try:
-                procs[group] = subprocess.Popen([sys.executable, "-P", "-m", "wavegraph.pipeline.worker", path])
+                # the allocator keeps freed memory: RSS follows the high-water mark (pipeline.allocator)
+                procs[group] = subprocess.Popen(
+                    [sys.executable, "-P", "-m", "wavegraph.pipeline.worker", path], env=worker_env()
+                )
             finally:
                 signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         if stop:
