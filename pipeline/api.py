@@ -157,7 +157,7 @@ class GraphBuilder:
             processes.setdefault("main", []).extend(rest)
         if self._loaded is not None:
             return replace(self._loaded, nodes=nodes, edges=edges, processes=processes)
-        return GraphConfig(self._file, self.name, nodes, edges, processes, {}, "ipc")
+        return GraphConfig(self._file, self.name, nodes, edges, processes, {}, "auto")
 
     def run(
         self, capture: Sequence[str] = (), speed: float | None = None, in_process: bool = True

@@ -12,7 +12,7 @@ A graph file looks like:
         type: bandpass
         params: {l_freq: 1.0, h_freq: 40.0}
     edges:
-      - {source: src.out, target: bp.in}          # optional: queue: 64, policy: block|drop_oldest
+      - {source: src.out, target: bp.in}          # optional: queue, policy, transport (docs/yaml.md)
     processes:                                    # optional placement; unlisted nodes share "main"
       acquisition: [src]
       dsp: {nodes: [bp], host: 127.0.0.1}         # naming a host puts its edges on tcp://
@@ -32,6 +32,7 @@ import yaml
 
 ON_ERROR = ("stop", "restart")
 POLICIES = ("block", "drop_oldest")
+TRANSPORTS = ("auto", "shm", "ipc", "tcp")  # edges between processes; see docs/yaml.md
 DEFAULT_QUEUE = 64
 MAX_QUEUE = 1_000_000  # chunks; ZeroMQ's high-water marks are C ints
 
@@ -153,6 +154,7 @@ class EdgeConfig:
     queue: int
     policy: str
     line: int
+    transport: str = ""  # "" (the graph's), auto, shm, ipc or tcp: how this edge crosses processes
 
     @property
     def source_node(self) -> str:
@@ -182,7 +184,7 @@ class GraphConfig:
     edges: list[EdgeConfig]
     processes: dict[str, list[str]]  # group -> node ids, every node in exactly one group
     hosts: dict[str, str]  # group -> host, for groups that named one
-    transport: str  # "ipc" (default on one host) or "tcp"
+    transport: str  # auto (default: shm or ipc on one host, tcp between hosts), shm, ipc or tcp
     overrides: list[str] = field(default_factory=list)  # the --set assignments applied (workers re-apply them)
     security: dict = field(default_factory=dict)  # CURVE key files (pipeline.curve), paths only, never keys
     placement: dict = field(default_factory=dict)  # group -> where to run under --ray (pipeline.placement)
@@ -356,10 +358,23 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
             )
             continue
         for key in raw:
-            if key not in ("source", "target", "queue", "policy"):
+            if key not in ("source", "target", "queue", "policy", "transport"):
                 _problem(
-                    problems, file, line_of(raw, key), f"edge: unknown key '{key}'", "use source, target, queue, policy"
+                    problems,
+                    file,
+                    line_of(raw, key),
+                    f"edge: unknown key '{key}'",
+                    "use source, target, queue, policy, transport",
                 )
+        edge_transport = raw.get("transport", "")  # "": the graph's
+        if "transport" in raw and edge_transport not in TRANSPORTS:
+            _problem(
+                problems,
+                file,
+                line_of(raw, "transport"),
+                f"edge transport '{edge_transport}'",
+                "use auto, shm, ipc or tcp",
+            )
         policy = raw.get("policy", "block")
         if policy not in POLICIES:
             _problem(problems, file, line_of(raw, "policy"), f"edge policy '{policy}'", "use block or drop_oldest")
@@ -385,12 +400,23 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
                     f"write {key}: node.port",
                 )
             ends.append(value)
-        edges.append(EdgeConfig(ends[0], ends[1], queue, policy, line))
+        edges.append(EdgeConfig(ends[0], ends[1], queue, policy, line, str(edge_transport)))
 
     processes, hosts = _parse_processes(file, doc, [n.id for n in nodes], problems)
-    transport = doc.get("transport", "ipc")
-    if transport not in ("ipc", "tcp"):
-        _problem(problems, file, line_of(doc, "transport"), f"transport '{transport}'", "use ipc or tcp")
+    transport = doc.get("transport", "auto")
+    if transport not in TRANSPORTS:
+        _problem(problems, file, line_of(doc, "transport"), f"transport '{transport}'", "use auto, shm, ipc or tcp")
+    group_of = {n: g for g, ns in processes.items() for n in ns}
+    for e in edges:  # shm and ipc need both ends on one host
+        ends = {group_of.get(e.source_node), group_of.get(e.target_node)}
+        if e.transport in ("shm", "ipc") and len(ends) == 2 and ends & set(hosts):
+            _problem(
+                problems,
+                file,
+                e.line,
+                f"edge {e}: transport {e.transport} needs both ends on one host, but a process names a host",
+                "remove the edge's transport (tcp is used between hosts)",
+            )
     from .curve import is_loopback, parse_security
     from .placement import parse_placement
 

@@ -6,7 +6,11 @@ configs and specs, never the path of the YAML to re-read) and starts
 `python -P -m wavegraph.pipeline.worker PLAN`. Edges inside a group stay in memory; edges between
 groups go over ZeroMQ (pipeline.transport): `ipc://` in a per-run folder on one host, `tcp://` when
 the graph says `transport: tcp` or a group names a host (a receiver binds port 0 on its group's host,
-loopback by default, and reports the port it got).
+loopback by default, and reports the port it got). On one host an edge is a shared-memory edge
+(pipeline.shm: payloads from 64 KiB through a ring in /dev/shm, ZeroMQ ipc for the rest) unless the
+edge or the graph says `transport: ipc` (`shm` sends every payload through the ring). Segment names
+start with the run id; the parent removes them at the end, and the next run removes those of runs
+whose parent is gone.
 
 Start: every worker binds its receivers and reports `Ready`; the parent then tells each where its
 senders connect (`Start`), waits until every sender has connected, and only then lets the sources
@@ -64,6 +68,7 @@ from .plan import (
 )
 from .result import ProgressBar, RunResult, source_durations
 from .runner import OBSERVE_S, Observer
+from .shm import SHM_MIN_BYTES, remove_segments, remove_stale_segments, shm_available, shm_prefix
 
 log = logging.getLogger("wavegraph.multiprocess")
 DRAIN_S = 2.0  # after a stop, how long the graph may take to drain before the parent aborts it
@@ -97,6 +102,18 @@ def remove_stale_run_dirs(base: str) -> None:
                 shutil.rmtree(entry.path, ignore_errors=True)
             except (PermissionError, OverflowError):
                 pass
+
+
+def edge_transport(config, e, src_group: str, dst_group: str) -> str:
+    """tcp, ipc or shm for an edge between two groups: between hosts (a group names one, or Ray) always
+    tcp; otherwise the edge's own `transport`, else the graph's, and auto is shm where /dev/shm is
+    usable (ipc otherwise)."""
+    mode = e.transport or config.transport
+    if mode == "tcp" or src_group in config.hosts or dst_group in config.hosts:
+        return "tcp"
+    if mode == "auto":
+        return "shm" if shm_available() else "ipc"
+    return mode if mode != "shm" or shm_available() else "ipc"
 
 
 def make_plans(
@@ -137,14 +154,17 @@ def make_plans(
         src_group, dst_group = graph.group_of(e.source_node), graph.group_of(e.target_node)
         if src_group == dst_group:
             continue
-        if config.transport == "tcp" or src_group in config.hosts or dst_group in config.hosts:
+        kind = edge_transport(config, e, src_group, dst_group)
+        if kind == "tcp":
             bind = f"tcp://{config.hosts.get(dst_group, '127.0.0.1')}:*"  # the worker reports the port
         else:
             bind = f"ipc://{os.path.join(run_dir, f'{i}.ipc')}"
+        shm = shm_prefix(str(i), os.path.basename(run_dir)) if kind == "shm" else ""
+        shm_min = 1 if (e.transport or config.transport) == "shm" else SHM_MIN_BYTES
         plans[dst_group].receivers.append(
-            ReceiverPlan(str(e), e.target_node, e.target_port, bind, e.policy, e.queue, specs[e])
+            ReceiverPlan(str(e), e.target_node, e.target_port, bind, e.policy, e.queue, specs[e], shm)
         )
-        plans[src_group].senders.append(SenderPlan(str(e), e.policy, e.queue, specs[e]))
+        plans[src_group].senders.append(SenderPlan(str(e), e.policy, e.queue, specs[e], shm, shm_min))
     return plans
 
 
@@ -164,6 +184,7 @@ def run_multiprocess(
     result = RunResult({}, {n: graph.group_of(n) for n in graph.order})
     stop = StopFlag().install()
     run_dir = make_run_dir()
+    remove_stale_segments()  # shared-memory rings of runs whose parent was killed
     ctx = zmq.Context()
     router = ctx.socket(zmq.ROUTER)
     router.setsockopt(zmq.LINGER, 0)
@@ -211,6 +232,7 @@ def run_multiprocess(
         ctx.term()
         stop.uninstall()
         shutil.rmtree(run_dir, ignore_errors=True)
+        remove_segments(os.path.basename(run_dir))  # rings a killed worker could not unlink
     # Nodes of a process that never reported keep a row marked as such, so the table stays complete.
     missing = {
         "chunks_in": 0,

@@ -46,6 +46,7 @@ class ReceiverPlan:
     policy: str
     queue: int
     spec: dict  # StreamSpec.to_dict()
+    shm: str = ""  # shared-memory edge: its segment name prefix (pipeline.shm); "" for a plain ZeroMQ edge
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class SenderPlan:
     policy: str
     queue: int
     spec: dict
+    shm: str = ""  # as ReceiverPlan.shm
+    shm_min: int = 0  # payloads from this many bytes go through the ring (smaller ones inline)
 
 
 @dataclass

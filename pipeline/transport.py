@@ -258,28 +258,32 @@ class EdgeSender(_Endpoint):
         """
         head, body = wire.encode(chunk, self.seq, self.spec_id)
         nbytes = len(body)
-        copy = nbytes < self.copy_threshold
-        if self.policy == "drop_oldest" and not chunk.eos:
+        return self._send_frames(head, body, nbytes < self.copy_threshold, chunk.eos, timeout, nbytes)
+
+    def _send_frames(self, first, second, copy: bool, eos: bool, timeout: float | None, nbytes: int) -> bool:
+        """Queue one two-part message under the edge's policy (see send); counts, and consumes the seq."""
+        sock = self._sock
+        if self.policy == "drop_oldest" and not eos:
             try:
-                self._sock.send(head, zmq.SNDMORE | zmq.NOBLOCK)
+                sock.send(first, zmq.SNDMORE | zmq.NOBLOCK)
             except zmq.Again:
                 self.counters["dropped_full"] += 1
                 self.seq += 1
                 return False
             # Once the first part is queued, ZeroMQ queues the rest of the message atomically.
-            self._sock.send(body, copy=copy)
+            sock.send(second, copy=copy)
         elif timeout is None:
-            self._sock.send(head, zmq.SNDMORE)
-            self._sock.send(body, copy=copy)
+            sock.send(first, zmq.SNDMORE)
+            sock.send(second, copy=copy)
         else:
             try:  # room now (the common case): no poll
-                self._sock.send(head, zmq.SNDMORE | zmq.NOBLOCK)
+                sock.send(first, zmq.SNDMORE | zmq.NOBLOCK)
             except zmq.Again:
-                if not self._sock.poll(_ms(timeout), zmq.POLLOUT):
+                if not sock.poll(_ms(timeout), zmq.POLLOUT):
                     self.counters["timeouts"] += 1
                     return False
-                self._sock.send(head, zmq.SNDMORE)
-            self._sock.send(body, copy=copy)
+                sock.send(first, zmq.SNDMORE)
+            sock.send(second, copy=copy)
         self.seq += 1
         self.counters["sent"] += 1
         self.counters["bytes"] += nbytes
@@ -396,14 +400,7 @@ class EdgeReceiver(_Endpoint):
             if self.spec is not None and chunk.data.size:
                 wire.check_against_spec(chunk.data, self.spec)
         except wire.WireError as e:
-            self.counters["rejected"] += 1
-            key = f"rejected_{e.reason}"
-            self.counters[key] = self.counters.get(key, 0) + 1
-            if e.reason not in self._logged:
-                self._logged.add(e.reason)
-                log.warning(
-                    "edge %s: dropped a bad frame (%s); further %r frames are only counted", self.name, e, e.reason
-                )
+            self._reject(e)
             return None
         seq = header.seq
         # An end-of-stream frame does not move the expected seq (one the runner refuses, an injected
@@ -423,6 +420,15 @@ class EdgeReceiver(_Endpoint):
         self.counters["received"] += 1
         self.counters["bytes"] += chunk.data.nbytes
         return chunk, header
+
+    def _reject(self, e: wire.WireError) -> None:
+        """Count a dropped frame by its reason; log the first of each reason."""
+        self.counters["rejected"] += 1
+        key = f"rejected_{e.reason}"
+        self.counters[key] = self.counters.get(key, 0) + 1
+        if e.reason not in self._logged:
+            self._logged.add(e.reason)
+            log.warning("edge %s: dropped a bad frame (%s); further %r frames are only counted", self.name, e, e.reason)
 
     def _recv_direct(self, timeout: float):
         deadline = time.monotonic() + timeout

@@ -70,6 +70,7 @@ from .plan import (
     decode,
     encode,
 )
+from .shm import ShmEdgeReceiver, ShmEdgeSender
 from .spec import StreamSpec
 from .summary import stats_to_dicts
 from .transport import EdgeReceiver, EdgeSender
@@ -241,7 +242,8 @@ def run_worker(plan: WorkerPlan, stop: StopFlag) -> int:
     try:
         _build_nodes(plan, nodes)
         for r in plan.receivers:
-            rx = EdgeReceiver(
+            extra: dict = {"shm": r.shm} if r.shm else {}
+            rx = (ShmEdgeReceiver if r.shm else EdgeReceiver)(
                 r.bind,
                 StreamSpec.from_dict(r.spec),
                 policy=r.policy,
@@ -249,19 +251,22 @@ def run_worker(plan: WorkerPlan, stop: StopFlag) -> int:
                 context=ctx,
                 name=r.edge,
                 secure=security.hook(r.bind, r.edge, ctx, server=True),
+                **extra,
             )
             receivers.append((rx, r.target_node, r.target_port, r.edge))
         link.send(Ready(group, {edge: rx.endpoint for rx, _, _, edge in receivers}))
         link.wait(link.started)
         for s in plan.senders:
             endpoint = link.endpoints[s.edge]
-            senders[s.edge] = EdgeSender(
+            extra: dict = {"shm": s.shm, "shm_min": s.shm_min} if s.shm else {}
+            senders[s.edge] = (ShmEdgeSender if s.shm else EdgeSender)(
                 endpoint,
                 StreamSpec.from_dict(s.spec),
                 policy=s.policy,
                 hwm=s.queue,
                 context=ctx,
                 secure=security.hook(endpoint, s.edge, ctx, server=False),
+                **extra,
             )
         barrier_at = time.monotonic()
         for name, tx in senders.items():  # the start barrier: no source starts before every edge is up
@@ -346,7 +351,7 @@ def _live_stats(ex: Executor, receivers: list, senders: dict) -> dict:
 def _merge_transport(stats: dict, counters: dict, receiving: bool) -> None:
     if receiving:
         stats["drops"] += counters.get("dropped_oldest", 0)
-        for key in ("rejected", "rejected_eos", "seq_missing", "seq_reset"):
+        for key in ("rejected", "rejected_eos", "seq_missing", "seq_reset", "shm_received", "shm_copied"):
             if counters.get(key):
                 stats["counters"][f"rx_{key}"] = stats["counters"].get(f"rx_{key}", 0) + counters[key]
     elif counters.get("dropped_full"):

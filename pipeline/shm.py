@@ -1,0 +1,392 @@
+"""Shared-memory edges on one host: the payload goes through a ring of slots in /dev/shm, ZeroMQ carries
+a small notification (and every payload too small to pay for a slot).
+
+API (what the multi-process runner uses when an edge's transport is shm)::
+
+    from wavegraph.pipeline.shm import ShmEdgeReceiver, ShmEdgeSender, shm_prefix
+
+    name = shm_prefix("filt.out")                              # wg-PID-RANDOM-filt.out: one per edge and run
+    rx = ShmEdgeReceiver(ipc_endpoint("e"), spec, shm=name)    # an EdgeReceiver (binds), same arguments
+    tx = ShmEdgeSender(rx.endpoint, spec, shm=name)            # an EdgeSender (connects), same arguments
+    tx.send(chunk); chunk = rx.recv(timeout=1)                 # as on any edge
+
+Everything an EdgeSender / EdgeReceiver does holds here too (seq and gaps, the block and drop_oldest
+policies, timeouts, rejected frames counted by reason, never pickle); only the payload's path differs.
+
+Sender. A payload of at least `shm_min` bytes (default SHM_MIN_BYTES; 0 sends every non-empty payload
+through the ring) is copied into a free slot of the edge's ring, the slot is marked full, and the message
+[ref, header] goes over ZeroMQ: `ref` is a fixed 40-byte struct (magic b"WGSM", version, generation,
+slot count, slot, slot size, payload bytes), `header` the usual wire header. A smaller payload goes inline
+as [header, payload], as on a plain edge. The ring is a file `{shm}-g{generation}` in /dev/shm
+(WAVEGRAPH_SHM_DIR overrides), made on the first payload that needs it: a page of slot states (one byte
+per slot: 0 free, 1 full) then the slots, `slot size` = the payload rounded up to a power of two (at least
+64 KiB), slots = queue + 4 (at most RING_BYTES in all, at least 2). A larger payload later makes a new
+generation with larger slots; the old one is unmapped when its last slot is free. The space is reserved
+with posix_fallocate, so a full /dev/shm is an error at creation (the edge then sends inline and counts
+`shm_fallback`), never a SIGBUS. Policies: `block` waits for a free slot (forever, or up to `timeout`,
+then False as on a full pipe); `drop_oldest` never waits for one: no free slot drops the chunk being
+sent (`dropped_full`, seq consumed), as a full pipe does; end-of-stream chunks always wait.
+
+Receiver. The ref is checked (magic, version, ranges, the segment's owner and size, the slot marked
+full) before anything is read; the segment is only ever opened by the name this edge was given plus a
+generation number. Then the header is checked exactly as a plain edge checks it (wire.decode), and the
+Chunk's array is a read-only numpy view of the slot: zero copies. The slot stays full, so the sender
+cannot overwrite it, for as long as anything references that memory (the array, any view or slice of
+it, a ZeroMQ frame sending it on); when the last reference goes, a weakref callback frees the slot. A
+node that keeps its inputs therefore pins slots: once half the ring is pinned, further payloads are
+copied out of the slot and the slot freed at once (`shm_copied`), so a keeping node never starves the
+sender. `zero_copy=False` always copies.
+
+Lifetime. The receiver unlinks a segment's name as soon as it has mapped it (the memory lives until both
+ends unmap, which the kernel does even after kill -9), and what is left when the receiver closes (rings it never mapped) is removed then. The
+names start with the run id (`wg-PARENTPID-...`): the multi-process parent removes its run's names at
+exit, and `remove_stale_segments()` (called when a run starts) removes the names of runs whose parent
+process is gone. A consumer that dies leaves its slots full: the sender times out as on a full pipe and
+the runner's stop path ends the run, as with a dead consumer on a plain edge.
+
+Memory order: the slot's bytes are written before its state byte and the notification is sent after
+(a system call: a full barrier); the receiver reads the slot after receiving the notification. Slot
+states are single bytes, each written by one side at a time (full: the sender; free: the receiver).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import mmap
+import os
+import re
+import stat
+import struct
+import time
+import uuid
+import weakref
+
+import numpy as np
+
+from . import wire
+from .chunk import Chunk
+from .transport import EdgeReceiver, EdgeSender
+
+log = logging.getLogger("wavegraph.transport")
+
+SHM_DIR_ENV = "WAVEGRAPH_SHM_DIR"
+SHM_MIN_BYTES = 64 * 1024  # auto selection: payloads from this size use the ring, smaller ones go inline
+MIN_SLOT = 64 * 1024
+RING_BYTES = 256 * 1024 * 1024  # at most this much per ring (but always at least 2 slots)
+EXTRA_SLOTS = 4  # slots beyond the queue: the receiver frees a slot only when its chunk is gone
+MAX_SLOTS = 1 << 16
+MAX_SLOT_BYTES = 1 << 31
+PAGE = mmap.PAGESIZE
+MAGIC = b"WGSM"
+VERSION = 1
+_REF = struct.Struct("<4sB3xIIIQQ4x")  # magic, version, generation, slots, slot, slot size, payload bytes
+REF_BYTES = _REF.size  # 40
+_NAME = re.compile(r"wg-(\d+)-")
+_FREE, _FULL = 0, 1
+
+
+def shm_dir() -> str:
+    return os.environ.get(SHM_DIR_ENV) or "/dev/shm"
+
+
+def shm_available() -> bool:
+    """True when this host has a writable shared-memory folder (Linux /dev/shm)."""
+    d = shm_dir()
+    return os.path.isdir(d) and os.access(d, os.W_OK | os.X_OK)
+
+
+def shm_prefix(name: str = "edge", run_id: str | None = None) -> str:
+    """A segment name prefix for one edge: `{run_id}-{name}`, run_id defaulting to wg-PID-RANDOM."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:40]
+    return f"{run_id or f'wg-{os.getpid()}-{uuid.uuid4().hex[:10]}'}-{safe}"
+
+
+def remove_segments(prefix: str) -> int:
+    """Unlink every segment whose name starts with `prefix`-; returns how many."""
+    removed = 0
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(shm_dir()):
+            if entry.name.startswith(prefix + "-"):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    removed += 1
+    return removed
+
+
+def remove_stale_segments() -> int:
+    """Unlink this user's segments whose owner process (the pid in the name) no longer exists."""
+    removed = 0
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(shm_dir()):
+            m = _NAME.match(entry.name)
+            if not m or not entry.is_file(follow_symlinks=False) or entry.stat().st_uid != os.getuid():
+                continue
+            try:
+                os.kill(int(m.group(1)), 0)
+            except ProcessLookupError:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    removed += 1
+            except (PermissionError, OverflowError):
+                pass
+    return removed
+
+
+def ring_size(slots: int, slot_bytes: int) -> int:
+    return _data_offset(slots) + slots * slot_bytes
+
+
+def _data_offset(slots: int) -> int:
+    return -(-slots // PAGE) * PAGE
+
+
+class Ring:
+    """One generation of an edge's ring: a mapped file of slot states and slots."""
+
+    def __init__(self, path: str, slots: int, slot_bytes: int, create: bool):
+        self.path, self.slots, self.slot_bytes = path, slots, slot_bytes
+        self.offset = _data_offset(slots)
+        size = ring_size(slots, slot_bytes)
+        flags = os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(path, flags | (os.O_CREAT | os.O_EXCL if create else 0), 0o600)
+        try:
+            if create:
+                try:
+                    os.posix_fallocate(fd, 0, size)  # the pages exist now: no SIGBUS on a full /dev/shm later
+                except OSError:
+                    os.unlink(path)
+                    raise
+            else:
+                st = os.fstat(fd)
+                if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_size != size:
+                    raise ValueError(f"segment {path} is not this edge's ring of {slots} x {slot_bytes} bytes")
+            populate = getattr(mmap, "MAP_POPULATE", 0)
+            self.mm = mmap.mmap(fd, size, flags=mmap.MAP_SHARED | populate)
+        finally:
+            os.close(fd)
+        self.cursor = 0
+
+    def acquire(self) -> int:
+        """A free slot (round robin), or -1."""
+        mm, n = self.mm, self.slots
+        i = mm.find(b"\x00", self.cursor, n)
+        if i < 0:
+            i = mm.find(b"\x00", 0, self.cursor)
+            if i < 0:
+                return -1
+        self.cursor = i + 1 if i + 1 < n else 0
+        return i
+
+    def busy(self) -> bool:
+        return self.mm.find(b"\x01", 0, self.slots) >= 0
+
+    def unlink(self) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+
+    def close(self) -> None:
+        try:
+            self.mm.close()
+        except BufferError:  # arrays still view it: the mapping goes when they do
+            pass
+
+
+class ShmEdgeSender(EdgeSender):
+    """An EdgeSender whose large payloads go through a shared-memory ring (see the module docstring)."""
+
+    def __init__(self, endpoint: str, spec, *, shm: str, shm_min: int = SHM_MIN_BYTES, **kw):
+        super().__init__(endpoint, spec, **kw)
+        self.shm_prefix = shm
+        self.shm_min = max(1, int(shm_min))
+        self.queue_slots = int(kw.get("hwm", 64)) + EXTRA_SLOTS
+        self.counters.update(shm_sent=0, shm_fallback=0)
+        self._ring: Ring | None = None
+        self._old: list[Ring] = []
+        self._gen = 0
+        self._unusable = 0  # payloads at least this large could not get a ring (0: none failed)
+
+    def send(self, chunk: Chunk, timeout: float | None = None) -> bool:
+        data = chunk.data
+        if type(data) is not np.ndarray or data.nbytes < self.shm_min:
+            return super().send(chunk, timeout)
+        head, body = wire.encode(chunk, self.seq, self.spec_id)
+        n = len(body)
+        ring = self._ring_for(n)
+        if ring is None:
+            self.counters["shm_fallback"] += 1
+            return self._send_frames(head, body, n < self.copy_threshold, chunk.eos, timeout, n)
+        wait = 0.0 if self.policy == "drop_oldest" and not chunk.eos else timeout
+        slot = ring.acquire()
+        if slot < 0:
+            slot = self._wait_slot(ring, wait)
+            if slot < 0:
+                if wait == 0.0:
+                    self.counters["dropped_full"] += 1
+                    self.seq += 1
+                else:
+                    self.counters["timeouts"] += 1
+                return False
+        mm = ring.mm
+        start = ring.offset + slot * ring.slot_bytes
+        mm[start : start + n] = body
+        mm[slot] = _FULL
+        ref = _REF.pack(MAGIC, VERSION, self._gen, ring.slots, slot, ring.slot_bytes, n)
+        if self._send_frames(ref, head, True, chunk.eos, timeout, n):
+            self.counters["shm_sent"] += 1
+            return True
+        mm[slot] = _FREE  # timed out or dropped on a full pipe: the receiver never sees this slot
+        return False
+
+    def _wait_slot(self, ring: Ring, timeout: float | None) -> int:
+        """Wait for the receiver to free a slot: yield first, then sleep in growing steps."""
+        if timeout == 0.0:
+            return -1
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pause, spins = 20e-6, 0
+        while True:
+            slot = ring.acquire()
+            if slot >= 0:
+                return slot
+            if deadline is not None and time.monotonic() >= deadline:
+                return -1
+            spins += 1
+            if spins < 50:
+                os.sched_yield()
+            else:
+                time.sleep(pause)
+                pause = min(pause * 2, 1e-3)
+
+    def _ring_for(self, n: int) -> Ring | None:
+        if self._old:
+            self._old = [r for r in self._old if r.busy() or _close(r)]
+        ring = self._ring
+        if ring is not None and n <= ring.slot_bytes:
+            return ring
+        if self._unusable and n >= self._unusable or n > MAX_SLOT_BYTES:
+            return None
+        slot_bytes = max(MIN_SLOT, 1 << (n - 1).bit_length())
+        slots = max(2, min(self.queue_slots, MAX_SLOTS, RING_BYTES // slot_bytes))
+        gen = self._gen + (ring is not None)
+        path = os.path.join(shm_dir(), f"{self.shm_prefix}-g{gen}")
+        try:
+            new = Ring(path, slots, slot_bytes, create=True)
+        except (OSError, ValueError) as e:
+            self._unusable = n
+            log.warning("edge %s: no shared-memory ring of %d x %d bytes (%s); sending inline", path, slots, n, e)
+            return None
+        if ring is not None:
+            self._old.append(ring)
+        self._ring, self._gen = new, gen
+        return new
+
+    def close(self, linger_ms: int | None = None) -> None:
+        """Close the socket (see EdgeSender.close), then unmap the rings. Their names stay for a receiver
+        that has not mapped them yet (it unlinks them), unless linger_ms is 0 (queued frames are
+        abandoned anyway); the run's clean-up removes what is left."""
+        if self._closed:
+            return
+        super().close(linger_ms)
+        for ring in [*self._old, *([self._ring] if self._ring else [])]:
+            if linger_ms == 0:
+                ring.unlink()
+            ring.close()
+        self._ring, self._old = None, []
+
+
+def _close(ring: Ring) -> bool:
+    ring.unlink()
+    ring.close()
+    return False
+
+
+class ShmEdgeReceiver(EdgeReceiver):
+    """An EdgeReceiver that also takes payloads from its edge's shared-memory ring (see the module
+    docstring). Counters add shm_received, shm_copied, shm_held (slots still referenced now)."""
+
+    def __init__(self, endpoint: str, spec, *, shm: str, zero_copy: bool = True, **kw):
+        self.shm_prefix = shm
+        self.zero_copy = zero_copy
+        self._rings: dict[int, Ring] = {}
+        self._held: dict[tuple[str, int], weakref.ref] = {}
+        super().__init__(endpoint, spec, **kw)  # a drop_oldest receiver's thread starts here
+        self.counters.update(shm_received=0, shm_copied=0)
+
+    def _accept(self, frames):
+        # A ref is 40 bytes; a wire header is at least 52, so the length alone tells them apart.
+        if len(frames) != 2 or len(frames[0]) != REF_BYTES:
+            return super()._accept(frames)
+        try:
+            ring, slot, view = self._slot(frames[0])
+        except wire.WireError as e:
+            self._reject(e)
+            return None
+        item = super()._accept([frames[1], view])
+        if item is not None and self.zero_copy and len(self._held) < ring.slots // 2:
+            key = (ring.path, slot)
+            self._held[key] = weakref.ref(view, _releaser(self._held, key, ring.mm, slot))
+        else:
+            if item is not None:  # half the ring is still referenced (or zero_copy is off): copy out
+                chunk = item[0]
+                chunk.data = chunk.data.copy()
+                chunk.data.setflags(write=False)
+                self.counters["shm_copied"] += 1
+            del view
+            ring.mm[slot] = _FREE
+        if item is not None:
+            self.counters["shm_received"] += 1
+        return item
+
+    def _slot(self, ref) -> tuple[Ring, int, np.ndarray]:
+        magic, version, gen, slots, slot, slot_bytes, n = _REF.unpack_from(ref)
+        if magic != MAGIC:
+            raise wire.WireError("shm_ref", f"magic {bytes(magic)!r}; expected {MAGIC!r}")
+        if version != VERSION:
+            raise wire.WireError("shm_ref", f"shared-memory ref version {version}; this build reads {VERSION}")
+        if not (0 < slots <= MAX_SLOTS and slot < slots and 0 < slot_bytes <= MAX_SLOT_BYTES and n <= slot_bytes):
+            raise wire.WireError("shm_ref", f"ref out of range: slot {slot}/{slots}, {n} of {slot_bytes} bytes")
+        if n > self.max_bytes:
+            raise wire.WireError("oversized", f"payload of {n} bytes; the limit is {self.max_bytes}")
+        ring = self._rings.get(gen)
+        if ring is None:
+            ring = self._map(gen, slots, slot_bytes)
+        elif ring.slots != slots or ring.slot_bytes != slot_bytes:
+            raise wire.WireError("shm_ref", f"ref of generation {gen} does not match its ring")
+        mm = ring.mm
+        if mm[slot] != _FULL:
+            raise wire.WireError("shm_state", f"slot {slot} of generation {gen} is not full")
+        return ring, slot, np.frombuffer(mm, np.uint8, n, ring.offset + slot * slot_bytes)
+
+    def _map(self, gen: int, slots: int, slot_bytes: int) -> Ring:
+        if self._rings and gen <= max(self._rings):
+            raise wire.WireError("shm_ref", f"generation {gen} is older than the edge's rings")
+        path = os.path.join(shm_dir(), f"{self.shm_prefix}-g{gen}")
+        try:
+            ring = Ring(path, slots, slot_bytes, create=False)
+        except (OSError, ValueError) as e:
+            raise wire.WireError("shm_segment", f"cannot map {path}: {e}") from None
+        ring.unlink()  # both ends have it mapped: the name is no longer needed, nothing can leak
+        for old_gen, old in list(self._rings.items()):  # older generations: the sender has moved on
+            if not old.busy():
+                del self._rings[old_gen]
+                old.close()
+        self._rings[gen] = ring
+        return ring
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        super().close()
+        for ring in self._rings.values():
+            ring.close()
+        self._rings.clear()
+        remove_segments(self.shm_prefix)  # rings made after the last one mapped: nobody will read them
+
+
+def _releaser(held: dict, key: tuple[str, int], mm: mmap.mmap, slot: int):
+    def release(_ref) -> None:
+        held.pop(key, None)
+        with contextlib.suppress(ValueError):  # the mapping was closed (the receiver is gone)
+            mm[slot] = _FREE
+
+    return release

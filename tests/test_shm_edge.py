@@ -1,0 +1,275 @@
+"""Shared-memory edges (pipeline/shm.py): real rings in a private shm folder, real sockets, real worker
+processes. Waits use generous timeouts only so a broken build fails instead of hanging."""
+
+import gc
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import zmq
+from wavegraph.pipeline import shm, wire
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.config import GraphError, load_config
+from wavegraph.pipeline.graph import build_graph
+from wavegraph.pipeline.multiprocess import make_plans
+from wavegraph.pipeline.runner import run_graph
+from wavegraph.pipeline.spec import signal_spec
+from wavegraph.pipeline.transport import ipc_endpoint
+
+from test_runtime_multiprocess import eeg_graph, ramp_graph  # pyright: ignore[reportMissingImports]
+
+SPEC = signal_spec(1000.0, [f"ch{i}" for i in range(8)])
+WAIT = 10.0
+
+
+@pytest.fixture(autouse=True)
+def shm_dir(tmp_path, monkeypatch):
+    """A private segment folder (tmpfs when /dev/shm is there), inherited by worker processes."""
+    base = "/dev/shm" if os.path.isdir("/dev/shm") else str(tmp_path)
+    d = os.path.join(base, f"wgtest-{os.getpid()}-{tmp_path.name}")
+    os.makedirs(d)
+    monkeypatch.setenv(shm.SHM_DIR_ENV, d)
+    yield d
+    for name in os.listdir(d):
+        os.unlink(os.path.join(d, name))
+    os.rmdir(d)
+
+
+def edge(policy="block", queue=8, shm_min=1, zero_copy=True):
+    name = shm.shm_prefix("test")
+    rx = shm.ShmEdgeReceiver(ipc_endpoint("shm"), SPEC, shm=name, policy=policy, maxlen=queue, zero_copy=zero_copy)
+    tx = shm.ShmEdgeSender(rx.endpoint, SPEC, shm=name, policy=policy, hwm=queue, shm_min=shm_min)
+    assert tx.wait_connected(WAIT)
+    return tx, rx
+
+
+def signal_of(n, seed=0):
+    return np.random.default_rng(seed).standard_normal((8, n))
+
+
+def test_payloads_arrive_bit_identical_as_read_only_views_of_the_ring(shm_dir):
+    tx, rx = edge()
+    try:
+        sent = [signal_of(n, n) for n in (1, 100, 4096, 20000, 3)]  # 256 KiB, 1.3 MB: larger generations
+        for i, x in enumerate(sent):
+            assert tx.send(Chunk(x, t0=i * 0.5, gap=i == 2, origin_ns=7 + i), timeout=WAIT)
+        got = [rx.recv(timeout=WAIT) for _ in sent]
+        for i, (x, c) in enumerate(zip(sent, got)):
+            assert c is not None and c.data.tobytes() == x.tobytes() and c.data.shape == x.shape
+            assert (c.t0, c.seq, c.gap, c.origin_ns) == (i * 0.5, i, i == 2, 7 + i)
+            assert not c.data.flags.writeable and not c.data.flags.owndata  # a view, no copy
+        assert rx.counters["shm_received"] == 5 and rx.counters["shm_copied"] == 0
+        assert tx.counters["shm_sent"] == 5 and tx._gen == 2
+        assert os.listdir(shm_dir) == []  # the receiver unlinked each ring's name once mapped
+    finally:
+        tx.close()
+        rx.close()
+
+
+def test_a_slot_is_freed_when_the_last_view_of_it_goes_and_keeping_nodes_get_copies():
+    tx, rx = edge(queue=4)  # 8 slots
+    try:
+        x = signal_of(64)
+        kept = []
+        for i in range(6):
+            assert tx.send(Chunk(x + i), timeout=WAIT)
+            c = rx.recv(timeout=WAIT)
+            assert c is not None
+            kept.append(c.data[:, 10:20])  # a slice keeps the whole slot
+        ring = tx._ring
+        assert ring is not None
+        # Half the ring referenced: from the fifth chunk on, payloads were copied and their slots freed.
+        assert rx.counters["shm_copied"] == 2 and ring.mm[: ring.slots].count(1) == 4
+        for i, k in enumerate(kept):
+            np.testing.assert_array_equal(k, x[:, 10:20] + i)  # kept views were never overwritten
+        del kept, c, k
+        gc.collect()
+        assert ring.mm[: ring.slots].count(1) == 0  # every slot free again
+        for i in range(20):  # and the ring is reused
+            assert tx.send(Chunk(x - i), timeout=WAIT)
+            c = rx.recv(timeout=WAIT)
+            assert c is not None and c.data.tobytes() == (x - i).tobytes()
+    finally:
+        tx.close()
+        rx.close()
+
+
+def test_small_payloads_go_inline_and_large_ones_through_the_ring():
+    tx, rx = edge(shm_min=shm.SHM_MIN_BYTES)
+    try:
+        for n in (16, shm.SHM_MIN_BYTES // 64):  # 1 KiB, then exactly 64 KiB
+            assert tx.send(Chunk(signal_of(n)), timeout=WAIT)
+            c = rx.recv(timeout=WAIT)
+            assert c is not None and c.data.tobytes() == signal_of(n).tobytes()
+        assert tx.counters["sent"] == 2 and tx.counters["shm_sent"] == 1
+    finally:
+        tx.close()
+        rx.close()
+
+
+def test_block_policy_waits_for_a_slot_and_a_gone_consumer_only_times_out():
+    tx, rx = edge(queue=2)  # 6 slots; the receiver never reads
+    x = signal_of(64)
+    sent = 0
+    while tx.send(Chunk(x), timeout=0.2):
+        sent += 1
+        assert sent < 1000
+    assert sent == 6 and tx.counters["timeouts"] == 1  # the ring was the bound, nothing dropped
+    held = [rx.recv(timeout=WAIT) for _ in range(2)]
+    del held
+    gc.collect()
+    assert tx.send(Chunk(x), timeout=WAIT)  # freed slots are used again
+    rx.close()  # the consumer is gone: the producer gets timeouts, never a hang
+    t = time.monotonic()
+    results = [tx.send(Chunk(x), timeout=0.2) for _ in range(3)]  # one slot was still free
+    assert results[-1] is False and time.monotonic() - t < WAIT
+    tx.close(linger_ms=0)
+
+
+def test_drop_oldest_drops_at_the_sender_when_the_ring_is_full():
+    tx, rx = edge(policy="drop_oldest", queue=2)
+    try:
+        x = signal_of(64)
+        results = [tx.send(Chunk(x + i)) for i in range(40)]
+        assert not all(results) and tx.counters["dropped_full"] == results.count(False)
+        assert tx.send(Chunk.end(), timeout=WAIT)
+        got = []
+        while True:
+            c = rx.recv(timeout=WAIT)
+            assert c is not None
+            if c.eos:
+                break
+            got.append(c.seq)
+        assert got == sorted(got) and rx.counters["seq_missing"] + rx.counters["dropped_oldest"] > 0
+    finally:
+        tx.close()
+        rx.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [("magic", "shm_ref"), ("slot", "shm_ref"), ("generation", "shm_segment"), ("state", "shm_state")],
+)
+def test_bad_refs_are_dropped_counted_and_the_edge_survives(name, reason):
+    tx, rx = edge()
+    ctx = zmq.Context()
+    push = ctx.socket(zmq.PUSH)
+    push.connect(rx.endpoint)
+    try:
+        x = signal_of(64)
+        assert tx.send(Chunk(x), timeout=WAIT)
+        assert rx.recv(timeout=WAIT) is not None  # the ring exists and is mapped
+        head, _ = wire.encode(Chunk(x), 1, wire.spec_id(SPEC))
+        ring = tx._ring
+        assert ring is not None
+        fields = dict(magic=shm.MAGIC, gen=0, slot=0)
+        fields.update({"magic": b"XXXX"} if name == "magic" else {})
+        fields.update({"slot": ring.slots} if name == "slot" else {})
+        fields.update({"gen": 7} if name == "generation" else {})
+        ref = shm._REF.pack(fields["magic"], 1, fields["gen"], ring.slots, fields["slot"], ring.slot_bytes, x.nbytes)
+        push.send_multipart([ref, head])  # "state": slot 0 is free, not full
+        assert rx.recv(timeout=0.5) is None
+        assert rx.counters["rejected"] == 1 and rx.counters[f"rejected_{reason}"] == 1
+        assert tx.send(Chunk(x + 1), timeout=WAIT)
+        c = rx.recv(timeout=WAIT)
+        assert c is not None and c.data.tobytes() == (x + 1).tobytes()
+    finally:
+        push.close(linger=0)
+        ctx.term()
+        tx.close()
+        rx.close()
+
+
+def test_graph_transport_keys_choose_each_edge(tmp_path):
+    def senders(cfg):
+        plans = make_plans(build_graph(load_config(cfg)), None, "ipc://x", str(tmp_path / "wg-1-abc"))
+        return {s.edge: s for p in plans.values() for s in p.senders}
+
+    cfg = eeg_graph(tmp_path, "keys", "auto")
+    auto = senders(cfg)
+    assert all(s.shm.startswith("wg-1-abc-") and s.shm_min == shm.SHM_MIN_BYTES for s in auto.values())
+    text = cfg.read_text().replace(
+        "{source: src.out, target: bp.in}", "{source: src.out, target: bp.in, transport: ipc}"
+    )
+    cfg.write_text(
+        text.replace("{source: notch.out, target: rec.in}", "{source: notch.out, target: rec.in, transport: shm}")
+    )
+    keyed = senders(cfg)
+    assert keyed["src.out -> bp.in"].shm == ""  # forced ipc
+    assert keyed["notch.out -> rec.in"].shm and keyed["notch.out -> rec.in"].shm_min == 1  # forced shm: every payload
+    cfg.write_text(text.replace("transport: ipc}", "transport: shmem}"))
+    with pytest.raises(GraphError, match="edge transport 'shmem'.*use auto, shm, ipc or tcp"):
+        load_config(cfg)
+
+
+def test_a_graph_over_shm_records_exactly_what_it_records_over_ipc(tmp_path, shm_dir):
+    a = eeg_graph(tmp_path, "over_ipc", "ipc")
+    b = eeg_graph(tmp_path, "over_shm", "shm")
+    r1 = run_graph(build_graph(load_config(a)), in_process=False)
+    r2 = run_graph(build_graph(load_config(b)), in_process=False)
+    assert r1.exit_code == 0 and r2.exit_code == 0, r2.failure
+    x1 = np.load(tmp_path / "over_ipc.npz")["data"]
+    x2 = np.load(tmp_path / "over_shm.npz")["data"]
+    assert x1.shape == (64, 9760) and x1.tobytes() == x2.tobytes()
+    assert "rx_shm_received" not in r1.stats["bp"]["counters"]
+    assert r2.stats["bp"]["counters"]["rx_shm_received"] == 425  # every data chunk went through the ring
+    assert r2.stats["rec"]["counters"]["rx_shm_received"] == 425
+    assert os.listdir(shm_dir) == []
+
+
+def _children(pid: int) -> dict[int, str]:
+    out = {}
+    for d in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                if int(f.read().rpartition(")")[2].split()[1]) == pid:
+                    with open(f"/proc/{d}/cmdline") as g:
+                        out[int(d)] = g.read()
+        except (OSError, ValueError):  # gone meanwhile, or not a process
+            pass
+    return out
+
+
+def test_kill_9_of_the_consumer_never_wedges_the_producer_and_leaves_no_segment(tmp_path, shm_dir):
+    cfg = ramp_graph(tmp_path, n=400000)
+    text = cfg.read_text().replace("params: {crash_at: -1}", "params: {crash_at: -1, delay_s: 0.02}")
+    cfg.write_text("transport: shm\n" + text)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(cfg)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    try:
+        consumer = None
+        deadline = time.monotonic() + 60
+        while consumer is None and time.monotonic() < deadline:
+            consumer = next((p for p, cmd in _children(proc.pid).items() if cmd.endswith("b.json\0")), None)
+            time.sleep(0.05)
+        assert consumer is not None, "the consumer's worker did not start"
+        time.sleep(1.0)  # the ring fills: the consumer is slow
+        os.kill(consumer, signal.SIGKILL)
+        out, err = proc.communicate(timeout=60)  # a wedged producer would hang here
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, err
+    assert "process 'b' exited with code -9 without reporting" in err
+    assert os.listdir(shm_dir) == []
+
+
+def test_segments_of_a_dead_run_are_removed_by_the_next_one(tmp_path, shm_dir):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = os.path.join(shm_dir, f"wg-{int(dead.stdout)}-0123456789-0-g0")
+    live = os.path.join(shm_dir, f"wg-{os.getpid()}-0123456789-0-g0")  # a run still going: kept
+    for path in (stale, live):
+        with open(path, "wb") as f:
+            f.write(b"\0" * 4096)
+    r = run_graph(build_graph(load_config(ramp_graph(tmp_path))))
+    assert r.exit_code == 0, r.failure
+    assert os.listdir(shm_dir) == [os.path.basename(live)]
