@@ -3,6 +3,10 @@ recorder lands in a BIDS-EEG layout that mne-bids reads back equal to the source
 and the source's measurement date; a graph that cannot make one says why."""
 
 import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import mne
 import numpy as np
@@ -30,9 +34,16 @@ def _graph(tmp_path, src, out, params="subject: '01', line_freq: 60"):
     return str(g)
 
 
-def test_run_with_bids_root_writes_a_layout_mne_bids_reads_back(tmp_path, edf_path):
-    root = tmp_path / "bids"
-    assert main(["run", _graph(tmp_path, edf_path, tmp_path / "rec.bdf"), "--bids", str(root)]) == 0
+@pytest.fixture(scope="module")
+def layout(tmp_path_factory, edf_path):
+    """One run of the graph with --bids: (the BIDS root, the recorder's own folder)."""
+    tmp = tmp_path_factory.mktemp("bids_run")
+    assert main(["run", _graph(tmp, edf_path, tmp / "rec.bdf"), "--bids", str(tmp / "bids")]) == 0
+    return tmp / "bids", tmp
+
+
+def test_run_with_bids_root_writes_a_layout_mne_bids_reads_back(layout, edf_path):
+    root, tmp = layout
     bp = mne_bids.BIDSPath(subject="01", task="motorimagery", root=root, datatype="eeg")  # task: the graph's name
     back = mne_bids.read_raw_bids(bp, verbose="error")
     ref = mne.io.read_raw_edf(edf_path, preload=True, verbose="error")
@@ -49,7 +60,20 @@ def test_run_with_bids_root_writes_a_layout_mne_bids_reads_back(tmp_path, edf_pa
         assert (eeg / f"sub-01_task-motorimagery_{part}").exists(), part
     scans = next(csv.DictReader(open(root / "sub-01/sub-01_scans.tsv"), delimiter="\t"))
     assert scans["acq_time"].startswith(ref.info["meas_date"].strftime("%Y-%m-%dT%H:%M:%S"))
-    assert (tmp_path / "rec.bdf").exists()  # the recorder's own file stays where the graph put it
+    assert (tmp / "rec.bdf").exists()  # the recorder's own file stays where the graph put it
+
+
+VALIDATOR = Path(sys.executable).with_name("bids-validator-deno")  # pip install 'wavegraph[bids]'
+
+
+@pytest.mark.skipif(not VALIDATOR.exists(), reason="the BIDS validator (bids-validator-deno) is not installed")
+def test_the_bids_validator_finds_no_error(layout):
+    """The official validator (the deno build, offline: its schema is bundled): warnings only (keys
+    that are RECOMMENDED, such as the EEG reference and cap maker, which a stream does not know)."""
+    out = subprocess.run([str(VALIDATOR), str(layout[0]), "--format", "json"], capture_output=True, timeout=120)
+    issues = json.loads(out.stdout)["issues"]["issues"]
+    assert issues and not [i for i in issues if i["severity"] == "error"], issues
+    assert out.returncode == 0
 
 
 @pytest.mark.parametrize(
