@@ -49,11 +49,14 @@ __all__ = [
     "Mixture",
     "Corpus",
     "TrainSampler",
+    "MixturePool",
     "load_corpus",
     "heldout_utterance",
     "is_heldout",
     "make_noise",
     "mix",
+    "scale_mix",
+    "reverberate",
     "heldout_set",
     "room_impulse_response",
     "active_power",
@@ -397,15 +400,35 @@ def mix(
     rng: np.random.Generator | None = None,
     level_db: float | None = -25.0,
     reverb: bool = False,
+    early_ms: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(noisy, target): noise scaled to `snr_db` against the active speech power; with `reverb` the speech in the
-    mixture goes through a room_impulse_response (the target stays dry); both scaled together so the mixture's RMS
-    is `level_db` dBFS (None: unscaled) and it does not clip."""
+    mixture goes through a room_impulse_response and the target is the speech through the first `early_ms` of it
+    (0: the dry speech); both scaled together so the mixture's RMS is `level_db` dBFS (None: unscaled) and it does
+    not clip."""
     clean = np.asarray(clean, np.float32)
     speech = clean
     if reverb:
         rng = rng if rng is not None else np.random.default_rng(0)
-        speech = sps.fftconvolve(clean, room_impulse_response(rng))[: len(clean)].astype(np.float32)
+        speech, clean = reverberate(clean, rng, early_ms)
+    return scale_mix(speech, clean, noise, snr_db, level_db)
+
+
+def reverberate(clean: np.ndarray, rng: np.random.Generator, early_ms: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """(reverberant speech, target): `clean` through a room_impulse_response, and through its first `early_ms`
+    (the direct path and early reflections, which a causal 20 ms enhancer should keep; 0: the dry speech)."""
+    h = room_impulse_response(rng)
+    wet = sps.fftconvolve(clean, h)[: len(clean)].astype(np.float32)
+    n_early = int(early_ms * SR / 1000)
+    target = sps.fftconvolve(clean, h[:n_early])[: len(clean)].astype(np.float32) if n_early > 1 else clean
+    return wet, target
+
+
+def scale_mix(
+    speech: np.ndarray, target: np.ndarray, noise: np.ndarray, snr_db: float, level_db: float | None = -25.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """(noisy, target) from speech as it reaches the microphone, its target and a noise: see `mix`."""
+    clean = target
     gain = np.sqrt(active_power(speech) / (np.mean(noise**2) + 1e-12) / 10 ** (snr_db / 10))
     noisy = speech + gain * noise.astype(np.float32)
     scale = 1.0
@@ -453,14 +476,16 @@ class TrainSampler:
         reverb_prob: float = 0.3,
         level_range=(-40.0, -15.0),
         speech_free_prob: float = 0.05,
+        early_ms: float = 0.0,
     ):
         corpus = corpus if corpus is not None else load_corpus()
         self.corpus = corpus.subset(lambda s, n: not is_heldout(s, n))
         self.speakers = sorted(set(self.corpus.speakers))
         self.snr_range, self.reverb_prob = snr_range, reverb_prob
-        self.level_range, self.speech_free_prob = level_range, speech_free_prob
+        self.level_range, self.speech_free_prob, self.early_ms = level_range, speech_free_prob, early_ms
 
-    def example(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def parts(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(speech at the microphone, target, noise), n samples each, unscaled (speech-free: zero speech)."""
         spk = self.speakers[int(rng.integers(len(self.speakers)))]
         clean = _speech_fill(n, rng, self.corpus, speaker=spk)
         if rng.random() < self.speech_free_prob:
@@ -471,16 +496,53 @@ class TrainSampler:
             other = TRAIN_NOISES[int(rng.integers(len(TRAIN_NOISES)))]
             extra = make_noise(other, n, rng, heldout=False, babble_corpus=self.corpus)
             noise = noise + extra * np.sqrt(np.mean(noise**2) / (np.mean(extra**2) + 1e-12)) * rng.uniform(0.1, 0.5)
-        snr = rng.uniform(*self.snr_range)
-        if not clean.any():  # speech-free example: the noise at a plausible level, target silence
-            noisy = noise / (np.sqrt(np.mean(noise**2)) + 1e-12) * 10 ** (rng.uniform(*self.level_range) / 20)
-            return noisy.astype(np.float32), clean
-        return mix(
-            clean, noise, snr, rng, level_db=rng.uniform(*self.level_range), reverb=rng.random() < self.reverb_prob
-        )
+        speech, target = clean, clean
+        if clean.any() and rng.random() < self.reverb_prob:
+            speech, target = reverberate(clean, rng, self.early_ms)
+        return speech, target, noise.astype(np.float32)
+
+    def remix(
+        self, rng: np.random.Generator, speech: np.ndarray, target: np.ndarray, noise: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(noisy, target) at a random SNR and level; speech-free parts: the noise at a plausible level, target 0."""
+        level = rng.uniform(*self.level_range)
+        if not speech.any():
+            noisy = noise / (np.sqrt(np.mean(noise**2)) + 1e-12) * 10 ** (level / 20)
+            return noisy.astype(np.float32), np.zeros_like(target)
+        return scale_mix(speech, target, noise, rng.uniform(*self.snr_range), level)
+
+    def example(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.remix(rng, *self.parts(rng, n))
 
     def batch(self, rng: np.random.Generator, n: int, seconds: float) -> tuple[np.ndarray, np.ndarray]:
         pairs = [self.example(rng, int(seconds * SR)) for _ in range(n)]
+        return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+
+
+class MixturePool:
+    """Training mixtures from a pool of pre-made (speech, target, noise) parts held in memory: a batch takes random
+    crops of random parts and mixes them at a fresh random SNR and level (cheap: no noise synthesis, babble or
+    reverberation per example), and `refresh` parts of the pool are replaced by new ones per batch. Seeded by the
+    rng passed in. Profiled on this box: making 16 x 2 s examples from scratch costs about 0.09 s, a third of a
+    training step; from the pool it costs a few ms plus the refresh."""
+
+    def __init__(self, sampler: TrainSampler, rng: np.random.Generator, size: int, seconds: float, refresh: int = 2):
+        self.sampler, self.n, self.refresh = sampler, int(seconds * SR), refresh
+        self.items = [sampler.parts(rng, self.n) for _ in range(size)]
+        self.next = 0
+
+    def batch(self, rng: np.random.Generator, n: int, seconds: float) -> tuple[np.ndarray, np.ndarray]:
+        for _ in range(self.refresh):
+            self.items[self.next] = self.sampler.parts(rng, self.n)
+            self.next = (self.next + 1) % len(self.items)
+        m = int(seconds * SR)
+        if m > self.n:
+            raise ValueError(f"pool parts are {self.n / SR:g} s, a batch asked for {seconds:g} s")
+        pairs = []
+        for i in rng.integers(0, len(self.items), n):
+            start = int(rng.integers(0, self.n - m + 1))
+            speech, target, noise = (a[start : start + m] for a in self.items[int(i)])
+            pairs.append(self.sampler.remix(rng, speech, target, noise))
         return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
 
 

@@ -45,6 +45,16 @@ def _parser() -> argparse.ArgumentParser:
         help="start from these weights (a second stage; the model config comes from their JSON)",
     )
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--sisdr-weight", type=float, default=0.002, help="weight of -SI-SDR (dB) in the loss")
+    p.add_argument("--vad-weight", type=float, default=0.01, help="weight of the VAD cross-entropy in the loss")
+    p.add_argument(
+        "--early-ms", type=float, default=50.0, help="reverberant examples: target = speech through the RIR's first ms"
+    )
+    p.add_argument(
+        "--pool", type=int, default=1000, help="pre-made mixture parts held in memory (0: make every example afresh)"
+    )
+    p.add_argument("--pool-seconds", type=float, default=4.0, help="length of a pool part (crops are --seconds)")
+    p.add_argument("--refresh", type=int, default=2, help="pool parts replaced by new ones per step")
     p.add_argument("--synthetic", type=int, default=40, help="synthetic sentences per espeak-ng/flite voice")
     p.add_argument("--eval-every", type=int, default=100)
     p.add_argument(
@@ -151,14 +161,19 @@ def main(argv: list[str] | None = None) -> int:
         model = Enhancer(cfg)
     n_params = sum(p.numel() for p in model.parameters())
     corpus = sd.load_corpus(synthetic=args.synthetic)
-    sampler = sd.TrainSampler(corpus)
+    sampler = sd.TrainSampler(corpus, early_ms=args.early_ms)
     print(
-        f"enhancer {args.core}: {n_params} parameters; training speech {sampler.corpus.seconds() / 60:.1f} min "
+        f"enhancer {cfg.core} {cfg.n_layers} x {cfg.d_model}: {n_params} parameters; training speech {sampler.corpus.seconds() / 60:.1f} min "
         f"({len(sampler.corpus)} utterances, speakers {', '.join(sampler.speakers)}; "
         f"corpus {sd.corpus_digest(sampler.corpus)})",
         flush=True,
     )
     val = _validation_set(sampler)
+    source: sd.TrainSampler | sd.MixturePool = sampler
+    if args.pool:
+        t_pool = time.time()
+        source = sd.MixturePool(sampler, rng, args.pool, max(args.pool_seconds, args.seconds), args.refresh)
+        print(f"mixture pool: {args.pool} x {args.pool_seconds:g} s parts in {time.time() - t_pool:.0f} s", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     warm = max(1, args.steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -178,8 +193,10 @@ def main(argv: list[str] | None = None) -> int:
     model.train()
     stopped_at = args.steps
     for step in range(1, args.steps + 1):
-        noisy, clean = sampler.batch(rng, args.batch, n_samples / sd.SR)
-        loss, parts = enhancer_loss(model, torch.from_numpy(noisy), torch.from_numpy(clean))
+        noisy, clean = source.batch(rng, args.batch, n_samples / sd.SR)
+        loss, parts = enhancer_loss(
+            model, torch.from_numpy(noisy), torch.from_numpy(clean), args.sisdr_weight, args.vad_weight
+        )
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

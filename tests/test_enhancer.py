@@ -151,3 +151,33 @@ def test_shipped_weights_enhance_a_real_heldout_mixture():
         # area under the ROC curve of the speech probability against the clean-speech frames (0.5 = chance)
         auc = mannwhitneyu(vad[speech], vad[~speech]).statistic / (speech.sum() * (~speech).sum())
         assert auc > 0.75, f"{noise}: VAD AUC {auc:.3f}"
+
+
+def test_training_pool_mixes_at_the_asked_snr_and_early_reverb_target():
+    """MixturePool (the trainer's in-memory data) gives crops of the asked length, mixed at an SNR inside the
+    sampler's range (measured against the target, without reverberation); `reverberate` keeps the direct path and
+    early reflections in the target (0 ms: the dry speech)."""
+    from wavegraph.models import speech_data as sd
+
+    rng = np.random.default_rng(0)
+    utts = [_speechlike(SR, seed=i)[0] for i in range(6)]
+    corpus = sd.Corpus(utts, ["a", "a", "a", "b", "b", "b"], [f"u{i}" for i in range(6)])
+    sampler = sd.TrainSampler(corpus, snr_range=(0.0, 10.0), reverb_prob=0.0, speech_free_prob=0.0)
+    try:
+        pool = sd.MixturePool(sampler, rng, size=6, seconds=1.5, refresh=1)
+        noisy, target = pool.batch(rng, 5, 1.0)
+    except sd.DataError as e:
+        need(False, f"noise data missing: {e}")
+    assert noisy.shape == target.shape == (5, SR) and noisy.dtype == np.float32
+    for x, s in zip(noisy, target):
+        snr = 10 * np.log10(sd.active_power(s) / np.mean((x - s) ** 2))
+        assert -0.5 < snr < 10.5
+    with pytest.raises(ValueError, match="pool parts"):
+        pool.batch(rng, 1, 2.0)
+    clean = utts[0]
+    wet, dry = sd.reverberate(clean, np.random.default_rng(1), early_ms=0.0)
+    assert dry is clean and not np.allclose(wet, clean)
+    wet50, early = sd.reverberate(clean, np.random.default_rng(1), early_ms=50.0)
+    np.testing.assert_allclose(wet50, wet, atol=1e-6)  # same room for the same seed
+    h = sd.room_impulse_response(np.random.default_rng(1))
+    np.testing.assert_allclose(early, np.convolve(clean, h[:800])[: len(clean)], atol=1e-5)
