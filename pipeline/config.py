@@ -17,6 +17,8 @@ A graph file looks like:
       acquisition: [src]
       dsp: {nodes: [bp], host: 127.0.0.1}         # naming a host puts its edges on tcp://
                                                   # (on: {resources: {GPU: 1}} places a group under --ray)
+                                                  # (on_error: restart, max_restarts: 3 restarts a
+                                                  # process that dies, see pipeline.multiprocess)
 """
 
 from __future__ import annotations
@@ -188,6 +190,7 @@ class GraphConfig:
     overrides: list[str] = field(default_factory=list)  # the --set assignments applied (workers re-apply them)
     security: dict = field(default_factory=dict)  # CURVE key files (pipeline.curve), paths only, never keys
     placement: dict = field(default_factory=dict)  # group -> where to run under --ray (pipeline.placement)
+    restart: dict = field(default_factory=dict)  # group -> max_restarts, for groups with on_error: restart
 
 
 def _problem(problems, file, line, message, hint=""):
@@ -422,6 +425,7 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
 
     security = parse_security(file, doc.get("security"), problems, line_of)
     placement = parse_placement(file, doc.get("processes"), problems, line_of)
+    restart = _parse_restart(file, doc.get("processes"), problems)
     for group, host in hosts.items():
         if not security and not is_loopback(host) and not any(f"process '{group}': host" in p[2] for p in problems):
             _problem(
@@ -446,6 +450,7 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
         list(overrides),
         security,
         placement,
+        restart,
     )
 
 
@@ -463,6 +468,34 @@ def _host_problem(host: str) -> str:
         except OSError:
             continue
     return "is not an address of this machine"
+
+
+def _parse_restart(file, raw, problems) -> dict[str, int]:
+    """group -> max_restarts for each `processes:` entry with `on_error: restart` (default 3 restarts)."""
+    out: dict[str, int] = {}
+    for group, members in (raw or {}).items() if isinstance(raw, dict) else ():
+        if not isinstance(members, dict) or ("on_error" not in members and "max_restarts" not in members):
+            continue
+        policy, limit = members.get("on_error", "stop"), members.get("max_restarts", 3)
+        if policy not in ON_ERROR:
+            _problem(
+                problems,
+                file,
+                line_of(members, "on_error"),
+                f"process '{group}': on_error '{policy}'",
+                "use stop or restart",
+            )
+        elif not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= 1000:
+            _problem(
+                problems,
+                file,
+                line_of(members, "max_restarts"),
+                f"process '{group}': max_restarts must be a whole number from 0 to 1000",
+                "write max_restarts: 3",
+            )
+        elif policy == "restart":
+            out[str(group)] = limit
+    return out
 
 
 def _parse_processes(file, doc, node_ids, problems) -> tuple[dict[str, list[str]], dict[str, str]]:

@@ -162,6 +162,7 @@ class Executor:
         self.start_ns: int | None = None
         self.source_time = {n: 0.0 for n in self.active_sources}
         self.stop = StopFlag()  # runners install it; checked between chunks and while pacing
+        self.clock = time.monotonic_ns  # origin stamps and sink latency (a worker gives its LocalClock's)
 
     # --- public ------------------------------------------------------------------------------
     def deliver(self, node_id: str, port: str, chunk: Chunk) -> None:
@@ -264,7 +265,7 @@ class Executor:
             counters = self.stats[node_id].counters
             if late_us > counters.get("late_us_max", 0):
                 counters["late_us_max"] = late_us
-        now = time.monotonic_ns()
+        now = self.clock()
         outs = {p: c if c.origin_ns else replace(c, origin_ns=now) for p, c in outs.items()}
         self._emit(node_id, outs, gap=False, origin_ns=now)
 
@@ -284,7 +285,7 @@ class Executor:
             done = time.perf_counter_ns()
             _hist(st.compute_ns).record(done - t)
             if isinstance(node, Sink) and chunk.origin_ns:
-                _hist(st.latency_ns).record(time.monotonic_ns() - chunk.origin_ns)
+                _hist(st.latency_ns).record(self.clock() - chunk.origin_ns)
             self._emit(node_id, outs, chunk.gap, chunk.origin_ns)
         elif chunk.gap and node.propagates_gaps:  # an empty chunk (an end-of-stream marker, say) after lost data
             self.pending_gap[node_id] = True

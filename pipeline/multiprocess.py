@@ -16,6 +16,16 @@ Start: every worker binds its receivers and reports `Ready`; the parent then tel
 senders connect (`Start`), waits until every sender has connected, and only then lets the sources
 start (`Go`), so nothing sent at the start of a stream is lost to a receiver that is not there yet.
 
+Restart (`on_error: restart` on a `processes:` entry, at most `max_restarts` times, default 3): a
+process of that group that dies after Go (exits without reporting, or falls silent under --ray) is
+started again from its plan (a local process, or a new Ray actor through the launcher), with fresh node
+state. It binds its receivers anew and reports `Ready`; the parent tells it where its senders connect
+(`Start`), tells the senders of its incoming edges where it now is (`Moved`), measures its clock, and
+lets it go. What was in flight is lost and flagged: its receivers see missing seq, the receivers of its
+outgoing edges see seq start over, and both mark the next chunk gap=True. The restart is counted in each
+of its nodes' `restarts` and in `RunResult.extra["restarts"]`. A group whose inputs had already ended
+is not restarted (nothing would end it again), nor one that dies before Go or after a stop.
+
 Stop, one way: the parent's StopFlag (SIGINT, SIGTERM, SIGHUP), a worker's `StopRequest` (it got a
 signal), a node failure or a process that died all lead to `Stop`: every worker ends its sources and
 the graph drains by itself. After `DRAIN_S` (or a second signal) the parent sends `Abort`; processes
@@ -34,11 +44,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from typing import Any
 
 import zmq
 
 import wavegraph
 
+from . import clock
 from .allocator import worker_env
 from .clock import ClockSync
 from .executor import NodeStats, StopFlag
@@ -53,6 +66,7 @@ from .plan import (
     Error,
     Go,
     Live,
+    Moved,
     Progress,
     Ready,
     ReceiverPlan,
@@ -188,6 +202,7 @@ def run_multiprocess(
     ctx = zmq.Context()
     router = ctx.socket(zmq.ROUTER)
     router.setsockopt(zmq.LINGER, 0)
+    router.setsockopt(zmq.ROUTER_HANDOVER, 1)  # a restarted worker takes over its group's identity
     procs: dict[str, subprocess.Popen] = {}
     t = time.monotonic()
     try:
@@ -199,31 +214,37 @@ def run_multiprocess(
         plans = make_plans(graph, speed, control, run_dir, bar.enabled)
         for plan in plans.values():
             plan.live = observer is not None
-        for group, plan in plans.items():
+
+        def start(group: str):
+            """Start (or restart) one group's process: a local worker, or what the launcher starts."""
             path = os.path.join(run_dir, f"{group}.json")
             with open(path, "w") as f:
-                f.write(plan.to_json())
-            if stop:
-                break
+                f.write(plans[group].to_json())
+            if launcher is not None:
+                return launcher.start(group, plans[group])
             # -P: the worker's current folder is not on its import path, so a user's nodes.py or
             # pipeline.py there cannot shadow anything; it imports the same wavegraph as this process.
             # Started with the stop signals blocked (the mask is inherited): one that arrives before the
             # worker's first line has run stays pending instead of killing it; the worker unblocks them.
-            if launcher is not None:
-                procs[group] = launcher.start(group, plan)
-                continue
             old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, StopFlag.SIGNALS)
             try:
                 # the allocator keeps freed memory: RSS follows the high-water mark (pipeline.allocator)
-                procs[group] = subprocess.Popen(
+                return subprocess.Popen(
                     [sys.executable, "-P", "-m", "wavegraph.pipeline.worker", path], env=worker_env()
                 )
             finally:
                 signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+
+        for group in plans:
+            if stop:
+                break
+            procs[group] = start(group)
         if stop:
             result.interrupted = True
         else:
-            _Supervisor(router, procs, plans, result, bar, stop, observer).run()
+            supervisor = _Supervisor(router, procs, plans, result, bar, stop, observer)
+            supervisor.start, supervisor.max_restarts = start, dict(graph.config.restart)
+            supervisor.run()
     finally:
         _kill_stragglers(procs)
         if launcher is not None:
@@ -246,6 +267,9 @@ def run_multiprocess(
         "missing": True,
     }
     result.stats = {n: result.stats.get(n, dict(missing)) for n in graph.order}
+    for group, count in result.extra.get("restarts", {}).items():  # each node of a restarted process restarted
+        for n in graph.config.processes[group]:
+            result.stats[n]["restarts"] += count
     result.wall_s = time.monotonic() - t
     bar.show(0.0, final=not result.interrupted and not result.failure)
     return result
@@ -269,6 +293,12 @@ class _Supervisor:
         self.live: dict[str, dict] = {}  # node id -> its process's latest Live (or final) statistics
         self.observed_at = 0.0
         self.receiver_of = {r.edge: g for g, p in plans.items() for r in p.receivers}
+        self.sender_of = {s.edge: g for g, p in plans.items() for s in p.senders}
+        self.start: Callable[[str], Any] | None = None  # group -> a new process for it (restarts)
+        self.max_restarts: dict[str, int] = {}  # groups with on_error: restart -> their max_restarts
+        self.restarting: set[str] = set()  # restarted, not yet told Go
+        self.ended: set[str] = set()  # crossing edges whose sender has sent end-of-stream
+        self.resync_at = 0.0  # when the next clock burst is due (pipeline.clock)
         self.clock = ClockSync()  # clock offsets, measured from each Ready on (result.extra["clocks"])
         # group -> when it last sent anything (plans with a heartbeat); the first word is due within a minute
         self.heard: dict[str, float] = {g: time.monotonic() + 60.0 for g, p in plans.items() if p.heartbeat > 0}
@@ -320,9 +350,15 @@ class _Supervisor:
             if self.observer is not None and self.live and now - self.observed_at >= OBSERVE_S:
                 self.observed_at = now
                 self.observer(dict(self.live))
-            for g, p in self.procs.items():
+            if self.went and self.stop_at is None and now >= self.resync_at:
+                self.resync_at = now + clock.RESYNC_S  # the clocks again: their drift (pipeline.clock)
+                for g in self.known - self.restarting - self.reported:
+                    self.send(g, self.clock.resync(g))
+            for g, p in list(self.procs.items()):
                 beat = self.plans[g].heartbeat
                 if beat > 0 and g not in self.reported and now - self.heard[g] > beat:
+                    if self.restart(g, f"lost (no word from it for {beat:.0f} s)"):
+                        continue
                     self.reported.add(g)  # silent: its host is gone, frozen or cut off (it is killed at the end)
                     if self.result.failure is None:
                         where = getattr(p, "where", "")
@@ -333,6 +369,8 @@ class _Supervisor:
                     continue
                 # Its last report may still be on the way: give it a moment before calling it lost.
                 if now - self.exited_at.setdefault(g, now) > 0.3:
+                    if self.restart(g, f"exited with code {code}"):
+                        continue
                     self.reported.add(g)  # it never will now
                     if self.result.failure is None:
                         where = getattr(p, "where", "")  # a Ray actor names its host
@@ -346,15 +384,63 @@ class _Supervisor:
                 self.broadcast(Release())  # every frame has arrived: senders may close
                 return
 
+    def restart(self, group: str, why: str) -> bool:
+        """Start `group` again if its policy allows (on_error: restart, under max_restarts, while the run
+        goes on and its inputs have not ended); False when the death must stop the run."""
+        done = self.result.extra.get("restarts", {}).get(group, 0)
+        if (
+            self.start is None
+            or done >= self.max_restarts.get(group, 0)
+            or not self.went
+            or self.stop_at is not None
+            or any(r.edge in self.ended for r in self.plans[group].receivers)
+        ):
+            return False
+        old = self.procs[group]
+        with contextlib.suppress(Exception):  # one that is lost may still run; one that exited is reaped
+            old.kill()
+            old.wait(timeout=1.0)
+        log.warning(
+            "process '%s'%s %s: restarting it (%d of %d)",
+            group,
+            getattr(old, "where", ""),
+            why,
+            done + 1,
+            self.max_restarts[group],
+        )
+        self.result.extra.setdefault("restarts", {})[group] = done + 1
+        for state in (self.ready, self.connected, self.known):
+            state.discard(group)
+        self.exited_at.pop(group, None)
+        self.clock.forget(group)  # maybe another host now
+        if group in self.heard:
+            self.heard[group] = time.monotonic() + 60.0
+        self.restarting.add(group)
+        self.procs[group] = self.start(group)
+        return True
+
+    def send_clocks(self) -> None:
+        """Each worker's clock shifts for its incoming edges, as of now (the fitted offsets and drift)."""
+        now = time.monotonic_ns()
+        for g in self.plans:
+            self.send(g, Clocks(self.clock.shifts(g, self.plans, now), self.clock.rates(g, self.plans)))
+
     def maybe_go(self) -> None:
-        """Once every edge is connected and every clock measured: the clock shifts, then Go."""
-        if self.went or self.stop_at is not None or len(self.connected) < len(self.procs):
+        """Once every edge is connected and every clock measured: the clock shifts, then Go. A restarted
+        process gets its Go alone, once connected and measured."""
+        if self.stop_at is not None:
+            return
+        for g in [g for g in self.restarting if g in self.connected and self.clock.complete([g])]:
+            self.restarting.discard(g)
+            self.send_clocks()
+            self.send(g, Go())
+        if self.went or len(self.connected) < len(self.procs):
             return
         if not self.clock.complete(self.procs):
             return
-        for g in self.plans:
-            self.send(g, Clocks(self.clock.shifts(g, self.plans)))
+        self.send_clocks()
         self.went = True
+        self.resync_at = time.monotonic() + clock.RESYNC_S
         self.broadcast(Go())
 
     def receive(self, group: str, data: bytes) -> None:
@@ -374,13 +460,19 @@ class _Supervisor:
         if isinstance(msg, ClockReply):
             if self.clock.reply(group, msg.t0, msg.t1, msg.m0, msg.m1):
                 self.send(group, self.clock.probe())
+            elif self.went and group not in self.restarting:
+                self.send_clocks()  # a later burst is complete: the shifts follow the drift
             self.result.extra.setdefault("clocks", {})[group] = self.clock.estimate(group)
             self.maybe_go()
         elif isinstance(msg, Ready):
             self.send(group, self.clock.probe())
             self.ready.add(group)
             self.endpoints.update(msg.endpoints)
-            if len(self.ready) == len(self.procs) and self.stop_at is None:
+            if group in self.restarting:  # its senders connect as before; its receivers' senders move
+                self.send(group, Start({s.edge: self.endpoints[s.edge] for s in self.plans[group].senders}))
+                for edge, endpoint in msg.endpoints.items():
+                    self.send(self.sender_of[edge], Moved({edge: endpoint}))
+            elif len(self.ready) == len(self.procs) and self.stop_at is None:
                 for g, plan in self.plans.items():
                     self.send(g, Start({s.edge: self.endpoints[s.edge] for s in plan.senders}))
         elif isinstance(msg, Connected):
@@ -392,6 +484,7 @@ class _Supervisor:
             if group not in self.reported and isinstance(msg.stats, dict):
                 self.live.update(msg.stats)
         elif isinstance(msg, Ended):
+            self.ended.add(msg.edge)
             if msg.edge in self.receiver_of:
                 self.send(self.receiver_of[msg.edge], msg)
         elif isinstance(msg, StopRequest):

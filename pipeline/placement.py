@@ -13,9 +13,10 @@ never goes through Ray: every edge between groups is ZeroMQ over tcp, its receiv
 of the node its actor landed on, CURVE-encrypted when the graph has `security:` (required as soon as an
 address is not loopback, see pipeline.curve). The control channel (start barrier, stop, reports) is the
 parent's ROUTER bound on the driver's address, a CURVE server with the same keys when `security:` is set.
-Workers on other hosts send a Heartbeat; one silent for HEARTBEAT_S is declared lost. An actor that dies (ray.kill, a crash, its node lost)
-is noticed by the parent like a local process that exits without reporting: the run stops, naming the
-process and its host.
+Workers on other hosts send a Heartbeat; one silent for HEARTBEAT_S is declared lost. An actor that dies
+(ray.kill, a crash, its node lost) is noticed by the parent like a local process that exits without
+reporting: the run stops, naming the process and its host, or, under the group's `on_error: restart`,
+a new actor is placed for it (same `on:`) and the group restarts there (pipeline.multiprocess).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import os
 import subprocess
 import uuid
 from dataclasses import replace
+from typing import Any
 
 import wavegraph
 
@@ -140,6 +142,10 @@ def _actor_class():
             from .worker import run_worker
 
             plan = WorkerPlan.from_json(plan_json)
+            ip = ray.util.get_node_ip_address()  # a restarted group's new actor may be on another node
+            plan.receivers = [
+                replace(r, bind=f"tcp://{ip}:*") if r.bind.startswith("tcp://") else r for r in plan.receivers
+            ]
             if version != wavegraph.__version__:
                 raise RuntimeError(
                     f"process '{plan.group}': this Ray node has wavegraph {wavegraph.__version__}, "
@@ -152,17 +158,34 @@ def _actor_class():
 
 
 class ActorProcess:
-    """A Ray actor running one group, seen by the supervisor as a process (poll, wait, kill)."""
+    """A Ray actor running one group, seen by the supervisor as a process (poll, wait, kill). `placed` is
+    (ip, node id), or the ref of the actor's where() for a restarted one (resolved once it is placed)."""
 
-    def __init__(self, actor, ref, group: str, ip: str, node_id: str):
-        self.actor, self.ref, self.group, self.ip, self.node_id = actor, ref, group, ip, node_id
-        self.where = f" on host {ip} (Ray node {node_id[:12]})"
+    def __init__(self, actor, ref, group: str, placed):
+        self.actor, self.ref, self.group = actor, ref, group
+        self.placed: Any = placed
+        self.where = ""
         self.code: int | None = None
+        self._where()
+
+    def _where(self) -> tuple[str, str] | None:
+        import ray
+
+        if not isinstance(self.placed, tuple) and ray.wait([self.placed], timeout=0)[0]:
+            try:
+                self.placed = tuple(ray.get(self.placed))
+            except Exception:  # noqa: BLE001 - died before it was placed: poll() tells
+                self.placed = ("?", "?")
+        if isinstance(self.placed, tuple):
+            self.where = f" on host {self.placed[0]} (Ray node {self.placed[1][:12]})"
+            return self.placed
+        return None
 
     def poll(self) -> int | None:
         import ray
         import ray.exceptions
 
+        self._where()
         if self.code is None:
             ready, _ = ray.wait([self.ref], timeout=0)
             if ready:
@@ -192,9 +215,18 @@ class RayLauncher:
     """What run_multiprocess calls instead of starting local processes: the control endpoint on the
     driver's address, and one actor per group."""
 
-    def __init__(self, actors: dict, where: dict[str, tuple[str, str]], driver_ip: str, security: EdgeSecurity):
+    def __init__(
+        self,
+        actors: dict,
+        where: dict[str, tuple[str, str]],
+        driver_ip: str,
+        security: EdgeSecurity,
+        new_actor=None,
+    ):
         self.actors, self.placed, self.driver_ip, self.security = actors, where, driver_ip, security
+        self.new_actor = new_actor  # group, name suffix -> a new actor for it (placed as its on: says)
         self.procs: dict[str, ActorProcess] = {}
+        self.spent: list = []  # the dead actors of restarted groups (killed at the end with the others)
 
     def bind_control(self, router) -> str:
         """Bind the parent's control socket on the driver's address: a CURVE server (the same server key
@@ -212,16 +244,32 @@ class RayLauncher:
         self.security.stop()
 
     def start(self, group: str, plan) -> ActorProcess:
-        ip, node_id = self.placed[group]
+        """Run `group` on its actor; on a restart (the group ran before), on a new actor."""
+        placed: Any = self.placed[group]
+        if group in self.procs:
+            assert self.new_actor is not None, "a restart needs new_actor"
+            self.spent.append(self.actors[group])
+            self.actors[group] = self.new_actor(group, f"restart{len(self.spent)}")
+            placed = self.actors[group].where.remote()
         plan.heartbeat = HEARTBEAT_S  # another host: silence means it is gone (Ray notices much later)
         ref = self.actors[group].run.remote(plan.to_json(), wavegraph.__version__)
-        self.procs[group] = ActorProcess(self.actors[group], ref, group, ip, node_id)
+        self.procs[group] = ActorProcess(self.actors[group], ref, group, placed)
         return self.procs[group]
 
+    def placement(self) -> dict:
+        """group -> {host, node_id}: where each group ran last."""
+        out = {}
+        for g, proc in self.procs.items():
+            where = proc._where() or self.placed[g]
+            out[g] = {"host": where[0], "node_id": where[1]}
+        return out
 
-def run_on_ray(graph: Graph, address: str | None, speed: float | None = None, progress: bool = False) -> RunResult:
+
+def run_on_ray(
+    graph: Graph, address: str | None, speed: float | None = None, progress: bool = False, observer=None
+) -> RunResult:
     """Place every process group of `graph` as a Ray actor (connecting to `address` unless this process
-    is already connected) and run it, as run_multiprocess does locally."""
+    is already connected) and run it, as run_multiprocess does locally (`observer` as there)."""
     try:
         import ray
         import ray.exceptions
@@ -234,10 +282,13 @@ def run_on_ray(graph: Graph, address: str | None, speed: float | None = None, pr
     config = graph.config
     cls = _actor_class()
     run_id = uuid.uuid4().hex[:8]  # actors are named wavegraph:RUN:GROUP (ray list actors, the dashboard)
-    actors = {
-        g: cls.options(name=f"wavegraph:{run_id}:{g}", **actor_options(config.placement.get(g, {}))).remote()
-        for g in config.processes
-    }
+
+    def new_actor(group: str, suffix: str = ""):
+        name = f"wavegraph:{run_id}:{group}" + (f":{suffix}" if suffix else "")
+        return cls.options(name=name, **actor_options(config.placement.get(group, {}))).remote()
+
+    actors = {g: new_actor(g) for g in config.processes}
+    launcher = None
     try:
         refs = {g: a.where.remote() for g, a in actors.items()}
         ready, pending = ray.wait(list(refs.values()), num_returns=len(refs), timeout=START_TIMEOUT_S)
@@ -278,23 +329,31 @@ def run_on_ray(graph: Graph, address: str | None, speed: float | None = None, pr
         placed_graph = copy.copy(graph)
         placed_graph.config = replace(config, hosts=ips, transport="tcp")
         security = EdgeSecurity(config.security, os.path.dirname(os.path.abspath(config.file)), "the parent")
-        launcher = RayLauncher(actors, placed, driver_ip, security)
-        result = run_multiprocess(placed_graph, speed, progress, launcher=launcher)
-        result.extra["placement"] = {g: {"host": ip, "node_id": nid} for g, (ip, nid) in placed.items()}
+        launcher = RayLauncher(actors, placed, driver_ip, security, new_actor)
+        result = run_multiprocess(placed_graph, speed, progress, observer, launcher=launcher)
+        result.extra["placement"] = launcher.placement()
         return result
     finally:
-        for a in actors.values():
+        for a in list(actors.values()) + (launcher.spent if launcher is not None else []):
             ray.kill(a, no_restart=True)  # pyright: ignore[reportArgumentType]  # ray stub: an ActorProxy is a handle
 
 
 def format_hosts(extra: dict) -> str:
-    """One line per process: where it ran (host, Ray node) and, when measured, its clock offset from the
-    parent's clock with the uncertainty of that measurement."""
-    placed, clocks = extra.get("placement", {}), extra.get("clocks", {})
-    lines = [f"{'process':<12} {'host':<16} {'ray node':<12} {'clock offset ms':>16} {'+/- ms':>8}"]
+    """One line per process: where it ran (host, Ray node), when measured its clock offset from the
+    parent's clock with the uncertainty of that measurement and the drift (ppm) of its monotonic clock,
+    and how often it was restarted (on_error: restart)."""
+    placed, clocks, restarts = extra.get("placement", {}), extra.get("clocks", {}), extra.get("restarts", {})
+    lines = [
+        f"{'process':<12} {'host':<16} {'ray node':<12} {'clock offset ms':>16} {'+/- ms':>8} "
+        f"{'drift ppm':>10} {'restarts':>8}"
+    ]
     for group in sorted(set(placed) | set(clocks)):
         where = placed.get(group, {})
         c = clocks.get(group)
         off = f"{c['offset_ms']:>16.3f} {c['uncertainty_ms']:>8.3f}" if c else f"{'-':>16} {'-':>8}"
-        lines.append(f"{group:<12} {where.get('host', 'local'):<16} {where.get('node_id', '-')[:12]:<12} {off}")
+        drift = f"{c['drift_ppm']:>10.1f}" if c and c.get("bursts", 0) > 1 else f"{'-':>10}"
+        lines.append(
+            f"{group:<12} {where.get('host', 'local'):<16} {where.get('node_id', '-')[:12]:<12} {off} "
+            f"{drift} {restarts.get(group, 0):>8}"
+        )
     return "\n".join(lines)

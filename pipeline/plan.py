@@ -13,6 +13,8 @@ socket, one JSON object each, `{"type": NAME, ...fields}`. A run goes:
     parent -> worker  Start(endpoints)          where each of the worker's senders connects
     worker -> parent  Connected(group)          every sender has finished its handshake
     parent -> worker  Go()                      every edge of the graph is connected: sources start
+    parent -> worker  Moved(endpoints)          a restarted process bound its receivers anew: the
+                                                senders of those edges reconnect (on_error: restart)
     worker -> parent  Progress(group, t)        replay position, for the progress bar
     worker -> parent  Live(group, stats)        about twice a second when the plan asks (`live`): the
                                                 statistics so far (NodeStats.to_dict per node), for
@@ -131,6 +133,11 @@ class Start:
 
 
 @message
+class Moved:
+    endpoints: dict  # edge -> the new endpoint of its receiver (a restarted process)
+
+
+@message
 class Connected:
     group: str
 
@@ -213,8 +220,9 @@ class ClockReply:  # worker -> parent, at once: the probe's stamps and the worke
 
 
 @message
-class Clocks:  # parent -> worker, before Go: ns to add to origin_ns of chunks arriving on each edge
+class Clocks:  # parent -> worker, before Go and after each clock burst: ns to add to origin_ns per edge
     shifts: dict  # edge -> (receiver's monotonic clock - sender's), so that latency spans hosts
+    rates: dict  # edge -> how fast that shift changes (ns per ns, the clocks' relative drift), from now on
 
 
 class BadMessage(ValueError):

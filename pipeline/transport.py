@@ -242,6 +242,13 @@ class EdgeSender(_Endpoint):
             self._stop_monitor()
         return self.connected
 
+    def reconnect(self, endpoint: str) -> None:
+        """Connect to `endpoint` instead (its receiver was restarted elsewhere); frames queued for the old
+        one are dropped, which the new receiver sees as missing seq (a gap)."""
+        if endpoint != self.endpoint:
+            self._sock.disconnect(self.endpoint)
+            self._attach(endpoint)
+
     def _stop_monitor(self) -> None:
         if self._monitor is not None:
             self._sock.disable_monitor()

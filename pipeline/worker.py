@@ -44,6 +44,7 @@ import zmq
 import wavegraph
 
 from .chunk import Chunk
+from .clock import LocalClock
 from .curve import EdgeSecurity
 from .executor import Executor, NodeFailure, StopFlag
 from .graph import configure_node, make_node
@@ -59,6 +60,7 @@ from .plan import (
     Go,
     Heartbeat,
     Live,
+    Moved,
     Progress,
     Ready,
     Release,
@@ -91,12 +93,16 @@ class ControlLink:
     the parent's Stop/Abort into the stop flag, records Start/Go/Release/Ended, sends one StopRequest
     when the flag was set here (a signal), and notices when the parent is gone."""
 
-    def __init__(self, ctx: zmq.Context, plan: WorkerPlan, stop: StopFlag):
+    def __init__(self, ctx: zmq.Context, plan: WorkerPlan, stop: StopFlag, clock: LocalClock | None = None):
         self.ctx, self.plan, self.stop = ctx, plan, stop
+        self.clock = clock or LocalClock()  # the clocks a ClockProbe is answered with
+        self.moved: dict[str, str] = {}  # edge -> its restarted receiver's endpoint (Moved), not yet applied
         self.endpoints: dict[str, str] = {}
         self.started, self.go, self.released = threading.Event(), threading.Event(), threading.Event()
         self.ended: dict[str, int] = {}  # edge -> seq of its end-of-stream, confirmed by the sender
         self.shifts: dict[str, int] = {}  # edge -> ns from the sender's monotonic clock to ours (Clocks)
+        self.rates: dict[str, float] = {}  # edge -> the drift of that shift, ns per ns, since shifted_at
+        self.shifted_at = 0
         self._pipe_ep = f"inproc://control-{id(self)}"
         self._pull = ctx.socket(zmq.PULL)
         self._pull.bind(self._pipe_ep)
@@ -114,6 +120,13 @@ class ControlLink:
         while not event.wait(0.05):
             if self.stop:
                 raise Aborted
+
+    def shift(self, edge: str) -> int:
+        """ns from `edge`'s sender's monotonic clock to ours, now: the last measured shift, moved on by
+        the clocks' drift since then (pipeline.clock)."""
+        rate = self.rates.get(edge, 0.0)
+        drifted = rate * (self.clock.mono_ns() - self.shifted_at) if rate else 0.0
+        return self.shifts.get(edge, 0) + int(drifted)
 
     def close(self) -> None:
         self._push.send(b"")  # the last thing in the pipe: everything before it is forwarded first
@@ -164,7 +177,7 @@ class ControlLink:
             self._pull.close(linger=0)
 
     def _handle(self, data: bytes) -> bytes | None:
-        t1, m1 = time.time_ns(), time.monotonic_ns()
+        t1, m1 = self.clock.wall_ns(), self.clock.mono_ns()
         try:
             msg = decode(data)
         except BadMessage as e:
@@ -173,12 +186,15 @@ class ControlLink:
         if isinstance(msg, ClockProbe):
             return encode(ClockReply(self.plan.group, msg.t0, t1, msg.m0, m1))
         if isinstance(msg, Clocks):
-            self.shifts = {e: int(s) for e, s in msg.shifts.items()}
+            self.shifts, self.rates = {e: int(s) for e, s in msg.shifts.items()}, dict(msg.rates)
+            self.shifted_at = self.clock.mono_ns()
         if isinstance(msg, Start):
             self.endpoints = dict(msg.endpoints)
             self.started.set()
         elif isinstance(msg, Go):
             self.go.set()
+        elif isinstance(msg, Moved):
+            self.moved.update(msg.endpoints)
         elif isinstance(msg, Ended):
             self.ended[msg.edge] = msg.seq
         elif isinstance(msg, Stop):
@@ -209,7 +225,9 @@ def _build_nodes(plan: WorkerPlan, nodes: dict) -> None:
                 )
 
 
-def run_worker(plan: WorkerPlan, stop: StopFlag) -> int:
+def run_worker(plan: WorkerPlan, stop: StopFlag, clock: LocalClock | None = None) -> int:
+    """Run one process group. `clock` is this machine's clocks (a test gives one that is skewed and
+    drifts, as another machine's would be): probes are answered and chunks stamped with it."""
     if os.path.realpath(wavegraph.__file__) != os.path.realpath(plan.wavegraph_file):
         raise RuntimeError(
             f"this worker imported wavegraph from {wavegraph.__file__}, the parent from "
@@ -217,7 +235,7 @@ def run_worker(plan: WorkerPlan, stop: StopFlag) -> int:
         )
     group = plan.group
     ctx = zmq.Context()
-    link = ControlLink(ctx, plan, stop)
+    link = ControlLink(ctx, plan, stop, clock)
     security = EdgeSecurity(plan.security, os.path.dirname(os.path.abspath(plan.file)), f"process '{group}'")
     receivers: list[tuple[EdgeReceiver, str, str, str]] = []
     senders: dict[str, EdgeSender] = {}
@@ -229,12 +247,16 @@ def run_worker(plan: WorkerPlan, stop: StopFlag) -> int:
     def send(edge, chunk: Chunk) -> None:
         name = str(edge)
         tx = senders[name]
+        if name in link.moved:  # its receiver's process was restarted (on_error: restart)
+            tx.reconnect(link.moved.pop(name))
         if tx.policy == "drop_oldest" and not chunk.eos:
             tx.send(chunk)  # never waits: a full pipe drops (and counts) this chunk
         else:
             while not tx.send(chunk, timeout=0.1):  # a receiver that has gone must not hang us
                 if stop.aborted:
                     raise Aborted
+                if name in link.moved:
+                    tx.reconnect(link.moved.pop(name))
         if chunk.eos:
             ended.add(name)
             link.send(Ended(name, tx.seq - 1))
@@ -277,7 +299,7 @@ def run_worker(plan: WorkerPlan, stop: StopFlag) -> int:
         link.send(Connected(group))
         link.wait(link.go)
         ex = Executor(plan.config(), nodes, group, send_remote=send, speed=plan.speed)
-        ex.stop = stop
+        ex.stop, ex.clock = stop, link.clock.mono_ns
         ex.open()  # after Go: a live device starts with the graph, not while edges connect
         report = live = None
         if plan.progress and ex.active_sources:
@@ -400,7 +422,7 @@ def _loop(
                     held[key] = chunk
                 else:
                     if chunk.origin_ns:  # the source's monotonic clock -> ours (another host: pipeline.clock)
-                        chunk.origin_ns += link.shifts.get(edge, 0)
+                        chunk.origin_ns += link.shift(edge)
                     ex.deliver(node_id, port, chunk)
                 if ex.stop.aborted:
                     return

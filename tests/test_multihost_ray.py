@@ -64,7 +64,7 @@ def test_wavegraph_run_ray_pins_groups_to_nodes_and_gives_the_in_process_bytes(c
     x1, x2 = np.load(tmp_path / "inproc.npz")["data"], np.load(tmp_path / "ray.npz")["data"]
     assert x1.shape == (64, 9760) and x1.tobytes() == x2.tobytes()  # bit-identical
     out = capsys.readouterr().out
-    # process, host, ray node, clock offset ms, +/- ms
+    # process, host, ray node, clock offset ms, +/- ms, drift ppm, restarts
     rows = {
         r[0]: r[1:]
         for r in (line.split() for line in out.splitlines())
@@ -74,7 +74,7 @@ def test_wavegraph_run_ray_pins_groups_to_nodes_and_gives_the_in_process_bytes(c
     assert len({r[1] for r in rows.values()}) == 3  # each group on its own Ray node
     resources = {n["NodeID"][:12]: n["Resources"] for n in ray.nodes() if n["Alive"]}
     for group, resource in (("acquisition", "node_a"), ("dsp", "node_b"), ("storage", "node_c")):
-        host, node, offset, uncertainty = rows[group]
+        host, node, offset, uncertainty = rows[group][:4]
         assert host == "127.0.0.1" and resource in resources[node], (group, rows, resources)
         assert abs(float(offset)) <= float(uncertainty) + 0.5  # one machine, one clock, within the measurement
 
@@ -142,3 +142,32 @@ def test_a_frozen_host_is_lost_within_seconds_naming_process_and_host(cluster, t
     r = out["r"]
     assert r.exit_code == 1
     assert "process 'storage' on host 127.0.0.1" in r.failure and "lost: no word from it for 5 s" in r.failure
+
+
+def test_a_killed_actor_under_on_error_restart_is_placed_again_and_the_run_completes(cluster, tmp_path, keys):  # noqa: F811
+    """ray.kill of the dsp actor mid-run: a new actor is placed for it (same on:), the senders of its edges
+    reconnect over CURVE, the run completes with the restart counted and the gap flagged."""
+    from wavegraph.pipeline.placement import format_hosts, run_on_ray
+
+    p = pinned_graph(tmp_path, "restarted", keys)
+    p.write_text(p.read_text().replace("{node_b: 1}}}", "{node_b: 1}}, on_error: restart}"))
+    before = set(ray.util.list_named_actors())  # the previous tests' actors may still be listed
+    killed: list = []
+
+    def observe(stats: dict) -> None:  # once rec has taken 60 of its 426 chunks, kill the dsp actor
+        if not killed and stats.get("rec", {}).get("chunks_in", 0) >= 60:
+            name = next(a for a in ray.util.list_named_actors() if a.endswith(":dsp") and a not in before)
+            killed.append(name)
+            ray.kill(ray.get_actor(name), no_restart=True)
+
+    r = run_on_ray(build_graph(load_config(p)), None, speed=8.0, observer=observe)
+    assert killed and r.exit_code == 0 and r.failure is None, r.failure
+    assert r.extra["restarts"] == {"dsp": 1}
+    assert r.stats["bp"]["restarts"] == r.stats["notch"]["restarts"] == 1
+    assert r.stats["rec"]["gaps"] >= 1 and r.stats["rec"]["counters"]["rx_seq_reset"] >= 1
+    node_b = next(n["NodeID"] for n in ray.nodes() if n["Alive"] and "node_b" in n["Resources"])
+    assert r.extra["placement"]["dsp"] == {"host": "127.0.0.1", "node_id": node_b}  # its on: still holds
+    x = np.load(tmp_path / "restarted.npz")["data"]
+    assert x.shape[0] == 64 and 1000 < x.shape[1] < 9760  # on to the end, less what the kill lost
+    dsp = next(line.split() for line in format_hosts(r.extra).splitlines() if line.startswith("dsp "))
+    assert dsp[-1] == "1"  # the summary's restarts column

@@ -1,0 +1,98 @@
+"""`on_error: restart` on a process group (issue 14 §1): a worker process killed mid-run is started again,
+its edges reconnect, the gap is flagged downstream and the restart is counted; without the policy the run
+stops naming the process. (The same on a Ray actor: tests/test_multihost_ray.py.)"""
+
+import csv
+import os
+import signal
+
+import numpy as np
+import pytest
+from test_runtime_multiprocess import eeg_graph
+from wavegraph.pipeline.config import GraphError, load_config
+from wavegraph.pipeline.graph import build_graph
+from wavegraph.pipeline.multiprocess import run_multiprocess
+from wavegraph.pipeline.runner import run_graph
+
+
+def restartable(tmp_path, name, policy="on_error: restart, max_restarts: 2"):
+    p = eeg_graph(tmp_path, name)
+    text = p.read_text().replace("dsp: [bp, notch]", f"dsp: {{nodes: [bp, notch], {policy}}}")
+    p.write_text(text.replace(".npz}", ".npz, chunk_log: true}"))
+    return p
+
+
+def worker_pid(group: str) -> int | None:
+    """The pid of this process's worker child running `group`'s plan."""
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if (
+            ppid == os.getpid()
+            and b"wavegraph.pipeline.worker" in argv
+            and argv[-2].endswith(f"/{group}.json".encode())
+        ):
+            return int(entry)
+    return None
+
+
+def kill_when(group: str, node: str, chunks: int, killed: list):
+    """An observer that kills `group`'s worker (SIGKILL: no report) once `node` has taken `chunks` chunks."""
+
+    def observe(stats: dict) -> None:
+        if not killed and stats.get(node, {}).get("chunks_in", 0) >= chunks:
+            pid = worker_pid(group)
+            if pid is not None:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+
+    return observe
+
+
+def test_a_killed_worker_restarts_reconnects_and_flags_the_gap(tmp_path):
+    assert run_graph(build_graph(load_config(eeg_graph(tmp_path, "inproc"))), in_process=True).exit_code == 0
+    killed: list = []
+    graph = build_graph(load_config(restartable(tmp_path, "restarted")))
+    r = run_multiprocess(graph, speed=8.0, observer=kill_when("dsp", "rec", 60, killed))
+    assert killed, "the dsp worker was killed mid-run"
+    assert r.exit_code == 0 and r.failure is None, r.failure
+    assert r.extra["restarts"] == {"dsp": 1}
+    assert r.stats["bp"]["restarts"] == r.stats["notch"]["restarts"] == 1 and r.stats["src"]["restarts"] == 0
+    # The restarted process's first chunks reach rec flagged: its sender's seq started over.
+    assert r.stats["rec"]["gaps"] >= 1 and r.stats["rec"]["counters"]["rx_seq_reset"] >= 1
+    with open(tmp_path / "restarted.npz.chunks.csv") as f:
+        rows = list(csv.DictReader(f))
+    first_gap = next(i for i, row in enumerate(rows) if row["gap"] == "1")
+    assert first_gap >= 60  # nothing was flagged before the kill
+    before = sum(int(row["n"]) for row in rows[:first_gap])
+    x, ref = np.load(tmp_path / "restarted.npz")["data"], np.load(tmp_path / "inproc.npz")["data"]
+    # Up to the kill, the same samples as the in-process run; the stream then goes on to the end.
+    assert x[:, :before].tobytes() == ref[:, :before].tobytes()
+    assert float(rows[-1]["t0"]) > 60.0 and x.shape[1] > before + 1000
+
+
+def test_without_the_policy_a_killed_worker_stops_the_run_naming_it(tmp_path):
+    killed: list = []
+    graph = build_graph(load_config(restartable(tmp_path, "stopped", "on_error: stop")))
+    r = run_multiprocess(graph, speed=8.0, observer=kill_when("dsp", "rec", 60, killed))
+    assert killed and r.exit_code == 1
+    assert r.failure is not None and "process 'dsp' exited with code -9 without reporting" in r.failure
+    assert "restarts" not in r.extra
+
+
+@pytest.mark.parametrize(
+    "policy, message",
+    [
+        ("on_error: again", "process 'dsp': on_error 'again'"),
+        ("on_error: restart, max_restarts: -1", "process 'dsp': max_restarts must be a whole number from 0 to 1000"),
+    ],
+)
+def test_the_policy_is_checked_with_file_and_line(tmp_path, policy, message):
+    with pytest.raises(GraphError) as e:
+        load_config(restartable(tmp_path, "bad", policy))
+    assert f"bad.yaml:22: {message}" in str(e.value)
