@@ -191,6 +191,7 @@ class GraphConfig:
     security: dict = field(default_factory=dict)  # CURVE key files (pipeline.curve), paths only, never keys
     placement: dict = field(default_factory=dict)  # group -> where to run under --ray (pipeline.placement)
     restart: dict = field(default_factory=dict)  # group -> max_restarts, for groups with on_error: restart
+    process_security: dict = field(default_factory=dict)  # group -> its own `security:` (per-process keys)
 
 
 def _problem(problems, file, line, message, hint=""):
@@ -426,6 +427,7 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
     security = parse_security(file, doc.get("security"), problems, line_of)
     placement = parse_placement(file, doc.get("processes"), problems, line_of)
     restart = _parse_restart(file, doc.get("processes"), problems)
+    process_security = _parse_process_security(file, doc.get("processes"), bool(security), problems)
     for group, host in hosts.items():
         if not security and not is_loopback(host) and not any(f"process '{group}': host" in p[2] for p in problems):
             _problem(
@@ -451,6 +453,7 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
         security,
         placement,
         restart,
+        process_security,
     )
 
 
@@ -468,6 +471,27 @@ def _host_problem(host: str) -> str:
         except OSError:
             continue
     return "is not an address of this machine"
+
+
+def _parse_process_security(file, raw, graph_has_security: bool, problems) -> dict[str, dict]:
+    """group -> its own `security:` (the same fields as the graph's; pipeline.curve, per-process keys)."""
+    from .curve import parse_security
+
+    out: dict[str, dict] = {}
+    for group, members in (raw or {}).items() if isinstance(raw, dict) else ():
+        if isinstance(members, dict) and "security" in members:
+            own = parse_security(file, members["security"], problems, line_of)
+            if own and not graph_has_security:
+                _problem(
+                    problems,
+                    file,
+                    line_of(members, "security"),
+                    f"process '{group}': its own security: needs the graph's security: too",
+                    "add security: {server_key: ..., client_key: ...} at the top (the parent's control socket)",
+                )
+            elif own:
+                out[str(group)] = own
+    return out
 
 
 def _parse_restart(file, raw, problems) -> dict[str, int]:

@@ -14,6 +14,14 @@ WAVEGRAPH_CLIENT_KEY, WAVEGRAPH_CLIENT_KEYS separated by os.pathsep); an environ
 the YAML. A relative path is relative to the graph file's folder. The plan that reaches a worker holds
 paths only: a secret key never leaves its host.
 
+Per-process keys: a `processes:` entry may have its own `security:` with the same fields; its process
+then binds its receivers with its own server_key, connects its senders with its own client_key and
+accepts its own `clients` (default: the client_keys of the processes that send to it). A sender finds a
+receiving process's public key in NAME.key beside the NAME.key_secret that process names (or in the
+file named, when it is a public one): the plan names, per edge, the receiving process's server key and,
+per process, the client keys of its senders, public halves only. The graph's own `security:` stays
+required: the parent's control socket uses its server_key, and accepts every process's client_key.
+
 Rules: with `security:` every tcp edge is CURVE (both ends, the same rule); ipc edges never are. Without
 it, a tcp edge whose receiver binds (or whose sender connects to) an address that is not loopback is
 refused before any socket is opened. A receiver accepts a client only if its public key is listed: a
@@ -115,6 +123,41 @@ def parse_security(file: str, raw, problems: list, line_of) -> dict:
     return out
 
 
+def public_path(path: str) -> str:
+    """The public half's file of a key pair named by either file (`wavegraph keys` writes both)."""
+    return path[: -len("_secret")] if path.endswith(".key_secret") else path
+
+
+def process_security(security: dict, per_process: dict, group: str, incoming: dict, outgoing: dict) -> dict:
+    """The key paths process `group` needs: the graph's `security:` overridden by its own (per_process:
+    group -> its `security:`), plus, with per-process keys, `peers` (edge -> the public key file of the
+    process that receives it; "control" -> the parent's) and `senders` (the public client key files of
+    the processes that send to it: whom its receivers accept unless `clients` is given). `incoming`:
+    edge -> sending group, `outgoing`: edge -> receiving group."""
+    if not per_process:
+        return dict(security)
+
+    def of(g: str) -> dict:
+        return {**security, **per_process.get(g, {})}
+
+    out = of(group)
+    out["peers"] = {e: public_path(of(g)["server_key"]) for e, g in outgoing.items() if "server_key" in of(g)}
+    if "server_key" in security:
+        out["peers"]["control"] = public_path(security["server_key"])
+    out["senders"] = sorted({public_path(of(g)["client_key"]) for g in incoming.values() if "client_key" in of(g)})
+    return out
+
+
+def parent_security(security: dict, per_process: dict) -> dict:
+    """The parent's keys (its control socket): the graph's, accepting every process's client key."""
+    if not per_process:
+        return dict(security)
+    clients = {public_path(s["client_key"]) for s in per_process.values() if "client_key" in s}
+    if "client_key" in security:
+        clients.add(public_path(security["client_key"]))
+    return {**security, "senders": sorted(clients)}
+
+
 def is_loopback(host: str) -> bool:
     host = host.strip("[]")
     if host in ("localhost", ""):
@@ -160,6 +203,8 @@ class EdgeSecurity:
                 self.paths[key] = env.split(os.pathsep) if key == "clients" else env
             elif key in security:
                 self.paths[key] = security[key]
+        self.peers: dict[str, str] = dict(security.get("peers", {}))  # per-process keys: edge -> public key file
+        self.senders: list[str] = list(security.get("senders", []))  # ... the client keys sending to us
         self.base_dir = base_dir
         self.enabled = bool(security) or any(os.environ.get(v) for v in ENV.values())
         self.refused: dict[str, int] = {}  # edge -> handshakes refused
@@ -177,7 +222,7 @@ class EdgeSecurity:
         return _load(_resolve(self.paths[key], self.base_dir), f"{self.where}: security.{key}", secret)
 
     def allowed(self) -> set[bytes]:
-        paths = self.paths.get("clients")
+        paths = self.paths.get("clients") or self.senders or None
         if paths is None:
             return {self._key("client_key", False)[0]}
         return {_load(_resolve(p, self.base_dir), f"{self.where}: security.clients", False)[0] for p in paths}
@@ -205,7 +250,11 @@ class EdgeSecurity:
                 sock.curve_publickey, sock.curve_secretkey = public, secret
                 sock.zap_domain = edge.encode()
         else:
-            server_public = self._key("server_key", False)[0]
+            if edge in self.peers:  # per-process keys: the receiving process's own server key
+                path = _resolve(self.peers[edge], self.base_dir)
+                server_public = _load(path, f"{self.where}: the server key of edge {edge}'s receiver", False)[0]
+            else:
+                server_public = self._key("server_key", False)[0]
             public, secret = self._key("client_key", True)
 
             def setup(sock: zmq.Socket, bind: bool, endpoint: str) -> None:

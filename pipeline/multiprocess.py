@@ -54,6 +54,7 @@ import wavegraph
 from . import clock
 from .allocator import worker_env
 from .clock import ClockSync
+from .curve import process_security
 from .executor import NodeStats, StopFlag
 from .graph import Graph
 from .plan import (
@@ -179,6 +180,12 @@ def make_plans(
             ReceiverPlan(str(e), e.target_node, e.target_port, bind, e.policy, e.queue, specs[e], shm)
         )
         plans[src_group].senders.append(SenderPlan(str(e), e.policy, e.queue, specs[e], shm, shm_min))
+    sender_of = {s.edge: g for g, p in plans.items() for s in p.senders}
+    receiver_of = {r.edge: g for g, p in plans.items() for r in p.receivers}
+    for group, plan in plans.items():  # each process's key files (per-process keys: pipeline.curve)
+        incoming = {r.edge: sender_of[r.edge] for r in plan.receivers}
+        outgoing = {s.edge: receiver_of[s.edge] for s in plan.senders}
+        plan.security = process_security(config.security, config.process_security, group, incoming, outgoing)
     return plans
 
 

@@ -32,7 +32,7 @@ from typing import Any
 import wavegraph
 
 from .config import GraphError
-from .curve import EdgeSecurity, is_loopback
+from .curve import EdgeSecurity, is_loopback, parent_security
 from .graph import Graph
 from .result import RunResult
 
@@ -328,7 +328,11 @@ def run_on_ray(
         driver_ip = ray.util.get_node_ip_address()
         placed_graph = copy.copy(graph)
         placed_graph.config = replace(config, hosts=ips, transport="tcp")
-        security = EdgeSecurity(config.security, os.path.dirname(os.path.abspath(config.file)), "the parent")
+        security = EdgeSecurity(
+            parent_security(config.security, config.process_security),
+            os.path.dirname(os.path.abspath(config.file)),
+            "the parent",
+        )
         launcher = RayLauncher(actors, placed, driver_ip, security, new_actor)
         result = run_multiprocess(placed_graph, speed, progress, observer, launcher=launcher)
         result.extra["placement"] = launcher.placement()

@@ -171,3 +171,25 @@ def test_a_killed_actor_under_on_error_restart_is_placed_again_and_the_run_compl
     assert x.shape[0] == 64 and 1000 < x.shape[1] < 9760  # on to the end, less what the kill lost
     dsp = next(line.split() for line in format_hosts(r.extra).splitlines() if line.startswith("dsp "))
     assert dsp[-1] == "1"  # the summary's restarts column
+
+
+def test_per_process_keys_under_ray(cluster, tmp_path, keys):  # noqa: F811
+    """Each group its own key pair: the edges and the parent's control socket (which accepts every
+    group's client key) all complete their CURVE handshakes on the 3-node cluster."""
+    from wavegraph.pipeline.curve import make_keys
+    from wavegraph.pipeline.placement import run_on_ray
+
+    own = {
+        g: (make_keys(str(tmp_path / f"{g}_server")), make_keys(str(tmp_path / f"{g}_client")))
+        for g in ("dsp", "storage", "acquisition")
+    }
+    text = pinned_graph(tmp_path, "own_keys", keys).read_text()
+    for g, (server, client) in own.items():
+        text = text.replace(
+            f"{g}: {{nodes:", f"{g}: {{security: {{server_key: {server[1]}, client_key: {client[1]}}}, nodes:"
+        )
+    p = tmp_path / "own_keys.yaml"
+    p.write_text(text)
+    r = run_on_ray(build_graph(load_config(p)), None)
+    assert r.exit_code == 0, r.failure
+    assert np.load(tmp_path / "own_keys.npz")["data"].shape == (64, 9760)

@@ -1,0 +1,69 @@
+"""Per-process CURVE keys (issue 14 §1): each process group its own key pair, named in its `processes:`
+entry; a process accepts the client keys of the processes that send to it, and each plan carries only
+its own secret key files and the public halves of its peers'."""
+
+import numpy as np
+import pytest
+from test_runtime_multiprocess import ramp_graph
+from wavegraph.pipeline.config import GraphError, load_config
+from wavegraph.pipeline.curve import make_keys
+from wavegraph.pipeline.graph import build_graph
+from wavegraph.pipeline.multiprocess import make_plans
+from wavegraph.pipeline.runner import run_graph
+
+
+@pytest.fixture(scope="module")
+def pairs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("keys")
+    names = ("server", "client", "a_client", "b_server", "b_client", "c_server", "rogue")
+    return {name: make_keys(str(d / name)) for name in names}  # (public, secret)
+
+
+def per_process_graph(tmp_path, k, c_clients=""):
+    """src (a) -> acc (b) -> rec (c) over tcp, every process with its own keys."""
+    p = ramp_graph(tmp_path)
+    text = p.read_text()
+    text = text[: text.index("processes:")] + (
+        "transport: tcp\n"
+        "processes:\n"
+        f"  a: {{nodes: [src], security: {{client_key: {k['a_client'][1]}}}}}\n"
+        f"  b: {{nodes: [acc], security: {{server_key: {k['b_server'][1]}, client_key: {k['b_client'][1]}}}}}\n"
+        f"  c: {{nodes: [rec], security: {{server_key: {k['c_server'][1]}{c_clients}}}}}\n"
+        f"security: {{server_key: {k['server'][1]}, client_key: {k['client'][1]}}}\n"
+    )
+    p.write_text(text)
+    return p
+
+
+def test_each_process_its_own_keys_and_the_run_is_exact(tmp_path, pairs):
+    graph = build_graph(load_config(per_process_graph(tmp_path, pairs)))
+    plans = make_plans(graph, None, "ipc://unused", str(tmp_path))
+    b = plans["b"].security
+    assert b["server_key"] == pairs["b_server"][1] and b["client_key"] == pairs["b_client"][1]
+    assert b["peers"] == {"acc.out -> rec.in": pairs["c_server"][0], "control": pairs["server"][0]}
+    assert b["senders"] == [pairs["a_client"][0]]  # whom b's receiver accepts: a's client key
+    for group, plan in plans.items():  # another process's secret key file is never in a plan
+        own = {plan.security.get("server_key"), plan.security.get("client_key")}
+        secrets = {v for v in plan.security.get("peers", {}).values()} | set(plan.security.get("senders", []))
+        assert not any(s.endswith(".key_secret") for s in secrets) and own.isdisjoint(secrets), group
+    r = run_graph(graph, in_process=False)
+    assert r.exit_code == 0, r.failure
+    np.testing.assert_array_equal(np.load(tmp_path / "ramp.npz")["data"][0], np.cumsum(np.arange(200.0)))
+
+
+def test_a_process_refuses_a_sender_whose_key_it_does_not_list(tmp_path, pairs, monkeypatch):
+    monkeypatch.setenv("WAVEGRAPH_CURVE_HANDSHAKE_S", "2")  # read by the workers
+    p = per_process_graph(tmp_path, pairs, f", clients: [{pairs['rogue'][0]}]")  # c accepts only the rogue key
+    r = run_graph(build_graph(load_config(p)), in_process=False)
+    assert r.exit_code == 1 and r.failure is not None
+    assert "edge acc.out -> rec.in: no CURVE handshake" in r.failure
+    assert r.stats["rec"]["counters"].get("rx_refused_peers", 0) >= 1  # b's key, refused by c
+    assert not (tmp_path / "ramp.npz").exists()  # nothing reached the recorder
+
+
+def test_own_keys_need_the_graphs_security_for_the_parent(tmp_path, pairs):
+    p = per_process_graph(tmp_path, pairs)
+    text = p.read_text()
+    p.write_text(text[: text.index("\nsecurity:") + 1])  # the graph's own security: left out
+    with pytest.raises(GraphError, match="process 'a': its own security: needs the graph's security: too"):
+        load_config(p)
