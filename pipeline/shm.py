@@ -280,6 +280,17 @@ class ShmEdgeSender(EdgeSender):
         self._ring, self._gen = new, gen
         return new
 
+    def reconnect(self, endpoint: str) -> None:
+        """As EdgeSender.reconnect (a restarted receiver), then a new ring: the slots the old receiver
+        held would stay full for ever, and the new one maps generations from the next on."""
+        super().reconnect(endpoint)
+        for ring in [*self._old, *([self._ring] if self._ring else [])]:
+            ring.unlink()
+            ring.close()
+        if self._ring is not None:
+            self._gen += 1
+        self._ring, self._old = None, []
+
     def close(self, linger_ms: int | None = None) -> None:
         """Close the socket (see EdgeSender.close), then unmap the rings. Their names stay for a receiver
         that has not mapped them yet (it unlinks them), unless linger_ms is 0 (queued frames are
@@ -314,7 +325,7 @@ class ShmEdgeReceiver(EdgeReceiver):
 
     def _accept(self, frames):
         # A ref is 40 bytes; a wire header is at least 52, so the length alone tells them apart.
-        if len(frames) != 2 or len(frames[0]) != REF_BYTES:
+        if type(frames) is bytes or len(frames) != 2 or len(frames[0]) != REF_BYTES:
             return super()._accept(frames)
         try:
             ring, slot, view = self._slot(frames[0])

@@ -22,7 +22,9 @@ Frame 0 is a fixed-layout, versioned header packed with `struct`, little-endian:
         52  8*n shape           ndim x uint64
 
 so the header is exactly 52 + 8 * ndim bytes. Frame 1 is the array's raw C-contiguous bytes in
-little-endian order (nbytes = prod(shape) * itemsize; empty for zero-size arrays). `encode` returns a
+little-endian order (nbytes = prod(shape) * itemsize; empty for zero-size arrays). A message may also be
+ONE frame, the header immediately followed by those bytes (`encode_one`; the sender uses it for small
+payloads: one frame costs less than two at both ends); `decode` takes either form. `encode` returns a
 flat byte memoryview of the array as frame 1 (no copy for contiguous little-endian arrays), so the
 sender can pass it with copy=False; `decode` wraps frame 1 with np.frombuffer (no copy). Decoded
 arrays share the frame's memory: nodes must not modify input arrays in place (the Chunk contract), so
@@ -33,7 +35,7 @@ once as JSON (`spec_to_json` / `spec_from_json`, built on StreamSpec.to_dict); t
 `spec_id(spec)` = CRC-32 of that canonical JSON, so a receiver can check a frame belongs to its edge.
 
 Every way a frame can be wrong raises WireError with a short machine-readable `reason`:
-frame_count, truncated, header_size, magic, version, flags, dtype, ndim, oversized, size_mismatch,
+frame_count (also: one frame too short for a header, or a lone header whose payload is missing), truncated, header_size, magic, version, flags, dtype, ndim, oversized, size_mismatch,
 shape (a consistent shape numpy still refuses, such as (0, 2**63)), spec_id (and `range` from encode
 for a seq or spec id that does not fit); `check_against_spec` adds spec_shape and spec_dtype (a
 frame of the edge's spec id whose array does not fit the spec). The receiver
@@ -158,6 +160,19 @@ def encode(chunk: Chunk, seq: int, spec_id: int) -> tuple[bytes, memoryview]:
     Frame 1 views the chunk's own array when it is already C-contiguous and little-endian (no copy);
     otherwise a converted copy. The caller must not modify the array while ZeroMQ still holds it.
     """
+    head, view = _encode(chunk, seq, spec_id)
+    # A flat byte view: len() is the byte count for every consumer (sockets, bytes(), tests).
+    return head, view.cast("B") if view.nbytes else _EMPTY
+
+
+def encode_one(chunk: Chunk, seq: int, spec_id: int) -> bytes:
+    """The one-frame form: header and payload in one bytes object (a copy of the payload)."""
+    head, view = _encode(chunk, seq, spec_id)
+    return head + view  # bytes + any C-contiguous buffer: one copy, no flat view needed
+
+
+def _encode(chunk: Chunk, seq: int, spec_id: int) -> tuple[bytes, memoryview]:
+    """The header, and a C-contiguous memoryview of the array's wire form (its own memory if it can)."""
     data = chunk.data
     # Fast path: one buffer export gives format, layout and shape (cheap on the per-hop hot path).
     try:
@@ -193,8 +208,7 @@ def encode(chunk: Chunk, seq: int, spec_id: int) -> tuple[bytes, memoryview]:
         raise WireError(
             "range", f"a header field is out of range (spec id uint32, seq uint64, origin_ns int64): {e}"
         ) from None
-    # A flat byte view: len() is the byte count for every consumer (sockets, bytes(), tests).
-    return head, view.cast("B") if view.nbytes else _EMPTY
+    return head, view
 
 
 def _wire_array(data) -> np.ndarray:
@@ -210,18 +224,25 @@ _EMPTY = memoryview(b"")
 
 
 def decode(frames, max_bytes: int | None = None, expected_spec_id: int | None = None) -> tuple[Chunk, Header]:
-    """Check and unpack a received message: two frames (zmq.Frames, bytes or other byte buffers).
+    """Check and unpack a received message: two frames (header, payload) or one (header + payload);
+    zmq.Frames, bytes or other byte buffers.
 
-    max_bytes bounds the payload (frame 1); expected_spec_id, if given, must match the header.
+    max_bytes bounds the payload; expected_spec_id, if given, must match the header.
     Raises WireError(reason, ...) for anything malformed; never trusts a length it has not checked.
     """
-    if len(frames) != 2:
-        raise WireError("frame_count", f"{len(frames)} frames; expected 2 (header, payload)")
-    head, body = frames
+    count = len(frames)
+    if count == 2:
+        head, body = frames
+    elif count == 1:
+        head = body = frames[0]
+    else:
+        raise WireError("frame_count", f"{count} frames; expected 2 (header, payload) or 1 (both)")
     # Byte lengths: zmq.Frame and bytes have len(); memoryviews and arrays have nbytes (isinstance,
     # not getattr with a default: a missed attribute costs microseconds per frame).
     head_len = head.nbytes if isinstance(head, _VIEWS) else len(head)
     if head_len < HEADER_FIXED_BYTES:
+        if count == 1:
+            raise WireError("frame_count", f"one frame of {head_len} bytes: too short for a header")
         raise WireError("truncated", f"header of {head_len} bytes; the fixed part is {HEADER_FIXED_BYTES}")
     (magic, version, flags, code, ndim, sid, seq, t0, origin_ns, mono_ns, wall_ns) = _HEAD.unpack_from(head)  # pyright: ignore[reportArgumentType]  # ndarray is a buffer; numpy stubs say so only on Python >= 3.12
     if magic != MAGIC:
@@ -236,31 +257,71 @@ def decode(frames, max_bytes: int | None = None, expected_spec_id: int | None = 
     if ndim > MAX_NDIM:
         raise WireError("ndim", f"{ndim} dimensions; at most {MAX_NDIM}")
     expect_len = HEADER_FIXED_BYTES + 8 * ndim
-    if head_len != expect_len:
-        reason = "truncated" if head_len < expect_len else "header_size"
-        raise WireError(reason, f"header of {head_len} bytes; {ndim} dimensions need {expect_len}")
+    if count == 2:
+        if head_len != expect_len:
+            reason = "truncated" if head_len < expect_len else "header_size"
+            raise WireError(reason, f"header of {head_len} bytes; {ndim} dimensions need {expect_len}")
+        body_len, offset = body.nbytes if isinstance(body, _VIEWS) else len(body), 0
+    elif head_len < expect_len:
+        raise WireError(
+            "truncated", f"one frame of {head_len} bytes; {ndim} dimensions need a {expect_len}-byte header"
+        )
+    else:
+        body_len, offset = head_len - expect_len, expect_len
     shape = _SHAPE[ndim].unpack_from(head, HEADER_FIXED_BYTES)
-    body_len = body.nbytes if isinstance(body, _VIEWS) else len(body)
     if max_bytes is not None and body_len > max_bytes:
         raise WireError("oversized", f"payload of {body_len} bytes; the limit is {max_bytes}")
     need = math.prod(shape) * _ITEMSIZE[code]  # Python ints: no overflow on hostile shapes
     if need != body_len:
+        if count == 1 and not body_len:
+            raise WireError("frame_count", f"a lone header: the payload of {need} bytes is missing")
         raise WireError("size_mismatch", f"shape {tuple(shape)} of {dt.name} needs {need} bytes; got {body_len}")
     if expected_spec_id is not None and sid != expected_spec_id:
         raise WireError("spec_id", f"spec id {sid:#010x}; this edge expects {expected_spec_id:#010x}")
     try:
-        data = np.ndarray(shape, dt, body)  # a view of the frame's memory, no copy
+        data = np.ndarray(shape, dt, body, offset)  # a view of the frame's memory, no copy
     except ValueError as e:  # numpy's own limits, e.g. a zero-size shape with a dimension >= 2**63
         raise WireError("shape", f"shape {tuple(shape)} cannot be an array: {e}") from None
-    data.setflags(write=False)
+    if type(body) is not bytes:  # a view of bytes is read-only already
+        data.setflags(write=False)
     chunk = Chunk(data, t0, seq, bool(flags & FLAG_GAP), bool(flags & FLAG_EOS), origin_ns)
     return chunk, _new_header(Header, (sid, seq, mono_ns, wall_ns))
+
+
+def decode_one(frame: bytes, max_bytes: int | None = None, expected_spec_id: int | None = None) -> tuple[Chunk, Header]:
+    """decode((frame,)) for a one-frame message received as bytes, with the checks in one pass (the
+    per-message path of small chunks); anything it does not accept goes through decode() for its reason."""
+    n = len(frame)
+    ndim = frame[7] if n > HEADER_FIXED_BYTES else 255
+    if ndim <= MAX_NDIM:
+        (magic, version, flags, code, _, sid, seq, t0, origin_ns, mono_ns, wall_ns, *shape) = _PACK[ndim].unpack_from(
+            frame
+        )
+        offset = HEADER_FIXED_BYTES + 8 * ndim
+        size = _ITEMSIZE.get(code)
+        if (
+            magic == MAGIC
+            and version == VERSION
+            and not flags & ~_KNOWN_FLAGS
+            and size is not None
+            and (max_bytes is None or n - offset <= max_bytes)
+            and (expected_spec_id is None or sid == expected_spec_id)
+            and math.prod(shape) * size == n - offset
+            and n > offset
+        ):
+            data = np.ndarray(shape, DTYPES[code], frame, offset)  # read-only: a view of bytes
+            chunk = Chunk(data, t0, seq, bool(flags & FLAG_GAP), bool(flags & FLAG_EOS), origin_ns)
+            return chunk, _new_header(Header, (sid, seq, mono_ns, wall_ns))
+    return decode((frame,), max_bytes, expected_spec_id)
 
 
 def check_against_spec(data: np.ndarray, spec: StreamSpec) -> None:
     """WireError 'spec_shape' or 'spec_dtype' unless a decoded array fits the edge's spec: its dtype,
     and its shape without the time axis (last for signals, first otherwise)."""
-    if data.dtype.name != spec.dtype:
+    want = _SPEC_DTYPES.get(spec.dtype)
+    if want is None:  # np.dtype(name) once per name; dtype.name itself costs microseconds per call
+        want = _SPEC_DTYPES[spec.dtype] = np.dtype(spec.dtype)
+    if data.dtype != want:
         raise WireError("spec_dtype", f"{data.dtype.name} payload on a {spec.dtype} edge")
     shape = data.shape[:-1] if spec.kind == "signal" else data.shape[1:]
     if data.ndim != len(spec.shape) + 1 or shape != spec.shape:
@@ -268,6 +329,7 @@ def check_against_spec(data: np.ndarray, spec: StreamSpec) -> None:
 
 
 _VIEWS = (memoryview, np.ndarray)
+_SPEC_DTYPES: dict[str, np.dtype] = {}
 _new_header = tuple.__new__  # builds a Header without the Python-level NamedTuple __new__ (hot path)
 
 

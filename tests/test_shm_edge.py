@@ -11,6 +11,7 @@ import time
 import numpy as np
 import pytest
 import zmq
+from test_runtime_multiprocess import eeg_graph, ramp_graph  # pyright: ignore[reportMissingImports]
 from wavegraph.pipeline import shm, wire
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.config import GraphError, load_config
@@ -19,8 +20,6 @@ from wavegraph.pipeline.multiprocess import make_plans
 from wavegraph.pipeline.runner import run_graph
 from wavegraph.pipeline.spec import signal_spec
 from wavegraph.pipeline.transport import ipc_endpoint
-
-from test_runtime_multiprocess import eeg_graph, ramp_graph  # pyright: ignore[reportMissingImports]
 
 SPEC = signal_spec(1000.0, [f"ch{i}" for i in range(8)])
 WAIT = 10.0
