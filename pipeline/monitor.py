@@ -9,7 +9,7 @@ it (a non-blocking PUSH send fails at its high-water mark), so the monitor never
 
 The hub keeps, per stream, the last `HISTORY_S` seconds of decimated traces, the latest spectrum, the
 last spectrogram/heatmap frames and the last markers, plus the latest per-node statistics and the graph
-layout. The web page (pipeline/monitor_app.py) polls it about 30 times a second.
+layout. The web page (pipeline/monitor_app.py) reads it: the traces about 30 times a second, the rest 4.
 """
 
 from __future__ import annotations
@@ -138,15 +138,20 @@ class MonitorHub:
                 )
                 self.stats[node] = row
 
-    def listen(self, context: zmq.Context, endpoint: str) -> None:
-        """Receive frames from worker processes on `endpoint` (PULL, bound) in a background thread."""
+    def listen(self, context: zmq.Context, endpoint: str, secure=None) -> str:
+        """Receive frames from worker processes on `endpoint` (PULL, bound) in a background thread;
+        `secure(socket, True, endpoint)` first, when given (CURVE on tcp: pipeline.curve). Returns the
+        bound endpoint (tcp port 0: the port chosen)."""
         sub = context.socket(zmq.PULL)
         sub.setsockopt(zmq.RCVHWM, 1000)
         sub.setsockopt(zmq.MAXMSGSIZE, 64 * 1024 * 1024)
+        if secure is not None:
+            secure(sub, True, endpoint)
         sub.bind(endpoint)
         self._sub = sub
         self._thread = threading.Thread(target=self._receive, name="monitor-hub", daemon=True)
         self._thread.start()
+        return sub.getsockopt_string(zmq.LAST_ENDPOINT)
 
     def _receive(self) -> None:
         assert self._sub is not None
@@ -181,6 +186,13 @@ class MonitorHub:
 
 
 _LOCAL_HUB: MonitorHub | None = None  # the hub of this process, when it runs the web server
+_REMOTE_HUB: tuple[str, object] | None = None  # (endpoint, CURVE set-up) of a hub on another host
+
+
+def set_remote_hub(endpoint: str, secure=None) -> None:
+    """A worker on another host (under --ray) sends to the parent's hub at `endpoint` (tcp, CURVE)."""
+    global _REMOTE_HUB
+    _REMOTE_HUB = (endpoint, secure) if endpoint else None
 
 
 def set_local_hub(hub: MonitorHub | None) -> None:
@@ -194,12 +206,14 @@ class MonitorPublisher:
     def __init__(self):
         self.dropped = 0
         self._socket: zmq.Socket | None = None
-        endpoint = os.environ.get(ENV_ENDPOINT, "")
+        endpoint, secure = _REMOTE_HUB or (os.environ.get(ENV_ENDPOINT, ""), None)
         if _LOCAL_HUB is None and endpoint:
             sock = self._socket = zmq.Context.instance().socket(zmq.PUSH)
             sock.setsockopt(zmq.SNDHWM, SEND_HWM)
             sock.setsockopt(zmq.IMMEDIATE, 1)  # no reader connected: drop (and count), do not queue
             sock.setsockopt(zmq.LINGER, 0)
+            if callable(secure):
+                secure(sock, False, endpoint)
             sock.connect(endpoint)
 
     @property
@@ -275,8 +289,9 @@ class LiveMonitor:
     """Serves the page for one run: the hub, the web server, and the route frames take to the hub
     (directly in-process; a PUSH/PULL socket from workers, announced to them in the environment)."""
 
-    def __init__(self, graph, host: str = "127.0.0.1", port: int = 0, multiprocess: bool = True):
-        from .monitor_app import start_server
+    def __init__(self, graph, host: str = "127.0.0.1", port: int = 0, multiprocess: bool = True, remote: bool = False):
+        """`remote`: the workers run on other hosts (--ray): the hub listens where listen_remote() says."""
+        from .monitor_server import start_server
 
         self.processes = {n: graph.group_of(n) if multiprocess else "main" for n in graph.order}
         self.hub = MonitorHub(graph_info(graph, self.processes))
@@ -285,7 +300,9 @@ class LiveMonitor:
         self._endpoint_file = ""
         self._stop_server = None
         try:
-            if multiprocess:
+            if remote:
+                self.context = zmq.Context()
+            elif multiprocess:
                 import tempfile
 
                 self.context = zmq.Context()
@@ -303,6 +320,12 @@ class LiveMonitor:
 
     def observe(self, stats: dict[str, dict]) -> None:
         self.hub.update_stats(stats, self.processes)
+
+    def listen_remote(self, endpoint: str, secure=None) -> str:
+        """Listen for workers on other hosts on `endpoint` (tcp on the driver's address, CURVE through
+        `secure`: pipeline.placement); the bound endpoint, which their plans name."""
+        assert self.context is not None, "LiveMonitor(remote=True)"
+        return self.hub.listen(self.context, endpoint, secure)
 
     def close(self) -> None:
         import shutil

@@ -1,9 +1,17 @@
 """The live monitor's web page: a Bokeh server app over a MonitorHub (pipeline/monitor.py).
 
-Bokeh serves the page, its JavaScript (BokehJS, from its own wheel: no CDN, works offline) and a
-websocket on which array updates travel as binary buffers. Each browser session polls the hub about
-30 times a second and streams only what is new (with rollover), so the page cost does not grow with
-the run. Bokeh is an optional dependency (`pip install 'wavegraph[monitor]'`).
+Bokeh serves the page, its JavaScript (BokehJS, from its own wheel: no CDN, works offline), its
+widgets and plots, and a websocket for the document. Each browser session reads the hub and sends only
+what is new, so the page cost does not grow with the run. Bokeh is an optional dependency
+(`pip install 'wavegraph[monitor]'`).
+
+The traces, about 30 updates a second, do not go through Bokeh's document: each Bokeh update costs the
+server a copy of every column (rollover), a change event and a serialised message over a model
+registry (about 1 ms of Python), which at 30 updates/s was most of the monitor's cost. They travel
+instead as one binary message per update on a websocket of our own (/traces, next to Bokeh's), and a
+few lines of JavaScript on the page stream them into the trace source there (BokehJS's
+`stream(..., {sync: false})`, so nothing is echoed back). Everything else (spectrum, heatmap, markers,
+node table, controls) is ordinary Bokeh, updated 4 times a second.
 
 The page: stacked scrolling traces of the selected stream (per-channel scale, global gain, time span,
 NaN/flat channels in red, markers as labelled vertical lines), its power spectrum (one channel or all),
@@ -14,11 +22,8 @@ declared latency of each path.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-import threading
-from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 
@@ -32,8 +37,9 @@ except ImportError:  # pragma: no cover - bokeh missing
         return input_function
 
 
-TICK_MS = 33  # traces: about 30 updates a second
-SPECTRUM_TICKS, HEATMAP_TICKS, TABLE_TICKS = 30, 8, 15  # about 1, 4 and 2 updates a second
+TICK_MS = 33  # traces: about 30 updates a second, on their own websocket
+PAGE_TICK_MS = 250  # the rest of the page, through Bokeh's document: 4 updates a second
+SPECTRUM_TICKS, HEATMAP_TICKS, TABLE_TICKS = 4, 2, 2  # of the page tick: 1, 2 and 2 updates a second
 PALETTE = ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 FLAG_COLOR = "#d62728"
 MAX_TRACES = 64
@@ -61,22 +67,57 @@ def _empty_groups() -> dict[str, list]:
 
 
 def _pack(t: np.ndarray, stacked: np.ndarray, groups: list[list[int]], last: np.ndarray | None):
-    """Columns x<g>, y<g> for one update: each channel of group g as a run (its previous last point, its new
-    points, a NaN break), the groups padded with NaN to one length. Returns (columns, rows)."""
+    """Columns x<g>, y<g> of one update as two (GROUPS, rows) arrays: each channel of group g as a run (its
+    previous last point, its new points, a NaN break), the groups padded with NaN to one length."""
     n = len(t)
     run = n + 2
     rows = max(max((len(m) for m in groups), default=0) * run, 1)
-    data = {}
+    x = np.full((len(groups), rows), np.nan)
+    y = np.full((len(groups), rows), np.nan, dtype=np.float32)
     for g, members in enumerate(groups):
-        x = np.full(rows, np.nan)
-        y = np.full(rows, np.nan)
         for k, i in enumerate(members):
             a = k * run
             if last is not None:
-                x[a], y[a] = last[0, i], last[1, i]
-            x[a + 1 : a + 1 + n], y[a + 1 : a + 1 + n] = t, stacked[i]
-        data[f"x{g}"], data[f"y{g}"] = x, y
-    return data, rows
+                x[g, a], y[g, a] = last[0, i], last[1, i]
+            x[g, a + 1 : a + 1 + n], y[g, a + 1 : a + 1 + n] = t, stacked[i]
+    return x, y
+
+
+def trace_message(x: np.ndarray, y: np.ndarray, rollover: int, reset: bool, newest: float, span: float) -> bytes:
+    """One binary message of the /traces websocket: a float64 header (reset, rollover, rows, groups, newest
+    time, time span), then x as float64 (groups, rows), then y as float32 (groups, rows). TRACES_JS reads it."""
+    head = np.array([float(reset), rollover, x.shape[1], x.shape[0], newest, span], dtype=np.float64)
+    return (
+        head.tobytes() + np.ascontiguousarray(x, np.float64).tobytes() + np.ascontiguousarray(y, np.float32).tobytes()
+    )
+
+
+# Runs in the page once its document is ready: opens /traces for this session, streams each message into the
+# trace source and moves the time axis to the newest samples, in the page only ({sync: false}: nothing goes
+# back to the server; a DataRange1d following the data would send its new bounds back 30 times a second).
+TRACES_JS = """
+const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/traces?key=" + key);
+ws.binaryType = "arraybuffer";
+ws.onmessage = (event) => {
+  const buf = event.data;
+  const [reset, rollover, rows, groups, newest, span] = new Float64Array(buf, 0, 6);
+  const xs = new Float64Array(buf, 48, groups * rows);
+  const ys = new Float32Array(buf, 48 + 8 * groups * rows, groups * rows);
+  const data = {};
+  for (let g = 0; g < groups; g++) {
+    data["x" + g] = xs.slice(g * rows, (g + 1) * rows);
+    data["y" + g] = ys.slice(g * rows, (g + 1) * rows);
+  }
+  if (reset) source.setv({data: data}, {sync: false});
+  else source.stream(data, rollover, {sync: false});
+  if (rows > 0 && !x_range.wg_hold) x_range.setv({start: newest - span, end: newest}, {sync: false});
+};
+"""
+
+# Bokeh's DataTable redraws its cells only when its view's row indices change (CDSViewView.compute_indices
+# -> view.change -> updateGrid). A table whose rows keep their number (streamed with rollover, or replaced)
+# keeps drawing its first values; after each stream, this redraws it.
+TABLE_REDRAW_JS = "const v = Bokeh.index.find_one(table); if (v != null) v.updateGrid();"
 
 
 def _newer(items, cursor: int) -> list:
@@ -172,16 +213,19 @@ def _graph_figure(info: dict):
 
 
 class Session:
-    """One browser tab: widgets, data sources and a periodic update from the hub."""
+    """One browser tab: widgets, data sources, a periodic page update from the hub, and the traces on the
+    tab's /traces websocket (registered in `sessions` under an unguessable key that only this page knows)."""
 
-    def __init__(self, hub: MonitorHub, doc):
+    def __init__(self, hub: MonitorHub, doc, sessions: dict[str, Session]):
         from bokeh.layouts import column, row
         from bokeh.models import (
             ColumnDataSource,
+            CustomJS,
             DataRange1d,
             DataTable,
             Div,
             LinearColorMapper,
+            Range1d,
             Select,
             Slider,
             Spinner,
@@ -189,7 +233,13 @@ class Session:
         )
         from bokeh.plotting import figure
 
-        self.hub, self.doc = hub, doc
+        self.hub, self.doc, self.sessions = hub, doc, sessions
+        self.key = secrets.token_urlsafe(16)
+        sessions[self.key] = self
+        self.socket: Any = None  # the page's /traces websocket, once it is open
+        self.sending: Any = None  # the future of the last trace message written (leaky: one at a time)
+        self.reset = True  # the next trace message replaces what the page holds
+        self.periodic: Any = None
         self.stream = ""
         self.cursor = 0
         self.marker_cursor = 0
@@ -213,11 +263,15 @@ class Session:
             sizing_mode="stretch_width",
             title="signals",
             name="trace_figure",
-            x_range=DataRange1d(follow="end", follow_interval=10, range_padding=0),
+            x_range=Range1d(start=0, end=10),  # moved on by TRACES_JS, in the page only
+            y_range=Range1d(start=-1, end=1),
             toolbar_location="above",
             tools="xpan,xwheel_zoom,reset",
         )
         self.fig.yaxis.visible = False
+        # The page follows the newest samples unless the user pans or zooms, until "reset".
+        for event, value in (("panstart", "true"), ("wheel", "true"), ("reset", "false")):
+            self.fig.js_on_event(event, CustomJS(args={"r": self.fig.x_range}, code=f"r.wg_hold = {value};"))
         self.fig.segment(x0="x", y0=-1, x1="x", y1="y", source=self.markers, line_color="#ff7f0e", line_width=2)
         self.fig.text(x="x", y="y", text="label", source=self.markers, text_color="#ff7f0e", text_font_size="9pt")
         # One line glyph per colour group (and one for flagged channels): each holds its channels as
@@ -236,6 +290,7 @@ class Session:
         self.center: np.ndarray | None = None
         self.last: np.ndarray | None = None  # per channel: the last (t, y) sent, so runs join across updates
         self.rows: list[tuple[float, int]] = []  # (newest time, rows) per update, for the rollover
+        self.capacity = 0  # rows the page keeps (the rollover)
         self.psd_fig = figure(
             height=240,
             sizing_mode="stretch_width",
@@ -263,6 +318,11 @@ class Session:
             index_position=None,
             name="node_table_widget",
         )
+        self.table.js_on_change("streaming", CustomJS(args={"table": node_table}, code=TABLE_REDRAW_JS))
+        doc.js_on_event(
+            "document_ready",
+            CustomJS(args={"source": self.traces, "x_range": self.fig.x_range, "key": self.key}, code=TRACES_JS),
+        )
         self.select.on_change("value", lambda attr, old, new: self._switch(new))
         self.span.on_change("value", lambda attr, old, new: self._set_span(new))
         self.channel.on_change("value", lambda attr, old, new: self._show_scale())
@@ -284,7 +344,26 @@ class Session:
             )
         )
         doc.title = "wavegraph monitor"
-        doc.add_periodic_callback(self.update, TICK_MS)
+        doc.add_periodic_callback(self.update, PAGE_TICK_MS)
+        doc.on_session_destroyed(lambda context: self.close())
+
+    # --- the /traces websocket -----------------------------------------------------------------
+    def attach(self, socket) -> None:
+        from tornado.ioloop import PeriodicCallback
+
+        self.detach()
+        self.socket, self.reset, self.cursor = socket, True, 0
+        self.periodic = PeriodicCallback(self.send_traces, TICK_MS)
+        self.periodic.start()
+
+    def detach(self) -> None:
+        if self.periodic is not None:
+            self.periodic.stop()
+        self.socket = self.periodic = self.sending = None
+
+    def close(self) -> None:
+        self.detach()
+        self.sessions.pop(self.key, None)
 
     # --- controls ------------------------------------------------------------------------------
     def _switch(self, name: str) -> None:
@@ -294,14 +373,14 @@ class Session:
         view = self.hub.snapshot(name)
         n = min(len(view.channels), MAX_TRACES) if view else 0
         self.n_shown = n  # Bokeh property reads are slow: the page reads this count 30 times a second
-        self._clear()
+        self.fig.y_range.update(start=-1, end=max(n, 1))
+        self._restack()
         self.channel.options = ["all", *(view.channels[:n] if view else [])]
         self.channel.value = "all"
         # Bokeh's Figure.title accepts a str but always holds a Title
         self.fig.title.text = f"{name} ({view.kind}, {view.rate:g} Hz)" if view else name  # pyright: ignore[reportAttributeAccessIssue, reportOptionalMemberAccess]
 
     def _set_span(self, seconds: float) -> None:
-        setattr(self.fig.x_range, "follow_interval", seconds)  # noqa: B010 (a DataRange1d; typed as Range)
         self._restack()
 
     def _channel_index(self) -> int | None:
@@ -320,13 +399,9 @@ class Session:
         self._restack()
 
     def _restack(self) -> None:
-        """A new gain or scale applies to what is on screen too: the traces are re-sent from the hub."""
-        self.cursor = 0
-        self._clear()
-
-    def _clear(self) -> None:
-        self.traces.data = _empty_groups()
-        self.last, self.rows = None, []
+        """A new stream, gain or scale applies to what is on screen too: the traces are re-sent from the hub,
+        replacing what the page holds."""
+        self.cursor, self.reset, self.last, self.rows, self.capacity = 0, True, None, [], 0
 
     # --- periodic update -----------------------------------------------------------------------
     @without_property_validation  # the arrays are ours and well-formed; validating them costs most of a tick
@@ -339,7 +414,6 @@ class Session:
             self.select.value = names[0]  # -> _switch
         view = self.hub.snapshot(self.stream) if self.stream else None
         if view is not None:
-            self._traces(view)
             self._markers(view)
             if self.tick % SPECTRUM_TICKS == 0:
                 self._spectrum(view)
@@ -347,20 +421,39 @@ class Session:
                 self._heatmap(view)
         if self.tick % TABLE_TICKS == 0:
             rows = table_rows(self.hub.stats, self.hub.processes)
-            # streamed (appended, the old rows rolled over): a DataTable redraws on a stream, while a replaced
-            # `data` left it showing its first rows in chromium
-            self.table.stream(rows, rollover=len(rows["node"]))
+            self.table.stream(rows, rollover=len(rows["node"]))  # then TABLE_REDRAW_JS redraws the cells
             self.title.text = f"<b>wavegraph monitor</b>: {len(names)} streams, {self.hub.frames_in} frames" + (
                 f", {self.hub.frames_bad} bad frames dropped" if self.hub.frames_bad else ""
             )
 
-    def _traces(self, view) -> None:
+    def send_traces(self) -> None:
+        """Every TICK_MS: what is new in the selected stream, as one binary message on the page's websocket.
+        Leaky: while the previous message is still being written (a slow page), nothing is sent; what is new
+        then goes with a later message."""
+        from tornado.websocket import WebSocketClosedError
+
+        if self.socket is None or (self.sending is not None and not self.sending.done()):
+            return
+        view = self.hub.snapshot(self.stream) if self.stream else None
+        message = self._traces(view) if view is not None else None
+        if message is None and self.reset:  # nothing to show (yet): clear the page
+            x, y = np.full((GROUPS, 0), np.nan), np.full((GROUPS, 0), np.nan)
+            message, self.reset = trace_message(x, y, 0, True, 0.0, self.span.value), False
+        if message is not None:
+            try:
+                self.sending = self.socket.write_message(message, binary=True)
+            except WebSocketClosedError:
+                self.detach()
+
+    def _traces(self, view) -> bytes | None:
         with self.hub.lock:
             new = _newer(view.traces, self.cursor)
             flagged = list(view.flagged)
         if not new:
-            return
+            return None
         self.cursor = new[-1][0]
+        if self.reset:  # a page being (re)filled needs only the time span it shows
+            new = [f for f in new if f[1][-1] > new[-1][1][-1] - self.span.value] or new[-1:]
         n = self.n_shown
         t = np.concatenate([f[1] for f in new])
         y = np.concatenate([f[2][:n] for f in new], axis=1)
@@ -368,21 +461,25 @@ class Session:
             spread = np.percentile(y, 99, axis=1) - np.percentile(y, 1, axis=1)
             self.norm = np.where(spread > 0, spread, 1.0)
             self.center = np.median(y, axis=1)
-        self.center = 0.98 * self.center + 0.02 * np.median(y, axis=1)  # follows slow drifts, no jumps
+        center = self.center = 0.98 * self.center + 0.02 * y.mean(axis=1)  # follows slow drifts, no jumps
         scale = np.array([self.scales.get(i, 1.0) for i in range(y.shape[0])])
         stacked = (n - 1 - np.arange(y.shape[0]))[:, None] + self.gain.value * scale[:, None] * (
-            y - self.center[:, None]
+            y - center[:, None]
         ) / self.norm[:, None]
         groups = [
             [i for i in range(y.shape[0]) if i not in flagged and i % len(PALETTE) == g] for g in range(GROUPS - 1)
         ]
         groups.append([i for i in flagged if i < y.shape[0]])
-        data, rows = _pack(t, stacked, groups, self.last)
+        x, ys = _pack(t, stacked, groups, self.last)
         self.last = np.stack([np.full(y.shape[0], t[-1]), stacked[:, -1]])
-        self.rows.append((float(t[-1]), rows))
+        self.rows.append((float(t[-1]), x.shape[1]))
         self.rows = [r for r in self.rows if r[0] > t[-1] - self.span.value]
-        self.traces.stream(data, rollover=sum(r[1] for r in self.rows))
+        # The page keeps `capacity` rows: enough for the time span, and never fewer than before (BokehJS's
+        # rollover of typed arrays keeps a column's length when the rollover shrinks, leaving stale rows).
+        self.capacity = max(self.capacity, sum(r[1] for r in self.rows))
         self.flagged = flagged
+        reset, self.reset = self.reset, False
+        return trace_message(x, ys, self.capacity, reset, float(t[-1]), self.span.value)
 
     def _markers(self, view) -> None:
         """Markers of every events stream (stimulus markers, decoder decisions) over the traces shown."""
@@ -424,79 +521,3 @@ class Session:
         t0, t1 = frames[0][1], frames[-1][1]
         self.mapper.low, self.mapper.high = float(np.percentile(image, 5)), float(np.percentile(image, 99.5))
         self.heat.data = {"image": [image], "x": [t0], "dw": [max(t1 - t0, 1e-3)], "dh": [image.shape[0]]}
-
-
-def start_server(
-    hub: MonitorHub, host: str = "127.0.0.1", port: int = 0, token: str | None = None
-) -> tuple[str, Callable[[], None]]:
-    """Serve the page in a background thread. Returns (url, stop). Binding anywhere but loopback needs a
-    token; one is made when none is given, and it is part of the URL."""
-    from bokeh.application import Application
-    from bokeh.application.handlers.function import FunctionHandler
-    from bokeh.models import Div
-    from bokeh.server.server import BaseServer
-    from bokeh.server.tornado import BokehTornado
-    from tornado.httpserver import HTTPServer
-    from tornado.ioloop import IOLoop
-    from tornado.netutil import bind_sockets
-
-    loopback = host in ("127.0.0.1", "localhost", "::1")
-    if not loopback and not token:
-        token = secrets.token_urlsafe(16)
-    sockets = bind_sockets(port, host)
-    port = sockets[0].getsockname()[1]
-
-    def make_doc(doc):
-        if token:
-            given = doc.session_context.request.arguments.get("token", [b""])[0]
-            given = given.decode() if isinstance(given, bytes) else str(given)
-            if not secrets.compare_digest(given, token):
-                doc.add_root(Div(text="wrong or missing token: open the URL that `wavegraph run --monitor` printed"))
-                return
-        Session(hub, doc)
-
-    ready = threading.Event()
-    state: dict = {}
-
-    def serve():
-        try:
-            asyncio.set_event_loop(asyncio.new_event_loop())
-            io_loop = IOLoop.current()
-            # Off loopback a browser's origin is whatever address it used: the token is the gate there.
-            origins = [f"{h}:{port}" for h in {host, "127.0.0.1", "localhost"}] if loopback else ["*"]
-            app = BokehTornado({"/": Application(FunctionHandler(make_doc))}, extra_websocket_origins=origins)
-            http = HTTPServer(app)
-            http.add_sockets(sockets)
-            server = BaseServer(io_loop, app, http)
-            server.start()
-            state["server"], state["loop"] = server, io_loop
-        except BaseException as e:  # reported to the caller below
-            state["error"] = e
-            for sock in sockets:
-                sock.close()
-            return
-        finally:
-            ready.set()
-        io_loop.start()
-
-    thread = threading.Thread(target=serve, name="monitor-web", daemon=True)
-    thread.start()
-    if not ready.wait(30) or "error" in state:
-        raise RuntimeError(f"the monitor's web server did not start: {state.get('error', 'timed out')}")
-
-    def stop():
-        loop = state.get("loop")
-        if loop is not None:
-            loop.add_callback(lambda: (state["server"].stop(), loop.stop()))
-            thread.join(timeout=2)
-
-    shown = host
-    if host in ("0.0.0.0", "::"):  # any address: show one a remote browser can use
-        import socket
-
-        try:
-            shown = socket.gethostbyname(socket.gethostname())
-        except OSError:
-            shown = "127.0.0.1"
-    url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
-    return url, stop

@@ -4,6 +4,7 @@ browser), on the real EEG replay at --speed 1, in one process and in several.
 Screenshots are kept as test artefacts in out/test-artifacts/ (docs/monitor.md shows one).
 """
 
+import json
 import os
 import shutil
 import signal
@@ -120,6 +121,34 @@ def test_traces_move_and_the_node_table_fills(browser, tmp_path, edf_path, in_pr
         for node, group in expected_process.items():
             assert rows["process"][rows["node"].index(node)] == ("main" if in_process else group)
         assert rows["rate_in"][rows["node"].index("rec")] > 0
+        # What the table draws, not only its data source: Bokeh's DataTable redraws its cells only when its
+        # row count changes, so without the page's redraw hook the cells keep showing their first values.
+        drawn_js = (
+            DOC
+            + """
+            const w = d && d.get_model_by_name('node_table_widget'); const v = w && Bokeh.index.find_one(w);
+            const t = d && d.get_model_by_name('node_table').data;
+            if (!v || !t) return null;
+            const drawn = Array.from(v.shadow_el.querySelectorAll('.slick-row')).map(
+                r => Array.from(r.querySelectorAll('.slick-cell')).map(c => c.textContent.trim()));
+            """
+        )
+        cells = _wait(
+            browser,
+            drawn_js
+            + "return ['src', 'car', 'notch', 'bp'].every(n => drawn.some(r => r[0] === n && Number(r[3]) > 0))"
+            + " ? drawn : null;",
+        )
+        # ... and the cells follow the source: later they show the source's newer values (compute times change)
+        _wait(
+            browser,
+            drawn_js
+            + f"""
+            const same = drawn.length > 3 && drawn.every(r => {{ const i = t.node.indexOf(r[0]);
+                return i >= 0 && r[3] === String(t.rate_out[i]) && r[8] === String(t.compute[i]); }});
+            return same && JSON.stringify(drawn) !== {json.dumps(json.dumps(cells, separators=(",", ":")))};""",
+        )
+        print(f"table cells drawn after {time.monotonic() - t0:.1f} s: {cells[:2]}")
         streams = browser.execute_script(DOC + "return d.get_model_by_name('stream_select').options")
         assert {"src.out", "car.out", "notch.out", "bp.out"} <= set(streams)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -152,7 +181,7 @@ def test_traces_move_and_the_node_table_fills(browser, tmp_path, edf_path, in_pr
 def test_a_non_loopback_bind_needs_the_token(browser, tmp_path):
     pytest.importorskip("bokeh")
     from wavegraph.pipeline.monitor import MonitorHub
-    from wavegraph.pipeline.monitor_app import start_server
+    from wavegraph.pipeline.monitor_server import start_server
 
     url, stop = start_server(MonitorHub(), host="0.0.0.0", port=0)
     try:

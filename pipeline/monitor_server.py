@@ -1,0 +1,124 @@
+"""The live monitor's web server: Bokeh's server (page, BokehJS, the document websocket) plus the /traces
+websocket of each page (pipeline/monitor_app.py), in a background thread of the process that runs it.
+
+It binds 127.0.0.1 by default; binding anywhere else requires a token, which is part of the printed URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import threading
+from collections.abc import Callable
+
+from .monitor import MonitorHub
+from .monitor_app import Session
+
+
+def _trace_socket():
+    """The /traces websocket handler: it hands the connection to the Session its `key` names. Only a page
+    that passed the token check has a Session, and only that page knows its key."""
+    from tornado.websocket import WebSocketHandler
+
+    class TraceSocket(WebSocketHandler):
+        def initialize(self, sessions: dict[str, Session]) -> None:
+            self.sessions = sessions
+            self.session: Session | None = None
+
+        def open(self, *args, **kwargs) -> None:
+            self.session = self.sessions.get(self.get_argument("key", ""))
+            if self.session is None:
+                self.close(4003, "unknown session")
+                return
+            self.set_nodelay(True)
+            self.session.attach(self)
+
+        def on_message(self, message) -> None:
+            pass  # the page sends nothing on this socket
+
+        def on_close(self) -> None:
+            if self.session is not None and self.session.socket is self:
+                self.session.detach()
+
+    return TraceSocket
+
+
+def start_server(
+    hub: MonitorHub, host: str = "127.0.0.1", port: int = 0, token: str | None = None
+) -> tuple[str, Callable[[], None]]:
+    """Serve the page in a background thread. Returns (url, stop). Binding anywhere but loopback needs a
+    token; one is made when none is given, and it is part of the URL."""
+    from bokeh.application import Application
+    from bokeh.application.handlers.function import FunctionHandler
+    from bokeh.models import Div
+    from bokeh.server.server import BaseServer
+    from bokeh.server.tornado import BokehTornado
+    from tornado.httpserver import HTTPServer
+    from tornado.ioloop import IOLoop
+    from tornado.netutil import bind_sockets
+
+    loopback = host in ("127.0.0.1", "localhost", "::1")
+    if not loopback and not token:
+        token = secrets.token_urlsafe(16)
+    sockets = bind_sockets(port, host)
+    port = sockets[0].getsockname()[1]
+    sessions: dict[str, Session] = {}  # key -> the Session of a page, for its /traces websocket
+
+    def make_doc(doc):
+        if token:
+            given = doc.session_context.request.arguments.get("token", [b""])[0]
+            given = given.decode() if isinstance(given, bytes) else str(given)
+            if not secrets.compare_digest(given, token):
+                doc.add_root(Div(text="wrong or missing token: open the URL that `wavegraph run --monitor` printed"))
+                return
+        Session(hub, doc, sessions)
+
+    ready = threading.Event()
+    state: dict = {}
+
+    def serve():
+        try:
+            asyncio.set_event_loop(asyncio.new_event_loop())
+            io_loop = IOLoop.current()
+            # Off loopback a browser's origin is whatever address it used: the token is the gate there.
+            origins = [f"{h}:{port}" for h in {host, "127.0.0.1", "localhost"}] if loopback else ["*"]
+            app = BokehTornado(
+                {"/": Application(FunctionHandler(make_doc))},
+                extra_websocket_origins=origins,
+                extra_patterns=[("/traces", _trace_socket(), {"sessions": sessions})],
+            )
+            http = HTTPServer(app)
+            http.add_sockets(sockets)
+            server = BaseServer(io_loop, app, http)
+            server.start()
+            state["server"], state["loop"] = server, io_loop
+        except BaseException as e:  # reported to the caller below
+            state["error"] = e
+            for sock in sockets:
+                sock.close()
+            return
+        finally:
+            ready.set()
+        io_loop.start()
+
+    thread = threading.Thread(target=serve, name="monitor-web", daemon=True)
+    thread.start()
+    if not ready.wait(30) or "error" in state:
+        raise RuntimeError(f"the monitor's web server did not start: {state.get('error', 'timed out')}")
+
+    def stop():
+        loop = state.get("loop")
+        if loop is not None:
+            loop.add_callback(lambda: (state["server"].stop(), loop.stop()))
+            thread.join(timeout=2)
+
+    shown = host
+    if host in ("0.0.0.0", "::"):  # any address: show one a remote browser can use
+        import socket
+
+        try:
+            shown = socket.gethostbyname(socket.gethostname())
+        except OSError:
+            shown = "127.0.0.1"
+    url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+    return url, stop
