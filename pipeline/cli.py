@@ -229,18 +229,17 @@ def cmd_run(args) -> int:
     if args.bids:
         config = load_config(args.config, [*args.set, *bids_overrides(config, args.bids)])
     monitor = None
-    if getattr(args, "ray", None) and (args.monitor or uses_monitor(config)):
-        print(
-            "error: the live monitor serves one machine's processes; it does not work with --ray yet; "
-            "fix: leave out --monitor (and monitor nodes), or run without --ray",
-            file=sys.stderr,
-        )
-        return 2
     if args.monitor or uses_monitor(config):
         config = add_monitor_nodes(config) if args.monitor else config
         graph = build_graph(config)
         try:
-            monitor = LiveMonitor(graph, args.monitor_host, args.monitor_port, multiprocess=not args.in_process)
+            monitor = LiveMonitor(
+                graph,
+                args.monitor_host,
+                args.monitor_port,
+                multiprocess=not args.in_process,
+                remote=bool(getattr(args, "ray", None)),  # workers on other hosts send over tcp (placement)
+            )
         except ImportError as e:
             print(f"error: the monitor needs bokeh ({e}); pip install 'wavegraph[monitor]'", file=sys.stderr)
             return 2
@@ -260,7 +259,8 @@ def cmd_run(args) -> int:
         if getattr(args, "ray", None):  # multi-host: each process group a Ray actor (pipeline.placement)
             from .placement import run_on_ray
 
-            result = run_on_ray(graph, args.ray, args.speed, args.progress)
+            observer = _observers(monitor.observe if monitor else None, status_line)
+            result = run_on_ray(graph, args.ray, args.speed, args.progress, observer, monitor)
         else:
             result = run_graph(
                 graph,

@@ -142,8 +142,8 @@ def process_security(security: dict, per_process: dict, group: str, incoming: di
 
     out = of(group)
     out["peers"] = {e: public_path(of(g)["server_key"]) for e, g in outgoing.items() if "server_key" in of(g)}
-    if "server_key" in security:
-        out["peers"]["control"] = public_path(security["server_key"])
+    if "server_key" in security:  # the parent's sockets: control, and the live monitor's hub
+        out["peers"]["control"] = out["peers"]["monitor"] = public_path(security["server_key"])
     out["senders"] = sorted({public_path(of(g)["client_key"]) for g in incoming.values() if "client_key" in of(g)})
     return out
 
@@ -203,6 +203,7 @@ class EdgeSecurity:
                 self.paths[key] = env.split(os.pathsep) if key == "clients" else env
             elif key in security:
                 self.paths[key] = security[key]
+        self.security = security  # as given (the monitor's hub takes the parent's)
         self.peers: dict[str, str] = dict(security.get("peers", {}))  # per-process keys: edge -> public key file
         self.senders: list[str] = list(security.get("senders", []))  # ... the client keys sending to us
         self.base_dir = base_dir

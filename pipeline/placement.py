@@ -227,6 +227,7 @@ class RayLauncher:
         self.new_actor = new_actor  # group, name suffix -> a new actor for it (placed as its on: says)
         self.procs: dict[str, ActorProcess] = {}
         self.spent: list = []  # the dead actors of restarted groups (killed at the end with the others)
+        self.monitor = ""  # the live monitor hub's tcp endpoint, when there is one (--monitor)
 
     def bind_control(self, router) -> str:
         """Bind the parent's control socket on the driver's address: a CURVE server (the same server key
@@ -252,6 +253,7 @@ class RayLauncher:
             self.actors[group] = self.new_actor(group, f"restart{len(self.spent)}")
             placed = self.actors[group].where.remote()
         plan.heartbeat = HEARTBEAT_S  # another host: silence means it is gone (Ray notices much later)
+        plan.monitor = self.monitor
         ref = self.actors[group].run.remote(plan.to_json(), wavegraph.__version__)
         self.procs[group] = ActorProcess(self.actors[group], ref, group, placed)
         return self.procs[group]
@@ -266,10 +268,17 @@ class RayLauncher:
 
 
 def run_on_ray(
-    graph: Graph, address: str | None, speed: float | None = None, progress: bool = False, observer=None
+    graph: Graph,
+    address: str | None,
+    speed: float | None = None,
+    progress: bool = False,
+    observer=None,
+    monitor=None,
 ) -> RunResult:
     """Place every process group of `graph` as a Ray actor (connecting to `address` unless this process
-    is already connected) and run it, as run_multiprocess does locally (`observer` as there)."""
+    is already connected) and run it, as run_multiprocess does locally (`observer` as there). `monitor`:
+    a LiveMonitor(remote=True), whose hub then listens on the driver's address for the workers' frames
+    (a CURVE server with the parent's keys, as the control socket)."""
     try:
         import ray
         import ray.exceptions
@@ -288,7 +297,7 @@ def run_on_ray(
         return cls.options(name=name, **actor_options(config.placement.get(group, {}))).remote()
 
     actors = {g: new_actor(g) for g in config.processes}
-    launcher = None
+    launcher = monitor_security = None
     try:
         refs = {g: a.where.remote() for g, a in actors.items()}
         ready, pending = ray.wait(list(refs.values()), num_returns=len(refs), timeout=START_TIMEOUT_S)
@@ -334,10 +343,18 @@ def run_on_ray(
             "the parent",
         )
         launcher = RayLauncher(actors, placed, driver_ip, security, new_actor)
+        if monitor is not None:
+            endpoint = f"tcp://{driver_ip}:*"
+            monitor_security = EdgeSecurity(security.security, security.base_dir, "the monitor")
+            launcher.monitor = monitor.listen_remote(
+                endpoint, monitor_security.hook(endpoint, "monitor", monitor.context, server=True)
+            )
         result = run_multiprocess(placed_graph, speed, progress, observer, launcher=launcher)
         result.extra["placement"] = launcher.placement()
         return result
     finally:
+        if monitor_security is not None:
+            monitor_security.stop()  # its authenticator, before the monitor's context ends
         for a in list(actors.values()) + (launcher.spent if launcher is not None else []):
             ray.kill(a, no_restart=True)  # pyright: ignore[reportArgumentType]  # ray stub: an ActorProxy is a handle
 

@@ -80,6 +80,7 @@ class WorkerPlan:
     live: bool = False  # send Live statistics about twice a second (the parent has an observer)
     security: dict = field(default_factory=dict)  # CURVE key file paths (pipeline.curve), never the keys
     heartbeat: float = 0.0  # > 0: send Heartbeat every heartbeat/5 s; the parent calls it lost after this
+    monitor: str = ""  # the live monitor hub's tcp endpoint (--monitor under --ray; locally: the environment)
 
     def config(self) -> GraphConfig:
         """The group's part of the graph, for the Executor."""

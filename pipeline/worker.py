@@ -262,6 +262,10 @@ def run_worker(plan: WorkerPlan, stop: StopFlag, clock: LocalClock | None = None
             link.send(Ended(name, tx.seq - 1))
 
     try:
+        if plan.monitor:  # --monitor under --ray: monitor nodes send to the parent's hub over tcp (CURVE)
+            from .monitor import set_remote_hub
+
+            set_remote_hub(plan.monitor, security.hook(plan.monitor, "monitor", ctx, server=False))
         _build_nodes(plan, nodes)
         for r in plan.receivers:
             extra: dict = {"shm": r.shm} if r.shm else {}

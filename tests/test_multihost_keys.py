@@ -40,7 +40,8 @@ def test_each_process_its_own_keys_and_the_run_is_exact(tmp_path, pairs):
     plans = make_plans(graph, None, "ipc://unused", str(tmp_path))
     b = plans["b"].security
     assert b["server_key"] == pairs["b_server"][1] and b["client_key"] == pairs["b_client"][1]
-    assert b["peers"] == {"acc.out -> rec.in": pairs["c_server"][0], "control": pairs["server"][0]}
+    parent = pairs["server"][0]  # the parent's control socket and live monitor hub
+    assert b["peers"] == {"acc.out -> rec.in": pairs["c_server"][0], "control": parent, "monitor": parent}
     assert b["senders"] == [pairs["a_client"][0]]  # whom b's receiver accepts: a's client key
     for group, plan in plans.items():  # another process's secret key file is never in a plan
         own = {plan.security.get("server_key"), plan.security.get("client_key")}

@@ -193,3 +193,22 @@ def test_per_process_keys_under_ray(cluster, tmp_path, keys):  # noqa: F811
     r = run_on_ray(build_graph(load_config(p)), None)
     assert r.exit_code == 0, r.failure
     assert np.load(tmp_path / "own_keys.npz")["data"].shape == (64, 9760)
+
+
+def test_the_live_monitor_gets_the_actors_frames_over_curve(cluster, tmp_path, keys):  # noqa: F811
+    """`--monitor` under `--ray`: the hub listens on the driver's address (a CURVE server with the parent's
+    keys); the monitor nodes in the three actors send it their frames."""
+    from wavegraph.pipeline.monitor import LiveMonitor, add_monitor_nodes
+    from wavegraph.pipeline.placement import run_on_ray
+
+    graph = build_graph(add_monitor_nodes(load_config(pinned_graph(tmp_path, "monitored", keys))))
+    monitor = LiveMonitor(graph, "127.0.0.1", 0, remote=True)
+    try:
+        r = run_on_ray(graph, None, speed=16.0, observer=monitor.observe, monitor=monitor)
+    finally:
+        monitor.close()
+    assert r.exit_code == 0, r.failure
+    hub = monitor.hub
+    assert set(hub.stream_names()) == {"src.out", "bp.out", "notch.out"}  # one per actor that has an output
+    assert hub.frames_in > 0 and hub.frames_bad == 0
+    assert hub.stats["rec"]["chunks_in"] > 0  # the node table: the actors' statistics through the observer
