@@ -19,12 +19,14 @@ For each size, in one pair of processes: a warm-up (discarded), then
 ezmsg is used the way its docs describe: a Collection of two Units (publisher, subscriber) with a
 network() wiring OutputStream -> InputStream (and an ack stream back), process_components() putting
 each Unit in its own process, ez.run() starting the graph server. Default stream settings (shared
-memory between processes on one host, 32 buffers). wavegraph is used through its real edge API:
-EdgeSender -> EdgeReceiver over ipc:// (what its multi-process runner uses on one host), policy
-"block", queue 64 (the graph default), spec-checked frames.
+memory between processes on one host, 32 buffers). wavegraph is used through its real edge API, two
+ways: "wg" is EdgeSender -> EdgeReceiver over ipc://, "shm" is the shared-memory edge its multi-process
+runner makes on one host (transport: auto; pipeline.shm: payloads from 64 KiB through a ring in
+/dev/shm, smaller ones inline over ipc://); policy "block", queue 64 (the graph default), spec-checked
+frames.
 
-Blocks of the two runtimes alternate (order flipped each block: W E E W W E ...) so machine load hits
-both; latency samples are pooled over blocks, throughput is the median over blocks, and "paired" is the
+Blocks of the runtimes alternate (order reversed each block: W S E E S W ...) so machine load hits
+all; latency samples are pooled over blocks, throughput is the median over blocks, and "paired" is the
 median over blocks of the per-block wavegraph/ezmsg p50 ratio. Finally `ezmsg perf hotpath` (ezmsg's
 own benchmark: publisher and subscriber in ONE process, round trip per message) runs once for context.
 
@@ -227,10 +229,14 @@ def _wg_spec():
 
 def _wg_pub(a) -> int:
     from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.shm import ShmEdgeSender
     from wavegraph.pipeline.transport import EdgeReceiver, EdgeSender
 
     sizes, counts = _plan_args(a)
-    tx = EdgeSender(a.data_ep, _wg_spec(), policy="block", hwm=a.queue)
+    if a.shm:
+        tx = ShmEdgeSender(a.data_ep, _wg_spec(), shm=a.shm, policy="block", hwm=a.queue)
+    else:
+        tx = EdgeSender(a.data_ep, _wg_spec(), policy="block", hwm=a.queue)
     ack = EdgeReceiver(a.ack_ep, None, policy="block", maxlen=a.queue)  # binds
 
     def wait_ack():
@@ -255,11 +261,15 @@ def _wg_pub(a) -> int:
 
 def _wg_sub(a) -> int:
     from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.shm import ShmEdgeReceiver
     from wavegraph.pipeline.transport import EdgeReceiver, EdgeSender
 
     sizes, counts = _plan_args(a)
     rec = Recorder(sizes, a.warm, a.lat_n, counts)
-    rx = EdgeReceiver(a.data_ep, _wg_spec(), policy="block", maxlen=a.queue)  # binds
+    if a.shm:  # binds
+        rx = ShmEdgeReceiver(a.data_ep, _wg_spec(), shm=a.shm, policy="block", maxlen=a.queue)
+    else:
+        rx = EdgeReceiver(a.data_ep, _wg_spec(), policy="block", maxlen=a.queue)
     atx = EdgeSender(a.ack_ep, None, policy="block", hwm=a.queue)
     one = np.zeros(1)
     try:
@@ -327,12 +337,14 @@ def run_ezmsg_block(a, tmp: str, b: int) -> dict:
     return _load(out)
 
 
-def run_wg_block(a, tmp: str, b: int) -> dict:
+def run_wg_block(a, tmp: str, b: int, shm: bool = False) -> dict:
+    from wavegraph.pipeline.shm import remove_segments, shm_prefix
     from wavegraph.pipeline.transport import ipc_endpoint
 
-    out = os.path.join(tmp, f"wg{b}.json")
+    out = os.path.join(tmp, f"{'shm' if shm else 'wg'}{b}.json")
     data_ep, ack_ep = ipc_endpoint("peers-data"), ipc_endpoint("peers-ack")
-    args = ["--data-ep", data_ep, "--ack-ep", ack_ep, "--out", out, *_common(a)]
+    name = shm_prefix("peers") if shm else ""
+    args = ["--data-ep", data_ep, "--ack-ep", ack_ep, "--out", out, "--shm", name, *_common(a)]
     sub = subprocess.Popen([sys.executable, HERE, "_wg_sub", *args], env=_env())
     pub = subprocess.Popen([sys.executable, HERE, "_wg_pub", *args], env=_env())
     try:
@@ -346,6 +358,8 @@ def run_wg_block(a, tmp: str, b: int) -> dict:
                 os.unlink(ep[len("ipc://") :])
             except OSError:
                 pass
+        if name:
+            remove_segments(name)
     if any(rcs) or not os.path.exists(out):
         raise RuntimeError(f"wavegraph block {b} failed (sub rc {rcs[0]}, pub rc {rcs[1]})")
     return _load(out)
@@ -402,13 +416,13 @@ def driver(a) -> int:
         f"throughput bursts {counts}; {a.blocks} blocks per runtime",
         flush=True,
     )
-    res = {"wg": [], "ez": []}
+    sides = ("wg", "shm", "ez")
+    res: dict[str, list] = {side: [] for side in sides}
     with tempfile.TemporaryDirectory(prefix="peers-") as tmp:
         for b in range(a.blocks):
-            order = ("wg", "ez") if b % 2 == 0 else ("ez", "wg")
-            for side in order:
+            for side in sides if b % 2 == 0 else sides[::-1]:
                 t = time.perf_counter()
-                r = run_wg_block(a, tmp, b) if side == "wg" else run_ezmsg_block(a, tmp, b)
+                r = run_ezmsg_block(a, tmp, b) if side == "ez" else run_wg_block(a, tmp, b, shm=side == "shm")
                 res[side].append(r)
                 print(f"  block {b} {side}: {time.perf_counter() - t:.1f} s", flush=True)
     load1 = os.getloadavg()
@@ -417,7 +431,7 @@ def driver(a) -> int:
     for s in sizes:
         k = str(s)
         row = {}
-        for side in ("wg", "ez"):
+        for side in sides:
             lat = np.concatenate([np.asarray(r["lat"][k], float) for r in res[side]]) / 1e3  # us
             row[f"{side}_p50_us"] = float(np.percentile(lat, 50))
             row[f"{side}_p99_us"] = float(np.percentile(lat, 99))
@@ -426,35 +440,42 @@ def driver(a) -> int:
             row[f"{side}_msg_s_blocks"] = [round(r["thr"][k]) for r in res[side]]
         hdr = np.concatenate([np.asarray(r["lat_hdr"][k], float) for r in res["wg"]]) / 1e3
         row["wg_hdr_p50_us"], row["wg_hdr_p99_us"] = float(np.percentile(hdr, 50)), float(np.percentile(hdr, 99))
-        row["lat_ratio"] = row["wg_p50_us"] / row["ez_p50_us"]
-        row["lat_ratio_paired"] = float(
-            np.median([np.median(w["lat"][k]) / np.median(e["lat"][k]) for w, e in zip(res["wg"], res["ez"])])
-        )
-        row["thr_ratio"] = row["wg_msg_s"] / row["ez_msg_s"]
+        for side in ("wg", "shm"):
+            prefix = "" if side == "wg" else "shm_"
+            row[f"{prefix}lat_ratio"] = row[f"{side}_p50_us"] / row["ez_p50_us"]
+            row[f"{prefix}lat_ratio_paired"] = float(
+                np.median([np.median(w["lat"][k]) / np.median(e["lat"][k]) for w, e in zip(res[side], res["ez"])])
+            )
+            row[f"{prefix}thr_ratio"] = row[f"{side}_msg_s"] / row["ez_msg_s"]
         table[s] = row
 
     print(
-        "\none-way latency, us (pooled over blocks), stop-and-wait; ratio = wavegraph p50 / ezmsg p50 "
-        "(< 1: wavegraph faster); paired = median of per-block ratios"
+        "\none-way latency, us (pooled over blocks), stop-and-wait; wg = ipc edge, shm = shared-memory edge; "
+        "ratio = p50 / ezmsg p50 (< 1: wavegraph faster); paired = median of per-block ratios"
     )
     print(
-        f"{'payload':>8} {'wg p50':>8} {'wg p99':>8} {'ez p50':>8} {'ez p99':>8} {'ratio':>6} {'paired':>7} "
-        f"{'wg hdr p50':>10} {'n/side':>7}"
+        f"{'payload':>8} {'wg p50':>8} {'wg p99':>8} {'shm p50':>8} {'shm p99':>8} {'ez p50':>8} {'ez p99':>8} "
+        f"{'wg/ez':>6} {'paired':>7} {'shm/ez':>6} {'paired':>7} {'n/side':>7}"
     )
     for s, r in table.items():
         print(
-            f"{_fmt(s):>8} {r['wg_p50_us']:8.1f} {r['wg_p99_us']:8.1f} {r['ez_p50_us']:8.1f} {r['ez_p99_us']:8.1f} "
-            f"{r['lat_ratio']:5.2f}x {r['lat_ratio_paired']:6.2f}x {r['wg_hdr_p50_us']:10.1f} {r['wg_n']:7d}"
+            f"{_fmt(s):>8} {r['wg_p50_us']:8.1f} {r['wg_p99_us']:8.1f} {r['shm_p50_us']:8.1f} {r['shm_p99_us']:8.1f} "
+            f"{r['ez_p50_us']:8.1f} {r['ez_p99_us']:8.1f} {r['lat_ratio']:5.2f}x {r['lat_ratio_paired']:6.2f}x "
+            f"{r['shm_lat_ratio']:5.2f}x {r['shm_lat_ratio_paired']:6.2f}x {r['wg_n']:7d}"
         )
     print(
         "\nthroughput, messages/s at the subscriber (median over blocks); ratio = wavegraph / ezmsg "
         "(> 1: wavegraph faster)"
     )
-    print(f"{'payload':>8} {'burst':>6} {'wg msg/s':>10} {'wg MB/s':>9} {'ez msg/s':>10} {'ez MB/s':>9} {'ratio':>6}")
+    print(
+        f"{'payload':>8} {'burst':>6} {'wg msg/s':>10} {'wg MB/s':>9} {'shm msg/s':>10} {'shm MB/s':>9} "
+        f"{'ez msg/s':>10} {'ez MB/s':>9} {'wg/ez':>6} {'shm/ez':>6}"
+    )
     for (s, r), c in zip(table.items(), counts):
         print(
-            f"{_fmt(s):>8} {c:6d} {r['wg_msg_s']:10.0f} {r['wg_msg_s'] * s / 1e6:9.1f} {r['ez_msg_s']:10.0f} "
-            f"{r['ez_msg_s'] * s / 1e6:9.1f} {r['thr_ratio']:5.2f}x"
+            f"{_fmt(s):>8} {c:6d} {r['wg_msg_s']:10.0f} {r['wg_msg_s'] * s / 1e6:9.1f} {r['shm_msg_s']:10.0f} "
+            f"{r['shm_msg_s'] * s / 1e6:9.1f} {r['ez_msg_s']:10.0f} {r['ez_msg_s'] * s / 1e6:9.1f} "
+            f"{r['thr_ratio']:5.2f}x {r['shm_thr_ratio']:5.2f}x"
         )
     print(
         f"\nload average before {load0[0]:.2f}, after {load1[0]:.2f}; "
@@ -501,6 +522,7 @@ def main(argv=None) -> int:
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     p.add_argument("--out", help=argparse.SUPPRESS)
     p.add_argument("--data-ep", help=argparse.SUPPRESS)
+    p.add_argument("--shm", default="", help=argparse.SUPPRESS)
     p.add_argument("--ack-ep", help=argparse.SUPPRESS)
     a = p.parse_args(argv[1:] if mode else argv)
     if mode == "_ez":

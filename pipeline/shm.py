@@ -165,18 +165,11 @@ class Ring:
             self.mm = mmap.mmap(fd, size, flags=mmap.MAP_SHARED | populate)
         finally:
             os.close(fd)
-        self.cursor = 0
 
     def acquire(self) -> int:
-        """A free slot (round robin), or -1."""
-        mm, n = self.mm, self.slots
-        i = mm.find(b"\x00", self.cursor, n)
-        if i < 0:
-            i = mm.find(b"\x00", 0, self.cursor)
-            if i < 0:
-                return -1
-        self.cursor = i + 1 if i + 1 < n else 0
-        return i
+        """The lowest free slot, or -1. Lowest, not round robin: the few slots in use stay in the CPU's
+        caches (1 MiB copies took 35-43 us cycling through 2 to 8 slots, 147 us through 64, here)."""
+        return self.mm.find(b"\x00", 0, self.slots)
 
     def busy(self) -> bool:
         return self.mm.find(b"\x01", 0, self.slots) >= 0
