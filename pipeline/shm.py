@@ -314,7 +314,8 @@ class ShmEdgeReceiver(EdgeReceiver):
         self._rings: dict[int, Ring] = {}
         self._held: dict[tuple[str, int], weakref.ref] = {}
         super().__init__(endpoint, spec, **kw)  # a drop_oldest receiver's thread starts here
-        self.counters.update(shm_received=0, shm_copied=0)
+        self.counters.setdefault("shm_received", 0)
+        self.counters.setdefault("shm_copied", 0)
 
     def _accept(self, frames):
         # A ref is 40 bytes; a wire header is at least 52, so the length alone tells them apart.
@@ -334,11 +335,11 @@ class ShmEdgeReceiver(EdgeReceiver):
                 chunk = item[0]
                 chunk.data = chunk.data.copy()
                 chunk.data.setflags(write=False)
-                self.counters["shm_copied"] += 1
+                self.counters["shm_copied"] = self.counters.get("shm_copied", 0) + 1
             del view
             ring.mm[slot] = _FREE
-        if item is not None:
-            self.counters["shm_received"] += 1
+        if item is not None:  # get(): a drop_oldest receiver's thread may be here before __init__ ends
+            self.counters["shm_received"] = self.counters.get("shm_received", 0) + 1
         return item
 
     def _slot(self, ref) -> tuple[Ring, int, np.ndarray]:
