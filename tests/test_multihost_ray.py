@@ -2,6 +2,7 @@
 each process group pinned to its own node by a custom resource, CURVE on every edge; the output must be
 bit-identical to the in-process run; killing one actor mid-run stops the run naming process and host."""
 
+import contextlib
 import glob
 import os
 import tempfile
@@ -160,7 +161,7 @@ def test_a_killed_actor_under_on_error_restart_is_placed_again_and_the_run_compl
             killed.append(name)
             ray.kill(ray.get_actor(name), no_restart=True)
 
-    r = run_on_ray(build_graph(load_config(p)), None, speed=8.0, observer=observe)
+    r = run_on_ray(build_graph(load_config(p)), None, speed=12.0, observer=observe)
     assert killed and r.exit_code == 0 and r.failure is None, r.failure
     assert r.extra["restarts"] == {"dsp": 1}
     assert r.stats["bp"]["restarts"] == r.stats["notch"]["restarts"] == 1
@@ -212,3 +213,33 @@ def test_the_live_monitor_gets_the_actors_frames_over_curve(cluster, tmp_path, k
     assert set(hub.stream_names()) == {"src.out", "bp.out", "notch.out"}  # one per actor that has an output
     assert hub.frames_in > 0 and hub.frames_bad == 0
     assert hub.stats["rec"]["chunks_in"] > 0  # the node table: the actors' statistics through the observer
+
+
+def test_a_frozen_actor_under_on_error_restart_is_declared_lost_and_replaced(cluster, tmp_path, keys):  # noqa: F811
+    """SIGSTOP on the dsp actor's process (Ray still thinks it alive): silent for HEARTBEAT_S, it is killed
+    through Ray and a new actor takes its place; the run completes with the restart counted."""
+    import signal
+
+    from wavegraph.pipeline.placement import run_on_ray
+
+    p = pinned_graph(tmp_path, "refrozen", keys)
+    p.write_text(p.read_text().replace("{node_b: 1}}}", "{node_b: 1}}, on_error: restart}"))
+    before = set(ray.util.list_named_actors())
+    stopped: list = []
+
+    def observe(stats: dict) -> None:
+        if not stopped and stats.get("rec", {}).get("chunks_in", 0) >= 60:
+            name = next(a for a in ray.util.list_named_actors() if a.endswith(":dsp") and a not in before)
+            pid = ray._private.state.actors(ray.get_actor(name)._actor_id.hex())["Pid"]
+            os.kill(pid, signal.SIGSTOP)
+            stopped.append(pid)
+
+    try:
+        r = run_on_ray(build_graph(load_config(p)), None, speed=12.0, observer=observe)
+    finally:
+        for pid in stopped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+    assert stopped and r.exit_code == 0 and r.failure is None, r.failure
+    assert r.extra["restarts"] == {"dsp": 1}
+    assert r.stats["rec"]["gaps"] >= 1 and r.stats["bp"]["restarts"] == 1

@@ -58,7 +58,7 @@ def test_a_killed_worker_restarts_reconnects_and_flags_the_gap(tmp_path):
     assert run_graph(build_graph(load_config(eeg_graph(tmp_path, "inproc"))), in_process=True).exit_code == 0
     killed: list = []
     graph = build_graph(load_config(restartable(tmp_path, "restarted")))
-    r = run_multiprocess(graph, speed=8.0, observer=kill_when("dsp", "rec", 60, killed))
+    r = run_multiprocess(graph, speed=12.0, observer=kill_when("dsp", "rec", 60, killed))
     assert killed, "the dsp worker was killed mid-run"
     assert r.exit_code == 0 and r.failure is None, r.failure
     assert r.extra["restarts"] == {"dsp": 1}
@@ -79,7 +79,7 @@ def test_a_killed_worker_restarts_reconnects_and_flags_the_gap(tmp_path):
 def test_without_the_policy_a_killed_worker_stops_the_run_naming_it(tmp_path):
     killed: list = []
     graph = build_graph(load_config(restartable(tmp_path, "stopped", "on_error: stop")))
-    r = run_multiprocess(graph, speed=8.0, observer=kill_when("dsp", "rec", 60, killed))
+    r = run_multiprocess(graph, speed=12.0, observer=kill_when("dsp", "rec", 60, killed))
     assert killed and r.exit_code == 1
     assert r.failure is not None and "process 'dsp' exited with code -9 without reporting" in r.failure
     assert "restarts" not in r.extra
