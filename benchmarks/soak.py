@@ -8,7 +8,11 @@ in three processes (source | filters | recorders), replayed as fast as the machi
 in a child). The parent samples the RSS of every process of the run (psutil) every `--every` seconds.
 
 Judged per process after warm-up (the first 20 % of the run, at least 10 s): every sample within
-+-5 % of that process's post-warm-up median ("flat"). Then every file is read back a block at a time
++-5 % of that process's post-warm-up median ("flat"). RSS counts the pages a process holds, freed or
+not: the workers keep what they free (pipeline.allocator), so after warm-up a worker's RSS is its
+high-water mark and "flat" means it never needed more memory at once than it did early in the run:
+no growth. (Under glibc's defaults, WAVEGRAPH_MALLOC=system, the RSS also swings by the data in
+flight as the bounded queues fill and drain: -8 to -12 % in the source and filter workers.) Then every file is read back a block at a time
 and compared with the same chain run again offline with the same chunks: FIF, NPZ and WAV (float64)
 must be bit-identical, CSV equal to its printed digits (repr round-trips: identical), EDF/BDF within
 half a quantisation step of their channel's range. Prints one line per process and per format; exits
