@@ -1,14 +1,17 @@
-"""What the live monitor costs the graph, at 64 channels and 1 kHz (target: at most 10 % of one core).
+"""What the live monitor costs, at 64 channels and 1 kHz (target: at most 10 % of one core).
 
-    wavegraph bench monitor [--seconds 20] [--json PATH]
+    wavegraph bench monitor [--seconds 30] [--repeat 2] [--mode one|multi|both] [--json PATH]
 
 1. The tap alone: a `monitor` node fed 60 s of 64-channel 1 kHz signal in 10 ms chunks, with a hub in
    this process; CPU time / signal time = the share of one core it needs.
-2. A live run: `eeg_sim (64 ch, 1 kHz, 10 ms chunks) -> bandpass` at --speed 1 in one process, once plain
-   and once with `--monitor` and a headless chromium page open on it (the page must be watching, or the
-   server has nothing to send). The difference in the run's CPU time, divided by the run's length, is
-   the monitor's whole cost to the graph's process (tap, hub and web server); chromium's own CPU is the
-   viewer's, reported apart.
+2. Live runs: `eeg_sim (64 ch, 1 kHz, 10 ms chunks) -> bandpass` at --speed 1, in one process
+   (`--in-process`) and in three (the parent, `src` and `bp` in workers), each once plain and once with
+   `--monitor` and a headless chromium page open on it (the page must be watching, or the server has
+   nothing to send). `--monitor` taps both streams (src.out and bp.out). The CPU time of every process of
+   the run (the parent and all its workers, from psutil) over the steady part, divided by its length, is
+   the run's share of one core; the difference between the two runs is the monitor's whole cost (taps,
+   hub, web server). Chromium's own CPU is the viewer's, reported apart. With --repeat, plain and
+   monitored runs alternate, so a change in the machine's load hits both.
 """
 
 from __future__ import annotations
@@ -35,6 +38,11 @@ nodes:
     params: {{l_freq: 1.0, h_freq: 40.0}}
 edges:
   - {{source: src.out, target: bp.in}}
+"""
+PROCESSES = """\
+processes:
+  acquisition: [src]
+  dsp: [bp]
 """
 
 
@@ -81,80 +89,101 @@ def _open_page(url: str):
     return webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=opts)
 
 
-def _chromium_cpu() -> float:
-    import psutil
+def _cpu(root) -> dict[int, float]:
+    """CPU seconds (user + system) of `root` and of every process under it, by pid."""
+    import psutil  # pyright: ignore[reportMissingImports]
 
-    total = 0.0
-    for p in psutil.process_iter(["name", "cpu_times"]):
-        if p.info["name"] and "chrom" in p.info["name"]:
-            total += p.info["cpu_times"].user + p.info["cpu_times"].system
-    return total
+    out = {}
+    for p in [root, *root.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+            out[p.pid] = t.user + t.system
+        except psutil.Error:  # ended in between
+            pass
+    return out
 
 
-def run_cost(seconds: float, monitor: bool) -> tuple[float, float]:
-    """(CPU seconds of the wavegraph process, CPU seconds of chromium) over the steady part of one live run:
-    from 5 s after the start (imports, the page's first load) to 2 s before the end."""
-    import psutil
+def _threads(root) -> float:
+    """CPU seconds of the threads of `root` other than its main thread (web server, hub, ZeroMQ I/O)."""
+    return sum(t.user_time + t.system_time for t in root.threads() if t.id != root.pid)
+
+
+def _spent(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(after[pid] - before.get(pid, 0.0) for pid in after)
+
+
+def run_cost(seconds: float, monitor: bool, in_process: bool = True) -> dict[str, float]:
+    """Shares of one core over the steady part of one live run, from 5 s after the start (imports, workers,
+    the page's first load) to 2 s before the end: `run` (every process of the run), `threads` (the parent's
+    threads other than its main one) and `chromium` (the page)."""
+    import psutil  # pyright: ignore[reportMissingImports]
 
     folder = Path(tempfile.mkdtemp(prefix="wg-bench-monitor-"))
     graph = folder / "g.yaml"
-    graph.write_text(GRAPH.format(seconds=seconds))
-    cmd = [sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(graph), "--speed", "1", "--in-process"]
+    graph.write_text(GRAPH.format(seconds=seconds) + ("" if in_process else PROCESSES))
+    cmd = [sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(graph), "--speed", "1", "--no-status"]
+    cmd += ["--in-process"] if in_process else []
     if monitor:
         cmd += ["--monitor", "--monitor-port", "0"]
     started = time.monotonic()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    child = psutil.Process(proc.pid)
-    driver = None
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=folder)
+    root = psutil.Process(proc.pid)
+    driver = browser = None
     if monitor:
         assert proc.stderr is not None  # stderr=PIPE
-        url = proc.stderr.readline().split(" ", 1)[1].strip()
+        line = proc.stderr.readline()
+        while line and not line.startswith("monitor: "):
+            line = proc.stderr.readline()
+        url = line.split(" ", 1)[1].strip()
         driver = _open_page(url)
         driver.get(url)
+        browser = psutil.Process(driver.service.process.pid)  # chromedriver, with the chromium it started
     time.sleep(max(0.0, started + 5.0 - time.monotonic()))
-    t0, c0, g0 = time.monotonic(), sum(child.cpu_times()[:2]), _chromium_cpu()
+    t0, c0, h0, g0 = time.monotonic(), _cpu(root), _threads(root), _cpu(browser) if browser else {}
     time.sleep(max(0.0, started + seconds - 2.0 - time.monotonic()))
-    t1, c1, g1 = time.monotonic(), sum(child.cpu_times()[:2]), _chromium_cpu()
+    t1, c1, h1, g1 = time.monotonic(), _cpu(root), _threads(root), _cpu(browser) if browser else {}
     proc.wait()
     if driver is not None:
         driver.quit()
     shutil.rmtree(folder, ignore_errors=True)
-    return (c1 - c0) / (t1 - t0), (g1 - g0) / (t1 - t0)
+    dt = t1 - t0
+    return {"run": _spent(c0, c1) / dt, "threads": (h1 - h0) / dt, "chromium": _spent(g0, g1) / dt}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="wavegraph bench monitor", description=__doc__.splitlines()[0] if __doc__ else None
     )
-    ap.add_argument("--seconds", type=float, default=20.0, help="length of each live run")
+    ap.add_argument("--seconds", type=float, default=30.0, help="length of each live run")
+    ap.add_argument("--repeat", type=int, default=1, help="pairs of live runs (plain, monitored) per mode")
+    ap.add_argument("--mode", choices=("one", "multi", "both"), default="both", help="one process, several, or both")
     ap.add_argument("--json", help="write every figure here")
     args = ap.parse_args(argv)
+    load = os.getloadavg()[0]
     tap = tap_cost()
+    print(f"load average (1 min) at the start: {load:.2f} on {os.cpu_count()} cores")
     print(f"monitor tap alone: {100 * tap:.2f} % of one core at 64 ch x 1 kHz, 10 ms chunks")
-    plain, _ = run_cost(args.seconds, monitor=False)
-    watched, chrome = run_cost(args.seconds, monitor=True)
-    extra = watched - plain
-    print(
-        f"live run at --speed 1, steady state: the graph's process uses {100 * plain:.1f} % of one core plain, "
-        f"{100 * watched:.1f} % with the monitor and a page open -> the monitor costs {100 * extra:.1f} % of one "
-        f"core (target <= 10 %)"
-    )
-    print(f"the headless chromium viewer itself used {100 * chrome:.0f} % of one core (not the graph's)")
-    if args.json:
-        Path(args.json).write_text(
-            json.dumps(
-                {
-                    "tap_core_share": tap,
-                    "run_core_share_plain": plain,
-                    "run_core_share_monitor": watched,
-                    "monitor_core_share": extra,
-                    "chromium_core_share": chrome,
-                    "seconds": args.seconds,
-                    "cpus": os.cpu_count(),
-                },
-                indent=2,
+    figures: dict = {"tap_core_share": tap, "seconds": args.seconds, "cpus": os.cpu_count(), "load_start": load}
+    modes = {"one": [True], "multi": [False], "both": [True, False]}[args.mode]
+    for in_process in modes:
+        name = "one process" if in_process else "three processes"
+        runs = []
+        for _ in range(args.repeat):
+            plain = run_cost(args.seconds, monitor=False, in_process=in_process)
+            watched = run_cost(args.seconds, monitor=True, in_process=in_process)
+            runs.append({"plain": plain, "monitor": watched, "cost": watched["run"] - plain["run"]})
+            print(
+                f"{name}, --speed 1, steady state: the run uses {100 * plain['run']:.1f} % of one core plain, "
+                f"{100 * watched['run']:.1f} % with the monitor and a page open -> the monitor costs "
+                f"{100 * runs[-1]['cost']:.1f} % of one core (target <= 10 %); the parent's other threads "
+                f"(web server, hub) {100 * watched['threads']:.1f} % (plain {100 * plain['threads']:.1f} %); "
+                f"the headless chromium page {100 * watched['chromium']:.0f} % (the viewer's, not the graph's)"
             )
-        )
+        figures["one_process" if in_process else "multi_process"] = runs
+    figures["load_end"] = os.getloadavg()[0]
+    print(f"load average (1 min) at the end: {figures['load_end']:.2f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2))
     return 0
 
 

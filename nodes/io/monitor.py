@@ -15,6 +15,7 @@ counted as `monitor_dropped`, never queued). Without a running monitor it does n
 from __future__ import annotations
 
 import time
+from collections import deque
 
 import numpy as np
 from pydantic import Field
@@ -63,7 +64,9 @@ class Monitor(Sink):
         self.out_t: list[np.ndarray] = []
         self.out_y: list[np.ndarray] = []
         self.flat_or_nan = np.zeros(getattr(self, "n_ch", 0), dtype=bool)
-        self.psd_buf = np.zeros((getattr(self, "n_ch", 0), 0))
+        self.psd_chunks: deque[np.ndarray] = deque()  # the last psd_seconds of samples, NaN as 0
+        self.psd_n = 0
+        self.psd_keep = int(self.params.psd_seconds * (self.spec.rate if hasattr(self, "spec") else 0.0))
         self.sg_buf = np.zeros(0)  # audio: first-channel samples not yet in a spectrogram frame
         self.sg_t0 = 0.0
         self.last_flush = 0.0
@@ -97,9 +100,10 @@ class Monitor(Sink):
 
     # --- per kind ------------------------------------------------------------------------------
     def _signal(self, chunk: Chunk) -> None:
-        x = np.asarray(chunk.data, dtype=np.float64).reshape(-1, chunk.data.shape[-1])[: self.n_ch]
-        bad = ~np.isfinite(x).all(axis=1)
-        self.flat_or_nan = bad | (np.ptp(np.nan_to_num(x), axis=1) == 0 if x.shape[1] > 1 else bad)
+        raw = np.asarray(chunk.data).reshape(-1, chunk.data.shape[-1])[: self.n_ch]
+        bad = ~np.isfinite(raw).all(axis=1)
+        x = np.nan_to_num(raw.astype(np.float64))  # a copy, kept (pending samples, the spectrum's window)
+        self.flat_or_nan = bad | (np.ptp(x, axis=1) == 0 if x.shape[1] > 1 else bad)
         if not self.pending:
             self.pending_t0 = chunk.t0
         self.pending.append(x)
@@ -107,7 +111,7 @@ class Monitor(Sink):
         k = self.factor
         n_full = buf.shape[1] // k * k
         if n_full:
-            blocks = np.nan_to_num(buf[:, :n_full]).reshape(buf.shape[0], -1, k)
+            blocks = buf[:, :n_full].reshape(buf.shape[0], -1, k)
             lo, hi = blocks.min(axis=2), blocks.max(axis=2)
             y = np.empty((buf.shape[0], 2 * lo.shape[1]))
             y[:, 0::2], y[:, 1::2] = lo, hi
@@ -118,12 +122,15 @@ class Monitor(Sink):
         rest = buf[:, n_full:]
         self.pending = [rest] if rest.shape[1] else []
         self.pending_t0 += n_full / self.spec.rate
-        keep = int(self.params.psd_seconds * self.spec.rate)
-        self.psd_buf = np.concatenate([self.psd_buf, np.nan_to_num(x)], axis=1)[:, -keep:]
+        # the spectrum's window as a list of chunks, joined only when a spectrum is due (twice a second)
+        self.psd_chunks.append(x)
+        self.psd_n += x.shape[1]
+        while len(self.psd_chunks) > 1 and self.psd_n - self.psd_chunks[0].shape[1] >= self.psd_keep:
+            self.psd_n -= self.psd_chunks.popleft().shape[1]
         if self.spec.rate >= AUDIO_RATE:
             if not self.sg_buf.size:
                 self.sg_t0 = chunk.t0
-            self.sg_buf = np.concatenate([self.sg_buf, np.nan_to_num(x[0])])
+            self.sg_buf = np.concatenate([self.sg_buf, x[0]])
 
     def _frames(self, chunk: Chunk) -> None:
         data = np.asarray(chunk.data, dtype=np.float64)
@@ -151,16 +158,12 @@ class Monitor(Sink):
             self.publisher.send({**self.header, "what": "trace", "t": t.tolist(), "flagged": flagged}, y)
         if self.sg_buf.size:
             self._spectrogram()
-        if (
-            self.spec.kind == "signal"
-            and (final or now - self.last_psd >= 0.5)
-            and self.psd_buf.shape[1] >= self.segment
-        ):
+        if self.spec.kind == "signal" and (final or now - self.last_psd >= 0.5) and self.psd_n >= self.segment:
             self.last_psd = now
             self._spectrum()
 
     def _spectrum(self) -> None:
-        x = self.psd_buf
+        x = np.concatenate(self.psd_chunks, axis=1)[:, -self.psd_keep :]
         n = self.segment
         segs = x[:, : x.shape[1] // n * n].reshape(x.shape[0], -1, n)
         win = np.hanning(n)
