@@ -477,16 +477,23 @@ class TrainSampler:
         level_range=(-40.0, -15.0),
         speech_free_prob: float = 0.05,
         early_ms: float = 0.0,
+        real_fraction: float | None = None,
     ):
         corpus = corpus if corpus is not None else load_corpus()
         self.corpus = corpus.subset(lambda s, n: not is_heldout(s, n))
         self.speakers = sorted(set(self.corpus.speakers))
         self.snr_range, self.reverb_prob = snr_range, reverb_prob
         self.level_range, self.speech_free_prob, self.early_ms = level_range, speech_free_prob, early_ms
+        # share of examples spoken by a real voice (None: every speaker equally often, so 3 real voices of 13)
+        n_real = sum(":" not in s for s in self.speakers)
+        self.real_fraction = n_real / max(1, len(self.speakers)) if real_fraction is None else real_fraction
 
     def parts(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(speech at the microphone, target, noise), n samples each, unscaled (speech-free: zero speech)."""
-        spk = self.speakers[int(rng.integers(len(self.speakers)))]
+        real = [s for s in self.speakers if ":" not in s]  # synthetic voices are named "engine:voice"
+        synth = [s for s in self.speakers if ":" in s]
+        pick = real if real and (not synth or rng.random() < self.real_fraction) else synth
+        spk = pick[int(rng.integers(len(pick)))]
         clean = _speech_fill(n, rng, self.corpus, speaker=spk)
         if rng.random() < self.speech_free_prob:
             clean = np.zeros(n, np.float32)

@@ -51,6 +51,13 @@ def _parser() -> argparse.ArgumentParser:
         "--early-ms", type=float, default=50.0, help="reverberant examples: target = speech through the RIR's first ms"
     )
     p.add_argument(
+        "--real-fraction",
+        type=float,
+        default=0.6,
+        help="share of training examples spoken by a real (Asterisk) voice rather than espeak-ng/flite (the real "
+        "training voices are all female; the male voices are synthetic)",
+    )
+    p.add_argument(
         "--pool", type=int, default=1000, help="pre-made mixture parts held in memory (0: make every example afresh)"
     )
     p.add_argument("--pool-seconds", type=float, default=4.0, help="length of a pool part (crops are --seconds)")
@@ -161,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         model = Enhancer(cfg)
     n_params = sum(p.numel() for p in model.parameters())
     corpus = sd.load_corpus(synthetic=args.synthetic)
-    sampler = sd.TrainSampler(corpus, early_ms=args.early_ms)
+    sampler = sd.TrainSampler(corpus, early_ms=args.early_ms, real_fraction=args.real_fraction)
     print(
         f"enhancer {cfg.core} {cfg.n_layers} x {cfg.d_model}: {n_params} parameters; training speech {sampler.corpus.seconds() / 60:.1f} min "
         f"({len(sampler.corpus)} utterances, speakers {', '.join(sampler.speakers)}; "
