@@ -15,6 +15,7 @@ layout. The web page (pipeline/monitor_app.py) reads it: the traces about 30 tim
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 import time
@@ -46,7 +47,7 @@ def decode(parts: list[bytes]) -> tuple[dict, np.ndarray]:
         raise ValueError("monitor frame header without a stream name")
     shape = tuple(int(s) for s in header.get("shape", ()))
     data = np.frombuffer(parts[1], dtype=np.float32)
-    if data.size != int(np.prod(shape)):
+    if data.size != math.prod(shape):
         raise ValueError(f"monitor frame payload of {data.size} values for shape {shape}")
     return header, data.reshape(shape)
 
@@ -293,7 +294,8 @@ class LiveMonitor:
         """`remote`: the workers run on other hosts (--ray): the hub listens where listen_remote() says."""
         from .monitor_server import start_server
 
-        self.processes = {n: graph.group_of(n) if multiprocess else "main" for n in graph.order}
+        taps_last = sorted(graph.order, key=lambda n: graph.node_config(n).type == "monitor")  # the table's order
+        self.processes = {n: graph.group_of(n) if multiprocess else "main" for n in taps_last}
         self.hub = MonitorHub(graph_info(graph, self.processes))
         self.hub.processes = dict(self.processes)
         self.context: zmq.Context | None = None

@@ -83,6 +83,12 @@ def _pack(t: np.ndarray, stacked: np.ndarray, groups: list[list[int]], last: np.
     return x, y
 
 
+def _colour_groups(channels, flagged: list[int]) -> list[list[int]]:
+    """The channels of each line colour (channel i: PALETTE[i % 8]), then the flagged ones (in red)."""
+    groups = [[i for i in channels if i not in flagged and i % len(PALETTE) == g] for g in range(GROUPS - 1)]
+    return [*groups, [i for i in channels if i in flagged]]
+
+
 def trace_message(x: np.ndarray, y: np.ndarray, rollover: int, reset: bool, newest: float, span: float) -> bytes:
     """One binary message of the /traces websocket: a float64 header (reset, rollover, rows, groups, newest
     time, time span), then x as float64 (groups, rows), then y as float32 (groups, rows). TRACES_JS reads it."""
@@ -255,7 +261,7 @@ class Session:
         self.scale = Spinner(title="channel scale", low=0.01, high=100.0, step=0.1, value=1.0)
         self.traces = ColumnDataSource(_empty_groups(), name="traces")
         self.markers = ColumnDataSource({"x": [], "label": [], "y": []}, name="markers")
-        self.psd = ColumnDataSource({"xs": [], "ys": [], "color": []}, name="psd")
+        self.psd = ColumnDataSource(_empty_groups(), name="psd")
         self.heat = ColumnDataSource({"image": [], "x": [], "dw": [], "dh": []}, name="heatmap")
         self.table = ColumnDataSource({k: [] for k, _ in TABLE_FIELDS}, name="node_table")
         self.fig = figure(
@@ -298,7 +304,8 @@ class Session:
             x_axis_label="Hz",
             toolbar_location=None,
         )
-        self.psd_fig.multi_line("xs", "ys", source=self.psd, line_color="color")
+        for g in range(GROUPS):
+            self.psd_fig.line(f"x{g}", f"y{g}", source=self.psd, line_color=FLAG_COLOR if g == FLAGGED else PALETTE[g])
         self.mapper = LinearColorMapper(palette="Viridis256", low=-60, high=0)
         self.heat_fig = figure(
             height=240,
@@ -466,11 +473,7 @@ class Session:
         stacked = (n - 1 - np.arange(y.shape[0]))[:, None] + self.gain.value * scale[:, None] * (
             y - center[:, None]
         ) / self.norm[:, None]
-        groups = [
-            [i for i in range(y.shape[0]) if i not in flagged and i % len(PALETTE) == g] for g in range(GROUPS - 1)
-        ]
-        groups.append([i for i in flagged if i < y.shape[0]])
-        x, ys = _pack(t, stacked, groups, self.last)
+        x, ys = _pack(t, stacked, _colour_groups(range(y.shape[0]), flagged), self.last)
         self.last = np.stack([np.full(y.shape[0], t[-1]), stacked[:, -1]])
         self.rows.append((float(t[-1]), x.shape[1]))
         self.rows = [r for r in self.rows if r[0] > t[-1] - self.span.value]
@@ -506,11 +509,8 @@ class Session:
         freqs, power = view.spectrum
         i = self._channel_index()
         rows = [i] if i is not None and i < power.shape[0] else range(min(power.shape[0], MAX_TRACES))
-        self.psd.data = {
-            "xs": [freqs] * len(rows),
-            "ys": [power[r] for r in rows],
-            "color": [FLAG_COLOR if r in self.flagged else PALETTE[r % len(PALETTE)] for r in rows],
-        }
+        x, y = _pack(freqs, power, _colour_groups(rows, self.flagged), None)  # 18 columns, not one per channel
+        self.psd.data = {**{f"x{g}": x[g] for g in range(GROUPS)}, **{f"y{g}": y[g] for g in range(GROUPS)}}
 
     def _heatmap(self, view) -> None:
         with self.hub.lock:
