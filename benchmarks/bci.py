@@ -52,6 +52,10 @@ REAL_FREQS = [6.0, 6.67, 7.5, 8.57, 10.0]  # 60 Hz / 10..6: frequencies a 60 Hz 
 REAL_WINDOWS = [0.5, 1.0, 2.0, 3.0, 4.0]
 SEMI_WINDOWS = [0.2, 0.4, 0.6, 1.0, 2.0]
 SEMI_SNRS = [-20.0, -15.0, -10.0]
+FT_MAX_EPOCHS = 30
+TRIAL_S = (
+    2.0  # simulated trials last DELAY_S + max(TRIAL_S, longest window) after the onset (any --windows: same trials)
+)
 
 
 # --- part 1: real SSVEP, streamed through the ssvep_decoder node ---------------------------------------
@@ -204,17 +208,21 @@ def _load_token_decoder(spec: str):
         return f"{spec}: {type(e).__name__}: {e}"
 
 
-def _subjects(bg, freqs, phases, snrs, n_subjects: int, wmax: float, fb: FBCCA, jitter) -> list[dict]:
+def _subjects(
+    bg, freqs, phases, snrs, n_subjects: int, wmax: float, fb: FBCCA, jitter, calib_blocks: int = 3
+) -> list[dict]:
     """Per simulated test subject: evaluation trials per SNR (raw, filtered 5 bands, labels) and calibration
-    trials (raw, filtered 3 bands, labels), from the background's eval / calib segments."""
+    trials (raw, filtered 3 bands, labels), from the background's eval / calib segments; each trial lasts
+    DELAY_S + max(TRIAL_S, wmax) s after the onset (the same trials for any set of windows up to TRIAL_S)."""
     out = []
+    wmax = max(TRIAL_S, wmax)
     for s in range(n_subjects):
         subj = sim.make_subject(100 + s)
         ev = {
             snr: sim.trials(bg, "eval", subj, freqs, phases, 3, snr, wmax, seed=5000 + 10 * s + i, jitter=jitter)
             for i, snr in enumerate(snrs)
         }
-        cal = sim.trials(bg, "calib", subj, freqs, phases, 3, list(snrs), wmax, seed=6000 + s, jitter=jitter)
+        cal = sim.trials(bg, "calib", subj, freqs, phases, calib_blocks, list(snrs), wmax, seed=6000 + s, jitter=jitter)
         out.append(
             {
                 "eval": {k: (v[0], sim.filtered(v[0], fb.sos), v[1]) for k, v in ev.items()},
@@ -224,12 +232,28 @@ def _subjects(bg, freqs, phases, snrs, n_subjects: int, wmax: float, fb: FBCCA, 
     return out
 
 
+def _fine_tune(glob, calib, rate: float, w: float, freqs, steps: int, shifts: int, seed: int):
+    """Stage 2 for one test subject: the global conv layers, a new FC head, trained on stimulus-locked
+    windows of its calibration trials (j = 0 .. shifts whole stimulus periods after onset + DELAY_S;
+    models.ssvep_dnn.stimulus_locked_windows) for about `steps` steps of 100 windows (at most FT_MAX_EPOCHS
+    epochs: one window per trial, as at 2 s, stays at the 30 epochs used before), lr 3e-3."""
+    from wavegraph.models import ssvep_dnn as dnn
+
+    _, xb, y = calib
+    start = int(round((sim.PRE_S + sim.DELAY_S) * rate))
+    x, yy, _ = dnn.stimulus_locked_windows(xb, y, freqs, rate, start, int(round(w * rate)), shifts)
+    epochs = min(FT_MAX_EPOCHS, dnn.epochs_for_steps(len(yy), steps))
+    return dnn.fine_tune(glob, x, yy, epochs, lr=3e-3, seed=seed, new_head=True)
+
+
 def semi_synthetic(
     windows=SEMI_WINDOWS,
     snrs=SEMI_SNRS,
     n_subjects: int = 3,
     m: int = 40,
-    ft_epochs: int = 30,
+    ft_steps: int = 300,
+    ft_shifts: int = 40,
+    calib_blocks: int = 3,
     token_decoder: str | None = "wavegraph.models.token_decoder:TokenDecoder",
     backgrounds=sim.BACKGROUNDS,
     jitter=sim.JITTER,
@@ -249,7 +273,7 @@ def semi_synthetic(
     for name in backgrounds:
         bg = sim.load_background(name)
         fb = FBCCA(list(freqs), bg.rate)  # 5 sub-bands; the DNN uses the first 3 (same causal filters)
-        groups[name] = (bg, fb, _subjects(bg, freqs, phases, snrs, n_subjects, wmax, fb, jitter))
+        groups[name] = (bg, fb, _subjects(bg, freqs, phases, snrs, n_subjects, wmax, fb, jitter, calib_blocks))
     token_cls = _load_token_decoder(token_decoder) if token_decoder else "disabled (--no-token)"
     cells: list[dict] = []  # one row per (background, decoder, window, snr)
     token_errors: dict[str, str] = {}
@@ -287,9 +311,11 @@ def semi_synthetic(
             "snrs_db": list(snrs),
             "test_subjects": n_subjects,
             "eval_trials_per_subject_snr": 3 * m,
-            "calib_trials_per_subject": 3 * m,
+            "calib_trials_per_subject": calib_blocks * m,
             "jitter": list(jitter),
-            "fine_tune_epochs": ft_epochs,
+            "fine_tune_steps": ft_steps,
+            "fine_tune_shifts": ft_shifts,
+            "trial_s": TRIAL_S,
             "gaze_shift_s": GAZE_S,
             "token_decoder": token_cls if isinstance(token_cls, str) else token_decoder,
             "token_errors": token_errors,
@@ -323,15 +349,7 @@ def semi_synthetic(
             if glob is not None:
                 t0 = time.perf_counter()
                 tuned = [
-                    dnn.fine_tune(
-                        glob,
-                        sim.window(sj["calib"][1], bg.rate, w),
-                        sj["calib"][2],
-                        ft_epochs,
-                        lr=3e-3,
-                        seed=i,
-                        new_head=True,
-                    )
+                    _fine_tune(glob, sj["calib"], bg.rate, w, freqs, ft_steps, ft_shifts, i)
                     for i, sj in enumerate(subjects)
                 ]
                 t_ft = time.perf_counter() - t0
@@ -502,7 +520,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--subjects", type=int, default=3, help="semi-synthetic test subjects (default 3)")
     ap.add_argument("--windows", nargs="+", type=float, default=SEMI_WINDOWS)
     ap.add_argument("--snrs", nargs="+", type=float, default=SEMI_SNRS)
-    ap.add_argument("--ft-epochs", type=int, default=30, help="DNN fine-tuning epochs per subject (default 30)")
+    ap.add_argument("--ft-steps", type=int, default=300, help="DNN fine-tuning steps per subject (default 300)")
+    ap.add_argument(
+        "--ft-shifts",
+        type=int,
+        default=40,
+        help="DNN calibration windows per trial beyond the first, each a stimulus period later (default 40; 0: one)",
+    )
+    ap.add_argument("--calib-blocks", type=int, default=3, help="calibration blocks (M trials each) per test subject")
     ap.add_argument(
         "--backgrounds",
         nargs="+",
@@ -545,7 +570,9 @@ def main(argv: list[str] | None = None) -> int:
             args.windows,
             args.snrs,
             args.subjects,
-            ft_epochs=args.ft_epochs,
+            ft_steps=args.ft_steps,
+            ft_shifts=args.ft_shifts,
+            calib_blocks=args.calib_blocks,
             token_decoder=None if args.no_token else args.token_decoder,
             backgrounds=args.backgrounds,
             jitter=tuple(args.jitter),

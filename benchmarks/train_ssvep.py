@@ -145,14 +145,18 @@ def recording_trials(
     mapping: dict[str, float],
     n_bands: int = 3,
     pre: float = 1.0,
+    shifts: int = 0,
 ):
     """From a recording: filtered windows (n, bands, C, T), labels (n,), marker id per window, rate, channels.
 
-    As ssvep_trial_decoder does live: for a marker at sample s, the window starts at s + delay (then every
-    `step` s while the marker's duration lasts, when `step` is given) and each window is filtered causally
-    from zero state starting `pre` s before its marker (from the recording/epoch start when that is closer)."""
+    As ssvep_trial_decoder does live: for a marker at sample s, the first window starts at s + delay; while
+    the marker's duration lasts, more windows follow every `step` s when `step` is given, else up to `shifts`
+    windows at whole periods of the marker's frequency (models.ssvep_dnn.stimulus_locked_windows: the same
+    stimulus phase). Each trial is filtered causally from zero state starting `pre` s before its marker
+    (from the recording/epoch start when that is closer). The first window of each marker comes first."""
     import mne
     from wavegraph.models.ssvep import design_bank, fbcca_bands
+    from wavegraph.models.ssvep_dnn import stimulus_locked_windows as dnn_windows
 
     path = str(path)
     is_epochs = path.endswith(("-epo.fif", "_epo.fif", "-epo.fif.gz"))
@@ -199,14 +203,21 @@ def recording_trials(
             if not any(abs(f - g) < 1e-6 for g in freqs):
                 continue
             label = int(np.argmin(np.abs(np.asarray(freqs) - f)))
-            a = start + n_delay
-            last = start + max(dur, n_delay + n_win) if n_step else a + n_win  # one window unless stepping
-            while a + n_win <= min(last, data.shape[-1]):
-                lo = max(0, start - n_pre)
-                xs.append(_bank(data[:, lo : a + n_win], sos)[..., -n_win:])
-                ys.append(label)
-                trial.append(k)
-                a += n_step or n_win
+            lo = max(0, start - n_pre)
+            last = min(start + max(dur, n_delay + n_win), data.shape[-1])  # the marker's end
+            if start + n_delay + n_win > data.shape[-1]:
+                k += 1
+                continue
+            xb = _bank(data[:, lo:last], sos)  # causal from `pre` before the marker, as live
+            a0 = start - lo + n_delay
+            if n_step:  # every STEP s while the marker lasts (their stimulus phase differs)
+                starts = range(a0, xb.shape[-1] - n_win + 1, n_step)
+                wins = [xb[..., a : a + n_win] for a in starts]
+            else:  # whole stimulus periods after the first window (the same stimulus phase), up to `shifts`
+                wins = list(dnn_windows(xb[None], np.array([label]), freqs, fs, a0, n_win, shifts)[0])
+            xs.extend(wins)
+            ys.extend([label] * len(wins))
+            trial.extend([k] * len(wins))
             k += 1
     if not xs:
         raise ValueError(
@@ -253,7 +264,16 @@ def train_recording(args) -> int:
     channels = args.channels or (init.cfg.channels if init is not None else None)
     try:
         x, y, trial, fs, channels = recording_trials(
-            args.recording, freqs, channels, args.window, args.delay, args.step, rate, mapping, pre=args.pre
+            args.recording,
+            freqs,
+            channels,
+            args.window,
+            args.delay,
+            args.step,
+            rate,
+            mapping,
+            pre=args.pre,
+            shifts=args.shifts,
         )
     except (ValueError, FileNotFoundError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -264,6 +284,10 @@ def train_recording(args) -> int:
     trials = np.unique(trial)
     held = set(rng.choice(trials, size=max(1, len(trials) // 4), replace=False).tolist()) if len(trials) >= 4 else set()
     test = np.array([t in held for t in trial])
+    first = np.r_[True, trial[1:] != trial[:-1]]  # each marker's first window: what the live decoder decides on
+    scored = test & first
+    if args.epochs is None:
+        args.epochs = dnn.epochs_for_steps(int((~test).sum()), args.steps)
     import torch
 
     torch.manual_seed(args.seed)
@@ -277,7 +301,7 @@ def train_recording(args) -> int:
         model = dnn.SSVEPDNN(cfg)
         dnn.fit(model, x[~test], y[~test], args.epochs, lr=args.lr, seed=args.seed)
         stage = "trained from scratch"
-    acc = float((dnn.predict_proba(model, x[test]).argmax(1) == y[test]).mean()) if test.any() else float("nan")
+    acc = float((dnn.predict_proba(model, x[scored]).argmax(1) == y[scored]).mean()) if scored.any() else float("nan")
     out = Path(args.out)
     dnn.save(
         model,
@@ -286,14 +310,15 @@ def train_recording(args) -> int:
             "stage": stage,
             "recording": str(args.recording),
             "windows": int((~test).sum()),
-            "held_out_windows": int(test.sum()),
+            "held_out_windows": int(scored.sum()),
+            "shifts": args.shifts,
             "held_out_accuracy": acc,
             "epochs": args.epochs,
         },
     )
     print(
         f"{stage} on {(~test).sum()} windows ({len(trials) - len(held)} markers) from {args.recording}; "
-        f"held-out accuracy {acc:.3f} on {test.sum()} windows ({len(held)} markers); wrote {out}"
+        f"held-out accuracy {acc:.3f} on the first window of {scored.sum()} held-out markers; wrote {out}"
     )
     return 0
 
@@ -308,7 +333,14 @@ def main(argv: list[str] | None = None) -> int:
         "--step",
         type=float,
         default=None,
-        help="more windows per marker, every STEP s while it lasts (default: one, stimulus-locked)",
+        help="more windows per marker, every STEP s while it lasts (their stimulus phase differs; default: --shifts)",
+    )
+    ap.add_argument(
+        "--shifts",
+        type=int,
+        default=40,
+        help="up to N more windows per marker, each a whole stimulus period later (the same stimulus phase), "
+        "while the marker lasts (default 40; 0: one window per marker)",
     )
     ap.add_argument("--pre", type=float, default=1.0, help="filter pre-roll before each marker, s (default 1.0)")
     ap.add_argument(
@@ -322,7 +354,8 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="fine-tune the global FC layer too (default: a new FC head; the user was not in stage 1)",
     )
-    ap.add_argument("--epochs", type=int, default=None, help="default 25 (global), 40 (recording)")
+    ap.add_argument("--epochs", type=int, default=None, help="default 25 (global); recording: from --steps")
+    ap.add_argument("--steps", type=int, default=300, help="recording: optimiser steps of 100 windows (default 300)")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--out", default="ssvep_dnn.safetensors")
     ap.add_argument("--seed", type=int, default=0)
@@ -339,7 +372,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.recording or not args.freqs:
         ap.error("give a RECORDING and --freqs (or --global)")
-    args.epochs = args.epochs or 40
     return train_recording(args)
 
 

@@ -19,6 +19,12 @@ global models use lr 3e-3, 25 epochs and a last dropout of 0.5 (benchmarks/train
 reaches a low training loss in that budget. Deviation, stated: each window is divided by its RMS (over sub-bands, channels
 and samples) before layer 1, so that weights trained on one amplifier's volts apply to another's.
 
+Calibration windows (deviation, stated; ``stimulus_locked_windows``): the paper cuts one window per trial;
+here stage 2 also uses the windows that start whole stimulus periods later in the same trial (the same
+stimulus phase at every harmonic, over new background), as long as the stimulation lasts. With 3
+calibration trials per class this is what lets the new FC head learn a subject's phase templates
+(docs/benchmarks.md, BCI section: at 1 s, -15 dB, 0.44 -> 0.90 on the EEGMMIDB background).
+
 Sub-bands: ``design_dnn_bank`` gives the same causal Chebyshev type I band-passes as FBCCA
 (models/ssvep.py: order 4 per edge, 0.5 dB ripple) for the first 3 sub-bands [8n-2, 90] Hz (clipped to
 0.45 x rate). The paper filters each trial with zero-phase filtfilt; a streaming decoder cannot, so the
@@ -169,6 +175,45 @@ def fine_tune(
     fit(m, x, y, epochs, seed=seed, **kw)
     m.set_dropout(model.cfg.p1, model.cfg.p2)
     return m
+
+
+def stimulus_locked_windows(
+    trials: np.ndarray,
+    labels: np.ndarray,
+    freqs,
+    rate: float,
+    start: int,
+    n_samples: int,
+    max_shifts: int,
+    stops=None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Calibration windows that all hold the stimulus phase of the first one (augmentation, stated).
+
+    From each trial (..., T) with label k: windows of `n_samples` starting at ``start + round(j * rate /
+    freqs[k])`` for j = 0 .. max_shifts, i.e. whole periods of the trial's own stimulus frequency later, so
+    every window sees the same stimulus phase at every harmonic (up to half a sample of rounding) over new
+    background; only windows ending by the trial's end (or ``stops[i]``, e.g. its marker's end) are kept.
+    Returns windows (N, ..., n_samples), labels (N,) and the trial index of each (N,); j = 0 is the window
+    the decoder decides on live. A longer stimulation in calibration thus gives the DNN more examples
+    of each class's phase template (the paper cuts one window per trial)."""
+    xs, ys, idx = [], [], []
+    for i, (x, k) in enumerate(zip(trials, labels)):
+        stop = x.shape[-1] if stops is None else min(int(stops[i]), x.shape[-1])
+        for j in range(max_shifts + 1):
+            a = start + int(round(j * rate / float(freqs[int(k)])))
+            if a + n_samples > stop:
+                break
+            xs.append(x[..., a : a + n_samples])
+            ys.append(int(k))
+            idx.append(i)
+    if not xs:
+        return np.zeros((0, *trials.shape[1:-1], n_samples)), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.stack(xs), np.asarray(ys, dtype=np.int64), np.asarray(idx, dtype=np.int64)
+
+
+def epochs_for_steps(n: int, steps: int, batch: int = 100) -> int:
+    """Epochs that make about `steps` optimiser steps over n examples (at least 1)."""
+    return max(1, -(-steps // max(1, -(-n // batch))))
 
 
 @torch.inference_mode()

@@ -59,7 +59,7 @@ def calibrated(tmp_path_factory):
     calib.save(d / "calib_raw.fif", verbose="error")
     ckpt = d / "dnn.safetensors"
     rc = main(
-        [str(d / "calib_raw.fif"), "--freqs", *map(str, FREQS), "--window", "1.0", "--epochs", "30", "--out", str(ckpt)]
+        [str(d / "calib_raw.fif"), "--freqs", *map(str, FREQS), "--window", "1.0", "--steps", "10", "--out", str(ckpt)]
     )
     assert rc == 0 and ckpt.is_file()
     return ckpt, online
@@ -178,3 +178,27 @@ def test_fine_tune_for_a_new_subject_keeps_the_convs_and_starts_a_new_head():
     assert torch.equal(kept.fc.weight, glob.fc.weight) and torch.equal(glob.fc.bias, torch.ones(len(FREQS)))
     assert abs(float(new.fc.weight.std()) - 0.01) < 0.002 and not new.fc.bias.any()
     assert torch.equal(dnn.fine_tune(glob, x, y, 0, new_head=True, seed=3).fc.weight, new.fc.weight)  # seeded
+
+
+def test_stimulus_locked_windows_repeat_the_stimulus_phase():
+    """Calibration windows a whole stimulus period apart see the same phase at every harmonic (up to half a
+    sample of rounding); none runs past its trial's end or its stop; j = 0 is the plain window."""
+    rate, n, start = 160.0, 64, 40
+    t = np.arange(400) / rate
+    labels = np.array([0, 1, 2, 3])
+    trials = np.stack([np.sin(2 * np.pi * FREQS[k] * t + k) + 0.5 * np.sin(4 * np.pi * FREQS[k] * t) for k in labels])
+    stops = [400, 400, 200, 400]
+    x, y, idx = dnn.stimulus_locked_windows(trials[:, None], labels, FREQS, rate, start, n, 40, stops=stops)
+    assert x.shape[1:] == (1, n) and len(x) == len(y) == len(idx)
+    for i, k in enumerate(labels):
+        w = x[idx == i, 0]
+        assert np.all(y[idx == i] == k)
+        np.testing.assert_array_equal(w[0], trials[i, start : start + n])
+        # as many as fit before the stop: the next one would not
+        assert (
+            start + round(len(w) * rate / FREQS[k]) + n > stops[i] >= start + round((len(w) - 1) * rate / FREQS[k]) + n
+        )
+        corr = [np.corrcoef(w[0], v)[0, 1] for v in w[1:]]
+        assert min(corr) > 0.9, corr  # same phase; a half-period shift would give about -0.5 here
+    assert dnn.stimulus_locked_windows(trials[:, None], labels, FREQS, rate, start, n, 0)[0].shape[0] == 4
+    assert dnn.epochs_for_steps(250, 300) == 100 and dnn.epochs_for_steps(50, 300) == 300
