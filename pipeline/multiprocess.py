@@ -423,6 +423,7 @@ class _Supervisor:
         if group in self.heard:
             self.heard[group] = time.monotonic() + 60.0
         self.restarting.add(group)
+        self.plans[group].incarnation = done + 1  # its shm rings get generations its receivers have not seen
         self.procs[group] = self.start(group)
         return True
 

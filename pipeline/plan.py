@@ -81,6 +81,7 @@ class WorkerPlan:
     security: dict = field(default_factory=dict)  # CURVE key file paths (pipeline.curve), never the keys
     heartbeat: float = 0.0  # > 0: send Heartbeat every heartbeat/5 s; the parent calls it lost after this
     monitor: str = ""  # the live monitor hub's tcp endpoint (--monitor under --ray; locally: the environment)
+    incarnation: int = 0  # restarts of this group so far (on_error: restart); its shm rings number above
 
     def config(self) -> GraphConfig:
         """The group's part of the graph, for the Executor."""

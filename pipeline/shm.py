@@ -188,7 +188,7 @@ class Ring:
 class ShmEdgeSender(EdgeSender):
     """An EdgeSender whose large payloads go through a shared-memory ring (see the module docstring)."""
 
-    def __init__(self, endpoint: str, spec, *, shm: str, shm_min: int = SHM_MIN_BYTES, **kw):
+    def __init__(self, endpoint: str, spec, *, shm: str, shm_min: int = SHM_MIN_BYTES, generation: int = 0, **kw):
         super().__init__(endpoint, spec, **kw)
         self.shm_prefix = shm
         self.shm_min = max(1, int(shm_min))
@@ -196,7 +196,7 @@ class ShmEdgeSender(EdgeSender):
         self.counters.update(shm_sent=0, shm_fallback=0)
         self._ring: Ring | None = None
         self._old: list[Ring] = []
-        self._gen = 0
+        self._gen = int(generation)  # the first ring's; a restarted sender starts above its predecessor's
         self._unusable = 0  # payloads at least this large could not get a ring (0: none failed)
 
     def send(self, chunk: Chunk, timeout: float | None = None) -> bool:

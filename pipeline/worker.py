@@ -284,7 +284,7 @@ def run_worker(plan: WorkerPlan, stop: StopFlag, clock: LocalClock | None = None
         link.wait(link.started)
         for s in plan.senders:
             endpoint = link.endpoints[s.edge]
-            extra: dict = {"shm": s.shm, "shm_min": s.shm_min} if s.shm else {}
+            extra: dict = {"shm": s.shm, "shm_min": s.shm_min, "generation": plan.incarnation << 20} if s.shm else {}
             senders[s.edge] = (ShmEdgeSender if s.shm else EdgeSender)(
                 endpoint,
                 StreamSpec.from_dict(s.spec),

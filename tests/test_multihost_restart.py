@@ -16,7 +16,9 @@ from wavegraph.pipeline.runner import run_graph
 
 
 def restartable(tmp_path, name, policy="on_error: restart, max_restarts: 2"):
-    p = eeg_graph(tmp_path, name)
+    # transport shm: every payload through a shared-memory ring, notified over ipc (pipeline.shm); a
+    # restart must give the restarted receiver a new ring and a reconnected notification socket
+    p = eeg_graph(tmp_path, name, "shm")
     text = p.read_text().replace("dsp: [bp, notch]", f"dsp: {{nodes: [bp, notch], {policy}}}")
     p.write_text(text.replace(".npz}", ".npz, chunk_log: true}"))
     return p
