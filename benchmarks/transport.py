@@ -306,13 +306,27 @@ def _cpu_costs(size: int = TARGET_SIZE, number: int = 5000) -> dict:
     push, pull = ctx.socket(zmq.PUSH), ctx.socket(zmq.PULL)
     pull.bind("inproc://bench-raw")
     push.connect("inproc://bench-raw")
-    rx = EdgeReceiver("inproc://bench-edge", SPEC, context=ctx)
-    tx = EdgeSender("inproc://bench-edge", SPEC, context=ctx)
+    rx = EdgeReceiver("inproc://bench-edge", SPEC, maxlen=number, context=ctx)  # room for `number` queued
+    tx = EdgeSender("inproc://bench-edge", SPEC, hwm=number, context=ctx)
     # numpy's stubs give ndarray __buffer__ only for Python >= 3.12
     buf = memoryview(x).cast("B")  # pyright: ignore[reportArgumentType]
 
     def best(fn) -> float:
         return min(timeit.repeat(fn, number=number, repeat=5, timer=time.process_time)) / number * 1e6
+
+    def split() -> tuple[float, float]:
+        """CPU per message of `number` sends (each with a new Chunk), then of as many receives."""
+        sends, recvs = [], []
+        for _ in range(5):
+            t = time.process_time()
+            for _ in range(number):
+                tx.send(Chunk(x))
+            sends.append(time.process_time() - t)
+            t = time.process_time()
+            for _ in range(number):
+                rx.recv()
+            recvs.append(time.process_time() - t)
+        return min(sends) / number * 1e6, min(recvs) / number * 1e6
 
     try:
         return {
@@ -322,6 +336,7 @@ def _cpu_costs(size: int = TARGET_SIZE, number: int = 5000) -> dict:
             "decode_us": best(lambda: wire.decode(frames, None, 1)),
             "bare_inproc_us": best(lambda: (push.send(buf), pull.recv())),
             "wg_inproc_us": best(lambda: (tx.send(chunk), rx.recv())),
+            **dict(zip(("wg_send_us", "wg_recv_us"), split())),
         }
     finally:
         tx.close(linger_ms=0)
@@ -427,7 +442,8 @@ def bench_transport(argv: list[str] | None = None) -> int:
             print(
                 f"CPU per {_fmt_size(size)} message, one thread, warm caches (us): encode {cpu['encode_us']:.2f}, "
                 f"decode {cpu['decode_us']:.2f}; inproc send+recv: bare {cpu['bare_inproc_us']:.2f}, "
-                f"wavegraph edge {cpu['wg_inproc_us']:.2f}"
+                f"wavegraph edge {cpu['wg_inproc_us']:.2f} (send alone {cpu['wg_send_us']:.2f}, "
+                f"recv alone {cpu['wg_recv_us']:.2f})"
             )
     finally:
         signal.alarm(0)
