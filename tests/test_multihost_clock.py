@@ -152,6 +152,6 @@ def test_a_skewed_drifting_worker_clock_is_followed_and_latency_stays_right(tmp_
     assert abs(b["drift_ppm"]) <= 3 * b["drift_uncertainty_ppm"] + 100, b
     assert abs(a["offset_ms"] - 250_000) < 1_000  # 250 s + what 2 % of the run adds
     p50, _ = r.stats["rec"]["latency_ns"]
-    assert 5e6 <= p50 < 60e9, p50  # positive: corrected by offset and drift (uncorrected: about -250 s)
+    assert 2.5e6 <= p50 < 60e9, p50  # at least 10 ms, less the two uncertainties; uncorrected: about -250 s
     row = next(line.split() for line in format_hosts(r.extra).splitlines() if line.startswith("a "))
     assert abs(float(row[-2]) - 20_000) <= 3 * a["drift_uncertainty_ppm"] + 100  # the summary's drift ppm
