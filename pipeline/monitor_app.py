@@ -22,7 +22,9 @@ declared latency of each path.
 
 from __future__ import annotations
 
+import functools
 import secrets
+from collections import deque
 from typing import Any, cast
 
 import numpy as np
@@ -69,21 +71,22 @@ def _empty_groups() -> dict[str, list]:
 def _pack(t: np.ndarray, stacked: np.ndarray, groups: list[list[int]], last: np.ndarray | None):
     """Columns x<g>, y<g> of one update as two (GROUPS, rows) arrays: each channel of group g as a run (its
     previous last point, its new points, a NaN break), the groups padded with NaN to one length."""
-    n = len(t)
-    run = n + 2
-    rows = max(max((len(m) for m in groups), default=0) * run, 1)
-    x = np.full((len(groups), rows), np.nan)
-    y = np.full((len(groups), rows), np.nan, dtype=np.float32)
+    n, channels = len(t), stacked.shape[0]
+    width = max(max((len(m) for m in groups), default=0), 1)
+    idx = np.full((len(groups), width), channels)  # channel per (group, slot); `channels`: padding, all NaN
     for g, members in enumerate(groups):
-        for k, i in enumerate(members):
-            a = k * run
-            if last is not None:
-                x[g, a], y[g, a] = last[0, i], last[1, i]
-            x[g, a + 1 : a + 1 + n], y[g, a + 1 : a + 1 + n] = t, stacked[i]
-    return x, y
+        idx[g, : len(members)] = members
+    x = np.full((len(groups), width, n + 2), np.nan)
+    y = np.full((len(groups), width, n + 2), np.nan, dtype=np.float32)
+    x[:, :, 1 : n + 1] = np.where((idx < channels)[..., None], t, np.nan)
+    y[:, :, 1 : n + 1] = np.vstack([stacked, np.full((1, n), np.nan)])[idx]
+    if last is not None:
+        x[:, :, 0], y[:, :, 0] = np.append(last[0], np.nan)[idx], np.append(last[1], np.nan)[idx]
+    return x.reshape(len(groups), -1), y.reshape(len(groups), -1)
 
 
-def _colour_groups(channels, flagged: list[int]) -> list[list[int]]:
+@functools.lru_cache(maxsize=64)
+def _colour_groups(channels: range, flagged: tuple[int, ...]) -> list[list[int]]:
     """The channels of each line colour (channel i: PALETTE[i % 8]), then the flagged ones (in red)."""
     groups = [[i for i in channels if i not in flagged and i % len(PALETTE) == g] for g in range(GROUPS - 1)]
     return [*groups, [i for i in channels if i in flagged]]
@@ -295,7 +298,8 @@ class Session:
         self.n_shown = 0
         self.center: np.ndarray | None = None
         self.last: np.ndarray | None = None  # per channel: the last (t, y) sent, so runs join across updates
-        self.rows: list[tuple[float, int]] = []  # (newest time, rows) per update, for the rollover
+        self.rows: deque[tuple[float, int]] = deque()  # (newest time, rows) per update, for the rollover
+        self.rows_total = 0  # their sum
         self.capacity = 0  # rows the page keeps (the rollover)
         self.psd_fig = figure(
             height=240,
@@ -408,7 +412,7 @@ class Session:
     def _restack(self) -> None:
         """A new stream, gain or scale applies to what is on screen too: the traces are re-sent from the hub,
         replacing what the page holds."""
-        self.cursor, self.reset, self.last, self.rows, self.capacity = 0, True, None, [], 0
+        self.cursor, self.reset, self.last, self.rows, self.rows_total, self.capacity = 0, True, None, deque(), 0, 0
 
     # --- periodic update -----------------------------------------------------------------------
     @without_property_validation  # the arrays are ours and well-formed; validating them costs most of a tick
@@ -473,16 +477,19 @@ class Session:
         stacked = (n - 1 - np.arange(y.shape[0]))[:, None] + self.gain.value * scale[:, None] * (
             y - center[:, None]
         ) / self.norm[:, None]
-        x, ys = _pack(t, stacked, _colour_groups(range(y.shape[0]), flagged), self.last)
+        x, ys = _pack(t, stacked, _colour_groups(range(y.shape[0]), tuple(flagged)), self.last)
         self.last = np.stack([np.full(y.shape[0], t[-1]), stacked[:, -1]])
+        span = self.span.value  # once: a Bokeh property read costs microseconds
         self.rows.append((float(t[-1]), x.shape[1]))
-        self.rows = [r for r in self.rows if r[0] > t[-1] - self.span.value]
+        self.rows_total += x.shape[1]
+        while self.rows[0][0] <= t[-1] - span:
+            self.rows_total -= self.rows.popleft()[1]
         # The page keeps `capacity` rows: enough for the time span, and never fewer than before (BokehJS's
         # rollover of typed arrays keeps a column's length when the rollover shrinks, leaving stale rows).
-        self.capacity = max(self.capacity, sum(r[1] for r in self.rows))
+        self.capacity = max(self.capacity, self.rows_total)
         self.flagged = flagged
         reset, self.reset = self.reset, False
-        return trace_message(x, ys, self.capacity, reset, float(t[-1]), self.span.value)
+        return trace_message(x, ys, self.capacity, reset, float(t[-1]), span)
 
     def _markers(self, view) -> None:
         """Markers of every events stream (stimulus markers, decoder decisions) over the traces shown."""
@@ -508,8 +515,8 @@ class Session:
             return
         freqs, power = view.spectrum
         i = self._channel_index()
-        rows = [i] if i is not None and i < power.shape[0] else range(min(power.shape[0], MAX_TRACES))
-        x, y = _pack(freqs, power, _colour_groups(rows, self.flagged), None)  # 18 columns, not one per channel
+        rows = range(i, i + 1) if i is not None and i < power.shape[0] else range(min(power.shape[0], MAX_TRACES))
+        x, y = _pack(freqs, power, _colour_groups(rows, tuple(self.flagged)), None)  # 18 columns, not one per channel
         self.psd.data = {**{f"x{g}": x[g] for g in range(GROUPS)}, **{f"y{g}": y[g] for g in range(GROUPS)}}
 
     def _heatmap(self, view) -> None:
