@@ -209,7 +209,7 @@ def _load_token_decoder(spec: str):
 
 
 def _subjects(
-    bg, freqs, phases, snrs, n_subjects: int, wmax: float, fb: FBCCA, jitter, calib_blocks: int = 3
+    bg, freqs, phases, snrs, n_subjects: int, wmax: float, fb: FBCCA, jitter, calib_blocks: int = 5
 ) -> list[dict]:
     """Per simulated test subject: evaluation trials per SNR (raw, filtered 5 bands, labels) and calibration
     trials (raw, filtered 3 bands, labels), from the background's eval / calib segments; each trial lasts
@@ -253,7 +253,7 @@ def semi_synthetic(
     m: int = 40,
     ft_steps: int = 300,
     ft_shifts: int = 40,
-    calib_blocks: int = 3,
+    calib_blocks: int = 5,
     token_decoder: str | None = "wavegraph.models.token_decoder:TokenDecoder",
     backgrounds=sim.BACKGROUNDS,
     jitter=sim.JITTER,
@@ -527,7 +527,12 @@ def main(argv: list[str] | None = None) -> int:
         default=40,
         help="DNN calibration windows per trial beyond the first, each a stimulus period later (default 40; 0: one)",
     )
-    ap.add_argument("--calib-blocks", type=int, default=3, help="calibration blocks (M trials each) per test subject")
+    ap.add_argument(
+        "--calib-blocks",
+        type=int,
+        default=5,
+        help="calibration blocks (M trials each) per test subject (default 5, the paper's leave-one-block-out on 6)",
+    )
     ap.add_argument(
         "--backgrounds",
         nargs="+",
