@@ -89,3 +89,21 @@ def test_run_with_bids_says_what_is_missing(tmp_path, edf_path, capsys, out, par
     err = capsys.readouterr().err
     assert said in err and "fix:" in err, err
     assert not (tmp_path / "bids").exists() and not (tmp_path / out).exists()
+
+
+def test_overwrite_true_replaces_a_bids_run(tmp_path):
+    """`overwrite: true` replaces the run in the layout too (mne-bids was told never to overwrite)."""
+    from wavegraph.nodes.io.recorder import Recorder
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import StreamSpec
+
+    spec = StreamSpec("signal", 100.0, (2,), "float64", ("C3", "C4"), ("eeg", "eeg"))
+    bids = dict(bids_root=str(tmp_path / "bids"), subject="01", task="rest", overwrite=True)
+    for level in (1e-5, 3e-5):
+        rec = Recorder(path=str(tmp_path / "rec.edf"), **bids)
+        rec.configure({"in": spec})
+        rec.process({"in": Chunk(np.full((2, 200), level), 0.0)})
+        rec.close()
+    bp = mne_bids.BIDSPath(subject="01", task="rest", root=tmp_path / "bids", datatype="eeg")
+    y: np.ndarray = mne_bids.read_raw_bids(bp, verbose="error").get_data()  # pyright: ignore[reportAssignmentType]
+    np.testing.assert_allclose(y, 3e-5, rtol=1e-4)  # the second recording (EDF: within 16-bit steps)

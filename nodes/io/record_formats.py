@@ -345,7 +345,7 @@ def bids_path(root: str | Path, subject: str, task: str, session: str | None = N
     return mne_bids.BIDSPath(subject=subject, session=session, task=task, run=run, root=root, datatype="eeg")
 
 
-def write_bids(recording: Path, bp, line_freq: float | None = None) -> Path:
+def write_bids(recording: Path, bp, line_freq: float | None = None, overwrite: bool = False) -> Path:
     """Copy a finished EDF/BDF recording into a BIDS-EEG layout with mne-bids (its sidecars:
     dataset_description, participants, scans, channels.tsv, _eeg.json, events.tsv from the annotations).
     mne-bids copies an EDF/BDF file as it is: memory stays flat."""
@@ -355,5 +355,5 @@ def write_bids(recording: Path, bp, line_freq: float | None = None) -> Path:
     reader = mne.io.read_raw_bdf if recording.suffix.lower() == ".bdf" else mne.io.read_raw_edf
     raw = reader(recording, verbose="error")
     raw.info["line_freq"] = line_freq
-    mne_bids.write_raw_bids(raw, bp, overwrite=False, verbose="error")
+    mne_bids.write_raw_bids(raw, bp, overwrite=overwrite, verbose="error")
     return bp.fpath

@@ -414,7 +414,7 @@ class Recorder(Sink[RecorderParams]):
                 if self.bids is not None:
                     from .record_formats import write_bids
 
-                    self.bids_file = write_bids(self.path, self.bids, self.params.line_freq)
+                    self.bids_file = write_bids(self.path, self.bids, self.params.line_freq, self.params.overwrite)
                 if not self.params.chunk_log:  # the file is complete: the crash-recovery log has done its job
                     self.chunks_path.unlink(missing_ok=True)
         finally:
