@@ -20,8 +20,7 @@ The target format follows the path suffix:
   *.edf / *.bdf -> EDF+C (16-bit) / BDF+C (24-bit), signal streams with a whole-number rate; one-second
       records, each channel's physical range taken from the data (so the file equals the stream within
       half a quantisation step); gaps and `events` markers become EDF+ annotations. The header holds the
-      first sample's time (the same origin as FIF's; whole seconds, the fraction in EDF+'s time-keeping
-      annotation).
+      first sample's time (FIF's origin; the fraction of a second in EDF+'s time-keeping annotation).
   *.flac -> FLAC via soundfile, the same way as WAV but 24-bit PCM (values clipped to [-1, 1]).
   *.wav -> WAV via soundfile; signal streams (required for channel type "audio"). Subtype FLOAT for
       float32 data, DOUBLE for float64 (lossless; values are not clipped). Plain WAV stops at 4 GB
@@ -274,8 +273,8 @@ class Recorder(Sink[RecorderParams]):
         return bp
 
     def _start(self, origin_ns: int = 0) -> None:
-        """Open the files on the first chunk (so a graph that fails to start leaves nothing behind).
-        `origin_ns`: when the first chunk left its source (time.monotonic_ns(); 0: unknown, now)."""
+        """Open the files on the first chunk (a graph that fails to start leaves nothing behind);
+        `origin_ns`: when it left its source (time.monotonic_ns(); 0: unknown, now)."""
         spec = self.spec
         age = (time.monotonic_ns() - origin_ns) / 1e9 if origin_ns else 0.0
         self.wall_start = datetime.fromtimestamp(time.time() - max(age, 0.0), UTC).isoformat()
