@@ -92,10 +92,11 @@ def _colour_groups(channels: range, flagged: tuple[int, ...]) -> list[list[int]]
     return [*groups, [i for i in channels if i in flagged]]
 
 
-def trace_message(x: np.ndarray, y: np.ndarray, rollover: int, reset: bool, newest: float, span: float) -> bytes:
-    """One binary message of the /traces websocket: a float64 header (reset, rollover, rows, groups, newest
-    time, time span), then x as float64 (groups, rows), then y as float32 (groups, rows). TRACES_JS reads it."""
-    head = np.array([float(reset), rollover, x.shape[1], x.shape[0], newest, span], dtype=np.float64)
+def trace_message(x: np.ndarray, y: np.ndarray, rollover: int, reset: bool, times: tuple[float, float, float]) -> bytes:
+    """One binary message of the /traces websocket: a float64 header (reset, rollover, rows, groups, then
+    `times`: the first time on the page, the newest, the time span), then x as float64 (groups, rows), then
+    y as float32 (groups, rows). TRACES_JS reads it."""
+    head = np.array([float(reset), rollover, x.shape[1], x.shape[0], *times], dtype=np.float64)
     return (
         head.tobytes() + np.ascontiguousarray(x, np.float64).tobytes() + np.ascontiguousarray(y, np.float32).tobytes()
     )
@@ -109,9 +110,9 @@ const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") +
 ws.binaryType = "arraybuffer";
 ws.onmessage = (event) => {
   const buf = event.data;
-  const [reset, rollover, rows, groups, newest, span] = new Float64Array(buf, 0, 6);
-  const xs = new Float64Array(buf, 48, groups * rows);
-  const ys = new Float32Array(buf, 48 + 8 * groups * rows, groups * rows);
+  const [reset, rollover, rows, groups, first, newest, span] = new Float64Array(buf, 0, 7);
+  const xs = new Float64Array(buf, 56, groups * rows);
+  const ys = new Float32Array(buf, 56 + 8 * groups * rows, groups * rows);
   const data = {};
   for (let g = 0; g < groups; g++) {
     data["x" + g] = xs.slice(g * rows, (g + 1) * rows);
@@ -119,7 +120,8 @@ ws.onmessage = (event) => {
   }
   if (reset) source.setv({data: data}, {sync: false});
   else source.stream(data, rollover, {sync: false});
-  if (rows > 0 && !x_range.wg_hold) x_range.setv({start: newest - span, end: newest}, {sync: false});
+  const start = Math.max(newest - span, Math.min(first, newest - 1));
+  if (rows > 0 && !x_range.wg_hold) x_range.setv({start: start, end: newest}, {sync: false});
 };
 """
 
@@ -301,6 +303,7 @@ class Session:
         self.rows: deque[tuple[float, int]] = deque()  # (newest time, rows) per update, for the rollover
         self.rows_total = 0  # their sum
         self.capacity = 0  # rows the page keeps (the rollover)
+        self.first_t = 0.0  # the oldest time on the page
         self.psd_fig = figure(
             height=240,
             sizing_mode="stretch_width",
@@ -449,7 +452,7 @@ class Session:
         message = self._traces(view) if view is not None else None
         if message is None and self.reset:  # nothing to show (yet): clear the page
             x, y = np.full((GROUPS, 0), np.nan), np.full((GROUPS, 0), np.nan)
-            message, self.reset = trace_message(x, y, 0, True, 0.0, self.span.value), False
+            message, self.reset = trace_message(x, y, 0, True, (0.0, 0.0, self.span.value)), False
         if message is not None:
             try:
                 self.sending = self.socket.write_message(message, binary=True)
@@ -489,7 +492,9 @@ class Session:
         self.capacity = max(self.capacity, self.rows_total)
         self.flagged = flagged
         reset, self.reset = self.reset, False
-        return trace_message(x, ys, self.capacity, reset, float(t[-1]), span)
+        if reset:
+            self.first_t = float(t[0])
+        return trace_message(x, ys, self.capacity, reset, (self.first_t, float(t[-1]), span))
 
     def _markers(self, view) -> None:
         """Markers of every events stream (stimulus markers, decoder decisions) over the traces shown."""
