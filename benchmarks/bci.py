@@ -404,6 +404,28 @@ def semi_synthetic(
 # --- report ------------------------------------------------------------------------------------------
 
 
+def merge(runs: list[dict]) -> dict:
+    """One result from several `--json` files of the same code (e.g. one process per background and window
+    group): their semi-synthetic cells joined (ordered by background, window, SNR), the first real part."""
+    semis = [r["semi"] for r in runs if "semi" in r]
+    if not semis:
+        raise ValueError("no semi-synthetic part in these files")
+    semi = {**semis[0], "backgrounds": [], "segments_s": {}, "cells": []}
+    for s in semis:
+        semi["backgrounds"] += [b for b in s["backgrounds"] if b not in semi["backgrounds"]]
+        semi["segments_s"].update(s["segments_s"])
+        semi["cells"] += s["cells"]
+    order = semi["backgrounds"]
+    semi["cells"].sort(key=lambda c: (order.index(c["background"]), c["window_s"], c["snr_db"]))
+    out: dict = {"commands": [r.get("command", "") for r in runs], "semi": semi}
+    out["seconds"] = [r.get("seconds") for r in runs]
+    out["partial"] = any(r.get("partial") for r in runs)
+    real = next((r["real"] for r in runs if "real" in r), None)
+    if real is not None:
+        out["real"] = real
+    return out
+
+
 def tables(res: dict) -> str:
     out = []
     r = res.get("real")
@@ -427,6 +449,11 @@ def tables(res: dict) -> str:
                 f"{s['eval_trials_per_subject_snr']} trials per SNR; accuracy / ITR (bits/min, gaze shift "
                 f"{s['gaze_shift_s']:g} s); token decoder: {s['token_decoder']}"
             )
+            if "fine_tune_steps" in s:
+                out.append(
+                    f"  DNN calibration: {s['calib_trials_per_subject']} trials per test subject, up to "
+                    f"{s['fine_tune_shifts']} more stimulus-locked windows each, {s['fine_tune_steps']} steps"
+                )
             for snr in s["snrs_db"]:
                 out.append(f"  SNR {snr:g} dB   " + " ".join(f"{d:>17}" for d in decs))
                 for w in sorted({c["window_s"] for c in s["cells"]}):
@@ -551,7 +578,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--token-decoder", default="wavegraph.models.token_decoder:TokenDecoder", help="module:Class")
     ap.add_argument("--no-token", action="store_true", help="skip the token decoder")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    ap.add_argument(
+        "--merge", nargs="+", type=Path, default=None, metavar="JSON", help="join these --json results; run nothing"
+    )
     args = ap.parse_args(argv)
+    if args.merge:
+        res = merge([json.loads(p.read_text()) for p in args.merge])
+        print(tables(res))
+        plot(res, args.png)
+        if args.json:
+            args.json.write_text(json.dumps(res, indent=1, default=float) + "\n")
+        return 0
     import torch
 
     torch.set_num_threads(args.threads)
