@@ -41,7 +41,7 @@ except ImportError:  # pragma: no cover - bokeh missing
 
 TICK_MS = 33  # traces: about 30 updates a second, on their own websocket
 PAGE_TICK_MS = 250  # the rest of the page, through Bokeh's document: 4 updates a second
-SPECTRUM_TICKS, HEATMAP_TICKS, TABLE_TICKS = 4, 2, 2  # of the page tick: 1, 2 and 2 updates a second
+SPECTRUM_TICKS, HEATMAP_TICKS, TABLE_TICKS = 4, 1, 2  # of the page tick: 1, 4 and 2 updates a second
 PALETTE = ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 FLAG_COLOR = "#d62728"
 MAX_TRACES = 64

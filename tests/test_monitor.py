@@ -193,3 +193,28 @@ def test_plot_and_describe_png(tmp_path, edf_path):
     )
     assert r.returncode == 0, r.stderr
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_trace_message_carries_each_colour_group_as_joined_nan_separated_runs():
+    """The page's trace update: channels by colour (flagged ones apart), each run starting at the channel's
+    last point of the previous update (so lines join) and ending in a NaN break; the binary layout TRACES_JS
+    reads (float64 header, float64 times, float32 values)."""
+    from wavegraph.pipeline.monitor_app import GROUPS, _colour_groups, _pack, trace_message
+
+    t = np.array([1.0, 1.1])
+    stacked = np.arange(20, dtype=np.float64).reshape(10, 2)  # channel i: values 2i, 2i + 1
+    last = np.stack([np.full(10, 0.9), -np.arange(10.0)])  # previous update ended at t 0.9, value -i
+    groups = _colour_groups(range(10), (3,))
+    assert groups[0] == [0, 8] and groups[3] == [] and groups[-1] == [3]
+    x, y = _pack(t, stacked, groups, last)
+    message = trace_message(x, y, 500, True, (0.2, 1.1, 10.0))
+    head = np.frombuffer(message, np.float64, 7)
+    assert list(head) == [1.0, 500, 8, GROUPS, 0.2, 1.1, 10.0]  # 2 channels x (last, 2 points, NaN) per group
+    xs = np.frombuffer(message, np.float64, GROUPS * 8, 56).reshape(GROUPS, 8)
+    ys = np.frombuffer(message, np.float32, GROUPS * 8, 56 + 8 * GROUPS * 8).reshape(GROUPS, 8)
+    nan = np.nan
+    np.testing.assert_array_equal(xs[0], [0.9, 1.0, 1.1, nan, 0.9, 1.0, 1.1, nan])
+    np.testing.assert_array_equal(ys[0], [0, 0, 1, nan, -8, 16, 17, nan])
+    np.testing.assert_array_equal(ys[-1], [-3, 6, 7, nan, nan, nan, nan, nan])  # the flagged channel, padded
+    assert np.isnan(xs[3]).all() and np.isnan(ys[3]).all()  # channel 3's colour holds nothing: it is flagged
+    assert len(message) == 56 + GROUPS * 8 * (8 + 4)
