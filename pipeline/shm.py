@@ -13,11 +13,12 @@ API (what the multi-process runner uses when an edge's transport is shm)::
 Everything an EdgeSender / EdgeReceiver does holds here too (seq and gaps, the block and drop_oldest
 policies, timeouts, rejected frames counted by reason, never pickle); only the payload's path differs.
 
-Sender. A payload of at least `shm_min` bytes (default SHM_MIN_BYTES; 0 sends every non-empty payload
-through the ring) is copied into a free slot of the edge's ring, the slot is marked full, and the message
+Sender. A payload of at least `shm_min` bytes (default SHM_MIN_BYTES, 64 KiB; 1 sends every non-empty
+payload through the ring) is copied into the lowest free slot of the edge's ring (lowest, so that the few
+slots in use stay in the CPU caches), the slot is marked full, and the message
 [ref, header] goes over ZeroMQ: `ref` is a fixed 40-byte struct (magic b"WGSM", version, generation,
-slot count, slot, slot size, payload bytes), `header` the usual wire header. A smaller payload goes inline
-as [header, payload], as on a plain edge. The ring is a file `{shm}-g{generation}` in /dev/shm
+slot count, slot, slot size, payload bytes), `header` the usual wire header. A smaller payload goes inline,
+as on a plain edge. The ring is a file `{shm}-g{generation}` in /dev/shm
 (WAVEGRAPH_SHM_DIR overrides), made on the first payload that needs it: a page of slot states (one byte
 per slot: 0 free, 1 full) then the slots, `slot size` = the payload rounded up to a power of two (at least
 64 KiB), slots = queue + 4 (at most RING_BYTES in all, at least 2). A larger payload later makes a new
@@ -38,11 +39,12 @@ copied out of the slot and the slot freed at once (`shm_copied`), so a keeping n
 sender. `zero_copy=False` always copies.
 
 Lifetime. The receiver unlinks a segment's name as soon as it has mapped it (the memory lives until both
-ends unmap, which the kernel does even after kill -9), and what is left when the receiver closes (rings it never mapped) is removed then. The
-names start with the run id (`wg-PARENTPID-...`): the multi-process parent removes its run's names at
+ends unmap, which the kernel does even after kill -9); names still there when the receiver closes (rings
+it never mapped) are removed then. The names start with the run id (`wg-PARENTPID-...`): the multi-process parent removes its run's names at
 exit, and `remove_stale_segments()` (called when a run starts) removes the names of runs whose parent
 process is gone. A consumer that dies leaves its slots full: the sender times out as on a full pipe and
-the runner's stop path ends the run, as with a dead consumer on a plain edge.
+the runner's stop path ends the run, as with a dead consumer on a plain edge. A restarted receiver
+(`reconnect`) gets a new generation: the slots the dead one held are abandoned with the old ring.
 
 Memory order: the slot's bytes are written before its state byte and the notification is sent after
 (a system call: a full barrier); the receiver reads the slot after receiving the notification. Slot
@@ -172,7 +174,7 @@ class Ring:
         return self.mm.find(b"\x00", 0, self.slots)
 
     def busy(self) -> bool:
-        return self.mm.find(b"\x01", 0, self.slots) >= 0
+        return self.mm[: self.slots].count(0) < self.slots
 
     def unlink(self) -> None:
         with contextlib.suppress(OSError):
@@ -225,11 +227,11 @@ class ShmEdgeSender(EdgeSender):
         mm[start : start + n] = body
         mm[slot] = _FULL
         ref = _REF.pack(MAGIC, VERSION, self._gen, ring.slots, slot, ring.slot_bytes, n)
-        if self._send_frames(ref, head, True, chunk.eos, timeout, n):
-            self.counters["shm_sent"] += 1
-            return True
-        mm[slot] = _FREE  # timed out or dropped on a full pipe: the receiver never sees this slot
-        return False
+        if not self._send_frames(ref, head, True, chunk.eos, timeout, n):
+            mm[slot] = _FREE  # timed out or dropped on a full pipe: the receiver never sees this slot
+            return False
+        self.counters["shm_sent"] += 1
+        return True
 
     def _wait_slot(self, ring: Ring, timeout: float | None) -> int:
         """Wait for the receiver to free a slot: yield first, then sleep in growing steps."""

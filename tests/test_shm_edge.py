@@ -220,6 +220,19 @@ def test_a_graph_over_shm_records_exactly_what_it_records_over_ipc(tmp_path, shm
     assert os.listdir(shm_dir) == []
 
 
+def test_by_default_large_chunks_cross_processes_through_the_ring(tmp_path, shm_dir):
+    cfg = ramp_graph(tmp_path, n=40000)  # no transport key: auto
+    cfg.write_text(cfg.read_text().replace("chunk_size: 10,", "chunk_size: 5000,"))  # 2 x 5000 float64: 80 KB
+    r = run_graph(build_graph(load_config(cfg)))
+    assert r.exit_code == 0, r.failure
+    data = np.load(tmp_path / "ramp.npz")["data"]
+    np.testing.assert_array_equal(data[0], np.cumsum(np.arange(40000.0)))
+    np.testing.assert_array_equal(data[1], np.cumsum(np.arange(40000.0) + 1000.0))
+    assert r.stats["acc"]["counters"]["rx_shm_received"] == 8  # 8 chunks of 80 KB, none inline
+    assert r.stats["rec"]["counters"]["rx_shm_received"] == 8
+    assert os.listdir(shm_dir) == []
+
+
 def _children(pid: int) -> dict[int, str]:
     out = {}
     for d in os.listdir("/proc"):
