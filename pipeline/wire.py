@@ -293,11 +293,10 @@ def decode_one(frame: bytes, max_bytes: int | None = None, expected_spec_id: int
     per-message path of small chunks); anything it does not accept goes through decode() for its reason."""
     n = len(frame)
     ndim = frame[7] if n > HEADER_FIXED_BYTES else 255
-    if ndim <= MAX_NDIM:
-        (magic, version, flags, code, _, sid, seq, t0, origin_ns, mono_ns, wall_ns, *shape) = _PACK[ndim].unpack_from(
-            frame
-        )
-        offset = HEADER_FIXED_BYTES + 8 * ndim
+    offset = HEADER_FIXED_BYTES + 8 * ndim
+    if ndim <= MAX_NDIM and n > offset:  # a header and a non-empty payload
+        (magic, version, flags, code, _, sid, seq, t0, origin_ns, mono_ns, wall_ns) = _HEAD.unpack_from(frame)
+        shape = _SHAPE[ndim].unpack_from(frame, HEADER_FIXED_BYTES)
         size = _ITEMSIZE.get(code)
         if (
             magic == MAGIC
@@ -307,7 +306,6 @@ def decode_one(frame: bytes, max_bytes: int | None = None, expected_spec_id: int
             and (max_bytes is None or n - offset <= max_bytes)
             and (expected_spec_id is None or sid == expected_spec_id)
             and math.prod(shape) * size == n - offset
-            and n > offset
         ):
             data = np.ndarray(shape, DTYPES[code], frame, offset)  # read-only: a view of bytes
             chunk = Chunk(data, t0, seq, bool(flags & FLAG_GAP), bool(flags & FLAG_EOS), origin_ns)

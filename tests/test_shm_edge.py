@@ -285,3 +285,28 @@ def test_segments_of_a_dead_run_are_removed_by_the_next_one(tmp_path, shm_dir):
     r = run_graph(build_graph(load_config(ramp_graph(tmp_path))))
     assert r.exit_code == 0, r.failure
     assert os.listdir(shm_dir) == [os.path.basename(live)]
+
+
+def test_one_frame_messages_either_decode_consistently_or_raise_wire_error():
+    # The one-frame form (header + payload, under 16 KiB) that every edge now uses for small chunks.
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 4))
+    good = wire.encode_one(Chunk(x, t0=2.0, gap=True), 7, 9)
+    c, header = wire.decode_one(good, None, 9)
+    assert c.data.tobytes() == x.tobytes() and (c.t0, c.seq, c.gap, header.spec_id) == (2.0, 7, True, 9)
+    assert not c.data.flags.writeable
+    outcomes = {"ok": 0, "rejected": 0}
+    for _ in range(5000):
+        b = bytearray(good)
+        for _ in range(int(rng.integers(1, 4))):
+            b[int(rng.integers(0, len(b)))] = int(rng.integers(0, 256))
+        if rng.random() < 0.3:
+            b = b[: int(rng.integers(0, len(b) + 1))]
+        try:
+            got, _ = wire.decode_one(bytes(b), 4096)
+        except wire.WireError:
+            outcomes["rejected"] += 1
+            continue
+        outcomes["ok"] += 1
+        assert got.data.nbytes == len(b) - (52 + 8 * got.data.ndim)
+    assert outcomes["ok"] > 0 and outcomes["rejected"] > 0
