@@ -39,4 +39,4 @@ lint: setup
 	$(BIN)/pyright
 
 clean:
-	rm -rf $(VENV) .data .typecheck
+	rm -rf $(VENV) .typecheck  # the data sets stay in the user cache (pipeline/datasets.py)

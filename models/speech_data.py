@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import platformdirs
 from scipy import signal as sps
 
 __all__ = [
@@ -99,8 +100,9 @@ class DataError(RuntimeError):
 
 
 def cache_root() -> Path:
+    """Decoded corpora: under $WAVEGRAPH_DATA, else the user's cache folder (as wavegraph.pipeline.datasets)."""
     env = os.environ.get("WAVEGRAPH_DATA")
-    return (Path(env).expanduser() if env else Path(__file__).resolve().parents[1] / ".data") / "speech"
+    return (Path(env).expanduser() if env else platformdirs.user_cache_path("wavegraph")) / "speech"
 
 
 def heldout_utterance(name: str) -> bool:

@@ -10,8 +10,10 @@ one member is extracted, and its sha256 is checked against the constant below.
     python -m wavegraph.pipeline.datasets fetch eegmmidb-s001r02
     python -m wavegraph.pipeline.datasets list
 
-Cache: `$WAVEGRAPH_DATA` if set, else `<repo>/.data/` (git-ignored). A cached file whose checksum
-matches is returned at once, without running pip. The data is third-party and is never committed.
+Cache: `$WAVEGRAPH_DATA` if set, else the user's cache folder (platformdirs: `~/.cache/wavegraph` on
+Linux, `~/Library/Caches/wavegraph` on macOS, `%LOCALAPPDATA%\\wavegraph\\Cache` on Windows), never the
+current folder or the installed package. A cached file whose checksum matches is returned at once,
+without running pip. The data is third-party and is never committed.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+import platformdirs
 
 
 @dataclass(frozen=True)
@@ -135,9 +139,9 @@ class DatasetError(RuntimeError):
 
 
 def data_root() -> Path:
-    """The cache folder: $WAVEGRAPH_DATA, else <repo>/.data."""
+    """The cache folder: $WAVEGRAPH_DATA, else the user's cache folder for wavegraph (platformdirs)."""
     env = os.environ.get("WAVEGRAPH_DATA")
-    return Path(env).expanduser() if env else Path(__file__).resolve().parents[1] / ".data"
+    return Path(env).expanduser() if env else platformdirs.user_cache_path("wavegraph")
 
 
 def sha256_of(path: Path) -> str:
@@ -245,7 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     f = sub.add_parser("fetch", help="fetch data sets into the cache and print their paths")
     f.add_argument("names", nargs="+", metavar="NAME", help=f"one of: {', '.join(sorted(DATASETS))}, or 'all'")
-    f.add_argument("--root", type=Path, default=None, help="cache folder (default: $WAVEGRAPH_DATA or <repo>/.data)")
+    f.add_argument(
+        "--root", type=Path, default=None, help="cache folder (default: $WAVEGRAPH_DATA or the user cache folder)"
+    )
     sub.add_parser("list", help="list the known data sets")
     args = ap.parse_args(argv)
     if args.cmd == "list":

@@ -76,3 +76,13 @@ def test_cli_fetch_and_list():
         [sys.executable, "-m", "wavegraph.pipeline.datasets", "list"], capture_output=True, text=True, cwd=REPO, env=env
     )
     assert "ssvepy==0.2" in ls.stdout and "biosignalsnotebooks==0.6.14" in ls.stdout
+
+
+def test_default_cache_is_the_users_cache_folder_not_the_package_or_cwd(monkeypatch, tmp_path):
+    """Without $WAVEGRAPH_DATA, data sets (and decoded speech corpora) go to the user's cache (XDG on Linux)."""
+    from wavegraph.models import speech_data
+
+    monkeypatch.delenv("WAVEGRAPH_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert datasets.data_root() == tmp_path / "xdg" / "wavegraph"
+    assert speech_data.cache_root() == tmp_path / "xdg" / "wavegraph" / "speech"
