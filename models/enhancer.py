@@ -8,7 +8,7 @@ Per frame (n_fft = 320 samples = 20 ms, hop 160 = 10 ms, sqrt-Hann analysis and 
     X = rfft(window * frame)                                            (161 bins; a matmul with the DFT matrix)
     f = (|X|^2 + eps)^(compress / 2)                                    (compressed magnitude, compress = 0.3)
     h = core(f)                                                         (Mamba/GLA stack: Linear(161 -> d), layers)
-    mask, v = sigmoid(Linear(h)) split into 161 bins and 1 speech logit
+    mask, v = sigmoid(Linear(h)) split into 161 bins and 1 speech logit; mask = floor + (1 - floor) mask
     Y = mask * X, overlap-add of window * irfft(Y)                      (weighted OLA, as the istft node)
 
 As a StreamingModel the enhancer works on hop blocks of audio: x (batch, T, hop) is T consecutive blocks of 160
@@ -46,6 +46,7 @@ class EnhancerConfig(DictConfig):
     n_fft: int = 320
     hop: int = 160
     compress: float = 0.3
+    mask_floor: float = 0.0  # mask = floor + (1 - floor) * sigmoid: limits the attenuation to 1 / floor
     d_model: int = 96
     n_layers: int = 2
     d_state: int = 16  # mamba
@@ -60,6 +61,8 @@ class EnhancerConfig(DictConfig):
             raise ValueError(f"n_fft ({self.n_fft}) must be a multiple >= 2 of hop ({self.hop})")
         if not 0 < self.compress <= 1:
             raise ValueError(f"compress must be in (0, 1], got {self.compress}")
+        if not 0 <= self.mask_floor < 1:
+            raise ValueError(f"mask_floor must be in [0, 1), got {self.mask_floor}")
 
     @property
     def n_bins(self) -> int:
@@ -240,7 +243,10 @@ class Enhancer(StreamingModel):
         spec = sig @ self.dft  # (B, 2 bins): real, imaginary
         power = spec.square().view(B, 2, nb).sum(1)
         out = torch.sigmoid(fast(power.add_(1e-10).pow_(self.cfg.compress / 2), state)[:, 0])  # (B, bins + 1)
-        seg = (spec.view(B, 2, nb) * out[:, None, :nb]).view(B, 2 * nb) @ self.idft  # (B, n_fft)
+        mask = out[:, None, :nb]
+        if self.cfg.mask_floor:
+            mask = mask * (1 - self.cfg.mask_floor) + self.cfg.mask_floor
+        seg = (spec.view(B, 2, nb) * mask).view(B, 2 * nb) @ self.idft  # (B, n_fft)
         y = torch.cat([seg[:, :H].add_(state["tail"]), out[:, nb:]], 1)[:, None]
         state["prev"], state["tail"] = sig[:, H:], seg[:, H:]
         return y, state
@@ -269,7 +275,10 @@ class Enhancer(StreamingModel):
             logits = self.head(h)
         out = torch.sigmoid(logits)
         speech = out[..., -1:]
-        seg = (spec * out[..., None, :-1]).flatten(-2) @ self.idft  # (B, T, W), synthesis window applied
+        mask = out[..., None, :-1]
+        if cfg.mask_floor:
+            mask = mask * (1 - cfg.mask_floor) + cfg.mask_floor
+        seg = (spec * mask).flatten(-2) @ self.idft  # (B, T, W), synthesis window applied
         r = W // H
         if r == 2:  # block t = first half of frame t + second half of frame t - 1 (the tail for t = 0)
             y = seg[..., :H] + torch.cat([state["tail"][:, None], seg[:, :-1, H:]], 1)

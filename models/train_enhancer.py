@@ -1,10 +1,12 @@
 """`wavegraph train enhancer`: train the causal speech enhancer (models/enhancer.py) on seeded mixtures.
 
-    nice -n 10 wavegraph train enhancer --core mamba --steps 1500 --out models/weights/enhancer.safetensors \
+    nice -n 10 wavegraph train enhancer --core gla --d-model 128 --n-layers 1 --steps 2200 --batch 12 --seconds 2 \
+        --seed 0 --threads 1 --mask-floor 0.05 --out models/weights/enhancer.safetensors \
         --log docs/speech_training.csv --plot docs/speech_training.png
 
-Data: models/speech_data.py TrainSampler (training side of the split only: no Carlo, no held-out utterance, no
-"clicks" noise, no held-out music piece). Validation during training: a fixed seeded set of mixtures from the SAME
+(the shipped weights' command, see docs/speech.md). Data: models/speech_data.py MixturePool (in memory; --pool 0
+makes every example afresh) over a TrainSampler, 60 % of the examples from the real voices (--real-fraction); the
+training side of the split only: no Carlo, no held-out utterance, no "clicks" noise, no held-out music piece. Validation during training: a fixed seeded set of mixtures from the SAME
 training side (so model selection never sees held-out data). At the end: SI-SDR (and PESQ-WB/STOI when pesq and
 pystoi are installed) on `speech_data.heldout_set`, printed and stored in the CSV's sidecar JSON.
 
@@ -56,6 +58,13 @@ def _parser() -> argparse.ArgumentParser:
         default=0.6,
         help="share of training examples spoken by a real (Asterisk) voice rather than espeak-ng/flite (the real "
         "training voices are all female; the male voices are synthetic)",
+    )
+    p.add_argument(
+        "--mask-floor",
+        type=float,
+        default=0.0,
+        help="inference only: the mask floor written into the saved config and used by the held-out check "
+        "(training and its validation curve run without it)",
     )
     p.add_argument(
         "--pool", type=int, default=1000, help="pre-made mixture parts held in memory (0: make every example afresh)"
@@ -166,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         cfg = EnhancerConfig(core=args.core, d_model=args.d_model, n_layers=args.n_layers)
         model = Enhancer(cfg)
+    cfg.mask_floor = 0.0  # training runs without the floor (--mask-floor is for inference)
     n_params = sum(p.numel() for p in model.parameters())
     corpus = sd.load_corpus(synthetic=args.synthetic)
     sampler = sd.TrainSampler(corpus, early_ms=args.early_ms, real_fraction=args.real_fraction)
@@ -232,7 +242,9 @@ def main(argv: list[str] | None = None) -> int:
                 writer.writerow(row)
                 log.flush()
             if args.out:
+                model.cfg.mask_floor = args.mask_floor
                 ckpt.save(model.eval(), args.out)
+                model.cfg.mask_floor = 0.0
                 model.train()
         if args.max_minutes and time.time() - t0 > 60 * args.max_minutes and step % args.eval_every == 0:
             stopped_at = step
@@ -243,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.plot:
             plot_curve(args.log, args.plot)
     model.eval()
+    model.cfg.mask_floor = args.mask_floor
+    if args.out:
+        ckpt.save(model, args.out)
     held = sd.heldout_set(per_snr=args.heldout_per_snr, corpus=corpus)
     summary = {
         "args": {k: str(v) for k, v in vars(args).items()},

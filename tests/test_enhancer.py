@@ -55,6 +55,19 @@ def test_model_passes_signal_with_unit_mask():
     np.testing.assert_allclose(enhanced[0].numpy(), x[0].numpy(), atol=1e-5)
 
 
+def test_mask_floor_limits_the_attenuation_in_both_paths():
+    """With the mask forced to 0, a floor of 0.2 passes 0.2 x the input (delayed), offline and frame by frame."""
+    model = Enhancer(EnhancerConfig(core="gla", d_model=16, n_layers=1, mask_floor=0.2)).eval()
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.fill_(-60.0)  # sigmoid -> 0
+    x = torch.from_numpy(_speechlike(30 * 160))
+    y = assert_stream_equals_forward(model, x.reshape(1, 30, 160))[..., :-1].reshape(1, -1)
+    np.testing.assert_allclose(y[0, 160:].numpy(), 0.2 * x[0, :-160].numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match="mask_floor"):
+        EnhancerConfig(mask_floor=1.0)
+
+
 def _node(**kw):
     return EnhancerNode(random_init=True, d_model=16, n_layers=1, **kw)
 
