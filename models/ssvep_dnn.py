@@ -23,7 +23,8 @@ Calibration windows (deviation, stated; ``stimulus_locked_windows``): the paper 
 here stage 2 also uses the windows that start whole stimulus periods later in the same trial (the same
 stimulus phase at every harmonic, over new background), as long as the stimulation lasts. With 3
 calibration trials per class this is what lets the new FC head learn a subject's phase templates
-(docs/benchmarks.md, BCI section: at 1 s, -15 dB, 0.44 -> 0.90 on the EEGMMIDB background).
+(docs/benchmarks.md, BCI section: 2 subjects, 3 blocks, 1 s, -15 dB: 0.44 -> 0.90; the bench with 5
+blocks: 0.45 -> 0.96, FBCCA 0.91).
 
 Sub-bands: ``design_dnn_bank`` gives the same causal Chebyshev type I band-passes as FBCCA
 (models/ssvep.py: order 4 per edge, 0.5 dB ripple) for the first 3 sub-bands [8n-2, 90] Hz (clipped to
