@@ -47,26 +47,34 @@ processes:
 
 
 def tap_cost(seconds: float = 60.0) -> float:
-    from wavegraph.nodes.io.monitor import Monitor
+    """CPU seconds per second of signal of one `monitor` node, fed as fast as it goes, its clock (flushes
+    about 30 times a second, a spectrum twice a second) driven by the stream's time as in a live run."""
+    from types import SimpleNamespace
+
+    from wavegraph.nodes.io import monitor as tap
     from wavegraph.pipeline import monitor as mon
     from wavegraph.pipeline.chunk import Chunk
     from wavegraph.pipeline.spec import signal_spec
 
     hub = mon.MonitorHub()
     mon.set_local_hub(hub)
-    node = Monitor(name="x")
-    node.configure({"in": signal_spec(1000.0, [f"c{i}" for i in range(64)])})
-    x = np.random.default_rng(0).standard_normal((64, 1000))
-    chunks = [Chunk(x[:, i : i + 10].copy(), t0=0.0) for i in range(0, 1000, 10)]
-    start = time.process_time()
-    for s in range(int(seconds)):
-        for k, c in enumerate(chunks):
-            c.t0 = s + k * 0.01
-            node.process({"in": c})
-            if k % 3 == 0:
-                time.sleep(0)  # let the 30 Hz flush clock advance as in a live run
-    cpu = time.process_time() - start
-    mon.set_local_hub(None)
+    clock = [0.0]
+    real_time, tap.time = tap.time, SimpleNamespace(monotonic=lambda: clock[0])  # pyright: ignore[reportAttributeAccessIssue]
+    try:
+        node = tap.Monitor(name="x")
+        node.configure({"in": signal_spec(1000.0, [f"c{i}" for i in range(64)])})
+        x = np.random.default_rng(0).standard_normal((64, 1000))
+        chunks = [Chunk(x[:, i : i + 10].copy(), t0=0.0) for i in range(0, 1000, 10)]
+        start = time.process_time()
+        for s in range(int(seconds)):
+            for k, c in enumerate(chunks):
+                c.t0 = s + k * 0.01
+                clock[0] = c.t0 + 0.01  # the chunk's last sample has just arrived
+                node.process({"in": c})
+        cpu = time.process_time() - start
+    finally:
+        tap.time = real_time  # pyright: ignore[reportAttributeAccessIssue]
+        mon.set_local_hub(None)
     return cpu / seconds
 
 
@@ -114,8 +122,8 @@ def _spent(before: dict[int, float], after: dict[int, float]) -> float:
 
 def run_cost(seconds: float, monitor: bool, in_process: bool = True) -> dict[str, float]:
     """Shares of one core over the steady part of one live run, from 5 s after the start (imports, workers,
-    the page's first load) to 2 s before the end: `run` (every process of the run), `threads` (the parent's
-    threads other than its main one) and `chromium` (the page)."""
+    the page's first load) to 2 s before the end: `run` (every process of the run), `parent` and `workers`
+    (its parts), `threads` (the parent's threads other than its main one) and `chromium` (the page)."""
     import psutil  # pyright: ignore[reportMissingImports]
 
     folder = Path(tempfile.mkdtemp(prefix="wg-bench-monitor-"))
@@ -147,7 +155,15 @@ def run_cost(seconds: float, monitor: bool, in_process: bool = True) -> dict[str
         driver.quit()
     shutil.rmtree(folder, ignore_errors=True)
     dt = t1 - t0
-    return {"run": _spent(c0, c1) / dt, "threads": (h1 - h0) / dt, "chromium": _spent(g0, g1) / dt}
+    parent = (c1.get(root.pid, 0.0) - c0.get(root.pid, 0.0)) / dt
+    run = _spent(c0, c1) / dt
+    return {
+        "run": run,
+        "parent": parent,
+        "workers": run - parent,
+        "threads": (h1 - h0) / dt,
+        "chromium": _spent(g0, g1) / dt,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,7 +192,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"{name}, --speed 1, steady state: the run uses {100 * plain['run']:.1f} % of one core plain, "
                 f"{100 * watched['run']:.1f} % with the monitor and a page open -> the monitor costs "
                 f"{100 * runs[-1]['cost']:.1f} % of one core (target <= 10 %); the parent's other threads "
-                f"(web server, hub) {100 * watched['threads']:.1f} % (plain {100 * plain['threads']:.1f} %); "
+                f"(web server, hub) {100 * watched['threads']:.1f} % (plain {100 * plain['threads']:.1f} %)"
+                + (
+                    ""
+                    if in_process
+                    else f"; the parent {100 * (watched['parent'] - plain['parent']):+.1f}, the workers "
+                    f"{100 * (watched['workers'] - plain['workers']):+.1f} points"
+                )
+                + "; "
                 f"the headless chromium page {100 * watched['chromium']:.0f} % (the viewer's, not the graph's)"
             )
         figures["one_process" if in_process else "multi_process"] = runs

@@ -59,6 +59,7 @@ class Monitor(Sink):
         return {}
 
     def reset(self) -> None:
+        self.arrived: list[Chunk] = []  # signal chunks since the last flush, handled together at the flush
         self.pending: list[np.ndarray] = []  # signal samples not yet in a full bucket / frames not yet sent
         self.pending_t0 = 0.0
         self.out_t: list[np.ndarray] = []
@@ -78,7 +79,7 @@ class Monitor(Sink):
             return {}
         kind = self.spec.kind
         if kind == "signal":
-            self._signal(chunk)
+            self.arrived.append(chunk)
         elif kind == "events":
             self._events(chunk)
         else:
@@ -99,13 +100,18 @@ class Monitor(Sink):
             self.publisher.close()
 
     # --- per kind ------------------------------------------------------------------------------
-    def _signal(self, chunk: Chunk) -> None:
-        raw = np.asarray(chunk.data).reshape(-1, chunk.data.shape[-1])[: self.n_ch]
+    def _signal(self) -> None:
+        """The signal chunks that arrived since the last flush, at once (about 30 times a second, whatever the
+        chunk size): NaN/flat flags, min/max pairs, the spectrum's window, audio for the spectrogram."""
+        t0 = self.arrived[0].t0
+        parts = [np.asarray(c.data).reshape(-1, c.data.shape[-1])[: self.n_ch] for c in self.arrived]
+        self.arrived = []
+        raw = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
         bad = ~np.isfinite(raw).all(axis=1)
         x = np.nan_to_num(raw.astype(np.float64))  # a copy, kept (pending samples, the spectrum's window)
         self.flat_or_nan = bad | (np.ptp(x, axis=1) == 0 if x.shape[1] > 1 else bad)
         if not self.pending:
-            self.pending_t0 = chunk.t0
+            self.pending_t0 = t0
         self.pending.append(x)
         buf = np.concatenate(self.pending, axis=1) if len(self.pending) > 1 else x
         k = self.factor
@@ -129,7 +135,7 @@ class Monitor(Sink):
             self.psd_n -= self.psd_chunks.popleft().shape[1]
         if self.spec.rate >= AUDIO_RATE:
             if not self.sg_buf.size:
-                self.sg_t0 = chunk.t0
+                self.sg_t0 = t0
             self.sg_buf = np.concatenate([self.sg_buf, x[0]])
 
     def _frames(self, chunk: Chunk) -> None:
@@ -151,6 +157,8 @@ class Monitor(Sink):
 
     def _flush(self, now: float, final: bool = False) -> None:
         self.last_flush = now
+        if self.arrived:
+            self._signal()
         if self.out_t:
             t, y = np.concatenate(self.out_t), np.concatenate(self.out_y, axis=1)
             self.out_t, self.out_y = [], []
