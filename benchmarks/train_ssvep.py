@@ -12,9 +12,12 @@ an Epochs file). Markers whose description is a number (``"7.5"``, ``"7.5Hz"``) 
 frequency; ``--marker LABEL=FREQ`` maps other descriptions or event codes. As the decoder node does live,
 each trial is filtered **causally** from zero state starting ``--pre`` (1 s) before its marker (the same
 Chebyshev-I sub-bands) and the window of ``--window`` s starts at ``marker + --delay`` (0.14 s): stimulus-
-locked, as ``ssvep_trial_decoder`` decides live (``--step`` adds windows every STEP s while the marker
-lasts; their stimulus phase differs, which the DNN then has to learn). A quarter of the trials (by marker, never by window) is held out and
-its accuracy printed. When a global model for the same rate, channels, freqs and window exists
+locked, as ``ssvep_trial_decoder`` decides live. While the marker lasts, up to ``--shifts`` (40) more
+windows per trial start whole periods of its stimulus frequency later: the same stimulus phase over new
+background (models.ssvep_dnn.stimulus_locked_windows; ``--shifts 0``: one window per trial; ``--step``
+instead adds windows every STEP s, whose stimulus phase differs, which the DNN then has to learn). A
+quarter of the trials (by marker, never by window) is held out and the accuracy on their first windows
+printed. Training runs for about ``--steps`` (300) optimiser steps of 100 windows. When a global model for the same rate, channels, freqs and window exists
 (``--init``, default: the shipped one if it fits) it is fine-tuned (stage 2: dropout 0.6); otherwise the
 DNN is trained from scratch. Fine-tuning keeps the global conv layers and starts a new FC head (the user was
 not in stage 1; ``--keep-head`` keeps the global one). The checkpoint (safetensors + JSON) is what ``ssvep_decoder`` loads with
