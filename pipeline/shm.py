@@ -308,7 +308,8 @@ def _close(ring: Ring) -> bool:
 
 class ShmEdgeReceiver(EdgeReceiver):
     """An EdgeReceiver that also takes payloads from its edge's shared-memory ring (see the module
-    docstring). Counters add shm_received, shm_copied, shm_held (slots still referenced now)."""
+    docstring). Counters add shm_received and shm_copied; the slots nodes still hold are the keys of
+    _held (a ref to one of them is rejected as shm_state)."""
 
     def __init__(self, endpoint: str, spec, *, shm: str, zero_copy: bool = True, **kw):
         self.shm_prefix = shm
@@ -362,6 +363,8 @@ class ShmEdgeReceiver(EdgeReceiver):
         mm = ring.mm
         if mm[slot] != _FULL:
             raise wire.WireError("shm_state", f"slot {slot} of generation {gen} is not full")
+        if (ring.path, slot) in self._held:  # a duplicate or forged ref: its view's death would free the slot
+            raise wire.WireError("shm_state", f"slot {slot} of generation {gen} is still held by a node")
         return ring, slot, np.frombuffer(mm, np.uint8, n, ring.offset + slot * slot_bytes)
 
     def _map(self, gen: int, slots: int, slot_bytes: int) -> Ring:

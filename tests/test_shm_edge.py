@@ -310,3 +310,36 @@ def test_one_frame_messages_either_decode_consistently_or_raise_wire_error():
         outcomes["ok"] += 1
         assert got.data.nbytes == len(b) - (52 + 8 * got.data.ndim)
     assert outcomes["ok"] > 0 and outcomes["rejected"] > 0
+
+
+def test_a_second_ref_to_a_slot_still_held_is_dropped_and_the_held_view_stays_intact():
+    """A duplicate or forged notification for a slot a node still holds must not be obeyed: were it
+    accepted, its view's death would free the slot under the first view and the sender would overwrite it."""
+    tx, rx = edge()
+    ctx = zmq.Context()
+    push = ctx.socket(zmq.PUSH)
+    push.connect(rx.endpoint)
+    try:
+        x = signal_of(64)
+        assert tx.send(Chunk(x), timeout=WAIT)
+        first = rx.recv(timeout=WAIT)
+        assert first is not None and rx.counters["shm_copied"] == 0  # held zero-copy: slot 0 stays full
+        ring = tx._ring
+        assert ring is not None and ring.mm[0] == 1
+        head, _ = wire.encode(Chunk(x), 1, wire.spec_id(SPEC))
+        push.send_multipart([shm._REF.pack(shm.MAGIC, 1, 0, ring.slots, 0, ring.slot_bytes, x.nbytes), head])
+        assert rx.recv(timeout=0.5) is None
+        assert rx.counters["rejected"] == 1 and rx.counters["rejected_shm_state"] == 1
+        gc.collect()
+        assert ring.mm[0] == 1  # still held by the first view
+        for i in range(1, 2 * ring.slots):  # the sender goes round the ring: slot 0 is never reused
+            assert tx.send(Chunk(x + i), timeout=WAIT)
+            c = rx.recv(timeout=WAIT)
+            assert c is not None and c.data.tobytes() == (x + i).tobytes()
+            del c
+        assert first.data.tobytes() == x.tobytes()
+    finally:
+        push.close(linger=0)
+        ctx.term()
+        tx.close()
+        rx.close()
