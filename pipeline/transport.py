@@ -418,6 +418,8 @@ class EdgeReceiver(_Endpoint):
                 self._ok_shape, self._ok_dtype = data.shape, data.dtype
         except wire.WireError as e:
             self._reject(e)
+            if type(frames) is bytes:  # read as one frame: its message may have more parts (see _read)
+                self._discard_rest()
             return None
         seq = chunk.seq
         # An end-of-stream frame does not move the expected seq (one the runner refuses, an injected
@@ -477,6 +479,17 @@ class EdgeReceiver(_Endpoint):
         while sock.getsockopt(zmq.RCVMORE):
             frames.append(sock.recv(copy=False))
         return frames
+
+    def _discard_rest(self) -> None:
+        """Drop the remaining parts of the message whose first frame _read returned alone and _accept
+        rejected, so they are not read as the next messages. RCVMORE is asked only here, on the error
+        path: a one-frame message that decodes is accepted without asking it (a microsecond a hop). So a
+        rejected message is always dropped whole and counted once; every accepted chunk is a complete,
+        valid message by itself; but parts sent after a valid one-frame first part are each judged as
+        messages of their own, which gives a sender nothing it could not get by sending them apart."""
+        sock = self._sock
+        while sock.getsockopt(zmq.RCVMORE):
+            sock.recv(copy=False)
 
     def _pop(self, timeout: float | None):
         with self._cond:

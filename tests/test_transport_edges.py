@@ -282,3 +282,22 @@ def test_sender_can_bind_and_receiver_connect():
         tx.send(Chunk(np.ones((2, 2)), eos=True))
         got = rx.recv(timeout=WAIT)
     assert got is not None and got.eos and got.data.sum() == 4.0
+
+
+@pytest.mark.parametrize("policy", ["block", "drop_oldest"])
+def test_a_malformed_multipart_message_read_as_one_frame_is_dropped_whole(policy, raw_push):
+    """A header frame with stray bytes looks like a one-frame message (_read): when it is rejected, the
+    rest of its message must go with it, not be read as the next messages (here a valid chunk)."""
+    sid = wire.spec_id(SPEC)
+    head, _ = wire.encode(Chunk(np.ones((2, 4))), 0, sid)
+    smuggled = wire.encode_one(Chunk(np.full((2, 4), 9.0)), 1, sid)
+    with EdgeReceiver(ipc_endpoint(), SPEC, policy=policy) as rx:
+        push = raw_push(rx.endpoint)
+        push.send_multipart([bytes(head) + b"\x00" * 8, smuggled, b"tail"])
+        good = np.arange(8.0).reshape(2, 4)
+        push.send_multipart(wire.encode(Chunk(good, t0=7.0), 2, sid))
+        got = rx.recv(timeout=WAIT)
+        assert got is not None and np.array_equal(got.data, good) and got.t0 == 7.0
+        assert rx.recv(timeout=0.2) is None
+    assert rx.counters["rejected"] == 1 and rx.counters["rejected_size_mismatch"] == 1
+    assert rx.counters["received"] == 1
