@@ -16,11 +16,13 @@ paths only: a secret key never leaves its host.
 
 Per-process keys: a `processes:` entry may have its own `security:` with the same fields; its process
 then binds its receivers with its own server_key, connects its senders with its own client_key and
-accepts its own `clients` (default: the client_keys of the processes that send to it). A sender finds a
-receiving process's public key in NAME.key beside the NAME.key_secret that process names (or in the
-file named, when it is a public one): the plan names, per edge, the receiving process's server key and,
-per process, the client keys of its senders, public halves only. The graph's own `security:` stays
-required: the parent's control socket uses its server_key, and accepts every process's client_key.
+accepts its own `clients` (default: the client_keys of the processes that send to it; the graph's
+`clients` is not passed down). A sender finds a receiving process's public key in NAME.key beside the
+NAME.key_secret that process names (or in the file named, when it is a public one; server_key and
+client_key must be named NAME.key_secret or NAME.key): the plan names, per edge, the receiving process's
+server key and, per process, the client keys of its senders, public halves only. The graph's own
+`security:` stays required: the parent's control socket uses its server_key, and accepts every
+process's client_key and the graph's `clients`.
 
 Rules: with `security:` every tcp edge is CURVE (both ends, the same rule); ipc edges never are. Without
 it, a tcp edge whose receiver binds (or whose sender connects to) an address that is not loopback is
@@ -119,12 +121,27 @@ def parse_security(file: str, raw, problems: list, line_of) -> dict:
                 )
             )
             continue
+        if key != "clients" and not value.endswith((".key_secret", ".key")):
+            # a sender finds a receiver's public key in NAME.key beside its NAME.key_secret (public_path):
+            # under any other name, the senders' plans would name the receiver's secret file
+            problems.append(
+                (
+                    file,
+                    line,
+                    f"security: {key} {value} is not named NAME.key_secret (or NAME.key, its public half)",
+                    "name it NAME.key_secret, with NAME.key beside it; `wavegraph keys` makes both",
+                )
+            )
+            continue
         out[key] = list(values) if key == "clients" else value
     return out
 
 
 def public_path(path: str) -> str:
-    """The public half's file of a key pair named by either file (`wavegraph keys` writes both)."""
+    """The public half's file of a key pair named by either file (`wavegraph keys` writes both; the
+    config refuses other names: parse_security)."""
+    if not path.endswith((".key_secret", ".key")):
+        raise KeyFileError(f"{path}: a key file is named NAME.key_secret (or NAME.key, the public half)")
     return path[: -len("_secret")] if path.endswith(".key_secret") else path
 
 
@@ -140,7 +157,9 @@ def process_security(security: dict, per_process: dict, group: str, incoming: di
     def of(g: str) -> dict:
         return {**security, **per_process.get(g, {})}
 
-    out = of(group)
+    # the graph's `clients` is for the parent's control socket (parent_security), never a group's:
+    # it would replace the senders each receiver accepts
+    out = {k: v for k, v in security.items() if k != "clients"} | per_process.get(group, {})
     out["peers"] = {e: public_path(of(g)["server_key"]) for e, g in outgoing.items() if "server_key" in of(g)}
     if "server_key" in security:  # the parent's sockets: control, and the live monitor's hub
         out["peers"]["control"] = out["peers"]["monitor"] = public_path(security["server_key"])
@@ -149,13 +168,15 @@ def process_security(security: dict, per_process: dict, group: str, incoming: di
 
 
 def parent_security(security: dict, per_process: dict) -> dict:
-    """The parent's keys (its control socket): the graph's, accepting every process's client key."""
+    """The parent's keys (its control socket): the graph's, accepting every process's client key and
+    the graph's `clients` (which, with per-process keys, no process's receivers use)."""
     if not per_process:
         return dict(security)
     clients = {public_path(s["client_key"]) for s in per_process.values() if "client_key" in s}
     if "client_key" in security:
         clients.add(public_path(security["client_key"]))
-    return {**security, "senders": sorted(clients)}
+    clients.update(security.get("clients", []))
+    return {**{k: v for k, v in security.items() if k != "clients"}, "senders": sorted(clients)}
 
 
 def is_loopback(host: str) -> bool:
