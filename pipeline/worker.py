@@ -377,7 +377,8 @@ def _live_stats(ex: Executor, receivers: list, senders: dict) -> dict:
 def _merge_transport(stats: dict, counters: dict, receiving: bool) -> None:
     if receiving:
         stats["drops"] += counters.get("dropped_oldest", 0)
-        for key in ("rejected", "rejected_eos", "seq_missing", "seq_reset", "shm_received", "shm_copied"):
+        rejected_by_reason = [k for k in list(counters) if k.startswith("rejected_")]  # list(): a thread may add keys
+        for key in ("rejected", *rejected_by_reason, "seq_missing", "seq_reset", "shm_received", "shm_copied"):
             if counters.get(key):
                 stats["counters"][f"rx_{key}"] = stats["counters"].get(f"rx_{key}", 0) + counters[key]
     elif counters.get("dropped_full"):

@@ -20,6 +20,7 @@ from wavegraph.pipeline.multiprocess import make_plans
 from wavegraph.pipeline.runner import run_graph
 from wavegraph.pipeline.spec import signal_spec
 from wavegraph.pipeline.transport import ipc_endpoint
+from wavegraph.pipeline.worker import _merge_transport
 
 SPEC = signal_spec(1000.0, [f"ch{i}" for i in range(8)])
 WAIT = 10.0
@@ -173,6 +174,9 @@ def test_bad_refs_are_dropped_counted_and_the_edge_survives(name, reason):
         push.send_multipart([ref, head])  # "state": slot 0 is free, not full
         assert rx.recv(timeout=0.5) is None
         assert rx.counters["rejected"] == 1 and rx.counters[f"rejected_{reason}"] == 1
+        stats = {"drops": 0, "counters": {}}
+        _merge_transport(stats, rx.counters, receiving=True)  # as the run's summary gets them (docs/yaml.md)
+        assert stats["counters"]["rx_rejected"] == 1 and stats["counters"][f"rx_rejected_{reason}"] == 1
         assert tx.send(Chunk(x + 1), timeout=WAIT)
         c = rx.recv(timeout=WAIT)
         assert c is not None and c.data.tobytes() == (x + 1).tobytes()
