@@ -24,7 +24,9 @@ state. It binds its receivers anew and reports `Ready`; the parent tells it wher
 lets it go. What was in flight is lost and flagged: its receivers see missing seq, the receivers of its
 outgoing edges see seq start over, and both mark the next chunk gap=True. The restart is counted in each
 of its nodes' `restarts` and in `RunResult.extra["restarts"]`. A group whose inputs had already ended
-is not restarted (nothing would end it again), nor one that dies before Go or after a stop.
+is not restarted (nothing would end it again), nor one that dies before Go or after a stop. An input that
+ends while its group restarts has its `Ended` sent again when the restarted process reports `Ready`
+(the first was sent while no process held the group's control identity, and the ROUTER dropped it).
 
 Stop, one way: the parent's StopFlag (SIGINT, SIGTERM, SIGHUP), a worker's `StopRequest` (it got a
 signal), a node failure or a process that died all lead to `Stop`: every worker ends its sources and
@@ -304,7 +306,7 @@ class _Supervisor:
         self.start: Callable[[str], Any] | None = None  # group -> a new process for it (restarts)
         self.max_restarts: dict[str, int] = {}  # groups with on_error: restart -> their max_restarts
         self.restarting: set[str] = set()  # restarted, not yet told Go
-        self.ended: set[str] = set()  # crossing edges whose sender has sent end-of-stream
+        self.ended: dict[str, Ended] = {}  # crossing edge -> its sender's end-of-stream (sent again on a restart)
         self.resync_at = 0.0  # when the next clock burst is due (pipeline.clock)
         self.clock = ClockSync()  # clock offsets, measured from each Ready on (result.extra["clocks"])
         # group -> when it last sent anything (plans with a heartbeat); the first word is due within a minute
@@ -480,6 +482,8 @@ class _Supervisor:
                 self.send(group, Start({s.edge: self.endpoints[s.edge] for s in self.plans[group].senders}))
                 for edge, endpoint in msg.endpoints.items():
                     self.send(self.sender_of[edge], Moved({edge: endpoint}))
+                    if edge in self.ended:  # sent while no worker held the group's identity: dropped
+                        self.send(group, self.ended[edge])
             elif len(self.ready) == len(self.procs) and self.stop_at is None:
                 for g, plan in self.plans.items():
                     self.send(g, Start({s.edge: self.endpoints[s.edge] for s in plan.senders}))
@@ -492,7 +496,7 @@ class _Supervisor:
             if group not in self.reported and isinstance(msg.stats, dict):
                 self.live.update(msg.stats)
         elif isinstance(msg, Ended):
-            self.ended.add(msg.edge)
+            self.ended[msg.edge] = msg
             if msg.edge in self.receiver_of:
                 self.send(self.receiver_of[msg.edge], msg)
         elif isinstance(msg, StopRequest):

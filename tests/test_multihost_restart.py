@@ -5,20 +5,25 @@ stops naming the process. (The same on a Ray actor: tests/test_multihost_ray.py.
 import csv
 import os
 import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
+import zmq
 from test_runtime_multiprocess import eeg_graph
+from wavegraph.pipeline.allocator import worker_env
 from wavegraph.pipeline.config import GraphError, load_config
 from wavegraph.pipeline.graph import build_graph
 from wavegraph.pipeline.multiprocess import run_multiprocess
 from wavegraph.pipeline.runner import run_graph
 
 
-def restartable(tmp_path, name, policy="on_error: restart, max_restarts: 2"):
+def restartable(tmp_path, name, policy="on_error: restart, max_restarts: 2", transport="shm"):
     # transport shm: every payload through a shared-memory ring, notified over ipc (pipeline.shm); a
     # restart must give the restarted receiver a new ring and a reconnected notification socket
-    p = eeg_graph(tmp_path, name, "shm")
+    p = eeg_graph(tmp_path, name, transport)
     text = p.read_text().replace("dsp: [bp, notch]", f"dsp: {{nodes: [bp, notch], {policy}}}")
     p.write_text(text.replace(".npz}", ".npz, chunk_log: true}"))
     return p
@@ -85,6 +90,65 @@ def test_without_the_policy_a_killed_worker_stops_the_run_naming_it(tmp_path):
     assert killed and r.exit_code == 1
     assert r.failure is not None and "process 'dsp' exited with code -9 without reporting" in r.failure
     assert "restarts" not in r.extra
+
+
+class HeldRestart:
+    """A launcher of local workers whose restarted ones wait, before Python starts, until `gate` exists."""
+
+    def __init__(self, tmp_path):
+        self.dir, self.gate = tmp_path, tmp_path / "gate"
+        self.restarted: set[str] = set()
+
+    def bind_control(self, router) -> str:
+        router.bind("tcp://127.0.0.1:*")
+        return router.getsockopt(zmq.LAST_ENDPOINT).decode()
+
+    def start(self, group: str, plan):
+        path = self.dir / f"{group}.json"
+        path.write_text(plan.to_json())
+        argv = [sys.executable, "-P", "-m", "wavegraph.pipeline.worker", str(path)]
+        if plan.incarnation:
+            self.restarted.add(group)
+            argv = ["sh", "-c", 'until [ -e "$0" ]; do sleep 0.02; done; exec "$@"', str(self.gate), *argv]
+        return subprocess.Popen(argv, env=worker_env())
+
+    def close(self) -> None:
+        pass
+
+
+def test_an_input_that_ends_while_its_receiver_restarts_ends_there_too(tmp_path):
+    """The source reaches its end of file while the dsp process is down (a queue that holds the rest):
+    the end-of-stream reaches the restarted worker, and the parent's Ended, sent while no worker held
+    the group's control identity, is sent again once the restarted one reports Ready."""
+    inproc = run_graph(build_graph(load_config(eeg_graph(tmp_path, "inproc"))), in_process=True)
+    total = inproc.stats["src"]["chunks_out"]
+    p = restartable(tmp_path, "ended", transport="ipc")
+    p.write_text(p.read_text().replace("target: bp.in}", "target: bp.in, policy: drop_oldest, queue: 1000}"))
+    launcher, killed, seen_end = HeldRestart(tmp_path), [], []
+    deadline = time.monotonic() + 60.0
+    kill = kill_when("dsp", "rec", 20, killed)
+
+    def observe(stats: dict) -> None:
+        if time.monotonic() > deadline:  # the hang guard
+            raise TimeoutError("the run did not end: the restarted dsp still waits for its input's end")
+        kill(stats)
+        if "dsp" in launcher.restarted and stats["src"]["chunks_out"] == total:
+            seen_end.append(True)
+            # One observation later (0.5 s): the source's end-of-stream and Ended, a read after its last
+            # chunk, have gone out; the parent forwarded that Ended while no dsp process could take it.
+            if len(seen_end) == 2:
+                launcher.gate.touch()
+
+    r = run_multiprocess(build_graph(load_config(p)), speed=12.0, observer=observe, launcher=launcher)
+    assert killed and launcher.gate.exists(), "the dsp worker was killed and restarted after the source ended"
+    assert r.exit_code == 0 and r.failure is None, r.failure
+    assert r.extra["restarts"] == {"dsp": 1}
+    assert r.stats["src"]["drops"] == 0 and r.stats["rec"]["gaps"] >= 1
+    # What the source sent while dsp was down reached the recording, up to the source's last sample.
+    with open(tmp_path / "ended.npz.chunks.csv") as f:
+        last = list(csv.DictReader(f))[-1]
+    n = np.load(tmp_path / "inproc.npz")["data"].shape[1]
+    assert round(float(last["t0"]) * 160) + int(last["n"]) == n
 
 
 @pytest.mark.parametrize(
