@@ -333,7 +333,7 @@ def semi_synthetic(
         if not isinstance(token_cls, str):
             try:
                 t0 = time.perf_counter()
-                _, _, xr, yr = global_training_set(w, raw=True)
+                _, _, xr, yr = global_training_set(w, m=m, raw=True)
                 base = token_cls(rate=160.0, channel_names=list(sim.CHANNELS), freqs=list(freqs), seed=0)
                 base.fit(xr, yr)
                 t_fit = time.perf_counter() - t0
@@ -423,6 +423,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--line", type=float, default=50.0, help="mains frequency notched before decoding (default 50)")
     ap.add_argument("--only", choices=("real", "semi"), default=None, help="run one part")
     ap.add_argument("--subjects", type=int, default=3, help="semi-synthetic test subjects (default 3)")
+    ap.add_argument(
+        "--m",
+        type=int,
+        default=40,
+        help="semi-synthetic targets (default 40: 8.0-15.8 Hz, 0.2 Hz apart; M: 8 + k*8/M Hz, e.g. 8: 8-15 Hz, 1 Hz apart)",
+    )
     ap.add_argument("--windows", nargs="+", type=float, default=SEMI_WINDOWS)
     ap.add_argument("--snrs", nargs="+", type=float, default=SEMI_SNRS)
     ap.add_argument("--ft-steps", type=int, default=300, help="DNN fine-tuning steps per subject (default 300)")
@@ -490,6 +496,7 @@ def main(argv: list[str] | None = None) -> int:
             args.windows,
             args.snrs,
             args.subjects,
+            m=args.m,
             ft_steps=args.ft_steps,
             ft_shifts=args.ft_shifts,
             calib_blocks=args.calib_blocks,

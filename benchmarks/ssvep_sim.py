@@ -9,7 +9,7 @@ never used for global training. Nine parieto-occipital channels are used, as in 
 benchmark (Pz, PO3, PO4, PO7, PO8, POz, O1, Oz, O2).
 
 Stimuli (JFPM, as the 40-target benchmark): target k flickers at ``f_k`` with phase ``phi_k``; the default
-M = 40 uses 8.0-15.8 Hz in 0.2 Hz steps and phi_k = k * pi/2.
+M = 40 uses 8.0-15.8 Hz in 0.2 Hz steps and phi_k = k * pi/2; other M: f_k = 8 + k * 8/M Hz (M = 8: 8-15 Hz).
 
 Simulated subject (seeded): a visual latency L ~ U(0.08, 0.20) s and a build-up time constant
 tau ~ U(0.03, 0.10) s; per harmonic h = 1..5 an amplitude a_h = h^-1 * U(0.6, 1.0), an occipital
@@ -45,8 +45,11 @@ JITTER = (0.003, 0.1)  # per-trial latency (s) and harmonic phase (rad) SDs of t
 
 
 def jfpm(m: int = 40) -> tuple[np.ndarray, np.ndarray]:
-    """(freqs, phases) of M targets: M = 40 -> 8.0..15.8 Hz step 0.2, otherwise M evenly in 8-15.8 Hz."""
-    freqs = np.round(8.0 + 0.2 * np.arange(40), 2) if m == 40 else np.round(np.linspace(8.0, 15.8, m), 2)
+    """(freqs, phases) of M targets: 8 Hz + k * 8/M Hz, k = 0..M-1 (M = 40: 8.0..15.8 Hz step 0.2, the 40-target
+    benchmark; M = 8: 8..15 Hz step 1, which the tokenizer's 1 s frames can resolve), phases k * pi/2."""
+    if m < 2:
+        raise ValueError(f"M must be at least 2 targets, got {m}")
+    freqs = np.round(8.0 + (8.0 / m) * np.arange(m), 2)
     phases = (np.arange(m) * np.pi / 2) % (2 * np.pi)
     return freqs, phases
 

@@ -77,13 +77,15 @@ def global_training_set(
     return bg, freqs, np.concatenate(xs), np.concatenate(ys)
 
 
-def train_global(window: float, epochs: int, seed: int = 0, lr: float = 3e-3, out: Path | None = None, log=print):
+def train_global(
+    window: float, epochs: int, seed: int = 0, lr: float = 3e-3, out: Path | None = None, log=print, m: int = 40
+):
     import torch
     from wavegraph.models import ssvep_dnn as dnn
 
     from . import ssvep_sim as sim
 
-    bg, freqs, x, y = global_training_set(window, seed=seed)
+    bg, freqs, x, y = global_training_set(window, m=m, seed=seed)
     cfg = dnn.SSVEPDNNConfig(
         bg.rate, sim.CHANNELS, list(freqs), int(round(window * bg.rate)), delay=sim.DELAY_S, p2=0.5
     )
@@ -120,7 +122,8 @@ def train_global(window: float, epochs: int, seed: int = 0, lr: float = 3e-3, ou
             "final_loss": round(losses[-1], 4),
             "trials": int(len(y)),
             "train_seconds": round(time.time() - t0, 1),
-            "command": f"wavegraph train ssvep --global --windows {window:g} --epochs {epochs} --seed {seed} --threads 1",
+            "command": f"wavegraph train ssvep --global --windows {window:g} --epochs {epochs} --seed {seed} --threads 1"
+            + (f" --m {m}" if m != 40 else ""),
         },
     )
     log(f"wrote {out} (loss {losses[-1]:.3f}, {time.time() - t0:.0f} s)")
@@ -365,13 +368,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1: a shared machine)")
     ap.add_argument("--global", dest="global_", action="store_true", help="train the shipped global models")
     ap.add_argument("--windows", nargs="+", type=float, default=list(GLOBAL_WINDOWS), help="--global window lengths")
+    ap.add_argument("--m", type=int, default=40, help="--global targets (ssvep_sim.jfpm; default 40)")
     args = ap.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
     if args.global_:
         for w in args.windows:
-            train_global(w, args.epochs or 25, seed=args.seed)
+            train_global(w, args.epochs or 25, seed=args.seed, m=args.m)
         return 0
     if not args.recording or not args.freqs:
         ap.error("give a RECORDING and --freqs (or --global)")

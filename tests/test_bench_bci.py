@@ -40,3 +40,15 @@ def test_bench_bci_refuses_a_recording_without_frequency_markers(tmp_path):
     raw.set_annotations(mne.Annotations([1.0], [1.0], ["start"]))
     raw.save(tmp_path / "x_raw.fif", verbose="error")
     assert main(["--data", str(tmp_path / "x_raw.fif"), "--png", str(tmp_path / "x.png")]) == 2
+
+
+def test_jfpm_target_sets():
+    from wavegraph.benchmarks import ssvep_sim as sim
+
+    f40, p40 = sim.jfpm()  # the 40-target benchmark: 8.0..15.8 Hz in 0.2 Hz steps, phases k*pi/2
+    assert np.allclose(f40, 8.0 + 0.2 * np.arange(40)) and np.allclose(p40, (np.arange(40) * np.pi / 2) % (2 * np.pi))
+    f8, p8 = sim.jfpm(8)  # `bench bci --m 8`: 8..15 Hz, 1 Hz apart (resolvable by 1 s token frames)
+    assert np.allclose(f8, np.arange(8.0, 16.0)) and len(set(f8.tolist())) == 8
+    assert np.allclose(np.diff(f8), 1.0) and np.allclose(p8, p40[:8])
+    with pytest.raises(ValueError):
+        sim.jfpm(1)
