@@ -24,7 +24,6 @@ Decoded corpora are cached as int16 .npz under $WAVEGRAPH_DATA (default <repo>/.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 import tempfile
@@ -33,8 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import platformdirs
 from scipy import signal as sps
+
+from wavegraph import cache_dir
 
 __all__ = [
     "SR",
@@ -101,8 +101,7 @@ class DataError(RuntimeError):
 
 def cache_root() -> Path:
     """Decoded corpora: under $WAVEGRAPH_DATA, else the user's cache folder (as wavegraph.pipeline.datasets)."""
-    env = os.environ.get("WAVEGRAPH_DATA")
-    return (Path(env).expanduser() if env else platformdirs.user_cache_path("wavegraph")) / "speech"
+    return cache_dir() / "speech"
 
 
 def heldout_utterance(name: str) -> bool:

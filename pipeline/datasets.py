@@ -30,7 +30,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
+from wavegraph import cache_dir
 
 
 @dataclass(frozen=True)
@@ -140,8 +140,7 @@ class DatasetError(RuntimeError):
 
 def data_root() -> Path:
     """The cache folder: $WAVEGRAPH_DATA, else the user's cache folder for wavegraph (platformdirs)."""
-    env = os.environ.get("WAVEGRAPH_DATA")
-    return Path(env).expanduser() if env else platformdirs.user_cache_path("wavegraph")
+    return cache_dir()
 
 
 def sha256_of(path: Path) -> str:

@@ -52,29 +52,20 @@ def test_unknown_name_lists_the_available_ones():
         fetch("nope")
 
 
+def _datasets_cli(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "wavegraph.pipeline.datasets", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env)
+
+
 def test_cli_fetch_and_list():
     dataset("eegmmidb-s001r02")
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    out = subprocess.run(
-        [sys.executable, "-m", "wavegraph.pipeline.datasets", "fetch", "eegmmidb-s001r02"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-    )
+    out = _datasets_cli("fetch", "eegmmidb-s001r02")
     assert out.returncode == 0, out.stderr
     assert Path(out.stdout.strip()) == fetch("eegmmidb-s001r02")
-    bad = subprocess.run(
-        [sys.executable, "-m", "wavegraph.pipeline.datasets", "fetch", "nope"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-    )
+    bad = _datasets_cli("fetch", "nope")
     assert bad.returncode == 1 and "unknown data set" in bad.stderr
-    ls = subprocess.run(
-        [sys.executable, "-m", "wavegraph.pipeline.datasets", "list"], capture_output=True, text=True, cwd=REPO, env=env
-    )
+    ls = _datasets_cli("list")
     assert "ssvepy==0.2" in ls.stdout and "biosignalsnotebooks==0.6.14" in ls.stdout
 
 

@@ -1,6 +1,7 @@
 """Shared-memory edges (pipeline/shm.py): real rings in a private shm folder, real sockets, real worker
 processes. Waits use generous timeouts only so a broken build fails instead of hanging."""
 
+import contextlib
 import gc
 import os
 import signal
@@ -45,6 +46,22 @@ def edge(policy="block", queue=8, shm_min=1, zero_copy=True):
     tx = shm.ShmEdgeSender(rx.endpoint, SPEC, shm=name, policy=policy, hwm=queue, shm_min=shm_min)
     assert tx.wait_connected(WAIT)
     return tx, rx
+
+
+@contextlib.contextmanager
+def edge_with_forger():
+    """An edge and a PUSH socket of a forger connected to its receiver (sends raw notifications)."""
+    tx, rx = edge()
+    ctx = zmq.Context()
+    push = ctx.socket(zmq.PUSH)
+    push.connect(rx.endpoint)
+    try:
+        yield tx, rx, push
+    finally:
+        push.close(linger=0)
+        ctx.term()
+        tx.close()
+        rx.close()
 
 
 def signal_of(n, seed=0):
@@ -155,11 +172,7 @@ def test_drop_oldest_drops_at_the_sender_when_the_ring_is_full():
     [("magic", "shm_ref"), ("slot", "shm_ref"), ("generation", "shm_segment"), ("state", "shm_state")],
 )
 def test_bad_refs_are_dropped_counted_and_the_edge_survives(name, reason):
-    tx, rx = edge()
-    ctx = zmq.Context()
-    push = ctx.socket(zmq.PUSH)
-    push.connect(rx.endpoint)
-    try:
+    with edge_with_forger() as (tx, rx, push):
         x = signal_of(64)
         assert tx.send(Chunk(x), timeout=WAIT)
         assert rx.recv(timeout=WAIT) is not None  # the ring exists and is mapped
@@ -180,11 +193,6 @@ def test_bad_refs_are_dropped_counted_and_the_edge_survives(name, reason):
         assert tx.send(Chunk(x + 1), timeout=WAIT)
         c = rx.recv(timeout=WAIT)
         assert c is not None and c.data.tobytes() == (x + 1).tobytes()
-    finally:
-        push.close(linger=0)
-        ctx.term()
-        tx.close()
-        rx.close()
 
 
 def test_graph_transport_keys_choose_each_edge(tmp_path):
@@ -319,11 +327,7 @@ def test_one_frame_messages_either_decode_consistently_or_raise_wire_error():
 def test_a_second_ref_to_a_slot_still_held_is_dropped_and_the_held_view_stays_intact():
     """A duplicate or forged notification for a slot a node still holds must not be obeyed: were it
     accepted, its view's death would free the slot under the first view and the sender would overwrite it."""
-    tx, rx = edge()
-    ctx = zmq.Context()
-    push = ctx.socket(zmq.PUSH)
-    push.connect(rx.endpoint)
-    try:
+    with edge_with_forger() as (tx, rx, push):
         x = signal_of(64)
         assert tx.send(Chunk(x), timeout=WAIT)
         first = rx.recv(timeout=WAIT)
@@ -342,8 +346,3 @@ def test_a_second_ref_to_a_slot_still_held_is_dropped_and_the_held_view_stays_in
             assert c is not None and c.data.tobytes() == (x + i).tobytes()
             del c
         assert first.data.tobytes() == x.tobytes()
-    finally:
-        push.close(linger=0)
-        ctx.term()
-        tx.close()
-        rx.close()
