@@ -310,7 +310,7 @@ def run_worker(plan: WorkerPlan, stop: StopFlag, clock: LocalClock | None = None
             report = lambda t: link.send(Progress(group, t))  # noqa: E731
         if plan.live:
             running = ex
-            live = lambda: link.send(Live(group, _live_stats(running, receivers, senders)))  # noqa: E731
+            live = lambda: link.send(Live(group, _with_transport(running.snapshot(), receivers, senders)))  # noqa: E731
         _loop(ex, receivers, link, report, live)
         if stop:
             code = 130
@@ -340,13 +340,10 @@ def run_worker(plan: WorkerPlan, stop: StopFlag, clock: LocalClock | None = None
             link.send(Error(group, f"process '{group}': {e}"))
             code = code or 1
         ex.collect_counters()
-        stats = stats_to_dicts(ex.stats)
-        for rx, node_id, _, edge in receivers:
-            _merge_transport(stats[node_id], rx.counters, receiving=True)
+        stats = _with_transport(stats_to_dicts(ex.stats), receivers, senders)
+        for _, node_id, _, edge in receivers:
             if security.refused.get(edge):  # CURVE handshakes refused: a peer without an allowed key
                 stats[node_id]["counters"]["rx_refused_peers"] = security.refused[edge]
-        for edge, tx in senders.items():
-            _merge_transport(stats[edge.split(".")[0]], tx.counters, receiving=False)
         link.send(Stats(group, stats, code))
         log.debug("process '%s': nodes closed, reported (code %s)", group, code)
         # Senders stay open until every process has reported: ZeroMQ's linger does not cover frames
@@ -364,9 +361,8 @@ def run_worker(plan: WorkerPlan, stop: StopFlag, clock: LocalClock | None = None
     return code
 
 
-def _live_stats(ex: Executor, receivers: list, senders: dict) -> dict:
-    """The statistics so far, with the crossing edges' transport counters (drops) added."""
-    stats = ex.snapshot()
+def _with_transport(stats: dict, receivers: list, senders: dict) -> dict:
+    """`stats` (per node) with the transport counters of the process's crossing edges merged in."""
     for rx, node_id, _, _ in receivers:
         _merge_transport(stats[node_id], rx.counters, receiving=True)
     for edge, tx in senders.items():
