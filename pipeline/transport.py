@@ -68,6 +68,7 @@ import logging
 import math
 import os
 import socket
+import struct
 import tempfile
 import threading
 import time
@@ -228,6 +229,8 @@ class EdgeSender(_Endpoint):
         self.copy_threshold = int(copy_threshold)
         self.seq = 0  # the seq of the next chunk
         self.counters = {"sent": 0, "bytes": 0, "dropped_full": 0, "timeouts": 0}
+        # The stream's last one-frame layout (see send): dtype, shape, strides, wire.stream_key parts.
+        self._fast: tuple | None = None
         self._sock.setsockopt(zmq.SNDHWM, int(hwm))
         self._sock.setsockopt(zmq.LINGER, self.linger_ms)
         # Watch the handshake, so that wait_connected() can tell when the receiver is really there.
@@ -266,8 +269,27 @@ class EdgeSender(_Endpoint):
         The array must not be modified afterwards: large payloads are sent without a copy.
         """
         data = chunk.data
+        fast = self._fast
+        if (  # the same layout as the last small chunk: only the per-message fields are packed
+            fast is not None
+            and type(data) is np.ndarray
+            and data.dtype is fast[0]
+            and data.shape == fast[1]
+            and data.strides == fast[2]  # so C-contiguous, as that one was
+            and not chunk.gap
+            and not chunk.eos
+        ):
+            try:
+                tail = wire.pack_tail(self.seq, chunk.t0, chunk.origin_ns, _mono_ns(), _wall_ns())
+            except struct.error:  # out of range: the general path below raises wire's error
+                pass
+            else:
+                frame = _join((fast[3], tail, fast[4], data))  # pyright: ignore[reportArgumentType]  # numpy's stubs give ndarray __buffer__ only for Python >= 3.12
+                return self._send_frames(frame, None, True, False, timeout, fast[5])
         if type(data) is np.ndarray and data.nbytes < ONE_FRAME_MAX:  # one send here, one recv there
             frame = wire.encode_one(chunk, self.seq, self.spec_id)
+            if not (chunk.gap or chunk.eos) and wire.is_raw(data):  # the frame holds data's own bytes
+                self._fast = (data.dtype, data.shape, data.strides, *wire.stream_key(frame), data.nbytes)
             return self._send_frames(frame, None, True, chunk.eos, timeout, data.nbytes)
         head, body = wire.encode(chunk, self.seq, self.spec_id)
         nbytes = len(body)
@@ -342,7 +364,7 @@ class EdgeReceiver(_Endpoint):
         self.zmq_max_bytes = max(limit, int(max_bytes) if self.spec is None else 0)
         self.expected_spec_id = _resolve_spec_id(spec)
         self.name = name or endpoint
-        self.last_header: wire.Header | None = None
+        self._last: wire.Header | bytes | None = None  # see last_header
         self.counters = {
             "received": 0,
             "delivered": 0,
@@ -356,13 +378,16 @@ class EdgeReceiver(_Endpoint):
         self._after_eos = -1
         self._ok_shape: tuple = ()  # the last shape and dtype that passed the spec check
         self._ok_dtype: np.dtype | None = None
+        # The stream's last accepted one-frame layout (see _next): frame length, wire.stream_key parts,
+        # shape, dtype, payload offset, payload bytes.
+        self._fast: tuple | None = None
         self._logged: set[str] = set()
         self._sock.setsockopt(zmq.RCVHWM, self.maxlen)
         self._sock.setsockopt(zmq.LINGER, 0)
         # libzmq refuses a larger frame before allocating it (and drops that connection).
         self._sock.setsockopt(zmq.MAXMSGSIZE, max(self.zmq_max_bytes, wire.HEADER_FIXED_BYTES + 8 * wire.MAX_NDIM))
         self._attach(endpoint)
-        self._queue: deque[tuple[Chunk, wire.Header]] = deque()
+        self._queue: deque[tuple[Chunk, wire.Header | bytes]] = deque()
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -381,17 +406,24 @@ class EdgeReceiver(_Endpoint):
             item = self._pop(timeout)
         elif timeout is None:  # the common blocking case, kept short: it is on every hop
             while True:
-                item = self._accept(self._read(0))
+                item = self._next(0)
                 if item is not None:
                     break
         else:
             item = self._recv_direct(timeout)
         if item is None:
             return None
-        chunk, header = item
-        self.last_header = header
+        chunk, self._last = item
         self.counters["delivered"] += 1
         return chunk
+
+    @property
+    def last_header(self) -> wire.Header | None:
+        """The wire.Header (send timestamps) of the last chunk recv() returned; None before the first."""
+        last = self._last
+        if type(last) is bytes:  # a frame the fast path accepted: its header is unpacked on demand
+            last = self._last = wire.header_of(last)
+        return last  # pyright: ignore[reportReturnType]  # bytes was replaced just above
 
     def close(self) -> None:
         if self._closed:
@@ -405,9 +437,9 @@ class EdgeReceiver(_Endpoint):
     # --- internals -------------------------------------------------------------------------------
     def _accept(self, frames) -> tuple[Chunk, wire.Header] | None:
         """Decode, count, and check the sequence; None (after counting) for a rejected frame. `frames`
-        is a list of frames, or bytes: one frame holding header and payload (see _read)."""
+        is a list of frames, or bytes: one frame holding header and payload (see _rest)."""
         try:
-            if type(frames) is bytes:  # a one-frame message (_read)
+            if type(frames) is bytes:  # a one-frame message (_rest)
                 chunk, header = wire.decode_one(frames, self.max_bytes, self.expected_spec_id)
             else:
                 chunk, header = wire.decode(frames, self.max_bytes, self.expected_spec_id)
@@ -416,9 +448,12 @@ class EdgeReceiver(_Endpoint):
             if self.spec is not None and data.size and (data.shape != self._ok_shape or data.dtype != self._ok_dtype):
                 wire.check_against_spec(data, self.spec)
                 self._ok_shape, self._ok_dtype = data.shape, data.dtype
+            if type(frames) is bytes and not frames[5]:  # a valid one-frame message without flags
+                n = len(frames)
+                self._fast = (n, *wire.stream_key(frames), data.shape, data.dtype, n - data.nbytes, data.nbytes)
         except wire.WireError as e:
             self._reject(e)
-            if type(frames) is bytes:  # read as one frame: its message may have more parts (see _read)
+            if type(frames) is bytes:  # read as one frame: its message may have more parts (see _rest)
                 self._discard_rest()
             return None
         seq = chunk.seq
@@ -454,7 +489,7 @@ class EdgeReceiver(_Endpoint):
         deadline = None
         while True:
             try:  # a message already queued (the busy case): no poll
-                item = self._accept(self._read(zmq.NOBLOCK))
+                item = self._next(zmq.NOBLOCK)
             except zmq.Again:
                 if deadline is None:
                     deadline = time.monotonic() + timeout
@@ -465,23 +500,47 @@ class EdgeReceiver(_Endpoint):
             if item is not None:
                 return item
 
-    def _read(self, flags: int):
-        """All frames of one message. The first is received as bytes (a header, or a header and a
-        small payload in one frame: the common case, decided from its own length without asking
-        libzmq); the parts after it, if any, as zmq.Frames (no copy). ZeroMQ delivers messages whole,
-        so only the first recv can wait or raise Again."""
+    def _next(self, flags: int) -> tuple[Chunk, wire.Header | bytes] | None:
+        """Receive one message (flags 0: wait for it; zmq.NOBLOCK: zmq.Again if none) and accept it:
+        (chunk, its header, or the frame holding it), or None for a rejected one.
+
+        Fast path: a one-frame message equal, in every byte the checks look at (length, bytes 0-12:
+        magic, version, flags 0, dtype, ndim, spec id; the shape), to the last one that passed them
+        all (_accept), and next in sequence, would pass them the same way; only its per-message
+        fields are unpacked. Anything else takes the full path."""
+        first = self._sock.recv(flags)
+        fast = self._fast
+        if (
+            fast is not None
+            and len(first) == fast[0]
+            and first.startswith(fast[1])
+            and first.startswith(fast[2], _ONE_FRAME_MIN)
+        ):
+            seq, t0, origin_ns, _, _ = wire.unpack_tail(first, wire.PREFIX_BYTES)
+            if seq == self._next_seq:
+                self._next_seq, self._after_eos = seq + 1, -1
+                counters = self.counters
+                counters["received"] += 1
+                counters["bytes"] += fast[6]
+                return Chunk(np.ndarray(fast[3], fast[4], first, fast[5]), t0, seq, False, False, origin_ns), first
+        return self._accept(self._rest(first))
+
+    def _rest(self, first: bytes):
+        """All frames of the message whose first frame is `first` (received as bytes: a header, or a
+        header and a small payload in one frame, the common case, decided from its own length without
+        asking libzmq); the parts after it, if any, as zmq.Frames (no copy). ZeroMQ delivers messages
+        whole, so only the first recv can wait or raise Again."""
         sock = self._sock
-        first = sock.recv(flags)
         n = len(first)
         if n > _ONE_FRAME_MIN and first.startswith(wire.MAGIC) and n > _ONE_FRAME_MIN + 8 * first[7]:
             return first  # longer than its header: header and payload in one frame
-        frames = [first]
+        frames: list = [first]
         while sock.getsockopt(zmq.RCVMORE):
             frames.append(sock.recv(copy=False))
         return frames
 
     def _discard_rest(self) -> None:
-        """Drop the remaining parts of the message whose first frame _read returned alone and _accept
+        """Drop the remaining parts of the message whose first frame _rest returned alone and _accept
         rejected, so they are not read as the next messages. RCVMORE is asked only here, on the error
         path: a one-frame message that decodes is accepted without asking it (a microsecond a hop). So a
         rejected message is always dropped whole and counted once; every accepted chunk is a complete,
@@ -491,13 +550,13 @@ class EdgeReceiver(_Endpoint):
         while sock.getsockopt(zmq.RCVMORE):
             sock.recv(copy=False)
 
-    def _pop(self, timeout: float | None):
+    def _pop(self, timeout: float | None) -> tuple[Chunk, wire.Header | bytes] | None:
         with self._cond:
             if not self._cond.wait_for(lambda: self._queue, timeout):
                 return None
             return self._queue.popleft()
 
-    def _push(self, item: tuple[Chunk, wire.Header]) -> None:
+    def _push(self, item: tuple[Chunk, wire.Header | bytes]) -> None:
         with self._cond:
             q = self._queue
             if len(q) >= self.maxlen:
@@ -516,15 +575,16 @@ class EdgeReceiver(_Endpoint):
                 continue
             while True:
                 try:
-                    frames = self._read(zmq.NOBLOCK)
+                    item = self._next(zmq.NOBLOCK)
                 except zmq.Again:
                     break
-                item = self._accept(frames)
                 if item is not None:
                     self._push(item)
 
 
 _ONE_FRAME_MIN = wire.HEADER_FIXED_BYTES
+_join = b"".join
+_mono_ns, _wall_ns = time.monotonic_ns, time.time_ns
 # pyzmq's Socket.send is a Python wrapper (routing ids, groups) around the backend's: calling that one
 # directly saves about a quarter of a microsecond per part.
 _send = next((k.__dict__["send"] for k in zmq.Socket.__mro__[1:] if "send" in k.__dict__), zmq.Socket.send)

@@ -68,6 +68,14 @@ _HEAD = struct.Struct("<4sBBBBIQdqqq")  # magic, version, flags, dtype, ndim, sp
 HEADER_FIXED_BYTES = _HEAD.size  # 52
 assert HEADER_FIXED_BYTES == 52
 _PACK = [struct.Struct(_HEAD.format + f"{n}Q") for n in range(MAX_NDIM + 1)]  # header incl. shape
+# Bytes 12-52: the per-message fields (seq, t0, origin_ns, send_mono_ns, send_wall_ns). Bytes 0-12
+# (magic, version, flags, dtype, ndim, spec id) and the shape are the same for every chunk of a stream
+# whose shape, dtype and flags do not change: see stream_key().
+_TAIL = struct.Struct("<Qdqqq")
+PREFIX_BYTES = 12
+assert PREFIX_BYTES + _TAIL.size == HEADER_FIXED_BYTES
+pack_tail = _TAIL.pack
+unpack_tail = _TAIL.unpack_from  # (frame, PREFIX_BYTES) -> (seq, t0, origin_ns, send_mono_ns, send_wall_ns)
 _SHAPE = [struct.Struct(f"<{n}Q") for n in range(MAX_NDIM + 1)]
 
 # Wire dtype codes. Never renumber: add new codes at the end and bump VERSION if the layout changes.
@@ -311,6 +319,32 @@ def decode_one(frame: bytes, max_bytes: int | None = None, expected_spec_id: int
             chunk = Chunk(data, t0, seq, bool(flags & FLAG_GAP), bool(flags & FLAG_EOS), origin_ns)
             return chunk, _new_header(Header, (sid, seq, mono_ns, wall_ns))
     return decode((frame,), max_bytes, expected_spec_id)
+
+
+def stream_key(frame: bytes) -> tuple[bytes, bytes]:
+    """The parts of an encoded one-frame message that every chunk of its stream repeats while shape,
+    dtype and flags stay the same: bytes 0-12 (magic, version, flags, dtype code, ndim, spec id) and
+    the shape (after byte 52). An edge caches them per stream: its sender joins them around the
+    per-message fields (pack_tail) instead of packing all of them again, its receiver compares them
+    with those of a frame that passed every check instead of checking again (see pipeline.transport)."""
+    return frame[:PREFIX_BYTES], frame[HEADER_FIXED_BYTES : HEADER_FIXED_BYTES + 8 * frame[7]]
+
+
+def is_raw(data: np.ndarray) -> bool:
+    """True when an array's own bytes are its wire payload (C-contiguous, a little-endian wire dtype:
+    encode sends them as they are rather than a converted copy)."""
+    try:
+        view = memoryview(data)  # pyright: ignore[reportArgumentType]  # numpy's stubs give ndarray __buffer__ only for Python >= 3.12
+    except ValueError:
+        return False
+    return view.c_contiguous and view.format in _BY_FORMAT
+
+
+def header_of(frame: bytes) -> Header:
+    """The Header of an encoded frame that decode() has accepted (no checks)."""
+    sid = _HEAD.unpack_from(frame)[5]
+    seq, _, _, mono_ns, wall_ns = _TAIL.unpack_from(frame, PREFIX_BYTES)
+    return Header(sid, seq, mono_ns, wall_ns)
 
 
 def check_against_spec(data: np.ndarray, spec: StreamSpec) -> None:

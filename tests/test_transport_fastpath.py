@@ -1,0 +1,158 @@
+"""The per-stream fast paths of an edge (pipeline.transport): a sender that packs only the per-message
+fields once a stream's layout is known, a receiver that compares a frame with the last one that passed
+every check instead of checking again. What they must keep: the same bytes on the wire as the general
+encoder, and the same verdict on every frame as the general decoder. Real sockets, no mocks, no timings.
+"""
+
+import numpy as np
+import pytest
+import zmq
+from wavegraph.pipeline import wire
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.spec import signal_spec
+from wavegraph.pipeline.transport import EdgeReceiver, EdgeSender, ipc_endpoint
+
+SPEC = signal_spec(250, ["Fz", "Cz"])
+SID = wire.spec_id(SPEC)
+WAIT_MS = 10000  # only a safety net against hangs
+STAMPS = slice(36, 52)  # send_mono_ns, send_wall_ns: taken at encode, so they differ between encodings
+
+
+@pytest.fixture
+def ctx():
+    context = zmq.Context()
+    yield context
+    context.term()
+
+
+def _without_stamps(frame: bytes) -> bytes:
+    return frame[: STAMPS.start] + frame[STAMPS.stop :]
+
+
+def test_sender_fast_path_sends_what_the_general_encoder_would(ctx):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 8))
+    wide = rng.standard_normal((2, 16))
+    chunks = [Chunk(x, t0=0.0, origin_ns=5)]
+    chunks += [Chunk(rng.standard_normal((2, 8)), t0=0.032 * k, origin_ns=k) for k in range(1, 6)]  # same layout
+    chunks += [
+        Chunk(x, t0=1.0),  # the same array object again
+        Chunk(wide[:, ::2], t0=1.1),  # same shape and dtype, not contiguous: converted
+        Chunk(x.astype(">f8"), t0=1.2),  # big-endian: converted
+        Chunk(x.astype(np.float32), t0=1.3),  # another dtype
+        Chunk(rng.standard_normal((2, 3)), t0=1.4),  # another shape
+        Chunk(x, t0=1.5, gap=True),  # a flag
+        Chunk(x, t0=1.6),  # back to the first layout
+        Chunk(x, t0=1.7, eos=True),
+    ]
+    pull = ctx.socket(zmq.PULL)
+    pull.bind("inproc://fast-tx")
+    tx = EdgeSender("inproc://fast-tx", SID, context=ctx)
+    try:
+        for k, c in enumerate(chunks):
+            if k == 6:
+                x[0, 0] = 42.0  # the cached layout must never mean cached bytes
+            assert tx.send(c)
+            assert pull.poll(WAIT_MS)
+            frame = pull.recv()
+            assert _without_stamps(frame) == _without_stamps(wire.encode_one(c, k, SID))
+            got, header = wire.decode_one(frame, None, SID)
+            assert header.seq == k and np.array_equal(got.data, np.asarray(c.data))
+            assert (got.t0, got.gap, got.eos, got.origin_ns) == (c.t0, c.gap, c.eos, c.origin_ns)
+        assert tx._fast is not None  # the stream's layout was cached, so the loop above used it
+        assert tx.counters["sent"] == len(chunks)
+        tx.seq = 1 << 64  # a seq the header cannot hold: the same error as the general encoder's
+        with pytest.raises(wire.WireError) as err:
+            tx.send(Chunk(x))
+        assert err.value.reason == "range"
+    finally:
+        tx.close(linger_ms=0)
+        pull.close(linger=0)
+
+
+def _frame(data, seq, sid=SID, **kw) -> bytes:
+    return wire.encode_one(Chunk(np.asarray(data), t0=0.5 * seq, origin_ns=100 + seq, **kw), seq, sid)
+
+
+def _patched(frame: bytes, at: int, value: bytes) -> bytes:
+    return frame[:at] + value + frame[at + len(value) :]
+
+
+def test_receiver_fast_path_gives_the_general_verdict_on_every_frame(ctx):
+    rng = np.random.default_rng(2)
+    good = rng.standard_normal((2, 8))
+    base = _frame(good, 0)
+    # Frames of the cached length that differ from a valid one in a byte the checks look at.
+    bad = {
+        "magic": _patched(base, 0, b"XGRF"),
+        "version": _patched(base, 4, b"\x07"),
+        "flags": _patched(base, 5, b"\x80"),
+        "spec_id": _frame(good, 0, sid=SID ^ 1),
+        "spec_dtype": _frame(good.view(np.int64), 0),  # same size, another dtype
+        "spec_shape": _frame(good.reshape(1, 16), 0),  # same size, another shape
+        "size_mismatch": _patched(base, wire.HEADER_FIXED_BYTES, (3).to_bytes(8, "little")),
+    }
+    push = ctx.socket(zmq.PUSH)
+    rx = EdgeReceiver("inproc://fast-rx", SPEC, context=ctx)
+    push.connect("inproc://fast-rx")
+    sent: list[tuple[bytes, int | None, bool]] = []  # (frame, seq delivered with or None: rejected, gap)
+    seq = 0
+    for frame in bad.values():
+        for _ in range(3):  # valid frames first, so that the fast path holds this layout
+            sent.append((_frame(rng.standard_normal((2, 8)), seq), seq, False))
+            seq += 1
+        sent.append((_patched(frame, 12, seq.to_bytes(8, "little")), None, False))
+    sent.append((_frame(good, seq + 3), seq + 3, True))  # a jump in seq: gap, 3 missing
+    sent.append((_frame(good, seq + 4, gap=True), seq + 4, True))  # a gap flag
+    sent.append((_frame(good, seq + 5), seq + 5, False))
+    sent.append((_frame(good, 1), 1, True))  # a step back: gap, counted as a reset
+    sent.append((_frame(good, 2, eos=True), 2, False))
+    try:
+        for frame, _, _ in sent:
+            push.send(frame)
+        for frame, want, gap in sent:
+            if want is None:
+                continue
+            got = rx.recv(timeout=WAIT_MS / 1000)
+            assert got is not None
+            ref, ref_header = wire.decode_one(frame, None, SID)
+            assert got.seq == want and np.array_equal(got.data, ref.data) and not got.data.flags.writeable
+            assert (got.t0, got.origin_ns, got.eos) == (ref.t0, ref.origin_ns, ref.eos)
+            assert got.gap == gap
+            assert rx.last_header == ref_header
+        assert rx._fast is not None  # the valid frames of one layout were taken by the fast path
+        counters = rx.counters
+        assert counters["rejected"] == len(bad)
+        for reason in bad:
+            assert counters[f"rejected_{reason}"] == 1, reason
+        assert counters["seq_missing"] == 3 and counters["seq_reset"] == 1
+        delivered = sum(want is not None for _, want, _ in sent)
+        assert counters["received"] == counters["delivered"] == delivered
+        assert counters["bytes"] == delivered * good.nbytes
+    finally:
+        push.close(linger=0)
+        rx.close()
+
+
+@pytest.mark.parametrize("policy", ["block", "drop_oldest"])
+def test_an_edge_on_the_fast_path_is_bit_identical_end_to_end(policy):
+    rng = np.random.default_rng(3)
+    chunks = [Chunk(rng.standard_normal((2, 16)), t0=k / 16, origin_ns=k + 1) for k in range(300)]
+    chunks.append(Chunk(rng.standard_normal((2, 16)), t0=300 / 16, eos=True))
+    with (
+        EdgeReceiver(ipc_endpoint("fast"), SPEC, policy=policy, maxlen=len(chunks)) as rx,
+        EdgeSender(rx.endpoint, SPEC, policy=policy, hwm=len(chunks)) as tx,
+    ):
+        assert tx.wait_connected(WAIT_MS / 1000)
+        for c in chunks:
+            assert tx.send(c, timeout=WAIT_MS / 1000)
+        got = []
+        while not got or not got[-1].eos:
+            c = rx.recv(timeout=WAIT_MS / 1000)
+            assert c is not None, rx.counters
+            got.append(c)
+    assert len(got) == len(chunks)
+    for k, (a, b) in enumerate(zip(chunks, got)):
+        assert b.seq == k and b.data.tobytes() == a.data.tobytes()
+        assert (b.t0, b.origin_ns, b.gap, b.eos) == (a.t0, a.origin_ns, False, a.eos)
+    assert rx.counters["rejected"] == rx.counters["seq_missing"] == rx.counters["dropped_oldest"] == 0
