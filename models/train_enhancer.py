@@ -46,6 +46,10 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="start from these weights (a second stage; the model config comes from their JSON)",
     )
+    p.add_argument(
+        "--df-bins", type=int, default=0, help="deep filter on the lowest bins (0: mask only; with --init: added)"
+    )
+    p.add_argument("--df-order", type=int, default=5, help="deep filter taps (current frame + past frames)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--sisdr-weight", type=float, default=0.002, help="weight of -SI-SDR (dB) in the loss")
     p.add_argument("--vad-weight", type=float, default=0.01, help="weight of the VAD cross-entropy in the loss")
@@ -171,9 +175,13 @@ def main(argv: list[str] | None = None) -> int:
         model = ckpt.load(args.init)
         if not isinstance(model, Enhancer):
             raise SystemExit(f"--init {args.init} is not an enhancer checkpoint")
+        if args.df_bins and not model.cfg.df_bins:
+            model = model.with_deep_filter(args.df_bins, args.df_order)
         cfg = model.cfg
     else:
-        cfg = EnhancerConfig(core=args.core, d_model=args.d_model, n_layers=args.n_layers)
+        cfg = EnhancerConfig(
+            core=args.core, d_model=args.d_model, n_layers=args.n_layers, df_bins=args.df_bins, df_order=args.df_order
+        )
         model = Enhancer(cfg)
     cfg.mask_floor = 0.0  # training runs without the floor (--mask-floor is for inference)
     n_params = sum(p.numel() for p in model.parameters())

@@ -68,6 +68,63 @@ def test_mask_floor_limits_the_attenuation_in_both_paths():
         EnhancerConfig(mask_floor=1.0)
 
 
+def _deep_filter_model() -> Enhancer:
+    torch.manual_seed(0)
+    model = Enhancer(EnhancerConfig(core="gla", d_model=16, n_layers=1, df_bins=12, df_order=3)).eval()
+    with torch.no_grad():  # non-zero taps and phase-feature weights (a fresh model starts with them at zero)
+        model.head.weight[162:].normal_(0, 0.5)
+        model.head.bias[162:].normal_(0, 0.5)
+        model.core.in_proj.weight[:, 161:].normal_(0, 0.5)
+    return model
+
+
+def test_deep_filter_stream_equals_forward_and_frame_graph_equals_eager():
+    model = _deep_filter_model()
+    x = torch.from_numpy(_speechlike(31 * 160, seed=3)).reshape(1, 31, 160)
+    y = assert_stream_equals_forward(model, x)  # also checks step(), which runs the traced frame graph
+    assert model.__dict__["_graph"] is not None
+    with torch.no_grad():
+        state, eager = model.init_state(1), []
+        for t in range(31):
+            out, state = model._fast_frame(x[:, t], state, model._fast_step())
+            eager.append(out)
+    torch.testing.assert_close(torch.cat(eager, 1), y, atol=1e-5, rtol=1e-4)
+
+
+def test_deep_filter_filters_the_past_frames():
+    """Mask 0 (no floor) and one tap of 1 on the frame before the current one, bins < df_bins: the output is the
+    input's low band delayed by one hop (plus the overlap-add delay), and nothing above it."""
+    cfg = EnhancerConfig(core="gla", d_model=16, n_layers=1, df_bins=40, df_order=3)
+    model = Enhancer(cfg).eval()
+    with torch.no_grad():
+        model.head.weight.zero_()
+        taps = torch.zeros(40, 3, 2)
+        taps[:, 1, 0] = 60.0  # tap k = 1 (window order: t-2, t-1, t): real part tanh(60) = 1
+        model.head.bias.copy_(torch.cat([torch.full((161,), -60.0), torch.zeros(1), taps.flatten()]))
+    t = np.arange(60 * 160) / SR
+    low = 0.1 * np.sin(2 * np.pi * 500 * t)  # bin 10
+    high = 0.1 * np.sin(2 * np.pi * 5000 * t)  # bin 100: outside the deep filter
+    x = torch.from_numpy((low + high).astype(np.float32))
+    with torch.no_grad():
+        y = model(x.reshape(1, 60, 160))[..., :-1].reshape(-1).numpy()
+    delay = 160 + 160  # overlap-add + one frame
+    np.testing.assert_allclose(y[delay + 400 :], low[400:-delay].astype(np.float32), atol=2e-3)
+
+
+def test_with_deep_filter_keeps_the_output_of_the_mask_model():
+    torch.manual_seed(1)
+    mask_only = Enhancer(EnhancerConfig(core="gla", d_model=16, n_layers=1)).eval()
+    grown = mask_only.with_deep_filter(24, 4).eval()
+    assert grown.cfg.df_bins == 24 and grown.cfg.n_outputs == 161 + 1 + 2 * 24 * 4
+    x = torch.from_numpy(_speechlike(20 * 160, seed=4)).reshape(1, 20, 160)
+    with torch.no_grad():
+        torch.testing.assert_close(grown(x), mask_only(x), atol=1e-6, rtol=1e-5)
+    with pytest.raises(ValueError, match="without a deep filter"):
+        grown.with_deep_filter(8, 2)
+    with pytest.raises(ValueError, match="df_bins"):
+        EnhancerConfig(df_bins=162)
+
+
 def _node(**kw):
     return EnhancerNode(random_init=True, d_model=16, n_layers=1, **kw)
 
