@@ -6,7 +6,9 @@ Clean speech (16 kHz, see /work/shared/DATA.md; install with scripts/system_deps
   * synthetic voices: espeak-ng (several variants) and flite (kal16, slt, rms, awb), seeded random sentences.
 Noise types (NOISE_TYPES): music (the real music-on-hold recordings), babble (3-6 talkers from the same split),
   white, pink, brown, hum (50/60 Hz mains with harmonics), clicks (clicks and keyboard-like transients), tonal
-  (beeps, steady tones, sweeps).
+  (beeps, steady tones, sweeps). Training also uses TRAIN_ONLY_NOISES: impacts (knocks, taps and thuds: damped
+  resonant modes), a transient family other than the held-out clicks, so the model learns that sudden events are
+  noise without ever hearing the held-out type.
 
 Held-out split, never used for training (`is_heldout`):
   * speaker HELDOUT_SPEAKER ("carlo"): all his prompts;
@@ -42,6 +44,7 @@ __all__ = [
     "SYNTH_VOICES",
     "NOISE_TYPES",
     "TRAIN_NOISES",
+    "TRAIN_ONLY_NOISES",
     "HELDOUT_SPEAKER",
     "HELDOUT_NOISE",
     "HELDOUT_MUSIC",
@@ -90,7 +93,8 @@ NOISE_TYPES = ("music", "babble", "white", "pink", "brown", "hum", "clicks", "to
 HELDOUT_SPEAKER = "carlo"
 HELDOUT_NOISE = "clicks"
 HELDOUT_MUSIC = "reno_project-system"
-TRAIN_NOISES = tuple(n for n in NOISE_TYPES if n != HELDOUT_NOISE)
+TRAIN_ONLY_NOISES = ("impacts",)  # not in the held-out set (which scores NOISE_TYPES)
+TRAIN_NOISES = tuple(n for n in NOISE_TYPES if n != HELDOUT_NOISE) + TRAIN_ONLY_NOISES
 SNRS = (-5, 0, 5, 10, 15)
 HELDOUT_PERCENT = 10
 
@@ -313,6 +317,21 @@ def _clicks(n: int, rng) -> np.ndarray:
     return y
 
 
+def _impacts(n: int, rng) -> np.ndarray:
+    """Knocks, taps and thuds: each event 1-4 damped resonant modes (80-2500 Hz, decay constants 10-150 ms) after a
+    1-4 ms noisy attack; 0.5-6 events per second."""
+    y = np.zeros(n)
+    t = np.arange(int(0.5 * SR)) / SR
+    for pos in rng.integers(0, n, max(1, rng.poisson(rng.uniform(0.5, 6) * n / SR))):
+        event = rng.standard_normal(t.size) * np.exp(-t / rng.uniform(0.001, 0.004)) * rng.uniform(0.1, 0.6)
+        for _ in range(int(rng.integers(1, 5))):
+            f, tau = np.exp(rng.uniform(np.log(80), np.log(2500))), rng.uniform(0.01, 0.15)
+            event += rng.uniform(0.3, 1.0) * np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi)) * np.exp(-t / tau)
+        e = min(n, pos + t.size)
+        y[pos:e] += event[: e - pos] * rng.uniform(0.2, 1.0)
+    return y.astype(np.float32)
+
+
 def _tonal(n: int, rng) -> np.ndarray:
     t = np.arange(n) / SR
     y = np.zeros(n)
@@ -364,7 +383,9 @@ def make_noise(
         return _clicks(n, rng)
     if kind == "tonal":
         return _tonal(n, rng)
-    raise ValueError(f"unknown noise type {kind!r}; known: {', '.join(NOISE_TYPES)}")
+    if kind == "impacts":
+        return _impacts(n, rng)
+    raise ValueError(f"unknown noise type {kind!r}; known: {', '.join(NOISE_TYPES + TRAIN_ONLY_NOISES)}")
 
 
 # --------------------------------------------------------------------------------------------- mixing
@@ -479,7 +500,14 @@ class TrainSampler:
         speech_free_prob: float = 0.05,
         early_ms: float = 0.0,
         real_fraction: float | None = None,
+        noises: tuple[str, ...] = TRAIN_NOISES,
     ):
+        bad = [k for k in noises if k not in TRAIN_NOISES]
+        if bad or not noises:
+            raise ValueError(
+                f"training noises must be among {', '.join(TRAIN_NOISES)} (held out: {HELDOUT_NOISE}), got {bad or 'none'}"
+            )
+        self.noises = tuple(noises)
         corpus = corpus if corpus is not None else load_corpus()
         self.corpus = corpus.subset(lambda s, n: not is_heldout(s, n))
         self.speakers = sorted(set(self.corpus.speakers))
@@ -498,10 +526,10 @@ class TrainSampler:
         clean = _speech_fill(n, rng, self.corpus, speaker=spk)
         if rng.random() < self.speech_free_prob:
             clean = np.zeros(n, np.float32)
-        kind = TRAIN_NOISES[int(rng.integers(len(TRAIN_NOISES)))]
+        kind = self.noises[int(rng.integers(len(self.noises)))]
         noise = make_noise(kind, n, rng, heldout=False, babble_corpus=self.corpus)
         if rng.random() < 0.3:  # a second, weaker noise on top
-            other = TRAIN_NOISES[int(rng.integers(len(TRAIN_NOISES)))]
+            other = self.noises[int(rng.integers(len(self.noises)))]
             extra = make_noise(other, n, rng, heldout=False, babble_corpus=self.corpus)
             noise = noise + extra * np.sqrt(np.mean(noise**2) / (np.mean(extra**2) + 1e-12)) * rng.uniform(0.1, 0.5)
         speech, target = clean, clean

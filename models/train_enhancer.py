@@ -75,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--pool-seconds", type=float, default=4.0, help="length of a pool part (crops are --seconds)")
     p.add_argument("--refresh", type=int, default=2, help="pool parts replaced by new ones per step")
+    p.add_argument(
+        "--noises",
+        default=",".join(sd.TRAIN_NOISES),
+        help=f"training noise types, comma-separated (default: all of {','.join(sd.TRAIN_NOISES)})",
+    )
     p.add_argument("--synthetic", type=int, default=40, help="synthetic sentences per espeak-ng/flite voice")
     p.add_argument("--eval-every", type=int, default=100)
     p.add_argument(
@@ -186,7 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     cfg.mask_floor = 0.0  # training runs without the floor (--mask-floor is for inference)
     n_params = sum(p.numel() for p in model.parameters())
     corpus = sd.load_corpus(synthetic=args.synthetic)
-    sampler = sd.TrainSampler(corpus, early_ms=args.early_ms, real_fraction=args.real_fraction)
+    sampler = sd.TrainSampler(
+        corpus, early_ms=args.early_ms, real_fraction=args.real_fraction, noises=tuple(args.noises.split(","))
+    )
     print(
         f"enhancer {cfg.core} {cfg.n_layers} x {cfg.d_model}: {n_params} parameters; training speech {sampler.corpus.seconds() / 60:.1f} min "
         f"({len(sampler.corpus)} utterances, speakers {', '.join(sampler.speakers)}; "

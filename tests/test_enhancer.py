@@ -251,3 +251,22 @@ def test_training_pool_mixes_at_the_asked_snr_and_early_reverb_target():
     np.testing.assert_allclose(wet50, wet, atol=1e-6)  # same room for the same seed
     h = sd.room_impulse_response(np.random.default_rng(1))
     np.testing.assert_allclose(early, np.convolve(clean, h[:800])[: len(clean)], atol=1e-5)
+
+
+def test_training_noises_exclude_the_heldout_type_and_include_impacts():
+    """Training draws its noise types from TRAIN_NOISES (the held-out `clicks` refused); `impacts`, a training-only
+    transient family, is sudden: most of its energy sits in a few short stretches, unlike a stationary noise."""
+    from wavegraph.models import speech_data as sd
+
+    assert sd.HELDOUT_NOISE not in sd.TRAIN_NOISES and "impacts" in sd.TRAIN_NOISES
+    assert "impacts" not in sd.NOISE_TYPES  # the held-out set (which scores NOISE_TYPES) stays as it was
+    corpus = sd.Corpus([_speechlike(SR)[0]], ["a"], ["u0"])
+    with pytest.raises(ValueError, match="held out: clicks"):
+        sd.TrainSampler(corpus, noises=("white", "clicks"))
+    y = sd.make_noise("impacts", 4 * SR, np.random.default_rng(0))
+    np.testing.assert_array_equal(y, sd.make_noise("impacts", 4 * SR, np.random.default_rng(0)))
+    energy = np.sort((y[: 4 * SR // 160 * 160].reshape(-1, 160) ** 2).sum(1))[::-1]
+    assert energy[: len(energy) // 10].sum() > 0.6 * energy.sum()  # 10 % of the 10 ms frames hold > 60 %
+    white = sd.make_noise("white", 4 * SR, np.random.default_rng(0))
+    e_white = np.sort((white.reshape(-1, 160) ** 2).sum(1))[::-1]
+    assert e_white[: len(e_white) // 10].sum() < 0.2 * e_white.sum()
