@@ -54,6 +54,11 @@ REAL_WINDOWS = [0.5, 1.0, 2.0, 3.0, 4.0]
 SEMI_WINDOWS = [0.2, 0.4, 0.6, 1.0, 2.0]
 SEMI_SNRS = [-20.0, -15.0, -10.0]
 FT_MAX_EPOCHS = 30
+# the token decoder's global training set (fit): more simulated subjects than the DNN's stage 1 and windows at
+# several offsets in each trial (its spectra are phase-free; the DNN's stage 2 gets stimulus-locked windows instead)
+TOKEN_SUBJECTS = 20
+TOKEN_OFFSETS = (0.0, 0.5, 1.0)
+TOKEN_SNRS = (-20.0, -15.0, -10.0)
 TRIAL_S = (
     2.0  # simulated trials last DELAY_S + max(TRIAL_S, longest window) after the onset (any --windows: same trials)
 )
@@ -247,6 +252,14 @@ def _fine_tune(glob, calib, rate: float, w: float, freqs, steps: int, shifts: in
     return dnn.fine_tune(glob, x, yy, epochs, lr=3e-3, seed=seed, new_head=True)
 
 
+def _offset_windows(x: np.ndarray, y: np.ndarray, rate: float, w: float):
+    """The token decoder's calibration windows: one per TOKEN_OFFSETS offset that fits in each trial's first
+    TRIAL_S s of stimulation (the window at onset + DELAY_S first); labels repeated."""
+    offsets = [o for o in TOKEN_OFFSETS if o + w <= TRIAL_S + 1e-9] or [0.0]
+    wins = [sim.window(x[..., int(round(o * rate)) :], rate, w) for o in offsets]
+    return np.concatenate(wins), np.tile(y, len(offsets))
+
+
 def semi_synthetic(
     windows=SEMI_WINDOWS,
     snrs=SEMI_SNRS,
@@ -319,6 +332,12 @@ def semi_synthetic(
             "trial_s": TRIAL_S,
             "gaze_shift_s": GAZE_S,
             "token_decoder": token_cls if isinstance(token_cls, str) else token_decoder,
+            "token_fit": {
+                "subjects": TOKEN_SUBJECTS,
+                "blocks": 3,
+                "offsets_s": list(TOKEN_OFFSETS),
+                "snrs_db": list(TOKEN_SNRS),
+            },
             "token_errors": token_errors,
             "segments_s": {n: g[0].segments for n, g in groups.items()},
             "cells": cells,
@@ -333,7 +352,9 @@ def semi_synthetic(
         if not isinstance(token_cls, str):
             try:
                 t0 = time.perf_counter()
-                _, _, xr, yr = global_training_set(w, m=m, raw=True)
+                _, _, xr, yr = global_training_set(
+                    w, n_subjects=TOKEN_SUBJECTS, m=m, raw=True, offsets=TOKEN_OFFSETS, snrs=TOKEN_SNRS
+                )
                 base = token_cls(rate=160.0, channel_names=list(sim.CHANNELS), freqs=list(freqs), seed=0)
                 base.fit(xr, yr)
                 t_fit = time.perf_counter() - t0
@@ -376,12 +397,15 @@ def semi_synthetic(
             # token decoder (eeg-tokenizer work): fit on the global raw trials, fine-tuned per subject
             if base is not None:
                 try:
+                    score(
+                        name, "token-global", w, lambda i, win, base=base: base.predict(win), subjects, bg.rate, False
+                    )
                     t0 = time.perf_counter()
                     decs = []
                     for sj in subjects:
                         dec = copy.deepcopy(base)
                         if hasattr(dec, "fine_tune"):
-                            dec.fine_tune(sim.window(sj["calib"][0], bg.rate, w), sj["calib"][2])
+                            dec.fine_tune(*_offset_windows(sj["calib"][0], sj["calib"][2], bg.rate, w))
                         decs.append(dec)
                     score(
                         name,

@@ -48,7 +48,11 @@ def tables(res: dict) -> str:
             )
     s = res.get("semi")
     if s:
-        decs = [d for d in ("fbcca", "dnn-global", "dnn", "token") if any(c["decoder"] == d for c in s["cells"])]
+        decs = [
+            d
+            for d in ("fbcca", "dnn-global", "dnn", "token-global", "token")
+            if any(c["decoder"] == d for c in s["cells"])
+        ]
         for bgname in s["backgrounds"]:
             out.append(
                 f"\nSemi-synthetic on {bgname} background: M = {s['m']}, {s['test_subjects']} test subjects x "
@@ -106,7 +110,7 @@ def plot(res: dict, path: Path) -> None:
         ax.set(xlabel="window (s)", ylabel="ITR (bits/min)")
     for k in range(2 if r else 0, axes.shape[0]):  # the real-SSVEP column is empty without that part
         axes[k, 0].axis("off")
-    styles = {"fbcca": "o-", "dnn": "s-", "dnn-global": "s:", "token": "^-"}
+    styles = {"fbcca": "o-", "dnn": "s-", "dnn-global": "s:", "token": "^-", "token-global": "^:"}
     for b, bgname in enumerate(bgs):
         assert s is not None  # bgs is empty without the semi-synthetic part
         for j, snr in enumerate(s["snrs_db"], start=1):

@@ -48,10 +48,19 @@ def global_path(window: float, m: int = 40) -> Path:
 
 
 def global_training_set(
-    window: float, n_subjects: int = 10, n_blocks: int = 3, m: int = 40, seed: int = 0, raw: bool = False
+    window: float,
+    n_subjects: int = 10,
+    n_blocks: int = 3,
+    m: int = 40,
+    seed: int = 0,
+    raw: bool = False,
+    offsets=(0.0,),
+    snrs=GLOBAL_SNRS,
 ):
     """Filtered training windows (n, 3, C, T) and labels from the `train` background segment
-    (raw: the unfiltered windows (n, C, T) of the same trials, for decoders that filter for themselves)."""
+    (raw: the unfiltered windows (n, C, T) of the same trials, for decoders that filter for themselves).
+    `offsets` (s): one window per offset and trial, starting that long after the usual window (the trials are
+    made that much longer; the default (0,) gives the stage-1 DNNs' training set)."""
     from wavegraph.models.ssvep import design_bank, fbcca_bands
 
     from . import ssvep_sim as sim
@@ -68,12 +77,15 @@ def global_training_set(
             freqs,
             phases,
             n_blocks,
-            GLOBAL_SNRS,
-            window,
+            list(snrs),
+            window + max(offsets),
             seed=seed * 1000 + s,
         )
-        xs.append(sim.window(x if raw else sim.filtered(x, sos), bg.rate, window))
-        ys.append(y)
+        xf = x if raw else sim.filtered(x, sos)
+        for o in offsets:
+            a = int(round(o * bg.rate))
+            xs.append(sim.window(xf[..., a:], bg.rate, window))
+            ys.append(y)
     return bg, freqs, np.concatenate(xs), np.concatenate(ys)
 
 

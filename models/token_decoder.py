@@ -1,25 +1,31 @@
-"""Token decoder: EEG tokenizer embeddings -> cached Conformer -> Mamba -> linear head, one streaming model.
+"""Token decoder: EEG tokenizer embeddings -> channel mix -> cached Conformer -> Mamba -> linear head.
 
-The whole stack goes through the shared streaming API (models/streaming.py): `TokenDecoderNet` is
-`Chain(ConformerEncoder, MambaStack, Frames(Linear))`, so the same weights run offline (`forward`) or token by token
-(`stream` / `step` / `flush`).
-
-Sequence: the tokenizer (models/eeg_tokenizer.py, frozen, shipped weights) gives one token per channel every 0.5 s.
-The tokens are laid out frame by frame and, within a frame, channel by channel (sequence item f*C + c = the code
-vector of channel c at frame f, concatenated with a one-hot of c), so a window of F frames is a sequence of F*C
-items, and a live stream adds C items every hop. The Conformer (causal, subsampling 2, attention over the last 32
-sub-items) mixes channels and frames, the Mamba stack summarises causally, and the head's logits are averaged over
-the sequence (a running mean when streaming) to give the decision.
+The whole stack goes through the shared streaming API (models/streaming.py). The tokenizer (models/eeg_tokenizer.py,
+shipped weights) runs on every channel separately, as always, and gives one embedding per channel every 0.5 s hop;
+`TokenDecoderNet` is `Chain(Frames(Linear), ConformerEncoder, MambaStack, Frames(Linear))` over frames that hold the
+channels' embeddings side by side (C x 64 features per hop): the first linear layer is a learned spatial filter (it
+combines the channels, as CCA and the DNN's spatial conv do), the Conformer (causal, subsampling 2, attention over the
+last 32 sub-frames) and the Mamba stack model time, and the head's logits are averaged over the frames (a running mean
+when streaming) to give the decision. The same weights run offline (`forward`) or hop by hop (`stream` / `step`):
+stream each channel through the decoder's tokenizer (`EEGTokenizer.stream_encode`, its "latents"), put the channels
+side by side, and stream the frames through the Chain (tests/test_models_tokenizer.py checks it equals offline).
 
 `TokenDecoder` is the sklearn-like wrapper the BCI benchmark calls (benchmarks/bci.py):
     dec = TokenDecoder(rate=160.0, channel_names=[...], freqs=[...], seed=0)
     dec.fit(X, y); dec.fine_tune(X, y); y_hat = dec.predict(X)      # X (trials, channels, samples) in volts
 Each trial is resampled to 200 Hz (resample_poly) and zero-padded at its end to a whole number of hops (at least
-one: a 0.2 s window becomes one 0.5 s frame), then tokenized per channel. The network reads the tokenizer's
-embeddings: by default the encoder latents the tokens are quantised from (`embeddings="latents"`); with
-`embeddings="codes"` (`CodeTokenDecoder`) only the tokens' code vectors, i.e. what the token ids alone carry.
-Measured (tests/test_models_tokenizer.py, 9 vs 13 Hz on real EEG): the code vectors lose most of a narrow
-spectral peak's position, the latents keep it (docs/benchmarks.md, EEG tokenizer).
+two: one Conformer sub-frame; a 0.2 s window becomes two 0.5 s frames), then tokenized per channel.
+
+What the network reads (measured, docs/benchmarks.md, BCI section, M = 8): the tokenizer's frozen outputs do not
+carry the position of a narrow spectral peak well enough to tell 8 targets 1 Hz apart. A linear read-out of the
+tokenizer's own input (one channel's log spectrum, Oz) scores 0.99 at -10 dB, of its frequency path's patch tokens
+0.99, of the gated aggregation over patches 0.72, of the latents 0.40 and of the code vectors 0.13 (chance 0.125):
+the per-frame aggregation to one 64-d vector and the quantiser, trained for masked reconstruction of broad spectral
+shape, drop it. So by default (`tune_tokenizer=True`) the decoder fine-tunes its own copy of the tokenizer's encoder
+(frequency path, temporal path, mixing layer and causal context conv; the normalisation keeps its frozen statistics)
+together with the rest, at a third of the learning rate, and reads the latents the tokens are quantised from. The
+shipped tokenizer is not changed; the tokens stay per channel. `FrozenTokenDecoder` reads the frozen tokenizer's
+latents, `CodeTokenDecoder` the frozen tokens' code vectors (what the token ids alone carry).
 """
 
 from __future__ import annotations
@@ -32,14 +38,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from .conformer import ConformerConfig, ConformerEncoder
-from .eeg_tokenizer import EEGTokenizer
+from .eeg_tokenizer import EEGTokenizer, frame_windows
 from .mamba import MambaConfig, MambaStack
 from .streaming import Chain, Frames
 
 __all__ = [
     "TokenDecoder",
+    "FrozenTokenDecoder",
     "CodeTokenDecoder",
     "TokenDecoderNet",
+    "trial_windows",
     "tokenize_trials",
     "DEFAULT_CHANNELS",
     "TOKENIZER_WEIGHTS",
@@ -48,13 +56,15 @@ __all__ = [
 TOKENIZER_WEIGHTS = Path(__file__).resolve().parent / "weights" / "eeg_tokenizer.safetensors"
 # occipito-parietal channels (where SSVEP is), by their 10-20 names without dots/case
 DEFAULT_CHANNELS = ("O1", "OZ", "O2", "PO7", "PO3", "POZ", "PO4", "PO8", "PZ")
+MIN_FRAMES = 2  # one Conformer sub-frame (subsampling 2)
 
 
 def TokenDecoderNet(n_channels: int, n_classes: int, code_dim: int = 64, d_model: int = 64) -> Chain:
-    """Chain(Conformer, Mamba, linear head) over items of code_dim + n_channels features."""
+    """Chain(channel mix, Conformer, Mamba, linear head) over frames of n_channels * code_dim features."""
+    d_in = n_channels * code_dim
     enc = ConformerEncoder(
         ConformerConfig(
-            d_in=code_dim + n_channels,
+            d_in=d_model,
             d_model=d_model,
             n_layers=2,
             n_heads=4,
@@ -65,16 +75,22 @@ def TokenDecoderNet(n_channels: int, n_classes: int, code_dim: int = 64, d_model
         )
     )
     ssm = MambaStack(MambaConfig(d_model=d_model, n_layers=1, d_state=8))
-    return Chain(enc, ssm, Frames(nn.Linear(d_model, n_classes), d_model, n_classes))
+    return Chain(
+        Frames(nn.Linear(d_in, d_model), d_in, d_model),
+        enc,
+        ssm,
+        Frames(nn.Linear(d_model, n_classes), d_model, n_classes),
+    )
 
 
 def _norm_name(name: str) -> str:
     return name.strip(". ").upper()
 
 
-@torch.no_grad()
-def tokenize_trials(tokenizer: EEGTokenizer, X: np.ndarray, rate: float, embeddings: str = "codes") -> torch.Tensor:
-    """(trials, channels, samples) at `rate` -> (trials, frames, channels, code_dim) float32 embeddings."""
+def trial_windows(tokenizer: EEGTokenizer, X: np.ndarray, rate: float) -> torch.Tensor:
+    """(trials, channels, samples) at `rate` -> the tokenizer's scaled STFT windows (trials, frames, channels, n_fft)
+    float64: each trial resampled to the tokenizer's rate, zero-padded at its end to a whole number of hops (at least
+    MIN_FRAMES) and framed as one stream per channel (what `EEGTokenizer.encode` does before its encoder)."""
     from fractions import Fraction
 
     from scipy.signal import resample_poly
@@ -82,26 +98,40 @@ def tokenize_trials(tokenizer: EEGTokenizer, X: np.ndarray, rate: float, embeddi
     cfg = tokenizer.cfg
     frac = Fraction(cfg.rate / rate).limit_denominator(1000)
     x = resample_poly(np.asarray(X, dtype=np.float64), frac.numerator, frac.denominator, axis=-1)
-    n_frames = max(1, -(-x.shape[-1] // cfg.hop))
+    n_frames = max(MIN_FRAMES, -(-x.shape[-1] // cfg.hop))
     x = np.pad(x, [(0, 0), (0, 0), (0, n_frames * cfg.hop - x.shape[-1])])
     n, c, t = x.shape
-    out = []
-    for i in range(0, n * c, 512):
-        flat = torch.from_numpy(x.reshape(n * c, t)[i : i + 512, :, None])
-        enc = tokenizer.encode(flat)
-        out.append(enc["embeddings"] if embeddings == "codes" else enc["latents"])
-    return torch.cat(out).reshape(n, c, n_frames, -1).transpose(1, 2).float()
+    samples = torch.cat(
+        [torch.zeros(n * c, cfg.history, dtype=torch.float64), torch.from_numpy(x.reshape(n * c, t))], 1
+    )
+    return frame_windows(samples, cfg, n_frames, t).reshape(n, c, n_frames, -1).transpose(1, 2)
 
 
-def _items(emb: torch.Tensor) -> torch.Tensor:
-    """(trials, frames, channels, D) -> sequence items (trials, frames*channels, D + channels)."""
-    n, f, c, _ = emb.shape
-    onehot = torch.eye(c, dtype=emb.dtype).expand(n, f, c, c)
-    return torch.cat([emb, onehot], -1).reshape(n, f * c, -1)
+def encode_windows(tokenizer: EEGTokenizer, windows: torch.Tensor, embeddings: str = "latents") -> torch.Tensor:
+    """trial_windows' output (trials, frames, channels, n_fft) -> frames of the channels' embeddings side by side
+    (trials, frames, channels * code_dim): the latents (differentiable) or the code vectors of the tokens."""
+    n, f, c, k = windows.shape
+    flat = windows.transpose(1, 2).reshape(n * c, f, k)
+    z = tokenizer.latents(tokenizer.frame_features(flat), tokenizer._prev0(n * c, flat.device))
+    if embeddings == "codes":
+        z = tokenizer.quantizer.codebook[tokenizer.quantizer.lookup(z)]
+    return z.reshape(n, c, f, -1).transpose(1, 2).reshape(n, f, -1)
+
+
+@torch.no_grad()
+def tokenize_trials(tokenizer: EEGTokenizer, X: np.ndarray, rate: float, embeddings: str = "codes") -> torch.Tensor:
+    """(trials, channels, samples) at `rate` -> (trials, frames, channels, code_dim) float32 embeddings."""
+    w = trial_windows(tokenizer, X, rate)
+    out = [encode_windows(tokenizer, w[i : i + 64], embeddings) for i in range(0, len(w), 64)]
+    return torch.cat(out).unflatten(-1, (w.shape[2], -1)).float()
 
 
 class TokenDecoder:
-    """The benchmark's fit / fine_tune / predict interface around TokenDecoderNet (see the module docstring)."""
+    """The benchmark's fit / fine_tune / predict interface around TokenDecoderNet (see the module docstring).
+
+    Training: AdamW (weight decay 1e-2) with a one-cycle schedule for `steps` steps of `batch` trials, cross-entropy
+    with label smoothing 0.1; the tokenizer's encoder (tune_tokenizer) at lr / 3. fine_tune: `fine_tune_steps` more
+    steps at lr / 3 (encoder lr / 9) on one subject's calibration trials."""
 
     def __init__(
         self,
@@ -112,66 +142,94 @@ class TokenDecoder:
         tokenizer: str | Path = TOKENIZER_WEIGHTS,
         channels=DEFAULT_CHANNELS,
         embeddings: str = "latents",
-        epochs: int = 20,
+        tune_tokenizer: bool = True,
+        steps: int = 800,
         batch: int = 64,
         lr: float = 3e-3,
-        fine_tune_epochs: int = 10,
-        min_steps: int = 300,
+        fine_tune_steps: int = 60,
         threads: int = 1,
     ):
         from . import checkpoint
 
         if embeddings not in ("codes", "latents"):
             raise ValueError(f"embeddings must be 'codes' or 'latents', got {embeddings!r}")
+        if embeddings == "codes" and tune_tokenizer:
+            raise ValueError("the code vectors are looked up, not differentiable: use tune_tokenizer=False with them")
         names = [_norm_name(n) for n in channel_names]
         self.picks = [names.index(c) for c in channels if c in names] or list(range(len(names)))
         self.rate, self.freqs, self.seed = float(rate), list(freqs), seed
-        self.embeddings, self.epochs, self.batch, self.lr = embeddings, epochs, batch, lr
-        self.fine_tune_epochs, self.min_steps, self.threads = fine_tune_epochs, min_steps, threads
+        self.embeddings, self.tune_tokenizer = embeddings, tune_tokenizer
+        self.steps, self.batch, self.lr = steps, batch, lr
+        self.fine_tune_steps, self.threads = fine_tune_steps, threads
         model = checkpoint.load(tokenizer)
         if not isinstance(model, EEGTokenizer):
             raise ValueError(f"{tokenizer} holds a {type(model).__name__}, not an EEGTokenizer")
-        self.tokenizer = model
+        self.tokenizer = model.eval()  # the decoder's own copy (fine-tuned when tune_tokenizer); eval: frozen norm
         self.net: Chain | None = None
 
-    def _features(self, X: np.ndarray) -> torch.Tensor:
+    def _windows(self, X: np.ndarray) -> torch.Tensor:
         X = np.asarray(X)
         if X.ndim != 3:
             raise ValueError(f"X must be (trials, channels, samples), got shape {X.shape}")
-        return _items(tokenize_trials(self.tokenizer, X[:, self.picks], self.rate, self.embeddings))
+        return trial_windows(self.tokenizer, X[:, self.picks], self.rate)
 
-    def _train(self, items: torch.Tensor, y: np.ndarray, epochs: int, lr: float, min_steps: int) -> None:
-        """AdamW + one-cycle over `epochs` passes, or more passes until `min_steps` steps (small sets)."""
+    def _encoder_params(self) -> list[nn.Parameter]:
+        tok = self.tokenizer
+        mods = (tok.freq, tok.temporal, tok.mix, tok.context_conv) if self.tune_tokenizer else ()
+        return [p for m in mods for p in m.parameters()]
+
+    def _frames(self, windows: torch.Tensor) -> torch.Tensor:
+        """Windows -> the network's input frames; with gradients into the tokenizer only when it is tuned."""
+        if self.tune_tokenizer and torch.is_grad_enabled():
+            return encode_windows(self.tokenizer, windows, self.embeddings)
+        with torch.no_grad():
+            return torch.cat(
+                [
+                    encode_windows(self.tokenizer, windows[i : i + 64], self.embeddings)
+                    for i in range(0, len(windows), 64)
+                ]
+            )
+
+    def _train(self, windows: torch.Tensor, y: np.ndarray, steps: int, lr: float) -> None:
         net = self.net
         assert net is not None  # fit() builds it first
         gen = torch.Generator().manual_seed(self.seed)
         target = torch.as_tensor(np.asarray(y), dtype=torch.long)
-        opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-2)
-        per_epoch = -(-len(items) // self.batch)
-        epochs = max(epochs, -(-min_steps // per_epoch))
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=epochs * per_epoch, pct_start=0.1)
+        enc = self._encoder_params()
+        groups = [{"params": list(net.parameters()), "lr": lr}] + ([{"params": enc, "lr": lr / 3}] if enc else [])
+        opt = torch.optim.AdamW(groups, weight_decay=1e-2)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, [g["lr"] for g in groups], total_steps=steps, pct_start=0.1)
+        frozen = None if enc else self._frames(windows)  # a frozen tokenizer is run once
         net.train()
-        for _ in range(epochs):
-            order = torch.randperm(len(items), generator=gen)
-            for i in range(0, len(items), self.batch):
+        step = 0
+        while step < steps:
+            order = torch.randperm(len(windows), generator=gen)
+            for i in range(0, len(windows), self.batch):
+                if step == steps:
+                    break
                 idx = order[i : i + self.batch]
-                logits = net(items[idx]).mean(1)
-                loss = F.cross_entropy(logits, target[idx], label_smoothing=0.1)
+                frames = self._frames(windows[idx]) if frozen is None else frozen[idx]
+                loss = F.cross_entropy(net(frames).mean(1), target[idx], label_smoothing=0.1)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
                 sched.step()
+                step += 1
         net.eval()
 
-    def fit(self, X, y) -> TokenDecoder:
-        n_threads = torch.get_num_threads()
+    def _threads(self):
+        n = torch.get_num_threads()
         torch.set_num_threads(self.threads)
+        return n
+
+    def fit(self, X, y) -> TokenDecoder:
+        n_threads = self._threads()
         try:
-            items = self._features(X)
+            windows = self._windows(X)
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(self.seed)
                 self.net = TokenDecoderNet(len(self.picks), len(self.freqs), self.tokenizer.cfg.code_dim)
-            self._train(items, y, self.epochs, self.lr, self.min_steps)
+            self._train(windows, y, self.steps, self.lr)
         finally:
             torch.set_num_threads(n_threads)
         return self
@@ -179,10 +237,11 @@ class TokenDecoder:
     def fine_tune(self, X, y) -> TokenDecoder:
         if self.net is None:
             raise RuntimeError("fit() before fine_tune()")
-        n_threads = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
+        if self.fine_tune_steps <= 0:
+            return self
+        n_threads = self._threads()
         try:
-            self._train(self._features(X), y, self.fine_tune_epochs, self.lr / 3, 30)
+            self._train(self._windows(X), y, self.fine_tune_steps, self.lr / 3)
         finally:
             torch.set_num_threads(n_threads)
         return self
@@ -191,15 +250,24 @@ class TokenDecoder:
     def decision_function(self, X) -> np.ndarray:
         if self.net is None:
             raise RuntimeError("fit() before predict()")
-        return self.net(self._features(X)).mean(1).numpy()
+        return self.net(self._frames(self._windows(X))).mean(1).numpy()
 
     def predict(self, X) -> np.ndarray:
         return self.decision_function(X).argmax(1).astype(np.int64)
 
 
+class FrozenTokenDecoder(TokenDecoder):
+    """TokenDecoder on the frozen tokenizer's latents (`--token-decoder wavegraph.models.token_decoder:FrozenTokenDecoder`)."""
+
+    def __init__(self, rate: float, channel_names, freqs, seed: int = 0, **kwargs):
+        kwargs.setdefault("tune_tokenizer", False)
+        super().__init__(rate, channel_names, freqs, seed, **kwargs)
+
+
 class CodeTokenDecoder(TokenDecoder):
-    """TokenDecoder on the tokens' code vectors only (`--token-decoder wavegraph.models.token_decoder:CodeTokenDecoder`)."""
+    """TokenDecoder on the frozen tokens' code vectors only (`--token-decoder wavegraph.models.token_decoder:CodeTokenDecoder`)."""
 
     def __init__(self, rate: float, channel_names, freqs, seed: int = 0, **kwargs):
         kwargs.setdefault("embeddings", "codes")
+        kwargs.setdefault("tune_tokenizer", False)
         super().__init__(rate, channel_names, freqs, seed, **kwargs)

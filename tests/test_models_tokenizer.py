@@ -147,34 +147,75 @@ def test_node_rejects_bad_input(tmp_path):
 def test_token_decoder_net_streams_like_forward():
     torch.manual_seed(0)
     net = TokenDecoderNet(n_channels=3, n_classes=4).eval()
-    x = torch.randn(2, 30, 64 + 3)
+    x = torch.randn(2, 30, 3 * 64)
     y = assert_stream_equals_forward(net, x)
     assert y.shape == (2, 15, 4)
 
 
-def test_token_decoder_fit_predict_on_real_background(edf):
-    """Two SSVEP-like classes (9 vs 13 Hz, occipital) added to real EEG: the decoder learns them from the tokenizer's
-    embeddings (30 test trials: >= 23 correct has probability 0.003 by chance)."""
+def _ssvep_trials(edf, n: int, freqs, seed: int = 0):
+    """1 s trials of the real EEG with a sinusoid at one of `freqs` on the occipital channels (3 x median |x|)."""
     data, rate, names = edf
-    rng = np.random.default_rng(0)
-    n, length = 90, int(rate)  # 1 s trials: 60 to fit, 30 to test
-    y = rng.integers(0, 2, n)
+    rng = np.random.default_rng(seed)
+    length = int(rate)
+    y = rng.integers(0, len(freqs), n)
     t = np.arange(length) / rate
     starts = rng.integers(0, data.shape[1] - length, n)
     X = np.stack([data[:, s : s + length] for s in starts])
     amp = 3.0 * np.median(np.abs(data))
     occ = np.array([1.0 if c in ("O1", "Oz", "O2", "Pz") else 0.1 for c in names])[:, None]
     for i in range(n):
-        f = (9.0, 13.0)[y[i]]
-        X[i] += amp * occ * np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi))
-    dec = TokenDecoder(rate=rate, channel_names=names, freqs=[9.0, 13.0], seed=0, min_steps=150)
+        X[i] += amp * occ * np.sin(2 * np.pi * freqs[y[i]] * t + rng.uniform(0, 2 * np.pi))
+    return X, y
+
+
+def test_token_decoder_fit_predict_on_real_background(edf):
+    """Two SSVEP-like classes (9 vs 13 Hz, occipital) added to real EEG: the decoder (tokenizer fine-tuned with the
+    rest) learns them (30 test trials: >= 23 correct has probability 0.003 by chance); the shipped tokenizer file
+    and a fresh decoder's copy are untouched, the fitted decoder's copy has changed."""
+    _, rate, names = edf
+    X, y = _ssvep_trials(edf, 90, (9.0, 13.0))
+    dec = TokenDecoder(rate=rate, channel_names=names, freqs=[9.0, 13.0], seed=0, steps=40)
     dec.fit(X[:60], y[:60])
     acc = (dec.predict(X[60:]) == y[60:]).mean()
     assert acc >= 0.75, acc
-    # short windows (0.2 s) are padded to one hop and still run
+    fresh = ckpt.load(TOKENIZER_WEIGHTS)
+    assert isinstance(fresh, EEGTokenizer)
+    assert not torch.equal(dec.tokenizer.mix.weight, fresh.mix.weight)
+    assert torch.equal(dec.tokenizer.quantizer.codebook, fresh.quantizer.codebook)  # not trained, not used
+    # short windows (0.2 s) are padded to two hops (one Conformer sub-frame) and still run
     assert dec.predict(X[60:, :, : int(0.2 * rate)]).shape == (30,)
     with pytest.raises(ValueError):
         dec.predict(X[0])
+    with pytest.raises(ValueError, match="tune_tokenizer"):
+        TokenDecoder(rate=rate, channel_names=names, freqs=[9.0, 13.0], embeddings="codes")
+
+
+def test_token_decoder_streams_like_offline(edf):
+    """The fitted stack streamed hop by hop -- each channel through the decoder's tokenizer (stream_encode, any
+    chunking), the channels' latents side by side, the Chain's stream -- gives the offline per-frame logits."""
+    data, _, names = edf
+    X, y = _ssvep_trials(edf, 16, (9.0, 13.0), seed=1)
+    from scipy.signal import resample_poly
+
+    x200 = resample_poly(data[:, :1600], 5, 4, axis=-1)  # 10 s at 200 Hz: the tokenizer's rate, 20 hops
+    dec = TokenDecoder(rate=200.0, channel_names=names, freqs=[9.0, 13.0], seed=0, steps=4)
+    dec.fit(resample_poly(X, 5, 4, axis=-1), y)
+    assert dec.net is not None
+    with torch.no_grad():
+        ref = dec.net(dec._frames(dec._windows(x200[None])))[0]
+        tok, c = dec.tokenizer, len(dec.picks)
+        xt = torch.from_numpy(x200[dec.picks])[..., None]  # channels on the batch axis (float64, as trial_windows)
+        t_state, n_state, outs, i = tok.init_state(c), dec.net.init_state(1), [], 0
+        for n in (1, 99, 100, 350, 37, 1413):
+            z, t_state = tok.stream_encode(xt[:, i : i + n], t_state)
+            y_n, n_state = dec.net.stream(z["latents"].transpose(0, 1).reshape(1, -1, c * 64), n_state)
+            outs.append(y_n[0])
+            i += n
+        outs.append(dec.net.flush(n_state)[0][0])
+    assert i == x200.shape[1]
+    got = torch.cat(outs)
+    assert got.shape == ref.shape == (10, 2)
+    torch.testing.assert_close(got, ref, atol=1e-4, rtol=0)
 
 
 def test_eeg_tokens_yaml_runs_on_the_real_edf(tmp_path):
