@@ -29,7 +29,14 @@ Flow policies (`policy=`), with the queue bound they declare:
 * "block": back-pressure. The sender's send high-water mark is `hwm` and the receiver's receive
   high-water mark is `maxlen`; when both queues are full (plus what the OS socket buffers hold),
   `send()` blocks until the consumer catches up, or until `timeout` (then returns False, seq not
-  consumed, nothing lost: the caller may retry). Nothing is dropped.
+  consumed, nothing lost: the caller may retry). Nothing is dropped. Small chunks (one-frame, of the
+  stream's usual layout) that find the pipe full are first held by the sender, up to `hwm` of them
+  and BATCH_BYTES, and go as ONE message (wire.encode_batch: the same checked messages, concatenated)
+  when the held ones reach that bound (then send() waits for room as above), before anything else
+  is sent, or on flush() / close(). So a receiver that is behind gets small chunks in batches (one
+  ZeroMQ message, not one each: several times the small-chunk rate) and each chunk keeps its own
+  seq and times; a producer that may go idle while its receiver is behind calls flush(0) when it
+  does (the multi-process worker does on every turn of its loop).
 * "drop_oldest": a background thread in the receiver drains the socket continuously into a deque of
   at most `maxlen` chunks; when it is full the oldest chunk is dropped (counter `dropped_oldest`) and
   the chunk after it is marked gap=True. A ZMQ queue cannot drop its oldest message, so if the
@@ -37,7 +44,12 @@ Flow policies (`policy=`), with the queue bound they declare:
   it is sending instead (counter `dropped_full`, seq consumed so the receiver sees the gap).
   End-of-stream chunks are never dropped: the sender sends them blocking and the deque keeps them.
 
-Receiving: `seq` comes from the sender (0, 1, 2, ...). A jump counts the missing chunks
+Receiving: a batch is taken apart into its chunks, each checked as a message of its own (a bad one is
+dropped and counted alone; a batch container that is not well formed is dropped whole, `batch`). Once a
+stream has passed every check, a one-frame message that repeats, byte for byte, the checked parts of
+the last one (length, magic, version, flags, dtype, ndim, spec id, shape) and is next in sequence
+skips re-checking them (`_take_fast`); the sender likewise packs only the per-message fields once it
+knows the stream's layout. `seq` comes from the sender (0, 1, 2, ...). A jump counts the missing chunks
 (`seq_missing`) and sets gap=True on the chunk that arrives; a step back (a restarted sender) counts
 `seq_reset` and also sets gap. A frame that fails wire.decode (malformed, truncated, oversized over
 `max_bytes`, unknown version, unknown dtype, shape that does not match the buffer, wrong spec id) or,
@@ -84,11 +96,15 @@ from .chunk import Chunk
 from .spec import StreamSpec
 
 log = logging.getLogger("wavegraph.transport")
+# What a receiver keeps of a chunk's header: the Header, or the frame (or batch frame and offset) it is
+# unpacked from on demand (see EdgeReceiver.last_header).
+_Head = wire.Header | bytes | tuple[bytes, int]
 
 POLICIES = ("block", "drop_oldest")
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 COPY_THRESHOLD = 64 * 1024  # payloads at least this large are sent zero-copy
 ONE_FRAME_MAX = 16 * 1024  # payloads smaller than this go as one frame (header + payload, wire.encode_one)
+BATCH_BYTES = 64 * 1024  # a block-policy sender holds at most this much while its pipe is full
 
 
 # --- endpoints -----------------------------------------------------------------------------------
@@ -231,6 +247,9 @@ class EdgeSender(_Endpoint):
         self.counters = {"sent": 0, "bytes": 0, "dropped_full": 0, "timeouts": 0}
         # The stream's last one-frame layout (see send): dtype, shape, strides, wire.stream_key parts.
         self._fast: tuple | None = None
+        self._held: list[bytes] = []  # encoded chunks held while the pipe is full (see flush)
+        self._hold_max = 1
+        self._hwm = int(hwm)
         self._sock.setsockopt(zmq.SNDHWM, int(hwm))
         self._sock.setsockopt(zmq.LINGER, self.linger_ms)
         # Watch the handshake, so that wait_connected() can tell when the receiver is really there.
@@ -251,6 +270,7 @@ class EdgeSender(_Endpoint):
         """Connect to `endpoint` instead (its receiver was restarted elsewhere); frames queued for the old
         one are dropped, which the new receiver sees as missing seq (a gap)."""
         if endpoint != self.endpoint:
+            self._held.clear()
             self._sock.disconnect(self.endpoint)
             self._attach(endpoint)
 
@@ -285,19 +305,72 @@ class EdgeSender(_Endpoint):
                 pass
             else:
                 frame = _join((fast[3], tail, fast[4], data))  # pyright: ignore[reportArgumentType]  # numpy's stubs give ndarray __buffer__ only for Python >= 3.12
+                if self.policy == "block":
+                    return self._send_or_hold(frame, timeout, fast[5])
                 return self._send_frames(frame, None, True, False, timeout, fast[5])
         if type(data) is np.ndarray and data.nbytes < ONE_FRAME_MAX:  # one send here, one recv there
             frame = wire.encode_one(chunk, self.seq, self.spec_id)
             if not (chunk.gap or chunk.eos) and wire.is_raw(data):  # the frame holds data's own bytes
                 self._fast = (data.dtype, data.shape, data.strides, *wire.stream_key(frame), data.nbytes)
+                self._hold_max = max(1, min(self._hwm, BATCH_BYTES // len(frame)))
             return self._send_frames(frame, None, True, chunk.eos, timeout, data.nbytes)
         head, body = wire.encode(chunk, self.seq, self.spec_id)
         nbytes = len(body)
         return self._send_frames(head, body, nbytes < self.copy_threshold, chunk.eos, timeout, nbytes)
 
+    def _send_or_hold(self, frame: bytes, timeout: float | None, nbytes: int) -> bool:
+        """A block-policy chunk of the stream's cached layout: sent at once when the pipe has room. When
+        it is full (the receiver is `hwm` + its queue behind), the chunk is held instead and sent with
+        those held after it as one batch message as soon as there is room (see flush)."""
+        held = self._held
+        if not held:
+            try:
+                _send(self._sock, frame, zmq.NOBLOCK)
+            except zmq.Again:
+                held.append(frame)
+            self.seq += 1
+            counters = self.counters
+            counters["sent"] += 1
+            counters["bytes"] += nbytes
+            return True
+        if len(held) >= self._hold_max and not self.flush(timeout):
+            self.counters["timeouts"] += 1
+            return False
+        held.append(frame)
+        self.seq += 1
+        self.counters["sent"] += 1
+        self.counters["bytes"] += nbytes
+        return True
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Send the chunks a block-policy sender held while the pipe was full: one message (a batch,
+        wire.encode_batch, when there are several), at once when there is room, else waiting up to
+        `timeout` s (None: forever; 0: not at all). True when nothing is held any more.
+
+        send() flushes before anything that is not held, and holds at most `hwm` chunks (and 64 KiB)
+        before it waits; close() flushes too. A producer that may stop sending for a while with the
+        receiver behind calls flush() when it goes idle (the multi-process worker does, every loop),
+        so that held chunks do not wait for its next send."""
+        held = self._held
+        if not held:
+            return True
+        msg = held[0] if len(held) == 1 else wire.encode_batch(held)
+        sock = self._sock
+        try:
+            _send(sock, msg, zmq.NOBLOCK)
+        except zmq.Again:
+            if timeout == 0 or not sock.poll(None if timeout is None else _ms(timeout), zmq.POLLOUT):
+                return False
+            _send(sock, msg, 0)
+        held.clear()
+        return True
+
     def _send_frames(self, first, second, copy: bool, eos: bool, timeout: float | None, nbytes: int) -> bool:
         """Queue a message of one part (second None) or two under the edge's policy (see send); counts,
-        and consumes the seq."""
+        and consumes the seq. Chunks held by the block policy go first (see flush)."""
+        if self._held and not self.flush(timeout):
+            self.counters["timeouts"] += 1
+            return False
         sock = self._sock
         more = 0 if second is None else zmq.SNDMORE
         if self.policy == "drop_oldest" and not eos:
@@ -330,8 +403,11 @@ class EdgeSender(_Endpoint):
         if self._closed:
             return
         self._closed = True
+        linger_ms = self.linger_ms if linger_ms is None else int(linger_ms)
+        if self._held and linger_ms:  # held chunks are queued chunks: they get the linger too
+            self.flush(linger_ms / 1000)
         self._stop_monitor()
-        self._close_socket(self.linger_ms if linger_ms is None else int(linger_ms))
+        self._close_socket(linger_ms)
 
 
 class EdgeReceiver(_Endpoint):
@@ -364,7 +440,7 @@ class EdgeReceiver(_Endpoint):
         self.zmq_max_bytes = max(limit, int(max_bytes) if self.spec is None else 0)
         self.expected_spec_id = _resolve_spec_id(spec)
         self.name = name or endpoint
-        self._last: wire.Header | bytes | None = None  # see last_header
+        self._last: _Head | None = None  # see last_header
         self.counters = {
             "received": 0,
             "delivered": 0,
@@ -387,7 +463,8 @@ class EdgeReceiver(_Endpoint):
         # libzmq refuses a larger frame before allocating it (and drops that connection).
         self._sock.setsockopt(zmq.MAXMSGSIZE, max(self.zmq_max_bytes, wire.HEADER_FIXED_BYTES + 8 * wire.MAX_NDIM))
         self._attach(endpoint)
-        self._queue: deque[tuple[Chunk, wire.Header | bytes]] = deque()
+        self._queue: deque[tuple[Chunk, _Head]] = deque()
+        self._backlog: deque[tuple[Chunk, _Head]] = deque()  # the rest of a batch (block policy)
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -404,6 +481,8 @@ class EdgeReceiver(_Endpoint):
         """The next chunk, waiting up to `timeout` seconds (None: forever, 0: don't wait); None if none."""
         if self._thread is not None:
             item = self._pop(timeout)
+        elif self._backlog:  # the rest of a batch (see _unbatch)
+            item = self._backlog.popleft()
         elif timeout is None:  # the common blocking case, kept short: it is on every hop
             while True:
                 item = self._next(0)
@@ -423,6 +502,8 @@ class EdgeReceiver(_Endpoint):
         last = self._last
         if type(last) is bytes:  # a frame the fast path accepted: its header is unpacked on demand
             last = self._last = wire.header_of(last)
+        elif type(last) is tuple:  # (batch frame, offset) of a message in a batch
+            last = self._last = wire.header_of(*last)
         return last  # pyright: ignore[reportReturnType]  # bytes was replaced just above
 
     def close(self) -> None:
@@ -500,30 +581,70 @@ class EdgeReceiver(_Endpoint):
             if item is not None:
                 return item
 
-    def _next(self, flags: int) -> tuple[Chunk, wire.Header | bytes] | None:
+    def _next(self, flags: int) -> tuple[Chunk, _Head] | None:
         """Receive one message (flags 0: wait for it; zmq.NOBLOCK: zmq.Again if none) and accept it:
-        (chunk, its header, or the frame holding it), or None for a rejected one.
-
-        Fast path: a one-frame message equal, in every byte the checks look at (length, bytes 0-12:
-        magic, version, flags 0, dtype, ndim, spec id; the shape), to the last one that passed them
-        all (_accept), and next in sequence, would pass them the same way; only its per-message
-        fields are unpacked. Anything else takes the full path."""
+        (chunk, its header or where to find it: see last_header), or None for a rejected one. A batch
+        (wire.encode_batch) gives its first chunk; the rest wait in _backlog."""
         first = self._sock.recv(flags)
-        fast = self._fast
-        if (
-            fast is not None
-            and len(first) == fast[0]
-            and first.startswith(fast[1])
-            and first.startswith(fast[2], _ONE_FRAME_MIN)
-        ):
-            seq, t0, origin_ns, _, _ = wire.unpack_tail(first, wire.PREFIX_BYTES)
-            if seq == self._next_seq:
-                self._next_seq, self._after_eos = seq + 1, -1
-                counters = self.counters
-                counters["received"] += 1
-                counters["bytes"] += fast[6]
-                return Chunk(np.ndarray(fast[3], fast[4], first, fast[5]), t0, seq, False, False, origin_ns), first
+        n = len(first)
+        taken: list[tuple[Chunk, _Head]] = []
+        if self._take_fast(first, 0, n, n, taken):
+            return taken[0]
+        if first.startswith(wire.BATCH_MAGIC):
+            return self._unbatch(first)
         return self._accept(self._rest(first))
+
+    def _take_fast(self, frame: bytes, at: int, end: int, size: int, out: list) -> int:
+        """The fast path, for one-frame messages of `size` bytes from offset `at` to `end` of `frame`
+        (one message, or the messages of a batch): each that equals, in every byte the checks look at
+        (its length; bytes 0-12: magic, version, flags 0, dtype, ndim, spec id; the shape), the last
+        message that passed them all (_accept), and is next in sequence, would pass them the same
+        way; only its per-message fields are unpacked, and (chunk, head) appended to `out`. Returns
+        the offset of the first message that does not qualify (`end` when all did): it takes the full
+        path."""
+        fast = self._fast
+        if fast is None or size != fast[0]:
+            return at
+        _, prefix, shape_bytes, shape, dtype, offset, nbytes = fast
+        seq = start_seq = self._next_seq
+        while at < end and frame.startswith(prefix, at) and frame.startswith(shape_bytes, at + _ONE_FRAME_MIN):
+            got, t0, origin_ns, _, _ = _unpack_tail(frame, at + wire.PREFIX_BYTES)
+            if got != seq:
+                break
+            data = _ndarray(shape, dtype, frame, at + offset)
+            out.append((Chunk(data, t0, seq, False, False, origin_ns), frame if at == 0 else (frame, at)))
+            seq += 1
+            at += size
+        if seq != start_seq:
+            self._next_seq, self._after_eos = seq, -1
+            counters = self.counters
+            counters["received"] += seq - start_seq
+            counters["bytes"] += (seq - start_seq) * nbytes
+        return at
+
+    def _unbatch(self, frame: bytes) -> tuple[Chunk, _Head] | None:
+        """The chunks of a batch frame, each checked as a message of its own (the fast path where it
+        applies, else _accept on a copy of it: counted and dropped alone if bad); the first returned,
+        the others queued in _backlog. A malformed container is dropped whole (rejected_batch)."""
+        try:
+            count, size = wire.batch_layout(frame)
+        except wire.WireError as e:
+            self._reject(e)
+            self._discard_rest()
+            return None
+        items: list[tuple[Chunk, _Head]] = []
+        at, end = wire.BATCH_HEADER_BYTES, wire.BATCH_HEADER_BYTES + count * size
+        while at < end:
+            at = self._take_fast(frame, at, end, size, items)
+            if at < end:
+                item = self._accept(frame[at : at + size])
+                if item is not None:
+                    items.append(item)
+                at += size
+        if not items:
+            return None
+        self._backlog.extend(items[1:])
+        return items[0]
 
     def _rest(self, first: bytes):
         """All frames of the message whose first frame is `first` (received as bytes: a header, or a
@@ -550,13 +671,13 @@ class EdgeReceiver(_Endpoint):
         while sock.getsockopt(zmq.RCVMORE):
             sock.recv(copy=False)
 
-    def _pop(self, timeout: float | None) -> tuple[Chunk, wire.Header | bytes] | None:
+    def _pop(self, timeout: float | None) -> tuple[Chunk, _Head] | None:
         with self._cond:
             if not self._cond.wait_for(lambda: self._queue, timeout):
                 return None
             return self._queue.popleft()
 
-    def _push(self, item: tuple[Chunk, wire.Header | bytes]) -> None:
+    def _push(self, item: tuple[Chunk, _Head]) -> None:
         with self._cond:
             q = self._queue
             if len(q) >= self.maxlen:
@@ -580,10 +701,14 @@ class EdgeReceiver(_Endpoint):
                     break
                 if item is not None:
                     self._push(item)
+                while self._backlog:  # the rest of a batch, in order
+                    self._push(self._backlog.popleft())
 
 
 _ONE_FRAME_MIN = wire.HEADER_FIXED_BYTES
 _join = b"".join
+_ndarray = np.ndarray
+_unpack_tail = wire.unpack_tail
 _mono_ns, _wall_ns = time.monotonic_ns, time.time_ns
 # pyzmq's Socket.send is a Python wrapper (routing ids, groups) around the backend's: calling that one
 # directly saves about a quarter of a microsecond per part.

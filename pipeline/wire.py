@@ -76,6 +76,9 @@ PREFIX_BYTES = 12
 assert PREFIX_BYTES + _TAIL.size == HEADER_FIXED_BYTES
 pack_tail = _TAIL.pack
 unpack_tail = _TAIL.unpack_from  # (frame, PREFIX_BYTES) -> (seq, t0, origin_ns, send_mono_ns, send_wall_ns)
+BATCH_MAGIC = b"WGRB"
+_BATCH = struct.Struct("<4sB3xII")  # magic, version, count, bytes per message (see encode_batch)
+BATCH_HEADER_BYTES = _BATCH.size  # 16
 _SHAPE = [struct.Struct(f"<{n}Q") for n in range(MAX_NDIM + 1)]
 
 # Wire dtype codes. Never renumber: add new codes at the end and bump VERSION if the layout changes.
@@ -330,6 +333,30 @@ def stream_key(frame: bytes) -> tuple[bytes, bytes]:
     return frame[:PREFIX_BYTES], frame[HEADER_FIXED_BYTES : HEADER_FIXED_BYTES + 8 * frame[7]]
 
 
+def encode_batch(frames: list[bytes]) -> bytes:
+    """Several one-frame messages of one stream and one length (see stream_key) as one frame: a 16-byte
+    container header (magic b"WGRB", version, count, bytes per message), then the messages in order.
+    A sender batches only chunks it has already encoded while the pipe to its receiver was full."""
+    return _BATCH.pack(BATCH_MAGIC, VERSION, len(frames), len(frames[0])) + b"".join(frames)
+
+
+def batch_layout(frame: bytes) -> tuple[int, int]:
+    """(count, bytes per message) of a batch frame, WireError 'batch' unless its container header is
+    valid and its length is exactly count x bytes per message after it. The messages themselves are
+    checked one by one, as messages of their own (decode_one), by the receiver."""
+    n = len(frame)
+    if n < BATCH_HEADER_BYTES:
+        raise WireError("batch", f"a batch frame of {n} bytes; its header alone is {BATCH_HEADER_BYTES}")
+    magic, version, count, size = _BATCH.unpack_from(frame)
+    if magic != BATCH_MAGIC or version != VERSION:
+        raise WireError(
+            "batch", f"batch magic {bytes(magic)!r}, version {version}; expected {BATCH_MAGIC!r}, {VERSION}"
+        )
+    if count < 1 or size <= HEADER_FIXED_BYTES or BATCH_HEADER_BYTES + count * size != n:
+        raise WireError("batch", f"{count} messages of {size} bytes do not fill a batch frame of {n} bytes")
+    return count, size
+
+
 def is_raw(data: np.ndarray) -> bool:
     """True when an array's own bytes are its wire payload (C-contiguous, a little-endian wire dtype:
     encode sends them as they are rather than a converted copy)."""
@@ -340,10 +367,10 @@ def is_raw(data: np.ndarray) -> bool:
     return view.c_contiguous and view.format in _BY_FORMAT
 
 
-def header_of(frame: bytes) -> Header:
-    """The Header of an encoded frame that decode() has accepted (no checks)."""
-    sid = _HEAD.unpack_from(frame)[5]
-    seq, _, _, mono_ns, wall_ns = _TAIL.unpack_from(frame, PREFIX_BYTES)
+def header_of(frame: bytes, offset: int = 0) -> Header:
+    """The Header of an encoded message at `offset` of `frame` that decode() has accepted (no checks)."""
+    sid = _HEAD.unpack_from(frame, offset)[5]
+    seq, _, _, mono_ns, wall_ns = _TAIL.unpack_from(frame, offset + PREFIX_BYTES)
     return Header(sid, seq, mono_ns, wall_ns)
 
 

@@ -311,7 +311,7 @@ def run_worker(plan: WorkerPlan, stop: StopFlag, clock: LocalClock | None = None
         if plan.live:
             running = ex
             live = lambda: link.send(Live(group, _with_transport(running.snapshot(), receivers, senders)))  # noqa: E731
-        _loop(ex, receivers, link, report, live)
+        _loop(ex, receivers, link, report, live, tuple(senders.values()))
         if stop:
             code = 130
     except Aborted:
@@ -391,15 +391,23 @@ def _reject_eos(rx: EdgeReceiver) -> None:
 
 
 def _loop(
-    ex: Executor, receivers: list[tuple[EdgeReceiver, str, str, str]], link: ControlLink, report=None, live=None
+    ex: Executor,
+    receivers: list[tuple[EdgeReceiver, str, str, str]],
+    link: ControlLink,
+    report=None,
+    live=None,
+    senders: tuple[EdgeSender, ...] = (),
 ) -> None:
     """Alternate between remote inputs and local sources until everything has ended (or an abort).
     `report(t)`, when given, is told the replay position about three times a second; `live()`, when
-    given, is called about every LIVE_S seconds (it sends the statistics so far)."""
+    given, is called about every LIVE_S seconds (it sends the statistics so far). Every turn first
+    sends what `senders` held back while their receivers were behind (EdgeSender.flush, not waiting)."""
     open_rx = list(receivers)
     held: dict[int, Chunk] = {}  # index in receivers -> an end-of-stream frame awaiting confirmation
     last_report = last_live = 0.0
     while (open_rx or ex.active_sources) and not ex.stop.aborted:
+        for tx in senders:
+            tx.flush(0)
         now = time.monotonic()
         if report is not None and now - last_report > 0.3:
             last_report = now

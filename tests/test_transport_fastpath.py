@@ -156,3 +156,128 @@ def test_an_edge_on_the_fast_path_is_bit_identical_end_to_end(policy):
         assert b.seq == k and b.data.tobytes() == a.data.tobytes()
         assert (b.t0, b.origin_ns, b.gap, b.eos) == (a.t0, a.origin_ns, False, a.eos)
     assert rx.counters["rejected"] == rx.counters["seq_missing"] == rx.counters["dropped_oldest"] == 0
+
+
+# --- a block-policy sender holds chunks while its pipe is full and sends them as one batch ----------
+def _fill(tx: EdgeSender, rng, limit: int = 10000) -> list[Chunk]:
+    """Send small chunks with a short timeout until one is refused (queues full, held chunks at their
+    bound); the chunks accepted, in order."""
+    sent = []
+    while len(sent) < limit:
+        c = Chunk(rng.standard_normal((2, 4)), t0=len(sent) / 64, origin_ns=len(sent) + 1)
+        if not tx.send(c, timeout=0.05):
+            return sent
+        sent.append(c)
+    raise AssertionError("the pipe never filled")
+
+
+def test_a_full_pipe_turns_held_chunks_into_one_batch_of_checked_messages(ctx):
+    rng = np.random.default_rng(4)
+    pull = ctx.socket(zmq.PULL)
+    pull.setsockopt(zmq.RCVHWM, 1)
+    pull.bind("inproc://batch-raw")
+    tx = EdgeSender("inproc://batch-raw", SID, hwm=4, context=ctx)
+    try:
+        sent = _fill(tx, rng)
+        assert tx.counters["timeouts"] == 1 and tx.counters["sent"] == len(sent) == tx.seq
+        frames = []
+        while pull.poll(200):
+            frames.append(pull.recv())
+        assert tx.flush(WAIT_MS / 1000)  # what was held goes as soon as there is room
+        while pull.poll(200):
+            frames.append(pull.recv())
+    finally:
+        tx.close(linger_ms=0)
+        pull.close(linger=0)
+    batches = [f for f in frames if f.startswith(wire.BATCH_MAGIC)]
+    assert len(batches) == 1 and len(frames) < len(sent)
+    messages = []
+    for f in frames:
+        if f.startswith(wire.BATCH_MAGIC):
+            count, size = wire.batch_layout(f)
+            messages += [f[at : at + size] for at in range(16, 16 + count * size, size)]
+        else:
+            messages.append(f)
+    assert len(messages) == len(sent)
+    for k, (c, m) in enumerate(zip(sent, messages)):  # every message in it is a complete, checked one
+        got, header = wire.decode_one(m, None, SID)
+        assert header.seq == got.seq == k and got.data.tobytes() == c.data.tobytes()
+        assert (got.t0, got.origin_ns, got.gap, got.eos) == (c.t0, c.origin_ns, False, False)
+
+
+def test_held_chunks_reach_the_receiver_in_order_before_what_follows(ctx):
+    rng = np.random.default_rng(5)
+    rx = EdgeReceiver("inproc://batch-rx", SPEC, maxlen=2, context=ctx)
+    tx = EdgeSender("inproc://batch-rx", SPEC, hwm=2, context=ctx)
+    try:
+        sent = _fill(tx, rng)
+        after = [
+            Chunk(rng.standard_normal((2, 9)), t0=100.0),  # another layout: the held ones go first
+            Chunk(rng.standard_normal((2, 4)), t0=101.0, gap=True),
+            Chunk(rng.standard_normal((2, 4)), t0=102.0, eos=True),
+        ]
+        got = []
+        for c in after:
+            while not tx.send(c, timeout=0.05):  # each waits until the receiver made room
+                got.append(rx.recv(timeout=WAIT_MS / 1000))
+        while not got or got[-1] is None or not got[-1].eos:
+            got.append(rx.recv(timeout=WAIT_MS / 1000))
+        header = rx.last_header
+    finally:
+        tx.close(linger_ms=0)
+        rx.close()
+    want = sent + after
+    assert len(got) == len(want) and all(c is not None for c in got)
+    for k, (a, b) in enumerate(zip(want, got)):
+        assert b is not None and b.seq == k and b.data.tobytes() == a.data.tobytes()
+        assert (b.t0, b.origin_ns, b.gap, b.eos) == (a.t0, a.origin_ns, a.gap, a.eos)
+    assert header is not None and header.seq == len(want) - 1 and header.spec_id == SID
+    assert rx.counters["received"] == len(want) and rx.counters["rejected"] == rx.counters["seq_missing"] == 0
+
+
+def test_close_sends_what_is_held(ctx):
+    rng = np.random.default_rng(6)
+    rx = EdgeReceiver("inproc://batch-close", SPEC, maxlen=1, context=ctx)
+    tx = EdgeSender("inproc://batch-close", SPEC, hwm=1, context=ctx)
+    sent = _fill(tx, rng)
+    got = [rx.recv(timeout=WAIT_MS / 1000)]  # room for the held chunks
+    tx.close(linger_ms=int(WAIT_MS))
+    try:
+        while len(got) < len(sent):
+            got.append(rx.recv(timeout=WAIT_MS / 1000))
+    finally:
+        rx.close()
+    assert [c.seq for c in got if c is not None] == list(range(len(sent)))
+
+
+@pytest.mark.parametrize("policy", ["block", "drop_oldest"])
+def test_a_bad_batch_is_dropped_whole_and_a_bad_message_in_one_alone(ctx, policy):
+    rng = np.random.default_rng(7)
+    frames = [_frame(rng.standard_normal((2, 8)), k) for k in range(6)]
+    bad = _patched(frames[2], 0, b"XGRF")  # one message of the batch with a wrong magic
+    jump = _frame(rng.standard_normal((2, 8)), 9)  # and one after a seq jump
+    push = ctx.socket(zmq.PUSH)
+    rx = EdgeReceiver("inproc://batch-bad", SPEC, policy=policy, context=ctx)  # drop_oldest: its thread unbatches
+    push.connect("inproc://batch-bad")
+    try:
+        push.send(wire.encode_batch(frames[:2]))
+        push.send(wire.encode_batch(frames[2:4])[:-1])  # truncated container: dropped whole
+        push.send(wire.encode_batch([frames[2], bad, frames[3], jump, frames[4]]))
+        got = [rx.recv(timeout=WAIT_MS / 1000) for _ in range(6)]
+        assert rx.recv(timeout=0.2) is None
+        header = rx.last_header
+    finally:
+        push.close(linger=0)
+        rx.close()
+    assert [(c.seq, c.gap) for c in got if c is not None] == [
+        (0, False),
+        (1, False),
+        (2, False),
+        (3, False),
+        (9, True),
+        (4, True),
+    ]
+    assert header is not None and header.seq == 4 and header.spec_id == SID
+    counters = rx.counters
+    assert counters["rejected_batch"] == 1 and counters["rejected_magic"] == 1 and counters["rejected"] == 2
+    assert counters["seq_missing"] == 5 and counters["seq_reset"] == 1  # 4-8 missing, then 4 is a step back
