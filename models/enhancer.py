@@ -7,9 +7,15 @@ StreamingModel API of models/streaming.py).
 Per frame (n_fft = 320 samples = 20 ms, hop 160 = 10 ms, sqrt-Hann analysis and synthesis windows):
     X = rfft(window * frame)                                            (161 bins; a matmul with the DFT matrix)
     f = (|X|^2 + eps)^(compress / 2)                                    (compressed magnitude, compress = 0.3)
-    h = core(f)                                                         (Mamba/GLA stack: Linear(161 -> d), layers)
-    mask, v = sigmoid(Linear(h)) split into 161 bins and 1 speech logit; mask = floor + (1 - floor) mask
-    Y = mask * X, overlap-add of window * irfft(Y)                      (weighted OLA, as the istft node)
+    p = X_t conj(X_t-1), compressed to |p|^(compress / 2)              (deep-filtered bins only: phase advance)
+    h = core([f, p])                                                    (Mamba/GLA stack: Linear(in -> d), layers)
+    mask, v, C = Linear(h) split into 161 bins, 1 speech logit and the deep filter's taps (complex, bins x order)
+    mask = floor + (1 - floor) sigmoid(mask); C = tanh(C)
+    Y = mask * X; on the lowest df_bins bins Y += sum_k C_k X_t-k        (deep filter: k = 0 .. order - 1 frames)
+    overlap-add of window * irfft(Y)                                    (weighted OLA, as the istft node)
+With df_bins = 0 (the first shipped weights) there is no p and no C: a plain mask network. The deep filter
+(DeepFilterNet's idea) lets the network keep a voice's harmonics inside a 50 Hz bin and remove the noise between
+them, which a real mask on 50 Hz bins cannot.
 
 As a StreamingModel the enhancer works on hop blocks of audio: x (batch, T, hop) is T consecutive blocks of 160
 samples; y (batch, T, hop + 1) holds, for every block t, `y[..., :hop]` = the enhanced audio block t, which is the
@@ -19,7 +25,8 @@ enhanced input delayed by n_fft - hop samples (the overlap-add finishes a block 
 hop block, is n_fft - 1 (19.94 ms at 16 kHz).
 
 State (explicit, see models/streaming.py): {"prev": (B, n_fft - hop) last input samples, "tail": (B, n_fft - hop)
-overlap-add tail, "core.*": the core's state}. `stream` never modifies the state it is given; `step` may.
+overlap-add tail, "dfhist": (B, max(order - 1, 1), df_bins, 2) the deep-filtered bins of the past frames (only with
+a deep filter), "core.*": the core's state}. `stream` never modifies the state it is given; `step` may.
 """
 
 from __future__ import annotations
@@ -286,7 +293,7 @@ class Enhancer(StreamingModel):
         """`_fast_frame` traced and frozen into one TorchScript graph (about 1.5x faster per frame here), or None if
         tracing fails or the graph's output differs from `_fast_frame`'s on a check run. Rebuilt with the fused step
         (parameters changed) or for another batch size, dtype or state layout. Inference only."""
-        key = (id(fast), keys, x_t.shape[0], x_t.dtype, x_t.device)
+        key = (self.__dict__.get("_fast_key"), keys, x_t.shape[0], x_t.dtype, x_t.device)  # _fast_key: the weights
         if self.__dict__.get("_graph_key") != key:
             self.__dict__["_graph_key"], self.__dict__["_graph"] = key, None
             try:

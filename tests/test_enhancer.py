@@ -89,6 +89,12 @@ def test_deep_filter_stream_equals_forward_and_frame_graph_equals_eager():
             out, state = model._fast_frame(x[:, t], state, model._fast_step())
             eager.append(out)
     torch.testing.assert_close(torch.cat(eager, 1), y, atol=1e-5, rtol=1e-4)
+    with torch.no_grad():  # new weights (as after load_state_dict): the graph is rebuilt, not reused
+        model.head.bias[:161].add_(1.0)
+        fresh = model.step(x[:, 0], model.init_state(1))[0]
+        again = model._fast_frame(x[:, 0], model.init_state(1), model._fast_step())[0]
+    torch.testing.assert_close(fresh, again, atol=1e-6, rtol=1e-5)
+    assert not torch.allclose(fresh, y[:, :1], atol=1e-4)
 
 
 def test_deep_filter_filters_the_past_frames():
