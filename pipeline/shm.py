@@ -15,8 +15,8 @@ policies, timeouts, rejected frames counted by reason, never pickle); only the p
 
 Sender. A payload of at least `shm_min` bytes (default SHM_MIN_BYTES, 64 KiB; 1 sends every non-empty
 payload through the ring) is copied into the lowest free slot of the edge's ring (lowest, so that the few
-slots in use stay in the CPU caches), the slot is marked full, and the message
-[ref, header] goes over ZeroMQ: `ref` is a fixed 40-byte struct (magic b"WGSM", version, generation,
+slots in use stay in the CPU caches), the slot is marked full, and one ZeroMQ frame, ref + header,
+goes over ZeroMQ (the receiver also takes them as two frames): `ref` is a fixed 40-byte struct (magic b"WGSM", version, generation,
 slot count, slot, slot size, payload bytes), `header` the usual wire header. A smaller payload goes inline,
 as on a plain edge. The ring is a file `{shm}-g{generation}` in /dev/shm
 (WAVEGRAPH_SHM_DIR overrides), made on the first payload that needs it: a page of slot states (one byte
@@ -227,7 +227,7 @@ class ShmEdgeSender(EdgeSender):
         mm[start : start + n] = body
         mm[slot] = _FULL
         ref = _REF.pack(MAGIC, VERSION, self._gen, ring.slots, slot, ring.slot_bytes, n)
-        if not self._send_frames(ref, head, True, chunk.eos, timeout, n):
+        if not self._send_frames(ref + head, None, True, chunk.eos, timeout, n):  # one frame: one recv there
             mm[slot] = _FREE  # timed out or dropped on a full pipe: the receiver never sees this slot
             return False
         self.counters["shm_sent"] += 1
@@ -320,16 +320,33 @@ class ShmEdgeReceiver(EdgeReceiver):
         self.counters.setdefault("shm_received", 0)
         self.counters.setdefault("shm_copied", 0)
 
+    def _rest(self, first: bytes):
+        if len(first) > REF_BYTES and first.startswith(MAGIC):  # a notification in one frame: ref + header
+            return first
+        return super()._rest(first)
+
     def _accept(self, frames):
-        # A ref is 40 bytes; a wire header is at least 52, so the length alone tells them apart.
-        if type(frames) is bytes or len(frames) != 2 or len(frames[0]) != REF_BYTES:
+        # A notification is the 40-byte ref then the wire header: one frame (bytes, see _rest: what the
+        # sender sends) or two. A wire message starts with wire.MAGIC, and a wire header alone is at
+        # least 52 bytes, so magic and length tell them apart.
+        if type(frames) is bytes:
+            if not frames.startswith(MAGIC):
+                return super()._accept(frames)
+            ref, head = frames, frames[REF_BYTES:]
+        elif len(frames) == 2 and len(frames[0]) == REF_BYTES:
+            ref, head = frames
+        else:
             return super()._accept(frames)
         try:
-            ring, slot, view = self._slot(frames[0])
+            ring, slot, view = self._slot(ref)
         except wire.WireError as e:
             self._reject(e)
+            if type(frames) is bytes:  # read as one frame: drop the rest of its message too
+                self._discard_rest()
             return None
-        item = super()._accept([frames[1], view])
+        item = super()._accept([head, view])
+        if item is None and type(frames) is bytes:
+            self._discard_rest()
         if item is not None and self.zero_copy and len(self._held) < ring.slots // 2:
             key = (ring.path, slot)
             self._held[key] = weakref.ref(view, _releaser(self._held, key, ring.mm, slot))

@@ -7,8 +7,9 @@ encoder, and the same verdict on every frame as the general decoder. Real socket
 import numpy as np
 import pytest
 import zmq
-from wavegraph.pipeline import wire
+from wavegraph.pipeline import shm, wire
 from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.shm import ShmEdgeReceiver, ShmEdgeSender, shm_prefix
 from wavegraph.pipeline.spec import signal_spec
 from wavegraph.pipeline.transport import EdgeReceiver, EdgeSender, ipc_endpoint
 
@@ -281,3 +282,36 @@ def test_a_bad_batch_is_dropped_whole_and_a_bad_message_in_one_alone(ctx, policy
     counters = rx.counters
     assert counters["rejected_batch"] == 1 and counters["rejected_magic"] == 1 and counters["rejected"] == 2
     assert counters["seq_missing"] == 5 and counters["seq_reset"] == 1  # 4-8 missing, then 4 is a step back
+
+
+def test_shm_notifications_in_one_frame_are_checked_and_a_bad_one_dropped_whole(ctx):
+    rng = np.random.default_rng(8)
+    name = shm_prefix("fastpath")
+    rx = ShmEdgeReceiver("inproc://shm-one", SPEC, shm=name, context=ctx)
+    tx = ShmEdgeSender("inproc://shm-one", SPEC, shm=name, shm_min=1, context=ctx)
+    push = ctx.socket(zmq.PUSH)
+    push.connect("inproc://shm-one")
+    x = rng.standard_normal((2, 64))
+    try:
+        assert tx.send(Chunk(x, t0=1.0), timeout=WAIT_MS / 1000)
+        first = rx.recv(timeout=WAIT_MS / 1000)
+        assert first is not None and first.data.tobytes() == x.tobytes() and rx.counters["shm_received"] == 1
+        ring = tx._ring
+        assert ring is not None
+        head, _ = wire.encode(Chunk(x), 1, SID)
+        out_of_range = shm._REF.pack(shm.MAGIC, 1, 0, ring.slots, ring.slots, ring.slot_bytes, x.nbytes)
+        push.send_multipart([out_of_range + head, b"stray part"])  # dropped whole: the stray part too
+        not_full = shm._REF.pack(shm.MAGIC, 1, 0, ring.slots, ring.slots - 1, ring.slot_bytes, x.nbytes)
+        push.send(not_full + head)
+        assert rx.recv(timeout=0.5) is None
+        assert tx.send(Chunk(x + 1, t0=2.0), timeout=WAIT_MS / 1000)
+        second = rx.recv(timeout=WAIT_MS / 1000)
+        assert second is not None and second.seq == 1 and second.data.tobytes() == (x + 1).tobytes()
+        assert first.data.tobytes() == x.tobytes()  # still held zero-copy, never overwritten
+    finally:
+        push.close(linger=0)
+        tx.close(linger_ms=0)
+        rx.close()
+    counters = rx.counters
+    assert counters["rejected"] == 2 and counters["rejected_shm_ref"] == 1 and counters["rejected_shm_state"] == 1
+    assert counters["shm_received"] == 2 and counters["seq_missing"] == 0
