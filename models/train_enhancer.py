@@ -88,6 +88,12 @@ def _parser() -> argparse.ArgumentParser:
         default=0.0,
         help="safety cap on the training wall time (0: none); the run stops early and says so",
     )
+    p.add_argument(
+        "--stop-after",
+        type=int,
+        default=0,
+        help="stop after this step of the --steps schedule (0: run it all); replays a run that --max-minutes cut",
+    )
     p.add_argument("--heldout-per-snr", type=int, default=16, help="held-out mixtures per SNR for the final check")
     p.add_argument("--out", type=Path, default=None, help="weights file (.safetensors; config .json beside it)")
     p.add_argument("--log", type=Path, default=None, help="training curve CSV")
@@ -173,6 +179,11 @@ def plot_curve(csv_path: Path, png_path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.out and args.log and args.log.with_suffix(".json").resolve() == ckpt.config_path(args.out).resolve():
+        raise SystemExit(
+            f"--log {args.log} would write its summary over the model config {ckpt.config_path(args.out)}: "
+            "name them differently"
+        )
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -264,6 +275,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.max_minutes and time.time() - t0 > 60 * args.max_minutes and step % args.eval_every == 0:
             stopped_at = step
             print(f"stopping at step {step} of {args.steps}: --max-minutes {args.max_minutes} reached", flush=True)
+            break
+        if step == args.stop_after:
+            stopped_at = step
+            print(f"stopping at step {step} of {args.steps}: --stop-after", flush=True)
             break
     if log:
         log.close()

@@ -276,3 +276,10 @@ def test_training_noises_exclude_the_heldout_type_and_include_impacts():
     white = sd.make_noise("white", 4 * SR, np.random.default_rng(0))
     e_white = np.sort((white.reshape(-1, 160) ** 2).sum(1))[::-1]
     assert e_white[: len(e_white) // 10].sum() < 0.2 * e_white.sum()
+
+
+def test_trainer_refuses_a_log_whose_summary_would_overwrite_the_model_config(tmp_path):
+    from wavegraph.models.train_enhancer import main
+
+    with pytest.raises(SystemExit, match="name them differently"):
+        main(["--out", str(tmp_path / "m.safetensors"), "--log", str(tmp_path / "m.csv"), "--steps", "1"])
