@@ -18,10 +18,10 @@ two: one Conformer sub-frame; a 0.2 s window becomes two 0.5 s frames), then tok
 
 What the network reads (measured, docs/benchmarks.md, BCI section, M = 8): the tokenizer's frozen outputs do not
 carry the position of a narrow spectral peak well enough to tell 8 targets 1 Hz apart. A linear read-out of the
-tokenizer's own input (one channel's log spectrum, Oz) scores 0.99 at -10 dB, of its frequency path's patch tokens
-0.99, of the gated aggregation over patches 0.72, of the latents 0.40 and of the code vectors 0.13 (chance 0.125):
-the per-frame aggregation to one 64-d vector and the quantiser, trained for masked reconstruction of broad spectral
-shape, drop it. So by default (`tune_tokenizer=True`) the decoder fine-tunes its own copy of the tokenizer's encoder
+tokenizer's own input (one channel's log spectrum, Oz) scores 1.00 at -10 dB, of its frequency path's patch tokens
+1.00, of the gated aggregation over patches 0.79, of the latents 0.50 and of the code vectors 0.23 (chance 0.125;
+benchmarks/token_probe.py): the per-frame aggregation to one 64-d vector, the mixing layer and the quantiser,
+trained for masked reconstruction of broad spectral shape, drop it. So by default (`tune_tokenizer=True`) the decoder fine-tunes its own copy of the tokenizer's encoder
 (frequency path, temporal path, mixing layer and causal context conv; the normalisation keeps its frozen statistics)
 together with the rest, at a third of the learning rate, and reads the latents the tokens are quantised from. The
 shipped tokenizer is not changed; the tokens stay per channel. `FrozenTokenDecoder` reads the frozen tokenizer's
