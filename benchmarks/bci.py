@@ -267,6 +267,7 @@ def semi_synthetic(
     m: int = 40,
     ft_steps: int = 300,
     ft_shifts: int = 40,
+    ft_ensemble: int = 1,
     calib_blocks: int = 5,
     token_decoder: str | None = "wavegraph.models.token_decoder:TokenDecoder",
     backgrounds=sim.BACKGROUNDS,
@@ -329,6 +330,7 @@ def semi_synthetic(
             "jitter": list(jitter),
             "fine_tune_steps": ft_steps,
             "fine_tune_shifts": ft_shifts,
+            "fine_tune_ensemble": ft_ensemble,
             "trial_s": TRIAL_S,
             "gaze_shift_s": GAZE_S,
             "token_decoder": token_cls if isinstance(token_cls, str) else token_decoder,
@@ -394,6 +396,28 @@ def semi_synthetic(
                     True,
                     t_ft,
                 )
+                if ft_ensemble > 1:  # more stage-2 runs per subject (other seeds), their probabilities averaged
+                    t0 = time.perf_counter()
+                    members = [
+                        [tuned[i]]
+                        + [
+                            _fine_tune(glob, sj["calib"], bg.rate, w, freqs, ft_steps, ft_shifts, i + 1000 * k)
+                            for k in range(1, ft_ensemble)
+                        ]
+                        for i, sj in enumerate(subjects)
+                    ]
+                    score(
+                        name,
+                        "dnn-ens",
+                        w,
+                        lambda i, win, members=members: np.mean(
+                            [dnn.predict_proba(mm, win[:, :3]) for mm in members[i]], axis=0
+                        ).argmax(1),
+                        subjects,
+                        bg.rate,
+                        True,
+                        t_ft + time.perf_counter() - t0,
+                    )
             # token decoder (eeg-tokenizer work): fit on the global raw trials, fine-tuned per subject
             if base is not None:
                 try:
@@ -463,6 +487,12 @@ def main(argv: list[str] | None = None) -> int:
         help="DNN calibration windows per trial beyond the first, each a stimulus period later (default 40; 0: one)",
     )
     ap.add_argument(
+        "--ft-ensemble",
+        type=int,
+        default=1,
+        help="also score a `dnn-ens` column: N stage-2 runs per subject (seeds i + 1000 k), probabilities averaged",
+    )
+    ap.add_argument(
         "--calib-blocks",
         type=int,
         default=5,
@@ -523,6 +553,7 @@ def main(argv: list[str] | None = None) -> int:
             m=args.m,
             ft_steps=args.ft_steps,
             ft_shifts=args.ft_shifts,
+            ft_ensemble=args.ft_ensemble,
             calib_blocks=args.calib_blocks,
             token_decoder=None if args.no_token else args.token_decoder,
             backgrounds=args.backgrounds,

@@ -50,7 +50,7 @@ def tables(res: dict) -> str:
     if s:
         decs = [
             d
-            for d in ("fbcca", "dnn-global", "dnn", "token-global", "token")
+            for d in ("fbcca", "dnn-global", "dnn", "dnn-ens", "token-global", "token")
             if any(c["decoder"] == d for c in s["cells"])
         ]
         for bgname in s["backgrounds"]:
@@ -110,7 +110,7 @@ def plot(res: dict, path: Path) -> None:
         ax.set(xlabel="window (s)", ylabel="ITR (bits/min)")
     for k in range(2 if r else 0, axes.shape[0]):  # the real-SSVEP column is empty without that part
         axes[k, 0].axis("off")
-    styles = {"fbcca": "o-", "dnn": "s-", "dnn-global": "s:", "token": "^-", "token-global": "^:"}
+    styles = {"fbcca": "o-", "dnn": "s-", "dnn-global": "s:", "dnn-ens": "D-", "token": "^-", "token-global": "^:"}
     for b, bgname in enumerate(bgs):
         assert s is not None  # bgs is empty without the semi-synthetic part
         for j, snr in enumerate(s["snrs_db"], start=1):

@@ -52,3 +52,28 @@ def test_jfpm_target_sets():
     assert np.allclose(np.diff(f8), 1.0) and np.allclose(p8, p40[:8])
     with pytest.raises(ValueError):
         sim.jfpm(1)
+
+
+def test_token_decoder_training_windows_at_offsets():
+    """The token decoder's fit and calibration windows: one window per offset of each trial, cut from the same
+    trial (a 1 s window at +0.5 s overlaps the one at 0 by 0.5 s sample for sample), labels repeated; the default
+    offsets give the stage-1 DNNs' training set."""
+    from wavegraph.benchmarks import ssvep_sim as sim
+    from wavegraph.benchmarks.bci import _offset_windows
+    from wavegraph.benchmarks.train_ssvep import global_training_set
+
+    try:
+        _, _, x, y = global_training_set(1.0, n_subjects=1, n_blocks=1, m=8, raw=True, offsets=(0.0, 0.5))
+        _, _, x1, y1 = global_training_set(1.0, n_subjects=1, n_blocks=1, m=8, raw=True)
+    except DatasetError as e:
+        pytest.skip(f"data set unavailable: {e}")
+    assert x.shape == (16, 9, 160) and x1.shape == (8, 9, 160)
+    np.testing.assert_array_equal(y, np.tile(y1, 2))
+    np.testing.assert_array_equal(x[:8, :, 80:], x[8:, :, :80])
+    assert not np.array_equal(x[:8], x[8:])
+    trials = np.random.default_rng(0).normal(size=(3, 2, int((sim.PRE_S + sim.DELAY_S + sim.DELAY_S + 2.0) * 160)))
+    w, labels = _offset_windows(trials, np.array([0, 1, 2]), 160.0, 1.0)  # offsets 0, 0.5, 1 s fit in 2 s
+    assert w.shape == (9, 2, 160)
+    np.testing.assert_array_equal(labels, [0, 1, 2] * 3)
+    np.testing.assert_array_equal(w[6:], sim.window(trials[..., 160:], 160.0, 1.0))
+    assert _offset_windows(trials, np.array([0, 1, 2]), 160.0, 2.0)[0].shape == (3, 2, 320)  # only offset 0 fits
