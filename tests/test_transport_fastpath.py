@@ -308,10 +308,25 @@ def test_shm_notifications_in_one_frame_are_checked_and_a_bad_one_dropped_whole(
         second = rx.recv(timeout=WAIT_MS / 1000)
         assert second is not None and second.seq == 1 and second.data.tobytes() == (x + 1).tobytes()
         assert first.data.tobytes() == x.tobytes()  # still held zero-copy, never overwritten
+        # Notifications for a slot the test fills itself, once the stream's layout is cached: a header
+        # of another shape (same size) is rejected as the full check rejects it; a jump in seq is a gap.
+        slot = ring.acquire()
+        start = ring.offset + slot * ring.slot_bytes
+        ref = shm._REF.pack(shm.MAGIC, 1, 0, ring.slots, slot, ring.slot_bytes, x.nbytes)
+        ring.mm[start : start + x.nbytes] = (x + 2).tobytes()
+        ring.mm[slot] = 1
+        push.send(ref + wire.encode(Chunk(x.reshape(1, -1)), 2, SID)[0])
+        assert rx.recv(timeout=0.5) is None and ring.mm[slot] == 0  # rejected, and its slot freed
+        ring.mm[slot] = 1
+        push.send(ref + wire.encode(Chunk(x + 2, t0=3.0), 5, SID)[0])
+        third = rx.recv(timeout=WAIT_MS / 1000)
+        assert third is not None and (third.seq, third.gap, third.t0) == (5, True, 3.0)
+        assert third.data.tobytes() == (x + 2).tobytes() and not third.data.flags.writeable
     finally:
         push.close(linger=0)
         tx.close(linger_ms=0)
         rx.close()
     counters = rx.counters
-    assert counters["rejected"] == 2 and counters["rejected_shm_ref"] == 1 and counters["rejected_shm_state"] == 1
-    assert counters["shm_received"] == 2 and counters["seq_missing"] == 0
+    assert counters["rejected"] == 3 and counters["rejected_shm_ref"] == 1 and counters["rejected_shm_state"] == 1
+    assert counters["rejected_spec_shape"] == 1
+    assert counters["shm_received"] == 3 and counters["seq_missing"] == 3
