@@ -79,6 +79,9 @@ def _copy(size: int) -> bool:
 
 
 def _sender(endpoint: str, shm: str, **kw) -> EdgeSender:
+    """The edge's sending end as the multi-process runner makes it: batch=True (it may hold small chunks
+    while the pipe is full; the streams here end with end-of-stream, which sends them)."""
+    kw["batch"] = True
     return ShmEdgeSender(endpoint, SPEC, shm=shm, **kw) if shm else EdgeSender(endpoint, SPEC, **kw)
 
 

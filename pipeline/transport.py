@@ -29,14 +29,17 @@ Flow policies (`policy=`), with the queue bound they declare:
 * "block": back-pressure. The sender's send high-water mark is `hwm` and the receiver's receive
   high-water mark is `maxlen`; when both queues are full (plus what the OS socket buffers hold),
   `send()` blocks until the consumer catches up, or until `timeout` (then returns False, seq not
-  consumed, nothing lost: the caller may retry). Nothing is dropped. Small chunks (one-frame, of the
-  stream's usual layout) that find the pipe full are first held by the sender, up to `hwm` of them
-  and BATCH_BYTES, and go as ONE message (wire.encode_batch: the same checked messages, concatenated)
+  consumed, nothing lost: the caller may retry). Nothing is dropped.
+  With `batch=True` (the multi-process runner's senders), small chunks (one-frame, of the stream's
+  usual layout) that find the pipe full are first held by the sender, up to `hwm` of them and
+  BATCH_BYTES, and go as ONE message (wire.encode_batch: the same checked messages, concatenated)
   when the held ones reach that bound (then send() waits for room as above), before anything else
   is sent, or on flush() / close(). So a receiver that is behind gets small chunks in batches (one
-  ZeroMQ message, not one each: several times the small-chunk rate) and each chunk keeps its own
-  seq and times; a producer that may go idle while its receiver is behind calls flush(0) when it
-  does (the multi-process worker does on every turn of its loop).
+  ZeroMQ message, not one each: about twice the small-chunk rate) and each chunk keeps its own seq
+  and times. The price: send() may return True for a chunk still held, so the producer must call
+  flush() when it goes idle or waits for anything (the worker does on every turn of its loop); a
+  request/response caller (send, then wait for a reply) keeps the default, batch=False, where
+  send() never holds.
 * "drop_oldest": a background thread in the receiver drains the socket continuously into a deque of
   at most `maxlen` chunks; when it is full the oldest chunk is dropped (counter `dropped_oldest`) and
   the chunk after it is marked gap=True. A ZMQ queue cannot drop its oldest message, so if the
@@ -154,6 +157,7 @@ class EdgeSender(_Endpoint):
         copy_threshold: int = COPY_THRESHOLD,
         context: zmq.Context | None = None,
         secure=None,
+        batch: bool = False,
     ):
         _check_policy(policy)
         if hwm < 1:
@@ -170,6 +174,7 @@ class EdgeSender(_Endpoint):
         self._held: list[bytes] = []  # encoded chunks held while the pipe is full (see flush)
         self._hold_max = 1
         self._hwm = int(hwm)
+        self.batch = batch and policy == "block"  # may hold small chunks while the pipe is full (see flush)
         self._sock.setsockopt(zmq.SNDHWM, int(hwm))
         self._sock.setsockopt(zmq.LINGER, self.linger_ms)
         # Watch the handshake, so that wait_connected() can tell when the receiver is really there.
@@ -225,7 +230,7 @@ class EdgeSender(_Endpoint):
                 pass
             else:
                 frame = _join((fast[3], tail, fast[4], data))  # pyright: ignore[reportArgumentType]  # numpy's stubs give ndarray __buffer__ only for Python >= 3.12
-                if self.policy == "block":
+                if self.batch:
                     return self._send_or_hold(frame, timeout, fast[5])
                 return self._send_frames(frame, None, True, False, timeout, fast[5])
         if type(data) is np.ndarray and data.nbytes < ONE_FRAME_MAX:  # one send here, one recv there
@@ -267,10 +272,10 @@ class EdgeSender(_Endpoint):
         wire.encode_batch, when there are several), at once when there is room, else waiting up to
         `timeout` s (None: forever; 0: not at all). True when nothing is held any more.
 
-        send() flushes before anything that is not held, and holds at most `hwm` chunks (and 64 KiB)
-        before it waits; close() flushes too. A producer that may stop sending for a while with the
-        receiver behind calls flush() when it goes idle (the multi-process worker does, every loop),
-        so that held chunks do not wait for its next send."""
+        Only a sender made with batch=True holds chunks. send() flushes before anything that is not
+        held, and holds at most `hwm` chunks (and 64 KiB) before it waits; close() flushes too. The
+        producer calls flush() when it goes idle or waits on anything else (the multi-process worker
+        does, every loop), so that held chunks never wait for its next send."""
         held = self._held
         if not held:
             return True

@@ -292,6 +292,7 @@ def run_worker(plan: WorkerPlan, stop: StopFlag, clock: LocalClock | None = None
                 hwm=s.queue,
                 context=ctx,
                 secure=security.hook(endpoint, s.edge, ctx, server=False),
+                batch=True,  # _loop flushes every turn (EdgeSender.flush)
                 **extra,
             )
         barrier_at = time.monotonic()

@@ -177,7 +177,7 @@ def test_a_full_pipe_turns_held_chunks_into_one_batch_of_checked_messages(ctx):
     pull = ctx.socket(zmq.PULL)
     pull.setsockopt(zmq.RCVHWM, 1)
     pull.bind("inproc://batch-raw")
-    tx = EdgeSender("inproc://batch-raw", SID, hwm=4, context=ctx)
+    tx = EdgeSender("inproc://batch-raw", SID, hwm=4, context=ctx, batch=True)
     try:
         sent = _fill(tx, rng)
         assert tx.counters["timeouts"] == 1 and tx.counters["sent"] == len(sent) == tx.seq
@@ -206,10 +206,27 @@ def test_a_full_pipe_turns_held_chunks_into_one_batch_of_checked_messages(ctx):
         assert (got.t0, got.origin_ns, got.gap, got.eos) == (c.t0, c.origin_ns, False, False)
 
 
+def test_a_sender_without_batch_never_holds_a_chunk_it_said_it_sent(ctx):
+    pull = ctx.socket(zmq.PULL)
+    pull.setsockopt(zmq.RCVHWM, 1)
+    pull.bind("inproc://nobatch")
+    tx = EdgeSender("inproc://nobatch", SID, hwm=4, context=ctx)  # the default: batch=False
+    try:
+        sent = _fill(tx, np.random.default_rng(9))  # True only once a chunk is in ZeroMQ's queue
+        frames = []
+        while pull.poll(200):
+            frames.append(pull.recv())
+    finally:
+        tx.close(linger_ms=0)
+        pull.close(linger=0)
+    assert len(frames) == len(sent) and not any(f.startswith(wire.BATCH_MAGIC) for f in frames)
+    assert [wire.decode_one(f, None, SID)[1].seq for f in frames] == list(range(len(sent)))
+
+
 def test_held_chunks_reach_the_receiver_in_order_before_what_follows(ctx):
     rng = np.random.default_rng(5)
     rx = EdgeReceiver("inproc://batch-rx", SPEC, maxlen=2, context=ctx)
-    tx = EdgeSender("inproc://batch-rx", SPEC, hwm=2, context=ctx)
+    tx = EdgeSender("inproc://batch-rx", SPEC, hwm=2, context=ctx, batch=True)
     try:
         sent = _fill(tx, rng)
         after = [
@@ -239,7 +256,7 @@ def test_held_chunks_reach_the_receiver_in_order_before_what_follows(ctx):
 def test_close_sends_what_is_held(ctx):
     rng = np.random.default_rng(6)
     rx = EdgeReceiver("inproc://batch-close", SPEC, maxlen=1, context=ctx)
-    tx = EdgeSender("inproc://batch-close", SPEC, hwm=1, context=ctx)
+    tx = EdgeSender("inproc://batch-close", SPEC, hwm=1, context=ctx, batch=True)
     sent = _fill(tx, rng)
     got = [rx.recv(timeout=WAIT_MS / 1000)]  # room for the held chunks
     tx.close(linger_ms=int(WAIT_MS))
