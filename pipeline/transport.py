@@ -36,10 +36,11 @@ Flow policies (`policy=`), with the queue bound they declare:
   when the held ones reach that bound (then send() waits for room as above), before anything else
   is sent, or on flush() / close(). So a receiver that is behind gets small chunks in batches (one
   ZeroMQ message, not one each: about twice the small-chunk rate) and each chunk keeps its own seq
-  and times. The price: send() may return True for a chunk still held, so the producer must call
-  flush() when it goes idle or waits for anything (the worker does on every turn of its loop); a
-  request/response caller (send, then wait for a reply) keeps the default, batch=False, where
-  send() never holds.
+  and times. The price: the queues' bounds count messages, so behind a slow receiver up to about
+  hwm x (hwm + maxlen) small chunks can wait instead of hwm + maxlen; and send() may return True for a
+  chunk still held, so the producer must call flush() when it goes idle or waits for anything (the
+  worker does on every turn of its loop); a request/response caller (send, then wait for a reply)
+  keeps the default, batch=False, where send() never holds.
 * "drop_oldest": a background thread in the receiver drains the socket continuously into a deque of
   at most `maxlen` chunks; when it is full the oldest chunk is dropped (counter `dropped_oldest`) and
   the chunk after it is marked gap=True. A ZMQ queue cannot drop its oldest message, so if the
