@@ -31,13 +31,13 @@ Flow policies (`policy=`), with the queue bound they declare:
   `send()` blocks until the consumer catches up, or until `timeout` (then returns False, seq not
   consumed, nothing lost: the caller may retry). Nothing is dropped.
   With `batch=True` (the multi-process runner's senders), small chunks (one-frame, of the stream's
-  usual layout) that find the pipe full are first held by the sender, up to `hwm` of them and
-  BATCH_BYTES, and go as ONE message (wire.encode_batch: the same checked messages, concatenated)
+  usual layout) that find the pipe full are first held by the sender, up to BATCH_MAX (16, at most
+  `hwm`) of them and BATCH_BYTES, and go as ONE message (wire.encode_batch: the same checked messages, concatenated)
   when the held ones reach that bound (then send() waits for room as above), before anything else
   is sent, or on flush() / close(). So a receiver that is behind gets small chunks in batches (one
   ZeroMQ message, not one each: about twice the small-chunk rate) and each chunk keeps its own seq
-  and times. The price: the queues' bounds count messages, so behind a slow receiver up to about
-  hwm x (hwm + maxlen) small chunks can wait instead of hwm + maxlen; and send() may return True for a
+  and times. The price: the queues' bounds count messages, so behind a slow receiver up to 16 x
+  (hwm + maxlen) small chunks can wait instead of hwm + maxlen; and send() may return True for a
   chunk still held, so the producer must call flush() when it goes idle or waits for anything (the
   worker does on every turn of its loop); a request/response caller (send, then wait for a reply)
   keeps the default, batch=False, where send() never holds.
@@ -129,7 +129,8 @@ POLICIES = ("block", "drop_oldest")
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 COPY_THRESHOLD = 64 * 1024  # payloads at least this large are sent zero-copy
 ONE_FRAME_MAX = 16 * 1024  # payloads smaller than this go as one frame (header + payload, wire.encode_one)
-BATCH_BYTES = 64 * 1024  # a block-policy sender holds at most this much while its pipe is full
+BATCH_BYTES = 64 * 1024  # a batching sender holds at most this much while its pipe is full
+BATCH_MAX = 16  # and at most this many chunks (nor more than hwm)
 
 
 def _resolve_spec_id(spec: StreamSpec | int | None) -> int | None:
@@ -238,7 +239,7 @@ class EdgeSender(_Endpoint):
             frame = wire.encode_one(chunk, self.seq, self.spec_id)
             if not (chunk.gap or chunk.eos) and wire.is_raw(data):  # the frame holds data's own bytes
                 self._fast = (data.dtype, data.shape, data.strides, *wire.stream_key(frame), data.nbytes)
-                self._hold_max = max(1, min(self._hwm, BATCH_BYTES // len(frame)))
+                self._hold_max = max(1, min(self._hwm, BATCH_MAX, BATCH_BYTES // len(frame)))
             return self._send_frames(frame, None, True, chunk.eos, timeout, data.nbytes)
         head, body = wire.encode(chunk, self.seq, self.spec_id)
         nbytes = len(body)
@@ -274,9 +275,9 @@ class EdgeSender(_Endpoint):
         `timeout` s (None: forever; 0: not at all). True when nothing is held any more.
 
         Only a sender made with batch=True holds chunks. send() flushes before anything that is not
-        held, and holds at most `hwm` chunks (and 64 KiB) before it waits; close() flushes too. The
-        producer calls flush() when it goes idle or waits on anything else (the multi-process worker
-        does, every loop), so that held chunks never wait for its next send."""
+        held, and holds at most BATCH_MAX chunks (and `hwm`, and 64 KiB) before it waits; close()
+        flushes too. The producer calls flush() when it goes idle or waits on anything else (the
+        multi-process worker does, every loop), so that held chunks never wait for its next send."""
         held = self._held
         if not held:
             return True
