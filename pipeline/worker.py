@@ -147,10 +147,17 @@ class ControlLink:
         asked, orphaned_at, last_check, last_beat = False, None, 0.0, 0.0
         try:
             while True:
+                # Asked first, on every turn and before the end: a worker whose signal ended it quickly (a
+                # source) sends its last messages through _pull, and they must not pass the request by.
+                if self.stop and not asked and self.stop.why != "parent":
+                    asked = True
+                    dealer.send(encode(StopRequest(self.plan.group, self.stop.why)))
                 events = dict(poller.poll(50))
                 if self._pull in events:
                     data = self._pull.recv()
                     if not data:
+                        if self.stop and not asked and self.stop.why != "parent":
+                            dealer.send(encode(StopRequest(self.plan.group, self.stop.why)))
                         return
                     dealer.send(data)
                     continue
@@ -158,9 +165,6 @@ class ControlLink:
                     answer = self._handle(dealer.recv())
                     if answer is not None:  # a clock probe is answered at once, from this thread
                         dealer.send(answer)
-                if self.stop and not asked and self.stop.why != "parent":
-                    asked = True
-                    dealer.send(encode(StopRequest(self.plan.group, self.stop.why)))
                 now = time.monotonic()
                 if self.plan.heartbeat > 0 and now - last_beat > self.plan.heartbeat / 5:
                     last_beat = now
