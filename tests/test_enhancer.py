@@ -74,8 +74,16 @@ def _deep_filter_model() -> Enhancer:
     with torch.no_grad():  # non-zero taps and phase-feature weights (a fresh model starts with them at zero)
         model.head.weight[162:].normal_(0, 0.5)
         model.head.bias[162:].normal_(0, 0.5)
-        model.core.in_proj.weight[:, 161:].normal_(0, 0.5)
+        in_proj = model.core.in_proj
+        assert in_proj is not None
+        in_proj.weight[:, 161:].normal_(0, 0.5)
     return model
+
+
+def _fused(model: Enhancer):
+    fast = model._fast_step()
+    assert fast is not None
+    return fast
 
 
 def test_deep_filter_stream_equals_forward_and_frame_graph_equals_eager():
@@ -86,13 +94,13 @@ def test_deep_filter_stream_equals_forward_and_frame_graph_equals_eager():
     with torch.no_grad():
         state, eager = model.init_state(1), []
         for t in range(31):
-            out, state = model._fast_frame(x[:, t], state, model._fast_step())
+            out, state = model._fast_frame(x[:, t], state, _fused(model))
             eager.append(out)
     torch.testing.assert_close(torch.cat(eager, 1), y, atol=1e-5, rtol=1e-4)
     with torch.no_grad():  # new weights (as after load_state_dict): the graph is rebuilt, not reused
         model.head.bias[:161].add_(1.0)
         fresh = model.step(x[:, 0], model.init_state(1))[0]
-        again = model._fast_frame(x[:, 0], model.init_state(1), model._fast_step())[0]
+        again = model._fast_frame(x[:, 0], model.init_state(1), _fused(model))[0]
     torch.testing.assert_close(fresh, again, atol=1e-6, rtol=1e-5)
     assert not torch.allclose(fresh, y[:, :1], atol=1e-4)
 
