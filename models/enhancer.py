@@ -250,11 +250,11 @@ class Enhancer(StreamingModel):
         fast = self._fast_step() if self.cfg.n_fft == 2 * self.cfg.hop else None
         if fast is None:
             return self._run(x_t[:, None], state, step=True)
-        keys = tuple(state)
+        keys = tuple(sorted(state))  # the same graph whatever order a restored state's keys come in
         graph = self._frame_graph(fast, keys, x_t)
         if graph is None:
             return self._fast_frame(x_t, state, fast)
-        y, *tensors = graph(x_t, *state.values())
+        y, *tensors = graph(x_t, *(state[k] for k in keys))
         state.update(zip(keys, tensors))
         return y, state
 
@@ -264,9 +264,10 @@ class Enhancer(StreamingModel):
         check). Rebuilt when a parameter changes (optimizer step, load_state_dict)."""
         if self.training or torch.is_grad_enabled() or not isinstance(self.core, GLAStack):
             return None
-        if getattr(self, "_params", None) is None:
-            self._params = list(self.parameters())
-        key = tuple(p._version for p in self._params)
+        try:  # the parameters themselves (load_state_dict(assign=True), .double()) and their in-place updates
+            key = tuple((id(p), p.data_ptr(), p.dtype, p._version) for p in self.parameters())
+        except RuntimeError:  # e.g. parameters made inside inference_mode track no version: no fused step
+            return None
         if getattr(self, "_fast_key", None) != key:
             self._fast_key, self._fast = key, None
             try:
@@ -295,7 +296,7 @@ class Enhancer(StreamingModel):
         (parameters changed) or for another batch size, dtype or state layout. Inference only."""
         key = (self.__dict__.get("_fast_key"), keys, x_t.shape[0], x_t.dtype, x_t.device)  # _fast_key: the weights
         if self.__dict__.get("_graph_key") != key:
-            self.__dict__["_graph_key"], self.__dict__["_graph"] = key, None
+            graph = None
             try:
                 with warnings.catch_warnings():  # torch.jit is deprecated upstream; still the cheapest per-op path
                     warnings.simplefilter("ignore")
@@ -318,10 +319,10 @@ class Enhancer(StreamingModel):
                     y2, *t2 = graph(x, *(s2[k] for k in keys))
                     s2 = dict(zip(keys, t2))
                     ok = ok and torch.allclose(y1, y2, atol=1e-6, rtol=1e-5)
-                if ok:
-                    self.__dict__["_graph"] = graph
+                graph = graph if ok else None
             except (RuntimeError, ValueError, TypeError, AttributeError):  # untraceable here: keep _fast_frame
-                pass
+                graph = None
+            self.__dict__["_graph"], self.__dict__["_graph_key"] = graph, key  # together, once built
         return self.__dict__["_graph"]
 
     def _fast_frame(self, x_t: torch.Tensor, state: State, fast: _FastGLAStep) -> tuple[torch.Tensor, State]:
@@ -365,7 +366,8 @@ class Enhancer(StreamingModel):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """The enhanced spectra (B, T, bins, 2), the speech probabilities (B, T, 1) and the new deep-filter history:
         Y = mask X on every bin, plus on the lowest df_bins bins a complex filter over the current and past frames,
-        sum_k C_k(t) X(t - k) with taps C = tanh(logits) (a residual on the mask: zero taps = mask only)."""
+        sum_k C_k(t) X(t - k) with taps C = tanh(logits) (a residual on the mask: zero taps = mask only). In the head's
+        output the taps of a bin are stored oldest frame first: (df_bins, order, re/im), k = order - 1 .. 0."""
         cfg = self.cfg
         nb = cfg.n_bins
         out = torch.sigmoid(logits[..., : nb + 1])

@@ -332,7 +332,7 @@ class EdgeSender(_Endpoint):
         self._closed = True
         linger_ms = self.linger_ms if linger_ms is None else int(linger_ms)
         if self._held and linger_ms:  # held chunks are queued chunks: they get the linger too
-            self.flush(linger_ms / 1000)
+            self.flush(None if linger_ms < 0 else linger_ms / 1000)  # ZeroMQ -1: wait for ever
         self._stop_monitor()
         self._close_socket(linger_ms)
 

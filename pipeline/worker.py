@@ -155,9 +155,10 @@ class ControlLink:
                 events = dict(poller.poll(50))
                 if self._pull in events:
                     data = self._pull.recv()
+                    if self.stop and not asked and self.stop.why != "parent":  # the flag may be newer than the turn
+                        asked = True
+                        dealer.send(encode(StopRequest(self.plan.group, self.stop.why)))
                     if not data:
-                        if self.stop and not asked and self.stop.why != "parent":
-                            dealer.send(encode(StopRequest(self.plan.group, self.stop.why)))
                         return
                     dealer.send(data)
                     continue
@@ -257,6 +258,8 @@ def run_worker(plan: WorkerPlan, stop: StopFlag, clock: LocalClock | None = None
             tx.send(chunk)  # never waits: a full pipe drops (and counts) this chunk
         else:
             while not tx.send(chunk, timeout=0.1):  # a receiver that has gone must not hang us
+                for other in senders.values():  # chunks the other edges hold go on while this one waits
+                    other.flush(0)
                 if stop.aborted:
                     raise Aborted
                 if name in link.moved:

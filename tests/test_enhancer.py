@@ -291,3 +291,32 @@ def test_trainer_refuses_a_log_whose_summary_would_overwrite_the_model_config(tm
 
     with pytest.raises(SystemExit, match="name them differently"):
         main(["--out", str(tmp_path / "m.safetensors"), "--log", str(tmp_path / "m.csv"), "--steps", "1"])
+
+
+def test_step_follows_new_parameters_and_a_state_snapshot_stays_put():
+    """load_state_dict(assign=True) replaces the parameter objects: step() must use them (the fused step and its
+    graph were keyed on the old objects' versions); the node's state_dict() is a copy, not a view of live state."""
+    torch.manual_seed(2)
+    model = Enhancer(EnhancerConfig(core="gla", d_model=16, n_layers=1, df_bins=8, df_order=2)).eval()
+    x = torch.from_numpy(_speechlike(6 * 160, seed=5)).reshape(1, 6, 160)
+    with torch.no_grad():
+        model.step(x[:, 0], model.init_state(1))
+        other = Enhancer(model.cfg).eval()
+        for p in other.parameters():
+            p.normal_(0, 0.3)
+        model.load_state_dict(other.state_dict(), assign=True)
+        state, steps = model.init_state(1), []
+        for t in range(6):
+            out, state = model.step(x[:, t], state)
+            steps.append(out)
+        torch.testing.assert_close(torch.cat(steps, 1), other(x), atol=1e-5, rtol=1e-4)
+    node = _node()
+    node.configure({"in": SPEC})
+    signal = _speechlike(1600, seed=6)
+    node.process({"in": Chunk(signal[:, :800], 0.0)})
+    snap = node.state_dict()
+    kept = {k: v.copy() for k, v in snap["model"].items()}
+    for i in range(5):  # one 10 ms block at a time: the fused step, which updates the layer state in place
+        node.process({"in": Chunk(signal[:, 800 + 160 * i : 960 + 160 * i], 0.05 + 0.01 * i)})
+    for k, v in kept.items():
+        np.testing.assert_array_equal(snap["model"][k], v)

@@ -4,6 +4,9 @@ every check instead of checking again. What they must keep: the same bytes on th
 encoder, and the same verdict on every frame as the general decoder. Real sockets, no mocks, no timings.
 """
 
+import threading
+import time
+
 import numpy as np
 import pytest
 import zmq
@@ -253,19 +256,25 @@ def test_held_chunks_reach_the_receiver_in_order_before_what_follows(ctx):
     assert rx.counters["received"] == len(want) and rx.counters["rejected"] == rx.counters["seq_missing"] == 0
 
 
-def test_close_sends_what_is_held(ctx):
+@pytest.mark.parametrize("linger_ms", [WAIT_MS, -1], ids=["linger", "forever"])
+def test_close_sends_what_is_held(ctx, linger_ms):
     rng = np.random.default_rng(6)
     rx = EdgeReceiver("inproc://batch-close", SPEC, maxlen=1, context=ctx)
     tx = EdgeSender("inproc://batch-close", SPEC, hwm=1, context=ctx, batch=True)
     sent = _fill(tx, rng)
-    got = [rx.recv(timeout=WAIT_MS / 1000)]  # room for the held chunks
-    tx.close(linger_ms=int(WAIT_MS))
+    # closed while the pipe is still full: close waits (up to the linger) for room to send what it holds;
+    # -1 is ZeroMQ's "wait for ever" (it used to drop the held chunks)
+    closing = threading.Thread(target=tx.close, kwargs={"linger_ms": int(linger_ms)})
+    closing.start()
+    time.sleep(0.3)  # let close() find the pipe full (the result must not depend on it)
+    got = []
     try:
-        while len(got) < len(sent):
-            got.append(rx.recv(timeout=WAIT_MS / 1000))
+        while len(got) < len(sent) and (chunk := rx.recv(timeout=2.0)) is not None:
+            got.append(chunk)
     finally:
+        closing.join(WAIT_MS / 1000)
         rx.close()
-    assert [c.seq for c in got if c is not None] == list(range(len(sent)))
+    assert [c.seq for c in got] == list(range(len(sent)))
 
 
 @pytest.mark.parametrize("policy", ["block", "drop_oldest"])

@@ -174,7 +174,7 @@ class EnhancerNode(Node[EnhancerParams]):
 
     def state_dict(self) -> dict:
         return {
-            "model": {k: to_numpy(v) for k, v in self.state.items()},
+            "model": {k: to_numpy(v).copy() for k, v in self.state.items()},
             "pending": self.pending.copy(),
             "held": self.held.copy(),
             "nan_pending": self.nan_pending.copy(),
