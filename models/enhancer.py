@@ -258,14 +258,29 @@ class Enhancer(StreamingModel):
         state.update(zip(keys, tensors))
         return y, state
 
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        self._forget_fast_step()  # assign=True puts new parameter objects in place
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
+    def _apply(self, fn, recurse: bool = True):
+        self._forget_fast_step()  # .to(), .double(), ... may replace the parameters' data
+        return super()._apply(fn, recurse)
+
+    def _forget_fast_step(self) -> None:
+        for name in ("_fast_params", "_fast_key", "_fast", "_graph_key", "_graph"):
+            self.__dict__.pop(name, None)
+
     # ---------------------------------------------------------------------------------------- internals
     def _fast_step(self) -> _FastGLAStep | None:
         """The fused GLA + head step for inference (None while training, for a Mamba core, or if it failed its
         check). Rebuilt when a parameter changes (optimizer step, load_state_dict)."""
         if self.training or torch.is_grad_enabled() or not isinstance(self.core, GLAStack):
             return None
-        try:  # the parameters themselves (load_state_dict(assign=True), .double()) and their in-place updates
-            key = tuple((id(p), p.data_ptr(), p.dtype, p._version) for p in self.parameters())
+        params = self.__dict__.get("_fast_params")
+        if params is None:  # dropped by load_state_dict and by .to()/.double() (_apply): they replace parameters
+            params = self.__dict__["_fast_params"] = list(self.parameters())
+        try:  # in-place updates (optimizer steps, load_state_dict) bump the versions
+            key = tuple(p._version for p in params)
         except RuntimeError:  # e.g. parameters made inside inference_mode track no version: no fused step
             return None
         if getattr(self, "_fast_key", None) != key:

@@ -297,13 +297,14 @@ def test_step_follows_new_parameters_and_a_state_snapshot_stays_put():
     """load_state_dict(assign=True) replaces the parameter objects: step() must use them (the fused step and its
     graph were keyed on the old objects' versions); the node's state_dict() is a copy, not a view of live state."""
     torch.manual_seed(2)
-    model = Enhancer(EnhancerConfig(core="gla", d_model=16, n_layers=1, df_bins=8, df_order=2)).eval()
+    cfg = EnhancerConfig(core="gla", d_model=16, n_layers=1, df_bins=8, df_order=2)
+    model, other = Enhancer(cfg).eval(), Enhancer(cfg).eval()
     x = torch.from_numpy(_speechlike(6 * 160, seed=5)).reshape(1, 6, 160)
     with torch.no_grad():
-        model.step(x[:, 0], model.init_state(1))
-        other = Enhancer(model.cfg).eval()
-        for p in other.parameters():
-            p.normal_(0, 0.3)
+        # both loaded once, as from checkpoints: their parameters have the same version counters
+        model.load_state_dict({k: torch.randn_like(v) * 0.3 for k, v in model.state_dict().items()})
+        other.load_state_dict({k: torch.randn_like(v) * 0.3 for k, v in other.state_dict().items()})
+        model.step(x[:, 0], model.init_state(1))  # builds the fused step and its graph
         model.load_state_dict(other.state_dict(), assign=True)
         state, steps = model.init_state(1), []
         for t in range(6):
