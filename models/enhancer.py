@@ -409,8 +409,8 @@ class Enhancer(StreamingModel):
         sig = torch.cat([state["prev"], x.reshape(B, T * H)], 1)
         frames = sig[:, None] if T == 1 else sig.unfold(1, W, H)  # (B, T, W)
         spec = (frames @ self.dft).unflatten(-1, (cfg.n_bins, 2))  # (B, T, bins, 2): real, imaginary
-        frames = self._df_frames(spec, state.get("dfhist"))
-        feat = self._features(spec, frames)
+        df_frames = self._df_frames(spec, state.get("dfhist"))
+        feat = self._features(spec, df_frames)
         fast = self._fast_step() if step else None
         core_state: State | None = None
         if fast is not None:
@@ -422,7 +422,7 @@ class Enhancer(StreamingModel):
             else:
                 h, core_state = self.core.stream(feat, core_in)
             logits = self.head(h)
-        out, speech, hist = self._filter(spec, logits, frames)
+        out, speech, hist = self._filter(spec, logits, df_frames)
         seg = out.flatten(-2) @ self.idft  # (B, T, W), synthesis window applied
         r = W // H
         if r == 2:  # block t = first half of frame t + second half of frame t - 1 (the tail for t = 0)
