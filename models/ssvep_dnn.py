@@ -173,7 +173,9 @@ def fine_tune(
             m.fc.weight.copy_(torch.randn(m.fc.weight.shape, generator=gen) * 0.01)
             m.fc.bias.zero_()
     m.set_dropout(p1, m.cfg.p2)
-    fit(m, x, y, epochs, seed=seed, **kw)
+    with torch.random.fork_rng(devices=[]):  # dropout draws from torch's global generator: seeded here, and the
+        torch.manual_seed(seed)  # caller's generator left as it was (it used to depend on what ran before)
+        fit(m, x, y, epochs, seed=seed, **kw)
     m.set_dropout(model.cfg.p1, model.cfg.p2)
     return m
 

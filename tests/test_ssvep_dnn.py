@@ -202,3 +202,23 @@ def test_stimulus_locked_windows_repeat_the_stimulus_phase():
         assert min(corr) > 0.9, corr  # same phase; a half-period shift would give about -0.5 here
     assert dnn.stimulus_locked_windows(trials[:, None], labels, FREQS, rate, start, n, 0)[0].shape[0] == 4
     assert dnn.epochs_for_steps(250, 300) == 100 and dnn.epochs_for_steps(50, 300) == 300
+
+
+def test_fine_tune_is_seeded_whatever_ran_before_and_leaves_the_global_generator_alone():
+    """Stage 2's dropout used torch's global generator, so the same seed gave different subject models depending on
+    what the process had drawn before (bench cells moved by up to 0.02 between runs)."""
+    cfg = dnn.SSVEPDNNConfig(160.0, ["O1", "Oz", "O2"], FREQS, 64)
+    torch.manual_seed(0)
+    glob = dnn.SSVEPDNN(cfg)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((24, 3, 3, 64)).astype(np.float32)
+    y = np.arange(24) % len(FREQS)
+    torch.manual_seed(1)
+    first = dnn.fine_tune(glob, x, y, 2, new_head=True, seed=7)
+    torch.manual_seed(2)
+    torch.rand(1000)  # something else drew from the global generator
+    before = torch.random.get_rng_state()
+    second = dnn.fine_tune(glob, x, y, 2, new_head=True, seed=7)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    for a, b in zip(first.parameters(), second.parameters()):
+        assert torch.equal(a, b)
