@@ -38,12 +38,10 @@ def stages(tok, X: np.ndarray) -> dict[str, torch.Tensor]:
     n, c, k = w.shape
     flat = w.reshape(n * c, k)
     spec = log_spectrum(flat, tok.cfg)
-    fp = tok.freq
-    h = fp.transformer(fp.embed(spec.unflatten(-1, (-1, fp.patch))) + fp.pos)
-    agg = (torch.softmax(fp.gate(h), dim=-2) * F.glu(fp.value(h), dim=-1)).sum(-2)
+    h = tok.freq.patch_tokens(spec)
+    agg = tok.freq.aggregate(h)
     feats = tok.mix(torch.cat([agg, tok.temporal(flat.float())], -1))
-    prev = torch.zeros(n * c, tok.cfg.context - 1, tok.cfg.code_dim)
-    z = tok.latents(feats[:, None], prev)[:, 0]
+    z = tok.latents(feats[:, None], tok._prev0(n * c, feats.device))[:, 0]
     codes = tok.quantizer.codebook[tok.quantizer.lookup(z)]
     out = {
         "log spectrum (input)": spec,

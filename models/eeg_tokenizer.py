@@ -128,10 +128,17 @@ class FrequencyPath(nn.Module):
 
     def forward(self, spec: torch.Tensor, patch_mask: torch.Tensor | None = None) -> torch.Tensor:
         """spec (M, n_bins), patch_mask (M, n_patches) bool (True = masked) -> (M, d_model)."""
+        return self.aggregate(self.patch_tokens(spec, patch_mask))
+
+    def patch_tokens(self, spec: torch.Tensor, patch_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """The Transformer's output over the patches (M, n_patches, d_model)."""
         h = self.embed(spec.unflatten(-1, (-1, self.patch)))
         if patch_mask is not None:
             h = torch.where(patch_mask[..., None], self.mask_token.expand_as(h), h)
-        h = self.transformer(h + self.pos)
+        return self.transformer(h + self.pos)
+
+    def aggregate(self, h: torch.Tensor) -> torch.Tensor:
+        """Gated aggregation of the patch tokens (M, n_patches, d_model) to one vector per frame (M, d_model)."""
         weight = torch.softmax(self.gate(h), dim=-2)  # over the patches
         value = F.glu(self.value(h), dim=-1)
         return (weight * value).sum(-2)

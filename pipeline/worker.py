@@ -147,17 +147,15 @@ class ControlLink:
         asked, orphaned_at, last_check, last_beat = False, None, 0.0, 0.0
         try:
             while True:
-                # Asked first, on every turn and before the end: a worker whose signal ended it quickly (a
-                # source) sends its last messages through _pull, and they must not pass the request by.
+                events = dict(poller.poll(50))
+                # Asked after every wake-up, before anything is forwarded: the flag is set before the main
+                # thread sends its last messages through _pull (a source that a signal ended at once), and
+                # those must not pass the request by.
                 if self.stop and not asked and self.stop.why != "parent":
                     asked = True
                     dealer.send(encode(StopRequest(self.plan.group, self.stop.why)))
-                events = dict(poller.poll(50))
                 if self._pull in events:
                     data = self._pull.recv()
-                    if self.stop and not asked and self.stop.why != "parent":  # the flag may be newer than the turn
-                        asked = True
-                        dealer.send(encode(StopRequest(self.plan.group, self.stop.why)))
                     if not data:
                         return
                     dealer.send(data)
