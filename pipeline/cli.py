@@ -42,15 +42,16 @@ def _speed(value: str) -> float | None:
 def _build(args):
     """Build for validate/describe, reporting every problem found in one pass: when the file's structure
     has problems, the types and params of its well-formed nodes are checked too."""
-    from .graph import build_graph, make_node
+    from .graph import build_graph
 
     try:
         config = load_config(args.config, args.set)
     except GraphError as e:
         problems = list(e.problems)
-        for nc in getattr(e, "nodes", []):
+        if hasattr(e, "config"):  # the well-formed rest: types, params, ports, topology, specs
             try:
-                make_node(nc, args.config).close()
+                for node in build_graph(e.config, devices=args.devices, broken=e.broken).nodes.values():
+                    node.close()
             except GraphError as more:
                 problems.extend(more.problems)
         raise GraphError(problems) from None

@@ -43,6 +43,8 @@ class GraphError(Exception):
     """One or more problems in a graph file. Each is printed as `file:line: message; fix: hint`."""
 
     nodes: list[NodeConfig]  # set by load_config: the well-formed nodes, when there were problems
+    config: GraphConfig  # set by load_config: the well-formed nodes and edges, for `validate` to check further
+    broken: set[str]  # set by load_config: ids of nodes whose entry was rejected (already reported)
 
     def __init__(self, problems: list[tuple[str, int, str, str]]):
         self.problems = _merge_repeats(problems)
@@ -88,6 +90,7 @@ class LineDict(dict):
 
 class LineList(list):
     line: int = 0
+    item_lines: list[int]  # the line of each item (a plain text item has no line of its own)
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -119,6 +122,7 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
 def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineList:
     seq = LineList(loader.construct_object(child, deep=True) for child in node.value)
     seq.line = node.start_mark.line + 1
+    seq.item_lines = [child.start_mark.line + 1 for child in node.value]
     return seq
 
 
@@ -194,6 +198,17 @@ class GraphConfig:
     process_security: dict = field(default_factory=dict)  # group -> its own `security:` (per-process keys)
 
 
+def _items(seq: list) -> list[tuple[Any, int]]:
+    """Each item of a parsed list with its line (also for an item that is plain text or a number)."""
+    lines = getattr(seq, "item_lines", [])
+    return [(item, line_of(item) or (lines[i] if i < len(lines) else line_of(seq))) for i, item in enumerate(seq)]
+
+
+def _scalar(value: Any) -> bool:
+    """A usable node id or type: text or a number, not null, a list or a mapping."""
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value) != ""
+
+
 def _problem(problems, file, line, message, hint=""):
     problems.append((file, line, message, hint))
 
@@ -240,9 +255,9 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> GraphConfig:
         doc = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        raise GraphError(
-            [(file, mark.line + 1 if mark else 0, f"invalid YAML: {getattr(e, 'problem', e)}", "fix the YAML syntax")]
-        ) from None
+        problem = str(getattr(e, "problem", e))
+        hint = "indent with spaces; YAML does not allow tabs" if "'\\t'" in problem else "fix the YAML syntax"
+        raise GraphError([(file, mark.line + 1 if mark else 0, f"invalid YAML: {problem}", hint)]) from None
     except RecursionError:
         raise GraphError([(file, 0, "the YAML is nested too deeply", "a graph file needs a few levels")]) from None
     return _parse(file, doc, overrides)
@@ -275,16 +290,19 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
             "add '- {id: ..., type: ...}' entries",
         )
         raw_nodes = []
-    for raw in raw_nodes:
-        line = line_of(raw)
-        if not isinstance(raw, dict) or "id" not in raw or "type" not in raw:
+    broken: set[str] = set()  # ids of rejected node entries: their edges are not reported again
+    for raw, line in _items(raw_nodes):
+        if not isinstance(raw, dict) or not _scalar(raw.get("id")) or not _scalar(raw.get("type")):
             _problem(
                 problems,
                 file,
                 line,
-                "each node needs an 'id' and a 'type'",
+                "each node needs an 'id' and a 'type'"
+                + (f" (node '{raw['id']}' has none)" if isinstance(raw, dict) and _scalar(raw.get("id")) else ""),
                 "write '- {id: name, type: node_type, params: {...}}'",
             )
+            if isinstance(raw, dict) and _scalar(raw.get("id")):
+                broken.add(str(raw["id"]))
             continue
         for key in raw:
             if key not in ("id", "type", "params", "on_error"):
@@ -354,8 +372,8 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
             problems, file, line_of(doc, "edges"), "'edges' must be a list", "write '- {source: a.out, target: b.in}'"
         )
         raw_edges = []
-    for raw in raw_edges:
-        line = line_of(raw)
+    bad_edges: set[int] = set()  # edges with a malformed end: left out of what `validate` checks further
+    for raw, line in _items(raw_edges):
         if not isinstance(raw, dict) or "source" not in raw or "target" not in raw:
             _problem(
                 problems, file, line, "each edge needs 'source' and 'target'", "write '- {source: a.out, target: b.in}'"
@@ -396,6 +414,7 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
         for key in ("source", "target"):
             value = str(raw[key])
             if value.count(".") != 1 or not all(value.split(".")):
+                bad_edges.add(len(edges))
                 _problem(
                     problems,
                     file,
@@ -437,24 +456,28 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
                 f"process '{group}': host {host} is reachable from other machines, and edges between hosts need CURVE",
                 "add security: {server_key: ..., client_key: ...} (see docs/multihost.md)",
             )
-    if problems:
-        error = GraphError(problems)
-        error.nodes = nodes  # the well-formed nodes: `validate` checks their types and params too
-        raise error
-    return GraphConfig(
+    config = GraphConfig(
         file,
         str(doc.get("name", Path(file).stem)),
         nodes,
         edges,
         processes,
         hosts,
-        transport,
+        transport if transport in TRANSPORTS else "auto",
         list(overrides),
         security,
         placement,
         restart,
         process_security,
     )
+    if problems:
+        error = GraphError(problems)
+        error.nodes = nodes  # the well-formed nodes: `validate` checks their types and params too
+        good_edges = [e for i, e in enumerate(edges) if i not in bad_edges]
+        error.config = GraphConfig(file, config.name, nodes, good_edges, processes, hosts, config.transport)
+        error.broken = broken  # `validate` also checks ports, topology and specs of the rest
+        raise error
+    return config
 
 
 def _host_problem(host: str) -> str:

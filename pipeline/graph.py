@@ -338,15 +338,16 @@ def configure_node(
 UNCHECKED_DEVICE = "unchecked: needs the device (--devices checks it)"
 
 
-def build_graph(config: GraphConfig, devices: bool = True) -> Graph:
+def build_graph(config: GraphConfig, devices: bool = True, broken: set[str] | frozenset = frozenset()) -> Graph:
     """Instantiate, connect and configure every node. Raises GraphError with every problem it can find
     (types and params of all nodes, output paths, ports, then the spec of every node whose inputs are
     known); nothing is started.
 
     `devices=False` (validate, describe): a node that `needs_device` is not configured; its declared
     specs (from its params) stand in for the device's, or, when it has none, it and the nodes fed by it
-    are listed in `Graph.unchecked`."""
-    problems, nodes, failed = [], {}, set()
+    are listed in `Graph.unchecked`. `broken`: ids of nodes the file defines but that could not be read
+    (already reported): their edges count as connected and are not checked further."""
+    problems, nodes, failed = [], {}, set(broken)
     for nc in config.nodes:
         try:
             nodes[nc.id] = make_node(nc, config.file)

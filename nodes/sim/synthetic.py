@@ -88,6 +88,7 @@ class PinkState:
 
 
 MAX_CHANNELS = 65536  # a bound checked at build time: 10**8 channels took minutes and gigabytes
+MAX_CHUNK_BYTES = 1 << 30  # one read() at most 1 GiB: chunk_size 10**9 failed mid-run on a MemoryError
 
 
 class SynthParams(NodeParams):
@@ -117,6 +118,12 @@ class SynthSource(Source):
         self.names = names
         self.n_ch = len(names)
         self._n_total = None if p.duration is None else int(round(p.duration * p.rate))
+        biggest = p.chunk_size if self._n_total is None else min(p.chunk_size, self._n_total)
+        if biggest * self.n_ch * np.dtype(p.dtype).itemsize > MAX_CHUNK_BYTES:
+            raise SpecError(
+                f"{self.type_name}: chunks of {biggest} samples x {self.n_ch} channels exceed 1 GiB",
+                f"e.g. chunk_size: {max(1, round(p.rate / 10))} (100 ms)",
+            )
         self._cache: dict = {}
         self.setup()
         self.reset()
