@@ -7,8 +7,9 @@ Clean speech (16 kHz, see /work/shared/DATA.md; install with scripts/system_deps
 Noise types (NOISE_TYPES): music (the real music-on-hold recordings), babble (3-6 talkers from the same split),
   white, pink, brown, hum (50/60 Hz mains with harmonics), clicks (clicks and keyboard-like transients), tonal
   (beeps, steady tones, sweeps). Training also uses TRAIN_ONLY_NOISES: impacts (knocks, taps and thuds: damped
-  resonant modes), a transient family other than the held-out clicks, so the model learns that sudden events are
-  noise without ever hearing the held-out type.
+  resonant modes) and gusts (noise switched on and off, 40-400 ms at a time), sudden events other than the held-out
+  clicks, so the model learns that they are noise without ever hearing the held-out type. The generators are in
+  speech_noise.
 
 Held-out split, never used for training (`is_heldout`):
   * speaker HELDOUT_SPEAKER ("carlo"): all his prompts;
@@ -20,7 +21,7 @@ included); `TrainSampler` draws training mixtures from the training side only.
 
 Mixing (`mix`): noise scaled to the SNR against the active speech power, optional mild reverberation of the
 speech (scipy-made exponential-decay impulse responses; the target stays the dry speech), then a random level.
-Decoded corpora are cached as int16 .npz under $WAVEGRAPH_DATA (default <repo>/.data)/speech/.
+Decoded corpora are cached as int16 .npz under the user's cache folder ($WAVEGRAPH_DATA if set)/speech/.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ import numpy as np
 from scipy import signal as sps
 
 from wavegraph import cache_dir
+
+from . import speech_noise as noise_gen
+from .speech_noise import HELDOUT_MUSIC, SR, DataError
 
 __all__ = [
     "SR",
@@ -66,9 +70,7 @@ __all__ = [
     "active_power",
 ]
 
-SR = 16000
 SOUNDS = Path("/usr/share/asterisk/sounds")
-MOH = Path("/usr/share/asterisk/moh")
 # Asterisk voice folder -> speaker name (Allison speaks both English and Spanish).
 VOICES = {
     "en_US_f_Allison": "allison",
@@ -92,15 +94,10 @@ SYNTH_VOICES = (
 NOISE_TYPES = ("music", "babble", "white", "pink", "brown", "hum", "clicks", "tonal")
 HELDOUT_SPEAKER = "carlo"
 HELDOUT_NOISE = "clicks"
-HELDOUT_MUSIC = "reno_project-system"
-TRAIN_ONLY_NOISES = ("impacts",)  # not in the held-out set (which scores NOISE_TYPES)
+TRAIN_ONLY_NOISES = ("impacts", "gusts")  # not in the held-out set (which scores NOISE_TYPES)
 TRAIN_NOISES = tuple(n for n in NOISE_TYPES if n != HELDOUT_NOISE) + TRAIN_ONLY_NOISES
 SNRS = (-5, 0, 5, 10, 15)
 HELDOUT_PERCENT = 10
-
-
-class DataError(RuntimeError):
-    """A corpus is missing (install it with scripts/system_deps.sh) or cannot be decoded."""
 
 
 def cache_root() -> Path:
@@ -251,105 +248,6 @@ def load_corpus(real: bool = True, synthetic: int = 40, min_seconds: float = 0.4
 
 
 # --------------------------------------------------------------------------------------------- noise
-def _music(heldout: bool) -> list[np.ndarray]:
-    import soundfile as sf
-
-    files = sorted(MOH.glob("*.wav"))
-    if not files:
-        raise DataError(f"no music-on-hold files in {MOH}; run scripts/system_deps.sh (asterisk-moh-opsound-wav)")
-    out = []
-    for f in files:
-        if (f.stem == HELDOUT_MUSIC) != heldout:
-            continue
-        x, rate = sf.read(f, dtype="float32", always_2d=True)
-        out.append(sps.resample_poly(x[:, 0], SR, rate).astype(np.float32))
-    return out
-
-
-_MUSIC_CACHE: dict[bool, list[np.ndarray]] = {}
-
-
-def _colored(n: int, exponent: float, rng) -> np.ndarray:
-    """Noise with power spectrum ~ 1/f**exponent (0 white, 1 pink, 2 brown)."""
-    spec = rng.standard_normal(n // 2 + 1) + 1j * rng.standard_normal(n // 2 + 1)
-    f = np.arange(n // 2 + 1, dtype=np.float64)
-    f[0] = 1.0
-    spec *= f ** (-exponent / 2)
-    spec[0] = 0
-    return np.fft.irfft(spec, n).astype(np.float32)
-
-
-def _hum(n: int, rng) -> np.ndarray:
-    t = np.arange(n) / SR
-    f0 = float(rng.choice([50.0, 60.0])) * (1 + rng.uniform(-0.01, 0.01))
-    drift = 1 + 0.002 * np.sin(2 * np.pi * rng.uniform(0.05, 0.3) * t)
-    phase = 2 * np.pi * f0 * np.cumsum(drift) / SR
-    y = np.zeros(n)
-    n_harm = int(rng.integers(5, 40))
-    tilt = rng.uniform(0.3, 1.5)
-    for h in range(1, n_harm + 1):
-        if h * f0 >= SR / 2:
-            break
-        y += rng.uniform(0.3, 1.0) / h**tilt * np.sin(h * phase + rng.uniform(0, 2 * np.pi))
-    if rng.random() < 0.5:  # buzz: a clipped mains waveform
-        y = np.clip(y, -0.5 * np.abs(y).max(), 0.5 * np.abs(y).max())
-    return y.astype(np.float32)
-
-
-def _butter(order: int, freq, btype: str) -> tuple[np.ndarray, np.ndarray]:
-    ba = sps.butter(order, freq, btype=btype, fs=SR)
-    return np.asarray(ba[0]), np.asarray(ba[1])  # pyright: ignore[reportOptionalSubscript, reportIndexIssue]
-
-
-def _clicks(n: int, rng) -> np.ndarray:
-    y = np.zeros(n, np.float32)
-    rate = rng.uniform(2, 15)  # events per second
-    n_ev = max(1, rng.poisson(rate * n / SR))
-    for pos in rng.integers(0, n, n_ev):
-        length = int(rng.integers(SR // 1000, SR // 40))  # 1-25 ms
-        burst = rng.standard_normal(length) * np.exp(-np.arange(length) / (length * rng.uniform(0.1, 0.5)))
-        if rng.random() < 0.6:  # keyboard-like: band-passed burst
-            lo = rng.uniform(300, 3000)
-            b, a = _butter(2, [lo, min(lo * rng.uniform(1.5, 4), 7800)], "band")
-            burst = np.asarray(sps.lfilter(b, a, burst))
-        e = min(n, pos + length)
-        y[pos:e] += (burst[: e - pos] * rng.uniform(0.2, 1.0)).astype(np.float32)
-    return y
-
-
-def _impacts(n: int, rng) -> np.ndarray:
-    """Knocks, taps and thuds: each event 1-4 damped resonant modes (80-2500 Hz, decay constants 10-150 ms) after a
-    1-4 ms noisy attack; 0.5-6 events per second."""
-    y = np.zeros(n)
-    t = np.arange(int(0.5 * SR)) / SR
-    for pos in rng.integers(0, n, max(1, rng.poisson(rng.uniform(0.5, 6) * n / SR))):
-        event = rng.standard_normal(t.size) * np.exp(-t / rng.uniform(0.001, 0.004)) * rng.uniform(0.1, 0.6)
-        for _ in range(int(rng.integers(1, 5))):
-            f, tau = np.exp(rng.uniform(np.log(80), np.log(2500))), rng.uniform(0.01, 0.15)
-            event += rng.uniform(0.3, 1.0) * np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi)) * np.exp(-t / tau)
-        e = min(n, pos + t.size)
-        y[pos:e] += event[: e - pos] * rng.uniform(0.2, 1.0)
-    return y.astype(np.float32)
-
-
-def _tonal(n: int, rng) -> np.ndarray:
-    t = np.arange(n) / SR
-    y = np.zeros(n)
-    for _ in range(int(rng.integers(1, 4))):
-        f = rng.uniform(250, 4000)
-        kind = rng.integers(0, 3)
-        if kind == 0:  # steady tone with vibrato
-            ph = 2 * np.pi * np.cumsum(f * (1 + 0.01 * np.sin(2 * np.pi * rng.uniform(1, 6) * t))) / SR
-            y += np.sin(ph)
-        elif kind == 1:  # beeps
-            period, duty = rng.uniform(0.2, 1.0), rng.uniform(0.2, 0.7)
-            y += np.sin(2 * np.pi * f * t) * ((t % period) < duty * period)
-        else:  # sweep
-            f1 = rng.uniform(250, 4000)
-            y += sps.chirp(t, f, t[-1] if n > 1 else 1.0, f1, method="logarithmic")
-    return y.astype(np.float32)
-
-
 def _babble(n: int, rng, corpus: Corpus) -> np.ndarray:
     y = np.zeros(n, np.float32)
     for _ in range(int(rng.integers(3, 7))):
@@ -363,28 +261,16 @@ def make_noise(
     """n samples of noise of `kind` (NOISE_TYPES). `heldout` picks the held-out music piece; babble needs a corpus
     (the caller passes the split's own utterances)."""
     if kind == "music":
-        if heldout not in _MUSIC_CACHE:
-            _MUSIC_CACHE[heldout] = _music(heldout)
-        pieces = _MUSIC_CACHE[heldout]
-        x = pieces[int(rng.integers(len(pieces)))]
-        start = int(rng.integers(0, max(1, len(x) - n)))
-        y = x[start : start + n]
-        return np.pad(y, (0, n - len(y)), mode="wrap") if len(y) < n else y.copy()
+        return noise_gen.music(n, rng, heldout)
     if kind == "babble":
         if babble_corpus is None or not len(babble_corpus):
             raise ValueError("babble noise needs a corpus of utterances")
         return _babble(n, rng, babble_corpus)
     if kind in ("white", "pink", "brown"):
         e = {"white": 0.0, "pink": 1.0, "brown": 2.0}[kind] + rng.uniform(-0.2, 0.2)
-        return _colored(n, e, rng)
-    if kind == "hum":
-        return _hum(n, rng)
-    if kind == "clicks":
-        return _clicks(n, rng)
-    if kind == "tonal":
-        return _tonal(n, rng)
-    if kind == "impacts":
-        return _impacts(n, rng)
+        return noise_gen.colored(n, e, rng)
+    if kind in noise_gen.GENERATORS:
+        return noise_gen.GENERATORS[kind](n, rng)
     raise ValueError(f"unknown noise type {kind!r}; known: {', '.join(NOISE_TYPES + TRAIN_ONLY_NOISES)}")
 
 
@@ -405,7 +291,7 @@ def room_impulse_response(rng: np.random.Generator, rt60: float | None = None) -
     n = int(rt60 * SR)
     t = np.arange(n) / SR
     tail = rng.standard_normal(n) * np.exp(-6.9 * t / rt60)
-    b, a = _butter(1, rng.uniform(2500, 7000), "low")
+    b, a = noise_gen.butter(1, rng.uniform(2500, 7000), "low")
     tail = np.asarray(sps.lfilter(b, a, tail))
     tail[: int(0.002 * SR)] = 0
     h = tail * rng.uniform(0.05, 0.2) / (np.abs(tail).max() + 1e-9)

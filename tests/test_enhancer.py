@@ -286,6 +286,24 @@ def test_training_noises_exclude_the_heldout_type_and_include_impacts():
     assert e_white[: len(e_white) // 10].sum() < 0.2 * e_white.sum()
 
 
+def test_gusts_switch_noise_on_and_off_in_bursts_longer_than_the_heldout_clicks():
+    """`gusts` (training only): seeded noise with silent stretches between bursts, each burst at least 40 ms long
+    (the held-out clicks last 1-25 ms), so it differs from the held-out type by construction."""
+    from wavegraph.models import speech_data as sd
+
+    assert "gusts" in sd.TRAIN_NOISES and "gusts" not in sd.NOISE_TYPES
+    for seed in range(5):
+        y = sd.make_noise("gusts", 6 * SR, np.random.default_rng(seed))
+        np.testing.assert_array_equal(y, sd.make_noise("gusts", 6 * SR, np.random.default_rng(seed)))
+        on = np.abs(y) > 0
+        assert 0.1 < on.mean() < 0.95  # it comes and goes
+        edges = np.flatnonzero(np.diff(on.astype(np.int8)))  # run boundaries
+        runs = np.diff(np.concatenate([[0], edges + 1, [on.size]]))
+        starts_on = on[np.concatenate([[0], edges + 1])]
+        inner = runs[starts_on][1:-1]  # whole bursts (not cut by the ends)
+        assert inner.size and inner.min() >= 0.04 * SR
+
+
 def test_trainer_refuses_a_log_whose_summary_would_overwrite_the_model_config(tmp_path):
     from wavegraph.models.train_enhancer import main
 
