@@ -4,6 +4,8 @@ ipc_endpoint("filt.out")   # a unique ipc:// path in the temp dir
 tcp_endpoint()             # tcp://127.0.0.1:* (bind picks a port); free_tcp_port() for a number up front
 normalize_endpoint(addr)   # checks the scheme, fills in the loopback host of tcp://:PORT
 max_frame_bytes(spec)      # the largest payload a chunk of that spec may need
+
+Also the flow policies and the spec id an end checks, shared by the sender (transport) and receiver.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import uuid
 import numpy as np
 import zmq
 
+from . import wire
 from .spec import StreamSpec
 
 
@@ -63,6 +66,21 @@ def max_frame_bytes(spec: StreamSpec) -> int:
     per_sample = int(np.dtype(spec.dtype).itemsize * math.prod(spec.shape))
     samples = max(MAX_CHUNK_SAMPLES, int(min(spec.rate, 1e9) * 600)) if math.isfinite(spec.rate) else MAX_CHUNK_SAMPLES
     return max(per_sample, 1) * samples
+
+
+POLICIES = ("block", "drop_oldest")
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+
+
+def resolve_spec_id(spec: StreamSpec | int | None) -> int | None:
+    if spec is None or isinstance(spec, int):
+        return spec
+    return wire.spec_id(spec)
+
+
+def check_policy(policy: str) -> None:
+    if policy not in POLICIES:
+        raise ValueError(f"unknown flow policy {policy!r}; use one of {', '.join(POLICIES)}")
 
 
 class _Endpoint:
@@ -119,3 +137,8 @@ class _Endpoint:
 
     def close(self) -> None:  # overridden
         raise NotImplementedError
+
+
+def ms(seconds: float) -> int:
+    """Seconds as the whole milliseconds ZeroMQ's timeouts take (rounded up; never negative)."""
+    return max(0, int(math.ceil(seconds * 1000.0)))
