@@ -35,9 +35,11 @@ once as JSON (`spec_to_json` / `spec_from_json`, built on StreamSpec.to_dict); t
 `spec_id(spec)` = CRC-32 of that canonical JSON, so a receiver can check a frame belongs to its edge.
 
 Every way a frame can be wrong raises WireError with a short machine-readable `reason`:
-frame_count (also: one frame too short for a header, or a lone header whose payload is missing), truncated, header_size, magic, version, flags, dtype, ndim, oversized, size_mismatch,
-shape (a consistent shape numpy still refuses, such as (0, 2**63)), spec_id (and `range` from encode
-for a seq or spec id that does not fit); `check_against_spec` adds spec_shape and spec_dtype (a
+frame_count (also: one frame too short for a header, or a lone header whose payload is missing),
+buffer (a memoryview or array frame that is not C-contiguous), truncated, header_size, magic, version,
+flags, dtype, ndim, oversized, size_mismatch, shape (a consistent shape numpy still refuses, such as
+(0, 2**63)), t0 (NaN or infinite: no stream time; a recorder could not place such a chunk), spec_id
+(and `range` from encode for a seq or spec id that does not fit); `check_against_spec` adds spec_shape and spec_dtype (a
 frame of the edge's spec id whose array does not fit the spec). The receiver
 (pipeline.transport) counts rejected frames by that reason.
 """
@@ -250,7 +252,7 @@ def decode(frames, max_bytes: int | None = None, expected_spec_id: int | None = 
         raise WireError("frame_count", f"{count} frames; expected 2 (header, payload) or 1 (both)")
     # Byte lengths: zmq.Frame and bytes have len(); memoryviews and arrays have nbytes (isinstance,
     # not getattr with a default: a missed attribute costs microseconds per frame).
-    head_len = head.nbytes if isinstance(head, _VIEWS) else len(head)
+    head_len = _byte_len(head) if isinstance(head, _VIEWS) else len(head)
     if head_len < HEADER_FIXED_BYTES:
         if count == 1:
             raise WireError("frame_count", f"one frame of {head_len} bytes: too short for a header")
@@ -272,7 +274,7 @@ def decode(frames, max_bytes: int | None = None, expected_spec_id: int | None = 
         if head_len != expect_len:
             reason = "truncated" if head_len < expect_len else "header_size"
             raise WireError(reason, f"header of {head_len} bytes; {ndim} dimensions need {expect_len}")
-        body_len, offset = body.nbytes if isinstance(body, _VIEWS) else len(body), 0
+        body_len, offset = _byte_len(body) if isinstance(body, _VIEWS) else len(body), 0
     elif head_len < expect_len:
         raise WireError(
             "truncated", f"one frame of {head_len} bytes; {ndim} dimensions need a {expect_len}-byte header"
@@ -289,6 +291,8 @@ def decode(frames, max_bytes: int | None = None, expected_spec_id: int | None = 
         raise WireError("size_mismatch", f"shape {tuple(shape)} of {dt.name} needs {need} bytes; got {body_len}")
     if expected_spec_id is not None and sid != expected_spec_id:
         raise WireError("spec_id", f"spec id {sid:#010x}; this edge expects {expected_spec_id:#010x}")
+    if t0 - t0 != 0.0:  # NaN or +-inf (cheaper than math.isfinite)
+        raise WireError("t0", f"t0 {t0!r} is not a finite stream time")
     try:
         data = np.ndarray(shape, dt, body, offset)  # a view of the frame's memory, no copy
     except ValueError as e:  # numpy's own limits, e.g. a zero-size shape with a dimension >= 2**63
@@ -302,6 +306,8 @@ def decode(frames, max_bytes: int | None = None, expected_spec_id: int | None = 
 def decode_one(frame: bytes, max_bytes: int | None = None, expected_spec_id: int | None = None) -> tuple[Chunk, Header]:
     """decode((frame,)) for a one-frame message received as bytes, with the checks in one pass (the
     per-message path of small chunks); anything it does not accept goes through decode() for its reason."""
+    if type(frame) is not bytes:  # a view of bytes is read-only; of anything else, decode says so
+        return decode((frame,), max_bytes, expected_spec_id)
     n = len(frame)
     ndim = frame[7] if n > HEADER_FIXED_BYTES else 255
     offset = HEADER_FIXED_BYTES + 8 * ndim
@@ -317,6 +323,7 @@ def decode_one(frame: bytes, max_bytes: int | None = None, expected_spec_id: int
             and (max_bytes is None or n - offset <= max_bytes)
             and (expected_spec_id is None or sid == expected_spec_id)
             and math.prod(shape) * size == n - offset
+            and t0 - t0 == 0.0  # finite
         ):
             data = np.ndarray(shape, DTYPES[code], frame, offset)  # read-only: a view of bytes
             chunk = Chunk(data, t0, seq, bool(flags & FLAG_GAP), bool(flags & FLAG_EOS), origin_ns)
@@ -388,6 +395,17 @@ def check_against_spec(data: np.ndarray, spec: StreamSpec) -> None:
 
 
 _VIEWS = (memoryview, np.ndarray)
+
+
+def _byte_len(buf: memoryview | np.ndarray) -> int:
+    """The byte length of a memoryview or array frame; WireError 'buffer' unless it is C-contiguous (a
+    strided buffer is no frame: unpacking or wrapping it would fail with another error, or read the
+    wrong bytes)."""
+    if not (buf.c_contiguous if type(buf) is memoryview else buf.flags.c_contiguous):
+        raise WireError("buffer", "a frame buffer that is not C-contiguous")
+    return buf.nbytes
+
+
 _SPEC_DTYPES: dict[str, np.dtype] = {}
 _new_header = tuple.__new__  # builds a Header without the Python-level NamedTuple __new__ (hot path)
 
