@@ -402,3 +402,64 @@ def test_without_lslapicfg_liblsl_prints_no_info_lines():
     )
     assert p.returncode == 0 and "LSL streams" in p.stdout
     assert "INFO" not in p.stderr and "Loaded default config" not in p.stderr, p.stderr
+
+
+def _read_rows(node, n_rows, limit_s=10.0):
+    rows, t_end = [], time.monotonic() + limit_s
+    while sum(len(r) for r in rows) < n_rows and time.monotonic() < t_end:
+        r = node.read()
+        if r:
+            rows.append(r["out"].data)
+    return np.concatenate(rows) if rows else np.zeros((0, 3))
+
+
+def test_a_one_channel_irregular_numeric_stream_is_read_as_integer_markers():
+    """Stimulus programs often send int32 markers: those are events (was a SpecError); a value that is
+    no integer is an unknown marker. An irregular numeric stream of several channels stays an error."""
+    name = uname("intmarkers")
+    outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, pylsl.IRREGULAR_RATE, pylsl.cf_double64, name))
+    node = LslInlet(name=name, clock_sync=False, wait=0.2)
+    spec = node.configure({})["out"]
+    assert (spec.kind, spec.rate, spec.shape) == ("events", 0.0, (3,))
+    t = pylsl.local_clock()
+    values = [3.0, 2.5, float("nan"), -7.0, 2.0**60, 12.0]
+
+    def push():
+        assert outlet.wait_for_consumers(10.0)
+        for k, v in enumerate(values):
+            outlet.push_sample([v], t + 0.1 * k)
+
+    th = threading.Thread(target=push)
+    th.start()
+    rows = _read_rows(node, 3)
+    th.join()
+    node.close()
+    np.testing.assert_allclose(rows, [[t, 0.0, 3.0], [t + 0.3, 0.0, -7.0], [t + 0.5, 0.0, 12.0]], atol=1e-9)
+    assert node.counters["unknown_marker"] == 3
+    wide = uname("irregular")
+    keep = pylsl.StreamOutlet(pylsl.StreamInfo(wide, "EEG", 2, pylsl.IRREGULAR_RATE, pylsl.cf_float32, wide))  # noqa: F841
+    with pytest.raises(SpecError, match="2 channels and an irregular rate"):
+        LslInlet(name=wide, resolve_timeout=2.0).configure({})
+
+
+def test_string_markers_whose_code_does_not_fit_a_float64_row_are_unknown():
+    name = uname("bigcode")
+    outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, pylsl.IRREGULAR_RATE, pylsl.cf_string, name))
+    node = LslInlet(name=name, clock_sync=False, wait=0.2)
+    node.configure({})
+
+    def push():
+        assert outlet.wait_for_consumers(10.0)
+        for m in ["99999999999999999999999", "", "1.5", " 4 "]:
+            outlet.push_sample([m])
+
+    th = threading.Thread(target=push)
+    th.start()
+    rows = _read_rows(node, 1)
+    th.join()
+    node.close()
+    assert rows[:, 2].tolist() == [4.0] and node.counters["unknown_marker"] == 3
+    with pytest.raises(SpecError, match="must be a signal stream, got events"):
+        from wavegraph.nodes.dsp.filters import Bandpass
+
+        Bandpass(l_freq=1.0, h_freq=10.0).configure({"in": node.out_specs["out"]})

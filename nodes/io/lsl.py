@@ -9,7 +9,9 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type`.
   stream (see docs/nodes.md, "Marker streams"). A marker that is an integer
   is its own code; other markers are looked up in the outlet's `desc/events` table (what lsl_outlet
   writes) and then in the `marker_codes` param; markers found in neither are counted
-  (`unknown_marker`) and dropped.
+  (`unknown_marker`) and dropped. A one-channel numeric stream of irregular rate (integer markers, as
+  many stimulus programs send them) is a marker stream too: each value that is an integer is its code.
+  A code beyond +-2**53 (not exact in the float64 rows) is an unknown marker.
   Time: chunk t0 is the LSL timestamp of the chunk's first sample (local_clock() domain, seconds),
   so every downstream chunk and every lsl_outlet with `timestamps: stream` stays on the LSL clock.
   `clock_sync` adds the estimated offset to the sender's clock (liblsl's time_correction), `dejitter`
@@ -233,7 +235,8 @@ class LslInlet(Source[LslInletParams]):
                 "check that the outlet is still running",
             ) from e
         fmt, n, rate = info.channel_format(), info.channel_count(), float(info.nominal_srate())
-        self._is_markers = fmt == pylsl.cf_string
+        # string streams, and one-channel numeric streams of irregular rate (integer markers)
+        self._is_markers = fmt == pylsl.cf_string or (n == 1 and rate <= 0)
         if self._is_markers:
             if n != 1:
                 raise SpecError(
@@ -254,8 +257,9 @@ class LslInlet(Source[LslInletParams]):
             unit = units[0] if units and units[0] and all(u == units[0] for u in units) else ""
             if rate <= 0:
                 raise SpecError(
-                    f"lsl_inlet: numeric stream '{info.name()}' has an irregular rate",
-                    "consume regular-rate signal streams (irregular numeric streams are not supported)",
+                    f"lsl_inlet: numeric stream '{info.name()}' has {n} channels and an irregular rate",
+                    "consume regular-rate signal streams (of irregular numeric streams, only one-channel "
+                    "ones are read, as integer markers)",
                 )
             self._check_declared(info, n, rate, names)
             self._dtype = np.float32 if fmt == pylsl.cf_float32 else np.float64
@@ -375,14 +379,20 @@ class LslInlet(Source[LslInletParams]):
     def _events(self, markers, ts) -> np.ndarray | None:
         rows = []
         for m, t in zip(markers, ts):
-            s = m.decode("utf-8", "replace") if isinstance(m, bytes) else str(m)
-            code = self._codes.get(s)
-            if code is None:
-                try:
-                    code = int(s.strip())
-                except ValueError:
-                    self.count("unknown_marker")
-                    continue
+            if isinstance(m, (str, bytes)):
+                s = m.decode("utf-8", "replace") if isinstance(m, bytes) else m
+                code = self._codes.get(s)
+                if code is None:
+                    try:
+                        code = int(s.strip())
+                    except ValueError:
+                        code = None
+            else:  # a numeric marker stream: the value is the code when it is an integer
+                v = float(m)
+                code = int(v) if v.is_integer() else None  # False for NaN and inf
+            if code is None or abs(code) > 2**53:  # beyond 2**53 the float64 row would change the code
+                self.count("unknown_marker")
+                continue
             rows.append((t, self.params.marker_duration, float(code)))
         return np.asarray(rows, dtype=np.float64) if rows else None
 
