@@ -92,10 +92,15 @@ def plan(graph: str, pattern: str, out_dir: str, overrides: list[str], source: s
     recorders = [n for n in config.nodes if n.type == "recorder"]
     if not recorders:
         raise GraphError([(config.file, 0, "batch: the graph records nothing", "add a recorder node")])
-    inputs = sorted(Path(p).resolve() for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+    out_root = Path(out_dir).resolve()
+    inputs = sorted(  # not the batch's own outputs (--out inside the glob): a re-run would take them as inputs
+        q
+        for q in (Path(p).resolve() for p in glob.glob(pattern, recursive=True))
+        if q.is_file() and not q.is_relative_to(out_root)
+    )
     jobs = []
     for path, stem in zip(inputs, _stems(inputs)):
-        target = Path(out_dir).resolve() / stem
+        target = out_root / stem
         sets = [f"{source}.path={json.dumps(str(path))}"]
         names = [Path(str(r.params["path"])).name for r in recorders]
         if len(set(names)) < len(names):  # two recorders with one file name in different folders
@@ -231,6 +236,12 @@ def run_ray(
             ray.shutdown()
 
 
+def _reason(error: str) -> str:
+    """One line: a runtime failure's first line names the node, its last line (the exception) says why."""
+    lines = [line.strip() for line in error.splitlines() if line.strip()]
+    return "" if not lines else lines[0] if len(lines) == 1 else f"{lines[0]} {lines[-1]}"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="wavegraph batch", description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("graph")
@@ -274,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     for o in sorted(outcomes, key=lambda o: o.input):
         if o.status == "failed":
-            print(f"FAILED {o.input}: {o.error.splitlines()[0] if o.error else ''}")
+            print(f"FAILED {o.input}: {_reason(o.error)}")
     if args.json:
         Path(args.json).write_text(json.dumps([asdict(o) for o in outcomes], indent=1))
     return 130 if interrupted else 1 if counts["failed"] else 0

@@ -310,7 +310,7 @@ def _commands() -> dict:
 def cmd_plugin(args) -> int:
     """`devices`, `bench NAME` and `train NAME` run commands that live above the runtime (nodes, models,
     benchmarks); they are found by name in the entry-point group wavegraph.commands."""
-    name = args.command if args.command in ("devices", "plot") else f"{args.command}.{args.what}"
+    name = args.command if args.command in ("devices", "plot", "recover") else f"{args.command}.{args.what}"
     commands = _commands()
     if name not in commands:
         known = sorted(n.split(".", 1)[1] for n in commands if n.startswith(f"{args.command}."))
@@ -406,6 +406,8 @@ def main(argv: list[str] | None = None) -> int:
         "plot", help="draw a recording (traces, spectrum, markers; audio spectrogram) to a PNG", add_help=False
     )
     p.add_argument("rest", nargs=argparse.REMAINDER)
+    p = sub.add_parser("recover", help="finish recordings whose process was killed (from their .spill)", add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
     for name, help_ in (
         ("bench", "benchmarks: transport, nodes, models, kernels, pacing, ..."),
         ("train", "train a model from data"),
@@ -427,6 +429,7 @@ def main(argv: list[str] | None = None) -> int:
         "nodes": cmd_nodes,
         "devices": cmd_plugin,
         "plot": cmd_plugin,
+        "recover": cmd_plugin,
         "batch": cmd_batch,
         "keys": cmd_keys,
         "bench": cmd_plugin,

@@ -37,6 +37,7 @@ replayed from the start; rewind with `load_state_dict({"position": 0})`.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Literal
 
@@ -59,6 +60,24 @@ BLOCK_BYTES = 16 << 20  # read this much at a time from disk
 DEFAULT_CHUNK = 32
 
 _FIFF_UNITS = {107: "V", 112: "T", 201: "T/m", 202: "Am", 0: "a.u.", -1: "a.u."}
+
+
+_AUDIO_MAGIC = {b"RIFF": b"WAVE", b"RIFX": b"WAVE", b"RF64": b"WAVE", b"FORM": b"AIF", b"fLaC": b"", b"OggS": b""}
+_log = logging.getLogger("wavegraph.file_source")
+
+
+def is_audio(path: Path) -> bool:
+    """An audio suffix, or audio content under another name (a WAV saved as .edf, a file without a
+    suffix): the first bytes of WAV/RF64, AIFF, FLAC and Ogg files say so (RIFF alone does not: CNT is RIFF)."""
+    if path.name.lower().endswith(AUDIO_SUFFIXES):
+        return True
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return False
+    form = _AUDIO_MAGIC.get(head[:4])
+    return form is not None and head[8 : 8 + len(form)] == form
 
 
 def _stream_type(mne_type: str) -> str:
@@ -128,12 +147,12 @@ class _RawReader(_Reader):
 
         self.raw = mne.io.read_raw(path, preload=False, verbose="error")
         self.sfreq = float(self.raw.info["sfreq"])
-        self.n_times = int(self.raw.n_times)
         self.ch_names = list(self.raw.ch_names)
         self.ch_types = [_stream_type(t) for t in self.raw.get_channel_types()]
         self.units = _units_of(self.raw.info)
         self.meas_date = _meas_date_of(self.raw.info)
         self.first_time = self.raw.first_samp / self.sfreq
+        self.n_times = readable_length(self.raw, path)
         ann = self.raw.annotations
         events, labels = [_no_events()], {}
         if stim_channel is not None:
@@ -161,6 +180,28 @@ class _RawReader(_Reader):
 
     def get(self, picks, start, stop):
         return self.raw.get_data(picks=picks, start=start, stop=stop)  # pyright: ignore[reportArgumentType]  # mne stub: picks may be a list
+
+
+def readable_length(raw, path: Path) -> int:
+    """MNE counts the data buffer torn off the end of a truncated file (a recorder killed mid-write, a
+    copy cut short) and fails when a read reaches it: replay up to the last sample that reads, and say so."""
+    n = int(raw.n_times)
+
+    def reads(k: int) -> bool:  # sample k - 1 reads
+        try:
+            raw.get_data(start=k - 1, stop=k)
+            return True
+        except Exception:  # noqa: BLE001 — mne raises ValueError, OSError, ... for a torn buffer
+            return False
+
+    if n == 0 or reads(n):
+        return n
+    good, bad = 0, n
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        good, bad = (mid, bad) if reads(mid) else (good, mid)
+    _log.warning("file_source: %s is truncated: MNE lists %d samples, %d can be read; replaying those", path, n, good)
+    return good
 
 
 class _EpochsReader(_Reader):
@@ -220,9 +261,13 @@ def open_reader(path: Path, dtype: Dtype, stream: str | None = None, stim_channe
         raise SpecError(
             f"file_source: no such file: {path}", f"give the path of a readable recording; supported: {SUPPORTED}"
         )
+    if path.is_dir() and not path.name.lower().endswith((".ds", ".mff")):  # CTF and EGI recordings are folders
+        raise SpecError(f"file_source: {path} is a folder", "give the path of a recording file in it")
     name = path.name.lower()
     try:
-        if name.endswith(AUDIO_SUFFIXES):
+        if is_audio(path):
+            if not name.endswith(AUDIO_SUFFIXES):
+                _log.warning("file_source: %s holds audio (by its first bytes); reading it as audio", path)
             return _AudioReader(path, dtype)
         if name.endswith((".xdf", ".xdfz")):
             from .xdf import XdfReader
@@ -280,9 +325,9 @@ class FileSource(Source[FileSourceParams]):
                 f"file_source: {e}", "use dataset:NAME with a name from `python -m wavegraph.pipeline.datasets list`"
             ) from None
         self.close()
-        is_audio = path.name.lower().endswith(AUDIO_SUFFIXES)
-        self.dtype = p.dtype or ("float32" if is_audio else "float64")
+        self.dtype = p.dtype or ("float32" if is_audio(path) else "float64")
         r = self.reader = open_reader(path, self.dtype, p.stream, p.stim_channel)
+        self.path = path
         self.picks = self._resolve_picks(r, p.picks)
         if p.chunk_duration is not None:
             self.chunk_size = max(1, int(round(p.chunk_duration * r.sfreq)))
@@ -374,7 +419,13 @@ class FileSource(Source[FileSourceParams]):
             block_stop = min(r.n_times, max(stop, start + self._block_len))
             if r.segment:
                 block_stop = min(block_stop, (start // r.segment + 1) * r.segment)
-            b = self._block = (start, np.asarray(r.get(self.picks, start, block_stop), dtype=self.dtype))
+            try:
+                block = r.get(self.picks, start, block_stop)
+            except Exception as e:
+                raise OSError(
+                    f"file_source: reading samples {start}..{block_stop} of {self.path} failed: {type(e).__name__}: {e}"
+                ) from e
+            b = self._block = (start, np.asarray(block, dtype=self.dtype))
         return np.ascontiguousarray(b[1][:, start - b[0] : stop - b[0]])
 
     def close(self) -> None:

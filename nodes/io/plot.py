@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -25,13 +26,17 @@ def load(path: Path) -> dict:
     if name.endswith((".fif", ".fif.gz", ".edf", ".bdf")):
         import mne
 
-        raw = mne.io.read_raw(str(path), preload=True, verbose="error")
+        from .file_source import readable_length
+
+        raw = mne.io.read_raw(str(path), preload=False, verbose="error")
+        n = min(int(MAX_SECONDS * raw.info["sfreq"]), readable_length(raw, path))  # not a long recording whole
+        data = raw.get_data(stop=n)
         # mne types an annotation's fields as one union of every field's type; "onset" is a float
         markers = [(float(a["onset"]) - raw.first_time, str(a["description"])) for a in raw.annotations]  # pyright: ignore[reportArgumentType]
         return {
             "kind": "signal",
             "rate": raw.info["sfreq"],
-            "data": raw.get_data(),
+            "data": data,
             "names": raw.ch_names,
             "markers": markers,
             "audio": False,
@@ -121,10 +126,14 @@ def plot(path: Path, out: Path) -> Path:
             sub.set_xlabel("s")
             sub.set_title("spectrogram")
         else:
-            spread = np.percentile(x, 99, axis=1) - np.percentile(x, 1, axis=1)
+            x = np.where(np.isfinite(x), x, np.nan)  # a NaN or inf sample is a hole, not the whole trace
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN channels
+                spread = np.nanpercentile(x, 99, axis=1) - np.nanpercentile(x, 1, axis=1)
+                centre = np.nan_to_num(np.nanmedian(x, axis=1, keepdims=True))
             spread = np.where(spread > 0, spread, 1.0)
             offsets = np.arange(x.shape[0])[::-1]
-            ax.plot(t, ((x - np.median(x, axis=1, keepdims=True)) / spread[:, None] + offsets[:, None]).T, lw=0.5)
+            ax.plot(t, ((x - centre) / spread[:, None] + offsets[:, None]).T, lw=0.5)
             ax.set_yticks(offsets, rec["names"][: x.shape[0]], fontsize=6)
             _spectrum(axes[1, 0], rec["data"][:MAX_TRACES], rec["rate"])
         ax.set_xlabel("s")
@@ -156,7 +165,7 @@ def plot(path: Path, out: Path) -> Path:
 def _spectrum(ax, x: np.ndarray, rate: float) -> None:
     from scipy.signal import welch
 
-    f, p = welch(x, fs=rate, nperseg=min(x.shape[1], int(2 * rate)))
+    f, p = welch(np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0), fs=rate, nperseg=min(x.shape[1], int(2 * rate)))
     ax.semilogy(f, p.T, lw=0.5)
     ax.set_xlabel("Hz")
     ax.set_ylabel("PSD")
@@ -175,8 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out) if args.out else path.with_name(path.name + ".png")
     try:
         plot(path, out)
-    except (ValueError, OSError, KeyError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except Exception as e:  # noqa: BLE001 — mne, soundfile, numpy raise many types; all mean "cannot plot this"
+        print(f"error: cannot plot {path}: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
     print(out)
     return 0

@@ -1,4 +1,4 @@
-"""The recorder's spill-file formats (FIF, NPZ, EDF/BDF), written in blocks so memory stays flat.
+"""The recorder's file formats: FIF, NPZ, EDF/BDF, FLAC from the spill in blocks (memory stays flat); CSV rows.
 
 A recorder that cannot append to its target writes the stream to `<path>.spill` (raw rows, time first,
 the dtype of the stream) and describes it in `<path>.spill.json` (format, spec, row shape, first t0).
@@ -13,12 +13,16 @@ the whole recording in memory:
   EDF/BDF - EDF+C / BDF+C, one-second records, written record by record after a first pass for each
          channel's range; markers and gaps become EDF+ annotations. 16 (EDF) or 24 (BDF) bits: the
          file equals the input within half a quantisation step. The last record is padded with zeros
-         and marked by a "padding" annotation.
+         and marked by a "padding" annotation. NaN is written as 0, inf as the range's end (the range is
+         that of the finite samples).
+  FLAC - 24-bit, from the spill at close (libFLAC holds back whole frames: written as it went, a killed
+         recording could not be read); NaN as 0, values clipped to [-1, 1].
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import shutil
@@ -125,6 +129,32 @@ def annotation_lists(spec: StreamSpec, n: int, first_t0: float, gaps, events) ->
     return onsets, durations, labels
 
 
+# --- CSV ----------------------------------------------------------------------------------------
+def csv_header(spec: StreamSpec) -> str:
+    if spec.kind == "events":
+        return "onset,duration,code,label"
+    width = int(np.prod(spec.shape)) if spec.shape else 1
+    if spec.kind == "tokens":
+        return "t," + ",".join(["token"] + [f"token{i}" for i in range(1, width)])
+    names = list(spec.channel_names) if len(spec.channel_names) == width else [f"f{i}" for i in range(width)]
+    return "t," + ",".join(names)
+
+
+def csv_rows(rows: np.ndarray, t0: float, spec: StreamSpec) -> str:
+    lines = []
+    if spec.kind == "events":
+        labels = dict(spec.labels)
+        for onset, dur, code in rows.reshape(-1, 3):
+            label = labels.get(int(code), "").replace(",", " ")
+            lines.append(f"{float(onset)!r},{float(dur)!r},{int(code)},{label}")
+    else:
+        flat = rows.reshape(rows.shape[0], -1)
+        for i, row in enumerate(flat.tolist()):  # Python numbers: repr round-trips, and is fast on them
+            t = float(t0) + i / spec.rate if spec.rate else float(t0)
+            lines.append(f"{t!r}," + ",".join(map(repr, row)))
+    return "".join(line + "\n" for line in lines)
+
+
 # --- NPZ -------------------------------------------------------------------------------------------
 def write_npz(target: Path, rows: SpillRows, spec: StreamSpec) -> None:
     """Keys "data" (time on the spec's time axis) and "spec" (JSON text), as np.savez would write them."""
@@ -156,11 +186,24 @@ def write_npz(target: Path, rows: SpillRows, spec: StreamSpec) -> None:
 _MNE_TYPES = {"audio": "misc", "meg": "misc", "fnirs": "misc"}  # no single MNE type: saved as misc
 
 
+def fif_names(names) -> list[str]:
+    """FIF stores channel names as ASCII: accents go (NFKD: 'Fp1 ü' -> 'Fp1 u'), other characters become '?'."""
+    import unicodedata
+
+    out = []
+    for name in names:
+        plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+        out.append(
+            name if name.isascii() else plain if len(plain) == len(name) else name.encode("ascii", "replace").decode()
+        )
+    return out
+
+
 def mne_info(spec: StreamSpec):
     import mne
 
     n_ch = spec.n_channels
-    names = list(spec.channel_names) or [f"ch{i}" for i in range(n_ch)]
+    names = fif_names(spec.channel_names) or [f"ch{i}" for i in range(n_ch)]
     types = [_MNE_TYPES.get(t, t) for t in spec.channel_types] or ["misc"] * n_ch
     return mne.create_info(names, spec.rate, types, verbose="error")  # pyright: ignore[reportArgumentType]  # mne stub: ch_types may be a list
 
@@ -222,6 +265,33 @@ def write_fif(
         shutil.rmtree(tmpdir, ignore_errors=True)
 
 
+# --- WAV -------------------------------------------------------------------------------------------
+def truncate_wav(path: Path, frames: int) -> None:
+    import soundfile as sf
+
+    try:
+        if sf.info(str(path)).frames > frames:
+            with sf.SoundFile(str(path), "r+") as f:
+                f.truncate(frames)
+    except Exception as e:  # noqa: BLE001 — closing must go on; the log still says what is valid
+        logging.getLogger("wavegraph.recorder").warning(
+            "recorder: could not cut %s back to %d frames: %s", path, frames, e
+        )
+
+
+# --- FLAC ------------------------------------------------------------------------------------------
+def write_flac(target: Path, rows: SpillRows, spec: StreamSpec) -> None:
+    """24-bit FLAC from the spill, block by block; values clipped to [-1, 1], NaN written as 0. (Written
+    at close: libFLAC holds back whole frames, so a FLAC written as it goes is unreadable after a kill.)"""
+    import soundfile as sf
+
+    with sf.SoundFile(
+        str(target), "w", samplerate=int(round(spec.rate)), channels=rows.shape[1], subtype="PCM_24", format="FLAC"
+    ) as f:
+        for _, block in _blocks(rows):
+            f.write(np.nan_to_num(np.asarray(block, dtype=np.float64), nan=0.0, posinf=1.0, neginf=-1.0))
+
+
 # --- EDF / BDF --------------------------------------------------------------------------------------
 _EEG_LIKE = {"eeg", "eog", "emg", "ecg", "seeg", "ecog", "dbs"}  # volts in the stream, uV in the file
 
@@ -276,8 +346,10 @@ def write_edf(
     scale = np.array([1e6 if t in _EEG_LIKE else 1.0 for t in types])
     lo, hi = np.full(n_ch, np.inf), np.full(n_ch, -np.inf)
     for _, block in _blocks(rows):
-        if len(block):
-            lo, hi = np.minimum(lo, block.min(0) * scale), np.maximum(hi, block.max(0) * scale)
+        if len(block):  # the range of the finite samples (a NaN or inf would wreck the channel's scale)
+            finite = np.isfinite(block)
+            lo = np.minimum(lo, np.where(finite, block, np.inf).min(0) * scale)
+            hi = np.maximum(hi, np.where(finite, block, -np.inf).max(0) * scale)
     lo, hi = np.where(np.isfinite(lo), lo, -1.0), np.where(np.isfinite(hi), hi, 1.0)
     same = hi <= lo
     lo, hi = np.where(same, lo - 1, lo), np.where(same, hi + 1, hi)
@@ -328,7 +400,7 @@ def write_edf(
         for r in range(n_rec):
             block = np.zeros((spr, n_ch))
             part = np.asarray(rows[r * spr : (r + 1) * spr], dtype=np.float64)
-            block[: len(part)] = part
+            block[: len(part)] = np.where(np.isnan(part), 0.0, part)  # EDF has no NaN: 0; inf: the range's ends
             digital = np.clip(np.round((block * scale - pmin_f) / gain + dmin), dmin, dmax).astype(np.int32)
             if bdf:
                 b = np.ascontiguousarray(digital.T, dtype="<i4").view(np.uint8).reshape(n_ch, spr, 4)[:, :, :3]

@@ -21,7 +21,8 @@ The target format follows the path suffix:
       records, each channel's physical range taken from the data (so the file equals the stream within
       half a quantisation step); gaps and `events` markers become EDF+ annotations. The header holds the
       first sample's time (FIF's origin; the fraction of a second in EDF+'s time-keeping annotation).
-  *.flac -> FLAC via soundfile, the same way as WAV but 24-bit PCM (values clipped to [-1, 1]).
+  *.flac -> 24-bit FLAC via soundfile, converted from the spill at close (values clipped to [-1, 1]).
+  EDF/BDF/FLAC hold no NaN or inf: NaN is written as 0, inf as the range's end (counted `nonfinite`).
   *.wav -> WAV via soundfile; signal streams (required for channel type "audio"). Subtype FLOAT for
       float32 data, DOUBLE for float64 (lossless; values are not clipped). Plain WAV stops at 4 GB
       (about 9 h of 16 kHz stereo float32); record longer sessions to FIF.
@@ -30,8 +31,8 @@ The target format follows the path suffix:
   *.csv -> text; any kind but multi-axis. Header row, then one row per sample/frame/event: signals and
       features "t,<name or f0>,<...>", tokens "t,token[,token1...]", events "onset,duration,code,label".
 
-Memory stays flat however long the session: WAV/FLAC/CSV are written as the chunks come, and the
-formats that cannot be appended to (FIF, NPZ, EDF/BDF) are streamed from the spill file at
+Memory stays flat however long the session: WAV/CSV are written as the chunks come, and the
+formats that cannot be appended to (FIF, NPZ, EDF/BDF, FLAC) are streamed from the spill file at
 close, a block at a time (nodes/io/record_formats.py). FIF splits past `split_size` (2 GB) as MNE does:
 <name>_raw.fif, <name>_raw-1.fif, ... (read the first; MNE follows the parts).
 
@@ -41,11 +42,11 @@ Overwriting is refused unless `overwrite: true`; the error names the next free r
 Crash safety. Every chunk is on disk before process() returns:
   - WAV and CSV are written straight to the target and flushed; soundfile's flush also rewrites the
     WAV header, so the file is valid after every chunk.
-  - FIF, NPZ, EDF and BDF cannot be appended to, so chunks go to a spill file `<path>.spill` (raw rows, time
+  - FIF, NPZ, EDF, BDF and FLAC cannot be appended to, so chunks go to a spill file `<path>.spill` (raw rows, time
     first, flushed per chunk; `<path>.spill.json` describes it). close() converts the spill into the
     target (written to a temporary name, then renamed) and deletes it. If the process died without
     close() (SIGKILL), `recover(path)` or `python -m wavegraph.nodes.io.recorder recover PATH` finishes
-    the job from the spill. recover() takes any format: a WAV/FLAC/CSV target needs no conversion (it is
+    the job from the spill. recover() takes any format: a WAV/CSV target needs no conversion (it is
     checked to be readable and returned).
   - Every chunk's seq, t0, length and gap flag go to `<path>.chunks.csv` (flushed per chunk), which
     recover() reads. A clean close deletes it unless `chunk_log: true` (opt-in: keep it).
@@ -73,6 +74,8 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import NodeParams, Sink
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
+from .record_formats import csv_header, csv_rows, fif_names, truncate_wav
+
 FIF_ENDINGS = (
     "raw.fif",
     "raw_sss.fif",
@@ -88,14 +91,18 @@ FORMATS = (
     "FIF (*_raw.fif, *_eeg.fif), EDF (.edf) or BDF (.bdf) for signals, WAV/FLAC (.wav, .flac) for "
     "signals/audio, NPZ (.npz) or CSV (.csv) for any stream"
 )
-SPILLED = ("fif", "npz", "edf", "bdf")  # formats written through a spill file, converted at close
+SPILLED = ("fif", "npz", "edf", "bdf", "flac")  # formats written through a spill file, converted at close
+SIGNAL_ONLY = ("wav", "flac", "fif", "edf", "bdf")
+NO_NAN = ("edf", "bdf", "flac")  # integer formats: a NaN or inf sample cannot be written as it is
 
 
 def _target_format(path: Path, spec: StreamSpec) -> str:
     name = path.name.lower()
     is_audio = bool(spec.channel_types) and all(t == "audio" for t in spec.channel_types)
-    if name.endswith((".wav", ".flac")):
-        fmt = "wav"  # FLAC is written the same way (see _start)
+    if name.endswith(".wav"):
+        fmt = "wav"
+    elif name.endswith(".flac"):
+        fmt = "flac"
     elif name.endswith(FIF_ENDINGS):
         fmt = "fif"
     elif name.endswith((".edf", ".bdf")):
@@ -106,17 +113,17 @@ def _target_format(path: Path, spec: StreamSpec) -> str:
         fmt = "csv"
     else:
         raise SpecError(f"recorder: cannot tell the format of {path.name!r}", f"use a suffix for one of: {FORMATS}")
-    if fmt in ("wav", "fif", "edf", "bdf") and spec.kind != "signal":
+    if fmt in SIGNAL_ONLY and spec.kind != "signal":
         raise SpecError(
             f"recorder: {fmt.upper()} holds signals, the input is a {spec.kind} stream",
             "record features, tokens and events to .npz or .csv",
         )
-    if fmt in ("wav", "fif", "edf", "bdf") and len(spec.shape) != 1:
+    if fmt in SIGNAL_ONLY and len(spec.shape) != 1:
         raise SpecError(
             f"recorder: {fmt.upper()} holds (channels, samples) signals, got shape {spec.shape}",
             "record multi-axis signals (e.g. filter banks) to .npz",
         )
-    if fmt in ("wav", "edf", "bdf") and (spec.rate <= 0 or spec.rate != round(spec.rate)):
+    if fmt in ("wav", "flac", "edf", "bdf") and (spec.rate <= 0 or spec.rate != round(spec.rate)):
         raise SpecError(
             f"recorder: {fmt.upper()} needs a whole-number sample rate, the stream has {spec.rate:g} Hz",
             "resample to an integer rate first, or record to _raw.fif or .npz",
@@ -207,6 +214,18 @@ class Recorder(Sink[RecorderParams]):
         super().configure(in_specs)
         spec = self.spec = self.require_input(in_specs, "in")
         self.format = _target_format(self.path, spec)
+        if self.path.is_dir():
+            name = "recording_raw.fif" if self.format == "fif" else "recording" + self.path.suffix
+            raise SpecError(
+                f"recorder: {self.path} is a folder, not a file name",
+                f"record to a file in it, e.g. path: {self.path / name}",
+            )
+        if self.format == "fif":
+            renamed = [f"{a!r} -> {b!r}" for a, b in zip(spec.channel_names, fif_names(spec.channel_names)) if a != b]
+            if renamed:
+                logging.getLogger("wavegraph.recorder").warning(
+                    "recorder: FIF holds ASCII channel names; %s writes %s", self.path.name, ", ".join(renamed)
+                )
         if self.params.events:
             ev = self.require_input(in_specs, "events", "events")
             self._labels = dict(ev.labels)
@@ -284,23 +303,18 @@ class Recorder(Sink[RecorderParams]):
         self._n_total = 0
         self._first_t0: float | None = None
         self._gaps: list[int] = []
+        self._nonfinite = 0
         self._file: Any  # a soundfile.SoundFile (wav), a text file (csv) or the binary spill, by format
         if self.format == "wav":
             import soundfile as sf
 
-            flac = self.path.suffix.lower() == ".flac"
-            subtype = "PCM_24" if flac else "DOUBLE" if spec.dtype == "float64" else "FLOAT"
+            subtype = "DOUBLE" if spec.dtype == "float64" else "FLOAT"
             self._file = sf.SoundFile(
-                str(self.path),
-                "w",
-                samplerate=int(round(spec.rate)),
-                channels=spec.n_channels,
-                subtype=subtype,
-                format="FLAC" if flac else "WAV",
+                str(self.path), "w", samplerate=int(round(spec.rate)), channels=spec.n_channels, subtype=subtype
             )
         elif self.format == "csv":
             self._file = open(self.path, "w", buffering=1)
-            self._file.write(_csv_header(spec) + "\n")
+            self._file.write(csv_header(spec) + "\n")
         else:
             if self.format == "fif":
                 import mne  # noqa: F401 — now, not at close: the process's memory does not jump at the end
@@ -312,7 +326,9 @@ class Recorder(Sink[RecorderParams]):
                 "dtype": spec.dtype,
                 "wall_start": self.wall_start,
             }
-            self.spill_path.with_name(self.spill_path.name + ".json").write_text(json.dumps(header))
+            meta = self.spill_path.with_name(self.spill_path.name + ".json")
+            meta.with_name(meta.name + ".tmp").write_text(json.dumps(header))
+            os.replace(meta.with_name(meta.name + ".tmp"), meta)  # whole or absent: recover() reads it
             self._file = open(self.spill_path, "wb")
         self._open = True
 
@@ -332,11 +348,16 @@ class Recorder(Sink[RecorderParams]):
         if not self._open:
             self._start(chunk.origin_ns)
         rows = _as_rows(data, spec)  # time first
+        if self.format in NO_NAN and rows.dtype.kind == "f":
+            bad = rows.size - int(np.count_nonzero(np.isfinite(rows)))
+            if bad:  # written as 0 (NaN) or the range's ends (inf): counted, and said at close
+                self.count("nonfinite", bad)
+                self._nonfinite += bad
         if self.format == "wav":
             self._file.write(rows)
             self._file.flush()
         elif self.format == "csv":
-            self._file.write(_csv_rows(rows, chunk.t0, spec))
+            self._file.write(csv_rows(rows, chunk.t0, spec))
             self._file.flush()
         else:
             self._file.write(np.ascontiguousarray(rows, dtype=spec.dtype).tobytes())
@@ -366,18 +387,20 @@ class Recorder(Sink[RecorderParams]):
         for onset, dur, code in rows:
             label = self._labels.get(int(code), str(int(code)))
             self._events.append((float(onset), float(dur), label))
-            self._events_file.write(f"{float(onset)!r},{float(dur)!r},{int(code)},{label.replace(',', ' ')}\n")
+            line = " ".join(label.splitlines())  # the label is the last field: commas stay (recover splits 3 times)
+            self._events_file.write(f"{float(onset)!r},{float(dur)!r},{int(code)},{line}\n")
         self._events_file.flush()
         self.count("events", len(rows))
 
     def finish(self) -> dict[str, Chunk]:
         """End of stream. A stream that ended without one sample still gets its (empty, valid) file,
-        except FIF, which cannot hold zero samples: that is counted (`no_samples`) and logged."""
+        except FIF and FLAC (libsndfile neither writes nor reads an empty one): counted (`no_samples`), logged."""
         if not self._open and not self._closed:
-            if self.format == "fif":
+            if self.format in ("fif", "flac"):
                 self.count("no_samples")
                 logging.getLogger("wavegraph.recorder").warning(
-                    "recorder: the stream ended without a sample; a FIF file cannot be empty, so %s was not written",
+                    "recorder: the stream ended without a sample; a %s file cannot be empty, so %s was not written",
+                    self.format.upper(),
                     self.path,
                 )
             else:
@@ -396,8 +419,14 @@ class Recorder(Sink[RecorderParams]):
                 self._file.close()
                 self._chunks.close()
                 if self.format == "wav":  # frames of a chunk whose write or log line failed (a full
-                    _truncate_wav(self.path, self._n_total)  # disk) go: the file and its log agree
+                    truncate_wav(self.path, self._n_total)  # disk) go: the file and its log agree
                 self._open = False
+                if self._nonfinite:
+                    logging.getLogger("wavegraph.recorder").warning(
+                        "recorder: %s holds no NaN or inf: %d such samples written as 0 (NaN) or the range's ends",
+                        self.path,
+                        self._nonfinite,
+                    )
                 if self.format in SPILLED:
                     _finalise(
                         self.path,
@@ -419,19 +448,6 @@ class Recorder(Sink[RecorderParams]):
         finally:
             self.closing = False
             self._closed = True
-
-
-def _truncate_wav(path: Path, frames: int) -> None:
-    import soundfile as sf
-
-    try:
-        if sf.info(str(path)).frames > frames:
-            with sf.SoundFile(str(path), "r+") as f:
-                f.truncate(frames)
-    except Exception as e:  # noqa: BLE001 — closing must go on; the log still says what is valid
-        logging.getLogger("wavegraph.recorder").warning(
-            "recorder: could not cut %s back to %d frames: %s", path, frames, e
-        )
 
 
 def _can_write_in(folder: Path) -> bool:
@@ -487,20 +503,22 @@ def _finalise(
     fmt = meta["format"]
     notes = rf.annotation_lists(spec, len(rows), first_t0, list(gaps), list(events)) if fmt != "npz" else None
     origin = rf.Origin.of(spec, first_t0, meta.get("wall_start"))
-    if fmt == "fif":
-        if len(rows):  # a FIF cannot hold zero samples
+    if fmt == "fif" or not len(rows) and fmt == "flac":
+        if len(rows):  # a FIF (or FLAC) cannot hold zero samples
             rf.write_fif(path, rows, spec, origin, notes, split_size)  # via a temporary folder
     else:
         tmp = path.with_name(path.name + ".tmp")
         try:
             if fmt == "npz":
                 rf.write_npz(tmp, rows, spec)
+            elif fmt == "flac":
+                rf.write_flac(tmp, rows, spec)
             else:
                 rf.write_edf(tmp, rows, spec, notes, bdf=fmt == "bdf", start=origin.start)
+            os.replace(tmp, path)
         except BaseException:  # a full disk, say: the spill stays for recover(), no stale temporary file
             tmp.unlink(missing_ok=True)
             raise
-        os.replace(tmp, path)
     del rows
     spill.unlink()
     meta_path.unlink()
@@ -510,8 +528,13 @@ def _finalise(
 def recover(path: str | os.PathLike) -> Path:
     """Finish a recording whose process died before close(): build the target from its spill file.
 
-    Recovers the samples and the first chunk's t0 (from `<path>.chunks.csv` when present)."""
+    Recovers the samples and the first chunk's t0 (from `<path>.chunks.csv` when present). `path` may
+    also name the spill (`x_raw.fif.spill`, `x_raw.fif.spill.json`)."""
     path = Path(path)
+    for tail in (".spill.json", ".spill"):
+        if path.name.endswith(tail) and len(path.name) > len(tail):
+            path = path.with_name(path.name[: -len(tail)])
+            break
     spill = path.with_name(path.name + ".spill")
     if not spill.exists():
         return _check_direct(path, spill)
@@ -540,6 +563,8 @@ def recover(path: str | os.PathLike) -> Path:
     # written, say on a full disk) are left out, so the file and its log agree.
     out = _finalise(path, first_t0=first_t0, gaps=gaps, overwrite=True, events=events, n_rows=total)
     events_csv.unlink(missing_ok=True)
+    if not out.exists():  # a FIF or FLAC cannot hold zero samples
+        raise ValueError(f"{spill} held no complete sample: nothing to write (the empty spill is removed)")
     return out
 
 
@@ -556,49 +581,28 @@ def _check_direct(path: Path, spill: Path) -> Path:
     raise FileNotFoundError(f"no spill file {spill}: nothing to recover")
 
 
-# --- CSV ----------------------------------------------------------------------------------------
-def _csv_header(spec: StreamSpec) -> str:
-    if spec.kind == "events":
-        return "onset,duration,code,label"
-    width = int(np.prod(spec.shape)) if spec.shape else 1
-    if spec.kind == "tokens":
-        return "t," + ",".join(["token"] + [f"token{i}" for i in range(1, width)])
-    names = list(spec.channel_names) if len(spec.channel_names) == width else [f"f{i}" for i in range(width)]
-    return "t," + ",".join(names)
-
-
-def _csv_rows(rows: np.ndarray, t0: float, spec: StreamSpec) -> str:
-    lines = []
-    if spec.kind == "events":
-        labels = dict(spec.labels)
-        for onset, dur, code in rows.reshape(-1, 3):
-            label = labels.get(int(code), "").replace(",", " ")
-            lines.append(f"{float(onset)!r},{float(dur)!r},{int(code)},{label}")
-    else:
-        flat = rows.reshape(rows.shape[0], -1)
-        for i, row in enumerate(flat.tolist()):  # Python numbers: repr round-trips, and is fast on them
-            t = float(t0) + i / spec.rate if spec.rate else float(t0)
-            lines.append(f"{t!r}," + ",".join(map(repr, row)))
-    return "".join(line + "\n" for line in lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     """`python -m wavegraph.nodes.io.recorder recover PATH...`: finish recordings whose process died before close()."""
     import argparse
 
     ap = argparse.ArgumentParser(prog="python -m wavegraph.nodes.io.recorder", description=main.__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    helptext = "build the FIF/NPZ/EDF/BDF target from its .spill file (WAV/FLAC/CSV: checked)"
+    helptext = "build the FIF/NPZ/EDF/BDF/FLAC target from its .spill file (WAV/CSV: checked)"
     sub.add_parser("recover", help=helptext).add_argument("paths", nargs="+")
     args = ap.parse_args(argv)
     status = 0
     for p in args.paths:
         try:
             print(recover(p))
-        except (OSError, ValueError) as e:
-            print(f"error: {p}: {e}", file=sys.stderr)
+        except Exception as e:  # noqa: BLE001 — one path's failure is reported, the others still run
+            print(f"error: {p}: {type(e).__name__}: {e}", file=sys.stderr)
             status = 1
     return status
+
+
+def recover_main(argv: list[str]) -> int:
+    """`wavegraph recover PATH...` (the same as `python -m wavegraph.nodes.io.recorder recover PATH...`)."""
+    return main(["recover", *(argv or ["-h"])])
 
 
 if __name__ == "__main__":

@@ -62,16 +62,41 @@ def _channels(info: dict, n: int) -> tuple[list[str], list[str], list[str]]:
     return labels, types, units
 
 
+def _why_not(s) -> str:
+    """'' for a stream file_source can replay as a signal, else why not."""
+    if _first(s["info"], "channel_format") == "string":
+        return "markers"
+    if float(_first(s["info"], "nominal_srate", 0)) <= 0:
+        return "irregular rate: not a signal" + (", read as markers" if _is_marker(s) else "")
+    return "" if len(s["time_stamps"]) else "no samples (the file may be truncated)"
+
+
+def _is_marker(s) -> bool:
+    """String streams, and irregular numeric streams of type Markers (integer event codes, as PsychoPy sends)."""
+    info = s["info"]
+    if _first(info, "channel_format") == "string":
+        return True
+    return float(_first(info, "nominal_srate", 0)) <= 0 and (_first(info, "type") or "").lower() == "markers"
+
+
 def describe(streams) -> str:
     return (
         "; ".join(
             f"'{_first(s['info'], 'name')}' (type {_first(s['info'], 'type') or '-'}, "
             f"{_first(s['info'], 'channel_count')} ch, {_first(s['info'], 'nominal_srate')} Hz, "
-            f"{_first(s['info'], 'channel_format')})"
+            f"{_first(s['info'], 'channel_format')}{', ' + _why_not(s) if _why_not(s) else ''})"
             for s in streams
         )
         or "none"
     )
+
+
+def _text(value) -> str:
+    """A marker's text: a string as it is, a number as its integer when it is one (2.0 -> '2')."""
+    if isinstance(value, str):
+        return value
+    v = float(value)
+    return str(int(v)) if v.is_integer() else repr(v)
 
 
 class XdfReader(_Reader):
@@ -81,14 +106,8 @@ class XdfReader(_Reader):
         import pyxdf
 
         streams, _ = pyxdf.load_xdf(str(path), synchronize_clocks=True, dejitter_timestamps=True)
-        numeric = [
-            s
-            for s in streams
-            if _first(s["info"], "channel_format") != "string"
-            and float(_first(s["info"], "nominal_srate", 0)) > 0
-            and len(s["time_stamps"])
-        ]
-        markers = [s for s in streams if _first(s["info"], "channel_format") == "string"]
+        numeric = [s for s in streams if not _why_not(s)]
+        markers = [s for s in streams if _is_marker(s)]
         if stream is not None:
             chosen = [s for s in numeric if stream in (_first(s["info"], "name"), _first(s["info"], "type"))]
         else:
@@ -97,7 +116,7 @@ class XdfReader(_Reader):
             what = f"stream {stream!r}" if stream else "a single numeric stream (or one of type EEG)"
             raise SpecError(
                 f"{path.name}: {len(chosen)} regular numeric streams match {what}; the file holds: {describe(streams)}",
-                "set file_source's `stream` to the name (or type) of one of them",
+                "set file_source's `stream` to the name (or type) of a stream listed without a note",
             )
         s = chosen[0]
         info = s["info"]
@@ -122,7 +141,9 @@ class XdfReader(_Reader):
         self._events(markers)
 
     def _events(self, markers) -> None:
-        rows = [(float(t) - self.zero, str(v[0])) for m in markers for t, v in zip(m["time_stamps"], m["time_series"])]
+        rows = [
+            (float(t) - self.zero, _text(v[0])) for m in markers for t, v in zip(m["time_stamps"], m["time_series"])
+        ]
         rows.sort(key=lambda r: r[0])
         if not rows:
             self.events = np.zeros((0, 4), dtype=np.float64)
@@ -193,10 +214,10 @@ def write_xdf(path, streams: list[XdfStream]) -> Path:
         is_str = s.channel_format == "string"
         if is_str:
             values = [[v] if isinstance(v, str) else list(v) for v in s.data]
-            n_ch = len(values[0])
+            n_ch = len(values[0]) if values else max(1, len(s.labels))
         else:
             values = np.asarray(s.data)
-            n_ch = values.shape[1]
+            n_ch = values.shape[1] if values.ndim == 2 else max(1, len(s.labels))
         out.append(_chunk(2, sid_b + _header_xml(s, n_ch).encode()))
         ts = np.asarray(s.timestamps, dtype=np.float64)
         body = bytearray(sid_b + _varlen(len(ts)))
@@ -213,9 +234,10 @@ def write_xdf(path, streams: list[XdfStream]) -> Path:
         out.append(_chunk(3, bytes(body)))
         for when, value in s.clock_offsets:
             out.append(_chunk(4, sid_b + struct.pack("<dd", when, value)))
+        first, last = (ts[0], ts[-1]) if len(ts) else (0.0, 0.0)  # an empty stream (a device that sent nothing)
         footer = (
-            f'<?xml version="1.0"?><info><first_timestamp>{ts[0]!r}</first_timestamp>'
-            f"<last_timestamp>{ts[-1]!r}</last_timestamp><sample_count>{len(ts)}</sample_count></info>"
+            f'<?xml version="1.0"?><info><first_timestamp>{first!r}</first_timestamp>'
+            f"<last_timestamp>{last!r}</last_timestamp><sample_count>{len(ts)}</sample_count></info>"
         )
         out.append(_chunk(6, sid_b + footer.encode()))
     path.write_bytes(b"".join(out))

@@ -1,0 +1,168 @@
+"""File input and output with the files users really have: truncated, misnamed, with NaN, odd names, killed.
+
+Each test failed before its fix (see the commit that added it)."""
+
+from __future__ import annotations
+
+import logging
+
+import mne
+import numpy as np
+import pytest
+import soundfile as sf
+from wavegraph.nodes.io.file_source import FileSource
+from wavegraph.nodes.io.recorder import Recorder, recover, recover_main
+from wavegraph.nodes.io.xdf import XdfStream, write_xdf
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.spec import SpecError, StreamSpec
+
+
+def replay(path, **params):
+    """(specs, data (channels, samples), events rows) of a whole file_source replay."""
+    src = FileSource(path=str(path), **params)
+    specs = src.configure({})
+    sig, ev = [], [np.zeros((0, 3))]
+    while (out := src.read()) is not None:
+        sig.append(out["out"].data)
+        if "events" in out:
+            ev.append(out["events"].data)
+    src.close()
+    return specs, np.concatenate(sig, axis=1), np.concatenate(ev)
+
+
+def record(path, x, spec, chunk=37, close=True, **params):
+    rec = Recorder(path=str(path), **params)
+    rec.configure({"in": spec})
+    for i in range(0, x.shape[-1], chunk):
+        rec.process({"in": Chunk(x[:, i : i + chunk], t0=i / spec.rate)})
+    if close:
+        rec.finish()
+        rec.close()
+    return rec
+
+
+def eeg_spec(n, rate=250.0, names=None, kind="eeg", dtype="float64"):
+    names = tuple(names or (f"E{i}" for i in range(n)))
+    return StreamSpec("signal", rate, (n,), dtype, names, (kind,) * n, "V")
+
+
+def test_truncated_fif_replays_what_it_holds(tmp_path, caplog):
+    info = mne.create_info(["Fz", "Cz"], 200.0, "eeg")
+    x = np.random.default_rng(0).normal(0, 1e-5, (2, 2000))
+    full = tmp_path / "full_raw.fif"
+    mne.io.RawArray(x, info, verbose="error").save(full, fmt="double", verbose="error")
+    cut = tmp_path / "cut_raw.fif"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size * 2 // 3])  # a copy cut short: a torn last buffer
+    with caplog.at_level(logging.WARNING):
+        specs, y, _ = replay(cut)
+    assert 0 < y.shape[1] < 2000 and "truncated" in caplog.text and str(cut) in caplog.text
+    np.testing.assert_array_equal(y, x[:, : y.shape[1]])
+
+
+def test_audio_under_another_name_is_read_as_audio(tmp_path):
+    x = np.random.default_rng(1).uniform(-0.5, 0.5, (300, 2)).astype(np.float32)
+    for name in ("exported.edf", "no_suffix"):
+        sf.write(tmp_path / name, x, 22050, subtype="FLOAT", format="WAV")
+        specs, y, _ = replay(tmp_path / name)
+        assert specs["out"].rate == 22050 and specs["out"].dtype == "float32"
+        np.testing.assert_array_equal(y, x.T)
+
+
+@pytest.mark.parametrize("suffix, bits", [(".edf", 16), (".bdf", 24)])
+def test_edf_bdf_keep_each_channels_scale_with_nan_and_inf(tmp_path, suffix, bits):
+    x = np.random.default_rng(2).normal(0, 2e-5, (3, 500))
+    x[0, 10], x[1, 20], x[2, 30] = np.nan, np.inf, -np.inf
+    rec = record(tmp_path / f"r{suffix}", x, eeg_spec(3))
+    assert rec.counters["nonfinite"] == 3
+    y = np.asarray(mne.io.read_raw(tmp_path / f"r{suffix}", verbose="error").get_data())[:, :500]
+    finite = np.isfinite(x)
+    step = (np.nanmax(np.where(finite, x, np.nan), 1) - np.nanmin(np.where(finite, x, np.nan), 1)) / 2**bits
+    assert (np.abs(y - x)[finite].reshape(3, -1) <= step[:, None]).all()  # not clipped to +-1 uV as before
+    top, bottom = np.max(x[1][finite[1]]), np.min(x[2][finite[2]])
+    assert y[1, 20] >= top - step[1] and y[2, 30] <= bottom + step[2]  # inf, -inf: the range's ends
+
+
+def test_flac_takes_nan_and_survives_a_kill(tmp_path):
+    x = np.random.default_rng(3).uniform(-0.5, 0.5, (2, 3000)).astype(np.float32)
+    x[0, 5] = np.nan
+    spec = eeg_spec(2, 16000.0, kind="audio", dtype="float32")
+    rec = record(tmp_path / "a.flac", x, spec, chunk=500)  # libFLAC failed on the NaN (AssertionError)
+    y = sf.read(tmp_path / "a.flac", dtype="float32", always_2d=True)[0].T
+    assert y[0, 5] == 0 and rec.counters["nonfinite"] == 1
+    np.testing.assert_allclose(y[:, 6:], x[:, 6:], atol=2**-23)
+    assert record(tmp_path / "e.flac", x[:, :0], spec).counters["no_samples"] == 1  # not a 0-byte "FLAC"
+    assert not (tmp_path / "e.flac").exists()
+    record(tmp_path / "died.flac", x[:, 6:], spec, chunk=500, close=False)  # the process "died"
+    out = recover(tmp_path / "died.flac")  # the FLAC written as it went was unreadable (libFLAC buffers frames)
+    np.testing.assert_allclose(sf.read(out, dtype="float32", always_2d=True)[0].T, x[:, 6:], atol=2**-23)
+
+
+def test_fif_with_non_ascii_channel_names_is_written(tmp_path):
+    x = np.random.default_rng(4).normal(0, 1e-5, (2, 300))
+    record(tmp_path / "n_raw.fif", x, eeg_spec(2, names=["Fp1 ü", "Ø2"]))  # UnicodeEncodeError at close before
+    raw = mne.io.read_raw_fif(tmp_path / "n_raw.fif", verbose="error")
+    assert raw.ch_names == ["Fp1 u", "?2"]
+    np.testing.assert_array_equal(raw.get_data(), x)
+
+
+@pytest.mark.parametrize("name", ["d_raw.fif", "d.edf", "d.wav", "d.npz"])
+def test_a_folder_as_the_path_is_refused_at_configure(tmp_path, name):
+    (tmp_path / name).mkdir()
+    spec = eeg_spec(2, kind="audio" if name.endswith(".wav") else "eeg")
+    with pytest.raises(SpecError, match="is a folder"):
+        Recorder(path=str(tmp_path / name), overwrite=True).configure({"in": spec})
+
+
+def test_recover_takes_the_spill_path_and_keeps_marker_labels(tmp_path, capsys):
+    path = tmp_path / "m_raw.fif"
+    rec = Recorder(path=str(path), events=True)
+    labels = ((1, "go, left"), (2, "stop"))
+    rec.configure({"in": eeg_spec(2), "events": StreamSpec("events", 0.0, (3,), "float64", labels=labels)})
+    rec.process({"in": Chunk(np.zeros((2, 500)), t0=0.0)})
+    rec.process({"events": Chunk(np.array([[0.5, 0.0, 1.0], [1.0, 0.0, 2.0]]), t0=0.5)})
+    assert recover_main([str(path) + ".spill"]) == 0  # `wavegraph recover x_raw.fif.spill`
+    assert list(mne.io.read_raw_fif(path, verbose="error").annotations.description) == ["go, left", "stop"]
+    empty = tmp_path / "e_raw.fif"
+    rec = Recorder(path=str(empty))
+    rec.configure({"in": eeg_spec(2)})
+    rec._start()  # killed before the first sample was written
+    assert recover_main([str(empty)]) == 1 and "no complete sample" in capsys.readouterr().err
+    assert not list(tmp_path.glob("e_raw.fif.spill*"))  # the next recording there is not blocked
+
+
+def test_xdf_empty_streams_and_integer_marker_streams(tmp_path):
+    t = 50.0 + np.arange(500) / 250.0
+    eeg = XdfStream("eeg", "EEG", 250.0, np.random.default_rng(5).normal(size=(500, 2)), t, labels=["a", "b"])
+    codes = XdfStream("psychopy", "Markers", 0.0, np.array([[3], [7]]), [50.5, 51.0], channel_format="int32")
+    silent = XdfStream("silent", "EEG", 100.0, np.zeros((0, 2)), [])  # write_xdf failed on it before
+    write_xdf(tmp_path / "s.xdf", [eeg, codes, silent])
+    specs, y, ev = replay(tmp_path / "s.xdf")
+    assert y.shape == (2, 500) and specs["events"].labels == ((3, "3"), (7, "7"))  # int markers were dropped
+    np.testing.assert_allclose(ev[:, [0, 2]], [[0.5, 3], [1.0, 7]], atol=1e-9)
+    with pytest.raises(SpecError, match="silent.*no samples"):
+        replay(tmp_path / "s.xdf", stream="silent")
+
+
+def test_plot_names_the_file_it_cannot_draw(tmp_path, capsys):
+    from wavegraph.nodes.io.plot import main
+
+    bad = tmp_path / "noise.wav"
+    bad.write_bytes(b"not audio at all" * 8)
+    assert main([str(bad), "-o", str(tmp_path / "x.png")]) == 2  # a LibsndfileError traceback before
+    assert f"cannot plot {bad}" in capsys.readouterr().err
+
+
+def test_batch_does_not_take_its_own_outputs_as_inputs(tmp_path):
+    from wavegraph.pipeline.batch import plan
+
+    graph = tmp_path / "g.yaml"
+    graph.write_text(
+        "nodes:\n  - {id: src, type: file_source, params: {path: x.edf}}\n"
+        "  - {id: rec, type: recorder, params: {path: out_raw.fif}}\n"
+        "edges:\n  - {source: src.out, target: rec.in}\n"
+    )
+    (tmp_path / "recs" / "results" / "s1").mkdir(parents=True)
+    (tmp_path / "recs" / "s1_raw.fif").write_bytes(b"")
+    (tmp_path / "recs" / "results" / "s1" / "out_raw.fif").write_bytes(b"")  # the first batch's output
+    jobs = plan(str(graph), str(tmp_path / "recs" / "**" / "*.fif"), str(tmp_path / "recs" / "results"), [])
+    assert [j.input for j in jobs] == [str(tmp_path / "recs" / "s1_raw.fif")]
