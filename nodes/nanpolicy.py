@@ -50,6 +50,13 @@ def sanitize(node, x: np.ndarray, policy: str) -> tuple[np.ndarray, np.ndarray |
     return x, bad
 
 
+def as_float32(data) -> np.ndarray:
+    """An array as float32 for a float32 model, before `sanitize`: a finite value beyond float32's range
+    becomes inf here, so the NaN policy counts and zeroes it instead of letting it poison the model's state."""
+    with np.errstate(over="ignore"):
+        return np.asarray(data, dtype=np.float32)
+
+
 def delay_mask(
     pending: np.ndarray, mask: np.ndarray | None, n: int, delay: int
 ) -> tuple[np.ndarray | None, np.ndarray]:
@@ -72,9 +79,9 @@ def delay_mask(
 
 
 def signal_input(node, in_specs: dict[str, StreamSpec]) -> StreamSpec:
-    """The 'in' spec, checked to be a signal with a positive rate."""
+    """The 'in' spec, checked to be a signal with a positive, finite rate."""
     spec = node.require_input(in_specs, "in", "signal")
-    if not spec.rate or spec.rate <= 0:
+    if not (0 < spec.rate < math.inf):  # also refuses NaN
         raise SpecError(
             f"{node.type_name or type(node).__name__} needs a regular signal, got rate {spec.rate}",
             "connect a signal stream with a sampling rate",

@@ -31,6 +31,7 @@ its inputs, whose own latency is already counted on that path).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
@@ -388,6 +389,8 @@ class Align(Node[AlignParams]):
                     "align: the input declares no delay to remove",
                     "connect a delaying node's output (e.g. an enhancer), or give delay: SECONDS",
                 )
+        if not 0 <= float(delay) < math.inf:  # a negative delay kept only the end of each chunk
+            raise SpecError(f"align: delay {delay} s is not a finite number >= 0", "give delay: SECONDS (>= 0)")
         self._d = int(round(float(delay) * spec.rate))
         if abs(self._d - float(delay) * spec.rate) > 1e-6:
             raise SpecError(

@@ -30,7 +30,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, delay_mask, sanitize, signal_input
+from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, as_float32, delay_mask, sanitize, signal_input
 
 if TYPE_CHECKING:
     from wavegraph.models.enhancer import Enhancer
@@ -250,7 +250,7 @@ class EnhancerNode(Node[EnhancerParams]):
             raise ValueError(f"enhancer chunk has shape {chunk.data.shape}, expected (1, samples)")
         if self.t_first is None:
             self.t_first = float(chunk.t0)
-        data, bad = sanitize(self, np.asarray(chunk.data), self.params.nan_policy)
+        data, bad = sanitize(self, as_float32(chunk.data), self.params.nan_policy)  # the model computes in float32
         self.n_in += n
         vad = self._run(np.asarray(data[0], np.float32))
         return self._emit(n, vad, chunk, chunk.t0, bad)

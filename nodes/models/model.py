@@ -9,7 +9,8 @@ Latency: the model's `latency_frames(**options)` input frames (0 for Mamba and G
 Gap: a chunk with `gap` set starts a new segment: the model state is reset (init_state) and output frames the
      model still held back are dropped (counted in `frames_dropped_at_gap`), so nothing on either side of a gap
      sees the other.
-NaN/Inf: `nan_policy` (nodes/nanpolicy.py); the model never sees them (zeroed). Under `propagate` an output frame
+NaN/Inf: `nan_policy` (nodes/nanpolicy.py); the model never sees them (zeroed; a value beyond float32's
+     range counts as Inf). Under `propagate` an output frame
      is NaN when any input frame of its stride block (frames j*stride .. j*stride + stride-1) had one.
 Weights: `checkpoint: path.safetensors` (models.checkpoint; its JSON names the kind) or `random_init: true` with
      `kind` and an inline `config` (tests and demos). Stream options (the Conformer's att_context) go in `options`.
@@ -29,7 +30,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from ..nanpolicy import sanitize
+from ..nanpolicy import as_float32, sanitize
 
 if TYPE_CHECKING:
     from wavegraph.models.streaming import State, StreamingModel
@@ -176,7 +177,7 @@ class ModelNode(Node):
             return {}
         if self.base_t0 is None:
             self.base_t0 = chunk.t0
-        data, bad = sanitize(self, np.asarray(chunk.data), self.params.nan_policy)
+        data, bad = sanitize(self, as_float32(chunk.data), self.params.nan_policy)  # the model computes in float32
         if bad is not None:
             self.bad_frames += (self.n_in + np.flatnonzero(bad.reshape(n, -1).any(axis=1))).tolist()
         self.n_in += n

@@ -350,7 +350,8 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
     Outputs as ``ssvep_decoder``: ``out`` events (onset = marker time, duration = window, code = 1 + the
     chosen frequency's index), ``scores`` irregular features (one row per decision, t0 = marker time).
     Dropped and counted: markers whose window spans a gap (``gap_in_trial``), that arrive after their
-    pre-roll left the kept data (``late_marker``), or whose code is not in `codes` (``ignored_marker``); a
+    pre-roll left the kept data (``late_marker``), whose code is not in `codes` (``ignored_marker``), or whose
+    onset or code is NaN or infinite (``bad_marker``); a
     marker less than `pre` after the stream start is filtered from the stream start (``short_preroll``). Latency: (delay + window) s after the marker.
     """
 
@@ -396,6 +397,9 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
         if e is not None and e.data.size:
             codes = self.params.codes
             for onset, _, code in np.asarray(e.data, dtype=np.float64).reshape(-1, 3):
+                if not (np.isfinite(onset) and np.isfinite(code)):  # no time to cut at, or no code
+                    self.count("bad_marker")
+                    continue
                 if codes is not None and int(code) not in codes:
                     self.count("ignored_marker")
                     continue
