@@ -164,7 +164,7 @@ def test_events_to_csv_and_npz(edf_path, tmp_path):
         rec.process({"in": Chunk(np.zeros((0, 3)))})  # empty chunks are skipped
         rec.close()
     lines = (tmp_path / "ev.csv").read_text().splitlines()
-    assert lines == ["onset,duration,code,label", "0.5,0.0,1,rest", "1.25,2.0,2,move  left", "3.0,0.1,1,rest"]
+    assert lines == ["onset,duration,code,label", "0.5,0.0,1,rest", '1.25,2.0,2,"move, left"', "3.0,0.1,1,rest"]
     z = np.load(tmp_path / "ev.npz")
     np.testing.assert_array_equal(z["data"], np.concatenate(rows))
     assert StreamSpec.from_dict(json.loads(str(z["spec"]))) == ev_spec

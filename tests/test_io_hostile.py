@@ -166,3 +166,24 @@ def test_batch_does_not_take_its_own_outputs_as_inputs(tmp_path):
     (tmp_path / "recs" / "results" / "s1" / "out_raw.fif").write_bytes(b"")  # the first batch's output
     jobs = plan(str(graph), str(tmp_path / "recs" / "**" / "*.fif"), str(tmp_path / "recs" / "results"), [])
     assert [j.input for j in jobs] == [str(tmp_path / "recs" / "s1_raw.fif")]
+
+
+def test_csv_keeps_names_and_labels_with_commas(tmp_path):
+    import csv
+
+    from wavegraph.nodes.io.plot import load
+
+    def read(path):
+        with open(path, newline="") as f:
+            return list(csv.reader(f))
+
+    names = ["C3, left", 'Cz "mid"', "Pz\nback"]
+    record(tmp_path / "s.csv", np.arange(12.0).reshape(3, 4), eeg_spec(3, names=names))  # a torn header before
+    assert read(tmp_path / "s.csv")[0] == ["t", "C3, left", 'Cz "mid"', "Pz back"]
+    assert load(tmp_path / "s.csv")["names"] == ["C3, left", 'Cz "mid"', "Pz back"]
+    rec = Recorder(path=str(tmp_path / "e.csv"))
+    rec.configure({"in": StreamSpec("events", 0.0, (3,), "float64", labels=((1, "go, left"),))})
+    rec.process({"in": Chunk(np.array([[0.5, 0.0, 1.0]]), t0=0.5)})
+    rec.close()
+    assert read(tmp_path / "e.csv")[1][3] == "go, left"  # was "go  left"
+    assert load(tmp_path / "e.csv")["markers"] == [(0.5, "go, left")]

@@ -76,9 +76,14 @@ def load(path: Path) -> dict:
             out["names"] = out["names"] or [f"ch{i}" for i in range(out["data"].shape[0])]
         return out
     if name.endswith(".csv"):
-        header = path.open().readline().strip().split(",")
-        rows = np.genfromtxt(path, delimiter=",", skip_header=1, dtype=None, encoding="utf-8")
-        rows = np.atleast_1d(rows)
+        import csv
+
+        with path.open(newline="", encoding="utf-8") as f:  # quoted fields: names and labels may hold commas
+            reader = csv.reader(f)
+            header = next(reader, [])
+            rows = [r for r in reader if r]
+        if not rows:
+            raise ValueError(f"{path.name} holds no rows (a recording that ended without data)")
         if header[:3] == ["onset", "duration", "code"]:
             return {
                 "kind": "events",
@@ -86,9 +91,9 @@ def load(path: Path) -> dict:
                 "data": None,
                 "names": [],
                 "audio": False,
-                "markers": [(float(r[0]), str(r[3]) if len(header) > 3 else str(r[2])) for r in rows],
+                "markers": [(float(r[0]), r[3] if len(r) > 3 else r[2]) for r in rows],
             }
-        table = np.array([[float(v) for v in r] for r in rows]) if rows.dtype.names else np.atleast_2d(rows)
+        table = np.array([[float(v) for v in r] for r in rows], dtype=np.float64)
         t = table[:, 0]
         rate = 1.0 / float(np.median(np.diff(t))) if len(t) > 1 else 0.0
         return {
@@ -98,7 +103,7 @@ def load(path: Path) -> dict:
             "names": header[1:],
             "markers": [],
             "audio": False,
-            "t0": float(t[0]) if len(t) else 0.0,
+            "t0": float(t[0]),
         }
     raise ValueError(f"cannot plot {path.name}: use a FIF, EDF, BDF, WAV, FLAC, NPZ or CSV recording")
 

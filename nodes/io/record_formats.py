@@ -137,7 +137,13 @@ def csv_header(spec: StreamSpec) -> str:
     if spec.kind == "tokens":
         return "t," + ",".join(["token"] + [f"token{i}" for i in range(1, width)])
     names = list(spec.channel_names) if len(spec.channel_names) == width else [f"f{i}" for i in range(width)]
-    return "t," + ",".join(names)
+    return "t," + ",".join(map(csv_field, names))
+
+
+def csv_field(text: str) -> str:
+    """One CSV field on one line: quoted (RFC 4180) when it holds a comma or a quote; line breaks become spaces."""
+    text = " ".join(str(text).splitlines())
+    return '"' + text.replace('"', '""') + '"' if "," in text or '"' in text else text
 
 
 def csv_rows(rows: np.ndarray, t0: float, spec: StreamSpec) -> str:
@@ -145,7 +151,7 @@ def csv_rows(rows: np.ndarray, t0: float, spec: StreamSpec) -> str:
     if spec.kind == "events":
         labels = dict(spec.labels)
         for onset, dur, code in rows.reshape(-1, 3):
-            label = labels.get(int(code), "").replace(",", " ")
+            label = csv_field(labels.get(int(code), ""))
             lines.append(f"{float(onset)!r},{float(dur)!r},{int(code)},{label}")
     else:
         flat = rows.reshape(rows.shape[0], -1)

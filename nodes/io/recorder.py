@@ -29,7 +29,8 @@ The target format follows the path suffix:
   *.npz -> NumPy archive; any kind. Keys: "data" (the concatenated stream, time on the spec's time
       axis) and "spec" (the StreamSpec as JSON text).
   *.csv -> text; any kind but multi-axis. Header row, then one row per sample/frame/event: signals and
-      features "t,<name or f0>,<...>", tokens "t,token[,token1...]", events "onset,duration,code,label".
+      features "t,<name or f0>,<...>", tokens "t,token[,token1...]", events "onset,duration,code,label"
+      (a name or label with a comma or quote is quoted, RFC 4180; a line break becomes a space).
 
 Memory stays flat however long the session: WAV/CSV are written as the chunks come, and the
 formats that cannot be appended to (FIF, NPZ, EDF/BDF, FLAC) are streamed from the spill file at
