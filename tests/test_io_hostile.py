@@ -187,3 +187,11 @@ def test_csv_keeps_names_and_labels_with_commas(tmp_path):
     rec.close()
     assert read(tmp_path / "e.csv")[1][3] == "go, left"  # was "go  left"
     assert load(tmp_path / "e.csv")["markers"] == [(0.5, "go, left")]
+
+
+@pytest.mark.parametrize("size", ["3GB", "10kB", "abc", "0MB"])
+def test_a_bad_split_size_is_refused_before_recording(size):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="split_size"):  # MNE refused it at close, the session left in the spill
+        Recorder(path="x_raw.fif", split_size=size)

@@ -70,7 +70,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import NodeParams, Sink
 from wavegraph.pipeline.spec import SpecError, StreamSpec
@@ -191,6 +191,17 @@ class RecorderParams(NodeParams):
     run: int | None = None
     line_freq: float | None = Field(default=None, description="BIDS PowerLineFrequency (50 or 60 Hz)")
     split_size: str = Field(default="2GB", description="FIF: split into <name>_raw-1.fif, ... past this size")
+
+    @field_validator("split_size")
+    @classmethod
+    def _size(cls, v: str) -> str:  # checked now: MNE checks it only when the recording is saved, at close
+        try:
+            size = float(v[:-2]) * {"MB": 2**20, "GB": 2**30}[v[-2:]]
+        except (KeyError, ValueError):
+            raise ValueError(f"split_size {v!r}: a size in MB or GB, e.g. 500MB or 2GB") from None
+        if not 0 < size <= 2**31:
+            raise ValueError(f"split_size {v!r}: more than 0 and at most 2GB (FIF's limit)")
+        return v
 
 
 class Recorder(Sink[RecorderParams]):
