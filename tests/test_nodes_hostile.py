@@ -235,3 +235,55 @@ def test_the_ssvep_trial_decoder_drops_markers_without_a_finite_time_or_code():
     decisions = [o["out"].data for o in out if "out" in o]
     assert len(decisions) == 1 and decisions[0][:, 0].tolist() == [1.0]
     assert node.counters["bad_marker"] == 4
+
+
+# --- nodes that align inputs by time ------------------------------------------------------------------
+
+
+def _join():
+    from wavegraph.nodes.dsp.join import Join
+
+    node = Join(inputs=["a", "b"])
+    node.configure({"a": signal_spec(100.0, ["x"]), "b": signal_spec(100.0, ["y"])})
+    return node
+
+
+@pytest.mark.parametrize("order", ["ab", "ba"])
+def test_join_holds_a_bounded_buffer_of_its_other_inputs(order):
+    """Once every reference sample had gone out, the next reference time was taken as -inf and nothing of
+    the other inputs was pruned: 30,000 samples held after 3,000 chunks (memory and a copy of all of it on
+    every chunk, growing with the length of a live run)."""
+    node = _join()
+    n_out = 0
+    for k in range(3000):
+        for port in order:
+            out = node.process({port: Chunk(np.full((1, 10), float(k)), 0.1 * k)})
+            n_out += sum(c.data.shape[1] for c in out.values())
+    assert n_out == 30_000 and node.state.a_times.size <= 10 and node.state.b_times.size <= 10
+
+
+def test_join_and_epochs_start_again_when_a_restarted_source_goes_back_in_time():
+    """A restarted process group's sources replay from their start: a gap whose t0 goes back. Join dropped
+    every later sample (all before the other input's first time) and held the rest for ever."""
+    from wavegraph.nodes.dsp.epochs import Epochs
+
+    node = _join()
+    one = np.ones((1, 10))
+    for k in range(5):
+        for port in "ab":
+            node.process({port: Chunk(one, 100.0 + 0.1 * k)})
+    n_out = 0
+    for k in range(200):
+        for port in "ba":  # the other input restarts first: nothing of the reference is lost
+            out = node.process({port: Chunk(one * k, 0.1 * k, gap=k == 0)})
+            n_out += sum(c.data.shape[1] for c in out.values())
+    assert n_out == 2000 and node.counters["time_reset_a"] == node.counters["time_reset_b"] == 1
+    assert node.state.b_times.size <= 10 and "before_start" not in node.counters
+
+    ep = Epochs(tmin=-0.05, tmax=0.1)
+    ep.configure({"in": signal_spec(100.0, ["x"]), "events": StreamSpec("events", 0.0, (3,))})
+    x = np.arange(100.0)[None]
+    ep.process({"in": Chunk(x, 5.0)})
+    ep.process({"in": Chunk(x + 1000.0, 0.0, gap=True)})  # back to t = 0
+    out = ep.process({"events": Chunk(np.array([[0.3, 0.0, 1.0]]), 0.3)})
+    np.testing.assert_array_equal(out["out"].data[0, 0], 1000.0 + np.arange(25, 41))

@@ -67,6 +67,7 @@ class EpochsState:
     seen: bool = False
     anchor_t0: float = 0.0
     anchor_n: int = 0
+    newest: float = -np.inf
 
 
 class Epochs(Node[EpochsParams]):

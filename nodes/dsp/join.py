@@ -21,7 +21,9 @@ the samples. Gaps: the node flags its outputs itself (`propagates_gaps = False`:
 does not OR an input's gap into whatever the node emits next): a chunk that starts after a gap of the
 reference, one whose samples were interpolated across a gap of another input, and late samples. Each
 output chunk is one contiguous run of the reference; runs still pending at the very end after a
-reference gap are dropped (`after_break_at_end`). Replaying files as fast as possible, sources are read one chunk each in turn: give them
+reference gap are dropped (`after_break_at_end`). A gap that goes back in time (a restarted source replays
+from its start) drops what the node held of that input and starts it again (`time_reset_<port>`).
+Replaying files as fast as possible, sources are read one chunk each in turn: give them
 the same `chunk_duration` (or no max_wait) so that none looks late.
 Latency: 0 declared (the wait for the slowest input is not a fixed number of samples).
 """
@@ -127,7 +129,10 @@ class Join(Node[JoinParams]):
     # --- data -------------------------------------------------------------------------------------
     def process(self, inputs: dict[str, Chunk]) -> dict[str, Chunk]:
         for p, c in inputs.items():
-            self.bufs[p].append(np.asarray(c.data), c.t0, c.gap)
+            if self.bufs[p].append(np.asarray(c.data), c.t0, c.gap):  # went back in time: starts again
+                self.count(f"time_reset_{p}")
+                if p != self.ref:
+                    setattr(self.state, f"first_{p}", None)
             if p != self.ref and self._first(p) is None and self.bufs[p].times.size:
                 setattr(self.state, f"first_{p}", float(self.bufs[p].times[0]))
         return self._emit(final=False)
@@ -160,8 +165,9 @@ class Join(Node[JoinParams]):
             return {}
         times, keep = t[:n], np.ones(n, dtype=bool)
         for p in self.others:
-            if self._first(p) is not None:
-                keep &= times >= self._first(p)
+            if self._first(p) is not None:  # (the oldest held sample, when the reference went back in time)
+                held = self.bufs[p].times
+                keep &= times >= max(self._first(p), held[0] if held.size else -np.inf)
             elif final:
                 keep[:] = False  # an input that sent nothing: there is nothing to join
         if not keep.all():
@@ -208,9 +214,11 @@ class Join(Node[JoinParams]):
         return (x0 + w * (x1 - x0)).astype(self.dtype, copy=False), late, straddles
 
     def _prune(self) -> None:
-        """Keep, per input, the last sample at or before the next reference time (for interpolation)."""
+        """Keep, per input, the last sample at or before the next reference time (for interpolation). When
+        every reference sample has gone out, the next one comes after the newest (it used to be -inf then:
+        nothing was pruned, and the other inputs grew for as long as the run lasted)."""
         ref = self.bufs[self.ref]
-        nxt = ref.times[0] if ref.times.size else ref.end_time
+        nxt = ref.times[0] if ref.times.size else ref.newest
         for p in self.others:
             b = self.bufs[p]
             if b.times.size and np.isfinite(nxt):

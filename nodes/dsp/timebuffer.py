@@ -4,7 +4,9 @@ streams by time (epochs, join) rather than by arrival order.
 Samples are stamped ``t_first + k / rate`` (plus a fixed clock offset), k counting from the first sample
 of the segment whose first chunk had t0 = t_first, as the framing nodes stamp their outputs: times do
 not depend on how the stream was chunked. A chunk flagged ``gap`` starts a new segment at its own t0;
-the buffer remembers where, so that a consumer can refuse a window that spans missing data.
+the buffer remembers where, so that a consumer can refuse a window that spans missing data. A gap whose
+t0 is not after the newest held sample (the stream went back in time: a restarted source replays from
+its start) drops what the buffer holds, whose times would no longer sort, and starts again from it.
 
 The buffer keeps nothing itself: its fields live in the owning node's declared state (pipeline/state.py),
 named ``<prefix>data``, ``<prefix>times``, ... (see `fresh`), so state_dict/load_state_dict cover them.
@@ -43,8 +45,9 @@ class TimedBuffer:
             p + "start": 0,  # absolute index of data[..., 0] (samples pruned so far)
             p + "seen": False,  # any sample arrived yet
             p + "anchor_t0": 0.0,
-            p + "anchor_n": 0,
-        }  # t0 and absolute index of the segment's first sample
+            p + "anchor_n": 0,  # t0 and absolute index of the segment's first sample
+            p + "newest": -np.inf,  # time of the newest sample appended (pruned or not)
+        }
 
     def _get(self, name):
         return getattr(self._state(), self.prefix + name)
@@ -65,16 +68,26 @@ class TimedBuffer:
         return float(t[-1]) if t.size else -np.inf
 
     @property
+    def newest(self) -> float:
+        """Time of the newest sample ever appended, even if pruned since (-inf before any)."""
+        return self._get("newest")
+
+    @property
     def n_total(self) -> int:
         return self.start + self.times.size
 
-    def append(self, data: np.ndarray, t0: float, gap: bool) -> None:
+    def append(self, data: np.ndarray, t0: float, gap: bool) -> bool:
+        """Add a chunk; True when it went back in time and the held samples were dropped (see the module
+        docstring)."""
         n = data.shape[-1]
         if n == 0:
-            return
+            return False
         if data.shape[:-1] != self.shape:
             raise ValueError(f"chunk shape {data.shape} does not match the stream's {self.shape} + (samples,)")
         seen, total = self._get("seen"), self.n_total
+        back = bool(gap and seen and float(t0) + self.offset <= self._get("newest"))
+        if back:  # sorted times are what every lookup relies on: forget the old segments
+            self.prune(np.inf)
         if gap and seen:
             self._set(breaks=np.append(self.breaks, total))
         if gap or not seen:
@@ -84,7 +97,9 @@ class TimedBuffer:
             seen=True,
             data=np.concatenate([self.data, data.astype(self.dtype, copy=False)], axis=-1),
             times=np.concatenate([self.times, t]),
+            newest=float(t[-1]),
         )
+        return back
 
     def prune(self, before: float) -> None:
         """Forget samples stamped earlier than `before`."""
