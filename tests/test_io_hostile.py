@@ -195,3 +195,55 @@ def test_a_bad_split_size_is_refused_before_recording(size):
 
     with pytest.raises(ValidationError, match="split_size"):  # MNE refused it at close, the session left in the spill
         Recorder(path="x_raw.fif", split_size=size)
+
+
+def write_edf_d(path, x, rate, starts, notes):
+    """A minimal EDF+D: x (channels, records * rate) in uV, one-second records starting at `starts` (s),
+    `notes` {record: [(onset, text)]} written into that record's annotation signal."""
+    n_ch, n_rec, tal_len = x.shape[0], len(starts), 60
+
+    def field(text, width):
+        return str(text).encode("latin-1").ljust(width)
+
+    ns = n_ch + 1
+    head = field("0", 8) + field("X X X X", 80) + field("Startdate 01-JAN-2020 X X X", 80) + field("01.01.20", 8)
+    head += field("10.00.00", 8) + field(256 * (ns + 1), 8) + field("EDF+D", 44) + field(n_rec, 8) + field(1, 8)
+    head += field(ns, 4)
+    per_signal = [(16, [f"E{i}" for i in range(n_ch)] + ["EDF Annotations"]), (80, [""] * ns)]
+    per_signal += [(8, ["uV"] * n_ch + [""]), (8, [-1000] * n_ch + [-1]), (8, [1000] * n_ch + [1])]
+    per_signal += [(8, [-32768] * ns), (8, [32767] * ns), (80, [""] * ns), (8, [int(rate)] * n_ch + [tal_len // 2])]
+    per_signal += [(32, [""] * ns)]
+    for width, values in per_signal:
+        head += b"".join(field(v, width) for v in values)
+    digital = np.round((x + 1000) / (2000 / 65535) - 32768).astype("<i2")
+    with open(path, "wb") as f:
+        f.write(head)
+        for r, start in enumerate(starts):
+            f.write(digital[:, r * int(rate) : (r + 1) * int(rate)].tobytes())
+            tal = f"+{start}\x14\x14\x00" + "".join(f"+{t}\x14{text}\x14\x00" for t, text in notes.get(r, []))
+            f.write(tal.encode().ljust(tal_len, b"\x00"))
+    return path
+
+
+def test_discontinuous_edf_keeps_its_gaps_and_markers(tmp_path):
+    x = np.random.default_rng(6).uniform(-500, 500, (2, 4 * 128))
+    notes = {0: [(0.5, "before")], 3: [(6.25, "after the gap")]}  # records at 0, 1, then 5, 6 s
+    path = write_edf_d(tmp_path / "d.edf", x, 128, [0, 1, 5, 6], notes)
+    src = FileSource(path=str(path), chunk_size=100)
+    src.configure({})
+    chunks, events = [], []
+    while (out := src.read()) is not None:
+        chunks.append(out["out"])
+        events += [(row[0], out["out"].t0) for row in out.get("events", Chunk(np.zeros((0, 3)))).data]
+    y = np.concatenate([c.data for c in chunks], axis=1)
+    assert np.abs(y * 1e6 - x).max() <= 2000 / 65535  # the samples, packed as MNE reads them
+    # MNE reads an EDF+D as continuous: before, no gap and t0 = sample / rate (2.0 s where 5.0 s was recorded)
+    assert [(c.t0, c.data.shape[1], c.gap) for c in chunks] == [
+        (0.0, 100, False),
+        (100 / 128, 100, False),
+        (200 / 128, 56, False),
+        (5.0, 100, True),
+        (5.0 + 100 / 128, 100, False),
+        (5.0 + 200 / 128, 56, False),
+    ]
+    assert events == [(0.5, 0.0), (6.25, 5.0 + 100 / 128)]  # the marker after the gap was dropped by MNE (past 4 s)

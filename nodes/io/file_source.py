@@ -28,7 +28,9 @@ between epochs are missing. Each epoch's event is emitted at its time-locked sam
 and label from `epochs.event_id`.
 
 Chunk t0 is `start_sample / sfreq`, computed from the integer sample index each time (no float
-accumulation). The source is not live: the runner paces it from t0 (or runs it flat out). Data is
+accumulation); in an EDF+D/BDF+D file, the record's start from its time-keeping annotation plus the
+samples into it, and a jump between records flags the next chunk `gap` (MNE reads such a file as
+continuous and drops the annotations past its packed length, so they are read from the records here). The source is not live: the runner paces it from t0 (or runs it flat out). Data is
 read lazily in blocks of at most ~16 MB, so a long file is never loaded whole.
 State: the read position (`state_dict()['position']`). `reset()` (what a runner calls after a failed
 read) drops cached data but keeps the position, so the failed chunk is skipped rather than the file
@@ -153,7 +155,12 @@ class _RawReader(_Reader):
         self.meas_date = _meas_date_of(self.raw.info)
         self.first_time = self.raw.first_samp / self.sfreq
         self.n_times = readable_length(self.raw, path)
+        self.starts: np.ndarray | None = None  # EDF+D/BDF+D: each data record's start (s), for time_of
+        if path.suffix.lower() in (".edf", ".bdf"):
+            self._records(path)  # EDF+D
         ann = self.raw.annotations
+        if self.starts is None:
+            self.notes = (np.asarray(ann.onset, np.float64) - self.raw.first_time, ann.duration, list(ann.description))
         events, labels = [_no_events()], {}
         if stim_channel is not None:
             if stim_channel not in self.ch_names:
@@ -164,22 +171,85 @@ class _RawReader(_Reader):
                 self.raw, stim_channel=stim_channel, shortest_event=1, initial_event=True, verbose="error"
             )
             idx = (found[:, 0] - self.raw.first_samp).astype(np.float64)
-            events.append(np.column_stack([idx, idx / self.sfreq, np.zeros(len(idx)), found[:, 2]]))
+            onset = np.array([self.time_of(int(i)) for i in idx]) if self.starts is not None else idx / self.sfreq
+            events.append(np.column_stack([idx, onset, np.zeros(len(idx)), found[:, 2]]))
             labels.update({int(c): str(int(c)) for c in found[:, 2]})
-        if len(ann):
-            codes = _codes_for(ann.description)
+        onset, duration, description = self.notes
+        if len(description):
+            codes = _codes_for(description)
             if labels and set(codes.values()) & set(labels):
                 codes = {d: c + max(labels) for d, c in codes.items()}
-            onset = np.asarray(ann.onset, dtype=np.float64) - self.raw.first_time
-            idx = np.round(onset * self.sfreq)
-            code = np.array([codes[d] for d in ann.description], dtype=np.float64)
-            events.append(np.column_stack([idx, onset, np.asarray(ann.duration, np.float64), code]))
+            idx = np.round(onset * self.sfreq) if self.starts is None else self._index_of(onset)
+            code = np.array([codes[d] for d in description], dtype=np.float64)
+            events.append(np.column_stack([idx, onset, np.asarray(duration, np.float64), code]))
             labels.update({c: d for d, c in codes.items()})
         self.events = np.concatenate(events).astype(np.float64)
         self.labels = tuple(sorted(labels.items()))
 
+    def _records(self, path: Path) -> None:
+        """A discontinuous EDF+D/BDF+D file (MNE reads it as if continuous): the records' starts give the
+        chunk times, a jump between records is a break (the next chunk is flagged gap), and annotations
+        go to the sample recorded at their time."""
+        found = edf_records(path)
+        if found is None:
+            return
+        starts, duration, notes = found
+        onset, dur, text = zip(*notes) if notes else ((), (), ())  # MNE drops those past the packed length
+        self.notes = (np.array(onset, dtype=np.float64) - starts[0], np.array(dur, dtype=np.float64), list(text))
+        self.record_len = max(1, int(round(duration * self.sfreq)))
+        self.starts = kept = starts[: -(-self.n_times // self.record_len)] - starts[0]
+        jump = np.flatnonzero(np.diff(kept) > duration + 0.5 / self.sfreq) + 1
+        self.breaks = (jump * self.record_len).astype(np.int64)
+
+    def time_of(self, index: int) -> float:
+        if self.starts is None:
+            return index / self.sfreq
+        r = min(index // self.record_len, len(self.starts) - 1)
+        return float(self.starts[r]) + (index - r * self.record_len) / self.sfreq
+
+    def _index_of(self, onset: np.ndarray) -> np.ndarray:
+        """Sample index of stream times on a discontinuous file (a time in a gap: the next record's first)."""
+        assert self.starts is not None
+        r = np.clip(np.searchsorted(self.starts, onset, side="right") - 1, 0, len(self.starts) - 1)
+        within = np.round((onset - self.starts[r]) * self.sfreq)
+        return np.where(
+            within < self.record_len, r * self.record_len + np.maximum(within, 0), (r + 1) * self.record_len
+        )
+
     def get(self, picks, start, stop):
         return self.raw.get_data(picks=picks, start=start, stop=stop)  # pyright: ignore[reportArgumentType]  # mne stub: picks may be a list
+
+
+def edf_records(path: Path) -> tuple[np.ndarray, float, list[tuple[float, float, str]]] | None:
+    """EDF+D / BDF+D: (each data record's start in seconds, the record duration, the annotations as
+    (onset, duration, text) on the same clock), from the records' TALs; None for any other file."""
+    with open(path, "rb") as f:
+        head = f.read(256)
+        if head[192:197] not in (b"EDF+D", b"BDF+D"):
+            return None
+        ns, n_rec, duration, header = int(head[252:256]), int(head[236:244]), float(head[244:252]), int(head[184:192])
+        sig = f.read(ns * 256)
+        labels = [sig[i * 16 : (i + 1) * 16].decode("latin-1").strip() for i in range(ns)]
+        at = ns * 216  # samples per record, after label, transducer, dimension, 4 ranges, prefiltering
+        spr = [int(sig[at + i * 8 : at + (i + 1) * 8]) for i in range(ns)]
+        width = 3 if head[:1] == b"\xff" else 2
+        rec_bytes = sum(spr) * width
+        tals = [i for i, label in enumerate(labels) if label.endswith("Annotations")]
+        whole = (path.stat().st_size - header) // rec_bytes  # a truncated file: the records it holds
+        n_rec = whole if n_rec < 0 else min(n_rec, whole)
+        starts, notes = np.empty(n_rec), []
+        for r in range(n_rec):
+            for k, tal in enumerate(tals):
+                f.seek(header + r * rec_bytes + sum(spr[:tal]) * width)
+                for j, entry in enumerate(f.read(spr[tal] * width).split(b"\x00")):
+                    if not entry.strip(b"\x00"):
+                        continue
+                    when, *texts = entry.decode("utf-8", "replace").split("\x14")
+                    onset, _, dur = when.partition("\x15")
+                    if k == 0 and j == 0:  # the record's time-keeping TAL
+                        starts[r] = float(onset)
+                    notes += [(float(onset), float(dur or 0), t) for t in texts if t]
+    return starts, duration, notes
 
 
 def readable_length(raw, path: Path) -> int:
