@@ -247,3 +247,11 @@ def test_discontinuous_edf_keeps_its_gaps_and_markers(tmp_path):
         (5.0 + 200 / 128, 56, False),
     ]
     assert events == [(0.5, 0.0), (6.25, 5.0 + 100 / 128)]  # the marker after the gap was dropped by MNE (past 4 s)
+
+
+def test_the_data_part_of_a_brainvision_recording_points_to_its_header(tmp_path):
+    (tmp_path / "rec.eeg").write_bytes(np.zeros(8, "<f4").tobytes())
+    (tmp_path / "rec.vhdr").write_text("Brain Vision Data Exchange Header File Version 1.0\n")
+    with pytest.raises(SpecError) as e:  # a UnicodeDecodeError from MNE's Nihon Kohden reader before
+        FileSource(path=str(tmp_path / "rec.eeg")).configure({})
+    assert str(tmp_path / "rec.vhdr") in e.value.hint

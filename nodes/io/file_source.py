@@ -334,6 +334,12 @@ def open_reader(path: Path, dtype: Dtype, stream: str | None = None, stim_channe
     if path.is_dir() and not path.name.lower().endswith((".ds", ".mff")):  # CTF and EGI recordings are folders
         raise SpecError(f"file_source: {path} is a folder", "give the path of a recording file in it")
     name = path.name.lower()
+    for part, header in ((".eeg", ".vhdr"), (".vmrk", ".vhdr"), (".fdt", ".set")):  # BrainVision, EEGLAB
+        if name.endswith(part) and path.with_suffix(header).exists():
+            raise SpecError(
+                f"file_source: {path} is one part of a recording",
+                f"give its header file: path: {path.with_suffix(header)}",
+            )
     try:
         if is_audio(path):
             if not name.endswith(AUDIO_SUFFIXES):
