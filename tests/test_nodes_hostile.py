@@ -287,3 +287,19 @@ def test_join_and_epochs_start_again_when_a_restarted_source_goes_back_in_time()
     ep.process({"in": Chunk(x + 1000.0, 0.0, gap=True)})  # back to t = 0
     out = ep.process({"events": Chunk(np.array([[0.3, 0.0, 1.0]]), 0.3)})
     np.testing.assert_array_equal(out["out"].data[0, 0], 1000.0 + np.arange(25, 41))
+
+
+def test_running_zscore_recovers_from_a_huge_spike_whatever_the_chunking():
+    """One 1e150 sample (its square is finite) in a whole-signal chunk: the cumulative sums over the
+    chunk cancelled to 0 after it and every later output was 0, while small chunks recovered (450 of
+    1200 samples differed). The block sums now give identical outputs for every chunking."""
+    x = np.random.default_rng(11).standard_normal((2, 600))
+    x[0, 100] = 1e150
+    for spike in (1e150, 1e300):  # 1e300: its square is inf
+        x[0, 100] = spike
+        y = assert_streaming_equivalent(lambda: RunningZScore(window=0.2), x, spec_of(2), rtol=0, atol=0)["out"]
+        clean = x.copy()
+        clean[0, 100] = 0.0
+        ref = assert_streaming_equivalent(lambda: RunningZScore(window=0.2), clean, spec_of(2), [[600]])["out"]
+        np.testing.assert_allclose(y[:, 151:], ref[:, 151:], rtol=1e-9, atol=1e-9)  # once the window has passed it
+        assert np.abs(y[0, 151:]).max() > 1

@@ -4,9 +4,15 @@
 of channel c *including* sample t (fewer samples at the start of the stream: an expanding window);
 ``y = 0`` where std <= eps (e.g. a flat channel). Latency 0.
 
-Computed per chunk with cumulative sums over [kept history, chunk], offset by the stream's first sample
-per channel (kept in the state) to limit cancellation; streaming equals offline to ~1e-10 relative while
-the signal's offset from its first sample stays below ~1e3 standard deviations.
+The window sums come from blocks of `window` samples anchored at the stream's first sample: a window
+ending in block k is a suffix of block k-1 (summed once, when that block completes) plus a prefix of
+block k (a running sum carried across chunks), all offset by the stream's first sample per channel
+(kept in the state) to limit cancellation. Every sum is formed in the same order whatever the chunking,
+so streaming equals offline exactly, and a sample enters only the sums of the windows that hold it: a
+huge spike spoils those windows and no later one (a running cumulative sum over the whole chunk had
+kept its rounding for ever: a whole recording with one 1e150 sample gave zeros from there on, while
+small chunks recovered). Accuracy degrades if the signal drifts by more than ~1e3 standard deviations
+from that first sample (high-pass first).
 """
 
 from __future__ import annotations
@@ -35,8 +41,12 @@ class RunningZScore(SignalNode[ZScoreParams]):
 
     @dataclass
     class State:
-        hist: np.ndarray  # (signals, <= window - 1) the last input samples, float64
         ref: np.ndarray  # (signals, 1) the stream's first sample, the offset of the sums; (signals, 0) before it
+        block: np.ndarray  # (signals, < window) the current block's samples so far, minus ref
+        carry: np.ndarray  # (2, signals) sums of `block` and of its squares, accumulated sample by sample
+        suffix: np.ndarray  # (2, signals, window + 1) sums of the previous block's samples from each position
+        # (and squares); the last column 0; all 0 before the first block completes (the expanding window)
+        n: int = 0  # samples received
 
     def setup(self, spec):
         self.W = int(round(self.params.window * spec.rate))
@@ -49,7 +59,8 @@ class RunningZScore(SignalNode[ZScoreParams]):
         return spec.evolve(dtype=self.dtype.name, units="a.u.")
 
     def new_state(self):
-        return self.State(np.zeros((self._nch, 0)), np.zeros((self._nch, 0)))
+        c = self._nch
+        return self.State(np.zeros((c, 0)), np.zeros((c, 0)), np.zeros((2, c)), np.zeros((2, c, self.W + 1)))
 
     def transform(self, x):
         s = self.state
@@ -57,20 +68,38 @@ class RunningZScore(SignalNode[ZScoreParams]):
         x2 = x.reshape(self._nch, n).astype(np.float64, copy=False)
         if s.ref.shape[1] == 0:
             s.ref = x2[:, :1].copy()
-        h = s.hist.shape[1]
-        ext = np.concatenate([s.hist, x2], axis=1) - s.ref
-        zero = np.zeros((self._nch, 1))
-        s1 = np.concatenate([zero, np.cumsum(ext, axis=1)], axis=1)
-        s2 = np.concatenate([zero, np.cumsum(ext * ext, axis=1)], axis=1)
-        t = np.arange(h, h + n)  # ext index of each output sample
-        lo = np.maximum(0, t - self.W + 1)
-        cnt = (t + 1 - lo).astype(np.float64)
-        mean = (s1[:, t + 1] - s1[:, lo]) / cnt
-        var = np.maximum((s2[:, t + 1] - s2[:, lo]) / cnt - mean * mean, 0.0)
-        std = np.sqrt(var)
-        dev = ext[:, h:] - mean
+        d = x2 - s.ref
+        y = np.empty((self._nch, n))
+        i = 0
+        with np.errstate(over="ignore", invalid="ignore"):  # a square beyond float64: those windows give 0
+            while i < n:  # one piece per block
+                i = self._piece(d, i, y)
+        return y.astype(self.dtype, copy=False).reshape(*self.lead, n)
+
+    def _piece(self, d: np.ndarray, i: int, y: np.ndarray) -> int:
+        """Take d[:, i:] up to the end of the current block into the state and y; return where it ended."""
+        s, W = self.state, self.W
+        m = s.block.shape[1]
+        piece = d[:, i : i + W - m]
+        k = piece.shape[1]
+        # running sums within the block, continued from the carry in the same order as one whole chunk
+        both = np.stack([piece, piece * piece])  # (2, signals, k)
+        pre = np.cumsum(np.concatenate([s.carry[..., None], both], axis=2), axis=2)[..., 1:]
+        sums = s.suffix[..., m + 1 : m + 1 + k] + pre  # + the previous block from the window start on
+        t = s.n + np.arange(k)  # absolute index of each sample
+        cnt = np.minimum(t + 1, W).astype(np.float64)
+        mean = sums[0] / cnt
+        std = np.sqrt(np.maximum(sums[1] / cnt - mean * mean, 0.0))
         ok = std > self.params.eps
-        y = np.where(ok, dev / np.where(ok, std, 1.0), 0.0).astype(self.dtype, copy=False)
-        keep = min(self.W - 1, ext.shape[1])
-        s.hist = (ext[:, ext.shape[1] - keep :] + s.ref).copy()
-        return y.reshape(*self.lead, n)
+        y[:, i : i + k] = np.where(ok, (piece - mean) / np.where(ok, std, 1.0), 0.0)
+        s.block = np.concatenate([s.block, piece], axis=1)
+        s.carry = pre[..., -1].copy()
+        s.n += k
+        i += k
+        if s.block.shape[1] == W:  # the block is complete: the next one starts from its suffix sums
+            full = np.stack([s.block, s.block * s.block])
+            s.suffix = np.concatenate(
+                [np.cumsum(full[..., ::-1], axis=2)[..., ::-1], np.zeros((2, self._nch, 1))], axis=2
+            )
+            s.block, s.carry = s.block[:, :0], np.zeros((2, self._nch))
+        return i
