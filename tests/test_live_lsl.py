@@ -463,3 +463,22 @@ def test_string_markers_whose_code_does_not_fit_a_float64_row_are_unknown():
         from wavegraph.nodes.dsp.filters import Bandpass
 
         Bandpass(l_freq=1.0, h_freq=10.0).configure({"in": node.out_specs["out"]})
+
+
+def test_outlet_drops_event_rows_without_a_finite_time_or_code():
+    """A NaN onset went out as a NaN LSL time stamp, a NaN or 1e30 code as the marker
+    "-9223372036854775808"; now dropped and counted bad_marker."""
+    name = uname("badrows")
+    out = LslOutlet(name=name, timestamps="stream")
+    out.configure({"in": StreamSpec("events", 0.0, (3,), labels=((1, "T1"),))})
+    out.process({"in": Chunk(np.array([[5.0, 0.0, 1.0]]), t0=5.0)})  # creates the outlet
+    raw = pylsl.StreamInlet(pylsl.resolve_byprop("name", name, timeout=5.0)[0])
+    raw.open_stream(timeout=5.0)
+    time.sleep(0.3)
+    rows = np.array([[np.nan, 0.0, 1.0], [6.0, 0.0, np.nan], [7.0, 0.0, 1e30], [8.0, 0.0, 1.0], [9.0, 0.0, 2.0]])
+    out.process({"in": Chunk(rows, t0=6.0)})
+    markers, ts = raw.pull_chunk(timeout=2.0, max_samples=10)
+    assert markers is not None
+    assert [m[0] for m in markers] == ["T1", "2"] and list(ts) == [8.0, 9.0]
+    assert out.counters["bad_marker"] == 3
+    out.close()

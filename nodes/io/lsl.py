@@ -504,6 +504,12 @@ class LslOutlet(Sink[LslOutletParams]):
         pylsl = import_pylsl()
         if self._kind == "events":
             rows = np.atleast_2d(c.data)
+            # a NaN/inf onset or code, or a code beyond +-2**53, would go out as a NaN time stamp or a
+            # garbage integer (int64 of NaN): dropped and counted
+            ok = np.isfinite(rows[:, 0]) & np.isfinite(rows[:, 2]) & (np.abs(rows[:, 2]) <= 2**53)
+            if not ok.all():
+                self.count("bad_marker", int(np.count_nonzero(~ok)))
+                rows = rows[ok]
             times, codes = rows[:, 0], rows[:, 2].astype(np.int64)
             markers = [self._labels.get(int(k), str(int(k))) for k in codes]
         else:
