@@ -255,3 +255,15 @@ def test_the_data_part_of_a_brainvision_recording_points_to_its_header(tmp_path)
     with pytest.raises(SpecError) as e:  # a UnicodeDecodeError from MNE's Nihon Kohden reader before
         FileSource(path=str(tmp_path / "rec.eeg")).configure({})
     assert str(tmp_path / "rec.vhdr") in e.value.hint
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "FLOAT"])
+def test_a_wav_whose_writer_died_before_its_size_is_read(tmp_path, subtype):
+    x = np.random.default_rng(7).uniform(-0.5, 0.5, (700, 2))
+    sf.write(tmp_path / "done.wav", x, 16000, subtype=subtype)
+    data = bytearray((tmp_path / "done.wav").read_bytes())
+    at = data.index(b"data")
+    data[at + 4 : at + 8] = bytes(4)  # arecord / sox / ffmpeg killed mid-stream: the data size is still 0
+    (tmp_path / "killed.wav").write_bytes(bytes(data))
+    _, y, _ = replay(tmp_path / "killed.wav")  # libsndfile reads 0 frames: nothing was replayed before
+    np.testing.assert_array_equal(y, replay(tmp_path / "done.wav")[1])

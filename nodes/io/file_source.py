@@ -303,11 +303,59 @@ class _EpochsReader(_Reader):
         return self._cache[1][picks, start - off : stop - off]
 
 
+def _unfinished_wav(path: Path) -> int | None:
+    """Where the samples start in a WAV whose data size is still 0 with samples after it (arecord, sox or
+    ffmpeg killed while writing to a file: libsndfile reads 0 frames); None for any other file."""
+    import struct
+
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if head[:4] != b"RIFF" or head[8:] != b"WAVE":
+            return None
+        while len(head := f.read(8)) == 8:
+            size = struct.unpack("<I", head[4:])[0]
+            if head[:4] == b"data":
+                return f.tell() if size == 0 and path.stat().st_size > f.tell() else None
+            f.seek(size + (size & 1), 1)
+    return None
+
+
+class _From:
+    """A file seen from `offset` on (for soundfile's virtual I/O)."""
+
+    def __init__(self, path: Path, offset: int):
+        self.f, self.offset = open(path, "rb"), offset
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        return self.f.seek(pos + self.offset if whence == 0 else pos, whence) - self.offset
+
+    def tell(self) -> int:
+        return self.f.tell() - self.offset
+
+    def read(self, n: int = -1) -> bytes:
+        return self.f.read(n)
+
+    def close(self) -> None:
+        self.f.close()
+
+
 class _AudioReader(_Reader):
     def __init__(self, path: Path, dtype: Dtype):
         import soundfile as sf
 
         self.file = sf.SoundFile(str(path))
+        offset = _unfinished_wav(path) if self.file.frames == 0 else None
+        self.raw: _From | None = None
+        if offset is not None:  # read what follows the header as raw samples in the header's format
+            f, self.raw = self.file, _From(path, offset)
+            self.file = sf.SoundFile(self.raw, "r", f.samplerate, f.channels, f.subtype, "LITTLE", "RAW")  # pyright: ignore[reportArgumentType]  # a file-like object works
+            f.close()
+            _log.warning(
+                "file_source: %s says it holds no samples (its writer never finished it); reading the %d frames "
+                "that follow its header",
+                path,
+                self.file.frames,
+            )
         self.dtype: Dtype = dtype
         self.sfreq = float(self.file.samplerate)
         self.n_times = int(self.file.frames)
@@ -323,6 +371,8 @@ class _AudioReader(_Reader):
 
     def close(self):
         self.file.close()
+        if self.raw is not None:
+            self.raw.close()
 
 
 def open_reader(path: Path, dtype: Dtype, stream: str | None = None, stim_channel: str | None = None) -> _Reader:
