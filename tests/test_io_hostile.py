@@ -267,3 +267,20 @@ def test_a_wav_whose_writer_died_before_its_size_is_read(tmp_path, subtype):
     (tmp_path / "killed.wav").write_bytes(bytes(data))
     _, y, _ = replay(tmp_path / "killed.wav")  # libsndfile reads 0 frames: nothing was replayed before
     np.testing.assert_array_equal(y, replay(tmp_path / "done.wav")[1])
+
+
+def test_epochs_truncated_or_saved_under_a_raw_name(tmp_path):
+    info = mne.create_info(["Fz", "Cz"], 100.0, "eeg")
+    x = np.random.default_rng(8).normal(0, 1e-5, (5, 2, 50))
+    events = np.array([[i * 100, 0, 1 + i % 2] for i in range(5)])
+    epochs = mne.EpochsArray(x, info, events=events, event_id={"a": 1, "b": 2}, tmin=-0.1, verbose="error")
+    epochs.save(tmp_path / "whole-epo.fif", fmt="double", verbose="error")
+    (tmp_path / "whole-epo.fif").rename(tmp_path / "session.fif")  # MNE: "No raw data" before
+    specs, y, ev = replay(tmp_path / "session.fif")
+    np.testing.assert_array_equal(y, np.concatenate(list(x), axis=1))
+    data = (tmp_path / "session.fif").read_bytes()
+    (tmp_path / "cut-epo.fif").write_bytes(data[: len(data) * 2 // 3])  # failed at the first torn epoch before
+    _, y, ev = replay(tmp_path / "cut-epo.fif")
+    n = y.shape[1] // 50
+    assert 0 < n < 5 and len(ev) == n  # no marker of an epoch that is not there
+    np.testing.assert_array_equal(y, np.concatenate(list(x[:n]), axis=1))

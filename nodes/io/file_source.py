@@ -255,11 +255,15 @@ def edf_records(path: Path) -> tuple[np.ndarray, float, list[tuple[float, float,
 def readable_length(raw, path: Path) -> int:
     """MNE counts the data buffer torn off the end of a truncated file (a recorder killed mid-write, a
     copy cut short) and fails when a read reaches it: replay up to the last sample that reads, and say so."""
-    n = int(raw.n_times)
+    return _readable(int(raw.n_times), lambda k: raw.get_data(start=k - 1, stop=k), path, "samples")
 
-    def reads(k: int) -> bool:  # sample k - 1 reads
+
+def _readable(n: int, read_last, path: Path, what: str) -> int:
+    """The largest k <= n for which read_last(k) (reading item k - 1) does not raise (bisection)."""
+
+    def reads(k: int) -> bool:
         try:
-            raw.get_data(start=k - 1, stop=k)
+            read_last(k)
             return True
         except Exception:  # noqa: BLE001 — mne raises ValueError, OSError, ... for a torn buffer
             return False
@@ -270,7 +274,7 @@ def readable_length(raw, path: Path) -> int:
     while bad - good > 1:
         mid = (good + bad) // 2
         good, bad = (mid, bad) if reads(mid) else (good, mid)
-    _log.warning("file_source: %s is truncated: MNE lists %d samples, %d can be read; replaying those", path, n, good)
+    _log.warning("file_source: %s is truncated: MNE lists %d %s, %d can be read; replaying those", path, n, what, good)
     return good
 
 
@@ -282,15 +286,17 @@ class _EpochsReader(_Reader):
         ep = self.epochs
         self.sfreq = float(ep.info["sfreq"])
         self.segment = len(ep.times)
-        self.n_times = self.segment * len(ep)
+        n_epochs = _readable(len(ep), lambda k: ep.get_data(item=[k - 1], verbose="error"), path, "epochs")
+        self.n_times = self.segment * n_epochs
         self.ch_names = list(ep.ch_names)
         self.ch_types = [_stream_type(t) for t in ep.get_channel_types()]
         self.units = _units_of(ep.info)
         self.meas_date = _meas_date_of(ep.info)
         zero = int(np.round(-ep.tmin * self.sfreq))  # sample of the time-locking event within an epoch
-        k = np.arange(len(ep))
+        k = np.arange(n_epochs)
         idx = k * self.segment + min(max(zero, 0), self.segment - 1)
-        self.events = np.column_stack([idx, idx / self.sfreq, np.zeros(len(ep)), ep.events[:, 2]]).astype(np.float64)
+        codes = ep.events[:n_epochs, 2]
+        self.events = np.column_stack([idx, idx / self.sfreq, np.zeros(n_epochs), codes]).astype(np.float64)
         inv = {int(c): d for d, c in ep.event_id.items()}
         self.labels = tuple((c, inv.get(c, str(c))) for c in sorted({int(c) for c in ep.events[:, 2]}))
         self._cache: tuple[int, np.ndarray] | None = None
@@ -401,7 +407,13 @@ def open_reader(path: Path, dtype: Dtype, stream: str | None = None, stim_channe
             return XdfReader(path, stream, dtype or "float64")
         if name.endswith(("-epo.fif", "_epo.fif", "-epo.fif.gz", "_epo.fif.gz")):
             return _EpochsReader(path)
-        return _RawReader(path, stim_channel)
+        try:
+            return _RawReader(path, stim_channel)
+        except ValueError as e:  # epochs saved under another name: MNE's raw reader finds no raw data
+            if "No raw data" not in str(e) or not name.endswith((".fif", ".fif.gz")):
+                raise
+            _log.warning("file_source: %s holds epochs, not raw data; replaying them as epochs", path)
+            return _EpochsReader(path)
     except SpecError:
         raise
     except Exception as e:  # mne and soundfile raise many types; all mean "cannot read this file"
