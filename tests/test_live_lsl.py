@@ -482,3 +482,31 @@ def test_outlet_drops_event_rows_without_a_finite_time_or_code():
     assert [m[0] for m in markers] == ["T1", "2"] and list(ts) == [8.0, 9.0]
     assert out.counters["bad_marker"] == 3
     out.close()
+
+
+def test_with_recover_a_stream_that_drops_out_and_comes_back_goes_on_after_a_gap():
+    """An outlet that goes away and comes back (same source id: an amplifier that reconnects): without
+    `recover` the stream ends (outlet_lost, above); with it the inlet waits, takes the samples that
+    follow and flags them as a gap."""
+    name = uname("recover")
+    holder = [make_outlet(name, 2, 100.0)]
+    node = LslInlet(name=name, recover=True, max_samples=40, idle_timeout=15.0, clock_sync=False)
+    node.configure({})
+
+    def run():
+        x = np.arange(40.0).reshape(20, 2)
+        feed(holder[0], x, pylsl.local_clock() + np.arange(20) / 100.0, 10, False)
+        time.sleep(0.3)
+        holder.clear()  # the outlet goes away ...
+        time.sleep(0.6)
+        holder.append(make_outlet(name, 2, 100.0))  # ... and comes back
+        feed(holder[0], x + 100.0, pylsl.local_clock() + np.arange(20) / 100.0, 10, False)
+
+    th = threading.Thread(target=run)
+    th.start()
+    chunks = read_all(node, 20.0)
+    th.join()
+    got = np.concatenate([c.data for c in chunks], axis=1)
+    np.testing.assert_array_equal(got[0], np.r_[np.arange(0.0, 40.0, 2.0), np.arange(100.0, 140.0, 2.0)])
+    assert [c.gap for c in chunks].count(True) == 1 and chunks[0].gap is False
+    assert "outlet_lost" not in node.counters and "idle_timeout" not in node.counters

@@ -20,7 +20,10 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type`.
   chunk as a gap (counted as `gaps`).
   End of stream: after `duration` seconds of stream time or `max_samples` samples (the last chunk is
   trimmed to the limit), when nothing arrived for `idle_timeout` seconds, or when the outlet goes away
-  (pylsl LostError; liblsl may drop the last samples still in flight then).
+  (pylsl LostError; liblsl may drop the last samples still in flight then) -- unless `recover: true`:
+  then liblsl waits for an outlet of the same source id to come back and reconnects to it (an amplifier
+  that drops out for a moment); the samples after it are flagged as a gap (their time stamps jump), and
+  `idle_timeout` still ends a stream that does not come back.
   The inlet opens on the first read(), so an outlet that waits for consumers starts sending only once
   the graph runs. A read waits up to `wait` seconds for data; the runner reads the sources of one
   process in turn, so a sparse marker inlet beside an EEG inlet should poll (`wait: 0`), or the EEG
@@ -124,6 +127,11 @@ class LslInletParams(NodeParams):
     gap_tolerance: float = Field(0.05, ge=0, description="timestamp jump (s) beyond one period that flags a gap")
     marker_codes: dict[str, int] = Field(default_factory=dict, description="marker string -> event code")
     buffer_s: int = Field(30, ge=1, description="liblsl inlet buffer, seconds (older data is dropped)")
+    recover: bool = Field(
+        False,
+        description="when the outlet goes away, wait for it (same source id) to come back instead of "
+        "ending the stream; the samples after it are flagged as a gap (end it with idle_timeout)",
+    )
     marker_duration: float = Field(
         0.0,
         ge=0,
@@ -225,8 +233,9 @@ class LslInlet(Source[LslInletParams]):
             )
         self.close()
         flags = (pylsl.proc_clocksync if p.clock_sync else 0) | (pylsl.proc_dejitter if p.dejitter else 0)
-        # recover=False: a vanished outlet raises LostError (our end of stream) instead of a silent wait.
-        self._inlet = pylsl.StreamInlet(found[0], max_buflen=p.buffer_s, recover=False, processing_flags=flags)
+        # recover=False: a vanished outlet raises LostError (our end of stream) instead of a silent wait;
+        # recover=True: liblsl reconnects when an outlet of the same source id comes back.
+        self._inlet = pylsl.StreamInlet(found[0], max_buflen=p.buffer_s, recover=p.recover, processing_flags=flags)
         try:
             info = self._info = self._inlet.info(timeout=p.resolve_timeout)  # the full info, with desc
         except (pylsl.util.TimeoutError, pylsl.util.LostError) as e:
