@@ -284,3 +284,11 @@ def test_epochs_truncated_or_saved_under_a_raw_name(tmp_path):
     n = y.shape[1] // 50
     assert 0 < n < 5 and len(ev) == n  # no marker of an epoch that is not there
     np.testing.assert_array_equal(y, np.concatenate(list(x[:n]), axis=1))
+
+
+def test_a_missing_file_names_the_folder_and_close_names(tmp_path, monkeypatch):
+    sf.write(tmp_path / "subject01.wav", np.zeros(10), 8000)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SpecError) as e:
+        FileSource(path="subjet01.wav").configure({})
+    assert str(tmp_path / "subjet01.wav") in str(e.value) and "did you mean subject01.wav" in e.value.hint

@@ -384,8 +384,16 @@ class _AudioReader(_Reader):
 def open_reader(path: Path, dtype: Dtype, stream: str | None = None, stim_channel: str | None = None) -> _Reader:
     """Pick the back end from the file name; raise SpecError naming the path and the formats."""
     if not path.exists():
+        import difflib
+        import itertools
+
+        where = "" if path.is_absolute() else f" (relative to the current folder: {path.absolute()})"
+        near = itertools.islice(path.parent.iterdir(), 5000) if path.parent.is_dir() else ()  # a huge folder: some
+        close = difflib.get_close_matches(path.name, [p.name for p in near], n=3, cutoff=0.6)
         raise SpecError(
-            f"file_source: no such file: {path}", f"give the path of a readable recording; supported: {SUPPORTED}"
+            f"file_source: no such file: {path}{where}",
+            (f"did you mean {', '.join(str(path.with_name(c)) for c in close)}? " if close else "")
+            + f"give the path of a readable recording; supported: {SUPPORTED}",
         )
     if path.is_dir() and not path.name.lower().endswith((".ds", ".mff")):  # CTF and EGI recordings are folders
         raise SpecError(f"file_source: {path} is a folder", "give the path of a recording file in it")
