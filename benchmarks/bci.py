@@ -35,17 +35,16 @@ import argparse
 import copy
 import importlib
 import json
-import re
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from wavegraph.models.ssvep import FBCCA, itr_bits_per_min
 
 from . import ssvep_sim as sim
 from .bci_report import merge, plot, tables
+from .train_ssvep import parse_markers
 
 GAZE_S = 0.5  # gaze shift per selection in the ITR (the 40-target benchmark's cue length)
 OCCIPITAL = ["O1", "Oz", "O2", "PO3", "POz", "PO4", "PO7", "PO8", "Iz", "Pz"]
@@ -110,17 +109,29 @@ def _narrowband_snr(x: np.ndarray, rate: float, f: float) -> float:
     return total
 
 
-def load_real(path: str | None, freqs, line: float):
-    """Segments [(data (C, n), rate, label freq)] and the channels, from the ssvepy epochs or --data FILE."""
+MIN_MARKER_HZ = 3.0  # a marker read as a lower frequency is an event code (1, 2, 3...), not a stimulus
+
+
+def load_real(path: str | None, freqs, line: float, mapping: dict[str, float] | None = None):
+    """Segments [(data (C, n), rate, label freq)] and the channels, from the ssvepy epochs or --data FILE.
+    `mapping`: marker description or event code -> Hz (`--marker`), for markers that are not a number."""
     import mne
     from wavegraph.pipeline.datasets import fetch
 
+    from .train_ssvep import _freq_of, labels_found, marker_spans
+
+    mapping = mapping or {}
     src = str(path) if path else str(fetch("ssvepy-epochs"))
     is_epochs = src.endswith(("-epo.fif", "_epo.fif", "-epo.fif.gz"))
     inst = mne.read_epochs(src, verbose="error") if is_epochs else mne.io.read_raw(src, preload=True, verbose="error")
     channels = [c for c in OCCIPITAL if c in inst.ch_names]
     if len(channels) < 2:
-        channels = [inst.ch_names[i] for i in mne.pick_types(inst.info, eeg=True)]
+        channels = [inst.ch_names[i] for i in mne.pick_types(inst.info, eeg=True)] or [
+            inst.ch_names[i] for i in mne.pick_types(inst.info, eeg=True, misc=True, seeg=True, ecog=True)
+        ]  # channels without a type (misc, e.g. from an LSL stream): every data channel
+    if not channels:
+        raise ValueError(f"{src}: no EEG or data channels to decode ({', '.join(inst.ch_names)})")
+    found: dict[str, int] = {}
     rate = float(inst.info["sfreq"])
     segments, how = [], ""
     if is_epochs and path is None:
@@ -137,35 +148,53 @@ def load_real(path: str | None, freqs, line: float):
         inv = {v: k for k, v in inst.event_id.items()}
         picked = inst.get_data(picks=channels)  # pyright: ignore[reportArgumentType]  # mne accepts a list of names; its annotation omits it
         for e, code in zip(picked, inst.events[:, 2]):
-            f = _number(inv.get(code, str(code)))
+            desc = inv.get(code, str(code))
+            found[desc] = found.get(desc, 0) + 1
+            f = mapping.get(desc, mapping.get(str(code), _freq_of(desc, {})))
             if f is not None:
                 segments.append((_notch(e, rate, line), f))
         how = "epoch label = its event name as Hz"
     else:
         assert isinstance(inst, mne.io.BaseRaw)
         data = _notch(np.asarray(inst.get_data(picks=channels)), rate, line)  # pyright: ignore[reportArgumentType]  # mne accepts a list of names; its annotation omits it
-        for item in inst.annotations:
-            # mne yields each annotation as an OrderedDict but types it as a union with Annotations
-            ann: dict[str, Any] = item  # pyright: ignore[reportAssignmentType]
-            f = _number(ann["description"])
-            if f is not None and ann["duration"] > 0:
-                i0 = int(round((ann["onset"] - inst.first_time) * rate))
-                segments.append((data[:, i0 : i0 + int(round(ann["duration"] * rate))], f))
-        how = "segment = marker onset to onset + duration, label = its description as Hz"
+        spans, found = marker_spans(inst, mapping)
+        segments = [(data[:, max(0, i0) : i0 + n], f) for i0, n, f in spans if i0 + n > 0]
+        how = (
+            "segment = marker onset to onset + duration (a marker without one: to the next marker), "
+            "label = its description as Hz"
+        )
     if not segments:
-        raise ValueError(f"{src}: no epochs/markers whose label is a frequency (e.g. '7.5' or '7.5Hz')")
+        raise ValueError(
+            f"{src}: no epochs/markers whose label is a frequency (its markers: {labels_found(found)}); "
+            "fix: markers like '7.5' or '7.5Hz', or map them with --marker LABEL=FREQ"
+        )
+    low = sorted({f for _, f in segments if f < MIN_MARKER_HZ})
+    if low and not mapping:
+        raise ValueError(
+            f"{src}: markers read as {', '.join(f'{f:g}' for f in sorted({f for _, f in segments}))} Hz, "
+            f"{', '.join(f'{f:g}' for f in low)} below {MIN_MARKER_HZ:g} Hz: event codes "
+            "rather than stimulus frequencies; fix: map them, e.g. --marker 1=8 --marker 2=10"
+        )
     return src, segments, rate, channels, how
 
 
-def _number(desc: str) -> float | None:
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:hz|Hz|HZ)?\s*", str(desc))
-    return float(m.group(1)) if m else None
-
-
-def real_ssvep(path: str | None, freqs=None, windows=REAL_WINDOWS, step: float = 0.5, line: float = 50.0) -> dict:
+def real_ssvep(
+    path: str | None, freqs=None, windows=REAL_WINDOWS, step: float = 0.5, line: float = 50.0, mapping=None
+) -> dict:
     freqs = list(freqs) if freqs else (REAL_FREQS if path is None else [])  # --data: the markers' frequencies
-    src, segments, rate, channels, how = load_real(path, freqs, line)
+    src, segments, rate, channels, how = load_real(path, freqs, line, mapping)
     freqs = sorted(set(freqs) | {f for _, f in segments})
+    if len(freqs) < 2:
+        raise ValueError(
+            f"{src}: its markers name one frequency ({freqs[0]:g} Hz) and a decoder needs 2 or more; "
+            "fix: give the other stimulus frequencies as candidates, e.g. --freqs 8 10 12 15"
+        )
+    longest = max(x.shape[1] for x, _ in segments) / rate
+    if longest < min(windows):
+        raise ValueError(
+            f"{src}: its longest trial lasts {longest:.2f} s, shorter than every window ({', '.join(map(str, windows))} s); "
+            f"fix: --windows {longest:.2g} or shorter"
+        )
     rows = []
     for w in windows:
         hits = n = 0
@@ -173,7 +202,7 @@ def real_ssvep(path: str | None, freqs=None, windows=REAL_WINDOWS, step: float =
         for x, f in segments:
             if x.shape[1] < int(w * rate):
                 continue
-            ev = _stream_decisions(x, rate, channels, freqs, w, step)
+            ev = _stream_decisions(x, rate, channels, freqs, w, min(step, w))  # a decision per window at most
             # each segment is its own stream (epochs are not contiguous): the first window starts at its onset
             hits += int(np.sum(np.isclose([freqs[int(c) - 1] for c in ev[:, 2]], f)))
             n += len(ev)
@@ -477,7 +506,15 @@ def main(argv: list[str] | None = None) -> int:
         default=40,
         help="semi-synthetic targets (default 40: 8.0-15.8 Hz, 0.2 Hz apart; M: 8 + k*8/M Hz, e.g. 8: 8-15 Hz, 1 Hz apart)",
     )
-    ap.add_argument("--windows", nargs="+", type=float, default=SEMI_WINDOWS)
+    ap.add_argument(
+        "--windows",
+        nargs="+",
+        type=float,
+        default=None,
+        help=f"window lengths, s (default {' '.join(map(str, SEMI_WINDOWS))}; with --data: "
+        f"{' '.join(map(str, REAL_WINDOWS))})",
+    )
+    ap.add_argument("--marker", action="append", default=[], metavar="LABEL=FREQ", help="map a marker/event code to Hz")
     ap.add_argument("--snrs", nargs="+", type=float, default=SEMI_SNRS)
     ap.add_argument("--ft-steps", type=int, default=300, help="DNN fine-tuning steps per subject (default 300)")
     ap.add_argument(
@@ -520,6 +557,12 @@ def main(argv: list[str] | None = None) -> int:
         "--merge", nargs="+", type=Path, default=None, metavar="JSON", help="join these --json results; run nothing"
     )
     args = ap.parse_args(argv)
+    if args.windows is not None and min(args.windows) <= 0:
+        ap.error("--windows must be above 0 s")
+    try:
+        mapping = parse_markers(args.marker)
+    except ValueError as e:
+        ap.error(str(e))
     if args.merge:
         res = merge([json.loads(p.read_text()) for p in args.merge])
         print(tables(res))
@@ -534,7 +577,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     if args.only in (None, "real") or args.data:
         try:
-            res["real"] = real_ssvep(args.data, args.freqs, line=args.line)
+            windows = args.windows if args.windows and args.data else REAL_WINDOWS
+            res["real"] = real_ssvep(args.data, args.freqs, windows, line=args.line, mapping=mapping)
         except (ValueError, OSError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
@@ -547,7 +591,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
 
         res["semi"] = semi_synthetic(
-            args.windows,
+            args.windows or SEMI_WINDOWS,
             args.snrs,
             args.subjects,
             m=args.m,

@@ -31,7 +31,6 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -152,6 +151,62 @@ def _freq_of(desc: str, mapping: dict[str, float]) -> float | None:
     return float(m.group(1)) if m else None
 
 
+def parse_markers(items: list[str]) -> dict[str, float]:
+    """`--marker LABEL=FREQ` items as {label: Hz}; ValueError naming the item that is not one."""
+    mapping = {}
+    for item in items:
+        key, eq, val = item.partition("=")
+        try:
+            hz = float(val)
+        except ValueError:
+            hz = float("nan")
+        if not eq or not key or not np.isfinite(hz) or hz <= 0:
+            raise ValueError(f"--marker {item!r}: write LABEL=FREQ with FREQ in Hz, e.g. --marker stim_1=7.5")
+        mapping[key] = hz
+    return mapping
+
+
+def data_channels(inst) -> list[str]:
+    """The channels to decode when none are named: the occipital ones of the simulated montage, else every EEG
+    channel, else every data channel (a recording whose channels carry no type, e.g. `misc` from an LSL stream)."""
+    import mne
+
+    from .ssvep_sim import CHANNELS
+
+    eeg = [inst.ch_names[i] for i in mne.pick_types(inst.info, eeg=True)]
+    if not eeg:
+        eeg = [inst.ch_names[i] for i in mne.pick_types(inst.info, eeg=True, misc=True, seeg=True, ecog=True)]
+    return [c for c in CHANNELS if c in eeg] or eeg
+
+
+def marker_spans(raw, mapping: dict[str, float]) -> tuple[list[tuple[int, int, float]], dict[str, int]]:
+    """The markers of a Raw whose description is a frequency (or mapped to one): (start sample, duration in samples,
+    Hz), start from the first sample. A marker without a duration (LSL and Timeflux markers carry none) lasts until
+    the next marker, or the end of the recording. Also {description: count} of every marker, for messages."""
+    fs = float(raw.info["sfreq"])
+    anns = sorted(raw.annotations, key=lambda a: a["onset"])  # pyright: ignore[reportArgumentType, reportCallIssue]
+    starts = [int(round((a["onset"] - raw.first_time) * fs)) for a in anns]  # pyright: ignore[reportIndexIssue, reportCallIssue, reportArgumentType]
+    spans, found = [], {}
+    for k, ann in enumerate(anns):
+        desc = str(ann["description"])  # pyright: ignore[reportIndexIssue, reportCallIssue, reportArgumentType]
+        found[desc] = found.get(desc, 0) + 1
+        f = _freq_of(desc, mapping)
+        if f is None:
+            continue
+        dur = int(round(ann["duration"] * fs))  # pyright: ignore[reportIndexIssue, reportCallIssue, reportArgumentType]
+        if dur <= 0:
+            later = [s for s in starts[k + 1 :] if s > starts[k]]
+            dur = (later[0] if later else raw.n_times) - starts[k]
+        spans.append((starts[k], dur, f))
+    return spans, found
+
+
+def labels_found(found: dict[str, int], limit: int = 8) -> str:
+    """`'stim/left' (4), 'stim/right' (4)` for an error message."""
+    items = [f"{d!r} ({n})" for d, n in list(found.items())[:limit]]
+    return ", ".join(items) + (", ..." if len(found) > limit else "") if items else "none"
+
+
 def recording_trials(
     path,
     freqs,
@@ -183,10 +238,14 @@ def recording_trials(
         inst.resample(rate, verbose="error")  # in place (it returns the same object)
     fs = float(inst.info["sfreq"])
     if channels is None:
-        eeg = [inst.ch_names[i] for i in mne.pick_types(inst.info, eeg=True)]
-        from .ssvep_sim import CHANNELS
-
-        channels = [c for c in CHANNELS if c in eeg] or eeg
+        channels = data_channels(inst)
+    if not channels:
+        raise ValueError(
+            f"{path} has no EEG or data channels to decode ({', '.join(inst.ch_names)}); name them with --channels"
+        )
+    nyquist = [f for f in freqs if f >= fs / 2]
+    if nyquist:
+        raise ValueError(f"--freqs {nyquist} are at or above Nyquist ({fs / 2:g} Hz) of {path}")
     missing = [c for c in channels if c not in inst.ch_names]
     if missing:
         raise ValueError(f"channels {missing} are not in {path}; it has {', '.join(inst.ch_names)}")
@@ -194,6 +253,7 @@ def recording_trials(
     n_win, n_delay, n_pre = int(round(window * fs)), int(round(delay * fs)), int(round(pre * fs))
     n_step = max(1, int(round(step * fs))) if step else None
     segments = []  # (data (C, n), [(marker sample, duration samples, freq)])
+    found: dict[str, int] = {}
     if is_epochs:
         assert isinstance(inst, mne.BaseEpochs)
         inv = {v: k for k, v in inst.event_id.items()}
@@ -202,28 +262,24 @@ def recording_trials(
         for e, code in zip(picked, inst.events[:, 2]):
             desc = inv.get(code, str(code))
             f = mapping.get(desc, mapping.get(str(code), _freq_of(desc, {})))
+            found[desc] = found.get(desc, 0) + 1
             if f is not None:
                 segments.append((e, [(onset, e.shape[-1] - onset, f)]))
     else:
         assert isinstance(inst, mne.io.BaseRaw)
-        marks = []
-        for item in inst.annotations:
-            # mne yields each annotation as an OrderedDict but types it as a union with Annotations
-            ann: dict[str, Any] = item  # pyright: ignore[reportAssignmentType]
-            f = _freq_of(ann["description"], mapping)
-            if f is not None:
-                marks.append((int(round((ann["onset"] - inst.first_time) * fs)), int(round(ann["duration"] * fs)), f))
+        marks, found = marker_spans(inst, mapping)
         segments.append((inst.get_data(picks=channels), marks))  # pyright: ignore[reportArgumentType]  # mne accepts a list of names; its annotation omits it
     xs, ys, trial = [], [], []
-    k = 0
+    k, short = 0, 0
     for data, marks in segments:
         for start, dur, f in marks:
             if not any(abs(f - g) < 1e-6 for g in freqs):
                 continue
             label = int(np.argmin(np.abs(np.asarray(freqs) - f)))
             lo = max(0, start - n_pre)
-            last = min(start + max(dur, n_delay + n_win), data.shape[-1])  # the marker's end
-            if start + n_delay + n_win > data.shape[-1]:
+            last = min(start + dur, data.shape[-1])  # the marker's end
+            if start < 0 or start + n_delay + n_win > last:  # the window would run past the stimulus
+                short += 1
                 k += 1
                 continue
             xb = _bank(data[:, lo:last], sos)  # causal from `pre` before the marker, as live
@@ -237,11 +293,29 @@ def recording_trials(
             ys.extend([label] * len(wins))
             trial.extend([k] * len(wins))
             k += 1
-    if not xs:
-        raise ValueError(
-            f"no marker in {path} names one of the frequencies {list(freqs)}; "
-            "use markers like '7.5' or map them with --marker LABEL=FREQ"
+    if short:
+        print(
+            f"train ssvep: left out {short} marker(s) of {path} lasting less than --delay + --window "
+            f"({delay + window:g} s) or outside the recording",
+            file=sys.stderr,
         )
+    if not xs:
+        why = (
+            f"every marker naming one of them lasts less than --delay + --window ({delay + window:g} s); "
+            "shorten --window"
+            if short
+            else f"its markers: {labels_found(found)}; use markers like '7.5' or map them with --marker LABEL=FREQ"
+        )
+        raise ValueError(f"no marker in {path} names one of the frequencies {list(freqs)}: {why}")
+    present = sorted({freqs[i] for i in set(ys)})
+    if len(present) < 2:
+        raise ValueError(
+            f"the markers of {path} name only {present[0]:g} Hz of --freqs {list(freqs)}: a decoder needs trials "
+            "of at least 2 frequencies; record a calibration run with every target"
+        )
+    if len(present) < len(freqs):
+        absent = [f for f in freqs if f not in present]
+        print(f"train ssvep: no trials of {absent} Hz in {path}: the model will not learn them", file=sys.stderr)
     return np.stack(xs), np.asarray(ys), np.asarray(trial), fs, list(channels)
 
 
@@ -255,10 +329,7 @@ def train_recording(args) -> int:
     from wavegraph.models import ssvep_dnn as dnn
     from wavegraph.models.checkpoint import CheckpointError
 
-    mapping = {}
-    for item in args.marker:
-        key, _, val = item.partition("=")
-        mapping[key] = float(val)
+    mapping = parse_markers(args.marker)
     freqs = [float(f) for f in args.freqs]
     init = None
     init_path = Path(args.init) if args.init else global_path(args.window, len(freqs))
@@ -391,6 +462,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.recording or not args.freqs:
         ap.error("give a RECORDING and --freqs (or --global)")
+    if len(set(args.freqs)) != len(args.freqs) or min(args.freqs) <= 0:
+        ap.error(f"--freqs {' '.join(f'{f:g}' for f in args.freqs)}: give each stimulus frequency once, in Hz above 0")
+    if len(args.freqs) < 2:
+        ap.error("--freqs: a decoder needs at least 2 stimulus frequencies")
+    if not 0 < args.window <= 30 or not 0 <= args.delay <= 5 or args.pre < 0 or args.steps < 1 or args.shifts < 0:
+        ap.error("--window must be in (0, 30] s, --delay in [0, 5] s, --pre >= 0, --steps >= 1, --shifts >= 0")
+    try:
+        parse_markers(args.marker)
+    except ValueError as e:
+        ap.error(str(e))
     return train_recording(args)
 
 

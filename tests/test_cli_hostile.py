@@ -129,3 +129,88 @@ def test_bench_enhance_unusable_input_is_exit_2_naming_the_fix(tmp_path, capsys)
         with pytest.raises(SystemExit) as exit_:  # argparse: usage and the reason, exit 2 (--per-snr 0 crashed)
             bench([*bad, "--methods", "noisy"])
         assert exit_.value.code == 2, bad
+
+
+# --- bench bci --data and train ssvep on odd recordings ------------------------------------------------------
+
+
+def _ssvep_fif(path, rate=250.0, names=("O1", "Oz", "O2", "Cz"), kind="eeg", labels=None, duration=3.0, freqs=None):
+    """A recording with 2 simulated SSVEP trials per frequency (3 s on, 1 s rest), one annotation per trial."""
+    import mne
+    import numpy as np
+
+    freqs = freqs or (8.0, 10.0, 12.0, 15.0)
+    rng = np.random.default_rng(0)
+    n = len(freqs) * 2
+    x = 5e-6 * rng.standard_normal((len(names), int((n * 4 + 2) * rate)))
+    onsets = 1.0 + 4.0 * np.arange(n)
+    for k, t in enumerate(onsets):
+        i0, m = int(t * rate), int(3.0 * rate)
+        x[:, i0 : i0 + m] += 3e-6 * np.sin(2 * np.pi * freqs[k % len(freqs)] * np.arange(m) / rate)
+    raw = mne.io.RawArray(x, mne.create_info(list(names), rate, kind), verbose="error")
+    descs = [labels[f] if labels else f"{f:g}" for f in (freqs[k % len(freqs)] for k in range(n))]
+    raw.set_annotations(mne.Annotations(onsets, [duration] * n, descs))
+    raw.save(path, overwrite=True, verbose="error")
+    return str(path)
+
+
+def _bci(capsys, data, *extra):
+    from wavegraph.benchmarks.bci import main as bench_bci
+
+    rc = bench_bci(["--data", data, "--windows", "1.0", "--png", data + ".png", *extra])
+    return rc, capsys.readouterr()
+
+
+def test_bench_bci_lsl_markers_without_duration_and_untyped_channels_just_work(tmp_path, capsys):
+    # LSL / Timeflux markers carry no duration (each lasts to the next); misc-typed unnamed channels: every one
+    data = _ssvep_fif(tmp_path / "lsl_raw.fif", names=("0", "1", "2"), kind="misc", duration=0.0)
+    rc, out = _bci(capsys, data)
+    assert rc == 0, out.err
+    assert "8 segments, 3 ch at 250 Hz" in out.out, out.out  # was: no markers whose label is a frequency / no picks
+
+
+def test_bench_bci_event_codes_words_and_a_single_class_are_refused_with_the_fix(tmp_path, capsys):
+    codes = _ssvep_fif(tmp_path / "codes_raw.fif", labels={8.0: "1", 10.0: "2", 12.0: "3", 15.0: "4"})
+    rc, out = _bci(capsys, codes)  # decoded as 1-4 Hz before: accuracy near chance, exit 0
+    assert rc == 2 and "event codes" in out.err and "--marker 1=8" in out.err, out.err
+    rc, out = _bci(capsys, codes, "--marker", "1=8", "--marker", "2=10", "--marker", "3=12", "--marker", "4=15")
+    assert rc == 0 and "candidates [8.0, 10.0, 12.0, 15.0] Hz" in out.out, out.err
+    words = _ssvep_fif(tmp_path / "words_raw.fif", labels={8.0: "left", 10.0: "right", 12.0: "up", 15.0: "down"})
+    rc, out = _bci(capsys, words)
+    assert rc == 2 and "'left' (2)" in out.err and "--marker LABEL=FREQ" in out.err, out.err
+    one = _ssvep_fif(tmp_path / "one_raw.fif", freqs=(10.0,))
+    rc, out = _bci(capsys, one)  # was "error: ITR needs at least 2 classes"
+    assert rc == 2 and "one frequency (10 Hz)" in out.err and "--freqs" in out.err, out.err
+    rc, out = _bci(capsys, one, "--freqs", "8", "10", "12")
+    assert rc == 0, out.err
+
+
+def test_bench_bci_trials_shorter_than_every_window(tmp_path, capsys):
+    short = _ssvep_fif(tmp_path / "short_raw.fif", duration=0.3)
+    rc, out = _bci(capsys, short)  # was exit 0 with a table of nan
+    assert rc == 2 and "longest trial lasts 0.30 s" in out.err and "--windows 0.3" in out.err, out.err
+    rc, out = _bci(capsys, short, "--windows", "0.25")  # --windows now reaches the --data part
+    assert rc == 0 and "0.25" in out.out, out.err
+
+
+def test_train_ssvep_refuses_what_it_cannot_learn_from(tmp_path, capsys):
+    import pytest
+    from wavegraph.benchmarks.train_ssvep import main as train
+    from wavegraph.benchmarks.train_ssvep import recording_trials
+
+    ok = _ssvep_fif(tmp_path / "ok_raw.fif", names=("0", "1", "2"), kind="misc", duration=0.0)
+    x, y, _, fs, channels = recording_trials(ok, [8.0, 10.0, 12.0, 15.0], None, 1.0, 0.14, None, None, {}, shifts=5)
+    assert channels == ["0", "1", "2"] and fs == 250.0  # misc channels: "No appropriate channels found" before
+    assert len(x) > 8 and sorted(set(y.tolist())) == [0, 1, 2, 3]  # a marker without duration: to the next one
+    out = str(tmp_path / "m.safetensors")
+    for argv, says in (
+        ([_ssvep_fif(tmp_path / "one_raw.fif", freqs=(10.0,)), "--freqs", "8", "10"], "name only 10 Hz"),
+        ([_ssvep_fif(tmp_path / "short_raw.fif", duration=0.3), "--freqs", "8", "10"], "lasts less than"),
+        ([ok, "--freqs", "8", "200"], "above Nyquist"),
+    ):
+        assert train([*argv, "--out", out]) == 2, argv  # trained a 1-class model / windows past the stimulus before
+        assert says in capsys.readouterr().err, argv
+    for bad in (["--marker", "7.5"], ["--freqs", "8", "8", "10"], ["--freqs", "10"], ["--window", "0"]):
+        with pytest.raises(SystemExit) as exit_:  # tracebacks (--marker, --window 0) or silent nonsense before
+            train([ok, "--freqs", "8", "10", *bad, "--out", out])
+        assert exit_.value.code == 2, bad
