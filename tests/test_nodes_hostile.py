@@ -303,3 +303,17 @@ def test_running_zscore_recovers_from_a_huge_spike_whatever_the_chunking():
         ref = assert_streaming_equivalent(lambda: RunningZScore(window=0.2), clean, spec_of(2), [[600]])["out"]
         np.testing.assert_allclose(y[:, 151:], ref[:, 151:], rtol=1e-9, atol=1e-9)  # once the window has passed it
         assert np.abs(y[0, 151:]).max() > 1
+
+
+def test_epochs_drops_markers_without_a_finite_time_or_code():
+    """A NaN code went out as an epoch labelled NaN (a recorder downstream then fails on int(NaN)); a NaN
+    onset waited until the end of the stream. Both are dropped and counted at once."""
+    from wavegraph.nodes.dsp.epochs import Epochs
+
+    ep = Epochs(tmin=-0.05, tmax=0.1)
+    ep.configure({"in": signal_spec(100.0, ["x"]), "events": StreamSpec("events", 0.0, (3,))})
+    ep.process({"in": Chunk(np.arange(100.0)[None], 0.0)})
+    rows = np.array([[0.3, 0.0, math.nan], [math.nan, 0.0, 1.0], [math.inf, 0.0, 1.0], [0.5, 0.0, 2.0]])
+    out = ep.process({"events": Chunk(rows, 0.3)})
+    assert out["events"].data.tolist() == [[0.5, 0.0, 2.0]] and ep.counters == {"bad_marker": 3}
+    assert len(ep.state.pending) == 0

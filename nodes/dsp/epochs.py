@@ -22,7 +22,8 @@ the stream start (`outside_data`, MNE drops them too), windows that contain a ga
 markers that arrive more than `max_delay` s of signal after them (`late_marker`: live, LSL delivers
 markers within milliseconds; a replay run flat out across processes can deliver the signal a queue
 (64 chunks per edge) ahead of the markers: keep max_delay above that),
-markers whose code is not in `codes` (`ignored_marker`).
+markers whose code is not in `codes` (`ignored_marker`), markers with a NaN or infinite onset or code
+(`bad_marker`).
 Latency: round(tmax*rate) samples (the epoch waits for its last sample).
 """
 
@@ -114,6 +115,10 @@ class Epochs(Node[EpochsParams]):
     def process(self, inputs: dict[str, Chunk]) -> dict[str, Chunk]:
         if "events" in inputs:
             rows = np.asarray(inputs["events"].data, dtype=np.float64).reshape(-1, 3)
+            ok = np.isfinite(rows[:, 0]) & np.isfinite(rows[:, 2])  # no time to cut at, or no code
+            if not ok.all():
+                self.count("bad_marker", int(np.count_nonzero(~ok)))
+                rows = rows[ok]
             if self.params.codes is not None:
                 keep = np.isin(rows[:, 2].astype(np.int64), self.params.codes)
                 if not keep.all():
