@@ -294,6 +294,7 @@ def test_recover_cli(tmp_path):
     with pytest.raises(SpecError, match="unfinished recording") as e:  # a new run must not clobber it
         Recorder(path=str(tmp_path / "cli_raw.fif")).configure({"in": spec})
     assert "recover" in e.value.hint
+    rec._file.close()  # the process died (the system closes its files; a live recording's spill is refused)
     cmd = [
         sys.executable,
         "-m",

@@ -292,3 +292,21 @@ def test_a_missing_file_names_the_folder_and_close_names(tmp_path, monkeypatch):
     with pytest.raises(SpecError) as e:
         FileSource(path="subjet01.wav").configure({})
     assert str(tmp_path / "subjet01.wav") in str(e.value) and "did you mean subject01.wav" in e.value.hint
+
+
+def test_recover_leaves_a_recording_in_progress_alone(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "live_raw.fif"
+    rec = Recorder(path=str(path))
+    rec.configure({"in": eeg_spec(2)})
+    rec.process({"in": Chunk(np.ones((2, 100)), t0=0.0)})  # still recording, in this process
+    cmd = [sys.executable, "-m", "wavegraph.nodes.io.recorder", "recover", str(path)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    # before: the other process converted the live spill and deleted it; the session went on into a deleted file
+    assert out.returncode == 1 and "being written by a running recorder" in out.stderr
+    assert (tmp_path / "live_raw.fif.spill").exists() and not path.exists()
+    rec.process({"in": Chunk(np.ones((2, 100)), t0=1.0)})
+    rec.close()
+    assert mne.io.read_raw_fif(path, verbose="error").n_times == 200

@@ -21,6 +21,7 @@ the whole recording in memory:
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import math
@@ -41,6 +42,23 @@ FIF_SPLIT = "2GB"  # MNE's own default (a FIF file cannot pass 2 GiB)
 def spill_paths(path: Path) -> tuple[Path, Path]:
     spill = path.with_name(path.name + ".spill")
     return spill, spill.with_name(spill.name + ".json")
+
+
+def lock(f) -> bool:
+    """Take the advisory lock of a spill opened for writing (a recorder holds it while recording; the system
+    drops it when the process dies, even killed); False when another process holds it. A POSIX record lock:
+    the process's own never conflict. True where there is none (Windows)."""
+    try:
+        import fcntl
+    except ImportError:
+        return True
+    try:
+        fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        if e.errno in (errno.EACCES, errno.EAGAIN):
+            return False
+        raise
+    return True
 
 
 class SpillRows:

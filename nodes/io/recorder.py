@@ -46,9 +46,9 @@ Crash safety. Every chunk is on disk before process() returns:
   - FIF, NPZ, EDF, BDF and FLAC cannot be appended to, so chunks go to a spill file `<path>.spill` (raw rows, time
     first, flushed per chunk; `<path>.spill.json` describes it). close() converts the spill into the
     target (written to a temporary name, then renamed) and deletes it. If the process died without
-    close() (SIGKILL), `recover(path)` or `python -m wavegraph.nodes.io.recorder recover PATH` finishes
-    the job from the spill. recover() takes any format: a WAV/CSV target needs no conversion (it is
-    checked to be readable and returned).
+    close() (SIGKILL), `recover(path)` or `wavegraph recover PATH` finishes the job from the spill (not
+    while a recorder still writes it: it holds a lock). recover() takes any format: a WAV/CSV target
+    needs no conversion (it is checked to be readable and returned).
   - Every chunk's seq, t0, length and gap flag go to `<path>.chunks.csv` (flushed per chunk), which
     recover() reads. A clean close deletes it unless `chunk_log: true` (opt-in: keep it).
 
@@ -75,7 +75,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import NodeParams, Sink
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from .record_formats import csv_header, csv_rows, fif_names, truncate_wav
+from .record_formats import csv_header, csv_rows, fif_names, lock, truncate_wav
 
 FIF_ENDINGS = (
     "raw.fif",
@@ -338,10 +338,14 @@ class Recorder(Sink[RecorderParams]):
                 "dtype": spec.dtype,
                 "wall_start": self.wall_start,
             }
+            self._file = open(self.spill_path, "ab")
+            if not lock(self._file):
+                self._file.close()
+                raise OSError(f"recorder: another running recorder writes {self.spill_path}; record to another path")
             meta = self.spill_path.with_name(self.spill_path.name + ".json")
             meta.with_name(meta.name + ".tmp").write_text(json.dumps(header))
             os.replace(meta.with_name(meta.name + ".tmp"), meta)  # whole or absent: recover() reads it
-            self._file = open(self.spill_path, "wb")
+            self._file.truncate(0)  # locked while recording: recover() leaves a live spill alone
         self._open = True
 
     # --- data time ---------------------------------------------------------------------------
@@ -550,6 +554,11 @@ def recover(path: str | os.PathLike) -> Path:
     spill = path.with_name(path.name + ".spill")
     if not spill.exists():
         return _check_direct(path, spill)
+    with open(spill, "ab") as f:  # (writable: for the lock; nothing is written)
+        if not lock(f):
+            raise OSError(
+                f"{spill} is being written by a running recorder: stop that run (recover is for one that died)"
+            )
     first_t0, gaps, events = 0.0, [], []
     events_csv = path.with_name(path.name + ".events.csv")
     if events_csv.exists():
