@@ -54,10 +54,8 @@ def lock(f) -> bool:
         return True
     try:
         fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as e:
-        if e.errno in (errno.EACCES, errno.EAGAIN):
-            return False
-        raise
+    except OSError as e:  # held elsewhere; any other error (a file system without locks, ENOLCK): no lock
+        return e.errno not in (errno.EACCES, errno.EAGAIN)
     return True
 
 
