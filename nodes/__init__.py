@@ -35,6 +35,7 @@ BUILTIN_NODES: dict[str, str] = {
     "magnitude": "wavegraph.nodes.dsp.spectral:Magnitude",
     "monitor": "wavegraph.nodes.io.monitor:Monitor",
     "mamba": "wavegraph.nodes.models.model:MambaNode",
+    "mix": "wavegraph.nodes.dsp.channels:Mix",
     "model": "wavegraph.nodes.models.model:ModelNode",
     "noise": "wavegraph.nodes.sim.synthetic:Noise",
     "notch": "wavegraph.nodes.dsp.filters:Notch",

@@ -214,3 +214,50 @@ def test_train_ssvep_refuses_what_it_cannot_learn_from(tmp_path, capsys):
         with pytest.raises(SystemExit) as exit_:  # tracebacks (--marker, --window 0) or silent nonsense before
             train([ok, "--freqs", "8", "10", *bad, "--out", out])
         assert exit_.value.code == 2, bad
+
+
+# --- configs/speech_enhance_file.yaml on stereo / 48 kHz / short input ------------------------------------------
+
+
+def test_mix_node_means_the_channels_streaming_equals_offline():
+    import numpy as np
+    import pytest
+    from wavegraph.pipeline.registry import lookup
+    from wavegraph.pipeline.spec import SpecError, signal_spec
+    from wavegraph.pipeline.testing import assert_streaming_equivalent
+
+    spec = signal_spec(48000, ["L", "R"], "audio", "float32", "a.u.")
+    x = np.random.default_rng(0).standard_normal((2, 500)).astype(np.float32)
+    y = assert_streaming_equivalent(lambda: lookup("mix")(), x, spec, rtol=1e-6, atol=1e-7)["out"]
+    np.testing.assert_allclose(y, x.mean(axis=0, keepdims=True), rtol=1e-6)
+    node = lookup("mix")(weights=[1.0, 0.0], name="left")
+    out = node.configure({"in": spec})["out"]
+    assert out.shape == (1,) and out.channel_names == ("left",) and out.dtype == "float32"
+    mono = signal_spec(16000, ["ch0"], "audio", "float32", "a.u.")
+    one = lookup("mix")()
+    one.configure({"in": mono})
+    from wavegraph.pipeline.chunk import Chunk
+
+    np.testing.assert_array_equal(one.process({"in": Chunk(x[:1], 0.0)})["out"].data, x[:1])  # unchanged
+    with pytest.raises(SpecError, match="3 weights for 2 channels"):
+        lookup("mix")(weights=[1.0, 1.0, 1.0]).configure({"in": spec})
+
+
+def test_file_enhance_graph_takes_stereo_48k_and_short_files(tmp_path):
+    import numpy as np
+    import soundfile as sf
+    from wavegraph.pipeline.config import load_config
+    from wavegraph.pipeline.graph import build_graph
+    from wavegraph.pipeline.runner import run_graph
+
+    graph_file = __import__("pathlib").Path(__file__).resolve().parents[1] / "configs" / "speech_enhance_file.yaml"
+    speech = _speech(48000, 1.0)
+    sf.write(tmp_path / "st48.wav", np.stack([speech, 0.5 * speech], 1), 48000)  # was: enhancer rejects 48 kHz
+    sf.write(tmp_path / "short.wav", _speech(16000, 0.2), 16000)
+    for name, seconds in (("st48", 1.0), ("short", 0.2)):
+        sets = [f"src.path={tmp_path / name}.wav", f"rec.path={tmp_path / name}_out.wav", f"vad.path={tmp_path}/v.csv"]
+        result = run_graph(build_graph(load_config(graph_file, sets)), in_process=True)
+        assert result.exit_code == 0, result.failure
+        y, rate = sf.read(tmp_path / f"{name}_out.wav", dtype="float32", always_2d=True)
+        assert rate == 16000 and y.shape[1] == 1 and np.isfinite(y).all()
+        assert abs(len(y) / rate - seconds) < 0.005, len(y)  # the input's duration (+ the resampler's filter tail)

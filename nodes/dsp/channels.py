@@ -1,6 +1,7 @@
-"""Re-referencing (common average, named channel, bipolar pairs) and channel pick/drop/reorder.
+"""Re-referencing (common average, named channel, bipolar pairs), channel pick/drop/reorder, and a mix down
+to one channel (stereo audio -> mono, for the enhancer).
 
-All three are stateless (latency 0); the output of a chunk depends only on that chunk, so streaming
+All four are stateless (latency 0); the output of a chunk depends only on that chunk, so streaming
 equals offline trivially (still checked by the harness in the tests). Channels are the axis before time:
 (channels, samples), or (bands, channels, samples) after a filter bank.
 """
@@ -201,3 +202,42 @@ class PickChannels(Node[PickParams]):
             return {}
         y = x if self._identity else x[..., self._idx, :]
         return {"out": Chunk(y, c.t0)}
+
+
+class MixParams(NodeParams):
+    weights: list[float] | None = Field(None, description="one weight per input channel (default: their mean)")
+    name: str = Field("mix", description="the output channel's name")
+
+
+class Mix(Node[MixParams]):
+    """One channel: the weighted sum of the input channels (default: their mean), e.g. stereo audio to mono.
+    A single-channel input passes through unchanged (only its name changes). Non-finite samples propagate."""
+
+    Params = MixParams
+
+    def configure(self, in_specs):
+        spec = _check_channels(self, signal_input(self, in_specs))
+        n = spec.shape[-1]
+        w = self.params.weights
+        if w is not None and (len(w) != n or not all(np.isfinite(w))):
+            raise SpecError(
+                f"mix has {len(w)} weights for {n} channels" if len(w) != n else f"mix weights {w} are not finite",
+                f"give {n} finite weights (one per channel: {', '.join(spec.channel_names) or n}), or leave them unset",
+            )
+        dtype = np.dtype(spec.dtype) if np.dtype(spec.dtype).kind == "f" else np.dtype(np.float64)
+        self._w = (np.full(n, 1.0 / n) if w is None else np.asarray(w, np.float64)).astype(dtype)[:, None]
+        self._lead = tuple(spec.shape)
+        types = spec.channel_types[:1] if spec.channel_types else ()
+        self.out_specs = {
+            "out": spec.evolve(
+                shape=(*spec.shape[:-1], 1), channel_names=(self.params.name,), channel_types=types, dtype=dtype.name
+            )
+        }
+        return self.out_specs
+
+    def process(self, inputs):
+        c = inputs["in"]
+        x = chunk_data(c, self._lead, self._w.dtype)
+        if x is None:
+            return {}
+        return {"out": Chunk(np.sum(x * self._w, axis=-2, keepdims=True), c.t0)}
