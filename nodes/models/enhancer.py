@@ -114,7 +114,7 @@ class EnhancerNode(Node[EnhancerParams]):
         if spec.shape != (1,):
             raise SpecError(
                 f"enhancer takes one channel, the input has shape {spec.shape}",
-                "pick or mix down to one channel before the enhancer (e.g. a channel selection)",
+                "mix down to one channel before the enhancer (a `mix` node), or pick one (`pick_channels`)",
             )
         if np.dtype(spec.dtype).kind != "f":
             raise SpecError(f"enhancer needs float samples, got {spec.dtype}", "convert to float32 or float64 first")
