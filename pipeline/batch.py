@@ -3,7 +3,8 @@
 Each input file becomes one run of the graph in one process (the in-process runner: deterministic,
 so each file's output is bit-identical to running that file alone). The graph's file source takes the
 input (`--source NODE` when the graph has several), and every recorder writes under DIR/<input stem>/
-with its own file name. A run that completed leaves DIR/<stem>/.wavegraph-done.json (the input's size
+with its own file name (inputs under DIR are not taken; nor the .eeg/.vmrk of a matched BrainVision .vhdr,
+the .fdt of an EEGLAB .set, or the later parts x_raw-1.fif, ... of a matched split FIF). A run that completed leaves DIR/<stem>/.wavegraph-done.json (the input's size
 and modification time and the overrides); a later batch skips those, so an interrupted batch resumes.
 A failing file does not stop the others: failures are listed at the end and the exit code is 1.
 
@@ -60,6 +61,25 @@ def _stems(inputs: list[Path]) -> list[str]:
     return ["__".join(p.relative_to(common).parts).replace(".", "_") for p in inputs]  # S001.edf and S001.bdf
 
 
+_PARTS = {".eeg": ".vhdr", ".vmrk": ".vhdr", ".fdt": ".set"}  # BrainVision, EEGLAB: read through the header
+
+
+def _recordings(files: list[Path]) -> list[Path]:
+    """One input per recording: not the data/marker parts of a header also matched (rec.eeg with rec.vhdr),
+    not the later parts of a split FIF (x_raw-1.fif with x_raw.fif: MNE reads them through the first)."""
+    import re
+
+    have = set(files)
+    out = []
+    for p in files:
+        header = _PARTS.get(p.suffix.lower())
+        split = re.fullmatch(r"(.+)-\d+(\.fif(?:\.gz)?)", p.name)
+        if header and p.with_suffix(header) in have or split and p.with_name(split[1] + split[2]) in have:
+            continue
+        out.append(p)
+    return out
+
+
 def plan(graph: str, pattern: str, out_dir: str, overrides: list[str], source: str | None = None) -> list[Job]:
     """One Job per input; GraphError when the graph cannot take inputs this way."""
     config = load_config(graph, overrides)
@@ -98,6 +118,7 @@ def plan(graph: str, pattern: str, out_dir: str, overrides: list[str], source: s
         for q in (Path(p).resolve() for p in glob.glob(pattern, recursive=True))
         if q.is_file() and not q.is_relative_to(out_root)
     )
+    inputs = _recordings(inputs)
     jobs = []
     for path, stem in zip(inputs, _stems(inputs)):
         target = out_root / stem

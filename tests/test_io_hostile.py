@@ -5,6 +5,7 @@ Each test failed before its fix (see the commit that added it)."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import mne
 import numpy as np
@@ -166,6 +167,10 @@ def test_batch_does_not_take_its_own_outputs_as_inputs(tmp_path):
     (tmp_path / "recs" / "results" / "s1" / "out_raw.fif").write_bytes(b"")  # the first batch's output
     jobs = plan(str(graph), str(tmp_path / "recs" / "**" / "*.fif"), str(tmp_path / "recs" / "results"), [])
     assert [j.input for j in jobs] == [str(tmp_path / "recs" / "s1_raw.fif")]
+    for name in ("bv.vhdr", "bv.eeg", "bv.vmrk", "s1_raw-1.fif", "lone.eeg"):  # parts of one recording
+        (tmp_path / "recs" / name).write_bytes(b"")
+    jobs = plan(str(graph), str(tmp_path / "recs" / "**" / "*"), str(tmp_path / "recs" / "results"), [])
+    assert sorted(Path(j.input).name for j in jobs) == ["bv.vhdr", "lone.eeg", "s1_raw.fif"]  # one run each
 
 
 def test_csv_keeps_names_and_labels_with_commas(tmp_path):
