@@ -3,9 +3,10 @@
 Each input file becomes one run of the graph in one process (the in-process runner: deterministic,
 so each file's output is bit-identical to running that file alone). The graph's file source takes the
 input (`--source NODE` when the graph has several), and every recorder writes under DIR/<input stem>/
-with its own file name (inputs under DIR are not taken; nor the .eeg/.vmrk of a matched BrainVision .vhdr,
-the .fdt of an EEGLAB .set, or the later parts x_raw-1.fif, ... of a matched split FIF). A run that completed leaves DIR/<stem>/.wavegraph-done.json (the input's size
-and modification time and the overrides); a later batch skips those, so an interrupted batch resumes.
+with its own file name (inputs under DIR are not taken; nor the .eeg/.vmrk of a matched BrainVision
+.vhdr, the .fdt of an EEGLAB .set, or the later parts x_raw-1.fif, ... of a matched split FIF). A run
+that completed leaves DIR/<stem>/.wavegraph-done.json (the input's size and modification time and the
+overrides); a later batch skips those, so an interrupted batch resumes.
 A failing file does not stop the others: failures are listed at the end and the exit code is 1.
 
 Engines: `local` (default), a process pool of --jobs workers (default: the CPU count); `ray`, one Ray task
