@@ -331,3 +331,19 @@ def test_every_signal_format_replays_what_was_recorded(tmp_path, name, step):
     assert y.shape == x.shape  # EDF/BDF: the zeros padding the last record were replayed before
     resolution = step * (x.max(1) - x.min(1)) if not audio else np.full(2, step)
     assert (np.abs(y - x) <= resolution[:, None] + 1e-20).all()
+
+
+def test_xdf_trigger_channel_and_params_that_do_not_apply(tmp_path):
+    trig = np.zeros(500)
+    trig[100:110], trig[300:305], trig[302:305] = 5, 7, 9  # a rise to 5, then 7 and 9 (as mne.find_events)
+    data = np.column_stack([np.random.default_rng(10).normal(size=500), trig])
+    eeg = XdfStream("eeg", "EEG", 250.0, data, 10 + np.arange(500) / 250, labels=["Cz", "TRIG"])
+    marks = XdfStream("m", "Markers", 0.0, ["go"], [11.0], channel_format="string")
+    write_xdf(tmp_path / "t.xdf", [eeg, marks])
+    specs, _, ev = replay(tmp_path / "t.xdf", stim_channel="TRIG")  # stim_channel was ignored on XDF
+    np.testing.assert_allclose(ev, [[0.4, 0, 5], [1.0, 0, 1], [1.2, 0, 7], [1.208, 0, 9]], atol=1e-9)
+    assert dict(specs["events"].labels) == {1: "go", 5: "5", 7: "7", 9: "9"}
+    sf.write(tmp_path / "a.wav", np.zeros(10), 8000)
+    for path, params in ((tmp_path / "a.wav", {"stim_channel": "TRIG"}), (tmp_path / "a.wav", {"stream": "EEG"})):
+        with pytest.raises(SpecError, match="stim channel|`stream`"):  # silently ignored before
+            FileSource(path=str(path), **params).configure({})

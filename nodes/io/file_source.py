@@ -409,6 +409,8 @@ def open_reader(path: Path, dtype: Dtype, stream: str | None = None, stim_channe
     if path.is_dir() and not path.name.lower().endswith((".ds", ".mff")):  # CTF and EGI recordings are folders
         raise SpecError(f"file_source: {path} is a folder", "give the path of a recording file in it")
     name = path.name.lower()
+    if stream is not None and not name.endswith((".xdf", ".xdfz")):
+        raise SpecError(f"file_source: `stream` picks a stream of an XDF file; {path} is not one", "leave stream out")
     for part, header in ((".eeg", ".vhdr"), (".vmrk", ".vhdr"), (".fdt", ".set")):  # BrainVision, EEGLAB
         if name.endswith(part) and path.with_suffix(header).exists():
             raise SpecError(
@@ -417,13 +419,15 @@ def open_reader(path: Path, dtype: Dtype, stream: str | None = None, stim_channe
             )
     try:
         if is_audio(path):
+            if stim_channel is not None:
+                raise SpecError(f"file_source: {path} is audio: no stim channel", "leave stim_channel out")
             if not name.endswith(AUDIO_SUFFIXES):
                 _log.warning("file_source: %s holds audio (by its first bytes); reading it as audio", path)
             return _AudioReader(path, dtype)
         if name.endswith((".xdf", ".xdfz")):
             from .xdf import XdfReader
 
-            return XdfReader(path, stream, dtype or "float64")
+            return XdfReader(path, stream, dtype or "float64", stim_channel)
         if name.endswith(("-epo.fif", "_epo.fif", "-epo.fif.gz", "_epo.fif.gz")):
             return _EpochsReader(path)
         try:

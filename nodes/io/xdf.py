@@ -102,7 +102,7 @@ def _text(value) -> str:
 class XdfReader(_Reader):
     """One numeric stream of an XDF file as file_source's signal, every marker stream as its events."""
 
-    def __init__(self, path: Path, stream: str | None, dtype: str):
+    def __init__(self, path: Path, stream: str | None, dtype: str, stim_channel: str | None = None):
         import pyxdf
 
         streams, _ = pyxdf.load_xdf(str(path), synchronize_clocks=True, dejitter_timestamps=True)
@@ -138,21 +138,39 @@ class XdfReader(_Reader):
         else:
             self.units = units[0] if len(set(units)) == 1 else ""
         self.breaks = np.array([int(a) for a, _ in info.get("segments", [])[1:]], dtype=np.int64)
-        self._events(markers)
+        self._events(markers, self._triggers(data, stim_channel))
 
-    def _events(self, markers) -> None:
+    def _triggers(self, data: np.ndarray, stim_channel: str | None) -> np.ndarray:
+        """(n, 4) events of a trigger channel: each rise to a positive value (as mne.find_events, which
+        file_source uses on MNE's formats: 'increasing' steps, a first sample above 0 included)."""
+        if stim_channel is None:
+            return np.zeros((0, 4))
+        if stim_channel not in self.ch_names:
+            raise SpecError(
+                f"file_source: no stim channel {stim_channel!r} in stream {self.stream_name!r}",
+                f"channels: {', '.join(self.ch_names)}",
+            )
+        x = np.nan_to_num(data[:, self.ch_names.index(stim_channel)])
+        idx = np.flatnonzero((np.diff(x, prepend=0.0) > 0) & (x > 0))
+        return np.column_stack([idx, self.times[idx], np.zeros(len(idx)), np.round(x[idx])]).astype(np.float64)
+
+    def _events(self, markers, triggers: np.ndarray) -> None:
         rows = [
             (float(t) - self.zero, _text(v[0])) for m in markers for t, v in zip(m["time_stamps"], m["time_series"])
         ]
         rows.sort(key=lambda r: r[0])
-        if not rows:
-            self.events = np.zeros((0, 4), dtype=np.float64)
-            return
-        codes = _codes_for([d for _, d in rows])
-        onset = np.array([t for t, _ in rows])
-        idx = np.clip(np.searchsorted(self.times, onset - 0.5 / self.sfreq), 0, max(self.n_times - 1, 0))
-        self.events = np.column_stack([idx, onset, np.zeros(len(rows)), [codes[d] for _, d in rows]]).astype(np.float64)
-        self.labels = tuple((c, d) for d, c in sorted(codes.items(), key=lambda kv: kv[1]))
+        labels = {int(c): str(int(c)) for c in triggers[:, 3]}
+        events = [triggers]
+        if rows:
+            codes = _codes_for([d for _, d in rows])
+            if labels and set(codes.values()) & set(labels):  # marker codes after the trigger values
+                codes = {d: c + max(labels) for d, c in codes.items()}
+            onset = np.array([t for t, _ in rows])
+            idx = np.clip(np.searchsorted(self.times, onset - 0.5 / self.sfreq), 0, max(self.n_times - 1, 0))
+            events.append(np.column_stack([idx, onset, np.zeros(len(rows)), [codes[d] for _, d in rows]]))
+            labels.update({c: d for d, c in codes.items()})
+        self.events = np.concatenate(events).astype(np.float64)
+        self.labels = tuple(sorted(labels.items()))
 
     def time_of(self, index: int) -> float:
         return float(self.times[index])
