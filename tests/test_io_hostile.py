@@ -347,3 +347,10 @@ def test_xdf_trigger_channel_and_params_that_do_not_apply(tmp_path):
     for path, params in ((tmp_path / "a.wav", {"stim_channel": "TRIG"}), (tmp_path / "a.wav", {"stream": "EEG"})):
         with pytest.raises(SpecError, match="stim channel|`stream`"):  # silently ignored before
             FileSource(path=str(path), **params).configure({})
+
+
+def test_names_a_format_cannot_hold_are_said_at_configure(tmp_path, caplog):
+    names = ["EEG Fp1-Ref (left frontal)", "Cz"]
+    with caplog.at_level(logging.WARNING):
+        Recorder(path=str(tmp_path / "n.edf")).configure({"in": eeg_spec(2, names=names)})  # cut silently before
+    assert "'EEG Fp1-Ref (left frontal)' -> 'EEG Fp1-Ref (lef'" in caplog.text and "'Cz'" not in caplog.text

@@ -221,6 +221,16 @@ def fif_names(names) -> list[str]:
     return out
 
 
+def stored_names(fmt: str, spec: StreamSpec) -> list[str]:
+    """The channel names as a format stores them (the recorder warns when one changes)."""
+    names = list(spec.channel_names)
+    if fmt == "fif":
+        return fif_names(names)
+    if fmt in ("edf", "bdf"):
+        return [_field(name, 16).decode("latin-1").strip() for name in names]
+    return names
+
+
 def mne_info(spec: StreamSpec):
     import mne
 

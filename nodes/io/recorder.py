@@ -75,7 +75,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import NodeParams, Sink
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from .record_formats import csv_header, csv_rows, fif_names, lock, truncate_wav
+from .record_formats import csv_header, csv_rows, lock, stored_names, truncate_wav
 
 FIF_ENDINGS = (
     "raw.fif",
@@ -232,12 +232,11 @@ class Recorder(Sink[RecorderParams]):
                 f"recorder: {self.path} is a folder, not a file name",
                 f"record to a file in it, e.g. path: {self.path / name}",
             )
-        if self.format == "fif":
-            renamed = [f"{a!r} -> {b!r}" for a, b in zip(spec.channel_names, fif_names(spec.channel_names)) if a != b]
-            if renamed:
-                logging.getLogger("wavegraph.recorder").warning(
-                    "recorder: FIF holds ASCII channel names; %s writes %s", self.path.name, ", ".join(renamed)
-                )
+        renamed = [f"{a!r} -> {b!r}" for a, b in zip(spec.channel_names, stored_names(self.format, spec)) if a != b]
+        if renamed:  # FIF: ASCII; EDF/BDF: 16 Latin-1 characters
+            logging.getLogger("wavegraph.recorder").warning(
+                "recorder: %s cannot hold every channel name as it is: %s", self.path.name, ", ".join(renamed)
+            )
         if self.params.events:
             ev = self.require_input(in_specs, "events", "events")
             self._labels = dict(ev.labels)
