@@ -54,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--sisdr-weight", type=float, default=0.002, help="weight of -SI-SDR (dB) in the loss")
     p.add_argument("--vad-weight", type=float, default=0.01, help="weight of the VAD cross-entropy in the loss")
     p.add_argument(
+        "--stoi-weight",
+        type=float,
+        default=0.0,
+        help="weight of a differentiable STOI term, 1 - STOI (models/intelligibility.py); 0: none",
+    )
+    p.add_argument(
         "--early-ms", type=float, default=50.0, help="reverberant examples: target = speech through the RIR's first ms"
     )
     p.add_argument(
@@ -231,21 +237,39 @@ def main(argv: list[str] | None = None) -> int:
         log = open(args.log, "w", newline="")
         writer = csv.writer(log)
         writer.writerow(
-            ["step", "seconds", "lr", "train_loss", "spec", "si_sdr", "vad_bce", "val_si_sdr_in", "val_si_sdr_out"]
+            [
+                "step",
+                "seconds",
+                "lr",
+                "train_loss",
+                "spec",
+                "si_sdr",
+                "vad_bce",
+                "stoi_loss",
+                "val_si_sdr_in",
+                "val_si_sdr_out",
+            ]
         )
     model.train()
     stopped_at = args.steps
     for step in range(1, args.steps + 1):
         noisy, clean = source.batch(rng, args.batch, n_samples / sd.SR)
         loss, parts = enhancer_loss(
-            model, torch.from_numpy(noisy), torch.from_numpy(clean), args.sisdr_weight, args.vad_weight
+            model,
+            torch.from_numpy(noisy),
+            torch.from_numpy(clean),
+            args.sisdr_weight,
+            args.vad_weight,
+            args.stoi_weight,
         )
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         sched.step()
-        acc.append([float(loss.detach()), parts["spec"], parts["si_sdr"], parts["vad_bce"]])
+        acc.append(
+            [float(loss.detach()), parts["spec"], parts["si_sdr"], parts["vad_bce"], parts.get("stoi_loss", 0.0)]
+        )
         if step % args.eval_every == 0 or step == args.steps:
             v = evaluate(model, val)
             mean = np.mean(acc, axis=0)
@@ -261,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             print(
                 f"step {step:5d} {row[1]:7.0f}s loss {mean[0]:.4f} spec {mean[1]:.4f} train-SI-SDR {mean[2]:6.2f} "
-                f"vad {mean[3]:.3f} | val SI-SDR {v['si_sdr_in']:.2f} -> {v['si_sdr_out']:.2f} dB",
+                f"vad {mean[3]:.3f} stoi-loss {mean[4]:.3f} | val SI-SDR {v['si_sdr_in']:.2f} -> {v['si_sdr_out']:.2f} dB",
                 flush=True,
             )
             if log:
