@@ -151,6 +151,7 @@ class NodeConfig:
     line: int
     param_lines: dict = field(default_factory=dict)
     type_line: int = 0
+    overridden: list = field(default_factory=list)  # params given by --set (a problem with one says so)
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,7 @@ def parse_set(assignments: list[str]) -> list[tuple[str, str, Any]]:
         if not eq or not dot or not node_id or not param:
             raise GraphError([("--set", 0, f"cannot read override {a!r}", "write --set node.param=value")])
         try:
-            out.append((node_id, param, yaml.safe_load(value)))
+            out.append((node_id, param, yaml.load(value, Loader=_LineLoader)))  # as in the file: 1e3 is a number
         except yaml.YAMLError as e:
             raise GraphError(
                 [
@@ -364,6 +365,7 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
             _problem(problems, "--set", 0, f"no node '{node_id}' to override", f"use one of: {', '.join(by_id)}")
             continue
         by_id[node_id].params[param] = value
+        by_id[node_id].overridden.append(param)
 
     edges: list[EdgeConfig] = []
     raw_edges = doc.get("edges") or []

@@ -109,12 +109,17 @@ def make_node(nc: NodeConfig, file: str) -> Node:
                     (
                         file,
                         nc.param_lines.get(name, nc.line),
-                        f"node '{nc.id}' ({nc.type}): parameter '{name}' = {value}",
+                        f"node '{nc.id}' ({nc.type}): parameter '{name}' = {value}{_set(nc, name)}",
                         "give a finite number",
                     )
                 ]
             )
     return node
+
+
+def _set(nc: NodeConfig, name: str) -> str:
+    """' (from --set)' for a parameter given on the command line: the file's line shows another value."""
+    return " (from --set)" if name in nc.overridden else ""
 
 
 def _number_types(annotation) -> set:
@@ -136,7 +141,7 @@ def _number_problems(nc: NodeConfig, cls: type[Node], file: str) -> dict:
             problems[name] = (
                 file,
                 nc.param_lines.get(name, nc.line),
-                f"node '{nc.id}' ({nc.type}): parameter '{name}' = {value!r} is {what}, not a number",
+                f"node '{nc.id}' ({nc.type}): parameter '{name}' = {value!r}{_set(nc, name)} is {what}, not a number",
                 f"write a number without quotes, e.g. {name}: 1.0",
             )
     return problems
@@ -156,12 +161,12 @@ def _param_problem(nc: NodeConfig, cls: type[Node], err: Mapping[str, Any], file
     if err["type"] == "extra_forbidden":
         close = difflib.get_close_matches(name, list(fields), n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"parameters are: {', '.join(fields) or 'none'}"
-        return (file, line, f"node '{nc.id}' ({nc.type}): unknown parameter '{name}'", hint)
+        return (file, line, f"node '{nc.id}' ({nc.type}): unknown parameter '{name}'{_set(nc, name)}", hint)
     want = type_label(fields[name].annotation) if name in fields else "?"
     return (
         file,
         line,
-        f"node '{nc.id}' ({nc.type}): parameter '{name}' = {err.get('input')!r}: {err['msg']}",
+        f"node '{nc.id}' ({nc.type}): parameter '{name}' = {err.get('input')!r}{_set(nc, name)}: {err['msg']}",
         f"give a {want}",
     )
 

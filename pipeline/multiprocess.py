@@ -226,7 +226,9 @@ def run_multiprocess(
 
         def start(group: str):
             """Start (or restart) one group's process: a local worker, or what the launcher starts."""
-            path = os.path.join(run_dir, f"{group}.json")
+            safe = re.sub(r"[^\w.-]", "_", group).lstrip(".")  # a group name may hold a '/' (ps shows the name)
+            name = group if safe == group else f"{safe}-{list(plans).index(group)}"
+            path = os.path.join(run_dir, f"{name}.json")
             with open(path, "w") as f:
                 f.write(plans[group].to_json())
             if launcher is not None:

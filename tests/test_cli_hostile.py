@@ -74,6 +74,21 @@ def test_a_chunk_too_big_to_allocate_is_refused_at_build(tmp_path, monkeypatch, 
     assert validate(tmp_path, monkeypatch, capsys, GRAPH.replace("chunk_size: 25", "chunk_size: 10000000000")) == []
 
 
+def test_set_values_read_as_in_the_file_and_their_problems_say_from_set(tmp_path, monkeypatch, capsys):
+    assert validate(tmp_path, monkeypatch, capsys, GRAPH, "--set", "src.rate=1e3") == []  # was text '1e3'
+    err = validate(tmp_path, monkeypatch, capsys, GRAPH, "--set", "bp.l_freq=abc", "--set", "bp.nosuch=1")
+    assert any("parameter 'l_freq' = 'abc' (from --set) is text" in e for e in err), err
+    assert any("unknown parameter 'nosuch' (from --set)" in e for e in err), err
+
+
+def test_process_group_names_with_a_slash_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    text = GRAPH + 'processes:\n  "acq/1": [src]\n  "../dsp": [bp, rec]\n'
+    (tmp_path / "g.yaml").write_text(text)
+    assert main(["run", "g.yaml"]) == 0, capsys.readouterr().err  # was FileNotFoundError: .../acq/1.json
+    assert (tmp_path / "out_raw.fif").is_file()
+
+
 # --- bench enhance on odd folders ----------------------------------------------------------------------------
 
 
