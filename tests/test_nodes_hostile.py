@@ -317,3 +317,43 @@ def test_epochs_drops_markers_without_a_finite_time_or_code():
     out = ep.process({"events": Chunk(rows, 0.3)})
     assert out["events"].data.tolist() == [[0.5, 0.0, 2.0]] and ep.counters == {"bad_marker": 3}
     assert len(ep.state.pending) == 0
+
+
+NON_FINITE_PARAMS = [
+    ("running_zscore", {}, "window"),
+    ("bandpower", {}, "window"),
+    ("bandpower", {}, "hop"),
+    ("bandpower", {}, "segment"),
+    ("epochs", {}, "tmin"),
+    ("epochs", {}, "tmax"),
+    ("epochs", {}, "max_delay"),
+    ("gain", {}, "db"),
+    ("apply_mask", {}, "max_wait"),
+    ("join", {}, "max_wait"),
+    ("ssvep_decoder", {"freqs": [8.0, 10.0]}, "window"),
+    ("ssvep_decoder", {"freqs": [8.0, 10.0]}, "step"),
+    ("ssvep_trial_decoder", {"freqs": [8.0, 10.0]}, "delay"),
+    ("ssvep_trial_decoder", {"freqs": [8.0, 10.0]}, "pre"),
+    ("ssvep_trial_decoder", {"freqs": [8.0, 10.0]}, "max_delay"),
+]
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf])
+@pytest.mark.parametrize("name,base,field", NON_FINITE_PARAMS, ids=[f"{n}.{f}" for n, _, f in NON_FINITE_PARAMS])
+def test_a_non_finite_time_parameter_is_refused_when_the_node_is_built(name, base, field, value):
+    # these raised ValueError/OverflowError ("cannot convert float NaN to integer") in configure()
+    from pydantic import ValidationError
+    from wavegraph.pipeline.registry import lookup
+
+    with pytest.raises(ValidationError, match="finite number"):
+        lookup(name)(**{**base, field: value})
+
+
+def test_a_gain_beyond_the_dtype_is_a_spec_error():
+    from wavegraph.nodes.dsp.spectral import Gain
+
+    with pytest.raises(SpecError, match="beyond what float32"):  # was OverflowError (34, 'Numerical result ...')
+        Gain(db=1e12).configure({"in": signal_spec(RATE, ["a"], dtype="float32")})
+    g = Gain(db=-60.0)
+    g.configure({"in": signal_spec(RATE, ["a"], dtype="float32")})
+    np.testing.assert_allclose(g.process({"in": Chunk(np.ones((1, 2), np.float32), 0.0)})["out"].data, 1e-3, rtol=1e-6)

@@ -41,13 +41,13 @@ from .timebuffer import TimedBuffer
 
 
 class EpochsParams(NodeParams):
-    tmin: float = Field(-0.2, description="epoch start relative to the marker (s)")
-    tmax: float = Field(0.5, description="epoch end relative to the marker (s), inclusive")
+    tmin: float = Field(-0.2, allow_inf_nan=False, description="epoch start relative to the marker (s)")
+    tmax: float = Field(0.5, allow_inf_nan=False, description="epoch end relative to the marker (s), inclusive")
     baseline: tuple[float | None, float | None] | None = Field(
         None, description="[a, b] seconds whose mean is subtracted per channel (None ends: epoch start/end)"
     )
     codes: list[int] | None = Field(None, description="marker codes to epoch (default: every marker)")
-    max_delay: float = Field(10.0, ge=0, description="how late (s of signal) a marker may arrive")
+    max_delay: float = Field(10.0, ge=0, allow_inf_nan=False, description="how late (s of signal) a marker may arrive")
 
     @model_validator(mode="after")
     def _order(self):

@@ -47,7 +47,9 @@ class JoinParams(NodeParams):
     inputs: list[str] = Field(default_factory=lambda: ["a", "b"], description="input port names (2 or more)")
     reference: str | None = Field(None, description="the input whose sample grid the output follows (default first)")
     offsets: dict[str, float] = Field(default_factory=dict, description="seconds added to an input's timestamps")
-    max_wait: float | None = Field(None, gt=0, description="s of reference time to wait for a late input")
+    max_wait: float | None = Field(
+        None, gt=0, allow_inf_nan=False, description="s of reference time to wait for a late input"
+    )
 
     @model_validator(mode="after")
     def _ports(self):

@@ -29,7 +29,7 @@ from ..signal import SignalNode
 
 
 class ZScoreParams(NodeParams):
-    window: float = Field(..., gt=0, description="window length in seconds")
+    window: float = Field(..., gt=0, allow_inf_nan=False, description="window length in seconds")
     eps: float = Field(1e-12, ge=0, description="std at or below this gives 0")
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 

@@ -167,7 +167,7 @@ class RealToComplex(_Stateless[NodeParams]):
 
 
 class GainParams(NodeParams):
-    db: float = Field(0.0, description="gain in dB (20 log10 of the amplitude factor)")
+    db: float = Field(0.0, allow_inf_nan=False, description="gain in dB (20 log10 of the amplitude factor)")
 
 
 class Gain(_Stateless[GainParams]):
@@ -184,7 +184,11 @@ class Gain(_Stateless[GainParams]):
         dt = np.dtype(spec.dtype)
         if dt.kind not in "fc":
             raise SpecError(f"gain needs a float or complex stream, got {spec.dtype}", "convert to float first")
-        self._factor = np.dtype(_REAL_OF.get(dt.name, dt.name)).type(10.0 ** (self.params.db / 20.0))
+        real = np.dtype(_REAL_OF.get(dt.name, dt.name))
+        db = self.params.db
+        if abs(db) > 20 * math.log10(float(np.finfo(real).max)):  # the factor or its inverse is not a number
+            raise SpecError(f"gain {db:g} dB is beyond what {dt.name} can hold", "give a gain of a few tens of dB")
+        self._factor = real.type(10.0 ** (db / 20.0))
         self.out_specs = {"out": spec}
         return self.out_specs
 
@@ -200,7 +204,9 @@ class ApplyMaskParams(NodeParams):
         "none", description="applied to the mask first: none, sigmoid (logits), clip (to [0, 1])"
     )
     min_gain: float | None = Field(None, ge=0, description="lower bound of the (real) mask after the activation")
-    max_wait: float = Field(2.0, gt=0, description="seconds of stream time a frame waits for its partner")
+    max_wait: float = Field(
+        2.0, gt=0, allow_inf_nan=False, description="seconds of stream time a frame waits for its partner"
+    )
 
 
 @dataclass

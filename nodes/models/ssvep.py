@@ -52,10 +52,13 @@ class SSVEPDecoderParams(NodeParams):
         None, description="stimulus frequencies, Hz (fbcca: required; dnn: from the checkpoint)"
     )
     window: float | None = Field(
-        None, gt=0, description="window length, s (fbcca: default 1.0; dnn: from the checkpoint)"
+        None, gt=0, allow_inf_nan=False, description="window length, s (fbcca: default 1.0; dnn: from the checkpoint)"
     )
     step: float | None = Field(
-        None, gt=0, description="seconds between window starts (default: 0.25 or the window, if shorter)"
+        None,
+        gt=0,
+        allow_inf_nan=False,
+        description="seconds between window starts (default: 0.25 or the window, if shorter)",
     )
     channels: list[str] | None = Field(
         None, description="channels to use, by name (default: all; dnn: the checkpoint's)"
@@ -334,12 +337,17 @@ class _Samples:
 
 class SSVEPTrialDecoderParams(SSVEPDecoderParams):
     step: None = Field(None, description="(not used: one decision per marker)")
-    delay: float = Field(0.14, ge=0, description="window start after the marker, s (visual latency)")
+    delay: float = Field(
+        0.14, ge=0, allow_inf_nan=False, description="window start after the marker, s (visual latency)"
+    )
     pre: float = Field(
-        1.0, ge=0, description="filter pre-roll before the marker, s (the filters start from zero there)"
+        1.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="filter pre-roll before the marker, s (the filters start from zero there)",
     )
     codes: list[int] | None = Field(None, description="marker codes that start a trial (default: every marker)")
-    max_delay: float = Field(10.0, ge=0, description="how late (s of signal) a marker may arrive")
+    max_delay: float = Field(10.0, ge=0, allow_inf_nan=False, description="how late (s of signal) a marker may arrive")
 
 
 class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
