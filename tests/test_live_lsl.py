@@ -510,3 +510,13 @@ def test_with_recover_a_stream_that_drops_out_and_comes_back_goes_on_after_a_gap
     np.testing.assert_array_equal(got[0], np.r_[np.arange(0.0, 40.0, 2.0), np.arange(100.0, 140.0, 2.0)])
     assert [c.gap for c in chunks].count(True) == 1 and chunks[0].gap is False
     assert "outlet_lost" not in node.counters and "idle_timeout" not in node.counters
+
+
+@pytest.mark.parametrize("field", ["duration", "marker_duration", "rate"])
+def test_inlet_refuses_non_finite_durations_and_rates(field):
+    # duration inf raised OverflowError in configure(); marker_duration inf reached a recorder, which
+    # could not write the annotation; rate inf made a declared spec no signal node can take
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="finite number"):
+        LslInlet(name="x", **{field: float("inf")})

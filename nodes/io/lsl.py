@@ -121,7 +121,9 @@ class LslInletParams(NodeParams):
     chunk_size: int = Field(32, ge=1, description="most samples per output chunk")
     clock_sync: bool = Field(True, description="map timestamps onto this machine's LSL clock")
     dejitter: bool = Field(False, description="smooth the timestamps of regular-rate streams")
-    duration: float | None = Field(None, gt=0, description="end after this many seconds of stream time")
+    duration: float | None = Field(
+        None, gt=0, allow_inf_nan=False, description="end after this many seconds of stream time"
+    )
     max_samples: int | None = Field(None, ge=1, description="end after this many samples")
     idle_timeout: float | None = Field(None, gt=0, description="end when nothing arrived for this long (s)")
     gap_tolerance: float = Field(0.05, ge=0, description="timestamp jump (s) beyond one period that flags a gap")
@@ -135,6 +137,7 @@ class LslInletParams(NodeParams):
     marker_duration: float = Field(
         0.0,
         ge=0,
+        allow_inf_nan=False,
         description="duration (s) given to every marker, e.g. the trial "
         "length of a calibration run (LSL markers have none)",
     )
@@ -150,7 +153,9 @@ class LslInletParams(NodeParams):
         description="expected channel count or labels: checked when the "
         "stream opens; with `rate`, `validate` needs no stream",
     )
-    rate: float | None = Field(None, gt=0, description="expected nominal rate (Hz), checked when the stream opens")
+    rate: float | None = Field(
+        None, gt=0, allow_inf_nan=False, description="expected nominal rate (Hz), checked when the stream opens"
+    )
 
     @model_validator(mode="after")
     def _need_query(self):
