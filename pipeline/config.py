@@ -277,7 +277,9 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
                 file,
                 line_of(doc, key),
                 f"unknown top-level key '{key}'",
-                "use name, nodes, edges, processes, transport, security",
+                "a file holds one graph: put its nodes: and edges: at the top level"
+                if key == "graphs"  # Timeflux's layout
+                else "use name, nodes, edges, processes, transport, security",
             )
     nodes: list[NodeConfig] = []
     seen: dict[str, int] = {}
@@ -300,7 +302,9 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
                 line,
                 "each node needs an 'id' and a 'type'"
                 + (f" (node '{raw['id']}' has none)" if isinstance(raw, dict) and _scalar(raw.get("id")) else ""),
-                "write '- {id: name, type: node_type, params: {...}}'",
+                f"write type: {raw['module']}:{raw['class']} (module:Class of a wavegraph Node)"
+                if isinstance(raw, dict) and "module" in raw and "class" in raw and "type" not in raw
+                else "write '- {id: name, type: node_type, params: {...}}'",
             )
             if isinstance(raw, dict) and _scalar(raw.get("id")):
                 broken.add(str(raw["id"]))
@@ -417,12 +421,20 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
             value = str(raw[key])
             if value.count(".") != 1 or not all(value.split(".")):
                 bad_edges.add(len(edges))
+                node, colon, port = value.partition(":")
+                fix = (
+                    f"{node}.{port}"
+                    if colon and node and port and "." not in value
+                    else f"{value}.{'out' if key == 'source' else 'in'}"
+                    if value and "." not in value and ":" not in value
+                    else "node.port"
+                )
                 _problem(
                     problems,
                     file,
                     line_of(raw, key),
                     f"edge {key} '{value}' must be 'node.port'",
-                    f"write {key}: node.port",
+                    f"write {key}: {fix}",
                 )
             ends.append(value)
         edges.append(EdgeConfig(ends[0], ends[1], queue, policy, line, str(edge_transport)))

@@ -61,6 +61,27 @@ def test_null_id_or_type_and_plain_text_items_name_their_line(tmp_path, monkeypa
     assert err[0].startswith("g.yaml:13: each edge needs 'source' and 'target'"), err
 
 
+def test_a_timeflux_style_file_gets_the_exact_fix(tmp_path, monkeypatch, capsys):
+    text = """\
+    nodes:
+      - {id: rnd, module: mypkg.nodes, class: Random}
+      - {id: rec, type: recorder, params: {path: x_raw.fif}}
+    edges:
+      - {source: rnd, target: rec}
+      - {source: "rnd:out", target: "rec:in"}
+    """
+    err = validate(tmp_path, monkeypatch, capsys, text)
+    assert "fix: write type: mypkg.nodes:Random" in err[0], err
+    assert [e.split("fix: ")[1] for e in err[1:5]] == [
+        "write source: rnd.out",
+        "write target: rec.in",
+        "write source: rnd.out",
+        "write target: rec.in",
+    ], err
+    err = validate(tmp_path, monkeypatch, capsys, "graphs:\n  - id: g\n")
+    assert "put its nodes: and edges: at the top level" in err[0], err
+
+
 def test_tab_indent_says_so(tmp_path, monkeypatch, capsys):
     err = validate(tmp_path, monkeypatch, capsys, GRAPH.replace("    type: bandpass", "\ttype: bandpass"))
     assert err[0].startswith("g.yaml:7: invalid YAML") and "fix: indent with spaces" in err[0], err
