@@ -89,9 +89,32 @@ def cmd_validate(args) -> int:
     return 0
 
 
+def _writable(option: str, path: str) -> None:
+    """Check, before anything runs, that `path` can be written (making its folder): a GraphError if not, so a
+    run's results are not lost to a traceback at the end."""
+    from pathlib import Path
+
+    target = Path(path).expanduser()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_dir():
+            raise IsADirectoryError(21, "Is a directory")
+        existed = target.exists()
+        with open(target, "a"):
+            pass
+        if not existed:
+            target.unlink()  # no empty file left behind if the run never gets to write it
+    except OSError as e:
+        raise GraphError(
+            [(option, 0, f"cannot write {path} ({e.strerror or e})", "choose a file in a writable folder")]
+        ) from None
+
+
 def cmd_describe(args) -> int:
     from .graph import describe
 
+    if args.png:
+        _writable("--png", args.png)
     graph = _build(args)
     _close_all(graph)
     print(describe(graph))
@@ -226,6 +249,8 @@ def cmd_run(args) -> int:
     from .status import StatusLine
     from .summary import format_summary
 
+    if args.json:
+        _writable("--json", args.json)
     config = load_config(args.config, args.set)
     if args.bids:
         config = load_config(args.config, [*args.set, *bids_overrides(config, args.bids)])
@@ -275,9 +300,12 @@ def cmd_run(args) -> int:
             monitor.close()
         if status_line is not None:
             status_line.close()
-    if args.json:
-        _write_json(args.json, args, result)
     print(format_summary(result.stats, result.processes))
+    if args.json:
+        try:
+            _write_json(args.json, args, result)
+        except OSError as e:  # checked before the run; the folder can still vanish or fill up meanwhile
+            print(f"error: --json {args.json}: cannot write ({e.strerror or e})", file=sys.stderr)
     if result.extra.get("placement") or result.extra.get("clocks"):  # hosts, clock offsets (pipeline.clock)
         from .placement import format_hosts
 

@@ -297,3 +297,14 @@ def test_file_enhance_graph_takes_stereo_48k_and_short_files(tmp_path):
         y, rate = sf.read(tmp_path / f"{name}_out.wav", dtype="float32", always_2d=True)
         assert rate == 16000 and y.shape[1] == 1 and np.isfinite(y).all()
         assert abs(len(y) / rate - seconds) < 0.005, len(y)  # the input's duration (+ the resampler's filter tail)
+
+
+def test_output_paths_of_run_and_describe_are_checked_before_anything_runs(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.yaml").write_text(GRAPH)
+    (tmp_path / "file").write_text("")
+    assert main(["run", "g.yaml", "--json", "file/r.json"]) == 2  # was a traceback after the run: summary lost
+    assert "--json: cannot write file/r.json" in capsys.readouterr().err and not (tmp_path / "out_raw.fif").exists()
+    assert main(["describe", "g.yaml", "--png", "file/g.png"]) == 2  # was a traceback
+    assert main(["describe", "g.yaml", "--png", "new/g.png"]) == 0 and (tmp_path / "new" / "g.png").stat().st_size
+    assert main(["run", "g.yaml", "--json", "runs/r.json"]) == 0 and (tmp_path / "runs" / "r.json").is_file()
