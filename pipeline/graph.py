@@ -167,7 +167,7 @@ def _param_problem(nc: NodeConfig, cls: type[Node], err: Mapping[str, Any], file
         file,
         line,
         f"node '{nc.id}' ({nc.type}): parameter '{name}' = {err.get('input')!r}{_set(nc, name)}: {err['msg']}",
-        f"give a {want}",
+        f"give {'an' if want[:1] in ('a', 'e', 'i', 'o', 'u') else 'a'} {want}",
     )
 
 
