@@ -354,3 +354,9 @@ def test_names_a_format_cannot_hold_are_said_at_configure(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         Recorder(path=str(tmp_path / "n.edf")).configure({"in": eeg_spec(2, names=names)})  # cut silently before
     assert "'EEG Fp1-Ref (left frontal)' -> 'EEG Fp1-Ref (lef'" in caplog.text and "'Cz'" not in caplog.text
+
+
+@pytest.mark.parametrize("name, n, rate", [("x.flac", 9, 16000.0), ("x.flac", 1, 700000.0), ("x.wav", 1100, 16000.0)])
+def test_audio_formats_refuse_what_they_cannot_hold_at_configure(tmp_path, name, n, rate):
+    with pytest.raises(SpecError, match="at most"):  # failed when the file was written (FLAC: at close)
+        Recorder(path=str(tmp_path / name)).configure({"in": eeg_spec(n, rate, kind="audio", dtype="float32")})

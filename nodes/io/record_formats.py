@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from wavegraph.pipeline.spec import StreamSpec
+from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 BLOCK_BYTES = 4 << 20  # rows per block: about this many bytes
 FIF_SPLIT = "2GB"  # MNE's own default (a FIF file cannot pass 2 GiB)
@@ -42,6 +42,74 @@ FIF_SPLIT = "2GB"  # MNE's own default (a FIF file cannot pass 2 GiB)
 def spill_paths(path: Path) -> tuple[Path, Path]:
     spill = path.with_name(path.name + ".spill")
     return spill, spill.with_name(spill.name + ".json")
+
+
+# --- which format ------------------------------------------------------------------------------------
+FIF_ENDINGS = (
+    "raw.fif",
+    "raw_sss.fif",
+    "raw_tsss.fif",
+    "_meg.fif",
+    "_eeg.fif",
+    "_ieeg.fif",
+    "raw.fif.gz",
+    "_meg.fif.gz",
+    "_eeg.fif.gz",
+)
+FORMATS = (
+    "FIF (*_raw.fif, *_eeg.fif), EDF (.edf) or BDF (.bdf) for signals, WAV/FLAC (.wav, .flac) for "
+    "signals/audio, NPZ (.npz) or CSV (.csv) for any stream"
+)
+SPILLED = ("fif", "npz", "edf", "bdf", "flac")  # formats written through a spill file, converted at close
+SIGNAL_ONLY = ("wav", "flac", "fif", "edf", "bdf")
+NO_NAN = ("edf", "bdf", "flac")  # integer formats: a NaN or inf sample cannot be written as it is
+
+
+def target_format(path: Path, spec: StreamSpec) -> str:
+    """The recorder's format for this path and stream (SpecError: the format cannot hold the stream)."""
+    name = path.name.lower()
+    is_audio = bool(spec.channel_types) and all(t == "audio" for t in spec.channel_types)
+    if name.endswith(".wav"):
+        fmt = "wav"
+    elif name.endswith(".flac"):
+        fmt = "flac"
+    elif name.endswith(FIF_ENDINGS):
+        fmt = "fif"
+    elif name.endswith((".edf", ".bdf")):
+        fmt = name[-3:]
+    elif name.endswith(".npz"):
+        fmt = "npz"
+    elif name.endswith(".csv"):
+        fmt = "csv"
+    else:
+        raise SpecError(f"recorder: cannot tell the format of {path.name!r}", f"use a suffix for one of: {FORMATS}")
+    if fmt in SIGNAL_ONLY and spec.kind != "signal":
+        raise SpecError(
+            f"recorder: {fmt.upper()} holds signals, the input is a {spec.kind} stream",
+            "record features, tokens and events to .npz or .csv",
+        )
+    if fmt in SIGNAL_ONLY and len(spec.shape) != 1:
+        raise SpecError(
+            f"recorder: {fmt.upper()} holds (channels, samples) signals, got shape {spec.shape}",
+            "record multi-axis signals (e.g. filter banks) to .npz",
+        )
+    if fmt in ("wav", "flac", "edf", "bdf") and (spec.rate <= 0 or spec.rate != round(spec.rate)):
+        raise SpecError(
+            f"recorder: {fmt.upper()} needs a whole-number sample rate, the stream has {spec.rate:g} Hz",
+            "resample to an integer rate first, or record to _raw.fif or .npz",
+        )
+    limits = {"flac": (8, 655350), "wav": (1024, 2**31 - 1)}  # libFLAC's and libsndfile's channels, rate
+    if fmt in limits and (spec.n_channels > limits[fmt][0] or spec.rate > limits[fmt][1]):
+        raise SpecError(
+            f"recorder: {fmt.upper()} holds at most {limits[fmt][0]} channels at up to {limits[fmt][1]} Hz, "
+            f"the stream has {spec.n_channels} at {spec.rate:g} Hz",
+            "record to .wav (up to 1024 channels), or to .npz / _raw.fif",
+        )
+    if fmt == "fif" and is_audio:
+        raise SpecError("recorder: audio streams are written as WAV", "use a .wav path for audio")
+    if fmt == "csv" and len(spec.shape) > 1:
+        raise SpecError(f"recorder: CSV holds one row per frame, shape {spec.shape} has more than one axis", "use .npz")
+    return fmt
 
 
 def lock(f) -> bool:

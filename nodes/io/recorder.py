@@ -75,65 +75,17 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import NodeParams, Sink
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from .record_formats import csv_header, csv_rows, lock, stored_names, truncate_wav
-
-FIF_ENDINGS = (
-    "raw.fif",
-    "raw_sss.fif",
-    "raw_tsss.fif",
-    "_meg.fif",
-    "_eeg.fif",
-    "_ieeg.fif",
-    "raw.fif.gz",
-    "_meg.fif.gz",
-    "_eeg.fif.gz",
+from .record_formats import (
+    FIF_ENDINGS,
+    NO_NAN,
+    SPILLED,
+    csv_header,
+    csv_rows,
+    lock,
+    stored_names,
+    target_format,
+    truncate_wav,
 )
-FORMATS = (
-    "FIF (*_raw.fif, *_eeg.fif), EDF (.edf) or BDF (.bdf) for signals, WAV/FLAC (.wav, .flac) for "
-    "signals/audio, NPZ (.npz) or CSV (.csv) for any stream"
-)
-SPILLED = ("fif", "npz", "edf", "bdf", "flac")  # formats written through a spill file, converted at close
-SIGNAL_ONLY = ("wav", "flac", "fif", "edf", "bdf")
-NO_NAN = ("edf", "bdf", "flac")  # integer formats: a NaN or inf sample cannot be written as it is
-
-
-def _target_format(path: Path, spec: StreamSpec) -> str:
-    name = path.name.lower()
-    is_audio = bool(spec.channel_types) and all(t == "audio" for t in spec.channel_types)
-    if name.endswith(".wav"):
-        fmt = "wav"
-    elif name.endswith(".flac"):
-        fmt = "flac"
-    elif name.endswith(FIF_ENDINGS):
-        fmt = "fif"
-    elif name.endswith((".edf", ".bdf")):
-        fmt = name[-3:]
-    elif name.endswith(".npz"):
-        fmt = "npz"
-    elif name.endswith(".csv"):
-        fmt = "csv"
-    else:
-        raise SpecError(f"recorder: cannot tell the format of {path.name!r}", f"use a suffix for one of: {FORMATS}")
-    if fmt in SIGNAL_ONLY and spec.kind != "signal":
-        raise SpecError(
-            f"recorder: {fmt.upper()} holds signals, the input is a {spec.kind} stream",
-            "record features, tokens and events to .npz or .csv",
-        )
-    if fmt in SIGNAL_ONLY and len(spec.shape) != 1:
-        raise SpecError(
-            f"recorder: {fmt.upper()} holds (channels, samples) signals, got shape {spec.shape}",
-            "record multi-axis signals (e.g. filter banks) to .npz",
-        )
-    if fmt in ("wav", "flac", "edf", "bdf") and (spec.rate <= 0 or spec.rate != round(spec.rate)):
-        raise SpecError(
-            f"recorder: {fmt.upper()} needs a whole-number sample rate, the stream has {spec.rate:g} Hz",
-            "resample to an integer rate first, or record to _raw.fif or .npz",
-        )
-    if fmt == "fif" and is_audio:
-        raise SpecError("recorder: audio streams are written as WAV", "use a .wav path for audio")
-    if fmt == "csv" and len(spec.shape) > 1:
-        raise SpecError(f"recorder: CSV holds one row per frame, shape {spec.shape} has more than one axis", "use .npz")
-    return fmt
 
 
 def _mne_name(path: Path) -> Path:
@@ -225,7 +177,7 @@ class Recorder(Sink[RecorderParams]):
     def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
         super().configure(in_specs)
         spec = self.spec = self.require_input(in_specs, "in")
-        self.format = _target_format(self.path, spec)
+        self.format = target_format(self.path, spec)
         if self.path.is_dir():
             name = "recording_raw.fif" if self.format == "fif" else "recording" + self.path.suffix
             raise SpecError(
