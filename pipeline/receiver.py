@@ -207,7 +207,7 @@ class EdgeReceiver(_Endpoint):
             and first.startswith(fast[2], _ONE_FRAME_MIN)
         ):
             seq, t0, origin_ns, _, _ = _unpack_tail(first, wire.PREFIX_BYTES)
-            if seq == self._next_seq:
+            if seq == self._next_seq and t0 - t0 == 0.0:  # next in order, t0 finite (else decode says why)
                 self._next_seq, self._after_eos = seq + 1, -1
                 counters = self.counters
                 counters["received"] += 1
@@ -232,7 +232,7 @@ class EdgeReceiver(_Endpoint):
         seq = start_seq = self._next_seq
         while at < end and frame.startswith(prefix, at) and frame.startswith(shape_bytes, at + _ONE_FRAME_MIN):
             got, t0, origin_ns, _, _ = _unpack_tail(frame, at + wire.PREFIX_BYTES)
-            if got != seq:
+            if got != seq or t0 - t0 != 0.0:  # out of order, or t0 NaN/inf: the full path decides
                 break
             data = _ndarray(shape, dtype, frame, at + offset)
             out.append((Chunk(data, t0, seq, False, False, origin_ns), frame if at == 0 else (frame, at)))

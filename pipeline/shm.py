@@ -384,7 +384,7 @@ class ShmEdgeReceiver(EdgeReceiver):
         ):
             return None
         seq, t0, origin_ns, _, _ = wire.unpack_tail(head, wire.PREFIX_BYTES)
-        if seq != self._next_seq:
+        if seq != self._next_seq or t0 - t0 != 0.0:  # out of order, or t0 NaN/inf: the full path decides
             return None
         self._next_seq, self._after_eos = seq + 1, -1
         data = np.ndarray(fast[3], fast[4], view)  # a view of the slot, as decode makes it

@@ -4,6 +4,7 @@ every check instead of checking again. What they must keep: the same bytes on th
 encoder, and the same verdict on every frame as the general decoder. Real sockets, no mocks, no timings.
 """
 
+import struct
 import threading
 import time
 
@@ -82,6 +83,9 @@ def _patched(frame: bytes, at: int, value: bytes) -> bytes:
     return frame[:at] + value + frame[at + len(value) :]
 
 
+NAN = struct.pack("<d", float("nan"))
+
+
 def test_receiver_fast_path_gives_the_general_verdict_on_every_frame(ctx):
     rng = np.random.default_rng(2)
     good = rng.standard_normal((2, 8))
@@ -95,6 +99,7 @@ def test_receiver_fast_path_gives_the_general_verdict_on_every_frame(ctx):
         "spec_dtype": _frame(good.view(np.int64), 0),  # same size, another dtype
         "spec_shape": _frame(good.reshape(1, 16), 0),  # same size, another shape
         "size_mismatch": _patched(base, wire.HEADER_FIXED_BYTES, (3).to_bytes(8, "little")),
+        "t0": _patched(base, 20, struct.pack("<d", float("nan"))),  # per-message field: not in the cached bytes
     }
     push = ctx.socket(zmq.PUSH)
     rx = EdgeReceiver("inproc://fast-rx", SPEC, context=ctx)
@@ -293,6 +298,9 @@ def test_a_bad_batch_is_dropped_whole_and_a_bad_message_in_one_alone(ctx, policy
         got = [rx.recv(timeout=WAIT_MS / 1000) for _ in range(6)]
         assert rx.recv(timeout=0.2) is None
         header = rx.last_header
+        # A message of the cached layout, next in order, with a NaN t0: the batch loop hands it to the full check.
+        push.send(wire.encode_batch([frames[5], _patched(_frame(rng.standard_normal((2, 8)), 6), 20, NAN), frames[5]]))
+        got_nan = [rx.recv(timeout=WAIT_MS / 1000) for _ in range(2)]
     finally:
         push.close(linger=0)
         rx.close()
@@ -306,8 +314,10 @@ def test_a_bad_batch_is_dropped_whole_and_a_bad_message_in_one_alone(ctx, policy
     ]
     assert header is not None and header.seq == 4 and header.spec_id == SID
     counters = rx.counters
-    assert counters["rejected_batch"] == 1 and counters["rejected_magic"] == 1 and counters["rejected"] == 2
-    assert counters["seq_missing"] == 5 and counters["seq_reset"] == 1  # 4-8 missing, then 4 is a step back
+    assert [(c.seq, c.gap) for c in got_nan if c is not None] == [(5, False), (5, True)]
+    assert counters["rejected_batch"] == 1 and counters["rejected_magic"] == 1 and counters["rejected_t0"] == 1
+    assert counters["rejected"] == 3
+    assert counters["seq_missing"] == 5 and counters["seq_reset"] == 2  # 4-8 missing, then 4 and 5 step back
 
 
 def test_shm_notifications_in_one_frame_are_checked_and_a_bad_one_dropped_whole(ctx):
@@ -344,6 +354,10 @@ def test_shm_notifications_in_one_frame_are_checked_and_a_bad_one_dropped_whole(
         push.send(ref + wire.encode(Chunk(x.reshape(1, -1)), 2, SID)[0])
         assert rx.recv(timeout=0.5) is None and ring.mm[slot] == 0  # rejected, and its slot freed
         ring.mm[slot] = 1
+        ring.mm[slot] = 1
+        push.send(ref + wire.encode(Chunk(x + 2, t0=float("inf")), 2, SID)[0])  # next in order, t0 not finite
+        assert rx.recv(timeout=0.5) is None and ring.mm[slot] == 0
+        ring.mm[slot] = 1
         push.send(ref + wire.encode(Chunk(x + 2, t0=3.0), 5, SID)[0])
         third = rx.recv(timeout=WAIT_MS / 1000)
         assert third is not None and (third.seq, third.gap, third.t0) == (5, True, 3.0)
@@ -353,6 +367,6 @@ def test_shm_notifications_in_one_frame_are_checked_and_a_bad_one_dropped_whole(
         tx.close(linger_ms=0)
         rx.close()
     counters = rx.counters
-    assert counters["rejected"] == 3 and counters["rejected_shm_ref"] == 1 and counters["rejected_shm_state"] == 1
-    assert counters["rejected_spec_shape"] == 1
+    assert counters["rejected"] == 4 and counters["rejected_shm_ref"] == 1 and counters["rejected_shm_state"] == 1
+    assert counters["rejected_spec_shape"] == 1 and counters["rejected_t0"] == 1
     assert counters["shm_received"] == 3 and counters["seq_missing"] == 3
