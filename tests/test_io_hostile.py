@@ -62,8 +62,8 @@ def test_truncated_fif_replays_what_it_holds(tmp_path, caplog):
 
 def test_audio_under_another_name_is_read_as_audio(tmp_path):
     x = np.random.default_rng(1).uniform(-0.5, 0.5, (300, 2)).astype(np.float32)
-    for name in ("exported.edf", "no_suffix"):
-        sf.write(tmp_path / name, x, 22050, subtype="FLOAT", format="WAV")
+    for name, fmt in (("exported.edf", "WAV"), ("no_suffix", "WAV"), ("core_audio", "CAF")):
+        sf.write(tmp_path / name, x, 22050, subtype="FLOAT", format=fmt)
         specs, y, _ = replay(tmp_path / name)
         assert specs["out"].rate == 22050 and specs["out"].dtype == "float32"
         np.testing.assert_array_equal(y, x.T)
@@ -360,3 +360,10 @@ def test_names_a_format_cannot_hold_are_said_at_configure(tmp_path, caplog):
 def test_audio_formats_refuse_what_they_cannot_hold_at_configure(tmp_path, name, n, rate):
     with pytest.raises(SpecError, match="at most"):  # failed when the file was written (FLAC: at close)
         Recorder(path=str(tmp_path / name)).configure({"in": eeg_spec(n, rate, kind="audio", dtype="float32")})
+
+
+def test_audio_libsndfile_cannot_read_says_how_to_convert(tmp_path):
+    (tmp_path / "voice memo.m4a").write_bytes(b"\x00\x00\x00\x20ftypM4A " + bytes(100))
+    with pytest.raises(SpecError) as e:  # "Unsupported file type (.m4a)" from MNE before
+        FileSource(path=str(tmp_path / "voice memo.m4a")).configure({})
+    assert "ffmpeg -i" in e.value.hint

@@ -40,6 +40,7 @@ replayed from the start; rewind with `load_state_dict({"position": 0})`.
 from __future__ import annotations
 
 import logging
+import shlex
 from pathlib import Path
 from typing import Any, Literal
 
@@ -52,7 +53,8 @@ from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
 
 Dtype = Literal["float64", "float32"]
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".au", ".caf", ".w64", ".rf64")
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au", ".caf", ".w64", ".rf64")
+OTHER_AUDIO = (".m4a", ".aac", ".mp4", ".wma", ".ape", ".wv", ".ac3")  # libsndfile reads none of these
 SUPPORTED = (
     "MNE raw formats via mne.io.read_raw (FIF, EDF/BDF/GDF, BrainVision .vhdr, EEGLAB .set, "
     "CNT, EGI, Nihon Kohden, ...), MNE epochs (*-epo.fif), XDF (.xdf), audio via soundfile "
@@ -64,7 +66,15 @@ DEFAULT_CHUNK = 32
 _FIFF_UNITS = {107: "V", 112: "T", 201: "T/m", 202: "Am", 0: "a.u.", -1: "a.u."}
 
 
-_AUDIO_MAGIC = {b"RIFF": b"WAVE", b"RIFX": b"WAVE", b"RF64": b"WAVE", b"FORM": b"AIF", b"fLaC": b"", b"OggS": b""}
+_AUDIO_MAGIC = {
+    b"RIFF": b"WAVE",
+    b"RIFX": b"WAVE",
+    b"RF64": b"WAVE",
+    b"FORM": b"AIF",
+    b"fLaC": b"",
+    b"OggS": b"",
+    b"caff": b"",
+}
 _log = logging.getLogger("wavegraph.file_source")
 
 
@@ -409,6 +419,11 @@ def open_reader(path: Path, dtype: Dtype, stream: str | None = None, stim_channe
     if path.is_dir() and not path.name.lower().endswith((".ds", ".mff")):  # CTF and EGI recordings are folders
         raise SpecError(f"file_source: {path} is a folder", "give the path of a recording file in it")
     name = path.name.lower()
+    if name.endswith(OTHER_AUDIO):
+        raise SpecError(
+            f"file_source: cannot read {path}: {path.suffix} audio is not a format libsndfile reads",
+            f"convert it to WAV or FLAC first, e.g. ffmpeg -i {shlex.quote(path.name)} {shlex.quote(path.stem + '.wav')}",
+        )
     if stream is not None and not name.endswith((".xdf", ".xdfz")):
         raise SpecError(f"file_source: `stream` picks a stream of an XDF file; {path} is not one", "leave stream out")
     for part, header in ((".eeg", ".vhdr"), (".vmrk", ".vhdr"), (".fdt", ".set")):  # BrainVision, EEGLAB
