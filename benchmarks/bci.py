@@ -118,12 +118,11 @@ def load_real(path: str | None, freqs, line: float, mapping: dict[str, float] | 
     import mne
     from wavegraph.pipeline.datasets import fetch
 
-    from .train_ssvep import _freq_of, labels_found, marker_spans
+    from .train_ssvep import _freq_of, labels_found, marker_spans, read_recording
 
     mapping = mapping or {}
     src = str(path) if path else str(fetch("ssvepy-epochs"))
-    is_epochs = src.endswith(("-epo.fif", "_epo.fif", "-epo.fif.gz"))
-    inst = mne.read_epochs(src, verbose="error") if is_epochs else mne.io.read_raw(src, preload=True, verbose="error")
+    inst, is_epochs = read_recording(src)
     channels = [c for c in OCCIPITAL if c in inst.ch_names]
     if len(channels) < 2:
         channels = [inst.ch_names[i] for i in mne.pick_types(inst.info, eeg=True)] or [
@@ -486,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--data",
         default=None,
-        help="real-SSVEP part on this MNE-readable recording with markers "
+        help="real-SSVEP part on this recording with markers (MNE-readable, or XDF) "
         "(marker text = frequency in Hz); default: ssvepy's example epochs",
     )
     ap.add_argument(

@@ -151,6 +151,42 @@ def _freq_of(desc: str, mapping: dict[str, float]) -> float | None:
     return float(m.group(1)) if m else None
 
 
+EPOCHS_SUFFIXES = ("-epo.fif", "_epo.fif", "-epo.fif.gz")
+
+
+def read_recording(path: str):
+    """(MNE Raw or Epochs, is_epochs) of `path`: MNE's formats, or an XDF file (LabRecorder, MNE-LSL) read as
+    file_source reads it (its numeric stream, or the one of type EEG; every marker stream as annotations without
+    a duration). ValueError/OSError for a file that cannot be read, naming it."""
+    import mne
+
+    if path.endswith(EPOCHS_SUFFIXES):
+        return mne.read_epochs(path, verbose="error"), True
+    if not path.lower().endswith((".xdf", ".xdfz")):
+        return mne.io.read_raw(path, preload=True, verbose="error"), False
+    from wavegraph.nodes.io.xdf import XdfReader
+    from wavegraph.pipeline.spec import SpecError
+
+    try:
+        r = XdfReader(Path(path), None, "float64")
+    except SpecError as e:
+        raise ValueError(f"{e.message}; fix: {e.hint}") from None
+    kinds = {"eeg", "eog", "ecg", "emg", "misc", "stim", "seeg", "ecog", "resp", "bio"}
+    types = [t if t in kinds else "misc" for t in r.ch_types]
+    info = mne.create_info(r.ch_names, r.sfreq, types)  # pyright: ignore[reportArgumentType]  # a list per channel
+    raw = mne.io.RawArray(r.get(list(range(len(r.ch_names))), 0, r.n_times), info, verbose="error")
+    labels = dict(r.labels)
+    t_first = r.time_of(0) if r.n_times else 0.0
+    onsets = r.events[:, 1] - t_first
+    keep = onsets >= 0
+    raw.set_annotations(
+        mne.Annotations(
+            onsets[keep], np.zeros(int(keep.sum())), [labels.get(int(c), str(int(c))) for c in r.events[keep, 3]]
+        )
+    )
+    return raw, False
+
+
 def parse_markers(items: list[str]) -> dict[str, float]:
     """`--marker LABEL=FREQ` items as {label: Hz}; ValueError naming the item that is not one."""
     mapping = {}
@@ -232,8 +268,7 @@ def recording_trials(
     from wavegraph.models.ssvep_dnn import stimulus_locked_windows as dnn_windows
 
     path = str(path)
-    is_epochs = path.endswith(("-epo.fif", "_epo.fif", "-epo.fif.gz"))
-    inst = mne.read_epochs(path, verbose="error") if is_epochs else mne.io.read_raw(path, preload=True, verbose="error")
+    inst, is_epochs = read_recording(path)
     if rate is not None and abs(inst.info["sfreq"] - rate) > 1e-9:
         inst.resample(rate, verbose="error")  # in place (it returns the same object)
     fs = float(inst.info["sfreq"])
@@ -414,7 +449,7 @@ def train_recording(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="wavegraph train ssvep", description=(__doc__ or "").split("\n")[0])
-    ap.add_argument("recording", nargs="?", help="calibration run (MNE-readable, with markers)")
+    ap.add_argument("recording", nargs="?", help="calibration run with markers (MNE-readable, or XDF)")
     ap.add_argument("--freqs", nargs="+", type=float, help="stimulus frequencies, Hz (the model's classes, in order)")
     ap.add_argument("--window", type=float, default=1.0, help="window length, s (default 1.0)")
     ap.add_argument("--delay", type=float, default=0.14, help="window start after the marker, s (default 0.14)")

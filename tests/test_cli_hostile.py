@@ -308,3 +308,34 @@ def test_output_paths_of_run_and_describe_are_checked_before_anything_runs(tmp_p
     assert main(["describe", "g.yaml", "--png", "file/g.png"]) == 2  # was a traceback
     assert main(["describe", "g.yaml", "--png", "new/g.png"]) == 0 and (tmp_path / "new" / "g.png").stat().st_size
     assert main(["run", "g.yaml", "--json", "runs/r.json"]) == 0 and (tmp_path / "runs" / "r.json").is_file()
+
+
+def test_bench_bci_and_train_ssvep_read_a_labrecorder_xdf(tmp_path, capsys):
+    """An XDF from LabRecorder (MNE-LSL, Timeflux): an EEG stream in microvolts starting at LSL time 1000 s and a
+    string marker stream (no durations). Was 'Unsupported file type (.xdf)'."""
+    import numpy as np
+    from wavegraph.benchmarks.train_ssvep import recording_trials
+    from wavegraph.nodes.io.xdf import XdfStream, write_xdf
+
+    rate, freqs = 250.0, (8.0, 10.0, 12.0, 15.0)
+    n = len(freqs) * 2
+    rng = np.random.default_rng(0)
+    x = 5.0 * rng.standard_normal((int((n * 4 + 2) * rate), 3))  # microvolts
+    onsets = 1.0 + 4.0 * np.arange(n)
+    for k, t in enumerate(onsets):
+        i0, m = int(t * rate), int(3.0 * rate)
+        x[i0 : i0 + m] += 3.0 * np.sin(2 * np.pi * freqs[k % 4] * np.arange(m) / rate)[:, None]
+    stamps = 1000.0 + np.arange(len(x)) / rate
+    markers = [f"{freqs[k % 4]:g}Hz" for k in range(n)] + ["end"]
+    path = write_xdf(
+        tmp_path / "sub-01_ses-S001_task-ssvep_run-001_eeg.xdf",
+        [
+            XdfStream("amp", "EEG", rate, x, stamps, "float32", ["O1", "Oz", "O2"], "EEG", "microvolts"),
+            XdfStream("stim", "Markers", 0.0, markers, [*(1000.0 + onsets), 1000.0 + n * 4], "string"),
+        ],
+    )
+    rc, out = _bci(capsys, str(path))
+    assert rc == 0 and "8 segments, 3 ch at 250 Hz" in out.out, out.err
+    xs, y, _, fs, channels = recording_trials(str(path), list(freqs), None, 1.0, 0.14, None, None, {}, shifts=2)
+    assert fs == rate and channels == ["O1", "Oz", "O2"] and sorted(set(y.tolist())) == [0, 1, 2, 3]
+    assert 1e-6 < float(np.std(xs)) < 1e-4  # in volts, as MNE's formats
