@@ -318,7 +318,8 @@ def test_recover_leaves_a_recording_in_progress_alone(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "name, step", [("r_raw.fif", 0.0), ("r.edf", 2**-16), ("r.bdf", 2**-24), ("r.wav", 0.0), ("r.flac", 2**-23)]
+    "name, step",
+    [("r_raw.fif", 0.0), ("r.edf", 2**-16), ("r.bdf", 2**-24), ("r.wav", 0.0), ("r.flac", 2**-23), ("R_RAW.FIF", 0.0)],
 )
 def test_every_signal_format_replays_what_was_recorded(tmp_path, name, step):
     audio = name.endswith((".wav", ".flac"))
@@ -326,8 +327,8 @@ def test_every_signal_format_replays_what_was_recorded(tmp_path, name, step):
         2, 16000.0 if audio else 250.0, kind="audio" if audio else "eeg", dtype="float32" if audio else "float64"
     )
     x = np.random.default_rng(9).uniform(-0.5, 0.5, (2, 777)).astype(spec.dtype) * (1 if audio else 1e-4)
-    record(tmp_path / name, x, spec)
-    _, y, _ = replay(tmp_path / name)
+    path = record(tmp_path / name, x, spec).path  # R_RAW.FIF: MNE refused the name at close (left in the spill)
+    _, y, _ = replay(path)
     assert y.shape == x.shape  # EDF/BDF: the zeros padding the last record were replayed before
     resolution = step * (x.max(1) - x.min(1)) if not audio else np.full(2, step)
     assert (np.abs(y - x) <= resolution[:, None] + 1e-20).all()

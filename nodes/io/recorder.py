@@ -89,10 +89,15 @@ from .record_formats import (
 
 
 def _mne_name(path: Path) -> Path:
-    """x.fif -> x_raw.fif (MNE warns on, and some MNE readers refuse, other FIF names)."""
+    """x.fif -> x_raw.fif (MNE warns on, and some MNE readers refuse, other FIF names); X_RAW.FIF ->
+    X_RAW.fif (MNE writes only a lower-case .fif)."""
     name = path.name
     lower = name.lower()
     for ext in (".fif.gz", ".fif"):
+        if lower.endswith(ext) and not name.endswith(ext):
+            path = path.with_name(name[: -len(ext)] + ext)
+            logging.getLogger("wavegraph.recorder").warning("recorder: MNE writes %s as %s", name, path.name)
+            name = path.name
         if lower.endswith(ext) and not lower.endswith(FIF_ENDINGS):
             new = path.with_name(name[: -len(ext)] + "_raw" + ext)
             logging.getLogger("wavegraph.recorder").warning(
