@@ -558,6 +558,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.windows is not None and min(args.windows) <= 0:
         ap.error("--windows must be above 0 s")
+    from wavegraph.pipeline.cli import unwritable
+
+    for option, path in (("--png", args.png), ("--json", args.json)):
+        if path is not None and unwritable(str(path)):  # checked before the run, not after
+            ap.error(f"{option} {path}: cannot write ({unwritable(str(path))})")
     try:
         mapping = parse_markers(args.marker)
     except ValueError as e:

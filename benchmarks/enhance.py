@@ -546,6 +546,11 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--noise needs --clean (the held-out set brings its own noise)")
     if args.checkpoint and not Path(args.checkpoint).expanduser().is_file():
         ap.error(f"--checkpoint {args.checkpoint}: no such file")
+    from wavegraph.pipeline.cli import unwritable
+
+    for option, path in (("--png", args.png), ("--json", args.json)):
+        if path and unwritable(path):  # checked before the run, not after
+            ap.error(f"{option} {path}: cannot write ({unwritable(path)})")
     try:
         return _run(args)
     except BenchError as e:

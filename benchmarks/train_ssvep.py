@@ -507,6 +507,10 @@ def main(argv: list[str] | None = None) -> int:
         parse_markers(args.marker)
     except ValueError as e:
         ap.error(str(e))
+    from wavegraph.pipeline.cli import unwritable
+
+    if unwritable(args.out):  # checked before minutes of training, not after
+        ap.error(f"--out {args.out}: cannot write ({unwritable(args.out)})")
     return train_recording(args)
 
 

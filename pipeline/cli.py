@@ -89,25 +89,30 @@ def cmd_validate(args) -> int:
     return 0
 
 
-def _writable(option: str, path: str) -> None:
-    """Check, before anything runs, that `path` can be written (making its folder): a GraphError if not, so a
-    run's results are not lost to a traceback at the end."""
+def unwritable(path: str) -> str:
+    """Why `path` cannot be written ("" when it can), its folder made. Commands check their output paths with
+    it before they run, so a run's results are not lost to a traceback at the end."""
     from pathlib import Path
 
     target = Path(path).expanduser()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.is_dir():
-            raise IsADirectoryError(21, "Is a directory")
+            return "it is a folder"
         existed = target.exists()
         with open(target, "a"):
             pass
         if not existed:
             target.unlink()  # no empty file left behind if the run never gets to write it
     except OSError as e:
-        raise GraphError(
-            [(option, 0, f"cannot write {path} ({e.strerror or e})", "choose a file in a writable folder")]
-        ) from None
+        return str(e.strerror or e)
+    return ""
+
+
+def _writable(option: str, path: str) -> None:
+    why = unwritable(path)
+    if why:
+        raise GraphError([(option, 0, f"cannot write {path} ({why})", "choose a file in a writable folder")])
 
 
 def cmd_describe(args) -> int:

@@ -339,3 +339,23 @@ def test_bench_bci_and_train_ssvep_read_a_labrecorder_xdf(tmp_path, capsys):
     xs, y, _, fs, channels = recording_trials(str(path), list(freqs), None, 1.0, 0.14, None, None, {}, shifts=2)
     assert fs == rate and channels == ["O1", "Oz", "O2"] and sorted(set(y.tolist())) == [0, 1, 2, 3]
     assert 1e-6 < float(np.std(xs)) < 1e-4  # in volts, as MNE's formats
+
+
+def test_bench_and_train_outputs_are_checked_before_they_run(tmp_path):
+    import pytest
+    from wavegraph.benchmarks.bci import main as bench_bci
+    from wavegraph.benchmarks.enhance import main as bench_enhance
+    from wavegraph.benchmarks.train_ssvep import main as train
+
+    (tmp_path / "file").write_text("")
+    bad = str(tmp_path / "file" / "x")  # a file as the folder: tracebacks after minutes of work before
+    data = _ssvep_fif(tmp_path / "ok_raw.fif")
+    for run, argv in (
+        (train, [data, "--freqs", "8", "10", "--out", bad]),
+        (bench_bci, ["--data", data, "--png", bad]),
+        (bench_bci, ["--data", data, "--json", bad, "--png", str(tmp_path / "p.png")]),
+        (bench_enhance, ["--clean", str(tmp_path), "--json", bad]),
+    ):
+        with pytest.raises(SystemExit) as exit_:
+            run(argv)
+        assert exit_.value.code == 2, argv
