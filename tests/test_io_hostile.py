@@ -368,3 +368,17 @@ def test_audio_libsndfile_cannot_read_says_how_to_convert(tmp_path):
     with pytest.raises(SpecError) as e:  # "Unsupported file type (.m4a)" from MNE before
         FileSource(path=str(tmp_path / "voice memo.m4a")).configure({})
     assert "ffmpeg -i" in e.value.hint
+
+
+@pytest.mark.parametrize("date", ["2084-01-01T00:00:00+00:00", "not a date"])
+def test_fif_with_a_date_it_cannot_hold_is_written_undated(tmp_path, date):
+    spec = StreamSpec("signal", 100.0, (2,), "float64", ("a", "b"), ("eeg", "eeg"), "V", meas_date=date)
+    record(tmp_path / "d_raw.fif", np.ones((2, 100)), spec)  # failed at close before, the session left in the spill
+    raw = mne.io.read_raw_fif(tmp_path / "d_raw.fif", verbose="error")
+    assert raw.info["meas_date"] is None and raw.n_times == 100
+
+
+def test_a_signal_without_a_rate_is_refused_for_fif(tmp_path):
+    spec = StreamSpec("signal", 0.0, (2,), "float64", ("a", "b"), ("eeg", "eeg"), "V")
+    with pytest.raises(SpecError, match="FIF needs a sample rate"):  # ZeroDivisionError at close before
+        Recorder(path=str(tmp_path / "z_raw.fif")).configure({"in": spec})

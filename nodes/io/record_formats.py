@@ -98,6 +98,8 @@ def target_format(path: Path, spec: StreamSpec) -> str:
             f"recorder: {fmt.upper()} needs a whole-number sample rate, the stream has {spec.rate:g} Hz",
             "resample to an integer rate first, or record to _raw.fif or .npz",
         )
+    if fmt == "fif" and spec.rate <= 0:
+        raise SpecError(f"recorder: FIF needs a sample rate, the stream has {spec.rate:g} Hz", "record it to .npz")
     limits = {"flac": (8, 655350), "wav": (1024, 2**31 - 1)}  # libFLAC's and libsndfile's channels, rate
     if fmt in limits and (spec.n_channels > limits[fmt][0] or spec.rate > limits[fmt][1]):
         raise SpecError(
@@ -192,7 +194,11 @@ class Origin:
         text = spec.meas_date or wall_start
         if text is None:
             return cls(first_samp, None, None)
-        when = datetime.fromisoformat(text)
+        try:
+            when = datetime.fromisoformat(text)
+        except ValueError:  # a date no one can read: the recording is undated rather than lost
+            logging.getLogger("wavegraph.recorder").warning("recorder: unreadable date %r left out", text)
+            return cls(first_samp, None, None)
         when = when if when.tzinfo else when.replace(tzinfo=UTC)  # naive text: UTC
         meas_date = when if spec.meas_date else when - offset
         if meas_date.timestamp() < 0:  # MNE refuses dates before 1970 (a stream clock that is not the wall's)
@@ -335,8 +341,12 @@ def lazy_raw(rows: SpillRows, spec: StreamSpec, origin: Origin, notes=None):
 
     first_samp = origin.first_samp  # the source's time base
     info = mne_info(spec)
-    if origin.meas_date is not None:
+    if origin.meas_date is not None and origin.meas_date.timestamp() < 2**31:
         info.set_meas_date(origin.meas_date)
+    elif origin.meas_date is not None:  # FIF holds seconds in 32 bits: an EDF dated 2084 (year '84'), say
+        logging.getLogger("wavegraph.recorder").warning(
+            "recorder: FIF cannot hold the date %s (after 2038-01-19); the recording is undated", origin.meas_date
+        )
     raw = SpillRaw(info, first_samp)
     if notes and notes[0]:
         raw.set_annotations(mne.Annotations(*notes), emit_warning=False)  # MNE trims overruns
