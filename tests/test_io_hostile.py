@@ -382,3 +382,20 @@ def test_a_signal_without_a_rate_is_refused_for_fif(tmp_path):
     spec = StreamSpec("signal", 0.0, (2,), "float64", ("a", "b"), ("eeg", "eeg"), "V")
     with pytest.raises(SpecError, match="FIF needs a sample rate"):  # ZeroDivisionError at close before
         Recorder(path=str(tmp_path / "z_raw.fif")).configure({"in": spec})
+
+
+def test_markers_without_a_time_or_code_do_not_stop_the_recorder(tmp_path):
+    rec = Recorder(path=str(tmp_path / "m_raw.fif"), events=True)
+    labels = ((1, "x"),)
+    rec.configure({"in": eeg_spec(1, 100.0), "events": StreamSpec("events", 0.0, (3,), "float64", labels=labels)})
+    rec.process({"in": Chunk(np.zeros((1, 300)), t0=0.0)})
+    rows = np.array([[np.nan, 0, 1], [0.5, np.nan, 1], [1.0, 0, np.nan], [1.5, 0, np.inf], [2.0, 0, 1]])
+    rec.process({"events": Chunk(rows, t0=0.0)})  # ValueError (NaN to integer) before
+    rec.close()
+    ann = mne.io.read_raw_fif(tmp_path / "m_raw.fif", verbose="error").annotations
+    assert list(ann.onset) == [0.5, 2.0] and list(ann.duration) == [0.0, 0.0] and rec.counters["bad_marker"] == 3
+    csv = Recorder(path=str(tmp_path / "m.csv"))
+    csv.configure({"in": StreamSpec("events", 0.0, (3,), "float64", labels=labels)})
+    csv.process({"in": Chunk(rows, t0=0.0)})
+    csv.close()
+    assert (tmp_path / "m.csv").read_text().splitlines()[3] == "1.0,0.0,nan,"  # CSV keeps what came

@@ -241,8 +241,9 @@ def csv_rows(rows: np.ndarray, t0: float, spec: StreamSpec) -> str:
     if spec.kind == "events":
         labels = dict(spec.labels)
         for onset, dur, code in rows.reshape(-1, 3):
-            label = csv_field(labels.get(int(code), ""))
-            lines.append(f"{float(onset)!r},{float(dur)!r},{int(code)},{label}")
+            known = bool(np.isfinite(code))  # a NaN code is written as it is (CSV keeps what came)
+            label = csv_field(labels.get(int(code), "")) if known else ""
+            lines.append(f"{float(onset)!r},{float(dur)!r},{int(code) if known else repr(float(code))},{label}")
     else:
         flat = rows.reshape(rows.shape[0], -1)
         for i, row in enumerate(flat.tolist()):  # Python numbers: repr round-trips, and is fast on them
