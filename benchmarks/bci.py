@@ -67,9 +67,12 @@ TRIAL_S = (
 
 
 def _notch(x: np.ndarray, rate: float, line: float) -> np.ndarray:
-    """Causal notch at the line frequency and its harmonics below Nyquist (as the `notch` node, zero state)."""
+    """Causal notch at the line frequency and its harmonics below Nyquist (as the `notch` node, zero state);
+    none for line 0."""
     from scipy.signal import iirnotch, lfilter
 
+    if line <= 0:
+        return x
     for k in range(1, 10):
         if k * line >= rate / 2 - 1:
             break
@@ -496,7 +499,9 @@ def main(argv: list[str] | None = None) -> int:
         help="candidate frequencies for the real part (default: 6, 6.67, 7.5, 8.57, 10 for ssvepy; "
         "with --data, the frequencies its markers name)",
     )
-    ap.add_argument("--line", type=float, default=50.0, help="mains frequency notched before decoding (default 50)")
+    ap.add_argument(
+        "--line", type=float, default=50.0, help="mains frequency notched before decoding (default 50; 0: none)"
+    )
     ap.add_argument("--only", choices=("real", "semi"), default=None, help="run one part")
     ap.add_argument("--subjects", type=int, default=3, help="semi-synthetic test subjects (default 3)")
     ap.add_argument(
@@ -558,6 +563,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.windows is not None and min(args.windows) <= 0:
         ap.error("--windows must be above 0 s")
+    if args.freqs is not None and (min(args.freqs) <= 0 or len(set(args.freqs)) != len(args.freqs)):
+        ap.error("--freqs: give each candidate frequency once, in Hz above 0")
+    if args.line < 0 or args.threads < 1:
+        ap.error("--line must be >= 0 Hz (0: no notch) and --threads >= 1")
     from wavegraph.pipeline.cli import unwritable
 
     for option, path in (("--png", args.png), ("--json", args.json)):

@@ -206,6 +206,8 @@ def test_bench_bci_lsl_markers_without_duration_and_untyped_channels_just_work(t
 
 
 def test_bench_bci_event_codes_words_and_a_single_class_are_refused_with_the_fix(tmp_path, capsys):
+    import pytest
+
     codes = _ssvep_fif(tmp_path / "codes_raw.fif", labels={8.0: "1", 10.0: "2", 12.0: "3", 15.0: "4"})
     rc, out = _bci(capsys, codes)  # decoded as 1-4 Hz before: accuracy near chance, exit 0
     assert rc == 2 and "event codes" in out.err and "--marker 1=8" in out.err, out.err
@@ -218,6 +220,12 @@ def test_bench_bci_event_codes_words_and_a_single_class_are_refused_with_the_fix
     rc, out = _bci(capsys, one)  # was "error: ITR needs at least 2 classes"
     assert rc == 2 and "one frequency (10 Hz)" in out.err and "--freqs" in out.err, out.err
     rc, out = _bci(capsys, one, "--freqs", "8", "10", "12")
+    assert rc == 0, out.err
+    for bad in (["--freqs", "0", "10"], ["--threads", "0"], ["--line", "-50"]):  # tracebacks before
+        with pytest.raises(SystemExit) as exit_:
+            _bci(capsys, one, *bad)
+        assert exit_.value.code == 2, bad
+    rc, out = _bci(capsys, one, "--freqs", "8", "10", "--line", "0")  # 0: no notch
     assert rc == 0, out.err
 
 
@@ -246,7 +254,13 @@ def test_train_ssvep_refuses_what_it_cannot_learn_from(tmp_path, capsys):
     ):
         assert train([*argv, "--out", out]) == 2, argv  # trained a 1-class model / windows past the stimulus before
         assert says in capsys.readouterr().err, argv
-    for bad in (["--marker", "7.5"], ["--freqs", "8", "8", "10"], ["--freqs", "10"], ["--window", "0"]):
+    for bad in (
+        ["--marker", "7.5"],
+        ["--freqs", "8", "8", "10"],
+        ["--freqs", "10"],
+        ["--window", "0"],
+        ["--threads", "0"],
+    ):
         with pytest.raises(SystemExit) as exit_:  # tracebacks (--marker, --window 0) or silent nonsense before
             train([ok, "--freqs", "8", "10", *bad, "--out", out])
         assert exit_.value.code == 2, bad
