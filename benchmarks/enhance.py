@@ -542,6 +542,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--all-cores", action="store_true", help="do not pin to one core")
     args = ap.parse_args(argv)
 
+    if args.seed < 0:
+        ap.error(f"--seed must be >= 0, got {args.seed}")
     if args.noise and not args.clean:
         ap.error("--noise needs --clean (the held-out set brings its own noise)")
     if args.checkpoint and not Path(args.checkpoint).expanduser().is_file():

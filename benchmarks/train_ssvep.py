@@ -488,8 +488,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--windows", nargs="+", type=float, default=list(GLOBAL_WINDOWS), help="--global window lengths")
     ap.add_argument("--m", type=int, default=40, help="--global targets (ssvep_sim.jfpm; default 40)")
     args = ap.parse_args(argv)
-    if args.threads < 1:
-        ap.error("--threads must be >= 1")
+    if args.threads < 1 or args.seed < 0:
+        ap.error("--threads must be >= 1 and --seed >= 0")
     import torch
 
     torch.set_num_threads(args.threads)
