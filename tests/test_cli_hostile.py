@@ -161,7 +161,13 @@ def test_bench_enhance_unusable_input_is_exit_2_naming_the_fix(tmp_path, capsys)
     sf.write(tmp_path / "empty" / "silent.wav", np.zeros(16000, np.float32), 16000)
     assert bench(["--clean", str(tmp_path / "empty"), "--methods", "noisy"]) == 2
     assert "none of its 1 audio file(s) can be used" in capsys.readouterr().err
-    for bad in (["--per-snr", "0"], ["--seconds", "-1"], ["--snrs", "nan"], ["--noise", str(tmp_path)]):
+    for bad in (
+        ["--per-snr", "0"],
+        ["--seconds", "-1"],
+        ["--snrs", "nan"],
+        ["--noise", str(tmp_path)],
+        ["--seed", "-1"],
+    ):
         with pytest.raises(SystemExit) as exit_:  # argparse: usage and the reason, exit 2 (--per-snr 0 crashed)
             bench([*bad, "--methods", "noisy"])
         assert exit_.value.code == 2, bad
@@ -260,6 +266,7 @@ def test_train_ssvep_refuses_what_it_cannot_learn_from(tmp_path, capsys):
         ["--freqs", "10"],
         ["--window", "0"],
         ["--threads", "0"],
+        ["--seed", "-1"],
     ):
         with pytest.raises(SystemExit) as exit_:  # tracebacks (--marker, --window 0) or silent nonsense before
             train([ok, "--freqs", "8", "10", *bad, "--out", out])
