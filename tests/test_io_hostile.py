@@ -151,6 +151,14 @@ def test_plot_names_the_file_it_cannot_draw(tmp_path, capsys):
     bad.write_bytes(b"not audio at all" * 8)
     assert main([str(bad), "-o", str(tmp_path / "x.png")]) == 2  # a LibsndfileError traceback before
     assert f"cannot plot {bad}" in capsys.readouterr().err
+    sf.write(tmp_path / "empty.wav", np.zeros((0, 1)), 8000)
+    assert main([str(tmp_path / "empty.wav"), "-o", str(tmp_path / "e.png")]) == 2  # an empty picture before
+    assert "holds no samples" in capsys.readouterr().err
+    t = 5.0 + np.arange(500) / 250.0
+    eeg = XdfStream("eeg", "EEG", 250.0, np.random.default_rng(11).normal(size=(500, 2)), t, labels=["a", "b"])
+    write_xdf(tmp_path / "s.xdf", [eeg, XdfStream("m", "Markers", 0.0, ["go"], [6.0], channel_format="string")])
+    assert main([str(tmp_path / "s.xdf"), "-o", str(tmp_path / "s.png")]) == 0  # plot took no XDF before
+    assert (tmp_path / "s.png").stat().st_size > 0
 
 
 def test_batch_does_not_take_its_own_outputs_as_inputs(tmp_path):

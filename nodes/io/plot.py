@@ -1,9 +1,10 @@
 """`wavegraph plot RECORDING [-o out.png]`: a picture of any recording the recorder writes.
 
-FIF/EDF/BDF (read with MNE: traces, power spectrum, annotations as markers), WAV/FLAC (waveform and
-spectrogram), NPZ (the recorder's archive: signals as traces + spectrum, features and tokens as a
-heatmap, events as markers) and CSV (features/tokens as a heatmap, events as markers). Drawn with
-matplotlib on the Agg backend, so it works without a screen.
+Anything file_source replays: FIF/EDF/BDF, BrainVision, epochs, XDF, ... (traces, power spectrum,
+annotations as markers) and audio (waveform and spectrogram), their first 30 s; NPZ (the recorder's
+archive: signals as traces + spectrum, features and tokens as a heatmap, events as markers) and CSV
+(features/tokens as a heatmap, events as markers). Drawn with matplotlib on the Agg backend, so it
+works without a screen.
 """
 
 from __future__ import annotations
@@ -23,37 +24,6 @@ MAX_SECONDS = 30.0
 def load(path: Path) -> dict:
     """{kind, rate, data, names, markers: [(t, label)], t0} for a recording."""
     name = path.name.lower()
-    if name.endswith((".fif", ".fif.gz", ".edf", ".bdf")):
-        import mne
-
-        from .file_source import readable_length
-
-        raw = mne.io.read_raw(str(path), preload=False, verbose="error")
-        n = min(int(MAX_SECONDS * raw.info["sfreq"]), readable_length(raw, path))  # not a long recording whole
-        data = raw.get_data(stop=n)
-        # mne types an annotation's fields as one union of every field's type; "onset" is a float
-        markers = [(float(a["onset"]) - raw.first_time, str(a["description"])) for a in raw.annotations]  # pyright: ignore[reportArgumentType]
-        return {
-            "kind": "signal",
-            "rate": raw.info["sfreq"],
-            "data": data,
-            "names": raw.ch_names,
-            "markers": markers,
-            "audio": False,
-        }
-    if name.endswith((".wav", ".flac", ".ogg")):
-        import soundfile as sf
-
-        info = sf.info(str(path))
-        data, rate = sf.read(str(path), always_2d=True, frames=int(MAX_SECONDS * info.samplerate))
-        return {
-            "kind": "signal",
-            "rate": float(rate),
-            "data": data.T,
-            "names": [f"ch{i}" for i in range(data.shape[1])],
-            "markers": [],
-            "audio": True,
-        }
     if name.endswith(".npz"):
         with np.load(path) as z:
             spec = json.loads(str(z["spec"]))
@@ -105,7 +75,25 @@ def load(path: Path) -> dict:
             "audio": False,
             "t0": float(t[0]),
         }
-    raise ValueError(f"cannot plot {path.name}: use a FIF, EDF, BDF, WAV, FLAC, NPZ or CSV recording")
+    return _signal(path)
+
+
+def _signal(path: Path) -> dict:
+    """Anything file_source replays (MNE's formats, epochs, XDF, audio), its first MAX_SECONDS only."""
+    from .file_source import is_audio, open_reader
+
+    r = open_reader(path, "float32" if is_audio(path) else "float64")
+    try:
+        n = min(r.n_times, int(MAX_SECONDS * r.sfreq))
+        if n == 0:
+            raise ValueError(f"{path.name} holds no samples")
+        data = np.asarray(r.get(list(range(len(r.ch_names))), 0, n))
+        labels = dict(r.labels)
+        markers = [(float(e[1]), labels.get(int(e[3]), str(int(e[3])))) for e in r.events]
+    finally:
+        r.close()
+    audio = bool(r.ch_types) and all(t == "audio" for t in r.ch_types)
+    return {"kind": "signal", "rate": r.sfreq, "data": data, "names": r.ch_names, "markers": markers, "audio": audio}
 
 
 def plot(path: Path, out: Path) -> Path:
