@@ -266,15 +266,30 @@ def check_topology(
 
 
 def check_output_paths(config: GraphConfig, nodes: dict[str, Node]) -> None:
-    """Two sinks that write the same file (recorders with one path) would lose one recording."""
+    """Two sinks that write the same file (recorders with one path) would lose one recording; a sink that
+    writes the file a source reads (a folder loop writing in place) would lose the input."""
     seen: dict[str, str] = {}
     problems = []
+    read: dict[str, str] = {}  # realpath -> id of the node reading it
+    for nc in config.nodes:
+        path = getattr(getattr(nodes.get(nc.id), "params", None), "path", None)
+        if not isinstance(nodes.get(nc.id), Sink) and isinstance(path, str) and os.path.isfile(path):
+            read.setdefault(os.path.realpath(os.path.expanduser(path)), nc.id)
     for nc in config.nodes:
         path = getattr(nodes.get(nc.id), "path", None) if isinstance(nodes.get(nc.id), Sink) else None
         if not isinstance(path, (str, os.PathLike)):
             continue
         key = os.path.realpath(os.path.expanduser(os.fspath(path)))
-        if key in seen:
+        if key in read:
+            problems.append(
+                (
+                    config.file,
+                    nc.param_lines.get("path", nc.line),
+                    f"node '{nc.id}' would write {os.fspath(path)}, the file node '{read[key]}' reads",
+                    "write the output to another path (the input would be lost)",
+                )
+            )
+        elif key in seen:
             problems.append(
                 (
                     config.file,

@@ -380,3 +380,17 @@ def test_bench_and_train_outputs_are_checked_before_they_run(tmp_path):
         with pytest.raises(SystemExit) as exit_:
             run(argv)
         assert exit_.value.code == 2, argv
+
+
+def test_a_recorder_may_not_overwrite_the_file_its_graph_reads(tmp_path, monkeypatch, capsys):
+    import numpy as np
+    import soundfile as sf
+
+    monkeypatch.chdir(tmp_path)
+    sf.write(tmp_path / "take.wav", _speech(16000, 0.5), 16000)
+    before = (tmp_path / "take.wav").read_bytes()
+    graph_file = __import__("pathlib").Path(__file__).resolve().parents[1] / "configs" / "speech_enhance_file.yaml"
+    sets = ["--set", "src.path=take.wav", "--set", f"rec.path={tmp_path}/./take.wav", "--set", "vad.path=v.csv"]
+    assert main(["run", str(graph_file), "--in-process", *sets]) == 2  # overwrite: true replaced the input before
+    assert "the file node 'src' reads" in capsys.readouterr().err
+    assert (tmp_path / "take.wav").read_bytes() == before and np.isfinite(sf.read(tmp_path / "take.wav")[0]).all()
