@@ -407,3 +407,13 @@ def test_markers_without_a_time_or_code_do_not_stop_the_recorder(tmp_path):
     csv.process({"in": Chunk(rows, t0=0.0)})
     csv.close()
     assert (tmp_path / "m.csv").read_text().splitlines()[3] == "1.0,0.0,nan,"  # CSV keeps what came
+
+
+def test_a_split_size_too_small_for_the_stream_is_refused_at_configure(tmp_path):
+    with pytest.raises(SpecError, match="split_size 1MB is too small") as e:  # MNE refused it at close before
+        Recorder(path=str(tmp_path / "s_raw.fif"), split_size="1MB").configure({"in": eeg_spec(64, 1000.0)})
+    assert "2MB" in e.value.hint
+    x = np.random.default_rng(12).normal(0, 1e-5, (64, 6000))
+    record(tmp_path / "s_raw.fif", x, eeg_spec(64, 1000.0), chunk=500, split_size="2MB")
+    np.testing.assert_array_equal(replay(tmp_path / "s_raw.fif")[1], x)  # three parts, read through the first
+    assert (tmp_path / "s_raw-1.fif").exists()

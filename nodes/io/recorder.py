@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import sys
 import time
@@ -153,12 +154,16 @@ class RecorderParams(NodeParams):
     @classmethod
     def _size(cls, v: str) -> str:  # checked now: MNE checks it only when the recording is saved, at close
         try:
-            size = float(v[:-2]) * {"MB": 2**20, "GB": 2**30}[v[-2:]]
+            size = split_bytes(v)
         except (KeyError, ValueError):
             raise ValueError(f"split_size {v!r}: a size in MB or GB, e.g. 500MB or 2GB") from None
         if not 0 < size <= 2**31:
             raise ValueError(f"split_size {v!r}: more than 0 and at most 2GB (FIF's limit)")
         return v
+
+
+def split_bytes(size: str) -> float:
+    return float(size[:-2]) * {"MB": 2**20, "GB": 2**30}[size[-2:]]
 
 
 class Recorder(Sink[RecorderParams]):
@@ -183,6 +188,14 @@ class Recorder(Sink[RecorderParams]):
         super().configure(in_specs)
         spec = self.spec = self.require_input(in_specs, "in")
         self.format = target_format(self.path, spec)
+        buffer = spec.n_channels * spec.rate * (8 if spec.dtype == "float64" else 4)  # MNE writes 1 s buffers,
+        need = buffer + 2**20 + 2**16 + 200 * spec.n_channels  # 1 MB for the end tags, the header (about)
+        if self.format == "fif" and split_bytes(self.params.split_size) < need:
+            raise SpecError(
+                f"recorder: split_size {self.params.split_size} is too small for {spec.n_channels} channels at "
+                f"{spec.rate:g} Hz (MNE needs a second of data and 1 MB more per part)",
+                f"split_size: {math.ceil(need / 2**20)}MB or more",
+            )
         if self.path.is_dir():
             name = "recording_raw.fif" if self.format == "fif" else "recording" + self.path.suffix
             raise SpecError(
