@@ -148,13 +148,14 @@ def load_real(path: str | None, freqs, line: float, mapping: dict[str, float] | 
     elif is_epochs:
         assert isinstance(inst, mne.BaseEpochs)
         inv = {v: k for k, v in inst.event_id.items()}
+        onset = max(0, int(round(-inst.tmin * rate)))  # an epoch that starts before its event: the pre-roll
         picked = inst.get_data(picks=channels)  # pyright: ignore[reportArgumentType]  # mne accepts a list of names; its annotation omits it
         for e, code in zip(picked, inst.events[:, 2]):
             desc = inv.get(code, str(code))
             found[desc] = found.get(desc, 0) + 1
             f = mapping.get(desc, mapping.get(str(code), _freq_of(desc, {})))
             if f is not None:
-                segments.append((_notch(e, rate, line), f))
+                segments.append((_notch(e, rate, line)[:, onset:], f))  # from the stimulus onset (t = 0)
         how = "epoch label = its event name as Hz"
     else:
         assert isinstance(inst, mne.io.BaseRaw)

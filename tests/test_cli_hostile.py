@@ -394,3 +394,20 @@ def test_a_recorder_may_not_overwrite_the_file_its_graph_reads(tmp_path, monkeyp
     assert main(["run", str(graph_file), "--in-process", *sets]) == 2  # overwrite: true replaced the input before
     assert "the file node 'src' reads" in capsys.readouterr().err
     assert (tmp_path / "take.wav").read_bytes() == before and np.isfinite(sf.read(tmp_path / "take.wav")[0]).all()
+
+
+def test_bench_bci_epochs_with_a_pre_roll_are_decoded_from_their_event(tmp_path, capsys):
+    import mne
+
+    raw_path = _ssvep_fif(tmp_path / "w_raw.fif", labels={8.0: "s/a", 10.0: "s/b", 12.0: "s/c", 15.0: "s/d"})
+    raw = mne.io.read_raw(raw_path, preload=True, verbose="error")
+    events, ids = mne.events_from_annotations(raw, verbose="error")
+    epochs = mne.Epochs(raw, events, ids, tmin=-0.5, tmax=3.0, baseline=None, preload=True, verbose="error")
+    epochs.save(tmp_path / "w-epo.fif", verbose="error")
+    marks = ["--marker", "s/a=8", "--marker", "s/b=10", "--marker", "s/c=12", "--marker", "s/d=15"]
+    tables = []
+    for data in (raw_path, str(tmp_path / "w-epo.fif")):
+        rc, out = _bci(capsys, data, *marks)
+        assert rc == 0, out.err
+        tables.append(out.out[out.out.index("window s") :].split("\n")[1])
+    assert tables[0].split()[:3] == tables[1].split()[:3], tables  # the epochs decoded 0.5 s of pre-roll before
