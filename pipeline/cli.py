@@ -346,11 +346,15 @@ def cmd_plugin(args) -> int:
     name = args.command if args.command in ("devices", "plot", "recover") else f"{args.command}.{args.what}"
     commands = _commands()
     if name not in commands:
+        import difflib
+
         known = sorted(n.split(".", 1)[1] for n in commands if n.startswith(f"{args.command}."))
         what = f" command '{args.what}'" if hasattr(args, "what") else ""
+        close = difflib.get_close_matches(getattr(args, "what", ""), known, n=1)
         print(
-            f"error: no {args.command}{what} (is wavegraph installed with its entry points?); known: "
-            f"{', '.join(known) or 'none'}",
+            f"error: no {args.command}{what}"
+            + (f"; did you mean '{close[0]}'?" if close else " (is wavegraph installed with its entry points?)")
+            + f"; known: {', '.join(known) or 'none'}",
             file=sys.stderr,
         )
         return 2

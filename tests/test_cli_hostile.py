@@ -411,3 +411,8 @@ def test_bench_bci_epochs_with_a_pre_roll_are_decoded_from_their_event(tmp_path,
         assert rc == 0, out.err
         tables.append(out.out[out.out.index("window s") :].split("\n")[1])
     assert tables[0].split()[:3] == tables[1].split()[:3], tables  # the epochs decoded 0.5 s of pre-roll before
+
+
+def test_a_misspelled_bench_command_suggests_the_close_one(capsys):
+    assert main(["bench", "enhanc"]) == 2
+    assert "did you mean 'enhance'?" in capsys.readouterr().err
