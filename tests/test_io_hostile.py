@@ -417,3 +417,15 @@ def test_a_split_size_too_small_for_the_stream_is_refused_at_configure(tmp_path)
     record(tmp_path / "s_raw.fif", x, eeg_spec(64, 1000.0), chunk=500, split_size="2MB")
     np.testing.assert_array_equal(replay(tmp_path / "s_raw.fif")[1], x)  # three parts, read through the first
     assert (tmp_path / "s_raw-1.fif").exists()
+
+
+@pytest.mark.parametrize("suffix", [".edf", ".bdf"])
+def test_a_trigger_channel_keeps_its_codes_in_edf_and_bdf(tmp_path, suffix):
+    x = np.zeros((2, 1000))
+    x[0] = np.random.default_rng(13).normal(0, 1e-5, 1000)
+    x[1, 100:110], x[1, 300:310], x[1, 500:510] = 5, 250, 3
+    spec = StreamSpec("signal", 250.0, (2,), "float64", ("Cz", "TRIG"), ("eeg", "stim"), "V")
+    record(tmp_path / f"t{suffix}", x, spec)
+    _, y, ev = replay(tmp_path / f"t{suffix}", stim_channel="TRIG")
+    np.testing.assert_array_equal(y[1], x[1])  # BDF: 4.99992 before, read as trigger 4
+    assert ev[:, 2].tolist() == [5, 250, 3]

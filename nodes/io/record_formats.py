@@ -455,17 +455,23 @@ def write_edf(
     dmin, dmax = (-(1 << 23), (1 << 23) - 1) if bdf else (-32768, 32767)
     types = list(spec.channel_types) or ["misc"] * n_ch
     scale = np.array([1e6 if t in _EEG_LIKE else 1.0 for t in types])
-    lo, hi = np.full(n_ch, np.inf), np.full(n_ch, -np.inf)
+    lo, hi, whole = np.full(n_ch, np.inf), np.full(n_ch, -np.inf), np.ones(n_ch, dtype=bool)
     for _, block in _blocks(rows):
         if len(block):  # the range of the finite samples (a NaN or inf would wreck the channel's scale)
             finite = np.isfinite(block)
             lo = np.minimum(lo, np.where(finite, block, np.inf).min(0) * scale)
             hi = np.maximum(hi, np.where(finite, block, -np.inf).max(0) * scale)
+            values = np.where(finite, block * scale, 0.0)
+            whole &= (values == np.round(values)).all(0)
     lo, hi = np.where(np.isfinite(lo), lo, -1.0), np.where(np.isfinite(hi), hi, 1.0)
     same = hi <= lo
     lo, hi = np.where(same, lo - 1, lo), np.where(same, hi + 1, hi)
     pmin = [_bound(v, up=False) for v in lo]
     pmax = [_bound(v, up=True) for v in hi]
+    for c in np.flatnonzero(whole & (hi - lo <= dmax - dmin)):  # integers (a trigger channel): a gain of
+        low = str(int(lo[c]))  # exactly 1, so they read back exact (a BDF trigger 5 read as 4.9999: code 4)
+        if len(low) <= 8 and len(top := str(int(lo[c]) + dmax - dmin)) <= 8:
+            pmin[c], pmax[c] = low, top
     pmin_f, pmax_f = np.array([float(s) for s in pmin]), np.array([float(s) for s in pmax])
     gain = (pmax_f - pmin_f) / (dmax - dmin)
 
