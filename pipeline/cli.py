@@ -480,6 +480,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:  # Ctrl-C before a run starts (a run's own StopFlag handles it after)
         return 130
+    except BrokenPipeError:  # `wavegraph describe g.yaml | head`: the reader left; no traceback
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's flush must not fail again
+        return 141
 
 
 if __name__ == "__main__":

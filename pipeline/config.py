@@ -271,6 +271,8 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
             [(file, 1, "a graph file must be a mapping with 'nodes' and 'edges'", "see configs/default.yaml")]
         )
     for key in doc:
+        if str(key).startswith("x-"):  # an extension key holding YAML anchors (as in docker compose): ignored
+            continue
         if key not in ("name", "nodes", "edges", "processes", "transport", "security"):
             _problem(
                 problems,
@@ -279,7 +281,7 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
                 f"unknown top-level key '{key}'",
                 "a file holds one graph: put its nodes: and edges: at the top level"
                 if key == "graphs"  # Timeflux's layout
-                else "use name, nodes, edges, processes, transport, security",
+                else "use name, nodes, edges, processes, transport, security (or x-NAME for YAML anchors)",
             )
     nodes: list[NodeConfig] = []
     seen: dict[str, int] = {}

@@ -416,3 +416,18 @@ def test_bench_bci_epochs_with_a_pre_roll_are_decoded_from_their_event(tmp_path,
 def test_a_misspelled_bench_command_suggests_the_close_one(capsys):
     assert main(["bench", "enhanc"]) == 2
     assert "did you mean 'enhance'?" in capsys.readouterr().err
+
+
+def test_yaml_anchors_in_x_keys_and_a_closed_pipe(tmp_path, monkeypatch, capsys):
+    import subprocess
+    import sys
+
+    text = "x-band: &band {l_freq: 1.0, h_freq: 40.0}\n" + GRAPH.replace("{l_freq: 1.0, h_freq: 40.0}", "*band")
+    assert validate(tmp_path, monkeypatch, capsys, text) == []  # was: unknown top-level key 'x-band'
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wavegraph.pipeline.cli", "nodes"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # `wavegraph nodes | head -0`: the reader is gone before the first line
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 141 and b"Traceback" not in err, err.decode()
