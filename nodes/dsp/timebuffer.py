@@ -3,7 +3,10 @@ streams by time (epochs, join) rather than by arrival order.
 
 Samples are stamped ``t_first + k / rate`` (plus a fixed clock offset), k counting from the first sample
 of the segment whose first chunk had t0 = t_first, as the framing nodes stamp their outputs: times do
-not depend on how the stream was chunked. A chunk flagged ``gap`` starts a new segment at its own t0;
+not depend on how the stream was chunked. A chunk whose t0 is more than RETIME_S off that grid (and
+after the newest sample) moves the grid to its own t0: a live stream's chunk times follow its clock
+(lsl_inlet stamps chunks from the LSL timestamps, so an amplifier's clock drift shows there), and
+the samples of a long session keep their place against the markers. A chunk flagged ``gap`` starts a new segment at its own t0;
 the buffer remembers where, so that a consumer can refuse a window that spans missing data. A gap whose
 t0 is not after the newest held sample (the stream went back in time: a restarted source replays from
 its start) drops what the buffer holds, whose times would no longer sort, and starts again from it.
@@ -18,6 +21,8 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+RETIME_S = 1e-6  # a chunk t0 this far off the nominal grid moves the grid (more than rounding, see above)
 
 
 class TimedBuffer:
@@ -92,6 +97,9 @@ class TimedBuffer:
             self._set(breaks=np.append(self.breaks, total))
         if gap or not seen:
             self._set(anchor_t0=float(t0), anchor_n=total)
+        elif abs(self._get("anchor_t0") + (total - self._get("anchor_n")) / self.rate - t0) > RETIME_S:
+            if float(t0) + self.offset > self._get("newest"):  # (times must keep increasing)
+                self._set(anchor_t0=float(t0), anchor_n=total)
         t = self._get("anchor_t0") + self.offset + (total - self._get("anchor_n") + np.arange(n)) / self.rate
         self._set(
             seen=True,

@@ -12,12 +12,18 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type`.
   (`unknown_marker`) and dropped. A one-channel numeric stream of irregular rate (integer markers, as
   many stimulus programs send them) is a marker stream too: each value that is an integer is its code.
   A code beyond +-2**53 (not exact in the float64 rows) is an unknown marker.
-  Time: chunk t0 is the LSL timestamp of the chunk's first sample (local_clock() domain, seconds),
-  so every downstream chunk and every lsl_outlet with `timestamps: stream` stays on the LSL clock.
-  `clock_sync` adds the estimated offset to the sender's clock (liblsl's time_correction), `dejitter`
-  smooths the timestamps of regular streams. Timestamps that do not increase are counted
-  (`non_monotonic`); a jump of more than `gap_tolerance` seconds beyond one sample period flags the
-  chunk as a gap (counted as `gaps`).
+  Time: chunk t0 is on the LSL clock (local_clock() domain, seconds), so every downstream chunk and
+  every lsl_outlet with `timestamps: stream` stays on it. `clock_sync` adds the estimated offset to the
+  sender's clock (liblsl's time_correction). A marker's time is its LSL timestamp. A signal chunk's t0
+  is the time of its first sample on a line fitted to the stream's timestamps (lsl_time.TimestampFit:
+  exponentially weighted least squares of timestamp vs sample index, `smoothing_halftime`, restarted
+  at each gap): it follows the timestamps, so an amplifier whose real rate is off its nominal one
+  (clock drift) stays aligned with the markers, without their jitter. The spec keeps the nominal rate:
+  within a chunk samples are 1/rate apart, and a chunk's t0 + n/rate meets the next chunk's t0 to
+  within n times the period's error (64 us for 32 samples of a 500 Hz stream 1000 ppm off); the
+  nodes that align by time (epochs, join) take each chunk's t0. `dejitter` is liblsl's own smoothing
+  (it also smooths over gaps). Timestamps that do not increase are counted (`non_monotonic`); a jump
+  of more than `gap_tolerance` seconds beyond one sample period flags the chunk as a gap (`gaps`).
   End of stream: after `duration` seconds of stream time or `max_samples` samples (the last chunk is
   trimmed to the limit), when nothing arrived for `idle_timeout` seconds, or when the outlet goes away
   (pylsl LostError; liblsl may drop the last samples still in flight then) -- unless `recover: true`:
@@ -53,6 +59,8 @@ from pydantic import Field, model_validator
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import NodeParams, Sink, Source
 from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
+
+from .lsl_time import TimestampFit
 
 MARKER_TYPE = "Markers"
 AMBIGUITY_WAIT_S = 0.8  # how long configure() listens for a second stream matching the query
@@ -120,7 +128,10 @@ class LslInletParams(NodeParams):
     resolve_timeout: float = Field(5.0, gt=0, description="seconds to look for the stream at configure")
     chunk_size: int = Field(32, ge=1, description="most samples per output chunk")
     clock_sync: bool = Field(True, description="map timestamps onto this machine's LSL clock")
-    dejitter: bool = Field(False, description="smooth the timestamps of regular-rate streams")
+    dejitter: bool = Field(False, description="liblsl's smoothing of regular-rate timestamps (smooths over gaps too)")
+    smoothing_halftime: float = Field(
+        30.0, gt=0, allow_inf_nan=False, description="s: half-life of the timestamp fit that gives chunk times"
+    )
     duration: float | None = Field(
         None, gt=0, allow_inf_nan=False, description="end after this many seconds of stream time"
     )
@@ -297,6 +308,7 @@ class LslInlet(Source[LslInletParams]):
             self._first_ts: float | None = None
             self._held: tuple[np.ndarray, np.ndarray] | None = None
         self._last_ts: float | None = None
+        self._fit: TimestampFit | None = None  # the chunk-time fit of the current segment (signals)
         self._idle_since: float | None = None
         self._done = False
 
@@ -306,6 +318,7 @@ class LslInlet(Source[LslInletParams]):
     def load_state_dict(self, state):
         self._n = int(state["n_samples"])
         self._first_ts, self._last_ts = state["first_ts"], state["last_ts"]
+        self._fit = None  # the chunk-time fit starts again from the next samples
 
     # --- data ----------------------------------------------------------------------------------
     def read(self):
@@ -359,8 +372,12 @@ class LslInlet(Source[LslInletParams]):
             if out is None:
                 return None if self._done else {}
             return {"out": Chunk(out, float(ts[0]), gap=gap)}
+        if self._fit is None:
+            self._fit = TimestampFit(self._rate, p.smoothing_halftime)
+        if gap:
+            self._fit.restart()
         x = np.ascontiguousarray(np.asarray(data, dtype=self._dtype).T)
-        return {"out": Chunk(x, float(ts[0]), gap=gap)}
+        return {"out": Chunk(x, self._fit.add(ts), gap=gap)}
 
     def _end(self):
         self._done = True

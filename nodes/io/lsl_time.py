@@ -1,0 +1,73 @@
+"""Smooth sample times for a regular LSL stream, clock drift included.
+
+An amplifier's real rate is never exactly its nominal rate (100 ppm is 0.36 s an hour), and its LSL
+timestamps, stamped at push on the sender's clock (then time_correction), follow the real rate but
+jitter by the push timing. `TimestampFit` fits the line t = a + b * k through (sample index k, LSL
+timestamp t) of one segment (from the stream start or a gap to now) by exponentially weighted least
+squares, as liblsl's dejitter (postproc, `smoothing_halftime`) and pyxdf's jitter removal do: the
+fitted times follow the timestamps (b is the effective sample period) without their jitter. A prior
+pulls b towards the nominal period while the segment is short, so that a few samples (the start of a
+segment) do not give a wild slope; it weighs as much as PRIOR_S seconds of samples.
+
+The sums are kept with the newest sample at x = 0 (and y relative to the segment's first timestamp),
+so they stay well conditioned over hours.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+PRIOR_S = 1.0
+
+
+class TimestampFit:
+    """Exponentially weighted least-squares line through (sample index, timestamp) of one segment."""
+
+    def __init__(self, rate: float, halftime: float):
+        self.period = 1.0 / rate
+        self.decay = 0.5 ** (1.0 / (halftime * rate))  # a sample's weight halves every `halftime` seconds
+        self.prior = (PRIOR_S * rate) ** 3 / 12.0  # the spread (sum of x^2) of PRIOR_S s of samples
+        self.restart()
+
+    def restart(self) -> None:
+        """Start a new segment (after a gap): forget every sample."""
+        self.n = 0
+        self.t_ref = 0.0  # the segment's first timestamp; y = t - t_ref
+        self.sw = self.sx = self.sy = self.sxx = self.sxy = 0.0  # weighted sums; x = 0 at the newest sample
+
+    def add(self, ts: np.ndarray) -> float:
+        """Take the timestamps of the segment's next len(ts) samples; return the fitted time of the first."""
+        n = len(ts)
+        if n == 0:
+            raise ValueError("TimestampFit.add needs at least one timestamp")
+        if self.n == 0:
+            self.t_ref = float(ts[0])
+        f = self.decay**n  # the older samples move n places back (x -= n) and lose weight
+        self.sxx = f * (self.sxx - 2 * n * self.sx + n * n * self.sw)
+        self.sxy = f * (self.sxy - n * self.sy)
+        self.sx = f * (self.sx - n * self.sw)
+        self.sy *= f
+        self.sw *= f
+        x = np.arange(1 - n, 1, dtype=np.float64)
+        w = self.decay ** (-x)
+        y = np.asarray(ts, dtype=np.float64) - self.t_ref
+        self.sw += float(w.sum())
+        self.sx += float(w @ x)
+        self.sy += float(w @ y)
+        self.sxx += float(w @ (x * x))
+        self.sxy += float(w @ (x * y))
+        self.n += n
+        return self.at(1 - n)
+
+    @property
+    def slope(self) -> float:
+        """The effective sample period (s): the fitted line's slope."""
+        mx, my = self.sx / self.sw, self.sy / self.sw
+        cxx = max(self.sxx - self.sw * mx * mx, 0.0)
+        cxy = self.sxy - self.sw * mx * my
+        return (cxy + self.prior * self.period) / (cxx + self.prior)
+
+    def at(self, x: float) -> float:
+        """The fitted time of the sample at x (0: the newest, -1 the one before)."""
+        mx, my = self.sx / self.sw, self.sy / self.sw
+        return self.t_ref + my + self.slope * (x - mx)
