@@ -1,7 +1,8 @@
 """Runs a set of configured nodes that share one process: the core of both runners.
 
 The executor moves chunks; it does no maths. It assigns per-edge sequence numbers, ORs gap flags from
-inputs into outputs, propagates end-of-stream (calling `finish()` once all of a node's inputs ended),
+inputs into outputs, propagates end-of-stream (calling `input_ended(port)` when one input of several
+ends, `finish()` once all of a node's inputs ended),
 paces replayed sources, applies each node's `on_error` policy and keeps the per-node statistics.
 Delivery is a FIFO, so a run is deterministic. Edges whose target lives in another process are handed
 to `send_remote(edge, chunk)` (the multi-process runner plugs its ZeroMQ senders in there).
@@ -291,8 +292,17 @@ class Executor:
             self.pending_gap[node_id] = True
         if chunk.eos:
             self.open_inputs[node_id].discard(port)
-            if not self.open_inputs[node_id]:
+            if self.open_inputs[node_id]:
+                self._input_ended(node_id, port)
+            else:
                 self._end(node_id)
+
+    def _input_ended(self, node_id: str, port: str) -> None:
+        try:
+            outs = self.nodes[node_id].input_ended(port)
+        except Exception:  # noqa: BLE001
+            outs = self._failed(node_id) or {}
+        self._emit(node_id, outs, False, 0)
 
     def _end(self, node_id: str) -> None:
         try:

@@ -7,6 +7,7 @@ are validated with clear errors). The runtime calls, in order:
     out_specs = node.configure(in_specs)        # spec checking; raise SpecError on a mismatch
     node.open()                                 # acquire the data or the device (only where it runs)
     outputs = node.process({"in": chunk})       # any number of times; may return {} (no output yet)
+    outputs = node.input_ended("b")             # optional: input "b" ended while others go on
     tail = node.finish()                        # once, at end of stream: flush anything held back
     node.close()                                # release files and devices
 
@@ -114,6 +115,14 @@ class Node(Generic[P]):
     def process(self, inputs: dict[str, Chunk]) -> dict[str, Chunk]:
         """Consume the chunks that arrived (one entry per port that has data) and return outputs."""
         raise NotImplementedError
+
+    def input_ended(self, port: str) -> dict[str, Chunk]:
+        """Called when input `port` reaches end-of-stream while other inputs are still open (its outlet
+        was lost, its file ended first); nothing more arrives on it. The node may stop waiting for it and
+        return outputs (join releases or drops what it held for it). Called once per port, in one
+        process as across processes, in the order of the port's data; `finish()` follows once the last
+        input ends (it is not preceded by input_ended for that one). Default: nothing."""
+        return {}
 
     def finish(self) -> dict[str, Chunk]:
         """Called once at end of stream; returns anything still held back (e.g. a lookahead tail)."""

@@ -11,8 +11,11 @@ value of another input at a reference time t is linearly interpolated between it
 t (exact when a sample sits at t, e.g. same rate and clock). Output sample t is emitted once every
 input has a sample at or after t, so the output does not depend on how the inputs interleave: the
 same in one process as across processes. Reference samples before an input's first sample are
-dropped (`before_start`); at the end, reference samples after an input's last sample are dropped
-(`after_end`).
+dropped (`before_start`); reference samples after an input's last sample are dropped (`after_end`)
+once that input has ended: the runtime says so (`input_ended`) as soon as its end-of-stream arrives
+(an LSL outlet lost, a file that ends first), so the node stops waiting for it then, not at the end
+of the run (it held the other inputs until then). With `max_wait`, those samples go out at once as
+late ones (below) instead.
 
 `max_wait` (seconds of reference-stream time, default none: wait for ever): once the reference has run
 `max_wait` past a sample that some input has not reached yet, the sample goes out with that input's
@@ -78,6 +81,7 @@ class Join(Node[JoinParams]):
         self.ref = self.params.reference or self.inputs[0]
         self.others = [p for p in self.inputs if p != self.ref]
         self.bufs: dict[str, TimedBuffer] = {}
+        self.ended: set[str] = set()  # inputs whose stream has ended (not stream state: a restart keeps it)
 
     def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
         specs = {p: self.require_input(in_specs, p, "signal") for p in self.inputs}
@@ -139,6 +143,10 @@ class Join(Node[JoinParams]):
                 setattr(self.state, f"first_{p}", float(self.bufs[p].times[0]))
         return self._emit(final=False)
 
+    def input_ended(self, port: str) -> dict[str, Chunk]:
+        self.ended.add(port)
+        return self._emit(final=False)
+
     def finish(self) -> dict[str, Chunk]:
         return self._emit(final=True)
 
@@ -147,7 +155,7 @@ class Join(Node[JoinParams]):
         t = ref.times
         if not t.size:
             return {}
-        ends = {p: self.bufs[p].end_time for p in self.others}
+        ends = {p: np.inf if p in self.ended else self.bufs[p].end_time for p in self.others}
         n_ready = int(np.searchsorted(t, min(ends.values()), side="right"))
         n_late = 0
         if final:
@@ -170,7 +178,7 @@ class Join(Node[JoinParams]):
             if self._first(p) is not None:  # (the oldest held sample, when the reference went back in time)
                 held = self.bufs[p].times
                 keep &= times >= max(self._first(p), held[0] if held.size else -np.inf)
-            elif final:
+            elif final or p in self.ended:
                 keep[:] = False  # an input that sent nothing: there is nothing to join
         if not keep.all():
             self.count("before_start", int(np.count_nonzero(~keep)))
@@ -181,7 +189,7 @@ class Join(Node[JoinParams]):
             gap |= bool(np.any(straddles & keep))  # interpolated across samples lost in input p
             late &= keep
             if late.any():
-                if final:
+                if final or (p in self.ended and self.params.max_wait is None):
                     self.count("after_end", int(np.count_nonzero(late)))
                     keep &= ~late
                 else:

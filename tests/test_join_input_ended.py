@@ -1,0 +1,62 @@
+"""When one input of a join ends while the others go on (an LSL outlet lost, a file that ends first), the
+runtime tells the node (Node.input_ended) as soon as that input's end-of-stream arrives, in one process
+as across processes, and join stops waiting for it then: it drops the reference samples after that
+input's end at once (`after_end`) instead of holding every input until the whole run ends."""
+
+import numpy as np
+import pytest
+from wavegraph.nodes.dsp.join import Join
+from wavegraph.pipeline.config import load_config
+from wavegraph.pipeline.executor import Executor
+from wavegraph.pipeline.graph import build_graph
+from wavegraph.pipeline.runner import run_graph
+
+GRAPH = """
+name: join-input-ended
+nodes:
+  - {{id: eeg, type: "fixture_nodes:Ramp", params: {{n_channels: 1, rate: 100.0, n_samples: 400}}}}
+  - {{id: aux, type: "fixture_nodes:Ramp", params: {{n_channels: 1, rate: 100.0, n_samples: 50}}}}
+  - {{id: join, type: join, params: {{inputs: [eeg, aux]}}}}
+  - {{id: rec, type: recorder, params: {{path: {path}}}}}
+edges:
+  - {{source: eeg.out, target: join.eeg}}
+  - {{source: aux.out, target: join.aux}}
+  - {{source: join.out, target: rec.in}}
+processes:
+  a: [eeg]
+  b: [aux]
+  c: [join, rec]
+"""
+
+
+@pytest.mark.parametrize("mode", ["in", "multi"])
+def test_join_stops_waiting_for_an_input_that_ended(tmp_path, mode):
+    """aux ends after 0.5 s, eeg runs 4 s (paced in real time): join counts the eeg samples after aux's
+    end as dropped while eeg is still running, not only when the run ends."""
+    yaml = tmp_path / "g.yaml"
+    yaml.write_text(GRAPH.format(path=tmp_path / "out.npz"))
+    seen = []
+    r = run_graph(build_graph(load_config(yaml)), speed=1.0, in_process=mode == "in", observer=seen.append)
+    assert r.exit_code == 0, r.failure
+    seen = [s for s in seen if "join" in s and "eeg" in s]  # (a worker's first statistics may be late)
+    while_running = [s["join"]["counters"].get("after_end", 0) for s in seen if s["eeg"]["chunks_out"] < 35]
+    assert max(while_running, default=0) > 0, while_running
+    assert r.stats["join"]["counters"]["after_end"] == 350  # eeg samples 50-399
+    x = np.load(tmp_path / "out.npz")["data"]
+    np.testing.assert_array_equal(x, np.vstack([np.arange(50.0), np.arange(50.0)]))  # eeg and aux, 0.5 s
+
+
+def test_executor_tells_the_node_and_join_holds_nothing_back(tmp_path):
+    """In one executor, stepped by hand: once aux's end-of-stream is in, join holds at most one eeg
+    chunk (before: every eeg sample after aux's end, until the end of the run)."""
+    yaml = tmp_path / "g.yaml"
+    yaml.write_text(GRAPH.format(path=tmp_path / "out.npz").replace("n_samples: 400", "n_samples: 10000"))
+    graph = build_graph(load_config(yaml))
+    ex = Executor(graph.config, graph.nodes)
+    join = graph.nodes["join"]
+    assert isinstance(join, Join)
+    held = []
+    while ex.step_sources():
+        held.append(join.bufs["eeg"].times.size)
+    assert len(held) > 900 and max(held[10:]) <= 10
+    assert join.counters["after_end"] == 9950
