@@ -60,3 +60,21 @@ def test_executor_tells_the_node_and_join_holds_nothing_back(tmp_path):
         held.append(join.bufs["eeg"].times.size)
     assert len(held) > 900 and max(held[10:]) <= 10
     assert join.counters["after_end"] == 9950
+
+
+def test_with_max_wait_an_ended_input_is_held_at_once():
+    """With max_wait, reference samples after an ended input's end go out at once, that input's last
+    value held, flagged and counted as late (not after max_wait, and not dropped)."""
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import signal_spec
+
+    join = Join(inputs=["eeg", "aux"], max_wait=5.0)
+    join.configure({"eeg": signal_spec(100.0, ["C3"]), "aux": signal_spec(100.0, ["x"])})
+    ramp = np.arange(100.0)[None]
+    assert join.process({"aux": Chunk(ramp[:, :20], 0.0)}) == {}
+    first = join.process({"eeg": Chunk(ramp[:, :50], 0.0)})["out"]
+    assert first.data.shape == (2, 20) and not first.gap
+    assert join.input_ended("aux")["out"].data.shape == (2, 30)  # what waited for aux goes out now
+    late = join.process({"eeg": Chunk(ramp[:, 50:], 0.5)})["out"]
+    np.testing.assert_array_equal(late.data, np.vstack([np.arange(50.0, 100.0), np.full(50, 19.0)]))
+    assert late.gap and join.counters["late_aux"] == 80 and "after_end" not in join.counters
