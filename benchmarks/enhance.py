@@ -40,7 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
-SR = 16000
+from .enhance_data import SR, BenchError, folder_mixtures, heldout_mixtures
+
 BLOCK_MS = 10.0
 METHODS = ("noisy", "noisereduce", "rnnoise", "dfn3", "ours")
 LABELS = {
@@ -211,114 +212,6 @@ def aligned(y: np.ndarray, lag: int, n: int) -> np.ndarray:
     out = np.zeros(n, np.float32)
     seg = y[lag : lag + n]
     out[: len(seg)] = seg
-    return out
-
-
-# --- data ----------------------------------------------------------------------------------------------------
-
-
-def heldout_mixtures(snrs, per_snr: int, seed: int):
-    from wavegraph.models.speech_data import heldout_set
-
-    return [
-        (m.noisy, m.clean, m.snr_db, f"{m.speaker}/{m.noise}/{m.name}")
-        for m in heldout_set(snrs=tuple(snrs), per_snr=per_snr, seed=seed)
-    ]
-
-
-MIN_SECONDS = 1.0  # a clean file shorter than this is left out: PESQ-WB and STOI need about a second of speech
-SILENT_PEAK = 1e-4  # a file whose peak is below this (-80 dBFS) is silent: no SNR can be set against it
-
-
-class BenchError(Exception):
-    """A problem with the command's input: printed as `bench enhance: message; fix: hint`, exit code 2."""
-
-    def __init__(self, message: str, hint: str):
-        super().__init__(f"{message}; fix: {hint}")
-
-
-def _read_audio(path: Path, seconds: float | None) -> np.ndarray:
-    import soundfile as sf
-    from scipy.signal import resample_poly
-
-    x, rate = sf.read(str(path), dtype="float32", always_2d=True)
-    x = x.mean(axis=1)
-    if rate != SR and len(x):
-        g = np.gcd(int(rate), SR)
-        x = resample_poly(x, SR // g, int(rate) // g).astype(np.float32)
-    return x[: int(seconds * SR)] if seconds else x
-
-
-def _audio_files(folder: str, option: str = "--clean") -> list[Path]:
-    root = Path(folder).expanduser()
-    if root.is_file():
-        files = [root] if root.suffix.lower() in (".wav", ".flac") else []
-    elif root.is_dir():
-        files = sorted(p for p in root.rglob("*") if p.suffix.lower() in (".wav", ".flac") and p.is_file())
-    else:
-        raise BenchError(f"{option} {folder}: no such file or folder", "give a folder of .wav/.flac files")
-    if not files:
-        raise BenchError(
-            f"{option} {folder}: no .wav or .flac files in it (searched its subfolders too)",
-            "give a folder of .wav/.flac files (convert others first, e.g. sox in.mp3 out.wav)",
-        )
-    return files
-
-
-def load_folder(folder: str, seconds: float | None, option: str, log=print) -> list[tuple[Path, np.ndarray]]:
-    """Every readable, non-silent WAV/FLAC under `folder` (or `folder` itself, a file) at 16 kHz mono; a clean
-    file (`--clean`) shorter than MIN_SECONDS is left out too. Each file left out is named with the reason;
-    BenchError when none is left."""
-    out, skipped = [], 0
-    for p in _audio_files(folder, option):
-        try:
-            x = _read_audio(p, seconds)
-        except Exception as e:  # noqa: BLE001 — a .wav that is not audio, or a truncated file: name it, go on
-            why = f"cannot read it ({type(e).__name__}: {e})"
-        else:
-            peak = float(np.max(np.abs(x))) if len(x) else 0.0
-            why = (
-                "it holds non-finite samples"
-                if not np.isfinite(peak)
-                else f"it is silent (peak {peak:.1e})"
-                if peak < SILENT_PEAK
-                else f"it is {len(x) / SR:.2f} s long, under {MIN_SECONDS:g} s (PESQ and STOI need about a second)"
-                if option == "--clean" and len(x) < MIN_SECONDS * SR
-                else ""
-            )
-        if why:
-            skipped += 1
-            log(f"bench enhance: leaving out {p}: {why}")
-        else:
-            out.append((p, x))
-    if not out:
-        raise BenchError(
-            f"{option} {folder}: none of its {skipped} audio file(s) can be used (reasons above)",
-            f"give {'speech files of at least 1 s' if option == '--clean' else 'non-silent noise files'}",
-        )
-    return out
-
-
-def folder_mixtures(clean_dir: str, noise_dir: str | None, snrs, seconds: float, seed: int, log=print):
-    from wavegraph.models.speech_data import make_noise, mix
-
-    rng = np.random.default_rng(seed)
-    cleans = load_folder(clean_dir, seconds, "--clean", log)
-    noises = [(p.name, x) for p, x in load_folder(noise_dir, None, "--noise", log)] if noise_dir else None
-    kinds = ("white", "pink", "brown", "hum", "clicks", "tonal")
-    out = []
-    for snr in snrs:
-        for i, (p, clean) in enumerate(cleans):
-            if noises:
-                name, src = noises[i % len(noises)]
-                reps = -(-len(clean) // len(src))
-                start = int(rng.integers(0, max(1, len(src) * reps - len(clean))))
-                noise = np.tile(src, reps + 1)[start : start + len(clean)]
-            else:
-                name = kinds[i % len(kinds)]
-                noise = make_noise(name, len(clean), rng)
-            noisy, target = mix(clean, noise, float(snr), rng)
-            out.append((noisy, target, float(snr), f"{p.name}/{name}"))
     return out
 
 
@@ -534,6 +427,9 @@ def main(argv: list[str] | None = None) -> int:
         "--per-snr", type=_positive(int), default=8, help="held-out mixtures per SNR (one per noise type at 8)"
     )
     ap.add_argument("--seconds", type=_positive(float), default=6.0, help="--clean files are cut to this length")
+    ap.add_argument(
+        "--max-files", type=_positive(int), default=None, help="--clean: at most N files, spread over the folder"
+    )
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     ap.add_argument("--checkpoint", help="enhancer weights for 'ours' (default: the shipped ones)")
@@ -587,7 +483,7 @@ def _run(args) -> int:
     core = None if args.all_cores else pin_one_core()
     if args.clean:
         log = lambda s: print(s, file=sys.stderr)  # noqa: E731
-        mixtures = folder_mixtures(args.clean, args.noise, args.snrs, args.seconds, args.seed, log)
+        mixtures = folder_mixtures(args.clean, args.noise, args.snrs, args.seconds, args.seed, log, args.max_files or 0)
         data = f"{args.clean}" + (f" + noise {args.noise}" if args.noise else " + generated noise")
     else:
         mixtures = heldout_mixtures(args.snrs, args.per_snr, args.seed)

@@ -125,7 +125,7 @@ def _speech(rate: int, seconds: float):
 def test_bench_enhance_folder_leaves_out_what_cannot_be_scored_and_says_why(tmp_path, capsys):
     import numpy as np
     import soundfile as sf
-    from wavegraph.benchmarks.enhance import SR, folder_mixtures
+    from wavegraph.benchmarks.enhance_data import SR, folder_mixtures
 
     clean = tmp_path / "clean"
     (clean / "sub").mkdir(parents=True)
@@ -145,6 +145,21 @@ def test_bench_enhance_folder_leaves_out_what_cannot_be_scored_and_says_why(tmp_
     assert all(len(m[0]) == int(1.5 * SR) and m[3].endswith("/n.wav") for m in mixtures)
     for name in ("silent.wav: it is silent", "short.wav: it is 0.20 s long", "bad.wav: cannot read it", "quiet.wav"):
         assert sum(name in s for s in said) == 1, (name, said)
+
+
+def test_bench_enhance_big_folders_and_long_files(tmp_path):
+    import numpy as np
+    import soundfile as sf
+    from wavegraph.benchmarks.enhance_data import load_folder
+
+    for i in range(5):
+        sf.write(tmp_path / f"{i}.wav", _speech(16000, 1.5), 16000)
+    sf.write(tmp_path / "long.flac", np.tile(_speech(48000, 1.0), 60), 48000)  # a minute: only 2 s are read
+    said = []
+    got = load_folder(str(tmp_path), 2.0, "--clean", said.append, max_files=3)
+    assert [p.name for p, _ in got] == ["0.wav", "2.wav", "4.wav"] and "3 of its 6 files" in said[0], said
+    (long,) = load_folder(str(tmp_path / "long.flac"), 2.0, "--clean", said.append)
+    assert long[1].shape == (32000,)
 
 
 def test_bench_enhance_unusable_input_is_exit_2_naming_the_fix(tmp_path, capsys):
