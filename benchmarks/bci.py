@@ -44,10 +44,9 @@ from wavegraph.models.ssvep import FBCCA, itr_bits_per_min
 
 from . import ssvep_sim as sim
 from .bci_report import merge, plot, tables
-from .train_ssvep import parse_markers
+from .ssvep_recording import load_real, parse_markers
 
 GAZE_S = 0.5  # gaze shift per selection in the ITR (the 40-target benchmark's cue length)
-OCCIPITAL = ["O1", "Oz", "O2", "PO3", "POz", "PO4", "PO7", "PO8", "Iz", "Pz"]
 REAL_FREQS = [6.0, 6.67, 7.5, 8.57, 10.0]  # 60 Hz / 10..6: frequencies a 60 Hz monitor can show
 REAL_WINDOWS = [0.5, 1.0, 2.0, 3.0, 4.0]
 SEMI_WINDOWS = [0.2, 0.4, 0.6, 1.0, 2.0]
@@ -66,21 +65,6 @@ TRIAL_S = (
 # --- part 1: real SSVEP, streamed through the ssvep_decoder node ---------------------------------------
 
 
-def _notch(x: np.ndarray, rate: float, line: float) -> np.ndarray:
-    """Causal notch at the line frequency and its harmonics below Nyquist (as the `notch` node, zero state);
-    none for line 0."""
-    from scipy.signal import iirnotch, lfilter
-
-    if line <= 0:
-        return x
-    for k in range(1, 10):
-        if k * line >= rate / 2 - 1:
-            break
-        b, a = iirnotch(k * line, 30.0, fs=rate)
-        x = np.asarray(lfilter(b, a, x, axis=-1))
-    return x
-
-
 def _stream_decisions(
     x: np.ndarray, rate: float, channels: list[str], freqs, window: float, step: float, chunk: int = 32
 ) -> np.ndarray:
@@ -97,88 +81,6 @@ def _stream_decisions(
         if "out" in out:
             rows.append(out["out"].data)
     return np.concatenate(rows) if rows else np.zeros((0, 3))
-
-
-def _narrowband_snr(x: np.ndarray, rate: float, f: float) -> float:
-    """Spectral power at f and 2f over the mean of the +-1 Hz neighbourhood (one long window)."""
-    spec = np.abs(np.fft.rfft(x, axis=-1)) ** 2
-    fr = np.fft.rfftfreq(x.shape[-1], 1 / rate)
-    p = spec.mean(axis=0)
-    total = 0.0
-    for h in (1, 2):
-        k = int(np.argmin(np.abs(fr - h * f)))
-        nb = np.r_[p[max(k - 12, 0) : max(k - 2, 0)], p[k + 3 : k + 13]]
-        total += p[k] / nb.mean()
-    return total
-
-
-MIN_MARKER_HZ = 3.0  # a marker read as a lower frequency is an event code (1, 2, 3...), not a stimulus
-
-
-def load_real(path: str | None, freqs, line: float, mapping: dict[str, float] | None = None):
-    """Segments [(data (C, n), rate, label freq)] and the channels, from the ssvepy epochs or --data FILE.
-    `mapping`: marker description or event code -> Hz (`--marker`), for markers that are not a number."""
-    import mne
-    from wavegraph.pipeline.datasets import fetch
-
-    from .train_ssvep import _freq_of, labels_found, marker_spans, read_recording
-
-    mapping = mapping or {}
-    src = str(path) if path else str(fetch("ssvepy-epochs"))
-    inst, is_epochs = read_recording(src)
-    channels = [c for c in OCCIPITAL if c in inst.ch_names]
-    if len(channels) < 2:
-        channels = [inst.ch_names[i] for i in mne.pick_types(inst.info, eeg=True)] or [
-            inst.ch_names[i] for i in mne.pick_types(inst.info, eeg=True, misc=True, seeg=True, ecog=True)
-        ]  # channels without a type (misc, e.g. from an LSL stream): every data channel
-    if not channels:
-        raise ValueError(f"{src}: no EEG or data channels to decode ({', '.join(inst.ch_names)})")
-    found: dict[str, int] = {}
-    rate = float(inst.info["sfreq"])
-    segments, how = [], ""
-    if is_epochs and path is None:
-        # ssvepy's event codes are conditions, not frequencies: label each 16 s epoch by the candidate with the
-        # highest narrow-band SNR (f and 2f) over the whole epoch, a long-window reference the short windows are
-        # scored against.
-        for e in inst.get_data(picks=channels):  # pyright: ignore[reportArgumentType]  # mne accepts a list of names; its annotation omits it
-            e = _notch(e, rate, line)
-            f = max(freqs, key=lambda g: _narrowband_snr(e[:, int(rate) :], rate, g))
-            segments.append((e, f))
-        how = "epoch label = candidate with the highest 16 s narrow-band SNR (f, 2f)"
-    elif is_epochs:
-        assert isinstance(inst, mne.BaseEpochs)
-        inv = {v: k for k, v in inst.event_id.items()}
-        onset = max(0, int(round(-inst.tmin * rate)))  # an epoch that starts before its event: the pre-roll
-        picked = inst.get_data(picks=channels)  # pyright: ignore[reportArgumentType]  # mne accepts a list of names; its annotation omits it
-        for e, code in zip(picked, inst.events[:, 2]):
-            desc = inv.get(code, str(code))
-            found[desc] = found.get(desc, 0) + 1
-            f = mapping.get(desc, mapping.get(str(code), _freq_of(desc, {})))
-            if f is not None:
-                segments.append((_notch(e, rate, line)[:, onset:], f))  # from the stimulus onset (t = 0)
-        how = "epoch label = its event name as Hz"
-    else:
-        assert isinstance(inst, mne.io.BaseRaw)
-        data = _notch(np.asarray(inst.get_data(picks=channels)), rate, line)  # pyright: ignore[reportArgumentType]  # mne accepts a list of names; its annotation omits it
-        spans, found = marker_spans(inst, mapping)
-        segments = [(data[:, max(0, i0) : i0 + n], f) for i0, n, f in spans if i0 + n > 0]
-        how = (
-            "segment = marker onset to onset + duration (a marker without one: to the next marker), "
-            "label = its description as Hz"
-        )
-    if not segments:
-        raise ValueError(
-            f"{src}: no epochs/markers whose label is a frequency (its markers: {labels_found(found)}); "
-            "fix: markers like '7.5' or '7.5Hz', or map them with --marker LABEL=FREQ"
-        )
-    low = sorted({f for _, f in segments if f < MIN_MARKER_HZ})
-    if low and not mapping:
-        raise ValueError(
-            f"{src}: markers read as {', '.join(f'{f:g}' for f in sorted({f for _, f in segments}))} Hz, "
-            f"{', '.join(f'{f:g}' for f in low)} below {MIN_MARKER_HZ:g} Hz: event codes "
-            "rather than stimulus frequencies; fix: map them, e.g. --marker 1=8 --marker 2=10"
-        )
-    return src, segments, rate, channels, how
 
 
 def real_ssvep(

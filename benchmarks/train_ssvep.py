@@ -27,12 +27,20 @@ not in stage 1; ``--keep-head`` keeps the global one). The checkpoint (safetenso
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from .ssvep_recording import (
+    _freq_of,
+    data_channels,
+    labels_found,
+    marker_spans,
+    parse_markers,
+    read_recording,
+)
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "weights"
 GLOBAL_WINDOWS = (0.2, 0.4, 0.6, 1.0, 2.0)
@@ -142,105 +150,6 @@ def train_global(
 
 
 # --- stage 2: a recorded calibration run -------------------------------------------------------------
-
-
-def _freq_of(desc: str, mapping: dict[str, float]) -> float | None:
-    if desc in mapping:
-        return mapping[desc]
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:hz|Hz|HZ)?\s*", desc)
-    return float(m.group(1)) if m else None
-
-
-EPOCHS_SUFFIXES = ("-epo.fif", "_epo.fif", "-epo.fif.gz")
-
-
-def read_recording(path: str):
-    """(MNE Raw or Epochs, is_epochs) of `path`: MNE's formats, or an XDF file (LabRecorder, MNE-LSL) read as
-    file_source reads it (its numeric stream, or the one of type EEG; every marker stream as annotations without
-    a duration). ValueError/OSError for a file that cannot be read, naming it."""
-    import mne
-
-    if path.endswith(EPOCHS_SUFFIXES):
-        return mne.read_epochs(path, verbose="error"), True
-    if not path.lower().endswith((".xdf", ".xdfz")):
-        return mne.io.read_raw(path, preload=True, verbose="error"), False
-    from wavegraph.nodes.io.xdf import XdfReader
-    from wavegraph.pipeline.spec import SpecError
-
-    try:
-        r = XdfReader(Path(path), None, "float64")
-    except SpecError as e:
-        raise ValueError(f"{e.message}; fix: {e.hint}") from None
-    kinds = {"eeg", "eog", "ecg", "emg", "misc", "stim", "seeg", "ecog", "resp", "bio"}
-    types = [t if t in kinds else "misc" for t in r.ch_types]
-    info = mne.create_info(r.ch_names, r.sfreq, types)  # pyright: ignore[reportArgumentType]  # a list per channel
-    raw = mne.io.RawArray(r.get(list(range(len(r.ch_names))), 0, r.n_times), info, verbose="error")
-    labels = dict(r.labels)
-    t_first = r.time_of(0) if r.n_times else 0.0
-    onsets = r.events[:, 1] - t_first
-    keep = onsets >= 0
-    raw.set_annotations(
-        mne.Annotations(
-            onsets[keep], np.zeros(int(keep.sum())), [labels.get(int(c), str(int(c))) for c in r.events[keep, 3]]
-        )
-    )
-    return raw, False
-
-
-def parse_markers(items: list[str]) -> dict[str, float]:
-    """`--marker LABEL=FREQ` items as {label: Hz}; ValueError naming the item that is not one."""
-    mapping = {}
-    for item in items:
-        key, eq, val = item.partition("=")
-        try:
-            hz = float(val)
-        except ValueError:
-            hz = float("nan")
-        if not eq or not key or not np.isfinite(hz) or hz <= 0:
-            raise ValueError(f"--marker {item!r}: write LABEL=FREQ with FREQ in Hz, e.g. --marker stim_1=7.5")
-        mapping[key] = hz
-    return mapping
-
-
-def data_channels(inst) -> list[str]:
-    """The channels to decode when none are named: the occipital ones of the simulated montage, else every EEG
-    channel, else every data channel (a recording whose channels carry no type, e.g. `misc` from an LSL stream)."""
-    import mne
-
-    from .ssvep_sim import CHANNELS
-
-    eeg = [inst.ch_names[i] for i in mne.pick_types(inst.info, eeg=True)]
-    if not eeg:
-        eeg = [inst.ch_names[i] for i in mne.pick_types(inst.info, eeg=True, misc=True, seeg=True, ecog=True)]
-    return [c for c in CHANNELS if c in eeg] or eeg
-
-
-def marker_spans(raw, mapping: dict[str, float]) -> tuple[list[tuple[int, int, float]], dict[str, int]]:
-    """The markers of a Raw whose description is a frequency (or mapped to one): (start sample, duration in samples,
-    Hz), start from the first sample. A marker without a duration (LSL and Timeflux markers carry none) lasts until
-    the next marker, or the end of the recording. Also {description: count} of every marker, for messages."""
-    fs = float(raw.info["sfreq"])
-    anns = sorted(raw.annotations, key=lambda a: a["onset"])  # pyright: ignore[reportArgumentType, reportCallIssue]
-    starts = [int(round((a["onset"] - raw.first_time) * fs)) for a in anns]  # pyright: ignore[reportIndexIssue, reportCallIssue, reportArgumentType]
-    spans, found = [], {}
-    for k, ann in enumerate(anns):
-        desc = str(ann["description"])  # pyright: ignore[reportIndexIssue, reportCallIssue, reportArgumentType]
-        found[desc] = found.get(desc, 0) + 1
-        f = _freq_of(desc, mapping)
-        if f is None:
-            continue
-        dur = int(round(ann["duration"] * fs))  # pyright: ignore[reportIndexIssue, reportCallIssue, reportArgumentType]
-        if dur <= 0:
-            later = [s for s in starts[k + 1 :] if s > starts[k]]
-            dur = (later[0] if later else raw.n_times) - starts[k]
-        spans.append((starts[k], dur, f))
-    return spans, found
-
-
-def labels_found(found: dict[str, int], limit: int = 8) -> str:
-    """`'stim/left' (4), 'stim/right' (4)` for an error message."""
-    items = [f"{d!r} ({n})" for d, n in list(found.items())[:limit]]
-    return ", ".join(items) + (", ..." if len(found) > limit else "") if items else "none"
 
 
 def recording_trials(
