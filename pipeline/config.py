@@ -325,6 +325,8 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
             _problem(
                 problems, file, line, f"node id '{node_id}' must be non-empty and contain no '.'", "rename the node"
             )
+            broken.add(node_id)  # `validate` checks the rest without it
+            continue
         if node_id in seen:
             _problem(
                 problems,
