@@ -82,6 +82,13 @@ def test_a_timeflux_style_file_gets_the_exact_fix(tmp_path, monkeypatch, capsys)
     assert "put its nodes: and edges: at the top level" in err[0], err
 
 
+def test_a_dotted_node_id_is_one_problem(tmp_path, monkeypatch, capsys):
+    text = GRAPH.replace("id: bp", "id: b.p").replace("target: bp.in", "target: b.p.in")
+    err = validate(tmp_path, monkeypatch, capsys, text.replace("source: bp.out", "source: b.p.out"))
+    assert err[0].startswith("g.yaml:6: node id 'b.p' must be non-empty and contain no '.'"), err
+    assert not any("add an edge with target: b.p.in" in e for e in err), err
+
+
 def test_tab_indent_says_so(tmp_path, monkeypatch, capsys):
     err = validate(tmp_path, monkeypatch, capsys, GRAPH.replace("    type: bandpass", "\ttype: bandpass"))
     assert err[0].startswith("g.yaml:7: invalid YAML") and "fix: indent with spaces" in err[0], err
