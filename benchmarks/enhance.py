@@ -488,6 +488,13 @@ def _run(args) -> int:
     else:
         mixtures = heldout_mixtures(args.snrs, args.per_snr, args.seed)
         data = "held-out speakers/utterances, all noise types incl. the held-out one"
+    try:  # before any method runs: the scores come after all of them
+        import pesq  # noqa: F401  # pyright: ignore[reportMissingImports]
+        import pystoi  # noqa: F401  # pyright: ignore[reportMissingImports]
+    except ImportError as e:
+        raise BenchError(
+            f"the metrics need {e.name}, which is not installed", "pip install 'wavegraph[enhance]'"
+        ) from None
     print(
         f"bench enhance: {len(mixtures)} mixtures, {sum(len(m[0]) for m in mixtures) / SR:.1f} s of audio, "
         f"methods {', '.join(args.methods)}, " + (f"pinned to core {core}" if core is not None else "all cores"),

@@ -453,3 +453,15 @@ def test_yaml_anchors_in_x_keys_and_a_closed_pipe(tmp_path, monkeypatch, capsys)
     proc.stdout.close()  # `wavegraph nodes | head -0`: the reader is gone before the first line
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 141 and b"Traceback" not in err, err.decode()
+
+
+def test_bench_enhance_without_its_metrics_says_which_extra(tmp_path, capsys, monkeypatch):
+    import sys
+
+    import soundfile as sf
+    from wavegraph.benchmarks.enhance import main as bench
+
+    sf.write(tmp_path / "a.wav", _speech(16000, 1.5), 16000)
+    monkeypatch.setitem(sys.modules, "pesq", None)  # as in a venv without the enhance extra
+    assert bench(["--clean", str(tmp_path), "--methods", "noisy", "--png", str(tmp_path / "p.png")]) == 2
+    assert "the metrics need pesq" in capsys.readouterr().err  # was an ImportError traceback after every method ran
