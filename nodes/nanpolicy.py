@@ -128,9 +128,17 @@ def chunk_data(chunk, lead: tuple[int, ...], dtype: np.dtype) -> np.ndarray | No
     return x
 
 
+RETIME_S = 1e-6  # a chunk t0 this far off first t0 + samples / rate is the stream's own clock, not rounding
+
+
 def stream_start(t_first: float | None, chunk, consumed_s: float) -> float:
     """The time of a stream's first sample: the first chunk's t0; after a gap, re-anchored so that this chunk
-    keeps its own t0 (`consumed_s`: seconds of stream the node has already taken in)."""
+    keeps its own t0 (`consumed_s`: seconds of stream the node has already taken in). Also re-anchored when
+    the chunk's t0 is more than RETIME_S off t_first + consumed_s: a live stream whose chunk times follow
+    its clock (lsl_inlet: an amplifier's drift against the nominal rate), so the output follows it too."""
+    t0 = float(chunk.t0)
     if t_first is None:
-        return float(chunk.t0)
-    return float(chunk.t0) - consumed_s if chunk.gap else t_first
+        return t0
+    if chunk.gap or abs(t_first + consumed_s - t0) > RETIME_S:
+        return t0 - consumed_s
+    return t_first

@@ -16,6 +16,7 @@ import uuid  # noqa: E402
 import numpy as np  # noqa: E402
 import pylsl  # noqa: E402
 from wavegraph.nodes.dsp.epochs import Epochs  # noqa: E402
+from wavegraph.nodes.dsp.resample import Resample  # noqa: E402
 from wavegraph.nodes.io.lsl import LslInlet  # noqa: E402
 from wavegraph.pipeline.chunk import Chunk  # noqa: E402
 from wavegraph.pipeline.spec import StreamSpec  # noqa: E402
@@ -87,3 +88,16 @@ def test_chunk_times_follow_a_drifting_amplifier_and_epochs_cut_the_marked_sampl
     out.append(ep.finish())
     epochs = np.concatenate([o["out"].data for o in out if "out" in o])
     assert epochs[:, 0, 0].tolist() == marked.tolist()
+
+    # The same through a resampler to 250 Hz first (it stamps its output from its input's chunk times):
+    # the epoch starts at the marked sample, seen through the filter (its declared delay, in input
+    # samples); markers whose filter window spans the jump are left out.
+    rs = Resample(rate=250.0)
+    rs.configure({"in": StreamSpec("signal", RATE, (1,), "float64")})
+    down = [o["out"] for o in [rs.process({"in": c}) for c in chunks] + [rs.finish()] if "out" in o]
+    ep.configure({"in": StreamSpec("signal", 250.0, (1,), "float64"), "events": StreamSpec("events", 0.0, (3,))})
+    smooth = marked[np.abs(marked - GAP_AT) > 100]
+    rows = rows[np.isin(marked, smooth)]
+    out = [ep.process({"events": Chunk(rows, rows[0, 0])})] + [ep.process({"in": c}) for c in down] + [ep.finish()]
+    epochs = np.concatenate([o["out"].data for o in out if "out" in o])
+    np.testing.assert_allclose(epochs[:, 0, 0], smooth - rs.latency_samples, atol=1.0)

@@ -10,7 +10,7 @@ Streamed output (including what finish() flushes) equals ``upfirdn(concat(zeros(
 on the whole signal, and ``out[D/down : D/down + ceil(n*up/down)] == resample_poly(x, up, down)``.
 Output sample j is stamped ``t_first + j/out_rate`` (t_first: start time of the first input chunk; a chunk
 flagged ``gap`` moves t_first so that its own first sample keeps its t0, as the samples lost in the gap are
-not counted in j).
+not counted in j; so does a chunk whose t0 is more than 1 us off the grid: a live stream's clock drift).
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-RETIME_S = 1e-6  # a chunk t0 this far off the nominal grid moves the grid (more than rounding, see above)
+from ..nanpolicy import RETIME_S  # a chunk t0 this far off the grid moves it (more than rounding)
 
 
 class TimedBuffer:

@@ -2,7 +2,8 @@
 
 Frames: frame k covers input samples [k*hop - prepad, k*hop - prepad + size) (zeros before the stream)
 and is stamped ``t_first + k*hop/rate`` (t_first: start time of the first input chunk; a chunk flagged ``gap``
-moves t_first so that its own first sample keeps its t0, as the samples lost in the gap are not counted in k;
+moves t_first so that its own first sample keeps its t0, as the samples lost in the gap are not counted in k,
+and so does a chunk whose t0 is more than 1 us off the grid (a live stream's clock drift, see lsl_inlet);
 istft does the same with frames). The output is a features stream at ``rate/hop`` frames per second.
 
 * sliding_window: prepad 0, so frame k starts at sample k*hop and is stamped with its start time. Row
