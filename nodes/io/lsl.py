@@ -21,7 +21,7 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type`.
   (clock drift) stays aligned with the markers, without their jitter. The spec keeps the nominal rate:
   within a chunk samples are 1/rate apart, and a chunk's t0 + n/rate meets the next chunk's t0 to
   within n times the period's error (64 us for 32 samples of a 500 Hz stream 1000 ppm off); the
-  nodes that align by time (epochs, join) take each chunk's t0. `dejitter` is liblsl's own smoothing
+  nodes that stamp from a first t0 plus a count (epochs, join, resample, stft...) follow each chunk's t0. `dejitter` is liblsl's own smoothing
   (it also smooths over gaps). Timestamps that do not increase are counted (`non_monotonic`); a jump
   of more than `gap_tolerance` seconds beyond one sample period flags the chunk as a gap (`gaps`).
   End of stream: after `duration` seconds of stream time or `max_samples` samples (the last chunk is

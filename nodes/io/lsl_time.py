@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-PRIOR_S = 1.0
+PRIOR_S = 0.5
 
 
 class TimestampFit:
