@@ -468,6 +468,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--windows must be above 0 s")
     if args.freqs is not None and (min(args.freqs) <= 0 or len(set(args.freqs)) != len(args.freqs)):
         ap.error("--freqs: give each candidate frequency once, in Hz above 0")
+    if args.data and args.only == "semi":
+        ap.error("--only semi runs no real part, which is what --data is for; drop one of them")
     if args.line < 0 or args.threads < 1:
         ap.error("--line must be >= 0 Hz (0: no notch) and --threads >= 1")
     from wavegraph.pipeline.cli import unwritable

@@ -249,7 +249,12 @@ def test_bench_bci_event_codes_words_and_a_single_class_are_refused_with_the_fix
     assert rc == 2 and "one frequency (10 Hz)" in out.err and "--freqs" in out.err, out.err
     rc, out = _bci(capsys, one, "--freqs", "8", "10", "12")
     assert rc == 0, out.err
-    for bad in (["--freqs", "0", "10"], ["--threads", "0"], ["--line", "-50"]):  # tracebacks before
+    for bad in (
+        ["--freqs", "0", "10"],
+        ["--threads", "0"],
+        ["--line", "-50"],
+        ["--only", "semi"],
+    ):  # tracebacks, or ignored
         with pytest.raises(SystemExit) as exit_:
             _bci(capsys, one, *bad)
         assert exit_.value.code == 2, bad
