@@ -18,6 +18,7 @@ import pylsl  # noqa: E402
 from wavegraph.nodes.dsp.epochs import Epochs  # noqa: E402
 from wavegraph.nodes.dsp.resample import Resample  # noqa: E402
 from wavegraph.nodes.io.lsl import LslInlet  # noqa: E402
+from wavegraph.nodes.models.ssvep import _Samples  # noqa: E402
 from wavegraph.pipeline.chunk import Chunk  # noqa: E402
 from wavegraph.pipeline.spec import StreamSpec  # noqa: E402
 
@@ -109,6 +110,14 @@ def test_chunk_times_follow_a_drifting_amplifier_and_epochs_cut_the_marked_sampl
     out = [ep.process({"events": Chunk(rows, rows[0, 0])})] + [ep.process({"in": c}) for c in down] + [ep.finish()]
     epochs = np.concatenate([o["out"].data for o in out if "out" in o])
     np.testing.assert_allclose(epochs[:, 0, 0], smooth - rs.latency_samples, atol=1.0)
+
+    # ssvep_trial_decoder's sample buffer (it cuts trials at markers the same way) finds them too, and
+    # sees the jump as the one break.
+    held = _Samples(1, RATE)
+    for c in chunks:
+        held.append(c.data, c.t0, c.gap)
+    assert [held.nearest(t) for t in true[marked] + LATENCY] == marked.tolist()
+    assert held.has_break(GAP_AT - 1, GAP_AT + 1) and not held.has_break(1, GAP_AT) and not held.has_break(GAP_AT, n)
 
 
 if __name__ == "__main__":  # the figures in docs/nodes.md: python tests/test_lsl_drift.py

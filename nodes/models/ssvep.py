@@ -42,7 +42,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, sanitize, signal_input
+from ..nanpolicy import NAN_POLICY_HELP, RETIME_S, NanPolicy, chunk_data, sanitize, signal_input
 from .common import Device, resolve_device
 
 
@@ -274,13 +274,16 @@ class SSVEPDecoder(_SSVEPBase[SSVEPDecoderParams]):
 
 class _Samples:
     """The newest samples of a stream with their times: sample i (absolute) is stamped
-    ``t_seg + (i - i_seg) / rate`` within its segment; a gap starts a new segment at its chunk's t0."""
+    ``t_seg + (i - i_seg) / rate`` within its segment; a gap starts a new segment at its chunk's t0, and so
+    does (without a break) a chunk whose t0 is more than RETIME_S off the segment's times: a live stream's
+    clock drift (lsl_inlet stamps chunks from the LSL timestamps), so markers keep cutting the right samples."""
 
     def __init__(self, nch: int, rate: float):
         self.rate = rate
         self.data = np.zeros((nch, 0))
         self.start = 0  # absolute index of data[:, 0]
         self.segments: list[tuple[int, float]] = []  # (absolute first index, t0) per segment, oldest first
+        self.breaks: list[int] = []  # the absolute first index of the first segment and of each after a gap
 
     @property
     def n_held(self) -> int:
@@ -301,6 +304,9 @@ class _Samples:
     def append(self, x: np.ndarray, t0: float, gap: bool) -> None:
         if not self.segments or gap:
             self.segments.append((self.n_total, float(t0)))
+            self.breaks.append(self.n_total)
+        elif abs(self.time(self.n_total) - t0) > RETIME_S and t0 > self.end_time:
+            self.segments.append((self.n_total, float(t0)))
         self.data = np.concatenate([self.data, x], axis=1)
 
     def nearest(self, t: float) -> int:
@@ -309,7 +315,7 @@ class _Samples:
         return i0 + int(np.ceil((t - t0) * self.rate - 0.5))
 
     def has_break(self, lo: int, hi: int) -> bool:
-        return any(lo < i0 < hi for i0, _ in self.segments)
+        return any(lo < i0 < hi for i0 in self.breaks)
 
     def take(self, lo: int, hi: int) -> np.ndarray:
         return self.data[:, lo - self.start : hi - self.start]
@@ -321,18 +327,23 @@ class _Samples:
             self.start += drop
             while len(self.segments) > 1 and self.segments[1][0] <= self.start:
                 self.segments.pop(0)
+            while len(self.breaks) > 1 and self.breaks[1] <= self.start:
+                self.breaks.pop(0)
 
     def state(self) -> dict:
         return {
             "data": self.data.copy(),
             "start": self.start,
             "segments": np.asarray(self.segments, dtype=np.float64).reshape(-1, 2),
+            "breaks": np.asarray(self.breaks, dtype=np.int64),
         }
 
     def load(self, s: dict) -> None:
         self.data = np.array(s["data"], dtype=np.float64)
         self.start = int(s["start"])
         self.segments = [(int(i), float(t)) for i, t in np.asarray(s["segments"]).reshape(-1, 2)]
+        breaks = s.get("breaks")  # (a state saved before drift anchors: every segment started at a break)
+        self.breaks = [i for i, _ in self.segments] if breaks is None else [int(i) for i in np.asarray(breaks)]
 
 
 class SSVEPTrialDecoderParams(SSVEPDecoderParams):
