@@ -470,3 +470,19 @@ def test_bench_enhance_without_its_metrics_says_which_extra(tmp_path, capsys, mo
     monkeypatch.setitem(sys.modules, "pesq", None)  # as in a venv without the enhance extra
     assert bench(["--clean", str(tmp_path), "--methods", "noisy", "--png", str(tmp_path / "p.png")]) == 2
     assert "the metrics need pesq" in capsys.readouterr().err  # was an ImportError traceback after every method ran
+
+
+def test_bench_bci_reads_a_trigger_channel_when_there_are_no_annotations(tmp_path, capsys):
+    import mne
+    import numpy as np
+
+    raw = mne.io.read_raw(_ssvep_fif(tmp_path / "a_raw.fif"), preload=True, verbose="error")
+    stim = np.zeros((1, raw.n_times))
+    for a in raw.annotations:  # a 1-sample pulse per trial, code 1-4 (an amplifier's trigger input)
+        stim[0, int(round(a["onset"] * raw.info["sfreq"]))] = 1 + [8, 10, 12, 15].index(int(a["description"]))
+    raw.add_channels([mne.io.RawArray(stim, mne.create_info(["STI"], raw.info["sfreq"], "stim"), verbose="error")])
+    raw.set_annotations(None)
+    raw.save(tmp_path / "trig_raw.fif", verbose="error")
+    marks = ["--marker", "1=8", "--marker", "2=10", "--marker", "3=12", "--marker", "4=15"]
+    rc, out = _bci(capsys, str(tmp_path / "trig_raw.fif"), *marks)  # was: no markers ('its markers: none')
+    assert rc == 0 and "8 segments, 3 ch" in out.out, out.err  # O1 Oz O2; not the trigger
