@@ -179,6 +179,8 @@ class Recorder(Sink[RecorderParams]):
             self.inputs = ("in", "events")
         self._events: list[tuple[float, float, str]] = []
         self._events_file = None
+        self._spill = None  # the spill, opened and locked before any of the session's files is touched
+        self._spill_created = False
         self._open = False
         self._closed = False
         self.closing = False  # True while close() finalises; signal handlers leave it alone then
@@ -279,6 +281,8 @@ class Recorder(Sink[RecorderParams]):
         age = (time.monotonic_ns() - origin_ns) / 1e9 if origin_ns else 0.0
         self.wall_start = datetime.fromtimestamp(time.time() - max(age, 0.0), UTC).isoformat()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.format in SPILLED:
+            self._take_spill()  # first: a recorder refused here must not truncate the live session's chunk log
         self._chunks = open(self.chunks_path, "w", buffering=1)
         self._chunks.write("seq,t0,n,gap\n")
         self._n_total = 0
@@ -307,15 +311,25 @@ class Recorder(Sink[RecorderParams]):
                 "dtype": spec.dtype,
                 "wall_start": self.wall_start,
             }
-            self._file = open(self.spill_path, "ab")
-            if not lock(self._file):
-                self._file.close()
-                raise OSError(f"recorder: another running recorder writes {self.spill_path}; record to another path")
+            self._file = self._take_spill()
             meta = self.spill_path.with_name(self.spill_path.name + ".json")
             meta.with_name(meta.name + ".tmp").write_text(json.dumps(header))
             os.replace(meta.with_name(meta.name + ".tmp"), meta)  # whole or absent: recover() reads it
             self._file.truncate(0)  # locked while recording: recover() leaves a live spill alone
         self._open = True
+
+    def _take_spill(self):
+        """The spill, opened for appending and locked (once). Taken before the chunk or events log is opened
+        for writing: another process's recorder still writing this path is refused before it truncates them."""
+        if self._spill is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            created = not self.spill_path.exists()
+            f = open(self.spill_path, "ab")
+            if not lock(f):
+                f.close()
+                raise OSError(f"recorder: another running recorder writes {self.spill_path}; record to another path")
+            self._spill, self._spill_created = f, created
+        return self._spill
 
     # --- data time ---------------------------------------------------------------------------
     def process(self, inputs: dict[str, Chunk]) -> dict[str, Chunk]:
@@ -372,6 +386,8 @@ class Recorder(Sink[RecorderParams]):
             return
         if self._events_file is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.format in SPILLED:
+                self._take_spill()  # (see _take_spill)
             self._events_file = open(self.events_path, "w", buffering=1)
             self._events_file.write("onset,duration,code,label\n")
         for onset, dur, code in rows:
@@ -435,6 +451,10 @@ class Recorder(Sink[RecorderParams]):
                     self.bids_file = write_bids(self.path, self.bids, self.params.line_freq, self.params.overwrite)
                 if not self.params.chunk_log:  # the file is complete: the crash-recovery log has done its job
                     self.chunks_path.unlink(missing_ok=True)
+            elif self._spill is not None:  # locked for the markers, but no sample came: nothing was spilled
+                self._spill.close()
+                if self._spill_created and self.spill_path.stat().st_size == 0:
+                    self.spill_path.unlink(missing_ok=True)
         finally:
             self.closing = False
             self._closed = True
