@@ -47,15 +47,23 @@ def _build(args):
     try:
         config = load_config(args.config, args.set)
     except GraphError as e:
-        problems = list(e.problems)
-        if hasattr(e, "config"):  # the well-formed rest: types, params, ports, topology, specs
-            try:
-                for node in build_graph(e.config, devices=args.devices, broken=e.broken).nodes.values():
-                    node.close()
-            except GraphError as more:
-                problems.extend(more.problems)
-        raise GraphError(problems) from None
+        raise _with_the_rest(e, args.devices) from None
     return build_graph(config, devices=args.devices)
+
+
+def _with_the_rest(e: GraphError, devices: bool = False) -> GraphError:
+    """A file's structural problems, plus those of its well-formed rest (types, params, ports, topology,
+    specs), so that one `validate` or `run` lists every problem."""
+    from .graph import build_graph
+
+    problems = list(e.problems)
+    if hasattr(e, "config"):
+        try:
+            for node in build_graph(e.config, devices=devices, broken=e.broken).nodes.values():
+                node.close()
+        except GraphError as more:
+            problems.extend(more.problems)
+    return GraphError(problems)
 
 
 def _close_all(graph) -> None:
@@ -256,7 +264,10 @@ def cmd_run(args) -> int:
 
     if args.json:
         _writable("--json", args.json)
-    config = load_config(args.config, args.set)
+    try:
+        config = load_config(args.config, args.set)
+    except GraphError as e:
+        raise _with_the_rest(e) from None
     if args.bids:
         config = load_config(args.config, [*args.set, *bids_overrides(config, args.bids)])
     monitor = None

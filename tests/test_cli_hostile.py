@@ -486,3 +486,13 @@ def test_bench_bci_reads_a_trigger_channel_when_there_are_no_annotations(tmp_pat
     marks = ["--marker", "1=8", "--marker", "2=10", "--marker", "3=12", "--marker", "4=15"]
     rc, out = _bci(capsys, str(tmp_path / "trig_raw.fif"), *marks)  # was: no markers ('its markers: none')
     assert rc == 0 and "8 segments, 3 ch" in out.out, out.err  # O1 Oz O2; not the trigger
+
+
+def test_run_lists_every_problem_too(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.yaml").write_text(
+        GRAPH.replace("name: t", "name: t\nfoo: 1").replace("l_freq: 1.0", "l_freq: 100.0")
+    )
+    assert main(["run", "g.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown top-level key 'foo'" in err and "l_freq 100 Hz must be below h_freq" in err, err
