@@ -351,7 +351,12 @@ def train_recording(args) -> int:
     )
     print(
         f"{stage} on {(~test).sum()} windows ({len(trials) - len(held)} markers) from {args.recording}; "
-        f"held-out accuracy {acc:.3f} on the first window of {scored.sum()} held-out markers; wrote {out}"
+        + (
+            f"held-out accuracy {acc:.3f} on the first window of {scored.sum()} held-out markers"
+            if scored.any()
+            else "no held-out accuracy (a quarter of the markers is held out from 4 on)"
+        )
+        + f"; wrote {out}"
     )
     return 0
 
