@@ -37,9 +37,10 @@ def _read_audio(path: Path, seconds: float | None) -> np.ndarray:
     import soundfile as sf
     from scipy.signal import resample_poly
 
-    rate = sf.info(str(path)).samplerate
-    frames = int(seconds * rate) + 1 if seconds else -1  # an hour-long file: read only what is used
-    x, rate = sf.read(str(path), frames=frames, dtype="float32", always_2d=True)
+    with open(path, "rb") as fh, sf.SoundFile(fh) as f:  # a file object: libsndfile cannot open a non-UTF-8 name
+        rate = f.samplerate
+        frames = int(seconds * rate) + 1 if seconds else -1  # an hour-long file: read only what is used
+        x = f.read(frames, dtype="float32", always_2d=True)
     x = x.mean(axis=1)
     if rate != SR and len(x):
         g = np.gcd(int(rate), SR)

@@ -167,6 +167,13 @@ def test_bench_enhance_big_folders_and_long_files(tmp_path):
     assert [p.name for p, _ in got] == ["0.wav", "2.wav", "4.wav"] and "3 of its 6 files" in said[0], said
     (long,) = load_folder(str(tmp_path / "long.flac"), 2.0, "--clean", said.append)
     assert long[1].shape == (32000,)
+    import os
+    import shutil
+
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    shutil.copy(tmp_path / "0.wav", odd / os.fsdecode(b"take \xe9.wav"))  # a Latin-1 name: was 'cannot read it'
+    assert len(load_folder(str(odd), 2.0, "--clean", said.append)) == 1, said
 
 
 def test_bench_enhance_unusable_input_is_exit_2_naming_the_fix(tmp_path, capsys):
