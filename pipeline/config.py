@@ -223,6 +223,11 @@ def parse_set(assignments: list[str]) -> list[tuple[str, str, Any]]:
         if not eq or not dot or not node_id or not param:
             raise GraphError([("--set", 0, f"cannot read override {a!r}", "write --set node.param=value")])
         try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a file name that is not UTF-8 (the shell passes its bytes): text as given
+            out.append((node_id, param, value[1:-1] if value[:1] == value[-1:] and value[:1] in "'\"" else value))
+            continue
+        try:
             out.append((node_id, param, yaml.load(value, Loader=_LineLoader)))  # as in the file: 1e3 is a number
         except yaml.YAMLError as e:
             raise GraphError(

@@ -109,6 +109,15 @@ def test_set_values_read_as_in_the_file_and_their_problems_say_from_set(tmp_path
     assert any("unknown parameter 'nosuch' (from --set)" in e for e in err), err
 
 
+def test_set_passes_a_non_utf8_file_name_as_text():
+    import os
+
+    from wavegraph.pipeline.config import parse_set
+
+    name = os.fsdecode(b"take \xe9.wav")  # what the shell hands over for a Latin-1 file name
+    assert parse_set([f'src.path="{name}"', f"src.path={name}"]) == [("src", "path", name)] * 2  # was a YAML error
+
+
 def test_process_group_names_with_a_slash_run(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     text = GRAPH + 'processes:\n  "acq/1": [src]\n  "../dsp": [bp, rec]\n'
