@@ -178,8 +178,8 @@ class Join(Node[JoinParams]):
             if self._first(p) is not None:  # (the oldest held sample, when the reference went back in time)
                 held = self.bufs[p].times
                 keep &= times >= max(self._first(p), held[0] if held.size else -np.inf)
-            elif final or p in self.ended:
-                keep[:] = False  # an input that sent nothing: there is nothing to join
+            elif final or (p in self.ended and self.params.max_wait is None):
+                keep[:] = False  # an input that sent nothing: there is nothing to join (with max_wait: NaN, late)
         if not keep.all():
             self.count("before_start", int(np.count_nonzero(~keep)))
         parts = [ref.data[..., :n]]
