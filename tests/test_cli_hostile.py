@@ -494,8 +494,9 @@ def test_bench_bci_reads_a_trigger_channel_when_there_are_no_annotations(tmp_pat
 
     raw = mne.io.read_raw(_ssvep_fif(tmp_path / "a_raw.fif"), preload=True, verbose="error")
     stim = np.zeros((1, raw.n_times))
-    for a in raw.annotations:  # a 1-sample pulse per trial, code 1-4 (an amplifier's trigger input)
-        stim[0, int(round(a["onset"] * raw.info["sfreq"]))] = 1 + [8, 10, 12, 15].index(int(a["description"]))
+    anns = raw.annotations  # a 1-sample pulse per trial, code 1-4 (an amplifier's trigger input)
+    for onset, desc in zip(anns.onset, anns.description):
+        stim[0, int(round(onset * raw.info["sfreq"]))] = 1 + [8, 10, 12, 15].index(int(desc))
     raw.add_channels([mne.io.RawArray(stim, mne.create_info(["STI"], raw.info["sfreq"], "stim"), verbose="error")])
     raw.set_annotations(None)
     raw.save(tmp_path / "trig_raw.fif", verbose="error")
