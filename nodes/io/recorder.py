@@ -180,7 +180,6 @@ class Recorder(Sink[RecorderParams]):
         self._events: list[tuple[float, float, str]] = []
         self._events_file = None
         self._spill = None  # the spill, opened and locked before any of the session's files is touched
-        self._spill_created = False
         self._open = False
         self._closed = False
         self.closing = False  # True while close() finalises; signal handlers leave it alone then
@@ -323,12 +322,11 @@ class Recorder(Sink[RecorderParams]):
         for writing: another process's recorder still writing this path is refused before it truncates them."""
         if self._spill is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            created = not self.spill_path.exists()
             f = open(self.spill_path, "ab")
             if not lock(f):
                 f.close()
                 raise OSError(f"recorder: another running recorder writes {self.spill_path}; record to another path")
-            self._spill, self._spill_created = f, created
+            self._spill = f
         return self._spill
 
     # --- data time ---------------------------------------------------------------------------
@@ -386,8 +384,8 @@ class Recorder(Sink[RecorderParams]):
             return
         if self._events_file is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            if self.format in SPILLED:
-                self._take_spill()  # (see _take_spill)
+            if self.format in SPILLED and self.spill_path.exists():  # (see _take_spill; none yet: not made here)
+                self._take_spill()
             self._events_file = open(self.events_path, "w", buffering=1)
             self._events_file.write("onset,duration,code,label\n")
         for onset, dur, code in rows:
@@ -451,10 +449,8 @@ class Recorder(Sink[RecorderParams]):
                     self.bids_file = write_bids(self.path, self.bids, self.params.line_freq, self.params.overwrite)
                 if not self.params.chunk_log:  # the file is complete: the crash-recovery log has done its job
                     self.chunks_path.unlink(missing_ok=True)
-            elif self._spill is not None:  # locked for the markers, but no sample came: nothing was spilled
+            elif self._spill is not None:  # an old spill locked for the markers, and no sample came
                 self._spill.close()
-                if self._spill_created and self.spill_path.stat().st_size == 0:
-                    self.spill_path.unlink(missing_ok=True)
         finally:
             self.closing = False
             self._closed = True
