@@ -35,6 +35,8 @@ from pathlib import Path
 import numpy as np
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
+from .chunk_times import ChunkTimes
+
 BLOCK_BYTES = 4 << 20  # rows per block: about this many bytes
 FIF_SPLIT = "2GB"  # MNE's own default (a FIF file cannot pass 2 GiB)
 
@@ -206,14 +208,16 @@ class Origin:
         return cls(first_samp, meas_date.astimezone(UTC), (meas_date + offset).astimezone(UTC))
 
 
-def annotation_lists(spec: StreamSpec, n: int, first_t0: float, gaps, events) -> tuple[list, list, list]:
-    """Gap flags (zero-length "gap" at the sample) and markers (onset from the first sample; those
-    before it, by more than half a sample, or after the last sample are left out, as MNE does)."""
+def annotation_lists(spec: StreamSpec, n: int, times: ChunkTimes, gaps, events) -> tuple[list, list, list]:
+    """Gap flags (zero-length "gap" at the sample) and markers (onset: where the chunk times the recorder
+    received put it, from the first sample (chunk_times.py); those before it, by more than half a sample,
+    or after the last sample are left out, as MNE does)."""
     onsets, durations, labels = [g / spec.rate for g in gaps], [0.0] * len(gaps), ["gap"] * len(gaps)
     end = n / spec.rate
-    for onset, dur, label in events:
-        if -0.5 / spec.rate <= onset - first_t0 < end:
-            onsets.append(max(onset - first_t0, 0.0))
+    at = times.seconds([e[0] for e in events]) if len(events) else []
+    for pos, (_, dur, label) in zip(at, events, strict=True):
+        if -0.5 / spec.rate <= pos < end:
+            onsets.append(max(float(pos), 0.0))
             durations.append(dur)
             labels.append(label)
     return onsets, durations, labels

@@ -13,7 +13,9 @@ The target format follows the path suffix:
       float32 with fmt="single". Chunks flagged `gap` get a zero-length "gap" annotation.
       With `events: true` the recorder has a second input, `events` (markers: lsl_inlet of a marker
       stream, file_source events, a decoder's decisions), saved as FIF annotations: onset relative
-      to the first sample (markers before it or after the last sample are left out, as MNE does),
+      to the first sample, at the sample the chunk times received put it (not first t0 + index / rate:
+      a live clock drifts, a gap jumps; nodes/io/chunk_times.py), markers before the first sample or
+      after the last left out, as MNE does;
       the marker's duration, description = its label from the events spec (else the integer code).
       file_source reads them back as events with the same labels.
   *.fif or *.fif.gz not named as MNE wants: accepted with a warning, written as *_raw.fif (MNE's name).
@@ -50,7 +52,7 @@ Crash safety. Every chunk is on disk before process() returns:
     while a recorder still writes it: it holds a lock). recover() takes any format: a WAV/CSV target
     needs no conversion (it is checked to be readable and returned).
   - Every chunk's seq, t0, length and gap flag go to `<path>.chunks.csv` (flushed per chunk), which
-    recover() reads. A clean close deletes it unless `chunk_log: true` (opt-in: keep it).
+    recover() reads (a line at a time), so its markers land where close() would have put them. A clean close deletes it unless `chunk_log: true` (opt-in: keep it).
 
 close() is idempotent and is what a runner calls on shutdown. Signals are the runner's alone
 (pipeline.executor.StopFlag: SIGINT, SIGTERM and SIGHUP stop the sources, the graph drains, then every
@@ -76,6 +78,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import NodeParams, Sink
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
+from .chunk_times import ChunkTimes, read_chunk_log
 from .record_formats import (
     FIF_ENDINGS,
     NO_NAN,
@@ -83,6 +86,7 @@ from .record_formats import (
     csv_header,
     csv_rows,
     lock,
+    open_spill,
     stored_names,
     target_format,
     truncate_wav,
@@ -287,6 +291,7 @@ class Recorder(Sink[RecorderParams]):
         self._n_total = 0
         self._first_t0: float | None = None
         self._gaps: list[int] = []
+        self._times = ChunkTimes(spec.rate) if spec.rate > 0 else None  # marker onset -> sample position
         self._nonfinite = 0
         self._file: Any  # a soundfile.SoundFile (wav), a text file (csv) or the binary spill, by format
         if self.format == "wav":
@@ -367,6 +372,8 @@ class Recorder(Sink[RecorderParams]):
             self.count("gaps")
         self._chunks.write(f"{int(chunk.seq)},{float(chunk.t0)!r},{n},{int(chunk.gap)}\n")
         self._chunks.flush()
+        if self._times is not None:
+            self._times.add(float(chunk.t0), n)
         self._n_total += n
         self.count("chunks")
         self.count("rows" if spec.kind != "signal" else "samples", n)
@@ -436,6 +443,7 @@ class Recorder(Sink[RecorderParams]):
                         self.path,
                         first_t0=self._first_t0 or 0.0,
                         gaps=self._gaps,
+                        times=self._times,
                         overwrite=True,
                         events=self._events,
                         n_rows=self._n_total,
@@ -489,6 +497,7 @@ def _finalise(
     path: Path,
     first_t0: float = 0.0,
     gaps: Iterable[int] = (),
+    times: ChunkTimes | None = None,
     overwrite: bool = False,
     events: Sequence[tuple[float, float, str]] = (),
     n_rows: int | None = None,
@@ -497,7 +506,8 @@ def _finalise(
     """Convert `<path>.spill` into the FIF, NPZ, EDF or BDF target (its first `n_rows` rows when given:
     those the chunk log lists), streamed in blocks from the spill (record_formats.py), so
     memory stays flat however long the recording; then delete the spill. If writing fails, no
-    temporary file is left and the spill stays for recover()."""
+    temporary file is left and the spill stays for recover(). Markers go where `times` (the chunk
+    times received; default: one line at the nominal rate from `first_t0`) puts them."""
     from . import record_formats as rf
 
     spill, meta_path = rf.spill_paths(path)
@@ -507,7 +517,9 @@ def _finalise(
     if path.exists() and not overwrite:
         raise FileExistsError(f"recorder: {path} exists; pass overwrite=True to replace it")
     fmt = meta["format"]
-    notes = rf.annotation_lists(spec, len(rows), first_t0, list(gaps), list(events)) if fmt != "npz" else None
+    if times is None and spec.rate > 0:
+        times = ChunkTimes.line(spec.rate, first_t0)
+    notes = rf.annotation_lists(spec, len(rows), times, list(gaps), list(events)) if times and fmt != "npz" else None
     origin = rf.Origin.of(spec, first_t0, meta.get("wall_start"))
     if fmt == "fif" or not len(rows) and fmt == "flac":
         if len(rows):  # a FIF (or FLAC) cannot hold zero samples
@@ -534,7 +546,8 @@ def _finalise(
 def recover(path: str | os.PathLike) -> Path:
     """Finish a recording whose process died before close(): build the target from its spill file.
 
-    Recovers the samples and the first chunk's t0 (from `<path>.chunks.csv` when present). `path` may
+    Recovers the samples, and the chunk times (from `<path>.chunks.csv` when present) that place the
+    markers (`<path>.events.csv`) as close() would have. `path` may
     also name the spill (`x_raw.fif.spill`, `x_raw.fif.spill.json`)."""
     path = Path(path)
     for tail in (".spill.json", ".spill"):
@@ -549,30 +562,18 @@ def recover(path: str | os.PathLike) -> Path:
             raise OSError(
                 f"{spill} is being written by a running recorder: stop that run (recover is for one that died)"
             )
-    first_t0, gaps, events = 0.0, [], []
+    events = []
     events_csv = path.with_name(path.name + ".events.csv")
     if events_csv.exists():
         for line in events_csv.read_text().splitlines()[1:]:
             parts = line.split(",", 3)
             if len(parts) == 4:
                 events.append((float(parts[0]), float(parts[1]), parts[3]))
-    chunks = path.with_name(path.name + ".chunks.csv")
-    total = None
-    if chunks.exists():
-        lines = chunks.read_text().split("\n")[1:-1]  # complete lines only: the last may be torn
-        total = 0
-        for i, line in enumerate(lines):
-            parts = line.split(",")
-            if len(parts) != 4:
-                break
-            if i == 0:
-                first_t0 = float(parts[1])
-            if parts[3] == "1":
-                gaps.append(total)
-            total += int(parts[2])
+    rate = open_spill(path)[1].rate  # every chunk's t0 and length: markers go where they went live
+    first_t0, gaps, total, times = read_chunk_log(path.with_name(path.name + ".chunks.csv"), rate)
     # The log is written after the data: rows past its total (a chunk whose log line was never
     # written, say on a full disk) are left out, so the file and its log agree.
-    out = _finalise(path, first_t0=first_t0, gaps=gaps, overwrite=True, events=events, n_rows=total)
+    out = _finalise(path, first_t0=first_t0, gaps=gaps, times=times, overwrite=True, events=events, n_rows=total)
     events_csv.unlink(missing_ok=True)
     if not out.exists():  # a FIF or FLAC cannot hold zero samples
         raise ValueError(f"{spill} held no complete sample: nothing to write (the empty spill is removed)")

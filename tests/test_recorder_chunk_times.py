@@ -1,0 +1,131 @@
+"""recorder: markers land on the samples they mark when the chunk times are not first t0 + index / rate
+(a live amplifier's clock drifts against the marker stream's; a gap jumps), in FIF and EDF+, live and
+after recover(); a file replay keeps its positions (one breakpoint); the map stays small for hours."""
+
+import os
+import signal
+import subprocess
+import sys
+
+import mne
+import numpy as np
+import pytest
+from fixture_drift import DriftingAmplifierParams, sample_time
+from wavegraph.nodes.io.chunk_times import ChunkTimes
+from wavegraph.nodes.io.recorder import recover
+from wavegraph.pipeline.config import load_config
+from wavegraph.pipeline.graph import build_graph
+from wavegraph.pipeline.runner import run_graph
+
+RATE = 250.0
+MARKERS = [0, 1, 30, 2499, 7777, 14999, 15000, 15013, 22222, 29998]  # up to two minutes in
+
+
+def record(tmp_path, name, **source) -> tuple:
+    """Run drifting amplifier -> recorder (events: true) in process; (path, the recorder)."""
+    params = ", ".join(f"{k}: {v}" for k, v in source.items())
+    path = tmp_path / name
+    graph = tmp_path / "g.yaml"
+    graph.write_text(
+        f"""nodes:
+  - {{id: amp, type: "fixture_drift:DriftingAmplifier", params: {{markers: {MARKERS}, {params}}}}}
+  - {{id: rec, type: recorder, params: {{path: "{path}", events: true}}}}
+edges:
+  - {{source: amp.out, target: rec.in}}
+  - {{source: amp.events, target: rec.events}}
+"""
+    )
+    g = build_graph(load_config(graph))
+    assert run_graph(g, in_process=True).exit_code == 0
+    return path, g.nodes["rec"]
+
+
+def positions(path) -> dict[str, float]:
+    """Each annotation's position in samples from the first sample (the last of a repeated label)."""
+    raw = (mne.io.read_raw_edf if path.suffix == ".edf" else mne.io.read_raw_fif)(path, verbose="error")
+    return {d: (o - raw.first_time) * RATE for o, d in zip(raw.annotations.onset, raw.annotations.description)}
+
+
+@pytest.mark.parametrize("name", ["drift_raw.fif", "drift.edf"])
+def test_markers_of_a_drifting_amplifier_land_on_their_samples(tmp_path, name):
+    path, rec = record(tmp_path, name, drift=500e-6)
+    pos = positions(path)
+    for m in MARKERS:  # were m * (1 + 500e-6): 15 samples late two minutes in
+        assert abs(pos[f"s{m}"] - m) < 0.2, (m, pos[f"s{m}"])
+    raw = mne.io.read_raw_fif(path, verbose="error") if name.endswith("fif") else None
+    if raw is not None:  # what a decoder's training reads: the event samples
+        events, ids = mne.events_from_annotations(raw, verbose="error")
+        got = {d: int(events[events[:, 2] == i, 0][0]) - raw.first_samp for d, i in ids.items()}
+        assert got == {f"s{m}": m for m in MARKERS}
+    assert len(rec._times.breakpoints()) == 2  # one straight line, however long
+
+
+@pytest.mark.parametrize("name", ["gap_raw.fif", "gap.edf"])
+def test_markers_after_a_gap_land_on_their_samples(tmp_path, name):
+    gap_markers = [0.5, 0.999]  # during the 1 s the outlet paused
+    path, rec = record(tmp_path, name, drift=0.0, gap_at=15000, gap_s=1.0, gap_markers=gap_markers)
+    pos = positions(path)
+    for m in MARKERS:  # were 250 samples late from the gap on
+        assert abs(pos[f"s{m}"] - m) < 0.2, (m, pos[f"s{m}"])
+    assert pos["gap"] == 15000
+    for s in gap_markers:  # a marker in the gap goes to the first sample after it
+        assert pos[f"in gap {s}"] == pytest.approx(15000)
+    assert len(rec._times.breakpoints()) == 3  # (0, t0), the last sample before the gap, the first after it
+
+
+KILLED = """
+import sys, time
+import numpy as np
+sys.path.insert(0, {tests!r})
+from fixture_drift import DriftingAmplifier
+from wavegraph.nodes.io.recorder import Recorder
+amp = DriftingAmplifier(markers={markers}, drift=500e-6, gap_at=15000)
+rec = Recorder(path={path!r}, events=True)
+specs = amp.configure({{}})
+rec.configure({{"in": specs["out"], "events": specs["events"]}})
+while (out := amp.read()) is not None:
+    rec.process({{"in": out["out"]}})
+    if "events" in out:
+        rec.process({{"events": out["events"]}})
+print("recorded", flush=True)
+time.sleep(60)
+"""
+
+
+def test_recover_after_a_kill_places_the_markers_as_close_does(tmp_path):
+    closed, _ = record(tmp_path, "closed_raw.fif", drift=500e-6, gap_at=15000)
+    path = tmp_path / "killed_raw.fif"
+    script = KILLED.format(tests=os.path.dirname(__file__), markers=MARKERS, path=str(path))
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "recorded"
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert not path.exists() and (tmp_path / "killed_raw.fif.spill").exists()
+    recover(path)
+    pos, want = positions(path), positions(closed)
+    assert pos == want
+    for m in MARKERS:
+        assert abs(pos[f"s{m}"] - m) < 0.2, (m, pos[f"s{m}"])
+
+
+def test_a_file_replay_keeps_one_breakpoint_and_its_marker_positions():
+    """t0 = index / rate as a file source stamps it: the map is one line, markers at onset - first t0."""
+    times = ChunkTimes(160.0)
+    for k in range(0, 9760, 32):
+        times.add(2.0 + k / 160.0, 32)
+    assert times.breakpoints() == [(0, 2.0)]
+    onsets = np.array([2.0, 2.1234567, 17.3, 62.99, 1.999])
+    assert times.seconds(onsets).tolist() == (onsets - 2.0).tolist()  # exactly
+
+
+def test_the_map_stays_small_over_eight_hours_of_a_drifting_stream():
+    p = DriftingAmplifierParams(rate=500.0, drift=-1000e-6, gap_at=3_600_000)  # 1000 ppm slow, a gap at 2 h
+    times, n = ChunkTimes(p.rate), int(8 * 3600 * p.rate)
+    starts = np.arange(0, n, 32)
+    for t0 in sample_time(starts, p).tolist():
+        times.add(t0, 32)
+    assert len(times.kept) + 1 == len(times.breakpoints()) == 4
+    k = np.array([1, 1_000_000, 3_599_999, 3_600_000, 3_600_017, n - 5])
+    np.testing.assert_allclose(times.seconds(sample_time(k, p)) * p.rate, k, atol=0.1)
