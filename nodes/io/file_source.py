@@ -370,7 +370,9 @@ class _AudioReader(_Reader):
     def __init__(self, path: Path, dtype: Dtype):
         import soundfile as sf
 
-        self.file = sf.SoundFile(str(path))
+        from .record_formats import sf_name
+
+        self.file = sf.SoundFile(sf_name(path))  # (a name that is not UTF-8 too)
         offset = _unfinished_wav(path) if self.file.frames == 0 else None
         self.raw: _From | None = None
         if offset is not None:  # read what follows the header as raw samples in the header's format

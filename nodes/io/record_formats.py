@@ -31,6 +31,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from wavegraph.pipeline.spec import SpecError, StreamSpec
@@ -381,12 +382,19 @@ def write_fif(
 
 
 # --- WAV -------------------------------------------------------------------------------------------
+def sf_name(path: str | os.PathLike) -> Any:
+    """A path as libsndfile must get it: bytes. soundfile encodes a str name to UTF-8, which a name that is
+    not UTF-8 (a Latin-1 name, surrogate-escaped in Python) cannot be; bytes go through as they are (its
+    type stub says str)."""
+    return os.fsencode(path)
+
+
 def truncate_wav(path: Path, frames: int) -> None:
     import soundfile as sf
 
     try:
-        if sf.info(str(path)).frames > frames:
-            with sf.SoundFile(str(path), "r+") as f:
+        if sf.info(sf_name(path)).frames > frames:
+            with sf.SoundFile(sf_name(path), "r+") as f:
                 f.truncate(frames)
     except Exception as e:  # noqa: BLE001 — closing must go on; the log still says what is valid
         logging.getLogger("wavegraph.recorder").warning(
@@ -400,8 +408,8 @@ def write_flac(target: Path, rows: SpillRows, spec: StreamSpec) -> None:
     at close: libFLAC holds back whole frames, so a FLAC written as it goes is unreadable after a kill.)"""
     import soundfile as sf
 
-    with sf.SoundFile(
-        str(target), "w", samplerate=int(round(spec.rate)), channels=rows.shape[1], subtype="PCM_24", format="FLAC"
+    with sf.SoundFile(  # a bytes name: libsndfile takes one that is not UTF-8 only so
+        sf_name(target), "w", int(round(spec.rate)), rows.shape[1], "PCM_24", format="FLAC"
     ) as f:
         for _, block in _blocks(rows):
             f.write(np.nan_to_num(np.asarray(block, dtype=np.float64), nan=0.0, posinf=1.0, neginf=-1.0))

@@ -87,6 +87,7 @@ from .record_formats import (
     csv_rows,
     lock,
     open_spill,
+    sf_name,
     stored_names,
     target_format,
     truncate_wav,
@@ -299,7 +300,7 @@ class Recorder(Sink[RecorderParams]):
 
             subtype = "DOUBLE" if spec.dtype == "float64" else "FLOAT"
             self._file = sf.SoundFile(
-                str(self.path), "w", samplerate=int(round(spec.rate)), channels=spec.n_channels, subtype=subtype
+                sf_name(self.path), "w", int(round(spec.rate)), spec.n_channels, subtype, format="WAV"
             )
         elif self.format == "csv":
             self._file = open(self.path, "w", buffering=1)
@@ -586,7 +587,7 @@ def _check_direct(path: Path, spill: Path) -> Path:
     if path.exists() and name.endswith((".wav", ".flac")):
         import soundfile as sf
 
-        sf.info(str(path))  # raises if unreadable
+        sf.info(sf_name(path))  # raises if unreadable
         return path
     if path.exists() and name.endswith(".csv"):
         return path
