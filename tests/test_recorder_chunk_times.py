@@ -129,3 +129,48 @@ def test_the_map_stays_small_over_eight_hours_of_a_drifting_stream():
     assert len(times.kept) + 1 == len(times.breakpoints()) == 4
     k = np.array([1, 1_000_000, 3_599_999, 3_600_000, 3_600_017, n - 5])
     np.testing.assert_allclose(times.seconds(sample_time(k, p)) * p.rate, k, atol=0.1)
+
+
+def test_a_real_lsl_inlet_with_drift_and_a_gap_records_markers_on_their_samples(tmp_path):
+    """liblsl loopback (tests/test_lsl_drift.py's amplifier: 500 Hz, 500 ppm fast, pushes stamped up to
+    1 ms late, a 1 s jump at 60 s): the inlet's fitted chunk times place each marker within 0.2 samples
+    of the sample it marks (first t0 + index / rate: hundreds of samples off), with a few breakpoints."""
+    from test_lsl_drift import GAP_AT, LATENCY, pull, stamps
+    from test_lsl_drift import RATE as LSL_RATE
+    from wavegraph.nodes.io.recorder import Recorder
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import StreamSpec, signal_spec
+
+    n = int(120 * LSL_RATE)
+    true, pushed = stamps(n, np.random.default_rng(1))
+    chunks = pull(n, pushed)
+    marked = [5, 1000, 29999, GAP_AT, GAP_AT + 1, 45678, n - 3]
+    labels = tuple((i + 1, f"s{m}") for i, m in enumerate(marked))
+    path = tmp_path / "lsl_raw.fif"
+    rec = Recorder(path=str(path), events=True)
+    rec.configure(
+        {"in": signal_spec(LSL_RATE, ["x"], "misc"), "events": StreamSpec("events", 0.0, (3,), labels=labels)}
+    )
+    for c in chunks:
+        rec.process({"in": c})
+    onsets = true[marked] + LATENCY  # the line the LSL timestamps scatter around: the stream's clock
+    rec.process({"events": Chunk(np.array([[t, 0.0, i + 1.0] for i, t in enumerate(onsets)]), t0=onsets[0])})
+    rec.close()
+    raw = mne.io.read_raw_fif(path, verbose="error")
+    got = {d: (o - raw.first_time) * LSL_RATE for o, d in zip(raw.annotations.onset, raw.annotations.description)}
+    for m in marked:
+        assert abs(got[f"s{m}"] - m) < 0.2, (m, got[f"s{m}"])
+    times = rec._times  # measured: 6 breakpoints (the start, the gap's two, the fit's wander)
+    assert times is not None and len(times.breakpoints()) <= 12
+
+
+def test_chunk_times_that_go_back_take_the_first_stretch_that_holds_a_time():
+    """A stream clock reset: 10 s at 100 Hz from t = 50, then 10 s from t = 45 again."""
+    times = ChunkTimes(100.0)
+    for k in range(0, 1000, 10):
+        times.add(50.0 + k / 100.0, 10)
+    for k in range(0, 1000, 10):
+        times.add(45.0 + k / 100.0, 10)
+    assert times.breakpoints() == [(0, 50.0), (1000, 60.0), (1000, 45.0)]  # then at the nominal rate
+    got = times.seconds([52.5, 46.0, 59.0, 62.0, 44.0])  # 62 s is in neither: after the end; 44 s before it
+    np.testing.assert_allclose(got, [2.5, 11.0, 9.0, 27.0, -6.0], atol=1e-9)

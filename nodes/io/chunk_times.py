@@ -105,14 +105,16 @@ class ChunkTimes:
         if len(bp) == 1 or np.all(np.diff(tk) >= 0):
             j = np.searchsorted(tk, t, side="right") - 1
             return np.array([self._at(k, tk, int(jj), float(x)) for jj, x in zip(j, t, strict=True)])
-        return np.array([self._at(k, tk, self._segment(tk, float(x)), float(x)) for x in t])
+        return np.array([self._at(k, tk, self._segment(k, tk, float(x)), float(x)) for x in t])
 
-    @staticmethod
-    def _segment(tk: np.ndarray, x: float) -> int:
-        """The first segment whose times hold x (-1: before the start; the last breakpoint: after the end)."""
+    def _segment(self, k: np.ndarray, tk: np.ndarray, x: float) -> int:
+        """The first stretch whose times hold x: a segment, or the last breakpoint's (at the nominal rate
+        to the last sample); else -1 before the first breakpoint's time, the last breakpoint after it."""
         for j in range(len(tk) - 1):
             if tk[j] <= x <= tk[j + 1] and tk[j] < tk[j + 1]:
                 return j
+        if tk[-1] <= x <= tk[-1] + (self.n - k[-1]) * self.period:
+            return len(tk) - 1
         return -1 if x < tk[0] else len(tk) - 1
 
     def _at(self, k: np.ndarray, tk: np.ndarray, j: int, x: float) -> float:
