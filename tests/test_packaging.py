@@ -224,7 +224,8 @@ def test_listing_and_running_import_only_what_is_used(tmp_path):
         loaded = sorted(m for m in sys.modules if m.startswith("wavegraph.nodes.") or m.startswith("wavegraph.models")
                         or m == "torch")
         used = {"wavegraph.nodes.dsp.filters", "wavegraph.nodes.io.recorder", "wavegraph.nodes.sim.synthetic",
-                "wavegraph.nodes.io.record_formats"}  # the recorder's formats (numpy only; mne when writing FIF)
+                "wavegraph.nodes.io.record_formats",  # the recorder's formats (numpy only; mne when writing FIF)
+                "wavegraph.nodes.io.chunk_times"}  # and where its markers go (numpy only)
         assert used <= set(loaded), loaded
         unused = [m for m in loaded if m.count(".") == 3 and m not in used and not m.endswith(("nanpolicy", "signal"))]
         assert unused == [] and "torch" not in loaded and not any("models" in m for m in loaded), loaded
