@@ -52,3 +52,29 @@ def test_a_refused_second_recorder_leaves_the_live_logs_alone(tmp_path):
     assert raw.n_times == 400 and raw.first_samp == 0
     np.testing.assert_array_equal(raw.get_data()[0], np.repeat(np.arange(4.0), 100))
     assert [a["description"] for a in raw.annotations] == ["1"]
+
+
+def test_markers_before_the_first_sample_keep_a_second_recorder_off_the_logs(tmp_path):
+    """A session that has had markers but no sample yet holds the (empty) spill's lock too: a second recorder to
+    the same path is refused before it truncates the session's events log (it overwrote it, then took the path
+    on its first sample). A process killed in that state leaves an empty spill without a header, which does not
+    block the next run; a clean close removes it."""
+    path = tmp_path / "live_raw.fif"
+    rec = Recorder(path=str(path), events=True)
+    rec.configure({"in": eval(SPEC), "events": StreamSpec("events", 0.0, (3,), "float64")})
+    rec.process({"events": Chunk(np.array([[0.2, 0.0, 1.0]]), t0=0.2)})
+    log = path.with_name(path.name + ".events.csv")
+    before = log.read_bytes()
+    out = subprocess.run(
+        [sys.executable, "-c", SECOND.format(spec=SPEC), str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert out.stdout.count("REFUSED") == 2, out.stdout + out.stderr
+    assert log.read_bytes() == before
+    rec._events_file.close()  # pyright: ignore[reportOptionalMemberAccess]  # the process dies
+    rec._spill.close()  # pyright: ignore[reportOptionalMemberAccess]
+    rec._closed = True
+    again = Recorder(path=str(path), events=True)  # no overwrite: the empty spill holds no recording
+    again.configure({"in": eval(SPEC), "events": StreamSpec("events", 0.0, (3,), "float64")})
+    again.process({"events": Chunk(np.array([[0.2, 0.0, 1.0]]), t0=0.2)})
+    again.close()  # no sample came
+    assert not path.with_name(path.name + ".spill").exists()

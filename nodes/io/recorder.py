@@ -225,7 +225,7 @@ class Recorder(Sink[RecorderParams]):
         self.events_path = self.path.with_name(self.path.name + ".events.csv")
         self.spill_path = self.path.with_name(self.path.name + ".spill")
         self.chunks_path = self.path.with_name(self.path.name + ".chunks.csv")
-        if self.spill_path.exists() and not self.params.overwrite:
+        if self.spill_path.exists() and not self.params.overwrite and not _markers_only(self.spill_path):
             raise SpecError(
                 f"recorder: {self.spill_path} holds an unfinished recording",
                 f"run `python -m wavegraph.nodes.io.recorder recover {self.path}`, "
@@ -392,7 +392,7 @@ class Recorder(Sink[RecorderParams]):
             return
         if self._events_file is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            if self.format in SPILLED and self.spill_path.exists():  # (see _take_spill; none yet: not made here)
+            if self.format in SPILLED:  # (see _take_spill; made empty if none: configure takes that as no recording)
                 self._take_spill()
             self._events_file = open(self.events_path, "w", buffering=1)
             self._events_file.write("onset,duration,code,label\n")
@@ -458,11 +458,22 @@ class Recorder(Sink[RecorderParams]):
                     self.bids_file = write_bids(self.path, self.bids, self.params.line_freq, self.params.overwrite)
                 if not self.params.chunk_log:  # the file is complete: the crash-recovery log has done its job
                     self.chunks_path.unlink(missing_ok=True)
-            elif self._spill is not None:  # an old spill locked for the markers, and no sample came
+            elif self._spill is not None:  # a spill locked for the markers, and no sample came
                 self._spill.close()
+                if _markers_only(self.spill_path):
+                    self.spill_path.unlink(missing_ok=True)
         finally:
             self.closing = False
             self._closed = True
+
+
+def _markers_only(spill: Path) -> bool:
+    """An empty spill without its header: made and locked for markers before a first sample (the lock keeps a
+    second recorder off the session's logs), which holds no recording to recover."""
+    try:
+        return spill.stat().st_size == 0 and not spill.with_name(spill.name + ".json").exists()
+    except FileNotFoundError:  # gone meanwhile (a recorder that closed)
+        return True
 
 
 def _can_write_in(folder: Path) -> bool:
