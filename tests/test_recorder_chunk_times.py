@@ -174,3 +174,15 @@ def test_chunk_times_that_go_back_take_the_first_stretch_that_holds_a_time():
     assert times.breakpoints() == [(0, 50.0), (1000, 60.0), (1000, 45.0)]  # then at the nominal rate
     got = times.seconds([52.5, 46.0, 59.0, 62.0, 44.0])  # 62 s is in neither: after the end; 44 s before it
     np.testing.assert_allclose(got, [2.5, 11.0, 9.0, 27.0, -6.0], atol=1e-9)
+
+
+def test_a_chunk_without_a_finite_time_is_spanned():
+    """A chunk whose t0 is NaN or inf (the in-process runner does not check it as the wire does) is counted
+    and spanned by the map; it failed an assertion in the recorder's process() (and in recover)."""
+    for bad in (float("nan"), float("inf")):
+        times = ChunkTimes(100.0)
+        times.add(5.0, 100)
+        times.add(bad, 100)
+        times.add(7.0, 100)
+        assert times.n == 300
+        np.testing.assert_allclose(times.seconds([5.5, 6.5, 7.5]), [0.5, 1.5, 2.5])

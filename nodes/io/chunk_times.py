@@ -57,8 +57,9 @@ class ChunkTimes:
         if n <= 0:
             return
         t0 = float(t0)
-        self._point(self.n, t0)
-        self._point(self.n + n, t0 + n * self.period)
+        if math.isfinite(t0):  # (a chunk without a time: its samples are counted, the map spans them)
+            self._point(self.n, t0)
+            self._point(self.n + n, t0 + n * self.period)
         self.n += n
 
     def _point(self, k: int, t: float) -> None:
