@@ -26,8 +26,8 @@ EPOCHS_SUFFIXES = ("-epo.fif", "_epo.fif", "-epo.fif.gz")
 def read_recording(path: str):
     """(MNE Raw or Epochs, is_epochs) of `path`: MNE's formats, or an XDF file (LabRecorder, MNE-LSL) read as
     file_source reads it (its numeric stream, or the one of type EEG; every marker stream as annotations without
-    a duration). A Raw without annotations but with a trigger (stim) channel gets one annotation per trigger
-    step, its code as text. ValueError/OSError for a file that cannot be read, naming it."""
+    a duration). A Raw without annotations but with a trigger (stim) channel gets one annotation per rise of
+    it (a value at the first sample too), its code as text, as file_source reads it. ValueError/OSError for a file that cannot be read, naming it."""
     import mne
 
     if path.endswith(EPOCHS_SUFFIXES):
@@ -35,7 +35,7 @@ def read_recording(path: str):
     if not path.lower().endswith((".xdf", ".xdfz")):
         raw = mne.io.read_raw(path, preload=True, verbose="error")
         if not len(raw.annotations) and len(mne.pick_types(raw.info, stim=True)):
-            events = mne.find_events(raw, shortest_event=1, consecutive=True, verbose="error")  # pyright: ignore[reportArgumentType]
+            events = mne.find_events(raw, shortest_event=1, initial_event=True, verbose="error")  # pyright: ignore[reportArgumentType]  # as file_source
             codes = [str(int(c)) for c in events[:, 2]]
             onsets = (events[:, 0] - raw.first_samp) / raw.info["sfreq"]
             raw.set_annotations(mne.Annotations(onsets, np.zeros(len(onsets)), codes, orig_time=None))

@@ -513,3 +513,27 @@ def test_run_lists_every_problem_too(tmp_path, monkeypatch, capsys):
     assert main(["run", "g.yaml"]) == 2
     err = capsys.readouterr().err
     assert "unknown top-level key 'foo'" in err and "l_freq 100 Hz must be below h_freq" in err, err
+
+
+def test_a_trigger_channel_gives_training_the_markers_file_source_replays(tmp_path):
+    """bench bci / train ssvep read a trigger channel as file_source does (each rise, a value already there at the
+    first sample included): they missed a trigger at sample 0 and took a step down to a non-zero code as one."""
+    import mne
+    import numpy as np
+    from wavegraph.benchmarks.ssvep_recording import read_recording
+    from wavegraph.nodes.io.file_source import FileSource
+
+    stim = np.zeros(2500)
+    stim[0:20], stim[500:520], stim[520:540], stim[1000:1020] = 3, 5, 2, 7
+    data = np.vstack([np.random.default_rng(0).normal(size=(2, 2500)) * 1e-6, stim])
+    path = tmp_path / "t_raw.fif"
+    info = mne.create_info(["a", "b", "STI"], 250.0, ["eeg", "eeg", "stim"])  # pyright: ignore[reportArgumentType]
+    mne.io.RawArray(data, info, verbose="error").save(path, verbose="error")
+    raw, _ = read_recording(str(path))
+    src = FileSource(path=str(path), stim_channel="STI")
+    src.configure({})
+    replayed = [(int(r[0]), str(int(r[3]))) for r in src._events]
+    notes = raw.annotations
+    assert notes is not None
+    assert [(round(float(t) * 250.0), str(d)) for t, d in zip(notes.onset, notes.description, strict=True)] == replayed
+    assert replayed == [(0, "3"), (500, "5"), (1000, "7")]
