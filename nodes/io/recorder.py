@@ -67,7 +67,6 @@ import math
 import os
 import sys
 import time
-from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -79,6 +78,7 @@ from wavegraph.pipeline.node import NodeParams, Sink
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from .chunk_times import ChunkTimes, read_chunk_log
+from .finalise import finalise
 from .record_formats import (
     FIF_ENDINGS,
     NO_NAN,
@@ -440,7 +440,7 @@ class Recorder(Sink[RecorderParams]):
                         self._nonfinite,
                     )
                 if self.format in SPILLED:
-                    _finalise(
+                    finalise(
                         self.path,
                         first_t0=self._first_t0 or 0.0,
                         gaps=self._gaps,
@@ -505,56 +505,6 @@ def _as_rows(data: np.ndarray, spec: StreamSpec) -> np.ndarray:
     return data
 
 
-def _finalise(
-    path: Path,
-    first_t0: float = 0.0,
-    gaps: Iterable[int] = (),
-    times: ChunkTimes | None = None,
-    overwrite: bool = False,
-    events: Sequence[tuple[float, float, str]] = (),
-    n_rows: int | None = None,
-    split_size: str | int = "2GB",
-) -> Path:
-    """Convert `<path>.spill` into the FIF, NPZ, EDF or BDF target (its first `n_rows` rows when given:
-    those the chunk log lists), streamed in blocks from the spill (record_formats.py), so
-    memory stays flat however long the recording; then delete the spill. If writing fails, no
-    temporary file is left and the spill stays for recover(). Markers go where `times` (the chunk
-    times received; default: one line at the nominal rate from `first_t0`) puts them."""
-    from . import record_formats as rf
-
-    spill, meta_path = rf.spill_paths(path)
-    meta, spec, rows = rf.open_spill(path)
-    if n_rows is not None:
-        rows = rows.head(n_rows)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"recorder: {path} exists; pass overwrite=True to replace it")
-    fmt = meta["format"]
-    if times is None and spec.rate > 0:
-        times = ChunkTimes.line(spec.rate, first_t0)
-    notes = rf.annotation_lists(spec, len(rows), times, list(gaps), list(events)) if times and fmt != "npz" else None
-    origin = rf.Origin.of(spec, first_t0, meta.get("wall_start"))
-    if fmt == "fif" or not len(rows) and fmt == "flac":
-        if len(rows):  # a FIF (or FLAC) cannot hold zero samples
-            rf.write_fif(path, rows, spec, origin, notes, split_size)  # via a temporary folder
-    else:
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            if fmt == "npz":
-                rf.write_npz(tmp, rows, spec)
-            elif fmt == "flac":
-                rf.write_flac(tmp, rows, spec)
-            else:
-                rf.write_edf(tmp, rows, spec, notes, bdf=fmt == "bdf", start=origin.start)
-            os.replace(tmp, path)
-        except BaseException:  # a full disk, say: the spill stays for recover(), no stale temporary file
-            tmp.unlink(missing_ok=True)
-            raise
-    del rows
-    spill.unlink()
-    meta_path.unlink()
-    return path
-
-
 def recover(path: str | os.PathLike) -> Path:
     """Finish a recording whose process died before close(): build the target from its spill file.
 
@@ -585,7 +535,7 @@ def recover(path: str | os.PathLike) -> Path:
     first_t0, gaps, total, times = read_chunk_log(path.with_name(path.name + ".chunks.csv"), rate)
     # The log is written after the data: rows past its total (a chunk whose log line was never
     # written, say on a full disk) are left out, so the file and its log agree.
-    out = _finalise(path, first_t0=first_t0, gaps=gaps, times=times, overwrite=True, events=events, n_rows=total)
+    out = finalise(path, first_t0=first_t0, gaps=gaps, times=times, overwrite=True, events=events, n_rows=total)
     events_csv.unlink(missing_ok=True)
     if not out.exists():  # a FIF or FLAC cannot hold zero samples
         raise ValueError(f"{spill} held no complete sample: nothing to write (the empty spill is removed)")
