@@ -80,7 +80,7 @@ def load(path: Path) -> dict:
 
 def _signal(path: Path) -> dict:
     """Anything file_source replays (MNE's formats, epochs, XDF, audio), its first MAX_SECONDS only."""
-    from .file_source import is_audio, open_reader
+    from .readers import is_audio, open_reader
 
     r = open_reader(path, "float32" if is_audio(path) else "float64")
     try:

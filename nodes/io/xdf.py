@@ -31,7 +31,7 @@ from xml.sax.saxutils import escape
 import numpy as np
 from wavegraph.pipeline.spec import SpecError
 
-from .file_source import _codes_for, _Reader, _stream_type
+from .readers import _codes_for, _Reader, _stream_type
 
 _SCALE = {
     "microvolts": 1e-6,

@@ -1,0 +1,422 @@
+"""File readers behind `file_source` (and `wavegraph plot`): MNE raw and epochs files, XDF (nodes/io/xdf.py) and
+audio, each read lazily in blocks; `open_reader` picks one from the file and says what is wrong with a file it
+cannot read. The node itself, and what it replays, is described in nodes/io/file_source.py."""
+
+from __future__ import annotations
+
+import logging
+import shlex
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError
+
+Dtype = Literal["float64", "float32"]
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au", ".caf", ".w64", ".rf64")
+OTHER_AUDIO = (".m4a", ".aac", ".mp4", ".wma", ".ape", ".wv", ".ac3")  # libsndfile reads none of these
+SUPPORTED = (
+    "MNE raw formats via mne.io.read_raw (FIF, EDF/BDF/GDF, BrainVision .vhdr, EEGLAB .set, "
+    "CNT, EGI, Nihon Kohden, ...), MNE epochs (*-epo.fif), XDF (.xdf), audio via soundfile "
+    f"({', '.join(AUDIO_SUFFIXES)})"
+)
+BLOCK_BYTES = 16 << 20  # read this much at a time from disk
+
+_FIFF_UNITS = {107: "V", 112: "T", 201: "T/m", 202: "Am", 0: "a.u.", -1: "a.u."}
+
+
+_AUDIO_MAGIC = {
+    b"RIFF": b"WAVE",
+    b"RIFX": b"WAVE",
+    b"RF64": b"WAVE",
+    b"FORM": b"AIF",
+    b"fLaC": b"",
+    b"OggS": b"",
+    b"caff": b"",
+}
+_log = logging.getLogger("wavegraph.file_source")
+
+
+def is_audio(path: Path) -> bool:
+    """An audio suffix, or audio content under another name (a WAV saved as .edf, a file without a
+    suffix): the first bytes of WAV/RF64, AIFF, FLAC and Ogg files say so (RIFF alone does not: CNT is RIFF)."""
+    if path.name.lower().endswith(AUDIO_SUFFIXES):
+        return True
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return False
+    form = _AUDIO_MAGIC.get(head[:4])
+    return form is not None and head[8 : 8 + len(form)] == form
+
+
+def _stream_type(mne_type: str) -> str:
+    """MNE channel type -> a StreamSpec channel type (fNIRS variants -> 'fnirs', unknown -> 'misc')."""
+    if mne_type in CHANNEL_TYPES:
+        return mne_type
+    if mne_type.startswith("fnirs") or mne_type in ("hbo", "hbr"):
+        return "fnirs"
+    return "misc"
+
+
+def _codes_for(descriptions) -> dict[str, int]:
+    """Integer descriptions keep their value as code; otherwise 1..k over the sorted set."""
+    uniq = sorted(set(descriptions))
+    try:
+        codes = {d: int(d) for d in uniq}
+        if len(set(codes.values())) == len(codes):
+            return codes
+    except ValueError:
+        pass
+    return {d: i + 1 for i, d in enumerate(uniq)}
+
+
+class _Reader:
+    """Common interface of the three back ends. All indices are stream samples."""
+
+    sfreq: float
+    n_times: int
+    ch_names: list[str]
+    ch_types: list[str]
+    units: str
+    events: np.ndarray  # (n, 4): sample index, onset s, duration s, code
+    labels: tuple[tuple[int, str], ...] = ()
+    segment: int = 0  # > 0: samples per epoch; chunks do not straddle segments, segments start with a gap
+    breaks: np.ndarray = np.zeros(0, dtype=np.int64)  # sorted first samples of later segments (same rules)
+    meas_date: str | None = None  # the recording's start (ISO 8601, UTC), when the file says
+    first_time: float = 0.0  # seconds from meas_date to the first sample (MNE's first_samp / sfreq)
+
+    def time_of(self, index: int) -> float:
+        """Stream time of sample `index` (t0 of a chunk that starts there)."""
+        return index / self.sfreq
+
+    def get(self, picks: list[int], start: int, stop: int) -> np.ndarray:  # (len(picks), stop - start)
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+def _no_events() -> np.ndarray:
+    return np.zeros((0, 4), dtype=np.float64)
+
+
+def _meas_date_of(info) -> str | None:
+    d = info["meas_date"]
+    return None if d is None else d.isoformat()
+
+
+def _units_of(info) -> str:
+    units = {_FIFF_UNITS.get(int(ch["unit"]), "SI") for ch in info["chs"]}
+    return units.pop() if len(units) == 1 else "SI"
+
+
+class _RawReader(_Reader):
+    def __init__(self, path: Path, stim_channel: str | None = None):
+        import mne
+
+        self.raw = mne.io.read_raw(path, preload=False, verbose="error")
+        self.sfreq = float(self.raw.info["sfreq"])
+        self.ch_names = list(self.raw.ch_names)
+        self.ch_types = [_stream_type(t) for t in self.raw.get_channel_types()]
+        self.units = _units_of(self.raw.info)
+        self.meas_date = _meas_date_of(self.raw.info)
+        self.first_time = self.raw.first_samp / self.sfreq
+        self.n_times = readable_length(self.raw, path)
+        self.starts: np.ndarray | None = None  # EDF+D/BDF+D: each data record's start (s), for time_of
+        if path.suffix.lower() in (".edf", ".bdf"):
+            self._records(path)  # EDF+D
+        ann = self.raw.annotations
+        if self.starts is None:
+            self.notes = (np.asarray(ann.onset, np.float64) - self.raw.first_time, ann.duration, list(ann.description))
+            self._unpad()
+        events, labels = [_no_events()], {}
+        if stim_channel is not None:
+            if stim_channel not in self.ch_names:
+                raise SpecError(
+                    f"file_source: no stim channel {stim_channel!r}", f"channels: {', '.join(self.ch_names)}"
+                )
+            found = mne.find_events(
+                self.raw, stim_channel=stim_channel, shortest_event=1, initial_event=True, verbose="error"
+            )
+            idx = (found[:, 0] - self.raw.first_samp).astype(np.float64)
+            onset = np.array([self.time_of(int(i)) for i in idx]) if self.starts is not None else idx / self.sfreq
+            events.append(np.column_stack([idx, onset, np.zeros(len(idx)), found[:, 2]]))
+            labels.update({int(c): str(int(c)) for c in found[:, 2]})
+        onset, duration, description = self.notes
+        if len(description):
+            codes = _codes_for(description)
+            if labels and set(codes.values()) & set(labels):
+                codes = {d: c + max(labels) for d, c in codes.items()}
+            idx = np.round(onset * self.sfreq) if self.starts is None else self._index_of(onset)
+            code = np.array([codes[d] for d in description], dtype=np.float64)
+            events.append(np.column_stack([idx, onset, np.asarray(duration, np.float64), code]))
+            labels.update({c: d for d, c in codes.items()})
+        self.events = np.concatenate(events).astype(np.float64)
+        self.labels = tuple(sorted(labels.items()))
+
+    def _unpad(self) -> None:
+        """The recorder fills an EDF/BDF's last record with zeros and marks them `padding`: not replayed."""
+        onset, duration, text = self.notes
+        end = self.n_times / self.sfreq
+        pad = [i for i, t in enumerate(text) if t == "padding" and abs(onset[i] + duration[i] - end) < 1 / self.sfreq]
+        if pad:
+            self.n_times = min(self.n_times, int(round(onset[pad[0]] * self.sfreq)))
+            keep = np.array([t != "padding" for t in text], dtype=bool)
+            self.notes = (np.asarray(onset)[keep], np.asarray(duration)[keep], [t for t in text if t != "padding"])
+
+    def _records(self, path: Path) -> None:
+        """A discontinuous EDF+D/BDF+D file (MNE reads it as if continuous): the records' starts give the
+        chunk times, a jump between records is a break (the next chunk is flagged gap), and annotations
+        go to the sample recorded at their time."""
+        found = edf_records(path)
+        if found is None:
+            return
+        starts, duration, notes = found
+        onset, dur, text = zip(*notes) if notes else ((), (), ())  # MNE drops those past the packed length
+        self.notes = (np.array(onset, dtype=np.float64) - starts[0], np.array(dur, dtype=np.float64), list(text))
+        self.record_len = max(1, int(round(duration * self.sfreq)))
+        self.starts = kept = starts[: -(-self.n_times // self.record_len)] - starts[0]
+        jump = np.flatnonzero(np.diff(kept) > duration + 0.5 / self.sfreq) + 1
+        self.breaks = (jump * self.record_len).astype(np.int64)
+
+    def time_of(self, index: int) -> float:
+        if self.starts is None:
+            return index / self.sfreq
+        r = min(index // self.record_len, len(self.starts) - 1)
+        return float(self.starts[r]) + (index - r * self.record_len) / self.sfreq
+
+    def _index_of(self, onset: np.ndarray) -> np.ndarray:
+        """Sample index of stream times on a discontinuous file (a time in a gap: the next record's first)."""
+        assert self.starts is not None
+        r = np.clip(np.searchsorted(self.starts, onset, side="right") - 1, 0, len(self.starts) - 1)
+        within = np.round((onset - self.starts[r]) * self.sfreq)
+        return np.where(
+            within < self.record_len, r * self.record_len + np.maximum(within, 0), (r + 1) * self.record_len
+        )
+
+    def get(self, picks, start, stop):
+        return self.raw.get_data(picks=picks, start=start, stop=stop)  # pyright: ignore[reportArgumentType]  # mne stub: picks may be a list
+
+
+def edf_records(path: Path) -> tuple[np.ndarray, float, list[tuple[float, float, str]]] | None:
+    """EDF+D / BDF+D: (each data record's start in seconds, the record duration, the annotations as
+    (onset, duration, text) on the same clock), from the records' TALs; None for any other file."""
+    with open(path, "rb") as f:
+        head = f.read(256)
+        if head[192:197] not in (b"EDF+D", b"BDF+D"):
+            return None
+        ns, n_rec, duration, header = int(head[252:256]), int(head[236:244]), float(head[244:252]), int(head[184:192])
+        sig = f.read(ns * 256)
+        labels = [sig[i * 16 : (i + 1) * 16].decode("latin-1").strip() for i in range(ns)]
+        at = ns * 216  # samples per record, after label, transducer, dimension, 4 ranges, prefiltering
+        spr = [int(sig[at + i * 8 : at + (i + 1) * 8]) for i in range(ns)]
+        width = 3 if head[:1] == b"\xff" else 2
+        rec_bytes = sum(spr) * width
+        tals = [i for i, label in enumerate(labels) if label.endswith("Annotations")]
+        whole = (path.stat().st_size - header) // rec_bytes  # a truncated file: the records it holds
+        n_rec = whole if n_rec < 0 else min(n_rec, whole)
+        starts, notes = np.empty(n_rec), []
+        for r in range(n_rec):
+            for k, tal in enumerate(tals):
+                f.seek(header + r * rec_bytes + sum(spr[:tal]) * width)
+                for j, entry in enumerate(f.read(spr[tal] * width).split(b"\x00")):
+                    if not entry.strip(b"\x00"):
+                        continue
+                    when, *texts = entry.decode("utf-8", "replace").split("\x14")
+                    onset, _, dur = when.partition("\x15")
+                    if k == 0 and j == 0:  # the record's time-keeping TAL
+                        starts[r] = float(onset)
+                    notes += [(float(onset), float(dur or 0), t) for t in texts if t]
+    return starts, duration, notes
+
+
+def readable_length(raw, path: Path) -> int:
+    """MNE counts the data buffer torn off the end of a truncated file (a recorder killed mid-write, a
+    copy cut short) and fails when a read reaches it: replay up to the last sample that reads, and say so."""
+    return _readable(int(raw.n_times), lambda k: raw.get_data(start=k - 1, stop=k), path, "samples")
+
+
+def _readable(n: int, read_last, path: Path, what: str) -> int:
+    """The largest k <= n for which read_last(k) (reading item k - 1) does not raise (bisection)."""
+
+    def reads(k: int) -> bool:
+        try:
+            read_last(k)
+            return True
+        except Exception:  # noqa: BLE001 — mne raises ValueError, OSError, ... for a torn buffer
+            return False
+
+    if n == 0 or reads(n):
+        return n
+    good, bad = 0, n
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        good, bad = (mid, bad) if reads(mid) else (good, mid)
+    _log.warning("file_source: %s is truncated: MNE lists %d %s, %d can be read; replaying those", path, n, what, good)
+    return good
+
+
+class _EpochsReader(_Reader):
+    def __init__(self, path: Path):
+        import mne
+
+        self.epochs = mne.read_epochs(path, preload=False, verbose="error")
+        ep = self.epochs
+        self.sfreq = float(ep.info["sfreq"])
+        self.segment = len(ep.times)
+        n_epochs = _readable(len(ep), lambda k: ep.get_data(item=[k - 1], verbose="error"), path, "epochs")
+        self.n_times = self.segment * n_epochs
+        self.ch_names = list(ep.ch_names)
+        self.ch_types = [_stream_type(t) for t in ep.get_channel_types()]
+        self.units = _units_of(ep.info)
+        self.meas_date = _meas_date_of(ep.info)
+        zero = int(np.round(-ep.tmin * self.sfreq))  # sample of the time-locking event within an epoch
+        k = np.arange(n_epochs)
+        idx = k * self.segment + min(max(zero, 0), self.segment - 1)
+        codes = ep.events[:n_epochs, 2]
+        self.events = np.column_stack([idx, idx / self.sfreq, np.zeros(n_epochs), codes]).astype(np.float64)
+        inv = {int(c): d for d, c in ep.event_id.items()}
+        self.labels = tuple((c, inv.get(c, str(c))) for c in sorted({int(c) for c in ep.events[:, 2]}))
+        self._cache: tuple[int, np.ndarray] | None = None
+
+    def get(self, picks, start, stop):
+        k = start // self.segment
+        if self._cache is None or self._cache[0] != k:
+            self._cache = (k, self.epochs.get_data(item=[k], verbose="error")[0])
+        off = k * self.segment
+        return self._cache[1][picks, start - off : stop - off]
+
+
+def _unfinished_wav(path: Path) -> int | None:
+    """Where the samples start in a WAV whose data size is still 0 with samples after it (arecord, sox or
+    ffmpeg killed while writing to a file: libsndfile reads 0 frames); None for any other file."""
+    import struct
+
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if head[:4] != b"RIFF" or head[8:] != b"WAVE":
+            return None
+        while len(head := f.read(8)) == 8:
+            size = struct.unpack("<I", head[4:])[0]
+            if head[:4] == b"data":
+                return f.tell() if size == 0 and path.stat().st_size > f.tell() else None
+            f.seek(size + (size & 1), 1)
+    return None
+
+
+class _From:
+    """A file seen from `offset` on (for soundfile's virtual I/O)."""
+
+    def __init__(self, path: Path, offset: int):
+        self.f, self.offset = open(path, "rb"), offset
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        return self.f.seek(pos + self.offset if whence == 0 else pos, whence) - self.offset
+
+    def tell(self) -> int:
+        return self.f.tell() - self.offset
+
+    def read(self, n: int = -1) -> bytes:
+        return self.f.read(n)
+
+    def close(self) -> None:
+        self.f.close()
+
+
+class _AudioReader(_Reader):
+    def __init__(self, path: Path, dtype: Dtype):
+        import soundfile as sf
+
+        from .record_formats import sf_name
+
+        self.file = sf.SoundFile(sf_name(path))  # (a name that is not UTF-8 too)
+        offset = _unfinished_wav(path) if self.file.frames == 0 else None
+        self.raw: _From | None = None
+        if offset is not None:  # read what follows the header as raw samples in the header's format
+            f, self.raw = self.file, _From(path, offset)
+            self.file = sf.SoundFile(self.raw, "r", f.samplerate, f.channels, f.subtype, "LITTLE", "RAW")  # pyright: ignore[reportArgumentType]  # a file-like object works
+            f.close()
+            _log.warning(
+                "file_source: %s says it holds no samples (its writer never finished it); reading the %d frames "
+                "that follow its header",
+                path,
+                self.file.frames,
+            )
+        self.dtype: Dtype = dtype
+        self.sfreq = float(self.file.samplerate)
+        self.n_times = int(self.file.frames)
+        self.ch_names = [f"ch{i}" for i in range(self.file.channels)]
+        self.ch_types = ["audio"] * self.file.channels
+        self.units = "a.u."
+        self.events = _no_events()
+
+    def get(self, picks, start, stop):
+        self.file.seek(start)
+        x = self.file.read(stop - start, dtype=self.dtype, always_2d=True)
+        return x.T[picks]
+
+    def close(self):
+        self.file.close()
+        if self.raw is not None:
+            self.raw.close()
+
+
+def open_reader(path: Path, dtype: Dtype, stream: str | None = None, stim_channel: str | None = None) -> _Reader:
+    """Pick the back end from the file name; raise SpecError naming the path and the formats."""
+    if not path.exists():
+        import difflib
+        import itertools
+
+        where = "" if path.is_absolute() else f" (relative to the current folder: {path.absolute()})"
+        near = itertools.islice(path.parent.iterdir(), 5000) if path.parent.is_dir() else ()  # a huge folder: some
+        close = difflib.get_close_matches(path.name, [p.name for p in near], n=3, cutoff=0.6)
+        raise SpecError(
+            f"file_source: no such file: {path}{where}",
+            (f"did you mean {', '.join(str(path.with_name(c)) for c in close)}? " if close else "")
+            + f"give the path of a readable recording; supported: {SUPPORTED}",
+        )
+    if path.is_dir() and not path.name.lower().endswith((".ds", ".mff")):  # CTF and EGI recordings are folders
+        raise SpecError(f"file_source: {path} is a folder", "give the path of a recording file in it")
+    name = path.name.lower()
+    if name.endswith(OTHER_AUDIO):
+        raise SpecError(
+            f"file_source: cannot read {path}: {path.suffix} audio is not a format libsndfile reads",
+            f"convert it to WAV or FLAC first, e.g. ffmpeg -i {shlex.quote(path.name)} {shlex.quote(path.stem + '.wav')}",
+        )
+    if stream is not None and not name.endswith((".xdf", ".xdfz")):
+        raise SpecError(f"file_source: `stream` picks a stream of an XDF file; {path} is not one", "leave stream out")
+    for part, header in ((".eeg", ".vhdr"), (".vmrk", ".vhdr"), (".fdt", ".set")):  # BrainVision, EEGLAB
+        if name.endswith(part) and path.with_suffix(header).exists():
+            raise SpecError(
+                f"file_source: {path} is one part of a recording",
+                f"give its header file: path: {path.with_suffix(header)}",
+            )
+    try:
+        if is_audio(path):
+            if stim_channel is not None:
+                raise SpecError(f"file_source: {path} is audio: no stim channel", "leave stim_channel out")
+            if not name.endswith(AUDIO_SUFFIXES):
+                _log.warning("file_source: %s holds audio (by its first bytes); reading it as audio", path)
+            return _AudioReader(path, dtype)
+        if name.endswith((".xdf", ".xdfz")):
+            from .xdf import XdfReader
+
+            return XdfReader(path, stream, dtype or "float64", stim_channel)
+        if name.endswith(("-epo.fif", "_epo.fif", "-epo.fif.gz", "_epo.fif.gz")):
+            return _EpochsReader(path)
+        try:
+            return _RawReader(path, stim_channel)
+        except ValueError as e:  # epochs saved under another name: MNE's raw reader finds no raw data
+            if "No raw data" not in str(e) or not name.endswith((".fif", ".fif.gz")):
+                raise
+            _log.warning("file_source: %s holds epochs, not raw data; replaying them as epochs", path)
+            return _EpochsReader(path)
+    except SpecError:
+        raise
+    except Exception as e:  # mne and soundfile raise many types; all mean "cannot read this file"
+        raise SpecError(
+            f"file_source: cannot read {path}: {type(e).__name__}: {e}", f"supported formats: {SUPPORTED}"
+        ) from e
