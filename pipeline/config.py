@@ -32,6 +32,8 @@ from typing import Any
 
 import yaml
 
+from .yaml_lines import LineLoader, line_of
+
 ON_ERROR = ("stop", "restart")
 POLICIES = ("block", "drop_oldest")
 TRANSPORTS = ("auto", "shm", "ipc", "tcp")  # edges between processes; see docs/yaml.md
@@ -79,67 +81,6 @@ def _merge_repeats(problems: list[tuple[str, int, str, str]]) -> list[tuple[str,
             )
         out.append((file, line, message, hint))
     return out
-
-
-class LineDict(dict):
-    """A mapping that remembers the line (1-based) of itself and of each of its keys."""
-
-    line: int = 0
-    key_lines: dict
-
-
-class LineList(list):
-    line: int = 0
-    item_lines: list[int]  # the line of each item (a plain text item has no line of its own)
-
-
-class _LineLoader(yaml.SafeLoader):
-    pass
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
-    loader.flatten_mapping(node)
-    d = LineDict()
-    d.line = node.start_mark.line + 1
-    d.key_lines = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        try:
-            hash(key)
-        except TypeError:
-            raise yaml.constructor.ConstructorError(
-                None, None, "a mapping key must be a plain value, not a list or mapping", key_node.start_mark
-            ) from None
-        if key in d:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (first at line {d.key_lines[key]})", key_node.start_mark
-            )
-        d[key] = loader.construct_object(value_node, deep=True)
-        d.key_lines[key] = key_node.start_mark.line + 1
-    return d
-
-
-def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineList:
-    seq = LineList(loader.construct_object(child, deep=True) for child in node.value)
-    seq.line = node.start_mark.line + 1
-    seq.item_lines = [child.start_mark.line + 1 for child in node.value]
-    return seq
-
-
-# YAML 1.1 reads 1e3 (no dot) as the text "1e3"; read it as the number it is, as YAML 1.2 does, so a
-# quoted '1.0' stays text (and is refused where a number is needed) while 1e3 and 1e400 are numbers.
-_LineLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"), list("-+0123456789")
-)
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
-
-
-def line_of(obj: Any, key: Any = None) -> int:
-    """The line of a parsed mapping (or of one of its keys); 0 when unknown."""
-    if key is not None and isinstance(obj, LineDict):
-        return obj.key_lines.get(key, obj.line)
-    return getattr(obj, "line", 0)
 
 
 @dataclass
@@ -228,7 +169,7 @@ def parse_set(assignments: list[str]) -> list[tuple[str, str, Any]]:
             out.append((node_id, param, value[1:-1] if value[:1] == value[-1:] and value[:1] in "'\"" else value))
             continue
         try:
-            out.append((node_id, param, yaml.load(value, Loader=_LineLoader)))  # as in the file: 1e3 is a number
+            out.append((node_id, param, yaml.load(value, Loader=LineLoader)))  # as in the file: 1e3 is a number
         except yaml.YAMLError as e:
             raise GraphError(
                 [
@@ -258,7 +199,7 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> GraphConfig:
             [(file, line, f"the file is not UTF-8 text (byte {e.start}: {raw[e.start]:#04x})", "save it as UTF-8")]
         ) from None
     try:
-        doc = yaml.load(text, Loader=_LineLoader)
+        doc = yaml.load(text, Loader=LineLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         problem = str(getattr(e, "problem", e))

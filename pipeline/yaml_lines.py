@@ -1,0 +1,70 @@
+"""YAML that remembers where it came from: a SafeLoader whose mappings and lists carry their line numbers
+(`LineDict.line`, `.key_lines`; `LineList.line`, `.item_lines`), so graph-file errors name the line (pipeline.config)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+
+class LineDict(dict):
+    """A mapping that remembers the line (1-based) of itself and of each of its keys."""
+
+    line: int = 0
+    key_lines: dict
+
+
+class LineList(list):
+    line: int = 0
+    item_lines: list[int]  # the line of each item (a plain text item has no line of its own)
+
+
+class LineLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: LineLoader, node: yaml.MappingNode) -> LineDict:
+    loader.flatten_mapping(node)
+    d = LineDict()
+    d.line = node.start_mark.line + 1
+    d.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a mapping key must be a plain value, not a list or mapping", key_node.start_mark
+            ) from None
+        if key in d:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first at line {d.key_lines[key]})", key_node.start_mark
+            )
+        d[key] = loader.construct_object(value_node, deep=True)
+        d.key_lines[key] = key_node.start_mark.line + 1
+    return d
+
+
+def _construct_sequence(loader: LineLoader, node: yaml.SequenceNode) -> LineList:
+    seq = LineList(loader.construct_object(child, deep=True) for child in node.value)
+    seq.line = node.start_mark.line + 1
+    seq.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return seq
+
+
+# YAML 1.1 reads 1e3 (no dot) as the text "1e3"; read it as the number it is, as YAML 1.2 does, so a
+# quoted '1.0' stays text (and is refused where a number is needed) while 1e3 and 1e400 are numbers.
+LineLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"), list("-+0123456789")
+)
+LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def line_of(obj: Any, key: Any = None) -> int:
+    """The line of a parsed mapping (or of one of its keys); 0 when unknown."""
+    if key is not None and isinstance(obj, LineDict):
+        return obj.key_lines.get(key, obj.line)
+    return getattr(obj, "line", 0)
