@@ -131,6 +131,12 @@ def chunk_data(chunk, lead: tuple[int, ...], dtype: np.dtype) -> np.ndarray | No
 RETIME_S = 1e-6  # a chunk t0 this far off first t0 + samples / rate is the stream's own clock, not rounding
 
 
+def off_grid(expected: float, t0: float) -> bool:
+    """True when a chunk's t0 is more than RETIME_S from the time its stream's grid gives it: its chunk times
+    follow the stream's own clock (a live inlet's drift), so a node stamping from a first t0 re-anchors."""
+    return abs(expected - t0) > RETIME_S
+
+
 def stream_start(t_first: float | None, chunk, consumed_s: float) -> float:
     """The time of a stream's first sample: the first chunk's t0; after a gap, re-anchored so that this chunk
     keeps its own t0 (`consumed_s`: seconds of stream the node has already taken in). Also re-anchored when
@@ -139,6 +145,6 @@ def stream_start(t_first: float | None, chunk, consumed_s: float) -> float:
     t0 = float(chunk.t0)
     if t_first is None:
         return t0
-    if chunk.gap or abs(t_first + consumed_s - t0) > RETIME_S:
+    if chunk.gap or off_grid(t_first + consumed_s, t0):
         return t0 - consumed_s
     return t_first

@@ -281,25 +281,14 @@ def check_output_paths(config: GraphConfig, nodes: dict[str, Node]) -> None:
             continue
         key = os.path.realpath(os.path.expanduser(os.fspath(path)))
         if key in read:
-            problems.append(
-                (
-                    config.file,
-                    nc.param_lines.get("path", nc.line),
-                    f"node '{nc.id}' would write {os.fspath(path)}, the file node '{read[key]}' reads",
-                    "write the output to another path (the input would be lost)",
-                )
-            )
+            clash = f"would write {os.fspath(path)}, the file node '{read[key]}' reads"
+            fix = "write the output to another path (the input would be lost)"
         elif key in seen:
-            problems.append(
-                (
-                    config.file,
-                    nc.param_lines.get("path", nc.line),
-                    f"node '{nc.id}' writes {os.fspath(path)}, as node '{seen[key]}' does",
-                    "give each recorder its own path",
-                )
-            )
+            clash, fix = f"writes {os.fspath(path)}, as node '{seen[key]}' does", "give each recorder its own path"
         else:
             seen[key] = nc.id
+            continue
+        problems.append((config.file, nc.param_lines.get("path", nc.line), f"node '{nc.id}' {clash}", fix))
     if problems:
         raise GraphError(problems)
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..nanpolicy import RETIME_S  # a chunk t0 this far off the grid moves it (more than rounding)
+from ..nanpolicy import off_grid  # a chunk t0 off the grid moves it (more than rounding)
 
 
 class TimedBuffer:
@@ -97,7 +97,7 @@ class TimedBuffer:
             self._set(breaks=np.append(self.breaks, total))
         if gap or not seen:
             self._set(anchor_t0=float(t0), anchor_n=total)
-        elif abs(self._get("anchor_t0") + (total - self._get("anchor_n")) / self.rate - t0) > RETIME_S:
+        elif off_grid(self._get("anchor_t0") + (total - self._get("anchor_n")) / self.rate, t0):
             if float(t0) + self.offset > self._get("newest"):  # (times must keep increasing)
                 self._set(anchor_t0=float(t0), anchor_n=total)
         t = self._get("anchor_t0") + self.offset + (total - self._get("anchor_n") + np.arange(n)) / self.rate

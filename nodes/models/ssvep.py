@@ -42,7 +42,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from ..nanpolicy import NAN_POLICY_HELP, RETIME_S, NanPolicy, chunk_data, sanitize, signal_input
+from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, off_grid, sanitize, signal_input
 from .common import Device, resolve_device
 
 
@@ -305,7 +305,7 @@ class _Samples:
         if not self.segments or gap:
             self.segments.append((self.n_total, float(t0)))
             self.breaks.append(self.n_total)
-        elif abs(self.time(self.n_total) - t0) > RETIME_S and t0 > self.end_time:
+        elif off_grid(self.time(self.n_total), t0) and t0 > self.end_time:
             self.segments.append((self.n_total, float(t0)))
         self.data = np.concatenate([self.data, x], axis=1)
 
