@@ -429,3 +429,29 @@ def test_a_trigger_channel_keeps_its_codes_in_edf_and_bdf(tmp_path, suffix):
     _, y, ev = replay(tmp_path / f"t{suffix}", stim_channel="TRIG")
     np.testing.assert_array_equal(y[1], x[1])  # BDF: 4.99992 before, read as trigger 4
     assert ev[:, 2].tolist() == [5, 250, 3]
+
+
+@pytest.mark.parametrize("name", ["nan_raw.fif", "nan.edf", "nan.npz"])
+@pytest.mark.parametrize("recovered", [False, True])
+def test_a_first_chunk_without_a_time_takes_its_time_from_the_next(tmp_path, name, recovered):
+    """A first chunk with t0 NaN made close() (and recover) fail on int(NaN) for FIF, EDF and NPZ; the
+    recording's start is now the first timed chunk's t0 less the samples before it."""
+    spec = eeg_spec(2)
+    x = np.random.default_rng(3).normal(0, 1e-5, (2, 100))
+    rec = Recorder(path=str(tmp_path / name))
+    rec.configure({"in": spec})
+    rec.process({"in": Chunk(x[:, :10], t0=float("nan"))})
+    rec.process({"in": Chunk(x[:, 10:], t0=5.0 + 10 / spec.rate)})
+    if recovered:  # killed before close: the spill and its chunk log are converted afterwards
+        recover(tmp_path / name)
+    else:
+        rec.finish()
+        rec.close()
+    if name.endswith(".npz"):
+        with np.load(tmp_path / name) as z:
+            assert z["data"].shape == x.shape
+    else:
+        assert replay(tmp_path / name)[1].shape == x.shape
+    if name.endswith(".fif"):
+        raw = mne.io.read_raw_fif(tmp_path / name, verbose="error")
+        assert raw.first_samp == 1250  # 5.0 s at 250 Hz

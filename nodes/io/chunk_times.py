@@ -131,23 +131,24 @@ def read_chunk_log(path: Path, rate: float) -> tuple[float, list[int], int | Non
     """(first t0, gap positions, samples logged, chunk-time map) from a recorder's `<path>.chunks.csv`,
     read a line at a time (complete lines only: the last may be torn by a kill). No log: (0.0, [], None,
     None). The map is None when the stream has no rate."""
-    first_t0, gaps, total = 0.0, [], None
+    first_t0: float | None = None
+    gaps, total = [], None
     times = ChunkTimes(rate) if rate > 0 else None
     if not path.exists():
-        return first_t0, gaps, total, None
+        return 0.0, gaps, total, None
     total = 0
     with open(path) as f:
         f.readline()  # the header
-        for i, line in enumerate(f):
+        for line in f:
             parts = line.split(",")
             if not line.endswith("\n") or len(parts) != 4:
                 break
             t0, n = float(parts[1]), int(parts[2])
-            if i == 0:
-                first_t0 = t0
+            if first_t0 is None and math.isfinite(t0):  # as the recorder: from the first timed chunk
+                first_t0 = t0 - (total / rate if rate > 0 else 0.0)
             if parts[3].strip() == "1":
                 gaps.append(total)
             if times is not None:
                 times.add(t0, n)
             total += n
-    return first_t0, gaps, total, times
+    return first_t0 or 0.0, gaps, total, times

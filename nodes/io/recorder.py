@@ -366,8 +366,8 @@ class Recorder(Sink[RecorderParams]):
             self._file.write(np.ascontiguousarray(rows, dtype=spec.dtype).tobytes())
             self._file.flush()
         n = rows.shape[0]
-        if self._first_t0 is None:
-            self._first_t0 = float(chunk.t0)
+        if self._first_t0 is None and math.isfinite(chunk.t0):  # the first sample's time, from the first timed chunk
+            self._first_t0 = float(chunk.t0) - (self._n_total / spec.rate if spec.rate else 0.0)
         if chunk.gap:
             self._gaps.append(self._n_total)
             self.count("gaps")
