@@ -74,7 +74,10 @@ def test_with_max_wait_an_ended_input_is_held_at_once():
     assert join.process({"aux": Chunk(ramp[:, :20], 0.0)}) == {}
     first = join.process({"eeg": Chunk(ramp[:, :50], 0.0)})["out"]
     assert first.data.shape == (2, 20) and not first.gap
-    assert join.input_ended("aux")["out"].data.shape == (2, 30)  # what waited for aux goes out now
+    held = join.input_ended("aux")["out"]
+    assert held.data.shape == (2, 30) and held.gap  # what waited for aux goes out now, flagged: aux is held
     late = join.process({"eeg": Chunk(ramp[:, 50:], 0.5)})["out"]
     np.testing.assert_array_equal(late.data, np.vstack([np.arange(50.0, 100.0), np.full(50, 19.0)]))
-    assert late.gap and join.counters["late_aux"] == 80 and "after_end" not in join.counters
+    assert join.counters["late_aux"] == 80 and "after_end" not in join.counters
+    # flagged once: a gap on every later chunk reset every stateful node downstream, chunk after chunk
+    assert not late.gap and not join.process({"eeg": Chunk(ramp, 1.0)})["out"].gap

@@ -20,7 +20,9 @@ late ones (below) instead.
 `max_wait` (seconds of reference-stream time, default none: wait for ever): once the reference has run
 `max_wait` past a sample that some input has not reached yet, the sample goes out with that input's
 last value held (NaN before it has any), the output chunk is flagged `gap`, and `late_<port>` counts
-the samples. Gaps: the node flags its outputs itself (`propagates_gaps = False`: the runtime
+the samples. After an input has ended, only the first chunk that holds its last value is flagged: the
+held value does not change after that, and a flag on every chunk would reset every stateful node
+downstream for the rest of the run. Gaps: the node flags its outputs itself (`propagates_gaps = False`: the runtime
 does not OR an input's gap into whatever the node emits next): a chunk that starts after a gap of the
 reference, one whose samples were interpolated across a gap of another input, and late samples. Each
 output chunk is one contiguous run of the reference; runs still pending at the very end after a
@@ -82,6 +84,7 @@ class Join(Node[JoinParams]):
         self.others = [p for p in self.inputs if p != self.ref]
         self.bufs: dict[str, TimedBuffer] = {}
         self.ended: set[str] = set()  # inputs whose stream has ended (not stream state: a restart keeps it)
+        self.held_after_end: set[str] = set()  # ended inputs whose last value went out held (gap flagged once)
 
     def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
         specs = {p: self.require_input(in_specs, p, "signal") for p in self.inputs}
@@ -193,8 +196,12 @@ class Join(Node[JoinParams]):
                     self.count("after_end", int(np.count_nonzero(late)))
                     keep &= ~late
                 else:
-                    gap = True
                     self.count(f"late_{p}", int(np.count_nonzero(late)))
+                    if p not in self.ended:
+                        gap = True
+                    elif p not in self.held_after_end:  # an ended input: only its first held chunk is flagged
+                        self.held_after_end.add(p)
+                        gap = True
             parts.append(vals)
         out = np.concatenate(parts, axis=0)[:, keep]
         t_out = times[keep]
