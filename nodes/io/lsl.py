@@ -9,7 +9,7 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type`.
   stream (see docs/nodes.md, "Marker streams"). A marker that is an integer
   is its own code; other markers are looked up in the outlet's `desc/events` table (what lsl_outlet
   writes) and then in the `marker_codes` param; markers found in neither are counted
-  (`unknown_marker`) and dropped. A one-channel numeric stream of irregular rate (integer markers, as
+  (`unknown_marker`) and dropped (the first few distinct ones logged as a warning). A one-channel numeric stream of irregular rate (integer markers, as
   many stimulus programs send them) is a marker stream too: each value that is an integer is its code.
   A code beyond +-2**53 (not exact in the float64 rows) is an unknown marker.
   Time: chunk t0 is on the LSL clock (local_clock() domain, seconds), so every downstream chunk and
@@ -50,6 +50,7 @@ configs/lsl_api.cfg keeps everything on loopback (set LSLAPICFG before the first
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -63,6 +64,8 @@ from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
 from .lsl_time import TimestampFit
 
 MARKER_TYPE = "Markers"
+WARN_UNKNOWN = 10  # distinct unknown markers an inlet logs a warning for (then it only counts them)
+_log = logging.getLogger("wavegraph.lsl")
 AMBIGUITY_WAIT_S = 0.8  # how long configure() listens for a second stream matching the query
 
 
@@ -311,6 +314,7 @@ class LslInlet(Source[LslInletParams]):
         self._fit: TimestampFit | None = None  # the chunk-time fit of the current segment (signals)
         self._idle_since: float | None = None
         self._done = False
+        self._warned: set[str] = set()  # unknown markers already logged
 
     def state_dict(self):
         return {"n_samples": self._n, "first_ts": self._first_ts, "last_ts": self._last_ts}
@@ -423,9 +427,25 @@ class LslInlet(Source[LslInletParams]):
                 code = int(v) if v.is_integer() else None  # False for NaN and inf
             if code is None or abs(code) > 2**53:  # beyond 2**53 the float64 row would change the code
                 self.count("unknown_marker")
+                self._warn_unknown(m)
                 continue
             rows.append((t, self.params.marker_duration, float(code)))
         return np.asarray(rows, dtype=np.float64) if rows else None
+
+    def _warn_unknown(self, marker) -> None:
+        """Say (once per marker, for the first few) that a marker is dropped, while the session can still
+        be fixed: a calibration run whose trial markers are all unknown records none."""
+        text = marker.decode("utf-8", "replace") if isinstance(marker, bytes) else str(marker)
+        if len(self._warned) >= WARN_UNKNOWN or text in self._warned:
+            return
+        self._warned.add(text)
+        name = self._info.name() if self._info is not None else "?"
+        _log.warning(
+            "lsl_inlet: marker %r of stream '%s' has no code (not an integer, not in the outlet's desc/events "
+            "nor in marker_codes): dropped, counted unknown_marker; give it a code with marker_codes",
+            text[:80],
+            name,
+        )
 
     def close(self):
         if self._inlet is not None:

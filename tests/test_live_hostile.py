@@ -1,0 +1,117 @@
+"""The live BCI path (configs/bci_ssvep.yaml, lsl_inlet) against what a lab's amplifier and stimulus
+program really send, over real liblsl outlets on loopback: each test here failed before its fix."""
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ["LSLAPICFG"] = str(ROOT / "configs" / "lsl_api.cfg")  # before pylsl is first imported
+
+import threading  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from wavegraph.pipeline.config import load_config  # noqa: E402
+from wavegraph.pipeline.graph import build_graph  # noqa: E402
+from wavegraph.pipeline.runner import run_graph  # noqa: E402
+
+pylsl = pytest.importorskip("pylsl")
+mne = pytest.importorskip("mne")
+
+RATE = 250.0
+CHANNELS = ["O1", "Oz", "O2", "PO3", "POz", "PO4", "PO7", "PO8", "Cz"]
+
+
+def uname(prefix):
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"  # never resolve a stream left over by another test
+
+
+def amplifier(name, fmt=pylsl.cf_float32):
+    info = pylsl.StreamInfo(name, "EEG", len(CHANNELS), RATE, fmt, name)
+    info.set_channel_labels(CHANNELS)
+    return pylsl.StreamOutlet(info)
+
+
+def run_live_session(tmp_path, markers, seconds=4.0, overrides=()):
+    """configs/bci_ssvep.yaml against an amplifier outlet (`seconds` of noise, pushed as fast as the
+    graph takes it) and a stimulus marker outlet sending `markers` [(sample index, text)]. The EEG inlet
+    ends at its last sample (max_samples); the marker inlet at a last marker one minute on (duration),
+    so no outlet has to vanish (liblsl drops what an inlet had not pulled yet when one does)."""
+    n = int(seconds * RATE)
+    eeg_name, stim_name = uname("amp"), uname("stimulus")
+    eeg = amplifier(eeg_name)
+    stim = pylsl.StreamOutlet(pylsl.StreamInfo(stim_name, "Markers", 1, 0.0, pylsl.cf_string, stim_name))
+    rec_path = tmp_path / "session_raw.fif"
+    graph = build_graph(
+        load_config(
+            ROOT / "configs" / "bci_ssvep.yaml",
+            [
+                f"eeg.name={eeg_name}",
+                f"markers.name={stim_name}",
+                f"decisions.name={uname('decisions')}",
+                f"rec.path={rec_path}",
+                f"rec_decisions.path={tmp_path / 'decisions.csv'}",
+                f"eeg.max_samples={n}",
+                "markers.duration=30.0",
+                "markers.marker_duration=1.0",
+                *overrides,
+            ],
+        )
+    )
+    x = (np.random.default_rng(0).standard_normal((n, len(CHANNELS))) * 1e-5).astype(np.float32)
+    t_first = pylsl.local_clock() + 1.0
+
+    def feed():
+        assert eeg.wait_for_consumers(60.0) and stim.wait_for_consumers(60.0)
+        for k, text in markers:
+            stim.push_sample([text], t_first + k / RATE)
+        stim.push_sample(["end"], t_first + 60.0)  # past markers.duration: ends the marker inlet
+        ts = t_first + np.arange(n) / RATE
+        for k in range(0, n, 25):
+            eeg.push_chunk(x[k : k + 25], list(ts[k : k + 25]))
+
+    th = threading.Thread(target=feed)
+    th.start()
+    result = run_graph(graph, in_process=True)
+    th.join()
+    assert result.exit_code == 0, result.failure
+    return result, mne.io.read_raw_fif(rec_path, preload=True, verbose="error"), x, t_first
+
+
+def test_frequency_markers_as_docs_bci_sends_them_are_recorded(tmp_path):
+    """docs/bci.md: the stimulus program's marker text is the target frequency ("7.5"), and the
+    calibration recording holds one annotation per marker with that text (what `wavegraph train ssvep`
+    reads). The shipped config dropped every non-integer frequency as an unknown marker."""
+    result, raw, x, t_first = run_live_session(tmp_path, [(250, "7.5"), (500, "6"), (750, "7.5")])
+    np.testing.assert_array_equal(raw.get_data(), x.T.astype(np.float64))
+    assert list(raw.annotations.description) == ["7.5", "6", "7.5"]
+    np.testing.assert_allclose(raw.annotations.onset - raw.first_time, [1.0, 2.0, 3.0], atol=2 / RATE)
+    assert "unknown_marker" not in result.stats["markers"]["counters"]
+
+
+def test_an_unknown_marker_is_logged_once_while_the_session_runs(caplog):
+    """A dropped marker was only a counter in the end-of-run summary: too late for a calibration run."""
+    from wavegraph.nodes.io.lsl import LslInlet
+
+    name = uname("stimulus")
+    outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0.0, pylsl.cf_string, name))
+    node = LslInlet(name=name, clock_sync=False, wait=0.2)
+    node.configure({})
+    assert node.read() == {}  # opens the stream
+    assert outlet.wait_for_consumers(30.0)
+    for text in ["left", "left", "3", "left"]:
+        outlet.push_sample([text])
+    rows, t_end = [], time.monotonic() + 30.0
+    with caplog.at_level("WARNING", logger="wavegraph.lsl"):
+        while not rows and time.monotonic() < t_end:
+            r = node.read()
+            if r:
+                rows.append(r["out"].data)
+        time.sleep(0.5)
+        node.read()
+    node.close()
+    assert np.concatenate(rows)[:, 2].tolist() == [3.0] and node.counters["unknown_marker"] == 3
+    warned = [r.getMessage() for r in caplog.records if "'left'" in r.getMessage()]
+    assert len(warned) == 1 and "marker_codes" in warned[0] and name in warned[0]
