@@ -115,3 +115,21 @@ def test_an_unknown_marker_is_logged_once_while_the_session_runs(caplog):
     assert np.concatenate(rows)[:, 2].tolist() == [3.0] and node.counters["unknown_marker"] == 3
     warned = [r.getMessage() for r in caplog.records if "'left'" in r.getMessage()]
     assert len(warned) == 1 and "marker_codes" in warned[0] and name in warned[0]
+
+
+def test_a_repeated_channel_label_does_not_cost_the_other_channels_their_names():
+    """Amplifiers label unused or auxiliary inputs alike ("AUX", "AUX"): the inlet renamed every channel
+    ch0, ch1, ... then, so the decoder found none of O1, Oz, ... ("not in the stream"). Now only the
+    repeated labels get a suffix (MNE's rule: AUX-0, AUX-1), also past a label that already has it."""
+    from wavegraph.nodes.io.lsl import LslInlet
+
+    name = uname("amp")
+    labels = [*CHANNELS[:8], "AUX", "AUX", "AUX-0", ""]
+    info = pylsl.StreamInfo(name, "EEG", len(labels), RATE, pylsl.cf_float32, name)
+    info.set_channel_labels(labels)
+    outlet = pylsl.StreamOutlet(info)  # noqa: F841 — alive while the inlet reads its description
+    node = LslInlet(name=name, resolve_timeout=30.0)
+    spec = node.configure({})["out"]
+    node.close()
+    assert spec.channel_names == (*CHANNELS[:8], "AUX-1", "AUX-2", "AUX-0", "ch11")
+    assert node.counters["duplicate_channel_labels"] == 1

@@ -4,13 +4,15 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type`.
   Numeric streams become signals (channels, samples); the spec comes from the stream info: channel
   count, names/types/units from `desc/channels/channel/{label,type,unit}` when present (else ch0, ch1,
   ... and the stream type when it is an MNE channel type, else "misc"), the nominal rate, and the
-  dtype (float32 stays float32; double and integer formats become float64).
+  dtype (float32 stays float32; double and integer formats become float64). A label that repeats
+  becomes LABEL-0, LABEL-1, ... (MNE's rule; counted `duplicate_channel_labels`).
   String (marker) streams become events: rows (LSL timestamp, marker_duration (0), code) -- the project's marker
   stream (see docs/nodes.md, "Marker streams"). A marker that is an integer
   is its own code; other markers are looked up in the outlet's `desc/events` table (what lsl_outlet
   writes) and then in the `marker_codes` param; markers found in neither are counted
-  (`unknown_marker`) and dropped (the first few distinct ones logged as a warning). A one-channel numeric stream of irregular rate (integer markers, as
-  many stimulus programs send them) is a marker stream too: each value that is an integer is its code.
+  (`unknown_marker`) and dropped (the first few distinct ones logged as a warning). A one-channel
+  numeric stream of irregular rate (integer markers, as many stimulus programs send them) is a marker
+  stream too: each value that is an integer is its code.
   A code beyond +-2**53 (not exact in the float64 rows) is an unknown marker.
   Time: chunk t0 is on the LSL clock (local_clock() domain, seconds), so every downstream chunk and
   every lsl_outlet with `timestamps: stream` stays on it. `clock_sync` adds the estimated offset to the
@@ -110,6 +112,21 @@ def _channel_info(info, n: int) -> tuple[list[str | None], list[str | None], lis
         ch = ch.next_sibling("channel")
     pad = [None] * (n - len(labels))
     return labels + pad, types + pad, units + pad
+
+
+def _unique_names(names: list[str]) -> tuple[str, ...]:
+    """Every label that repeats becomes LABEL-0, LABEL-1, ... (MNE's rule), skipping names already
+    taken; the others keep theirs."""
+    taken, out = set(names), []
+    for name in names:
+        if names.count(name) > 1:
+            k = 0
+            while f"{name}-{k}" in taken:
+                k += 1
+            taken.add(f"{name}-{k}")
+            name = f"{name}-{k}"
+        out.append(name)
+    return tuple(out)
 
 
 def _event_table(info) -> dict[str, int]:
@@ -275,9 +292,8 @@ class LslInlet(Source[LslInletParams]):
             spec = StreamSpec("events", 0.0, (3,), "float64", labels=labels)
         else:
             labels, types, units = _channel_info(info, n)
-            names = tuple(lab or f"ch{i}" for i, lab in enumerate(labels))
-            if len(set(names)) != n:
-                names = tuple(f"ch{i}" for i in range(n))
+            names = _unique_names([lab or f"ch{i}" for i, lab in enumerate(labels)])
+            if names != tuple(lab or f"ch{i}" for i, lab in enumerate(labels)):
                 self.count("duplicate_channel_labels")
             stream_type = info.type().lower()
             default_type = stream_type if stream_type in CHANNEL_TYPES else "misc"
