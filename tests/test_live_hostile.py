@@ -133,3 +133,51 @@ def test_a_repeated_channel_label_does_not_cost_the_other_channels_their_names()
     node.close()
     assert spec.channel_names == (*CHANNELS[:8], "AUX-1", "AUX-2", "AUX-0", "ch11")
     assert node.counters["duplicate_channel_labels"] == 1
+
+
+def _pull_everything(node, n, limit_s=60.0):
+    chunks, t_end = [], time.monotonic() + limit_s
+    while time.monotonic() < t_end:
+        r = node.read()
+        if r is None:
+            return chunks
+        if r:
+            chunks.append(r["out"])
+    raise AssertionError(f"the inlet did not end ({sum(c.data.shape[1] for c in chunks)} of {n} samples)")
+
+
+@pytest.mark.parametrize("true_rate", [500.0, RATE * (1 + 1e-3)])
+def test_a_stream_far_off_its_nominal_rate_is_reported(caplog, true_rate):
+    """An amplifier app that declares 250 Hz but sends 500 Hz (or an outlet that comes back at another
+    rate under the same source id, `recover: true`): everything downstream took the samples as 250 Hz
+    (the decoder's frequencies halved, the recording's rate wrong) without a word. The timestamp fit
+    knows the real period: beyond 5 % off the nominal one the inlet warns (rate_off_nominal); a clock
+    drift (1000 ppm here) stays quiet."""
+    from wavegraph.nodes.io.lsl import LslInlet
+
+    name, n = uname("amp"), int(8 * true_rate)
+    outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "EEG", 1, RATE, pylsl.cf_float32, name))
+    node = LslInlet(name=name, max_samples=n, chunk_size=256, clock_sync=False, resolve_timeout=30.0)
+    node.configure({})
+    assert node.read() == {}  # opens the stream
+
+    def feed():
+        assert outlet.wait_for_consumers(30.0)
+        ts = pylsl.local_clock() + np.arange(n) / true_rate
+        x = np.arange(n, dtype=np.float32)[:, None]
+        for k in range(0, n, 100):
+            outlet.push_chunk(x[k : k + 100], list(ts[k : k + 100]))
+
+    th = threading.Thread(target=feed)
+    th.start()
+    with caplog.at_level("WARNING", logger="wavegraph.lsl"):
+        chunks = _pull_everything(node, n)
+    th.join()
+    node.close()
+    assert sum(c.data.shape[1] for c in chunks) == n
+    warned = [r.getMessage() for r in caplog.records if "nominal" in r.getMessage()]
+    if true_rate == 500.0:
+        assert len(warned) == 1 and "about 500 Hz" in warned[0] and "250 Hz" in warned[0], warned
+        assert node.counters["rate_off_nominal"] == 1
+    else:
+        assert warned == [] and "rate_off_nominal" not in node.counters

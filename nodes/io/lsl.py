@@ -26,6 +26,8 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type`.
   nodes that stamp from a first t0 plus a count (epochs, join, resample, stft...) follow each chunk's t0. `dejitter` is liblsl's own smoothing
   (it also smooths over gaps). Timestamps that do not increase are counted (`non_monotonic`); a jump
   of more than `gap_tolerance` seconds beyond one sample period flags the chunk as a gap (`gaps`).
+  A stream whose timestamps run more than 5 % off its nominal rate (5 s into a segment) is logged
+  once and counted `rate_off_nominal`: the graph takes its samples at the nominal rate.
   End of stream: after `duration` seconds of stream time or `max_samples` samples (the last chunk is
   trimmed to the limit), when nothing arrived for `idle_timeout` seconds, or when the outlet goes away
   (pylsl LostError; liblsl may drop the last samples still in flight then) -- unless `recover: true`:
@@ -63,7 +65,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import NodeParams, Sink, Source
 from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
 
-from .lsl_time import TimestampFit
+from .lsl_time import TimestampFit, off_nominal_rate
 
 MARKER_TYPE = "Markers"
 WARN_UNKNOWN = 10  # distinct unknown markers an inlet logs a warning for (then it only counts them)
@@ -397,7 +399,26 @@ class LslInlet(Source[LslInletParams]):
         if gap:
             self._fit.restart()
         x = np.ascontiguousarray(np.asarray(data, dtype=self._dtype).T)
-        return {"out": Chunk(x, self._fit.add(ts), gap=gap)}
+        t0 = self._fit.add(ts)
+        self._check_rate()
+        return {"out": Chunk(x, t0, gap=gap)}
+
+    def _check_rate(self) -> None:
+        """Warn once a run when the timestamps run far off the nominal rate, which every node downstream
+        takes the samples at (an app that declares a rate it does not send, an outlet back at another
+        rate under the same source id)."""
+        if self._fit is None or "rate_off_nominal" in self.counters:
+            return
+        true_rate = off_nominal_rate(self._fit, self._rate)
+        if true_rate is not None:
+            self.count("rate_off_nominal")
+            _log.warning(
+                "lsl_inlet: stream '%s' sends about %.3g Hz by its timestamps, but its nominal rate is %g Hz, "
+                "which the graph takes the samples at; fix the rate in the sending app",
+                self._info.name() if self._info is not None else "?",
+                true_rate,
+                self._rate,
+            )
 
     def _end(self):
         self._done = True

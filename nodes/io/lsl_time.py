@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 PRIOR_S = 0.5
+RATE_CHECK_S = 5.0  # s of samples in a segment before its timestamps' rate is compared with the nominal
+RATE_TOLERANCE = 0.05  # relative: beyond it the stream is not at its nominal rate (clock drift is ~1e-4)
 
 
 class TimestampFit:
@@ -71,3 +73,12 @@ class TimestampFit:
         """The fitted time of the sample at x (0: the newest, -1 the one before)."""
         mx, my = self.sx / self.sw, self.sy / self.sw
         return self.t_ref + my + self.slope * (x - mx)
+
+
+def off_nominal_rate(fit: TimestampFit, rate: float) -> float | None:
+    """The rate a segment's timestamps give (1 / the fitted period), once it holds RATE_CHECK_S s of
+    samples and when that is more than RATE_TOLERANCE off the nominal `rate`; else None."""
+    if fit.n < RATE_CHECK_S * rate:
+        return None
+    true_rate = 1.0 / fit.slope if fit.slope > 0 else 0.0
+    return true_rate if abs(true_rate / rate - 1.0) > RATE_TOLERANCE else None
