@@ -240,12 +240,12 @@ class SSVEPDecoder(_SSVEPBase[SSVEPDecoderParams]):
     # --- data --------------------------------------------------------------------------------
     def process(self, inputs):
         c = inputs["in"]
+        if c.gap and self._t_first is not None:  # before the empty-chunk return: a gap on no samples still resets
+            self.count("samples_dropped_at_gap", self._buf.shape[-1])
+            self.reset()
         x = chunk_data(c, (self.in_specs["in"].shape[0],), np.dtype(np.float64))
         if x is None:
             return {}
-        if c.gap and self._t_first is not None:
-            self.count("samples_dropped_at_gap", self._buf.shape[-1])
-            self.reset()
         if self._t_first is None:
             self._t_first = float(c.t0)
         x = x[self._pick]

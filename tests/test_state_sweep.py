@@ -1,0 +1,181 @@
+"""State sweep: what the per-node tests leave out of the two core promises.
+
+* State is explicit: a state_dict() taken mid-stream (after 1 sample, inside the first window, later) survives a
+  JSON round trip, is a snapshot (the node running on does not change it) and, loaded into a fresh node, continues
+  exactly; reset() mid-stream gives a fresh node's output and times.
+* Gaps: a chunk flagged gap resets the nodes that document it (model nodes, enhancer, ssvep_decoder), also when
+  the flagged chunk holds no samples.
+"""
+
+import json
+
+import numpy as np
+import pytest
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.registry import lookup
+from wavegraph.pipeline.spec import StreamSpec, signal_spec
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+SIG = signal_spec(250.0, ["O1", "Oz", "O2"])
+FEAT = StreamSpec("features", 100.0, (6,), "float32")
+AUDIO = signal_spec(16000.0, ["mic"], dtype="float32")
+SSM = dict(random_init=True, seed=3, d_model=16, n_layers=2, d_state=4, device="cpu")
+ENC = dict(random_init=True, seed=3, d_model=16, n_layers=1, n_heads=2, conv_kernel=5, att_context_sizes=[(8, 1)])
+
+
+def ssvep(**kw):
+    return lookup("ssvep_decoder")(freqs=[8.0, 10.0, 12.0], window=0.4, step=0.12, n_bands=2, **kw)
+
+
+def _stft_frames():
+    s = lookup("stft")(n_fft=32, hop=8, window="hann")
+    spec = s.configure({"in": SIG})["out"]
+    x = np.random.default_rng(1).standard_normal((3, 240))
+    return np.concatenate([s.process({"in": Chunk(x)})["out"].data, s.finish()["out"].data]), spec
+
+
+def _signal(n_ch=3, n=300, seed=0, nan=True):
+    x = np.random.default_rng(seed).standard_normal((n_ch, n)) + 2.0
+    if nan:
+        x[-1, 41] = np.nan  # pending NaN bookkeeping is state too
+    return x
+
+
+# name: (make, data, spec, tolerance)
+CASES = {
+    "fir": (lambda: lookup("fir")(l_freq=2.0, numtaps=31, nan_policy="propagate"), _signal(), SIG, 1e-10),
+    "bandpass_steady": (lambda: lookup("bandpass")(l_freq=2.0, h_freq=40.0, init="steady"), _signal(), SIG, 1e-10),
+    "resample": (lambda: lookup("resample")(up=3, down=7, nan_policy="propagate"), _signal(), SIG, 1e-10),
+    "running_zscore": (lambda: lookup("running_zscore")(window=0.1), _signal(), SIG, 1e-10),
+    "sliding_window": (lambda: lookup("sliding_window")(size=5, hop=13), _signal(), SIG, 1e-10),
+    "stft": (lambda: lookup("stft")(n_fft=32, hop=8, nan_policy="propagate"), _signal(), SIG, 1e-10),
+    "istft": (lambda: lookup("istft")(n_fft=32, hop=8, window="hann"), *_stft_frames(), 1e-10),
+    "bandpower": (lambda: lookup("bandpower")(window=0.5, hop=0.1), _signal(), SIG, 1e-10),
+    "ssvep_decoder": (lambda: ssvep(nan_policy="propagate"), _signal(), SIG, 1e-9),
+    "mamba": (lambda: lookup("mamba")(**SSM), _signal(6, 70).T.astype(np.float32), FEAT, 1e-5),
+    "conformer": (
+        lambda: lookup("conformer_encoder")(**ENC),
+        _signal(6, 70, nan=False).T.astype(np.float32),
+        FEAT,
+        1e-5,
+    ),
+    "enhancer": (
+        lambda: lookup("enhancer")(random_init=True, d_model=16, n_layers=1, nan_policy="propagate"),
+        (_signal(1, 700) * 0.05).astype(np.float32),
+        AUDIO,
+        1e-5,
+    ),
+}
+
+
+def _feed(node, x, spec, sizes, start=0, shift=0.0, gap_at=None, outs=None):
+    """Feed x[start:] in chunks of `sizes` (time axis of the spec); collect (t0, data) per output port."""
+    outs = {} if outs is None else outs
+    pos = start
+    for n in sizes:
+        piece = x[..., pos : pos + n] if spec.kind == "signal" else x[pos : pos + n]
+        c = Chunk(np.ascontiguousarray(piece), t0=pos / spec.rate + shift, gap=pos == gap_at)
+        for port, o in node.process({"in": c}).items():
+            outs.setdefault(port, []).append((o.t0, o.data))
+        pos += n
+    return outs
+
+
+def _finish(node, outs):
+    for port, o in node.finish().items():
+        outs.setdefault(port, []).append((o.t0, o.data))
+    return outs
+
+
+def _result(node, outs):
+    """Per port: the data concatenated along its time axis, and the time of every row/sample (regular ports)."""
+    res = {}
+    for port, items in outs.items():
+        spec = node.out_specs[port]
+        axis = 0 if spec.kind == "events" else spec.time_axis
+        data = np.concatenate([d for _, d in items], axis=axis)
+        times = None
+        if spec.rate:
+            times = np.concatenate([t0 + np.arange(d.shape[axis]) / spec.rate for t0, d in items])
+        res[port] = (data, times)
+    return res
+
+
+def _assert_same(got, want, tol, what):
+    assert set(got) == set(want), f"{what}: ports {sorted(got)} != {sorted(want)}"
+    for port, (data, times) in want.items():
+        np.testing.assert_allclose(got[port][0], data, rtol=tol, atol=tol, err_msg=f"{what}: '{port}'")
+        if times is not None:
+            np.testing.assert_allclose(got[port][1], times, rtol=0, atol=1e-9, err_msg=f"{what}: '{port}' times")
+
+
+def _json(state):
+    """A JSON round trip that keeps array dtypes and shapes (as a runtime persisting node state would)."""
+
+    def enc(v):
+        if isinstance(v, dict):
+            return {k: enc(x) for k, x in v.items()}
+        if isinstance(v, np.ndarray):
+            return {"array": v.tolist(), "dtype": v.dtype.str, "shape": list(v.shape)}
+        return v.item() if isinstance(v, np.generic) else v
+
+    def dec(v):
+        if isinstance(v, dict) and "array" in v:
+            return np.array(v["array"], dtype=v["dtype"]).reshape(v["shape"])
+        return {k: dec(x) for k, x in v.items()} if isinstance(v, dict) else v
+
+    return dec(json.loads(json.dumps(enc(state))))
+
+
+def _configured(make, spec):
+    node = make()
+    node.configure({"in": spec})
+    return node
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_state_survives_json_is_a_snapshot_and_reset_equals_fresh(name):
+    make, x, spec, tol = CASES[name]
+    n = x.shape[-1] if spec.kind == "signal" else x.shape[0]
+    ref_node = _configured(make, spec)
+    whole = _result(ref_node, _finish(ref_node, _feed(ref_node, x, spec, [n])))
+    for split in (1, 3, n // 2 + 1):
+        a = _configured(make, spec)
+        outs = _feed(a, x, spec, [split])
+        saved = a.state_dict()
+        _finish(a, _feed(a, x, spec, [n - split], start=split))  # the node runs on: `saved` must not change
+        b = _configured(make, spec)
+        b.load_state_dict(_json(saved))
+        _finish(b, _feed(b, x, spec, [7] * ((n - split) // 7) + [(n - split) % 7], start=split, outs=outs))
+        _assert_same(_result(b, outs), whole, tol, f"state after {split} samples, through JSON")
+    c = _configured(make, spec)
+    _feed(c, x, spec, [n // 3])
+    c.reset()
+    _assert_same(_result(c, _finish(c, _feed(c, x, spec, [0, 1, n - 1, 0]))), whole, tol, "reset mid-stream")
+
+
+GAP_RESET = ["ssvep_decoder", "mamba", "conformer", "enhancer"]
+
+
+@pytest.mark.parametrize("empty", [False, True], ids=["on_data", "on_empty_chunk"])
+@pytest.mark.parametrize("name", GAP_RESET)
+def test_a_gap_resets_the_nodes_that_say_so(name, empty):
+    """After a chunk flagged gap (holding the first samples after it, or none), the output equals a fresh node's
+    on the data after the gap, times included. ssvep_decoder ignored the flag on an empty chunk (kept its filter
+    state and partial window, and stamped the windows after the jump from the old start time)."""
+    make, x, spec, tol = CASES[name]
+    n = x.shape[-1] if spec.kind == "signal" else x.shape[0]
+    cut, jump = n // 2 + 3, 3.7
+    fresh = _configured(make, spec)
+    want = _result(fresh, _finish(fresh, _feed(fresh, x, spec, [n - cut], start=cut, shift=jump)))
+    node = _configured(make, spec)
+    _feed(node, x, spec, [cut])
+    outs: dict = {}
+    if empty:  # the flag arrives on a chunk with no samples (a bare marker after lost data)
+        shape = (*spec.shape, 0) if spec.kind == "signal" else (0, *spec.shape)
+        node.process({"in": Chunk(np.zeros(shape, spec.dtype), t0=cut / spec.rate + jump, gap=True)})
+    _finish(
+        node, _feed(node, x, spec, [5, n - cut - 5], start=cut, shift=jump, gap_at=None if empty else cut, outs=outs)
+    )
+    _assert_same(_result(node, outs), want, tol, f"after a gap ({'empty chunk' if empty else 'on data'})")
