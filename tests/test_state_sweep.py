@@ -4,7 +4,7 @@
   JSON round trip, is a snapshot (the node running on does not change it) and, loaded into a fresh node, continues
   exactly; reset() mid-stream gives a fresh node's output and times.
 * Gaps: a chunk flagged gap resets the nodes that document it (model nodes, enhancer, ssvep_decoder), also when
-  the flagged chunk holds no samples.
+  the flagged chunk holds no samples; apply_mask says what it cannot emit at the end.
 """
 
 import json
@@ -179,3 +179,19 @@ def test_a_gap_resets_the_nodes_that_say_so(name, empty):
         node, _feed(node, x, spec, [5, n - cut - 5], start=cut, shift=jump, gap_at=None if empty else cut, outs=outs)
     )
     _assert_same(_result(node, outs), want, tol, f"after a gap ({'empty chunk' if empty else 'on data'})")
+
+
+def test_apply_mask_counts_paired_frames_it_cannot_emit_at_the_end():
+    """finish() returns one chunk, so paired runs still waiting after a hole cannot all go out; they were counted
+    as unmatched (frames that had their partner), now `after_break_at_end`, as join counts them."""
+    spec = StreamSpec("features", 10.0, (2,), "float64")
+    node = lookup("apply_mask")()
+    node.configure({"in": spec, "mask": spec})
+    outs = []
+    for a, b in ((0, 5), (6, 8), (9, 11)):  # mask frames 5 and 8 lost upstream
+        outs.append(node.process({"mask": Chunk(np.full((b - a, 2), 2.0), a / 10)}))
+    outs.append(node.process({"in": Chunk(np.ones((12, 2)), 0.0)}))
+    outs.append(node.finish())
+    runs = [(round(o["out"].t0 * 10), o["out"].data.shape[0]) for o in outs if o]
+    assert runs == [(0, 5), (6, 2)]
+    assert node.counters == {"unmatched_in": 3, "after_break_at_end": 2}  # in 5, 8, 11 had no partner

@@ -19,6 +19,9 @@ With these a spectral enhancer is a YAML graph (see docs/speech.md)::
   has no partner with the same stamp is dropped and counted (``unmatched_in``, ``unmatched_mask``); frames
   wait for their partner up to ``max_wait`` seconds of stream time on the other input. A frame stamped at or before
   one already decided (a stream that went back in time) is dropped and counted (``late_in``, ``late_mask``).
+  Each output chunk is one contiguous run of frames; paired runs still waiting at the very end after a hole
+  (frames one input lost) cannot go out, as ``finish()`` returns one chunk: dropped, counted
+  ``after_break_at_end`` (as ``join``).
 * gain: ``out = in * 10 ** (db / 20)`` on any signal or features stream, real or complex.
 * align: drops the first ``delay`` seconds of a delayed signal and stamps the rest ``delay`` earlier, so that
   the output has the time base of the source and, when the delaying node flushed its tail at end of stream,
@@ -326,15 +329,17 @@ class ApplyMask(Node[ApplyMaskParams]):
         di = int(np.searchsorted(s.in_idx, bound, side="right"))
         dm = int(np.searchsorted(s.mask_idx, bound, side="right"))
         common, ii, mi = np.intersect1d(s.in_idx[:di], s.mask_idx[:dm], assume_unique=True, return_indices=True)
-        run = common.size
+        run, paired = common.size, common.size
         if run > 1 and (breaks := np.flatnonzero(np.diff(common) != 1)).size:
             run = int(breaks[0]) + 1  # one chunk holds contiguous frames: emit the first run now
             if not final:  # and keep what follows it for the next call
-                di, dm = int(ii[run]), int(mi[run])
-        if di - run:
-            self.count("unmatched_in", di - run)
-        if dm - run:
-            self.count("unmatched_mask", dm - run)
+                di, dm, paired = int(ii[run]), int(mi[run]), run
+            else:  # finish() returns one chunk: later runs are paired but cannot go out (as join)
+                self.count("after_break_at_end", paired - run)
+        if di - paired:
+            self.count("unmatched_in", di - paired)
+        if dm - paired:
+            self.count("unmatched_mask", dm - paired)
         out = {}
         if run:
             ii, mi = ii[:run], mi[:run]
