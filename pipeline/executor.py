@@ -158,6 +158,9 @@ class Executor:
         self.seq = {e: 0 for e in config.edges}  # the next sequence number of each edge
         self.open_inputs = {n: set(node.inputs) for n, node in nodes.items()}
         self.active_sources = [n for n, node in nodes.items() if isinstance(node, Source)]
+        # sources that end with the others of this process (Source.ends_with_others), when there are others
+        followers = {n for n in self.active_sources if getattr(nodes[n], "ends_with_others", False)}
+        self.followers = followers if len(followers) < len(self.active_sources) else set()
         self.pending_gap = {n: False for n in nodes}
         self.queue: deque[tuple[str, str, Chunk]] = deque()
         self.start_ns: int | None = None
@@ -173,13 +176,18 @@ class Executor:
 
     def step_sources(self) -> bool:
         """Read one chunk from each active local source (pacing replays). False when none is left.
-        Once a stop is requested, the sources end instead (end-of-stream follows what they sent)."""
+        Once a stop is requested, the sources end instead (end-of-stream follows what they sent); once
+        only sources that end with the others (Source.ends_with_others) are left, they end."""
         for node_id in list(self.active_sources):
             if self.stop:
                 self.end_sources()
                 return False
             self._read_source(node_id)
             self.drain()
+        if self.followers and self.active_sources and self.followers.issuperset(self.active_sources):
+            for node_id in list(self.active_sources):  # only those are left: what they hold, then the end
+                self._read_source(node_id)
+            self.end_sources()
         return bool(self.active_sources) and not self.stop
 
     def end_sources(self) -> None:

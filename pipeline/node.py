@@ -177,6 +177,9 @@ class Source(Node[P]):
 
     inputs: ClassVar[tuple[str, ...]] = ()
     live: ClassVar[bool] = False  # True: hardware paces read(); False: the runner paces by chunk time
+    # True (a node may set it per instance): the runner ends this source once every other source of its
+    # process has ended, e.g. a marker stream that would otherwise keep the run going after the signal
+    ends_with_others: bool = False
 
     def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
         raise NotImplementedError

@@ -181,3 +181,48 @@ def test_a_stream_far_off_its_nominal_rate_is_reported(caplog, true_rate):
         assert node.counters["rate_off_nominal"] == 1
     else:
         assert warned == [] and "rate_off_nominal" not in node.counters
+
+
+def test_the_run_ends_with_the_amplifier_while_the_stimulus_program_goes_on(tmp_path):
+    """configs/bci_ssvep.yaml and docs/bci.md: the run ends when the amplifier's stream ends (its outlet
+    goes away, eeg.duration, here eeg.max_samples). With the stimulus program still running (its
+    outlet alive, as between blocks) the marker inlet kept the run going until it was killed."""
+    n = int(2 * RATE)
+    eeg_name, stim_name = uname("amp"), uname("stimulus")
+    eeg = amplifier(eeg_name)
+    stim = [pylsl.StreamOutlet(pylsl.StreamInfo(stim_name, "Markers", 1, 0.0, pylsl.cf_string, stim_name))]
+    graph = build_graph(
+        load_config(
+            ROOT / "configs" / "bci_ssvep.yaml",
+            [
+                f"eeg.name={eeg_name}",
+                f"markers.name={stim_name}",
+                f"decisions.name={uname('decisions')}",
+                f"rec.path={tmp_path / 'session_raw.fif'}",
+                f"rec_decisions.path={tmp_path / 'decisions.csv'}",
+                f"eeg.max_samples={n}",
+            ],
+        )
+    )
+    t_first = pylsl.local_clock() + 1.0
+    x = np.zeros((n, len(CHANNELS)), dtype=np.float32)
+
+    def feed():
+        assert eeg.wait_for_consumers(60.0) and stim[0].wait_for_consumers(60.0)
+        stim[0].push_sample(["6"], t_first + 0.5)
+        eeg.push_chunk(x, list(t_first + np.arange(n) / RATE))
+
+    results = []
+    th = threading.Thread(target=feed)
+    run = threading.Thread(target=lambda: results.append(run_graph(graph, in_process=True)), daemon=True)
+    th.start()
+    run.start()
+    run.join(90.0)  # generous: a loaded 2-core machine; the run itself needs a few seconds
+    ended_by_itself = not run.is_alive()
+    stim.clear()  # the stimulus program exits: ends the run if it was still going
+    run.join(60.0)
+    th.join()
+    assert ended_by_itself, "the run went on after the amplifier's stream ended"
+    assert results and results[0].exit_code == 0, results and results[0].failure
+    raw = mne.io.read_raw_fif(tmp_path / "session_raw.fif", verbose="error")
+    assert raw.n_times == n and list(raw.annotations.description) == ["6"]

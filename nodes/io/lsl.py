@@ -33,7 +33,8 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type`.
   (pylsl LostError; liblsl may drop the last samples still in flight then) -- unless `recover: true`:
   then liblsl waits for an outlet of the same source id to come back and reconnects to it (an amplifier
   that drops out for a moment); the samples after it are flagged as a gap (their time stamps jump), and
-  `idle_timeout` still ends a stream that does not come back.
+  `idle_timeout` still ends a stream that does not come back. `ends_with_others: true` ends it when
+  every other source of its process has ended (the marker inlet of configs/bci_ssvep.yaml).
   The inlet opens on the first read(), so an outlet that waits for consumers starts sending only once
   the graph runs. A read waits up to `wait` seconds for data; the runner reads the sources of one
   process in turn, so a sparse marker inlet beside an EEG inlet should poll (`wait: 0`), or the EEG
@@ -167,6 +168,11 @@ class LslInletParams(NodeParams):
         description="when the outlet goes away, wait for it (same source id) to come back instead of "
         "ending the stream; the samples after it are flagged as a gap (end it with idle_timeout)",
     )
+    ends_with_others: bool = Field(
+        False,
+        description="end this stream when every other source of its process has ended (a marker inlet "
+        "beside the EEG: the run ends with the amplifier's stream, not with the stimulus program)",
+    )
     marker_duration: float = Field(
         0.0,
         ge=0,
@@ -247,6 +253,7 @@ class LslInlet(Source[LslInletParams]):
         super().__init__(**params)
         self._info = None
         self._inlet = None
+        self.ends_with_others = self.params.ends_with_others
         self.reset()
 
     def configure(self, in_specs):
