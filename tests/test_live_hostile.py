@@ -226,3 +226,30 @@ def test_the_run_ends_with_the_amplifier_while_the_stimulus_program_goes_on(tmp_
     assert results and results[0].exit_code == 0, results and results[0].failure
     raw = mne.io.read_raw_fif(tmp_path / "session_raw.fif", verbose="error")
     assert raw.n_times == n and list(raw.annotations.description) == ["6"]
+
+
+def test_markers_sharing_a_timestamp_are_not_counted_as_going_back():
+    """A stimulus program often sends two markers for one event ("trial", "7.5") with the same
+    timestamp: both are kept, and that is not a clock fault (non_monotonic counted them; a signal's
+    samples must increase, markers need not). A marker stamped earlier than the one before still counts."""
+    from wavegraph.nodes.io.lsl import LslInlet
+
+    name = uname("stimulus")
+    outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0.0, pylsl.cf_string, name))
+    node = LslInlet(name=name, clock_sync=False, wait=0.2, marker_codes={"7.5": 75})
+    node.configure({})
+    assert node.read() == {}  # opens the stream
+    assert outlet.wait_for_consumers(30.0)
+    t = pylsl.local_clock()
+    for text, ts in [("1", t), ("7.5", t), ("2", t + 1.0), ("3", t + 1.0), ("4", t + 0.5)]:
+        outlet.push_sample([text], ts)
+    rows, t_end = [], time.monotonic() + 30.0
+    while sum(len(r) for r in rows) < 5 and time.monotonic() < t_end:
+        r = node.read()
+        if r:
+            rows.append(r["out"].data)
+    node.close()
+    got = np.concatenate(rows)
+    np.testing.assert_allclose(got[:, 0], [t, t, t + 1.0, t + 1.0, t + 0.5], atol=1e-9)
+    assert got[:, 2].tolist() == [1.0, 75.0, 2.0, 3.0, 4.0]
+    assert node.counters.get("non_monotonic") == 1  # only 4, stamped before 3

@@ -24,8 +24,9 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type`.
   within a chunk samples are 1/rate apart, and a chunk's t0 + n/rate meets the next chunk's t0 to
   within n times the period's error (64 us for 32 samples of a 500 Hz stream 1000 ppm off); the
   nodes that stamp from a first t0 plus a count (epochs, join, resample, stft...) follow each chunk's t0. `dejitter` is liblsl's own smoothing
-  (it also smooths over gaps). Timestamps that do not increase are counted (`non_monotonic`); a jump
-  of more than `gap_tolerance` seconds beyond one sample period flags the chunk as a gap (`gaps`).
+  (it also smooths over gaps). Timestamps that do not increase (markers: that go back) are counted
+  (`non_monotonic`); a jump of more than `gap_tolerance` seconds beyond one sample period flags the
+  chunk as a gap (`gaps`).
   A stream whose timestamps run more than 5 % off its nominal rate (5 s into a segment) is logged
   once and counted `rate_off_nominal`: the graph takes its samples at the nominal rate.
   End of stream: after `duration` seconds of stream time or `max_samples` samples (the last chunk is
@@ -447,7 +448,7 @@ class LslInlet(Source[LslInletParams]):
             if len(inner):
                 split = int(inner[0] + 1 - off)
                 step = step[: inner[0]]
-        bad = int(np.count_nonzero(step <= 0))
+        bad = int(np.count_nonzero(step <= 0 if self._rate > 0 else step < 0))  # markers may share a time
         if bad:
             self.count("non_monotonic", bad)
         if gap:
