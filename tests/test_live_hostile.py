@@ -34,7 +34,7 @@ def amplifier(name, fmt=pylsl.cf_float32):
     return pylsl.StreamOutlet(info)
 
 
-def run_live_session(tmp_path, markers, seconds=4.0, overrides=()):
+def run_live_session(tmp_path, markers, seconds=4.0, overrides=(), config=ROOT / "configs" / "bci_ssvep.yaml"):
     """configs/bci_ssvep.yaml against an amplifier outlet (`seconds` of noise, pushed as fast as the
     graph takes it) and a stimulus marker outlet sending `markers` [(sample index, text)]. The EEG inlet
     ends at its last sample (max_samples); the marker inlet at a last marker one minute on (duration),
@@ -46,7 +46,7 @@ def run_live_session(tmp_path, markers, seconds=4.0, overrides=()):
     rec_path = tmp_path / "session_raw.fif"
     graph = build_graph(
         load_config(
-            ROOT / "configs" / "bci_ssvep.yaml",
+            config,
             [
                 f"eeg.name={eeg_name}",
                 f"markers.name={stim_name}",
@@ -74,7 +74,7 @@ def run_live_session(tmp_path, markers, seconds=4.0, overrides=()):
 
     th = threading.Thread(target=feed)
     th.start()
-    result = run_graph(graph, in_process=True)
+    result = run_graph(graph, in_process="processes" not in config.read_text())
     th.join()
     assert result.exit_code == 0, result.failure
     return result, mne.io.read_raw_fif(rec_path, preload=True, verbose="error"), x, t_first
@@ -253,3 +253,16 @@ def test_markers_sharing_a_timestamp_are_not_counted_as_going_back():
     np.testing.assert_allclose(got[:, 0], [t, t, t + 1.0, t + 1.0, t + 0.5], atol=1e-9)
     assert got[:, 2].tolist() == [1.0, 75.0, 2.0, 3.0, 4.0]
     assert node.counters.get("non_monotonic") == 1  # only 4, stamped before 3
+
+
+def test_inlets_in_their_own_process_as_docs_bci_suggests(tmp_path):
+    """docs/bci.md: `processes: {acquisition: [eeg, markers]}` keeps slow consumers from delaying
+    acquisition. The markers then reach the recorder over ZeroMQ as read-only arrays, and the recorder
+    wrote into them (durations): every marker failed it ('assignment destination is read-only'), the run
+    exited 1 with a few chunks of EEG and no annotation."""
+    config = tmp_path / "bci_ssvep_acquisition.yaml"
+    config.write_text((ROOT / "configs" / "bci_ssvep.yaml").read_text() + "processes:\n  acquisition: [eeg, markers]\n")
+    result, raw, x, _ = run_live_session(tmp_path, [(250, "7.5"), (500, "6")], seconds=3.0, config=config)
+    assert result.processes["eeg"] == result.processes["markers"] == "acquisition"
+    np.testing.assert_array_equal(raw.get_data(), x.T.astype(np.float64))
+    assert list(raw.annotations.description) == ["7.5", "6"]

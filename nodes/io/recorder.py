@@ -382,7 +382,7 @@ class Recorder(Sink[RecorderParams]):
 
     def _add_events(self, chunk: Chunk) -> None:
         """Markers: kept for the annotations and appended to <path>.events.csv (flushed: crash-safe)."""
-        rows = np.asarray(chunk.data, dtype=np.float64).reshape(-1, 3)
+        rows = np.array(chunk.data, dtype=np.float64).reshape(-1, 3)  # a copy: received arrays are read-only
         good = np.isfinite(rows[:, 0]) & np.isfinite(rows[:, 2]) & (np.abs(rows[:, 2]) < 2**53)
         if not good.all():  # no time or no code: nothing an annotation can say (it failed the recorder before)
             self.count("bad_marker", int((~good).sum()))
