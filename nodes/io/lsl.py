@@ -33,7 +33,7 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type`.
   trimmed to the limit), when nothing arrived for `idle_timeout` seconds, or when the outlet goes away
   (pylsl LostError; liblsl then drops every sample the inlet had received but not yet pulled: measured,
   all 1500 of a 6 s burst read after the outlet was gone; a graph that lags loses that much of the
-  end, so stop the run before the outlet for a complete recording) -- unless `recover: true`:
+  end; stopping the run before the outlet ends the recording cleanly) -- unless `recover: true`:
   then liblsl waits for an outlet of the same source id to come back and reconnects to it (an amplifier
   that drops out for a moment); the samples after it are flagged as a gap (their time stamps jump), and
   `idle_timeout` still ends a stream that does not come back. `ends_with_others: true` ends it when
