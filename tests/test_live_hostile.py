@@ -266,3 +266,26 @@ def test_inlets_in_their_own_process_as_docs_bci_suggests(tmp_path):
     assert result.processes["eeg"] == result.processes["markers"] == "acquisition"
     np.testing.assert_array_equal(raw.get_data(), x.T.astype(np.float64))
     assert list(raw.annotations.description) == ["7.5", "6"]
+
+
+def test_only_plain_decimal_integers_are_their_own_code():
+    """Python's int() also reads "1_2" (12) and non-ASCII digits ("٣", 3): a stimulus program's label
+    "1_2" (block 1, target 2) was recorded as marker 12. Such texts are unknown markers now (logged)."""
+    from wavegraph.nodes.io.lsl import LslInlet
+
+    name = uname("stimulus")
+    outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0.0, pylsl.cf_string, name))
+    node = LslInlet(name=name, clock_sync=False, wait=0.2)
+    node.configure({})
+    assert node.read() == {}  # opens the stream
+    assert outlet.wait_for_consumers(30.0)
+    for text in ["1_2", "\u0663", "+5", " 4 ", "-7", "12"]:
+        outlet.push_sample([text])
+    rows, t_end = [], time.monotonic() + 30.0
+    while sum(len(r) for r in rows) < 4 and time.monotonic() < t_end:
+        r = node.read()
+        if r:
+            rows.append(r["out"].data)
+    node.close()
+    assert np.concatenate(rows)[:, 2].tolist() == [5.0, 4.0, -7.0, 12.0]
+    assert node.counters["unknown_marker"] == 2

@@ -7,8 +7,8 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type`.
   dtype (float32 stays float32; double and integer formats become float64). A label that repeats
   becomes LABEL-0, LABEL-1, ... (MNE's rule; counted `duplicate_channel_labels`).
   String (marker) streams become events: rows (LSL timestamp, marker_duration (0), code) -- the project's marker
-  stream (see docs/nodes.md, "Marker streams"). A marker that is an integer
-  is its own code; other markers are looked up in the outlet's `desc/events` table (what lsl_outlet
+  stream (see docs/nodes.md, "Marker streams"). A marker that is a decimal integer (ASCII digits, a
+  sign, spaces around) is its own code; other markers are looked up in the outlet's `desc/events` table (what lsl_outlet
   writes) and then in the `marker_codes` param; markers found in neither are counted
   (`unknown_marker`) and dropped (the first few distinct ones logged as a warning). A one-channel
   numeric stream of irregular rate (integer markers, as many stimulus programs send them) is a marker
@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -74,6 +75,7 @@ from .lsl_time import TimestampFit, off_nominal_rate
 MARKER_TYPE = "Markers"
 WARN_UNKNOWN = 10  # distinct unknown markers an inlet logs a warning for (then it only counts them)
 _log = logging.getLogger("wavegraph.lsl")
+_INTEGER = re.compile(r"[+-]?[0-9]+")  # a marker text that is its own code
 AMBIGUITY_WAIT_S = 0.8  # how long configure() listens for a second stream matching the query
 
 
@@ -464,11 +466,8 @@ class LslInlet(Source[LslInletParams]):
             if isinstance(m, (str, bytes)):
                 s = m.decode("utf-8", "replace") if isinstance(m, bytes) else m
                 code = self._codes.get(s)
-                if code is None:
-                    try:
-                        code = int(s.strip())
-                    except ValueError:
-                        code = None
+                if code is None and _INTEGER.fullmatch(s.strip()):  # not int(): it reads "1_2" and "\u0663"
+                    code = int(s.strip())
             else:  # a numeric marker stream: the value is the code when it is an integer
                 v = float(m)
                 code = int(v) if v.is_integer() else None  # False for NaN and inf
