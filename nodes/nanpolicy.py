@@ -137,14 +137,23 @@ def off_grid(expected: float, t0: float) -> bool:
     return abs(expected - t0) > RETIME_S
 
 
+def first_time(t_first: float | None, t0: float, consumed_s: float) -> float:
+    """A stream's first-sample time: t_first once known; while it is not (None, or NaN because every chunk so
+    far came without a time), this chunk's t0 less the seconds already taken in (NaN again if this chunk has
+    no time either). So a first chunk without a time does not leave every later output time NaN."""
+    if t_first is not None and math.isfinite(t_first):
+        return t_first
+    return float(t0) - consumed_s
+
+
 def stream_start(t_first: float | None, chunk, consumed_s: float) -> float:
     """The time of a stream's first sample: the first chunk's t0; after a gap, re-anchored so that this chunk
     keeps its own t0 (`consumed_s`: seconds of stream the node has already taken in). Also re-anchored when
     the chunk's t0 is more than RETIME_S off t_first + consumed_s: a live stream whose chunk times follow
     its clock (lsl_inlet: an amplifier's drift against the nominal rate), so the output follows it too."""
     t0 = float(chunk.t0)
-    if t_first is None:
-        return t0
+    if t_first is None or not math.isfinite(t_first):
+        return first_time(t_first, t0, consumed_s)
     if chunk.gap or off_grid(t_first + consumed_s, t0):
         return t0 - consumed_s
     return t_first

@@ -8,6 +8,7 @@
 """
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -195,3 +196,34 @@ def test_apply_mask_counts_paired_frames_it_cannot_emit_at_the_end():
     runs = [(round(o["out"].t0 * 10), o["out"].data.shape[0]) for o in outs if o]
     assert runs == [(0, 5), (6, 2)]
     assert node.counters == {"unmatched_in": 3, "after_break_at_end": 2}  # in 5, 8, 11 had no partner
+
+
+FIRST_T0_CASES = ["resample", "sliding_window", "stft", "bandpower", "ssvep_decoder", "enhancer", "tokenizer"]
+
+
+@pytest.mark.parametrize("name", FIRST_T0_CASES)
+def test_a_first_chunk_without_a_time_does_not_leave_every_later_time_nan(name):
+    """A first chunk with t0 NaN (a source that had no time for it yet) left every later output time NaN: the
+    nodes latched the first t0 as their stream start. The start now comes from the first chunk that has a
+    time, less the samples before it, so the later output times equal a run whose first chunk had its time."""
+    if name == "tokenizer":
+        make, x, spec = (lambda: lookup("eeg_tokenizer")()), _signal(3, 1000, nan=False), SIG
+    else:
+        make, x, spec, _ = CASES[name]
+    axis = -1 if spec.kind == "signal" else 0
+
+    def times(first_t0: float) -> list:
+        node = _configured(make, spec)
+        n, start, got = x.shape[axis], 0, []
+        for i, size in enumerate([3, *[97] * (n // 97 + 1)]):
+            part = np.take(x, np.arange(start, min(n, start + size)), axis=axis)
+            if part.shape[axis]:
+                t0 = 5.0 + start / spec.rate
+                out = node.process({"in": Chunk(part, t0=first_t0 if i == 0 else t0)})
+                got += [(port, c.t0) for port, c in sorted(out.items())] if i else []
+            start += size
+        return got
+
+    want, got = times(5.0), times(math.nan)
+    assert want and [p for p, _ in got] == [p for p, _ in want]
+    np.testing.assert_allclose([t for _, t in got], [t for _, t in want], rtol=0, atol=1e-9)

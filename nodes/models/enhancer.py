@@ -30,7 +30,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, as_float32, delay_mask, sanitize, signal_input
+from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, as_float32, delay_mask, first_time, sanitize, signal_input
 
 if TYPE_CHECKING:
     from wavegraph.models.enhancer import Enhancer
@@ -248,8 +248,7 @@ class EnhancerNode(Node[EnhancerParams]):
             return {}
         if chunk.data.shape != (1, n):
             raise ValueError(f"enhancer chunk has shape {chunk.data.shape}, expected (1, samples)")
-        if self.t_first is None:
-            self.t_first = float(chunk.t0)
+        self.t_first = first_time(self.t_first, chunk.t0, self.n_in / SAMPLE_RATE)
         data, bad = sanitize(self, as_float32(chunk.data), self.params.nan_policy)  # the model computes in float32
         self.n_in += n
         vad = self._run(np.asarray(data[0], np.float32))

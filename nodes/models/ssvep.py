@@ -42,7 +42,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, off_grid, sanitize, signal_input
+from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, first_time, off_grid, sanitize, signal_input
 from .common import Device, resolve_device
 
 
@@ -246,8 +246,7 @@ class SSVEPDecoder(_SSVEPBase[SSVEPDecoderParams]):
         x = chunk_data(c, (self.in_specs["in"].shape[0],), np.dtype(np.float64))
         if x is None:
             return {}
-        if self._t_first is None:
-            self._t_first = float(c.t0)
+        self._t_first = first_time(self._t_first, c.t0, (self._k * self._hop + self._buf.shape[-1]) / self._rate)
         x = x[self._pick]
         x, mask = sanitize(self, x, self.params.nan_policy)
         y = np.empty((len(self._sos), *x.shape))

@@ -146,8 +146,9 @@ class EEGTokenizerNode(Node[TokenizerParams]):
         if res is None or res.data.shape[-1] == 0:
             return {}
         assert self.model is not None, "configure() first"
-        if self.t_first is None:
-            self.t_first = float(res.t0)
+        if self.t_first is None or not math.isfinite(self.t_first):  # the resampled stream's first sample (its j = 0)
+            self.t_first = self.resampler.state.t_first
+            assert self.t_first is not None  # the resampler has emitted: it has a start
         x = torch.from_numpy(np.ascontiguousarray(res.data, dtype=np.float64)).to(self.device)[..., None]
         with torch.inference_mode():
             enc, self.stream = self.model.stream_encode(x, self.stream)
