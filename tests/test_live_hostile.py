@@ -289,3 +289,23 @@ def test_only_plain_decimal_integers_are_their_own_code():
     node.close()
     assert np.concatenate(rows)[:, 2].tolist() == [5.0, 4.0, -7.0, 12.0]
     assert node.counters["unknown_marker"] == 2
+
+
+def test_recover_on_a_recording_that_was_finished_anyway(tmp_path, capsys):
+    """SIGKILL of a live run whose recorder is in a worker (processes: {acquisition: [eeg, markers]}):
+    the worker sees its parent die and finalises the file itself. `wavegraph recover`, as docs/bci.md
+    says to run after a kill, then failed (exit 1, 'no spill file: nothing to recover') on the
+    complete FIF, as if the data were lost; a complete WAV or CSV already passed. A missing file still fails."""
+    from wavegraph.nodes.io.recorder import Recorder, recover_main
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import signal_spec
+
+    path = tmp_path / "calib01_raw.fif"
+    rec = Recorder(path=str(path))
+    rec.configure({"in": signal_spec(RATE, CHANNELS)})
+    rec.process({"in": Chunk(np.ones((len(CHANNELS), 50)), t0=100.0)})
+    rec.close()
+    before = path.read_bytes()
+    assert recover_main([str(path)]) == 0
+    assert path.read_bytes() == before and str(path) in capsys.readouterr().out
+    assert recover_main([str(tmp_path / "none_raw.fif")]) == 1

@@ -543,14 +543,15 @@ def recover(path: str | os.PathLike) -> Path:
 
 
 def _check_direct(path: Path, spill: Path) -> Path:
-    """WAV, FLAC and CSV are written as they go: valid after every chunk, nothing to convert."""
+    """WAV, FLAC and CSV are written as they go: valid after every chunk, nothing to convert. Another
+    target without a spill was finished by close() (also a worker's, when its parent was killed)."""
     name = path.name.lower()
     if path.exists() and name.endswith((".wav", ".flac")):
         import soundfile as sf
 
         sf.info(sf_name(path))  # raises if unreadable
         return path
-    if path.exists() and name.endswith(".csv"):
+    if path.exists():
         return path
     raise FileNotFoundError(f"no spill file {spill}: nothing to recover")
 
