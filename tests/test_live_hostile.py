@@ -309,3 +309,34 @@ def test_recover_on_a_recording_that_was_finished_anyway(tmp_path, capsys):
     assert recover_main([str(path)]) == 0
     assert path.read_bytes() == before and str(path) in capsys.readouterr().out
     assert recover_main([str(tmp_path / "none_raw.fif")]) == 1
+
+
+@pytest.mark.parametrize("fmt", [pylsl.cf_float32, pylsl.cf_int16])
+def test_an_amplifier_in_microvolts_is_recorded_in_volts_as_its_xdf_replay_is(fmt):
+    """Amplifier apps send microvolts (unit 'microvolts' in desc/channels; int16 counts of 1 uV too).
+    The inlet passed the numbers on unscaled, so the FIF (MNE: volts) held EEG a million times too
+    large, while the same session recorded by LabRecorder and replayed from .xdf is scaled to volts
+    (docs/bci.md: 'the same FIF'). Now the inlet scales uV and mV to V as the XDF reader does."""
+    from wavegraph.nodes.io.lsl import LslInlet
+
+    name, n = uname("amp"), 200
+    info = pylsl.StreamInfo(name, "EEG", 3, RATE, fmt, name)
+    info.set_channel_labels(["O1", "Oz", "STI"])
+    info.set_channel_units(["microvolts", "uV", "mV"])
+    outlet = pylsl.StreamOutlet(info)
+    node = LslInlet(name=name, max_samples=n, resolve_timeout=30.0)
+    spec = node.configure({})["out"]
+    assert spec.units == "V" and spec.dtype == ("float32" if fmt == pylsl.cf_float32 else "float64")
+    assert node.read() == {}  # opens the stream
+    x = (np.arange(3 * n).reshape(n, 3) % 100 - 50).astype(np.float32 if fmt == pylsl.cf_float32 else np.int16)
+
+    def feed():
+        assert outlet.wait_for_consumers(30.0)
+        outlet.push_chunk(x)
+
+    th = threading.Thread(target=feed)
+    th.start()
+    got = np.concatenate([c.data for c in _pull_everything(node, n)], axis=1)
+    th.join()
+    node.close()
+    np.testing.assert_allclose(got, x.T * np.array([[1e-6], [1e-6], [1e-3]]), rtol=1e-6)

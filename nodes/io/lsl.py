@@ -4,7 +4,8 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type`.
   Numeric streams become signals (channels, samples); the spec comes from the stream info: channel
   count, names/types/units from `desc/channels/channel/{label,type,unit}` when present (else ch0, ch1,
   ... and the stream type when it is an MNE channel type, else "misc"), the nominal rate, and the
-  dtype (float32 stays float32; double and integer formats become float64). A label that repeats
+  dtype (float32 stays float32; double and integer formats become float64). Microvolt and millivolt
+  channels are scaled to volts (MNE's unit, as the XDF reader does; units "V" when all are voltages). A label that repeats
   becomes LABEL-0, LABEL-1, ... (MNE's rule; counted `duplicate_channel_labels`).
   String (marker) streams become events: rows (LSL timestamp, marker_duration (0), code) -- the project's marker
   stream (see docs/nodes.md, "Marker streams"). A marker that is a decimal integer (ASCII digits, a
@@ -71,6 +72,7 @@ from wavegraph.pipeline.node import NodeParams, Sink, Source
 from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
 
 from .lsl_time import TimestampFit, off_nominal_rate
+from .units import to_volts
 
 MARKER_TYPE = "Markers"
 WARN_UNKNOWN = 10  # distinct unknown markers an inlet logs a warning for (then it only counts them)
@@ -312,7 +314,6 @@ class LslInlet(Source[LslInletParams]):
             stream_type = info.type().lower()
             default_type = stream_type if stream_type in CHANNEL_TYPES else "misc"
             ch_types = tuple((t or "").lower() if (t or "").lower() in CHANNEL_TYPES else default_type for t in types)
-            unit = units[0] if units and units[0] and all(u == units[0] for u in units) else ""
             if rate <= 0:
                 raise SpecError(
                     f"lsl_inlet: numeric stream '{info.name()}' has {n} channels and an irregular rate",
@@ -321,6 +322,8 @@ class LslInlet(Source[LslInletParams]):
                 )
             self._check_declared(info, n, rate, names)
             self._dtype = np.float32 if fmt == pylsl.cf_float32 else np.float64
+            scale, unit = to_volts([u or "" for u in units])  # uV and mV -> V (MNE's unit), as the XDF reader
+            self._scale = None if (scale == 1.0).all() else scale[:, None].astype(self._dtype)
             spec = StreamSpec("signal", rate, (n,), np.dtype(self._dtype).name, names, ch_types, unit)
         self._rate = rate
         self._limit = p.max_samples
@@ -411,6 +414,8 @@ class LslInlet(Source[LslInletParams]):
         if gap:
             self._fit.restart()
         x = np.ascontiguousarray(np.asarray(data, dtype=self._dtype).T)
+        if self._scale is not None:
+            x *= self._scale
         t0 = self._fit.add(ts)
         self._check_rate()
         return {"out": Chunk(x, t0, gap=gap)}

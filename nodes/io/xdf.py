@@ -32,17 +32,8 @@ import numpy as np
 from wavegraph.pipeline.spec import SpecError
 
 from .readers import _codes_for, _Reader, _stream_type
+from .units import to_volts
 
-_SCALE = {
-    "microvolts": 1e-6,
-    "microvolt": 1e-6,
-    "uv": 1e-6,
-    "µv": 1e-6,
-    "millivolts": 1e-3,
-    "mv": 1e-3,
-    "volts": 1.0,
-    "v": 1.0,
-}
 _DTYPES = {"float32": "<f4", "double64": "<f8", "int8": "<i1", "int16": "<i2", "int32": "<i4", "int64": "<i8"}
 
 
@@ -128,15 +119,11 @@ class XdfReader(_Reader):
         data = np.asarray(s["time_series"], dtype=np.float64)
         self.n_times = data.shape[0]
         labels, types, units = _channels(info, data.shape[1])
-        scale = np.array([_SCALE.get(u.lower(), 1.0) for u in units])
+        scale, self.units = to_volts(units)
         self.data = (data * scale).astype(dtype, copy=False)
         self.ch_names = labels
         stype = (_first(info, "type") or "").lower()
         self.ch_types = [_stream_type((t or stype).lower()) for t in types]
-        if all(u.lower() in _SCALE for u in units):
-            self.units = "V"
-        else:
-            self.units = units[0] if len(set(units)) == 1 else ""
         self.breaks = np.array([int(a) for a, _ in info.get("segments", [])[1:]], dtype=np.int64)
         self._events(markers, self._triggers(data, stim_channel))
 
