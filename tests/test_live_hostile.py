@@ -340,3 +340,22 @@ def test_an_amplifier_in_microvolts_is_recorded_in_volts_as_its_xdf_replay_is(fm
     th.join()
     node.close()
     np.testing.assert_allclose(got, x.T * np.array([[1e-6], [1e-6], [1e-3]]), rtol=1e-6)
+
+
+def test_channels_the_amplifier_types_as_no_eeg_are_not_eeg():
+    """An EEG stream with accelerometer and trigger channels (types 'ACC', 'TRIGGER' in desc/channels,
+    not MNE types): the inlet gave them the stream's type, eeg, so the FIF recorded the accelerometer as
+    EEG (and `wavegraph train ssvep` used it), while the XDF replay of the same stream calls them misc.
+    Now the XDF rule: a declared type that is no MNE type is misc; only a channel without one takes the
+    stream's type."""
+    from wavegraph.nodes.io.lsl import LslInlet
+
+    name = uname("amp")
+    info = pylsl.StreamInfo(name, "EEG", 5, RATE, pylsl.cf_float32, name)
+    info.set_channel_labels(["O1", "Oz", "ACC_X", "TRIG", "O2"])
+    info.set_channel_types(["EEG", "eeg", "ACC", "TRIGGER", ""])
+    outlet = pylsl.StreamOutlet(info)  # noqa: F841 — alive while the inlet reads its description
+    node = LslInlet(name=name, resolve_timeout=30.0)
+    spec = node.configure({})["out"]
+    node.close()
+    assert spec.channel_types == ("eeg", "eeg", "misc", "misc", "eeg")

@@ -3,7 +3,7 @@
 lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type`.
   Numeric streams become signals (channels, samples); the spec comes from the stream info: channel
   count, names/types/units from `desc/channels/channel/{label,type,unit}` when present (else ch0, ch1,
-  ... and the stream type when it is an MNE channel type, else "misc"), the nominal rate, and the
+  ... and the stream type; a type that is no MNE channel type is "misc"), the nominal rate, and the
   dtype (float32 stays float32; double and integer formats become float64). Microvolt and millivolt
   channels are scaled to volts (MNE's unit, as the XDF reader does; units "V" when all are voltages). A label that repeats
   becomes LABEL-0, LABEL-1, ... (MNE's rule; counted `duplicate_channel_labels`).
@@ -72,6 +72,7 @@ from wavegraph.pipeline.node import NodeParams, Sink, Source
 from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
 
 from .lsl_time import TimestampFit, off_nominal_rate
+from .readers import _stream_type
 from .units import to_volts
 
 MARKER_TYPE = "Markers"
@@ -312,8 +313,8 @@ class LslInlet(Source[LslInletParams]):
             if names != tuple(lab or f"ch{i}" for i, lab in enumerate(labels)):
                 self.count("duplicate_channel_labels")
             stream_type = info.type().lower()
-            default_type = stream_type if stream_type in CHANNEL_TYPES else "misc"
-            ch_types = tuple((t or "").lower() if (t or "").lower() in CHANNEL_TYPES else default_type for t in types)
+            # as the XDF reader: a channel without a type takes the stream's; a type MNE lacks ("ACC") is misc
+            ch_types = tuple(_stream_type((t or stream_type).lower()) for t in types)
             if rate <= 0:
                 raise SpecError(
                     f"lsl_inlet: numeric stream '{info.name()}' has {n} channels and an irregular rate",
