@@ -359,3 +359,31 @@ def test_channels_the_amplifier_types_as_no_eeg_are_not_eeg():
     spec = node.configure({})["out"]
     node.close()
     assert spec.channel_types == ("eeg", "eeg", "misc", "misc", "eeg")
+
+
+def test_the_average_reference_leaves_out_a_trigger_channel_of_the_amplifier():
+    """configs/bci_ssvep.yaml re-references with `car` over every channel: an amplifier's trigger (or
+    accelerometer) channel in its EEG stream went into the average, so each trigger step (codes in the
+    hundreds) was subtracted from every EEG channel. By default car now leaves channels typed stim or
+    misc (what the inlet makes of 'TRIGGER', 'ACC') out of the average, and still subtracts from every
+    channel."""
+    from wavegraph.nodes.dsp.channels import CAR
+    from wavegraph.nodes.io.lsl import LslInlet
+    from wavegraph.pipeline.chunk import Chunk
+
+    name = uname("amp")
+    info = pylsl.StreamInfo(name, "EEG", 4, RATE, pylsl.cf_float32, name)
+    info.set_channel_labels(["O1", "Oz", "O2", "TRIG"])
+    info.set_channel_types(["EEG", "EEG", "EEG", "TRIGGER"])
+    outlet = pylsl.StreamOutlet(info)  # noqa: F841 — alive while the inlet reads its description
+    inlet = LslInlet(name=name, resolve_timeout=30.0)
+    spec = inlet.configure({})["out"]
+    inlet.close()
+    car = CAR()
+    car.configure({"in": spec})
+    x = np.zeros((4, 6), dtype=np.float32)
+    x[:3] = [[1.0], [2.0], [3.0]]
+    x[3, 3:] = 255.0  # a trigger step
+    y = car.process({"in": Chunk(x, t0=0.0)})["out"].data
+    np.testing.assert_allclose(y[:3], np.repeat([[-1.0], [0.0], [1.0]], 6, axis=1))
+    np.testing.assert_allclose(y[3], x[3] - 2.0)

@@ -17,6 +17,8 @@ from wavegraph.pipeline.spec import SpecError, StreamSpec
 from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, sanitize, signal_input
 from ..signal import SignalNode
 
+NOT_IN_REFERENCE = ("stim", "misc")  # channel types car leaves out of its default average
+
 
 def channel_index(spec: StreamSpec, names, what: str) -> list[int]:
     """Indices of `names` in the spec; SpecError listing the available channels for an unknown one."""
@@ -41,12 +43,18 @@ def _check_channels(node, spec: StreamSpec) -> StreamSpec:
 
 
 class CARParams(NodeParams):
-    ref_channels: list[str] | None = Field(None, description="channels averaged for the reference (default all)")
+    ref_channels: list[str] | None = Field(
+        None,
+        description="channels averaged for the reference (default: all but those typed stim or misc, such "
+        "as an amplifier's trigger or accelerometer channels)",
+    )
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
 class CAR(SignalNode[CARParams]):
-    """Common average reference: subtract the mean over `ref_channels` (default: all) from every channel.
+    """Common average reference: subtract the mean over `ref_channels` from every channel. By default the
+    mean is over every channel but those typed stim or misc (an amplifier's trigger or accelerometer
+    channels; all channels when every one has such a type).
 
     NaN policy: `zero` averages with the bad samples set to 0; `propagate` averages the finite channels
     at each sample (the reference stays finite) and puts NaN back where it was.
@@ -62,6 +70,9 @@ class CAR(SignalNode[CARParams]):
                 "car on a single channel would output zeros", "average over several channels, or remove car"
             )
         self._idx = None if p.ref_channels is None else channel_index(spec, p.ref_channels, "car ref_channels")
+        signals = [i for i, t in enumerate(spec.channel_types) if t not in NOT_IN_REFERENCE]
+        if p.ref_channels is None and 0 < len(signals) < len(spec.channel_types):
+            self._idx = signals  # a trigger or an accelerometer (stim, misc) is no part of the average
         if self._idx is not None and len(self._idx) == 0:
             raise SpecError("car ref_channels is empty", "name at least one channel, or leave it unset for all")
         self._scale = 1.0 / (spec.shape[-1] if self._idx is None else len(self._idx))
