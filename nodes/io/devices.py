@@ -40,7 +40,8 @@ def audio_section() -> list[str]:
 
 
 def lsl_section(wait_time: float = LSL_WAIT_S) -> list[str]:
-    from .lsl import import_pylsl, stream_lines
+    from .lsl import import_pylsl
+    from .lsl_info import stream_lines
 
     try:
         pylsl = import_pylsl()

@@ -71,6 +71,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import NodeParams, Sink, Source
 from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
 
+from .lsl_info import channel_info, describe_streams, event_table, unique_names
 from .lsl_time import TimestampFit, off_nominal_rate
 from .readers import _stream_type
 from .units import to_volts
@@ -94,63 +95,6 @@ def import_pylsl():
             "pip install pylsl (its wheels ship liblsl)",
         ) from e
     return pylsl
-
-
-def stream_lines(infos) -> list[str]:
-    """One line per stream: name, type, channels, rate, format, host."""
-    return [
-        f"'{i.name()}' (type {i.type() or '-'}, {i.channel_count()} ch, {i.nominal_srate():g} Hz, "
-        f"{_FORMAT_NAMES.get(i.channel_format(), '?')}, host {i.hostname()})"
-        for i in infos
-    ]
-
-
-def describe_streams(infos) -> str:
-    return "; ".join(stream_lines(infos)) or "none"
-
-
-_FORMAT_NAMES = {1: "float32", 2: "double64", 3: "string", 4: "int32", 5: "int16", 6: "int8", 7: "int64"}
-
-
-def _channel_info(info, n: int) -> tuple[list[str | None], list[str | None], list[str | None]]:
-    """Labels, types and units from desc/channels/channel (None where absent)."""
-    labels, types, units = [], [], []
-    ch = info.desc().child("channels").child("channel")
-    while not ch.empty() and len(labels) < n:
-        labels.append(ch.child_value("label") or None)
-        types.append(ch.child_value("type") or None)
-        units.append(ch.child_value("unit") or None)
-        ch = ch.next_sibling("channel")
-    pad = [None] * (n - len(labels))
-    return labels + pad, types + pad, units + pad
-
-
-def _unique_names(names: list[str]) -> tuple[str, ...]:
-    """Every label that repeats becomes LABEL-0, LABEL-1, ... (MNE's rule), skipping names already
-    taken; the others keep theirs."""
-    taken, out = set(names), []
-    for name in names:
-        if names.count(name) > 1:
-            k = 0
-            while f"{name}-{k}" in taken:
-                k += 1
-            taken.add(f"{name}-{k}")
-            name = f"{name}-{k}"
-        out.append(name)
-    return tuple(out)
-
-
-def _event_table(info) -> dict[str, int]:
-    """The desc/events/event {code, label} table written by lsl_outlet: label -> code."""
-    table = {}
-    ev = info.desc().child("events").child("event")
-    while not ev.empty():
-        try:
-            table[ev.child_value("label")] = int(ev.child_value("code"))
-        except ValueError:
-            pass
-        ev = ev.next_sibling("event")
-    return table
 
 
 class LslInletParams(NodeParams):
@@ -304,12 +248,12 @@ class LslInlet(Source[LslInletParams]):
                 raise SpecError(
                     f"lsl_inlet: string stream '{info.name()}' has {n} channels", "marker streams must have one channel"
                 )
-            self._codes = {**_event_table(info), **p.marker_codes}
+            self._codes = {**event_table(info), **p.marker_codes}
             labels = tuple(sorted((c, s) for s, c in self._codes.items()))
             spec = StreamSpec("events", 0.0, (3,), "float64", labels=labels)
         else:
-            labels, types, units = _channel_info(info, n)
-            names = _unique_names([lab or f"ch{i}" for i, lab in enumerate(labels)])
+            labels, types, units = channel_info(info, n)
+            names = unique_names([lab or f"ch{i}" for i, lab in enumerate(labels)])
             if names != tuple(lab or f"ch{i}" for i, lab in enumerate(labels)):
                 self.count("duplicate_channel_labels")
             stream_type = info.type().lower()
