@@ -53,7 +53,7 @@ def read_all(node, limit_s=10.0):
 def feed(outlet, x, ts, block, pace=True, then_delete=False):
     """Push (samples, channels) x with explicit timestamps, `block` samples at a time, once an inlet
     is connected; optionally in real time."""
-    assert outlet.wait_for_consumers(10.0)
+    assert outlet.wait_for_consumers(60.0)  # a worker process on a loaded machine can take over 10 s to start
     t_start = time.monotonic()
     for k in range(0, len(x), block):
         if pace:
