@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 from wavegraph.models.ssvep import FBCCA, itr_bits_per_min
+from wavegraph.models.ssvep_dnn import FINE_TUNE_STEPS
 
 from . import ssvep_sim as sim
 from .bci_report import merge, plot, tables
@@ -199,7 +200,7 @@ def semi_synthetic(
     snrs=SEMI_SNRS,
     n_subjects: int = 3,
     m: int = 40,
-    ft_steps: int = 300,
+    ft_steps: int = FINE_TUNE_STEPS,
     ft_shifts: int = 40,
     ft_ensemble: int = 1,
     calib_blocks: int = 5,
@@ -423,7 +424,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--marker", action="append", default=[], metavar="LABEL=FREQ", help="map a marker/event code to Hz")
     ap.add_argument("--snrs", nargs="+", type=float, default=SEMI_SNRS)
-    ap.add_argument("--ft-steps", type=int, default=300, help="DNN fine-tuning steps per subject (default 300)")
+    ap.add_argument(
+        "--ft-steps",
+        type=int,
+        default=FINE_TUNE_STEPS,
+        help=f"DNN fine-tuning steps per subject (default {FINE_TUNE_STEPS})",
+    )
     ap.add_argument(
         "--ft-shifts",
         type=int,
