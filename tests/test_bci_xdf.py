@@ -183,3 +183,16 @@ processes:
         copy=True
     )
     np.testing.assert_allclose(epochs[3:], ref2, rtol=1e-10, atol=1e-15)
+
+
+def test_every_spelling_of_microvolts_is_scaled_to_volts():
+    """Amplifier apps write the micro sign (U+00B5) or the Greek mu (U+03BC); "\u03bcV" was left unscaled, a
+    million times too large, in the XDF replay and in lsl_inlet (both use nodes/io/units.py)."""
+    from wavegraph.nodes.io.units import to_volts
+
+    scale, unit = to_volts(["\u00b5V", "\u03bcV", "uV", "microvolts", "mV", "V"])
+    np.testing.assert_array_equal(scale, [1e-6, 1e-6, 1e-6, 1e-6, 1e-3, 1.0])
+    assert unit == "V"
+    scale, unit = to_volts(["\u03bcV", "g"])  # an accelerometer beside it: not a voltage, no shared unit
+    np.testing.assert_array_equal(scale, [1e-6, 1.0])
+    assert unit == ""

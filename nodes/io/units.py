@@ -8,7 +8,8 @@ VOLT_SCALE = {
     "microvolts": 1e-6,
     "microvolt": 1e-6,
     "uv": 1e-6,
-    "µv": 1e-6,
+    "µv": 1e-6,  # the micro sign (U+00B5)
+    "μv": 1e-6,  # the Greek small mu (U+03BC), which some apps write instead
     "millivolts": 1e-3,
     "mv": 1e-3,
     "volts": 1.0,
