@@ -141,3 +141,24 @@ def test_state_round_trip_resumes_pending_markers(ssvep):
     rest = b.process({"in": Chunk(x[:, 1400:], t0=1400 / spec.rate)})
     np.testing.assert_array_equal(np.concatenate([first["out"].data, rest["out"].data]), ref[0])
     np.testing.assert_array_equal(np.concatenate([first["events"].data, rest["events"].data]), ref[1])
+
+
+def test_a_first_chunk_without_a_time_does_not_lose_the_epochs():
+    """A first signal chunk with t0 NaN left every sample time NaN (the buffer latched it), so every marker
+    was dropped as outside the data; the times now come from the first chunk that has one."""
+    from wavegraph.pipeline.spec import signal_spec
+
+    x = np.random.default_rng(2).standard_normal((2, 400))
+    markers = Chunk(np.array([[1.0, 0.0, 1.0], [2.5, 0.0, 2.0]]), 1.0)
+
+    def run(first_t0):
+        node = Epochs(tmin=-0.1, tmax=0.3)
+        node.configure({"in": signal_spec(100.0, ["C3", "C4"]), "events": StreamSpec("events", 0.0, (3,), "float64")})
+        outs = [node.process({"in": Chunk(x[:, :20], first_t0)}), node.process({"events": markers})]
+        outs += [node.process({"in": Chunk(x[:, 20:], 0.2)}), node.finish()]
+        return [o["out"].data for o in outs if "out" in o], node.counters
+
+    (want, want_counters), (got, counters) = run(0.0), run(float("nan"))
+    assert len(want) and sum(len(e) for e in want) == 2
+    np.testing.assert_array_equal(np.concatenate(got), np.concatenate(want))
+    assert counters == want_counters

@@ -170,3 +170,29 @@ def test_join_flags_its_own_gaps(eeg):
     third = node.process({"a": Chunk(x[:, 320:960], t0=6.0)})["out"]  # a: 6 .. 10 s
     assert third.gap and third.t0 == 6.0  # a's samples between 8.18 and 9 s are interpolated across b's gap
     assert third.data.shape[1] == int((9.98 - 6.0) * 160) + 1  # up to b's last sample
+
+
+def test_a_first_chunk_without_a_time_is_joined_once_a_later_chunk_has_one():
+    """A first chunk with t0 NaN on either input (a source that had no time for it yet) left its buffer's
+    times NaN for good: nothing was ever joined (no output, no counter). Its samples now take their times from
+    the first chunk that has one, less the samples before it, so the output equals a run with every time known."""
+    ramp = np.arange(300.0)[None]
+
+    def run(first_t0):
+        join = Join(inputs=["eeg", "aux"])
+        join.configure({"eeg": signal_spec(100.0, ["C3"]), "aux": signal_spec(100.0, ["x"])})
+        outs = [
+            join.process({"eeg": Chunk(ramp[:, :10], first_t0)}),
+            join.process({"aux": Chunk(2 * ramp[:, :7], first_t0)}),
+            join.process({"aux": Chunk(2 * ramp[:, 7:], 0.07)}),
+            join.process({"eeg": Chunk(ramp[:, 10:], 0.1)}),
+            join.finish(),
+        ]
+        got = [o["out"] for o in outs if o]
+        starts = np.concatenate([c.t0 + np.arange(c.data.shape[1]) / 100.0 for c in got])
+        return np.concatenate([c.data for c in got], axis=1), starts, join.counters
+
+    want, got = run(0.0), run(float("nan"))
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_allclose(got[1], want[1], atol=1e-9)
+    assert want[0].shape == (2, 300) and got[2] == want[2] == {}

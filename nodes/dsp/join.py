@@ -142,8 +142,8 @@ class Join(Node[JoinParams]):
                 self.count(f"time_reset_{p}")
                 if p != self.ref:
                     setattr(self.state, f"first_{p}", None)
-            if p != self.ref and self._first(p) is None and self.bufs[p].times.size:
-                setattr(self.state, f"first_{p}", float(self.bufs[p].times[0]))
+            if p != self.ref and self.bufs[p].times.size and not np.isfinite(self._first(p) or np.nan):
+                setattr(self.state, f"first_{p}", float(self.bufs[p].times[0]))  # (NaN until a chunk has a time)
         return self._emit(final=False)
 
     def input_ended(self, port: str) -> dict[str, Chunk]:
@@ -158,6 +158,8 @@ class Join(Node[JoinParams]):
         t = ref.times
         if not t.size:
             return {}
+        if not final and any(np.isnan(self.bufs[p].end_time) for p in self.inputs):
+            return {}  # an input whose chunks so far came without a time (t0 NaN): wait for one that has it
         ends = {p: np.inf if p in self.ended else self.bufs[p].end_time for p in self.others}
         n_ready = int(np.searchsorted(t, min(ends.values()), side="right"))
         n_late = 0

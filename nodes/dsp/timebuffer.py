@@ -17,6 +17,7 @@ named ``<prefix>data``, ``<prefix>times``, ... (see `fresh`), so state_dict/load
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -97,6 +98,8 @@ class TimedBuffer:
             self._set(breaks=np.append(self.breaks, total))
         if gap or not seen:
             self._set(anchor_t0=float(t0), anchor_n=total)
+        elif not math.isfinite(self._get("anchor_t0")) and math.isfinite(t0):
+            self._anchor_untimed(float(t0), total)  # the segment's chunks so far had no time: this one gives it
         elif off_grid(self._get("anchor_t0") + (total - self._get("anchor_n")) / self.rate, t0):
             if float(t0) + self.offset > self._get("newest"):  # (times must keep increasing)
                 self._set(anchor_t0=float(t0), anchor_n=total)
@@ -108,6 +111,18 @@ class TimedBuffer:
             newest=float(t[-1]),
         )
         return back
+
+    def _anchor_untimed(self, t0: float, total: int) -> None:
+        """Put a segment whose chunks so far came without a time (t0 NaN) on the grid of the first chunk
+        with one (absolute index `total`), its held samples restamped: a first chunk without a time does not
+        leave every later time NaN (as nanpolicy.first_time for the framing nodes)."""
+        n0 = self._get("anchor_n")
+        anchor = t0 - (total - n0) / self.rate
+        idx = self.start + np.arange(self.times.size)
+        seg = idx >= n0
+        times = self.times.copy()
+        times[seg] = anchor + self.offset + (idx[seg] - n0) / self.rate
+        self._set(anchor_t0=anchor, times=times)
 
     def prune(self, before: float) -> None:
         """Forget samples stamped earlier than `before`."""
