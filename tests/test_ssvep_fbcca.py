@@ -183,3 +183,29 @@ def test_trial_decoder_equals_offline_and_drops_late_markers():
         seg = x[:, s - 125 : s + 50 + 250]
         y = np.stack([sosfilt(sos, seg, axis=-1) for sos in node.scorer.sos])[..., -250:]
         np.testing.assert_allclose(row, node.scorer.scores(y), rtol=1e-10)
+
+
+def test_trial_decoder_takes_the_times_from_the_first_timed_chunk():
+    """A first signal chunk with t0 NaN (a source that had no time for it yet) failed the trial decoder at the
+    first pending marker (int(NaN) in its sample lookup): the run exited 1. Those samples now take their times
+    from the first chunk that has one, less the samples before it: the same decisions as with every time known."""
+    from wavegraph.nodes.models.ssvep import SSVEPTrialDecoder
+    from wavegraph.pipeline.spec import StreamSpec
+
+    rate = 250.0
+    x = np.concatenate([ssvep(f, seconds=3, seed=i) for i, f in enumerate([7.5, 10.0])], axis=1) * 1e-5
+    markers = Chunk(np.array([[0.6, 2.0, 1], [3.4, 2.0, 2]]), 0.6)
+    specs = {"in": signal_spec(rate, NAMES), "events": StreamSpec("events", 0.0, (3,), "float64")}
+
+    def run(first_t0):
+        node = SSVEPTrialDecoder(method="fbcca", freqs=[7.5, 10.0], window=1.0, delay=0.2, pre=0.5, max_delay=2.0)
+        node.configure(specs)
+        outs = [node.process({"events": markers})]
+        for i in range(0, x.shape[1], 100):
+            outs.append(node.process({"in": Chunk(x[:, i : i + 100], first_t0 if i == 0 else i / rate)}))
+        return np.concatenate([o["out"].data for o in outs if "out" in o]), node.counters
+
+    (want, want_counters), (got, counters) = run(0.0), run(float("nan"))
+    assert want[:, 2].tolist() == [1, 2]
+    np.testing.assert_array_equal(got, want)
+    assert counters == want_counters

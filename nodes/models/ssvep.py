@@ -33,6 +33,7 @@ scorer on ``y[..., k*hop : k*hop + size]`` for every k (tested, streaming == who
 
 from __future__ import annotations
 
+import math
 from typing import Literal, TypeVar
 
 import numpy as np
@@ -304,6 +305,9 @@ class _Samples:
         if not self.segments or gap:
             self.segments.append((self.n_total, float(t0)))
             self.breaks.append(self.n_total)
+        elif math.isnan(self.segments[-1][1]) and math.isfinite(t0):  # its chunks so far had no time: from this one
+            i0 = self.segments[-1][0]
+            self.segments[-1] = (i0, float(t0) - (self.n_total - i0) / self.rate)
         elif off_grid(self.time(self.n_total), t0) and t0 > self.end_time:
             self.segments.append((self.n_total, float(t0)))
         self.data = np.concatenate([self.data, x], axis=1)
@@ -431,7 +435,7 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
         b = self._buf
         rows, scores, left = [], [], []
         for t in self._pending:
-            if not b.n_held or t > b.end_time + 0.5 / self._rate:
+            if not b.n_held or not t <= b.end_time + 0.5 / self._rate:  # (NaN: the samples have no time yet)
                 left.append(t)  # samples not here yet
                 continue
             s = b.nearest(t)
