@@ -158,7 +158,7 @@ class Join(Node[JoinParams]):
         t = ref.times
         if not t.size:
             return {}
-        if not final and any(np.isnan(self.bufs[p].end_time) for p in self.inputs):
+        if not final and any(np.isnan(self.bufs[p].end_time) for p in self.inputs if p not in self.ended):
             return {}  # an input whose chunks so far came without a time (t0 NaN): wait for one that has it
         ends = {p: np.inf if p in self.ended else self.bufs[p].end_time for p in self.others}
         n_ready = int(np.searchsorted(t, min(ends.values()), side="right"))
