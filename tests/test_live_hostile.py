@@ -365,8 +365,8 @@ def test_the_average_reference_leaves_out_a_trigger_channel_of_the_amplifier():
     """configs/bci_ssvep.yaml re-references with `car` over every channel: an amplifier's trigger (or
     accelerometer) channel in its EEG stream went into the average, so each trigger step (codes in the
     hundreds) was subtracted from every EEG channel. By default car now leaves channels typed stim or
-    misc (what the inlet makes of 'TRIGGER', 'ACC') out of the average, and still subtracts from every
-    channel."""
+    misc (what the inlet makes of 'TRIGGER', 'ACC') out of the average and passes them through unchanged
+    (a trigger keeps its codes, as MNE's set_eeg_reference leaves stim channels)."""
     from wavegraph.nodes.dsp.channels import CAR
     from wavegraph.nodes.io.lsl import LslInlet
     from wavegraph.pipeline.chunk import Chunk
@@ -386,4 +386,4 @@ def test_the_average_reference_leaves_out_a_trigger_channel_of_the_amplifier():
     x[3, 3:] = 255.0  # a trigger step
     y = car.process({"in": Chunk(x, t0=0.0)})["out"].data
     np.testing.assert_allclose(y[:3], np.repeat([[-1.0], [0.0], [1.0]], 6, axis=1))
-    np.testing.assert_allclose(y[3], x[3] - 2.0)
+    np.testing.assert_array_equal(y[3], x[3])  # was x[3] - 2.0: the code 255 became 253

@@ -54,7 +54,8 @@ class CARParams(NodeParams):
 class CAR(SignalNode[CARParams]):
     """Common average reference: subtract the mean over `ref_channels` from every channel. By default the
     mean is over every channel but those typed stim or misc (an amplifier's trigger or accelerometer
-    channels; all channels when every one has such a type).
+    channels; all channels when every one has such a type), and those channels pass through unchanged, as
+    MNE's set_eeg_reference leaves them (a trigger keeps its codes).
 
     NaN policy: `zero` averages with the bad samples set to 0; `propagate` averages the finite channels
     at each sample (the reference stays finite) and puts NaN back where it was.
@@ -71,8 +72,10 @@ class CAR(SignalNode[CARParams]):
             )
         self._idx = None if p.ref_channels is None else channel_index(spec, p.ref_channels, "car ref_channels")
         signals = [i for i, t in enumerate(spec.channel_types) if t not in NOT_IN_REFERENCE]
+        self._untouched: list[int] = []  # channels passed through as they are (by default stim and misc)
         if p.ref_channels is None and 0 < len(signals) < len(spec.channel_types):
-            self._idx = signals  # a trigger or an accelerometer (stim, misc) is no part of the average
+            self._idx = signals  # a trigger or an accelerometer (stim, misc) is no part of the average,
+            self._untouched = [i for i in range(spec.shape[-1]) if i not in signals]  # nor re-referenced (as MNE)
         if self._idx is not None and len(self._idx) == 0:
             raise SpecError("car ref_channels is empty", "name at least one channel, or leave it unset for all")
         self._scale = 1.0 / (spec.shape[-1] if self._idx is None else len(self._idx))
@@ -92,6 +95,10 @@ class CAR(SignalNode[CARParams]):
             ref = ref_src.sum(axis=-2, keepdims=True) / np.maximum(good, 1)  # mean of the finite channels
             y = x - ref
             y[mask] = np.nan
+        if self._untouched:  # a trigger keeps its codes
+            y[..., self._untouched, :] = x[..., self._untouched, :]
+            if mask is not None:  # (propagate: NaN where it was, as for the other channels)
+                y[mask] = np.nan
         return {"out": Chunk(y, c.t0)}
 
 
