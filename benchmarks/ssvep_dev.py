@@ -6,7 +6,8 @@ Each argument is one variant: keyword arguments of models.ssvep_dnn.fine_tune (p
 `steps` (optimiser steps of 100 windows) and `shifts` (stimulus-locked windows per trial beyond the first).
 The simulated subjects are seeded 200 + i (`wavegraph bench bci` tests subjects 100 + i), with their own
 trial seeds; calibration comes from EEGMMIDB's calib segment and evaluation from its eval segment, at one
-SNR, exactly as in the bench. Prints the DNN's accuracy per subject and FBCCA's on the same trials.
+SNR, exactly as in the bench (so the same background EEG as the bench's test trials: a choice made here is
+independent of the test subjects and trials, not of that background). Prints the DNN's accuracy per subject and FBCCA's on the same trials.
 """
 
 from __future__ import annotations
