@@ -144,7 +144,7 @@ def evaluate(model: Enhancer, mixtures: list, quality: bool = False) -> dict:
     return res
 
 
-def _validation_set(sampler: sd.TrainSampler, n: int = 24, seconds: float = 3.0) -> list:
+def validation_set(sampler: sd.TrainSampler, n: int = 24, seconds: float = 3.0) -> list:
     rng = np.random.default_rng(987654)
     out = []
     for i in range(n):
@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         f"corpus {sd.corpus_digest(sampler.corpus)})",
         flush=True,
     )
-    val = _validation_set(sampler)
+    val = validation_set(sampler)
     source: sd.TrainSampler | sd.MixturePool = sampler
     if args.pool:
         t_pool = time.time()
