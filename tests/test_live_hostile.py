@@ -91,8 +91,8 @@ def test_frequency_markers_as_docs_bci_sends_them_are_recorded(tmp_path):
     assert "unknown_marker" not in result.stats["markers"]["counters"]
 
 
-def test_an_unknown_marker_is_logged_once_while_the_session_runs(caplog):
-    """A dropped marker was only a counter in the end-of-run summary: too late for a calibration run."""
+def _marker_inlet():
+    """A string marker outlet and an lsl_inlet connected to it: (outlet, inlet)."""
     from wavegraph.nodes.io.lsl import LslInlet
 
     name = uname("stimulus")
@@ -101,6 +101,12 @@ def test_an_unknown_marker_is_logged_once_while_the_session_runs(caplog):
     node.configure({})
     assert node.read() == {}  # opens the stream
     assert outlet.wait_for_consumers(30.0)
+    return outlet, node
+
+
+def test_an_unknown_marker_is_logged_once_while_the_session_runs(caplog):
+    """A dropped marker was only a counter in the end-of-run summary: too late for a calibration run."""
+    outlet, node = _marker_inlet()
     for text in ["left", "left", "3", "left"]:
         outlet.push_sample([text])
     rows, t_end = [], time.monotonic() + 30.0
@@ -114,7 +120,7 @@ def test_an_unknown_marker_is_logged_once_while_the_session_runs(caplog):
     node.close()
     assert np.concatenate(rows)[:, 2].tolist() == [3.0] and node.counters["unknown_marker"] == 3
     warned = [r.getMessage() for r in caplog.records if "'left'" in r.getMessage()]
-    assert len(warned) == 1 and "marker_codes" in warned[0] and name in warned[0]
+    assert len(warned) == 1 and "marker_codes" in warned[0] and node.params.name in warned[0]
 
 
 def test_a_repeated_channel_label_does_not_cost_the_other_channels_their_names():
@@ -271,14 +277,7 @@ def test_inlets_in_their_own_process_as_docs_bci_suggests(tmp_path):
 def test_only_plain_decimal_integers_are_their_own_code():
     """Python's int() also reads "1_2" (12) and non-ASCII digits ("٣", 3): a stimulus program's label
     "1_2" (block 1, target 2) was recorded as marker 12. Such texts are unknown markers now (logged)."""
-    from wavegraph.nodes.io.lsl import LslInlet
-
-    name = uname("stimulus")
-    outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0.0, pylsl.cf_string, name))
-    node = LslInlet(name=name, clock_sync=False, wait=0.2)
-    node.configure({})
-    assert node.read() == {}  # opens the stream
-    assert outlet.wait_for_consumers(30.0)
+    outlet, node = _marker_inlet()
     for text in ["1_2", "\u0663", "+5", " 4 ", "-7", "12"]:
         outlet.push_sample([text])
     rows, t_end = [], time.monotonic() + 30.0
