@@ -111,7 +111,7 @@ def test_traces_move_and_the_node_table_fills(browser, tmp_path, edf_path, in_pr
             if (!m) return null;
             const t = m.data;
             const ok = ['src', 'car', 'notch', 'bp'].every(n => { const i = t.node.indexOf(n);
-                return i >= 0 && (t.rate_out[i] > 0); });
+                return i >= 0 && (t.rate_out[i] > 0); }) && t.rate_in[t.node.indexOf('rec')] > 0;  // what is asserted below
             return ok ? {node: Array.from(t.node), process: Array.from(t.process),
                          rate_in: Array.from(t.rate_in), rate_out: Array.from(t.rate_out)} : null;""",
         )
