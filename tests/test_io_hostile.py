@@ -455,3 +455,18 @@ def test_a_first_chunk_without_a_time_takes_its_time_from_the_next(tmp_path, nam
     if name.endswith(".fif"):
         raw = mne.io.read_raw_fif(tmp_path / name, verbose="error")
         assert raw.first_samp == 1250  # 5.0 s at 250 Hz
+
+
+def test_markers_outside_the_recording_are_said_not_only_left_out(tmp_path, caplog):
+    """Markers stamped on another clock (Unix time against the signal's LSL clock) all fell outside the
+    recording and were left out of the FIF without a word: a calibration run then trained on nothing."""
+    rec = Recorder(path=str(tmp_path / "o_raw.fif"), events=True)
+    rec.configure({"in": eeg_spec(1, 100.0), "events": StreamSpec("events", 0.0, (3,), "float64", labels=((1, "x"),))})
+    rec.process({"in": Chunk(np.zeros((1, 300)), t0=5000.0)})
+    rec.process({"events": Chunk(np.array([[5001.0, 0, 1], [1.7e9, 0, 1], [1.7e9 + 1, 0, 1]]), t0=5001.0)})
+    with caplog.at_level(logging.WARNING, logger="wavegraph.recorder"):
+        rec.close()
+    raw = mne.io.read_raw_fif(tmp_path / "o_raw.fif", verbose="error")
+    assert list(raw.annotations.onset - raw.first_time) == [1.0]  # the one marker on the signal's clock
+    said = [r.getMessage() for r in caplog.records if "outside the recording" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith("recorder: 2 of 3 markers")

@@ -216,11 +216,24 @@ def annotation_lists(spec: StreamSpec, n: int, times: ChunkTimes, gaps, events) 
     onsets, durations, labels = [g / spec.rate for g in gaps], [0.0] * len(gaps), ["gap"] * len(gaps)
     end = n / spec.rate
     at = times.seconds([e[0] for e in events]) if len(events) else []
+    outside = []
     for pos, (_, dur, label) in zip(at, events, strict=True):
         if -0.5 / spec.rate <= pos < end:
             onsets.append(max(float(pos), 0.0))
             durations.append(dur)
             labels.append(label)
+        else:
+            outside.append(float(pos))
+    if outside:  # said, not only left out: markers on another clock would otherwise vanish without a word
+        logging.getLogger("wavegraph.recorder").warning(
+            "recorder: %d of %d markers fall outside the recording (%.3f s long) and are left out, as MNE does; "
+            "the first at %.3f s from its first sample. If none was expected there, the marker times are on "
+            "another clock than the signal's (e.g. Unix time against LSL's local_clock)",
+            len(outside),
+            len(events),
+            end,
+            outside[0],
+        )
     return onsets, durations, labels
 
 
