@@ -10,6 +10,7 @@ to `send_remote(edge, chunk)` (the multi-process runner plugs its ZeroMQ senders
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 import time
@@ -22,6 +23,8 @@ from .chunk import Chunk
 from .config import EdgeConfig, GraphConfig
 from .histogram import Histogram
 from .node import Node, Sink, Source
+
+log = logging.getLogger("wavegraph.executor")
 
 
 class StopFlag:
@@ -161,6 +164,12 @@ class Executor:
         # sources that end with the others of this process (Source.ends_with_others), when there are others
         followers = {n for n in self.active_sources if getattr(nodes[n], "ends_with_others", False)}
         self.followers = followers if len(followers) < len(self.active_sources) else set()
+        if followers and not self.followers:
+            log.warning(
+                "%s: ends_with_others, but no other source is in this process to end with: it ends only when its "
+                "own stream does; put it in the process of the source it follows",
+                ", ".join(sorted(followers)),
+            )
         self.pending_gap = {n: False for n in nodes}
         self.queue: deque[tuple[str, str, Chunk]] = deque()
         self.start_ns: int | None = None

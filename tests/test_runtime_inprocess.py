@@ -173,3 +173,18 @@ def test_a_gap_on_an_empty_chunk_reaches_the_next_output(tmp_path):
     ex.deliver("acc", "in", Chunk(np.zeros((2, 0)), t0=0.03, gap=True, eos=True))
     chunks = _sink(g).chunks
     assert [(c.data.shape, c.gap) for c in chunks] == [((2, 3), True)]
+
+
+def test_a_source_that_ends_with_others_but_is_alone_in_its_process_is_said(tmp_path, caplog):
+    """Source.ends_with_others (the BCI config's marker inlet) only ends a source once the other sources of
+    its process have: alone in its process it was silently ignored, and the run went on with it."""
+    import logging
+
+    from wavegraph.pipeline.executor import Executor
+
+    g = build(tmp_path)
+    g.nodes["src"].ends_with_others = True  # pyright: ignore[reportAttributeAccessIssue]
+    with caplog.at_level(logging.WARNING, logger="wavegraph.executor"):
+        Executor(g.config, g.nodes)
+    said = [r.getMessage() for r in caplog.records if "ends_with_others" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith("src:")
