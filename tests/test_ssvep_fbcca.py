@@ -209,3 +209,20 @@ def test_trial_decoder_takes_the_times_from_the_first_timed_chunk():
     assert want[:, 2].tolist() == [1, 2]
     np.testing.assert_array_equal(got, want)
     assert counters == want_counters
+
+
+def test_trial_decoder_counts_the_markers_the_signal_never_completed():
+    """A marker whose window runs past the end of the signal was dropped at the end of the run without a
+    count (a calibration run cut short lost its last trials unsaid); it is counted `after_end` now."""
+    from wavegraph.nodes.models.ssvep import SSVEPTrialDecoder
+    from wavegraph.pipeline.spec import StreamSpec
+
+    rate = 250.0
+    x = np.concatenate([ssvep(f, seconds=3, seed=i) for i, f in enumerate([7.5, 10.0])], axis=1) * 1e-5
+    node = SSVEPTrialDecoder(method="fbcca", freqs=[7.5, 10.0], window=1.0, delay=0.2, pre=0.5, max_delay=2.0)
+    node.configure({"in": signal_spec(rate, NAMES), "events": StreamSpec("events", 0.0, (3,), "float64")})
+    outs = [node.process({"events": Chunk(np.array([[0.6, 2.0, 1], [5.5, 2.0, 2]]), 0.6)})]
+    outs += [node.process({"in": Chunk(x[:, i : i + 100], i / rate)}) for i in range(0, x.shape[1], 100)]
+    outs.append(node.finish())  # 5.5 s + 0.2 + 1 s of window: past the 6 s of signal
+    assert [float(o["out"].data[0, 0]) for o in outs if "out" in o] == [0.6]
+    assert node.counters == {"after_end": 1}

@@ -431,6 +431,13 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
         self._buf.keep_last(self._keep)  # max_delay s of signal for markers still in flight
         return out
 
+    def finish(self):
+        out = self._decide()
+        if self._pending:  # markers whose window the signal never completed: counted, not dropped unsaid
+            self.count("after_end", len(self._pending))
+            self._pending = []
+        return out
+
     def _decide(self):
         b = self._buf
         rows, scores, left = [], [], []
