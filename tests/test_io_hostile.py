@@ -470,3 +470,17 @@ def test_markers_outside_the_recording_are_said_not_only_left_out(tmp_path, capl
     assert list(raw.annotations.onset - raw.first_time) == [1.0]  # the one marker on the signal's clock
     said = [r.getMessage() for r in caplog.records if "outside the recording" in r.getMessage()]
     assert len(said) == 1 and said[0].startswith("recorder: 2 of 3 markers")
+
+
+def test_annotation_texts_are_codes_only_in_plain_decimal(tmp_path):
+    """file_source took an annotation text as its own code whenever int() read it: "1_2" (block 1, target 2)
+    became code 12, as the LSL inlet did before; both follow one rule now (nodes/io/marker_codes.py)."""
+    raw = mne.io.RawArray(np.zeros((1, 1000)), mne.create_info(["Oz"], 250.0, "eeg"), verbose="error")
+    raw.set_annotations(mne.Annotations([1.0, 2.0], [0.0, 0.0], ["1_2", "3"]))
+    raw.save(tmp_path / "a_raw.fif", verbose="error")
+    specs, _, ev = replay(tmp_path / "a_raw.fif")
+    assert dict(specs["events"].labels) == {1: "1_2", 2: "3"}  # was {12: "1_2", 3: "3"}
+    assert ev[:, -1].tolist() == [1.0, 2.0]
+    raw.set_annotations(mne.Annotations([1.0, 2.0], [0.0, 0.0], [" 7", "-3"]))  # plain decimal: their own codes
+    raw.save(tmp_path / "b_raw.fif", verbose="error")
+    assert dict(replay(tmp_path / "b_raw.fif")[0]["events"].labels) == {7: " 7", -3: "-3"}

@@ -61,7 +61,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -73,13 +72,13 @@ from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
 
 from .lsl_info import channel_info, describe_streams, event_table, unique_names
 from .lsl_time import TimestampFit, off_nominal_rate
+from .marker_codes import integer_code
 from .readers import _stream_type
 from .units import to_volts
 
 MARKER_TYPE = "Markers"
 WARN_UNKNOWN = 10  # distinct unknown markers an inlet logs a warning for (then it only counts them)
 _log = logging.getLogger("wavegraph.lsl")
-_INTEGER = re.compile(r"[+-]?[0-9]+")  # a marker text that is its own code
 AMBIGUITY_WAIT_S = 0.8  # how long configure() listens for a second stream matching the query
 
 
@@ -416,8 +415,8 @@ class LslInlet(Source[LslInletParams]):
             if isinstance(m, (str, bytes)):
                 s = m.decode("utf-8", "replace") if isinstance(m, bytes) else m
                 code = self._codes.get(s)
-                if code is None and _INTEGER.fullmatch(s.strip()):  # not int(): it reads "1_2" and "\u0663"
-                    code = int(s.strip())
+                if code is None:
+                    code = integer_code(s)
             else:  # a numeric marker stream: the value is the code when it is an integer
                 v = float(m)
                 code = int(v) if v.is_integer() else None  # False for NaN and inf

@@ -12,6 +12,8 @@ from typing import Literal
 import numpy as np
 from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError
 
+from .marker_codes import integer_code
+
 Dtype = Literal["float64", "float32"]
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au", ".caf", ".w64", ".rf64")
@@ -62,14 +64,12 @@ def _stream_type(mne_type: str) -> str:
 
 
 def _codes_for(descriptions) -> dict[str, int]:
-    """Integer descriptions keep their value as code; otherwise 1..k over the sorted set."""
+    """Integer descriptions (plain decimal, marker_codes.integer_code) keep their value as code; otherwise
+    1..k over the sorted set."""
     uniq = sorted(set(descriptions))
-    try:
-        codes = {d: int(d) for d in uniq}
-        if len(set(codes.values())) == len(codes):
-            return codes
-    except ValueError:
-        pass
+    codes = {d: c for d in uniq if (c := integer_code(str(d))) is not None}
+    if len(codes) == len(uniq) and len(set(codes.values())) == len(codes):
+        return codes
     return {d: i + 1 for i, d in enumerate(uniq)}
 
 
