@@ -152,8 +152,8 @@ def stream_start(t_first: float | None, chunk, consumed_s: float) -> float:
     the chunk's t0 is more than RETIME_S off t_first + consumed_s: a live stream whose chunk times follow
     its clock (lsl_inlet: an amplifier's drift against the nominal rate), so the output follows it too."""
     t0 = float(chunk.t0)
-    if t_first is None or not math.isfinite(t_first):
-        return first_time(t_first, t0, consumed_s)
+    if t_first is None or not math.isfinite(t_first):  # none yet, or only chunks without a time so far
+        return t0 - consumed_s
     if chunk.gap or off_grid(t_first + consumed_s, t0):
         return t0 - consumed_s
     return t_first

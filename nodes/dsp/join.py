@@ -35,6 +35,7 @@ Latency: 0 declared (the wait for the slowest input is not a fixed number of sam
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import make_dataclass
 from typing import Any
@@ -142,7 +143,7 @@ class Join(Node[JoinParams]):
                 self.count(f"time_reset_{p}")
                 if p != self.ref:
                     setattr(self.state, f"first_{p}", None)
-            if p != self.ref and self.bufs[p].times.size and not np.isfinite(self._first(p) or np.nan):
+            if p != self.ref and self.bufs[p].times.size and not _known(self._first(p)):
                 setattr(self.state, f"first_{p}", float(self.bufs[p].times[0]))  # (NaN until a chunk has a time)
         return self._emit(final=False)
 
@@ -255,3 +256,7 @@ class Join(Node[JoinParams]):
 
     def _first(self, p: str) -> float | None:
         return getattr(self.state, f"first_{p}")
+
+
+def _known(t: float | None) -> bool:
+    return t is not None and math.isfinite(t)

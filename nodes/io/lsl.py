@@ -73,7 +73,7 @@ from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
 from .lsl_info import channel_info, describe_streams, event_table, unique_names
 from .lsl_time import TimestampFit, off_nominal_rate
 from .marker_codes import integer_code
-from .readers import _stream_type
+from .readers import spec_channel_type
 from .units import to_volts
 
 MARKER_TYPE = "Markers"
@@ -252,12 +252,13 @@ class LslInlet(Source[LslInletParams]):
             spec = StreamSpec("events", 0.0, (3,), "float64", labels=labels)
         else:
             labels, types, units = channel_info(info, n)
-            names = unique_names([lab or f"ch{i}" for i, lab in enumerate(labels)])
-            if names != tuple(lab or f"ch{i}" for i, lab in enumerate(labels)):
+            given = [lab or f"ch{i}" for i, lab in enumerate(labels)]
+            names = unique_names(given)
+            if list(names) != given:
                 self.count("duplicate_channel_labels")
             stream_type = info.type().lower()
             # as the XDF reader: a channel without a type takes the stream's; a type MNE lacks ("ACC") is misc
-            ch_types = tuple(_stream_type((t or stream_type).lower()) for t in types)
+            ch_types = tuple(spec_channel_type((t or stream_type).lower()) for t in types)
             if rate <= 0:
                 raise SpecError(
                     f"lsl_inlet: numeric stream '{info.name()}' has {n} channels and an irregular rate",

@@ -54,7 +54,7 @@ def is_audio(path: Path) -> bool:
     return form is not None and head[8 : 8 + len(form)] == form
 
 
-def _stream_type(mne_type: str) -> str:
+def spec_channel_type(mne_type: str) -> str:
     """MNE channel type -> a StreamSpec channel type (fNIRS variants -> 'fnirs', unknown -> 'misc')."""
     if mne_type in CHANNEL_TYPES:
         return mne_type
@@ -120,7 +120,7 @@ class _RawReader(_Reader):
         self.raw = mne.io.read_raw(path, preload=False, verbose="error")
         self.sfreq = float(self.raw.info["sfreq"])
         self.ch_names = list(self.raw.ch_names)
-        self.ch_types = [_stream_type(t) for t in self.raw.get_channel_types()]
+        self.ch_types = [spec_channel_type(t) for t in self.raw.get_channel_types()]
         self.units = _units_of(self.raw.info)
         self.meas_date = _meas_date_of(self.raw.info)
         self.first_time = self.raw.first_samp / self.sfreq
@@ -270,7 +270,7 @@ class _EpochsReader(_Reader):
         n_epochs = _readable(len(ep), lambda k: ep.get_data(item=[k - 1], verbose="error"), path, "epochs")
         self.n_times = self.segment * n_epochs
         self.ch_names = list(ep.ch_names)
-        self.ch_types = [_stream_type(t) for t in ep.get_channel_types()]
+        self.ch_types = [spec_channel_type(t) for t in ep.get_channel_types()]
         self.units = _units_of(ep.info)
         self.meas_date = _meas_date_of(ep.info)
         zero = int(np.round(-ep.tmin * self.sfreq))  # sample of the time-locking event within an epoch

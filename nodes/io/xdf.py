@@ -31,7 +31,7 @@ from xml.sax.saxutils import escape
 import numpy as np
 from wavegraph.pipeline.spec import SpecError
 
-from .readers import _codes_for, _Reader, _stream_type
+from .readers import _codes_for, _Reader, spec_channel_type
 from .units import to_volts
 
 _DTYPES = {"float32": "<f4", "double64": "<f8", "int8": "<i1", "int16": "<i2", "int32": "<i4", "int64": "<i8"}
@@ -123,7 +123,7 @@ class XdfReader(_Reader):
         self.data = (data * scale).astype(dtype, copy=False)
         self.ch_names = labels
         stype = (_first(info, "type") or "").lower()
-        self.ch_types = [_stream_type((t or stype).lower()) for t in types]
+        self.ch_types = [spec_channel_type((t or stype).lower()) for t in types]
         self.breaks = np.array([int(a) for a, _ in info.get("segments", [])[1:]], dtype=np.int64)
         self._events(markers, self._triggers(data, stim_channel))
 
