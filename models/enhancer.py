@@ -40,6 +40,7 @@ import torch
 from torch import nn
 
 from .config import DictConfig
+from .enhancer_gain import adaptive_mask
 from .gla import GLABlock, GLAConfig, GLAStack
 from .mamba import MambaConfig, MambaStack
 from .streaming import State, StreamingModel, check_frames
@@ -55,6 +56,15 @@ class EnhancerConfig(DictConfig):
     hop: int = 160
     compress: float = 0.3
     mask_floor: float = 0.0  # mask = floor + (1 - floor) * sigmoid: limits the attenuation to 1 / floor
+    # SNR-adaptive attenuation limit (models/enhancer_gain.py; inference only): from the input SNR estimated online,
+    # the floor moves from mask_floor (estimate >= snr_high dB) to low_snr_floor (<= snr_low dB), with a mask
+    # post-filter of up to low_snr_postfilter there
+    snr_adapt: bool = False
+    snr_low: float = -6.0
+    snr_high: float = 0.0
+    low_snr_floor: float = 0.0
+    low_snr_postfilter: float = 0.0
+    snr_tau: float = 1.0  # seconds, the estimate's smoothing
     df_bins: int = 0  # deep filter on the lowest df_bins bins (0: mask only)
     df_order: int = 5  # deep filter taps: the current frame and df_order - 1 past frames
     d_model: int = 96
@@ -73,6 +83,15 @@ class EnhancerConfig(DictConfig):
             raise ValueError(f"compress must be in (0, 1], got {self.compress}")
         if not 0 <= self.mask_floor < 1:
             raise ValueError(f"mask_floor must be in [0, 1), got {self.mask_floor}")
+        if self.snr_adapt and not (
+            0 <= self.low_snr_floor < 1 and self.low_snr_postfilter >= 0 and self.snr_high > self.snr_low
+        ):
+            raise ValueError(
+                "snr_adapt needs low_snr_floor in [0, 1), low_snr_postfilter >= 0 and snr_high > snr_low, got "
+                f"{self.low_snr_floor}, {self.low_snr_postfilter}, {self.snr_low} and {self.snr_high}"
+            )
+        if self.snr_tau <= 0:
+            raise ValueError(f"snr_tau must be > 0 seconds, got {self.snr_tau}")
         if not 0 <= self.df_bins <= self.n_bins or self.df_order < 1:
             raise ValueError(
                 f"df_bins must be in [0, {self.n_bins}] and df_order >= 1, got {self.df_bins} and {self.df_order}"
@@ -231,6 +250,8 @@ class Enhancer(StreamingModel):
             "prev": torch.zeros(batch, keep, device=device, dtype=dtype),
             "tail": torch.zeros(batch, keep, device=device, dtype=dtype),
         }
+        if self.cfg.snr_adapt:  # the smoothed speech and noise powers of the SNR estimate (enhancer_gain.py)
+            state["level"] = torch.zeros(batch, 2, device=device, dtype=dtype)
         if self.cfg.df_bins:
             state["dfhist"] = torch.zeros(batch, self.cfg.df_history, self.cfg.df_bins, 2, device=device, dtype=dtype)
         for k, v in self.core.init_state(batch, device).items():
@@ -309,7 +330,16 @@ class Enhancer(StreamingModel):
         """`_fast_frame` traced and frozen into one TorchScript graph (about 1.5x faster per frame here), or None if
         tracing fails or the graph's output differs from `_fast_frame`'s on a check run. Rebuilt with the fused step
         (parameters changed) or for another batch size, dtype or state layout. Inference only."""
-        key = (self.__dict__.get("_fast_key"), keys, x_t.shape[0], x_t.dtype, x_t.device)  # _fast_key: the weights
+        c = self.cfg  # the inference settings are constants in the traced graph
+        settings = (c.mask_floor, c.snr_adapt, c.snr_low, c.snr_high, c.low_snr_floor, c.low_snr_postfilter, c.snr_tau)
+        key = (
+            self.__dict__.get("_fast_key"),
+            keys,
+            x_t.shape[0],
+            x_t.dtype,
+            x_t.device,
+            settings,
+        )  # _fast_key: weights
         if self.__dict__.get("_graph_key") != key:
             graph = None
             try:
@@ -348,12 +378,14 @@ class Enhancer(StreamingModel):
         spec = (sig @ self.dft).view(B, 1, nb, 2)  # real, imaginary
         frames = self._df_frames(spec, state.get("dfhist"))
         logits = fast(self._features(spec, frames)[:, 0], state)  # (B, 1, outputs)
-        out, speech, hist = self._filter(spec, logits, frames)
+        out, speech, hist, level = self._filter(spec, logits, frames, state.get("level"))
         seg = out.view(B, nb * 2) @ self.idft  # (B, n_fft)
         y = torch.cat([seg[:, :H].add_(state["tail"]), speech[:, 0]], 1)[:, None]
         state["prev"], state["tail"] = sig[:, H:], seg[:, H:]
         if hist is not None:
             state["dfhist"] = hist
+        if level is not None:
+            state["level"] = level
         return y, state
 
     def _df_frames(self, spec: torch.Tensor, hist: torch.Tensor | None) -> torch.Tensor | None:
@@ -377,27 +409,31 @@ class Enhancer(StreamingModel):
         return torch.cat([mag, z.flatten(-2)], -1)
 
     def _filter(
-        self, spec: torch.Tensor, logits: torch.Tensor, frames: torch.Tensor | None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        self, spec: torch.Tensor, logits: torch.Tensor, frames: torch.Tensor | None, level: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """The enhanced spectra (B, T, bins, 2), the speech probabilities (B, T, 1) and the new deep-filter history:
         Y = mask X on every bin, plus on the lowest df_bins bins a complex filter over the current and past frames,
         sum_k C_k(t) X(t - k) with taps C = tanh(logits) (a residual on the mask: zero taps = mask only). In the head's
-        output the taps of a bin are stored oldest frame first: (df_bins, order, re/im), k = order - 1 .. 0."""
+        output the taps of a bin are stored oldest frame first: (df_bins, order, re/im), k = order - 1 .. 0. With
+        cfg.snr_adapt and a `level` state the floor follows the estimated SNR (enhancer_gain.py), and the new level is
+        returned last (else None)."""
         cfg = self.cfg
         nb = cfg.n_bins
         out = torch.sigmoid(logits[..., : nb + 1])
-        speech, mask = out[..., nb:], out[..., :nb, None]
-        if cfg.mask_floor:
+        speech, mask = out[..., nb:], out[..., :nb]
+        if cfg.snr_adapt and level is not None:
+            mask, level = adaptive_mask(mask, spec.square().sum(-1), level, cfg)
+        elif cfg.mask_floor:
             mask = mask * (1 - cfg.mask_floor) + cfg.mask_floor
-        y = spec * mask
+        y = spec * mask[..., None]
         if frames is None:
-            return y, speech, None
+            return y, speech, None, level
         B, T = spec.shape[:2]
         df, K = cfg.df_bins, cfg.df_order
         past = frames[:, frames.shape[1] - T - (K - 1) :].unfold(1, K, 1)  # (B, T, df, K): frames t - K + 1 .. t
         taps = torch.view_as_complex(torch.tanh(logits[..., nb + 1 :]).view(B, T, df, K, 2))
         y[:, :, :df] += torch.view_as_real((taps * past).sum(-1))
-        return y, speech, torch.view_as_real(frames[:, -cfg.df_history :])
+        return y, speech, torch.view_as_real(frames[:, -cfg.df_history :]), level
 
     def _run(self, x: torch.Tensor, state: State, step: bool) -> tuple[torch.Tensor, State]:
         check_frames(x, self.d_in)
@@ -422,7 +458,7 @@ class Enhancer(StreamingModel):
             else:
                 h, core_state = self.core.stream(feat, core_in)
             logits = self.head(h)
-        out, speech, hist = self._filter(spec, logits, df_frames)
+        out, speech, hist, level = self._filter(spec, logits, df_frames, state.get("level"))
         seg = out.flatten(-2) @ self.idft  # (B, T, W), synthesis window applied
         r = W // H
         if r == 2:  # block t = first half of frame t + second half of frame t - 1 (the tail for t = 0)
@@ -437,6 +473,8 @@ class Enhancer(StreamingModel):
         new: State = {"prev": sig[:, -keep:], "tail": tail}
         if hist is not None:
             new["dfhist"] = hist
+        if level is not None:
+            new["level"] = level
         if core_state is None:  # the fast step updated the core's entries of `state` in place
             new.update((k, v) for k, v in state.items() if k[:5] == "core.")
         else:

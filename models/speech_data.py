@@ -387,6 +387,8 @@ class TrainSampler:
         early_ms: float = 0.0,
         real_fraction: float | None = None,
         noises: tuple[str, ...] = TRAIN_NOISES,
+        low_snr_prob: float = 0.0,
+        low_snr_range=(-5.0, 5.0),
     ):
         bad = [k for k in noises if k not in TRAIN_NOISES]
         if bad or not noises:
@@ -398,6 +400,8 @@ class TrainSampler:
         self.corpus = corpus.subset(lambda s, n: not is_heldout(s, n))
         self.speakers = sorted(set(self.corpus.speakers))
         self.snr_range, self.reverb_prob = snr_range, reverb_prob
+        # share of examples whose SNR is drawn from low_snr_range instead (0: none, and the rng stream is unchanged)
+        self.low_snr_prob, self.low_snr_range = low_snr_prob, low_snr_range
         self.level_range, self.speech_free_prob, self.early_ms = level_range, speech_free_prob, early_ms
         # share of examples spoken by a real voice (None: every speaker equally often, so 3 real voices of 13)
         n_real = sum(":" not in s for s in self.speakers)
@@ -431,7 +435,13 @@ class TrainSampler:
         if not speech.any():
             noisy = noise / (np.sqrt(np.mean(noise**2)) + 1e-12) * 10 ** (level / 20)
             return noisy.astype(np.float32), np.zeros_like(target)
-        return scale_mix(speech, target, noise, rng.uniform(*self.snr_range), level)
+        return scale_mix(speech, target, noise, self.snr(rng), level)
+
+    def snr(self, rng: np.random.Generator) -> float:
+        """A training SNR (dB): uniform in snr_range, or with probability low_snr_prob uniform in low_snr_range."""
+        if self.low_snr_prob and rng.random() < self.low_snr_prob:
+            return float(rng.uniform(*self.low_snr_range))
+        return float(rng.uniform(*self.snr_range))
 
     def example(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
         return self.remix(rng, *self.parts(rng, n))

@@ -86,6 +86,16 @@ def _parser() -> argparse.ArgumentParser:
         default=",".join(sd.TRAIN_NOISES),
         help=f"training noise types, comma-separated (default: all of {','.join(sd.TRAIN_NOISES)})",
     )
+    p.add_argument(
+        "--snr-range", type=float, nargs=2, default=(-5.0, 20.0), metavar=("LO", "HI"), help="training SNRs (dB)"
+    )
+    p.add_argument(
+        "--low-snr-prob",
+        type=float,
+        default=0.0,
+        help="share of examples whose SNR is drawn from --low-snr-range instead (0: none, the data stream unchanged)",
+    )
+    p.add_argument("--low-snr-range", type=float, nargs=2, default=(-5.0, 5.0), metavar=("LO", "HI"))
     p.add_argument("--synthetic", type=int, default=40, help="synthetic sentences per espeak-ng/flite voice")
     p.add_argument("--eval-every", type=int, default=100)
     p.add_argument(
@@ -100,7 +110,9 @@ def _parser() -> argparse.ArgumentParser:
         default=0,
         help="stop after this step of the --steps schedule (0: run it all); replays a run that --max-minutes cut",
     )
-    p.add_argument("--heldout-per-snr", type=int, default=16, help="held-out mixtures per SNR for the final check")
+    p.add_argument(
+        "--heldout-per-snr", type=int, default=16, help="held-out mixtures per SNR for the final check (0: none)"
+    )
     p.add_argument("--out", type=Path, default=None, help="weights file (.safetensors; config .json beside it)")
     p.add_argument("--log", type=Path, default=None, help="training curve CSV")
     p.add_argument("--plot", type=Path, default=None, help="training curve PNG")
@@ -151,6 +163,22 @@ def validation_set(sampler: sd.TrainSampler, n: int = 24, seconds: float = 3.0) 
         noisy, clean = sampler.example(rng, int(seconds * sd.SR))
         if clean.any():
             out.append(sd.Mixture(noisy, clean, float("nan"), "train-side", "mixed", f"val{i}"))
+    return out
+
+
+def snr_validation_set(
+    sampler: sd.TrainSampler, snrs=sd.SNRS, per_snr: int = 24, seconds: float = 3.0, seed: int = 424242
+) -> list:
+    """Training-side validation mixtures at fixed SNRs: `per_snr` seeded mixtures (the sampler's speakers, noises,
+    reverberation and levels; never speech-free) at each SNR in `snrs`, so a choice can be judged per SNR band."""
+    rng = np.random.default_rng(seed)
+    n, out = int(seconds * sd.SR), []
+    for snr in snrs:
+        while sum(m.snr_db == snr for m in out) < per_snr:
+            speech, target, noise = sampler.parts(rng, n)
+            if target.any():
+                noisy, clean = sd.scale_mix(speech, target, noise, float(snr), rng.uniform(*sampler.level_range))
+                out.append(sd.Mixture(noisy, clean, float(snr), "train-side", "mixed", f"val{snr:+g}dB-{len(out)}"))
     return out
 
 
@@ -206,18 +234,21 @@ def main(argv: list[str] | None = None) -> int:
         )
         model = Enhancer(cfg)
     cfg.mask_floor = 0.0  # training runs without the floor (--mask-floor is for inference)
+    snr_adapt, cfg.snr_adapt = cfg.snr_adapt, False  # so does the adaptive floor; kept in the saved config
     n_params = sum(p.numel() for p in model.parameters())
     corpus = sd.load_corpus(synthetic=args.synthetic)
     sampler = sd.TrainSampler(
         corpus, early_ms=args.early_ms, real_fraction=args.real_fraction, noises=tuple(args.noises.split(","))
     )
+    val = validation_set(sampler)  # before the SNR options: the same validation mixtures as every earlier stage
+    sampler.snr_range, sampler.low_snr_range = tuple(args.snr_range), tuple(args.low_snr_range)
+    sampler.low_snr_prob = args.low_snr_prob
     print(
         f"enhancer {cfg.core} {cfg.n_layers} x {cfg.d_model}: {n_params} parameters; training speech {sampler.corpus.seconds() / 60:.1f} min "
         f"({len(sampler.corpus)} utterances, speakers {', '.join(sampler.speakers)}; "
         f"corpus {sd.corpus_digest(sampler.corpus)})",
         flush=True,
     )
-    val = validation_set(sampler)
     source: sd.TrainSampler | sd.MixturePool = sampler
     if args.pool:
         t_pool = time.time()
@@ -292,9 +323,9 @@ def main(argv: list[str] | None = None) -> int:
                 writer.writerow(row)
                 log.flush()
             if args.out:
-                model.cfg.mask_floor = args.mask_floor
+                model.cfg.mask_floor, model.cfg.snr_adapt = args.mask_floor, snr_adapt
                 ckpt.save(model.eval(), args.out)
-                model.cfg.mask_floor = 0.0
+                model.cfg.mask_floor, model.cfg.snr_adapt = 0.0, False
                 model.train()
         if args.max_minutes and time.time() - t0 > 60 * args.max_minutes and step % args.eval_every == 0:
             stopped_at = step
@@ -309,10 +340,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.plot:
             plot_curve(args.log, args.plot)
     model.eval()
-    model.cfg.mask_floor = args.mask_floor
+    model.cfg.mask_floor, model.cfg.snr_adapt = args.mask_floor, snr_adapt
     if args.out:
         ckpt.save(model, args.out)
-    held = sd.heldout_set(per_snr=args.heldout_per_snr, corpus=corpus)
+    held = sd.heldout_set(per_snr=args.heldout_per_snr, corpus=corpus) if args.heldout_per_snr > 0 else []
     summary = {
         "args": {k: str(v) for k, v in vars(args).items()},
         "parameters": n_params,
@@ -320,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         "steps_done": stopped_at,
         "heldout": {},
     }
-    for snr in sd.SNRS:
+    for snr in sd.SNRS if held else ():  # --heldout-per-snr 0: no held-out check
         subset = [m for m in held if m.snr_db == snr]
         summary["heldout"][str(snr)] = evaluate(model, subset, quality=True)
         print(
