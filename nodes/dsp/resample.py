@@ -8,6 +8,7 @@ rate (up = down = 1) ``h = [1]``: the identity, latency 0, as ``resample_poly(x,
 
 Streamed output (including what finish() flushes) equals ``upfirdn(concat(zeros(p), h), x, up, down)``
 on the whole signal, and ``out[D/down : D/down + ceil(n*up/down)] == resample_poly(x, up, down)``.
+The output spec declares that delay (``StreamSpec.delay`` += ``D/down / out_rate``), so ``align`` removes it.
 Output sample j is stamped ``t_first + j/out_rate`` (t_first: start time of the first input chunk; a chunk
 flagged ``gap`` moves t_first so that its own first sample keeps its t0, as the samples lost in the gap are
 not counted in j; so does a chunk whose t0 is more than 1 us off the grid: a live stream's clock drift).
@@ -113,7 +114,9 @@ class Resample(Node[ResampleParams]):
         # zeros before the stream: L-1 samples, more when the padded filter reaches further back
         self._preroll = self.L - 1 + max(0, -((-self.pad) // up))
         self.reset()
-        self.out_specs = {"out": spec.evolve(rate=self.out_rate, dtype=self._dtype.name)}
+        # the content lags the stamps by D/down output samples: declared, so `align` (delay: auto) removes it
+        delay = spec.delay + self.out_delay / self.out_rate
+        self.out_specs = {"out": spec.evolve(rate=self.out_rate, dtype=self._dtype.name, delay=delay)}
         return self.out_specs
 
     @property
