@@ -9,6 +9,7 @@ the nodes in use. Third-party packages add their own entry points to the same gr
 BUILTIN_NODES: dict[str, str] = {
     "align": "wavegraph.nodes.dsp.spectral:Align",
     "apply_mask": "wavegraph.nodes.dsp.spectral:ApplyMask",
+    "array_source": "wavegraph.nodes.io.array_source:ArraySource",
     "audio_input": "wavegraph.nodes.io.audio:AudioInput",
     "audio_output": "wavegraph.nodes.io.audio:AudioOutput",
     "bandpass": "wavegraph.nodes.dsp.filters:Bandpass",

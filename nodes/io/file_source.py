@@ -53,15 +53,15 @@ from .readers import BLOCK_BYTES, _Reader, is_audio, open_reader
 DEFAULT_CHUNK = 32
 
 
-class FileSourceParams(NodeParams):
-    path: str = Field(description="a recording file, or dataset:NAME for a packaged one (see pipeline.datasets)")
+class ReplayParams(NodeParams):
+    """What every replay source takes: the chunking, the channels and the dtype (file_source, array_source)."""
+
     chunk_size: int | None = Field(default=None, gt=0, description=f"samples per chunk (default {DEFAULT_CHUNK})")
     chunk_duration: float | None = Field(default=None, gt=0, description="seconds per chunk (instead of chunk_size)")
     picks: list[str] | None = Field(default=None, description="channel names or channel types, in output order")
     dtype: Literal["float64", "float32"] | None = Field(
         default=None, description="output dtype; default float64 for MNE files, float32 for audio"
     )
-    stream: str | None = Field(default=None, description="XDF: the name or type of the signal stream to replay")
     stim_channel: str | None = Field(default=None, description="a trigger channel whose steps become events")
 
     @model_validator(mode="after")
@@ -71,12 +71,18 @@ class FileSourceParams(NodeParams):
         return self
 
 
+class FileSourceParams(ReplayParams):
+    path: str = Field(description="a recording file, or dataset:NAME for a packaged one (see pipeline.datasets)")
+    stream: str | None = Field(default=None, description="XDF: the name or type of the signal stream to replay")
+
+
 class FileSource(Source[FileSourceParams]):
     """Replay a recording file; see the module docstring."""
 
     outputs = ("out", "events")
     Params = FileSourceParams
     live = False
+    what = "file_source"  # the name errors give
 
     def __init__(self, **params: Any):
         super().__init__(**params)
@@ -87,16 +93,8 @@ class FileSource(Source[FileSourceParams]):
     # --- graph-build time --------------------------------------------------------------------
     def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
         p = self.params
-        try:
-            path = resolve_path(p.path)
-        except DatasetError as e:
-            raise SpecError(
-                f"file_source: {e}", "use dataset:NAME with a name from `python -m wavegraph.pipeline.datasets list`"
-            ) from None
         self.close()
-        self.dtype = p.dtype or ("float32" if is_audio(path) else "float64")
-        r = self.reader = open_reader(path, self.dtype, p.stream, p.stim_channel)
-        self.path = path
+        r = self.reader = self._open()
         self.picks = self._resolve_picks(r, p.picks)
         if p.chunk_duration is not None:
             self.chunk_size = max(1, int(round(p.chunk_duration * r.sfreq)))
@@ -118,12 +116,24 @@ class FileSource(Source[FileSourceParams]):
         self._block_len = max(self.chunk_size, rows)
         return self.out_specs
 
-    @staticmethod
-    def _resolve_picks(r: _Reader, picks: list[str] | None) -> list[int]:
+    def _open(self) -> _Reader:
+        """The reader of this source's data; sets self.dtype and self.path (the name errors give)."""
+        p = self.params
+        try:
+            path = resolve_path(p.path)
+        except DatasetError as e:
+            raise SpecError(
+                f"file_source: {e}", "use dataset:NAME with a name from `python -m wavegraph.pipeline.datasets list`"
+            ) from None
+        self.dtype = p.dtype or ("float32" if is_audio(path) else "float64")
+        self.path = path
+        return open_reader(path, self.dtype, p.stream, p.stim_channel)
+
+    def _resolve_picks(self, r: _Reader, picks: list[str] | None) -> list[int]:
         if picks is None:
             return list(range(len(r.ch_names)))
         if not picks:
-            raise SpecError("file_source: picks is empty", "leave picks out to replay every channel")
+            raise SpecError(f"{self.what}: picks is empty", "leave picks out to replay every channel")
         out: list[int] = []
         for p in picks:
             if p in r.ch_names:
@@ -132,11 +142,11 @@ class FileSource(Source[FileSourceParams]):
                 out.extend(i for i, t in enumerate(r.ch_types) if t == p)
             else:
                 raise SpecError(
-                    f"file_source: no channel or channel type {p!r} in {len(r.ch_names)} channels",
+                    f"{self.what}: no channel or channel type {p!r} in {len(r.ch_names)} channels",
                     f"pick from: {', '.join(r.ch_names)} (types: {', '.join(sorted(set(r.ch_types)))})",
                 )
         if len(set(out)) != len(out):
-            raise SpecError(f"file_source: picks {picks} select a channel twice", "list each channel once")
+            raise SpecError(f"{self.what}: picks {picks} select a channel twice", "list each channel once")
         return out
 
     # --- data time ---------------------------------------------------------------------------
@@ -152,7 +162,7 @@ class FileSource(Source[FileSourceParams]):
     def read(self) -> dict[str, Chunk] | None:
         r = self.reader
         if r is None:
-            raise RuntimeError("file_source: call configure() before read()")
+            raise RuntimeError(f"{self.what}: call configure() before read()")
         start = self.position
         if start >= r.n_times:
             return None
@@ -192,7 +202,7 @@ class FileSource(Source[FileSourceParams]):
                 block = r.get(self.picks, start, block_stop)
             except Exception as e:
                 raise OSError(
-                    f"file_source: reading samples {start}..{block_stop} of {self.path} failed: {type(e).__name__}: {e}"
+                    f"{self.what}: reading samples {start}..{block_stop} of {self.path} failed: {type(e).__name__}: {e}"
                 ) from e
             b = self._block = (start, np.asarray(block, dtype=self.dtype))
         return np.ascontiguousarray(b[1][:, start - b[0] : stop - b[0]])
@@ -213,5 +223,5 @@ class FileSource(Source[FileSourceParams]):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         unknown = set(state) - {"position"}
         if unknown:
-            raise KeyError(f"file_source: unknown state keys {sorted(unknown)}")
+            raise KeyError(f"{self.what}: unknown state keys {sorted(unknown)}")
         self.position = int(state["position"])

@@ -114,19 +114,24 @@ def _units_of(info) -> str:
 
 
 class _RawReader(_Reader):
-    def __init__(self, path: Path, stim_channel: str | None = None):
+    """An MNE Raw read from `path`, or one already in memory (`raw`, array_source: `path` is then None)."""
+
+    def __init__(self, path: Path | None, stim_channel: str | None = None, raw=None):
         import mne
 
-        self.raw = mne.io.read_raw(path, preload=False, verbose="error")
+        if raw is None:
+            assert path is not None, "a path or a Raw"
+            raw = mne.io.read_raw(path, preload=False, verbose="error")
+        self.raw = raw
         self.sfreq = float(self.raw.info["sfreq"])
         self.ch_names = list(self.raw.ch_names)
         self.ch_types = [spec_channel_type(t) for t in self.raw.get_channel_types()]
         self.units = _units_of(self.raw.info)
         self.meas_date = _meas_date_of(self.raw.info)
         self.first_time = self.raw.first_samp / self.sfreq
-        self.n_times = readable_length(self.raw, path)
+        self.n_times = int(self.raw.n_times) if path is None else readable_length(self.raw, path)
         self.starts: np.ndarray | None = None  # EDF+D/BDF+D: each data record's start (s), for time_of
-        if path.suffix.lower() in (".edf", ".bdf"):
+        if path is not None and path.suffix.lower() in (".edf", ".bdf"):
             self._records(path)  # EDF+D
         ann = self.raw.annotations
         if self.starts is None:

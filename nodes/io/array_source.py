@@ -1,0 +1,128 @@
+"""array_source: replay data already in memory (a numpy array, or an MNE Raw) as file_source replays a file.
+
+For graphs built in Python (pipeline/api.py, a notebook): no file has to be written first.
+
+    g = GraphBuilder()
+    src = g.add("array_source", data=x, rate=250.0, ch_names=["C3", "C4"], ch_types="eeg")
+    src = g.add("array_source", data=raw)       # an mne.io.Raw: its rate, names, types, annotations
+    out = g.run(capture=[g.add("bandpass", src, l_freq=1.0, h_freq=40.0)])
+
+Params
+  data:     a (channels, samples) array of real numbers (1-D: one channel), or an mne.io.BaseRaw.
+  rate:     samples per second (arrays; a Raw carries its own).
+  ch_names: one per channel (default ch0, ch1, ...); ch_types one MNE type for all or one per channel
+            (default "misc", as mne.create_info); units the spec's units (default "SI", as MNE's arrays).
+  events:   (n, 3) rows (onset s from the first sample, duration s, integer code), as file_source emits
+            them; `labels` maps codes to descriptions. A Raw's annotations (and `stim_channel`) are its events.
+  chunk_size / chunk_duration / picks / dtype / stim_channel: as file_source.
+
+Outputs, chunk times, events, state (the read position) and errors are file_source's (nodes/io/file_source.py).
+The array is read, never copied whole or changed. In-process only: a multi-process run sends each
+process its nodes' parameters as JSON, which an array is not (the graph is refused at build time).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from pydantic import Field
+from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError
+
+from .file_source import FileSource, ReplayParams
+from .readers import _RawReader, _Reader
+
+
+class ArraySourceParams(ReplayParams):
+    data: Any = Field(description="a (channels, samples) array, or an mne.io.BaseRaw")
+    rate: float | None = Field(default=None, gt=0, description="samples per second (arrays; a Raw has its own)")
+    ch_names: list[str] | None = Field(default=None, description="channel names (default ch0, ch1, ...)")
+    ch_types: str | list[str] = Field(default="misc", description="an MNE channel type for all, or one per channel")
+    units: str = Field(default="SI", description="the signal's units, as a StreamSpec states them")
+    events: Any = Field(default=None, description="(n, 3) rows: onset s from the first sample, duration s, code")
+    labels: dict[int, str] | None = Field(default=None, description="code -> description for the events")
+
+
+class ArraySource(FileSource):
+    """Replay an in-memory array or MNE Raw; see the module docstring."""
+
+    Params = ArraySourceParams  # pyright: ignore[reportAssignmentType]  # a ReplayParams, as FileSource reads it
+    what = "array_source"
+
+    def _open(self) -> _Reader:
+        p = self.params
+        assert isinstance(p, ArraySourceParams)
+        self.dtype = p.dtype or "float64"
+        if _is_raw(p.data):
+            for key in ("rate", "ch_names", "events", "labels"):
+                if getattr(p, key) is not None:
+                    raise SpecError(f"array_source: a Raw carries its own {key}", f"leave {key} out, or pass an array")
+            self.path = f"<{type(p.data).__name__} in memory>"
+            return _RawReader(None, p.stim_channel, raw=p.data)
+        if p.stim_channel is not None:
+            raise SpecError("array_source: stim_channel reads an MNE Raw", "pass events=, or an mne.io.Raw")
+        self.path = "<array in memory>"
+        return _ArrayReader(p)
+
+
+def _is_raw(data) -> bool:
+    try:
+        from mne.io import BaseRaw
+    except ImportError:  # pragma: no cover - mne is a core dependency
+        return False
+    return isinstance(data, BaseRaw)
+
+
+class _ArrayReader(_Reader):
+    def __init__(self, p: ArraySourceParams):
+        data = p.data
+        if not isinstance(data, np.ndarray):
+            try:
+                data = np.asarray(data)
+            except (TypeError, ValueError) as e:
+                raise SpecError(
+                    f"array_source: data is not an array ({e})", "pass a (channels, samples) array"
+                ) from None
+        if data.ndim == 1:
+            data = data[np.newaxis]
+        if data.ndim != 2 or data.dtype.kind not in "biuf":
+            raise SpecError(
+                f"array_source: data has shape {data.shape} and dtype {data.dtype}",
+                "pass real numbers as (channels, samples): for an STFT or complex signal, its real and imaginary parts "
+                "as channels; for (samples, channels), pass data.T",
+            )
+        if p.rate is None:
+            raise SpecError("array_source: an array needs its sampling rate", "pass rate= (samples per second)")
+        n_ch = data.shape[0]
+        names = list(p.ch_names) if p.ch_names is not None else [f"ch{i}" for i in range(n_ch)]
+        if len(names) != n_ch:
+            raise SpecError(
+                f"array_source: {len(names)} ch_names for {n_ch} channels (data is {data.shape}, channels first)",
+                "give one name per row of data; for (samples, channels), pass data.T",
+            )
+        types = [p.ch_types] * n_ch if isinstance(p.ch_types, str) else list(p.ch_types)
+        if len(types) != n_ch or any(t not in CHANNEL_TYPES for t in types):
+            raise SpecError(
+                f"array_source: ch_types {p.ch_types!r} for {n_ch} channels",
+                f"one type for all, or one per channel, from: {', '.join(CHANNEL_TYPES)}",
+            )
+        self.data, self.sfreq, self.n_times = data, float(p.rate), int(data.shape[1])
+        self.ch_names, self.ch_types, self.units = names, types, p.units
+        self.events = self._events(p.events)
+        codes = {int(c) for c in self.events[:, 3]}
+        labels = dict(p.labels or {})
+        self.labels = tuple(sorted({c: labels.get(c, str(c)) for c in codes | set(labels)}.items()))
+
+    def _events(self, events) -> np.ndarray:
+        if events is None:
+            return np.zeros((0, 4))
+        ev = np.asarray(events, dtype=np.float64)
+        if ev.ndim != 2 or ev.shape[1] != 3 or not np.isfinite(ev).all() or (ev[:, 2] != np.round(ev[:, 2])).any():
+            raise SpecError(
+                f"array_source: events of shape {ev.shape} (finite rows of onset s, duration s, integer code expected)",
+                "pass an (n, 3) array; from MNE events (sample, 0, code): column_stack([s / sfreq, zeros, code])",
+            )
+        return np.column_stack([np.round(ev[:, 0] * self.sfreq), ev])
+
+    def get(self, picks, start, stop):
+        return self.data[picks, start:stop]

@@ -1,0 +1,79 @@
+"""array_source: data already in memory (an array, an MNE Raw) replayed as file_source replays a file."""
+
+from typing import Any
+
+import mne
+import numpy as np
+import pytest
+from wavegraph.pipeline.api import GraphBuilder
+from wavegraph.pipeline.config import GraphError
+
+
+def _raw(n=1000, sfreq=250.0):
+    x = np.random.default_rng(0).standard_normal((3, n)) * 1e-5
+    raw = mne.io.RawArray(x, mne.create_info(["C3", "Cz", "C4"], sfreq, "eeg"), verbose="error")
+    raw.set_annotations(mne.Annotations([0.5, 2.0, 3.2], [0.1, 0.0, 0.2], ["left", "right", "left"]))
+    return raw
+
+
+def test_array_with_events_comes_back_whole_in_order_with_times_and_labels():
+    x = np.arange(3 * 1001, dtype=np.float32).reshape(3, 1001)
+    g = GraphBuilder()
+    src = g.add(
+        "array_source", data=x, rate=100.0, ch_types=["eeg", "eeg", "stim"], chunk_size=64,
+        events=[[2.0, 0.0, 7], [0.5, 0.0, 3]], labels={3: "cue"},
+    )  # fmt: skip
+    out = g.run(capture=[src, f"{src}.events"])
+    sig, ev = out[f"{src}.out"], out[f"{src}.events"]
+    np.testing.assert_array_equal(sig.data, x)  # float64 by default, every sample once
+    assert sig.data.dtype == np.float64 and sig.spec.channel_names == ("ch0", "ch1", "ch2")
+    assert sig.spec.channel_types == ("eeg", "eeg", "stim") and sig.spec.rate == 100.0
+    np.testing.assert_allclose(sig.times, np.arange(1001) / 100.0)
+    np.testing.assert_array_equal(ev.data, [[0.5, 0.0, 3.0], [2.0, 0.0, 7.0]])  # sorted by onset
+    assert dict(ev.spec.labels) == {3: "cue", 7: "7"}
+
+
+def test_raw_in_memory_gives_what_file_source_gives_for_the_same_raw_saved(tmp_path):
+    raw = _raw()
+    path = tmp_path / "s_raw.fif"
+    raw.save(path, verbose="error")
+    streams = []
+    sources: list[dict[str, Any]] = [{"data": raw}, {"path": str(path)}]
+    for params in sources:
+        g = GraphBuilder()
+        src = g.add("array_source" if "data" in params else "file_source", chunk_size=37, **params)
+        bp = g.add("bandpass", src, l_freq=1.0, h_freq=40.0)
+        streams.append(g.run(capture=[f"{src}.events", bp]))
+    mem, disk = ({k.split(".")[-1]: v for k, v in s.items()} for s in streams)
+    np.testing.assert_allclose(mem["out"].data, disk["out"].data, rtol=1e-6, atol=1e-12)  # FIF stores float32
+    np.testing.assert_allclose(mem["events"].data, disk["events"].data, atol=1e-6)  # FIF: float32 durations
+    assert mem["events"].spec.labels == disk["events"].spec.labels == ((1, "left"), (2, "right"))
+    assert mem["out"].spec.channel_names == disk["out"].spec.channel_names
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"data": np.zeros((2, 10))}, "needs its sampling rate"),
+        ({"data": np.zeros((2, 10)), "rate": 10.0, "ch_names": ["a"]}, "1 ch_names for 2 channels"),
+        ({"data": np.zeros((2, 10), complex), "rate": 10.0}, "complex128"),
+        ({"data": np.zeros((2, 10)), "rate": 10.0, "ch_types": "brain"}, "ch_types 'brain'"),
+        ({"data": np.zeros((2, 10)), "rate": 10.0, "events": [[1.0, 0.0]]}, r"events of shape \(1, 2\)"),
+        ({"data": "not data", "rate": 10.0}, "dtype <U8"),
+        ("raw+rate", "a Raw carries its own rate"),
+    ],
+)
+def test_bad_data_is_refused_at_build_naming_the_node_and_the_fix(params, message):
+    if params == "raw+rate":
+        params = {"data": _raw(100), "rate": 100.0}
+    g = GraphBuilder()
+    g.add("array_source", **params)
+    with pytest.raises(GraphError, match=f"array_source0.*{message}.*fix: "):
+        g.run()
+
+
+def test_multi_process_run_is_refused_clearly():
+    g = GraphBuilder()
+    g.add("array_source", data=np.zeros((1, 10)), rate=10.0)
+    with pytest.raises(ValueError, match="cannot be sent to its worker"):
+        g.run(in_process=False)
