@@ -49,3 +49,43 @@ def test_enhance_file_graph_output_is_aligned_for_44k1_and_8k_input(tmp_path):
         lag = int(np.argmax(c)) - (n - 1)
         assert lag == 0, (rate, lag)
         assert abs(len(y) - len(x16)) <= 0.0015 * 16000, (rate, len(y), len(x16))  # the filter's tail, < 1.5 ms
+
+
+def _replay(path: Path, **params) -> tuple[np.ndarray, list, np.ndarray]:
+    """(signal, [(t0, gap)] per chunk, event rows) of a file_source replay."""
+    from wavegraph.nodes.io.file_source import FileSource
+
+    src = FileSource(path=str(path), **params)
+    src.configure({})
+    xs, chunks, evs = [], [], []
+    while (c := src.read()) is not None:
+        xs.append(c["out"].data)
+        chunks.append((c["out"].t0, c["out"].gap))
+        if "events" in c:
+            evs.append(c["events"].data)
+    return np.concatenate(xs, axis=1), chunks, np.concatenate(evs) if evs else np.zeros((0, 3))
+
+
+def test_xdf_markers_stay_on_their_samples_across_a_1_5_s_dropout_at_250_hz(tmp_path):
+    """pyxdf's default break rule (over max(1 s, 500 samples): 2 s at 250 Hz) fitted one line across a 1.5 s
+    dropout, so every timestamp around it moved by up to 0.75 s and the markers landed ~90 samples off."""
+    from wavegraph.nodes.io.xdf import XdfStream, write_xdf
+
+    fs, n, hole, cut = 250.0, 5000, 1.5, 2500
+    rng = np.random.default_rng(1)
+    stamps = 1000.0 + np.arange(n) / fs + rng.normal(0, 2e-4, n)  # LSL jitter
+    stamps[cut:] += hole  # the amplifier's radio dropped 1.5 s
+    x = rng.standard_normal((n, 3)).astype(np.float32)
+    marks = np.array([250, 1000, 2400, 2600, 4000, 4900])
+    eeg = XdfStream("amp", "EEG", fs, x, stamps, "float32", ["O1", "Oz", "O2"], "EEG", "microvolts")
+    mark_stamps = 1000.0 + marks / fs + np.where(marks >= cut, hole, 0.0)
+    mk = XdfStream("stim", "Markers", 0.0, [f"m{i}" for i in range(len(marks))], mark_stamps, "string")
+    path = write_xdf(tmp_path / "dropout.xdf", [eeg, mk])
+    data, chunks, ev = _replay(path, chunk_size=50)
+    np.testing.assert_allclose(data, x.T.astype(np.float64) * 1e-6, rtol=1e-6)
+    t0 = np.array([t for t, _ in chunks])
+    gaps = [i * 50 for i, (_, g) in enumerate(chunks) if g]
+    assert gaps == [cut]  # the dropout is a gap, where it was
+    index = np.searchsorted(t0, ev[:, 0], side="right") - 1  # the chunk holding each marker
+    sample = index * 50 + np.round((ev[:, 0] - t0[index]) * fs)
+    np.testing.assert_array_equal(sample, marks)

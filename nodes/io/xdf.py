@@ -9,7 +9,9 @@ Reading (`file_source` with a `.xdf` / `.xdfz` path; pyxdf does the parsing):
   * `out`: the numeric regular-rate stream chosen by file_source's `stream` param (a stream name or
     type; default: the only numeric stream, else the only one of type EEG). Channel labels, types and
     units come from `desc/channels`; microvolt/millivolt units are scaled to volts (MNE's SI units).
-    A break in its timestamps (pyxdf's segments: > max(1 s, 500 samples)) flags the next chunk `gap`.
+    A break in its timestamps (pyxdf's segments: > max(1 s, 10 samples); pyxdf's default of 500 samples made
+    it 3.1 s at 160 Hz, 2 s at 250 Hz, and the line fitted across a shorter dropout put markers up to half the
+    dropout off their samples) flags the next chunk `gap`. A dropout under 1 s is still fitted across.
   * `events`: every string (marker) stream in the file, merged, each marker at its own (synchronised)
     timestamp; integer markers are their own code, otherwise codes 1..k over the sorted marker strings
     (`spec.labels` maps them back).
@@ -34,6 +36,7 @@ from wavegraph.pipeline.spec import SpecError
 from .readers import _codes_for, _Reader, spec_channel_type
 from .units import to_volts
 
+BREAK_SAMPLES = 10  # a break is a jump of over max(1 s, this many samples) (pyxdf: 500, several seconds at EEG rates)
 _DTYPES = {"float32": "<f4", "double64": "<f8", "int8": "<i1", "int16": "<i2", "int32": "<i4", "int64": "<i8"}
 
 
@@ -96,7 +99,9 @@ class XdfReader(_Reader):
     def __init__(self, path: Path, stream: str | None, dtype: str, stim_channel: str | None = None):
         import pyxdf
 
-        streams, _ = pyxdf.load_xdf(str(path), synchronize_clocks=True, dejitter_timestamps=True)
+        streams, _ = pyxdf.load_xdf(
+            str(path), synchronize_clocks=True, dejitter_timestamps=True, jitter_break_threshold_samples=BREAK_SAMPLES
+        )
         numeric = [s for s in streams if not _why_not(s)]
         markers = [s for s in streams if _is_marker(s)]
         if stream is not None:
