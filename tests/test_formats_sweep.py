@@ -68,7 +68,7 @@ def _replay(path: Path, **params) -> tuple[np.ndarray, list, np.ndarray]:
 
 def test_xdf_markers_stay_on_their_samples_across_a_1_5_s_dropout_at_250_hz(tmp_path):
     """pyxdf's default break rule (over max(1 s, 500 samples): 2 s at 250 Hz) fitted one line across a 1.5 s
-    dropout, so every timestamp around it moved by up to 0.75 s and the markers landed ~90 samples off."""
+    dropout, so every timestamp around it moved by up to 0.75 s and the markers landed up to 158 samples off."""
     from wavegraph.nodes.io.xdf import XdfStream, write_xdf
 
     fs, n, hole, cut = 250.0, 5000, 1.5, 2500
@@ -89,3 +89,45 @@ def test_xdf_markers_stay_on_their_samples_across_a_1_5_s_dropout_at_250_hz(tmp_
     index = np.searchsorted(t0, ev[:, 0], side="right") - 1  # the chunk holding each marker
     sample = index * 50 + np.round((ev[:, 0] - t0[index]) * fs)
     np.testing.assert_array_equal(sample, marks)
+
+
+def _brainvision(folder: Path, markers: list[tuple[str, int]]) -> Path:
+    """A BrainVision Recorder file set (INT_16, 0.1 uV, 250 Hz, 3 channels, 2 s) with these (marker, sample)."""
+    x = (np.random.default_rng(0).standard_normal((500, 3)) * 100).astype("<i2")
+    (folder / "rec.eeg").write_bytes(x.tobytes())
+    (folder / "rec.vhdr").write_text(
+        "Brain Vision Data Exchange Header File Version 1.0\n[Common Infos]\nCodepage=UTF-8\nDataFile=rec.eeg\n"
+        "MarkerFile=rec.vmrk\nDataFormat=BINARY\nDataOrientation=MULTIPLEXED\nNumberOfChannels=3\n"
+        "SamplingInterval=4000\n[Binary Infos]\nBinaryFormat=INT_16\n[Channel Infos]\n"
+        + "".join(f"Ch{i + 1}={name},,0.1,µV\n" for i, name in enumerate(["O1", "Oz", "O2"]))
+    )
+    lines = [
+        "Brain Vision Data Exchange Marker File, Version 1.0",
+        "[Common Infos]",
+        "Codepage=UTF-8",
+        "DataFile=rec.eeg",
+    ]
+    lines += ["[Marker Infos]", "Mk1=New Segment,,1,1,0,20240101120000000000"]
+    lines += [
+        f"Mk{k + 2}={kind},{text},{sample + 1},1,0"
+        for k, (text, sample) in enumerate(markers)
+        for kind in ["Stimulus" if text.startswith("S") else "Response" if text.startswith("R") else "Comment"]
+    ]
+    (folder / "rec.vmrk").write_text("\n".join(lines) + "\n")
+    return folder / "rec.vhdr"
+
+
+def test_brainvision_marker_codes_are_mnes(tmp_path):
+    """'Stimulus/S  8' came out of file_source as code 2 (1..k over the sorted texts), so `epochs` with
+    codes: [8] (the trigger the amplifier got, and MNE's events_from_annotations code) matched nothing."""
+    import mne
+
+    vhdr = _brainvision(tmp_path, [("S  8", 100), ("S 10", 200), ("R  1", 250), ("S  8", 300), ("S 15", 400)])
+    raw = mne.io.read_raw_brainvision(vhdr, verbose="error")
+    raw.save(tmp_path / "from_bv_raw.fif", verbose="error")  # the same markers in a FIF: MNE codes them the same
+    for path in (vhdr, tmp_path / "from_bv_raw.fif"):
+        events, _ = mne.events_from_annotations(mne.io.read_raw(path, verbose="error"), verbose="error")
+        _, _, ev = _replay(path, chunk_size=64)
+        np.testing.assert_array_equal(ev[:, 2], events[:, 2])
+        np.testing.assert_array_equal(ev[:, 2], [8, 10, 1001, 8, 15])
+        np.testing.assert_allclose(ev[:, 0] * 250, events[:, 0])

@@ -16,7 +16,9 @@ Outputs
           contains the onset sample (onsets before the data go with the first chunk, onsets past it
           with the last); nothing is emitted on this port for signal chunks without events.
           `spec.labels` maps codes to descriptions: when every annotation description is an integer
-          (e.g. "101") that integer is the code; otherwise codes are 1..k over the sorted descriptions.
+          (e.g. "101") that integer is the code; BrainVision markers get MNE's codes ("Stimulus/S  8" -> 8,
+          "Response/R  1" -> 1001, as mne.events_from_annotations); otherwise codes are 1..k over the sorted
+          descriptions.
           With `stim_channel`, the steps of that trigger channel are events too (mne.find_events:
           onset of each rise, the channel's value as the code, label its decimal text); annotation
           codes then start after the largest trigger code.
