@@ -160,11 +160,16 @@ class GraphBuilder:
         return GraphConfig(self._file, self.name, nodes, edges, processes, {}, "auto")
 
     def run(
-        self, capture: Sequence[str] = (), speed: float | None = None, in_process: bool = True
+        self,
+        capture: Sequence[str] = (),
+        speed: float | None = None,
+        in_process: bool = True,
+        duration: float | None = None,
     ) -> dict[str, Stream]:
-        """Run to the end of the sources; return {"node.port": Stream} for every captured port (a bare
-        node id captures its first output). Raises GraphError on a graph problem, RuntimeError if a node
-        failed."""
+        """Run to the end of the sources, or for `duration` seconds of wall time (a live or endless graph:
+        then the sources end and the graph drains, as on Ctrl-C); return {"node.port": Stream} for every
+        captured port (a bare node id captures its first output). Raises GraphError on a graph problem,
+        RuntimeError if a node failed."""
         from .graph import build_graph
         from .runner import run_graph
 
@@ -172,7 +177,7 @@ class GraphBuilder:
             raise ValueError("capture needs in_process=True (the streams are kept in this process)")
         config = self.config(list(capture))
         graph = build_graph(config)
-        result = run_graph(graph, speed=speed, in_process=in_process)
+        result = run_graph(graph, speed=speed, in_process=in_process, duration=duration)
         if result.failure:
             raise RuntimeError(result.failure)
         out = {}

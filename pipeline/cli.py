@@ -39,6 +39,16 @@ def _speed(value: str) -> float | None:
     return speed
 
 
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--duration takes seconds, got {value!r}") from None
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise argparse.ArgumentTypeError(f"--duration must be a positive number of seconds, got {value!r}")
+    return seconds
+
+
 def _build(args):
     """Build for validate/describe, reporting every problem found in one pass: when the file's structure
     has problems, the types and params of its well-formed nodes are checked too."""
@@ -302,7 +312,7 @@ def cmd_run(args) -> int:
             from .placement import run_on_ray
 
             observer = _observers(monitor.observe if monitor else None, status_line)
-            result = run_on_ray(graph, args.ray, args.speed, args.progress, observer, monitor)
+            result = run_on_ray(graph, args.ray, args.speed, args.progress, observer, monitor, args.duration)
         else:
             result = run_graph(
                 graph,
@@ -310,6 +320,7 @@ def cmd_run(args) -> int:
                 in_process=args.in_process,
                 progress=args.progress,
                 observer=_observers(monitor.observe if monitor else None, status_line),
+                duration=args.duration,
             )
     finally:
         if monitor is not None:
@@ -327,6 +338,8 @@ def cmd_run(args) -> int:
 
         print(format_hosts(result.extra))
     status = " (failed)" if result.failure else " (interrupted)" if result.interrupted else ""
+    if not status and result.extra.get("stopped") == "duration":
+        status = f" (stopped after --duration {args.duration:g} s)"
     print(f"wall time {result.wall_s:.2f} s{status}")
     if result.failure:
         print(f"error: {result.failure}", file=sys.stderr)
@@ -400,6 +413,14 @@ def main(argv: list[str] | None = None) -> int:
                 "--speed", type=_speed, default=None, help="1 for real time, max (default) for as fast as possible"
             )
             p.add_argument("--in-process", action="store_true", help="run every node in this process")
+            p.add_argument(
+                "--duration",
+                type=_seconds,
+                default=None,
+                metavar="SECONDS",
+                help="stop after this many seconds of wall time, as Ctrl-C stops (the graph drains, files are "
+                "complete), with exit code 0: a live session of a set length",
+            )
             p.add_argument(
                 "--ray",
                 nargs="?",

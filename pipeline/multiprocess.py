@@ -83,7 +83,7 @@ from .plan import (
     decode,
     encode,
 )
-from .result import ProgressBar, RunResult, source_durations
+from .result import DURATION, ProgressBar, RunResult, source_durations
 from .runner import OBSERVE_S, Observer
 from .shm import SHM_MIN_BYTES, remove_segments, remove_stale_segments, shm_available, shm_prefix
 
@@ -197,9 +197,11 @@ def run_multiprocess(
     progress: bool = False,
     observer: Observer | None = None,
     launcher=None,
+    duration: float | None = None,
 ) -> RunResult:
     """`observer`, when given, gets node id -> NodeStats.to_dict() about every OBSERVE_S seconds, merged
-    from the workers' `Live` reports."""
+    from the workers' `Live` reports. `duration`: stop (as Ctrl-C, but not `interrupted`) after this many
+    seconds of wall time from the start barrier."""
     bar = ProgressBar(source_durations(graph.nodes), progress)  # before close(): a closed file has no duration
     for node in graph.nodes.values():
         with contextlib.suppress(Exception):  # the parent only validated; workers build their own nodes
@@ -255,6 +257,7 @@ def run_multiprocess(
         else:
             supervisor = _Supervisor(router, procs, plans, result, bar, stop, observer)
             supervisor.start, supervisor.max_restarts = start, dict(graph.config.restart)
+            supervisor.duration = duration
             supervisor.run()
     finally:
         _kill_stragglers(procs)
@@ -319,6 +322,8 @@ class _Supervisor:
         self.reported: set[str] = set()
         self.known: set[str] = set()  # groups whose control socket has spoken (so ours reaches them)
         self.went = False  # Go was sent: the sources have started
+        self.went_at = 0.0
+        self.duration: float | None = None  # run_multiprocess's: stop this long after Go
         self.stop_at: float | None = None
         self.abort_at: float | None = None
         self.exited_at: dict[str, float] = {}
@@ -358,6 +363,10 @@ class _Supervisor:
             if self.stop.aborted:
                 self.abort_run()
             now = time.monotonic()
+            if self.duration is not None and self.went and now - self.went_at >= self.duration:
+                self.duration = None
+                self.result.extra["stopped"] = DURATION
+                self.stop_run()  # as a stop, but a normal end: result.interrupted stays False
             if self.observer is not None and self.live and now - self.observed_at >= OBSERVE_S:
                 self.observed_at = now
                 self.observer(dict(self.live))
@@ -452,7 +461,8 @@ class _Supervisor:
             return
         self.send_clocks()
         self.went = True
-        self.resync_at = time.monotonic() + clock.RESYNC_S
+        self.went_at = time.monotonic()
+        self.resync_at = self.went_at + clock.RESYNC_S
         self.broadcast(Go())
 
     def receive(self, group: str, data: bytes) -> None:

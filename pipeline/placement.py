@@ -274,6 +274,7 @@ def run_on_ray(
     progress: bool = False,
     observer=None,
     monitor=None,
+    duration: float | None = None,
 ) -> RunResult:
     """Place every process group of `graph` as a Ray actor (connecting to `address` unless this process
     is already connected) and run it, as run_multiprocess does locally (`observer` as there). `monitor`:
@@ -349,7 +350,7 @@ def run_on_ray(
             launcher.monitor = monitor.listen_remote(
                 endpoint, monitor_security.hook(endpoint, "monitor", monitor.context, server=True)
             )
-        result = run_multiprocess(placed_graph, speed, progress, observer, launcher=launcher)
+        result = run_multiprocess(placed_graph, speed, progress, observer, launcher=launcher, duration=duration)
         result.extra["placement"] = launcher.placement()
         return result
     finally:

@@ -6,6 +6,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+DURATION = "duration"  # why a run stopped when run_graph's `duration` ran out: a normal end, not an interrupt
+
 
 @dataclass
 class RunResult:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from .executor import Executor, NodeFailure
 from .graph import Graph
-from .result import ProgressBar, RunResult, source_durations
+from .result import DURATION, ProgressBar, RunResult, source_durations
 from .summary import stats_to_dicts
 
 Observer = Callable[[dict[str, dict]], None]
@@ -20,7 +20,11 @@ OBSERVE_S = 0.5  # how often an observer (live monitor, status line) gets the st
 
 
 def run_in_process(
-    graph: Graph, speed: float | None = None, progress: bool = False, observer: Observer | None = None
+    graph: Graph,
+    speed: float | None = None,
+    progress: bool = False,
+    observer: Observer | None = None,
+    duration: float | None = None,
 ) -> RunResult:
     ex = Executor(graph.config, graph.nodes, "main", speed=speed)
     bar = ProgressBar(source_durations(graph.nodes), progress)
@@ -31,6 +35,8 @@ def run_in_process(
         ex.open()
         last = 0.0
         while ex.step_sources():
+            if duration is not None and time.monotonic() - t >= duration:
+                ex.stop.request(DURATION)  # as Ctrl-C: the sources end and the graph drains
             bar.show(max(ex.source_time.values(), default=0.0))
             if observer is not None and time.monotonic() - last >= OBSERVE_S:
                 last = time.monotonic()
@@ -40,7 +46,9 @@ def run_in_process(
     except NodeFailure as e:
         result.failure = str(e)
     finally:
-        result.interrupted = bool(ex.stop)
+        result.interrupted = bool(ex.stop) and ex.stop.why != DURATION
+        if ex.stop.why == DURATION:
+            result.extra["stopped"] = DURATION
         try:
             ex.close()
         except RuntimeError as e:  # a node that could not close (a recording not finalised) fails the run
@@ -59,11 +67,16 @@ def run_graph(
     in_process: bool = False,
     progress: bool = False,
     observer: Observer | None = None,
+    duration: float | None = None,
 ) -> RunResult:
     """Run a built graph to completion (end-of-stream), Ctrl-C or a node failure. `observer`, when given,
-    is called about every OBSERVE_S seconds with node id -> NodeStats.to_dict() (the live monitor)."""
+    is called about every OBSERVE_S seconds with node id -> NodeStats.to_dict() (the live monitor).
+    `duration`: stop after this many seconds of wall time as Ctrl-C stops (the sources end, the graph
+    drains, files are complete), but as a normal end: not `interrupted`, exit code 0."""
+    if duration is not None and not duration > 0:
+        raise ValueError(f"duration must be a positive number of seconds, got {duration}")
     if in_process:
-        return run_in_process(graph, speed, progress, observer)
+        return run_in_process(graph, speed, progress, observer, duration)
     from .multiprocess import run_multiprocess
 
-    return run_multiprocess(graph, speed, progress, observer)
+    return run_multiprocess(graph, speed, progress, observer, duration=duration)
