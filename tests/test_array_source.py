@@ -51,6 +51,25 @@ def test_raw_in_memory_gives_what_file_source_gives_for_the_same_raw_saved(tmp_p
     assert mem["out"].spec.channel_names == disk["out"].spec.channel_names
 
 
+def test_epochs_in_memory_give_what_file_source_gives_for_the_epochs_file(tmp_path):
+    raw = _raw(2000)
+    epochs = mne.make_fixed_length_epochs(raw, 1.5, id=9, verbose="error")
+    path = tmp_path / "s-epo.fif"
+    epochs.save(path, verbose="error")
+    streams = []
+    sources: list[dict[str, Any]] = [{"data": epochs}, {"path": str(path)}]
+    for params in sources:
+        g = GraphBuilder()
+        src = g.add("array_source" if "data" in params else "file_source", chunk_size=100, **params)
+        out = g.run(capture=[src, f"{src}.events"])
+        streams.append({k.split(".")[-1]: v for k, v in out.items()})
+    mem, disk = streams
+    np.testing.assert_allclose(mem["out"].data, disk["out"].data, rtol=1e-6, atol=1e-12)
+    assert mem["out"].gaps == disk["out"].gaps and len(mem["out"].gaps) == len(epochs) - 1
+    np.testing.assert_array_equal(mem["events"].data, disk["events"].data)
+    assert mem["events"].spec.labels == disk["events"].spec.labels
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [
@@ -60,7 +79,7 @@ def test_raw_in_memory_gives_what_file_source_gives_for_the_same_raw_saved(tmp_p
         ({"data": np.zeros((2, 10)), "rate": 10.0, "ch_types": "brain"}, "ch_types 'brain'"),
         ({"data": np.zeros((2, 10)), "rate": 10.0, "events": [[1.0, 0.0]]}, r"events of shape \(1, 2\)"),
         ({"data": "not data", "rate": 10.0}, "dtype <U8"),
-        ("raw+rate", "a Raw carries its own rate"),
+        ("raw+rate", "MNE Raw carries its own rate"),
     ],
 )
 def test_bad_data_is_refused_at_build_naming_the_node_and_the_fix(params, message):

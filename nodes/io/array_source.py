@@ -8,7 +8,8 @@ For graphs built in Python (pipeline/api.py, a notebook): no file has to be writ
     out = g.run(capture=[g.add("bandpass", src, l_freq=1.0, h_freq=40.0)])
 
 Params
-  data:     a (channels, samples) array of real numbers (1-D: one channel), or an mne.io.BaseRaw.
+  data:     a (channels, samples) array of real numbers (1-D: one channel), an mne.io.Raw, or mne.Epochs
+            (replayed back to back as file_source replays an epochs file: each epoch after the first `gap`).
   rate:     samples per second (arrays; a Raw carries its own).
   ch_names: one per channel (default ch0, ch1, ...); ch_types one MNE type for all or one per channel
             (default "misc", as mne.create_info); units the spec's units (default "SI", as MNE's arrays).
@@ -30,11 +31,11 @@ from pydantic import Field
 from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError
 
 from .file_source import FileSource, ReplayParams
-from .readers import _RawReader, _Reader
+from .readers import _EpochsReader, _RawReader, _Reader
 
 
 class ArraySourceParams(ReplayParams):
-    data: Any = Field(description="a (channels, samples) array, or an mne.io.BaseRaw")
+    data: Any = Field(description="a (channels, samples) array, an mne.io.Raw or mne.Epochs")
     rate: float | None = Field(default=None, gt=0, description="samples per second (arrays; a Raw has its own)")
     ch_names: list[str] | None = Field(default=None, description="channel names (default ch0, ch1, ...)")
     ch_types: str | list[str] = Field(default="misc", description="an MNE channel type for all, or one per channel")
@@ -53,11 +54,18 @@ class ArraySource(FileSource):
         p = self.params
         assert isinstance(p, ArraySourceParams)
         self.dtype = p.dtype or "float64"
-        if _is_raw(p.data):
+        kind = _mne_kind(p.data)
+        if kind:
             for key in ("rate", "ch_names", "events", "labels"):
                 if getattr(p, key) is not None:
-                    raise SpecError(f"array_source: a Raw carries its own {key}", f"leave {key} out, or pass an array")
+                    raise SpecError(
+                        f"array_source: MNE {kind} carries its own {key}", f"leave {key} out, or pass an array"
+                    )
             self.path = f"<{type(p.data).__name__} in memory>"
+            if kind == "Epochs":
+                if p.stim_channel is not None:
+                    raise SpecError("array_source: Epochs have no stim channel to read", "leave stim_channel out")
+                return _EpochsReader(None, epochs=p.data)
             return _RawReader(None, p.stim_channel, raw=p.data)
         if p.stim_channel is not None:
             raise SpecError("array_source: stim_channel reads an MNE Raw", "pass events=, or an mne.io.Raw")
@@ -65,12 +73,11 @@ class ArraySource(FileSource):
         return _ArrayReader(p)
 
 
-def _is_raw(data) -> bool:
-    try:
-        from mne.io import BaseRaw
-    except ImportError:  # pragma: no cover - mne is a core dependency
-        return False
-    return isinstance(data, BaseRaw)
+def _mne_kind(data) -> str:
+    """ "Raw" or "Epochs" for MNE's objects, "" for anything else."""
+    import mne
+
+    return "Raw" if isinstance(data, mne.io.BaseRaw) else "Epochs" if isinstance(data, mne.BaseEpochs) else ""
 
 
 class _ArrayReader(_Reader):

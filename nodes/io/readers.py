@@ -283,14 +283,20 @@ def _readable(n: int, read_last, path: Path, what: str) -> int:
 
 
 class _EpochsReader(_Reader):
-    def __init__(self, path: Path):
+    """MNE Epochs read from `path`, or already in memory (`epochs`, array_source: `path` is then None)."""
+
+    def __init__(self, path: Path | None, epochs=None):
         import mne
 
-        self.epochs = mne.read_epochs(path, preload=False, verbose="error")
-        ep = self.epochs
+        if epochs is None:
+            assert path is not None, "a path or Epochs"
+            epochs = mne.read_epochs(path, preload=False, verbose="error")
+        self.epochs = ep = epochs
         self.sfreq = float(ep.info["sfreq"])
         self.segment = len(ep.times)
-        n_epochs = _readable(len(ep), lambda k: ep.get_data(item=[k - 1], verbose="error"), path, "epochs")
+        n_epochs = len(ep)
+        if path is not None:
+            n_epochs = _readable(n_epochs, lambda k: ep.get_data(item=[k - 1], verbose="error"), path, "epochs")
         self.n_times = self.segment * n_epochs
         self.ch_names = list(ep.ch_names)
         self.ch_types = [spec_channel_type(t) for t in ep.get_channel_types()]
