@@ -79,6 +79,10 @@ def test_epochs_in_memory_give_what_file_source_gives_for_the_epochs_file(tmp_pa
         ({"data": np.zeros((2, 10)), "rate": 10.0, "ch_types": "brain"}, "ch_types 'brain'"),
         ({"data": np.zeros((2, 10)), "rate": 10.0, "events": [[1.0, 0.0]]}, r"events of shape \(1, 2\)"),
         ({"data": "not data", "rate": 10.0}, "dtype <U8"),
+        (
+            {"data": np.zeros((1, 100)), "rate": 10.0, "events": [[50, 0, 1]]},
+            "1 event onsets outside the data's 0..10 s",
+        ),
         ("raw+rate", "MNE Raw carries its own rate"),
     ],
 )

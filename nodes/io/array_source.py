@@ -129,6 +129,14 @@ class _ArrayReader(_Reader):
                 f"array_source: events of shape {ev.shape} (finite rows of onset s, duration s, integer code expected)",
                 "pass an (n, 3) array; from MNE events (sample, 0, code): column_stack([s / sfreq, zeros, code])",
             )
+        end = self.n_times / self.sfreq
+        outside = (ev[:, 0] < 0) | (ev[:, 0] > end)
+        if outside.any():
+            raise SpecError(
+                f"array_source: {int(outside.sum())} event onsets outside the data's 0..{end:g} s "
+                f"(first: {ev[outside][0, 0]:g}); onsets are seconds from the first sample",
+                "for MNE events (sample, previous, code) pass column_stack([ev[:, 0] / sfreq, zeros, ev[:, 2]])",
+            )
         return np.column_stack([np.round(ev[:, 0] * self.sfreq), ev])
 
     def get(self, picks, start, stop):
