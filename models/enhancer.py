@@ -40,7 +40,7 @@ import torch
 from torch import nn
 
 from .config import DictConfig
-from .enhancer_gain import adaptive_mask
+from .enhancer_gain import LEVEL_START, adaptive_mask
 from .gla import GLABlock, GLAConfig, GLAStack
 from .mamba import MambaConfig, MambaStack
 from .streaming import State, StreamingModel, check_frames
@@ -251,7 +251,7 @@ class Enhancer(StreamingModel):
             "tail": torch.zeros(batch, keep, device=device, dtype=dtype),
         }
         if self.cfg.snr_adapt:  # the smoothed speech and noise powers of the SNR estimate (enhancer_gain.py)
-            state["level"] = torch.zeros(batch, 2, device=device, dtype=dtype)
+            state["level"] = torch.full((batch, 2), LEVEL_START, device=device, dtype=dtype)
         if self.cfg.df_bins:
             state["dfhist"] = torch.zeros(batch, self.cfg.df_history, self.cfg.df_bins, 2, device=device, dtype=dtype)
         for k, v in self.core.init_state(batch, device).items():

@@ -25,23 +25,40 @@ def smoothing(cfg) -> float:
     return math.exp(-cfg.hop / (cfg.sample_rate * cfg.snr_tau))
 
 
+LEVEL_START = 1e-10  # the level state's start (and after a gap): equal speech and noise, 0 dB, never log10(0)
+
+
 def adaptive_mask(m: torch.Tensor, power: torch.Tensor, level: torch.Tensor, cfg) -> tuple[torch.Tensor, torch.Tensor]:
     """m (B, T, bins) the sigmoid mask, power (B, T, bins) = |X|^2, level (B, 2) the smoothed speech and noise powers
     before frame 0 -> (the mask to apply (B, T, bins), the new level). Frame by frame (one frame per call in the
-    live step), so any chunking gives the same result."""
-    alpha = smoothing(cfg)
-    s = (m.square() * power).sum(-1)  # (B, T)
-    n = ((1 - m).square() * power).sum(-1)
-    snrs = []
-    for t in range(m.shape[1]):
-        level = level * alpha + torch.stack([s[:, t], n[:, t]], -1) * (1 - alpha)
-        snrs.append(level[:, :1] / level[:, 1:].clamp_min(1e-20))  # (B, 1)
-    ratio = torch.cat(snrs, 1).clamp_min(1e-20)  # (B, T)
-    snr_db = 10 * torch.log10(ratio)
-    a = ((cfg.snr_high - snr_db) / (cfg.snr_high - cfg.snr_low)).clamp(0, 1)[..., None]  # (B, T, 1)
-    if cfg.low_snr_postfilter:
+    live step), so any chunking gives the same result. Written in few tensor ops: the live step runs it per 10 ms,
+    and each op costs about 2 us there whatever its size."""
+    B, T = m.shape[:2]
+    rest = 1 - m
+    e = torch.stack([m, rest], -2).square() @ power[..., None]  # (B, T, 2, 1): this frame's speech, noise power
+    weight = 1 - smoothing(cfg)
+    if T == 1:  # the live step: no list, no stack
+        level = torch.lerp(level, e.view(B, 2), weight)
+        smoothed = level
+    else:
+        levels = []
+        for t in range(T):
+            level = torch.lerp(level, e[:, t, :, 0], weight)
+            levels.append(level)
+        smoothed = torch.stack(levels, 1).view(B * T, 2)
+    # a = clip((snr_high - 10 log10(S / N)) / (snr_high - snr_low), 0, 1) is affine in (log10 S, log10 N) before the
+    # clip, and so is floor = mask_floor + (low_snr_floor - mask_floor) a: one addmm, clipped to the two floors
+    span = cfg.low_snr_floor - cfg.mask_floor if not cfg.low_snr_postfilter else 1.0  # with a post-filter: a itself
+    k = 10.0 / (cfg.snr_high - cfg.snr_low) * span
+    w = torch.tensor([[-k], [k]], dtype=m.dtype, device=m.device)
+    start = cfg.snr_high / (cfg.snr_high - cfg.snr_low) * span + (cfg.mask_floor if not cfg.low_snr_postfilter else 0)
+    lo, hi = sorted((cfg.mask_floor, cfg.low_snr_floor) if not cfg.low_snr_postfilter else (0.0, 1.0))
+    floor = torch.addmm(w.new_full((1,), start), smoothed.log10(), w).clamp_(lo, hi).view(B, T, 1)
+    if cfg.low_snr_postfilter:  # `floor` is a here
+        a = floor
         b = a * cfg.low_snr_postfilter
         sin2 = torch.sin(m * (math.pi / 2)).square()
         m = (1 + b) * m * sin2 / (sin2 + b).clamp_min(1e-12)
-    floor = cfg.mask_floor + a * (cfg.low_snr_floor - cfg.mask_floor)
-    return floor + (1 - floor) * m, level
+        rest = 1 - m
+        floor = a * (cfg.low_snr_floor - cfg.mask_floor) + cfg.mask_floor
+    return torch.addcmul(m, floor, rest), level  # floor + (1 - floor) m

@@ -9,6 +9,7 @@ import pytest
 import torch
 from wavegraph.models import checkpoint as ckpt
 from wavegraph.models.enhancer import Enhancer, EnhancerConfig
+from wavegraph.models.enhancer_gain import LEVEL_START, adaptive_mask, smoothing
 from wavegraph.models.streaming import assert_stream_equals_forward
 from wavegraph.nodes.models.enhancer import EnhancerNode
 from wavegraph.pipeline.chunk import Chunk
@@ -50,19 +51,18 @@ def test_floor_follows_the_estimated_snr(logit, cfg, gain):
     y = assert_stream_equals_forward(model, x.reshape(1, 40, 160))[..., :-1].reshape(1, -1)  # forward, stream, step
     np.testing.assert_allclose(y[0, 160:].numpy(), gain * x[:-160].numpy(), atol=1e-5)
     state = model.init_state(1)
-    assert state["level"].shape == (1, 2) and not state["level"].any()
+    assert state["level"].shape == (1, 2) and torch.all(state["level"] == LEVEL_START)
 
 
 def test_estimate_is_causal_and_smoothed():
     """A mask that halves the estimate's speech share after a switch: the floor moves with the one-pole average
     (time constant snr_tau), not at once, and the frames before the switch do not see it."""
     cfg = EnhancerConfig(snr_adapt=True, mask_floor=0.3, low_snr_floor=0.0, snr_low=-10.0, snr_high=10.0, snr_tau=0.2)
-    from wavegraph.models.enhancer_gain import adaptive_mask, smoothing
 
     m = torch.full((1, 60, 4), 0.5)
     m[:, 30:] = 0.25  # speech share 1/16, noise 9/16 from frame 30: -9.5 dB once settled
     power = torch.ones(1, 60, 4)
-    mask, level = adaptive_mask(m, power, torch.zeros(1, 2), cfg)
+    mask, level = adaptive_mask(m, power, torch.full((1, 2), LEVEL_START), cfg)
     floor = (mask - m) / (1 - m)
     torch.testing.assert_close(floor[0, :30], torch.full((30, 4), 0.15))  # 0 dB: halfway
     alpha = smoothing(cfg)
