@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -131,3 +132,21 @@ def test_brainvision_marker_codes_are_mnes(tmp_path):
         np.testing.assert_array_equal(ev[:, 2], events[:, 2])
         np.testing.assert_array_equal(ev[:, 2], [8, 10, 1001, 8, 15])
         np.testing.assert_allclose(ev[:, 0] * 250, events[:, 0])
+
+
+@pytest.mark.parametrize("fmt", ["edf", "bdf"])
+def test_mne_exported_edf_replays_without_its_padding(tmp_path, fmt):
+    """mne.export.export_raw fills the last one-second record with the last value and marks it BAD_ACQ_SKIP:
+    file_source replayed those samples as signal (2.5 s -> 3 s) and the mark as an event."""
+    import mne
+
+    x = np.random.default_rng(0).standard_normal((3, 625)) * 1e-5  # 2.5 s at 250 Hz
+    raw = mne.io.RawArray(x, mne.create_info(["O1", "Oz", "O2"], 250.0, "eeg"), verbose="error")
+    raw.set_annotations(mne.Annotations([0.5, 2.0], [1.0, 0.0], ["8", "10"]))
+    path = tmp_path / f"exported.{fmt}"
+    mne.export.export_raw(path, raw, fmt=fmt, verbose="error")
+    assert mne.io.read_raw(path, verbose="error").n_times == 750  # as MNE reads it: padded to whole records
+    data, _, ev = _replay(path, chunk_size=100)
+    assert data.shape == (3, 625)
+    np.testing.assert_allclose(data, x, atol=2e-9 if fmt == "edf" else 1e-11)  # EDF 16-bit, BDF 24-bit steps
+    np.testing.assert_allclose(ev, [[0.5, 1.0, 8.0], [2.0, 0.0, 10.0]])

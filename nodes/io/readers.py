@@ -154,7 +154,7 @@ class _RawReader(_Reader):
         ann = self.raw.annotations
         if self.starts is None:
             self.notes = (np.asarray(ann.onset, np.float64) - self.raw.first_time, ann.duration, list(ann.description))
-            self._unpad()
+            self._unpad(edf=path is not None and path.suffix.lower() in (".edf", ".bdf"))
         events, labels = [_no_events()], {}
         if stim_channel is not None:
             if stim_channel not in self.ch_names:
@@ -180,15 +180,17 @@ class _RawReader(_Reader):
         self.events = np.concatenate(events).astype(np.float64)
         self.labels = tuple(sorted(labels.items()))
 
-    def _unpad(self) -> None:
-        """The recorder fills an EDF/BDF's last record with zeros and marks them `padding`: not replayed."""
+    def _unpad(self, edf: bool) -> None:
+        """The recorder fills an EDF/BDF's last record with zeros and marks them `padding`, MNE's EDF/BDF export
+        (mne.export.export_raw) with the last value and marks them `BAD_ACQ_SKIP`: not replayed."""
         onset, duration, text = self.notes
         end = self.n_times / self.sfreq
-        pad = [i for i, t in enumerate(text) if t == "padding" and abs(onset[i] + duration[i] - end) < 1 / self.sfreq]
+        marks = ("padding", "BAD_ACQ_SKIP") if edf else ("padding",)
+        pad = [i for i, t in enumerate(text) if t in marks and abs(onset[i] + duration[i] - end) < 1 / self.sfreq]
         if pad:
             self.n_times = min(self.n_times, int(round(onset[pad[0]] * self.sfreq)))
-            keep = np.array([t != "padding" for t in text], dtype=bool)
-            self.notes = (np.asarray(onset)[keep], np.asarray(duration)[keep], [t for t in text if t != "padding"])
+            keep = np.array([t != "padding" and i != pad[0] for i, t in enumerate(text)], dtype=bool)
+            self.notes = (np.asarray(onset)[keep], np.asarray(duration)[keep], [t for t, k in zip(text, keep) if k])
 
     def _records(self, path: Path) -> None:
         """A discontinuous EDF+D/BDF+D file (MNE reads it as if continuous): the records' starts give the
