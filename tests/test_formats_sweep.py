@@ -150,3 +150,22 @@ def test_mne_exported_edf_replays_without_its_padding(tmp_path, fmt):
     assert data.shape == (3, 625)
     np.testing.assert_allclose(data, x, atol=2e-9 if fmt == "edf" else 1e-11)  # EDF 16-bit, BDF 24-bit steps
     np.testing.assert_allclose(ev, [[0.5, 1.0, 8.0], [2.0, 0.0, 10.0]])
+
+
+def test_epoched_eeglab_set_replays_as_epochs(tmp_path):
+    """An EEGLAB .set holding trials (the usual EEGLAB file after pop_epoch) was refused with MNE's raw-reader
+    TypeError ('The number of trials is 4. It must be 1 for raw files'); MNE reads it with read_epochs_eeglab."""
+    import mne
+
+    x = np.random.default_rng(0).standard_normal((4, 3, 200)) * 1e-5  # 4 trials, 3 channels, 0.8 s at 250 Hz
+    info = mne.create_info(["O1", "Oz", "O2"], 250.0, "eeg")
+    events = np.array([[50 + 300 * k, 0, 8 if k % 2 else 10] for k in range(4)])
+    ep = mne.EpochsArray(x, info, events, tmin=-0.2, event_id={"8": 8, "10": 10}, verbose="error")
+    mne.export.export_epochs(tmp_path / "trials.set", ep, verbose="error")
+    ref = mne.read_epochs_eeglab(tmp_path / "trials.set", verbose="error")
+    data, chunks, ev = _replay(tmp_path / "trials.set", chunk_size=64)
+    np.testing.assert_allclose(data, np.concatenate(list(ref.get_data()), axis=1))
+    assert [i for i, (_, gap) in enumerate(chunks) if gap] == [4, 8, 12]  # each trial after the first: a gap
+    np.testing.assert_allclose(ev[:, 0], 0.2 + 0.8 * np.arange(4))  # each trial's event at its time-locked sample
+    inv = {c: d for d, c in ref.event_id.items()}
+    assert [inv[int(c)] for c in ev[:, 2]] == ["10", "8", "10", "8"]

@@ -440,6 +440,13 @@ def open_reader(path: Path, dtype: Dtype, stream: str | None = None, stim_channe
             return _EpochsReader(path)
         try:
             return _RawReader(path, stim_channel)
+        except TypeError as e:  # an epoched EEGLAB .set: MNE's raw reader refuses it, read_epochs_eeglab reads it
+            if "number of trials" not in str(e) or not name.endswith(".set"):
+                raise
+            import mne
+
+            _log.warning("file_source: %s holds epochs (EEGLAB trials), not raw data; replaying them as epochs", path)
+            return _EpochsReader(path, mne.read_epochs_eeglab(path, verbose="error"))
         except ValueError as e:  # epochs saved under another name: MNE's raw reader finds no raw data
             if "No raw data" not in str(e) or not name.endswith((".fif", ".fif.gz")):
                 raise
