@@ -33,7 +33,12 @@ def read_recording(path: str):
     if path.endswith(EPOCHS_SUFFIXES):
         return mne.read_epochs(path, verbose="error"), True
     if not path.lower().endswith((".xdf", ".xdfz")):
-        raw = mne.io.read_raw(path, preload=True, verbose="error")
+        try:
+            raw = mne.io.read_raw(path, preload=True, verbose="error")
+        except TypeError as e:  # an EEGLAB .set of trials (as file_source reads it); MNE's raw reader refuses it
+            if "number of trials" not in str(e) or not path.lower().endswith(".set"):
+                raise
+            return mne.read_epochs_eeglab(path, verbose="error"), True
         if not len(raw.annotations) and len(mne.pick_types(raw.info, stim=True)):
             events = mne.find_events(raw, shortest_event=1, initial_event=True, verbose="error")  # pyright: ignore[reportArgumentType]  # as file_source
             codes = [str(int(c)) for c in events[:, 2]]

@@ -169,3 +169,21 @@ def test_epoched_eeglab_set_replays_as_epochs(tmp_path):
     np.testing.assert_allclose(ev[:, 0], 0.2 + 0.8 * np.arange(4))  # each trial's event at its time-locked sample
     inv = {c: d for d, c in ref.event_id.items()}
     assert [inv[int(c)] for c in ev[:, 2]] == ["10", "8", "10", "8"]
+
+
+def test_train_ssvep_reads_trials_from_an_epoched_eeglab_set(tmp_path):
+    """`wavegraph train ssvep trials.set` (and `bench bci --data`) ended in a TypeError traceback from MNE's raw
+    reader; they read the trials as file_source does now."""
+    import mne
+    from wavegraph.benchmarks.train_ssvep import recording_trials
+
+    t = np.arange(500) / 250.0 - 0.2
+    freqs = [8.0, 10.0, 8.0, 10.0]
+    x = np.stack([np.tile(np.sin(2 * np.pi * f * t), (3, 1)) * 1e-5 for f in freqs])
+    events = np.array([[50 + 600 * k, 0, int(f)] for k, f in enumerate(freqs)])
+    info = mne.create_info(["O1", "Oz", "O2"], 250.0, "eeg")
+    ep = mne.EpochsArray(x, info, events, tmin=-0.2, event_id={"8": 8, "10": 10}, verbose="error")
+    mne.export.export_epochs(tmp_path / "calib.set", ep, verbose="error")
+    xs, ys, trial, fs, channels = recording_trials(tmp_path / "calib.set", [8.0, 10.0], None, 1.0, 0.14, None, None, {})
+    assert fs == 250.0 and channels == ["O1", "Oz", "O2"]
+    assert list(ys) == [0, 1, 0, 1] and list(trial) == [0, 1, 2, 3] and xs.shape[-1] == 250
