@@ -420,8 +420,8 @@ def targets(result: dict) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="wavegraph bench enhance", description=(__doc__ or "").split("\n\n")[0])
-    ap.add_argument("--clean", help="folder of clean WAV/FLAC files (default: the held-out set)")
-    ap.add_argument("--noise", help="folder of noise WAV/FLAC files for --clean (default: generated noise types)")
+    ap.add_argument("--clean", help="folder of clean speech files, WAV/FLAC/MP3/OGG/... (default: the held-out set)")
+    ap.add_argument("--noise", help="folder of noise audio files for --clean (default: generated noise types)")
     ap.add_argument("--snrs", type=_finite, nargs="+", default=[-5, 0, 5, 10, 15])
     ap.add_argument(
         "--per-snr", type=_positive(int), default=8, help="held-out mixtures per SNR (one per noise type at 8)"

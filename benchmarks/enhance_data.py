@@ -1,5 +1,6 @@
 """Data for `wavegraph bench enhance` (benchmarks/enhance.py): the held-out mixtures of the enhancer's data module,
-or mixtures of a folder of clean WAV/FLAC with a folder of noise files (or generated noise types).
+or mixtures of a folder of clean speech files (WAV, FLAC, MP3, OGG, ...: what libsndfile reads) with a folder of
+noise files (or generated noise types).
 
 Files that cannot be scored (unreadable, silent, non-finite, or clean ones under MIN_SECONDS) are left out, each
 named with the reason; a folder with none left is a BenchError (the command's exit code 2)."""
@@ -49,17 +50,21 @@ def _read_audio(path: Path, seconds: float | None) -> np.ndarray:
 
 
 def _audio_files(folder: str, option: str = "--clean") -> list[Path]:
+    """The files under `folder` (or `folder`, a file) whose suffix is one that file_source reads as audio
+    (WAV, FLAC, OGG/Opus, MP3, AIFF, ...: libsndfile's)."""
+    from wavegraph.nodes.io.readers import AUDIO_SUFFIXES
+
     root = Path(folder).expanduser()
     if root.is_file():
-        files = [root] if root.suffix.lower() in (".wav", ".flac") else []
+        files = [root] if root.suffix.lower() in AUDIO_SUFFIXES else []
     elif root.is_dir():
-        files = sorted(p for p in root.rglob("*") if p.suffix.lower() in (".wav", ".flac") and p.is_file())
+        files = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
     else:
-        raise BenchError(f"{option} {folder}: no such file or folder", "give a folder of .wav/.flac files")
+        raise BenchError(f"{option} {folder}: no such file or folder", "give a folder of audio files (.wav, .flac)")
     if not files:
         raise BenchError(
-            f"{option} {folder}: no .wav or .flac files in it (searched its subfolders too)",
-            "give a folder of .wav/.flac files (convert others first, e.g. sox in.mp3 out.wav)",
+            f"{option} {folder}: no audio files in it ({', '.join(AUDIO_SUFFIXES)}; searched its subfolders too)",
+            "give a folder of audio files (convert others first, e.g. ffmpeg -i in.m4a out.wav)",
         )
     return files
 
@@ -67,7 +72,7 @@ def _audio_files(folder: str, option: str = "--clean") -> list[Path]:
 def load_folder(
     folder: str, seconds: float | None, option: str, log=print, max_files: int = 0
 ) -> list[tuple[Path, np.ndarray]]:
-    """Every readable, non-silent WAV/FLAC under `folder` (or `folder` itself, a file) at 16 kHz mono; a clean
+    """Every readable, non-silent audio file under `folder` (or `folder` itself, a file) at 16 kHz mono; a clean
     file (`--clean`) shorter than MIN_SECONDS is left out too. Each file left out is named with the reason;
     BenchError when none is left. `max_files` > 0: that many, spread evenly over the sorted list."""
     out, skipped = [], 0

@@ -193,7 +193,7 @@ def test_bench_enhance_unusable_input_is_exit_2_naming_the_fix(tmp_path, capsys)
 
     (tmp_path / "empty").mkdir()
     assert bench(["--clean", str(tmp_path / "empty"), "--methods", "noisy"]) == 2
-    assert "no .wav or .flac files in it" in capsys.readouterr().err
+    assert "no audio files in it (.wav, .flac" in capsys.readouterr().err
     assert bench(["--clean", str(tmp_path / "nope"), "--methods", "noisy"]) == 2
     assert "no such file or folder" in capsys.readouterr().err
     sf.write(tmp_path / "empty" / "silent.wav", np.zeros(16000, np.float32), 16000)

@@ -187,3 +187,19 @@ def test_train_ssvep_reads_trials_from_an_epoched_eeglab_set(tmp_path):
     xs, ys, trial, fs, channels = recording_trials(tmp_path / "calib.set", [8.0, 10.0], None, 1.0, 0.14, None, None, {})
     assert fs == 250.0 and channels == ["O1", "Oz", "O2"]
     assert list(ys) == [0, 1, 0, 1] and list(trial) == [0, 1, 2, 3] and xs.shape[-1] == 250
+
+
+def test_bench_enhance_takes_a_folder_of_mp3_and_ogg_speech(tmp_path):
+    """`bench enhance --clean DIR` looked only for .wav/.flac: a Common Voice folder (.mp3) or an .ogg corpus was
+    'no .wav or .flac files', though file_source (and libsndfile) read them."""
+    import soundfile as sf
+    from wavegraph.benchmarks.enhance_data import load_folder
+
+    x = _voice(16000, 1.2)
+    sf.write(tmp_path / "a.mp3", x, 16000)
+    sf.write(tmp_path / "b.ogg", x, 16000, subtype="VORBIS")
+    (tmp_path / "notes.txt").write_text("not audio")
+    got = load_folder(str(tmp_path), 1.0, "--clean", log=print)
+    assert [p.name for p, _ in got] == ["a.mp3", "b.ogg"]
+    for _, y in got:
+        assert len(y) == 16000 and np.corrcoef(y, x[:16000])[0, 1] > 0.9  # lossy codecs: close, not equal
