@@ -203,3 +203,27 @@ def test_bench_enhance_takes_a_folder_of_mp3_and_ogg_speech(tmp_path):
     assert [p.name for p, _ in got] == ["a.mp3", "b.ogg"]
     for _, y in got:
         assert len(y) == 16000 and np.corrcoef(y, x[:16000])[0, 1] > 0.9  # lossy codecs: close, not equal
+
+
+def test_car_on_a_fif_with_eog_ecg_and_stim_equals_mnes_average_reference(tmp_path):
+    """A FIF with EOG and ECG channels (as most lab recordings have) through `car`: the ECG (mV) and EOG went
+    into the average and were re-referenced, so the heartbeat was subtracted from every EEG channel; MNE's
+    set_eeg_reference averages and re-references the EEG channels only."""
+    import mne
+    from wavegraph.pipeline.api import GraphBuilder
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((7, 1000)) * 1e-5
+    x[5] *= 100  # ECG, ~1 mV
+    x[6] = 0.0
+    x[6, 300:320] = 5.0  # a trigger
+    names = ["O1", "Oz", "O2", "PO3", "EOG1", "ECG1", "STI 014"]
+    info = mne.create_info(names, 250.0, ["eeg"] * 4 + ["eog", "ecg", "stim"])
+    raw = mne.io.RawArray(x, info, verbose="error")
+    raw.save(tmp_path / "lab_raw.fif", verbose="error")
+    g = GraphBuilder()
+    car = g.add("car", g.add("file_source", path=str(tmp_path / "lab_raw.fif"), chunk_size=37))
+    y = g.run(capture=[car])[f"{car}.out"].data
+    saved = mne.io.read_raw_fif(tmp_path / "lab_raw.fif", preload=True, verbose="error")  # float32 on disk
+    ref = saved.set_eeg_reference("average", verbose="error").get_data()
+    np.testing.assert_allclose(y, ref, rtol=1e-12, atol=1e-20)

@@ -17,7 +17,8 @@ from wavegraph.pipeline.spec import SpecError, StreamSpec
 from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, sanitize, signal_input
 from ..signal import SignalNode
 
-NOT_IN_REFERENCE = ("stim", "misc")  # channel types car leaves out of its default average
+REFERENCE_TYPES = ("eeg", "ecog", "seeg", "dbs")  # car's default average: the first of these present (MNE's 'auto')
+NOT_IN_REFERENCE = ("stim", "misc")  # without any of them: every channel but these
 
 
 def channel_index(spec: StreamSpec, names, what: str) -> list[int]:
@@ -45,17 +46,18 @@ def _check_channels(node, spec: StreamSpec) -> StreamSpec:
 class CARParams(NodeParams):
     ref_channels: list[str] | None = Field(
         None,
-        description="channels averaged for the reference (default: all but those typed stim or misc, such "
-        "as an amplifier's trigger or accelerometer channels)",
+        description="channels averaged for the reference (default: the EEG channels, as MNE's set_eeg_reference; "
+        "in a stream without a channel typed eeg (ecog, seeg, dbs), all but those typed stim or misc)",
     )
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
 class CAR(SignalNode[CARParams]):
-    """Common average reference: subtract the mean over `ref_channels` from every channel. By default the
-    mean is over every channel but those typed stim or misc (an amplifier's trigger or accelerometer
-    channels; all channels when every one has such a type), and those channels pass through unchanged, as
-    MNE's set_eeg_reference leaves them (a trigger keeps its codes).
+    """Common average reference: subtract the mean over `ref_channels` from every channel. By default, as MNE's
+    set_eeg_reference('average'), the mean is over the channels typed eeg (else ecog, seeg or dbs, the first
+    present) and only they are re-referenced: EOG, ECG, EMG, a trigger (stim) or an accelerometer (misc) pass
+    through unchanged and stay out of the average. A stream without such a type (every channel misc, as from an
+    LSL stream that gives none): every channel but those typed stim or misc (all when every one is).
 
     NaN policy: `zero` averages with the bad samples set to 0; `propagate` averages the finite channels
     at each sample (the reference stays finite) and puts NaN back where it was.
@@ -71,10 +73,11 @@ class CAR(SignalNode[CARParams]):
                 "car on a single channel would output zeros", "average over several channels, or remove car"
             )
         self._idx = None if p.ref_channels is None else channel_index(spec, p.ref_channels, "car ref_channels")
-        signals = [i for i, t in enumerate(spec.channel_types) if t not in NOT_IN_REFERENCE]
+        kind = next((k for k in REFERENCE_TYPES if k in spec.channel_types), None)
+        signals = [i for i, t in enumerate(spec.channel_types) if (t == kind if kind else t not in NOT_IN_REFERENCE)]
         self._untouched: list[int] = []  # channels passed through as they are (by default stim and misc)
         if p.ref_channels is None and 0 < len(signals) < len(spec.channel_types):
-            self._idx = signals  # a trigger or an accelerometer (stim, misc) is no part of the average,
+            self._idx = signals  # EOG, ECG, a trigger, an accelerometer are no part of the average,
             self._untouched = [i for i in range(spec.shape[-1]) if i not in signals]  # nor re-referenced (as MNE)
         if self._idx is not None and len(self._idx) == 0:
             raise SpecError("car ref_channels is empty", "name at least one channel, or leave it unset for all")
