@@ -218,7 +218,7 @@ def test_car_on_a_fif_with_eog_ecg_and_stim_equals_mnes_average_reference(tmp_pa
     x[6] = 0.0
     x[6, 300:320] = 5.0  # a trigger
     names = ["O1", "Oz", "O2", "PO3", "EOG1", "ECG1", "STI 014"]
-    info = mne.create_info(names, 250.0, ["eeg"] * 4 + ["eog", "ecg", "stim"])
+    info = mne.create_info(names, 250.0, ["eeg"] * 4 + ["eog", "ecg", "stim"])  # pyright: ignore[reportArgumentType]  # mne stub: ch_types may be a list
     raw = mne.io.RawArray(x, info, verbose="error")
     raw.save(tmp_path / "lab_raw.fif", verbose="error")
     g = GraphBuilder()
