@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Set up .venv-peers: ezmsg 3.9.0 and wavegraph's transport in ONE interpreter, for benchmarks/peers_ezmsg.py.
+# Set up .venv-peers: ezmsg 3.9.0, Timeflux 0.16.1 and wavegraph's transport in ONE interpreter, for
+# benchmarks/peers_ezmsg.py and benchmarks/peers_timeflux.py.
 #
 #   bash benchmarks/peers_setup.sh            # from the repo root (or anywhere: it cds there)
 #   .venv-peers/bin/python benchmarks/peers_ezmsg.py
+#   .venv-peers/bin/python benchmarks/peers_timeflux.py
 #
 # A venv of its own, apart from the project's .venv (peers never go into the product's environment).
 # Only what the comparison imports: ezmsg plus wavegraph's runtime deps for pipeline.transport
@@ -16,11 +18,11 @@ PY=${PY:-$(command -v python3.11 || command -v python3)}
 VENV=.venv-peers
 "$PY" -m venv "$VENV"
 "$VENV/bin/pip" install -q \
-    ezmsg==3.9.0 \
+    ezmsg==3.9.0 timeflux==0.16.1 pandas==3.1.1 \
     numpy==2.4.6 scipy==1.17.1 pyzmq==27.3.0 PyYAML==6.0.4 pydantic==2.14.4
 "$VENV/bin/pip" install -q --no-deps -e .
 "$VENV/bin/python" - <<'PY'
-import ezmsg.core as ez, numpy, zmq
+import ezmsg.core as ez, numpy, timeflux, zmq
 from wavegraph.pipeline.transport import EdgeReceiver, EdgeSender  # wavegraph's edge API imports without its extras
-print(f"ok: ezmsg {ez.__version__}, numpy {numpy.__version__}, pyzmq {zmq.__version__} (libzmq {zmq.zmq_version()})")
+print(f"ok: ezmsg {ez.__version__}, timeflux {timeflux.__version__}, numpy {numpy.__version__}, pyzmq {zmq.__version__} (libzmq {zmq.zmq_version()})")
 PY
