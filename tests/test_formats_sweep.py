@@ -227,3 +227,27 @@ def test_car_on_a_fif_with_eog_ecg_and_stim_equals_mnes_average_reference(tmp_pa
     saved = mne.io.read_raw_fif(tmp_path / "lab_raw.fif", preload=True, verbose="error")  # float32 on disk
     ref = saved.set_eeg_reference("average", verbose="error").get_data()
     np.testing.assert_allclose(y, ref, rtol=1e-12, atol=1e-20)
+
+
+def test_flac_recorder_counts_and_says_the_samples_it_clips(tmp_path, caplog):
+    """The enhancer's output of a clipped (full-scale) recording peaks above 1 (1.11 on real speech clipped at
+    +-1): written to .flac (24-bit PCM) those samples were clipped without a word."""
+    import logging
+
+    import soundfile as sf
+    from wavegraph.nodes.io.recorder import Recorder
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import signal_spec
+
+    x = (1.3 * np.sin(2 * np.pi * 200 * np.arange(1600) / 16000)).astype(np.float32)[None]
+    rec = Recorder(path=str(tmp_path / "loud.flac"))
+    rec.configure({"in": signal_spec(16000, ["ch0"], "audio", "float32", "a.u.")})
+    rec.process({"in": Chunk(x, t0=0.0)})
+    rec.finish()
+    with caplog.at_level(logging.WARNING, logger="wavegraph.recorder"):
+        rec.close()
+    over = int(np.count_nonzero(np.abs(x) > 1))
+    assert over > 0 and rec.counters["clipped"] == over
+    assert "clipped" in caplog.text and "loud.flac" in caplog.text
+    y = sf.read(tmp_path / "loud.flac", dtype="float32")[0]
+    assert np.abs(y).max() <= 1.0 and len(y) == 1600  # clipped, as said; the rest is there

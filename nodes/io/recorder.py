@@ -25,6 +25,7 @@ The target format follows the path suffix:
       first sample's time (FIF's origin; the fraction of a second in EDF+'s time-keeping annotation).
   *.flac -> 24-bit FLAC via soundfile, converted from the spill at close (values clipped to [-1, 1]).
   EDF/BDF/FLAC hold no NaN or inf: NaN is written as 0, inf as the range's end (counted `nonfinite`).
+  FLAC (24-bit) holds [-1, 1]: samples beyond are clipped, counted `clipped` and said at close.
   *.wav -> WAV via soundfile; signal streams (required for channel type "audio"). Subtype FLOAT for
       float32 data, DOUBLE for float64 (lossless; values are not clipped). Plain WAV stops at 4 GB
       (about 9 h of 16 kHz stereo float32); record longer sessions to FIF.
@@ -294,6 +295,7 @@ class Recorder(Sink[RecorderParams]):
         self._gaps: list[int] = []
         self._times = ChunkTimes(spec.rate) if spec.rate > 0 else None  # marker onset -> sample position
         self._nonfinite = 0
+        self._clipped = 0
         self._file: Any  # a soundfile.SoundFile (wav), a text file (csv) or the binary spill, by format
         if self.format == "wav":
             import soundfile as sf
@@ -356,6 +358,11 @@ class Recorder(Sink[RecorderParams]):
             if bad:  # written as 0 (NaN) or the range's ends (inf): counted, and said at close
                 self.count("nonfinite", bad)
                 self._nonfinite += bad
+        if self.format == "flac" and rows.dtype.kind == "f":  # 24-bit PCM holds [-1, 1]: louder samples clip
+            over = int(np.count_nonzero(np.abs(rows) > 1.0))
+            if over:
+                self.count("clipped", over)
+                self._clipped += over
         if self.format == "wav":
             self._file.write(rows)
             self._file.flush()
@@ -438,6 +445,13 @@ class Recorder(Sink[RecorderParams]):
                         "recorder: %s holds no NaN or inf: %d such samples written as 0 (NaN) or the range's ends",
                         self.path,
                         self._nonfinite,
+                    )
+                if self._clipped:
+                    logging.getLogger("wavegraph.recorder").warning(
+                        "recorder: %s (FLAC, 24-bit) holds [-1, 1]: %d samples beyond it were clipped; record to "
+                        ".wav (32-bit float) to keep them, or lower the level (gain node)",
+                        self.path,
+                        self._clipped,
                     )
                 if self.format in SPILLED:
                     finalise(
