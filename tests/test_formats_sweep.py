@@ -39,7 +39,7 @@ def test_enhance_file_graph_output_is_aligned_for_44k1_and_8k_input(tmp_path):
     import soundfile as sf
     from scipy.signal import correlate, resample_poly
 
-    x16 = _voice(16000, 1.5)
+    x16 = _voice(16000, 1.0)
     sf.write(tmp_path / "r16.wav", x16, 16000, subtype="FLOAT")
     ref = _enhance_file(tmp_path / "r16.wav", tmp_path / "o16.wav")
     for rate, (up, down) in ((44100, (441, 160)), (8000, (1, 2))):
@@ -251,3 +251,19 @@ def test_flac_recorder_counts_and_says_the_samples_it_clips(tmp_path, caplog):
     assert "clipped" in caplog.text and "loud.flac" in caplog.text
     y = sf.read(tmp_path / "loud.flac", dtype="float32")[0]
     assert np.abs(y).max() <= 1.0 and len(y) == 1600  # clipped, as said; the rest is there
+
+
+def test_enhancer_survives_a_corrupt_float_wav_burst(tmp_path):
+    """A float WAV with a burst of huge finite values (1e30: a corrupt file, or raw bytes read as float) made the
+    enhancer's float32 state inf, and every output sample after it NaN to the end of the file."""
+    import soundfile as sf
+
+    x = _voice(16000, 1.5).astype(np.float32)
+    bad = x.copy()
+    bad[1600:1700] = 1e30
+    sf.write(tmp_path / "clean.wav", x, 16000, subtype="FLOAT")
+    sf.write(tmp_path / "burst.wav", bad, 16000, subtype="FLOAT")
+    ref = _enhance_file(tmp_path / "clean.wav", tmp_path / "o_clean.wav")
+    y = _enhance_file(tmp_path / "burst.wav", tmp_path / "o_burst.wav")
+    assert np.isfinite(y).all() and len(y) == len(x)
+    assert np.corrcoef(y[8000:], ref[8000:])[0, 1] > 0.99  # half a second later, as if there had been no burst

@@ -11,7 +11,9 @@ vad:  features (frames x 1, "speech_prob"), the speech probability of every 20 m
       + k * 10 ms (like the stft node); it is emitted once its newest block is in. Usable on its own.
 Gap: a chunk with `gap` set starts a new segment: the model state, the partial block and the output samples still
       held back are dropped (counted in `samples_dropped_at_gap`), so nothing on either side of a gap sees the other.
-NaN/Inf: `nan_policy` (nodes/nanpolicy.py); the model never sees them (zeroed). Under `propagate` the output sample
+NaN/Inf: `nan_policy` (nodes/nanpolicy.py); the model never sees them (zeroed). Finite samples beyond +-INPUT_LIMIT
+      (1e6; audio is +-1, or +-32768 in a float file written at int16 scale) are clipped to it and counted
+      (`clipped_input`): a corrupt float WAV's 1e30 made the model's float32 state inf, and every later output NaN. Under `propagate` the output sample
       that is aligned with a bad input sample (latency later) is NaN.
 Weights: `checkpoint` (default: the shipped models/weights/enhancer.safetensors, trained by `wavegraph train
       enhancer`, see docs/speech.md) or `random_init: true` with `core`, `d_model`, `n_layers` (tests only).
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from wavegraph.models.enhancer import Enhancer
 
 SAMPLE_RATE = 16000
+INPUT_LIMIT = 1e6  # |x| beyond this (120 dB over full scale) is clipped: squared in float32 it overflowed the state
 
 
 def shipped_checkpoint() -> str:
@@ -250,6 +253,10 @@ class EnhancerNode(Node[EnhancerParams]):
             raise ValueError(f"enhancer chunk has shape {chunk.data.shape}, expected (1, samples)")
         self.t_first = first_time(self.t_first, chunk.t0, self.n_in / SAMPLE_RATE)
         data, bad = sanitize(self, as_float32(chunk.data), self.params.nan_policy)  # the model computes in float32
+        over = np.abs(data) > INPUT_LIMIT
+        if over.any():
+            self.count("clipped_input", int(np.count_nonzero(over)))
+            data = np.clip(data, -INPUT_LIMIT, INPUT_LIMIT)
         self.n_in += n
         vad = self._run(np.asarray(data[0], np.float32))
         return self._emit(n, vad, chunk, chunk.t0, bad)
