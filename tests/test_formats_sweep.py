@@ -267,3 +267,20 @@ def test_enhancer_survives_a_corrupt_float_wav_burst(tmp_path):
     y = _enhance_file(tmp_path / "burst.wav", tmp_path / "o_burst.wav")
     assert np.isfinite(y).all() and len(y) == len(x)
     assert np.corrcoef(y[8000:], ref[8000:])[0, 1] > 0.99  # half a second later, as if there had been no burst
+
+
+def test_bci_replay_of_a_160_hz_edf_says_to_lower_the_notch_harmonics(tmp_path, capsys):
+    """configs/bci_ssvep_replay.yaml notches 50 and 100 Hz; on a 160 Hz recording (EEGMMIDB's rate) the error told
+    the user to 'choose notch frequency (harmonic 2) between 0 and 80 Hz', which no parameter sets."""
+    import mne
+    from wavegraph.pipeline.cli import main
+
+    raw = mne.io.RawArray(np.zeros((2, 320)), mne.create_info(["O1", "O2"], 160.0, "eeg"), verbose="error")
+    raw.save(tmp_path / "r160_raw.fif", verbose="error")
+    sets = [f"eeg.path={tmp_path / 'r160_raw.fif'}", f"rec.path={tmp_path / 'x_raw.fif'}"]
+    assert (
+        main(["validate", str(ROOT / "configs" / "bci_ssvep_replay.yaml"), *(a for s in sets for a in ("--set", s))])
+        == 2
+    )
+    err = capsys.readouterr()
+    assert "harmonics: 1" in err.out + err.err

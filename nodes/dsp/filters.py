@@ -190,6 +190,13 @@ class Notch(SosFilter):
         p = self.params
         sections = []
         for k in range(1, p.harmonics + 1):
+            if k > 1 and k * p.freq >= rate / 2:  # the fix is fewer harmonics, not another frequency
+                raise SpecError(
+                    f"notch harmonic {k} of {p.freq:g} Hz ({k * p.freq:g} Hz) is at or above Nyquist ({rate / 2:g} Hz) "
+                    f"of a {rate:g} Hz stream",
+                    f"set harmonics: {k - 1} (on the command line: --set NODE.harmonics={k - 1}), "
+                    "or resample the stream to a higher rate first",
+                )
             check_nyquist(f"notch frequency (harmonic {k})", k * p.freq, rate)
             b, a = iirnotch(k * p.freq, p.quality, fs=rate)
             sections.append(tf2sos(b, a))
