@@ -346,3 +346,50 @@ def test_a_second_ref_to_a_slot_still_held_is_dropped_and_the_held_view_stays_in
             assert c is not None and c.data.tobytes() == (x + i).tobytes()
             del c
         assert first.data.tobytes() == x.tobytes()
+
+
+@pytest.mark.parametrize("finished", [True, False])
+def test_a_notification_ahead_of_its_payload_waits_for_it_or_is_dropped(finished, monkeypatch):
+    """NOTIFY_FIRST: the notification may arrive while the sender still copies (state `writing`). The
+    receiver waits for the state byte to say full and then reads the whole payload; a slot never
+    finished (a sender killed mid-copy) is dropped after WRITE_WAIT_S as shm_state, and the edge goes on."""
+    import threading
+
+    monkeypatch.setattr(shm, "WRITE_WAIT_S", 0.3)
+    with edge_with_forger() as (tx, rx, push):
+        x = signal_of(64)
+        assert tx.send(Chunk(x), timeout=WAIT)
+        first = rx.recv(timeout=WAIT)
+        assert first is not None
+        del first
+        gc.collect()  # slot 0 free again
+        ring = tx._ring
+        assert ring is not None and ring.mm[0] == 0
+        y = x + 1
+        ring.mm[0] = 2  # writing
+        head, body = wire.encode(Chunk(y), 1, wire.spec_id(SPEC))
+        start = ring.offset
+
+        def finish():
+            time.sleep(0.1)
+            ring.mm[start : start + len(body)] = body
+            ring.mm[0] = 1
+
+        writer = threading.Thread(target=finish)
+        if finished:
+            writer.start()
+        push.send(shm._REF.pack(shm.MAGIC, 1, 0, ring.slots, 0, ring.slot_bytes, y.nbytes) + head)
+        got = rx.recv(timeout=WAIT if finished else 1.0)
+        if finished:
+            writer.join()
+            assert got is not None and got.data.tobytes() == y.tobytes() and rx.counters["rejected"] == 0
+            tx.seq = 2  # the forged chunk took seq 1
+            del got
+        else:
+            assert got is None and rx.counters["rejected_shm_state"] == 1
+            ring.mm[0] = 0  # the abandoned slot: free it as a restarted sender's new ring would
+            tx.seq = 1
+        gc.collect()
+        assert tx.send(Chunk(x + 2), timeout=WAIT)
+        c = rx.recv(timeout=WAIT)
+        assert c is not None and c.data.tobytes() == (x + 2).tobytes()
