@@ -33,9 +33,9 @@ def run_in_process(
     ex.stop.install()
     try:
         ex.open()
-        last = 0.0
+        last, started = 0.0, time.monotonic()  # the duration counts from here, as the worker processes' from Go
         while ex.step_sources():
-            if duration is not None and time.monotonic() - t >= duration:
+            if duration is not None and time.monotonic() - started >= duration:
                 ex.stop.request(DURATION)  # as Ctrl-C: the sources end and the graph drains
             bar.show(max(ex.source_time.values(), default=0.0))
             if observer is not None and time.monotonic() - last >= OBSERVE_S:
