@@ -365,6 +365,20 @@ def run_wg_block(a, tmp: str, b: int, shm: bool = False) -> dict:
     return _load(out)
 
 
+def run_blocks(a, sides: tuple[str, ...], peers: dict) -> dict[str, list]:
+    """`a.blocks` blocks of every side, the order reversed each block (W S P P S W ...) so that machine load
+    hits all; "wg" and "shm" are wavegraph's edges, the others `peers[side](a, tmp, block)`."""
+    res: dict[str, list] = {side: [] for side in sides}
+    with tempfile.TemporaryDirectory(prefix="peers-") as tmp:
+        for b in range(a.blocks):
+            for side in sides if b % 2 == 0 else sides[::-1]:
+                t = time.perf_counter()
+                r = peers[side](a, tmp, b) if side in peers else run_wg_block(a, tmp, b, shm=side == "shm")
+                res[side].append(r)
+                print(f"  block {b} {side}: {time.perf_counter() - t:.1f} s", flush=True)
+    return res
+
+
 def _fmt(size: int) -> str:
     return f"{size >> 20} MiB" if size >= 1 << 20 else f"{size >> 10} KiB" if size >= 1024 else f"{size} B"
 
@@ -417,14 +431,7 @@ def driver(a) -> int:
         flush=True,
     )
     sides = ("wg", "shm", "ez")
-    res: dict[str, list] = {side: [] for side in sides}
-    with tempfile.TemporaryDirectory(prefix="peers-") as tmp:
-        for b in range(a.blocks):
-            for side in sides if b % 2 == 0 else sides[::-1]:
-                t = time.perf_counter()
-                r = run_ezmsg_block(a, tmp, b) if side == "ez" else run_wg_block(a, tmp, b, shm=side == "shm")
-                res[side].append(r)
-                print(f"  block {b} {side}: {time.perf_counter() - t:.1f} s", flush=True)
+    res = run_blocks(a, sides, {"ez": run_ezmsg_block})
     load1 = os.getloadavg()
 
     table = {}

@@ -32,7 +32,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -45,7 +44,7 @@ from wavegraph.benchmarks.peers_ezmsg import (
     _load,
     _plan_args,
     payload,
-    run_wg_block,
+    run_blocks,
 )
 
 HERE = os.path.abspath(__file__)
@@ -199,14 +198,7 @@ def driver(a) -> int:
         flush=True,
     )
     sides = ("wg", "shm", "tf")
-    res: dict[str, list] = {side: [] for side in sides}
-    with tempfile.TemporaryDirectory(prefix="peers-tf-") as tmp:
-        for b in range(a.blocks):
-            for side in sides if b % 2 == 0 else sides[::-1]:
-                t = time.perf_counter()
-                r = run_timeflux_block(a, tmp, b) if side == "tf" else run_wg_block(a, tmp, b, shm=side == "shm")
-                res[side].append(r)
-                print(f"  block {b} {side}: {time.perf_counter() - t:.1f} s", flush=True)
+    res = run_blocks(a, sides, {"tf": run_timeflux_block})
     load1 = os.getloadavg()
     table = {}
     for s, count in zip(sizes, counts):

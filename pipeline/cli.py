@@ -27,26 +27,23 @@ if TYPE_CHECKING:
     from .runner import Observer
 
 
-def _speed(value: str) -> float | None:
-    if value == "max":
-        return None
+def _positive(value: str, flag: str, unit: str) -> float:
+    """A finite number > 0 for `flag`; `unit` ends the messages ("a number{unit}")."""
     try:
-        speed = float(value)
+        number = float(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--speed takes a number or 'max', got {value!r}") from None
-    if not math.isfinite(speed) or speed <= 0:
-        raise argparse.ArgumentTypeError(f"--speed must be a positive number or 'max', got {value!r}")
-    return speed
+        raise argparse.ArgumentTypeError(f"{flag} takes a number{unit}, got {value!r}") from None
+    if not math.isfinite(number) or number <= 0:
+        raise argparse.ArgumentTypeError(f"{flag} must be a positive number{unit}, got {value!r}")
+    return number
+
+
+def _speed(value: str) -> float | None:
+    return None if value == "max" else _positive(value, "--speed", " or 'max'")
 
 
 def _seconds(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--duration takes seconds, got {value!r}") from None
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise argparse.ArgumentTypeError(f"--duration must be a positive number of seconds, got {value!r}")
-    return seconds
+    return _positive(value, "--duration", " of seconds")
 
 
 def _build(args):

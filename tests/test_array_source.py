@@ -33,18 +33,23 @@ def test_array_with_events_comes_back_whole_in_order_with_times_and_labels():
     assert dict(ev.spec.labels) == {3: "cue", 7: "7"}
 
 
+def _in_memory_and_from_file(data, path, chunk_size: int, filtered: bool = False) -> tuple[dict, dict]:
+    """The streams of array_source(data) and of file_source(path), by port name (out, events)."""
+    streams = []
+    sources: list[dict[str, Any]] = [{"data": data}, {"path": str(path)}]
+    for params in sources:
+        g = GraphBuilder()
+        src = g.add("array_source" if "data" in params else "file_source", chunk_size=chunk_size, **params)
+        out = g.add("bandpass", src, l_freq=1.0, h_freq=40.0) if filtered else src
+        streams.append({k.split(".")[-1]: v for k, v in g.run(capture=[out, f"{src}.events"]).items()})
+    return streams[0], streams[1]
+
+
 def test_raw_in_memory_gives_what_file_source_gives_for_the_same_raw_saved(tmp_path):
     raw = _raw()
     path = tmp_path / "s_raw.fif"
     raw.save(path, verbose="error")
-    streams = []
-    sources: list[dict[str, Any]] = [{"data": raw}, {"path": str(path)}]
-    for params in sources:
-        g = GraphBuilder()
-        src = g.add("array_source" if "data" in params else "file_source", chunk_size=37, **params)
-        bp = g.add("bandpass", src, l_freq=1.0, h_freq=40.0)
-        streams.append(g.run(capture=[f"{src}.events", bp]))
-    mem, disk = ({k.split(".")[-1]: v for k, v in s.items()} for s in streams)
+    mem, disk = _in_memory_and_from_file(raw, path, 37, filtered=True)
     np.testing.assert_allclose(mem["out"].data, disk["out"].data, rtol=1e-6, atol=1e-12)  # FIF stores float32
     np.testing.assert_allclose(mem["events"].data, disk["events"].data, atol=1e-6)  # FIF: float32 durations
     assert mem["events"].spec.labels == disk["events"].spec.labels == ((1, "left"), (2, "right"))
@@ -52,18 +57,10 @@ def test_raw_in_memory_gives_what_file_source_gives_for_the_same_raw_saved(tmp_p
 
 
 def test_epochs_in_memory_give_what_file_source_gives_for_the_epochs_file(tmp_path):
-    raw = _raw(2000)
-    epochs = mne.make_fixed_length_epochs(raw, 1.5, id=9, verbose="error")
+    epochs = mne.make_fixed_length_epochs(_raw(2000), 1.5, id=9, verbose="error")
     path = tmp_path / "s-epo.fif"
     epochs.save(path, verbose="error")
-    streams = []
-    sources: list[dict[str, Any]] = [{"data": epochs}, {"path": str(path)}]
-    for params in sources:
-        g = GraphBuilder()
-        src = g.add("array_source" if "data" in params else "file_source", chunk_size=100, **params)
-        out = g.run(capture=[src, f"{src}.events"])
-        streams.append({k.split(".")[-1]: v for k, v in out.items()})
-    mem, disk = streams
+    mem, disk = _in_memory_and_from_file(epochs, path, 100)
     np.testing.assert_allclose(mem["out"].data, disk["out"].data, rtol=1e-6, atol=1e-12)
     assert mem["out"].gaps == disk["out"].gaps and len(mem["out"].gaps) == len(epochs) - 1
     np.testing.assert_array_equal(mem["events"].data, disk["events"].data)
