@@ -2,12 +2,16 @@
 
     python -m wavegraph.benchmarks.ssvep_dev --window 1.0 --subjects 3 '{}' '{"steps": 600}' '{"p1": 0.8}'
 
-Each argument is one variant: keyword arguments of models.ssvep_dnn.fine_tune (p1, lr, weight_decay) plus
-`steps` (optimiser steps of 100 windows) and `shifts` (stimulus-locked windows per trial beyond the first).
+Each argument is one variant: keyword arguments of models.ssvep_dnn.fine_tune (p1, lr, weight_decay, noise,
+chan_drop, freeze, l2sp) plus `steps` (optimiser steps of 100 windows), `shifts` (stimulus-locked windows per
+trial beyond the first) and `ensemble` (N stage-2 runs per subject, seeds i + 1000 k, probabilities averaged).
+`--snr` takes several levels: each fine-tuned model is scored on each (evaluation trials are cheap, stage 2
+is not); `--eval-blocks` sets the evaluation trials per subject and SNR (M per block).
 The simulated subjects are seeded 200 + i (`wavegraph bench bci` tests subjects 100 + i), with their own
 trial seeds; calibration comes from EEGMMIDB's calib segment and evaluation from its eval segment, at one
 SNR, exactly as in the bench (so the same background EEG as the bench's test trials: a choice made here is
-independent of the test subjects and trials, not of that background). Prints the DNN's accuracy per subject and FBCCA's on the same trials.
+independent of the test subjects and trials, not of that background). Prints the DNN's accuracy per subject and
+FBCCA's on the same trials, per SNR.
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("variants", nargs="+", help="JSON objects, e.g. '{\"steps\": 600}' ({} = the defaults)")
     ap.add_argument("--window", type=float, default=1.0)
     ap.add_argument("--subjects", type=int, default=3)
-    ap.add_argument("--snr", type=float, default=-10.0)
+    ap.add_argument("--snr", type=float, nargs="+", default=[-10.0], help="evaluation SNRs, dB (default -10)")
+    ap.add_argument("--eval-blocks", type=int, default=3, help="evaluation blocks per subject and SNR (default 3)")
     ap.add_argument("--m", type=int, default=40)
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -56,28 +61,53 @@ def main(argv: list[str] | None = None) -> int:
     subjects = []
     for s in range(args.subjects):
         subj = sim.make_subject(DEV_SUBJECT_SEED + s)
-        ev = sim.trials(bg, "eval", subj, freqs, phases, 3, args.snr, trial_s, seed=7000 + s, jitter=sim.JITTER)
+        evs = {}
+        for j, snr in enumerate(args.snr):  # the first SNR keeps the trial seed the script always used
+            ev = sim.trials(
+                bg,
+                "eval",
+                subj,
+                freqs,
+                phases,
+                args.eval_blocks,
+                snr,
+                trial_s,
+                seed=7000 + s + 100 * j,
+                jitter=sim.JITTER,
+            )
+            eb = sim.filtered(ev[0], fb.sos)
+            ref = float(np.mean([np.argmax(fb.scores(z)) for z in sim.window(eb, bg.rate, w)] == ev[1]))
+            evs[snr] = (eb, ev[1], ref)  # FBCCA needs no calibration: scored once
         cal = sim.trials(
             bg, "calib", subj, freqs, phases, 5, [-20.0, -15.0, -10.0], trial_s, seed=8000 + s, jitter=sim.JITTER
         )
-        subjects.append((sim.filtered(ev[0], fb.sos), ev[1], sim.filtered(cal[0], fb.sos[:3]), cal[1]))
+        subjects.append((evs, sim.filtered(cal[0], fb.sos[:3]), cal[1]))
     start = int(round((sim.PRE_S + sim.DELAY_S) * bg.rate))
     for variant in args.variants:
         kw = json.loads(variant)
         steps, shifts, lr = kw.pop("steps", dnn.FINE_TUNE_STEPS), kw.pop("shifts", 40), kw.pop("lr", 3e-3)
-        t0, acc, ref = time.perf_counter(), [], []
-        for i, (eb, ey, cb, cy) in enumerate(subjects):
+        n_models = kw.pop("ensemble", 1)
+        t0 = time.perf_counter()
+        acc = {snr: [] for snr in args.snr}
+        ref = {snr: [] for snr in args.snr}
+        for i, (evs, cb, cy) in enumerate(subjects):
             x, y, _ = dnn.stimulus_locked_windows(cb, cy, freqs, bg.rate, start, int(round(w * bg.rate)), shifts)
             epochs = min(FT_MAX_EPOCHS, dnn.epochs_for_steps(len(y), steps))
-            model = dnn.fine_tune(glob, x, y, epochs, lr=lr, seed=i, new_head=True, **kw)
-            win = sim.window(eb, bg.rate, w)
-            acc.append(float(np.mean(dnn.predict_proba(model, win[:, :3]).argmax(1) == ey)))
-            ref.append(float(np.mean([np.argmax(fb.scores(z)) for z in win] == ey)))
-        print(
-            f"{variant}: dnn {np.round(acc, 3).tolist()} mean {np.mean(acc):.3f} | fbcca mean {np.mean(ref):.3f} "
-            f"({time.perf_counter() - t0:.0f} s)",
-            flush=True,
-        )
+            models = [
+                dnn.fine_tune(glob, x, y, epochs, lr=lr, seed=i + 1000 * k, new_head=True, **kw)
+                for k in range(n_models)
+            ]
+            for snr, (eb, ey, fbcca) in evs.items():
+                win = sim.window(eb, bg.rate, w)
+                prob = np.mean([dnn.predict_proba(model, win[:, :3]) for model in models], axis=0)
+                acc[snr].append(float(np.mean(prob.argmax(1) == ey)))
+                ref[snr].append(fbcca)
+        for snr in args.snr:
+            print(
+                f"{variant} {w:g} s {snr:g} dB: dnn {np.round(acc[snr], 3).tolist()} mean {np.mean(acc[snr]):.3f} "
+                f"| fbcca mean {np.mean(ref[snr]):.3f} ({time.perf_counter() - t0:.0f} s)",
+                flush=True,
+            )
     return 0
 
 

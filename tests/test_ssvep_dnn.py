@@ -222,3 +222,76 @@ def test_fine_tune_is_seeded_whatever_ran_before_and_leaves_the_global_generator
     assert torch.equal(torch.random.get_rng_state(), before)
     for a, b in zip(first.parameters(), second.parameters()):
         assert torch.equal(a, b)
+
+
+def test_background_noise_adds_other_windows_residuals_and_channel_dropout_zeroes_channels():
+    """Stage 2's regularisers (fine_tune noise / chan_drop): the residuals are the windows without their class's
+    stimulus-locked mean; the augmented batch is the batch plus one residual each, scaled by at most `noise`
+    times the window's RMS; dropped channels are zero."""
+    rng = np.random.default_rng(0)
+    n, c, t = 40, 3, 64
+    y = np.arange(n) % len(FREQS)
+    template = rng.standard_normal((len(FREQS), 3, c, t))
+    background = rng.standard_normal((n, 3, c, t))
+    x = (template[y] + background).astype(np.float32)
+    res = dnn.background_residuals(x, y)
+    for k in range(len(FREQS)):  # the class mean (the stimulus) is gone; what is left is the background
+        np.testing.assert_allclose(res[y == k].mean(axis=0), 0.0, atol=1e-5)
+        bg = background[y == k]
+        np.testing.assert_allclose(res[y == k], bg - bg.mean(axis=0), atol=1e-5)
+    aug = dnn._augmenter(x, y, noise=0.5, chan_drop=0.0)
+    xb = torch.as_tensor(x[:8])
+    out = aug(xb, torch.arange(8), torch.Generator().manual_seed(1))
+    rms = lambda v: float(np.sqrt(np.mean(np.square(v))))  # noqa: E731
+    for i in range(8):
+        added = (out[i] - xb[i]).numpy()
+        # one residual, scaled: it correlates perfectly with one of them
+        corr = [abs(np.corrcoef(added.ravel(), r.ravel())[0, 1]) for r in res]
+        assert max(corr) > 0.999
+        assert 0.0 <= rms(added) <= 0.5 * rms(x[i]) * (1 + 1e-5)
+    drop = dnn._augmenter(x, y, noise=0.0, chan_drop=0.5)(
+        torch.ones(200, 3, c, t), torch.arange(200), torch.Generator().manual_seed(2)
+    )
+    per_channel = drop.amax(dim=(1, 3))  # (200, c): 1 kept, 0 dropped; a channel goes in every band at once
+    assert torch.equal(drop.amin(dim=(1, 3)), per_channel)
+    assert 0.4 < float(per_channel.mean()) < 0.6
+
+
+def test_stage_two_regularisers_are_seeded_and_freeze_keeps_the_convs():
+    cfg = dnn.SSVEPDNNConfig(160.0, ["O1", "Oz", "O2"], FREQS, 64)
+    torch.manual_seed(0)
+    glob = dnn.SSVEPDNN(cfg)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((24, 3, 3, 64)).astype(np.float32)
+    y = np.arange(24) % len(FREQS)
+    a, b = (dnn.fine_tune(glob, x, y, 2, new_head=True, seed=7, noise=1.0, chan_drop=0.1) for _ in range(2))
+    plain = dnn.fine_tune(glob, x, y, 2, new_head=True, seed=7)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert not torch.equal(a.fc.weight, plain.fc.weight)  # the augmentation changed what it learnt
+    frozen = dnn.fine_tune(glob, x, y, 2, new_head=True, seed=7, freeze=True)
+    near = dnn.fine_tune(glob, x, y, 2, new_head=True, seed=7, l2sp=1e3)
+    for name in ("combine", "spatial", "down", "temporal"):
+        g, f = getattr(glob, name).weight, getattr(frozen, name).weight
+        assert torch.equal(f, g)
+        # L2-SP: pulled towards the global weights, so they move less than in plain stage 2
+        moved = float((getattr(plain, name).weight - g).detach().norm())
+        assert float((getattr(near, name).weight - g).detach().norm()) < moved
+    assert not torch.equal(frozen.fc.weight, plain.fc.weight)
+
+
+def test_stage_two_trains_with_the_raised_last_dropout_and_gives_it_back():
+    """Stage 2 runs the last dropout at FINE_TUNE_P2 (the paper's 0.95, chosen on development subjects; the global
+    models train at 0.5); the model it returns decides with the global settings (and dropout off)."""
+    cfg = dnn.SSVEPDNNConfig(160.0, ["O1", "Oz", "O2"], FREQS, 64, p2=0.5)
+    torch.manual_seed(0)
+    glob = dnn.SSVEPDNN(cfg)
+    x = np.random.default_rng(0).standard_normal((24, 3, 3, 64)).astype(np.float32)
+    y = np.arange(24) % len(FREQS)
+    seen = []
+    glob.drop3.register_forward_pre_hook(lambda mod, args: seen.append((mod.p, mod.training)))
+    tuned = dnn.fine_tune(glob, x, y, 1, new_head=True)  # the copy keeps the hook
+    assert seen and all(s == (dnn.FINE_TUNE_P2, True) for s in seen) and dnn.FINE_TUNE_P2 == 0.95
+    assert (tuned.drop1.p, tuned.drop3.p) == (0.1, 0.5) and not tuned.training
+    seen.clear()
+    dnn.fine_tune(glob, x, y, 1, new_head=True, p2=None)  # None: the global model's last dropout
+    assert seen and all(s == (0.5, True) for s in seen)
