@@ -377,8 +377,9 @@ class Enhancer(StreamingModel):
         sig = torch.cat([state["prev"], x_t], 1)  # (B, n_fft)
         spec = (sig @ self.dft).view(B, 1, nb, 2)  # real, imaginary
         frames = self._df_frames(spec, state.get("dfhist"))
-        logits = fast(self._features(spec, frames)[:, 0], state)  # (B, 1, outputs)
-        out, speech, hist, level = self._filter(spec, logits, frames, state.get("level"))
+        power = spec.square().sum(-1)  # (B, 1, bins): for the features and the adaptive floor
+        logits = fast(self._features(spec, frames, power)[:, 0], state)  # (B, 1, outputs)
+        out, speech, hist, level = self._filter(spec, logits, frames, state.get("level"), power)
         seg = out.view(B, nb * 2) @ self.idft  # (B, n_fft)
         y = torch.cat([seg[:, :H].add_(state["tail"]), speech[:, 0]], 1)[:, None]
         state["prev"], state["tail"] = sig[:, H:], seg[:, H:]
@@ -394,13 +395,13 @@ class Enhancer(StreamingModel):
             return None
         return torch.cat([torch.view_as_complex(hist), torch.view_as_complex(spec[:, :, : self.cfg.df_bins])], 1)
 
-    def _features(self, spec: torch.Tensor, frames: torch.Tensor | None) -> torch.Tensor:
+    def _features(self, spec: torch.Tensor, frames: torch.Tensor | None, power: torch.Tensor) -> torch.Tensor:
         """Core input (B, T, n_features) from the frames' spectra (B, T, bins, 2): the compressed magnitudes, then for
         each deep-filtered bin X_t conj(X_t-1) compressed to |X_t X_t-1|^(compress / 2) (real, imaginary): the phase
         advance per hop that tells a harmonic's exact frequency inside its 50 Hz bin, which the filter taps need.
         `frames`: `_df_frames`."""
         c = self.cfg.compress
-        mag = spec.square().sum(-1).add_(1e-10).pow_(c / 2)
+        mag = power.add(1e-10).pow_(c / 2)
         if frames is None:
             return mag
         T = spec.shape[1]
@@ -409,7 +410,12 @@ class Enhancer(StreamingModel):
         return torch.cat([mag, z.flatten(-2)], -1)
 
     def _filter(
-        self, spec: torch.Tensor, logits: torch.Tensor, frames: torch.Tensor | None, level: torch.Tensor | None = None
+        self,
+        spec: torch.Tensor,
+        logits: torch.Tensor,
+        frames: torch.Tensor | None,
+        level: torch.Tensor | None = None,
+        power: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """The enhanced spectra (B, T, bins, 2), the speech probabilities (B, T, 1) and the new deep-filter history:
         Y = mask X on every bin, plus on the lowest df_bins bins a complex filter over the current and past frames,
@@ -422,7 +428,7 @@ class Enhancer(StreamingModel):
         out = torch.sigmoid(logits[..., : nb + 1])
         speech, mask = out[..., nb:], out[..., :nb]
         if cfg.snr_adapt and level is not None:
-            mask, level = adaptive_mask(mask, spec.square().sum(-1), level, cfg)
+            mask, level = adaptive_mask(mask, spec.square().sum(-1) if power is None else power, level, cfg)
         elif cfg.mask_floor:
             mask = mask * (1 - cfg.mask_floor) + cfg.mask_floor
         y = spec * mask[..., None]
@@ -446,7 +452,8 @@ class Enhancer(StreamingModel):
         frames = sig[:, None] if T == 1 else sig.unfold(1, W, H)  # (B, T, W)
         spec = (frames @ self.dft).unflatten(-1, (cfg.n_bins, 2))  # (B, T, bins, 2): real, imaginary
         df_frames = self._df_frames(spec, state.get("dfhist"))
-        feat = self._features(spec, df_frames)
+        power = spec.square().sum(-1)  # (B, T, bins)
+        feat = self._features(spec, df_frames, power)
         fast = self._fast_step() if step else None
         core_state: State | None = None
         if fast is not None:
@@ -458,7 +465,7 @@ class Enhancer(StreamingModel):
             else:
                 h, core_state = self.core.stream(feat, core_in)
             logits = self.head(h)
-        out, speech, hist, level = self._filter(spec, logits, df_frames, state.get("level"))
+        out, speech, hist, level = self._filter(spec, logits, df_frames, state.get("level"), power)
         seg = out.flatten(-2) @ self.idft  # (B, T, W), synthesis window applied
         r = W // H
         if r == 2:  # block t = first half of frame t + second half of frame t - 1 (the tail for t = 0)
