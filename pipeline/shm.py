@@ -96,7 +96,7 @@ _FREE, _FULL, _WRITING = 0, 1, 2
 # the notification's system call is the barrier). The receiver of an early notification waits for the
 # state to turn full, so the ZeroMQ hop and the copy overlap.
 NOTIFY_FIRST = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
-WRITE_WAIT_S = 1.0  # how long a receiver waits for a slot being written before it drops the notification
+WRITE_WAIT_S = 5.0  # how long a receiver waits for a slot being written before it drops the notification
 
 
 def shm_dir() -> str:
