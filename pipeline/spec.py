@@ -66,7 +66,9 @@ class StreamSpec:
             the source recording); chunk times stay counted from 0, and a FIF recorder writes
             first_samp = round((first_time + first t0) * rate), so the recording lines up with its
             source. Seconds (not samples), so a change of rate keeps it.
-    Nodes that derive their output spec with `evolve` carry both on.
+    bads:   channels marked bad in the source recording (MNE's info['bads']): `car` leaves them out of its
+            average and a FIF recorder marks them bad, as MNE does. Names no longer in the stream are ignored.
+    Nodes that derive their output spec with `evolve` carry these on.
     """
 
     kind: str
@@ -80,6 +82,7 @@ class StreamSpec:
     delay: float = 0.0
     meas_date: str | None = None
     first_time: float = 0.0
+    bads: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -88,6 +91,7 @@ class StreamSpec:
         object.__setattr__(self, "dtype", np.dtype(self.dtype).name)
         object.__setattr__(self, "channel_names", tuple(self.channel_names))
         object.__setattr__(self, "channel_types", tuple(self.channel_types))
+        object.__setattr__(self, "bads", tuple(self.bads))
         if self.channel_names and self.kind == "signal" and len(self.channel_names) != self.n_channels:
             raise SpecError(
                 f"{len(self.channel_names)} channel names for {self.n_channels} channels",
@@ -138,8 +142,8 @@ class StreamSpec:
         } | self._origin_dict()
 
     def _origin_dict(self) -> dict:
-        """meas_date and first_time, only when set: a spec without them keeps its wire form and spec id."""
-        out: dict = {}
+        """meas_date, first_time and bads, only when set: a spec without them keeps its wire form and spec id."""
+        out: dict = {"bads": list(self.bads)} if self.bads else {}
         if self.meas_date is not None:
             out["meas_date"] = self.meas_date
         if self.first_time:

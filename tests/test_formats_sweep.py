@@ -284,3 +284,23 @@ def test_bci_replay_of_a_160_hz_edf_says_to_lower_the_notch_harmonics(tmp_path, 
     )
     err = capsys.readouterr()
     assert "harmonics: 1" in err.out + err.err
+
+
+def test_a_fifs_bad_channels_stay_out_of_car_and_stay_marked_in_the_recording(tmp_path):
+    """A FIF with a channel marked bad (MNE's info['bads']): car averaged the bad (flat or noisy) channel into
+    every other one, and the recording lost the mark; MNE's set_eeg_reference leaves bads out and untouched."""
+    import mne
+    from wavegraph.pipeline.api import GraphBuilder
+
+    x = np.random.default_rng(0).standard_normal((5, 800)) * 1e-5
+    x[1] += 3e-3  # a bad electrode: 3 mV of drift
+    raw = mne.io.RawArray(x, mne.create_info(["O1", "Oz", "O2", "PO3", "PO4"], 250.0, "eeg"), verbose="error")
+    raw.info["bads"] = ["Oz"]
+    raw.save(tmp_path / "bads_raw.fif", verbose="error")
+    g = GraphBuilder()
+    car = g.add("car", g.add("file_source", path=str(tmp_path / "bads_raw.fif"), chunk_size=50))
+    g.add("recorder", car, path=str(tmp_path / "out_raw.fif"))
+    y = g.run(capture=[car])[f"{car}.out"].data
+    saved = mne.io.read_raw_fif(tmp_path / "bads_raw.fif", preload=True, verbose="error")
+    np.testing.assert_allclose(y, saved.set_eeg_reference("average", verbose="error").get_data(), atol=1e-20)
+    assert mne.io.read_raw_fif(tmp_path / "out_raw.fif", verbose="error").info["bads"] == ["Oz"]

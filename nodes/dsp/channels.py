@@ -57,7 +57,8 @@ class CAR(SignalNode[CARParams]):
     set_eeg_reference('average'), the mean is over the channels typed eeg (else ecog, seeg or dbs, the first
     present) and only they are re-referenced: EOG, ECG, EMG, a trigger (stim) or an accelerometer (misc) pass
     through unchanged and stay out of the average. A stream without such a type (every channel misc, as from an
-    LSL stream that gives none): every channel but those typed stim or misc (all when every one is).
+    LSL stream that gives none): every channel but those typed stim or misc (all when every one is). Channels the
+    source marks bad (`StreamSpec.bads`, a FIF's info['bads']) are left out too, and pass through unchanged.
 
     NaN policy: `zero` averages with the bad samples set to 0; `propagate` averages the finite channels
     at each sample (the reference stays finite) and puts NaN back where it was.
@@ -75,10 +76,12 @@ class CAR(SignalNode[CARParams]):
         self._idx = None if p.ref_channels is None else channel_index(spec, p.ref_channels, "car ref_channels")
         kind = next((k for k in REFERENCE_TYPES if k in spec.channel_types), None)
         signals = [i for i, t in enumerate(spec.channel_types) if (t == kind if kind else t not in NOT_IN_REFERENCE)]
+        bad = {i for i, name in enumerate(spec.channel_names) if name in spec.bads} if p.ref_channels is None else set()
         self._untouched: list[int] = []  # channels passed through as they are (by default stim and misc)
-        if p.ref_channels is None and 0 < len(signals) < len(spec.channel_types):
-            self._idx = signals  # EOG, ECG, a trigger, an accelerometer are no part of the average,
-            self._untouched = [i for i in range(spec.shape[-1]) if i not in signals]  # nor re-referenced (as MNE)
+        if p.ref_channels is None and 0 < len(signals) and (bad or len(signals) < len(spec.channel_types)):
+            self._idx = [i for i in signals if i not in bad]  # EOG, ECG, a trigger, an accelerometer and the
+            self._untouched = [i for i in range(spec.shape[-1]) if i not in self._idx]  # bads: no part of the
+            # average, nor re-referenced (as MNE's set_eeg_reference)
         if self._idx is not None and len(self._idx) == 0:
             raise SpecError("car ref_channels is empty", "name at least one channel, or leave it unset for all")
         self._scale = 1.0 / (spec.shape[-1] if self._idx is None else len(self._idx))

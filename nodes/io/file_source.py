@@ -106,8 +106,9 @@ class FileSource(Source[FileSourceParams]):
         types = tuple(r.ch_types[i] for i in self.picks)
         self.latency_samples = 0
         origin = {"meas_date": r.meas_date, "first_time": r.first_time}  # the recorder lines its file up with ours
+        bads = tuple(b for b in r.bads if b in names)  # car leaves them out, a FIF recorder marks them
         self.out_specs = {
-            "out": StreamSpec("signal", r.sfreq, (len(names),), self.dtype, names, types, r.units, **origin),
+            "out": StreamSpec("signal", r.sfreq, (len(names),), self.dtype, names, types, r.units, **origin, bads=bads),
             "events": StreamSpec("events", 0.0, (3,), "float64", labels=r.labels, **origin),
         }
         order = np.argsort(r.events[:, 0], kind="stable")

@@ -105,6 +105,7 @@ class _Reader:
     breaks: np.ndarray = np.zeros(0, dtype=np.int64)  # sorted first samples of later segments (same rules)
     meas_date: str | None = None  # the recording's start (ISO 8601, UTC), when the file says
     first_time: float = 0.0  # seconds from meas_date to the first sample (MNE's first_samp / sfreq)
+    bads: tuple[str, ...] = ()  # channels the file marks bad (MNE's info['bads'])
 
     def time_of(self, index: int) -> float:
         """Stream time of sample `index` (t0 of a chunk that starts there)."""
@@ -146,6 +147,7 @@ class _RawReader(_Reader):
         self.ch_types = [spec_channel_type(t) for t in self.raw.get_channel_types()]
         self.units = _units_of(self.raw.info)
         self.meas_date = _meas_date_of(self.raw.info)
+        self.bads = tuple(self.raw.info["bads"])
         self.first_time = self.raw.first_samp / self.sfreq
         self.n_times = int(self.raw.n_times) if path is None else readable_length(self.raw, path)
         self.starts: np.ndarray | None = None  # EDF+D/BDF+D: each data record's start (s), for time_of

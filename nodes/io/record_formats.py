@@ -330,7 +330,9 @@ def mne_info(spec: StreamSpec):
     n_ch = spec.n_channels
     names = fif_names(spec.channel_names) or [f"ch{i}" for i in range(n_ch)]
     types = [_MNE_TYPES.get(t, t) for t in spec.channel_types] or ["misc"] * n_ch
-    return mne.create_info(names, spec.rate, types, verbose="error")  # pyright: ignore[reportArgumentType]  # mne stub: ch_types may be a list
+    info = mne.create_info(names, spec.rate, types, verbose="error")  # pyright: ignore[reportArgumentType]  # mne stub: ch_types may be a list
+    info["bads"] = [n for n, orig in zip(names, spec.channel_names) if orig in spec.bads]  # the source's bad marks
+    return info
 
 
 def lazy_raw(rows: SpillRows, spec: StreamSpec, origin: Origin, notes=None):
