@@ -291,6 +291,7 @@ def test_a_fifs_bad_channels_stay_out_of_car_and_stay_marked_in_the_recording(tm
     every other one, and the recording lost the mark; MNE's set_eeg_reference leaves bads out and untouched."""
     import mne
     from wavegraph.pipeline.api import GraphBuilder
+    from wavegraph.pipeline.registry import lookup
 
     x = np.random.default_rng(0).standard_normal((5, 800)) * 1e-5
     x[1] += 3e-3  # a bad electrode: 3 mV of drift
@@ -304,3 +305,7 @@ def test_a_fifs_bad_channels_stay_out_of_car_and_stay_marked_in_the_recording(tm
     saved = mne.io.read_raw_fif(tmp_path / "bads_raw.fif", preload=True, verbose="error")
     np.testing.assert_allclose(y, saved.set_eeg_reference("average", verbose="error").get_data(), atol=1e-20)
     assert mne.io.read_raw_fif(tmp_path / "out_raw.fif", verbose="error").info["bads"] == ["Oz"]
+    epochs = mne.make_fixed_length_epochs(saved, duration=1.0, verbose="error")  # an epochs file: the same
+    epochs.save(tmp_path / "bads-epo.fif", verbose="error")
+    src = lookup("file_source")(path=str(tmp_path / "bads-epo.fif"))
+    assert src.configure({})["out"].bads == ("Oz",)

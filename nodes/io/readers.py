@@ -306,6 +306,7 @@ class _EpochsReader(_Reader):
         self.ch_types = [spec_channel_type(t) for t in ep.get_channel_types()]
         self.units = _units_of(ep.info)
         self.meas_date = _meas_date_of(ep.info)
+        self.bads = tuple(ep.info["bads"])
         zero = int(np.round(-ep.tmin * self.sfreq))  # sample of the time-locking event within an epoch
         k = np.arange(n_epochs)
         idx = k * self.segment + min(max(zero, 0), self.segment - 1)
