@@ -97,3 +97,24 @@ def test_multi_process_run_is_refused_clearly():
     g.add("array_source", data=np.zeros((1, 10)), rate=10.0)
     with pytest.raises(ValueError, match="cannot be sent to its worker"):
         g.run(in_process=False)
+
+
+def test_epochs_made_from_a_raw_replay_without_preload_or_drop_bad(tmp_path):
+    """mne.Epochs(raw, events) as usually made (preload=False, bad epochs not dropped yet: len() raises in MNE)
+    replays its good epochs; one rejected by its `reject` is not replayed, as in the file it saves."""
+    raw = _raw(2000)
+    x = raw.get_data()
+    x[1, 1100:1110] = 1e-3  # a 1 mV artefact in the second epoch
+    raw = mne.io.RawArray(x, raw.info, verbose="error")
+    events = np.array([[500, 0, 1], [1125, 0, 2], [1500, 0, 1]])
+    epochs = mne.Epochs(raw, events, tmin=-0.2, tmax=0.5, baseline=None, reject={"eeg": 1e-4}, verbose="error")
+    g = GraphBuilder()
+    src = g.add("array_source", data=epochs, chunk_size=50)
+    mem = {k.split(".")[-1]: v for k, v in g.run(capture=[src, f"{src}.events"]).items()}
+    path = tmp_path / "r-epo.fif"
+    epochs.save(path, verbose="error")
+    assert len(mne.read_epochs(path, verbose="error")) == 2
+    _, disk = _in_memory_and_from_file(epochs, path, 50)
+    np.testing.assert_allclose(mem["out"].data, disk["out"].data, rtol=1e-6, atol=1e-12)
+    np.testing.assert_array_equal(mem["events"].data, disk["events"].data)
+    assert list(mem["events"].data[:, 2]) == [1.0, 1.0]

@@ -10,6 +10,8 @@ For graphs built in Python (pipeline/api.py, a notebook): no file has to be writ
 Params
   data:     a (channels, samples) array of real numbers (1-D: one channel), an mne.io.Raw, or mne.Epochs
             (replayed back to back as file_source replays an epochs file: each epoch after the first `gap`).
+            Epochs whose bad epochs are not dropped yet (mne.Epochs(raw, events), not preloaded) get drop_bad(),
+            in place, as MNE's own get_data or save would: the epochs their `reject` refuses are not replayed.
   rate:     samples per second (arrays; a Raw carries its own).
   ch_names: one per channel (default ch0, ch1, ...); ch_types one MNE type for all or one per channel
             (default "misc", as mne.create_info); units the spec's units (default "SI", as MNE's arrays).

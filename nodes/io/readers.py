@@ -298,7 +298,11 @@ class _EpochsReader(_Reader):
         self.epochs = ep = epochs
         self.sfreq = float(ep.info["sfreq"])
         self.segment = len(ep.times)
-        n_epochs = len(ep)
+        try:
+            n_epochs = len(ep)
+        except RuntimeError:  # mne.Epochs(raw, events) not preloaded: its `reject` has not been applied yet
+            ep.drop_bad(verbose="error")  # as MNE's own get_data, save or average would (in place)
+            n_epochs = len(ep)
         if path is not None:
             n_epochs = _readable(n_epochs, lambda k: ep.get_data(item=[k - 1], verbose="error"), path, "epochs")
         self.n_times = self.segment * n_epochs
