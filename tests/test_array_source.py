@@ -103,7 +103,7 @@ def test_epochs_made_from_a_raw_replay_without_preload_or_drop_bad(tmp_path):
     """mne.Epochs(raw, events) as usually made (preload=False, bad epochs not dropped yet: len() raises in MNE)
     replays its good epochs; one rejected by its `reject` is not replayed, as in the file it saves."""
     raw = _raw(2000)
-    x = raw.get_data()
+    x = np.asarray(raw.get_data())
     x[1, 1100:1110] = 1e-3  # a 1 mV artefact in the second epoch
     raw = mne.io.RawArray(x, raw.info, verbose="error")
     events = np.array([[500, 0, 1], [1125, 0, 2], [1500, 0, 1]])
