@@ -118,3 +118,17 @@ def test_epochs_made_from_a_raw_replay_without_preload_or_drop_bad(tmp_path):
     np.testing.assert_allclose(mem["out"].data, disk["out"].data, rtol=1e-6, atol=1e-12)
     np.testing.assert_array_equal(mem["events"].data, disk["events"].data)
     assert list(mem["events"].data[:, 2]) == [1.0, 1.0]
+
+
+def test_an_mne_exported_edf_read_into_memory_replays_as_file_source_replays_the_file(tmp_path):
+    """mne.export pads an EDF's last record and marks the fill BAD_ACQ_SKIP; file_source leaves it out, and so must
+    array_source given the same file read by MNE (it replayed the fill as signal and the mark as an event)."""
+    x = np.random.default_rng(0).standard_normal((3, 625)) * 1e-5  # 2.5 s at 250 Hz: half a record of fill
+    raw = mne.io.RawArray(x, mne.create_info(["O1", "Oz", "O2"], 250.0, "eeg"), verbose="error")
+    raw.set_annotations(mne.Annotations([0.5], [1.0], ["8"]))
+    path = tmp_path / "exported.edf"
+    mne.export.export_raw(path, raw, fmt="edf", verbose="error")
+    mem, disk = _in_memory_and_from_file(mne.io.read_raw(path, preload=True, verbose="error"), path, 100)
+    assert disk["out"].data.shape == (3, 625)
+    np.testing.assert_array_equal(mem["out"].data, disk["out"].data)
+    np.testing.assert_array_equal(mem["events"].data, disk["events"].data)

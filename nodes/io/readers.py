@@ -132,6 +132,9 @@ def _units_of(info) -> str:
     return units.pop() if len(units) == 1 else "SI"
 
 
+_EDF_RAWS = ("RawEDF", "RawBDF")  # MNE's readers of EDF/BDF files (a Raw in memory: array_source)
+
+
 class _RawReader(_Reader):
     """An MNE Raw read from `path`, or one already in memory (`raw`, array_source: `path` is then None)."""
 
@@ -156,7 +159,8 @@ class _RawReader(_Reader):
         ann = self.raw.annotations
         if self.starts is None:
             self.notes = (np.asarray(ann.onset, np.float64) - self.raw.first_time, ann.duration, list(ann.description))
-            self._unpad(edf=path is not None and path.suffix.lower() in (".edf", ".bdf"))
+            edf = path.suffix.lower() in (".edf", ".bdf") if path is not None else type(raw).__name__ in _EDF_RAWS
+            self._unpad(edf=edf)  # an EDF read into memory by MNE (array_source) too: as file_source replays it
         events, labels = [_no_events()], {}
         if stim_channel is not None:
             if stim_channel not in self.ch_names:
