@@ -101,3 +101,21 @@ def test_unknown_channel_lists_available(name, params):
 def test_rereference_bad_params(params):
     with pytest.raises(SpecError):
         lookup("rereference")(**params).configure({"in": SPEC})
+
+
+@pytest.mark.parametrize(
+    ("types", "bads"),
+    [
+        (["eeg", "eog", "ecg", "stim"], ()),
+        (["eeg", "eeg", "eog", "stim"], ("A",)),
+        (["eeg", "eeg", "misc"], ("A", "B")),
+    ],
+)
+def test_car_refuses_a_default_reference_of_one_or_no_channel(types, bads):
+    """car's default (the EEG channels, less the bads) left one channel: its output was zeros without a word; none
+    (every EEG channel bad): 'ref_channels is empty', a parameter the user never set."""
+    names = ["A", "B", "C", "D"][: len(types)]
+    spec = signal_spec(250, names, types).evolve(bads=bads)
+    with pytest.raises(SpecError, match=r"car: [01] channel\(s\) to re-reference by default") as e:
+        lookup("car")().configure({"in": spec})
+    assert "ref_channels" in e.value.hint

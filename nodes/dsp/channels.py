@@ -82,6 +82,13 @@ class CAR(SignalNode[CARParams]):
             self._idx = [i for i in signals if i not in bad]  # EOG, ECG, a trigger, an accelerometer and the
             self._untouched = [i for i in range(spec.shape[-1]) if i not in self._idx]  # bads: no part of the
             # average, nor re-referenced (as MNE's set_eeg_reference)
+            if len(self._idx) < 2:  # the default picked one channel (or none): its own average, zeros out
+                picked = [spec.channel_names[i] for i in self._idx] if spec.channel_names else self._idx
+                raise SpecError(
+                    f"car: {len(self._idx)} channel(s) to re-reference by default {picked} (the {kind or 'signal'} "
+                    f"channels, less those marked bad: {list(spec.bads)}); an average of one channel outputs zeros",
+                    "name the channels to average in ref_channels, or remove car",
+                )
         if self._idx is not None and len(self._idx) == 0:
             raise SpecError("car ref_channels is empty", "name at least one channel, or leave it unset for all")
         self._scale = 1.0 / (spec.shape[-1] if self._idx is None else len(self._idx))
