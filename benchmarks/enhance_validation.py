@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="set an inference config field (e.g. floor_snr_low=0.01) on every scored model; repeatable",
+        help="set an inference config field (e.g. low_snr_floor=0.01) on every scored model; repeatable",
     )
     ap.add_argument("--json", help="write every figure here")
     args = ap.parse_args(argv)

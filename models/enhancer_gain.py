@@ -3,8 +3,8 @@ estimate of the input's SNR (models/enhancer.py calls `adaptive_mask`; inference
 
 The estimate comes from the network's own (unfloored) mask m over the frame's bins, with the frame's power |X|^2:
     speech power  S_t = sum m^2 |X|^2,   noise power  N_t = sum (1 - m)^2 |X|^2
-both smoothed by a one-pole average with time constant `snr_tau` (state: the two averages, zero at the start and
-after a gap, so the first frames see the ratio of what they have), snr_t = 10 log10(S / N). On the trainer's
+both smoothed by a one-pole average with time constant `snr_tau` (state: the two averages, LEVEL_START at the start
+and after a gap: equal, 0 dB, so the first frames move from there), snr_t = 10 log10(S / N). On the trainer's
 training-side mixtures at fixed SNRs it reads about 1 dB under the true SNR (median over mixtures; docs/speech.md).
 The aggressiveness a_t = clip((snr_high - snr_t) / (snr_high - snr_low), 0, 1) moves
     the floor        from mask_floor (a = 0, high SNR) to low_snr_floor (a = 1, low SNR), and
