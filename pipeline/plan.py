@@ -61,6 +61,14 @@ class SenderPlan:
     shm_min: int = 0  # payloads from this many bytes go through the ring (smaller ones inline)
 
 
+def _json_ok(value) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 @dataclass
 class WorkerPlan:
     group: str
@@ -98,8 +106,21 @@ class WorkerPlan:
     def to_json(self) -> str:
         try:
             return json.dumps(asdict(self))
-        except (TypeError, ValueError) as e:  # a YAML value JSON cannot hold (a date, bytes)
-            raise ValueError(f"process '{self.group}': a node parameter cannot be sent to its worker: {e}") from None
+        except (TypeError, ValueError) as e:  # a YAML value JSON cannot hold (a date, bytes), an array (Python)
+            where = next(
+                (
+                    f"node '{n.id}' ({n.type}) param '{k}' ({type(v).__name__}): "
+                    for n in self.nodes
+                    for k, v in n.params.items()
+                    if not _json_ok(v)
+                ),
+                "",
+            )
+            raise ValueError(
+                f"process '{self.group}': a node parameter cannot be sent to its worker: {where}{e}; "
+                "run every node in one process (GraphBuilder.run(in_process=True), wavegraph run --in-process), "
+                "or give the parameter as text, numbers or lists"
+            ) from None
 
     @classmethod
     def from_json(cls, text: str) -> WorkerPlan:

@@ -95,7 +95,9 @@ def test_bad_data_is_refused_at_build_naming_the_node_and_the_fix(params, messag
 def test_multi_process_run_is_refused_clearly():
     g = GraphBuilder()
     g.add("array_source", data=np.zeros((1, 10)), rate=10.0)
-    with pytest.raises(ValueError, match="cannot be sent to its worker"):
+    with pytest.raises(
+        ValueError, match=r"cannot be sent to its worker: node 'array_source0' .*'data'.*in_process=True"
+    ):
         g.run(in_process=False)
 
 
