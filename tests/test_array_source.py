@@ -81,11 +81,14 @@ def test_epochs_in_memory_give_what_file_source_gives_for_the_epochs_file(tmp_pa
             "1 event onsets outside the data's 0..10 s",
         ),
         ("raw+rate", "MNE Raw carries its own rate"),
+        ("raw+ch_types", "MNE Raw carries its own ch_types"),
     ],
 )
 def test_bad_data_is_refused_at_build_naming_the_node_and_the_fix(params, message):
     if params == "raw+rate":
         params = {"data": _raw(100), "rate": 100.0}
+    elif params == "raw+ch_types":  # was ignored: the Raw's own types replayed without a word
+        params = {"data": _raw(100), "ch_types": "eog"}
     g = GraphBuilder()
     g.add("array_source", **params)
     with pytest.raises(GraphError, match=f"array_source0.*{message}.*fix: "):

@@ -58,8 +58,8 @@ class ArraySource(FileSource):
         self.dtype = p.dtype or "float64"
         kind = _mne_kind(p.data)
         if kind:
-            for key in ("rate", "ch_names", "events", "labels"):
-                if getattr(p, key) is not None:
+            for key in ("rate", "ch_names", "ch_types", "units", "events", "labels"):
+                if key in p.model_fields_set and getattr(p, key) is not None:  # given, not the array defaults
                     raise SpecError(
                         f"array_source: MNE {kind} carries its own {key}", f"leave {key} out, or pass an array"
                     )
