@@ -96,7 +96,9 @@ _FREE, _FULL, _WRITING = 0, 1, 2
 # the notification's system call is the barrier). The receiver of an early notification waits for the
 # state to turn full, so the ZeroMQ hop and the copy overlap.
 NOTIFY_FIRST = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
-WRITE_WAIT_S = 5.0  # how long a receiver waits for a slot being written before it drops the notification
+WRITE_WAIT_S = 1.0  # how long a receiver waits for a slot being written before it drops the notification:
+# well inside the parent's drain (DRAIN_S + STOP_GRACE_S) after a sender killed mid-copy, so the receiver still
+# finishes its files; a sender preempted mid-copy for over a second costs that chunk (counted shm_state)
 
 
 def shm_dir() -> str:
