@@ -266,6 +266,7 @@ def semi_synthetic(
             "fine_tune_steps": ft_steps,
             "fine_tune_shifts": ft_shifts,
             "fine_tune_p2": dnn.FINE_TUNE_P2,
+            "fine_tune_p2_windows_s": list(dnn.FINE_TUNE_P2_WINDOWS),
             "fine_tune_ensemble": ft_ensemble,
             "trial_s": TRIAL_S,
             "gaze_shift_s": GAZE_S,

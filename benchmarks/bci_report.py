@@ -63,7 +63,13 @@ def tables(res: dict) -> str:
                 out.append(
                     f"  DNN calibration: {s['calib_trials_per_subject']} trials per test subject, up to "
                     f"{s['fine_tune_shifts']} more stimulus-locked windows each, {s['fine_tune_steps']} steps"
-                    + (f", last dropout {s['fine_tune_p2']:g}" if s.get("fine_tune_p2") is not None else "")
+                    + (
+                        f", last dropout {s['fine_tune_p2']:g} at "
+                        + "-".join(f"{v:g}" for v in s.get("fine_tune_p2_windows_s", []))
+                        + " s"
+                        if s.get("fine_tune_p2") is not None
+                        else ""
+                    )
                 )
             for snr in s["snrs_db"]:
                 out.append(f"  SNR {snr:g} dB   " + " ".join(f"{d:>17}" for d in decs))

@@ -280,18 +280,23 @@ def test_stage_two_regularisers_are_seeded_and_freeze_keeps_the_convs():
 
 
 def test_stage_two_trains_with_the_raised_last_dropout_and_gives_it_back():
-    """Stage 2 runs the last dropout at FINE_TUNE_P2 (the paper's 0.95, chosen on development subjects; the global
-    models train at 0.5); the model it returns decides with the global settings (and dropout off)."""
-    cfg = dnn.SSVEPDNNConfig(160.0, ["O1", "Oz", "O2"], FREQS, 64, p2=0.5)
-    torch.manual_seed(0)
-    glob = dnn.SSVEPDNN(cfg)
-    x = np.random.default_rng(0).standard_normal((24, 3, 3, 64)).astype(np.float32)
+    """Stage 2 runs the last dropout at FINE_TUNE_P2 (the paper's 0.95; the global models train at 0.5) for
+    windows of 0.3-1.5 s and keeps the global model's at 0.2 s and 2 s (as chosen on development subjects); the
+    model it returns decides with the global settings (and dropout off)."""
+    rng = np.random.default_rng(0)
     y = np.arange(24) % len(FREQS)
-    seen = []
-    glob.drop3.register_forward_pre_hook(lambda mod, args: seen.append((mod.p, mod.training)))
-    tuned = dnn.fine_tune(glob, x, y, 1, new_head=True)  # the copy keeps the hook
-    assert seen and all(s == (dnn.FINE_TUNE_P2, True) for s in seen) and dnn.FINE_TUNE_P2 == 0.95
-    assert (tuned.drop1.p, tuned.drop3.p) == (0.1, 0.5) and not tuned.training
-    seen.clear()
-    dnn.fine_tune(glob, x, y, 1, new_head=True, p2=None)  # None: the global model's last dropout
-    assert seen and all(s == (0.5, True) for s in seen)
+    assert dnn.FINE_TUNE_P2 == 0.95
+    seen: list = []
+    for n_samples, expected in ((32, 0.5), (64, 0.95), (160, 0.95), (320, 0.5)):  # 0.2, 0.4, 1 and 2 s
+        cfg = dnn.SSVEPDNNConfig(160.0, ["O1", "Oz", "O2"], FREQS, n_samples, p2=0.5)
+        torch.manual_seed(0)
+        glob = dnn.SSVEPDNN(cfg)
+        x = rng.standard_normal((24, 3, 3, n_samples)).astype(np.float32)
+        seen.clear()
+        glob.drop3.register_forward_pre_hook(lambda mod, args: seen.append((mod.p, mod.training)))
+        tuned = dnn.fine_tune(glob, x, y, 1, new_head=True)  # the copy keeps the hook
+        assert seen and all(s == (expected, True) for s in seen), (n_samples, seen)
+        assert (tuned.drop1.p, tuned.drop3.p) == (0.1, 0.5) and not tuned.training
+        seen.clear()
+        dnn.fine_tune(glob, x, y, 1, new_head=True, p2=0.7)  # given: used at any window
+        assert seen and all(s == (0.7, True) for s in seen)
