@@ -414,21 +414,21 @@ class Enhancer(StreamingModel):
         spec: torch.Tensor,
         logits: torch.Tensor,
         frames: torch.Tensor | None,
-        level: torch.Tensor | None = None,
-        power: torch.Tensor | None = None,
+        level: torch.Tensor | None,
+        power: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """The enhanced spectra (B, T, bins, 2), the speech probabilities (B, T, 1) and the new deep-filter history:
         Y = mask X on every bin, plus on the lowest df_bins bins a complex filter over the current and past frames,
         sum_k C_k(t) X(t - k) with taps C = tanh(logits) (a residual on the mask: zero taps = mask only). In the head's
         output the taps of a bin are stored oldest frame first: (df_bins, order, re/im), k = order - 1 .. 0. With
-        cfg.snr_adapt and a `level` state the floor follows the estimated SNR (enhancer_gain.py), and the new level is
-        returned last (else None)."""
+        cfg.snr_adapt and a `level` state the floor follows the estimated SNR (enhancer_gain.py; `power` = |X|^2), and
+        the new level is returned last (else None)."""
         cfg = self.cfg
         nb = cfg.n_bins
         out = torch.sigmoid(logits[..., : nb + 1])
         speech, mask = out[..., nb:], out[..., :nb]
         if cfg.snr_adapt and level is not None:
-            mask, level = adaptive_mask(mask, spec.square().sum(-1) if power is None else power, level, cfg)
+            mask, level = adaptive_mask(mask, power, level, cfg)
         elif cfg.mask_floor:
             mask = mask * (1 - cfg.mask_floor) + cfg.mask_floor
         y = spec * mask[..., None]

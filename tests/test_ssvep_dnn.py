@@ -204,15 +204,18 @@ def test_stimulus_locked_windows_repeat_the_stimulus_phase():
     assert dnn.epochs_for_steps(250, 300) == 100 and dnn.epochs_for_steps(50, 300) == 300
 
 
+def _small_global_and_calibration():
+    """A seeded 3-channel global model and 24 random calibration windows with their labels."""
+    torch.manual_seed(0)
+    glob = dnn.SSVEPDNN(dnn.SSVEPDNNConfig(160.0, ["O1", "Oz", "O2"], FREQS, 64))
+    x = np.random.default_rng(0).standard_normal((24, 3, 3, 64)).astype(np.float32)
+    return glob, x, np.arange(24) % len(FREQS)
+
+
 def test_fine_tune_is_seeded_whatever_ran_before_and_leaves_the_global_generator_alone():
     """Stage 2's dropout used torch's global generator, so the same seed gave different subject models depending on
     what the process had drawn before (bench cells moved by up to 0.02 between runs)."""
-    cfg = dnn.SSVEPDNNConfig(160.0, ["O1", "Oz", "O2"], FREQS, 64)
-    torch.manual_seed(0)
-    glob = dnn.SSVEPDNN(cfg)
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((24, 3, 3, 64)).astype(np.float32)
-    y = np.arange(24) % len(FREQS)
+    glob, x, y = _small_global_and_calibration()
     torch.manual_seed(1)
     first = dnn.fine_tune(glob, x, y, 2, new_head=True, seed=7)
     torch.manual_seed(2)
@@ -258,12 +261,7 @@ def test_background_noise_adds_other_windows_residuals_and_channel_dropout_zeroe
 
 
 def test_stage_two_regularisers_are_seeded_and_freeze_keeps_the_convs():
-    cfg = dnn.SSVEPDNNConfig(160.0, ["O1", "Oz", "O2"], FREQS, 64)
-    torch.manual_seed(0)
-    glob = dnn.SSVEPDNN(cfg)
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((24, 3, 3, 64)).astype(np.float32)
-    y = np.arange(24) % len(FREQS)
+    glob, x, y = _small_global_and_calibration()
     a, b = (dnn.fine_tune(glob, x, y, 2, new_head=True, seed=7, noise=1.0, chan_drop=0.1) for _ in range(2))
     plain = dnn.fine_tune(glob, x, y, 2, new_head=True, seed=7)
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
