@@ -34,7 +34,12 @@ class StopFlag:
     The first signal (or `request()`) asks for a stop: the runners end their sources (as if each had
     reached end-of-stream) and let the graph drain, so every chunk already read reaches the sinks and
     recorders finalise complete files. A second signal (or `abort()`) stops at once, between chunks;
-    every node is still closed. `bool(flag)` is True once a stop was asked for."""
+    every node is still closed. `bool(flag)` is True once a stop was asked for.
+
+    Only signals count towards the second: a stop asked otherwise (a worker told by its parent, a
+    `--duration`) is not one. A signal to a whole process group (Ctrl-C in a terminal, `kill -TERM -PGID`)
+    reaches the parent and its workers at once, and a worker's parent may tell it to stop before that
+    worker's own handler has run; the signal must still mean "drain", not "abort"."""
 
     SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
@@ -42,6 +47,7 @@ class StopFlag:
         self.event = threading.Event()
         self.abort_event = threading.Event()
         self.why = ""  # what asked first: "SIGTERM", "parent", ...
+        self.signals = 0  # stop signals received
         self._old: dict = {}
 
     def __bool__(self) -> bool:
@@ -62,7 +68,8 @@ class StopFlag:
 
     def _on_signal(self, signum, frame) -> None:
         name = signal.Signals(signum).name
-        if self.event.is_set():
+        self.signals += 1
+        if self.signals > 1:
             self.abort(name)
         else:
             self.request(name)

@@ -174,3 +174,27 @@ def test_a_signal_to_a_worker_still_starting_stops_the_run(tmp_path):
             run.proc.kill()
     assert run.proc.returncode == 130, err
     assert "(interrupted)" in out and "without reporting" not in err
+
+
+def test_a_signal_after_the_parents_stop_still_drains():
+    """A signal to a process group reaches the parent and its workers at once; a worker whose parent's Stop
+    (a request, not a signal) arrived before its own handler ran took that signal for a second one and
+    aborted, losing the chunks still in flight (seen as `recorded 290 of 310` above, under load)."""
+    from wavegraph.pipeline.executor import StopFlag
+
+    flag = StopFlag()
+    flag.request("parent")
+    flag._on_signal(signal.SIGTERM, None)
+    assert flag and not flag.aborted, "the first signal must ask for a drain"
+    flag._on_signal(signal.SIGINT, None)
+    assert flag.aborted and flag.why == "parent"
+
+
+def test_a_second_signal_aborts():
+    from wavegraph.pipeline.executor import StopFlag
+
+    flag = StopFlag()
+    flag._on_signal(signal.SIGINT, None)
+    assert flag and not flag.aborted and flag.why == "SIGINT"
+    flag._on_signal(signal.SIGINT, None)
+    assert flag.aborted
