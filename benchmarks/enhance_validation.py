@@ -11,6 +11,14 @@ sampler, never the held-out set of `wavegraph bench enhance`). With `--snrs`, it
 models.train_enhancer.snr_validation_set: `--per-snr` seeded 3 s training-side mixtures at each of those SNRs,
 scored per SNR (and over all of them). Shipping choices (keep a stage, the mask floor) are made on these figures:
 PESQ-WB and STOI of the output (pesq, pystoi), and SI-SDR.
+
+With `--bench-shaped` (and `--snrs`) the set is instead shaped like the bench's held-out set but built from the
+training side only (models.speech_data.heldout_set(training_side=True): whole utterances of the real training
+voices, one training noise type per mixture, dry, -25 dBFS; never Carlo, a held-out utterance or `clicks`), and
+the figures are also given per noise type:
+
+    python -m wavegraph.benchmarks.enhance_validation models/weights/enhancer.safetensors --bench-shaped \
+        --snrs -5 0 5 10 15 --per-snr 21 --json docs/speech_validation_bench_shaped_stage8.json
 """
 
 from __future__ import annotations
@@ -21,10 +29,69 @@ import json
 import sys
 
 DEFAULT_NOISES = "music,babble,white,pink,brown,hum,tonal,impacts,gusts"
+BENCH_NOISES = "music,babble,white,pink,brown,hum,tonal"  # the bench's noise types less the held-out `clicks`
+BENCH_SHAPED_SEED = 20261130  # not the bench's seed (1234): other draws, and training-side data anyway
 
 
 def _line(label: str, res: dict) -> str:
     return f"{label}: " + ", ".join(f"{k} {v:.4f}" for k, v in res.items())
+
+
+def _mean(rows: list[dict]) -> dict:
+    return {k: float(sum(r[k] for r in rows) / len(rows)) for k in rows[0]}
+
+
+def score_mixtures(model, mixtures: list) -> list[dict]:
+    """Per mixture: SI-SDR, PESQ-WB and STOI of the enhanced output (pesq, pystoi; a mixture whose PESQ fails is
+    scored without it)."""
+    import torch
+    from pesq import pesq  # pyright: ignore[reportMissingImports]
+    from pystoi import stoi  # pyright: ignore[reportMissingImports]
+    from wavegraph.models.enhancer import si_sdr
+    from wavegraph.models.speech_data import SR
+    from wavegraph.models.train_enhancer import _enhance_list
+
+    model.eval()
+    rows = []
+    for m, e in zip(mixtures, _enhance_list(model, [m.noisy for m in mixtures])):
+        row = {"si_sdr_out": float(si_sdr(torch.from_numpy(e)[None], torch.from_numpy(m.clean)[None]))}
+        try:
+            row["pesq_out"] = float(pesq(SR, m.clean, e, "wb"))
+        except Exception:  # pesq raises on a silent reference
+            row["pesq_out"] = float("nan")
+        row["stoi_out"] = float(stoi(m.clean, e, SR))
+        rows.append(row)
+    return rows
+
+
+def score_rnnoise(mixtures: list) -> list[dict]:
+    """Per mixture, RNNoise as the bench runs it (pyrnnoise at 48 kHz, its delay measured and removed), in the same
+    keys as score_mixtures: for context beside the validation figures, never to choose by."""
+    import numpy as np
+    from wavegraph.benchmarks.enhance import RNNoise, aligned, lag_of, scores
+
+    outs = [RNNoise().run(m.noisy)[0] for m in mixtures]
+    lag = int(np.bincount([lag_of(m.clean, y) for m, y in zip(mixtures, outs)]).argmax())
+    rows = []
+    for m, y in zip(mixtures, outs):
+        r = scores(m.clean, aligned(y, lag, len(m.clean)))
+        rows.append({"si_sdr_out": r["si_sdr"], "pesq_out": r["pesq_wb"], "stoi_out": r["stoi"]})
+    return rows
+
+
+def grouped(mixtures: list, rows: list[dict]) -> dict:
+    """Mean figures per SNR ("per_snr"), per noise type ("per_noise") and overall ("all": the mean of the per-SNR
+    means, as the bench reports); NaN PESQ values left out of their mean."""
+    import numpy as np
+
+    def mean(idx: list[int]) -> dict:
+        return {k: float(np.nanmean([rows[i][k] for i in idx])) for k in rows[0]}
+
+    snrs = sorted({m.snr_db for m in mixtures})
+    noises = sorted({m.noise for m in mixtures})
+    per_snr = {str(s): mean([i for i, m in enumerate(mixtures) if m.snr_db == s]) for s in snrs}
+    per_noise = {k: mean([i for i, m in enumerate(mixtures) if m.noise == k]) for k in noises}
+    return {"all": _mean(list(per_snr.values())), "per_snr": per_snr, "per_noise": per_noise}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,6 +109,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--snrs", type=float, nargs="+", default=None, help="score per SNR on snr_validation_set")
     ap.add_argument("--per-snr", type=int, default=24, help="mixtures per SNR with --snrs")
     ap.add_argument(
+        "--bench-shaped",
+        action="store_true",
+        help="with --snrs: the training-side set shaped like the bench (whole utterances of the real training voices, "
+        f"one noise per mixture of {BENCH_NOISES}, dry, -25 dBFS), scored per SNR and per noise type",
+    )
+    ap.add_argument("--rnnoise", action="store_true", help="with --bench-shaped: also score RNNoise (context only)")
+    ap.add_argument(
         "--config",
         action="append",
         default=[],
@@ -51,10 +125,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="write every figure here")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
+    if args.bench_shaped and not args.snrs:
+        ap.error("--bench-shaped needs --snrs")
     sampler = sd.TrainSampler(
         sd.load_corpus(synthetic=40), early_ms=50.0, real_fraction=0.6, noises=tuple(args.noises.split(","))
     )
-    if args.snrs:
+    if args.bench_shaped:
+        noises = tuple((args.noises if args.noises != DEFAULT_NOISES else BENCH_NOISES).split(","))
+        mixtures = sd.heldout_set(
+            tuple(args.snrs), args.per_snr, BENCH_SHAPED_SEED, noises, corpus=sampler.corpus, training_side=True
+        )
+    elif args.snrs:
         mixtures = snr_validation_set(sampler, tuple(args.snrs), args.per_snr)
     else:
         mixtures = validation_set(sampler)
@@ -69,11 +150,23 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         kind = type(getattr(base.cfg, key))
         setattr(base.cfg, key, value.lower() in ("1", "true") if kind is bool else kind(value))
-    out = {}
+    out, ref = {}, None
+    if args.bench_shaped and args.rnnoise:
+        ref = grouped(mixtures, score_rnnoise(mixtures))
+        for key in ("per_snr", "per_noise"):
+            for name, r in ref[key].items():
+                print(_line(f"RNNoise {name}", r), flush=True)
+        print(_line("RNNoise all", ref["all"]), flush=True)
     for floor in args.floors:
         model = copy.deepcopy(base)
         model.cfg.mask_floor = floor
-        if args.snrs:  # equal counts per SNR: the overall figure is the mean of the per-SNR ones
+        if args.bench_shaped:
+            res = grouped(mixtures, score_mixtures(model, mixtures))
+            for key in ("per_snr", "per_noise"):
+                for name, r in res[key].items():
+                    print(_line(f"floor {floor:g} {name}", r), flush=True)
+            print(_line(f"floor {floor:g} all", res["all"]), flush=True)
+        elif args.snrs:  # equal counts per SNR: the overall figure is the mean of the per-SNR ones
             per = {}
             for s in args.snrs:
                 per[str(s)] = evaluate(model, [m for m in mixtures if m.snr_db == s], quality=True)
@@ -89,7 +182,9 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.json, "w") as f:
             record = {"weights": args.weights, "mixtures": len(mixtures), "config": args.config, "floors": out}
             if args.snrs:
-                record.update(snrs=args.snrs, per_snr=args.per_snr)
+                record.update(snrs=args.snrs, per_snr=args.per_snr, bench_shaped=args.bench_shaped)
+            if ref is not None:
+                record["rnnoise"] = ref
             json.dump(record, f, indent=1)
     return 0
 

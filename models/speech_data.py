@@ -7,8 +7,9 @@ Clean speech (16 kHz, see /work/shared/DATA.md; install with scripts/system_deps
 Noise types (NOISE_TYPES): music (the real music-on-hold recordings), babble (3-6 talkers from the same split),
   white, pink, brown, hum (50/60 Hz mains with harmonics), clicks (clicks and keyboard-like transients), tonal
   (beeps, steady tones, sweeps). Training also uses TRAIN_ONLY_NOISES: impacts (knocks, taps and thuds: damped
-  resonant modes) and gusts (noise switched on and off, 40-400 ms at a time), sudden events other than the held-out
-  clicks, so the model learns that they are noise without ever hearing the held-out type. The generators are in
+  resonant modes), gusts (noise switched on and off, 40-400 ms at a time) and typing (paired key strokes in words),
+  sudden events other than the held-out clicks, so the model learns that they are noise without ever hearing the
+  held-out type, and alarms (beeping, ringing and wailing harmonic tones: more tonal variety). The generators are in
   speech_noise.
 
 Held-out split, never used for training (`is_heldout`):
@@ -94,7 +95,7 @@ SYNTH_VOICES = (
 NOISE_TYPES = ("music", "babble", "white", "pink", "brown", "hum", "clicks", "tonal")
 HELDOUT_SPEAKER = "carlo"
 HELDOUT_NOISE = "clicks"
-TRAIN_ONLY_NOISES = ("impacts", "gusts")  # not in the held-out set (which scores NOISE_TYPES)
+TRAIN_ONLY_NOISES = ("impacts", "gusts", "alarms", "typing")  # not in the held-out set (it scores NOISE_TYPES)
 TRAIN_NOISES = tuple(n for n in NOISE_TYPES if n != HELDOUT_NOISE) + TRAIN_ONLY_NOISES
 SNRS = (-5, 0, 5, 10, 15)
 HELDOUT_PERCENT = 10
@@ -487,13 +488,22 @@ def heldout_set(
     corpus: Corpus | None = None,
     speakers: tuple[str, ...] | None = None,
     level_db: float = -25.0,
+    training_side: bool = False,
 ) -> list[Mixture]:
     """Seeded evaluation mixtures from the held-out side only: held-out utterances (Carlo's and ~10 % of every
     other voice's, synthetic voices excluded unless in `speakers`), each noise type in turn (the held-out type
     HELDOUT_NOISE included, music from HELDOUT_MUSIC, babble from held-out utterances), at every SNR in `snrs`.
-    `seconds` None: one whole utterance per mixture (joined with a second one when shorter than 2 s)."""
+    `seconds` None: one whole utterance per mixture (joined with a second one when shorter than 2 s).
+
+    `training_side`: the same recipe (single noise, dry, one level) from the training side only, for validation
+    shaped like the bench: training utterances of the real training voices, training noise types (HELDOUT_NOISE
+    refused) and music pieces, babble from training utterances. Never mixes held-out data."""
     corpus = corpus if corpus is not None else load_corpus(synthetic=0)
-    held = corpus.subset(lambda s, n: is_heldout(s, n) and (s in speakers if speakers else ":" not in s))
+    if training_side and (bad := [k for k in noises if k not in TRAIN_NOISES]):
+        raise ValueError(f"a training-side set takes training noises only, got {bad}")
+    held = corpus.subset(
+        lambda s, n: is_heldout(s, n) != training_side and (s in speakers if speakers else ":" not in s)
+    )
     if not len(held):
         raise DataError("no held-out utterances found; install the Asterisk voices (scripts/system_deps.sh)")
     rng = np.random.default_rng(seed)
@@ -512,7 +522,7 @@ def heldout_set(
                 clean = np.concatenate([clean, np.zeros(SR // 4, np.float32), held.audio[k]])
             kind = noises[i % len(noises)]
             babble_src = held.subset(lambda s, n, spk=spk: s != spk) if kind == "babble" else None
-            noise = make_noise(kind, len(clean), rng, heldout=True, babble_corpus=babble_src)
+            noise = make_noise(kind, len(clean), rng, heldout=not training_side, babble_corpus=babble_src)
             noisy, target = mix(clean, noise, float(snr), rng, level_db=level_db)
             out.append(Mixture(noisy, target, float(snr), spk, kind, name))
     return out

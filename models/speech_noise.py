@@ -151,5 +151,73 @@ def gusts(n: int, rng) -> np.ndarray:
     return (y * env).astype(np.float32)
 
 
+def alarms(n: int, rng) -> np.ndarray:
+    """More tonal interference than `tonal`: 1-3 sources, each a harmonic complex (f0 200-1500 Hz, 1-8 partials up
+    to 7.5 kHz), steady, beeping, amplitude-modulated (a ringer: 15-30 Hz) or frequency-modulated (a siren: a wail
+    over 0.5-4 s, or two tones alternating every 0.2-0.8 s); the sources at levels up to 20 dB apart."""
+    t = np.arange(n) / SR
+    y = np.zeros(n)
+    for _ in range(int(rng.integers(1, 4))):
+        f0 = np.exp(rng.uniform(np.log(200), np.log(1500)))
+        kind = int(rng.integers(0, 4))
+        if kind == 3:  # siren: wail (sinusoidal FM) or hi-lo
+            if rng.random() < 0.5:
+                f = f0 * (1 + rng.uniform(0.1, 0.6) * np.sin(2 * np.pi * t / rng.uniform(0.5, 4) + rng.uniform(0, 6.3)))
+            else:
+                f = f0 * np.where((t % (2 * (half := rng.uniform(0.2, 0.8)))) < half, 1.0, rng.uniform(1.1, 1.6))
+        else:
+            f = np.full(n, f0)
+        phase = 2 * np.pi * np.cumsum(f) / SR
+        src = np.zeros(n)
+        tilt = rng.uniform(0.0, 1.5)
+        for h in range(1, int(rng.integers(1, 9)) + 1):
+            if h * f.max() >= 7500:
+                break
+            src += rng.uniform(0.3, 1.0) / h**tilt * np.sin(h * phase + rng.uniform(0, 2 * np.pi))
+        if kind == 1:  # beeps
+            period = rng.uniform(0.1, 1.0)
+            src *= (t + rng.uniform(0, period)) % period < rng.uniform(0.2, 0.7) * period
+        elif kind == 2:  # ringer: amplitude modulation
+            src *= 0.5 * (1 + np.sin(2 * np.pi * rng.uniform(15, 30) * t))
+        y += src * 10 ** (-rng.uniform(0, 20) / 20)
+    return y.astype(np.float32)
+
+
+def typing(n: int, rng) -> np.ndarray:
+    """Typing on a keyboard: words of 2-8 keystrokes (80-250 ms apart, 0.3-1 s between words), each a key press and
+    a weaker release 40-120 ms later; a stroke is a 0.5-3 ms noisy attack, 2-4 damped keycap modes (1-6 kHz, 2-15
+    ms) and a low thock (120-400 Hz, 5-20 ms). Its own generator: a rhythm of paired mechanical strokes, not the
+    held-out `clicks` (random bursts of decaying noise)."""
+    t = np.arange(int(0.06 * SR)) / SR
+
+    def stroke() -> np.ndarray:
+        s = rng.standard_normal(t.size) * np.exp(-t / rng.uniform(0.0005, 0.003)) * rng.uniform(0.2, 1.0)
+        for _ in range(int(rng.integers(2, 5))):
+            f, tau = rng.uniform(1000, 6000), rng.uniform(0.002, 0.015)
+            s += rng.uniform(0.2, 0.8) * np.sin(2 * np.pi * f * t + rng.uniform(0, 6.3)) * np.exp(-t / tau)
+        f, tau = rng.uniform(120, 400), rng.uniform(0.005, 0.02)
+        return s + rng.uniform(0.2, 1.0) * np.sin(2 * np.pi * f * t) * np.exp(-t / tau)
+
+    y = np.zeros(n + 2 * SR)
+    pos = int(rng.integers(0, int(0.5 * SR)))
+    while pos < n:
+        for _ in range(int(rng.integers(2, 9))):
+            gain = rng.uniform(0.4, 1.0)
+            y[pos : pos + t.size] += gain * stroke()
+            up = pos + int(rng.uniform(0.04, 0.12) * SR)
+            y[up : up + t.size] += gain * rng.uniform(0.2, 0.6) * stroke()
+            pos += int(rng.uniform(0.08, 0.25) * SR)
+        pos += int(rng.uniform(0.3, 1.0) * SR)
+    return y[:n].astype(np.float32)
+
+
 # The generators make_noise dispatches to by name (music and the colored noises take extra arguments).
-GENERATORS = {"hum": hum, "clicks": clicks, "tonal": tonal, "impacts": impacts, "gusts": gusts}
+GENERATORS = {
+    "hum": hum,
+    "clicks": clicks,
+    "tonal": tonal,
+    "impacts": impacts,
+    "gusts": gusts,
+    "alarms": alarms,
+    "typing": typing,
+}
