@@ -25,7 +25,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, P
 from wavegraph.pipeline.spec import StreamSpec
 
-from .nanpolicy import chunk_data, float_dtype, sanitize, signal_input
+from .nanpolicy import all_finite, chunk_data, float_dtype, sanitize, signal_input
 
 
 class SignalNode(Node[P]):
@@ -67,7 +67,21 @@ class SignalNode(Node[P]):
             return {}
         x, mask = sanitize(self, x, self._policy)
         y = self.transform(x)
+        gap = False
+        if not all_finite(y):  # finite input, non-finite output: the node's own arithmetic overflowed
+            y, gap = self._overflowed(y), True
         mask = self.output_mask(mask, x.shape[-1])
         if mask is not None:
             y[mask] = np.nan
-        return {"out": Chunk(y, c.t0)}
+        return {"out": Chunk(y, c.t0, gap=gap)}
+
+    def _overflowed(self, y: np.ndarray) -> np.ndarray:
+        """Finite samples near the dtype's limit (a corrupt file's 1e308) overflowed the state (an IIR filter's
+        gain above 1): without this, inf in the state made every later output NaN. The state is reset, the
+        non-finite outputs are zeroed (NaN under propagate), counted `overflow`, and the chunk flagged gap."""
+        bad = ~np.isfinite(y)
+        self.count("overflow", int(np.count_nonzero(bad)))
+        self.reset()
+        y = np.array(y, copy=True)
+        y[bad] = np.nan if self._policy == "propagate" else 0.0
+        return y

@@ -24,7 +24,7 @@ DEFAULT_BANDS = {"delta": (1.0, 4.0), "theta": (4.0, 8.0), "alpha": (8.0, 13.0),
 
 
 class BandpowerParams(NodeParams):
-    bands: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(DEFAULT_BANDS))
+    bands: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(DEFAULT_BANDS), min_length=1)
     window: float = Field(1.0, gt=0, allow_inf_nan=False, description="seconds per estimate")
     hop: float = Field(0.25, gt=0, allow_inf_nan=False, description="seconds between estimates")
     segment: float | None = Field(

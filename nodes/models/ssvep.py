@@ -43,7 +43,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, first_time, off_grid, sanitize, signal_input
+from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, all_finite, chunk_data, first_time, off_grid, sanitize, signal_input
 from .common import Device, resolve_device
 
 
@@ -253,6 +253,9 @@ class SSVEPDecoder(_SSVEPBase[SSVEPDecoderParams]):
         y = np.empty((len(self._sos), *x.shape))
         for b, sos in enumerate(self._sos):
             y[b], self._zi[b] = sosfilt(sos, x, axis=-1, zi=self._zi[b])
+        if not all_finite(y):  # finite input near the float max overflowed a filter: its windows get no decision,
+            self.count("overflow", int(np.count_nonzero(~np.isfinite(y))))  # and inf must not stay in the state
+            self._zi = [np.zeros_like(z) for z in self._zi]
         if mask is not None:
             y[:, mask] = np.nan
         frames, k0 = self._windows(y)

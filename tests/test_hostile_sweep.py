@@ -1,0 +1,102 @@
+"""A hostile user's sweep (YAML and CLI, odd signals, runtime faults, LSL) as a new user of Timeflux, ezmsg or
+MNE-LSL would try them. Each test is a defect that sweep found; it failed before its fix. What was already fine
+is listed in the commit messages of this file, not re-tested here (tests/test_*hostile*.py cover most of it)."""
+
+import textwrap
+
+import numpy as np
+import pytest
+from wavegraph.nodes.dsp.filterbank import Filterbank
+from wavegraph.nodes.dsp.filters import Bandpass, Highpass, Notch
+from wavegraph.nodes.models.ssvep import SSVEPDecoder
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.cli import main
+from wavegraph.pipeline.spec import signal_spec
+
+RATE = 250.0
+SPEC = signal_spec(RATE, ["O1", "Oz", "O2"], "eeg")
+
+
+def validate(tmp_path, monkeypatch, capsys, text: str) -> list[str]:
+    """`wavegraph validate` on `text`: its error lines (each must be `g.yaml:LINE: ...; fix: ...`)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.yaml").write_text(textwrap.dedent(text))
+    code = main(["validate", "g.yaml"])
+    out = capsys.readouterr()
+    if code == 0:
+        return []
+    lines = out.err.strip().splitlines()
+    assert code == 2 and lines, out
+    for line in lines:
+        assert line.startswith("g.yaml:") and "; fix: " in line, line
+    return lines
+
+
+# --- signals -----------------------------------------------------------------------------------------------
+
+
+def _noise(n: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((3, n)) * 1e-5
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Bandpass(l_freq=1.0, h_freq=40.0),
+        lambda: Highpass(freq=1.0),
+        lambda: Notch(freq=50.0),
+        lambda: Filterbank(bands=[[6.0, 40.0], [14.0, 40.0]]),
+    ],
+    ids=["bandpass", "highpass", "notch", "filterbank"],
+)
+def test_one_chunk_near_the_float_max_does_not_make_a_filter_output_nan_for_ever(make):
+    """A burst of finite values near float64's limit (a corrupt file's 1e308, raw bytes read as doubles) passed the
+    NaN policy (they are finite), overflowed the IIR state to inf, and every later output was NaN: 80 s of clean
+    EEG after it came out NaN (a recorder wrote zeros). Now the state is reset, the overflowed samples are zeroed
+    and counted (`overflow`), and the chunk is flagged gap."""
+    node = make()
+    node.configure({"in": SPEC})
+    node.process({"in": Chunk(_noise(50, 0), 0.0)})
+    burst = np.clip(_noise(50, 1) / 1e-5, -1.7, 1.7) * 1e308
+    out = node.process({"in": Chunk(burst, 0.2)})["out"]
+    assert out.gap and np.isfinite(out.data).all()
+    assert node.counters["overflow"] > 0
+    after = node.process({"in": Chunk(_noise(2500, 2), 0.4)})["out"].data
+    assert np.isfinite(after).all() and np.abs(after).max() < 1e-3
+
+
+def test_the_ssvep_decoder_decides_again_after_a_chunk_near_the_float_max():
+    """The same burst left inf in the decoder's filter state: no decision (NaN scores) for the rest of the session."""
+    dec = SSVEPDecoder(freqs=[8.0, 10.0], window=1.0)
+    dec.configure({"in": SPEC})
+    t = np.arange(int(RATE) * 20) / RATE
+    x = np.sin(2 * np.pi * 10.0 * t)[None].repeat(3, 0) * 1e-5 + _noise(t.size, 3)
+    x[:, 500:520] = 1.5e308
+    decisions = []
+    for i in range(0, t.size, 50):
+        out = dec.process({"in": Chunk(x[:, i : i + 50], t[i])})
+        if "out" in out:
+            decisions += [(row[0], row[2]) for row in out["out"].data]
+    late = [code for onset, code in decisions if onset > 10.0]
+    assert dec.counters["overflow"] > 0
+    assert late and all(code == 2 for code in late), decisions  # 10 Hz is the second frequency
+
+
+# --- YAML --------------------------------------------------------------------------------------------------
+
+
+def test_bandpower_without_bands_is_a_parameter_error(tmp_path, monkeypatch, capsys):
+    """`bands: {}` gave numpy's 'need at least one array to stack; fix: check its params'."""
+    err = validate(
+        tmp_path,
+        monkeypatch,
+        capsys,
+        """\
+        nodes:
+          - {id: src, type: sine, params: {rate: 250.0, channels: 2, duration: 1.0}}
+          - {id: bpw, type: bandpower, params: {bands: {}}}
+        edges:
+          - {source: src.out, target: bpw.in}
+        """,
+    )
+    assert len(err) == 1 and err[0].startswith("g.yaml:3:") and "'bands'" in err[0] and "at least 1" in err[0], err
