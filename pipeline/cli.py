@@ -382,6 +382,32 @@ def cmd_plugin(args) -> int:
     return commands[name].load()(list(getattr(args, "rest", []))) or 0
 
 
+PASSTHROUGH = ("keys", "batch", "plot", "recover")  # commands whose own parser reads every argument
+
+
+def _passthrough(argv: list[str] | None) -> argparse.Namespace | int | None:
+    """Commands with their own parser get all their arguments untouched: through the top-level parser, an
+    option first (`wavegraph batch --help`, `plot -o x.png rec.fif`) was 'unrecognized arguments'. `bench` and
+    `train` without a NAME (or with --help) list their commands."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:
+        return None
+    if argv[0] in PASSTHROUGH:
+        return argparse.Namespace(command=argv[0], rest=argv[1:])
+    if argv[0] in ("bench", "train"):
+        if len(argv) > 1 and not argv[1].startswith("-"):
+            return argparse.Namespace(command=argv[0], what=argv[1], rest=argv[2:])
+        known = sorted(n.split(".", 1)[1] for n in _commands() if n.startswith(f"{argv[0]}."))
+        asked = len(argv) > 1 and argv[1] in ("-h", "--help")
+        print(
+            f"usage: wavegraph {argv[0]} NAME [options]   (`wavegraph {argv[0]} NAME --help` for its options)\n"
+            f"NAME: {', '.join(known) or 'none installed'}",
+            file=sys.stdout if asked else sys.stderr,
+        )
+        return 0 if asked else 2
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     from wavegraph import __version__
 
@@ -481,7 +507,11 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name, help=help_, add_help=False)
         p.add_argument("what")
         p.add_argument("rest", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
+    args = _passthrough(argv)
+    if isinstance(args, int):  # `wavegraph bench` / `bench --help`: the list of commands was printed
+        return args
+    if args is None:
+        args = parser.parse_args(argv)
     if getattr(args, "log_level", None):
         import logging
         import os

@@ -93,7 +93,15 @@ def _signal(path: Path) -> dict:
     finally:
         r.close()
     audio = bool(r.ch_types) and all(t == "audio" for t in r.ch_types)
-    return {"kind": "signal", "rate": r.sfreq, "data": data, "names": r.ch_names, "markers": markers, "audio": audio}
+    return {
+        "kind": "signal",
+        "rate": r.sfreq,
+        "data": data,
+        "names": r.ch_names,
+        "markers": markers,
+        "audio": audio,
+        "seconds": r.n_times / r.sfreq,
+    }
 
 
 def plot(path: Path, out: Path) -> Path:
@@ -142,15 +150,23 @@ def plot(path: Path, out: Path) -> Path:
         )
         ax.set_xlabel("s")
         ax.set_ylabel("feature" if kind == "features" else "token")
-    for t_mark, label in rec["markers"]:
+    markers = rec["markers"]
+    if kind == "signal":  # only the first MAX_SECONDS are drawn: markers after them would stretch the time axis
+        span = x.shape[1] / rec["rate"]
+        markers = [m for m in markers if m[0] <= span]
+        ax.set_xlim(0, span)
+    for t_mark, label in markers:
         ax.axvline(t_mark, color="tab:orange", lw=1)
         ax.text(t_mark, 1.0, label, transform=ax.get_xaxis_transform(), fontsize=7, color="tab:orange", va="bottom")
     if kind == "events":
         ax.set_xlim(0, max((m[0] for m in rec["markers"]), default=1.0) + 1)
         ax.set_xlabel("s")
-    ax.set_title(f"{path.name} ({kind}, {rec['rate']:g} Hz)" if rec["rate"] else f"{path.name} ({kind})")
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
+    cut = f", first {MAX_SECONDS:g} s of {rec['seconds']:.0f} s" if rec.get("seconds", 0) > MAX_SECONDS else ""
+    ax.set_title(f"{path.name} ({kind}, {rec['rate']:g} Hz{cut})" if rec["rate"] else f"{path.name} ({kind})")
+    with warnings.catch_warnings():  # a label in a script DejaVu lacks (CJK) is drawn as boxes, not one warning each
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
+        fig.tight_layout()
+        fig.savefig(out, dpi=100)
     plt.close(fig)
     return out
 
