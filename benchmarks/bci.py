@@ -53,6 +53,7 @@ REAL_WINDOWS = [0.5, 1.0, 2.0, 3.0, 4.0]
 SEMI_WINDOWS = [0.2, 0.4, 0.6, 1.0, 2.0]
 SEMI_SNRS = [-20.0, -15.0, -10.0]
 FT_MAX_EPOCHS = 30
+MAX_LISTED_ERRORS = 20  # a cell lists its errors (subject, trial, true Hz, decided Hz) when it has at most this many
 # the token decoder's global training set (fit): more simulated subjects than the DNN's stage 1 and windows at
 # several offsets in each trial (its spectra are phase-free; the DNN's stage 2 gets stimulus-locked windows instead)
 TOKEN_SUBJECTS = 20
@@ -233,10 +234,12 @@ def semi_synthetic(
         for snr in snrs:
             t0 = time.perf_counter()
             c = n = 0
+            errors = []  # (subject, trial, true Hz, decided Hz) of each error, listed when there are few
             for i, subj in enumerate(subjects):
                 x, xb, y = subj["eval"][snr]
                 pred = np.asarray(predict(i, sim.window(xb if filtered else x, rate, w)))
                 c, n = c + int((pred == y).sum()), n + len(y)
+                errors += [[i, int(t), float(freqs[y[t]]), float(freqs[pred[t]])] for t in np.flatnonzero(pred != y)]
             acc = c / n
             cells.append(
                 {
@@ -248,6 +251,7 @@ def semi_synthetic(
                     "accuracy": acc,
                     "itr_bits_min": itr_bits_per_min(m, acc, w, GAZE_S),
                     "seconds": round(time.perf_counter() - t0 + extra_s / len(snrs), 2),
+                    **({"errors": errors} if len(errors) <= MAX_LISTED_ERRORS else {}),
                 }
             )
 
@@ -471,6 +475,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--merge", nargs="+", type=Path, default=None, metavar="JSON", help="join these --json results; run nothing"
     )
+    ap.add_argument(
+        "--update",
+        action="store_true",
+        help="with --merge: later files' cells replace earlier ones (same trials; other stage-2 settings allowed)",
+    )
     args = ap.parse_args(argv)
     if args.windows is not None and min(args.windows) <= 0:
         ap.error("--windows must be above 0 s")
@@ -490,7 +499,11 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         ap.error(str(e))
     if args.merge:
-        res = merge([json.loads(p.read_text()) for p in args.merge])
+        try:
+            res = merge([json.loads(p.read_text()) for p in args.merge], update=args.update)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         print(tables(res))
         plot(res, args.png)
         if args.json:

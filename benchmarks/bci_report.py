@@ -4,26 +4,44 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# what must agree for cells of runs with other stage-2 settings to share one table (--merge --update)
+SAME_TRIALS = ("m", "freqs", "snrs_db", "test_subjects", "eval_trials_per_subject_snr", "calib_trials_per_subject")
+SAME_TRIALS += ("jitter", "trial_s", "gaze_shift_s", "rate", "channels")
 
-def merge(runs: list[dict]) -> dict:
+
+def merge(runs: list[dict], update: bool = False) -> dict:
     """One result from several `--json` files of the same code (e.g. one process per background and window
-    group): their semi-synthetic cells joined (ordered by background, window, SNR), the first real part."""
+    group): their semi-synthetic cells joined (ordered by background, window, SNR), the first real part.
+
+    update: the files are in order and a later file's cells replace an earlier file's cells of the same
+    background, decoder, window and SNR (e.g. a re-run of the windows a change touches, over the last full
+    run); their settings may then differ except for the trials (SAME_TRIALS); the settings are the last
+    file's, and every cell records the file it came from (`run`, an index into `commands`)."""
     semis = [r["semi"] for r in runs if "semi" in r]
     if not semis:
         raise ValueError("no semi-synthetic part in these files")
     joined = ("backgrounds", "segments_s", "cells", "token_errors")  # what differs between the parts
     for k, s in enumerate(semis[1:], start=2):
-        differ = sorted(key for key in set(s) | set(semis[0]) if key not in joined and s.get(key) != semis[0].get(key))
+        keys = SAME_TRIALS if update else sorted(set(s) | set(semis[0]))
+        differ = sorted(key for key in keys if key not in joined and s.get(key) != semis[0].get(key))
         if differ:
-            raise ValueError(f"file {k} was run with other settings than file 1 ({', '.join(differ)}): not one table")
-    semi = {**semis[0], "backgrounds": [], "segments_s": {}, "cells": []}
-    for s in semis:
+            what = "other trials" if update else "other settings"
+            raise ValueError(f"file {k} was run with {what} than file 1 ({', '.join(differ)}): not one table")
+    semi = {**semis[-1 if update else 0], "backgrounds": [], "segments_s": {}, "cells": []}
+    cells: dict[tuple, dict] = {}
+    for i, s in enumerate(semis):
         semi["backgrounds"] += [b for b in s["backgrounds"] if b not in semi["backgrounds"]]
         semi["segments_s"].update(s["segments_s"])
-        semi["cells"] += s["cells"]
+        for c in s["cells"]:
+            key = (c["background"], c["decoder"], c["window_s"], c["snr_db"])
+            if update:
+                cells[key] = {**c, "run": i}
+            else:
+                cells[(*key, len(cells))] = c
+    semi["cells"] = list(cells.values())
     order = semi["backgrounds"]
     semi["cells"].sort(key=lambda c: (order.index(c["background"]), c["window_s"], c["snr_db"]))
-    out: dict = {"commands": [r.get("command", "") for r in runs], "semi": semi}
+    out: dict = {"commands": [r.get("command") or " && ".join(r.get("commands", [])) for r in runs], "semi": semi}
     out["seconds"] = [r.get("seconds") for r in runs]
     out["partial"] = any(r.get("partial") for r in runs)
     real = next((r["real"] for r in runs if "real" in r), None)

@@ -5,7 +5,9 @@
 Each argument is one variant: keyword arguments of models.ssvep_dnn.fine_tune (p1, lr, weight_decay, noise,
 chan_drop, freeze, l2sp) plus `steps` (optimiser steps of 100 windows), `shifts` (stimulus-locked windows per
 trial beyond the first) and `ensemble` (N stage-2 runs per subject, seeds i + 1000 k, probabilities averaged).
-`--snr` takes several levels: each fine-tuned model is scored on each (evaluation trials are cheap, stage 2
+`average` (stochastic weight averaging over that last fraction of the steps) and `mixup` are fine_tune
+options too. `--errors` lists each DNN error (subject, true and decided frequency, the decided class's
+probability, the true class's rank). `--snr` takes several levels: each fine-tuned model is scored on each (evaluation trials are cheap, stage 2
 is not); `--eval-blocks` sets the evaluation trials per subject and SNR (M per block).
 The simulated subjects are seeded 200 + i (`wavegraph bench bci` tests subjects 100 + i), with their own
 trial seeds; calibration comes from EEGMMIDB's calib segment and evaluation from its eval segment, at one
@@ -46,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--snr", type=float, nargs="+", default=[-10.0], help="evaluation SNRs, dB (default -10)")
     ap.add_argument("--eval-blocks", type=int, default=3, help="evaluation blocks per subject and SNR (default 3)")
     ap.add_argument("--m", type=int, default=40)
+    ap.add_argument("--errors", action="store_true", help="list every DNN error (and an ensemble's first member's)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     w = args.window
@@ -89,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         n_models = kw.pop("ensemble", 1)
         t0 = time.perf_counter()
         acc = {snr: [] for snr in args.snr}
+        first = {snr: [] for snr in args.snr}  # an ensemble's first member alone
         ref = {snr: [] for snr in args.snr}
+        errors = {snr: [] for snr in args.snr}
         for i, (evs, cb, cy) in enumerate(subjects):
             x, y, _ = dnn.stimulus_locked_windows(cb, cy, freqs, bg.rate, start, int(round(w * bg.rate)), shifts)
             epochs = min(FT_MAX_EPOCHS, dnn.epochs_for_steps(len(y), steps))
@@ -99,15 +104,27 @@ def main(argv: list[str] | None = None) -> int:
             ]
             for snr, (eb, ey, fbcca) in evs.items():
                 win = sim.window(eb, bg.rate, w)
-                prob = np.mean([dnn.predict_proba(model, win[:, :3]) for model in models], axis=0)
+                probs = [dnn.predict_proba(model, win[:, :3]) for model in models]
+                prob = np.mean(probs, axis=0)
                 acc[snr].append(float(np.mean(prob.argmax(1) == ey)))
+                first[snr].append(float(np.mean(probs[0].argmax(1) == ey)))
                 ref[snr].append(fbcca)
+                for t in np.flatnonzero(prob.argmax(1) != ey):
+                    k, d = int(ey[t]), int(prob[t].argmax())
+                    rank = int((prob[t] > prob[t, k]).sum()) + 1
+                    errors[snr].append(
+                        f"s{i} trial {t}: {freqs[k]:.1f} -> {freqs[d]:.1f} Hz p={prob[t, d]:.3f} rank {rank}"
+                    )
         for snr in args.snr:
             print(
                 f"{variant} {w:g} s {snr:g} dB: dnn {np.round(acc[snr], 3).tolist()} mean {np.mean(acc[snr]):.3f} "
                 f"| fbcca mean {np.mean(ref[snr]):.3f} ({time.perf_counter() - t0:.0f} s)",
                 flush=True,
             )
+            if n_models > 1:
+                print(f"    first member alone: {np.round(first[snr], 3).tolist()} mean {np.mean(first[snr]):.3f}")
+            if args.errors:
+                print("    errors: " + "; ".join(errors[snr]), flush=True)
     return 0
 
 

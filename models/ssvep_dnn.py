@@ -143,12 +143,15 @@ def fit(
     augment=None,
     penalty=None,
     params=None,
+    average: float = 0.0,
 ) -> list[float]:
     """Train in place on x (n, bands, C, T), y (n,) ints; returns the loss per epoch. Seeded.
 
     augment(batch_x, batch_idx, generator) -> batch_x: applied to each training batch; penalty() -> a scalar
     tensor added to the loss; params: what the optimiser updates (default every parameter; a list of
-    parameter groups also works, e.g. with their own weight_decay)."""
+    parameter groups also works, e.g. with their own weight_decay). average: the model ends with the mean of
+    its weights after each of the last `average` (a fraction) of the optimiser steps (stochastic weight
+    averaging, Izmailov et al. 2018; 0: the last step's weights)."""
     gen = torch.Generator().manual_seed(seed)
     xt = torch.as_tensor(np.asarray(x, dtype=np.float32))
     yt = torch.as_tensor(np.asarray(y, dtype=np.int64))
@@ -156,6 +159,9 @@ def fit(
     loss_fn = nn.CrossEntropyLoss()
     model.train()
     losses = []
+    total_steps = epochs * -(-len(xt) // batch)
+    first_avg = total_steps - max(1, int(round(average * total_steps))) if average > 0 else None
+    step, n_avg, avg = 0, 0, [p.detach().clone() for p in model.parameters()]
     for ep in range(epochs):
         perm = torch.randperm(len(xt), generator=gen)
         total = 0.0
@@ -168,10 +174,20 @@ def fit(
                 loss = loss + penalty()
             loss.backward()
             opt.step()
+            if first_avg is not None and step >= first_avg:
+                n_avg += 1
+                with torch.no_grad():
+                    for a, p in zip(avg, model.parameters()):
+                        a.add_(p.detach() - a, alpha=1.0 / n_avg)  # running mean of the visited weights
+            step += 1
             total += float(loss.detach()) * len(idx)
         losses.append(total / len(xt))
         if log is not None:
             log(ep, losses[-1])
+    if n_avg:
+        with torch.no_grad():
+            for a, p in zip(avg, model.parameters()):
+                p.copy_(a)
     model.eval()
     return losses
 
@@ -189,6 +205,7 @@ def fine_tune(
     freeze: bool = False,
     l2sp: float = 0.0,
     p2: float | None = None,
+    mixup: float = 0.0,
     **kw,
 ) -> SSVEPDNN:
     """Stage 2: a copy of the global model trained on one subject's calibration trials (dropouts raised: p1,
@@ -203,7 +220,9 @@ def fine_tune(
     Regularisers against the background the calibration windows share (all off by default):
     noise: each training window gets the calibration background of another window added, scaled by
     U(0, noise) (``background_residuals``: a window minus its class mean, i.e. without its own stimulus);
-    chan_drop: each channel of each window is zeroed with this probability; freeze: train the FC head only
+    chan_drop: each channel of each window is zeroed with this probability; mixup: each window is mixed with
+    another window of its own class, (1 - a) x + a x', a ~ U(0, mixup) (the same stimulus phase, two
+    backgrounds); freeze: train the FC head only
     (the global conv layers stay as they are); l2sp: the conv layers are pulled towards the global weights
     (l2sp * squared distance, "L2-SP") instead of towards 0 by the weight decay. Measured on the development
     subjects (docs/benchmarks.md, BCI section): noise 1.0 did not help, freeze and l2sp only in a 60-step
@@ -226,8 +245,8 @@ def fine_tune(
         kw["params"] = [{"params": list(m.fc.parameters())}, {"params": convs, "weight_decay": 0.0}]
         kw["weight_decay"] = wd
         kw["penalty"] = lambda: l2sp * sum(((p - p0) ** 2).sum() for p, p0 in zip(convs, start))
-    if noise > 0 or chan_drop > 0:
-        kw["augment"] = _augmenter(x, y, noise, chan_drop)
+    if noise > 0 or chan_drop > 0 or mixup > 0:
+        kw["augment"] = _augmenter(x, y, noise, chan_drop, mixup)
     with torch.random.fork_rng(devices=[]):  # dropout draws from torch's global generator: seeded here, and the
         torch.manual_seed(seed)  # caller's generator left as it was (it used to depend on what ran before)
         fit(m, x, y, epochs, seed=seed, **kw)
@@ -246,13 +265,24 @@ def background_residuals(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out
 
 
-def _augmenter(x: np.ndarray, y: np.ndarray, noise: float, chan_drop: float):
-    """augment(batch, idx, gen) for `fit`: background of other windows added (scaled by U(0, noise) relative
-    to the window's own RMS over the residual's), then channels dropped; draws from `gen` only."""
+def _augmenter(x: np.ndarray, y: np.ndarray, noise: float, chan_drop: float, mixup: float = 0.0):
+    """augment(batch, idx, gen) for `fit`: mixed with a window of the same class (weight U(0, mixup)),
+    background of other windows added (scaled by U(0, noise) relative to the window's own RMS over the
+    residual's), then channels dropped; draws from `gen` only."""
     res = torch.as_tensor(background_residuals(x, y)) if noise > 0 else None
+    xt = torch.as_tensor(np.asarray(x, dtype=np.float32))
+    yt = torch.as_tensor(np.asarray(y, dtype=np.int64))
+    by_class = torch.argsort(yt, stable=True)  # window indices grouped by class
+    counts = torch.bincount(yt)
+    first = torch.cumsum(counts, 0) - counts
 
     def augment(xb: torch.Tensor, idx: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         n = len(xb)
+        if mixup > 0:
+            k = yt[idx]
+            pick = first[k] + (torch.rand(n, generator=gen) * counts[k]).long().clamp(max=counts[k] - 1)
+            a = torch.rand((n, 1, 1, 1), generator=gen) * mixup
+            xb = (1 - a) * xb + a * xt[by_class[pick]]
         if res is not None:
             other = res[torch.randint(0, len(res), (n,), generator=gen)]
             scale = xb.pow(2).mean(dim=(1, 2, 3), keepdim=True).sqrt() / (

@@ -37,3 +37,23 @@ def test_parts_run_with_other_settings_are_refused():
     parts[1]["semi"]["snrs_db"] = [-15.0]
     with pytest.raises(ValueError, match="snrs_db"):
         merge(parts)
+
+
+def test_a_re_run_of_some_windows_updates_those_cells_and_says_where_each_came_from():
+    """--merge --update: a re-run of the windows a stage-2 change touches replaces those cells of the last full run
+    (other stage-2 settings allowed, the same trials required); every cell names its file."""
+    full = json.loads(SHIPPED.read_text())
+    rerun = copy.deepcopy(full["semi"])
+    rerun["cells"] = [dict(c, accuracy=0.5) for c in rerun["cells"] if c["window_s"] == 1.0]
+    rerun["fine_tune_steps"] = 1  # another stage-2 setting: refused by a plain merge, fine for an update
+    with pytest.raises(ValueError, match="fine_tune_steps"):
+        merge([full, {"command": "re-run", "semi": rerun}])
+    out = merge([full, {"command": "re-run 1 s", "semi": rerun}], update=True)
+    assert len(out["semi"]["cells"]) == len(full["semi"]["cells"])
+    assert out["semi"]["fine_tune_steps"] == 1 and out["commands"][1] == "re-run 1 s"
+    for c in out["semi"]["cells"]:
+        assert c["run"] == (1 if c["window_s"] == 1.0 else 0)
+        assert (c["accuracy"] == 0.5) == (c["window_s"] == 1.0)
+    rerun["snrs_db"] = [-15.0]  # other trials: never one table
+    with pytest.raises(ValueError, match="other trials"):
+        merge([full, {"command": "re-run", "semi": rerun}], update=True)

@@ -298,3 +298,57 @@ def test_stage_two_trains_with_the_raised_last_dropout_and_gives_it_back():
         seen.clear()
         dnn.fine_tune(glob, x, y, 1, new_head=True, p2=0.7)  # given: used at any window
         assert seen and all(s == (0.7, True) for s in seen)
+
+
+def test_weight_averaging_ends_at_the_mean_of_the_last_steps_weights():
+    """fit(average=a): the model ends with the mean of its weights after each of the last a x steps (stochastic
+    weight averaging); without it, with the last step's. One step per epoch here, so the per-epoch log sees every
+    step's weights."""
+    glob, x, y = _small_global_and_calibration()
+    seen: list = []
+    model = dnn.SSVEPDNN(glob.cfg)
+    model.load_state_dict(glob.state_dict())
+    log = lambda ep, loss: seen.append([p.detach().clone() for p in model.parameters()])  # noqa: E731
+    torch.manual_seed(3)  # the dropout masks
+    dnn.fit(model, x, y, 10, lr=1e-2, batch=len(y), log=log, average=0.5)
+    assert len(seen) == 10
+    for i, p in enumerate(model.parameters()):
+        expected = torch.stack([s[i] for s in seen[5:]]).mean(dim=0)
+        torch.testing.assert_close(p.detach(), expected, rtol=1e-5, atol=1e-7)
+        assert not torch.equal(p.detach(), seen[-1][i]) or i == 0  # not the last step's (the combine weights may stay)
+    plain = dnn.SSVEPDNN(glob.cfg)
+    plain.load_state_dict(glob.state_dict())
+    torch.manual_seed(3)
+    dnn.fit(plain, x, y, 10, lr=1e-2, batch=len(y))
+    for p, q in zip(plain.parameters(), seen[-1]):
+        assert torch.equal(p.detach(), q)  # the same trajectory; plain keeps its last step
+
+
+def test_mixup_mixes_each_window_with_one_of_its_own_class():
+    """fine_tune(mixup=a): each training window becomes (1 - u) x + u x' with x' a window of the same class and
+    u ~ U(0, a): the stimulus-locked template stays, the background is a blend of two."""
+    rng = np.random.default_rng(0)
+    n, c, t = 40, 3, 64
+    y = np.arange(n) % len(FREQS)
+    x = (rng.standard_normal((n, 3, c, t)) + 10.0 * y[:, None, None, None]).astype(np.float32)
+    aug = dnn._augmenter(x, y, noise=0.0, chan_drop=0.0, mixup=0.5)
+    out = aug(torch.as_tensor(x[:8]), torch.arange(8), torch.Generator().manual_seed(1)).numpy()
+    mixed = 0
+    for i in range(8):
+        same = np.flatnonzero(y == y[i])
+        # out = (1 - u) x_i + u x_j for one j of the class: solve for u per candidate, keep the exact one
+        fits = []
+        for j in same:
+            d = (x[j] - x[i]).ravel()
+            u = float(np.dot((out[i] - x[i]).ravel(), d) / max(float(np.dot(d, d)), 1e-12))
+            resid = np.abs(out[i] - ((1 - u) * x[i] + u * x[j])).max()
+            fits.append((resid, u, j))
+        resid, u, j = min(fits)
+        assert resid < 1e-4 and -1e-6 <= u <= 0.5 + 1e-6, (i, resid, u)
+        mixed += j != i and u > 1e-3
+    assert mixed >= 6
+    glob, xs, ys = _small_global_and_calibration()
+    a, b = (dnn.fine_tune(glob, xs, ys, 2, new_head=True, seed=7, mixup=0.5) for _ in range(2))
+    plain = dnn.fine_tune(glob, xs, ys, 2, new_head=True, seed=7)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert not torch.equal(a.fc.weight, plain.fc.weight)
