@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -30,13 +31,16 @@ def run_in_process(
     bar = ProgressBar(source_durations(graph.nodes), progress)
     result = RunResult({}, {n: "main" for n in graph.nodes})
     t = time.monotonic()
+    timer: threading.Timer | None = None
     ex.stop.install()
     try:
         ex.open()
-        last, started = 0.0, time.monotonic()  # the duration counts from here, as the worker processes' from Go
+        last = 0.0  # the duration counts from here, as the worker processes' from Go; a timer, not a check
+        if duration is not None:  # between reads: a paced replay at a low --speed waits long for its next chunk
+            timer = threading.Timer(duration, ex.stop.request, (DURATION,))  # as Ctrl-C: sources end, graph drains
+            timer.daemon = True
+            timer.start()
         while ex.step_sources():
-            if duration is not None and time.monotonic() - started >= duration:
-                ex.stop.request(DURATION)  # as Ctrl-C: the sources end and the graph drains
             bar.show(max(ex.source_time.values(), default=0.0))
             if observer is not None and time.monotonic() - last >= OBSERVE_S:
                 last = time.monotonic()
@@ -46,6 +50,8 @@ def run_in_process(
     except NodeFailure as e:
         result.failure = str(e)
     finally:
+        if timer is not None:
+            timer.cancel()
         result.interrupted = bool(ex.stop) and ex.stop.why != DURATION
         if ex.stop.why == DURATION:
             result.extra["stopped"] = DURATION

@@ -3,12 +3,14 @@ MNE-LSL would try them. Each test is a defect that sweep found; it failed before
 is listed in the commit messages of this file, not re-tested here (tests/test_*hostile*.py cover most of it)."""
 
 import textwrap
+import time
 
 import numpy as np
 import pytest
 from wavegraph.nodes.dsp.filterbank import Filterbank
 from wavegraph.nodes.dsp.filters import Bandpass, Highpass, Notch
 from wavegraph.nodes.models.ssvep import SSVEPDecoder
+from wavegraph.pipeline.api import GraphBuilder
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.cli import main
 from wavegraph.pipeline.spec import signal_spec
@@ -100,3 +102,18 @@ def test_bandpower_without_bands_is_a_parameter_error(tmp_path, monkeypatch, cap
         """,
     )
     assert len(err) == 1 and err[0].startswith("g.yaml:3:") and "'bands'" in err[0] and "at least 1" in err[0], err
+
+
+# --- runtime -----------------------------------------------------------------------------------------------
+
+
+def test_duration_stops_an_in_process_replay_paced_slower_than_real_time():
+    """`run --in-process --speed 0.01 --duration 0.5` ran ~10 s: the duration was checked only between source
+    reads, and pacing waited for the next chunk's time (0.1 s of signal, 10 s at that speed) first. The
+    multi-process runner stopped on time."""
+    g = GraphBuilder()
+    src = g.add("sine", rate=250.0, channels=2, chunk_size=25, duration=10.0)
+    started = time.monotonic()
+    out = g.run(capture=[src], speed=0.01, duration=0.5)
+    assert time.monotonic() - started < 5.0  # 10 s and more before; 0.5 s and the build now
+    assert out[f"{src}.out"].data.shape[1] == 50  # the chunk read while waiting still reaches the sinks
