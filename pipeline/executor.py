@@ -341,7 +341,15 @@ class Executor:
         tb = traceback.format_exc()
         if self.on_error[node_id] != "restart":
             raise NodeFailure(node_id, self.types[node_id], self.process, tb)
-        self.nodes[node_id].reset()
+        try:
+            self.nodes[node_id].reset()
+        except Exception:  # noqa: BLE001 — a node that cannot restart fails as one that may not
+            raise NodeFailure(
+                node_id,
+                self.types[node_id],
+                self.process,
+                f"{tb}\non_error: restart, but reset() failed:\n{traceback.format_exc(chain=False)}",
+            ) from None
         self.stats[node_id].restarts += 1
         self.stats[node_id].drops += 1  # the chunk that failed is lost
         self.pending_gap[node_id] = True

@@ -13,6 +13,7 @@ from wavegraph.nodes.models.ssvep import SSVEPDecoder
 from wavegraph.pipeline.api import GraphBuilder
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.cli import main
+from wavegraph.pipeline.node import Node
 from wavegraph.pipeline.spec import signal_spec
 
 RATE = 250.0
@@ -117,3 +118,41 @@ def test_duration_stops_an_in_process_replay_paced_slower_than_real_time():
     out = g.run(capture=[src], speed=0.01, duration=0.5)
     assert time.monotonic() - started < 5.0  # 10 s and more before; 0.5 s and the build now
     assert out[f"{src}.out"].data.shape[1] == 50  # the chunk read while waiting still reaches the sinks
+
+
+class ResetFails(Node):
+    """Passes its input on; raises in process() on the second chunk, and in reset()."""
+
+    def process(self, inputs):
+        self.calls = getattr(self, "calls", 0) + 1
+        if self.calls == 2:
+            raise RuntimeError("process failed")
+        return {"out": inputs["in"]}
+
+    def reset(self):
+        raise RuntimeError("reset failed")
+
+
+def test_a_node_that_cannot_restart_fails_the_run_naming_it(tmp_path, monkeypatch, capsys):
+    """`on_error: restart` on a node whose reset() raises: the CLI died with a bare Python traceback (no summary,
+    no node named) in one process, and 'process 'b' failed: reset failed' across processes."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.yaml").write_text(
+        textwrap.dedent(
+            """\
+            nodes:
+              - {id: src, type: sine, params: {rate: 250.0, channels: 2, duration: 1.0}}
+              - {id: bad, type: "test_hostile_sweep:ResetFails", on_error: restart}
+              - {id: rec, type: recorder, params: {path: out.csv}}
+            edges:
+              - {source: src.out, target: bad.in}
+              - {source: bad.out, target: rec.in}
+            """
+        )
+    )
+    assert main(["run", "g.yaml", "--in-process", "--no-status"]) == 1
+    out = capsys.readouterr()
+    assert "wall time" in out.out and "(failed)" in out.out  # the summary is printed
+    assert "node 'bad' (test_hostile_sweep:ResetFails) in process 'main' failed" in out.err, out.err
+    assert "process failed" in out.err and "reset() failed" in out.err and "reset failed" in out.err
+    assert (tmp_path / "out.csv").read_text().count("\n") == 1 + 25  # header and the chunk before the failure
