@@ -350,6 +350,15 @@ class Executor:
                 self.process,
                 f"{tb}\non_error: restart, but reset() failed:\n{traceback.format_exc(chain=False)}",
             ) from None
+        if not self.stats[node_id].restarts:  # why it restarts, once: later failures are counted (restarts)
+            log.warning(
+                "node '%s' (%s) in process '%s' failed and restarts (on_error: restart; further failures are "
+                "counted, not logged):\n%s",
+                node_id,
+                self.types[node_id],
+                self.process,
+                tb.rstrip(),
+            )
         self.stats[node_id].restarts += 1
         self.stats[node_id].drops += 1  # the chunk that failed is lost
         self.pending_gap[node_id] = True

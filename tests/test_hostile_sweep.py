@@ -120,37 +120,55 @@ def test_duration_stops_an_in_process_replay_paced_slower_than_real_time():
     assert out[f"{src}.out"].data.shape[1] == 50  # the chunk read while waiting still reaches the sinks
 
 
-class ResetFails(Node):
-    """Passes its input on; raises in process() on the second chunk, and in reset()."""
+class FailsEverySecond(Node):
+    """Passes its input on; raises in process() on every second chunk."""
 
     def process(self, inputs):
         self.calls = getattr(self, "calls", 0) + 1
-        if self.calls == 2:
-            raise RuntimeError("process failed")
+        if self.calls % 2 == 0:
+            raise RuntimeError(f"process failed on call {self.calls}")
         return {"out": inputs["in"]}
+
+
+class ResetFails(FailsEverySecond):
+    """... and in reset()."""
 
     def reset(self):
         raise RuntimeError("reset failed")
 
 
-def test_a_node_that_cannot_restart_fails_the_run_naming_it(tmp_path, monkeypatch, capsys):
-    """`on_error: restart` on a node whose reset() raises: the CLI died with a bare Python traceback (no summary,
-    no node named) in one process, and 'process 'b' failed: reset failed' across processes."""
+def _run_restarting(tmp_path, monkeypatch, node_type: str) -> int:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "g.yaml").write_text(
         textwrap.dedent(
-            """\
+            f"""\
             nodes:
-              - {id: src, type: sine, params: {rate: 250.0, channels: 2, duration: 1.0}}
-              - {id: bad, type: "test_hostile_sweep:ResetFails", on_error: restart}
-              - {id: rec, type: recorder, params: {path: out.csv}}
+              - {{id: src, type: sine, params: {{rate: 250.0, channels: 2, duration: 1.0}}}}
+              - {{id: bad, type: "test_hostile_sweep:{node_type}", on_error: restart}}
+              - {{id: rec, type: recorder, params: {{path: out.csv}}}}
             edges:
-              - {source: src.out, target: bad.in}
-              - {source: bad.out, target: rec.in}
+              - {{source: src.out, target: bad.in}}
+              - {{source: bad.out, target: rec.in}}
             """
         )
     )
-    assert main(["run", "g.yaml", "--in-process", "--no-status"]) == 1
+    return main(["run", "g.yaml", "--in-process", "--no-status"])
+
+
+def test_a_restarting_node_says_why_once(tmp_path, monkeypatch, capsys, caplog):
+    """`on_error: restart` swallowed the exception: the run ended with exit 0 and restarts=5 in the summary, and no
+    word of what failed. The first failure of each node is logged with its traceback; later ones are counted."""
+    assert _run_restarting(tmp_path, monkeypatch, "FailsEverySecond") == 0
+    said = [r.getMessage() for r in caplog.records if "failed and restarts" in r.getMessage()]
+    assert len(said) == 1 and "node 'bad'" in said[0] and "process failed on call 2" in said[0], said
+    row = next(line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("bad "))
+    assert row[1:7] == ["main", "11", "5", "5", "0", "5"], row  # in, out, drops, gaps, restarts
+
+
+def test_a_node_that_cannot_restart_fails_the_run_naming_it(tmp_path, monkeypatch, capsys):
+    """`on_error: restart` on a node whose reset() raises: the CLI died with a bare Python traceback (no summary,
+    no node named) in one process, and 'process 'b' failed: reset failed' across processes."""
+    assert _run_restarting(tmp_path, monkeypatch, "ResetFails") == 1
     out = capsys.readouterr()
     assert "wall time" in out.out and "(failed)" in out.out  # the summary is printed
     assert "node 'bad' (test_hostile_sweep:ResetFails) in process 'main' failed" in out.err, out.err
