@@ -6,6 +6,7 @@ channels without an EEG type (misc) are used when none has it."""
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -199,7 +200,14 @@ def load_real(path: str | None, freqs, line: float, mapping: dict[str, float] | 
         assert isinstance(inst, mne.io.BaseRaw)
         data = _notch(np.asarray(inst.get_data(picks=channels)), rate, line)  # pyright: ignore[reportArgumentType]  # mne accepts a list of names; its annotation omits it
         spans, found = marker_spans(inst, mapping)
-        segments = [(data[:, max(0, i0) : i0 + n], f) for i0, n, f in spans if i0 + n > 0]
+        inside = [(i0, n, f) for i0, n, f in spans if i0 + n > 0 and i0 < data.shape[1]]
+        if len(inside) < len(spans):  # e.g. an EDF's "Recording ends" mapped to a frequency: no sample is its
+            print(
+                f"{src}: left out {len(spans) - len(inside)} marker(s) outside the recording (0 to "
+                f"{data.shape[1] / rate:.3f} s)",
+                file=sys.stderr,
+            )
+        segments = [(data[:, max(0, i0) : i0 + n], f) for i0, n, f in inside]
         how = (
             "segment = marker onset to onset + duration (a marker without one: to the next marker), "
             "label = its description as Hz"

@@ -59,3 +59,24 @@ def test_plot_with_its_option_first(tmp_path):
     rec = _fif(tmp_path / "short_raw.fif", 2.0, 100.0, [])
     assert cli(["plot", "-o", str(tmp_path / "x.png"), str(rec)]) == 0
     assert (tmp_path / "x.png").stat().st_size > 0
+
+
+def test_bench_bci_leaves_out_a_marker_at_the_end_of_the_recording(tmp_path, capsys):
+    # An EDF's closing "Recording ends" mapped to a frequency (--marker 'Recording ends=10', as on pyedflib's
+    # test_generator.edf) marks no sample: the 10 Hz "trial" was empty, so every scored window was 8 Hz and the
+    # table reported chance 0.50 and accuracy 1.000 for a one-class run. Now it is left out, said, and the run
+    # refused as one of a single frequency.
+    import mne
+
+    fs = 256.0
+    t = np.arange(int(20 * fs)) / fs
+    rng = np.random.default_rng(1)
+    x = np.sin(2 * np.pi * 8 * t) * 1e-5 + rng.standard_normal((4, t.size)) * 1e-6
+    raw = mne.io.RawArray(x, mne.create_info(["O1", "Oz", "O2", "POz"], fs, "eeg"), verbose=False)
+    raw.set_annotations(mne.Annotations([0.0, 20.0], [0.0, 0.0], ["8", "10"]))
+    path = tmp_path / "end_raw.fif"
+    raw.save(path, verbose=False)
+    out = ["--png", str(tmp_path / "b.png"), "--json", str(tmp_path / "b.json")]
+    assert cli(["bench", "bci", "--data", str(path), "--only", "real", "--windows", "1", *out]) == 2
+    err = capsys.readouterr().err
+    assert "outside the recording" in err and "one frequency (8 Hz)" in err
