@@ -4,11 +4,13 @@ is listed in the commit messages of this file, not re-tested here (tests/test_*h
 
 import textwrap
 import time
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
 from wavegraph.nodes.dsp.filterbank import Filterbank
 from wavegraph.nodes.dsp.filters import Bandpass, Highpass, Notch
+from wavegraph.nodes.io.recorder import Recorder
 from wavegraph.nodes.models.ssvep import SSVEPDecoder
 from wavegraph.pipeline.api import GraphBuilder
 from wavegraph.pipeline.chunk import Chunk
@@ -174,3 +176,23 @@ def test_a_node_that_cannot_restart_fails_the_run_naming_it(tmp_path, monkeypatc
     assert "node 'bad' (test_hostile_sweep:ResetFails) in process 'main' failed" in out.err, out.err
     assert "process failed" in out.err and "reset() failed" in out.err and "reset failed" in out.err
     assert (tmp_path / "out.csv").read_text().count("\n") == 1 + 25  # header and the chunk before the failure
+
+
+@pytest.mark.parametrize(("name", "t_first"), [("r_raw.fif", 1.7e9), ("r.edf", 1.7e12), ("r_raw.fif", 1.7e12)])
+def test_a_stream_stamped_in_unix_time_is_recorded(tmp_path, name, t_first):
+    """A source stamping chunks with Unix time (time.time(), as Timeflux indexes its data; 1.7e12 in ms): close()
+    failed on MNE's 'Value 425000000000 exceeds maximum allowed (2147483647) for tag 208 (FIFF_FIRST_SAMPLE)' or
+    'date value out of range', and the recording stayed a .spill. Now it is written from sample 0, dated when
+    the first chunk was recorded (said in the log)."""
+    import mne
+
+    rec = Recorder(path=str(tmp_path / name))
+    rec.configure({"in": SPEC})
+    x = _noise(500, 4)
+    for k in range(0, 500, 50):
+        rec.process({"in": Chunk(x[:, k : k + 50], t_first + k / RATE)})
+    rec.close()
+    raw = mne.io.read_raw(tmp_path / name, verbose="error")
+    assert raw.first_samp == 0
+    assert abs((raw.info["meas_date"] - datetime.now(UTC)).total_seconds()) < 3600  # when it was recorded
+    assert np.allclose(raw.get_data(), x, rtol=1e-3, atol=1e-3 * np.abs(x).max())  # EDF: 16-bit

@@ -36,7 +36,7 @@ def finalise(
     if times is None and spec.rate > 0:
         times = ChunkTimes.line(spec.rate, first_t0)
     notes = rf.annotation_lists(spec, len(rows), times, list(gaps), list(events)) if times and fmt != "npz" else None
-    origin = rf.Origin.of(spec, first_t0, meta.get("wall_start"))
+    origin = rf.Origin.of(spec, first_t0, meta.get("wall_start"), len(rows))
     if fmt == "fif" or not len(rows) and fmt == "flac":
         if len(rows):  # a FIF (or FLAC) cannot hold zero samples
             rf.write_fif(path, rows, spec, origin, notes, split_size)  # via a temporary folder

@@ -177,6 +177,9 @@ def _blocks(rows: SpillRows):
         yield i, rows[i : i + step]
 
 
+FIF_MAX_SAMPLE = 2**31 - 1  # FIF's first_samp and last sample are 32-bit ints
+
+
 @dataclass(frozen=True)
 class Origin:
     """Where a recording sits in time. `first_samp`: MNE's, (spec.first_time + first t0) * rate, so the
@@ -190,9 +193,17 @@ class Origin:
     start: datetime | None
 
     @classmethod
-    def of(cls, spec: StreamSpec, first_t0: float, wall_start: str | None = None) -> Origin:
+    def of(cls, spec: StreamSpec, first_t0: float, wall_start: str | None = None, n: int = 0) -> Origin:
+        """`n`: the recording's samples (first_samp + n must fit FIF's 32-bit sample numbers)."""
         rate = spec.rate if spec.rate > 0 else 0.0
         first_samp = max(0, int(round((spec.first_time + first_t0) * rate)))
+        if first_samp + n > FIF_MAX_SAMPLE:  # chunk times on another clock: Unix time (1.7e9 s), milliseconds...
+            logging.getLogger("wavegraph.recorder").warning(
+                "recorder: the stream's first sample is at %.6g s: too far from 0 to keep as the recording's "
+                "first sample number (FIF's are 32-bit); written as sample 0, dated when it was recorded",
+                spec.first_time + first_t0,
+            )
+            first_samp = 0
         offset = timedelta(seconds=first_samp / rate) if rate else timedelta(0)
         text = spec.meas_date or wall_start
         if text is None:
