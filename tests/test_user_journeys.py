@@ -80,3 +80,16 @@ def test_bench_bci_leaves_out_a_marker_at_the_end_of_the_recording(tmp_path, cap
     assert cli(["bench", "bci", "--data", str(path), "--only", "real", "--windows", "1", *out]) == 2
     err = capsys.readouterr().err
     assert "outside the recording" in err and "one frequency (8 Hz)" in err
+
+
+def test_ssvep_decoder_names_the_streams_spelling_of_its_channels():
+    # configs/bci_ssvep_replay.yaml on PhysioNet's EEGMMIDB EDF (names padded with dots: 'O1..', 'Po7.'): the
+    # error listed 64 names and no way to write the fix; it now names the matching channels in the stream's
+    # spelling, ready to paste, and says that null takes every channel
+    from wavegraph.nodes.models.ssvep import SSVEPDecoder
+    from wavegraph.pipeline.spec import SpecError, signal_spec
+
+    node = SSVEPDecoder(method="fbcca", freqs=[6.0, 7.5], window=1.0, channels=["O1", "Oz", "O2", "POz"])
+    with pytest.raises(SpecError) as e:
+        node.configure({"in": signal_spec(160.0, ["Fc5.", "Cz..", "O1..", "Oz..", "O2..", "Poz."])})
+    assert "O1.., Oz.., O2.., Poz." in str(e.value.hint) and "null" in str(e.value.hint)
