@@ -207,7 +207,39 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> GraphConfig:
         raise GraphError([(file, mark.line + 1 if mark else 0, f"invalid YAML: {problem}", hint)]) from None
     except RecursionError:
         raise GraphError([(file, 0, "the YAML is nested too deeply", "a graph file needs a few levels")]) from None
+    if _expands_beyond(doc, MAX_VALUES):
+        raise GraphError(
+            [
+                (
+                    file,
+                    0,
+                    f"the YAML holds more than {MAX_VALUES:,} values once its aliases (*name) are expanded",
+                    "a graph file needs a few hundred; do not nest aliases of aliases",
+                )
+            ]
+        )
     return _parse(file, doc, overrides)
+
+
+MAX_VALUES = 1_000_000  # in a graph file, aliases expanded: a few lines of nested aliases make 9**9 strings
+
+
+def _expands_beyond(doc: Any, limit: int) -> bool:
+    """True when `doc` holds more than `limit` values counting every alias use (a YAML 'billion laughs').
+    PyYAML shares aliased objects, so the file loads at once, but any walk of it (the checks, an error
+    message's repr) would never end. Counted without expanding; stops at the limit."""
+    stack, n = [doc], 0
+    while stack:
+        x = stack.pop()
+        n += 1
+        if n > limit:
+            return True
+        if isinstance(x, dict):
+            stack.extend(x.keys())
+            stack.extend(x.values())
+        elif isinstance(x, list):
+            stack.extend(x)
+    return False
 
 
 def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args, get_origin
@@ -78,14 +79,8 @@ def make_node(nc: NodeConfig, file: str) -> Node:
     try:
         node = cls(**nc.params)
     except ValidationError as e:
-        raise GraphError(
-            problems
-            + [
-                _param_problem(nc, cls, err, file)
-                for err in e.errors()
-                if not err["loc"] or str(err["loc"][0]) not in numbers
-            ]
-        ) from None
+        errors = [err for err in e.errors() if not err["loc"] or str(err["loc"][0]) not in numbers]
+        raise GraphError(problems + _param_problems(nc, cls, errors, file)) from None
     except (ValueError, TypeError) as e:
         raise GraphError([(file, nc.line, f"node '{nc.id}' ({nc.type}): {e}", "check its params")]) from None
     except Exception as e:  # noqa: BLE001 — a node bug must still name the node, not print a traceback
@@ -117,6 +112,28 @@ def make_node(nc: NodeConfig, file: str) -> Node:
     return node
 
 
+class _Shown(reprlib.Repr):
+    """reprlib, cut short also inside the YAML reader's list and dict subclasses (LineList, LineDict)."""
+
+    def repr1(self, x, level):
+        if isinstance(x, list):
+            return self.repr_list(x, level)
+        if isinstance(x, dict):
+            return self.repr_dict(x, level)
+        return super().repr1(x, level)
+
+
+_SHOW = _Shown()
+_SHOW.maxlevel, _SHOW.maxlist, _SHOW.maxtuple, _SHOW.maxdict, _SHOW.maxset = 2, 6, 6, 6, 6
+_SHOW.maxstring, _SHOW.maxother = 80, 80
+
+
+def shown(value: Any) -> str:
+    """A parameter's value as an error message shows it: repr, cut short (a 64-value list, or a YAML alias
+    bomb, whose full repr would be megabytes, or never end)."""
+    return _SHOW.repr(value)
+
+
 def _set(nc: NodeConfig, name: str) -> str:
     """' (from --set)' for a parameter given on the command line: the file's line shows another value."""
     return " (from --set)" if name in nc.overridden else ""
@@ -141,10 +158,30 @@ def _number_problems(nc: NodeConfig, cls: type[Node], file: str) -> dict:
             problems[name] = (
                 file,
                 nc.param_lines.get(name, nc.line),
-                f"node '{nc.id}' ({nc.type}): parameter '{name}' = {value!r}{_set(nc, name)} is {what}, not a number",
+                f"node '{nc.id}' ({nc.type}): parameter '{name}' = {shown(value)}{_set(nc, name)} is {what}, not a number",
                 f"write a number without quotes, e.g. {name}: 1.0",
             )
     return problems
+
+
+def _param_problems(nc: NodeConfig, cls: type[Node], errors: list, file: str) -> list[tuple[str, int, str, str]]:
+    """One line per parameter for the errors inside it (a list's items, a union's branches): the first, and how
+    many more, so a 64-value list of the wrong type is one problem, not 64."""
+    out: list[tuple[str, int, str, str]] = []
+    inner: dict[str, list[int]] = {}  # parameter -> [its line's index in out, errors not shown]
+    for err in errors:
+        if len(err["loc"]) > 1:
+            name = str(err["loc"][0])
+            if name in inner:
+                inner[name][1] += 1
+                continue
+            inner[name] = [len(out), 0]
+        out.append(_param_problem(nc, cls, err, file))
+    for name, (i, more) in inner.items():
+        if more:
+            f, line, message, hint = out[i]
+            out[i] = (f, line, f"{message} (and {more} more in '{name}')", hint)
+    return out
 
 
 def _param_problem(nc: NodeConfig, cls: type[Node], err: Mapping[str, Any], file: str) -> tuple[str, int, str, str]:
@@ -163,10 +200,11 @@ def _param_problem(nc: NodeConfig, cls: type[Node], err: Mapping[str, Any], file
         hint = f"did you mean '{close[0]}'?" if close else f"parameters are: {', '.join(fields) or 'none'}"
         return (file, line, f"node '{nc.id}' ({nc.type}): unknown parameter '{name}'{_set(nc, name)}", hint)
     want = type_label(fields[name].annotation) if name in fields else "?"
+    item = "".join(f"[{x}]" for x in err["loc"][1:] if isinstance(x, int))  # which item of a list
     return (
         file,
         line,
-        f"node '{nc.id}' ({nc.type}): parameter '{name}' = {err.get('input')!r}{_set(nc, name)}: {err['msg']}",
+        f"node '{nc.id}' ({nc.type}): parameter '{name}'{item} = {shown(err.get('input'))}{_set(nc, name)}: {err['msg']}",
         f"give {'an' if want[:1] in ('a', 'e', 'i', 'o', 'u') else 'a'} {want}",
     )
 

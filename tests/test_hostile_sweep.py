@@ -15,6 +15,7 @@ from wavegraph.nodes.models.ssvep import SSVEPDecoder
 from wavegraph.pipeline.api import GraphBuilder
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.cli import main
+from wavegraph.pipeline.config import GraphError, load_config
 from wavegraph.pipeline.node import Node
 from wavegraph.pipeline.spec import signal_spec
 
@@ -105,6 +106,38 @@ def test_bandpower_without_bands_is_a_parameter_error(tmp_path, monkeypatch, cap
         """,
     )
     assert len(err) == 1 and err[0].startswith("g.yaml:3:") and "'bands'" in err[0] and "at least 1" in err[0], err
+
+
+def test_a_long_list_of_the_wrong_type_is_one_line(tmp_path, monkeypatch, capsys):
+    """`pick: [0, 1, ..., 63]` (numbers for names) gave 64 lines, each 'parameter 'pick' = 5: Input should be a
+    valid string' without saying which item. One line per parameter now, naming the first item and the count."""
+    picks = ", ".join(str(i) for i in range(64))
+    err = validate(
+        tmp_path,
+        monkeypatch,
+        capsys,
+        f"""\
+        nodes:
+          - {{id: src, type: sine, params: {{rate: 250.0, channels: 2, duration: 1.0}}}}
+          - {{id: p, type: pick_channels, params: {{pick: [{picks}]}}}}
+        edges:
+          - {{source: src.out, target: p.in}}
+        """,
+    )
+    assert len(err) == 1 and "parameter 'pick'[0] = 0" in err[0] and "(and 63 more in 'pick')" in err[0], err
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path):
+    """Nine levels of aliases of aliases (a 'billion laughs', 12 lines) as a parameter: `wavegraph validate` never
+    ended (the error message's repr walked 9**9 strings); as `name` or `on_error`, the checks did."""
+    levels = ["x-a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for prev, cur in zip("abcdefgh", "bcdefghi", strict=True):
+        levels.append(f"x-{cur}: &{cur} [{', '.join(['*' + prev] * 9)}]")
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join([*levels, "nodes:", "  - {id: src, type: sine, params: {channels: *i}}", ""]))
+    with pytest.raises(GraphError) as e:
+        load_config(path)
+    assert len(e.value.problems) == 1 and "aliases" in e.value.problems[0][2]
 
 
 # --- runtime -----------------------------------------------------------------------------------------------
