@@ -93,3 +93,22 @@ def test_ssvep_decoder_names_the_streams_spelling_of_its_channels():
     with pytest.raises(SpecError) as e:
         node.configure({"in": signal_spec(160.0, ["Fc5.", "Cz..", "O1..", "Oz..", "O2..", "Poz."])})
     assert "O1.., Oz.., O2.., Poz." in str(e.value.hint) and "null" in str(e.value.hint)
+
+
+def test_every_node_type_and_parameter_is_in_docs_nodes_md():
+    # `wavegraph nodes` listed `monitor` (and lsl_inlet's marker_duration and wait, the flat dims of
+    # conformer_encoder / mamba / gla) with no word in docs/nodes.md
+    from pathlib import Path
+
+    from wavegraph.pipeline.registry import catalogue, lookup
+
+    doc = (Path(__file__).parent.parent / "docs" / "nodes.md").read_text()
+    missing = []
+    for name in sorted(catalogue()):
+        if f"`{name}`" not in doc and f"type: {name}`" not in doc:
+            missing.append(name)
+        params = getattr(lookup(name), "Params", None)
+        for key in params.model_fields if params else ():
+            if f"`{key}`" not in doc and f"`{key}:" not in doc:
+                missing.append(f"{name}.{key}")
+    assert not missing
