@@ -23,6 +23,7 @@ from .chunk import Chunk
 from .config import EdgeConfig, GraphConfig
 from .histogram import Histogram
 from .node import Node, Sink, Source
+from .wire import WireError, check_against_spec
 
 log = logging.getLogger("wavegraph.executor")
 
@@ -181,6 +182,8 @@ class Executor:
         self.queue: deque[tuple[str, str, Chunk]] = deque()
         self.start_ns: int | None = None
         self.source_time = {n: 0.0 for n in self.active_sources}
+        self.fits: dict[tuple[str, str], tuple] = {}  # (node, port) -> (shape, dtype) that last fitted its spec
+        self.gap_next: set[tuple[str, str]] = set()  # inputs whose last chunk was dropped: flag the next one
         self.stop = StopFlag()  # runners install it; checked between chunks and while pacing
         self.clock = time.monotonic_ns  # origin stamps and sink latency (a worker gives its LocalClock's)
 
@@ -298,6 +301,14 @@ class Executor:
         node, st = self.nodes[node_id], self.stats[node_id]
         if port not in self.open_inputs[node_id]:
             return  # data after end-of-stream on this input: ignore
+        if chunk.data.size and self.fits.get((node_id, port)) != (chunk.data.shape, chunk.data.dtype):
+            if not self._fits(node_id, port, chunk):
+                if not chunk.eos:
+                    return
+                chunk = replace(Chunk.end(chunk.t0), seq=chunk.seq)  # the data goes, the end of stream stays
+        if self.gap_next and (node_id, port) in self.gap_next:
+            self.gap_next.discard((node_id, port))
+            chunk = replace(chunk, gap=True)
         st.chunks_in += 1
         if chunk.gap:
             st.gaps += 1
@@ -320,6 +331,28 @@ class Executor:
                 self._input_ended(node_id, port)
             else:
                 self._end(node_id)
+
+    def _fits(self, node_id: str, port: str, chunk: Chunk) -> bool:
+        """Whether a chunk fits its input's spec, as a receiver checks a frame (wire.check_against_spec): one
+        whose shape or dtype does not (a source that changed its channel count mid-run, a dtype it did not
+        declare) is dropped and counted on the receiving node (rejected_spec_shape/_dtype), and the
+        next chunk on that input is flagged gap: in one process as across processes, where the receiver drops
+        it. Without this the node raised (the run failed naming it, not the sender) or cast complex to real."""
+        spec = self.nodes[node_id].in_specs.get(port)
+        if spec is None:
+            return True
+        try:
+            check_against_spec(chunk.data, spec)
+        except WireError as e:
+            counters = self.stats[node_id].counters
+            name = f"rejected_{e.reason}"
+            if name not in counters:
+                log.warning("%s.%s: a chunk that does not fit the input is dropped (%s)", node_id, port, e)
+            counters[name] = counters.get(name, 0) + 1
+            self.gap_next.add((node_id, port))
+            return False
+        self.fits[(node_id, port)] = (chunk.data.shape, chunk.data.dtype)
+        return True
 
     def _input_ended(self, node_id: str, port: str) -> None:
         try:
