@@ -119,3 +119,28 @@ def test_bench_pacing_runs_from_the_cli(capsys):
     # `__main__:StampSink`, which exists only for `python benchmarks/pacing.py`: "unknown type" from the CLI
     assert cli(["bench", "pacing", "--seconds", "0.3"]) == 0
     assert "drift:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("suffix", ["_raw.fif", ".edf"])
+def test_a_marker_at_the_recordings_end_is_recorded_as_mne_keeps_it(tmp_path, suffix, caplog):
+    # pyedflib's test_generator.edf ends with "Recording ends" at exactly n / rate (600.000 s): MNE keeps it, and
+    # file_source replays it; the recorder left it out ("1 of 2 markers fall outside the recording ... as MNE
+    # does"), so a replay recorded to FIF/EDF lost it
+    import mne
+    from wavegraph.pipeline.api import GraphBuilder
+
+    rate, n = 200.0, 1000
+    raw = mne.io.RawArray(np.random.default_rng(2).standard_normal((2, n)) * 1e-5, mne.create_info(2, rate, "eeg"))
+    raw.set_annotations(mne.Annotations([0.0, n / rate], [0.0, 0.0], ["Recording starts", "Recording ends"]))
+    src_path = tmp_path / "src_raw.fif"
+    raw.save(src_path, verbose=False)
+    assert list(mne.io.read_raw_fif(src_path, verbose=False).annotations.onset) == [0.0, n / rate]  # MNE keeps it
+    g = GraphBuilder()
+    src = g.add("file_source", path=str(src_path))
+    rec = g.add("recorder", src, path=str(tmp_path / f"rec{suffix}"), events=True)
+    g.connect(f"{src}.events", f"{rec}.events")
+    g.run()
+    back = mne.io.read_raw(tmp_path / f"rec{suffix}", verbose=False).annotations
+    assert list(back.description) == ["Recording starts", "Recording ends"]
+    assert back.onset[1] - back.onset[0] == pytest.approx(n / rate)
+    assert "outside the recording" not in caplog.text

@@ -222,15 +222,16 @@ class Origin:
 
 def annotation_lists(spec: StreamSpec, n: int, times: ChunkTimes, gaps, events) -> tuple[list, list, list]:
     """Gap flags (zero-length "gap" at the sample) and markers (onset: where the chunk times the recorder
-    received put it, from the first sample (chunk_times.py); those before it, by more than half a sample,
-    or after the last sample are left out, as MNE does)."""
+    received put it, from the first sample (chunk_times.py); those before it or after the recording's end
+    (n / rate: MNE keeps a marker there, such as an EDF's "Recording ends"), by more than half a sample, are
+    left out, as MNE does)."""
     onsets, durations, labels = [g / spec.rate for g in gaps], [0.0] * len(gaps), ["gap"] * len(gaps)
     end = n / spec.rate
     at = times.seconds([e[0] for e in events]) if len(events) else []
     outside = []
     for pos, (_, dur, label) in zip(at, events, strict=True):
-        if -0.5 / spec.rate <= pos < end:
-            onsets.append(max(float(pos), 0.0))
+        if -0.5 / spec.rate <= pos <= end + 0.5 / spec.rate:
+            onsets.append(min(max(float(pos), 0.0), end))
             durations.append(dur)
             labels.append(label)
         else:
