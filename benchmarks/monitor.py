@@ -175,6 +175,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mode", choices=("one", "multi", "both"), default="both", help="one process, several, or both")
     ap.add_argument("--json", help="write every figure here")
     args = ap.parse_args(argv)
+    if args.seconds < 10:  # the steady part of a run is from 5 s after its start to 2 s before its end
+        ap.error(
+            f"--seconds {args.seconds:g} leaves no steady part to measure (it runs from 5 s after the start to "
+            "2 s before the end of each run; shorter runs gave negative costs); give 10 or more (default 30)"
+        )
     load = os.getloadavg()[0]
     tap = tap_cost()
     print(f"load average (1 min) at the start: {load:.2f} on {os.cpu_count()} cores")

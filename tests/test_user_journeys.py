@@ -144,3 +144,12 @@ def test_a_marker_at_the_recordings_end_is_recorded_as_mne_keeps_it(tmp_path, su
     assert list(back.description) == ["Recording starts", "Recording ends"]
     assert back.onset[1] - back.onset[0] == pytest.approx(n / rate)
     assert "outside the recording" not in caplog.text
+
+
+def test_bench_monitor_refuses_a_run_too_short_to_measure(capsys):
+    # `wavegraph bench monitor --seconds 2` measured between 5 s after the start and 2 s before the end, i.e. a
+    # negative span: it printed "the monitor costs -394.4 % of one core" after a minute of work
+    with pytest.raises(SystemExit) as e:
+        cli(["bench", "monitor", "--seconds", "2"])
+    assert e.value.code == 2
+    assert "no steady part" in capsys.readouterr().err
