@@ -356,6 +356,14 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     ok = bool(flat) and all(r["flat"] for r in flat.values()) and all(r["equal"] for r in files.values())
+    if not flat:  # an empty table above read as a failed target
+        print(
+            f"soak: RSS not judged: no process had 3 samples (every {args.every:g} s) between the warm-up (20 % of "
+            f"the run, at least 10 s) and the stream's end ({ended or 0:.0f} s); give a longer --hours, e.g. 0.05"
+        )
+        if tmp is not None:
+            tmp.cleanup()
+        return 2
     print("soak: targets", "met" if ok else "NOT met")
     if tmp is not None:
         tmp.cleanup()

@@ -153,3 +153,10 @@ def test_bench_monitor_refuses_a_run_too_short_to_measure(capsys):
         cli(["bench", "monitor", "--seconds", "2"])
     assert e.value.code == 2
     assert "no steady part" in capsys.readouterr().err
+
+
+def test_bench_soak_too_short_to_judge_says_so(capsys):
+    # a soak shorter than its warm-up printed an empty table and "soak: targets NOT met" (exit 1), as if the
+    # memory had grown; now it says that nothing was judged and how to get a judgement (exit 2)
+    assert cli(["bench", "soak", "--hours", "0.001", "--formats", "csv", "--no-verify"]) == 2
+    assert "not judged" in capsys.readouterr().out
