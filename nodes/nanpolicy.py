@@ -108,6 +108,22 @@ def float_dtype(spec: StreamSpec) -> np.dtype:
     return dt if dt in (np.dtype(np.float32), np.dtype(np.float64)) else np.dtype(np.float64)
 
 
+MAX_STATE_BYTES = 1 << 30  # a node's window buffer: a window given in samples where seconds are asked
+
+
+def check_window_size(what: str, samples: int, signals: int, itemsize: int, rate: float) -> None:
+    """SpecError when a window of `samples` x `signals` would need more than 1 GiB of state. `window: 100000` (meant
+    as samples, read as seconds) asked numpy for 95 GiB at configure, or grew a buffer sample by sample until the
+    machine ran out of memory, and the error called it a bug in the node."""
+    need = samples * signals * itemsize
+    if need > MAX_STATE_BYTES:
+        raise SpecError(
+            f"{what} of {samples} samples ({samples / rate:g} s at {rate:g} Hz) x {signals} channels needs "
+            f"{need / 2**30:.3g} GiB of state; at most 1 GiB",
+            f"a window of at most {MAX_STATE_BYTES // max(1, signals * itemsize) / rate:g} s here",
+        )
+
+
 def check_nyquist(what: str, freq: float, rate: float) -> None:
     """SpecError when a frequency is not strictly between 0 and the Nyquist frequency."""
     nyq = rate / 2.0

@@ -142,6 +142,29 @@ def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path):
     assert len(e.value.problems) == 1 and "aliases" in e.value.problems[0][2]
 
 
+def test_a_window_given_in_samples_where_seconds_are_asked_is_refused_at_validate(tmp_path, monkeypatch, capsys):
+    """`window: 10000` (samples, read as seconds) on 64 channels: running_zscore's 2.4 GiB of sums passed validate
+    (numpy allocates lazily) and the run went for the machine's memory, or configure failed with 'MemoryError ...
+    this is a bug in the node'; bandpower grew its buffer to 1.2 GiB. Over 1 GiB of window state is a SpecError
+    naming the window and the longest that fits."""
+    err = validate(
+        tmp_path,
+        monkeypatch,
+        capsys,
+        """\
+        nodes:
+          - {id: src, type: sine, params: {rate: 250.0, channels: 64, duration: 1.0}}
+          - {id: rz, type: running_zscore, params: {window: 10000}}
+          - {id: bp, type: bandpower, params: {window: 10000, hop: 1.0}}
+        edges:
+          - {source: src.out, target: rz.in}
+          - {source: src.out, target: bp.in}
+        """,
+    )
+    assert len(err) == 2 and all("GiB of state; at most 1 GiB; fix: a window of at most" in e for e in err), err
+    assert "'rz' (running_zscore)" in err[0] and "'bp' (bandpower)" in err[1]
+
+
 # --- runtime -----------------------------------------------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ from pydantic import Field
 from wavegraph.pipeline.node import NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, signal_input
+from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, check_window_size, signal_input
 from .windows import _Framed, column_names
 
 DEFAULT_BANDS = {"delta": (1.0, 4.0), "theta": (4.0, 8.0), "alpha": (8.0, 13.0), "beta": (13.0, 30.0)}
@@ -55,6 +55,7 @@ class Bandpower(_Framed):
                 f"bandpower segment {seg} samples must be within [2, window={size}]",
                 "use a segment no longer than the window",
             )
+        check_window_size("bandpower window", size, int(np.prod(spec.shape)), 8, spec.rate)  # before rfftfreq(seg)
         nyq = spec.rate / 2
         freqs = np.fft.rfftfreq(seg, 1.0 / spec.rate)
         self._masks = []

@@ -24,7 +24,7 @@ from pydantic import Field
 from wavegraph.pipeline.node import NodeParams
 from wavegraph.pipeline.spec import SpecError
 
-from ..nanpolicy import NAN_POLICY_HELP, NanPolicy
+from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, check_window_size
 from ..signal import SignalNode
 
 
@@ -56,6 +56,7 @@ class RunningZScore(SignalNode[ZScoreParams]):
                 f"use a window of at least {2 / spec.rate:g} s",
             )
         self._nch = int(np.prod(self.lead)) if self.lead else 1
+        check_window_size("running_zscore window", self.W, self._nch, 16, spec.rate)  # sums and squares
         return spec.evolve(dtype=self.dtype.name, units="a.u.")
 
     def new_state(self):

@@ -32,7 +32,16 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, float_dtype, sanitize, signal_input, stream_start
+from ..nanpolicy import (
+    NAN_POLICY_HELP,
+    NanPolicy,
+    check_window_size,
+    chunk_data,
+    float_dtype,
+    sanitize,
+    signal_input,
+    stream_start,
+)
 
 
 @dataclass
@@ -97,6 +106,9 @@ class _Framed(Node):
         self._dtype = float_dtype(spec)
         self._lead = tuple(spec.shape)
         self._nch = int(np.prod(self._lead)) if self._lead else 1
+        check_window_size(
+            f"{self.type_name or type(self).__name__} window", size, self._nch, self._dtype.itemsize, spec.rate
+        )
         self._policy = policy
         self._rate = spec.rate
         self._hop = hop
