@@ -226,7 +226,8 @@ def fine_tune(
     (the global conv layers stay as they are); l2sp: the conv layers are pulled towards the global weights
     (l2sp * squared distance, "L2-SP") instead of towards 0 by the weight decay. Measured on the development
     subjects (docs/benchmarks.md, BCI section): noise 1.0 did not help, freeze and l2sp only in a 60-step
-    probe (worse / no change), chan_drop not alone; the raised last dropout (p2) did."""
+    probe (worse / no change), chan_drop not alone; the raised last dropout (p2) did; at 1 s, neither weight
+    averaging (``average``, passed on to ``fit``) nor mixup changed the -10 dB errors (mixup: worse)."""
     import copy
 
     m = copy.deepcopy(model)
