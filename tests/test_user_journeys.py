@@ -160,3 +160,26 @@ def test_bench_soak_too_short_to_judge_says_so(capsys):
     # memory had grown; now it says that nothing was judged and how to get a judgement (exit 2)
     assert cli(["bench", "soak", "--hours", "0.001", "--formats", "csv", "--no-verify"]) == 2
     assert "not judged" in capsys.readouterr().out
+
+
+def test_stim_channel_of_voltages_is_refused_not_silently_empty(tmp_path):
+    # pyedflib's test_generator.edf has a `pulse` channel (0 / 100 uV, read in V): `stim_channel: pulse` gave no
+    # event and no word (mne.find_events reads 1e-4 as code 0)
+    import mne
+    from wavegraph.pipeline.api import GraphBuilder
+    from wavegraph.pipeline.config import GraphError
+
+    rate = 200.0
+    pulse = (np.arange(2000) % 200 < 20) * 1e-4
+    x = np.vstack([np.random.default_rng(3).standard_normal(2000) * 1e-5, pulse])
+    raw = mne.io.RawArray(x, mne.create_info(["Cz", "pulse"], rate, "eeg"), verbose=False)
+    path = tmp_path / "pulse_raw.fif"
+    raw.save(path, verbose=False)
+    g = GraphBuilder()
+    g.add("file_source", path=str(path), stim_channel="pulse")
+    with pytest.raises(GraphError, match="holds no integer codes"):
+        g.run()
+    raw.apply_function(lambda v: (v > 5e-5) * 1.0, picks="pulse")  # the fix the error gives: codes
+    g = GraphBuilder()
+    src = g.add("array_source", data=raw, stim_channel="pulse")
+    assert len(g.run(capture=[f"{src}.events"])[f"{src}.events"].data) == 10

@@ -170,6 +170,8 @@ class _RawReader(_Reader):
             found = mne.find_events(
                 self.raw, stim_channel=stim_channel, shortest_event=1, initial_event=True, verbose="error"
             )
+            if not len(found):
+                _check_trigger_codes(self.raw, stim_channel)
             idx = (found[:, 0] - self.raw.first_samp).astype(np.float64)
             onset = np.array([self.time_of(int(i)) for i in idx]) if self.starts is not None else idx / self.sfreq
             events.append(np.column_stack([idx, onset, np.zeros(len(idx)), found[:, 2]]))
@@ -404,6 +406,20 @@ class _AudioReader(_Reader):
         self.file.close()
         if self.raw is not None:
             self.raw.close()
+
+
+def _check_trigger_codes(raw, name: str) -> None:
+    """A trigger channel without events whose values vary below 1 (a pulse recorded as a voltage, e.g. an EDF
+    channel in uV read in V): mne.find_events reads every value as code 0, so its steps would vanish unsaid."""
+    x = np.asarray(raw.get_data(picks=[name])[0])
+    x = x[np.isfinite(x)]
+    if x.size and x.max() > x.min() and max(abs(x.min()), abs(x.max())) < 1:
+        raise SpecError(
+            f"file_source: stim channel {name!r} holds no integer codes: its values span {x.min():.4g} to "
+            f"{x.max():.4g} (a pulse recorded as a voltage?), which mne.find_events reads as code 0 (no event)",
+            "give a trigger channel of integer codes (0 between events), or turn this one into codes first, e.g. "
+            "raw.apply_function(lambda v: (v > THRESHOLD) * 1.0, picks=[NAME]) and replay it with array_source",
+        )
 
 
 def open_reader(path: Path, dtype: Dtype, stream: str | None = None, stim_channel: str | None = None) -> _Reader:
