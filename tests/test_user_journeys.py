@@ -10,7 +10,10 @@ import pytest
 from wavegraph.pipeline.cli import main as cli
 
 
-@pytest.mark.parametrize("argv, expect", [(["batch", "--help"], "--inputs"), (["keys", "--help"], "NAME.key")])
+@pytest.mark.parametrize(
+    "argv, expect",
+    [(["batch", "--help"], "--inputs"), (["keys", "--help"], "NAME.key"), (["recover", "--help"], "wavegraph recover")],
+)
 def test_subcommand_help_reaches_its_own_parser(argv, expect, capsys):
     # `wavegraph batch --help` (and plot/recover/keys with an option first) was "unrecognized arguments"
     with pytest.raises(SystemExit) as e:

@@ -570,11 +570,11 @@ def _check_direct(path: Path, spill: Path) -> Path:
     raise FileNotFoundError(f"no spill file {spill}: nothing to recover")
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m wavegraph.nodes.io.recorder") -> int:
     """`python -m wavegraph.nodes.io.recorder recover PATH...`: finish recordings whose process died before close()."""
     import argparse
 
-    ap = argparse.ArgumentParser(prog="python -m wavegraph.nodes.io.recorder", description=main.__doc__)
+    ap = argparse.ArgumentParser(prog=prog, description=main.__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
     helptext = "build the FIF/NPZ/EDF/BDF/FLAC target from its .spill file (WAV/CSV: checked)"
     sub.add_parser("recover", help=helptext).add_argument("paths", nargs="+")
@@ -591,7 +591,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def recover_main(argv: list[str]) -> int:
     """`wavegraph recover PATH...` (the same as `python -m wavegraph.nodes.io.recorder recover PATH...`)."""
-    return main(["recover", *(argv or ["-h"])])
+    return main(["recover", *(argv or ["-h"])], prog="wavegraph")
 
 
 if __name__ == "__main__":
