@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from wavegraph.models.eeg_tokenizer import EEGTokenizer, TokenizerConfig, frame_windows, log_spectrum
+from wavegraph.models.train_enhancer import positive
 from wavegraph.pipeline.datasets import fetch, read_opensignals
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "weights" / "eeg_tokenizer.safetensors"
@@ -189,12 +190,12 @@ def save(model: EEGTokenizer, path: Path) -> None:
 
 def train_main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="wavegraph train tokenizer", description=(__doc__ or "").split("\n")[0])
-    ap.add_argument("--steps", type=int, default=1200)
-    ap.add_argument("--batch", type=int, default=48, help="crops per step")
-    ap.add_argument("--frames", type=int, default=16, help="frames per crop (0.5 s each)")
+    ap.add_argument("--steps", type=positive(int), default=1200)
+    ap.add_argument("--batch", type=positive(int), default=48, help="crops per step")
+    ap.add_argument("--frames", type=positive(int), default=16, help="frames per crop (0.5 s each)")
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=positive(int), default=1)
     ap.add_argument("--out", type=Path, default=WEIGHTS)
     ap.add_argument("--report", type=Path, default=None, help="write the evaluation JSON here")
     args = ap.parse_args(argv)

@@ -309,3 +309,22 @@ def test_a_stream_stamped_in_unix_time_is_recorded(tmp_path, name, t_first):
     assert raw.first_samp == 0
     assert abs((raw.info["meas_date"] - datetime.now(UTC)).total_seconds()) < 3600  # when it was recorded
     assert np.allclose(raw.get_data(), x, rtol=1e-3, atol=1e-3 * np.abs(x).max())  # EDF: 16-bit
+
+
+# --- train -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("arg", [["--batch", "0"], ["--steps", "-1"], ["--seconds", "nan"], ["--threads", "0"]])
+def test_train_enhancer_refuses_sizes_that_are_not_above_zero(arg, capsys):
+    """`wavegraph train enhancer --batch 0` prepared its data for 20 s and died on numpy's 'need at least one array to
+    stack' traceback; `--threads 0` on torch's. They are usage errors now (exit 2), as `train tokenizer`'s."""
+    from wavegraph.benchmarks.tokenizer import train_main
+    from wavegraph.models.train_enhancer import _parser
+
+    with pytest.raises(SystemExit) as e:
+        _parser().parse_args(arg)
+    assert e.value.code == 2 and "must be above 0" in capsys.readouterr().err
+    if arg[0] != "--seconds":  # the tokenizer has no --seconds
+        with pytest.raises(SystemExit) as e:
+            train_main([arg[0] if arg[0] != "--steps" else "--frames", arg[1], "--out", "unused.safetensors"])
+        assert e.value.code == 2 and "must be above 0" in capsys.readouterr().err
