@@ -44,17 +44,18 @@ def sanitize(node, x: np.ndarray, policy: str) -> tuple[np.ndarray, np.ndarray |
 
 
 def all_finite(x: np.ndarray) -> bool:
-    """True when every element of a float array is finite. Fast path, one reduction: a finite sum (of squares)
-    means every element is finite; an overflow from huge finite values only sends us to the exact check. float64
-    uses a BLAS dot product (~0.4 us on 64 x 10 against ~1 us for np.add.reduce; squares overflow only above
-    1e154); float32 a plain sum."""
-    with np.errstate(over="ignore", invalid="ignore"):  # huge finite values: no warning, the exact check decides
-        if x.dtype == np.float64:
-            flat = x.reshape(-1)
-            if math.isfinite(flat.dot(flat)):
-                return True
-        elif np.isfinite(np.add.reduce(x, axis=None)):
+    """True when every element of a float array is finite. Fast path, one reduction: a finite sum of squares means
+    every element is finite; an overflow from huge finite values only sends us to the exact check. Real arrays use
+    np.vdot (BLAS, ~0.65 us on 64 x 16), which raises no floating-point warning on overflow: `with np.errstate`
+    around ndarray.dot costs ~1.1 us more per call, and this runs once or twice per chunk per node. Other dtypes
+    (complex frames) a plain sum, with huge values' warnings silenced."""
+    if x.dtype.kind == "f":
+        if math.isfinite(np.vdot(x, x)):
             return True
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(np.add.reduce(x, axis=None)):
+                return True
     return bool(np.isfinite(x).all())
 
 

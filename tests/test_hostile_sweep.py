@@ -4,6 +4,7 @@ is listed in the commit messages of this file, not re-tested here (tests/test_*h
 
 import textwrap
 import time
+import warnings
 from datetime import UTC, datetime
 
 import numpy as np
@@ -12,6 +13,7 @@ from wavegraph.nodes.dsp.filterbank import Filterbank
 from wavegraph.nodes.dsp.filters import Bandpass, Highpass, Notch
 from wavegraph.nodes.io.recorder import Recorder
 from wavegraph.nodes.models.ssvep import SSVEPDecoder
+from wavegraph.nodes.nanpolicy import all_finite
 from wavegraph.pipeline.api import GraphBuilder
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.cli import main
@@ -88,6 +90,23 @@ def test_the_ssvep_decoder_decides_again_after_a_chunk_near_the_float_max():
     late = [code for onset, code in decisions if onset > 10.0]
     assert dec.counters["overflow"] > 0
     assert late and all(code == 2 for code in late), decisions  # 10 Hz is the second frequency
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "complex128"])
+def test_the_finite_check_is_exact_and_silent_on_huge_values(dtype):
+    """nanpolicy.all_finite, the fast path of the NaN policy and of the overflow check (once or twice per chunk per
+    node): the answer of np.isfinite(x).all() for huge finite values whose squares overflow, +-inf and NaN, on
+    contiguous, strided and empty arrays, and no floating-point warning."""
+    big = np.finfo(dtype).max / 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for bad in (None, big, -big, np.inf, -np.inf, np.nan):
+            x = np.ones((8, 12), dtype)
+            if bad is not None:
+                x[3, 4] = bad
+                x[5, 6] = big
+            for view in (x, x[:, ::3], x[:, :0]):
+                assert all_finite(view) == bool(np.isfinite(view).all()), (bad, view.shape)
 
 
 # --- YAML --------------------------------------------------------------------------------------------------
