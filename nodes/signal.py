@@ -41,7 +41,9 @@ class SignalNode(Node[P]):
 
     def transform(self, x: np.ndarray) -> np.ndarray:
         """Process one chunk: x is (*self.lead, n), finite, in self.dtype (never modify it: it may be the
-        input chunk's own array). Return the output, n samples along the last axis."""
+        input chunk's own array). Return the output, n samples along the last axis, finite: a non-finite output is
+        taken for an overflow of the node's arithmetic (`_overflowed`: state reset, those samples zeroed, counted
+        `overflow`, chunk flagged gap), so a node whose values may legitimately be inf (a log of 0) clips them."""
         raise NotImplementedError
 
     def output_mask(self, mask: np.ndarray | None, n: int) -> np.ndarray | None:
