@@ -410,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.threads < 1 or args.seed < 0:
         ap.error("--threads must be >= 1 and --seed >= 0")
+    if (args.epochs is not None and args.epochs < 1) or not 0 < args.lr < float("inf") or args.m < 2:
+        ap.error("--epochs must be >= 1, --lr a finite number above 0 and --m >= 2")
     import torch
 
     torch.set_num_threads(args.threads)

@@ -205,6 +205,9 @@ def test_bench_enhance_unusable_input_is_exit_2_naming_the_fix(tmp_path, capsys)
         ["--snrs", "nan"],
         ["--noise", str(tmp_path)],
         ["--seed", "-1"],
+        ["--epochs", "0"],  # read as the default 25
+        ["--lr", "-1"],
+        ["--lr", "nan"],
     ):
         with pytest.raises(SystemExit) as exit_:  # argparse: usage and the reason, exit 2 (--per-snr 0 crashed)
             bench([*bad, "--methods", "noisy"])
@@ -310,6 +313,9 @@ def test_train_ssvep_refuses_what_it_cannot_learn_from(tmp_path, capsys):
         ["--window", "0"],
         ["--threads", "0"],
         ["--seed", "-1"],
+        ["--epochs", "0"],  # read as the default 25
+        ["--lr", "-1"],
+        ["--lr", "nan"],
     ):
         with pytest.raises(SystemExit) as exit_:  # tracebacks (--marker, --window 0) or silent nonsense before
             train([ok, "--freqs", "8", "10", *bad, "--out", out])
