@@ -330,6 +330,17 @@ def test_a_stream_stamped_in_unix_time_is_recorded(tmp_path, name, t_first):
     assert np.allclose(raw.get_data(), x, rtol=1e-3, atol=1e-3 * np.abs(x).max())  # EDF: 16-bit
 
 
+def test_a_long_recording_from_sample_0_is_not_said_to_start_far_from_0(caplog):
+    """The Unix-time fix logged 'the stream's first sample is at 0 s: too far from 0' for any recording of more than
+    2**31 samples (12.4 h of 48 kHz audio), whose first sample number is already 0 and stays so."""
+    from wavegraph.nodes.io.record_formats import FIF_MAX_SAMPLE, Origin
+
+    spec = signal_spec(48000.0, ["mic"], "audio")
+    assert Origin.of(spec, 0.0, None, FIF_MAX_SAMPLE + 1).first_samp == 0
+    assert "too far from 0" not in caplog.text
+    assert Origin.of(spec, 1.7e9, None, 10).first_samp == 0 and "too far from 0" in caplog.text  # Unix time: said
+
+
 # --- train -------------------------------------------------------------------------------------------------
 
 

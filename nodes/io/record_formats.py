@@ -197,7 +197,7 @@ class Origin:
         """`n`: the recording's samples (first_samp + n must fit FIF's 32-bit sample numbers)."""
         rate = spec.rate if spec.rate > 0 else 0.0
         first_samp = max(0, int(round((spec.first_time + first_t0) * rate)))
-        if first_samp + n > FIF_MAX_SAMPLE:  # chunk times on another clock: Unix time (1.7e9 s), milliseconds...
+        if first_samp and first_samp + n > FIF_MAX_SAMPLE:  # chunk times on another clock: Unix time, ms...
             logging.getLogger("wavegraph.recorder").warning(
                 "recorder: the stream's first sample is at %.6g s: too far from 0 to keep as the recording's "
                 "first sample number (FIF's are 32-bit); written as sample 0, dated when it was recorded",
