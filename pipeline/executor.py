@@ -182,7 +182,9 @@ class Executor:
         self.queue: deque[tuple[str, str, Chunk]] = deque()
         self.start_ns: int | None = None
         self.source_time = {n: 0.0 for n in self.active_sources}
-        self.fits: dict[tuple[str, str], tuple] = {}  # (node, port) -> (shape, dtype) that last fitted its spec
+        # (node, port) -> (dtype, is a signal, shape without the time axis) of the last chunk that fitted its spec:
+        # chunks of any length on that input then skip the check
+        self.fits: dict[tuple[str, str], tuple] = {}
         self.gap_next: set[tuple[str, str]] = set()  # inputs whose last chunk was dropped: flag the next one
         self.stop = StopFlag()  # runners install it; checked between chunks and while pacing
         self.clock = time.monotonic_ns  # origin stamps and sink latency (a worker gives its LocalClock's)
@@ -301,11 +303,14 @@ class Executor:
         node, st = self.nodes[node_id], self.stats[node_id]
         if port not in self.open_inputs[node_id]:
             return  # data after end-of-stream on this input: ignore
-        if chunk.data.size and self.fits.get((node_id, port)) != (chunk.data.shape, chunk.data.dtype):
-            if not self._fits(node_id, port, chunk):
-                if not chunk.eos:
-                    return
-                chunk = replace(Chunk.end(chunk.t0), seq=chunk.seq)  # the data goes, the end of stream stays
+        data = chunk.data
+        if data.size:
+            fit = self.fits.get((node_id, port))
+            if fit is None or data.dtype != fit[0] or (data.shape[:-1] if fit[1] else data.shape[1:]) != fit[2]:
+                if not self._fits(node_id, port, chunk):
+                    if not chunk.eos:
+                        return
+                    chunk = replace(Chunk.end(chunk.t0), seq=chunk.seq)  # the data goes, the end of stream stays
         if self.gap_next and (node_id, port) in self.gap_next:
             self.gap_next.discard((node_id, port))
             chunk = replace(chunk, gap=True)
@@ -351,7 +356,12 @@ class Executor:
             counters[name] = counters.get(name, 0) + 1
             self.gap_next.add((node_id, port))
             return False
-        self.fits[(node_id, port)] = (chunk.data.shape, chunk.data.dtype)
+        signal = spec.kind == "signal"
+        self.fits[(node_id, port)] = (
+            chunk.data.dtype,
+            signal,
+            chunk.data.shape[:-1] if signal else chunk.data.shape[1:],
+        )
         return True
 
     def _input_ended(self, node_id: str, port: str) -> None:

@@ -358,3 +358,20 @@ def test_train_enhancer_refuses_sizes_that_are_not_above_zero(arg, capsys):
         with pytest.raises(SystemExit) as e:
             train_main([arg[0] if arg[0] != "--steps" else "--frames", arg[1], "--out", "unused.safetensors"])
         assert e.value.code == 2 and "must be above 0" in capsys.readouterr().err
+
+
+def test_the_in_process_spec_check_runs_once_per_input_whatever_the_chunk_lengths(monkeypatch):
+    """The check is cached on the shape without the time axis: its cache held the whole shape, so a resampler's
+    chunks of varying length (441 Hz from 10-sample chunks at 1 kHz) ran the full check on most deliveries."""
+    from wavegraph.pipeline import executor
+    from wavegraph.pipeline.api import GraphBuilder
+
+    calls = []
+    real = executor.Executor._fits
+    monkeypatch.setattr(executor.Executor, "_fits", lambda self, *a: calls.append(a[:2]) or real(self, *a))
+    g = GraphBuilder()
+    rs = g.add("resample", g.add("sine", rate=1000.0, channels=4, duration=2.0, chunk_size=10), rate=441.0)
+    bp = g.add("bandpass", rs, l_freq=1.0, h_freq=40.0)
+    out = g.run(capture=[bp])[f"{bp}.out"]
+    assert out.data.shape[1] > 800
+    assert len(calls) <= 4, calls  # once per input that has a spec (331 times before)
