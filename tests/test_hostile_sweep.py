@@ -375,3 +375,15 @@ def test_the_in_process_spec_check_runs_once_per_input_whatever_the_chunk_length
     out = g.run(capture=[bp])[f"{bp}.out"]
     assert out.data.shape[1] > 800
     assert len(calls) <= 4, calls  # once per input that has a spec (331 times before)
+
+
+def test_running_zscore_counts_all_of_its_window_state():
+    """Its state is the block (W) and the suffix sums and squares (2 W) in float64, 24 bytes per sample and channel;
+    the limit counted 16, so an 800 s window at 1 kHz on 64 channels (1.15 GiB) passed as under 1 GiB."""
+    from wavegraph.nodes.dsp.scaling import RunningZScore
+    from wavegraph.pipeline.spec import SpecError, signal_spec
+
+    spec = signal_spec(1000.0, [f"c{i}" for i in range(64)])
+    with pytest.raises(SpecError, match="1 GiB"):
+        RunningZScore(window=800.0).configure({"in": spec})
+    RunningZScore(window=600.0).configure({"in": spec})  # 0.86 GiB: allowed

@@ -56,7 +56,7 @@ class RunningZScore(SignalNode[ZScoreParams]):
                 f"use a window of at least {2 / spec.rate:g} s",
             )
         self._nch = int(np.prod(self.lead)) if self.lead else 1
-        check_window_size("running_zscore window", self.W, self._nch, 16, spec.rate)  # sums and squares
+        check_window_size("running_zscore window", self.W, self._nch, 24, spec.rate)  # block, suffix sums and squares
         return spec.evolve(dtype=self.dtype.name, units="a.u.")
 
     def new_state(self):
