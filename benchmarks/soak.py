@@ -355,8 +355,9 @@ def main(argv: list[str] | None = None) -> int:
                 indent=1,
             )
         )
-    ok = bool(flat) and all(r["flat"] for r in flat.values()) and all(r["equal"] for r in files.values())
-    if not flat:  # an empty table above read as a failed target
+    equal = all(r["equal"] for r in files.values())
+    ok = bool(flat) and all(r["flat"] for r in flat.values()) and equal
+    if not flat and equal:  # an empty table above read as a failed target; a file that differs is one
         print(
             f"soak: RSS not judged: no process had 3 samples (every {args.every:g} s) between the warm-up (20 % of "
             f"the run, at least 10 s) and the stream's end ({ended or 0:.0f} s); give a longer --hours, e.g. 0.05"
