@@ -39,6 +39,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from wavegraph.models.train_enhancer import positive
 
 from .enhance_data import SR, BenchError, folder_mixtures, heldout_mixtures
 
@@ -424,11 +425,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--noise", help="folder of noise audio files for --clean (default: generated noise types)")
     ap.add_argument("--snrs", type=_finite, nargs="+", default=[-5, 0, 5, 10, 15])
     ap.add_argument(
-        "--per-snr", type=_positive(int), default=8, help="held-out mixtures per SNR (one per noise type at 8)"
+        "--per-snr", type=positive(int), default=8, help="held-out mixtures per SNR (one per noise type at 8)"
     )
-    ap.add_argument("--seconds", type=_positive(float), default=6.0, help="--clean files are cut to this length")
+    ap.add_argument("--seconds", type=positive(float), default=6.0, help="--clean files are cut to this length")
     ap.add_argument(
-        "--max-files", type=_positive(int), default=None, help="--clean: at most N files, spread over the folder"
+        "--max-files", type=positive(int), default=None, help="--clean: at most N files, spread over the folder"
     )
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
@@ -464,19 +465,6 @@ def _finite(text: str) -> float:
     if not np.isfinite(value):
         raise argparse.ArgumentTypeError(f"must be finite, got {text!r}")
     return value
-
-
-def _positive(kind):
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a {kind.__name__}: {text!r}") from None
-        if not value > 0 or not np.isfinite(value):
-            raise argparse.ArgumentTypeError(f"must be above 0, got {text!r}")
-        return value
-
-    return parse
 
 
 def _run(args) -> int:
