@@ -214,7 +214,7 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> GraphConfig:
                     file,
                     0,
                     f"the YAML holds more than {MAX_VALUES:,} values once its aliases (*name) are expanded",
-                    "a graph file needs a few hundred; do not nest aliases of aliases",
+                    "a graph file needs a few hundred: do not nest aliases of aliases, and give large data as a file (file_source), not inline",
                 )
             ]
         )
