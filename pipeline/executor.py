@@ -340,7 +340,7 @@ class Executor:
     def _fits(self, node_id: str, port: str, chunk: Chunk) -> bool:
         """Whether a chunk fits its input's spec, as a receiver checks a frame (wire.check_against_spec): one
         whose shape or dtype does not (a source that changed its channel count mid-run, a dtype it did not
-        declare) is dropped and counted on the receiving node (rejected_spec_shape/_dtype), and the
+        declare) is dropped and counted on the receiving node (rx_rejected_spec_shape/_dtype), and the
         next chunk on that input is flagged gap: in one process as across processes, where the receiver drops
         it. Without this the node raised (the run failed naming it, not the sender) or cast complex to real."""
         spec = self.nodes[node_id].in_specs.get(port)
@@ -350,10 +350,11 @@ class Executor:
             check_against_spec(chunk.data, spec)
         except WireError as e:
             counters = self.stats[node_id].counters
-            name = f"rejected_{e.reason}"
+            name = f"rx_rejected_{e.reason}"  # the names a worker gives its receivers' counts (worker._merge_transport)
             if name not in counters:
                 log.warning("%s.%s: a chunk that does not fit the input is dropped (%s)", node_id, port, e)
-            counters[name] = counters.get(name, 0) + 1
+            for key in ("rx_rejected", name):
+                counters[key] = counters.get(key, 0) + 1
             self.gap_next.add((node_id, port))
             return False
         signal = spec.kind == "signal"

@@ -45,6 +45,8 @@ def run_in_process(
             if observer is not None and time.monotonic() - last >= OBSERVE_S:
                 last = time.monotonic()
                 observer(ex.snapshot())
+        if timer is not None:  # the sources have ended: a duration that runs out while the graph drains stops nothing
+            timer.cancel()
         ex.drain()
         bar.show(0.0, final=not ex.stop)
     except NodeFailure as e:
