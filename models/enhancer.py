@@ -8,7 +8,8 @@ Per frame (n_fft = 320 samples = 20 ms, hop 160 = 10 ms, sqrt-Hann analysis and 
     X = rfft(window * frame)                                            (161 bins; a matmul with the DFT matrix)
     f = (|X|^2 + eps)^(compress / 2)                                    (compressed magnitude, compress = 0.3)
     p = X_t conj(X_t-1), compressed to |p|^(compress / 2)              (deep-filtered bins only: phase advance)
-    h = core([f, p])                                                    (Mamba/GLA stack: Linear(in -> d), layers)
+    s = steadiness of each bin's phase advance over the last frames     (tone_frames > 0 only: the tone feature)
+    h = core([f, p, s])                                                  (Mamba/GLA stack: Linear(in -> d), layers)
     mask, v, C = Linear(h) split into 161 bins, 1 speech logit and the deep filter's taps (complex, bins x order)
     mask = floor + (1 - floor) sigmoid(mask); C = tanh(C)
     Y = mask * X; on the lowest df_bins bins Y += sum_k C_k X_t-k        (deep filter: k = 0 .. order - 1 frames)
@@ -26,12 +27,12 @@ hop block, is n_fft - 1 (19.94 ms at 16 kHz).
 
 State (explicit, see models/streaming.py): {"prev": (B, n_fft - hop) last input samples, "tail": (B, n_fft - hop)
 overlap-add tail, "dfhist": (B, max(order - 1, 1), df_bins, 2) the deep-filtered bins of the past frames (only with
-a deep filter), "core.*": the core's state}. `stream` never modifies the state it is given; `step` may.
+a deep filter), "tonehist": (B, tone_frames + 1, bins, 2) the past spectra (only with the tone feature), "core.*": the
+core's state}. The features are computed in models/enhancer_features.py. `stream` never modifies the state it is given; `step` may.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
 from typing import cast
@@ -40,7 +41,9 @@ import torch
 from torch import nn
 
 from .config import DictConfig
+from .enhancer_features import dft_matrices, magnitude, phase_advance, steadiness
 from .enhancer_gain import LEVEL_START, adaptive_mask
+from .enhancer_loss import enhancer_loss, si_sdr, vad_targets
 from .gla import GLABlock, GLAConfig, GLAStack
 from .mamba import MambaConfig, MambaStack
 from .streaming import State, StreamingModel, check_frames
@@ -67,6 +70,7 @@ class EnhancerConfig(DictConfig):
     snr_tau: float = 1.0  # seconds, the estimate's smoothing
     df_bins: int = 0  # deep filter on the lowest df_bins bins (0: mask only)
     df_order: int = 5  # deep filter taps: the current frame and df_order - 1 past frames
+    tone_frames: int = 0  # the tone feature: phase-advance steadiness over this many frames (0: none; else >= 2)
     d_model: int = 96
     n_layers: int = 2
     d_state: int = 16  # mamba
@@ -96,6 +100,8 @@ class EnhancerConfig(DictConfig):
             raise ValueError(
                 f"df_bins must be in [0, {self.n_bins}] and df_order >= 1, got {self.df_bins} and {self.df_order}"
             )
+        if self.tone_frames < 0 or self.tone_frames == 1:
+            raise ValueError(f"tone_frames must be 0 (no tone feature) or >= 2, got {self.tone_frames}")
 
     @property
     def n_bins(self) -> int:
@@ -107,8 +113,9 @@ class EnhancerConfig(DictConfig):
 
     @property
     def n_features(self) -> int:
-        """Core input per frame: the compressed magnitudes, then the phase advance of every deep-filtered bin."""
-        return self.n_bins + 2 * self.df_bins
+        """Core input per frame: the compressed magnitudes, the phase advance of every deep-filtered bin, then the
+        tone feature of every bin (with tone_frames)."""
+        return self.n_bins + 2 * self.df_bins + (self.n_bins if self.tone_frames else 0)
 
     @property
     def n_outputs(self) -> int:
@@ -119,10 +126,6 @@ class EnhancerConfig(DictConfig):
     def df_history(self) -> int:
         """Past frames of the deep-filtered bins kept in the state (the phase feature needs one)."""
         return max(self.df_order - 1, 1) if self.df_bins else 0
-
-
-def _sqrt_hann(n: int) -> torch.Tensor:
-    return torch.sqrt(0.5 - 0.5 * torch.cos(2 * math.pi * torch.arange(n, dtype=torch.float64) / n))
 
 
 def _rms(x: torch.Tensor, eps: float) -> torch.Tensor:
@@ -222,24 +225,9 @@ class Enhancer(StreamingModel):
             self.head.bias[: nb + 1].fill_(2.0)
             self.head.bias[nb + 1 :].zero_()
             self.head.weight[nb + 1 :].zero_()
-        w = _sqrt_hann(cfg.n_fft)
-        r = cfg.n_fft // cfg.hop
-        denom = (w.reshape(r, cfg.hop) ** 2).sum(0)
-        syn = w / denom.repeat(r)
-        # real DFT and its inverse as matrices with the windows folded in (fewer, cheaper ops per 10 ms frame than
-        # rfft/irfft on one short frame), the real and imaginary parts of every bin interleaved (so that a complex
-        # view of the spectrum is free): [re_0, im_0, re_1, ...] = (window * frame) @ dft, frame = (masked) @ idft
-        n = torch.arange(cfg.n_fft, dtype=torch.float64)[:, None]
-        ang = 2 * math.pi * n * torch.arange(nb, dtype=torch.float64)[None] / cfg.n_fft  # (n_fft, bins)
-        dft = torch.stack([torch.cos(ang), -torch.sin(ang)], 2).flatten(1) * w[:, None]
-        c = torch.full((nb,), 2.0, dtype=torch.float64)
-        c[0] = 1.0
-        if cfg.n_fft % 2 == 0:
-            c[-1] = 1.0
-        idft = torch.stack([torch.cos(ang).T * c[:, None], -torch.sin(ang).T * c[:, None]], 1).flatten(0, 1)
-        idft = idft / cfg.n_fft * syn[None]
-        self.register_buffer("dft", dft.float(), persistent=False)
-        self.register_buffer("idft", idft.float(), persistent=False)
+        dft, idft = dft_matrices(cfg.n_fft, cfg.hop)  # windows folded in, real/imaginary interleaved
+        self.register_buffer("dft", dft, persistent=False)
+        self.register_buffer("idft", idft, persistent=False)
         self.d_in, self.d_out = cfg.hop, cfg.hop + 1
 
     # ---------------------------------------------------------------------------------------- streaming API
@@ -254,6 +242,9 @@ class Enhancer(StreamingModel):
             state["level"] = torch.full((batch, 2), LEVEL_START, device=device, dtype=dtype)
         if self.cfg.df_bins:
             state["dfhist"] = torch.zeros(batch, self.cfg.df_history, self.cfg.df_bins, 2, device=device, dtype=dtype)
+        if self.cfg.tone_frames:
+            shape = (batch, self.cfg.tone_frames + 1, self.cfg.n_bins, 2)
+            state["tonehist"] = torch.zeros(shape, device=device, dtype=dtype)
         for k, v in self.core.init_state(batch, device).items():
             state[f"core.{k}"] = v
         return state
@@ -378,7 +369,8 @@ class Enhancer(StreamingModel):
         spec = (sig @ self.dft).view(B, 1, nb, 2)  # real, imaginary
         frames = self._df_frames(spec, state.get("dfhist"))
         power = spec.square().sum(-1)  # (B, 1, bins): for the features and the adaptive floor
-        logits = fast(self._features(spec, frames, power)[:, 0], state)  # (B, 1, outputs)
+        feat, tonehist = self._features(spec, frames, power, state.get("tonehist"))
+        logits = fast(feat[:, 0], state)  # (B, 1, outputs)
         out, speech, hist, level = self._filter(spec, logits, frames, state.get("level"), power)
         seg = out.view(B, nb * 2) @ self.idft  # (B, n_fft)
         y = torch.cat([seg[:, :H].add_(state["tail"]), speech[:, 0]], 1)[:, None]
@@ -387,6 +379,8 @@ class Enhancer(StreamingModel):
             state["dfhist"] = hist
         if level is not None:
             state["level"] = level
+        if tonehist is not None:
+            state["tonehist"] = tonehist
         return y, state
 
     def _df_frames(self, spec: torch.Tensor, hist: torch.Tensor | None) -> torch.Tensor | None:
@@ -395,19 +389,21 @@ class Enhancer(StreamingModel):
             return None
         return torch.cat([torch.view_as_complex(hist), torch.view_as_complex(spec[:, :, : self.cfg.df_bins])], 1)
 
-    def _features(self, spec: torch.Tensor, frames: torch.Tensor | None, power: torch.Tensor) -> torch.Tensor:
-        """Core input (B, T, n_features) from the frames' spectra (B, T, bins, 2): the compressed magnitudes, then for
-        each deep-filtered bin X_t conj(X_t-1) compressed to |X_t X_t-1|^(compress / 2) (real, imaginary): the phase
-        advance per hop that tells a harmonic's exact frequency inside its 50 Hz bin, which the filter taps need.
-        `frames`: `_df_frames`."""
-        c = self.cfg.compress
-        mag = power.add(1e-10).pow_(c / 2)
-        if frames is None:
-            return mag
-        T = spec.shape[1]
-        z = torch.view_as_real(frames[:, -T:] * frames[:, -T - 1 : -1].conj())
-        z = z * z.square().sum(-1, keepdim=True).add_(1e-20).pow_((c / 2 - 1) / 2)
-        return torch.cat([mag, z.flatten(-2)], -1)
+    def _features(
+        self, spec: torch.Tensor, frames: torch.Tensor | None, power: torch.Tensor, tonehist: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Core input (B, T, n_features) from the frames' spectra (B, T, bins, 2) and the new tone history (None
+        without the tone feature): the compressed magnitudes, then for each deep-filtered bin the compressed phase
+        advance X_t conj(X_t-1) (real, imaginary), which tells a harmonic's exact frequency inside its 50 Hz bin (the
+        filter taps need it), then each bin's phase-advance steadiness (models/enhancer_features.py). `frames`:
+        `_df_frames`."""
+        parts = [magnitude(power, self.cfg.compress)]
+        if frames is not None:
+            parts.append(phase_advance(frames, spec.shape[1], self.cfg.compress))
+        if tonehist is not None:
+            tone, tonehist = steadiness(spec, tonehist)
+            parts.append(tone)
+        return (parts[0] if len(parts) == 1 else torch.cat(parts, -1)), tonehist
 
     def _filter(
         self,
@@ -453,7 +449,7 @@ class Enhancer(StreamingModel):
         spec = (frames @ self.dft).unflatten(-1, (cfg.n_bins, 2))  # (B, T, bins, 2): real, imaginary
         df_frames = self._df_frames(spec, state.get("dfhist"))
         power = spec.square().sum(-1)  # (B, T, bins)
-        feat = self._features(spec, df_frames, power)
+        feat, tonehist = self._features(spec, df_frames, power, state.get("tonehist"))
         fast = self._fast_step() if step else None
         core_state: State | None = None
         if fast is not None:
@@ -482,6 +478,8 @@ class Enhancer(StreamingModel):
             new["dfhist"] = hist
         if level is not None:
             new["level"] = level
+        if tonehist is not None:
+            new["tonehist"] = tonehist
         if core_state is None:  # the fast step updated the core's entries of `state` in place
             new.update((k, v) for k, v in state.items() if k[:5] == "core.")
         else:
@@ -494,7 +492,22 @@ class Enhancer(StreamingModel):
         `--df-bins`), so the filter is learned on top of a trained mask instead of from scratch."""
         if self.cfg.df_bins:
             raise ValueError("with_deep_filter needs a model without a deep filter (df_bins = 0)")
-        new = Enhancer(EnhancerConfig.from_dict({**self.cfg.to_dict(), "df_bins": df_bins, "df_order": df_order}))
+        if self.cfg.tone_frames:
+            raise ValueError("with_deep_filter needs a model without the tone feature (its columns come last)")
+        return self._grown(df_bins=df_bins, df_order=df_order)
+
+    def with_tone_feature(self, tone_frames: int) -> Enhancer:
+        """A copy of this model with the tone feature added (tone_frames >= 2), computing exactly the same output:
+        the core's input columns for the new feature start at zero. Training starts from it (`--init` with
+        `--tone-frames`)."""
+        if self.cfg.tone_frames:
+            raise ValueError("with_tone_feature needs a model without the tone feature (tone_frames = 0)")
+        return self._grown(tone_frames=tone_frames)
+
+    def _grown(self, **changes) -> Enhancer:
+        """A copy with `changes` to the config whose new core-input columns and head rows (appended after the old
+        ones) start at zero, so that it computes what this model does."""
+        new = Enhancer(EnhancerConfig.from_dict({**self.cfg.to_dict(), **changes}))
         mine = self.state_dict()
         with torch.no_grad():
             for name, p in new.state_dict().items():
@@ -519,83 +532,3 @@ class Enhancer(StreamingModel):
         x = nn.functional.pad(audio, (0, T * cfg.hop - N)).reshape(B, T, cfg.hop)
         y = self.forward(x)
         return y[..., :-1].reshape(B, -1)[:, keep : keep + N], y[..., -1]
-
-
-# -------------------------------------------------------------------------------------------- training losses
-def si_sdr(est: torch.Tensor, ref: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """Scale-invariant SDR in dB per row of (B, N) signals (zero-mean)."""
-    est = est - est.mean(-1, keepdim=True)
-    ref = ref - ref.mean(-1, keepdim=True)
-    proj = (est * ref).sum(-1, keepdim=True) / ((ref**2).sum(-1, keepdim=True) + eps) * ref
-    noise = est - proj
-    return 10 * torch.log10(((proj**2).sum(-1) + eps) / ((noise**2).sum(-1) + eps))
-
-
-def _spectral_loss(
-    est: torch.Tensor, ref: torch.Tensor, compress: float, resolutions=((256, 128), (512, 256), (1024, 512))
-) -> torch.Tensor:
-    """Multi-resolution compressed-magnitude MSE plus a compressed-complex MSE (signals normalised by the caller)."""
-    total = est.new_zeros(())
-    for n_fft, hop in resolutions:
-        win = torch.hann_window(n_fft, device=est.device) / math.sqrt(n_fft)
-        E = torch.view_as_real(torch.stft(est, n_fft, hop, window=win, return_complex=True))
-        R = torch.view_as_real(torch.stft(ref, n_fft, hop, window=win, return_complex=True))
-        pe, pr = E.pow(2).sum(-1) + 1e-10, R.pow(2).sum(-1) + 1e-10
-        me, mr = pe ** (compress / 2), pr ** (compress / 2)
-        total = total + (me - mr).pow(2).mean()
-        ce = E * (pe ** ((compress - 1) / 2))[..., None]  # |ce| = |E|^compress, phase of E
-        cr = R * (pr ** ((compress - 1) / 2))[..., None]
-        total = total + 0.3 * (ce - cr).pow(2).sum(-1).mean()
-    return total / len(resolutions)
-
-
-def vad_targets(clean: torch.Tensor, cfg: EnhancerConfig, rel_db: float = -30.0) -> torch.Tensor:
-    """Per model frame (B, T): 1 where the clean frame's power is within `rel_db` of the example's mean active speech
-    power (frames of the stream framing: frame t ends with block t)."""
-    B, N = clean.shape
-    keep = cfg.n_fft - cfg.hop
-    frames = nn.functional.pad(clean, (keep, 0)).unfold(1, cfg.n_fft, cfg.hop)
-    p = (frames**2).mean(-1)  # (B, T)
-    peak = p.amax(-1, keepdim=True)
-    active = torch.where(p > peak * 1e-4, p, torch.zeros_like(p))
-    mean_active = active.sum(-1, keepdim=True) / (p > peak * 1e-4).sum(-1, keepdim=True).clamp(min=1)
-    return ((p > mean_active * 10 ** (rel_db / 10)) & (peak > 1e-9)).float()
-
-
-def enhancer_loss(
-    model: Enhancer,
-    noisy: torch.Tensor,
-    clean: torch.Tensor,
-    sisdr_weight: float = 0.002,
-    vad_weight: float = 0.01,
-    stoi_weight: float = 0.0,
-) -> tuple[torch.Tensor, dict]:
-    """Training loss on (B, N) audio with N a multiple of hop: multi-resolution spectral + SI-SDR (examples with
-    speech) + VAD cross-entropy, and with `stoi_weight` > 0 a differentiable STOI term (models/intelligibility.py,
-    1 - STOI over the examples with speech). Returns (loss, parts as floats).
-
-    The default weights make the compressed spectral term (the one that tracks PESQ and STOI) carry most of the
-    gradient: measured on the first shipped model, the gradient norms were spectral 0.035, 0.02 x SI-SDR 0.094 and
-    0.05 x VAD 0.039, so SI-SDR steered the training (it beat RNNoise on SI-SDR, not on PESQ-WB or STOI); with
-    0.002 and 0.01 the spectral term has about 70 % of it."""
-    cfg = model.cfg
-    B, N = noisy.shape
-    y = model(noisy.reshape(B, N // cfg.hop, cfg.hop))
-    keep = cfg.n_fft - cfg.hop
-    est = y[..., :-1].reshape(B, N)[:, keep:]
-    ref = clean[:, : N - keep]
-    scale = noisy.pow(2).mean(-1, keepdim=True).sqrt().clamp(min=1e-5)  # level-invariant losses
-    spec = _spectral_loss(est / scale, ref / scale, cfg.compress)
-    has_speech = ref.abs().amax(-1) > 0
-    sdr = si_sdr(est[has_speech], ref[has_speech]).mean() if has_speech.any() else est.new_zeros(())
-    target = vad_targets(clean, cfg)
-    vad = nn.functional.binary_cross_entropy(y[..., -1].clamp(1e-6, 1 - 1e-6), target)
-    loss = spec - sisdr_weight * sdr + vad_weight * vad
-    parts = {"spec": float(spec.detach()), "si_sdr": float(sdr.detach()), "vad_bce": float(vad.detach())}
-    if stoi_weight:
-        from .intelligibility import stoi_loss
-
-        intelligibility = stoi_loss(est, ref)
-        loss = loss + stoi_weight * intelligibility
-        parts["stoi_loss"] = float(intelligibility.detach())
-    return loss, parts

@@ -66,6 +66,13 @@ def _parser() -> argparse.ArgumentParser:
         "--df-bins", type=int, default=0, help="deep filter on the lowest bins (0: mask only; with --init: added)"
     )
     p.add_argument("--df-order", type=int, default=5, help="deep filter taps (current frame + past frames)")
+    p.add_argument(
+        "--tone-frames",
+        type=int,
+        default=0,
+        help="add the tone feature (phase-advance steadiness over this many frames, >= 2; with --init: added with "
+        "zero input weights, so training starts from the same function)",
+    )
     p.add_argument("--threads", type=positive(int), default=1)
     p.add_argument("--sisdr-weight", type=float, default=0.002, help="weight of -SI-SDR (dB) in the loss")
     p.add_argument("--vad-weight", type=float, default=0.01, help="weight of the VAD cross-entropy in the loss")
@@ -243,10 +250,17 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"--init {args.init} is not an enhancer checkpoint")
         if args.df_bins and not model.cfg.df_bins:
             model = model.with_deep_filter(args.df_bins, args.df_order)
+        if args.tone_frames and not model.cfg.tone_frames:
+            model = model.with_tone_feature(args.tone_frames)
         cfg = model.cfg
     else:
         cfg = EnhancerConfig(
-            core=args.core, d_model=args.d_model, n_layers=args.n_layers, df_bins=args.df_bins, df_order=args.df_order
+            core=args.core,
+            d_model=args.d_model,
+            n_layers=args.n_layers,
+            df_bins=args.df_bins,
+            df_order=args.df_order,
+            tone_frames=args.tone_frames,
         )
         model = Enhancer(cfg)
     cfg.mask_floor = 0.0  # training runs without the floor (--mask-floor is for inference)

@@ -1,0 +1,155 @@
+"""The enhancer's tone feature (models/enhancer_features.py `steadiness`, EnhancerConfig.tone_frames): what it
+measures, streaming == offline (model, fused frame graph and node), state reset at a gap, growing a trained model
+with it, and old or mismatched checkpoints."""
+
+import numpy as np
+import pytest
+import torch
+from wavegraph.models import checkpoint as ckpt
+from wavegraph.models.enhancer import Enhancer, EnhancerConfig
+from wavegraph.models.enhancer_features import dft_matrices, steadiness
+from wavegraph.models.streaming import assert_stream_equals_forward
+from wavegraph.nodes.models.enhancer import EnhancerNode
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.spec import signal_spec
+from wavegraph.pipeline.testing import assert_streaming_equivalent
+
+SR = 16000
+SPEC = signal_spec(SR, ["mic"], "misc", dtype="float32", units="a.u.")
+K = 6
+
+
+def _spectra(x: np.ndarray) -> torch.Tensor:
+    dft, _ = dft_matrices(320, 160)
+    sig = torch.from_numpy(np.concatenate([np.zeros(160, np.float32), x.astype(np.float32)]))[None]
+    return (sig.unfold(1, 320, 160) @ dft).unflatten(-1, (161, 2))  # (1, T, bins, 2)
+
+
+def _voice(n: int, seed: int = 0) -> np.ndarray:
+    """Harmonics of a gliding f0 (120 -> 220 Hz and back over 0.5 s), with a little noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / SR
+    f0 = 170 + 50 * np.sin(2 * np.pi * 2 * t)
+    ph = 2 * np.pi * np.cumsum(f0) / SR
+    return 0.05 * sum(np.sin(k * ph) / k for k in range(1, 16)) + 1e-4 * rng.standard_normal(n)
+
+
+def test_steadiness_is_high_for_a_tone_low_for_noise_and_a_gliding_voice():
+    n = SR
+    t = np.arange(n) / SR
+    tone = _spectra(0.05 * np.sin(2 * np.pi * 1234.0 * t))
+    feat, _ = steadiness(tone, torch.zeros(1, K + 1, 161, 2))
+    b = round(1234.0 / 50)
+    assert torch.all(feat[0, K + 2 :, b - 1 : b + 2] > 0.99)  # from the window's first full frame on
+    assert torch.all(feat[0, :2] == 0)  # the window starts on zeros: nothing before frame 2
+    noise = _spectra(0.05 * np.random.default_rng(1).standard_normal(n))
+    assert float(steadiness(noise, torch.zeros(1, K + 1, 161, 2))[0][0, K + 2 :].mean()) < 0.5
+    voice = _spectra(_voice(n))
+    f, _ = steadiness(voice, torch.zeros(1, K + 1, 161, 2))
+    p = voice.square().sum(-1)
+    strong = (p > 1e-2 * p.max())[0, K + 2 :]
+    strong[:, :12] = False  # above the 4th harmonic: there a pitch glide moves the phase advance from hop to hop
+    assert float(f[0, K + 2 :][strong].mean()) < 0.8
+
+
+def test_steadiness_any_chunking_equals_one_call():
+    spec = _spectra(_voice(8000, seed=2) + 0.02 * np.sin(2 * np.pi * 800 * np.arange(8000) / SR))
+    whole, hist_whole = steadiness(spec, torch.zeros(1, K + 1, 161, 2))
+    hist, parts = torch.zeros(1, K + 1, 161, 2), []
+    for a, b in ((0, 1), (1, 4), (4, 5), (5, 23), (23, spec.shape[1])):
+        f, hist = steadiness(spec[:, a:b], hist)
+        parts.append(f)
+    torch.testing.assert_close(torch.cat(parts, 1), whole, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(hist, hist_whole)
+
+
+def _tone_model(df_bins: int = 12, seed: int = 0) -> Enhancer:
+    torch.manual_seed(seed)
+    model = Enhancer(EnhancerConfig(core="gla", d_model=16, n_layers=1, df_bins=df_bins, df_order=3, tone_frames=K))
+    with torch.no_grad():  # non-zero weights everywhere, the tone columns (last 161) included
+        model.head.weight.normal_(0, 0.3)
+        in_proj = model.core.in_proj
+        assert in_proj is not None
+        in_proj.weight[:, -161:].normal_(0, 1.0)
+    return model.eval()
+
+
+@pytest.mark.parametrize("df_bins", [0, 12])
+def test_tone_model_stream_equals_forward_and_frame_graph(df_bins):
+    model = _tone_model(df_bins)
+    assert model.cfg.n_features == 161 + 2 * df_bins + 161
+    x = torch.from_numpy(_voice(29 * 160, seed=3).astype(np.float32)).reshape(1, 29, 160)
+    assert_stream_equals_forward(model, x)  # also step(), which runs the traced frame graph
+    assert model._fast is not None and model.__dict__["_graph"] is not None
+    state = model.init_state(1)
+    assert state["tonehist"].shape == (1, K + 1, 161, 2)
+
+
+def test_the_output_depends_on_the_tone_feature():
+    """Fails if the feature is dropped from the core input (or is constant): zeroing its input columns changes the
+    output; and the stream/step test above fails if one path drops it."""
+    model = _tone_model(0)
+    x = torch.from_numpy(_voice(40 * 160, seed=4).astype(np.float32)).reshape(1, 40, 160)
+    with torch.no_grad():
+        y = model(x)
+        in_proj = model.core.in_proj
+        assert in_proj is not None
+        in_proj.weight[:, -161:].zero_()
+        assert (model(x) - y).abs().max() > 1e-3
+
+
+def test_with_tone_feature_keeps_the_output_and_config_checks():
+    torch.manual_seed(1)
+    base = Enhancer(EnhancerConfig(core="gla", d_model=16, n_layers=1, df_bins=12, df_order=3)).eval()
+    grown = base.with_tone_feature(K).eval()
+    assert grown.cfg.tone_frames == K and grown.cfg.n_features == base.cfg.n_features + 161
+    x = torch.from_numpy(_voice(20 * 160, seed=6).astype(np.float32)).reshape(1, 20, 160)
+    with torch.no_grad():
+        torch.testing.assert_close(grown(x), base(x), atol=1e-6, rtol=1e-5)
+    with pytest.raises(ValueError, match="without the tone feature"):
+        grown.with_tone_feature(4)
+    with pytest.raises(ValueError, match="without the tone feature"):
+        Enhancer(EnhancerConfig(core="gla", d_model=16, n_layers=1, tone_frames=K)).with_deep_filter(8, 2)
+    with pytest.raises(ValueError, match="tone_frames"):
+        EnhancerConfig(tone_frames=1)
+
+
+def test_old_checkpoints_load_and_a_mismatch_is_a_clear_error(tmp_path):
+    torch.manual_seed(2)
+    old = Enhancer(EnhancerConfig(core="gla", d_model=16, n_layers=1)).eval()
+    ckpt.save(old, tmp_path / "old.safetensors")
+    meta = ckpt.config_path(tmp_path / "old.safetensors")
+    text = meta.read_text()
+    assert "tone_frames" in text  # written by this code; an older file lacks the key:
+    import json
+
+    record = json.loads(text)
+    del record["config"]["tone_frames"]
+    meta.write_text(json.dumps(record))
+    loaded = ckpt.load(tmp_path / "old.safetensors")
+    assert isinstance(loaded, Enhancer) and loaded.cfg.tone_frames == 0
+    record["config"]["tone_frames"] = K  # weights without the tone columns under a config that asks for them
+    meta.write_text(json.dumps(record))
+    with pytest.raises(ckpt.CheckpointError, match="in_proj"):
+        ckpt.load(tmp_path / "old.safetensors")
+
+
+def _node_factory(path):
+    return lambda: EnhancerNode(checkpoint=str(path))
+
+
+def test_tone_node_streaming_equals_whole_run_and_gap_resets(tmp_path):
+    path = tmp_path / "tone.safetensors"
+    ckpt.save(_tone_model(12, seed=3), path)
+    x = _voice(3000, seed=7).astype(np.float32)[None]
+    assert_streaming_equivalent(_node_factory(path), x, SPEC, rtol=0, atol=2e-5)
+    a, b = _voice(2000, seed=8).astype(np.float32)[None], _voice(1700, seed=9).astype(np.float32)[None]
+    node = _node_factory(path)()
+    node.configure({"in": SPEC})
+    node.process({"in": Chunk(a, t0=0.0)})
+    got = node.process({"in": Chunk(b, t0=5.0, gap=True)})
+    fresh = _node_factory(path)()
+    fresh.configure({"in": SPEC})
+    want = fresh.process({"in": Chunk(b, t0=5.0)})
+    np.testing.assert_array_equal(got["out"].data, want["out"].data)
+    np.testing.assert_array_equal(got["vad"].data, want["vad"].data)
