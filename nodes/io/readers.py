@@ -12,6 +12,7 @@ from typing import Literal
 import numpy as np
 from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError
 
+from .case_names import CaseView, needs_view
 from .marker_codes import integer_code
 
 Dtype = Literal["float64", "float32"]
@@ -138,12 +139,13 @@ _EDF_RAWS = ("RawEDF", "RawBDF")  # MNE's readers of EDF/BDF files (a Raw in mem
 class _RawReader(_Reader):
     """An MNE Raw read from `path`, or one already in memory (`raw`, array_source: `path` is then None)."""
 
-    def __init__(self, path: Path | None, stim_channel: str | None = None, raw=None):
+    def __init__(self, path: Path | None, stim_channel: str | None = None, raw=None, view: CaseView | None = None):
         import mne
 
+        self.view = view  # the names MNE reads `path` by, when its case is not what MNE wants (case_names.py)
         if raw is None:
             assert path is not None, "a path or a Raw"
-            raw = mne.io.read_raw(path, preload=False, verbose="error")
+            raw = mne.io.read_raw(path if view is None else view.path, preload=False, verbose="error")
         self.raw = raw
         self.sfreq = float(self.raw.info["sfreq"])
         self.ch_names = list(self.raw.ch_names)
@@ -233,6 +235,10 @@ class _RawReader(_Reader):
     def get(self, picks, start, stop):
         return self.raw.get_data(picks=picks, start=start, stop=stop)  # pyright: ignore[reportArgumentType]  # mne stub: picks may be a list
 
+    def close(self) -> None:
+        if self.view is not None:
+            self.view.close()
+
 
 def edf_records(path: Path) -> tuple[np.ndarray, float, list[tuple[float, float, str]]] | None:
     """EDF+D / BDF+D: (each data record's start in seconds, the record duration, the annotations as
@@ -295,12 +301,13 @@ def _readable(n: int, read_last, path: Path, what: str) -> int:
 class _EpochsReader(_Reader):
     """MNE Epochs read from `path`, or already in memory (`epochs`, array_source: `path` is then None)."""
 
-    def __init__(self, path: Path | None, epochs=None):
+    def __init__(self, path: Path | None, epochs=None, view: CaseView | None = None):
         import mne
 
+        self.view = view
         if epochs is None:
             assert path is not None, "a path or Epochs"
-            epochs = mne.read_epochs(path, preload=False, verbose="error")
+            epochs = mne.read_epochs(path if view is None else view.path, preload=False, verbose="error")
         self.epochs = ep = epochs
         self.sfreq = float(ep.info["sfreq"])
         self.segment = len(ep.times)
@@ -332,6 +339,10 @@ class _EpochsReader(_Reader):
             self._cache = (k, self.epochs.get_data(item=[k], verbose="error")[0])
         off = k * self.segment
         return self._cache[1][picks, start - off : stop - off]
+
+    def close(self) -> None:
+        if self.view is not None:
+            self.view.close()
 
 
 def _unfinished_wav(path: Path) -> int | None:
@@ -422,6 +433,12 @@ def _check_trigger_codes(raw, name: str) -> None:
         )
 
 
+def _header_of(part: Path, suffix: str) -> Path | None:
+    """The header file beside one part of a recording (`rec.eeg` -> `rec.vhdr`, also `REC.VHDR`), if any."""
+    want = (part.stem + suffix).lower()
+    return next((p for p in part.parent.iterdir() if p.name.lower() == want and p.is_file()), None)
+
+
 def open_reader(path: Path, dtype: Dtype, stream: str | None = None, stim_channel: str | None = None) -> _Reader:
     """Pick the back end from the file name; raise SpecError naming the path and the formats."""
     if not path.exists():
@@ -447,11 +464,9 @@ def open_reader(path: Path, dtype: Dtype, stream: str | None = None, stim_channe
     if stream is not None and not name.endswith((".xdf", ".xdfz")):
         raise SpecError(f"file_source: `stream` picks a stream of an XDF file; {path} is not one", "leave stream out")
     for part, header in ((".eeg", ".vhdr"), (".vmrk", ".vhdr"), (".fdt", ".set")):  # BrainVision, EEGLAB
-        if name.endswith(part) and path.with_suffix(header).exists():
-            raise SpecError(
-                f"file_source: {path} is one part of a recording",
-                f"give its header file: path: {path.with_suffix(header)}",
-            )
+        found = name.endswith(part) and _header_of(path, header)
+        if found:
+            raise SpecError(f"file_source: {path} is one part of a recording", f"give its header file: path: {found}")
     try:
         if is_audio(path):
             if stim_channel is not None:
@@ -465,15 +480,17 @@ def open_reader(path: Path, dtype: Dtype, stream: str | None = None, stim_channe
             return XdfReader(path, stream, dtype or "float64", stim_channel)
         if name.endswith(("-epo.fif", "_epo.fif", "-epo.fif.gz", "_epo.fif.gz")):
             return _EpochsReader(path)
+        view = CaseView(path) if needs_view(path) else None  # REC.VHDR, REC.SET: MNE checks the case
         try:
-            return _RawReader(path, stim_channel)
+            return _RawReader(path, stim_channel, view=view)
         except TypeError as e:  # an epoched EEGLAB .set: MNE's raw reader refuses it, read_epochs_eeglab reads it
             if "number of trials" not in str(e) or not name.endswith(".set"):
                 raise
             import mne
 
             _log.warning("file_source: %s holds epochs (EEGLAB trials), not raw data; replaying them as epochs", path)
-            return _EpochsReader(path, mne.read_epochs_eeglab(path, verbose="error"))
+            epochs = mne.read_epochs_eeglab(path if view is None else view.path, verbose="error")
+            return _EpochsReader(path, epochs, view=view)
         except ValueError as e:  # epochs saved under another name: MNE's raw reader finds no raw data
             if "No raw data" not in str(e) or not name.endswith((".fif", ".fif.gz")):
                 raise
