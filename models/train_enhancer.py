@@ -73,6 +73,13 @@ def _parser() -> argparse.ArgumentParser:
         help="add the tone feature (phase-advance steadiness over this many frames, >= 2; with --init: added with "
         "zero input weights, so training starts from the same function)",
     )
+    p.add_argument(
+        "--tone-lr-scale",
+        type=positive(float),
+        default=1.0,
+        help="learning-rate multiplier for the tone feature's input columns (they start at zero: at a fine-tune's "
+        "learning rate they hardly move)",
+    )
     p.add_argument("--threads", type=positive(int), default=1)
     p.add_argument("--sisdr-weight", type=float, default=0.002, help="weight of -SI-SDR (dB) in the loss")
     p.add_argument("--vad-weight", type=float, default=0.01, help="weight of the VAD cross-entropy in the loss")
@@ -313,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     model.train()
     stopped_at = args.steps
+    in_proj = getattr(model.core, "in_proj", None)  # the tone feature's input weights: its last n_bins columns
+    in_weight = in_proj.weight if cfg.tone_frames and args.tone_lr_scale != 1 and in_proj is not None else None
     for step in range(1, args.steps + 1):
         noisy, clean = source.batch(rng, args.batch, n_samples / sd.SR)
         loss, parts = enhancer_loss(
@@ -326,7 +335,12 @@ def main(argv: list[str] | None = None) -> int:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        before = in_weight[:, -cfg.n_bins :].detach().clone() if in_weight is not None else None
         opt.step()
+        if in_weight is not None and before is not None:  # Adam's step on them, times --tone-lr-scale
+            with torch.no_grad():
+                cols = in_weight[:, -cfg.n_bins :]
+                cols.add_(cols - before, alpha=args.tone_lr_scale - 1)
         sched.step()
         acc.append(
             [float(loss.detach()), parts["spec"], parts["si_sdr"], parts["vad_bce"], parts.get("stoi_loss", 0.0)]
