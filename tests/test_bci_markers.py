@@ -101,3 +101,29 @@ def test_events_input_needs_a_fif_target(tmp_path):
     rec = Recorder(path=str(tmp_path / "x.npz"), events=True)
     with pytest.raises(SpecError, match="writes FIF annotations"):
         rec.configure({"in": StreamSpec("signal", 100.0, (2,)), "events": StreamSpec("events", 0.0, (3,))})
+
+
+def test_a_trigger_channel_feeds_epochs_as_annotations_do(fif_with_trigger, tmp_path):
+    # a recording whose markers are only on its trigger channel (no annotations), graph without stim_channel:
+    # the epochs node got no markers at all (0 epochs, nothing said); now, as mne.find_events(raw), STI 014 is read
+    from wavegraph.pipeline.api import GraphBuilder
+
+    _, raw = fif_with_trigger
+    path = tmp_path / "trigger_only_raw.fif"
+    raw.copy().set_annotations(None).save(path, verbose="error")
+    back = mne.io.read_raw_fif(path, preload=True, verbose="error")
+    want = mne.Epochs(back, mne.find_events(back), tmin=-0.1, tmax=0.3, baseline=None, picks="eeg", verbose="error")
+    g = GraphBuilder()
+    src = g.add("file_source", path=str(path), picks=["eeg"], chunk_size=50)
+    ep = g.add("epochs", src, f"{src}.events", tmin=-0.1, tmax=0.3)
+    out = g.run(capture=[f"{ep}.out", f"{ep}.events"])
+    np.testing.assert_allclose(out[f"{ep}.out"].data, want.get_data(), rtol=1e-12)
+    assert out[f"{ep}.events"].data[:, 2].tolist() == [c for _, c in PULSES]
+    assert dict(out[f"{ep}.events"].spec.labels) == {1: "1", 2: "2", 3: "3"}
+
+
+def test_stim_channel_on_an_epochs_file_is_an_error_not_ignored(tmp_path):
+    from wavegraph.pipeline.datasets import fetch
+
+    with pytest.raises(SpecError, match="holds epochs.*stim_channel 'STI 014' is not read"):
+        FileSource(path=str(fetch("ssvepy-epochs")), stim_channel="STI 014").configure({})

@@ -164,16 +164,15 @@ class _RawReader(_Reader):
             edf = path.suffix.lower() in (".edf", ".bdf") if path is not None else type(raw).__name__ in _EDF_RAWS
             self._unpad(edf=edf)  # an EDF read into memory by MNE (array_source) too: as file_source replays it
         events, labels = [_no_events()], {}
+        auto = stim_channel is None and not len(self.notes[2])  # no annotations: its trigger channel, as MNE's
+        if auto:
+            stim_channel = _default_trigger(self.ch_names, self.ch_types, path)
         if stim_channel is not None:
             if stim_channel not in self.ch_names:
                 raise SpecError(
                     f"file_source: no stim channel {stim_channel!r}", f"channels: {', '.join(self.ch_names)}"
                 )
-            found = mne.find_events(
-                self.raw, stim_channel=stim_channel, shortest_event=1, initial_event=True, verbose="error"
-            )
-            if not len(found):
-                _check_trigger_codes(self.raw, stim_channel)
+            found = _trigger_events(self.raw, stim_channel, auto, path)
             idx = (found[:, 0] - self.raw.first_samp).astype(np.float64)
             onset = np.array([self.time_of(int(i)) for i in idx]) if self.starts is not None else idx / self.sfreq
             events.append(np.column_stack([idx, onset, np.zeros(len(idx)), found[:, 2]]))
@@ -270,6 +269,43 @@ def edf_records(path: Path) -> tuple[np.ndarray, float, list[tuple[float, float,
                         starts[r] = float(onset)
                     notes += [(float(onset), float(dur or 0), t) for t in texts if t]
     return starts, duration, notes
+
+
+_MNE_TRIGGERS = ("STI101", "STI 014", "STI014")  # mne.find_events' default trigger channels, in its order
+
+
+def _default_trigger(ch_names: list[str], ch_types: list[str], path: Path | None) -> str | None:
+    """The trigger channel mne.find_events(raw) would read (its default names, else the one channel typed
+    stim), for a recording without annotations; None when there is none, or several to choose from."""
+    stim = [n for n, t in zip(ch_names, ch_types) if t == "stim"]
+    chosen = next((n for n in _MNE_TRIGGERS if n in stim), stim[0] if len(stim) == 1 else None)
+    if chosen is None and stim:
+        _log.warning(
+            "file_source: %s has no annotations and %d trigger channels (%s): no events unless stim_channel names one",
+            path or "the recording",
+            len(stim),
+            ", ".join(stim),
+        )
+    return chosen
+
+
+def _trigger_events(raw, name: str, auto: bool, path: Path | None) -> np.ndarray:
+    """mne.find_events rows (sample, previous, code) of trigger channel `name`. `auto` (the channel was not
+    asked for): a channel that holds no codes gives no events and a warning instead of a SpecError."""
+    import mne
+
+    try:
+        found = mne.find_events(raw, stim_channel=name, shortest_event=1, initial_event=True, verbose="error")
+        if not len(found):
+            _check_trigger_codes(raw, name)
+    except Exception as e:  # noqa: BLE001 — mne raises several types for a channel that holds no triggers
+        if not auto:
+            raise
+        _log.warning("file_source: %s: trigger channel %r gives no events: %s", path or "the recording", name, e)
+        return np.zeros((0, 3), dtype=np.int64)
+    if auto and len(found):
+        _log.info("file_source: %s has no annotations; its events come from trigger channel %r", path, name)
+    return found
 
 
 def readable_length(raw, path: Path) -> int:
@@ -433,6 +469,15 @@ def _check_trigger_codes(raw, name: str) -> None:
         )
 
 
+def _no_stim_in_epochs(path: Path, stim_channel: str | None) -> None:
+    if stim_channel is not None:  # it was silently ignored
+        raise SpecError(
+            f"file_source: {path} holds epochs: their events are the epochs' own (one per epoch, with its code); "
+            f"stim_channel {stim_channel!r} is not read",
+            "leave stim_channel out, or replay the continuous recording the epochs were cut from",
+        )
+
+
 def _header_of(part: Path, suffix: str) -> Path | None:
     """The header file beside one part of a recording (`rec.eeg` -> `rec.vhdr`, also `REC.VHDR`), if any."""
     want = (part.stem + suffix).lower()
@@ -479,6 +524,7 @@ def open_reader(path: Path, dtype: Dtype, stream: str | None = None, stim_channe
 
             return XdfReader(path, stream, dtype or "float64", stim_channel)
         if name.endswith(("-epo.fif", "_epo.fif", "-epo.fif.gz", "_epo.fif.gz")):
+            _no_stim_in_epochs(path, stim_channel)
             return _EpochsReader(path)
         view = CaseView(path) if needs_view(path) else None  # REC.VHDR, REC.SET: MNE checks the case
         try:
@@ -489,12 +535,14 @@ def open_reader(path: Path, dtype: Dtype, stream: str | None = None, stim_channe
             import mne
 
             _log.warning("file_source: %s holds epochs (EEGLAB trials), not raw data; replaying them as epochs", path)
+            _no_stim_in_epochs(path, stim_channel)
             epochs = mne.read_epochs_eeglab(path if view is None else view.path, verbose="error")
             return _EpochsReader(path, epochs, view=view)
         except ValueError as e:  # epochs saved under another name: MNE's raw reader finds no raw data
             if "No raw data" not in str(e) or not name.endswith((".fif", ".fif.gz")):
                 raise
             _log.warning("file_source: %s holds epochs, not raw data; replaying them as epochs", path)
+            _no_stim_in_epochs(path, stim_channel)
             return _EpochsReader(path)
     except SpecError:
         raise
