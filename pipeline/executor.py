@@ -374,10 +374,11 @@ class Executor:
 
     def _end(self, node_id: str) -> None:
         try:
-            tail = self.nodes[node_id].finish()
+            tails = self.nodes[node_id].finish_all()
         except Exception:  # noqa: BLE001
-            tail = self._failed(node_id) or {}
-        self._emit(node_id, tail, False, 0)
+            tails = [self._failed(node_id) or {}]
+        for tail in tails:
+            self._emit(node_id, tail, False, 0)
         for port in self.nodes[node_id].outputs:
             self._send(node_id, port, Chunk.end(self.source_time.get(node_id, 0.0)))
 

@@ -9,6 +9,8 @@ are validated with clear errors). The runtime calls, in order:
     outputs = node.process({"in": chunk})       # any number of times; may return {} (no output yet)
     outputs = node.input_ended("b")             # optional: input "b" ended while others go on
     tail = node.finish()                        # once, at end of stream: flush anything held back
+                                                # (the runtime calls finish_all(): finish() in a list, or
+                                                # several chunks per port where the tail is not one run)
     node.close()                                # release files and devices
 
 `configure` works out the specs and nothing more: it may read what the specs need (a file's header, a
@@ -127,6 +129,12 @@ class Node(Generic[P]):
     def finish(self) -> dict[str, Chunk]:
         """Called once at end of stream; returns anything still held back (e.g. a lookahead tail)."""
         return {}
+
+    def finish_all(self) -> list[dict[str, Chunk]]:
+        """What the runtime calls at end of stream instead of finish(): its outputs, in order. A node whose
+        tail is more than one chunk per port (join, apply_mask: contiguous runs separated by a hole, one
+        chunk each) overrides it; finish() then returns the first run. Default: [finish()]."""
+        return [self.finish()]
 
     def close(self) -> None:
         """Release files, devices and sockets. Must be safe to call twice."""

@@ -72,7 +72,8 @@ def _run(node: Node, x: np.ndarray, spec: StreamSpec, sizes: Sequence[int], port
         )
         start += s
     assert start == x.shape[axis], f"chunk sizes add up to {start}, signal has {x.shape[axis]}"
-    keep(node.finish())
+    for tail in node.finish_all():
+        keep(tail)
     result = {}
     for name, parts in pieces.items():
         out_axis = out_specs[name].time_axis

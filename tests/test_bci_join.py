@@ -196,3 +196,19 @@ def test_a_first_chunk_without_a_time_is_joined_once_a_later_chunk_has_one():
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_allclose(got[1], want[1], atol=1e-9)
     assert want[0].shape == (2, 300) and got[2] == want[2] == {}
+
+
+def test_join_emits_every_run_after_reference_gaps_at_the_end():
+    """Reference runs after gaps still waiting at the end of the stream go out one chunk each through
+    finish_all() (what the runtime calls); they were dropped, counted after_break_at_end."""
+    node = Join()
+    node.configure({"a": signal_spec(10.0, ["A"]), "b": signal_spec(10.0, ["B"])})
+    outs = [node.process({"a": Chunk(np.full((1, 10), k + 1.0), t0=2.0 * k, gap=k > 0)}) for k in range(3)]
+    b = np.arange(60.0)[None] / 10  # b covers all three runs and arrives in one chunk, last
+    outs.append(node.process({"b": Chunk(b, t0=0.0)}))
+    outs += node.finish_all()
+    got = [o["out"] for o in outs if o]
+    assert [(c.t0, c.data.shape[1], c.gap) for c in got] == [(0.0, 10, False), (2.0, 10, True), (4.0, 10, True)]
+    for k, c in enumerate(got):
+        np.testing.assert_allclose(c.data, np.stack([np.full(10, k + 1.0), 2.0 * k + np.arange(10) / 10]), rtol=1e-12)
+    assert "after_break_at_end" not in node.counters

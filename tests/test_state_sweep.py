@@ -198,6 +198,24 @@ def test_apply_mask_counts_paired_frames_it_cannot_emit_at_the_end():
     assert node.counters == {"unmatched_in": 3, "after_break_at_end": 2}  # in 5, 8, 11 had no partner
 
 
+def test_apply_mask_emits_every_paired_run_at_the_end():
+    """The runtime ends a node with finish_all(): the paired runs after a hole go out, one chunk each (they
+    were dropped, counted after_break_at_end)."""
+    spec = StreamSpec("features", 10.0, (2,), "float64")
+    node = lookup("apply_mask")()
+    node.configure({"in": spec, "mask": spec})
+    outs = []
+    for a, b in ((0, 5), (6, 8), (9, 11)):  # mask frames 5 and 8 lost upstream
+        outs.append(node.process({"mask": Chunk(np.full((b - a, 2), 2.0), a / 10)}))
+    outs.append(node.process({"in": Chunk(np.arange(24.0).reshape(12, 2), 0.0)}))
+    outs += node.finish_all()
+    got = [o["out"] for o in outs if o]
+    assert [(round(c.t0 * 10), c.data.shape[0], c.gap) for c in got] == [(0, 5, False), (6, 2, True), (9, 2, True)]
+    frames = np.r_[0:5, 6:8, 9:11]
+    np.testing.assert_array_equal(np.concatenate([c.data for c in got]), 2.0 * np.arange(24.0).reshape(12, 2)[frames])
+    assert node.counters == {"unmatched_in": 3}  # in 5, 8, 11 had no partner; nothing paired is lost
+
+
 FIRST_T0_CASES = [
     *["resample", "sliding_window", "stft", "bandpower", "ssvep_decoder", "enhancer", "tokenizer"],
     *["mamba", "conformer"],  # the model node latched it too (base_t0)

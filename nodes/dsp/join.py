@@ -26,7 +26,8 @@ downstream for the rest of the run. Gaps: the node flags its outputs itself (`pr
 does not OR an input's gap into whatever the node emits next): a chunk that starts after a gap of the
 reference, one whose samples were interpolated across a gap of another input, and late samples. Each
 output chunk is one contiguous run of the reference; runs still pending at the very end after a
-reference gap are dropped (`after_break_at_end`). A gap that goes back in time (a restarted source replays
+reference gap go out one chunk each (`finish_all`, what the runtime calls; `finish()` alone returns the
+first and counts the rest `after_break_at_end`). A gap that goes back in time (a restarted source replays
 from its start) drops what the node held of that input and starts it again (`time_reset_<port>`).
 Replaying files as fast as possible, sources are read one chunk each in turn: give them
 the same `chunk_duration` (or no max_wait) so that none looks late.
@@ -154,7 +155,18 @@ class Join(Node[JoinParams]):
     def finish(self) -> dict[str, Chunk]:
         return self._emit(final=True)
 
-    def _emit(self, final: bool) -> dict[str, Chunk]:
+    def finish_all(self) -> list[dict[str, Chunk]]:
+        """Every run of the reference still held, one chunk each (the runtime calls this at end of stream)."""
+        ref, parts = self.bufs[self.ref], []
+        while ref.times.size:
+            held = ref.times.size
+            if out := self._emit(final=True, keep_later=True):
+                parts.append(out)
+            if ref.times.size == held:
+                break
+        return parts
+
+    def _emit(self, final: bool, keep_later: bool = False) -> dict[str, Chunk]:
         ref = self.bufs[self.ref]
         t = ref.times
         if not t.size:
@@ -174,7 +186,7 @@ class Join(Node[JoinParams]):
         starts_segment = ref.start in ref.breaks
         later = [b - ref.start for b in ref.breaks if b > ref.start]
         if later and later[0] < n:
-            if final:
+            if final and not keep_later:  # finish() alone returns one chunk; finish_all() emits the rest
                 self.count("after_break_at_end", int(n - later[0]))
             n = later[0]
         if n == 0:

@@ -19,9 +19,9 @@ With these a spectral enhancer is a YAML graph (see docs/speech.md)::
   has no partner with the same stamp is dropped and counted (``unmatched_in``, ``unmatched_mask``); frames
   wait for their partner up to ``max_wait`` seconds of stream time on the other input. A frame stamped at or before
   one already decided (a stream that went back in time) is dropped and counted (``late_in``, ``late_mask``).
-  Each output chunk is one contiguous run of frames; paired runs still waiting at the very end after a hole
-  (frames one input lost) cannot go out, as ``finish()`` returns one chunk: dropped, counted
-  ``after_break_at_end`` (as ``join``).
+  Each output chunk is one contiguous run of frames; at the very end, paired runs still waiting after a hole
+  (frames one input lost) go out one chunk each (``finish_all``, what the runtime calls); ``finish()`` alone
+  returns the first and counts the rest ``after_break_at_end`` (as ``join``).
 * gain: ``out = in * 10 ** (db / 20)`` on any signal or features stream, real or complex.
 * align: drops the first ``delay`` seconds of a delayed signal and stamps the rest ``delay`` earlier, so that
   the output has the time base of the source and, when the delaying node flushed its tail at end of stream,
@@ -315,8 +315,9 @@ class ApplyMask(Node[ApplyMaskParams]):
             m = np.maximum(m, m.dtype.type(p.min_gain))
         return np.tile(m, (1, self._tile)) if self._tile > 1 else m
 
-    def _pair(self, final: bool) -> dict[str, Chunk]:
-        """Emit the frames both inputs have; drop those that can no longer be paired (or waited too long)."""
+    def _pair(self, final: bool, keep_later: bool = False) -> dict[str, Chunk]:
+        """Emit the frames both inputs have; drop those that can no longer be paired (or waited too long).
+        One contiguous run per call: at the end, the runs after it are dropped, or kept with `keep_later`."""
         s = self.state
         if final:
             bound = np.iinfo(np.int64).max
@@ -332,9 +333,9 @@ class ApplyMask(Node[ApplyMaskParams]):
         run, paired = common.size, common.size
         if run > 1 and (breaks := np.flatnonzero(np.diff(common) != 1)).size:
             run = int(breaks[0]) + 1  # one chunk holds contiguous frames: emit the first run now
-            if not final:  # and keep what follows it for the next call
+            if not final or keep_later:  # and keep what follows it for the next call
                 di, dm, paired = int(ii[run]), int(mi[run]), run
-            else:  # finish() returns one chunk: later runs are paired but cannot go out (as join)
+            else:  # finish() returns one chunk: later runs are paired but cannot go out (finish_all emits them)
                 self.count("after_break_at_end", paired - run)
         if di - paired:
             self.count("unmatched_in", di - paired)
@@ -369,6 +370,17 @@ class ApplyMask(Node[ApplyMaskParams]):
 
     def finish(self):
         return self._pair(final=True)
+
+    def finish_all(self):
+        """Every paired run still held, one chunk each (the runtime calls this at end of stream)."""
+        s, parts = self.state, []
+        while s.in_idx.size or s.mask_idx.size:
+            held = s.in_idx.size + s.mask_idx.size
+            if out := self._pair(final=True, keep_later=True):
+                parts.append(out)
+            if s.in_idx.size + s.mask_idx.size == held:
+                break
+        return parts
 
 
 # --- align ------------------------------------------------------------------------------------------------
