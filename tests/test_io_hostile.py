@@ -262,6 +262,31 @@ def test_discontinuous_edf_keeps_its_gaps_and_markers(tmp_path):
     assert events == [(0.5, 0.0), (6.25, 5.0 + 100 / 128)]  # the marker after the gap was dropped by MNE (past 4 s)
 
 
+def test_a_discontinuous_edf_read_into_memory_keeps_its_gaps_or_is_refused(tmp_path):
+    # array_source with the Raw MNE reads from an EDF+D: the records went back to back (t0 2.0 s where 5.0 s was
+    # recorded, no gap, the marker after the gap lost); now as file_source replays the file
+    from wavegraph.nodes.io.array_source import ArraySource
+
+    x = np.random.default_rng(6).uniform(-500, 500, (2, 4 * 128))
+    path = write_edf_d(tmp_path / "d.edf", x, 128, [0, 1, 5, 6], {0: [(0.5, "a")], 3: [(6.25, "b")]})
+
+    def chunks(src):
+        src.configure({})
+        out = []
+        while (r := src.read()) is not None:
+            out.append((r["out"].t0, r["out"].data.shape[1], r["out"].gap, r["out"].data.tobytes()))
+            out += [tuple(row) for row in r.get("events", Chunk(np.zeros((0, 3)))).data]
+        return out
+
+    raw = mne.io.read_raw_edf(path, preload=True, verbose="error")
+    want = chunks(FileSource(path=str(path), chunk_size=100))
+    assert chunks(ArraySource(data=raw, chunk_size=100)) == want
+    assert [c[0] for c in want if len(c) == 4 and c[2]] == [5.0]
+    with pytest.raises(SpecError, match=r"read from .*d\.edf, a discontinuous EDF\+D") as e:
+        ArraySource(data=raw.copy().crop(0.5, None)).configure({})  # its samples no longer match the records
+    assert f"file_source path: {path}" in e.value.hint
+
+
 def test_the_data_part_of_a_brainvision_recording_points_to_its_header(tmp_path):
     (tmp_path / "rec.eeg").write_bytes(np.zeros(8, "<f4").tobytes())
     (tmp_path / "rec.vhdr").write_text("Brain Vision Data Exchange Header File Version 1.0\n")

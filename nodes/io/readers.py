@@ -156,8 +156,9 @@ class _RawReader(_Reader):
         self.first_time = self.raw.first_samp / self.sfreq
         self.n_times = int(self.raw.n_times) if path is None else readable_length(self.raw, path)
         self.starts: np.ndarray | None = None  # EDF+D/BDF+D: each data record's start (s), for time_of
-        if path is not None and path.suffix.lower() in (".edf", ".bdf"):
-            self._records(path)  # EDF+D
+        source = path if path is not None else _edf_file_of(raw)  # a Raw in memory: the EDF it was read from
+        if source is not None and source.suffix.lower() in (".edf", ".bdf"):
+            self._records(source, in_memory=path is None)  # EDF+D
         ann = self.raw.annotations
         if self.starts is None:
             self.notes = (np.asarray(ann.onset, np.float64) - self.raw.first_time, ann.duration, list(ann.description))
@@ -201,14 +202,25 @@ class _RawReader(_Reader):
             keep = np.array([t != "padding" and i != pad[0] for i, t in enumerate(text)], dtype=bool)
             self.notes = (np.asarray(onset)[keep], np.asarray(duration)[keep], [t for t, k in zip(text, keep) if k])
 
-    def _records(self, path: Path) -> None:
+    def _records(self, path: Path, in_memory: bool = False) -> None:
         """A discontinuous EDF+D/BDF+D file (MNE reads it as if continuous): the records' starts give the
         chunk times, a jump between records is a break (the next chunk is flagged gap), and annotations
-        go to the sample recorded at their time."""
+        go to the sample recorded at their time. `in_memory`: a Raw MNE read from it (array_source), which
+        must still hold the file's samples as read (not cropped or resampled) for the records to apply."""
         found = edf_records(path)
         if found is None:
             return
         starts, duration, notes = found
+        if in_memory:
+            whole = len(starts) * max(1, int(round(duration * self.sfreq)))
+            if self.raw.first_samp != 0 or self.n_times != whole:
+                raise SpecError(
+                    f"array_source: this Raw was read from {path}, a discontinuous EDF+D whose records MNE puts "
+                    f"back to back, and then cut or resampled ({self.n_times} samples of {whole}): the records' "
+                    "times, and so its gaps, no longer line up with its samples",
+                    f"replay the file itself (file_source path: {path}: chunk times follow the records, gaps "
+                    "flagged), or pass the samples as an array with their own events",
+                )
         onset, dur, text = zip(*notes) if notes else ((), (), ())  # MNE drops those past the packed length
         self.notes = (np.array(onset, dtype=np.float64) - starts[0], np.array(dur, dtype=np.float64), list(text))
         self.record_len = max(1, int(round(duration * self.sfreq)))
@@ -237,6 +249,14 @@ class _RawReader(_Reader):
     def close(self) -> None:
         if self.view is not None:
             self.view.close()
+
+
+def _edf_file_of(raw) -> Path | None:
+    """The EDF/BDF file an MNE Raw in memory was read from, if it still exists."""
+    if type(raw).__name__ not in _EDF_RAWS or not raw.filenames or raw.filenames[0] is None:
+        return None
+    path = Path(raw.filenames[0])
+    return path if path.is_file() else None
 
 
 def edf_records(path: Path) -> tuple[np.ndarray, float, list[tuple[float, float, str]]] | None:
