@@ -81,6 +81,7 @@ class EdgeReceiver(_Endpoint):
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._setup()
         if policy == "drop_oldest":
             self._thread = threading.Thread(target=self._drain_loop, name=f"wg-rx-{self.name}", daemon=True)
             self._thread.start()
@@ -129,6 +130,14 @@ class EdgeReceiver(_Endpoint):
         self._close_socket(0)
 
     # --- internals -------------------------------------------------------------------------------
+    def _setup(self) -> None:
+        """A subclass's set-up that needs the bound socket (self.endpoint), before a drop_oldest
+        receiver's thread starts."""
+
+    def _wait(self, timeout_ms: int) -> bool:
+        """Wait up to timeout_ms for something to receive; False if nothing came."""
+        return bool(self._sock.poll(timeout_ms))
+
     def _accept(self, frames) -> tuple[Chunk, wire.Header] | None:
         """Decode, count, and check the sequence; None (after counting) for a rejected frame. `frames`
         is a list of frames, or bytes: one frame holding header and payload (see _rest)."""
@@ -188,7 +197,7 @@ class EdgeReceiver(_Endpoint):
                 if deadline is None:
                     deadline = time.monotonic() + timeout
                 # A poll can also wake with no message (a CURVE/ZAP handshake step): the loop waits on.
-                if not self._sock.poll(ms(max(0.0, deadline - time.monotonic()))):
+                if not self._wait(ms(max(0.0, deadline - time.monotonic()))):
                     return None
                 continue
             if item is not None:
@@ -198,7 +207,10 @@ class EdgeReceiver(_Endpoint):
         """Receive one message (flags 0: wait for it; zmq.NOBLOCK: zmq.Again if none) and accept it:
         (chunk, its header or where to find it: see last_header), or None for a rejected one. A batch
         (wire.encode_batch) gives its first chunk; the rest wait in _backlog."""
-        first = self._sock.recv(flags)
+        return self._take_message(self._sock.recv(flags))
+
+    def _take_message(self, first: bytes) -> tuple[Chunk, _Head] | None:
+        """Accept the message whose first (or only) frame is `first` (see _next)."""
         fast = self._fast
         if (  # _take_fast for one message, written out: this is every small hop's path
             fast is not None
@@ -313,9 +325,8 @@ class EdgeReceiver(_Endpoint):
             self._cond.notify()
 
     def _drain_loop(self) -> None:
-        sock = self._sock
         while not self._stop.is_set():
-            if not sock.poll(50):
+            if not self._wait(50):
                 continue
             while True:
                 try:

@@ -1,5 +1,7 @@
-"""Shared-memory edges on one host: the payload goes through a ring of slots in /dev/shm, ZeroMQ carries
-a small notification (and every payload too small to pay for a slot).
+"""Shared-memory edges on one host: the payload goes through a ring of slots in /dev/shm, and the messages
+(a small notification per slot, or a small chunk whole) through the edge's lane (pipeline.lane: an
+ordered queue in shared memory with a doorbell), not through ZeroMQ's I/O threads. Where the lane is
+not used (not x86; no lane could be made) ZeroMQ carries them, as on a plain edge.
 
 API (what the multi-process runner uses when an edge's transport is shm)::
 
@@ -14,19 +16,24 @@ Everything an EdgeSender / EdgeReceiver does holds here too (seq and gaps, the b
 policies, timeouts, rejected frames counted by reason, never pickle); only the payload's path differs.
 
 Sender. A payload of at least `shm_min` bytes (default SHM_MIN_BYTES, 64 KiB; 1 sends every non-empty
-payload through the ring) is copied into the lowest free slot of the edge's ring (lowest, so that the few
-slots in use stay in the CPU caches), the slot is marked full, and one ZeroMQ frame, ref + header,
-goes over ZeroMQ (the receiver also takes them as two frames): `ref` is a fixed 40-byte struct (magic b"WGSM", version, generation,
-slot count, slot, slot size, payload bytes), `header` the usual wire header. A smaller payload goes inline,
-as on a plain edge. The ring is a file `{shm}-g{generation}` in /dev/shm
+payload through the ring), or too large for a lane entry, is copied into the lowest free slot of the
+edge's ring (lowest, so that the few slots in use stay in the CPU caches), the slot is marked full, and
+one message, ref + header, goes to the receiver (over ZeroMQ it may also come as two frames): `ref` is a
+fixed 40-byte struct (magic b"WGSM", version, generation, slot count, slot, slot size, payload bytes),
+`header` the usual wire header. A smaller chunk goes whole in a lane entry (over ZeroMQ: inline, as on a
+plain edge). The lane is made by the receiver and opened by the sender at its first message; a sender
+that finds none (a restarted one: the first took the lane's names) sends over ZeroMQ for good, and one
+that cannot get a ring moves to ZeroMQ once the receiver has read the lane (which it always reads
+first), so the order holds. A batching sender whose receiver is behind holds small chunks and puts them
+in one entry as a batch, as EdgeSender does while its pipe is full. The ring is a file `{shm}-g{generation}` in /dev/shm
 (WAVEGRAPH_SHM_DIR overrides), made on the first payload that needs it: a page of slot states (one byte
 per slot: 0 free, 1 full) then the slots, `slot size` = the payload rounded up to a power of two (at least
 64 KiB), slots = queue + 4 (at most RING_BYTES in all, at least 2). A larger payload later makes a new
 generation with larger slots; the old one is unmapped when its last slot is free. The space is reserved
 with posix_fallocate, so a full /dev/shm is an error at creation (the edge then sends inline and counts
-`shm_fallback`), never a SIGBUS. Policies: `block` waits for a free slot (forever, or up to `timeout`,
-then False as on a full pipe); `drop_oldest` never waits for one: no free slot drops the chunk being
-sent (`dropped_full`, seq consumed), as a full pipe does; end-of-stream chunks always wait.
+`shm_fallback`), never a SIGBUS. Policies: `block` waits for a free slot and lane entry (forever, or up to
+`timeout`, then False as on a full pipe); `drop_oldest` never waits for one: none free drops the chunk
+being sent (`dropped_full`, seq consumed), as a full pipe does; end-of-stream chunks always wait.
 
 Receiver. The ref is checked (magic, version, ranges, the segment's owner and size, the slot marked
 full) before anything is read; the segment is only ever opened by the name this edge was given plus a
@@ -46,8 +53,11 @@ process is gone. A consumer that dies leaves its slots full: the sender times ou
 the runner's stop path ends the run, as with a dead consumer on a plain edge. A restarted receiver
 (`reconnect`) gets a new generation: the slots the dead one held are abandoned with the old ring.
 
+Receiving, a lane receiver takes its lane's messages first, then ZeroMQ's; with neither, it looks again
+for SPIN_S (yielding), then sleeps on the lane's bell and the socket at once.
+
 Memory order: on x86 (NOTIFY_FIRST) the sender marks the slot `writing`, sends the notification, then
-copies the payload and marks the slot full, so the ZeroMQ hop to the receiver overlaps the copy; a
+copies the payload and marks the slot full, so the hop to the receiver overlaps the copy; a
 receiver that gets the notification first waits (spins, then sleeps, at most WRITE_WAIT_S, else the
 notification is dropped as `shm_state`) for the state byte to say full. x86 makes stores visible in
 program order, so the payload is there once the byte says full. Elsewhere the copy and the state byte
@@ -62,142 +72,65 @@ import logging
 import mmap
 import os
 import platform
-import re
-import stat
 import struct
 import time
-import uuid
 import weakref
 
 import numpy as np
+import zmq
 
 from . import wire
 from .chunk import Chunk
+from .lane import Lane, LaneError, wait_until
+from .segments import (
+    SHM_DIR_ENV,
+    Ring,
+    remove_segments,
+    remove_stale_segments,
+    ring_size,
+    shm_available,
+    shm_dir,
+    shm_prefix,
+)
 from .transport import EdgeReceiver, EdgeSender
 
+__all__ = [  # the segment helpers live in pipeline.segments
+    "SHM_DIR_ENV",
+    "SHM_MIN_BYTES",
+    "ShmEdgeReceiver",
+    "ShmEdgeSender",
+    "remove_segments",
+    "remove_stale_segments",
+    "ring_size",
+    "shm_available",
+    "shm_dir",
+    "shm_prefix",
+]
 log = logging.getLogger("wavegraph.transport")
 
-SHM_DIR_ENV = "WAVEGRAPH_SHM_DIR"
 SHM_MIN_BYTES = 64 * 1024  # auto selection: payloads from this size use the ring, smaller ones go inline
-MIN_SLOT = 64 * 1024
+MIN_SLOT = 4096  # a page: a lane's payloads too large for an entry but small take small slots
 RING_BYTES = 256 * 1024 * 1024  # at most this much per ring (but always at least 2 slots)
 EXTRA_SLOTS = 4  # slots beyond the queue: the receiver frees a slot only when its chunk is gone
 MAX_SLOTS = 1 << 16
 MAX_SLOT_BYTES = 1 << 31
-PAGE = mmap.PAGESIZE
 MAGIC = b"WGSM"
 VERSION = 1
 _REF = struct.Struct("<4sB3xIIIQQ4x")  # magic, version, generation, slots, slot, slot size, payload bytes
 REF_BYTES = _REF.size  # 40
-_NAME = re.compile(r"wg-(\d+)-")
 _FREE, _FULL, _WRITING = 0, 1, 2
 # Notify first, then copy (x86 only: its stores become visible in program order, so a receiver that sees
 # a slot's state byte say full also sees the bytes written before it; elsewhere the copy goes first and
 # the notification's system call is the barrier). The receiver of an early notification waits for the
 # state to turn full, so the ZeroMQ hop and the copy overlap.
 NOTIFY_FIRST = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
+# A lane receiver with nothing to read looks again for this long (yielding) before it sleeps on the
+# bell: a stream of small chunks then costs its sender no system call and its receiver no wake-up (64 B
+# throughput 130-160k -> 240-250k messages/s, here at load 6), a quiet edge only this much CPU per wait.
+SPIN_S = 50e-6
 WRITE_WAIT_S = 1.0  # how long a receiver waits for a slot being written before it drops the notification:
 # well inside the parent's drain (DRAIN_S + STOP_GRACE_S) after a sender killed mid-copy, so the receiver still
 # finishes its files; a sender preempted mid-copy for over a second costs that chunk (counted shm_state)
-
-
-def shm_dir() -> str:
-    return os.environ.get(SHM_DIR_ENV) or "/dev/shm"
-
-
-def shm_available() -> bool:
-    """True when this host has a writable shared-memory folder (Linux /dev/shm)."""
-    d = shm_dir()
-    return os.path.isdir(d) and os.access(d, os.W_OK | os.X_OK)
-
-
-def shm_prefix(name: str = "edge", run_id: str | None = None) -> str:
-    """A segment name prefix for one edge: `{run_id}-{name}`, run_id defaulting to wg-PID-RANDOM."""
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:40]
-    return f"{run_id or f'wg-{os.getpid()}-{uuid.uuid4().hex[:10]}'}-{safe}"
-
-
-def remove_segments(prefix: str) -> int:
-    """Unlink every segment whose name starts with `prefix`-; returns how many."""
-    removed = 0
-    with contextlib.suppress(OSError):
-        for entry in os.scandir(shm_dir()):
-            if entry.name.startswith(prefix + "-"):
-                with contextlib.suppress(OSError):
-                    os.unlink(entry.path)
-                    removed += 1
-    return removed
-
-
-def remove_stale_segments() -> int:
-    """Unlink this user's segments whose owner process (the pid in the name) no longer exists."""
-    removed = 0
-    with contextlib.suppress(OSError):
-        for entry in os.scandir(shm_dir()):
-            m = _NAME.match(entry.name)
-            if not m or not entry.is_file(follow_symlinks=False) or entry.stat().st_uid != os.getuid():
-                continue
-            try:
-                os.kill(int(m.group(1)), 0)
-            except ProcessLookupError:
-                with contextlib.suppress(OSError):
-                    os.unlink(entry.path)
-                    removed += 1
-            except (PermissionError, OverflowError):
-                pass
-    return removed
-
-
-def ring_size(slots: int, slot_bytes: int) -> int:
-    return _data_offset(slots) + slots * slot_bytes
-
-
-def _data_offset(slots: int) -> int:
-    return -(-slots // PAGE) * PAGE
-
-
-class Ring:
-    """One generation of an edge's ring: a mapped file of slot states and slots."""
-
-    def __init__(self, path: str, slots: int, slot_bytes: int, create: bool):
-        self.path, self.slots, self.slot_bytes = path, slots, slot_bytes
-        self.offset = _data_offset(slots)
-        size = ring_size(slots, slot_bytes)
-        flags = os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-        fd = os.open(path, flags | (os.O_CREAT | os.O_EXCL if create else 0), 0o600)
-        try:
-            if create:
-                try:
-                    os.posix_fallocate(fd, 0, size)  # the pages exist now: no SIGBUS on a full /dev/shm later
-                except OSError:
-                    os.unlink(path)
-                    raise
-            else:
-                st = os.fstat(fd)
-                if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_size != size:
-                    raise ValueError(f"segment {path} is not this edge's ring of {slots} x {slot_bytes} bytes")
-            populate = getattr(mmap, "MAP_POPULATE", 0)
-            self.mm = mmap.mmap(fd, size, flags=mmap.MAP_SHARED | populate)
-        finally:
-            os.close(fd)
-
-    def acquire(self) -> int:
-        """The lowest free slot, or -1. Lowest, not round robin: the few slots in use stay in the CPU's
-        caches (1 MiB copies took 35-43 us cycling through 2 to 8 slots, 147 us through 64, here)."""
-        return self.mm.find(b"\x00", 0, self.slots)
-
-    def busy(self) -> bool:
-        return self.mm[: self.slots].count(0) < self.slots
-
-    def unlink(self) -> None:
-        with contextlib.suppress(OSError):
-            os.unlink(self.path)
-
-    def close(self) -> None:
-        try:
-            self.mm.close()
-        except BufferError:  # arrays still view it: the mapping goes when they do
-            pass
 
 
 class ShmEdgeSender(EdgeSender):
@@ -213,8 +146,22 @@ class ShmEdgeSender(EdgeSender):
         self._old: list[Ring] = []
         self._gen = int(generation)  # the first ring's; a restarted sender starts above its predecessor's
         self._unusable = 0  # payloads at least this large could not get a ring (0: none failed)
+        self._lane: Lane | None = None
+        self._lane_open = NOTIFY_FIRST  # True until a message has gone over ZeroMQ (see send)
+        self._open_lane()
+
+    def _open_lane(self) -> None:
+        if self._lane is None and self._lane_open:
+            self._lane = Lane.open(shm_dir(), self.shm_prefix)
 
     def send(self, chunk: Chunk, timeout: float | None = None) -> bool:
+        if self._lane is not None:
+            return self._send_lane(chunk, timeout)
+        if self._lane_open:  # a receiver that binds after this sender connected makes its lane late
+            self._open_lane()
+            self._lane_open = self._lane is not None  # the first message decides: no lane, ZeroMQ for good
+            if self._lane is not None:
+                return self._send_lane(chunk, timeout)
         data = chunk.data
         if type(data) is not np.ndarray or data.nbytes < self.shm_min:
             return super().send(chunk, timeout)
@@ -224,17 +171,9 @@ class ShmEdgeSender(EdgeSender):
         if ring is None:
             self.counters["shm_fallback"] += 1
             return self._send_frames(head, body, n < self.copy_threshold, chunk.eos, timeout, n)
-        wait = 0.0 if self.policy == "drop_oldest" and not chunk.eos else timeout
-        slot = ring.acquire()
+        slot = self._slot(ring, chunk.eos, timeout)
         if slot < 0:
-            slot = self._wait_slot(ring, wait)
-            if slot < 0:
-                if wait == 0.0:
-                    self.counters["dropped_full"] += 1
-                    self.seq += 1
-                else:
-                    self.counters["timeouts"] += 1
-                return False
+            return False
         mm = ring.mm
         start = ring.offset + slot * ring.slot_bytes
         ref = _REF.pack(MAGIC, VERSION, self._gen, ring.slots, slot, ring.slot_bytes, n)
@@ -252,24 +191,115 @@ class ShmEdgeSender(EdgeSender):
         self.counters["shm_sent"] += 1
         return True
 
-    def _wait_slot(self, ring: Ring, timeout: float | None) -> int:
-        """Wait for the receiver to free a slot: yield first, then sleep in growing steps."""
-        if timeout == 0.0:
-            return -1
-        deadline = None if timeout is None else time.monotonic() + timeout
-        pause, spins = 20e-6, 0
-        while True:
+    def _send_lane(self, chunk: Chunk, timeout: float | None) -> bool:
+        """send() over the lane: a small message whole in its entry, any other through a ring slot with
+        its notification in the entry (written first, so the receiver wakes while the payload is
+        copied). The policies and counters are send()'s."""
+        lane = self._lane
+        assert lane is not None
+        data, eos = chunk.data, chunk.eos
+        if (
+            type(data) is np.ndarray
+            and data.nbytes < self.shm_min
+            and data.nbytes + wire.HEADER_FIXED_BYTES + 8 * data.ndim <= lane.capacity
+        ):
+            frame, cached = self._one_frame(chunk)
+            if cached and self.batch and (self._held or not lane.room()):  # the receiver is behind: hold
+                return self._hold(frame, timeout, data.nbytes)
+            return self._put(frame, eos, timeout) and self._sent(data.nbytes)
+        if self._held and not self.flush(timeout):
+            self.counters["timeouts"] += 1
+            return False
+        head, body = wire.encode(chunk, self.seq, self.spec_id)
+        n = len(body)
+        if n < self.shm_min and len(head) + n <= lane.capacity:  # any other data, as wire.encode_one makes it
+            return self._put(head + body, eos, timeout) and self._sent(n)
+        ring = self._ring_for(n)
+        if ring is None:  # no ring could be made: over ZeroMQ from now on, once the receiver has read
+            # everything in the lane (it reads the lane first, so the order holds)
+            if not wait_until(lane.drained, timeout):
+                self.counters["timeouts"] += 1
+                return False
+            self._lane, self._lane_open = None, False
+            lane.close()
+            self.counters["shm_fallback"] += 1
+            return self._send_frames(head, body, n < self.copy_threshold, eos, timeout, n)
+        if not (lane.room() or self._room(lane.room, eos, timeout)):
+            return False
+        slot = self._slot(ring, eos, timeout)
+        if slot < 0:
+            return False
+        mm = ring.mm
+        start = ring.offset + slot * ring.slot_bytes
+        mm[slot] = _WRITING
+        lane.put(_REF.pack(MAGIC, VERSION, self._gen, ring.slots, slot, ring.slot_bytes, n) + head)
+        mm[start : start + n] = body
+        mm[slot] = _FULL
+        self.counters["shm_sent"] += 1
+        return self._sent(n)
+
+    def _put(self, message: bytes, eos: bool, timeout: float | None) -> bool:
+        """Put a message in the lane after what is held, once there is room (see _room)."""
+        lane = self._lane
+        assert lane is not None
+        if self._held and not self.flush(timeout):
+            self.counters["timeouts"] += 1
+            return False
+        if not (lane.room() or self._room(lane.room, eos, timeout)):
+            return False
+        lane.put(message)
+        return True
+
+    def _hold(self, frame: bytes, timeout: float | None, nbytes: int) -> bool:
+        """A batching sender whose receiver is behind (the lane full, or chunks held already) holds
+        small chunks of the stream's layout and puts them in one entry as a batch (see flush), as
+        EdgeSender does while its pipe is full."""
+        lane = self._lane
+        assert lane is not None
+        most = max(1, min(self._hold_max, (lane.capacity - wire.BATCH_HEADER_BYTES) // len(frame)))
+        if len(self._held) >= most and not self.flush(timeout):
+            self.counters["timeouts"] += 1
+            return False
+        self._held.append(frame)
+        return self._sent(nbytes)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """As EdgeSender.flush; over the lane, the held chunks go in one entry (a batch)."""
+        lane, held = self._lane, self._held
+        if lane is None or not held:
+            return super().flush(timeout)
+        if not wait_until(lane.room, timeout):
+            return False
+        lane.put(held[0] if len(held) == 1 else wire.encode_batch(held))
+        held.clear()
+        return True
+
+    def _sent(self, nbytes: int) -> bool:
+        self.seq += 1
+        self.counters["sent"] += 1
+        self.counters["bytes"] += nbytes
+        return True
+
+    def _room(self, ready, eos: bool, timeout: float | None) -> bool:
+        """Wait for `ready()` under the edge's policy: drop_oldest never waits (but for end-of-stream):
+        the chunk is dropped (dropped_full, seq consumed) as on a full pipe; block waits up to `timeout`
+        (then False, timeouts, seq not consumed)."""
+        drop = self.policy == "drop_oldest" and not eos
+        if wait_until(ready, 0.0 if drop else timeout):
+            return True
+        if drop:
+            self.counters["dropped_full"] += 1
+            self.seq += 1
+        else:
+            self.counters["timeouts"] += 1
+        return False
+
+    def _slot(self, ring: Ring, eos: bool, timeout: float | None) -> int:
+        """The lowest free slot of `ring`, waiting for one under the policy (see _room); -1 if none."""
+        slot = ring.acquire()
+        if slot < 0 and self._room(lambda: ring.acquire() >= 0, eos, timeout):
             slot = ring.acquire()
-            if slot >= 0:
-                return slot
-            if deadline is not None and time.monotonic() >= deadline:
-                return -1
-            spins += 1
-            if spins < 50:
-                os.sched_yield()
-            else:
-                time.sleep(pause)
-                pause = min(pause * 2, 1e-3)
+        return slot
 
     def _ring_for(self, n: int) -> Ring | None:
         if self._old:
@@ -304,6 +334,9 @@ class ShmEdgeSender(EdgeSender):
         if self._ring is not None:
             self._gen += 1
         self._ring, self._old = None, []
+        if self._lane is not None:  # the new receiver made a lane of its own
+            self._lane.close()
+        self._lane, self._lane_open = None, NOTIFY_FIRST
 
     def close(self, linger_ms: int | None = None) -> None:
         """Close the socket (see EdgeSender.close), then unmap the rings. Their names stay for a receiver
@@ -317,6 +350,9 @@ class ShmEdgeSender(EdgeSender):
                 ring.unlink()
             ring.close()
         self._ring, self._old = None, []
+        if self._lane is not None:  # what it holds stays readable: the receiver has it mapped
+            self._lane.close()
+            self._lane = None
 
 
 def _close(ring: Ring) -> bool:
@@ -336,9 +372,57 @@ class ShmEdgeReceiver(EdgeReceiver):
         self._rings: dict[int, Ring] = {}
         self._held: dict[tuple[str, int], weakref.ref] = {}
         self._shm_fast: tuple | None = None  # see _accept_fast: header length, stream_key parts, shape, dtype, bytes
-        super().__init__(endpoint, spec, **kw)  # a drop_oldest receiver's thread starts here
+        self._lane: Lane | None = None
+        super().__init__(endpoint, spec, **kw)  # calls _setup; a drop_oldest receiver's thread starts here
         self.counters.setdefault("shm_received", 0)
         self.counters.setdefault("shm_copied", 0)
+
+    def _setup(self) -> None:
+        """Make the edge's lane (x86 only, see NOTIFY_FIRST) and wait on its bell and the socket."""
+        if not NOTIFY_FIRST:
+            return
+        try:
+            self._lane = Lane.create(shm_dir(), self.shm_prefix, self.maxlen)
+        except OSError as e:
+            log.warning("edge %s: no shared-memory lane (%s); messages go over ZeroMQ", self.name, e)
+            return
+        self._poller = zmq.Poller()
+        self._poller.register(self._sock, zmq.POLLIN)
+        self._poller.register(self._lane.bell, zmq.POLLIN)
+
+    def _next(self, flags: int):
+        """As EdgeReceiver._next, the lane first: its messages come before any sent over ZeroMQ (a
+        sender goes over ZeroMQ only once the lane is empty, and never back)."""
+        lane = self._lane
+        if lane is None:
+            return super()._next(flags)
+        while True:
+            try:
+                message = lane.take()
+            except LaneError as e:
+                self._reject(wire.WireError("lane", str(e)))
+                return None
+            if message is not None:
+                return self._take_message(message)
+            try:
+                return super()._next(zmq.NOBLOCK)
+            except zmq.Again:
+                if flags & zmq.NOBLOCK:
+                    raise
+            self._wait(-1)
+
+    def _wait(self, timeout_ms: int) -> bool:
+        lane = self._lane
+        if lane is None:
+            return super()._wait(timeout_ms)
+        if timeout_ms and _spin(lane.ready, SPIN_S):
+            return True
+        if lane.sleepy():  # a message came after all
+            return True
+        try:
+            return bool(self._poller.poll(timeout_ms))
+        finally:
+            lane.awake()
 
     def _rest(self, first: bytes):
         if len(first) > REF_BYTES and first.startswith(MAGIC):  # a notification in one frame: ref + header
@@ -462,7 +546,19 @@ class ShmEdgeReceiver(EdgeReceiver):
         for ring in self._rings.values():
             ring.close()
         self._rings.clear()
+        if self._lane is not None:
+            self._lane.close()
         remove_segments(self.shm_prefix)  # rings made after the last one mapped: nobody will read them
+
+
+def _spin(ready, seconds: float) -> bool:
+    """Poll `ready()` for up to `seconds`, yielding the core between looks; True once it is."""
+    t_end = time.perf_counter() + seconds
+    while time.perf_counter() < t_end:
+        if ready():
+            return True
+        os.sched_yield()
+    return False
 
 
 def _wait_written(mm: mmap.mmap, slot: int) -> int:

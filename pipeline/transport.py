@@ -199,10 +199,23 @@ class EdgeSender(_Endpoint):
         The array must not be modified afterwards: large payloads are sent without a copy.
         """
         data = chunk.data
+        if type(data) is np.ndarray and data.nbytes < ONE_FRAME_MAX:  # one send here, one recv there
+            frame, cached = self._one_frame(chunk)
+            if cached and self.batch:
+                return self._send_or_hold(frame, timeout, data.nbytes)
+            return self._send_frames(frame, None, True, chunk.eos, timeout, data.nbytes)
+        head, body = wire.encode(chunk, self.seq, self.spec_id)
+        nbytes = len(body)
+        return self._send_frames(head, body, nbytes < self.copy_threshold, chunk.eos, timeout, nbytes)
+
+    def _one_frame(self, chunk: Chunk) -> tuple[bytes, bool]:
+        """The one-frame message (wire.encode_one) of a chunk whose data is a small ndarray, and whether
+        it has the stream's cached layout: the same dtype, shape and strides as the last small chunk, so
+        only the per-message fields were packed."""
+        data = chunk.data
         fast = self._fast
-        if (  # the same layout as the last small chunk: only the per-message fields are packed
+        if (
             fast is not None
-            and type(data) is np.ndarray
             and data.dtype is fast[0]
             and data.shape == fast[1]
             and data.strides == fast[2]  # so C-contiguous, as that one was
@@ -214,19 +227,12 @@ class EdgeSender(_Endpoint):
             except struct.error:  # out of range: the general path below raises wire's error
                 pass
             else:
-                frame = _join((fast[3], tail, fast[4], data))  # pyright: ignore[reportArgumentType]  # numpy's stubs give ndarray __buffer__ only for Python >= 3.12
-                if self.batch:
-                    return self._send_or_hold(frame, timeout, fast[5])
-                return self._send_frames(frame, None, True, False, timeout, fast[5])
-        if type(data) is np.ndarray and data.nbytes < ONE_FRAME_MAX:  # one send here, one recv there
-            frame = wire.encode_one(chunk, self.seq, self.spec_id)
-            if not (chunk.gap or chunk.eos) and wire.is_raw(data):  # the frame holds data's own bytes
-                self._fast = (data.dtype, data.shape, data.strides, *wire.stream_key(frame), data.nbytes)
-                self._hold_max = max(1, min(self._hwm, BATCH_MAX, BATCH_BYTES // len(frame)))
-            return self._send_frames(frame, None, True, chunk.eos, timeout, data.nbytes)
-        head, body = wire.encode(chunk, self.seq, self.spec_id)
-        nbytes = len(body)
-        return self._send_frames(head, body, nbytes < self.copy_threshold, chunk.eos, timeout, nbytes)
+                return _join((fast[3], tail, fast[4], data)), True  # pyright: ignore[reportArgumentType]  # numpy's stubs give ndarray __buffer__ only for Python >= 3.12
+        frame = wire.encode_one(chunk, self.seq, self.spec_id)
+        if not (chunk.gap or chunk.eos) and wire.is_raw(data):  # the frame holds data's own bytes
+            self._fast = (data.dtype, data.shape, data.strides, *wire.stream_key(frame), data.nbytes)
+            self._hold_max = max(1, min(self._hwm, BATCH_MAX, BATCH_BYTES // len(frame)))
+        return frame, False
 
     def _send_or_hold(self, frame: bytes, timeout: float | None, nbytes: int) -> bool:
         """A block-policy chunk of the stream's cached layout: sent at once when the pipe has room. When

@@ -71,7 +71,7 @@ def signal_of(n, seed=0):
 def test_payloads_arrive_bit_identical_as_read_only_views_of_the_ring(shm_dir):
     tx, rx = edge()
     try:
-        sent = [signal_of(n, n) for n in (1, 100, 4096, 20000, 3)]  # 256 KiB, 1.3 MB: larger generations
+        sent = [signal_of(n, n) for n in (1, 100, 4096, 20000, 3)]  # 6.4 KiB, 256 KiB, 1.3 MB: larger generations
         for i, x in enumerate(sent):
             assert tx.send(Chunk(x, t0=i * 0.5, gap=i == 2, origin_ns=7 + i), timeout=WAIT)
         got = [rx.recv(timeout=WAIT) for _ in sent]
@@ -80,7 +80,7 @@ def test_payloads_arrive_bit_identical_as_read_only_views_of_the_ring(shm_dir):
             assert (c.t0, c.seq, c.gap, c.origin_ns) == (i * 0.5, i, i == 2, 7 + i)
             assert not c.data.flags.writeable and not c.data.flags.owndata  # a view, no copy
         assert rx.counters["shm_received"] == 5 and rx.counters["shm_copied"] == 0
-        assert tx.counters["shm_sent"] == 5 and tx._gen == 2
+        assert tx.counters["shm_sent"] == 5 and tx._gen == 3
         assert os.listdir(shm_dir) == []  # the receiver unlinked each ring's name once mapped
     finally:
         tx.close()
@@ -115,14 +115,14 @@ def test_a_slot_is_freed_when_the_last_view_of_it_goes_and_keeping_nodes_get_cop
         rx.close()
 
 
-def test_small_payloads_go_inline_and_large_ones_through_the_ring():
+def test_small_payloads_go_whole_in_the_lane_and_larger_ones_through_the_ring():
     tx, rx = edge(shm_min=shm.SHM_MIN_BYTES)
     try:
-        for n in (16, shm.SHM_MIN_BYTES // 64):  # 1 KiB, then exactly 64 KiB
+        for n in (4, 64, shm.SHM_MIN_BYTES // 64):  # 256 B (fits a lane entry), 4 KiB, exactly 64 KiB
             assert tx.send(Chunk(signal_of(n)), timeout=WAIT)
             c = rx.recv(timeout=WAIT)
             assert c is not None and c.data.tobytes() == signal_of(n).tobytes()
-        assert tx.counters["sent"] == 2 and tx.counters["shm_sent"] == 1
+        assert tx.counters["sent"] == 3 and tx.counters["shm_sent"] == (2 if shm.NOTIFY_FIRST else 1)
     finally:
         tx.close()
         rx.close()

@@ -1,0 +1,259 @@
+"""The lane of a shared-memory edge (pipeline/lane.py, used by pipeline/shm.py on x86): messages in order
+in shared memory with a doorbell, and the hand-over to ZeroMQ. Real rings, real FIFOs, real sockets."""
+
+import gc
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+from wavegraph.pipeline import lane as lanes
+from wavegraph.pipeline import shm
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.spec import signal_spec
+from wavegraph.pipeline.transport import ipc_endpoint
+
+SPEC = signal_spec(1000.0, [f"ch{i}" for i in range(8)])
+WAIT = 10.0
+pytestmark = pytest.mark.skipif(not shm.NOTIFY_FIRST, reason="the lane is used on x86 only")
+
+
+@pytest.fixture(autouse=True)
+def shm_dir(tmp_path, monkeypatch):
+    base = "/dev/shm" if os.path.isdir("/dev/shm") else str(tmp_path)
+    d = os.path.join(base, f"wgtest-{os.getpid()}-{tmp_path.name}")
+    os.makedirs(d)
+    monkeypatch.setenv(shm.SHM_DIR_ENV, d)
+    yield d
+    for name in os.listdir(d):
+        os.unlink(os.path.join(d, name))
+    os.rmdir(d)
+
+
+def receiver(name, policy="block", queue=8):
+    return shm.ShmEdgeReceiver(ipc_endpoint("lane"), SPEC, shm=name, policy=policy, maxlen=queue)
+
+
+def sender(rx, name, policy="block", queue=8, shm_min=shm.SHM_MIN_BYTES):
+    tx = shm.ShmEdgeSender(rx.endpoint, SPEC, shm=name, policy=policy, hwm=queue, shm_min=shm_min)
+    assert tx.wait_connected(WAIT)
+    return tx
+
+
+def signal_of(n, seed=0):
+    return np.random.default_rng(seed).standard_normal((8, n))
+
+
+def test_messages_of_every_size_arrive_in_order_through_the_lane_alone(shm_dir):
+    name = shm.shm_prefix("order")
+    rx = receiver(name, queue=4)
+    tx = sender(rx, name, queue=4)
+    try:
+        assert tx._lane is not None and rx._lane is not None
+        assert os.listdir(shm_dir) == []  # the sender unlinked the lane's names once it held them
+        sizes = [int(n) for n in np.random.default_rng(1).choice([0, 1, 4, 30, 1024, 16384], 300)]
+        got = []
+
+        def read():
+            while True:
+                c = rx.recv(timeout=WAIT)
+                assert c is not None
+                got.append(c)
+                if c.eos:
+                    return
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        for i, n in enumerate(sizes):  # 0 B .. 1 MiB: whole in an entry, through small slots, through 1 MiB ones
+            assert tx.send(Chunk(signal_of(n, i), t0=float(i)), timeout=WAIT)
+        assert tx.send(Chunk.end(), timeout=WAIT)
+        reader.join(WAIT)
+        assert [c.seq for c in got[:-1]] == list(range(len(sizes))) and got[-1].eos
+        for i, (n, c) in enumerate(zip(sizes, got)):
+            assert c.t0 == float(i) and not c.gap and c.data.tobytes() == signal_of(n, i).tobytes()
+        assert rx._lane.index == len(got) % rx._lane.entries  # every message came through the lane
+        assert rx.counters["rejected"] == 0
+        whole = [n * 64 + 68 <= lanes.ENTRY_BYTES - 8 for n in sizes]  # payload + 2-D header fit an entry
+        assert tx.counters["shm_sent"] == whole.count(False) and 0 < whole.count(True) < len(sizes)
+    finally:
+        tx.close()
+        rx.close()
+
+
+def test_a_full_lane_is_back_pressure_for_block_and_a_drop_for_drop_oldest():
+    name = shm.shm_prefix("full")
+    rx = receiver(name, queue=2)  # 2 + LANE_SLACK entries; the receiver does not read yet
+    tx = sender(rx, name)
+    x = signal_of(1)
+    sent = 0
+    while tx.send(Chunk(x), timeout=0.05):
+        sent += 1
+        assert sent < 1000
+    assert sent == 2 + lanes.LANE_SLACK and tx.counters["timeouts"] == 1 and tx.seq == sent  # nothing lost
+    assert rx.recv(timeout=WAIT) is not None
+    assert tx.send(Chunk(x), timeout=WAIT)  # the entry read is used again
+    tx.close()
+    rx.close()
+
+    name = shm.shm_prefix("drop")
+    rx = receiver(name, policy="drop_oldest", queue=2)
+    tx = sender(rx, name, policy="drop_oldest")
+    try:
+        results = [tx.send(Chunk(x + i)) for i in range(2000)]
+        assert tx.counters["dropped_full"] == results.count(False) and tx.seq == 2000
+        assert tx.send(Chunk.end(), timeout=WAIT)
+        seqs = []
+        while True:
+            c = rx.recv(timeout=WAIT)
+            assert c is not None
+            if c.eos:
+                break
+            seqs.append(c.seq)
+        assert seqs == sorted(seqs) and len(seqs) < 2000  # dropped ones are gaps, never reordered
+    finally:
+        tx.close()
+        rx.close()
+
+
+def test_a_receiver_waiting_on_the_bell_sleeps_and_wakes_for_a_message():
+    name = shm.shm_prefix("bell")
+    rx = receiver(name)
+    tx = sender(rx, name)
+    try:
+        cpu = time.thread_time()
+        assert rx.recv(timeout=0.5) is None
+        assert time.thread_time() - cpu < 0.1  # it slept on the bell, it did not spin for 0.5 s
+        got = []
+        waiter = threading.Thread(target=lambda: got.append(rx.recv()))  # no timeout: only the bell wakes it
+        waiter.start()
+        time.sleep(0.2)
+        assert tx.send(Chunk(signal_of(2)), timeout=WAIT)
+        waiter.join(WAIT)
+        assert not waiter.is_alive() and got[0].data.tobytes() == signal_of(2).tobytes()
+    finally:
+        tx.close()
+        rx.close()
+
+
+def test_when_no_ring_can_be_made_the_sender_moves_to_zeromq_after_the_lane_is_read(monkeypatch):
+    name = shm.shm_prefix("fallback")
+    rx = receiver(name)
+    tx = sender(rx, name)
+    try:
+        for i in range(3):
+            assert tx.send(Chunk(signal_of(1, i)), timeout=WAIT)
+
+        def no_ring(*a, **k):
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(shm, "Ring", no_ring)
+        big = signal_of(4096, 9)
+        assert not tx.send(Chunk(big), timeout=0.2)  # the lane still holds 3 unread messages: it waits
+        assert tx.counters["timeouts"] == 1 and tx._lane is not None
+        got = []
+        reader = threading.Thread(target=lambda: got.extend(rx.recv(timeout=WAIT) for _ in range(6)))
+        reader.start()
+        assert tx.send(Chunk(big), timeout=WAIT)  # once they are read: over ZeroMQ, inline
+        assert tx._lane is None and tx.counters["shm_fallback"] == 1
+        assert tx.send(Chunk(signal_of(1, 5)), timeout=WAIT) and tx.send(Chunk(big + 1), timeout=WAIT)
+        reader.join(WAIT)
+        assert [c.seq for c in got] == list(range(6)) and not any(c.gap for c in got)
+        assert got[3].data.tobytes() == big.tobytes() and got[5].data.tobytes() == (big + 1).tobytes()
+    finally:
+        tx.close()
+        rx.close()
+
+
+def test_a_sender_that_finds_no_lane_goes_over_zeromq_and_a_restarted_one_follows_the_lane():
+    name = shm.shm_prefix("restart")
+    rx = receiver(name)
+    first = sender(rx, name)
+    try:
+        for i in range(3):
+            assert first.send(Chunk(signal_of(1, i)), timeout=WAIT)
+        first.close()  # its messages stay in the lane, unread
+        second = sender(rx, name)  # a restarted sender: the lane's names are gone
+        assert second._lane is None
+        for i in range(3, 5):
+            assert second.send(Chunk(signal_of(1, i)), timeout=WAIT)
+        got = [rx.recv(timeout=WAIT) for _ in range(5)]
+        assert [c.data.tobytes() for c in got] == [signal_of(1, i).tobytes() for i in range(5)]  # pyright: ignore[reportOptionalMemberAccess]
+        assert [c.seq for c in got] == [0, 1, 2, 0, 1] and got[3].gap and rx.counters["seq_reset"] == 1  # pyright: ignore[reportOptionalMemberAccess]
+        second.close()
+    finally:
+        rx.close()
+
+
+def test_a_sender_reconnected_to_a_restarted_receiver_uses_its_new_lane(shm_dir):
+    name = shm.shm_prefix("moved")
+    rx = receiver(name)
+    tx = sender(rx, name)
+    try:
+        assert tx.send(Chunk(signal_of(1)), timeout=WAIT) and rx.recv(timeout=WAIT) is not None
+        rx.close()
+        rx = receiver(name)  # same edge, new process: a new lane under the same names
+        tx.reconnect(rx.endpoint)
+        x = signal_of(3000, 2)
+        assert tx.send(Chunk(x), timeout=WAIT)
+        c = rx.recv(timeout=WAIT)
+        assert c is not None and c.data.tobytes() == x.tobytes() and tx._lane is not None
+        assert os.listdir(shm_dir) == []
+    finally:
+        tx.close()
+        rx.close()
+
+
+def test_a_bad_lane_entry_is_dropped_and_counted_and_the_edge_goes_on():
+    name = shm.shm_prefix("bad")
+    rx = receiver(name)
+    tx = sender(rx, name)
+    try:
+        assert tx.send(Chunk(signal_of(1)), timeout=WAIT)
+        lane = tx._lane
+        assert lane is not None
+        lanes._LEN.pack_into(lane.mm, lanes.HEADER_BYTES + 4, 100_000)  # entry 0's length, out of range
+        assert rx.recv(timeout=0.5) is None
+        assert rx.counters["rejected"] == 1 and rx.counters["rejected_lane"] == 1
+        assert tx.send(Chunk(signal_of(1, 1)), timeout=WAIT)
+        c = rx.recv(timeout=WAIT)
+        assert c is not None and c.data.tobytes() == signal_of(1, 1).tobytes() and c.gap  # seq 0 was lost
+    finally:
+        tx.close()
+        rx.close()
+
+
+def test_lane_names_are_removed_by_their_receiver_and_after_a_dead_run(shm_dir):
+    name = shm.shm_prefix("names")
+    rx = receiver(name)
+    assert sorted(os.listdir(shm_dir)) == [f"{name}-bell", f"{name}-lane"]  # no sender came
+    rx.close()
+    assert os.listdir(shm_dir) == []
+    dead = shm.shm_prefix("x", run_id="wg-999999999-abc")  # a pid that cannot exist
+    lane = lanes.Lane.create(shm_dir, dead, 4)
+    lane.close()
+    gc.collect()
+    assert shm.remove_stale_segments() == 2 and os.listdir(shm_dir) == []
+
+
+def test_a_batching_sender_holds_small_chunks_while_the_lane_is_full_and_they_arrive_in_order():
+    name = shm.shm_prefix("batch")
+    rx = receiver(name, queue=2)
+    tx = shm.ShmEdgeSender(rx.endpoint, SPEC, shm=name, hwm=8, batch=True)  # as the worker makes it
+    try:
+        assert tx.wait_connected(WAIT)
+        n = 2 + lanes.LANE_SLACK + 5  # five more than the lane holds: held, not refused
+        for i in range(n):
+            assert tx.send(Chunk(signal_of(1, i)), timeout=0.05)
+        assert len(tx._held) == 5 and not tx.flush(0) and tx.counters["timeouts"] == 0
+        got = []
+        reader = threading.Thread(target=lambda: got.extend(rx.recv(timeout=WAIT) for _ in range(n + 1)))
+        reader.start()
+        assert tx.send(Chunk.end(), timeout=WAIT)  # after the held ones, which go as one batch entry
+        reader.join(WAIT)
+        assert [c.seq for c in got] == list(range(n + 1)) and got[-1].eos and not tx._held
+        assert all(c.data.tobytes() == signal_of(1, i).tobytes() for i, c in enumerate(got[:-1]))
+        assert rx.counters["rejected"] == 0 and rx.counters["seq_missing"] == 0
+    finally:
+        tx.close()
+        rx.close()
