@@ -21,9 +21,9 @@ network() wiring OutputStream -> InputStream (and an ack stream back), process_c
 each Unit in its own process, ez.run() starting the graph server. Default stream settings (shared
 memory between processes on one host, 32 buffers). wavegraph is used through its real edge API, two
 ways: "wg" is EdgeSender -> EdgeReceiver over ipc://, "shm" is the shared-memory edge its multi-process
-runner makes on one host (transport: auto; pipeline.shm: payloads from 64 KiB through a ring in
-/dev/shm, smaller ones inline over ipc://); policy "block", queue 64 (the graph default), spec-checked
-frames.
+runner makes on one host (transport: auto; pipeline.shm: payloads through a ring in /dev/shm, the
+messages, and small chunks whole, through the edge's lane in shared memory, pipeline.lane); policy
+"block", queue 64 (the graph default), spec-checked frames.
 
 Blocks of the runtimes alternate (order reversed each block: W S E E S W ...) so machine load hits
 all; latency samples are pooled over blocks, throughput is the median over blocks, and "paired" is the

@@ -3,9 +3,9 @@
 bench_transport(argv) measures one hop of a wavegraph edge (EdgeSender -> EdgeReceiver: header encode,
 send, receive, header decode and checks, Chunk construction, seq check) against bare pyzmq, in the
 same run, over ipc:// and tcp:// loopback and the shared-memory edge (`shm`: pipeline.shm as the runner's
-`transport: auto` makes it on one host, payloads from 64 KiB through a ring in /dev/shm, smaller ones
-inline over ipc://; the reference for its rows is bare pyzmq over ipc://), for 64 B, 8 KiB, 64 KiB and
-1 MiB payloads.
+`transport: auto` makes it on one host: payloads from 64 KiB, and smaller ones too large for a lane
+entry, through a ring in /dev/shm, the messages through the edge's lane, pipeline.lane; the reference for
+its rows is bare pyzmq over ipc://), for 64 B, 8 KiB, 64 KiB and 1 MiB payloads.
 
 Latency, the ratio's basis: an echo between this process and a peer process. Bare pyzmq: a PAIR
 socket pair, the peer receives and sends the message back. wavegraph: two edges (there and back); the

@@ -58,7 +58,7 @@ class SenderPlan:
     queue: int
     spec: dict
     shm: str = ""  # as ReceiverPlan.shm
-    shm_min: int = 0  # payloads from this many bytes go through the ring (smaller ones inline)
+    shm_min: int = 0  # payloads from this many bytes go through the ring (smaller ones whole in the lane if they fit)
 
 
 def _json_ok(value) -> bool:
