@@ -538,6 +538,7 @@ def main(argv: list[str] | None = None) -> int:
             print(line, file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # Ctrl-C before a run starts (a run's own StopFlag handles it after)
+        print("wavegraph: stopped (Ctrl-C)", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `wavegraph describe g.yaml | head`: the reader left; no traceback
         import os
