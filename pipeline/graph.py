@@ -342,6 +342,8 @@ def configure_node(
     """Run node.configure (or, `declared`, node.declared_specs: None when unknown without the device),
     turning a SpecError into a GraphError that names the edge and both nodes."""
     try:
+        if declared:  # as configure() does: its declared latency is counted at the input's rate
+            node.in_specs = dict(in_specs)
         out = node.declared_specs(in_specs) if declared else node.configure(in_specs)
         if out is None:
             return None
@@ -383,6 +385,7 @@ def configure_node(
 
 
 UNCHECKED_DEVICE = "unchecked: needs the device (--devices checks it)"
+UNCHECKED_UPSTREAM = "unchecked: its input comes from a device"  # not configured: no spec, no latency
 
 
 def build_graph(config: GraphConfig, devices: bool = True, broken: set[str] | frozenset = frozenset()) -> Graph:
@@ -419,7 +422,7 @@ def build_graph(config: GraphConfig, devices: bool = True, broken: set[str] | fr
             failed.add(node_id)  # its input's problem is reported; its own spec cannot be checked
             continue
         if upstream & set(unchecked):
-            unchecked[node_id] = "unchecked: its input comes from a device"
+            unchecked[node_id] = UNCHECKED_UPSTREAM
             continue
         in_specs = {e.target_port: specs[e.source] for e in in_edges}
         try:
@@ -455,6 +458,7 @@ def describe(graph: Graph) -> str:
         lines.append(
             f"  {n:<16} {node.type_name or type(node).__name__:<20} process={graph.group_of(n):<10} "
             f"latency={node.latency_samples} samples ({node.latency_seconds * 1e3:.2f} ms)"
+            + (f" + {node.latency_note}" if node.latency_note else "")
             + (f"  {graph.unchecked[n]}" if n in graph.unchecked else "")
         )
     lines.append("edges:")
@@ -463,6 +467,10 @@ def describe(graph: Graph) -> str:
         lines.append(f"  {str(e):<32} {spec}  queue={e.queue} {e.policy}")
     lines.append("latency along each path:")
     for path in graph.paths():
-        note = " (without its unchecked nodes)" if any(n in graph.unchecked for n in path) else ""
+        # nodes never configured (fed by an unchecked device) declare nothing; a device node declared its own
+        unknown = [n for n in path if graph.unchecked.get(n) == UNCHECKED_UPSTREAM]
+        device = [n for n in path if graph.nodes[n].latency_note]
+        note = f" (without {', '.join(unknown)}: unchecked)" if unknown else ""
+        note += f" + what the device adds at {', '.join(device)} (needs the device)" if device else ""
         lines.append(f"  {' -> '.join(path)}: {graph.path_latency(path) * 1e3:.2f} ms{note}")
     return "\n".join(lines)

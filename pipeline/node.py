@@ -72,6 +72,9 @@ class Node(Generic[P]):
     # True: configure() opens hardware or waits for a network stream (an amplifier, a sound card, an LSL
     # outlet). `wavegraph validate`/`describe` then use declared_specs() instead, unless --devices.
     needs_device: ClassVar[bool] = False
+    # What `latency_samples` leaves out because only the device knows it (a sound card's own buffering):
+    # `wavegraph describe` prints it beside the node's latency and the paths through it. "" when nothing is.
+    latency_note: str = ""
 
     def __init__(self, **params: Any):
         self.params: P = cast(P, self.Params(**params))

@@ -109,3 +109,21 @@ def test_one_validate_reports_every_error(tmp_path):
     r = _wavegraph("validate", "four.yaml", cwd=tmp_path)
     assert r.returncode == 2
     assert "edge queue 0" in r.stderr and "unknown type 'recordr'" in r.stderr and "'orderr'" in r.stderr
+
+
+def test_describe_counts_the_speaker_latency_without_the_sound_card():
+    # audio_output's jitter buffer and block come from its params and the input's rate: describe without --devices
+    # counted 0 ms for it; the part only the card knows is named on the node and on the path
+    from wavegraph.pipeline.config import load_config
+    from wavegraph.pipeline.graph import build_graph, describe
+
+    sets = ["speaker.prefill=0.05", "speaker.blocksize=256"]
+    graph = build_graph(load_config(ROOT / "configs/audio_passthrough.yaml", sets), devices=False)
+    speaker = graph.nodes["speaker"]
+    assert speaker.latency_samples == round(0.05 * 48000) + 256
+    text = describe(graph)
+    path = next(line for line in text.splitlines() if line.startswith("  mic -> "))
+    total = sum(graph.nodes[n].latency_seconds for n in ("mic", "stft", "istft", "speaker"))
+    assert path.split(": ")[1].startswith(f"{total * 1e3:.2f} ms + what the device adds at mic, speaker")
+    assert "without" not in path
+    assert f"latency={speaker.latency_samples} samples" in text and "own output latency" in text

@@ -134,6 +134,7 @@ class AudioInput(Source[AudioInputParams]):
     outputs = ("out",)
     live = True
     needs_device = True  # configure() queries the sound card; open() starts its stream
+    latency_note = "the sound card's own input latency (PortAudio reports it once the stream is open)"
     Params = AudioInputParams
 
     def declared_specs(self, in_specs):
@@ -141,6 +142,7 @@ class AudioInput(Source[AudioInputParams]):
         and `dtype`; None (unchecked) when `rate` is left to the device."""
         p = self.params
         if p.rate is None:
+            self.latency_note = f"one block at the device's default rate, and {type(self).latency_note}"
             return None
         self.latency_samples = p.blocksize or max(1, int(round(p.rate / 100)))
         self.out_specs = {"out": self._spec(float(p.rate))}
@@ -260,12 +262,22 @@ class AudioOutput(Sink[AudioOutputParams]):
 
     inputs = ("in",)
     needs_device = True  # configure() opens the sound card
+    latency_note = "the sound card's own output latency (PortAudio reports it once the stream is open)"
     Params = AudioOutputParams
 
     def declared_specs(self, in_specs):
-        """Without the sound card: the input is checked; whether the device plays it is not (None)."""
-        self._check_input(in_specs)
+        """Without the sound card: the input is checked and the latency declared (jitter buffer and block,
+        from the params and the input's rate); whether the device plays it is not (None)."""
+        self._buffering(self._check_input(in_specs).rate)
         return None
+
+    def _buffering(self, rate: float) -> None:
+        """Block, prefill and the most held, in samples at `rate`, and the declared latency: prefill + one block."""
+        p = self.params
+        self._block = p.blocksize or max(1, int(round(rate / 100)))
+        self._prefill = int(round(p.prefill * rate))
+        self._max = max(int(round(p.max_buffer * rate)), self._prefill + self._block)
+        self.latency_samples = self._prefill + self._block
 
     def _check_input(self, in_specs) -> StreamSpec:
         spec = self.require_input(in_specs, "in", "signal")
@@ -289,10 +301,7 @@ class AudioOutput(Sink[AudioOutputParams]):
         self._rate = float(spec.rate)
         self._nch = spec.shape[0]
         _check_settings(sd, "output", self._dev, self._nch, self._rate)
-        self._block = p.blocksize or max(1, int(round(self._rate / 100)))
-        self._prefill = int(round(p.prefill * self._rate))
-        self._max = max(int(round(p.max_buffer * self._rate)), self._prefill + self._block)
-        self.latency_samples = self._prefill + self._block
+        self._buffering(self._rate)
         return {}
 
     def reset(self):
