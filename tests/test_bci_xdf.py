@@ -196,3 +196,28 @@ def test_every_spelling_of_microvolts_is_scaled_to_volts():
     scale, unit = to_volts(["\u03bcV", "g"])  # an accelerometer beside it: not a voltage, no shared unit
     np.testing.assert_array_equal(scale, [1e-6, 1.0])
     assert unit == ""
+
+
+def test_a_file_without_clock_offsets_gets_one_clear_message_or_none(recording, tmp_path, caplog):
+    # pyxdf logged "Stream k: Segments and clock-segments differ" once per stream of such a file (and whenever a
+    # break is shorter than its clock-segment threshold); now one wavegraph line, only when streams may come from
+    # different computers
+    import logging
+
+    _, x = recording
+    t = 50.0 + np.arange(800) / RATE
+    labels = ["Fc5", "Fc3", "Fc1", "Fcz"]
+
+    def warnings_for(name: str, hostname: str, markers: bool = True) -> list[str]:
+        streams = [XdfStream("amp", "EEG", RATE, x[:4, :800].T * 1e6, t, labels=labels, unit="uV", hostname=hostname)]
+        if markers:
+            streams.append(XdfStream("mk", "Markers", 0.0, ["1", "2"], [50.5, 52.0], "string", hostname=hostname))
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            FileSource(path=str(write_xdf(tmp_path / name, streams))).configure({})
+        return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+    (said,) = warnings_for("two_hosts_unknown.xdf", "")
+    assert said.startswith("file_source: two_hosts_unknown.xdf: streams 'amp', 'mk' carry no clock offsets")
+    assert warnings_for("one_computer.xdf", "lab-pc") == []  # one computer's streams share its clock
+    assert warnings_for("one_stream.xdf", "", markers=False) == []  # nothing to align

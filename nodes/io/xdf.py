@@ -6,6 +6,11 @@ Reading (`file_source` with a `.xdf` / `.xdfz` path; pyxdf does the parsing):
     regular streams (a line fitted per segment). Stream time 0 is the earliest timestamp of any
     stream in the file, so several file_source nodes on the same file share one clock and a `join`
     or `epochs` node can align them.
+    A file without clock offsets (not written by LabRecorder, or streams it could not query) is replayed
+    with the timestamps as recorded: one wavegraph warning names its streams when they may come from
+    different computers (several streams replayed, not all stamped with one `hostname`), none otherwise;
+    pyxdf's own "Segments and clock-segments differ", logged once per stream (also whenever a break is
+    shorter than its clock-segment threshold), is not shown.
   * `out`: the numeric regular-rate stream chosen by file_source's `stream` param (a stream name or
     type; default: the only numeric stream, else the only one of type EEG). Channel labels, types and
     units come from `desc/channels`; microvolt/millivolt units are scaled to volts (MNE's SI units).
@@ -23,6 +28,7 @@ LabRecorder-like file from a real recording, and pyxdf reads it back.
 
 from __future__ import annotations
 
+import logging
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,6 +42,7 @@ from wavegraph.pipeline.spec import SpecError
 from .readers import _codes_for, _Reader, spec_channel_type
 from .units import to_volts
 
+_log = logging.getLogger("wavegraph.file_source")
 BREAK_SAMPLES = 10  # a break is a jump of over max(1 s, this many samples) (pyxdf: 500, several seconds at EEG rates)
 _DTYPES = {"float32": "<f4", "double64": "<f8", "int8": "<i1", "int16": "<i2", "int32": "<i4", "int64": "<i8"}
 
@@ -73,6 +80,31 @@ def _is_marker(s) -> bool:
     return float(_first(info, "nominal_srate", 0)) <= 0 and (_first(info, "type") or "").lower() == "markers"
 
 
+class _WithoutClockSegmentNotes(logging.Filter):
+    """Drops pyxdf's per-stream 'Segments and clock-segments differ' (said for every stream of a file without
+    clock offsets, and whenever a break is shorter than pyxdf's clock-segment threshold)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "clock-segments differ" not in record.getMessage()
+
+
+def _say_missing_clock_offsets(path: Path, replayed: list) -> None:
+    """One warning when streams replayed together lack clock offsets and may come from different computers."""
+    missing = [_first(x["info"], "name") or "?" for x in replayed if not len(x.get("clock_times") or [])]
+    hosts = {_first(x["info"], "hostname") or None for x in replayed}
+    if len(replayed) < 2 or not missing or (len(hosts) == 1 and None not in hosts):
+        return  # one stream needs no alignment; one computer's streams share its clock
+    _log.warning(
+        "file_source: %s: stream%s %s carr%s no clock offsets (LSL time_correction): replayed with the timestamps "
+        "as recorded, which is right when every stream came from one computer and off by the difference of their "
+        "clocks otherwise",
+        path.name,
+        "s" if len(missing) > 1 else "",
+        ", ".join(repr(m) for m in missing),
+        "y" if len(missing) > 1 else "ies",
+    )
+
+
 def describe(streams) -> str:
     return (
         "; ".join(
@@ -99,9 +131,17 @@ class XdfReader(_Reader):
     def __init__(self, path: Path, stream: str | None, dtype: str, stim_channel: str | None = None):
         import pyxdf
 
-        streams, _ = pyxdf.load_xdf(
-            str(path), synchronize_clocks=True, dejitter_timestamps=True, jitter_break_threshold_samples=BREAK_SAMPLES
-        )
+        quiet = _WithoutClockSegmentNotes()
+        logging.getLogger("pyxdf.pyxdf").addFilter(quiet)
+        try:
+            streams, _ = pyxdf.load_xdf(
+                str(path),
+                synchronize_clocks=True,
+                dejitter_timestamps=True,
+                jitter_break_threshold_samples=BREAK_SAMPLES,
+            )
+        finally:
+            logging.getLogger("pyxdf.pyxdf").removeFilter(quiet)
         numeric = [s for s in streams if not _why_not(s)]
         markers = [s for s in streams if _is_marker(s)]
         if stream is not None:
@@ -115,6 +155,7 @@ class XdfReader(_Reader):
                 "set file_source's `stream` to the name (or type) of a stream listed without a note",
             )
         s = chosen[0]
+        _say_missing_clock_offsets(path, [s, *markers])
         info = s["info"]
         self.stream_name = _first(info, "name")
         stamps = [t for x in streams if len(x["time_stamps"]) for t in (x["time_stamps"][0],)]
@@ -186,6 +227,7 @@ class XdfStream:
     channel_type: str = ""
     unit: str = ""
     clock_offsets: list[tuple[float, float]] = field(default_factory=list)  # (collection time, offset)
+    hostname: str = ""  # the computer the stream came from (LabRecorder writes it; "" leaves it out)
 
 
 def _varlen(n: int) -> bytes:
@@ -211,7 +253,8 @@ def _header_xml(s: XdfStream, n_ch: int) -> str:
         f"<channel_count>{n_ch}</channel_count><nominal_srate>{s.rate!r}</nominal_srate>"
         f"<channel_format>{s.channel_format}</channel_format><source_id>{escape(s.name)}</source_id>"
         f"<version>1.1</version><created_at>0</created_at><uid>{escape(s.name)}</uid>"
-        f"<desc>{'<channels>' + chans + '</channels>' if chans else ''}</desc></info>"
+        + (f"<hostname>{escape(s.hostname)}</hostname>" if s.hostname else "")
+        + f"<desc>{'<channels>' + chans + '</channels>' if chans else ''}</desc></info>"
     )
 
 
