@@ -24,7 +24,6 @@ A graph file looks like:
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,8 +155,9 @@ def _problem(problems, file, line, message, hint=""):
 
 
 def parse_set(assignments: list[str]) -> list[tuple[str, str, Any]]:
-    """Parse `--set node.param=value` overrides; the value is read as YAML (so 4 is an int)."""
-    out = []
+    """Parse `--set node.param=value` overrides; the value is read as YAML (so 4 is an int), under the graph
+    file's limit on values with aliases expanded (MAX_VALUES, all the overrides together)."""
+    out, values = [], 0
     for a in assignments:
         target, eq, value = a.partition("=")
         node_id, dot, param = target.partition(".")
@@ -170,6 +170,7 @@ def parse_set(assignments: list[str]) -> list[tuple[str, str, Any]]:
             continue
         try:
             out.append((node_id, param, yaml.load(value, Loader=LineLoader)))  # as in the file: 1e3 is a number
+            values += _values_in(out[-1][2], MAX_VALUES - values)
         except yaml.YAMLError as e:
             raise GraphError(
                 [
@@ -181,6 +182,22 @@ def parse_set(assignments: list[str]) -> list[tuple[str, str, Any]]:
                     )
                 ]
             ) from None
+        except RecursionError:
+            raise GraphError(
+                [("--set", 0, f"the value in {a[:60]!r}... is nested too deeply", "give a few levels")]
+            ) from None
+        if values > MAX_VALUES:  # an alias bomb to a parameter no type checks (array_source.data, ...)
+            raise GraphError(
+                [
+                    (
+                        "--set",
+                        0,
+                        f"the --set values hold more than {MAX_VALUES:,} values once their aliases (*name) are "
+                        f"expanded (at {a[:60]!r})",
+                        "do not nest aliases of aliases; give large data as a file (file_source), not inline",
+                    )
+                ]
+            )
     return out
 
 
@@ -207,7 +224,7 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> GraphConfig:
         raise GraphError([(file, mark.line + 1 if mark else 0, f"invalid YAML: {problem}", hint)]) from None
     except RecursionError:
         raise GraphError([(file, 0, "the YAML is nested too deeply", "a graph file needs a few levels")]) from None
-    if _expands_beyond(doc, MAX_VALUES):
+    if _values_in(doc, MAX_VALUES) > MAX_VALUES:
         raise GraphError(
             [
                 (
@@ -224,22 +241,22 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> GraphConfig:
 MAX_VALUES = 1_000_000  # in a graph file, aliases expanded: a few lines of nested aliases make 9**9 strings
 
 
-def _expands_beyond(doc: Any, limit: int) -> bool:
-    """True when `doc` holds more than `limit` values counting every alias use (a YAML 'billion laughs').
+def _values_in(doc: Any, limit: int) -> int:
+    """How many values `doc` holds counting every alias use (a YAML 'billion laughs'), up to `limit` + 1.
     PyYAML shares aliased objects, so the file loads at once, but any walk of it (the checks, an error
-    message's repr) would never end. Counted without expanding; stops at the limit."""
+    message's repr, a parameter's validation) would never end. Counted without expanding; stops past the limit."""
     stack, n = [doc], 0
     while stack:
         x = stack.pop()
         n += 1
         if n > limit:
-            return True
+            return n
         if isinstance(x, dict):
             stack.extend(x.keys())
             stack.extend(x.values())
         elif isinstance(x, list):
             stack.extend(x)
-    return False
+    return n
 
 
 def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
@@ -421,7 +438,9 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
             ends.append(value)
         edges.append(EdgeConfig(ends[0], ends[1], queue, policy, line, str(edge_transport)))
 
-    processes, hosts = _parse_processes(file, doc, [n.id for n in nodes], problems)
+    from .process_groups import parse_groups, parse_process_security, parse_restart
+
+    processes, hosts = parse_groups(file, doc, [n.id for n in nodes], problems)
     transport = doc.get("transport", "auto")
     if transport not in TRANSPORTS:
         _problem(problems, file, line_of(doc, "transport"), f"transport '{transport}'", "use auto, shm, ipc or tcp")
@@ -441,8 +460,8 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
 
     security = parse_security(file, doc.get("security"), problems, line_of)
     placement = parse_placement(file, doc.get("processes"), problems, line_of)
-    restart = _parse_restart(file, doc.get("processes"), problems)
-    process_security = _parse_process_security(file, doc.get("processes"), bool(security), problems)
+    restart = parse_restart(file, doc.get("processes"), problems)
+    process_security = parse_process_security(file, doc.get("processes"), bool(security), problems)
     for group, host in hosts.items():
         if not security and not is_loopback(host) and not any(f"process '{group}': host" in p[2] for p in problems):
             _problem(
@@ -474,126 +493,3 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
         error.broken = broken  # `validate` also checks ports, topology and specs of the rest
         raise error
     return config
-
-
-def _host_problem(host: str) -> str:
-    """Why a process cannot bind on `host` here ("" when it can): receivers bind to their group's host."""
-    try:
-        infos = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError, ValueError) as e:
-        return f"cannot be resolved ({e})"
-    for family, kind, proto, _, addr in infos:
-        try:
-            with socket.socket(family, kind, proto) as s:
-                s.bind(addr)
-            return ""
-        except OSError:
-            continue
-    return "is not an address of this machine"
-
-
-def _parse_process_security(file, raw, graph_has_security: bool, problems) -> dict[str, dict]:
-    """group -> its own `security:` (the same fields as the graph's; pipeline.curve, per-process keys)."""
-    from .curve import parse_security
-
-    out: dict[str, dict] = {}
-    for group, members in (raw or {}).items() if isinstance(raw, dict) else ():
-        if isinstance(members, dict) and "security" in members:
-            own = parse_security(file, members["security"], problems, line_of)
-            if own and not graph_has_security:
-                _problem(
-                    problems,
-                    file,
-                    line_of(members, "security"),
-                    f"process '{group}': its own security: needs the graph's security: too",
-                    "add security: {server_key: ..., client_key: ...} at the top (the parent's control socket)",
-                )
-            elif own:
-                out[str(group)] = own
-    return out
-
-
-def _parse_restart(file, raw, problems) -> dict[str, int]:
-    """group -> max_restarts for each `processes:` entry with `on_error: restart` (default 3 restarts)."""
-    out: dict[str, int] = {}
-    for group, members in (raw or {}).items() if isinstance(raw, dict) else ():
-        if not isinstance(members, dict) or ("on_error" not in members and "max_restarts" not in members):
-            continue
-        policy, limit = members.get("on_error", "stop"), members.get("max_restarts", 3)
-        if policy not in ON_ERROR:
-            _problem(
-                problems,
-                file,
-                line_of(members, "on_error"),
-                f"process '{group}': on_error '{policy}'",
-                "use stop or restart",
-            )
-        elif not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= 1000:
-            _problem(
-                problems,
-                file,
-                line_of(members, "max_restarts"),
-                f"process '{group}': max_restarts must be a whole number from 0 to 1000",
-                "write max_restarts: 3",
-            )
-        elif policy == "restart":
-            out[str(group)] = limit
-    return out
-
-
-def _parse_processes(file, doc, node_ids, problems) -> tuple[dict[str, list[str]], dict[str, str]]:
-    raw = doc.get("processes") or {}
-    groups: dict[str, list[str]] = {}
-    hosts: dict[str, str] = {}
-    placed: dict[str, str] = {}
-    if not isinstance(raw, dict):
-        _problem(
-            problems,
-            file,
-            line_of(doc, "processes"),
-            "'processes' must map a group name to node ids",
-            "write processes: {acq: [src]}",
-        )
-        raw = {}
-    for group, members in raw.items():
-        line = line_of(raw, group)
-        if isinstance(members, dict):
-            if members.get("host"):
-                hosts[str(group)] = str(members["host"])
-                why = _host_problem(hosts[str(group)])
-                if why:
-                    _problem(
-                        problems,
-                        file,
-                        line_of(members, "host"),
-                        f"process '{group}': host '{members['host']}' {why}",
-                        "name an address of this machine (127.0.0.1 by default); workers run here",
-                    )
-            members = members.get("nodes", [])
-        if not isinstance(members, list):
-            _problem(problems, file, line, f"process '{group}' must list node ids", f"write {group}: [node_a, node_b]")
-            continue
-        for m in members:
-            if m not in node_ids:
-                _problem(
-                    problems,
-                    file,
-                    line,
-                    f"process '{group}' names unknown node '{m}'",
-                    f"use one of: {', '.join(node_ids)}",
-                )
-            elif m in placed:
-                _problem(
-                    problems,
-                    file,
-                    line,
-                    f"node '{m}' placed in both '{placed[m]}' and '{group}'",
-                    "place each node in one process",
-                )
-            else:
-                placed[m] = str(group)
-                groups.setdefault(str(group), []).append(m)
-    rest = [n for n in node_ids if n not in placed]
-    if rest:
-        groups.setdefault("main", []).extend(rest)
-    return groups, hosts

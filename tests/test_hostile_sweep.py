@@ -161,6 +161,21 @@ def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path):
     assert len(e.value.problems) == 1 and "aliases" in e.value.problems[0][2]
 
 
+def test_a_yaml_alias_bomb_given_by_set_is_refused_too(tmp_path):
+    """The same bomb in one --set value, to a parameter no type checks (array_source.data): it was not counted
+    (only the file was), so the graph loaded and the first walk of the value (np.asarray, a repr) never ended."""
+    levels = ["&a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for prev, cur in zip("abcdefgh", "bcdefghi", strict=True):
+        levels.append(f"&{cur} [{', '.join(['*' + prev] * 9)}]")
+    path = tmp_path / "g.yaml"
+    path.write_text("nodes:\n  - {id: src, type: array_source, params: {rate: 100.0}}\n")
+    assert load_config(path, ["src.data=[[1.0, 2.0]]"]).nodes[0].params["data"] == [[1.0, 2.0]]
+    with pytest.raises(GraphError) as e:
+        load_config(path, [f"src.data=[{', '.join(levels)}]"])
+    (problem,) = e.value.problems
+    assert problem[0] == "--set" and "aliases" in problem[2] and "src.data=" in problem[2]
+
+
 def test_a_window_given_in_samples_where_seconds_are_asked_is_refused_at_validate(tmp_path, monkeypatch, capsys):
     """`window: 10000` (samples, read as seconds) on 64 channels: running_zscore's 2.4 GiB of sums passed validate
     (numpy allocates lazily) and the run went for the machine's memory, or configure failed with 'MemoryError ...

@@ -1,0 +1,135 @@
+"""The `processes:` section of a graph file (pipeline/config.py reads the rest): which nodes each process
+group runs, a group's `host` (checked to be an address of this machine, where its receivers bind), its restart
+policy (`on_error: restart`, `max_restarts`) and its own `security:` keys. Placement under --ray (`on:`) is
+pipeline/placement.py. Problems are appended to the caller's list as (file, line, message, hint)."""
+
+from __future__ import annotations
+
+import socket
+
+from .config import ON_ERROR, _problem
+from .yaml_lines import line_of
+
+
+def host_problem(host: str) -> str:
+    """Why a process cannot bind on `host` here ("" when it can): receivers bind to their group's host."""
+    try:
+        infos = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, ValueError) as e:
+        return f"cannot be resolved ({e})"
+    for family, kind, proto, _, addr in infos:
+        try:
+            with socket.socket(family, kind, proto) as s:
+                s.bind(addr)
+            return ""
+        except OSError:
+            continue
+    return "is not an address of this machine"
+
+
+def parse_process_security(file, raw, graph_has_security: bool, problems) -> dict[str, dict]:
+    """group -> its own `security:` (the same fields as the graph's; pipeline.curve, per-process keys)."""
+    from .curve import parse_security
+
+    out: dict[str, dict] = {}
+    for group, members in (raw or {}).items() if isinstance(raw, dict) else ():
+        if isinstance(members, dict) and "security" in members:
+            own = parse_security(file, members["security"], problems, line_of)
+            if own and not graph_has_security:
+                _problem(
+                    problems,
+                    file,
+                    line_of(members, "security"),
+                    f"process '{group}': its own security: needs the graph's security: too",
+                    "add security: {server_key: ..., client_key: ...} at the top (the parent's control socket)",
+                )
+            elif own:
+                out[str(group)] = own
+    return out
+
+
+def parse_restart(file, raw, problems) -> dict[str, int]:
+    """group -> max_restarts for each `processes:` entry with `on_error: restart` (default 3 restarts)."""
+    out: dict[str, int] = {}
+    for group, members in (raw or {}).items() if isinstance(raw, dict) else ():
+        if not isinstance(members, dict) or ("on_error" not in members and "max_restarts" not in members):
+            continue
+        policy, limit = members.get("on_error", "stop"), members.get("max_restarts", 3)
+        if policy not in ON_ERROR:
+            _problem(
+                problems,
+                file,
+                line_of(members, "on_error"),
+                f"process '{group}': on_error '{policy}'",
+                "use stop or restart",
+            )
+        elif not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= 1000:
+            _problem(
+                problems,
+                file,
+                line_of(members, "max_restarts"),
+                f"process '{group}': max_restarts must be a whole number from 0 to 1000",
+                "write max_restarts: 3",
+            )
+        elif policy == "restart":
+            out[str(group)] = limit
+    return out
+
+
+def parse_groups(file, doc, node_ids, problems) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """(group -> its node ids, group -> its host) from `processes:`; nodes no group lists share "main"."""
+    raw = doc.get("processes") or {}
+    groups: dict[str, list[str]] = {}
+    hosts: dict[str, str] = {}
+    placed: dict[str, str] = {}
+    if not isinstance(raw, dict):
+        _problem(
+            problems,
+            file,
+            line_of(doc, "processes"),
+            "'processes' must map a group name to node ids",
+            "write processes: {acq: [src]}",
+        )
+        raw = {}
+    for group, members in raw.items():
+        line = line_of(raw, group)
+        if isinstance(members, dict):
+            if members.get("host"):
+                hosts[str(group)] = str(members["host"])
+                why = host_problem(hosts[str(group)])
+                if why:
+                    _problem(
+                        problems,
+                        file,
+                        line_of(members, "host"),
+                        f"process '{group}': host '{members['host']}' {why}",
+                        "name an address of this machine (127.0.0.1 by default); workers run here",
+                    )
+            members = members.get("nodes", [])
+        if not isinstance(members, list):
+            _problem(problems, file, line, f"process '{group}' must list node ids", f"write {group}: [node_a, node_b]")
+            continue
+        for m in members:
+            if m not in node_ids:
+                _problem(
+                    problems,
+                    file,
+                    line,
+                    f"process '{group}' names unknown node '{m}'",
+                    f"use one of: {', '.join(node_ids)}",
+                )
+            elif m in placed:
+                _problem(
+                    problems,
+                    file,
+                    line,
+                    f"node '{m}' placed in both '{placed[m]}' and '{group}'",
+                    "place each node in one process",
+                )
+            else:
+                placed[m] = str(group)
+                groups.setdefault(str(group), []).append(m)
+    rest = [n for n in node_ids if n not in placed]
+    if rest:
+        groups.setdefault("main", []).extend(rest)
+    return groups, hosts
