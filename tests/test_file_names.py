@@ -91,3 +91,17 @@ def test_the_data_part_of_an_upper_case_brainvision_set_points_to_its_header(rea
     with pytest.raises(SpecError, match="one part of a recording") as e:
         FileSource(path=str(tmp_path / "REC.EEG")).configure({})
     assert str(tmp_path / "REC.VHDR") in e.value.hint
+
+
+def test_a_compressed_xdf_with_an_upper_case_suffix_replays(real, tmp_path):
+    import gzip
+
+    from wavegraph.nodes.io.xdf import XdfStream, write_xdf
+
+    x = real.get_data()
+    stream = XdfStream("amp", "EEG", real.info["sfreq"], x.T * 1e6, 10 + np.arange(x.shape[1]) / real.info["sfreq"])
+    low = write_xdf(tmp_path / "rec.xdf", [stream])
+    (tmp_path / "REC.XDFZ").write_bytes(gzip.compress(low.read_bytes()))
+    _, want, _ = replay(low)
+    _, got, _ = replay(tmp_path / "REC.XDFZ")  # pyxdf unzips only '.xdfz': 'Invalid XDF file'
+    np.testing.assert_array_equal(got, want)

@@ -39,6 +39,7 @@ from xml.sax.saxutils import escape
 import numpy as np
 from wavegraph.pipeline.spec import SpecError
 
+from .case_names import CaseView, needs_view
 from .readers import _codes_for, _Reader, spec_channel_type
 from .units import to_volts
 
@@ -133,15 +134,18 @@ class XdfReader(_Reader):
 
         quiet = _WithoutClockSegmentNotes()
         logging.getLogger("pyxdf.pyxdf").addFilter(quiet)
+        view = CaseView(path) if needs_view(path) else None  # REC.XDFZ: pyxdf unzips only '.xdfz'
         try:
             streams, _ = pyxdf.load_xdf(
-                str(path),
+                str(path if view is None else view.path),
                 synchronize_clocks=True,
                 dejitter_timestamps=True,
                 jitter_break_threshold_samples=BREAK_SAMPLES,
             )
         finally:
             logging.getLogger("pyxdf.pyxdf").removeFilter(quiet)
+            if view is not None:
+                view.close()
         numeric = [s for s in streams if not _why_not(s)]
         markers = [s for s in streams if _is_marker(s)]
         if stream is not None:
