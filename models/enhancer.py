@@ -27,7 +27,7 @@ hop block, is n_fft - 1 (19.94 ms at 16 kHz).
 
 State (explicit, see models/streaming.py): {"prev": (B, n_fft - hop) last input samples, "tail": (B, n_fft - hop)
 overlap-add tail, "dfhist": (B, max(order - 1, 1), df_bins, 2) the deep-filtered bins of the past frames (only with
-a deep filter), "tonehist": (B, tone_frames + 1, bins, 2) the past spectra (only with the tone feature), "core.*": the
+a deep filter), "tonehist": (B, tone_frames + 1, bins, 2) the tone feature's history (only with it), "core.*": the
 core's state}. The features are computed in models/enhancer_features.py. `stream` never modifies the state it is given; `step` may.
 """
 
@@ -41,7 +41,7 @@ import torch
 from torch import nn
 
 from .config import DictConfig
-from .enhancer_features import dft_matrices, magnitude, phase_advance, steadiness
+from .enhancer_features import compressed_advance, dft_matrices, magnitude, phase_advance, steadiness
 from .enhancer_gain import LEVEL_START, adaptive_mask
 from .enhancer_loss import enhancer_loss, si_sdr, vad_targets
 from .gla import GLABlock, GLAConfig, GLAStack
@@ -181,7 +181,7 @@ class _FastGLAStep:
             h = torch.addmm(h, o, o_w)
             gate, up = (_rms(h, self.eps) @ mlp_w).chunk(2, -1)
             h = torch.addmm(h, nn.functional.silu(gate).mul_(up), down_w)
-        return torch.addmm(self.head[1], _rms(h, self.eps), self.head[0])[:, None]
+        return torch.addmm(self.head[1], _rms(h, self.eps), self.head[0]).unsqueeze(1)
 
 
 class _FrameGraph(nn.Module):
@@ -369,12 +369,12 @@ class Enhancer(StreamingModel):
         spec = (sig @ self.dft).view(B, 1, nb, 2)  # real, imaginary
         frames = self._df_frames(spec, state.get("dfhist"))
         power = spec.square().sum(-1)  # (B, 1, bins): for the features and the adaptive floor
-        feat, tonehist = self._features(spec, frames, power, state.get("tonehist"))
-        logits = fast(feat[:, 0], state)  # (B, 1, outputs)
+        feat, tonehist = self._features(spec, frames, power, state.get("tonehist"), 1)
+        logits = fast(feat.select(1, 0), state)  # (B, 1, outputs); narrow/select: one op each in the traced graph
         out, speech, hist, level = self._filter(spec, logits, frames, state.get("level"), power)
         seg = out.view(B, nb * 2) @ self.idft  # (B, n_fft)
-        y = torch.cat([seg[:, :H].add_(state["tail"]), speech[:, 0]], 1)[:, None]
-        state["prev"], state["tail"] = sig[:, H:], seg[:, H:]
+        y = torch.cat([seg.narrow(1, 0, H).add_(state["tail"]), speech.select(1, 0)], 1).unsqueeze(1)
+        state["prev"], state["tail"] = sig.narrow(1, H, H), seg.narrow(1, H, H)
         if hist is not None:
             state["dfhist"] = hist
         if level is not None:
@@ -387,22 +387,30 @@ class Enhancer(StreamingModel):
         """The deep-filtered bins of the kept past frames and of the new ones, as complex (B, history + T, df_bins)."""
         if hist is None:
             return None
-        return torch.cat([torch.view_as_complex(hist), torch.view_as_complex(spec[:, :, : self.cfg.df_bins])], 1)
+        return torch.cat([torch.view_as_complex(hist), torch.view_as_complex(spec.narrow(2, 0, self.cfg.df_bins))], 1)
 
     def _features(
-        self, spec: torch.Tensor, frames: torch.Tensor | None, power: torch.Tensor, tonehist: torch.Tensor | None
+        self,
+        spec: torch.Tensor,
+        frames: torch.Tensor | None,
+        power: torch.Tensor,
+        tonehist: torch.Tensor | None,
+        T: int,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Core input (B, T, n_features) from the frames' spectra (B, T, bins, 2) and the new tone history (None
         without the tone feature): the compressed magnitudes, then for each deep-filtered bin the compressed phase
         advance X_t conj(X_t-1) (real, imaginary), which tells a harmonic's exact frequency inside its 50 Hz bin (the
         filter taps need it), then each bin's phase-advance steadiness (models/enhancer_features.py). `frames`:
-        `_df_frames`."""
-        parts = [magnitude(power, self.cfg.compress)]
-        if frames is not None:
-            parts.append(phase_advance(frames, spec.shape[1], self.cfg.compress))
-        if tonehist is not None:
-            tone, tonehist = steadiness(spec, tonehist)
+        `_df_frames`; T: the number of frames, an int (a constant in the traced frame graph)."""
+        cfg = self.cfg
+        parts = [magnitude(power, cfg.compress)]
+        if tonehist is not None:  # the tone feature computes the phase advance of every bin: reused
+            tone, tonehist, p = steadiness(spec, tonehist, cfg.tone_frames)
+            if frames is not None:
+                parts.append(compressed_advance(p.narrow(2, 0, cfg.df_bins), cfg.compress))
             parts.append(tone)
+        elif frames is not None:
+            parts.append(phase_advance(frames, cfg.df_history, T, cfg.compress))
         return (parts[0] if len(parts) == 1 else torch.cat(parts, -1)), tonehist
 
     def _filter(
@@ -421,8 +429,8 @@ class Enhancer(StreamingModel):
         the new level is returned last (else None)."""
         cfg = self.cfg
         nb = cfg.n_bins
-        out = torch.sigmoid(logits[..., : nb + 1])
-        speech, mask = out[..., nb:], out[..., :nb]
+        out = torch.sigmoid(logits.narrow(-1, 0, nb + 1))
+        speech, mask = out.narrow(-1, nb, 1), out.narrow(-1, 0, nb)
         if cfg.snr_adapt and level is not None:
             mask, level = adaptive_mask(mask, power, level, cfg)
         elif cfg.mask_floor:
@@ -432,10 +440,11 @@ class Enhancer(StreamingModel):
             return y, speech, None, level
         B, T = spec.shape[:2]
         df, K = cfg.df_bins, cfg.df_order
-        past = frames[:, frames.shape[1] - T - (K - 1) :].unfold(1, K, 1)  # (B, T, df, K): frames t - K + 1 .. t
-        taps = torch.view_as_complex(torch.tanh(logits[..., nb + 1 :]).view(B, T, df, K, 2))
-        y[:, :, :df] += torch.view_as_real((taps * past).sum(-1))
-        return y, speech, torch.view_as_real(frames[:, -cfg.df_history :]), level
+        n = frames.shape[1]
+        past = frames.narrow(1, n - T - (K - 1), T + K - 1).unfold(1, K, 1)  # (B, T, df, K): frames t - K + 1 .. t
+        taps = torch.view_as_complex(torch.tanh(logits.narrow(-1, nb + 1, 2 * df * K)).view(B, T, df, K, 2))
+        y.narrow(2, 0, df).add_(torch.view_as_real((taps * past).sum(-1)))
+        return y, speech, torch.view_as_real(frames.narrow(1, n - cfg.df_history, cfg.df_history)), level
 
     def _run(self, x: torch.Tensor, state: State, step: bool) -> tuple[torch.Tensor, State]:
         check_frames(x, self.d_in)
@@ -449,7 +458,7 @@ class Enhancer(StreamingModel):
         spec = (frames @ self.dft).unflatten(-1, (cfg.n_bins, 2))  # (B, T, bins, 2): real, imaginary
         df_frames = self._df_frames(spec, state.get("dfhist"))
         power = spec.square().sum(-1)  # (B, T, bins)
-        feat, tonehist = self._features(spec, df_frames, power, state.get("tonehist"))
+        feat, tonehist = self._features(spec, df_frames, power, state.get("tonehist"), T)
         fast = self._fast_step() if step else None
         core_state: State | None = None
         if fast is not None:

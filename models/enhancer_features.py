@@ -9,8 +9,9 @@ The steadiness is the tone-aware feature: v_t is the bin's phase advance per hop
 frequency), u_t its change from the frame before. A stationary or beeping tone keeps its frequency, so from its
 third frame on u_t = 1 in every bin it dominates and the feature is ~1; a voice's harmonics drift with the pitch and
 noise is random (the mean of K random unit phasors is ~1 / sqrt(K) long), so there it is lower. A frame of digital
-silence has v = 0 (the feature falls towards 0). Causal: frame t uses frames t - tone_frames - 1 .. t, kept as the
-state "tonehist" (the last tone_frames + 1 spectra; zeros at the start and after a gap).
+silence has v = 0 (the feature falls towards 0). Causal: frame t uses frames t - tone_frames - 1 .. t, through the
+state "tonehist" (the last spectrum, its v and the last tone_frames - 1 values of u; zeros at the start and after a
+gap).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import math
 
 import torch
 
-__all__ = ["dft_matrices", "magnitude", "phase_advance", "steadiness"]
+__all__ = ["dft_matrices", "magnitude", "phase_advance", "compressed_advance", "steadiness"]
 
 
 def _sqrt_hann(n: int) -> torch.Tensor:
@@ -51,31 +52,41 @@ def magnitude(power: torch.Tensor, compress: float) -> torch.Tensor:
     return power.add(1e-10).pow_(compress / 2)
 
 
-def phase_advance(frames: torch.Tensor, T: int, compress: float) -> torch.Tensor:
+def phase_advance(frames: torch.Tensor, history: int, T: int, compress: float) -> torch.Tensor:
     """X_t conj(X_t-1) compressed to |X_t X_t-1|^(compress / 2), (B, T, bins * 2) real/imaginary interleaved, for the
-    last T of `frames` (complex (B, history + T, bins), history >= 1)."""
-    z = torch.view_as_real(frames[:, -T:] * frames[:, -T - 1 : -1].conj())
+    last T of `frames` (complex (B, history + T, bins), history >= 1; the sizes as ints, constants in a traced graph)."""
+    return compressed_advance(frames.narrow(1, history, T) * frames.narrow(1, history - 1, T).conj(), compress)
+
+
+def compressed_advance(p: torch.Tensor, compress: float) -> torch.Tensor:
+    """The phase advance p = X_t conj(X_t-1) (complex (B, T, bins)) compressed to |p|^(compress / 2), (B, T, bins * 2)
+    real/imaginary interleaved."""
+    z = torch.view_as_real(p)
     z = z * z.square().sum(-1, keepdim=True).add_(1e-20).pow_((compress / 2 - 1) / 2)
     return z.flatten(-2)
 
 
-def steadiness(spec: torch.Tensor, hist: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The tone feature (see the module docstring) of the T frames of spec (B, T, bins, 2), given the last K + 1
-    spectra before them, hist (B, K + 1, bins, 2) with K = tone_frames -> (feature (B, T, bins), new hist). Any
-    chunking gives the same result (the window only looks back, through `hist`)."""
-    K1, T = hist.shape[1], spec.shape[1]
-    x = torch.cat([hist, spec], 1)  # (B, K + 1 + T, bins, 2)
-    re, im = x[:, 1:, ..., 0], x[:, 1:, ..., 1]
-    pre, pim = x[:, :-1, ..., 0], x[:, :-1, ..., 1]
-    p_re, p_im = re * pre + im * pim, im * pre - re * pim  # p_t = X_t conj(X_t-1): (B, K + T, bins)
-    inv = (p_re.square() + p_im.square()).add_(1e-20).rsqrt_()
-    v_re, v_im = p_re * inv, p_im * inv
-    u_re = v_re[:, 1:] * v_re[:, :-1] + v_im[:, 1:] * v_im[:, :-1]  # u_t = v_t conj(v_t-1): (B, K - 1 + T, bins)
-    u_im = v_im[:, 1:] * v_re[:, :-1] - v_re[:, 1:] * v_im[:, :-1]
-    K = K1 - 1
-    if T == 1:  # the live step: the whole window at once
-        s_re, s_im = u_re.sum(1, keepdim=True), u_im.sum(1, keepdim=True)
+def steadiness(spec: torch.Tensor, hist: torch.Tensor, K: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The tone feature (see the module docstring) of the T frames of spec (B, T, bins, 2) -> (feature (B, T, bins),
+    new hist, the phase advance p = X_t conj(X_t-1) (complex (B, T, bins)), which the deep filter's input reuses). hist (B, K + 1, bins, 2), K = tone_frames, holds what the window needs from before these frames: the
+    last K - 1 phase-advance changes u (oldest first), then conj(v) and conj(X) of the last frame; all zero at the
+    start. Any chunking gives the same result. Complex arithmetic in few ops (sgn(p) = p / |p|, 0 at 0), the
+    conjugates kept ready: the live step runs this per 10 ms frame, where each op costs a few us whatever its size."""
+    h = torch.view_as_complex(hist)
+    x = torch.view_as_complex(spec)
+    T = x.shape[1]
+    if T == 1:  # the live step (narrow: one op each where a slice [:, a:b] is two in the traced graph)
+        p = x * h.narrow(1, K, 1)
+        v = p.sgn()  # the unit phase advance: X_t conj(X_t-1) / |.|
+        u = v * h.narrow(1, K - 1, 1)  # its change: v_t conj(v_t-1)
+        s = h.narrow(1, 0, K - 1).sum(1, keepdim=True).add_(u)
+        new = torch.cat([h.narrow(1, 1, K - 2), u, v.conj(), x.conj()], 1)
     else:
-        s_re, s_im = u_re.unfold(1, K, 1).sum(-1), u_im.unfold(1, K, 1).sum(-1)  # (B, T, bins)
-    feature = (s_re.square() + s_im.square()).sqrt_().mul_(1.0 / K)
-    return feature, x[:, -K1:]
+        p = x * torch.cat([h[:, K:], x[:, :-1].conj()], 1)
+        v = p.sgn()
+        u = v * torch.cat([h[:, K - 1 : K], v[:, :-1].conj()], 1)
+        uu = torch.cat([h[:, : K - 1], u], 1)  # (B, K - 1 + T, bins)
+        s = uu.unfold(1, K, 1).sum(-1)  # (B, T, bins): the sum of the last K changes
+        new = torch.cat([uu[:, T:], v[:, -1:].conj(), x[:, -1:].conj()], 1)
+    feature = torch.linalg.vector_norm(torch.view_as_real(s), dim=-1).mul_(1.0 / K)
+    return feature, torch.view_as_real(new.resolve_conj()), p

@@ -38,14 +38,14 @@ def test_steadiness_is_high_for_a_tone_low_for_noise_and_a_gliding_voice():
     n = SR
     t = np.arange(n) / SR
     tone = _spectra(0.05 * np.sin(2 * np.pi * 1234.0 * t))
-    feat, _ = steadiness(tone, torch.zeros(1, K + 1, 161, 2))
+    feat = steadiness(tone, torch.zeros(1, K + 1, 161, 2), K)[0]
     b = round(1234.0 / 50)
     assert torch.all(feat[0, K + 2 :, b - 1 : b + 2] > 0.99)  # from the window's first full frame on
     assert torch.all(feat[0, :2] == 0)  # the window starts on zeros: nothing before frame 2
     noise = _spectra(0.05 * np.random.default_rng(1).standard_normal(n))
-    assert float(steadiness(noise, torch.zeros(1, K + 1, 161, 2))[0][0, K + 2 :].mean()) < 0.5
+    assert float(steadiness(noise, torch.zeros(1, K + 1, 161, 2), K)[0][0, K + 2 :].mean()) < 0.5
     voice = _spectra(_voice(n))
-    f, _ = steadiness(voice, torch.zeros(1, K + 1, 161, 2))
+    f = steadiness(voice, torch.zeros(1, K + 1, 161, 2), K)[0]
     p = voice.square().sum(-1)
     strong = (p > 1e-2 * p.max())[0, K + 2 :]
     strong[:, :12] = False  # above the 4th harmonic: there a pitch glide moves the phase advance from hop to hop
@@ -54,10 +54,10 @@ def test_steadiness_is_high_for_a_tone_low_for_noise_and_a_gliding_voice():
 
 def test_steadiness_any_chunking_equals_one_call():
     spec = _spectra(_voice(8000, seed=2) + 0.02 * np.sin(2 * np.pi * 800 * np.arange(8000) / SR))
-    whole, hist_whole = steadiness(spec, torch.zeros(1, K + 1, 161, 2))
+    whole, hist_whole, _ = steadiness(spec, torch.zeros(1, K + 1, 161, 2), K)
     hist, parts = torch.zeros(1, K + 1, 161, 2), []
     for a, b in ((0, 1), (1, 4), (4, 5), (5, 23), (23, spec.shape[1])):
-        f, hist = steadiness(spec[:, a:b], hist)
+        f, hist, _ = steadiness(spec[:, a:b], hist, K)
         parts.append(f)
     torch.testing.assert_close(torch.cat(parts, 1), whole, atol=1e-6, rtol=1e-5)
     torch.testing.assert_close(hist, hist_whole)
