@@ -81,7 +81,7 @@ import zmq
 
 from . import wire
 from .chunk import Chunk
-from .lane import Lane, LaneError, wait_until
+from .lane import SPIN_S, Lane, LaneError, spin, wait_until
 from .segments import (
     SHM_DIR_ENV,
     Ring,
@@ -124,10 +124,6 @@ _FREE, _FULL, _WRITING = 0, 1, 2
 # the notification's system call is the barrier). The receiver of an early notification waits for the
 # state to turn full, so the ZeroMQ hop and the copy overlap.
 NOTIFY_FIRST = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
-# A lane receiver with nothing to read looks again for this long (yielding) before it sleeps on the
-# bell: a stream of small chunks then costs its sender no system call and its receiver no wake-up (64 B
-# throughput 130-160k -> 240-250k messages/s, here at load 6), a quiet edge only this much CPU per wait.
-SPIN_S = 50e-6
 WRITE_WAIT_S = 1.0  # how long a receiver waits for a slot being written before it drops the notification:
 # well inside the parent's drain (DRAIN_S + STOP_GRACE_S) after a sender killed mid-copy, so the receiver still
 # finishes its files; a sender preempted mid-copy for over a second costs that chunk (counted shm_state)
@@ -198,13 +194,10 @@ class ShmEdgeSender(EdgeSender):
         lane = self._lane
         assert lane is not None
         data, eos = chunk.data, chunk.eos
-        if (
-            type(data) is np.ndarray
-            and data.nbytes < self.shm_min
-            and data.nbytes + wire.HEADER_FIXED_BYTES + 8 * data.ndim <= lane.capacity
-        ):
+        size = data.nbytes + wire.HEADER_FIXED_BYTES + 8 * data.ndim if type(data) is np.ndarray else -1
+        if 0 <= size <= lane.capacity and data.nbytes < self.shm_min:
             frame, cached = self._one_frame(chunk)
-            if cached and self.batch and (self._held or not lane.room()):  # the receiver is behind: hold
+            if cached and self.batch and (self._held or not lane.room(size)):  # the receiver is behind: hold
                 return self._hold(frame, timeout, data.nbytes)
             return self._put(frame, eos, timeout) and self._sent(data.nbytes)
         if self._held and not self.flush(timeout):
@@ -217,22 +210,23 @@ class ShmEdgeSender(EdgeSender):
         ring = self._ring_for(n)
         if ring is None:  # no ring could be made: over ZeroMQ from now on, once the receiver has read
             # everything in the lane (it reads the lane first, so the order holds)
-            if not wait_until(lane.drained, timeout):
+            if not lane.wait(lane.drained, timeout):
                 self.counters["timeouts"] += 1
                 return False
             self._lane, self._lane_open = None, False
             lane.close()
             self.counters["shm_fallback"] += 1
             return self._send_frames(head, body, n < self.copy_threshold, eos, timeout, n)
-        if not (lane.room() or self._room(lane.room, eos, timeout)):
-            return False
         slot = self._slot(ring, eos, timeout)
         if slot < 0:
+            return False
+        ref = _REF.pack(MAGIC, VERSION, self._gen, ring.slots, slot, ring.slot_bytes, n) + head
+        if not self._lane_room(len(ref), eos, timeout):
             return False
         mm = ring.mm
         start = ring.offset + slot * ring.slot_bytes
         mm[slot] = _WRITING
-        lane.put(_REF.pack(MAGIC, VERSION, self._gen, ring.slots, slot, ring.slot_bytes, n) + head)
+        lane.put(ref)
         mm[start : start + n] = body
         mm[slot] = _FULL
         self.counters["shm_sent"] += 1
@@ -245,10 +239,15 @@ class ShmEdgeSender(EdgeSender):
         if self._held and not self.flush(timeout):
             self.counters["timeouts"] += 1
             return False
-        if not (lane.room() or self._room(lane.room, eos, timeout)):
+        if not self._lane_room(len(message), eos, timeout):
             return False
         lane.put(message)
         return True
+
+    def _lane_room(self, nbytes: int, eos: bool, timeout: float | None) -> bool:
+        lane = self._lane
+        assert lane is not None
+        return lane.room(nbytes) or self._room(lambda: lane.room(nbytes), eos, timeout)
 
     def _hold(self, frame: bytes, timeout: float | None, nbytes: int) -> bool:
         """A batching sender whose receiver is behind (the lane full, or chunks held already) holds
@@ -268,9 +267,10 @@ class ShmEdgeSender(EdgeSender):
         lane, held = self._lane, self._held
         if lane is None or not held:
             return super().flush(timeout)
-        if not wait_until(lane.room, timeout):
+        message = held[0] if len(held) == 1 else wire.encode_batch(held)
+        if not lane.wait(lambda: lane.room(len(message)), timeout):
             return False
-        lane.put(held[0] if len(held) == 1 else wire.encode_batch(held))
+        lane.put(message)
         held.clear()
         return True
 
@@ -285,7 +285,9 @@ class ShmEdgeSender(EdgeSender):
         the chunk is dropped (dropped_full, seq consumed) as on a full pipe; block waits up to `timeout`
         (then False, timeouts, seq not consumed)."""
         drop = self.policy == "drop_oldest" and not eos
-        if wait_until(ready, 0.0 if drop else timeout):
+        lane = self._lane
+        wait = 0.0 if drop else timeout
+        if lane.wait(ready, wait) if lane is not None else wait_until(ready, wait):
             return True
         if drop:
             self.counters["dropped_full"] += 1
@@ -415,7 +417,7 @@ class ShmEdgeReceiver(EdgeReceiver):
         lane = self._lane
         if lane is None:
             return super()._wait(timeout_ms)
-        if timeout_ms and _spin(lane.ready, SPIN_S):
+        if timeout_ms and spin(lane.ready, SPIN_S):
             return True
         if lane.sleepy():  # a message came after all
             return True
@@ -458,7 +460,7 @@ class ShmEdgeReceiver(EdgeReceiver):
             self._discard_rest()
         if item is not None and self.zero_copy and len(self._held) < ring.slots // 2:
             key = (ring.path, slot)
-            self._held[key] = weakref.ref(view, _releaser(self._held, key, ring.mm, slot))
+            self._held[key] = weakref.ref(view, _releaser(self._held, key, ring.mm, slot, self._lane))
         else:
             if item is not None:  # half the ring is still referenced (or zero_copy is off): copy out
                 chunk = item[0]
@@ -467,6 +469,8 @@ class ShmEdgeReceiver(EdgeReceiver):
                 self.counters["shm_copied"] = self.counters.get("shm_copied", 0) + 1
             del view
             ring.mm[slot] = _FREE
+            if self._lane is not None:
+                self._lane.freed()
         if item is not None:  # get(): a drop_oldest receiver's thread may be here before __init__ ends
             self.counters["shm_received"] = self.counters.get("shm_received", 0) + 1
         return item
@@ -551,16 +555,6 @@ class ShmEdgeReceiver(EdgeReceiver):
         remove_segments(self.shm_prefix)  # rings made after the last one mapped: nobody will read them
 
 
-def _spin(ready, seconds: float) -> bool:
-    """Poll `ready()` for up to `seconds`, yielding the core between looks; True once it is."""
-    t_end = time.perf_counter() + seconds
-    while time.perf_counter() < t_end:
-        if ready():
-            return True
-        os.sched_yield()
-    return False
-
-
 def _wait_written(mm: mmap.mmap, slot: int) -> int:
     """The slot's state once it is no longer being written (or still _WRITING after WRITE_WAIT_S: a sender
     killed mid-copy): spin for the first 200 us (a 1 MiB copy takes 35-50 us), then yield, then sleep."""
@@ -582,10 +576,12 @@ def _wait_written(mm: mmap.mmap, slot: int) -> int:
             pause = min(pause * 2, 1e-3)
 
 
-def _releaser(held: dict, key: tuple[str, int], mm: mmap.mmap, slot: int):
+def _releaser(held: dict, key: tuple[str, int], mm: mmap.mmap, slot: int, lane: Lane | None):
     def release(_ref) -> None:
         held.pop(key, None)
         with contextlib.suppress(ValueError):  # the mapping was closed (the receiver is gone)
             mm[slot] = _FREE
+            if lane is not None:  # a sender waiting for a slot sleeps on the lane's room bell
+                lane.freed()
 
     return release

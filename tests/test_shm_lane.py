@@ -52,8 +52,11 @@ def test_messages_of_every_size_arrive_in_order_through_the_lane_alone(shm_dir):
     try:
         assert tx._lane is not None and rx._lane is not None
         assert os.listdir(shm_dir) == []  # the sender unlinked the lane's names once it held them
-        sizes = [int(n) for n in np.random.default_rng(1).choice([0, 1, 4, 30, 1024, 16384], 300)]
+        sizes = [int(n) for n in np.random.default_rng(1).choice([0, 1, 4, 30, 100, 500, 1024, 16384], 300)]
         got = []
+        lane, taken = rx._lane, []
+        take = lane.take
+        lane.take = lambda: taken.append(m := take()) or m  # count what the lane delivers
 
         def read():
             while True:
@@ -65,16 +68,16 @@ def test_messages_of_every_size_arrive_in_order_through_the_lane_alone(shm_dir):
 
         reader = threading.Thread(target=read)
         reader.start()
-        for i, n in enumerate(sizes):  # 0 B .. 1 MiB: whole in an entry, through small slots, through 1 MiB ones
+        for i, n in enumerate(sizes):  # 0 B .. 1 MiB: whole in the lane (1 to 7 blocks), through the ring
             assert tx.send(Chunk(signal_of(n, i), t0=float(i)), timeout=WAIT)
         assert tx.send(Chunk.end(), timeout=WAIT)
         reader.join(WAIT)
         assert [c.seq for c in got[:-1]] == list(range(len(sizes))) and got[-1].eos
         for i, (n, c) in enumerate(zip(sizes, got)):
             assert c.t0 == float(i) and not c.gap and c.data.tobytes() == signal_of(n, i).tobytes()
-        assert rx._lane.index == len(got) % rx._lane.entries  # every message came through the lane
+        assert sum(m is not None for m in taken) == len(got)  # every message came through the lane
         assert rx.counters["rejected"] == 0
-        whole = [n * 64 + 68 <= lanes.ENTRY_BYTES - 8 for n in sizes]  # payload + 2-D header fit an entry
+        whole = [n * 64 + 68 <= lanes.MESSAGE_BLOCKS * lanes.BLOCK_BYTES for n in sizes]  # payload + 2-D header
         assert tx.counters["shm_sent"] == whole.count(False) and 0 < whole.count(True) < len(sizes)
     finally:
         tx.close()
@@ -83,14 +86,15 @@ def test_messages_of_every_size_arrive_in_order_through_the_lane_alone(shm_dir):
 
 def test_a_full_lane_is_back_pressure_for_block_and_a_drop_for_drop_oldest():
     name = shm.shm_prefix("full")
-    rx = receiver(name, queue=2)  # 2 + LANE_SLACK entries; the receiver does not read yet
+    rx = receiver(name, queue=2)  # the receiver does not read yet
     tx = sender(rx, name)
     x = signal_of(1)
     sent = 0
     while tx.send(Chunk(x), timeout=0.05):
         sent += 1
         assert sent < 1000
-    assert sent == 2 + lanes.LANE_SLACK and tx.counters["timeouts"] == 1 and tx.seq == sent  # nothing lost
+    blocks = (2 + lanes.LANE_SLACK) * lanes.BLOCKS_PER_MESSAGE  # a 64 B chunk takes one block
+    assert sent == blocks and tx.counters["timeouts"] == 1 and tx.seq == sent  # nothing lost
     assert rx.recv(timeout=WAIT) is not None
     assert tx.send(Chunk(x), timeout=WAIT)  # the entry read is used again
     tx.close()
@@ -212,7 +216,7 @@ def test_a_bad_lane_entry_is_dropped_and_counted_and_the_edge_goes_on():
         assert tx.send(Chunk(signal_of(1)), timeout=WAIT)
         lane = tx._lane
         assert lane is not None
-        lanes._LEN.pack_into(lane.mm, lanes.HEADER_BYTES + 4, 100_000)  # entry 0's length, out of range
+        lane._len[0] = 100_000  # the first message's length, out of range
         assert rx.recv(timeout=0.5) is None
         assert rx.counters["rejected"] == 1 and rx.counters["rejected_lane"] == 1
         assert tx.send(Chunk(signal_of(1, 1)), timeout=WAIT)
@@ -226,14 +230,14 @@ def test_a_bad_lane_entry_is_dropped_and_counted_and_the_edge_goes_on():
 def test_lane_names_are_removed_by_their_receiver_and_after_a_dead_run(shm_dir):
     name = shm.shm_prefix("names")
     rx = receiver(name)
-    assert sorted(os.listdir(shm_dir)) == [f"{name}-bell", f"{name}-lane"]  # no sender came
+    assert sorted(os.listdir(shm_dir)) == [f"{name}-bell", f"{name}-lane", f"{name}-room"]  # no sender came
     rx.close()
     assert os.listdir(shm_dir) == []
     dead = shm.shm_prefix("x", run_id="wg-999999999-abc")  # a pid that cannot exist
     lane = lanes.Lane.create(shm_dir, dead, 4)
     lane.close()
     gc.collect()
-    assert shm.remove_stale_segments() == 2 and os.listdir(shm_dir) == []
+    assert shm.remove_stale_segments() == 3 and os.listdir(shm_dir) == []
 
 
 def test_a_batching_sender_holds_small_chunks_while_the_lane_is_full_and_they_arrive_in_order():
@@ -242,7 +246,7 @@ def test_a_batching_sender_holds_small_chunks_while_the_lane_is_full_and_they_ar
     tx = shm.ShmEdgeSender(rx.endpoint, SPEC, shm=name, hwm=8, batch=True)  # as the worker makes it
     try:
         assert tx.wait_connected(WAIT)
-        n = 2 + lanes.LANE_SLACK + 5  # five more than the lane holds: held, not refused
+        n = (2 + lanes.LANE_SLACK) * lanes.BLOCKS_PER_MESSAGE + 5  # five more than the lane holds: held
         for i in range(n):
             assert tx.send(Chunk(signal_of(1, i)), timeout=0.05)
         assert len(tx._held) == 5 and not tx.flush(0) and tx.counters["timeouts"] == 0
@@ -257,3 +261,30 @@ def test_a_batching_sender_holds_small_chunks_while_the_lane_is_full_and_they_ar
     finally:
         tx.close()
         rx.close()
+
+
+def test_the_lane_wraps_skips_and_never_writes_over_an_unread_message(shm_dir):
+    """Messages of 1 B to a quarter of the lane, written while room() says so and read in random
+    bursts: every one comes out whole and in order, across many wraps of the lane."""
+    rx_end = lanes.Lane.create(shm_dir, "wgtest-wrap", 8)  # (8 + 64) x 8 blocks
+    tx_end = lanes.Lane.open(shm_dir, "wgtest-wrap")
+    assert tx_end is not None and tx_end.capacity == lanes.MESSAGE_BLOCKS * lanes.BLOCK_BYTES
+    rng = np.random.default_rng(5)
+    sent, got, refused = [], [], 0
+    for _ in range(3000):
+        n = int(rng.choice([1, 100, lanes.BLOCK_BYTES, lanes.BLOCK_BYTES + 1, 5000, tx_end.capacity]))
+        message = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
+        if tx_end.room(n):
+            tx_end.put(message)
+            sent.append(message)
+        else:
+            refused += 1
+        for _ in range(int(rng.integers(0, 2))):  # half a read per write: it fills
+            m = rx_end.take()
+            if m is not None:
+                got.append(m)
+    while (m := rx_end.take()) is not None:
+        got.append(m)
+    assert got == sent and refused > 0 and tx_end.drained()
+    tx_end.close()
+    rx_end.close()
