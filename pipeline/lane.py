@@ -4,7 +4,7 @@ Why. A ZeroMQ message between two processes passes four threads: the sender's, t
 the receiver's I/O thread, the receiver's. On an idle host each hand-over may wake a halted core; a
 100-byte message took 72 us one way here, and the same bytes written to a pipe that the receiver blocks
 on took 14 us. A shared-memory edge therefore carries its messages (the ring notifications of
-pipeline.shm, and chunks under 64 KiB whole) in this lane, and rings a bell (a named pipe) that the
+pipeline.shm, and chunks under 16 KiB whole) in this lane, and rings a bell (a named pipe) that the
 receiver waits on: one hand-over.
 
 Layout. A file `{edge prefix}-lane` in the shm folder: a 64-byte header (magic b"WGLN", version, block
@@ -87,7 +87,7 @@ def _layout(blocks: int) -> tuple[int, int, int]:
 
 
 class LaneError(Exception):
-    """A lane entry that cannot be a message (its length is out of range)."""
+    """A lane message whose length (or skip) is out of range."""
 
 
 class Lane:

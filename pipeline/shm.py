@@ -16,22 +16,22 @@ Everything an EdgeSender / EdgeReceiver does holds here too (seq and gaps, the b
 policies, timeouts, rejected frames counted by reason, never pickle); only the payload's path differs.
 
 Sender. A payload of at least `shm_min` bytes (default SHM_MIN_BYTES, 64 KiB; 1 sends every non-empty
-payload through the ring), or too large for a lane entry, is copied into the lowest free slot of the
+payload through the ring), or too large for the lane (16 KiB), is copied into the lowest free slot of the
 edge's ring (lowest, so that the few slots in use stay in the CPU caches), the slot is marked full, and
 one message, ref + header, goes to the receiver (over ZeroMQ it may also come as two frames): `ref` is a
 fixed 40-byte struct (magic b"WGSM", version, generation, slot count, slot, slot size, payload bytes),
-`header` the usual wire header. A smaller chunk goes whole in a lane entry (over ZeroMQ: inline, as on a
+`header` the usual wire header. A smaller chunk goes whole in the lane (over ZeroMQ: inline, as on a
 plain edge). The lane is made by the receiver and opened by the sender at its first message; a sender
 that finds none (a restarted one: the first took the lane's names) sends over ZeroMQ for good, and one
 that cannot get a ring moves to ZeroMQ once the receiver has read the lane (which it always reads
 first), so the order holds. A batching sender whose receiver is behind holds small chunks and puts them
-in one entry as a batch, as EdgeSender does while its pipe is full. The ring is a file `{shm}-g{generation}` in /dev/shm
+in one lane message as a batch, as EdgeSender does while its pipe is full. The ring is a file `{shm}-g{generation}` in /dev/shm
 (WAVEGRAPH_SHM_DIR overrides), made on the first payload that needs it: a page of slot states (one byte
 per slot: 0 free, 1 full) then the slots, `slot size` = the payload rounded up to a power of two (at least
-64 KiB), slots = queue + 4 (at most RING_BYTES in all, at least 2). A larger payload later makes a new
+MIN_SLOT, a page), slots = queue + 4 (at most RING_BYTES in all, at least 2). A larger payload later makes a new
 generation with larger slots; the old one is unmapped when its last slot is free. The space is reserved
 with posix_fallocate, so a full /dev/shm is an error at creation (the edge then sends inline and counts
-`shm_fallback`), never a SIGBUS. Policies: `block` waits for a free slot and lane entry (forever, or up to
+`shm_fallback`), never a SIGBUS. Policies: `block` waits for a free slot and room in the lane (forever, or up to
 `timeout`, then False as on a full pipe); `drop_oldest` never waits for one: none free drops the chunk
 being sent (`dropped_full`, seq consumed), as a full pipe does; end-of-stream chunks always wait.
 
@@ -109,7 +109,7 @@ __all__ = [  # the segment helpers live in pipeline.segments
 log = logging.getLogger("wavegraph.transport")
 
 SHM_MIN_BYTES = 64 * 1024  # auto selection: payloads from this size use the ring, smaller ones go inline
-MIN_SLOT = 4096  # a page: a lane's payloads too large for an entry but small take small slots
+MIN_SLOT = 4096  # a page: payloads too large for the lane but small take small slots
 RING_BYTES = 256 * 1024 * 1024  # at most this much per ring (but always at least 2 slots)
 EXTRA_SLOTS = 4  # slots beyond the queue: the receiver frees a slot only when its chunk is gone
 MAX_SLOTS = 1 << 16
@@ -188,8 +188,8 @@ class ShmEdgeSender(EdgeSender):
         return True
 
     def _send_lane(self, chunk: Chunk, timeout: float | None) -> bool:
-        """send() over the lane: a small message whole in its entry, any other through a ring slot with
-        its notification in the entry (written first, so the receiver wakes while the payload is
+        """send() over the lane: a small chunk whole in the lane, any other through a ring slot with its
+        notification in the lane (written first, so the receiver wakes while the payload is
         copied). The policies and counters are send()'s."""
         lane = self._lane
         assert lane is not None
@@ -251,7 +251,7 @@ class ShmEdgeSender(EdgeSender):
 
     def _hold(self, frame: bytes, timeout: float | None, nbytes: int) -> bool:
         """A batching sender whose receiver is behind (the lane full, or chunks held already) holds
-        small chunks of the stream's layout and puts them in one entry as a batch (see flush), as
+        small chunks of the stream's layout and puts them in the lane as one batch (see flush), as
         EdgeSender does while its pipe is full."""
         lane = self._lane
         assert lane is not None
@@ -263,7 +263,7 @@ class ShmEdgeSender(EdgeSender):
         return self._sent(nbytes)
 
     def flush(self, timeout: float | None = None) -> bool:
-        """As EdgeSender.flush; over the lane, the held chunks go in one entry (a batch)."""
+        """As EdgeSender.flush; over the lane, the held chunks go as one message (a batch)."""
         lane, held = self._lane, self._held
         if lane is None or not held:
             return super().flush(timeout)
