@@ -64,6 +64,8 @@ ROOM_WAITING = 17  # the header byte the sender sets while it waits for room
 # small chunks then costs no system call and no wake-up (64 B, sender to receiver: 130-160k -> 240-250k
 # messages/s at load 6 here), a quiet edge only this much CPU per wait.
 SPIN_S = 50e-6
+SPIN_AFTER_S = 1e-3  # the receiver spins only within this long of its last message (a stream in full flow),
+# so a quiet or slow edge (chunks 1 ms or more apart) costs no spinning at all
 _barrier_lock = threading.Lock()
 _FLAGS = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 

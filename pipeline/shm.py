@@ -54,7 +54,8 @@ the runner's stop path ends the run, as with a dead consumer on a plain edge. A 
 (`reconnect`) gets a new generation: the slots the dead one held are abandoned with the old ring.
 
 Receiving, a lane receiver takes its lane's messages first, then ZeroMQ's; with neither, it looks again
-for SPIN_S (yielding), then sleeps on the lane's bell and the socket at once.
+for SPIN_S (yielding; only within SPIN_AFTER_S of its last message), then sleeps on the lane's bell and
+the socket at once.
 
 Memory order: on x86 (NOTIFY_FIRST) the sender marks the slot `writing`, sends the notification, then
 copies the payload and marks the slot full, so the hop to the receiver overlaps the copy; a
@@ -81,7 +82,7 @@ import zmq
 
 from . import wire
 from .chunk import Chunk
-from .lane import SPIN_S, Lane, LaneError, spin, wait_until
+from .lane import SPIN_AFTER_S, SPIN_S, Lane, LaneError, spin, wait_until
 from .segments import (
     SHM_DIR_ENV,
     Ring,
@@ -375,6 +376,7 @@ class ShmEdgeReceiver(EdgeReceiver):
         self._held: dict[tuple[str, int], weakref.ref] = {}
         self._shm_fast: tuple | None = None  # see _accept_fast: header length, stream_key parts, shape, dtype, bytes
         self._lane: Lane | None = None
+        self._last_take = 0.0  # perf_counter of the last message taken from the lane (see _wait)
         super().__init__(endpoint, spec, **kw)  # calls _setup; a drop_oldest receiver's thread starts here
         self.counters.setdefault("shm_received", 0)
         self.counters.setdefault("shm_copied", 0)
@@ -405,6 +407,7 @@ class ShmEdgeReceiver(EdgeReceiver):
                 self._reject(wire.WireError("lane", str(e)))
                 return None
             if message is not None:
+                self._last_take = time.perf_counter()
                 return self._take_message(message)
             try:
                 return super()._next(zmq.NOBLOCK)
@@ -417,7 +420,7 @@ class ShmEdgeReceiver(EdgeReceiver):
         lane = self._lane
         if lane is None:
             return super()._wait(timeout_ms)
-        if timeout_ms and spin(lane.ready, SPIN_S):
+        if timeout_ms and time.perf_counter() - self._last_take < SPIN_AFTER_S and spin(lane.ready, SPIN_S):
             return True
         if lane.sleepy():  # a message came after all
             return True
