@@ -6,7 +6,7 @@ from pathlib import Path
 
 # what must agree for cells of runs with other stage-2 settings to share one table (--merge --update)
 SAME_TRIALS = ("m", "freqs", "snrs_db", "test_subjects", "eval_trials_per_subject_snr", "calib_trials_per_subject")
-SAME_TRIALS += ("jitter", "trial_s", "gaze_shift_s", "rate", "channels")
+SAME_TRIALS += ("jitter", "trial_s", "calib_trial_s", "gaze_shift_s", "rate", "channels")
 
 
 def merge(runs: list[dict], update: bool = False) -> dict:

@@ -63,6 +63,22 @@ FINE_TUNE_STEPS = 600
 # the global model's. The bounds lie midway between the measured windows; in between is untested.
 FINE_TUNE_P2 = 0.95
 FINE_TUNE_P2_WINDOWS = (0.3, 1.5)
+# Stage 2's latency jitter (session 9; `fine_tune(latency_jitter=...)`): each calibration window is cut up to
+# FINE_TUNE_LATENCY_JITTER_S earlier or later (whole samples, one at 160 Hz) at every step, for windows of
+# FINE_TUNE_LATENCY_JITTER_WINDOWS (s). Chosen on the development subjects (ssvep_dev, 3 subjects x 400 trials per
+# SNR, with 5 s calibration trials; docs/benchmarks.md, BCI section): their remaining errors at 1 s were the trials
+# whose response latency was 7-10 ms off (2.3-3.2 SD of the per-trial jitter). -10 / -15 / -20 dB, without -> with:
+# 1 s 0.995 / 0.997 / 0.964 -> 1.000 / 1.000 / 0.933; but 0.4 s 0.943 / 0.926 / 0.768 -> 0.938 / 0.822 / 0.433.
+FINE_TUNE_LATENCY_JITTER_S = 0.00625
+FINE_TUNE_LATENCY_JITTER_WINDOWS = (0.8, 1.5)
+
+
+def stage2_latency_jitter(cfg: SSVEPDNNConfig) -> int:
+    """Stage 2's latency jitter for a model's window, in samples (0: none): see FINE_TUNE_LATENCY_JITTER_S."""
+    lo, hi = FINE_TUNE_LATENCY_JITTER_WINDOWS
+    if not lo <= cfg.n_samples / cfg.rate <= hi:
+        return 0
+    return max(1, int(round(FINE_TUNE_LATENCY_JITTER_S * cfg.rate)))
 
 
 def stage2_p2(cfg: SSVEPDNNConfig) -> float:
@@ -206,6 +222,7 @@ def fine_tune(
     l2sp: float = 0.0,
     p2: float | None = None,
     mixup: float = 0.0,
+    latency_jitter: int = 0,
     **kw,
 ) -> SSVEPDNN:
     """Stage 2: a copy of the global model trained on one subject's calibration trials (dropouts raised: p1,
@@ -222,8 +239,11 @@ def fine_tune(
     U(0, noise) (``background_residuals``: a window minus its class mean, i.e. without its own stimulus);
     chan_drop: each channel of each window is zeroed with this probability; mixup: each window is mixed with
     another window of its own class, (1 - a) x + a x', a ~ U(0, mixup) (the same stimulus phase, two
-    backgrounds); freeze: train the FC head only
-    (the global conv layers stay as they are); l2sp: the conv layers are pulled towards the global weights
+    backgrounds); latency_jitter (samples, k): x holds windows k samples longer on each side
+    (``stimulus_locked_windows(..., margin=k)``) and each training window is cut from it d samples later,
+    d uniform in -k..k, drawn anew at every step: the response arrives that much earlier or later against the
+    window, as a trial's visual latency varies (the background moves with it, which changes nothing; the bench
+    uses ``stage2_latency_jitter``); freeze: train the FC head only (the global conv layers stay as they are); l2sp: the conv layers are pulled towards the global weights
     (l2sp * squared distance, "L2-SP") instead of towards 0 by the weight decay. Measured on the development
     subjects (docs/benchmarks.md, BCI section): noise 1.0 did not help, freeze and l2sp only in a 60-step
     probe (worse / no change), chan_drop not alone; the raised last dropout (p2) did; at 1 s, neither weight
@@ -246,8 +266,14 @@ def fine_tune(
         kw["params"] = [{"params": list(m.fc.parameters())}, {"params": convs, "weight_decay": 0.0}]
         kw["weight_decay"] = wd
         kw["penalty"] = lambda: l2sp * sum(((p - p0) ** 2).sum() for p, p0 in zip(convs, start))
-    if noise > 0 or chan_drop > 0 or mixup > 0:
-        kw["augment"] = _augmenter(x, y, noise, chan_drop, mixup)
+    width = m.cfg.n_samples + 2 * latency_jitter
+    if latency_jitter < 0 or np.shape(x)[-1] != width:
+        raise ValueError(
+            f"fine_tune: windows of {np.shape(x)[-1]} samples with latency_jitter={latency_jitter}; the model takes "
+            f"{m.cfg.n_samples}, so x needs {m.cfg.n_samples} + 2 x latency_jitter (stimulus_locked_windows margin)"
+        )
+    if noise > 0 or chan_drop > 0 or mixup > 0 or latency_jitter > 0:
+        kw["augment"] = _augmenter(x, y, noise, chan_drop, mixup, latency_jitter)
     with torch.random.fork_rng(devices=[]):  # dropout draws from torch's global generator: seeded here, and the
         torch.manual_seed(seed)  # caller's generator left as it was (it used to depend on what ran before)
         fit(m, x, y, epochs, seed=seed, **kw)
@@ -266,12 +292,16 @@ def background_residuals(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out
 
 
-def _augmenter(x: np.ndarray, y: np.ndarray, noise: float, chan_drop: float, mixup: float = 0.0):
-    """augment(batch, idx, gen) for `fit`: mixed with a window of the same class (weight U(0, mixup)),
-    background of other windows added (scaled by U(0, noise) relative to the window's own RMS over the
-    residual's), then channels dropped; draws from `gen` only."""
-    res = torch.as_tensor(background_residuals(x, y)) if noise > 0 else None
-    xt = torch.as_tensor(np.asarray(x, dtype=np.float32))
+def _augmenter(x: np.ndarray, y: np.ndarray, noise: float, chan_drop: float, mixup: float = 0.0, jitter: int = 0):
+    """augment(batch, idx, gen) for `fit`: each window cut d ~ U{-jitter..jitter} samples off the centre of its
+    wider stored window (jitter > 0), mixed with a window of the same class (weight U(0, mixup)), background of
+    other windows added (scaled by U(0, noise) relative to the window's own RMS over the residual's), then
+    channels dropped; draws from `gen` only (partners for mixup and noise are cut at the centre)."""
+    x = np.asarray(x, dtype=np.float32)
+    n_out = x.shape[-1] - 2 * jitter
+    centre = x[..., jitter : jitter + n_out]
+    res = torch.as_tensor(background_residuals(centre, y)) if noise > 0 else None
+    xt = torch.as_tensor(centre)
     yt = torch.as_tensor(np.asarray(y, dtype=np.int64))
     by_class = torch.argsort(yt, stable=True)  # window indices grouped by class
     counts = torch.bincount(yt)
@@ -279,6 +309,10 @@ def _augmenter(x: np.ndarray, y: np.ndarray, noise: float, chan_drop: float, mix
 
     def augment(xb: torch.Tensor, idx: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         n = len(xb)
+        if jitter > 0:
+            d = torch.randint(0, 2 * jitter + 1, (n, 1), generator=gen)  # window start: d - jitter off the centre
+            cut = (d + torch.arange(n_out)).view(n, 1, 1, n_out).expand(n, *xb.shape[1:3], n_out)
+            xb = torch.gather(xb, -1, cut)
         if mixup > 0:
             k = yt[idx]
             pick = first[k] + (torch.rand(n, generator=gen) * counts[k]).long().clamp(max=counts[k] - 1)
@@ -307,6 +341,7 @@ def stimulus_locked_windows(
     n_samples: int,
     max_shifts: int,
     stops=None,
+    margin: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Calibration windows that all hold the stimulus phase of the first one (augmentation, stated).
 
@@ -316,19 +351,24 @@ def stimulus_locked_windows(
     background; only windows ending by the trial's end (or ``stops[i]``, e.g. its marker's end) are kept.
     Returns windows (N, ..., n_samples), labels (N,) and the trial index of each (N,); j = 0 is the window
     the decoder decides on live. A longer stimulation in calibration thus gives the DNN more examples
-    of each class's phase template (the paper cuts one window per trial)."""
+    of each class's phase template (the paper cuts one window per trial). margin: each window is cut
+    `margin` samples wider on both sides (n_samples + 2 margin; for ``fine_tune(latency_jitter=margin)``)
+    and kept only if that wider window lies within the trial."""
     xs, ys, idx = [], [], []
     for i, (x, k) in enumerate(zip(trials, labels)):
         stop = x.shape[-1] if stops is None else min(int(stops[i]), x.shape[-1])
         for j in range(max_shifts + 1):
-            a = start + int(round(j * rate / float(freqs[int(k)])))
-            if a + n_samples > stop:
+            a = start + int(round(j * rate / float(freqs[int(k)]))) - margin
+            if a < 0:
+                continue
+            if a + n_samples + 2 * margin > stop:
                 break
-            xs.append(x[..., a : a + n_samples])
+            xs.append(x[..., a : a + n_samples + 2 * margin])
             ys.append(int(k))
             idx.append(i)
     if not xs:
-        return np.zeros((0, *trials.shape[1:-1], n_samples)), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        empty = np.zeros((0, *trials.shape[1:-1], n_samples + 2 * margin))
+        return empty, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     return np.stack(xs), np.asarray(ys, dtype=np.int64), np.asarray(idx, dtype=np.int64)
 
 

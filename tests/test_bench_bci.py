@@ -77,3 +77,35 @@ def test_token_decoder_training_windows_at_offsets():
     np.testing.assert_array_equal(labels, [0, 1, 2] * 3)
     np.testing.assert_array_equal(w[6:], sim.window(trials[..., 160:], 160.0, 1.0))
     assert _offset_windows(trials, np.array([0, 1, 2]), 160.0, 2.0)[0].shape == (3, 2, 320)  # only offset 0 fits
+
+
+def test_calibration_trials_last_calib_s_and_evaluation_trials_stay_as_they_were():
+    """The bench's calibration trials last CALIB_S (5 s, the 40-target benchmark dataset's trials) after the onset,
+    which gives the DNN's stage 2 more stimulus-locked windows per trial; the evaluation trials (all FBCCA sees) and
+    the labels do not change; calib_s=None gives the calibration trials of the bench before."""
+    from wavegraph.benchmarks import ssvep_sim as sim
+    from wavegraph.benchmarks.bci import CALIB_S, _subjects
+    from wavegraph.models.ssvep import FBCCA
+    from wavegraph.models.ssvep_dnn import stimulus_locked_windows
+
+    try:
+        bg = sim.load_background("eegmmidb-s001r02")
+    except DatasetError as e:
+        pytest.skip(f"data set unavailable: {e}")
+    freqs, phases = sim.jfpm(8)
+    fb = FBCCA(list(freqs), bg.rate)
+    args = (bg, freqs, phases, [-10.0], 1, 1.0, fb, sim.JITTER, 1)
+    new, old = _subjects(*args)[0], _subjects(*args, calib_s=None)[0]
+    assert CALIB_S == 5.0
+    n_pre = int(round(sim.PRE_S * bg.rate))
+    assert new["calib"][0].shape[-1] == n_pre + int(round(CALIB_S * bg.rate))  # 1 s before + 5 s of stimulation
+    assert old["calib"][0].shape[-1] == n_pre + int(round((sim.DELAY_S + 2.0) * bg.rate))  # as the evaluation trials
+    np.testing.assert_array_equal(new["calib"][2], old["calib"][2])
+    np.testing.assert_array_equal(new["eval"][-10.0][0], old["eval"][-10.0][0])
+    assert new["eval"][-10.0][0].shape == old["eval"][-10.0][0].shape
+    start = int(round((sim.PRE_S + sim.DELAY_S) * bg.rate))
+    counts = [
+        len(stimulus_locked_windows(c["calib"][1], c["calib"][2], freqs, bg.rate, start, 160, 40)[1])
+        for c in (new, old)
+    ]
+    assert counts[0] > 2.5 * counts[1]  # 8-15 Hz: 31-41 windows per trial instead of 9-16

@@ -57,3 +57,7 @@ def test_a_re_run_of_some_windows_updates_those_cells_and_says_where_each_came_f
     rerun["snrs_db"] = [-15.0]  # other trials: never one table
     with pytest.raises(ValueError, match="other trials"):
         merge([full, {"command": "re-run", "semi": rerun}], update=True)
+    rerun["snrs_db"] = full["semi"]["snrs_db"]
+    rerun["calib_trial_s"] = 123.0  # other calibration trials (another length): other DNN cells, never one table
+    with pytest.raises(ValueError, match="calib_trial_s"):
+        merge([full, {"command": "re-run", "semi": rerun}], update=True)

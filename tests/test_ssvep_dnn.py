@@ -352,3 +352,43 @@ def test_mixup_mixes_each_window_with_one_of_its_own_class():
     plain = dnn.fine_tune(glob, xs, ys, 2, new_head=True, seed=7)
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
     assert not torch.equal(a.fc.weight, plain.fc.weight)
+
+
+def test_latency_jitter_cuts_each_training_window_up_to_k_samples_off_the_stimulus_locked_start():
+    """fine_tune(latency_jitter=k): the calibration windows are cut k samples wider on each side
+    (stimulus_locked_windows margin=k, centred on the stimulus-locked windows) and every training step takes
+    each window d ~ U{-k..k} samples later, as a trial's visual latency varies; the model still sees its own
+    window length, and windows of the wrong width are refused."""
+    rate, n, start, k = 160.0, 64, 40, 2
+    rng = np.random.default_rng(0)
+    labels = np.array([0, 1, 2, 3])
+    trials = rng.standard_normal((4, 3, 3, 400)).astype(np.float32)
+    plain, _, i0 = dnn.stimulus_locked_windows(trials, labels, FREQS, rate, start, n, 40)
+    wide, y, idx = dnn.stimulus_locked_windows(trials, labels, FREQS, rate, start, n, 40, margin=k)
+    assert wide.shape[-1] == n + 2 * k
+    for i in range(4):  # centred on the plain windows; the wider last one of a trial may not fit any more
+        centre, same = wide[idx == i][..., k:-k], plain[i0 == i]
+        assert len(same) - 1 <= len(centre) <= len(same) and np.all(y[idx == i] == labels[i])
+        np.testing.assert_array_equal(centre, same[: len(centre)])
+    # the augmenter: windows whose samples are their time index show where each cut starts
+    ramp = np.broadcast_to(np.arange(n + 2 * k, dtype=np.float32), (200, 3, 3, n + 2 * k)).copy()
+    aug = dnn._augmenter(ramp, np.arange(200) % 4, noise=0.0, chan_drop=0.0, jitter=k)
+    out = aug(torch.as_tensor(ramp), torch.arange(200), torch.Generator().manual_seed(1)).numpy()
+    assert out.shape == (200, 3, 3, n)
+    first = out[:, 0, 0, 0]
+    expected = np.broadcast_to(first[:, None, None, None] + np.arange(n, dtype=np.float32), out.shape)
+    np.testing.assert_array_equal(out, expected)  # contiguous cuts
+    assert set(first.tolist()) == set(range(2 * k + 1))  # every offset -k..k, each window cut whole
+    glob, _, _ = _small_global_and_calibration()
+    xs = rng.standard_normal((24, 3, 3, 64 + 2 * k)).astype(np.float32)
+    ys = np.arange(24) % len(FREQS)
+    a, b = (dnn.fine_tune(glob, xs, ys, 2, new_head=True, seed=7, latency_jitter=k) for _ in range(2))
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))  # seeded
+    centred = dnn.fine_tune(glob, xs[..., k:-k], ys, 2, new_head=True, seed=7)
+    assert not torch.equal(a.fc.weight, centred.fc.weight)
+    with pytest.raises(ValueError, match="latency_jitter"):
+        dnn.fine_tune(glob, xs[..., k:-k], ys, 1, latency_jitter=k)
+    # the bench's rule: about FINE_TUNE_LATENCY_JITTER_S (one sample at 160 Hz) within its windows, else none
+    at = lambda rate, seconds: dnn.SSVEPDNNConfig(rate, ["Oz"], FREQS, int(round(seconds * rate)))  # noqa: E731
+    assert [dnn.stage2_latency_jitter(at(160.0, w)) for w in (0.2, 0.4, 0.6, 1.0, 2.0)] == [0, 0, 0, 1, 0]
+    assert dnn.stage2_latency_jitter(at(250.0, 1.0)) == 2 and dnn.stage2_latency_jitter(at(1000.0, 1.0)) == 6
