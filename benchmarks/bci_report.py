@@ -79,13 +79,21 @@ def tables(res: dict) -> str:
             )
             if "fine_tune_steps" in s:
                 out.append(
-                    f"  DNN calibration: {s['calib_trials_per_subject']} trials per test subject, up to "
-                    f"{s['fine_tune_shifts']} more stimulus-locked windows each, {s['fine_tune_steps']} steps"
+                    f"  DNN calibration: {s['calib_trials_per_subject']} trials per test subject"
+                    + (f" of {s['calib_trial_s']:g} s" if s.get("calib_trial_s") else "")
+                    + f", up to {s['fine_tune_shifts']} more stimulus-locked windows each, {s['fine_tune_steps']} steps"
                     + (
                         f", last dropout {s['fine_tune_p2']:g} at "
                         + "-".join(f"{v:g}" for v in s.get("fine_tune_p2_windows_s", []))
                         + " s"
                         if s.get("fine_tune_p2") is not None
+                        else ""
+                    )
+                    + (
+                        f", latency jitter +-{1000 * s['fine_tune_latency_jitter_s']:g} ms at "
+                        + "-".join(f"{v:g}" for v in s.get("fine_tune_latency_jitter_windows_s", []))
+                        + " s"
+                        if s.get("fine_tune_latency_jitter_s")
                         else ""
                     )
                 )

@@ -61,3 +61,14 @@ def test_a_re_run_of_some_windows_updates_those_cells_and_says_where_each_came_f
     rerun["calib_trial_s"] = 123.0  # other calibration trials (another length): other DNN cells, never one table
     with pytest.raises(ValueError, match="calib_trial_s"):
         merge([full, {"command": "re-run", "semi": rerun}], update=True)
+
+
+def test_the_table_names_the_calibration_length_and_the_latency_jitter():
+    res = json.loads(SHIPPED.read_text())
+    res["semi"].update(calib_trial_s=5.0, fine_tune_latency_jitter_s=0.00625)
+    res["semi"]["fine_tune_latency_jitter_windows_s"] = [0.8, 1.5]
+    line = next(x for x in tables(res).splitlines() if "DNN calibration" in x)
+    assert "trials per test subject of 5 s" in line and "latency jitter +-6.25 ms at 0.8-1.5 s" in line
+    res["semi"].update(calib_trial_s=None, fine_tune_latency_jitter_s=0.0)  # a run without them says nothing
+    line = next(x for x in tables(res).splitlines() if "DNN calibration" in x)
+    assert " of " not in line.split(",")[0] and "latency jitter" not in line
