@@ -6,12 +6,12 @@ Each argument is one variant: keyword arguments of models.ssvep_dnn.fine_tune (p
 chan_drop, freeze, l2sp) plus `steps` (optimiser steps of 100 windows), `shifts` (stimulus-locked windows per
 trial beyond the first) and `ensemble` (N stage-2 runs per subject, seeds i + 1000 k, probabilities averaged).
 `average` (stochastic weight averaging over that last fraction of the steps) and `mixup` are fine_tune
-options too. `calib_s`: how long each calibration trial's stimulation lasts after the onset, s (default
-DELAY_S + max(TRIAL_S, window) = 2.14 s at windows up to 2 s, as in the bench; the 40-target benchmark
-dataset the paper uses stimulates for 5 s); longer trials give stage 2 more stimulus-locked windows
-(`shifts`); `latency_jitter` (a fine_tune option, samples; default: the bench's, stage2_latency_jitter) cuts
-those windows that much wider. `--errors` lists each DNN error (subject, true and decided frequency, the decided class's
-probability, the true class's rank). `--snr` takes several levels: each fine-tuned model is scored on each
+options too. `calib_s`: how long each calibration trial's stimulation lasts after the onset, s (default the
+bench's CALIB_S, 5 s, the 40-target benchmark dataset's trials; 2.14: the evaluation trials' length, the bench
+before session 9); longer trials give stage 2 more stimulus-locked windows (`shifts`); `latency_jitter` (a
+fine_tune option, samples; default: the bench's, stage2_latency_jitter; 0: none) cuts those windows that much
+wider. So `{}` is the bench's stage 2. `--errors` lists each DNN error (subject, true and decided frequency, the
+decided class's probability, the true class's rank). `--snr` takes several levels: each fine-tuned model is scored on each
 (evaluation trials are cheap, stage 2 is not); `--eval-blocks` sets the evaluation trials per subject and SNR
 (M per block).
 The simulated subjects are seeded 200 + i (`wavegraph bench bci` tests subjects 100 + i), with their own
@@ -31,7 +31,7 @@ import time
 import numpy as np
 
 from . import ssvep_sim as sim
-from .bci import FT_MAX_EPOCHS, TRIAL_S
+from .bci import CALIB_S, FT_MAX_EPOCHS, TRIAL_S
 
 DEV_SUBJECT_SEED = 200
 
@@ -103,8 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         kw = json.loads(variant)
         steps, shifts, lr = kw.pop("steps", dnn.FINE_TUNE_STEPS), kw.pop("shifts", 40), kw.pop("lr", 3e-3)
         n_models = kw.pop("ensemble", 1)
-        calib_s = kw.pop("calib_s", None)
-        cals = calibration(trial_s if calib_s is None else float(calib_s) - sim.DELAY_S)
+        cals = calibration(max(float(kw.pop("calib_s", CALIB_S)) - sim.DELAY_S, trial_s))
         t0 = time.perf_counter()
         acc = {snr: [] for snr in args.snr}
         first = {snr: [] for snr in args.snr}  # an ensemble's first member alone
