@@ -296,13 +296,17 @@ def train_recording(args) -> int:
             init = None
     rate = init.cfg.rate if init is not None else None
     channels = args.channels or (init.cfg.channels if init is not None else None)
+    # stage 2's latency jitter (models.ssvep_dnn.stage2_latency_jitter): windows cut `jitter` samples wider on each
+    # side (so `jitter` samples earlier), of which fine_tune takes a randomly shifted one at every step
+    jitter = dnn.stage2_latency_jitter(init.cfg) if init is not None else 0
+    pad = jitter / init.cfg.rate if init is not None else 0.0
     try:
         x, y, trial, fs, channels = recording_trials(
             args.recording,
             freqs,
             channels,
-            args.window,
-            args.delay,
+            args.window + 2 * pad,
+            args.delay - pad,
             args.step,
             rate,
             mapping,
@@ -314,6 +318,9 @@ def train_recording(args) -> int:
         return 2
     if init is not None and channels != init.cfg.channels:
         init = None
+    if init is None and jitter:  # trained from scratch after all: the plain windows, as before
+        x, jitter = x[..., jitter:-jitter], 0
+    centre = x[..., jitter : x.shape[-1] - jitter]  # the windows the decoder sees (all of x without jitter)
     rng = np.random.default_rng(args.seed)
     trials = np.unique(trial)
     held = set(rng.choice(trials, size=max(1, len(trials) // 4), replace=False).tolist()) if len(trials) >= 4 else set()
@@ -327,7 +334,14 @@ def train_recording(args) -> int:
     torch.manual_seed(args.seed)
     if init is not None:
         model = dnn.fine_tune(
-            init, x[~test], y[~test], args.epochs, lr=args.lr, seed=args.seed, new_head=not args.keep_head
+            init,
+            x[~test],
+            y[~test],
+            args.epochs,
+            lr=args.lr,
+            seed=args.seed,
+            new_head=not args.keep_head,
+            latency_jitter=jitter,
         )
         stage = f"fine-tuned from {init_path}" + ("" if args.keep_head else " (conv layers; new FC head)")
     else:
@@ -335,7 +349,7 @@ def train_recording(args) -> int:
         model = dnn.SSVEPDNN(cfg)
         dnn.fit(model, x[~test], y[~test], args.epochs, lr=args.lr, seed=args.seed)
         stage = "trained from scratch"
-    acc = float((dnn.predict_proba(model, x[scored]).argmax(1) == y[scored]).mean()) if scored.any() else float("nan")
+    acc = float((dnn.predict_proba(model, centre[scored]).argmax(1) == y[scored]).mean()) if scored.any() else np.nan
     out = Path(args.out)
     dnn.save(
         model,
@@ -346,6 +360,7 @@ def train_recording(args) -> int:
             "windows": int((~test).sum()),
             "held_out_windows": int(scored.sum()),
             "shifts": args.shifts,
+            "latency_jitter": jitter,
             "held_out_accuracy": acc,
             "epochs": args.epochs,
         },

@@ -392,3 +392,25 @@ def test_latency_jitter_cuts_each_training_window_up_to_k_samples_off_the_stimul
     at = lambda rate, seconds: dnn.SSVEPDNNConfig(rate, ["Oz"], FREQS, int(round(seconds * rate)))  # noqa: E731
     assert [dnn.stage2_latency_jitter(at(160.0, w)) for w in (0.2, 0.4, 0.6, 1.0, 2.0)] == [0, 0, 0, 1, 0]
     assert dnn.stage2_latency_jitter(at(250.0, 1.0)) == 2 and dnn.stage2_latency_jitter(at(1000.0, 1.0)) == 6
+
+
+def test_train_ssvep_fine_tunes_with_the_latency_jitter_at_1_s(calibrated, tmp_path):
+    """`wavegraph train ssvep` from a global model uses the bench's stage 2: at 1 s and 160 Hz its calibration
+    windows are cut one sample wider on each side for fine_tune's latency jitter (recorded in the checkpoint),
+    and the held-out accuracy is scored on the plain windows the decoder sees."""
+    from wavegraph.benchmarks import ssvep_sim as sim
+    from wavegraph.benchmarks.train_ssvep import main
+
+    ckpt, _ = calibrated
+    torch.manual_seed(0)
+    glob = dnn.SSVEPDNN(dnn.SSVEPDNNConfig(160.0, sim.CHANNELS, FREQS, 160))
+    dnn.save(glob, tmp_path / "glob.safetensors")
+    out = tmp_path / "tuned.safetensors"
+    args = [str(ckpt.parent / "calib_raw.fif"), "--freqs", *map(str, FREQS), "--window", "1.0", "--steps", "3"]
+    assert main([*args, "--init", str(tmp_path / "glob.safetensors"), "--out", str(out)]) == 0
+    model, meta = dnn.load(out)
+    assert meta["training"]["latency_jitter"] == 1 and model.cfg.n_samples == 160
+    assert 0.0 <= meta["training"]["held_out_accuracy"] <= 1.0
+    assert main([*args, "--no-init", "--out", str(tmp_path / "scratch.safetensors")]) == 0  # no global: no jitter
+    model, meta = dnn.load(tmp_path / "scratch.safetensors")
+    assert meta["training"]["latency_jitter"] == 0 and model.cfg.n_samples == 160
