@@ -8,7 +8,8 @@ pipeline.shm, and chunks under 16 KiB whole) in this lane, and rings a bell (a n
 receiver waits on: one hand-over.
 
 Layout. A file `{edge prefix}-lane` in the shm folder: a 64-byte header (magic b"WGLN", version, block
-count, block size; at byte 16 the receiver's `waiting` flag, at 17 the sender's `room waiting`), a state
+count, block size; at byte 16 the receiver's `waiting` flag, at 17 the sender's `room waiting`, at 20 the block the
+sender writes next), a state
 byte per block (0 free, 1 a message starts here, 2 skip to block 0, 3 taken by the message before), a
 uint32 per block (the message's length in bytes; for a skip, the blocks skipped), then the blocks of
 BLOCK_BYTES. A message takes as many whole blocks as it needs, contiguous: one that would run past the
@@ -47,7 +48,7 @@ import threading
 import time
 
 LANE_MAGIC = b"WGLN"
-LANE_VERSION = 2
+LANE_VERSION = 3
 BLOCK_BYTES = 1024
 BLOCKS_PER_MESSAGE = 8  # blocks per message of the queue: (queue + LANE_SLACK) messages of up to 8 KiB fit
 LANE_SLACK = 64  # messages beyond the receiver's queue (the sender's default high-water mark)
@@ -60,6 +61,7 @@ _ZEROS = bytes(MESSAGE_BLOCKS)
 _CONTS = bytes([_CONT]) * MESSAGE_BLOCKS
 WAITING = 16  # the header byte the receiver sets while it waits on the bell
 ROOM_WAITING = 17  # the header byte the sender sets while it waits for room
+NEXT = 20  # the header's uint32 where the sender says which block it writes next (see take)
 # Before it sleeps, a side with nothing to do looks again for this long (yielding the core): a stream of
 # small chunks then costs no system call and no wake-up (64 B, sender to receiver: 130-160k -> 240-250k
 # messages/s at load 6 here), a quiet edge only this much CPU per wait.
@@ -99,6 +101,7 @@ class Lane:
         self.mm, self.bell, self.room_bell, self.blocks = mm, bell, room, blocks
         self._lengths, self._data, _ = _layout(blocks)
         self._len = memoryview(mm)[self._lengths : self._lengths + 4 * blocks].cast("I")
+        self._next = memoryview(mm)[NEXT : NEXT + 4].cast("I")
         self.capacity = min(MESSAGE_BLOCKS, blocks // 4) * BLOCK_BYTES  # the largest message
         self.index = 0  # the sender's next block to write, or the receiver's next to read
         self.closed = False
@@ -202,6 +205,7 @@ class Lane:
         k = -(-n // BLOCK_BYTES) or 1
         at, blocks, mm, s = self.index, self.blocks, self.mm, HEADER_BYTES
         if at + k > blocks:  # skip the blocks left at the end
+            self._next[0] = 0
             self._len[at] = blocks - at
             mm[s + at + 1 : s + blocks] = _CONTS[: blocks - at - 1]
             mm[s + at] = _SKIP
@@ -211,8 +215,8 @@ class Lane:
         self._len[at] = n
         if k > 1:
             mm[s + at + 1 : s + at + k] = _CONTS[: k - 1]
+        self.index = self._next[0] = (at + k) % blocks  # before the state: see _drop
         mm[s + at] = _FULL  # last: x86 makes the stores above visible first
-        self.index = (at + k) % blocks
         barrier()
         if mm[WAITING]:
             _ring(self.bell)
@@ -251,43 +255,54 @@ class Lane:
 
     # --- the receiver's side -------------------------------------------------------------------------
     def ready(self) -> bool:
-        """True when the next block starts a message (or a skip to one)."""
-        return self.mm[HEADER_BYTES + self.index] in (_FULL, _SKIP)
+        """True when the next block starts a message (or a skip to one), or holds a state no sender
+        writes there (see take: it is dropped)."""
+        return self.mm[HEADER_BYTES + self.index] != _FREE
 
     def take(self) -> bytes | None:
-        """The next message, or None when none is there. Raises LaneError (its blocks freed) for one
-        whose length or skip is out of range."""
+        """The next message, or None when none is there. Raises LaneError (its blocks freed, see _drop)
+        for one whose state, length or skip is out of range."""
         at, blocks, mm, s = self.index, self.blocks, self.mm, HEADER_BYTES
         state = mm[s + at]
         if state == _SKIP:
             skip = self._len[at]
+            if skip != blocks - at or mm[s + at + 1 : s + blocks].count(_CONT) != skip - 1:
+                self._drop(at, f"a skip of {skip} blocks at block {at} of {blocks}")
             mm[s + at : s + blocks] = bytes(blocks - at)
-            self.index = 0
+            self.index = at = 0
             self.freed()
-            if skip != blocks - at:
-                raise LaneError(f"a skip of {skip} blocks at block {at} of {blocks}")
-            at = 0
             state = mm[s]
-        if state != _FULL:
+        if state == _FREE:
             return None
         n = self._len[at]
-        k = -(-n // BLOCK_BYTES) or 1
-        if n > self.capacity or at + k > blocks:
-            k = 1  # free this block and those marked as its own
-            while at + k < blocks and mm[s + at + k] == _CONT:
-                k += 1
-            message = None
-        else:
-            start = self._data + at * BLOCK_BYTES
-            message = mm[start : start + n]
-        mm[s + at : s + at + k] = (
-            _ZEROS[:k] if message is not None else bytes(k)
-        )  # after the read: x86 does not move a store ahead of earlier loads
+        k = -(-n // BLOCK_BYTES)
+        if state != _FULL:
+            self._drop(at, f"state {state} at block {at}")
+        if not 0 < n <= self.capacity or at + k > blocks:
+            self._drop(at, f"a message of {n} bytes at block {at}; the lane holds at most {self.capacity}")
+        start = self._data + at * BLOCK_BYTES
+        message = mm[start : start + n]
+        mm[s + at : s + at + k] = _ZEROS[:k]  # after the read: x86 does not move a store ahead of earlier loads
         self.index = (at + k) % blocks
         self.freed()
-        if message is None:
-            raise LaneError(f"a message of {n} bytes at block {at}; the lane holds at most {self.capacity}")
         return message
+
+    def _drop(self, at: int, what: str) -> None:
+        """A block at the receiver's place that its sender did not write so (another process wrote into
+        the lane): free it and raise LaneError. When the sender has written there (the block it says it
+        writes next, NEXT, is another: the sender sets NEXT before a message's state, so it is seen
+        with it), the blocks marked as that message's own are freed too and the receiver moves past
+        them; otherwise the lane was empty there, and the receiver stays for the sender's next message
+        (moving on, it would wait ahead of the sender)."""
+        blocks, mm, s = self.blocks, self.mm, HEADER_BYTES
+        k = 1
+        if self._next[0] != at:
+            while at + k < blocks and mm[s + at + k] == _CONT:
+                k += 1
+            self.index = (at + k) % blocks
+        mm[s + at : s + at + k] = bytes(k)
+        self.freed()
+        raise LaneError(what)
 
     def freed(self) -> None:
         """The receiver has freed blocks or a ring slot: wake the sender if it waits for room."""
@@ -321,6 +336,7 @@ class Lane:
             with contextlib.suppress(OSError):
                 os.close(fd)
         self._len.release()
+        self._next.release()
         with contextlib.suppress(BufferError, ValueError):
             self.mm.close()
 

@@ -288,3 +288,43 @@ def test_the_lane_wraps_skips_and_never_writes_over_an_unread_message(shm_dir):
     assert got == sent and refused > 0 and tx_end.drained()
     tx_end.close()
     rx_end.close()
+
+
+@pytest.mark.parametrize("forged", ["cont", "junk", "bad_skip", "skip_without_its_blocks", "empty", "run_of_cont"])
+def test_states_no_sender_writes_are_dropped_counted_and_the_edge_goes_on(forged):
+    """Another process writes into the lane where the receiver reads next (a lane quiet so far, or
+    one with a message waiting): the block is dropped and counted, never read as a message nor left
+    to stop the edge, and the messages after it arrive in order."""
+    name = shm.shm_prefix("forged")
+    rx = receiver(name)
+    tx = sender(rx, name)
+    try:
+        for i in range(3):
+            assert tx.send(Chunk(signal_of(1, i)), timeout=WAIT) and rx.recv(timeout=WAIT) is not None
+        lane = tx._lane
+        assert lane is not None
+        at, mm, s = lane.index, lane.mm, lanes.HEADER_BYTES
+        state, length = {
+            "cont": (3, 64),
+            "junk": (0x7F, 64),
+            "bad_skip": (2, 5),
+            "skip_without_its_blocks": (2, lane.blocks - at),  # the right length, no blocks marked skipped
+            "empty": (1, 0),
+            "run_of_cont": (3, 64),
+        }[forged]
+        lost = forged == "run_of_cont"  # a 3-block message waiting, its first state overwritten
+        if lost:
+            assert tx.send(Chunk(signal_of(40, 3)), timeout=WAIT) and lane.index == at + 3
+        else:
+            lane._len[at] = length
+        mm[s + at] = state
+        assert rx.recv(timeout=0.2) is None
+        assert rx.counters["rejected_lane"] == 1
+        for i in range(3 + lost, 3 + 2 * lane.blocks):  # twice round the lane: no message out of order
+            assert tx.send(Chunk(signal_of(1, i)), timeout=WAIT)
+            c = rx.recv(timeout=WAIT)
+            assert c is not None and c.seq == i and c.data.tobytes() == signal_of(1, i).tobytes()
+        assert rx.counters["rejected"] == 1 and rx.counters["seq_missing"] == lost
+    finally:
+        tx.close()
+        rx.close()
