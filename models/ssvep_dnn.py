@@ -63,22 +63,29 @@ FINE_TUNE_STEPS = 600
 # the global model's. The bounds lie midway between the measured windows; in between is untested.
 FINE_TUNE_P2 = 0.95
 FINE_TUNE_P2_WINDOWS = (0.3, 1.5)
-# Stage 2's latency jitter (session 9; `fine_tune(latency_jitter=...)`): each calibration window is cut up to
-# FINE_TUNE_LATENCY_JITTER_S earlier or later (whole samples, one at 160 Hz) at every step, for windows of
-# FINE_TUNE_LATENCY_JITTER_WINDOWS (s). Chosen on the development subjects (ssvep_dev, 3 subjects x 400 trials per
-# SNR, with 5 s calibration trials; docs/benchmarks.md, BCI section): their remaining errors at 1 s were the trials
-# whose response latency was 7-10 ms off (2.3-3.2 SD of the per-trial jitter). -10 / -15 / -20 dB, without -> with:
-# 1 s 0.995 / 0.997 / 0.964 -> 1.000 / 1.000 / 0.933; but 0.4 s 0.943 / 0.926 / 0.768 -> 0.938 / 0.822 / 0.433.
-FINE_TUNE_LATENCY_JITTER_S = 0.00625
+# Stage 2's latency jitter (session 9; `fine_tune(latency_jitter=...)`): each calibration window cut up to
+# `seconds` earlier or later (whole samples) at every step, for windows of `windows` (s). OFF by default
+# (FINE_TUNE_LATENCY_JITTER_S = 0). On the development subjects (ssvep_dev, 3 subjects x 400 trials per SNR, 5 s
+# calibration trials) +-6.25 ms (one sample at 160 Hz) took 1 s from 0.995 / 0.997 / 0.964 to 1.000 / 1.000 / 0.933 at
+# -10 / -15 / -20 dB (their last errors were the trials whose latency was 7-10 ms off) and cost 0.1-0.3 at 0.4 and
+# 0.6 s; but in the bench run with it on at 1 s (docs/benchmarks.md, BCI section), stage 2 of every ssvepy test
+# subject and of some EEGMMIDB ones stayed on the ln(40) plateau (constant decisions: 0.025-0.68 at 1 s): the
+# jitter slows the escape from it (a probe: loss 3.6 after 2 epochs instead of 0.9), so it is not used.
+FINE_TUNE_LATENCY_JITTER_S = 0.0
 FINE_TUNE_LATENCY_JITTER_WINDOWS = (0.8, 1.5)
 
 
-def stage2_latency_jitter(cfg: SSVEPDNNConfig) -> int:
-    """Stage 2's latency jitter for a model's window, in samples (0: none): see FINE_TUNE_LATENCY_JITTER_S."""
-    lo, hi = FINE_TUNE_LATENCY_JITTER_WINDOWS
-    if not lo <= cfg.n_samples / cfg.rate <= hi:
+def stage2_latency_jitter(
+    cfg: SSVEPDNNConfig, seconds: float | None = None, windows: tuple[float, float] | None = None
+) -> int:
+    """Stage 2's latency jitter for a model's window, in samples (0: none): `seconds` (default
+    FINE_TUNE_LATENCY_JITTER_S, 0: off) rounded to whole samples, at least one, within `windows` (default
+    FINE_TUNE_LATENCY_JITTER_WINDOWS) s."""
+    seconds = FINE_TUNE_LATENCY_JITTER_S if seconds is None else seconds
+    lo, hi = FINE_TUNE_LATENCY_JITTER_WINDOWS if windows is None else windows
+    if seconds <= 0 or not lo <= cfg.n_samples / cfg.rate <= hi:
         return 0
-    return max(1, int(round(FINE_TUNE_LATENCY_JITTER_S * cfg.rate)))
+    return max(1, int(round(seconds * cfg.rate)))
 
 
 def stage2_p2(cfg: SSVEPDNNConfig) -> float:

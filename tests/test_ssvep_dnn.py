@@ -388,19 +388,22 @@ def test_latency_jitter_cuts_each_training_window_up_to_k_samples_off_the_stimul
     assert not torch.equal(a.fc.weight, centred.fc.weight)
     with pytest.raises(ValueError, match="latency_jitter"):
         dnn.fine_tune(glob, xs[..., k:-k], ys, 1, latency_jitter=k)
-    # the bench's rule: about FINE_TUNE_LATENCY_JITTER_S (one sample at 160 Hz) within its windows, else none
+    # the rule: `seconds` in whole samples (at least one) within its windows, else none; off by default
     at = lambda rate, seconds: dnn.SSVEPDNNConfig(rate, ["Oz"], FREQS, int(round(seconds * rate)))  # noqa: E731
-    assert [dnn.stage2_latency_jitter(at(160.0, w)) for w in (0.2, 0.4, 0.6, 1.0, 2.0)] == [0, 0, 0, 1, 0]
-    assert dnn.stage2_latency_jitter(at(250.0, 1.0)) == 2 and dnn.stage2_latency_jitter(at(1000.0, 1.0)) == 6
+    rule = lambda cfg: dnn.stage2_latency_jitter(cfg, 0.00625, (0.8, 1.5))  # noqa: E731
+    assert [rule(at(160.0, w)) for w in (0.2, 0.4, 0.6, 1.0, 2.0)] == [0, 0, 0, 1, 0]
+    assert rule(at(250.0, 1.0)) == 2 and rule(at(1000.0, 1.0)) == 6
+    assert dnn.FINE_TUNE_LATENCY_JITTER_S == 0.0 and dnn.stage2_latency_jitter(at(160.0, 1.0)) == 0
 
 
-def test_train_ssvep_fine_tunes_with_the_latency_jitter_at_1_s(calibrated, tmp_path):
-    """`wavegraph train ssvep` from a global model uses the bench's stage 2: at 1 s and 160 Hz its calibration
-    windows are cut one sample wider on each side for fine_tune's latency jitter (recorded in the checkpoint),
-    and the held-out accuracy is scored on the plain windows the decoder sees."""
+def test_train_ssvep_fine_tunes_with_the_latency_jitter_rule(calibrated, tmp_path, monkeypatch):
+    """`wavegraph train ssvep` from a global model follows the bench's stage 2: with the latency jitter on (off by
+    default) at 1 s and 160 Hz its calibration windows are cut one sample wider on each side for fine_tune
+    (recorded in the checkpoint), and the held-out accuracy is scored on the plain windows the decoder sees."""
     from wavegraph.benchmarks import ssvep_sim as sim
     from wavegraph.benchmarks.train_ssvep import main
 
+    monkeypatch.setattr(dnn, "FINE_TUNE_LATENCY_JITTER_S", 0.00625)
     ckpt, _ = calibrated
     torch.manual_seed(0)
     glob = dnn.SSVEPDNN(dnn.SSVEPDNNConfig(160.0, sim.CHANNELS, FREQS, 160))
