@@ -418,9 +418,9 @@ class ShmEdgeReceiver(EdgeReceiver):
 
     def _wait(self, timeout_ms: int) -> bool:
         lane = self._lane
-        if lane is None:
-            return super()._wait(timeout_ms)
-        if timeout_ms and time.perf_counter() - self._last_take < SPIN_AFTER_S and spin(lane.ready, SPIN_S):
+        if lane is None or not timeout_ms:  # recv(timeout=0): a look, no sleep, so no bell to arm (a syscall)
+            return lane is not None and lane.ready() or super()._wait(timeout_ms)
+        if time.perf_counter() - self._last_take < SPIN_AFTER_S and spin(lane.ready, SPIN_S):
             return True
         if lane.sleepy():  # a message came after all
             return True

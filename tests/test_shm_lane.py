@@ -328,3 +328,35 @@ def test_states_no_sender_writes_are_dropped_counted_and_the_edge_goes_on(forged
     finally:
         tx.close()
         rx.close()
+
+
+@pytest.mark.parametrize("policy", ["block", "drop_oldest"])
+def test_a_receiver_waiting_for_ever_wakes_for_every_message(policy):
+    """recv() without a timeout, against a sender that pauses at random (so the receiver goes to sleep
+    on the bell between messages, and the sender rings while it is on its way there): every message
+    arrives, in order (a lost wake-up would leave the receiver asleep with a message in the lane)."""
+    name = shm.shm_prefix("wake")
+    rx = receiver(name, policy=policy, queue=4000)  # drop_oldest: a queue that drops nothing here
+    tx = sender(rx, name, policy=policy)
+    n, got = 3000, []
+
+    def read():
+        while not (c := rx.recv()).eos:
+            got.append(c.seq)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        rng = np.random.default_rng(3)
+        pauses = rng.choice([0.0, 0.0, 0.0, 20e-6, 200e-6, 2e-3], n)
+        for i in range(n):
+            assert tx.send(Chunk(signal_of(1, i)), timeout=WAIT)
+            if pauses[i]:
+                time.sleep(pauses[i])
+        assert tx.send(Chunk.end(), timeout=WAIT)
+        reader.join(WAIT * 3)
+        assert not reader.is_alive(), f"the receiver sleeps after {len(got)} of {n} messages"
+        assert got == list(range(n))
+    finally:
+        tx.close()
+        rx.close()
