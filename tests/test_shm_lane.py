@@ -360,3 +360,27 @@ def test_a_receiver_waiting_for_ever_wakes_for_every_message(policy):
     finally:
         tx.close()
         rx.close()
+
+
+def test_drop_oldest_never_waits_for_the_lane_to_drain_when_no_ring_can_be_made(monkeypatch):
+    """No ring for a large chunk (a full /dev/shm): the sender may move to ZeroMQ only once the lane is
+    read. A drop_oldest sender drops the chunk instead of waiting for that (it waited for ever, as the
+    worker sends drop_oldest chunks without a timeout: a consumer that was stalled or dead hung it)."""
+    name = shm.shm_prefix("nodrain")
+    rx = receiver(name, policy="drop_oldest")
+    tx = sender(rx, name, policy="drop_oldest")
+    rx._stop.set()  # the receiver's thread stops reading: a stalled consumer
+    assert rx._thread is not None
+    rx._thread.join(WAIT)
+    try:
+        assert tx.send(Chunk(signal_of(1)))
+        monkeypatch.setattr(shm, "Ring", lambda *a, **k: (_ for _ in ()).throw(OSError(28, "No space left")))
+        results = []
+        t = threading.Thread(target=lambda: results.append(tx.send(Chunk(signal_of(4096, 1)))), daemon=True)
+        t.start()
+        t.join(WAIT)
+        assert results == [False], "send() waited for a consumer that does not read"
+        assert tx.counters["dropped_full"] == 1 and tx.seq == 2 and tx.counters["timeouts"] == 0
+    finally:
+        tx.close(linger_ms=0)
+        rx.close()
