@@ -17,8 +17,9 @@ last block starts again at block 0, the blocks left over marked skip. The bells 
 `{edge prefix}-bell` (sender to receiver: a message is there) and `{edge prefix}-room` (receiver to
 sender: room was made). The receiver makes the three (it exists before its sender: the runner starts
 senders once receivers are up) and keeps both FIFOs open for reading and writing, so it never sees
-end-of-file nor a broken pipe; the sender opens them by name and unlinks the names, so nothing is left
-behind even after kill -9.
+end-of-file nor a broken pipe; the sender opens them by name (the room bell read-write too: a killed
+receiver must not leave it hung up, which poll() reports at once) and unlinks the names, so nothing is
+left behind even after kill -9.
 
 Order and visibility. One sender, one receiver. The sender writes the message's bytes, its length and
 the states of its further blocks, then its first block's state; the receiver reads the message once
@@ -173,7 +174,9 @@ class Lane:
                 or st.st_size != _layout(blocks)[2]
             ):
                 raise ValueError("not a lane of this version")
-            for fifo, mode in ((bell_path, os.O_WRONLY), (room_path, os.O_RDONLY)):
+            # The room bell read-write too: with the receiver gone (killed) it would have no writer, and
+            # poll() would say 'hung up' at once, for ever: a sender waiting for room would spin.
+            for fifo, mode in ((bell_path, os.O_WRONLY), (room_path, os.O_RDWR)):
                 fds.append(os.open(fifo, mode | os.O_NONBLOCK | _FLAGS))
                 st = os.fstat(fds[-1])
                 if not stat.S_ISFIFO(st.st_mode) or st.st_uid != os.getuid():

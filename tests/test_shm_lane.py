@@ -384,3 +384,23 @@ def test_drop_oldest_never_waits_for_the_lane_to_drain_when_no_ring_can_be_made(
     finally:
         tx.close(linger_ms=0)
         rx.close()
+
+
+def test_a_sender_waiting_for_room_sleeps_after_its_receiver_is_gone():
+    """The receiver's end closed (its process killed) while the lane is full: the sender waiting for
+    room sleeps on the room bell as before, and does not spin (the bell, read-only, had no writer left:
+    poll() said 'hung up' at once, every time: a core spent until the run stopped or the receiver's
+    process was restarted)."""
+    name = shm.shm_prefix("gone")
+    rx = receiver(name, queue=2)
+    tx = sender(rx, name, queue=2)
+    try:
+        while tx.send(Chunk(signal_of(1)), timeout=0):
+            pass
+        rx.close()  # its bells' ends closed, as the kernel closes them for a killed process
+        cpu = time.thread_time()
+        assert not tx.send(Chunk(signal_of(1)), timeout=1.0)
+        assert time.thread_time() - cpu < 0.3  # it slept; spinning, it spent the whole second
+    finally:
+        tx.close(linger_ms=0)
+        rx.close()
