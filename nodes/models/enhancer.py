@@ -217,7 +217,9 @@ class EnhancerNode(Node[EnhancerParams]):
         blocks = torch.from_numpy(np.ascontiguousarray(buf[: n_blocks * self.hop], np.float32))
         if self.device.type != "cpu":
             blocks = blocks.to(self.device)
-        with torch.inference_mode():
+        with torch._C._InferenceMode(
+            True
+        ):  # = torch.inference_mode(), whose Python wrapper costs ~10 us per 10 ms block
             if n_blocks == 1:
                 y, self.state = model.step(blocks[None], self.state)
             else:
@@ -253,10 +255,12 @@ class EnhancerNode(Node[EnhancerParams]):
             raise ValueError(f"enhancer chunk has shape {chunk.data.shape}, expected (1, samples)")
         self.t_first = first_time(self.t_first, chunk.t0, self.n_in / SAMPLE_RATE)
         data, bad = sanitize(self, as_float32(chunk.data), self.params.nan_policy)  # the model computes in float32
-        over = np.abs(data) > INPUT_LIMIT
-        if over.any():
-            self.count("clipped_input", int(np.count_nonzero(over)))
-            data = np.clip(data, -INPUT_LIMIT, INPUT_LIMIT)
+        # every |x| <= limit when the sum of squares is (one vdot, ~0.6 us; the elementwise test cost ~15 us per block)
+        if not np.vdot(data, data) <= INPUT_LIMIT * INPUT_LIMIT:
+            over = np.abs(data) > INPUT_LIMIT
+            if over.any():
+                self.count("clipped_input", int(np.count_nonzero(over)))
+                data = np.clip(data, -INPUT_LIMIT, INPUT_LIMIT)
         self.n_in += n
         vad = self._run(np.asarray(data[0], np.float32))
         return self._emit(n, vad, chunk, chunk.t0, bad)
