@@ -224,6 +224,11 @@ class Lane:
         if mm[WAITING]:
             _ring(self.bell)
 
+    def behind(self, blocks: int) -> bool:
+        """True when the receiver has not yet read the block written `blocks` blocks ago: it is at least
+        that far behind (blocks are freed in order, so a written block not yet free is unread)."""
+        return self.mm[HEADER_BYTES + (self.index - blocks) % self.blocks] != _FREE
+
     def drained(self) -> bool:
         """True when the receiver has read every message written to the lane."""
         return self.mm[HEADER_BYTES : HEADER_BYTES + self.blocks].count(_FREE) == self.blocks

@@ -125,6 +125,7 @@ _FREE, _FULL, _WRITING = 0, 1, 2
 # the notification's system call is the barrier). The receiver of an early notification waits for the
 # state to turn full, so the ZeroMQ hop and the copy overlap.
 NOTIFY_FIRST = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
+BEHIND_BLOCKS = 4  # a batching sender holds small chunks once its receiver is this many lane blocks behind
 WRITE_WAIT_S = 1.0  # how long a receiver waits for a slot being written before it drops the notification:
 # well inside the parent's drain (DRAIN_S + STOP_GRACE_S) after a sender killed mid-copy, so the receiver still
 # finishes its files; a sender preempted mid-copy for over a second costs that chunk (counted shm_state)
@@ -198,7 +199,7 @@ class ShmEdgeSender(EdgeSender):
         size = data.nbytes + wire.HEADER_FIXED_BYTES + 8 * data.ndim if type(data) is np.ndarray else -1
         if 0 <= size <= lane.capacity and data.nbytes < self.shm_min:
             frame, cached = self._one_frame(chunk)
-            if cached and self.batch and (self._held or not lane.room(size)):  # the receiver is behind: hold
+            if cached and self.batch and (self._held or lane.behind(BEHIND_BLOCKS) or not lane.room(size)):
                 return self._hold(frame, timeout, data.nbytes)
             return self._put(frame, eos, timeout) and self._sent(data.nbytes)
         if self._held and not self.flush(timeout):
@@ -251,9 +252,10 @@ class ShmEdgeSender(EdgeSender):
         return lane.room(nbytes) or self._room(lambda: lane.room(nbytes), eos, timeout)
 
     def _hold(self, frame: bytes, timeout: float | None, nbytes: int) -> bool:
-        """A batching sender whose receiver is behind (the lane full, or chunks held already) holds
-        small chunks of the stream's layout and puts them in the lane as one batch (see flush), as
-        EdgeSender does while its pipe is full."""
+        """A batching sender whose receiver is behind (BEHIND_BLOCKS unread, the lane full, or chunks held
+        already) holds small chunks of the stream's layout and puts them in the lane as one batch (see
+        flush), as EdgeSender does while its pipe is full: the receiver then takes them at a batch's
+        cost per chunk and catches up."""
         lane = self._lane
         assert lane is not None
         most = max(1, min(self._hold_max, (lane.capacity - wire.BATCH_HEADER_BYTES) // len(frame)))
