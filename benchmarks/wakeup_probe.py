@@ -46,7 +46,8 @@ def _one_way(kind: str, folder: str, n: int) -> np.ndarray:
         peer = Process(target=_zmq_sender, args=(endpoint, n))
         peer.start()
         for _ in range(n):
-            got.append(time.monotonic_ns() - int.from_bytes(sock.recv(), "little"))
+            stamp = int.from_bytes(sock.recv(), "little")  # before the clock is read
+            got.append(time.monotonic_ns() - stamp)
         sock.close(linger=0)
     else:
         path = os.path.join(folder, "probe.fifo")
@@ -57,7 +58,8 @@ def _one_way(kind: str, folder: str, n: int) -> np.ndarray:
         peer.start()
         fd = os.open(path, os.O_RDONLY)
         for _ in range(n):
-            got.append(time.monotonic_ns() - int.from_bytes(os.read(fd, 8), "little"))
+            stamp = int.from_bytes(os.read(fd, 8), "little")
+            got.append(time.monotonic_ns() - stamp)
         os.close(fd)
     peer.join()
     return np.array(got[n // 30 :]) / 1e3  # microseconds, the first few dropped
