@@ -74,9 +74,10 @@ _FLAGS = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 def barrier() -> None:
-    """A full memory barrier: acquiring and releasing an uncontended lock executes locked instructions."""
-    _barrier_lock.acquire()
-    _barrier_lock.release()
+    """A full memory barrier: acquiring and releasing an uncontended lock executes locked instructions
+    (one `with`: a KeyboardInterrupt between acquire() and release() would leave it held)."""
+    with _barrier_lock:
+        pass
 
 
 def lane_paths(folder: str, prefix: str) -> tuple[str, str, str]:
@@ -106,6 +107,7 @@ class Lane:
         self.capacity = min(MESSAGE_BLOCKS, blocks // 4) * BLOCK_BYTES  # the largest message
         self.index = 0  # the sender's next block to write, or the receiver's next to read
         self.closed = False
+        self._close_lock = threading.Lock()
         self._poll = select.poll()
         self._poll.register(room, select.POLLIN)  # the sender sleeps on it (see wait)
 
@@ -313,12 +315,15 @@ class Lane:
         raise LaneError(what)
 
     def freed(self) -> None:
-        """The receiver has freed blocks or a ring slot: wake the sender if it waits for room."""
-        if self.closed:  # a slot freed after the receiver closed (a node kept its view): nobody to tell
-            return
-        barrier()
-        if self.mm[ROOM_WAITING]:
-            _ring(self.room_bell)
+        """The receiver has freed blocks or a ring slot: wake the sender if it waits for room. The lock
+        (taken after the store that freed, before the flag is read: a full barrier, see barrier()) also
+        keeps a slot's releaser, which may run on any thread, from ringing a descriptor close() has
+        just closed and the process reused."""
+        with self._close_lock:
+            if self.closed:  # a slot freed after the receiver closed (a node kept its view): nobody to tell
+                return
+            if self.mm[ROOM_WAITING]:
+                _ring(self.room_bell)
 
     def sleepy(self) -> bool:
         """The receiver is about to wait on the bell: set `waiting`, empty the bell, and look once more.
@@ -337,12 +342,13 @@ class Lane:
         self.mm[WAITING] = 0
 
     def close(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        for fd in (self.bell, self.room_bell):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        with self._close_lock:
+            if self.closed:
+                return
+            self.closed = True
+            for fd in (self.bell, self.room_bell):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
         self._len.release()
         self._next.release()
         with contextlib.suppress(BufferError, ValueError):
