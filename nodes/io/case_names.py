@@ -61,6 +61,7 @@ class CaseView:
     """`path` as MNE wants to see it; read `self.path`, then `close()` once the reader is done."""
 
     def __init__(self, path: Path):
+        self._dir: str | None = None  # set first: __del__ runs even when mkdtemp fails
         self._dir = tempfile.mkdtemp(prefix="wavegraph-names-")
         folder = Path(self._dir)
         self.path = folder / (path.stem + path.suffix.lower())
@@ -81,7 +82,8 @@ class CaseView:
             raise
 
     def close(self) -> None:
-        shutil.rmtree(self._dir, ignore_errors=True)
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
 
     def __del__(self) -> None:  # a reader dropped without close()
         self.close()
