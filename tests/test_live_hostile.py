@@ -7,6 +7,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 os.environ["LSLAPICFG"] = str(ROOT / "configs" / "lsl_api.cfg")  # before pylsl is first imported
 
+import re  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
@@ -183,7 +184,9 @@ def test_a_stream_far_off_its_nominal_rate_is_reported(caplog, true_rate):
     assert sum(c.data.shape[1] for c in chunks) == n
     warned = [r.getMessage() for r in caplog.records if "nominal" in r.getMessage()]
     if true_rate == 500.0:
-        assert len(warned) == 1 and "about 500 Hz" in warned[0] and "250 Hz" in warned[0], warned
+        said = re.search(r"about (\d+) Hz", warned[0]) if len(warned) == 1 else None
+        # the rate fitted to the timestamps as they arrive: 499 or 501 on a loaded machine
+        assert said and abs(int(said.group(1)) - 500) <= 5 and "250 Hz" in warned[0], warned
         assert node.counters["rate_off_nominal"] == 1
     else:
         assert warned == [] and "rate_off_nominal" not in node.counters
