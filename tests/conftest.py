@@ -53,3 +53,19 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture
+def shm_dir(tmp_path, monkeypatch):
+    """A private shared-memory segment folder (tmpfs when /dev/shm is there), inherited by worker processes.
+    Use with `pytestmark = pytest.mark.usefixtures("shm_dir")`."""
+    from wavegraph.pipeline import shm
+
+    base = "/dev/shm" if os.path.isdir("/dev/shm") else str(tmp_path)
+    d = os.path.join(base, f"wgtest-{os.getpid()}-{tmp_path.name}")
+    os.makedirs(d)
+    monkeypatch.setenv(shm.SHM_DIR_ENV, d)
+    yield d
+    for name in os.listdir(d):
+        os.unlink(os.path.join(d, name))
+    os.rmdir(d)

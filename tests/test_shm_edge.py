@@ -25,19 +25,7 @@ from wavegraph.pipeline.worker import _merge_transport
 
 SPEC = signal_spec(1000.0, [f"ch{i}" for i in range(8)])
 WAIT = 10.0
-
-
-@pytest.fixture(autouse=True)
-def shm_dir(tmp_path, monkeypatch):
-    """A private segment folder (tmpfs when /dev/shm is there), inherited by worker processes."""
-    base = "/dev/shm" if os.path.isdir("/dev/shm") else str(tmp_path)
-    d = os.path.join(base, f"wgtest-{os.getpid()}-{tmp_path.name}")
-    os.makedirs(d)
-    monkeypatch.setenv(shm.SHM_DIR_ENV, d)
-    yield d
-    for name in os.listdir(d):
-        os.unlink(os.path.join(d, name))
-    os.rmdir(d)
+pytestmark = pytest.mark.usefixtures("shm_dir")  # a private segment folder (conftest)
 
 
 def edge(policy="block", queue=8, shm_min=1, zero_copy=True):

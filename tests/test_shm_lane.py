@@ -16,19 +16,10 @@ from wavegraph.pipeline.transport import ipc_endpoint
 
 SPEC = signal_spec(1000.0, [f"ch{i}" for i in range(8)])
 WAIT = 10.0
-pytestmark = pytest.mark.skipif(not shm.NOTIFY_FIRST, reason="the lane is used on x86 only")
-
-
-@pytest.fixture(autouse=True)
-def shm_dir(tmp_path, monkeypatch):
-    base = "/dev/shm" if os.path.isdir("/dev/shm") else str(tmp_path)
-    d = os.path.join(base, f"wgtest-{os.getpid()}-{tmp_path.name}")
-    os.makedirs(d)
-    monkeypatch.setenv(shm.SHM_DIR_ENV, d)
-    yield d
-    for name in os.listdir(d):
-        os.unlink(os.path.join(d, name))
-    os.rmdir(d)
+pytestmark = [
+    pytest.mark.skipif(not shm.NOTIFY_FIRST, reason="the lane is used on x86 only"),
+    pytest.mark.usefixtures("shm_dir"),  # a private segment folder (conftest)
+]
 
 
 def receiver(name, policy="block", queue=8):
