@@ -50,8 +50,12 @@ def test_live_session_decides_6hz_and_records_eeg_with_markers(tmp_path):
     assert abs(rec.first_samp - s.t_first * s.rate) <= 1.0  # on the LSL clock
     ann = [(o - rec.first_time, d) for o, d in zip(rec.annotations.onset, rec.annotations.description)]
     assert [d for _, d in ann] == [m for _, m in s.markers]
-    assert list(rec.annotations.duration) == [16.0, 16.0]  # the trial length given to LSL markers
-    np.testing.assert_allclose([o for o, _ in ann], [t - s.t_first for t, _ in s.markers], atol=1e-3)
+    # the trial length given to LSL markers; MNE cuts an annotation that runs past the last sample, as the last
+    # trial here may by a sample or two when its marker's time stamp lands between samples (15.9921875 once in CI)
+    np.testing.assert_allclose(rec.annotations.duration, [16.0, 16.0], atol=2.5 / s.rate)
+    # within a sample: the markers fall exactly on sample times, and a live stream's chunk times are a fit of its
+    # LSL stamps, so a marker can land on the sample either side (16.0 came out 15.99609375 once in three runs)
+    np.testing.assert_allclose([o for o, _ in ann], [t - s.t_first for t, _ in s.markers], atol=1.5 / s.rate)
 
 
 def test_replay_variant_on_the_whole_recording(tmp_path):
