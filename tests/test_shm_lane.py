@@ -1,6 +1,7 @@
 """The lane of a shared-memory edge (pipeline/lane.py, used by pipeline/shm.py on x86): messages in order
 in shared memory with a doorbell, and the hand-over to ZeroMQ. Real rings, real FIFOs, real sockets."""
 
+import contextlib
 import gc
 import os
 import threading
@@ -32,15 +33,25 @@ def sender(rx, name, policy="block", queue=8, shm_min=shm.SHM_MIN_BYTES):
     return tx
 
 
+@contextlib.contextmanager
+def lane_edge(tag, policy="block", queue=8, hwm=8, linger_ms=None):
+    """A lane edge, its receiver made first as the runner makes them: (tx, rx), both closed after the block."""
+    name = shm.shm_prefix(tag)
+    rx = receiver(name, policy, queue)
+    tx = sender(rx, name, policy, hwm)
+    try:
+        yield tx, rx
+    finally:
+        tx.close(linger_ms)
+        rx.close()
+
+
 def signal_of(n, seed=0):
     return np.random.default_rng(seed).standard_normal((8, n))
 
 
 def test_messages_of_every_size_arrive_in_order_through_the_lane_alone(shm_dir):
-    name = shm.shm_prefix("order")
-    rx = receiver(name, queue=4)
-    tx = sender(rx, name, queue=4)
-    try:
+    with lane_edge("order", queue=4, hwm=4) as (tx, rx):
         assert tx._lane is not None and rx._lane is not None
         assert os.listdir(shm_dir) == []  # the sender unlinked the lane's names once it held them
         sizes = [int(n) for n in np.random.default_rng(1).choice([0, 1, 4, 30, 100, 500, 1024, 16384], 300)]
@@ -70,9 +81,6 @@ def test_messages_of_every_size_arrive_in_order_through_the_lane_alone(shm_dir):
         assert rx.counters["rejected"] == 0
         whole = [n * 64 + 68 <= lanes.MESSAGE_BLOCKS * lanes.BLOCK_BYTES for n in sizes]  # payload + 2-D header
         assert tx.counters["shm_sent"] == whole.count(False) and 0 < whole.count(True) < len(sizes)
-    finally:
-        tx.close()
-        rx.close()
 
 
 def test_a_full_lane_is_back_pressure_for_block_and_a_drop_for_drop_oldest():
@@ -91,10 +99,7 @@ def test_a_full_lane_is_back_pressure_for_block_and_a_drop_for_drop_oldest():
     tx.close()
     rx.close()
 
-    name = shm.shm_prefix("drop")
-    rx = receiver(name, policy="drop_oldest", queue=2)
-    tx = sender(rx, name, policy="drop_oldest")
-    try:
+    with lane_edge("drop", policy="drop_oldest", queue=2) as (tx, rx):
         results = [tx.send(Chunk(x + i)) for i in range(2000)]
         assert tx.counters["dropped_full"] == results.count(False) and tx.seq == 2000
         assert tx.send(Chunk.end(), timeout=WAIT)
@@ -106,16 +111,10 @@ def test_a_full_lane_is_back_pressure_for_block_and_a_drop_for_drop_oldest():
                 break
             seqs.append(c.seq)
         assert seqs == sorted(seqs) and len(seqs) < 2000  # dropped ones are gaps, never reordered
-    finally:
-        tx.close()
-        rx.close()
 
 
 def test_a_receiver_waiting_on_the_bell_sleeps_and_wakes_for_a_message():
-    name = shm.shm_prefix("bell")
-    rx = receiver(name)
-    tx = sender(rx, name)
-    try:
+    with lane_edge("bell") as (tx, rx):
         lane, looks = rx._lane, []
         assert lane is not None
         ready = lane.ready
@@ -130,16 +129,10 @@ def test_a_receiver_waiting_on_the_bell_sleeps_and_wakes_for_a_message():
         assert tx.send(Chunk(signal_of(2)), timeout=WAIT)
         waiter.join(WAIT)
         assert not waiter.is_alive() and got[0].data.tobytes() == signal_of(2).tobytes()
-    finally:
-        tx.close()
-        rx.close()
 
 
 def test_when_no_ring_can_be_made_the_sender_moves_to_zeromq_after_the_lane_is_read(monkeypatch):
-    name = shm.shm_prefix("fallback")
-    rx = receiver(name)
-    tx = sender(rx, name)
-    try:
+    with lane_edge("fallback") as (tx, rx):
         for i in range(3):
             assert tx.send(Chunk(signal_of(1, i)), timeout=WAIT)
 
@@ -159,9 +152,6 @@ def test_when_no_ring_can_be_made_the_sender_moves_to_zeromq_after_the_lane_is_r
         reader.join(WAIT)
         assert [c.seq for c in got] == list(range(6)) and not any(c.gap for c in got)
         assert got[3].data.tobytes() == big.tobytes() and got[5].data.tobytes() == (big + 1).tobytes()
-    finally:
-        tx.close()
-        rx.close()
 
 
 def test_a_sender_that_finds_no_lane_goes_over_zeromq_and_a_restarted_one_follows_the_lane():
@@ -204,10 +194,7 @@ def test_a_sender_reconnected_to_a_restarted_receiver_uses_its_new_lane(shm_dir)
 
 
 def test_a_bad_lane_entry_is_dropped_and_counted_and_the_edge_goes_on():
-    name = shm.shm_prefix("bad")
-    rx = receiver(name)
-    tx = sender(rx, name)
-    try:
+    with lane_edge("bad") as (tx, rx):
         assert tx.send(Chunk(signal_of(1)), timeout=WAIT)
         lane = tx._lane
         assert lane is not None
@@ -217,9 +204,6 @@ def test_a_bad_lane_entry_is_dropped_and_counted_and_the_edge_goes_on():
         assert tx.send(Chunk(signal_of(1, 1)), timeout=WAIT)
         c = rx.recv(timeout=WAIT)
         assert c is not None and c.data.tobytes() == signal_of(1, 1).tobytes() and c.gap  # seq 0 was lost
-    finally:
-        tx.close()
-        rx.close()
 
 
 def test_lane_names_are_removed_by_their_receiver_and_after_a_dead_run(shm_dir):
@@ -292,10 +276,7 @@ def test_states_no_sender_writes_are_dropped_counted_and_the_edge_goes_on(forged
     """Another process writes into the lane where the receiver reads next (a lane quiet so far, or
     one with a message waiting): the block is dropped and counted, never read as a message nor left
     to stop the edge, and the messages after it arrive in order."""
-    name = shm.shm_prefix("forged")
-    rx = receiver(name)
-    tx = sender(rx, name)
-    try:
+    with lane_edge("forged") as (tx, rx):
         for i in range(3):
             assert tx.send(Chunk(signal_of(1, i)), timeout=WAIT) and rx.recv(timeout=WAIT) is not None
         lane = tx._lane
@@ -322,9 +303,6 @@ def test_states_no_sender_writes_are_dropped_counted_and_the_edge_goes_on(forged
             c = rx.recv(timeout=WAIT)
             assert c is not None and c.seq == i and c.data.tobytes() == signal_of(1, i).tobytes()
         assert rx.counters["rejected"] == 1 and rx.counters["seq_missing"] == lost
-    finally:
-        tx.close()
-        rx.close()
 
 
 @pytest.mark.parametrize("policy", ["block", "drop_oldest"])
@@ -388,10 +366,7 @@ def test_a_sender_waiting_for_room_sleeps_after_its_receiver_is_gone():
     room sleeps on the room bell as before, and does not spin (the bell, read-only, had no writer left:
     poll() said 'hung up' at once, every time: a core spent until the run stopped or the receiver's
     process was restarted)."""
-    name = shm.shm_prefix("gone")
-    rx = receiver(name, queue=2)
-    tx = sender(rx, name, queue=2)
-    try:
+    with lane_edge("gone", queue=2, hwm=2, linger_ms=0) as (tx, rx):
         while tx.send(Chunk(signal_of(1)), timeout=0):
             pass
         rx.close()  # its bells' ends closed, as the kernel closes them for a killed process
@@ -403,6 +378,3 @@ def test_a_sender_waiting_for_room_sleeps_after_its_receiver_is_gone():
         # it slept on the room bell (0.1 s at a time, a 50 us spin before each): some hundreds of looks;
         # woken at once by a hung-up bell, it looked millions of times in that second
         assert len(looks) < 20_000
-    finally:
-        tx.close(linger_ms=0)
-        rx.close()

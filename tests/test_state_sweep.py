@@ -182,16 +182,21 @@ def test_a_gap_resets_the_nodes_that_say_so(name, empty):
     _assert_same(_result(node, outs), want, tol, f"after a gap ({'empty chunk' if empty else 'on data'})")
 
 
-def test_apply_mask_counts_paired_frames_it_cannot_emit_at_the_end():
-    """finish() returns one chunk, so paired runs still waiting after a hole cannot all go out; they were counted
-    as unmatched (frames that had their partner), now `after_break_at_end`, as join counts them."""
+def _apply_mask_after_lost_mask_frames(x):
+    """An apply_mask node given mask frames 0-4, 6-7 and 9-10 (5 and 8 lost upstream), then 12 input frames
+    `x`: (node, its outputs so far)."""
     spec = StreamSpec("features", 10.0, (2,), "float64")
     node = lookup("apply_mask")()
     node.configure({"in": spec, "mask": spec})
-    outs = []
-    for a, b in ((0, 5), (6, 8), (9, 11)):  # mask frames 5 and 8 lost upstream
-        outs.append(node.process({"mask": Chunk(np.full((b - a, 2), 2.0), a / 10)}))
-    outs.append(node.process({"in": Chunk(np.ones((12, 2)), 0.0)}))
+    outs = [node.process({"mask": Chunk(np.full((b - a, 2), 2.0), a / 10)}) for a, b in ((0, 5), (6, 8), (9, 11))]
+    outs.append(node.process({"in": Chunk(x, 0.0)}))
+    return node, outs
+
+
+def test_apply_mask_counts_paired_frames_it_cannot_emit_at_the_end():
+    """finish() returns one chunk, so paired runs still waiting after a hole cannot all go out; they were counted
+    as unmatched (frames that had their partner), now `after_break_at_end`, as join counts them."""
+    node, outs = _apply_mask_after_lost_mask_frames(np.ones((12, 2)))
     outs.append(node.finish())
     runs = [(round(o["out"].t0 * 10), o["out"].data.shape[0]) for o in outs if o]
     assert runs == [(0, 5), (6, 2)]
@@ -201,13 +206,7 @@ def test_apply_mask_counts_paired_frames_it_cannot_emit_at_the_end():
 def test_apply_mask_emits_every_paired_run_at_the_end():
     """The runtime ends a node with finish_all(): the paired runs after a hole go out, one chunk each (they
     were dropped, counted after_break_at_end)."""
-    spec = StreamSpec("features", 10.0, (2,), "float64")
-    node = lookup("apply_mask")()
-    node.configure({"in": spec, "mask": spec})
-    outs = []
-    for a, b in ((0, 5), (6, 8), (9, 11)):  # mask frames 5 and 8 lost upstream
-        outs.append(node.process({"mask": Chunk(np.full((b - a, 2), 2.0), a / 10)}))
-    outs.append(node.process({"in": Chunk(np.arange(24.0).reshape(12, 2), 0.0)}))
+    node, outs = _apply_mask_after_lost_mask_frames(np.arange(24.0).reshape(12, 2))
     outs += node.finish_all()
     got = [o["out"] for o in outs if o]
     assert [(round(c.t0 * 10), c.data.shape[0], c.gap) for c in got] == [(0, 5, False), (6, 2, True), (9, 2, True)]
