@@ -198,8 +198,10 @@ class ShmEdgeSender(EdgeSender):
         data, eos = chunk.data, chunk.eos
         size = data.nbytes + wire.HEADER_FIXED_BYTES + 8 * data.ndim if type(data) is np.ndarray else -1
         if 0 <= size <= lane.capacity and data.nbytes < self.shm_min:
-            frame, cached = self._one_frame(chunk)
-            if cached and self.batch and (self._held or lane.behind(BEHIND_BLOCKS) or not lane.room(size)):
+            frame = self._cached_frame(chunk)
+            if frame is None:
+                frame = self._new_frame(chunk)
+            elif self.batch and (self._held or lane.behind(BEHIND_BLOCKS) or not lane.room(size)):
                 return self._hold(frame, timeout, data.nbytes)
             return self._put(frame, eos, timeout) and self._sent(data.nbytes)
         if self._held and not self.flush(timeout):

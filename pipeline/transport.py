@@ -198,41 +198,57 @@ class EdgeSender(_Endpoint):
         dropped, counted in `dropped_full`, and its seq consumed (the receiver marks the gap).
         The array must not be modified afterwards: large payloads are sent without a copy.
         """
+        frame = self._cached_frame(chunk)
+        if frame is not None:  # the stream's usual small layout (the common case): one send, one recv there
+            nbytes = self._fast[5]  # pyright: ignore[reportOptionalSubscript]  # set with the layout
+            if self.batch:
+                return self._send_or_hold(frame, timeout, nbytes)
+            if timeout is None and not self._held and self.policy == "block":
+                _send(self._sock, frame, 0)
+                self.seq += 1
+                counters = self.counters
+                counters["sent"] += 1
+                counters["bytes"] += nbytes
+                return True
+            return self._send_frames(frame, None, True, False, timeout, nbytes)
         data = chunk.data
         if type(data) is np.ndarray and data.nbytes < ONE_FRAME_MAX:  # one send here, one recv there
-            frame, cached = self._one_frame(chunk)
-            if cached and self.batch:
-                return self._send_or_hold(frame, timeout, data.nbytes)
-            return self._send_frames(frame, None, True, chunk.eos, timeout, data.nbytes)
+            return self._send_frames(self._new_frame(chunk), None, True, chunk.eos, timeout, data.nbytes)
         head, body = wire.encode(chunk, self.seq, self.spec_id)
         nbytes = len(body)
         return self._send_frames(head, body, nbytes < self.copy_threshold, chunk.eos, timeout, nbytes)
 
-    def _one_frame(self, chunk: Chunk) -> tuple[bytes, bool]:
-        """The one-frame message (wire.encode_one) of a chunk whose data is a small ndarray, and whether
-        it has the stream's cached layout: the same dtype, shape and strides as the last small chunk, so
-        only the per-message fields were packed."""
+    def _cached_frame(self, chunk: Chunk) -> bytes | None:
+        """The one-frame message (wire.encode_one) of a chunk with the stream's cached layout: a small
+        ndarray of the same dtype, shape and strides as the last small chunk sent, neither gap nor
+        end-of-stream, so only the per-message fields are packed. None for any other chunk."""
         data = chunk.data
         fast = self._fast
         if (
-            fast is not None
-            and data.dtype is fast[0]
-            and data.shape == fast[1]
-            and data.strides == fast[2]  # so C-contiguous, as that one was
-            and not chunk.gap
-            and not chunk.eos
+            fast is None
+            or type(data) is not np.ndarray
+            or data.dtype is not fast[0]
+            or data.shape != fast[1]
+            or data.strides != fast[2]  # so C-contiguous, as that one was
+            or chunk.gap
+            or chunk.eos
         ):
-            try:
-                tail = wire.pack_tail(self.seq, chunk.t0, chunk.origin_ns, _mono_ns(), _wall_ns())
-            except struct.error:  # out of range: the general path below raises wire's error
-                pass
-            else:
-                return _join((fast[3], tail, fast[4], data)), True  # pyright: ignore[reportArgumentType]  # numpy's stubs give ndarray __buffer__ only for Python >= 3.12
+            return None
+        try:
+            tail = wire.pack_tail(self.seq, chunk.t0, chunk.origin_ns, _mono_ns(), _wall_ns())
+        except struct.error:  # out of range: the general path (_new_frame) raises wire's error
+            return None
+        return _join((fast[3], tail, fast[4], data))  # pyright: ignore[reportArgumentType]  # numpy's stubs give ndarray __buffer__ only for Python >= 3.12
+
+    def _new_frame(self, chunk: Chunk) -> bytes:
+        """The one-frame message of a small ndarray chunk without the cached layout (wire.encode_one);
+        the layout is cached from it when it can be (see _cached_frame)."""
+        data = chunk.data
         frame = wire.encode_one(chunk, self.seq, self.spec_id)
         if not (chunk.gap or chunk.eos) and wire.is_raw(data):  # the frame holds data's own bytes
             self._fast = (data.dtype, data.shape, data.strides, *wire.stream_key(frame), data.nbytes)
             self._hold_max = max(1, min(self._hwm, BATCH_MAX, BATCH_BYTES // len(frame)))
-        return frame, False
+        return frame
 
     def _send_or_hold(self, frame: bytes, timeout: float | None, nbytes: int) -> bool:
         """A block-policy chunk of the stream's cached layout: sent at once when the pipe has room. When
