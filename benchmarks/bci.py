@@ -196,7 +196,8 @@ def _fine_tune(glob, calib, rate: float, w: float, freqs, steps: int, shifts: in
     windows of its calibration trials (j = 0 .. shifts whole stimulus periods after onset + DELAY_S;
     models.ssvep_dnn.stimulus_locked_windows) for about `steps` steps of 100 windows (at most FT_MAX_EPOCHS
     epochs: one window per trial, as at 2 s, stays at the 30 epochs used before), lr 3e-3, with the latency
-    jitter of ``models.ssvep_dnn.stage2_latency_jitter`` (its windows cut that many samples wider)."""
+    jitter of ``models.ssvep_dnn.stage2_latency_jitter`` (its windows cut that many samples wider), from
+    FINE_TUNE_LATENCY_JITTER_FROM of the steps on."""
     from wavegraph.models import ssvep_dnn as dnn
 
     _, xb, y = calib
@@ -204,7 +205,17 @@ def _fine_tune(glob, calib, rate: float, w: float, freqs, steps: int, shifts: in
     jitter = dnn.stage2_latency_jitter(glob.cfg)
     x, yy, _ = dnn.stimulus_locked_windows(xb, y, freqs, rate, start, int(round(w * rate)), shifts, margin=jitter)
     epochs = min(FT_MAX_EPOCHS, dnn.epochs_for_steps(len(yy), steps))
-    return dnn.fine_tune(glob, x, yy, epochs, lr=3e-3, seed=seed, new_head=True, latency_jitter=jitter)
+    return dnn.fine_tune(
+        glob,
+        x,
+        yy,
+        epochs,
+        lr=3e-3,
+        seed=seed,
+        new_head=True,
+        latency_jitter=jitter,
+        latency_jitter_from=dnn.FINE_TUNE_LATENCY_JITTER_FROM,
+    )
 
 
 def _offset_windows(x: np.ndarray, y: np.ndarray, rate: float, w: float):
@@ -294,6 +305,7 @@ def semi_synthetic(
             "fine_tune_p2_windows_s": list(dnn.FINE_TUNE_P2_WINDOWS),
             "fine_tune_latency_jitter_s": dnn.FINE_TUNE_LATENCY_JITTER_S,
             "fine_tune_latency_jitter_windows_s": list(dnn.FINE_TUNE_LATENCY_JITTER_WINDOWS),
+            "fine_tune_latency_jitter_from": dnn.FINE_TUNE_LATENCY_JITTER_FROM,
             "fine_tune_ensemble": ft_ensemble,
             "trial_s": TRIAL_S,
             "gaze_shift_s": GAZE_S,

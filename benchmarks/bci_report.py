@@ -93,6 +93,11 @@ def tables(res: dict) -> str:
                         f", latency jitter +-{1000 * s['fine_tune_latency_jitter_s']:g} ms at "
                         + "-".join(f"{v:g}" for v in s.get("fine_tune_latency_jitter_windows_s", []))
                         + " s"
+                        + (
+                            f" from {100 * s['fine_tune_latency_jitter_from']:g} % of the steps"
+                            if s.get("fine_tune_latency_jitter_from")
+                            else ""
+                        )
                         if s.get("fine_tune_latency_jitter_s")
                         else ""
                     )

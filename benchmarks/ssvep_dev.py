@@ -10,14 +10,17 @@ options too. `calib_s`: how long each calibration trial's stimulation lasts afte
 bench's CALIB_S, 5 s, the 40-target benchmark dataset's trials; 2.14: the evaluation trials' length, the bench
 before session 9); longer trials give stage 2 more stimulus-locked windows (`shifts`); `latency_jitter` (a
 fine_tune option, samples; default: the bench's, stage2_latency_jitter; 0: none) cuts those windows that much
-wider. So `{}` is the bench's stage 2. `--errors` lists each DNN error (subject, true and decided frequency, the
+wider, `latency_jitter_from` (a fine_tune option, a fraction of the steps; default the bench's,
+FINE_TUNE_LATENCY_JITTER_FROM) delays it. So `{}` is the bench's stage 2. Each variant also prints each subject's
+stage-2 training loss per epoch (a subject left on the ln(M) plateau decides as if untrained). `--errors` lists each DNN error (subject, true and decided frequency, the
 decided class's probability, the true class's rank). `--snr` takes several levels: each fine-tuned model is scored on each
 (evaluation trials are cheap, stage 2 is not); `--eval-blocks` sets the evaluation trials per subject and SNR
 (M per block).
 The simulated subjects are seeded 200 + i (`wavegraph bench bci` tests subjects 100 + i), with their own
-trial seeds; calibration comes from EEGMMIDB's calib segment and evaluation from its eval segment, at one
-SNR, exactly as in the bench (so the same background EEG as the bench's test trials: a choice made here is
-independent of the test subjects and trials, not of that background). Prints the DNN's accuracy per subject and
+trial seeds (`--first-subject K`: subjects 200 + K ..., e.g. new development subjects beside those already run);
+calibration comes from the background's calib segment and evaluation from its eval segment, exactly as in the
+bench (`--background`: EEGMMIDB, default, or ssvepy-epochs; so the same background EEG as the bench's test trials:
+a choice made here is independent of the test subjects and trials, not of that background). Prints the DNN's accuracy per subject and
 FBCCA's on the same trials, per SNR.
 """
 
@@ -52,13 +55,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--subjects", type=int, default=3)
     ap.add_argument("--snr", type=float, nargs="+", default=[-10.0], help="evaluation SNRs, dB (default -10)")
     ap.add_argument("--eval-blocks", type=int, default=3, help="evaluation blocks per subject and SNR (default 3)")
+    ap.add_argument("--first-subject", type=int, default=0, help="subjects 200 + K ... (default 0)")
+    ap.add_argument("--background", default="eegmmidb-s001r02", help="eegmmidb-s001r02 (default) or ssvepy-epochs")
     ap.add_argument("--m", type=int, default=40)
     ap.add_argument("--errors", action="store_true", help="list every DNN error (and an ensemble's first member's)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     w = args.window
     freqs, phases = sim.jfpm(args.m)
-    bg = sim.load_background("eegmmidb-s001r02")
+    bg = sim.load_background(args.background)
     fb = FBCCA(list(freqs), bg.rate)
     gp = global_path(w, args.m)
     if not gp.is_file():
@@ -67,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     glob = dnn.load(gp)[0]
     trial_s = max(TRIAL_S, w)
     subjects = []
-    for s in range(args.subjects):
+    for s in range(args.first_subject, args.first_subject + args.subjects):
         subj = sim.make_subject(DEV_SUBJECT_SEED + s)
         evs = {}
         for j, snr in enumerate(args.snr):  # the first SNR keeps the trial seed the script always used
@@ -92,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     def calibration(length: float) -> list[tuple[np.ndarray, np.ndarray]]:
         if length not in calibrations:
             calibrations[length] = []
-            for s, (_, subj) in enumerate(subjects):
+            for s, (_, subj) in enumerate(subjects, start=args.first_subject):
                 snrs = [-20.0, -15.0, -10.0]
                 cal = sim.trials(bg, "calib", subj, freqs, phases, 5, snrs, length, seed=8000 + s, jitter=sim.JITTER)
                 calibrations[length].append((sim.filtered(cal[0], fb.sos[:3]), cal[1]))
@@ -109,13 +114,18 @@ def main(argv: list[str] | None = None) -> int:
         first = {snr: [] for snr in args.snr}  # an ensemble's first member alone
         ref = {snr: [] for snr in args.snr}
         errors = {snr: [] for snr in args.snr}
-        for i, ((evs, _), (cb, cy)) in enumerate(zip(subjects, cals)):
+        losses = []  # per subject, the first model's stage-2 loss after each epoch
+        for i, ((evs, _), (cb, cy)) in enumerate(zip(subjects, cals), start=args.first_subject):
             n_w = int(round(w * bg.rate))
             margin = int(kw.setdefault("latency_jitter", dnn.stage2_latency_jitter(glob.cfg)))
+            kw.setdefault("latency_jitter_from", dnn.FINE_TUNE_LATENCY_JITTER_FROM)
             x, y, _ = dnn.stimulus_locked_windows(cb, cy, freqs, bg.rate, start, n_w, shifts, margin=margin)
             epochs = min(FT_MAX_EPOCHS, dnn.epochs_for_steps(len(y), steps))
+            losses.append([])
             models = [
-                dnn.fine_tune(glob, x, y, epochs, lr=lr, seed=i + 1000 * k, new_head=True, **kw)
+                dnn.fine_tune(
+                    glob, x, y, epochs, lr=lr, seed=i + 1000 * k, new_head=True, log=_logger(losses[-1], k), **kw
+                )
                 for k in range(n_models)
             ]
             for snr, (eb, ey, fbcca) in evs.items():
@@ -131,6 +141,14 @@ def main(argv: list[str] | None = None) -> int:
                     errors[snr].append(
                         f"s{i} trial {t}: {freqs[k]:.1f} -> {freqs[d]:.1f} Hz p={prob[t, d]:.3f} rank {rank}"
                     )
+        print(
+            f"{variant} stage-2 loss per epoch: "
+            + "; ".join(
+                f"s{i} {np.round(v, 2).tolist()}"
+                for i, v in zip(range(args.first_subject, args.first_subject + args.subjects), losses)
+            ),
+            flush=True,
+        )
         for snr in args.snr:
             print(
                 f"{variant} {w:g} s {snr:g} dB: dnn {np.round(acc[snr], 3).tolist()} mean {np.mean(acc[snr]):.3f} "
@@ -142,6 +160,11 @@ def main(argv: list[str] | None = None) -> int:
             if args.errors:
                 print("    errors: " + "; ".join(errors[snr]), flush=True)
     return 0
+
+
+def _logger(out: list, member: int):
+    """fit's log callback: the epoch losses of an ensemble's first member go to `out`."""
+    return lambda ep, loss: out.append(loss) if member == 0 else None
 
 
 if __name__ == "__main__":

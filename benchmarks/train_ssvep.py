@@ -342,6 +342,7 @@ def train_recording(args) -> int:
             seed=args.seed,
             new_head=not args.keep_head,
             latency_jitter=jitter,
+            latency_jitter_from=dnn.FINE_TUNE_LATENCY_JITTER_FROM,
         )
         stage = f"fine-tuned from {init_path}" + ("" if args.keep_head else " (conv layers; new FC head)")
     else:

@@ -73,6 +73,10 @@ FINE_TUNE_P2_WINDOWS = (0.3, 1.5)
 # jitter slows the escape from it (a probe: loss 3.6 after 2 epochs instead of 0.9), so it is not used.
 FINE_TUNE_LATENCY_JITTER_S = 0.0
 FINE_TUNE_LATENCY_JITTER_WINDOWS = (0.8, 1.5)
+# Session 10: the jitter only from this fraction of stage 2's optimiser steps on (`fine_tune(latency_jitter_from=)`;
+# before it, every window is cut at its stimulus-locked start, as without the jitter), so that stage 2 leaves the
+# ln(M) plateau first (docs/benchmarks.md, BCI section, "The last cell, session 10").
+FINE_TUNE_LATENCY_JITTER_FROM = 0.5
 
 
 def stage2_latency_jitter(
@@ -230,6 +234,7 @@ def fine_tune(
     p2: float | None = None,
     mixup: float = 0.0,
     latency_jitter: int = 0,
+    latency_jitter_from: float = 0.0,
     **kw,
 ) -> SSVEPDNN:
     """Stage 2: a copy of the global model trained on one subject's calibration trials (dropouts raised: p1,
@@ -250,7 +255,9 @@ def fine_tune(
     (``stimulus_locked_windows(..., margin=k)``) and each training window is cut from it d samples later,
     d uniform in -k..k, drawn anew at every step: the response arrives that much earlier or later against the
     window, as a trial's visual latency varies (the background moves with it, which changes nothing; the bench
-    uses ``stage2_latency_jitter``); freeze: train the FC head only (the global conv layers stay as they are); l2sp: the conv layers are pulled towards the global weights
+    uses ``stage2_latency_jitter``); latency_jitter_from: the jitter starts only after this fraction of the
+    optimiser steps (before, each window is cut at its stimulus-locked start, so stage 2 runs as without the
+    jitter until then; the bench uses FINE_TUNE_LATENCY_JITTER_FROM); freeze: train the FC head only (the global conv layers stay as they are); l2sp: the conv layers are pulled towards the global weights
     (l2sp * squared distance, "L2-SP") instead of towards 0 by the weight decay. Measured on the development
     subjects (docs/benchmarks.md, BCI section): noise 1.0 did not help, freeze and l2sp only in a 60-step
     probe (worse / no change), chan_drop not alone; the raised last dropout (p2) did; at 1 s, neither weight
@@ -279,8 +286,12 @@ def fine_tune(
             f"fine_tune: windows of {np.shape(x)[-1]} samples with latency_jitter={latency_jitter}; the model takes "
             f"{m.cfg.n_samples}, so x needs {m.cfg.n_samples} + 2 x latency_jitter (stimulus_locked_windows margin)"
         )
+    if not 0.0 <= latency_jitter_from <= 1.0:
+        raise ValueError(f"fine_tune: latency_jitter_from={latency_jitter_from} is a fraction of the steps, 0 to 1")
     if noise > 0 or chan_drop > 0 or mixup > 0 or latency_jitter > 0:
-        kw["augment"] = _augmenter(x, y, noise, chan_drop, mixup, latency_jitter)
+        steps = epochs * -(-len(y) // kw.get("batch", 100))
+        from_step = int(round(latency_jitter_from * steps))
+        kw["augment"] = _augmenter(x, y, noise, chan_drop, mixup, latency_jitter, from_step)
     with torch.random.fork_rng(devices=[]):  # dropout draws from torch's global generator: seeded here, and the
         torch.manual_seed(seed)  # caller's generator left as it was (it used to depend on what ran before)
         fit(m, x, y, epochs, seed=seed, **kw)
@@ -299,9 +310,18 @@ def background_residuals(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out
 
 
-def _augmenter(x: np.ndarray, y: np.ndarray, noise: float, chan_drop: float, mixup: float = 0.0, jitter: int = 0):
+def _augmenter(
+    x: np.ndarray,
+    y: np.ndarray,
+    noise: float,
+    chan_drop: float,
+    mixup: float = 0.0,
+    jitter: int = 0,
+    jitter_from: int = 0,
+):
     """augment(batch, idx, gen) for `fit`: each window cut d ~ U{-jitter..jitter} samples off the centre of its
-    wider stored window (jitter > 0), mixed with a window of the same class (weight U(0, mixup)), background of
+    wider stored window (jitter > 0; from the `jitter_from`-th call, i.e. optimiser step, on: before, at the
+    centre, with nothing drawn), mixed with a window of the same class (weight U(0, mixup)), background of
     other windows added (scaled by U(0, noise) relative to the window's own RMS over the residual's), then
     channels dropped; draws from `gen` only (partners for mixup and noise are cut at the centre)."""
     x = np.asarray(x, dtype=np.float32)
@@ -313,10 +333,14 @@ def _augmenter(x: np.ndarray, y: np.ndarray, noise: float, chan_drop: float, mix
     by_class = torch.argsort(yt, stable=True)  # window indices grouped by class
     counts = torch.bincount(yt)
     first = torch.cumsum(counts, 0) - counts
+    calls = [0]
 
     def augment(xb: torch.Tensor, idx: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         n = len(xb)
-        if jitter > 0:
+        step, calls[0] = calls[0], calls[0] + 1
+        if 0 < jitter and step < jitter_from:
+            xb = xb[..., jitter : jitter + n_out]
+        elif jitter > 0:
             d = torch.randint(0, 2 * jitter + 1, (n, 1), generator=gen)  # window start: d - jitter off the centre
             cut = (d + torch.arange(n_out)).view(n, 1, 1, n_out).expand(n, *xb.shape[1:3], n_out)
             xb = torch.gather(xb, -1, cut)

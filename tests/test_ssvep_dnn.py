@@ -396,6 +396,32 @@ def test_latency_jitter_cuts_each_training_window_up_to_k_samples_off_the_stimul
     assert dnn.FINE_TUNE_LATENCY_JITTER_S == 0.0 and dnn.stage2_latency_jitter(at(160.0, 1.0)) == 0
 
 
+def test_latency_jitter_from_cuts_the_first_steps_at_the_stimulus_locked_start():
+    """fine_tune(latency_jitter_from=f): for the first f of the optimiser steps every window is cut at its
+    stimulus-locked start (nothing drawn: stage 2 runs as without the jitter), then at d ~ U{-k..k} as before;
+    f = 1 is stage 2 without the jitter, to the bit; a fraction outside 0-1 is refused."""
+    n, k = 64, 1
+    ramp = np.broadcast_to(np.arange(n + 2 * k, dtype=np.float32), (100, 3, 3, n + 2 * k)).copy()
+    aug = dnn._augmenter(ramp, np.arange(100) % 4, noise=0.0, chan_drop=0.0, jitter=k, jitter_from=3)
+    gen = torch.Generator().manual_seed(1)
+    starts = [set(aug(torch.as_tensor(ramp), torch.arange(100), gen)[:, 0, 0, 0].tolist()) for _ in range(5)]
+    assert starts[:3] == [{float(k)}] * 3 and all(s == set(range(2 * k + 1)) for s in starts[3:])
+    glob, _, _ = _small_global_and_calibration()
+    rng = np.random.default_rng(3)
+    xs = rng.standard_normal((24, 3, 3, 64 + 2 * k)).astype(np.float32)
+    ys = np.arange(24) % len(FREQS)
+
+    def tuned(x, **kw):
+        return dnn.fine_tune(glob, x, ys, 4, new_head=True, seed=7, batch=6, **kw)
+
+    plain, never = tuned(xs[..., k:-k]), tuned(xs, latency_jitter=k, latency_jitter_from=1.0)
+    half, always = tuned(xs, latency_jitter=k, latency_jitter_from=0.5), tuned(xs, latency_jitter=k)
+    assert all(torch.equal(p, q) for p, q in zip(plain.parameters(), never.parameters()))
+    assert not torch.equal(half.fc.weight, plain.fc.weight) and not torch.equal(half.fc.weight, always.fc.weight)
+    with pytest.raises(ValueError, match="latency_jitter_from"):
+        tuned(xs, latency_jitter=k, latency_jitter_from=1.5)
+
+
 def test_train_ssvep_fine_tunes_with_the_latency_jitter_rule(calibrated, tmp_path, monkeypatch):
     """`wavegraph train ssvep` from a global model follows the bench's stage 2: with the latency jitter on (off by
     default) at 1 s and 160 Hz its calibration windows are cut one sample wider on each side for fine_tune
