@@ -78,6 +78,11 @@ class ReplayParams(NodeParams):
 class FileSourceParams(ReplayParams):
     path: str = Field(description="a recording file, or dataset:NAME for a packaged one (see pipeline.datasets)")
     stream: str | None = Field(default=None, description="XDF: the name or type of the signal stream to replay")
+    proj: bool | None = Field(
+        default=None,
+        description="SSP projectors of a FIF: true applies them (raw.apply_proj()); default: raw data as stored "
+        "(a warning names them), epochs as mne.read_epochs gives them (applied); false: as stored, unsaid",
+    )
 
 
 class FileSource(Source[FileSourceParams]):
@@ -132,7 +137,7 @@ class FileSource(Source[FileSourceParams]):
             ) from None
         self.dtype = p.dtype or ("float32" if is_audio(path) else "float64")
         self.path = path
-        return open_reader(path, self.dtype, p.stream, p.stim_channel)
+        return open_reader(path, self.dtype, p.stream, p.stim_channel, p.proj)
 
     def _resolve_picks(self, r: _Reader, picks: list[str] | None) -> list[int]:
         if picks is None:

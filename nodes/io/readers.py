@@ -13,6 +13,7 @@ import numpy as np
 from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError
 
 from .case_names import CaseView, needs_view
+from .file_checks import check_edf, check_not_empty, misnamed, no_channels, projectors
 from .marker_codes import integer_code
 
 Dtype = Literal["float64", "float32"]
@@ -139,7 +140,14 @@ _EDF_RAWS = ("RawEDF", "RawBDF")  # MNE's readers of EDF/BDF files (a Raw in mem
 class _RawReader(_Reader):
     """An MNE Raw read from `path`, or one already in memory (`raw`, array_source: `path` is then None)."""
 
-    def __init__(self, path: Path | None, stim_channel: str | None = None, raw=None, view: CaseView | None = None):
+    def __init__(
+        self,
+        path: Path | None,
+        stim_channel: str | None = None,
+        raw=None,
+        view: CaseView | None = None,
+        proj: bool | None = None,
+    ):
         import mne
 
         self.view = view  # the names MNE reads `path` by, when its case is not what MNE wants (case_names.py)
@@ -149,6 +157,9 @@ class _RawReader(_Reader):
         self.raw = raw
         self.sfreq = float(self.raw.info["sfreq"])
         self.ch_names = list(self.raw.ch_names)
+        if not self.ch_names:
+            raise no_channels(path, len(raw.annotations))
+        projectors(raw, proj, path)  # SSP projectors not yet applied: applied (proj: true) or said
         self.ch_types = [spec_channel_type(t) for t in self.raw.get_channel_types()]
         self.units = _units_of(self.raw.info)
         self.meas_date = _meas_date_of(self.raw.info)
@@ -357,13 +368,14 @@ def _readable(n: int, read_last, path: Path, what: str) -> int:
 class _EpochsReader(_Reader):
     """MNE Epochs read from `path`, or already in memory (`epochs`, array_source: `path` is then None)."""
 
-    def __init__(self, path: Path | None, epochs=None, view: CaseView | None = None):
+    def __init__(self, path: Path | None, epochs=None, view: CaseView | None = None, proj: bool | None = None):
         import mne
 
         self.view = view
         if epochs is None:
             assert path is not None, "a path or Epochs"
-            epochs = mne.read_epochs(path if view is None else view.path, preload=False, verbose="error")
+            where = path if view is None else view.path  # projectors applied unless proj: false, as mne.read_epochs
+            epochs = mne.read_epochs(where, proj=proj is not False, preload=False, verbose="error")
         self.epochs = ep = epochs
         self.sfreq = float(ep.info["sfreq"])
         self.segment = len(ep.times)
@@ -504,7 +516,9 @@ def _header_of(part: Path, suffix: str) -> Path | None:
     return next((p for p in part.parent.iterdir() if p.name.lower() == want and p.is_file()), None)
 
 
-def open_reader(path: Path, dtype: Dtype, stream: str | None = None, stim_channel: str | None = None) -> _Reader:
+def open_reader(
+    path: Path, dtype: Dtype, stream: str | None = None, stim_channel: str | None = None, proj: bool | None = None
+) -> _Reader:
     """Pick the back end from the file name; raise SpecError naming the path and the formats."""
     if not path.exists():
         import difflib
@@ -520,6 +534,7 @@ def open_reader(path: Path, dtype: Dtype, stream: str | None = None, stim_channe
         )
     if path.is_dir() and not path.name.lower().endswith((".ds", ".mff")):  # CTF and EGI recordings are folders
         raise SpecError(f"file_source: {path} is a folder", "give the path of a recording file in it")
+    check_not_empty(path)
     name = path.name.lower()
     if name.endswith(OTHER_AUDIO):
         raise SpecError(
@@ -534,21 +549,26 @@ def open_reader(path: Path, dtype: Dtype, stream: str | None = None, stim_channe
             raise SpecError(f"file_source: {path} is one part of a recording", f"give its header file: path: {found}")
     try:
         if is_audio(path):
-            if stim_channel is not None:
-                raise SpecError(f"file_source: {path} is audio: no stim channel", "leave stim_channel out")
+            if stim_channel is not None or proj:
+                what = "no stim channel" if stim_channel is not None else "no SSP projectors (proj)"
+                raise SpecError(f"file_source: {path} is audio: {what}", "leave stim_channel and proj out")
             if not name.endswith(AUDIO_SUFFIXES):
                 _log.warning("file_source: %s holds audio (by its first bytes); reading it as audio", path)
             return _AudioReader(path, dtype)
         if name.endswith((".xdf", ".xdfz")):
             from .xdf import XdfReader
 
+            if proj:
+                raise SpecError(f"file_source: {path} is XDF: no SSP projectors (proj)", "leave proj out")
             return XdfReader(path, stream, dtype or "float64", stim_channel)
         if name.endswith(("-epo.fif", "_epo.fif", "-epo.fif.gz", "_epo.fif.gz")):
             _no_stim_in_epochs(path, stim_channel)
-            return _EpochsReader(path)
+            return _EpochsReader(path, proj=proj)
+        if name.endswith((".edf", ".bdf")):
+            check_edf(path)  # cut inside its header, no record, fewer records than listed (MNE says nothing)
         view = CaseView(path) if needs_view(path) else None  # REC.VHDR, REC.SET: MNE checks the case
         try:
-            return _RawReader(path, stim_channel, view=view)
+            return _RawReader(path, stim_channel, view=view, proj=proj)
         except TypeError as e:  # an epoched EEGLAB .set: MNE's raw reader refuses it, read_epochs_eeglab reads it
             if "number of trials" not in str(e) or not name.endswith(".set"):
                 raise
@@ -563,10 +583,13 @@ def open_reader(path: Path, dtype: Dtype, stream: str | None = None, stim_channe
                 raise
             _log.warning("file_source: %s holds epochs, not raw data; replaying them as epochs", path)
             _no_stim_in_epochs(path, stim_channel)
-            return _EpochsReader(path)
+            return _EpochsReader(path, proj=proj)
     except SpecError:
         raise
     except Exception as e:  # mne and soundfile raise many types; all mean "cannot read this file"
+        found = misnamed(path, e)  # a FIF saved as .edf, an EDF as .dat: say what it holds
+        if found is not None:
+            raise found from e
         raise SpecError(
             f"file_source: cannot read {path}: {type(e).__name__}: {e}", f"supported formats: {SUPPORTED}"
         ) from e

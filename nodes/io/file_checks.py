@@ -1,0 +1,146 @@
+"""Checks `file_source` runs on a recording before and after MNE reads it, so that a broken file gets an error
+that names the file and what to do (not a message from deep inside MNE), and a cut-short file is said:
+
+* an empty file (0 bytes: a copy or download that stopped before any data);
+* an EDF/BDF cut inside its header, one that holds no data record, and one holding fewer records than its header
+  lists (MNE infers the count from the file size without a word: half of a recording replayed unsaid);
+* a file whose first bytes are another format than its suffix says (a FIF saved as `.edf`, an EDF as `.dat`);
+* a recording without a single signal channel (an EDF+ of annotations only, such as a Sleep-EDF hypnogram).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from wavegraph.pipeline.spec import SpecError
+
+_log = logging.getLogger("wavegraph.file_source")
+
+# first bytes -> (format, the suffix its readers want); FIF's first tag is FIFF_FILE_ID (kind 100, big-endian)
+_MAGIC = (
+    (b"\x00\x00\x00\x64\x00\x00\x00\x1f", "FIF", "_raw.fif"),
+    (b"0       ", "EDF", ".edf"),
+    (b"\xffBIOSEMI", "BDF", ".bdf"),
+    (b"GDF", "GDF", ".gdf"),
+    (b"XDF:", "XDF", ".xdf"),
+    (b"Brain Vision", "BrainVision header", ".vhdr"),
+)
+
+
+def check_not_empty(path: Path) -> None:
+    if path.is_file() and path.stat().st_size == 0:
+        raise SpecError(
+            f"file_source: {path} is empty (0 bytes)",
+            "the copy or download stopped before any data, or the recording never started: give the whole file "
+            "(compare its size with the original's)",
+        )
+
+
+def content_format(path: Path) -> tuple[str, str] | None:
+    """(format, suffix) that the first bytes of `path` say, for the formats MNE and pyxdf pick by suffix."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return None
+    return next(((fmt, suffix) for magic, fmt, suffix in _MAGIC if head.startswith(magic)), None)
+
+
+def misnamed(path: Path, error: Exception) -> SpecError | None:
+    """For a file its reader failed on: a SpecError saying its content is another format than its name says."""
+    found = content_format(path)
+    if found is None:
+        return None
+    fmt, suffix = found
+    name = path.name.lower()
+    if name.endswith(suffix) or (fmt == "FIF" and name.endswith((".fif", ".fif.gz"))):
+        return None  # the name fits: the file itself is damaged
+    return SpecError(
+        f"file_source: cannot read {path}: its first bytes say {fmt}, its name does not "
+        f"({type(error).__name__}: {error})",
+        f"give it the {fmt} suffix its readers go by, e.g. cp {path} {path.parent / (path.stem + suffix)}",
+    )
+
+
+def check_edf(path: Path) -> None:
+    """EDF/BDF: refuse a header cut short or no data record; say a file holding fewer records than its header lists."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(256)
+    try:
+        header = int(head[184:192])
+        n_rec, ns = int(head[236:244]), int(head[252:256])
+    except ValueError:  # not a header MNE can read either: its own error says so
+        return
+    if len(head) < 256 or size < header:
+        raise SpecError(
+            f"file_source: {path} is cut short inside its header ({size} bytes of the {header} it declares)",
+            "the copy or download stopped early: give the whole file",
+        )
+    with open(path, "rb") as f:
+        f.seek(256 + ns * 216)
+        spr = f.read(ns * 8)
+    try:
+        rec_bytes = sum(int(spr[i * 8 : (i + 1) * 8]) for i in range(ns)) * (3 if head[:1] == b"\xff" else 2)
+    except ValueError:
+        return
+    whole = (size - header) // rec_bytes if rec_bytes > 0 else 0
+    if whole == 0:
+        raise SpecError(
+            f"file_source: {path} holds no data record (its header lists {n_rec}; the file ends "
+            f"{size - header} bytes after the header, a record takes {rec_bytes})",
+            "the recording stopped before its first record, or the copy was cut short: give the whole file",
+        )
+    torn = (size - header) % rec_bytes
+    if n_rec >= 0 and whole < n_rec:
+        _log.warning(
+            "file_source: %s is truncated: its header lists %d data records, the file holds %d%s; replaying those",
+            path,
+            n_rec,
+            whole,
+            f" and {torn} bytes of the next" if torn else "",
+        )
+    elif n_rec < 0 or torn:
+        _log.warning(
+            "file_source: %s: %s; replaying its %d whole records",
+            path,
+            "its header was never finished (-1 records: the recorder did not close it)"
+            if n_rec < 0
+            else f"{torn} bytes after its last whole record are left out",
+            whole,
+        )
+
+
+def no_channels(path: Path | None, n_annotations: int) -> SpecError:
+    what = f"{n_annotations} annotations and no signal channel" if n_annotations else "no channel"
+    return SpecError(
+        f"file_source: {path or 'the recording'} holds {what}: there is no signal to replay",
+        "an annotations-only file (e.g. a Sleep-EDF hypnogram) goes with its recording: attach its markers in MNE, "
+        "raw.set_annotations(mne.read_annotations(PATH)), and replay that Raw with array_source"
+        if n_annotations
+        else "give a recording with at least one channel",
+    )
+
+
+def projectors(raw, proj: bool | None, path: Path | None) -> None:
+    """SSP projectors a Raw carries but has not applied (an average reference, ECG/EOG or empty-room projectors saved
+    with `projection=True`): `proj` true applies them as raw.apply_proj() does (lazily, on every read); None replays
+    the data as stored (raw.get_data(), as MNE-LSL's player streams it) and says so; false says nothing."""
+    waiting = [p["desc"] for p in raw.info["projs"] if not p["active"]]
+    if not waiting or proj is False:
+        return
+    if proj:
+        raw.apply_proj(verbose="error")
+        _log.info("file_source: %s: applied its SSP projectors: %s", path or "the Raw", ", ".join(waiting))
+        return
+    _log.warning(
+        "file_source: %s carries %d SSP projector%s not applied to its data (%s): replayed as stored, as "
+        "raw.get_data() gives it; set proj: true to apply them as raw.apply_proj() does (MNE's Epochs and plots "
+        "do by default), or proj: false to replay as stored without this warning%s",
+        path or "the Raw",
+        len(waiting),
+        "s" if len(waiting) > 1 else "",
+        ", ".join(waiting),
+        "" if path is not None else " (array_source: pass raw.copy().apply_proj())",
+    )

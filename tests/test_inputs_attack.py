@@ -1,0 +1,100 @@
+"""Broken and unusual inputs a new user brings (files from MNE-LSL, Timeflux or ezmsg set-ups): each gives an
+error that names the file and the fix, or is replayed correctly and said. Each test failed before its fix."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+
+import mne
+import numpy as np
+import pytest
+from test_io_hostile import replay  # pyright: ignore[reportMissingImports]
+from wavegraph.nodes.io.file_source import FileSource
+from wavegraph.pipeline.spec import SpecError
+
+
+def _refused(path, **params) -> SpecError:
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(path), **params).configure({})
+    assert str(path) in str(e.value) and e.value.hint
+    return e.value
+
+
+@pytest.mark.parametrize("name", ["rec.edf", "rec_raw.fif", "rec-epo.fif", "rec.wav", "rec.xdf", "rec.vhdr"])
+def test_an_empty_file_is_said_to_be_empty(tmp_path, name):
+    """Before: MNE's own words ("AttributeError: 'NoneType' object has no attribute 'kind'", "Bad EDF file")."""
+    (tmp_path / name).write_bytes(b"")
+    assert "is empty (0 bytes)" in _refused(tmp_path / name).message
+
+
+def test_an_edf_cut_short_says_how_much_it_holds(edf_path, tmp_path, caplog):
+    """Before: MNE inferred the record count from the size without a word; half the recording replayed unsaid."""
+    whole = edf_path.read_bytes()
+    cut = tmp_path / "cut.edf"
+    cut.write_bytes(whole[: len(whole) // 2])
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        src = FileSource(path=str(cut))
+        src.configure({})
+    assert src.n_times == 30 * 160
+    src.close()
+    assert "truncated: its header lists 61 data records, the file holds 30" in caplog.text
+    cut.write_bytes(whole[:300])  # before: "ValueError: could not convert string to float: ''"
+    assert "cut short inside its header (300 bytes of the 16896" in _refused(cut).message
+    cut.write_bytes(whole[:16896])  # before: "AssertionError: "
+    assert "holds no data record" in _refused(cut).message
+
+
+def test_a_file_named_as_another_format_says_what_it_holds(edf_path, tmp_path):
+    """Before: "ValueError: Bad EDF file provided." for a FIF saved as .edf."""
+    raw = mne.io.read_raw_edf(edf_path, verbose="error").crop(0, 1.0).pick([0, 1]).load_data()
+    fif = tmp_path / "session.edf"
+    raw.save(tmp_path / "x_raw.fif", verbose="error")
+    shutil.copy(tmp_path / "x_raw.fif", fif)
+    e = _refused(fif)
+    assert "its first bytes say FIF" in e.message and "session_raw.fif" in e.hint
+    dat = tmp_path / "session.dat"
+    shutil.copy(edf_path, dat)
+    assert "first bytes say EDF" in _refused(dat).message
+
+
+def _edf_of_annotations_only(path, notes):
+    """An EDF+ file of one record holding only an annotation signal (as Sleep-EDF's hypnograms)."""
+
+    def f(s, n):
+        return str(s).encode()[:n].ljust(n)
+
+    tal = b"+0\x14\x14\x00" + b"".join(f"+{o}\x15{d}\x14{t}\x14\x00".encode() for o, d, t in notes)
+    head = f("0", 8) + f("X", 80) + f("Startdate 01-JAN-2020 X", 80) + f("01.01.20", 8) + f("00.00.00", 8)
+    head += f(512, 8) + f("EDF+C", 44) + f(1, 8) + f(30, 8) + f(1, 4) + f("EDF Annotations", 16) + f("", 80 + 8)
+    head += f(-32768, 8) + f(32767, 8) + f(-32768, 8) + f(32767, 8) + f("", 80) + f(60, 8) + f("", 32)
+    path.write_bytes(head + tal.ljust(120, b"\x00"))
+    return path
+
+
+def test_an_edf_of_annotations_only_says_how_to_use_it(tmp_path):
+    """Before: "ValueError: picks (None, treated as "all") yielded no channels"."""
+    path = _edf_of_annotations_only(tmp_path / "SC4001EC-Hypnogram.edf", [(0, 30, "Sleep stage W")])
+    e = _refused(path)
+    assert "holds 1 annotations and no signal channel" in e.message and "read_annotations" in e.hint
+
+
+def test_ssp_projectors_of_a_fif_are_said_or_applied_as_mne_applies_them(edf_path, tmp_path, caplog):
+    """Before: a FIF's average-reference (or ECG/EOG) projectors were neither applied nor said."""
+    raw = mne.io.read_raw_edf(edf_path, verbose="error").crop(0, 2.0).pick(list(range(8))).load_data()
+    raw.set_eeg_reference("average", projection=True, verbose="error")
+    path = tmp_path / "proj_raw.fif"
+    raw.save(path, verbose="error")
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        _, stored, _ = replay(path)
+    assert "carries 1 SSP projector not applied to its data (Average EEG reference)" in caplog.text
+    assert "proj: true" in caplog.text
+    saved = mne.io.read_raw_fif(path, preload=True, verbose="error")
+    np.testing.assert_array_equal(stored, saved.get_data())  # as stored, as raw.get_data() (and MNE-LSL) give it
+    saved.apply_proj(verbose="error")
+    _, x, _ = replay(path, proj=True, picks=["C5..", "Fc5.", "Fc3."])
+    np.testing.assert_allclose(x, saved.get_data()[[7, 0, 1]], rtol=0, atol=1e-15)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        replay(path, proj=False)
+    assert "SSP" not in caplog.text
