@@ -9,7 +9,8 @@ Per frame (n_fft = 320 samples = 20 ms, hop 160 = 10 ms, sqrt-Hann analysis and 
     f = (|X|^2 + eps)^(compress / 2)                                    (compressed magnitude, compress = 0.3)
     p = X_t conj(X_t-1), compressed to |p|^(compress / 2)              (deep-filtered bins only: phase advance)
     s = steadiness of each bin's phase advance over the last frames     (tone_frames > 0 only: the tone feature)
-    h = core([f, p, s])                                                  (Mamba/GLA stack: Linear(in -> d), layers)
+    o = each bin's f against its running average (onset contrast)      (onset_frames > 0 only: the onset feature)
+    h = core([f, p, s, o])                                                  (Mamba/GLA stack: Linear(in -> d), layers)
     mask, v, C = Linear(h) split into 161 bins, 1 speech logit and the deep filter's taps (complex, bins x order)
     mask = floor + (1 - floor) sigmoid(mask); C = tanh(C)
     Y = mask * X; on the lowest df_bins bins Y += sum_k C_k X_t-k        (deep filter: k = 0 .. order - 1 frames)
@@ -27,7 +28,8 @@ hop block, is n_fft - 1 (19.94 ms at 16 kHz).
 
 State (explicit, see models/streaming.py): {"prev": (B, n_fft - hop) last input samples, "tail": (B, n_fft - hop)
 overlap-add tail, "dfhist": (B, max(order - 1, 1), df_bins, 2) the deep-filtered bins of the past frames (only with
-a deep filter), "tonehist": (B, tone_frames + 1, bins, 2) the tone feature's history (only with it), "core.*": the
+a deep filter), "tonehist": (B, tone_frames + 1, bins, 2) the tone feature's history (only with it), "onsetref": (B, 1, bins) the
+onset feature's running average (only with it), "core.*": the
 core's state}. The features are computed in models/enhancer_features.py. `stream` never modifies the state it is given; `step` may.
 """
 
@@ -41,7 +43,7 @@ import torch
 from torch import nn
 
 from .config import DictConfig
-from .enhancer_features import compressed_advance, dft_matrices, magnitude, phase_advance, steadiness
+from .enhancer_features import compressed_advance, dft_matrices, magnitude, onset, phase_advance, steadiness
 from .enhancer_gain import LEVEL_START, adaptive_mask
 from .enhancer_loss import enhancer_loss, si_sdr, vad_targets
 from .gla import GLABlock, GLAConfig, GLAStack
@@ -71,6 +73,7 @@ class EnhancerConfig(DictConfig):
     df_bins: int = 0  # deep filter on the lowest df_bins bins (0: mask only)
     df_order: int = 5  # deep filter taps: the current frame and df_order - 1 past frames
     tone_frames: int = 0  # the tone feature: phase-advance steadiness over this many frames (0: none; else >= 2)
+    onset_frames: int = 0  # the onset feature: magnitude against its running average over ~this many frames (0: none)
     d_model: int = 96
     n_layers: int = 2
     d_state: int = 16  # mamba
@@ -102,6 +105,8 @@ class EnhancerConfig(DictConfig):
             )
         if self.tone_frames < 0 or self.tone_frames == 1:
             raise ValueError(f"tone_frames must be 0 (no tone feature) or >= 2, got {self.tone_frames}")
+        if self.onset_frames < 0:
+            raise ValueError(f"onset_frames must be 0 (no onset feature) or >= 1, got {self.onset_frames}")
 
     @property
     def n_bins(self) -> int:
@@ -114,8 +119,8 @@ class EnhancerConfig(DictConfig):
     @property
     def n_features(self) -> int:
         """Core input per frame: the compressed magnitudes, the phase advance of every deep-filtered bin, then the
-        tone feature of every bin (with tone_frames)."""
-        return self.n_bins + 2 * self.df_bins + (self.n_bins if self.tone_frames else 0)
+        tone feature of every bin (with tone_frames), then the onset feature of every bin (with onset_frames)."""
+        return self.n_bins * (1 + bool(self.tone_frames) + bool(self.onset_frames)) + 2 * self.df_bins
 
     @property
     def n_outputs(self) -> int:
@@ -245,6 +250,8 @@ class Enhancer(StreamingModel):
         if self.cfg.tone_frames:
             shape = (batch, self.cfg.tone_frames + 1, self.cfg.n_bins, 2)
             state["tonehist"] = torch.zeros(shape, device=device, dtype=dtype)
+        if self.cfg.onset_frames:
+            state["onsetref"] = torch.zeros(batch, 1, self.cfg.n_bins, device=device, dtype=dtype)
         for k, v in self.core.init_state(batch, device).items():
             state[f"core.{k}"] = v
         return state
@@ -369,7 +376,7 @@ class Enhancer(StreamingModel):
         spec = (sig @ self.dft).view(B, 1, nb, 2)  # real, imaginary
         frames = self._df_frames(spec, state.get("dfhist"))
         power = spec.square().sum(-1)  # (B, 1, bins): for the features and the adaptive floor
-        feat, tonehist = self._features(spec, frames, power, state.get("tonehist"), 1)
+        feat, hists = self._features(spec, frames, power, state, 1)
         logits = fast(feat.select(1, 0), state)  # (B, 1, outputs); narrow/select: one op each in the traced graph
         out, speech, hist, level = self._filter(spec, logits, frames, state.get("level"), power)
         seg = out.view(B, nb * 2) @ self.idft  # (B, n_fft)
@@ -379,8 +386,7 @@ class Enhancer(StreamingModel):
             state["dfhist"] = hist
         if level is not None:
             state["level"] = level
-        if tonehist is not None:
-            state["tonehist"] = tonehist
+        state.update(hists)
         return y, state
 
     def _df_frames(self, spec: torch.Tensor, hist: torch.Tensor | None) -> torch.Tensor | None:
@@ -394,24 +400,31 @@ class Enhancer(StreamingModel):
         spec: torch.Tensor,
         frames: torch.Tensor | None,
         power: torch.Tensor,
-        tonehist: torch.Tensor | None,
+        state: State,
         T: int,
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Core input (B, T, n_features) from the frames' spectra (B, T, bins, 2) and the new tone history (None
-        without the tone feature): the compressed magnitudes, then for each deep-filtered bin the compressed phase
-        advance X_t conj(X_t-1) (real, imaginary), which tells a harmonic's exact frequency inside its 50 Hz bin (the
-        filter taps need it), then each bin's phase-advance steadiness (models/enhancer_features.py). `frames`:
-        `_df_frames`; T: the number of frames, an int (a constant in the traced frame graph)."""
+    ) -> tuple[torch.Tensor, State]:
+        """Core input (B, T, n_features) from the frames' spectra (B, T, bins, 2) and the features' new state entries
+        ("tonehist", "onsetref"; read from `state`, which is not changed): the compressed magnitudes, then for each
+        deep-filtered bin the compressed phase advance X_t conj(X_t-1) (real, imaginary), which tells a harmonic's
+        exact frequency inside its 50 Hz bin (the filter taps need it), then each bin's phase-advance steadiness, then
+        each bin's onset contrast (models/enhancer_features.py). `frames`: `_df_frames`; T: the number of frames, an
+        int (a constant in the traced frame graph)."""
         cfg = self.cfg
         parts = [magnitude(power, cfg.compress)]
+        new: State = {}
+        tonehist = state.get("tonehist")
         if tonehist is not None:  # the tone feature computes the phase advance of every bin: reused
-            tone, tonehist, p = steadiness(spec, tonehist, cfg.tone_frames)
+            tone, new["tonehist"], p = steadiness(spec, tonehist, cfg.tone_frames)
             if frames is not None:
                 parts.append(compressed_advance(p.narrow(2, 0, cfg.df_bins), cfg.compress))
             parts.append(tone)
         elif frames is not None:
             parts.append(phase_advance(frames, cfg.df_history, T, cfg.compress))
-        return (parts[0] if len(parts) == 1 else torch.cat(parts, -1)), tonehist
+        onsetref = state.get("onsetref")
+        if onsetref is not None:
+            contrast, new["onsetref"] = onset(parts[0], onsetref, cfg.onset_frames)
+            parts.append(contrast)
+        return (parts[0] if len(parts) == 1 else torch.cat(parts, -1)), new
 
     def _filter(
         self,
@@ -458,7 +471,7 @@ class Enhancer(StreamingModel):
         spec = (frames @ self.dft).unflatten(-1, (cfg.n_bins, 2))  # (B, T, bins, 2): real, imaginary
         df_frames = self._df_frames(spec, state.get("dfhist"))
         power = spec.square().sum(-1)  # (B, T, bins)
-        feat, tonehist = self._features(spec, df_frames, power, state.get("tonehist"), T)
+        feat, hists = self._features(spec, df_frames, power, state, T)
         fast = self._fast_step() if step else None
         core_state: State | None = None
         if fast is not None:
@@ -487,8 +500,7 @@ class Enhancer(StreamingModel):
             new["dfhist"] = hist
         if level is not None:
             new["level"] = level
-        if tonehist is not None:
-            new["tonehist"] = tonehist
+        new.update(hists)
         if core_state is None:  # the fast step updated the core's entries of `state` in place
             new.update((k, v) for k, v in state.items() if k[:5] == "core.")
         else:
@@ -501,8 +513,10 @@ class Enhancer(StreamingModel):
         `--df-bins`), so the filter is learned on top of a trained mask instead of from scratch."""
         if self.cfg.df_bins:
             raise ValueError("with_deep_filter needs a model without a deep filter (df_bins = 0)")
-        if self.cfg.tone_frames:
-            raise ValueError("with_deep_filter needs a model without the tone feature (its columns come last)")
+        if self.cfg.tone_frames or self.cfg.onset_frames:
+            raise ValueError(
+                "with_deep_filter needs a model without the tone feature or the onset feature (their columns come last)"
+            )
         return self._grown(df_bins=df_bins, df_order=df_order)
 
     def with_tone_feature(self, tone_frames: int) -> Enhancer:
@@ -511,7 +525,19 @@ class Enhancer(StreamingModel):
         `--tone-frames`)."""
         if self.cfg.tone_frames:
             raise ValueError("with_tone_feature needs a model without the tone feature (tone_frames = 0)")
+        if self.cfg.onset_frames:
+            raise ValueError("with_tone_feature needs a model without the onset feature (its columns come last)")
         return self._grown(tone_frames=tone_frames)
+
+    def with_onset_feature(self, onset_frames: int) -> Enhancer:
+        """A copy of this model with the onset feature added (onset_frames >= 1), computing exactly the same output:
+        the core's input columns for the new feature (the last n_bins) start at zero. Training starts from it
+        (`--init` with `--onset-frames`)."""
+        if self.cfg.onset_frames:
+            raise ValueError("with_onset_feature needs a model without the onset feature (onset_frames = 0)")
+        if onset_frames < 1:
+            raise ValueError(f"onset_frames must be >= 1, got {onset_frames}")
+        return self._grown(onset_frames=onset_frames)
 
     def _grown(self, **changes) -> Enhancer:
         """A copy with `changes` to the config whose new core-input columns and head rows (appended after the old

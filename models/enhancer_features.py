@@ -5,6 +5,8 @@ Per 10 ms frame t, from the frame's spectrum X_t (bins, real/imaginary):
     phase       X_t conj(X_t-1) compressed to |X_t X_t-1|^(compress / 2)      the deep-filtered bins only
     steadiness  |mean over the last `tone_frames` frames of u_t|, u_t = v_t conj(v_t-1), v_t = p_t / |p_t|,
                 p_t = X_t conj(X_t-1)                                          every bin (optional, tone_frames > 0)
+    onset       (f_t - a_t-1) / (f_t + a_t-1), f the compressed magnitude above, a its running average
+                a_t = a_t-1 + (f_t - a_t-1) / onset_frames                     every bin (optional, onset_frames > 0)
 The steadiness is the tone-aware feature: v_t is the bin's phase advance per hop as a unit phasor (the bin's exact
 frequency), u_t its change from the frame before. A stationary or beeping tone keeps its frequency, so from its
 third frame on u_t = 1 in every bin it dominates and the feature is ~1; a voice's harmonics drift with the pitch and
@@ -12,6 +14,10 @@ noise is random (the mean of K random unit phasors is ~1 / sqrt(K) long), so the
 silence has v = 0 (the feature falls towards 0). Causal: frame t uses frames t - tone_frames - 1 .. t, through the
 state "tonehist" (the last spectrum, its v and the last tone_frames - 1 values of u; zeros at the start and after a
 gap).
+The onset is the transient-aware feature: in (-1, 1), ~0 where a bin's level holds, near +1 in the first frames of a
+click, a key stroke or a beep that starts abruptly, negative as it stops. Level-free (a ratio of magnitudes). Causal:
+the running average of the frames before t is the state "onsetref" (zeros at the start and after a gap, so the
+first frame reads 1).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import math
 
 import torch
 
-__all__ = ["dft_matrices", "magnitude", "phase_advance", "compressed_advance", "steadiness"]
+__all__ = ["dft_matrices", "magnitude", "phase_advance", "compressed_advance", "steadiness", "onset"]
 
 
 def _sqrt_hann(n: int) -> torch.Tensor:
@@ -90,3 +96,20 @@ def steadiness(spec: torch.Tensor, hist: torch.Tensor, K: int) -> tuple[torch.Te
         new = torch.cat([uu[:, T:], v[:, -1:].conj(), x[:, -1:].conj()], 1)
     feature = torch.linalg.vector_norm(torch.view_as_real(s), dim=-1).mul_(1.0 / K)
     return feature, torch.view_as_real(new.resolve_conj()), p
+
+
+def onset(mag: torch.Tensor, ref: torch.Tensor, frames: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The onset feature (see the module docstring) of T frames of compressed magnitudes mag (B, T, bins) -> (feature
+    (B, T, bins), the new running average (B, 1, bins)). ref (B, 1, bins): the running average before these frames
+    (zeros at the start); frames: its time constant in frames (>= 1; 1: the previous frame). The same arithmetic per
+    frame whatever the chunking (the live step is the T = 1 case: four ops)."""
+    alpha = 1.0 / frames
+    if mag.shape[1] == 1:
+        d = mag - ref
+        return d / (mag + ref), torch.add(ref, d, alpha=alpha)
+    refs, a = [], ref
+    for t in range(mag.shape[1]):  # a recursion over frames; no parameters, so nothing for autograd to keep
+        refs.append(a)
+        a = torch.add(a, mag.narrow(1, t, 1) - a, alpha=alpha)
+    prev = torch.cat(refs, 1)
+    return (mag - prev) / (mag + prev), a

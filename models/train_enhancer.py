@@ -80,6 +80,19 @@ def _parser() -> argparse.ArgumentParser:
         help="learning-rate multiplier for the tone feature's input columns (they start at zero: at a fine-tune's "
         "learning rate they hardly move)",
     )
+    p.add_argument(
+        "--onset-frames",
+        type=int,
+        default=0,
+        help="add the onset feature (each bin's magnitude against its running average over ~this many frames, >= 1; "
+        "with --init: added with zero input weights)",
+    )
+    p.add_argument(
+        "--onset-lr-scale",
+        type=positive(float),
+        default=1.0,
+        help="learning-rate multiplier for the onset feature's input columns (as --tone-lr-scale)",
+    )
     p.add_argument("--threads", type=positive(int), default=1)
     p.add_argument("--sisdr-weight", type=float, default=0.002, help="weight of -SI-SDR (dB) in the loss")
     p.add_argument("--vad-weight", type=float, default=0.01, help="weight of the VAD cross-entropy in the loss")
@@ -186,6 +199,31 @@ def evaluate(model: Enhancer, mixtures: list, quality: bool = False) -> dict:
     return res
 
 
+def feature_lr_spans(cfg: EnhancerConfig, tone_scale: float, onset_scale: float) -> list[tuple[int, int, float]]:
+    """(first column, columns, multiplier) of the core's input columns whose optimizer step --tone-lr-scale and
+    --onset-lr-scale multiply: the tone feature's n_bins columns, then the onset feature's (the last ones)."""
+    spans, start = [], cfg.n_bins + 2 * cfg.df_bins
+    for on, scale in ((cfg.tone_frames, tone_scale), (cfg.onset_frames, onset_scale)):
+        if on:
+            if scale != 1:
+                spans.append((start, cfg.n_bins, scale))
+            start += cfg.n_bins
+    return spans
+
+
+def scaled_step(opt: torch.optim.Optimizer, weight: torch.Tensor | None, spans: list[tuple[int, int, float]]) -> None:
+    """opt.step(), then the change it made to each span of `weight`'s columns multiplied by the span's multiplier
+    (new columns start at zero: at a fine-tune's learning rate they hardly move)."""
+    before = [weight[:, a : a + n].detach().clone() for a, n, _ in spans] if weight is not None else []
+    opt.step()
+    if weight is None:
+        return
+    with torch.no_grad():
+        for (a, n, scale), old in zip(spans, before):
+            cols = weight[:, a : a + n]
+            cols.add_(cols - old, alpha=scale - 1)
+
+
 def validation_set(sampler: sd.TrainSampler, n: int = 24, seconds: float = 3.0) -> list:
     rng = np.random.default_rng(987654)
     out = []
@@ -259,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
             model = model.with_deep_filter(args.df_bins, args.df_order)
         if args.tone_frames and not model.cfg.tone_frames:
             model = model.with_tone_feature(args.tone_frames)
+        if args.onset_frames and not model.cfg.onset_frames:
+            model = model.with_onset_feature(args.onset_frames)
         cfg = model.cfg
     else:
         cfg = EnhancerConfig(
@@ -268,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
             df_bins=args.df_bins,
             df_order=args.df_order,
             tone_frames=args.tone_frames,
+            onset_frames=args.onset_frames,
         )
         model = Enhancer(cfg)
     cfg.mask_floor = 0.0  # training runs without the floor (--mask-floor is for inference)
@@ -320,8 +361,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     model.train()
     stopped_at = args.steps
-    in_proj = getattr(model.core, "in_proj", None)  # the tone feature's input weights: its last n_bins columns
-    in_weight = in_proj.weight if cfg.tone_frames and args.tone_lr_scale != 1 and in_proj is not None else None
+    in_proj = getattr(model.core, "in_proj", None)
+    spans = feature_lr_spans(cfg, args.tone_lr_scale, args.onset_lr_scale)
+    in_weight = in_proj.weight if spans and in_proj is not None else None
     for step in range(1, args.steps + 1):
         noisy, clean = source.batch(rng, args.batch, n_samples / sd.SR)
         loss, parts = enhancer_loss(
@@ -335,12 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        before = in_weight[:, -cfg.n_bins :].detach().clone() if in_weight is not None else None
-        opt.step()
-        if in_weight is not None and before is not None:  # Adam's step on them, times --tone-lr-scale
-            with torch.no_grad():
-                cols = in_weight[:, -cfg.n_bins :]
-                cols.add_(cols - before, alpha=args.tone_lr_scale - 1)
+        scaled_step(opt, in_weight, spans)
         sched.step()
         acc.append(
             [float(loss.detach()), parts["spec"], parts["si_sdr"], parts["vad_bce"], parts.get("stoi_loss", 0.0)]
