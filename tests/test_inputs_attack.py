@@ -98,3 +98,38 @@ def test_ssp_projectors_of_a_fif_are_said_or_applied_as_mne_applies_them(edf_pat
     with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
         replay(path, proj=False)
     assert "SSP" not in caplog.text
+
+
+def _xdf_replay(tmp_path, stamps, marks, at, fs):
+    """(samples where each marker lands, first samples of chunks flagged gap) of a 3-channel XDF with markers."""
+    from wavegraph.nodes.io.xdf import XdfStream, write_xdf
+
+    x = np.random.default_rng(0).standard_normal((len(stamps), 3)).astype(np.float32)
+    eeg = XdfStream("amp", "EEG", fs, x, stamps, "float32", ["O1", "Oz", "O2"], "EEG", "microvolts", hostname="pc")
+    mk = XdfStream("stim", "Markers", 0.0, [f"m{i}" for i in range(len(marks))], at, "string", hostname="pc")
+    src = FileSource(path=str(write_xdf(tmp_path / "rec.xdf", [eeg, mk])), chunk_size=50)
+    src.configure({})
+    times, gaps, ev = [], [], []
+    while (c := src.read()) is not None:
+        gaps += [sum(map(len, times))] if c["out"].gap else []
+        times.append(c["out"].t0 + np.arange(c["out"].data.shape[1]) / fs)
+        ev += [c["events"].data] if "events" in c else []
+    t = np.concatenate(times)
+    return np.abs(t[:, None] - np.concatenate(ev)[:, 0]).argmin(axis=0), gaps  # the sample nearest each marker
+
+
+def test_an_xdf_dropout_under_a_second_is_a_gap_and_markers_stay_on_their_samples(tmp_path):
+    """Before: pyxdf's dejittering (breaks only over 1 s) fitted one line across a 0.3 s dropout: no gap, and the
+    markers around it landed up to 37 samples off theirs. A jittery stream stamped in late chunks (Bluetooth) is
+    not cut at its chunks."""
+    fs, n, cut = 250.0, 5000, 2500
+    rng = np.random.default_rng(1)
+    marks = np.array([250, 1000, 2400, 2499, 2500, 2600, 4000, 4900])
+    clock = 1000.0 + np.arange(n) / fs
+    clock[cut:] += 0.3  # the amplifier's radio dropped 75 samples
+    stamps = clock + rng.normal(0, 2e-3, n)  # 2 ms of LSL jitter
+    sample, gaps = _xdf_replay(tmp_path, stamps, marks, clock[marks], fs)
+    assert gaps == [cut]
+    np.testing.assert_array_equal(sample, marks)
+    chunky = 1000.0 + np.arange(n) / fs + rng.exponential(0.02, n // 12 + 1).repeat(12)[:n]  # late by 0-100 ms
+    assert _xdf_replay(tmp_path, chunky, marks, clock[marks], fs)[1] == []

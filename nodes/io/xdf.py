@@ -14,9 +14,12 @@ Reading (`file_source` with a `.xdf` / `.xdfz` path; pyxdf does the parsing):
   * `out`: the numeric regular-rate stream chosen by file_source's `stream` param (a stream name or
     type; default: the only numeric stream, else the only one of type EEG). Channel labels, types and
     units come from `desc/channels`; microvolt/millivolt units are scaled to volts (MNE's SI units).
-    A break in its timestamps (pyxdf's segments: > max(1 s, 10 samples); pyxdf's default of 500 samples made
-    it 3.1 s at 160 Hz, 2 s at 250 Hz, and the line fitted across a shorter dropout put markers up to half the
-    dropout off their samples) flags the next chunk `gap`. A dropout under 1 s is still fitted across.
+    A dropout in its timestamps flags the next chunk `gap`: a jump of over 1.5 sample periods that the
+    samples after it keep (`dropouts`: lines fitted to 0.5 s of stamps on each side put the samples after
+    it that far from the line before it; a late stamp that the next ones take back is jitter). The
+    timestamps are then dejittered by one line per segment, as pyxdf does; pyxdf's own rule (a jump over
+    max(1 s, N samples)) fitted one line across a shorter dropout, which put markers up to half the dropout
+    off their samples.
   * `events`: every string (marker) stream in the file, merged, each marker at its own (synchronised)
     timestamp; integer markers are their own code, otherwise codes 1..k over the sorted marker strings
     (`spec.labels` maps them back).
@@ -44,7 +47,7 @@ from .readers import _codes_for, _Reader, spec_channel_type
 from .units import to_volts
 
 _log = logging.getLogger("wavegraph.file_source")
-BREAK_SAMPLES = 10  # a break is a jump of over max(1 s, this many samples) (pyxdf: 500, several seconds at EEG rates)
+FIT_SECONDS = 0.5  # a dropout is judged by lines fitted to this much of the stream on each side of a jump
 _DTYPES = {"float32": "<f4", "double64": "<f8", "int8": "<i1", "int16": "<i2", "int32": "<i4", "int64": "<i8"}
 
 
@@ -118,6 +121,69 @@ def describe(streams) -> str:
     )
 
 
+def _fitted_steps(r: np.ndarray, ks: np.ndarray, lo: np.ndarray, hi: np.ndarray, w: int, sums) -> np.ndarray:
+    """At each k of `ks`: where the least-squares line through r[max(lo, k - w):k] puts sample k, subtracted from
+    where the line through r[k:min(hi, k + w)] does (NaN where a side has under 4 samples). `sums`: cumulative
+    sums of r and of i * r (from 0), so every line costs O(1); j = i - k keeps the index sums exact."""
+    c_r, c_ir = sums
+
+    def at_k(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        m = (b - a).astype(np.float64)
+        j0, j1 = (a - ks).astype(np.float64), (b - 1 - ks).astype(np.float64)  # j runs from j0 to j1
+        sj = (j0 + j1) * m / 2
+        sjj = (j1 * (j1 + 1) * (2 * j1 + 1) - (j0 - 1) * j0 * (2 * j0 - 1)) / 6
+        sr = c_r[b] - c_r[a]
+        sjr = (c_ir[b] - c_ir[a]) - ks * sr
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = (m * sjr - sj * sr) / (m * sjj - sj**2)
+            return np.where(m >= 4, (sr - slope * sj) / m, np.nan)
+
+    return at_k(ks, np.minimum(hi, ks + w)) - at_k(np.maximum(lo, ks - w), ks)
+
+
+def dropouts(t: np.ndarray, rate: float) -> np.ndarray:
+    """First indices of the samples after each dropout of a regular stream's timestamps `t`: a jump that the
+    samples after it keep, judged by lines fitted to FIT_SECONDS of stamps on each side (a late stamp that the next
+    ones take back is jitter), of over 1.5 sample periods and 6 times the stamps' jitter (so a jittery Bluetooth
+    stream, stamped in late chunks, is not cut at every chunk; a dropout under that is fitted across)."""
+    n, period = len(t), 1.0 / rate
+    w = max(20, int(round(FIT_SECONDS * rate)))
+    if n < 8:
+        return np.zeros(0, dtype=np.int64)
+    r = (np.asarray(t, dtype=np.float64) - t[0]) - np.arange(n) * period
+    lag = np.diff(r[:: max(1, w // 2)]) if n > w else np.diff(r)  # jitter between stamps w/2 apart: chunked too
+    jitter = 1.4826 * np.median(np.abs(lag - np.median(lag))) / np.sqrt(2)
+    limit = max(1.5 * period, 6 * jitter)
+    ks = np.flatnonzero(np.abs(np.diff(r)) > 0.5 * period) + 1  # a jump: dt off the period by over half of one
+    sums = (np.concatenate([[0.0], np.cumsum(r)]), np.concatenate([[0.0], np.cumsum(np.arange(n) * r)]))
+    step = np.abs(_fitted_steps(r, ks, np.zeros_like(ks), np.full_like(ks, n), w, sums))
+    found: list[int] = []
+    for k in ks[np.argsort(-np.nan_to_num(step))]:  # the largest step of each neighbourhood
+        if step[np.searchsorted(ks, k)] > limit and all(abs(k - f) >= w for f in found):
+            found.append(int(k))
+    found.sort()
+    edges = np.array([0, *found, n])  # again, each side's line only up to the neighbouring dropouts
+    lo = edges[np.searchsorted(edges, ks, side="right") - 1]
+    lo = np.where(np.isin(ks, found), edges[np.maximum(np.searchsorted(edges, ks) - 1, 0)], lo)
+    hi = edges[np.searchsorted(edges, ks, side="right")]
+    step = np.abs(_fitted_steps(r, ks, lo, hi, w, sums))
+    return ks[np.nan_to_num(step) > limit].astype(np.int64)
+
+
+def dejitter(t: np.ndarray, rate: float) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """(segments [(first, last)] between dropouts, the timestamps on one least-squares line per segment), as pyxdf's
+    jitter removal, with segments ended at every dropout (pyxdf: only at jumps over 1 s)."""
+    t = np.asarray(t, dtype=np.float64)
+    starts = [0, *dropouts(t, rate).tolist()]
+    ends = [*starts[1:], len(t)]
+    out = t.copy()
+    for a, b in zip(starts, ends):
+        if b - a > 1:
+            i = np.arange(a, b)
+            out[a:b] = np.polyval(np.polyfit(i, t[a:b], 1), i)
+    return [(a, b - 1) for a, b in zip(starts, ends) if b > a], out
+
+
 def _text(value) -> str:
     """A marker's text: a string as it is, a number as its integer when it is one (2.0 -> '2')."""
     if isinstance(value, str):
@@ -137,16 +203,17 @@ class XdfReader(_Reader):
         view = CaseView(path) if needs_view(path) else None  # REC.XDFZ: pyxdf unzips only '.xdfz'
         try:
             streams, _ = pyxdf.load_xdf(
-                str(path if view is None else view.path),
-                synchronize_clocks=True,
-                dejitter_timestamps=True,
-                jitter_break_threshold_samples=BREAK_SAMPLES,
+                str(path if view is None else view.path), synchronize_clocks=True, dejitter_timestamps=False
             )
         finally:
             logging.getLogger("pyxdf.pyxdf").removeFilter(quiet)
             if view is not None:
                 view.close()
         numeric = [s for s in streams if not _why_not(s)]
+        for s in numeric:  # pyxdf's dejittering fits one line across a dropout under 1 s: ours breaks there
+            s["info"]["segments"], s["time_stamps"] = dejitter(
+                s["time_stamps"], float(_first(s["info"], "nominal_srate"))
+            )
         markers = [s for s in streams if _is_marker(s)]
         if stream is not None:
             chosen = [s for s in numeric if stream in (_first(s["info"], "name"), _first(s["info"], "type"))]
