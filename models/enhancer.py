@@ -378,7 +378,7 @@ class Enhancer(StreamingModel):
         power = spec.square().sum(-1)  # (B, 1, bins): for the features and the adaptive floor
         feat, hists = self._features(spec, frames, power, state, 1)
         logits = fast(feat.select(1, 0), state)  # (B, 1, outputs); narrow/select: one op each in the traced graph
-        out, speech, hist, level = self._filter(spec, logits, frames, state.get("level"), power)
+        out, speech, hist, level = self._filter(spec, logits, frames, state.get("level"), power, 1)
         seg = out.view(B, nb * 2) @ self.idft  # (B, n_fft)
         y = torch.cat([seg.narrow(1, 0, H).add_(state["tail"]), speech.select(1, 0)], 1).unsqueeze(1)
         state["prev"], state["tail"] = sig.narrow(1, H, H), seg.narrow(1, H, H)
@@ -433,13 +433,15 @@ class Enhancer(StreamingModel):
         frames: torch.Tensor | None,
         level: torch.Tensor | None,
         power: torch.Tensor,
+        T: int,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """The enhanced spectra (B, T, bins, 2), the speech probabilities (B, T, 1) and the new deep-filter history:
         Y = mask X on every bin, plus on the lowest df_bins bins a complex filter over the current and past frames,
         sum_k C_k(t) X(t - k) with taps C = tanh(logits) (a residual on the mask: zero taps = mask only). In the head's
         output the taps of a bin are stored oldest frame first: (df_bins, order, re/im), k = order - 1 .. 0. With
         cfg.snr_adapt and a `level` state the floor follows the estimated SNR (enhancer_gain.py; `power` = |X|^2), and
-        the new level is returned last (else None)."""
+        the new level is returned last (else None). T: the number of frames, an int (so that the traced frame graph
+        holds the deep filter's offsets as constants, not as scalar tensor arithmetic: ~8 ops per frame)."""
         cfg = self.cfg
         nb = cfg.n_bins
         out = torch.sigmoid(logits.narrow(-1, 0, nb + 1))
@@ -451,11 +453,10 @@ class Enhancer(StreamingModel):
         y = spec * mask[..., None]
         if frames is None:
             return y, speech, None, level
-        B, T = spec.shape[:2]
         df, K = cfg.df_bins, cfg.df_order
-        n = frames.shape[1]
+        n = cfg.df_history + T  # frames: the kept past frames, then these T
         past = frames.narrow(1, n - T - (K - 1), T + K - 1).unfold(1, K, 1)  # (B, T, df, K): frames t - K + 1 .. t
-        taps = torch.view_as_complex(torch.tanh(logits.narrow(-1, nb + 1, 2 * df * K)).view(B, T, df, K, 2))
+        taps = torch.view_as_complex(torch.tanh(logits.narrow(-1, nb + 1, 2 * df * K)).view(-1, T, df, K, 2))
         y.narrow(2, 0, df).add_(torch.view_as_real((taps * past).sum(-1)))
         return y, speech, torch.view_as_real(frames.narrow(1, n - cfg.df_history, cfg.df_history)), level
 
@@ -483,7 +484,7 @@ class Enhancer(StreamingModel):
             else:
                 h, core_state = self.core.stream(feat, core_in)
             logits = self.head(h)
-        out, speech, hist, level = self._filter(spec, logits, df_frames, state.get("level"), power)
+        out, speech, hist, level = self._filter(spec, logits, df_frames, state.get("level"), power, T)
         seg = out.flatten(-2) @ self.idft  # (B, T, W), synthesis window applied
         r = W // H
         if r == 2:  # block t = first half of frame t + second half of frame t - 1 (the tail for t = 0)
