@@ -133,3 +133,53 @@ def test_an_xdf_dropout_under_a_second_is_a_gap_and_markers_stay_on_their_sample
     np.testing.assert_array_equal(sample, marks)
     chunky = 1000.0 + np.arange(n) / fs + rng.exponential(0.02, n // 12 + 1).repeat(12)[:n]  # late by 0-100 ms
     assert _xdf_replay(tmp_path, chunky, marks, clock[marks], fs)[1] == []
+
+
+def _ssvep_input(n_s=6.0, fs=250.0):
+    from wavegraph.pipeline.spec import StreamSpec
+
+    t = np.arange(int(fs * n_s)) / fs
+    x = np.sin(2 * np.pi * 10 * t) * 1e-5 + np.random.default_rng(0).standard_normal((3, len(t))) * 1e-6
+    return x, StreamSpec("signal", fs, (3,), "float64", ("O1", "Oz", "O2"), ("eeg",) * 3, "V")
+
+
+def test_ssvep_windows_skipped_at_a_gap_or_for_a_nan_are_counted():
+    """Before: the windows a gap cut, and those a NaN (propagate) or an overflow left undecided, were not counted:
+    the summary said only samples_dropped_at_gap / overflow (samples), not how many decisions were missing."""
+    from wavegraph.nodes.models.ssvep import SSVEPDecoder
+    from wavegraph.pipeline.chunk import Chunk
+
+    x, spec = _ssvep_input()
+    dec = SSVEPDecoder(freqs=[8.0, 10.0, 12.0], window=1.0, step=0.25)  # 250-sample windows every 62 samples
+    dec.configure({"in": spec})
+    first = dec.process({"in": Chunk(x[:, :600], 0.0)})["out"].data
+    dec.process({"in": Chunk(x[:, 600:], 2.6, gap=True)})
+    assert len(first) == 6  # windows from 0, 62, ..., 310; those from 372, 434, 496, 558 would span the gap
+    assert dec.counters["windows_lost_at_gap"] == 4 and dec.counters["samples_dropped_at_gap"] == 600 - 372
+    y = x.copy()
+    y[:, 800] = np.nan
+    dec = SSVEPDecoder(freqs=[8.0, 10.0, 12.0], window=1.0, step=0.25, nan_policy="propagate")
+    dec.configure({"in": spec})
+    out = dec.process({"in": Chunk(y, 0.0)})
+    holding = [k for k in range(len(out["scores"].data)) if k * 62 <= 800 < k * 62 + 250]
+    assert np.flatnonzero(np.isnan(out["scores"].data).any(axis=1)).tolist() == holding
+    assert dec.counters["undecided_nonfinite"] == len(holding) == len(out["scores"].data) - len(out["out"].data)
+
+
+@pytest.mark.parametrize("bad", ["overflow", "nan"])
+def test_the_ssvep_trial_decoder_gives_no_decision_from_a_window_it_cannot_score(bad):
+    """Before: a trial window the filters overflowed in, or holding a NaN under nan_policy propagate, got a
+    decision all the same (the scorer reads such a window as one without signal: a code from nothing)."""
+    from wavegraph.nodes.models.ssvep import SSVEPTrialDecoder
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import StreamSpec
+
+    x, spec = _ssvep_input()
+    x[:, 600:603] = 1.7e308 if bad == "overflow" else np.nan  # 2.4 s: in the window of the marker at 2 s
+    dec = SSVEPTrialDecoder(freqs=[8.0, 10.0, 12.0], window=1.0, nan_policy="propagate")
+    dec.configure({"in": spec, "events": StreamSpec("events", 0.0, (3,), "float64")})
+    markers = Chunk(np.array([[2.0, 0.0, 1.0], [4.0, 0.0, 1.0]]), 2.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = dec.process({"in": Chunk(x, 0.0), "events": markers})
+    assert out["out"].data[:, 0].tolist() == [4.0]  # the trial at 4 s is decided, the one at 2 s is not
+    assert dec.counters["undecided_nonfinite"] == 1

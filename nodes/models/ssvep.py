@@ -25,9 +25,10 @@ Outputs:
 
 Latency: ``window - 1`` samples (a window is scored once its last sample arrives and stamped at its
 start, as ``sliding_window``). Gaps: a chunk flagged ``gap`` resets the filters and drops the partial
-window (counted ``samples_dropped_at_gap``), so no window spans a gap; windows re-anchor at the chunk's
+window (counted ``samples_dropped_at_gap``), so no window spans a gap: the windows that would have are
+skipped, counted ``windows_lost_at_gap`` (in the run's summary); windows re-anchor at the chunk's
 t0. NaN/Inf: ``nan_policy`` zero (default) or propagate (a window that held one has NaN scores and no
-decision). Offline equivalent: ``models.ssvep.filter_bank`` on the whole signal from zero state, then the
+decision, counted ``undecided_nonfinite``, as a window a filter overflowed in). Offline equivalent: ``models.ssvep.filter_bank`` on the whole signal from zero state, then the
 scorer on ``y[..., k*hop : k*hop + size]`` for every k (tested, streaming == whole at rtol 1e-9).
 """
 
@@ -251,7 +252,9 @@ class SSVEPDecoder(_SSVEPBase[SSVEPDecoderParams]):
     def process(self, inputs):
         c = inputs["in"]
         if c.gap and self._t_first is not None:  # before the empty-chunk return: a gap on no samples still resets
-            self.count("samples_dropped_at_gap", self._buf.shape[-1])
+            held = self._buf.shape[-1]  # from the next window's start: every window starting in it spans the gap
+            self.count("samples_dropped_at_gap", held)
+            self.count("windows_lost_at_gap", -(-held // self._hop))
             self.reset()
         x = chunk_data(c, (self.in_specs["in"].shape[0],), np.dtype(np.float64))
         if x is None:
@@ -271,6 +274,8 @@ class SSVEPDecoder(_SSVEPBase[SSVEPDecoderParams]):
         if frames is None:
             return {}
         bad = ~np.isfinite(frames).all(axis=(1, 2, 3))
+        if bad.any():  # a NaN (propagate) or an overflow in the window: NaN scores, no decision, counted
+            self.count("undecided_nonfinite", int(bad.sum()))
         scores = np.full((frames.shape[0], len(self._freqs)), np.nan)
         if (~bad).any():
             scores[~bad] = self._score(np.ascontiguousarray(frames[~bad]))
@@ -383,7 +388,8 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
     ``events`` (marker rows); aligned by time, not arrival order (the samples are kept `max_delay` s).
     Outputs as ``ssvep_decoder``: ``out`` events (onset = marker time, duration = window, code = 1 + the
     chosen frequency's index), ``scores`` irregular features (one row per decision, t0 = marker time).
-    Dropped and counted: markers whose window spans a gap (``gap_in_trial``), that arrive after their
+    Dropped and counted: markers whose window spans a gap (``gap_in_trial``), or holds a NaN (nan_policy
+    propagate) or overflows the filters (``undecided_nonfinite``), that arrive after their
     pre-roll left the kept data (``late_marker``), whose code is not in `codes` (``ignored_marker``), or whose
     onset or code is NaN or infinite (``bad_marker``); a
     marker less than `pre` after the stream start is filtered from the stream start (``short_preroll``). Latency: (delay + window) s after the marker.
@@ -425,7 +431,9 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
         if c is not None:
             x = chunk_data(c, (self.in_specs["in"].shape[0],), np.dtype(np.float64))
             if x is not None:
-                x, _ = sanitize(self, x[self._pick], self.params.nan_policy)
+                x, mask = sanitize(self, x[self._pick], self.params.nan_policy)
+                if mask is not None:  # propagate: kept, so that a trial window holding one gets no decision
+                    x = np.where(mask, np.nan, x)
                 self._buf.append(x, c.t0, c.gap)
         e = inputs.get("events")
         if e is not None and e.data.size:
@@ -472,7 +480,11 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
                 self.count("gap_in_trial")
                 continue
             x = b.take(lo, hi)
-            y = np.stack([sosfilt(sos, x, axis=-1) for sos in self._sos])[..., -self._size :]
+            held = ~np.isfinite(x)  # a NaN kept by nan_policy propagate: filtered as 0, its window undecided
+            y = np.stack([sosfilt(sos, np.where(held, 0.0, x), axis=-1) for sos in self._sos])[..., -self._size :]
+            if held[:, -self._size :].any() or not all_finite(y):  # (an overflow: scores of inf say nothing)
+                self.count("undecided_nonfinite")
+                continue
             scores.append(self._score(y[None])[0])
             rows.append(t)
         self._pending = left
