@@ -183,3 +183,50 @@ def test_the_ssvep_trial_decoder_gives_no_decision_from_a_window_it_cannot_score
         out = dec.process({"in": Chunk(x, 0.0), "events": markers})
     assert out["out"].data[:, 0].tolist() == [4.0]  # the trial at 4 s is decided, the one at 2 s is not
     assert dec.counters["undecided_nonfinite"] == 1
+
+
+def test_a_brainvision_set_missing_a_part_or_cut_short_says_so(tmp_path, caplog):
+    """Before: a missing .eeg gave 'FileNotFoundError' with a list of formats as the fix; a missing .vmrk replayed
+    without its markers, an .eeg cut inside a sample as a shorter recording, an empty .eeg as nothing: all unsaid."""
+    from test_formats_sweep import _brainvision  # pyright: ignore[reportMissingImports]
+
+    header = _brainvision(tmp_path, [("S  8", 100)])
+    data = (tmp_path / "rec.eeg").read_bytes()
+    (tmp_path / "rec.eeg").rename(tmp_path / "elsewhere.eeg")
+    e = _refused(header)
+    assert "names its data file 'rec.eeg', which is not beside it" in e.message and ".vmrk" in e.hint
+    (tmp_path / "elsewhere.eeg").rename(tmp_path / "rec.eeg")
+    (tmp_path / "rec.vmrk").unlink()
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        _, x, ev = replay(header)
+    assert x.shape == (3, 500) and len(ev) == 0
+    assert "names its marker file 'rec.vmrk', which is not beside it: replayed without its markers" in caplog.text
+    caplog.clear()
+    (tmp_path / "rec.eeg").write_bytes(data[: 6 * 250 + 4])  # 250 samples of 3 INT_16 channels, and 4 bytes
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        assert replay(header)[1].shape == (3, 250)
+    assert "ends 4 bytes into a sample (a sample takes 6)" in caplog.text
+    caplog.clear()
+    (tmp_path / "rec.eeg").write_bytes(b"")
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        src = FileSource(path=str(header))
+        src.configure({})
+    assert src.read() is None and "holds no samples: the replay ends at once" in caplog.text
+
+
+def test_a_path_with_an_environment_variable_says_it_is_not_expanded(edf_path, tmp_path, monkeypatch):
+    """Before: only 'no such file: $DATA/S001R02.edf (relative to the current folder: ...)'."""
+    monkeypatch.setenv("WAVEGRAPH_TEST_DATA", str(edf_path.parent))
+    e = _refused("$WAVEGRAPH_TEST_DATA/" + edf_path.name)
+    assert f"not expanded in a graph file: give {edf_path}" in e.hint
+
+
+def test_an_xdf_cut_before_its_first_samples_says_so(tmp_path):
+    """Before: the fix said to pick another stream 'listed without a note', where none was."""
+    from wavegraph.nodes.io.xdf import XdfStream, write_xdf
+
+    stamps = 100.0 + np.arange(500) / 250.0
+    whole = write_xdf(tmp_path / "whole.xdf", [XdfStream("amp", "EEG", 250.0, np.ones((500, 2)), stamps)])
+    cut = tmp_path / "cut.xdf"
+    cut.write_bytes(whole.read_bytes()[:2000])
+    assert "holds no samples of its signal streams: it was cut short" in _refused(cut).hint

@@ -144,3 +144,51 @@ def projectors(raw, proj: bool | None, path: Path | None) -> None:
         ", ".join(waiting),
         "" if path is not None else " (array_source: pass raw.copy().apply_proj())",
     )
+
+
+_BV_WIDTH = {"INT_16": 2, "UINT_16": 2, "INT_32": 4, "IEEE_FLOAT_32": 4}
+
+
+def check_brainvision(header: Path) -> None:
+    """A BrainVision header whose data file is missing (an error naming it), whose marker file is missing (MNE replays
+    it without a word and without markers) or whose data file ends inside a sample (a copy cut short)."""
+    from .case_names import _find
+
+    try:
+        text = header.read_bytes()[: 1 << 20].decode("latin-1")
+    except OSError:
+        return
+    keys = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            keys.setdefault(key.strip(), value.strip())
+    data, markers = keys.get("DataFile"), keys.get("MarkerFile")
+    folder = header.parent
+    if data and "/" not in data and "\\" not in data and _find(folder, data) is None:
+        raise SpecError(
+            f"file_source: {header} names its data file {data!r}, which is not beside it in {folder}",
+            f"copy the whole recording (the .vhdr, {data} and its .vmrk) into one folder",
+        )
+    if markers and "/" not in markers and "\\" not in markers and _find(folder, markers) is None:
+        _log.warning(
+            "file_source: %s names its marker file %r, which is not beside it: replayed without its markers",
+            header,
+            markers,
+        )
+    found = _find(folder, data) if data else None
+    width = _BV_WIDTH.get(keys.get("BinaryFormat", "").upper())
+    try:
+        frame = int(keys.get("NumberOfChannels", "0")) * (width or 0)
+    except ValueError:
+        return
+    if found is not None and frame and keys.get("DataFormat", "BINARY").upper() == "BINARY":
+        torn = found.stat().st_size % frame
+        if torn:
+            _log.warning(
+                "file_source: %s ends %d bytes into a sample (a sample takes %d): the copy was cut short, or the "
+                "recorder stopped mid-write; replaying the whole samples",
+                found,
+                torn,
+                frame,
+            )

@@ -43,6 +43,7 @@ replayed from the start; rewind with `load_state_dict({"position": 0})`.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Literal
 
 import numpy as np
@@ -55,6 +56,7 @@ from wavegraph.pipeline.spec import SpecError, StreamSpec
 from .readers import BLOCK_BYTES, _Reader, is_audio, open_reader
 
 DEFAULT_CHUNK = 32
+_log = logging.getLogger("wavegraph.file_source")
 
 
 class ReplayParams(NodeParams):
@@ -104,6 +106,8 @@ class FileSource(Source[FileSourceParams]):
         p = self.params
         self.close()
         r = self.reader = self._open()
+        if r.n_times == 0:  # (a recording stopped at once, a data file left empty): nothing goes out, said
+            _log.warning("%s: %s holds no samples: the replay ends at once", self.what, self.path)
         self.picks = self._resolve_picks(r, p.picks)
         if p.chunk_duration is not None:
             self.chunk_size = max(1, int(round(p.chunk_duration * r.sfreq)))

@@ -13,7 +13,7 @@ import numpy as np
 from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError
 
 from .case_names import CaseView, needs_view
-from .file_checks import check_edf, check_not_empty, misnamed, no_channels, projectors
+from .file_checks import check_brainvision, check_edf, check_not_empty, misnamed, no_channels, projectors
 from .marker_codes import integer_code
 
 Dtype = Literal["float64", "float32"]
@@ -413,80 +413,6 @@ class _EpochsReader(_Reader):
             self.view.close()
 
 
-def _unfinished_wav(path: Path) -> int | None:
-    """Where the samples start in a WAV whose data size is still 0 with samples after it (arecord, sox or
-    ffmpeg killed while writing to a file: libsndfile reads 0 frames); None for any other file."""
-    import struct
-
-    with open(path, "rb") as f:
-        head = f.read(12)
-        if head[:4] != b"RIFF" or head[8:] != b"WAVE":
-            return None
-        while len(head := f.read(8)) == 8:
-            size = struct.unpack("<I", head[4:])[0]
-            if head[:4] == b"data":
-                return f.tell() if size == 0 and path.stat().st_size > f.tell() else None
-            f.seek(size + (size & 1), 1)
-    return None
-
-
-class _From:
-    """A file seen from `offset` on (for soundfile's virtual I/O)."""
-
-    def __init__(self, path: Path, offset: int):
-        self.f, self.offset = open(path, "rb"), offset
-
-    def seek(self, pos: int, whence: int = 0) -> int:
-        return self.f.seek(pos + self.offset if whence == 0 else pos, whence) - self.offset
-
-    def tell(self) -> int:
-        return self.f.tell() - self.offset
-
-    def read(self, n: int = -1) -> bytes:
-        return self.f.read(n)
-
-    def close(self) -> None:
-        self.f.close()
-
-
-class _AudioReader(_Reader):
-    def __init__(self, path: Path, dtype: Dtype):
-        import soundfile as sf
-
-        from .record_formats import sf_name
-
-        self.file = sf.SoundFile(sf_name(path))  # (a name that is not UTF-8 too)
-        offset = _unfinished_wav(path) if self.file.frames == 0 else None
-        self.raw: _From | None = None
-        if offset is not None:  # read what follows the header as raw samples in the header's format
-            f, self.raw = self.file, _From(path, offset)
-            self.file = sf.SoundFile(self.raw, "r", f.samplerate, f.channels, f.subtype, "LITTLE", "RAW")  # pyright: ignore[reportArgumentType]  # a file-like object works
-            f.close()
-            _log.warning(
-                "file_source: %s says it holds no samples (its writer never finished it); reading the %d frames "
-                "that follow its header",
-                path,
-                self.file.frames,
-            )
-        self.dtype: Dtype = dtype
-        self.sfreq = float(self.file.samplerate)
-        self.n_times = int(self.file.frames)
-        self.ch_names = [f"ch{i}" for i in range(self.file.channels)]
-        self.ch_types = ["audio"] * self.file.channels
-        self.units = "a.u."
-        self.events = _no_events()
-
-    def get(self, picks, start, stop):
-        self.file.seek(start)
-        x = self.file.read(stop - start, dtype=self.dtype, always_2d=True)
-        return x.T[picks]
-
-    def close(self):
-        self.file.close()
-        if self.raw is not None:
-            self.raw.close()
-
-
 def _check_trigger_codes(raw, name: str) -> None:
     """A trigger channel without events whose values vary below 1 (a pulse recorded as a voltage, e.g. an EDF
     channel in uV read in V): mne.find_events reads every value as code 0, so its steps would vanish unsaid."""
@@ -527,9 +453,18 @@ def open_reader(
         where = "" if path.is_absolute() else f" (relative to the current folder: {path.absolute()})"
         near = itertools.islice(path.parent.iterdir(), 5000) if path.parent.is_dir() else ()  # a huge folder: some
         close = difflib.get_close_matches(path.name, [p.name for p in near], n=3, cutoff=0.6)
+        import os
+
+        expanded = os.path.expandvars(str(path))  # `$HOME/rec.edf` in a YAML file: no shell expanded it
         raise SpecError(
             f"file_source: no such file: {path}{where}",
             (f"did you mean {', '.join(str(path.with_name(c)) for c in close)}? " if close else "")
+            + (
+                f"environment variables are not expanded in a graph file: give {expanded}, or let the shell "
+                f'expand it: --set "NODE.path={path}"; '
+                if expanded != str(path)
+                else ""
+            )
             + f"give the path of a readable recording; supported: {SUPPORTED}",
         )
     if path.is_dir() and not path.name.lower().endswith((".ds", ".mff")):  # CTF and EGI recordings are folders
@@ -554,7 +489,9 @@ def open_reader(
                 raise SpecError(f"file_source: {path} is audio: {what}", "leave stim_channel and proj out")
             if not name.endswith(AUDIO_SUFFIXES):
                 _log.warning("file_source: %s holds audio (by its first bytes); reading it as audio", path)
-            return _AudioReader(path, dtype)
+            from .audio_reader import AudioReader
+
+            return AudioReader(path, dtype)
         if name.endswith((".xdf", ".xdfz")):
             from .xdf import XdfReader
 
@@ -566,6 +503,8 @@ def open_reader(
             return _EpochsReader(path, proj=proj)
         if name.endswith((".edf", ".bdf")):
             check_edf(path)  # cut inside its header, no record, fewer records than listed (MNE says nothing)
+        if name.endswith(".vhdr"):
+            check_brainvision(path)  # its data or marker file missing, its data file cut inside a sample
         view = CaseView(path) if needs_view(path) else None  # REC.VHDR, REC.SET: MNE checks the case
         try:
             return _RawReader(path, stim_channel, view=view, proj=proj)

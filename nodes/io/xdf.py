@@ -221,9 +221,13 @@ class XdfReader(_Reader):
             chosen = numeric if len(numeric) == 1 else [s for s in numeric if _first(s["info"], "type") == "EEG"]
         if len(chosen) != 1:
             what = f"stream {stream!r}" if stream else "a single numeric stream (or one of type EEG)"
+            empty = not numeric and any(_why_not(s).startswith("no samples") for s in streams)
             raise SpecError(
                 f"{path.name}: {len(chosen)} regular numeric streams match {what}; the file holds: {describe(streams)}",
-                "set file_source's `stream` to the name (or type) of a stream listed without a note",
+                f"{path} holds no samples of its signal streams: it was cut short (LabRecorder stopped before it "
+                "wrote a chunk, or a copy was interrupted); give the whole file"
+                if empty
+                else "set file_source's `stream` to the name (or type) of a stream listed without a note",
             )
         s = chosen[0]
         _say_missing_clock_offsets(path, [s, *markers])

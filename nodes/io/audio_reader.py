@@ -1,0 +1,87 @@
+"""The audio back end of `file_source` (nodes/io/readers.py picks it): any file libsndfile reads, lazily, and a WAV
+whose writer died before it wrote the data size (arecord, sox or ffmpeg killed: libsndfile reads 0 frames)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from .readers import Dtype, _no_events, _Reader
+
+_log = logging.getLogger("wavegraph.file_source")
+
+
+def _unfinished_wav(path: Path) -> int | None:
+    """Where the samples start in a WAV whose data size is still 0 with samples after it (arecord, sox or
+    ffmpeg killed while writing to a file: libsndfile reads 0 frames); None for any other file."""
+    import struct
+
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if head[:4] != b"RIFF" or head[8:] != b"WAVE":
+            return None
+        while len(head := f.read(8)) == 8:
+            size = struct.unpack("<I", head[4:])[0]
+            if head[:4] == b"data":
+                return f.tell() if size == 0 and path.stat().st_size > f.tell() else None
+            f.seek(size + (size & 1), 1)
+    return None
+
+
+class _From:
+    """A file seen from `offset` on (for soundfile's virtual I/O)."""
+
+    def __init__(self, path: Path, offset: int):
+        self.f, self.offset = open(path, "rb"), offset
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        return self.f.seek(pos + self.offset if whence == 0 else pos, whence) - self.offset
+
+    def tell(self) -> int:
+        return self.f.tell() - self.offset
+
+    def read(self, n: int = -1) -> bytes:
+        return self.f.read(n)
+
+    def close(self) -> None:
+        self.f.close()
+
+
+class AudioReader(_Reader):
+    """An audio file soundfile reads, float32 (or float64) in [-1, 1], channels ch0, ch1, ..."""
+
+    def __init__(self, path: Path, dtype: Dtype):
+        import soundfile as sf
+
+        from .record_formats import sf_name
+
+        self.file = sf.SoundFile(sf_name(path))  # (a name that is not UTF-8 too)
+        offset = _unfinished_wav(path) if self.file.frames == 0 else None
+        self.raw: _From | None = None
+        if offset is not None:  # read what follows the header as raw samples in the header's format
+            f, self.raw = self.file, _From(path, offset)
+            self.file = sf.SoundFile(self.raw, "r", f.samplerate, f.channels, f.subtype, "LITTLE", "RAW")  # pyright: ignore[reportArgumentType]  # a file-like object works
+            f.close()
+            _log.warning(
+                "file_source: %s says it holds no samples (its writer never finished it); reading the %d frames "
+                "that follow its header",
+                path,
+                self.file.frames,
+            )
+        self.dtype: Dtype = dtype
+        self.sfreq = float(self.file.samplerate)
+        self.n_times = int(self.file.frames)
+        self.ch_names = [f"ch{i}" for i in range(self.file.channels)]
+        self.ch_types = ["audio"] * self.file.channels
+        self.units = "a.u."
+        self.events = _no_events()
+
+    def get(self, picks, start, stop):
+        self.file.seek(start)
+        x = self.file.read(stop - start, dtype=self.dtype, always_2d=True)
+        return x.T[picks]
+
+    def close(self):
+        self.file.close()
+        if self.raw is not None:
+            self.raw.close()
