@@ -58,23 +58,31 @@ def test_a_file_named_as_another_format_says_what_it_holds(edf_path, tmp_path):
     assert "first bytes say EDF" in _refused(dat).message
 
 
-def _edf_of_annotations_only(path, notes):
-    """An EDF+ file of one record holding only an annotation signal (as Sleep-EDF's hypnograms)."""
+def _edf(path, signals, n_rec, notes=None):
+    """An EDF(+) file of 1 s records: signals [(label, int16 samples, samples per record)], and with `notes`
+    [(onset, duration, text)] an annotation signal (only that, without signals: as Sleep-EDF's hypnograms)."""
 
     def f(s, n):
         return str(s).encode()[:n].ljust(n)
 
-    tal = b"+0\x14\x14\x00" + b"".join(f"+{o}\x15{d}\x14{t}\x14\x00".encode() for o, d, t in notes)
+    if notes is not None:
+        tal = b"+0\x14\x14\x00" + b"".join(f"+{o}\x15{d}\x14{t}\x14\x00".encode() for o, d, t in notes)
+        signals = [*signals, ("EDF Annotations", np.frombuffer(tal.ljust(120, b"\x00"), "<i2"), 60)]
+    ns = len(signals)
     head = f("0", 8) + f("X", 80) + f("Startdate 01-JAN-2020 X", 80) + f("01.01.20", 8) + f("00.00.00", 8)
-    head += f(512, 8) + f("EDF+C", 44) + f(1, 8) + f(30, 8) + f(1, 4) + f("EDF Annotations", 16) + f("", 80 + 8)
-    head += f(-32768, 8) + f(32767, 8) + f(-32768, 8) + f(32767, 8) + f("", 80) + f(60, 8) + f("", 32)
-    path.write_bytes(head + tal.ljust(120, b"\x00"))
+    head += f(256 * (ns + 1), 8) + f("EDF+C" if notes is not None else "", 44) + f(n_rec, 8) + f(1, 8) + f(ns, 4)
+    for field, width in (("label", 16), ("", 80), ("uV", 8), (-32768, 8), (32767, 8), (-32768, 8), (32767, 8)):
+        head += b"".join(f(label if field == "label" else field, width) for label, _, _ in signals)
+    head += b"".join(f("", 80) + b"" for _ in signals) + b"".join(f(n, 8) for _, _, n in signals)
+    head += b"".join(f("", 32) for _ in signals)
+    body = b"".join(np.asarray(x[r * n : (r + 1) * n], "<i2").tobytes() for r in range(n_rec) for _, x, n in signals)
+    path.write_bytes(head + body)
     return path
 
 
 def test_an_edf_of_annotations_only_says_how_to_use_it(tmp_path):
     """Before: "ValueError: picks (None, treated as "all") yielded no channels"."""
-    path = _edf_of_annotations_only(tmp_path / "SC4001EC-Hypnogram.edf", [(0, 30, "Sleep stage W")])
+    path = _edf(tmp_path / "SC4001EC-Hypnogram.edf", [], 1, [(0, 30, "Sleep stage W")])
     e = _refused(path)
     assert "holds 1 annotations and no signal channel" in e.message and "read_annotations" in e.hint
 
@@ -230,3 +238,21 @@ def test_an_xdf_cut_before_its_first_samples_says_so(tmp_path):
     cut = tmp_path / "cut.xdf"
     cut.write_bytes(whole.read_bytes()[:2000])
     assert "holds no samples of its signal streams: it was cut short" in _refused(cut).hint
+
+
+def test_an_edf_of_mixed_rates_replays_as_mne_reads_it_whole(tmp_path, caplog, monkeypatch):
+    """Before: MNE upsampled a PSG's 10 Hz channel block by block as file_source read it (16 MB blocks: every
+    50 min of an 8 h Sleep-EDF night), with artifacts of twice the signal's size at each block edge, unsaid."""
+    import wavegraph.nodes.io.file_source as file_source
+
+    t = np.arange(6000) / 100
+    eeg, resp = np.sin(2 * np.pi * 3 * t) * 1e4, np.sin(2 * np.pi * 0.3 * t[::10]) * 1e4
+    path = _edf(tmp_path / "SC4001E0-PSG.edf", [("EEG Fpz-Cz", eeg, 100), ("Resp oro-nasal", resp, 10)], 60)
+    monkeypatch.setattr(file_source, "BLOCK_BYTES", 16_000)  # blocks of 1000 samples: a long night's, scaled down
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        _, x, _ = replay(path, chunk_size=250)
+    assert "channel recorded below the file's 100 Hz (Resp oro-nasal 10 Hz)" in caplog.text
+    whole = mne.io.read_raw_edf(path, preload=True, verbose="error").get_data()
+    np.testing.assert_array_equal(x, whole)
+    _, eeg_only, _ = replay(path, picks=["EEG Fpz-Cz"], chunk_size=250)  # lazily: nothing to upsample
+    np.testing.assert_array_equal(eeg_only, whole[:1])

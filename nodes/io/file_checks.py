@@ -192,3 +192,38 @@ def check_brainvision(header: Path) -> None:
                 torn,
                 frame,
             )
+
+
+def low_rate_channels(path: Path, ch_names: list[str], sfreq: float, n_times: int) -> set[int]:
+    """EDF/BDF channels recorded below the file's top rate (a PSG's respiration at 10 Hz beside EEG at 100 Hz),
+    which MNE upsamples to it, said. MNE upsamples each read separately (FFT resampling of that block: artifacts of
+    the signal's size at every block edge, MNE issue 10635), so the reader loads the file at their first read."""
+    with open(path, "rb") as f:
+        head = f.read(256)
+        try:
+            ns, duration = int(head[252:256]), float(head[244:252])
+        except ValueError:
+            return set()
+        sig = f.read(ns * 256)
+    labels = [sig[i * 16 : (i + 1) * 16].decode("latin-1").strip() for i in range(ns)]
+    try:
+        spr = [int(sig[ns * 216 + i * 8 : ns * 216 + (i + 1) * 8]) for i in range(ns)]
+    except ValueError:
+        return set()
+    rates = [n / duration for n, label in zip(spr, labels) if not label.endswith("Annotations")] if duration else []
+    if len(rates) != len(ch_names) or not rates or min(rates) == max(rates):
+        return set()
+    low = {i for i, r in enumerate(rates) if r < sfreq}
+    _log.warning(
+        "file_source: %s: %s recorded below the file's %g Hz (%s): MNE upsamples them to %g Hz; the recording is read "
+        "into memory (%.0f MB) when they are first read, as MNE advises (block by block, its upsampling leaves "
+        "artifacts at every block edge); pick the %g Hz channels only to replay it lazily",
+        path,
+        "channels" if len(low) > 1 else "channel",
+        sfreq,
+        ", ".join(f"{ch_names[i]} {rates[i]:g} Hz" for i in sorted(low)),
+        sfreq,
+        len(ch_names) * n_times * 8 / 1e6,
+        sfreq,
+    )
+    return low

@@ -13,7 +13,15 @@ import numpy as np
 from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError
 
 from .case_names import CaseView, needs_view
-from .file_checks import check_brainvision, check_edf, check_not_empty, misnamed, no_channels, projectors
+from .file_checks import (
+    check_brainvision,
+    check_edf,
+    check_not_empty,
+    low_rate_channels,
+    misnamed,
+    no_channels,
+    projectors,
+)
 from .marker_codes import integer_code
 
 Dtype = Literal["float64", "float32"]
@@ -168,8 +176,11 @@ class _RawReader(_Reader):
         self.n_times = int(self.raw.n_times) if path is None else readable_length(self.raw, path)
         self.starts: np.ndarray | None = None  # EDF+D/BDF+D: each data record's start (s), for time_of
         source = path if path is not None else _edf_file_of(raw)  # a Raw in memory: the EDF it was read from
+        self.low_rate: set[int] = set()  # EDF/BDF channels MNE upsamples: read from memory (low_rate_channels)
         if source is not None and source.suffix.lower() in (".edf", ".bdf"):
             self._records(source, in_memory=path is None)  # EDF+D
+            if not self.raw.preload:
+                self.low_rate = low_rate_channels(source, self.ch_names, self.sfreq, self.n_times)
         ann = self.raw.annotations
         if self.starts is None:
             self.notes = (np.asarray(ann.onset, np.float64) - self.raw.first_time, ann.duration, list(ann.description))
@@ -255,6 +266,8 @@ class _RawReader(_Reader):
         )
 
     def get(self, picks, start, stop):
+        if self.low_rate.intersection(picks) and not self.raw.preload:
+            self.raw.load_data(verbose="error")  # MNE upsamples the whole recording at once, as it advises
         return self.raw.get_data(picks=picks, start=start, stop=stop)  # pyright: ignore[reportArgumentType]  # mne stub: picks may be a list
 
     def close(self) -> None:
