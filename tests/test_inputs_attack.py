@@ -43,6 +43,10 @@ def test_an_edf_cut_short_says_how_much_it_holds(edf_path, tmp_path, caplog):
     assert "cut short inside its header (300 bytes of the 16896" in _refused(cut).message
     cut.write_bytes(whole[:16896])  # before: "AssertionError: "
     assert "holds no data record" in _refused(cut).message
+    cut.write_bytes(whole[:100])
+    assert "(100 bytes of at least 256)" in _refused(cut).message
+    cut.write_bytes(whole[:244] + b"abc     " + whole[252:])  # before: "could not convert string to float"
+    assert "header is damaged: its record duration field (bytes 244-252) holds 'abc     '" in _refused(cut).message
 
 
 def test_a_file_named_as_another_format_says_what_it_holds(edf_path, tmp_path):

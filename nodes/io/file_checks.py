@@ -68,16 +68,29 @@ def check_edf(path: Path) -> None:
     size = path.stat().st_size
     with open(path, "rb") as f:
         head = f.read(256)
-    try:
-        header = int(head[184:192])
-        n_rec, ns = int(head[236:244]), int(head[252:256])
-    except ValueError:  # not a header MNE can read either: its own error says so
-        return
+    fields = {"header bytes": (184, 192, int), "records": (236, 244, int), "record duration": (244, 252, float)}
+    fields["signals"] = (252, 256, int)
+    values = {}
+    for what, (a, b, kind) in fields.items():
+        try:
+            values[what] = kind(head[a:b].decode("latin-1"))
+        except ValueError:
+            if len(head) < b:
+                break  # cut short: said below
+            raise SpecError(
+                f"file_source: {path}'s header is damaged: its {what} field (bytes {a}-{b}) holds "
+                f"{head[a:b].decode('latin-1')!r}, not a number",
+                "the file was damaged or is not EDF/BDF: export it again from the recording software",
+            ) from None
+    header, n_rec, ns = values.get("header bytes", 10**9), values.get("records", 0), values.get("signals", 0)
     if len(head) < 256 or size < header:
+        declares = f"the {header} it declares" if len(head) >= 256 else "at least 256"
         raise SpecError(
-            f"file_source: {path} is cut short inside its header ({size} bytes of the {header} it declares)",
+            f"file_source: {path} is cut short inside its header ({size} bytes of {declares})",
             "the copy or download stopped early: give the whole file",
         )
+    if ns <= 0:
+        raise SpecError(f"file_source: {path}'s header lists no signal ({ns})", "give an EDF/BDF file with signals")
     with open(path, "rb") as f:
         f.seek(256 + ns * 216)
         spr = f.read(ns * 8)
