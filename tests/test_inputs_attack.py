@@ -260,3 +260,14 @@ def test_an_edf_of_mixed_rates_replays_as_mne_reads_it_whole(tmp_path, caplog, m
     np.testing.assert_array_equal(x, whole)
     _, eeg_only, _ = replay(path, picks=["EEG Fpz-Cz"], chunk_size=250)  # lazily: nothing to upsample
     np.testing.assert_array_equal(eeg_only, whole[:1])
+
+
+def test_a_band_too_narrow_for_the_rate_is_a_spec_error_not_a_singular_matrix():
+    """Before: 'node 'bp' (bandpass): Singular matrix; fix: check its params' (numpy's LinAlgError) for 1-40 Hz on
+    a 1 GHz stream (a FIF or WAV header may say any rate)."""
+    from wavegraph.nodes.dsp.filters import Bandpass
+    from wavegraph.pipeline.spec import signal_spec
+
+    with pytest.raises(SpecError, match="too small a fraction of the stream's rate") as e:
+        Bandpass(l_freq=1.0, h_freq=40.0).configure({"in": signal_spec(1e9, ["a"])})
+    assert "resample" in e.value.hint

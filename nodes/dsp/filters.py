@@ -75,7 +75,14 @@ class SosKernel:
         self.kernel = kernel
         self.dtype = np.dtype(dtype)
         self.sos = np.ascontiguousarray(sos, dtype=self.dtype)
-        self.zi_unit = sosfilt_zi(self.sos).astype(self.dtype)  # (n_sections, 2), unit-step steady state
+        try:
+            self.zi_unit = sosfilt_zi(self.sos).astype(self.dtype)  # (n_sections, 2), unit-step steady state
+        except np.linalg.LinAlgError:  # poles within float precision of 1: a band of ~1e-8 of the rate
+            raise SpecError(
+                "the filter's edges are too small a fraction of the stream's rate for an IIR filter to be designed "
+                "(its poles are 1 within float precision)",
+                "resample the stream to a rate nearer the band first (a resample node before this one)",
+            ) from None
 
     def zeros(self, *lead: int) -> np.ndarray:
         """A zero state for (*lead) blocks of signals, e.g. zeros(n_signals)."""

@@ -68,6 +68,8 @@ def check_edf(path: Path) -> None:
     size = path.stat().st_size
     with open(path, "rb") as f:
         head = f.read(256)
+    if not head.startswith((b"0       ", b"\xffBIOSEMI")):
+        return  # not EDF/BDF inside: MNE's error, and what its first bytes say (misnamed)
     fields = {"header bytes": (184, 192, int), "records": (236, 244, int), "record duration": (244, 252, float)}
     fields["signals"] = (252, 256, int)
     values = {}
