@@ -380,8 +380,11 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
     bad_edges: set[int] = set()  # edges with a malformed end: left out of what `validate` checks further
     for raw, line in _items(raw_edges):
         if not isinstance(raw, dict) or "source" not in raw or "target" not in raw:
+            ends = raw.split("->") if isinstance(raw, str) else raw  # `- [a.out, b.in]`, `- a.out -> b.in`
+            ok = isinstance(ends, list) and len(ends) == 2 and all(isinstance(x, str) for x in ends)
+            a, b = (str(x).strip() for x in ends) if ok else ("a.out", "b.in")
             _problem(
-                problems, file, line, "each edge needs 'source' and 'target'", "write '- {source: a.out, target: b.in}'"
+                problems, file, line, "each edge needs 'source' and 'target'", f"write '- {{source: {a}, target: {b}}}'"
             )
             continue
         for key in raw:

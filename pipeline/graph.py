@@ -9,7 +9,8 @@ import os
 import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args, get_origin
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import ValidationError
 
@@ -201,11 +202,14 @@ def _param_problem(nc: NodeConfig, cls: type[Node], err: Mapping[str, Any], file
         return (file, line, f"node '{nc.id}' ({nc.type}): unknown parameter '{name}'{_set(nc, name)}", hint)
     want = type_label(fields[name].annotation) if name in fields else "?"
     item = "".join(f"[{x}]" for x in err["loc"][1:] if isinstance(x, int))  # which item of a list
+    hint = f"give {'an' if want[:1] in ('a', 'e', 'i', 'o', 'u') else 'a'} {want}"
+    if err["type"] == "list_type" and isinstance(err.get("input"), (str, int, float)):  # `picks: Cz`: one item
+        hint = f"write a list, even of one item: {name}: [{err['input']}]"
     return (
         file,
         line,
         f"node '{nc.id}' ({nc.type}): parameter '{name}'{item} = {shown(err.get('input'))}{_set(nc, name)}: {err['msg']}",
-        f"give {'an' if want[:1] in ('a', 'e', 'i', 'o', 'u') else 'a'} {want}",
+        hint,
     )
 
 
@@ -213,6 +217,8 @@ def type_label(annotation) -> str:
     """A short readable name for a parameter's type, e.g. float, list[str] | None, 'zero'|'propagate'."""
     if get_origin(annotation) is Literal:
         return "|".join(repr(a) for a in get_args(annotation))
+    if get_origin(annotation) in (Union, UnionType):  # Optional[Literal[...]]: each part by this rule
+        return " | ".join("None" if a is type(None) else type_label(a) for a in get_args(annotation))
     if isinstance(annotation, type):
         return annotation.__name__
     return str(annotation).replace("typing.", "")

@@ -271,3 +271,39 @@ def test_a_band_too_narrow_for_the_rate_is_a_spec_error_not_a_singular_matrix():
     with pytest.raises(SpecError, match="too small a fraction of the stream's rate") as e:
         Bandpass(l_freq=1.0, h_freq=40.0).configure({"in": signal_spec(1e9, ["a"])})
     assert "resample" in e.value.hint
+
+
+def test_yaml_mistakes_from_other_tools_get_the_exact_fix(tmp_path, monkeypatch, capsys):
+    """Before: an edge as a list or an arrow got the generic 'write {source: a.out, target: b.in}', a single name
+    where a list is wanted 'give a list[str] | None', and an optional choice 'give a Optional[Literal[...]]'."""
+    from test_cli_hostile import validate  # pyright: ignore[reportMissingImports]
+
+    lines = validate(
+        tmp_path,
+        monkeypatch,
+        capsys,
+        """\
+        nodes:
+          - id: src
+            type: sine
+            params: {channels: 2, rate: 250.0, duration: 1.0}
+          - id: pick
+            type: pick_channels
+            params: {pick: ch0}
+          - {id: f, type: file_source, params: {path: x.wav, dtype: float16}}
+          - {id: car, type: car}
+        edges:
+          - [src.out, pick.in]
+          - src.out -> car.in
+        """,
+    )
+    assert (
+        lines[0]
+        == "g.yaml:11: each edge needs 'source' and 'target'; fix: write '- {source: src.out, target: pick.in}'"
+    )
+    assert (
+        lines[1] == "g.yaml:12: each edge needs 'source' and 'target'; fix: write '- {source: src.out, target: car.in}'"
+    )
+    assert "g.yaml:7: node 'pick' (pick_channels): parameter 'pick' = 'ch0'" in lines[2]
+    assert lines[2].endswith("fix: write a list, even of one item: pick: [ch0]")
+    assert lines[3].endswith("fix: give a 'float64'|'float32' | None")
