@@ -307,3 +307,11 @@ def test_yaml_mistakes_from_other_tools_get_the_exact_fix(tmp_path, monkeypatch,
     assert "g.yaml:7: node 'pick' (pick_channels): parameter 'pick' = 'ch0'" in lines[2]
     assert lines[2].endswith("fix: write a list, even of one item: pick: [ch0]")
     assert lines[3].endswith("fix: give a 'float64'|'float32' | None")
+
+
+@pytest.mark.parametrize("name", ["rec.edf", "rec.bdf", "rec_raw.fif", "rec.xdf"])
+def test_a_file_that_is_not_what_its_name_says_is_said_so(tmp_path, name):
+    """Before: MNE's 'Bad EDF file provided.' (or pyxdf's 'Invalid XDF file') with the list of formats as the fix."""
+    (tmp_path / name).write_text("<html><body>404 Not Found</body></html>\n" * 20)  # a download that failed
+    e = _refused(tmp_path / name)
+    assert "its first bytes are not those of" in e.message and "`file " in e.hint

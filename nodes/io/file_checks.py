@@ -50,10 +50,18 @@ def content_format(path: Path) -> tuple[str, str] | None:
 def misnamed(path: Path, error: Exception) -> SpecError | None:
     """For a file its reader failed on: a SpecError saying its content is another format than its name says."""
     found = content_format(path)
-    if found is None:
-        return None
-    fmt, suffix = found
     name = path.name.lower()
+    if found is None:
+        claimed = next(((f, x) for _, f, x in _MAGIC if name.endswith(x.replace("_raw", ""))), None)
+        if claimed is None:
+            return None
+        return SpecError(
+            f"file_source: cannot read {path}: its first bytes are not those of {claimed[0]} files, as its name "
+            f"says ({type(error).__name__}: {error})",
+            f"it is another kind of file, or its start is damaged: `file {path}` may tell which; give the recording "
+            "as its software exported it",
+        )
+    fmt, suffix = found
     if name.endswith(suffix) or (fmt == "FIF" and name.endswith((".fif", ".fif.gz"))):
         return None  # the name fits: the file itself is damaged
     return SpecError(
