@@ -315,3 +315,22 @@ def test_a_file_that_is_not_what_its_name_says_is_said_so(tmp_path, name):
     (tmp_path / name).write_text("<html><body>404 Not Found</body></html>\n" * 20)  # a download that failed
     e = _refused(tmp_path / name)
     assert "its first bytes are not those of" in e.message and "`file " in e.hint
+
+
+def test_an_eeglab_set_without_its_fdt_says_to_copy_it_along(tmp_path):
+    """Before: 'FileNotFoundError: File .../rec.fdt not found.' with the list of formats as the fix."""
+    import scipy.io
+
+    x = np.random.default_rng(0).standard_normal((500, 3)).astype("<f4")  # EEGLAB's .fdt: samples-major float32
+    x.tofile(tmp_path / "rec.fdt")
+    chanlocs = np.array(
+        [(f"E{i}", 0.0, 0.0, 0.0) for i in range(3)], dtype=[(k, "O") for k in ("labels", "X", "Y", "Z")]
+    )
+    eeg = {"setname": "x", "nbchan": 3, "trials": 1, "pnts": 500, "srate": 250.0, "xmin": 0.0, "xmax": 1.996}
+    eeg |= {"data": "rec.fdt", "chanlocs": chanlocs, "event": np.array([], dtype=[("type", "O"), ("latency", "f8")])}
+    eeg |= {"times": np.arange(500) * 4.0, "icawinv": [], "icasphere": [], "icaweights": [], "ref": "common"}
+    scipy.io.savemat(tmp_path / "rec.set", {"EEG": eeg}, appendmat=False)
+    assert replay(tmp_path / "rec.set")[1].shape == (3, 500)
+    (tmp_path / "rec.fdt").unlink()
+    e = _refused(tmp_path / "rec.set")
+    assert "a file of the recording is missing" in e.message and ".fdt" in e.hint

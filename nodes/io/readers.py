@@ -542,6 +542,12 @@ def open_reader(
         found = misnamed(path, e)  # a FIF saved as .edf, an EDF as .dat: say what it holds
         if found is not None:
             raise found from e
+        if isinstance(e, FileNotFoundError):  # a companion file (EEGLAB's .fdt, ...) is not beside the header
+            raise SpecError(
+                f"file_source: cannot read {path}: a file of the recording is missing: {e}",
+                "copy every file of the recording into one folder (EEGLAB: the .set and its .fdt; BrainVision: "
+                ".vhdr, .vmrk and .eeg), under the names its header gives",
+            ) from e
         raise SpecError(
             f"file_source: cannot read {path}: {type(e).__name__}: {e}", f"supported formats: {SUPPORTED}"
         ) from e
