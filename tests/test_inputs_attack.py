@@ -334,3 +334,14 @@ def test_an_eeglab_set_without_its_fdt_says_to_copy_it_along(tmp_path):
     (tmp_path / "rec.fdt").unlink()
     e = _refused(tmp_path / "rec.set")
     assert "a file of the recording is missing" in e.message and ".fdt" in e.hint
+
+
+def test_the_recorders_npz_and_a_timeflux_or_opensignals_hdf5_say_how_to_replay_them(tmp_path):
+    """Before: MNE's 'Unsupported file type (.npz)' with the list of formats as the fix, for the recorder's own
+    output and for the HDF5 files Timeflux and OpenSignals record (a real OpenSignals file here)."""
+    from conftest import dataset  # pyright: ignore[reportMissingImports]
+    from test_io_hostile import eeg_spec, record  # pyright: ignore[reportMissingImports]
+
+    record(tmp_path / "features.npz", np.zeros((2, 100)), eeg_spec(2))
+    assert "a recorder's .npz holds `data` and its `spec`" in _refused(tmp_path / "features.npz").hint
+    assert "pandas.read_hdf" in _refused(dataset("bsn-eeg-closed-open-eyes")).hint

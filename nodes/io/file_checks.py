@@ -250,3 +250,27 @@ def low_rate_channels(path: Path, ch_names: list[str], sfreq: float, n_times: in
         sfreq,
     )
     return low
+
+
+_ARRAY_SOURCE = (
+    "replay it from Python with array_source (GraphBuilder: g.add('array_source', data=X, rate=HZ, ch_names=[...]))"
+)
+_NOT_READ = {
+    (".h5", ".hdf5", ".hdf"): "HDF5 (Timeflux's recordings, OpenSignals) is not read by file_source: load it "
+    "(pandas.read_hdf(PATH, KEY) for Timeflux, h5py for OpenSignals) and " + _ARRAY_SOURCE,
+    (
+        ".npz",
+        ".npy",
+    ): "NumPy arrays are not read by file_source (a recorder's .npz holds `data` and its `spec` as JSON: "
+    "z = numpy.load(PATH); spec = json.loads(str(z['spec']))); " + _ARRAY_SOURCE + ", or record signals to FIF or EDF",
+    (".csv", ".tsv"): "text tables are not read by file_source: load it (numpy.loadtxt, pandas.read_csv) and "
+    + _ARRAY_SOURCE,
+    (".parquet", ".pkl", ".pickle", ".json"): "file_source reads recordings, not tables or pickles: load it and "
+    + _ARRAY_SOURCE,
+}
+
+
+def not_read_hint(path: Path) -> str | None:
+    """What to do with a file of a kind file_source does not read (the peers' and the recorder's table formats)."""
+    name = path.name.lower()
+    return next((hint for suffixes, hint in _NOT_READ.items() if name.endswith(suffixes)), None)

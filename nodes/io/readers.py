@@ -20,6 +20,7 @@ from .file_checks import (
     low_rate_channels,
     misnamed,
     no_channels,
+    not_read_hint,
     projectors,
 )
 from .marker_codes import integer_code
@@ -549,5 +550,6 @@ def open_reader(
                 ".vhdr, .vmrk and .eeg), under the names its header gives",
             ) from e
         raise SpecError(
-            f"file_source: cannot read {path}: {type(e).__name__}: {e}", f"supported formats: {SUPPORTED}"
+            f"file_source: cannot read {path}: {type(e).__name__}: {e}",
+            not_read_hint(path) or f"supported formats: {SUPPORTED}",
         ) from e
