@@ -201,9 +201,27 @@ def parse_set(assignments: list[str]) -> list[tuple[str, str, Any]]:
     return out
 
 
+RECORDING_SUFFIXES = (
+    *(".fif", ".fif.gz", ".edf", ".bdf", ".gdf", ".vhdr", ".eeg", ".set", ".fdt", ".cnt", ".xdf", ".xdfz", ".mff"),
+    *(".wav", ".flac", ".ogg", ".mp3", ".aiff", ".h5", ".hdf5", ".npz", ".csv"),
+)  # what `wavegraph run rec.edf` gets instead of a graph (as `mne-lsl player rec.edf` takes a recording)
+
+
 def load_config(path: str | Path, overrides: Sequence[str] = ()) -> GraphConfig:
     """Read and structurally check a graph file. Raises GraphError listing every problem found."""
     file = str(path)
+    if file.lower().endswith(RECORDING_SUFFIXES):
+        raise GraphError(
+            [
+                (
+                    file,
+                    0,
+                    "this is a recording, not a graph file (YAML)",
+                    "replay it through a graph whose file_source reads it, e.g. a file holding 'nodes: [{id: src, "
+                    f'type: file_source, params: {{path: "{file}"}}}}]\' and the nodes after it (docs/yaml.md)',
+                )
+            ]
+        )
     try:
         raw = Path(path).read_bytes()
     except OSError as e:

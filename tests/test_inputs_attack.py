@@ -345,3 +345,14 @@ def test_the_recorders_npz_and_a_timeflux_or_opensignals_hdf5_say_how_to_replay_
     record(tmp_path / "features.npz", np.zeros((2, 100)), eeg_spec(2))
     assert "a recorder's .npz holds `data` and its `spec`" in _refused(tmp_path / "features.npz").hint
     assert "pandas.read_hdf" in _refused(dataset("bsn-eeg-closed-open-eyes")).hint
+
+
+@pytest.mark.parametrize("command", ["run", "validate", "describe"])
+def test_a_recording_given_where_a_graph_is_wanted_says_how_to_replay_it(edf_path, capsys, command):
+    """Before (`wavegraph run rec.edf`, as `mne-lsl player rec.edf`): 'the file is not UTF-8 text (byte 771: 0xff);
+    fix: save it as UTF-8'."""
+    from wavegraph.pipeline.cli import main
+
+    assert main([command, str(edf_path)]) == 2
+    err = capsys.readouterr().err
+    assert "this is a recording, not a graph file (YAML)" in err and f'params: {{path: "{edf_path}"}}' in err
