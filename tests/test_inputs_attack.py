@@ -344,7 +344,8 @@ def test_the_recorders_npz_and_a_timeflux_or_opensignals_hdf5_say_how_to_replay_
 
     record(tmp_path / "features.npz", np.zeros((2, 100)), eeg_spec(2))
     assert "a recorder's .npz holds `data` and its `spec`" in _refused(tmp_path / "features.npz").hint
-    assert "pandas.read_hdf" in _refused(dataset("bsn-eeg-closed-open-eyes")).hint
+    hint = _refused(dataset("bsn-eeg-closed-open-eyes")).hint
+    assert "pandas.read_hdf" in hint and "read_opensignals(PATH)" in hint
 
 
 @pytest.mark.parametrize("command", ["run", "validate", "describe"])

@@ -257,7 +257,8 @@ _ARRAY_SOURCE = (
 )
 _NOT_READ = {
     (".h5", ".hdf5", ".hdf"): "HDF5 (Timeflux's recordings, OpenSignals) is not read by file_source: load it "
-    "(pandas.read_hdf(PATH, KEY) for Timeflux, h5py for OpenSignals) and " + _ARRAY_SOURCE,
+    "(pandas.read_hdf(PATH, KEY) for Timeflux; for OpenSignals: data, rate = "
+    "wavegraph.pipeline.datasets.read_opensignals(PATH)) and " + _ARRAY_SOURCE,
     (
         ".npz",
         ".npy",
