@@ -357,3 +357,20 @@ def test_a_recording_given_where_a_graph_is_wanted_says_how_to_replay_it(edf_pat
     assert main([command, str(edf_path)]) == 2
     err = capsys.readouterr().err
     assert "this is a recording, not a graph file (YAML)" in err and f'params: {{path: "{edf_path}"}}' in err
+
+
+def test_an_xdf_stream_of_no_channels_or_with_a_nan_timestamp(tmp_path, caplog):
+    """Before: a 0-channel stream replayed as a signal of no channels; one NaN timestamp made every chunk time NaN."""
+    from wavegraph.nodes.io.xdf import XdfStream, write_xdf
+
+    stamps = 5.0 + np.arange(100) / 250.0
+    empty = write_xdf(tmp_path / "empty.xdf", [XdfStream("amp", "EEG", 250.0, np.ones((100, 0)), stamps)])
+    assert "holds no channel" in _refused(empty).message
+    stamps[50] = np.nan
+    path = write_xdf(tmp_path / "nan.xdf", [XdfStream("amp", "EEG", 250.0, np.ones((100, 2)), stamps)])
+    src = FileSource(path=str(path), chunk_size=25)
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        src.configure({})
+    assert "nan.xdf: stream 'amp': 1 timestamps of 100 are not finite" in caplog.text
+    t0 = [c["out"].t0 for c in iter(src.read, None)]
+    np.testing.assert_allclose(t0, [0.0, 0.1, 0.2, 0.3], atol=1e-9)

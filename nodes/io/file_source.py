@@ -53,6 +53,7 @@ from wavegraph.pipeline.datasets import DatasetError, resolve_path
 from wavegraph.pipeline.node import NodeParams, Source
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
+from .file_checks import no_channels
 from .readers import BLOCK_BYTES, _Reader, is_audio, open_reader
 
 DEFAULT_CHUNK = 32
@@ -106,6 +107,8 @@ class FileSource(Source[FileSourceParams]):
         p = self.params
         self.close()
         r = self.reader = self._open()
+        if not r.ch_names:  # (an XDF stream of 0 channels; MNE's formats are refused by their reader)
+            raise no_channels(self.path, len(r.events))
         if r.n_times == 0:  # (a recording stopped at once, a data file left empty): nothing goes out, said
             _log.warning("%s: %s holds no samples: the replay ends at once", self.what, self.path)
         self.picks = self._resolve_picks(r, p.picks)

@@ -170,10 +170,18 @@ def dropouts(t: np.ndarray, rate: float) -> np.ndarray:
     return ks[np.nan_to_num(step) > limit].astype(np.int64)
 
 
-def dejitter(t: np.ndarray, rate: float) -> tuple[list[tuple[int, int]], np.ndarray]:
+def dejitter(t: np.ndarray, rate: float, what: str = "a stream") -> tuple[list[tuple[int, int]], np.ndarray]:
     """(segments [(first, last)] between dropouts, the timestamps on one least-squares line per segment), as pyxdf's
     jitter removal, with segments ended at every dropout (pyxdf: only at jumps over 1 s)."""
     t = np.asarray(t, dtype=np.float64)
+    bad = ~np.isfinite(t)
+    if bad.any() and not bad.all():  # a damaged stamp (NaN) made every fitted time NaN: from its neighbours
+        i = np.arange(len(t))
+        t = t.copy()
+        t[bad] = np.interp(i[bad], i[~bad], t[~bad])
+        _log.warning(
+            "file_source: %s: %d timestamps of %d are not finite: put between their neighbours", what, bad.sum(), len(t)
+        )
     starts = [0, *dropouts(t, rate).tolist()]
     ends = [*starts[1:], len(t)]
     out = t.copy()
@@ -211,9 +219,8 @@ class XdfReader(_Reader):
                 view.close()
         numeric = [s for s in streams if not _why_not(s)]
         for s in numeric:  # pyxdf's dejittering fits one line across a dropout under 1 s: ours breaks there
-            s["info"]["segments"], s["time_stamps"] = dejitter(
-                s["time_stamps"], float(_first(s["info"], "nominal_srate"))
-            )
+            rate, name = float(_first(s["info"], "nominal_srate")), _first(s["info"], "name")
+            s["info"]["segments"], s["time_stamps"] = dejitter(s["time_stamps"], rate, f"{path.name}: stream {name!r}")
         markers = [s for s in streams if _is_marker(s)]
         if stream is not None:
             chosen = [s for s in numeric if stream in (_first(s["info"], "name"), _first(s["info"], "type"))]
