@@ -374,3 +374,16 @@ def test_an_xdf_stream_of_no_channels_or_with_a_nan_timestamp(tmp_path, caplog):
     assert "nan.xdf: stream 'amp': 1 timestamps of 100 are not finite" in caplog.text
     t0 = [c["out"].t0 for c in iter(src.read, None)]
     np.testing.assert_allclose(t0, [0.0, 0.1, 0.2, 0.3], atol=1e-9)
+
+
+def test_array_source_says_when_a_table_of_samples_is_read_as_channels(caplog):
+    """Before: a (samples, channels) array (a pandas/Timeflux table) replayed as 5000 channels of 4 samples, unsaid;
+    an array of no channel was called 'file_source: ...'."""
+    from wavegraph.nodes.io.array_source import ArraySource
+
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        ArraySource(data=np.zeros((5000, 4)), rate=250.0).configure({})
+    assert "data (5000, 4) is read as 5000 channels of 4 samples (0.016 s at 250 Hz)" in caplog.text
+    assert "pass data.T" in caplog.text
+    with pytest.raises(SpecError, match="^array_source: <array in memory> holds no channel"):
+        ArraySource(data=np.zeros((0, 100)), rate=250.0).configure({})

@@ -26,6 +26,7 @@ process its nodes' parameters as JSON, which an array is not (the graph is refus
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -103,6 +104,16 @@ class _ArrayReader(_Reader):
         if p.rate is None:
             raise SpecError("array_source: an array needs its sampling rate", "pass rate= (samples per second)")
         n_ch = data.shape[0]
+        if p.ch_names is None and n_ch > data.shape[1]:  # a (samples, channels) table: pandas, Timeflux
+            logging.getLogger("wavegraph.file_source").warning(
+                "array_source: data %s is read as %d channels of %d samples (%g s at %g Hz); if its rows are samples "
+                "(a table from pandas or Timeflux), pass data.T",
+                data.shape,
+                n_ch,
+                data.shape[1],
+                data.shape[1] / p.rate,
+                p.rate,
+            )
         names = list(p.ch_names) if p.ch_names is not None else [f"ch{i}" for i in range(n_ch)]
         if len(names) != n_ch:
             raise SpecError(

@@ -135,10 +135,10 @@ def check_edf(path: Path) -> None:
         )
 
 
-def no_channels(path: Path | None, n_annotations: int) -> SpecError:
+def no_channels(path: Path | str | None, n_annotations: int, node: str = "file_source") -> SpecError:
     what = f"{n_annotations} annotations and no signal channel" if n_annotations else "no channel"
     return SpecError(
-        f"file_source: {path or 'the recording'} holds {what}: there is no signal to replay",
+        f"{node}: {path or 'the recording'} holds {what}: there is no signal to replay",
         "an annotations-only file (e.g. a Sleep-EDF hypnogram) goes with its recording: attach its markers in MNE, "
         "raw.set_annotations(mne.read_annotations(PATH)), and replay that Raw with array_source"
         if n_annotations

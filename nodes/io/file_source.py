@@ -108,7 +108,7 @@ class FileSource(Source[FileSourceParams]):
         self.close()
         r = self.reader = self._open()
         if not r.ch_names:  # (an XDF stream of 0 channels; MNE's formats are refused by their reader)
-            raise no_channels(self.path, len(r.events))
+            raise no_channels(self.path, len(r.events), self.what)
         if r.n_times == 0:  # (a recording stopped at once, a data file left empty): nothing goes out, said
             _log.warning("%s: %s holds no samples: the replay ends at once", self.what, self.path)
         self.picks = self._resolve_picks(r, p.picks)
