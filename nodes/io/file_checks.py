@@ -264,8 +264,8 @@ _NOT_READ = {
         ".npy",
     ): "NumPy arrays are not read by file_source (a recorder's .npz holds `data` and its `spec` as JSON: "
     "z = numpy.load(PATH); spec = json.loads(str(z['spec']))); " + _ARRAY_SOURCE + ", or record signals to FIF or EDF",
-    (".csv", ".tsv"): "text tables are not read by file_source: load it (numpy.loadtxt, pandas.read_csv) and "
-    + _ARRAY_SOURCE,
+    (".csv", ".tsv", ".txt"): "text tables (OpenBCI's, BrainFlow's, Mind Monitor's) are not read by file_source: load "
+    "it (numpy.loadtxt, pandas.read_csv) and " + _ARRAY_SOURCE,
     (".parquet", ".pkl", ".pickle", ".json"): "file_source reads recordings, not tables or pickles: load it and "
     + _ARRAY_SOURCE,
 }

@@ -550,6 +550,6 @@ def open_reader(
                 ".vhdr, .vmrk and .eeg), under the names its header gives",
             ) from e
         raise SpecError(
-            f"file_source: cannot read {path}: {type(e).__name__}: {e}",
+            f"file_source: cannot read {path}: {type(e).__name__}{f': {e}' if str(e) else ''}",
             not_read_hint(path) or f"supported formats: {SUPPORTED}",
         ) from e
