@@ -102,7 +102,7 @@ def test_ssp_projectors_of_a_fif_are_said_or_applied_as_mne_applies_them(edf_pat
     assert "carries 1 SSP projector not applied to its data (Average EEG reference)" in caplog.text
     assert "proj: true" in caplog.text
     saved = mne.io.read_raw_fif(path, preload=True, verbose="error")
-    np.testing.assert_array_equal(stored, saved.get_data())  # as stored, as raw.get_data() (and MNE-LSL) give it
+    np.testing.assert_array_equal(stored, saved.get_data())  # as stored, as raw.get_data() gives it
     saved.apply_proj(verbose="error")
     _, x, _ = replay(path, proj=True, picks=["C5..", "Fc5.", "Fc3."])
     np.testing.assert_allclose(x, np.asarray(saved.get_data())[[7, 0, 1]], rtol=0, atol=1e-15)

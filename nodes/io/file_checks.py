@@ -149,7 +149,7 @@ def no_channels(path: Path | str | None, n_annotations: int, node: str = "file_s
 def projectors(raw, proj: bool | None, path: Path | None) -> None:
     """SSP projectors a Raw carries but has not applied (an average reference, ECG/EOG or empty-room projectors saved
     with `projection=True`): `proj` true applies them as raw.apply_proj() does (lazily, on every read); None replays
-    the data as stored (raw.get_data(), as MNE-LSL's player streams it) and says so; false says nothing."""
+    the data as stored (as raw.get_data() gives it) and says so; false says nothing."""
     waiting = [p["desc"] for p in raw.info["projs"] if not p["active"]]
     if not waiting or proj is False:
         return
