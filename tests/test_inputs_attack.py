@@ -392,3 +392,14 @@ def test_array_source_says_when_a_table_of_samples_is_read_as_channels(caplog):
     assert "pass data.T" in caplog.text
     with pytest.raises(SpecError, match="^array_source: <array in memory> holds no channel"):
         ArraySource(data=np.zeros((0, 100)), rate=250.0).configure({})
+
+
+def test_an_xdf_stream_whose_stamps_disagree_with_its_nominal_rate_is_said(tmp_path, caplog):
+    """Before (since our dejittering replaced pyxdf's, which warned): a stream declared 250 Hz whose timestamps
+    advance at 200 samples/s replayed as 250 Hz without a word."""
+    from wavegraph.nodes.io.xdf import XdfStream, write_xdf
+
+    path = write_xdf(tmp_path / "r.xdf", [XdfStream("amp", "EEG", 250.0, np.ones((400, 2)), 5 + np.arange(400) / 200)])
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        FileSource(path=str(path)).configure({})
+    assert "r.xdf: stream 'amp': its timestamps advance at 200 samples/s, not its nominal 250 Hz" in caplog.text

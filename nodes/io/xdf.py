@@ -184,11 +184,21 @@ def dejitter(t: np.ndarray, rate: float, what: str = "a stream") -> tuple[list[t
         )
     starts = [0, *dropouts(t, rate).tolist()]
     ends = [*starts[1:], len(t)]
-    out = t.copy()
+    out, samples, seconds = t.copy(), 0, 0.0
     for a, b in zip(starts, ends):
         if b - a > 1:
             i = np.arange(a, b)
             out[a:b] = np.polyval(np.polyfit(i, t[a:b], 1), i)
+            samples, seconds = samples + b - a - 1, seconds + out[b - 1] - out[a]
+    if seconds > 0 and abs(samples / seconds - rate) > 0.1 * rate:  # (pyxdf says so too when it dejitters)
+        _log.warning(
+            "file_source: %s: its timestamps advance at %.4g samples/s, not its nominal %g Hz: replayed as %g Hz, "
+            "the rate the outlet declared (filters and windows downstream count with it); check the device's rate",
+            what,
+            samples / seconds,
+            rate,
+            rate,
+        )
     return [(a, b - 1) for a, b in zip(starts, ends) if b > a], out
 
 
