@@ -77,7 +77,7 @@ def _edf(path, signals, n_rec, notes=None):
     head += f(256 * (ns + 1), 8) + f("EDF+C" if notes is not None else "", 44) + f(n_rec, 8) + f(1, 8) + f(ns, 4)
     for field, width in (("label", 16), ("", 80), ("uV", 8), (-32768, 8), (32767, 8), (-32768, 8), (32767, 8)):
         head += b"".join(f(label if field == "label" else field, width) for label, _, _ in signals)
-    head += b"".join(f("", 80) + b"" for _ in signals) + b"".join(f(n, 8) for _, _, n in signals)
+    head += b"".join(f("", 80) for _ in signals) + b"".join(f(n, 8) for _, _, n in signals)
     head += b"".join(f("", 32) for _ in signals)
     body = b"".join(np.asarray(x[r * n : (r + 1) * n], "<i2").tobytes() for r in range(n_rec) for _, x, n in signals)
     path.write_bytes(head + body)
