@@ -58,6 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--first-subject", type=int, default=0, help="subjects 200 + K ... (default 0)")
     ap.add_argument("--background", default="eegmmidb-s001r02", help="eegmmidb-s001r02 (default) or ssvepy-epochs")
     ap.add_argument("--m", type=int, default=40)
+    ap.add_argument(
+        "--crops",
+        type=int,
+        default=0,
+        help="also score each model on its windows averaged over crops shifted -K..K samples (test-time, softmax mean)",
+    )
     ap.add_argument("--errors", action="store_true", help="list every DNN error (and an ensemble's first member's)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -114,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         first = {snr: [] for snr in args.snr}  # an ensemble's first member alone
         ref = {snr: [] for snr in args.snr}
         errors = {snr: [] for snr in args.snr}
+        cropped = {snr: [] for snr in args.snr}  # with --crops: accuracy of the crop-averaged probabilities
+        crop_errors = {snr: [] for snr in args.snr}
         losses = []  # per subject, the first model's stage-2 loss after each epoch
         for i, ((evs, _), (cb, cy)) in enumerate(zip(subjects, cals), start=args.first_subject):
             n_w = int(round(w * bg.rate))
@@ -135,12 +143,13 @@ def main(argv: list[str] | None = None) -> int:
                 acc[snr].append(float(np.mean(prob.argmax(1) == ey)))
                 first[snr].append(float(np.mean(probs[0].argmax(1) == ey)))
                 ref[snr].append(fbcca)
-                for t in np.flatnonzero(prob.argmax(1) != ey):
-                    k, d = int(ey[t]), int(prob[t].argmax())
-                    rank = int((prob[t] > prob[t, k]).sum()) + 1
-                    errors[snr].append(
-                        f"s{i} trial {t}: {freqs[k]:.1f} -> {freqs[d]:.1f} Hz p={prob[t, d]:.3f} rank {rank}"
-                    )
+                errors[snr] += _errors(i, prob, ey, freqs)
+                if args.crops:
+                    a, n = int(round((sim.PRE_S + sim.DELAY_S) * bg.rate)), int(round(w * bg.rate))
+                    crop = [eb[:, :3, :, a + d : a + d + n] for d in range(-args.crops, args.crops + 1)]
+                    pc = np.mean([dnn.predict_proba(model, c) for model in models for c in crop], axis=0)
+                    cropped[snr].append(float(np.mean(pc.argmax(1) == ey)))
+                    crop_errors[snr] += _errors(i, pc, ey, freqs)
         print(
             f"{variant} stage-2 loss per epoch: "
             + "; ".join(
@@ -159,7 +168,23 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    first member alone: {np.round(first[snr], 3).tolist()} mean {np.mean(first[snr]):.3f}")
             if args.errors:
                 print("    errors: " + "; ".join(errors[snr]), flush=True)
+            if args.crops:
+                print(
+                    f"    crops +-{args.crops}: dnn {np.round(cropped[snr], 3).tolist()} mean {np.mean(cropped[snr]):.3f}"
+                )
+                if args.errors:
+                    print("    crop errors: " + "; ".join(crop_errors[snr]), flush=True)
     return 0
+
+
+def _errors(i: int, prob: np.ndarray, y: np.ndarray, freqs) -> list[str]:
+    """One line per misclassified window: subject, trial, true -> decided Hz, its probability, the true class's rank."""
+    out = []
+    for t in np.flatnonzero(prob.argmax(1) != y):
+        k, d = int(y[t]), int(prob[t].argmax())
+        rank = int((prob[t] > prob[t, k]).sum()) + 1
+        out.append(f"s{i} trial {t}: {freqs[k]:.1f} -> {freqs[d]:.1f} Hz p={prob[t, d]:.3f} rank {rank}")
+    return out
 
 
 def _logger(out: list, member: int):
