@@ -202,7 +202,7 @@ def test_a_brainvision_set_missing_a_part_or_cut_short_says_so(tmp_path, caplog)
     without its markers, an .eeg cut inside a sample as a shorter recording, an empty .eeg as nothing: all unsaid."""
     from test_formats_sweep import _brainvision  # pyright: ignore[reportMissingImports]
 
-    header = _brainvision(tmp_path, [("S  8", 100)])
+    header = _brainvision(tmp_path, [("S  8", 100), ("S  9", 400)])
     data = (tmp_path / "rec.eeg").read_bytes()
     (tmp_path / "rec.eeg").rename(tmp_path / "elsewhere.eeg")
     e = _refused(header)
@@ -214,10 +214,14 @@ def test_a_brainvision_set_missing_a_part_or_cut_short_says_so(tmp_path, caplog)
     assert x.shape == (3, 500) and len(ev) == 0
     assert "names its marker file 'rec.vmrk', which is not beside it: replayed without its markers" in caplog.text
     caplog.clear()
+    _brainvision(tmp_path, [("S  8", 100), ("S  9", 400)])  # whole again
     (tmp_path / "rec.eeg").write_bytes(data[: 6 * 250 + 4])  # 250 samples of 3 INT_16 channels, and 4 bytes
     with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
         assert replay(header)[1].shape == (3, 250)
     assert "ends 4 bytes into a sample (a sample takes 6)" in caplog.text
+    assert (
+        "rec.vhdr: 1 markers lie outside its data, and MNE leaves them out: was the recording cut short?" in caplog.text
+    )
     caplog.clear()
     (tmp_path / "rec.eeg").write_bytes(b"")
     with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
@@ -403,3 +407,16 @@ def test_an_xdf_stream_whose_stamps_disagree_with_its_nominal_rate_is_said(tmp_p
     with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
         FileSource(path=str(path)).configure({})
     assert "r.xdf: stream 'amp': its timestamps advance at 200 samples/s, not its nominal 250 Hz" in caplog.text
+
+
+def test_xdf_markers_after_the_signal_stream_ended_are_said(tmp_path, caplog):
+    """Before: a marker stream that outlived the EEG stream (the amplifier's battery died) had its markers sent with
+    the last chunk, unsaid."""
+    from wavegraph.nodes.io.xdf import XdfStream, write_xdf
+
+    eeg = XdfStream("amp", "EEG", 250.0, np.ones((500, 2)), 5 + np.arange(500) / 250, hostname="pc")
+    mk = XdfStream("stim", "Markers", 0.0, ["a", "b"], [6.0, 9.0], "string", hostname="pc")
+    path = write_xdf(tmp_path / "r.xdf", [eeg, mk])
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        FileSource(path=str(path)).configure({})
+    assert "1 of the 2 markers of" in caplog.text and "lie after its last sample (1.996 s)" in caplog.text

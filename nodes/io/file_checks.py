@@ -47,7 +47,7 @@ def content_format(path: Path) -> tuple[str, str] | None:
     return next(((fmt, suffix) for magic, fmt, suffix in _MAGIC if head.startswith(magic)), None)
 
 
-def misnamed(path: Path, error: Exception) -> SpecError | None:
+def misnamed(path: Path, error: Exception, supported: str = "") -> SpecError | None:
     """For a file its reader failed on: a SpecError saying its content is another format than its name says."""
     found = content_format(path)
     name = path.name.lower()
@@ -59,7 +59,7 @@ def misnamed(path: Path, error: Exception) -> SpecError | None:
             f"file_source: cannot read {path}: its first bytes are not those of {claimed[0]} files, as its name "
             f"says ({type(error).__name__}: {error})",
             f"it is another kind of file, or its start is damaged: `file {path}` may tell which; give the recording "
-            "as its software exported it",
+            f"as its software exported it, in a format file_source reads: {supported}",
         )
     fmt, suffix = found
     if name.endswith(suffix) or (fmt == "FIF" and name.endswith((".fif", ".fif.gz"))):
@@ -275,3 +275,18 @@ def not_read_hint(path: Path) -> str | None:
     """What to do with a file of a kind file_source does not read (the peers' and the recorder's table formats)."""
     name = path.name.lower()
     return next((hint for suffixes, hint in _NOT_READ.items() if name.endswith(suffixes)), None)
+
+
+def said_by_mne(said: list, path: Path | None) -> None:
+    """Of the warnings MNE gave while it read a recording, say the one that loses data: the annotations it leaves
+    out because they lie outside the data (a recording cut short keeps the markers of what it lost)."""
+    import re
+
+    for w in said:
+        found = re.match(r"Omitted (\d+) annotation\(s\) that were outside data range", str(w.message))
+        if found:
+            _log.warning(
+                "file_source: %s: %s markers lie outside its data, and MNE leaves them out: was the recording cut short?",
+                path,
+                found.group(1),
+            )

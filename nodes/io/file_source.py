@@ -125,6 +125,18 @@ class FileSource(Source[FileSourceParams]):
             "out": StreamSpec("signal", r.sfreq, (len(names),), self.dtype, names, types, r.units, **origin, bads=bads),
             "events": StreamSpec("events", 0.0, (3,), "float64", labels=r.labels, **origin),
         }
+        end = r.time_of(r.n_times - 1) + 1 / r.sfreq if r.n_times else 0.0  # (XDF: a marker stream outlived the EEG)
+        late = int(np.count_nonzero(r.events[:, 1] >= end))
+        if late and r.n_times:  # a recording cut short keeps the markers of what it lost: said, not only counted
+            _log.warning(
+                "%s: %d of the %d markers of %s lie after its last sample (%.6g s); they go out with the last chunk "
+                "(epochs downstream count them outside_data): was the recording, or its signal stream, cut short?",
+                self.what,
+                late,
+                len(r.events),
+                self.path,
+                r.time_of(r.n_times - 1),
+            )
         order = np.argsort(r.events[:, 0], kind="stable")
         self._events = r.events[order]
         self._events[:, 0] = np.clip(self._events[:, 0], 0, max(r.n_times - 1, 0))

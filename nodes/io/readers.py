@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import shlex
+import warnings
 from pathlib import Path
 from typing import Literal
 
@@ -22,6 +23,7 @@ from .file_checks import (
     no_channels,
     not_read_hint,
     projectors,
+    said_by_mne,
 )
 from .marker_codes import integer_code
 
@@ -162,7 +164,10 @@ class _RawReader(_Reader):
         self.view = view  # the names MNE reads `path` by, when its case is not what MNE wants (case_names.py)
         if raw is None:
             assert path is not None, "a path or a Raw"
-            raw = mne.io.read_raw(path if view is None else view.path, preload=False, verbose="error")
+            with warnings.catch_warnings(record=True) as said:  # MNE's warnings, to pass on the one that loses data
+                warnings.simplefilter("always")
+                raw = mne.io.read_raw(path if view is None else view.path, preload=False, verbose="warning")
+            said_by_mne(said, path)
         self.raw = raw
         self.sfreq = float(self.raw.info["sfreq"])
         self.ch_names = list(self.raw.ch_names)
@@ -540,7 +545,7 @@ def open_reader(
     except SpecError:
         raise
     except Exception as e:  # mne and soundfile raise many types; all mean "cannot read this file"
-        found = misnamed(path, e)  # a FIF saved as .edf, an EDF as .dat: say what it holds
+        found = misnamed(path, e, SUPPORTED)  # a FIF saved as .edf, an EDF as .dat: say what it holds
         if found is not None:
             raise found from e
         if isinstance(e, FileNotFoundError):  # a companion file (EEGLAB's .fdt, ...) is not beside the header
