@@ -420,3 +420,24 @@ def test_xdf_markers_after_the_signal_stream_ended_are_said(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
         FileSource(path=str(path)).configure({})
     assert "1 of the 2 markers of" in caplog.text and "lie after its last sample (1.996 s)" in caplog.text
+
+
+@pytest.mark.parametrize(("fmt", "subtype"), [("FLAC", "PCM_24"), ("MP3", "MPEG_LAYER_III")])
+def test_a_compressed_audio_file_cut_short_replays_what_it_holds(tmp_path, caplog, fmt, subtype):
+    """Before: a FLAC cut in half failed the run at its first read ('flac decoder lost sync'); an MP3 cut in half
+    replayed 17327 of the 48000 frames its header lists, then 30 empty chunks, unsaid."""
+    import soundfile as sf
+
+    path = tmp_path / f"call.{fmt.lower()}"
+    sf.write(
+        path, np.sin(2 * np.pi * 440 * np.arange(48000) / 48000)[:, None] * 0.5, 48000, format=fmt, subtype=subtype
+    )
+    whole = replay(path)[1]
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        src = FileSource(path=str(path), chunk_size=1000)
+        src.configure({})
+        chunks = [c["out"].data for c in iter(src.read, None)]
+    assert "is truncated: its header lists 48000 frames" in caplog.text
+    assert all(c.shape[1] for c in chunks) and 0 < src.n_times < 48000
+    np.testing.assert_allclose(np.concatenate(chunks, axis=1), whole[:, : src.n_times], atol=2e-7)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from .readers import Dtype, _no_events, _Reader
+from .readers import Dtype, _no_events, _readable, _Reader
+
+_PCM_CONTAINERS = ("WAV", "WAVEX", "RF64", "W64", "AIFF", "AU", "CAF", "RAW")  # frames counted from the file's size
 
 _log = logging.getLogger("wavegraph.file_source")
 
@@ -55,7 +57,8 @@ class AudioReader(_Reader):
 
         from .record_formats import sf_name
 
-        self.file = sf.SoundFile(sf_name(path))  # (a name that is not UTF-8 too)
+        self.name = sf_name(path)
+        self.file = sf.SoundFile(self.name)  # (a name that is not UTF-8 too)
         offset = _unfinished_wav(path) if self.file.frames == 0 else None
         self.raw: _From | None = None
         if offset is not None:  # read what follows the header as raw samples in the header's format
@@ -71,10 +74,25 @@ class AudioReader(_Reader):
         self.dtype: Dtype = dtype
         self.sfreq = float(self.file.samplerate)
         self.n_times = int(self.file.frames)
+        if self.file.format not in _PCM_CONTAINERS:  # FLAC, MP3, Ogg cut short: the header's count outruns the data
+            self.n_times = _readable(self.n_times, self._read_frame, path, "frames", "its header")  # FLAC: 'lost sync'
         self.ch_names = [f"ch{i}" for i in range(self.file.channels)]
         self.ch_types = ["audio"] * self.file.channels
         self.units = "a.u."
         self.events = _no_events()
+
+    def _read_frame(self, k: int) -> None:
+        """Decode frame k - 1 (raises where the data ends or breaks)."""
+        import soundfile as sf
+
+        try:
+            self.file.seek(k - 1)
+            if len(self.file.read(1, dtype=self.dtype)) != 1:
+                raise EOFError(f"no frame {k - 1}")
+        except Exception:
+            self.file.close()  # a FLAC decoder that lost sync stays lost: open the file again for the next try
+            self.file = sf.SoundFile(self.name)
+            raise
 
     def get(self, picks, start, stop):
         self.file.seek(start)

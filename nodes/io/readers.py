@@ -364,7 +364,7 @@ def readable_length(raw, path: Path) -> int:
     return _readable(int(raw.n_times), lambda k: raw.get_data(start=k - 1, stop=k), path, "samples")
 
 
-def _readable(n: int, read_last, path: Path, what: str) -> int:
+def _readable(n: int, read_last, path: Path, what: str, lister: str = "MNE") -> int:
     """The largest k <= n for which read_last(k) (reading item k - 1) does not raise (bisection)."""
 
     def reads(k: int) -> bool:
@@ -380,7 +380,9 @@ def _readable(n: int, read_last, path: Path, what: str) -> int:
     while bad - good > 1:
         mid = (good + bad) // 2
         good, bad = (mid, bad) if reads(mid) else (good, mid)
-    _log.warning("file_source: %s is truncated: MNE lists %d %s, %d can be read; replaying those", path, n, what, good)
+    _log.warning(
+        "file_source: %s is truncated: %s lists %d %s, %d can be read; replaying those", path, lister, n, what, good
+    )
     return good
 
 
