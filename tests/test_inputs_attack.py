@@ -441,3 +441,17 @@ def test_a_compressed_audio_file_cut_short_replays_what_it_holds(tmp_path, caplo
     assert "is truncated: its header lists 48000 frames" in caplog.text
     assert all(c.shape[1] for c in chunks) and 0 < src.n_times < 48000
     np.testing.assert_allclose(np.concatenate(chunks, axis=1), whole[:, : src.n_times], atol=2e-7)
+
+
+def test_a_reader_that_returns_fewer_samples_than_its_file_said_ends_the_replay_there(tmp_path, caplog):
+    """Before: every chunk after the data's end went out empty (0 samples), unsaid (a file cut while replayed)."""
+    import soundfile as sf
+
+    sf.write(tmp_path / "a.wav", np.zeros((1000, 1)), 1000)
+    src = FileSource(path=str(tmp_path / "a.wav"), chunk_size=100)
+    src.configure({})
+    assert src.reader is not None
+    src.reader.n_times = 3000  # as a reader whose header promised more than the file then held
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        chunks = [c["out"].data.shape[1] for c in iter(src.read, None)]
+    assert chunks == [100] * 10 and "ends at sample 1000, not 3000 as it said" in caplog.text

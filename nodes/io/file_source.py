@@ -208,6 +208,8 @@ class FileSource(Source[FileSourceParams]):
             gap = gap or (k > 0 and int(r.breaks[k - 1]) == start)
         self.position = stop  # advance first: a read that raises skips this chunk instead of looping on it
         data = self._get(start, stop)
+        if not data.shape[1]:  # nothing where the file said there was data (said by _get): the end
+            return None
         t0 = r.time_of(start)
         out = {"out": Chunk(data, t0=t0, gap=gap)}
         ev = self._events
@@ -234,6 +236,15 @@ class FileSource(Source[FileSourceParams]):
                     f"{self.what}: reading samples {start}..{block_stop} of {self.path} failed: {type(e).__name__}: {e}"
                 ) from e
             b = self._block = (start, np.asarray(block, dtype=self.dtype))
+            if b[1].shape[1] < block_stop - start:  # the data ends before the file said (a file still being cut)
+                _log.warning(
+                    "%s: %s ends at sample %d, not %d as it said: the replay ends there",
+                    self.what,
+                    self.path,
+                    start + b[1].shape[1],
+                    r.n_times,
+                )
+                r.n_times = start + b[1].shape[1]
         return np.ascontiguousarray(b[1][:, start - b[0] : stop - b[0]])
 
     def close(self) -> None:
