@@ -455,3 +455,13 @@ def test_a_reader_that_returns_fewer_samples_than_its_file_said_ends_the_replay_
     with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
         chunks = [c["out"].data.shape[1] for c in iter(src.read, None)]
     assert chunks == [100] * 10 and "ends at sample 1000, not 3000 as it said" in caplog.text
+
+
+def test_an_ogg_cut_short_says_it_is_damaged_and_how_to_recover_it(tmp_path):
+    """Before: libsndfile's 'file is malformed' with the list of formats as the fix."""
+    import soundfile as sf
+
+    path = tmp_path / "call.ogg"
+    sf.write(path, np.zeros((48000, 1)), 48000, format="OGG", subtype="VORBIS")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    assert "damaged, cut short or not audio: ffmpeg decodes what it can (ffmpeg -i call.ogg" in _refused(path).hint

@@ -512,7 +512,14 @@ def open_reader(
                 _log.warning("file_source: %s holds audio (by its first bytes); reading it as audio", path)
             from .audio_reader import AudioReader
 
-            return AudioReader(path, dtype)
+            try:
+                return AudioReader(path, dtype)
+            except Exception as e:  # noqa: BLE001 — libsndfile: 'file is malformed', 'Format not recognised', ...
+                raise SpecError(
+                    f"file_source: cannot read {path}: {type(e).__name__}: {e}",
+                    "the file is damaged, cut short or not audio: ffmpeg decodes what it can "
+                    f"(ffmpeg -i {shlex.quote(path.name)} {shlex.quote(path.stem + '_fixed.wav')}); replay that",
+                ) from e
         if name.endswith((".xdf", ".xdfz")):
             from .xdf import XdfReader
 
