@@ -465,3 +465,18 @@ def test_an_ogg_cut_short_says_it_is_damaged_and_how_to_recover_it(tmp_path):
     sf.write(path, np.zeros((48000, 1)), 48000, format="OGG", subtype="VORBIS")
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     assert "damaged, cut short or not audio: ffmpeg decodes what it can (ffmpeg -i call.ogg" in _refused(path).hint
+
+
+def test_a_brainvision_set_with_spaces_and_accents_in_its_names_replays(tmp_path):
+    """The check for a missing data file read a UTF-8 header (Codepage=UTF-8) as Latin-1 and refused 'my réc.eeg'."""
+    from test_formats_sweep import _brainvision  # pyright: ignore[reportMissingImports]
+
+    folder = tmp_path / "séance 1"
+    folder.mkdir()
+    _brainvision(folder, [("S  8", 100)])
+    for part in ("vhdr", "vmrk", "eeg"):
+        text = (folder / f"rec.{part}").read_bytes().replace(b"rec.", "my réc.".encode())
+        (folder / f"my réc.{part}").write_bytes(text)
+        (folder / f"rec.{part}").unlink()
+    _, x, ev = replay(folder / "my réc.vhdr")
+    assert x.shape == (3, 500) and len(ev) == 1

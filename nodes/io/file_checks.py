@@ -178,9 +178,13 @@ def check_brainvision(header: Path) -> None:
     from .case_names import _find
 
     try:
-        text = header.read_bytes()[: 1 << 20].decode("latin-1")
+        raw = header.read_bytes()[: 1 << 20]
     except OSError:
         return
+    try:  # Codepage=UTF-8 (BrainVision Recorder 1.2x), else ANSI: read as Latin-1
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
     keys = {}
     for line in text.splitlines():
         key, sep, value = line.partition("=")
