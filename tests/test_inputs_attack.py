@@ -480,3 +480,19 @@ def test_a_brainvision_set_with_spaces_and_accents_in_its_names_replays(tmp_path
         (folder / f"rec.{part}").unlink()
     _, x, ev = replay(folder / "my réc.vhdr")
     assert x.shape == (3, 500) and len(ev) == 1
+
+
+def test_a_renamed_brainvision_set_says_which_line_to_edit_and_keeps_its_markers(tmp_path, caplog):
+    """A set renamed without editing its header (BIDS): DataFile= names the old .eeg (MNE: FileNotFoundError), and
+    MNE finds the renamed .vmrk itself, which the missing-marker check wrongly said was lost."""
+    from test_formats_sweep import _brainvision  # pyright: ignore[reportMissingImports]
+
+    _brainvision(tmp_path, [("S  8", 100)])
+    for part in ("vhdr", "vmrk", "eeg"):
+        (tmp_path / f"rec.{part}").rename(tmp_path / f"sub-01_task-ssvep_eeg.{part}")
+    e = _refused(tmp_path / "sub-01_task-ssvep_eeg.vhdr")
+    assert "edit the header's DataFile= line to sub-01_task-ssvep_eeg.eeg" in e.hint
+    (tmp_path / "sub-01_task-ssvep_eeg.eeg").rename(tmp_path / "rec.eeg")  # the data as the header names it
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        _, x, ev = replay(tmp_path / "sub-01_task-ssvep_eeg.vhdr")
+    assert len(ev) == 1 and "marker file" not in caplog.text

@@ -193,11 +193,21 @@ def check_brainvision(header: Path) -> None:
     data, markers = keys.get("DataFile"), keys.get("MarkerFile")
     folder = header.parent
     if data and "/" not in data and "\\" not in data and _find(folder, data) is None:
+        renamed = _find(folder, header.stem + Path(data).suffix)  # renamed without editing the header (BIDS)
         raise SpecError(
             f"file_source: {header} names its data file {data!r}, which is not beside it in {folder}",
-            f"copy the whole recording (the .vhdr, {data} and its .vmrk) into one folder",
+            f"the recording was renamed: edit the header's DataFile= line to {renamed.name} (and MarkerFile=), or "
+            "rename BrainVision sets with mne_bids.copyfiles.copyfile_brainvision, which edits them"
+            if renamed is not None
+            else f"copy the whole recording (the .vhdr, {data} and its .vmrk) into one folder",
         )
-    if markers and "/" not in markers and "\\" not in markers and _find(folder, markers) is None:
+    if (
+        markers
+        and "/" not in markers
+        and "\\" not in markers
+        and _find(folder, markers) is None
+        and _find(folder, header.stem + ".vmrk") is None  # (MNE takes a .vmrk named as the header instead)
+    ):
         _log.warning(
             "file_source: %s names its marker file %r, which is not beside it: replayed without its markers",
             header,
