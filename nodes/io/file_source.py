@@ -31,6 +31,10 @@ shorter), and the first chunk of every epoch after the first has `gap=True`, bec
 between epochs are missing. Each epoch's event is emitted at its time-locked sample, with the code
 and label from `epochs.event_id`.
 
+SSP projectors of a FIF (`proj`): replayed as stored by default, with a warning naming them; `proj: true` applies
+them as raw.apply_proj() does. Broken files (empty, cut short, misnamed, missing a part, of a kind not read) are
+errors or warnings that name the file and the fix: nodes/io/file_checks.py.
+
 Chunk t0 is `start_sample / sfreq`, computed from the integer sample index each time (no float
 accumulation); in an EDF+D/BDF+D file, the record's start from its time-keeping annotation plus the
 samples into it, and a jump between records flags the next chunk `gap` (MNE reads such a file as
