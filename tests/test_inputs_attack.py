@@ -496,3 +496,17 @@ def test_a_renamed_brainvision_set_says_which_line_to_edit_and_keeps_its_markers
     with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
         _, x, ev = replay(tmp_path / "sub-01_task-ssvep_eeg.vhdr")
     assert len(ev) == 1 and "marker file" not in caplog.text
+
+
+def test_two_xdf_streams_of_one_name_can_be_told_apart(tmp_path):
+    """Before: two amplifiers of one model (both 'OpenBCI', type EEG) could not be picked: the fix said to give the
+    name or type, which both share."""
+    from wavegraph.nodes.io.xdf import XdfStream, write_xdf
+
+    stamps = 5 + np.arange(100) / 250
+    amps = [XdfStream("OpenBCI", "EEG", 250.0, np.full((100, 2), k), stamps) for k in (1.0, 2.0)]
+    path = write_xdf(tmp_path / "two.xdf", amps)
+    e = _refused(path, stream="OpenBCI")
+    assert "#1 'OpenBCI'" in e.message and "#2 'OpenBCI'" in e.message and "stream: '#2'" in e.hint
+    _, x, _ = replay(path, stream="#2")
+    assert (x == 2.0).all()

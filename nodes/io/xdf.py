@@ -109,16 +109,24 @@ def _say_missing_clock_offsets(path: Path, replayed: list) -> None:
     )
 
 
+def _keys(s) -> tuple[str, ...]:
+    """What `stream` may give to pick s: its name, type, source_id, or its number in the file ('2' or '#2')."""
+    info = s["info"]
+    n = str(info.get("stream_id", ""))
+    return tuple(k for k in (_first(info, "name"), _first(info, "type"), _first(info, "source_id"), n, f"#{n}") if k)
+
+
 def describe(streams) -> str:
-    return (
-        "; ".join(
-            f"'{_first(s['info'], 'name')}' (type {_first(s['info'], 'type') or '-'}, "
-            f"{_first(s['info'], 'channel_count')} ch, {_first(s['info'], 'nominal_srate')} Hz, "
-            f"{_first(s['info'], 'channel_format')}{', ' + _why_not(s) if _why_not(s) else ''})"
-            for s in streams
+    def one(s) -> str:
+        info, note = s["info"], _why_not(s)
+        source = f"source_id {_first(info, 'source_id')}, " if _first(info, "source_id") else ""
+        return (
+            f"#{info.get('stream_id', '?')} '{_first(info, 'name')}' (type {_first(info, 'type') or '-'}, {source}"
+            f"{_first(info, 'channel_count')} ch, {_first(info, 'nominal_srate')} Hz, "
+            f"{_first(info, 'channel_format')}{', ' + note if note else ''})"
         )
-        or "none"
-    )
+
+    return "; ".join(one(s) for s in streams) or "none"
 
 
 def _fitted_steps(r: np.ndarray, ks: np.ndarray, lo: np.ndarray, hi: np.ndarray, w: int, sums) -> np.ndarray:
@@ -233,18 +241,20 @@ class XdfReader(_Reader):
             s["info"]["segments"], s["time_stamps"] = dejitter(s["time_stamps"], rate, f"{path.name}: stream {name!r}")
         markers = [s for s in streams if _is_marker(s)]
         if stream is not None:
-            chosen = [s for s in numeric if stream in (_first(s["info"], "name"), _first(s["info"], "type"))]
+            chosen = [s for s in numeric if stream in _keys(s)]
         else:
             chosen = numeric if len(numeric) == 1 else [s for s in numeric if _first(s["info"], "type") == "EEG"]
         if len(chosen) != 1:
             what = f"stream {stream!r}" if stream else "a single numeric stream (or one of type EEG)"
             empty = not numeric and any(_why_not(s).startswith("no samples") for s in streams)
             raise SpecError(
-                f"{path.name}: {len(chosen)} regular numeric streams match {what}; the file holds: {describe(streams)}",
+                f"file_source: {path}: {len(chosen)} regular numeric streams match {what}; the file holds: "
+                + describe(streams),
                 f"{path} holds no samples of its signal streams: it was cut short (LabRecorder stopped before it "
                 "wrote a chunk, or a copy was interrupted); give the whole file"
                 if empty
-                else "set file_source's `stream` to the name (or type) of a stream listed without a note",
+                else "set file_source's `stream` to the name or type of a stream listed without a note, or, when several "
+                "share them, to its number (stream: '#2') or its source_id",
             )
         s = chosen[0]
         _say_missing_clock_offsets(path, [s, *markers])
