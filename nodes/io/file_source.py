@@ -84,7 +84,9 @@ class ReplayParams(NodeParams):
 
 class FileSourceParams(ReplayParams):
     path: str = Field(description="a recording file, or dataset:NAME for a packaged one (see pipeline.datasets)")
-    stream: str | None = Field(default=None, description="XDF: the name or type of the signal stream to replay")
+    stream: str | None = Field(
+        default=None, description="XDF: the name, type, source_id or number ('#2') of the signal stream to replay"
+    )
     proj: bool | None = Field(
         default=None,
         description="SSP projectors of a FIF: true applies them (raw.apply_proj()); default: raw data as stored "
