@@ -148,6 +148,23 @@ def _number_types(annotation) -> set:
     return args & {int, float}
 
 
+def _as_number_hint(name: str, value, node_type: str) -> str:
+    """The fix for text where a number goes: the number it spells, when it is one with a decimal comma ('1,5') or a
+    unit after it ('40 Hz', '1s'; the units are in `wavegraph nodes TYPE`), else a plain example."""
+    import re
+
+    text = str(value).strip() if isinstance(value, str) else ""
+    found = re.fullmatch(r"([-+]?\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?)\s*(hz|khz|s|sec|seconds?|samples?)?", text, re.I)
+    if found and (found.group(2) or "," in found.group(1) or text != found.group(1)):
+        number, unit = found.group(1).replace(",", "."), (found.group(2) or "").lower()
+        if unit == "khz":
+            return f"write it as a plain number of Hz: {name}: {float(number) * 1000:g}"
+        return (
+            f"write a plain number (a decimal point, no unit: `wavegraph nodes {node_type}` has them): {name}: {number}"
+        )
+    return f"write a number without quotes, e.g. {name}: 1.0"
+
+
 def _number_problems(nc: NodeConfig, cls: type[Node], file: str) -> dict:
     """YAML `true` or a quoted '1.0' where a number is needed: pydantic would read them as 1 and 1.0."""
     fields = getattr(getattr(cls, "Params", None), "model_fields", {})
@@ -160,7 +177,7 @@ def _number_problems(nc: NodeConfig, cls: type[Node], file: str) -> dict:
                 file,
                 nc.param_lines.get(name, nc.line),
                 f"node '{nc.id}' ({nc.type}): parameter '{name}' = {shown(value)}{_set(nc, name)} is {what}, not a number",
-                f"write a number without quotes, e.g. {name}: 1.0",
+                _as_number_hint(name, value, nc.type),
             )
     return problems
 

@@ -510,3 +510,26 @@ def test_two_xdf_streams_of_one_name_can_be_told_apart(tmp_path):
     assert "#1 'OpenBCI'" in e.message and "#2 'OpenBCI'" in e.message and "stream: '#2'" in e.hint
     _, x, _ = replay(path, stream="#2")
     assert (x == 2.0).all()
+
+
+def test_a_number_written_with_a_decimal_comma_or_a_unit_gets_the_number_to_write(tmp_path, monkeypatch, capsys):
+    """Before: 'write a number without quotes, e.g. l_freq: 1.0' for '1,5', '40 Hz', '1s' and '1.5 kHz'."""
+    from test_cli_hostile import validate  # pyright: ignore[reportMissingImports]
+
+    lines = validate(
+        tmp_path,
+        monkeypatch,
+        capsys,
+        """\
+        nodes:
+          - {id: src, type: sine, params: {channels: 2, rate: 8000.0, duration: 1.0}}
+          - {id: bp, type: bandpass, params: {l_freq: "1,5", h_freq: 1.5 kHz}}
+          - {id: dec, type: ssvep_decoder, params: {freqs: [8.0], window: 1s}}
+        edges:
+          - {source: src.out, target: bp.in}
+          - {source: bp.out, target: dec.in}
+        """,
+    )
+    assert lines[0].endswith("`wavegraph nodes bandpass` has them): l_freq: 1.5")
+    assert lines[1].endswith("write it as a plain number of Hz: h_freq: 1500")
+    assert lines[2].endswith("window: 1")
