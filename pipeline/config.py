@@ -163,6 +163,18 @@ def parse_set(assignments: list[str]) -> list[tuple[str, str, Any]]:
         node_id, dot, param = target.partition(".")
         if not eq or not dot or not node_id or not param:
             raise GraphError([("--set", 0, f"cannot read override {a!r}", "write --set node.param=value")])
+        if not value.strip():  # YAML reads nothing as null: the error was "None: give a str"
+            raise GraphError(
+                [
+                    (
+                        "--set",
+                        0,
+                        f"the value of {target} is empty in {a!r}",
+                        f"give it after the '=', e.g. --set {target}=VALUE (a shell variable that was unset or "
+                        "empty expands to nothing); write null for None",
+                    )
+                ]
+            )
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:  # a file name that is not UTF-8 (the shell passes its bytes): text as given

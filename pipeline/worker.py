@@ -208,10 +208,42 @@ class ControlLink:
             self.released.set()
 
 
+class _SaidByParent(logging.Filter):
+    """Drops the warnings of this thread (the nodes' configure()): the parent configured the same nodes from
+    the same plan and said them once (a file cut short was said once per process)."""
+
+    def __init__(self):
+        super().__init__()
+        self.thread = threading.get_ident()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno == logging.WARNING and record.thread == self.thread)
+
+
 def _build_nodes(plan: WorkerPlan, nodes: dict) -> None:
     """Instantiate and configure the group's nodes from the plan (never from the YAML file). The parent
     configured them too (to check the graph) but opened nothing: they are opened (Node.open: a file's
-    data, a device) only here, once per run, after the start barrier (run_worker)."""
+    data, a device) only here, once per run, after the start barrier (run_worker). The warnings of
+    configure() are the parent's to say (errors are said here too)."""
+    root = logging.getLogger()
+    # without handlers Python's lastResort prints warnings, and it takes no filter: the same, as a handler
+    own = None if root.handlers else logging.StreamHandler()
+    if own is not None:
+        own.setLevel(logging.WARNING)
+        root.addHandler(own)
+    quiet = _SaidByParent()
+    for h in root.handlers:
+        h.addFilter(quiet)
+    try:
+        _configure_nodes(plan, nodes)
+    finally:
+        for h in root.handlers:
+            h.removeFilter(quiet)
+        if own is not None:
+            root.removeHandler(own)
+
+
+def _configure_nodes(plan: WorkerPlan, nodes: dict) -> None:
     for nc in plan.nodes:
         node = nodes[nc.id] = make_node(nc, plan.file)
         in_specs = {p: StreamSpec.from_dict(d) for p, d in plan.in_specs.get(nc.id, {}).items()}

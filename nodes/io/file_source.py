@@ -154,6 +154,8 @@ class FileSource(Source[FileSourceParams]):
     def _open(self) -> _Reader:
         """The reader of this source's data; sets self.dtype and self.path (the name errors give)."""
         p = self.params
+        if not p.path.strip():  # Path("") is the current folder: the error was "file_source: . is a folder"
+            raise SpecError("file_source: `path` is empty", "give the recording's file, e.g. path: rec.edf")
         try:
             path = resolve_path(p.path)
         except DatasetError as e:

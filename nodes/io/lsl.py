@@ -1,6 +1,6 @@
 """Lab Streaming Layer (LSL) inlet and outlet, through pylsl (which ships liblsl).
 
-lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type`.
+lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` (and `source_id`).
   Numeric streams become signals (channels, samples); the spec comes from the stream info: channel
   count, names/types/units from `desc/channels/channel/{label,type,unit}` when present (else ch0, ch1,
   ... and the stream type; a type that is no MNE channel type is "misc"), the nominal rate, and the
@@ -13,7 +13,8 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type`.
   writes) and then in the `marker_codes` param; markers found in neither are counted
   (`unknown_marker`) and dropped (the first few distinct ones logged as a warning). A one-channel
   numeric stream of irregular rate (integer markers, as many stimulus programs send them) is a marker
-  stream too: each value that is an integer is its code.
+  stream too: each value that is an integer is its code (unless typed as a signal, EEG...). With `rate`,
+  a numeric stream published at rate 0 (Timeflux's lsl Send) is a signal at that rate.
   A code beyond +-2**53 (not exact in the float64 rows) is an unknown marker.
   Time: chunk t0 is on the LSL clock (local_clock() domain, seconds), so every downstream chunk and
   every lsl_outlet with `timestamps: stream` stays on it. `clock_sync` adds the estimated offset to the
@@ -70,7 +71,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import NodeParams, Sink, Source
 from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
 
-from .lsl_info import channel_info, describe_streams, event_table, unique_names
+from .lsl_info import came_back_changed, channel_info, describe_streams, event_table, resolve, unique_names
 from .lsl_time import TimestampFit, off_nominal_rate
 from .marker_codes import integer_code
 from .readers import spec_channel_type
@@ -80,6 +81,7 @@ MARKER_TYPE = "Markers"
 WARN_UNKNOWN = 10  # distinct unknown markers an inlet logs a warning for (then it only counts them)
 _log = logging.getLogger("wavegraph.lsl")
 AMBIGUITY_WAIT_S = 0.8  # how long configure() listens for a second stream matching the query
+RECHECK_S = 1.0  # with `recover`, how often an idle inlet looks for its outlet back with another layout
 
 
 def import_pylsl():
@@ -99,6 +101,9 @@ def import_pylsl():
 class LslInletParams(NodeParams):
     name: str | None = Field(None, description="stream name to consume")
     type: str | None = Field(None, description="stream type to consume (e.g. EEG, Markers)")
+    source_id: str | None = Field(
+        None, description="the stream's source_id: tells apart two streams of one name and type (two amplifiers)"
+    )
     resolve_timeout: float = Field(5.0, gt=0, description="seconds to look for the stream at configure")
     chunk_size: int = Field(32, ge=1, description="most samples per output chunk")
     clock_sync: bool = Field(True, description="map timestamps onto this machine's LSL clock")
@@ -149,10 +154,10 @@ class LslInletParams(NodeParams):
 
     @model_validator(mode="after")
     def _need_query(self):
-        if not self.name and not self.type:
-            raise ValueError("lsl_inlet needs `name` or `type` to find its stream")
-        if "'" in (self.name or "") + (self.type or ""):
-            raise ValueError("lsl_inlet `name` and `type` cannot contain a single quote")
+        if not self.name and not self.type and not self.source_id:
+            raise ValueError("lsl_inlet needs `name` or `type` (or `source_id`) to find its stream")
+        if "'" in (self.name or "") + (self.type or "") + (self.source_id or ""):
+            raise ValueError("lsl_inlet `name`, `type` and `source_id` cannot contain a single quote")
         return self
 
 
@@ -210,8 +215,9 @@ class LslInlet(Source[LslInletParams]):
     def configure(self, in_specs):
         pylsl = import_pylsl()
         p = self.params
-        pred = " and ".join(f"{k}='{v}'" for k, v in (("name", p.name), ("type", p.type)) if v)
-        found = pylsl.resolve_bypred(pred, minimum=1, timeout=p.resolve_timeout)
+        query = (("name", p.name), ("type", p.type), ("source_id", p.source_id))
+        pred = " and ".join(f"{k}='{v}'" for k, v in query if v)
+        found = resolve(pylsl, pred, p.resolve_timeout)  # in slices: Ctrl-C is not held until the timeout
         if found:  # one more discovery wave (they come every 0.5 s), so a second matching stream is not missed
             found = pylsl.resolve_bypred(pred, minimum=2, timeout=AMBIGUITY_WAIT_S) or found
         if not found:
@@ -223,9 +229,12 @@ class LslInlet(Source[LslInletParams]):
                 "discovery follows $LSLAPICFG (configs/lsl_api.cfg: loopback only)",
             )
         if len(found) > 1:
+            ids = [i.source_id() for i in found]
             raise SpecError(
                 f"lsl_inlet: {len(found)} LSL streams match {pred}: {describe_streams(found)}",
-                "give a `name` (and `type`) that only one stream has",
+                f"pick one by its source_id (`source_id: {ids[0]}`)"
+                if all(ids) and len(set(ids)) == len(ids) and not p.source_id
+                else "give a `name` (and `type`) that only one stream has, or give the outlets distinct source ids",
             )
         self.close()
         flags = (pylsl.proc_clocksync if p.clock_sync else 0) | (pylsl.proc_dejitter if p.dejitter else 0)
@@ -240,8 +249,13 @@ class LslInlet(Source[LslInletParams]):
                 "check that the outlet is still running",
             ) from e
         fmt, n, rate = info.channel_format(), info.channel_count(), float(info.nominal_srate())
-        # string streams, and one-channel numeric streams of irregular rate (integer markers)
-        self._is_markers = fmt == pylsl.cf_string or (n == 1 and rate <= 0)
+        stream_type = info.type().lower()
+        if rate <= 0 and fmt != pylsl.cf_string and p.rate is not None:
+            rate = float(p.rate)  # an irregular stream that carries a signal (Timeflux's lsl Send: rate 0)
+        # string streams, and one-channel numeric streams of irregular rate (integer markers) unless
+        # typed as a signal (EEG, ...)
+        signal_type = stream_type in CHANNEL_TYPES and stream_type not in ("stim", "misc")
+        self._is_markers = fmt == pylsl.cf_string or (n == 1 and rate <= 0 and not signal_type)
         if self._is_markers:
             if n != 1:
                 raise SpecError(
@@ -256,14 +270,15 @@ class LslInlet(Source[LslInletParams]):
             names = unique_names(given)
             if list(names) != given:
                 self.count("duplicate_channel_labels")
-            stream_type = info.type().lower()
             # as the XDF reader: a channel without a type takes the stream's; a type MNE lacks ("ACC") is misc
             ch_types = tuple(spec_channel_type((t or stream_type).lower()) for t in types)
             if rate <= 0:
                 raise SpecError(
-                    f"lsl_inlet: numeric stream '{info.name()}' has {n} channels and an irregular rate",
-                    "consume regular-rate signal streams (of irregular numeric streams, only one-channel "
-                    "ones are read, as integer markers)",
+                    f"lsl_inlet: numeric stream '{info.name()}' (type {info.type() or '-'}) has {n} channels "
+                    "and an irregular rate (nominal_srate 0), so the graph cannot know its sample rate",
+                    "give the rate it really sends, e.g. `rate: 250`, to take it as a signal at that rate "
+                    "(Timeflux's lsl Send publishes rate 0 unless given `rate`), or fix the rate in the sending app; "
+                    "one-channel irregular streams not typed as a signal are read as integer markers",
                 )
             self._check_declared(info, n, rate, names)
             self._dtype = np.float32 if fmt == pylsl.cf_float32 else np.float64
@@ -291,6 +306,7 @@ class LslInlet(Source[LslInletParams]):
         self._last_ts: float | None = None
         self._fit: TimestampFit | None = None  # the chunk-time fit of the current segment (signals)
         self._idle_since: float | None = None
+        self._recheck_s = RECHECK_S  # idle time (s) at which `recover` next looks for an outlet back changed
         self._done = False
         self._warned: set[str] = set()  # unknown markers already logged
 
@@ -331,8 +347,15 @@ class LslInlet(Source[LslInletParams]):
                 if p.idle_timeout is not None and now - self._idle_since >= p.idle_timeout:
                     self.count("idle_timeout")
                     return self._end()
+                if p.recover and now - self._idle_since >= self._recheck_s:
+                    self._recheck_s += RECHECK_S  # liblsl never reconnects to an outlet back with another layout
+                    changed = came_back_changed(pylsl, self._info)
+                    if changed:
+                        self.count("outlet_changed")
+                        _log.error("lsl_inlet: %s; ended the stream: restart the run to take it as it is now", changed)
+                        return self._end()
                 return {}
-            self._idle_since = None
+            self._idle_since, self._recheck_s = None, RECHECK_S
             ts = np.asarray(ts, dtype=np.float64)
         if self._first_ts is None:
             self._first_ts = float(ts[0])
@@ -389,13 +412,15 @@ class LslInlet(Source[LslInletParams]):
 
     def _check_times(self, ts: np.ndarray) -> tuple[bool, int]:
         """Count non-increasing timestamps; return (gap before ts[0], index of the first jump inside
-        ts or 0). A jump is more than one sample period plus gap_tolerance (regular streams only)."""
+        ts or 0). A jump is more than one sample period plus gap_tolerance, or back by more than
+        gap_tolerance (a clock reset: counted non_monotonic too) (regular streams only)."""
         full = ts if self._last_ts is None else np.concatenate([[self._last_ts], ts])
         step = np.diff(full)
         split = 0
         gap = False
         if self._rate > 0:
-            jumps = np.flatnonzero(step > 1.0 / self._rate + self.params.gap_tolerance)
+            tol = self.params.gap_tolerance
+            jumps = np.flatnonzero((step > 1.0 / self._rate + tol) | (step < -tol))
             off = 0 if self._last_ts is None else 1  # step[i] leads to full[i+1] = ts[i + 1 - off]
             gap = bool(off and len(jumps) and jumps[0] == 0)
             inner = jumps[jumps + 1 - off > 0]

@@ -3,14 +3,49 @@ channel labels/types/units of desc/channels (repeated labels made unique), the d
 
 from __future__ import annotations
 
+import time
+
+RESOLVE_SLICE_S = 0.5  # longest liblsl call of a discovery (Python runs its Ctrl-C handler between them)
+
+
+def resolve(pylsl, pred: str, timeout: float) -> list:
+    """pylsl.resolve_bypred(pred, minimum=1, timeout) in slices of RESOLVE_SLICE_S: Python's signal handler
+    runs only when the C call returns, so a long `resolve_timeout` held Ctrl-C until it was over."""
+    end = time.monotonic() + timeout
+    while (left := end - time.monotonic()) > 0:
+        found = pylsl.resolve_bypred(pred, minimum=1, timeout=min(RESOLVE_SLICE_S, left))
+        if found:
+            return found
+    return []
+
 
 def stream_lines(infos) -> list[str]:
-    """One line per stream: name, type, channels, rate, format, host."""
+    """One line per stream: name, type, channels, rate, format, host, source_id."""
     return [
         f"'{i.name()}' (type {i.type() or '-'}, {i.channel_count()} ch, {i.nominal_srate():g} Hz, "
-        f"{_FORMAT_NAMES.get(i.channel_format(), '?')}, host {i.hostname()})"
+        f"{_FORMAT_NAMES.get(i.channel_format(), '?')}, host {i.hostname()}, source_id {i.source_id() or '-'})"
         for i in infos
     ]
+
+
+def _layout(info) -> str:
+    return f"{info.channel_count()} ch at {info.nominal_srate():g} Hz, {_FORMAT_NAMES.get(info.channel_format(), '?')}"
+
+
+def came_back_changed(pylsl, info) -> str | None:
+    """What changed when the outlet of `info`'s source_id is back with another channel count, rate or
+    format (an amplifier app restarted with other settings: liblsl's `recover` then never reconnects, and
+    the inlet would wait in silence), else None. Looks for 0.2 s."""
+    if info is None or not info.source_id() or "'" in info.source_id():
+        return None
+    sid = info.source_id()
+    for new in pylsl.resolve_bypred(f"source_id='{sid}'", minimum=1, timeout=0.2):
+        if _layout(new) != _layout(info):
+            return (
+                f"stream '{info.name()}' (source_id {sid}) came back with {_layout(new)}, "
+                f"it had {_layout(info)} when the graph started"
+            )
+    return None
 
 
 def describe_streams(infos) -> str:
@@ -61,4 +96,12 @@ def event_table(info) -> dict[str, int]:
     return table
 
 
-__all__ = ["channel_info", "describe_streams", "event_table", "stream_lines", "unique_names"]
+__all__ = [
+    "came_back_changed",
+    "channel_info",
+    "resolve",
+    "describe_streams",
+    "event_table",
+    "stream_lines",
+    "unique_names",
+]

@@ -1,0 +1,195 @@
+"""Live streams as a new user's set-up brings them (an MNE-LSL, Timeflux or ezmsg lab: two amplifiers of one
+model, an app that publishes at rate 0, a clock that is reset, an amplifier app restarted with other
+settings), on real liblsl over loopback: each is read right or ends with an error naming the node and the
+fix. Each test failed before its fix."""
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ["LSLAPICFG"] = str(ROOT / "configs" / "lsl_api.cfg")  # before pylsl is first imported
+
+import logging  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pylsl  # noqa: E402
+import pytest  # noqa: E402
+from wavegraph.nodes.io.lsl import LslInlet  # noqa: E402
+from wavegraph.pipeline.spec import SpecError  # noqa: E402
+
+
+def uname(prefix):
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def outlet(name, n=2, rate=100.0, fmt=pylsl.cf_float32, stype="EEG", source_id=None):
+    return pylsl.StreamOutlet(pylsl.StreamInfo(name, stype, n, rate, fmt, source_id or name))
+
+
+def read_chunks(node, limit_s=8.0):
+    chunks, t_end = [], time.monotonic() + limit_s
+    while time.monotonic() < t_end:
+        r = node.read()
+        if r is None:
+            return chunks
+        if r:
+            chunks.append(r["out"])
+    raise AssertionError("the inlet did not end")
+
+
+def push_when_connected(out, x, ts):
+    def run():
+        assert out.wait_for_consumers(10.0)
+        out.push_chunk(np.ascontiguousarray(x), list(ts))
+
+    th = threading.Thread(target=run)
+    th.start()
+    return th
+
+
+def test_two_amplifiers_of_one_name_and_type_are_told_apart_by_source_id():
+    """Before: "2 LSL streams match name=...; fix: give a `name` (and `type`) that only one stream has" (both
+    share them: two amplifiers of one model) and the listing did not show the source ids; `source_id` was
+    refused as an unknown param."""
+    name = uname("amp")
+    a, b = outlet(name, 2, source_id=f"{name}-SN1"), outlet(name, 3, source_id=f"{name}-SN2")  # noqa: F841
+    with pytest.raises(SpecError) as e:
+        LslInlet(name=name, type="EEG", resolve_timeout=2.0).configure({})
+    assert f"source_id {name}-SN1" in e.value.message and f"source_id {name}-SN2" in e.value.message
+    assert "source_id: " in e.value.hint
+    spec = LslInlet(name=name, source_id=f"{name}-SN2", resolve_timeout=2.0).configure({})["out"]
+    assert spec.shape == (3,)
+
+
+def test_a_signal_stream_published_at_rate_0_is_taken_at_the_declared_rate():
+    """Timeflux's lsl Send publishes rate 0 (irregular) unless told otherwise. Before: a multi-channel one was
+    refused with no way out ("consume regular-rate signal streams"), and a one-channel EEG stream was read as
+    integer markers: every sample dropped as an unknown marker."""
+    name = uname("timeflux")
+    out = outlet(name, 4, pylsl.IRREGULAR_RATE)
+    with pytest.raises(SpecError) as e:
+        LslInlet(name=name, resolve_timeout=2.0).configure({})
+    assert "irregular rate (nominal_srate 0)" in e.value.message and "`rate: 250`" in e.value.hint
+    node = LslInlet(name=name, rate=250.0, max_samples=100, clock_sync=False, resolve_timeout=2.0)
+    spec = node.configure({})["out"]
+    assert (spec.kind, spec.rate, spec.shape) == ("signal", 250.0, (4,))
+    x = np.random.default_rng(0).standard_normal((100, 4)).astype(np.float32)
+    ts = pylsl.local_clock() + np.arange(100) / 250.0
+    th = push_when_connected(out, x, ts)
+    chunks = read_chunks(node)
+    th.join()
+    np.testing.assert_array_equal(np.concatenate([c.data for c in chunks], axis=1), x.T)
+    assert abs(chunks[0].t0 - ts[0]) < 1e-3 and not any(c.gap for c in chunks)
+    one = uname("timeflux1")
+    keep = outlet(one, 1, pylsl.IRREGULAR_RATE, stype="EEG")  # noqa: F841
+    with pytest.raises(SpecError, match="1 channels and an irregular rate"):
+        LslInlet(name=one, resolve_timeout=2.0).configure({})
+    assert LslInlet(name=one, rate=250.0, resolve_timeout=2.0).configure({})["out"].kind == "signal"
+
+
+def test_timestamps_that_jump_back_flag_a_gap_and_restart_the_chunk_times():
+    """An amplifier app whose clock is reset (its host re-synced, the app restarted under one source id) sends
+    timestamps 10 s back. Before: no gap, and the chunk times slid from +0.8 s to -10.2 s over five chunks
+    (the fit dragged across the jump): markers landed seconds off."""
+    name = uname("reset")
+    out = outlet(name, 2, 100.0, pylsl.cf_double64)
+    node = LslInlet(name=name, max_samples=200, chunk_size=20, clock_sync=False, resolve_timeout=2.0)
+    node.configure({})
+    t = pylsl.local_clock()
+    ts = np.r_[t + np.arange(100) / 100.0, t - 10.0 + np.arange(100) / 100.0]
+    th = push_when_connected(out, np.zeros((200, 2)), ts)
+    chunks = read_chunks(node)
+    th.join()
+    starts = np.cumsum([0] + [c.data.shape[1] for c in chunks[:-1]])
+    assert [c.gap for c in chunks] == [k == 100 for k in starts]
+    np.testing.assert_allclose([c.t0 for c in chunks], ts[starts], atol=1e-6)
+    assert node.counters["gaps"] == 1 and node.counters["non_monotonic"] == 1
+
+
+def test_an_outlet_back_with_another_channel_count_ends_the_stream_said(caplog):
+    """`recover: true` and the amplifier app restarted with 4 channels instead of 2 (same source id). Before:
+    liblsl never reconnects to it, and the inlet waited in silence (for ever without idle_timeout)."""
+    name = uname("restart")
+    first = outlet(name, 2, 100.0)
+    node = LslInlet(name=name, recover=True, chunk_size=50, clock_sync=False, resolve_timeout=2.0)
+    node.configure({})
+    push_when_connected(first, np.ones((50, 2)), pylsl.local_clock() + np.arange(50) / 100.0).join(0)
+    chunks, t_end = [], time.monotonic() + 5.0
+    while not chunks and time.monotonic() < t_end:
+        if r := node.read():
+            chunks.append(r["out"])
+    assert chunks[0].data.shape == (2, 50)
+    del first
+    again = outlet(name, 4, 100.0)  # noqa: F841
+    with caplog.at_level(logging.ERROR, "wavegraph.lsl"):
+        read_chunks(node)
+    assert node.counters["outlet_changed"] == 1
+    assert "came back with 4 ch at 100 Hz, float32, it had 2 ch at 100 Hz, float32" in caplog.text
+    assert "restart the run" in caplog.text
+
+
+def test_a_file_source_warning_is_said_once_in_a_multi_process_run(edf_path, tmp_path, caplog, capfd):
+    """Before: every configure() warning (a file cut short, ...) was printed twice, by the parent and again by
+    the worker that configures the same node from the same plan."""
+    from wavegraph.pipeline.config import load_config
+    from wavegraph.pipeline.graph import build_graph
+    from wavegraph.pipeline.runner import run_graph
+
+    cut = tmp_path / "cut.edf"
+    cut.write_bytes(edf_path.read_bytes()[: edf_path.stat().st_size // 2])
+    graph = tmp_path / "g.yaml"
+    graph.write_text(
+        f"nodes:\n  - {{id: src, type: file_source, params: {{path: '{cut}'}}}}\n"
+        f"  - {{id: rec, type: recorder, params: {{path: '{tmp_path / 'out.npz'}'}}}}\n"
+        "edges:\n  - {source: src.out, target: rec.in}\nprocesses:\n  acquisition: [src]\n  storage: [rec]\n"
+    )
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        result = run_graph(build_graph(load_config(graph)), in_process=False)
+    assert result.exit_code == 0, result.failure
+    assert caplog.text.count("is truncated: its header lists 61 data records") == 1  # the parent's
+    assert "is truncated" not in capfd.readouterr().err  # the worker's (its own stderr) said nothing
+
+
+def test_an_empty_set_value_says_it_is_empty(tmp_path):
+    """Before: `--set src.path=` (a shell variable that expanded to nothing) said "parameter 'path' = None (from
+    --set): Input should be a valid string; fix: give a str", and `path: ''` said "file_source: . is a folder"."""
+    from wavegraph.pipeline.config import GraphError, load_config
+    from wavegraph.pipeline.graph import build_graph
+
+    graph = tmp_path / "g.yaml"
+    graph.write_text("nodes:\n  - {id: src, type: file_source, params: {path: x.edf}}\n")
+    with pytest.raises(GraphError) as e:
+        load_config(graph, ["src.path="])
+    assert "the value of src.path is empty" in str(e.value) and "--set src.path=VALUE" in str(e.value)
+    with pytest.raises(GraphError) as e:
+        build_graph(load_config(graph, ['src.path=""']))
+    assert "file_source: `path` is empty" in str(e.value) and "is a folder" not in str(e.value)
+
+
+def test_ctrl_c_stops_the_wait_for_a_stream_that_never_appears(tmp_path):
+    """`resolve_timeout: 30` (wait for the amplifier to be switched on) and the user gives up. Before: Ctrl-C was
+    held until the 30 s were over (liblsl's discovery is one C call; Python's handler runs after it)."""
+    import signal
+    import subprocess
+    import sys
+
+    code = (
+        "from wavegraph.nodes.io.lsl import LslInlet\n"
+        "node = LslInlet(name='never-switched-on', resolve_timeout=30)\n"
+        "print('waiting', flush=True)\n"
+        "try:\n    node.configure({})\nexcept KeyboardInterrupt:\n    print('stopped', flush=True)\n"
+    )
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+    try:
+        assert p.stdout is not None and p.stdout.readline() == "waiting\n"
+        time.sleep(0.5)  # inside the discovery
+        p.send_signal(signal.SIGINT)
+        out, _ = p.communicate(timeout=10)  # before: 30 s
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert out == "stopped\n"
