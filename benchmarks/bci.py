@@ -260,15 +260,16 @@ def semi_synthetic(
     cells: list[dict] = []  # one row per (background, decoder, window, snr)
     token_errors: dict[str, str] = {}
 
-    def score(name, decoder, w, predict, subjects, rate, filtered: bool, extra_s: float = 0.0):
-        """predict(i_subject, windows) -> labels; one cell per SNR."""
+    def score(name, decoder, w, predict, subjects, rate, filtered: bool, extra_s: float = 0.0, margin: int = 0):
+        """predict(i_subject, windows) -> labels; one cell per SNR. margin: windows cut that many samples wider on
+        each side (the DNN's test-time crops)."""
         for snr in snrs:
             t0 = time.perf_counter()
             c = n = 0
             errors = []  # (subject, trial, true Hz, decided Hz) of each error, listed when there are few
             for i, subj in enumerate(subjects):
                 x, xb, y = subj["eval"][snr]
-                pred = np.asarray(predict(i, sim.window(xb if filtered else x, rate, w)))
+                pred = np.asarray(predict(i, sim.window(xb if filtered else x, rate, w, margin)))
                 c, n = c + int((pred == y).sum()), n + len(y)
                 errors += [[i, int(t), float(freqs[y[t]]), float(freqs[pred[t]])] for t in np.flatnonzero(pred != y)]
             acc = c / n
@@ -306,6 +307,8 @@ def semi_synthetic(
             "fine_tune_latency_jitter_s": dnn.FINE_TUNE_LATENCY_JITTER_S,
             "fine_tune_latency_jitter_windows_s": list(dnn.FINE_TUNE_LATENCY_JITTER_WINDOWS),
             "fine_tune_latency_jitter_from": dnn.FINE_TUNE_LATENCY_JITTER_FROM,
+            "decision_crops_s": dnn.DECISION_CROPS_S,
+            "decision_crops_windows_s": list(dnn.DECISION_CROPS_WINDOWS),
             "fine_tune_ensemble": ft_ensemble,
             "trial_s": TRIAL_S,
             "gaze_shift_s": GAZE_S,
@@ -362,15 +365,17 @@ def semi_synthetic(
                     bg.rate,
                     True,
                 )
+                crops = dnn.decision_crops(glob.cfg)
                 score(
                     name,
                     "dnn",
                     w,
-                    lambda i, win, tuned=tuned: dnn.predict_proba(tuned[i], win[:, :3]).argmax(1),
+                    lambda i, win, tuned=tuned, k=crops: dnn.predict_proba(tuned[i], win[:, :3], crops=k).argmax(1),
                     subjects,
                     bg.rate,
                     True,
                     t_ft,
+                    crops,
                 )
                 if ft_ensemble > 1:  # more stage-2 runs per subject (other seeds), their probabilities averaged
                     t0 = time.perf_counter()

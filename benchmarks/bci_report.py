@@ -101,6 +101,13 @@ def tables(res: dict) -> str:
                         if s.get("fine_tune_latency_jitter_s")
                         else ""
                     )
+                    + (
+                        f", decisions averaged over crops +-{1000 * s['decision_crops_s']:g} ms at "
+                        + "-".join(f"{v:g}" for v in s.get("decision_crops_windows_s", []))
+                        + " s"
+                        if s.get("decision_crops_s")
+                        else ""
+                    )
                 )
             for snr in s["snrs_db"]:
                 out.append(f"  SNR {snr:g} dB   " + " ".join(f"{d:>17}" for d in decs))

@@ -196,10 +196,11 @@ def trials(
     return x, y, trial_snr
 
 
-def window(xb: np.ndarray, rate: float, length: float) -> np.ndarray:
-    """Cut the decoders' window (onset + DELAY_S, `length` s) from filtered trials (..., samples)."""
+def window(xb: np.ndarray, rate: float, length: float, margin: int = 0) -> np.ndarray:
+    """Cut the decoders' window (onset + DELAY_S, `length` s) from filtered trials (..., samples); margin: that many
+    samples wider on each side."""
     a = int(round((PRE_S + DELAY_S) * rate))
-    return xb[..., a : a + int(round(length * rate))]
+    return xb[..., a - margin : a + int(round(length * rate)) + margin]
 
 
 def filtered(x: np.ndarray, sos_list) -> np.ndarray:

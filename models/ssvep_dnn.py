@@ -92,6 +92,26 @@ def stage2_latency_jitter(
     return max(1, int(round(seconds * cfg.rate)))
 
 
+# Decision crops (session 10): the decision is the mean softmax over the window and the windows DECISION_CROPS_S
+# (whole samples, at least one) earlier and later, for windows of DECISION_CROPS_WINDOWS (s): a trial whose response
+# came a few ms off the user's usual latency also meets its class's phase template at a crop. Chosen on the
+# development subjects (ssvep_dev --crops 1, 1 s; docs/benchmarks.md, BCI section): EEGMMIDB subjects 200-205,
+# -10 / -15 / -20 dB, 2,400 trials per SNR: 22 / 31 / 180 errors -> 14 / 17 / 103; ssvepy subjects 200-202: 0.992 /
+# 0.914 / 0.611 -> 0.992 / 0.953 / 0.633. Training is unchanged; the decision waits one sample more (6.25 ms at 160 Hz).
+DECISION_CROPS_S = 0.00625
+DECISION_CROPS_WINDOWS = (0.8, 1.5)
+
+
+def decision_crops(cfg: SSVEPDNNConfig, seconds: float | None = None) -> int:
+    """The crop shift for a model's window, in samples (0: decide on the window alone): `seconds` (default
+    DECISION_CROPS_S, 0: off) in whole samples, at least one, within DECISION_CROPS_WINDOWS s."""
+    seconds = DECISION_CROPS_S if seconds is None else seconds
+    lo, hi = DECISION_CROPS_WINDOWS
+    if seconds <= 0 or not lo <= cfg.n_samples / cfg.rate <= hi:
+        return 0
+    return max(1, int(round(seconds * cfg.rate)))
+
+
 def stage2_p2(cfg: SSVEPDNNConfig) -> float:
     """Stage 2's last dropout for a model's window: FINE_TUNE_P2 within FINE_TUNE_P2_WINDOWS, else cfg.p2."""
     lo, hi = FINE_TUNE_P2_WINDOWS
@@ -409,9 +429,20 @@ def epochs_for_steps(n: int, steps: int, batch: int = 100) -> int:
 
 
 @torch.inference_mode()
-def predict_proba(model: SSVEPDNN, x: np.ndarray, device: str | torch.device = "cpu", batch: int = 500) -> np.ndarray:
-    """Softmax probabilities (n, M) for windows x (n, bands, C, T)."""
+def predict_proba(
+    model: SSVEPDNN, x: np.ndarray, device: str | torch.device = "cpu", batch: int = 500, crops: int = 0
+) -> np.ndarray:
+    """Softmax probabilities (n, M) for windows x (n, bands, C, T). crops = k > 0: x holds windows k samples
+    wider on each side (T = the model's n_samples + 2k) and the result is the mean softmax over the 2k + 1
+    windows of the model's length cut from them, shifted -k..k samples (``decision_crops``)."""
     model.eval()
+    if crops:
+        n = model.cfg.n_samples
+        if crops < 0 or np.shape(x)[-1] != n + 2 * crops:
+            raise ValueError(
+                f"predict_proba: windows of {np.shape(x)[-1]} samples for crops={crops}; need {n} + 2 x crops"
+            )
+        return np.mean([predict_proba(model, x[..., d : d + n], device, batch) for d in range(2 * crops + 1)], axis=0)
     out = []
     for i in range(0, len(x), batch):
         xt = torch.as_tensor(np.asarray(x[i : i + batch], dtype=np.float32), device=device)

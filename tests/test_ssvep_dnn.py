@@ -86,11 +86,12 @@ def test_trained_checkpoint_decodes_a_new_run_through_the_trial_decoder(calibrat
             "events", 0.0, (3,), "float64", labels=tuple((i + 1, f"{f:g}") for i, f in enumerate(FREQS))
         ),
     }
-    runs = []
+    runs, scores = [], []
     for marker_lag in (-1, 3, 30):  # markers delivered this many chunks (0.25 s) before/after their samples
         node = SSVEPTrialDecoder(method="dnn", checkpoint=str(ckpt))
         node.configure(specs)
         got, n_chunks, sent = [], x.shape[1] // 40 + 1, 0
+        scores.append([])
         for i in range(n_chunks + 60):
             inputs = {}
             if i < n_chunks:
@@ -103,6 +104,7 @@ def test_trained_checkpoint_decodes_a_new_run_through_the_trial_decoder(calibrat
                 out = node.process(inputs)
                 if "out" in out:
                     got.append(out["out"].data)
+                    scores[-1].append(out["scores"].data)
         runs.append(np.concatenate(got))
     for r in runs[1:]:
         np.testing.assert_array_equal(r, runs[0])
@@ -110,7 +112,19 @@ def test_trained_checkpoint_decodes_a_new_run_through_the_trial_decoder(calibrat
     np.testing.assert_allclose(dec[:, 0], ev[:, 0])
     acc = float(np.mean(dec[:, 2] == ev[:, 2]))
     assert acc > 0.6, f"accuracy {acc:.2f} on {len(ev)} trials (chance 0.25)"
-    assert node.latency_samples == round(0.14 * 160) + 160 - 1
+    # a 1 s DNN decides on the mean softmax over its window and the windows one sample earlier and later (as the
+    # benchmark): offline, each trial filtered from 1 s before its marker, the wider window cut at marker + 0.14 s
+    m, _ = dnn.load(ckpt)
+    k = dnn.decision_crops(m.cfg)
+    assert k == 1 and node.latency_samples == round(0.14 * 160) + 160 + k - 1
+    from scipy.signal import sosfilt
+
+    offline = []
+    for t in ev[:, 0]:
+        s = int(round(t * 160))
+        y = np.stack([sosfilt(sos, x[:, max(0, s - 160) : s + 22 + 160 + k], axis=-1) for sos in node._sos])
+        offline.append(dnn.predict_proba(m, y[None, ..., -(160 + 2 * k) :], crops=k)[0])
+    np.testing.assert_allclose(np.concatenate(scores[0]), offline, rtol=1e-5, atol=1e-7)
 
 
 def test_dnn_node_streaming_equals_offline(calibrated):
@@ -420,6 +434,31 @@ def test_latency_jitter_from_cuts_the_first_steps_at_the_stimulus_locked_start()
     assert not torch.equal(half.fc.weight, plain.fc.weight) and not torch.equal(half.fc.weight, always.fc.weight)
     with pytest.raises(ValueError, match="latency_jitter_from"):
         tuned(xs, latency_jitter=k, latency_jitter_from=1.5)
+
+
+def test_decision_crops_average_the_softmax_over_windows_shifted_up_to_k_samples():
+    """predict_proba(crops=k): windows k samples wider on each side, the mean softmax over the 2k + 1 windows of the
+    model's length cut from them (a trial whose response came a little early or late meets its template at a
+    crop); the wrong width is refused; the rule gives whole samples within its windows; sim.window cuts the wider
+    windows around the same start."""
+    from wavegraph.benchmarks import ssvep_sim as sim
+
+    glob, _, _ = _small_global_and_calibration()
+    k = 2
+    x = np.random.default_rng(5).standard_normal((7, 3, 3, 64 + 2 * k)).astype(np.float32)
+    crops = [dnn.predict_proba(glob, x[..., d : d + 64]) for d in range(2 * k + 1)]
+    got = dnn.predict_proba(glob, x, crops=k)
+    np.testing.assert_allclose(got, np.mean(crops, axis=0), rtol=1e-12)
+    assert not np.allclose(got, crops[k]) and np.allclose(got.sum(1), 1.0)
+    np.testing.assert_array_equal(dnn.predict_proba(glob, x[..., k:-k], crops=0), crops[k])
+    with pytest.raises(ValueError, match="crops"):
+        dnn.predict_proba(glob, x[..., 1:], crops=k)
+    at = lambda seconds: dnn.SSVEPDNNConfig(160.0, ["Oz"], FREQS, int(round(seconds * 160.0)))  # noqa: E731
+    assert [dnn.decision_crops(at(w), 0.00625) for w in (0.2, 0.4, 0.6, 1.0, 2.0)] == [0, 0, 0, 1, 0]
+    assert dnn.decision_crops(at(1.0), 0.0) == 0 and dnn.decision_crops(at(1.0)) == 1  # on by default (session 10)
+    xb = np.arange(2 * 500, dtype=float).reshape(2, 500)
+    np.testing.assert_array_equal(sim.window(xb, 160.0, 1.0, margin=k)[..., k:-k], sim.window(xb, 160.0, 1.0))
+    assert sim.window(xb, 160.0, 1.0, margin=k)[0, 0] == sim.window(xb, 160.0, 1.0)[0, 0] - k
 
 
 def test_train_ssvep_fine_tunes_with_the_latency_jitter_rule(calibrated, tmp_path, monkeypatch):

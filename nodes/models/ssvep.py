@@ -393,6 +393,9 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
     pre-roll left the kept data (``late_marker``), whose code is not in `codes` (``ignored_marker``), or whose
     onset or code is NaN or infinite (``bad_marker``); a
     marker less than `pre` after the stream start is filtered from the stream start (``short_preroll``). Latency: (delay + window) s after the marker.
+    With ``method: dnn`` at windows of 0.8-1.5 s the decision is the mean softmax over the window and the windows
+    ``models.ssvep_dnn.decision_crops`` samples earlier and later (6.25 ms, one sample at 160 Hz; as the benchmark
+    decides), so it waits that much longer.
     """
 
     Params = SSVEPTrialDecoderParams
@@ -405,8 +408,14 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
         self.in_specs = dict(in_specs)
         self._n_delay = int(round(p.delay * spec.rate))
         self._n_pre = int(round(p.pre * spec.rate))
-        self._keep = int(round((p.max_delay + p.pre + p.delay) * spec.rate)) + self._size
-        self.latency_samples = self._n_delay + self._size - 1
+        if p.method == "dnn":  # the DNN decides on the mean softmax over windows shifted -k..k samples (k: its rule)
+            from wavegraph.models.ssvep_dnn import decision_crops
+
+            self._crops = min(decision_crops(self.model.cfg), self._n_pre + self._n_delay)  # within the pre-roll
+        else:
+            self._crops = 0
+        self._keep = int(round((p.max_delay + p.pre + p.delay) * spec.rate)) + self._size + self._crops
+        self.latency_samples = self._n_delay + self._size + self._crops - 1
         self._marker_labels = dict(ev.labels)
         self.out_specs = {
             "out": StreamSpec("events", 0.0, (3,), "float64", labels=self._labels),
@@ -466,12 +475,13 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
                 left.append(t)  # samples not here yet
                 continue
             s = b.nearest(t)
-            lo, hi = s - self._n_pre, s + self._n_delay + self._size
+            k = self._crops
+            lo, hi = s - self._n_pre, s + self._n_delay + self._size + k
             if hi > b.n_total:
                 left.append(t)
                 continue
             if lo < b.start:
-                if b.start > 0 or s + self._n_delay < 0:
+                if b.start > 0 or s + self._n_delay - k < 0:
                     self.count("late_marker")
                     continue
                 self.count("short_preroll")  # a marker less than `pre` after the stream start: filter from the start
@@ -481,11 +491,17 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
                 continue
             x = b.take(lo, hi)
             held = ~np.isfinite(x)  # a NaN kept by nan_policy propagate: filtered as 0, its window undecided
-            y = np.stack([sosfilt(sos, np.where(held, 0.0, x), axis=-1) for sos in self._sos])[..., -self._size :]
-            if held[:, -self._size :].any() or not all_finite(y):  # (an overflow: scores of inf say nothing)
+            span = self._size + 2 * k
+            y = np.stack([sosfilt(sos, np.where(held, 0.0, x), axis=-1) for sos in self._sos])[..., -span:]
+            if held[:, -span:].any() or not all_finite(y):  # (an overflow: scores of inf say nothing)
                 self.count("undecided_nonfinite")
                 continue
-            scores.append(self._score(y[None])[0])
+            if k:
+                from wavegraph.models.ssvep_dnn import predict_proba
+
+                scores.append(predict_proba(self.model, y[None], self.device, crops=k)[0])
+            else:
+                scores.append(self._score(y[None])[0])
             rows.append(t)
         self._pending = left
         if not rows:
