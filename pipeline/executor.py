@@ -23,6 +23,7 @@ from .chunk import Chunk
 from .config import EdgeConfig, GraphConfig
 from .histogram import Histogram
 from .node import Node, Sink, Source
+from .spec import SpecError
 from .wire import WireError, check_against_spec
 
 log = logging.getLogger("wavegraph.executor")
@@ -227,10 +228,13 @@ class Executor:
     def open(self) -> None:
         """Open every node (Node.open: a file's data, a device); called once by the runner of this
         process (in-process runner, worker after the start barrier), before the first chunk. A node
-        that cannot open fails the run (NodeFailure, naming it)."""
+        that cannot open fails the run (NodeFailure, naming it; a SpecError, which names what and the fix,
+        without the traceback: a sound card gone since the build)."""
         for n, node in self.nodes.items():
             try:
                 node.open()
+            except SpecError as e:
+                raise NodeFailure(n, self.types.get(n, type(node).__name__), self.process, str(e)) from None
             except Exception:  # noqa: BLE001 — any failure to open is this node's failure
                 raise NodeFailure(
                     n, self.types.get(n, type(node).__name__), self.process, traceback.format_exc()

@@ -90,6 +90,15 @@ def test_a_signal_stream_published_at_rate_0_is_taken_at_the_declared_rate():
     assert LslInlet(name=one, rate=250.0, resolve_timeout=2.0).configure({})["out"].kind == "signal"
 
 
+def test_a_marker_stream_of_two_numeric_channels_says_to_send_one():
+    """A stimulus program's (code, value) pairs. Before: "consume regular-rate signal streams"."""
+    codes = uname("codes")
+    keep = outlet(codes, 2, pylsl.IRREGULAR_RATE, pylsl.cf_int32, stype="Markers")  # noqa: F841
+    with pytest.raises(SpecError) as e:
+        LslInlet(name=codes, resolve_timeout=2.0).configure({})
+    assert "a marker stream has one channel" in e.value.hint and "rate:" not in e.value.hint
+
+
 def test_timestamps_that_jump_back_flag_a_gap_and_restart_the_chunk_times():
     """An amplifier app whose clock is reset (its host re-synced, the app restarted under one source id) sends
     timestamps 10 s back. Before: no gap, and the chunk times slid from +0.8 s to -10.2 s over five chunks
@@ -193,3 +202,49 @@ def test_ctrl_c_stops_the_wait_for_a_stream_that_never_appears(tmp_path):
             p.kill()
             p.wait()
     assert out == "stopped\n"
+
+
+AUDIO_GONE = """
+import os, subprocess, sys, time
+server = sys.argv[1]
+os.environ.update(JACK_DEFAULT_SERVER=server, JACK_NO_START_SERVER="1")
+cmd = ["jackd", "-n", server, "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "480", "-C", "2", "-P", "2"]
+jackd = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+deadline = time.monotonic() + 15
+while subprocess.run(["jack_lsp", "-s", server], capture_output=True).returncode != 0:
+    assert time.monotonic() < deadline and jackd.poll() is None, "jackd did not start"
+    time.sleep(0.1)
+from wavegraph.pipeline.api import GraphBuilder
+from wavegraph.pipeline.graph import build_graph
+from wavegraph.pipeline.runner import run_graph
+g = GraphBuilder()
+g.add("recorder", g.add("audio_input", channels=2, duration=0.2), path=sys.argv[2])
+graph = build_graph(g.config())
+jackd.terminate()  # the sound card goes away between the build and the run
+jackd.wait()
+print(run_graph(graph, in_process=True).failure, flush=True)
+os._exit(0)  # PortAudio's JACK host API aborts at exit once its server is gone
+"""
+
+
+def test_a_sound_card_gone_before_the_run_is_said_without_a_portaudio_traceback(tmp_path):
+    """Before: "node 'audio_input0' failed: Traceback ... sounddevice.PortAudioError: Error opening InputStream:
+    Insufficient memory [PaErrorCode -9992]"."""
+    import ctypes.util
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import need  # pyright: ignore[reportMissingImports]
+
+    need(
+        ctypes.util.find_library("portaudio") and shutil.which("jackd") and shutil.which("jack_lsp"),
+        "libportaudio2 and jackd2 missing (scripts/system_deps.sh)",
+    )
+    args = [sys.executable, "-c", AUDIO_GONE, f"wavegraph-gone-{os.getpid()}", str(tmp_path / "mic.wav")]
+    p = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr[-2000:]
+    failure = p.stdout
+    assert "node 'audio_input0' (audio_input)" in failure and "cannot open input device 0 'system'" in failure
+    assert "not used by another program" in failure and "its server still runs" in failure
+    assert "Traceback" not in failure

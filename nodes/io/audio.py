@@ -87,6 +87,30 @@ def release_stream(stream, drain: bool = False) -> None:
         _stream_opened(-1)
 
 
+def open_stream(kind: Literal["input", "output"], dev: dict, channels: int, rate: float, block: int, cb):
+    """Open and start a float32 PortAudio stream on the device configure() found. A device gone or held by
+    another program since then is a SpecError naming it (PortAudio said "Error opening InputStream:
+    Insufficient memory [PaErrorCode -9992]" for a JACK server that had stopped, in a traceback)."""
+    sd = import_sounddevice()
+    cls = sd.InputStream if kind == "input" else sd.OutputStream
+    stream = None
+    try:
+        stream = cls(
+            device=dev["index"], channels=channels, dtype="float32", samplerate=rate, blocksize=block, callback=cb
+        )
+        _stream_opened(+1)
+        stream.start()
+        return stream
+    except sd.PortAudioError as e:
+        if stream is not None:
+            release_stream(stream)
+        raise SpecError(
+            f"audio_{kind}: cannot open {kind} device {dev['index']} '{dev['name']}' ({e})",
+            "it was there when the graph was built: check that it is still connected and not used by another "
+            "program (`wavegraph devices`); with JACK, that its server still runs",
+        ) from None
+
+
 def find_device(sd, device: int | str | None, kind: Literal["input", "output"]) -> dict:
     """The device's info dict (with its index), or a SpecError listing what exists."""
     all_devices = sd.query_devices()
@@ -204,17 +228,9 @@ class AudioInput(Source[AudioInputParams]):
             self._start()
 
     def _start(self):
-        sd = import_sounddevice()
-        self._stream = sd.InputStream(
-            device=self._dev["index"],
-            channels=self.params.channels,
-            dtype="float32",
-            samplerate=self._rate,
-            blocksize=self._block,
-            callback=self._callback,
+        self._stream = open_stream(
+            "input", self._dev, channels=self.params.channels, rate=self._rate, block=self._block, cb=self._callback
         )
-        _stream_opened(+1)
-        self._stream.start()
 
     def read(self):
         if self._done:
@@ -340,17 +356,9 @@ class AudioOutput(Sink[AudioOutputParams]):
                 self.count("underflow")
 
     def _start(self):
-        sd = import_sounddevice()
-        self._stream = sd.OutputStream(
-            device=self._dev["index"],
-            channels=self._nch,
-            dtype="float32",
-            samplerate=self._rate,
-            blocksize=self._block,
-            callback=self._callback,
+        self._stream = open_stream(
+            "output", self._dev, channels=self._nch, rate=self._rate, block=self._block, cb=self._callback
         )
-        _stream_opened(+1)
-        self._stream.start()
 
     def process(self, inputs):
         x = inputs["in"].data

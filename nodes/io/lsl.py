@@ -276,7 +276,9 @@ class LslInlet(Source[LslInletParams]):
                 raise SpecError(
                     f"lsl_inlet: numeric stream '{info.name()}' (type {info.type() or '-'}) has {n} channels "
                     "and an irregular rate (nominal_srate 0), so the graph cannot know its sample rate",
-                    "give the rate it really sends, e.g. `rate: 250`, to take it as a signal at that rate "
+                    "a marker stream has one channel: send one code (or label) per marker"
+                    if stream_type == MARKER_TYPE.lower()
+                    else "give the rate it really sends, e.g. `rate: 250`, to take it as a signal at that rate "
                     "(Timeflux's lsl Send publishes rate 0 unless given `rate`), or fix the rate in the sending app; "
                     "one-channel irregular streams not typed as a signal are read as integer markers",
                 )
