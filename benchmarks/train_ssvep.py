@@ -299,7 +299,10 @@ def train_recording(args) -> int:
     # stage 2's latency jitter (models.ssvep_dnn.stage2_latency_jitter): windows cut `jitter` samples wider on each
     # side (so `jitter` samples earlier), of which fine_tune takes a randomly shifted one at every step
     jitter = dnn.stage2_latency_jitter(init.cfg) if init is not None else 0
-    pad = jitter / init.cfg.rate if init is not None else 0.0
+    # the decoder's crops (models.ssvep_dnn.decision_crops): held-out windows scored as the trial decoder decides
+    crops = dnn.decision_crops(init.cfg) if init is not None else 0
+    margin = max(jitter, crops)
+    pad = margin / init.cfg.rate if init is not None else 0.0
     try:
         x, y, trial, fs, channels = recording_trials(
             args.recording,
@@ -318,9 +321,10 @@ def train_recording(args) -> int:
         return 2
     if init is not None and channels != init.cfg.channels:
         init = None
-    if init is None and jitter:  # trained from scratch after all: the plain windows, as before
-        x, jitter = x[..., jitter:-jitter], 0
-    centre = x[..., jitter : x.shape[-1] - jitter]  # the windows the decoder sees (all of x without jitter)
+    if init is None and margin:  # trained from scratch after all: the plain windows, as before
+        x, jitter, crops, margin = x[..., margin:-margin], 0, 0, 0
+    seen = x[..., margin - crops : x.shape[-1] - margin + crops]  # what the decoder sees (with its crops)
+    x = x[..., margin - jitter : x.shape[-1] - margin + jitter]  # what stage 2 trains on (with its jitter)
     rng = np.random.default_rng(args.seed)
     trials = np.unique(trial)
     held = set(rng.choice(trials, size=max(1, len(trials) // 4), replace=False).tolist()) if len(trials) >= 4 else set()
@@ -350,7 +354,11 @@ def train_recording(args) -> int:
         model = dnn.SSVEPDNN(cfg)
         dnn.fit(model, x[~test], y[~test], args.epochs, lr=args.lr, seed=args.seed)
         stage = "trained from scratch"
-    acc = float((dnn.predict_proba(model, centre[scored]).argmax(1) == y[scored]).mean()) if scored.any() else np.nan
+    acc = (
+        float((dnn.predict_proba(model, seen[scored], crops=crops).argmax(1) == y[scored]).mean())
+        if scored.any()
+        else np.nan
+    )
     out = Path(args.out)
     dnn.save(
         model,
@@ -362,6 +370,7 @@ def train_recording(args) -> int:
             "held_out_windows": int(scored.sum()),
             "shifts": args.shifts,
             "latency_jitter": jitter,
+            "decision_crops": crops,
             "held_out_accuracy": acc,
             "epochs": args.epochs,
         },

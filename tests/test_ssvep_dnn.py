@@ -478,7 +478,9 @@ def test_train_ssvep_fine_tunes_with_the_latency_jitter_rule(calibrated, tmp_pat
     assert main([*args, "--init", str(tmp_path / "glob.safetensors"), "--out", str(out)]) == 0
     model, meta = dnn.load(out)
     assert meta["training"]["latency_jitter"] == 1 and model.cfg.n_samples == 160
+    assert meta["training"]["decision_crops"] == 1  # held-out windows scored as the trial decoder decides
     assert 0.0 <= meta["training"]["held_out_accuracy"] <= 1.0
     assert main([*args, "--no-init", "--out", str(tmp_path / "scratch.safetensors")]) == 0  # no global: no jitter
     model, meta = dnn.load(tmp_path / "scratch.safetensors")
     assert meta["training"]["latency_jitter"] == 0 and model.cfg.n_samples == 160
+    assert meta["training"]["decision_crops"] == 0
