@@ -442,7 +442,9 @@ def predict_proba(
             raise ValueError(
                 f"predict_proba: windows of {np.shape(x)[-1]} samples for crops={crops}; need {n} + 2 x crops"
             )
-        return np.mean([predict_proba(model, x[..., d : d + n], device, batch) for d in range(2 * crops + 1)], axis=0)
+        x = np.asarray(x)
+        both = np.concatenate([x[..., d : d + n] for d in range(2 * crops + 1)])  # one forward pass for all crops
+        return predict_proba(model, both, device, batch).reshape(2 * crops + 1, len(x), -1).mean(axis=0)
     out = []
     for i in range(0, len(x), batch):
         xt = torch.as_tensor(np.asarray(x[i : i + batch], dtype=np.float32), device=device)
