@@ -12,7 +12,9 @@ before session 9); longer trials give stage 2 more stimulus-locked windows (`shi
 fine_tune option, samples; default: the bench's, stage2_latency_jitter; 0: none) cuts those windows that much
 wider, `latency_jitter_from` (a fine_tune option, a fraction of the steps; default the bench's,
 FINE_TUNE_LATENCY_JITTER_FROM) delays it. So `{}` is the bench's stage 2. Each variant also prints each subject's
-stage-2 training loss per epoch (a subject left on the ln(M) plateau decides as if untrained). `--errors` lists each DNN error (subject, true and decided frequency, the
+stage-2 training loss per epoch (a subject left on the ln(M) plateau decides as if untrained). `--crops K`: each model is also
+scored as the trial decoder decides with decision crops (the mean softmax over its window and the windows shifted
+-K..K samples; models.ssvep_dnn.decision_crops). `--errors` lists each DNN error (subject, true and decided frequency, the
 decided class's probability, the true class's rank). `--snr` takes several levels: each fine-tuned model is scored on each
 (evaluation trials are cheap, stage 2 is not); `--eval-blocks` sets the evaluation trials per subject and SNR
 (M per block).
