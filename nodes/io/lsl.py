@@ -61,8 +61,6 @@ configs/lsl_api.cfg keeps everything on loopback (set LSLAPICFG before the first
 from __future__ import annotations
 
 import logging
-import os
-from pathlib import Path
 from typing import Any, Literal, cast
 
 import numpy as np
@@ -71,7 +69,15 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import NodeParams, Sink, Source
 from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
 
-from .lsl_info import came_back_changed, channel_info, describe_streams, event_table, resolve, unique_names
+from .lsl_info import (
+    came_back_changed,
+    channel_info,
+    describe_streams,
+    event_table,
+    import_pylsl,
+    resolve,
+    unique_names,
+)
 from .lsl_time import TimestampFit, off_nominal_rate
 from .marker_codes import integer_code
 from .readers import spec_channel_type
@@ -81,21 +87,8 @@ MARKER_TYPE = "Markers"
 WARN_UNKNOWN = 10  # distinct unknown markers an inlet logs a warning for (then it only counts them)
 _log = logging.getLogger("wavegraph.lsl")
 AMBIGUITY_WAIT_S = 0.8  # how long configure() listens for a second stream matching the query
+BACK_JUMP_S = 1.0  # s: a step back beyond it is a clock reset (a gap); less, chunks back-dated at a wrong rate
 RECHECK_S = 1.0  # with `recover`, how often an idle inlet looks for its outlet back with another layout
-
-
-def import_pylsl():
-    """pylsl, or a SpecError saying what is missing. Without $LSLAPICFG, liblsl gets lsl_default.cfg (its
-    defaults, logging errors only) instead of printing INFO lines on every command."""
-    os.environ.setdefault("LSLAPICFG", str(Path(__file__).with_name("lsl_default.cfg")))
-    try:
-        import pylsl
-    except (ImportError, OSError, RuntimeError) as e:
-        raise SpecError(
-            f"LSL is unavailable: cannot import pylsl ({type(e).__name__}: {e})",
-            "pip install pylsl (its wheels ship liblsl)",
-        ) from e
-    return pylsl
 
 
 class LslInletParams(NodeParams):
@@ -217,7 +210,7 @@ class LslInlet(Source[LslInletParams]):
         p = self.params
         query = (("name", p.name), ("type", p.type), ("source_id", p.source_id))
         pred = " and ".join(f"{k}='{v}'" for k, v in query if v)
-        found = resolve(pylsl, pred, p.resolve_timeout)  # in slices: Ctrl-C is not held until the timeout
+        found = resolve(pylsl, pred, p.resolve_timeout)  # polled: Ctrl-C stops the wait at once
         if found:  # one more discovery wave (they come every 0.5 s), so a second matching stream is not missed
             found = pylsl.resolve_bypred(pred, minimum=2, timeout=AMBIGUITY_WAIT_S) or found
         if not found:
@@ -341,6 +334,8 @@ class LslInlet(Source[LslInletParams]):
                 )
             except pylsl.util.LostError:
                 self.count("outlet_lost")
+                name = self._info.name() if self._info is not None else "?"
+                _log.warning("lsl_inlet: stream '%s' ended: its outlet went away (`recover: true` waits for it)", name)
                 return self._end()
             now = pylsl.local_clock()
             if len(ts) == 0:
@@ -350,11 +345,8 @@ class LslInlet(Source[LslInletParams]):
                     self.count("idle_timeout")
                     return self._end()
                 if p.recover and now - self._idle_since >= self._recheck_s:
-                    self._recheck_s += RECHECK_S  # liblsl never reconnects to an outlet back with another layout
-                    changed = came_back_changed(pylsl, self._info)
-                    if changed:
-                        self.count("outlet_changed")
-                        _log.error("lsl_inlet: %s; ended the stream: restart the run to take it as it is now", changed)
+                    self._recheck_s += RECHECK_S
+                    if self._outlet_changed(pylsl):
                         return self._end()
                 return {}
             self._idle_since, self._recheck_s = None, RECHECK_S
@@ -368,6 +360,8 @@ class LslInlet(Source[LslInletParams]):
                 if len(ts) == 0:
                     return self._end()
         gap, split = self._check_times(ts)
+        if gap and p.recover and self._outlet_changed(pylsl):
+            return self._end()
         if split:
             self._held = (data[split:], ts[split:])
             data, ts = data[:split], ts[:split]
@@ -389,6 +383,12 @@ class LslInlet(Source[LslInletParams]):
         t0 = self._fit.add(ts)
         self._check_rate()
         return {"out": Chunk(x, t0, gap=gap)}
+
+    def _outlet_changed(self, pylsl) -> bool:  # with recover: liblsl reconnects to none, or to relabelled channels
+        if changed := came_back_changed(pylsl, self._info):
+            self.count("outlet_changed")
+            _log.error("lsl_inlet: %s; ended the stream: restart the run to take it as it is now", changed)
+        return bool(changed)
 
     def _check_rate(self) -> None:
         """Warn once a run when the timestamps run far off the nominal rate, which every node downstream
@@ -413,16 +413,15 @@ class LslInlet(Source[LslInletParams]):
         return None
 
     def _check_times(self, ts: np.ndarray) -> tuple[bool, int]:
-        """Count non-increasing timestamps; return (gap before ts[0], index of the first jump inside
-        ts or 0). A jump is more than one sample period plus gap_tolerance, or back by more than
-        gap_tolerance (a clock reset: counted non_monotonic too) (regular streams only)."""
+        """Count non-increasing timestamps; return (gap before ts[0], index of the first jump inside ts or 0):
+        one period + gap_tolerance forward, or BACK_JUMP_S back (a clock reset) (regular streams only)."""
         full = ts if self._last_ts is None else np.concatenate([[self._last_ts], ts])
         step = np.diff(full)
         split = 0
         gap = False
         if self._rate > 0:
             tol = self.params.gap_tolerance
-            jumps = np.flatnonzero((step > 1.0 / self._rate + tol) | (step < -tol))
+            jumps = np.flatnonzero((step > 1.0 / self._rate + tol) | (step < -max(tol, BACK_JUMP_S)))
             off = 0 if self._last_ts is None else 1  # step[i] leads to full[i+1] = ts[i + 1 - off]
             gap = bool(off and len(jumps) and jumps[0] == 0)
             inner = jumps[jumps + 1 - off > 0]

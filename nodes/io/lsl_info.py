@@ -3,20 +3,45 @@ channel labels/types/units of desc/channels (repeated labels made unique), the d
 
 from __future__ import annotations
 
+import os
+import threading
 import time
+from pathlib import Path
 
-RESOLVE_SLICE_S = 0.5  # longest liblsl call of a discovery (Python runs its Ctrl-C handler between them)
+from wavegraph.pipeline.spec import SpecError
+
+
+def import_pylsl():
+    """pylsl, or a SpecError saying what is missing. Without $LSLAPICFG, liblsl gets lsl_default.cfg (its
+    defaults, logging errors only) instead of printing INFO lines on every command."""
+    os.environ.setdefault("LSLAPICFG", str(Path(__file__).with_name("lsl_default.cfg")))
+    try:
+        import pylsl
+    except (ImportError, OSError, RuntimeError) as e:
+        raise SpecError(
+            f"LSL is unavailable: cannot import pylsl ({type(e).__name__}: {e})",
+            "pip install pylsl (its wheels ship liblsl)",
+        ) from e
+    return pylsl
 
 
 def resolve(pylsl, pred: str, timeout: float) -> list:
-    """pylsl.resolve_bypred(pred, minimum=1, timeout) in slices of RESOLVE_SLICE_S: Python's signal handler
-    runs only when the C call returns, so a long `resolve_timeout` held Ctrl-C until it was over."""
-    end = time.monotonic() + timeout
-    while (left := end - time.monotonic()) > 0:
-        found = pylsl.resolve_bypred(pred, minimum=1, timeout=min(RESOLVE_SLICE_S, left))
-        if found:
-            return found
-    return []
+    """The streams matching `pred` seen within `timeout` s, polled from a ContinuousResolver so that Ctrl-C
+    stops the wait at once: pylsl.resolve_bypred is one C call, which held Ctrl-C until its timeout was over
+    (and in a process without an outlet it took 5.5 s whatever its timeout)."""
+    resolver = pylsl.ContinuousResolver(pred=pred)
+    try:
+        end = time.monotonic() + timeout
+        while not (found := resolver.results()) and time.monotonic() < end:
+            time.sleep(0.02)
+        return list(found)
+    finally:  # liblsl's teardown of a resolver can block for 5 s: let a thread wait for it
+        threading.Thread(target=_drop, args=[resolver], daemon=True).start()
+        del resolver
+
+
+def _drop(resolver) -> None:
+    """Hold the last reference to `resolver` (Thread.run drops its args after this returns)."""
 
 
 def stream_lines(infos) -> list[str]:
@@ -33,18 +58,24 @@ def _layout(info) -> str:
 
 
 def came_back_changed(pylsl, info) -> str | None:
-    """What changed when the outlet of `info`'s source_id is back with another channel count, rate or
-    format (an amplifier app restarted with other settings: liblsl's `recover` then never reconnects, and
-    the inlet would wait in silence), else None. Looks for 0.2 s."""
+    """What changed when the outlet of `info`'s source_id is back (an amplifier app restarted with other
+    settings) with another channel count, rate or format (liblsl's `recover` then never reconnects: the
+    inlet would wait in silence) or other channel labels (liblsl reconnects: the graph would go on with the
+    old names on other channels), else None. Looks for 0.2 s, and reads a restarted outlet's labels."""
     if info is None or not info.source_id() or "'" in info.source_id():
         return None
-    sid = info.source_id()
+    sid, was = info.source_id(), _layout(info)
     for new in pylsl.resolve_bypred(f"source_id='{sid}'", minimum=1, timeout=0.2):
-        if _layout(new) != _layout(info):
-            return (
-                f"stream '{info.name()}' (source_id {sid}) came back with {_layout(new)}, "
-                f"it had {_layout(info)} when the graph started"
-            )
+        if _layout(new) != was:
+            return f"stream '{info.name()}' (source_id {sid}) came back with {_layout(new)}, it had {was} when the graph started"
+        if new.created_at() != info.created_at():  # restarted: its channel labels are in the full info only
+            try:
+                full = pylsl.StreamInlet(new).info(timeout=1.0)
+            except (pylsl.util.TimeoutError, pylsl.util.LostError):  # gone again: the next check sees
+                return None
+            old, now = channel_info(info, info.channel_count())[0], channel_info(full, info.channel_count())[0]
+            if now != old:
+                return f"stream '{info.name()}' (source_id {sid}) came back with channels {now}, it had {old}"
     return None
 
 
@@ -99,6 +130,7 @@ def event_table(info) -> dict[str, int]:
 __all__ = [
     "came_back_changed",
     "channel_info",
+    "import_pylsl",
     "resolve",
     "describe_streams",
     "event_table",
