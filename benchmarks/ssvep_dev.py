@@ -12,9 +12,9 @@ before session 9); longer trials give stage 2 more stimulus-locked windows (`shi
 fine_tune option, samples; default: the bench's, stage2_latency_jitter; 0: none) cuts those windows that much
 wider, `latency_jitter_from` (a fine_tune option, a fraction of the steps; default the bench's,
 FINE_TUNE_LATENCY_JITTER_FROM) delays it. So `{}` is the bench's stage 2. Each variant also prints each subject's
-stage-2 training loss per epoch (a subject left on the ln(M) plateau decides as if untrained). `--crops K`: each model is also
+stage-2 training loss per epoch (a subject left on the ln(M) plateau decides as if untrained). `--crops K [K ...]`: each model is also
 scored as the trial decoder decides with decision crops (the mean softmax over its window and the windows shifted
--K..K samples; models.ssvep_dnn.decision_crops). `--errors` lists each DNN error (subject, true and decided frequency, the
+-K..K samples; models.ssvep_dnn.decision_crops), for each K. `--errors` lists each DNN error (subject, true and decided frequency, the
 decided class's probability, the true class's rank). `--snr` takes several levels: each fine-tuned model is scored on each
 (evaluation trials are cheap, stage 2 is not); `--eval-blocks` sets the evaluation trials per subject and SNR
 (M per block).
@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--crops",
         type=int,
-        default=0,
+        nargs="+",
+        default=[],
         help="also score each model on its windows averaged over crops shifted -K..K samples (test-time, softmax mean)",
     )
     ap.add_argument("--errors", action="store_true", help="list every DNN error (and an ensemble's first member's)")
@@ -122,8 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         first = {snr: [] for snr in args.snr}  # an ensemble's first member alone
         ref = {snr: [] for snr in args.snr}
         errors = {snr: [] for snr in args.snr}
-        cropped = {snr: [] for snr in args.snr}  # with --crops: accuracy of the crop-averaged probabilities
-        crop_errors = {snr: [] for snr in args.snr}
+        cropped = {(snr, c): [] for snr in args.snr for c in args.crops}  # accuracy of crop-averaged probabilities
+        crop_errors = {(snr, c): [] for snr in args.snr for c in args.crops}
         losses = []  # per subject, the first model's stage-2 loss after each epoch
         for i, ((evs, _), (cb, cy)) in enumerate(zip(subjects, cals), start=args.first_subject):
             n_w = int(round(w * bg.rate))
@@ -146,12 +147,11 @@ def main(argv: list[str] | None = None) -> int:
                 first[snr].append(float(np.mean(probs[0].argmax(1) == ey)))
                 ref[snr].append(fbcca)
                 errors[snr] += _errors(i, prob, ey, freqs)
-                if args.crops:
-                    a, n = int(round((sim.PRE_S + sim.DELAY_S) * bg.rate)), int(round(w * bg.rate))
-                    crop = [eb[:, :3, :, a + d : a + d + n] for d in range(-args.crops, args.crops + 1)]
-                    pc = np.mean([dnn.predict_proba(model, c) for model in models for c in crop], axis=0)
-                    cropped[snr].append(float(np.mean(pc.argmax(1) == ey)))
-                    crop_errors[snr] += _errors(i, pc, ey, freqs)
+                for c in args.crops:
+                    wide = sim.window(eb[:, :3], bg.rate, w, margin=c)
+                    pc = np.mean([dnn.predict_proba(model, wide, crops=c) for model in models], axis=0)
+                    cropped[snr, c].append(float(np.mean(pc.argmax(1) == ey)))
+                    crop_errors[snr, c] += _errors(i, pc, ey, freqs)
         print(
             f"{variant} stage-2 loss per epoch: "
             + "; ".join(
@@ -170,12 +170,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    first member alone: {np.round(first[snr], 3).tolist()} mean {np.mean(first[snr]):.3f}")
             if args.errors:
                 print("    errors: " + "; ".join(errors[snr]), flush=True)
-            if args.crops:
-                print(
-                    f"    crops +-{args.crops}: dnn {np.round(cropped[snr], 3).tolist()} mean {np.mean(cropped[snr]):.3f}"
-                )
+            for c in args.crops:
+                acc_c = cropped[snr, c]
+                print(f"    crops +-{c}: dnn {np.round(acc_c, 3).tolist()} mean {np.mean(acc_c):.3f}")
                 if args.errors:
-                    print("    crop errors: " + "; ".join(crop_errors[snr]), flush=True)
+                    print(f"    crop +-{c} errors: " + "; ".join(crop_errors[snr, c]), flush=True)
     return 0
 
 
