@@ -90,13 +90,19 @@ def test_a_signal_stream_published_at_rate_0_is_taken_at_the_declared_rate():
     assert LslInlet(name=one, rate=250.0, resolve_timeout=2.0).configure({})["out"].kind == "signal"
 
 
-def test_a_marker_stream_of_two_numeric_channels_says_to_send_one():
-    """A stimulus program's (code, value) pairs. Before: "consume regular-rate signal streams"."""
+def test_streams_of_a_format_that_does_not_fit_their_content_say_what_to_send():
+    """A stimulus program's (code, value) pairs; an EEG app that publishes its 8 channels as strings. Before:
+    "consume regular-rate signal streams"; "marker streams must have one channel" (nothing on the format)."""
     codes = uname("codes")
     keep = outlet(codes, 2, pylsl.IRREGULAR_RATE, pylsl.cf_int32, stype="Markers")  # noqa: F841
     with pytest.raises(SpecError) as e:
         LslInlet(name=codes, resolve_timeout=2.0).configure({})
     assert "a marker stream has one channel" in e.value.hint and "rate:" not in e.value.hint
+    text = uname("text-eeg")
+    keep2 = outlet(text, 8, 250.0, pylsl.cf_string)  # noqa: F841
+    with pytest.raises(SpecError) as e:
+        LslInlet(name=text, resolve_timeout=2.0).configure({})
+    assert "has 8 channels (string streams are markers" in e.value.message and "numeric format" in e.value.hint
 
 
 def test_timestamps_that_jump_back_flag_a_gap_and_restart_the_chunk_times():

@@ -252,7 +252,8 @@ class LslInlet(Source[LslInletParams]):
         if self._is_markers:
             if n != 1:
                 raise SpecError(
-                    f"lsl_inlet: string stream '{info.name()}' has {n} channels", "marker streams must have one channel"
+                    f"lsl_inlet: string stream '{info.name()}' has {n} channels (string streams are markers: one)",
+                    "send markers on one channel; publish a signal in a numeric format (cf_float32)",
                 )
             self._codes = {**event_table(info), **p.marker_codes}
             labels = tuple(sorted((c, s) for s, c in self._codes.items()))
@@ -300,8 +301,7 @@ class LslInlet(Source[LslInletParams]):
             self._held: tuple[np.ndarray, np.ndarray] | None = None
         self._last_ts: float | None = None
         self._fit: TimestampFit | None = None  # the chunk-time fit of the current segment (signals)
-        self._idle_since: float | None = None
-        self._recheck_s = RECHECK_S  # idle time (s) at which `recover` next looks for an outlet back changed
+        self._idle_since, self._recheck_s = None, RECHECK_S  # idle since; idle time of `recover`'s next check
         self._done = False
         self._warned: set[str] = set()  # unknown markers already logged
 
