@@ -126,6 +126,23 @@ def test_timestamps_that_jump_back_flag_a_gap_and_restart_the_chunk_times():
     assert node.counters["gaps"] == 1 and node.counters["non_monotonic"] == 2
 
 
+def test_a_stream_stamped_in_unix_time_is_said(caplog):
+    """Timeflux's lsl Send stamps each sample with its DataFrame's time index: Unix time (1.7e9 s), not the LSL
+    clock the amplifier's and the stimulus program's streams use. Before: taken without a word, so epochs found
+    no marker of the other stream (1.7e9 s apart) and a FIF recorder re-dated the recording."""
+    name = uname("unixtime")
+    out = outlet(name, 2, 100.0, pylsl.cf_double64)
+    node = LslInlet(name=name, max_samples=20, resolve_timeout=2.0)
+    node.configure({})
+    th = push_when_connected(out, np.zeros((20, 2)), time.time() + np.arange(20) / 100.0)
+    with caplog.at_level(logging.WARNING, "wavegraph.lsl"):
+        chunks = read_chunks(node)
+    th.join()
+    assert sum(c.data.shape[1] for c in chunks) == 20 and node.counters["clock_off"] == 1
+    assert f"stream '{name}' is stamped 1.7" in caplog.text and "Unix time?" in caplog.text
+    assert "pylsl.local_clock" in caplog.text
+
+
 def test_an_outlet_back_with_another_channel_count_ends_the_stream_said(caplog):
     """`recover: true` and the amplifier app restarted with 4 channels instead of 2 (same source id). Before:
     liblsl never reconnects to it, and the inlet waited in silence (for ever without idle_timeout)."""

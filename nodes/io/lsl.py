@@ -72,9 +72,11 @@ from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
 from .lsl_info import (
     came_back_changed,
     channel_info,
+    check_declared,
     describe_streams,
     event_table,
     import_pylsl,
+    off_clock,
     resolve,
     unique_names,
 )
@@ -88,6 +90,7 @@ WARN_UNKNOWN = 10  # distinct unknown markers an inlet logs a warning for (then 
 _log = logging.getLogger("wavegraph.lsl")
 AMBIGUITY_WAIT_S = 0.8  # how long configure() listens for a second stream matching the query
 BACK_JUMP_S = 1.0  # s: a step back beyond it is a clock reset (a gap); less, chunks back-dated at a wrong rate
+CLOCK_OFF_S = 600.0  # s: a first timestamp this far from the LSL clock is on another clock (Unix time)
 RECHECK_S = 1.0  # with `recover`, how often an idle inlet looks for its outlet back with another layout
 
 
@@ -178,26 +181,6 @@ class LslInlet(Source[LslInletParams]):
         ch_type = stream_type if stream_type in CHANNEL_TYPES else "misc"
         return {"out": StreamSpec("signal", float(p.rate), (len(names),), "float64", names, (ch_type,) * len(names))}
 
-    def _check_declared(self, info, n: int, rate: float, names: tuple) -> None:
-        """The stream must have what the params declare (what `validate` assumed without it)."""
-        p = self.params
-        want_n = len(p.channels) if isinstance(p.channels, list) else p.channels
-        if want_n is not None and n != want_n:
-            raise SpecError(
-                f"lsl_inlet: stream '{info.name()}' has {n} channels, the graph declares {want_n}",
-                "fix `channels` (or drop it to take what the stream has)",
-            )
-        if p.rate is not None and abs(rate - p.rate) > 1e-9 * p.rate:
-            raise SpecError(
-                f"lsl_inlet: stream '{info.name()}' runs at {rate:g} Hz, the graph declares {p.rate:g} Hz",
-                "fix `rate` (or drop it to take what the stream has)",
-            )
-        if isinstance(p.channels, list) and tuple(p.channels) != names:
-            raise SpecError(
-                f"lsl_inlet: stream '{info.name()}' has channels {list(names)}, the graph declares {p.channels}",
-                "fix `channels`, or give a count instead of names",
-            )
-
     def __init__(self, **params: Any):
         super().__init__(**params)
         self._info = None
@@ -276,7 +259,7 @@ class LslInlet(Source[LslInletParams]):
                     "(Timeflux's lsl Send publishes rate 0 unless given `rate`), or fix the rate in the sending app; "
                     "one-channel irregular streams not typed as a signal are read as integer markers",
                 )
-            self._check_declared(info, n, rate, names)
+            check_declared(self.params, info, n, rate, names)
             self._dtype = np.float32 if fmt == pylsl.cf_float32 else np.float64
             scale, unit = to_volts([u or "" for u in units])  # uV and mV -> V (MNE's unit), as the XDF reader
             self._scale = None if (scale == 1.0).all() else scale[:, None].astype(self._dtype)
@@ -353,6 +336,9 @@ class LslInlet(Source[LslInletParams]):
             ts = np.asarray(ts, dtype=np.float64)
         if self._first_ts is None:
             self._first_ts = float(ts[0])
+            if p.clock_sync and abs(self._first_ts - pylsl.local_clock()) > CLOCK_OFF_S:
+                self.count("clock_off")
+                _log.warning("lsl_inlet: %s", off_clock(self._info, self._first_ts - pylsl.local_clock()))
         if self._is_markers and p.duration is not None:
             keep = ts < self._first_ts + p.duration
             if not keep.all():

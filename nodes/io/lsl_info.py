@@ -79,6 +79,36 @@ def came_back_changed(pylsl, info) -> str | None:
     return None
 
 
+def check_declared(p, info, n: int, rate: float, names: tuple) -> None:
+    """lsl_inlet: the stream must have what the params `p` declare (what `validate` assumed without it)."""
+    want_n = len(p.channels) if isinstance(p.channels, list) else p.channels
+    if want_n is not None and n != want_n:
+        raise SpecError(
+            f"lsl_inlet: stream '{info.name()}' has {n} channels, the graph declares {want_n}",
+            "fix `channels` (or drop it to take what the stream has)",
+        )
+    if p.rate is not None and abs(rate - p.rate) > 1e-9 * p.rate:
+        raise SpecError(
+            f"lsl_inlet: stream '{info.name()}' runs at {rate:g} Hz, the graph declares {p.rate:g} Hz",
+            "fix `rate` (or drop it to take what the stream has)",
+        )
+    if isinstance(p.channels, list) and tuple(p.channels) != names:
+        raise SpecError(
+            f"lsl_inlet: stream '{info.name()}' has channels {list(names)}, the graph declares {p.channels}",
+            "fix `channels`, or give a count instead of names",
+        )
+
+
+def off_clock(info, offset: float) -> str:
+    """What to say of a stream stamped `offset` s away from this machine's LSL clock."""
+    name = info.name() if info is not None else "?"
+    return (
+        f"stream '{name}' is stamped {offset:.4g} s away from the LSL clock (Unix time? Timeflux's lsl Send "
+        "stamps with its DataFrame's time index): markers and other streams will not line up with it; stamp "
+        "with the LSL clock (pylsl.local_clock) in the sending app"
+    )
+
+
 def describe_streams(infos) -> str:
     return "; ".join(stream_lines(infos)) or "none"
 
@@ -129,8 +159,10 @@ def event_table(info) -> dict[str, int]:
 
 __all__ = [
     "came_back_changed",
+    "check_declared",
     "channel_info",
     "import_pylsl",
+    "off_clock",
     "resolve",
     "describe_streams",
     "event_table",
