@@ -25,6 +25,7 @@ _MAGIC = (
     (b"GDF", "GDF", ".gdf"),
     (b"XDF:", "XDF", ".xdf"),
     (b"Brain Vision", "BrainVision header", ".vhdr"),
+    (b"BrainVision", "BrainVision header", ".vhdr"),  # Recorder 2.x writes "BrainVision Data Exchange Header File"
 )
 
 

@@ -1,0 +1,27 @@
+"""file_source's broken-file checks (nodes/io/file_checks.py) on files that are what their names say."""
+
+from __future__ import annotations
+
+import pytest
+from test_formats_sweep import _brainvision  # pyright: ignore[reportMissingImports]
+from wavegraph.nodes.io.file_source import FileSource
+from wavegraph.pipeline.spec import SpecError
+
+V2 = "BrainVision Data Exchange Header File Version 2.0"  # BrainVision Recorder 2.x: no space in 'BrainVision'
+
+
+def test_a_brainvision_2_header_is_not_called_misnamed(tmp_path):
+    """A Recorder 2.x header ('BrainVision Data Exchange ...') that MNE fails on was said to be 'not those of
+    BrainVision header files, as its name says' (the format check knew only 'Brain Vision'): a data file in a
+    subfolder that is missing got that instead of 'a file of the recording is missing'."""
+    header = _brainvision(tmp_path, [("S  8", 100)])
+    text = header.read_text().replace("Brain Vision Data Exchange Header File Version 1.0", V2)
+    header.write_text(text)
+    src = FileSource(path=str(header))
+    src.configure({})  # MNE reads a 2.0 header
+    assert src.n_times == 500
+    src.close()
+    header.write_text(text.replace("DataFile=rec.eeg", "DataFile=raw/rec.eeg"))
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(header)).configure({})
+    assert "a file of the recording is missing" in e.value.message and "not those of" not in e.value.message
