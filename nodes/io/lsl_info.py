@@ -35,13 +35,10 @@ def resolve(pylsl, pred: str, timeout: float) -> list:
         while not (found := resolver.results()) and time.monotonic() < end:
             time.sleep(0.02)
         return list(found)
-    finally:  # liblsl's teardown of a resolver can block for 5 s: let a thread wait for it
-        threading.Thread(target=_drop, args=[resolver], daemon=True).start()
-        del resolver
-
-
-def _drop(resolver) -> None:
-    """Hold the last reference to `resolver` (Thread.run drops its args after this returns)."""
+    finally:  # liblsl's teardown of a resolver can block for 5 s: a daemon thread drops the last reference
+        last = [resolver]
+        del resolver  # (a thread given it as an argument dropped it first: the teardown ran here)
+        threading.Thread(target=last.clear, daemon=True).start()
 
 
 def stream_lines(infos) -> list[str]:
