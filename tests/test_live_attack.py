@@ -320,3 +320,27 @@ def test_an_outlet_that_goes_away_is_said(caplog):
         read_chunks(node)
     assert node.counters["outlet_lost"] == 1
     assert f"stream '{name}' ended: its outlet went away (`recover: true` waits for it)" in caplog.text
+
+
+def test_an_outlet_whose_source_id_is_already_published_is_said(caplog):
+    """A second run of a graph while the first still publishes (or another app with the same source_id). Before:
+    two streams of one source_id went out without a word; consumers that pick by source_id, or recover, take
+    either."""
+    from wavegraph.nodes.io.lsl import LslOutlet
+    from wavegraph.pipeline.spec import signal_spec
+
+    name = uname("republish")
+    earlier = outlet(name, 2, 100.0, source_id=f"wavegraph-{name}")  # noqa: F841
+    node = LslOutlet(name=name)
+    node.configure({"in": signal_spec(100.0, ["C3", "C4"])})
+    with caplog.at_level(logging.WARNING, "wavegraph.lsl"):
+        node.open()
+    assert node.counters["source_id_taken"] == 1
+    assert f"source_id 'wavegraph-{name}' is already published by '{name}'" in caplog.text
+    assert "its own `source_id`" in caplog.text
+    caplog.clear()
+    alone = LslOutlet(name=uname("alone"))
+    alone.configure({"in": signal_spec(100.0, ["C3", "C4"])})
+    with caplog.at_level(logging.WARNING, "wavegraph.lsl"):
+        alone.open()
+    assert "already published" not in caplog.text

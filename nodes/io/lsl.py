@@ -534,6 +534,19 @@ class LslOutlet(Sink[LslOutletParams]):
         self.latency_samples = 0
         return {}
 
+    def open(self):
+        """Say when a stream of this source_id is already published (an earlier run of the graph still going):
+        consumers that pick a stream by source_id, and liblsl's `recover`, could take either. Looks 0.3 s."""
+        sid = self._info.source_id()
+        if "'" not in sid and (twins := resolve(import_pylsl(), f"source_id='{sid}'", 0.3)):
+            self.count("source_id_taken")
+            _log.warning(
+                "lsl_outlet: source_id '%s' is already published by %s (an earlier run still going?): consumers "
+                "may take either; stop the other one or give this outlet its own `source_id`",
+                sid,
+                describe_streams(twins),
+            )
+
     def _open(self):
         pylsl = import_pylsl()
         self._outlet = pylsl.StreamOutlet(self._info, chunk_size=self.params.chunk_size)
