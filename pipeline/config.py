@@ -23,6 +23,7 @@ A graph file looks like:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -230,7 +231,7 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> GraphConfig:
                     0,
                     "this is a recording, not a graph file (YAML)",
                     "replay it through a graph whose file_source reads it, e.g. a file holding 'nodes: [{id: src, "
-                    f'type: file_source, params: {{path: "{file}"}}}}]\' and the nodes after it (docs/yaml.md)',
+                    f"type: file_source, params: {{path: {json.dumps(file)}}}}}]' and the nodes after it (docs/yaml.md)",
                 )
             ]
         )

@@ -157,6 +157,9 @@ def _as_number_hint(name: str, value, node_type: str) -> str:
     found = re.fullmatch(r"([-+]?\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?)\s*(hz|khz|s|sec|seconds?|samples?)?", text, re.I)
     if found and (found.group(2) or "," in found.group(1) or text != found.group(1)):
         number, unit = found.group(1).replace(",", "."), (found.group(2) or "").lower()
+        if re.fullmatch(r"[-+]?\d{1,3},\d{3}", found.group(1)):  # '1,500': a decimal comma or a thousands separator
+            whole = found.group(1).replace(",", "")
+            return f"write a plain number with a decimal point and no separator: {name}: {number} or {name}: {whole}"
         if unit == "khz":
             return f"write it as a plain number of Hz: {name}: {float(number) * 1000:g}"
         return (

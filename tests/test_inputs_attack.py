@@ -9,6 +9,7 @@ import shutil
 import mne
 import numpy as np
 import pytest
+import yaml
 from test_io_hostile import replay  # pyright: ignore[reportMissingImports]
 from wavegraph.nodes.io.file_source import FileSource
 from wavegraph.pipeline.spec import SpecError
@@ -368,6 +369,17 @@ def test_a_recording_given_where_a_graph_is_wanted_says_how_to_replay_it(edf_pat
     assert "this is a recording, not a graph file (YAML)" in err and f'params: {{path: "{edf_path}"}}' in err
 
 
+def test_the_replay_hint_for_a_recording_is_valid_yaml_whatever_its_path(tmp_path, capsys):
+    """Before: the path went into the hint's YAML between quotes unescaped: a name holding '"' or a Windows '\\'
+    gave a graph that does not parse, or reads another path."""
+    from wavegraph.pipeline.cli import main
+
+    for name in ('my "best" run.edf', "C:\\data\\new run.edf"):
+        assert main(["validate", str(tmp_path / name)]) == 2
+        hint = capsys.readouterr().err.split("e.g. a file holding '", 1)[1].split("' and the nodes after it")[0]
+        assert yaml.safe_load(hint)["nodes"][0]["params"]["path"] == str(tmp_path / name)
+
+
 def test_an_xdf_stream_of_no_channels_or_with_a_nan_timestamp(tmp_path, caplog):
     """Before: a 0-channel stream replayed as a signal of no channels; one NaN timestamp made every chunk time NaN."""
     from wavegraph.nodes.io.xdf import XdfStream, write_xdf
@@ -533,3 +545,22 @@ def test_a_number_written_with_a_decimal_comma_or_a_unit_gets_the_number_to_writ
     assert lines[0].endswith("`wavegraph nodes bandpass` has them): l_freq: 1.5")
     assert lines[1].endswith("write it as a plain number of Hz: h_freq: 1500")
     assert lines[2].endswith("window: 1")
+
+
+def test_a_number_with_a_comma_before_three_digits_gets_both_readings(tmp_path, monkeypatch, capsys):
+    """Before: '1,500' (a thousands separator as often as a decimal comma) was read as 1.5 alone."""
+    from test_cli_hostile import validate  # pyright: ignore[reportMissingImports]
+
+    lines = validate(
+        tmp_path,
+        monkeypatch,
+        capsys,
+        """\
+        nodes:
+          - {id: src, type: sine, params: {channels: 2, rate: 8000.0, duration: 1.0}}
+          - {id: bp, type: bandpass, params: {l_freq: 1.0, h_freq: "1,500"}}
+        edges:
+          - {source: src.out, target: bp.in}
+        """,
+    )
+    assert lines[0].endswith("h_freq: 1.500 or h_freq: 1500")
