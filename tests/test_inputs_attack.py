@@ -469,6 +469,20 @@ def test_a_reader_that_returns_fewer_samples_than_its_file_said_ends_the_replay_
     assert chunks == [100] * 10 and "ends at sample 1000, not 3000 as it said" in caplog.text
 
 
+def test_markers_after_a_data_end_the_file_did_not_announce_go_out_with_the_last_chunk(tmp_path):
+    """Before: the markers between the data's real end and the length its header promised were dropped unsaid."""
+    import soundfile as sf
+
+    sf.write(tmp_path / "a.wav", np.zeros((1000, 1)), 1000)
+    src = FileSource(path=str(tmp_path / "a.wav"), chunk_size=100)
+    src.configure({})
+    assert src.reader is not None
+    src.reader.n_times = 3000  # as a reader whose header promised more than the file then held
+    src._events = np.array([[500.0, 0.5, 0.0, 1.0], [950.0, 0.95, 0.0, 2.0], [2000.0, 2.0, 0.0, 3.0]])
+    events = [c["events"].data[:, 2].tolist() for c in iter(src.read, None) if "events" in c]
+    assert events == [[1.0], [2.0, 3.0]]
+
+
 def test_an_ogg_cut_short_says_it_is_damaged_and_how_to_recover_it(tmp_path):
     """Before: libsndfile's 'file is malformed' with the list of formats as the fix."""
     import soundfile as sf

@@ -216,12 +216,19 @@ class FileSource(Source[FileSourceParams]):
             gap = gap or (k > 0 and int(r.breaks[k - 1]) == start)
         self.position = stop  # advance first: a read that raises skips this chunk instead of looping on it
         data = self._get(start, stop)
+        ev = self._events
         if not data.shape[1]:  # nothing where the file said there was data (said by _get): the end
+            lost = len(ev) - int(np.searchsorted(ev[:, 0], start, side="left"))
+            if lost:
+                _log.warning(
+                    "%s: the %d markers of %s after sample %d are lost with it", self.what, lost, self.path, start
+                )
             return None
         t0 = r.time_of(start)
         out = {"out": Chunk(data, t0=t0, gap=gap)}
-        ev = self._events
         lo, hi = np.searchsorted(ev[:, 0], [start, stop], side="left")
+        if self.position >= r.n_times:  # the last chunk (n_times may just have shrunk: the file ended early)
+            hi = len(ev)  # carries every marker after it, as configure's clip to the last sample does
         if hi > lo:
             out["events"] = Chunk(np.ascontiguousarray(ev[lo:hi, 1:4]), t0=t0)
             self.count("events", hi - lo)
