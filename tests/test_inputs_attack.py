@@ -421,6 +421,21 @@ def test_an_xdf_stream_whose_stamps_disagree_with_its_nominal_rate_is_said(tmp_p
     assert "r.xdf: stream 'amp': its timestamps advance at 200 samples/s, not its nominal 250 Hz" in caplog.text
 
 
+def test_only_the_replayed_xdf_streams_timestamps_are_said(tmp_path, caplog):
+    """Before: the rate and NaN-stamp warnings came for every numeric stream of the file, also for one not replayed
+    (an accelerometer recorded beside the EEG)."""
+    from wavegraph.nodes.io.xdf import XdfStream, write_xdf
+
+    eeg = XdfStream("amp", "EEG", 250.0, np.ones((400, 2)), 5 + np.arange(400) / 250, hostname="pc")
+    acc = XdfStream("acc", "Accelerometer", 50.0, np.ones((80, 3)), 5 + np.arange(80) / 40, hostname="pc")
+    path = write_xdf(tmp_path / "r.xdf", [eeg, acc])
+    for stream, said in (("amp", False), ("acc", True)):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+            FileSource(path=str(path), stream=stream).configure({})
+        assert ("stream 'acc': its timestamps advance at 40 samples/s" in caplog.text) is said
+
+
 def test_xdf_markers_after_the_signal_stream_ended_are_said(tmp_path, caplog):
     """Before: a marker stream that outlived the EEG stream (the amplifier's battery died) had its markers sent with
     the last chunk, unsaid."""

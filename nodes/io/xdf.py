@@ -178,18 +178,23 @@ def dropouts(t: np.ndarray, rate: float) -> np.ndarray:
     return ks[np.nan_to_num(step) > limit].astype(np.int64)
 
 
-def dejitter(t: np.ndarray, rate: float, what: str = "a stream") -> tuple[list[tuple[int, int]], np.ndarray]:
+def dejitter(t: np.ndarray, rate: float, what: str | None = "a stream") -> tuple[list[tuple[int, int]], np.ndarray]:
     """(segments [(first, last)] between dropouts, the timestamps on one least-squares line per segment), as pyxdf's
-    jitter removal, with segments ended at every dropout (pyxdf: only at jumps over 1 s)."""
+    jitter removal, with segments ended at every dropout (pyxdf: only at jumps over 1 s). Damaged stamps and a rate
+    off the nominal one are said, naming `what`; what=None: not said (a stream that is not replayed)."""
     t = np.asarray(t, dtype=np.float64)
     bad = ~np.isfinite(t)
     if bad.any() and not bad.all():  # a damaged stamp (NaN) made every fitted time NaN: from its neighbours
         i = np.arange(len(t))
         t = t.copy()
         t[bad] = np.interp(i[bad], i[~bad], t[~bad])
-        _log.warning(
-            "file_source: %s: %d timestamps of %d are not finite: put between their neighbours", what, bad.sum(), len(t)
-        )
+        if what is not None:
+            _log.warning(
+                "file_source: %s: %d timestamps of %d are not finite: put between their neighbours",
+                what,
+                bad.sum(),
+                len(t),
+            )
     starts = [0, *dropouts(t, rate).tolist()]
     ends = [*starts[1:], len(t)]
     out, samples, seconds = t.copy(), 0, 0.0
@@ -198,7 +203,7 @@ def dejitter(t: np.ndarray, rate: float, what: str = "a stream") -> tuple[list[t
             i = np.arange(a, b)
             out[a:b] = np.polyval(np.polyfit(i, t[a:b], 1), i)
             samples, seconds = samples + b - a - 1, seconds + out[b - 1] - out[a]
-    if seconds > 0 and abs(samples / seconds - rate) > 0.1 * rate:  # (pyxdf says so too when it dejitters)
+    if what is not None and seconds > 0 and abs(samples / seconds - rate) > 0.1 * rate:  # (pyxdf says so too)
         _log.warning(
             "file_source: %s: its timestamps advance at %.4g samples/s, not its nominal %g Hz: replayed as %g Hz, "
             "the rate the outlet declared (filters and windows downstream count with it); check the device's rate",
@@ -236,9 +241,6 @@ class XdfReader(_Reader):
             if view is not None:
                 view.close()
         numeric = [s for s in streams if not _why_not(s)]
-        for s in numeric:  # pyxdf's dejittering fits one line across a dropout under 1 s: ours breaks there
-            rate, name = float(_first(s["info"], "nominal_srate")), _first(s["info"], "name")
-            s["info"]["segments"], s["time_stamps"] = dejitter(s["time_stamps"], rate, f"{path.name}: stream {name!r}")
         markers = [s for s in streams if _is_marker(s)]
         if stream is not None:
             chosen = [s for s in numeric if stream in _keys(s)]
@@ -257,6 +259,10 @@ class XdfReader(_Reader):
                 "share them, to its number (stream: '#2') or its source_id",
             )
         s = chosen[0]
+        for x in numeric:  # pyxdf's dejittering fits one line across a dropout under 1 s: ours breaks there
+            rate, name = float(_first(x["info"], "nominal_srate")), _first(x["info"], "name")
+            said = f"{path.name}: stream {name!r}" if x is s else None  # only the replayed stream's troubles are said
+            x["info"]["segments"], x["time_stamps"] = dejitter(x["time_stamps"], rate, said)
         _say_missing_clock_offsets(path, [s, *markers])
         info = s["info"]
         self.stream_name = _first(info, "name")
