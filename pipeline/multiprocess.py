@@ -42,6 +42,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -166,6 +167,7 @@ def make_plans(
             in_specs,
             out_specs,
             security=dict(config.security),
+            parent_host=socket.gethostname(),
         )
     for i, e in enumerate(config.edges):
         src_group, dst_group = graph.group_of(e.source_node), graph.group_of(e.target_node)

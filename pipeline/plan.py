@@ -90,6 +90,7 @@ class WorkerPlan:
     heartbeat: float = 0.0  # > 0: send Heartbeat every heartbeat/5 s; the parent calls it lost after this
     monitor: str = ""  # the live monitor hub's tcp endpoint (--monitor under --ray; locally: the environment)
     incarnation: int = 0  # restarts of this group so far (on_error: restart); its shm rings number above
+    parent_host: str = ""  # the parent's socket.gethostname(): on that host its configure() warnings are the worker's
 
     def config(self) -> GraphConfig:
         """The group's part of the graph, for the Executor."""

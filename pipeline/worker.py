@@ -34,6 +34,7 @@ if __name__ == "__main__":
 
 import logging
 import os
+import socket
 import sys
 import threading
 import time
@@ -209,8 +210,9 @@ class ControlLink:
 
 
 class _SaidByParent(logging.Filter):
-    """Drops the warnings of this thread (the nodes' configure()): the parent configured the same nodes from
-    the same plan and said them once (a file cut short was said once per process)."""
+    """Drops the warnings of this thread (the nodes' configure()): on the parent's host the parent configured the
+    same nodes from the same plan, files and devices, and said them once (a file cut short was said once per
+    process). A worker on another host (`host:`, --ray) says its own: its files and devices are not the parent's."""
 
     def __init__(self):
         super().__init__()
@@ -231,14 +233,17 @@ def _build_nodes(plan: WorkerPlan, nodes: dict) -> None:
     if own is not None:
         own.setLevel(logging.WARNING)
         root.addHandler(own)
-    quiet = _SaidByParent()
+    # on another host its configure() may say what the parent's did not: said here then
+    quiet = [_SaidByParent()] if plan.parent_host == socket.gethostname() else []
     for h in root.handlers:
-        h.addFilter(quiet)
+        for f in quiet:
+            h.addFilter(f)
     try:
         _configure_nodes(plan, nodes)
     finally:
         for h in root.handlers:
-            h.removeFilter(quiet)
+            for f in quiet:
+                h.removeFilter(f)
         if own is not None:
             root.removeHandler(own)
 

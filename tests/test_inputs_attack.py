@@ -593,3 +593,26 @@ def test_a_number_with_a_comma_before_three_digits_gets_both_readings(tmp_path, 
         """,
     )
     assert lines[0].endswith("h_freq: 1.500 or h_freq: 1500")
+
+
+def test_a_worker_on_another_host_says_its_own_configure_warnings(edf_path, tmp_path, caplog):
+    """The worker drops its configure() warnings because the parent said them; on another host (`host:`, --ray)
+    its files and devices are its own, so it must say them (before the parent's host was recorded in the plan,
+    every worker dropped them)."""
+    import dataclasses
+
+    from wavegraph.pipeline.config import load_config
+    from wavegraph.pipeline.graph import build_graph
+    from wavegraph.pipeline.multiprocess import make_plans
+    from wavegraph.pipeline.worker import _build_nodes
+
+    cut = tmp_path / "cut.edf"
+    cut.write_bytes(edf_path.read_bytes()[: edf_path.stat().st_size // 2])
+    graph = tmp_path / "g.yaml"
+    graph.write_text(f"nodes:\n  - {{id: src, type: file_source, params: {{path: '{cut}'}}}}\nedges: []\n")
+    plan = next(iter(make_plans(build_graph(load_config(graph)), None, "ipc://unused", str(tmp_path)).values()))
+    for host, said in ((plan.parent_host, 0), ("another-host", 1)):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+            _build_nodes(dataclasses.replace(plan, parent_host=host), {})
+        assert caplog.text.count("is truncated: its header lists 61 data records") == said
