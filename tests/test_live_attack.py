@@ -20,6 +20,11 @@ import pytest  # noqa: E402
 from wavegraph.nodes.io.lsl import LslInlet  # noqa: E402
 from wavegraph.pipeline.spec import SpecError  # noqa: E402
 
+try:  # imported here: it takes 2 s, which the test that uses it would otherwise count
+    from mne_lsl.player import PlayerLSL  # pyright: ignore[reportMissingImports]
+except ImportError:
+    PlayerLSL = None
+
 
 def uname(prefix):
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
@@ -344,3 +349,31 @@ def test_an_outlet_whose_source_id_is_already_published_is_said(caplog):
     with caplog.at_level(logging.WARNING, "wavegraph.lsl"):
         alone.open()
     assert "already published" not in caplog.text
+
+
+def test_the_annotations_of_an_mne_lsl_player_are_markers_with_mne_codes_and_durations():
+    """`mne_lsl.player.PlayerLSL(raw, annotations=True)` (an MNE-LSL user's replay) publishes the annotations on
+    '{name}-annotations': type 'annotations', rate 0, one float channel per description, the value the duration
+    (-1: none). Before: refused with "give `rate: 250`" (two descriptions or more), or one description read as
+    integer markers: every annotation code -1 (the zero duration's -1) or dropped (a duration of 0.5)."""
+    import mne
+    from conftest import need  # pyright: ignore[reportMissingImports]
+
+    need(PlayerLSL is not None, "mne-lsl missing (pip install -e '.[test]')")
+    assert PlayerLSL is not None
+    raw = mne.io.RawArray(np.zeros((2, 150)), mne.create_info(["C3", "C4"], 100.0, "eeg"), verbose="error")
+    raw.set_annotations(mne.Annotations([0.2, 0.6, 1.0], [0.5, 0.0, 0.25], ["T1", "T2", "T1"]))
+    name = uname("player")
+    player = PlayerLSL(raw, chunk_size=10, name=name, annotations=True, source_id=name).start()
+    try:
+        node = LslInlet(name=f"{name}-annotations", clock_sync=False, wait=0.05, resolve_timeout=5.0)
+        spec = node.configure({})["out"]
+        assert spec.kind == "events" and spec.labels == ((1.0, "T1"), (2.0, "T2"))  # events_from_annotations' codes
+        rows, t_end = [], time.monotonic() + 3.0  # the player loops the recording: the inlet joins anywhere
+        while len(rows) < 3 and time.monotonic() < t_end:
+            if r := node.read():
+                rows += r["out"].data.tolist()
+        node.close()
+    finally:
+        player.stop()
+    assert sorted((d, c) for _, d, c in rows[:3]) == [(0.0, 2.0), (0.25, 1.0), (0.5, 1.0)]

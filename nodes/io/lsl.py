@@ -16,6 +16,8 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   stream too: each value that is an integer is its code (unless typed as a signal, EEG...). With `rate`,
   a numeric stream published at rate 0 (Timeflux's lsl Send) is a signal at that rate.
   A code beyond +-2**53 (not exact in the float64 rows) is an unknown marker.
+  MNE-LSL Player's annotations (type 'annotations', one channel per description, the value its duration)
+  are events too, coded as file_source codes the recording's annotations (readers._codes_for).
   Time: chunk t0 is on the LSL clock (local_clock() domain, seconds), so every downstream chunk and
   every lsl_outlet with `timestamps: stream` stays on it. `clock_sync` adds the estimated offset to the
   sender's clock (liblsl's time_correction). A marker's time is its LSL timestamp. A signal chunk's t0
@@ -77,16 +79,17 @@ from .lsl_info import (
     event_table,
     import_pylsl,
     off_clock,
+    onehot_markers,
     resolve,
     unique_names,
+    warn_unknown,
 )
 from .lsl_time import TimestampFit, off_nominal_rate
 from .marker_codes import integer_code
-from .readers import spec_channel_type
+from .readers import _codes_for, spec_channel_type
 from .units import to_volts
 
 MARKER_TYPE = "Markers"
-WARN_UNKNOWN = 10  # distinct unknown markers an inlet logs a warning for (then it only counts them)
 _log = logging.getLogger("wavegraph.lsl")
 AMBIGUITY_WAIT_S = 0.8  # how long configure() listens for a second stream matching the query
 BACK_JUMP_S = 1.0  # s: a step back beyond it is a clock reset (a gap); less, chunks back-dated at a wrong rate
@@ -231,14 +234,19 @@ class LslInlet(Source[LslInletParams]):
         # string streams, and one-channel numeric streams of irregular rate (integer markers) unless
         # typed as a signal (EEG, ...)
         signal_type = stream_type in CHANNEL_TYPES and stream_type not in ("stim", "misc")
-        self._is_markers = fmt == pylsl.cf_string or (n == 1 and rate <= 0 and not signal_type)
+        self._onehot = None  # MNE-LSL Player's annotations: one channel per description, the value its duration
+        if stream_type == "annotations" and fmt != pylsl.cf_string and rate <= 0:
+            self._onehot = [label or f"ch{i}" for i, label in enumerate(channel_info(info, n)[0])]
+        self._is_markers = (
+            fmt == pylsl.cf_string or self._onehot is not None or (n == 1 and rate <= 0 and not signal_type)
+        )
         if self._is_markers:
-            if n != 1:
+            if n != 1 and self._onehot is None:
                 raise SpecError(
                     f"lsl_inlet: string stream '{info.name()}' has {n} channels (string streams are markers: one)",
                     "send markers on one channel; publish a signal in a numeric format (cf_float32)",
                 )
-            self._codes = {**event_table(info), **p.marker_codes}
+            self._codes = {**_codes_for(self._onehot or []), **event_table(info), **p.marker_codes}
             labels = tuple(sorted((c, s) for s, c in self._codes.items()))
             spec = StreamSpec("events", 0.0, (3,), "float64", labels=labels)
         else:
@@ -355,7 +363,7 @@ class LslInlet(Source[LslInletParams]):
         if self._limit is not None and self._n >= self._limit:
             self._done = True
         if self._is_markers:
-            out = self._events(data[:, 0], ts)
+            out = self._events(*onehot_markers(data, ts, self._onehot) if self._onehot else (data[:, 0], ts))
             if out is None:
                 return None if self._done else {}
             return {"out": Chunk(out, float(ts[0]), gap=gap)}
@@ -422,9 +430,9 @@ class LslInlet(Source[LslInletParams]):
         self._last_ts = float(ts[split - 1] if split else ts[-1])
         return gap, split
 
-    def _events(self, markers, ts) -> np.ndarray | None:
-        rows = []
-        for m, t in zip(markers, ts):
+    def _events(self, markers, ts, durations=None) -> np.ndarray | None:
+        rows, p = [], self.params
+        for i, (m, t) in enumerate(zip(markers, ts)):
             if isinstance(m, (str, bytes)):
                 s = m.decode("utf-8", "replace") if isinstance(m, bytes) else m
                 code = self._codes.get(s)
@@ -435,25 +443,10 @@ class LslInlet(Source[LslInletParams]):
                 code = int(v) if v.is_integer() else None  # False for NaN and inf
             if code is None or abs(code) > 2**53:  # beyond 2**53 the float64 row would change the code
                 self.count("unknown_marker")
-                self._warn_unknown(m)
+                warn_unknown(_log, self._warned, self._info.name() if self._info is not None else "?", m)
                 continue
-            rows.append((t, self.params.marker_duration, float(code)))
+            rows.append((t, (durations[i] if durations is not None else 0.0) or p.marker_duration, float(code)))
         return np.asarray(rows, dtype=np.float64) if rows else None
-
-    def _warn_unknown(self, marker) -> None:
-        """Say (once per marker, for the first few) that a marker is dropped, while the session can still
-        be fixed: a calibration run whose trial markers are all unknown records none."""
-        text = marker.decode("utf-8", "replace") if isinstance(marker, bytes) else str(marker)
-        if len(self._warned) >= WARN_UNKNOWN or text in self._warned:
-            return
-        self._warned.add(text)
-        name = self._info.name() if self._info is not None else "?"
-        _log.warning(
-            "lsl_inlet: marker %r of stream '%s' has no code (not an integer, not in the outlet's desc/events "
-            "nor in marker_codes): dropped, counted unknown_marker; give it a code with marker_codes",
-            text[:80],
-            name,
-        )
 
     def close(self):
         if self._inlet is not None:

@@ -8,6 +8,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 from wavegraph.pipeline.spec import SpecError
 
 
@@ -96,6 +97,33 @@ def check_declared(p, info, n: int, rate: float, names: tuple) -> None:
         )
 
 
+WARN_UNKNOWN = 10  # distinct unknown markers an inlet logs a warning for (then it only counts them)
+
+
+def warn_unknown(log, warned: set, stream: str, marker) -> None:
+    """Say (once per marker, for the first few) that a marker is dropped, while the session can still be
+    fixed: a calibration run whose trial markers are all unknown records none."""
+    text = marker.decode("utf-8", "replace") if isinstance(marker, bytes) else str(marker)
+    if len(warned) >= WARN_UNKNOWN or text in warned:
+        return
+    warned.add(text)
+    log.warning(
+        "lsl_inlet: marker %r of stream '%s' has no code (not an integer, not in the outlet's desc/events "
+        "nor in marker_codes): dropped, counted unknown_marker; give it a code with marker_codes",
+        text[:80],
+        stream,
+    )
+
+
+def onehot_markers(data, ts, names: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The annotations of MNE-LSL's Player (its default `annotations_encoding='one-hot'`: a stream of type
+    'annotations' at rate 0, one float channel per description, a sample's non-zero channel its annotation and
+    the value its duration, -1 for none): (descriptions, times, durations), one per non-zero value."""
+    x = np.nan_to_num(np.asarray(data, dtype=np.float64), nan=0.0)
+    rows, cols = np.nonzero(x)
+    return [names[c] for c in cols], np.asarray(ts)[rows], np.maximum(x[rows, cols], 0.0)
+
+
 def off_clock(info, offset: float) -> str:
     """What to say of a stream stamped `offset` s away from this machine's LSL clock."""
     name = info.name() if info is not None else "?"
@@ -160,9 +188,11 @@ __all__ = [
     "channel_info",
     "import_pylsl",
     "off_clock",
+    "onehot_markers",
     "resolve",
     "describe_streams",
     "event_table",
     "stream_lines",
     "unique_names",
+    "warn_unknown",
 ]
