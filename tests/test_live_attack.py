@@ -21,9 +21,10 @@ from wavegraph.nodes.io.lsl import LslInlet  # noqa: E402
 from wavegraph.pipeline.spec import SpecError  # noqa: E402
 
 try:  # imported here: it takes 2 s, which the test that uses it would otherwise count
+    import mne_lsl.lsl as mne_lsl_lsl  # pyright: ignore[reportMissingImports]
     from mne_lsl.player import PlayerLSL  # pyright: ignore[reportMissingImports]
 except ImportError:
-    PlayerLSL = None
+    PlayerLSL = mne_lsl_lsl = None
 
 
 def uname(prefix):
@@ -377,3 +378,32 @@ def test_the_annotations_of_an_mne_lsl_player_are_markers_with_mne_codes_and_dur
     finally:
         player.stop()
     assert sorted((d, c) for _, d, c in rows[:3]) == [(0.0, 2.0), (0.25, 1.0), (0.5, 1.0)]
+
+
+def test_an_mne_lsl_outlet_in_microvolts_is_read_in_volts():
+    """MNE-LSL writes a channel's unit as the power of ten of volts (`set_channel_units([-6, ...])`: microvolts; its
+    Player writes '0'). Before: '-6' was no unit lsl_inlet knew, so microvolts went on as volts (10**6 too
+    large), and a Player's stream had units '0'."""
+    from conftest import need  # pyright: ignore[reportMissingImports]
+
+    need(mne_lsl_lsl is not None, "mne-lsl missing (pip install -e '.[test]')")
+    assert mne_lsl_lsl is not None
+    name = uname("mne-lsl-uv")
+    info = mne_lsl_lsl.StreamInfo(name, "EEG", 2, 100.0, "float32", name)
+    info.set_channel_names(["C3", "C4"])
+    info.set_channel_units([-6, -6])  # written as "-6"
+    out = mne_lsl_lsl.StreamOutlet(info)
+    node = LslInlet(name=name, max_samples=10, clock_sync=False, resolve_timeout=2.0)
+    spec = node.configure({})["out"]
+    assert spec.units == "V"
+    x = np.array([[10.0, -20.0]] * 10, dtype=np.float32)  # microvolts
+
+    def push():
+        assert out.wait_for_consumers(10.0)
+        out.push_chunk(x)  # pyright: ignore[reportArgumentType]
+
+    th = threading.Thread(target=push)
+    th.start()
+    chunks = read_chunks(node)
+    th.join()
+    np.testing.assert_allclose(np.concatenate([c.data for c in chunks], axis=1), x.T * 1e-6, rtol=1e-6)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 VOLT_SCALE = {
@@ -17,10 +19,20 @@ VOLT_SCALE = {
 }
 
 
+def _volt_scale(unit: str) -> float | None:
+    """The factor to volts of a unit, or None when it is no voltage. MNE-LSL writes a unit as the power of ten
+    of MNE's unit (its FIFF unit_mul: '0' volts, '-6' microvolts), so a whole number there is one too."""
+    u = unit.strip().lower()
+    if u in VOLT_SCALE:
+        return VOLT_SCALE[u]
+    return 10.0 ** int(u) if re.fullmatch(r"[+-]?[0-9]{1,2}", u) and -12 <= int(u) <= 3 else None
+
+
 def to_volts(units: list[str]) -> tuple[np.ndarray, str]:
     """Per-channel factors to volts (1 for a unit that is no voltage) and the unit of the scaled
     channels: "V" when every one is a voltage, else the shared unit, else ""."""
-    scale = np.array([VOLT_SCALE.get(u.lower(), 1.0) for u in units])
-    if units and all(u.lower() in VOLT_SCALE for u in units):
+    found = [_volt_scale(u) for u in units]
+    scale = np.array([1.0 if f is None else f for f in found])
+    if units and all(f is not None for f in found):
         return scale, "V"
     return scale, units[0] if len(set(units)) == 1 else ""
