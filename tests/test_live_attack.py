@@ -199,6 +199,38 @@ def test_an_outlet_back_with_its_channels_relabelled_ends_the_stream_said(caplog
     assert "came back with channels ['O1', 'O2'], it had ['C3', 'C4']" in caplog.text
 
 
+def test_a_restarted_outlet_found_unchanged_is_not_read_again_at_every_gap():
+    """With `recover`, every gap asks whether the outlet came back changed. Before: once it had restarted with
+    the same labels (a new created_at), every later gap opened a new inlet to read its full info (3-20 ms, up to
+    1 s each); now once per restarted outlet."""
+    import types
+
+    from wavegraph.nodes.io.lsl_info import came_back_changed
+
+    name = uname("same")
+
+    def amp():
+        info = pylsl.StreamInfo(name, "EEG", 2, 100.0, pylsl.cf_float32, name)
+        info.set_channel_labels(["C3", "C4"])
+        return pylsl.StreamOutlet(info)
+
+    first = amp()
+    held = pylsl.StreamInlet(pylsl.resolve_bypred(f"source_id='{name}'", 1, 2.0)[0]).info(timeout=2.0)
+    del first
+    again = amp()  # noqa: F841
+    opened = []
+
+    def inlet(*a, **k):
+        opened.append(1)
+        return pylsl.StreamInlet(*a, **k)
+
+    counting = types.SimpleNamespace(resolve_bypred=pylsl.resolve_bypred, StreamInlet=inlet, util=pylsl.util)
+    same: set[float] = set()
+    assert came_back_changed(counting, held, same) is None
+    assert came_back_changed(counting, held, same) is None
+    assert len(opened) == 1 and len(same) == 1
+
+
 def test_a_file_source_warning_is_said_once_in_a_multi_process_run(edf_path, tmp_path, caplog, capfd):
     """Before: every configure() warning (a file cut short, ...) was printed twice, by the parent and again by
     the worker that configures the same node from the same plan."""

@@ -293,6 +293,7 @@ class LslInlet(Source[LslInletParams]):
         self._last_ts: float | None = None
         self._fit: TimestampFit | None = None  # the chunk-time fit of the current segment (signals)
         self._idle_since, self._recheck_s = None, RECHECK_S  # idle since; idle time of `recover`'s next check
+        self._same_outlets: set[float] = set()  # created_at of restarted outlets found unchanged (not re-read)
         self._done = False
         self._warned: set[str] = set()  # unknown markers already logged
 
@@ -379,7 +380,7 @@ class LslInlet(Source[LslInletParams]):
         return {"out": Chunk(x, t0, gap=gap)}
 
     def _outlet_changed(self, pylsl) -> bool:  # with recover: liblsl reconnects to none, or to relabelled channels
-        if changed := came_back_changed(pylsl, self._info):
+        if changed := came_back_changed(pylsl, self._info, self._same_outlets):
             self.count("outlet_changed")
             _log.error("lsl_inlet: %s; ended the stream: restart the run to take it as it is now", changed)
         return bool(changed)

@@ -55,18 +55,19 @@ def _layout(info) -> str:
     return f"{info.channel_count()} ch at {info.nominal_srate():g} Hz, {_FORMAT_NAMES.get(info.channel_format(), '?')}"
 
 
-def came_back_changed(pylsl, info) -> str | None:
+def came_back_changed(pylsl, info, same: set[float]) -> str | None:
     """What changed when the outlet of `info`'s source_id is back (an amplifier app restarted with other
     settings) with another channel count, rate or format (liblsl's `recover` then never reconnects: the
     inlet would wait in silence) or other channel labels (liblsl reconnects: the graph would go on with the
-    old names on other channels), else None. Looks for 0.2 s, and reads a restarted outlet's labels."""
+    old names on other channels), else None. Looks for 0.2 s, and reads a restarted outlet's labels once:
+    `same` holds the created_at of the restarted outlets already found unchanged (added to here)."""
     if info is None or not info.source_id() or "'" in info.source_id():
         return None
     sid, was = info.source_id(), _layout(info)
     for new in pylsl.resolve_bypred(f"source_id='{sid}'", minimum=1, timeout=0.2):
         if _layout(new) != was:
             return f"stream '{info.name()}' (source_id {sid}) came back with {_layout(new)}, it had {was} when the graph started"
-        if new.created_at() != info.created_at():  # restarted: its channel labels are in the full info only
+        if new.created_at() not in (info.created_at(), *same):  # restarted: its labels are in the full info only
             try:
                 full = pylsl.StreamInlet(new).info(timeout=1.0)
             except (pylsl.util.TimeoutError, pylsl.util.LostError):  # gone again: the next check sees
@@ -74,6 +75,7 @@ def came_back_changed(pylsl, info) -> str | None:
             old, now = channel_info(info, info.channel_count())[0], channel_info(full, info.channel_count())[0]
             if now != old:
                 return f"stream '{info.name()}' (source_id {sid}) came back with channels {now}, it had {old}"
+            same.add(new.created_at())
     return None
 
 
