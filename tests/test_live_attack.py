@@ -17,6 +17,7 @@ import uuid  # noqa: E402
 import numpy as np  # noqa: E402
 import pylsl  # noqa: E402
 import pytest  # noqa: E402
+from test_live_lsl import read_all as read_chunks  # noqa: E402  # pyright: ignore[reportMissingImports]
 from wavegraph.nodes.io.lsl import LslInlet  # noqa: E402
 from wavegraph.pipeline.spec import SpecError  # noqa: E402
 
@@ -33,17 +34,6 @@ def uname(prefix):
 
 def outlet(name, n=2, rate=100.0, fmt=pylsl.cf_float32, stype="EEG", source_id=None):
     return pylsl.StreamOutlet(pylsl.StreamInfo(name, stype, n, rate, fmt, source_id or name))
-
-
-def read_chunks(node, limit_s=8.0):
-    chunks, t_end = [], time.monotonic() + limit_s
-    while time.monotonic() < t_end:
-        r = node.read()
-        if r is None:
-            return chunks
-        if r:
-            chunks.append(r["out"])
-    raise AssertionError("the inlet did not end")
 
 
 def push_when_connected(out, x, ts):
