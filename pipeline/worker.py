@@ -227,23 +227,23 @@ def _build_nodes(plan: WorkerPlan, nodes: dict) -> None:
     configured them too (to check the graph) but opened nothing: they are opened (Node.open: a file's
     data, a device) only here, once per run, after the start barrier (run_worker). The warnings of
     configure() are the parent's to say (errors are said here too)."""
+    if plan.parent_host != socket.gethostname():  # another host: its configure() may say what the parent's did not
+        _configure_nodes(plan, nodes)
+        return
     root = logging.getLogger()
     # without handlers Python's lastResort prints warnings, and it takes no filter: the same, as a handler
     own = None if root.handlers else logging.StreamHandler()
     if own is not None:
         own.setLevel(logging.WARNING)
         root.addHandler(own)
-    # on another host its configure() may say what the parent's did not: said here then
-    quiet = [_SaidByParent()] if plan.parent_host == socket.gethostname() else []
+    quiet = _SaidByParent()
     for h in root.handlers:
-        for f in quiet:
-            h.addFilter(f)
+        h.addFilter(quiet)
     try:
         _configure_nodes(plan, nodes)
     finally:
         for h in root.handlers:
-            for f in quiet:
-                h.removeFilter(f)
+            h.removeFilter(quiet)
         if own is not None:
             root.removeHandler(own)
 

@@ -72,6 +72,24 @@ def misnamed(path: Path, error: Exception, supported: str = "") -> SpecError | N
     )
 
 
+def edf_signals(path: Path) -> tuple[bytes, list[str], list[int]] | None:
+    """EDF/BDF: (its 256-byte main header, each signal's label, each signal's samples per data record); None when
+    the header is cut short or its fields are not numbers."""
+    with open(path, "rb") as f:
+        head = f.read(256)
+        try:
+            ns = int(head[252:256])
+        except ValueError:
+            return None
+        sig = f.read(ns * 256)
+    labels = [sig[i * 16 : (i + 1) * 16].decode("latin-1").strip() for i in range(ns)]
+    at = ns * 216  # samples per record, after label, transducer, dimension, 4 ranges, prefiltering
+    try:
+        return head, labels, [int(sig[at + i * 8 : at + (i + 1) * 8]) for i in range(ns)]
+    except ValueError:
+        return None
+
+
 def check_edf(path: Path) -> None:
     """EDF/BDF: refuse a header cut short or no data record; say a file holding fewer records than its header lists."""
     size = path.stat().st_size
@@ -102,13 +120,10 @@ def check_edf(path: Path) -> None:
         )
     if ns <= 0:
         raise SpecError(f"file_source: {path}'s header lists no signal ({ns})", "give an EDF/BDF file with signals")
-    with open(path, "rb") as f:
-        f.seek(256 + ns * 216)
-        spr = f.read(ns * 8)
-    try:
-        rec_bytes = sum(int(spr[i * 8 : (i + 1) * 8]) for i in range(ns)) * (3 if head[:1] == b"\xff" else 2)
-    except ValueError:
+    signals = edf_signals(path)
+    if signals is None:
         return
+    rec_bytes = sum(signals[2]) * (3 if head[:1] == b"\xff" else 2)
     whole = (size - header) // rec_bytes if rec_bytes > 0 else 0
     if whole == 0:
         raise SpecError(
@@ -236,16 +251,12 @@ def low_rate_channels(path: Path, ch_names: list[str], sfreq: float, n_times: in
     """EDF/BDF channels recorded below the file's top rate (a PSG's respiration at 10 Hz beside EEG at 100 Hz),
     which MNE upsamples to it, said. MNE upsamples each read separately (FFT resampling of that block: artifacts of
     the signal's size at every block edge, MNE issue 10635), so the reader loads the file at their first read."""
-    with open(path, "rb") as f:
-        head = f.read(256)
-        try:
-            ns, duration = int(head[252:256]), float(head[244:252])
-        except ValueError:
-            return set()
-        sig = f.read(ns * 256)
-    labels = [sig[i * 16 : (i + 1) * 16].decode("latin-1").strip() for i in range(ns)]
+    signals = edf_signals(path)
+    if signals is None:
+        return set()
+    head, labels, spr = signals
     try:
-        spr = [int(sig[ns * 216 + i * 8 : ns * 216 + (i + 1) * 8]) for i in range(ns)]
+        duration = float(head[244:252])
     except ValueError:
         return set()
     rates = [n / duration for n, label in zip(spr, labels) if not label.endswith("Annotations")] if duration else []

@@ -18,6 +18,7 @@ from .file_checks import (
     check_brainvision,
     check_edf,
     check_not_empty,
+    edf_signals,
     low_rate_channels,
     misnamed,
     no_channels,
@@ -292,21 +293,18 @@ def _edf_file_of(raw) -> Path | None:
 def edf_records(path: Path) -> tuple[np.ndarray, float, list[tuple[float, float, str]]] | None:
     """EDF+D / BDF+D: (each data record's start in seconds, the record duration, the annotations as
     (onset, duration, text) on the same clock), from the records' TALs; None for any other file."""
+    signals = edf_signals(path)
+    if signals is None or signals[0][192:197] not in (b"EDF+D", b"BDF+D"):
+        return None
+    head, labels, spr = signals
+    n_rec, duration, header = int(head[236:244]), float(head[244:252]), int(head[184:192])
+    width = 3 if head[:1] == b"\xff" else 2
+    rec_bytes = sum(spr) * width
+    tals = [i for i, label in enumerate(labels) if label.endswith("Annotations")]
+    whole = (path.stat().st_size - header) // rec_bytes  # a truncated file: the records it holds
+    n_rec = whole if n_rec < 0 else min(n_rec, whole)
+    starts, notes = np.empty(n_rec), []
     with open(path, "rb") as f:
-        head = f.read(256)
-        if head[192:197] not in (b"EDF+D", b"BDF+D"):
-            return None
-        ns, n_rec, duration, header = int(head[252:256]), int(head[236:244]), float(head[244:252]), int(head[184:192])
-        sig = f.read(ns * 256)
-        labels = [sig[i * 16 : (i + 1) * 16].decode("latin-1").strip() for i in range(ns)]
-        at = ns * 216  # samples per record, after label, transducer, dimension, 4 ranges, prefiltering
-        spr = [int(sig[at + i * 8 : at + (i + 1) * 8]) for i in range(ns)]
-        width = 3 if head[:1] == b"\xff" else 2
-        rec_bytes = sum(spr) * width
-        tals = [i for i, label in enumerate(labels) if label.endswith("Annotations")]
-        whole = (path.stat().st_size - header) // rec_bytes  # a truncated file: the records it holds
-        n_rec = whole if n_rec < 0 else min(n_rec, whole)
-        starts, notes = np.empty(n_rec), []
         for r in range(n_rec):
             for k, tal in enumerate(tals):
                 f.seek(header + r * rec_bytes + sum(spr[:tal]) * width)
@@ -470,12 +468,11 @@ def open_reader(
     if not path.exists():
         import difflib
         import itertools
+        import os
 
         where = "" if path.is_absolute() else f" (relative to the current folder: {path.absolute()})"
         near = itertools.islice(path.parent.iterdir(), 5000) if path.parent.is_dir() else ()  # a huge folder: some
         close = difflib.get_close_matches(path.name, [p.name for p in near], n=3, cutoff=0.6)
-        import os
-
         expanded = os.path.expandvars(str(path))  # `$HOME/rec.edf` in a YAML file: no shell expanded it
         raise SpecError(
             f"file_source: no such file: {path}{where}",
