@@ -218,6 +218,13 @@ def _fine_tune(glob, calib, rate: float, w: float, freqs, steps: int, shifts: in
     )
 
 
+def _ensemble(models: list):
+    """One stage-2 run as it is, several as an SSVEPEnsemble (their mean softmax)."""
+    from wavegraph.models.ssvep_dnn import SSVEPEnsemble
+
+    return models[0] if len(models) == 1 else SSVEPEnsemble(models)
+
+
 def _offset_windows(x: np.ndarray, y: np.ndarray, rate: float, w: float):
     """The token decoder's calibration windows: one per TOKEN_OFFSETS offset that fits in each trial's first
     TRIAL_S s of stimulation (the window at onset + DELAY_S first); labels repeated."""
@@ -233,7 +240,7 @@ def semi_synthetic(
     m: int = 40,
     ft_steps: int = FINE_TUNE_STEPS,
     ft_shifts: int = 40,
-    ft_ensemble: int = 1,
+    ft_ensemble: int | None = None,
     calib_blocks: int = 5,
     calib_s: float | None = CALIB_S,
     token_decoder: str | None = "wavegraph.models.token_decoder:TokenDecoder",
@@ -309,7 +316,9 @@ def semi_synthetic(
             "fine_tune_latency_jitter_from": dnn.FINE_TUNE_LATENCY_JITTER_FROM,
             "decision_crops_s": dnn.DECISION_CROPS_S,
             "decision_crops_windows_s": list(dnn.DECISION_CROPS_WINDOWS),
-            "fine_tune_ensemble": ft_ensemble,
+            "fine_tune_ensemble": ft_ensemble,  # None: the rule below (dnn.stage2_ensemble)
+            "fine_tune_ensemble_runs": dnn.FINE_TUNE_ENSEMBLE,
+            "fine_tune_ensemble_windows_s": list(dnn.FINE_TUNE_ENSEMBLE_WINDOWS),
             "trial_s": TRIAL_S,
             "gaze_shift_s": GAZE_S,
             "token_decoder": token_cls if isinstance(token_cls, str) else token_decoder,
@@ -351,8 +360,23 @@ def semi_synthetic(
             # DNN: the shipped global model (stage 1) alone, and fine-tuned per subject on its calibration (stage 2)
             if glob is not None:
                 t0 = time.perf_counter()
-                tuned = [
-                    _fine_tune(glob, sj["calib"], bg.rate, w, freqs, ft_steps, ft_shifts, i)
+                n_runs = dnn.stage2_ensemble(glob.cfg) if ft_ensemble is None else ft_ensemble
+                tuned = [  # n_runs stage-2 runs per subject (seeds i + 1000 k), deciding on their mean softmax
+                    _ensemble(
+                        [
+                            _fine_tune(
+                                glob,
+                                sj["calib"],
+                                bg.rate,
+                                w,
+                                freqs,
+                                ft_steps,
+                                ft_shifts,
+                                i + k * dnn.ENSEMBLE_SEED_STEP,
+                            )
+                            for k in range(n_runs)
+                        ]
+                    )
                     for i, sj in enumerate(subjects)
                 ]
                 t_ft = time.perf_counter() - t0
@@ -377,28 +401,6 @@ def semi_synthetic(
                     t_ft,
                     crops,
                 )
-                if ft_ensemble > 1:  # more stage-2 runs per subject (other seeds), their probabilities averaged
-                    t0 = time.perf_counter()
-                    members = [
-                        [tuned[i]]
-                        + [
-                            _fine_tune(glob, sj["calib"], bg.rate, w, freqs, ft_steps, ft_shifts, i + 1000 * k)
-                            for k in range(1, ft_ensemble)
-                        ]
-                        for i, sj in enumerate(subjects)
-                    ]
-                    score(
-                        name,
-                        "dnn-ens",
-                        w,
-                        lambda i, win, members=members: np.mean(
-                            [dnn.predict_proba(mm, win[:, :3]) for mm in members[i]], axis=0
-                        ).argmax(1),
-                        subjects,
-                        bg.rate,
-                        True,
-                        t_ft + time.perf_counter() - t0,
-                    )
             # token decoder (eeg-tokenizer work): fit on the global raw trials, fine-tuned per subject
             if base is not None:
                 try:
@@ -485,8 +487,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--ft-ensemble",
         type=int,
-        default=1,
-        help="also score a `dnn-ens` column: N stage-2 runs per subject (seeds i + 1000 k), probabilities averaged",
+        default=None,
+        help="stage-2 runs per subject for the `dnn` column (seeds i + 1000 k), deciding on their mean softmax "
+        "(default: models.ssvep_dnn.stage2_ensemble, 3 at windows of 0.8-1.5 s, else 1)",
     )
     ap.add_argument(
         "--calib-blocks",

@@ -102,6 +102,15 @@ def tables(res: dict) -> str:
                         else ""
                     )
                     + (
+                        f", {s['fine_tune_ensemble']} runs per subject (seeds 1000 apart; mean softmax)"
+                        if s.get("fine_tune_ensemble")
+                        else f", a seed ensemble of {s['fine_tune_ensemble_runs']} runs at "
+                        + "-".join(f"{v:g}" for v in s["fine_tune_ensemble_windows_s"])
+                        + " s (mean softmax)"
+                        if s.get("fine_tune_ensemble_runs", 1) > 1
+                        else ""
+                    )
+                    + (
                         f", decisions averaged over crops +-{1000 * s['decision_crops_s']:g} ms at "
                         + "-".join(f"{v:g}" for v in s.get("decision_crops_windows_s", []))
                         + " s"

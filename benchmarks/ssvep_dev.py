@@ -14,7 +14,10 @@ wider, `latency_jitter_from` (a fine_tune option, a fraction of the steps; defau
 FINE_TUNE_LATENCY_JITTER_FROM) delays it. So `{}` is the bench's stage 2. Each variant also prints each subject's
 stage-2 training loss per epoch (a subject left on the ln(M) plateau decides as if untrained). `--crops K [K ...]`: each model is also
 scored as the trial decoder decides with decision crops (the mean softmax over its window and the windows shifted
--K..K samples; models.ssvep_dnn.decision_crops), for each K. `--errors` lists each DNN error (subject, true and decided frequency, the
+-K..K samples; models.ssvep_dnn.decision_crops), for each K; with an `ensemble` of N, also its first 1 .. N - 1
+members (the first alone is the plain stage 2 with crops, so one run compares them on the same trials).
+`--device cuda`: stage 2 trains (and decides) on a GPU, many times faster; its models differ from the CPU's to the
+trial (other floating-point sums), so compare variants within one device's runs. `--errors` lists each DNN error (subject, true and decided frequency, the
 decided class's probability, the true class's rank). `--snr` takes several levels: each fine-tuned model is scored on each
 (evaluation trials are cheap, stage 2 is not); `--eval-blocks` sets the evaluation trials per subject and SNR
 (M per block).
@@ -68,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         help="also score each model on its windows averaged over crops shifted -K..K samples (test-time, softmax mean)",
     )
     ap.add_argument("--errors", action="store_true", help="list every DNN error (and an ensemble's first member's)")
+    ap.add_argument("--device", default="cpu", help="where stage 2 trains and decides (default cpu, as the bench)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     w = args.window
@@ -123,8 +127,9 @@ def main(argv: list[str] | None = None) -> int:
         first = {snr: [] for snr in args.snr}  # an ensemble's first member alone
         ref = {snr: [] for snr in args.snr}
         errors = {snr: [] for snr in args.snr}
-        cropped = {(snr, c): [] for snr in args.snr for c in args.crops}  # accuracy of crop-averaged probabilities
-        crop_errors = {(snr, c): [] for snr in args.snr for c in args.crops}
+        # accuracy and errors of crop-averaged probabilities, for an ensemble's first n members (n = 1 .. N)
+        cropped = {(snr, c, n): [] for snr in args.snr for c in args.crops for n in range(1, n_models + 1)}
+        crop_errors = {key: [] for key in cropped}
         losses = []  # per subject, the first model's stage-2 loss after each epoch
         for i, ((evs, _), (cb, cy)) in enumerate(zip(subjects, cals), start=args.first_subject):
             n_w = int(round(w * bg.rate))
@@ -135,13 +140,22 @@ def main(argv: list[str] | None = None) -> int:
             losses.append([])
             models = [
                 dnn.fine_tune(
-                    glob, x, y, epochs, lr=lr, seed=i + 1000 * k, new_head=True, log=_logger(losses[-1], k), **kw
+                    glob,
+                    x,
+                    y,
+                    epochs,
+                    lr=lr,
+                    seed=i + 1000 * k,
+                    new_head=True,
+                    log=_logger(losses[-1], k),
+                    device=args.device,
+                    **kw,
                 )
                 for k in range(n_models)
             ]
             for snr, (eb, ey, fbcca) in evs.items():
                 win = sim.window(eb, bg.rate, w)
-                probs = [dnn.predict_proba(model, win[:, :3]) for model in models]
+                probs = [dnn.predict_proba(model, win[:, :3], args.device) for model in models]
                 prob = np.mean(probs, axis=0)
                 acc[snr].append(float(np.mean(prob.argmax(1) == ey)))
                 first[snr].append(float(np.mean(probs[0].argmax(1) == ey)))
@@ -149,9 +163,11 @@ def main(argv: list[str] | None = None) -> int:
                 errors[snr] += _errors(i, prob, ey, freqs)
                 for c in args.crops:
                     wide = sim.window(eb[:, :3], bg.rate, w, margin=c)
-                    pc = np.mean([dnn.predict_proba(model, wide, crops=c) for model in models], axis=0)
-                    cropped[snr, c].append(float(np.mean(pc.argmax(1) == ey)))
-                    crop_errors[snr, c] += _errors(i, pc, ey, freqs)
+                    pcs = [dnn.predict_proba(model, wide, args.device, crops=c) for model in models]
+                    for n in range(1, n_models + 1):
+                        pc = np.mean(pcs[:n], axis=0)
+                        cropped[snr, c, n].append(float(np.mean(pc.argmax(1) == ey)))
+                        crop_errors[snr, c, n] += _errors(i, pc, ey, freqs)
         print(
             f"{variant} stage-2 loss per epoch: "
             + "; ".join(
@@ -171,10 +187,14 @@ def main(argv: list[str] | None = None) -> int:
             if args.errors:
                 print("    errors: " + "; ".join(errors[snr]), flush=True)
             for c in args.crops:
-                acc_c = cropped[snr, c]
-                print(f"    crops +-{c}: dnn {np.round(acc_c, 3).tolist()} mean {np.mean(acc_c):.3f}")
-                if args.errors:
-                    print(f"    crop +-{c} errors: " + "; ".join(crop_errors[snr, c]), flush=True)
+                for n in range(n_models, 0, -1):  # the whole ensemble first, then its first n - 1, ..., 1 members
+                    acc_c, of = cropped[snr, c, n], f" (first {n} members)" if n < n_models else ""
+                    n_err = len(crop_errors[snr, c, n])
+                    print(
+                        f"    crops +-{c}{of}: dnn {np.round(acc_c, 3).tolist()} mean {np.mean(acc_c):.3f}, {n_err} errors"
+                    )
+                    if args.errors:
+                        print(f"    crop +-{c}{of} errors: " + "; ".join(crop_errors[snr, c, n]), flush=True)
     return 0
 
 

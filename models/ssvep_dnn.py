@@ -112,6 +112,26 @@ def decision_crops(cfg: SSVEPDNNConfig, seconds: float | None = None) -> int:
     return max(1, int(round(seconds * cfg.rate)))
 
 
+# Stage-2 seed ensemble (session 11): FINE_TUNE_ENSEMBLE stage-2 runs on the same calibration windows, seeds
+# seed + ENSEMBLE_SEED_STEP * k (k = 0 is the single run), for windows of FINE_TUNE_ENSEMBLE_WINDOWS (s); the model
+# decides on the mean of the members' softmax (``SSVEPEnsemble``; with the decision crops, over members and crops).
+# Chosen on development subjects by a rule written first (ssvep_dev '{"ensemble": 3}' --crops 1, stage 2 on a GPU,
+# 1 s, against its own first member with crops on the same trials; docs/benchmarks.md, BCI section, session 11):
+# EEGMMIDB subjects 200-247, 19,200 trials per SNR, errors at -10 / -15 / -20 dB 101 / 135 / 817 -> 74 / 100 / 655;
+# ssvepy subjects 200-211: 0.906 / 0.823 / 0.512 -> 0.908 / 0.830 / 0.520. Costs 3x stage 2 and 3x the decision.
+FINE_TUNE_ENSEMBLE = 3
+FINE_TUNE_ENSEMBLE_WINDOWS = (0.8, 1.5)
+ENSEMBLE_SEED_STEP = 1000
+
+
+def stage2_ensemble(cfg: SSVEPDNNConfig, n: int | None = None) -> int:
+    """How many stage-2 runs a model's window gets: `n` (default FINE_TUNE_ENSEMBLE) within
+    FINE_TUNE_ENSEMBLE_WINDOWS s, else 1."""
+    n = FINE_TUNE_ENSEMBLE if n is None else n
+    lo, hi = FINE_TUNE_ENSEMBLE_WINDOWS
+    return max(1, n) if lo <= cfg.n_samples / cfg.rate <= hi else 1
+
+
 def stage2_p2(cfg: SSVEPDNNConfig) -> float:
     """Stage 2's last dropout for a model's window: FINE_TUNE_P2 within FINE_TUNE_P2_WINDOWS, else cfg.p2."""
     lo, hi = FINE_TUNE_P2_WINDOWS
@@ -172,6 +192,23 @@ class SSVEPDNN(nn.Module):
         return self.fc(x.flatten(1))
 
 
+class SSVEPEnsemble(nn.Module):
+    """Stage-2 runs of one subject (same config) deciding together: forward returns the log of the mean of the
+    members' softmax, so ``softmax(forward(x))`` is that mean and every caller of an SSVEPDNN (``predict_proba``,
+    its crops, the decoder nodes) takes an ensemble as it is."""
+
+    def __init__(self, members: list[SSVEPDNN]):
+        super().__init__()
+        if not members or any(m.cfg.to_dict() != members[0].cfg.to_dict() for m in members):
+            raise ValueError("SSVEPEnsemble: give one or more models of the same config")
+        self.members = nn.ModuleList(members)
+        self.cfg = members[0].cfg
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        probs = torch.stack([torch.softmax(m(x), dim=-1) for m in self.members]).mean(dim=0)
+        return torch.log(probs.clamp_min(1e-30))
+
+
 def design_dnn_bank(cfg: SSVEPDNNConfig) -> list[np.ndarray]:
     """The causal sub-band filters (SOS) the model was trained with."""
     return design_bank([tuple(b) for b in cfg.bands], cfg.rate)
@@ -202,6 +239,7 @@ def fit(
     gen = torch.Generator().manual_seed(seed)
     xt = torch.as_tensor(np.asarray(x, dtype=np.float32))
     yt = torch.as_tensor(np.asarray(y, dtype=np.int64))
+    device = next(model.parameters()).device  # each batch goes where the model is (a GPU for development runs)
     opt = torch.optim.Adam(model.parameters() if params is None else params, lr=lr, weight_decay=weight_decay)
     loss_fn = nn.CrossEntropyLoss()
     model.train()
@@ -216,7 +254,7 @@ def fit(
             idx = perm[i : i + batch]
             opt.zero_grad()
             xb = xt[idx] if augment is None else augment(xt[idx], idx, gen)
-            loss = loss_fn(model(xb), yt[idx])
+            loss = loss_fn(model(xb.to(device)), yt[idx].to(device))
             if penalty is not None:
                 loss = loss + penalty()
             loss.backward()
@@ -255,6 +293,7 @@ def fine_tune(
     mixup: float = 0.0,
     latency_jitter: int = 0,
     latency_jitter_from: float = 0.0,
+    device: str | torch.device = "cpu",
     **kw,
 ) -> SSVEPDNN:
     """Stage 2: a copy of the global model trained on one subject's calibration trials (dropouts raised: p1,
@@ -281,7 +320,10 @@ def fine_tune(
     (l2sp * squared distance, "L2-SP") instead of towards 0 by the weight decay. Measured on the development
     subjects (docs/benchmarks.md, BCI section): noise 1.0 did not help, freeze and l2sp only in a 60-step
     probe (worse / no change), chan_drop not alone; the raised last dropout (p2) did; at 1 s, neither weight
-    averaging (``average``, passed on to ``fit``) nor mixup changed the -10 dB errors (mixup: worse)."""
+    averaging (``average``, passed on to ``fit``) nor mixup changed the -10 dB errors (mixup: worse).
+
+    device: where stage 2 trains (and the returned copy stays); "cpu", the default, is what the bench and
+    `wavegraph train ssvep` use (a GPU gives other floating-point results, so other models to the trial)."""
     import copy
 
     m = copy.deepcopy(model)
@@ -291,6 +333,7 @@ def fine_tune(
             m.fc.weight.copy_(torch.randn(m.fc.weight.shape, generator=gen) * 0.01)
             m.fc.bias.zero_()
     m.set_dropout(p1, stage2_p2(m.cfg) if p2 is None else p2)
+    m.to(device)
     convs = [p for name, p in m.named_parameters() if not name.startswith("fc.")]
     if freeze:
         kw["params"] = list(m.fc.parameters())
