@@ -6,6 +6,7 @@ Parts:
    streaming ``ssvep_decoder`` (FBCCA) runs over each epoch as a stream (causal 50 Hz notch first) and
    decides in sliding windows; accuracy vs window length. ``--data FILE`` runs the same part on any
    MNE-readable recording with markers (annotations/events whose description is the frequency in Hz).
+   (benchmarks/bci_real.py)
 2. **Semi-synthetic** (benchmarks/ssvep_sim.py): real EEG backgrounds (EEGMMIDB S001R02, 64 ch, 160 Hz;
    separate segments for training, calibration and evaluation) plus simulated SSVEP responses (M
    frequencies with JFPM phases, harmonics, per-subject occipital topography and visual latency) at
@@ -44,12 +45,10 @@ from wavegraph.models.ssvep import FBCCA, itr_bits_per_min
 from wavegraph.models.ssvep_dnn import FINE_TUNE_STEPS
 
 from . import ssvep_sim as sim
+from .bci_real import GAZE_S, REAL_WINDOWS, real_ssvep
 from .bci_report import merge, plot, tables
-from .ssvep_recording import load_real, parse_markers
+from .ssvep_recording import parse_markers
 
-GAZE_S = 0.5  # gaze shift per selection in the ITR (the 40-target benchmark's cue length)
-REAL_FREQS = [6.0, 6.67, 7.5, 8.57, 10.0]  # 60 Hz / 10..6: frequencies a 60 Hz monitor can show
-REAL_WINDOWS = [0.5, 1.0, 2.0, 3.0, 4.0]
 SEMI_WINDOWS = [0.2, 0.4, 0.6, 1.0, 2.0]
 SEMI_SNRS = [-20.0, -15.0, -10.0]
 FT_MAX_EPOCHS = 30
@@ -66,81 +65,6 @@ TRIAL_S = (
 # calibrates on (5 blocks). Only the DNN's stage 2 uses more of it than its first window (more stimulus-locked
 # windows, `stimulus_locked_windows`); evaluation trials stay DELAY_S + TRIAL_S long; FBCCA uses no calibration.
 CALIB_S = 5.0
-
-
-# --- part 1: real SSVEP, streamed through the ssvep_decoder node ---------------------------------------
-
-
-def _stream_decisions(
-    x: np.ndarray, rate: float, channels: list[str], freqs, window: float, step: float, chunk: int = 32
-) -> np.ndarray:
-    """Run one continuous stream through ssvep_decoder (fbcca) in chunks; decision rows (onset, dur, code)."""
-    from wavegraph.nodes.models.ssvep import SSVEPDecoder
-    from wavegraph.pipeline.chunk import Chunk
-    from wavegraph.pipeline.spec import signal_spec
-
-    node = SSVEPDecoder(method="fbcca", freqs=list(freqs), window=window, step=step)
-    node.configure({"in": signal_spec(rate, channels)})
-    rows = []
-    for i in range(0, x.shape[1], chunk):
-        out = node.process({"in": Chunk(np.ascontiguousarray(x[:, i : i + chunk]), t0=i / rate)})
-        if "out" in out:
-            rows.append(out["out"].data)
-    return np.concatenate(rows) if rows else np.zeros((0, 3))
-
-
-def real_ssvep(
-    path: str | None, freqs=None, windows=REAL_WINDOWS, step: float = 0.5, line: float = 50.0, mapping=None
-) -> dict:
-    freqs = list(freqs) if freqs else (REAL_FREQS if path is None else [])  # --data: the markers' frequencies
-    src, segments, rate, channels, how = load_real(path, freqs, line, mapping)
-    freqs = sorted(set(freqs) | {f for _, f in segments})
-    if len(freqs) < 2:
-        raise ValueError(
-            f"{src}: its markers name one frequency ({freqs[0]:g} Hz) and a decoder needs 2 or more; "
-            "fix: give the other stimulus frequencies as candidates, e.g. --freqs 8 10 12 15"
-        )
-    longest = max(x.shape[1] for x, _ in segments) / rate
-    if longest < min(windows):
-        raise ValueError(
-            f"{src}: its longest trial lasts {longest:.2f} s, shorter than every window ({', '.join(map(str, windows))} s); "
-            f"fix: --windows {longest:.2g} or shorter"
-        )
-    rows = []
-    for w in windows:
-        hits = n = 0
-        t0 = time.perf_counter()
-        for x, f in segments:
-            if x.shape[1] < int(w * rate):
-                continue
-            ev = _stream_decisions(x, rate, channels, freqs, w, min(step, w))  # a decision per window at most
-            # each segment is its own stream (epochs are not contiguous): the first window starts at its onset
-            hits += int(np.sum(np.isclose([freqs[int(c) - 1] for c in ev[:, 2]], f)))
-            n += len(ev)
-        acc = hits / n if n else float("nan")
-        rows.append(
-            {
-                "window_s": w,
-                "windows": n,
-                "accuracy": acc,
-                "itr_bits_min": itr_bits_per_min(len(freqs), acc, w, GAZE_S) if n else float("nan"),
-                "seconds": round(time.perf_counter() - t0, 2),
-            }
-        )
-    labels = {f"{f:g}": sum(1 for _, g in segments if g == f) for f in freqs}
-    return {
-        "recording": src,
-        "rate": rate,
-        "channels": channels,
-        "freqs": freqs,
-        "segments": len(segments),
-        "labels": labels,
-        "labelling": how,
-        "step_s": step,
-        "notch_hz": line,
-        "chance": 1 / len(freqs),
-        "rows": rows,
-    }
 
 
 # --- part 2: semi-synthetic, FBCCA vs the DNN vs the token decoder -------------------------------------
@@ -335,7 +259,7 @@ def semi_synthetic(
 
     for w in windows:
         gp = global_path(w, m)
-        glob = dnn.load(gp)[0] if gp.is_file() else None
+        glob = dnn.first_member(dnn.load(gp)[0]) if gp.is_file() else None
         if glob is None:
             log(f"  no global DNN for {w:g} s ({gp.name}); run `wavegraph train ssvep --global --windows {w:g}`")
         base = None

@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     if not gp.is_file():
         print(f"no global DNN for {w:g} s ({gp}); run `wavegraph train ssvep --global --windows {w:g}`")
         return 2
-    glob = dnn.load(gp)[0]
+    glob = dnn.first_member(dnn.load(gp)[0])
     trial_s = max(TRIAL_S, w)
     subjects = []
     for s in range(args.first_subject, args.first_subject + args.subjects):

@@ -280,7 +280,7 @@ def train_recording(args) -> int:
     init_path = Path(args.init) if args.init else global_path(args.window, len(freqs))
     if not args.no_init and init_path.is_file():
         try:
-            init, _ = dnn.load(init_path)
+            init = dnn.first_member(dnn.load(init_path)[0])  # an ensemble checkpoint: its first run
         except CheckpointError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
@@ -336,19 +336,27 @@ def train_recording(args) -> int:
     import torch
 
     torch.manual_seed(args.seed)
+    runs = 1
     if init is not None:
-        model = dnn.fine_tune(
-            init,
-            x[~test],
-            y[~test],
-            args.epochs,
-            lr=args.lr,
-            seed=args.seed,
-            new_head=not args.keep_head,
-            latency_jitter=jitter,
-            latency_jitter_from=dnn.FINE_TUNE_LATENCY_JITTER_FROM,
-        )
+        # stage 2, as a seed ensemble at the windows of models.ssvep_dnn.stage2_ensemble (their mean softmax decides)
+        runs = dnn.stage2_ensemble(init.cfg) if args.ensemble is None else args.ensemble
+        members = [
+            dnn.fine_tune(
+                init,
+                x[~test],
+                y[~test],
+                args.epochs,
+                lr=args.lr,
+                seed=args.seed + k * dnn.ENSEMBLE_SEED_STEP,
+                new_head=not args.keep_head,
+                latency_jitter=jitter,
+                latency_jitter_from=dnn.FINE_TUNE_LATENCY_JITTER_FROM,
+            )
+            for k in range(runs)
+        ]
+        model = members[0] if runs == 1 else dnn.SSVEPEnsemble(members)
         stage = f"fine-tuned from {init_path}" + ("" if args.keep_head else " (conv layers; new FC head)")
+        stage += f", {runs} runs (seeds {args.seed} + {dnn.ENSEMBLE_SEED_STEP} k) averaged" if runs > 1 else ""
     else:
         cfg = dnn.SSVEPDNNConfig(fs, channels, freqs, x.shape[-1], delay=args.delay, p2=0.5)
         model = dnn.SSVEPDNN(cfg)
@@ -371,6 +379,7 @@ def train_recording(args) -> int:
             "shifts": args.shifts,
             "latency_jitter": jitter,
             "decision_crops": crops,
+            "stage2_runs": runs,
             "held_out_accuracy": acc,
             "epochs": args.epochs,
         },
@@ -425,6 +434,13 @@ def main(argv: list[str] | None = None) -> int:
         default=FINE_TUNE_STEPS,
         help=f"recording: optimiser steps of 100 windows (default {FINE_TUNE_STEPS})",
     )
+    ap.add_argument(
+        "--ensemble",
+        type=int,
+        default=None,
+        help="stage-2 runs (seeds SEED + 1000 k) whose mean softmax decides (default: 3 at windows of 0.8-1.5 s, else "
+        "1; models.ssvep_dnn.stage2_ensemble); each costs one more stage 2 and one more model in the checkpoint",
+    )
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--out", default="ssvep_dnn.safetensors")
     ap.add_argument("--seed", type=int, default=0)
@@ -433,8 +449,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--windows", nargs="+", type=float, default=list(GLOBAL_WINDOWS), help="--global window lengths")
     ap.add_argument("--m", type=int, default=40, help="--global targets (ssvep_sim.jfpm; default 40)")
     args = ap.parse_args(argv)
-    if args.threads < 1 or args.seed < 0:
-        ap.error("--threads must be >= 1 and --seed >= 0")
+    if args.threads < 1 or args.seed < 0 or (args.ensemble is not None and args.ensemble < 1):
+        ap.error("--threads and --ensemble must be >= 1 and --seed >= 0")
     if (args.epochs is not None and args.epochs < 1) or not 0 < args.lr < float("inf") or args.m < 2:
         ap.error("--epochs must be >= 1, --lr a finite number above 0 and --m >= 2")
     import torch

@@ -473,7 +473,7 @@ def epochs_for_steps(n: int, steps: int, batch: int = 100) -> int:
 
 @torch.inference_mode()
 def predict_proba(
-    model: SSVEPDNN, x: np.ndarray, device: str | torch.device = "cpu", batch: int = 500, crops: int = 0
+    model: SSVEPDNN | SSVEPEnsemble, x: np.ndarray, device: str | torch.device = "cpu", batch: int = 500, crops: int = 0
 ) -> np.ndarray:
     """Softmax probabilities (n, M) for windows x (n, bands, C, T). crops = k > 0: x holds windows k samples
     wider on each side (T = the model's n_samples + 2k) and the result is the mean softmax over the 2k + 1
@@ -495,9 +495,10 @@ def predict_proba(
     return np.concatenate(out) if out else np.zeros((0, len(model.cfg.freqs)))
 
 
-def save(model: SSVEPDNN, path, extra: dict | None = None, half: bool = False) -> Path:
+def save(model: SSVEPDNN | SSVEPEnsemble, path, extra: dict | None = None, half: bool = False) -> Path:
     """Weights (safetensors) at `path`, config JSON beside it (models.checkpoint format, kind ssvep_dnn).
-    half: store float16 (the shipped global models, to stay small); loading casts back to float32."""
+    half: store float16 (the shipped global models, to stay small); loading casts back to float32. An
+    SSVEPEnsemble is saved whole (its members' tensors `members.K.*`, the JSON's `members` says how many)."""
     from safetensors.torch import save_file
 
     from .checkpoint import FORMAT, VERSION, config_path
@@ -511,6 +512,8 @@ def save(model: SSVEPDNN, path, extra: dict | None = None, half: bool = False) -
         metadata={"format": FORMAT, "kind": KIND},
     )
     meta = {"format": FORMAT, "version": VERSION, "kind": KIND, "config": model.cfg.to_dict()}
+    if isinstance(model, SSVEPEnsemble):
+        meta["members"] = len(model.members)
     if extra:
         meta["training"] = extra
     cpath = config_path(p)
@@ -518,8 +521,10 @@ def save(model: SSVEPDNN, path, extra: dict | None = None, half: bool = False) -
     return cpath
 
 
-def load(path, map_location="cpu") -> tuple[SSVEPDNN, dict]:
-    """(model in eval mode, the JSON metadata) from a checkpoint written by `save`."""
+def load(path, map_location="cpu") -> tuple[SSVEPDNN | SSVEPEnsemble, dict]:
+    """(model in eval mode, the JSON metadata) from a checkpoint written by `save`: an SSVEPEnsemble when it
+    holds several stage-2 runs (`members` in the JSON), which decides like one model (``first_member`` gives
+    its first run, e.g. to fine-tune from)."""
     from .checkpoint import CheckpointError, config_path, load_config, load_weights
 
     kind, config = load_config(path)
@@ -529,5 +534,16 @@ def load(path, map_location="cpu") -> tuple[SSVEPDNN, dict]:
         cfg = SSVEPDNNConfig.from_dict(config)
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"bad {KIND} config in {config_path(path)}: {e}") from e
-    model = load_weights(SSVEPDNN(cfg), path, map_location).eval()
-    return model, json.loads(config_path(path).read_text())
+    meta = json.loads(config_path(path).read_text())
+    n = meta.get("members")
+    if n is not None and (not isinstance(n, int) or n < 1):
+        raise CheckpointError(f"bad {KIND} 'members' in {config_path(path)}: {n!r} (a count of stage-2 runs, >= 1)")
+    model = SSVEPEnsemble([SSVEPDNN(cfg) for _ in range(n)]) if n else SSVEPDNN(cfg)
+    return load_weights(model, path, map_location).eval(), meta
+
+
+def first_member(model: SSVEPDNN | SSVEPEnsemble) -> SSVEPDNN:
+    """The model itself, or an ensemble's first stage-2 run."""
+    first = model.members[0] if isinstance(model, SSVEPEnsemble) else model
+    assert isinstance(first, SSVEPDNN)
+    return first

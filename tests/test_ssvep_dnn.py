@@ -478,9 +478,61 @@ def test_train_ssvep_fine_tunes_with_the_latency_jitter_rule(calibrated, tmp_pat
     assert main([*args, "--init", str(tmp_path / "glob.safetensors"), "--out", str(out)]) == 0
     model, meta = dnn.load(out)
     assert meta["training"]["latency_jitter"] == 1 and model.cfg.n_samples == 160
+    # stage 2 at 1 s is a seed ensemble of 3 runs (models.ssvep_dnn.stage2_ensemble), saved whole
+    assert isinstance(model, dnn.SSVEPEnsemble) and meta["members"] == 3 and meta["training"]["stage2_runs"] == 3
     assert meta["training"]["decision_crops"] == 1  # held-out windows scored as the trial decoder decides
     assert 0.0 <= meta["training"]["held_out_accuracy"] <= 1.0
     assert main([*args, "--no-init", "--out", str(tmp_path / "scratch.safetensors")]) == 0  # no global: no jitter
     model, meta = dnn.load(tmp_path / "scratch.safetensors")
     assert meta["training"]["latency_jitter"] == 0 and model.cfg.n_samples == 160
     assert meta["training"]["decision_crops"] == 0
+
+
+def test_seed_ensemble_decides_on_the_mean_softmax_round_trips_and_runs_in_the_node(tmp_path):
+    """SSVEPEnsemble: softmax(forward) is the mean of its members' softmax, with the decision crops too (the mean
+    over members and crops); it saves and loads whole (`members` in the JSON), its first run is one model; the
+    DNN decoder node takes its checkpoint like a single model's, streaming equal to offline; the rule gives 3
+    runs at 1 s only; members of other configs are refused."""
+    from wavegraph.benchmarks import ssvep_sim as sim
+
+    cfg = dnn.SSVEPDNNConfig(160.0, sim.CHANNELS, FREQS, 160)
+    members = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        m = dnn.SSVEPDNN(cfg)
+        with torch.no_grad():
+            m.fc.weight.mul_(30.0)  # confident members that disagree
+        members.append(m.eval())
+    ens = dnn.SSVEPEnsemble(members)
+    x = np.random.default_rng(0).standard_normal((6, 3, 9, 162))
+    want = np.mean([dnn.predict_proba(m, x, crops=1) for m in members], axis=0)
+    np.testing.assert_allclose(dnn.predict_proba(ens, x, crops=1), want, rtol=1e-5, atol=1e-7)
+    each = [dnn.predict_proba(m, x[..., 1:-1]) for m in members]
+    assert not np.allclose(each[0], each[1])
+    np.testing.assert_allclose(dnn.predict_proba(ens, x[..., 1:-1]), np.mean(each, axis=0), rtol=1e-5, atol=1e-7)
+    dnn.save(ens, tmp_path / "ens.safetensors", extra={"stage": "test"})
+    back, meta = dnn.load(tmp_path / "ens.safetensors")
+    assert isinstance(back, dnn.SSVEPEnsemble) and meta["members"] == 3 and back.cfg == cfg
+    np.testing.assert_allclose(dnn.predict_proba(back, x, crops=1), want, rtol=1e-5, atol=1e-7)
+    first = dnn.first_member(back)
+    assert isinstance(first, dnn.SSVEPDNN) and torch.equal(first.fc.weight, members[0].fc.weight)
+    assert dnn.first_member(members[1]) is members[1]
+    at = lambda w: dnn.SSVEPDNNConfig(160.0, ["Oz"], FREQS, int(round(w * 160)))  # noqa: E731
+    assert [dnn.stage2_ensemble(at(w)) for w in (0.2, 0.4, 0.6, 1.0, 2.0)] == [1, 1, 1, 3, 1]
+    assert dnn.stage2_ensemble(at(1.0), 2) == 2 and dnn.stage2_ensemble(at(2.0), 2) == 1
+    with pytest.raises(ValueError, match="same config"):
+        dnn.SSVEPEnsemble([members[0], dnn.SSVEPDNN(at(1.0))])
+    signal = np.random.default_rng(1).standard_normal((9, 480)) * 1e-5
+    out = assert_streaming_equivalent(
+        lambda: SSVEPDecoder(method="dnn", checkpoint=str(tmp_path / "ens.safetensors"), step=0.5),
+        signal,
+        signal_spec(160.0, list(sim.CHANNELS)),
+        chunkings=[[7] * 68 + [4], [160] * 3],
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    from scipy.signal import sosfilt
+
+    y = np.stack([sosfilt(s, signal, axis=-1) for s in dnn.design_dnn_bank(cfg)])
+    wins = np.stack([y[..., k * 80 : k * 80 + 160] for k in range((480 - 160) // 80 + 1)])
+    np.testing.assert_allclose(out["scores"], np.mean([dnn.predict_proba(m, wins) for m in members], 0), rtol=1e-4)
