@@ -188,6 +188,8 @@ def selective_scan(
     initial_state=None,
     block_d: int = 16,
     block_l: int = 16,
+    num_warps: int = 4,
+    num_stages: int = 3,
 ):
     b, d, L, n = _ref.check_scan_args(u, delta, A, B, C, D, z, delta_bias, initial_state)
     u, delta, A, B, C = (t.contiguous() for t in (u, delta, A, B, C))
@@ -221,12 +223,26 @@ def selective_scan(
         BLOCK_D=block_d,  # pyright: ignore[reportArgumentType]
         BLOCK_N=_block_n(n),  # pyright: ignore[reportArgumentType]
         BLOCK_L=block_l,  # pyright: ignore[reportArgumentType]
+        num_warps=num_warps,  # pyright: ignore[reportCallIssue]  # a launch option, not a kernel parameter
+        num_stages=num_stages,  # pyright: ignore[reportCallIssue]
     )
     return y, hT
 
 
 def selective_state_update(
-    state, x, dt, A, B, C, D=None, z=None, dt_bias=None, dt_softplus=False, state_batch_indices=None, block_d: int = 32
+    state,
+    x,
+    dt,
+    A,
+    B,
+    C,
+    D=None,
+    z=None,
+    dt_bias=None,
+    dt_softplus=False,
+    state_batch_indices=None,
+    block_d: int = 32,
+    num_warps: int = 4,
 ):
     bsz, d, n = _ref.check_state_update_args(state, x, dt, A, B, C, D, z, dt_bias, state_batch_indices)
     x, dt, A, B, C = (t.contiguous() for t in (x, dt, A, B, C))
@@ -257,6 +273,7 @@ def selective_state_update(
         HAS_IDX=idx is not None,  # pyright: ignore[reportArgumentType]
         BLOCK_D=block_d,  # pyright: ignore[reportArgumentType]
         BLOCK_N=_block_n(n),  # pyright: ignore[reportArgumentType]
+        num_warps=num_warps,  # pyright: ignore[reportCallIssue]  # a launch option, not a kernel parameter
     )
     if work is not state:
         state.copy_(work)

@@ -1,0 +1,107 @@
+"""CUDA only: time the Triton selective scan and state update over their launch configs (block sizes, warps,
+pipeline stages) on the large shapes of benchmarks/kernels.py, checking each config's output against the
+shipped default's first. Prints one line per config, fastest first, with GB/s and the fraction of peak.
+
+    python -m wavegraph.benchmarks.kernels --device cuda --sweep best.json
+    python -m wavegraph.benchmarks.kernels --device cuda --tuned best.json   # the table, + "triton-tuned" rows
+
+The defaults in kernels/triton_ssm.py are set from such a run (docs/benchmarks.md, Kernels)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import torch
+
+from .kernels import _bytes, _flatten, _time
+
+SCAN = [
+    dict(block_d=bd, block_l=bl, num_warps=nw, num_stages=ns)
+    for bd, bl, nw, ns in itertools.product((4, 8, 16), (16, 32, 64), (2, 4, 8), (1, 3))
+    if bd * bl <= 1024
+]
+UPDATE = [dict(block_d=bd, num_warps=nw) for bd, nw in itertools.product((16, 32, 64, 128), (1, 2, 4, 8))]
+
+
+def _sweep_op(name, fn, args, configs, extra_bytes, peak_gbps, repeats, device):
+    want = _flatten(fn(_fresh(args)))
+    rows = []
+    for cfg in configs:
+        try:
+            got = _flatten(fn(_fresh(args), **cfg))
+            err = max(
+                ((g.float() - w.float()).norm() / w.float().norm().clamp_min(1e-12)).item() for g, w in zip(got, want)
+            )
+            if not err < 1e-4:
+                rows.append((float("inf"), cfg, f"wrong: relative error {err:.1e}"))
+                continue
+            a = _fresh(args)
+            t = _time(lambda a=a, cfg=cfg: fn(a, **cfg), device, repeats, warmup=2 if device == "cuda" else 0)
+        except Exception as e:  # a config that does not compile (registers, shared memory): report, keep going
+            rows.append((float("inf"), cfg, f"failed: {type(e).__name__}: {str(e)[:60]}"))
+            continue
+        nbytes = _bytes(*args.values()) + _bytes(*got) + extra_bytes
+        gbps = nbytes / t / 1e9
+        rows.append((t, cfg, f"{t * 1e3:8.3f} ms {gbps:8.1f} GB/s {100 * gbps / peak_gbps:5.1f}%"))
+    rows.sort(key=lambda r: r[0])
+    print(f"# sweep {name}: {len(configs)} configs, fastest first")
+    for _, cfg, text in rows:
+        print(f"{name:24s} {str(cfg):70s} {text}")
+    return rows[0][1] if rows and rows[0][0] < float("inf") else None
+
+
+def _fresh(args: dict) -> dict:
+    return {k: (v.clone() if isinstance(v, torch.Tensor) else v) for k, v in args.items()}
+
+
+def sweep(cases: list[dict], device: str, peak_gbps: float, repeats: int, out: str | None = None) -> dict:
+    """On the CPU (TRITON_INTERPRET=1) only the first two configs of each op run: a check of this code (at tiny
+    shapes: the interpreter takes minutes at the small ones), not a timing."""
+    from wavegraph.kernels import triton_ssm
+
+    scan_cfgs, update_cfgs = (SCAN, UPDATE) if device == "cuda" else (SCAN[:2], UPDATE[:2])
+    by_op = {c["op"]: c for c in cases}
+    scan = by_op["selective_scan"]
+    best = {}
+    best["selective_scan"] = _sweep_op(
+        "selective_scan",
+        lambda a, **cfg: triton_ssm.selective_scan(**a, delta_softplus=True, **cfg),
+        scan["args"],
+        scan_cfgs,
+        scan.get("extra_bytes", 0),
+        peak_gbps,
+        repeats,
+        device,
+    )
+    upd = by_op["selective_state_update"]
+    best["selective_state_update"] = _sweep_op(
+        "selective_state_update",
+        lambda a, **cfg: triton_ssm.selective_state_update(**a, dt_softplus=True, **cfg),
+        upd["args"],
+        update_cfgs,
+        upd.get("extra_bytes", 0),
+        peak_gbps,
+        repeats,
+        device,
+    )
+    if out:
+        with open(out, "w") as f:
+            json.dump(best, f)
+    return best
+
+
+def tuned_impls(path: str) -> dict:
+    """{op: fn(args)} running the Triton kernels with the configs a sweep wrote to `path`."""
+    from wavegraph.kernels import triton_ssm
+
+    with open(path) as f:
+        best = json.load(f)
+    impls = {}
+    if best.get("selective_scan"):
+        cfg = best["selective_scan"]
+        impls["selective_scan"] = lambda a: triton_ssm.selective_scan(**a, delta_softplus=True, **cfg)
+    if best.get("selective_state_update"):
+        cfg_u = best["selective_state_update"]
+        impls["selective_state_update"] = lambda a: triton_ssm.selective_state_update(**a, dt_softplus=True, **cfg_u)
+    return impls
