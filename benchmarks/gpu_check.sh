@@ -29,6 +29,7 @@ if ! $PY -c "import wavegraph.kernels" 2>/dev/null; then
     for d in pipeline nodes models kernels benchmarks; do ln -sfn "$REPO/$d" /tmp/wavegraph-src/wavegraph/$d; done
     ln -sfn "$REPO/wavegraph/__init__.py" /tmp/wavegraph-src/wavegraph/__init__.py
     export PYTHONPATH=/tmp/wavegraph-src${PYTHONPATH:+:$PYTHONPATH}
+    export PYTHONSAFEPATH=1 # else the repository's own wavegraph/ (only __init__.py) shadows the linked package
 fi
 if [ -n "${PEERS_SRC:-}" ]; then
     (bash benchmarks/gpu_peers.sh "$PEERS_SRC" /tmp/wavegraph-peers >"$OUT/peers.log" 2>&1; echo "exit $?" >>"$OUT/peers.log") &

@@ -124,6 +124,7 @@ def _state_update_kernel(
     y_ptr,
     dim,
     N,
+    n_slots,
     HAS_D: tl.constexpr,
     HAS_Z: tl.constexpr,
     HAS_DTB: tl.constexpr,
@@ -143,6 +144,11 @@ def _state_update_kernel(
         slot = tl.load(idx_ptr + pid_b).to(tl.int64)
     else:
         slot = pid_b.to(tl.int64)
+    # an unchecked slot index out of range touches no state, and its row gets NaN (vector masks: a scalar mask is
+    # not accepted everywhere)
+    slot_d = offs_d.to(tl.int64) * 0 + slot
+    valid = (slot_d >= 0) & (slot_d < n_slots)
+    mask_dn = mask_dn & valid[:, None]
     s_ptrs = state_ptr + slot * dim * N + offs_d[:, None] * N + offs_n[None, :]
     h = tl.load(s_ptrs, mask=mask_dn, other=0.0).to(tl.float32)
     x = tl.load(x_ptr + pid_b * dim + offs_d, mask=mask_d, other=0.0).to(tl.float32)
@@ -162,6 +168,7 @@ def _state_update_kernel(
     if HAS_Z:
         zz = tl.load(z_ptr + pid_b * dim + offs_d, mask=mask_d, other=0.0).to(tl.float32)
         y = y * zz * tl.sigmoid(zz)
+    y = tl.where(valid, y, float("nan"))
     tl.store(y_ptr + pid_b * dim + offs_d, y.to(y_ptr.dtype.element_ty), mask=mask_d)
 
 
@@ -186,12 +193,16 @@ def selective_scan(
     delta_bias=None,
     delta_softplus=False,
     initial_state=None,
-    block_d: int = 16,
-    block_l: int = 16,
-    num_warps: int = 4,
+    block_d: int | None = None,
+    block_l: int | None = None,
+    num_warps: int | None = None,
     num_stages: int = 3,
 ):
+    """Launch defaults: on CUDA the fastest of a sweep on an H200 (small tiles, one warp: many programs in flight;
+    docs/benchmarks.md, Kernels); larger tiles under the CPU interpreter, where each program costs Python."""
     b, d, L, n = _ref.check_scan_args(u, delta, A, B, C, D, z, delta_bias, initial_state)
+    defaults = (4, 8, 1) if u.is_cuda else (16, 16, 4)
+    block_d, block_l, num_warps = (given or default for given, default in zip((block_d, block_l, num_warps), defaults))
     u, delta, A, B, C = (t.contiguous() for t in (u, delta, A, B, C))
     D, z, delta_bias = map(_c, (D, z, delta_bias))
     h0 = None if initial_state is None else initial_state.float().contiguous()
@@ -242,9 +253,17 @@ def selective_state_update(
     dt_softplus=False,
     state_batch_indices=None,
     block_d: int = 32,
-    num_warps: int = 4,
+    num_warps: int = 2,
+    check_indices: bool | None = None,
 ):
-    bsz, d, n = _ref.check_state_update_args(state, x, dt, A, B, C, D, z, dt_bias, state_batch_indices)
+    """Launch defaults from a sweep on an H200 (docs/benchmarks.md, Kernels). `check_indices` (default: not on
+    CUDA) reads the slot indices' values back to refuse bad ones; without it an out-of-range row touches no state
+    and gets NaN (see reference.check_state_batch_indices)."""
+    if check_indices is None:
+        check_indices = not x.is_cuda
+    bsz, d, n = _ref.check_state_update_args(
+        state, x, dt, A, B, C, D, z, dt_bias, state_batch_indices, index_values=check_indices
+    )
     x, dt, A, B, C = (t.contiguous() for t in (x, dt, A, B, C))
     D, z, dt_bias, idx = map(_c, (D, z, dt_bias, state_batch_indices))
     work = state if state.is_contiguous() else state.contiguous()
@@ -266,6 +285,7 @@ def selective_state_update(
         y,
         d,
         n,
+        work.shape[0],
         HAS_D=D is not None,  # pyright: ignore[reportArgumentType]
         HAS_Z=z is not None,  # pyright: ignore[reportArgumentType]
         HAS_DTB=dt_bias is not None,  # pyright: ignore[reportArgumentType]
