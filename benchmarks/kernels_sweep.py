@@ -56,36 +56,26 @@ def _fresh(args: dict) -> dict:
     return {k: (v.clone() if isinstance(v, torch.Tensor) else v) for k, v in args.items()}
 
 
-def sweep(cases: list[dict], device: str, peak_gbps: float, repeats: int, out: str | None = None) -> dict:
-    """On the CPU (TRITON_INTERPRET=1) only the first two configs of each op run: a check of this code (at tiny
-    shapes: the interpreter takes minutes at the small ones), not a timing."""
+def _calls() -> dict:
+    """{op: fn(args, **launch config)}: the Triton kernels as the table times them."""
     from wavegraph.kernels import triton_ssm
 
-    scan_cfgs, update_cfgs = (SCAN, UPDATE) if device == "cuda" else (SCAN[:2], UPDATE[:2])
+    return {
+        "selective_scan": lambda a, **cfg: triton_ssm.selective_scan(**a, delta_softplus=True, **cfg),
+        "selective_state_update": lambda a, **cfg: triton_ssm.selective_state_update(**a, dt_softplus=True, **cfg),
+    }
+
+
+def sweep(cases: list[dict], device: str, peak_gbps: float, repeats: int, out: str | None = None) -> dict:
+    """Time each config of SCAN and UPDATE and return (and write to `out`) the fastest per op. On the CPU
+    (TRITON_INTERPRET=1) only the first two configs run: a check of this code, not a timing."""
+    configs = {"selective_scan": SCAN, "selective_state_update": UPDATE}
     by_op = {c["op"]: c for c in cases}
-    scan = by_op["selective_scan"]
     best = {}
-    best["selective_scan"] = _sweep_op(
-        "selective_scan",
-        lambda a, **cfg: triton_ssm.selective_scan(**a, delta_softplus=True, **cfg),
-        scan["args"],
-        scan_cfgs,
-        scan.get("extra_bytes", 0),
-        peak_gbps,
-        repeats,
-        device,
-    )
-    upd = by_op["selective_state_update"]
-    best["selective_state_update"] = _sweep_op(
-        "selective_state_update",
-        lambda a, **cfg: triton_ssm.selective_state_update(**a, dt_softplus=True, **cfg),
-        upd["args"],
-        update_cfgs,
-        upd.get("extra_bytes", 0),
-        peak_gbps,
-        repeats,
-        device,
-    )
+    for op, fn in _calls().items():
+        case = by_op[op]
+        cfgs = configs[op] if device == "cuda" else configs[op][:2]
+        best[op] = _sweep_op(op, fn, case["args"], cfgs, case.get("extra_bytes", 0), peak_gbps, repeats, device)
     if out:
         with open(out, "w") as f:
             json.dump(best, f)
@@ -94,15 +84,6 @@ def sweep(cases: list[dict], device: str, peak_gbps: float, repeats: int, out: s
 
 def tuned_impls(path: str) -> dict:
     """{op: fn(args)} running the Triton kernels with the configs a sweep wrote to `path`."""
-    from wavegraph.kernels import triton_ssm
-
     with open(path) as f:
         best = json.load(f)
-    impls = {}
-    if best.get("selective_scan"):
-        cfg = best["selective_scan"]
-        impls["selective_scan"] = lambda a: triton_ssm.selective_scan(**a, delta_softplus=True, **cfg)
-    if best.get("selective_state_update"):
-        cfg_u = best["selective_state_update"]
-        impls["selective_state_update"] = lambda a: triton_ssm.selective_state_update(**a, dt_softplus=True, **cfg_u)
-    return impls
+    return {op: (lambda a, fn=fn, cfg=best[op]: fn(a, **cfg)) for op, fn in _calls().items() if best.get(op)}

@@ -134,6 +134,17 @@ def test_selective_state_update_with_permuted_sparse_slots():
         torch.testing.assert_close(yi[0], y[i], rtol=RTOL, atol=ATOL)
 
 
+def _update_args(g: torch.Generator, d: int, n: int) -> dict[str, Any]:
+    """Inputs of a 2-row state update (CPU)."""
+    return dict(
+        x=torch.randn(2, d, generator=g),
+        dt=torch.rand(2, d, generator=g),
+        A=-torch.rand(d, n, generator=g),
+        B=torch.randn(2, n, generator=g),
+        C=torch.randn(2, n, generator=g),
+    )
+
+
 @pytest.mark.parametrize("backend", ["ref", "triton"])
 @pytest.mark.parametrize(
     "idx, match",
@@ -149,15 +160,7 @@ def test_selective_state_update_rejects_bad_slot_indices(monkeypatch, backend, i
     d, n = 5, 4
     state = torch.randn(3, d, n, generator=g).to(DEVICE)
     before = state.clone()
-    args = on_device(
-        dict(
-            x=torch.randn(2, d, generator=g),
-            dt=torch.rand(2, d, generator=g),
-            A=-torch.rand(d, n, generator=g),
-            B=torch.randn(2, n, generator=g),
-            C=torch.randn(2, n, generator=g),
-        )
-    )
+    args = on_device(_update_args(g, d, n))
     if DEVICE == "cuda" and backend == "triton":  # values not read back on a GPU (a sync per step): see below
         return
     with pytest.raises(ValueError, match=match):
@@ -175,13 +178,7 @@ def test_selective_state_update_noncontiguous_state_is_updated_in_place():
     d, n = 6, 4
     base = torch.randn(2, n, d, generator=g).to(DEVICE)
     state = base.transpose(1, 2)  # (2, d, n) view, not contiguous
-    args = dict(
-        x=torch.randn(2, d, generator=g),
-        dt=torch.rand(2, d, generator=g),
-        A=-torch.rand(d, n, generator=g),
-        B=torch.randn(2, n, generator=g),
-        C=torch.randn(2, n, generator=g),
-    )
+    args = _update_args(g, d, n)
     args = on_device(args)
     ref = state.clone()
     y = kernels.selective_state_update(state, **args)
@@ -323,13 +320,7 @@ def test_unchecked_out_of_range_slot_touches_no_state_and_gives_nan(bad):
     g = torch.Generator().manual_seed(8)
     d, n = 5, 4
     state = torch.randn(3, d, n, generator=g)
-    args = dict(
-        x=torch.randn(2, d, generator=g),
-        dt=torch.rand(2, d, generator=g),
-        A=-torch.rand(d, n, generator=g),
-        B=torch.randn(2, n, generator=g),
-        C=torch.randn(2, n, generator=g),
-    )
+    args = _update_args(g, d, n)
     want_state = state.clone()
     want_y = R.selective_state_update_ref(want_state, **args, state_batch_indices=torch.tensor([2, 0]))
     state_d, args_d = on_device(state), on_device(args)
