@@ -12,11 +12,16 @@ peer process, four ways, interleaved run by run so that load hits each alike:
 If `work` costs about what `edge` does over `pp`, the extra is the time spent between receive and send (on a VM
 whose idle vCPUs halt at once, ZeroMQ's I/O thread sleeps meanwhile and the send must wake it), not what the
 Python does. Prints each run's p50 and p90 per way, then the medians over runs.
+
+`--pin` pins each process to one CPU (this one to CPU 0, the peer to CPU 1), its ZeroMQ I/O thread included
+(ZMQ_THREAD_AFFINITY_CPU_ADD): the hand-over between a process's thread and its I/O thread is then a switch on one
+core, never a wake-up of another.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -39,8 +44,17 @@ def _busy(us: float) -> None:
 ANY_PORT = "tcp://127.0.0.1:*"
 
 
-def _peer(way: str, there: str, back: str, work_us: float) -> None:
+def _context(pin: int | None) -> zmq.Context:
+    """A context whose I/O thread (and this process) runs on CPU `pin` only, when given."""
     ctx = zmq.Context()
+    if pin is not None:
+        os.sched_setaffinity(0, {pin})
+        ctx.set(zmq.THREAD_AFFINITY_CPU_ADD, pin)  # before the first socket starts the I/O thread
+    return ctx
+
+
+def _peer(way: str, there: str, back: str, work_us: float, pin: int | None) -> None:
+    ctx = _context(pin)
     if way == "pair":
         s = ctx.socket(zmq.PAIR)
         s.connect(there)
@@ -65,8 +79,8 @@ def _peer(way: str, there: str, back: str, work_us: float) -> None:
     ctx.destroy(linger=1000)
 
 
-def _run(way: str, work_us: float) -> np.ndarray:
-    ctx = zmq.Context()
+def _run(way: str, work_us: float, pin: bool) -> np.ndarray:
+    ctx = _context(0 if pin else None)
     x = np.zeros(SIZE // 4, np.float32)
     buf = x.tobytes()
     if way == "edge":
@@ -81,7 +95,9 @@ def _run(way: str, work_us: float) -> np.ndarray:
             second = ctx.socket(zmq.PULL)
             second.bind(ANY_PORT)
             back = second.getsockopt_string(zmq.LAST_ENDPOINT)
-    peer = subprocess.Popen([sys.executable, "-m", __spec__.name, "_peer", way, there, back, str(work_us)])
+    peer = subprocess.Popen(
+        [sys.executable, "-m", __spec__.name, "_peer", way, there, back, str(work_us), "1" if pin else "-"]
+    )
     times, clock = [], time.perf_counter_ns
     for _ in range(N):
         t = clock()
@@ -99,27 +115,32 @@ def _run(way: str, work_us: float) -> np.ndarray:
         times.append(clock() - t)
     peer.wait(timeout=60)
     ctx.destroy(linger=0)
+    if pin:
+        os.sched_setaffinity(0, range(os.cpu_count() or 1))
     return np.array(times[WARM:]) / 2e3  # one hop, µs
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["_peer"]:
-        _peer(argv[1], argv[2], argv[3], float(argv[4]))
+        _peer(argv[1], argv[2], argv[3], float(argv[4]), None if argv[5] == "-" else int(argv[5]))
         return 0
     ap = argparse.ArgumentParser(
         prog="python -m wavegraph.benchmarks.echo_probe", description="where a ZeroMQ edge's extra echo time goes"
     )
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--work-us", type=float, default=2.7)
+    ap.add_argument(
+        "--pin", action="store_true", help="each process and its I/O thread on one CPU (0 here, 1 the peer)"
+    )
     a = ap.parse_args(argv)
     p50s: dict[str, list[float]] = {w: [] for w in WAYS}
     for _ in range(a.runs):
         for way in WAYS:
-            hop = _run(way, a.work_us)
+            hop = _run(way, a.work_us, a.pin)
             p50s[way].append(float(np.percentile(hop, 50)))
             print(f"{way:5s} p50 {p50s[way][-1]:6.1f} µs  p90 {np.percentile(hop, 90):6.1f} µs", flush=True)
-    print(f"median p50 over {a.runs} runs, tcp, 8 KiB, one hop:")
+    print(f"median p50 over {a.runs} runs, tcp, 8 KiB, one hop{', pinned' if a.pin else ''}:")
     for way in WAYS:
         print(f"  {way:5s} {np.median(p50s[way]):6.1f} µs")
     return 0

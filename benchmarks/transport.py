@@ -95,13 +95,28 @@ def _names(transport: str) -> tuple[str, str]:
 
 
 # --- peer processes ------------------------------------------------------------------------------
+def _context(cpu: int | None) -> zmq.Context:
+    """A context whose I/O thread runs on `cpu` only, when given (--pin); the process pins itself in main/_peer."""
+    ctx = zmq.Context()
+    if cpu is not None:
+        ctx.set(zmq.THREAD_AFFINITY_CPU_ADD, cpu)  # before the first socket starts the I/O thread
+    return ctx
+
+
+def _pin(cpu: int | None) -> None:
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
+
+
 def _peer(argv: list[str]) -> int:
     """The other process. lat: echo everything back. thr: on each 'go', stream one batch."""
     mode, pair_ep, fwd_ep, back_ep = argv[:4]
     sizes = [int(s) for s in argv[4].split(",")]
     n, rounds = float(argv[5]), int(argv[6])
     fwd_shm, back_shm = argv[7].split(",")
-    ctx = zmq.Context()
+    cpu = None if argv[8] == "-" else int(argv[8])
+    _pin(cpu)
+    ctx = _context(cpu)
     if mode == "lat":
         pair = ctx.socket(zmq.PAIR)
         pair.connect(pair_ep)
@@ -181,13 +196,14 @@ def _finish(peer: subprocess.Popen, what: str) -> None:
 
 
 # --- the measuring side --------------------------------------------------------------------------
-def _latency(transport: str, sizes, iters: int) -> dict:
-    ctx = zmq.Context()
+def _latency(transport: str, sizes, iters: int, cpus: tuple) -> dict:
+    ctx = _context(cpus[0])
     pair = _bind(ctx, zmq.PAIR, transport, "pair")
     names = _names(transport)
     tx = _sender(_endpoint(transport, "fwd"), names[0], bind=True, hwm=HWM, context=ctx)
     rx = _receiver(_endpoint(transport, "back"), names[1], maxlen=HWM, context=ctx)
     args = [_ep(pair), tx.endpoint, rx.endpoint, ",".join(map(str, sizes)), str(iters), "1", ",".join(names)]
+    args.append("-" if cpus[1] is None else str(cpus[1]))
     peer = _spawn(["lat", *args])
     out = {}
     clock, mono = time.perf_counter_ns, time.monotonic_ns
@@ -241,15 +257,18 @@ def _latency(transport: str, sizes, iters: int) -> dict:
     return out
 
 
-def _throughput(transport: str, sizes, mbytes: float, rounds: int) -> dict:
+def _throughput(transport: str, sizes, mbytes: float, rounds: int, cpus: tuple) -> dict:
     """Each stream starts on a 'go' from here and is timed from the go to its last message."""
-    ctx = zmq.Context()
+    ctx = _context(cpus[0])
     pull = _bind(ctx, zmq.PULL, transport, "pull", HWM)
     ctl = _bind(ctx, zmq.PUSH, transport, "ctl")
     names = _names(transport)
     rx = _receiver(_endpoint(transport, "edge"), names[0], maxlen=HWM, context=ctx)
     sizes_arg = ",".join(map(str, sizes))
-    peer = _spawn(["thr", _ep(pull), rx.endpoint, _ep(ctl), sizes_arg, str(mbytes), str(rounds), ",".join(names)])
+    peer_cpu = "-" if cpus[1] is None else str(cpus[1])
+    peer = _spawn(
+        ["thr", _ep(pull), rx.endpoint, _ep(ctl), sizes_arg, str(mbytes), str(rounds), ",".join(names), peer_cpu]
+    )
     clock = time.perf_counter_ns
     out = {}
     try:
@@ -375,6 +394,12 @@ def bench_transport(argv: list[str] | None = None) -> int:
     p.add_argument("--no-throughput", action="store_true")
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     p.add_argument("--png", metavar="PATH", help="also draw the p50 latency per payload (wavegraph vs bare) to a PNG")
+    p.add_argument(
+        "--pin",
+        action="store_true",
+        help="this process and its ZeroMQ I/O thread on one CPU, the peer's on another (bare and wavegraph alike), "
+        "as a graph's `cpus:` does",
+    )
     p.add_argument("--check", action="store_true", help=f"exit 1 if the p50 ratio at 8 KiB > {TARGET_RATIO}")
     a = p.parse_args(argv)
     transports = [t.strip() for t in a.transports.split(",") if t.strip()]
@@ -389,6 +414,9 @@ def bench_transport(argv: list[str] | None = None) -> int:
     if a.iters < 1 or a.rounds < 1 or a.mbytes <= 0:
         p.error("--iters, --rounds and --mbytes must be positive")
 
+    here = sorted(os.sched_getaffinity(0))
+    cpus = (here[0], here[-1]) if a.pin else (None, None)
+    _pin(cpus[0])
     old = signal.signal(signal.SIGALRM, _timeout_handler)
     signal.alarm(600)  # a dead peer must not hang the run
     started = time.perf_counter()
@@ -397,6 +425,7 @@ def bench_transport(argv: list[str] | None = None) -> int:
             "host": platform.node(),
             "cpus": os.cpu_count(),
             "load_1min": os.getloadavg()[0],
+            "pinned_cpus": list(cpus) if a.pin else None,
             "python": platform.python_version(),
             "pyzmq": zmq.__version__,
             "libzmq": zmq.zmq_version(),
@@ -407,6 +436,7 @@ def bench_transport(argv: list[str] | None = None) -> int:
             f"wavegraph bench transport on {results['host']} ({results['cpus']} cpus, load "
             f"{results['load_1min']:.1f}), python {results['python']}, pyzmq {results['pyzmq']}, "
             f"libzmq {results['libzmq']}"
+            + (f"; pinned: this process CPU {cpus[0]}, the peer CPU {cpus[1]}" if a.pin else "")
         )
         print(
             "latency per hop, microseconds: round trip / 2 of an echo, the same method for both; "
@@ -418,7 +448,7 @@ def bench_transport(argv: list[str] | None = None) -> int:
             f"{'ratio':>6} {'paired':>7} {'1way p50':>9} {'1way p99':>9} {'n':>6}"
         )
         for t in transports:
-            lat = _latency(t, sizes, a.iters)
+            lat = _latency(t, sizes, a.iters, cpus)
             results["latency"][t] = lat
             for s, r in lat.items():
                 print(
@@ -433,7 +463,7 @@ def bench_transport(argv: list[str] | None = None) -> int:
                 f"{'':4} {'payload':>8} {'bare msg/s':>11} {'bare MB/s':>10} {'wg msg/s':>10} {'wg MB/s':>9} {'ratio':>6}"
             )
             for t in transports:
-                thr = _throughput(t, sizes, a.mbytes, a.rounds)
+                thr = _throughput(t, sizes, a.mbytes, a.rounds, cpus)
                 results["throughput"][t] = thr
                 for s, r in thr.items():
                     print(

@@ -138,6 +138,7 @@ class GraphConfig:
     placement: dict = field(default_factory=dict)  # group -> where to run under --ray (pipeline.placement)
     restart: dict = field(default_factory=dict)  # group -> max_restarts, for groups with on_error: restart
     process_security: dict = field(default_factory=dict)  # group -> its own `security:` (per-process keys)
+    cpus: dict = field(default_factory=dict)  # group -> the CPUs its worker and its I/O thread are pinned to
 
 
 def _items(seq: list) -> list[tuple[Any, int]]:
@@ -472,7 +473,7 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
             ends.append(value)
         edges.append(EdgeConfig(ends[0], ends[1], queue, policy, line, str(edge_transport)))
 
-    from .process_groups import parse_groups, parse_process_security, parse_restart
+    from .process_groups import parse_cpus, parse_groups, parse_process_security, parse_restart
 
     processes, hosts = parse_groups(file, doc, [n.id for n in nodes], problems)
     transport = doc.get("transport", "auto")
@@ -496,6 +497,7 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
     placement = parse_placement(file, doc.get("processes"), problems, line_of)
     restart = parse_restart(file, doc.get("processes"), problems)
     process_security = parse_process_security(file, doc.get("processes"), bool(security), problems)
+    cpus = parse_cpus(file, doc.get("processes"), problems)
     for group, host in hosts.items():
         if not security and not is_loopback(host) and not any(f"process '{group}': host" in p[2] for p in problems):
             _problem(
@@ -518,6 +520,7 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
         placement,
         restart,
         process_security,
+        cpus,
     )
     if problems:
         error = GraphError(problems)

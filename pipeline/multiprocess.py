@@ -168,6 +168,7 @@ def make_plans(
             out_specs,
             security=dict(config.security),
             parent_host=socket.gethostname(),
+            cpus=list(config.cpus.get(group, [])),
         )
     for i, e in enumerate(config.edges):
         src_group, dst_group = graph.group_of(e.source_node), graph.group_of(e.target_node)

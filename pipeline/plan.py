@@ -91,6 +91,7 @@ class WorkerPlan:
     monitor: str = ""  # the live monitor hub's tcp endpoint (--monitor under --ray; locally: the environment)
     incarnation: int = 0  # restarts of this group so far (on_error: restart); its shm rings number above
     parent_host: str = ""  # the parent's socket.gethostname(): on that host its configure() warnings are the worker's
+    cpus: list[int] = field(default_factory=list)  # `cpus:` of the group: pin the process and its I/O thread
 
     def config(self) -> GraphConfig:
         """The group's part of the graph, for the Executor."""

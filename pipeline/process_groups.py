@@ -1,10 +1,13 @@
 """The `processes:` section of a graph file (pipeline/config.py reads the rest): which nodes each process
 group runs, a group's `host` (checked to be an address of this machine, where its receivers bind), its restart
-policy (`on_error: restart`, `max_restarts`) and its own `security:` keys. Placement under --ray (`on:`) is
-pipeline/placement.py. Problems are appended to the caller's list as (file, line, message, hint)."""
+policy (`on_error: restart`, `max_restarts`), its own `security:` keys and its `cpus` (the CPUs its process and its
+ZeroMQ I/O thread may run on). Placement under --ray (`on:`) is pipeline/placement.py. Problems are appended to
+the caller's list as (file, line, message, hint)."""
 
 from __future__ import annotations
 
+import difflib
+import os
 import socket
 
 from .config import ON_ERROR, _problem
@@ -46,6 +49,51 @@ def parse_process_security(file, raw, graph_has_security: bool, problems) -> dic
             elif own:
                 out[str(group)] = own
     return out
+
+
+GROUP_KEYS = ("nodes", "host", "on_error", "max_restarts", "security", "cpus", "on")
+
+
+def parse_cpus(file, raw, problems) -> dict[str, list[int]]:
+    """group -> the CPUs (`cpus: [2, 3]` or `cpus: 2`) its worker pins itself and its I/O thread to. A group
+    placed by --ray (`on:`) may run on another machine: its worker checks them there instead."""
+    out: dict[str, list[int]] = {}
+    for group, members in (raw or {}).items() if isinstance(raw, dict) else ():
+        if not isinstance(members, dict) or "cpus" not in members:
+            continue
+        value, line = members["cpus"], line_of(members, "cpus")
+        cpus = [value] if isinstance(value, int) else value
+        if not isinstance(cpus, list) or not cpus or any(not isinstance(c, int) or isinstance(c, bool) for c in cpus):
+            _problem(
+                problems,
+                file,
+                line,
+                f"process '{group}': cpus must be a CPU number or a list of them",
+                "write cpus: [0]",
+            )
+            continue
+        here = cpus_here()
+        missing = [c for c in cpus if c not in here]
+        if here and missing and "on" not in members and True not in members:
+            _problem(
+                problems,
+                file,
+                line,
+                f"process '{group}': cpus {missing} are not CPUs this process may use",
+                f"use some of {sorted(here)}",
+            )
+            continue
+        if not here:
+            _problem(problems, file, line, f"process '{group}': cpus cannot be set on this system", "remove cpus")
+            continue
+        out[str(group)] = sorted(set(cpus))
+    return out
+
+
+def cpus_here() -> set[int]:
+    """The CPUs this process may run on; empty where the system cannot pin (no sched_setaffinity)."""
+    get = getattr(os, "sched_getaffinity", None)
+    return set(get(0)) if get else set()
 
 
 def parse_restart(file, raw, problems) -> dict[str, int]:
@@ -94,6 +142,16 @@ def parse_groups(file, doc, node_ids, problems) -> tuple[dict[str, list[str]], d
     for group, members in raw.items():
         line = line_of(raw, group)
         if isinstance(members, dict):
+            for key in members:
+                if key not in GROUP_KEYS and key is not True:  # YAML 1.1 reads a bare `on` as true
+                    near = difflib.get_close_matches(str(key), GROUP_KEYS, n=1)
+                    _problem(
+                        problems,
+                        file,
+                        line_of(members, key) or line,
+                        f"process '{group}': unknown key '{key}'",
+                        f"did you mean '{near[0]}'?" if near else f"use {', '.join(GROUP_KEYS)}",
+                    )
             if members.get("host"):
                 hosts[str(group)] = str(members["host"])
                 why = host_problem(hosts[str(group)])

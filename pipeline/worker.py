@@ -32,6 +32,7 @@ if __name__ == "__main__":
     # itself started is pending, and arrives here now.
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
 
+import contextlib
 import logging
 import os
 import socket
@@ -265,6 +266,21 @@ def _configure_nodes(plan: WorkerPlan, nodes: dict) -> None:
                 )
 
 
+def pin(ctx: zmq.Context, cpus: list[int], who: str) -> None:
+    """Run this process, and the I/O thread `ctx` starts with its first socket, on `cpus` only: a hand-over
+    between a node's thread and its I/O thread is then a switch on one core rather than a wake-up of another
+    (docs/benchmarks.md, Transport, session 11)."""
+    try:
+        os.sched_setaffinity(0, cpus)
+        for task in os.listdir("/proc/self/task"):  # the threads started before this one (a thread's own setting)
+            with contextlib.suppress(ProcessLookupError):  # one that ended meanwhile
+                os.sched_setaffinity(int(task), cpus)
+    except (OSError, ValueError, AttributeError) as e:  # checked by the parent where it could; not on this machine
+        raise RuntimeError(f"{who}: cannot run on cpus {cpus} here ({e}); fix: name CPUs of this machine") from e
+    for cpu in cpus:
+        ctx.set(zmq.THREAD_AFFINITY_CPU_ADD, cpu)
+
+
 def run_worker(plan: WorkerPlan, stop: StopFlag, clock: LocalClock | None = None) -> int:
     """Run one process group. `clock` is this machine's clocks (a test gives one that is skewed and
     drifts, as another machine's would be): probes are answered and chunks stamped with it."""
@@ -275,6 +291,8 @@ def run_worker(plan: WorkerPlan, stop: StopFlag, clock: LocalClock | None = None
         )
     group = plan.group
     ctx = zmq.Context()
+    if plan.cpus:
+        pin(ctx, plan.cpus, f"process '{group}'")
     link = ControlLink(ctx, plan, stop, clock)
     security = EdgeSecurity(plan.security, os.path.dirname(os.path.abspath(plan.file)), f"process '{group}'")
     receivers: list[tuple[EdgeReceiver, str, str, str]] = []

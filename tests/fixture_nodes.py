@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -160,3 +161,25 @@ class OpenCountingRamp(Ramp):
             self._log("unopened-read")
             self.open()
         return super().read()
+
+
+class AffinityRampParams(RampParams):
+    log: str  # a file that gets, at open(), one JSON line: {"pid": ..., "threads": {thread name: allowed CPUs}}
+
+
+class AffinityRamp(Ramp):
+    """A Ramp that writes down, when opened, which CPUs each thread of its process may run on (its ZeroMQ I/O
+    thread included), read from /proc."""
+
+    Params = AffinityRampParams
+
+    def open(self):
+        threads = {}
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/comm") as f:
+                name = f.read().strip()
+            with open(f"/proc/self/task/{task}/status") as f:
+                allowed = next(line.split(":", 1)[1].strip() for line in f if line.startswith("Cpus_allowed_list"))
+            threads[f"{name}/{task}"] = allowed
+        with open(self.params.log, "a") as f:
+            f.write(json.dumps({"pid": os.getpid(), "threads": threads}) + "\n")
