@@ -304,9 +304,11 @@ def not_read_hint(path: Path) -> str | None:
 
 
 def said_by_mne(said: list, path: Path | None) -> None:
-    """Of the warnings MNE gave while it read a recording, say the one that loses data: the annotations it leaves
-    out because they lie outside the data (a recording cut short keeps the markers of what it lost)."""
+    """Pass on the warnings MNE gave while it read a recording, naming the file: the one that loses data in our
+    words (the annotations it leaves out because they lie outside the data: a recording cut short keeps the
+    markers of what it lost), the others as MNE put them (duplicate channel names it renamed, say)."""
     import re
+    import warnings
 
     for w in said:
         found = re.match(r"Omitted (\d+) annotation\(s\) that were outside data range", str(w.message))
@@ -316,3 +318,5 @@ def said_by_mne(said: list, path: Path | None) -> None:
                 path,
                 found.group(1),
             )
+        else:
+            warnings.warn(f"file_source: {path}: {w.message}", w.category, stacklevel=3)
