@@ -22,6 +22,7 @@ import glob
 import json
 import multiprocessing
 import os
+import shlex
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -280,6 +281,16 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     jobs = plan(args.graph, args.inputs, args.out, args.set, args.source)
     if not jobs:
+        out = Path(args.out).resolve()
+        inside = [p for p in glob.glob(args.inputs, recursive=True) if Path(p).resolve().is_relative_to(out)]
+        if any(Path(p).is_file() for p in inside):  # --out recs with --inputs 'recs/*.wav': all taken for outputs
+            print(
+                f"error: every file --inputs {args.inputs!r} matches lies in --out {args.out}, where the batch writes "
+                f"(files there are taken for its outputs, not inputs); fix: give --out a folder outside the inputs, "
+                f"e.g. --out {shlex.quote(str(out.with_name(out.name + '_out')))}",
+                file=sys.stderr,
+            )
+            return 2
         print(f"error: no file matches --inputs {args.inputs!r}", file=sys.stderr)
         return 2
     t = time.monotonic()

@@ -183,7 +183,7 @@ def parse_set(assignments: list[str]) -> list[tuple[str, str, Any]]:
             out.append((node_id, param, value[1:-1] if value[:1] == value[-1:] and value[:1] in "'\"" else value))
             continue
         try:
-            out.append((node_id, param, yaml.load(value, Loader=LineLoader)))  # as in the file: 1e3 is a number
+            out.append((node_id, param, _set_value(a, value)))  # as in the file: 1e3 is a number
             values += _values_in(out[-1][2], MAX_VALUES - values)
         except yaml.YAMLError as e:
             raise GraphError(
@@ -215,6 +215,26 @@ def parse_set(assignments: list[str]) -> list[tuple[str, str, Any]]:
     return out
 
 
+def _set_value(assignment: str, value: str) -> Any:
+    """A --set value read as YAML, except that ' #' does not start a comment: the shell has its own, so '#' is
+    part of the value (a file name such as 'take #2.wav', which YAML read as 'take': the wrong output file)."""
+    parsed = yaml.load(value, Loader=LineLoader)
+    if not re.search(r"(?:^|\s)#", value) or value.count("#") <= str(parsed).count("#"):
+        return parsed
+    if parsed is None or isinstance(parsed, str):
+        return value.strip()  # text: as given
+    raise GraphError(
+        [
+            (
+                "--set",
+                0,
+                f"the value in {assignment!r} holds '#' after a space, which YAML reads as the start of a comment",
+                "leave the '#...' out, or quote the text that holds it, e.g. --set 'node.param=[\"a #1\", b]'",
+            )
+        ]
+    )
+
+
 RECORDING_SUFFIXES = (
     *(".fif", ".fif.gz", ".edf", ".bdf", ".gdf", ".vhdr", ".eeg", ".set", ".fdt", ".cnt", ".xdf", ".xdfz", ".mff"),
     *(".wav", ".flac", ".ogg", ".mp3", ".aiff", ".h5", ".hdf5", ".npz", ".csv"),
@@ -244,15 +264,24 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> GraphConfig:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
-        raise GraphError(
-            [(file, line, f"the file is not UTF-8 text (byte {e.start}: {raw[e.start]:#04x})", "save it as UTF-8")]
-        ) from None
+        what = f"the file is not UTF-8 text (byte {e.start}: {raw[e.start]:#04x})"
+        if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Windows Notepad's "Unicode", PowerShell's `>`
+            what, line = "the file is UTF-16 text, not UTF-8", 1
+        raise GraphError([(file, line, what, "save it as UTF-8")]) from None
     try:
         doc = yaml.load(text, Loader=LineLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         problem = str(getattr(e, "problem", e))
-        hint = "indent with spaces; YAML does not allow tabs" if "'\\t'" in problem else "fix the YAML syntax"
+        hint = (
+            "indent with spaces; YAML does not allow tabs"
+            if "'\\t'" in problem
+            else "write each key once: remove one of the two"
+            if problem.startswith("duplicate key")
+            else "a graph file is one YAML document: remove the '---' line and what follows, or give it a file of its own"
+            if "another document" in problem
+            else "fix the YAML syntax"
+        )
         raise GraphError([(file, mark.line + 1 if mark else 0, f"invalid YAML: {problem}", hint)]) from None
     except RecursionError:
         raise GraphError([(file, 0, "the YAML is nested too deeply", "a graph file needs a few levels")]) from None

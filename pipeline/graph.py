@@ -154,6 +154,8 @@ def _as_number_hint(name: str, value, node_type: str) -> str:
     import re
 
     text = str(value).strip() if isinstance(value, str) else ""
+    if text.lower().lstrip("+-") in ("nan", "inf", "infinity"):  # written without quotes: "without quotes" misled
+        return f"give a finite number (NaN and infinity are not accepted), e.g. {name}: 1.0"
     found = re.fullmatch(r"([-+]?\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?)\s*(hz|khz|s|sec|seconds?|samples?)?", text, re.I)
     if found and (found.group(2) or "," in found.group(1) or text != found.group(1)):
         number, unit = found.group(1).replace(",", "."), (found.group(2) or "").lower()
@@ -225,12 +227,33 @@ def _param_problem(nc: NodeConfig, cls: type[Node], err: Mapping[str, Any], file
     hint = f"give {'an' if want[:1] in ('a', 'e', 'i', 'o', 'u') else 'a'} {want}"
     if err["type"] == "list_type" and isinstance(err.get("input"), (str, int, float)):  # `picks: Cz`: one item
         hint = f"write a list, even of one item: {name}: [{err['input']}]"
+    elif err["type"] in _BOUND_ERRORS and name in fields and _bounds(fields[name]):  # not "give an int", which it is
+        hint = f"give {name} {_bounds(fields[name])}"
+    elif err["type"] == "string_type" and name in nc.overridden and isinstance(err.get("input"), (dict, list)):
+        hint = (  # a file name holding ': ' read as a mapping, one starting with '- ' as a list
+            f"--set values are read as YAML: quote text that holds ': ' or starts with '- ', e.g. "
+            f"--set '{nc.id}.{name}=\"a: b.wav\"'"
+        )
     return (
         file,
         line,
         f"node '{nc.id}' ({nc.type}): parameter '{name}'{item} = {shown(err.get('input'))}{_set(nc, name)}: {err['msg']}",
         hint,
     )
+
+
+_BOUND_ERRORS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
+_OPERATORS = {"Gt": ">", "Ge": ">=", "Lt": "<", "Le": "<="}  # annotated_types' bounds (Field(gt=...), ...)
+
+
+def _bounds(field) -> str:
+    """A parameter's bounds as text, e.g. '>= 1 and <= 20' (empty when it has none)."""
+    ops = [
+        (_OPERATORS[type(m).__name__], getattr(m, type(m).__name__.lower()))
+        for m in field.metadata
+        if type(m).__name__ in _OPERATORS
+    ]
+    return " and ".join(f"{op} {bound}" for op, bound in ops)
 
 
 def type_label(annotation) -> str:

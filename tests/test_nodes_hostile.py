@@ -130,7 +130,7 @@ def test_filter_and_resample_parameters_at_the_edges():
         lambda: Notch(freq=RATE / 4, harmonics=2),  # the 2nd harmonic is at Nyquist
         lambda: FIR(h_freq=RATE / 2),
         lambda: Resample(rate=math.nan),
-        lambda: Resample(rate=1 / 3),  # a ratio above max_factor
+        lambda: Resample(rate=RATE + 0.001),  # a ratio above max_factor (250001/250000; 1/3 Hz is 1/750 now)
     ):
         with pytest.raises(SpecError):
             make().configure({"in": spec})

@@ -38,10 +38,15 @@ class ResampleParams(NodeParams):
 
 
 def rational_ratio(in_rate: float, out_rate: float, max_factor: int) -> tuple[int, int]:
-    """(up, down) in lowest terms with out_rate/in_rate == up/down exactly (decimal rates)."""
+    """(up, down) in lowest terms with out_rate/in_rate == up/down exactly (decimal rates), or within float rounding
+    (1e-12) when that gives factors up to max_factor."""
     if not math.isfinite(out_rate) or out_rate <= 0:
         raise SpecError(f"resample rate {out_rate} is not a positive, finite rate", "give a positive output rate in Hz")
     ratio = Fraction(repr(float(out_rate))) / Fraction(repr(float(in_rate)))
+    # a rate off by float rounding (1 / median(diff(t)) = 249.99999999999977): its simple ratio
+    near = ratio.limit_denominator(max_factor)
+    if abs(near - ratio) <= 1e-12 * ratio and near.numerator <= max_factor:
+        ratio = near
     up, down = ratio.numerator, ratio.denominator
     if up > max_factor or down > max_factor:
         raise SpecError(
@@ -106,7 +111,7 @@ class Resample(Node[ResampleParams]):
         self.latency_samples = self.delay_up // up
         self.out_delay = self.delay_up // down
         self._in_rate = spec.rate
-        self.out_rate = spec.rate * up / down
+        self.out_rate = float(p.rate) if p.rate is not None else spec.rate * up / down  # (p.rate: to the last bit)
         self._lead = tuple(spec.shape)
         self._nch = int(np.prod(self._lead)) if self._lead else 1
         self._ndim = len(spec.shape) + 1

@@ -13,9 +13,8 @@ _PCM_CONTAINERS = ("WAV", "WAVEX", "RF64", "W64", "AIFF", "AU", "CAF", "RAW")  #
 _log = logging.getLogger("wavegraph.file_source")
 
 
-def _unfinished_wav(path: Path) -> int | None:
-    """Where the samples start in a WAV whose data size is still 0 with samples after it (arecord, sox or
-    ffmpeg killed while writing to a file: libsndfile reads 0 frames); None for any other file."""
+def _wav_data(path: Path) -> tuple[int, int] | None:
+    """(where the samples start, the size the header gives them) of a WAV file; None for any other file."""
     import struct
 
     with open(path, "rb") as f:
@@ -25,9 +24,35 @@ def _unfinished_wav(path: Path) -> int | None:
         while len(head := f.read(8)) == 8:
             size = struct.unpack("<I", head[4:])[0]
             if head[:4] == b"data":
-                return f.tell() if size == 0 and path.stat().st_size > f.tell() else None
+                return f.tell(), size
             f.seek(size + (size & 1), 1)
     return None
+
+
+def _unfinished_wav(path: Path) -> int | None:
+    """Where the samples start in a WAV whose data size is still 0 with samples after it (arecord, sox or
+    ffmpeg killed while writing to a file: libsndfile reads 0 frames); None for any other file."""
+    data = _wav_data(path)
+    return data[0] if data and data[1] == 0 and path.stat().st_size > data[0] else None
+
+
+def _cut_short_wav(path: Path, frames: int, rate: float) -> None:
+    """Say a WAV holding fewer bytes of samples than its header gives (a copy or download cut short: libsndfile
+    reads what is there without a word). 0xFFFFFFFF is a streaming writer's 'unknown size', not a promise."""
+    data = _wav_data(path)
+    if data is None or data[1] in (0, 0xFFFFFFFF):
+        return
+    held = path.stat().st_size - data[0]
+    if held < data[1]:
+        _log.warning(
+            "file_source: %s is truncated: its header gives %d bytes of samples, the file holds %d; replaying the %d "
+            "frames (%.6g s) it holds",
+            path,
+            data[1],
+            held,
+            frames,
+            frames / rate,
+        )
 
 
 class _From:
@@ -58,12 +83,20 @@ class AudioReader(_Reader):
         from .record_formats import sf_name
 
         self.name = sf_name(path)
-        self.file = sf.SoundFile(self.name)  # (a name that is not UTF-8 too)
+        self.open = lambda: sf.SoundFile(self.name)  # (a name that is not UTF-8 too)
+        self.file = self.open()
         offset = _unfinished_wav(path) if self.file.frames == 0 else None
         self.raw: _From | None = None
         if offset is not None:  # read what follows the header as raw samples in the header's format
-            f, self.raw = self.file, _From(path, offset)
-            self.file = sf.SoundFile(self.raw, "r", f.samplerate, f.channels, f.subtype, "LITTLE", "RAW")  # pyright: ignore[reportArgumentType]  # a file-like object works
+            f, raw = self.file, _From(path, offset)
+            form = (f.samplerate, f.channels, f.subtype, "LITTLE", "RAW")
+
+            def open_raw():
+                raw.seek(0)
+                return sf.SoundFile(raw, "r", *form)  # pyright: ignore[reportArgumentType]  # a file-like object works
+
+            self.raw, self.open = raw, open_raw
+            self.file = self.open()
             f.close()
             _log.warning(
                 "file_source: %s says it holds no samples (its writer never finished it); reading the %d frames "
@@ -72,8 +105,11 @@ class AudioReader(_Reader):
                 self.file.frames,
             )
         self.dtype: Dtype = dtype
+        self.at = 0  # the frame the file is at (a file libsndfile cannot seek in is read on from there)
         self.sfreq = float(self.file.samplerate)
         self.n_times = int(self.file.frames)
+        if offset is None:
+            _cut_short_wav(path, self.n_times, self.sfreq)
         if self.file.format not in _PCM_CONTAINERS:  # FLAC, MP3, Ogg cut short: the header's count outruns the data
             self.n_times = _readable(self.n_times, self._read_frame, path, "frames", "its header")  # FLAC: 'lost sync'
         self.ch_names = [f"ch{i}" for i in range(self.file.channels)]
@@ -83,21 +119,37 @@ class AudioReader(_Reader):
 
     def _read_frame(self, k: int) -> None:
         """Decode frame k - 1 (raises where the data ends or breaks)."""
-        import soundfile as sf
-
         try:
-            self.file.seek(k - 1)
+            self._seek(k - 1)
             if len(self.file.read(1, dtype=self.dtype)) != 1:
                 raise EOFError(f"no frame {k - 1}")
+            self.at = k
         except Exception:
-            self.file.close()  # a FLAC decoder that lost sync stays lost: open the file again for the next try
-            self.file = sf.SoundFile(self.name)
+            self._reopen()  # a FLAC decoder that lost sync stays lost: open the file again for the next try
             raise
 
     def get(self, picks, start, stop):
-        self.file.seek(start)
+        self._seek(start)
         x = self.file.read(stop - start, dtype=self.dtype, always_2d=True)
+        self.at = start + len(x)
         return x.T[picks]
+
+    def _seek(self, start: int) -> None:
+        """Go to frame `start`; a file libsndfile cannot seek in (GSM 6.10, G.721/G.723 ADPCM: a telephone
+        recording) is read on from where it is, or from its start again."""
+        if start == self.at:
+            return
+        if self.file.seekable():
+            self.file.seek(start)
+        else:
+            if start < self.at:
+                self._reopen()
+            self.file.read(start - self.at, dtype=self.dtype)
+        self.at = start
+
+    def _reopen(self) -> None:
+        self.file.close()
+        self.file, self.at = self.open(), 0
 
     def close(self):
         self.file.close()

@@ -512,6 +512,9 @@ def open_reader(
             try:
                 return AudioReader(path, dtype)
             except Exception as e:  # noqa: BLE001 — libsndfile: 'file is malformed', 'Format not recognised', ...
+                found = misnamed(path, e, SUPPORTED)  # a FIF or EDF saved as .wav: say what it holds, not "damaged"
+                if found is not None:
+                    raise found from e
                 raise SpecError(
                     f"file_source: cannot read {path}: {type(e).__name__}: {e}",
                     "the file is damaged, cut short or not audio: ffmpeg decodes what it can "

@@ -1,0 +1,181 @@
+"""Broken and unusual inputs a new user brings to the speech graphs, the CLI and replays (a third sweep: audio file
+variants, --set values and parameter hints, non-integer rates, batch folders). Each test failed before its fix."""
+
+from __future__ import annotations
+
+import logging
+import struct
+
+import numpy as np
+import pytest
+import soundfile as sf
+from scipy.signal import resample_poly
+from test_cli_hostile import validate  # pyright: ignore[reportMissingImports]
+from test_io_hostile import replay  # pyright: ignore[reportMissingImports]
+from wavegraph.nodes.dsp.resample import Resample
+from wavegraph.nodes.io.file_source import FileSource
+from wavegraph.pipeline import batch
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.config import GraphError, load_config
+from wavegraph.pipeline.spec import SpecError, signal_spec
+
+
+def _speech_like(n: int, rate: float) -> np.ndarray:
+    t = np.arange(n) / rate
+    return (0.3 * np.sin(2 * np.pi * 220 * t) + 0.05 * np.random.default_rng(3).standard_normal(n)).astype("float32")
+
+
+@pytest.mark.parametrize(("fmt", "subtype", "name"), [("WAV", "GSM610", "call.wav"), ("AU", "G721_32", "call.au")])
+def test_a_telephone_codec_file_that_cannot_seek_replays_whole(tmp_path, fmt, subtype, name):
+    """Before: 'OSError: file_source: reading samples 0..4480 of call.wav failed: LibsndfileError: Seek attempted on
+    unseekable file type.' with a traceback, for a GSM 6.10 WAV (or G.721 AU), at the first read."""
+    sf.write(tmp_path / name, _speech_like(4000, 8000.0), 8000, format=fmt, subtype=subtype)
+    whole = sf.read(tmp_path / name, dtype="float32", always_2d=True)[0].T
+    _, y, _ = replay(tmp_path / name, chunk_size=300)
+    np.testing.assert_array_equal(y, whole)
+    src = FileSource(path=str(tmp_path / name), chunk_size=300)
+    src.configure({})
+    first = [src.read()["out"].data for _ in range(3)]  # pyright: ignore[reportOptionalSubscript]
+    src.load_state_dict({"position": 0})  # rewound (a runner restarting the replay): read from the start again
+    again = [src.read()["out"].data for _ in range(3)]  # pyright: ignore[reportOptionalSubscript]
+    src.close()
+    np.testing.assert_array_equal(np.concatenate(again, 1), np.concatenate(first, 1))
+
+
+def test_a_wav_cut_short_says_how_much_it_holds(tmp_path, caplog):
+    """Before: libsndfile read the 3993 of 8000 frames that a cut copy holds without a word (as the EDF and FLAC
+    checks say theirs); a streaming writer's 'unknown size' (0xFFFFFFFF) is not a cut."""
+    sf.write(tmp_path / "whole.wav", _speech_like(8000, 16000.0), 16000, subtype="PCM_24")
+    data = (tmp_path / "whole.wav").read_bytes()
+    (tmp_path / "cut.wav").write_bytes(data[: 44 + 3993 * 3])
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        _, y, _ = replay(tmp_path / "cut.wav")
+    assert y.shape == (1, 3993)
+    np.testing.assert_array_equal(y, replay(tmp_path / "whole.wav")[1][:, :3993])
+    assert "cut.wav is truncated: its header gives 24000 bytes of samples, the file holds 11979" in caplog.text
+    assert "replaying the 3993 frames (0.249562 s)" in caplog.text
+    caplog.clear()
+    at = data.index(b"data") + 4
+    (tmp_path / "live.wav").write_bytes(data[:at] + struct.pack("<I", 0xFFFFFFFF) + data[at + 4 :])
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        assert replay(tmp_path / "live.wav")[1].shape == (1, 8000)
+    assert "truncated" not in caplog.text
+
+
+def test_a_recording_saved_under_a_wav_name_says_what_it_holds(edf_path, tmp_path):
+    """Before: an EDF (or FIF) named .wav got libsndfile's 'Format not recognised' and 'the file is damaged, cut short
+    or not audio: ffmpeg decodes what it can' (an EDF named .fif, or a WAV named .edf, was already told apart)."""
+    (tmp_path / "S001R02.wav").write_bytes(edf_path.read_bytes())
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(tmp_path / "S001R02.wav")).configure({})
+    assert "its first bytes say EDF, its name does not" in e.value.message
+    assert (
+        e.value.hint
+        == f"give it the EDF suffix its readers go by, e.g. cp {tmp_path}/S001R02.wav {tmp_path}/S001R02.edf"
+    )
+
+
+GRAPH = """\
+nodes:
+  - {id: src, type: file_source, params: {path: in.wav}}
+  - {id: rec, type: recorder, params: {path: out.wav}}
+edges:
+  - {source: src.out, target: rec.in}
+"""
+
+
+def test_a_hash_in_a_set_value_is_part_of_it_not_a_comment(tmp_path):
+    """docs/speech.md's folder loop (--set src.path="$f" --set rec.path="enhanced/...") on 'take #2.wav': YAML read
+    ' #2.wav' as a comment, so the graph read 'take' and, for 'take.wav #2.wav', wrote take.wav without a word."""
+    (tmp_path / "g.yaml").write_text(GRAPH)
+    config = load_config(tmp_path / "g.yaml", ["src.path=in/take #2.wav", "rec.path=#1 out.wav"])
+    assert [n.params["path"] for n in config.nodes] == ["in/take #2.wav", "#1 out.wav"]
+    assert load_config(tmp_path / "g.yaml", ['rec.path="a #b.wav"']).nodes[1].params["path"] == "a #b.wav"
+    assert load_config(tmp_path / "g.yaml", ["rec.path=a#b.wav"]).nodes[1].params["path"] == "a#b.wav"
+    with pytest.raises(GraphError) as e:  # a number or a list with a comment: said, not read without it
+        load_config(tmp_path / "g.yaml", ["src.chunk_size=32 #ms"])
+    assert "holds '#' after a space, which YAML reads as the start of a comment" in e.value.lines()[0]
+
+
+def test_parameter_hints_say_the_bound_the_finite_number_or_the_quotes(tmp_path, monkeypatch, capsys):
+    """Before: 'order' = 100 got 'fix: give an int' (it is one: the bound was the problem); `l_freq: nan` (no quotes)
+    got 'write a number without quotes'; a --set path read as a mapping ('a: b.wav') got 'give a str'."""
+    lines = validate(
+        tmp_path,
+        monkeypatch,
+        capsys,
+        """\
+        nodes:
+          - {id: src, type: sine, params: {rate: -250, duration: 1}}
+          - {id: bp, type: bandpass, params: {l_freq: nan, h_freq: 40, order: 100}}
+          - {id: rec, type: recorder, params: {path: out.csv}}
+        edges:
+          - {source: src.out, target: bp.in}
+          - {source: bp.out, target: rec.in}
+        """,
+    )
+    assert lines[0].endswith("Input should be greater than 0; fix: give rate > 0"), lines
+    assert "'l_freq' = 'nan' is text, not a number; fix: give a finite number (NaN and infinity" in lines[1]
+    assert lines[2].endswith("fix: give order >= 1 and <= 20"), lines
+    good = "nodes: [{id: src, type: sine, params: {duration: 1}}, {id: rec, type: recorder, params: {path: o.csv}}]"
+    lines = validate(
+        tmp_path,
+        monkeypatch,
+        capsys,
+        good + "\nedges: [{source: src.out, target: rec.in}]\n",
+        "--set",
+        "rec.path=interview: part 1.csv",
+    )
+    assert "'path' = {'interview': 'part 1.csv'} (from --set)" in lines[0]
+    assert "fix: --set values are read as YAML: quote text that holds ': '" in lines[0]
+
+
+def test_yaml_file_mistakes_get_their_own_fix(tmp_path):
+    """Before: a duplicate key and a second document ('---') both got 'fix: fix the YAML syntax'; a UTF-16 file
+    (Windows Notepad's 'Unicode', PowerShell's `>`) got 'not UTF-8 text (byte 0: 0xff)'."""
+
+    def first(text: str | bytes) -> str:
+        (tmp_path / "g.yaml").write_bytes(text if isinstance(text, bytes) else text.encode())
+        with pytest.raises(GraphError) as e:
+            load_config(tmp_path / "g.yaml")
+        return e.value.lines()[0]
+
+    line = first("nodes:\n  - {id: src, type: sine, params: {rate: 250, rate: 500}}\nedges: []\n")
+    assert line.endswith("duplicate key 'rate' (first at line 2); fix: write each key once: remove one of the two")
+    assert first(GRAPH + "---\n" + GRAPH).endswith(
+        "fix: a graph file is one YAML document: remove the '---' line and what follows, or give it a file of its own"
+    )
+    assert first(GRAPH.encode("utf-16")).endswith("g.yaml:1: the file is UTF-16 text, not UTF-8; fix: save it as UTF-8")
+
+
+@pytest.mark.parametrize("rate", [1 / np.median(np.diff(np.arange(2500) / 250)), 1000 / 3])
+def test_a_rate_off_by_float_rounding_resamples_at_its_simple_ratio(rate):
+    """A rate computed from time stamps (1 / median(diff(t)) = 249.99999999999977) or 1000/3 Hz. Before: 'resampling
+    250 -> 100 Hz needs up/down = 100000000000000000/249999999999999770, above max_factor 1000' (the fix, raising
+    max_factor, cannot work)."""
+    node = Resample(rate=100.0)
+    spec = node.configure({"in": signal_spec(rate, ["C3"])})["out"]
+    up, down = (2, 5) if round(rate) == 250 else (3, 10)
+    assert (node.up, node.down, spec.rate) == (up, down, 100.0)
+    x = np.random.default_rng(0).standard_normal((1, 3000))
+    y = np.concatenate([node.process({"in": Chunk(x, 0.0)})["out"].data, node.finish()["out"].data], axis=1)
+    np.testing.assert_allclose(
+        y[:, node.out_delay : node.out_delay + 3000 * up // down], resample_poly(x, up, down, axis=1)
+    )
+    with pytest.raises(SpecError, match="up/down = 16000000000/16000000001"):  # a true rate mismatch is still one
+        Resample(rate=16000.0).configure({"in": signal_spec(16000.000001, ["ch0"])})
+
+
+def test_batch_with_out_as_the_input_folder_says_so(tmp_path, capsys):
+    """Before: `wavegraph batch g.yaml --inputs 'recs/*.wav' --out recs` said 'no file matches --inputs' for files
+    that are there (they were all left out as outputs of the batch, in --out)."""
+    (tmp_path / "g.yaml").write_text(GRAPH)
+    (tmp_path / "recs").mkdir()
+    sf.write(tmp_path / "recs" / "a.wav", _speech_like(800, 8000.0), 8000)
+    pattern, out = str(tmp_path / "recs" / "*.wav"), str(tmp_path / "recs")
+    assert batch.main([str(tmp_path / "g.yaml"), "--inputs", pattern, "--out", out]) == 2
+    err = capsys.readouterr().err
+    assert f"every file --inputs {pattern!r} matches lies in --out {out}, where the batch writes" in err
+    assert f"fix: give --out a folder outside the inputs, e.g. --out {tmp_path / 'recs_out'}" in err
+    assert batch.main([str(tmp_path / "g.yaml"), "--inputs", str(tmp_path / "none" / "*.wav"), "--out", out]) == 2
+    assert "no file matches" in capsys.readouterr().err
