@@ -151,7 +151,7 @@ def test_yaml_file_mistakes_get_their_own_fix(tmp_path):
 @pytest.mark.parametrize("rate", [1 / np.median(np.diff(np.arange(2500) / 250)), 1000 / 3])
 def test_a_rate_off_by_float_rounding_resamples_at_its_simple_ratio(rate):
     """A rate computed from time stamps (1 / median(diff(t)) = 249.99999999999977) or 1000/3 Hz. Before: 'resampling
-    250 -> 100 Hz needs up/down = 100000000000000000/249999999999999770, above max_factor 1000' (the fix, raising
+    250 -> 100 Hz needs up/down = 10000000000000000/24999999999999977, above max_factor 1000' (the fix, raising
     max_factor, cannot work)."""
     node = Resample(rate=100.0)
     spec = node.configure({"in": signal_spec(rate, ["C3"])})["out"]
