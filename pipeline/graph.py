@@ -357,18 +357,24 @@ def check_output_paths(config: GraphConfig, nodes: dict[str, Node]) -> None:
     writes the file a source reads (a folder loop writing in place) would lose the input."""
     seen: dict[str, str] = {}
     problems = []
-    read: dict[str, str] = {}  # realpath -> id of the node reading it
+    read: dict[str | tuple[int, int], str] = {}  # realpath, and (device, inode) -> id of the node reading it
     for nc in config.nodes:
         path = getattr(getattr(nodes.get(nc.id), "params", None), "path", None)
         if not isinstance(nodes.get(nc.id), Sink) and isinstance(path, str) and os.path.isfile(path):
             read.setdefault(os.path.realpath(os.path.expanduser(path)), nc.id)
+            st = os.stat(os.path.expanduser(path))
+            read.setdefault((st.st_dev, st.st_ino), nc.id)  # a hard link to it is the same file under another name
     for nc in config.nodes:
         path = getattr(nodes.get(nc.id), "path", None) if isinstance(nodes.get(nc.id), Sink) else None
         if not isinstance(path, (str, os.PathLike)):
             continue
         key = os.path.realpath(os.path.expanduser(os.fspath(path)))
-        if key in read:
-            clash = f"would write {os.fspath(path)}, the file node '{read[key]}' reads"
+        reader = read.get(key)
+        if reader is None and os.path.isfile(key):
+            st = os.stat(key)
+            reader = read.get((st.st_dev, st.st_ino))
+        if reader is not None:
+            clash = f"would write {os.fspath(path)}, the file node '{reader}' reads"
             fix = "write the output to another path (the input would be lost)"
         elif key in seen:
             clash, fix = f"writes {os.fspath(path)}, as node '{seen[key]}' does", "give each recorder its own path"

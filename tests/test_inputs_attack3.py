@@ -4,6 +4,7 @@ variants, --set values and parameter hints, non-integer rates, batch folders). E
 from __future__ import annotations
 
 import logging
+import os
 import struct
 
 import numpy as np
@@ -17,6 +18,7 @@ from wavegraph.nodes.io.file_source import FileSource
 from wavegraph.pipeline import batch
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.config import GraphError, load_config
+from wavegraph.pipeline.graph import build_graph
 from wavegraph.pipeline.spec import SpecError, signal_spec
 
 
@@ -146,6 +148,18 @@ def test_yaml_file_mistakes_get_their_own_fix(tmp_path):
         "fix: a graph file is one YAML document: remove the '---' line and what follows, or give it a file of its own"
     )
     assert first(GRAPH.encode("utf-16")).endswith("g.yaml:1: the file is UTF-16 text, not UTF-8; fix: save it as UTF-8")
+
+
+def test_a_recorder_may_not_overwrite_a_hard_link_to_the_file_its_graph_reads(tmp_path):
+    """Before: rec.path a hard link to src.path (same file, another name; `cp -al` backups, some sync tools) passed the
+    same-path check, and the enhanced output replaced the input (overwrite: true, as speech_enhance_file.yaml has)."""
+    sf.write(tmp_path / "in.wav", _speech_like(800, 8000.0), 8000)
+    os.link(tmp_path / "in.wav", tmp_path / "out.wav")
+    (tmp_path / "g.yaml").write_text(GRAPH)
+    sets = [f"src.path={tmp_path / 'in.wav'}", f"rec.path={tmp_path / 'out.wav'}", "rec.overwrite=true"]
+    with pytest.raises(GraphError) as e:
+        build_graph(load_config(tmp_path / "g.yaml", sets))
+    assert f"node 'rec' would write {tmp_path / 'out.wav'}, the file node 'src' reads" in e.value.lines()[0]
 
 
 @pytest.mark.parametrize("rate", [1 / np.median(np.diff(np.arange(2500) / 250)), 1000 / 3])
