@@ -148,10 +148,10 @@ def test_an_outlet_back_with_another_channel_count_ends_the_stream_said(caplog):
     node.configure({})
     push_when_connected(first, np.ones((50, 2)), pylsl.local_clock() + np.arange(50) / 100.0).join(0)
     chunks, t_end = [], time.monotonic() + 5.0
-    while not chunks and time.monotonic() < t_end:
+    while sum(c.data.shape[1] for c in chunks) < 50 and time.monotonic() < t_end:  # may come in parts under load
         if r := node.read():
             chunks.append(r["out"])
-    assert chunks[0].data.shape == (2, 50)
+    assert {c.data.shape[0] for c in chunks} == {2} and sum(c.data.shape[1] for c in chunks) == 50
     del first
     again = outlet(name, 4, 100.0)  # noqa: F841
     with caplog.at_level(logging.ERROR, "wavegraph.lsl"):
