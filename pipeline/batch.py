@@ -265,6 +265,19 @@ def _reason(error: str) -> str:
     return "" if not lines else lines[0] if len(lines) == 1 else f"{lines[0]} {lines[-1]}"
 
 
+def _unwritable_outputs(out: str, json_path: str | None) -> str:
+    """Why --out or --json cannot be written ("" when both can)."""
+    from .cli import unwritable
+
+    try:
+        Path(out).mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        why = "it is a file" if Path(out).is_file() else e.strerror or e
+        return f"--out {out}: cannot make the output folder ({why}); fix: give a folder, e.g. --out {Path(out).with_name(Path(out).stem + '_out')}"
+    why = unwritable(json_path) if json_path else ""
+    return f"--json {json_path}: cannot write it ({why}); fix: choose a file in a writable folder" if why else ""
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="wavegraph batch", description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("graph")
@@ -279,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--task-gpus", type=float, default=0.0)
     ap.add_argument("--json", metavar="PATH", help="write every file's outcome here")
     args = ap.parse_args(argv)
+    if problem := _unwritable_outputs(args.out, args.json):  # before any file runs, not a traceback at the end
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     jobs = plan(args.graph, args.inputs, args.out, args.set, args.source)
     if not jobs:
         out = Path(args.out).resolve()
@@ -288,6 +304,17 @@ def main(argv: list[str] | None = None) -> int:
                 f"error: every file --inputs {args.inputs!r} matches lies in --out {args.out}, where the batch writes "
                 f"(files there are taken for its outputs, not inputs); fix: give --out a folder outside the inputs, "
                 f"e.g. --out {shlex.quote(str(out.with_name(out.name + '_out')))}",
+                file=sys.stderr,
+            )
+            return 2
+        if Path(args.inputs).is_dir():  # `--inputs recordings`: a folder, where a pattern of its files is wanted
+            from collections import Counter
+
+            suffixes = Counter(p.suffix for p in Path(args.inputs).rglob("*") if p.is_file() and p.suffix)
+            pattern = str(Path(args.inputs) / "**" / f"*{suffixes.most_common(1)[0][0] if suffixes else ''}")
+            print(
+                f"error: --inputs {args.inputs} is a folder; fix: give a pattern of the files in it (quoted, so that "
+                f"the batch expands it, ** for its sub-folders too), e.g. --inputs {shlex.quote(pattern)}",
                 file=sys.stderr,
             )
             return 2

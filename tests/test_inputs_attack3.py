@@ -193,3 +193,22 @@ def test_batch_with_out_as_the_input_folder_says_so(tmp_path, capsys):
     assert f"fix: give --out a folder outside the inputs, e.g. --out {tmp_path / 'recs_out'}" in err
     assert batch.main([str(tmp_path / "g.yaml"), "--inputs", str(tmp_path / "none" / "*.wav"), "--out", out]) == 2
     assert "no file matches" in capsys.readouterr().err
+
+
+def test_batch_folder_inputs_and_unwritable_outputs_are_said_before_it_runs(tmp_path, capsys):
+    """Before: `--inputs recs` (a folder) said 'no file matches'; `--out` naming a file failed every input with
+    'NotADirectoryError'; `--json` naming a folder ran the whole batch, then ended in an IsADirectoryError traceback."""
+    (tmp_path / "g.yaml").write_text(GRAPH)
+    (tmp_path / "recs" / "day1").mkdir(parents=True)
+    sf.write(tmp_path / "recs" / "day1" / "a.wav", _speech_like(800, 8000.0), 8000)
+    graph, recs, out = str(tmp_path / "g.yaml"), str(tmp_path / "recs"), str(tmp_path / "out")
+    assert batch.main([graph, "--inputs", recs, "--out", out]) == 2
+    err = capsys.readouterr().err
+    assert f"--inputs {recs} is a folder; fix: give a pattern of the files in it" in err
+    assert err.strip().endswith(f"e.g. --inputs '{recs}/**/*.wav'")
+    assert batch.main([graph, "--inputs", f"{recs}/**/*.wav", "--out", f"{recs}/day1/a.wav"]) == 2
+    err = capsys.readouterr().err
+    assert f"--out {recs}/day1/a.wav: cannot make the output folder (it is a file); fix: give a folder" in err
+    assert batch.main([graph, "--inputs", f"{recs}/**/*.wav", "--out", out, "--json", recs]) == 2
+    assert f"--json {recs}: cannot write it (it is a folder)" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "a").exists()  # nothing ran
