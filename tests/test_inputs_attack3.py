@@ -212,3 +212,32 @@ def test_batch_folder_inputs_and_unwritable_outputs_are_said_before_it_runs(tmp_
     assert batch.main([graph, "--inputs", f"{recs}/**/*.wav", "--out", out, "--json", recs]) == 2
     assert f"--json {recs}: cannot write it (it is a folder)" in capsys.readouterr().err
     assert not (tmp_path / "out" / "a").exists()  # nothing ran
+
+
+def test_plot_names_the_file_it_writes_and_says_nothing_else_for_silence_nan_or_one_sample(tmp_path, capsys):
+    """Before: `plot rec.wav -o pics/rec` printed 'pics/rec' (matplotlib wrote pics/rec.png), `-o pics/` (a folder)
+    wrote pics.png, `-o rec.txt` drew the picture and then failed as 'cannot plot rec.wav'; a silent, a one-sample
+    or a NaN recording printed 2 to 8 lines of numpy/matplotlib warnings (divide by zero in log10, ...)."""
+    import warnings
+
+    from wavegraph.nodes.io.plot import main as plot_main
+
+    x = _speech_like(4000, 8000.0)
+    x[100:200] = np.nan
+    sf.write(tmp_path / "nan.wav", x, 8000, subtype="FLOAT")
+    sf.write(tmp_path / "silent.wav", np.zeros((4000, 2)), 8000)
+    sf.write(tmp_path / "one.wav", np.full(1, 0.1), 8000)
+    (tmp_path / "pics").mkdir()
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        for name in ("nan.wav", "silent.wav", "one.wav"):
+            assert plot_main([str(tmp_path / name), "-o", str(tmp_path / "pics")]) == 0
+    assert not [str(w.message) for w in said]
+    assert capsys.readouterr().out.split() == [
+        str(tmp_path / "pics" / f"{n}.wav.png") for n in ("nan", "silent", "one")
+    ]
+    assert plot_main([str(tmp_path / "one.wav"), "-o", str(tmp_path / "pics" / "first")]) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "pics" / "first.png")
+    assert (tmp_path / "pics" / "first.png").is_file()
+    assert plot_main([str(tmp_path / "one.wav"), "-o", str(tmp_path / "one.txt")]) == 2
+    assert ".txt is not a picture format" in capsys.readouterr().err

@@ -122,7 +122,10 @@ def plot(path: Path, out: Path) -> Path:
             ax.plot(t, x[0], lw=0.5)
             ax.set_ylabel("amplitude")
             sub = axes[1, 0]
-            sub.specgram(rec["data"][0], Fs=rec["rate"], NFFT=512, noverlap=384, cmap="viridis")
+            with np.errstate(all="ignore"), warnings.catch_warnings():  # silence (log 0), a few samples (one segment)
+                warnings.simplefilter("ignore")
+                wave = np.nan_to_num(rec["data"][0], nan=0.0, posinf=0.0, neginf=0.0)  # a NaN blanked the whole panel
+                sub.specgram(wave, Fs=rec["rate"], NFFT=512, noverlap=384, cmap="viridis")
             sub.set_ylabel("Hz")
             sub.set_xlabel("s")
             sub.set_title("spectrogram")
@@ -175,7 +178,7 @@ def _spectrum(ax, x: np.ndarray, rate: float) -> None:
     from scipy.signal import welch
 
     f, p = welch(np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0), fs=rate, nperseg=min(x.shape[1], int(2 * rate)))
-    ax.semilogy(f, p.T, lw=0.5)
+    (ax.semilogy if (p > 0).any() else ax.plot)(f, p.T, lw=0.5)  # all-zero channels: no log axis (and no warning)
     ax.set_xlabel("Hz")
     ax.set_ylabel("PSD")
     ax.set_title("power spectrum (Welch)")
@@ -191,6 +194,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no such recording: {path}", file=sys.stderr)
         return 2
     out = Path(args.out) if args.out else path.with_name(path.name + ".png")
+    out = out / (path.name + ".png") if out.is_dir() else out  # -o pictures/: into that folder
+    out = out if out.suffix else out.with_name(out.name + ".png")  # (matplotlib adds it; the name said is the file's)
+    formats = ("png", "pdf", "svg", "jpg", "jpeg", "tif", "tiff", "webp", "eps", "ps", "svgz")
+    if out.suffix.lower().lstrip(".") not in formats:
+        print(
+            f"error: -o {args.out}: {out.suffix} is not a picture format ({', '.join('.' + f for f in formats)}); "
+            f"fix: give a file name such as {path.name}.png",
+            file=sys.stderr,
+        )
+        return 2
     try:
         plot(path, out)
     except Exception as e:  # noqa: BLE001 — mne, soundfile, numpy raise many types; all mean "cannot plot this"
