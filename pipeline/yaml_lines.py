@@ -26,10 +26,12 @@ class LineLoader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: LineLoader, node: yaml.MappingNode) -> LineDict:
-    loader.flatten_mapping(node)
+    written = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}  # not from a `<<: *defaults`
+    loader.flatten_mapping(node)  # (the merged pairs first: a key written here replaces a merged one, as YAML says)
     d = LineDict()
     d.line = node.start_mark.line + 1
     d.key_lines = {}
+    seen = set()  # the keys written here
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         try:
@@ -38,10 +40,12 @@ def _construct_mapping(loader: LineLoader, node: yaml.MappingNode) -> LineDict:
             raise yaml.constructor.ConstructorError(
                 None, None, "a mapping key must be a plain value, not a list or mapping", key_node.start_mark
             ) from None
-        if key in d:
+        if key in seen and id(key_node) in written:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r} (first at line {d.key_lines[key]})", key_node.start_mark
             )
+        if id(key_node) in written:
+            seen.add(key)
         d[key] = loader.construct_object(value_node, deep=True)
         d.key_lines[key] = key_node.start_mark.line + 1
     return d

@@ -241,3 +241,22 @@ def test_plot_names_the_file_it_writes_and_says_nothing_else_for_silence_nan_or_
     assert (tmp_path / "pics" / "first.png").is_file()
     assert plot_main([str(tmp_path / "one.wav"), "-o", str(tmp_path / "one.txt")]) == 2
     assert ".txt is not a picture format" in capsys.readouterr().err
+
+
+def test_a_yaml_merge_key_may_be_overridden_as_yaml_says(tmp_path):
+    """`params: {<<: *filter_defaults, order: 2}` (shared defaults, one changed). Before: 'invalid YAML: duplicate key
+    'order' (first at line 1)': the merged keys were counted as written twice; two written keys still are."""
+    (tmp_path / "g.yaml").write_text(
+        "x-defaults: &d {order: 4, design: butter}\n"
+        "nodes:\n"
+        "  - {id: src, type: sine, params: {rate: 250, duration: 1}}\n"
+        "  - {id: bp, type: bandpass, params: {<<: *d, l_freq: 2, h_freq: 30, order: 2}}\n"
+        "  - {id: rec, type: recorder, params: {path: out.csv}}\n"
+        "edges: [{source: src.out, target: bp.in}, {source: bp.out, target: rec.in}]\n"
+    )
+    params = load_config(tmp_path / "g.yaml").nodes[1].params
+    assert params == {"order": 2, "design": "butter", "l_freq": 2, "h_freq": 30}
+    (tmp_path / "g.yaml").write_text((tmp_path / "g.yaml").read_text().replace("order: 2", "order: 2, order: 3"))
+    with pytest.raises(GraphError) as e:
+        load_config(tmp_path / "g.yaml")
+    assert "g.yaml:4: invalid YAML: duplicate key 'order' (first at line 4)" in e.value.lines()[0]
