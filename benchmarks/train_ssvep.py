@@ -20,7 +20,9 @@ quarter of the trials (by marker, never by window) is held out and the accuracy 
 printed. Training runs for about ``--steps`` (600, models.ssvep_dnn.FINE_TUNE_STEPS) optimiser steps of 100 windows. When a global model for the same rate, channels, freqs and window exists
 (``--init``, default: the shipped one if it fits) it is fine-tuned (stage 2: dropouts 0.6 and, last, 0.95 at windows of 0.3-1.5 s); otherwise the
 DNN is trained from scratch. Fine-tuning keeps the global conv layers and starts a new FC head (the user was
-not in stage 1; ``--keep-head`` keeps the global one). The checkpoint (safetensors + JSON) is what ``ssvep_decoder`` loads with
+not in stage 1; ``--keep-head`` keeps the global one). At windows of 0.8-1.5 s stage 2 runs 3 times (seeds SEED + 1000 k)
+and the checkpoint holds the 3 models, which decide on their mean softmax (models.ssvep_dnn.stage2_ensemble;
+``--ensemble N`` sets the count). The checkpoint (safetensors + JSON) is what ``ssvep_decoder`` loads with
 ``method: dnn, checkpoint: PATH``.
 """
 

@@ -119,6 +119,8 @@ def decision_crops(cfg: SSVEPDNNConfig, seconds: float | None = None) -> int:
 # 1 s, against its own first member with crops on the same trials; docs/benchmarks.md, BCI section, session 11):
 # EEGMMIDB subjects 200-247, 19,200 trials per SNR, errors at -10 / -15 / -20 dB 101 / 135 / 817 -> 74 / 100 / 655;
 # ssvepy subjects 200-211: 0.906 / 0.823 / 0.512 -> 0.908 / 0.830 / 0.520. Costs 3x stage 2 and 3x the decision.
+# The bench's 1 s cells then: EEGMMIDB 0.942 / 0.981 / 0.997 -> 0.958 / 0.986 / 1.000, ssvepy 0.472 / 0.878 / 0.983 ->
+# 0.503 / 0.892 / 0.989 at -20 / -15 / -10 dB.
 FINE_TUNE_ENSEMBLE = 3
 FINE_TUNE_ENSEMBLE_WINDOWS = (0.8, 1.5)
 ENSEMBLE_SEED_STEP = 1000
