@@ -260,3 +260,18 @@ def test_a_yaml_merge_key_may_be_overridden_as_yaml_says(tmp_path):
     with pytest.raises(GraphError) as e:
         load_config(tmp_path / "g.yaml")
     assert "g.yaml:4: invalid YAML: duplicate key 'order' (first at line 4)" in e.value.lines()[0]
+
+
+def test_a_float_wav_of_integer_sample_values_is_said_once(tmp_path, caplog):
+    """scipy.io.wavfile.write of a float copy of int16 samples (peaks of ~10,000): the enhancer took it for a signal
+    90 dB too loud and wrote 99.99 % of its output at full scale, unsaid. A float WAV within +-1 says nothing."""
+    x = _speech_like(16000, 16000.0)
+    sf.write(tmp_path / "scaled.wav", x * 32767, 16000, subtype="FLOAT")
+    sf.write(tmp_path / "plain.wav", x, 16000, subtype="FLOAT")
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        _, y, _ = replay(tmp_path / "scaled.wav", chunk_size=1600)
+        np.testing.assert_array_equal(y[0], x * np.float32(32767))  # as they are: only said
+        replay(tmp_path / "plain.wav")
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 1 and "scaled.wav holds float samples up to 1" in said[0]
+    assert said[0].endswith("scale them, e.g. a gain node with db: -90.31 (1/32768) after the source")

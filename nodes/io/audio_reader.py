@@ -82,7 +82,7 @@ class AudioReader(_Reader):
 
         from .record_formats import sf_name
 
-        self.name = sf_name(path)
+        self.path, self.name = path, sf_name(path)
         self.open = lambda: sf.SoundFile(self.name)  # (a name that is not UTF-8 too)
         self.file = self.open()
         offset = _unfinished_wav(path) if self.file.frames == 0 else None
@@ -106,6 +106,7 @@ class AudioReader(_Reader):
             )
         self.dtype: Dtype = dtype
         self.at = 0  # the frame the file is at (a file libsndfile cannot seek in is read on from there)
+        self.said_scale = False
         self.sfreq = float(self.file.samplerate)
         self.n_times = int(self.file.frames)
         if offset is None:
@@ -132,7 +133,28 @@ class AudioReader(_Reader):
         self._seek(start)
         x = self.file.read(stop - start, dtype=self.dtype, always_2d=True)
         self.at = start + len(x)
+        if self.file.subtype in ("FLOAT", "DOUBLE") and not self.said_scale:
+            self._say_scale(x)
         return x.T[picks]
+
+    def _say_scale(self, x) -> None:
+        """Say float samples far beyond audio's +-1 once: integer sample values saved as float (scipy's
+        wavfile.write of a float copy of int16 data), which an enhancer takes for a signal 90 dB too loud."""
+        import numpy as np
+
+        peak = float(np.max(np.abs(x), initial=0.0, where=np.isfinite(x)))
+        if peak > 2.0:
+            self.said_scale = True
+            full = 32768 if peak <= 32768 * 1.01 else 2**31 if peak <= 2**31 * 1.01 else 0
+            _log.warning(
+                "file_source: %s holds float samples up to %.6g, beyond audio's +-1 (%s); they go out as they are%s",
+                self.path,
+                peak,
+                "integer sample values saved as float?" if full else "a damaged file?",
+                f": scale them, e.g. a gain node with db: {-20 * np.log10(full):.2f} (1/{full}) after the source"
+                if full
+                else "",
+            )
 
     def _seek(self, start: int) -> None:
         """Go to frame `start`; a file libsndfile cannot seek in (GSM 6.10, G.721/G.723 ADPCM: a telephone
