@@ -5,7 +5,8 @@ shipped default's first. Prints one line per config, fastest first, with GB/s an
     python -m wavegraph.benchmarks.kernels --device cuda --sweep best.json
     python -m wavegraph.benchmarks.kernels --device cuda --tuned best.json   # the table, + "triton-tuned" rows
 
-The defaults in kernels/triton_ssm.py are set from such a run (docs/benchmarks.md, Kernels)."""
+The defaults in kernels/triton_ssm.py came from hand-picked configs timed on an H200, not from this sweep, which
+has not yet run on a GPU (docs/benchmarks.md, Kernels)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,9 @@ Shapes (time last for the Mamba ops, as in mamba_ssm; (batch, heads, L, d) for G
     selective_state_update(state, x, dt, A, B, C, D=None, z=None, dt_bias=None, dt_softplus=False,
                            state_batch_indices=None) -> y (batch, dim)
         state (n_slots, dim, N) updated in place; row i uses state[state_batch_indices[i]]: distinct slots in
-        [0, n_slots), checked on both backends (an index out of range, negative or repeated is a ValueError)
+        [0, n_slots). The reference refuses an index out of range, negative or repeated (ValueError); the Triton
+        path on CUDA does not read the indices back: an out-of-range row there leaves the state alone and gives
+        NaN, and a repeated slot is not detected
     causal_conv1d(x, weight, bias=None, initial_state=None, activation=None) -> (y, final_state)
         x: (batch, dim, L); weight: (dim, width); states (batch, dim, width-1); activation None | "silu"
     causal_conv1d_update(x, conv_state, weight, bias=None, activation=None) -> y (batch, dim)

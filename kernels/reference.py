@@ -146,10 +146,10 @@ def check_state_update_args(
 
 def check_state_batch_indices(idx: torch.Tensor, bsz: int, n_slots: int, read_values: bool = True) -> None:
     """ValueError unless idx is `bsz` distinct integer slot numbers in [0, n_slots). Both backends call this before
-    touching the state. The values are read only with `read_values` (two device-to-host syncs on a GPU): the Triton
-    kernel on CUDA skips them, since the syncs halved the state update's speed on an H200 (2,048 streams: 0.271 ms
-    with them, 0.137 ms without); there it leaves the state of an out-of-range row alone and gives that row NaN,
-    and distinct slots are the caller's to keep (build the indices on the host, where this check is free)."""
+    touching the state. The values are read only with `read_values`: on a GPU that is two device-to-host syncs per
+    call, which the Triton kernel on CUDA skips (the H200 timings: docs/benchmarks.md, Kernels). There the kernel
+    leaves the state of an out-of-range row alone and gives that row NaN, and distinct slots are the caller's to
+    keep (a repeated slot is not detected: what it holds then depends on the order the GPU runs the rows in)."""
     _shape(idx, "state_batch_indices", (bsz,))
     _need(idx.dtype in _INDEX_DTYPES, f"state_batch_indices must be an integer tensor, got {idx.dtype}")
     if bsz == 0 or not read_values:

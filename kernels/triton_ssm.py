@@ -176,6 +176,12 @@ def _c(t: torch.Tensor | None) -> torch.Tensor | None:
     return None if t is None else t.contiguous()
 
 
+# selective_scan's (block_d, block_l, num_warps) when none are given. CUDA: the fastest of hand-picked configs on an
+# H200 (small tiles, one warp: many programs in flight; docs/benchmarks.md, Kernels). The CPU interpreter: larger
+# tiles, since each program costs Python there.
+SCAN_LAUNCH = {"cuda": (4, 8, 1), "interpreter": (16, 16, 4)}
+
+
 def _block_n(n: int) -> int:
     if n > 256:
         raise ValueError(f"state size N={n} is above the Triton kernels' limit of 256")
@@ -198,10 +204,9 @@ def selective_scan(
     num_warps: int | None = None,
     num_stages: int = 3,
 ):
-    """Launch defaults: on CUDA the fastest of a sweep on an H200 (small tiles, one warp: many programs in flight;
-    docs/benchmarks.md, Kernels); larger tiles under the CPU interpreter, where each program costs Python."""
+    """Launch settings not given come from SCAN_LAUNCH, by device."""
     b, d, L, n = _ref.check_scan_args(u, delta, A, B, C, D, z, delta_bias, initial_state)
-    defaults = (4, 8, 1) if u.is_cuda else (16, 16, 4)
+    defaults = SCAN_LAUNCH["cuda" if u.is_cuda else "interpreter"]
     block_d, block_l, num_warps = (given or default for given, default in zip((block_d, block_l, num_warps), defaults))
     u, delta, A, B, C = (t.contiguous() for t in (u, delta, A, B, C))
     D, z, delta_bias = map(_c, (D, z, delta_bias))
@@ -256,9 +261,9 @@ def selective_state_update(
     num_warps: int = 2,
     check_indices: bool | None = None,
 ):
-    """Launch defaults from a sweep on an H200 (docs/benchmarks.md, Kernels). `check_indices` (default: not on
-    CUDA) reads the slot indices' values back to refuse bad ones; without it an out-of-range row touches no state
-    and gets NaN (see reference.check_state_batch_indices)."""
+    """Launch defaults from hand-picked configs timed on an H200 (docs/benchmarks.md, Kernels). `check_indices`
+    (default: not on CUDA) reads the slot indices' values back to refuse bad ones; without it an out-of-range row
+    touches no state and gets NaN, and a repeated slot is not detected (see reference.check_state_batch_indices)."""
     if check_indices is None:
         check_indices = not x.is_cuda
     bsz, d, n = _ref.check_state_update_args(
