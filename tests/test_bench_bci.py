@@ -109,3 +109,31 @@ def test_calibration_trials_last_calib_s_and_evaluation_trials_stay_as_they_were
         for c in (new, old)
     ]
     assert counts[0] > 2.5 * counts[1]  # 8-15 Hz: 31-41 windows per trial instead of 9-16
+
+
+def test_ssvep_dev_inputs_carried_to_a_machine_without_mne_are_the_same(tmp_path, monkeypatch):
+    """ssvep_dev_carry: the backgrounds and electrode positions exported here and installed where mne is missing
+    give ssvep_sim the same data, so the same simulated subjects and trials."""
+    import sys
+
+    from wavegraph.benchmarks import ssvep_dev_carry as carry
+    from wavegraph.benchmarks import ssvep_sim as sim
+
+    try:
+        want = {name: sim.load_background(name) for name in sim.BACKGROUNDS}
+    except DatasetError as e:
+        pytest.skip(f"data set unavailable: {e}")
+    subject = sim.make_subject(200)
+    carry.export(str(tmp_path / "inputs.npz"))
+    monkeypatch.setattr(sim, "load_background", sim.load_background)  # restored after the test
+    monkeypatch.setattr(sim, "_positions", sim._positions)
+    monkeypatch.setitem(sys.modules, "mne", None)  # as on that machine: importing mne fails
+    carry.install(str(tmp_path / "inputs.npz"))
+    for name, bg in want.items():
+        got = sim.load_background(name)
+        np.testing.assert_array_equal(got.data, bg.data)
+        assert (got.rate, got.channels, got.band_power) == (bg.rate, bg.channels, bg.band_power)
+        assert got.segment("eval").shape == bg.segment("eval").shape
+    again = sim.make_subject(200)  # the topography comes from the carried positions
+    np.testing.assert_array_equal(again.topo, subject.topo)
+    np.testing.assert_array_equal(again.theta, subject.theta)
