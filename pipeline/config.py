@@ -93,6 +93,7 @@ class NodeConfig:
     param_lines: dict = field(default_factory=dict)
     type_line: int = 0
     overridden: list = field(default_factory=list)  # params given by --set (a problem with one says so)
+    set_text: dict = field(default_factory=dict)  # their values as typed (a text parameter takes them as given)
 
 
 @dataclass(frozen=True)
@@ -424,12 +425,13 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
             )
         )
     by_id = {n.id: n for n in nodes}
-    for node_id, param, value in parse_set(list(overrides)):
+    for assignment, (node_id, param, value) in zip(overrides, parse_set(list(overrides))):
         if node_id not in by_id:
             _problem(problems, "--set", 0, f"no node '{node_id}' to override", f"use one of: {', '.join(by_id)}")
             continue
         by_id[node_id].params[param] = value
         by_id[node_id].overridden.append(param)
+        by_id[node_id].set_text[param] = assignment.partition("=")[2].strip()
 
     edges: list[EdgeConfig] = []
     raw_edges = doc.get("edges") or []

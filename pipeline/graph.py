@@ -9,7 +9,7 @@ import os
 import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import UnionType
+from types import NoneType, UnionType
 from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import ValidationError
@@ -75,6 +75,7 @@ def make_node(nc: NodeConfig, file: str) -> Node:
             else "run `wavegraph nodes` to list the types"
         )
         raise GraphError([(file, nc.type_line or nc.line, f"node '{nc.id}': unknown type '{nc.type}'", hint)]) from None
+    _set_text_as_typed(nc, cls)
     numbers = _number_problems(nc, cls, file)  # parameter name -> problem
     problems = list(numbers.values())
     try:
@@ -138,6 +139,16 @@ def shown(value: Any) -> str:
 def _set(nc: NodeConfig, name: str) -> str:
     """' (from --set)' for a parameter given on the command line: the file's line shows another value."""
     return " (from --set)" if name in nc.overridden else ""
+
+
+def _set_text_as_typed(nc: NodeConfig, cls: type[Node]) -> None:
+    """A text parameter given by --set takes the text as typed where YAML read something else: a file name holding
+    ': ' (a mapping) or starting with '- ' (a list), `rec.subject=01` (the number 1), `yes` (true)."""
+    fields = getattr(getattr(cls, "Params", None), "model_fields", {})
+    for name, text in nc.set_text.items():
+        value = nc.params.get(name)
+        if name in fields and fields[name].annotation in (str, str | None) and not isinstance(value, (str, NoneType)):
+            nc.params[name] = text
 
 
 def _number_types(annotation) -> set:
@@ -229,11 +240,6 @@ def _param_problem(nc: NodeConfig, cls: type[Node], err: Mapping[str, Any], file
         hint = f"write a list, even of one item: {name}: [{err['input']}]"
     elif err["type"] in _BOUND_ERRORS and name in fields and _bounds(fields[name]):  # not "give an int", which it is
         hint = f"give {name} {_bounds(fields[name])}"
-    elif err["type"] == "string_type" and name in nc.overridden and isinstance(err.get("input"), (dict, list)):
-        hint = (  # a file name holding ': ' read as a mapping, one starting with '- ' as a list
-            f"--set values are read as YAML: quote text that holds ': ' or starts with '- ', e.g. "
-            f"--set '{nc.id}.{name}=\"a: b.wav\"'"
-        )
     return (
         file,
         line,
