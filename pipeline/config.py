@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,7 +194,7 @@ def parse_set(assignments: list[str]) -> list[tuple[str, str, Any]]:
                         "--set",
                         0,
                         f"cannot read the value in {a!r} as YAML ({getattr(e, 'problem', e)})",
-                        "quote it, e.g. --set 'node.param=\"text\"'",
+                        f"quote it: --set {shlex.quote(target + '=' + json.dumps(value.strip(), ensure_ascii=False))}",
                     )
                 ]
             ) from None

@@ -109,6 +109,9 @@ def test_a_text_parameter_takes_a_set_value_as_typed(tmp_path):
     config = load_config(tmp_path / "g.yaml", sets)
     src, rec = (make_node(nc, config.file).params for nc in config.nodes)
     assert (src.path, rec.path, rec.subject, rec.task) == (f"{tmp_path}/Interview: part 1.wav", "- out.wav", "01", None)
+    with pytest.raises(GraphError) as e:  # not YAML at all: the fix is the quoted option, ready to paste (was generic)
+        load_config(tmp_path / "g.yaml", ["rec.path=[2024-01-01] it's.wav"])
+    assert e.value.lines()[0].endswith("""fix: quote it: --set 'rec.path="[2024-01-01] it'"'"'s.wav"'""")
 
 
 def test_parameter_hints_say_the_bound_or_the_finite_number(tmp_path, monkeypatch, capsys):
