@@ -69,6 +69,7 @@ err = ((y_tri - y_ref).norm() / y_ref.norm()).item()
 print(f"GLA block on CUDA: triton vs reference relative error {err:.2e}")
 assert err < 5e-3
 PYEOF
+rm -f "$OUT/best.json" # a sweep that fails or is cut leaves none: the table then runs without triton-tuned rows
 step sweep $PY -m wavegraph.benchmarks.kernels --device cuda --sweep "$OUT/best.json" "$@"
 if [ -n "${PEERS_SRC:-}" ]; then
     # the peers' build gets until PEERS_WAIT seconds after this script started
@@ -80,7 +81,9 @@ if [ -n "${PEERS_SRC:-}" ]; then
     fi
     export PYTHONPATH=/tmp/wavegraph-peers:/tmp/wavegraph-peers/build${PYTHONPATH:+:$PYTHONPATH}
 fi
-step bench $PY -m wavegraph.benchmarks.kernels --device cuda --tuned "$OUT/best.json" "$@"
+tuned=()
+[ -s "$OUT/best.json" ] && tuned=(--tuned "$OUT/best.json")
+step bench $PY -m wavegraph.benchmarks.kernels --device cuda "${tuned[@]}" "$@"
 # the same in bf16 activations (the peers' usual setting), while the run is young enough
 if [ "$SECONDS" -lt "${BF16_UNTIL:-480}" ]; then
     step bench_bf16 $PY -m wavegraph.benchmarks.kernels --device cuda --dtype bfloat16 --skip ref-seq "$@"

@@ -1,6 +1,7 @@
 """CUDA only: time the Triton selective scan and state update over their launch configs (block sizes, warps,
 pipeline stages) on the large shapes of benchmarks/kernels.py, checking each config's output against the
-shipped default's first. Prints one line per config, fastest first, with GB/s and the fraction of peak.
+shipped default's first. Prints one line per config as it is timed (a sweep cut short keeps what it printed), with
+GB/s and the fraction of peak, then the fastest.
 
     python -m wavegraph.benchmarks.kernels --device cuda --sweep best.json
     python -m wavegraph.benchmarks.kernels --device cuda --tuned best.json   # the table, + "triton-tuned" rows
@@ -27,8 +28,9 @@ UPDATE = [dict(block_d=bd, num_warps=nw) for bd, nw in itertools.product((16, 32
 
 
 def _sweep_op(name, fn, args, configs, extra_bytes, peak_gbps, repeats, device):
+    print(f"# sweep {name}: {len(configs)} configs", flush=True)
     want = _flatten(fn(_fresh(args)))
-    rows = []
+    best_t, best = float("inf"), None
     for cfg in configs:
         try:
             got = _flatten(fn(_fresh(args), **cfg))
@@ -36,21 +38,22 @@ def _sweep_op(name, fn, args, configs, extra_bytes, peak_gbps, repeats, device):
                 ((g.float() - w.float()).norm() / w.float().norm().clamp_min(1e-12)).item() for g, w in zip(got, want)
             )
             if not err < 1e-4:
-                rows.append((float("inf"), cfg, f"wrong: relative error {err:.1e}"))
+                print(f"{name:24s} {str(cfg):70s} wrong: relative error {err:.1e}", flush=True)
                 continue
             a = _fresh(args)
             t = _time(lambda a=a, cfg=cfg: fn(a, **cfg), device, repeats, warmup=2 if device == "cuda" else 0)
         except Exception as e:  # a config that does not compile (registers, shared memory): report, keep going
-            rows.append((float("inf"), cfg, f"failed: {type(e).__name__}: {str(e)[:60]}"))
+            print(f"{name:24s} {str(cfg):70s} failed: {type(e).__name__}: {str(e)[:60]}", flush=True)
             continue
         nbytes = _bytes(*args.values()) + _bytes(*got) + extra_bytes
         gbps = nbytes / t / 1e9
-        rows.append((t, cfg, f"{t * 1e3:8.3f} ms {gbps:8.1f} GB/s {100 * gbps / peak_gbps:5.1f}%"))
-    rows.sort(key=lambda r: r[0])
-    print(f"# sweep {name}: {len(configs)} configs, fastest first")
-    for _, cfg, text in rows:
-        print(f"{name:24s} {str(cfg):70s} {text}")
-    return rows[0][1] if rows and rows[0][0] < float("inf") else None
+        print(
+            f"{name:24s} {str(cfg):70s} {t * 1e3:8.3f} ms {gbps:8.1f} GB/s {100 * gbps / peak_gbps:5.1f}%", flush=True
+        )
+        if t < best_t:
+            best_t, best = t, cfg
+    print(f"# sweep {name}: fastest {best}" + (f", {best_t * 1e3:.3f} ms" if best else ""), flush=True)
+    return best
 
 
 def _fresh(args: dict) -> dict:
@@ -68,8 +71,9 @@ def _calls() -> dict:
 
 
 def sweep(cases: list[dict], device: str, peak_gbps: float, repeats: int, out: str | None = None) -> dict:
-    """Time each config of SCAN and UPDATE and return (and write to `out`) the fastest per op. On the CPU
-    (TRITON_INTERPRET=1) only the first two configs run: a check of this code, not a timing."""
+    """Time each config of SCAN and UPDATE and return the fastest per op, written to `out` after each op (a sweep
+    cut short keeps the ops it finished). On the CPU (TRITON_INTERPRET=1) only the first two configs run: a check of
+    this code, not a timing."""
     configs = {"selective_scan": SCAN, "selective_state_update": UPDATE}
     by_op = {c["op"]: c for c in cases}
     best = {}
@@ -77,9 +81,9 @@ def sweep(cases: list[dict], device: str, peak_gbps: float, repeats: int, out: s
         case = by_op[op]
         cfgs = configs[op] if device == "cuda" else configs[op][:2]
         best[op] = _sweep_op(op, fn, case["args"], cfgs, case.get("extra_bytes", 0), peak_gbps, repeats, device)
-    if out:
-        with open(out, "w") as f:
-            json.dump(best, f)
+        if out:
+            with open(out, "w") as f:
+                json.dump(best, f)
     return best
 
 

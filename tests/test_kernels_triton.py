@@ -343,3 +343,27 @@ def test_unchecked_out_of_range_slot_touches_no_state_and_gives_nan(bad):
     assert torch.isnan(y[1]).all() and torch.allclose(y[0].cpu(), want_y[0], rtol=RTOL, atol=ATOL)
     assert torch.allclose(state_d[2].cpu(), want_state[2], rtol=RTOL, atol=ATOL)
     assert torch.equal(state_d[:2].cpu(), before[:2])  # slot 0 (and 1) untouched: the bad row wrote nowhere
+
+
+def test_kernels_sweep_writes_the_configs_that_tuned_rows_run(tmp_path):
+    """benchmarks/kernels_sweep.py's plumbing, for a GPU lease that cannot spare a failed call: on the CPU two
+    configs per op are run and checked against the default's output (not a timing), and the JSON written is what
+    `--tuned` runs."""
+    from wavegraph.benchmarks.kernels_sweep import sweep, tuned_impls
+
+    g = torch.Generator().manual_seed(12)
+    d, n = 6, 4
+    scan = _scan_args(1, d, 10, n, seed=12, full=False)
+    upd = {**on_device(_update_args(g, d, n)), "state": on_device(torch.randn(5, d, n, generator=g))}
+    upd["state_batch_indices"] = torch.tensor([3, 1], device=DEVICE)
+    cases = [dict(op="selective_scan", args=scan), dict(op="selective_state_update", args=upd)]
+    best = sweep(cases, "cpu", 4800.0, 1, str(tmp_path / "best.json"))
+    assert set(best) == {"selective_scan", "selective_state_update"} and all(best.values()), best
+    impls = tuned_impls(str(tmp_path / "best.json"))
+    y, h = impls["selective_scan"](dict(scan))
+    y_ref, h_ref = R.selective_scan_ref(**scan, delta_softplus=True)
+    torch.testing.assert_close(y, y_ref, rtol=RTOL, atol=ATOL)
+    torch.testing.assert_close(h, h_ref, rtol=RTOL, atol=ATOL)
+    state = upd["state"].clone()
+    want = R.selective_state_update_ref(state, **{k: v for k, v in upd.items() if k != "state"}, dt_softplus=True)
+    torch.testing.assert_close(impls["selective_state_update"](dict(upd)), want, rtol=RTOL, atol=ATOL)
