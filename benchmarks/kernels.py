@@ -191,7 +191,7 @@ def make_cases(device: str, size: str, dtype: torch.dtype = torch.float32) -> li
     scan_impls = {"ref": chk, "ref-seq": seq} if device == "cuda" else {"ref": seq, "ref-chunked": chk}
     cases.append(dict(op="selective_scan", args=scan, tokens=b * L, impls=scan_impls))
 
-    # large: 2,048 live streams in 4,096 slots (the state rows touched, 2 x 201 MB, are far beyond the 60 MB L2)
+    # large: 2,048 live streams in 4,096 slots (the state rows touched, 2 x 201 MB, are far beyond an H200's 50 MB L2)
     slots, bs = (4096, 2048) if big else (16, 8)
     upd = dict(
         state=rn(slots, d, n, dt=torch.float32),
