@@ -13,9 +13,9 @@ If `work` costs about what `edge` does over `pp`, the extra is the time spent be
 whose idle vCPUs halt at once, ZeroMQ's I/O thread sleeps meanwhile and the send must wake it), not what the
 Python does. Prints each run's p50 and p90 per way, then the medians over runs.
 
-`--pin` pins each process to one CPU (this one to CPU 0, the peer to CPU 1), its ZeroMQ I/O thread included
-(ZMQ_THREAD_AFFINITY_CPU_ADD): the hand-over between a process's thread and its I/O thread is then a switch on one
-core, never a wake-up of another.
+`--pin` pins each process to one CPU (this one to the first CPU it may use, the peer to the last), its ZeroMQ I/O
+thread included (ZMQ_THREAD_AFFINITY_CPU_ADD): the hand-over between a process's thread and its I/O thread is then
+a switch on one core, never a wake-up of another.
 """
 
 from __future__ import annotations
@@ -80,7 +80,8 @@ def _peer(way: str, there: str, back: str, work_us: float, pin: int | None) -> N
 
 
 def _run(way: str, work_us: float, pin: bool) -> np.ndarray:
-    ctx = _context(0 if pin else None)
+    allowed = sorted(os.sched_getaffinity(0)) if pin else []  # restored after the run
+    ctx = _context(allowed[0] if pin else None)
     x = np.zeros(SIZE // 4, np.float32)
     buf = x.tobytes()
     if way == "edge":
@@ -96,7 +97,7 @@ def _run(way: str, work_us: float, pin: bool) -> np.ndarray:
             second.bind(ANY_PORT)
             back = second.getsockopt_string(zmq.LAST_ENDPOINT)
     peer = subprocess.Popen(
-        [sys.executable, "-m", __spec__.name, "_peer", way, there, back, str(work_us), "1" if pin else "-"]
+        [sys.executable, "-m", __spec__.name, "_peer", way, there, back, str(work_us), str(allowed[-1]) if pin else "-"]
     )
     times, clock = [], time.perf_counter_ns
     for _ in range(N):
@@ -116,7 +117,7 @@ def _run(way: str, work_us: float, pin: bool) -> np.ndarray:
     peer.wait(timeout=60)
     ctx.destroy(linger=0)
     if pin:
-        os.sched_setaffinity(0, range(os.cpu_count() or 1))
+        os.sched_setaffinity(0, allowed)
     return np.array(times[WARM:]) / 2e3  # one hop, µs
 
 
@@ -131,7 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--work-us", type=float, default=2.7)
     ap.add_argument(
-        "--pin", action="store_true", help="each process and its I/O thread on one CPU (0 here, 1 the peer)"
+        "--pin",
+        action="store_true",
+        help="each process and its I/O thread on one CPU (the first allowed here, the last the peer)",
     )
     a = ap.parse_args(argv)
     p50s: dict[str, list[float]] = {w: [] for w in WAYS}
