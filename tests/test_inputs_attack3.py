@@ -15,6 +15,7 @@ from test_cli_hostile import validate  # pyright: ignore[reportMissingImports]
 from test_io_hostile import replay  # pyright: ignore[reportMissingImports]
 from wavegraph.nodes.dsp.resample import Resample
 from wavegraph.nodes.io.file_source import FileSource
+from wavegraph.nodes.io.recorder import Recorder
 from wavegraph.pipeline import batch
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.config import GraphError, load_config
@@ -279,3 +280,19 @@ def test_a_float_wav_of_integer_sample_values_is_said_once(tmp_path, caplog):
     said = [r.getMessage() for r in caplog.records]
     assert len(said) == 1 and "scaled.wav holds float samples up to 1" in said[0]
     assert said[0].endswith("scale them, e.g. a gain node with db: -90.31 (1/32768) after the source")
+
+
+@pytest.mark.parametrize("name", ["rec.wav", "rec.flac", "rec.edf", "rec.bdf"])
+def test_a_whole_rate_off_by_float_rounding_is_recorded_at_that_rate(tmp_path, name):
+    """A stream at 1 / median(diff(t)) = 249.99999999999977 Hz (array_source from a time vector). Before: 'WAV needs a
+    whole-number sample rate, the stream has 250 Hz' (and EDF's samples per record would have been int() = 249)."""
+    from test_io_hostile import eeg_spec, record  # pyright: ignore[reportMissingImports]
+
+    rate = 1 / np.median(np.diff(np.arange(2500) / 250))
+    x = np.random.default_rng(4).uniform(-0.5, 0.5, (2, 500)) * (1e-4 if name.endswith("df") else 1)
+    record(tmp_path / name, x, eeg_spec(2, rate, kind="eeg" if name.endswith("df") else "audio"))
+    specs, y, _ = replay(tmp_path / name)
+    assert specs["out"].rate == 250.0 and y.shape == x.shape
+    np.testing.assert_allclose(y, x, atol=2e-4 * np.abs(x).max())
+    with pytest.raises(SpecError, match="the stream has 250.0000003 Hz"):  # a rate that is not whole is still refused
+        Recorder(path=str(tmp_path / ("again_" + name))).configure({"in": eeg_spec(2, 250.0000003)})

@@ -96,9 +96,9 @@ def target_format(path: Path, spec: StreamSpec) -> str:
             f"recorder: {fmt.upper()} holds (channels, samples) signals, got shape {spec.shape}",
             "record multi-axis signals (e.g. filter banks) to .npz",
         )
-    if fmt in ("wav", "flac", "edf", "bdf") and (spec.rate <= 0 or spec.rate != round(spec.rate)):
+    if fmt in ("wav", "flac", "edf", "bdf") and not whole_rate(spec.rate):
         raise SpecError(
-            f"recorder: {fmt.upper()} needs a whole-number sample rate, the stream has {spec.rate:g} Hz",
+            f"recorder: {fmt.upper()} needs a whole-number sample rate, the stream has {spec.rate:.12g} Hz",
             "resample to an integer rate first, or record to _raw.fif or .npz",
         )
     if fmt == "fif" and spec.rate <= 0:
@@ -481,15 +481,22 @@ def _edf_dates(start: datetime | None) -> tuple[str, str, str, float]:
     )
 
 
+def whole_rate(rate: float) -> int:
+    """The whole number of Hz a rate is, also when float rounding moved it (1 / median(diff(t)) = 249.99999999999977
+    is 250); 0 for a rate that is not whole."""
+    whole = round(rate) if math.isfinite(rate) else 0
+    return whole if whole > 0 and abs(rate - whole) <= 1e-9 * whole else 0
+
+
 def write_edf(
     target: Path, rows: SpillRows, spec: StreamSpec, notes, bdf: bool = False, start: datetime | None = None
 ) -> None:
     """`start`: the first sample's time (UTC; Origin.start), written to the header (whole seconds, the
     fraction in the time-keeping annotations, as EDF+ says; MNE reads the whole second)."""
     rate = spec.rate
-    if rate <= 0 or rate != round(rate):
-        raise ValueError(f"EDF/BDF needs a whole-number sample rate, got {rate:g} Hz")
-    spr, n_ch, n = int(rate), rows.shape[1], len(rows)
+    if not whole_rate(rate):
+        raise ValueError(f"EDF/BDF needs a whole-number sample rate, got {rate:.17g} Hz")
+    spr, n_ch, n = whole_rate(rate), rows.shape[1], len(rows)
     width = 3 if bdf else 2
     dmin, dmax = (-(1 << 23), (1 << 23) - 1) if bdf else (-32768, 32767)
     types = list(spec.channel_types) or ["misc"] * n_ch
