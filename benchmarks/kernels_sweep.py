@@ -27,9 +27,9 @@ SCAN = [
 UPDATE = [dict(block_d=bd, num_warps=nw) for bd, nw in itertools.product((16, 32, 64), (1, 2, 4))]
 
 
-def _sweep_op(name, fn, args, configs, extra_bytes, peak_gbps, repeats, device):
-    print(f"# sweep {name}: {len(configs)} configs", flush=True)
-    want = _flatten(fn(_fresh(args)))
+def _sweep_op(name, fn, ref, args, configs, extra_bytes, peak_gbps, repeats, device):
+    print(f"# sweep {name}: {len(configs)} configs, each checked against the torch reference first", flush=True)
+    want = _flatten(ref(_fresh(args)))
     best_t, best = float("inf"), None
     for cfg in configs:
         try:
@@ -80,7 +80,8 @@ def sweep(cases: list[dict], device: str, peak_gbps: float, repeats: int, out: s
     for op, fn in _calls().items():
         case = by_op[op]
         cfgs = configs[op] if device == "cuda" else configs[op][:2]
-        best[op] = _sweep_op(op, fn, case["args"], cfgs, case.get("extra_bytes", 0), peak_gbps, repeats, device)
+        ref = case["impls"]["ref"]
+        best[op] = _sweep_op(op, fn, ref, case["args"], cfgs, case.get("extra_bytes", 0), peak_gbps, repeats, device)
         if out:
             with open(out, "w") as f:
                 json.dump(best, f)

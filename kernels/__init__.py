@@ -9,11 +9,11 @@ Shapes (time last for the Mamba ops, as in mamba_ssm; (batch, heads, L, d) for G
         u, delta: (batch, dim, L); A: (dim, N); B, C: (batch, N, L); D, delta_bias: (dim,); z: (batch, dim, L)
         -> (y (batch, dim, L), final_state (batch, dim, N) fp32)
     selective_state_update(state, x, dt, A, B, C, D=None, z=None, dt_bias=None, dt_softplus=False,
-                           state_batch_indices=None) -> y (batch, dim)
+                           state_batch_indices=None, check_indices=None) -> y (batch, dim)
         state (n_slots, dim, N) updated in place; row i uses state[state_batch_indices[i]]: distinct slots in
         [0, n_slots). The reference refuses an index out of range, negative or repeated (ValueError); the Triton
-        path on CUDA does not read the indices back: an out-of-range row there leaves the state alone and gives
-        NaN, and a repeated slot is not detected
+        path on CUDA does not read the indices back unless check_indices=True (two syncs per call): an
+        out-of-range row there leaves the state alone and gives NaN, and a repeated slot is not detected
     causal_conv1d(x, weight, bias=None, initial_state=None, activation=None) -> (y, final_state)
         x: (batch, dim, L); weight: (dim, width); states (batch, dim, width-1); activation None | "silu"
     causal_conv1d_update(x, conv_state, weight, bias=None, activation=None) -> y (batch, dim)
@@ -52,12 +52,25 @@ def selective_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_sof
 
 
 def selective_state_update(
-    state, x, dt, A, B, C, D=None, z=None, dt_bias=None, dt_softplus=False, state_batch_indices=None
+    state,
+    x,
+    dt,
+    A,
+    B,
+    C,
+    D=None,
+    z=None,
+    dt_bias=None,
+    dt_softplus=False,
+    state_batch_indices=None,
+    check_indices: bool | None = None,
 ):
     if _select_backend(state, x, dt, A, B, C, D, z, dt_bias, state_batch_indices) == "triton":
         from . import triton_ssm
 
-        return triton_ssm.selective_state_update(state, x, dt, A, B, C, D, z, dt_bias, dt_softplus, state_batch_indices)
+        return triton_ssm.selective_state_update(
+            state, x, dt, A, B, C, D, z, dt_bias, dt_softplus, state_batch_indices, check_indices=check_indices
+        )
     return _ref.selective_state_update_ref(state, x, dt, A, B, C, D, z, dt_bias, dt_softplus, state_batch_indices)
 
 

@@ -83,7 +83,7 @@ def parse_cpus(file, raw, problems) -> dict[str, list[int]]:
                 f"use some of {sorted(here)}",
             )
             continue
-        if not here:
+        if not here and "on" not in members and True not in members:
             _problem(problems, file, line, f"process '{group}': cpus cannot be set on this system", "remove cpus")
             continue
         out[str(group)] = sorted(set(cpus))

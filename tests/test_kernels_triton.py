@@ -174,13 +174,20 @@ def test_selective_state_update_rejects_bad_slot_indices(monkeypatch, backend, i
     state = torch.randn(3, d, n, generator=g).to(DEVICE)
     before = state.clone()
     args = on_device(_update_args(g, d, n))
-    if DEVICE == "cuda" and backend == "triton":
-        pytest.skip("values not read back on a GPU (a sync per step): the kernel's guard is tested below")
+    check = True if backend == "triton" else None  # on CUDA the Triton path reads the values back only when asked
     with pytest.raises(ValueError, match=match):
-        kernels.selective_state_update(state, **args, state_batch_indices=torch.tensor(idx, device=DEVICE))
+        kernels.selective_state_update(
+            state, **args, state_batch_indices=torch.tensor(idx, device=DEVICE), check_indices=check
+        )
     assert torch.equal(state, before)  # refused before anything was written
     with pytest.raises(ValueError, match="integer tensor"):
         kernels.selective_state_update(state, **args, state_batch_indices=torch.tensor([0.0, 1.0], device=DEVICE))
+    if backend == "triton" and idx != [1, 1]:  # unasked (the CUDA default): the kernel's guard, row NaN, no write
+        y = kernels.selective_state_update(
+            state, **args, state_batch_indices=torch.tensor(idx, device=DEVICE), check_indices=False
+        )
+        assert torch.isnan(y[[i for i, v in enumerate(idx) if v < 0 or v >= 3]]).all()
+        state.copy_(before)
     # the valid neighbour of each case works on both backends
     kernels.selective_state_update(state, **args, state_batch_indices=torch.tensor([2, 0], device=DEVICE))
     assert torch.equal(state[1], before[1]) and not torch.equal(state[2], before[2])
