@@ -354,7 +354,7 @@ def test_unchecked_out_of_range_slot_touches_no_state_and_gives_nan(bad):
 
 def test_kernels_sweep_writes_the_configs_that_tuned_rows_run(tmp_path):
     """benchmarks/kernels_sweep.py's plumbing, for a GPU lease that cannot spare a failed call: on the CPU two
-    configs per op are run and checked against the default's output (not a timing), and the JSON written is what
+    configs per op are run and checked against the torch reference (not a timing), and the JSON written is what
     `--tuned` runs."""
     from wavegraph.benchmarks.kernels_sweep import sweep, tuned_impls
 
@@ -363,7 +363,11 @@ def test_kernels_sweep_writes_the_configs_that_tuned_rows_run(tmp_path):
     scan = _scan_args(1, d, 10, n, seed=12, full=False)
     upd = {**on_device(_update_args(g, d, n)), "state": on_device(torch.randn(5, d, n, generator=g))}
     upd["state_batch_indices"] = torch.tensor([3, 1], device=DEVICE)
-    cases = [dict(op="selective_scan", args=scan), dict(op="selective_state_update", args=upd)]
+    refs = {
+        "selective_scan": lambda a: R.selective_scan_ref(**a, delta_softplus=True),
+        "selective_state_update": lambda a: R.selective_state_update_ref(**a, dt_softplus=True),
+    }
+    cases = [dict(op=op, args=a, impls={"ref": refs[op]}) for op, a in zip(refs, (scan, upd))]
     best = sweep(cases, "cpu", 4800.0, 1, str(tmp_path / "best.json"))
     assert set(best) == {"selective_scan", "selective_state_update"} and all(best.values()), best
     impls = tuned_impls(str(tmp_path / "best.json"))
