@@ -8,6 +8,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 KINDS = ("signal", "features", "tokens", "events")
+# Rates this close (relative) are one rate: a rate computed from time stamps (1 / median(diff(t)) of a 10 min, 16 kHz
+# time vector is 15999.999996740371) is off by float rounding only (3.6 us per hour at 1e-9: below any clock's error).
+RATE_RTOL = 1e-9
 
 # MNE's channel types (mne.io.get_channel_type_constants) that we accept, plus "misc" and "audio".
 CHANNEL_TYPES = (

@@ -181,8 +181,25 @@ def test_a_rate_off_by_float_rounding_resamples_at_its_simple_ratio(rate):
     np.testing.assert_allclose(
         y[:, node.out_delay : node.out_delay + 3000 * up // down], resample_poly(x, up, down, axis=1)
     )
-    with pytest.raises(SpecError, match="up/down = 16000000000/16000000001"):  # a true rate mismatch is still one
-        Resample(rate=16000.0).configure({"in": signal_spec(16000.000001, ["ch0"])})
+    with pytest.raises(SpecError, match="up/down = 16000000/16000001"):  # a true rate mismatch is still one
+        Resample(rate=16000.0).configure({"in": signal_spec(16000.001, ["ch0"])})
+
+
+def test_the_enhancer_and_an_identity_resample_take_16_khz_from_time_stamps():
+    """1 / median(diff(t)) of a 10 min, 16 kHz time vector is 15999.999996740371 (of 1 s: 16000.000000001763).
+    Before: 'enhancer runs at 16000 Hz, the input is 16000 Hz', and resample refused its 1/1 ratio."""
+    from wavegraph.nodes.models.enhancer import EnhancerNode
+
+    for rate in (
+        1 / np.median(np.diff(np.arange(16000 * 600) / 16000)),
+        1 / np.median(np.diff(np.arange(16000) / 16000)),
+    ):
+        node = Resample(rate=16000.0)
+        spec = node.configure({"in": signal_spec(rate, ["ch0"], "audio", "float32", "a.u.")})["out"]
+        assert (node.up, node.down, spec.rate) == (1, 1, 16000.0)
+        EnhancerNode().configure({"in": signal_spec(rate, ["ch0"], "audio", "float32", "a.u.")})
+    with pytest.raises(SpecError, match="the input is 16000.0001 Hz"):
+        EnhancerNode().configure({"in": signal_spec(16000.0001, ["ch0"], "audio", "float32", "a.u.")})
 
 
 def test_batch_with_out_as_the_input_folder_says_so(tmp_path, capsys):
@@ -296,3 +313,16 @@ def test_a_whole_rate_off_by_float_rounding_is_recorded_at_that_rate(tmp_path, n
     np.testing.assert_allclose(y, x, atol=2e-4 * np.abs(x).max())
     with pytest.raises(SpecError, match="the stream has 250.0000003 Hz"):  # a rate that is not whole is still refused
         Recorder(path=str(tmp_path / ("again_" + name))).configure({"in": eeg_spec(2, 250.0000003)})
+
+
+def test_a_folder_given_as_the_graph_names_its_graph_files(tmp_path):
+    """`wavegraph run configs/` (tab completion stopped at the folder). Before: 'cannot read graph file: Is a
+    directory; fix: check the path'."""
+    (tmp_path / "b.yaml").write_text(GRAPH)
+    (tmp_path / "a.yml").write_text(GRAPH)
+    with pytest.raises(GraphError) as e:
+        load_config(tmp_path)
+    assert e.value.lines() == [
+        f"{tmp_path}: is a folder, not a graph file; fix: give one of its graph files: "
+        f"{tmp_path / 'a.yml'}, {tmp_path / 'b.yaml'}"
+    ]

@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import Field
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
-from wavegraph.pipeline.spec import SpecError
+from wavegraph.pipeline.spec import RATE_RTOL, SpecError
 
 from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, float_dtype, sanitize, signal_input, stream_start
 
@@ -39,13 +39,13 @@ class ResampleParams(NodeParams):
 
 def rational_ratio(in_rate: float, out_rate: float, max_factor: int) -> tuple[int, int]:
     """(up, down) in lowest terms with out_rate/in_rate == up/down exactly (decimal rates), or within float rounding
-    (1e-12) when that gives factors up to max_factor."""
+    (RATE_RTOL) when that gives factors up to max_factor."""
     if not math.isfinite(out_rate) or out_rate <= 0:
         raise SpecError(f"resample rate {out_rate} is not a positive, finite rate", "give a positive output rate in Hz")
     ratio = Fraction(repr(float(out_rate))) / Fraction(repr(float(in_rate)))
     # a rate off by float rounding (1 / median(diff(t)) = 249.99999999999977): its simple ratio
     near = ratio.limit_denominator(max_factor)
-    if abs(near - ratio) <= 1e-12 * ratio and near.numerator <= max_factor:
+    if abs(near - ratio) <= RATE_RTOL * ratio and near.numerator <= max_factor:
         ratio = near
     up, down = ratio.numerator, ratio.denominator
     if up > max_factor or down > max_factor:
