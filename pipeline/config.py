@@ -261,6 +261,19 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> GraphConfig:
     try:
         raw = Path(path).read_bytes()
     except OSError as e:
+        if Path(path).is_dir():  # `wavegraph run configs/`: name the graph files in it
+            graphs = sorted(str(p) for p in Path(path).glob("*.y*ml"))
+            graphs = graphs[:5] + ["..."] * (len(graphs) > 5)
+            raise GraphError(
+                [
+                    (
+                        file,
+                        0,
+                        "is a folder, not a graph file",
+                        f"give one of its graph files: {', '.join(graphs)}" if graphs else "give a graph file (YAML)",
+                    )
+                ]
+            ) from None
         raise GraphError([(file, 0, f"cannot read graph file: {e.strerror}", "check the path")]) from None
     try:
         text = raw.decode("utf-8")
