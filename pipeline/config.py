@@ -57,6 +57,7 @@ class GraphError(Exception):
         out = []
         for file, line, message, hint in self.problems:
             where = f"{file}:{line}" if line else file
+            message, hint = (re.sub(r"\s*\n\s*", " ", text) for text in (message, hint))  # (MNE's errors span lines)
             out.append(f"{where}: {message}" + (f"; fix: {hint}" if hint else ""))
         return out
 

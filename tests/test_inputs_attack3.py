@@ -326,3 +326,12 @@ def test_a_folder_given_as_the_graph_names_its_graph_files(tmp_path):
         f"{tmp_path}: is a folder, not a graph file; fix: give one of its graph files: "
         f"{tmp_path / 'a.yml'}, {tmp_path / 'b.yaml'}"
     ]
+
+
+def test_a_file_no_reader_takes_is_one_line(tmp_path, monkeypatch, capsys):
+    """A .bin file (an amplifier's raw dump): MNE's error lists its candidate readers on three lines, which `wavegraph
+    validate` printed as three, the middle ones without file, line or fix."""
+    (tmp_path / "rec.bin").write_bytes(np.random.default_rng(1).bytes(1000))
+    graph = GRAPH.replace("in.wav", "rec.bin").replace("out.wav", "out.npz")
+    lines = validate(tmp_path, monkeypatch, capsys, graph)
+    assert len(lines) == 1 and "mne.io.read_raw_artemis123" in lines[0] and "; fix: supported formats: " in lines[0]
