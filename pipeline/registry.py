@@ -120,7 +120,7 @@ def lookup(name: str) -> type[Node]:
     else:
         known = catalogue()
         if name not in known:
-            close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
+            close = difflib.get_close_matches(name.lower(), list(known), n=1, cutoff=0.5)  # BANDPASS, FileSource
             raise UnknownNodeType(name, close[0] if close else None)
         cls = _load_path(known[name], name)
         cls.type_name = name

@@ -335,3 +335,14 @@ def test_a_file_no_reader_takes_is_one_line(tmp_path, monkeypatch, capsys):
     graph = GRAPH.replace("in.wav", "rec.bin").replace("out.wav", "out.npz")
     lines = validate(tmp_path, monkeypatch, capsys, graph)
     assert len(lines) == 1 and "mne.io.read_raw_artemis123" in lines[0] and "; fix: supported formats: " in lines[0]
+
+
+def test_a_node_type_in_capitals_or_as_its_class_name_gets_the_name_to_write():
+    """`type: BANDPASS`, `type: FileSource` (the class name, as in the Python docs). Before: no suggestion ('run
+    `wavegraph nodes` to list the types'); 'Bandpass' already got one."""
+    from wavegraph.pipeline.registry import UnknownNodeType, lookup
+
+    for typed, meant in (("BANDPASS", "bandpass"), ("FileSource", "file_source"), ("LSL_INLET", "lsl_inlet")):
+        with pytest.raises(UnknownNodeType) as e:
+            lookup(typed)
+        assert e.value.suggestion == meant
