@@ -165,7 +165,8 @@ def parse_set(assignments: list[str]) -> list[tuple[str, str, Any]]:
     out, values = [], 0
     for a in assignments:
         target, eq, value = a.partition("=")
-        node_id, dot, param = target.partition(".")
+        node_id, dot, param = (part.strip() for part in target.partition("."))  # 'src.rate = 300': not 'rate '
+        param = param.removeprefix("params.")  # src.params.rate: the file's nesting spelled out
         if not eq or not dot or not node_id or not param:
             raise GraphError([("--set", 0, f"cannot read override {a!r}", "write --set node.param=value")])
         if not value.strip():  # YAML reads nothing as null: the error was "None: give a str"

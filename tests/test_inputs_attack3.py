@@ -100,6 +100,17 @@ def test_a_hash_in_a_set_value_is_part_of_it_not_a_comment(tmp_path):
     assert "holds '#' after a space, which YAML reads as the start of a comment" in e.value.lines()[0]
 
 
+def test_set_with_spaces_around_the_names_or_params_spelled_out(tmp_path):
+    """`--set "src.chunk_size = 64"` said "unknown parameter 'chunk_size '; fix: did you mean 'chunk_size'?" (an
+    invisible space); `--set src.params.chunk_size=64` (the file's nesting) "unknown parameter 'params.chunk_size'"."""
+    (tmp_path / "g.yaml").write_text(GRAPH)
+    config = load_config(
+        tmp_path / "g.yaml", ["src.chunk_size = 64", " rec . overwrite=true", "src.params.dtype=float64"]
+    )
+    assert config.nodes[0].params == {"path": "in.wav", "chunk_size": 64, "dtype": "float64"}
+    assert config.nodes[1].params == {"path": "out.wav", "overwrite": True}
+
+
 def test_a_text_parameter_takes_a_set_value_as_typed(tmp_path):
     """The folder loop on 'Interview: part 1.wav' or '- take.wav': YAML read a mapping or a list ('parameter 'path' =
     {'Interview': 'part 1.wav'}: Input should be a valid string; fix: give a str'); `--set rec.subject=01` read the
