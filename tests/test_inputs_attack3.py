@@ -357,3 +357,18 @@ def test_a_node_type_in_capitals_or_as_its_class_name_gets_the_name_to_write():
         with pytest.raises(UnknownNodeType) as e:
             lookup(typed)
         assert e.value.suggestion == meant
+
+
+def test_a_finished_empty_wav_with_tags_after_its_data_is_empty(tmp_path, caplog):
+    """ffmpeg's WAV of nothing: a data chunk of 0 bytes, then its LIST of tags. Before: read as a killed writer's file
+    ('its writer never finished it; reading the 17 frames that follow its header'): the tags replayed as samples."""
+    fmt = b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16)
+    tags = b"LIST" + struct.pack("<I", 26) + b"INFOISFT" + struct.pack("<I", 14) + b"Lavf58.76.100\x00"
+    body = b"WAVE" + fmt + b"data" + struct.pack("<I", 0) + tags
+    (tmp_path / "nothing.wav").write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        src = FileSource(path=str(tmp_path / "nothing.wav"))
+        src.configure({})
+    assert src.n_times == 0 and src.read() is None
+    src.close()
+    assert "nothing.wav holds no samples" in caplog.text and "never finished" not in caplog.text

@@ -31,9 +31,28 @@ def _wav_data(path: Path) -> tuple[int, int] | None:
 
 def _unfinished_wav(path: Path) -> int | None:
     """Where the samples start in a WAV whose data size is still 0 with samples after it (arecord, sox or
-    ffmpeg killed while writing to a file: libsndfile reads 0 frames); None for any other file."""
+    ffmpeg killed while writing to a file: libsndfile reads 0 frames); None for any other file, and for a finished
+    empty one whose data chunk is followed by other chunks (a LIST of tags: not samples)."""
     data = _wav_data(path)
-    return data[0] if data and data[1] == 0 and path.stat().st_size > data[0] else None
+    size = path.stat().st_size
+    if not data or data[1] != 0 or size <= data[0]:
+        return None
+    return None if _chunks_to_end(path, data[0], size) else data[0]
+
+
+def _chunks_to_end(path: Path, at: int, size: int) -> bool:
+    """Whether the bytes from `at` are RIFF chunks (a 4-letter id, a size) that end where the file does."""
+    import struct
+
+    with open(path, "rb") as f:
+        f.seek(at)
+        while at < size and len(head := f.read(8)) == 8:
+            if not all(0x20 <= c < 0x7F for c in head[:4]):
+                return False
+            step = struct.unpack("<I", head[4:])[0]
+            at += 8 + step + (step & 1)
+            f.seek(at)
+    return at in (size, size + 1)  # (a last chunk of odd size may lack its pad byte)
 
 
 def _cut_short_wav(path: Path, frames: int, rate: float) -> None:
