@@ -57,9 +57,10 @@ def _chunks_to_end(path: Path, at: int, size: int) -> bool:
 
 def _cut_short_wav(path: Path, frames: int, rate: float) -> None:
     """Say a WAV holding fewer bytes of samples than its header gives (a copy or download cut short: libsndfile
-    reads what is there without a word). 0xFFFFFFFF is a streaming writer's 'unknown size', not a promise."""
+    reads what is there without a word). 0xFFFFFFFF (ffmpeg) and 0x7FFFFFFF (arecord) are a streaming writer's
+    'unknown size', not a promise."""
     data = _wav_data(path)
-    if data is None or data[1] in (0, 0xFFFFFFFF):
+    if data is None or data[1] in (0, 0x7FFFFFFF, 0xFFFFFFFF):
         return
     held = path.stat().st_size - data[0]
     if held < data[1]:
