@@ -267,9 +267,8 @@ def _configure_nodes(plan: WorkerPlan, nodes: dict) -> None:
 
 
 def pin(ctx: zmq.Context, cpus: list[int], who: str) -> None:
-    """Run this process, and the I/O thread `ctx` starts with its first socket, on `cpus` only: a hand-over
-    between a node's thread and its I/O thread is then a switch on one core rather than a wake-up of another
-    (docs/benchmarks.md, Transport, session 11)."""
+    """Run this process (every thread) and the I/O thread `ctx` starts with its first socket on `cpus` only (a
+    group's `cpus:`; its effect on an edge's hop: docs/benchmarks.md, Transport, session 11)."""
     try:
         os.sched_setaffinity(0, cpus)
         for task in os.listdir("/proc/self/task"):  # the threads started before this one (a thread's own setting)
