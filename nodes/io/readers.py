@@ -59,6 +59,8 @@ def is_audio(path: Path) -> bool:
     suffix): the first bytes of WAV/RF64, AIFF, FLAC and Ogg files say so (RIFF alone does not: CNT is RIFF)."""
     if path.name.lower().endswith(AUDIO_SUFFIXES):
         return True
+    if not path.is_file():  # a named pipe: opening it waits for a writer (and reading would eat its start)
+        return False
     try:
         with open(path, "rb") as f:
             head = f.read(12)
@@ -487,6 +489,13 @@ def open_reader(
         )
     if path.is_dir() and not path.name.lower().endswith((".ds", ".mff")):  # CTF and EGI recordings are folders
         raise SpecError(f"file_source: {path} is a folder", "give the path of a recording file in it")
+    if (
+        not path.is_dir() and not path.is_file()
+    ):  # /dev/stdin, a named pipe: read once, and the format sniffing eats its start
+        raise SpecError(
+            f"file_source: {path} is a pipe or a device, not a file",
+            "save the stream to a file first and give that (e.g. ... > in.wav; --set src.path=in.wav)",
+        )
     check_not_empty(path)
     name = path.name.lower()
     if name.endswith(OTHER_AUDIO):
