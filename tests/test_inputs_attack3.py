@@ -149,6 +149,15 @@ def test_parameter_hints_say_the_bound_or_the_finite_number(tmp_path, monkeypatc
     assert lines[2].endswith("fix: give order >= 1 and <= 20"), lines
 
 
+def test_a_speaker_prefill_that_would_never_start_is_refused():
+    """Before: audio_output took prefill: 1e9 (seconds buffered before playback starts): a live stream never played."""
+    from wavegraph.nodes.io.audio import AudioOutput
+
+    with pytest.raises(ValueError, match="less than or equal to 10"):
+        AudioOutput(prefill=1e9)
+    assert AudioOutput(prefill=2.0).params.prefill == 2.0
+
+
 def test_yaml_file_mistakes_get_their_own_fix(tmp_path):
     """Before: a duplicate key and a second document ('---') both got 'fix: fix the YAML syntax'; a UTF-16 file
     (Windows Notepad's 'Unicode', PowerShell's `>`) got 'not UTF-8 text (byte 0: 0xff)'."""

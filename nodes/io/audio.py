@@ -269,7 +269,9 @@ class AudioInput(Source[AudioInputParams]):
 class AudioOutputParams(NodeParams):
     device: int | str | None = Field(None, description="index or name (default: the default output)")
     blocksize: int | None = Field(None, ge=1, description="samples per callback (default 10 ms)")
-    prefill: float = Field(0.05, ge=0, description="seconds buffered before playback starts (jitter buffer)")
+    prefill: float = Field(  # a live stream would never start playing past a few seconds (prefill: 1e9 did not)
+        0.05, ge=0, le=10.0, description="seconds buffered before playback starts (jitter buffer; at most 10 s)"
+    )
     max_buffer: float = Field(0.5, gt=0, description="seconds buffered before process() waits (back-pressure)")
 
 
