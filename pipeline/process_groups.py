@@ -72,9 +72,9 @@ def parse_cpus(file, raw, problems) -> dict[str, list[int]]:
                 "write cpus: [0]",
             )
             continue
-        here = cpus_here()
+        here, placed = _cpus_here(), "on" in members or True in members  # (YAML 1.1 reads a bare `on` as true)
         missing = [c for c in cpus if c not in here]
-        if here and missing and "on" not in members and True not in members:
+        if here and missing and not placed:
             _problem(
                 problems,
                 file,
@@ -83,14 +83,14 @@ def parse_cpus(file, raw, problems) -> dict[str, list[int]]:
                 f"use some of {sorted(here)}",
             )
             continue
-        if not here and "on" not in members and True not in members:
+        if not here and not placed:
             _problem(problems, file, line, f"process '{group}': cpus cannot be set on this system", "remove cpus")
             continue
         out[str(group)] = sorted(set(cpus))
     return out
 
 
-def cpus_here() -> set[int]:
+def _cpus_here() -> set[int]:
     """The CPUs this process may run on; empty where the system cannot pin (no sched_setaffinity)."""
     get = getattr(os, "sched_getaffinity", None)
     return set(get(0)) if get else set()

@@ -12,6 +12,12 @@ KINDS = ("signal", "features", "tokens", "events")
 # time vector is 15999.999996740371) is off by float rounding only (3.6 us per hour at 1e-9: below any clock's error).
 RATE_RTOL = 1e-9
 
+
+def same_rate(rate: float, nominal: float) -> bool:
+    """Whether `rate` is `nominal` Hz within float rounding (RATE_RTOL)."""
+    return abs(rate - nominal) <= RATE_RTOL * abs(nominal)
+
+
 # MNE's channel types (mne.io.get_channel_type_constants) that we accept, plus "misc" and "audio".
 CHANNEL_TYPES = (
     "eeg",

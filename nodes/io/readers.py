@@ -489,9 +489,8 @@ def open_reader(
         )
     if path.is_dir() and not path.name.lower().endswith((".ds", ".mff")):  # CTF and EGI recordings are folders
         raise SpecError(f"file_source: {path} is a folder", "give the path of a recording file in it")
-    if (
-        not path.is_dir() and not path.is_file()
-    ):  # /dev/stdin, a named pipe: read once, and the format sniffing eats its start
+    # /dev/stdin, a named pipe: read once, and the format sniffing eats its start
+    if not path.is_dir() and not path.is_file():
         raise SpecError(
             f"file_source: {path} is a pipe or a device, not a file",
             "save the stream to a file first and give that (e.g. ... > in.wav; --set src.path=in.wav)",

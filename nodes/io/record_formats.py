@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from wavegraph.pipeline.spec import RATE_RTOL, SpecError, StreamSpec
+from wavegraph.pipeline.spec import SpecError, StreamSpec, same_rate
 
 from .chunk_times import ChunkTimes
 
@@ -485,7 +485,7 @@ def whole_rate(rate: float) -> int:
     """The whole number of Hz a rate is, also when float rounding moved it (1 / median(diff(t)) = 249.99999999999977
     is 250); 0 for a rate that is not whole."""
     whole = round(rate) if math.isfinite(rate) else 0
-    return whole if whole > 0 and abs(rate - whole) <= RATE_RTOL * whole else 0
+    return whole if whole > 0 and same_rate(rate, whole) else 0
 
 
 def write_edf(

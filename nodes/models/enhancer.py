@@ -30,7 +30,7 @@ from pydantic import Field, model_validator
 from wavegraph.nodes.models.common import Device, resolve_device, to_numpy
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
-from wavegraph.pipeline.spec import RATE_RTOL, SpecError, StreamSpec
+from wavegraph.pipeline.spec import SpecError, StreamSpec, same_rate
 
 from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, as_float32, delay_mask, first_time, sanitize, signal_input
 
@@ -118,7 +118,7 @@ class EnhancerNode(Node[EnhancerParams]):
 
     def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
         spec = signal_input(self, in_specs)
-        if abs(spec.rate - SAMPLE_RATE) > RATE_RTOL * SAMPLE_RATE:  # (16000.000000001763: 16 kHz from time stamps)
+        if not same_rate(spec.rate, SAMPLE_RATE):  # (16000.000000001763: 16 kHz from time stamps)
             raise SpecError(
                 f"enhancer runs at {SAMPLE_RATE} Hz, the input is {spec.rate:.12g} Hz",
                 f"resample first: put a `resample` node (to {SAMPLE_RATE}) before the enhancer",
