@@ -32,9 +32,8 @@ def _graph(tmp_path, cpus: str):
 
 def test_a_group_with_cpus_runs_every_thread_there(tmp_path):
     here = sorted(os.sched_getaffinity(0))
-    cpu = here[
-        -1
-    ]  # on a machine that gives this test one CPU, every thread is there pinned or not: the run is still checked
+    # On a machine that gives this test one CPU every thread is there, pinned or not: the run is still checked.
+    cpu = here[-1]
     r = run_graph(build_graph(load_config(_graph(tmp_path, f"cpus: [{cpu}]"))))
     assert r.exit_code == 0, r.failure
     seen = json.loads((tmp_path / "threads.log").read_text())
