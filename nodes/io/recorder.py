@@ -82,6 +82,7 @@ from .chunk_times import ChunkTimes, read_chunk_log
 from .finalise import finalise
 from .record_formats import (
     FIF_ENDINGS,
+    FORMATS,
     NO_NAN,
     SPILLED,
     csv_header,
@@ -560,6 +561,11 @@ def _check_direct(path: Path, spill: Path) -> Path:
     """WAV, FLAC and CSV are written as they go: valid after every chunk, nothing to convert. Another
     target without a spill was finished by close() (also a worker's, when its parent was killed)."""
     name = path.name.lower()
+    if path.is_dir() or (
+        path.exists() and not name.endswith((*FIF_ENDINGS, ".edf", ".bdf", ".wav", ".flac", ".npz", ".csv"))
+    ):
+        what = "a folder" if path.is_dir() else f"not a file a recorder writes ({FORMATS})"
+        raise ValueError(f"{path} is {what}: nothing to recover; give the path of a recording (or its .spill)")
     if path.exists() and name.endswith((".wav", ".flac")):
         import soundfile as sf
 
@@ -591,7 +597,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m wavegraph.nodes.i
 
 def recover_main(argv: list[str]) -> int:
     """`wavegraph recover PATH...` (the same as `python -m wavegraph.nodes.io.recorder recover PATH...`)."""
-    return main(["recover", *(argv or ["-h"])], prog="wavegraph")
+    return main(["recover", *argv], prog="wavegraph")  # no PATH: argparse's usage error, exit 2
 
 
 if __name__ == "__main__":
