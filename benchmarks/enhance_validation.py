@@ -19,6 +19,9 @@ the figures are also given per noise type:
 
     python -m wavegraph.benchmarks.enhance_validation models/weights/enhancer.safetensors --bench-shaped \
         --snrs -5 0 5 10 15 --per-snr 21 --json docs/speech_validation_bench_shaped_stage8.json
+
+With `--per-mixture` (SNR-stratified set) every mixture's figures go into the JSON, and `--against BASE.json` (a
+`--per-mixture` record of the baseline) applies clause (1) of session 12's keep rule (docs/speech.md, `keep_rule`).
 """
 
 from __future__ import annotations
@@ -94,6 +97,57 @@ def grouped(mixtures: list, rows: list[dict]) -> dict:
     return {"all": _mean(list(per_snr.values())), "per_snr": per_snr, "per_noise": per_noise}
 
 
+def keep_rule(
+    base: list[dict], cand: list[dict], jump: float = 1.0, max_left: int = 3, tol_snrs=(0.0, 5.0, 10.0)
+) -> dict:
+    """Clause (1) of session 12's keep rule (docs/speech.md) on per-mixture rows ({"name", "snr", "pesq_out",
+    "stoi_out"}) of the same SNR-stratified mixtures: mixtures whose PESQ-WB moves by more than `jump` between
+    baseline and candidate are left out (more than `max_left` fails); on the rest the mean of the per-SNR means of
+    PESQ-WB and STOI must be above the baseline's (1a) and at `tol_snrs` lose at most 0.005 / 0.0005 (1b); over all
+    mixtures the mean of the per-SNR medians must be above the baseline's (1c). NaN PESQ values are left out of their
+    mean or median, never counted as a jump."""
+    import numpy as np
+
+    b, c = {r["name"]: r for r in base}, {r["name"]: r for r in cand}
+    if set(b) != set(c):
+        raise ValueError("baseline and candidate were scored on different mixtures")
+    left = sorted(n for n in b if abs(c[n]["pesq_out"] - b[n]["pesq_out"]) > jump)
+    snrs = sorted({float(r["snr"]) for r in base})
+    keys = ("pesq_out", "stoi_out")
+
+    def per_snr(rows: dict, names: list[str], stat) -> dict:
+        return {s: {k: float(stat([rows[n][k] for n in names if rows[n]["snr"] == s])) for k in keys} for s in snrs}
+
+    def overall(per: dict) -> dict:
+        return {k: float(np.mean([per[s][k] for s in snrs])) for k in keys}
+
+    rest = [n for n in b if n not in left]
+    mean_b, mean_c = per_snr(b, rest, np.nanmean), per_snr(c, rest, np.nanmean)
+    med_b, med_c = per_snr(b, list(b), np.nanmedian), per_snr(c, list(b), np.nanmedian)
+    tol = {"pesq_out": 0.005, "stoi_out": 0.0005}
+    clauses = {
+        f"left_out<={max_left}": len(left) <= max_left,
+        "1a_means_above": all(overall(mean_c)[k] > overall(mean_b)[k] for k in keys),
+        "1b_0_5_10dB_within_tolerance": all(
+            mean_c[s][k] >= mean_b[s][k] - tol[k] for s in snrs if s in tol_snrs for k in keys
+        ),
+        "1c_medians_above": all(overall(med_c)[k] > overall(med_b)[k] for k in keys),
+    }
+    return {
+        "left_out": {n: {"base": b[n]["pesq_out"], "candidate": c[n]["pesq_out"]} for n in left},
+        "means_without_left_out": {
+            "base": {"all": overall(mean_b), "per_snr": {str(s): v for s, v in mean_b.items()}},
+            "candidate": {"all": overall(mean_c), "per_snr": {str(s): v for s, v in mean_c.items()}},
+        },
+        "medians": {
+            "base": {"all": overall(med_b), "per_snr": {str(s): v for s, v in med_b.items()}},
+            "candidate": {"all": overall(med_c), "per_snr": {str(s): v for s, v in med_c.items()}},
+        },
+        "clauses": clauses,
+        "pass": all(clauses.values()),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import torch
@@ -122,11 +176,17 @@ def main(argv: list[str] | None = None) -> int:
         metavar="KEY=VALUE",
         help="set an inference config field (e.g. low_snr_floor=0.01) on every scored model; repeatable",
     )
+    ap.add_argument("--per-mixture", action="store_true", help="with --snrs: keep every mixture's figures in the JSON")
+    ap.add_argument("--against", help="with --per-mixture: a baseline's --per-mixture JSON; apply keep_rule (clause 1)")
     ap.add_argument("--json", help="write every figure here")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     if args.bench_shaped and not args.snrs:
         ap.error("--bench-shaped needs --snrs")
+    if args.per_mixture and (not args.snrs or args.bench_shaped):
+        ap.error("--per-mixture needs --snrs (the SNR-stratified set)")
+    if args.against and not args.per_mixture:
+        ap.error("--against needs --per-mixture")
     sampler = sd.TrainSampler(
         sd.load_corpus(synthetic=40), early_ms=50.0, real_fraction=0.6, noises=tuple(args.noises.split(","))
     )
@@ -166,6 +226,18 @@ def main(argv: list[str] | None = None) -> int:
                 for name, r in res[key].items():
                     print(_line(f"floor {floor:g} {name}", r), flush=True)
             print(_line(f"floor {floor:g} all", res["all"]), flush=True)
+        elif args.per_mixture:
+            rows = score_mixtures(model, mixtures)
+            res = grouped(mixtures, rows)
+            del res["per_noise"]
+            res["mixtures"] = [{"name": m.name, "snr": m.snr_db, **r} for m, r in zip(mixtures, rows)]
+            for name, r in res["per_snr"].items():
+                print(_line(f"floor {floor:g} {name} dB", r), flush=True)
+            print(_line(f"floor {floor:g} all", res["all"]), flush=True)
+            if args.against:
+                with open(args.against) as f:
+                    res["keep_rule"] = keep_rule(json.load(f)["floors"][str(floor)]["mixtures"], res["mixtures"])
+                print(f"keep rule (1) against {args.against}: " + json.dumps(res["keep_rule"], indent=1), flush=True)
         elif args.snrs:  # equal counts per SNR: the overall figure is the mean of the per-SNR ones
             per = {}
             for s in args.snrs:

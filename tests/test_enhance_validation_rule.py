@@ -1,0 +1,94 @@
+"""Session 12's keep rule, clause (1) (docs/speech.md; benchmarks/enhance_validation.py `keep_rule`): one mixture whose
+PESQ-WB jumps by more than a point is left out and named, so it can neither carry nor sink a candidate's means."""
+
+import numpy as np
+import pytest
+from wavegraph.benchmarks.enhance_validation import keep_rule
+
+SNRS = (-5.0, 0.0, 5.0, 10.0, 15.0)
+
+
+def rows(seed: int = 0, per_snr: int = 24) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    return [
+        {"name": f"val{s:+g}dB-{i}", "snr": s, "pesq_out": 1.2 + 0.1 * s / 5 + rng.uniform(0, 0.5),
+         "stoi_out": 0.7 + 0.015 * s + rng.uniform(0, 0.05)}
+        for s in SNRS for i in range(per_snr)
+    ]  # fmt: skip
+
+
+def shifted(base: list[dict], dp: float, ds: float) -> list[dict]:
+    return [{**r, "pesq_out": r["pesq_out"] + dp, "stoi_out": r["stoi_out"] + ds} for r in base]
+
+
+def test_one_cliff_in_the_baseline_is_left_out_and_named():
+    base = rows()
+    base[3]["pesq_out"] = 3.7  # a PESQ cliff: the baseline's mean at -5 dB rises by ~0.1 on this one mixture
+    cand = shifted(base, 0.01, 0.001)
+    cand[3]["pesq_out"] = 1.3
+    assert np.mean([r["pesq_out"] for r in cand]) < np.mean([r["pesq_out"] for r in base])  # session 10's rule fails
+    res = keep_rule(base, cand)
+    assert list(res["left_out"]) == ["val-5dB-3"]
+    assert res["left_out"]["val-5dB-3"] == {"base": 3.7, "candidate": 1.3}
+    assert res["pass"], res["clauses"]
+    gain = (
+        res["means_without_left_out"]["candidate"]["all"]["pesq_out"]
+        - (res["means_without_left_out"]["base"]["all"]["pesq_out"])
+    )
+    assert gain == pytest.approx(0.01)
+
+
+def test_a_loss_at_5_db_beyond_the_tolerance_fails_even_with_higher_means():
+    base = rows()
+    cand = shifted(base, 0.02, 0.001)
+    for r in cand:
+        if r["snr"] == 5.0:
+            r["pesq_out"] -= 0.03  # -0.01 against the baseline at 5 dB (0.005 allowed)
+    res = keep_rule(base, cand)
+    assert res["clauses"]["1a_means_above"] and res["clauses"]["1c_medians_above"]
+    assert not res["clauses"]["1b_0_5_10dB_within_tolerance"]
+    assert not res["pass"]
+
+
+def test_more_than_three_jumps_fail():
+    base = rows()
+    cand = shifted(base, 0.01, 0.001)
+    for i in range(4):
+        cand[10 * i]["pesq_out"] += 1.5
+    res = keep_rule(base, cand)
+    assert len(res["left_out"]) == 4
+    assert not res["clauses"]["left_out<=3"] and not res["pass"]
+    cand[0]["pesq_out"] -= 1.5  # three left: allowed
+    assert keep_rule(base, cand)["pass"]
+
+
+def test_a_mean_lifted_by_few_mixtures_under_a_point_fails_on_the_medians():
+    base = rows()
+    cand = [dict(r) for r in base]
+    for s in SNRS:
+        group = sorted((r for r in cand if r["snr"] == s), key=lambda r: r["pesq_out"])
+        for r in group[:16]:  # most mixtures, the median among them, a little worse ...
+            r["pesq_out"] -= 0.02
+        for r in group[-4:]:  # ... and a few much better, by less than a point: the means rise
+            r["pesq_out"] += 0.9
+        for r in group:
+            r["stoi_out"] += 0.001
+    res = keep_rule(base, cand)
+    assert res["left_out"] == {}
+    assert res["clauses"]["1a_means_above"]
+    assert not res["clauses"]["1c_medians_above"] and not res["pass"]
+
+
+def test_a_nan_pesq_is_neither_a_jump_nor_a_mean():
+    base = rows()
+    cand = shifted(base, 0.01, 0.001)
+    cand[30]["pesq_out"] = float("nan")
+    res = keep_rule(base, cand)
+    assert res["left_out"] == {} and res["pass"]
+    assert np.isfinite(res["means_without_left_out"]["candidate"]["all"]["pesq_out"])
+
+
+def test_different_mixtures_are_refused():
+    base = rows()
+    with pytest.raises(ValueError, match="different mixtures"):
+        keep_rule(base, base[1:])
