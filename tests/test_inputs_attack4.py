@@ -31,3 +31,19 @@ def test_recover_refuses_a_folder_or_a_file_no_recorder_writes(tmp_path, capsys)
     assert recover_main([str(tmp_path / "notes.txt")]) == 1
     err = capsys.readouterr().err
     assert "not a file a recorder writes" in err and "nothing to recover" in err
+
+
+@pytest.mark.parametrize("name", ["notes.txt", "NOTES.TXT", "trial.mat"])
+def test_a_table_or_matlab_file_says_what_to_do_without_a_reader_s_internals(tmp_path, name):
+    """A .txt reached MNE's BOXY reader, and the message was 'cannot read x.txt: AssertionError'; a .mat reached
+    read_raw_fieldtrip through mne.io.read_raw: 'TypeError: read_raw_fieldtrip() got an unexpected keyword argument
+    'verbose'', with the list of formats as the fix."""
+    from wavegraph.nodes.io.readers import open_reader
+    from wavegraph.pipeline.spec import SpecError
+
+    (tmp_path / name).write_bytes(b"time,C3,C4\n0.0,1.5,2.5\n")
+    with pytest.raises(SpecError) as e:
+        open_reader(tmp_path / name, None)
+    said = str(e.value)
+    assert "Error" not in said and f"cannot read {tmp_path / name}: not a recording" in said
+    assert "array_source" in e.value.hint and ("loadmat" in e.value.hint) == name.endswith(".mat")

@@ -294,6 +294,8 @@ _NOT_READ = {
     "it (numpy.loadtxt, pandas.read_csv) and " + _ARRAY_SOURCE,
     (".parquet", ".pkl", ".pickle", ".json"): "file_source reads recordings, not tables or pickles: load it and "
     + _ARRAY_SOURCE,
+    (".mat",): "MATLAB files (FieldTrip's, BCI competition data sets) are not read by file_source: load it "
+    "(scipy.io.loadmat; FieldTrip data: mne.io.read_raw_fieldtrip(PATH, info=None)) and " + _ARRAY_SOURCE,
 }
 
 

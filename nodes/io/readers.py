@@ -571,7 +571,13 @@ def open_reader(
                 "copy every file of the recording into one folder (EEGLAB: the .set and its .fdt; BrainVision: "
                 ".vhdr, .vmrk and .eeg), under the names its header gives",
             ) from e
+        # A table, a pickle: whatever MNE's reader for its suffix said (BOXY's for .txt: an empty AssertionError),
+        # it is not a recording. An assert inside a reader says nothing to a user either.
+        hint = not_read_hint(path)
+        said = (
+            f"{type(e).__name__}: {e}" if str(e) and not isinstance(e, AssertionError) else "its contents do not parse"
+        )
         raise SpecError(
-            f"file_source: cannot read {path}: {type(e).__name__}{f': {e}' if str(e) else ''}",
-            not_read_hint(path) or f"supported formats: {SUPPORTED}",
+            f"file_source: cannot read {path}: {'not a recording' if hint else said}",
+            hint or f"supported formats: {SUPPORTED}",
         ) from e
