@@ -17,7 +17,7 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   a numeric stream published at rate 0 (Timeflux's lsl Send) is a signal at that rate.
   A code beyond +-2**53 (not exact in the float64 rows) is an unknown marker.
   MNE-LSL Player's annotations (type 'annotations', one channel per description, the value its duration)
-  are events too, coded as file_source codes the recording's annotations (readers._codes_for).
+  are events too, coded as file_source codes the recording's annotations (marker_codes.codes_for).
   Time: chunk t0 is on the LSL clock (local_clock() domain, seconds), so every downstream chunk and
   every lsl_outlet with `timestamps: stream` stays on it. `clock_sync` adds the estimated offset to the
   sender's clock (liblsl's time_correction). A marker's time is its LSL timestamp. A signal chunk's t0
@@ -85,8 +85,8 @@ from .lsl_info import (
     warn_unknown,
 )
 from .lsl_time import TimestampFit, off_nominal_rate
-from .marker_codes import integer_code
-from .readers import _codes_for, spec_channel_type
+from .marker_codes import codes_for, integer_code
+from .readers import spec_channel_type
 from .units import to_volts
 
 MARKER_TYPE = "Markers"
@@ -246,7 +246,7 @@ class LslInlet(Source[LslInletParams]):
                     f"lsl_inlet: string stream '{info.name()}' has {n} channels (string streams are markers: one)",
                     "send markers on one channel; publish a signal in a numeric format (cf_float32)",
                 )
-            self._codes = {**_codes_for(self._onehot or []), **event_table(info), **p.marker_codes}
+            self._codes = {**codes_for(self._onehot or []), **event_table(info), **p.marker_codes}
             labels = tuple(sorted((c, s) for s, c in self._codes.items()))
             spec = StreamSpec("events", 0.0, (3,), "float64", labels=labels)
         else:

@@ -1,4 +1,5 @@
-"""The one rule for a marker text that is its own code, shared by the LSL inlet and the file readers."""
+"""The rules for the integer codes of marker texts, shared by the LSL inlet and the file readers: a text that is its
+own code (integer_code), and the codes of a set of texts (codes_for, as file_source codes a recording's annotations)."""
 
 from __future__ import annotations
 
@@ -12,3 +13,31 @@ def integer_code(text: str) -> int | None:
     None. Not int(): it also reads "1_2" as 12 and non-ASCII digits ("\\u0663" as 3)."""
     s = text.strip()
     return int(s) if _INTEGER.fullmatch(s) else None
+
+
+_BV_KINDS = {"Event/": 0, "Stimulus/S": 0, "Response/R": 1000, "Optic/O": 2000}  # MNE's BrainVision event codes
+_BV_OTHER = {"New Segment/": 99999, "SyncStatus/Sync On": 99998}
+_BV_REST = 10001  # MNE's first code for the other descriptions of a BrainVision file
+
+
+def _bv_code(description: str) -> int | None:
+    """MNE's code of a BrainVision marker ('Stimulus/S  8' -> 8, 'Response/R  1' -> 1001), else None."""
+    digits, kind = description[-3:].strip(), description[:-3]
+    if digits.isdigit() and kind in _BV_KINDS:
+        return int(digits) + _BV_KINDS[kind]
+    return _BV_OTHER.get(description)
+
+
+def codes_for(descriptions, brainvision: bool = False) -> dict[str, int]:
+    """Integer descriptions (plain decimal, marker_codes.integer_code) keep their value as code; BrainVision
+    markers get MNE's codes (mne.events_from_annotations: 'Stimulus/S  8' -> 8, 'Response/R  1' -> 1001, other
+    descriptions of a BrainVision file from 10001), in a BrainVision file or when every description is one;
+    otherwise 1..k over the sorted set."""
+    uniq = sorted(set(descriptions))
+    codes = {d: c for d in uniq if (c := integer_code(str(d))) is not None}
+    if len(codes) == len(uniq) and len(set(codes.values())) == len(codes):
+        return codes
+    bv = {d: c for d in uniq if (c := _bv_code(str(d))) is not None}
+    if bv and (brainvision or len(bv) == len(uniq)) and len(set(bv.values())) == len(bv):
+        return bv | {d: _BV_REST + i for i, d in enumerate(d for d in uniq if d not in bv)}
+    return {d: i + 1 for i, d in enumerate(uniq)}

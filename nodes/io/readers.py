@@ -26,7 +26,7 @@ from .file_checks import (
     projectors,
     said_by_mne,
 )
-from .marker_codes import integer_code
+from .marker_codes import codes_for
 
 Dtype = Literal["float64", "float32"]
 
@@ -77,34 +77,6 @@ def spec_channel_type(mne_type: str) -> str:
     if mne_type.startswith("fnirs") or mne_type in ("hbo", "hbr"):
         return "fnirs"
     return "misc"
-
-
-_BV_KINDS = {"Event/": 0, "Stimulus/S": 0, "Response/R": 1000, "Optic/O": 2000}  # MNE's BrainVision event codes
-_BV_OTHER = {"New Segment/": 99999, "SyncStatus/Sync On": 99998}
-_BV_REST = 10001  # MNE's first code for the other descriptions of a BrainVision file
-
-
-def _bv_code(description: str) -> int | None:
-    """MNE's code of a BrainVision marker ('Stimulus/S  8' -> 8, 'Response/R  1' -> 1001), else None."""
-    digits, kind = description[-3:].strip(), description[:-3]
-    if digits.isdigit() and kind in _BV_KINDS:
-        return int(digits) + _BV_KINDS[kind]
-    return _BV_OTHER.get(description)
-
-
-def _codes_for(descriptions, brainvision: bool = False) -> dict[str, int]:
-    """Integer descriptions (plain decimal, marker_codes.integer_code) keep their value as code; BrainVision
-    markers get MNE's codes (mne.events_from_annotations: 'Stimulus/S  8' -> 8, 'Response/R  1' -> 1001, other
-    descriptions of a BrainVision file from 10001), in a BrainVision file or when every description is one;
-    otherwise 1..k over the sorted set."""
-    uniq = sorted(set(descriptions))
-    codes = {d: c for d in uniq if (c := integer_code(str(d))) is not None}
-    if len(codes) == len(uniq) and len(set(codes.values())) == len(codes):
-        return codes
-    bv = {d: c for d in uniq if (c := _bv_code(str(d))) is not None}
-    if bv and (brainvision or len(bv) == len(uniq)) and len(set(bv.values())) == len(bv):
-        return bv | {d: _BV_REST + i for i, d in enumerate(d for d in uniq if d not in bv)}
-    return {d: i + 1 for i, d in enumerate(uniq)}
 
 
 class _Reader:
@@ -211,7 +183,7 @@ class _RawReader(_Reader):
             labels.update({int(c): str(int(c)) for c in found[:, 2]})
         onset, duration, description = self.notes
         if len(description):
-            codes = _codes_for(description, brainvision=type(self.raw).__name__ == "RawBrainVision")
+            codes = codes_for(description, brainvision=type(self.raw).__name__ == "RawBrainVision")
             if labels and set(codes.values()) & set(labels):
                 codes = {d: c + max(labels) for d, c in codes.items()}
             idx = np.round(onset * self.sfreq) if self.starts is None else self._index_of(onset)

@@ -43,7 +43,8 @@ import numpy as np
 from wavegraph.pipeline.spec import SpecError
 
 from .case_names import CaseView, needs_view
-from .readers import _codes_for, _Reader, spec_channel_type
+from .marker_codes import codes_for
+from .readers import _Reader, spec_channel_type
 from .units import to_volts
 
 _log = logging.getLogger("wavegraph.file_source")
@@ -303,7 +304,7 @@ class XdfReader(_Reader):
         labels = {int(c): str(int(c)) for c in triggers[:, 3]}
         events = [triggers]
         if rows:
-            codes = _codes_for([d for _, d in rows])
+            codes = codes_for([d for _, d in rows])
             if labels and set(codes.values()) & set(labels):  # marker codes after the trigger values
                 codes = {d: c + max(labels) for d, c in codes.items()}
             onset = np.array([t for t, _ in rows])
