@@ -4,7 +4,14 @@ Each test failed before its fix."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+os.environ["LSLAPICFG"] = str(Path(__file__).resolve().parent.parent / "configs" / "lsl_api.cfg")  # before pylsl
+
+import numpy as np  # noqa: E402
 import pytest
+from test_io_hostile import replay  # pyright: ignore[reportMissingImports]
 from wavegraph.nodes.io.recorder import recover_main
 from wavegraph.pipeline.cli import main
 
@@ -47,3 +54,52 @@ def test_a_table_or_matlab_file_says_what_to_do_without_a_reader_s_internals(tmp
     said = str(e.value)
     assert "Error" not in said and f"cannot read {tmp_path / name}: not a recording" in said
     assert "array_source" in e.value.hint and ("loadmat" in e.value.hint) == name.endswith(".mat")
+
+
+def test_an_xdf_marker_stream_of_two_string_channels_keeps_both(tmp_path):
+    """A stimulus program's (event, condition) marker stream, recorded by LabRecorder. The replay took channel 0
+    (pyxdf's README prints marker[0]) and dropped the other without a word: 'cue' twice, left and right lost."""
+    from wavegraph.nodes.io.xdf import XdfStream, write_xdf
+
+    t = 10.0 + np.arange(750) / 250.0
+    eeg = XdfStream("eeg", "EEG", 250.0, np.random.default_rng(2).normal(size=(750, 2)), t, labels=["C3", "C4"])
+    pairs = [["cue", "left"], ["cue", "right"], ["7", ""]]
+    stim = XdfStream("stim", "Markers", 0.0, pairs, [10.5, 11.0, 11.5], channel_format="string")
+    write_xdf(tmp_path / "s.xdf", [eeg, stim])
+    specs, _, ev = replay(tmp_path / "s.xdf")
+    names = dict(specs["events"].labels)
+    assert [names[int(c)] for c in ev[:, 2]] == ["cue/left", "cue/right", "7"]
+
+
+def test_an_lsl_marker_stream_of_two_string_channels_is_read_as_its_xdf_recording_is():
+    """The same stream live: lsl_inlet refused it ('string streams are markers: one'; fix: 'send markers on one
+    channel', which a closed stimulus program cannot do). A text stream at a regular rate is still refused."""
+    import threading
+
+    import pylsl
+    from test_live_attack import outlet, read_chunks, uname  # pyright: ignore[reportMissingImports]
+    from wavegraph.nodes.io.lsl import LslInlet
+    from wavegraph.pipeline.spec import SpecError
+
+    name = uname("pairs")
+    out = outlet(name, 2, pylsl.IRREGULAR_RATE, pylsl.cf_string, stype="Markers")
+    node = LslInlet(name=name, clock_sync=False, wait=0.2, idle_timeout=2.0, marker_codes={"cue/left": 21})
+    spec = node.configure({})["out"]
+    assert spec.kind == "events"
+
+    def push():
+        assert out.wait_for_consumers(30.0)
+        for pair in (["cue", "left"], ["7", ""]):
+            out.push_sample(pair)
+
+    th = threading.Thread(target=push)
+    th.start()
+    rows = np.concatenate([c.data for c in read_chunks(node, 60.0)])
+    th.join()
+    node.close()
+    assert rows[:, 2].tolist() == [21.0, 7.0]
+    text = uname("text-eeg")
+    keep = outlet(text, 8, 250.0, pylsl.cf_string)  # noqa: F841
+    with pytest.raises(SpecError) as e:
+        LslInlet(name=text, resolve_timeout=2.0).configure({})
+    assert "this one is at 250 Hz" in e.value.message and "numeric format" in e.value.hint

@@ -8,7 +8,8 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   channels are scaled to volts (MNE's unit, as the XDF reader does; units "V" when all are voltages). A label that repeats
   becomes LABEL-0, LABEL-1, ... (MNE's rule; counted `duplicate_channel_labels`).
   String (marker) streams become events: rows (LSL timestamp, marker_duration (0), code) -- the project's marker
-  stream (see docs/nodes.md, "Marker streams"). A marker that is a decimal integer (ASCII digits, a
+  stream (see docs/nodes.md, "Marker streams"); a sample of several channels is one marker, its non-empty
+  channels joined by '/' ('cue', 'left' -> 'cue/left', as the XDF reader; marker_codes.marker_text). A marker that is a decimal integer (ASCII digits, a
   sign, spaces around) is its own code; other markers are looked up in the outlet's `desc/events` table (what lsl_outlet
   writes) and then in the `marker_codes` param; markers found in neither are counted
   (`unknown_marker`) and dropped (the first few distinct ones logged as a warning). A one-channel
@@ -85,7 +86,7 @@ from .lsl_info import (
     warn_unknown,
 )
 from .lsl_time import TimestampFit, off_nominal_rate
-from .marker_codes import codes_for, integer_code
+from .marker_codes import codes_for, integer_code, marker_text
 from .readers import spec_channel_type
 from .units import to_volts
 
@@ -241,10 +242,11 @@ class LslInlet(Source[LslInletParams]):
             fmt == pylsl.cf_string or self._onehot is not None or (n == 1 and rate <= 0 and not signal_type)
         )
         if self._is_markers:
-            if n != 1 and self._onehot is None:
+            if n != 1 and self._onehot is None and rate > 0:  # irregular: one marker a sample (marker_text)
                 raise SpecError(
-                    f"lsl_inlet: string stream '{info.name()}' has {n} channels (string streams are markers: one)",
-                    "send markers on one channel; publish a signal in a numeric format (cf_float32)",
+                    f"lsl_inlet: string stream '{info.name()}' has {n} channels (string streams are markers, at an "
+                    f"irregular rate; this one is at {rate:g} Hz)",
+                    "publish a signal in a numeric format (cf_float32); markers at an irregular rate (nominal_srate 0)",
                 )
             self._codes = {**codes_for(self._onehot or []), **event_table(info), **p.marker_codes}
             labels = tuple(sorted((c, s) for s, c in self._codes.items()))
@@ -364,7 +366,10 @@ class LslInlet(Source[LslInletParams]):
         if self._limit is not None and self._n >= self._limit:
             self._done = True
         if self._is_markers:
-            out = self._events(*onehot_markers(data, ts, self._onehot) if self._onehot else (data[:, 0], ts))
+            if self._onehot:
+                out = self._events(*onehot_markers(data, ts, self._onehot))
+            else:
+                out = self._events(data[:, 0] if data.shape[1] == 1 else [marker_text(r) for r in data], ts)
             if out is None:
                 return None if self._done else {}
             return {"out": Chunk(out, float(ts[0]), gap=gap)}

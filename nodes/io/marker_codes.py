@@ -1,5 +1,6 @@
 """The rules for the integer codes of marker texts, shared by the LSL inlet and the file readers: a text that is its
-own code (integer_code), and the codes of a set of texts (codes_for, as file_source codes a recording's annotations)."""
+own code (integer_code), the codes of a set of texts (codes_for, as file_source codes a recording's annotations), and
+the text of a marker sample of several channels (marker_text)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,14 @@ def integer_code(text: str) -> int | None:
     None. Not int(): it also reads "1_2" as 12 and non-ASCII digits ("\\u0663" as 3)."""
     s = text.strip()
     return int(s) if _INTEGER.fullmatch(s) else None
+
+
+def marker_text(values) -> str:
+    """The text of one sample of a string marker stream (LSL, XDF) of any channel count: one channel's text as it
+    is; several channels' non-empty texts joined by '/' (MNE's tags: epochs['left'] selects 'cue/left'), so a
+    sender's (event, condition) pair loses nothing. Bytes (pylsl's) are read as UTF-8."""
+    texts = [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in values]
+    return texts[0] if len(texts) == 1 else "/".join(t for t in texts if t)
 
 
 _BV_KINDS = {"Event/": 0, "Stimulus/S": 0, "Response/R": 1000, "Optic/O": 2000}  # MNE's BrainVision event codes

@@ -43,7 +43,7 @@ import numpy as np
 from wavegraph.pipeline.spec import SpecError
 
 from .case_names import CaseView, needs_view
-from .marker_codes import codes_for
+from .marker_codes import codes_for, marker_text
 from .readers import _Reader, spec_channel_type
 from .units import to_volts
 
@@ -298,7 +298,9 @@ class XdfReader(_Reader):
 
     def _events(self, markers, triggers: np.ndarray) -> None:
         rows = [
-            (float(t) - self.zero, _text(v[0])) for m in markers for t, v in zip(m["time_stamps"], m["time_series"])
+            (float(t) - self.zero, marker_text(v) if isinstance(v[0], str) else _text(v[0]))
+            for m in markers
+            for t, v in zip(m["time_stamps"], m["time_series"])
         ]
         rows.sort(key=lambda r: r[0])
         labels = {int(c): str(int(c)) for c in triggers[:, 3]}
