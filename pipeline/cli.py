@@ -46,6 +46,15 @@ def _seconds(value: str) -> float:
     return _positive(value, "--duration", " of seconds")
 
 
+def _port(value: str) -> int:
+    """A TCP port, 0..65535 (99999 was taken modulo 65536 by getaddrinfo: the page came up on port 34463)."""
+    if not value.strip().isdigit() or int(value) > 65535:
+        raise argparse.ArgumentTypeError(
+            f"--monitor-port takes a port from 0 to 65535 (0: any free port), got {value!r}"
+        )
+    return int(value)
+
+
 def _build(args):
     """Build for validate/describe, reporting every problem found in one pass: when the file's structure
     has problems, the types and params of its well-formed nodes are checked too."""
@@ -292,10 +301,18 @@ def cmd_run(args) -> int:
         except ImportError as e:
             print(f"error: the monitor needs bokeh ({e}); pip install 'wavegraph[monitor]'", file=sys.stderr)
             return 2
-        except OSError as e:
+        except OSError as e:  # the port taken or privileged, or an address that is not this machine's
+            import errno
+            import socket
+
+            port = e.errno in (errno.EADDRINUSE, errno.EACCES) and not isinstance(e, socket.gaierror)
             print(
-                f"error: the monitor cannot listen on {args.monitor_host}:{args.monitor_port} ({e.strerror}); "
-                "fix: choose another --monitor-port, or 0 for any free port",
+                f"error: the monitor cannot listen on {args.monitor_host}:{args.monitor_port} ({e.strerror}); fix: "
+                + (
+                    "choose another --monitor-port, or 0 for any free port"
+                    if port
+                    else "give an address of this machine: --monitor-host 127.0.0.1, or 0.0.0.0 for every interface"
+                ),
                 file=sys.stderr,
             )
             return 2
@@ -484,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
                 default="127.0.0.1",
                 help="address the page binds (anything but loopback needs the token in the URL)",
             )
-            p.add_argument("--monitor-port", type=int, default=8765, help="port of the page (0: any free port)")
+            p.add_argument("--monitor-port", type=_port, default=8765, help="port of the page (0: any free port)")
     p = sub.add_parser("nodes", help="list node types; `nodes TYPE` shows one with its parameters")
     p.add_argument("type", nargs="?")
     sub.add_parser("devices", help="list audio devices and visible LSL streams")

@@ -103,3 +103,32 @@ def test_an_lsl_marker_stream_of_two_string_channels_is_read_as_its_xdf_recordin
     with pytest.raises(SpecError) as e:
         LslInlet(name=text, resolve_timeout=2.0).configure({})
     assert "this one is at 250 Hz" in e.value.message and "numeric format" in e.value.hint
+
+
+GRAPH = """\
+nodes:
+  - id: src
+    type: sine
+    params: {channels: 2, rate: 250.0, chunk_size: 25, duration: 1.0}
+  - id: rec
+    type: recorder
+    params: {path: out_raw.fif, overwrite: true}
+edges:
+  - {source: src.out, target: rec.in}
+"""
+
+
+def test_a_monitor_port_out_of_range_or_a_host_not_of_this_machine_gets_its_own_fix(tmp_path, monkeypatch, capsys):
+    """`--monitor-port 99999` (a 9999 with one 9 too many): the page came up on port 34463 (99999 modulo 65536), the
+    run went on; `--monitor-host 999.1.1.1` was told 'choose another --monitor-port'."""
+    pytest.importorskip("bokeh")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.yaml").write_text(GRAPH)
+    for port in ("99999", "-1", "http"):
+        with pytest.raises(SystemExit) as e:
+            main(["run", "g.yaml", "--in-process", "--monitor", "--monitor-port", port])
+        assert e.value.code == 2 and "--monitor-port takes a port from 0 to 65535" in capsys.readouterr().err
+    assert main(["run", "g.yaml", "--in-process", "--monitor", "--monitor-host", "999.1.1.1"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot listen on 999.1.1.1:8765" in err and "fix: give an address of this machine" in err
+    assert not (tmp_path / "out_raw.fif").exists()
