@@ -132,3 +132,30 @@ def test_a_monitor_port_out_of_range_or_a_host_not_of_this_machine_gets_its_own_
     err = capsys.readouterr().err
     assert "cannot listen on 999.1.1.1:8765" in err and "fix: give an address of this machine" in err
     assert not (tmp_path / "out_raw.fif").exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        (244, "-1", "record duration of -1 s"),
+        (244, "nan", "of nan s"),
+        (252, "9999", "9999 signals in a header of"),
+    ],
+)
+def test_an_edf_header_with_an_impossible_duration_or_signal_count_is_damaged(tmp_path, field, value, said):
+    """An EDF whose record duration field says -1 replayed at -250 Hz (a .npz recorded at that rate, exit 0); 'nan'
+    replayed at NaN Hz and the recorder failed at close ('cannot convert float NaN to integer', the file lost);
+    a signal count the header's size cannot hold was MNE's "could not convert string to float: ''"."""
+    from test_io_hostile import eeg_spec, record  # pyright: ignore[reportMissingImports]
+    from wavegraph.pipeline.spec import SpecError
+
+    path = tmp_path / "r.edf"
+    record(path, np.random.default_rng(3).normal(0, 1e-5, (2, 1000)), eeg_spec(2))
+    head = bytearray(path.read_bytes())
+    width = 8 if field == 244 else 4
+    head[field : field + width] = value.ljust(width).encode()
+    path.write_bytes(head)
+    with pytest.raises(SpecError) as e:
+        replay(path)
+    assert "header is damaged: it gives" in str(e.value) and said in str(e.value)
+    assert "export it again" in e.value.hint

@@ -120,6 +120,17 @@ def check_edf(path: Path) -> None:
         )
     if ns <= 0:
         raise SpecError(f"file_source: {path}'s header lists no signal ({ns})", "give an EDF/BDF file with signals")
+    duration = values.get("record duration", 1.0)  # 0: an annotations-only EDF+ (MNE takes 1 s and says so)
+    if header != 256 * (ns + 1) or not duration >= 0 or duration == float("inf"):
+        said = (
+            f"a record duration of {duration:g} s, where a record lasts a positive number of seconds"
+            if header == 256 * (ns + 1)
+            else f"{ns} signals in a header of {header} bytes, where {ns} signals take 256 * ({ns} + 1) bytes"
+        )
+        raise SpecError(  # MNE read a negative or NaN duration as a rate of -250 or NaN Hz, 9999 signals as "''"
+            f"file_source: {path}'s header is damaged: it gives {said}",
+            "the file was damaged or is not EDF/BDF: export it again from the recording software",
+        )
     signals = edf_signals(path)
     if signals is None:
         return
