@@ -159,3 +159,21 @@ def test_an_edf_header_with_an_impossible_duration_or_signal_count_is_damaged(tm
         replay(path)
     assert "header is damaged: it gives" in str(e.value) and said in str(e.value)
     assert "export it again" in e.value.hint
+
+
+@pytest.mark.parametrize("interval", ["0", "-4000", "nan", "abc"])
+def test_a_brainvision_header_with_an_impossible_sampling_interval_says_which_line(tmp_path, interval):
+    """SamplingInterval=0 was MNE's 'ZeroDivisionError: float division by zero', -4000 'tmax should be greater than
+    or equal to tmin (1970-01-01 ...)', nan 'cannot convert float NaN to integer', each with the list of formats as
+    the fix."""
+    import re
+
+    from test_formats_sweep import _brainvision  # pyright: ignore[reportMissingImports]
+    from wavegraph.pipeline.spec import SpecError
+
+    header = _brainvision(tmp_path, [("S  8", 100)])
+    header.write_text(re.sub(r"SamplingInterval=.*", f"SamplingInterval={interval}", header.read_text()))
+    with pytest.raises(SpecError) as e:
+        replay(header)
+    assert f"header is damaged: SamplingInterval={interval} is not a positive number" in str(e.value)
+    assert "Error" not in str(e.value) and "edit that line" in e.value.hint

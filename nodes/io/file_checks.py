@@ -217,6 +217,17 @@ def check_brainvision(header: Path) -> None:
         key, sep, value = line.partition("=")
         if sep:
             keys.setdefault(key.strip(), value.strip())
+    interval = keys.get("SamplingInterval", "1")  # (missing: MNE's error asks for overrides={'sfreq': ...})
+    try:
+        rate = 1e6 / float(interval)
+    except (ValueError, ZeroDivisionError):
+        rate = float("nan")
+    if not 0 < rate < float("inf"):  # MNE: 'float division by zero', 'cannot convert float NaN to integer', ...
+        raise SpecError(
+            f"file_source: {header}'s header is damaged: SamplingInterval={interval} is not a positive number of "
+            "microseconds between samples",
+            "edit that line to the recording's interval (1e6 / its rate: 4000 for 250 Hz), or export it again",
+        )
     data, markers = keys.get("DataFile"), keys.get("MarkerFile")
     folder = header.parent
     if data and "/" not in data and "\\" not in data and _find(folder, data) is None:
