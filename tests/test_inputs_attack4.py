@@ -177,3 +177,17 @@ def test_a_brainvision_header_with_an_impossible_sampling_interval_says_which_li
         replay(header)
     assert f"header is damaged: SamplingInterval={interval} is not a positive number" in str(e.value)
     assert "Error" not in str(e.value) and "edit that line" in e.value.hint
+
+
+@pytest.mark.parametrize("rate", [float("nan"), float("inf")])
+def test_an_xdf_stream_whose_nominal_rate_is_no_number_is_listed_with_why(tmp_path, rate):
+    """nominal_srate nan or inf (a hand-made outlet): 'cannot read x.xdf: ValueError: cannot convert float NaN to
+    integer' / 'OverflowError: cannot convert float infinity to integer', with the list of formats as the fix."""
+    from wavegraph.nodes.io.xdf import XdfStream, write_xdf
+    from wavegraph.pipeline.spec import SpecError
+
+    t = 10.0 + np.arange(500) / 250.0
+    write_xdf(tmp_path / "x.xdf", [XdfStream("eeg", "EEG", rate, np.zeros((500, 2)), t, labels=["C3", "C4"])])
+    with pytest.raises(SpecError) as e:
+        replay(tmp_path / "x.xdf")
+    assert "'eeg' (type EEG" in str(e.value) and "its nominal rate is not a number of Hz" in str(e.value)

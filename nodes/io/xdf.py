@@ -68,11 +68,22 @@ def _channels(info: dict, n: int) -> tuple[list[str], list[str], list[str]]:
     return labels, types, units
 
 
+def _nominal_rate(info: dict) -> float:
+    """The stream's nominal_srate; NaN when it is no finite number ('nan', 'inf', '250Hz')."""
+    try:
+        rate = float(_first(info, "nominal_srate", 0))
+    except (TypeError, ValueError):
+        return float("nan")
+    return rate if abs(rate) < float("inf") else float("nan")
+
+
 def _why_not(s) -> str:
     """'' for a stream file_source can replay as a signal, else why not."""
     if _first(s["info"], "channel_format") == "string":
         return "markers"
-    if float(_first(s["info"], "nominal_srate", 0)) <= 0:
+    if _nominal_rate(s["info"]) != _nominal_rate(s["info"]):  # NaN (was 'cannot convert float NaN to integer')
+        return "its nominal rate is not a number of Hz"
+    if _nominal_rate(s["info"]) <= 0:
         return "irregular rate: not a signal" + (", read as markers" if _is_marker(s) else "")
     return "" if len(s["time_stamps"]) else "no samples (the file may be truncated)"
 
@@ -82,7 +93,7 @@ def _is_marker(s) -> bool:
     info = s["info"]
     if _first(info, "channel_format") == "string":
         return True
-    return float(_first(info, "nominal_srate", 0)) <= 0 and (_first(info, "type") or "").lower() == "markers"
+    return _nominal_rate(info) <= 0 and (_first(info, "type") or "").lower() == "markers"
 
 
 class _WithoutClockSegmentNotes(logging.Filter):
