@@ -155,6 +155,15 @@ def _scalar(value: Any) -> bool:
     return isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value) != ""
 
 
+def _has_nul(value: Any) -> bool:
+    """A NUL character in a text, or in a list or mapping of them."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return isinstance(value, (list, tuple)) and any(_has_nul(v) for v in value)
+
+
 def _problem(problems, file, line, message, hint=""):
     problems.append((file, line, message, hint))
 
@@ -448,6 +457,16 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
         by_id[node_id].params[param] = value
         by_id[node_id].overridden.append(param)
         by_id[node_id].set_text[param] = assignment.partition("=")[2].strip()
+    for nc in nodes:  # a NUL: the recorder's path check raised 'ValueError: embedded null byte' with a traceback
+        for param in (k for k, v in nc.params.items() if _has_nul(v)):
+            broken.add(nc.id)  # not built: its edges are not reported again
+            where = ("--set", 0) if param in nc.overridden else (file, nc.param_lines.get(param, nc.line))
+            _problem(
+                problems,
+                *where,
+                f"node '{nc.id}': parameter '{param}' holds a NUL character",
+                "remove it (no file name or text holds one; in a double-quoted YAML string, \\0 is a NUL)",
+            )
 
     edges: list[EdgeConfig] = []
     raw_edges = doc.get("edges") or []
@@ -571,9 +590,9 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
     )
     if problems:
         error = GraphError(problems)
-        error.nodes = nodes  # the well-formed nodes: `validate` checks their types and params too
+        error.nodes = [n for n in nodes if n.id not in broken]  # the well-formed: `validate` checks them too
         good_edges = [e for i, e in enumerate(edges) if i not in bad_edges]
-        error.config = GraphConfig(file, config.name, nodes, good_edges, processes, hosts, config.transport)
+        error.config = GraphConfig(file, config.name, error.nodes, good_edges, processes, hosts, config.transport)
         error.broken = broken  # `validate` also checks ports, topology and specs of the rest
         raise error
     return config

@@ -191,3 +191,20 @@ def test_an_xdf_stream_whose_nominal_rate_is_no_number_is_listed_with_why(tmp_pa
     with pytest.raises(SpecError) as e:
         replay(tmp_path / "x.xdf")
     assert "'eeg' (type EEG" in str(e.value) and "its nominal rate is not a number of Hz" in str(e.value)
+
+
+def test_a_nul_character_in_a_parameter_is_one_line_naming_it(tmp_path, monkeypatch, capsys):
+    """`--set 'rec.path="a\\u0000b_raw.fif"'` (a value pasted from a binary listing): a Python traceback ending in
+    'ValueError: embedded null byte' (exit 1); in file_source's path it was 'no such file: a b.edf', the NUL unseen."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.yaml").write_text(GRAPH)
+    assert main(["run", "g.yaml", "--in-process", "--set", 'rec.path="a\\u0000b_raw.fif"']) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "--set: node 'rec': parameter 'path' holds a NUL character; fix: remove it (no file name or text holds one; "
+        "in a double-quoted YAML string, \\0 is a NUL)"
+    ]
+    (tmp_path / "g.yaml").write_text(GRAPH.replace("path: out_raw.fif", 'path: "out\\0_raw.fif"'))
+    assert main(["validate", "g.yaml"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("g.yaml:7: node 'rec': parameter 'path' holds a NUL character")
+    assert not list(tmp_path.glob("out*"))
