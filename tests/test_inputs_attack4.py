@@ -208,3 +208,20 @@ def test_a_nul_character_in_a_parameter_is_one_line_naming_it(tmp_path, monkeypa
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith("g.yaml:7: node 'rec': parameter 'path' holds a NUL character")
     assert not list(tmp_path.glob("out*"))
+
+
+@pytest.mark.parametrize("extra", [0, 60])
+def test_a_recording_name_too_long_for_its_sidecars_is_refused_before_the_run(tmp_path, monkeypatch, capsys, extra):
+    """A name the file system holds but not with '.spill.json.tmp' after it: the run started, its recorder failed to
+    write the spill's header ('File name too long', exit 1, nothing recorded); longer than the file system's limit:
+    'node 'rec' (recorder): [Errno 36] File name too long: ...' without a fix."""
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.yaml").write_text(GRAPH)
+    name = "x" * (os.pathconf(tmp_path, "PC_NAME_MAX") - len(".spill.json.tmp") + 1 + extra - len("_raw.fif"))
+    assert main(["run", "g.yaml", "--in-process", "--set", f"rec.path={name}_raw.fif"]) == 2
+    err = capsys.readouterr().err
+    assert "the file system holds names of up to" in err and "; fix: give a name of at most" in err
+    assert os.listdir(tmp_path) == ["g.yaml"]
+    assert main(["validate", "g.yaml", "--set", f"rec.path={name[: -1 - extra]}_raw.fif"]) == 0  # one byte less

@@ -79,6 +79,7 @@ from wavegraph.pipeline.node import NodeParams, Sink
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from .chunk_times import ChunkTimes, read_chunk_log
+from .file_checks import check_name_length
 from .finalise import finalise
 from .record_formats import (
     FIF_ENDINGS,
@@ -204,6 +205,7 @@ class Recorder(Sink[RecorderParams]):
                 f"{spec.rate:g} Hz (MNE needs a second of data and 1 MB more per part)",
                 f"split_size: {math.ceil(need / 2**20)}MB or more",
             )
+        check_name_length(self.path)
         if self.path.is_dir():
             name = "recording_raw.fif" if self.format == "fif" else "recording" + self.path.suffix
             raise SpecError(
