@@ -6,7 +6,8 @@ can list the model nodes without loading torch.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+import contextlib
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -19,6 +20,33 @@ if TYPE_CHECKING:
     from wavegraph.models.streaming import StreamingModel
 
 Device = Literal["auto", "cpu", "cuda"]
+# torch's CPU threads while a model node computes. torch's own default is every core, per process: in a live
+# graph each process then spreads a small model over cores that others are using, and waits for them (the
+# SSVEP DNN's decision: 1.0 ms on one thread, 48 ms on two while the other core was busy; docs/bci.md).
+Threads = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=1024,
+        description="torch CPU threads while this node computes (default 1: a live graph's processes share the "
+        "cores; raise it for a big model replayed alone on an idle machine)",
+    ),
+]
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """Run the body with torch using `n` CPU threads, then put back the count it had."""
+    import torch
+
+    before = torch.get_num_threads()
+    if before != n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if before != n:
+            torch.set_num_threads(before)
 
 
 class ModelParams(NodeParams):
@@ -29,6 +57,7 @@ class ModelParams(NodeParams):
     random_init: bool = Field(False, description="random weights from the inline dims (tests and demos only)")
     seed: int = Field(0, description="torch seed for random_init")
     device: Device = Field("auto", description="auto: cuda when torch sees one, else cpu")
+    threads: Threads = 1
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
     inline_fields: ClassVar[tuple[str, ...]] = ()  # the inline-dim field names, set by subclasses

@@ -25,7 +25,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from pydantic import Field
-from wavegraph.nodes.models.common import ModelParams, check_real, make_model, resolve_device, to_numpy, to_tensor
+from wavegraph.nodes.models.common import (
+    ModelParams,
+    check_real,
+    make_model,
+    resolve_device,
+    to_numpy,
+    to_tensor,
+    torch_threads,
+)
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node
 from wavegraph.pipeline.spec import SpecError, StreamSpec
@@ -167,7 +175,7 @@ class ModelNode(Node):
 
         chunk = inputs["in"]
         if chunk.gap and self.base_t0 is not None:
-            with torch.inference_mode():
+            with torch.inference_mode(), torch_threads(self.params.threads):
                 held = self.net.flush(self.state)[0].shape[1]
             if held:
                 self.count("frames_dropped_at_gap", held)
@@ -181,14 +189,14 @@ class ModelNode(Node):
             self.bad_frames += (self.n_in + np.flatnonzero(bad.reshape(n, -1).any(axis=1))).tolist()
         self.n_in += n
         x = to_tensor(data, self.net.d_in, self.device)
-        with torch.inference_mode():
+        with torch.inference_mode(), torch_threads(self.params.threads):
             y, self.state = self.net.stream(x, self.state)
         return self._emit(y)
 
     def finish(self) -> dict[str, Chunk]:
         import torch
 
-        with torch.inference_mode():
+        with torch.inference_mode(), torch_threads(self.params.threads):
             y, self.state = self.net.flush(self.state)
         return self._emit(y)
 

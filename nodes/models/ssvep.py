@@ -45,7 +45,7 @@ from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, all_finite, chunk_data, first_time, off_grid, sanitize, signal_input
-from .common import Device, resolve_device
+from .common import Device, Threads, resolve_device, torch_threads
 
 
 class SSVEPDecoderParams(NodeParams):
@@ -69,6 +69,7 @@ class SSVEPDecoderParams(NodeParams):
     n_bands: int = Field(5, ge=1, description="fbcca: sub-bands [8n-2, 90] Hz, n = 1..n_bands")
     checkpoint: str | None = Field(None, description="dnn: weights from `wavegraph train ssvep` (config beside)")
     device: Device = Field("cpu", description="dnn: torch device")
+    threads: Threads = 1
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
     @model_validator(mode="after")
@@ -167,7 +168,11 @@ class _SSVEPBase(Node[P]):
         self._sos = ssvep_dnn.design_dnn_bank(cfg)
         self._window = cfg.n_samples / cfg.rate
         self._channels = list(cfg.channels)
-        self._score = lambda frames: ssvep_dnn.predict_proba(self.model, frames, self.device)
+        self._score = lambda frames: self._predict(ssvep_dnn.predict_proba, frames)
+
+    def _predict(self, predict_proba, frames):
+        with torch_threads(self.params.threads):
+            return predict_proba(self.model, frames, self.device)
 
     def _channel_index(self, spec: StreamSpec, names) -> list[int]:
         if names is None:
@@ -499,7 +504,8 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
             if k:
                 from wavegraph.models.ssvep_dnn import predict_proba
 
-                scores.append(predict_proba(self.model, y[None], self.device, crops=k)[0])
+                with torch_threads(self.params.threads):
+                    scores.append(predict_proba(self.model, y[None], self.device, crops=k)[0])
             else:
                 scores.append(self._score(y[None])[0])
             rows.append(t)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import Field
 from wavegraph.nodes.dsp.resample import Resample
-from wavegraph.nodes.models.common import Device, resolve_device, to_numpy
+from wavegraph.nodes.models.common import Device, Threads, resolve_device, to_numpy, torch_threads
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
@@ -42,6 +42,7 @@ class TokenizerParams(NodeParams):
         "codes", description="codes: the tokens' code vectors; latents: the encoder output before quantisation"
     )
     device: Device = Field("cpu", description="auto: cuda when torch sees one, else cpu")
+    threads: Threads = 1
 
 
 class EEGTokenizerNode(Node[TokenizerParams]):
@@ -150,7 +151,7 @@ class EEGTokenizerNode(Node[TokenizerParams]):
             self.t_first = self.resampler.state.t_first
             assert self.t_first is not None  # the resampler has emitted: it has a start
         x = torch.from_numpy(np.ascontiguousarray(res.data, dtype=np.float64)).to(self.device)[..., None]
-        with torch.inference_mode():
+        with torch.inference_mode(), torch_threads(self.params.threads):
             enc, self.stream = self.model.stream_encode(x, self.stream)
         m = enc["tokens"].shape[1]
         if m == 0:
