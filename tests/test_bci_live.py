@@ -75,3 +75,27 @@ def test_replay_variant_on_the_whole_recording(tmp_path):
     ann = mne.io.read_raw_fif(rec_path, verbose="error").annotations
     markers = [d for d in ann.description if d != "gap"]
     assert len(markers) == 16 and markers[0] == "101"
+
+
+def test_live_session_with_a_dnn_ensemble_calibrated_on_the_user(tmp_path):
+    """`bench bci-live --dnn`, small: `wavegraph train ssvep` on a calibration run (semi-synthetic on real EEGMMIDB
+    background) writes a 3-model ensemble; configs/bci_ssvep_dnn.yaml then decides once per stimulus marker of a
+    new live run, stamped with the marker's time, after the window's last sample."""
+    from wavegraph.benchmarks.bci_live import DNN_CONFIG, DNN_FREQS, dnn_session_inputs, run_session
+    from wavegraph.models import ssvep_dnn
+
+    ckpt, recording, spans = dnn_session_inputs(tmp_path, blocks=2, online_blocks=1, steps=10)
+    model = ssvep_dnn.load(ckpt)[0]
+    assert isinstance(model, ssvep_dnn.SSVEPEnsemble) and len(model.members) == 3
+    overrides = [f"decoder.checkpoint={ckpt}", "notch.harmonics=1"]
+    s = run_session(tmp_path, speed=4.0, in_process=True, overrides=overrides, recording=recording, config=DNN_CONFIG)
+    assert s.result is not None
+    assert s.result.exit_code == 0, s.result.failure
+    decided = read_decisions(s.decisions_csv)
+    assert len(decided) == len(spans) == 8  # one decision per trial marker, none lost
+    np.testing.assert_allclose([t - s.t_first for t, _ in decided], [a for a, _, _ in spans], atol=1.5 / s.rate)
+    assert {label for _, label in decided} <= {f"{f:g}" for f in DNN_FREQS}
+    assert len(s.decisions) >= 4, "the decision stream was not seen on LSL"
+    cfg = model.cfg
+    span = (round(cfg.delay * cfg.rate) + cfg.n_samples + ssvep_dnn.decision_crops(cfg)) / cfg.rate
+    assert (s.latencies_ms(span) > 0).all()  # never before the window's last sample
