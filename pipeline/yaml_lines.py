@@ -63,6 +63,26 @@ def _construct_sequence(loader: LineLoader, node: yaml.SequenceNode) -> LineList
 LineLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"), list("-+0123456789")
 )
+
+
+def _construct_int(loader: LineLoader, node: yaml.ScalarNode) -> int | str:
+    """As YAML 1.2 reads them: a leading 0 is decimal (YAML 1.1 made `run: 010` the octal 8, `chunk_size: 064` 52),
+    and 1:30 is text (YAML 1.1's base 60 made it 90), so a number is what it looks like, or refused as text."""
+    text = loader.construct_scalar(node)
+    if ":" in text:
+        return text
+    if re.fullmatch(r"[-+]?0[0-7_]+", text):
+        return int(text.replace("_", ""), 10)
+    return loader.construct_yaml_int(node)
+
+
+def _construct_float(loader: LineLoader, node: yaml.ScalarNode) -> float | str:
+    text = loader.construct_scalar(node)
+    return text if ":" in text else loader.construct_yaml_float(node)  # 1:30.5 (base 60 in YAML 1.1): text
+
+
+LineLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+LineLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 

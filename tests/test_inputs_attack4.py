@@ -225,3 +225,20 @@ def test_a_recording_name_too_long_for_its_sidecars_is_refused_before_the_run(tm
     assert "the file system holds names of up to" in err and "; fix: give a name of at most" in err
     assert os.listdir(tmp_path) == ["g.yaml"]
     assert main(["validate", "g.yaml", "--set", f"rec.path={name[: -1 - extra]}_raw.fif"]) == 0  # one byte less
+
+
+def test_a_number_with_a_leading_zero_is_decimal_and_a_base_60_one_is_text(tmp_path):
+    """YAML 1.1 (PyYAML) read `run: 010` as the octal 8 (the BIDS file went to run-08), `chunk_size: 064` as 52, and
+    `duration: 1:30` as 90 (base 60), all without a word; read as YAML 1.2 reads them: 10, 64, and text (refused
+    where a number is needed), from the file and from --set alike."""
+    from wavegraph.pipeline.config import GraphError, load_config
+    from wavegraph.pipeline.graph import build_graph
+
+    graph = GRAPH.replace("chunk_size: 25", "chunk_size: 025").replace("overwrite: true", "overwrite: true, run: 010")
+    (tmp_path / "g.yaml").write_text(graph)
+    config = load_config(tmp_path / "g.yaml", ["src.channels=012"])
+    params = {n.id: n.params for n in config.nodes}
+    assert (params["src"]["chunk_size"], params["src"]["channels"], params["rec"]["run"]) == (25, 12, 10)
+    with pytest.raises(GraphError) as e:
+        build_graph(load_config(tmp_path / "g.yaml", ["src.duration=1:30"]))
+    assert "parameter 'duration' = '1:30'" in e.value.lines()[0]
