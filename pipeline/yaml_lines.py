@@ -81,6 +81,15 @@ def _construct_float(loader: LineLoader, node: yaml.ScalarNode) -> float | str:
     return text if ":" in text else loader.construct_yaml_float(node)  # 1:30.5 (base 60 in YAML 1.1): text
 
 
+def _construct_bool(loader: LineLoader, node: yaml.ScalarNode) -> bool | str:
+    """true and false are booleans; yes, no, on and off are text, as in YAML 1.2 (YAML 1.1 made `id: on` true, refused
+    as 'each node needs an id', and `marker_codes: {yes: 1, no: 2}` two booleans). A bool parameter still takes them
+    (pydantic reads 'yes' and 'off' as booleans)."""
+    text = loader.construct_scalar(node)
+    return loader.construct_yaml_bool(node) if text.lower() in ("true", "false") else text
+
+
+LineLoader.add_constructor("tag:yaml.org,2002:bool", _construct_bool)
 LineLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 LineLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)

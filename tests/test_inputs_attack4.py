@@ -242,3 +242,30 @@ def test_a_number_with_a_leading_zero_is_decimal_and_a_base_60_one_is_text(tmp_p
     with pytest.raises(GraphError) as e:
         build_graph(load_config(tmp_path / "g.yaml", ["src.duration=1:30"]))
     assert "parameter 'duration' = '1:30'" in e.value.lines()[0]
+
+
+def test_yes_no_on_and_off_are_text_as_in_yaml_1_2(tmp_path, monkeypatch, capsys):
+    """A node called `on` was 'each node needs an id and a type' (YAML 1.1 read it as true); `on_error: no` was
+    "on_error 'False'"; a yes/no task's `marker_codes: {yes: 1, no: 2}` had the keys True and False. A bool parameter
+    still takes yes (overwrite: yes)."""
+    from wavegraph.pipeline.config import load_config
+
+    graph = GRAPH.replace("id: src", "id: on").replace("source: src.out", "source: on.out")
+    (tmp_path / "g.yaml").write_text(graph.replace("overwrite: true", "overwrite: yes"))
+    config = load_config(tmp_path / "g.yaml", ["rec.task=off"])
+    assert [n.id for n in config.nodes] == ["on", "rec"] and config.nodes[1].params["task"] == "off"
+    stop_no = graph.replace("overwrite: true}", "overwrite: true}\n    on_error: no")
+    assert validate_lines(tmp_path, monkeypatch, capsys, stop_no) == [
+        "g.yaml:8: node 'rec': on_error 'no'; fix: use stop or restart"
+    ]
+    (tmp_path / "m.yaml").write_text(
+        "nodes:\n  - id: m\n    type: lsl_inlet\n    params: {name: t, marker_codes: {yes: 1, no: 2}}\n"
+    )
+    assert load_config(tmp_path / "m.yaml").nodes[0].params["marker_codes"] == {"yes": 1, "no": 2}
+
+
+def validate_lines(tmp_path, monkeypatch, capsys, text):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.yaml").write_text(text)
+    main(["validate", "g.yaml"])
+    return capsys.readouterr().err.strip().splitlines()
