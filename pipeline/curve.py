@@ -333,6 +333,14 @@ def keys_main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="wavegraph keys", description="make a CURVE key pair for tcp edges between hosts")
     p.add_argument("name", help="path prefix: writes NAME.key (public, share it) and NAME.key_secret (keep it)")
     args = p.parse_args(argv)
+    base = os.path.basename(args.name)
+    if not base.strip() or base in (".", ".."):  # '', '.', 'keys/': keys named after the folder, beside it
+        example = os.path.join(args.name.strip() if base in ("", ".") and args.name.strip() else "keys", "gpu")
+        print(
+            f"error: NAME {args.name!r} is a folder or blank, not a file name; fix: give one, e.g. {example}",
+            file=sys.stderr,
+        )
+        return 2
     try:
         public, secret = make_keys(args.name)
     except (FileExistsError, OSError) as e:

@@ -269,3 +269,15 @@ def validate_lines(tmp_path, monkeypatch, capsys, text):
     (tmp_path / "g.yaml").write_text(text)
     main(["validate", "g.yaml"])
     return capsys.readouterr().err.strip().splitlines()
+
+
+@pytest.mark.parametrize("name", ["", ".", "keys/", " "])
+def test_keys_without_a_file_name_writes_nothing(tmp_path, monkeypatch, capsys, name):
+    """`wavegraph keys ''`, `keys .` or `keys keys/` wrote the pair named after the current folder into its parent
+    (`keys .` in /home/me/lab wrote /home/me/lab.key), exit 0; `keys ' '` wrote ' .key'."""
+    work = tmp_path / "lab"
+    (work / "keys").mkdir(parents=True)
+    monkeypatch.chdir(work)
+    assert main(["keys", name]) == 2
+    assert "is a folder or blank, not a file name; fix: give one, e.g." in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["keys", "lab"]
