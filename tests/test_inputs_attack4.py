@@ -281,3 +281,14 @@ def test_keys_without_a_file_name_writes_nothing(tmp_path, monkeypatch, capsys, 
     assert main(["keys", name]) == 2
     assert "is a folder or blank, not a file name; fix: give one, e.g." in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["keys", "lab"]
+
+
+def test_plot_into_a_folder_not_made_yet_makes_it(tmp_path, capsys):
+    """`wavegraph plot rec.fif -o figs/s01.png` before figs/ existed: 'cannot plot rec.fif: FileNotFoundError: [Errno 2]
+    No such file or directory: figs/s01.png' (exit 2), where a recorder and --json make their folders."""
+    from test_io_hostile import eeg_spec, record  # pyright: ignore[reportMissingImports]
+
+    record(tmp_path / "r_raw.fif", np.random.default_rng(5).normal(0, 1e-5, (2, 500)), eeg_spec(2))
+    out = tmp_path / "figs" / "s01" / "r.png"
+    assert main(["plot", str(tmp_path / "r_raw.fif"), "-o", str(out)]) == 0
+    assert out.stat().st_size > 0 and capsys.readouterr().out.strip() == str(out)

@@ -204,6 +204,13 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    try:  # -o figs/x.png: the folder is made, as a recorder's and --json's are
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        print(
+            f"error: -o {args.out}: cannot make its folder ({e.strerror}); fix: give a writable folder", file=sys.stderr
+        )
+        return 2
     try:
         plot(path, out)
     except Exception as e:  # noqa: BLE001 — mne, soundfile, numpy raise many types; all mean "cannot plot this"
