@@ -292,3 +292,25 @@ def test_plot_into_a_folder_not_made_yet_makes_it(tmp_path, capsys):
     out = tmp_path / "figs" / "s01" / "r.png"
     assert main(["plot", str(tmp_path / "r_raw.fif"), "-o", str(out)]) == 0
     assert out.stat().st_size > 0 and capsys.readouterr().out.strip() == str(out)
+
+
+def test_recover_of_a_spill_killed_before_its_header_was_written(tmp_path, capsys):
+    """A recorder with an events input makes its (empty) spill at the first marker; killed before the first sample,
+    `recover` said 'FileNotFoundError: [Errno 2] No such file or directory: x_raw.fif.spill.json' and left the spill;
+    a header deleted or damaged by hand was a bare 'JSONDecodeError' or "KeyError: 'spec'"."""
+    from wavegraph.nodes.io.recorder import Recorder
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import StreamSpec, signal_spec
+
+    path = tmp_path / "cal_raw.fif"
+    rec = Recorder(path=str(path), events=True)
+    rec.configure({"in": signal_spec(250.0, ["C3"]), "events": StreamSpec("events", 0.0, (3,), labels=((1, "go"),))})
+    rec.process({"events": Chunk(np.array([[0.5, 0.0, 1.0]]), t0=0.5)})
+    rec._spill.close()  # the process was killed: the system closes its files and drops the lock
+    assert recover_main([str(path)]) == 1
+    assert "cal_raw.fif.spill held no complete sample: nothing to write" in capsys.readouterr().err
+    assert not path.with_name("cal_raw.fif.spill").exists()
+    path.with_name("cal_raw.fif.spill").write_bytes(bytes(80))
+    path.with_name("cal_raw.fif.spill.json").write_text("{bad")
+    assert recover_main([str(path)]) == 1
+    assert "cal_raw.fif.spill's header cal_raw.fif.spill.json is missing or damaged" in capsys.readouterr().err

@@ -548,7 +548,17 @@ def recover(path: str | os.PathLike) -> Path:
             parts = line.split(",", 3)
             if len(parts) == 4:
                 events.append((float(parts[0]), float(parts[1]), parts[3]))
-    rate = open_spill(path)[1].rate  # every chunk's t0 and length: markers go where they went live
+    try:
+        rate = open_spill(path)[1].rate  # every chunk's t0 and length: markers go where they went live
+    except (OSError, ValueError, KeyError, TypeError) as e:  # was the bare FileNotFoundError, JSONDecodeError...
+        if _markers_only(spill):  # killed before its first sample: as a spill of no whole sample, below
+            spill.unlink()
+            raise ValueError(
+                f"{spill} held no complete sample: nothing to write (the empty spill is removed)"
+            ) from None
+        raise ValueError(
+            f"{spill}'s header {spill.name}.json is missing or damaged ({e}): its samples cannot be read"
+        ) from None
     first_t0, gaps, total, times = read_chunk_log(path.with_name(path.name + ".chunks.csv"), rate)
     # The log is written after the data: rows past its total (a chunk whose log line was never
     # written, say on a full disk) are left out, so the file and its log agree.
