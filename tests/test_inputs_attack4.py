@@ -314,3 +314,16 @@ def test_recover_of_a_spill_killed_before_its_header_was_written(tmp_path, capsy
     path.with_name("cal_raw.fif.spill.json").write_text("{bad")
     assert recover_main([str(path)]) == 1
     assert "cal_raw.fif.spill's header cal_raw.fif.spill.json is missing or damaged" in capsys.readouterr().err
+
+
+def test_a_check_across_parameters_names_the_node_not_an_empty_parameter(tmp_path, monkeypatch, capsys):
+    """file_source with chunk_size and chunk_duration both (each node's model validator): "parameter '' =
+    {'chunk_duration': 1.0, 'chunk_size': 10, 'path': ...}: Value error, give chunk_size or chunk_duration, not both;
+    fix: give a ?"."""
+    text = (
+        "nodes:\n  - id: src\n    type: file_source\n    params: {path: a.edf, chunk_size: 10, chunk_duration: 1.0}\n"
+    )
+    assert validate_lines(tmp_path, monkeypatch, capsys, text) == [
+        "g.yaml:2: node 'src' (file_source): give chunk_size or chunk_duration, not both; "
+        "fix: `wavegraph nodes file_source` lists its parameters"
+    ]
