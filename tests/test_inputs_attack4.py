@@ -327,3 +327,21 @@ def test_a_check_across_parameters_names_the_node_not_an_empty_parameter(tmp_pat
         "g.yaml:2: node 'src' (file_source): give chunk_size or chunk_duration, not both; "
         "fix: `wavegraph nodes file_source` lists its parameters"
     ]
+
+
+@pytest.mark.parametrize(
+    ("params", "said"),
+    [
+        ("channels: 0, rate: 250", "`channels: 0` declares no channel"),
+        ("channels: [], rate: 250", "`channels: []` declares no channel"),
+        ("marker_codes: {go: 99999999999999999999}", "`marker_codes` beyond +-2**53"),
+    ],
+)
+def test_an_lsl_inlet_declaring_no_channel_or_a_code_no_event_row_holds_is_refused(
+    tmp_path, monkeypatch, capsys, params, said
+):
+    """`validate` said OK: a declared spec of 0 channels went downstream (no stream can ever match it), and a code
+    beyond 2**53 was accepted, then every such marker dropped as unknown at run time."""
+    text = f"nodes:\n  - id: m\n    type: lsl_inlet\n    params: {{name: amp, {params}}}\n"
+    lines = validate_lines(tmp_path, monkeypatch, capsys, text)
+    assert len(lines) == 1 and lines[0].startswith("g.yaml:2: node 'm' (lsl_inlet): lsl_inlet ") and said in lines[0]

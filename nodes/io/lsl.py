@@ -158,6 +158,12 @@ class LslInletParams(NodeParams):
             raise ValueError("lsl_inlet needs `name` or `type` (or `source_id`) to find its stream")
         if "'" in (self.name or "") + (self.type or "") + (self.source_id or ""):
             raise ValueError("lsl_inlet `name`, `type` and `source_id` cannot contain a single quote")
+        if self.channels is not None and not (self.channels if isinstance(self.channels, list) else self.channels > 0):
+            raise ValueError(f"lsl_inlet `channels: {self.channels}` declares no channel; give a count or the labels")
+        if any(abs(c) > 2**53 for c in self.marker_codes.values()):  # (read as unknown markers, dropped)
+            raise ValueError(
+                "lsl_inlet `marker_codes` beyond +-2**53 do not fit a float64 event row; give smaller codes"
+            )
         return self
 
 
