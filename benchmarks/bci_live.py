@@ -160,6 +160,8 @@ def run_session(
         decisions_csv=csv_path,
     )
 
+    fed = threading.Event()  # the feeder has pushed everything
+
     def feed():
         eeg_out.wait_for_consumers(30.0)
         stim_out[0].wait_for_consumers(30.0)
@@ -178,6 +180,7 @@ def run_session(
             eeg_out.push_chunk(block, ts.tolist())
         time.sleep(1.0)
         stim_out.clear()  # the stimulus program exits: the marker inlet's stream ends
+        fed.set()
 
     def consume():
         found = pylsl.resolve_byprop("name", dec_name, timeout=30.0)
@@ -186,10 +189,12 @@ def run_session(
         inlet = pylsl.StreamInlet(found[0], recover=False)
         inlet.open_stream(timeout=10.0)
         try:
-            while True:
-                m, ts = inlet.pull_sample(timeout=5.0)
+            quiet = 0  # seconds without a decision since the feeder finished
+            while quiet < 5:  # decisions may be many seconds apart (one per trial) while the feeder runs
+                m, ts = inlet.pull_sample(timeout=1.0)
                 if ts is None:
-                    return
+                    quiet += fed.is_set()
+                    continue
                 assert m is not None  # pylsl gives (None, None) only on a timeout
                 s.decisions.append((m[0], ts, pylsl.local_clock()))
         except pylsl.util.LostError:
