@@ -345,3 +345,25 @@ def test_an_lsl_inlet_declaring_no_channel_or_a_code_no_event_row_holds_is_refus
     text = f"nodes:\n  - id: m\n    type: lsl_inlet\n    params: {{name: amp, {params}}}\n"
     lines = validate_lines(tmp_path, monkeypatch, capsys, text)
     assert len(lines) == 1 and lines[0].startswith("g.yaml:2: node 'm' (lsl_inlet): lsl_inlet ") and said in lines[0]
+
+
+def test_bids_labels_and_a_bids_root_that_cannot_be_made_are_refused_before_the_run(tmp_path, monkeypatch, capsys):
+    """--set 'rec.subject="sub 01"' wrote sub-sub 01/ (a space: not a BIDS label; the validator refuses the dataset),
+    subject ü likewise; --bids under a file (or /proc) recorded the whole run and then failed at close ('[Errno 2]
+    No such file or directory', exit 1); line_freq -50 and run -1 were taken."""
+    pytest.importorskip("mne_bids")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.yaml").write_text(GRAPH.replace("out_raw.fif", "out.edf"))
+    cases = [
+        (["--set", 'rec.subject="sub 01"', "--bids", "bids"], "BIDS subject 'sub 01' is not a BIDS label"),
+        (["--set", "rec.subject=ü", "--bids", "bids"], "BIDS subject 'ü' is not a BIDS label"),
+        (["--set", "rec.subject=01", "--bids", "g.yaml/bids"], "cannot make the BIDS layout in"),
+        (["--set", "rec.subject=01", "--set", "rec.line_freq=-50", "--bids", "bids"], "give line_freq > 0"),
+        (["--set", "rec.subject=01", "--set", "rec.run=-1", "--bids", "bids"], "give run >= 0"),
+    ]
+    for args, said in cases:
+        assert main(["run", "g.yaml", "--in-process", "--no-status", *args]) == 2, args
+        assert said in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.yaml"]
+    assert main(["run", "g.yaml", "--in-process", "--no-status", "--set", "rec.subject=01", "--bids", "bids"]) == 0
+    assert list((tmp_path / "bids").rglob("sub-01_task-g_eeg.edf"))

@@ -79,7 +79,7 @@ from wavegraph.pipeline.node import NodeParams, Sink
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from .chunk_times import ChunkTimes, read_chunk_log
-from .file_checks import check_name_length
+from .file_checks import check_bids, check_name_length
 from .finalise import finalise
 from .record_formats import (
     FIF_ENDINGS,
@@ -154,8 +154,8 @@ class RecorderParams(NodeParams):
     subject: str | None = None
     session: str | None = None
     task: str | None = None
-    run: int | None = None
-    line_freq: float | None = Field(default=None, description="BIDS PowerLineFrequency (50 or 60 Hz)")
+    run: int | None = Field(default=None, ge=0)
+    line_freq: float | None = Field(default=None, gt=0, description="BIDS PowerLineFrequency (50 or 60 Hz)")
     split_size: str = Field(default="2GB", description="FIF: split into <name>_raw-1.fif, ... past this size")
 
     @field_validator("split_size")
@@ -266,6 +266,7 @@ class Recorder(Sink[RecorderParams]):
                 f"recorder: BIDS-EEG stores EDF, BDF or BrainVision, the target is {self.format.upper()}",
                 "record to a .bdf (24-bit) or .edf path; the recorder copies it into the BIDS layout",
             )
+        check_bids(Path(p.bids_root).expanduser(), subject=p.subject, session=p.session, task=p.task)
         try:
             from .record_formats import bids_path
 
