@@ -20,6 +20,7 @@ import argparse
 import concurrent.futures as cf
 import glob
 import json
+import math
 import multiprocessing
 import os
 import shlex
@@ -278,18 +279,45 @@ def _unwritable_outputs(out: str, json_path: str | None) -> str:
     return f"--json {json_path}: cannot write it ({why}); fix: choose a file in a writable folder" if why else ""
 
 
+def _checked(kind, least: float, what: str):
+    """An argparse type: a finite number of `kind` >= `least` (--jobs -1, joblib's 'every CPU', ran 1 worker, and
+    --jobs 0 as well, without a word; --task-gpus nan was taken)."""
+
+    def check(value: str):
+        try:
+            number = kind(value)
+        except ValueError:
+            number = None
+        if number is None or not math.isfinite(number) or number < least:
+            raise argparse.ArgumentTypeError(f"takes {what}, got {value!r}")
+        return number
+
+    return check
+
+
+def _text(value: str) -> str:
+    if not value.strip():  # --out "$OUT" with OUT unset: the current folder, said as '--out  is ...'
+        raise argparse.ArgumentTypeError("is empty (a shell variable that was unset or empty expands to nothing)")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="wavegraph batch", description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("graph")
-    ap.add_argument("--inputs", required=True, help="glob of input recordings, e.g. 'recordings/**/*.edf'")
-    ap.add_argument("--out", required=True, help="output folder; each input's recordings go to OUT/<stem>/")
+    ap.add_argument("--inputs", required=True, type=_text, help="glob of input recordings, e.g. 'recordings/**/*.edf'")
+    ap.add_argument("--out", required=True, type=_text, help="output folder; each input's recordings go to OUT/<stem>/")
     ap.add_argument("--set", action="append", default=[], metavar="NODE.PARAM=VALUE")
     ap.add_argument("--source", help="the file_source node that takes the input (when there are several)")
     ap.add_argument("--engine", choices=["local", "ray"], default="local")
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="local engine: parallel files")
+    ap.add_argument(
+        "--jobs",
+        type=_checked(int, 1, "a count of 1 or more (left out: the CPU count)"),
+        default=os.cpu_count() or 1,
+        help="local engine: parallel files",
+    )
     ap.add_argument("--ray", metavar="ADDRESS", help="ray engine: a cluster to join (default: start one here)")
-    ap.add_argument("--task-cpus", type=float, default=1.0)
-    ap.add_argument("--task-gpus", type=float, default=0.0)
+    ap.add_argument("--task-cpus", type=_checked(float, 0, "a number >= 0"), default=1.0)
+    ap.add_argument("--task-gpus", type=_checked(float, 0, "a number >= 0"), default=0.0)
     ap.add_argument("--json", metavar="PATH", help="write every file's outcome here")
     args = ap.parse_args(argv)
     if problem := _unwritable_outputs(args.out, args.json):  # before any file runs, not a traceback at the end

@@ -367,3 +367,24 @@ def test_bids_labels_and_a_bids_root_that_cannot_be_made_are_refused_before_the_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.yaml"]
     assert main(["run", "g.yaml", "--in-process", "--no-status", "--set", "rec.subject=01", "--bids", "bids"]) == 0
     assert list((tmp_path / "bids").rglob("sub-01_task-g_eeg.edf"))
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--jobs", "-1"], "argument --jobs: takes a count of 1 or more"),
+        (["--jobs", "0"], "argument --jobs: takes a count of 1 or more"),
+        (["--task-gpus", "nan"], "argument --task-gpus: takes a number >= 0"),
+        (["--task-cpus", "-1"], "argument --task-cpus: takes a number >= 0"),
+        (["--out", ""], "argument --out: is empty"),
+    ],
+)
+def test_batch_counts_out_of_range_and_an_empty_out_are_usage_errors(tmp_path, capsys, args, said):
+    """`--jobs -1` (joblib's 'every CPU') and `--jobs 0` ran one worker without a word, `--task-gpus nan` was taken,
+    `--out ""` (an unset $OUT) was the current folder: 'every file ... lies in --out , where the batch writes'."""
+    from wavegraph.pipeline import batch
+
+    full = ["g.yaml", "--inputs", str(tmp_path / "*.edf"), "--out", str(tmp_path / "out"), *args]
+    with pytest.raises(SystemExit) as e:
+        batch.main(full)
+    assert e.value.code == 2 and said in capsys.readouterr().err
