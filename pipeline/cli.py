@@ -46,6 +46,14 @@ def _seconds(value: str) -> float:
     return _positive(value, "--duration", " of seconds")
 
 
+def _given(value: str) -> str:
+    """A path or address typed as '' ("$OUT" unset): the graph was the current folder, --json '' and --bids '' were
+    dropped without a word."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("is empty (a shell variable that was unset or empty expands to nothing)")
+    return value
+
+
 def _port(value: str) -> int:
     """A TCP port, 0..65535 (99999 was taken modulo 65536 by getaddrinfo: the page came up on port 34463)."""
     if not value.strip().isdigit() or int(value) > 65535:
@@ -437,10 +445,12 @@ def main(argv: list[str] | None = None) -> int:
         ("describe", "nodes, edge specs and latency per path"),
     ):
         p = sub.add_parser(name, help=help_)
-        p.add_argument("config")
+        p.add_argument("config", type=_given)
         p.add_argument("--set", action="append", default=[], metavar="NODE.PARAM=VALUE")
         if name == "describe":
-            p.add_argument("--png", help="also draw the graph (processes, edge specs, latencies) to this PNG")
+            p.add_argument(
+                "--png", type=_given, help="also draw the graph (processes, edge specs, latencies) to this PNG"
+            )
         if name in ("validate", "describe"):
             p.add_argument(
                 "--devices",
@@ -485,12 +495,14 @@ def main(argv: list[str] | None = None) -> int:
             )
             p.add_argument(
                 "--json",
+                type=_given,
                 metavar="PATH",
                 help="write the end-of-run summary (per-node statistics, "
                 "processes, failure, wall time) to this JSON file",
             )
             p.add_argument(
                 "--bids",
+                type=_given,
                 metavar="ROOT",
                 help="also write each EDF/BDF recorder's file into a BIDS-EEG layout under ROOT at close "
                 "(mne-bids; the recorder's subject, session, task, run params; task defaults to the graph's name)",
@@ -498,6 +510,7 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--monitor", action="store_true", help="serve a live web page of every stream and node")
             p.add_argument(
                 "--monitor-host",
+                type=_given,
                 default="127.0.0.1",
                 help="address the page binds (anything but loopback needs the token in the URL)",
             )

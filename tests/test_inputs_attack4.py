@@ -388,3 +388,23 @@ def test_batch_counts_out_of_range_and_an_empty_out_are_usage_errors(tmp_path, c
     with pytest.raises(SystemExit) as e:
         batch.main(full)
     assert e.value.code == 2 and said in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", ""],
+        ["run", "g.yaml", "--in-process", "--json", ""],
+        ["run", "g.yaml", "--in-process", "--bids", ""],
+        ["describe", "g.yaml", "--png", ""],
+    ],
+)
+def test_an_empty_path_on_the_command_line_is_a_usage_error(tmp_path, monkeypatch, capsys, args):
+    """`wavegraph run "$GRAPH"` with GRAPH unset took the current folder (': is a folder, not a graph file'); `--json
+    "$OUT"`, `--bids "$ROOT"` and `--png ""` were dropped: the run went on without them, exit 0."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.yaml").write_text(GRAPH)
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    assert e.value.code == 2 and "is empty (a shell variable that was unset" in capsys.readouterr().err
+    assert not (tmp_path / "out_raw.fif").exists()
