@@ -408,3 +408,24 @@ def test_an_empty_path_on_the_command_line_is_a_usage_error(tmp_path, monkeypatc
         main(args)
     assert e.value.code == 2 and "is empty (a shell variable that was unset" in capsys.readouterr().err
     assert not (tmp_path / "out_raw.fif").exists()
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b"<channel_format>double64</channel_format>", b"<channel_format>double65</channel_format>"),
+        (b"<nominal_srate>", b"<nominal_srate"),
+    ],
+)
+def test_an_xdf_pyxdf_cannot_parse_is_said_to_be_damaged_not_of_an_unsupported_format(tmp_path, old, new):
+    """A stream header with an unknown channel format or broken XML: "KeyError: 'double65'" / "ParseError: not
+    well-formed" with the list of supported formats, XDF among them, as the fix."""
+    from wavegraph.nodes.io.xdf import XdfStream, write_xdf
+    from wavegraph.pipeline.spec import SpecError
+
+    t = 10.0 + np.arange(500) / 250.0
+    write_xdf(tmp_path / "s.xdf", [XdfStream("eeg", "EEG", 250.0, np.zeros((500, 2)), t, labels=["C3", "C4"])])
+    (tmp_path / "s.xdf").write_bytes((tmp_path / "s.xdf").read_bytes().replace(old, new, 1))
+    with pytest.raises(SpecError) as e:
+        replay(tmp_path / "s.xdf")
+    assert e.value.hint.startswith("it is XDF but damaged") and "supported formats" not in e.value.hint

@@ -551,5 +551,11 @@ def open_reader(
         )
         raise SpecError(
             f"file_source: cannot read {path}: {'not a recording' if hint else said}",
-            hint or f"supported formats: {SUPPORTED}",
+            hint
+            or (  # a supported format that pyxdf could not parse: the list of formats was no fix
+                "it is XDF but damaged, or breaks the format where pyxdf reads it (a stream's header, a channel "
+                "format): record it again, or repair the header pyxdf.load_xdf(PATH) fails on"
+                if name.endswith((".xdf", ".xdfz"))
+                else f"supported formats: {SUPPORTED}"
+            ),
         ) from e
