@@ -429,3 +429,21 @@ def test_an_xdf_pyxdf_cannot_parse_is_said_to_be_damaged_not_of_an_unsupported_f
     with pytest.raises(SpecError) as e:
         replay(tmp_path / "s.xdf")
     assert e.value.hint.startswith("it is XDF but damaged") and "supported formats" not in e.value.hint
+
+
+def test_an_edf_whose_signal_header_is_damaged_says_so_not_the_formats(tmp_path):
+    """A signal's samples-per-record field holding 'x': "ValueError: invalid literal for int() with base 10: 'x'" with
+    the list of supported formats, EDF among them, as the fix."""
+    from test_io_hostile import eeg_spec, record  # pyright: ignore[reportMissingImports]
+    from wavegraph.pipeline.spec import SpecError
+
+    path = tmp_path / "r.edf"
+    record(path, np.random.default_rng(3).normal(0, 1e-5, (2, 1000)), eeg_spec(2))
+    head = bytearray(path.read_bytes())
+    ns = int(head[252:256])
+    at = 256 + ns * (16 + 80 + 8 * 5 + 80)  # the samples-per-record field of the first signal
+    head[at : at + 8] = b"x       "
+    path.write_bytes(head)
+    with pytest.raises(SpecError) as e:
+        replay(path)
+    assert e.value.hint.startswith("it is EDF but damaged") and "supported formats" not in e.value.hint

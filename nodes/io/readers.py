@@ -435,6 +435,18 @@ def _header_of(part: Path, suffix: str) -> Path | None:
     return next((p for p in part.parent.iterdir() if p.name.lower() == want and p.is_file()), None)
 
 
+# Suffixes of one reader each (not .dat, .cnt, .bin): when it fails on a file, the file is damaged
+DAMAGED_NOT_OTHER = {
+    ".edf": "EDF",
+    ".bdf": "BDF",
+    ".gdf": "GDF",
+    ".fif": "FIF",
+    ".fif.gz": "FIF",
+    ".vhdr": "BrainVision",
+}
+DAMAGED_NOT_OTHER[".set"] = "EEGLAB"
+
+
 def open_reader(
     path: Path, dtype: Dtype, stream: str | None = None, stim_channel: str | None = None, proj: bool | None = None
 ) -> _Reader:
@@ -552,10 +564,13 @@ def open_reader(
         raise SpecError(
             f"file_source: cannot read {path}: {'not a recording' if hint else said}",
             hint
-            or (  # a supported format that pyxdf could not parse: the list of formats was no fix
+            or (  # a supported format its reader could not parse: the list of formats was no fix
                 "it is XDF but damaged, or breaks the format where pyxdf reads it (a stream's header, a channel "
                 "format): record it again, or repair the header pyxdf.load_xdf(PATH) fails on"
                 if name.endswith((".xdf", ".xdfz"))
+                else f"it is {next(f for e, f in DAMAGED_NOT_OTHER.items() if name.endswith(e))} but damaged, or breaks "
+                "the format where MNE reads it (a field of its header): export it again from the recording software"
+                if name.endswith(tuple(DAMAGED_NOT_OTHER))
                 else f"supported formats: {SUPPORTED}"
             ),
         ) from e
