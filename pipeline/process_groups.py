@@ -141,6 +141,10 @@ def parse_groups(file, doc, node_ids, problems) -> tuple[dict[str, list[str]], d
         raw = {}
     for group, members in raw.items():
         line = line_of(raw, group)
+        if len(str(group).encode()) > 240:  # its run files (RUN/<group>.json) are named after it: was a traceback
+            size = len(str(group).encode())
+            _problem(problems, file, line, f"process '{str(group)[:20]}...': a name of {size} bytes", "use at most 240")
+            continue
         if isinstance(members, dict):
             for key in members:
                 if key not in GROUP_KEYS and key is not True:  # YAML 1.1 reads a bare `on` as true

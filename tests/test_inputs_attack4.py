@@ -447,3 +447,16 @@ def test_an_edf_whose_signal_header_is_damaged_says_so_not_the_formats(tmp_path)
     with pytest.raises(SpecError) as e:
         replay(path)
     assert e.value.hint.startswith("it is EDF but damaged") and "supported formats" not in e.value.hint
+
+
+def test_a_process_group_name_too_long_for_its_run_files_is_one_line(tmp_path, monkeypatch, capsys):
+    """A 300-character group name (a generated placement) validated, then `run` ended in a Python traceback:
+    "OSError: [Errno 36] File name too long: '/tmp/wg-.../ggg....json'" (exit 1)."""
+    monkeypatch.chdir(tmp_path)
+    for size, code in ((300, 2), (240, 0)):
+        (tmp_path / "g.yaml").write_text(GRAPH + f"processes:\n  {'g' * size}: [src]\n")
+        assert main(["run", "g.yaml", "--no-status"]) == code
+        err = capsys.readouterr().err
+        assert (
+            f"g.yaml:11: process 'gggggggggggggggggggg...': a name of {size} bytes; fix: use at most 240" in err
+        ) == (code == 2)
