@@ -236,6 +236,8 @@ def _param_problem(nc: NodeConfig, cls: type[Node], err: Mapping[str, Any], file
     if err["type"] == "extra_forbidden":
         close = difflib.get_close_matches(name, list(fields), n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"parameters are: {', '.join(fields) or 'none'}"
+        if name in ("id", "type", "on_error") and name not in fields:  # --set src.type=noise: not 'dtype'
+            hint = f"a node's {name} is no parameter: change it in the graph file ({name}: ... beside params)"
         return (file, line, f"node '{nc.id}' ({nc.type}): unknown parameter '{name}'{_set(nc, name)}", hint)
     want = type_label(fields[name].annotation) if name in fields else "?"
     item = "".join(f"[{x}]" for x in err["loc"][1:] if isinstance(x, int))  # which item of a list

@@ -460,3 +460,16 @@ def test_a_process_group_name_too_long_for_its_run_files_is_one_line(tmp_path, m
         assert (
             f"g.yaml:11: process 'gggggggggggggggggggg...': a name of {size} bytes; fix: use at most 240" in err
         ) == (code == 2)
+
+
+def test_set_of_a_nodes_type_or_on_error_says_where_they_are_set(tmp_path, monkeypatch, capsys):
+    """`--set src.type=noise` was told "did you mean 'dtype'?"; `--set src.on_error=restart` got the list of
+    parameters."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.yaml").write_text(GRAPH)
+    for key in ("type", "on_error"):
+        assert main(["validate", "g.yaml", "--set", f"src.{key}=noise"]) == 2
+        assert capsys.readouterr().err.splitlines() == [
+            f"g.yaml:2: node 'src' (sine): unknown parameter '{key}' (from --set); fix: a node's {key} is no "
+            f"parameter: change it in the graph file ({key}: ... beside params)"
+        ]
