@@ -94,9 +94,10 @@ def _load_path(name: str, type_name: str | None = None) -> type[Node]:
     module_name, _, attr = name.partition(":")
     try:
         module = importlib.import_module(module_name)
-    except Exception as e:  # noqa: BLE001 — a missing module, or one that fails while importing
+    except (Exception, SystemExit) as e:  # noqa: BLE001 — missing, failing, or a script's sys.exit() (was: exit, unsaid)
+        what = f"it called sys.exit({e.code}) as it was imported (a script?)" if isinstance(e, SystemExit) else ""
         raise UnknownNodeType(
-            type_name or name, None, f"cannot import module '{module_name}': {type(e).__name__}: {e}"
+            type_name or name, None, f"cannot import module '{module_name}': {what or f'{type(e).__name__}: {e}'}"
         ) from e
     cls = getattr(module, attr, None)
     if not (isinstance(cls, type) and issubclass(cls, Node)):

@@ -473,3 +473,14 @@ def test_set_of_a_nodes_type_or_on_error_says_where_they_are_set(tmp_path, monke
             f"g.yaml:2: node 'src' (sine): unknown parameter '{key}' (from --set); fix: a node's {key} is no "
             f"parameter: change it in the graph file ({key}: ... beside params)"
         ]
+
+
+def test_a_node_module_that_exits_as_it_is_imported_is_said(tmp_path, monkeypatch, capsys):
+    """`type: mynodes:Filter` where mynodes.py is a script ending in sys.exit(main()): wavegraph exited with the
+    script's code (3), printing nothing."""
+    (tmp_path / "exiting_nodes_4.py").write_text("import sys\nsys.exit(3)\n")
+    text = "nodes:\n  - id: a\n    type: exiting_nodes_4:Filter\n"
+    assert validate_lines(tmp_path, monkeypatch, capsys, text) == [
+        "g.yaml:3: node 'a': unknown type 'exiting_nodes_4:Filter'; fix: cannot import module 'exiting_nodes_4': it "
+        "called sys.exit(3) as it was imported (a script?)"
+    ]
