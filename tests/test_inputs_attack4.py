@@ -484,3 +484,21 @@ def test_a_node_module_that_exits_as_it_is_imported_is_said(tmp_path, monkeypatc
         "g.yaml:3: node 'a': unknown type 'exiting_nodes_4:Filter'; fix: cannot import module 'exiting_nodes_4': it "
         "called sys.exit(3) as it was imported (a script?)"
     ]
+
+
+def test_array_source_renames_repeated_channel_names_as_mne_does(tmp_path, caplog):
+    """ch_names=['C3', 'C3'] (a copy-paste): the stream carried two channels of one name, a CSV recording two columns
+    'C3', while a FIF of the same stream had them renamed by MNE, and file_source and lsl_inlet rename them too."""
+    import mne
+    from wavegraph.pipeline.api import GraphBuilder
+
+    g = GraphBuilder()
+    x = np.random.default_rng(0).normal(0, 1e-5, (3, 500))
+    src = g.add("array_source", data=x, rate=250.0, ch_names=["C3", "C3", "Cz"], ch_types="eeg")
+    g.add("recorder", src, path=str(tmp_path / "r.csv"))
+    with caplog.at_level("WARNING", "wavegraph.file_source"):
+        out = g.run(capture=[src])
+    mne_names = mne.create_info(["C3", "C3", "Cz"], 250.0, verbose="error").ch_names
+    assert list(out[f"{src}.out"].spec.channel_names) == mne_names
+    assert (tmp_path / "r.csv").read_text().splitlines()[0] == "t," + ",".join(mne_names)
+    assert "ch_names repeat; renamed as MNE renames them" in caplog.text

@@ -120,6 +120,13 @@ class _ArrayReader(_Reader):
                 f"array_source: {len(names)} ch_names for {n_ch} channels (data is {data.shape}, channels first)",
                 "give one name per row of data; for (samples, channels), pass data.T",
             )
+        if len(set(names)) < len(names):  # as mne.create_info: was kept, and a CSV got two columns of one name
+            from .lsl_info import unique_names
+
+            names = list(unique_names(names))
+            logging.getLogger("wavegraph.file_source").warning(
+                "array_source: ch_names repeat; renamed as MNE renames them: %s", ", ".join(names)
+            )
         types = [p.ch_types] * n_ch if isinstance(p.ch_types, str) else list(p.ch_types)
         if len(types) != n_ch or any(t not in CHANNEL_TYPES for t in types):
             raise SpecError(
