@@ -502,3 +502,18 @@ def test_array_source_renames_repeated_channel_names_as_mne_does(tmp_path, caplo
     assert list(out[f"{src}.out"].spec.channel_names) == mne_names
     assert (tmp_path / "r.csv").read_text().splitlines()[0] == "t," + ",".join(mne_names)
     assert "ch_names repeat; renamed as MNE renames them" in caplog.text
+
+
+def test_an_xdf_numeric_marker_stream_of_two_channels_says_what_it_keeps(tmp_path, caplog):
+    """PsychoPy's (code, value) int32 pairs recorded by LabRecorder: channel 0 became the code and the values were
+    dropped without a word."""
+    from wavegraph.nodes.io.xdf import XdfStream, write_xdf
+
+    t = 10.0 + np.arange(750) / 250.0
+    eeg = XdfStream("eeg", "EEG", 250.0, np.zeros((750, 2)), t, labels=["C3", "C4"])
+    pairs = XdfStream("psychopy", "Markers", 0.0, np.array([[3, 1], [7, 2]]), [10.5, 11.0], channel_format="int32")
+    write_xdf(tmp_path / "s.xdf", [eeg, pairs])
+    with caplog.at_level("WARNING", "wavegraph.file_source"):
+        specs, _, ev = replay(tmp_path / "s.xdf")
+    assert ev[:, 2].tolist() == [3.0, 7.0]
+    assert "marker stream 'psychopy' has 2 numeric channels: channel 0 is each marker's code" in caplog.text

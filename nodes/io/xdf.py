@@ -308,6 +308,16 @@ class XdfReader(_Reader):
         return np.column_stack([idx, self.times[idx], np.zeros(len(idx)), np.round(x[idx])]).astype(np.float64)
 
     def _events(self, markers, triggers: np.ndarray) -> None:
+        for m in markers:  # a numeric stream's (code, value) pairs: the rule, said (was: channel 0, unsaid)
+            width = len(m["time_series"][0]) if len(m["time_series"]) else 0
+            if width > 1 and not isinstance(m["time_series"][0][0], str):
+                _log.warning(
+                    "file_source: marker stream %r has %d numeric channels: channel 0 is each marker's code, the "
+                    "other %d are left out",
+                    _first(m["info"], "name"),
+                    width,
+                    width - 1,
+                )
         rows = [
             (float(t) - self.zero, marker_text(v) if isinstance(v[0], str) else _text(v[0]))
             for m in markers
