@@ -517,3 +517,14 @@ def test_an_xdf_numeric_marker_stream_of_two_channels_says_what_it_keeps(tmp_pat
         specs, _, ev = replay(tmp_path / "s.xdf")
     assert ev[:, 2].tolist() == [3.0, 7.0]
     assert "marker stream 'psychopy' has 2 numeric channels: channel 0 is each marker's code" in caplog.text
+
+
+def test_plot_of_a_file_it_cannot_read_says_file_sources_words(tmp_path, capsys):
+    """'error: cannot plot notes.txt: SpecError: file_source: ...': the exception's class name in front of the
+    message and its fix."""
+    (tmp_path / "notes.txt").write_text("0.1,0.2\n")
+    assert main(["plot", str(tmp_path / "notes.txt")]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith(f"error: cannot plot {tmp_path / 'notes.txt'}: file_source: cannot read") and "Error" not in err
+    )

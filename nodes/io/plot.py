@@ -214,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         plot(path, out)
     except Exception as e:  # noqa: BLE001 — mne, soundfile, numpy raise many types; all mean "cannot plot this"
-        print(f"error: cannot plot {path}: {type(e).__name__}: {e}", file=sys.stderr)
+        said = str(e) if type(e).__name__ == "SpecError" else f"{type(e).__name__}: {e}"  # (its own words and fix)
+        print(f"error: cannot plot {path}: {said}", file=sys.stderr)
         return 2
     print(out)
     return 0
