@@ -528,3 +528,24 @@ def test_plot_of_a_file_it_cannot_read_says_file_sources_words(tmp_path, capsys)
     assert (
         err.startswith(f"error: cannot plot {tmp_path / 'notes.txt'}: file_source: cannot read") and "Error" not in err
     )
+
+
+@pytest.mark.parametrize("name", ["m.edf", "m.bdf", "m_raw.fif"])
+def test_a_marker_label_with_a_newline_or_empty_is_not_lost_in_the_recording(tmp_path, name):
+    """A label 'go\\nleft' (a multi-line text from a stimulus program) was written into the EDF/BDF annotation as it
+    was, and MNE's reader dropped that marker; a code whose label is '' was written as an empty annotation, which an
+    EDF reader takes for a record's time stamp: 2 of 3 markers lost, without a word."""
+    import mne
+    from wavegraph.nodes.io.recorder import Recorder
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import StreamSpec, signal_spec
+
+    labels = ((1, "go\nleft"), (2, ""), (3, "rest"))
+    rec = Recorder(path=str(tmp_path / name), events=True)
+    rec.configure({"in": signal_spec(250.0, ["C3"]), "events": StreamSpec("events", 0.0, (3,), labels=labels)})
+    rec.process({"in": Chunk(np.zeros((1, 1000)), t0=0.0)})
+    rec.process({"events": Chunk(np.array([[0.5, 0.0, 1.0], [1.0, 0.0, 2.0], [1.5, 0.0, 3.0]]), t0=0.5)})
+    rec.finish()
+    rec.close()
+    said = list(mne.io.read_raw(tmp_path / name, verbose="error").annotations.description)
+    assert len(said) == 3 and said[1:] == ["2", "rest"] and said[0].replace("\n", " ") == "go left"

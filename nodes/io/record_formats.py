@@ -531,7 +531,7 @@ def write_edf(
     tals = [[] for _ in range(n_rec)]
     for onset, dur, label in sorted(zip(onsets, durations, labels, strict=True)):
         text = f"{onset + frac:+.6f}" + (f"\x15{dur:.6f}" if dur else "") + "\x14"  # from the header's second
-        text += str(label).replace("\x14", " ") + "\x14\x00"
+        text += "".join(" " if c < " " else c for c in str(label)) + "\x14\x00"  # \n, \x14: MNE dropped the marker
         tals[min(int(onset), n_rec - 1)].append(text)
     keep = [f"{r:+d}" if not frac else f"{r + frac:+.6f}" for r in range(n_rec)]  # each record's start
     rec_tals = [(f"{keep[r]}\x14\x14\x00" + "".join(t)).encode("utf-8") for r, t in enumerate(tals)]

@@ -408,7 +408,7 @@ class Recorder(Sink[RecorderParams]):
             self._events_file = open(self.events_path, "w", buffering=1)
             self._events_file.write("onset,duration,code,label\n")
         for onset, dur, code in rows:
-            label = self._labels.get(int(code), str(int(code)))
+            label = self._labels.get(int(code)) or str(int(code))  # '' (an EDF drops it): the code, as lsl_outlet
             self._events.append((float(onset), float(dur), label))
             line = " ".join(label.splitlines())  # the label is the last field: commas stay (recover splits 3 times)
             self._events_file.write(f"{float(onset)!r},{float(dur)!r},{int(code)},{line}\n")
