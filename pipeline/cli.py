@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import GraphError, load_config
@@ -150,7 +151,16 @@ def _writable(option: str, path: str) -> None:
 def cmd_describe(args) -> int:
     from .graph import describe
 
-    if args.png:
+    if args.png:  # `--png graph` gets .png, as `plot -o` does; `--png x.txt` was matplotlib's traceback
+        from matplotlib.figure import Figure
+
+        args.png = args.png if Path(args.png).suffix else args.png + ".png"
+        kinds = Figure().canvas.get_supported_filetypes()
+        if Path(args.png).suffix.lower().lstrip(".") not in kinds:
+            what = f"{Path(args.png).suffix} is not a picture format matplotlib writes"
+            raise GraphError(
+                [("--png", 0, f"{args.png}: {what}", f"give a name ending in .png (or .{', .'.join(kinds)})")]
+            )
         _writable("--png", args.png)
     graph = _build(args)
     _close_all(graph)

@@ -549,3 +549,14 @@ def test_a_marker_label_with_a_newline_or_empty_is_not_lost_in_the_recording(tmp
     rec.close()
     said = list(mne.io.read_raw(tmp_path / name, verbose="error").annotations.description)
     assert len(said) == 3 and said[1:] == ["2", "rest"] and said[0].replace("\n", " ") == "go left"
+
+
+def test_describe_png_to_a_name_matplotlib_cannot_write_is_one_line(tmp_path, monkeypatch, capsys):
+    """`describe g.yaml --png graph.txt` ended in matplotlib's traceback ("ValueError: Format 'txt' is not
+    supported", exit 1); `--png graph` wrote a PNG named 'graph' (plot -o adds .png)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.yaml").write_text(GRAPH)
+    assert main(["describe", "g.yaml", "--png", "graph.txt"]) == 2
+    assert capsys.readouterr().err.startswith("--png: graph.txt: .txt is not a picture format matplotlib writes; fix:")
+    assert main(["describe", "g.yaml", "--png", "graph"]) == 0
+    assert "graph drawn to graph.png" in capsys.readouterr().out and (tmp_path / "graph.png").stat().st_size > 0
