@@ -50,7 +50,7 @@ def test_a_table_or_matlab_file_says_what_to_do_without_a_reader_s_internals(tmp
 
     (tmp_path / name).write_bytes(b"time,C3,C4\n0.0,1.5,2.5\n")
     with pytest.raises(SpecError) as e:
-        open_reader(tmp_path / name, None)
+        open_reader(tmp_path / name, "float64")
     said = str(e.value)
     assert "Error" not in said and f"cannot read {tmp_path / name}: not a recording" in said
     assert "array_source" in e.value.hint and ("loadmat" in e.value.hint) == name.endswith(".mat")
@@ -306,6 +306,7 @@ def test_recover_of_a_spill_killed_before_its_header_was_written(tmp_path, capsy
     rec = Recorder(path=str(path), events=True)
     rec.configure({"in": signal_spec(250.0, ["C3"]), "events": StreamSpec("events", 0.0, (3,), labels=((1, "go"),))})
     rec.process({"events": Chunk(np.array([[0.5, 0.0, 1.0]]), t0=0.5)})
+    assert rec._spill is not None  # made at the marker, locked, with no header yet
     rec._spill.close()  # the process was killed: the system closes its files and drops the lock
     assert recover_main([str(path)]) == 1
     assert "cal_raw.fif.spill held no complete sample: nothing to write" in capsys.readouterr().err
