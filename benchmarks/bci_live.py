@@ -241,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
         help="decode with a DNN (an ensemble of 3) fine-tuned on a calibration run first, on a semi-synthetic online run",
     )
     ap.add_argument("--blocks", type=int, default=6, help="--dnn: calibration blocks of 8 trials of 5 s (default 6)")
+    ap.add_argument(
+        "--set", action="append", default=[], metavar="NODE.PARAM=VALUE", help="override a graph parameter (repeatable)"
+    )
     args = ap.parse_args(argv)
     os.environ.setdefault("LSLAPICFG", str(ROOT / "configs" / "lsl_api.cfg"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -255,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
             overrides = [f"decoder.checkpoint={ckpt}", "notch.harmonics=1"]  # 160 Hz: no 100 Hz harmonic
             config = DNN_CONFIG
         load_before = os.getloadavg()
-        s = run_session(Path(tmp), args.epochs, args.speed, args.in_process, overrides, recording, config)
+        s = run_session(Path(tmp), args.epochs, args.speed, args.in_process, overrides + args.set, recording, config)
     load = [round(max(a, b), 2) for a, b in zip(load_before, os.getloadavg())]  # 1/5/15 min, the higher end
     assert s.result is not None  # run_session ran the graph
     if s.result.exit_code != 0:
@@ -293,6 +296,7 @@ def main(argv: list[str] | None = None) -> int:
                 {
                     "decoder": "dnn" if args.dnn else "fbcca",
                     "window_end_s": span,
+                    "set": args.set,
                     "epochs": args.epochs,
                     "speed": args.speed,
                     "decisions": len(labels),
