@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from .yaml_lines import LineLoader, line_of
+from .yaml_lines import LineLoader, line_of, lookalikes
 
 ON_ERROR = ("stop", "restart")
 POLICIES = ("block", "drop_oldest")
@@ -360,7 +360,7 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
                 problems,
                 file,
                 line_of(doc, key),
-                f"unknown top-level key '{key}'",
+                f"unknown top-level key '{key}'{lookalikes(str(key))}",
                 "a file holds one graph: put its nodes: and edges: at the top level"
                 if key == "graphs"  # Timeflux's layout
                 else "use name, nodes, edges, processes, transport, security (or x-NAME for YAML anchors)",
@@ -399,7 +399,7 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
                     problems,
                     file,
                     line_of(raw, key),
-                    f"node '{raw['id']}': unknown key '{key}'",
+                    f"node '{raw['id']}': unknown key '{key}'{lookalikes(str(key))}",
                     "use id, type, params, on_error",
                 )
         node_id = str(raw["id"])
@@ -491,7 +491,7 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
                     problems,
                     file,
                     line_of(raw, key),
-                    f"edge: unknown key '{key}'",
+                    f"edge: unknown key '{key}'{lookalikes(str(key))}",
                     "use source, target, queue, policy, transport",
                 )
         edge_transport = raw.get("transport", "")  # "": the graph's

@@ -18,6 +18,7 @@ from .config import EdgeConfig, GraphConfig, GraphError, NodeConfig
 from .node import Node, Sink
 from .registry import UnknownNodeType, add_search_dirs, lookup
 from .spec import SpecError, StreamSpec
+from .yaml_lines import lookalikes
 
 
 @dataclass
@@ -74,7 +75,8 @@ def make_node(nc: NodeConfig, file: str) -> Node:
             if e.reason
             else "run `wavegraph nodes` to list the types"
         )
-        raise GraphError([(file, nc.type_line or nc.line, f"node '{nc.id}': unknown type '{nc.type}'", hint)]) from None
+        said = f"node '{nc.id}': unknown type '{nc.type}'{lookalikes(nc.type)}"
+        raise GraphError([(file, nc.type_line or nc.line, said, hint)]) from None
     _set_text_as_typed(nc, cls)
     numbers = _number_problems(nc, cls, file)  # parameter name -> problem
     problems = list(numbers.values())
@@ -238,7 +240,8 @@ def _param_problem(nc: NodeConfig, cls: type[Node], err: Mapping[str, Any], file
         hint = f"did you mean '{close[0]}'?" if close else f"parameters are: {', '.join(fields) or 'none'}"
         if name in ("id", "type", "on_error") and name not in fields:  # --set src.type=noise: not 'dtype'
             hint = f"a node's {name} is no parameter: change it in the graph file ({name}: ... beside params)"
-        return (file, line, f"node '{nc.id}' ({nc.type}): unknown parameter '{name}'{_set(nc, name)}", hint)
+        said = f"node '{nc.id}' ({nc.type}): unknown parameter '{name}'{lookalikes(name)}{_set(nc, name)}"
+        return (file, line, said, hint)
     want = type_label(fields[name].annotation) if name in fields else "?"
     item = "".join(f"[{x}]" for x in err["loc"][1:] if isinstance(x, int))  # which item of a list
     hint = f"give {'an' if want[:1] in ('a', 'e', 'i', 'o', 'u') else 'a'} {want}"

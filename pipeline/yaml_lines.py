@@ -101,3 +101,17 @@ def line_of(obj: Any, key: Any = None) -> int:
     if key is not None and isinstance(obj, LineDict):
         return obj.key_lines.get(key, obj.line)
     return getattr(obj, "line", 0)
+
+
+def lookalikes(name: str) -> str:
+    """What is not printable ASCII in a key or type name, said (empty when all is): 'pаrams' with a Cyrillic а, or
+    'sine' with a zero-width space after it (copied from a web page or a PDF), was 'unknown key pаrams; fix: use ...
+    params' or "unknown type 'sine'; did you mean 'sine'?", the difference unseen."""
+    import unicodedata
+
+    odd = [
+        f"{unicodedata.name(c, f'U+{ord(c):04X}')} at character {i + 1}"
+        for i, c in enumerate(name)
+        if not " " <= c <= "~"
+    ]
+    return f" (it holds {', '.join(odd)}: not what it looks like; type it again)" if odd else ""

@@ -561,3 +561,21 @@ def test_describe_png_to_a_name_matplotlib_cannot_write_is_one_line(tmp_path, mo
     assert capsys.readouterr().err.startswith("--png: graph.txt: .txt is not a picture format matplotlib writes; fix:")
     assert main(["describe", "g.yaml", "--png", "graph"]) == 0
     assert "graph drawn to graph.png" in capsys.readouterr().out and (tmp_path / "graph.png").stat().st_size > 0
+
+
+def test_a_key_or_type_with_a_lookalike_or_invisible_character_says_which(tmp_path, monkeypatch, capsys):
+    """Copied from a web page or a PDF: 'pаrams' with a Cyrillic а was "unknown key 'pаrams'; fix: use id, type, params,
+    on_error", 'sine' + a zero-width space "unknown type 'sine'; did you mean 'sine'?", 'rate' + a no-break space
+    "unknown parameter 'rate '; did you mean 'rate'?": the difference unseen."""
+    cases = [
+        ("    p\u0430rams: {channels: 2}\n", "CYRILLIC SMALL LETTER A at character 2"),
+        ("    params: {channels: 2, rate\u00a0: 250.0}\n", "NO-BREAK SPACE at character 5"),
+    ]
+    for line, said in cases:
+        lines = validate_lines(tmp_path, monkeypatch, capsys, "nodes:\n  - id: src\n    type: sine\n" + line)
+        assert len(lines) == 1 and f"(it holds {said}: not what it looks like; type it again)" in lines[0]
+    lines = validate_lines(tmp_path, monkeypatch, capsys, "nodes:\n  - id: src\n    type: sine\u200b\n")
+    assert lines == [
+        "g.yaml:3: node 'src': unknown type 'sine\u200b' (it holds ZERO WIDTH SPACE at character 5: not what it looks "
+        "like; type it again); fix: did you mean 'sine'?"
+    ]
