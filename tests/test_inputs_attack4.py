@@ -579,3 +579,29 @@ def test_a_key_or_type_with_a_lookalike_or_invisible_character_says_which(tmp_pa
         "g.yaml:3: node 'src': unknown type 'sine\u200b' (it holds ZERO WIDTH SPACE at character 5: not what it looks "
         "like; type it again); fix: did you mean 'sine'?"
     ]
+
+
+def test_a_split_fif_given_by_its_second_part_or_missing_it_is_said(tmp_path, caplog):
+    """MNE splits a FIF past split_size into x_raw.fif and x_raw-1.fif. Given x_raw-1.fif, file_source replayed that
+    quarter alone with only MNE's note on the name; x_raw.fif copied without its -1 part had the list of formats as
+    the fix of MNE's 'Split raw file detected but next file ... does not exist'."""
+    import shutil
+
+    import mne
+    from wavegraph.pipeline.spec import SpecError
+
+    info = mne.create_info(64, 1000.0, "eeg")
+    raw = mne.io.RawArray(np.random.default_rng(0).normal(0, 1e-5, (64, 60000)), info, verbose="error")
+    raw.save(tmp_path / "x_raw.fif", split_size="12MB", verbose="error")
+    assert (tmp_path / "x_raw-1.fif").exists()
+    with caplog.at_level("WARNING", "wavegraph.file_source"):
+        _, part, _ = replay(tmp_path / "x_raw-1.fif")
+    assert 0 < part.shape[1] < 60000
+    assert f"x_raw-1.fif is part 2 of the split recording x_raw.fif: replaying this part alone; give {tmp_path}" in (
+        caplog.text
+    )
+    (tmp_path / "alone").mkdir()
+    shutil.copy(tmp_path / "x_raw.fif", tmp_path / "alone" / "x_raw.fif")
+    with pytest.raises(SpecError) as e:
+        replay(tmp_path / "alone" / "x_raw.fif")
+    assert "a file of the recording is missing" in str(e.value) and "a split FIF: NAME_raw-1.fif" in e.value.hint

@@ -203,6 +203,24 @@ def check_bids(root: Path, **entities) -> None:
         ) from None
 
 
+def check_split_part(path: Path) -> None:
+    """A later part of a split FIF (x_raw-1.fif, as MNE names them) given instead of its first: MNE replays that part
+    alone (a quarter of the recording, say), with only a note on its name."""
+    import re
+
+    found = re.fullmatch(r"(.+)-([1-9][0-9]*)(\.fif(?:\.gz)?)", path.name)
+    first = path.with_name(found.group(1) + found.group(3)) if found else None
+    if first is not None and first.is_file():
+        _log.warning(
+            "file_source: %s is part %d of the split recording %s: replaying this part alone; give %s to replay "
+            "every part",
+            path,
+            int(found.group(2)) + 1,
+            first.name,
+            first,
+        )
+
+
 def no_channels(path: Path | str | None, n_annotations: int, node: str = "file_source") -> SpecError:
     what = f"{n_annotations} annotations and no signal channel" if n_annotations else "no channel"
     return SpecError(

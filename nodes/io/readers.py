@@ -18,6 +18,7 @@ from .file_checks import (
     check_brainvision,
     check_edf,
     check_not_empty,
+    check_split_part,
     edf_signals,
     low_rate_channels,
     misnamed,
@@ -523,6 +524,8 @@ def open_reader(
             return _EpochsReader(path, proj=proj)
         if name.endswith((".edf", ".bdf")):
             check_edf(path)  # cut inside its header, no record, fewer records than listed (MNE says nothing)
+        if name.endswith((".fif", ".fif.gz")):
+            check_split_part(path)  # x_raw-1.fif given: MNE replays that part alone
         if name.endswith(".vhdr"):
             check_brainvision(path)  # its data or marker file missing, its data file cut inside a sample
         view = CaseView(path) if needs_view(path) else None  # REC.VHDR, REC.SET: MNE checks the case
@@ -549,11 +552,12 @@ def open_reader(
         found = misnamed(path, e, SUPPORTED)  # a FIF saved as .edf, an EDF as .dat: say what it holds
         if found is not None:
             raise found from e
-        if isinstance(e, FileNotFoundError):  # a companion file (EEGLAB's .fdt, ...) is not beside the header
+        if isinstance(e, FileNotFoundError) or "Split raw file detected" in str(e):  # a companion file is not beside
             raise SpecError(
                 f"file_source: cannot read {path}: a file of the recording is missing: {e}",
                 "copy every file of the recording into one folder (EEGLAB: the .set and its .fdt; BrainVision: "
-                ".vhdr, .vmrk and .eeg), under the names its header gives",
+                ".vhdr, .vmrk and .eeg; a split FIF: NAME_raw-1.fif, -2, ... beside NAME_raw.fif), under the names "
+                "its header gives",
             ) from e
         # A table, a pickle: whatever MNE's reader for its suffix said (BOXY's for .txt: an empty AssertionError),
         # it is not a recording. An assert inside a reader says nothing to a user either.
