@@ -245,14 +245,18 @@ def _param_problem(nc: NodeConfig, cls: type[Node], err: Mapping[str, Any], file
     want = type_label(fields[name].annotation) if name in fields else "?"
     item = "".join(f"[{x}]" for x in err["loc"][1:] if isinstance(x, int))  # which item of a list
     hint = f"give {'an' if want[:1] in ('a', 'e', 'i', 'o', 'u') else 'a'} {want}"
-    if err["type"] == "list_type" and isinstance(err.get("input"), (str, int, float)):  # `picks: Cz`: one item
+    msg = str(err["msg"])
+    if err["type"] == "value_error":  # a parameter's own validator: its words, and its fix after '; '
+        msg, _, fix = msg.removeprefix("Value error, ").partition("; ")
+        hint = fix or hint
+    elif err["type"] == "list_type" and isinstance(err.get("input"), (str, int, float)):  # `picks: Cz`: one item
         hint = f"write a list, even of one item: {name}: [{err['input']}]"
     elif err["type"] in _BOUND_ERRORS and name in fields and _bounds(fields[name]):  # not "give an int", which it is
         hint = f"give {name} {_bounds(fields[name])}"
     return (
         file,
         line,
-        f"node '{nc.id}' ({nc.type}): parameter '{name}'{item} = {shown(err.get('input'))}{_set(nc, name)}: {err['msg']}",
+        f"node '{nc.id}' ({nc.type}): parameter '{name}'{item} = {shown(err.get('input'))}{_set(nc, name)}: {msg}",
         hint,
     )
 

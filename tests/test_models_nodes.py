@@ -210,14 +210,20 @@ def test_checkpoint_param(tmp_path):
     assert lookup("mamba")(checkpoint=str(mpath)).configure({"in": SPEC})["out"].shape == (8,)
 
 
-def test_bad_params_and_specs():
+def test_bad_params_and_specs(tmp_path):
     enc, ssm = lookup("conformer_encoder"), lookup("mamba")
+    x = tmp_path / "x.safetensors"
+    x.touch()  # a checkpoint path must be a file when the node is built
     with pytest.raises(ValueError, match="exactly one of"):
         enc()
     with pytest.raises(ValueError, match="exactly one of"):
-        ssm(checkpoint="x.safetensors", random_init=True)
+        ssm(checkpoint=str(x), random_init=True)
     with pytest.raises(ValueError, match="come from the checkpoint"):
-        enc(checkpoint="x.safetensors", d_model=16)
+        enc(checkpoint=str(x), d_model=16)
+    with pytest.raises(ValueError, match="does not exist"):
+        ssm(checkpoint=str(tmp_path / "missing.safetensors"))
+    with pytest.raises(ValueError, match="is a folder"):
+        ssm(checkpoint=str(tmp_path))
     with pytest.raises(ValueError, match="device"):
         ssm(random_init=True, device="tpu")
     with pytest.raises(SpecError, match="must be a features stream"):
@@ -229,8 +235,9 @@ def test_bad_params_and_specs():
     for kind, params in PARAMS.items():  # complex frames (an stft) would be cast to float32, dropping the imaginary
         with pytest.raises(SpecError, match="real-valued features, got complex64"):
             lookup(kind)(**params).configure({"in": StreamSpec("features", RATE, (6,), "complex64")})
+    (tmp_path / "m.safetensors").touch()
     with pytest.raises(SpecError, match="no model config"):
-        ssm(checkpoint="/nonexistent/m.safetensors").configure({"in": SPEC})
+        ssm(checkpoint=str(tmp_path / "m.safetensors")).configure({"in": SPEC})
     if not torch.cuda.is_available():
         with pytest.raises(SpecError, match="no CUDA device"):
             ssm(**{**SSM, "device": "cuda"}).configure({"in": SPEC})
@@ -345,3 +352,19 @@ def test_nan_policy(kind):
     ok = np.ones(len(ref), bool)
     ok[bad_rows] = False
     np.testing.assert_allclose(prop["out"][ok], ref[ok], rtol=RTOL, atol=ATOL)
+
+
+def test_a_missing_checkpoint_is_a_build_error_with_its_line():
+    """configs/bci_ssvep_dnn.yaml names `subject01.safetensors`, which a user makes with `wavegraph train ssvep`:
+    without it, building the graph as `wavegraph validate` does (no amplifier needed) says so at the line."""
+    from pathlib import Path
+
+    from wavegraph.pipeline.config import GraphError, load_config
+    from wavegraph.pipeline.graph import build_graph
+
+    config = Path(__file__).resolve().parents[1] / "configs" / "bci_ssvep_dnn.yaml"
+    with pytest.raises(GraphError) as e:
+        build_graph(load_config(config, ["decoder.checkpoint=no/such/subject01.safetensors"]), devices=False)
+    text = str(e.value)
+    assert "bci_ssvep_dnn.yaml:32: node 'decoder' (ssvep_trial_decoder): parameter 'checkpoint'" in text, text
+    assert "does not exist" in text and "fix: give the weights file" in text, text

@@ -7,10 +7,12 @@ can list the model nodes without loading torch.
 from __future__ import annotations
 
 import contextlib
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 from wavegraph.pipeline.node import NodeParams
 from wavegraph.pipeline.spec import SpecError
 
@@ -34,6 +36,20 @@ Threads = Annotated[
 ]
 
 
+def _existing_file(path: str | None) -> str | None:
+    if path is not None and not Path(path).expanduser().is_file():
+        what = "is a folder, not a weights file" if Path(path).expanduser().is_dir() else "does not exist"
+        raise ValueError(
+            f"{what} (a relative path is from {os.getcwd()}); give the weights file (.safetensors, its .json beside it)"
+        )
+    return path
+
+
+# A model node's `checkpoint`: None (the node's default, if any) or a file that exists, checked when the graph is
+# built: `wavegraph validate` says so without the devices a live graph's model waits for.
+CheckpointPath = Annotated[str | None, AfterValidator(_existing_file)]
+
+
 @contextlib.contextmanager
 def torch_threads(n: int):
     """Run the body with torch using `n` CPU threads, then put back the count it had."""
@@ -53,7 +69,7 @@ class ModelParams(NodeParams):
     """Where the weights come from: `checkpoint` (a models.checkpoint file) OR `random_init: true` with the inline
     dims (tests and demos only). Subclasses add the inline dims in `inline_fields`."""
 
-    checkpoint: str | None = Field(None, description="weights written by models.checkpoint.save (config beside)")
+    checkpoint: CheckpointPath = Field(None, description="weights written by models.checkpoint.save (config beside)")
     random_init: bool = Field(False, description="random weights from the inline dims (tests and demos only)")
     seed: int = Field(0, description="torch seed for random_init")
     device: Device = Field("auto", description="auto: cuda when torch sees one, else cpu")

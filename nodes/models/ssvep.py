@@ -45,7 +45,7 @@ from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, all_finite, chunk_data, first_time, off_grid, sanitize, signal_input
-from .common import Device, Threads, resolve_device, torch_threads
+from .common import CheckpointPath, Device, Threads, resolve_device, torch_threads
 
 
 class SSVEPDecoderParams(NodeParams):
@@ -67,7 +67,7 @@ class SSVEPDecoderParams(NodeParams):
     )
     harmonics: int = Field(5, ge=1, description="fbcca: sin/cos reference harmonics (those below Nyquist)")
     n_bands: int = Field(5, ge=1, description="fbcca: sub-bands [8n-2, 90] Hz, n = 1..n_bands")
-    checkpoint: str | None = Field(None, description="dnn: weights from `wavegraph train ssvep` (config beside)")
+    checkpoint: CheckpointPath = Field(None, description="dnn: weights from `wavegraph train ssvep` (config beside)")
     device: Device = Field("cpu", description="dnn: torch device")
     threads: Threads = 1
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)

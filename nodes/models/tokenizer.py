@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import Field
 from wavegraph.nodes.dsp.resample import Resample
-from wavegraph.nodes.models.common import Device, Threads, resolve_device, to_numpy, torch_threads
+from wavegraph.nodes.models.common import CheckpointPath, Device, Threads, resolve_device, to_numpy, torch_threads
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
@@ -37,7 +37,9 @@ SHIPPED = Path(__file__).resolve().parents[2] / "models" / "weights" / "eeg_toke
 
 
 class TokenizerParams(NodeParams):
-    checkpoint: str | None = Field(None, description="tokenizer weights (models.checkpoint); default: the shipped ones")
+    checkpoint: CheckpointPath = Field(
+        None, description="tokenizer weights (models.checkpoint); default: the shipped ones"
+    )
     embeddings: Literal["codes", "latents"] = Field(
         "codes", description="codes: the tokens' code vectors; latents: the encoder output before quantisation"
     )
