@@ -40,6 +40,7 @@ BUILTIN_NODES: dict[str, str] = {
     "model": "wavegraph.nodes.models.model:ModelNode",
     "noise": "wavegraph.nodes.sim.synthetic:Noise",
     "notch": "wavegraph.nodes.dsp.filters:Notch",
+    "null_sink": "wavegraph.nodes.io.null_sink:NullSink",
     "phase": "wavegraph.nodes.dsp.spectral:Phase",
     "pick_channels": "wavegraph.nodes.dsp.channels:PickChannels",
     "real_to_complex": "wavegraph.nodes.dsp.spectral:RealToComplex",
