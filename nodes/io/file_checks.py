@@ -11,7 +11,6 @@ that names the file and what to do (not a message from deep inside MNE), and a c
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from wavegraph.pipeline.spec import SpecError
@@ -160,24 +159,6 @@ def check_edf(path: Path) -> None:
             if n_rec < 0
             else f"{torn} bytes after its last whole record are left out",
             whole,
-        )
-
-
-def check_name_length(path: Path) -> None:
-    """A recording's name the file system cannot hold with the longest of its sidecars, NAME.spill.json.tmp: the spill
-    failed when the run started ('File name too long', the run's data lost), or, longer still, Path.is_dir() raised
-    it at build time as a bare OSError."""
-    folder = next((d for d in (path.parent, *path.parent.parents) if d.is_dir()), Path("/"))
-    try:
-        most = os.pathconf(folder, "PC_NAME_MAX")
-    except (OSError, ValueError):
-        most = 255
-    size, sidecar = len(os.fsencode(path.name)), len(".spill.json.tmp")
-    if size + sidecar > most:
-        raise SpecError(
-            f"recorder: the file name {path.name[:40]}... is {size} bytes long; the file system holds names of up to "
-            f"{most}, and the recorder writes {path.name[:8]}....spill.json.tmp ({sidecar} more) beside it",
-            f"give a name of at most {most - sidecar} bytes",
         )
 
 

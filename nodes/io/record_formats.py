@@ -47,6 +47,24 @@ def spill_paths(path: Path) -> tuple[Path, Path]:
     return spill, spill.with_name(spill.name + ".json")
 
 
+def check_name_length(path: Path) -> None:
+    """A recording's name the file system cannot hold with the longest of its sidecars, NAME.spill.json.tmp: the spill
+    failed when the run started ('File name too long', the run's data lost), or, longer still, Path.is_dir() raised
+    it at build time as a bare OSError."""
+    folder = next((d for d in (path.parent, *path.parent.parents) if d.is_dir()), Path("/"))
+    try:
+        most = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        most = 255
+    size, sidecar = len(os.fsencode(path.name)), len(".spill.json.tmp")
+    if size + sidecar > most:
+        raise SpecError(
+            f"recorder: the file name {path.name[:40]}... is {size} bytes long; the file system holds names of up to "
+            f"{most}, and the recorder writes {path.name[:8]}....spill.json.tmp ({sidecar} more) beside it",
+            f"give a name of at most {most - sidecar} bytes",
+        )
+
+
 # --- which format ------------------------------------------------------------------------------------
 FIF_ENDINGS = (
     "raw.fif",

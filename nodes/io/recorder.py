@@ -79,13 +79,13 @@ from wavegraph.pipeline.node import NodeParams, Sink
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from .chunk_times import ChunkTimes, read_chunk_log
-from .file_checks import check_bids, check_name_length
 from .finalise import finalise
 from .record_formats import (
     FIF_ENDINGS,
     FORMATS,
     NO_NAN,
     SPILLED,
+    check_name_length,
     csv_header,
     csv_rows,
     lock,
@@ -266,6 +266,8 @@ class Recorder(Sink[RecorderParams]):
                 f"recorder: BIDS-EEG stores EDF, BDF or BrainVision, the target is {self.format.upper()}",
                 "record to a .bdf (24-bit) or .edf path; the recorder copies it into the BIDS layout",
             )
+        from .file_checks import check_bids
+
         check_bids(Path(p.bids_root).expanduser(), subject=p.subject, session=p.session, task=p.task)
         try:
             from .record_formats import bids_path
