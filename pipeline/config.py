@@ -452,7 +452,13 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
     by_id = {n.id: n for n in nodes}
     for assignment, (node_id, param, value) in zip(overrides, parse_set(list(overrides))):
         if node_id not in by_id:
-            _problem(problems, "--set", 0, f"no node '{node_id}' to override", f"use one of: {', '.join(by_id)}")
+            _problem(
+                problems,
+                "--set",
+                0,
+                f"no node '{node_id}'{lookalikes(node_id)} to override",
+                f"use one of: {', '.join(by_id)}",
+            )
             continue
         by_id[node_id].params[param] = value
         by_id[node_id].overridden.append(param)

@@ -605,3 +605,12 @@ def test_a_split_fif_given_by_its_second_part_or_missing_it_is_said(tmp_path, ca
     with pytest.raises(SpecError) as e:
         replay(tmp_path / "alone" / "x_raw.fif")
     assert "a file of the recording is missing" in str(e.value) and "a split FIF: NAME_raw-1.fif" in e.value.hint
+
+
+def test_set_of_a_node_id_with_a_lookalike_character_says_which(tmp_path, monkeypatch, capsys):
+    """`--set srс.rate=3` with a Cyrillic с (a command pasted from a chat): "no node 'srс' to override; fix: use one
+    of: src, rec"."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.yaml").write_text(GRAPH)
+    assert main(["validate", "g.yaml", "--set", "sr\u0441.rate=3"]) == 2
+    assert "'sr\u0441' (it holds CYRILLIC SMALL LETTER ES at character 3" in capsys.readouterr().err
