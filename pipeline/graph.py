@@ -303,12 +303,13 @@ def check_topology(
             if node_id not in nodes:
                 close = difflib.get_close_matches(node_id, list(nodes), n=1)
                 hint = f"did you mean '{close[0]}'?" if close else f"nodes are: {', '.join(nodes)}"
-                problems.append((file, e.line, f"edge {e}: no node '{node_id}'", hint))
+                problems.append((file, e.line, f"edge {e}: no node '{node_id}'{lookalikes(node_id)}", hint))
                 continue
             ports = getattr(nodes[node_id], kind)
             if port not in ports:
                 hint = f"'{node_id}' {kind}: {', '.join(ports) or 'none'}"
-                problems.append((file, e.line, f"edge {e}: node '{node_id}' has no {kind[:-1]} port '{port}'", hint))
+                said = f"edge {e}: node '{node_id}' has no {kind[:-1]} port '{port}'{lookalikes(port)}"
+                problems.append((file, e.line, said, hint))
         key = (e.target_node, e.target_port)
         if key in into:
             problems.append(

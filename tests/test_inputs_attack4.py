@@ -614,3 +614,18 @@ def test_set_of_a_node_id_with_a_lookalike_character_says_which(tmp_path, monkey
     (tmp_path / "g.yaml").write_text(GRAPH)
     assert main(["validate", "g.yaml", "--set", "sr\u0441.rate=3"]) == 2
     assert "'sr\u0441' (it holds CYRILLIC SMALL LETTER ES at character 3" in capsys.readouterr().err
+
+
+def test_an_edge_end_with_a_lookalike_character_says_which(tmp_path, monkeypatch, capsys):
+    """'rеc.in' with a Cyrillic е: "no node 'rеc'; fix: did you mean 'src'?"; 'src.оut' with a Cyrillic о: "node
+    'src' has no output port 'оut'; fix: 'src' outputs: out"."""
+    for old, new, said in (
+        (
+            "target: rec.in",
+            "target: r\u0435c.in",
+            "no node 'r\u0435c' (it holds CYRILLIC SMALL LETTER IE at character 2",
+        ),
+        ("source: src.out", "source: src.\u043eut", "port '\u043eut' (it holds CYRILLIC SMALL LETTER O at character 1"),
+    ):
+        lines = validate_lines(tmp_path, monkeypatch, capsys, GRAPH.replace(old, new))
+        assert any(said in line for line in lines), lines
