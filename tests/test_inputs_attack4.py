@@ -629,3 +629,16 @@ def test_an_edge_end_with_a_lookalike_character_says_which(tmp_path, monkeypatch
     ):
         lines = validate_lines(tmp_path, monkeypatch, capsys, GRAPH.replace(old, new))
         assert any(said in line for line in lines), lines
+
+
+def test_a_recorders_spill_given_to_file_source_says_to_recover_it(tmp_path):
+    """A killed session leaves x_raw.fif.spill; replaying it gave "ValueError: Unsupported file type (.fif.spill)"
+    with the list of formats as the fix."""
+    from wavegraph.nodes.io.readers import open_reader
+    from wavegraph.pipeline.spec import SpecError
+
+    (tmp_path / "x_raw.fif.spill").write_bytes(bytes(64))
+    with pytest.raises(SpecError) as e:
+        open_reader(tmp_path / "x_raw.fif.spill", "float64")
+    assert str(e.value).startswith(f"file_source: cannot read {tmp_path / 'x_raw.fif.spill'}: not a recording")
+    assert "`wavegraph recover PATH`" in e.value.hint

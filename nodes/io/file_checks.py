@@ -344,6 +344,8 @@ _ARRAY_SOURCE = (
     "replay it from Python with array_source (GraphBuilder: g.add('array_source', data=X, rate=HZ, ch_names=[...]))"
 )
 _NOT_READ = {
+    (".spill", ".spill.json"): "it is the spill of a recording whose recorder did not close (its process was killed): "
+    "`wavegraph recover PATH` (this file's path, or the recording's) writes the recording; replay that",
     (".h5", ".hdf5", ".hdf"): "HDF5 (Timeflux's recordings, OpenSignals) is not read by file_source: load it "
     "(pandas.read_hdf(PATH, KEY) for Timeflux; for OpenSignals: data, rate = "
     "wavegraph.pipeline.datasets.read_opensignals(PATH)) and " + _ARRAY_SOURCE,
