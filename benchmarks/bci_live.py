@@ -160,34 +160,41 @@ def run_session(
         decisions_csv=csv_path,
     )
 
-    fed = threading.Event()  # the feeder has pushed everything
+    fed = threading.Event()  # the feeder has pushed everything (or failed)
+    listening = threading.Event()  # the consumer is subscribed to the decisions (or gave up)
 
     def feed():
-        eeg_out.wait_for_consumers(30.0)
-        stim_out[0].wait_for_consumers(30.0)
-        pending = list(zip([k for k, _ in marks], s.markers))
-        t0_wall = time.monotonic()
-        for k in range(0, n, PUSH):
-            due = t0_wall + k / rate / speed
-            while (wait := due - time.monotonic()) > 0:
-                time.sleep(min(wait, 0.005))
-            block = np.ascontiguousarray(x[:, k : k + PUSH].T)
-            ts = t_first + (k + np.arange(block.shape[0])) / rate
-            while pending and pending[0][0] < k + PUSH:
-                _, (t, m) = pending.pop(0)
-                stim_out[0].push_sample([m], t)
-            s.push_clock[k : k + PUSH] = pylsl.local_clock()
-            eeg_out.push_chunk(block, ts.tolist())
-        time.sleep(1.0)
-        stim_out.clear()  # the stimulus program exits: the marker inlet's stream ends
-        fed.set()
+        try:
+            eeg_out.wait_for_consumers(30.0)
+            stim_out[0].wait_for_consumers(30.0)
+            listening.wait(30.0)  # the consumer is on the decision stream: it sees the first decision too
+            pending = list(zip([k for k, _ in marks], s.markers))
+            t0_wall = time.monotonic()
+            for k in range(0, n, PUSH):
+                due = t0_wall + k / rate / speed
+                while (wait := due - time.monotonic()) > 0:
+                    time.sleep(min(wait, 0.005))
+                block = np.ascontiguousarray(x[:, k : k + PUSH].T)
+                ts = t_first + (k + np.arange(block.shape[0])) / rate
+                while pending and pending[0][0] < k + PUSH:
+                    _, (t, m) = pending.pop(0)
+                    stim_out[0].push_sample([m], t)
+                s.push_clock[k : k + PUSH] = pylsl.local_clock()
+                eeg_out.push_chunk(block, ts.tolist())
+            time.sleep(1.0)
+            stim_out.clear()  # the stimulus program exits: the marker inlet's stream ends
+        finally:
+            fed.set()
 
     def consume():
-        found = pylsl.resolve_byprop("name", dec_name, timeout=30.0)
-        if not found:
-            return
-        inlet = pylsl.StreamInlet(found[0], recover=False)
-        inlet.open_stream(timeout=10.0)
+        try:
+            found = pylsl.resolve_byprop("name", dec_name, timeout=30.0)
+            if not found:
+                return
+            inlet = pylsl.StreamInlet(found[0], recover=False)
+            inlet.open_stream(timeout=10.0)
+        finally:
+            listening.set()
         try:
             quiet = 0  # seconds without a decision since the feeder finished
             while quiet < 5:  # decisions may be many seconds apart (one per trial) while the feeder runs
@@ -268,9 +275,14 @@ def main(argv: list[str] | None = None) -> int:
     lat = s.latencies_ms(span)
     labels = [d[0] for d in s.decisions]
     if args.dnn:  # each decision against the target of the trial whose marker it is stamped with
-        target = {round(a, 3): lab for a, _, lab in spans}
-        scored = [(m, target.get(round(ts - s.t_first, 3))) for m, ts, _ in s.decisions]
-        acc = sum(m == lab for m, lab in scored) / max(1, len(spans))
+        starts = np.array([a for a, _, _ in spans])  # each decision is stamped with its trial's marker
+        nearest = [int(np.argmin(abs(starts - (ts - s.t_first)))) for _, ts, _ in s.decisions]
+        right = [
+            m == spans[i][2]
+            for (m, ts, _), i in zip(s.decisions, nearest)
+            if abs(ts - s.t_first - starts[i]) < 1 / s.rate
+        ]
+        acc = sum(right) / max(1, len(spans))
         what = f"right: {acc:.1%} of {len(spans)} trials"
         played = f"a semi-synthetic online run ({len(spans)} trials, {DNN_SNR_DB:g} dB), DNN ensemble, trial decoder"
     else:
@@ -297,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
                     "decoder": "dnn" if args.dnn else "fbcca",
                     "window_end_s": span,
                     "set": args.set,
-                    "epochs": args.epochs,
+                    **({} if args.dnn else {"epochs": args.epochs}),
                     "speed": args.speed,
                     "decisions": len(labels),
                     "accuracy": acc,  # ssvepy: the share of 6 Hz decisions; --dnn: see "accuracy_of"

@@ -246,9 +246,8 @@ def _param_problem(nc: NodeConfig, cls: type[Node], err: Mapping[str, Any], file
     item = "".join(f"[{x}]" for x in err["loc"][1:] if isinstance(x, int))  # which item of a list
     hint = f"give {'an' if want[:1] in ('a', 'e', 'i', 'o', 'u') else 'a'} {want}"
     msg = str(err["msg"])
-    if err["type"] == "value_error":  # a parameter's own validator: its words, and its fix after '; '
-        msg, _, fix = msg.removeprefix("Value error, ").partition("; ")
-        hint = fix or hint
+    if err["type"] == "value_error" and "; fix: " in msg:  # a parameter's own validator: its words, then its fix
+        msg, _, hint = msg.removeprefix("Value error, ").partition("; fix: ")
     elif err["type"] == "list_type" and isinstance(err.get("input"), (str, int, float)):  # `picks: Cz`: one item
         hint = f"write a list, even of one item: {name}: [{err['input']}]"
     elif err["type"] in _BOUND_ERRORS and name in fields and _bounds(fields[name]):  # not "give an int", which it is

@@ -2,6 +2,8 @@
 process's own count, and puts that count back after. torch's default (every core, per process) made the SSVEP
 DNN's decision 50-100x slower in a live graph whose other core was busy (docs/bci.md)."""
 
+from typing import Any, cast
+
 import numpy as np
 import pytest
 import torch
@@ -50,10 +52,11 @@ def test_a_model_node_computes_with_its_threads_and_puts_the_count_back(tmp_path
         for kind, params, spec, data in _cases(tmp_path):
             node = lookup(kind)(**params, **({} if threads is None else {"threads": threads}))
             node.configure({"in": spec})
-            module = getattr(node, "model", None) or node.net  # the nn.Module it runs
-            seen = []
+            module = getattr(node, "model", None) or cast(Any, node).net  # the nn.Module it runs
+            seen: list[int] = []
             hooks = [
-                m.register_forward_pre_hook(lambda *_: seen.append(torch.get_num_threads())) for m in module.modules()
+                m.register_forward_pre_hook(lambda *_, seen=seen: seen.append(torch.get_num_threads()))
+                for m in module.modules()
             ]
             try:
                 node.process({"in": Chunk(data, t0=0.0)})

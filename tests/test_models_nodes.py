@@ -213,7 +213,8 @@ def test_checkpoint_param(tmp_path):
 def test_bad_params_and_specs(tmp_path):
     enc, ssm = lookup("conformer_encoder"), lookup("mamba")
     x = tmp_path / "x.safetensors"
-    x.touch()  # a checkpoint path must be a file when the node is built
+    x.touch()  # a checkpoint path must be a file, with its config beside it, when the node is built
+    x.with_suffix(".json").touch()
     with pytest.raises(ValueError, match="exactly one of"):
         enc()
     with pytest.raises(ValueError, match="exactly one of"):
@@ -236,8 +237,8 @@ def test_bad_params_and_specs(tmp_path):
         with pytest.raises(SpecError, match="real-valued features, got complex64"):
             lookup(kind)(**params).configure({"in": StreamSpec("features", RATE, (6,), "complex64")})
     (tmp_path / "m.safetensors").touch()
-    with pytest.raises(SpecError, match="no model config"):
-        ssm(checkpoint=str(tmp_path / "m.safetensors")).configure({"in": SPEC})
+    with pytest.raises(ValueError, match="has no config m.json beside it"):
+        ssm(checkpoint=str(tmp_path / "m.safetensors"))
     if not torch.cuda.is_available():
         with pytest.raises(SpecError, match="no CUDA device"):
             ssm(**{**SSM, "device": "cuda"}).configure({"in": SPEC})

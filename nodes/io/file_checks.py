@@ -190,8 +190,10 @@ def check_split_part(path: Path) -> None:
     import re
 
     found = re.fullmatch(r"(.+)-([1-9][0-9]*)(\.fif(?:\.gz)?)", path.name)
-    first = path.with_name(found.group(1) + found.group(3)) if found else None
-    if first is not None and first.is_file():
+    if found is None:
+        return
+    first = path.with_name(found.group(1) + found.group(3))
+    if first.is_file():
         _log.warning(
             "file_source: %s is part %d of the split recording %s: replaying this part alone; give %s to replay "
             "every part",

@@ -541,7 +541,8 @@ class LslOutlet(Sink[LslOutletParams]):
 
     def open(self):
         """Say when a stream of this source_id is already published (an earlier run of the graph still going):
-        consumers that pick a stream by source_id, and liblsl's `recover`, could take either. Looks 0.3 s."""
+        consumers that pick a stream by source_id, and liblsl's `recover`, could take either (looks 0.3 s).
+        Then publish the stream, so that a consumer (the stimulus program) can subscribe before the first chunk."""
         sid = self._info.source_id()
         if "'" not in sid and (twins := resolve(import_pylsl(), f"source_id='{sid}'", 0.3)):
             self.count("source_id_taken")
@@ -551,6 +552,7 @@ class LslOutlet(Sink[LslOutletParams]):
                 sid,
                 describe_streams(twins),
             )
+        self._open()  # now, not at the first chunk: a consumer that subscribes meanwhile gets the first one too
 
     def _open(self):
         pylsl = import_pylsl()

@@ -37,12 +37,21 @@ Threads = Annotated[
 
 
 def _existing_file(path: str | None) -> str | None:
-    if path is not None and not Path(path).expanduser().is_file():
-        what = "is a folder, not a weights file" if Path(path).expanduser().is_dir() else "does not exist"
-        raise ValueError(
-            f"{what} (a relative path is from {os.getcwd()}); give the weights file (.safetensors, its .json beside it)"
-        )
-    return path
+    """`path` with ~ expanded, once it names a weights file with its JSON config beside it."""
+    if path is None:
+        return None
+    p = Path(path).expanduser()
+    where = "" if p.is_absolute() else f" (a relative path is from {os.getcwd()})"
+    try:
+        if p.is_dir():
+            raise ValueError(f"is a folder, not a weights file{where}; fix: give the weights file (.safetensors)")
+        if not p.is_file():
+            raise ValueError(f"does not exist{where}; fix: give the weights file (.safetensors, its .json beside it)")
+        if p.suffix != ".json" and not p.with_suffix(".json").is_file():
+            raise ValueError(f"has no config {p.with_suffix('.json').name} beside it; fix: copy the .json along")
+    except OSError as e:  # a name too long, a folder we may not read
+        raise ValueError(f"cannot be read ({e.strerror}); fix: give the weights file (.safetensors)") from None
+    return str(p)
 
 
 # A model node's `checkpoint`: None (the node's default, if any) or a file that exists, checked when the graph is

@@ -80,6 +80,8 @@ class SSVEPDecoderParams(NodeParams):
             raise ValueError("method dnn needs `checkpoint` (train one with `wavegraph train ssvep`)")
         if self.method == "fbcca" and self.checkpoint:
             raise ValueError("`checkpoint` is only for method dnn")
+        if self.method == "fbcca" and "threads" in self.model_fields_set:
+            raise ValueError("`threads` (torch threads) is only for method dnn; FBCCA runs in numpy")
         return self
 
 
@@ -168,11 +170,14 @@ class _SSVEPBase(Node[P]):
         self._sos = ssvep_dnn.design_dnn_bank(cfg)
         self._window = cfg.n_samples / cfg.rate
         self._channels = list(cfg.channels)
-        self._score = lambda frames: self._predict(ssvep_dnn.predict_proba, frames)
+        self._score = self._predict
 
-    def _predict(self, predict_proba, frames):
+    def _predict(self, frames, crops: int = 0):
+        """The DNN's softmax for windows `frames` (see models.ssvep_dnn.predict_proba), on `threads` torch threads."""
+        from wavegraph.models.ssvep_dnn import predict_proba
+
         with torch_threads(self.params.threads):
-            return predict_proba(self.model, frames, self.device)
+            return predict_proba(self.model, frames, self.device, crops=crops)
 
     def _channel_index(self, spec: StreamSpec, names) -> list[int]:
         if names is None:
@@ -501,13 +506,7 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
             if held[:, -span:].any() or not all_finite(y):  # (an overflow: scores of inf say nothing)
                 self.count("undecided_nonfinite")
                 continue
-            if k:
-                from wavegraph.models.ssvep_dnn import predict_proba
-
-                with torch_threads(self.params.threads):
-                    scores.append(predict_proba(self.model, y[None], self.device, crops=k)[0])
-            else:
-                scores.append(self._score(y[None])[0])
+            scores.append((self._predict(y[None], crops=k) if k else self._score(y[None]))[0])
             rows.append(t)
         self._pending = left
         if not rows:
