@@ -7,7 +7,8 @@ import os
 import numpy as np
 import pytest
 from wavegraph.nodes.io.file_source import FileSource
-from wavegraph.nodes.io.recorder import Recorder, recover
+from wavegraph.nodes.io.recorder import Recorder
+from wavegraph.nodes.io.recover import recover
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.spec import signal_spec
 

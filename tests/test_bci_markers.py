@@ -5,7 +5,8 @@ FIF annotations (and recovered after a crash), read back by file_source with the
 import numpy as np
 import pytest
 from wavegraph.nodes.io.file_source import FileSource
-from wavegraph.nodes.io.recorder import Recorder, recover
+from wavegraph.nodes.io.recorder import Recorder
+from wavegraph.nodes.io.recover import recover
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 from wavegraph.nodes.io.file_source import FileSource
-from wavegraph.nodes.io.recorder import Recorder, recover
+from wavegraph.nodes.io.recorder import Recorder
+from wavegraph.nodes.io.recover import recover
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.registry import lookup
 from wavegraph.pipeline.spec import SpecError, StreamSpec, signal_spec
@@ -298,7 +299,7 @@ def test_recover_cli(tmp_path):
     cmd = [
         sys.executable,
         "-m",
-        "wavegraph.nodes.io.recorder",
+        "wavegraph.nodes.io.recover",
         "recover",
         str(tmp_path / "cli_raw.fif"),
         str(tmp_path / "none_raw.fif"),

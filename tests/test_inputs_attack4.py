@@ -12,7 +12,7 @@ os.environ["LSLAPICFG"] = str(Path(__file__).resolve().parent.parent / "configs"
 import numpy as np  # noqa: E402
 import pytest
 from test_io_hostile import replay  # pyright: ignore[reportMissingImports]
-from wavegraph.nodes.io.recorder import recover_main
+from wavegraph.nodes.io.recover import recover_main
 from wavegraph.pipeline.cli import main
 
 

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 from wavegraph.nodes.io.file_source import FileSource
-from wavegraph.nodes.io.recorder import Recorder, recover, recover_main
+from wavegraph.nodes.io.recorder import Recorder
+from wavegraph.nodes.io.recover import recover, recover_main
 from wavegraph.nodes.io.xdf import XdfStream, write_xdf
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.spec import SpecError, StreamSpec
@@ -340,7 +341,7 @@ def test_recover_leaves_a_recording_in_progress_alone(tmp_path):
     rec = Recorder(path=str(path))
     rec.configure({"in": eeg_spec(2)})
     rec.process({"in": Chunk(np.ones((2, 100)), t0=0.0)})  # still recording, in this process
-    cmd = [sys.executable, "-m", "wavegraph.nodes.io.recorder", "recover", str(path)]
+    cmd = [sys.executable, "-m", "wavegraph.nodes.io.recover", "recover", str(path)]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     # before: the other process converted the live spill and deleted it; the session went on into a deleted file
     assert out.returncode == 1 and "being written by a running recorder" in out.stderr

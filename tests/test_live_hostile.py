@@ -298,7 +298,8 @@ def test_recover_on_a_recording_that_was_finished_anyway(tmp_path, capsys):
     the worker sees its parent die and finalises the file itself. `wavegraph recover`, as docs/bci.md
     says to run after a kill, then failed (exit 1, 'no spill file: nothing to recover') on the
     complete FIF, as if the data were lost; a complete WAV or CSV already passed. A missing file still fails."""
-    from wavegraph.nodes.io.recorder import Recorder, recover_main
+    from wavegraph.nodes.io.recorder import Recorder
+    from wavegraph.nodes.io.recover import recover_main
     from wavegraph.pipeline.chunk import Chunk
     from wavegraph.pipeline.spec import signal_spec
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from fixture_drift import DriftingAmplifierParams, sample_time
 from wavegraph.nodes.io.chunk_times import ChunkTimes
-from wavegraph.nodes.io.recorder import recover
+from wavegraph.nodes.io.recover import recover
 from wavegraph.pipeline.config import load_config
 from wavegraph.pipeline.graph import build_graph
 from wavegraph.pipeline.runner import run_graph

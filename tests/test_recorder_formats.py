@@ -7,7 +7,8 @@ import sys
 import mne
 import numpy as np
 import pytest
-from wavegraph.nodes.io.recorder import Recorder, next_run_name, recover
+from wavegraph.nodes.io.recorder import Recorder, next_run_name
+from wavegraph.nodes.io.recover import recover
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 

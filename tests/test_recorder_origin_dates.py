@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import mne
 import numpy as np
 import pytest
-from wavegraph.nodes.io.recorder import Recorder, recover
+from wavegraph.nodes.io.recorder import Recorder
+from wavegraph.nodes.io.recover import recover
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.spec import StreamSpec
 

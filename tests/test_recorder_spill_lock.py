@@ -7,7 +7,8 @@ import sys
 
 import mne
 import numpy as np
-from wavegraph.nodes.io.recorder import Recorder, recover
+from wavegraph.nodes.io.recorder import Recorder
+from wavegraph.nodes.io.recover import recover
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.spec import StreamSpec
 

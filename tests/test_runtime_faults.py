@@ -278,7 +278,7 @@ def test_after_a_full_disk_the_recovered_files_agree_with_their_chunk_logs(tmp_p
 
     import mne
     import soundfile as sf
-    from wavegraph.nodes.io.recorder import recover
+    from wavegraph.nodes.io.recover import recover
 
     code = FULL_DISK_CHILD + (
         "for r in all_recs:\n"

@@ -66,7 +66,6 @@ import json
 import logging
 import math
 import os
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,18 +77,16 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import NodeParams, Sink
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from .chunk_times import ChunkTimes, read_chunk_log
+from .chunk_times import ChunkTimes
 from .finalise import finalise
 from .record_formats import (
     FIF_ENDINGS,
-    FORMATS,
     NO_NAN,
     SPILLED,
     check_name_length,
     csv_header,
     csv_rows,
     lock,
-    open_spill,
     sf_name,
     stored_names,
     target_format,
@@ -229,10 +226,10 @@ class Recorder(Sink[RecorderParams]):
         self.events_path = self.path.with_name(self.path.name + ".events.csv")
         self.spill_path = self.path.with_name(self.path.name + ".spill")
         self.chunks_path = self.path.with_name(self.path.name + ".chunks.csv")
-        if self.spill_path.exists() and not self.params.overwrite and not _markers_only(self.spill_path):
+        if self.spill_path.exists() and not self.params.overwrite and not empty_marker_spill(self.spill_path):
             raise SpecError(
                 f"recorder: {self.spill_path} holds an unfinished recording",
-                f"run `python -m wavegraph.nodes.io.recorder recover {self.path}`, "
+                f"run `python -m wavegraph.nodes.io.recover recover {self.path}`, "
                 f"record to a new run (e.g. path: {next_run_name(self.path)}) or set overwrite: true",
             )
         if self.path.exists() and not self.params.overwrite:
@@ -480,14 +477,14 @@ class Recorder(Sink[RecorderParams]):
                     self.chunks_path.unlink(missing_ok=True)
             elif self._spill is not None:  # a spill locked for the markers, and no sample came
                 self._spill.close()
-                if _markers_only(self.spill_path):
+                if empty_marker_spill(self.spill_path):
                     self.spill_path.unlink(missing_ok=True)
         finally:
             self.closing = False
             self._closed = True
 
 
-def _markers_only(spill: Path) -> bool:
+def empty_marker_spill(spill: Path) -> bool:
     """An empty spill without its header: made and locked for markers before a first sample (the lock keeps a
     second recorder off the session's logs), which holds no recording to recover."""
     try:
@@ -523,97 +520,3 @@ def _as_rows(data: np.ndarray, spec: StreamSpec) -> np.ndarray:
     if data.ndim == 0 or data.shape[1:] != want:
         raise ValueError(f"recorder: chunk shape {data.shape} does not match the spec's (frames,) + {want}")
     return data
-
-
-def recover(path: str | os.PathLike) -> Path:
-    """Finish a recording whose process died before close(): build the target from its spill file.
-
-    Recovers the samples, and the chunk times (from `<path>.chunks.csv` when present) that place the
-    markers (`<path>.events.csv`) as close() would have. `path` may
-    also name the spill (`x_raw.fif.spill`, `x_raw.fif.spill.json`)."""
-    path = Path(path)
-    for tail in (".spill.json", ".spill"):
-        if path.name.endswith(tail) and len(path.name) > len(tail):
-            path = path.with_name(path.name[: -len(tail)])
-            break
-    spill = path.with_name(path.name + ".spill")
-    if not spill.exists():
-        return _check_direct(path, spill)
-    with open(spill, "ab") as f:  # (writable: for the lock; nothing is written)
-        if not lock(f):
-            raise OSError(
-                f"{spill} is being written by a running recorder: stop that run (recover is for one that died)"
-            )
-    events = []
-    events_csv = path.with_name(path.name + ".events.csv")
-    if events_csv.exists():
-        for line in events_csv.read_text().splitlines()[1:]:
-            parts = line.split(",", 3)
-            if len(parts) == 4:
-                events.append((float(parts[0]), float(parts[1]), parts[3]))
-    try:
-        rate = open_spill(path)[1].rate  # every chunk's t0 and length: markers go where they went live
-    except (OSError, ValueError, KeyError, TypeError) as e:  # was the bare FileNotFoundError, JSONDecodeError...
-        if _markers_only(spill):  # killed before its first sample: as a spill of no whole sample, below
-            spill.unlink()
-            raise ValueError(
-                f"{spill} held no complete sample: nothing to write (the empty spill is removed)"
-            ) from None
-        raise ValueError(
-            f"{spill}'s header {spill.name}.json is missing or damaged ({e}): its samples cannot be read"
-        ) from None
-    first_t0, gaps, total, times = read_chunk_log(path.with_name(path.name + ".chunks.csv"), rate)
-    # The log is written after the data: rows past its total (a chunk whose log line was never
-    # written, say on a full disk) are left out, so the file and its log agree.
-    out = finalise(path, first_t0=first_t0, gaps=gaps, times=times, overwrite=True, events=events, n_rows=total)
-    events_csv.unlink(missing_ok=True)
-    if not out.exists():  # a FIF or FLAC cannot hold zero samples
-        raise ValueError(f"{spill} held no complete sample: nothing to write (the empty spill is removed)")
-    return out
-
-
-def _check_direct(path: Path, spill: Path) -> Path:
-    """WAV, FLAC and CSV are written as they go: valid after every chunk, nothing to convert. Another
-    target without a spill was finished by close() (also a worker's, when its parent was killed)."""
-    name = path.name.lower()
-    if path.is_dir() or (
-        path.exists() and not name.endswith((*FIF_ENDINGS, ".edf", ".bdf", ".wav", ".flac", ".npz", ".csv"))
-    ):
-        what = "a folder" if path.is_dir() else f"not a file a recorder writes ({FORMATS})"
-        raise ValueError(f"{path} is {what}: nothing to recover; give the path of a recording (or its .spill)")
-    if path.exists() and name.endswith((".wav", ".flac")):
-        import soundfile as sf
-
-        sf.info(sf_name(path))  # raises if unreadable
-        return path
-    if path.exists():
-        return path
-    raise FileNotFoundError(f"no spill file {spill}: nothing to recover")
-
-
-def main(argv: list[str] | None = None, prog: str = "python -m wavegraph.nodes.io.recorder") -> int:
-    """`python -m wavegraph.nodes.io.recorder recover PATH...`: finish recordings whose process died before close()."""
-    import argparse
-
-    ap = argparse.ArgumentParser(prog=prog, description=main.__doc__)
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    helptext = "build the FIF/NPZ/EDF/BDF/FLAC target from its .spill file (WAV/CSV: checked)"
-    sub.add_parser("recover", help=helptext).add_argument("paths", nargs="+")
-    args = ap.parse_args(argv)
-    status = 0
-    for p in args.paths:
-        try:
-            print(recover(p))
-        except Exception as e:  # noqa: BLE001 — one path's failure is reported, the others still run
-            print(f"error: {p}: {type(e).__name__}: {e}", file=sys.stderr)
-            status = 1
-    return status
-
-
-def recover_main(argv: list[str]) -> int:
-    """`wavegraph recover PATH...` (the same as `python -m wavegraph.nodes.io.recorder recover PATH...`)."""
-    return main(["recover", *argv], prog="wavegraph")  # no PATH: argparse's usage error, exit 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
