@@ -21,7 +21,8 @@ the figures are also given per noise type:
         --snrs -5 0 5 10 15 --per-snr 21 --json docs/speech_validation_bench_shaped_stage8.json
 
 With `--per-mixture` (SNR-stratified set) every mixture's figures go into the JSON, and `--against BASE.json` (a
-`--per-mixture` record of the baseline) applies clause (1) of session 12's keep rule (docs/speech.md, `keep_rule`).
+`--per-mixture` record of the baseline) applies clause (1) of session 12's second keep rule (docs/speech.md,
+`keep_rule`).
 """
 
 from __future__ import annotations
@@ -100,12 +101,13 @@ def grouped(mixtures: list, rows: list[dict]) -> dict:
 def keep_rule(
     base: list[dict], cand: list[dict], jump: float = 1.0, max_left: int = 3, tol_snrs=(0.0, 5.0, 10.0)
 ) -> dict:
-    """Clause (1) of session 12's keep rule (docs/speech.md) on per-mixture rows ({"name", "snr", "pesq_out",
+    """Clause (1) of session 12's second keep rule (docs/speech.md) on per-mixture rows ({"name", "snr", "pesq_out",
     "stoi_out"}) of the same SNR-stratified mixtures: mixtures whose PESQ-WB moves by more than `jump` between
     baseline and candidate are left out (more than `max_left` fails); on the rest the mean of the per-SNR means of
     PESQ-WB and STOI must be above the baseline's (1a) and at `tol_snrs` lose at most 0.005 / 0.0005 (1b); over all
-    mixtures the mean of the per-SNR medians must be above the baseline's (1c). NaN PESQ values are left out of their
-    mean or median, never counted as a jump."""
+    mixtures (none left out), at every SNR and for both metrics, the median of the paired per-mixture differences
+    (candidate - baseline) must be >= 0 (1c, paired). NaN PESQ values are left out of their mean, never counted as a
+    jump, and a mixture with a NaN on either side is left out of that metric's paired differences."""
     import numpy as np
 
     b, c = {r["name"]: r for r in base}, {r["name"]: r for r in cand}
@@ -121,9 +123,14 @@ def keep_rule(
     def overall(per: dict) -> dict:
         return {k: float(np.mean([per[s][k] for s in snrs])) for k in keys}
 
+    def paired(s: float, k: str) -> dict:
+        d = np.array([c[n][k] - b[n][k] for n in b if b[n]["snr"] == s])
+        d = d[np.isfinite(d)]
+        return {"median_diff": float(np.median(d)), "wins": int((d > 0).sum()), "n": int(d.size)}
+
     rest = [n for n in b if n not in left]
     mean_b, mean_c = per_snr(b, rest, np.nanmean), per_snr(c, rest, np.nanmean)
-    med_b, med_c = per_snr(b, list(b), np.nanmedian), per_snr(c, list(b), np.nanmedian)
+    pairs = {str(s): {k: paired(s, k) for k in keys} for s in snrs}
     tol = {"pesq_out": 0.005, "stoi_out": 0.0005}
     clauses = {
         f"left_out<={max_left}": len(left) <= max_left,
@@ -131,7 +138,7 @@ def keep_rule(
         "1b_0_5_10dB_within_tolerance": all(
             mean_c[s][k] >= mean_b[s][k] - tol[k] for s in snrs if s in tol_snrs for k in keys
         ),
-        "1c_medians_above": all(overall(med_c)[k] > overall(med_b)[k] for k in keys),
+        "1c_paired_median_diff_nonnegative": all(p[k]["median_diff"] >= 0 for p in pairs.values() for k in keys),
     }
     return {
         "left_out": {n: {"base": b[n]["pesq_out"], "candidate": c[n]["pesq_out"]} for n in left},
@@ -139,10 +146,7 @@ def keep_rule(
             "base": {"all": overall(mean_b), "per_snr": {str(s): v for s, v in mean_b.items()}},
             "candidate": {"all": overall(mean_c), "per_snr": {str(s): v for s, v in mean_c.items()}},
         },
-        "medians": {
-            "base": {"all": overall(med_b), "per_snr": {str(s): v for s, v in med_b.items()}},
-            "candidate": {"all": overall(med_c), "per_snr": {str(s): v for s, v in med_c.items()}},
-        },
+        "paired_per_snr": pairs,
         "clauses": clauses,
         "pass": all(clauses.values()),
     }

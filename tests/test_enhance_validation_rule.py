@@ -1,5 +1,6 @@
-"""Session 12's keep rule, clause (1) (docs/speech.md; benchmarks/enhance_validation.py `keep_rule`): one mixture whose
-PESQ-WB jumps by more than a point is left out and named, so it can neither carry nor sink a candidate's means."""
+"""Session 12's second keep rule, clause (1) (docs/speech.md; benchmarks/enhance_validation.py `keep_rule`): one mixture
+whose PESQ-WB jumps by more than a point is left out and named, so it can neither carry nor sink a candidate's means;
+and at every SNR the median of the paired per-mixture differences must not be negative (1c, paired)."""
 
 import numpy as np
 import pytest
@@ -41,11 +42,10 @@ def test_one_cliff_in_the_baseline_is_left_out_and_named():
 def test_a_loss_at_5_db_beyond_the_tolerance_fails_even_with_higher_means():
     base = rows()
     cand = shifted(base, 0.02, 0.001)
-    for r in cand:
-        if r["snr"] == 5.0:
-            r["pesq_out"] -= 0.03  # -0.01 against the baseline at 5 dB (0.005 allowed)
+    for r in [r for r in cand if r["snr"] == 5.0][:6]:
+        r["pesq_out"] -= 0.12  # 6 of 24 mixtures: -0.01 on the 5 dB mean (0.005 allowed), the paired median +0.02
     res = keep_rule(base, cand)
-    assert res["clauses"]["1a_means_above"] and res["clauses"]["1c_medians_above"]
+    assert res["clauses"]["1a_means_above"] and res["clauses"]["1c_paired_median_diff_nonnegative"]
     assert not res["clauses"]["1b_0_5_10dB_within_tolerance"]
     assert not res["pass"]
 
@@ -62,21 +62,40 @@ def test_more_than_three_jumps_fail():
     assert keep_rule(base, cand)["pass"]
 
 
-def test_a_mean_lifted_by_few_mixtures_under_a_point_fails_on_the_medians():
+def test_a_mean_lifted_by_few_mixtures_under_a_point_fails_on_the_paired_medians():
     base = rows()
     cand = [dict(r) for r in base]
-    for s in SNRS:
-        group = sorted((r for r in cand if r["snr"] == s), key=lambda r: r["pesq_out"])
-        for r in group[:16]:  # most mixtures, the median among them, a little worse ...
-            r["pesq_out"] -= 0.02
-        for r in group[-4:]:  # ... and a few much better, by less than a point: the means rise
-            r["pesq_out"] += 0.9
-        for r in group:
-            r["stoi_out"] += 0.001
+    group = sorted((r for r in cand if r["snr"] == -5.0), key=lambda r: r["pesq_out"])
+    for r in group[:16]:  # at -5 dB (no tolerance clause there) most mixtures a little worse ...
+        r["pesq_out"] -= 0.003
+    for r in group[-4:]:  # ... and a few much better, by less than a point: the means rise
+        r["pesq_out"] += 0.9
+    for r in cand:
+        r["stoi_out"] += 0.001
     res = keep_rule(base, cand)
     assert res["left_out"] == {}
-    assert res["clauses"]["1a_means_above"]
-    assert not res["clauses"]["1c_medians_above"] and not res["pass"]
+    assert res["clauses"]["1a_means_above"] and res["clauses"]["1b_0_5_10dB_within_tolerance"]
+    assert res["paired_per_snr"]["-5.0"]["pesq_out"] == {"median_diff": pytest.approx(-0.003), "wins": 4, "n": 24}
+    assert not res["clauses"]["1c_paired_median_diff_nonnegative"] and not res["pass"]
+
+
+def test_paired_differences_not_a_difference_of_medians():
+    """Stage 15's case (session 12): nearly every mixture a little better, a few in the upper half much worse (by less
+    than a point) and a few at the top much better; each model's own median falls, the paired median does not."""
+    base = rows()
+    cand = shifted(base, 0.01, 0.001)
+    for s in SNRS:
+        group = sorted((r for r in cand if r["snr"] == s), key=lambda r: r["pesq_out"])
+        for r in group[12:15]:  # just above the middle: pushed below it
+            r["pesq_out"] -= 0.8
+        for r in group[-8:]:
+            r["pesq_out"] += 0.5
+    res = keep_rule(base, cand)
+    for s in SNRS:
+        own = [np.median([r["pesq_out"] for r in x if r["snr"] == s]) for x in (base, cand)]
+        assert own[1] < own[0]  # session 12's (1c), a difference of medians, would fail here
+        assert res["paired_per_snr"][str(s)]["pesq_out"]["median_diff"] == pytest.approx(0.01)
+    assert res["clauses"]["1c_paired_median_diff_nonnegative"] and res["pass"], res["clauses"]
 
 
 def test_a_nan_pesq_is_neither_a_jump_nor_a_mean():
