@@ -47,11 +47,9 @@ def parse_placement(file: str, raw_processes, problems: list, line_of) -> dict:
     if not isinstance(raw_processes, dict):
         return out
     for group, members in raw_processes.items():
-        # YAML 1.1 reads a bare `on` key as the boolean true: accept both spellings.
-        key = next((k for k in ("on", True) if isinstance(members, dict) and k in members), None)
-        if key is None:
+        if not isinstance(members, dict) or "on" not in members:
             continue
-        on, line = members[key], line_of(members, key)
+        on, line = members["on"], line_of(members, "on")
         if not isinstance(on, dict) or not on:
             problems.append(
                 (

@@ -72,7 +72,7 @@ def parse_cpus(file, raw, problems) -> dict[str, list[int]]:
                 "write cpus: [0]",
             )
             continue
-        here, placed = _cpus_here(), "on" in members or True in members  # (YAML 1.1 reads a bare `on` as true)
+        here, placed = _cpus_here(), "on" in members
         missing = [c for c in cpus if c not in here]
         if here and missing and not placed:
             _problem(
@@ -147,7 +147,7 @@ def parse_groups(file, doc, node_ids, problems) -> tuple[dict[str, list[str]], d
             continue
         if isinstance(members, dict):
             for key in members:
-                if key not in GROUP_KEYS and key is not True:  # YAML 1.1 reads a bare `on` as true
+                if key not in GROUP_KEYS:
                     near = difflib.get_close_matches(str(key), GROUP_KEYS, n=1)
                     _problem(
                         problems,
@@ -170,6 +170,11 @@ def parse_groups(file, doc, node_ids, problems) -> tuple[dict[str, list[str]], d
             members = members.get("nodes", [])
         if not isinstance(members, list):
             _problem(problems, file, line, f"process '{group}' must list node ids", f"write {group}: [node_a, node_b]")
+            continue
+        if not members:  # was dropped without a word: a group emptied by mistake, its nodes run in "main"
+            _problem(
+                problems, file, line, f"process '{group}' lists no nodes", f"list them ({group}: [node_a]) or remove it"
+            )
             continue
         for m in members:
             if m not in node_ids:

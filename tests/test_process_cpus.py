@@ -57,3 +57,12 @@ def test_bad_cpus_and_unknown_group_keys_are_file_line_errors(tmp_path, cpus, me
         load_config(_graph(tmp_path, cpus))
     text = str(e.value)
     assert f"g.yaml:10: process 'a': {message}" in text and hint in text, text
+
+
+def test_a_group_that_lists_no_nodes_is_a_file_line_error(tmp_path):
+    """`a: []` was dropped without a word (its nodes, moved out by mistake, ran in "main")."""
+    p = tmp_path / "g.yaml"
+    p.write_text(GRAPH.replace("  a: {nodes: [src], CPUS}\n", "  a: []\n"))
+    with pytest.raises(GraphError) as e:
+        load_config(p)
+    assert "g.yaml:10: process 'a' lists no nodes" in str(e.value) and "or remove it" in str(e.value), str(e.value)
