@@ -74,3 +74,8 @@ def test_threads_below_one_is_a_clear_error():
     with pytest.raises((ValueError, SpecError)) as e:
         lookup("gla")(random_init=True, threads=0)
     assert "threads" in str(e.value)
+
+
+def test_threads_is_refused_where_no_torch_model_runs():
+    with pytest.raises(ValueError, match="only for method dnn"):
+        lookup("ssvep_decoder")(freqs=[8.0, 10.0], threads=2)  # FBCCA: numpy only

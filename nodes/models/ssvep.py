@@ -81,7 +81,7 @@ class SSVEPDecoderParams(NodeParams):
         if self.method == "fbcca" and self.checkpoint:
             raise ValueError("`checkpoint` is only for method dnn")
         if self.method == "fbcca" and "threads" in self.model_fields_set:
-            raise ValueError("`threads` (torch threads) is only for method dnn; FBCCA runs in numpy")
+            raise ValueError("`threads` (torch threads) is only for method dnn (FBCCA runs in numpy); drop it")
         return self
 
 
