@@ -168,3 +168,16 @@ def test_gap_moves_the_time_base_by_the_lost_time(name, params):
     plain, gapped = _stamps_after_a_gap(lambda: lookup(name)(**params), x, spec, x.shape[spec.time_axis] // 2, 3.0)
     assert gapped.t0 == pytest.approx(plain.t0 + 3.0, abs=1e-9)
     np.testing.assert_array_equal(gapped.data, plain.data)  # the data are not touched
+
+
+@pytest.mark.parametrize("n_fft", [64, 512])
+def test_stft_without_hop_overlaps_by_half_at_any_n_fft(n_fft):
+    # The default hop was a fixed 128: `stft: {n_fft: 64}` alone was refused ("hop 128 must divide n_fft 64").
+    s, i = lookup("stft")(n_fft=n_fft), lookup("istft")(n_fft=n_fft)
+    assert s.params.hop == i.params.hop == n_fft // 2
+    fspec = lookup("stft")(n_fft=n_fft).configure({"in": SPEC})["out"]
+    assert fspec.rate == FS / (n_fft // 2)
+    z = assert_streaming_equivalent(lambda: lookup("stft")(n_fft=n_fft), X, SPEC)["out"]
+    y = assert_streaming_equivalent(lambda: lookup("istft")(n_fft=n_fft), z, fspec)["out"]
+    lat = n_fft // 2
+    np.testing.assert_allclose(y[:, lat : lat + X.shape[1]], X, rtol=1e-10, atol=1e-12)

@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
@@ -181,9 +181,18 @@ def make_window(name: str, n_fft: int) -> np.ndarray:
 
 class STFTParams(NodeParams):
     n_fft: int = Field(256, ge=2, le=2**20)
-    hop: int = Field(128, ge=1, le=2**20)
+    hop: int = Field(128, ge=1, le=2**20, description="samples between frames; default n_fft // 2")
     window: str = "sqrt_hann"
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _half_overlap_by_default(cls, data):
+        """Without a `hop`, frames overlap by half (n_fft // 2), whatever `n_fft` is: a fixed default
+        would refuse any n_fft below it (n_fft: 64 alone read 'hop 128 must divide n_fft 64')."""
+        if isinstance(data, dict) and data.get("hop") is None and type(data.get("n_fft", 256)) is int:
+            data = {**data, "hop": max(1, data.get("n_fft", 256) // 2)}
+        return data
 
 
 def _check_stft(p: STFTParams) -> None:
