@@ -83,7 +83,7 @@ def test_file_source_replays_one_stream_with_markers_breaks_and_clock_offsets(re
     out, ev = specs["out"], specs["events"]
     assert out.rate == RATE and out.shape == (64,) and out.units == "V" and out.channel_names[0] == "Fc5"
     assert set(out.channel_types) == {"eeg"}
-    assert dict(ev.labels) == {1: "7", 2: "left", 3: "right"}
+    assert dict(ev.labels) == {7: "7", 8: "left", 9: "right"}  # "7" is code 7, as lsl_inlet reads it live
     chunks, events = [], []
     while (r := src.read()) is not None:
         chunks.append(r["out"])

@@ -505,8 +505,8 @@ def test_annotation_texts_are_codes_only_in_plain_decimal(tmp_path):
     raw.set_annotations(mne.Annotations([1.0, 2.0], [0.0, 0.0], ["1_2", "3"]))
     raw.save(tmp_path / "a_raw.fif", verbose="error")
     specs, _, ev = replay(tmp_path / "a_raw.fif")
-    assert dict(specs["events"].labels) == {1: "1_2", 2: "3"}  # was {12: "1_2", 3: "3"}
-    assert ev[:, -1].tolist() == [1.0, 2.0]
+    assert dict(specs["events"].labels) == {3: "3", 4: "1_2"}  # was {12: "1_2", 3: "3"}; "3" is 3, as live
+    assert ev[:, -1].tolist() == [4.0, 3.0]
     raw.set_annotations(mne.Annotations([1.0, 2.0], [0.0, 0.0], [" 7", "-3"]))  # plain decimal: their own codes
     raw.save(tmp_path / "b_raw.fif", verbose="error")
     assert dict(replay(tmp_path / "b_raw.fif")[0]["events"].labels) == {7: " 7", -3: "-3"}

@@ -15,10 +15,12 @@ Outputs
           first sample of the file). A chunk is emitted only together with the signal chunk that
           contains the onset sample (onsets before the data go with the first chunk, onsets past it
           with the last); nothing is emitted on this port for signal chunks without events.
-          `spec.labels` maps codes to descriptions: when every annotation description is an integer
-          (e.g. "101") that integer is the code; BrainVision markers get MNE's codes ("Stimulus/S  8" -> 8,
-          "Response/R  1" -> 1001, as mne.events_from_annotations); otherwise codes are 1..k over the sorted
-          descriptions.
+          `spec.labels` maps codes to descriptions: an annotation description that is an integer
+          (e.g. "101") has that integer as code (as lsl_inlet reads such a marker live), the others are
+          numbered after the largest; BrainVision markers get MNE's codes ("Stimulus/S  8" -> 8,
+          "Response/R  1" -> 1001, as mne.events_from_annotations); without integers, codes are 1..k over
+          the sorted descriptions. Descriptions mne.events_from_annotations leaves out (BAD_..., EDGE...)
+          are numbered after all the others, so the others keep MNE's codes (marker_codes.codes_for).
           With `stim_channel`, the steps of that trigger channel are events too (mne.find_events:
           onset of each rise, the channel's value as the code, label its decimal text); annotation
           codes then start after the largest trigger code. Without `stim_channel`, a recording that has

@@ -37,16 +37,33 @@ def _bv_code(description: str) -> int | None:
     return _BV_OTHER.get(description)
 
 
+# the descriptions mne.events_from_annotations' default regexp leaves out
+_MNE_SKIPPED = re.compile(r"^(?:[Bb][Aa][Dd]|[Ee][Dd][Gg][Ee])")
+
+
 def codes_for(descriptions, brainvision: bool = False) -> dict[str, int]:
-    """Integer descriptions (plain decimal, marker_codes.integer_code) keep their value as code; BrainVision
-    markers get MNE's codes (mne.events_from_annotations: 'Stimulus/S  8' -> 8, 'Response/R  1' -> 1001, other
-    descriptions of a BrainVision file from 10001), in a BrainVision file or when every description is one;
-    otherwise 1..k over the sorted set."""
+    """The code of each description. Those mne.events_from_annotations leaves out by default (BAD_..., EDGE...) are
+    numbered after all the others, so they shift none of them. Of the others: integer descriptions (plain decimal,
+    marker_codes.integer_code) keep their value, as lsl_inlet reads such a marker live, and any other description
+    is numbered after the largest of them; BrainVision markers get MNE's codes (mne.events_from_annotations:
+    'Stimulus/S  8' -> 8, 'Response/R  1' -> 1001, other descriptions of a BrainVision file from 10001), in a
+    BrainVision file or when every description is one; otherwise 1..k over the sorted set."""
     uniq = sorted(set(descriptions))
+    skipped = [d for d in uniq if _MNE_SKIPPED.match(str(d))]
+    kept = [d for d in uniq if d not in skipped]
+    codes = _event_codes(kept, brainvision)
+    after = max([0, *codes.values()])
+    return codes | {d: after + 1 + i for i, d in enumerate(skipped)}
+
+
+def _event_codes(uniq: list, brainvision: bool) -> dict[str, int]:
     codes = {d: c for d in uniq if (c := integer_code(str(d))) is not None}
-    if len(codes) == len(uniq) and len(set(codes.values())) == len(codes):
+    if len(set(codes.values())) != len(codes):  # "1" and "01": one code for two texts; numbered instead
+        codes = {}
+    if len(codes) == len(uniq):
         return codes
     bv = {d: c for d in uniq if (c := _bv_code(str(d))) is not None}
     if bv and (brainvision or len(bv) == len(uniq)) and len(set(bv.values())) == len(bv):
         return bv | {d: _BV_REST + i for i, d in enumerate(d for d in uniq if d not in bv)}
-    return {d: i + 1 for i, d in enumerate(uniq)}
+    after = max([0, *codes.values()])  # words after the integer markers, which keep their value (live, lsl_inlet)
+    return codes | {d: after + 1 + i for i, d in enumerate(d for d in uniq if d not in codes)}

@@ -21,8 +21,8 @@ Reading (`file_source` with a `.xdf` / `.xdfz` path; pyxdf does the parsing):
     max(1 s, N samples)) fitted one line across a shorter dropout, which put markers up to half the dropout
     off their samples.
   * `events`: every string (marker) stream in the file, merged, each marker at its own (synchronised)
-    timestamp; integer markers are their own code, otherwise codes 1..k over the sorted marker strings
-    (`spec.labels` maps them back).
+    timestamp; integer markers are their own code (as lsl_inlet reads them live), the other marker strings
+    are numbered 1..k in sorted order after the largest integer (`spec.labels` maps them back).
 
 Writing: `write_xdf(path, streams)` writes XDF 1.0 (file header, stream headers, one samples chunk
 per stream, clock offsets, footers) for numeric and string streams; tests use it to build a
