@@ -21,6 +21,35 @@ def _events(path, **params) -> tuple[np.ndarray, dict[int, str]]:
     return (np.concatenate(rows) if rows else np.zeros((0, 3))), {int(c): t for c, t in spec.labels}
 
 
+def test_a_recording_of_a_stream_with_gaps_replays_as_the_live_stream_ran(tmp_path):
+    """The recorder marks a chunk flagged gap (an outlet lost, an epoch) with a zero-length 'gap' annotation, but
+    file_source replayed the file as one continuous stream with 'gap' as a marker: no gap flag (so epochs, the SSVEP
+    decoders and models ran across what live they had not) and an epochs node cut a trial at every 'gap'."""
+    import mne
+
+    info = mne.create_info(["O1", "Oz", "O2"], 250.0, "eeg")
+    x = np.random.default_rng(0).standard_normal((3, 3, 500)) * 1e-5
+    events = np.array([[0, 0, 1], [500, 0, 2], [1000, 0, 1]])
+    mne.EpochsArray(x, info, events, event_id={"a": 1, "b": 2}, verbose="error").save(tmp_path / "s-epo.fif")
+
+    def run(path, record=None):
+        g = GraphBuilder()
+        src = g.add("file_source", path=str(path), chunk_size=32)
+        ep = g.add("epochs", f"{src}.out", f"{src}.events", tmin=0.0, tmax=0.2)
+        if record:
+            g.connect(f"{src}.events", g.add("recorder", f"{src}.out", path=str(record), events=True) + ".events")
+        out = g.run(capture=[f"{src}.out", f"{src}.events", f"{ep}.out"])
+        return out[f"{src}.out"], out[f"{src}.events"], out[f"{ep}.out"]
+
+    live = run(tmp_path / "s-epo.fif", record=tmp_path / "s_raw.fif")
+    assert "gap" in mne.io.read_raw(tmp_path / "s_raw.fif", verbose="error").annotations.description
+    replay = run(tmp_path / "s_raw.fif")
+    assert replay[0].gaps == live[0].gaps == [2.0, 4.0]
+    np.testing.assert_array_equal(replay[0].data, live[0].data)
+    np.testing.assert_array_equal(replay[1].data, live[1].data)  # the trials' markers, no 'gap' among them
+    assert replay[2].data.shape == live[2].data.shape == (3, 3, 51)  # three trials, as live
+
+
 def test_bad_annotations_shift_no_code_of_the_others(tmp_path):
     """A BAD_ annotation (a segment marked in MNE's browser), which mne.events_from_annotations leaves out, took code
     1 in the replay, so 'T1' was code 2 there and 1 in MNE: an epochs node given MNE's codes cut the wrong trials."""
@@ -35,6 +64,23 @@ def test_bad_annotations_shift_no_code_of_the_others(tmp_path):
     assert [labels[int(c)] for c in rows[:, 2]] == ["T1", "BAD_muscle", "T2", "T1"]  # still replayed, after the rest
     np.testing.assert_array_equal(rows[[0, 2, 3], 2], mne_events[:, 2])
     assert all(labels[c] == d for d, c in ids.items())
+
+
+def test_mnes_concatenation_boundary_is_a_gap_not_two_markers(tmp_path):
+    """mne.concatenate_raws marks the join 'BAD boundary' / 'EDGE boundary' (MNE filters and epochs each side apart):
+    the replay ran on across it unflagged and gave both marks as events."""
+    import mne
+
+    info = mne.create_info(["C3", "C4"], 100.0, "eeg")
+    raw = mne.io.RawArray(np.random.default_rng(1).standard_normal((2, 1000)) * 1e-5, info, verbose="error")
+    raw.set_annotations(mne.Annotations([1, 4], [0, 0], ["T1", "T2"]))
+    both: Any = mne.concatenate_raws([raw.copy(), raw.copy()], verbose="error")
+    both.save(tmp_path / "two_runs_raw.fif")
+    rows, labels = _events(tmp_path / "two_runs_raw.fif", chunk_size=64)
+    assert [labels[int(c)] for c in rows[:, 2]] == ["T1", "T2", "T1", "T2"]
+    g = GraphBuilder()
+    src = g.add("file_source", path=str(tmp_path / "two_runs_raw.fif"), chunk_size=64)
+    assert g.run(capture=[src])[f"{src}.out"].gaps == [10.0]  # the join of the two runs
 
 
 def test_integer_markers_keep_their_code_beside_word_markers_as_live(tmp_path):

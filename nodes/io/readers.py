@@ -122,6 +122,8 @@ def _units_of(info) -> str:
 
 
 _EDF_RAWS = ("RawEDF", "RawBDF")  # MNE's readers of EDF/BDF files (a Raw in memory: array_source)
+# annotations of a discontinuity (_breaks_at_marks)
+_BREAK_MARKS = ("gap", "BAD boundary", "EDGE boundary", "boundary")
 
 
 class _RawReader(_Reader):
@@ -168,6 +170,7 @@ class _RawReader(_Reader):
             self.notes = (np.asarray(ann.onset, np.float64) - self.raw.first_time, ann.duration, list(ann.description))
             edf = path.suffix.lower() in (".edf", ".bdf") if path is not None else type(raw).__name__ in _EDF_RAWS
             self._unpad(edf=edf)  # an EDF read into memory by MNE (array_source) too: as file_source replays it
+            self._breaks_at_marks()
         events, labels = [_no_events()], {}
         auto = stim_channel is None and not len(self.notes[2])  # no annotations: its trigger channel, as MNE's
         if auto:
@@ -205,6 +208,21 @@ class _RawReader(_Reader):
             self.n_times = min(self.n_times, int(round(onset[pad[0]] * self.sfreq)))
             keep = np.array([t != "padding" and i != pad[0] for i, t in enumerate(text)], dtype=bool)
             self.notes = (np.asarray(onset)[keep], np.asarray(duration)[keep], [t for t, k in zip(text, keep) if k])
+
+    def _breaks_at_marks(self) -> None:
+        """Discontinuities marked by annotations become breaks (the chunk there flagged gap, as it was live), not
+        events: the recorder's zero-length "gap" (a chunk flagged gap, a live outlet lost), MNE's "BAD boundary" /
+        "EDGE boundary" (mne.concatenate_raws) and EEGLAB's "boundary" (data removed). Replayed as continuous,
+        filters ran across them and epochs spanned them, unlike the live session and MNE's own processing."""
+        onset, duration, text = self.notes
+        marks = [i for i, t in enumerate(text) if t in _BREAK_MARKS and (t == "boundary" or duration[i] == 0)]
+        if not marks:
+            return
+        at = np.ceil(np.asarray(onset, np.float64)[marks] * self.sfreq - 1e-6).astype(np.int64)
+        self.breaks = np.unique(at[(at > 0) & (at < self.n_times)])
+        keep = np.ones(len(text), dtype=bool)
+        keep[marks] = False
+        self.notes = (np.asarray(onset)[keep], np.asarray(duration)[keep], [t for t, k in zip(text, keep) if k])
 
     def _records(self, path: Path, in_memory: bool = False) -> None:
         """A discontinuous EDF+D/BDF+D file (MNE reads it as if continuous): the records' starts give the
