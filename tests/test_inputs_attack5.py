@@ -110,3 +110,28 @@ def test_marker_codes_unchanged_where_nothing_is_mixed(texts, codes):
 
     c = codes_for(texts)
     assert [c[t] for t in texts] == codes
+
+
+def test_what_mne_says_of_a_file_is_one_line_said_once_in_a_multi_process_run(tmp_path):
+    """MNE's warnings on reading a file (a header date that is no date, renamed duplicate channels) were passed on as
+    Python warnings: printed with the line of wavegraph's code that gave them, and again by the worker process."""
+    import subprocess
+    import sys
+
+    from test_inputs_attack import _edf  # pyright: ignore[reportMissingImports]
+
+    path = _edf(tmp_path / "rec.edf", [("Cz", np.arange(200) % 50, 100)], 2)
+    raw = bytearray(path.read_bytes())
+    raw[168:176] = b"31.02.20"  # 31 February
+    path.write_bytes(bytes(raw))
+    graph = tmp_path / "g.yaml"
+    graph.write_text(
+        "nodes:\n  - {id: src, type: file_source, params: {path: rec.edf}}\n  - {id: out, type: null_sink}\n"
+        "edges:\n  - {source: src.out, target: out.in}\nprocesses: {a: [src], b: [out]}\n"
+    )
+    cmd = [sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(graph), "--no-status"]
+    done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    said = [line for line in done.stderr.splitlines() if "Invalid measurement date" in line]
+    assert said == ["file_source: rec.edf: Invalid measurement date encountered in the header."], done.stderr
+    assert "readers.py" not in done.stderr

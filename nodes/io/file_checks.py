@@ -374,9 +374,10 @@ def not_read_hint(path: Path) -> str | None:
 def said_by_mne(said: list, path: Path | None) -> None:
     """Pass on the warnings MNE gave while it read a recording, naming the file: the one that loses data in our
     words (the annotations it leaves out because they lie outside the data: a recording cut short keeps the
-    markers of what it lost), the others as MNE put them (duplicate channel names it renamed, say)."""
+    markers of what it lost), the others as MNE put them (duplicate channel names it renamed, say). Logged as the
+    other file_source warnings are (one line, said once by a multi-process run's parent): a Python warning was
+    printed with the line of code that gave it, once more by every worker process."""
     import re
-    import warnings
 
     for w in said:
         found = re.match(r"Omitted (\d+) annotation\(s\) that were outside data range", str(w.message))
@@ -387,4 +388,4 @@ def said_by_mne(said: list, path: Path | None) -> None:
                 found.group(1),
             )
         else:
-            warnings.warn(f"file_source: {path}: {w.message}", w.category, stacklevel=3)
+            _log.warning("file_source: %s: %s", path, w.message)
