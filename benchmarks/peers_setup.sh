@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Set up .venv-peers: ezmsg 3.9.0, Timeflux 0.16.1 and wavegraph's transport in ONE interpreter, for
-# benchmarks/peers_ezmsg.py and benchmarks/peers_timeflux.py.
+# Set up .venv-peers: ezmsg 3.9.0, ezmsg-sigproc 3.6.0, Timeflux 0.16.1 and wavegraph's transport and dsp
+# nodes in ONE interpreter, for benchmarks/peers_ezmsg.py, peers_timeflux.py and peers_sigproc.py.
 #
 #   bash benchmarks/peers_setup.sh            # from the repo root (or anywhere: it cds there)
 #   .venv-peers/bin/python benchmarks/peers_ezmsg.py
 #   .venv-peers/bin/python benchmarks/peers_timeflux.py
+#   .venv-peers/bin/python benchmarks/peers_sigproc.py
 #
 # A venv of its own, apart from the project's .venv (peers never go into the product's environment).
 # Only what the comparison imports: ezmsg plus wavegraph's runtime deps for pipeline.transport
@@ -12,6 +13,10 @@
 # with --no-deps. Versions are pinned to the set that resolved together on 2026-11-29 (ezmsg 3.9.0 needs
 # numpy >= 1.26 and pydantic 2; no conflict with wavegraph's pins), so a re-run installs the same thing.
 # `pip check` then lists wavegraph's other deps (mne, h5py, ...) as missing: expected, they are not used.
+# wavegraph's car/notch/bandpass/resample nodes need nothing more (numpy, scipy, pydantic).
+# ezmsg-sigproc 3.6.0 is the newest that resolves with ezmsg 3.9.0 (3.7.0 and later require
+# ezmsg[axisarray] >= 3.10.0b2, a pre-release); it brings ezmsg-baseproc, numba/llvmlite, sparse, PyWavelets
+# and array-api-compat, pinned here at the versions pip resolved on 2026-11-30.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-$(command -v python3.11 || command -v python3)}
@@ -19,10 +24,18 @@ VENV=.venv-peers
 "$PY" -m venv "$VENV"
 "$VENV/bin/pip" install -q \
     ezmsg==3.9.0 timeflux==0.16.1 pandas==3.1.1 \
-    numpy==2.4.6 scipy==1.17.1 pyzmq==27.3.0 PyYAML==6.0.4 pydantic==2.14.4
+    numpy==2.4.6 scipy==1.17.1 pyzmq==27.3.0 PyYAML==6.0.4 pydantic==2.14.4 \
+    ezmsg-sigproc==3.6.0 ezmsg-baseproc==1.11.0 numba==0.68.1 llvmlite==0.50.0 sparse==0.19.3 \
+    PyWavelets==1.9.0 array-api-compat==1.16.0
 "$VENV/bin/pip" install -q --no-deps -e .
 "$VENV/bin/python" - <<'PY'
-import ezmsg.core as ez, numpy, timeflux, zmq
+import os
+os.environ.setdefault("EZMSG_PROFILE", os.devnull)  # ezmsg.baseproc opens a profiling log on import
+import ezmsg.core as ez, ezmsg.sigproc.butterworthfilter, numpy, timeflux, zmq
+from importlib.metadata import version
+from wavegraph.pipeline.registry import lookup
 from wavegraph.pipeline.transport import EdgeReceiver, EdgeSender  # wavegraph's edge API imports without its extras
-print(f"ok: ezmsg {ez.__version__}, timeflux {timeflux.__version__}, numpy {numpy.__version__}, pyzmq {zmq.__version__} (libzmq {zmq.zmq_version()})")
+for name in ("car", "notch", "bandpass", "resample"):  # the dsp nodes peers_sigproc.py times
+    lookup(name)
+print(f"ok: ezmsg {ez.__version__}, ezmsg-sigproc {version('ezmsg-sigproc')}, timeflux {timeflux.__version__}, numpy {numpy.__version__}, pyzmq {zmq.__version__} (libzmq {zmq.zmq_version()})")
 PY
