@@ -50,6 +50,24 @@ def test_a_recording_of_a_stream_with_gaps_replays_as_the_live_stream_ran(tmp_pa
     assert replay[2].data.shape == live[2].data.shape == (3, 3, 51)  # three trials, as live
 
 
+@pytest.mark.parametrize("suffix", [".edf", "_raw.fif"])
+def test_a_gap_replays_at_its_sample_whatever_digits_the_file_keeps_of_its_time(tmp_path, suffix):
+    """The gap at sample 3001 of a 44.1 kHz recording is kept as 0.068049887 s (3001.005 samples): the first fix,
+    which took the sample at or after the onset (for EEGLAB's boundaries, between two samples), put it at 3002."""
+    import mne
+
+    info = mne.create_info(["mic"], 44100.0, "misc")
+    x = np.random.default_rng(2).standard_normal((2, 1, 3001)) * 1e-3
+    mne.EpochsArray(x, info, verbose="error").save(tmp_path / "a-epo.fif")
+    g = GraphBuilder()
+    src = g.add("file_source", path=str(tmp_path / "a-epo.fif"), chunk_size=64)
+    g.add("recorder", src, path=str(tmp_path / f"a{suffix}"))
+    live = g.run(capture=[src])[f"{src}.out"]
+    g = GraphBuilder()
+    src = g.add("file_source", path=str(tmp_path / f"a{suffix}"), chunk_size=64)
+    assert g.run(capture=[src])[f"{src}.out"].gaps == live.gaps == [3001 / 44100]
+
+
 def test_bad_annotations_shift_no_code_of_the_others(tmp_path):
     """A BAD_ annotation (a segment marked in MNE's browser), which mne.events_from_annotations leaves out, took code
     1 in the replay, so 'T1' was code 2 there and 1 in MNE: an epochs node given MNE's codes cut the wrong trials."""

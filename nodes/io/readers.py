@@ -218,7 +218,9 @@ class _RawReader(_Reader):
         marks = [i for i, t in enumerate(text) if t in _BREAK_MARKS and (t == "boundary" or duration[i] == 0)]
         if not marks:
             return
-        at = np.ceil(np.asarray(onset, np.float64)[marks] * self.sfreq - 1e-6).astype(np.int64)
+        # the sample nearest each onset (a file keeps onsets to a few digits: 3001 / 44100 s read back as sample
+        # 3001.005); EEGLAB's boundary lies between two samples (latency k + 0.5): the later one
+        at = np.floor(np.asarray(onset, np.float64)[marks] * self.sfreq + 0.5 + 1e-6).astype(np.int64)
         self.breaks = np.unique(at[(at > 0) & (at < self.n_times)])
         keep = np.ones(len(text), dtype=bool)
         keep[marks] = False
