@@ -153,3 +153,23 @@ def test_what_mne_says_of_a_file_is_one_line_said_once_in_a_multi_process_run(tm
     said = [line for line in done.stderr.splitlines() if "Invalid measurement date" in line]
     assert said == ["file_source: rec.edf: Invalid measurement date encountered in the header."], done.stderr
     assert "readers.py" not in done.stderr
+
+
+def test_epochs_by_default_cut_at_mnes_events_not_at_bad_segments(tmp_path):
+    """With no `codes`, epochs (and ssvep_trial_decoder) cut a trial at every marker, a BAD_muscle segment's start
+    among them: mne.Epochs(raw, *mne.events_from_annotations(raw)) has no such epoch (MNE leaves BAD_ out)."""
+    import mne
+
+    info = mne.create_info(["C3", "C4"], 100.0, "eeg")
+    raw = mne.io.RawArray(np.random.default_rng(3).standard_normal((2, 1000)) * 1e-5, info, verbose="error")
+    raw.set_annotations(mne.Annotations([1, 2, 3, 4], [0, 0.5, 0, 0], ["T1", "BAD_muscle", "T2", "T1"]))
+    raw.save(tmp_path / "marked_raw.fif", verbose="error")
+    raw = mne.io.read_raw(tmp_path / "marked_raw.fif", preload=True, verbose="error")
+    ref = mne.Epochs(raw, *mne.events_from_annotations(raw, verbose="error"), tmin=-0.2, tmax=0.5, baseline=None)
+    g = GraphBuilder()
+    src = g.add("file_source", path=str(tmp_path / "marked_raw.fif"), chunk_size=32)
+    ep = g.add("epochs", f"{src}.out", f"{src}.events", tmin=-0.2, tmax=0.5)
+    trial = g.add("ssvep_trial_decoder", f"{src}.out", f"{src}.events", freqs=[8.0, 12.0], window=0.5, n_bands=1)
+    out = g.run(capture=[f"{ep}.out", f"{trial}.out"])
+    np.testing.assert_allclose(out[f"{ep}.out"].data, ref.get_data(verbose="error"), rtol=1e-10, atol=0)
+    np.testing.assert_allclose(out[f"{trial}.out"].times, [1.0, 3.0, 4.0])  # one decision per MNE event

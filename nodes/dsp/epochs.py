@@ -37,6 +37,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
+from ..io.marker_codes import not_events
 from .timebuffer import TimedBuffer
 
 
@@ -46,7 +47,9 @@ class EpochsParams(NodeParams):
     baseline: tuple[float | None, float | None] | None = Field(
         None, description="[a, b] seconds whose mean is subtracted per channel (None ends: epoch start/end)"
     )
-    codes: list[int] | None = Field(None, description="marker codes to epoch (default: every marker)")
+    codes: list[int] | None = Field(
+        None, description="marker codes to epoch (default: every marker but BAD_/EDGE segments, as MNE's events)"
+    )
     max_delay: float = Field(10.0, ge=0, allow_inf_nan=False, description="how late (s of signal) a marker may arrive")
 
     @model_validator(mode="after")
@@ -101,6 +104,7 @@ class Epochs(Node[EpochsParams]):
             self.mask = slice(b0 - self.i0, b1 - self.i0 + 1)
         dtype = sig.dtype if np.dtype(sig.dtype).kind == "f" else "float64"
         self.buf = TimedBuffer(sig.shape, dtype, sig.rate, lambda: self.state)
+        self.skipped = not_events(ev.labels) if p.codes is None else set()  # a BAD_ segment starts no epoch
         self.reset()
         self.latency_samples = max(self.i1, 0)
         self.out_specs = {
@@ -119,8 +123,9 @@ class Epochs(Node[EpochsParams]):
             if not ok.all():
                 self.count("bad_marker", int(np.count_nonzero(~ok)))
                 rows = rows[ok]
-            if self.params.codes is not None:
-                keep = np.isin(rows[:, 2].astype(np.int64), self.params.codes)
+            if self.params.codes is not None or self.skipped:
+                codes = self.params.codes if self.params.codes is not None else list(self.skipped)
+                keep = np.isin(rows[:, 2].astype(np.int64), codes) == (self.params.codes is not None)
                 if not keep.all():
                     self.count("ignored_marker", int(np.count_nonzero(~keep)))
                 rows = rows[keep]

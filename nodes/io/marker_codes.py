@@ -41,6 +41,12 @@ def _bv_code(description: str) -> int | None:
 _MNE_SKIPPED = re.compile(r"^(?:[Bb][Aa][Dd]|[Ee][Dd][Gg][Ee])")
 
 
+def not_events(labels) -> set[int]:
+    """The codes of a marker stream's labels ((code, text) pairs) that mne.events_from_annotations leaves out
+    (BAD_..., EDGE...: marked segments, not events); epochs and trial decoders skip them unless `codes` asks."""
+    return {int(c) for c, text in labels if _MNE_SKIPPED.match(str(text))}
+
+
 def codes_for(descriptions, brainvision: bool = False) -> dict[str, int]:
     """The code of each description. Those mne.events_from_annotations leaves out by default (BAD_..., EDGE...) are
     numbered after all the others, so they shift none of them. Of the others: integer descriptions (plain decimal,

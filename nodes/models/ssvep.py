@@ -44,6 +44,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
+from ..io.marker_codes import not_events
 from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, all_finite, chunk_data, first_time, off_grid, sanitize, signal_input
 from .common import CheckpointPath, Device, Threads, resolve_device, torch_threads
 
@@ -391,7 +392,9 @@ class SSVEPTrialDecoderParams(SSVEPDecoderParams):
         allow_inf_nan=False,
         description="filter pre-roll before the marker, s (the filters start from zero there)",
     )
-    codes: list[int] | None = Field(None, description="marker codes that start a trial (default: every marker)")
+    codes: list[int] | None = Field(
+        None, description="marker codes that start a trial (default: every marker but BAD_/EDGE segments)"
+    )
     max_delay: float = Field(10.0, ge=0, allow_inf_nan=False, description="how late (s of signal) a marker may arrive")
 
 
@@ -431,6 +434,7 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
         self._keep = int(round((p.max_delay + p.pre + p.delay) * spec.rate)) + self._size + self._crops
         self.latency_samples = self._n_delay + self._size + self._crops - 1
         self._marker_labels = dict(ev.labels)
+        self._skipped = not_events(ev.labels) if p.codes is None else set()  # a BAD_ segment starts no trial
         self.out_specs = {
             "out": StreamSpec("events", 0.0, (3,), "float64", labels=self._labels),
             "scores": StreamSpec("features", 0.0, (len(self._freqs),), "float64", self._score_names, units="a.u."),
@@ -465,7 +469,7 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
                 if not (np.isfinite(onset) and np.isfinite(code)):  # no time to cut at, or no code
                     self.count("bad_marker")
                     continue
-                if codes is not None and int(code) not in codes:
+                if (codes is not None and int(code) not in codes) or int(code) in self._skipped:
                     self.count("ignored_marker")
                     continue
                 self._pending.append(float(onset))
