@@ -173,3 +173,29 @@ def test_epochs_by_default_cut_at_mnes_events_not_at_bad_segments(tmp_path):
     out = g.run(capture=[f"{ep}.out", f"{trial}.out"])
     np.testing.assert_allclose(out[f"{ep}.out"].data, ref.get_data(verbose="error"), rtol=1e-10, atol=0)
     np.testing.assert_allclose(out[f"{trial}.out"].times, [1.0, 3.0, 4.0])  # one decision per MNE event
+
+
+def test_eeglabs_boundary_is_a_gap_and_a_boundary_marker_elsewhere_is_a_marker(tmp_path):
+    """An EEGLAB 'boundary' event (data cut out in EEGLAB) replayed as a marker across an unflagged splice; a FIF
+    marker a user named 'boundary' stays a marker."""
+    import mne
+    import scipy.io
+
+    x = np.random.default_rng(4).standard_normal((2, 2000)).astype(np.float32)
+    x.T.tofile(tmp_path / "cut.fdt")  # samples of channels
+    ev = np.zeros(2, dtype=[("type", "O"), ("latency", "f8"), ("duration", "f8")])
+    ev[0], ev[1] = ("stim", 200.0, 0.0), ("boundary", 1000.5, 300.0)  # 3 s removed after sample 1000 (1-based)
+    chans = np.zeros(2, dtype=[("labels", "O")])
+    chans["labels"] = ["C3", "C4"]
+    eeg = {"setname": "cut", "nbchan": 2.0, "pnts": 2000.0, "trials": 1.0, "srate": 100.0, "xmin": 0.0}
+    eeg |= {"xmax": 19.99, "data": "cut.fdt", "event": ev, "chanlocs": chans, "icawinv": [], "icasphere": []}
+    scipy.io.savemat(tmp_path / "cut.set", eeg | {"icaweights": [], "ref": "common"}, appendmat=False)
+    raw = mne.io.RawArray(x.astype(np.float64), mne.create_info(["C3", "C4"], 100.0, "eeg"), verbose="error")
+    raw.set_annotations(mne.Annotations([10.0], [0.0], ["boundary"]))
+    raw.save(tmp_path / "marker_raw.fif", verbose="error")
+    for name, gaps, labels in (("cut.set", [10.0], ["stim"]), ("marker_raw.fif", [], ["boundary"])):
+        rows, codes = _events(tmp_path / name, chunk_size=64)
+        assert [codes[int(c)] for c in rows[:, 2]] == labels
+        g = GraphBuilder()
+        src = g.add("file_source", path=str(tmp_path / name), chunk_size=64)
+        assert g.run(capture=[src])[f"{src}.out"].gaps == gaps

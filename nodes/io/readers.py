@@ -123,7 +123,7 @@ def _units_of(info) -> str:
 
 _EDF_RAWS = ("RawEDF", "RawBDF")  # MNE's readers of EDF/BDF files (a Raw in memory: array_source)
 # annotations of a discontinuity (_breaks_at_marks)
-_BREAK_MARKS = ("gap", "BAD boundary", "EDGE boundary", "boundary")
+_BREAK_MARKS = ("gap", "BAD boundary", "EDGE boundary")  # of zero length; and EEGLAB's "boundary" (any length)
 
 
 class _RawReader(_Reader):
@@ -211,15 +211,16 @@ class _RawReader(_Reader):
 
     def _breaks_at_marks(self) -> None:
         """Discontinuities marked by annotations become breaks (the chunk there flagged gap, as it was live), not
-        events: the recorder's zero-length "gap" (a chunk flagged gap, a live outlet lost), MNE's "BAD boundary" /
-        "EDGE boundary" (mne.concatenate_raws) and EEGLAB's "boundary" (data removed). Replayed as continuous,
-        filters ran across them and epochs spanned them, unlike the live session and MNE's own processing."""
+        events: the recorder's "gap", MNE's "BAD boundary" / "EDGE boundary" (mne.concatenate_raws), EEGLAB's
+        "boundary" (data removed). Replayed as continuous, they were markers and no gap."""
         onset, duration, text = self.notes
-        marks = [i for i, t in enumerate(text) if t in _BREAK_MARKS and (t == "boundary" or duration[i] == 0)]
+        eeglab = type(self.raw).__name__ == "RawEEGLAB"  # elsewhere "boundary" may be a marker's own text
+        marks = [
+            i for i, t in enumerate(text) if (t in _BREAK_MARKS and duration[i] == 0) or (eeglab and t == "boundary")
+        ]
         if not marks:
             return
-        # the sample nearest each onset (a file keeps onsets to a few digits: 3001 / 44100 s read back as sample
-        # 3001.005); EEGLAB's boundary lies between two samples (latency k + 0.5): the later one
+        # the sample nearest each onset (3001 / 44100 s reads back as 3001.005); EEGLAB's, between two: the later
         at = np.floor(np.asarray(onset, np.float64)[marks] * self.sfreq + 0.5 + 1e-6).astype(np.int64)
         self.breaks = np.unique(at[(at > 0) & (at < self.n_times)])
         keep = np.ones(len(text), dtype=bool)
