@@ -199,3 +199,19 @@ def test_eeglabs_boundary_is_a_gap_and_a_boundary_marker_elsewhere_is_a_marker(t
         g = GraphBuilder()
         src = g.add("file_source", path=str(tmp_path / name), chunk_size=64)
         assert g.run(capture=[src])[f"{src}.out"].gaps == gaps
+
+
+@pytest.mark.parametrize(("size", "fix"), [("1kB", "write one, e.g. 500MB or 2GB"), ("3GB", "give a size up to 2GB")])
+def test_a_bad_split_size_gets_a_fix_that_is_one(tmp_path, monkeypatch, capsys, size, fix):
+    """`--set rec.split_size=1kB` said '...; fix: give a str': it was one."""
+    from wavegraph.pipeline.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    graph = tmp_path / "g.yaml"
+    graph.write_text(
+        "nodes:\n  - {id: src, type: sine, params: {duration: 1}}\n  - {id: rec, type: recorder, params: {path: "
+        "x_raw.fif}}\nedges:\n  - {source: src.out, target: rec.in}\n"
+    )
+    assert main(["validate", str(graph), "--set", f"rec.split_size={size}"]) == 2
+    err = capsys.readouterr().err
+    assert f"; fix: {fix}" in err and "give a str" not in err, err

@@ -161,9 +161,11 @@ class RecorderParams(NodeParams):
         try:
             size = split_bytes(v)
         except (KeyError, ValueError):
-            raise ValueError(f"split_size {v!r}: a size in MB or GB, e.g. 500MB or 2GB") from None
+            raise ValueError(f"split_size {v!r} is no size in MB or GB; fix: write one, e.g. 500MB or 2GB") from None
         if not 0 < size <= 2**31:
-            raise ValueError(f"split_size {v!r}: more than 0 and at most 2GB (FIF's limit)")
+            raise ValueError(
+                f"split_size {v!r} is not above 0 and at most 2GB; fix: give a size up to 2GB (FIF's limit)"
+            )
         return v
 
 
