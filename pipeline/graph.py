@@ -357,6 +357,11 @@ def check_topology(
                     ready.append(e.target_node)
     if len(order) < len(nodes):
         stuck = [n for n in nodes if n not in order]
+        while True:  # not the nodes after the cycle (they wait on it): those with no edge back into it
+            ends = {n for n in stuck if not any(e.source_node == n and e.target_node in stuck for e in edges)}
+            if not ends:
+                break
+            stuck = [n for n in stuck if n not in ends]
         edge = next(e for e in edges if e.target_node in stuck and e.source_node in stuck)
         raise GraphError(
             [

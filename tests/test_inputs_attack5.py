@@ -215,3 +215,21 @@ def test_a_bad_split_size_gets_a_fix_that_is_one(tmp_path, monkeypatch, capsys, 
     assert main(["validate", str(graph), "--set", f"rec.split_size={size}"]) == 2
     err = capsys.readouterr().err
     assert f"; fix: {fix}" in err and "give a str" not in err, err
+
+
+def test_a_cycle_names_its_own_nodes_not_those_after_it(tmp_path, monkeypatch, capsys):
+    """A feedback loop src -> j -> a -> b -> j with a branch a -> sink said 'cycle through nodes a, j, b, sink':
+    the sink, which only waits on the loop, is no part of it."""
+    from wavegraph.pipeline.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "loop.yaml").write_text(
+        "nodes:\n  - {id: src, type: sine, params: {duration: 1}}\n  - {id: j, type: join}\n"
+        "  - {id: a, type: lowpass, params: {freq: 30}}\n  - {id: b, type: lowpass, params: {freq: 20}}\n"
+        "  - {id: sink, type: null_sink}\nedges:\n  - {source: src.out, target: j.a}\n"
+        "  - {source: j.out, target: a.in}\n  - {source: a.out, target: b.in}\n  - {source: b.out, target: j.b}\n"
+        "  - {source: a.out, target: sink.in}\n"
+    )
+    assert main(["validate", "loop.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert "cycle through nodes j, a, b (edge" in err, err
