@@ -233,3 +233,17 @@ def test_a_cycle_names_its_own_nodes_not_those_after_it(tmp_path, monkeypatch, c
     assert main(["validate", "loop.yaml"]) == 2
     err = capsys.readouterr().err
     assert "cycle through nodes j, a, b (edge" in err, err
+
+
+@pytest.mark.parametrize("suffix", [".edf", ".bdf"])
+def test_an_edf_of_more_channels_than_its_header_holds_is_refused_at_build(tmp_path, suffix):
+    """10,000 channels (with the annotations' signal: 10,001, in a 4-digit header field) were recorded to an EDF whose
+    header said '1000' signals: the run ended well and no reader could read the file ('ch6500' read as a number)."""
+    from wavegraph.pipeline.config import GraphError
+
+    g = GraphBuilder()
+    src = g.add("array_source", data=np.zeros((10000, 10)), rate=100.0, ch_types="eeg")
+    g.add("recorder", src, path=str(tmp_path / f"many{suffix}"))
+    with pytest.raises(GraphError, match=r"holds at most 9998 channels.*10000.*fix: record to \.npz or _raw\.fif"):
+        g.run()
+    assert not list(tmp_path.iterdir())

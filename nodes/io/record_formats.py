@@ -121,12 +121,13 @@ def target_format(path: Path, spec: StreamSpec) -> str:
         )
     if fmt == "fif" and spec.rate <= 0:
         raise SpecError(f"recorder: FIF needs a sample rate, the stream has {spec.rate:g} Hz", "record it to .npz")
-    limits = {"flac": (8, 655350), "wav": (1024, 2**31 - 1)}  # libFLAC's and libsndfile's channels, rate
+    # libFLAC's, libsndfile's; EDF/BDF header fields: 4 digits of signals (with annotations), 8 of samples a record
+    limits = {"flac": (8, 655350), "wav": (1024, 2**31 - 1), "edf": (9998, 99999999), "bdf": (9998, 99999999)}
     if fmt in limits and (spec.n_channels > limits[fmt][0] or spec.rate > limits[fmt][1]):
         raise SpecError(
             f"recorder: {fmt.upper()} holds at most {limits[fmt][0]} channels at up to {limits[fmt][1]} Hz, "
             f"the stream has {spec.n_channels} at {spec.rate:g} Hz",
-            "record to .wav (up to 1024 channels), or to .npz / _raw.fif",
+            "record to .npz or _raw.fif" + (", or .wav (up to 1024 channels)" if fmt == "flac" else ""),
         )
     if fmt == "fif" and is_audio:
         raise SpecError("recorder: audio streams are written as WAV", "use a .wav path for audio")
