@@ -25,6 +25,7 @@ def finalise(
     temporary file is left and the spill stays for recover(). Markers go where `times` (the chunk
     times received; default: one line at the nominal rate from `first_t0`) puts them."""
     from . import record_formats as rf
+    from .edf_writer import write_edf
 
     spill, meta_path = rf.spill_paths(path)
     meta, spec, rows = rf.open_spill(path)
@@ -48,7 +49,7 @@ def finalise(
             elif fmt == "flac":
                 rf.write_flac(tmp, rows, spec)
             else:
-                rf.write_edf(tmp, rows, spec, notes, bdf=fmt == "bdf", start=origin.start)
+                write_edf(tmp, rows, spec, notes, bdf=fmt == "bdf", start=origin.start)
             os.replace(tmp, path)
         except BaseException:  # a full disk, say: the spill stays for recover(), no stale temporary file
             tmp.unlink(missing_ok=True)

@@ -10,7 +10,7 @@ the whole recording in memory:
          and splits past `split_size` (2 GB, MNE's limit) into <name>_raw-1.fif, ... as MNE does.
   NPZ  - the "data" member is written straight into the zip from the spill (a 1-axis signal as a
          Fortran-order (channels, samples) array, which is the spill's own byte order).
-  EDF/BDF - EDF+C / BDF+C, one-second records, written record by record after a first pass for each
+  EDF/BDF - (edf_writer) EDF+C / BDF+C, one-second records, written record by record after a first pass for each
          channel's range; markers and gaps become EDF+ annotations. 16 (EDF) or 24 (BDF) bits: the
          file equals the input within half a quantisation step. The last record is padded with zeros
          and marked by a "padding" annotation. NaN is written as 0, inf as the range's end (the range is
@@ -24,7 +24,6 @@ from __future__ import annotations
 import errno
 import json
 import logging
-import math
 import os
 import shutil
 import zipfile
@@ -34,9 +33,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from wavegraph.pipeline.spec import SpecError, StreamSpec, same_rate
+from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from .chunk_times import ChunkTimes
+from .edf_writer import edf_field, whole_rate
 
 BLOCK_BYTES = 4 << 20  # rows per block: about this many bytes
 FIF_SPLIT = "2GB"  # MNE's own default (a FIF file cannot pass 2 GiB)
@@ -179,6 +179,12 @@ class SpillRows:
         )
         return flat.reshape((count, *self.row_shape))
 
+    def blocks(self):
+        """(first row, rows) a block of about BLOCK_BYTES at a time."""
+        step = max(1, BLOCK_BYTES // max(1, self.row_nbytes))
+        for i in range(0, self.n, step):
+            yield i, self[i : i + step]
+
 
 def open_spill(path: Path) -> tuple[dict, StreamSpec, SpillRows]:
     """(meta, spec, rows); a torn last row (the process killed mid-write) is left out."""
@@ -188,12 +194,6 @@ def open_spill(path: Path) -> tuple[dict, StreamSpec, SpillRows]:
     dtype, row_shape = np.dtype(meta["dtype"]), tuple(meta["row_shape"])
     per_row = (int(np.prod(row_shape)) if row_shape else 1) * dtype.itemsize
     return meta, spec, SpillRows(spill, dtype, row_shape, spill.stat().st_size // per_row)
-
-
-def _blocks(rows: SpillRows):
-    step = max(1, BLOCK_BYTES // max(1, rows.row_nbytes))
-    for i in range(0, len(rows), step):
-        yield i, rows[i : i + step]
 
 
 FIF_MAX_SAMPLE = 2**31 - 1  # FIF's first_samp and last sample are 32-bit ints
@@ -312,7 +312,7 @@ def write_npz(target: Path, rows: SpillRows, spec: StreamSpec) -> None:
                 shape = (*row_shape, n) if signal else rows.shape
                 header = {"descr": np.lib.format.dtype_to_descr(rows.dtype), "fortran_order": signal, "shape": shape}
                 np.lib.format.write_array_header_2_0(f, header)
-                for _, block in _blocks(rows):
+                for _, block in rows.blocks():
                     f.write(np.ascontiguousarray(block).tobytes())
             else:  # a multi-axis signal: C order (*row_shape, n), one pass over the spill per row element
                 header = {
@@ -322,7 +322,7 @@ def write_npz(target: Path, rows: SpillRows, spec: StreamSpec) -> None:
                 }
                 np.lib.format.write_array_header_2_0(f, header)
                 for j in range(int(np.prod(row_shape))):
-                    for _, block in _blocks(rows):
+                    for _, block in rows.blocks():
                         f.write(np.ascontiguousarray(block.reshape(len(block), -1)[:, j]).tobytes())
         with zf.open("spec.npy", "w") as f:
             np.lib.format.write_array(f, np.array(json.dumps(spec.to_dict())))
@@ -351,7 +351,7 @@ def stored_names(fmt: str, spec: StreamSpec) -> list[str]:
     if fmt == "fif":
         return fif_names(names)
     if fmt in ("edf", "bdf"):
-        return [_field(name, 16).decode("latin-1").strip() for name in names]
+        return [edf_field(name, 16).decode("latin-1").strip() for name in names]
     return names
 
 
@@ -457,139 +457,8 @@ def write_flac(target: Path, rows: SpillRows, spec: StreamSpec) -> None:
     with sf.SoundFile(  # a bytes name: libsndfile takes one that is not UTF-8 only so
         sf_name(target), "w", int(round(spec.rate)), rows.shape[1], "PCM_24", format="FLAC"
     ) as f:
-        for _, block in _blocks(rows):
+        for _, block in rows.blocks():
             f.write(np.nan_to_num(np.asarray(block, dtype=np.float64), nan=0.0, posinf=1.0, neginf=-1.0))
-
-
-# --- EDF / BDF --------------------------------------------------------------------------------------
-_EEG_LIKE = {"eeg", "eog", "emg", "ecg", "seeg", "ecog", "dbs"}  # volts in the stream, uV in the file
-
-
-def _field(text: str, width: int) -> bytes:
-    return text.encode("latin-1", "replace")[:width].ljust(width)
-
-
-def _bound(x: float, up: bool) -> str:
-    """The shortest decimal text of at most 8 characters that is >= x (up) or <= x."""
-    for k in range(8, 0, -1):
-        for shift in (0, 1):
-            v = x + (1 if up else -1) * shift * abs(x or 1.0) * 10.0 ** (1 - k)
-            s = f"{v:.{k}g}"
-            if len(s) <= 8 and ((float(s) >= x) if up else (float(s) <= x)):
-                return s
-    raise ValueError(f"cannot write {x!r} in 8 characters")
-
-
-_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-
-
-def _edf_dates(start: datetime | None) -> tuple[str, str, str, float]:
-    """(recording-id date, header date, header time, fraction of a second): EDF+ holds the second in
-    which the first record starts in the header, and the fraction in the first record's time-keeping
-    annotation (+0.X); the recording id carries the four-digit year. Unknown: 01.01.85, as EDF+ says."""
-    if start is None:
-        return "X", "01.01.85", "00.00.00", 0.0
-    start = start.astimezone(UTC)
-    whole = start.replace(microsecond=0)
-    yy = f"{start.year % 100:02d}" if 1985 <= start.year <= 2084 else "yy"  # EDF's two-digit years, then 'yy'
-    return (
-        f"{start.day:02d}-{_MONTHS[start.month - 1]}-{start.year}",
-        f"{start.day:02d}.{start.month:02d}.{yy}",
-        whole.strftime("%H.%M.%S"),
-        start.microsecond / 1e6,
-    )
-
-
-def whole_rate(rate: float) -> int:
-    """The whole number of Hz a rate is, also when float rounding moved it (1 / median(diff(t)) = 249.99999999999977
-    is 250); 0 for a rate that is not whole."""
-    whole = round(rate) if math.isfinite(rate) else 0
-    return whole if whole > 0 and same_rate(rate, whole) else 0
-
-
-def write_edf(
-    target: Path, rows: SpillRows, spec: StreamSpec, notes, bdf: bool = False, start: datetime | None = None
-) -> None:
-    """`start`: the first sample's time (UTC; Origin.start), written to the header (whole seconds, the
-    fraction in the time-keeping annotations, as EDF+ says; MNE reads the whole second)."""
-    rate = spec.rate
-    if not whole_rate(rate):
-        raise ValueError(f"EDF/BDF needs a whole-number sample rate, got {rate:.17g} Hz")
-    spr, n_ch, n = whole_rate(rate), rows.shape[1], len(rows)
-    width = 3 if bdf else 2
-    dmin, dmax = (-(1 << 23), (1 << 23) - 1) if bdf else (-32768, 32767)
-    types = list(spec.channel_types) or ["misc"] * n_ch
-    scale = np.array([1e6 if t in _EEG_LIKE else 1.0 for t in types])
-    lo, hi, whole = np.full(n_ch, np.inf), np.full(n_ch, -np.inf), np.ones(n_ch, dtype=bool)
-    for _, block in _blocks(rows):
-        if len(block):  # the range of the finite samples (a NaN or inf would wreck the channel's scale)
-            finite = np.isfinite(block)
-            lo = np.minimum(lo, np.where(finite, block, np.inf).min(0) * scale)
-            hi = np.maximum(hi, np.where(finite, block, -np.inf).max(0) * scale)
-            values = np.where(finite, block * scale, 0.0)
-            whole &= (values == np.round(values)).all(0)
-    lo, hi = np.where(np.isfinite(lo), lo, -1.0), np.where(np.isfinite(hi), hi, 1.0)
-    same = hi <= lo
-    lo, hi = np.where(same, lo - 1, lo), np.where(same, hi + 1, hi)
-    pmin = [_bound(v, up=False) for v in lo]
-    pmax = [_bound(v, up=True) for v in hi]
-    for c in np.flatnonzero(whole & (hi - lo <= dmax - dmin)):  # integers (a trigger channel): a gain of
-        low = str(int(lo[c]))  # exactly 1, so they read back exact (a BDF trigger 5 read as 4.9999: code 4)
-        if len(low) <= 8 and len(top := str(int(lo[c]) + dmax - dmin)) <= 8:
-            pmin[c], pmax[c] = low, top
-    pmin_f, pmax_f = np.array([float(s) for s in pmin]), np.array([float(s) for s in pmax])
-    gain = (pmax_f - pmin_f) / (dmax - dmin)
-
-    n_rec = max(1, math.ceil(n / spr))
-    onsets, durations, labels = (list(x) for x in notes)
-    if n % spr:
-        onsets.append(n / rate)
-        durations.append((n_rec * spr - n) / rate)
-        labels.append("padding")
-    rec_date, date, clock, frac = _edf_dates(start)
-    tals = [[] for _ in range(n_rec)]
-    for onset, dur, label in sorted(zip(onsets, durations, labels, strict=True)):
-        text = f"{onset + frac:+.6f}" + (f"\x15{dur:.6f}" if dur else "") + "\x14"  # from the header's second
-        text += "".join(" " if c < " " else c for c in str(label)) + "\x14\x00"  # \n, \x14: MNE dropped the marker
-        tals[min(int(onset), n_rec - 1)].append(text)
-    keep = [f"{r:+d}" if not frac else f"{r + frac:+.6f}" for r in range(n_rec)]  # each record's start
-    rec_tals = [(f"{keep[r]}\x14\x14\x00" + "".join(t)).encode("utf-8") for r, t in enumerate(tals)]
-    ann_samples = max(math.ceil(max(len(t) for t in rec_tals) / width), 30)
-
-    names = list(spec.channel_names) or [f"ch{i}" for i in range(n_ch)]
-    units = ["uV" if t in _EEG_LIKE else "" for t in types]
-    ns = n_ch + 1
-    header = (b"\xffBIOSEMI" if bdf else b"0".ljust(8)) + _field("X X X X", 80)
-    header += _field(f"Startdate {rec_date} X X X", 80)
-    header += _field(date, 8) + _field(clock, 8) + _field(str(256 * (ns + 1)), 8)
-    header += _field("BDF+C" if bdf else "EDF+C", 44) + _field(str(n_rec), 8) + _field("1", 8) + _field(str(ns), 4)
-    cols = [
-        ([_field(nm, 16) for nm in names] + [_field("EDF Annotations" if not bdf else "BDF Annotations", 16)]),
-        [_field("", 80)] * ns,
-        [_field(u, 8) for u in units] + [_field("", 8)],
-        [_field(s, 8) for s in pmin] + [_field("-1", 8)],
-        [_field(s, 8) for s in pmax] + [_field("1", 8)],
-        [_field(str(dmin), 8)] * ns,
-        [_field(str(dmax), 8)] * ns,
-        [_field("", 80)] * ns,
-        [_field(str(spr), 8)] * n_ch + [_field(str(ann_samples), 8)],
-        [_field("", 32)] * ns,
-    ]
-    for col in cols:
-        header += b"".join(col)
-    with open(target, "wb") as f:
-        f.write(header)
-        for r in range(n_rec):
-            block = np.zeros((spr, n_ch))
-            part = np.asarray(rows[r * spr : (r + 1) * spr], dtype=np.float64)
-            block[: len(part)] = np.where(np.isnan(part), 0.0, part)  # EDF has no NaN: 0; inf: the range's ends
-            digital = np.clip(np.round((block * scale - pmin_f) / gain + dmin), dmin, dmax).astype(np.int32)
-            if bdf:
-                b = np.ascontiguousarray(digital.T, dtype="<i4").view(np.uint8).reshape(n_ch, spr, 4)[:, :, :3]
-                f.write(b.tobytes())
-            else:
-                f.write(digital.T.astype("<i2").tobytes())
-            f.write(rec_tals[r].ljust(ann_samples * width, b"\x00"))
 
 
 # --- BIDS ------------------------------------------------------------------------------------------
