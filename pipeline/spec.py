@@ -18,6 +18,17 @@ def same_rate(rate: float, nominal: float) -> bool:
     return abs(rate - nominal) <= RATE_RTOL * abs(nominal)
 
 
+def float32_rate(rate: float) -> float:
+    """A rate a file kept in float32 (a FIF's sfreq: 1000/3 Hz reads back as 333.333343506), back to the simple
+    ratio (denominator up to 1000) it was rounded from, when one lies within that rounding (2**-24 relative);
+    else as it is. Without it, a recording of a 1000/3 Hz stream could not be resampled to 100 Hz on replay."""
+    from fractions import Fraction
+
+    ratio = Fraction(rate).limit_denominator(1000)
+    simple = ratio.numerator / ratio.denominator
+    return simple if abs(simple - rate) <= abs(rate) * 2**-24 else rate
+
+
 # MNE's channel types (mne.io.get_channel_type_constants) that we accept, plus "misc" and "audio".
 CHANNEL_TYPES = (
     "eeg",

@@ -247,3 +247,19 @@ def test_an_edf_of_more_channels_than_its_header_holds_is_refused_at_build(tmp_p
     with pytest.raises(GraphError, match=r"holds at most 9998 channels.*10000.*fix: record to \.npz or _raw\.fif"):
         g.run()
     assert not list(tmp_path.iterdir())
+
+
+def test_a_fif_recording_of_a_third_of_1000_hz_resamples_on_replay_as_live(tmp_path):
+    """FIF keeps its rate in float32: a 1000/3 Hz stream (1 kHz resampled by 1/3) came back at 333.333343506 Hz, and
+    the live graph's next step, resample to 100 Hz (3/10 live), was refused on replay (up/down 5e14/1.7e15)."""
+    g = GraphBuilder()
+    third = g.add("resample", g.add("sine", rate=1000.0, duration=2.0, freq=7.0), up=1, down=3)
+    g.add("recorder", third, path=str(tmp_path / "third_raw.fif"))
+    live = g.run(capture=[g.add("resample", third, rate=100.0)])
+    g = GraphBuilder()
+    src = g.add("file_source", path=str(tmp_path / "third_raw.fif"))
+    replay = g.run(capture=[src, g.add("resample", src, rate=100.0)])
+    assert replay[f"{src}.out"].spec.rate == 1000 / 3
+    (ref,), (out,) = live.values(), [v for k, v in replay.items() if not k.startswith(src)]
+    np.testing.assert_allclose(out.times, ref.times, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(out.data, ref.data, rtol=0, atol=1e-6)  # the file's float32 samples

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError
+from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, float32_rate
 
 from .case_names import CaseView, needs_view
 from .file_checks import (
@@ -111,6 +111,11 @@ def _no_events() -> np.ndarray:
     return np.zeros((0, 4), dtype=np.float64)
 
 
+def _file_rate(info, path: Path | None) -> float:  # a FIF's float32 sfreq: back to its simple ratio (float32_rate)
+    fif = path is not None and path.name.lower().endswith((".fif", ".fif.gz"))
+    return float32_rate(float(info["sfreq"])) if fif else float(info["sfreq"])
+
+
 def _meas_date_of(info) -> str | None:
     d = info["meas_date"]
     return None if d is None else d.isoformat()
@@ -147,7 +152,7 @@ class _RawReader(_Reader):
                 raw = mne.io.read_raw(path if view is None else view.path, preload=False, verbose="warning")
             said_by_mne(said, path)
         self.raw = raw
-        self.sfreq = float(self.raw.info["sfreq"])
+        self.sfreq = _file_rate(self.raw.info, path)
         self.ch_names = list(self.raw.ch_names)
         if not self.ch_names:
             raise no_channels(path, len(raw.annotations))
@@ -223,8 +228,7 @@ class _RawReader(_Reader):
         # the sample nearest each onset (3001 / 44100 s reads back as 3001.005); EEGLAB's, between two: the later
         at = np.floor(np.asarray(onset, np.float64)[marks] * self.sfreq + 0.5 + 1e-6).astype(np.int64)
         self.breaks = np.unique(at[(at > 0) & (at < self.n_times)])
-        keep = np.ones(len(text), dtype=bool)
-        keep[marks] = False
+        keep = ~np.isin(np.arange(len(text)), marks)
         self.notes = (np.asarray(onset)[keep], np.asarray(duration)[keep], [t for t, k in zip(text, keep) if k])
 
     def _records(self, path: Path, in_memory: bool = False) -> None:
@@ -392,7 +396,7 @@ class _EpochsReader(_Reader):
             where = path if view is None else view.path  # projectors applied unless proj: false, as mne.read_epochs
             epochs = mne.read_epochs(where, proj=proj is not False, preload=False, verbose="error")
         self.epochs = ep = epochs
-        self.sfreq = float(ep.info["sfreq"])
+        self.sfreq = _file_rate(ep.info, path)
         self.segment = len(ep.times)
         try:
             n_epochs = len(ep)
