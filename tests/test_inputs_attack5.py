@@ -263,3 +263,29 @@ def test_a_fif_recording_of_a_third_of_1000_hz_resamples_on_replay_as_live(tmp_p
     (ref,), (out,) = live.values(), [v for k, v in replay.items() if not k.startswith(src)]
     np.testing.assert_allclose(out.times, ref.times, rtol=0, atol=1e-9)
     np.testing.assert_allclose(out.data, ref.data, rtol=0, atol=1e-6)  # the file's float32 samples
+
+
+def test_join_of_two_recordings_that_started_apart_says_the_offset_to_give(tmp_path, caplog):
+    """Two files replay each from time 0: a recording and a copy cut from it 2 s in (first_samp 200) were joined
+    sample 0 to sample 0, 2 s off, without a word, though their meas_date and first sample say where each starts."""
+    import mne
+
+    info = mne.create_info(["C3"], 100.0, "eeg")
+    raw = mne.io.RawArray(np.random.default_rng(5).standard_normal((1, 1000)) * 1e-5, info, verbose="error")
+    raw.set_meas_date(1.7e9)
+    raw.save(tmp_path / "a_raw.fif", verbose="error")
+    raw.copy().crop(tmin=2.0).save(tmp_path / "b_raw.fif", verbose="error")
+
+    def joined(**offsets):
+        g = GraphBuilder()
+        a, b = (g.add("file_source", path=str(tmp_path / f"{p}_raw.fif"), chunk_size=50) for p in "ab")
+        j = g.add("join", a, b, offsets=offsets)
+        return g.run(capture=[j])[f"{j}.out"]
+
+    joined()
+    assert "input 'b' started 2 s after input 'a'" in caplog.text and "offsets: {b: 2}" in caplog.text
+    caplog.clear()
+    out = joined(b=2.0)  # the fix it gives: the two copies of C3 line up
+    assert "started" not in caplog.text
+    np.testing.assert_allclose(out.data[0], out.data[1], rtol=1e-9, atol=0)
+    assert out.times[0] == 2.0

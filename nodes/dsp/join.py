@@ -36,6 +36,7 @@ Latency: 0 declared (the wait for the slowest input is not a fixed number of sam
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from dataclasses import make_dataclass
@@ -48,6 +49,8 @@ from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from .timebuffer import TimedBuffer
+
+_log = logging.getLogger("wavegraph.join")
 
 
 class JoinParams(NodeParams):
@@ -117,6 +120,7 @@ class Join(Node[JoinParams]):
             )
             for p in self.inputs
         }
+        self._say_other_starts(specs)
         fields = self._fresh()
         # One state field per buffer field of every input (a_data, a_times, ..., b_data, ...), plus the
         # time of each other input's first sample (first_b: None until it arrives).
@@ -136,6 +140,28 @@ class Join(Node[JoinParams]):
             )
         }
         return self.out_specs
+
+    def _say_other_starts(self, specs: dict[str, StreamSpec]) -> None:
+        """Two recordings replay each from stream time 0: when their files say they started apart (meas_date plus
+        the first sample's time), an input without an offset would be joined that far off its time, unsaid."""
+        from datetime import datetime
+
+        start = {}
+        for p, s in specs.items():
+            try:
+                start[p] = datetime.fromisoformat(s.meas_date).timestamp() + s.first_time if s.meas_date else None
+            except ValueError:  # a date no file of ours writes: nothing to say
+                start[p] = None
+        for p in self.others:
+            if start[p] is not None and start[self.ref] is not None and p not in self.params.offsets:
+                apart = start[p] - start[self.ref]
+                if abs(apart) >= 0.5 / specs[self.ref].rate:
+                    _log.warning(
+                        "join: input '%s' started %.6g s %s input '%s' (their recordings' start times), but each "
+                        "replays from time 0, so join lines their first samples up: give offsets: {%s: %.6g} to "
+                        "line them up in time",
+                        p, abs(apart), "after" if apart > 0 else "before", self.ref, p, apart,
+                    )  # fmt: skip
 
     # --- data -------------------------------------------------------------------------------------
     def process(self, inputs: dict[str, Chunk]) -> dict[str, Chunk]:
