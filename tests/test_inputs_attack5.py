@@ -289,3 +289,19 @@ def test_join_of_two_recordings_that_started_apart_says_the_offset_to_give(tmp_p
     assert "started" not in caplog.text
     np.testing.assert_allclose(out.data[0], out.data[1], rtol=1e-9, atol=0)
     assert out.times[0] == 2.0
+
+
+def test_a_recording_of_a_join_keeps_the_date_of_the_reference_recording(tmp_path):
+    """join's output spec carried no meas_date: a FIF recorder after it wrote the time of the run as the date of a
+    replayed 2023 recording (the filters and resample keep it)."""
+    import mne
+
+    info = mne.create_info(["C3"], 100.0, "eeg")
+    raw = mne.io.RawArray(np.random.default_rng(6).standard_normal((1, 500)) * 1e-5, info, verbose="error")
+    raw.set_meas_date(1.7e9)  # 2023-11-14 22:13:20 UTC
+    raw.save(tmp_path / "a_raw.fif", verbose="error")
+    g = GraphBuilder()
+    a, b = (g.add("file_source", path=str(tmp_path / "a_raw.fif")) for _ in range(2))
+    g.add("recorder", g.add("join", a, b), path=str(tmp_path / "j_raw.fif"))
+    g.run()
+    assert mne.io.read_raw(tmp_path / "j_raw.fif", verbose="error").info["meas_date"] == raw.info["meas_date"]

@@ -137,6 +137,8 @@ class Join(Node[JoinParams]):
                 tuple(plain),
                 tuple(types),
                 units.pop() if len(units) == 1 else "",
+                meas_date=ref.meas_date,  # the reference's grid and time: a FIF recorder keeps its date (was today's)
+                first_time=ref.first_time,
             )
         }
         return self.out_specs
