@@ -305,3 +305,18 @@ def test_a_recording_of_a_join_keeps_the_date_of_the_reference_recording(tmp_pat
     g.add("recorder", g.add("join", a, b), path=str(tmp_path / "j_raw.fif"))
     g.run()
     assert mne.io.read_raw(tmp_path / "j_raw.fif", verbose="error").info["meas_date"] == raw.info["meas_date"]
+
+
+def test_a_paused_brainvision_recording_replays_with_a_gap_where_it_resumed(tmp_path):
+    """BrainVision Recorder marks a pause (between blocks) with a 'New Segment' marker where recording resumed: the
+    replay ran across it as if the samples were continuous (filters across the jump, epochs spanning it)."""
+    from test_formats_sweep import _brainvision  # pyright: ignore[reportMissingImports]
+
+    vhdr = _brainvision(tmp_path, [("S  1", 100), ("S  2", 300)])
+    with open(tmp_path / "rec.vmrk", "a") as f:
+        f.write("Mk4=New Segment,,251,1,0,20240101120005000000\n")  # resumed at sample 250, 5 s later
+    rows, labels = _events(vhdr, chunk_size=64)
+    assert [labels[int(c)] for c in rows[:, 2]] == ["Stimulus/S  1", "New Segment/", "Stimulus/S  2"]  # MNE's
+    g = GraphBuilder()
+    src = g.add("file_source", path=str(vhdr), chunk_size=64)
+    assert g.run(capture=[src])[f"{src}.out"].gaps == [1.0]

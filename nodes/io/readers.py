@@ -215,18 +215,18 @@ class _RawReader(_Reader):
             self.notes = (np.asarray(onset)[keep], np.asarray(duration)[keep], [t for t, k in zip(text, keep) if k])
 
     def _breaks_at_marks(self) -> None:
-        """Discontinuities marked by annotations become breaks (the chunk there flagged gap, as it was live), not
-        events: the recorder's "gap", MNE's "BAD boundary" / "EDGE boundary" (mne.concatenate_raws), EEGLAB's
-        "boundary" (data removed). Replayed as continuous, they were markers and no gap."""
+        """Discontinuities that annotations mark are breaks (the chunk there flagged gap, as live), not events: the
+        recorder's "gap", MNE's "BAD/EDGE boundary" (mne.concatenate_raws), EEGLAB's "boundary" (data cut); and a
+        BrainVision recording paused ("New Segment", kept as an event: MNE's 99999). They replayed as continuous."""
         onset, duration, text = self.notes
-        eeglab = type(self.raw).__name__ == "RawEEGLAB"  # elsewhere "boundary" may be a marker's own text
-        marks = [
-            i for i, t in enumerate(text) if (t in _BREAK_MARKS and duration[i] == 0) or (eeglab and t == "boundary")
-        ]
-        if not marks:
+        kind = type(self.raw).__name__  # elsewhere "boundary" may be a marker's own text
+        cut = "boundary" if kind == "RawEEGLAB" else None
+        marks = [i for i, t in enumerate(text) if (t in _BREAK_MARKS and duration[i] == 0) or t == cut]
+        resumed = [i for i, t in enumerate(text) if kind == "RawBrainVision" and t == "New Segment/"]
+        if not marks + resumed:
             return
         # the sample nearest each onset (3001 / 44100 s reads back as 3001.005); EEGLAB's, between two: the later
-        at = np.floor(np.asarray(onset, np.float64)[marks] * self.sfreq + 0.5 + 1e-6).astype(np.int64)
+        at = np.floor(np.asarray(onset, np.float64)[marks + resumed] * self.sfreq + 0.5 + 1e-6).astype(np.int64)
         self.breaks = np.unique(at[(at > 0) & (at < self.n_times)])
         keep = ~np.isin(np.arange(len(text)), marks)
         self.notes = (np.asarray(onset)[keep], np.asarray(duration)[keep], [t for t, k in zip(text, keep) if k])
