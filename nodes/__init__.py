@@ -32,7 +32,7 @@ BUILTIN_NODES: dict[str, str] = {
     "istft": "wavegraph.nodes.dsp.windows:ISTFT",
     "lowpass": "wavegraph.nodes.dsp.filters:Lowpass",
     "lsl_inlet": "wavegraph.nodes.io.lsl:LslInlet",
-    "lsl_outlet": "wavegraph.nodes.io.lsl:LslOutlet",
+    "lsl_outlet": "wavegraph.nodes.io.lsl_outlet:LslOutlet",
     "magnitude": "wavegraph.nodes.dsp.spectral:Magnitude",
     "monitor": "wavegraph.nodes.io.monitor:Monitor",
     "mamba": "wavegraph.nodes.models.model:MambaNode",

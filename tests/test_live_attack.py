@@ -354,7 +354,7 @@ def test_an_outlet_whose_source_id_is_already_published_is_said(caplog):
     """A second run of a graph while the first still publishes (or another app with the same source_id). Before:
     two streams of one source_id went out without a word; consumers that pick by source_id, or recover, take
     either."""
-    from wavegraph.nodes.io.lsl import LslOutlet
+    from wavegraph.nodes.io.lsl_outlet import LslOutlet
     from wavegraph.pipeline.spec import signal_spec
 
     name = uname("republish")

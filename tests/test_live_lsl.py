@@ -16,7 +16,8 @@ import uuid  # noqa: E402
 import numpy as np  # noqa: E402
 import pylsl  # noqa: E402
 import pytest  # noqa: E402
-from wavegraph.nodes.io.lsl import LslInlet, LslOutlet  # noqa: E402
+from wavegraph.nodes.io.lsl import LslInlet  # noqa: E402
+from wavegraph.nodes.io.lsl_outlet import LslOutlet  # noqa: E402
 from wavegraph.pipeline.chunk import Chunk  # noqa: E402
 from wavegraph.pipeline.config import load_config  # noqa: E402
 from wavegraph.pipeline.graph import build_graph  # noqa: E402

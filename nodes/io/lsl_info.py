@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 from wavegraph.pipeline.spec import SpecError
 
+MARKER_TYPE = "Markers"  # the LSL stream type of marker streams (lsl_outlet's default for events)
+
 
 def import_pylsl():
     """pylsl, or a SpecError saying what is missing. Without $LSLAPICFG, liblsl gets lsl_default.cfg (its

@@ -1,0 +1,165 @@
+"""Lab Streaming Layer (LSL) outlet, through pylsl (which ships liblsl); the inlet is in lsl.py.
+
+lsl_outlet (sink): publishes its input.
+  Signals (and 1-D features) go out as a regular stream of the same rate and channel count
+  (float32 -> cf_float32, others -> cf_double64), channel label/type/unit in desc. Events and tokens
+  (decisions) go out as an irregular-rate, 1-channel string marker stream (type "Markers" unless
+  given): an event's marker is its label from `spec.labels` or else its integer code; a token is its
+  integer id; the code table goes into `desc/events` so lsl_inlet maps labels back to codes.
+  `timestamps: now` stamps with the LSL clock at push (what a live app would do); `stream` uses the
+  chunk times, right when the stream came from lsl_inlet (its t0 is already LSL time).
+
+Discovery: liblsl reads the config file named by the env var LSLAPICFG when first used; the repo's
+configs/lsl_api.cfg keeps everything on loopback (set LSLAPICFG before the first import of pylsl).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.node import NodeParams, Sink
+from wavegraph.pipeline.spec import SpecError
+
+from .lsl_info import MARKER_TYPE, describe_streams, import_pylsl, resolve
+
+_log = logging.getLogger("wavegraph.lsl")
+
+
+class LslOutletParams(NodeParams):
+    name: str = Field(..., min_length=1, description="stream name that consumers resolve")
+    type: str | None = Field(None, description="stream type (default: EEG for EEG signals, Markers for events)")
+    source_id: str | None = Field(None, description="unique source id (default wavegraph-<name>)")
+    timestamps: Literal["now", "stream"] = Field("now", description="LSL clock at push, or the chunk times")
+    chunk_size: int = Field(0, ge=0, description="transmission chunk in samples (0: one per push)")
+
+
+class LslOutlet(Sink[LslOutletParams]):
+    """Publish a signal as a regular LSL stream, or events/tokens as an irregular string marker stream."""
+
+    inputs = ("in",)
+    Params = LslOutletParams
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        self._outlet = None
+        self.pushed = 0
+
+    def configure(self, in_specs):
+        pylsl = import_pylsl()
+        spec = in_specs["in"]
+        p = self.params
+        self._markers = spec.kind in ("events", "tokens")
+        if self._markers:
+            if spec.kind == "tokens" and spec.shape not in ((), (1,)):
+                raise SpecError(
+                    f"lsl_outlet: tokens of shape {spec.shape} cannot be single markers",
+                    "publish one token id per frame",
+                )
+            stype = p.type or MARKER_TYPE
+            info = pylsl.StreamInfo(
+                p.name, stype, 1, pylsl.IRREGULAR_RATE, pylsl.cf_string, p.source_id or f"wavegraph-{p.name}"
+            )
+            self._labels = {int(c): s for c, s in spec.labels}
+            events = info.desc().append_child("events")
+            for c, s in spec.labels:
+                ev = events.append_child("event")
+                ev.append_child_value("code", str(int(c)))
+                ev.append_child_value("label", s)
+        else:
+            if spec.kind not in ("signal", "features") or len(spec.shape) != 1 or spec.rate <= 0:
+                raise SpecError(
+                    f"lsl_outlet: cannot publish a {spec.describe()} stream",
+                    "publish (channels, samples) signals, 1-D features, events or tokens",
+                )
+            if np.dtype(spec.dtype).kind == "c":
+                raise SpecError(
+                    "lsl_outlet: LSL has no complex format", "publish magnitudes (e.g. after a bandpower node)"
+                )
+            n = spec.shape[0]
+            self._np = np.float32 if spec.dtype == "float32" else np.float64
+            fmt = pylsl.cf_float32 if self._np is np.float32 else pylsl.cf_double64
+            types = set(spec.channel_types)
+            stype = p.type or ("EEG" if types == {"eeg"} else "Audio" if types == {"audio"} else "Signal")
+            info = pylsl.StreamInfo(p.name, stype, n, float(spec.rate), fmt, p.source_id or f"wavegraph-{p.name}")
+            channels = info.desc().append_child("channels")
+            names = spec.channel_names or tuple(f"ch{i}" for i in range(n))
+            for i in range(n):
+                ch = channels.append_child("channel")
+                ch.append_child_value("label", names[i])
+                if spec.channel_types:
+                    ch.append_child_value("type", spec.channel_types[i])
+                if spec.units:
+                    ch.append_child_value("unit", spec.units)
+        self._info = info
+        self._kind = spec.kind
+        self._rate = float(spec.rate)
+        self.latency_samples = 0
+        return {}
+
+    def open(self):
+        """Say when a stream of this source_id is already published (an earlier run of the graph still going):
+        consumers that pick a stream by source_id, and liblsl's `recover`, could take either (looks 0.3 s).
+        Then publish the stream, so that a consumer (the stimulus program) can subscribe before the first chunk."""
+        sid = self._info.source_id()
+        if "'" not in sid and (twins := resolve(import_pylsl(), f"source_id='{sid}'", 0.3)):
+            self.count("source_id_taken")
+            _log.warning(
+                "lsl_outlet: source_id '%s' is already published by %s (an earlier run still going?): consumers "
+                "may take either; stop the other one or give this outlet its own `source_id`",
+                sid,
+                describe_streams(twins),
+            )
+        self._open()  # now, not at the first chunk: a consumer that subscribes meanwhile gets the first one too
+
+    def _open(self):
+        pylsl = import_pylsl()
+        self._outlet = pylsl.StreamOutlet(self._info, chunk_size=self.params.chunk_size)
+
+    def process(self, inputs):
+        c = inputs["in"]
+        if c.data.size == 0:
+            return {}
+        if self._outlet is None:
+            self._open()
+        assert self._outlet is not None  # opened above
+        if self._markers:
+            self._push_markers(c)
+            return {}
+        x = c.data if self._kind == "features" else c.data.T  # LSL wants (samples, channels)
+        x = np.ascontiguousarray(x, dtype=self._np)
+        if self.params.timestamps == "stream":
+            ts = c.t0 + np.arange(x.shape[0]) / self._rate
+            self._outlet.push_chunk(x, ts.tolist())
+        else:
+            self._outlet.push_chunk(x)
+        self.pushed += x.shape[0]
+        return {}
+
+    def _push_markers(self, c: Chunk):
+        assert self._outlet is not None  # process() opened it
+        pylsl = import_pylsl()
+        if self._kind == "events":
+            rows = np.atleast_2d(c.data)
+            # a NaN/inf onset or code, or a code beyond +-2**53, would go out as a NaN time stamp or a
+            # garbage integer (int64 of NaN): dropped and counted
+            ok = np.isfinite(rows[:, 0]) & np.isfinite(rows[:, 2]) & (np.abs(rows[:, 2]) <= 2**53)
+            if not ok.all():
+                self.count("bad_marker", int(np.count_nonzero(~ok)))
+                rows = rows[ok]
+            times, codes = rows[:, 0], rows[:, 2].astype(np.int64)
+            markers = [self._labels.get(int(k), str(int(k))) for k in codes]
+        else:
+            ids = np.asarray(c.data).reshape(-1)
+            times = c.t0 + np.arange(ids.size) / self._rate if self._rate > 0 else np.full(ids.size, c.t0)
+            markers = [str(int(k)) for k in ids]
+        now = pylsl.local_clock()
+        for m, t in zip(markers, times):
+            self._outlet.push_sample([m], float(t) if self.params.timestamps == "stream" else now)
+        self.pushed += len(markers)
+
+    def close(self):
+        self._outlet = None  # pylsl destroys the outlet; consumers see it disappear
