@@ -225,6 +225,7 @@ def test_listing_and_running_import_only_what_is_used(tmp_path):
                         or m == "torch")
         used = {"wavegraph.nodes.dsp.filters", "wavegraph.nodes.io.recorder", "wavegraph.nodes.sim.synthetic",
                 "wavegraph.nodes.io.record_formats",  # the recorder's formats (numpy only; mne when writing FIF)
+                "wavegraph.nodes.io.edf_writer",  # its EDF/BDF writer (numpy only)
                 "wavegraph.nodes.io.chunk_times",  # and where its markers go (numpy only)
                 "wavegraph.nodes.io.finalise"}  # and its spill -> target conversion (numpy only at import)
         assert used <= set(loaded), loaded
