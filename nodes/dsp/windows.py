@@ -190,8 +190,9 @@ class STFTParams(NodeParams):
     def _half_overlap_by_default(cls, data):
         """Without a `hop`, frames overlap by half (n_fft // 2), whatever `n_fft` is: a fixed default
         would refuse any n_fft below it (n_fft: 64 alone read 'hop 128 must divide n_fft 64')."""
-        if isinstance(data, dict) and data.get("hop") is None and type(data.get("n_fft", 256)) is int:
-            data = {**data, "hop": max(1, data.get("n_fft", 256) // 2)}
+        n_fft = data.get("n_fft", 256) if isinstance(data, dict) else None
+        if type(n_fft) is int and 2 <= n_fft <= 2**20 and data.get("hop") is None:  # a bad n_fft: its own error only
+            data = {**data, "hop": n_fft // 2}
         return data
 
 
