@@ -195,7 +195,7 @@ def test_a_restarted_outlet_found_unchanged_is_not_read_again_at_every_gap():
     1 s each); now once per restarted outlet."""
     import types
 
-    from wavegraph.nodes.io.lsl_info import came_back_changed
+    from wavegraph.nodes.io.lsl_info import RestartWatch
 
     name = uname("same")
 
@@ -214,11 +214,12 @@ def test_a_restarted_outlet_found_unchanged_is_not_read_again_at_every_gap():
         opened.append(1)
         return pylsl.StreamInlet(*a, **k)
 
-    counting = types.SimpleNamespace(resolve_bypred=pylsl.resolve_bypred, StreamInlet=inlet, util=pylsl.util)
-    same: set[float] = set()
-    assert came_back_changed(counting, held, same) is None
-    assert came_back_changed(counting, held, same) is None
-    assert len(opened) == 1 and len(same) == 1
+    counting = types.SimpleNamespace(ContinuousResolver=pylsl.ContinuousResolver, StreamInlet=inlet, util=pylsl.util)
+    watch = RestartWatch(counting, held)
+    assert watch.changed(5.0) is None  # returns once it has seen `again`
+    assert watch.changed(0.5) is None
+    watch.close()
+    assert len(opened) == 1
 
 
 def test_a_file_source_warning_is_said_once_in_a_multi_process_run(edf_path, tmp_path, caplog, capfd):

@@ -65,7 +65,7 @@ from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
 
 from .lsl_info import (
     MARKER_TYPE,
-    came_back_changed,
+    RestartWatch,
     channel_info,
     check_declared,
     describe_streams,
@@ -86,6 +86,7 @@ _log = logging.getLogger("wavegraph.lsl")
 AMBIGUITY_WAIT_S = 0.8  # how long configure() listens for a second stream matching the query
 BACK_JUMP_S = 1.0  # s: a step back beyond it is a clock reset (a gap); less, chunks back-dated at a wrong rate
 CLOCK_OFF_S = 600.0  # s: a first timestamp this far from the LSL clock is on another clock (Unix time)
+RESTART_LOOK_S = 1.0  # s: how long a check after a gap waits to see the restarted outlet
 RECHECK_S = 1.0  # with `recover`, how often an idle inlet looks for its outlet back with another layout
 
 
@@ -186,6 +187,7 @@ class LslInlet(Source[LslInletParams]):
         super().__init__(**params)
         self._info = None
         self._inlet = None
+        self._watch: RestartWatch | None = None  # with recover: looks for the outlet back changed
         self.ends_with_others = self.params.ends_with_others
         self.reset()
 
@@ -225,6 +227,9 @@ class LslInlet(Source[LslInletParams]):
                 f"lsl_inlet: stream {pred} was found but its description did not arrive ({e})",
                 "check that the outlet is still running",
             ) from e
+        if self._watch is not None:  # configured again
+            self._watch.close()
+        self._watch = RestartWatch(pylsl, info) if p.recover else None
         fmt, n, rate = info.channel_format(), info.channel_count(), float(info.nominal_srate())
         stream_type = info.type().lower()
         if rate <= 0 and fmt != pylsl.cf_string and p.rate is not None:
@@ -292,7 +297,6 @@ class LslInlet(Source[LslInletParams]):
         self._last_ts: float | None = None
         self._fit: TimestampFit | None = None  # the chunk-time fit of the current segment (signals)
         self._idle_since, self._recheck_s = None, RECHECK_S  # idle since; idle time of `recover`'s next check
-        self._same_outlets: set[float] = set()  # created_at of restarted outlets found unchanged (not re-read)
         self._done = False
         self._warned: set[str] = set()  # unknown markers already logged
 
@@ -337,7 +341,7 @@ class LslInlet(Source[LslInletParams]):
                     return self._end()
                 if p.recover and now - self._idle_since >= self._recheck_s:
                     self._recheck_s += RECHECK_S
-                    if self._outlet_changed(pylsl):
+                    if self._outlet_changed(0.0):  # what the watch has seen: an outage must not hold the process
                         return self._end()
                 return {}
             self._idle_since, self._recheck_s = None, RECHECK_S
@@ -354,7 +358,9 @@ class LslInlet(Source[LslInletParams]):
                 if len(ts) == 0:
                     return self._end()
         gap, split = self._check_times(ts)
-        if gap and p.recover and self._outlet_changed(pylsl):
+        # After a gap the outlet may be a restarted one that liblsl reconnected to: it is there, so the check
+        # waits for the watch to see it (it returns once it has).
+        if gap and p.recover and self._outlet_changed(RESTART_LOOK_S):
             return self._end()
         if split:
             self._held = (data[split:], ts[split:])
@@ -381,8 +387,10 @@ class LslInlet(Source[LslInletParams]):
         self._check_rate()
         return {"out": Chunk(x, t0, gap=gap)}
 
-    def _outlet_changed(self, pylsl) -> bool:  # with recover: liblsl reconnects to none, or to relabelled channels
-        if changed := came_back_changed(pylsl, self._info, self._same_outlets):
+    def _outlet_changed(self, timeout: float) -> bool:  # with recover: liblsl reconnects to none, or to relabelled
+        # channels
+        changed = self._watch.changed(timeout) if self._watch is not None else None
+        if changed:
             self.count("outlet_changed")
             _log.error("lsl_inlet: %s; ended the stream: restart the run to take it as it is now", changed)
         return bool(changed)
@@ -452,6 +460,9 @@ class LslInlet(Source[LslInletParams]):
         return np.asarray(rows, dtype=np.float64) if rows else None
 
     def close(self):
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
         if self._inlet is not None:
             try:
                 self._inlet.close_stream()

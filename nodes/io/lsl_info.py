@@ -57,28 +57,52 @@ def _layout(info) -> str:
     return f"{info.channel_count()} ch at {info.nominal_srate():g} Hz, {_FORMAT_NAMES.get(info.channel_format(), '?')}"
 
 
-def came_back_changed(pylsl, info, same: set[float]) -> str | None:
-    """What changed when the outlet of `info`'s source_id is back (an amplifier app restarted with other
-    settings) with another channel count, rate or format (liblsl's `recover` then never reconnects: the
-    inlet would wait in silence) or other channel labels (liblsl reconnects: the graph would go on with the
-    old names on other channels), else None. Looks for 0.2 s, and reads a restarted outlet's labels once:
-    `same` holds the created_at of the restarted outlets already found unchanged (added to here)."""
-    if info is None or not info.source_id() or "'" in info.source_id():
-        return None
-    sid, was = info.source_id(), _layout(info)
-    for new in pylsl.resolve_bypred(f"source_id='{sid}'", minimum=1, timeout=0.2):
-        if _layout(new) != was:
-            return f"stream '{info.name()}' (source_id {sid}) came back with {_layout(new)}, it had {was} when the graph started"
-        if new.created_at() not in (info.created_at(), *same):  # restarted: its labels are in the full info only
-            try:
-                full = pylsl.StreamInlet(new).info(timeout=1.0)
-            except (pylsl.util.TimeoutError, pylsl.util.LostError):  # gone again: the next check sees
+class RestartWatch:
+    """With `recover`: what changed when the outlet of `info`'s source_id is back (an amplifier app restarted
+    with other settings) with another channel count, rate or format (liblsl's `recover` then never reconnects:
+    the inlet would wait in silence) or other channel labels (liblsl reconnects: the graph would go on with the
+    old names on other channels). A ContinuousResolver for that source id stays open from the start, so its
+    answers are there when a check needs them: one made for each check took longer than the check could wait
+    on a loaded machine, and a restart went unseen. A restarted outlet's labels are read once."""
+
+    def __init__(self, pylsl, info):
+        self.pylsl, self.info = pylsl, info
+        sid = info.source_id()
+        usable = bool(sid) and "'" not in sid
+        self._resolver = pylsl.ContinuousResolver(pred=f"source_id='{sid}'") if usable else None
+        self._same: set[float] = set()  # created_at of restarted outlets found unchanged (not re-read)
+
+    def changed(self, timeout: float) -> str | None:
+        """What changed, or None: nothing, or no restarted outlet seen within `timeout` s (it returns as soon as
+        one is seen; 0: what the resolver has seen by now)."""
+        if self._resolver is None:
+            return None
+        info, was = self.info, _layout(self.info)
+        known = (info.created_at(), *self._same)
+        end = time.monotonic() + timeout
+        while True:  # the old outlet, gone or going, can be all it has seen yet
+            restarted = [i for i in self._resolver.results() if i.created_at() not in known or _layout(i) != was]
+            if restarted or time.monotonic() >= end:
+                break
+            time.sleep(0.02)
+        sid = info.source_id()
+        for new in restarted:
+            if _layout(new) != was:
+                return f"stream '{info.name()}' (source_id {sid}) came back with {_layout(new)}, it had {was} when the graph started"
+            try:  # restarted: its labels are in the full info only
+                full = self.pylsl.StreamInlet(new).info(timeout=1.0)
+            except (self.pylsl.util.TimeoutError, self.pylsl.util.LostError):  # gone again: the next check sees
                 return None
             old, now = channel_info(info, info.channel_count())[0], channel_info(full, info.channel_count())[0]
             if now != old:
                 return f"stream '{info.name()}' (source_id {sid}) came back with channels {now}, it had {old}"
-            same.add(new.created_at())
-    return None
+            self._same.add(new.created_at())
+        return None
+
+    def close(self) -> None:
+        """Drop the resolver (liblsl's teardown of one can block for 5 s: a daemon thread drops it)."""
+        last, self._resolver = [self._resolver], None
+        threading.Thread(target=last.clear, daemon=True).start()
 
 
 def check_declared(p, info, n: int, rate: float, names: tuple) -> None:
@@ -187,7 +211,7 @@ def event_table(info) -> dict[str, int]:
 
 
 __all__ = [
-    "came_back_changed",
+    "RestartWatch",
     "check_declared",
     "channel_info",
     "import_pylsl",
