@@ -124,7 +124,7 @@ class SosFilter(SignalNode):
         raise NotImplementedError
 
     def setup(self, spec):
-        self.sos = np.asarray(self.design(spec.rate), dtype=self.dtype)
+        self.sos = np.asarray(self.design(spec.rate), dtype=np.float64)  # float32 coefficients would move the poles
         self._nsig = int(np.prod(self.lead)) if self.lead else 1
         self._kernel = SosKernel(self.sos, self.dtype)
         self._flat = len(self.lead) == 1  # (channels, samples): the kernel's layout already
