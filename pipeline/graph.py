@@ -285,14 +285,16 @@ def type_label(annotation) -> str:
     return str(annotation).replace("typing.", "")
 
 
-def check_topology(
-    config: GraphConfig, nodes: dict[str, Node], failed: set[str] | frozenset = frozenset()
-) -> list[str]:
-    """Check ports and connectivity; return the topological order. `failed`: nodes that could not be
-    made (already reported): their edges count as connected and are not checked further."""
+def check_topology(config: GraphConfig, nodes: dict[str, Node], failed: set[str]) -> tuple[list[str], list]:
+    """Check ports and connectivity; return the topological order of the edges that are well formed, and
+    the problems. `failed`: nodes that could not be made (already reported): their edges count as
+    connected and are not checked further; a node fed by a broken edge, or with an input left
+    unconnected, is added to it (its spec cannot be checked; the rest of the graph still is). A cycle
+    raises GraphError (with nothing else to order by)."""
     file, problems = config.file, []
+    bad_edges: set[int] = set()  # indexes in config.edges
     into: dict[tuple[str, str], EdgeConfig] = {}
-    for e in config.edges:
+    for k, e in enumerate(config.edges):
         for _end, node_id, port, kind in (
             (e.source, e.source_node, e.source_port, "outputs"),
             (e.target, e.target_node, e.target_port, "inputs"),
@@ -303,12 +305,14 @@ def check_topology(
                 close = difflib.get_close_matches(node_id, list(nodes), n=1)
                 hint = f"did you mean '{close[0]}'?" if close else f"nodes are: {', '.join(nodes)}"
                 problems.append((file, e.line, f"edge {e}: no node '{node_id}'{lookalikes(node_id)}", hint))
+                bad_edges.add(k)
                 continue
             ports = getattr(nodes[node_id], kind)
             if port not in ports:
                 hint = f"'{node_id}' {kind}: {', '.join(ports) or 'none'}"
                 said = f"edge {e}: node '{node_id}' has no {kind[:-1]} port '{port}'{lookalikes(port)}"
                 problems.append((file, e.line, said, hint))
+                bad_edges.add(k)
         key = (e.target_node, e.target_port)
         if key in into:
             problems.append(
@@ -319,6 +323,7 @@ def check_topology(
                     "an input takes one edge; merge streams with a node",
                 )
             )
+            bad_edges.add(k)
         into[key] = e
     misnamed = {
         e.target_node
@@ -339,10 +344,14 @@ def check_topology(
                         f"add an edge with target: {nc.id}.{port}",
                     )
                 )
-    if problems:
-        raise GraphError(problems)
+                failed.add(nc.id)
+    failed.update(config.edges[k].target_node for k in bad_edges)
     # Kahn's algorithm, in file order for determinism.
-    edges = [e for e in config.edges if e.source_node in nodes and e.target_node in nodes]
+    edges = [
+        e
+        for k, e in enumerate(config.edges)
+        if k not in bad_edges and e.source_node in nodes and e.target_node in nodes
+    ]
     indeg = {n: 0 for n in nodes}
     for e in edges:
         indeg[e.target_node] += 1
@@ -364,7 +373,8 @@ def check_topology(
             stuck = [n for n in stuck if n not in ends]
         edge = next(e for e in edges if e.target_node in stuck and e.source_node in stuck)
         raise GraphError(
-            [
+            problems
+            + [
                 (
                     file,
                     edge.line,
@@ -373,7 +383,7 @@ def check_topology(
                 )
             ]
         )
-    return order
+    return order, problems
 
 
 def check_output_paths(config: GraphConfig, nodes: dict[str, Node]) -> None:
@@ -488,16 +498,17 @@ def build_graph(config: GraphConfig, devices: bool = True, broken: set[str] | fr
     except GraphError as e:
         problems.extend(e.problems)
     try:
-        order = check_topology(config, nodes, failed)
-    except GraphError as e:  # the topology is broken: specs cannot be followed along it
+        order, topology_problems = check_topology(config, nodes, failed)
+    except GraphError as e:  # a cycle: specs cannot be followed along it
         raise GraphError(problems + e.problems) from None
+    problems.extend(topology_problems)
     specs: dict[str, StreamSpec] = {}
     unchecked: dict[str, str] = {}
     for node_id in order:
         nc = next(n for n in config.nodes if n.id == node_id)
         in_edges = [e for e in config.edges if e.target_node == node_id]
         upstream = {e.source_node for e in in_edges}
-        if upstream & failed:
+        if node_id in failed or upstream & failed:
             failed.add(node_id)  # its input's problem is reported; its own spec cannot be checked
             continue
         if upstream & set(unchecked):

@@ -111,6 +111,35 @@ def test_one_validate_reports_every_error(tmp_path):
     assert "edge queue 0" in r.stderr and "unknown type 'recordr'" in r.stderr and "'orderr'" in r.stderr
 
 
+PORT_ERRORS = """
+name: port-errors
+nodes:
+  - {id: a, type: sine, params: {rate: 100.0, freq: 5.0}}
+  - {id: lp, type: lowpass, params: {freq: 10.0}}
+  - {id: fir, type: fir, params: {h_freq: 10.0}}
+  - {id: hp, type: highpass, params: {freq: 1.0}}
+  - {id: b, type: sine, params: {rate: 100.0, freq: 5.0}}
+  - {id: nt, type: notch, params: {freq: 60.0}}
+edges:
+  - {source: a.outt, target: lp.in}
+  - {source: lp.out, target: fir.in}
+  - {source: b.out, target: nt.in}
+"""
+
+
+def test_a_wrong_port_or_an_unconnected_input_leaves_the_rest_of_the_graph_checked(tmp_path):
+    # Before: a port or connection problem stopped validate there, and a spec problem elsewhere in the file (a
+    # notch above Nyquist) needed a second pass.
+    (tmp_path / "ports.yaml").write_text(PORT_ERRORS)
+    r = _wavegraph("validate", "ports.yaml", cwd=tmp_path)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert any("has no output port 'outt'" in ln for ln in lines), r.stderr  # a port
+    assert any("node 'hp' (highpass): input 'in' is not connected" in ln for ln in lines), r.stderr  # a connection
+    assert any("node 'nt' (notch) rejects" in ln and "Nyquist" in ln for ln in lines), r.stderr  # a spec elsewhere
+    assert len(lines) == 3, r.stderr  # nothing said of lp and fir, which the bad edge feeds
+
+
 def test_describe_counts_the_speaker_latency_without_the_sound_card():
     # audio_output's jitter buffer and block come from its params and the input's rate: describe without --devices
     # counted 0 ms for it; the part only the card knows is named on the node and on the path
