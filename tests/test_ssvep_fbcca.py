@@ -226,3 +226,20 @@ def test_trial_decoder_counts_the_markers_the_signal_never_completed():
     outs.append(node.finish())  # 5.5 s + 0.2 + 1 s of window: past the 6 s of signal
     assert [float(o["out"].data[0, 0]) for o in outs if "out" in o] == [0.6]
     assert node.counters == {"after_end": 1}
+
+
+@pytest.mark.parametrize("node_type", ["ssvep_decoder", "ssvep_trial_decoder"])
+@pytest.mark.parametrize(
+    "params,said",
+    [
+        (dict(freqs=[8.0, 10.0, 8.0]), "`freqs` lists 8.0 more than once"),  # two targets that split their votes
+        (dict(freqs=[8.0, 10.0], channels=["O1", "Oz", "O1"]), "`channels` lists O1 more than once"),
+    ],
+)
+def test_a_frequency_or_channel_listed_twice_is_refused(node_type, params, said):
+    # Before: accepted; a repeated frequency was a second class that FBCCA scored the same as the first.
+    from pydantic import ValidationError
+    from wavegraph.pipeline.registry import lookup
+
+    with pytest.raises(ValidationError, match=said):
+        lookup(node_type)(**params)

@@ -77,6 +77,10 @@ class SSVEPDecoderParams(NodeParams):
     def _check(self):
         if self.method == "fbcca" and not self.freqs:
             raise ValueError("method fbcca needs `freqs` (the stimulus frequencies, Hz)")
+        for name in ("freqs", "channels"):  # a repeated target would split its votes; a repeated channel weigh twice
+            values = getattr(self, name) or []
+            if twice := sorted({v for v in values if values.count(v) > 1}, key=str):
+                raise ValueError(f"`{name}` lists {', '.join(map(str, twice))} more than once; list each once")
         if self.method == "dnn" and not self.checkpoint:
             raise ValueError("method dnn needs `checkpoint` (train one with `wavegraph train ssvep`)")
         if self.method == "fbcca" and self.checkpoint:
