@@ -180,3 +180,21 @@ def test_float32_eeg_on_an_electrode_offset_is_filtered_in_double_precision(name
     assert y.dtype == np.float32
     np.testing.assert_allclose(y, exact.astype(np.float32), rtol=0, atol=1e-6 * np.abs(exact).max())
     assert np.abs(y[:, n // 2 :] - exact[:, n // 2 :]).max() < 1e-4 * np.abs(exact[:, n // 2 :]).max()
+
+
+@pytest.mark.parametrize("name,params", [("lowpass", dict(freq=40.0)), ("filterbank", dict(bands=[[1.0, 40.0]]))])
+def test_a_float32_output_past_float32_range_is_an_overflow_not_a_python_warning(name, params):
+    # A step across float32's range (a corrupt file's bytes read as floats): the float64 filter overshoots past
+    # 3.4e38, and rounding that to float32 gave inf with numpy's "RuntimeWarning: overflow encountered in cast"
+    # printed with a line of filters.py. The node counts it (`overflow`), zeroes the samples and flags the gap.
+    import warnings
+
+    node = lookup(name)(**params)
+    node.configure({"in": signal_spec(1000.0, ["E0"], dtype="float32")})
+    x = np.full((1, 400), -3.3e38, np.float32)
+    x[:, 200:] *= -1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = node.process({"in": Chunk(x, 0.0)})["out"]
+    assert out.data.dtype == np.float32 and np.isfinite(out.data).all() and out.gap
+    assert node.counters["overflow"] > 0
