@@ -295,19 +295,24 @@ def run_session(a, consumers: list[tuple[str, float | None]]) -> dict:
             if prod.poll() is not None:
                 raise SystemExit("producer failed")
             time.sleep(0.05)
-        procs = []
-        for label, delay in consumers:
-            if delay is None:
-                (tmp / "graph.yaml").write_text(graph_yaml(name, tmp, label))
-                wg = Path(sys.executable).with_name("wavegraph")
-                cmd = [str(wg), "run", str(tmp / "graph.yaml"), "--in-process", "--no-status"]
-            else:
-                poll = delay if a.poll is None else a.poll
-                cmd = [*me, "--role", "mne", *common, "--label", label, "--delay", str(delay), "--poll", str(poll)]
-            procs.append(subprocess.Popen(cmd, env=env, cwd=ROOT))
-        rcs = [p.wait(timeout=a.seconds + 120) for p in procs]
-        if prod.wait(timeout=30) or any(rcs):
-            raise SystemExit(f"a process failed: producer {prod.returncode}, consumers {rcs}")
+        procs = [prod]
+        try:  # a failure (a timeout, Ctrl-C) ends every child: an MNE-LSL consumer polls until the producer's "done"
+            for label, delay in consumers:
+                if delay is None:
+                    (tmp / "graph.yaml").write_text(graph_yaml(name, tmp, label))
+                    wg = Path(sys.executable).with_name("wavegraph")
+                    cmd = [str(wg), "run", str(tmp / "graph.yaml"), "--in-process", "--no-status"]
+                else:
+                    poll = delay if a.poll is None else a.poll
+                    cmd = [*me, "--role", "mne", *common, "--label", label, "--delay", str(delay), "--poll", str(poll)]
+                procs.append(subprocess.Popen(cmd, env=env, cwd=ROOT))
+            rcs = [p.wait(timeout=a.seconds + 120) for p in procs[1:]]
+            if prod.wait(timeout=30) or any(rcs):
+                raise SystemExit(f"a process failed: producer {prod.returncode}, consumers {rcs}")
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
         if a.keep:
             shutil.copytree(tmp, Path(a.keep) / tmp.name)
         p = dict(np.load(tmp / "producer.npz"))
