@@ -71,13 +71,25 @@ def wg_chain() -> list:
 def ez_chain(fir_taps: np.ndarray) -> list[tuple[str, list]]:
     """ezmsg-sigproc's processors as (stage, [transformers]): car, notch, bandpass, then the two resample
     variants, both fed the bandpass output (so "chain" = the first three stages + one of the two)."""
-    from ezmsg.sigproc.affinetransform import CommonRereferenceSettings, CommonRereferenceTransformer
-    from ezmsg.sigproc.butterworthfilter import ButterworthFilterSettings, ButterworthFilterTransformer
-    from ezmsg.sigproc.cheby import ChebyshevFilterSettings
-    from ezmsg.sigproc.combfilter import CombFilterSettings, CombFilterTransformer
-    from ezmsg.sigproc.decimate import ChebyForDecimateTransformer
-    from ezmsg.sigproc.downsample import DownsampleSettings, DownsampleTransformer
-    from ezmsg.sigproc.filter import FilterSettings, FilterTransformer
+    from ezmsg.sigproc.affinetransform import (  # pyright: ignore[reportMissingImports]
+        CommonRereferenceSettings,
+        CommonRereferenceTransformer,
+    )
+    from ezmsg.sigproc.butterworthfilter import (  # pyright: ignore[reportMissingImports]
+        ButterworthFilterSettings,
+        ButterworthFilterTransformer,
+    )
+    from ezmsg.sigproc.cheby import ChebyshevFilterSettings  # pyright: ignore[reportMissingImports]
+    from ezmsg.sigproc.combfilter import (  # pyright: ignore[reportMissingImports]
+        CombFilterSettings,
+        CombFilterTransformer,
+    )
+    from ezmsg.sigproc.decimate import ChebyForDecimateTransformer  # pyright: ignore[reportMissingImports]
+    from ezmsg.sigproc.downsample import (  # pyright: ignore[reportMissingImports]
+        DownsampleSettings,
+        DownsampleTransformer,
+    )
+    from ezmsg.sigproc.filter import FilterSettings, FilterTransformer  # pyright: ignore[reportMissingImports]
 
     notch = CombFilterSettings(axis="time", fundamental_freq=50.0, num_harmonics=1, q_factor=30.0, coef_type="sos")
     butter = ButterworthFilterSettings(axis="time", order=4, cuton=1.0, cutoff=40.0, coef_type="sos")
@@ -117,7 +129,7 @@ def wg_chunks(x: np.ndarray, n: int) -> list:
 
 
 def ez_messages(x: np.ndarray, n: int, time_first: bool) -> list:
-    from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis
+    from ezmsg.util.messages.axisarray import AxisArray, CoordinateAxis  # pyright: ignore[reportMissingImports]
 
     ch = CoordinateAxis(data=np.array([f"E{i}" for i in range(N_CH)]), dims=["ch"])
     msgs = []
