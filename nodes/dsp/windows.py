@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
@@ -181,26 +181,20 @@ def make_window(name: str, n_fft: int) -> np.ndarray:
 
 class STFTParams(NodeParams):
     n_fft: int = Field(256, ge=2, le=2**20)
-    hop: int = Field(128, ge=1, le=2**20, description="samples between frames; default n_fft // 2")
+    hop: int = Field(128, ge=1, le=2**20)
     window: str = "sqrt_hann"
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _half_overlap_by_default(cls, data):
-        """Without a `hop`, frames overlap by half (n_fft // 2), whatever `n_fft` is: a fixed default
-        would refuse any n_fft below it (n_fft: 64 alone read 'hop 128 must divide n_fft 64')."""
-        n_fft = data.get("n_fft", 256) if isinstance(data, dict) else None
-        if type(n_fft) is int and 2 <= n_fft <= 2**20 and data.get("hop") is None:  # a bad n_fft: its own error only
-            data = {**data, "hop": n_fft // 2}
-        return data
 
 
 def _check_stft(p: STFTParams) -> None:
     if p.hop > p.n_fft or p.n_fft % p.hop:
+        # Not a default that follows n_fft: istft cannot see the stft's hop (the stream does not carry it), so
+        # one fixed default keeps an stft and an istft that both leave hop out in step.
+        given = "hop" in p.model_fields_set
         raise SpecError(
-            f"stft/istft hop {p.hop} must divide n_fft {p.n_fft}",
-            "use e.g. hop = n_fft/2 (sqrt_hann) or n_fft/4 (hann)",
+            f"stft/istft hop {p.hop}{'' if given else ' (the default)'} must divide n_fft {p.n_fft}",
+            f"give the same hop to the stft and the istft, e.g. hop: {max(1, p.n_fft // 2)} (n_fft/2, sqrt_hann)"
+            + (f" or {p.n_fft // 4} (n_fft/4, hann)" if p.n_fft >= 4 and p.n_fft % 4 == 0 else ""),
         )
 
 
