@@ -189,6 +189,29 @@ def test_an_outlet_back_with_its_channels_relabelled_ends_the_stream_said(caplog
     assert "came back with channels ['O1', 'O2'], it had ['C3', 'C4']" in caplog.text
 
 
+def test_a_gap_with_the_outlet_still_there_does_not_hold_the_read():
+    """`recover: true` and a gap in a stream whose outlet never went away (lost packets, a paused amplifier). Before
+    (this session's first restart watch): the read at the gap waited 1 s for a restarted outlet that never came, at
+    every gap. Now the watch is only asked what it has already seen."""
+    name = uname("gap")
+    out = outlet(name, 2, 100.0)
+    node = LslInlet(name=name, recover=True, chunk_size=50, clock_sync=False, resolve_timeout=2.0, idle_timeout=1.5)
+    node.configure({})
+    asked: list[float] = []
+    watch = node._watch
+    assert watch is not None
+    changed = watch.changed
+    watch.changed = lambda timeout: asked.append(timeout) or changed(timeout)
+    t0 = pylsl.local_clock()
+    x = np.ones((50, 2))
+    push_when_connected(out, np.vstack([x, x]), np.r_[t0 + np.arange(50) / 100.0, t0 + 1.5 + np.arange(50) / 100.0])
+    chunks = read_chunks(node)
+    assert sum(c.data.shape[1] for c in chunks) == 100 and any(c.gap for c in chunks)
+    assert asked and set(asked) == {0.0}, asked  # asked at the gap (and after it), never waited on
+    assert "outlet_changed" not in node.counters
+    del out
+
+
 def test_a_restarted_outlet_found_unchanged_is_not_read_again_at_every_gap():
     """With `recover`, every gap asks whether the outlet came back changed. Before: once it had restarted with
     the same labels (a new created_at), every later gap opened a new inlet to read its full info (3-20 ms, up to

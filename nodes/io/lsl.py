@@ -55,6 +55,8 @@ configs/lsl_api.cfg keeps everything on loopback (set LSLAPICFG before the first
 from __future__ import annotations
 
 import logging
+import math
+import time
 from typing import Any, cast
 
 import numpy as np
@@ -86,7 +88,8 @@ _log = logging.getLogger("wavegraph.lsl")
 AMBIGUITY_WAIT_S = 0.8  # how long configure() listens for a second stream matching the query
 BACK_JUMP_S = 1.0  # s: a step back beyond it is a clock reset (a gap); less, chunks back-dated at a wrong rate
 CLOCK_OFF_S = 600.0  # s: a first timestamp this far from the LSL clock is on another clock (Unix time)
-RESTART_LOOK_S = 1.0  # s: how long a check after a gap waits to see the restarted outlet
+RESTART_WATCH_S = 5.0  # s: with `recover`, how long after a gap the watch is asked about a restarted outlet
+RESTART_POLL_S = 0.25  # s: how often, meanwhile
 RECHECK_S = 1.0  # with `recover`, how often an idle inlet looks for its outlet back with another layout
 
 
@@ -297,6 +300,7 @@ class LslInlet(Source[LslInletParams]):
         self._last_ts: float | None = None
         self._fit: TimestampFit | None = None  # the chunk-time fit of the current segment (signals)
         self._idle_since, self._recheck_s = None, RECHECK_S  # idle since; idle time of `recover`'s next check
+        self._watch_until = self._watched_at = -math.inf  # monotonic: the restart watch after a gap (_restart_seen)
         self._done = False
         self._warned: set[str] = set()  # unknown markers already logged
 
@@ -358,9 +362,7 @@ class LslInlet(Source[LslInletParams]):
                 if len(ts) == 0:
                     return self._end()
         gap, split = self._check_times(ts)
-        # After a gap the outlet may be a restarted one that liblsl reconnected to: it is there, so the check
-        # waits for the watch to see it (it returns once it has).
-        if gap and p.recover and self._outlet_changed(RESTART_LOOK_S):
+        if p.recover and self._restart_seen(gap):
             return self._end()
         if split:
             self._held = (data[split:], ts[split:])
@@ -386,6 +388,19 @@ class LslInlet(Source[LslInletParams]):
         t0 = self._fit.add(ts)
         self._check_rate()
         return {"out": Chunk(x, t0, gap=gap)}
+
+    def _restart_seen(self, gap: bool) -> bool:
+        """With recover: whether the outlet liblsl went on with after a gap is a restarted one with other channels
+        or labels. The watch is asked without waiting (a gap with the outlet still there, lost packets, must not
+        hold the process), at the gap and then every RESTART_POLL_S for RESTART_WATCH_S, the time the watch may
+        take to see a new outlet."""
+        now = time.monotonic()
+        if gap:
+            self._watch_until = now + RESTART_WATCH_S
+        elif now >= self._watch_until or now - self._watched_at < RESTART_POLL_S:
+            return False
+        self._watched_at = now
+        return self._outlet_changed(0.0)
 
     def _outlet_changed(self, timeout: float) -> bool:  # with recover: liblsl reconnects to none, or to relabelled
         # channels
