@@ -28,6 +28,7 @@ from .file_checks import (
     said_by_mne,
 )
 from .marker_codes import codes_for
+from .triggers import default_trigger, trigger_events
 
 Dtype = Literal["float64", "float32"]
 
@@ -179,13 +180,13 @@ class _RawReader(_Reader):
         events, labels = [_no_events()], {}
         auto = stim_channel is None and not len(self.notes[2])  # no annotations: its trigger channel, as MNE's
         if auto:
-            stim_channel = _default_trigger(self.ch_names, self.ch_types, path)
+            stim_channel = default_trigger(self.ch_names, self.ch_types, path)
         if stim_channel is not None:
             if stim_channel not in self.ch_names:
                 raise SpecError(
                     f"file_source: no stim channel {stim_channel!r}", f"channels: {', '.join(self.ch_names)}"
                 )
-            found = _trigger_events(self.raw, stim_channel, auto, path)
+            found = trigger_events(self.raw, stim_channel, auto, path)
             idx = (found[:, 0] - self.raw.first_samp).astype(np.float64)
             onset = np.array([self.time_of(int(i)) for i in idx]) if self.starts is not None else idx / self.sfreq
             events.append(np.column_stack([idx, onset, np.zeros(len(idx)), found[:, 2]]))
@@ -319,43 +320,6 @@ def edf_records(path: Path) -> tuple[np.ndarray, float, list[tuple[float, float,
     return starts, duration, notes
 
 
-_MNE_TRIGGERS = ("STI101", "STI 014", "STI014")  # mne.find_events' default trigger channels, in its order
-
-
-def _default_trigger(ch_names: list[str], ch_types: list[str], path: Path | None) -> str | None:
-    """The trigger channel mne.find_events(raw) would read (its default names, else the one channel typed
-    stim), for a recording without annotations; None when there is none, or several to choose from."""
-    stim = [n for n, t in zip(ch_names, ch_types) if t == "stim"]
-    chosen = next((n for n in _MNE_TRIGGERS if n in stim), stim[0] if len(stim) == 1 else None)
-    if chosen is None and stim:
-        _log.warning(
-            "file_source: %s has no annotations and %d trigger channels (%s): no events unless stim_channel names one",
-            path or "the recording",
-            len(stim),
-            ", ".join(stim),
-        )
-    return chosen
-
-
-def _trigger_events(raw, name: str, auto: bool, path: Path | None) -> np.ndarray:
-    """mne.find_events rows (sample, previous, code) of trigger channel `name`. `auto` (the channel was not
-    asked for): a channel that holds no codes gives no events and a warning instead of a SpecError."""
-    import mne
-
-    try:
-        found = mne.find_events(raw, stim_channel=name, shortest_event=1, initial_event=True, verbose="error")
-        if not len(found):
-            _check_trigger_codes(raw, name)
-    except Exception as e:  # noqa: BLE001 — mne raises several types for a channel that holds no triggers
-        if not auto:
-            raise
-        _log.warning("file_source: %s: trigger channel %r gives no events: %s", path or "the recording", name, e)
-        return np.zeros((0, 3), dtype=np.int64)
-    if auto and len(found):
-        _log.info("file_source: %s has no annotations; its events come from trigger channel %r", path, name)
-    return found
-
-
 def readable_length(raw, path: Path) -> int:
     """MNE counts the data buffer torn off the end of a truncated file (a recorder killed mid-write, a
     copy cut short) and fails when a read reaches it: replay up to the last sample that reads, and say so."""
@@ -430,20 +394,6 @@ class _EpochsReader(_Reader):
     def close(self) -> None:
         if self.view is not None:
             self.view.close()
-
-
-def _check_trigger_codes(raw, name: str) -> None:
-    """A trigger channel without events whose values vary below 1 (a pulse recorded as a voltage, e.g. an EDF
-    channel in uV read in V): mne.find_events reads every value as code 0, so its steps would vanish unsaid."""
-    x = np.asarray(raw.get_data(picks=[name])[0])
-    x = x[np.isfinite(x)]
-    if x.size and x.max() > x.min() and max(abs(x.min()), abs(x.max())) < 1:
-        raise SpecError(
-            f"file_source: stim channel {name!r} holds no integer codes: its values span {x.min():.4g} to "
-            f"{x.max():.4g} (a pulse recorded as a voltage?), which mne.find_events reads as code 0 (no event)",
-            "give a trigger channel of integer codes (0 between events), or turn this one into codes first, e.g. "
-            "raw.apply_function(lambda v: (v > THRESHOLD) * 1.0, picks=[NAME]) and replay it with array_source",
-        )
 
 
 def _no_stim_in_epochs(path: Path, stim_channel: str | None) -> None:
