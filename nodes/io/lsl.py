@@ -402,8 +402,9 @@ class LslInlet(Source[LslInletParams]):
         self._watched_at = now
         return self._outlet_changed(0.0)
 
-    def _outlet_changed(self, timeout: float) -> bool:  # with recover: liblsl reconnects to none, or to relabelled
-        # channels
+    def _outlet_changed(self, timeout: float) -> bool:
+        """With recover: whether the outlet is back changed (liblsl reconnects to none, or to relabelled channels);
+        if so, counted and said, and the stream ends."""
         changed = self._watch.changed(timeout) if self._watch is not None else None
         if changed:
             self.count("outlet_changed")
