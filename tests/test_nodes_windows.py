@@ -175,3 +175,15 @@ def test_stft_without_hop_below_the_default_says_the_hop_is_the_default():
     with pytest.raises(SpecError, match=r"hop 128 \(the default\) must divide n_fft 64") as e:
         lookup("stft")(n_fft=64).configure({"in": SPEC})
     assert "give the same hop to the stft and the istft, e.g. hop: 32" in e.value.hint
+
+
+def test_the_recording_start_goes_through_stft_istft_and_the_windowed_features():
+    # Before: stft (and sliding_window, bandpower) made a spec without meas_date, so `stft -> istft -> recorder`
+    # wrote a FIF dated the day of the run, not the recording's.
+    dated = SPEC.evolve(meas_date="2023-05-04T10:00:00+00:00", first_time=12.5)
+    fspec = lookup("stft")(n_fft=64, hop=32).configure({"in": dated})["out"]
+    back = lookup("istft")(n_fft=64, hop=32).configure({"in": fspec})["out"]
+    windows = lookup("sliding_window")(size=10, hop=5).configure({"in": dated})["out"]
+    power = lookup("bandpower")().configure({"in": dated})["out"]
+    for spec in (fspec, back, windows, power):
+        assert (spec.meas_date, spec.first_time) == ("2023-05-04T10:00:00+00:00", 12.5)

@@ -87,6 +87,8 @@ class Bandpower(_Framed):
                 names,
                 types,
                 f"log10({spec.units}^2)" if p.log else f"{spec.units}^2",
+                meas_date=spec.meas_date,
+                first_time=spec.first_time,
             )
         }
         return self.out_specs

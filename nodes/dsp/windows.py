@@ -158,7 +158,15 @@ class SlidingWindow(_Framed):
         names, types = column_names(spec, self._nch, range(p.size))
         self.out_specs = {
             "out": StreamSpec(
-                "features", spec.rate / p.hop, (self._nch * p.size,), self._dtype.name, names, types, spec.units
+                "features",
+                spec.rate / p.hop,
+                (self._nch * p.size,),
+                self._dtype.name,
+                names,
+                types,
+                spec.units,
+                meas_date=spec.meas_date,
+                first_time=spec.first_time,
             )
         }
         return self.out_specs
@@ -222,6 +230,8 @@ class STFT(_Framed):
                 spec.channel_types,
                 spec.units,
                 delay=spec.delay,
+                meas_date=spec.meas_date,  # the recording's start goes on to what an istft gives back
+                first_time=spec.first_time,
             )
         }
         return self.out_specs
@@ -300,6 +310,8 @@ class ISTFT(Node[ISTFTParams]):
                 types,
                 spec.units,
                 delay=spec.delay + (p.n_fft - p.hop) / self._out_rate,
+                meas_date=spec.meas_date,
+                first_time=spec.first_time,
             )  # content lags n_fft - hop
         }
         return self.out_specs
