@@ -10,8 +10,11 @@ audio_input (live source): the PortAudio callback is the clock master. Each call
   (the last chunk is trimmed). The stream opens on the first read(), so nothing queues up between
   graph build and run. Declared latency: one block (a block is complete only when its last sample is).
 
-audio_output (sink): plays its signal input through a jitter buffer. Playback starts once `prefill`
-  seconds are buffered (or at end of stream); the callback takes what is buffered and pads a short
+audio_output (sink): plays its signal input through a jitter buffer. The stream opens with the run
+  (open(): silence until then), and playback starts at the first callback once `prefill` seconds and
+  one block are buffered (or at end of stream), so the latency is the declared one whatever the time
+  the device takes to open (tens of ms on JACK: opened at the first prefill, that time was added to
+  the latency for the whole session); the callback takes what is buffered and pads a short
   block with silence, counting `underflow` (blocks short while the stream is still running; PortAudio's
   own reports are `output_underflow`). process() blocks while more than `max_buffer` seconds are
   waiting, so a faster-than-real-time upstream is paced by the device. finish() waits until the buffer
@@ -327,6 +330,7 @@ class AudioOutput(Sink[AudioOutputParams]):
             self._buf: deque[np.ndarray] = deque()
             self._buffered = 0
             self._ending = False
+            self._playing = False  # set once prefill is buffered (or at the end): the callback plays silence before
         self.played = 0  # samples handed to the device (silence padding excluded)
 
     def state_dict(self):
@@ -336,6 +340,9 @@ class AudioOutput(Sink[AudioOutputParams]):
         self.played = int(state["played"])
 
     def _callback(self, outdata, frames, time_info, status):
+        if not self._playing:  # the stream runs ahead of the first prefill: silence, not an underflow
+            outdata[:] = 0
+            return
         if status.output_underflow:
             self.count("output_underflow")
         got = 0
@@ -357,6 +364,12 @@ class AudioOutput(Sink[AudioOutputParams]):
             if not ending:
                 self.count("underflow")
 
+    def open(self):
+        """Start the sound card stream with the run (it plays silence until prefill and a block are buffered);
+        process() starts it when used offline."""
+        if self._stream is None:
+            self._start()
+
     def _start(self):
         self._stream = open_stream(
             "output", self._dev, channels=self._nch, rate=self._rate, block=self._block, cb=self._callback
@@ -371,8 +384,12 @@ class AudioOutput(Sink[AudioOutputParams]):
             self._buf.append(frames)
             self._buffered += frames.shape[0]
             buffered = self._buffered
-        if self._stream is None and buffered >= self._prefill:
-            self._start()
+        if not self._playing:
+            if self._stream is None and buffered >= self._prefill:  # used without open(): opened now, playing
+                self._playing = True  # from its first callback
+                self._start()
+            elif self._stream is not None and buffered >= self._prefill + self._block:  # the declared latency
+                self._playing = True
         while self._stream is not None and self._stream.active and self._buffered > self._max:
             time.sleep(self._block / self._rate / 2)  # back-pressure: the device sets the pace
         return {}
@@ -381,6 +398,7 @@ class AudioOutput(Sink[AudioOutputParams]):
         with self._buf_lock:
             self._ending = True
             left = self._buffered
+        self._playing = True
         if left and self._stream is None:
             self._start()
         deadline = time.monotonic() + left / self._rate + 2.0
