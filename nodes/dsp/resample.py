@@ -51,10 +51,17 @@ def rational_ratio(in_rate: float, out_rate: float, max_factor: int) -> tuple[in
     if up > max_factor or down > max_factor:
         raise SpecError(
             f"resampling {in_rate:.12g} -> {out_rate:.12g} Hz needs up/down = {up}/{down}, above max_factor {max_factor}",
-            "choose an output rate with a simpler ratio to the input rate (e.g. 250, 500, 16000 Hz), "
-            "or raise max_factor",
+            f"set max_factor: {max(up, down)} (the filter then delays the stream by {_delay_s(up, down, in_rate):.3g} s), "
+            f"or bring the input to a rate in a simple ratio to {out_rate:.12g} Hz first "
+            f"(an audio file: sox in.wav -r {out_rate:.12g} out.wav)",
         )
     return up, down
+
+
+def _delay_s(up: int, down: int, in_rate: float) -> float:
+    """The delay of resample_poly's filter for up/down once it is rounded to whole samples at both rates (D below)."""
+    half, period = 10 * max(up, down), up * down
+    return -(-half // period) * period / up / in_rate
 
 
 class Resample(Node[ResampleParams]):
