@@ -7,7 +7,8 @@ with its own file name (inputs under DIR are not taken; nor the .eeg/.vmrk of a 
 .vhdr, the .fdt of an EEGLAB .set, or the later parts x_raw-1.fif, ... of a matched split FIF). A run
 that completed leaves DIR/<stem>/.wavegraph-done.json (the input's size and modification time and the
 overrides); a later batch skips those, so an interrupted batch resumes.
-A failing file does not stop the others: failures are listed at the end and the exit code is 1.
+A failing file does not stop the others: failures are listed at the end and the exit code is 1. What a run
+warned of its input (a file cut short, ...) follows, one WARNING line each, and is in --json's `warnings`.
 
 Engines: `local` (default), a process pool of --jobs workers (default: the CPU count); `ray`, one Ray task
 per file (`pip install 'wavegraph[ray]'`; --ray ADDRESS joins a cluster, --task-cpus/--task-gpus set
@@ -20,6 +21,7 @@ import argparse
 import concurrent.futures as cf
 import glob
 import json
+import logging
 import math
 import multiprocessing
 import os
@@ -50,6 +52,7 @@ class Outcome:
     wall_s: float = 0.0
     error: str = ""
     outputs: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # what the run said of its input (a file cut short, ...)
 
 
 def _stems(inputs: list[Path]) -> list[str]:
@@ -171,20 +174,38 @@ def run_job(job: Job) -> Outcome:
         return Outcome(job.input, "skipped")
     t = time.monotonic()
     out = Path(job.out_dir)
+    # the run's warnings go with its outcome: said by a worker they ran into the progress bar, or were lost (ray)
+    said = _Said()
+    logging.getLogger().addHandler(said)
     try:
         out.mkdir(parents=True, exist_ok=True)
         (out / DONE).unlink(missing_ok=True)
         graph = build_graph(load_config(job.graph, list(job.overrides)))
         result = run_graph(graph, speed=None, in_process=True)
     except GraphError as e:
-        return Outcome(job.input, "failed", time.monotonic() - t, "; ".join(e.lines()))
+        return Outcome(job.input, "failed", time.monotonic() - t, "; ".join(e.lines()), warnings=said.lines)
     except Exception as e:  # noqa: BLE001 — one file's failure must not stop the batch
-        return Outcome(job.input, "failed", time.monotonic() - t, f"{type(e).__name__}: {e}")
+        return Outcome(job.input, "failed", time.monotonic() - t, f"{type(e).__name__}: {e}", warnings=said.lines)
+    finally:
+        logging.getLogger().removeHandler(said)
     if result.failure or result.interrupted:
-        return Outcome(job.input, "failed", time.monotonic() - t, result.failure or "interrupted")
+        return Outcome(job.input, "failed", time.monotonic() - t, result.failure or "interrupted", warnings=said.lines)
     (out / DONE).write_text(json.dumps(_signature(job)))
     outputs = sorted(str(p) for p in out.iterdir() if p.name != DONE)
-    return Outcome(job.input, "done", time.monotonic() - t, outputs=outputs)
+    return Outcome(job.input, "done", time.monotonic() - t, outputs=outputs, warnings=said.lines)
+
+
+class _Said(logging.Handler):
+    """Keeps the warnings of one run, each once, in order."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        line = record.getMessage()
+        if line not in self.lines:
+            self.lines.append(line)
 
 
 def _progress(done: int, total: int, failed: int) -> None:
@@ -374,6 +395,8 @@ def main(argv: list[str] | None = None) -> int:
     for o in sorted(outcomes, key=lambda o: o.input):
         if o.status == "failed":
             print(f"FAILED {o.input}: {_reason(o.error)}")
+        for line in o.warnings:
+            print(f"WARNING {o.input}: {line}")
     if args.json:
         Path(args.json).write_text(json.dumps([asdict(o) for o in outcomes], indent=1))
     return 130 if interrupted else 1 if counts["failed"] else 0

@@ -34,3 +34,39 @@ def test_an_audio_rate_of_no_simple_ratio_to_16_khz_gets_the_max_factor_that_tak
     assert not run_graph(graph, speed=None, in_process=True).failure
     y, rate = sf.read(tmp_path / "e.wav")
     assert rate == 16000 and abs(len(y) - 800 * 16000 / 16001) <= 16  # the input's duration (+ the filter tail)
+
+
+def test_batch_says_which_files_were_cut_short_after_its_summary_and_in_its_json(tmp_path):
+    """A WAV and a FLAC cut short (a copy stopped early) ran 'done' in a batch; the reader's warning, said in a pool
+    worker, ran into the progress bar ('0/2 filesfile_source: ...') or scrolled away, and --json had no trace of it
+    (the ray engine lost it: log_to_driver=False). Now each file's warnings follow the summary and are in its JSON."""
+    import json
+    import subprocess
+    import sys
+
+    x = 0.3 * np.sin(np.arange(16000) / 5.0)
+    (tmp_path / "in").mkdir()
+    for name, fmt in (("ok.wav", "WAV"), ("cut.wav", "WAV"), ("cut.flac", "FLAC")):
+        sf.write(tmp_path / "in" / name, x, 16000, format=fmt)
+    for name in ("cut.wav", "cut.flac"):
+        path = tmp_path / "in" / name
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 3])
+    graph = tmp_path / "g.yaml"
+    graph.write_text(
+        "nodes:\n  - {id: src, type: file_source, params: {path: x.wav}}\n"
+        "  - {id: rec, type: recorder, params: {path: y.wav}}\nedges:\n  - {source: src.out, target: rec.in}\n"
+    )
+    cmd = [sys.executable, "-m", "wavegraph.pipeline.cli", "batch", str(graph), "--inputs", str(tmp_path / "in/*")]
+    cmd += ["--out", str(tmp_path / "out"), "--jobs", "1", "--json", str(tmp_path / "o.json")]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "3 done" in r.stdout, r.stdout + r.stderr
+    said = [line for line in r.stdout.splitlines() if line.startswith("WARNING ")]
+    assert said == [
+        f"WARNING {tmp_path / 'in' / 'cut.flac'}: file_source: {tmp_path / 'in' / 'cut.flac'} is truncated: its "
+        "header lists 16000 frames, " + said[0].split("frames, ")[1],
+        f"WARNING {tmp_path / 'in' / 'cut.wav'}: file_source: {tmp_path / 'in' / 'cut.wav'} is truncated: its header "
+        "gives 32000 bytes of samples, " + said[1].split("samples, ")[1],
+    ]
+    warned = {Path(o["input"]).name: o["warnings"] for o in json.loads((tmp_path / "o.json").read_text())}
+    assert warned["ok.wav"] == [] and len(warned["cut.wav"]) == len(warned["cut.flac"]) == 1
+    assert "truncated" in warned["cut.wav"][0] and "truncated" in r.stdout.split("3 done")[1]
