@@ -70,3 +70,28 @@ def test_batch_says_which_files_were_cut_short_after_its_summary_and_in_its_json
     warned = {Path(o["input"]).name: o["warnings"] for o in json.loads((tmp_path / "o.json").read_text())}
     assert warned["ok.wav"] == [] and len(warned["cut.wav"]) == len(warned["cut.flac"]) == 1
     assert "truncated" in warned["cut.wav"][0] and "truncated" in r.stdout.split("3 done")[1]
+
+
+def test_a_dead_channel_of_a_stereo_file_is_said_and_the_weights_given_leave_it_out(tmp_path, caplog):
+    """A stereo float WAV whose right channel is all NaN (a dead input) went through speech_enhance_file.yaml's `mix`
+    as NaN everywhere: the resampler zeroed it (counter nan_zeroed=16000), the output was silence, exit 0, nothing
+    said. And `mix` weights [1, 0] could not leave the channel out (0 * NaN is NaN). Now the channel is said once with
+    the weights to give, and a channel of weight 0 is not in the mix."""
+    from wavegraph.pipeline.api import GraphBuilder
+
+    x = 0.3 * np.sin(np.arange(4000) / 5.0)
+    sf.write(tmp_path / "dead.wav", np.stack([x, np.full_like(x, np.nan)], 1), 16000, subtype="FLOAT")
+
+    def mixed(**params):
+        g = GraphBuilder()
+        mix = g.add("mix", g.add("file_source", path=str(tmp_path / "dead.wav"), chunk_size=1000), **params)
+        return g.run(capture=[mix])[f"{mix}.out"].data[0]
+
+    with caplog.at_level("WARNING"):
+        assert np.isnan(mixed()).all()
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("mix:")]
+    assert said == [
+        "mix: channel 'ch1' holds NaN or Inf (from t = 0 s on): the mix is NaN wherever one channel is, whatever the "
+        "others hold; fix: leave it out with weights: [1, 0]"
+    ]
+    np.testing.assert_allclose(mixed(weights=[1.0, 0.0]), x, rtol=1e-6)

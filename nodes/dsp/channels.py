@@ -8,6 +8,8 @@ equals offline trivially (still checked by the harness in the tests). Channels a
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 from pydantic import Field
 from wavegraph.pipeline.chunk import Chunk
@@ -16,6 +18,8 @@ from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, sanitize, signal_input
 from ..signal import SignalNode
+
+_log = logging.getLogger("wavegraph.mix")
 
 REFERENCE_TYPES = ("eeg", "ecog", "seeg", "dbs")  # car's default average: the first of these present (MNE's 'auto')
 NOT_IN_REFERENCE = ("stim", "misc")  # without any of them: every channel but these
@@ -242,7 +246,8 @@ class MixParams(NodeParams):
 
 class Mix(Node[MixParams]):
     """One channel: the weighted sum of the input channels (default: their mean), e.g. stereo audio to mono.
-    A single-channel input passes through unchanged (only its name changes). Non-finite samples propagate."""
+    A single-channel input passes through unchanged (only its name changes). Non-finite samples propagate; a
+    channel holding them is said once, with the weights that leave it out (a channel of weight 0 is not in the mix)."""
 
     Params = MixParams
 
@@ -258,6 +263,8 @@ class Mix(Node[MixParams]):
         dtype = np.dtype(spec.dtype) if np.dtype(spec.dtype).kind == "f" else np.dtype(np.float64)
         self._w = (np.full(n, 1.0 / n) if w is None else np.asarray(w, np.float64)).astype(dtype)[:, None]
         self._lead = tuple(spec.shape)
+        self._use = np.flatnonzero(self._w[:, 0] != 0)  # the channels in the mix
+        self._said: set[int] = set()  # channels said to hold NaN or Inf (once each)
         types = spec.channel_types[:1] if spec.channel_types else ()
         self.out_specs = {
             "out": spec.evolve(
@@ -271,4 +278,29 @@ class Mix(Node[MixParams]):
         x = chunk_data(c, self._lead, self._w.dtype)
         if x is None:
             return {}
-        return {"out": Chunk(np.sum(x * self._w, axis=-2, keepdims=True), c.t0)}
+        if len(self._use) < len(self._w):  # a channel of weight 0 is left out (0 * NaN would be NaN)
+            x = x[..., self._use, :]
+        if len(self._w) > 1 and not np.isfinite(x).all():
+            self._say_bad_channels(x, c.t0)
+        return {"out": Chunk(np.sum(x * self._w[self._use], axis=-2, keepdims=True), c.t0)}
+
+    def _say_bad_channels(self, x: np.ndarray, t0: float) -> None:
+        """A channel's NaN or Inf makes the mix NaN there, whatever the others hold: a stereo float WAV with one dead
+        channel gave the enhancer nothing but NaN (zeroed: silence out). Said once per channel, with the weights
+        that leave it out."""
+        bad = ~np.isfinite(x).all(axis=tuple(i for i in range(x.ndim) if i != x.ndim - 2))
+        names = self.in_specs["in"].channel_names
+        given = self.params.weights
+        for i in (int(self._use[j]) for j in np.flatnonzero(bad) if int(self._use[j]) not in self._said):
+            self._said.add(i)
+            if given is None:  # the mean of the others
+                w = [0.0 if k in self._said else 1.0 for k in range(len(self._w))]
+                w = [round(v / sum(w), 6) for v in w] if sum(w) else w
+            else:
+                w = [0.0 if k in self._said else v for k, v in enumerate(given)]
+            name = names[i] if i < len(names) else str(i)
+            _log.warning(
+                "mix: channel '%s' holds NaN or Inf (from t = %.6g s on): the mix is NaN wherever one channel is, "
+                "whatever the others hold; fix: leave it out with weights: [%s]",
+                name, t0, ", ".join(f"{v:g}" for v in w),
+            )  # fmt: skip
