@@ -264,6 +264,7 @@ class Mix(Node[MixParams]):
         self._w = (np.full(n, 1.0 / n) if w is None else np.asarray(w, np.float64)).astype(dtype)[:, None]
         self._lead = tuple(spec.shape)
         self._use = np.flatnonzero(self._w[:, 0] != 0)  # the channels in the mix
+        self._w_use = self._w[self._use]  # their weights
         self._said: set[int] = set()  # channels said to hold NaN or Inf (once each)
         types = spec.channel_types[:1] if spec.channel_types else ()
         self.out_specs = {
@@ -282,7 +283,7 @@ class Mix(Node[MixParams]):
             x = x[..., self._use, :]
         if len(self._w) > 1 and not np.isfinite(x).all():
             self._say_bad_channels(x, c.t0)
-        return {"out": Chunk(np.sum(x * self._w[self._use], axis=-2, keepdims=True), c.t0)}
+        return {"out": Chunk(np.sum(x * self._w_use, axis=-2, keepdims=True), c.t0)}
 
     def _say_bad_channels(self, x: np.ndarray, t0: float) -> None:
         """A channel's NaN or Inf makes the mix NaN there, whatever the others hold: a stereo float WAV with one dead

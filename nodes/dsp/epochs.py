@@ -104,7 +104,13 @@ class Epochs(Node[EpochsParams]):
             self.mask = slice(b0 - self.i0, b1 - self.i0 + 1)
         dtype = sig.dtype if np.dtype(sig.dtype).kind == "f" else "float64"
         self.buf = TimedBuffer(sig.shape, dtype, sig.rate, lambda: self.state)
-        self.skipped = not_events(ev.labels) if p.codes is None else set()  # a BAD_ segment starts no epoch
+        # the markers to epoch, as (codes, keep those): those in `codes`, or all but BAD_/EDGE segments' (None: all)
+        if p.codes is not None:
+            self._select = (np.asarray(p.codes, np.int64), True)
+        elif skipped := not_events(ev.labels):
+            self._select = (np.asarray(sorted(skipped), np.int64), False)
+        else:
+            self._select = None
         self.reset()
         self.latency_samples = max(self.i1, 0)
         self.out_specs = {
@@ -123,9 +129,9 @@ class Epochs(Node[EpochsParams]):
             if not ok.all():
                 self.count("bad_marker", int(np.count_nonzero(~ok)))
                 rows = rows[ok]
-            if self.params.codes is not None or self.skipped:
-                codes = self.params.codes if self.params.codes is not None else list(self.skipped)
-                keep = np.isin(rows[:, 2].astype(np.int64), codes) == (self.params.codes is not None)
+            if self._select is not None:
+                codes, listed_ones = self._select
+                keep = np.isin(rows[:, 2].astype(np.int64), codes) == listed_ones
                 if not keep.all():
                     self.count("ignored_marker", int(np.count_nonzero(~keep)))
                 rows = rows[keep]

@@ -51,17 +51,20 @@ def rational_ratio(in_rate: float, out_rate: float, max_factor: int) -> tuple[in
     if up > max_factor or down > max_factor:
         raise SpecError(
             f"resampling {in_rate:.12g} -> {out_rate:.12g} Hz needs up/down = {up}/{down}, above max_factor {max_factor}",
-            f"set max_factor: {max(up, down)} (the filter then delays the stream by {_delay_s(up, down, in_rate):.3g} s), "
+            f"set max_factor: {max(up, down)} (the filter then delays the stream by "
+            f"{filter_delay(up, down)[1] / up / in_rate:.3g} s), "
             f"or bring the input to a rate in a simple ratio to {out_rate:.12g} Hz first "
             f"(an audio file: sox in.wav -r {out_rate:.12g} out.wav)",
         )
     return up, down
 
 
-def _delay_s(up: int, down: int, in_rate: float) -> float:
-    """The delay of resample_poly's filter for up/down once it is rounded to whole samples at both rates (D below)."""
-    half, period = 10 * max(up, down), up * down
-    return -(-half // period) * period / up / in_rate
+def filter_delay(up: int, down: int) -> tuple[int, int]:
+    """(half, D): the half-length of resample_poly's filter for up/down (0 for 1/1, the identity) and its total delay
+    D in upsampled samples, rounded up to a multiple of up*down so that it is whole at both rates."""
+    half = 0 if up == down == 1 else 10 * max(up, down)
+    period = up * down
+    return half, -(-half // period) * period
 
 
 class Resample(Node[ResampleParams]):
@@ -98,15 +101,13 @@ class Resample(Node[ResampleParams]):
                 )
         self.up, self.down = up, down
         self._dtype = float_dtype(spec)
+        half, self.delay_up = filter_delay(up, down)  # D: total delay in upsampled samples
         if up == down == 1:  # same rate: no cutoff below Nyquist to design; the filter is the identity, as
-            half, h = 0, np.ones(1)  # resample_poly(x, 1, 1) returns x
+            h = np.ones(1)  # resample_poly(x, 1, 1) returns x
         else:
-            half = 10 * max(up, down)
             # scipy's annotation says str, but firwin documents and accepts a (name, param) tuple
             fir = firwin(2 * half + 1, 1.0 / max(up, down), window=("kaiser", 5.0))  # pyright: ignore[reportArgumentType]
             h = np.asarray(fir) * up
-        period = up * down
-        self.delay_up = -(-half // period) * period  # D: total delay in upsampled samples
         self.pad = self.delay_up - half  # p: leading zero taps
         self.h = h
         self.L = -(-h.size // up)  # taps per phase

@@ -117,6 +117,12 @@ def _file_rate(info, path: Path | None) -> float:  # a FIF's float32 sfreq: back
     return float32_rate(float(info["sfreq"])) if fif else float(info["sfreq"])
 
 
+def _kept(notes: tuple, keep: np.ndarray) -> tuple:
+    """The (onsets, durations, texts) annotations where `keep` is True."""
+    onset, duration, text = notes
+    return np.asarray(onset)[keep], np.asarray(duration)[keep], [t for t, k in zip(text, keep) if k]
+
+
 def _meas_date_of(info) -> str | None:
     d = info["meas_date"]
     return None if d is None else d.isoformat()
@@ -213,7 +219,7 @@ class _RawReader(_Reader):
         if pad:
             self.n_times = min(self.n_times, int(round(onset[pad[0]] * self.sfreq)))
             keep = np.array([t != "padding" and i != pad[0] for i, t in enumerate(text)], dtype=bool)
-            self.notes = (np.asarray(onset)[keep], np.asarray(duration)[keep], [t for t, k in zip(text, keep) if k])
+            self.notes = _kept(self.notes, keep)
 
     def _breaks_at_marks(self) -> None:
         """Discontinuities that annotations mark are breaks (the chunk there flagged gap, as live), not events: the
@@ -230,7 +236,7 @@ class _RawReader(_Reader):
         at = np.floor(np.asarray(onset, np.float64)[marks + resumed] * self.sfreq + 0.5 + 1e-6).astype(np.int64)
         self.breaks = np.unique(at[(at > 0) & (at < self.n_times)])
         keep = ~np.isin(np.arange(len(text)), marks)
-        self.notes = (np.asarray(onset)[keep], np.asarray(duration)[keep], [t for t, k in zip(text, keep) if k])
+        self.notes = _kept(self.notes, keep)
 
     def _records(self, path: Path, in_memory: bool = False) -> None:
         """A discontinuous EDF+D/BDF+D file (MNE reads it as if continuous): the records' starts give the
