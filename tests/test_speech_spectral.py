@@ -224,10 +224,33 @@ def test_align_removes_the_stft_istft_delay_exactly():
     delayed = spec.evolve(delay=0.012)
     a = Align()
     assert a.configure({"in": delayed})["out"].delay == 0.0 and a._d == 192
-    with pytest.raises(SpecError, match="declares no delay"):
-        Align().configure({"in": spec})
+    none = Align()  # auto on a stream that declares no delay: the identity (a 16 kHz file needs no resampler)
+    assert none.configure({"in": spec})["out"] == spec and none._d == 0
+    assert none.process({"in": Chunk(x, 5.0)})["out"].t0 == 5.0
     with pytest.raises(SpecError, match="not a whole number of samples"):
         Align(delay=1e-5).configure({"in": spec})
+
+
+def test_align_stamps_frames_by_a_delay_of_any_length():
+    """A features stream (the enhancer's vad behind a resampler: 10 ms from 44.1 kHz, 0.625 ms from 48 kHz) is
+    stamped exactly `delay` earlier, and the frames that would then lie before the stream's start are dropped.
+    Before, align took signals only and whole samples: the vad's CSV stayed 10-20 ms late."""
+    rate = 100.0
+    p = np.arange(30, dtype=np.float32)[:, None]
+    for delay, dropped in ((0.01, 1), (0.02, 2), (0.000625, 1), (0.0, 0)):
+        spec = StreamSpec("features", rate, (1,), "float32", ("speech_prob",), ("misc",), delay=delay)
+        node = Align()
+        assert node.configure({"in": spec})["out"].delay == 0.0
+        outs = [node.process({"in": Chunk(p[k : k + 7], 2.0 + k / rate, gap=k == 14)}) for k in range(0, 30, 7)]
+        got = [o["out"] for o in outs if o]
+        np.testing.assert_array_equal(np.concatenate([c.data for c in got]), p[dropped:])
+        assert got[0].t0 == pytest.approx(2.0 + dropped / rate - delay, abs=1e-12)  # >= the stream's start
+        assert got[0].t0 >= 2.0 - 1e-12 and any(c.gap for c in got)  # a gap flag goes on
+        for c in got:
+            k = int(round((c.t0 + delay - 2.0) * rate))
+            assert c.t0 == pytest.approx(2.0 + k / rate - delay, abs=1e-12) and c.data[0, 0] == k
+    with pytest.raises(SpecError, match="signal, features or tokens stream with a rate"):
+        Align().configure({"in": StreamSpec("events", 0.0, (3,), delay=0.01)})
 
 
 # --- in YAML ------------------------------------------------------------------------------------------------

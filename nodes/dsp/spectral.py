@@ -26,7 +26,10 @@ With these a spectral enhancer is a YAML graph (see docs/speech.md)::
 * align: drops the first ``delay`` seconds of a delayed signal and stamps the rest ``delay`` earlier, so that
   the output has the time base of the source and, when the delaying node flushed its tail at end of stream,
   its length. ``delay: auto`` takes the delay that the input stream declares (``StreamSpec.delay``, set by a
-  node whose output lags its time stamps, such as the ``enhancer``).
+  node whose output lags its time stamps, such as the ``enhancer``; none declared: the identity, so one graph
+  serves inputs that need a resampler and inputs that do not). A signal's delay must be a whole number of
+  samples; a features or tokens stream (the enhancer's ``vad``, an stft of a resampled signal) is stamped
+  exactly ``delay`` earlier, and the frames that would then be stamped before the stream's start are dropped.
 
 The view nodes, gain and align have latency 0; apply_mask declares none either (it waits for the later of
 its inputs, whose own latency is already counted on that path).
@@ -43,8 +46,6 @@ from pydantic import Field
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
-
-from ..nanpolicy import signal_input
 
 _REAL_OF = {"complex64": "float32", "complex128": "float64"}
 _COMPLEX_OF = {"float32": "complex64", "float64": "complex128"}
@@ -388,7 +389,7 @@ class ApplyMask(Node[ApplyMaskParams]):
 
 class AlignParams(NodeParams):
     delay: float | Literal["auto"] = Field(
-        "auto", description="seconds to drop, or auto: the delay the input stream declares"
+        "auto", description="seconds to drop, or auto: the delay the input stream declares (none: the identity)"
     )
 
 
@@ -398,32 +399,35 @@ class AlignState:
 
 
 class Align(Node[AlignParams]):
-    """Drops a delayed signal's first `delay` seconds and stamps the rest that much earlier."""
+    """Drops a delayed stream's first `delay` seconds and stamps the rest that much earlier."""
 
     Params = AlignParams
 
     def configure(self, in_specs):
-        spec = signal_input(self, in_specs)
-        delay = self.params.delay
-        if delay == "auto":
-            delay = spec.delay
-            if delay <= 0:
-                raise SpecError(
-                    "align: the input declares no delay to remove",
-                    "connect a delaying node's output (e.g. an enhancer), or give delay: SECONDS",
-                )
+        spec = in_specs["in"]
+        if spec.kind not in ("signal", "features", "tokens") or not 0 < spec.rate < math.inf:
+            raise SpecError(
+                f"align: input 'in' must be a signal, features or tokens stream with a rate, got {spec.describe()}",
+                "connect a delayed signal (an enhancer's out) or frames (its vad), not events",
+            )
+        delay = spec.delay if self.params.delay == "auto" else self.params.delay
         if not 0 <= float(delay) < math.inf:  # a negative delay kept only the end of each chunk
             raise SpecError(f"align: delay {delay} s is not a finite number >= 0", "give delay: SECONDS (>= 0)")
-        self._d = int(round(float(delay) * spec.rate))
-        if abs(self._d - float(delay) * spec.rate) > 1e-6:
-            raise SpecError(
-                f"align: a delay of {delay} s is not a whole number of samples at {spec.rate:g} Hz",
-                f"use a multiple of {1 / spec.rate:g} s",
-            )
-        self._rate = float(spec.rate)
+        self._delay, self._rate = float(delay), float(spec.rate)
+        self._steps = steps = self._delay * spec.rate
+        if spec.kind == "signal":  # a signal stays on its sample grid (a WAV or FIF has no time stamps)
+            self._d = self._steps = int(round(steps))
+            if abs(self._d - steps) > 1e-6:
+                raise SpecError(
+                    f"align: a delay of {delay} s is not a whole number of samples at {spec.rate:g} Hz",
+                    f"use a multiple of {1 / spec.rate:g} s",
+                )
+        else:  # frames: those stamped before the stream's start once `delay` earlier are dropped, the rest keep
+            self._d = math.ceil(steps - 1e-6)  # the exact delay (a resampler's 0.625 ms is 1/16 of a 10 ms frame)
+        self._axis = spec.time_axis
         self.latency_samples = 0
         self.reset()
-        self.out_specs = {"out": spec.evolve(delay=max(0.0, spec.delay - self._d / spec.rate))}
+        self.out_specs = {"out": spec.evolve(delay=max(0.0, spec.delay - self._delay))}
         return self.out_specs
 
     def new_state(self):
@@ -431,11 +435,12 @@ class Align(Node[AlignParams]):
 
     def process(self, inputs):
         c = inputs["in"]
-        n = c.data.shape[-1] if c.data.ndim else 0
-        if c.data.size == 0:
+        n = c.n_times(self._axis)
+        if n == 0:
             return {}
         skip = min(n, self._d - self.state.dropped)
         self.state.dropped += skip
         if skip == n:
             return {}
-        return {"out": Chunk(c.data[..., skip:], float(c.t0) + (skip - self._d) / self._rate)}
+        data = c.data[..., skip:] if self._axis == -1 else c.data[skip:]
+        return {"out": c.with_data(data, float(c.t0) + (skip - self._steps) / self._rate)}

@@ -8,7 +8,8 @@ out:  the enhanced signal, same spec (and dtype) as `in`, with `delay` += latenc
       len(input) + 319 samples and dropping the first 319 aligns it with the input (the `align` node does this).
 vad:  features (frames x 1, "speech_prob"), the speech probability of every 20 ms frame, at 100 frames/s. Frame k
       covers input samples [160 k - 160, 160 k + 160) of the segment and is stamped at the segment start
-      + k * 10 ms (like the stft node); it is emitted once its newest block is in. Usable on its own.
+      + k * 10 ms (like the stft node); it is emitted once its newest block is in. Usable on its own; it declares
+      the input's delay (a resampler's before the enhancer), which an `align` on it removes.
 Gap: a chunk with `gap` set starts a new segment: the model state, the partial block and the output samples still
       held back are dropped (counted in `samples_dropped_at_gap`), so nothing on either side of a gap sees the other.
 NaN/Inf: `nan_policy` (nodes/nanpolicy.py); the model never sees them (zeroed). Finite samples beyond +-INPUT_LIMIT
