@@ -10,7 +10,8 @@ Per frame (n_fft = 320 samples = 20 ms, hop 160 = 10 ms, sqrt-Hann analysis and 
     p = X_t conj(X_t-1), compressed to |p|^(compress / 2)              (deep-filtered bins only: phase advance)
     s = steadiness of each bin's phase advance over the last frames     (tone_frames > 0 only: the tone feature)
     o = each bin's f against its running average (onset contrast)      (onset_frames > 0 only: the onset feature)
-    h = core([f, p, s, o])                                                  (Mamba/GLA stack: Linear(in -> d), layers)
+    e = the frame's energy share in each of its impulse_blocks blocks  (impulse_blocks > 0 only: the impulse feature)
+    h = core([f, p, s, o, e])                                                  (Mamba/GLA stack: Linear(in -> d), layers)
     mask, v, C = Linear(h) split into 161 bins, 1 speech logit and the deep filter's taps (complex, bins x order)
     mask = floor + (1 - floor) sigmoid(mask); C = tanh(C)
     Y = mask * X; on the lowest df_bins bins Y += sum_k C_k X_t-k        (deep filter: k = 0 .. order - 1 frames)
@@ -43,7 +44,15 @@ import torch
 from torch import nn
 
 from .config import DictConfig
-from .enhancer_features import compressed_advance, dft_matrices, magnitude, onset, phase_advance, steadiness
+from .enhancer_features import (
+    compressed_advance,
+    dft_matrices,
+    impulse,
+    magnitude,
+    onset,
+    phase_advance,
+    steadiness,
+)
 from .enhancer_gain import LEVEL_START, adaptive_mask
 from .enhancer_loss import enhancer_loss, si_sdr, vad_targets
 from .gla import GLABlock, GLAConfig, GLAStack
@@ -74,6 +83,7 @@ class EnhancerConfig(DictConfig):
     df_order: int = 5  # deep filter taps: the current frame and df_order - 1 past frames
     tone_frames: int = 0  # the tone feature: phase-advance steadiness over this many frames (0: none; else >= 2)
     onset_frames: int = 0  # the onset feature: magnitude against its running average over ~this many frames (0: none)
+    impulse_blocks: int = 0  # the impulse feature: the frame's energy share per block of n_fft / this samples (0: none)
     d_model: int = 96
     n_layers: int = 2
     d_state: int = 16  # mamba
@@ -107,6 +117,15 @@ class EnhancerConfig(DictConfig):
             raise ValueError(f"tone_frames must be 0 (no tone feature) or >= 2, got {self.tone_frames}")
         if self.onset_frames < 0:
             raise ValueError(f"onset_frames must be 0 (no onset feature) or >= 1, got {self.onset_frames}")
+        if (
+            self.impulse_blocks < 0
+            or self.impulse_blocks == 1
+            or (self.impulse_blocks and self.n_fft % self.impulse_blocks)
+        ):
+            raise ValueError(
+                f"impulse_blocks must be 0 (no impulse feature) or a divisor >= 2 of n_fft ({self.n_fft}), "
+                f"got {self.impulse_blocks}"
+            )
 
     @property
     def n_bins(self) -> int:
@@ -119,8 +138,13 @@ class EnhancerConfig(DictConfig):
     @property
     def n_features(self) -> int:
         """Core input per frame: the compressed magnitudes, the phase advance of every deep-filtered bin, then the
-        tone feature of every bin (with tone_frames), then the onset feature of every bin (with onset_frames)."""
-        return self.n_bins * (1 + bool(self.tone_frames) + bool(self.onset_frames)) + 2 * self.df_bins
+        tone feature of every bin (with tone_frames), then the onset feature of every bin (with onset_frames), then the
+        impulse feature's impulse_blocks shares."""
+        return (
+            self.n_bins * (1 + bool(self.tone_frames) + bool(self.onset_frames))
+            + 2 * self.df_bins
+            + self.impulse_blocks
+        )
 
     @property
     def n_outputs(self) -> int:
@@ -200,6 +224,15 @@ class _FrameGraph(nn.Module):
     def forward(self, x_t: torch.Tensor, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
         y, state = self.model._fast_frame(x_t, dict(zip(self.keys, tensors)), self.fast)
         return (y, *(state[k] for k in self.keys))
+
+
+# The optional features in the order of their core input columns (the growers above append columns).
+_GROWN_ORDER = {
+    "df_bins": "a deep filter",
+    "tone_frames": "the tone feature",
+    "onset_frames": "the onset feature",
+    "impulse_blocks": "the impulse feature",
+}
 
 
 class Enhancer(StreamingModel):
@@ -376,7 +409,7 @@ class Enhancer(StreamingModel):
         spec = (sig @ self.dft).view(B, 1, nb, 2)  # real, imaginary
         frames = self._df_frames(spec, state.get("dfhist"))
         power = spec.square().sum(-1)  # (B, 1, bins): for the features and the adaptive floor
-        feat, hists = self._features(spec, frames, power, state, 1)
+        feat, hists = self._features(spec, frames, power, state, 1, sig.view(B, 1, -1))
         logits = fast(feat.select(1, 0), state)  # (B, 1, outputs); narrow/select: one op each in the traced graph
         out, speech, hist, level = self._filter(spec, logits, frames, state.get("level"), power, 1)
         seg = out.view(B, nb * 2) @ self.idft  # (B, n_fft)
@@ -402,12 +435,14 @@ class Enhancer(StreamingModel):
         power: torch.Tensor,
         state: State,
         T: int,
+        wave: torch.Tensor,
     ) -> tuple[torch.Tensor, State]:
-        """Core input (B, T, n_features) from the frames' spectra (B, T, bins, 2) and the features' new state entries
+        """Core input (B, T, n_features) from the frames' spectra (B, T, bins, 2) and samples (`wave`, (B, T, n_fft),
+        unwindowed) and the features' new state entries
         ("tonehist", "onsetref"; read from `state`, which is not changed): the compressed magnitudes, then for each
         deep-filtered bin the compressed phase advance X_t conj(X_t-1) (real, imaginary), which tells a harmonic's
         exact frequency inside its 50 Hz bin (the filter taps need it), then each bin's phase-advance steadiness, then
-        each bin's onset contrast (models/enhancer_features.py). `frames`: `_df_frames`; T: the number of frames, an
+        each bin's onset contrast, then the frame's energy share per block (models/enhancer_features.py). `frames`: `_df_frames`; T: the number of frames, an
         int (a constant in the traced frame graph)."""
         cfg = self.cfg
         parts = [magnitude(power, cfg.compress)]
@@ -424,6 +459,8 @@ class Enhancer(StreamingModel):
         if onsetref is not None:
             contrast, new["onsetref"] = onset(parts[0], onsetref, cfg.onset_frames)
             parts.append(contrast)
+        if cfg.impulse_blocks:
+            parts.append(impulse(wave, cfg.impulse_blocks))
         return (parts[0] if len(parts) == 1 else torch.cat(parts, -1)), new
 
     def _filter(
@@ -472,7 +509,7 @@ class Enhancer(StreamingModel):
         spec = (frames @ self.dft).unflatten(-1, (cfg.n_bins, 2))  # (B, T, bins, 2): real, imaginary
         df_frames = self._df_frames(spec, state.get("dfhist"))
         power = spec.square().sum(-1)  # (B, T, bins)
-        feat, hists = self._features(spec, df_frames, power, state, T)
+        feat, hists = self._features(spec, df_frames, power, state, T, frames)
         fast = self._fast_step() if step else None
         core_state: State | None = None
         if fast is not None:
@@ -512,37 +549,34 @@ class Enhancer(StreamingModel):
         """A copy of this mask-only model with a deep filter added, computing exactly the same output: the new core
         inputs (phase features) and the new filter taps start at zero. Training starts from it (`--init` with
         `--df-bins`), so the filter is learned on top of a trained mask instead of from scratch."""
-        if self.cfg.df_bins:
-            raise ValueError("with_deep_filter needs a model without a deep filter (df_bins = 0)")
-        if self.cfg.tone_frames or self.cfg.onset_frames:
-            raise ValueError(
-                "with_deep_filter needs a model without the tone feature or the onset feature (their columns come last)"
-            )
-        return self._grown(df_bins=df_bins, df_order=df_order)
+        return self._grown("df_bins", df_bins=df_bins, df_order=df_order)
 
     def with_tone_feature(self, tone_frames: int) -> Enhancer:
-        """A copy of this model with the tone feature added (tone_frames >= 2), computing exactly the same output:
-        the core's input columns for the new feature start at zero. Training starts from it (`--init` with
-        `--tone-frames`)."""
-        if self.cfg.tone_frames:
-            raise ValueError("with_tone_feature needs a model without the tone feature (tone_frames = 0)")
-        if self.cfg.onset_frames:
-            raise ValueError("with_tone_feature needs a model without the onset feature (its columns come last)")
-        return self._grown(tone_frames=tone_frames)
+        """This model with the tone feature added (tone_frames >= 2), computing the same output (`--tone-frames`)."""
+        return self._grown("tone_frames", tone_frames=tone_frames)
 
     def with_onset_feature(self, onset_frames: int) -> Enhancer:
-        """A copy of this model with the onset feature added (onset_frames >= 1), computing exactly the same output:
-        the core's input columns for the new feature (the last n_bins) start at zero. Training starts from it
-        (`--init` with `--onset-frames`)."""
-        if self.cfg.onset_frames:
-            raise ValueError("with_onset_feature needs a model without the onset feature (onset_frames = 0)")
+        """This model with the onset feature added (onset_frames >= 1), computing the same output (`--onset-frames`)."""
         if onset_frames < 1:
             raise ValueError(f"onset_frames must be >= 1, got {onset_frames}")
-        return self._grown(onset_frames=onset_frames)
+        return self._grown("onset_frames", onset_frames=onset_frames)
 
-    def _grown(self, **changes) -> Enhancer:
-        """A copy with `changes` to the config whose new core-input columns and head rows (appended after the old
-        ones) start at zero, so that it computes what this model does."""
+    def with_impulse_feature(self, impulse_blocks: int) -> Enhancer:
+        """This model with the impulse feature added (impulse_blocks: a divisor >= 2 of n_fft), computing the same
+        output (`--impulse-blocks`)."""
+        return self._grown("impulse_blocks", impulse_blocks=impulse_blocks)
+
+    def _grown(self, feature: str, **changes) -> Enhancer:
+        """A copy with `feature` (a config field of _GROWN_ORDER) added by `changes` to the config, whose new core-input
+        columns and head rows (appended after the old ones) start at zero, so that it computes what this model does.
+        The columns of the features come in _GROWN_ORDER, so one is added only to a model without it and the later ones.
+        Training starts from such a copy (`--init` with the feature's option): the feature is learned on top of a
+        trained model."""
+        order = list(_GROWN_ORDER)
+        later = order[order.index(feature) :]
+        if any(getattr(self.cfg, name) for name in later):
+            names = ", ".join(_GROWN_ORDER[name] for name in later)
+            raise ValueError(f"adding {_GROWN_ORDER[feature]} needs a model without {names} (their columns come last)")
         new = Enhancer(EnhancerConfig.from_dict({**self.cfg.to_dict(), **changes}))
         mine = self.state_dict()
         with torch.no_grad():

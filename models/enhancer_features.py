@@ -7,6 +7,8 @@ Per 10 ms frame t, from the frame's spectrum X_t (bins, real/imaginary):
                 p_t = X_t conj(X_t-1)                                          every bin (optional, tone_frames > 0)
     onset       (f_t - a_t-1) / (f_t + a_t-1), f the compressed magnitude above, a its running average
                 a_t = a_t-1 + (f_t - a_t-1) / onset_frames                     every bin (optional, onset_frames > 0)
+    impulse     e_i / sum_j e_j, e_i the energy of block i of the frame's samples (unwindowed; impulse_blocks blocks
+                of n_fft / impulse_blocks samples)                              per frame (optional, impulse_blocks > 0)
 The steadiness is the tone-aware feature: v_t is the bin's phase advance per hop as a unit phasor (the bin's exact
 frequency), u_t its change from the frame before. A stationary or beeping tone keeps its frequency, so from its
 third frame on u_t = 1 in every bin it dominates and the feature is ~1; a voice's harmonics drift with the pitch and
@@ -18,6 +20,11 @@ The onset is the transient-aware feature: in (-1, 1), ~0 where a bin's level hol
 click, a key stroke or a beep that starts abruptly, negative as it stops. Level-free (a ratio of magnitudes). Causal:
 the running average of the frames before t is the state "onsetref" (zeros at the start and after a gap, so the
 first frame reads 1).
+The impulse feature says how the frame's energy is spread in time inside its 20 ms, which its magnitude spectrum
+does not: ~1 / impulse_blocks per block for a voice or steady noise, near 1 in one block when a click, a key stroke's
+attack or a knock of a few ms dominates the frame (with 8 blocks of 2.5 ms, the largest share of the louder frames
+of training-side speech is 0.19 in the median and 0.38 at the 99th percentile; of `typing` alone 0.36 and 1.0).
+Level-free, no state, no added latency (the frame's own samples).
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import math
 
 import torch
 
-__all__ = ["dft_matrices", "magnitude", "phase_advance", "compressed_advance", "steadiness", "onset"]
+__all__ = ["dft_matrices", "magnitude", "phase_advance", "compressed_advance", "steadiness", "onset", "impulse"]
 
 
 def _sqrt_hann(n: int) -> torch.Tensor:
@@ -113,3 +120,10 @@ def onset(mag: torch.Tensor, ref: torch.Tensor, frames: int) -> tuple[torch.Tens
         a = torch.add(a, mag.narrow(1, t, 1) - a, alpha=alpha)
     prev = torch.cat(refs, 1)
     return (mag - prev) / (mag + prev), a
+
+
+def impulse(wave: torch.Tensor, blocks: int) -> torch.Tensor:
+    """The impulse feature (see the module docstring) of frames of samples wave (B, T, n_fft) -> (B, T, blocks): each
+    block's share of the frame's energy (0 for a silent frame)."""
+    e = wave.unflatten(-1, (blocks, -1)).square().sum(-1)
+    return e / e.sum(-1, keepdim=True).add(1e-10)

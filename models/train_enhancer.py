@@ -93,6 +93,19 @@ def _parser() -> argparse.ArgumentParser:
         default=1.0,
         help="learning-rate multiplier for the onset feature's input columns (as --tone-lr-scale)",
     )
+    p.add_argument(
+        "--impulse-blocks",
+        type=int,
+        default=0,
+        help="add the impulse feature (the frame's energy share in each of this many blocks: a divisor >= 2 of 320; "
+        "with --init: added with zero input weights)",
+    )
+    p.add_argument(
+        "--impulse-lr-scale",
+        type=positive(float),
+        default=1.0,
+        help="learning-rate multiplier for the impulse feature's input columns (as --tone-lr-scale)",
+    )
     p.add_argument("--threads", type=positive(int), default=1)
     p.add_argument("--sisdr-weight", type=float, default=0.002, help="weight of -SI-SDR (dB) in the loss")
     p.add_argument("--vad-weight", type=float, default=0.01, help="weight of the VAD cross-entropy in the loss")
@@ -199,15 +212,22 @@ def evaluate(model: Enhancer, mixtures: list, quality: bool = False) -> dict:
     return res
 
 
-def feature_lr_spans(cfg: EnhancerConfig, tone_scale: float, onset_scale: float) -> list[tuple[int, int, float]]:
-    """(first column, columns, multiplier) of the core's input columns whose optimizer step --tone-lr-scale and
-    --onset-lr-scale multiply: the tone feature's n_bins columns, then the onset feature's (the last ones)."""
+def feature_lr_spans(
+    cfg: EnhancerConfig, tone_scale: float, onset_scale: float, impulse_scale: float = 1.0
+) -> list[tuple[int, int, float]]:
+    """(first column, columns, multiplier) of the core's input columns whose optimizer step --tone-lr-scale,
+    --onset-lr-scale and --impulse-lr-scale multiply: the tone feature's n_bins columns, then the onset feature's, then
+    the impulse feature's impulse_blocks (the last ones)."""
     spans, start = [], cfg.n_bins + 2 * cfg.df_bins
-    for on, scale in ((cfg.tone_frames, tone_scale), (cfg.onset_frames, onset_scale)):
-        if on:
-            if scale != 1:
-                spans.append((start, cfg.n_bins, scale))
-            start += cfg.n_bins
+    features = (
+        (cfg.n_bins if cfg.tone_frames else 0, tone_scale),
+        (cfg.n_bins if cfg.onset_frames else 0, onset_scale),
+        (cfg.impulse_blocks, impulse_scale),
+    )
+    for width, scale in features:
+        if width and scale != 1:
+            spans.append((start, width, scale))
+        start += width
     return spans
 
 
@@ -299,6 +319,8 @@ def main(argv: list[str] | None = None) -> int:
             model = model.with_tone_feature(args.tone_frames)
         if args.onset_frames and not model.cfg.onset_frames:
             model = model.with_onset_feature(args.onset_frames)
+        if args.impulse_blocks and not model.cfg.impulse_blocks:
+            model = model.with_impulse_feature(args.impulse_blocks)
         cfg = model.cfg
     else:
         cfg = EnhancerConfig(
@@ -309,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
             df_order=args.df_order,
             tone_frames=args.tone_frames,
             onset_frames=args.onset_frames,
+            impulse_blocks=args.impulse_blocks,
         )
         model = Enhancer(cfg)
     cfg.mask_floor = 0.0  # training runs without the floor (--mask-floor is for inference)
@@ -362,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     model.train()
     stopped_at = args.steps
     in_proj = getattr(model.core, "in_proj", None)
-    spans = feature_lr_spans(cfg, args.tone_lr_scale, args.onset_lr_scale)
+    spans = feature_lr_spans(cfg, args.tone_lr_scale, args.onset_lr_scale, args.impulse_lr_scale)
     in_weight = in_proj.weight if spans and in_proj is not None else None
     for step in range(1, args.steps + 1):
         noisy, clean = source.batch(rng, args.batch, n_samples / sd.SR)

@@ -113,7 +113,7 @@ def test_with_onset_feature_keeps_the_output_and_config_checks():
         torch.testing.assert_close(torch.cat(ya, 1), torch.cat(yb, 1), atol=1e-6, rtol=1e-5)
     with pytest.raises(ValueError, match="without the onset feature"):
         grown.with_onset_feature(2)
-    with pytest.raises(ValueError, match="without the onset feature"):
+    with pytest.raises(ValueError, match="without the tone feature, the onset feature"):
         Enhancer(EnhancerConfig(d_model=16, n_layers=1, onset_frames=4)).with_tone_feature(6)  # not last any more
     with pytest.raises(ValueError, match="onset_frames"):
         EnhancerConfig(onset_frames=-1)

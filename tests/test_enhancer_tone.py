@@ -108,7 +108,7 @@ def test_with_tone_feature_keeps_the_output_and_config_checks():
         torch.testing.assert_close(grown(x), base(x), atol=1e-6, rtol=1e-5)
     with pytest.raises(ValueError, match="without the tone feature"):
         grown.with_tone_feature(4)
-    with pytest.raises(ValueError, match="without the tone feature"):
+    with pytest.raises(ValueError, match="without a deep filter, the tone feature"):
         Enhancer(EnhancerConfig(core="gla", d_model=16, n_layers=1, tone_frames=K)).with_deep_filter(8, 2)
     with pytest.raises(ValueError, match="tone_frames"):
         EnhancerConfig(tone_frames=1)
