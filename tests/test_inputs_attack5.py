@@ -165,11 +165,16 @@ def test_epochs_by_default_cut_at_mnes_events_not_at_bad_segments(tmp_path):
     raw.set_annotations(mne.Annotations([1, 2, 3, 4], [0, 0.5, 0, 0], ["T1", "BAD_muscle", "T2", "T1"]))
     raw.save(tmp_path / "marked_raw.fif", verbose="error")
     raw = mne.io.read_raw(tmp_path / "marked_raw.fif", preload=True, verbose="error")
-    ref = mne.Epochs(raw, *mne.events_from_annotations(raw, verbose="error"), tmin=-0.2, tmax=0.5, baseline=None)
+    # reject_by_annotation off: an epoch at the BAD_ segment's start would be dropped as overlapping it, hiding the cut
+    events = mne.events_from_annotations(raw, verbose="error")
+    ref = mne.Epochs(raw, *events, tmin=-0.2, tmax=0.5, baseline=None, reject_by_annotation=False)
     g = GraphBuilder()
     src = g.add("file_source", path=str(tmp_path / "marked_raw.fif"), chunk_size=32)
-    ep = g.add("epochs", f"{src}.out", f"{src}.events", tmin=-0.2, tmax=0.5)
-    trial = g.add("ssvep_trial_decoder", f"{src}.out", f"{src}.events", freqs=[8.0, 12.0], window=0.5, n_bands=1)
+    ep = g.add("epochs", f"{src}.out", f"{src}.events", tmin=-0.2, tmax=0.5, reject_by_annotation=False)
+    trial = g.add(
+        "ssvep_trial_decoder", f"{src}.out", f"{src}.events", freqs=[8.0, 12.0], window=0.5, n_bands=1,
+        reject_by_annotation=False,
+    )  # fmt: skip
     out = g.run(capture=[f"{ep}.out", f"{trial}.out"])
     np.testing.assert_allclose(out[f"{ep}.out"].data, ref.get_data(verbose="error"), rtol=1e-10, atol=0)
     np.testing.assert_allclose(out[f"{trial}.out"].times, [1.0, 3.0, 4.0])  # one decision per MNE event

@@ -23,8 +23,11 @@ markers that arrive more than `max_delay` s of signal after them (`late_marker`:
 markers within milliseconds; a replay run flat out across processes can deliver the signal a queue
 (64 chunks per edge) ahead of the markers: keep max_delay above that),
 markers whose code is not in `codes` (`ignored_marker`), markers with a NaN or infinite onset or code
-(`bad_marker`).
-Latency: round(tmax*rate) samples (the epoch waits for its last sample).
+(`bad_marker`), and with `reject_by_annotation` (default true, as MNE's) windows that a marker segment labelled
+BAD_... overlaps (`bad_segment`, said once; mne.Epochs' drop_log names it): nodes/dsp/bad_segments.py.
+Latency: round(tmax*rate) samples (the epoch waits for its last sample); where the marker stream has BAD_ labels,
+an epoch also waits for a marker at or after its end (or the end of the marker stream, or max_delay s of signal),
+since a BAD_ segment that starts inside the window comes after the epoch's own marker.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from ..io.marker_codes import not_events
+from .bad_segments import BadSegments
 from .timebuffer import TimedBuffer
 
 
@@ -51,6 +55,9 @@ class EpochsParams(NodeParams):
         None, description="marker codes to epoch (default: every marker but BAD_/EDGE segments, as MNE's events)"
     )
     max_delay: float = Field(10.0, ge=0, allow_inf_nan=False, description="how late (s of signal) a marker may arrive")
+    reject_by_annotation: bool = Field(
+        True, description="drop an epoch a BAD_... marker segment overlaps, as mne.Epochs (counted bad_segment)"
+    )
 
     @model_validator(mode="after")
     def _order(self):
@@ -67,11 +74,14 @@ class EpochsState:
     times: np.ndarray
     breaks: np.ndarray
     pending: np.ndarray  # (n, 3) marker rows (onset, duration, code), by onset
+    bad: np.ndarray  # (n, 3) BAD_ segments (onset, end, code) a window still to come may overlap
     start: int = 0
     seen: bool = False
     anchor_t0: float = 0.0
     anchor_n: int = 0
     newest: float = -np.inf
+    marked: float = -np.inf  # the newest marker onset that arrived (any code)
+    markers_ended: bool = False  # the marker stream ended (input_ended): no segment can still come
 
 
 class Epochs(Node[EpochsParams]):
@@ -104,6 +114,7 @@ class Epochs(Node[EpochsParams]):
             self.mask = slice(b0 - self.i0, b1 - self.i0 + 1)
         dtype = sig.dtype if np.dtype(sig.dtype).kind == "f" else "float64"
         self.buf = TimedBuffer(sig.shape, dtype, sig.rate, lambda: self.state)
+        self.bad = BadSegments(ev.labels, p.reject_by_annotation, "epochs")
         # the markers to epoch, as (codes, keep those): those in `codes`, or all but BAD_/EDGE segments' (None: all)
         if p.codes is not None:
             self._select = (np.asarray(p.codes, np.int64), True)
@@ -129,6 +140,7 @@ class Epochs(Node[EpochsParams]):
             if not ok.all():
                 self.count("bad_marker", int(np.count_nonzero(~ok)))
                 rows = rows[ok]
+            self.state.bad, self.state.marked = self.bad.note(rows, self.state.bad, self.state.marked)
             if self._select is not None:
                 codes, listed_ones = self._select
                 keep = np.isin(rows[:, 2].astype(np.int64), codes) == listed_ones
@@ -140,6 +152,11 @@ class Epochs(Node[EpochsParams]):
         if "in" in inputs:
             c = inputs["in"]
             self.buf.append(np.asarray(c.data), c.t0, c.gap)
+        return self._cut(final=False)
+
+    def input_ended(self, port: str) -> dict[str, Chunk]:
+        if port == "events":  # no BAD_ segment can come any more: the epochs waiting for one are decided
+            self.state.markers_ended = True
         return self._cut(final=False)
 
     def finish(self) -> dict[str, Chunk]:
@@ -162,13 +179,24 @@ class Epochs(Node[EpochsParams]):
             lo, hi = s + self.i0, s + self.i1 + 1
             if not final and hi > buf.n_total:
                 break  # wait for the end of the window
+            span = self._span(lo, hi) if 0 <= buf.start <= lo and hi <= buf.n_total else None
+            if (
+                not final
+                and span
+                and not self.bad.known(span[1], st.marked, st.markers_ended, buf.end_time, self.params.max_delay)
+            ):
+                break  # a BAD_ segment starting inside the window may still come
             row, st.pending = st.pending[0], st.pending[1:]
+            hit = self.bad.hit(st.bad, *span) if span and not buf.has_break(lo, hi) else None
             if lo < 0 or hi > buf.n_total:
                 self.count("outside_data")
             elif lo < buf.start:
                 self.count("late_marker")
             elif buf.has_break(lo, hi):
                 self.count("gap_in_epoch")
+            elif hit is not None:
+                self.count("bad_segment")
+                self.bad.say(st.bad, hit, float(row[0]), "epoch")
             else:
                 x = buf.take(lo, hi)
                 if self.params.baseline is not None:
@@ -191,7 +219,22 @@ class Epochs(Node[EpochsParams]):
         if len(self.state.pending):
             keep_from = min(keep_from, self.state.pending[0, 0] - before)
         buf.prune(keep_from)
+        if buf.times.size:
+            self.state.bad = self.bad.prune(self.state.bad, float(buf.times[0]))
+
+    def _span(self, lo: int, hi: int) -> tuple[float, float]:
+        """The times of samples lo and hi (held: lo; hi on lo's grid, as MNE's start / sfreq and stop / sfreq)."""
+        st, buf = self.state, self.buf
+        if lo >= st.anchor_n:  # the grid the buffer stamps the segment with, so a replay's k / rate exactly
+            return float(buf.times[lo - buf.start]), st.anchor_t0 + buf.offset + (hi - st.anchor_n) / self.rate
+        t_lo = float(buf.times[lo - buf.start])
+        return t_lo, t_lo + (hi - lo) / self.rate
 
     # --- state ------------------------------------------------------------------------------------
     def new_state(self) -> EpochsState:
-        return EpochsState(**self.buf.fresh(), pending=np.zeros((0, 3)))
+        return EpochsState(**self.buf.fresh(), pending=np.zeros((0, 3)), bad=np.zeros((0, 3)))
+
+    def load_state_dict(self, state: dict) -> None:
+        """As saved; a state saved before reject_by_annotation (no `bad`, `marked`, `markers_ended`) resumes with
+        no segment held."""
+        super().load_state_dict({"bad": np.zeros((0, 3)), "marked": -np.inf, "markers_ended": False} | dict(state))

@@ -47,6 +47,12 @@ def not_events(labels) -> set[int]:
     return {int(c) for c, text in labels if _MNE_SKIPPED.match(str(text))}
 
 
+def bad_codes(labels) -> set[int]:
+    """The codes of a marker stream's labels that mark a bad segment: a text that starts with "bad" in any case
+    (BAD_muscle, bad_blink), the rule mne.Epochs(reject_by_annotation=True) drops an epoch by."""
+    return {int(c) for c, text in labels if str(text).lower().startswith("bad")}
+
+
 def codes_for(descriptions, brainvision: bool = False) -> dict[str, int]:
     """The code of each description. Those mne.events_from_annotations leaves out by default (BAD_..., EDGE...) are
     numbered after all the others, so they shift none of them. Of the others: integer descriptions (plain decimal,

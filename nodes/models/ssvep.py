@@ -44,6 +44,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
+from ..dsp.bad_segments import BadSegments
 from ..io.marker_codes import not_events
 from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, all_finite, chunk_data, first_time, off_grid, sanitize, signal_input
 from .common import CheckpointPath, Device, Threads, resolve_device, torch_threads
@@ -333,6 +334,11 @@ class _Samples:
         i0, t0 = next(seg for seg in reversed(self.segments) if seg[0] <= i)
         return t0 + (i - i0) / self.rate
 
+    def time_after(self, i: int) -> float:
+        """The time of sample i on the grid of sample i - 1 (the end of a window [lo, i))."""
+        i0, t0 = next(seg for seg in reversed(self.segments) if seg[0] <= i - 1)
+        return t0 + (i - i0) / self.rate
+
     @property
     def end_time(self) -> float:
         return self.time(self.n_total - 1)
@@ -400,6 +406,9 @@ class SSVEPTrialDecoderParams(SSVEPDecoderParams):
         None, description="marker codes that start a trial (default: every marker but BAD_/EDGE segments)"
     )
     max_delay: float = Field(10.0, ge=0, allow_inf_nan=False, description="how late (s of signal) a marker may arrive")
+    reject_by_annotation: bool = Field(
+        True, description="no decision on a trial a BAD_... marker segment overlaps, as mne.Epochs (bad_segment)"
+    )
 
 
 class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
@@ -412,7 +421,10 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
     Dropped and counted: markers whose window spans a gap (``gap_in_trial``), or holds a NaN (nan_policy
     propagate) or overflows the filters (``undecided_nonfinite``), that arrive after their
     pre-roll left the kept data (``late_marker``), whose code is not in `codes` (``ignored_marker``), or whose
-    onset or code is NaN or infinite (``bad_marker``); a
+    onset or code is NaN or infinite (``bad_marker``), and with `reject_by_annotation` (default true, as MNE's) those
+    whose samples [marker - pre, end of the window) a BAD_... marker segment overlaps (``bad_segment``, said once:
+    mne.Epochs(raw, events, -pre, delay + window - 1 / rate) drops the same; nodes/dsp/bad_segments.py, which also
+    says how long a decision then waits for the marker stream); a
     marker less than `pre` after the stream start is filtered from the stream start (``short_preroll``). Latency: (delay + window) s after the marker.
     With ``method: dnn`` at windows of 0.8-1.5 s the decision is the mean softmax over the window and the windows
     ``models.ssvep_dnn.decision_crops`` samples earlier and later (6.25 ms, one sample at 160 Hz; as the benchmark
@@ -439,6 +451,8 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
         self.latency_samples = self._n_delay + self._size + self._crops - 1
         self._marker_labels = dict(ev.labels)
         self._skipped = not_events(ev.labels) if p.codes is None else set()  # a BAD_ segment starts no trial
+        self._bad = BadSegments(ev.labels, p.reject_by_annotation, "ssvep_trial_decoder")
+        self._keep += 2 if self._bad.active else 0  # a trial waiting max_delay for BAD_ markers: its pre-roll held
         self.out_specs = {
             "out": StreamSpec("events", 0.0, (3,), "float64", labels=self._labels),
             "scores": StreamSpec("features", 0.0, (len(self._freqs),), "float64", self._score_names, units="a.u."),
@@ -449,13 +463,25 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
     def reset(self):
         self._buf = _Samples(self._nch, self._rate)
         self._pending: list[float] = []  # marker times, sorted
+        self._segs = np.zeros((0, 3))  # BAD_ segments (onset, end, code) a trial still to come may overlap
+        self._marked = -np.inf  # the newest marker onset that arrived (any code)
+        self._markers_ended = False
 
     def state_dict(self):
-        return {"buf": self._buf.state(), "pending": np.asarray(self._pending, dtype=np.float64)}
+        return {
+            "buf": self._buf.state(),
+            "pending": np.asarray(self._pending, dtype=np.float64),
+            "bad": self._segs.copy(),
+            "marked": self._marked,
+            "markers_ended": self._markers_ended,
+        }
 
     def load_state_dict(self, state):
         self._buf.load(state["buf"])
         self._pending = [float(t) for t in state["pending"]]
+        self._segs = np.asarray(state.get("bad", np.zeros((0, 3))), dtype=np.float64).reshape(-1, 3)  # (older: none)
+        self._marked = float(state.get("marked", -np.inf))
+        self._markers_ended = bool(state.get("markers_ended", False))
 
     def process(self, inputs):
         c = inputs.get("in")
@@ -469,7 +495,9 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
         e = inputs.get("events")
         if e is not None and e.data.size:
             codes = self.params.codes
-            for onset, _, code in np.asarray(e.data, dtype=np.float64).reshape(-1, 3):
+            rows = np.asarray(e.data, dtype=np.float64).reshape(-1, 3)
+            self._segs, self._marked = self._bad.note(rows[np.isfinite(rows[:, 0])], self._segs, self._marked)
+            for onset, _, code in rows:
                 if not (np.isfinite(onset) and np.isfinite(code)):  # no time to cut at, or no code
                     self.count("bad_marker")
                     continue
@@ -480,16 +508,23 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
             self._pending.sort()
         out = self._decide()
         self._buf.keep_last(self._keep)  # max_delay s of signal for markers still in flight
+        if self._buf.n_held:
+            self._segs = BadSegments.prune(self._segs, self._buf.time(self._buf.start))
         return out
 
+    def input_ended(self, port):
+        if port == "events":  # no BAD_ segment can come any more: the trials waiting for one are decided
+            self._markers_ended = True
+        return self._decide()
+
     def finish(self):
-        out = self._decide()
+        out = self._decide(final=True)
         if self._pending:  # markers whose window the signal never completed: counted, not dropped unsaid
             self.count("after_end", len(self._pending))
             self._pending = []
         return out
 
-    def _decide(self):
+    def _decide(self, final: bool = False):
         b = self._buf
         rows, scores, left = [], [], []
         for t in self._pending:
@@ -502,14 +537,24 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
             if hi > b.n_total:
                 left.append(t)
                 continue
-            if lo < b.start:
-                if b.start > 0 or s + self._n_delay - k < 0:
-                    self.count("late_marker")
+            if lo < b.start and (b.start > 0 or s + self._n_delay - k < 0):
+                self.count("late_marker")
+                continue
+            first = max(lo, 0)  # a marker less than `pre` after the stream start: filtered from the start
+            if not b.has_break(first, hi):
+                t_hi, maxd = b.time_after(hi), self.params.max_delay
+                if not (final or self._bad.known(t_hi, self._marked, self._markers_ended, b.end_time, maxd)):
+                    left.append(t)  # a BAD_ segment starting inside the trial may still come
                     continue
-                self.count("short_preroll")  # a marker less than `pre` after the stream start: filter from the start
-                lo = 0
+            if lo < first:
+                self.count("short_preroll")
+                lo = first
             if b.has_break(lo, hi):
                 self.count("gap_in_trial")
+                continue
+            if (hit := self._bad.hit(self._segs, b.time(lo), b.time_after(hi))) is not None:
+                self.count("bad_segment")
+                self._bad.say(self._segs, hit, t, "trial")
                 continue
             x = b.take(lo, hi)
             held = ~np.isfinite(x)  # a NaN kept by nan_policy propagate: filtered as 0, its window undecided
