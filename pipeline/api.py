@@ -18,6 +18,8 @@ YAML's process groups, but then nothing can be captured: use recorders).
 
 from __future__ import annotations
 
+import difflib
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -100,46 +102,60 @@ class GraphBuilder:
 
     def add(self, type_: str, *inputs: str, id: str | None = None, **params) -> str:
         """Add a node; each input (a node id, or "node.port") connects to the new node's inputs in order.
-        Returns the new node's id."""
+        Returns the new node's id. A mistake (an unknown type, input or id) raises GraphError and adds nothing."""
         node_id = id or f"{type_.split(':')[-1].lower()}{len(self.nodes)}"
+        if not isinstance(node_id, str) or "." in node_id:  # as a graph file's ids: 'a.b' read as node 'a', port 'b'
+            fix = f"pass id={str(node_id).replace('.', '_')!r}" if isinstance(node_id, str) else "pass id='name'"
+            raise GraphError([(self._file, 0, f"node id {node_id!r} must be text without '.'", fix)])
         if any(n.id == node_id for n in self.nodes):
             raise GraphError([(self._file, 0, f"node id '{node_id}' is used twice", "pass another id=")])
+        ports = self._ports(type_, "inputs")
+        if len(inputs) > len(ports):
+            raise GraphError(
+                [
+                    (
+                        self._file,
+                        0,
+                        f"node '{node_id}' ({type_}) has {len(ports)} inputs ({', '.join(ports)}), got {len(inputs)}",
+                        "connect fewer, or use connect()",
+                    )
+                ]
+            )
+        sources = [self._output(src) for src in inputs]  # each checked before the node is added
         self.nodes.append(NodeConfig(node_id, type_, dict(params), "stop", 0))
-        if inputs:
-            ports = self._ports(type_, "inputs")
-            if len(inputs) > len(ports):
-                raise GraphError(
-                    [
-                        (
-                            self._file,
-                            0,
-                            f"node '{node_id}' ({type_}) has {len(ports)} inputs "
-                            f"({', '.join(ports)}), got {len(inputs)}",
-                            "connect fewer, or use connect()",
-                        )
-                    ]
-                )
-            for src, port in zip(inputs, ports):
-                self.connect(src, f"{node_id}.{port}")
+        for src, port in zip(sources, ports):
+            self.connect(src, f"{node_id}.{port}")
         return node_id
 
     def _ports(self, type_: str, which: str) -> tuple[str, ...]:
-        from .registry import UnknownNodeType, lookup
+        from .registry import UnknownNodeType, add_search_dirs, lookup
 
+        if ":" in type_:  # mymod:Class: mymod.py in the current folder too, as a graph file's (graph.make_node)
+            add_search_dirs([os.getcwd()])
         try:
             return getattr(lookup(type_), which)
         except UnknownNodeType as e:
             hint = f"did you mean '{e.suggestion}'?" if e.suggestion else e.reason or "see `wavegraph nodes`"
             raise GraphError([(self._file, 0, f"unknown type '{type_}'", hint)]) from None
 
+    def _output(self, source: str) -> str:
+        """`source` as "node.port": a node id is its first output; an unknown node is a GraphError."""
+        if "." in source:
+            return source
+        node = next((n for n in self.nodes if n.id == source), None)
+        if node is None:
+            close = difflib.get_close_matches(source, [n.id for n in self.nodes], n=1)
+            hint = (
+                f"did you mean '{close[0]}'?"
+                if close
+                else f"add it first (nodes: {', '.join(n.id for n in self.nodes)})"
+            )
+            raise GraphError([(self._file, 0, f"unknown node '{source}'", hint)])
+        return f"{source}.{self._ports(node.type, 'outputs')[0]}"
+
     def connect(self, source: str, target: str, queue: int = 64, policy: str = "block") -> None:
         """`source` "node.port" (or a node id: its first output) -> `target` "node.port"."""
-        if "." not in source:
-            node = next((n for n in self.nodes if n.id == source), None)
-            if node is None:
-                raise GraphError([(self._file, 0, f"unknown node '{source}'", "add it first")])
-            source = f"{source}.{self._ports(node.type, 'outputs')[0]}"
-        self.edges.append(EdgeConfig(source, target, queue, policy, 0))
+        self.edges.append(EdgeConfig(self._output(source), target, queue, policy, 0))
 
     def config(self, capture: Sequence[str] = ()) -> GraphConfig:
         nodes, edges = list(self.nodes), list(self.edges)

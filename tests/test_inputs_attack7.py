@@ -1,0 +1,29 @@
+"""Broken and unusual inputs, a seventh sweep: graph files and the Python API (GraphBuilder) used as a new user of
+Timeflux or ezmsg would. Each test failed before its fix."""
+
+from __future__ import annotations
+
+import pytest
+from wavegraph.pipeline.api import GraphBuilder
+from wavegraph.pipeline.config import GraphError
+
+
+def test_a_failed_add_leaves_the_builder_as_it_was():
+    """In a notebook, `g.add("lowpas", src)` (a typo) raised, but the node had been added already: every later run
+    failed ('unknown type', 'input in is not connected') until the builder was made again. A dotted id was taken
+    and gave 'edge noise0.out -> a.b.in: no node 'a'' at run time."""
+    g = GraphBuilder()
+    src = g.add("noise", rate=100.0, duration=0.5, chunk_size=10)
+    lp = g.add("lowpass", src, freq=10.0)
+    with pytest.raises(GraphError, match="unknown type 'lowpas'; fix: did you mean 'lowpass'"):
+        g.add("lowpas", lp, freq=5.0)
+    with pytest.raises(GraphError, match="unknown node 'lowpas1'; fix: did you mean 'lowpass1'"):
+        g.add("lowpass", "lowpas1", freq=5.0)
+    with pytest.raises(GraphError, match=r"has 1 inputs \(in\), got 2"):
+        g.add("lowpass", lp, src, freq=5.0)
+    with pytest.raises(GraphError, match=r"node id 'a.b' must be text without '.'; fix: pass id='a_b'"):
+        g.add("lowpass", lp, id="a.b", freq=5.0)
+    with pytest.raises(GraphError, match="unknown type 'sinee'"):  # also without inputs: at the add, not the run
+        g.add("sinee")
+    assert [n.id for n in g.nodes] == [src, lp] and len(g.edges) == 1
+    assert g.run(capture=[lp])[f"{lp}.out"].data.shape == (1, 50)
