@@ -157,12 +157,33 @@ class GraphBuilder:
         """`source` "node.port" (or a node id: its first output) -> `target` "node.port"."""
         self.edges.append(EdgeConfig(self._output(source), target, queue, policy, 0))
 
-    def config(self, capture: Sequence[str] = ()) -> GraphConfig:
+    def _capture_port(self, port) -> str:
+        """A capture as "node.port" (a node id: its first output), checked: an unknown node or port was said as the
+        hidden capture node's edge ('edge nosuch -> _capture0.in: no node ...; fix: nodes are: ..., _capture0')."""
+        from .registry import UnknownNodeType, lookup
+
+        ids = [n.id for n in self.nodes]
+        if not isinstance(port, str):
+            raise GraphError([(self._file, 0, f"capture {port!r} is not a node id or 'node.port'", f"e.g. {ids[:1]}")])
+        node_id, _, name = port.partition(".")
+        node = next((n for n in self.nodes if n.id == node_id), None)
+        if node is None:
+            close = difflib.get_close_matches(node_id, ids, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"nodes are: {', '.join(ids)}"
+            raise GraphError([(self._file, 0, f"capture '{port}': no node '{node_id}'", hint)])
+        try:
+            outputs = lookup(node.type).outputs
+        except UnknownNodeType:  # (a graph file's type typo: said with its line when the graph is built)
+            return port
+        if name and name not in outputs:
+            said = f"capture '{port}': node '{node_id}' has no output port '{name}'"
+            raise GraphError([(self._file, 0, said, f"'{node_id}' outputs: {', '.join(outputs) or 'none'}")])
+        return port if name else f"{port}.{outputs[0]}"
+
+    def config(self, capture: Sequence[str] | str = ()) -> GraphConfig:
         nodes, edges = list(self.nodes), list(self.edges)
-        for i, port in enumerate(capture):
-            if "." not in port:
-                node = next((n for n in nodes if n.id == port), None)
-                port = f"{port}.{self._ports(node.type, 'outputs')[0]}" if node else port
+        ports = [capture] if isinstance(capture, str) else list(capture)  # capture="bp.out" was read letter by letter
+        for i, port in enumerate(dict.fromkeys(self._capture_port(p) for p in ports)):
             cap = f"_capture{i}"
             nodes.append(NodeConfig(cap, _CAPTURE, {}, "stop", 0))
             edges.append(EdgeConfig(port, f"{cap}.in", 64, "block", 0))
@@ -177,7 +198,7 @@ class GraphBuilder:
 
     def run(
         self,
-        capture: Sequence[str] = (),
+        capture: Sequence[str] | str = (),
         speed: float | None = None,
         in_process: bool = True,
         duration: float | None = None,
@@ -191,15 +212,14 @@ class GraphBuilder:
 
         if capture and not in_process:
             raise ValueError("capture needs in_process=True (the streams are kept in this process)")
-        config = self.config(list(capture))
+        config = self.config(capture)
         graph = build_graph(config)
         result = run_graph(graph, speed=speed, in_process=in_process, duration=duration)
         if result.failure:
             raise RuntimeError(result.failure)
         out = {}
-        for i in range(len(capture)):
-            edge = next(e for e in config.edges if e.target_node == f"_capture{i}")
-            node = graph.nodes[f"_capture{i}"]
-            assert isinstance(node, Capture)
-            out[edge.source] = node.stream()
+        for edge in config.edges:
+            node = graph.nodes[edge.target_node]
+            if isinstance(node, Capture):
+                out[edge.source] = node.stream()
         return out

@@ -27,3 +27,23 @@ def test_a_failed_add_leaves_the_builder_as_it_was():
         g.add("sinee")
     assert [n.id for n in g.nodes] == [src, lp] and len(g.edges) == 1
     assert g.run(capture=[lp])[f"{lp}.out"].data.shape == (1, 50)
+
+
+def test_capture_of_one_port_as_text_and_a_wrong_port_named_as_the_user_wrote_it():
+    """`g.run(capture="lowpass1.out")` (one port, not a list) was read letter by letter: 12 errors 'edge l ->
+    _capture0.in: no node 'l''. A port typo was said as the hidden capture node's edge ('edge lowpass1.otu ->
+    _capture0.in: ...'), an unknown node with the capture nodes among the 'nodes are'."""
+    g = GraphBuilder()
+    src = g.add("noise", rate=100.0, duration=0.5, chunk_size=10)
+    lp = g.add("lowpass", src, freq=10.0)
+    out = g.run(capture=f"{lp}.out")
+    assert list(out) == [f"{lp}.out"] and out[f"{lp}.out"].data.shape == (1, 50)
+    assert list(g.run(capture=lp)) == [f"{lp}.out"]
+    with pytest.raises(GraphError) as e:
+        g.run(capture=[f"{lp}.otu"])
+    assert e.value.lines() == [
+        "<python>: capture 'lowpass1.otu': node 'lowpass1' has no output port 'otu'; fix: 'lowpass1' outputs: out"
+    ]
+    with pytest.raises(GraphError) as e:
+        g.run(capture=["lowpas1"])
+    assert e.value.lines() == ["<python>: capture 'lowpas1': no node 'lowpas1'; fix: did you mean 'lowpass1'?"]
