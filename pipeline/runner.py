@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -81,8 +82,14 @@ def run_graph(
     is called about every OBSERVE_S seconds with node id -> NodeStats.to_dict() (the live monitor).
     `duration`: stop after this many seconds of wall time as Ctrl-C stops (the sources end, the graph
     drains, files are complete), but as a normal end: not `interrupted`, exit code 0."""
-    if duration is not None and not duration > 0:
-        raise ValueError(f"duration must be a positive number of seconds, got {duration}")
+    # as `wavegraph run --speed/--duration` check them: speed=0 was a ZeroDivisionError mid-run, speed=-1 ran as fast as
+    # possible, duration=inf printed a thread's OverflowError traceback
+    if speed is not None and not 0 < speed < math.inf:
+        raise ValueError(
+            f"speed must be a positive number (finite; 1: real time) or None (as fast as possible), got {speed}"
+        )
+    if duration is not None and not 0 < duration < math.inf:
+        raise ValueError(f"duration must be a positive number of seconds (finite; None: to the end), got {duration}")
     if in_process:
         return run_in_process(graph, speed, progress, observer, duration)
     from .multiprocess import run_multiprocess

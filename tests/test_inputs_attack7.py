@@ -47,3 +47,15 @@ def test_capture_of_one_port_as_text_and_a_wrong_port_named_as_the_user_wrote_it
     with pytest.raises(GraphError) as e:
         g.run(capture=["lowpas1"])
     assert e.value.lines() == ["<python>: capture 'lowpas1': no node 'lowpas1'; fix: did you mean 'lowpass1'?"]
+
+
+@pytest.mark.parametrize("speed, duration", [(0, None), (-1.0, None), (float("nan"), None), (None, float("inf"))])
+def test_a_speed_or_duration_the_command_line_refuses_is_refused_from_python_too(speed, duration, capfd):
+    """`wavegraph run --speed 0` is a usage error; g.run(speed=0) was a ZeroDivisionError from inside the executor,
+    speed=-1 and NaN ran as fast as possible as if right, and duration=inf printed a timer thread's OverflowError
+    traceback and ran on."""
+    g = GraphBuilder()
+    src = g.add("noise", rate=100.0, duration=0.2, chunk_size=10)
+    with pytest.raises(ValueError, match=r"must be a positive number.*finite"):
+        g.run(capture=[src], speed=speed, duration=duration)
+    assert "Traceback" not in capfd.readouterr().err
