@@ -206,7 +206,7 @@ class GraphBuilder:
         """Run to the end of the sources, or for `duration` seconds of wall time (a live or endless graph:
         then the sources end and the graph drains, as on Ctrl-C); return {"node.port": Stream} for every
         captured port (a bare node id captures its first output). Raises GraphError on a graph problem,
-        RuntimeError if a node failed."""
+        RunFailed (a RuntimeError) if a node failed: its `streams` hold what was captured before."""
         from .graph import build_graph
         from .runner import run_graph
 
@@ -215,11 +215,23 @@ class GraphBuilder:
         config = self.config(capture)
         graph = build_graph(config)
         result = run_graph(graph, speed=speed, in_process=in_process, duration=duration)
-        if result.failure:
-            raise RuntimeError(result.failure)
         out = {}
         for edge in config.edges:
             node = graph.nodes[edge.target_node]
             if isinstance(node, Capture):
                 out[edge.source] = node.stream()
+        if result.failure:  # what came before the failure is kept: a long run's data was lost with it
+            raise RunFailed(result.failure, out)
         return out
+
+
+class RunFailed(RuntimeError):
+    """A node failed mid-run (GraphBuilder.run). `streams`: what the captured ports received before it, as run()
+    returns them."""
+
+    def __init__(self, failure: str, streams: dict[str, Stream]):
+        kept = ", ".join(
+            f"{p} to t = {s.times[-1]:.3f} s" if s.times.size else f"{p}: empty" for p, s in streams.items()
+        )
+        super().__init__(f"{failure}\n(kept in this error's .streams, what came before: {kept or 'nothing captured'})")
+        self.failure, self.streams = failure, streams

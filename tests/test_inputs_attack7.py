@@ -3,6 +3,7 @@ Timeflux or ezmsg would. Each test failed before its fix."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from wavegraph.pipeline.api import GraphBuilder
 from wavegraph.pipeline.config import GraphError
@@ -59,3 +60,22 @@ def test_a_speed_or_duration_the_command_line_refuses_is_refused_from_python_too
     with pytest.raises(ValueError, match=r"must be a positive number.*finite"):
         g.run(capture=[src], speed=speed, duration=duration)
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_node_failing_mid_run_keeps_what_was_captured_before():
+    """A node that raised at its 5th chunk made g.run() raise RuntimeError with its traceback, and the streams
+    captured until then (an hour of a live session, say) were lost with it. Now RunFailed, still a RuntimeError,
+    holds them in .streams, as run() would have returned them, and its message says so."""
+    from wavegraph.pipeline.api import RunFailed
+
+    g = GraphBuilder()
+    src = g.add("fixture_nodes:Ramp", rate=100.0, n_channels=1, chunk_size=10, n_samples=100)
+    cum = g.add("fixture_nodes:CumSum", src, crash_at=4)
+    with pytest.raises(RunFailed) as e:
+        g.run(capture=[src, cum])
+    assert isinstance(e.value, RuntimeError) and "boom: deliberate failure" in str(e.value)
+    assert str(e.value).endswith(
+        f"(kept in this error's .streams, what came before: {src}.out to t = 0.390 s, {cum}.out to t = 0.390 s)"
+    )
+    np.testing.assert_array_equal(e.value.streams[f"{cum}.out"].data, np.cumsum(np.arange(40.0))[None])
+    np.testing.assert_array_equal(e.value.streams[f"{src}.out"].data, np.arange(40.0)[None])
