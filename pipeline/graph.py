@@ -536,8 +536,33 @@ def build_graph(config: GraphConfig, devices: bool = True, broken: set[str] | fr
     if problems:
         for node in nodes.values():
             node.close()
-        raise GraphError(problems)
+        raise GraphError(_beside_the_file(config, problems))
     return Graph(config, nodes, order, specs, unchecked)
+
+
+def _beside_the_file(config: GraphConfig, problems: list) -> list:
+    """A problem naming a relative path that is missing here but is beside the graph file gets the path to write.
+    Relative paths are from the current folder (docs/yaml.md): `wavegraph run proj/g.yaml` with `path: speech.wav`
+    beside it said 'no such file: speech.wav (relative to the current folder: ...)', and a fix listing formats."""
+    here = os.path.dirname(os.path.abspath(config.file))
+    if not os.path.isfile(config.file) or os.path.realpath(here) == os.path.realpath(os.getcwd()):
+        return problems
+    beside = {
+        (name, value): os.path.join(here, value)
+        for nc in config.nodes
+        for name, value in nc.params.items()
+        if isinstance(value, str) and value and not os.path.isabs(value) and not os.path.exists(value)
+        if os.path.exists(os.path.join(here, value))
+    }
+    out = []
+    for file, line, message, hint in problems:
+        for (name, value), there in beside.items():
+            if value in message:
+                there = os.path.relpath(there) if not os.path.relpath(there).startswith("..") else there
+                hint = f"{value} is beside the graph file, but a relative path is read from the current folder: write {name}: {there}, or run from {here}"
+                break
+        out.append((file, line, message, hint))
+    return out
 
 
 def describe(graph: Graph) -> str:

@@ -79,3 +79,27 @@ def test_a_node_failing_mid_run_keeps_what_was_captured_before():
     )
     np.testing.assert_array_equal(e.value.streams[f"{cum}.out"].data, np.cumsum(np.arange(40.0))[None])
     np.testing.assert_array_equal(e.value.streams[f"{src}.out"].data, np.arange(40.0)[None])
+
+
+def test_a_relative_path_beside_the_graph_file_run_from_elsewhere_gets_the_path_to_write(tmp_path, monkeypatch, capsys):
+    """Relative paths are read from the current folder (docs/yaml.md). `wavegraph validate proj/g.yaml` with
+    `path: speech.wav` beside it said 'no such file: speech.wav (relative to the current folder: ...)' and, as the
+    fix, the list of supported formats: nothing said that the file is right there, beside the graph."""
+    import soundfile as sf
+    from wavegraph.pipeline.cli import main
+
+    (tmp_path / "proj").mkdir()
+    sf.write(tmp_path / "proj" / "speech.wav", np.zeros(1600, np.float32), 16000)
+    (tmp_path / "proj" / "g.yaml").write_text(
+        "nodes:\n  - {id: src, type: file_source, params: {path: speech.wav}}\n"
+        "  - {id: rec, type: recorder, params: {path: out.wav}}\nedges:\n  - {source: src.out, target: rec.in}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", "proj/g.yaml"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("proj/g.yaml:2: node 'src' (file_source): file_source: no such file")
+    assert err[0].endswith(
+        f"fix: speech.wav is beside the graph file, but a relative path is read from the current folder: write "
+        f"path: proj/speech.wav, or run from {tmp_path / 'proj'}"
+    )
+    assert main(["validate", "proj/g.yaml", "--set", "src.path=proj/speech.wav"]) == 0  # the fix, as written
