@@ -42,7 +42,9 @@ concatenated recordings, EEGLAB's "boundary") flags the chunk that starts there 
 Chunk t0 is `start_sample / sfreq`, computed from the integer sample index each time (no float
 accumulation); in an EDF+D/BDF+D file, the record's start from its time-keeping annotation plus the
 samples into it, and a jump between records flags the next chunk `gap` (MNE reads such a file as
-continuous and drops the annotations past its packed length, so they are read from the records here). The source is not live: the runner paces it from t0 (or runs it flat out). Data is
+continuous and drops the annotations past its packed length, so they are read from the records here). Spans MNE
+annotates BAD_ACQ_SKIP (acquisition skips: a FIF's skipped buffers, read by MNE as zeros) are not replayed: the
+chunk after one is flagged `gap` at its own time in the file (nodes/io/skips.py). The source is not live: the runner paces it from t0 (or runs it flat out). Data is
 read lazily in blocks of at most ~16 MB, so a long file is never loaded whole.
 State: the read position (`state_dict()['position']`). `reset()` (what a runner calls after a failed
 read) drops cached data but keeps the position, so the failed chunk is skipped rather than the file

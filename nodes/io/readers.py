@@ -28,6 +28,7 @@ from .file_checks import (
     said_by_mne,
 )
 from .marker_codes import codes_for
+from .skips import Skips, find_skips
 from .triggers import default_trigger, trigger_events
 
 Dtype = Literal["float64", "float32"]
@@ -171,6 +172,7 @@ class _RawReader(_Reader):
         self.first_time = self.raw.first_samp / self.sfreq
         self.n_times = int(self.raw.n_times) if path is None else readable_length(self.raw, path)
         self.starts: np.ndarray | None = None  # EDF+D/BDF+D: each data record's start (s), for time_of
+        self.skips: Skips | None = None  # the runs of samples between BAD_ACQ_SKIP spans (skips.py)
         source = path if path is not None else _edf_file_of(raw)  # a Raw in memory: the EDF it was read from
         self.low_rate: set[int] = set()  # EDF/BDF channels MNE upsamples: read from memory (low_rate_channels)
         if source is not None and source.suffix.lower() in (".edf", ".bdf"):
@@ -180,8 +182,8 @@ class _RawReader(_Reader):
         ann = self.raw.annotations
         if self.starts is None:
             self.notes = (np.asarray(ann.onset, np.float64) - self.raw.first_time, ann.duration, list(ann.description))
-            edf = path.suffix.lower() in (".edf", ".bdf") if path is not None else type(raw).__name__ in _EDF_RAWS
-            self._unpad(edf=edf)  # an EDF read into memory by MNE (array_source) too: as file_source replays it
+            self._unpad()
+            self._skip()  # an EDF read into memory by MNE (array_source) too: as file_source replays it
             self._breaks_at_marks()
         events, labels = [_no_events()], {}
         auto = stim_channel is None and not len(self.notes[2])  # no annotations: its trigger channel, as MNE's
@@ -195,6 +197,8 @@ class _RawReader(_Reader):
             found = trigger_events(self.raw, stim_channel, auto, path)
             idx = (found[:, 0] - self.raw.first_samp).astype(np.float64)
             onset = np.array([self.time_of(int(i)) for i in idx]) if self.starts is not None else idx / self.sfreq
+            if self.skips is not None:  # (a trigger in a skip reads 0: no rise there)
+                idx = self.skips.stream_index(idx.astype(np.int64)).astype(np.float64)
             events.append(np.column_stack([idx, onset, np.zeros(len(idx)), found[:, 2]]))
             labels.update({int(c): str(int(c)) for c in found[:, 2]})
         onset, duration, description = self.notes
@@ -203,23 +207,32 @@ class _RawReader(_Reader):
             if labels and set(codes.values()) & set(labels):
                 codes = {d: c + max(labels) for d, c in codes.items()}
             idx = np.round(onset * self.sfreq) if self.starts is None else self._index_of(onset)
+            if self.skips is not None:
+                idx = self.skips.stream_index(idx.astype(np.int64)).astype(np.float64)
             code = np.array([codes[d] for d in description], dtype=np.float64)
             events.append(np.column_stack([idx, onset, np.asarray(duration, np.float64), code]))
             labels.update({c: d for d, c in codes.items()})
         self.events = np.concatenate(events).astype(np.float64)
         self.labels = tuple(sorted(labels.items()))
 
-    def _unpad(self, edf: bool) -> None:
-        """The recorder fills an EDF/BDF's last record with zeros and marks them `padding`, MNE's EDF/BDF export
-        (mne.export.export_raw) with the last value and marks them `BAD_ACQ_SKIP`: not replayed."""
+    def _unpad(self) -> None:
+        """The recorder fills an EDF/BDF's last record with zeros and marks them `padding`: not replayed (MNE's
+        EDF/BDF export marks its fill `BAD_ACQ_SKIP`: _skip)."""
         onset, duration, text = self.notes
         end = self.n_times / self.sfreq
-        marks = ("padding", "BAD_ACQ_SKIP") if edf else ("padding",)
-        pad = [i for i, t in enumerate(text) if t in marks and abs(onset[i] + duration[i] - end) < 1 / self.sfreq]
+        pad = [i for i, t in enumerate(text) if t == "padding" and abs(onset[i] + duration[i] - end) < 1 / self.sfreq]
         if pad:
             self.n_times = min(self.n_times, int(round(onset[pad[0]] * self.sfreq)))
-            keep = np.array([t != "padding" and i != pad[0] for i, t in enumerate(text)], dtype=bool)
-            self.notes = _kept(self.notes, keep)
+            self.notes = _kept(self.notes, np.array([t != "padding" for t in text], dtype=bool))
+
+    def _skip(self) -> None:
+        """The spans MNE annotates BAD_ACQ_SKIP hold no data (a FIF's skipped buffers read as zeros): not replayed,
+        the chunk after each flagged gap, its time the file's (skips.py). They replayed as data, zeros and all."""
+        self.skips, is_skip = find_skips(self.notes, self.n_times, self.sfreq)
+        self.notes = _kept(self.notes, ~is_skip)
+        if self.skips is not None:
+            self.n_times = self.skips.n_times
+            self.breaks = self.skips.breaks
 
     def _breaks_at_marks(self) -> None:
         """Discontinuities that annotations mark are breaks (the chunk there flagged gap, as live), not events: the
@@ -234,7 +247,9 @@ class _RawReader(_Reader):
             return
         # the sample nearest each onset (3001 / 44100 s reads back as 3001.005); EEGLAB's, between two: the later
         at = np.floor(np.asarray(onset, np.float64)[marks + resumed] * self.sfreq + 0.5 + 1e-6).astype(np.int64)
-        self.breaks = np.unique(at[(at > 0) & (at < self.n_times)])
+        if self.skips is not None:
+            at = self.skips.stream_index(at)
+        self.breaks = np.unique(np.concatenate([self.breaks, at[(at > 0) & (at < self.n_times)]]))
         keep = ~np.isin(np.arange(len(text)), marks)
         self.notes = _kept(self.notes, keep)
 
@@ -265,6 +280,8 @@ class _RawReader(_Reader):
         self.breaks = (jump * self.record_len).astype(np.int64)
 
     def time_of(self, index: int) -> float:
+        if self.skips is not None:
+            return self.skips.file_index(index) / self.sfreq
         if self.starts is None:
             return index / self.sfreq
         r = min(index // self.record_len, len(self.starts) - 1)
@@ -282,6 +299,12 @@ class _RawReader(_Reader):
     def get(self, picks, start, stop):
         if self.low_rate.intersection(picks) and not self.raw.preload:
             self.raw.load_data(verbose="error")  # MNE upsamples the whole recording at once, as it advises
+        if self.skips is not None:  # the file's samples of each run the span holds
+            parts = [self._data(picks, a, b) for a, b in self.skips.pieces(start, stop)]
+            return np.concatenate(parts, axis=1) if parts else np.zeros((len(picks), 0))
+        return self._data(picks, start, stop)
+
+    def _data(self, picks, start: int, stop: int):
         return self.raw.get_data(picks=picks, start=start, stop=stop)  # pyright: ignore[reportArgumentType]  # mne stub: picks may be a list
 
     def close(self) -> None:
