@@ -161,7 +161,7 @@ def _number_types(annotation) -> set:
     return args & {int, float}
 
 
-def _as_number_hint(name: str, value, node_type: str) -> str:
+def _as_number_hint(name: str, value, node_type: str, example: str = "1.0") -> str:
     """The fix for text where a number goes: the number it spells, when it is one with a decimal comma ('1,5') or a
     unit after it ('40 Hz', '1s'; the units are in `wavegraph nodes TYPE`), else a plain example."""
     import re
@@ -180,7 +180,9 @@ def _as_number_hint(name: str, value, node_type: str) -> str:
         return (
             f"write a plain number (a decimal point, no unit: `wavegraph nodes {node_type}` has them): {name}: {number}"
         )
-    return f"write a number without quotes, e.g. {name}: 1.0"
+    if found:  # '10' quoted (or from a template): the same number, unquoted; was 'e.g. chunk_size: 1.0' for an int
+        return f"write it without quotes: {name}: {text}"
+    return f"write a number without quotes, e.g. {name}: {example}"
 
 
 def _number_problems(nc: NodeConfig, cls: type[Node], file: str) -> dict:
@@ -195,7 +197,7 @@ def _number_problems(nc: NodeConfig, cls: type[Node], file: str) -> dict:
                 file,
                 nc.param_lines.get(name, nc.line),
                 f"node '{nc.id}' ({nc.type}): parameter '{name}' = {shown(value)}{_set(nc, name)} is {what}, not a number",
-                _as_number_hint(name, value, nc.type),
+                _as_number_hint(name, value, nc.type, "1" if _number_types(field.annotation) == {int} else "1.0"),
             )
     return problems
 

@@ -103,3 +103,20 @@ def test_a_relative_path_beside_the_graph_file_run_from_elsewhere_gets_the_path_
         f"path: proj/speech.wav, or run from {tmp_path / 'proj'}"
     )
     assert main(["validate", "proj/g.yaml", "--set", "src.path=proj/speech.wav"]) == 0  # the fix, as written
+
+
+def test_a_quoted_number_gets_itself_unquoted_as_the_fix():
+    """`chunk_size: "10"` (quoted, as a template or a JSON-minded user writes it) was told 'write a number without
+    quotes, e.g. chunk_size: 1.0': another value, and a float for an integer parameter."""
+    from wavegraph.pipeline.config import NodeConfig
+    from wavegraph.pipeline.graph import make_node
+
+    nc = NodeConfig("a", "noise", {"chunk_size": "10", "rate": "250", "seed": "x"}, "stop", 2)
+    with pytest.raises(GraphError) as e:
+        make_node(nc, "g.yaml")
+    fixes = [line.split("; fix: ")[1] for line in e.value.lines()]
+    assert fixes == [
+        "write it without quotes: chunk_size: 10",
+        "write it without quotes: rate: 250",
+        "write a number without quotes, e.g. seed: 1",
+    ]
