@@ -19,6 +19,7 @@ YAML's process groups, but then nothing can be captured: use recorders).
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -74,6 +75,7 @@ class Capture(Sink):
 
 
 _CAPTURE = f"{__name__}:Capture"
+log = logging.getLogger("wavegraph.api")
 
 
 class GraphBuilder:
@@ -222,6 +224,9 @@ class GraphBuilder:
                 out[edge.source] = node.stream()
         if result.failure:  # what came before the failure is kept: a long run's data was lost with it
             raise RunFailed(result.failure, out)
+        if result.interrupted:  # Ctrl-C (a notebook's interrupt) drains the graph and returns: said, not silent
+            ends = [f"{p} at t = {s.times[-1]:.3f} s" for p, s in out.items() if s.times.size]
+            log.warning("run interrupted (Ctrl-C): the streams returned end where it stopped (%s)", ", ".join(ends))
         return out
 
 
