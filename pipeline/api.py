@@ -124,7 +124,10 @@ class GraphBuilder:
                 ]
             )
         sources = [self._output(src) for src in inputs]  # each checked before the node is added
-        self.nodes.append(NodeConfig(node_id, type_, dict(params), "stop", 0))
+        # a pathlib.Path (path=Path("rec.edf"), a notebook's way) as the text a graph file gives: was 'parameter 'path'
+        # = PosixPath(...): Input should be a valid string'; text is also what goes to worker processes (JSON)
+        params = {k: os.fspath(v) if isinstance(v, os.PathLike) else v for k, v in params.items()}
+        self.nodes.append(NodeConfig(node_id, type_, params, "stop", 0))
         for src, port in zip(sources, ports):
             self.connect(src, f"{node_id}.{port}")
         return node_id

@@ -150,3 +150,24 @@ def test_ctrl_c_during_a_python_run_returns_what_came_and_says_it_was_interrupte
     assert said == [
         f"run interrupted (Ctrl-C): the streams returned end where it stopped ({src}.out at t = {(n - 1) / 100:.3f} s)"
     ]
+
+
+def test_paths_given_as_pathlib_paths(tmp_path):
+    """`g.add("file_source", path=Path(...))`, the way a notebook holds its paths, was refused: "parameter 'path' =
+    PosixPath('...'): Input should be a valid string; fix: give a str" (for the recorder's path too)."""
+    from pathlib import Path
+
+    import soundfile as sf
+
+    x = np.sin(np.arange(800) / 10.0).astype(np.float32)
+    sf.write(tmp_path / "in.wav", x, 8000, subtype="FLOAT")
+    g = GraphBuilder()
+    src = g.add("file_source", path=tmp_path / "in.wav", chunk_size=100)
+    g.add("recorder", src, path=Path(tmp_path / "out.wav"))
+    assert g.run(capture=[src])[f"{src}.out"].data.shape == (1, 800)
+    np.testing.assert_array_equal(sf.read(tmp_path / "out.wav", dtype="float32")[0], x)
+    g = GraphBuilder()
+    src = g.add("file_source", path=tmp_path / "in.wav")
+    g.add("recorder", src, path=tmp_path / "in.wav", overwrite=True)  # the same-file check sees through it
+    with pytest.raises(GraphError, match="would write .*in.wav, the file node 'file_source0' reads"):
+        g.run()
