@@ -23,6 +23,7 @@ A graph file looks like:
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import shlex
@@ -393,15 +394,22 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
             if isinstance(raw, dict) and _scalar(raw.get("id")):
                 broken.add(str(raw["id"]))
             continue
-        for key in raw:
-            if key not in ("id", "type", "params", "on_error"):
-                _problem(
-                    problems,
-                    file,
-                    line_of(raw, key),
-                    f"node '{raw['id']}': unknown key '{key}'{lookalikes(str(key))}",
-                    "use id, type, params, on_error",
-                )
+        keys, close = ("id", "type", "params", "on_error"), {}  # a key not like them: a parameter beside `params`, or
+        for key in (k for k in raw if k not in keys):  # a mapping of them under another name (ezmsg's settings)
+            close[key] = difflib.get_close_matches(str(key), keys, n=1, cutoff=0.6) or isinstance(raw[key], dict)
+        stray = ", ".join(f"{k}: {json.dumps(raw[k], default=str)}" for k, like in close.items() if not like)
+        for key, like in close.items():
+            _problem(
+                problems,
+                file,
+                line_of(raw, key),
+                f"node '{raw['id']}': unknown key '{key}'{lookalikes(str(key))}",
+                "use id, type, params, on_error"
+                if isinstance(like, list)
+                else f"a node's parameters go under params: rename '{key}' to params"
+                if like
+                else f"a parameter goes under params: write params: {{{stray}}}",
+            )
         node_id = str(raw["id"])
         if "." in node_id or not node_id:
             _problem(

@@ -171,3 +171,23 @@ def test_paths_given_as_pathlib_paths(tmp_path):
     g.add("recorder", src, path=tmp_path / "in.wav", overwrite=True)  # the same-file check sees through it
     with pytest.raises(GraphError, match="would write .*in.wav, the file node 'file_source0' reads"):
         g.run()
+
+
+def test_parameters_written_beside_params_get_the_params_line_to_write(tmp_path):
+    """`- {id: a, type: noise, rate: 100, duration: 0.1}` (parameters beside `params`, as a flat config holds them)
+    and `settings: {rate: 100}` (ezmsg's word) were each 'unknown key 'rate'; fix: use id, type, params, on_error':
+    the keys allowed, not where the parameters go."""
+    from wavegraph.pipeline.config import load_config
+
+    (tmp_path / "g.yaml").write_text(
+        "nodes:\n  - {id: a, type: noise, rate: 100, path: a b.wav}\n"
+        "  - id: b\n    type: null_sink\n    settings: {queue: 1}\n    on_eror: stop\n"
+    )
+    with pytest.raises(GraphError) as e:
+        load_config(tmp_path / "g.yaml")
+    assert [line.split(": ", 1)[1] for line in e.value.lines()] == [
+        "node 'a': unknown key 'rate'; fix: a parameter goes under params: write params: {rate: 100, path: \"a b.wav\"}",
+        "node 'a': unknown key 'path'; fix: a parameter goes under params: write params: {rate: 100, path: \"a b.wav\"}",
+        "node 'b': unknown key 'settings'; fix: a node's parameters go under params: rename 'settings' to params",
+        "node 'b': unknown key 'on_eror'; fix: use id, type, params, on_error",
+    ]
