@@ -492,7 +492,8 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
     bad_edges: set[int] = set()  # edges with a malformed end: left out of what `validate` checks further
     for raw, line in _items(raw_edges):
         if not isinstance(raw, dict) or "source" not in raw or "target" not in raw:
-            ends = raw.split("->") if isinstance(raw, str) else raw  # `- [a.out, b.in]`, `- a.out -> b.in`
+            ends = raw.split("->") if isinstance(raw, str) else [*raw.values()] if isinstance(raw, dict) else raw
+            # (`- [a.out, b.in]`, `- a.out -> b.in`, `- {from: a.out, to: b.in}`: its two ends, in the order written)
             ok = isinstance(ends, list) and len(ends) == 2 and all(isinstance(x, str) for x in ends)
             a, b = (str(x).strip() for x in ends) if ok else ("a.out", "b.in")
             _problem(

@@ -191,3 +191,18 @@ def test_parameters_written_beside_params_get_the_params_line_to_write(tmp_path)
         "node 'b': unknown key 'settings'; fix: a node's parameters go under params: rename 'settings' to params",
         "node 'b': unknown key 'on_eror'; fix: use id, type, params, on_error",
     ]
+
+
+def test_an_edge_written_with_other_words_gets_its_own_ends_in_the_fix(tmp_path):
+    """`{from: src.out, to: sink.in}` (or src/dst, or target spelt destination) was told "write '- {source: a.out,
+    target: b.in}'": placeholders, where the edge's own two ends were there to be used."""
+    from wavegraph.pipeline.config import load_config
+
+    (tmp_path / "g.yaml").write_text(
+        "nodes:\n  - {id: src, type: noise}\n  - {id: sink, type: null_sink}\nedges:\n"
+        "  - {from: src.out, to: sink.in}\n  - {source: src.out, destination: sink.in}\n"
+    )
+    with pytest.raises(GraphError) as e:
+        load_config(tmp_path / "g.yaml")
+    fix = "each edge needs 'source' and 'target'; fix: write '- {source: src.out, target: sink.in}'"
+    assert e.value.lines() == [f"{tmp_path / 'g.yaml'}:5: {fix}", f"{tmp_path / 'g.yaml'}:6: {fix}"]
