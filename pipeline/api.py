@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .chunk import Chunk
-from .config import EdgeConfig, GraphConfig, GraphError, NodeConfig, load_config
+from .config import DEFAULT_QUEUE, MAX_QUEUE, POLICIES, EdgeConfig, GraphConfig, GraphError, NodeConfig, load_config
 from .node import Sink
 from .spec import StreamSpec
 
@@ -160,6 +160,14 @@ class GraphBuilder:
 
     def connect(self, source: str, target: str, queue: int = 64, policy: str = "block") -> None:
         """`source` "node.port" (or a node id: its first output) -> `target` "node.port"."""
+        # as a graph file's edge is checked (config._parse): queue=0 or policy='dropp' failed inside a worker mid-run
+        if policy not in POLICIES:
+            raise GraphError(
+                [(self._file, 0, f"edge policy {policy!r}", f"pass policy={POLICIES[0]!r} or {POLICIES[1]!r}")]
+            )
+        if not isinstance(queue, int) or isinstance(queue, bool) or not 1 <= queue <= MAX_QUEUE:
+            said = f"edge queue {queue!r} must be an integer from 1 to {MAX_QUEUE}"
+            raise GraphError([(self._file, 0, said, f"pass queue={DEFAULT_QUEUE}")])
         self.edges.append(EdgeConfig(self._output(source), target, queue, policy, 0))
 
     def _capture_port(self, port) -> str:

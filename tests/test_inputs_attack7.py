@@ -206,3 +206,23 @@ def test_an_edge_written_with_other_words_gets_its_own_ends_in_the_fix(tmp_path)
         load_config(tmp_path / "g.yaml")
     fix = "each edge needs 'source' and 'target'; fix: write '- {source: src.out, target: sink.in}'"
     assert e.value.lines() == [f"{tmp_path / 'g.yaml'}:5: {fix}", f"{tmp_path / 'g.yaml'}:6: {fix}"]
+
+
+@pytest.mark.parametrize(
+    "kw, said",
+    [
+        ({"policy": "dropp"}, "edge policy 'dropp'; fix: pass policy='block' or 'drop_oldest'"),
+        ({"queue": 0}, "edge queue 0 must be an integer from 1 to 1000000; fix: pass queue=64"),
+        ({"queue": "64"}, "edge queue '64' must be an integer from 1 to 1000000; fix: pass queue=64"),
+    ],
+)
+def test_connect_checks_queue_and_policy_as_a_graph_file_does(kw, said):
+    """A graph file's edge with `policy: dropp` or `queue: 0` is refused when read; g.connect(..., policy='dropp') was
+    taken, and across processes the run failed in a worker with its traceback ("unknown flow policy 'dropp'", "maxlen=0:
+    the receive queue needs room", "'<' not supported between instances of 'str' and 'int'")."""
+    g = GraphBuilder()
+    src = g.add("noise", rate=100.0, duration=0.2)
+    sink = g.add("null_sink")
+    with pytest.raises(GraphError) as e:
+        g.connect(src, f"{sink}.in", **kw)
+    assert e.value.lines() == [f"<python>: {said}"] and g.edges == []
