@@ -71,7 +71,7 @@ def test_float32_stream_saved_single_and_first_samp_from_t0(tmp_path):
     assert raw.first_samp == 500  # first t0 2.0 s at 250 Hz
     data: np.ndarray = raw.get_data()  # pyright: ignore[reportAssignmentType]  # mne stub: get_data() is an array
     np.testing.assert_array_equal(data.astype(np.float32), x)  # float32 exactly
-    assert list(raw.annotations.description) == ["gap"]
+    assert list(raw.annotations.description) == ["BAD boundary", "EDGE boundary"]  # MNE's marks of a join
     assert raw.annotations.onset[0] - raw.first_time == pytest.approx(300 / 250.0)
 
 

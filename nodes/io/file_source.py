@@ -37,8 +37,8 @@ SSP projectors of a FIF (`proj`): replayed as stored by default, with a warning 
 them as raw.apply_proj() does. Broken files (empty, cut short, misnamed, missing a part, of a kind not read) are
 errors or warnings that name the file and the fix: nodes/io/file_checks.py.
 
-A discontinuity an annotation marks (the recorder's zero-length "gap", MNE's "BAD boundary" / "EDGE boundary" of
-concatenated recordings, EEGLAB's "boundary") flags the chunk that starts there `gap`, as it was live, and is no event.
+A discontinuity an annotation marks (MNE's zero-length "BAD boundary" / "EDGE boundary" of concatenated recordings,
+which the recorder writes at a gap; EEGLAB's "boundary") flags the chunk that starts there `gap`, as it was live, and is no event.
 Chunk t0 is `start_sample / sfreq`, computed from the integer sample index each time (no float
 accumulation); in an EDF+D/BDF+D file, the record's start from its time-keeping annotation plus the
 samples into it, and a jump between records flags the next chunk `gap` (MNE reads such a file as

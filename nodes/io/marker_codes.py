@@ -8,6 +8,12 @@ import re
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 
+# MNE's marks of a discontinuity (mne.concatenate_raws: zero-length, at the first sample after it). The recorder marks
+# a chunk flagged gap with them (until 2026-12 it wrote "gap", which a user's marker of that name could not be told
+# from); the readers read them back as a gap, not as markers. MNE rejects an epoch across one and filters each side
+# on its own (skip_by_annotation 'edge').
+BOUNDARY = ("BAD boundary", "EDGE boundary")
+
 
 def integer_code(text: str) -> int | None:
     """The integer a marker text spells in plain decimal (ASCII digits, an optional sign, spaces around), else

@@ -27,7 +27,7 @@ from .file_checks import (
     projectors,
     said_by_mne,
 )
-from .marker_codes import codes_for
+from .marker_codes import BOUNDARY, codes_for
 from .skips import Skips, find_skips
 from .triggers import default_trigger, trigger_events
 
@@ -135,8 +135,6 @@ def _units_of(info) -> str:
 
 
 _EDF_RAWS = ("RawEDF", "RawBDF")  # MNE's readers of EDF/BDF files (a Raw in memory: array_source)
-# annotations of a discontinuity (_breaks_at_marks)
-_BREAK_MARKS = ("gap", "BAD boundary", "EDGE boundary")  # of zero length; and EEGLAB's "boundary" (any length)
 
 
 class _RawReader(_Reader):
@@ -235,13 +233,14 @@ class _RawReader(_Reader):
             self.breaks = self.skips.breaks
 
     def _breaks_at_marks(self) -> None:
-        """Discontinuities that annotations mark are breaks (the chunk there flagged gap, as live), not events: the
-        recorder's "gap", MNE's "BAD/EDGE boundary" (mne.concatenate_raws), EEGLAB's "boundary" (data cut); and a
+        """Discontinuities that annotations mark are breaks (the chunk there flagged gap, as live), not events: MNE's
+        zero-length "BAD/EDGE boundary" (mne.concatenate_raws; the recorder's gap marks), EEGLAB's "boundary" (data
+        cut; elsewhere a marker of that name, or "gap", is a marker); and a
         BrainVision recording paused ("New Segment", kept as an event: MNE's 99999). They replayed as continuous."""
         onset, duration, text = self.notes
         kind = type(self.raw).__name__  # elsewhere "boundary" may be a marker's own text
         cut = "boundary" if kind == "RawEEGLAB" else None
-        marks = [i for i, t in enumerate(text) if (t in _BREAK_MARKS and duration[i] == 0) or t == cut]
+        marks = [i for i, t in enumerate(text) if (t in BOUNDARY and duration[i] == 0) or t == cut]
         resumed = [i for i, t in enumerate(text) if kind == "RawBrainVision" and t == "New Segment/"]
         if not marks + resumed:
             return

@@ -37,6 +37,7 @@ from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from .chunk_times import ChunkTimes
 from .edf_writer import edf_field, whole_rate
+from .marker_codes import BOUNDARY
 
 BLOCK_BYTES = 4 << 20  # rows per block: about this many bytes
 FIF_SPLIT = "2GB"  # MNE's own default (a FIF file cannot pass 2 GiB)
@@ -240,11 +241,13 @@ class Origin:
 
 
 def annotation_lists(spec: StreamSpec, n: int, times: ChunkTimes, gaps, events) -> tuple[list, list, list]:
-    """Gap flags (zero-length "gap" at the sample) and markers (onset: where the chunk times the recorder
+    """Gap flags (MNE's zero-length "BAD boundary" and "EDGE boundary" at the sample: marker_codes.BOUNDARY, which
+    a user's marker of any other name is not) and markers (onset: where the chunk times the recorder
     received put it, from the first sample (chunk_times.py); those before it or after the recording's end
     (n / rate: MNE keeps a marker there, such as an EDF's "Recording ends"), by more than half a sample, are
     left out, as MNE does)."""
-    onsets, durations, labels = [g / spec.rate for g in gaps], [0.0] * len(gaps), ["gap"] * len(gaps)
+    onsets = [g / spec.rate for g in gaps for _ in BOUNDARY]
+    durations, labels = [0.0] * len(onsets), [mark for _ in gaps for mark in BOUNDARY]
     end = n / spec.rate
     at = times.seconds([e[0] for e in events]) if len(events) else []
     outside = []

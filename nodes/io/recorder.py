@@ -10,7 +10,8 @@ The target format follows the path suffix:
       a stream without one, live or synthetic, is dated by the wall clock when its first chunk left the
       source: meas_date + first_samp / sfreq is that moment; record_formats.Origin).
       Precision follows the stream dtype: float64 streams are saved with fmt="double" (lossless),
-      float32 with fmt="single". Chunks flagged `gap` get a zero-length "gap" annotation.
+      float32 with fmt="single". Chunks flagged `gap` get MNE's zero-length "BAD boundary" and "EDGE boundary"
+      annotations (as mne.concatenate_raws marks a join; not "gap", which a user's marker may be called).
       With `events: true` the recorder has a second input, `events` (markers: lsl_inlet of a marker
       stream, file_source events, a decoder's decisions), saved as FIF annotations: onset relative
       to the first sample, at the sample the chunk times received put it (not first t0 + index / rate:
