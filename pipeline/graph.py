@@ -321,7 +321,8 @@ def check_topology(config: GraphConfig, nodes: dict[str, Node], failed: set[str]
                 (
                     file,
                     e.line,
-                    f"edge {e}: input {e.target} already fed by {into[key].source} (line {into[key].line})",
+                    f"edge {e}: input {e.target} already fed by {into[key].source}"
+                    + (f" (line {into[key].line})" if into[key].line else ""),
                     "an input takes one edge; merge streams with a node",
                 )
             )

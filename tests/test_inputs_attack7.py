@@ -226,3 +226,18 @@ def test_connect_checks_queue_and_policy_as_a_graph_file_does(kw, said):
     with pytest.raises(GraphError) as e:
         g.connect(src, f"{sink}.in", **kw)
     assert e.value.lines() == [f"<python>: {said}"] and g.edges == []
+
+
+def test_an_input_fed_twice_from_python_names_no_line_zero():
+    """g.add('lowpass', src) then g.connect(src, 'lowpass1.in'): 'input lowpass1.in already fed by noise0.out (line 0)'
+    (a graph built in Python has no lines)."""
+    g = GraphBuilder()
+    src = g.add("noise", rate=100.0, duration=0.2)
+    lp = g.add("lowpass", src, freq=10.0)
+    g.connect(src, f"{lp}.in")
+    with pytest.raises(GraphError) as e:
+        g.run()
+    assert e.value.lines() == [
+        "<python>: edge noise0.out -> lowpass1.in: input lowpass1.in already fed by noise0.out; "
+        "fix: an input takes one edge; merge streams with a node"
+    ]
