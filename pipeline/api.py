@@ -19,11 +19,13 @@ YAML's process groups, but then nothing can be captured: use recorders).
 from __future__ import annotations
 
 import difflib
+import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -90,8 +92,15 @@ class GraphBuilder:
         self._loaded: GraphConfig | None = None
 
     @classmethod
-    def from_yaml(cls, path: str | Path, overrides: Sequence[str] = ()) -> GraphBuilder:
-        config = load_config(path, list(overrides))
+    def from_yaml(cls, path: str | Path, overrides: Sequence[str] | Mapping[str, Any] | str = ()) -> GraphBuilder:
+        """A graph file, with `overrides` as `--set` takes them: ["rec.path=out/x.fif", ...], one such text, or
+        {"rec.path": "out/x.fif"} (the values as Python gives them)."""
+        if isinstance(overrides, Mapping):  # was "--set: cannot read override 'rec.path'", as was a single text
+            overrides = [
+                f"{k}={json.dumps(os.fspath(v) if isinstance(v, os.PathLike) else v, default=str)}"
+                for k, v in overrides.items()
+            ]
+        config = load_config(path, [overrides] if isinstance(overrides, str) else list(overrides))
         g = cls(config.name)
         g.nodes, g.edges, g.processes, g._file = (
             list(config.nodes),

@@ -241,3 +241,20 @@ def test_an_input_fed_twice_from_python_names_no_line_zero():
         "<python>: edge noise0.out -> lowpass1.in: input lowpass1.in already fed by noise0.out; "
         "fix: an input takes one edge; merge streams with a node"
     ]
+
+
+def test_from_yaml_takes_one_override_as_text_or_a_mapping(tmp_path):
+    """GraphBuilder.from_yaml("g.yaml", "src.duration=0.1") (one override, not a list) was read letter by letter:
+    "--set: cannot read override 's'"; {"src.duration": 0.1}, the Python way, "cannot read override 'src.duration'"."""
+    from pathlib import Path
+
+    (tmp_path / "g.yaml").write_text(
+        "nodes:\n  - {id: src, type: noise, params: {duration: 1.0}}\n"
+        "  - {id: rec, type: recorder, params: {path: r.npz}}\nedges:\n  - {source: src.out, target: rec.in}\n"
+    )
+    one = GraphBuilder.from_yaml(tmp_path / "g.yaml", "src.duration=0.1")
+    assert one.nodes[0].params["duration"] == 0.1
+    out = tmp_path / "take #2 ü.npz"
+    both = GraphBuilder.from_yaml(tmp_path / "g.yaml", {"src.duration": 0.2, "rec.path": Path(out)})
+    assert both.nodes[0].params["duration"] == 0.2 and both.nodes[1].params["path"] == str(out)
+    assert both.run(capture=["src"])["src.out"].data.shape == (1, 50) and out.is_file()
