@@ -209,6 +209,14 @@ class GraphBuilder:
             cap = f"_capture{i}"
             nodes.append(NodeConfig(cap, _CAPTURE, {}, "stop", 0))
             edges.append(EdgeConfig(port, f"{cap}.in", 64, "block", 0))
+        if self._loaded is None and self.processes:  # set in Python: checked as a graph file's (a node in two groups
+            from .process_groups import parse_groups  # or none known was taken; a node placed twice ran in both)
+
+            problems: list = []
+            groups = {g: list(m) if isinstance(m, (tuple, set)) else m for g, m in self.processes.items()}
+            parse_groups(self._file, {"processes": groups}, [n.id for n in self.nodes], problems)
+            if problems:
+                raise GraphError(problems)
         processes = {g: list(m) for g, m in self.processes.items()}
         listed = {m for members in processes.values() for m in members}
         rest = [n.id for n in nodes if n.id not in listed]

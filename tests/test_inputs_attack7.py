@@ -258,3 +258,19 @@ def test_from_yaml_takes_one_override_as_text_or_a_mapping(tmp_path):
     both = GraphBuilder.from_yaml(tmp_path / "g.yaml", {"src.duration": 0.2, "rec.path": Path(out)})
     assert both.nodes[0].params["duration"] == 0.2 and both.nodes[1].params["path"] == str(out)
     assert both.run(capture=["src"])["src.out"].data.shape == (1, 50) and out.is_file()
+
+
+def test_process_groups_set_in_python_are_checked_as_a_graph_files():
+    """g.processes = {...} naming a node no group has, or one node in two groups, was taken without a word (the unknown
+    id and the second placement ignored); a graph file's `processes:` is refused for both."""
+    g = GraphBuilder()
+    src = g.add("noise", rate=100.0, duration=0.2)
+    sink = g.add("null_sink", src)
+    g.processes = {"p1": [src], "p2": ["nosuch"]}
+    with pytest.raises(
+        GraphError, match="process 'p2' names unknown node 'nosuch'; fix: use one of: noise0, null_sink1"
+    ):
+        g.run(in_process=False)
+    g.processes = {"p1": (src, sink), "p2": [sink]}
+    with pytest.raises(GraphError, match="node 'null_sink1' placed in both 'p1' and 'p2'; fix: place each node in one"):
+        g.run(in_process=False)
