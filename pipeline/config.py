@@ -23,7 +23,6 @@ A graph file looks like:
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 import shlex
@@ -34,6 +33,7 @@ from typing import Any
 
 import yaml
 
+from .layout_hints import node_list_hint, unknown_node_keys
 from .yaml_lines import LineLoader, line_of, lookalikes
 
 ON_ERROR = ("stop", "restart")
@@ -369,16 +369,18 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
     nodes: list[NodeConfig] = []
     seen: dict[str, int] = {}
     raw_nodes = doc.get("nodes") or []
+    broken: set[str] = set()  # ids of rejected node entries: their edges are not reported again
     if not isinstance(raw_nodes, list) or not raw_nodes:
         _problem(
             problems,
             file,
             line_of(doc, "nodes"),
             "'nodes' must be a non-empty list",
-            "add '- {id: ..., type: ...}' entries",
+            node_list_hint(raw_nodes),
         )
+        if isinstance(raw_nodes, dict):  # nodes written as a mapping: their edges are not reported again
+            broken.update(map(str, raw_nodes))
         raw_nodes = []
-    broken: set[str] = set()  # ids of rejected node entries: their edges are not reported again
     for raw, line in _items(raw_nodes):
         if not isinstance(raw, dict) or not _scalar(raw.get("id")) or not _scalar(raw.get("type")):
             _problem(
@@ -394,22 +396,8 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
             if isinstance(raw, dict) and _scalar(raw.get("id")):
                 broken.add(str(raw["id"]))
             continue
-        keys, close = ("id", "type", "params", "on_error"), {}  # a key not like them: a parameter beside `params`, or
-        for key in (k for k in raw if k not in keys):  # a mapping of them under another name (ezmsg's settings)
-            close[key] = difflib.get_close_matches(str(key), keys, n=1, cutoff=0.6) or isinstance(raw[key], dict)
-        stray = ", ".join(f"{k}: {json.dumps(raw[k], default=str)}" for k, like in close.items() if not like)
-        for key, like in close.items():
-            _problem(
-                problems,
-                file,
-                line_of(raw, key),
-                f"node '{raw['id']}': unknown key '{key}'{lookalikes(str(key))}",
-                "use id, type, params, on_error"
-                if isinstance(like, list)
-                else f"a node's parameters go under params: rename '{key}' to params"
-                if like
-                else f"a parameter goes under params: write params: {{{stray}}}",
-            )
+        for key_line, message, hint in unknown_node_keys(raw):
+            _problem(problems, file, key_line, message, hint)
         node_id = str(raw["id"])
         if "." in node_id or not node_id:
             _problem(

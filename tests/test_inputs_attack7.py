@@ -274,3 +274,20 @@ def test_process_groups_set_in_python_are_checked_as_a_graph_files():
     g.processes = {"p1": (src, sink), "p2": [sink]}
     with pytest.raises(GraphError, match="node 'null_sink1' placed in both 'p1' and 'p2'; fix: place each node in one"):
         g.run(in_process=False)
+
+
+def test_nodes_written_as_a_mapping_of_ids_get_the_list_item_to_write(tmp_path, capsys):
+    """`nodes: {src: {type: noise, ...}, sink: {...}}` (a compose-style mapping of id -> node) got "'nodes' must be a
+    non-empty list; fix: add '- {id: ..., type: ...}' entries", then from validate one 'no node' line per edge end,
+    each with an empty 'nodes are: '."""
+    from wavegraph.pipeline.cli import main
+
+    (tmp_path / "g.yaml").write_text(
+        "nodes:\n  src: {type: noise, params: {rate: 100}}\n  sink: {type: null_sink}\n"
+        "edges:\n  - {source: src.out, target: sink.in}\n"
+    )
+    assert main(["validate", str(tmp_path / "g.yaml")]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"{tmp_path / 'g.yaml'}:1: 'nodes' must be a non-empty list; fix: write one '- ' entry per node, its id "
+        "inside: '- {id: src, type: noise, params: {rate: 100}}'"
+    ]
