@@ -350,9 +350,11 @@ def _values_in(doc: Any, limit: int) -> int:
 def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
     problems: list = []
     if not isinstance(doc, dict):
-        raise GraphError(
-            [(file, 1, "a graph file must be a mapping with 'nodes' and 'edges'", "see configs/default.yaml")]
+        said = (
+            "a graph file must be a mapping with 'nodes' and 'edges'" if doc is not None else "the file holds no YAML"
         )
+        said += " (empty, or comments only)" if doc is None else ""
+        raise GraphError([(file, 1, said, "see configs/default.yaml")])
     for key in doc:
         if str(key).startswith("x-"):  # an extension key holding YAML anchors (as in docker compose): ignored
             continue

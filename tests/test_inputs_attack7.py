@@ -291,3 +291,17 @@ def test_nodes_written_as_a_mapping_of_ids_get_the_list_item_to_write(tmp_path, 
         f"{tmp_path / 'g.yaml'}:1: 'nodes' must be a non-empty list; fix: write one '- ' entry per node, its id "
         "inside: '- {id: src, type: noise, params: {rate: 100}}'"
     ]
+
+
+@pytest.mark.parametrize("text", ["", "# nodes: to come\n", "\n\n"])
+def test_an_empty_graph_file_is_said_to_be_empty(tmp_path, text):
+    """An empty graph file (a save that failed, a file created to be filled) was told "a graph file must be a mapping
+    with 'nodes' and 'edges'", as though it held something else."""
+    from wavegraph.pipeline.config import load_config
+
+    (tmp_path / "g.yaml").write_text(text)
+    with pytest.raises(GraphError) as e:
+        load_config(tmp_path / "g.yaml")
+    assert e.value.lines() == [
+        f"{tmp_path / 'g.yaml'}:1: the file holds no YAML (empty, or comments only); fix: see configs/default.yaml"
+    ]
