@@ -305,3 +305,14 @@ def test_an_empty_graph_file_is_said_to_be_empty(tmp_path, text):
     assert e.value.lines() == [
         f"{tmp_path / 'g.yaml'}:1: the file holds no YAML (empty, or comments only); fix: see configs/default.yaml"
     ]
+
+
+def test_an_empty_array_is_said_empty_not_turned_around(caplog):
+    """array_source(data=[]) said 'data (1, 0) is read as 1 channels of 0 samples ...; if its rows are samples (a table
+    from pandas or Timeflux), pass data.T' before 'holds no samples': advice to transpose an empty array."""
+    g = GraphBuilder()
+    src = g.add("array_source", data=[], rate=250.0)
+    with caplog.at_level("WARNING"):
+        assert g.run(capture=[src])[f"{src}.out"].data.shape == (1, 0)
+    said = [r.getMessage() for r in caplog.records]
+    assert said == ["array_source: <array in memory> holds no samples: the replay ends at once"], said

@@ -104,7 +104,9 @@ class _ArrayReader(_Reader):
         if p.rate is None:
             raise SpecError("array_source: an array needs its sampling rate", "pass rate= (samples per second)")
         n_ch = data.shape[0]
-        if p.ch_names is None and n_ch > data.shape[1]:  # a (samples, channels) table: pandas, Timeflux
+        if (
+            p.ch_names is None and n_ch > data.shape[1] > 0
+        ):  # a (samples, channels) table: pandas, Timeflux (not: empty)
             logging.getLogger("wavegraph.file_source").warning(
                 "array_source: data %s is read as %d channels of %d samples (%g s at %g Hz); if its rows are samples "
                 "(a table from pandas or Timeflux), pass data.T",
