@@ -30,7 +30,17 @@ from typing import Any
 import numpy as np
 
 from .chunk import Chunk
-from .config import DEFAULT_QUEUE, MAX_QUEUE, POLICIES, EdgeConfig, GraphConfig, GraphError, NodeConfig, load_config
+from .config import (
+    DEFAULT_QUEUE,
+    MAX_QUEUE,
+    ON_ERROR,
+    POLICIES,
+    EdgeConfig,
+    GraphConfig,
+    GraphError,
+    NodeConfig,
+    load_config,
+)
 from .node import Sink
 from .spec import StreamSpec
 
@@ -111,9 +121,12 @@ class GraphBuilder:
         g._loaded = config  # hosts, transport, security and placement come along
         return g
 
-    def add(self, type_: str, *inputs: str, id: str | None = None, **params) -> str:
+    def add(self, type_: str, *inputs: str, id: str | None = None, on_error: str = "stop", **params) -> str:
         """Add a node; each input (a node id, or "node.port") connects to the new node's inputs in order.
-        Returns the new node's id. A mistake (an unknown type, input or id) raises GraphError and adds nothing."""
+        `on_error`: stop (default) or restart, as in a graph file (docs/yaml.md). Returns the new node's id. A mistake
+        (an unknown type, input or id) raises GraphError and adds nothing."""
+        if on_error not in ON_ERROR:  # was a parameter, refused at run with 'change it in the graph file'
+            raise GraphError([(self._file, 0, f"on_error {on_error!r}", "pass on_error='stop' or 'restart'")])
         node_id = id or f"{type_.split(':')[-1].lower()}{len(self.nodes)}"
         if not isinstance(node_id, str) or "." in node_id:  # as a graph file's ids: 'a.b' read as node 'a', port 'b'
             fix = f"pass id={str(node_id).replace('.', '_')!r}" if isinstance(node_id, str) else "pass id='name'"
@@ -136,7 +149,7 @@ class GraphBuilder:
         # a pathlib.Path (path=Path("rec.edf"), a notebook's way) as the text a graph file gives: was 'parameter 'path'
         # = PosixPath(...): Input should be a valid string'; text is also what goes to worker processes (JSON)
         params = {k: os.fspath(v) if isinstance(v, os.PathLike) else v for k, v in params.items()}
-        self.nodes.append(NodeConfig(node_id, type_, params, "stop", 0))
+        self.nodes.append(NodeConfig(node_id, type_, params, on_error, 0))
         for src, port in zip(sources, ports):
             self.connect(src, f"{node_id}.{port}")
         return node_id

@@ -316,3 +316,16 @@ def test_an_empty_array_is_said_empty_not_turned_around(caplog):
         assert g.run(capture=[src])[f"{src}.out"].data.shape == (1, 0)
     said = [r.getMessage() for r in caplog.records]
     assert said == ["array_source: <array in memory> holds no samples: the replay ends at once"], said
+
+
+def test_on_error_restart_from_python():
+    """A graph file's node takes `on_error: restart`; from Python, g.add(..., on_error="restart") went into the
+    parameters and was refused at run: "unknown parameter 'on_error'; fix: ... change it in the graph file", a file a
+    graph built in Python does not have. Now add() takes it: the node restarts and the run goes on."""
+    g = GraphBuilder()
+    src = g.add("fixture_nodes:Ramp", rate=100.0, n_channels=1, chunk_size=10, n_samples=100)
+    cum = g.add("fixture_nodes:CumSum", src, crash_at=4, on_error="restart")
+    out = g.run(capture=[cum])[f"{cum}.out"]
+    assert out.data.shape == (1, 90) and out.gaps == [0.5]  # the failed chunk dropped, a gap flagged after it
+    with pytest.raises(GraphError, match="on_error 'retry'; fix: pass on_error='stop' or 'restart'"):
+        g.add("lowpass", src, freq=10.0, on_error="retry")
