@@ -127,6 +127,11 @@ class GraphBuilder:
         (an unknown type, input or id) raises GraphError and adds nothing."""
         if on_error not in ON_ERROR:  # was a parameter, refused at run with 'change it in the graph file'
             raise GraphError([(self._file, 0, f"on_error {on_error!r}", "pass on_error='stop' or 'restart'")])
+        if not isinstance(type_, str) or not type_:  # g.add(None), g.add(Bandpass): was AttributeError: ... 'split'
+            fix = "pass a name from `wavegraph nodes` (e.g. 'bandpass'), or 'module:Class' for a class of your own"
+            if isinstance(type_, type):  # the class itself: its name as a graph file writes it
+                fix = f"pass its name: '{getattr(type_, 'type_name', None) or f'{type_.__module__}:{type_.__qualname__}'}'"
+            raise GraphError([(self._file, 0, f"node type {type_!r} is not a type name", fix)])
         node_id = id or f"{type_.split(':')[-1].lower()}{len(self.nodes)}"
         if not isinstance(node_id, str) or "." in node_id:  # as a graph file's ids: 'a.b' read as node 'a', port 'b'
             fix = f"pass id={str(node_id).replace('.', '_')!r}" if isinstance(node_id, str) else "pass id='name'"
@@ -167,6 +172,8 @@ class GraphBuilder:
 
     def _output(self, source: str) -> str:
         """`source` as "node.port": a node id is its first output; an unknown node is a GraphError."""
+        if not isinstance(source, str):  # was TypeError: argument of type 'int' is not iterable
+            raise GraphError([(self._file, 0, f"input {source!r} is not a node id", "pass the id that add() returned")])
         if "." in source:
             return source
         node = next((n for n in self.nodes if n.id == source), None)
@@ -216,6 +223,10 @@ class GraphBuilder:
         return port if name else f"{port}.{outputs[0]}"
 
     def config(self, capture: Sequence[str] | str = ()) -> GraphConfig:
+        if not self.nodes:  # a graph file without nodes is refused; run() returned {} as if it had run
+            raise GraphError(
+                [(self._file, 0, "the graph has no nodes", "add them first, e.g. g.add('sine', rate=250.0)")]
+            )
         nodes, edges = list(self.nodes), list(self.edges)
         ports = [capture] if isinstance(capture, str) else list(capture)  # capture="bp.out" was read letter by letter
         for i, port in enumerate(dict.fromkeys(self._capture_port(p) for p in ports)):

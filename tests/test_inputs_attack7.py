@@ -271,7 +271,7 @@ def test_process_groups_set_in_python_are_checked_as_a_graph_files():
         GraphError, match="process 'p2' names unknown node 'nosuch'; fix: use one of: noise0, null_sink1"
     ):
         g.run(in_process=False)
-    g.processes = {"p1": (src, sink), "p2": [sink]}
+    g.processes = {"p1": (src, sink), "p2": [sink]}  # pyright: ignore[reportAttributeAccessIssue]
     with pytest.raises(GraphError, match="node 'null_sink1' placed in both 'p1' and 'p2'; fix: place each node in one"):
         g.run(in_process=False)
 
@@ -329,3 +329,22 @@ def test_on_error_restart_from_python():
     assert out.data.shape == (1, 90) and out.gaps == [0.5]  # the failed chunk dropped, a gap flagged after it
     with pytest.raises(GraphError, match="on_error 'retry'; fix: pass on_error='stop' or 'restart'"):
         g.add("lowpass", src, freq=10.0, on_error="retry")
+
+
+def test_add_and_run_say_what_is_wrong_with_arguments_of_the_wrong_kind():
+    """g.add(None) and g.add(Bandpass) (the class) raised AttributeError: 'NoneType' object has no attribute 'split';
+    g.add('lowpass', 5) TypeError: argument of type 'int' is not iterable; run() of a builder with no nodes returned
+    {} as if it had run (a graph file without nodes is refused)."""
+    from fixture_nodes import Ramp
+
+    g = GraphBuilder()
+    with pytest.raises(GraphError, match="the graph has no nodes; fix: add them first"):
+        g.run()
+    with pytest.raises(GraphError, match="node type None is not a type name; fix: pass a name from `wavegraph nodes`"):
+        g.add(None)  # pyright: ignore[reportArgumentType]
+    with pytest.raises(GraphError, match="fix: pass its name: 'fixture_nodes:Ramp'"):
+        g.add(Ramp)  # pyright: ignore[reportArgumentType]
+    src = g.add("fixture_nodes:Ramp", rate=100.0)
+    with pytest.raises(GraphError, match="input 5 is not a node id; fix: pass the id that add"):
+        g.add("lowpass", 5, freq=10.0)  # pyright: ignore[reportArgumentType]
+    assert [n.id for n in g.nodes] == [src]
