@@ -383,7 +383,7 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
         if isinstance(raw_nodes, dict):  # nodes written as a mapping: their edges are not reported again
             broken.update(map(str, raw_nodes))
         raw_nodes = []
-    for raw, line in _items(raw_nodes):
+    for i, (raw, line) in enumerate(_items(raw_nodes)):
         if not isinstance(raw, dict) or not _scalar(raw.get("id")) or not _scalar(raw.get("type")):
             _problem(
                 problems,
@@ -407,13 +407,16 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
             )
             broken.add(node_id)  # `validate` checks the rest without it
             continue
-        if node_id in seen:
+        if node_id in seen:  # `- *src` (an alias) repeats the node, its id too: said at its line, with the merge
+            alias_line, anchor = getattr(raw_nodes, "item_aliases", {}).get(i, (0, ""))
             _problem(
                 problems,
                 file,
-                line_of(raw, "id"),
+                alias_line or line_of(raw, "id"),
                 f"duplicate node id '{node_id}' (first at line {seen[node_id]})",
-                "give every node a unique id",
+                f"'- *{anchor}' repeats the whole node, its id too: write '- {{<<: *{anchor}, id: {node_id}_2}}'"
+                if anchor
+                else "give every node a unique id",
             )
             continue
         seen[node_id] = line_of(raw, "id")

@@ -19,10 +19,16 @@ class LineDict(dict):
 class LineList(list):
     line: int = 0
     item_lines: list[int]  # the line of each item (a plain text item has no line of its own)
+    item_aliases: dict[int, tuple[int, str]]  # index -> (line, anchor) of an item written as an alias (`- *src`)
 
 
 class LineLoader(yaml.SafeLoader):
-    pass
+    def compose_node(self, parent, index):
+        """An alias keeps the line it is written on and its name (PyYAML gives back the anchored node itself)."""
+        if isinstance(parent, yaml.SequenceNode) and self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            self.__dict__.setdefault("aliases", {})[(id(parent), index)] = (event.start_mark.line + 1, event.anchor)
+        return super().compose_node(parent, index)
 
 
 def _construct_mapping(loader: LineLoader, node: yaml.MappingNode) -> LineDict:
@@ -55,6 +61,8 @@ def _construct_sequence(loader: LineLoader, node: yaml.SequenceNode) -> LineList
     seq = LineList(loader.construct_object(child, deep=True) for child in node.value)
     seq.line = node.start_mark.line + 1
     seq.item_lines = [child.start_mark.line + 1 for child in node.value]
+    aliases = loader.__dict__.get("aliases", {})
+    seq.item_aliases = {i: aliases[(id(node), i)] for i in range(len(node.value)) if (id(node), i) in aliases}
     return seq
 
 

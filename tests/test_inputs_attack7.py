@@ -348,3 +348,22 @@ def test_add_and_run_say_what_is_wrong_with_arguments_of_the_wrong_kind():
     with pytest.raises(GraphError, match="input 5 is not a node id; fix: pass the id that add"):
         g.add("lowpass", 5, freq=10.0)  # pyright: ignore[reportArgumentType]
     assert [n.id for n in g.nodes] == [src]
+
+
+def test_a_node_repeated_by_an_alias_is_said_at_the_alias_with_the_merge_to_write(tmp_path):
+    """`- *src` (an alias of an anchored node, to reuse its settings) repeats its id: the duplicate was said at the
+    anchor's line ('g.yaml:2: duplicate node id 'a' (first at line 2)'), the alias's line lost, and the fix 'give every
+    node a unique id' did not say how with an alias. The fix given validates."""
+    from wavegraph.pipeline.cli import main
+    from wavegraph.pipeline.config import load_config
+
+    head = "nodes:\n  - &src {id: a, type: noise, params: {duration: 0.1}}\n"
+    (tmp_path / "g.yaml").write_text(head + "  - *src\n")
+    with pytest.raises(GraphError) as e:
+        load_config(tmp_path / "g.yaml")
+    assert e.value.lines() == [
+        f"{tmp_path / 'g.yaml'}:3: duplicate node id 'a' (first at line 2); fix: '- *src' repeats the whole node, its "
+        "id too: write '- {<<: *src, id: a_2}'"
+    ]
+    (tmp_path / "g.yaml").write_text(head + "  - {<<: *src, id: a_2}\n")
+    assert main(["validate", str(tmp_path / "g.yaml")]) == 0
