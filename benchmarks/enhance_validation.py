@@ -99,14 +99,20 @@ def grouped(mixtures: list, rows: list[dict]) -> dict:
 
 
 def keep_rule(
-    base: list[dict], cand: list[dict], jump: float = 1.0, max_left: int = 3, tol_snrs=(0.0, 5.0, 10.0)
+    base: list[dict],
+    cand: list[dict],
+    jump: float = 1.0,
+    max_left: int = 3,
+    tol_snrs=(0.0, 5.0, 10.0),
+    paired_margin: tuple[float, float] | None = None,
 ) -> dict:
     """Clause (1) of session 12's second keep rule (docs/speech.md) on per-mixture rows ({"name", "snr", "pesq_out",
     "stoi_out"}) of the same SNR-stratified mixtures: mixtures whose PESQ-WB moves by more than `jump` between
     baseline and candidate are left out (more than `max_left` fails); on the rest the mean of the per-SNR means of
     PESQ-WB and STOI must be above the baseline's (1a) and at `tol_snrs` lose at most 0.005 / 0.0005 (1b); over all
     mixtures (none left out), at every SNR and for both metrics, the median of the paired per-mixture differences
-    (candidate - baseline) must be >= 0 (1c, paired). NaN PESQ values are left out of their mean, never counted as a
+    (candidate - baseline) must be >= 0 (1c, paired); with `paired_margin` = (PESQ-WB, STOI), session 14's third rule,
+    >= minus that margin instead (1c', paired non-inferiority). NaN PESQ values are left out of their mean, never counted as a
     jump, and a mixture with a NaN on either side is left out of that metric's paired differences."""
     import numpy as np
 
@@ -138,8 +144,16 @@ def keep_rule(
         "1b_0_5_10dB_within_tolerance": all(
             mean_c[s][k] >= mean_b[s][k] - tol[k] for s in snrs if s in tol_snrs for k in keys
         ),
-        "1c_paired_median_diff_nonnegative": all(p[k]["median_diff"] >= 0 for p in pairs.values() for k in keys),
     }
+    if paired_margin is None:
+        clauses["1c_paired_median_diff_nonnegative"] = all(
+            p[k]["median_diff"] >= 0 for p in pairs.values() for k in keys
+        )
+    else:
+        margin = dict(zip(keys, paired_margin))
+        clauses["1c_paired_median_diff_within_margin"] = all(
+            p[k]["median_diff"] >= -margin[k] for p in pairs.values() for k in keys
+        )
     return {
         "left_out": {n: {"base": b[n]["pesq_out"], "candidate": c[n]["pesq_out"]} for n in left},
         "means_without_left_out": {
@@ -182,6 +196,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--per-mixture", action="store_true", help="with --snrs: keep every mixture's figures in the JSON")
     ap.add_argument("--against", help="with --per-mixture: a baseline's --per-mixture JSON; apply keep_rule (clause 1)")
+    ap.add_argument(
+        "--paired-margin",
+        type=float,
+        nargs=2,
+        metavar=("PESQ", "STOI"),
+        help="with --against: session 14's third rule, whose (1c) lets each paired median fall this far below 0",
+    )
     ap.add_argument("--json", help="write every figure here")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -240,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
             print(_line(f"floor {floor:g} all", res["all"]), flush=True)
             if args.against:
                 with open(args.against) as f:
-                    res["keep_rule"] = keep_rule(json.load(f)["floors"][str(floor)]["mixtures"], res["mixtures"])
+                    base_rows = json.load(f)["floors"][str(floor)]["mixtures"]
+                res["keep_rule"] = keep_rule(base_rows, res["mixtures"], paired_margin=args.paired_margin)
                 print(f"keep rule (1) against {args.against}: " + json.dumps(res["keep_rule"], indent=1), flush=True)
         elif args.snrs:  # equal counts per SNR: the overall figure is the mean of the per-SNR ones
             per = {}

@@ -111,3 +111,24 @@ def test_different_mixtures_are_refused():
     base = rows()
     with pytest.raises(ValueError, match="different mixtures"):
         keep_rule(base, base[1:])
+
+
+def test_the_third_rule_takes_a_paired_median_within_the_margin_and_not_beyond():
+    """Session 14's third rule: (1c) as non-inferiority, each paired median >= -0.005 PESQ-WB and >= -0.0005 STOI."""
+    base = rows()
+    cand = shifted(base, 0.0, 0.001)
+    for r in cand:
+        if r["snr"] == 5.0:
+            r["pesq_out"] -= 0.0001  # stage 19's case: a median a hair below 0 at one SNR, the means still above
+        elif r["snr"] == 15.0:
+            r["pesq_out"] += 0.01
+    second, third = keep_rule(base, cand), keep_rule(base, cand, paired_margin=(0.005, 0.0005))
+    assert not second["clauses"]["1c_paired_median_diff_nonnegative"] and not second["pass"]
+    assert third["clauses"]["1c_paired_median_diff_within_margin"] and third["pass"], third["clauses"]
+    assert "1c_paired_median_diff_nonnegative" not in third["clauses"]
+    for r in cand:
+        if r["snr"] == -5.0:
+            r["stoi_out"] -= 0.0016  # -0.0006 paired: beyond the STOI margin
+    worse = keep_rule(base, cand, paired_margin=(0.005, 0.0005))
+    assert worse["paired_per_snr"]["-5.0"]["stoi_out"]["median_diff"] == pytest.approx(-0.0006)
+    assert not worse["clauses"]["1c_paired_median_diff_within_margin"] and not worse["pass"]
