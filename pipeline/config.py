@@ -96,7 +96,8 @@ class NodeConfig:
     param_lines: dict = field(default_factory=dict)
     type_line: int = 0
     overridden: list = field(default_factory=list)  # params given by --set (a problem with one says so)
-    set_text: dict = field(default_factory=dict)  # their values as typed (a text parameter takes them as given)
+    set_text: dict = field(default_factory=dict)  # values as typed, --set's and the file's plain scalars (a text
+    # parameter takes them as written: subject: 01 is '01', not the number 1)
 
 
 @dataclass(frozen=True)
@@ -448,6 +449,7 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
                 line,
                 dict(getattr(params, "key_lines", {})),
                 line_of(raw, "type"),
+                set_text=dict(getattr(params, "plain_texts", {})),  # `subject: 01` as --set rec.subject=01 takes it
             )
         )
     by_id = {n.id: n for n in nodes}

@@ -14,6 +14,7 @@ class LineDict(dict):
 
     line: int = 0
     key_lines: dict
+    plain_texts: dict  # key -> the text of a plain scalar YAML read as no text (01, 2024-01-05, true): as written
 
 
 class LineList(list):
@@ -36,7 +37,7 @@ def _construct_mapping(loader: LineLoader, node: yaml.MappingNode) -> LineDict:
     loader.flatten_mapping(node)  # (the merged pairs first: a key written here replaces a merged one, as YAML says)
     d = LineDict()
     d.line = node.start_mark.line + 1
-    d.key_lines = {}
+    d.key_lines, d.plain_texts = {}, {}
     seen = set()  # the keys written here
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
@@ -54,6 +55,8 @@ def _construct_mapping(loader: LineLoader, node: yaml.MappingNode) -> LineDict:
             seen.add(key)
         d[key] = loader.construct_object(value_node, deep=True)
         d.key_lines[key] = key_node.start_mark.line + 1
+        if isinstance(value_node, yaml.ScalarNode) and value_node.style is None and not isinstance(d[key], str):
+            d.plain_texts[key] = value_node.value
     return d
 
 

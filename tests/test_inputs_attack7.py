@@ -367,3 +367,19 @@ def test_a_node_repeated_by_an_alias_is_said_at_the_alias_with_the_merge_to_writ
     ]
     (tmp_path / "g.yaml").write_text(head + "  - {<<: *src, id: a_2}\n")
     assert main(["validate", str(tmp_path / "g.yaml")]) == 0
+
+
+def test_a_text_parameter_in_the_file_takes_a_plain_value_as_written(tmp_path):
+    """`subject: 01` in a graph file (a BIDS subject, as `--set rec.subject=01` takes it since a229c67) was "parameter
+    'subject' = 1: Input should be a valid string; fix: give a str | None" (YAML reads 01 as the number 1, and the
+    zero is gone), `session: 2024-01-05` "= datetime.date(2024, 1, 5): Input should be a valid string". A text
+    parameter now takes a plain scalar as written in the file, as --set does; a number parameter is unchanged."""
+    from wavegraph.pipeline.config import load_config
+    from wavegraph.pipeline.graph import make_node
+
+    (tmp_path / "g.yaml").write_text(
+        "nodes:\n  - {id: rec, type: recorder, params: {path: x.edf, subject: 01, session: 2024-01-05, run: 02}}\n"
+    )
+    node = make_node(load_config(tmp_path / "g.yaml").nodes[0], "g.yaml")
+    p = node.params
+    assert (p.subject, p.session, p.run) == ("01", "2024-01-05", 2)  # pyright: ignore[reportAttributeAccessIssue]
