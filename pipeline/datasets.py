@@ -75,6 +75,32 @@ DATASETS: dict[str, Dataset] = {
                 name=f"bsn-{name}",
                 requirement="biosignalsnotebooks==0.6.14",
                 pip_args=("--only-binary", ":all:"),
+                member_suffix=f"notebook_files/osf_files/signal_samples/{stem}.edf",
+                filename=f"{stem}.edf",
+                sha256=sha,
+                description=f"OpenSignals EDF+C export: {what}",
+                license="MIT (biosignalsnotebooks)",
+            )
+            for name, stem, sha, what in (
+                (
+                    "eeg-acoustic-edf",
+                    "eeg_acoustic",
+                    "49851a08c6ad83e39b42d3a4fc8cfa9ad44766c7039baf4cd60b0d195405e4b9",
+                    "2 channels 'RAW' without a unit (ADC counts 0-65535, 0-1.5), 1 kHz, 284 s",
+                ),
+                (
+                    "eda-slow-edf",
+                    "eda_slow_signal",
+                    "d8c6db62cd158365549b3a883b3f7e39f0a7d45bc43c7c1fa62f0260c35aca5a",
+                    "1 channel EDA in uS, 100 Hz, 29 s",
+                ),
+            )
+        ),
+        *(
+            Dataset(
+                name=f"bsn-{name}",
+                requirement="biosignalsnotebooks==0.6.14",
+                pip_args=("--only-binary", ":all:"),
                 member_suffix=f"notebook_files/osf_files/signal_samples/{stem}.h5",
                 filename=f"{stem}.h5",
                 sha256=sha,

@@ -342,6 +342,35 @@ def low_rate_channels(path: Path, ch_names: list[str], sfreq: float, n_times: in
     return low
 
 
+_VOLTS = ("uV", "\u00b5V", "\u03bcV", "mV", "V")  # the units MNE scales to volts (any other: the file's value, as V)
+
+
+def non_voltage_channels(path: Path, ch_names: list[str], ch_types: list[str]) -> list[int]:
+    """EDF/BDF channels whose physical dimension is no voltage (EDA in uS, a temperature, raw ADC counts with none):
+    MNE replays their values as they are but calls them EEG in volts, so an EDF recorder wrote 1.5 uS as 1500000 uV.
+    Typed misc (values and unit kept: no scaling, written without a unit), said."""
+    signals = edf_signals(path)
+    if signals is None:
+        return []
+    _, labels, _ = signals
+    with open(path, "rb") as f:
+        f.seek(256 + 96 * len(labels))  # after the labels (16 bytes each) and transducers (80)
+        dims = [f.read(8).decode("latin-1").strip() for _ in labels]
+    units = [d for d, label in zip(dims, labels) if not label.endswith("Annotations")]
+    if len(units) != len(ch_names):
+        return []
+    found = [i for i, (u, t) in enumerate(zip(units, ch_types)) if u not in _VOLTS and t not in ("stim", "misc")]
+    if found:
+        _log.warning(
+            "file_source: %s: %s no voltage (%s): replayed as the file's values, typed misc (MNE reads them as EEG "
+            "in volts, so an EDF recorder wrote them as uV, a million times the value)",
+            path,
+            "channels hold" if len(found) > 1 else "channel holds",
+            ", ".join(f"{ch_names[i]} in {units[i]!r}" if units[i] else f"{ch_names[i]} without a unit" for i in found),
+        )
+    return found
+
+
 _ARRAY_SOURCE = (
     "replay it from Python with array_source (GraphBuilder: g.add('array_source', data=X, rate=HZ, ch_names=[...]))"
 )

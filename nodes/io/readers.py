@@ -23,6 +23,7 @@ from .file_checks import (
     low_rate_channels,
     misnamed,
     no_channels,
+    non_voltage_channels,
     not_read_hint,
     projectors,
     said_by_mne,
@@ -175,6 +176,8 @@ class _RawReader(_Reader):
         self.low_rate: set[int] = set()  # EDF/BDF channels MNE upsamples: read from memory (low_rate_channels)
         if source is not None and source.suffix.lower() in (".edf", ".bdf"):
             self._records(source, in_memory=path is None)  # EDF+D
+            for i in non_voltage_channels(source, self.ch_names, self.ch_types):  # EDA in uS, no unit: not volts
+                self.ch_types[i] = "misc"
             if not self.raw.preload:
                 self.low_rate = low_rate_channels(source, self.ch_names, self.sfreq, self.n_times)
         ann = self.raw.annotations
