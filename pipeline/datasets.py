@@ -133,6 +133,12 @@ DATASETS: dict[str, Dataset] = {
                     "2-ch EEG at O1/O2, 65 s",
                 ),
                 (
+                    "emg-two-devices",
+                    "emg_1000_hz_16_bits",
+                    "cbafbc72a5cc13a615dc07621b931d17d6723709b146d73d44426e3b62f39d99",
+                    "2 devices: 1-ch EMG (channel_6) at 1000 Hz and a 1-ch device (channel_5) at 10 Hz, 40.5 s",
+                ),
+                (
                     "eeg-p",
                     "eeg_sample_p",
                     "2ec3b75fd24cc3a469e2a9343142cd8cf0de822763aa462356eb391772edfaea",
@@ -144,13 +150,26 @@ DATASETS: dict[str, Dataset] = {
 }
 
 
-def read_opensignals(path):
-    """(data (channels, samples) float64 in ADC units, rate Hz) of a one-device OpenSignals HDF5 file."""
+def read_opensignals(path, device: str | None = None):
+    """(data (channels, samples) float64 in ADC units, rate Hz) of an OpenSignals HDF5 file's device: its one device,
+    or `device` (the MAC address its group is named by) of a file recorded from several (they may differ in rate)."""
     import h5py
     import numpy as np
 
     with h5py.File(path, "r") as f:
-        dev = f[next(iter(f))]
+        if device is None and len(f) > 1:  # the first was taken: the others' channels were lost, unsaid
+            raws = {k: f[f"{k}/raw"] for k in f}
+            said = "; ".join(
+                f"{k} ({f[k].attrs.get('sampling rate')} Hz, "
+                f"{sum(str(c).startswith('channel_') for c in raw) if isinstance(raw, h5py.Group) else 0} channels)"
+                for k, raw in raws.items()
+            )
+            raise ValueError(
+                f"{path} holds {len(f)} devices: {said}; fix: read each one, read_opensignals(PATH, device='{next(iter(f))}')"
+            )
+        if device is not None and device not in f:
+            raise ValueError(f"{path}: no device {device!r}; fix: give one of {', '.join(f)}")
+        dev = f[device if device is not None else next(iter(f))]
         raw = dev["raw"] if isinstance(dev, h5py.Group) else None
         if not isinstance(raw, h5py.Group):
             raise ValueError(f"{path}: not an OpenSignals file (no device group with a 'raw' group)")

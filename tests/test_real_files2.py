@@ -48,3 +48,28 @@ def test_an_edf_channel_in_no_voltage_keeps_its_values_through_a_recorder(tmp_pa
     got = np.asarray(back.get_data())[:, : want.shape[1]]
     step = np.ptp(want, axis=1, keepdims=True) / 65535  # the recorder's 16-bit quantisation of each channel
     assert np.all(np.abs(got - want) <= step)
+
+
+def test_read_opensignals_of_a_two_device_file_names_them_and_reads_the_one_asked():
+    """Before: read_opensignals (what file_source's error for .h5 tells a user to use) took the file's first device
+    and left the other out, unsaid: emg_1000_hz_16_bits.h5 gave the 1000 Hz EMG, and the 10 Hz device was lost."""
+    import h5py
+    from wavegraph.pipeline.datasets import read_opensignals
+
+    path = dataset("bsn-emg-two-devices")
+    devices = {}
+    with h5py.File(path, "r") as f:
+        for k in f:
+            raw = f[f"{k}/raw"]
+            assert isinstance(raw, h5py.Group)
+            (column,) = [str(c) for c in raw if str(c).startswith("channel_")]
+            devices[k] = (float(np.asarray(f[k].attrs["sampling rate"])), np.asarray(raw[column]))
+    assert len(devices) == 2
+    with pytest.raises(ValueError, match="holds 2 devices: .*1000 Hz, 1 channels.*10 Hz, 1 channels.*device='"):
+        read_opensignals(path)
+    for name, (rate, column) in devices.items():
+        data, got_rate = read_opensignals(path, device=name)
+        assert got_rate == rate and data.shape == (1, len(column))
+        np.testing.assert_array_equal(data[0], column.reshape(-1))
+    with pytest.raises(ValueError, match="no device 'nope'"):
+        read_opensignals(path, device="nope")
