@@ -61,6 +61,17 @@ DATASETS: dict[str, Dataset] = {
             license="ODC-By (PhysioNet); packaged by biosignalsnotebooks (MIT)",
         ),
         Dataset(
+            name="pyedflib-subsecond",
+            requirement="pyedflib==0.1.42",
+            pip_args=("--only-binary", ":all:"),
+            member_suffix="pyedflib/tests/data/test_subsecond.edf",
+            filename="test_subsecond.edf",
+            sha256="ac1cc70b0b9b345c7b5006f0f27d98656b1d891c2c02505b6c18ed399f077379",
+            description="pyedflib's EDF+C test file: 1 channel (Fp1) 128 Hz, 698 s, first record 0.3945312 s after "
+            "the header's start second, 4 annotations",
+            license="BSD-2-Clause (pyedflib)",
+        ),
+        Dataset(
             name="ssvepy-epochs",
             requirement="ssvepy==0.2",
             pip_args=("--no-binary", ":all:"),

@@ -73,3 +73,21 @@ def test_read_opensignals_of_a_two_device_file_names_them_and_reads_the_one_aske
         np.testing.assert_array_equal(data[0], column.reshape(-1))
     with pytest.raises(ValueError, match="no device 'nope'"):
         read_opensignals(path, device="nope")
+
+
+def test_an_edf_starting_a_fraction_of_a_second_in_keeps_that_start_through_recorders(tmp_path):
+    """pyedflib's test_subsecond.edf: header 04:05:56, first record's time-keeping annotation '+0.3945312' (EDF+: the
+    first sample is 0.3945312 s into that second). Before: MNE's meas_date drops the fraction, file_source passed it on,
+    and a FIF or EDF recorder dated the replay 0.39 s early (the recorder's own EDF, started mid-second, lost its
+    fraction the same way on replay). Now the spec's meas_date holds it, to the microsecond."""
+    from datetime import datetime
+
+    src = dataset("pyedflib-subsecond")
+    want = "2020-01-24T04:05:56.394531+00:00"
+    assert FileSource(path=str(src)).configure({})["out"].meas_date == want
+    fif, edf = tmp_path / "rec_raw.fif", tmp_path / "rec.edf"
+    _record(src, fif, tmp_path)
+    rec = mne.io.read_raw_fif(fif, verbose="error")
+    assert rec.info["meas_date"] == datetime.fromisoformat(want) and rec.first_samp == 0
+    _record(src, edf, tmp_path)
+    assert FileSource(path=str(edf)).configure({})["out"].meas_date == want

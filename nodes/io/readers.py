@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import shlex
 import warnings
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -20,6 +21,7 @@ from .file_checks import (
     check_not_empty,
     check_split_part,
     edf_signals,
+    edf_start_fraction,
     low_rate_channels,
     misnamed,
     no_channels,
@@ -178,6 +180,9 @@ class _RawReader(_Reader):
             self._records(source, in_memory=path is None)  # EDF+D
             for i in non_voltage_channels(source, self.ch_names, self.ch_types):  # EDA in uS, no unit: not volts
                 self.ch_types[i] = "misc"
+            start = self.raw.info["meas_date"]  # MNE's keeps the header's whole second: the fraction, as EDF+ says
+            if start is not None and not start.microsecond and (frac := edf_start_fraction(source)):
+                self.meas_date = (start + timedelta(seconds=frac)).isoformat()
             if not self.raw.preload:
                 self.low_rate = low_rate_channels(source, self.ch_names, self.sfreq, self.n_times)
         ann = self.raw.annotations
