@@ -260,17 +260,13 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> GraphConfig:
     """Read and structurally check a graph file. Raises GraphError listing every problem found."""
     file = str(path)
     if file.lower().endswith(RECORDING_SUFFIXES):
-        raise GraphError(
-            [
-                (
-                    file,
-                    0,
-                    "this is a recording, not a graph file (YAML)",
-                    "replay it through a graph whose file_source reads it, e.g. a file holding 'nodes: [{id: src, "
-                    f"type: file_source, params: {{path: {json.dumps(file)}}}}}]' and the nodes after it (docs/yaml.md)",
-                )
-            ]
+        from wavegraph.nodes.io.file_checks import not_read_hint  # .h5, .npz, .csv: no file_source reads them
+
+        fix = not_read_hint(Path(file)) or (
+            "replay it through a graph whose file_source reads it, e.g. a file holding 'nodes: [{id: src, "
+            f"type: file_source, params: {{path: {json.dumps(file)}}}}}]' and the nodes after it (docs/yaml.md)"
         )
+        raise GraphError([(file, 0, "this is a recording, not a graph file (YAML)", fix)])
     try:
         raw = Path(path).read_bytes()
     except OSError as e:

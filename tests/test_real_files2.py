@@ -91,3 +91,16 @@ def test_an_edf_starting_a_fraction_of_a_second_in_keeps_that_start_through_reco
     assert rec.info["meas_date"] == datetime.fromisoformat(want) and rec.first_samp == 0
     _record(src, edf, tmp_path)
     assert FileSource(path=str(edf)).configure({})["out"].meas_date == want
+
+
+def test_running_an_opensignals_file_as_a_graph_says_how_to_replay_it(capsys):
+    """Before: 'wavegraph run eeg_sample_closed_open_eyes.h5' said 'replay it through a graph whose file_source reads
+    it', with such a graph to write; file_source then refused the file (it reads no HDF5). Now the fix is the one
+    file_source gives for it: load it with read_opensignals and replay it with array_source."""
+    from wavegraph.pipeline.cli import main
+
+    path = dataset("bsn-eeg-closed-open-eyes")
+    assert main(["run", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "this is a recording, not a graph file" in err and "whose file_source reads it" not in err
+    assert "read_opensignals(PATH)" in err and "array_source" in err

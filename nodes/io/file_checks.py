@@ -400,7 +400,8 @@ _NOT_READ = {
     "`wavegraph recover PATH` (this file's path, or the recording's) writes the recording; replay that",
     (".h5", ".hdf5", ".hdf"): "HDF5 (Timeflux's recordings, OpenSignals) is not read by file_source: load it "
     "(pandas.read_hdf(PATH, KEY) for Timeflux; for OpenSignals: data, rate = "
-    "wavegraph.pipeline.datasets.read_opensignals(PATH)) and " + _ARRAY_SOURCE,
+    "wavegraph.pipeline.datasets.read_opensignals(PATH), device='MAC' for a file of several devices) and "
+    + _ARRAY_SOURCE,
     (
         ".npz",
         ".npy",
