@@ -71,6 +71,34 @@ DATASETS: dict[str, Dataset] = {
             "the header's start second, 4 annotations",
             license="BSD-2-Clause (pyedflib)",
         ),
+        *(
+            Dataset(
+                name=f"pyedflib-{name}",
+                requirement="pyedflib==0.1.42",
+                pip_args=("--only-binary", ":all:"),
+                member_suffix=f"pyedflib/tests/data/{file}",
+                filename=file,
+                sha256=sha,
+                description=what,
+                license="BSD-2-Clause (pyedflib)",
+            )
+            for name, file, sha, what in (
+                (
+                    "generator-edf",
+                    "test_generator.edf",
+                    "720f653a24996b3158fc8baede136dfe4f5f162933af44891b594ff5c6437bb1",
+                    "pyedflib's known-answer EDF+C: 11 channels (square, ramp, pulse, noise, sines 1-50 Hz) 200 Hz, "
+                    "600 s, markers 'Recording starts' at 0 s and 'Recording ends' at 600 s",
+                ),
+                (
+                    "generator-bdf",
+                    "test_generator.bdf",
+                    "1c3fc0aeb9dee32b4a3bc2b850df28fdaa99bc6f10a8ad11bd2fd00f1adbe2ca",
+                    "pyedflib's known-answer BDF+C of mixed rates: sine 1000 Hz, square 800, ramp 500, pink noise 975, "
+                    "white noise 999 Hz, 30 s",
+                ),
+            )
+        ),
         Dataset(
             name="ssvepy-epochs",
             requirement="ssvepy==0.2",

@@ -104,3 +104,15 @@ def test_running_an_opensignals_file_as_a_graph_says_how_to_replay_it(capsys):
     err = capsys.readouterr().err
     assert "this is a recording, not a graph file" in err and "whose file_source reads it" not in err
     assert "read_opensignals(PATH)" in err and "array_source" in err
+
+
+def test_a_marker_at_the_recordings_very_end_is_not_said_to_lie_after_it(caplog):
+    """pyedflib's test_generator.edf (200 Hz, 600 s) ends with the marker 'Recording ends' at 600 s: where the last
+    sample's period ends. Before: 'lie after its last sample (599.995 s) ... was the recording cut short?' on a file
+    that is whole. The marker still goes out (with the last chunk); one later than half a sample past it is said."""
+    src = dataset("pyedflib-generator-edf")
+    node = FileSource(path=str(src))
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        node.configure({})
+    assert "lie after its last sample" not in caplog.text
+    assert node.reader is not None and sorted(node.reader.events[:, 1]) == [0.0, 600.0]

@@ -138,7 +138,7 @@ class FileSource(Source[FileSourceParams]):
             "events": StreamSpec("events", 0.0, (3,), "float64", labels=r.labels, **origin),
         }
         end = r.time_of(r.n_times - 1) + 1 / r.sfreq if r.n_times else 0.0  # (XDF: a marker stream outlived the EEG)
-        late = int(np.count_nonzero(r.events[:, 1] >= end))
+        late = int(np.count_nonzero(r.events[:, 1] >= end + 0.5 / r.sfreq))  # at the end itself: 'Recording ends'
         if late and r.n_times:  # a recording cut short keeps the markers of what it lost: said, not only counted
             _log.warning(
                 "%s: %d of the %d markers of %s lie after its last sample (%.6g s); they go out with the last chunk "
