@@ -116,3 +116,46 @@ def test_a_marker_at_the_recordings_very_end_is_not_said_to_lie_after_it(caplog)
         node.configure({})
     assert "lie after its last sample" not in caplog.text
     assert node.reader is not None and sorted(node.reader.events[:, 1]) == [0.0, 600.0]
+
+
+def _bdf_samples(path) -> list[np.ndarray]:
+    """Each signal of a BDF in its own rate, in volts (its header's uV), decoded here from the bytes."""
+    raw = path.read_bytes()
+    ns, n_rec = int(raw[252:256]), int(raw[236:244])
+    sig = raw[256 : 256 * (ns + 1)]
+
+    def field(offset: int, width: int, kind=float) -> list:
+        return [kind(sig[offset + i * width : offset + (i + 1) * width]) for i in range(ns)]
+
+    pmin, pmax = field(ns * 104, 8), field(ns * 112, 8)
+    dmin, dmax, spr = field(ns * 120, 8), field(ns * 128, 8), field(ns * 216, 8, int)
+    b = np.frombuffer(raw[256 * (ns + 1) :], np.uint8).reshape(n_rec, sum(spr), 3).astype(np.int32)
+    d = b[..., 0] | (b[..., 1] << 8) | (b[..., 2] << 16)
+    d = np.where(d >= 1 << 23, d - (1 << 24), d)
+    at = np.cumsum([0, *spr])
+    return [
+        ((d[:, at[i] : at[i + 1]].reshape(-1) - dmin[i]) * (pmax[i] - pmin[i]) / (dmax[i] - dmin[i]) + pmin[i]) * 1e-6
+        for i in range(ns)
+    ]
+
+
+def test_a_bdf_of_mixed_rates_replays_every_channel_whole(caplog):
+    """pyedflib's test_generator.bdf: 1000, 800, 500, 975 and 999 Hz channels in one file (none of the rates in a
+    simple ratio to the others). Pinned: the replay is at the top rate, the slower channels are named with their rates
+    in a warning, and each is the FFT interpolation of the file's own samples (decoded here from its bytes): resampled
+    back to its rate it is them, so nothing is lost. (MNE read 1000 samples at a time differs from its whole read by
+    up to 18 % of the square wave's range; this 1 MB file fits one of file_source's 16 MB reads.)"""
+    from scipy.signal import resample
+    from wavegraph.pipeline.api import GraphBuilder
+
+    src = dataset("pyedflib-generator-bdf")
+    want = _bdf_samples(src)
+    g = GraphBuilder()
+    node = g.add("file_source", path=str(src), chunk_size=37)
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        got = g.run(capture=[node])[f"{node}.out"]
+    assert "square 13Hz 800 Hz, ramp 7Hz 500 Hz, pink noise 975 Hz, white noise 999 Hz" in caplog.text
+    assert got.data.shape == (5, 30000)
+    for x, y in zip(got.data, want):
+        back = x if len(y) == len(x) else resample(x, len(y))
+        assert np.max(np.abs(back - y)) < 1e-9 * np.max(np.abs(y))
