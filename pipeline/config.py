@@ -260,9 +260,10 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> GraphConfig:
     """Read and structurally check a graph file. Raises GraphError listing every problem found."""
     file = str(path)
     if file.lower().endswith(RECORDING_SUFFIXES):
-        from wavegraph.nodes.io.file_checks import not_read_hint  # .h5, .npz, .csv: no file_source reads them
+        from .registry import lookup  # the node library's hint (pipeline does not import nodes)
 
-        fix = not_read_hint(Path(file)) or (
+        hint = getattr(lookup("file_source"), "not_read_hint", None)  # .h5, .npz, .csv: no file_source reads them
+        fix = (hint(Path(file)) if hint else None) or (
             "replay it through a graph whose file_source reads it, e.g. a file holding 'nodes: [{id: src, "
             f"type: file_source, params: {{path: {json.dumps(file)}}}}}]' and the nodes after it (docs/yaml.md)"
         )

@@ -63,7 +63,7 @@ from wavegraph.pipeline.datasets import DatasetError, resolve_path
 from wavegraph.pipeline.node import NodeParams, Source
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from .file_checks import no_channels
+from .file_checks import no_channels, not_read_hint
 from .readers import BLOCK_BYTES, _Reader, is_audio, open_reader
 
 DEFAULT_CHUNK = 32
@@ -105,6 +105,8 @@ class FileSource(Source[FileSourceParams]):
 
     outputs = ("out", "events")
     Params = FileSourceParams
+    # what to do with a file of a kind it does not read (.h5, .npz, .csv): the runtime asks it through the registry
+    not_read_hint = staticmethod(not_read_hint)
     live = False
     what = "file_source"  # the name errors give
 
