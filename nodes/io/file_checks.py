@@ -15,6 +15,8 @@ from pathlib import Path
 
 from wavegraph.pipeline.spec import SpecError
 
+from .edf_header import edf_signals
+
 _log = logging.getLogger("wavegraph.file_source")
 
 # first bytes -> (format, the suffix its readers want); FIF's first tag is FIFF_FILE_ID (kind 100, big-endian)
@@ -70,45 +72,6 @@ def misnamed(path: Path, error: Exception, supported: str = "") -> SpecError | N
         f"({type(error).__name__}: {error})",
         f"give it the {fmt} suffix its readers go by, e.g. cp {path} {path.parent / (path.stem + suffix)}",
     )
-
-
-def edf_signals(path: Path) -> tuple[bytes, list[str], list[int]] | None:
-    """EDF/BDF: (its 256-byte main header, each signal's label, each signal's samples per data record); None when
-    the header is cut short or its fields are not numbers."""
-    with open(path, "rb") as f:
-        head = f.read(256)
-        try:
-            ns = int(head[252:256])
-        except ValueError:
-            return None
-        sig = f.read(ns * 256)
-    labels = [sig[i * 16 : (i + 1) * 16].decode("latin-1").strip() for i in range(ns)]
-    at = ns * 216  # samples per record, after label, transducer, dimension, 4 ranges, prefiltering
-    try:
-        return head, labels, [int(sig[at + i * 8 : at + (i + 1) * 8]) for i in range(ns)]
-    except ValueError:
-        return None
-
-
-def edf_start_fraction(path: Path) -> float:
-    """EDF+/BDF+: the fraction of a second after the header's start time at which the first record starts (its
-    time-keeping annotation, '+0.3945312'), which MNE leaves out of meas_date; 0 for any other file."""
-    signals = edf_signals(path)
-    if signals is None or signals[0][192:196] not in (b"EDF+", b"BDF+"):
-        return 0.0
-    head, labels, spr = signals
-    tals = [i for i, label in enumerate(labels) if label.endswith("Annotations")]
-    if not tals:
-        return 0.0
-    width = 3 if head[:1] == b"\xff" else 2
-    with open(path, "rb") as f:
-        f.seek(int(head[184:192]) + sum(spr[: tals[0]]) * width)
-        first = f.read(spr[tals[0]] * width).split(b"\x14", 1)[0]
-    try:
-        frac = float(first.decode("latin-1"))
-    except ValueError:
-        return 0.0
-    return frac if 0 < frac < 1 else 0.0
 
 
 def check_edf(path: Path) -> None:
@@ -330,66 +293,6 @@ def check_brainvision(header: Path) -> None:
                 torn,
                 frame,
             )
-
-
-def low_rate_channels(path: Path, ch_names: list[str], sfreq: float, n_times: int) -> set[int]:
-    """EDF/BDF channels recorded below the file's top rate (a PSG's respiration at 10 Hz beside EEG at 100 Hz),
-    which MNE upsamples to it, said. MNE upsamples each read separately (FFT resampling of that block: artifacts of
-    the signal's size at every block edge, MNE issue 10635), so the reader loads the file at their first read."""
-    signals = edf_signals(path)
-    if signals is None:
-        return set()
-    head, labels, spr = signals
-    try:
-        duration = float(head[244:252])
-    except ValueError:
-        return set()
-    rates = [n / duration for n, label in zip(spr, labels) if not label.endswith("Annotations")] if duration else []
-    if len(rates) != len(ch_names) or not rates or min(rates) == max(rates):
-        return set()
-    low = {i for i, r in enumerate(rates) if r < sfreq}
-    _log.warning(
-        "file_source: %s: %s recorded below the file's %g Hz (%s): MNE upsamples them to %g Hz; the recording is read "
-        "into memory (%.0f MB) when they are first read, as MNE advises (block by block, its upsampling leaves "
-        "artifacts at every block edge); pick the %g Hz channels only to replay it lazily",
-        path,
-        "channels" if len(low) > 1 else "channel",
-        sfreq,
-        ", ".join(f"{ch_names[i]} {rates[i]:g} Hz" for i in sorted(low)),
-        sfreq,
-        len(ch_names) * n_times * 8 / 1e6,
-        sfreq,
-    )
-    return low
-
-
-_VOLTS = ("uV", "\u00b5V", "\u03bcV", "mV", "V")  # the units MNE scales to volts (any other: the file's value, as V)
-
-
-def non_voltage_channels(path: Path, ch_names: list[str], ch_types: list[str]) -> list[int]:
-    """EDF/BDF channels whose physical dimension is no voltage (EDA in uS, a temperature, raw ADC counts with none):
-    MNE replays their values as they are but calls them EEG in volts, so an EDF recorder wrote 1.5 uS as 1500000 uV.
-    Typed misc (values and unit kept: no scaling, written without a unit), said."""
-    signals = edf_signals(path)
-    if signals is None:
-        return []
-    _, labels, _ = signals
-    with open(path, "rb") as f:
-        f.seek(256 + 96 * len(labels))  # after the labels (16 bytes each) and transducers (80)
-        dims = [f.read(8).decode("latin-1").strip() for _ in labels]
-    units = [d for d, label in zip(dims, labels) if not label.endswith("Annotations")]
-    if len(units) != len(ch_names):
-        return []
-    found = [i for i, (u, t) in enumerate(zip(units, ch_types)) if u not in _VOLTS and t not in ("stim", "misc")]
-    if found:
-        _log.warning(
-            "file_source: %s: %s no voltage (%s): replayed as the file's values, typed misc (MNE reads them as EEG "
-            "in volts, so an EDF recorder wrote them as uV, a million times the value)",
-            path,
-            "channels hold" if len(found) > 1 else "channel holds",
-            ", ".join(f"{ch_names[i]} in {units[i]!r}" if units[i] else f"{ch_names[i]} without a unit" for i in found),
-        )
-    return found
 
 
 _ARRAY_SOURCE = (

@@ -15,17 +15,14 @@ import numpy as np
 from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, float32_rate
 
 from .case_names import CaseView, needs_view
+from .edf_header import channel_units, edf_records, edf_start_fraction, low_rate_channels
 from .file_checks import (
     check_brainvision,
     check_edf,
     check_not_empty,
     check_split_part,
-    edf_signals,
-    edf_start_fraction,
-    low_rate_channels,
     misnamed,
     no_channels,
-    non_voltage_channels,
     not_read_hint,
     projectors,
     said_by_mne,
@@ -175,11 +172,15 @@ class _RawReader(_Reader):
         self.starts: np.ndarray | None = None  # EDF+D/BDF+D: each data record's start (s), for time_of
         self.skips: Skips | None = None  # the runs of samples between BAD_ACQ_SKIP spans (skips.py)
         source = path if path is not None else _edf_file_of(raw)  # a Raw in memory: the EDF it was read from
+        self.gains = np.ones(len(self.ch_names))  # EDF/BDF channels in a voltage MNE does not scale: to volts
         self.low_rate: set[int] = set()  # EDF/BDF channels MNE upsamples: read from memory (low_rate_channels)
         if source is not None and source.suffix.lower() in (".edf", ".bdf"):
             self._records(source, in_memory=path is None)  # EDF+D
-            for i in non_voltage_channels(source, self.ch_names, self.ch_types):  # EDA in uS, no unit: not volts
+            misc, gains = channel_units(source, self.ch_names, self.ch_types)  # degC, no unit: misc; 'UV': to V
+            for i in misc:
                 self.ch_types[i] = "misc"
+            for i, factor in gains.items():
+                self.gains[i] = factor
             start = self.raw.info["meas_date"]  # MNE's keeps the header's whole second: the fraction, as EDF+ says
             if start is not None and not start.microsecond and (frac := edf_start_fraction(source)):
                 self.meas_date = (start + timedelta(seconds=frac)).isoformat()
@@ -312,7 +313,9 @@ class _RawReader(_Reader):
         return self._data(picks, start, stop)
 
     def _data(self, picks, start: int, stop: int):
-        return self.raw.get_data(picks=picks, start=start, stop=stop)  # pyright: ignore[reportArgumentType]  # mne stub: picks may be a list
+        data = self.raw.get_data(picks=picks, start=start, stop=stop)  # pyright: ignore[reportArgumentType]  # mne stub: picks may be a list
+        gains = self.gains[picks]
+        return data if (gains == 1).all() else data * gains[:, None]
 
     def close(self) -> None:
         if self.view is not None:
@@ -325,35 +328,6 @@ def _edf_file_of(raw) -> Path | None:
         return None
     path = Path(raw.filenames[0])
     return path if path.is_file() else None
-
-
-def edf_records(path: Path) -> tuple[np.ndarray, float, list[tuple[float, float, str]]] | None:
-    """EDF+D / BDF+D: (each data record's start in seconds, the record duration, the annotations as
-    (onset, duration, text) on the same clock), from the records' TALs; None for any other file."""
-    signals = edf_signals(path)
-    if signals is None or signals[0][192:197] not in (b"EDF+D", b"BDF+D"):
-        return None
-    head, labels, spr = signals
-    n_rec, duration, header = int(head[236:244]), float(head[244:252]), int(head[184:192])
-    width = 3 if head[:1] == b"\xff" else 2
-    rec_bytes = sum(spr) * width
-    tals = [i for i, label in enumerate(labels) if label.endswith("Annotations")]
-    whole = (path.stat().st_size - header) // rec_bytes  # a truncated file: the records it holds
-    n_rec = whole if n_rec < 0 else min(n_rec, whole)
-    starts, notes = np.empty(n_rec), []
-    with open(path, "rb") as f:
-        for r in range(n_rec):
-            for k, tal in enumerate(tals):
-                f.seek(header + r * rec_bytes + sum(spr[:tal]) * width)
-                for j, entry in enumerate(f.read(spr[tal] * width).split(b"\x00")):
-                    if not entry.strip(b"\x00"):
-                        continue
-                    when, *texts = entry.decode("utf-8", "replace").split("\x14")
-                    onset, _, dur = when.partition("\x15")
-                    if k == 0 and j == 0:  # the record's time-keeping TAL
-                        starts[r] = float(onset)
-                    notes += [(float(onset), float(dur or 0), t) for t in texts if t]
-    return starts, duration, notes
 
 
 def readable_length(raw, path: Path) -> int:

@@ -1,0 +1,168 @@
+"""What file_source reads from an EDF/BDF header itself, where MNE keeps none of it or reads it otherwise than the
+file says: each signal's label, samples per record and physical dimension (unit), the fraction of a second EDF+
+starts into, an EDF+D file's record times, channels recorded below the top rate, and the units MNE does not scale."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from .units import volt_scale
+
+_log = logging.getLogger("wavegraph.file_source")
+
+
+def edf_signals(path: Path) -> tuple[bytes, list[str], list[int]] | None:
+    """EDF/BDF: (its 256-byte main header, each signal's label, each signal's samples per data record); None when
+    the header is cut short or its fields are not numbers."""
+    with open(path, "rb") as f:
+        head = f.read(256)
+        try:
+            ns = int(head[252:256])
+        except ValueError:
+            return None
+        sig = f.read(ns * 256)
+    labels = [sig[i * 16 : (i + 1) * 16].decode("latin-1").strip() for i in range(ns)]
+    at = ns * 216  # samples per record, after label, transducer, dimension, 4 ranges, prefiltering
+    try:
+        return head, labels, [int(sig[at + i * 8 : at + (i + 1) * 8]) for i in range(ns)]
+    except ValueError:
+        return None
+
+
+def edf_start_fraction(path: Path) -> float:
+    """EDF+/BDF+: the fraction of a second after the header's start time at which the first record starts (its
+    time-keeping annotation, '+0.3945312'), which MNE leaves out of meas_date; 0 for any other file."""
+    signals = edf_signals(path)
+    if signals is None or signals[0][192:196] not in (b"EDF+", b"BDF+"):
+        return 0.0
+    head, labels, spr = signals
+    tals = [i for i, label in enumerate(labels) if label.endswith("Annotations")]
+    if not tals:
+        return 0.0
+    width = 3 if head[:1] == b"\xff" else 2
+    with open(path, "rb") as f:
+        f.seek(int(head[184:192]) + sum(spr[: tals[0]]) * width)
+        first = f.read(spr[tals[0]] * width).split(b"\x14", 1)[0]
+    try:
+        frac = float(first.decode("latin-1"))
+    except ValueError:
+        return 0.0
+    return frac if 0 < frac < 1 else 0.0
+
+
+def edf_records(path: Path) -> tuple[np.ndarray, float, list[tuple[float, float, str]]] | None:
+    """EDF+D / BDF+D: (each data record's start in seconds, the record duration, the annotations as
+    (onset, duration, text) on the same clock), from the records' TALs; None for any other file."""
+    signals = edf_signals(path)
+    if signals is None or signals[0][192:197] not in (b"EDF+D", b"BDF+D"):
+        return None
+    head, labels, spr = signals
+    n_rec, duration, header = int(head[236:244]), float(head[244:252]), int(head[184:192])
+    width = 3 if head[:1] == b"\xff" else 2
+    rec_bytes = sum(spr) * width
+    tals = [i for i, label in enumerate(labels) if label.endswith("Annotations")]
+    whole = (path.stat().st_size - header) // rec_bytes  # a truncated file: the records it holds
+    n_rec = whole if n_rec < 0 else min(n_rec, whole)
+    starts, notes = np.empty(n_rec), []
+    with open(path, "rb") as f:
+        for r in range(n_rec):
+            for k, tal in enumerate(tals):
+                f.seek(header + r * rec_bytes + sum(spr[:tal]) * width)
+                for j, entry in enumerate(f.read(spr[tal] * width).split(b"\x00")):
+                    if not entry.strip(b"\x00"):
+                        continue
+                    when, *texts = entry.decode("utf-8", "replace").split("\x14")
+                    onset, _, dur = when.partition("\x15")
+                    if k == 0 and j == 0:  # the record's time-keeping TAL
+                        starts[r] = float(onset)
+                    notes += [(float(onset), float(dur or 0), t) for t in texts if t]
+    return starts, duration, notes
+
+
+def low_rate_channels(path: Path, ch_names: list[str], sfreq: float, n_times: int) -> set[int]:
+    """EDF/BDF channels recorded below the file's top rate (a PSG's respiration at 10 Hz beside EEG at 100 Hz),
+    which MNE upsamples to it, said. MNE upsamples each read separately (FFT resampling of that block: artifacts of
+    the signal's size at every block edge, MNE issue 10635), so the reader loads the file at their first read."""
+    signals = edf_signals(path)
+    if signals is None:
+        return set()
+    head, labels, spr = signals
+    try:
+        duration = float(head[244:252])
+    except ValueError:
+        return set()
+    rates = [n / duration for n, label in zip(spr, labels) if not label.endswith("Annotations")] if duration else []
+    if len(rates) != len(ch_names) or not rates or min(rates) == max(rates):
+        return set()
+    low = {i for i, r in enumerate(rates) if r < sfreq}
+    _log.warning(
+        "file_source: %s: %s recorded below the file's %g Hz (%s): MNE upsamples them to %g Hz; the recording is read "
+        "into memory (%.0f MB) when they are first read, as MNE advises (block by block, its upsampling leaves "
+        "artifacts at every block edge); pick the %g Hz channels only to replay it lazily",
+        path,
+        "channels" if len(low) > 1 else "channel",
+        sfreq,
+        ", ".join(f"{ch_names[i]} {rates[i]:g} Hz" for i in sorted(low)),
+        sfreq,
+        len(ch_names) * n_times * 8 / 1e6,
+        sfreq,
+    )
+    return low
+
+
+_MNE_MICRO = ("\u03bcV", "\u00b5V", "\x83\xcaV", "uV")  # the spellings MNE scales by 1e-6 (mV: 1e-3; any other: 1)
+
+
+def edf_units(path: Path) -> list[str] | None:
+    """Each signal's physical dimension (its unit), the annotation signals left out, as MNE's orig_units before it
+    renames them; None when the header cannot be read."""
+    signals = edf_signals(path)
+    if signals is None:
+        return None
+    _, labels, _ = signals
+    with open(path, "rb") as f:
+        f.seek(256 + 96 * len(labels))  # after the labels (16 bytes each) and transducers (80)
+        dims = [f.read(8).decode("latin-1").strip() for _ in labels]
+    return [d for d, label in zip(dims, labels) if not label.endswith("Annotations")]
+
+
+def channel_units(path: Path, ch_names: list[str], ch_types: list[str]) -> tuple[list[int], dict[int, float]]:
+    """(channels in no voltage, {channel: factor}) of an EDF/BDF, from each signal's unit.
+
+    A voltage MNE does not scale ('UV', 'nV', a micro sign written in UTF-8: MNE reads them as volts, 1e6 or 1e9 times
+    the value) gets the factor that makes it volts (said). A channel in no voltage (a temperature in degC, a heart rate
+    in BPM, EDA in uS, ADC counts without a unit) is typed misc, its values as in the file (MNE calls it EEG in volts,
+    so an EDF recorder wrote 1.5 uS as 1500000 uV); logged, not warned: nothing is lost (a recorder keeps its values).
+    """
+    units = edf_units(path)
+    if units is None or len(units) != len(ch_names):
+        return [], {}
+    misc, gains = [], {}
+    for i, (unit, kind) in enumerate(zip(units, ch_types)):
+        if kind in ("stim", "misc"):  # (MNE reads a stim channel unscaled, whatever its unit)
+            continue
+        ours = volt_scale(unit)
+        if ours is None:
+            misc.append(i)
+            continue
+        mne = 1e-6 if unit in _MNE_MICRO else 1e-3 if unit == "mV" else 1.0
+        if ours != mne:
+            gains[i] = ours / mne
+    if gains:
+        _log.warning(
+            "file_source: %s: %s scaled to volts as %s (MNE reads %s unscaled, as volts)",
+            path,
+            ", ".join(f"{ch_names[i]} in {units[i]!r}" for i in gains),
+            "their units say" if len(gains) > 1 else "its unit says",
+            "these spellings" if len({units[i] for i in gains}) > 1 else "this spelling",
+        )
+    if misc:
+        _log.info(
+            "file_source: %s: typed misc (no voltage; values as in the file): %s",
+            path,
+            ", ".join(f"{ch_names[i]} in {units[i]!r}" if units[i] else f"{ch_names[i]} without a unit" for i in misc),
+        )
+    return misc, gains

