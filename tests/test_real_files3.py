@@ -5,8 +5,11 @@ the same file, or the file's own bytes."""
 from __future__ import annotations
 
 import logging
+import shutil
 
+import mne
 import numpy as np
+import pytest
 from wavegraph.nodes.io.file_source import FileSource
 from wavegraph.pipeline.api import GraphBuilder
 
@@ -89,3 +92,79 @@ def test_a_recording_read_back_is_silent_and_equal_to_what_was_recorded(tmp_path
         assert spec.channel_names == tuple(names) and got.shape == x.shape
         step = np.ptp(x, axis=1) / (2**24 if name.endswith(".bdf") else 2**16) if "fif" not in name else 0 * x[:, 0]
         assert np.all(np.abs(got - x).max(axis=1) <= step), name
+
+
+def _full_disk(kind, folder):
+    """A folder where writes fail past about 256 KB: a tmpfs of that size (needs root: mount), or a file-size limit
+    on the run's process (RLIMIT_FSIZE: EFBIG, for anyone). Returns what the run's subprocess needs."""
+    import os
+    import resource
+    import signal
+    import subprocess
+
+    folder.mkdir()
+    if kind == "tmpfs":
+        if (
+            os.geteuid() != 0
+            or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)]).returncode
+        ):
+            pytest.skip("mounting a tmpfs needs root")
+        return None
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG) instead of killing
+        resource.setrlimit(resource.RLIMIT_FSIZE, (256 << 10, 256 << 10))
+
+    return limit
+
+
+@pytest.mark.parametrize("kind", ["tmpfs", "file size limit"])
+@pytest.mark.parametrize("name", ["rec_raw.fif", "rec.csv"])
+def test_a_full_disk_says_what_is_kept_and_recover_finishes_it(tmp_path, kind, name):
+    """Before: a recorder whose disk filled up failed the run with a bare 'OSError: [Errno 28] No space left on device'
+    (soundfile's 'LibsndfileError: System error.' for WAV), nothing said of the samples before it (kept in the spill)
+    or of `wavegraph recover`; its conversion at close failed unsaid; a CSV kept a row cut off mid-line. Now the error
+    names the file, the samples kept and where, and the fix; the spill, moved to a disk with room, recovers to exactly
+    the samples that were written; a CSV ends with its last whole row."""
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((16, 5000)) * 1e-5
+    src = tmp_path / "src_raw.fif"
+    mne.io.RawArray(x, mne.create_info([f"E{i}" for i in range(16)], 250.0, "eeg"), verbose="error").save(src)
+    want = np.asarray(mne.io.read_raw_fif(src, verbose="error").get_data())  # (float32 in the file)
+    disk = tmp_path / "disk"
+    limit = _full_disk(kind, disk)
+    try:
+        g = tmp_path / "g.yaml"
+        g.write_text(
+            f"nodes:\n  - {{id: src, type: file_source, params: {{path: '{src}', chunk_size: 50}}}}\n"
+            f"  - {{id: rec, type: recorder, params: {{path: '{disk / name}'}}}}\n"
+            "edges:\n  - {source: src.out, target: rec.in}\n"
+        )
+        cmd = [sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(g), "--in-process", "--no-status"]
+        r = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=limit, timeout=300)
+        assert r.returncode != 0
+        said = " ".join(r.stderr.split())
+        assert f"recorder: writing {disk / name} failed: " in said and "samples (" in said, said[-2000:]
+        assert f"wavegraph recover {disk / name}" in said and "fix: " in said
+        n = int(said.split("recorder: writing")[1].split(" samples (")[0].rsplit(" ", 1)[1])
+        assert 0 < n < 5000 and n % 50 == 0
+        if name.endswith(".csv"):
+            rows = np.loadtxt(disk / name, delimiter=",", skiprows=1, ndmin=2)
+            assert rows.shape == (n, 17)
+            np.testing.assert_array_equal(rows[:, 1:].T, want[:, :n])
+            return
+        moved = tmp_path / "room"
+        moved.mkdir()
+        for p in disk.iterdir():
+            if p.name.startswith(name):
+                shutil.move(p, moved / p.name)
+        from wavegraph.nodes.io.recover import recover
+
+        out = recover(moved / name)
+        np.testing.assert_array_equal(mne.io.read_raw_fif(out, verbose="error").get_data(), want[:, :n])
+    finally:
+        if kind == "tmpfs":
+            subprocess.run(["umount", str(disk)])

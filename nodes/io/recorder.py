@@ -63,6 +63,7 @@ node is closed); the recorder installs no handler of its own.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import math
@@ -302,6 +303,8 @@ class Recorder(Sink[RecorderParams]):
         self._times = ChunkTimes(spec.rate) if spec.rate > 0 else None  # marker onset -> sample position
         self._nonfinite = 0
         self._clipped = 0
+        self._failed_write = False  # a write failed (a full disk): close() keeps what is whole
+        self._whole = 0  # CSV: the end of its last whole row
         self._file: Any  # a soundfile.SoundFile (wav), a text file (csv) or the binary spill, by format
         if self.format == "wav":
             import soundfile as sf
@@ -313,6 +316,7 @@ class Recorder(Sink[RecorderParams]):
         elif self.format == "csv":
             self._file = open(self.path, "w", buffering=1)
             self._file.write(csv_header(spec) + "\n")
+            self._whole = self._file.tell()
         else:
             if self.format == "fif":
                 import mne  # noqa: F401 — now, not at close: the process's memory does not jump at the end
@@ -357,7 +361,14 @@ class Recorder(Sink[RecorderParams]):
         if data.size == 0:
             return {}
         if not self._open:
-            self._start(chunk.origin_ns)
+            try:
+                self._start(chunk.origin_ns)
+            except OSError as e:  # a full disk before the first sample: nothing recorded yet, said so
+                raise OSError(
+                    e.errno,
+                    f"recorder: cannot start writing {self.path}: {e.strerror or e}; nothing was recorded; "
+                    "fix: free space on that disk, or record to another (--set NODE.path=...)",
+                ) from None
         rows = _as_rows(data, spec)  # time first
         if self.format in NO_NAN and rows.dtype.kind == "f":
             bad = rows.size - int(np.count_nonzero(np.isfinite(rows)))
@@ -369,29 +380,56 @@ class Recorder(Sink[RecorderParams]):
             if over:
                 self.count("clipped", over)
                 self._clipped += over
-        if self.format == "wav":
-            self._file.write(rows)
-            self._file.flush()
-        elif self.format == "csv":
-            self._file.write(csv_rows(rows, chunk.t0, spec))
-            self._file.flush()
-        else:
-            self._file.write(np.ascontiguousarray(rows, dtype=spec.dtype).tobytes())
-            self._file.flush()
         n = rows.shape[0]
+        try:  # a full disk, a quota, a drive pulled out: said with what is kept and how to finish it
+            if self.format == "wav":
+                self._file.write(rows)
+                self._file.flush()
+            elif self.format == "csv":
+                self._file.write(csv_rows(rows, chunk.t0, spec))
+                self._file.flush()
+            else:
+                self._file.write(np.ascontiguousarray(rows, dtype=spec.dtype).tobytes())
+                self._file.flush()
+            self._chunks.write(f"{int(chunk.seq)},{float(chunk.t0)!r},{n},{int(chunk.gap)}\n")
+            self._chunks.flush()
+        except (OSError, RuntimeError) as e:  # (soundfile's LibsndfileError 'System error.' is a RuntimeError)
+            raise self._write_failed(e) from None
+        if self.format == "csv":
+            self._whole = self._file.tell()  # the end of the last whole row: a failed write is cut back to it
         if self._first_t0 is None and math.isfinite(chunk.t0):  # the first sample's time, from the first timed chunk
             self._first_t0 = float(chunk.t0) - (self._n_total / spec.rate if spec.rate else 0.0)
         if chunk.gap:
             self._gaps.append(self._n_total)
             self.count("gaps")
-        self._chunks.write(f"{int(chunk.seq)},{float(chunk.t0)!r},{n},{int(chunk.gap)}\n")
-        self._chunks.flush()
         if self._times is not None:
             self._times.add(float(chunk.t0), n)
         self._n_total += n
         self.count("chunks")
         self.count("rows" if spec.kind != "signal" else "samples", n)
         return {}
+
+    def _write_failed(self, e: Exception) -> OSError:
+        """A write that failed (ENOSPC, EDQUOT, EIO): the run stops; what came before is kept, and said where."""
+        self._failed_write = True
+        n, rate = self._n_total, self.spec.rate
+        what = f"{n} samples ({n / rate:.6g} s)" if self.spec.kind == "signal" and rate else f"{n} rows"
+        if not n:
+            kept = "nothing was recorded before it"
+        elif self.format in SPILLED:
+            kept = (
+                f"the {what} before it are kept in {self.spill_path}, which the recorder converts to "
+                f"{self.path.name} at close if the disk has room (it needs about as much again)"
+            )
+        else:
+            kept = f"the {what} before it are in {self.path}, cut back at close to the last whole chunk"
+        errno_, text = (e.errno, e.strerror or str(e)) if isinstance(e, OSError) else (None, f"{type(e).__name__}: {e}")
+        return OSError(
+            errno_,
+            f"recorder: writing {self.path} failed: {text}; {kept}; fix: {_FULL.get(errno_ or 0, 'check that disk')} (or "
+            f"record to another: --set NODE.path=...); a recording left as {self.spill_path.name} is finished by "
+            f"`wavegraph recover {self.path}`",
+        )
 
     def _add_events(self, chunk: Chunk) -> None:
         """Markers: kept for the annotations and appended to <path>.events.csv (flushed: crash-safe)."""
@@ -441,10 +479,16 @@ class Recorder(Sink[RecorderParams]):
             if self._events_file is not None:
                 self._events_file.close()
             if self._open:
-                self._file.close()
-                self._chunks.close()
+                try:
+                    self._file.close()
+                    self._chunks.close()
+                except OSError:  # (a full disk: the buffer's rest; the log says what is whole)
+                    if not self._failed_write:
+                        raise
                 if self.format == "wav":  # frames of a chunk whose write or log line failed (a full
                     truncate_wav(self.path, self._n_total)  # disk) go: the file and its log agree
+                if self.format == "csv" and self._failed_write:  # a row cut off mid-line would read as data
+                    os.truncate(self.path, self._whole)
                 self._open = False
                 if self._nonfinite:
                     logging.getLogger("wavegraph.recorder").warning(
@@ -460,16 +504,26 @@ class Recorder(Sink[RecorderParams]):
                         self._clipped,
                     )
                 if self.format in SPILLED:
-                    finalise(
-                        self.path,
-                        first_t0=self._first_t0 or 0.0,
-                        gaps=self._gaps,
-                        times=self._times,
-                        overwrite=True,
-                        events=self._events,
-                        n_rows=self._n_total,
-                        split_size=self.params.split_size,
-                    )
+                    try:
+                        finalise(
+                            self.path,
+                            first_t0=self._first_t0 or 0.0,
+                            gaps=self._gaps,
+                            times=self._times,
+                            overwrite=True,
+                            events=self._events,
+                            n_rows=self._n_total,
+                            split_size=self.params.split_size,
+                        )
+                    except OSError as e:  # said here too: a run that failed already reports its first error only
+                        said = (
+                            f"recorder: could not write {self.path} from its spill: {e.strerror or e}; the recording "
+                            f"({self._n_total} samples) stays in {self.spill_path}; fix: free about "
+                            f"{self.spill_path.stat().st_size / 1e6:.3g} MB on that disk and run `wavegraph recover "
+                            f"{self.path}`"
+                        )
+                        logging.getLogger("wavegraph.recorder").error("%s", said)
+                        raise OSError(e.errno, said) from e
                     if self._events_file is not None:
                         self.events_path.unlink(missing_ok=True)
                 if self.bids is not None:
@@ -485,6 +539,13 @@ class Recorder(Sink[RecorderParams]):
         finally:
             self.closing = False
             self._closed = True
+
+
+_FULL = {  # what to do when a write fails so
+    errno.ENOSPC: "free space on that disk",
+    errno.EDQUOT: "free space within your disk quota",
+    errno.EFBIG: "lift the file-size limit (ulimit -f), or record to a file system without one (FAT32 stops at 4 GB)",
+}
 
 
 def empty_marker_spill(spill: Path) -> bool:

@@ -53,7 +53,25 @@ def recover(path: str | os.PathLike) -> Path:
     first_t0, gaps, total, times = read_chunk_log(path.with_name(path.name + ".chunks.csv"), rate)
     # The log is written after the data: rows past its total (a chunk whose log line was never
     # written, say on a full disk) are left out, so the file and its log agree.
-    out = finalise(path, first_t0=first_t0, gaps=gaps, times=times, overwrite=True, events=events, n_rows=total)
+    try:
+        out = finalise(path, first_t0=first_t0, gaps=gaps, times=times, overwrite=True, events=events, n_rows=total)
+    except OSError as e:  # a full disk (the target takes about the spill's size again): the spill stays
+        parts = ", ".join(
+            p.name
+            for p in (
+                spill,
+                spill.with_name(spill.name + ".json"),
+                path.with_name(path.name + ".chunks.csv"),
+                events_csv,
+            )
+            if p.exists()
+        )
+        raise OSError(
+            e.errno,
+            f"cannot write {path} from {spill.name}: {e.strerror or e}; the spill is kept; fix: free about "
+            f"{spill.stat().st_size / 1e6:.3g} MB in {path.parent} and recover again, or move {parts} together "
+            "to a disk with room and recover there",
+        ) from None
     events_csv.unlink(missing_ok=True)
     if not out.exists():  # a FIF or FLAC cannot hold zero samples
         raise ValueError(f"{spill} held no complete sample: nothing to write (the empty spill is removed)")
