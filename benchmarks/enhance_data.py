@@ -2,8 +2,10 @@
 or mixtures of a folder of clean speech files (WAV, FLAC, MP3, OGG, ...: what libsndfile reads) with a folder of
 noise files (or generated noise types).
 
-Files that cannot be scored (unreadable, silent, non-finite, or clean ones under MIN_SECONDS) are left out, each
-named with the reason; a folder with none left is a BenchError (the command's exit code 2)."""
+Files that cannot be scored (unreadable, empty, silent or constant, channels that cancel in the mono mix,
+non-finite, clean ones under MIN_SECONDS, noise under MIN_NOISE_SECONDS), broken links and second names of a file
+are left out, each named with the reason; a folder with none left is a BenchError (the command's exit code 2).
+Linked subfolders are searched (each folder once)."""
 
 from __future__ import annotations
 
@@ -18,13 +20,14 @@ def heldout_mixtures(snrs, per_snr: int, seed: int):
     from wavegraph.models.speech_data import heldout_set
 
     return [
-        (m.noisy, m.clean, m.snr_db, f"{m.speaker}/{m.noise}/{m.name}")
+        (m.noisy, m.clean, m.snr_db, f"{m.speaker}/{m.noise}/{m.name}", m.noise)
         for m in heldout_set(snrs=tuple(snrs), per_snr=per_snr, seed=seed)
     ]
 
 
 MIN_SECONDS = 1.0  # a clean file shorter than this is left out: PESQ-WB and STOI need about a second of speech
 SILENT_PEAK = 1e-4  # a file whose peak is below this (-80 dBFS) is silent: no SNR can be set against it
+MIN_NOISE_SECONDS = 0.02  # a noise file shorter than one 20 ms frame, looped, is a buzz of 50 Hz or more
 
 
 class BenchError(Exception):
@@ -34,7 +37,8 @@ class BenchError(Exception):
         super().__init__(f"{message}; fix: {hint}")
 
 
-def _read_audio(path: Path, seconds: float | None) -> np.ndarray:
+def _read_audio(path: Path, seconds: float | None) -> tuple[np.ndarray, str]:
+    """(16 kHz mono samples, why the file cannot be used or ""): a stereo file is the mean of its channels."""
     import soundfile as sf
     from scipy.signal import resample_poly
 
@@ -42,25 +46,76 @@ def _read_audio(path: Path, seconds: float | None) -> np.ndarray:
         rate = f.samplerate
         frames = int(seconds * rate) + 1 if seconds else -1  # an hour-long file: read only what is used
         x = f.read(frames, dtype="float32", always_2d=True)
-    x = x.mean(axis=1)
-    if rate != SR and len(x):
+    if not len(x):
+        return x[:, 0], "it is empty (0 samples)"
+    if not np.isfinite(x).all():
+        return x[:, 0], "it holds non-finite samples (NaN or inf)"
+    mono = x.mean(axis=1)
+    peak = float(np.max(np.abs(mono - mono.mean())))  # a DC offset is not a signal: a constant file is silent
+    if peak < SILENT_PEAK:
+        each = float(np.max(np.abs(x - x.mean(axis=0))))
+        return mono, (
+            f"its channels cancel in the mono mix (peak {peak:.1e}; one channel is the other inverted): "
+            "give one channel (sox in.wav out.wav remix 1)"
+            if each >= SILENT_PEAK
+            else f"it is silent (peak {peak:.1e}{' apart from a DC offset' if np.abs(x).max() >= SILENT_PEAK else ''})"
+        )
+    x = mono
+    if rate != SR:
         g = np.gcd(int(rate), SR)
         x = resample_poly(x, SR // g, int(rate) // g).astype(np.float32)
-    return x[: int(seconds * SR)] if seconds else x
+    return (x[: int(seconds * SR)] if seconds else x), ""
 
 
-def _audio_files(folder: str, option: str = "--clean") -> list[Path]:
+def _audio_files(folder: str, option: str, log) -> list[Path]:
     """The files under `folder` (or `folder`, a file) whose suffix is one that file_source reads as audio
-    (WAV, FLAC, OGG/Opus, MP3, AIFF, ...: libsndfile's)."""
-    from wavegraph.nodes.io.readers import AUDIO_SUFFIXES
+    (WAV, FLAC, OGG/Opus, MP3, AIFF, ...: libsndfile's), any case, in linked subfolders too (each folder once).
+    A broken link, a second name of a file already listed, or audio that libsndfile cannot read (.m4a) is
+    named on `log` and left out."""
+    import os
+
+    from wavegraph.nodes.io.readers import AUDIO_SUFFIXES, OTHER_AUDIO
 
     root = Path(folder).expanduser()
     if root.is_file():
-        files = [root] if root.suffix.lower() in AUDIO_SUFFIXES else []
-    elif root.is_dir():
-        files = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
-    else:
+        if root.suffix.lower() not in AUDIO_SUFFIXES:
+            raise BenchError(
+                f"{option} {folder}: not an audio file ({', '.join(AUDIO_SUFFIXES)})",
+                "give a folder of audio files, or one (convert others first, e.g. ffmpeg -i in.m4a out.wav)",
+            )
+        return [root]
+    if not root.is_dir():
         raise BenchError(f"{option} {folder}: no such file or folder", "give a folder of audio files (.wav, .flac)")
+    files, seen, folders = [], {}, set()
+    for top, dirs, names in os.walk(root, followlinks=True):
+        real = os.path.realpath(top)
+        if real in folders:  # a link back to a folder already walked (a loop, or two links to one folder)
+            dirs[:] = []
+            continue
+        folders.add(real)
+        dirs.sort()
+        for name in sorted(names):
+            p = Path(top) / name
+            suffix = p.suffix.lower()
+            if suffix in OTHER_AUDIO:
+                log(
+                    f"bench enhance: leaving out {p}: libsndfile cannot read {suffix} (convert it: ffmpeg -i in{suffix} out.wav)"
+                )
+            elif suffix not in AUDIO_SUFFIXES:
+                continue
+            elif name.startswith("._"):
+                log(
+                    f"bench enhance: leaving out {p}: macOS metadata beside {name[2:]} (an AppleDouble file), not audio"
+                )
+            elif p.is_symlink() and not p.exists():
+                log(f"bench enhance: leaving out {p}: a broken link (to {os.readlink(p)}, which does not exist)")
+            elif not p.is_file():
+                continue
+            elif os.path.realpath(p) in seen:
+                log(f"bench enhance: leaving out {p}: the same file as {seen[os.path.realpath(p)]} (a link)")
+            else:
+                seen[os.path.realpath(p)] = p
+                files.append(p)
     if not files:
         raise BenchError(
             f"{option} {folder}: no audio files in it ({', '.join(AUDIO_SUFFIXES)}; searched its subfolders too)",
@@ -73,29 +128,28 @@ def load_folder(
     folder: str, seconds: float | None, option: str, log=print, max_files: int = 0
 ) -> list[tuple[Path, np.ndarray]]:
     """Every readable, non-silent audio file under `folder` (or `folder` itself, a file) at 16 kHz mono; a clean
-    file (`--clean`) shorter than MIN_SECONDS is left out too. Each file left out is named with the reason;
-    BenchError when none is left. `max_files` > 0: that many, spread evenly over the sorted list."""
+    file (`--clean`) shorter than MIN_SECONDS, or a noise file shorter than MIN_NOISE_SECONDS, is left out too.
+    Each file left out is named with the reason; BenchError when none is left. `max_files` > 0: that many, spread
+    evenly over the sorted list."""
     out, skipped = [], 0
-    files = _audio_files(folder, option)
+    files = _audio_files(folder, option, log)
     if 0 < max_files < len(files):
         log(f"bench enhance: {option} {folder}: {max_files} of its {len(files)} files (--max-files)")
         files = [files[int(i * len(files) / max_files)] for i in range(max_files)]
+    least = MIN_SECONDS if option == "--clean" else MIN_NOISE_SECONDS
     for p in files:
         try:
-            x = _read_audio(p, seconds)
+            x, why = _read_audio(p, seconds)
         except Exception as e:  # noqa: BLE001 — a .wav that is not audio, or a truncated file: name it, go on
             why = f"cannot read it ({type(e).__name__}: {e})"
         else:
-            peak = float(np.max(np.abs(x))) if len(x) else 0.0
-            why = (
-                "it holds non-finite samples"
-                if not np.isfinite(peak)
-                else f"it is silent (peak {peak:.1e})"
-                if peak < SILENT_PEAK
-                else f"it is {len(x) / SR:.2f} s long, under {MIN_SECONDS:g} s (PESQ and STOI need about a second)"
-                if option == "--clean" and len(x) < MIN_SECONDS * SR
-                else ""
-            )
+            if not why and len(x) < least * SR:
+                why = (
+                    f"it is {len(x) / SR:.2f} s long, under {MIN_SECONDS:g} s (PESQ and STOI need about a second)"
+                    if option == "--clean"
+                    else f"it is {len(x) / SR * 1e3:.3g} ms long: looped, it would be a {SR / len(x):.0f} Hz buzz, "
+                    f"not a noise (give at least {MIN_NOISE_SECONDS * 1e3:g} ms)"
+                )
         if why:
             skipped += 1
             log(f"bench enhance: leaving out {p}: {why}")
@@ -104,31 +158,64 @@ def load_folder(
     if not out:
         raise BenchError(
             f"{option} {folder}: none of its {skipped} audio file(s) can be used (reasons above)",
-            f"give {'speech files of at least 1 s' if option == '--clean' else 'non-silent noise files'}",
+            "give speech files of at least 1 s"
+            if option == "--clean"
+            else f"give non-silent noise files of at least {MIN_NOISE_SECONDS * 1e3:g} ms",
         )
     return out
+
+
+def _labels(folder: str, paths: list[Path]) -> list[str]:
+    """A name per file for the tables: its file name, or its path under `folder` where two share a name (the
+    per-noise table merged noise/street/1.wav with noise/babble/1.wav)."""
+    root = Path(folder).expanduser()
+    names = [p.name for p in paths]
+    return [p.relative_to(root).as_posix() if names.count(p.name) > 1 and root in p.parents else p.name for p in paths]
+
+
+QUIET_EXCERPT = 0.01  # a noise excerpt 20 dB below its file's power is a pause in it: no SNR can be set on it
+
+
+def _excerpt(src: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n samples of the looped noise `src` from a random start; a start whose excerpt is a pause of the file
+    (QUIET_EXCERPT: all zeros mixed at "5 dB" left the clean speech as it was) is drawn again among the others."""
+    reps = -(-n // len(src))
+    looped = np.tile(src, reps + 1)
+    span = max(1, len(src) * reps - n)
+    start = int(rng.integers(0, span))
+    floor = QUIET_EXCERPT * float(np.mean(np.square(src, dtype=np.float64)))
+    if np.mean(np.square(looped[start : start + n], dtype=np.float64)) < floor:
+        energy = np.concatenate([[0.0], np.cumsum(np.square(looped, dtype=np.float64))])
+        power = (energy[n : n + span] - energy[:span]) / n  # of the excerpt at each start
+        loud = np.flatnonzero(power >= floor)
+        start = int(rng.choice(loud)) if loud.size else int(np.argmax(power))
+    return looped[start : start + n]
 
 
 def folder_mixtures(
     clean_dir: str, noise_dir: str | None, snrs, seconds: float, seed: int, log=print, max_files: int = 0
 ):
+    """(noisy, clean target, snr, "clean/noise", noise) per clean file and SNR: each clean file is mixed with the
+    next noise file (cycled), looped to its length from a random start, or with a generated noise type."""
     from wavegraph.models.speech_data import make_noise, mix
 
     rng = np.random.default_rng(seed)
     cleans = load_folder(clean_dir, seconds, "--clean", log, max_files)
-    noises = [(p.name, x) for p, x in load_folder(noise_dir, None, "--noise", log)] if noise_dir else None
+    clean_names = _labels(clean_dir, [p for p, _ in cleans])
+    noises = None
+    if noise_dir:
+        loaded = load_folder(noise_dir, None, "--noise", log)
+        noises = list(zip(_labels(noise_dir, [p for p, _ in loaded]), [x for _, x in loaded]))
     kinds = ("white", "pink", "brown", "hum", "clicks", "tonal")
     out = []
     for snr in snrs:
-        for i, (p, clean) in enumerate(cleans):
+        for i, ((_, clean), clean_name) in enumerate(zip(cleans, clean_names)):
             if noises:
                 name, src = noises[i % len(noises)]
-                reps = -(-len(clean) // len(src))
-                start = int(rng.integers(0, max(1, len(src) * reps - len(clean))))
-                noise = np.tile(src, reps + 1)[start : start + len(clean)]
+                noise = _excerpt(src, len(clean), rng)
             else:
                 name = kinds[i % len(kinds)]
                 noise = make_noise(name, len(clean), rng)
             noisy, target = mix(clean, noise, float(snr), rng)
-            out.append((noisy, target, float(snr), f"{p.name}/{name}"))
+            out.append((noisy, target, float(snr), f"{clean_name}/{name}", name))
     return out

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 SAMPLE_RATE = 16000
 INPUT_LIMIT = 1e6  # |x| beyond this (120 dB over full scale) is clipped: squared in float32 it overflowed the state
+MAX_BLOCKS = 1000  # blocks (10 s) per model call: a 1 h file given as one chunk took ~9 GB at once, now ~30 MB
 
 
 def _inference_mode():
@@ -228,15 +229,20 @@ class EnhancerNode(Node[EnhancerParams]):
         blocks = torch.from_numpy(np.ascontiguousarray(buf[: n_blocks * self.hop], np.float32))
         if self.device.type != "cpu":
             blocks = blocks.to(self.device)
+        held, vad = [self.held], []
         # torch.inference_mode() without its Python wrapper (~10 us per 10 ms block)
         with _inference_mode(), torch_threads(self.params.threads):
-            if n_blocks == 1:
-                y, self.state = model.step(blocks[None], self.state)
-            else:
-                y, self.state = model.stream(blocks.reshape(1, n_blocks, self.hop), self.state)
-        y = y[0].numpy() if self.device.type == "cpu" else to_numpy(y[0])
-        self.held = np.concatenate([self.held, y[:, :-1].reshape(-1)])
-        return y[:, -1:].copy()
+            for k in range(0, n_blocks, MAX_BLOCKS):  # a whole file in one chunk: 2.6 MB per second at once
+                part = blocks[k * self.hop : (k + MAX_BLOCKS) * self.hop]
+                if len(part) == self.hop:
+                    y, self.state = model.step(part[None], self.state)
+                else:
+                    y, self.state = model.stream(part.reshape(1, -1, self.hop), self.state)
+                y = y[0].numpy() if self.device.type == "cpu" else to_numpy(y[0])
+                held.append(y[:, :-1].reshape(-1))
+                vad.append(y[:, -1:])
+        self.held = np.concatenate(held)
+        return np.concatenate(vad) if len(vad) > 1 else vad[0].copy()
 
     def _emit(self, n: int, vad: np.ndarray | None, like: Chunk, t0: float, mask) -> dict[str, Chunk]:
         out = self.held[:n].astype(self._dtype)[None]
@@ -263,6 +269,11 @@ class EnhancerNode(Node[EnhancerParams]):
             return {}
         if chunk.data.shape != (1, n):
             raise ValueError(f"enhancer chunk has shape {chunk.data.shape}, expected (1, samples)")
+        if chunk.data.dtype.kind != "f":  # int16 PCM went in at 32768 times audio's scale: enhanced, but wrongly
+            raise ValueError(
+                f"enhancer chunk holds {chunk.data.dtype} samples, the stream is {self._dtype}: give float audio in "
+                "+-1 (int16 PCM: x.astype(np.float32) / 32768; or read the file with soundfile's dtype='float32')"
+            )
         self.t_first = first_time(self.t_first, chunk.t0, self.n_in / SAMPLE_RATE)
         data, bad = sanitize(self, as_float32(chunk.data), self.params.nan_policy)  # the model computes in float32
         # every |x| <= limit when the sum of squares is (one vdot, ~0.6 us; the elementwise test cost ~15 us per block)
