@@ -88,6 +88,8 @@ def _recordings(files: list[Path]) -> list[Path]:
 
 def plan(graph: str, pattern: str, out_dir: str, overrides: list[str], source: str | None = None) -> list[Job]:
     """One Job per input; GraphError when the graph cannot take inputs this way."""
+    if graph == "-":  # each job reads the graph again, in its own process, and its hash marks the outputs done
+        raise GraphError([("<stdin>", 0, "batch reads the graph in every job", "save it to a file and give its path")])
     config = load_config(graph, overrides)
     sources = [n.id for n in config.nodes if n.type == "file_source"]
     if source is None:

@@ -114,7 +114,7 @@ def cmd_validate(args) -> int:
     graph = _build(args)
     _close_all(graph)
     print(
-        f"{args.config}: OK ({len(graph.nodes)} nodes, {len(graph.config.edges)} edges, "
+        f"{graph.config.file}: OK ({len(graph.nodes)} nodes, {len(graph.config.edges)} edges, "
         f"{len(graph.config.processes)} processes)"
     )
     for node_id, why in graph.unchecked.items():
@@ -455,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
         ("describe", "nodes, edge specs and latency per path"),
     ):
         p = sub.add_parser(name, help=help_)
-        p.add_argument("config", type=_given)
+        p.add_argument("config", type=_given, help="the graph file (YAML); - reads it from standard input")
         p.add_argument("--set", action="append", default=[], metavar="NODE.PARAM=VALUE")
         if name == "describe":
             p.add_argument(

@@ -33,12 +33,13 @@ from typing import Any
 
 import yaml
 
-from .layout_hints import node_list_hint, unknown_node_keys
-from .yaml_lines import LineLoader, line_of, lookalikes
+from .layout_hints import node_entry_fix, node_list_hint, unknown_node_keys, unknown_top_keys
+from .yaml_lines import LineLoader, line_of, lookalikes, written
 
 ON_ERROR = ("stop", "restart")
 POLICIES = ("block", "drop_oldest")
 TRANSPORTS = ("auto", "shm", "ipc", "tcp")  # edges between processes; see docs/yaml.md
+EDGE_LIST_FIX = "write one edge per pair of ports: - {source: a.out, target: b.in}, - {source: a.out, target: c.in}"
 DEFAULT_QUEUE = 64
 MAX_QUEUE = 1_000_000  # chunks; ZeroMQ's high-water marks are C ints
 
@@ -152,9 +153,9 @@ def _items(seq: list) -> list[tuple[Any, int]]:
     return [(item, line_of(item) or (lines[i] if i < len(lines) else line_of(seq))) for i, item in enumerate(seq)]
 
 
-def _scalar(value: Any) -> bool:
-    """A usable node id or type: text or a number, not null, a list or a mapping."""
-    return isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value) != ""
+def _name(raw: Any, key: str) -> str:
+    """A node's id or type as written ('' for none usable: absent, null, empty, a list or a mapping)."""
+    return (written(raw, key) or "") if isinstance(raw, dict) and key in raw else ""
 
 
 def _has_nul(value: Any) -> bool:
@@ -164,6 +165,14 @@ def _has_nul(value: Any) -> bool:
     if isinstance(value, dict):
         return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
     return isinstance(value, (list, tuple)) and any(_has_nul(v) for v in value)
+
+
+def graph_name(file: str, doc: dict, problems: list) -> str:
+    """The graph's `name:` as written (`name: 2024` is '2024'); the file's stem when it has none."""
+    name = written(doc, "name") if "name" in doc else None
+    if isinstance(doc.get("name"), (list, dict)):
+        _problem(problems, file, line_of(doc, "name"), "name must be text, not a list or mapping", "write name: NAME")
+    return name or ("stdin" if file == "<stdin>" else Path(file).stem)
 
 
 def _problem(problems, file, line, message, hint=""):
@@ -250,77 +259,11 @@ def _set_value(assignment: str, value: str) -> Any:
     )
 
 
-RECORDING_SUFFIXES = (
-    *(".fif", ".fif.gz", ".edf", ".bdf", ".gdf", ".vhdr", ".eeg", ".set", ".fdt", ".cnt", ".xdf", ".xdfz", ".mff"),
-    *(".wav", ".flac", ".ogg", ".mp3", ".aiff", ".h5", ".hdf5", ".npz", ".csv"),
-)  # what `wavegraph run rec.edf` gets instead of a graph (as `mne-lsl player rec.edf` takes a recording)
-
-
 def load_config(path: str | Path, overrides: Sequence[str] = ()) -> GraphConfig:
-    """Read and structurally check a graph file. Raises GraphError listing every problem found."""
-    file = str(path)
-    if file.lower().endswith(RECORDING_SUFFIXES):
-        from .registry import lookup  # the node library's hint (pipeline does not import nodes)
+    """Read and structurally check a graph file (`-`: standard input). Raises GraphError listing every problem."""
+    from .graph_file import read_graph
 
-        hint = getattr(lookup("file_source"), "not_read_hint", None)  # .h5, .npz, .csv: no file_source reads them
-        fix = (hint(Path(file)) if hint else None) or (
-            "replay it through a graph whose file_source reads it, e.g. a file holding 'nodes: [{id: src, "
-            f"type: file_source, params: {{path: {json.dumps(file)}}}}}]' and the nodes after it (docs/yaml.md)"
-        )
-        raise GraphError([(file, 0, "this is a recording, not a graph file (YAML)", fix)])
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as e:
-        if Path(path).is_dir():  # `wavegraph run configs/`: name the graph files in it
-            graphs = sorted(str(p) for p in Path(path).glob("*.y*ml"))
-            graphs = graphs[:5] + ["..."] * (len(graphs) > 5)
-            raise GraphError(
-                [
-                    (
-                        file,
-                        0,
-                        "is a folder, not a graph file",
-                        f"give one of its graph files: {', '.join(graphs)}" if graphs else "give a graph file (YAML)",
-                    )
-                ]
-            ) from None
-        raise GraphError([(file, 0, f"cannot read graph file: {e.strerror}", "check the path")]) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        what = f"the file is not UTF-8 text (byte {e.start}: {raw[e.start]:#04x})"
-        if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Windows Notepad's "Unicode", PowerShell's `>`
-            what, line = "the file is UTF-16 text, not UTF-8", 1
-        raise GraphError([(file, line, what, "save it as UTF-8")]) from None
-    try:
-        doc = yaml.load(text, Loader=LineLoader)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        problem = str(getattr(e, "problem", e))
-        hint = (
-            "indent with spaces; YAML does not allow tabs"
-            if "'\\t'" in problem
-            else "write each key once: remove one of the two"
-            if problem.startswith("duplicate key")
-            else "a graph file is one YAML document: remove the '---' line and what follows, or give it a file of its own"
-            if "another document" in problem
-            else "fix the YAML syntax"
-        )
-        raise GraphError([(file, mark.line + 1 if mark else 0, f"invalid YAML: {problem}", hint)]) from None
-    except RecursionError:
-        raise GraphError([(file, 0, "the YAML is nested too deeply", "a graph file needs a few levels")]) from None
-    if _values_in(doc, MAX_VALUES) > MAX_VALUES:
-        raise GraphError(
-            [
-                (
-                    file,
-                    0,
-                    f"the YAML holds more than {MAX_VALUES:,} values once its aliases (*name) are expanded",
-                    "a graph file needs a few hundred: do not nest aliases of aliases, and give large data as a file (file_source), not inline",
-                )
-            ]
-        )
+    file, doc = read_graph(path)
     return _parse(file, doc, overrides)
 
 
@@ -353,22 +296,12 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
         )
         said += " (empty, or comments only)" if doc is None else ""
         raise GraphError([(file, 1, said, "see configs/default.yaml")])
-    for key in doc:
-        if str(key).startswith("x-"):  # an extension key holding YAML anchors (as in docker compose): ignored
-            continue
-        if key not in ("name", "nodes", "edges", "processes", "transport", "security"):
-            _problem(
-                problems,
-                file,
-                line_of(doc, key),
-                f"unknown top-level key '{key}'{lookalikes(str(key))}",
-                "a file holds one graph: put its nodes: and edges: at the top level"
-                if key == "graphs"  # Timeflux's layout
-                else "use name, nodes, edges, processes, transport, security (or x-NAME for YAML anchors)",
-            )
+    unknown, meant = unknown_top_keys(doc)  # `node:` for nodes: said once, with the key it looks like
+    for key_line, message, hint in unknown:
+        _problem(problems, file, key_line, message, hint)
     nodes: list[NodeConfig] = []
     seen: dict[str, int] = {}
-    raw_nodes = doc.get("nodes") or []
+    raw_nodes = doc.get(meant.get("nodes", "nodes")) or []
     broken: set[str] = set()  # ids of rejected node entries: their edges are not reported again
     if not isinstance(raw_nodes, list) or not raw_nodes:
         _problem(
@@ -382,23 +315,20 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
             broken.update(map(str, raw_nodes))
         raw_nodes = []
     for i, (raw, line) in enumerate(_items(raw_nodes)):
-        if not isinstance(raw, dict) or not _scalar(raw.get("id")) or not _scalar(raw.get("type")):
+        node_id, node_type = _name(raw, "id"), _name(raw, "type")  # as written: `id: 010` is '010', as in 010.out
+        if not node_id or not node_type:
             _problem(
                 problems,
                 file,
                 line,
-                "each node needs an 'id' and a 'type'"
-                + (f" (node '{raw['id']}' has none)" if isinstance(raw, dict) and _scalar(raw.get("id")) else ""),
-                f"write type: {raw['module']}:{raw['class']} (module:Class of a wavegraph Node)"
-                if isinstance(raw, dict) and "module" in raw and "class" in raw and "type" not in raw
-                else "write '- {id: name, type: node_type, params: {...}}'",
+                "each node needs an 'id' and a 'type'" + (f" (node '{node_id}' has none)" if node_id else ""),
+                node_entry_fix(raw),
             )
-            if isinstance(raw, dict) and _scalar(raw.get("id")):
-                broken.add(str(raw["id"]))
+            if node_id:
+                broken.add(node_id)
             continue
         for key_line, message, hint in unknown_node_keys(raw):
             _problem(problems, file, key_line, message, hint)
-        node_id = str(raw["id"])
         if "." in node_id or not node_id:
             _problem(
                 problems, file, line, f"node id '{node_id}' must be non-empty and contain no '.'", "rename the node"
@@ -428,6 +358,14 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
                 "write params: {name: value}",
             )
             params = {}
+        for key in [k for k in params if not isinstance(k, str)]:  # `{5: 3}`: was 'keywords must be strings'
+            _problem(
+                problems,
+                file,
+                getattr(params, "key_lines", {}).get(key, line_of(params)),  # (line_of takes None for no key)
+                f"node '{node_id}': parameter name {'null' if key is None else repr(key)} is not a word",
+                f"`wavegraph nodes {node_type}` lists its parameters",
+            )
         on_error = raw.get("on_error", "stop")
         if on_error not in ON_ERROR:
             _problem(
@@ -440,8 +378,8 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
         nodes.append(
             NodeConfig(
                 node_id,
-                str(raw["type"]),
-                dict(params),
+                node_type,
+                {k: v for k, v in params.items() if isinstance(k, str)},
                 on_error,
                 line,
                 dict(getattr(params, "key_lines", {})),
@@ -475,7 +413,7 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
             )
 
     edges: list[EdgeConfig] = []
-    raw_edges = doc.get("edges") or []
+    raw_edges = doc.get(meant.get("edges", "edges")) or []
     if not isinstance(raw_edges, list):
         _problem(
             problems, file, line_of(doc, "edges"), "'edges' must be a list", "write '- {source: a.out, target: b.in}'"
@@ -485,9 +423,11 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
     for raw, line in _items(raw_edges):
         if not isinstance(raw, dict) or "source" not in raw or "target" not in raw:
             ends = raw.split("->") if isinstance(raw, str) else [*raw.values()] if isinstance(raw, dict) else raw
+            ends = [written(raw, i) for i in range(len(raw))] if isinstance(raw, list) else ends  # `- [010, b]`
             # (`- [a.out, b.in]`, `- a.out -> b.in`, `- {from: a.out, to: b.in}`: its two ends, in the order written)
             ok = isinstance(ends, list) and len(ends) == 2 and all(isinstance(x, str) for x in ends)
             a, b = (str(x).strip() for x in ends) if ok else ("a.out", "b.in")
+            a, b = (x if "." in x else f"{x}.{port}" for x, port in ((a, "out"), (b, "in")))  # `- [a, b]`
             _problem(
                 problems, file, line, "each edge needs 'source' and 'target'", f"write '- {{source: {a}, target: {b}}}'"
             )
@@ -525,8 +465,11 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
             queue = DEFAULT_QUEUE
         ends = []
         for key in ("source", "target"):
-            value = str(raw[key])
-            if value.count(".") != 1 or not all(value.split(".")):
+            value = written(raw, key) or ""  # as written: `source: 010.out` names node '010'
+            if isinstance(raw[key], list):  # `target: [a.in, b.in]`: an edge joins one port to one port
+                bad_edges.add(len(edges))
+                _problem(problems, file, line_of(raw, key), f"edge {key} is a list", EDGE_LIST_FIX)
+            elif value.count(".") != 1 or not all(value.split(".")):
                 bad_edges.add(len(edges))
                 node, colon, port = value.partition(":")
                 fix = (
@@ -540,7 +483,7 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
                     problems,
                     file,
                     line_of(raw, key),
-                    f"edge {key} '{value}' must be 'node.port'",
+                    f"edge {key} '{value}' must be 'node.port'" if value else f"edge {key} has no value (null)",
                     f"write {key}: {fix}",
                 )
             ends.append(value)
@@ -582,7 +525,7 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
             )
     config = GraphConfig(
         file,
-        str(doc.get("name", Path(file).stem)),
+        graph_name(file, doc, problems),
         nodes,
         edges,
         processes,

@@ -8,9 +8,52 @@ from typing import Any
 
 import yaml
 
-from .yaml_lines import line_of, lookalikes
+from .yaml_lines import line_of, lookalikes, written
 
 NODE_KEYS = ("id", "type", "params", "on_error")
+TOP_KEYS = ("name", "nodes", "edges", "processes", "transport", "security")
+_TOP_LIKE = {  # other tools' words for wavegraph's keys
+    **dict.fromkeys(("connections", "links", "wires", "connect", "routes", "pipes"), "edges"),
+    **dict.fromkeys(("components", "units", "blocks", "steps", "graph"), "nodes"),
+    **dict.fromkeys(("groups", "workers", "process"), "processes"),
+}
+_INCLUDE = ("include", "includes", "import", "imports", "extends", "extend", "base", "inherit", "template", "load")
+_NOTES = ("description", "desc", "comment", "comments", "notes", "author", "version", "meta", "metadata", "about")
+
+
+def unknown_top_keys(doc: dict) -> tuple[list[tuple[int, str, str]], dict[str, Any]]:
+    """(line, message, fix) for each top-level key that is not a graph key (x-NAME keys are YAML anchors' place),
+    with the key it looks like; and graph key -> the key that seems to stand for it, where the file lacks it (`node:`
+    for nodes: its nodes are still checked, and the missing nodes: is not said again)."""
+    out, meant = [], {}
+    listed = ", ".join(TOP_KEYS)
+    for key in doc:
+        text = "null" if key is None else str(key)
+        if text.startswith("x-") or key in TOP_KEYS:
+            continue
+        near = _TOP_LIKE.get(text.lower()) or next(
+            iter(difflib.get_close_matches(text.lower(), TOP_KEYS, n=1, cutoff=0.6)), None
+        )
+        if text in ("graphs", "graph") and isinstance(
+            doc[key], (dict, list)
+        ):  # Timeflux's layout, or one level too deep
+            near, fix = "", "a file holds one graph: put its nodes: and edges: at the top level"
+        elif text.lower() in _INCLUDE:
+            fix = (
+                f"a graph file holds the whole graph and reads no other file ({text}: is not supported): copy the "
+                "nodes in; to share values within the file, anchor them under an x-NAME key (x-bp: &bp {l_freq: 1.0}, "
+                "then params: *bp); to change one per run, --set node.param=value"
+            )
+        elif text.lower() in _NOTES:
+            fix = f"a note goes in a comment (# ...) or an x- key, which is ignored: write x-{text}: ..."
+        elif near:
+            fix = f"did you mean '{near}'? (the keys are {listed}, and x-NAME for YAML anchors)"
+        else:
+            fix = f"use {listed} (or x-NAME for YAML anchors)"
+        if near and near not in doc:
+            meant.setdefault(near, key)
+        out.append((line_of(doc, key), f"unknown top-level key '{text}'{lookalikes(text)}", fix))
+    return out, meant
 
 
 def node_list_hint(raw_nodes: Any) -> str:
@@ -23,18 +66,54 @@ def node_list_hint(raw_nodes: Any) -> str:
     return f"write one '- ' entry per node, its id inside: '- {item}'"
 
 
+_ID_LIKE = ("name", "label", "node_id")  # what other tools call a node's id
+_EDGE_LIKE = ("inputs", "input", "from", "source", "sources", "upstream", "parents", "connect", "connections", "wires")
+
+
+def node_entry_fix(raw: Any) -> str:
+    """The fix for a node entry without a usable id or type, from what it holds instead."""
+    plain = "write '- {id: name, type: node_type, params: {...}}'"
+    if not isinstance(raw, dict):
+        return plain
+    if "type" not in raw and "module" in raw and "class" in raw:  # Timeflux's layout
+        return f"write type: {raw['module']}:{raw['class']} (module:Class of a wavegraph Node)"
+    for key, value in (("id", raw.get("id")), ("type", raw.get("type"))):
+        if isinstance(value, (list, dict)):
+            what = "a list" if isinstance(value, list) else "a mapping"
+            one = value[0] if isinstance(value, list) and value and not isinstance(value[0], (list, dict)) else "NAME"
+            return f"a node's {key} is one name, not {what}: write {key}: {one}"
+    if "id" not in raw or raw["id"] is None:
+        other = next((k for k in _ID_LIKE if k in raw), None)
+        if other is not None:  # ezmsg's and many tools' `name:`
+            return f"a node's name is its id: write id: {written(raw, other) or 'NAME'} (not {other}:)"
+        if "id" in raw:
+            return "its id has no value (YAML reads 'id:', 'id: ~' and 'id: null' as none): write id: NAME"
+    return plain
+
+
 def unknown_node_keys(raw: dict) -> list[tuple[int, str, str]]:
     """(line, message, fix) for each key of a node entry that is not a node key: one like a node key (on_eror) gets the
     list; a mapping (ezmsg's `settings:`) is the params under another name; others are parameters beside `params`."""
-    close = {}
+    close: dict = {}
     for key in (k for k in raw if k not in NODE_KEYS):
+        if str(key).lower() in _EDGE_LIKE:  # `inputs: [src]` on the node: wavegraph's connections are edges
+            value = raw[key] if isinstance(raw[key], list) else [raw[key]]
+            node = written(raw, "id")
+            ends = [f"{{source: {v if '.' in str(v) else f'{v}.out'}, target: {node}.in}}" for v in value]
+            close[key] = (
+                f"a node's inputs are edges: write under edges: - {', - '.join(ends) or '...'} "
+                f"(a parameter named {key} goes under params:)"
+            )
+            continue
         close[key] = difflib.get_close_matches(str(key), NODE_KEYS, n=1, cutoff=0.6) or isinstance(raw[key], dict)
     stray = ", ".join(f"{k}: {json.dumps(raw[k], default=str)}" for k, like in close.items() if not like)
     return [
         (
             line_of(raw, key),
-            f"node '{raw['id']}': unknown key '{key}'{lookalikes(str(key))}",
-            "use id, type, params, on_error"
+            f"node '{written(raw, 'id')}': unknown key '{key}'{lookalikes(str(key))}",
+            like
+            if isinstance(like, str)
+            else "use id, type, params, on_error"
             if isinstance(like, list)
             else f"a node's parameters go under params: rename '{key}' to params"
             if like

@@ -11,7 +11,7 @@ import os
 import socket
 
 from .config import ON_ERROR, _problem
-from .yaml_lines import line_of
+from .yaml_lines import line_of, written
 
 
 def host_problem(host: str) -> str:
@@ -176,7 +176,7 @@ def parse_groups(file, doc, node_ids, problems) -> tuple[dict[str, list[str]], d
                 problems, file, line, f"process '{group}' lists no nodes", f"list them ({group}: [node_a]) or remove it"
             )
             continue
-        for m in members:
+        for m in (written(members, i) or "null" for i in range(len(members))):  # as written: `[010]` is node '010'
             if m not in node_ids:
                 _problem(
                     problems,

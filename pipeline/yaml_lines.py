@@ -20,6 +20,7 @@ class LineDict(dict):
 class LineList(list):
     line: int = 0
     item_lines: list[int]  # the line of each item (a plain text item has no line of its own)
+    plain_texts: dict  # index -> the text of a plain scalar item YAML read as no text (`[010]`: '010'), as written
     item_aliases: dict[int, tuple[int, str]]  # index -> (line, anchor) of an item written as an alias (`- *src`)
 
 
@@ -64,6 +65,11 @@ def _construct_sequence(loader: LineLoader, node: yaml.SequenceNode) -> LineList
     seq = LineList(loader.construct_object(child, deep=True) for child in node.value)
     seq.line = node.start_mark.line + 1
     seq.item_lines = [child.start_mark.line + 1 for child in node.value]
+    seq.plain_texts = {
+        i: child.value
+        for i, child in enumerate(node.value)
+        if isinstance(child, yaml.ScalarNode) and child.style is None and not isinstance(seq[i], str)
+    }
     aliases = loader.__dict__.get("aliases", {})
     seq.item_aliases = {i: aliases[(id(node), i)] for i in range(len(node.value)) if (id(node), i) in aliases}
     return seq
@@ -112,6 +118,17 @@ def line_of(obj: Any, key: Any = None) -> int:
     if key is not None and isinstance(obj, LineDict):
         return obj.key_lines.get(key, obj.line)
     return getattr(obj, "line", 0)
+
+
+def written(obj: Any, key: Any) -> str | None:
+    """A name (a node id, an edge end, a group's member) as the file writes it: `id: 010` is '010', not the number 10
+    (an edge's `source: 010.out` is text, so they did not meet), `1e3` '1e3', `true` 'true'; None for null or a value
+    that is no scalar (a list, a mapping)."""
+    value = obj[key]
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    texts = getattr(obj, "plain_texts", {})
+    return texts[key] if key in texts else str(value)
 
 
 def lookalikes(name: str) -> str:

@@ -1,0 +1,106 @@
+"""Reading a graph file into YAML (pipeline.config checks what it holds): a path, a folder, a recording given by
+mistake, `-` for standard input (as kubectl, docker compose and yq take it), bytes that are not UTF-8, YAML syntax."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .config import MAX_VALUES, GraphError, _values_in
+from .yaml_lines import LineLoader
+
+STDIN = "<stdin>"  # the file name problems name for a graph read from standard input (`wavegraph run -`)
+RECORDING_SUFFIXES = (
+    *(".fif", ".fif.gz", ".edf", ".bdf", ".gdf", ".vhdr", ".eeg", ".set", ".fdt", ".cnt", ".xdf", ".xdfz", ".mff"),
+    *(".wav", ".flac", ".ogg", ".mp3", ".aiff", ".h5", ".hdf5", ".npz", ".csv"),
+)  # what `wavegraph run rec.edf` gets instead of a graph (as `mne-lsl player rec.edf` takes a recording)
+_stdin: list = [None, b""]  # [the stream, what it held]: standard input is read once (`run --bids` loads twice)
+
+
+def read_graph(path: str | Path) -> tuple[str, Any]:
+    """(the file name problems name, the parsed YAML) of a graph file; `-` reads standard input."""
+    file = STDIN if str(path) == "-" else str(path)
+    if file.lower().endswith(RECORDING_SUFFIXES):
+        from .registry import lookup  # the node library's hint (pipeline does not import nodes)
+
+        hint = getattr(lookup("file_source"), "not_read_hint", None)  # .h5, .npz, .csv: no file_source reads them
+        fix = (hint(Path(file)) if hint else None) or (
+            "replay it through a graph whose file_source reads it, e.g. a file holding 'nodes: [{id: src, "
+            f"type: file_source, params: {{path: {json.dumps(file)}}}}}]' and the nodes after it (docs/yaml.md)"
+        )
+        raise GraphError([(file, 0, "this is a recording, not a graph file (YAML)", fix)])
+    raw = _stdin_bytes() if file == STDIN else _file_bytes(file)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        what = f"the file is not UTF-8 text (byte {e.start}: {raw[e.start]:#04x})"
+        if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Windows Notepad's "Unicode", PowerShell's `>`
+            what, line = "the file is UTF-16 text, not UTF-8", 1
+        raise GraphError([(file, line, what, "save it as UTF-8")]) from None
+    try:
+        doc = yaml.load(text, Loader=LineLoader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        problem = str(getattr(e, "problem", e))
+        hint = (
+            "indent with spaces; YAML does not allow tabs"
+            if "'\\t'" in problem
+            else "write each key once: remove one of the two"
+            if problem.startswith("duplicate key")
+            else "a graph file is one YAML document: remove the '---' line and what follows, or give it a file of its own"
+            if "another document" in problem
+            else "fix the YAML syntax"
+        )
+        raise GraphError([(file, mark.line + 1 if mark else 0, f"invalid YAML: {problem}", hint)]) from None
+    except RecursionError:
+        raise GraphError([(file, 0, "the YAML is nested too deeply", "a graph file needs a few levels")]) from None
+    if _values_in(doc, MAX_VALUES) > MAX_VALUES:
+        raise GraphError(
+            [
+                (
+                    file,
+                    0,
+                    f"the YAML holds more than {MAX_VALUES:,} values once its aliases (*name) are expanded",
+                    "a graph file needs a few hundred: do not nest aliases of aliases, and give large data as a file (file_source), not inline",
+                )
+            ]
+        )
+    return file, doc
+
+
+def _file_bytes(file: str) -> bytes:
+    try:
+        return Path(file).read_bytes()
+    except OSError as e:
+        if Path(file).is_dir():  # `wavegraph run configs/`: name the graph files in it
+            graphs = sorted(str(p) for p in Path(file).glob("*.y*ml"))
+            graphs = graphs[:5] + ["..."] * (len(graphs) > 5)
+            fix = f"give one of its graph files: {', '.join(graphs)}" if graphs else "give a graph file (YAML)"
+            raise GraphError([(file, 0, "is a folder, not a graph file", fix)]) from None
+        raise GraphError([(file, 0, f"cannot read graph file: {e.strerror}", "check the path")]) from None
+
+
+def _stdin_bytes() -> bytes:
+    """Standard input, once: a terminal is refused rather than waited on (`wavegraph run -` typed alone hung)."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if _stdin[0] is not stream or stream is None:
+        if stream is None or stream.closed:
+            raise GraphError([(STDIN, 0, "no standard input to read the graph from", "give a graph file's path")])
+        if stream.isatty():
+            raise GraphError(
+                [
+                    (
+                        STDIN,
+                        0,
+                        "'-' reads the graph from standard input, which is a terminal here",
+                        "pipe or redirect a graph into it (wavegraph run - < graph.yaml), or give the file's path",
+                    )
+                ]
+            )
+        _stdin[:] = [stream, stream.read()]
+    return _stdin[1]

@@ -1,0 +1,191 @@
+"""Broken and unusual inputs, an eighth sweep: graph files and the `wavegraph` command (run, validate, describe) as a
+new user brings them: odd-typed node keys, names YAML reads as numbers, misnamed top-level keys, a graph on standard
+input. Each mistake is one `file:line: message; fix: ...` line, never a traceback. Each test failed before its fix."""
+
+from __future__ import annotations
+
+import io
+import sys
+import textwrap
+
+import pytest
+from wavegraph.pipeline.cli import main
+from wavegraph.pipeline.config import GraphError, load_config
+
+SRC = "{id: %s, type: noise, params: {rate: 100, duration: 0.5, chunk_size: 10}}"
+
+
+def problems(tmp_path, monkeypatch, capsys, text: str, *args: str) -> list[str]:
+    """`wavegraph validate g.yaml` (or the command given): its error lines; [] when it passed."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.yaml").write_text(textwrap.dedent(text))
+    code = main([*(args or ("validate",)), "g.yaml"])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert (code == 0) == (not lines) or code == 0, err
+    return [] if code == 0 else lines
+
+
+@pytest.mark.parametrize("name", ["010", "1e3", "1_000", "true", "2024-01-05", "0x1F"])
+def test_a_node_id_yaml_reads_as_no_text_is_the_id_as_written(tmp_path, monkeypatch, capsys, name):
+    """`id: 010` was the number 10 and named '10', while the edge's `source: 010.out` is text: 'no node '010'; fix:
+    did you mean '10'?'; `id: 1e3` was 'node id '1000.0' must contain no '.''; `id: true` and a date were 'each node
+    needs an id'; `processes: {g: [010]}` named 'unknown node '10''. Now a name is the text written."""
+    text = f"""\
+        nodes:
+          - {SRC % name}
+          - {{id: lp, type: lowpass, params: {{freq: 10}}}}
+        processes:
+          g: [{name}]
+        edges:
+          - {{source: {name}.out, target: lp.in}}
+        """
+    assert problems(tmp_path, monkeypatch, capsys, text) == []
+    config = load_config(tmp_path / "g.yaml")
+    assert [n.id for n in config.nodes] == [name, "lp"] and config.processes["g"] == [name]
+
+
+def test_an_edge_written_as_a_pair_gets_its_ports_in_the_fix(tmp_path, monkeypatch, capsys):
+    """`- [010, lp]` got 'write '- {source: a.out, target: b.in}'' (010 is no text); `- [src, lp]` got '{source: src,
+    target: lp}', which is refused next ('must be node.port')."""
+    text = f"nodes:\n  - {SRC % '010'}\n  - {{id: lp, type: lowpass, params: {{freq: 10}}}}\nedges:\n  - [010, lp]\n"
+    err = problems(tmp_path, monkeypatch, capsys, text)
+    assert err[0] == (
+        "g.yaml:5: each edge needs 'source' and 'target'; fix: write '- {source: 010.out, target: lp.in}'"
+    ), err
+
+
+@pytest.mark.parametrize(
+    "entry, fix",
+    [
+        ("{name: src, type: noise}", "a node's name is its id: write id: src (not name:)"),
+        ("{name: null, type: noise}", "a node's name is its id: write id: NAME (not name:)"),
+        ("{id: null, type: noise}", "its id has no value (YAML reads 'id:', 'id: ~' and 'id: null' as none)"),
+        ("{id: ~, type: noise}", "its id has no value"),
+        ("{id: [src], type: noise}", "a node's id is one name, not a list: write id: src"),
+        ("{id: {a: 1}, type: noise}", "a node's id is one name, not a mapping: write id: NAME"),
+        ("{id: src, type: [noise]}", "a node's type is one name, not a list: write type: noise"),
+    ],
+)
+def test_a_node_entry_without_a_usable_id_or_type_says_what_it_holds(tmp_path, monkeypatch, capsys, entry, fix):
+    """Each was 'each node needs an 'id' and a 'type'; fix: write '- {id: name, type: node_type, ...}'', also for an
+    entry that has both keys, one null or a list (ezmsg's and many tools' `name:` was not said to be the id)."""
+    err = problems(tmp_path, monkeypatch, capsys, f"nodes:\n  - {entry}\n")
+    assert len(err) == 1 and err[0].startswith("g.yaml:2: each node needs an 'id' and a 'type'"), err
+    assert err[0].partition("; fix: ")[2].startswith(fix), err
+
+
+def test_inputs_on_a_node_are_said_to_be_edges(tmp_path, monkeypatch, capsys):
+    """`inputs: [src]` on a node (as many dataflow tools connect nodes) got 'a parameter goes under params: write
+    params: {inputs: ["src"]}', and lowpass has no such parameter. Now the edge to write."""
+    text = f"nodes:\n  - {SRC % 'src'}\n  - {{id: lp, type: lowpass, inputs: [src], params: {{freq: 10}}}}\n"
+    err = problems(tmp_path, monkeypatch, capsys, text)
+    assert err[0] == (
+        "g.yaml:3: node 'lp': unknown key 'inputs'; fix: a node's inputs are edges: write under edges: - {source: "
+        "src.out, target: lp.in} (a parameter named inputs goes under params:)"
+    ), err
+
+
+def test_a_parameter_name_that_is_no_word_is_said_at_its_line(tmp_path, monkeypatch, capsys):
+    """`params: {5: 3}` or `{null: 3}` was "node 'src' (noise): keywords must be strings; fix: check its params" at the
+    node's line, naming neither the key nor its line."""
+    text = "nodes:\n  - id: src\n    type: noise\n    params:\n      rate: 100\n      5: 3\n      null: 4\n"
+    assert problems(tmp_path, monkeypatch, capsys, text) == [
+        "g.yaml:6: node 'src': parameter name 5 is not a word; fix: `wavegraph nodes noise` lists its parameters",
+        "g.yaml:7: node 'src': parameter name null is not a word; fix: `wavegraph nodes noise` lists its parameters",
+    ]
+
+
+@pytest.mark.parametrize(
+    "end, said",
+    [
+        ("null", "g.yaml:5: edge target has no value (null); fix: write target: node.port"),
+        ("[lp.in, lp2.in]", "g.yaml:5: edge target is a list; fix: write one edge per pair of ports"),
+    ],
+)
+def test_an_edge_end_that_is_null_or_a_list_is_said_so(tmp_path, monkeypatch, capsys, end, said):
+    """`target: null` was "edge target 'None' must be 'node.port'; fix: write target: None.in"; a list was read as
+    its text "['lp.in', 'lp2.in']"."""
+    text = f"nodes:\n  - {SRC % 'src'}\n  - {{id: lp, type: lowpass, params: {{freq: 10}}}}\n"
+    err = problems(tmp_path, monkeypatch, capsys, text + f"edges:\n  - {{source: src.out, target: {end}}}\n")
+    assert err[0].startswith(said) and "None" not in "".join(err), err
+
+
+@pytest.mark.parametrize(
+    "key, fix",
+    [
+        ("include: other.yaml", "a graph file holds the whole graph and reads no other file (include: is not"),
+        ("imports: [a.yaml]", "a graph file holds the whole graph and reads no other file (imports: is not"),
+        ("proceses: {}", "did you mean 'processes'?"),
+        ("Edges: []", "did you mean 'edges'?"),
+        ("connections: []", "did you mean 'edges'?"),
+        ("version: 2", "a note goes in a comment (# ...) or an x- key, which is ignored: write x-version: ..."),
+        ("colour: red", "use name, nodes, edges, processes, transport, security (or x-NAME for YAML anchors)"),
+    ],
+)
+def test_an_unknown_top_level_key_gets_the_key_it_looks_like(tmp_path, monkeypatch, capsys, key, fix):
+    """Each was "unknown top-level key 'K'; fix: use name, nodes, edges, ..." with no did-you-mean, and `include:`
+    (docker compose's, or a templating tool's) was not told that a graph file reads no other file."""
+    err = problems(tmp_path, monkeypatch, capsys, f"{key}\nnodes:\n  - {SRC % 'src'}\n")
+    assert len(err) == 1 and err[0].startswith(f"g.yaml:1: unknown top-level key '{key.split(':')[0]}'; fix: {fix}")
+
+
+def test_nodes_under_a_misspelt_key_are_still_checked_and_nodes_not_said_missing(tmp_path, monkeypatch, capsys):
+    """`node:` for `nodes:` got the key and "'nodes' must be a non-empty list", and nothing of what it held was checked,
+    so the type typo in it came one round later."""
+    err = problems(tmp_path, monkeypatch, capsys, "node:\n  - {id: a, type: nosie}\n")
+    assert err == [
+        "g.yaml:1: unknown top-level key 'node'; fix: did you mean 'nodes'? (the keys are name, nodes, edges, processes,"
+        " transport, security, and x-NAME for YAML anchors)",
+        "g.yaml:2: node 'a': unknown type 'nosie'; fix: did you mean 'noise'?",
+    ]
+
+
+def test_the_graph_name_is_text_as_written(tmp_path, monkeypatch, capsys):
+    """`name: [a]` ran as the graph "['a']" and `name: null` as 'None' (a BIDS task name defaults to it)."""
+    err = problems(tmp_path, monkeypatch, capsys, f"name: [a]\nnodes:\n  - {SRC % 'src'}\n")
+    assert err == ["g.yaml:1: name must be text, not a list or mapping; fix: write name: NAME"]
+    for name, want in (("null", "g"), ("010", "010")):
+        (tmp_path / "g.yaml").write_text(f"name: {name}\nnodes:\n  - {SRC % 'src'}\n")
+        assert load_config(tmp_path / "g.yaml").name == want
+
+
+class _Stdin(io.TextIOWrapper):
+    def __init__(self, data: bytes, tty: bool = False):
+        super().__init__(io.BytesIO(data), encoding="utf-8")
+        self.buffer.isatty = lambda: tty  # type: ignore[method-assign]
+
+
+GRAPH = f"nodes:\n  - {SRC % 'src'}\n  - {{id: lp, type: lowpass, params: {{freq: 10}}}}\nedges:\n  - {{source: src.out, target: lp.in}}\n"
+
+
+@pytest.mark.parametrize("command", [["validate"], ["describe"], ["run", "--in-process"]])
+def test_a_graph_on_standard_input_is_read_from_it(tmp_path, monkeypatch, capsys, command):
+    """`wavegraph validate -` (as kubectl, docker compose and yq take a file) was '-: cannot read graph file: No such
+    file or directory; fix: check the path'. Now `-` reads standard input, once; problems name '<stdin>' and its line."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "stdin", _Stdin(GRAPH.encode()))
+    assert main([*command, "-"]) == 0
+    out = capsys.readouterr().out
+    assert {"validate": "<stdin>: OK (2 nodes, 1 edges", "describe": "graph 'stdin' (<stdin>)"}.get(
+        command[0], "lp "
+    ) in out
+    monkeypatch.setattr(sys, "stdin", _Stdin(GRAPH.replace("lp.in}", "lp.inn}").encode()))
+    assert main(["validate", "-"]) == 2
+    assert (
+        capsys.readouterr().err.strip()
+        == "<stdin>:5: edge src.out -> lp.inn: node 'lp' has no input port 'inn'; fix: 'lp' inputs: in"
+    )
+
+
+def test_standard_input_that_is_a_terminal_or_a_batch_is_refused(tmp_path, monkeypatch, capsys):
+    """`wavegraph run -` typed alone would wait on the terminal; `wavegraph batch -` reads the graph in every job."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "stdin", _Stdin(b"", tty=True))
+    with pytest.raises(GraphError, match=r"reads the graph from standard input, which is a terminal here; fix: pipe"):
+        load_config("-")
+    monkeypatch.setattr(sys, "stdin", _Stdin(GRAPH.encode()))
+    assert main(["batch", "-", "--inputs", "*.edf", "--out", "o"]) == 2
+    err = capsys.readouterr().err
+    assert "<stdin>: batch reads the graph in every job; fix: save it to a file and give its path" in err, err
