@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from wavegraph.nodes.io.file_source import FileSource
 from wavegraph.pipeline.api import GraphBuilder
+from wavegraph.pipeline.spec import SpecError
 
 
 def _edf(path, signals, n_rec, duration=1.0, bdf=False):
@@ -168,3 +169,61 @@ def test_a_full_disk_says_what_is_kept_and_recover_finishes_it(tmp_path, kind, n
     finally:
         if kind == "tmpfs":
             subprocess.run(["umount", str(disk)])
+
+
+def _h5(path, layout):
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        if layout == "g.tec":
+            f.create_dataset("RawData/Samples", data=np.zeros((100, 8)))
+            f.create_dataset("RawData/AcquisitionTaskDescription", data=b"<SamplingFrequency>256</SamplingFrequency>")
+        elif layout == "SNIRF":
+            f["formatVersion"] = b"1.0"
+            f.create_group("nirs")
+        elif layout == "NWB":
+            f.attrs["nwb_version"] = "2.5.0"
+        elif layout == "pandas":
+            f.create_group("eeg").attrs["pandas_type"] = "frame_table"
+        elif layout == "other":
+            f.create_dataset("signals/eeg", data=np.zeros((4, 100)))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("layout", "said"),
+    [
+        (
+            "g.tec",
+            "it is g.tec (g.Recorder), which file_source does not read; load it: h5py.File(PATH)['RawData/Samples']",
+        ),
+        ("SNIRF", "it is SNIRF (fNIRS), which file_source reads by its own suffix, as MNE does: cp "),
+        ("NWB", "it is NWB, which file_source does not read; load its ElectricalSeries with pynwb"),
+        (
+            "pandas",
+            "it is a pandas table (Timeflux), which file_source does not read; load it: pandas.read_hdf(PATH, KEY) (keys: eeg)",
+        ),
+        (
+            "other",
+            "it is HDF5 of no layout known here, which file_source does not read; its datasets: signals/eeg (4, 100)",
+        ),
+        ("not HDF5", "it is named HDF5, but h5py cannot open it"),
+    ],
+)
+def test_an_hdf5_file_is_told_how_to_load_it_by_what_it_holds(tmp_path, layout, said):
+    """file_source reads no HDF5: MNE's readers take none of the layouts EEG tools write to it but SNIRF, under its
+    own suffix. Before: every .h5/.hdf5 got the same fix for Timeflux and OpenSignals (a g.tec, NWB or SNIRF file too,
+    and one that is not HDF5 at all), and no word of the formats file_source reads or of converting to FIF. Now the
+    hint says what the file holds and how to load or rename it, how to convert it to FIF, and what is read."""
+    path = tmp_path / ("rec.hdf5" if layout == "g.tec" else "rec.h5")
+    if layout == "not HDF5":
+        path.write_bytes(b"not HDF5, a copy cut at its start " * 10)
+    else:
+        _h5(path, layout)
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(path)).configure({})
+    assert str(path) in e.value.message and said in e.value.hint
+    if layout != "SNIRF":
+        assert (
+            "mne.io.RawArray(DATA" in e.value.hint and "file_source reads MNE's raw formats (FIF, EDF" in e.value.hint
+        )

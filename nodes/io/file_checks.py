@@ -295,36 +295,6 @@ def check_brainvision(header: Path) -> None:
             )
 
 
-_ARRAY_SOURCE = (
-    "replay it from Python with array_source (GraphBuilder: g.add('array_source', data=X, rate=HZ, ch_names=[...]))"
-)
-_NOT_READ = {
-    (".spill", ".spill.json"): "it is the spill of a recording whose recorder did not close (its process was killed): "
-    "`wavegraph recover PATH` (this file's path, or the recording's) writes the recording; replay that",
-    (".h5", ".hdf5", ".hdf"): "HDF5 (Timeflux's recordings, OpenSignals) is not read by file_source: load it "
-    "(pandas.read_hdf(PATH, KEY) for Timeflux; for OpenSignals: data, rate = "
-    "wavegraph.pipeline.datasets.read_opensignals(PATH), device='MAC' for a file of several devices) and "
-    + _ARRAY_SOURCE,
-    (
-        ".npz",
-        ".npy",
-    ): "NumPy arrays are not read by file_source (a recorder's .npz holds `data` and its `spec` as JSON: "
-    "z = numpy.load(PATH); spec = json.loads(str(z['spec']))); " + _ARRAY_SOURCE + ", or record signals to FIF or EDF",
-    (".csv", ".tsv", ".txt"): "text tables (OpenBCI's, BrainFlow's, Mind Monitor's) are not read by file_source: load "
-    "it (numpy.loadtxt, pandas.read_csv) and " + _ARRAY_SOURCE,
-    (".parquet", ".pkl", ".pickle", ".json"): "file_source reads recordings, not tables or pickles: load it and "
-    + _ARRAY_SOURCE,
-    (".mat",): "MATLAB files (FieldTrip's, BCI competition data sets) are not read by file_source: load it "
-    "(scipy.io.loadmat; FieldTrip data: mne.io.read_raw_fieldtrip(PATH, info=None)) and " + _ARRAY_SOURCE,
-}
-
-
-def not_read_hint(path: Path) -> str | None:
-    """What to do with a file of a kind file_source does not read (the peers' and the recorder's table formats)."""
-    name = path.name.lower()
-    return next((hint for suffixes, hint in _NOT_READ.items() if name.endswith(suffixes)), None)
-
-
 def said_by_mne(said: list, path: Path | None) -> None:
     """Pass on the warnings MNE gave while it read a recording, naming the file: the one that loses data in our
     words (the annotations it leaves out because they lie outside the data: a recording cut short keeps the

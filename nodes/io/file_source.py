@@ -63,7 +63,8 @@ from wavegraph.pipeline.datasets import DatasetError, resolve_path
 from wavegraph.pipeline.node import NodeParams, Source
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from .file_checks import no_channels, not_read_hint
+from .file_checks import no_channels
+from .not_read import not_read_hint
 from .readers import BLOCK_BYTES, _Reader, is_audio, open_reader
 
 DEFAULT_CHUNK = 32

@@ -23,11 +23,11 @@ from .file_checks import (
     check_split_part,
     misnamed,
     no_channels,
-    not_read_hint,
     projectors,
     said_by_mne,
 )
 from .marker_codes import BOUNDARY, codes_for
+from .not_read import not_read_hint
 from .skips import Skips, find_skips
 from .triggers import default_trigger, trigger_events
 

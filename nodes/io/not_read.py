@@ -1,0 +1,107 @@
+"""What to do with a file of a kind file_source does not read: the peers' and the recorder's tables, arrays and
+pickles, a spill, and HDF5, whose content says which of the many formats built on it a file is (OpenSignals, Timeflux,
+g.tec, NWB, SNIRF, MATLAB 7.3) and so how to load it. file_source reads no HDF5 itself: none of these is a format MNE's
+readers take but SNIRF (read under its own suffix), and each lays its signal out its own way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HDF5 = (".h5", ".hdf5", ".hdf", ".he5", ".nwb")
+FORMATS_READ = (
+    "file_source reads MNE's raw formats (FIF, EDF/BDF/GDF, BrainVision .vhdr, EEGLAB .set, SNIRF .snirf, CNT, ...), "
+    "MNE epochs (-epo.fif), XDF and audio"
+)
+_TO_FIF = (
+    "or convert it once to FIF (data in volts, channels x samples): mne.io.RawArray(DATA, mne.create_info(NAMES, "
+    "RATE, 'eeg')).save('NAME_raw.fif'), and replay that"
+)
+
+
+_ARRAY_SOURCE = (
+    "replay it from Python with array_source (GraphBuilder: g.add('array_source', data=X, rate=HZ, ch_names=[...]))"
+)
+_NOT_READ = {
+    (".spill", ".spill.json"): "it is the spill of a recording whose recorder did not close (its process was killed): "
+    "`wavegraph recover PATH` (this file's path, or the recording's) writes the recording; replay that",
+    (
+        ".npz",
+        ".npy",
+    ): "NumPy arrays are not read by file_source (a recorder's .npz holds `data` and its `spec` as JSON: "
+    "z = numpy.load(PATH); spec = json.loads(str(z['spec']))); " + _ARRAY_SOURCE + ", or record signals to FIF or EDF",
+    (".csv", ".tsv", ".txt"): "text tables (OpenBCI's, BrainFlow's, Mind Monitor's) are not read by file_source: load "
+    "it (numpy.loadtxt, pandas.read_csv) and " + _ARRAY_SOURCE,
+    (".parquet", ".pkl", ".pickle", ".json"): "file_source reads recordings, not tables or pickles: load it and "
+    + _ARRAY_SOURCE,
+    (".mat",): "MATLAB files (FieldTrip's, BCI competition data sets) are not read by file_source: load it "
+    "(scipy.io.loadmat; FieldTrip data: mne.io.read_raw_fieldtrip(PATH, info=None)) and " + _ARRAY_SOURCE,
+}
+
+
+def not_read_hint(path: Path) -> str | None:
+    """What to do with a file of a kind file_source does not read (the peers' and the recorder's table formats)."""
+    name = path.name.lower()
+    if name.endswith(HDF5):
+        return hdf5_hint(path)
+    return next((hint for suffixes, hint in _NOT_READ.items() if name.endswith(suffixes)), None)
+
+
+def _head(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(10)
+
+
+def hdf5_hint(path: Path) -> str:
+    """How to load an HDF5 file, by what is inside it (h5py): the layouts of the tools that write EEG to HDF5."""
+    kind, load = "", ""
+    try:
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            keys = list(f.keys())
+            attrs = {k: f[k].attrs for k in keys if isinstance(f[k], h5py.Group)}
+            if "formatVersion" in f and any(k.startswith("nirs") for k in keys):
+                snirf = path.with_suffix(".snirf")
+                return f"it is SNIRF (fNIRS), which file_source reads by its own suffix, as MNE does: cp {path} {snirf}"
+            elif "nwb_version" in f.attrs:
+                kind, load = (
+                    "NWB",
+                    "load its ElectricalSeries with pynwb (NWBHDF5IO(PATH).read()), then " + _ARRAY_SOURCE,
+                )
+            elif any("sampling rate" in a for a in attrs.values()):
+                kind = "OpenSignals (PLUX)"
+                load = (
+                    "load it: data, rate = wavegraph.pipeline.datasets.read_opensignals(PATH) (device='MAC' for a file of "
+                    "several devices), then " + _ARRAY_SOURCE
+                )
+            elif any("pandas_type" in a for a in attrs.values()):
+                kind, load = (
+                    "a pandas table (Timeflux)",
+                    f"load it: pandas.read_hdf(PATH, KEY) (keys: {', '.join(keys[:5])}), then " + _ARRAY_SOURCE,
+                )
+            elif "RawData" in f and "Samples" in f["RawData"]:  # pyright: ignore[reportOperatorIssue]
+                kind = "g.tec (g.Recorder)"
+                load = (
+                    "load it: h5py.File(PATH)['RawData/Samples'][()] is samples x channels, the rate is the "
+                    "SamplingFrequency in RawData/AcquisitionTaskDescription; then, with data=X.T, " + _ARRAY_SOURCE
+                )
+            elif "#refs#" in f or _head(path) == b"MATLAB 7.3":
+                kind = "MATLAB 7.3"
+                load = (
+                    "an EEGLAB dataset saved so: give it its .set name (MNE reads it); FieldTrip data: "
+                    "mne.io.read_raw_fieldtrip(PATH, info=None); other: pymatreader.read_mat(PATH), then "
+                    + _ARRAY_SOURCE
+                )
+            else:
+                found: list[str] = []
+                f.visititems(
+                    lambda n, o: (
+                        found.append(f"{n} {o.shape}") if isinstance(o, h5py.Dataset) and len(found) < 5 else None
+                    )
+                )
+                kind = "HDF5 of no layout known here"
+                load = f"its datasets: {', '.join(found) or 'none'}; load the signal with h5py, then " + _ARRAY_SOURCE
+    except (ImportError, OSError) as e:  # no h5py, or not HDF5 inside
+        kind = "named HDF5, but h5py cannot open it"
+        load = f"({e}): it is damaged or another format; load it with the tool that wrote it, then " + _ARRAY_SOURCE
+    return f"it is {kind}, which file_source does not read; {load}; {_TO_FIF}. ({FORMATS_READ}.)"
