@@ -227,3 +227,36 @@ def test_an_hdf5_file_is_told_how_to_load_it_by_what_it_holds(tmp_path, layout, 
         assert (
             "mne.io.RawArray(DATA" in e.value.hint and "file_source reads MNE's raw formats (FIF, EDF" in e.value.hint
         )
+
+
+@pytest.mark.parametrize("field", ["250.5", "-250", "0", "250 Hz"])
+def test_an_edf_whose_samples_per_record_is_no_count_is_refused_naming_the_signal(tmp_path, field):
+    """Before: MNE's 'invalid literal for int() with base 10: '250.5   '' (or 'holds no data record ... a record takes
+    -500 bytes' for '-250', 'takes 0' for '0': as if the file were cut short). Now the field, its signal and its
+    bytes are named."""
+    x = np.arange(1000) % 200 - 100
+    path = _edf(tmp_path / "rec.edf", [("C3", "uV", x, 250, -3276.8, 3276.7)], 4)
+    raw = bytearray(path.read_bytes())
+    raw[472:480] = field.encode().ljust(8)
+    path.write_bytes(bytes(raw))
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(path)).configure({})
+    said = "each of its signals has 0 samples" if field == "0" else f"signal 1 ('C3') has {field!r} samples per data"
+    assert f"{path}'s header is damaged: {said}" in e.value.message and "export it again" in e.value.hint
+
+
+def test_an_edf_of_records_lasting_0_s_is_said_to_have_an_unknown_rate(tmp_path, caplog):
+    """A header whose record duration is 0 with signals in it: MNE takes 1 s records and says 'It is possible that
+    this file only contains annotations and no signals', which file_source passed on. Now it says the rate is unknown,
+    the rate MNE takes for each channel, and which header field to fix; the replay is MNE's read."""
+    x = np.random.default_rng(3).integers(-3000, 3000, 1000)
+    path = _edf(
+        tmp_path / "rec.edf", [("C3", "uV", x, 100, -3276.8, 3276.7), ("C4", "uV", x, 50, -3276.8, 3276.7)], 10, 0
+    )
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        spec, got = _replay(path)
+    said = " ".join(r.getMessage() for r in caplog.records if r.name.startswith("wavegraph"))
+    assert "a duration of 0 s, so its rate is unknown: MNE takes 1 s (C3 100 Hz, C4 50 Hz)" in said
+    assert "bytes 244-252" in said and "only contains annotations" not in said
+    assert spec.rate == 100.0
+    np.testing.assert_array_equal(got, mne.io.read_raw_edf(path, preload=True, verbose="error").get_data())

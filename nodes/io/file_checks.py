@@ -115,10 +115,39 @@ def check_edf(path: Path) -> None:
             f"file_source: {path}'s header is damaged: it gives {said}",
             "the file was damaged or is not EDF/BDF: export it again from the recording software",
         )
+    with open(path, "rb") as f:  # each signal's samples per record: a whole number (0 for all: below)
+        sig = f.read(256 * (ns + 1))[256:]
+    labels = [sig[i * 16 : (i + 1) * 16].decode("latin-1").strip() for i in range(ns)]
+    for i, label in enumerate(labels):
+        text = sig[ns * 216 + i * 8 : ns * 216 + (i + 1) * 8].decode("latin-1").strip()
+        if not text.isdigit():
+            at = 256 + ns * 216 + i * 8
+            raise SpecError(  # MNE: "invalid literal for int() with base 10: '250.5   '", "negative dimensions ..."
+                f"file_source: {path}'s header is damaged: signal {i + 1} ({label!r}) has {text!r} samples per "
+                f"data record (bytes {at}-{at + 8}), not a count",
+                "the file was damaged or its writer broke the format: export it again from the recording software",
+            )
+    if duration == 0 and not all(label.endswith("Annotations") for label in labels):
+        _log.warning(  # (MNE's own: 'It is possible that this file only contains annotations and no signals')
+            "file_source: %s's header gives its data records a duration of 0 s, so its rate is unknown: MNE takes 1 s "
+            "(%s); if the recording's rate is another, write samples per record / rate into the header's record "
+            "duration (bytes 244-252)",
+            path,
+            ", ".join(
+                f"{lb} {sig[ns * 216 + i * 8 : ns * 216 + (i + 1) * 8].decode().strip()} Hz"
+                for i, lb in enumerate(labels)
+                if not lb.endswith("Annotations")
+            ),
+        )
     signals = edf_signals(path)
     if signals is None:
         return
     rec_bytes = sum(signals[2]) * (3 if head[:1] == b"\xff" else 2)
+    if rec_bytes == 0:
+        raise SpecError(
+            f"file_source: {path}'s header is damaged: each of its signals has 0 samples per data record",
+            "the file was damaged or its writer broke the format: export it again from the recording software",
+        )
     whole = (size - header) // rec_bytes if rec_bytes > 0 else 0
     if whole == 0:
         raise SpecError(
@@ -304,6 +333,8 @@ def said_by_mne(said: list, path: Path | None) -> None:
     import re
 
     for w in said:
+        if str(w.message).startswith("Header information is incorrect for record length"):
+            continue  # a record duration of 0: check_edf said it, with the rates MNE takes (not 'annotations only')
         found = re.match(r"Omitted (\d+) annotation\(s\) that were outside data range", str(w.message))
         if found:
             _log.warning(
