@@ -191,3 +191,28 @@ def test_enhancer_whole_long_file_in_one_chunk_stays_small_and_equal(tmp_path):
     assert out.returncode == 0, out.stderr
     grown_mb = float(out.stdout.split()[-1])
     assert grown_mb < 250, grown_mb  # was 550-600 MB for 240 s (now 60-70)
+
+
+def test_enhancer_reused_for_a_second_file_after_finish_starts_it_fresh():
+    """One node for a folder of files (configure loads and traces the model): after finish() the second file went
+    on from the first's model state and time base: its output differed from a fresh node's, its vad frames were
+    stamped from the first file's start (1.01 s instead of 0) and one frame was missing; a second finish() gave
+    another 319 samples."""
+    from wavegraph.pipeline.chunk import Chunk
+
+    rng = np.random.default_rng(0)
+    first, second = _speech(SR, 1.0), (_speech(SR, 0.75) + 0.01 * rng.standard_normal(12000)).astype(np.float32)
+
+    def enhance(node, x):
+        parts = [node.process({"in": Chunk(x[None], 0.0)}), node.finish()]
+        out = np.concatenate([p["out"].data for p in parts], 1)
+        vad = [p["vad"] for p in parts if "vad" in p]
+        return out, np.concatenate([v.data for v in vad]), vad[0].t0
+
+    node = _node()
+    enhance(node, first)
+    again, vad, t_vad = enhance(node, second)
+    fresh, vad_fresh, _ = enhance(_node(), second)
+    np.testing.assert_array_equal(again, fresh)
+    np.testing.assert_array_equal(vad, vad_fresh)
+    assert t_vad == 0.0 and node.finish() == {}

@@ -6,6 +6,7 @@ out:  the enhanced signal, same spec (and dtype) as `in`, with `delay` += latenc
       frame is processed when its newest 10 ms block is complete). Every output chunk has the t0 and length of the
       input chunk it answers; `finish()` emits the last 319 samples (zeros fed in), so a whole run gives
       len(input) + 319 samples and dropping the first 319 aligns it with the input (the `align` node does this).
+      After finish() the node is as configured: the next chunk starts a new stream (one node, many files).
 vad:  features (frames x 1, "speech_prob"), the speech probability of every 20 ms frame, at 100 frames/s. Frame k
       covers input samples [160 k - 160, 160 k + 160) of the segment and is stamped at the segment start
       + k * 10 ms (like the stft node); it is emitted once its newest block is in. Usable on its own; it declares
@@ -297,4 +298,6 @@ class EnhancerNode(Node[EnhancerParams]):
             vad = vad[: max(0, want - self.n_frames)]
             vad = vad if len(vad) else None
         t0 = self.t_first + self.n_in / SAMPLE_RATE
-        return self._emit(n, vad, Chunk(np.zeros((1, 0), self._dtype), t0=t0), t0, None)
+        out = self._emit(n, vad, Chunk(np.zeros((1, 0), self._dtype), t0=t0), t0, None)
+        self.reset()  # the stream is over: a node reused for the next file starts it fresh (it went on from this one)
+        return out
