@@ -260,3 +260,37 @@ def test_an_edf_of_records_lasting_0_s_is_said_to_have_an_unknown_rate(tmp_path,
     assert "bytes 244-252" in said and "only contains annotations" not in said
     assert spec.rate == 100.0
     np.testing.assert_array_equal(got, mne.io.read_raw_edf(path, preload=True, verbose="error").get_data())
+
+
+@pytest.mark.parametrize("data", ["C:\\Users\\lab\\rec.eeg", "raw\\rec.eeg", "/mnt/usb/rec.eeg", "elsewhere/x.eeg"])
+def test_a_brainvision_header_naming_its_data_file_by_a_path_says_which_line_to_edit(tmp_path, data):
+    """A header written on another machine (a converter's full Windows path, a subfolder written with '\\'). Before:
+    "a file of the recording is missing: [Errno 2] No such file or directory: '.../C:\\\\Users\\\\lab\\\\rec.eeg'" with
+    the fix 'copy every file ... under the names its header gives', which a Windows path cannot be. Now the path, and
+    the line to edit to the file beside it (or to copy it there)."""
+    from test_formats_sweep import _brainvision  # pyright: ignore[reportMissingImports]
+
+    header = _brainvision(tmp_path, [("S  8", 100)])
+    header.write_text(header.read_text().replace("DataFile=rec.eeg", f"DataFile={data}"))
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(header)).configure({})
+    assert (
+        f"its header names its data file by the path {data!r}, which leads nowhere from {tmp_path}" in e.value.message
+    )
+    base = data.replace("\\", "/").rsplit("/", 1)[-1]
+    fix = "rec.eeg is beside it: edit the header's DataFile= line to rec.eeg" if base == "rec.eeg" else f"copy {base}"
+    assert e.value.hint.startswith(fix)
+
+
+def test_a_brainvision_marker_file_missing_is_said_once(tmp_path, caplog):
+    """Before: file_source's 'names its marker file 'rec.vmrk', which is not beside it: replayed without its markers'
+    and then MNE's "MarkerFile 'rec.vmrk' not found; no annotations." passed on: the same thing twice."""
+    from test_formats_sweep import _brainvision  # pyright: ignore[reportMissingImports]
+
+    header = _brainvision(tmp_path, [("S  8", 100)])
+    (tmp_path / "rec.vmrk").unlink()
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        _, got = _replay(header)
+    said = [r.getMessage() for r in caplog.records if r.name.startswith("wavegraph")]
+    assert len(said) == 1 and "replayed without its markers" in said[0]
+    np.testing.assert_array_equal(got, mne.io.read_raw_brainvision(header, verbose="error").get_data())

@@ -294,6 +294,16 @@ def check_brainvision(header: Path) -> None:
             if renamed is not None
             else f"copy the whole recording (the .vhdr, {data} and its .vmrk) into one folder",
         )
+    if data and ("/" in data or "\\" in data) and not (folder / data).exists():  # (MNE joins it to the folder)
+        base = data.replace("\\", "/").rsplit("/", 1)[-1]
+        near = _find(folder, base)
+        raise SpecError(  # MNE: "[Errno 2] No such file or directory: '/data/C:\\Users\\x\\rec.eeg'"
+            f"file_source: cannot read {header}: a file of the recording is missing: its header names its data file by "
+            f"the path {data!r}, which leads nowhere from {folder} (a header written on another machine?)",
+            f"{base} is beside it: edit the header's DataFile= line to {near.name} (and MarkerFile= likewise)"
+            if near is not None
+            else f"copy {base} beside the header and edit its DataFile= line to {base} (and MarkerFile= likewise)",
+        )
     if (
         markers
         and "/" not in markers
@@ -333,8 +343,10 @@ def said_by_mne(said: list, path: Path | None) -> None:
     import re
 
     for w in said:
-        if str(w.message).startswith("Header information is incorrect for record length"):
-            continue  # a record duration of 0: check_edf said it, with the rates MNE takes (not 'annotations only')
+        if str(w.message).startswith("Header information is incorrect for record length") or re.fullmatch(
+            r"MarkerFile .* not found; no annotations\.", str(w.message)
+        ):
+            continue  # said by check_edf (with the rates MNE takes), check_brainvision (the marker file missing)
         found = re.match(r"Omitted (\d+) annotation\(s\) that were outside data range", str(w.message))
         if found:
             _log.warning(
