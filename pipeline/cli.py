@@ -173,7 +173,7 @@ def cmd_describe(args) -> int:
 
 
 def _params_lines(cls) -> list[str]:
-    from .graph import type_label
+    from .param_problems import type_label
 
     lines = []
     for pname, field in cls.Params.model_fields.items():

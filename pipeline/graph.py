@@ -6,16 +6,13 @@ from __future__ import annotations
 import difflib
 import math
 import os
-import reprlib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import NoneType, UnionType
-from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import ValidationError
 
 from .config import EdgeConfig, GraphConfig, GraphError, NodeConfig
 from .node import Node, Sink
+from .param_problems import _number_problems, _param_problems, _set, _set_text_as_typed
 from .registry import UnknownNodeType, add_search_dirs, lookup
 from .spec import SpecError, StreamSpec
 from .yaml_lines import lookalikes
@@ -114,177 +111,6 @@ def make_node(nc: NodeConfig, file: str) -> Node:
                 ]
             )
     return node
-
-
-class _Shown(reprlib.Repr):
-    """reprlib, cut short also inside the YAML reader's list and dict subclasses (LineList, LineDict)."""
-
-    def repr1(self, x, level):
-        if isinstance(x, list):
-            return self.repr_list(x, level)
-        if isinstance(x, dict):
-            return self.repr_dict(x, level)
-        return super().repr1(x, level)
-
-
-_SHOW = _Shown()
-_SHOW.maxlevel, _SHOW.maxlist, _SHOW.maxtuple, _SHOW.maxdict, _SHOW.maxset = 2, 6, 6, 6, 6
-_SHOW.maxstring, _SHOW.maxother = 80, 80
-
-
-def shown(value: Any) -> str:
-    """A parameter's value as an error message shows it: repr, cut short (a 64-value list, or a YAML alias
-    bomb, whose full repr would be megabytes, or never end)."""
-    return _SHOW.repr(value)
-
-
-def _set(nc: NodeConfig, name: str) -> str:
-    """' (from --set)' for a parameter given on the command line: the file's line shows another value."""
-    return " (from --set)" if name in nc.overridden else ""
-
-
-def _set_text_as_typed(nc: NodeConfig, cls: type[Node]) -> None:
-    """A text parameter given by --set takes the text as typed where YAML read something else: a file name holding
-    ': ' (a mapping) or starting with '- ' (a list), `rec.subject=01` (the number 1), `yes` (true)."""
-    fields = getattr(getattr(cls, "Params", None), "model_fields", {})
-    for name, text in nc.set_text.items():
-        value = nc.params.get(name)
-        if name in fields and fields[name].annotation in (str, str | None) and not isinstance(value, (str, NoneType)):
-            nc.params[name] = text
-
-
-def _number_types(annotation) -> set:
-    """{int, float} members of a parameter's type, unless it also takes text or a bool."""
-    args = set(get_args(annotation)) if get_args(annotation) else {annotation}
-    if args & {str, bool}:
-        return set()
-    return args & {int, float}
-
-
-def _as_number_hint(name: str, value, node_type: str, example: str = "1.0") -> str:
-    """The fix for text where a number goes: the number it spells, when it is one with a decimal comma ('1,5') or a
-    unit after it ('40 Hz', '1s'; the units are in `wavegraph nodes TYPE`), else a plain example."""
-    import re
-
-    text = str(value).strip() if isinstance(value, str) else ""
-    if text.lower().lstrip("+-") in ("nan", "inf", "infinity"):  # written without quotes: "without quotes" misled
-        return f"give a finite number (NaN and infinity are not accepted), e.g. {name}: 1.0"
-    found = re.fullmatch(r"([-+]?\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?)\s*(hz|khz|s|sec|seconds?|samples?)?", text, re.I)
-    if found and (found.group(2) or "," in found.group(1) or text != found.group(1)):
-        number, unit = found.group(1).replace(",", "."), (found.group(2) or "").lower()
-        if re.fullmatch(r"[-+]?\d{1,3},\d{3}", found.group(1)):  # '1,500': a decimal comma or a thousands separator
-            whole = found.group(1).replace(",", "")
-            return f"write a plain number with a decimal point and no separator: {name}: {number} or {name}: {whole}"
-        if unit == "khz":
-            return f"write it as a plain number of Hz: {name}: {float(number) * 1000:g}"
-        return (
-            f"write a plain number (a decimal point, no unit: `wavegraph nodes {node_type}` has them): {name}: {number}"
-        )
-    if found:  # '10' quoted (or from a template): the same number, unquoted; was 'e.g. chunk_size: 1.0' for an int
-        return f"write it without quotes: {name}: {text}"
-    return f"write a number without quotes, e.g. {name}: {example}"
-
-
-def _number_problems(nc: NodeConfig, cls: type[Node], file: str) -> dict:
-    """YAML `true` or a quoted '1.0' where a number is needed: pydantic would read them as 1 and 1.0."""
-    fields = getattr(getattr(cls, "Params", None), "model_fields", {})
-    problems = {}
-    for name, value in nc.params.items():
-        field = fields.get(name)
-        if field is not None and isinstance(value, (bool, str)) and _number_types(field.annotation):
-            what = "a boolean" if isinstance(value, bool) else "text"
-            problems[name] = (
-                file,
-                nc.param_lines.get(name, nc.line),
-                f"node '{nc.id}' ({nc.type}): parameter '{name}' = {shown(value)}{_set(nc, name)} is {what}, not a number",
-                _as_number_hint(name, value, nc.type, "1" if _number_types(field.annotation) == {int} else "1.0"),
-            )
-    return problems
-
-
-def _param_problems(nc: NodeConfig, cls: type[Node], errors: list, file: str) -> list[tuple[str, int, str, str]]:
-    """One line per parameter for the errors inside it (a list's items, a union's branches): the first, and how
-    many more, so a 64-value list of the wrong type is one problem, not 64."""
-    out: list[tuple[str, int, str, str]] = []
-    inner: dict[str, list[int]] = {}  # parameter -> [its line's index in out, errors not shown]
-    for err in errors:
-        if len(err["loc"]) > 1:
-            name = str(err["loc"][0])
-            if name in inner:
-                inner[name][1] += 1
-                continue
-            inner[name] = [len(out), 0]
-        out.append(_param_problem(nc, cls, err, file))
-    for name, (i, more) in inner.items():
-        if more:
-            f, line, message, hint = out[i]
-            out[i] = (f, line, f"{message} (and {more} more in '{name}')", hint)
-    return out
-
-
-def _param_problem(nc: NodeConfig, cls: type[Node], err: Mapping[str, Any], file: str) -> tuple[str, int, str, str]:
-    if not err["loc"]:  # a check across parameters (a model validator): was "parameter '' = {...}; fix: give a ?"
-        said, _, fix = str(err["msg"]).removeprefix("Value error, ").partition("; ")
-        fix = fix or f"`wavegraph nodes {nc.type}` lists its parameters"
-        return (file, nc.line, f"node '{nc.id}' ({nc.type}): {said}", fix)
-    name = str(err["loc"][0])
-    fields = cls.Params.model_fields
-    line = nc.param_lines.get(name, nc.line)
-    if err["type"] == "missing":
-        return (
-            file,
-            nc.line,
-            f"node '{nc.id}' ({nc.type}): missing parameter '{name}'",
-            f"add params: {{{name}: <{type_label(fields[name].annotation)}>}}",
-        )
-    if err["type"] == "extra_forbidden":
-        close = difflib.get_close_matches(name, list(fields), n=1)
-        hint = f"did you mean '{close[0]}'?" if close else f"parameters are: {', '.join(fields) or 'none'}"
-        if name in ("id", "type", "on_error") and name not in fields:  # --set src.type=noise: not 'dtype'
-            hint = f"a node's {name} is no parameter: change it in the graph file ({name}: ... beside params)"
-        said = f"node '{nc.id}' ({nc.type}): unknown parameter '{name}'{lookalikes(name)}{_set(nc, name)}"
-        return (file, line, said, hint)
-    want = type_label(fields[name].annotation) if name in fields else "?"
-    item = "".join(f"[{x}]" for x in err["loc"][1:] if isinstance(x, int))  # which item of a list
-    hint = f"give {'an' if want[:1] in ('a', 'e', 'i', 'o', 'u') else 'a'} {want}"
-    msg = str(err["msg"])
-    if err["type"] == "value_error" and "; fix: " in msg:  # a parameter's own validator: its words, then its fix
-        msg, _, hint = msg.removeprefix("Value error, ").partition("; fix: ")
-    elif err["type"] == "list_type" and isinstance(err.get("input"), (str, int, float)):  # `picks: Cz`: one item
-        hint = f"write a list, even of one item: {name}: [{err['input']}]"
-    elif err["type"] in _BOUND_ERRORS and name in fields and _bounds(fields[name]):  # not "give an int", which it is
-        hint = f"give {name} {_bounds(fields[name])}"
-    return (
-        file,
-        line,
-        f"node '{nc.id}' ({nc.type}): parameter '{name}'{item} = {shown(err.get('input'))}{_set(nc, name)}: {msg}",
-        hint,
-    )
-
-
-_BOUND_ERRORS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
-_OPERATORS = {"Gt": ">", "Ge": ">=", "Lt": "<", "Le": "<="}  # annotated_types' bounds (Field(gt=...), ...)
-
-
-def _bounds(field) -> str:
-    """A parameter's bounds as text, e.g. '>= 1 and <= 20' (empty when it has none)."""
-    ops = [
-        (_OPERATORS[type(m).__name__], getattr(m, type(m).__name__.lower()))
-        for m in field.metadata
-        if type(m).__name__ in _OPERATORS
-    ]
-    return " and ".join(f"{op} {bound}" for op, bound in ops)
-
-
-def type_label(annotation) -> str:
-    """A short readable name for a parameter's type, e.g. float, list[str] | None, 'zero'|'propagate'."""
-    if get_origin(annotation) is Literal:
-        return "|".join(repr(a) for a in get_args(annotation))
-    if get_origin(annotation) in (Union, UnionType):  # Optional[Literal[...]]: each part by this rule
-        return " | ".join("None" if a is type(None) else type_label(a) for a in get_args(annotation))
-    if isinstance(annotation, type):
-        return annotation.__name__
-    return str(annotation).replace("typing.", "")
 
 
 def check_topology(config: GraphConfig, nodes: dict[str, Node], failed: set[str]) -> tuple[list[str], list]:
@@ -568,6 +394,22 @@ def _beside_the_file(config: GraphConfig, problems: list) -> list:
     return out
 
 
+def _delay_removed(graph: Graph, n: str) -> str:
+    """For a node whose outputs declare less delay than its inputs (`align`), what it drops: its `delay: auto` is the
+    upstream's declared delay (was shown as 'latency=0 samples (0.00 ms)' alone)."""
+    ins = [graph.specs[e.source].delay for e in graph.config.edges if e.target_node == n and e.source in graph.specs]
+    outs = [s.delay for port, s in graph.specs.items() if port.partition(".")[0] == n]
+    given = getattr(getattr(graph.nodes[n], "params", None), "delay", None)
+    if not ins or not outs or (max(ins) <= min(outs) and given != "auto"):
+        return ""
+    declared = f"{max(ins) * 1e3:.2f} ms"
+    if given == "auto":
+        return f"; drops the delay declared upstream (delay: auto = {declared})"
+    if isinstance(given, (int, float)) and not isinstance(given, bool):
+        return f"; drops the first {given * 1e3:.2f} ms (delay: {given:g}; declared upstream: {declared})"
+    return f"; removes {(max(ins) - min(outs)) * 1e3:.2f} ms of the delay declared upstream ({declared})"
+
+
 def describe(graph: Graph) -> str:
     """Human-readable: nodes, the spec on every edge, and the declared latency summed along each path."""
     lines = [f"graph '{graph.config.name}' ({graph.config.file})", "nodes:"]
@@ -577,11 +419,16 @@ def describe(graph: Graph) -> str:
             f"  {n:<16} {node.type_name or type(node).__name__:<20} process={graph.group_of(n):<10} "
             f"latency={node.latency_samples} samples ({node.latency_seconds * 1e3:.2f} ms)"
             + (f" + {node.latency_note}" if node.latency_note else "")
+            + _delay_removed(graph, n)
             + (f"  {graph.unchecked[n]}" if n in graph.unchecked else "")
         )
     lines.append("edges:")
     for e in graph.config.edges:
         spec = graph.specs[e.source].describe() if e.source in graph.specs else graph.unchecked[e.source_node]
+        delay = graph.specs[e.source].delay if e.source in graph.specs else 0.0
+        spec += (
+            f" delay={delay * 1e3:.2f} ms" if delay > 0 else ""
+        )  # content behind its time stamps (an `align` drops it)
         lines.append(f"  {str(e):<32} {spec}  queue={e.queue} {e.policy}")
     lines.append("latency along each path:")
     for path in graph.paths():

@@ -189,3 +189,23 @@ def test_standard_input_that_is_a_terminal_or_a_batch_is_refused(tmp_path, monke
     assert main(["batch", "-", "--inputs", "*.edf", "--out", "o"]) == 2
     err = capsys.readouterr().err
     assert "<stdin>: batch reads the graph in every job; fix: save it to a file and give its path" in err, err
+
+
+def test_describe_says_what_an_align_drops(tmp_path):
+    """`wavegraph describe` showed `align` as 'latency=0 samples (0.00 ms)' and nothing else, for `delay: auto` too,
+    and no edge showed the delay declared on it: what align would trim could not be seen before a run."""
+    from wavegraph.pipeline.graph import build_graph, describe
+
+    (tmp_path / "g.yaml").write_text(
+        "nodes:\n  - {id: src, type: noise, params: {rate: 44100, duration: 0.1, chunk_size: 441}}\n"
+        "  - {id: rs, type: resample, params: {rate: 16000}}\n  - {id: al, type: align}\n"
+        "  - {id: al2, type: align, params: {delay: 0.001}}\nedges:\n  - {source: src.out, target: rs.in}\n"
+        "  - {source: rs.out, target: al.in}\n  - {source: rs.out, target: al2.in}\n"
+    )
+    graph = build_graph(load_config(tmp_path / "g.yaml"))
+    declared = graph.specs["rs.out"].delay * 1e3
+    assert declared > 0 and graph.specs["al.out"].delay == 0
+    text = describe(graph)
+    assert f"latency=0 samples (0.00 ms); drops the delay declared upstream (delay: auto = {declared:.2f} ms)" in text
+    assert f"drops the first 1.00 ms (delay: 0.001; declared upstream: {declared:.2f} ms)" in text
+    assert "rs.out -> al.in" in text and f"delay={declared:.2f} ms" in text.split("rs.out -> al.in")[1].splitlines()[0]
