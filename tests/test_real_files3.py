@@ -241,7 +241,7 @@ def test_an_edf_whose_samples_per_record_is_no_count_is_refused_naming_the_signa
     path.write_bytes(bytes(raw))
     with pytest.raises(SpecError) as e:
         FileSource(path=str(path)).configure({})
-    said = "each of its signals has 0 samples" if field == "0" else f"signal 1 ('C3') has {field!r} samples per data"
+    said = "each of its signals has 0 samples" if field == "0" else f"signal 1 ('C3') has {field!r} as its samples per"
     assert f"{path}'s header is damaged: {said}" in e.value.message and "export it again" in e.value.hint
 
 
@@ -294,3 +294,23 @@ def test_a_brainvision_marker_file_missing_is_said_once(tmp_path, caplog):
     said = [r.getMessage() for r in caplog.records if r.name.startswith("wavegraph")]
     assert len(said) == 1 and "replayed without its markers" in said[0]
     np.testing.assert_array_equal(got, mne.io.read_raw_brainvision(header, verbose="error").get_data())
+
+
+@pytest.mark.parametrize(
+    ("offset", "what", "text"), [(104, "physical minimum", "abc"), (128, "digital maximum", "nan")]
+)
+def test_an_edf_whose_range_field_is_no_number_is_refused_naming_it(tmp_path, offset, what, text):
+    """Before: MNE's "could not convert string to float: 'abc     '" (a NaN range: NaN samples, unsaid). Now the field,
+    its signal and its bytes; a comma as the decimal mark ('3276,7', which MNE reads) is no damage."""
+    x = np.arange(1000) % 200 - 100
+    signals = [("C3", "uV", x, 100, "-3276,8", 3276.7), ("X", "uV", x, 100, -3276.8, 3276.7)]
+    path = _edf(tmp_path / "rec.edf", signals, 10)
+    _replay(path)  # (the comma)
+    raw = bytearray(path.read_bytes())
+    at = 256 + 2 * offset + 8
+    raw[at : at + 8] = text.encode().ljust(8)
+    path.write_bytes(bytes(raw))
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(path)).configure({})
+    said = f"header is damaged: signal 2 ('X') has {text!r} as its {what} (bytes {at}-{at + 8}), not a number"
+    assert said in e.value.message

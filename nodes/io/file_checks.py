@@ -11,6 +11,7 @@ that names the file and what to do (not a message from deep inside MNE), and a c
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 from wavegraph.pipeline.spec import SpecError
@@ -115,18 +116,20 @@ def check_edf(path: Path) -> None:
             f"file_source: {path}'s header is damaged: it gives {said}",
             "the file was damaged or is not EDF/BDF: export it again from the recording software",
         )
-    with open(path, "rb") as f:  # each signal's samples per record: a whole number (0 for all: below)
+    kind = "BDF" if head[:1] == b"\xff" else "EDF"
+    with open(path, "rb") as f:  # each signal's numbers: ranges are numbers, samples per record a count (all 0: below)
         sig = f.read(256 * (ns + 1))[256:]
     labels = [sig[i * 16 : (i + 1) * 16].decode("latin-1").strip() for i in range(ns)]
-    for i, label in enumerate(labels):
-        text = sig[ns * 216 + i * 8 : ns * 216 + (i + 1) * 8].decode("latin-1").strip()
-        if not text.isdigit():
-            at = 256 + ns * 216 + i * 8
-            raise SpecError(  # MNE: "invalid literal for int() with base 10: '250.5   '", "negative dimensions ..."
-                f"file_source: {path}'s header is damaged: signal {i + 1} ({label!r}) has {text!r} samples per "
-                f"data record (bytes {at}-{at + 8}), not a count",
-                "the file was damaged or its writer broke the format: export it again from the recording software",
-            )
+    for offset, what in _SIGNAL_NUMBERS:
+        for i, label in enumerate(labels):
+            text = sig[ns * offset + i * 8 : ns * offset + (i + 1) * 8].decode("latin-1").split("\x00")[0].strip()
+            if not (_count(text) if offset == 216 else _finite(text.replace(",", "."))):  # (MNE reads '3,5' as 3.5)
+                at = 256 + ns * offset + i * 8
+                raise SpecError(  # MNE: "invalid literal for int() with base 10: '250.5   '", "could not convert ..."
+                    f"file_source: {path}'s header is damaged: signal {i + 1} ({label!r}) has {text!r} as its {what} "
+                    f"(bytes {at}-{at + 8}), not {'a count' if offset == 216 else 'a number'}",
+                    f"it is {kind} but damaged, or its writer broke the format: export it again from the recording software",
+                )
     if duration == 0 and not all(label.endswith("Annotations") for label in labels):
         _log.warning(  # (MNE's own: 'It is possible that this file only contains annotations and no signals')
             "file_source: %s's header gives its data records a duration of 0 s, so its rate is unknown: MNE takes 1 s "
@@ -146,7 +149,7 @@ def check_edf(path: Path) -> None:
     if rec_bytes == 0:
         raise SpecError(
             f"file_source: {path}'s header is damaged: each of its signals has 0 samples per data record",
-            "the file was damaged or its writer broke the format: export it again from the recording software",
+            f"it is {kind} but damaged, or its writer broke the format: export it again from the recording software",
         )
     whole = (size - header) // rec_bytes if rec_bytes > 0 else 0
     if whole == 0:
@@ -173,6 +176,29 @@ def check_edf(path: Path) -> None:
             else f"{torn} bytes after its last whole record are left out",
             whole,
         )
+
+
+_SIGNAL_NUMBERS = (  # (offset / ns in the signal headers, what the field holds)
+    (104, "physical minimum"),
+    (112, "physical maximum"),
+    (120, "digital minimum"),
+    (128, "digital maximum"),
+    (216, "samples per data record"),
+)
+
+
+def _count(text: str) -> bool:
+    try:
+        return int(text) >= 0
+    except ValueError:
+        return False
+
+
+def _finite(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
 
 
 def check_bids(root: Path, **entities) -> None:
