@@ -314,3 +314,32 @@ def test_an_edf_whose_range_field_is_no_number_is_refused_naming_it(tmp_path, of
         FileSource(path=str(path)).configure({})
     said = f"header is damaged: signal 2 ('X') has {text!r} as its {what} (bytes {at}-{at + 8}), not a number"
     assert said in e.value.message
+
+
+def test_an_edf_recording_says_the_channel_types_and_bad_marks_it_cannot_hold_and_bids_keeps_them(tmp_path, caplog):
+    """EDF/BDF have no field for a channel's type or a bad mark. Before: a FIF with an ECG channel and Fp2 marked bad,
+    recorded to EDF, read back (by MNE or file_source) as four good EEG channels, unsaid (a CAR on the replay takes the
+    ECG and the bad channel in), and its BIDS copy's channels.tsv said EEG, good. Now the recorder says it at the
+    start; with bids_root, channels.tsv holds ECG and Fp2 bad, as mne_bids reads them back."""
+    import mne_bids
+    from wavegraph.nodes.io.recorder import Recorder
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import StreamSpec
+
+    names, types = ("Fp1", "Fp2", "C3", "ECG"), ("eeg", "eeg", "eeg", "ecg")
+    spec = StreamSpec("signal", 250.0, (4,), "float64", names, types, "V", bads=("Fp2",))
+    x = np.random.default_rng(4).standard_normal((4, 500)) * 1e-5
+    with caplog.at_level(logging.WARNING, "wavegraph.recorder"):
+        Recorder(path=str(tmp_path / "plain.edf")).configure({"in": spec})
+    (said,) = [r.getMessage() for r in caplog.records]
+    assert "plain.edf holds no channel types or bad marks (EDF): ECG (ecg) read back as EEG, and Fp2 as good" in said
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, "wavegraph.recorder"):
+        rec = Recorder(path=str(tmp_path / "rec.bdf"), bids_root=str(tmp_path / "bids"), subject="01", task="rest")
+        rec.configure({"in": spec})
+    assert caplog.records == []
+    rec.process({"in": Chunk(x, 0.0)})
+    rec.close()
+    bp = mne_bids.BIDSPath(subject="01", task="rest", root=tmp_path / "bids", datatype="eeg")
+    back = mne_bids.read_raw_bids(bp, verbose="error")
+    assert back.get_channel_types() == list(types) and back.info["bads"] == ["Fp2"]

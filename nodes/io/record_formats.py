@@ -471,15 +471,22 @@ def bids_path(root: str | Path, subject: str, task: str, session: str | None = N
     return mne_bids.BIDSPath(subject=subject, session=session, task=task, run=run, root=root, datatype="eeg")
 
 
-def write_bids(recording: Path, bp, line_freq: float | None = None, overwrite: bool = False) -> Path:
+def write_bids(
+    recording: Path, bp, line_freq: float | None = None, overwrite: bool = False, spec: StreamSpec | None = None
+) -> Path:
     """Copy a finished EDF/BDF recording into a BIDS-EEG layout with mne-bids (its sidecars:
     dataset_description, participants, scans, channels.tsv, _eeg.json, events.tsv from the annotations).
-    mne-bids copies an EDF/BDF file as it is: memory stays flat."""
+    mne-bids copies an EDF/BDF file as it is: memory stays flat. `spec`: the stream's channel types and bad marks,
+    which the EDF cannot hold, go to channels.tsv."""
     import mne
     import mne_bids
 
     reader = mne.io.read_raw_bdf if recording.suffix.lower() == ".bdf" else mne.io.read_raw_edf
     raw = reader(recording, verbose="error")
     raw.info["line_freq"] = line_freq
+    if spec is not None and len(spec.channel_types) == len(raw.ch_names):  # channel i of the file is the stream's
+        types = {n: _MNE_TYPES.get(t, t) for n, t in zip(raw.ch_names, spec.channel_types) if t != "eeg"}
+        raw.set_channel_types(types, on_unit_change="ignore", verbose="error")  # pyright: ignore[reportArgumentType]
+        raw.info["bads"] = [n for n, orig in zip(raw.ch_names, spec.channel_names) if orig in spec.bads]
     mne_bids.write_raw_bids(raw, bp, overwrite=overwrite, verbose="error")
     return bp.fpath

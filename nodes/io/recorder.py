@@ -218,6 +218,8 @@ class Recorder(Sink[RecorderParams]):
             logging.getLogger("wavegraph.recorder").warning(
                 "recorder: %s cannot hold every channel name as it is: %s", self.path.name, ", ".join(renamed)
             )
+        if self.format in ("edf", "bdf"):
+            _say_edf_losses(self.path, spec, self.params.bids_root is not None)
         if self.params.events:
             ev = self.require_input(in_specs, "events", "events")
             self._labels = dict(ev.labels)
@@ -529,7 +531,9 @@ class Recorder(Sink[RecorderParams]):
                 if self.bids is not None:
                     from .record_formats import write_bids
 
-                    self.bids_file = write_bids(self.path, self.bids, self.params.line_freq, self.params.overwrite)
+                    self.bids_file = write_bids(
+                        self.path, self.bids, self.params.line_freq, self.params.overwrite, self.spec
+                    )
                 if not self.params.chunk_log:  # the file is complete: the crash-recovery log has done its job
                     self.chunks_path.unlink(missing_ok=True)
             elif self._spill is not None:  # a spill locked for the markers, and no sample came
@@ -546,6 +550,24 @@ _FULL = {  # what to do when a write fails so
     errno.EDQUOT: "free space within your disk quota",
     errno.EFBIG: "lift the file-size limit (ulimit -f), or record to a file system without one (FAT32 stops at 4 GB)",
 }
+
+
+def _say_edf_losses(path: Path, spec: StreamSpec, bids: bool) -> None:
+    """EDF/BDF hold no channel type and no bad mark: read back (by MNE or file_source) an EOG, ECG or trigger channel is
+    EEG (misc without a unit), a bad channel good, so a CAR or a decoder downstream takes them in. Said, not lost unsaid
+    (a BIDS copy keeps both in its channels.tsv)."""
+    types = [f"{n} ({t})" for n, t in zip(spec.channel_names, spec.channel_types) if t not in ("eeg", "misc")]
+    lost = ([f"{', '.join(types)} read back as EEG"] if types else []) + (
+        [f"{', '.join(spec.bads)} as good"] if spec.bads else []
+    )
+    if lost and not bids:
+        logging.getLogger("wavegraph.recorder").warning(
+            "recorder: %s holds no channel types or bad marks (%s): %s; record to _raw.fif to keep them, or add "
+            "bids_root (its channels.tsv keeps them)",
+            path.name,
+            path.suffix.lstrip(".").upper(),
+            ", and ".join(lost),
+        )
 
 
 def empty_marker_spill(spill: Path) -> bool:
