@@ -216,3 +216,30 @@ def test_enhancer_reused_for_a_second_file_after_finish_starts_it_fresh():
     np.testing.assert_array_equal(again, fresh)
     np.testing.assert_array_equal(vad, vad_fresh)
     assert t_vad == 0.0 and node.finish() == {}
+
+
+@pytest.mark.parametrize("chunk", [1, 160, 1600])
+def test_an_iir_tail_decaying_to_silence_does_not_turn_the_enhancer_nan_for_good(chunk):
+    """A muted microphone behind an IIR highpass: the filter's tail decays through 1e-20 on its way to zero. A frame
+    of such samples gave the model's tone feature a subnormal phase advance, whose unit phasor torch makes inf: the
+    state went NaN at 1.1 s and every output sample after it was NaN, also after the voice came back at 3 s. Now
+    the tail acts as the silence it is."""
+    from scipy.signal import butter, sosfilt
+    from wavegraph.pipeline.chunk import Chunk
+
+    rng = np.random.default_rng(0)
+    voice = _speech(SR, 1.0) + 0.01 * rng.standard_normal(SR)
+    x = np.concatenate([voice, np.zeros(2 * SR), voice])
+    x = np.asarray(sosfilt(butter(4, 80, "highpass", fs=SR, output="sos"), x), np.float32)
+    assert 1e-22 < np.abs(x[SR + 3200 : SR + 3360]).max() < 1e-18  # the tail passes the band that did it
+
+    def enhance(x):
+        node = _node()
+        parts = [node.process({"in": Chunk(x[None, k : k + chunk], k / SR)}) for k in range(0, len(x), chunk)]
+        return np.concatenate([p["out"].data for p in parts], 1)[0]
+
+    y = enhance(x)
+    assert np.isfinite(y).all(), np.flatnonzero(~np.isfinite(y))[:1] / SR
+    np.testing.assert_allclose(y, enhance(np.where(np.abs(x) < 1e-10, np.float32(0), x)), atol=1e-6)
+    tiny = (1e-20 * rng.standard_normal((1, SR))).astype(np.float32)  # a near-silent float file, in one chunk
+    assert np.isfinite(_node().process({"in": Chunk(tiny, 0.0)})["out"].data).all()

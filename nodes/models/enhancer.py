@@ -16,7 +16,8 @@ Gap: a chunk with `gap` set starts a new segment: the model state, the partial b
 NaN/Inf: `nan_policy` (nodes/nanpolicy.py); the model never sees them (zeroed). Finite samples beyond +-INPUT_LIMIT
       (1e6; audio is +-1, or +-32768 in a float file written at int16 scale) are clipped to it and counted
       (`clipped_input`): a corrupt float WAV's 1e30 made the model's float32 state inf, and every later output NaN. Under `propagate` the output sample
-      that is aligned with a bad input sample (latency later) is NaN.
+      that is aligned with a bad input sample (latency later) is NaN. Samples below 1e-10 (-200 dBFS) are zeroed
+      where a frame could be made of them only (TINY): near 1e-20 they turned the model state NaN for good.
 Weights: `checkpoint` (default: the shipped models/weights/enhancer.safetensors, trained by `wavegraph train
       enhancer`, see docs/speech.md) or `random_init: true` with `core`, `d_model`, `n_layers` (tests only).
 torch is imported in configure(), not at module import.
@@ -41,6 +42,11 @@ if TYPE_CHECKING:
 
 SAMPLE_RATE = 16000
 INPUT_LIMIT = 1e6  # |x| beyond this (120 dB over full scale) is clipped: squared in float32 it overflowed the state
+# |x| below TINY (-200 dBFS; 32-bit PCM's step is 4.7e-10) is zeroed: a frame made of samples near 1e-20 (an IIR
+# filter's tail decaying to silence passes there) gave the tone feature a subnormal X_t conj(X_t-1), whose unit phasor
+# torch makes inf: the model state went NaN and every later output sample with it. QUIET: a chunk whose RMS is below
+# it (-120 dBFS) is near-silent.
+TINY, QUIET = 1e-10, 1e-6
 MAX_BLOCKS = 1000  # blocks (10 s) per model call: a 1 h file given as one chunk took ~9 GB at once, now ~30 MB
 
 
@@ -278,11 +284,18 @@ class EnhancerNode(Node[EnhancerParams]):
         self.t_first = first_time(self.t_first, chunk.t0, self.n_in / SAMPLE_RATE)
         data, bad = sanitize(self, as_float32(chunk.data), self.params.nan_policy)  # the model computes in float32
         # every |x| <= limit when the sum of squares is (one vdot, ~0.6 us; the elementwise test cost ~15 us per block)
-        if not np.vdot(data, data) <= INPUT_LIMIT * INPUT_LIMIT:
+        power = np.vdot(data, data)
+        if not power <= INPUT_LIMIT * INPUT_LIMIT:
             over = np.abs(data) > INPUT_LIMIT
             if over.any():
                 self.count("clipped_input", int(np.count_nonzero(over)))
                 data = np.clip(data, -INPUT_LIMIT, INPUT_LIMIT)
+        # zero |x| < TINY where a frame can be made of such samples only: a chunk over one block (the flush costs
+        # little against its frames), a near-silent one, or one that starts or ends below TINY (free tests: a
+        # 10 ms block of audio pays nothing)
+        if n > self.hop or power < n * QUIET * QUIET or abs(data[0, 0]) < TINY or abs(data[0, -1]) < TINY:
+            data = np.where(np.abs(data) < TINY, np.float32(0), data)
+            self.pending = np.where(np.abs(self.pending) < TINY, np.float32(0), self.pending)
         self.n_in += n
         vad = self._run(np.asarray(data[0], np.float32))
         return self._emit(n, vad, chunk, chunk.t0, bad)
