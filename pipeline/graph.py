@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from .config import EdgeConfig, GraphConfig, GraphError, NodeConfig
 from .node import Node, Sink
-from .param_problems import _number_problems, _param_problems, _set, _set_text_as_typed
+from .param_problems import MAX_RATE, _number_problems, _param_problems, _set, _set_text_as_typed
 from .registry import UnknownNodeType, add_search_dirs, lookup
 from .spec import SpecError, StreamSpec
 from .yaml_lines import lookalikes
@@ -299,6 +299,11 @@ def configure_node(
                 )
             ]
         )
+    for port, spec in out.items():  # a rate no stream has (1e20 Hz ran on for ever), whichever parameter made it
+        if not 0 <= spec.rate <= MAX_RATE:
+            said = f"node '{nc.id}' ({nc.type}): output '{port}' would run at {spec.rate:g} Hz"
+            fix = f"check its parameters: a rate is at most {MAX_RATE:g} Hz (e.g. 250 for EEG, 16000 for speech)"
+            raise GraphError([(file, nc.line, said, fix)])
     return out
 
 

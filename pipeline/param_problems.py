@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 import reprlib
 from collections.abc import Mapping
 from types import NoneType, UnionType
@@ -97,7 +98,44 @@ def _number_problems(nc: NodeConfig, cls: type[Node], file: str) -> dict:
                 f"node '{nc.id}' ({nc.type}): parameter '{name}' = {shown(value)}{_set(nc, name)} is {what}, not a number",
                 _as_number_hint(name, value, nc.type, "1" if _number_types(field.annotation) == {int} else "1.0"),
             )
+        elif field is not None and (wrong := _out_of_range(name, value, field)):
+            problems[name] = (
+                file,
+                nc.param_lines.get(name, nc.line),
+                f"node '{nc.id}' ({nc.type}): parameter '{name}' = {value:g}{_set(nc, name)} {wrong[0]}",
+                wrong[1],
+            )
     return problems
+
+
+MAX_INT = 2**63 - 1  # the largest float pydantic makes an int of ('exceeded maximum size' above it)
+MAX_RATE = 1e9  # Hz: a `rate` above this is no signal's (a source at 1e20 Hz ran on for ever, 25 samples a chunk)
+
+
+def _out_of_range(name: str, value: Any, field) -> tuple[str, str] | None:
+    """(what is wrong, the fix) for a number no node can use, said before pydantic's words ('Input should be greater
+    than 0' for NaN; 'Unable to parse input string as an integer, exceeded maximum size' for chunk_size: 1e20)."""
+    kinds = _number_types(field.annotation)
+    if not kinds or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    bounds = _bounds(field)
+    example = field.default if isinstance(field.default, (int, float)) and not isinstance(field.default, bool) else None
+    fix = (f"give {name} {bounds}" if bounds else "give a finite number") + (
+        f", e.g. {name}: {example}" if example is not None else ""
+    )
+    if isinstance(value, float) and math.isnan(value):
+        return "is NaN, not a number", fix
+    if isinstance(value, float) and math.isinf(value):
+        endless = NoneType in get_args(field.annotation)
+        return "is infinite", fix + (f"; for no limit, write {name}: null" if endless else "")
+    if kinds == {int} and isinstance(value, float) and abs(value) > MAX_INT:  # 1e20 where a count goes
+        return "is too large for a whole number (at most 2**63 - 1, about 9.2e18)", fix
+    if name == "rate" and value > MAX_RATE:
+        return (
+            f"Hz is above {MAX_RATE:g} Hz",
+            "a rate is samples per second: e.g. rate: 250 (EEG) or rate: 16000 (speech)",
+        )
+    return None
 
 
 def _param_problems(nc: NodeConfig, cls: type[Node], errors: list, file: str) -> list[tuple[str, int, str, str]]:

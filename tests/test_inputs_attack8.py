@@ -209,3 +209,66 @@ def test_describe_says_what_an_align_drops(tmp_path):
     assert f"latency=0 samples (0.00 ms); drops the delay declared upstream (delay: auto = {declared:.2f} ms)" in text
     assert f"drops the first 1.00 ms (delay: 0.001; declared upstream: {declared:.2f} ms)" in text
     assert "rs.out -> al.in" in text and f"delay={declared:.2f} ms" in text.split("rs.out -> al.in")[1].splitlines()[0]
+
+
+@pytest.mark.parametrize("node", ["eeg_sim", "noise", "chirp", "sine"])
+@pytest.mark.parametrize(
+    "param, said, fix",
+    [
+        (
+            "chunk_size: 1e20",
+            "= 1e+20 is too large for a whole number (at most 2**63 - 1",
+            "give chunk_size >= 1, e.g.",
+        ),
+        ("rate: .nan", "= nan is NaN, not a number", "give rate > 0, e.g. rate: 250.0"),
+        ("rate: 1e20", "= 1e+20 Hz is above 1e+09 Hz", "a rate is samples per second: e.g. rate: 250 (EEG)"),
+        ("rate: 1e300", "= 1e+300 Hz is above 1e+09 Hz", "a rate is samples per second"),
+        (
+            "duration: .inf",
+            "= inf is infinite",
+            "give duration >= 0, e.g. duration: 10.0; for no limit, write duration: null",
+        ),
+    ],
+)
+def test_a_number_no_node_can_use_is_said_before_anything_runs(tmp_path, monkeypatch, capsys, node, param, said, fix):
+    """`chunk_size: 1e20` was pydantic's 'Unable to parse input string as an integer, exceeded maximum size'; `rate: .nan`
+    'Input should be greater than 0' (NaN is not, but that is not why); `rate: 1e20` validated and ran on for ever, 25
+    samples a chunk (1e300 too, warning 'invalid value encountered in divide' from eeg_sim's 1/f filter);
+    `duration: .inf` did not say that null is the endless source."""
+    err = problems(tmp_path, monkeypatch, capsys, f"nodes:\n  - {{id: n, type: {node}, params: {{{param}}}}}\n")
+    key = param.split(":")[0]
+    assert err == [f"g.yaml:2: node 'n' ({node}): parameter '{key}' {said}" + err[0].partition(said)[2]], err
+    assert err[0].partition("; fix: ")[2].startswith(fix), err
+
+
+def test_an_output_rate_no_stream_has_is_refused_whatever_parameter_made_it(tmp_path, monkeypatch, capsys):
+    """A node deriving its rate from another parameter (here kHz) passed 1e15 Hz on, and the graph ran on for ever."""
+    (tmp_path / "khz_source.py").write_text(
+        textwrap.dedent(
+            """\
+            from wavegraph.pipeline.node import NodeParams, Source
+            from wavegraph.pipeline.spec import signal_spec
+
+
+            class KhzParams(NodeParams):
+                khz: float
+
+
+            class Khz(Source):
+                Params = KhzParams
+
+                def configure(self, in_specs):
+                    self.out_specs = {"out": signal_spec(self.params.khz * 1e3, ["a"], "misc")}
+                    return self.out_specs
+
+                def read(self):
+                    return None
+            """
+        )
+    )
+    text = "nodes:\n  - {id: n, type: 'khz_source:Khz', params: {khz: 1e12}}\n"
+    assert problems(tmp_path, monkeypatch, capsys, text) == [
+        "g.yaml:2: node 'n' (khz_source:Khz): output 'out' would run at 1e+15 Hz; fix: check its parameters: a rate is "
+        "at most 1e+09 Hz (e.g. 250 for EEG, 16000 for speech)"
+    ]
+    assert problems(tmp_path, monkeypatch, capsys, text.replace("1e12", "16")) == []
