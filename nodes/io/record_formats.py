@@ -486,7 +486,8 @@ def write_bids(
     raw.info["line_freq"] = line_freq
     if spec is not None and len(spec.channel_types) == len(raw.ch_names):  # channel i of the file is the stream's
         types = {n: _MNE_TYPES.get(t, t) for n, t in zip(raw.ch_names, spec.channel_types) if t != "eeg"}
-        raw.set_channel_types(types, on_unit_change="ignore", verbose="error")  # pyright: ignore[reportArgumentType]
+        if "eeg" in spec.channel_types:  # (BIDS-EEG needs an EEG channel: a stream of none, a sine's, stays as read)
+            raw.set_channel_types(types, on_unit_change="ignore", verbose="error")  # pyright: ignore[reportArgumentType]
         raw.info["bads"] = [n for n, orig in zip(raw.ch_names, spec.channel_names) if orig in spec.bads]
     mne_bids.write_raw_bids(raw, bp, overwrite=overwrite, verbose="error")
     return bp.fpath
