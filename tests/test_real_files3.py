@@ -343,3 +343,36 @@ def test_an_edf_recording_says_the_channel_types_and_bad_marks_it_cannot_hold_an
     bp = mne_bids.BIDSPath(subject="01", task="rest", root=tmp_path / "bids", datatype="eeg")
     back = mne_bids.read_raw_bids(bp, verbose="error")
     assert back.get_channel_types() == list(types) and back.info["bads"] == ["Fp2"]
+
+
+@pytest.mark.parametrize("first", [5.0, 2.25])
+def test_an_edf_whose_first_record_starts_seconds_after_its_header_time_is_dated_so(tmp_path, first):
+    """EDF+: the first record's time-keeping annotation ('+5') is when it starts after the header's start time (a
+    recording whose first records were dropped). MNE's meas_date is the header's time and its annotation onsets count
+    from the first record, so meas_date + onset was `first` s early. Before: file_source kept only a fraction below 1 s
+    ('+0.39'): '+5' was dated 5 s early, '+2.25' 2.25 s early (not even its fraction). Now the first sample is dated
+    header + first, so a marker written at file time first + 1.5 s is at that wall time; a FIF recorder keeps it."""
+    from datetime import datetime, timedelta
+
+    def tal(start, notes=()):
+        text = f"+{start}\x14\x14\x00".encode() + b"".join(f"+{o}\x14{d}\x14\x00".encode() for o, d in notes)
+        return np.frombuffer(text.ljust(120, b"\x00"), "<i2")
+
+    tals = np.concatenate([tal(first + r, [(first + 1.5, "mark")] if r == 1 else []) for r in range(10)])
+    x = np.arange(1000) % 200 - 100
+    signals = [("C3", "uV", x, 100, -3276.8, 3276.7), ("EDF Annotations", "", tals, 60, -32768, 32767)]
+    path = _edf(tmp_path / "rec.edf", signals, 10)
+    raw = bytearray(path.read_bytes())
+    raw[192:197] = b"EDF+C"
+    path.write_bytes(bytes(raw))
+    src = FileSource(path=str(path))
+    spec = src.configure({})["out"]
+    assert src.reader is not None and src.reader.events[:, 1].tolist() == [1.5]  # (as MNE: from the first record)
+    header = datetime.fromisoformat("2020-01-01T00:00:00+00:00")
+    assert datetime.fromisoformat(str(spec.meas_date)) == header + timedelta(seconds=first)
+    g = GraphBuilder()
+    g.add("recorder", g.add("file_source", path=str(path)), path=tmp_path / "rec_raw.fif")
+    g.run()
+    assert mne.io.read_raw_fif(tmp_path / "rec_raw.fif", verbose="error").info["meas_date"] == header + timedelta(
+        seconds=first
+    )

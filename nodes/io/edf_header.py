@@ -32,9 +32,10 @@ def edf_signals(path: Path) -> tuple[bytes, list[str], list[int]] | None:
         return None
 
 
-def edf_start_fraction(path: Path) -> float:
-    """EDF+/BDF+: the fraction of a second after the header's start time at which the first record starts (its
-    time-keeping annotation, '+0.3945312'), which MNE leaves out of meas_date; 0 for any other file."""
+def edf_start_offset(path: Path) -> float:
+    """EDF+/BDF+: the seconds after the header's start time at which the first record starts (its time-keeping
+    annotation: '+0.3945312', a fraction of the header's second; '+5', a recording whose first records were left out),
+    which MNE leaves out of meas_date (its annotations count from the first record); 0 for any other file."""
     signals = edf_signals(path)
     if signals is None or signals[0][192:196] not in (b"EDF+", b"BDF+"):
         return 0.0
@@ -47,10 +48,10 @@ def edf_start_fraction(path: Path) -> float:
         f.seek(int(head[184:192]) + sum(spr[: tals[0]]) * width)
         first = f.read(spr[tals[0]] * width).split(b"\x14", 1)[0]
     try:
-        frac = float(first.decode("latin-1"))
+        offset = float(first.decode("latin-1"))
     except ValueError:
         return 0.0
-    return frac if 0 < frac < 1 else 0.0
+    return offset if 0 < offset < float("inf") else 0.0
 
 
 def edf_records(path: Path) -> tuple[np.ndarray, float, list[tuple[float, float, str]]] | None:

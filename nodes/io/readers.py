@@ -15,7 +15,7 @@ import numpy as np
 from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, float32_rate
 
 from .case_names import CaseView, needs_view
-from .edf_header import channel_units, edf_records, edf_start_fraction, low_rate_channels
+from .edf_header import channel_units, edf_records, edf_start_offset, low_rate_channels
 from .file_checks import (
     check_brainvision,
     check_edf,
@@ -181,9 +181,13 @@ class _RawReader(_Reader):
                 self.ch_types[i] = "misc"
             for i, factor in gains.items():
                 self.gains[i] = factor
-            start = self.raw.info["meas_date"]  # MNE's keeps the header's whole second: the fraction, as EDF+ says
-            if start is not None and not start.microsecond and (frac := edf_start_fraction(source)):
-                self.meas_date = (start + timedelta(seconds=frac)).isoformat()
+            start = self.raw.info["meas_date"]  # MNE's is the header's: the first record starts when EDF+ says
+            if start is not None and not start.microsecond and (offset := edf_start_offset(source)):
+                self.meas_date = (start + timedelta(seconds=offset)).isoformat()
+                if offset >= 1:
+                    _log.info(
+                        "file_source: %s: its first record starts %g s after the header's start time", source, offset
+                    )
             if not self.raw.preload:
                 self.low_rate = low_rate_channels(source, self.ch_names, self.sfreq, self.n_times)
         ann = self.raw.annotations
