@@ -44,6 +44,7 @@ from wavegraph.models.train_enhancer import positive
 from .enhance_data import MIN_SECONDS, SR, BenchError, folder_mixtures, heldout_mixtures
 
 BLOCK_MS = 10.0
+LAG_AGREEMENT = 0.75  # below this share of mixtures peaking at a method's delay, the delay is said to be unclear
 METHODS = ("noisy", "noisereduce", "rnnoise", "dfn3", "ours")
 LABELS = {
     "noisy": "noisy input",
@@ -250,6 +251,13 @@ def evaluate(methods, mixtures, log=print) -> dict:
     for m in methods:
         lags = [lag_of(c, y) for (_, c, *_), y in zip(mixtures, raw[m.name])]
         lag = int(np.bincount(lags).argmax())  # the method's fixed delay (most common peak)
+        agree = float(np.mean(np.array(lags) == lag))
+        if agree < LAG_AGREEMENT:  # every score of the method is taken at this lag: say it is a guess
+            log(
+                f"bench enhance: {LABELS[m.name]}: its delay is unclear, {lag} samples in {agree:.0%} of the mixtures "
+                f"only (lags {sorted(set(lags))[:8]}): its scores may be misaligned; give more files, of speech (a tone or "
+                "music has no single correlation peak)"
+            )
         frame_native = m.frame
         lag_native = lag * m.rate // SR
         granule = getattr(m, "granule", frame_native)  # the smallest input a call takes
@@ -259,7 +267,7 @@ def evaluate(methods, mixtures, log=print) -> dict:
         info = {
             "label": LABELS[m.name],
             "lag_samples_16k": lag,
-            "lag_agreement": float(np.mean(np.array(lags) == lag)),
+            "lag_agreement": agree,
             "algorithmic_latency_ms": None if m.offline else latency_ms,
             "offline": m.offline,
             "rtf": cost[m.name]["compute_s"] / audio_s,

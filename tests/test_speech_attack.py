@@ -243,3 +243,19 @@ def test_an_iir_tail_decaying_to_silence_does_not_turn_the_enhancer_nan_for_good
     np.testing.assert_allclose(y, enhance(np.where(np.abs(x) < 1e-10, np.float32(0), x)), atol=1e-6)
     tiny = (1e-20 * rng.standard_normal((1, SR))).astype(np.float32)  # a near-silent float file, in one chunk
     assert np.isfinite(_node().process({"in": Chunk(tiny, 0.0)})["out"].data).all()
+
+
+def test_bench_says_when_the_mixtures_disagree_on_a_methods_delay(tmp_path):
+    """Every score of a method is taken at its most common cross-correlation peak: with a tone among two files the
+    peaks split 50/50 and the tie went to the smaller lag without a word (lag_agreement 0.5 only in the JSON)."""
+    pytest.importorskip("pesq", reason="pip install 'wavegraph[enhance]' for the benchmark's metrics")
+    from wavegraph.benchmarks.enhance import Noisy, evaluate
+    from wavegraph.benchmarks.enhance_data import folder_mixtures
+
+    sf.write(tmp_path / "speech.wav", _speech(SR, 1.5), SR)
+    sf.write(tmp_path / "tone.wav", np.concatenate([np.zeros(SR // 2), 0.1 * np.sin(np.arange(SR) * 0.1)]), SR)
+    said: list[str] = []
+    mixtures = folder_mixtures(str(tmp_path), None, [0.0], 6.0, 0, log=said.append)
+    result = evaluate([Noisy()], mixtures, log=said.append)
+    assert result["methods"]["noisy"]["lag_agreement"] == 0.5
+    assert sum("noisy input: its delay is unclear, 0 samples in 50% of the mixtures" in s for s in said) == 1, said
