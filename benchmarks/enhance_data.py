@@ -27,6 +27,7 @@ def heldout_mixtures(snrs, per_snr: int, seed: int):
 
 MIN_SECONDS = 1.0  # a clean file shorter than this is left out: PESQ-WB and STOI need about a second of speech
 SILENT_PEAK = 1e-4  # a file whose peak is below this (-80 dBFS) is silent: no SNR can be set against it
+NOISE_SECONDS = 600.0  # of a noise file, the first 10 minutes are read (an hour of it was all held in memory)
 MIN_NOISE_SECONDS = 0.02  # a noise file shorter than one 20 ms frame, looped, is a buzz of 50 Hz or more
 
 
@@ -46,6 +47,7 @@ def _read_audio(path: Path, seconds: float | None) -> tuple[np.ndarray, str]:
         rate = f.samplerate
         frames = int(seconds * rate) + 1 if seconds else -1  # an hour-long file: read only what is used
         x = f.read(frames, dtype="float32", always_2d=True)
+        part = f" in its first {seconds:g} s (what is read of it)" if seconds and f.frames > len(x) else ""
     if not len(x):
         return x[:, 0], "it is empty (0 samples)"
     if not np.isfinite(x).all():
@@ -58,7 +60,7 @@ def _read_audio(path: Path, seconds: float | None) -> tuple[np.ndarray, str]:
             f"its channels cancel in the mono mix (peak {peak:.1e}; one channel is the other inverted): "
             "give one channel (sox in.wav out.wav remix 1)"
             if each >= SILENT_PEAK
-            else f"it is silent (peak {peak:.1e}{' apart from a DC offset' if np.abs(x).max() >= SILENT_PEAK else ''})"
+            else f"it is silent{part} (peak {peak:.1e}{' apart from a DC offset' if np.abs(x).max() >= SILENT_PEAK else ''})"
         )
     x = mono
     if rate != SR:
@@ -130,14 +132,20 @@ def load_folder(
     """Every readable, non-silent audio file under `folder` (or `folder` itself, a file) at 16 kHz mono; a clean
     file (`--clean`) shorter than MIN_SECONDS, or a noise file shorter than MIN_NOISE_SECONDS, is left out too.
     Each file left out is named with the reason; BenchError when none is left. `max_files` > 0: that many, spread
-    evenly over the sorted list."""
+    evenly over the sorted list (one left out is replaced by the next one not picked), and only those are read."""
     out, skipped = [], 0
     files = _audio_files(folder, option, log)
+    order = list(range(len(files)))
     if 0 < max_files < len(files):
-        log(f"bench enhance: {option} {folder}: {max_files} of its {len(files)} files (--max-files)")
-        files = [files[int(i * len(files) / max_files)] for i in range(max_files)]
+        why = "--max-files" if option == "--clean" else "one per clean file"
+        log(f"bench enhance: {option} {folder}: {max_files} of its {len(files)} files ({why}), spread over them")
+        picks = [int(i * len(files) / max_files) for i in range(max_files)]
+        order = picks + sorted(set(order) - set(picks))
     least = MIN_SECONDS if option == "--clean" else MIN_NOISE_SECONDS
-    for p in files:
+    for i in order:
+        if 0 < max_files == len(out):
+            break
+        p = files[i]
         try:
             x, why = _read_audio(p, seconds)
         except Exception as e:  # noqa: BLE001 — a .wav that is not audio, or a truncated file: name it, go on
@@ -154,7 +162,7 @@ def load_folder(
             skipped += 1
             log(f"bench enhance: leaving out {p}: {why}")
         else:
-            out.append((p, x))
+            out.append((i, p, x))
     if not out:
         raise BenchError(
             f"{option} {folder}: none of its {skipped} audio file(s) can be used (reasons above)",
@@ -162,7 +170,7 @@ def load_folder(
             if option == "--clean"
             else f"give non-silent noise files of at least {MIN_NOISE_SECONDS * 1e3:g} ms",
         )
-    return out
+    return [(p, x) for _, p, x in sorted(out, key=lambda item: item[0])]
 
 
 def _labels(folder: str, paths: list[Path]) -> list[str]:
@@ -204,7 +212,7 @@ def folder_mixtures(
     clean_names = _labels(clean_dir, [p for p, _ in cleans])
     noises = None
     if noise_dir:
-        loaded = load_folder(noise_dir, None, "--noise", log)
+        loaded = load_folder(noise_dir, NOISE_SECONDS, "--noise", log, max_files=len(cleans))
         noises = list(zip(_labels(noise_dir, [p for p, _ in loaded]), [x for _, x in loaded]))
     kinds = ("white", "pink", "brown", "hum", "clicks", "tonal")
     out = []

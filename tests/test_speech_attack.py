@@ -259,3 +259,36 @@ def test_bench_says_when_the_mixtures_disagree_on_a_methods_delay(tmp_path):
     result = evaluate([Noisy()], mixtures, log=said.append)
     assert result["methods"]["noisy"]["lag_agreement"] == 0.5
     assert sum("noisy input: its delay is unclear, 0 samples in 50% of the mixtures" in s for s in said) == 1, said
+
+
+def test_bench_reads_only_the_noise_files_it_mixes_spread_over_the_folder(tmp_path):
+    """Every noise file was read and held before the first mixture, though one per clean file is used: a noise
+    corpus (DNS Challenge: 65k clips, ~40 GB as float) pointed at with two clean files filled the memory. Now the
+    files are picked spread over the folder, one left out is replaced by the next, and the others are not opened."""
+    from wavegraph.benchmarks.enhance_data import folder_mixtures
+
+    (tmp_path / "clean").mkdir()
+    (tmp_path / "noise").mkdir()
+    for name in ("a.wav", "b.wav"):
+        sf.write(tmp_path / "clean" / name, _speech(SR, 1.2), SR)
+    rng = np.random.default_rng(0)
+    for i in range(1, 4):
+        sf.write(tmp_path / "noise" / f"{i}.wav", 0.1 * rng.standard_normal(SR // 2), SR)
+    (tmp_path / "noise" / "0.wav").write_text("not audio")  # picked first: replaced by 1.wav
+    (tmp_path / "noise" / "4.wav").write_text("not audio")  # never picked: never opened
+    said: list[str] = []
+    mixtures = folder_mixtures(str(tmp_path / "clean"), str(tmp_path / "noise"), [5.0], 6.0, 0, log=said.append)
+    assert [m[4] for m in mixtures] == ["1.wav", "2.wav"], said
+    assert any("2 of its 5 files (one per clean file)" in s for s in said), said
+    assert any("0.wav: cannot read it" in s for s in said) and not any("4.wav" in s for s in said), said
+
+
+def test_bench_says_a_clean_file_is_silent_only_in_the_part_it_reads(tmp_path):
+    """A recording that starts with 7 s of silence was left out as 'silent' with --seconds 6 (the default)."""
+    from wavegraph.benchmarks.enhance_data import load_folder
+
+    sf.write(tmp_path / "late.wav", np.concatenate([np.zeros(7 * SR, np.float32), _speech(SR, 1.5)]), SR)
+    sf.write(tmp_path / "ok.wav", _speech(SR, 1.5), SR)
+    said: list[str] = []
+    assert [p.name for p, _ in load_folder(str(tmp_path), 6.0, "--clean", said.append)] == ["ok.wav"]
+    assert any("late.wav: it is silent in its first 6 s (what is read of it)" in s for s in said), said
