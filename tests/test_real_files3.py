@@ -376,3 +376,22 @@ def test_an_edf_whose_first_record_starts_seconds_after_its_header_time_is_dated
     assert mne.io.read_raw_fif(tmp_path / "rec_raw.fif", verbose="error").info["meas_date"] == header + timedelta(
         seconds=first
     )
+
+
+def test_a_fif_whose_projectors_a_recorder_drops_says_so(tmp_path, caplog):
+    """A FIF carrying an SSP projector not applied (an average reference saved with projection=True), replayed into a
+    FIF recorder: the recording holds the data without the projector (the stream carries no projectors). Before: the
+    warning said 'replayed as stored' and how to apply them, not that the recording loses them. Now it says so."""
+    raw = mne.io.RawArray(
+        np.random.default_rng(5).standard_normal((4, 1000)) * 1e-5,
+        mne.create_info(["Fp1", "Fp2", "C3", "C4"], 250.0, "eeg"),
+        verbose="error",
+    )
+    raw.set_eeg_reference("average", projection=True, verbose="error")
+    raw.save(tmp_path / "proj_raw.fif", verbose="error")
+    g = GraphBuilder()
+    g.add("recorder", g.add("file_source", path=tmp_path / "proj_raw.fif"), path=tmp_path / "out_raw.fif")
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        g.run()
+    assert "A recorder downstream does not write them into its file" in caplog.text
+    assert mne.io.read_raw_fif(tmp_path / "out_raw.fif", verbose="error").info["projs"] == []

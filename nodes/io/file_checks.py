@@ -268,7 +268,8 @@ def projectors(raw, proj: bool | None, path: Path | None) -> None:
     _log.warning(
         "file_source: %s carries %d SSP projector%s not applied to its data (%s): replayed as stored, as "
         "raw.get_data() gives it; set proj: true to apply them as raw.apply_proj() does (MNE's Epochs and plots "
-        "do by default), or proj: false to replay as stored without this warning%s",
+        "do by default), or proj: false to replay as stored without this warning%s. A recorder downstream does not "
+        "write them into its file: with proj left out, the recording is the data without its projectors",
         path or "the Raw",
         len(waiting),
         "s" if len(waiting) > 1 else "",
