@@ -54,9 +54,11 @@ def test_each_edf_channel_is_scaled_by_its_own_unit(tmp_path, caplog):
     as Latin-1) came out as volts, 1e6 (1e9) times the value, and were typed misc as 'no voltage' with a warning; a
     temperature or heart rate beside EEG got a warning that MNE reads it as EEG in volts, on every replay. Now each
     voltage is volts (the file's digital values times its gain and unit, decoded here), the others are misc with their
-    values as in the file, and only the rescaled ones are said as a warning."""
+    values as in the file, and only the rescaled ones are said as a warning. A unit padded with NULs ('uV\\0\\0...'), which
+    MNE reads unscaled and file_source then typed misc, is the unit before the NULs."""
     x = np.random.default_rng(0).integers(-30000, 30000, 400)
     units = {"uV": 1e-6, "µV": 1e-6, "µV".encode(): 1e-6, "UV": 1e-6, "uv": 1e-6, "mV": 1e-3, "V": 1.0, "nV": 1e-9}
+    units |= {b"uV\x00\x00\x00\x00\x00\x00": 1e-6, b"mV\x00": 1e-3}  # NUL-padded (MNE: unscaled)
     other = ["", "degC", "BPM", "%"]
     signals = [(f"E{i}", u, x, 100, -3276.8, 3276.7) for i, u in enumerate([*units, *other])]
     path = _edf(tmp_path / "units.edf", signals, 4)
@@ -67,7 +69,11 @@ def test_each_edf_channel_is_scaled_by_its_own_unit(tmp_path, caplog):
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
     assert spec.channel_types == ("eeg",) * len(units) + ("misc",) * len(other)
     (said,) = [r.getMessage() for r in caplog.records]
-    assert "E2 in 'Â\xb5V', E3 in 'UV', E4 in 'uv', E7 in 'nV' scaled to volts" in said and "degC" not in said
+    assert (
+        "E2 in 'Â\xb5V', E3 in 'UV', E4 in 'uv', E7 in 'nV', E8 in 'uV' (NUL-padded), E9 in 'mV' (NUL-padded) scaled"
+        in said
+    )
+    assert "degC" not in said
 
 
 def test_a_recording_read_back_is_silent_and_equal_to_what_was_recorded(tmp_path, caplog):

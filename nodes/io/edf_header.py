@@ -145,7 +145,7 @@ def channel_units(path: Path, ch_names: list[str], ch_types: list[str]) -> tuple
     for i, (unit, kind) in enumerate(zip(units, ch_types)):
         if kind in ("stim", "misc"):  # (MNE reads a stim channel unscaled, whatever its unit)
             continue
-        ours = volt_scale(unit)
+        ours = volt_scale(unit.split("\x00")[0])  # (a field padded with NULs, not spaces: MNE reads it unscaled)
         if ours is None:
             misc.append(i)
             continue
@@ -156,7 +156,10 @@ def channel_units(path: Path, ch_names: list[str], ch_types: list[str]) -> tuple
         _log.warning(
             "file_source: %s: %s scaled to volts as %s (MNE reads %s unscaled, as volts)",
             path,
-            ", ".join(f"{ch_names[i]} in {units[i]!r}" for i in gains),
+            ", ".join(
+                f"{ch_names[i]} in {units[i].split(chr(0))[0]!r}" + (" (NUL-padded)" if "\x00" in units[i] else "")
+                for i in gains
+            ),
             "their units say" if len(gains) > 1 else "its unit says",
             "these spellings" if len({units[i] for i in gains}) > 1 else "this spelling",
         )
