@@ -481,7 +481,9 @@ def _run(args) -> int:
     core = None if args.all_cores else pin_one_core()
     if args.clean:
         log = lambda s: print(s, file=sys.stderr)  # noqa: E731
-        mixtures = folder_mixtures(args.clean, args.noise, args.snrs, args.seconds, args.seed, log, args.max_files or 0)
+        mixtures = folder_mixtures(
+            args.clean, args.noise, args.snrs, args.seconds, args.seed, log, args.max_files or 0, len(args.methods)
+        )
         data = f"{args.clean}" + (f" + noise {args.noise}" if args.noise else " + generated noise")
     else:
         mixtures = heldout_mixtures(args.snrs, args.per_snr, args.seed)

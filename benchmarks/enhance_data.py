@@ -126,13 +126,57 @@ def _audio_files(folder: str, option: str, log) -> list[Path]:
     return files
 
 
+def free_memory() -> float | None:
+    """Bytes of memory this machine has available (Linux: MemAvailable), None where unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024.0
+    except OSError:
+        pass
+    try:
+        import os
+
+        return float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _check_memory(files: list[Path], seconds: float, bytes_per_second: float, option: str, folder: str) -> None:
+    """BenchError when the audio of `files` (each cut to `seconds`) times `bytes_per_second` (what the run holds
+    per second of clean audio: its mixtures and every method's output) is over 80 % of the free memory: a corpus
+    of 65k files was read until the machine ran out. Headers are read only when the upper bound is over."""
+    import soundfile as sf
+
+    free = free_memory()
+    if free is None or len(files) * seconds * bytes_per_second <= 0.8 * free:
+        return
+    total = 0.0
+    for p in files:
+        try:
+            with open(p, "rb") as fh, sf.SoundFile(fh) as f:
+                total += min(f.frames / f.samplerate, seconds)
+        except Exception:  # noqa: BLE001 — an unreadable file is named when it is read
+            continue
+    if total * bytes_per_second > 0.8 * free:
+        fit = max(1, int(0.8 * free / bytes_per_second / (total / len(files))))
+        raise BenchError(
+            f"{option} {folder}: its {len(files)} files ({total / 3600:.1f} h within --seconds) would need about "
+            f"{total * bytes_per_second / 1e9:.0f} GB held in memory (mixtures at every SNR and every method's "
+            f"output); {free / 1e9:.0f} GB is free",
+            f"--max-files {fit} (spread over the folder), or fewer --snrs or --methods",
+        )
+
+
 def load_folder(
-    folder: str, seconds: float | None, option: str, log=print, max_files: int = 0
+    folder: str, seconds: float | None, option: str, log=print, max_files: int = 0, bytes_per_second: float = 0.0
 ) -> list[tuple[Path, np.ndarray]]:
     """Every readable, non-silent audio file under `folder` (or `folder` itself, a file) at 16 kHz mono; a clean
     file (`--clean`) shorter than MIN_SECONDS, or a noise file shorter than MIN_NOISE_SECONDS, is left out too.
     Each file left out is named with the reason; BenchError when none is left. `max_files` > 0: that many, spread
-    evenly over the sorted list (one left out is replaced by the next one not picked), and only those are read."""
+    evenly over the sorted list (one left out is replaced by the next one not picked), and only those are read.
+    `bytes_per_second` > 0: BenchError first when their audio would not fit in memory (_check_memory)."""
     out, skipped = [], 0
     files = _audio_files(folder, option, log)
     order = list(range(len(files)))
@@ -141,6 +185,8 @@ def load_folder(
         log(f"bench enhance: {option} {folder}: {max_files} of its {len(files)} files ({why}), spread over them")
         picks = [int(i * len(files) / max_files) for i in range(max_files)]
         order = picks + sorted(set(order) - set(picks))
+    if bytes_per_second and seconds:
+        _check_memory([files[i] for i in order[: max_files or None]], seconds, bytes_per_second, option, folder)
     least = MIN_SECONDS if option == "--clean" else MIN_NOISE_SECONDS
     for i in order:
         if 0 < max_files == len(out):
@@ -201,14 +247,24 @@ def _excerpt(src: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def folder_mixtures(
-    clean_dir: str, noise_dir: str | None, snrs, seconds: float, seed: int, log=print, max_files: int = 0
+    clean_dir: str,
+    noise_dir: str | None,
+    snrs,
+    seconds: float,
+    seed: int,
+    log=print,
+    max_files: int = 0,
+    methods: int = 5,
 ):
     """(noisy, clean target, snr, "clean/noise", noise) per clean file and SNR: each clean file is mixed with the
-    next noise file (cycled), looped to its length from a random start, or with a generated noise type."""
+    next noise file (cycled), looped to its length from a random start, or with a generated noise type. `methods`:
+    how many methods will run on them (for the memory check)."""
     from wavegraph.models.speech_data import make_noise, mix
 
     rng = np.random.default_rng(seed)
-    cleans = load_folder(clean_dir, seconds, "--clean", log, max_files)
+    held = SR * 4 * (1 + len(snrs) * (2 + methods))  # bytes per clean second: it, and per SNR a mixture, its
+    # target and every method's output (float32)
+    cleans = load_folder(clean_dir, seconds, "--clean", log, max_files, bytes_per_second=held)
     clean_names = _labels(clean_dir, [p for p, _ in cleans])
     noises = None
     if noise_dir:

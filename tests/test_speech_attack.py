@@ -292,3 +292,21 @@ def test_bench_says_a_clean_file_is_silent_only_in_the_part_it_reads(tmp_path):
     said: list[str] = []
     assert [p.name for p, _ in load_folder(str(tmp_path), 6.0, "--clean", said.append)] == ["ok.wav"]
     assert any("late.wav: it is silent in its first 6 s (what is read of it)" in s for s in said), said
+
+
+def test_bench_refuses_a_folder_whose_mixtures_cannot_fit_in_memory_before_reading_it(tmp_path):
+    """Every clean file is mixed at every SNR and every method's output is kept until scoring: a corpus (65k files)
+    was read until the machine ran out of memory. Now the need is worked out from the headers first and a run that
+    cannot fit is refused naming --max-files. The need is made to exceed this machine's free memory with SNRs."""
+    from wavegraph.benchmarks.enhance_data import BenchError, folder_mixtures, free_memory
+
+    free = free_memory()
+    if free is None:
+        pytest.skip("this platform does not say how much memory is free")
+    for name in ("a.wav", "b.wav"):
+        sf.write(tmp_path / name, _speech(SR, 1.2), SR)
+    per_snr = 2.4 * SR * 4 * (2 + 5)  # bytes per SNR: 2.4 s of audio, its mixture, target and 5 outputs
+    snrs = [0.0] * (int(free / per_snr) + 10)
+    with pytest.raises(BenchError, match=r"would need about \d+ GB held in memory.*fix: --max-files 1 "):
+        folder_mixtures(str(tmp_path), None, snrs, 6.0, 0, log=print, methods=5)
+    assert len(folder_mixtures(str(tmp_path), None, [0.0, 5.0], 6.0, 0, log=print, methods=5)) == 4
