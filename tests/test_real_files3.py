@@ -401,3 +401,18 @@ def test_a_fif_whose_projectors_a_recorder_drops_says_so(tmp_path, caplog):
         g.run()
     assert "A recorder downstream does not write them into its file" in caplog.text
     assert mne.io.read_raw_fif(tmp_path / "out_raw.fif", verbose="error").info["projs"] == []
+
+
+def test_an_edf_annotation_signal_labelled_with_a_nul_is_still_the_annotations(tmp_path):
+    """An EDF+ whose annotation signal's label is 'EDF Annotations' then a NUL byte (MNE cuts a label at a NUL): the
+    header readers took it for a signal, so their channel count did not match MNE's and the units were left unread: a
+    channel in 'UV' beside it stayed 1e6 times its value. Now the label is cut as MNE cuts it."""
+    tal = np.frombuffer(b"+0\x14\x14\x00".ljust(120, b"\x00"), "<i2")
+    x = np.random.default_rng(6).integers(-3000, 3000, 400)
+    signals = [("C3", "UV", x, 100, -3276.8, 3276.7), (b"EDF Annotations\x00", "", np.tile(tal, 4), 60, -32768, 32767)]
+    path = _edf(tmp_path / "rec.edf", signals, 4)
+    raw = bytearray(path.read_bytes())
+    raw[192:197] = b"EDF+C"
+    path.write_bytes(bytes(raw))
+    _, got = _replay(path)
+    np.testing.assert_allclose(got[0], ((x + 32768) * (6553.5 / 65535) - 3276.8) * 1e-6, rtol=1e-12)

@@ -24,7 +24,7 @@ def edf_signals(path: Path) -> tuple[bytes, list[str], list[int]] | None:
         except ValueError:
             return None
         sig = f.read(ns * 256)
-    labels = [sig[i * 16 : (i + 1) * 16].decode("latin-1").strip() for i in range(ns)]
+    labels = [sig[i * 16 : (i + 1) * 16].decode("latin-1").split("\x00")[0].strip() for i in range(ns)]  # as MNE
     at = ns * 216  # samples per record, after label, transducer, dimension, 4 ranges, prefiltering
     try:
         return head, labels, [int(sig[at + i * 8 : at + (i + 1) * 8]) for i in range(ns)]

@@ -119,7 +119,7 @@ def check_edf(path: Path) -> None:
     kind = "BDF" if head[:1] == b"\xff" else "EDF"
     with open(path, "rb") as f:  # each signal's numbers: ranges are numbers, samples per record a count (all 0: below)
         sig = f.read(256 * (ns + 1))[256:]
-    labels = [sig[i * 16 : (i + 1) * 16].decode("latin-1").strip() for i in range(ns)]
+    labels = [sig[i * 16 : (i + 1) * 16].decode("latin-1").split("\x00")[0].strip() for i in range(ns)]  # as MNE
     for offset, what in _SIGNAL_NUMBERS:
         for i, label in enumerate(labels):
             text = sig[ns * offset + i * 8 : ns * offset + (i + 1) * 8].decode("latin-1").split("\x00")[0].strip()
