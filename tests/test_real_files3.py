@@ -416,3 +416,21 @@ def test_an_edf_annotation_signal_labelled_with_a_nul_is_still_the_annotations(t
     path.write_bytes(bytes(raw))
     _, got = _replay(path)
     np.testing.assert_allclose(got[0], ((x + 32768) * (6553.5 / 65535) - 3276.8) * 1e-6, rtol=1e-12)
+
+
+def test_a_split_fif_whose_parts_were_renamed_says_to_name_them_back(tmp_path):
+    """MNE finds a split FIF's next part by the name written inside the part before it. Parts renamed by hand
+    (rec_raw.fif -> s01_raw.fif, rec_raw-1.fif -> s01_raw-1.fif): MNE's 'next file .../rec_raw-1.fif does not exist',
+    and the fix 'copy every file ... under the names its header gives'. Now: which file to name back, and how."""
+    x = np.random.default_rng(7).standard_normal((8, 400_000)).astype("f4") * 1e-5
+    raw = mne.io.RawArray(x, mne.create_info(8, 1000.0, "eeg"), verbose="error")
+    raw.save(tmp_path / "rec_raw.fif", split_size="10MB", verbose="error")
+    assert (tmp_path / "rec_raw-1.fif").exists()
+    for old, new in (("rec_raw.fif", "s01_raw.fif"), ("rec_raw-1.fif", "s01_raw-1.fif")):
+        (tmp_path / old).rename(tmp_path / new)
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(tmp_path / "s01_raw.fif")).configure({})
+    assert "give s01_raw-1.fif its name back (mv s01_raw-1.fif rec_raw-1.fif" in e.value.hint
+    (tmp_path / "s01_raw-1.fif").rename(tmp_path / "rec_raw-1.fif")
+    _, got = _replay(tmp_path / "s01_raw.fif")
+    np.testing.assert_array_equal(got, x.astype(np.float64))

@@ -243,6 +243,26 @@ def check_split_part(path: Path) -> None:
         )
 
 
+def renamed_parts(error: Exception) -> str | None:
+    """For MNE's 'Split raw file detected but next file X does not exist': when a part numbered as X is beside it
+    under another name (the parts were renamed: MNE finds each by the name written inside the one before), the fix."""
+    import re
+
+    found = re.search(r"next file (.+?-([1-9][0-9]*)\.fif(?:\.gz)?) does not exist", str(error))
+    if found is None:
+        return None
+    want = Path(found.group(1))
+    tail = f"-{found.group(2)}{want.name[want.name.rindex('.fif') :]}"
+    near = sorted(p.name for p in want.parent.glob(f"*{tail}")) if want.parent.is_dir() else []
+    if not near:
+        return None
+    return (
+        f"the split parts were renamed, and MNE finds each by the name written inside the part before it: give "
+        f"{near[0]} its name back (mv {near[0]} {want.name}; the later parts likewise), or rename a split recording "
+        "by reading it with MNE and saving it again under the new name"
+    )
+
+
 def no_channels(path: Path | str | None, n_annotations: int, node: str = "file_source") -> SpecError:
     what = f"{n_annotations} annotations and no signal channel" if n_annotations else "no channel"
     return SpecError(

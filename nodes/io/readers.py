@@ -24,6 +24,7 @@ from .file_checks import (
     misnamed,
     no_channels,
     projectors,
+    renamed_parts,
     said_by_mne,
 )
 from .marker_codes import BOUNDARY, codes_for
@@ -544,7 +545,8 @@ def open_reader(
         if isinstance(e, FileNotFoundError) or "Split raw file detected" in str(e):  # a companion file is not beside
             raise SpecError(
                 f"file_source: cannot read {path}: a file of the recording is missing: {e}",
-                "copy every file of the recording into one folder (EEGLAB: the .set and its .fdt; BrainVision: "
+                renamed_parts(e)
+                or "copy every file of the recording into one folder (EEGLAB: the .set and its .fdt; BrainVision: "
                 ".vhdr, .vmrk and .eeg; a split FIF: NAME_raw-1.fif, -2, ... beside NAME_raw.fif), under the names "
                 "its header gives",
             ) from e
