@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -310,3 +311,19 @@ def test_bench_refuses_a_folder_whose_mixtures_cannot_fit_in_memory_before_readi
     with pytest.raises(BenchError, match=r"would need about \d+ GB held in memory.*fix: --max-files 1 "):
         folder_mixtures(str(tmp_path), None, snrs, 6.0, 0, log=print, methods=5)
     assert len(folder_mixtures(str(tmp_path), None, [0.0, 5.0], 6.0, 0, log=print, methods=5)) == 4
+
+
+def test_enhancer_names_the_fix_for_a_chunk_of_the_wrong_shape():
+    """docs/speech.md's Python example with a stereo file (sf.read gives (samples, 2), so x[None] is (1, n, 2)) or a
+    plain 1-D array was 'enhancer chunk has shape (1, 480, 2), expected (1, samples)' without the way there."""
+    from wavegraph.pipeline.chunk import Chunk
+
+    node = _node()
+    stereo = np.zeros((480, 2), np.float32)
+    for data, fix in (
+        (stereo[None], r"soundfile reads a file as \(samples, channels\): x\.mean\(axis=1\)\[None\]"),
+        (stereo.T.copy(), r"mix the channels first: x\.mean\(axis=0, keepdims=True\)"),
+        (np.zeros(480, np.float32), r"a mono signal as one row: x\[None\]"),
+    ):
+        with pytest.raises(ValueError, match=rf"shape {re.escape(str(data.shape))}, expected .*; give {fix}"):
+            node.process({"in": Chunk(data, 0.0)})

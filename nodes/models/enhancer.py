@@ -59,6 +59,20 @@ def _inference_mode():
     return guard(True) if guard is not None else torch.inference_mode()
 
 
+def _shape_problem(shape: tuple[int, ...]) -> str:
+    """What is wrong with a chunk's shape, and the fix (the node takes (1, samples) of 16 kHz mono)."""
+    fix = (
+        "a mono signal as one row: x[None]"
+        if len(shape) == 1
+        else "mix the channels first: x.mean(axis=0, keepdims=True) (or a `mix` node in a graph)"
+        if len(shape) == 2
+        else "soundfile reads a file as (samples, channels): x.mean(axis=1)[None]"
+        if len(shape) == 3 and shape[0] == 1
+        else "one channel of samples, shape (1, samples)"
+    )
+    return f"enhancer chunk has shape {shape}, expected (1, samples) of 16 kHz mono audio; give {fix}"
+
+
 def shipped_checkpoint() -> str:
     """Path of the weights that ship in the package (models/weights/enhancer.safetensors)."""
     return str(resources.files("wavegraph.models") / "weights" / "enhancer.safetensors")
@@ -233,19 +247,23 @@ class EnhancerNode(Node[EnhancerParams]):
             return None
         model = self.model
         assert model is not None, "configure() first"
-        blocks = torch.from_numpy(np.ascontiguousarray(buf[: n_blocks * self.hop], np.float32))
-        if self.device.type != "cpu":
-            blocks = blocks.to(self.device)
+        blocks = np.ascontiguousarray(buf[: n_blocks * self.hop], np.float32)
+        on_cpu = self.device.type == "cpu"
         held, vad = [self.held], []
-        # torch.inference_mode() without its Python wrapper (~10 us per 10 ms block)
+        # torch.inference_mode() without its Python wrapper (~10 us per 10 ms block). The blocks are sliced in numpy
+        # and the output read back whole: a torch index costs a few us, and a live graph pays it every 10 ms.
         with _inference_mode(), torch_threads(self.params.threads):
             for k in range(0, n_blocks, MAX_BLOCKS):  # a whole file in one chunk: 2.6 MB per second at once
                 part = blocks[k * self.hop : (k + MAX_BLOCKS) * self.hop]
-                if len(part) == self.hop:
-                    y, self.state = model.step(part[None], self.state)
+                one = len(part) == self.hop
+                x = torch.from_numpy(part.reshape(1, -1) if one else part.reshape(1, -1, self.hop))
+                if not on_cpu:
+                    x = x.to(self.device)
+                if one:
+                    y, self.state = model.step(x, self.state)
                 else:
-                    y, self.state = model.stream(part.reshape(1, -1, self.hop), self.state)
-                y = y[0].numpy() if self.device.type == "cpu" else to_numpy(y[0])
+                    y, self.state = model.stream(x, self.state)
+                y = y.numpy()[0] if on_cpu else to_numpy(y[0])
                 held.append(y[:, :-1].reshape(-1))
                 vad.append(y[:, -1:])
         self.held = np.concatenate(held)
@@ -275,7 +293,7 @@ class EnhancerNode(Node[EnhancerParams]):
         if n == 0:
             return {}
         if chunk.data.shape != (1, n):
-            raise ValueError(f"enhancer chunk has shape {chunk.data.shape}, expected (1, samples)")
+            raise ValueError(_shape_problem(chunk.data.shape))
         if chunk.data.dtype.kind != "f":  # int16 PCM went in at 32768 times audio's scale: enhanced, but wrongly
             raise ValueError(
                 f"enhancer chunk holds {chunk.data.dtype} samples, the stream is {self._dtype}: give float audio in "
