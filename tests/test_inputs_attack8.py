@@ -272,3 +272,30 @@ def test_an_output_rate_no_stream_has_is_refused_whatever_parameter_made_it(tmp_
         "at most 1e+09 Hz (e.g. 250 for EEG, 16000 for speech)"
     ]
     assert problems(tmp_path, monkeypatch, capsys, text.replace("1e12", "16")) == []
+
+
+def test_describe_of_a_deep_chain_or_many_diamonds_ends_and_says_the_slowest_paths(tmp_path, monkeypatch, capsys):
+    """A chain of 1200 nodes was a RecursionError traceback in `describe` (paths() walked by recursion); a chain of
+    diamonds doubles the paths at each one, and 22 of them (4,194,304 paths) hung it, the monitor and --png. Now every
+    path is listed up to 1000; past that, the slowest to each end, with the count."""
+    chain = [f"  - {{id: n{i}, type: gain, params: {{db: 0}}}}" for i in range(1, 1200)]
+    edges = [f"  - {{source: n{i - 1}.out, target: n{i}.in}}" for i in range(1, 1200)]
+    text = "nodes:\n  - " + SRC % "n0" + "\n" + "\n".join(chain) + "\nedges:\n" + "\n".join(edges) + "\n"
+    assert problems(tmp_path, monkeypatch, capsys, text, "describe") == []
+    # (problems() read what it printed: again, for the text)
+    assert main(["describe", "g.yaml"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2] == "latency along each path:" and out[-1].startswith("  n0 -> n1 -> ") and "n1199: " in out[-1]
+
+    nodes, edges = ["  - " + SRC % "d0"], []
+    for i in range(1, 13):  # 2**12 = 4096 paths
+        nodes += [f"  - {{id: {x}{i}, type: gain, params: {{db: 0}}}}" for x in "ab"]
+        nodes += [f"  - {{id: j{i}, type: join}}", f"  - {{id: d{i}, type: mix}}"]
+        edges += [f"  - {{source: d{i - 1}.out, target: {x}{i}.in}}" for x in "ab"]
+        edges += [f"  - {{source: {x}{i}.out, target: j{i}.{x}}}" for x in "ab"]
+        edges += [f"  - {{source: j{i}.out, target: d{i}.in}}"]
+    (tmp_path / "g.yaml").write_text("nodes:\n" + "\n".join(nodes) + "\nedges:\n" + "\n".join(edges) + "\n")
+    assert main(["describe", "g.yaml"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2] == "latency along the slowest path to each end (4,096 paths in all):", out[-3:]
+    assert out[-1].startswith("  d0 -> a1 -> j1 -> d1 -> ") and out[-1].split(":")[0].endswith("-> d12")
