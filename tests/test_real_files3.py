@@ -79,8 +79,9 @@ def test_each_edf_channel_is_scaled_by_its_own_unit(tmp_path, caplog):
 def test_a_recording_read_back_is_silent_and_equal_to_what_was_recorded(tmp_path, caplog):
     """Before: the recorder's EDF/BDF of a stream with a misc or stim channel (written without a unit, as MNE's own
     export writes them) got 'channels hold no voltage (Temp without a unit, STI 014 without a unit) ... a million
-    times the value' when file_source read it back. Now the round trip says nothing at WARNING, and each channel
-    comes back within one quantisation step of what went in (FIF: bit for bit)."""
+    times the value' when file_source read it back, and its trigger channel 'STI 014' came back misc, its events lost
+    (mne.find_events(raw) reads that channel by its name). Now the round trip says nothing at WARNING, each channel
+    comes back within one quantisation step of what went in (FIF: bit for bit), and the trigger's events with it."""
     rng = np.random.default_rng(1)
     x = rng.standard_normal((5, 1000)) * 1e-5
     x[3] = 36.5 + rng.standard_normal(1000) * 0.01  # a temperature, misc
@@ -99,6 +100,12 @@ def test_a_recording_read_back_is_silent_and_equal_to_what_was_recorded(tmp_path
         assert spec.channel_names == tuple(names) and got.shape == x.shape
         step = np.ptp(x, axis=1) / (2**24 if name.endswith(".bdf") else 2**16) if "fif" not in name else 0 * x[:, 0]
         assert np.all(np.abs(got - x).max(axis=1) <= step), name
+        src = FileSource(path=str(tmp_path / name))
+        src.configure({})
+        assert src.reader is not None
+        assert src.reader.ch_types[3:] == ["misc", "stim"], name  # (EDF: the trigger by its name, as find_events)
+        assert src.reader.events[:, [0, 3]].tolist() == [[200, 5], [600, 3]], name  # its steps, as find_events
+        src.close()
 
 
 def _full_disk(kind, folder):

@@ -136,7 +136,8 @@ def channel_units(path: Path, ch_names: list[str], ch_types: list[str]) -> tuple
     A voltage MNE does not scale ('UV', 'nV', a micro sign written in UTF-8: MNE reads them as volts, 1e6 or 1e9 times
     the value) gets the factor that makes it volts (said). A channel in no voltage (a temperature in degC, a heart rate
     in BPM, EDA in uS, ADC counts without a unit) is typed misc, its values as in the file (MNE calls it EEG in volts,
-    so an EDF recorder wrote 1.5 uS as 1500000 uV); logged, not warned: nothing is lost (a recorder keeps its values).
+    so an EDF recorder wrote 1.5 uS as 1500000 uV); logged by edf_types, not warned: nothing is lost (a recorder keeps
+    its values).
     """
     units = edf_units(path)
     if units is None or len(units) != len(ch_names):
@@ -163,10 +164,30 @@ def channel_units(path: Path, ch_names: list[str], ch_types: list[str]) -> tuple
             "their units say" if len(gains) > 1 else "its unit says",
             "these spellings" if len({units[i] for i in gains}) > 1 else "this spelling",
         )
+    return misc, gains
+
+
+MNE_TRIGGERS = ("STI101", "STI 014", "STI014")  # the channels mne.find_events(raw) reads by name, whatever their type
+
+
+def edf_types(path: Path, ch_names: list[str], ch_types: list[str]) -> tuple[list[str], dict[int, float]]:
+    """The channel types of an EDF/BDF as file_source gives them (channel_units' misc; a channel in no voltage named as
+    mne.find_events' default trigger channels, 'STI 014' say, stim: its events are what find_events(raw) reads, and a
+    recorder's EDF of a stream with one reads back so), and the factors to volts."""
+    misc, gains = channel_units(path, ch_names, ch_types)
+    units = edf_units(path) or [""] * len(ch_names)
+    types = list(ch_types)
+    for i in misc:
+        types[i] = "stim" if ch_names[i] in MNE_TRIGGERS else "misc"
     if misc:
         _log.info(
-            "file_source: %s: typed misc (no voltage; values as in the file): %s",
+            "file_source: %s: typed misc or, by its name, stim (no voltage; values as in the file): %s",
             path,
-            ", ".join(f"{ch_names[i]} in {units[i]!r}" if units[i] else f"{ch_names[i]} without a unit" for i in misc),
+            ", ".join(
+                f"{ch_names[i]} ({types[i]}) in {units[i]!r}"
+                if units[i]
+                else f"{ch_names[i]} ({types[i]}) without a unit"
+                for i in misc
+            ),
         )
-    return misc, gains
+    return types, gains

@@ -15,7 +15,7 @@ import numpy as np
 from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, float32_rate
 
 from .case_names import CaseView, needs_view
-from .edf_header import channel_units, edf_records, edf_start_offset, low_rate_channels
+from .edf_header import edf_records, edf_start_offset, edf_types, low_rate_channels
 from .file_checks import (
     check_brainvision,
     check_edf,
@@ -177,9 +177,7 @@ class _RawReader(_Reader):
         self.low_rate: set[int] = set()  # EDF/BDF channels MNE upsamples: read from memory (low_rate_channels)
         if source is not None and source.suffix.lower() in (".edf", ".bdf"):
             self._records(source, in_memory=path is None)  # EDF+D
-            misc, gains = channel_units(source, self.ch_names, self.ch_types)  # degC, no unit: misc; 'UV': to V
-            for i in misc:
-                self.ch_types[i] = "misc"
+            self.ch_types, gains = edf_types(source, self.ch_names, self.ch_types)  # degC: misc; 'UV': to V
             for i, factor in gains.items():
                 self.gains[i] = factor
             start = self.raw.info["meas_date"]  # MNE's is the header's: the first record starts when EDF+ says
