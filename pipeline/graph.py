@@ -154,7 +154,18 @@ def check_topology(config: GraphConfig, nodes: dict[str, Node], failed: set[str]
     file, problems = config.file, []
     bad_edges: set[int] = set()  # indexes in config.edges
     into: dict[tuple[str, str], EdgeConfig] = {}
+    backwards: set[int] = set()  # `{source: lp.in, target: src.out}`: one line, the swap, not two 'no port's
     for k, e in enumerate(config.edges):
+        src, dst = nodes.get(e.source_node), nodes.get(e.target_node)
+        if src and dst and e.source_port in src.inputs and e.target_port in dst.outputs:
+            if e.source_port not in src.outputs and e.target_port not in dst.inputs:
+                said = f"edge {e} runs backwards: {e.source} is an input and {e.target} an output"
+                problems.append((file, e.line, said, f"swap them: source: {e.target}, target: {e.source}"))
+                bad_edges.add(k)
+                backwards.add(k)
+                into.setdefault((e.source_node, e.source_port), e)
+                failed.add(e.source_node)  # the consumer: its input's spec is not known
+                continue
         for _end, node_id, port, kind in (
             (e.source, e.source_node, e.source_port, "outputs"),
             (e.target, e.target_node, e.target_port, "inputs"),
@@ -206,7 +217,7 @@ def check_topology(config: GraphConfig, nodes: dict[str, Node], failed: set[str]
                     )
                 )
                 failed.add(nc.id)
-    failed.update(config.edges[k].target_node for k in bad_edges)
+    failed.update(config.edges[k].target_node for k in bad_edges - backwards)
     # Kahn's algorithm, in file order for determinism.
     edges = [
         e

@@ -299,3 +299,19 @@ def test_describe_of_a_deep_chain_or_many_diamonds_ends_and_says_the_slowest_pat
     out = capsys.readouterr().out.splitlines()
     assert out[-2] == "latency along the slowest path to each end (4,096 paths in all):", out[-3:]
     assert out[-1].startswith("  d0 -> a1 -> j1 -> d1 -> ") and out[-1].split(":")[0].endswith("-> d12")
+
+
+@pytest.mark.parametrize("edge", ["{source: lp.in, target: src.out}", "{target: lp.in, source: src.out}"])
+def test_an_edge_written_backwards_is_one_line_with_the_swap(tmp_path, monkeypatch, capsys, edge):
+    """`{source: lp.in, target: src.out}` was three lines: 'node 'lp' has no output port 'in'', 'node 'src' has no input
+    port 'out'; fix: 'src' inputs: none' and 'input 'in' is not connected', none of them the fix."""
+    text = f"nodes:\n  - {SRC % 'src'}\n  - {{id: lp, type: lowpass, params: {{freq: 10}}}}\n  - {{id: z, type: null_sink}}\n"
+    text += f"edges:\n  - {edge}\n  - {{source: lp.out, target: z.in}}\n"
+    err = problems(tmp_path, monkeypatch, capsys, text)
+    if "source: src.out" in edge:  # written the right way round (keys in either order)
+        assert err == []
+    else:
+        assert err == [
+            "g.yaml:6: edge lp.in -> src.out runs backwards: lp.in is an input and src.out an output; fix: swap them: "
+            "source: src.out, target: lp.in"
+        ]
