@@ -451,6 +451,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--seed must be >= 0, got {args.seed}")
     if args.seconds < MIN_SECONDS:  # every clean file was left out as "0.50 s long", however long it was
         ap.error(f"--seconds {args.seconds:g}: the clean files are cut to it, and PESQ and STOI need {MIN_SECONDS:g} s")
+    args.methods = list(dict.fromkeys(args.methods))  # twice the same: its outputs were paired with other mixtures
     if args.noise and not args.clean:
         ap.error("--noise needs --clean (the held-out set brings its own noise)")
     if args.checkpoint and not Path(args.checkpoint).expanduser().is_file():
