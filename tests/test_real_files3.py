@@ -346,6 +346,13 @@ def test_an_edf_recording_says_the_channel_types_and_bad_marks_it_cannot_hold_an
         Recorder(path=str(tmp_path / "plain.edf")).configure({"in": spec})
     (said,) = [r.getMessage() for r in caplog.records]
     assert "plain.edf holds no channel types or bad marks (EDF): ECG (ecg) read back as EEG, and Fp2 as good" in said
+    caplog.clear()  # what reads back as it was is not said: misc (no unit), triggers by MNE's names ('Status': stim)
+    kept = StreamSpec(
+        "signal", 250.0, (4,), "float64", ("Fp1", "STI 014", "Status", "Temp"), ("eeg", "stim", "stim", "misc")
+    )
+    with caplog.at_level(logging.WARNING, "wavegraph.recorder"):
+        Recorder(path=str(tmp_path / "kept.bdf")).configure({"in": kept})
+    assert caplog.records == []
     caplog.clear()
     with caplog.at_level(logging.WARNING, "wavegraph.recorder"):
         rec = Recorder(path=str(tmp_path / "rec.bdf"), bids_root=str(tmp_path / "bids"), subject="01", task="rest")

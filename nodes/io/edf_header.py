@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .triggers import _MNE_TRIGGERS as MNE_TRIGGERS  # mne.find_events reads these by name
 from .units import volt_scale
 
 _log = logging.getLogger("wavegraph.file_source")
@@ -167,9 +168,6 @@ def channel_units(path: Path, ch_names: list[str], ch_types: list[str]) -> tuple
     return misc, gains
 
 
-MNE_TRIGGERS = ("STI101", "STI 014", "STI014")  # the channels mne.find_events(raw) reads by name, whatever their type
-
-
 def edf_types(path: Path, ch_names: list[str], ch_types: list[str]) -> tuple[list[str], dict[int, float]]:
     """The channel types of an EDF/BDF as file_source gives them (channel_units' misc; a channel in no voltage named as
     mne.find_events' default trigger channels, 'STI 014' say, stim: its events are what find_events(raw) reads, and a
@@ -178,7 +176,7 @@ def edf_types(path: Path, ch_names: list[str], ch_types: list[str]) -> tuple[lis
     units = edf_units(path) or [""] * len(ch_names)
     types = list(ch_types)
     for i in misc:
-        types[i] = "stim" if ch_names[i] in MNE_TRIGGERS else "misc"
+        types[i] = "stim" if ch_names[i] in MNE_TRIGGERS else "misc"  # (find_events reads them by name)
     if misc:
         _log.info(
             "file_source: %s: typed misc or, by its name, stim (no voltage; values as in the file): %s",

@@ -556,7 +556,11 @@ def _say_edf_losses(path: Path, spec: StreamSpec, bids: bool) -> None:
     """EDF/BDF hold no channel type and no bad mark: read back (by MNE or file_source) an EOG, ECG or trigger channel is
     EEG (misc without a unit), a bad channel good, so a CAR or a decoder downstream takes them in. Said, not lost unsaid
     (a BIDS copy keeps both in its channels.tsv)."""
-    types = [f"{n} ({t})" for n, t in zip(spec.channel_names, spec.channel_types) if t not in ("eeg", "misc")]
+    from .triggers import _MNE_TRIGGERS  # (file_source and mne.find_events read these as triggers by their name)
+
+    kept = {("misc", n) for n in spec.channel_names} | {("stim", n) for n in _MNE_TRIGGERS}
+    kept |= {("stim", n) for n in spec.channel_names if n.lower() in ("status", "trigger")}  # MNE's EDF reader: stim
+    types = [f"{n} ({t})" for n, t in zip(spec.channel_names, spec.channel_types) if t != "eeg" and (t, n) not in kept]
     lost = ([f"{', '.join(types)} read back as EEG"] if types else []) + (
         [f"{', '.join(spec.bads)} as good"] if spec.bads else []
     )
