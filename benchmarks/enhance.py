@@ -15,8 +15,9 @@ scored at 16 kHz against the clean target.
 
 Data: by default the held-out evaluation set of the enhancer's data module (models/speech_data.py: held-out
 speaker and utterances, every noise type including the held-out one), `--per-snr` mixtures at each SNR. With
-`--clean DIR`, every WAV/FLAC under DIR (mono-mixed, resampled to 16 kHz, cut to `--seconds`) is mixed with the
-files under `--noise DIR` (cycled), or with the data module's noise types when no noise folder is given.
+`--clean DIR`, every audio file under DIR (mono-mixed, resampled to 16 kHz, cut to `--seconds`) is mixed with the
+files under `--noise DIR` (one per clean file, spread over the folder; cycled when there are fewer, each looped
+from a random start), or with the data module's noise types when no noise folder is given.
 
 Metrics per mixture: PESQ-WB (pesq 0.0.4), STOI (pystoi 0.4.1), SI-SDR (dB, scale-invariant, zero-mean). Per
 method: real-time factor (compute seconds / audio seconds) and compute per 10 ms of audio, both with the process

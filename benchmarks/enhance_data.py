@@ -257,7 +257,8 @@ def folder_mixtures(
     methods: int = 5,
 ):
     """(noisy, clean target, snr, "clean/noise", noise) per clean file and SNR: each clean file is mixed with the
-    next noise file (cycled), looped to its length from a random start, or with a generated noise type. `methods`:
+    next noise file (one per clean file, spread over the noise folder; cycled when there are fewer), looped to its
+    length from a random start, or with a generated noise type. `methods`:
     how many methods will run on them (for the memory check)."""
     from wavegraph.models.speech_data import make_noise, mix
 
