@@ -5,6 +5,7 @@ the same file, or the file's own bytes."""
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 
 import mne
@@ -108,7 +109,7 @@ def test_a_recording_read_back_is_silent_and_equal_to_what_was_recorded(tmp_path
         src.close()
 
 
-def _full_disk(kind, folder):
+def _full_disk(kind, folder, size=256 << 10):
     """A folder where writes fail past about 256 KB: a tmpfs of that size (needs root: mount), or a file-size limit
     on the run's process (RLIMIT_FSIZE: EFBIG, for anyone). Returns what the run's subprocess needs."""
     import os
@@ -127,7 +128,7 @@ def _full_disk(kind, folder):
 
     def limit():
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG) instead of killing
-        resource.setrlimit(resource.RLIMIT_FSIZE, (256 << 10, 256 << 10))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
 
     return limit
 
@@ -448,3 +449,65 @@ def test_a_split_fif_whose_parts_were_renamed_says_to_name_them_back(tmp_path):
     (tmp_path / "s01_raw-1.fif").rename(tmp_path / "rec_raw-1.fif")
     _, got = _replay(tmp_path / "s01_raw.fif")
     np.testing.assert_array_equal(got, x.astype(np.float64))
+
+
+def _spill(folder, name="rec_raw.fif"):
+    """A recording whose process died before close(): its spill, spill header and chunk log (4 chunks, 1000 samples)."""
+    from wavegraph.nodes.io.recorder import Recorder
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import signal_spec
+
+    rec = Recorder(path=str(folder / name))
+    rec.configure({"in": signal_spec(250.0, ["Fp1", "Fp2"])})
+    for k in range(4):
+        rec.process({"in": Chunk(np.full((2, 250), 1e-6 * k), t0=float(k), seq=k)})
+    rec._file.close()  # (as the system closes them when the process dies: no close(), nothing converted)
+    rec._chunks.close()
+    return folder / name
+
+
+@pytest.mark.parametrize("kind", ["read-only", "file size limit"])
+def test_recover_that_cannot_write_says_what_to_do_for_its_cause(tmp_path, kind):
+    """Before: `wavegraph recover` on a full disk said 'error: PATH: OSError: [Errno 28] No space left on device', and
+    on a read-only card '[Errno 30] Read-only file system', without what was kept or what to do. Now the spill is kept
+    and the fix fits the cause: free that much room (or move the files), or copy them to a folder that can be written;
+    recovered there, the recording is whole."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "card"
+    folder.mkdir()
+    limit = None
+    if kind == "read-only":
+        if (
+            os.geteuid() != 0
+            or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)]).returncode
+        ):
+            pytest.skip("mounting a tmpfs needs root")
+    try:
+        path = _spill(folder)
+        if kind == "read-only":
+            assert subprocess.run(["mount", "-o", "remount,ro", str(folder)]).returncode == 0
+        else:
+            limit = _full_disk("file size limit", tmp_path / "unused", 8 << 10)  # (the FIF takes 16 KB)
+        code = f"from wavegraph.nodes.io.recover import recover_main; raise SystemExit(recover_main([{str(path)!r}]))"
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, preexec_fn=limit, timeout=120)
+        assert r.returncode == 1 and "the spill is kept; fix: " in r.stderr, r.stderr
+        if kind == "read-only":
+            assert (
+                "copy rec_raw.fif.spill, rec_raw.fif.spill.json, rec_raw.fif.chunks.csv together to a folder"
+                in r.stderr
+            )
+        else:
+            assert f"free about 0.016 MB in {folder} and recover again, or move rec_raw.fif.spill" in r.stderr
+        room = tmp_path / "room"
+        room.mkdir()
+        for p in folder.iterdir():
+            shutil.copy(p, room / p.name)
+        from wavegraph.nodes.io.recover import recover
+
+        got = mne.io.read_raw_fif(recover(room / path.name), verbose="error").get_data()
+        np.testing.assert_array_equal(got, np.repeat(np.arange(4) * 1e-6, 250)[None].repeat(2, 0))
+    finally:
+        if kind == "read-only":
+            subprocess.run(["umount", str(folder)])

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from pathlib import Path
@@ -27,11 +28,16 @@ def recover(path: str | os.PathLike) -> Path:
     spill = path.with_name(path.name + ".spill")
     if not spill.exists():
         return _check_direct(path, spill)
-    with open(spill, "ab") as f:  # (writable: for the lock; nothing is written)
-        if not lock(f):
-            raise OSError(
-                f"{spill} is being written by a running recorder: stop that run (recover is for one that died)"
-            )
+    try:
+        with open(spill, "ab") as f:  # (writable: for the lock; nothing is written)
+            if not lock(f):
+                raise OSError(
+                    f"{spill} is being written by a running recorder: stop that run (recover is for one that died)"
+                )
+    except OSError as e:  # a read-only card or mount, a folder of another user's: no recorder writes there
+        if e.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise
+        raise _cannot_write(path, e) from None
     events = []
     events_csv = path.with_name(path.name + ".events.csv")
     if events_csv.exists():
@@ -56,26 +62,26 @@ def recover(path: str | os.PathLike) -> Path:
     try:
         out = finalise(path, first_t0=first_t0, gaps=gaps, times=times, overwrite=True, events=events, n_rows=total)
     except OSError as e:  # a full disk (the target takes about the spill's size again): the spill stays
-        parts = ", ".join(
-            p.name
-            for p in (
-                spill,
-                spill.with_name(spill.name + ".json"),
-                path.with_name(path.name + ".chunks.csv"),
-                events_csv,
-            )
-            if p.exists()
-        )
-        raise OSError(
-            e.errno,
-            f"cannot write {path} from {spill.name}: {e.strerror or e}; the spill is kept; fix: free about "
-            f"{spill.stat().st_size / 1e6:.3g} MB in {path.parent} and recover again, or move {parts} together "
-            "to a disk with room and recover there",
-        ) from None
+        raise _cannot_write(path, e) from None
     events_csv.unlink(missing_ok=True)
     if not out.exists():  # a FIF or FLAC cannot hold zero samples
         raise ValueError(f"{spill} held no complete sample: nothing to write (the empty spill is removed)")
     return out
+
+
+def _cannot_write(path: Path, e: OSError) -> OSError:
+    """The target cannot be written beside its spill (a full disk, a read-only card): the spill is kept; the fix."""
+    spill = path.with_name(path.name + ".spill")
+    ends = (".spill", ".spill.json", ".chunks.csv", ".events.csv")
+    parts = ", ".join(p.name for p in (path.with_name(path.name + end) for end in ends) if p.exists())
+    if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        fix = (
+            f"free about {spill.stat().st_size / 1e6:.3g} MB in {path.parent} and recover again, or move {parts} "
+            "together to a disk with room and recover there"
+        )
+    else:
+        fix = f"copy {parts} together to a folder you can write (off a read-only card or mount) and recover there"
+    return OSError(e.errno, f"cannot write {path} from {spill.name}: {e.strerror or e}; the spill is kept; fix: {fix}")
 
 
 def _check_direct(path: Path, spill: Path) -> Path:
