@@ -34,7 +34,7 @@ from typing import Any
 import yaml
 
 from .layout_hints import node_entry_fix, node_list_hint, unknown_node_keys, unknown_top_keys
-from .yaml_lines import LineLoader, line_of, lookalikes, written
+from .yaml_lines import LineLoader, line_of, lookalikes, value_said, written
 
 ON_ERROR = ("stop", "restart")
 POLICIES = ("block", "drop_oldest")
@@ -372,7 +372,7 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
                 problems,
                 file,
                 line_of(raw, "on_error"),
-                f"node '{node_id}': on_error '{on_error}'",
+                f"node '{node_id}': on_error {value_said(on_error)}",
                 "use stop or restart",
             )
         nodes.append(
@@ -447,19 +447,21 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
                 problems,
                 file,
                 line_of(raw, "transport"),
-                f"edge transport '{edge_transport}'",
+                f"edge transport {value_said(edge_transport)}",
                 "use auto, shm, ipc or tcp",
             )
         policy = raw.get("policy", "block")
         if policy not in POLICIES:
-            _problem(problems, file, line_of(raw, "policy"), f"edge policy '{policy}'", "use block or drop_oldest")
+            _problem(
+                problems, file, line_of(raw, "policy"), f"edge policy {value_said(policy)}", "use block or drop_oldest"
+            )
         queue = raw.get("queue", DEFAULT_QUEUE)
         if not isinstance(queue, int) or isinstance(queue, bool) or not 1 <= queue <= MAX_QUEUE:
             _problem(
                 problems,
                 file,
                 line_of(raw, "queue"),
-                f"edge queue {queue!r} must be an integer from 1 to {MAX_QUEUE}",
+                f"edge queue {'null' if queue is None else repr(queue)} must be an integer from 1 to {MAX_QUEUE}",
                 "write queue: 64",
             )
             queue = DEFAULT_QUEUE
@@ -494,7 +496,9 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
     processes, hosts = parse_groups(file, doc, [n.id for n in nodes], problems)
     transport = doc.get("transport", "auto")
     if transport not in TRANSPORTS:
-        _problem(problems, file, line_of(doc, "transport"), f"transport '{transport}'", "use auto, shm, ipc or tcp")
+        _problem(
+            problems, file, line_of(doc, "transport"), f"transport {value_said(transport)}", "use auto, shm, ipc or tcp"
+        )
     group_of = {n: g for g, ns in processes.items() for n in ns}
     for e in edges:  # shm and ipc need both ends on one host
         ends = {group_of.get(e.source_node), group_of.get(e.target_node)}

@@ -80,7 +80,8 @@ def node_entry_fix(raw: Any) -> str:
     for key, value in (("id", raw.get("id")), ("type", raw.get("type"))):
         if isinstance(value, (list, dict)):
             what = "a list" if isinstance(value, list) else "a mapping"
-            one = value[0] if isinstance(value, list) and value and not isinstance(value[0], (list, dict)) else "NAME"
+            one = written(value, 0) if isinstance(value, list) and value else None
+            one = one or "NAME"  # (the first item, as written, when it is a name)
             return f"a node's {key} is one name, not {what}: write {key}: {one}"
     if "id" not in raw or raw["id"] is None:
         other = next((k for k in _ID_LIKE if k in raw), None)

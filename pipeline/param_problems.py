@@ -152,7 +152,7 @@ def _param_problems(nc: NodeConfig, cls: type[Node], errors: list, file: str) ->
             inner[name] = [len(out), 0]
         out.append(_param_problem(nc, cls, err, file))
     for name, (i, more) in inner.items():
-        if more:
+        if more and not out[i][2].endswith("is null (no value)"):  # (null fails each branch of a union: one mistake)
             f, line, message, hint = out[i]
             out[i] = (f, line, f"{message} (and {more} more in '{name}')", hint)
     return out
@@ -190,6 +190,11 @@ def _param_problem(nc: NodeConfig, cls: type[Node], err: Mapping[str, Any], file
         hint = f"write a list, even of one item: {name}: [{err['input']}]"
     elif err["type"] in _BOUND_ERRORS and name in fields and _bounds(fields[name]):  # not "give an int", which it is
         hint = f"give {name} {_bounds(fields[name])}"
+    if err.get("input") is None and not item and name in fields:  # `rate:` with nothing after it: YAML's null
+        default = fields[name].default
+        keep = "" if fields[name].is_required() else f", or remove the line for its default ({default!r})"
+        said = f"node '{nc.id}' ({nc.type}): parameter '{name}'{_set(nc, name)} is null (no value)"
+        return (file, line, said, f"{hint}{keep}")
     return (
         file,
         line,

@@ -11,7 +11,7 @@ import os
 import socket
 
 from .config import ON_ERROR, _problem
-from .yaml_lines import line_of, written
+from .yaml_lines import line_of, value_said, written
 
 
 def host_problem(host: str) -> str:
@@ -108,7 +108,7 @@ def parse_restart(file, raw, problems) -> dict[str, int]:
                 problems,
                 file,
                 line_of(members, "on_error"),
-                f"process '{group}': on_error '{policy}'",
+                f"process '{group}': on_error {value_said(policy)}",
                 "use stop or restart",
             )
         elif not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= 1000:

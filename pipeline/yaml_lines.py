@@ -131,6 +131,15 @@ def written(obj: Any, key: Any) -> str | None:
     return texts[key] if key in texts else str(value)
 
 
+def value_said(value: Any) -> str:
+    """A value as a problem names it: 'stop' quoted, null, a list or a mapping said so (was 'None', "{'a': None}")."""
+    if value is None:
+        return "is null (no value)"
+    if isinstance(value, (list, dict)):
+        return "is a list" if isinstance(value, list) else "is a mapping"
+    return f"'{value}'"
+
+
 def lookalikes(name: str) -> str:
     """What is not printable ASCII in a key or type name, said (empty when all is): 'pаrams' with a Cyrillic а, or
     'sine' with a zero-width space after it (copied from a web page or a PDF), was 'unknown key pаrams; fix: use ...

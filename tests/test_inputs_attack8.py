@@ -315,3 +315,35 @@ def test_an_edge_written_backwards_is_one_line_with_the_swap(tmp_path, monkeypat
             "g.yaml:6: edge lp.in -> src.out runs backwards: lp.in is an input and src.out an output; fix: swap them: "
             "source: src.out, target: lp.in"
         ]
+
+
+@pytest.mark.parametrize(
+    "where, value, said",
+    [
+        ("params", "{rate: }", "g.yaml:2: node 'n' (sine): parameter 'rate' is null (no value); fix: give a float, or "
+         "remove the line for its default (250.0)"),
+        ("params", "{channels: ~}", "g.yaml:2: node 'n' (sine): parameter 'channels' is null (no value); fix: give an "
+         "int | list[str], or remove the line for its default (1)"),
+        ("on_error", "null", "g.yaml:2: node 'n': on_error is null (no value); fix: use stop or restart"),
+        ("on_error", "[stop]", "g.yaml:2: node 'n': on_error is a list; fix: use stop or restart"),
+        ("transport", "null", "g.yaml:3: transport is null (no value); fix: use auto, shm, ipc or tcp"),
+        ("policy", "{a: 1}", "g.yaml:5: edge policy is a mapping; fix: use block or drop_oldest"),
+        ("queue", "null", "g.yaml:5: edge queue null must be an integer from 1 to 1000000; fix: write queue: 64"),
+    ],
+)  # fmt: skip
+def test_a_null_list_or_mapping_where_a_word_goes_is_said_so(tmp_path, monkeypatch, capsys, where, value, said):
+    """Found by a fuzz of a valid graph (each value replaced by null, [], {}, ...; 700 files, no traceback): `rate:`
+    (nothing after it) was "parameter 'rate' = None: Input should be a valid number; fix: give a float" (a union
+    parameter added '(and 1 more in 'channels')'); on_error, transport and policy said 'None' and
+    "'{'a': 1}'"."""
+    node = {"id": "n", "type": "sine", "params": "{duration: 0.1}"}
+    if where in ("params", "on_error"):
+        node[where] = value
+    text = "nodes:\n  - {" + ", ".join(f"{k}: {v}" for k, v in node.items()) + "}\n"
+    if where == "transport":
+        text += f"transport: {value}\n"
+    else:
+        text += "  - {id: z, type: null_sink}\nedges:\n  - {source: n.out, target: z.in"
+        text += (f", {where}: {value}" if where in ("policy", "queue") else "") + "}\n"
+    err = problems(tmp_path, monkeypatch, capsys, text)
+    assert said in err, err
