@@ -511,3 +511,28 @@ def test_recover_that_cannot_write_says_what_to_do_for_its_cause(tmp_path, kind)
     finally:
         if kind == "read-only":
             subprocess.run(["umount", str(folder)])
+
+
+@pytest.mark.parametrize(
+    ("listed", "tail", "said"),
+    [
+        (10, b"", "lists 10 data records, the file holds more"),
+        (14, b"", "is truncated: its header lists 14 data records, the file holds 12"),
+        (10, b"\x01\x02\x03", "and 3 bytes after the last whole one, left out"),
+    ],
+)
+def test_an_edf_holding_other_than_its_header_lists_is_said_once(tmp_path, caplog, listed, tail, said):
+    """Before: a file holding fewer records than its header lists was said twice (file_source's 'is truncated ...
+    replaying those', then MNE's 'Number of records from the header does not match the file size ... Inferring from
+    the file size'); one holding more (a header never updated, a recording appended) got only MNE's line, which speaks
+    of a recording not stopped. Now one line each, with both counts; the replay is MNE's read (every whole record)."""
+    x = np.random.default_rng(8).integers(-3000, 3000, 1200)
+    path = _edf(tmp_path / "rec.edf", [("C3", "uV", x, 100, -3276.8, 3276.7)], 12)
+    raw = bytearray(path.read_bytes())
+    raw[236:244] = str(listed).encode().ljust(8)
+    path.write_bytes(bytes(raw) + tail)
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        _, got = _replay(path)
+    (line,) = [r.getMessage() for r in caplog.records if r.name.startswith("wavegraph")]
+    assert said in line
+    np.testing.assert_array_equal(got, mne.io.read_raw_edf(path, preload=True, verbose="error").get_data())

@@ -167,12 +167,16 @@ def check_edf(path: Path) -> None:
             whole,
             f" and {torn} bytes of the next" if torn else "",
         )
-    elif n_rec < 0 or torn:
+    elif n_rec < 0 or torn or whole > n_rec:
         _log.warning(
             "file_source: %s: %s; replaying its %d whole records",
             path,
             "its header was never finished (-1 records: the recorder did not close it)"
             if n_rec < 0
+            else f"its header lists {n_rec} data records, the file holds more (its header was not updated, or "
+            "another recording was appended)"
+            + (f", and {torn} bytes after the last whole one, left out" if torn else "")
+            if whole > n_rec
             else f"{torn} bytes after its last whole record are left out",
             whole,
         )
@@ -390,10 +394,10 @@ def said_by_mne(said: list, path: Path | None) -> None:
     import re
 
     for w in said:
-        if str(w.message).startswith("Header information is incorrect for record length") or re.fullmatch(
-            r"MarkerFile .* not found; no annotations\.", str(w.message)
-        ):
-            continue  # said by check_edf (with the rates MNE takes), check_brainvision (the marker file missing)
+        if str(w.message).startswith(
+            ("Header information is incorrect for record length", "Number of records from")
+        ) or re.fullmatch(r"MarkerFile .* not found; no annotations\.", str(w.message)):
+            continue  # said by check_edf (the rates MNE takes, the records it reads), check_brainvision (no marker file)
         found = re.match(r"Omitted (\d+) annotation\(s\) that were outside data range", str(w.message))
         if found:
             _log.warning(
