@@ -536,3 +536,17 @@ def test_an_edf_holding_other_than_its_header_lists_is_said_once(tmp_path, caplo
     (line,) = [r.getMessage() for r in caplog.records if r.name.startswith("wavegraph")]
     assert said in line
     np.testing.assert_array_equal(got, mne.io.read_raw_edf(path, preload=True, verbose="error").get_data())
+
+
+def test_a_warning_mne_gives_in_several_lines_is_passed_on_in_one(tmp_path, caplog):
+    """MNE's 'Physical range is not defined in following channels:\\nX' (an EDF signal whose physical minimum equals its
+    maximum) was passed on as it came, its channel on a line of its own (in a log, a line without the file's name). Now
+    one line, naming the file and the channel; the replay is MNE's read."""
+    x = np.arange(1000) % 200 - 100
+    signals = [("C3", "uV", x, 100, -3276.8, 3276.7), ("X", "uV", x, 100, 0, 0)]
+    path = _edf(tmp_path / "rec.edf", signals, 10)
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        _, got = _replay(path)
+    (line,) = [r.getMessage() for r in caplog.records if r.name.startswith("wavegraph")]
+    assert f"{path}: Physical range is not defined in following channels: X" in line and "\n" not in line
+    np.testing.assert_array_equal(got, mne.io.read_raw_edf(path, preload=True, verbose="error").get_data())

@@ -406,4 +406,4 @@ def said_by_mne(said: list, path: Path | None) -> None:
                 found.group(1),
             )
         else:
-            _log.warning("file_source: %s: %s", path, w.message)
+            _log.warning("file_source: %s: %s", path, " ".join(str(w.message).split()))  # one line, as ours
