@@ -33,6 +33,11 @@ shorter), and the first chunk of every epoch after the first has `gap=True`, bec
 between epochs are missing. Each epoch's event is emitted at its time-locked sample, with the code
 and label from `epochs.event_id`.
 
+EDF/BDF units: each channel is scaled by its own physical dimension (also where MNE leaves 'UV', 'nV', a UTF-8 micro
+sign or a NUL-padded 'uV' unscaled: said); a channel in no voltage (degC, BPM, %, uS, none) is typed misc with the
+file's values (stim when named as mne.find_events' trigger channels, 'STI 014'), logged at INFO (nodes/io/edf_header.py).
+HDF5 is not read: the error says what the file holds and how to load or convert it (nodes/io/not_read.py).
+
 SSP projectors of a FIF (`proj`): replayed as stored by default, with a warning naming them; `proj: true` applies
 them as raw.apply_proj() does. Broken files (empty, cut short, misnamed, missing a part, of a kind not read) are
 errors or warnings that name the file and the fix: nodes/io/file_checks.py.
