@@ -550,3 +550,37 @@ def test_a_warning_mne_gives_in_several_lines_is_passed_on_in_one(tmp_path, capl
     (line,) = [r.getMessage() for r in caplog.records if r.name.startswith("wavegraph")]
     assert f"{path}: Physical range is not defined in following channels: X" in line and "\n" not in line
     np.testing.assert_array_equal(got, mne.io.read_raw_edf(path, preload=True, verbose="error").get_data())
+
+
+@pytest.mark.parametrize("orientation", ["VECTORIZED", "MULTIPLEXED"])
+@pytest.mark.parametrize("points", [True, False])
+def test_a_brainvision_data_file_cut_short_is_refused_where_its_channels_would_shift(
+    tmp_path, caplog, orientation, points
+):
+    """A BrainVision data file cut short. Stored a channel at a time (VECTORIZED, as Analyzer exports), MNE splits
+    what is there into equal channels: cut by 10 samples of the last channel, channel 2 read from channel 1's sample
+    490 on ([90, 91, 92] for [0, 1, 2]), every channel after the first wrong, unsaid. Now refused, with the samples it
+    holds when the header gives them (DataPoints). Stored a sample at a time (MULTIPLEXED), the whole samples are
+    right: replayed, and with DataPoints said cut short."""
+    from test_formats_sweep import _brainvision  # pyright: ignore[reportMissingImports]
+
+    header = _brainvision(tmp_path, [("S  8", 100)])
+    x = (np.arange(1500).reshape(3, 500) % 100).astype("<i2")
+    data = x.tobytes() if orientation == "VECTORIZED" else x.T.tobytes()
+    cut = 60 if points else 61  # 10 samples of 3 channels (without DataPoints: and 1 byte, which a size can show)
+    (tmp_path / "rec.eeg").write_bytes(data[:-cut])
+    text = header.read_text().replace("MULTIPLEXED", orientation)
+    header.write_text(
+        text.replace("NumberOfChannels=3", "NumberOfChannels=3\nDataPoints=500" if points else "NumberOfChannels=3")
+    )
+    if orientation == "VECTORIZED":
+        with pytest.raises(SpecError) as e:
+            FileSource(path=str(header)).configure({})
+        held = "2940 bytes of 3000: 490 of its 500 samples" if points else "2939 bytes, 5 into a sample"
+        assert f"rec.eeg is cut short ({held}), and its samples are stored a channel at a time" in e.value.message
+        return
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        _, got = _replay(header)
+    assert got.shape == (3, (3000 - cut) // 6)
+    np.testing.assert_array_equal(got, mne.io.read_raw_brainvision(header, verbose="error").get_data())
+    assert ("holds 490 of the 500 samples" in caplog.text) == points

@@ -374,7 +374,26 @@ def check_brainvision(header: Path) -> None:
     except ValueError:
         return
     if found is not None and frame and keys.get("DataFormat", "BINARY").upper() == "BINARY":
-        torn = found.stat().st_size % frame
+        size = found.stat().st_size
+        torn = size % frame
+        points = keys.get("DataPoints", "")  # (BrainVision Analyzer's exports say how many samples they hold)
+        want = int(points) * frame if points.isdigit() else None
+        if keys.get("DataOrientation", "").upper() == "VECTORIZED" and (torn or (want and size < want)):
+            raise SpecError(  # MNE splits what is there into equal channels: each one after the first starts early
+                f"file_source: {header}'s data file {found.name} is cut short ({size} bytes"
+                + (f" of {want}: {size // frame} of its {points} samples" if want else f", {torn} into a sample")
+                + "), and its samples are stored a channel at a time (DataOrientation=VECTORIZED): read as it is, "
+                "every channel after the first would start at the wrong sample",
+                "give the whole file (compare its size with the original's), or export the recording again",
+            )
+        if want and size < want and not torn:
+            _log.warning(
+                "file_source: %s is cut short: it holds %d of the %s samples its header gives (DataPoints); "
+                "replaying those",
+                found,
+                size // frame,
+                points,
+            )
         if torn:
             _log.warning(
                 "file_source: %s ends %d bytes into a sample (a sample takes %d): the copy was cut short, or the "
