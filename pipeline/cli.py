@@ -111,15 +111,22 @@ def _close_all(graph) -> None:
 
 
 def cmd_validate(args) -> int:
-    graph = _build(args)
-    _close_all(graph)
-    print(
-        f"{graph.config.file}: OK ({len(graph.nodes)} nodes, {len(graph.config.edges)} edges, "
-        f"{len(graph.config.processes)} processes)"
-    )
-    for node_id, why in graph.unchecked.items():
-        print(f"  node '{node_id}' ({graph.node_config(node_id).type}): {why}")
-    return 0
+    """Each graph file given (`wavegraph validate configs/*.yaml`: was 'unrecognized arguments'); 2 if any fails."""
+    failed = False
+    for file in [args.config] if isinstance(args.config, str) else list(args.config):
+        args.config = file
+        try:
+            graph = _build(args)
+            _close_all(graph)
+        except GraphError as e:
+            print("\n".join(e.lines()), file=sys.stderr, flush=True)
+            failed = True
+            continue
+        c = graph.config
+        print(f"{c.file}: OK ({len(graph.nodes)} nodes, {len(c.edges)} edges, {len(c.processes)} processes)")
+        for node_id, why in graph.unchecked.items():
+            print(f"  node '{node_id}' ({graph.node_config(node_id).type}): {why}", flush=True)
+    return 2 if failed else 0
 
 
 def unwritable(path: str) -> str:
@@ -455,7 +462,9 @@ def main(argv: list[str] | None = None) -> int:
         ("describe", "nodes, edge specs and latency per path"),
     ):
         p = sub.add_parser(name, help=help_)
-        p.add_argument("config", type=_given, help="the graph file (YAML); - reads it from standard input")
+        p.add_argument(  # `validate configs/*.yaml`: each of them
+            "config", type=_given, nargs="+" if name == "validate" else None, help="the graph file; - reads stdin"
+        )
         p.add_argument("--set", action="append", default=[], metavar="NODE.PARAM=VALUE")
         if name == "describe":
             p.add_argument(

@@ -3,6 +3,7 @@ mistake, `-` for standard input (as kubectl, docker compose and yq take it), byt
 
 from __future__ import annotations
 
+import difflib
 import json
 import sys
 from pathlib import Path
@@ -82,7 +83,24 @@ def _file_bytes(file: str) -> bytes:
             graphs = graphs[:5] + ["..."] * (len(graphs) > 5)
             fix = f"give one of its graph files: {', '.join(graphs)}" if graphs else "give a graph file (YAML)"
             raise GraphError([(file, 0, "is a folder, not a graph file", fix)]) from None
-        raise GraphError([(file, 0, f"cannot read graph file: {e.strerror}", "check the path")]) from None
+        raise GraphError([(file, 0, f"cannot read graph file: {e.strerror}", _near(Path(file)))]) from None
+
+
+def _near(path: Path) -> str:
+    """The fix for a graph file that is not there: a graph file beside it with a close name (g.yml for g.yaml, g for
+    g.yaml, G.yaml), else the path to check."""
+    try:
+        here = [p.name for p in path.parent.iterdir() if p.suffix.lower() in (".yaml", ".yml") and p.is_file()]
+    except OSError:
+        return "check the path"
+    stem = [n for n in here if Path(n).stem.lower() == path.stem.lower() or n.lower() == path.name.lower()]
+    stems = {Path(n).stem.lower(): n for n in here}
+    close = stem or [stems[m] for m in difflib.get_close_matches(path.stem.lower(), list(stems), n=1, cutoff=0.75)]
+    return (
+        f"did you mean {path.parent / close[0] if str(path.parent) != '.' else close[0]}?"
+        if close
+        else "check the path"
+    )
 
 
 def _stdin_bytes() -> bytes:

@@ -347,3 +347,24 @@ def test_a_null_list_or_mapping_where_a_word_goes_is_said_so(tmp_path, monkeypat
         text += (f", {where}: {value}" if where in ("policy", "queue") else "") + "}\n"
     err = problems(tmp_path, monkeypatch, capsys, text)
     assert said in err, err
+
+
+def test_validate_takes_several_files_and_a_missing_one_gets_the_file_beside_it(tmp_path, monkeypatch, capsys):
+    """`wavegraph validate configs/*.yaml` was 'unrecognized arguments: ...'; `validate g.yml` (for g.yaml), `validate
+    g` and `validate G.yaml` were 'cannot read graph file: No such file or directory; fix: check the path'."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "good.yaml").write_text(f"nodes:\n  - {SRC % 'src'}\n")
+    (tmp_path / "bad.yaml").write_text(f"nodes:\n  - {SRC % 'src'}\nedgez: []\n")
+    assert main(["validate", "good.yaml", "bad.yaml", "good.yml", "Good", "nothing_like.yaml"]) == 2
+    out = capsys.readouterr()
+    assert out.out == "good.yaml: OK (1 nodes, 0 edges, 1 processes)\n"
+    assert out.err.splitlines() == [
+        "bad.yaml:3: unknown top-level key 'edgez'; fix: did you mean 'edges'? (the keys are name, nodes, edges, "
+        "processes, transport, security, and x-NAME for YAML anchors)",
+        "good.yml: cannot read graph file: No such file or directory; fix: did you mean good.yaml?",
+        "Good: cannot read graph file: No such file or directory; fix: did you mean good.yaml?",
+        "nothing_like.yaml: cannot read graph file: No such file or directory; fix: check the path",
+    ]
+    assert main(["validate", "good.yaml", "good.yaml"]) == 0
+    assert main(["validate", str(tmp_path / "god.yaml")]) == 2
+    assert capsys.readouterr().err.endswith(f"fix: did you mean {tmp_path / 'good.yaml'}?\n")
