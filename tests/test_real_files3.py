@@ -584,3 +584,31 @@ def test_a_brainvision_data_file_cut_short_is_refused_where_its_channels_would_s
     assert got.shape == (3, (3000 - cut) // 6)
     np.testing.assert_array_equal(got, mne.io.read_raw_brainvision(header, verbose="error").get_data())
     assert ("holds 490 of the 500 samples" in caplog.text) == points
+
+
+@pytest.mark.parametrize(
+    ("starts", "said"),
+    [
+        ([0, 1, 2, 10, 11, 5], "record 6 starts at 5 s, before record 5 ends (12 s)"),
+        ([0, 0.5, 3], "record 2 starts at 0.5 s, before record 1 ends (1 s)"),
+    ],
+)
+def test_an_edf_d_whose_records_go_back_in_time_is_refused(tmp_path, starts, said):
+    """EDF+D: each data record's time-keeping annotation gives its start; they go forward. Records that start before
+    the one before ends (a damaged file, two recordings interleaved): the chunk times went back (t0 11 s, then 5 s)
+    without a gap flag, and whatever sorted or paced by them downstream got a clock running backwards. Now refused,
+    naming the record, with MNE's back-to-back read as the fix."""
+
+    def tal(start):
+        return np.frombuffer(f"+{start}\x14\x14\x00".encode().ljust(120, b"\x00"), "<i2")
+
+    x = np.arange(100 * len(starts)) % 200 - 100
+    tals = np.concatenate([tal(s) for s in starts])
+    signals = [("C3", "uV", x, 100, -3276.8, 3276.7), ("EDF Annotations", "", tals, 60, -32768, 32767)]
+    path = _edf(tmp_path / "rec.edf", signals, len(starts))
+    raw = bytearray(path.read_bytes())
+    raw[192:197] = b"EDF+D"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(path)).configure({})
+    assert f"{path} is EDF+D, and its data {said}" in e.value.message and "mne.io.read_raw_edf(" in e.value.hint

@@ -287,6 +287,16 @@ class _RawReader(_Reader):
         self.notes = (np.array(onset, dtype=np.float64) - starts[0], np.array(dur, dtype=np.float64), list(text))
         self.record_len = max(1, int(round(duration * self.sfreq)))
         self.starts = kept = starts[: -(-self.n_times // self.record_len)] - starts[0]
+        back = np.flatnonzero(np.diff(kept) < duration - 0.5 / self.sfreq)  # (chunk times would go back)
+        if len(back):
+            r = int(back[0]) + 1
+            raise SpecError(
+                f"file_source: {path} is EDF+D, and its data record {r + 1} starts at {kept[r]:g} s, before record {r} "
+                f"ends ({kept[r - 1] + duration:g} s): its records' times are damaged (they go forward, each after the "
+                "one before)",
+                f"replay its samples back to back, as MNE reads them: mne.io.read_raw_edf({str(path)!r}).save("
+                f"'{path.stem}_raw.fif'), and replay that",
+            )
         jump = np.flatnonzero(np.diff(kept) > duration + 0.5 / self.sfreq) + 1
         self.breaks = (jump * self.record_len).astype(np.int64)
 
