@@ -347,3 +347,17 @@ def test_bench_method_named_twice_is_run_once(tmp_path):
         assert bench([*args, "--methods", *methods, "--all-cores"]) == 0
         runs[len(methods)] = json.loads(out.read_text())["mixtures"]
     assert runs[2] == runs[1]
+
+
+def test_enhancer_used_before_configure_says_so():
+    """A Python user who skipped configure() got AttributeError: 'EnhancerNode' object has no attribute 't_first'
+    (state_dict: 'NoneType' object has no attribute 'items')."""
+    from wavegraph.nodes.models.enhancer import EnhancerNode
+    from wavegraph.pipeline.chunk import Chunk
+
+    node = EnhancerNode()
+    with pytest.raises(RuntimeError, match=r"not configured yet; call configure\(\) first: node\.configure\("):
+        node.process({"in": Chunk(np.zeros((1, 160), np.float32), 0.0)})
+    with pytest.raises(RuntimeError, match="not configured yet"):
+        node.state_dict()
+    assert node.finish() == {}

@@ -47,6 +47,10 @@ INPUT_LIMIT = 1e6  # |x| beyond this (120 dB over full scale) is clipped: square
 # torch makes inf: the model state went NaN and every later output sample with it. QUIET: a chunk whose RMS is below
 # it (-120 dBFS) is near-silent.
 TINY, QUIET = 1e-10, 1e-6
+_NOT_CONFIGURED = (
+    "enhancer is not configured yet; call configure() first: "
+    "node.configure({'in': signal_spec(16000, ['ch0'], 'audio', 'float32', 'a.u.')})"
+)
 MAX_BLOCKS = 1000  # blocks (10 s) per model call: a 1 h file given as one chunk took ~9 GB at once, now ~30 MB
 
 
@@ -209,6 +213,8 @@ class EnhancerNode(Node[EnhancerParams]):
         self.n_in = 0  # samples received in this segment
 
     def state_dict(self) -> dict:
+        if self.model is None:
+            raise RuntimeError(_NOT_CONFIGURED)
         return {
             "model": {k: to_numpy(v).copy() for k, v in self.state.items()},
             "pending": self.pending.copy(),
@@ -222,7 +228,8 @@ class EnhancerNode(Node[EnhancerParams]):
     def load_state_dict(self, state: dict) -> None:
         import torch
 
-        assert self.model is not None, "configure() first"
+        if self.model is None:
+            raise RuntimeError(_NOT_CONFIGURED)
         fresh = self.model.init_state(1, self.device)
         if set(state["model"]) != set(fresh):
             raise KeyError(f"model state keys {sorted(state['model'])} do not match this model's {sorted(fresh)}")
@@ -256,13 +263,13 @@ class EnhancerNode(Node[EnhancerParams]):
             for k in range(0, n_blocks, MAX_BLOCKS):  # a whole file in one chunk: 2.6 MB per second at once
                 part = blocks[k * self.hop : (k + MAX_BLOCKS) * self.hop]
                 one = len(part) == self.hop
-                x = torch.from_numpy(part.reshape(1, -1) if one else part.reshape(1, -1, self.hop))
+                xt = torch.from_numpy(part.reshape(1, -1) if one else part.reshape(1, -1, self.hop))
                 if not on_cpu:
-                    x = x.to(self.device)
+                    xt = xt.to(self.device)
                 if one:
-                    y, self.state = model.step(x, self.state)
+                    y, self.state = model.step(xt, self.state)
                 else:
-                    y, self.state = model.stream(x, self.state)
+                    y, self.state = model.stream(xt, self.state)
                 y = y.numpy()[0] if on_cpu else to_numpy(y[0])
                 held.append(y[:, :-1].reshape(-1))
                 vad.append(y[:, -1:])
@@ -283,6 +290,8 @@ class EnhancerNode(Node[EnhancerParams]):
         return outputs
 
     def process(self, inputs: dict[str, Chunk]) -> dict[str, Chunk]:
+        if self.model is None:  # was AttributeError: no attribute 't_first'
+            raise RuntimeError(_NOT_CONFIGURED)
         chunk = inputs["in"]
         if chunk.gap and self.t_first is not None:
             dropped = self.held.size + self.pending.size
