@@ -612,3 +612,22 @@ def test_an_edf_d_whose_records_go_back_in_time_is_refused(tmp_path, starts, sai
     with pytest.raises(SpecError) as e:
         FileSource(path=str(path)).configure({})
     assert f"{path} is EDF+D, and its data {said}" in e.value.message and "mne.io.read_raw_edf(" in e.value.hint
+
+
+def test_a_brainvision_channel_in_a_voltage_mne_does_not_know_is_scaled_to_volts(tmp_path, caplog):
+    """MNE's BrainVision reader knows 'V', 'mV', 'µV' (the micro sign), 'uV' and 'nV': a channel in 'μV' (the Greek
+    mu, which some exporters write), 'UV' or ' uV' came out typed misc with its value in microvolts as volts (1e6
+    times), unsaid. Now volts and EEG, said; a channel in '%' stays misc with its value, as MNE reads it."""
+    from test_formats_sweep import _brainvision  # pyright: ignore[reportMissingImports]
+
+    header = _brainvision(tmp_path, [("S  8", 100)])
+    text = header.read_text()
+    for name, unit in (("O1", "μV"), ("Oz", "UV"), ("O2", "%")):
+        text = text.replace(f"={name},,0.1,µV", f"={name},,0.1,{unit}")
+    header.write_text(text)
+    want = np.asarray(mne.io.read_raw_brainvision(header, preload=True, verbose="error").get_data())
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        spec, got = _replay(header)
+    assert spec.channel_types == ("eeg", "eeg", "misc")
+    np.testing.assert_allclose(got, want * np.array([[1e-6], [1e-6], [1.0]]), rtol=1e-12)
+    assert "O1 in 'μV', Oz in 'UV' scaled to volts and typed EEG" in caplog.text

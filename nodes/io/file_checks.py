@@ -404,6 +404,49 @@ def check_brainvision(header: Path) -> None:
             )
 
 
+_MNE_BV_VOLTS = {
+    "V": 1.0,
+    "µV": 1e-6,
+    "uV": 1e-6,
+    "mV": 1e-3,
+    "nV": 1e-9,
+}  # the voltages MNE's BrainVision reader knows
+
+
+def brainvision_voltages(raw, path: Path | None) -> dict[int, float]:
+    """BrainVision channels in a voltage MNE's reader does not know ('μV' with the Greek mu, 'UV', 'uv', ' uV'): MNE
+    types them misc and reads them unscaled (1e6 times the value in volts), its orig_units 'n/a'. {channel: factor to
+    volts} from the header's [Channel Infos] units, said."""
+    import re
+
+    from .units import volt_scale
+
+    if path is None:
+        return {}
+    raw_text = path.read_bytes()[: 1 << 20]
+    try:
+        text = raw_text.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw_text.decode("latin-1")
+    units = {}
+    for k, props in re.findall(r"^Ch([0-9]+)=(.*)$", text.split("[Channel Infos]", 1)[-1], re.M):
+        parts = props.split(",")  # name, reference, resolution, unit (none or empty: µV, as MNE)
+        units[int(k) - 1] = parts[3].replace("\xc2", "") if len(parts) > 3 and parts[3] else "µV"
+    kinds = raw.get_channel_types()
+    found = {
+        i: volt_scale(u) for i, u in units.items() if i < len(kinds) and kinds[i] == "misc" and u not in _MNE_BV_VOLTS
+    }
+    gains = {i: f for i, f in found.items() if f is not None}
+    if gains:
+        _log.warning(
+            "file_source: %s: %s scaled to volts and typed EEG as %s (MNE reads them unscaled, typed misc)",
+            path,
+            ", ".join(f"{raw.ch_names[i]} in {units[i]!r}" for i in gains),
+            "their units say" if len(gains) > 1 else "its unit says",
+        )
+    return gains
+
+
 def said_by_mne(said: list, path: Path | None) -> None:
     """Pass on the warnings MNE gave while it read a recording, naming the file: the one that loses data in our
     words (the annotations it leaves out because they lie outside the data: a recording cut short keeps the

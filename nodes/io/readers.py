@@ -17,6 +17,7 @@ from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, float32_rate
 from .case_names import CaseView, needs_view
 from .edf_header import edf_records, edf_start_offset, edf_types, low_rate_channels
 from .file_checks import (
+    brainvision_voltages,
     check_brainvision,
     check_edf,
     check_not_empty,
@@ -189,6 +190,9 @@ class _RawReader(_Reader):
                     )
             if not self.raw.preload:
                 self.low_rate = low_rate_channels(source, self.ch_names, self.sfreq, self.n_times)
+        if type(raw).__name__ == "RawBrainVision":  # a voltage MNE does not know ('μV', 'UV'): to V, EEG
+            for i, factor in brainvision_voltages(raw, path).items():
+                self.gains[i], self.ch_types[i] = factor, "eeg"
         ann = self.raw.annotations
         if self.starts is None:
             self.notes = (np.asarray(ann.onset, np.float64) - self.raw.first_time, ann.duration, list(ann.description))
