@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,37 @@ RECORDING_SUFFIXES = (
     *(".fif", ".fif.gz", ".edf", ".bdf", ".gdf", ".vhdr", ".eeg", ".set", ".fdt", ".cnt", ".xdf", ".xdfz", ".mff"),
     *(".wav", ".flac", ".ogg", ".mp3", ".aiff", ".h5", ".hdf5", ".npz", ".csv"),
 )  # what `wavegraph run rec.edf` gets instead of a graph (as `mne-lsl player rec.edf` takes a recording)
+_YAML_FIXES = (  # PyYAML's problem (a regular expression) -> the fix; {0} is the first 'quoted' text in the problem
+    (r"'\\t'", "indent with spaces; YAML does not allow tabs"),
+    (r"^duplicate key", "write each key once: remove one of the two"),
+    (
+        r"another document",
+        "a graph file is one YAML document: remove the '---' line and what follows, or give it a file of its own",
+    ),
+    (
+        r"undefined alias",
+        "anchor the value first with &{0} (an x- key at the top is the place: x-{0}: &{0} ...), or write it out",
+    ),
+    (r"recursive node", "an alias (*name) is used inside the value it names (&name): write the values out instead"),
+    (
+        r"constructor for the tag",
+        "remove the tag {0}: a graph file is plain YAML (no !tags; Python objects are not read)",
+    ),
+    (r"^mapping values are not allowed", "a value holding ': ' (a Windows path, a time) must be quoted: key: 'a: b'"),
+    (r"expected ',' or '\}', but got ':'", "quote a value holding ':' inside {{ }}: path: 'C:\\data'"),
+    (r"expected ',' or '[\]}]', but got '<stream end>'", "a '{{' or '[' is not closed: add its '}}' or ']'"),
+    (
+        r"expected ',' or '[\]}]'",
+        "check this line's quotes and commas (a quote inside 'single quotes' is written twice: 'it''s')",
+    ),
+    (r"cannot start any token", "quote the value: YAML does not start a plain value with {0}"),
+    (
+        r"unknown escape character",
+        "in \"double quotes\" a backslash starts an escape: use 'single quotes' ('C:\\data'), or write \\\\",
+    ),
+    (r"^expected <block end>", "check this line's indentation: the keys of one mapping line up (2 spaces a level)"),
+    (r"for merging", "<<: takes an anchored mapping: <<: *name"),
+)
 _stdin: list = [None, b""]  # [the stream, what it held]: standard input is read once (`run --bids` loads twice)
 
 
@@ -48,15 +80,8 @@ def read_graph(path: str | Path) -> tuple[str, Any]:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         problem = str(getattr(e, "problem", e))
-        hint = (
-            "indent with spaces; YAML does not allow tabs"
-            if "'\\t'" in problem
-            else "write each key once: remove one of the two"
-            if problem.startswith("duplicate key")
-            else "a graph file is one YAML document: remove the '---' line and what follows, or give it a file of its own"
-            if "another document" in problem
-            else "fix the YAML syntax"
-        )
+        hint = next((fix for said, fix in _YAML_FIXES if re.search(said, problem)), "fix the YAML syntax")
+        hint = hint.format(*(re.findall(r"'([^']*)'", problem.replace("tag:yaml.org,2002:", "!!")) or ["name"]))
         raise GraphError([(file, mark.line + 1 if mark else 0, f"invalid YAML: {problem}", hint)]) from None
     except RecursionError:
         raise GraphError([(file, 0, "the YAML is nested too deeply", "a graph file needs a few levels")]) from None

@@ -368,3 +368,26 @@ def test_validate_takes_several_files_and_a_missing_one_gets_the_file_beside_it(
     assert main(["validate", "good.yaml", "good.yaml"]) == 0
     assert main(["validate", str(tmp_path / "god.yaml")]) == 2
     assert capsys.readouterr().err.endswith(f"fix: did you mean {tmp_path / 'good.yaml'}?\n")
+
+
+@pytest.mark.parametrize(
+    "text, fix",
+    [
+        ("nodes:\n  - {id: a, type: noise, params: *base}\n", "anchor the value first with &base (an x- key at the top"),
+        ("nodes:\n  - &a {id: a, type: noise, params: {x: *a}}\n", "an alias (*name) is used inside the value it names"),
+        ("nodes:\n  - !!python/object:os.system {id: a}\n", "remove the tag !!python/object:os.system: a graph file is"),
+        ("nodes:\n  - {id: a, type: noise, params: {path: C:\\data: x}}\n", "quote a value holding ':' inside { }"),
+        ("nodes:\n  - id: a\n    params:\n      path: a: b\n", "a value holding ': ' (a Windows path, a time) must be"),
+        ("nodes:\n  - {id: a, type: noise, params: {path: @home}}\n", "quote the value: YAML does not start a plain value with @"),
+        ("nodes:\n  - {id: a, type: noise\n", "a '{' or '[' is not closed: add its '}' or ']'"),
+        ("nodes:\n  - id: a\n   type: noise\n", "check this line's indentation: the keys of one mapping line up"),
+        ("nodes:\n  - {id: a, type: noise, params: {<<: 5}}\n", "<<: takes an anchored mapping: <<: *name"),
+        ('nodes:\n  - {id: a, type: noise, params: {path: "C:\\data"}}\n', 'in "double quotes" a backslash starts an escape'),
+        ("nodes:\n  - {id: a, type: noise, params: {path: 'it's'}}\n", "a quote inside 'single quotes' is written twice"),
+    ],
+)  # fmt: skip
+def test_invalid_yaml_gets_the_fix_for_its_kind(tmp_path, monkeypatch, capsys, text, fix):
+    """Each was 'invalid YAML: <PyYAML's words>; fix: fix the YAML syntax' (only tabs, a duplicate key and a second
+    document had a fix of their own)."""
+    err = problems(tmp_path, monkeypatch, capsys, text)
+    assert len(err) == 1 and "invalid YAML: " in err[0] and fix in err[0].partition("; fix: ")[2], err
