@@ -87,7 +87,8 @@ def _audio_files(folder: str, option: str, log) -> list[Path]:
             )
         return [root]
     if not root.is_dir():
-        raise BenchError(f"{option} {folder}: no such file or folder", "give a folder of audio files (.wav, .flac)")
+        what = f"a broken link (to {os.readlink(root)})" if root.is_symlink() else "no such file or folder"
+        raise BenchError(f"{option} {folder}: {what}", "give a folder of audio files (.wav, .flac)")
     files, seen, folders = [], {}, set()
     for top, dirs, names in os.walk(root, followlinks=True):
         real = os.path.realpath(top)

@@ -361,3 +361,12 @@ def test_enhancer_used_before_configure_says_so():
     with pytest.raises(RuntimeError, match="not configured yet"):
         node.state_dict()
     assert node.finish() == {}
+
+
+def test_bench_folder_option_that_is_a_broken_link_says_so(tmp_path):
+    """--clean given a link to a folder that has moved was 'no such file or folder' though the path is there."""
+    from wavegraph.benchmarks.enhance_data import BenchError, load_folder
+
+    os.symlink(tmp_path / "moved", tmp_path / "corpus")
+    with pytest.raises(BenchError, match=r"--noise .*corpus: a broken link \(to .*moved\)"):
+        load_folder(str(tmp_path / "corpus"), None, "--noise")
