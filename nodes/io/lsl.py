@@ -73,9 +73,11 @@ from .lsl_info import (
     describe_streams,
     event_table,
     import_pylsl,
+    nonfinite_said,
     off_clock,
     onehot_markers,
     resolve,
+    stall_said,
     unique_names,
     warn_unknown,
 )
@@ -91,6 +93,8 @@ CLOCK_OFF_S = 600.0  # s: a first timestamp this far from the LSL clock is on an
 RESTART_WATCH_S = 5.0  # s: with `recover`, how long after a gap the watch is asked about a restarted outlet
 RESTART_POLL_S = 0.25  # s: how often, meanwhile
 RECHECK_S = 1.0  # with `recover`, how often an idle inlet looks for its outlet back with another layout
+STALL_S = 5.0  # s: a signal stream silent this long (its outlet still there, or `recover`) is said, once a silence
+WARN_JUMPS = 3  # clock jumps an inlet logs a warning for (then it only counts them)
 
 
 class LslInletParams(NodeParams):
@@ -303,6 +307,9 @@ class LslInlet(Source[LslInletParams]):
         self._watch_until = self._watched_at = -math.inf  # monotonic: the restart watch after a gap (_restart_seen)
         self._done = False
         self._warned: set[str] = set()  # unknown markers already logged
+        self._stalled = False  # the current silence was said (STALL_S)
+        self._nonfinite: set[int] = set()  # channels whose NaN/inf were said
+        self._jumps_said = 0
 
     def state_dict(self):
         return {"n_samples": self._n, "first_ts": self._first_ts, "last_ts": self._last_ts}
@@ -342,12 +349,25 @@ class LslInlet(Source[LslInletParams]):
                     self._idle_since = now
                 if p.idle_timeout is not None and now - self._idle_since >= p.idle_timeout:
                     self.count("idle_timeout")
+                    _log.warning(
+                        "lsl_inlet: stream '%s' ended: nothing arrived for %g s (idle_timeout)",
+                        self._name(),
+                        p.idle_timeout,
+                    )
                     return self._end()
+                if not self._is_markers and not self._stalled and now - self._idle_since >= STALL_S:
+                    self._stalled = True  # markers are sparse by nature: only a signal's silence is said
+                    self.count("stalls")
+                    _log.warning("lsl_inlet: %s", stall_said(self._name(), now - self._idle_since, self._n == 0, p))
                 if p.recover and now - self._idle_since >= self._recheck_s:
                     self._recheck_s += RECHECK_S
                     if self._outlet_changed(0.0):  # what the watch has seen: an outage must not hold the process
                         return self._end()
                 return {}
+            if self._stalled:
+                self._stalled = False
+                silent = now - (self._idle_since if self._idle_since is not None else now)
+                _log.warning("lsl_inlet: stream '%s' sends again, after %.1f s without data", self._name(), silent)
             self._idle_since, self._recheck_s = None, RECHECK_S
             ts = np.asarray(ts, dtype=np.float64)
         if self._first_ts is None:
@@ -385,6 +405,10 @@ class LslInlet(Source[LslInletParams]):
         x = np.ascontiguousarray(np.asarray(data, dtype=self._dtype).T)
         if self._scale is not None:
             x *= self._scale
+        bad = ~np.isfinite(x)
+        if bad.any():  # an electrode off, an amplifier overrange, an app's fill value: passed on, counted, said
+            self.count("nonfinite", int(np.count_nonzero(bad)))
+            nonfinite_said(_log, self._nonfinite, self._name(), self.out_specs["out"].channel_names, bad)
         t0 = self._fit.add(ts)
         self._check_rate()
         return {"out": Chunk(x, t0, gap=gap)}
@@ -410,6 +434,30 @@ class LslInlet(Source[LslInletParams]):
             self.count("outlet_changed")
             _log.error("lsl_inlet: %s; ended the stream: restart the run to take it as it is now", changed)
         return bool(changed)
+
+    def _name(self) -> str:
+        return self._info.name() if self._info is not None else "?"
+
+    def _said_jump(self, before: float, after: float) -> None:
+        """Say a gap whose timestamps went back more than BACK_JUMP_S (the sender's clock reset) or landed far off
+        the LSL clock (a sender's clock set hours off): counted, and logged for the first WARN_JUMPS."""
+        if after < before - BACK_JUMP_S:
+            self.count("clock_back")
+            what = f"went back {before - after:.4g} s (the sending app's clock was reset, or it restarted)"
+        elif self.params.clock_sync and abs(after - import_pylsl().local_clock()) > CLOCK_OFF_S:
+            self.count("clock_off")
+            what = f"jumped {after - before:+.4g} s, off the LSL clock (the sending host's clock was set?)"
+        else:
+            return
+        self._jumps_said += 1
+        if self._jumps_said <= WARN_JUMPS:
+            _log.warning(
+                "lsl_inlet: the timestamps of stream '%s' %s: taken as a gap (the recording gets a boundary there); "
+                "markers of other streams stamped on the old clock will not line up; stamp with the LSL clock "
+                "(pylsl.local_clock) in the sending app",
+                self._name(),
+                what,
+            )
 
     def _check_rate(self) -> None:
         """Warn once a run when the timestamps run far off the nominal rate, which every node downstream
@@ -454,6 +502,7 @@ class LslInlet(Source[LslInletParams]):
             self.count("non_monotonic", bad)
         if gap:
             self.count("gaps")
+            self._said_jump(float(full[0]), float(full[1]))
         self._last_ts = float(ts[split - 1] if split else ts[-1])
         return gap, split
 

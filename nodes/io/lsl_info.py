@@ -143,6 +143,40 @@ def warn_unknown(log, warned: set, stream: str, marker) -> None:
     )
 
 
+def stall_said(stream: str, silent_s: float, never: bool, p) -> str:
+    """What to say of a signal stream that has sent nothing for `silent_s` s (`never`: not one sample yet) while
+    the inlet still waits for it (its outlet still there, or `recover`); `p` the inlet's params."""
+    if never:
+        what = (
+            f"stream '{stream}' has sent no sample in {silent_s:.1f} s since the graph connected to it (an "
+            "amplifier app that publishes its stream before its acquisition is started?)"
+        )
+    else:
+        what = f"stream '{stream}' has sent nothing for {silent_s:.1f} s (the amplifier paused, or its link is down?)"
+    if p.idle_timeout is not None:
+        then = f"the stream ends after {p.idle_timeout:g} s without data (idle_timeout)"
+    else:
+        then = "the run waits for it; `idle_timeout: SECONDS` ends the stream after that long without data"
+    return f"{what}: {then}; start or check the sending app (`wavegraph devices` lists the visible streams)"
+
+
+def nonfinite_said(log, said: set, stream: str, names, bad: np.ndarray) -> None:
+    """Say which channels of `stream` carry NaN/inf (bad: a (channels, samples) mask), each channel once (`said`):
+    a lead off or an amplifier overrange would otherwise only show as the filters' nan_zeroed."""
+    new = [int(i) for i in np.flatnonzero(bad.any(axis=1)) if int(i) not in said]
+    if not new:
+        return
+    said.update(new)
+    shown = ", ".join(str(names[i]) if names else f"ch{i}" for i in new[:8]) + (" ..." if len(new) > 8 else "")
+    log.warning(
+        "lsl_inlet: stream '%s' sends NaN or inf on channel(s) %s (an electrode off, an amplifier overrange, or the "
+        "app's mark of a missing value?): passed on as they are, counted nonfinite (filters zero them, counted "
+        "nan_zeroed; a recorder writes them); check those electrodes and the amplifier's range",
+        stream,
+        shown,
+    )
+
+
 def onehot_markers(data, ts, names: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
     """The annotations of MNE-LSL's Player (its default `annotations_encoding='one-hot'`: a stream of type
     'annotations' at rate 0, one float channel per description, a sample's non-zero channel its annotation and
@@ -219,6 +253,8 @@ __all__ = [
     "onehot_markers",
     "resolve",
     "describe_streams",
+    "nonfinite_said",
+    "stall_said",
     "event_table",
     "stream_lines",
     "unique_names",

@@ -1,0 +1,138 @@
+"""A new user's live EEG session against amplifiers that misbehave (a second round, after test_live_attack.py): a
+stream that falls silent with its outlet still up, NaN/inf from a lead off, a clock reset or set hours off mid-run;
+on real liblsl over loopback. Each is said (naming the stream and the fix) and counted, and the graph goes on as
+MNE-LSL or LabRecorder would. Each test failed before its fix."""
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ["LSLAPICFG"] = str(ROOT / "configs" / "lsl_api.cfg")  # before pylsl is first imported
+
+import logging  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pylsl  # noqa: E402
+from test_live_lsl import read_all  # noqa: E402  # pyright: ignore[reportMissingImports]
+from wavegraph.nodes.io import lsl  # noqa: E402
+from wavegraph.nodes.io.lsl import LslInlet  # noqa: E402
+
+
+def uname(prefix):
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"  # never resolve a stream left over by another test
+
+
+def amplifier(name, labels=("C3", "C4"), rate=100.0):
+    info = pylsl.StreamInfo(name, "EEG", len(labels), rate, pylsl.cf_float32, name)
+    info.set_channel_labels(list(labels))
+    return pylsl.StreamOutlet(info)
+
+
+def pushed(out, x, ts):
+    """Push (samples, channels) x stamped ts once an inlet is connected, from a thread (joined by the caller)."""
+
+    def run():
+        assert out.wait_for_consumers(10.0)
+        out.push_chunk(np.ascontiguousarray(x, dtype=np.float32), list(ts))
+
+    th = threading.Thread(target=run)
+    th.start()
+    return th
+
+
+def read_until(node, n, limit_s=10.0):
+    """Read chunks until n samples came (a liveness bound, not a timing assert)."""
+    chunks, t_end = [], time.monotonic() + limit_s
+    while sum(c.data.shape[1] for c in chunks) < n and time.monotonic() < t_end:
+        if r := node.read():
+            chunks.append(r["out"])
+    return chunks
+
+
+def test_a_stream_that_falls_silent_with_its_outlet_up_is_said_and_its_return_too(monkeypatch, caplog):
+    """An amplifier app that stops sending but keeps its outlet (acquisition paused, a wireless link down, OpenBCI
+    GUI's stream published before "start"): there is no LostError, so the run waited without a word for ever (no
+    idle_timeout) and the status line only showed 0 chunks/s. Now said once a silence (stalls), and its return."""
+    monkeypatch.setattr(lsl, "STALL_S", 0.4)
+    name = uname("paused")
+    amp = amplifier(name)
+    node = LslInlet(name=name, chunk_size=50, clock_sync=False, wait=0.05, resolve_timeout=2.0)
+    node.configure({})
+    with caplog.at_level(logging.WARNING, "wavegraph.lsl"):
+        t_end = time.monotonic() + 5.0  # connected, nothing sent yet
+        while "stalls" not in node.counters and time.monotonic() < t_end:
+            assert node.read() == {}
+        assert f"stream '{name}' has sent no sample in" in caplog.text and "before its acquisition" in caplog.text
+        assert "`idle_timeout: SECONDS` ends the stream" in caplog.text
+        th = pushed(amp, np.ones((50, 2)), pylsl.local_clock() + np.arange(50) / 100.0)  # (connected by now)
+        assert sum(c.data.shape[1] for c in read_until(node, 50)) == 50
+        th.join()
+        assert f"stream '{name}' sends again, after" in caplog.text
+        t_end = time.monotonic() + 5.0  # silent again: said again
+        while node.counters["stalls"] < 2 and time.monotonic() < t_end:
+            assert node.read() == {}
+        assert f"stream '{name}' has sent nothing for" in caplog.text
+    del amp
+    read_all(node)
+    assert node.counters["stalls"] == 2 and node.counters["outlet_lost"] == 1
+
+
+def test_an_idle_timeout_end_is_said(caplog):
+    """Before: a stream ended by idle_timeout ended the run with only `idle_timeout=1` in the table."""
+    name = uname("idle")
+    amp = amplifier(name)
+    node = LslInlet(name=name, chunk_size=50, clock_sync=False, idle_timeout=1.5, resolve_timeout=2.0)
+    node.configure({})
+    th = pushed(amp, np.ones((20, 2)), pylsl.local_clock() + np.arange(20) / 100.0)  # once the first read connects
+    with caplog.at_level(logging.WARNING, "wavegraph.lsl"):
+        chunks = read_all(node)
+    th.join()
+    assert sum(c.data.shape[1] for c in chunks) == 20 and node.counters["idle_timeout"] == 1
+    assert f"stream '{name}' ended: nothing arrived for 1.5 s (idle_timeout)" in caplog.text
+    del amp
+
+
+def test_nan_and_inf_from_the_amplifier_are_passed_on_counted_and_said_by_channel(caplog):
+    """A lead off or an overrange sends NaN or inf on a channel. Before: passed on without a word; only a filter
+    downstream counted nan_zeroed, with no stream nor channel named (a recorder wrote them unsaid)."""
+    name = uname("leadoff")
+    amp = amplifier(name, ("C3", "Cz", "C4"))
+    node = LslInlet(name=name, max_samples=60, chunk_size=20, clock_sync=False, resolve_timeout=2.0)
+    node.configure({})
+    x = np.ones((60, 3), dtype=np.float32)
+    x[5, 1] = np.nan
+    x[30:, 2] = np.inf
+    x[45, 1] = -np.inf
+    th = pushed(amp, x, pylsl.local_clock() + np.arange(60) / 100.0)
+    with caplog.at_level(logging.WARNING, "wavegraph.lsl"):
+        chunks = read_all(node)
+    th.join()
+    np.testing.assert_array_equal(np.concatenate([c.data for c in chunks], axis=1), x.T)  # passed on as they are
+    assert node.counters["nonfinite"] == 32
+    said = [r.getMessage() for r in caplog.records if "NaN or inf" in r.getMessage()]
+    assert len(said) == 2 and "channel(s) Cz " in said[0] and "channel(s) C4 " in said[1], said  # each channel once
+    assert f"stream '{name}'" in said[0] and "check those electrodes" in said[0]
+
+
+def test_a_clock_reset_and_a_clock_set_hours_ahead_mid_run_are_said(caplog):
+    """The sending host's clock re-synced mid-run (timestamps 5 s back), then set two hours ahead. Before: both were
+    taken as a plain gap (`gaps=2`), nothing said that markers of other streams no longer line up."""
+    name = uname("clock")
+    amp = amplifier(name)
+    node = LslInlet(name=name, max_samples=150, chunk_size=25, resolve_timeout=2.0)  # clock_sync: on the LSL clock
+    node.configure({})
+    t = pylsl.local_clock()
+    ts = t + np.arange(150) / 100.0
+    ts[50:100] -= 5.0
+    ts[100:] += 7200.0
+    th = pushed(amp, np.zeros((150, 2)), ts)
+    with caplog.at_level(logging.WARNING, "wavegraph.lsl"):
+        chunks = read_all(node)
+    th.join()
+    assert sum(c.data.shape[1] for c in chunks) == 150 and sum(c.gap for c in chunks) == 2
+    assert node.counters["clock_back"] == 1 and node.counters["clock_off"] == 1
+    assert f"the timestamps of stream '{name}' went back 4.99 s (the sending app's clock was reset" in caplog.text
+    assert "jumped +7205 s, off the LSL clock" in caplog.text and "pylsl.local_clock" in caplog.text
