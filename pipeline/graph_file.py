@@ -77,6 +77,14 @@ def read_graph(path: str | Path) -> tuple[str, Any]:
         raise GraphError([(file, line, what, "save it as UTF-8")]) from None
     try:
         doc = yaml.load(text, Loader=LineLoader)
+    except yaml.reader.ReaderError as e:  # a NUL, a terminal's colour escape: was 'position 29' and no line
+        import unicodedata
+
+        line, column = text[: e.position].count("\n") + 1, e.position - text.rfind("\n", 0, e.position)
+        name = unicodedata.name(chr(e.character), "a control character") if isinstance(e.character, int) else "?"
+        said = f"invalid YAML: column {column} holds U+{e.character:04X} ({name}), which YAML does not allow"
+        fix = "remove it (a terminal's colour codes, or bytes of a binary file, copied in?)"
+        raise GraphError([(file, line, said, fix)]) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         problem = str(getattr(e, "problem", e))

@@ -391,3 +391,20 @@ def test_invalid_yaml_gets_the_fix_for_its_kind(tmp_path, monkeypatch, capsys, t
     document had a fix of their own)."""
     err = problems(tmp_path, monkeypatch, capsys, text)
     assert len(err) == 1 and "invalid YAML: " in err[0] and fix in err[0].partition("; fix: ")[2], err
+
+
+@pytest.mark.parametrize(
+    "text, line, column",
+    [("nodes:\x00 []\n", 1, 7), ("name: x\nnodes: []  # \x1b[31mred\n", 2, 14), ("nodes: []\n\x7f\n", 2, 1)],
+)
+def test_a_control_character_is_said_at_its_line_and_column(tmp_path, monkeypatch, capsys, text, line, column):
+    """A NUL or a terminal's colour escape in the file was "invalid YAML: unacceptable character #x001b: special
+    characters are not allowed in "<unicode string>", position 29; fix: fix the YAML syntax", without a line."""
+    char = text.splitlines()[line - 1][column - 1]
+    (tmp_path / "g.yaml").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", "g.yaml"]) == 2
+    assert capsys.readouterr().err == (
+        f"g.yaml:{line}: invalid YAML: column {column} holds U+{ord(char):04X} (a control character), which YAML does "
+        "not allow; fix: remove it (a terminal's colour codes, or bytes of a binary file, copied in?)\n"
+    )
