@@ -33,6 +33,12 @@ import math
 
 import torch
 
+# sgn() of a subnormal complex number is inf in torch 2.13 (sgn(1e-39+1e-39j) = inf+infj): a frame of samples near
+# 1e-20 (an IIR filter's tail decaying to digital silence) turned the model state NaN for good. Scaling by a power of
+# two first is exact in float32 (the unit phasor is the same bit for bit) and makes every subnormal normal; the
+# largest phase advance the node lets in (|x| <= 1e6: |p| < 1e17) stays far below float32's 3.4e38.
+_UNSUBNORMAL = 2.0**40
+
 __all__ = ["dft_matrices", "magnitude", "phase_advance", "compressed_advance", "steadiness", "onset", "impulse"]
 
 
@@ -90,13 +96,13 @@ def steadiness(spec: torch.Tensor, hist: torch.Tensor, K: int) -> tuple[torch.Te
     T = x.shape[1]
     if T == 1:  # the live step (narrow: one op each where a slice [:, a:b] is two in the traced graph)
         p = x * h.narrow(1, K, 1)
-        v = p.sgn()  # the unit phase advance: X_t conj(X_t-1) / |.|
+        v = p.mul(_UNSUBNORMAL).sgn()  # the unit phase advance: X_t conj(X_t-1) / |.|
         u = v * h.narrow(1, K - 1, 1)  # its change: v_t conj(v_t-1)
         s = h.narrow(1, 0, K - 1).sum(1, keepdim=True).add_(u)
         new = torch.cat([h.narrow(1, 1, K - 2), u, v.conj(), x.conj()], 1)
     else:
         p = x * torch.cat([h[:, K:], x[:, :-1].conj()], 1)
-        v = p.sgn()
+        v = p.mul(_UNSUBNORMAL).sgn()
         u = v * torch.cat([h[:, K - 1 : K], v[:, :-1].conj()], 1)
         uu = torch.cat([h[:, : K - 1], u], 1)  # (B, K - 1 + T, bins)
         s = uu.unfold(1, K, 1).sum(-1)  # (B, T, bins): the sum of the last K changes

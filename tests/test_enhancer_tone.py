@@ -63,6 +63,34 @@ def test_steadiness_any_chunking_equals_one_call():
     torch.testing.assert_close(hist, hist_whole)
 
 
+def test_steadiness_of_near_silence_is_finite_and_equal_to_its_scaled_copy():
+    """A frame of samples near 1e-20 (an IIR filter's tail decaying to digital silence) gives a subnormal phase
+    advance, whose sgn() torch 2.13 makes inf: the feature and the history it carries on were NaN for good. The
+    feature is level-free, so the same signal 1e21 times louder gives nearly the same values."""
+    x = np.random.default_rng(5).standard_normal(4000)
+    quiet, loud = _spectra(1e-21 * x), _spectra(x)
+    assert (quiet.abs() < 1e-15).all()  # the spectrum itself is not zero: the products of two bins are subnormal
+    f_quiet, hist_quiet, _ = steadiness(quiet, torch.zeros(1, K + 1, 161, 2), K)
+    f_loud, _, _ = steadiness(loud, torch.zeros(1, K + 1, 161, 2), K)
+    assert torch.isfinite(f_quiet).all() and torch.isfinite(hist_quiet).all()
+    torch.testing.assert_close(f_quiet, f_loud, atol=2e-3, rtol=0)  # subnormal products keep fewer bits
+    one, _, _ = steadiness(quiet[:, :1], hist_quiet, K)  # the live step (T = 1) too
+    assert torch.isfinite(one).all()
+
+
+def test_model_output_on_near_silence_stays_finite():
+    """The model itself (offline forward and the traced frame step), without the node's zeroing of tiny samples."""
+    model = _tone_model(12)
+    x = torch.from_numpy((1e-20 * np.random.default_rng(6).standard_normal(30 * 160)).astype(np.float32))
+    y = model(x.reshape(1, 30, 160))
+    assert torch.isfinite(y).all()
+    state = model.init_state(1)
+    with torch.inference_mode():
+        for t in range(30):
+            out, state = model.step(x[t * 160 : (t + 1) * 160][None], state)
+            assert torch.isfinite(out).all(), t
+
+
 def _tone_model(df_bins: int = 12, seed: int = 0) -> Enhancer:
     torch.manual_seed(seed)
     model = Enhancer(EnhancerConfig(core="gla", d_model=16, n_layers=1, df_bins=df_bins, df_order=3, tone_frames=K))
