@@ -168,8 +168,20 @@ def parse_groups(file, doc, node_ids, problems) -> tuple[dict[str, list[str]], d
                         "name an address of this machine (127.0.0.1 by default); workers run here",
                     )
             members = members.get("nodes", [])
+        if group is None or isinstance(group, bool):  # `null: [src]` ran a process called 'None'
+            what = "null (no name)" if group is None else f"{str(group).lower()} (a boolean)"
+            _problem(problems, file, line, f"a process group's name is {what}", "give it a name: dsp: [...]")
+            continue
         if not isinstance(members, list):
-            _problem(problems, file, line, f"process '{group}' must list node ids", f"write {group}: [node_a, node_b]")
+            where = (raw[group], "nodes") if isinstance(raw[group], dict) else (raw, group)  # as written: a: 010
+            one = written(*where) if not isinstance(members, (dict, type(None))) else None
+            _problem(
+                problems,
+                file,
+                line,
+                f"process '{group}' must list node ids",
+                f"write {where[1]}: [{one or 'node_a, node_b'}]",
+            )
             continue
         if not members:  # was dropped without a word: a group emptied by mistake, its nodes run in "main"
             _problem(
@@ -186,12 +198,15 @@ def parse_groups(file, doc, node_ids, problems) -> tuple[dict[str, list[str]], d
                     f"use one of: {', '.join(node_ids)}",
                 )
             elif m in placed:
+                twice = placed[m] == str(group)  # `a: [src, src]` was "placed in both 'a' and 'a'"
                 _problem(
                     problems,
                     file,
                     line,
-                    f"node '{m}' placed in both '{placed[m]}' and '{group}'",
-                    "place each node in one process",
+                    f"node '{m}' listed twice in '{group}'"
+                    if twice
+                    else f"node '{m}' placed in both '{placed[m]}' and '{group}'",
+                    "list it once" if twice else "place each node in one process",
                 )
             else:
                 placed[m] = str(group)

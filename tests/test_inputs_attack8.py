@@ -408,3 +408,22 @@ def test_a_control_character_is_said_at_its_line_and_column(tmp_path, monkeypatc
         f"g.yaml:{line}: invalid YAML: column {column} holds U+{ord(char):04X} (a control character), which YAML does "
         "not allow; fix: remove it (a terminal's colour codes, or bytes of a binary file, copied in?)\n"
     )
+
+
+@pytest.mark.parametrize(
+    "processes, said",
+    [
+        ("a: src", "g.yaml:7: process 'a' must list node ids; fix: write a: [src]"),
+        ("a: 010", "g.yaml:7: process 'a' must list node ids; fix: write a: [010]"),
+        ("a: {nodes: src}", "g.yaml:7: process 'a' must list node ids; fix: write nodes: [src]"),
+        ("a: [src, src]", "g.yaml:7: node 'src' listed twice in 'a'; fix: list it once"),
+        ("null: [src]", "g.yaml:7: a process group's name is null (no name); fix: give it a name: dsp: [...]"),
+        ("true: [src]", "g.yaml:7: a process group's name is true (a boolean); fix: give it a name: dsp: [...]"),
+    ],
+)
+def test_a_process_group_written_oddly_gets_the_line_to_write(tmp_path, monkeypatch, capsys, processes, said):
+    """`a: src` got 'write a: [node_a, node_b]'; `a: [src, src]` "node 'src' placed in both 'a' and 'a'"; `null: [src]`
+    validated and ran a process called 'None' (and `true:` one called 'True')."""
+    text = f"nodes:\n  - {SRC % 'src'}\n  - {{id: lp, type: lowpass, params: {{freq: 10}}}}\nedges:\n"
+    text += f"  - {{source: src.out, target: lp.in}}\nprocesses:\n  {processes}\n"
+    assert problems(tmp_path, monkeypatch, capsys, text) == [said]
