@@ -338,6 +338,8 @@ def scale_mix(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(noisy, target) from speech as it reaches the microphone, its target and a noise: see `mix`."""
     clean = target
+    if not np.any(speech):  # all zero: no frame is active (active_power's mean of none was NaN, and the mixture too)
+        raise ValueError("the speech is all zeros: no SNR can be set against it (leave silent files out)")
     gain = np.sqrt(active_power(speech) / (np.mean(noise**2) + 1e-12) / 10 ** (snr_db / 10))
     noisy = speech + gain * noise.astype(np.float32)
     scale = 1.0

@@ -92,3 +92,12 @@ def test_validation_groups_per_snr_and_noise_type():
     assert res["per_snr"]["0.0"]["pesq_out"] == 0.5 and res["per_snr"]["5.0"]["pesq_out"] == 4.0
     assert res["per_noise"]["x"]["pesq_out"] == 1.5 and res["per_noise"]["y"]["pesq_out"] == pytest.approx(10 / 3)
     assert res["all"]["pesq_out"] == 2.25
+
+
+def test_mixing_silent_speech_is_refused_not_nan():
+    """An all-zero clean signal has no active frame to set an SNR against: it gave an all-NaN mixture."""
+    noise = np.random.default_rng(0).standard_normal(16000).astype(np.float32)
+    with pytest.raises(ValueError, match="all zeros"):
+        sd.mix(np.zeros(16000, np.float32), noise, 5.0)
+    noisy, target = sd.mix(np.full(16000, 1e-3, np.float32), noise, 5.0)  # quiet but not silent: mixed
+    assert np.isfinite(noisy).all() and np.isfinite(target).all()
