@@ -16,6 +16,7 @@ import uuid  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pylsl  # noqa: E402
+import pytest  # noqa: E402
 from test_live_lsl import read_all  # noqa: E402  # pyright: ignore[reportMissingImports]
 from wavegraph.nodes.io import lsl  # noqa: E402
 from wavegraph.nodes.io.lsl import LslInlet  # noqa: E402
@@ -136,3 +137,63 @@ def test_a_clock_reset_and_a_clock_set_hours_ahead_mid_run_are_said(caplog):
     assert node.counters["clock_back"] == 1 and node.counters["clock_off"] == 1
     assert f"the timestamps of stream '{name}' went back 4.99 s (the sending app's clock was reset" in caplog.text
     assert "jumped +7205 s, off the LSL clock" in caplog.text and "pylsl.local_clock" in caplog.text
+
+
+def test_samples_stamped_nan_or_inf_get_times_from_the_samples_before_them(caplog):
+    """A sending app with a broken clock stamps some samples NaN or inf. Before: one such stamp made that chunk's
+    time NaN and every later one too (the timestamp fit's sums turned NaN for good), without a word: a recorder,
+    epochs and markers downstream got NaN times. Markers stamped NaN take their arrival time."""
+    name = uname("nanclock")
+    amp = amplifier(name)
+    node = LslInlet(name=name, max_samples=100, chunk_size=25, clock_sync=False, resolve_timeout=2.0)
+    node.configure({})
+    t = pylsl.local_clock()
+    ts = t + np.arange(100) / 100.0
+    bad = ts.copy()
+    bad[[0, 30, 31]] = np.nan
+    bad[60] = np.inf
+    bad[75:] = np.nan  # a whole chunk
+    th = pushed(amp, np.zeros((100, 2)), bad)
+    with caplog.at_level(logging.WARNING, "wavegraph.lsl"):
+        chunks = read_all(node)
+    th.join()
+    starts = np.cumsum([0] + [c.data.shape[1] for c in chunks[:-1]])
+    np.testing.assert_allclose([c.t0 for c in chunks], ts[starts], atol=1e-6)
+    assert not any(c.gap for c in chunks) and node.counters["bad_timestamps"] == 29
+    assert f"stream '{name}' sends samples stamped NaN or inf" in caplog.text and "sending app" in caplog.text
+    stim_name = uname("nanmarkers")
+    stim = pylsl.StreamOutlet(pylsl.StreamInfo(stim_name, "Markers", 1, 0.0, pylsl.cf_string, stim_name))
+    markers = LslInlet(name=stim_name, max_samples=2, clock_sync=False, resolve_timeout=2.0)
+    markers.configure({})
+
+    def send():
+        assert stim.wait_for_consumers(10.0)
+        stim.push_sample(["1"], float("nan"))
+        stim.push_sample(["2"], pylsl.local_clock())
+
+    th = threading.Thread(target=send)
+    th.start()
+    rows = np.concatenate([c.data for c in read_all(markers)])
+    th.join()
+    assert rows[:, 2].tolist() == [1.0, 2.0] and np.isfinite(rows[:, 0]).all()
+    assert abs(rows[0, 0] - rows[1, 0]) < 5.0  # its arrival, on the same clock as the next marker
+
+
+def test_a_stream_of_no_channel_or_of_a_rate_liblsl_cannot_take_is_refused_naming_it():
+    """Before: an outlet of 0 channels was taken as a signal of shape (0,), and one of nominal rate NaN failed in `wavegraph run` with "configure() failed: RuntimeError: could
+    not create stream inlet.; fix: ... this is a bug in the node"."""
+    from wavegraph.pipeline.spec import SpecError
+
+    empty, nan_rate = uname("nochannel"), uname("nanrate")
+    keep = [
+        pylsl.StreamOutlet(pylsl.StreamInfo(empty, "EEG", 0, 100.0, pylsl.cf_float32, empty)),
+        pylsl.StreamOutlet(pylsl.StreamInfo(nan_rate, "EEG", 2, float("nan"), pylsl.cf_float32, nan_rate)),
+    ]
+    with pytest.raises(SpecError) as e:
+        LslInlet(name=empty, resolve_timeout=2.0).configure({})
+    assert f"stream '{empty}' (type EEG, 0 ch" in e.value.message and "has no channel" in e.value.message
+    with pytest.raises(SpecError) as e:
+        LslInlet(name=nan_rate, resolve_timeout=2.0).configure({})
+    assert f"liblsl cannot open the stream with name='{nan_rate}' (could not create" in e.value.message
+    assert "nominal rate" in e.value.hint
+    del keep

@@ -81,7 +81,7 @@ from .lsl_info import (
     unique_names,
     warn_unknown,
 )
-from .lsl_time import TimestampFit, off_nominal_rate
+from .lsl_time import TimestampFit, fill_times, off_nominal_rate
 from .marker_codes import codes_for, integer_code, marker_text
 from .readers import spec_channel_type
 from .units import to_volts
@@ -226,7 +226,14 @@ class LslInlet(Source[LslInletParams]):
         flags = (pylsl.proc_clocksync if p.clock_sync else 0) | (pylsl.proc_dejitter if p.dejitter else 0)
         # recover=False: a vanished outlet raises LostError (our end of stream) instead of a silent wait;
         # recover=True: liblsl reconnects when an outlet of the same source id comes back.
-        self._inlet = pylsl.StreamInlet(found[0], max_buflen=p.buffer_s, recover=p.recover, processing_flags=flags)
+        try:
+            self._inlet = pylsl.StreamInlet(found[0], max_buflen=p.buffer_s, recover=p.recover, processing_flags=flags)
+        except (RuntimeError, ValueError) as e:  # liblsl refuses a description it cannot use (a rate of NaN or inf)
+            raise SpecError(
+                f"lsl_inlet: liblsl cannot open the stream with {pred} ({e}); it reads its description as "
+                f"{describe_streams(found)}",
+                "fix the stream's settings in the sending app (a nominal rate that is a number >= 0)",
+            ) from e
         try:
             info = self._info = self._inlet.info(timeout=p.resolve_timeout)  # the full info, with desc
         except (pylsl.util.TimeoutError, pylsl.util.LostError) as e:
@@ -238,6 +245,11 @@ class LslInlet(Source[LslInletParams]):
             self._watch.close()
         self._watch = RestartWatch(pylsl, info) if p.recover else None
         fmt, n, rate = info.channel_format(), info.channel_count(), float(info.nominal_srate())
+        if n < 1:
+            raise SpecError(
+                f"lsl_inlet: stream {describe_streams([info])} has no channel",
+                "fix the channel count in the sending app",
+            )
         stream_type = info.type().lower()
         if rate <= 0 and fmt != pylsl.cf_string and p.rate is not None:
             rate = float(p.rate)  # an irregular stream that carries a signal (Timeflux's lsl Send: rate 0)
@@ -370,6 +382,8 @@ class LslInlet(Source[LslInletParams]):
                 _log.warning("lsl_inlet: stream '%s' sends again, after %.1f s without data", self._name(), silent)
             self._idle_since, self._recheck_s = None, RECHECK_S
             ts = np.asarray(ts, dtype=np.float64)
+            if not np.isfinite(ts).all():
+                ts = self._filled(ts, now)
         if self._first_ts is None:
             self._first_ts = float(ts[0])
             if p.clock_sync and abs(self._first_ts - pylsl.local_clock()) > CLOCK_OFF_S:
@@ -434,6 +448,22 @@ class LslInlet(Source[LslInletParams]):
             self.count("outlet_changed")
             _log.error("lsl_inlet: %s; ended the stream: restart the run to take it as it is now", changed)
         return bool(changed)
+
+    def _filled(self, ts: np.ndarray, now: float) -> np.ndarray:
+        """Timestamps NaN or inf (a sender's broken clock: they made every chunk time NaN from there on) replaced
+        (lsl_time.fill_times), counted and said once."""
+        n_bad = int(np.count_nonzero(~np.isfinite(ts)))
+        self.count("bad_timestamps", n_bad)
+        if "bad_timestamps" not in self._warned:
+            self._warned.add("bad_timestamps")
+            _log.warning(
+                "lsl_inlet: stream '%s' sends samples stamped NaN or inf (%d in one chunk): each is given the time "
+                "%s, counted bad_timestamps; fix the timestamps in the sending app (pylsl.local_clock)",
+                self._name(),
+                n_bad,
+                "it arrived" if self._rate <= 0 else "of the samples before it at the nominal rate",
+            )
+        return fill_times(ts, self._last_ts, self._rate, now)
 
     def _name(self) -> str:
         return self._info.name() if self._info is not None else "?"

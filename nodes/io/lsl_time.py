@@ -82,3 +82,28 @@ def off_nominal_rate(fit: TimestampFit, rate: float) -> float | None:
         return None
     true_rate = 1.0 / fit.slope if fit.slope > 0 else 0.0
     return true_rate if abs(true_rate / rate - 1.0) > RATE_TOLERANCE else None
+
+
+def fill_times(ts: np.ndarray, last: float | None, rate: float, now: float) -> np.ndarray:
+    """Timestamps with the NaN/inf ones (a sender's broken clock) replaced: for a regular stream, from the
+    latest good one before it (this chunk's, else `last`, the stream's previous) at the nominal `rate`, or
+    back from the chunk's first good one, or back from `now` when there is none; for an irregular one
+    (markers), `now` (its arrival)."""
+    ts = np.array(ts, dtype=np.float64)
+    bad = ~np.isfinite(ts)
+    if rate <= 0:
+        ts[bad] = now
+        return ts
+    idx = np.arange(len(ts))
+    good = np.flatnonzero(~bad)
+    if last is not None and np.isfinite(last):
+        base_i, base_t = -1, float(last)
+    elif len(good):
+        base_i, base_t = int(good[0]), float(ts[good[0]])
+    else:
+        base_i, base_t = len(ts) - 1, now
+    prev = np.maximum.accumulate(np.where(bad, -1, idx))  # the latest good index at or before each sample
+    ref_i = np.where(prev >= 0, prev, base_i)
+    ref_t = np.where(prev >= 0, ts[np.maximum(prev, 0)], base_t)
+    ts[bad] = ref_t[bad] + (idx[bad] - ref_i[bad]) / rate
+    return ts
