@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from pathlib import Path
 
 import mne
 import numpy as np
@@ -631,3 +632,39 @@ def test_a_brainvision_channel_in_a_voltage_mne_does_not_know_is_scaled_to_volts
     assert spec.channel_types == ("eeg", "eeg", "misc")
     np.testing.assert_allclose(got, want * np.array([[1e-6], [1e-6], [1.0]]), rtol=1e-12)
     assert "O1 in 'μV', Oz in 'UV' scaled to volts and typed EEG" in caplog.text
+
+
+def test_a_brainvision_recording_whose_markers_are_in_the_windows_code_page_is_read(tmp_path):
+    """BrainVision Recorder 1.x writes Codepage=ANSI (cp1252): a comment marker 'Augen geöffnet' is the byte 0xf6 in
+    its marker file. MNE opens that file as the locale's text for the recording's date and fails on a UTF-8 system
+    ("'utf-8' codec can't decode byte 0xf6"), and file_source called the recording 'BrainVision but damaged'. Now it
+    reads it through a UTF-8 copy of the marker file: the same samples, markers and date as MNE's read of the set
+    saved in UTF-8, and nothing left in the temporary folder after close."""
+    import tempfile
+
+    from test_formats_sweep import _brainvision  # pyright: ignore[reportMissingImports]
+
+    sets = {}
+    for codepage in ("UTF-8", "ANSI"):
+        folder = tmp_path / codepage
+        folder.mkdir()
+        header = _brainvision(folder, [("S  8", 100)])
+        marker = folder / "rec.vmrk"
+        text = (
+            marker.read_text().replace("Codepage=UTF-8", f"Codepage={codepage}")
+            + "Mk3=Comment,Augen geöffnet,300,1,0\n"
+        )
+        marker.write_bytes(text.encode("utf-8" if codepage == "UTF-8" else "cp1252"))
+        sets[codepage] = header
+    want = mne.io.read_raw_brainvision(sets["UTF-8"], preload=True, verbose="error")
+    before = set(Path(tempfile.gettempdir()).glob("wavegraph-markers-*"))
+    src = FileSource(path=str(sets["ANSI"]))
+    spec = src.configure({})
+    assert src.reader is not None and dict(src.reader.labels)[10001] == "Comment/Augen geöffnet"
+    assert spec["out"].meas_date == want.info["meas_date"].isoformat()
+    data = []
+    while (out := src.read()) is not None:
+        data.append(out["out"].data)
+    src.close()
+    np.testing.assert_array_equal(np.concatenate(data, axis=1), want.get_data())
+    assert set(Path(tempfile.gettempdir()).glob("wavegraph-markers-*")) == before

@@ -29,6 +29,7 @@ from .file_checks import (
     said_by_mne,
 )
 from .marker_codes import BOUNDARY, codes_for
+from .marker_view import MarkerView, marker_view
 from .not_read import not_read_hint
 from .skips import Skips, find_skips
 from .triggers import default_trigger, trigger_events
@@ -147,7 +148,7 @@ class _RawReader(_Reader):
         path: Path | None,
         stim_channel: str | None = None,
         raw=None,
-        view: CaseView | None = None,
+        view: CaseView | MarkerView | None = None,
         proj: bool | None = None,
     ):
         import mne
@@ -378,7 +379,9 @@ def _readable(n: int, read_last, path: Path, what: str, lister: str = "MNE") -> 
 class _EpochsReader(_Reader):
     """MNE Epochs read from `path`, or already in memory (`epochs`, array_source: `path` is then None)."""
 
-    def __init__(self, path: Path | None, epochs=None, view: CaseView | None = None, proj: bool | None = None):
+    def __init__(
+        self, path: Path | None, epochs=None, view: CaseView | MarkerView | None = None, proj: bool | None = None
+    ):
         import mne
 
         self.view = view
@@ -531,6 +534,8 @@ def open_reader(
         if name.endswith(".vhdr"):
             check_brainvision(path)  # its data or marker file missing, its data file cut inside a sample
         view = CaseView(path) if needs_view(path) else None  # REC.VHDR, REC.SET: MNE checks the case
+        if view is None and name.endswith(".vhdr"):  # markers in Recorder's ANSI ('geöffnet'): MNE fails on them
+            view = marker_view(path)
         try:
             return _RawReader(path, stim_channel, view=view, proj=proj)
         except TypeError as e:  # an epoched EEGLAB .set: MNE's raw reader refuses it, read_epochs_eeglab reads it
