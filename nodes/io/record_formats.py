@@ -271,6 +271,35 @@ def annotation_lists(spec: StreamSpec, n: int, times: ChunkTimes, gaps, events) 
     return onsets, durations, labels
 
 
+WRITE_FIXES = {  # what to do when a recorder's write fails so
+    errno.ENOSPC: "free space on that disk",
+    errno.EDQUOT: "free space within your disk quota",
+    errno.EFBIG: "lift the file-size limit (ulimit -f), or record to a file system without one (FAT32 stops at 4 GB)",
+}
+
+
+def say_edf_losses(path: Path, spec: StreamSpec, bids: bool) -> None:
+    """EDF/BDF hold no channel type and no bad mark: read back (by MNE or file_source) an EOG, ECG or trigger channel is
+    EEG (misc without a unit), a bad channel good, so a CAR or a decoder downstream takes them in. Said, not lost unsaid
+    (a BIDS copy keeps both in its channels.tsv)."""
+    from .triggers import _MNE_TRIGGERS  # (file_source and mne.find_events read these as triggers by their name)
+
+    kept = {("misc", n) for n in spec.channel_names} | {("stim", n) for n in _MNE_TRIGGERS}
+    kept |= {("stim", n) for n in spec.channel_names if n.lower() in ("status", "trigger")}  # MNE's EDF reader: stim
+    types = [f"{n} ({t})" for n, t in zip(spec.channel_names, spec.channel_types) if t != "eeg" and (t, n) not in kept]
+    lost = ([f"{', '.join(types)} read back as EEG"] if types else []) + (
+        [f"{', '.join(spec.bads)} as good"] if spec.bads else []
+    )
+    if lost and not bids:
+        logging.getLogger("wavegraph.recorder").warning(
+            "recorder: %s holds no channel types or bad marks (%s): %s; record to _raw.fif to keep them, or add "
+            "bids_root (its channels.tsv keeps them)",
+            path.name,
+            path.suffix.lstrip(".").upper(),
+            ", and ".join(lost),
+        )
+
+
 # --- CSV ----------------------------------------------------------------------------------------
 def csv_header(spec: StreamSpec) -> str:
     if spec.kind == "events":

@@ -63,7 +63,6 @@ node is closed); the recorder installs no handler of its own.
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
 import math
@@ -85,10 +84,12 @@ from .record_formats import (
     FIF_ENDINGS,
     NO_NAN,
     SPILLED,
+    WRITE_FIXES,
     check_name_length,
     csv_header,
     csv_rows,
     lock,
+    say_edf_losses,
     sf_name,
     stored_names,
     target_format,
@@ -219,7 +220,7 @@ class Recorder(Sink[RecorderParams]):
                 "recorder: %s cannot hold every channel name as it is: %s", self.path.name, ", ".join(renamed)
             )
         if self.format in ("edf", "bdf"):
-            _say_edf_losses(self.path, spec, self.params.bids_root is not None)
+            say_edf_losses(self.path, spec, self.params.bids_root is not None)
         if self.params.events:
             ev = self.require_input(in_specs, "events", "events")
             self._labels = dict(ev.labels)
@@ -428,7 +429,7 @@ class Recorder(Sink[RecorderParams]):
         errno_, text = (e.errno, e.strerror or str(e)) if isinstance(e, OSError) else (None, f"{type(e).__name__}: {e}")
         return OSError(
             errno_,
-            f"recorder: writing {self.path} failed: {text}; {kept}; fix: {_FULL.get(errno_ or 0, 'check that disk')} (or "
+            f"recorder: writing {self.path} failed: {text}; {kept}; fix: {WRITE_FIXES.get(errno_ or 0, 'check that disk')} (or "
             f"record to another: --set NODE.path=...); a recording left as {self.spill_path.name} is finished by "
             f"`wavegraph recover {self.path}`",
         )
@@ -543,35 +544,6 @@ class Recorder(Sink[RecorderParams]):
         finally:
             self.closing = False
             self._closed = True
-
-
-_FULL = {  # what to do when a write fails so
-    errno.ENOSPC: "free space on that disk",
-    errno.EDQUOT: "free space within your disk quota",
-    errno.EFBIG: "lift the file-size limit (ulimit -f), or record to a file system without one (FAT32 stops at 4 GB)",
-}
-
-
-def _say_edf_losses(path: Path, spec: StreamSpec, bids: bool) -> None:
-    """EDF/BDF hold no channel type and no bad mark: read back (by MNE or file_source) an EOG, ECG or trigger channel is
-    EEG (misc without a unit), a bad channel good, so a CAR or a decoder downstream takes them in. Said, not lost unsaid
-    (a BIDS copy keeps both in its channels.tsv)."""
-    from .triggers import _MNE_TRIGGERS  # (file_source and mne.find_events read these as triggers by their name)
-
-    kept = {("misc", n) for n in spec.channel_names} | {("stim", n) for n in _MNE_TRIGGERS}
-    kept |= {("stim", n) for n in spec.channel_names if n.lower() in ("status", "trigger")}  # MNE's EDF reader: stim
-    types = [f"{n} ({t})" for n, t in zip(spec.channel_names, spec.channel_types) if t != "eeg" and (t, n) not in kept]
-    lost = ([f"{', '.join(types)} read back as EEG"] if types else []) + (
-        [f"{', '.join(spec.bads)} as good"] if spec.bads else []
-    )
-    if lost and not bids:
-        logging.getLogger("wavegraph.recorder").warning(
-            "recorder: %s holds no channel types or bad marks (%s): %s; record to _raw.fif to keep them, or add "
-            "bids_root (its channels.tsv keeps them)",
-            path.name,
-            path.suffix.lstrip(".").upper(),
-            ", and ".join(lost),
-        )
 
 
 def empty_marker_spill(spill: Path) -> bool:
