@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+DPI, MAX_PIXELS = 110, 20_000  # the picture's resolution, and its largest side (about 120 nodes in a chain)
 COLORS = ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#ff7f0e"]
 
 
@@ -45,7 +46,14 @@ def draw_graph(graph, out: str | Path) -> Path:
     width = max(x for x, _ in pos.values()) + 3.0
     height = -min(y for _, y in pos.values()) + 1.5
     paths = graph.paths()
-    fig, ax = plt.subplots(figsize=(max(6.0, 2.2 * width / 3.0 + 2), max(3.0, 1.1 * height + 0.4 * len(paths) + 1)))
+    size = (max(6.0, 2.2 * width / 3.0 + 2), max(3.0, 1.1 * height + 0.4 * len(paths) + 1))
+    if max(size) * DPI > MAX_PIXELS:  # a 3000-node chain drew for 86 s a picture 726,220 px wide
+        from .config import GraphError
+
+        said = f"--png: the picture of {len(pos)} nodes would be {size[0] * DPI:,.0f} x {size[1] * DPI:,.0f} px"
+        fix = f"leave out --png (describe prints every node); it draws graphs up to {MAX_PIXELS:,} px a side"
+        raise GraphError([(graph.config.file, 0, said, fix)])
+    fig, ax = plt.subplots(figsize=size)
     for n, (x, y) in pos.items():
         g = graph.group_of(n)
         ax.add_patch(
@@ -83,6 +91,6 @@ def draw_graph(graph, out: str | Path) -> Path:
     ax.set_title(graph.config.name or Path(graph.config.file).name)
     fig.tight_layout()
     out = Path(out)
-    fig.savefig(out, dpi=110)
+    fig.savefig(out, dpi=DPI)
     plt.close(fig)
     return out

@@ -427,3 +427,19 @@ def test_a_process_group_written_oddly_gets_the_line_to_write(tmp_path, monkeypa
     text = f"nodes:\n  - {SRC % 'src'}\n  - {{id: lp, type: lowpass, params: {{freq: 10}}}}\nedges:\n"
     text += f"  - {{source: src.out, target: lp.in}}\nprocesses:\n  {processes}\n"
     assert problems(tmp_path, monkeypatch, capsys, text) == [said]
+
+
+def test_describe_png_of_a_graph_too_large_to_draw_is_refused_after_the_text(tmp_path, monkeypatch, capsys):
+    """`describe --png` of a 3000-node chain drew for 86 s a PNG 726,220 px wide (4.5 MB, unreadable)."""
+    chain = [f"  - {{id: n{i}, type: gain, params: {{db: 0}}}}" for i in range(1, 200)]
+    edges = [f"  - {{source: n{i - 1}.out, target: n{i}.in}}" for i in range(1, 200)]
+    text = "nodes:\n  - " + SRC % "n0" + "\n" + "\n".join(chain) + "\nedges:\n" + "\n".join(edges) + "\n"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.yaml").write_text(text)
+    assert main(["describe", "g.yaml", "--png", "g.png"]) == 2
+    out = capsys.readouterr()
+    assert "latency along each path:" in out.out and not (tmp_path / "g.png").exists()
+    assert out.err.startswith("g.yaml: --png: the picture of 200 nodes would be 48,")
+    assert out.err.endswith(
+        "fix: leave out --png (describe prints every node); it draws graphs up to 20,000 px a side\n"
+    )
