@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from wavegraph.pipeline.cli import main
@@ -443,3 +444,24 @@ def test_describe_png_of_a_graph_too_large_to_draw_is_refused_after_the_text(tmp
     assert out.err.endswith(
         "fix: leave out --png (describe prints every node); it draws graphs up to 20,000 px a side\n"
     )
+
+
+def test_a_graph_on_standard_input_is_read_once_and_its_own_nodes_are_found_in_the_current_folder(
+    tmp_path, monkeypatch, capsys
+):
+    """`run - --bids` loads the graph twice (the second time with the BIDS overrides): standard input is read once and
+    kept. `type: mymod:Class` in a graph from standard input is looked for in the current folder (there is no file
+    to look beside), also by the worker processes."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mynodes.py").write_text((Path(__file__).parent / "fixture_nodes.py").read_text())
+    text = (
+        "nodes:\n  - {id: r, type: 'mynodes:Ramp', params: {rate: 100}}\n  - {id: c, type: 'mynodes:CumSum'}\n"
+        "processes: {a: [r], b: [c]}\nedges:\n  - {source: r.out, target: c.in}\n"
+    )
+    monkeypatch.setattr(sys, "stdin", _Stdin(text.encode()))
+    first, again = load_config("-"), load_config("-", ["r.rate=50"])
+    assert [n.id for n in again.nodes] == [n.id for n in first.nodes] == ["r", "c"] and again.nodes[0].params[
+        "rate"
+    ] == 50
+    assert main(["run", "-", "--no-status"]) == 0
+    assert "wall time" in capsys.readouterr().out
