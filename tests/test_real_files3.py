@@ -668,3 +668,22 @@ def test_a_brainvision_recording_whose_markers_are_in_the_windows_code_page_is_r
     src.close()
     np.testing.assert_array_equal(np.concatenate(data, axis=1), want.get_data())
     assert set(Path(tempfile.gettempdir()).glob("wavegraph-markers-*")) == before
+
+
+@pytest.mark.parametrize("suffix", [".edf", ".bdf"])
+def test_a_constant_channel_reads_back_near_its_value(tmp_path, suffix):
+    """A constant channel got the range value +-1 in the EDF/BDF header, so its value was rounded to a step of 2 / 65535
+    (EDF): a misc channel at 2e-6 read back as 1.1e-5, one at 1e-6 as 1.6e-5. Now the range is as wide as the value."""
+    from wavegraph.nodes.io.recorder import Recorder
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import StreamSpec
+
+    values = np.array([2e-6, 1e-6, -3e-3, 0.0, 5e-5])
+    names = ("A", "B", "C", "D", "E")
+    spec = StreamSpec("signal", 100.0, (5,), "float64", names, ("misc",) * 4 + ("eeg",), "V")
+    rec = Recorder(path=str(tmp_path / f"c{suffix}"))
+    rec.configure({"in": spec})
+    rec.process({"in": Chunk(np.repeat(values[:, None], 300, axis=1), 0.0)})
+    rec.close()
+    back = mne.io.read_raw(tmp_path / f"c{suffix}", preload=True, verbose="error").get_data(picks=list(names))
+    assert np.allclose(back, values[:, None], rtol=2e-5, atol=0), back[:, 0]

@@ -83,8 +83,10 @@ def write_edf(
             values = np.where(finite, block * scale, 0.0)
             whole &= (values == np.round(values)).all(0)
     lo, hi = np.where(np.isfinite(lo), lo, -1.0), np.where(np.isfinite(hi), hi, 1.0)
-    same = hi <= lo
-    lo, hi = np.where(same, lo - 1, lo), np.where(same, hi + 1, hi)
+    same = hi <= lo  # a constant channel: a range around its value, as wide as the value (1 at 0), so that it reads
+    # back within half a step of 2 |value| / 65535 (a range of +-1 read 2e-6 back as 1.1e-5)
+    half = np.where(lo == 0, 1.0, np.abs(lo))
+    lo, hi = np.where(same, lo - half, lo), np.where(same, hi + half, hi)
     pmin = [_bound(v, up=False) for v in lo]
     pmax = [_bound(v, up=True) for v in hi]
     for c in np.flatnonzero(whole & (hi - lo <= dmax - dmin)):  # integers (a trigger channel): a gain of
