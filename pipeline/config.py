@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from .layout_hints import node_entry_fix, node_list_hint, unknown_node_keys, unknown_top_keys
+from .layout_hints import node_entry_fix, node_list_hint, unexpanded, unknown_node_keys, unknown_top_keys
 from .yaml_lines import LineLoader, line_of, lookalikes, value_said, written
 
 ON_ERROR = ("stop", "restart")
@@ -395,7 +395,8 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
                 "--set",
                 0,
                 f"no node '{node_id}'{lookalikes(node_id)} to override",
-                f"use one of: {', '.join(by_id)}",
+                next((f"did you mean '{n}'?" for n in by_id if n.lower() == node_id.lower()), "")
+                or f"use one of: {', '.join(by_id)}",
             )
             continue
         by_id[node_id].params[param] = value
@@ -411,6 +412,14 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
                 f"node '{nc.id}': parameter '{param}' holds a NUL character",
                 "remove it (no file name or text holds one; in a double-quoted YAML string, \\0 is a NUL)",
             )
+        for param, var in ((k, unexpanded(v)) for k, v in nc.params.items()):
+            if var:  # ${DATA} as in docker compose: no variable is expanded, the file or number was wrong
+                broken.add(nc.id)
+                text = nc.params[param] if isinstance(nc.params[param], str) else var  # the shell expands it
+                where = ("--set", 0) if param in nc.overridden else (file, nc.param_lines.get(param, nc.line))
+                said = f"node '{nc.id}': parameter '{param}' holds {var}, which wavegraph does not expand"
+                hint = f'write the value, or give it when you run: --set "{nc.id}.{param}={text}" (double quotes)'
+                _problem(problems, *where, said, hint)
 
     edges: list[EdgeConfig] = []
     raw_edges = doc.get(meant.get("edges", "edges")) or []

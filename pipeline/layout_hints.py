@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from typing import Any
 
 import yaml
@@ -54,6 +55,20 @@ def unknown_top_keys(doc: dict) -> tuple[list[tuple[int, str, str]], dict[str, A
             meant.setdefault(near, key)
         out.append((line_of(doc, key), f"unknown top-level key '{text}'{lookalikes(text)}", fix))
     return out, meant
+
+
+_VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::?-[^}]*)?\}|^\$[A-Za-z_][A-Za-z0-9_]*")
+
+
+def unexpanded(value: Any) -> str:
+    """The first ${NAME} (or a leading $NAME) in a parameter's text, in a list or mapping of them too; "" when none.
+    A graph file is not a docker compose file: wavegraph expands no variables, so `path: ${DATA}/rec.edf` was looked
+    for as a file named that, and `rate: ${RATE}` was 'text, not a number'."""
+    if isinstance(value, str):
+        found = _VARIABLE.search(value)
+        return found.group(0) if found else ""
+    items = [*value.keys(), *value.values()] if isinstance(value, dict) else value if isinstance(value, list) else []
+    return next((v for v in map(unexpanded, items) if v), "")
 
 
 def node_list_hint(raw_nodes: Any) -> str:

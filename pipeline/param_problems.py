@@ -178,6 +178,9 @@ def _param_problem(nc: NodeConfig, cls: type[Node], err: Mapping[str, Any], file
         hint = f"did you mean '{close[0]}'?" if close else f"parameters are: {', '.join(fields) or 'none'}"
         if name in ("id", "type", "on_error") and name not in fields:  # --set src.type=noise: not 'dtype'
             hint = f"a node's {name} is no parameter: change it in the graph file ({name}: ... beside params)"
+        if name == "params" and name not in fields:  # --set src.params={rate: 5}: one --set a parameter
+            first = next(iter(fields), "name")
+            hint = f"give each parameter its own --set: --set {nc.id}.{first}=VALUE (parameters: {', '.join(fields)})"
         said = f"node '{nc.id}' ({nc.type}): unknown parameter '{name}'{lookalikes(name)}{_set(nc, name)}"
         return (file, line, said, hint)
     want = type_label(fields[name].annotation) if name in fields else "?"

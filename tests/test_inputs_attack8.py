@@ -453,9 +453,9 @@ def test_a_graph_on_standard_input_is_read_once_and_its_own_nodes_are_found_in_t
     kept. `type: mymod:Class` in a graph from standard input is looked for in the current folder (there is no file
     to look beside), also by the worker processes."""
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "mynodes.py").write_text((Path(__file__).parent / "fixture_nodes.py").read_text())
+    (tmp_path / "attack8_stdin_nodes.py").write_text((Path(__file__).parent / "fixture_nodes.py").read_text())
     text = (
-        "nodes:\n  - {id: r, type: 'mynodes:Ramp', params: {rate: 100}}\n  - {id: c, type: 'mynodes:CumSum'}\n"
+        "nodes:\n  - {id: r, type: 'attack8_stdin_nodes:Ramp', params: {rate: 100}}\n  - {id: c, type: 'attack8_stdin_nodes:CumSum'}\n"
         "processes: {a: [r], b: [c]}\nedges:\n  - {source: r.out, target: c.in}\n"
     )
     monkeypatch.setattr(sys, "stdin", _Stdin(text.encode()))
@@ -465,3 +465,36 @@ def test_a_graph_on_standard_input_is_read_once_and_its_own_nodes_are_found_in_t
     ] == 50
     assert main(["run", "-", "--no-status"]) == 0
     assert "wall time" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "param, said",
+    [
+        ('path: "${DATA}/rec.edf"', "g.yaml:2: node 'n': parameter 'path' holds ${DATA}, which wavegraph does not expand; "
+         'fix: write the value, or give it when you run: --set "n.path=${DATA}/rec.edf" (double quotes)'),
+        ("rate: $RATE", "g.yaml:2: node 'n': parameter 'rate' holds $RATE, which wavegraph does not expand; fix: write "
+         'the value, or give it when you run: --set "n.rate=$RATE" (double quotes)'),
+    ],
+)  # fmt: skip
+def test_a_variable_in_a_parameter_is_said_not_to_be_expanded(tmp_path, monkeypatch, capsys, param, said):
+    """A graph file is no docker compose file: `path: ${DATA}/rec.edf` was looked for as a file of that name
+    ('no such file: ${DATA}/rec.edf'), `rate: $RATE` was "'$RATE' is text, not a number; fix: write a number
+    without quotes", and --set 'src.rate=${RATE}' (single quotes: the shell left it) the same."""
+    node = "file_source" if "path" in param else "noise"
+    assert problems(tmp_path, monkeypatch, capsys, f"nodes:\n  - {{id: n, type: {node}, params: {{{param}}}}}\n") == [
+        said
+    ]
+    (tmp_path / "g.yaml").write_text(f"nodes:\n  - {SRC % 'src'}\n")
+    assert main(["validate", "g.yaml", "--set", "src.rate=${RATE}"]) == 2
+    assert capsys.readouterr().err.startswith("--set: node 'src': parameter 'rate' holds ${RATE}, which wavegraph")
+
+
+def test_set_names_the_node_in_another_case_and_params_as_one_set_each(tmp_path, monkeypatch, capsys):
+    """--set SRC.rate=5 got 'use one of: src, lp' (no did-you-mean for case); --set 'src.params={rate: 5}' got
+    'parameters are: rate, ...' without saying that each parameter takes its own --set."""
+    (tmp_path / "g.yaml").write_text(f"nodes:\n  - {SRC % 'src'}\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", "g.yaml", "--set", "SRC.rate=5"]) == 2
+    assert capsys.readouterr().err == "--set: no node 'SRC' to override; fix: did you mean 'src'?\n"
+    assert main(["validate", "g.yaml", "--set", "src.params={rate: 5}"]) == 2
+    assert "fix: give each parameter its own --set: --set src.rate=VALUE (parameters: rate, " in capsys.readouterr().err
