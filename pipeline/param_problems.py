@@ -98,7 +98,7 @@ def _number_problems(nc: NodeConfig, cls: type[Node], file: str) -> dict:
                 f"node '{nc.id}' ({nc.type}): parameter '{name}' = {shown(value)}{_set(nc, name)} is {what}, not a number",
                 _as_number_hint(name, value, nc.type, "1" if _number_types(field.annotation) == {int} else "1.0"),
             )
-        elif field is not None and (wrong := _out_of_range(name, value, field)):
+        elif field is not None and (wrong := _out_of_range(name, value, field, str(nc.set_text.get(name, "")))):
             problems[name] = (
                 file,
                 nc.param_lines.get(name, nc.line),
@@ -112,7 +112,7 @@ MAX_INT = 2**63 - 1  # the largest float pydantic makes an int of ('exceeded max
 MAX_RATE = 1e9  # Hz: a `rate` above this is no signal's (a source at 1e20 Hz ran on for ever, 25 samples a chunk)
 
 
-def _out_of_range(name: str, value: Any, field) -> tuple[str, str] | None:
+def _out_of_range(name: str, value: Any, field, written: str = "") -> tuple[str, str] | None:
     """(what is wrong, the fix) for a number no node can use, said before pydantic's words ('Input should be greater
     than 0' for NaN; 'Unable to parse input string as an integer, exceeded maximum size' for chunk_size: 1e20)."""
     kinds = _number_types(field.annotation)
@@ -127,7 +127,10 @@ def _out_of_range(name: str, value: Any, field) -> tuple[str, str] | None:
         return "is NaN, not a number", fix
     if isinstance(value, float) and math.isinf(value):
         endless = NoneType in get_args(field.annotation)
-        return "is infinite", fix + (f"; for no limit, write {name}: null" if endless else "")
+        what = (
+            "is infinite" if not written or "inf" in written.lower() else f"is infinite ({written} is beyond 1.8e308)"
+        )
+        return what, fix + (f"; for no limit, write {name}: null" if endless else "")
     if kinds == {int} and isinstance(value, float) and abs(value) > MAX_INT:  # 1e20 where a count goes
         return "is too large for a whole number (at most 2**63 - 1, about 9.2e18)", fix
     if name == "rate" and value > MAX_RATE:

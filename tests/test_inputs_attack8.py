@@ -498,3 +498,13 @@ def test_set_names_the_node_in_another_case_and_params_as_one_set_each(tmp_path,
     assert capsys.readouterr().err == "--set: no node 'SRC' to override; fix: did you mean 'src'?\n"
     assert main(["validate", "g.yaml", "--set", "src.params={rate: 5}"]) == 2
     assert "fix: give each parameter its own --set: --set src.rate=VALUE (parameters: rate, " in capsys.readouterr().err
+
+
+def test_a_number_beyond_a_float_says_so_not_only_infinite(tmp_path, monkeypatch, capsys):
+    """`rate: 1e400` (YAML reads it as infinity) was "parameter 'rate' = inf; fix: give a finite number": the file
+    holds no 'inf'. Now the text as written is named."""
+    err = problems(tmp_path, monkeypatch, capsys, "nodes:\n  - {id: n, type: noise, params: {rate: 1e400}}\n")
+    assert err == [
+        "g.yaml:2: node 'n' (noise): parameter 'rate' = inf is infinite (1e400 is beyond 1.8e308); fix: give rate > 0,"
+        " e.g. rate: 250.0"
+    ]
