@@ -68,11 +68,14 @@ from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
 from .lsl_info import (
     MARKER_TYPE,
     RestartWatch,
+    backlog_said,
     channel_info,
     check_declared,
     describe_streams,
     event_table,
+    gap_said,
     import_pylsl,
+    jump_said,
     nonfinite_said,
     off_clock,
     onehot_markers,
@@ -94,7 +97,9 @@ RESTART_WATCH_S = 5.0  # s: with `recover`, how long after a gap the watch is as
 RESTART_POLL_S = 0.25  # s: how often, meanwhile
 RECHECK_S = 1.0  # with `recover`, how often an idle inlet looks for its outlet back with another layout
 STALL_S = 5.0  # s: a signal stream silent this long (its outlet still there, or `recover`) is said, once a silence
-WARN_JUMPS = 3  # clock jumps an inlet logs a warning for (then it only counts them)
+WARN_JUMPS = 3  # clock jumps, and gaps, an inlet logs a warning for (then it only counts them)
+BEHIND_S = 2.0  # s: a backlog in liblsl's buffer beyond it (or a quarter of buffer_s) is said, once an episode
+BEHIND_CHECK_S = 1.0  # s: how often the backlog is looked at
 
 
 class LslInletParams(NodeParams):
@@ -321,7 +326,8 @@ class LslInlet(Source[LslInletParams]):
         self._warned: set[str] = set()  # unknown markers already logged
         self._stalled = False  # the current silence was said (STALL_S)
         self._nonfinite: set[int] = set()  # channels whose NaN/inf were said
-        self._jumps_said = 0
+        self._jumps_said = self._gaps_said = 0
+        self._behind, self._backlog_at = False, -math.inf  # the current backlog was said; when last looked at
 
     def state_dict(self):
         return {"n_samples": self._n, "first_ts": self._first_ts, "last_ts": self._last_ts}
@@ -381,6 +387,7 @@ class LslInlet(Source[LslInletParams]):
                 silent = now - (self._idle_since if self._idle_since is not None else now)
                 _log.warning("lsl_inlet: stream '%s' sends again, after %.1f s without data", self._name(), silent)
             self._idle_since, self._recheck_s = None, RECHECK_S
+            self._check_backlog()
             ts = np.asarray(ts, dtype=np.float64)
             if not np.isfinite(ts).all():
                 ts = self._filled(ts, now)
@@ -465,6 +472,23 @@ class LslInlet(Source[LslInletParams]):
             )
         return fill_times(ts, self._last_ts, self._rate, now)
 
+    def _check_backlog(self) -> None:
+        """Say when the samples waiting in liblsl's buffer reach BEHIND_S s (or a quarter of buffer_s): liblsl drops the
+        oldest beyond buffer_s without a word, which only showed as gaps. Counted `behind`, once an episode."""
+        now = time.monotonic()
+        if self._rate <= 0 or self._inlet is None or now - self._backlog_at < BEHIND_CHECK_S:
+            return
+        self._backlog_at = now
+        waiting = self._inlet.samples_available() / self._rate
+        buffer_s = self.params.buffer_s
+        if waiting < min(BEHIND_S, buffer_s / 4):
+            self._behind = self._behind and waiting > min(BEHIND_S, buffer_s / 4) / 2
+            return
+        if not self._behind:
+            self._behind = True
+            self.count("behind")
+            _log.warning("lsl_inlet: %s", backlog_said(self._name(), waiting, buffer_s))
+
     def _name(self) -> str:
         return self._info.name() if self._info is not None else "?"
 
@@ -478,16 +502,13 @@ class LslInlet(Source[LslInletParams]):
             self.count("clock_off")
             what = f"jumped {after - before:+.4g} s, off the LSL clock (the sending host's clock was set?)"
         else:
+            self._gaps_said += 1
+            if self._gaps_said <= WARN_JUMPS:
+                _log.warning("lsl_inlet: %s", gap_said(self._name(), after - before, self._gaps_said == WARN_JUMPS))
             return
         self._jumps_said += 1
         if self._jumps_said <= WARN_JUMPS:
-            _log.warning(
-                "lsl_inlet: the timestamps of stream '%s' %s: taken as a gap (the recording gets a boundary there); "
-                "markers of other streams stamped on the old clock will not line up; stamp with the LSL clock "
-                "(pylsl.local_clock) in the sending app",
-                self._name(),
-                what,
-            )
+            _log.warning("lsl_inlet: %s", jump_said(self._name(), what))
 
     def _check_rate(self) -> None:
         """Warn once a run when the timestamps run far off the nominal rate, which every node downstream

@@ -160,6 +160,34 @@ def stall_said(stream: str, silent_s: float, never: bool, p) -> str:
     return f"{what}: {then}; start or check the sending app (`wavegraph devices` lists the visible streams)"
 
 
+def backlog_said(stream: str, waiting_s: float, buffer_s: int) -> str:
+    """What to say when `waiting_s` s of a stream wait in liblsl's buffer of `buffer_s` s."""
+    return (
+        f"{waiting_s:.1f} s of stream '{stream}' wait to be read (the graph reads slower than real time: a slow node "
+        "or a loaded machine, see compute us in the summary; or the app sent them at once): liblsl keeps "
+        f"buffer_s = {buffer_s} s and drops the oldest beyond it (gaps); lighten the graph, give it its own cores, "
+        "or raise buffer_s"
+    )
+
+
+def gap_said(stream: str, step_s: float, last: bool) -> str:
+    """What to say of a forward jump of `step_s` s in a regular stream's timestamps (`last`: the last one said)."""
+    return (
+        f"stream '{stream}' has a gap of {step_s:.4g} s in its timestamps (samples lost on the way, dropped from "
+        "liblsl's full buffer, or the amplifier paused): taken as a gap (the recording gets a boundary there), "
+        "counted gaps" + ("; further gaps are only counted" if last else "")
+    )
+
+
+def jump_said(stream: str, what: str) -> str:
+    """What to say when a stream's timestamps `what` (went back, jumped off the LSL clock)."""
+    return (
+        f"the timestamps of stream '{stream}' {what}: taken as a gap (the recording gets a boundary there); "
+        "markers of other streams stamped on the old clock will not line up; stamp with the LSL clock "
+        "(pylsl.local_clock) in the sending app"
+    )
+
+
 def nonfinite_said(log, said: set, stream: str, names, bad: np.ndarray) -> None:
     """Say which channels of `stream` carry NaN/inf (bad: a (channels, samples) mask), each channel once (`said`):
     a lead off or an amplifier overrange would otherwise only show as the filters' nan_zeroed."""
@@ -253,6 +281,9 @@ __all__ = [
     "onehot_markers",
     "resolve",
     "describe_streams",
+    "backlog_said",
+    "gap_said",
+    "jump_said",
     "nonfinite_said",
     "stall_said",
     "event_table",
