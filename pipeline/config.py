@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from .layout_hints import node_entry_fix, node_list_hint, unexpanded, unknown_node_keys, unknown_top_keys
+from .layout_hints import list_fix, node_entry_fix, node_list_hint, unexpanded, unknown_node_keys, unknown_top_keys
 from .yaml_lines import LineLoader, line_of, lookalikes, value_said, written
 
 ON_ERROR = ("stop", "restart")
@@ -295,7 +295,7 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
             "a graph file must be a mapping with 'nodes' and 'edges'" if doc is not None else "the file holds no YAML"
         )
         said += " (empty, or comments only)" if doc is None else ""
-        raise GraphError([(file, 1, said, "see configs/default.yaml")])
+        raise GraphError([(file, 1, said, list_fix(doc))])
     unknown, meant = unknown_top_keys(doc)  # `node:` for nodes: said once, with the key it looks like
     for key_line, message, hint in unknown:
         _problem(problems, file, key_line, message, hint)

@@ -71,6 +71,17 @@ def unexpanded(value: Any) -> str:
     return next((v for v in map(unexpanded, items) if v), "")
 
 
+def list_fix(doc: Any) -> str:
+    """The fix for a graph file that is no mapping: a list of node entries lacks its `nodes:` line; a list of graphs
+    (each with nodes:) is several graphs in one file."""
+    items = doc if isinstance(doc, list) else []
+    if items and all(isinstance(x, dict) and "nodes" in x for x in items):
+        return "a file holds one graph: give each its own file, with nodes: and edges: at the top level"
+    if items and any(isinstance(x, dict) and ("id" in x or "type" in x) for x in items):
+        return "the file is a list of nodes: write 'nodes:' on the line above it, the entries indented under it"
+    return "see configs/default.yaml"
+
+
 def node_list_hint(raw_nodes: Any) -> str:
     """The fix for `nodes:` that is no list: for a mapping of id -> node (compose-style), its first entry as an item."""
     if not isinstance(raw_nodes, dict) or not raw_nodes:

@@ -508,3 +508,21 @@ def test_a_number_beyond_a_float_says_so_not_only_infinite(tmp_path, monkeypatch
         "g.yaml:2: node 'n' (noise): parameter 'rate' = inf is infinite (1e400 is beyond 1.8e308); fix: give rate > 0,"
         " e.g. rate: 250.0"
     ]
+
+
+@pytest.mark.parametrize(
+    "text, fix",
+    [
+        ("- {id: src, type: noise}\n- {id: lp, type: lowpass}\n", "the file is a list of nodes: write 'nodes:' on the"),
+        ("- nodes: [{id: a, type: noise}]\n- nodes: []\n", "a file holds one graph: give each its own file"),
+        ("- a\n", "see configs/default.yaml"),
+    ],
+)
+def test_a_graph_file_that_is_a_list_gets_the_fix_for_what_it_lists(tmp_path, monkeypatch, capsys, text, fix):
+    """A file of node entries without its `nodes:` line, or a list of graphs, got "a graph file must be a mapping with
+    'nodes' and 'edges'; fix: see configs/default.yaml"."""
+    err = problems(tmp_path, monkeypatch, capsys, text)
+    assert len(err) == 1 and err[0].startswith(
+        "g.yaml:1: a graph file must be a mapping with 'nodes' and 'edges'; fix: "
+    )
+    assert err[0].partition("; fix: ")[2].startswith(fix), err  # (the last case, nothing like a graph, as before)
