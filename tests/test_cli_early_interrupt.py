@@ -14,6 +14,10 @@ CHILD = r"""
 import os, signal, sys
 from importlib.metadata import entry_points
 
+# Ctrl-C's handler as a terminal gives it: a harness run in the background (bash without job control) leaves SIGINT
+# ignored in every child, and then the SIGINT below did nothing
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
 class InterruptAt:  # a real SIGINT to this process when the import of module `at` begins
     def find_spec(self, name, path=None, target=None):
         if name == sys.argv[1]:

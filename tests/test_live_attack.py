@@ -291,6 +291,8 @@ def test_ctrl_c_stops_the_wait_for_a_stream_that_never_appears(tmp_path):
     import sys
 
     code = (
+        # Ctrl-C's handler as a terminal gives it: a harness run in the background may leave SIGINT ignored
+        "import signal\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "import pylsl\nfrom wavegraph.nodes.io.lsl import LslInlet\n"
         "node = LslInlet(name='never-switched-on', resolve_timeout=30)\n"
         "print('waiting', flush=True)\n"
