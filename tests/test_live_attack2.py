@@ -229,3 +229,46 @@ def test_a_graph_that_reads_slower_than_the_amplifier_sends_is_said_before_libls
     assert f"of stream '{name}' wait to be read (the graph reads slower than real time" in caplog.text
     assert "raise buffer_s" in caplog.text
     assert f"stream '{name}' has a gap of" in caplog.text and "dropped from liblsl's full buffer" in caplog.text
+
+
+def test_a_signal_typed_markers_is_refused_where_markers_were_declared():
+    """`type: Markers` (validate took the inlet as events) resolving a 4-channel 100 Hz stream typed Markers (an
+    app's status channels, a mislabelled stream). Before: the inlet became a signal, and `wavegraph run` then blamed
+    the EEG edge: "edge eeg.out -> rec.in ...: node 'rec' (recorder) rejects the stream from 'eeg': input 'events'
+    must be a events stream, got signal"."""
+    from wavegraph.pipeline.spec import SpecError
+
+    name = uname("typedmarkers")
+    keep = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 4, 100.0, pylsl.cf_float32, name))
+    with pytest.raises(SpecError) as e:
+        LslInlet(name=name, type="Markers", resolve_timeout=2.0).configure({})
+    assert (
+        f"stream '{name}' (type Markers, 4 ch, 100 Hz" in e.value.message
+        and "is a signal, not markers" in e.value.message
+    )
+    assert "point `name` at the marker stream" in e.value.hint
+    assert LslInlet(name=name, resolve_timeout=2.0).configure({})["out"].kind == "signal"  # not declared: taken as is
+    del keep
+
+
+def test_an_integer_marker_beyond_2_to_the_53_is_said_as_such(caplog):
+    """An int64 marker stream sending 2**62 (a stimulus program's bit field). The code cannot be held exactly by the
+    float64 event row, so it is dropped; before, the warning said "has no code (not an integer ...)", of an integer."""
+    name = uname("int64markers")
+    stim = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0.0, pylsl.cf_int64, name))
+    node = LslInlet(name=name, max_samples=2, clock_sync=False, resolve_timeout=2.0)
+    node.configure({})
+
+    def send():
+        assert stim.wait_for_consumers(10.0)
+        stim.push_sample([2**62])
+        stim.push_sample([7])
+
+    th = threading.Thread(target=send)
+    th.start()
+    with caplog.at_level(logging.WARNING, "wavegraph.lsl"):
+        rows = np.concatenate([c.data for c in read_all(node)])
+    th.join()
+    assert rows[:, 2].tolist() == [7.0] and node.counters["unknown_marker"] == 1
+    assert f"marker '{2**62}' of stream '{name}' is an integer beyond +-2**53" in caplog.text
+    assert "not an integer" not in caplog.text

@@ -459,10 +459,9 @@ class LslInlet(Source[LslInletParams]):
     def _filled(self, ts: np.ndarray, now: float) -> np.ndarray:
         """Timestamps NaN or inf (a sender's broken clock: they made every chunk time NaN from there on) replaced
         (lsl_time.fill_times), counted and said once."""
-        n_bad = int(np.count_nonzero(~np.isfinite(ts)))
+        n_bad, said = int(np.count_nonzero(~np.isfinite(ts))), "bad_timestamps" in self.counters
         self.count("bad_timestamps", n_bad)
-        if "bad_timestamps" not in self._warned:
-            self._warned.add("bad_timestamps")
+        if not said:
             _log.warning(
                 "lsl_inlet: stream '%s' sends samples stamped NaN or inf (%d in one chunk): each is given the time "
                 "%s, counted bad_timestamps; fix the timestamps in the sending app (pylsl.local_clock)",

@@ -106,7 +106,15 @@ class RestartWatch:
 
 
 def check_declared(p, info, n: int, rate: float, names: tuple) -> None:
-    """lsl_inlet: the stream must have what the params `p` declare (what `validate` assumed without it)."""
+    """lsl_inlet: the stream must have what the params `p` declare (what `validate` assumed without it): a signal
+    found for `type: Markers` (validate took it as events) is refused."""
+    if p.type == MARKER_TYPE:
+        raise SpecError(
+            f"lsl_inlet: stream {describe_streams([info])} is typed {MARKER_TYPE} but is a signal, not markers (a "
+            "marker stream is a string stream, or numeric with one channel, at an irregular rate: nominal_srate 0)",
+            "point `name` at the marker stream; if this stream is a signal, give `type` its real type "
+            "(or fix the type or rate in the sending app)",
+        )
     want_n = len(p.channels) if isinstance(p.channels, list) else p.channels
     if want_n is not None and n != want_n:
         raise SpecError(
@@ -135,6 +143,19 @@ def warn_unknown(log, warned: set, stream: str, marker) -> None:
     if len(warned) >= WARN_UNKNOWN or text in warned:
         return
     warned.add(text)
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if np.isfinite(value) and value.is_integer() and abs(value) > 2**53:
+        log.warning(
+            "lsl_inlet: marker %r of stream '%s' is an integer beyond +-2**53, which an event row (float64) cannot "
+            "hold exactly: dropped, counted unknown_marker; send smaller codes (or map a string marker with "
+            "marker_codes)",
+            text[:80],
+            stream,
+        )
+        return
     log.warning(
         "lsl_inlet: marker %r of stream '%s' has no code (not an integer, not in the outlet's desc/events "
         "nor in marker_codes): dropped, counted unknown_marker; give it a code with marker_codes",
