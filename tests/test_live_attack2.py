@@ -272,3 +272,24 @@ def test_an_integer_marker_beyond_2_to_the_53_is_said_as_such(caplog):
     assert rows[:, 2].tolist() == [7.0] and node.counters["unknown_marker"] == 1
     assert f"marker '{2**62}' of stream '{name}' is an integer beyond +-2**53" in caplog.text
     assert "not an integer" not in caplog.text
+
+
+def test_with_recover_a_silence_says_that_its_outlet_may_be_gone(monkeypatch, caplog):
+    """`recover: true` and the amplifier's outlet gone (an app closed, a wireless dongle pulled): liblsl raises no
+    LostError and waits. Before: nothing said for as long as it lasted (no idle_timeout: for ever)."""
+    monkeypatch.setattr(lsl, "STALL_S", 0.4)
+    name = uname("gone")
+    amp = amplifier(name)
+    node = LslInlet(name=name, recover=True, chunk_size=50, clock_sync=False, wait=0.05, resolve_timeout=2.0)
+    node.configure({})
+    th = pushed(amp, np.ones((20, 2)), pylsl.local_clock() + np.arange(20) / 100.0)
+    assert sum(c.data.shape[1] for c in read_until(node, 20)) == 20
+    th.join()
+    del amp
+    with caplog.at_level(logging.WARNING, "wavegraph.lsl"):
+        t_end = time.monotonic() + 5.0  # a liveness bound
+        while "stalls" not in node.counters and time.monotonic() < t_end:
+            assert node.read() == {}
+    assert f"stream '{name}' has sent nothing for" in caplog.text and "or its outlet is gone" in caplog.text
+    assert f"`recover: true` waits for an outlet of source_id {name} to come back" in caplog.text
+    node.close()

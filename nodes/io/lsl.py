@@ -376,7 +376,9 @@ class LslInlet(Source[LslInletParams]):
                 if not self._is_markers and not self._stalled and now - self._idle_since >= STALL_S:
                     self._stalled = True  # markers are sparse by nature: only a signal's silence is said
                     self.count("stalls")
-                    _log.warning("lsl_inlet: %s", stall_said(self._name(), now - self._idle_since, self._n == 0, p))
+                    sid = self._info.source_id() if self._info is not None else ""
+                    silent = now - self._idle_since
+                    _log.warning("lsl_inlet: %s", stall_said(self._name(), silent, self._n == 0, p, sid))
                 if p.recover and now - self._idle_since >= self._recheck_s:
                     self._recheck_s += RECHECK_S
                     if self._outlet_changed(0.0):  # what the watch has seen: an outage must not hold the process

@@ -164,13 +164,18 @@ def warn_unknown(log, warned: set, stream: str, marker) -> None:
     )
 
 
-def stall_said(stream: str, silent_s: float, never: bool, p) -> str:
+def stall_said(stream: str, silent_s: float, never: bool, p, source_id: str) -> str:
     """What to say of a signal stream that has sent nothing for `silent_s` s (`never`: not one sample yet) while
-    the inlet still waits for it (its outlet still there, or `recover`); `p` the inlet's params."""
+    the inlet still waits for it (its outlet still there, or gone with `recover`); `p` the inlet's params."""
     if never:
         what = (
             f"stream '{stream}' has sent no sample in {silent_s:.1f} s since the graph connected to it (an "
             "amplifier app that publishes its stream before its acquisition is started?)"
+        )
+    elif p.recover:
+        what = (
+            f"stream '{stream}' has sent nothing for {silent_s:.1f} s (the amplifier paused, its link is down, or its "
+            f"outlet is gone: `recover: true` waits for an outlet of source_id {source_id or '-'} to come back)"
         )
     else:
         what = f"stream '{stream}' has sent nothing for {silent_s:.1f} s (the amplifier paused, or its link is down?)"
