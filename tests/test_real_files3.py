@@ -687,3 +687,14 @@ def test_a_constant_channel_reads_back_near_its_value(tmp_path, suffix):
     rec.close()
     back = mne.io.read_raw(tmp_path / f"c{suffix}", preload=True, verbose="error").get_data(picks=list(names))
     assert np.allclose(back, values[:, None], rtol=2e-5, atol=0), back[:, 0]
+
+
+def test_a_link_to_a_missing_file_says_where_it_points(tmp_path):
+    """A symlink whose target is gone (an unmounted drive): the error said 'no such file ... did you mean <the link
+    itself>?'. Now it names the target."""
+    link = tmp_path / "rec.edf"
+    link.symlink_to(tmp_path / "usb" / "rec.edf")
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(link)).configure({})
+    assert e.value.message == f"file_source: {link} is a link to {tmp_path / 'usb' / 'rec.edf'}, which does not exist"
+    assert "did you mean" not in str(e.value)

@@ -463,6 +463,12 @@ def open_reader(
         import os
 
         where = "" if path.is_absolute() else f" (relative to the current folder: {path.absolute()})"
+        if path.is_symlink():  # a link whose target is gone: "did you mean" named the link itself
+            target = os.readlink(path)
+            raise SpecError(
+                f"file_source: {path} is a link to {target}, which does not exist",
+                "mount or restore the file it points to, or give the recording's own path",
+            )
         near = itertools.islice(path.parent.iterdir(), 5000) if path.parent.is_dir() else ()  # a huge folder: some
         close = difflib.get_close_matches(path.name, [p.name for p in near], n=3, cutoff=0.6)
         expanded = os.path.expandvars(str(path))  # `$HOME/rec.edf` in a YAML file: no shell expanded it
