@@ -166,6 +166,26 @@ def test_align_refuses_a_negative_or_non_finite_delay(delay):
     assert np.array_equal(zero.process({"in": Chunk(x, 1.0)})["out"].data, x)
 
 
+def test_align_says_when_its_delay_dropped_the_whole_stream(caplog):
+    """`delay: 1e20` (or any delay longer than the stream) gave an empty output, unsaid."""
+    import logging
+
+    node = Align(delay=1e20 / RATE)  # a whole number of samples
+    node.configure({"in": signal_spec(RATE, ["a"])})
+    assert node.process({"in": Chunk(np.ones((1, 50)), 0.0)}) == {}
+    with caplog.at_level(logging.WARNING, "wavegraph.align"):
+        assert node.finish() == {}
+    (said,) = [r.getMessage() for r in caplog.records]
+    assert said.startswith("align: the whole stream was dropped (50 samples, 0.2 s): its delay of 4e+17 s is longer")
+    caplog.clear()
+    short = Align(delay=0.02)  # 5 samples: a stream longer than its delay is not worth a word
+    short.configure({"in": signal_spec(RATE, ["a"])})
+    short.process({"in": Chunk(np.ones((1, 50)), 0.0)})
+    with caplog.at_level(logging.WARNING, "wavegraph.align"):
+        short.finish()
+    assert caplog.records == []
+
+
 # --- model nodes ----------------------------------------------------------------------------------------
 
 

@@ -37,6 +37,7 @@ its inputs, whose own latency is already counted on that path).
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import Literal, TypeVar
@@ -46,6 +47,8 @@ from pydantic import Field
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
+
+_log = logging.getLogger("wavegraph.align")
 
 _REAL_OF = {"complex64": "float32", "complex128": "float64"}
 _COMPLEX_OF = {"float32": "complex64", "float64": "complex128"}
@@ -444,3 +447,17 @@ class Align(Node[AlignParams]):
             return {}
         data = c.data[..., skip:] if self._axis == -1 else c.data[skip:]
         return {"out": c.with_data(data, float(c.t0) + (skip - self._steps) / self._rate)}
+
+    def finish(self):
+        """Says so when the stream ended inside the delay: all of it was dropped (`delay: 1e20` gave an empty output,
+        unsaid)."""
+        if 0 < self.state.dropped < self._d:
+            _log.warning(
+                "align: the whole stream was dropped (%d %s, %.6g s): its delay of %.6g s is longer than the stream; "
+                "fix: give the delay the stream's source adds (delay: auto takes the one it declares)",
+                self.state.dropped,
+                "samples" if self._axis == -1 else "frames",
+                self.state.dropped / self._rate,
+                self._delay,
+            )
+        return {}
