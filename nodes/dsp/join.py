@@ -51,6 +51,7 @@ from wavegraph.pipeline.spec import SpecError, StreamSpec
 from .timebuffer import TimedBuffer
 
 _log = logging.getLogger("wavegraph.join")
+MAX_CHANNELS = 65536  # as the simulated sources: far above the channels of any recording system
 
 
 class JoinParams(NodeParams):
@@ -98,6 +99,14 @@ class Join(Node[JoinParams]):
                 raise SpecError(
                     f"join: input '{p}' is a {s.describe()} stream", "join regular (channels, samples) signals"
                 )
+        total = sum(specs[p].shape[0] for p in self.inputs)
+        if total > MAX_CHANNELS:  # joins of joins double it each time: 24 gave 16 M channels and a 46 s validate
+            raise SpecError(
+                f"join: the output would have {total} channels ("
+                + " + ".join(f"{p}: {specs[p].shape[0]}" for p in self.inputs)
+                + f"); at most {MAX_CHANNELS}",
+                "join each stream once (a join of joins doubles the channels each time), or pick channels first",
+            )
         names = [
             (p, n)
             for p in self.inputs
