@@ -293,3 +293,29 @@ def test_with_recover_a_silence_says_that_its_outlet_may_be_gone(monkeypatch, ca
     assert f"stream '{name}' has sent nothing for" in caplog.text and "or its outlet is gone" in caplog.text
     assert f"`recover: true` waits for an outlet of source_id {name} to come back" in caplog.text
     node.close()
+
+
+def test_an_outlet_stamped_with_a_replayed_files_times_is_said(caplog):
+    """configs/bci_ssvep_replay.yaml's decisions go out with `timestamps: stream`: a file's chunk times (0 s on), not
+    the LSL clock. Before: published without a word, so a stimulus program's "arrival minus stamp" was hours off."""
+    from wavegraph.nodes.io.lsl_outlet import LslOutlet
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import StreamSpec
+
+    node = LslOutlet(name=uname("replayed"), timestamps="stream")
+    node.configure({"in": StreamSpec("events", 0.0, (3,), "float64", labels=((6, "6"),))})
+    node.open()
+    with caplog.at_level(logging.WARNING, "wavegraph.lsl"):
+        node.process({"in": Chunk(np.array([[2.0, 0.0, 6.0]]), t0=2.0)})
+        node.process({"in": Chunk(np.array([[2.5, 0.0, 6.0]]), t0=2.5)})
+    assert node.counters["stamps_off_clock"] == 1 and node.pushed == 2
+    assert "is stamped with its chunk times (`timestamps: stream`)" in caplog.text
+    assert "`timestamps: now`" in caplog.text and caplog.text.count("lsl_outlet: stream") == 1
+    live = LslOutlet(name=uname("live"), timestamps="stream")
+    live.configure({"in": StreamSpec("events", 0.0, (3,), "float64", labels=((6, "6"),))})
+    live.open()
+    t = pylsl.local_clock()
+    live.process({"in": Chunk(np.array([[t, 0.0, 6.0]]), t0=t)})
+    assert "stamps_off_clock" not in live.counters
+    node.close()
+    live.close()

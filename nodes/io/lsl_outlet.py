@@ -27,6 +27,7 @@ from wavegraph.pipeline.spec import SpecError
 from .lsl_info import MARKER_TYPE, describe_streams, import_pylsl, resolve
 
 _log = logging.getLogger("wavegraph.lsl")
+STAMPS_OFF_S = 600.0  # s: chunk times this far from the LSL clock are on another clock (lsl_inlet's CLOCK_OFF_S)
 
 
 class LslOutletParams(NodeParams):
@@ -133,6 +134,7 @@ class LslOutlet(Sink[LslOutletParams]):
         x = np.ascontiguousarray(x, dtype=self._np)
         if self.params.timestamps == "stream":
             ts = c.t0 + np.arange(x.shape[0]) / self._rate
+            self._check_clock(float(ts[0]))
             self._outlet.push_chunk(x, ts.tolist())
         else:
             self._outlet.push_chunk(x)
@@ -157,9 +159,27 @@ class LslOutlet(Sink[LslOutletParams]):
             times = c.t0 + np.arange(ids.size) / self._rate if self._rate > 0 else np.full(ids.size, c.t0)
             markers = [str(int(k)) for k in ids]
         now = pylsl.local_clock()
+        if self.params.timestamps == "stream" and len(times):
+            self._check_clock(float(times[0]))
         for m, t in zip(markers, times):
             self._outlet.push_sample([m], float(t) if self.params.timestamps == "stream" else now)
         self.pushed += len(markers)
+
+    def _check_clock(self, t: float) -> None:
+        """With `timestamps: stream`, say once when the chunk times are far off the LSL clock (a file replayed, whose
+        times start at 0 or at its recording session's): consumers that align by timestamp would not line up."""
+        if "stamps_off_clock" in self.counters:
+            return
+        off = t - import_pylsl().local_clock()
+        if abs(off) > STAMPS_OFF_S:
+            self.count("stamps_off_clock")
+            _log.warning(
+                "lsl_outlet: stream '%s' is stamped with its chunk times (`timestamps: stream`), %.4g s off the LSL "
+                "clock (a replayed file's times?): consumers that align it by timestamp will not line up; use "
+                "`timestamps: now` unless its source is an lsl_inlet",
+                self.params.name,
+                off,
+            )
 
     def close(self):
         self._outlet = None  # pylsl destroys the outlet; consumers see it disappear
