@@ -319,3 +319,28 @@ def test_an_outlet_stamped_with_a_replayed_files_times_is_said(caplog):
     assert "stamps_off_clock" not in live.counters
     node.close()
     live.close()
+
+
+def test_a_stream_missed_by_its_type_or_by_case_says_what_to_set():
+    """A stimulus program that publishes type 'Marker' (not 'Markers'), an amplifier app that publishes type 'eeg':
+    LSL matches exactly, so configs/bci_ssvep.yaml found neither. Before: the fix said only "start the outlet first,
+    fix name/type, or raise resolve_timeout" beside the list of visible streams."""
+    from wavegraph.pipeline.spec import SpecError
+
+    stim, amp_name, amp_type = uname("stimulus"), uname("amp"), uname("eeg")
+    keep = [
+        pylsl.StreamOutlet(pylsl.StreamInfo(stim, "Marker", 1, 0.0, pylsl.cf_string, stim)),
+        pylsl.StreamOutlet(pylsl.StreamInfo(amp_name, amp_type, 2, 100.0, pylsl.cf_float32, amp_name)),
+    ]
+    for name in (stim, amp_name):  # discovered (by this process) before the inlets look for them
+        assert pylsl.resolve_bypred(f"name='{name}'", 1, 10.0)
+    with pytest.raises(SpecError) as e:
+        LslInlet(name=stim, type="Markers", resolve_timeout=0.5).configure({})
+    assert e.value.hint == f"stream '{stim}' has type 'Marker': set `type: Marker` (LSL matches them exactly)"
+    with pytest.raises(SpecError) as e:
+        LslInlet(type=amp_type.upper(), resolve_timeout=0.5).configure({})
+    assert f"stream '{amp_name}' has type '{amp_type}': set `type: {amp_type}`" in e.value.hint
+    with pytest.raises(SpecError) as e:  # nothing close: the general fix
+        LslInlet(name=uname("absent"), resolve_timeout=0.3).configure({})
+    assert "start the outlet first" in e.value.hint
+    del keep

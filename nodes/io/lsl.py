@@ -76,6 +76,7 @@ from .lsl_info import (
     gap_said,
     import_pylsl,
     jump_said,
+    near_misses,
     nonfinite_said,
     off_clock,
     onehot_markers,
@@ -208,15 +209,19 @@ class LslInlet(Source[LslInletParams]):
         p = self.params
         query = (("name", p.name), ("type", p.type), ("source_id", p.source_id))
         pred = " and ".join(f"{k}='{v}'" for k, v in query if v)
-        found = resolve(pylsl, pred, p.resolve_timeout)  # polled: Ctrl-C stops the wait at once
+        seen: list = []  # every stream seen meanwhile, when none matches
+        found = resolve(pylsl, pred, p.resolve_timeout, seen)  # polled: Ctrl-C stops the wait at once
         if found:  # one more discovery wave (they come every 0.5 s), so a second matching stream is not missed
             found = pylsl.resolve_bypred(pred, minimum=2, timeout=AMBIGUITY_WAIT_S) or found
         if not found:
-            visible = pylsl.resolve_streams(wait_time=min(1.0, p.resolve_timeout))
+            visible = seen or pylsl.resolve_streams(wait_time=min(1.0, p.resolve_timeout))
+            near = near_misses({k: v for k, v in query if v}, visible)
             raise SpecError(
                 f"lsl_inlet: no LSL stream with {pred} within {p.resolve_timeout:g} s; "
                 f"visible streams: {describe_streams(visible)}",
-                "start the outlet first, fix name/type, or raise resolve_timeout; "
+                f"{near} (LSL matches them exactly)"
+                if near
+                else "start the outlet first, fix name/type, or raise resolve_timeout; "
                 "discovery follows $LSLAPICFG (configs/lsl_api.cfg: loopback only)",
             )
         if len(found) > 1:

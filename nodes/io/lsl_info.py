@@ -28,19 +28,25 @@ def import_pylsl():
     return pylsl
 
 
-def resolve(pylsl, pred: str, timeout: float) -> list:
+def resolve(pylsl, pred: str, timeout: float, seen: list | None = None) -> list:
     """The streams matching `pred` seen within `timeout` s, polled from a ContinuousResolver so that Ctrl-C
     stops the wait at once: pylsl.resolve_bypred is one C call, which held Ctrl-C until its timeout was over
-    (and in a process without an outlet it took 5.5 s whatever its timeout)."""
-    resolver = pylsl.ContinuousResolver(pred=pred)
+    (and in a process without an outlet it took 5.5 s whatever its timeout). With `seen`, every stream seen
+    meanwhile is added to it when none matched (what to list: a 1 s look after the wait missed streams that
+    were there all along, on a loaded machine)."""
+    resolvers = [pylsl.ContinuousResolver(pred=pred)]
+    if seen is not None:
+        resolvers.append(pylsl.ContinuousResolver())
     try:
         end = time.monotonic() + timeout
-        while not (found := resolver.results()) and time.monotonic() < end:
+        while not (found := resolvers[0].results()) and time.monotonic() < end:
             time.sleep(0.02)
+        if seen is not None and not found:
+            seen.extend(resolvers[1].results())
         return list(found)
     finally:  # liblsl's teardown of a resolver can block for 5 s: a daemon thread drops the last reference
-        last = [resolver]
-        del resolver  # (a thread given it as an argument dropped it first: the teardown ran here)
+        last = [resolvers]
+        del resolvers  # (a thread given it as an argument dropped it first: the teardown ran here)
         threading.Thread(target=last.clear, daemon=True).start()
 
 
@@ -250,6 +256,21 @@ def off_clock(info, offset: float) -> str:
     )
 
 
+def near_misses(query: dict[str, str], infos) -> str:
+    """What to set for a visible stream that misses the query by one field: by case or spaces only ('eeg' for
+    'EEG'), or, of the queried name, by its type or source_id; empty when none does."""
+    fixes = []
+    for i in infos:
+        have = {"name": i.name(), "type": i.type(), "source_id": i.source_id()}
+        off = [k for k, v in query.items() if have[k] != v]
+        if len(off) != 1:
+            continue
+        k = off[0]
+        if have[k].strip().casefold() == query[k].strip().casefold() or (k != "name" and "name" in query):
+            fixes.append(f"stream '{i.name()}' has {k} '{have[k]}': set `{k}: {have[k]}`")
+    return "; ".join(dict.fromkeys(fixes))
+
+
 def describe_streams(infos) -> str:
     return "; ".join(stream_lines(infos)) or "none"
 
@@ -310,6 +331,7 @@ __all__ = [
     "backlog_said",
     "gap_said",
     "jump_said",
+    "near_misses",
     "nonfinite_said",
     "stall_said",
     "event_table",
