@@ -625,7 +625,8 @@ def test_a_brainvision_channel_in_a_voltage_mne_does_not_know_is_scaled_to_volts
     text = header.read_text()
     for name, unit in (("O1", "μV"), ("Oz", "UV"), ("O2", "%")):
         text = text.replace(f"={name},,0.1,µV", f"={name},,0.1,{unit}")
-    header.write_text(text)
+    # Recorder writes a [Coordinates] section after the channels, with Ch lines of its own (they hid every unit)
+    header.write_text(text + "\n[Coordinates]\nCh1=1,-90,-90\nCh2=1,90,-90\nCh3=1,90,90\n")
     want = np.asarray(mne.io.read_raw_brainvision(header, preload=True, verbose="error").get_data())
     with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
         spec, got = _replay(header)
@@ -698,3 +699,20 @@ def test_a_link_to_a_missing_file_says_where_it_points(tmp_path):
         FileSource(path=str(link)).configure({})
     assert e.value.message == f"file_source: {link} is a link to {tmp_path / 'usb' / 'rec.edf'}, which does not exist"
     assert "did you mean" not in str(e.value)
+
+
+def test_a_brainvision_marker_file_named_by_a_path_that_leads_nowhere_is_said(tmp_path, caplog):
+    """A header written on another machine: MarkerFile=C:\\Users\\lab\\rec_old.vmrk, no rec.vmrk beside it. MNE's own
+    'not found; no annotations' is not passed on (check_brainvision says the bare-name case), so the recording was
+    replayed with no markers, unsaid. Now said, with the line to edit when the file is beside the header."""
+    from test_formats_sweep import _brainvision  # pyright: ignore[reportMissingImports]
+
+    header = _brainvision(tmp_path, [("S  8", 100)])
+    (tmp_path / "rec.vmrk").rename(tmp_path / "rec_old.vmrk")
+    header.write_text(header.read_text().replace("MarkerFile=rec.vmrk", "MarkerFile=C:\\Users\\lab\\rec_old.vmrk"))
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        _replay(header)
+    assert (
+        "names its marker file 'C:\\\\Users\\\\lab\\\\rec_old.vmrk', which leads nowhere from its folder" in caplog.text
+    )
+    assert "fix: edit the header's MarkerFile= line to rec_old.vmrk" in caplog.text

@@ -355,18 +355,18 @@ def check_brainvision(header: Path) -> None:
             if near is not None
             else f"copy {base} beside the header and edit its DataFile= line to {base} (and MarkerFile= likewise)",
         )
-    if (
-        markers
-        and "/" not in markers
-        and "\\" not in markers
-        and _find(folder, markers) is None
-        and _find(folder, header.stem + ".vmrk") is None  # (MNE takes a .vmrk named as the header instead)
-    ):
-        _log.warning(
-            "file_source: %s names its marker file %r, which is not beside it: replayed without its markers",
-            header,
-            markers,
-        )
+    if markers and _find(folder, header.stem + ".vmrk") is None:  # (MNE takes a .vmrk named as the header instead)
+        base = markers.replace("\\", "/").rsplit("/", 1)[-1]
+        pathed = base != markers  # a header written on another machine: 'C:\\Users\\lab\\rec.vmrk' (MNE joins it)
+        if (_find(folder, markers) is None) if not pathed else not (folder / markers).exists():
+            near = _find(folder, base) if pathed else None
+            _log.warning(
+                "file_source: %s names its marker file %r, which %s: replayed without its markers%s",
+                header,
+                markers,
+                "leads nowhere from its folder" if pathed else "is not beside it",
+                f"; fix: edit the header's MarkerFile= line to {near.name}" if near is not None else "",
+            )
     found = _find(folder, data) if data else None
     width = _BV_WIDTH.get(keys.get("BinaryFormat", "").upper())
     try:
@@ -429,7 +429,9 @@ def brainvision_voltages(raw, path: Path | None) -> dict[int, float]:
     except UnicodeDecodeError:
         text = raw_text.decode("latin-1")
     units = {}
-    for k, props in re.findall(r"^Ch([0-9]+)=(.*)$", text.split("[Channel Infos]", 1)[-1], re.M):
+    infos = re.split(r"^\[", text.split("[Channel Infos]", 1)[-1], maxsplit=1, flags=re.M)[0]  # up to the next
+    # section: [Coordinates] has Ch1=1,-90,-90 lines too, which set every unit to the default
+    for k, props in re.findall(r"^Ch([0-9]+)=(.*)$", infos, re.M):
         parts = props.split(",")  # name, reference, resolution, unit (none or empty: µV, as MNE)
         units[int(k) - 1] = parts[3].replace("\xc2", "") if len(parts) > 3 and parts[3] else "µV"
     kinds = raw.get_channel_types()
