@@ -344,3 +344,21 @@ def test_a_stream_missed_by_its_type_or_by_case_says_what_to_set():
         LslInlet(name=uname("absent"), resolve_timeout=0.3).configure({})
     assert "start the outlet first" in e.value.hint
     del keep
+
+
+def test_samples_stamped_with_one_time_a_chunk_are_said_once(caplog):
+    """An app that stamps every sample of a chunk with the chunk's time (push_sample in a loop with one timestamp).
+    Before: counted non_monotonic (1350 of 1500 samples) and never said, so the table's figure had no explanation."""
+    name = uname("onestamp")
+    amp = amplifier(name, rate=250.0)
+    node = LslInlet(name=name, max_samples=100, chunk_size=32, clock_sync=False, resolve_timeout=2.0)
+    node.configure({})
+    t = pylsl.local_clock()
+    ts = t + (np.arange(100) // 10 + 1) * 10 / 250.0  # each burst of 10 stamped with its last sample's time
+    th = pushed(amp, np.zeros((100, 2)), ts)
+    with caplog.at_level(logging.WARNING, "wavegraph.lsl"):
+        chunks = read_all(node)
+    th.join()
+    assert sum(c.data.shape[1] for c in chunks) == 100 and node.counters["non_monotonic"] == 90
+    said = [r.getMessage() for r in caplog.records if "not after the one before" in r.getMessage()]
+    assert len(said) == 1 and f"stream '{name}' stamps samples" in said[0] and "stamps a whole chunk" in said[0]

@@ -83,6 +83,7 @@ from .lsl_info import (
     resolve,
     stall_said,
     unique_names,
+    unordered_said,
     warn_unknown,
 )
 from .lsl_time import TimestampFit, fill_times, off_nominal_rate
@@ -556,6 +557,8 @@ class LslInlet(Source[LslInletParams]):
                 step = step[: inner[0]]
         bad = int(np.count_nonzero(step <= 0 if self._rate > 0 else step < 0))  # markers may share a time
         if bad:
+            if "non_monotonic" not in self.counters:
+                _log.warning("lsl_inlet: %s", unordered_said(self._name(), self._rate > 0))
             self.count("non_monotonic", bad)
         if gap:
             self.count("gaps")

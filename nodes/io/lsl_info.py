@@ -211,6 +211,21 @@ def gap_said(stream: str, step_s: float, last: bool) -> str:
     )
 
 
+def unordered_said(stream: str, regular: bool) -> str:
+    """What to say, once, of timestamps that do not increase (`regular`: a signal's, else markers that go back)."""
+    if not regular:
+        return (
+            f"stream '{stream}' sends markers stamped before the one before (the stimulus program stamps them late, "
+            "or with two clocks?): they are kept in their order of arrival, counted non_monotonic"
+        )
+    return (
+        f"stream '{stream}' stamps samples with a time not after the one before (an app that stamps a whole chunk "
+        "with one time, or back-dates chunks at a wrong rate?): the chunk times follow a line fitted to the "
+        "timestamps (smoothing_halftime), counted non_monotonic; stamp each sample (pylsl push_chunk back-dates "
+        "a chunk given one time) in the sending app"
+    )
+
+
 def jump_said(stream: str, what: str) -> str:
     """What to say when a stream's timestamps `what` (went back, jumped off the LSL clock)."""
     return (
@@ -332,6 +347,7 @@ __all__ = [
     "gap_said",
     "jump_said",
     "near_misses",
+    "unordered_said",
     "nonfinite_said",
     "stall_said",
     "event_table",
