@@ -158,6 +158,16 @@ def _name(raw: Any, key: str) -> str:
     return (written(raw, key) or "") if isinstance(raw, dict) and key in raw else ""
 
 
+def _path_or_number(name: str, value: Any) -> bool:
+    """Whether a leading $NAME in this parameter is a variable no shell expanded: in a path (`$HOME/rec.edf`) or a
+    whole value (`rate: $RATE`); not inside a list or mapping (a marker label '$start')."""
+    return isinstance(value, str) and (
+        "path" in name
+        or name.endswith(("root", "dir", "file", "checkpoint"))
+        or (value.startswith("$") and "/" not in value)
+    )
+
+
 def _has_nul(value: Any) -> bool:
     """A NUL character in a text, or in a list or mapping of them."""
     if isinstance(value, str):
@@ -412,7 +422,7 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
                 f"node '{nc.id}': parameter '{param}' holds a NUL character",
                 "remove it (no file name or text holds one; in a double-quoted YAML string, \\0 is a NUL)",
             )
-        for param, var in ((k, unexpanded(v)) for k, v in nc.params.items()):
+        for param, var in ((k, unexpanded(v, _path_or_number(k, v))) for k, v in nc.params.items()):
             if var:  # ${DATA} as in docker compose: no variable is expanded, the file or number was wrong
                 broken.add(nc.id)
                 text = nc.params[param] if isinstance(nc.params[param], str) else var  # the shell expands it

@@ -57,18 +57,20 @@ def unknown_top_keys(doc: dict) -> tuple[list[tuple[int, str, str]], dict[str, A
     return out, meant
 
 
-_VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::?-[^}]*)?\}|^\$[A-Za-z_][A-Za-z0-9_]*")
+_VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::?-[^}]*)?\}")
+_LEADING = re.compile(r"^\$[A-Za-z_][A-Za-z0-9_]*(?=/|$)")  # `$HOME/rec.edf`, `$RATE`: not `$start` in a label list
 
 
-def unexpanded(value: Any) -> str:
-    """The first ${NAME} (or a leading $NAME) in a parameter's text, in a list or mapping of them too; "" when none.
-    A graph file is not a docker compose file: wavegraph expands no variables, so `path: ${DATA}/rec.edf` was looked
-    for as a file named that, and `rate: ${RATE}` was 'text, not a number'."""
+def unexpanded(value: Any, leading: bool = False) -> str:
+    """The first ${NAME} in a parameter's text, in a list or mapping of them too; with `leading` (a path or a number,
+    where a `$` is no file's or number's) also a leading $NAME; "" when none. A graph file is not a docker compose file:
+    wavegraph expands no variables, so `path: ${DATA}/rec.edf` was looked for as a file named that, and `rate: ${RATE}`
+    was 'text, not a number'. A leading $NAME elsewhere is left alone: a marker label may be '$start'."""
     if isinstance(value, str):
-        found = _VARIABLE.search(value)
+        found = _VARIABLE.search(value) or (_LEADING.search(value) if leading else None)
         return found.group(0) if found else ""
     items = [*value.keys(), *value.values()] if isinstance(value, dict) else value if isinstance(value, list) else []
-    return next((v for v in map(unexpanded, items) if v), "")
+    return next((v for v in (unexpanded(i, leading) for i in items) if v), "")
 
 
 def list_fix(doc: Any) -> str:

@@ -102,10 +102,19 @@ def _number_problems(nc: NodeConfig, cls: type[Node], file: str) -> dict:
             problems[name] = (
                 file,
                 nc.param_lines.get(name, nc.line),
-                f"node '{nc.id}' ({nc.type}): parameter '{name}' = {value:g}{_set(nc, name)} {wrong[0]}",
+                f"node '{nc.id}' ({nc.type}): parameter '{name}' = {_number_shown(value)}{_set(nc, name)} {wrong[0]}",
                 wrong[1],
             )
     return problems
+
+
+def _number_shown(value) -> str:
+    """A number as a problem shows it: %g, or its digits cut short for an int too large for a float (`rate: 1` and
+    400 zeros raised OverflowError out of validate)."""
+    try:
+        return f"{value:g}"
+    except OverflowError:
+        return shown(value)
 
 
 MAX_INT = 2**63 - 1  # the largest float pydantic makes an int of ('exceeded maximum size' above it)

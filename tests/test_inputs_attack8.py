@@ -489,6 +489,15 @@ def test_a_variable_in_a_parameter_is_said_not_to_be_expanded(tmp_path, monkeypa
     assert capsys.readouterr().err.startswith("--set: node 'src': parameter 'rate' holds ${RATE}, which wavegraph")
 
 
+def test_a_dollar_in_a_label_or_a_file_name_is_not_taken_for_a_variable(tmp_path, monkeypatch, capsys):
+    """Review of the check above: a leading $NAME anywhere was refused, so a marker label '$start' in marker_codes
+    (the stimulus program's own name for it) or a folder '$RECYCLE.BIN' could not be written at all."""
+    text = "nodes:\n  - {id: m, type: lsl_inlet, params: {name: stim, type: Markers, marker_codes: {$start: 1}}}\n"
+    assert not any("does not expand" in p for p in problems(tmp_path, monkeypatch, capsys, text))
+    text = "nodes:\n  - {id: f, type: file_source, params: {path: $RECYCLE.BIN/rec.edf}}\n"
+    assert not any("does not expand" in p for p in problems(tmp_path, monkeypatch, capsys, text))
+
+
 def test_set_names_the_node_in_another_case_and_params_as_one_set_each(tmp_path, monkeypatch, capsys):
     """--set SRC.rate=5 got 'use one of: src, lp' (no did-you-mean for case); --set 'src.params={rate: 5}' got
     'parameters are: rate, ...' without saying that each parameter takes its own --set."""
@@ -526,3 +535,12 @@ def test_a_graph_file_that_is_a_list_gets_the_fix_for_what_it_lists(tmp_path, mo
         "g.yaml:1: a graph file must be a mapping with 'nodes' and 'edges'; fix: "
     )
     assert err[0].partition("; fix: ")[2].startswith(fix), err  # (the last case, nothing like a graph, as before)
+
+
+def test_an_integer_too_large_for_a_float_is_a_problem_not_a_traceback(tmp_path, monkeypatch, capsys):
+    """Review: `rate: 1` followed by 400 zeros raised OverflowError ('int too large to convert to float') out of
+    validate while the problem's text was written."""
+    said = problems(
+        tmp_path, monkeypatch, capsys, "nodes:\n  - {id: s, type: sine, params: {rate: 1" + "0" * 400 + "}}\n"
+    )
+    assert len(said) == 1 and "parameter 'rate' = 1000" in said[0] and "..." in said[0]
