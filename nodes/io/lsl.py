@@ -34,6 +34,11 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   chunk as a gap (`gaps`).
   A stream whose timestamps run more than 5 % off its nominal rate (5 s into a segment) is logged
   once and counted `rate_off_nominal`: the graph takes its samples at the nominal rate.
+  What a misbehaving stream does is logged (naming it, with the fix) and counted: a signal silent for 5 s
+  (`stalls`, and when it sends again), NaN/inf values (`nonfinite`, each channel named once; passed on),
+  timestamps NaN/inf (`bad_timestamps`: given the time of the samples before them), a step back of over
+  1 s (`clock_back`) or a jump off the LSL clock (`clock_off`), the first gaps, the first non-increasing
+  timestamps, and a backlog of 2 s in liblsl's buffer (`behind`: liblsl drops what exceeds `buffer_s`).
   End of stream: after `duration` seconds of stream time or `max_samples` samples (the last chunk is
   trimmed to the limit), when nothing arrived for `idle_timeout` seconds, or when the outlet goes away
   (pylsl LostError; liblsl then drops every sample the inlet had received but not yet pulled: measured,
