@@ -17,7 +17,7 @@ NaN/Inf: `nan_policy` (nodes/nanpolicy.py); the model never sees them (zeroed). 
       (1e6; audio is +-1, or +-32768 in a float file written at int16 scale) are clipped to it and counted
       (`clipped_input`): a corrupt float WAV's 1e30 made the model's float32 state inf, and every later output NaN. Under `propagate` the output sample
       that is aligned with a bad input sample (latency later) is NaN. Samples below 1e-10 (-200 dBFS) are zeroed
-      where a frame could be made of them only (TINY): near 1e-20 they turned the model state NaN for good.
+      (TINY): digital silence behind a filter, whose tail the level-free inputs would read as a signal.
 Weights: `checkpoint` (default: the shipped models/weights/enhancer.safetensors, trained by `wavegraph train
       enhancer`, see docs/speech.md) or `random_init: true` with `core`, `d_model`, `n_layers` (tests only).
 torch is imported in configure(), not at module import.
@@ -42,11 +42,11 @@ if TYPE_CHECKING:
 
 SAMPLE_RATE = 16000
 INPUT_LIMIT = 1e6  # |x| beyond this (120 dB over full scale) is clipped: squared in float32 it overflowed the state
-# |x| below TINY (-200 dBFS; 32-bit PCM's step is 4.7e-10) is zeroed: a frame made of samples near 1e-20 (an IIR
-# filter's tail decaying to silence passes there) gave the tone feature a subnormal X_t conj(X_t-1), whose unit phasor
-# torch makes inf: the model state went NaN and every later output sample with it. QUIET: a chunk whose RMS is below
-# it (-120 dBFS) is near-silent.
-TINY, QUIET = 1e-10, 1e-6
+# |x| below TINY (-200 dBFS; 32-bit PCM's step is 4.7e-10) is zeroed: an IIR filter's tail decaying to silence passes
+# 1e-20, which the model's level-free inputs (tone, onset, impulse) read as a signal like any other (the output after
+# such a tail differed from the output after true silence by up to 0.024), and which turned its state NaN before the
+# tone feature's subnormal fix (models/enhancer_features.py).
+TINY = 1e-10
 _NOT_CONFIGURED = (
     "enhancer is not configured yet; call configure() first: "
     "node.configure({'in': signal_spec(16000, ['ch0'], 'audio', 'float32', 'a.u.')})"
@@ -317,12 +317,11 @@ class EnhancerNode(Node[EnhancerParams]):
             if over.any():
                 self.count("clipped_input", int(np.count_nonzero(over)))
                 data = np.clip(data, -INPUT_LIMIT, INPUT_LIMIT)
-        # zero |x| < TINY where a frame can be made of such samples only: a chunk over one block (the flush costs
-        # little against its frames), a near-silent one, or one that starts or ends below TINY (free tests: a
-        # 10 ms block of audio pays nothing)
-        if n > self.hop or power < n * QUIET * QUIET or abs(data[0, 0]) < TINY or abs(data[0, -1]) < TINY:
-            data = np.where(np.abs(data) < TINY, np.float32(0), data)
-            self.pending = np.where(np.abs(self.pending) < TINY, np.float32(0), self.pending)
+        # zero every |x| < TINY, whatever the chunking (the same samples for any chunk sizes; the held-back partial
+        # block was zeroed with its chunk); one reduction when there is none (~1.5 us a 10 ms block)
+        magnitude = np.abs(data)
+        if magnitude.min() < TINY:
+            data = np.where(magnitude < TINY, np.float32(0), data)
         self.n_in += n
         vad = self._run(np.asarray(data[0], np.float32))
         return self._emit(n, vad, chunk, chunk.t0, bad)
