@@ -450,7 +450,8 @@ def _delay_removed(graph: Graph, n: str) -> str:
     upstream's declared delay (was shown as 'latency=0 samples (0.00 ms)' alone)."""
     ins = [graph.specs[e.source].delay for e in graph.edges_into(n) if e.source in graph.specs]
     outs = [graph.specs[f"{n}.{port}"].delay for port in graph.nodes[n].outputs if f"{n}.{port}" in graph.specs]
-    given = getattr(getattr(graph.nodes[n], "params", None), "delay", None)
+    node = graph.nodes[n]  # only align's `delay` is what it drops (ssvep_trial_decoder's is the visual latency)
+    given = getattr(getattr(node, "params", None), "delay", None) if node.type_name == "align" else None
     if not ins or not outs or (max(ins) <= min(outs) and given != "auto"):
         return ""
     declared = f"{max(ins) * 1e3:.2f} ms"
