@@ -137,6 +137,7 @@ def test_a_clock_reset_and_a_clock_set_hours_ahead_mid_run_are_said(caplog):
     assert node.counters["clock_back"] == 1 and node.counters["clock_off"] == 1
     assert f"the timestamps of stream '{name}' went back 4.99 s (the sending app's clock was reset" in caplog.text
     assert "jumped +7205 s, off the LSL clock" in caplog.text and "pylsl.local_clock" in caplog.text
+    assert node.counters["non_monotonic"] == 1 and "not after the one before" not in caplog.text  # one message a reset
 
 
 def test_samples_stamped_nan_or_inf_get_times_from_the_samples_before_them(caplog):

@@ -561,8 +561,8 @@ class LslInlet(Source[LslInletParams]):
                 split = int(inner[0] + 1 - off)
                 step = step[: inner[0]]
         bad = int(np.count_nonzero(step <= 0 if self._rate > 0 else step < 0))  # markers may share a time
-        if bad:
-            if "non_monotonic" not in self.counters:
+        if bad:  # (a clock reset, a step back at the gap, is said as such: _said_jump)
+            if "non_monotonic" not in self.counters and bad > int(gap and step[0] < 0):
                 _log.warning("lsl_inlet: %s", unordered_said(self._name(), self._rate > 0))
             self.count("non_monotonic", bad)
         if gap:
