@@ -716,3 +716,32 @@ def test_a_brainvision_marker_file_named_by_a_path_that_leads_nowhere_is_said(tm
         "names its marker file 'C:\\\\Users\\\\lab\\\\rec_old.vmrk', which leads nowhere from its folder" in caplog.text
     )
     assert "fix: edit the header's MarkerFile= line to rec_old.vmrk" in caplog.text
+
+
+def test_a_wav_write_failing_without_an_errno_is_said_without_errno_none(tmp_path):
+    """Review: soundfile raises RuntimeError ('System error.') on a full disk; the recorder's message was built as
+    OSError(None, ...) and printed '[Errno None] recorder: writing ... failed'. And a failing close of the file left the
+    chunk log open."""
+    from wavegraph.nodes.io.recorder import Recorder
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import signal_spec
+
+    rec = Recorder(path=str(tmp_path / "a.wav"), chunk_log=True)
+    rec.configure({"in": signal_spec(16000.0, ["mic"], "audio", "float32", "a.u.")})
+    rec.process({"in": Chunk(np.zeros((1, 160), np.float32), 0.0)})
+    real = rec._file
+
+    class Failing:
+        def write(self, rows):
+            raise RuntimeError("System error.")
+
+        def close(self):
+            real.close()
+            raise OSError(28, "No space left on device")
+
+    rec._file = Failing()
+    with pytest.raises(OSError) as e:
+        rec.process({"in": Chunk(np.zeros((1, 160), np.float32), 0.01)})
+    assert str(e.value).startswith("recorder: writing ") and "RuntimeError: System error." in str(e.value)
+    rec.close()
+    assert rec._chunks.closed

@@ -428,7 +428,7 @@ class Recorder(Sink[RecorderParams]):
             kept = f"the {what} before it are in {self.path}, cut back at close to the last whole chunk"
         errno_, text = (e.errno, e.strerror or str(e)) if isinstance(e, OSError) else (None, f"{type(e).__name__}: {e}")
         return OSError(
-            errno_,
+            *([errno_] if errno_ is not None else []),  # OSError(None, text) printed as '[Errno None] text'
             f"recorder: writing {self.path} failed: {text}; {kept}; fix: {WRITE_FIXES.get(errno_ or 0, 'check that disk')} (or "
             f"record to another: --set NODE.path=...); a recording left as {self.spill_path.name} is finished by "
             f"`wavegraph recover {self.path}`",
@@ -483,8 +483,10 @@ class Recorder(Sink[RecorderParams]):
                 self._events_file.close()
             if self._open:
                 try:
-                    self._file.close()
-                    self._chunks.close()
+                    try:
+                        self._file.close()
+                    finally:  # the chunk log is closed even when the file's close fails
+                        self._chunks.close()
                 except OSError:  # (a full disk: the buffer's rest; the log says what is whole)
                     if not self._failed_write:
                         raise
