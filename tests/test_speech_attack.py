@@ -169,7 +169,7 @@ def test_enhancer_whole_long_file_in_one_chunk_stays_small_and_equal(tmp_path):
     output equals the 10 ms-chunk run."""
     from wavegraph.pipeline.chunk import Chunk
 
-    x = (_speech(SR, 25.0) + 0.01 * np.random.default_rng(0).standard_normal(SR * 25)).astype(np.float32)
+    x = (_speech(SR, 12.0) + 0.01 * np.random.default_rng(0).standard_normal(SR * 12)).astype(np.float32)  # > 10 s
     whole = _node().process({"in": Chunk(x[None], 0.0)})
     node = _node()
     parts = [node.process({"in": Chunk(x[None, k : k + 160], k / SR)}) for k in range(0, len(x), 160)]
@@ -182,7 +182,7 @@ def test_enhancer_whole_long_file_in_one_chunk_stays_small_and_equal(tmp_path):
         "from wavegraph.pipeline.spec import signal_spec\n"
         "node = EnhancerNode()\n"
         "node.configure({'in': signal_spec(16000, ['ch0'], 'audio', 'float32', 'a.u.')})\n"
-        "x = (0.05 * np.random.default_rng(0).standard_normal(16000 * 240)).astype(np.float32)[None]\n"
+        "x = (0.05 * np.random.default_rng(0).standard_normal(16000 * 120)).astype(np.float32)[None]\n"
         "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "node.process({'in': Chunk(x, 0.0)})\n"
         "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)\n"
@@ -191,7 +191,7 @@ def test_enhancer_whole_long_file_in_one_chunk_stays_small_and_equal(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr
     grown_mb = float(out.stdout.split()[-1])
-    assert grown_mb < 250, grown_mb  # was 550-600 MB for 240 s (now 60-70)
+    assert grown_mb < 150, grown_mb  # was 550-600 MB for 240 s, ~280 for 120 s (now 60-70 for either)
 
 
 def test_enhancer_reused_for_a_second_file_after_finish_starts_it_fresh():
