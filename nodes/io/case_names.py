@@ -57,26 +57,25 @@ def needs_view(path: Path) -> bool:
     return False
 
 
-class CaseView:
-    """`path` as MNE wants to see it; read `self.path`, then `close()` once the reader is done."""
+class LinkFolder:
+    """A private temporary folder that shows a reader a recording under the names it expects: symbolic links to the
+    files on disk (and files written there). Read `self.path`, then `close()` removes the folder (also when the view
+    is dropped)."""
 
-    def __init__(self, path: Path):
+    path: Path
+
+    def __init__(self, prefix: str):
         self._dir: str | None = None  # set first: __del__ runs even when mkdtemp fails
-        self._dir = tempfile.mkdtemp(prefix="wavegraph-names-")
-        folder = Path(self._dir)
-        self.path = folder / (path.stem + path.suffix.lower())
-        links = {self.path.name: path}
-        for sibling in path.parent.iterdir():  # EEGLAB's .FDT: MNE falls back to the header's stem + ".fdt"
-            if sibling != path and sibling.stem.lower() == path.stem.lower() and sibling.is_file():
-                links.setdefault(path.stem + sibling.suffix.lower(), sibling)
-        if path.suffix.lower() in _BRAINVISION:  # data and markers by the names the header gives
-            for name in _header_names(path):
-                found = _find(path.parent, name)
-                if found is not None:
-                    links[name] = found
+        self._dir = tempfile.mkdtemp(prefix=prefix)
+        self.folder = Path(self._dir)
+
+    def fill(self, links: dict[str, Path], written: dict[str, str] | None = None) -> None:
+        """Link each name to its file and write each text file (UTF-8); the folder is removed if one fails."""
         try:
             for name, target in links.items():
-                (folder / name).symlink_to(target.resolve())
+                (self.folder / name).symlink_to(target.resolve())
+            for name, text in (written or {}).items():
+                (self.folder / name).write_text(text, encoding="utf-8")
         except OSError:
             self.close()
             raise
@@ -87,3 +86,21 @@ class CaseView:
 
     def __del__(self) -> None:  # a reader dropped without close()
         self.close()
+
+
+class CaseView(LinkFolder):
+    """`path` as MNE wants to see it; read `self.path`, then `close()` once the reader is done."""
+
+    def __init__(self, path: Path):
+        super().__init__("wavegraph-names-")
+        self.path = self.folder / (path.stem + path.suffix.lower())
+        links = {self.path.name: path}
+        for sibling in path.parent.iterdir():  # EEGLAB's .FDT: MNE falls back to the header's stem + ".fdt"
+            if sibling != path and sibling.stem.lower() == path.stem.lower() and sibling.is_file():
+                links.setdefault(path.stem + sibling.suffix.lower(), sibling)
+        if path.suffix.lower() in _BRAINVISION:  # data and markers by the names the header gives
+            for name in _header_names(path):
+                found = _find(path.parent, name)
+                if found is not None:
+                    links[name] = found
+        self.fill(links)

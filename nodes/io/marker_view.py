@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
-from .case_names import _find
+from .case_names import LinkFolder, _find
 
 _log = logging.getLogger("wavegraph.file_source")
 
@@ -27,30 +25,15 @@ def _names(header: Path) -> tuple[str | None, str | None]:
     return data, marker
 
 
-class MarkerView:
+class MarkerView(LinkFolder):
     """`header` as MNE can read it: `links` (name: file) linked beside it, its marker file (named `name` by the header)
     written as `text`, in UTF-8."""
 
     def __init__(self, header: Path, name: str, text: str, links: dict[str, Path]):
-        self._dir: str | None = None  # set first: __del__ runs even when mkdtemp fails
-        self._dir = tempfile.mkdtemp(prefix="wavegraph-markers-")
-        folder = Path(self._dir)
-        self.path = folder / header.name
-        try:
-            self.path.symlink_to(header.resolve())
-            for link, target in links.items():
-                (folder / link).symlink_to(target.resolve())
-            (folder / name).write_text(re.sub(r"(?im)^Codepage=.*$", "Codepage=UTF-8", text), encoding="utf-8")
-        except OSError:
-            self.close()
-            raise
-
-    def close(self) -> None:
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-
-    def __del__(self) -> None:  # a reader dropped without close()
-        self.close()
+        super().__init__("wavegraph-markers-")
+        self.path = self.folder / header.name
+        utf8 = re.sub(r"(?im)^Codepage=.*$", "Codepage=UTF-8", text)
+        self.fill({header.name: header, **links}, {name: utf8})
 
 
 def marker_view(header: Path) -> MarkerView | None:
