@@ -47,6 +47,20 @@ class Dataset:
     license: str
 
 
+def _bsn(name: str, file: str, sha256: str, description: str) -> Dataset:
+    """A signal sample shipped in biosignalsnotebooks' wheel (OpenSignals exports), as dataset bsn-NAME."""
+    return Dataset(
+        name=f"bsn-{name}",
+        requirement="biosignalsnotebooks==0.6.14",
+        pip_args=("--only-binary", ":all:"),
+        member_suffix=f"notebook_files/osf_files/signal_samples/{file}",
+        filename=file,
+        sha256=sha256,
+        description=description,
+        license="MIT (biosignalsnotebooks)",
+    )
+
+
 DATASETS: dict[str, Dataset] = {
     d.name: d
     for d in (
@@ -109,81 +123,53 @@ DATASETS: dict[str, Dataset] = {
             description="SSVEP EEG as MNE Epochs: 64 EEG channels, 256 Hz, 16 epochs x 16 s",
             license="MIT (ssvepy)",
         ),
-        *(
-            Dataset(
-                name=f"bsn-{name}",
-                requirement="biosignalsnotebooks==0.6.14",
-                pip_args=("--only-binary", ":all:"),
-                member_suffix=f"notebook_files/osf_files/signal_samples/{stem}.edf",
-                filename=f"{stem}.edf",
-                sha256=sha,
-                description=f"OpenSignals EDF+C export: {what}",
-                license="MIT (biosignalsnotebooks)",
-            )
-            for name, stem, sha, what in (
-                (
-                    "eeg-acoustic-edf",
-                    "eeg_acoustic",
-                    "49851a08c6ad83e39b42d3a4fc8cfa9ad44766c7039baf4cd60b0d195405e4b9",
-                    "2 channels 'RAW' without a unit (ADC counts 0-65535, 0-1.5), 1 kHz, 284 s",
-                ),
-                (
-                    "eda-slow-edf",
-                    "eda_slow_signal",
-                    "d8c6db62cd158365549b3a883b3f7e39f0a7d45bc43c7c1fa62f0260c35aca5a",
-                    "1 channel EDA in uS, 100 Hz, 29 s",
-                ),
-            )
+        _bsn(
+            "eeg-acoustic-edf",
+            "eeg_acoustic.edf",
+            "49851a08c6ad83e39b42d3a4fc8cfa9ad44766c7039baf4cd60b0d195405e4b9",
+            "OpenSignals EDF+C export: 2 channels 'RAW' without a unit (ADC counts 0-65535, 0-1.5), 1 kHz, 284 s",
         ),
-        *(
-            Dataset(
-                name=f"bsn-{name}",
-                requirement="biosignalsnotebooks==0.6.14",
-                pip_args=("--only-binary", ":all:"),
-                member_suffix=f"notebook_files/osf_files/signal_samples/{stem}.h5",
-                filename=f"{stem}.h5",
-                sha256=sha,
-                description=f"OpenSignals HDF5 (read_opensignals), 1 kHz: {what}",
-                license="MIT (biosignalsnotebooks)",
-            )
-            for name, stem, sha, what in (
-                (
-                    "eeg-closed-open-eyes",
-                    "eeg_sample_closed_open_eyes",
-                    "090cde13e3d194e9a2524f9fa7266af57f9a7e05339fa8880e247f06cde54429",
-                    "2-ch EEG, 242 s, eyes closed/open (alpha)",
-                ),
-                (
-                    "eeg-artefacts-seg1",
-                    "eeg_sample_artefacts_seg1",
-                    "da8d81919dc5027e9f310f1774c2ba0c660b9c7f490626a923b6656066abaf89",
-                    "1-ch EEG, 128 s, movement artefacts",
-                ),
-                (
-                    "eeg-artefacts-seg2",
-                    "eeg_sample_artefacts_seg2",
-                    "f97201f19d0325dedd2cffac70f0d6a497f06bff8b9521571d02b5412b4e53f3",
-                    "1-ch EEG, 109 s, movement artefacts",
-                ),
-                (
-                    "eeg-o",
-                    "eeg_sample_o",
-                    "7e76405979cc4dd6b4b7c97d45b2f4b15f01f6cd68319e928884fde48c94e657",
-                    "2-ch EEG at O1/O2, 65 s",
-                ),
-                (
-                    "emg-two-devices",
-                    "emg_1000_hz_16_bits",
-                    "cbafbc72a5cc13a615dc07621b931d17d6723709b146d73d44426e3b62f39d99",
-                    "2 devices: 1-ch EMG (channel_6) at 1000 Hz and a 1-ch device (channel_5) at 10 Hz, 40.5 s",
-                ),
-                (
-                    "eeg-p",
-                    "eeg_sample_p",
-                    "2ec3b75fd24cc3a469e2a9343142cd8cf0de822763aa462356eb391772edfaea",
-                    "2-ch EEG, 65 s",
-                ),
-            )
+        _bsn(
+            "eda-slow-edf",
+            "eda_slow_signal.edf",
+            "d8c6db62cd158365549b3a883b3f7e39f0a7d45bc43c7c1fa62f0260c35aca5a",
+            "OpenSignals EDF+C export: 1 channel EDA in uS, 100 Hz, 29 s",
+        ),
+        _bsn(
+            "eeg-closed-open-eyes",
+            "eeg_sample_closed_open_eyes.h5",
+            "090cde13e3d194e9a2524f9fa7266af57f9a7e05339fa8880e247f06cde54429",
+            "OpenSignals HDF5 (read_opensignals), 1 kHz: 2-ch EEG, 242 s, eyes closed/open (alpha)",
+        ),
+        _bsn(
+            "eeg-artefacts-seg1",
+            "eeg_sample_artefacts_seg1.h5",
+            "da8d81919dc5027e9f310f1774c2ba0c660b9c7f490626a923b6656066abaf89",
+            "OpenSignals HDF5 (read_opensignals), 1 kHz: 1-ch EEG, 128 s, movement artefacts",
+        ),
+        _bsn(
+            "eeg-artefacts-seg2",
+            "eeg_sample_artefacts_seg2.h5",
+            "f97201f19d0325dedd2cffac70f0d6a497f06bff8b9521571d02b5412b4e53f3",
+            "OpenSignals HDF5 (read_opensignals), 1 kHz: 1-ch EEG, 109 s, movement artefacts",
+        ),
+        _bsn(
+            "eeg-o",
+            "eeg_sample_o.h5",
+            "7e76405979cc4dd6b4b7c97d45b2f4b15f01f6cd68319e928884fde48c94e657",
+            "OpenSignals HDF5 (read_opensignals), 1 kHz: 2-ch EEG at O1/O2, 65 s",
+        ),
+        _bsn(
+            "emg-two-devices",
+            "emg_1000_hz_16_bits.h5",
+            "cbafbc72a5cc13a615dc07621b931d17d6723709b146d73d44426e3b62f39d99",
+            "OpenSignals HDF5 (read_opensignals), 1 kHz: 2 devices: 1-ch EMG (channel_6) at 1000 Hz and a 1-ch device (channel_5) at 10 Hz, 40.5 s",
+        ),
+        _bsn(
+            "eeg-p",
+            "eeg_sample_p.h5",
+            "2ec3b75fd24cc3a469e2a9343142cd8cf0de822763aa462356eb391772edfaea",
+            "OpenSignals HDF5 (read_opensignals), 1 kHz: 2-ch EEG, 65 s",
         ),
     )
 }

@@ -311,8 +311,7 @@ class EnhancerNode(Node[EnhancerParams]):
         self.t_first = first_time(self.t_first, chunk.t0, self.n_in / SAMPLE_RATE)
         data, bad = sanitize(self, as_float32(chunk.data), self.params.nan_policy)  # the model computes in float32
         # every |x| <= limit when the sum of squares is (one vdot, ~0.6 us; the elementwise test cost ~15 us per block)
-        power = np.vdot(data, data)
-        if not power <= INPUT_LIMIT * INPUT_LIMIT:
+        if not np.vdot(data, data) <= INPUT_LIMIT * INPUT_LIMIT:
             over = np.abs(data) > INPUT_LIMIT
             if over.any():
                 self.count("clipped_input", int(np.count_nonzero(over)))
