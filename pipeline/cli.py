@@ -265,18 +265,18 @@ def _write_json(path: str, args, result) -> None:
 
 
 def bids_overrides(config, root: str) -> list[str]:
-    """`--bids ROOT` as --set overrides (so worker processes re-apply them): every recorder writing EDF or
-    BDF (the formats BIDS-EEG stores) gets bids_root ROOT, and the graph's name as its task when it names
-    none. The recorder checks the rest at build time (a subject is required) and writes the layout at
-    close with mne-bids (nodes/io/recorder.py)."""
+    """`--bids ROOT` as --set overrides (so worker processes re-apply them): every recorder writing EDF or BDF (its
+    path as typed, as the recorder takes it: `Interview: part 1.edf`) gets bids_root ROOT, and the graph's name as its
+    task when it names none. The recorder checks the rest (a subject) and writes the layout (nodes/io/recorder.py)."""
     import json
     import re
     from pathlib import Path
 
+    paths = {n.id: p if isinstance(p := n.params.get("path"), str) else n.set_text.get("path", p) for n in config.nodes}
     recorders = [n for n in config.nodes if n.type == "recorder"]
-    chosen = [n for n in recorders if str(n.params.get("path", "")).lower().endswith((".edf", ".bdf"))]
+    chosen = [n for n in recorders if str(paths[n.id]).lower().endswith((".edf", ".bdf"))]
     if not chosen:
-        found = ", ".join(f"{n.id} ({n.params.get('path')})" for n in recorders) or "none"
+        found = ", ".join(f"{n.id} ({paths[n.id]})" for n in recorders) or "none"
         raise GraphError(
             [
                 (
