@@ -459,9 +459,10 @@ def said_by_mne(said: list, path: Path | None) -> None:
 
     for w in said:
         if str(w.message).startswith(
-            ("Header information is incorrect for record length", "Number of records from")
+            ("Header information is incorrect for record length", "Number of records from", "Unsupported physical dim")
         ) or re.fullmatch(r"MarkerFile .* not found; no annotations\.", str(w.message)):
-            continue  # said by check_edf (the rates MNE takes, the records it reads), check_brainvision (no marker file)
+            continue  # said by check_edf (the rates MNE takes, the records it reads), check_brainvision (no marker file),
+            # gdf_types (a GDF unit MNE does not know: by_unit reads each one)
         found = re.match(r"Omitted (\d+) annotation\(s\) that were outside data range", str(w.message))
         if found:
             _log.warning(

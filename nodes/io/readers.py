@@ -15,7 +15,7 @@ import numpy as np
 from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, float32_rate
 
 from .case_names import CaseView, needs_view
-from .edf_header import edf_records, edf_start_offset, edf_types, low_rate_channels
+from .edf_header import edf_records, edf_start_offset, low_rate_channels
 from .file_checks import (
     brainvision_voltages,
     check_brainvision,
@@ -28,6 +28,7 @@ from .file_checks import (
     renamed_parts,
     said_by_mne,
 )
+from .gdf_header import by_unit, check_gdf
 from .marker_codes import BOUNDARY, codes_for
 from .marker_view import MarkerView, marker_view
 from .not_read import not_read_hint
@@ -137,7 +138,7 @@ def _units_of(info) -> str:
     return units.pop() if len(units) == 1 else "SI"
 
 
-_EDF_RAWS = ("RawEDF", "RawBDF")  # MNE's readers of EDF/BDF files (a Raw in memory: array_source)
+_EDF_RAWS = ("RawEDF", "RawBDF", "RawGDF")  # MNE's readers of EDF/BDF/GDF files (a Raw in memory: array_source)
 
 
 class _RawReader(_Reader):
@@ -175,13 +176,10 @@ class _RawReader(_Reader):
         self.starts: np.ndarray | None = None  # EDF+D/BDF+D: each data record's start (s), for time_of
         self.skips: Skips | None = None  # the runs of samples between BAD_ACQ_SKIP spans (skips.py)
         source = path if path is not None else _edf_file_of(raw)  # a Raw in memory: the EDF it was read from
-        self.gains = np.ones(len(self.ch_names))  # EDF/BDF channels in a voltage MNE does not scale: to volts
         self.low_rate: set[int] = set()  # EDF/BDF channels MNE upsamples: read from memory (low_rate_channels)
+        self.ch_types, self.gains = by_unit(source, self.ch_names, self.ch_types)  # EDF/BDF/GDF: by each one's unit
         if source is not None and source.suffix.lower() in (".edf", ".bdf"):
             self._records(source, in_memory=path is None)  # EDF+D
-            self.ch_types, gains = edf_types(source, self.ch_names, self.ch_types)  # degC: misc; 'UV': to V
-            for i, factor in gains.items():
-                self.gains[i] = factor
             start = self.raw.info["meas_date"]  # MNE's is the header's: the first record starts when EDF+ says
             if start is not None and not start.microsecond and (offset := edf_start_offset(source)):
                 self.meas_date = (start + timedelta(seconds=offset)).isoformat()
@@ -533,8 +531,8 @@ def open_reader(
         if name.endswith(("-epo.fif", "_epo.fif", "-epo.fif.gz", "_epo.fif.gz")):
             _no_stim_in_epochs(path, stim_channel)
             return _EpochsReader(path, proj=proj)
-        if name.endswith((".edf", ".bdf")):
-            check_edf(path)  # cut inside its header, no record, fewer records than listed (MNE says nothing)
+        if name.endswith((".edf", ".bdf", ".gdf")):  # EDF: cut inside its header, no record, fewer records than listed
+            (check_gdf if name.endswith(".gdf") else check_edf)(path)  # (MNE says nothing); GDF: a variant MNE fails on
         if name.endswith((".fif", ".fif.gz")):
             check_split_part(path)  # x_raw-1.fif given: MNE replays that part alone
         if name.endswith(".vhdr"):
