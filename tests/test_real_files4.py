@@ -1,5 +1,6 @@
-"""Real-file round 4 on the EEG replay path (file_source): GDF 1.x/2.x channel units, and the GDF variants MNE's reader
-cannot read. Files are built byte by byte as the formats' specifications (and MNE's readers) lay them out."""
+"""Real-file round 4 on the EEG replay path (file_source): a BioSemi BDF's 24-bit Status channel (trigger codes in its
+low 16 bits, system flags above), GDF 1.x/2.x channel units, and the GDF variants MNE's reader cannot read. Files are
+built byte by byte as the formats' specifications (and MNE's readers) lay them out."""
 
 from __future__ import annotations
 
@@ -7,9 +8,104 @@ import logging
 
 import numpy as np
 import pytest
-from test_real_files3 import _replay  # pyright: ignore[reportMissingImports]
+from test_real_files3 import _edf, _replay  # pyright: ignore[reportMissingImports]
 from wavegraph.nodes.io.file_source import FileSource
+from wavegraph.pipeline.api import GraphBuilder
 from wavegraph.pipeline.spec import SpecError
+
+RATE = 256
+
+
+def _rises(codes: np.ndarray) -> list[list[int]]:
+    """[sample, code] where a trigger channel steps to a nonzero code (mne.find_events' events, initial one included)."""
+    prev = np.concatenate([[0], codes[:-1]])
+    at = np.flatnonzero((codes != prev) & (codes != 0))
+    return [[int(i), int(codes[i])] for i in at]
+
+
+def _status(n: int) -> np.ndarray:
+    """An ActiveTwo's Status channel: CMS in range, MK2 and speed mode 5 set throughout, the new-epoch bit for the first
+    second, three triggers (one above 255), CMS out of range for 10 samples, the battery low for 100."""
+    s = np.full(n, 0x100000 | 0x800000 | 0x020000 | 0x080000, np.int64)
+    s[:RATE] |= 0x010000
+    s[100:110] |= 5
+    s[300:305] |= 255
+    s[600:620] |= 0x0103
+    s[700:710] &= ~0x100000
+    s[800:900] |= 0x400000
+    return s
+
+
+def test_a_biosemi_status_channel_gives_its_low_16_bits_and_says_its_flags_once(tmp_path, caplog):
+    """Before: MNE keeps bits 0-16 of a BDF stim channel (bits 17-23 it drops), so an ActiveTwo's new-epoch flag (bit
+    16) came through: the events were [0, 65536], [100, 65541], [300, 255], [600, 259] (sample, code) instead of
+    [100, 5], [300, 255], [600, 259], the replayed Status channel read 65536 + code for the first second, and the
+    flags (CMS out of range, battery low) were never said. Now the events are the low 16 bits' rises (mne.find_events
+    with mask=0xFFFF, as MNE's docs advise), the replayed Status channel holds those codes, and one WARNING says when
+    CMS was out of range and the battery low (an INFO line for a recording without trouble)."""
+    n = 4 * RATE
+    status = _status(n)
+    eeg = np.random.default_rng(0).integers(-100000, 100000, n)
+    signals = [("Fp1", "uV", eeg, RATE, -262144, 262143), ("Status", "Boolean", status, RATE, -8388608, 8388607)]
+    path = _edf(tmp_path / "biosemi.bdf", signals, 4, bdf=True)
+    with caplog.at_level(logging.INFO, "wavegraph.file_source"):
+        spec, got = _replay(path)
+    said = [r for r in caplog.records if "Status channel" in r.getMessage()]
+    codes = status & 0xFFFF
+    np.testing.assert_array_equal(got[1], codes)
+    src = FileSource(path=str(path))
+    src.configure({})
+    assert src.reader is not None
+    assert src.reader.events[:, [0, 3]].astype(int).tolist() == _rises(codes)
+    assert [c for c, _ in src.reader.labels] == sorted({c for _, c in _rises(codes)})
+    src.close()
+    assert len(said) == 1 and said[0].levelno == logging.WARNING
+    text = said[0].getMessage()
+    assert f"CMS out of range at 10 of {n} samples, first at {700 / RATE:.3f} s" in text
+    assert f"battery low at 100 of {n} samples, first at {800 / RATE:.3f} s" in text
+    assert "new epoch, CMS in range, MK2, speed mode 5" in text
+    status[700:710] |= 0x100000  # a recording without trouble: one INFO line
+    status[800:900] &= ~0x400000
+    signals[1] = ("Status", "Boolean", status, RATE, -8388608, 8388607)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, "wavegraph.file_source"):
+        _, got = _replay(_edf(tmp_path / "healthy.bdf", signals, 4, bdf=True))
+    np.testing.assert_array_equal(got[1], codes)
+    said = [r for r in caplog.records if "Status channel" in r.getMessage()]
+    assert [r.levelno for r in said] == [logging.INFO] and "out of range" not in said[0].getMessage()
+
+
+def test_a_status_channel_that_is_no_biosemis_keeps_its_codes(tmp_path, caplog):
+    """Not masked: an EDF's channel named 'Status' (a code above 65535, 70000, stays 70000), a BDF's trigger channel of
+    another name ('Trigger'); and a BDF's Status that holds no ActiveTwo's flags (written by other software, or by our
+    recorder, whose padding of the last record reads 0x800000) says nothing and replays its codes."""
+    n = 2 * RATE
+    codes = np.zeros(n, np.int64)
+    codes[50:60], codes[300:310] = 7, 3
+    edf = _edf(tmp_path / "other.edf", [("Status", "", codes * 1000, RATE, -327680, 327670)], 2)  # 10 per step
+    src = FileSource(path=str(edf))
+    src.configure({})
+    assert src.reader is not None
+    assert src.reader.events[:, [0, 3]].astype(int).tolist() == [[50, 70000], [300, 30000]]
+    src.close()
+    flagged = codes | 0x110000  # (a BioSemi's high byte, on a channel not named Status)
+    trig = _edf(tmp_path / "trig.bdf", [("Trigger", "", flagged, RATE, -8388608, 8388607)], 2, bdf=True)
+    plain = _edf(tmp_path / "plain.bdf", [("Status", "", codes, RATE, -8388608, 8388607)], 2, bdf=True)
+    with caplog.at_level(logging.INFO, "wavegraph.file_source"):
+        _, got = _replay(trig)
+        np.testing.assert_array_equal(got[0], flagged & 0x1FFFF)  # (MNE's own read of a BDF stim channel: bits 0-16)
+        _, got = _replay(plain)
+        np.testing.assert_array_equal(got[0], codes)
+        g = GraphBuilder()  # a Status channel of codes through our recorder (which pads its last record)
+        data = np.stack([np.random.default_rng(2).standard_normal(n - 30) * 1e-5, codes[:-30]])
+        source = g.add(
+            "array_source", data=data, rate=float(RATE), ch_names=["Fp1", "Status"], ch_types=["eeg", "stim"]
+        )
+        g.add("recorder", source, path=tmp_path / "rec.bdf")
+        g.run()
+        _, got = _replay(tmp_path / "rec.bdf")
+        np.testing.assert_array_equal(got[1], codes[:-30])
+    assert not [r for r in caplog.records if "Status channel" in r.getMessage()]
 
 
 def _gdf(path, signals, n_rec, version=2, types=None, extra=0):

@@ -33,7 +33,7 @@ from .marker_codes import BOUNDARY, codes_for
 from .marker_view import MarkerView, marker_view
 from .not_read import not_read_hint
 from .skips import Skips, find_skips
-from .triggers import default_trigger, trigger_events
+from .triggers import default_trigger, status_channel, status_codes, trigger_events
 
 Dtype = Literal["float64", "float32"]
 
@@ -176,6 +176,7 @@ class _RawReader(_Reader):
         self.starts: np.ndarray | None = None  # EDF+D/BDF+D: each data record's start (s), for time_of
         self.skips: Skips | None = None  # the runs of samples between BAD_ACQ_SKIP spans (skips.py)
         source = path if path is not None else _edf_file_of(raw)  # a Raw in memory: the EDF it was read from
+        self.status = status_channel(source, self.ch_names)  # a BioSemi BDF's Status: codes in its low 16 bits
         self.low_rate: set[int] = set()  # EDF/BDF channels MNE upsamples: read from memory (low_rate_channels)
         self.ch_types, self.gains = by_unit(source, self.ch_names, self.ch_types)  # EDF/BDF/GDF: by each one's unit
         if source is not None and source.suffix.lower() in (".edf", ".bdf"):
@@ -207,7 +208,7 @@ class _RawReader(_Reader):
                 raise SpecError(
                     f"file_source: no stim channel {stim_channel!r}", f"channels: {', '.join(self.ch_names)}"
                 )
-            found = trigger_events(self.raw, stim_channel, auto, path)
+            found = trigger_events(self.raw, stim_channel, auto, path, self.status)
             idx = (found[:, 0] - self.raw.first_samp).astype(np.float64)
             onset = np.array([self.time_of(int(i)) for i in idx]) if self.starts is not None else idx / self.sfreq
             if self.skips is not None:  # (a trigger in a skip reads 0: no rise there)
@@ -330,6 +331,7 @@ class _RawReader(_Reader):
 
     def _data(self, picks, start: int, stop: int):
         data = self.raw.get_data(picks=picks, start=start, stop=stop)  # pyright: ignore[reportArgumentType]  # mne stub: picks may be a list
+        data = status_codes(data, picks, self.status)  # a BioSemi Status channel: its trigger codes (triggers.py)
         gains = self.gains[picks]
         return data if (gains == 1).all() else data * gains[:, None]
 
