@@ -38,7 +38,7 @@ def default_trigger(ch_names: list[str], ch_types: list[str], path: Path | None)
 def trigger_events(raw, name: str, auto: bool, path: Path | None, status: int | None = None) -> np.ndarray:
     """mne.find_events rows (sample, previous, code) of trigger channel `name`. `auto` (the channel was not
     asked for): a channel that holds no codes gives no events and a warning instead of a SpecError. `status`: the
-    index of a BioSemi BDF's Status channel (biosemi.py): when `name` is it, its codes are its low 16 bits (mask=0xFFFF,
+    index of a BioSemi BDF's Status channel (status_channel): when `name` is it, its codes are its low 16 bits (mask=0xFFFF,
     as MNE's docs advise for BioSemi), its system flags make no events."""
     import mne
 
