@@ -130,6 +130,7 @@ def make_node(nc: NodeConfig, file: str) -> Node:
     if problems:
         node.close()
         raise GraphError(problems)
+    node.node_id = nc.id
     for name, value in dict(node.params).items():
         if isinstance(value, float) and not math.isfinite(value):
             raise GraphError(
@@ -309,12 +310,16 @@ def configure_node(
         if out is None:
             return None
     except SpecError as e:
-        if in_edges:
-            edge = in_edges[0]
+        if in_edges:  # the edge into the input the error names (was the file's first edge into the node)
+            port = e.port if e.port in in_specs else node.inputs[0] if node.inputs[0] in in_specs else None
+            edge = next((x for x in in_edges if x.target_port == port), in_edges[0])
             spec = in_specs.get(edge.target_port)
-            what = f"edge {edge} ({spec.describe() if spec else '?'}): node '{edge.target_node}' ({nc.type}) rejects the stream from '{edge.source_node}': {e.message}"
-            if len(in_edges) > 1:
-                what += " (inputs: " + ", ".join(str(x) for x in in_edges) + ")"
+            what = f"edge {edge} ({spec.describe() if spec else '?'}): node '{edge.target_node}' ({nc.type})"
+            what += f" rejects the stream from '{edge.source_node}'"
+            others = [f"'{x.target_port}' from '{x.source_node}'" for x in in_edges if x is not edge]
+            what += f" on input '{edge.target_port}': {e.message}" if others else f": {e.message}"
+            if others:
+                what += f" (its other input{'s' * (len(others) > 1)}: {', '.join(others)})"
             raise GraphError([(file, edge.line, what, e.hint)]) from None
         raise GraphError([(file, nc.line, f"node '{nc.id}' ({nc.type}): {e.message}", e.hint)]) from None
     except (OSError, ValueError) as e:
@@ -446,20 +451,17 @@ def _beside_the_file(config: GraphConfig, problems: list) -> list:
 
 
 def _delay_removed(graph: Graph, n: str) -> str:
-    """For a node whose outputs declare less delay than its inputs (`align`), what it drops: its `delay: auto` is the
-    upstream's declared delay (was shown as 'latency=0 samples (0.00 ms)' alone)."""
+    """What an `align` drops, said beside its latency (was 'latency=0 samples (0.00 ms)' alone): `delay: auto`, the
+    delay declared upstream; a number, the first that many seconds, also of a stream that declares none. No other
+    node drops samples: one whose outputs declare less delay than its inputs (a decoder's events) says nothing."""
+    node = graph.nodes[n]
     ins = [graph.specs[e.source].delay for e in graph.edges_into(n) if e.source in graph.specs]
-    outs = [graph.specs[f"{n}.{port}"].delay for port in graph.nodes[n].outputs if f"{n}.{port}" in graph.specs]
-    node = graph.nodes[n]  # only align's `delay` is what it drops (ssvep_trial_decoder's is the visual latency)
-    given = getattr(getattr(node, "params", None), "delay", None) if node.type_name == "align" else None
-    if not ins or not outs or (max(ins) <= min(outs) and given != "auto"):
+    if node.type_name != "align" or not ins:
         return ""
-    declared = f"{max(ins) * 1e3:.2f} ms"
-    if given == "auto":
+    declared, given = f"{max(ins) * 1e3:.2f} ms", getattr(node.params, "delay", "auto")
+    if not isinstance(given, (int, float)):  # auto
         return f"; drops the delay declared upstream (delay: auto = {declared})"
-    if isinstance(given, (int, float)) and not isinstance(given, bool):
-        return f"; drops the first {given * 1e3:.2f} ms (delay: {given:g}; declared upstream: {declared})"
-    return f"; removes {(max(ins) - min(outs)) * 1e3:.2f} ms of the delay declared upstream ({declared})"
+    return f"; drops the first {given * 1e3:.2f} ms (delay: {given:g}; declared upstream: {declared})"
 
 
 def describe(graph: Graph) -> str:

@@ -62,6 +62,7 @@ class Node(Generic[P]):
     with `class MyNode(Node[MyParams])` (left out, the checker does not check attribute names on it)."""
 
     type_name: ClassVar[str] = ""  # the YAML `type:`; set by @register
+    node_id: str = ""  # the graph's id for it (set by graph.make_node; "" for a node made by hand), for its messages
     inputs: tuple[str, ...] = ("in",)  # a class default; a node may set its own ports in __init__ (join)
     outputs: tuple[str, ...] = ("out",)
     Params: ClassVar[type[NodeParams]] = NodeParams
@@ -176,9 +177,11 @@ class Node(Generic[P]):
         """Fetch one input spec and check its kind, with an error that says what to connect instead."""
         spec = in_specs[port]
         if kind is not None and spec.kind != kind:
+            a = "an" if kind[0] in "aeiou" else "a"
             raise SpecError(
-                f"input '{port}' must be a {kind} stream, got {spec.kind}",
-                f"connect a {kind} output to '{port}'",
+                f"input '{port}' must be {a} {kind} stream, got {spec.kind}",
+                f"connect {a} {kind} output to '{port}'",
+                port,
             )
         return spec
 

@@ -56,12 +56,14 @@ CHANNEL_TYPES = (
 
 
 class SpecError(ValueError):
-    """A stream spec does not fit what a node expects. `hint` says what to change."""
+    """A stream spec does not fit what a node expects. `hint` says what to change; `port`, the input whose stream
+    it is (a node with several inputs names it, so that the graph names that edge; None: the node's first input)."""
 
-    def __init__(self, message: str, hint: str = ""):
+    def __init__(self, message: str, hint: str = "", port: str | None = None):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.port = port
 
     def __str__(self) -> str:
         return f"{self.message}" + (f"; fix: {self.hint}" if self.hint else "")

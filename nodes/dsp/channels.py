@@ -9,6 +9,7 @@ equals offline trivially (still checked by the harness in the tests). Channels a
 from __future__ import annotations
 
 import logging
+import math
 
 import numpy as np
 from pydantic import Field
@@ -23,6 +24,10 @@ _log = logging.getLogger("wavegraph.mix")
 
 REFERENCE_TYPES = ("eeg", "ecog", "seeg", "dbs")  # car's default average: the first of these present (MNE's 'auto')
 NOT_IN_REFERENCE = ("stim", "misc")  # without any of them: every channel but these
+# mix says once when its channels cancel: the mix's RMS CANCEL_DB under the channels' (in-phase) level over the first
+# CANCEL_S of stream. Two uncorrelated channels of one level mix 3 dB under it, one silent channel of two 6 dB; only
+# channels mostly of opposite sign (R = -L, or within 10 % of it) reach 20 dB.
+CANCEL_DB, CANCEL_S, CANCEL_GIVE_UP_S = 20.0, 2.0, 60.0
 
 
 def channel_index(spec: StreamSpec, names, what: str) -> list[int]:
@@ -266,6 +271,9 @@ class Mix(Node[MixParams]):
         self._use = np.flatnonzero(self._w[:, 0] != 0)  # the channels in the mix
         self._w_use = self._w[self._use]  # their weights
         self._said: set[int] = set()  # channels said to hold NaN or Inf (once each)
+        w_use = self._w_use[:, 0]
+        same_sign = len(w_use) > 1 and ((w_use > 0).all() or (w_use < 0).all())  # a negative weight: a difference
+        self._level = [np.zeros(len(w_use)), 0.0, 0] if same_sign else None  # cancel check; None once decided
         types = spec.channel_types[:1] if spec.channel_types else ()
         self.out_specs = {
             "out": spec.evolve(
@@ -281,9 +289,51 @@ class Mix(Node[MixParams]):
             return {}
         if len(self._use) < len(self._w):  # a channel of weight 0 is left out (0 * NaN would be NaN)
             x = x[..., self._use, :]
-        if len(self._w) > 1 and not np.isfinite(x).all():
+        finite = len(self._w) == 1 or bool(np.isfinite(x).all())
+        if not finite:
             self._say_bad_channels(x, c.t0)
-        return {"out": Chunk(np.sum(x * self._w_use, axis=-2, keepdims=True), c.t0)}
+        y = np.sum(x * self._w_use, axis=-2, keepdims=True)
+        if self._level is not None and finite:
+            self._check_cancel(x, y)
+        return {"out": Chunk(y, c.t0)}
+
+    def _check_cancel(self, x: np.ndarray, y: np.ndarray) -> None:
+        """Channels that cancel (a phase-inverted microphone pair: R = -L) mix to silence, unsaid. Over the first
+        CANCEL_S of stream (finite chunks; longer while it is digital silence, up to CANCEL_GIVE_UP_S), the mix's RMS
+        is compared with the level the channels would mix to in phase, sum(|w| x channel RMS) (their mean RMS with the
+        default weights); CANCEL_DB or more under it is said once. Output unchanged; the check then stops."""
+        level = self._level
+        assert level is not None
+        xs = x.reshape(-1, x.shape[-2], x.shape[-1]).astype(np.float64, copy=False)
+        level[0] += np.einsum("bct,bct->c", xs, xs)
+        level[1] += float(np.vdot(y, y.astype(np.float64, copy=False)))
+        level[2] += x.shape[-1]
+        seconds = level[2] / self.in_specs["in"].rate
+        ref = float(np.abs(self._w_use[:, 0]) @ np.sqrt(level[0]))  # sqrt(n) x the in-phase RMS
+        if seconds < CANCEL_S or (ref == 0 and seconds < CANCEL_GIVE_UP_S):
+            return
+        self._level = None  # decided
+        mono = math.sqrt(level[1])
+        if ref == 0 or mono > ref * 10 ** (-CANCEL_DB / 20):
+            return
+        said = (
+            f"'s RMS is {20 * math.log10(ref / mono):.1f} dB under the channels' "
+            + ("mean RMS" if self.params.weights is None else "level in phase (sum of |weight| x RMS)")
+            if mono > 0
+            else " is silent"
+        )
+        names = self.in_specs["in"].channel_names or [str(i) for i in range(len(self._w))]
+        used = [names[int(i)] for i in self._use]
+        if len(used) == 2:
+            w = [-v if i == int(self._use[1]) else v for i, v in enumerate(self._w[:, 0].tolist())]
+            fix = f"if one channel is inverted (its wiring, a mic's polarity), weights: [{', '.join(f'{v:g}' for v in w)}]"
+        else:
+            fix = "give the inverted channel a negative weight (weights: one per channel)"
+        _log.warning(
+            "mix%s: its channels %s cancel: over the first %.3g s the mono output%s (a phase-inverted pair, R = -L, "
+            "mixes to silence); the output is left as mixed; fix: %s",
+            f" '{self.node_id}'" if self.node_id else "", ", ".join(f"'{n}'" for n in used), seconds, said, fix,
+        )  # fmt: skip
 
     def _say_bad_channels(self, x: np.ndarray, t0: float) -> None:
         """A channel's NaN or Inf makes the mix NaN there, whatever the others hold: a stereo float WAV with one dead

@@ -97,7 +97,7 @@ class Join(Node[JoinParams]):
         for p, s in specs.items():
             if len(s.shape) != 1 or s.rate <= 0:
                 raise SpecError(
-                    f"join: input '{p}' is a {s.describe()} stream", "join regular (channels, samples) signals"
+                    f"join: input '{p}' is a {s.describe()} stream", "join regular (channels, samples) signals", p
                 )
         total = sum(specs[p].shape[0] for p in self.inputs)
         if total > MAX_CHANNELS:  # joins of joins double it each time: 24 gave 16 M channels and a 46 s validate

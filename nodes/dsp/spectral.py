@@ -238,31 +238,41 @@ class ApplyMask(Node[ApplyMaskParams]):
             raise SpecError(
                 f"apply_mask masks signals or features, got a {x.kind} stream on 'in'",
                 "connect an stft (or a signal) to 'in'",
+                "in",
             )
         if m.kind != x.kind:
-            raise SpecError(f"the mask is a {m.kind} stream, 'in' a {x.kind} stream", "give both inputs the same kind")
+            raise SpecError(
+                f"the mask is a {m.kind} stream, 'in' a {x.kind} stream", "give both inputs the same kind", "mask"
+            )
         if not x.rate or abs(m.rate - x.rate) > 1e-9 * x.rate:
             raise SpecError(
                 f"the mask runs at {m.rate:g} frames/s, 'in' at {x.rate:g}",
                 "compute the mask from the same stft (same hop), or resample it",
+                "mask",
             )
         xd, md = np.dtype(x.dtype), np.dtype(m.dtype)
         if md.kind == "c" and xd.kind != "c":
-            raise SpecError(f"a complex mask ({m.dtype}) cannot scale a real stream ({x.dtype})", "use a real mask")
+            raise SpecError(
+                f"a complex mask ({m.dtype}) cannot scale a real stream ({x.dtype})", "use a real mask", "mask"
+            )
         if md.kind not in "fc" or xd.kind not in "fc":
             raise SpecError(
-                f"apply_mask needs float or complex streams, got in {x.dtype}, mask {m.dtype}", "convert to float first"
+                f"apply_mask needs float or complex streams, got in {x.dtype}, mask {m.dtype}",
+                "convert to float first",
+                "in" if xd.kind not in "fc" else "mask",
             )
         if md.kind == "c" and self.params.activation != "none":
             raise SpecError(
                 f"activation {self.params.activation!r} needs a real mask, got {m.dtype}",
                 "use activation: none with a complex mask",
+                "mask",
             )
         w, mw = int(np.prod(x.shape)) if x.shape else 1, int(np.prod(m.shape)) if m.shape else 1
         if w % mw:
             raise SpecError(
                 f"the mask has {mw} values per frame, 'in' {w}: {mw} does not divide {w}",
                 "give the mask one value per bin (n_fft//2+1) or per input column",
+                "mask",
             )
         self._w, self._mw, self._tile = w, mw, w // mw
         self._rate, self._kind, self._shape = float(x.rate), x.kind, tuple(x.shape)

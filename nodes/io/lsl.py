@@ -85,6 +85,7 @@ from .lsl_info import (
     nonfinite_said,
     off_clock,
     onehot_markers,
+    outlet_gone_said,
     resolve,
     stall_said,
     unique_names,
@@ -369,8 +370,7 @@ class LslInlet(Source[LslInletParams]):
                 )
             except pylsl.util.LostError:
                 self.count("outlet_lost")
-                name = self._info.name() if self._info is not None else "?"
-                _log.warning("lsl_inlet: stream '%s' ended: its outlet went away (`recover: true` waits for it)", name)
+                _log.warning("lsl_inlet: %s", outlet_gone_said(self._info))
                 return self._end()
             now = pylsl.local_clock()
             if len(ts) == 0:

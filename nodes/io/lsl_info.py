@@ -192,6 +192,19 @@ def stall_said(stream: str, silent_s: float, never: bool, p, source_id: str) -> 
     return f"{what}: {then}; start or check the sending app (`wavegraph devices` lists the visible streams)"
 
 
+def outlet_gone_said(info) -> str:
+    """The end of a stream whose outlet went away. liblsl has said it first, from the inlet's receiver thread, at its
+    error level (which configs/lsl_api.cfg and lsl_default.cfg keep: level -2): 'data_receiver.cpp ... ERR| Stream
+    transmission broke off (Input stream error.); re-connecting...', though with recover: false it does not re-connect.
+    No log level drops that line alone (-3 also hides liblsl's real errors: a config file not found, no network
+    interface; its stderr is its own), so this says what it was."""
+    name = info.name() if info is not None else "?"
+    return (
+        f"stream '{name}' ended: its outlet went away (`recover: true` waits for it); liblsl's line 'Stream transmission "
+        "broke off (Input stream error.); re-connecting...' just before is this end, not an error (it does not re-connect)"
+    )
+
+
 def backlog_said(stream: str, waiting_s: float, buffer_s: int) -> str:
     """What to say when `waiting_s` s of a stream wait in liblsl's buffer of `buffer_s` s."""
     return (
