@@ -38,12 +38,12 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import cast
 
 import torch
 from torch import nn
 
 from .config import DictConfig
+from .enhancer_fast import FastGLAStep, FrameGraph
 from .enhancer_features import (
     compressed_advance,
     dft_matrices,
@@ -53,9 +53,10 @@ from .enhancer_features import (
     phase_advance,
     steadiness,
 )
+from .enhancer_front import TimeFront
 from .enhancer_gain import LEVEL_START, adaptive_mask
 from .enhancer_loss import enhancer_loss, si_sdr, vad_targets
-from .gla import GLABlock, GLAConfig, GLAStack
+from .gla import GLAConfig, GLAStack
 from .mamba import MambaConfig, MambaStack
 from .streaming import State, StreamingModel, check_frames
 
@@ -84,6 +85,8 @@ class EnhancerConfig(DictConfig):
     tone_frames: int = 0  # the tone feature: phase-advance steadiness over this many frames (0: none; else >= 2)
     onset_frames: int = 0  # the onset feature: magnitude against its running average over ~this many frames (0: none)
     impulse_blocks: int = 0  # the impulse feature: the frame's energy share per block of n_fft / this samples (0: none)
+    front_channels: int = 0  # the cascade's time-domain stage (models/enhancer_front.py): its width (0: none)
+    front_blocks: int = 8  # and its dilated blocks
     d_model: int = 96
     n_layers: int = 2
     d_state: int = 16  # mamba
@@ -126,6 +129,10 @@ class EnhancerConfig(DictConfig):
                 f"impulse_blocks must be 0 (no impulse feature) or a divisor >= 2 of n_fft ({self.n_fft}), "
                 f"got {self.impulse_blocks}"
             )
+        if self.front_channels < 0 or (self.front_channels and self.front_blocks < 1):
+            raise ValueError(
+                f"front_channels must be >= 0 and front_blocks >= 1, got {self.front_channels} and {self.front_blocks}"
+            )
 
     @property
     def n_bins(self) -> int:
@@ -155,75 +162,6 @@ class EnhancerConfig(DictConfig):
     def df_history(self) -> int:
         """Past frames of the deep-filtered bins kept in the state (the phase feature needs one)."""
         return max(self.df_order - 1, 1) if self.df_bins else 0
-
-
-def _rms(x: torch.Tensor, eps: float) -> torch.Tensor:
-    """RMS normalisation without a weight, in the fewest CPU ops (one 10 ms frame is a handful of tiny tensors)."""
-    return x * x.square().mean(-1, keepdim=True).add_(eps).rsqrt_()
-
-
-class _FastGLAStep:
-    """Inference-only one-frame step of a GLAStack and the enhancer's head: the same arithmetic as GLAStack.step
-    followed by `head`, with the q/k/v/gate/r projections in one matmul, every RMSNorm weight folded into the
-    matrix that follows it, the gate as sigmoid(z) ** (1 / normalizer) (= exp(logsigmoid(z) / normalizer)), and no
-    module-call or kernel-dispatch overhead (a live graph pays this per 10 ms frame). Built from the model's own
-    weights; `Enhancer` checks it against GLAStack.step + head when it builds it and keeps the stack's step if they
-    differ (e.g. after a change in models/gla.py). Returns the head's logits (B, 1, bins + 1)."""
-
-    def __init__(self, stack: GLAStack, head: nn.Linear, prefix: str = ""):
-        cfg = stack.cfg
-        self.keys = [f"{prefix}S.{i}" for i in range(len(stack.layers))]  # the layer states in the state dict
-        self.eps, self.inv_gnorm = cfg.norm_eps, 1.0 / cfg.gate_logit_normalizer
-        self.in_proj = None if stack.in_proj is None else (stack.in_proj.weight.detach().T, stack.in_proj.bias.detach())
-        norm_f = cast(torch.Tensor, stack.norm_f.weight).detach()
-        self.head = ((head.weight.detach() * norm_f[None]).T.contiguous(), head.bias.detach())
-        self.layers = []
-        for blk in cast("list[GLABlock]", list(stack.layers)):
-            at = blk.attn
-            projs = (at.q_proj, at.k_proj, at.v_proj, cast(nn.Linear, at.g_proj[0]), at.r_proj)
-            w = torch.cat([m.weight for m in projs], 0).detach() * blk.attn_norm.weight.detach()[None]
-            g2 = cast(nn.Linear, at.g_proj[1])
-            o_w = at.o_proj.weight.detach() * at.o_norm.weight.detach().repeat(at.n_heads)[None]
-            mlp_w = blk.gate_up.weight.detach() * blk.mlp_norm.weight.detach()[None]
-            self.layers.append(
-                (
-                    (at.n_heads, at.dk, at.dv, at.o_norm.eps),
-                    w.T.contiguous(),
-                    [m.out_features for m in projs],
-                    (g2.weight.detach().T.contiguous(), g2.bias.detach()),
-                    o_w.T.contiguous(),
-                    mlp_w.T.contiguous(),
-                    blk.down.weight.detach().T.contiguous(),
-                )
-            )
-
-    def __call__(self, f: torch.Tensor, state: State) -> torch.Tensor:
-        h = f if self.in_proj is None else torch.addmm(self.in_proj[1], f, self.in_proj[0])
-        b = f.shape[0]
-        for key, ((heads, dk, dv, o_eps), w, sizes, (g_w, g_b), o_w, mlp_w, down_w) in zip(self.keys, self.layers):
-            q, k, v, g, r = (_rms(h, self.eps) @ w).split(sizes, -1)
-            g = torch.sigmoid(torch.addmm(g_b, g, g_w)).pow_(self.inv_gnorm)
-            S = state[key]
-            S.mul_(g.view(b, heads, dk, 1)).addcmul_(k.view(b, heads, dk, 1), v.view(b, heads, 1, dv))
-            o = torch.matmul(q.view(b, heads, 1, dk), S).view(b, heads, dv).mul_(dk**-0.5)
-            o = _rms(o, o_eps).view(b, heads * dv).mul_(nn.functional.silu(r))
-            h = torch.addmm(h, o, o_w)
-            gate, up = (_rms(h, self.eps) @ mlp_w).chunk(2, -1)
-            h = torch.addmm(h, nn.functional.silu(gate).mul_(up), down_w)
-        return torch.addmm(self.head[1], _rms(h, self.eps), self.head[0]).unsqueeze(1)
-
-
-class _FrameGraph(nn.Module):
-    """`Enhancer._fast_frame` with the state as positional tensors (in `keys` order), for tracing into one frozen
-    TorchScript graph: the same ops without Python's per-op cost (a 10 ms frame is ~60 tiny ops)."""
-
-    def __init__(self, model: Enhancer, fast: _FastGLAStep, keys: tuple[str, ...]):
-        super().__init__()
-        self.model, self.fast, self.keys = model, fast, keys
-
-    def forward(self, x_t: torch.Tensor, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        y, state = self.model._fast_frame(x_t, dict(zip(self.keys, tensors)), self.fast)
-        return (y, *(state[k] for k in self.keys))
 
 
 # The optional features in the order of their core input columns (the growers above append columns).
@@ -259,6 +197,7 @@ class Enhancer(StreamingModel):
                 )
             )
         self.head = nn.Linear(cfg.d_model, cfg.n_outputs)
+        self.front = TimeFront(cfg.front_channels, cfg.front_blocks) if cfg.front_channels else None
         with torch.no_grad():  # start close to "pass everything": mask ~ 0.88, deep filter taps 0
             self.head.bias[: nb + 1].fill_(2.0)
             self.head.bias[nb + 1 :].zero_()
@@ -285,6 +224,8 @@ class Enhancer(StreamingModel):
             state["tonehist"] = torch.zeros(shape, device=device, dtype=dtype)
         if self.cfg.onset_frames:
             state["onsetref"] = torch.zeros(batch, 1, self.cfg.n_bins, device=device, dtype=dtype)
+        if self.front is not None:
+            state.update(self.front.init_state(batch, device, dtype))
         for k, v in self.core.init_state(batch, device).items():
             state[f"core.{k}"] = v
         return state
@@ -299,7 +240,7 @@ class Enhancer(StreamingModel):
     def step(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         if x_t.dim() != 2 or x_t.shape[-1] != self.d_in:
             raise ValueError(f"x_t must be one block (batch, hop={self.d_in}), got shape {tuple(x_t.shape)}")
-        fast = self._fast_step() if self.cfg.n_fft == 2 * self.cfg.hop else None
+        fast = self._fast_step() if self.cfg.n_fft == 2 * self.cfg.hop and self.front is None else None
         if fast is None:
             return self._run(x_t[:, None], state, step=True)
         keys = tuple(sorted(state))  # the same graph whatever order a restored state's keys come in
@@ -323,7 +264,7 @@ class Enhancer(StreamingModel):
             self.__dict__.pop(name, None)
 
     # ---------------------------------------------------------------------------------------- internals
-    def _fast_step(self) -> _FastGLAStep | None:
+    def _fast_step(self) -> FastGLAStep | None:
         """The fused GLA + head step for inference (None while training, for a Mamba core, or if it failed its
         check). Rebuilt when a parameter changes (optimizer step, load_state_dict)."""
         if self.training or torch.is_grad_enabled() or not isinstance(self.core, GLAStack):
@@ -338,8 +279,8 @@ class Enhancer(StreamingModel):
         if getattr(self, "_fast_key", None) != key:
             self._fast_key, self._fast = key, None
             try:
-                fast = _FastGLAStep(self.core, self.head, "core.")
-                check = _FastGLAStep(self.core, self.head)
+                fast = FastGLAStep(self.core, self.head, "core.")
+                check = FastGLAStep(self.core, self.head)
                 f = torch.randn(2, self.cfg.n_features, generator=torch.Generator().manual_seed(0)).to(self.head.weight)
                 s1, s2 = self.core.init_state(2, f.device), self.core.init_state(2, f.device)
                 for _ in range(3):
@@ -357,7 +298,7 @@ class Enhancer(StreamingModel):
                 pass
         return self._fast
 
-    def _frame_graph(self, fast: _FastGLAStep, keys: tuple[str, ...], x_t: torch.Tensor):
+    def _frame_graph(self, fast: FastGLAStep, keys: tuple[str, ...], x_t: torch.Tensor):
         """`_fast_frame` traced and frozen into one TorchScript graph (about 1.5x faster per frame here), or None if
         tracing fails or the graph's output differs from `_fast_frame`'s on a check run. Rebuilt with the fused step
         (parameters changed) or for another batch size, dtype or state layout. Inference only."""
@@ -377,7 +318,7 @@ class Enhancer(StreamingModel):
                 with warnings.catch_warnings():  # torch.jit is deprecated upstream; still the cheapest per-op path
                     warnings.simplefilter("ignore")
                     example = self.init_state(x_t.shape[0], x_t.device, x_t.dtype)
-                    module = _FrameGraph(self, fast, keys).eval()
+                    module = FrameGraph(self, fast, keys).eval()
                     graph = torch.jit.freeze(
                         torch.jit.trace(
                             module, (x_t.new_zeros(x_t.shape), *(example[k] for k in keys)), check_trace=False
@@ -401,7 +342,7 @@ class Enhancer(StreamingModel):
             self.__dict__["_graph"], self.__dict__["_graph_key"] = graph, key  # together, once built
         return self.__dict__["_graph"]
 
-    def _fast_frame(self, x_t: torch.Tensor, state: State, fast: _FastGLAStep) -> tuple[torch.Tensor, State]:
+    def _fast_frame(self, x_t: torch.Tensor, state: State, fast: FastGLAStep) -> tuple[torch.Tensor, State]:
         """`step` for inference with n_fft = 2 hop: the arithmetic of `_run` for one block in fewer ops; updates
         `state` in place (allowed for `step`) and returns it."""
         B, H, nb = x_t.shape[0], self.cfg.hop, self.cfg.n_bins
@@ -504,7 +445,10 @@ class Enhancer(StreamingModel):
         W, keep = cfg.n_fft, cfg.n_fft - cfg.hop
         if T == 0:
             return x.new_zeros(B, 0, self.d_out), state
-        sig = torch.cat([state["prev"], x.reshape(B, T * H)], 1)
+        flat, front = x.reshape(B, T * H), {}
+        if self.front is not None:  # the cascade's time-domain stage first
+            flat, front = self.front.stream(flat, state)
+        sig = torch.cat([state["prev"], flat], 1)
         frames = sig[:, None] if T == 1 else sig.unfold(1, W, H)  # (B, T, W)
         spec = (frames @ self.dft).unflatten(-1, (cfg.n_bins, 2))  # (B, T, bins, 2): real, imaginary
         df_frames = self._df_frames(spec, state.get("dfhist"))
@@ -539,6 +483,7 @@ class Enhancer(StreamingModel):
         if level is not None:
             new["level"] = level
         new.update(hists)
+        new.update(front)
         if core_state is None:  # the fast step updated the core's entries of `state` in place
             new.update((k, v) for k, v in state.items() if k[:5] == "core.")
         else:

@@ -106,6 +106,14 @@ def _parser() -> argparse.ArgumentParser:
         default=1.0,
         help="learning-rate multiplier for the impulse feature's input columns (as --tone-lr-scale)",
     )
+    p.add_argument(
+        "--front-channels",
+        type=int,
+        default=0,
+        help="the cascade's time-domain stage in front of the masking one (models/enhancer_front.py): its width "
+        "(0: none, the shipped model); new models only",
+    )
+    p.add_argument("--front-blocks", type=positive(int), default=8, help="and its dilated blocks")
     p.add_argument("--threads", type=positive(int), default=1)
     p.add_argument("--sisdr-weight", type=float, default=0.002, help="weight of -SI-SDR (dB) in the loss")
     p.add_argument("--vad-weight", type=float, default=0.01, help="weight of the VAD cross-entropy in the loss")
@@ -321,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
             model = model.with_onset_feature(args.onset_frames)
         if args.impulse_blocks and not model.cfg.impulse_blocks:
             model = model.with_impulse_feature(args.impulse_blocks)
+        if args.front_channels:
+            raise SystemExit("--front-channels makes a new model; it cannot be added to --init weights")
         cfg = model.cfg
     else:
         cfg = EnhancerConfig(
@@ -332,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
             tone_frames=args.tone_frames,
             onset_frames=args.onset_frames,
             impulse_blocks=args.impulse_blocks,
+            front_channels=args.front_channels,
+            front_blocks=args.front_blocks,
         )
         model = Enhancer(cfg)
     cfg.mask_floor = 0.0  # training runs without the floor (--mask-floor is for inference)

@@ -40,6 +40,32 @@ def test_model_stream_equals_forward(core):
         assert model._fast is not None
 
 
+def test_cascade_front_is_causal_starts_as_identity_and_streams_like_forward():
+    """The cascade's time-domain stage (issue 9 option (a), models/enhancer_front.py): a fresh stage leaves the
+    enhancer's output unchanged, a trained-like one changes it; its output sample n never depends on later samples;
+    and the cascade streams (any chunking, and step) like forward."""
+    torch.manual_seed(0)
+    plain = Enhancer(EnhancerConfig(core="gla", d_model=16, n_layers=1)).eval()
+    cascade = Enhancer(EnhancerConfig(core="gla", d_model=16, n_layers=1, front_channels=8, front_blocks=4)).eval()
+    missing = cascade.load_state_dict(plain.state_dict(), strict=False).missing_keys
+    assert missing and all(k.startswith("front.") for k in missing)
+    x = torch.from_numpy(_speechlike(23 * 160)).reshape(1, 23, 160)
+    with torch.no_grad():
+        torch.testing.assert_close(cascade(x), plain(x), rtol=0, atol=0)
+        front = cascade.front
+        assert front is not None
+        torch.nn.init.normal_(front.conv_out.weight, std=0.2)
+        flat = x.reshape(1, -1)
+        y = front(flat)
+        assert (y - flat).abs().max() > 1e-3
+        cut = flat.clone()
+        cut[:, 2000:] = torch.randn(1, flat.shape[1] - 2000)
+        torch.testing.assert_close(front(cut)[:, :2000], y[:, :2000], rtol=0, atol=0)  # causal: no look-ahead
+    assert_stream_equals_forward(cascade, x)  # also checks step(), the eager path (no fused step with a front)
+    with pytest.raises(ValueError, match="front_channels"):
+        EnhancerConfig(front_channels=-1)
+
+
 def test_model_passes_signal_with_unit_mask():
     """With the mask forced to 1 the analysis/synthesis chain returns the input delayed by n_fft - hop samples."""
     model = Enhancer(EnhancerConfig(core="gla", d_model=16, n_layers=1)).eval()
