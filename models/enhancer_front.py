@@ -63,11 +63,20 @@ class TimeFront(nn.Module):
         z = torch.cat([state["front.x"], x[:, None]], -1)
         new = {"front.x": z[..., z.shape[-1] - (IN_KERNEL - 1) :]}
         h = self.act_in(self.conv_in(z))
-        for i, (dw, act, pw) in enumerate(zip(self.depthwise, self.acts, self.pointwise)):
+        n = x.shape[-1]
+        for i, (d, dw, act, pw) in enumerate(zip(self.dilations, self.depthwise, self.acts, self.pointwise)):
             key = f"front.b{i}"
             z = torch.cat([state[key], h], -1)
-            new[key] = z[..., z.shape[-1] - state[key].shape[-1] :]
-            h = h + pw(act(dw(z)))
+            new[key] = z[..., n:]
+            # The depthwise and pointwise convolutions written out (taps as shifted products, a matmul): the same
+            # arithmetic as dw(z) and pw(.), in a quarter of the CPU time per 10 ms block (mkldnn's dilated
+            # convolution costs ~100 us a call on 160 samples).
+            dw, pw = cast(nn.Conv1d, dw), cast(nn.Conv1d, pw)
+            w, b = dw.weight, cast(torch.Tensor, dw.bias)  # w (C, 1, 3): taps for z[t - 2d], z[t - d], z[t]
+            u = act(
+                z[..., :n] * w[:, :, 0] + z[..., d : d + n] * w[:, :, 1] + z[..., 2 * d :] * w[:, :, 2] + b[:, None]
+            )
+            h = h + torch.matmul(pw.weight[:, :, 0], u) + cast(torch.Tensor, pw.bias)[:, None]
         return x + self.conv_out(self.act_out(h))[:, 0], new
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -58,6 +58,13 @@ def test_cascade_front_is_causal_starts_as_identity_and_streams_like_forward():
         flat = x.reshape(1, -1)
         y = front(flat)
         assert (y - flat).abs().max() > 1e-3
+        for p in front.parameters():  # the written-out taps compute what the convolution modules would
+            torch.nn.init.normal_(p, std=0.3)
+        y = front(flat)
+        h = front.act_in(front.conv_in(torch.nn.functional.pad(flat[:, None], (15, 0))))
+        for d, dw, act, pw in zip(front.dilations, front.depthwise, front.acts, front.pointwise):
+            h = h + pw(act(dw(torch.nn.functional.pad(h, (2 * d, 0)))))
+        torch.testing.assert_close(y, flat + front.conv_out(front.act_out(h))[:, 0], rtol=1e-5, atol=1e-5)
         cut = flat.clone()
         cut[:, 2000:] = torch.randn(1, flat.shape[1] - 2000)
         torch.testing.assert_close(front(cut)[:, :2000], y[:, :2000], rtol=0, atol=0)  # causal: no look-ahead
