@@ -89,9 +89,11 @@ def write_edf(
     lo, hi = np.where(same, lo - half, lo), np.where(same, hi + half, hi)
     pmin = [_bound(v, up=False) for v in lo]
     pmax = [_bound(v, up=True) for v in hi]
-    for c in np.flatnonzero(whole & (hi - lo <= dmax - dmin)):  # integers (a trigger channel): a gain of
-        low = str(int(lo[c]))  # exactly 1, so they read back exact (a BDF trigger 5 read as 4.9999: code 4)
-        if len(low) <= 8 and len(top := str(int(lo[c]) + dmax - dmin)) <= 8:
+    for c in np.flatnonzero(whole & (hi - lo <= dmax - dmin)):  # integers (a trigger channel): a gain of exactly 1,
+        # so they read back exact (a BDF trigger 5 read as 4.9999: code 4), and no offset where they fit (else the least):
+        # MNE reads a BDF stim channel's digital values (with the range starting at a minimum of 2, codes 2, 5 read 0, 3)
+        shift = int(np.clip(0, hi[c] - dmax, lo[c] - dmin))
+        if len(low := str(dmin + shift)) <= 8 and len(top := str(dmax + shift)) <= 8:
             pmin[c], pmax[c] = low, top
     pmin_f, pmax_f = np.array([float(s) for s in pmin]), np.array([float(s) for s in pmax])
     gain = (pmax_f - pmin_f) / (dmax - dmin)
