@@ -1,5 +1,5 @@
 """configs/bci_ssvep.yaml live on loopback LSL: the real ssvepy SSVEP recording (6 Hz) is published by an
-EEG outlet with its epoch markers on a stimulus marker outlet (benchmarks/bci_live.py, at 4x real time);
+EEG outlet with its epoch markers on a stimulus marker outlet (benchmarks/bci_live.py, at 8x real time);
 the decisions arrive on the decision marker stream, the EEG and markers are recorded. And the replay
 variant, configs/bci_ssvep_replay.yaml, on the whole recording."""
 
@@ -30,7 +30,7 @@ def read_decisions(path):
 def test_live_session_decides_6hz_and_records_eeg_with_markers(tmp_path):
     from wavegraph.benchmarks.bci_live import run_session
 
-    s = run_session(tmp_path, n_epochs=2, speed=4.0, in_process=True, overrides=["markers.marker_duration=16.0"])
+    s = run_session(tmp_path, n_epochs=2, speed=8.0, in_process=True, overrides=["markers.marker_duration=16.0"])
     assert s.result is not None
     assert s.result.exit_code == 0, s.result.failure
     decided = read_decisions(s.decisions_csv)
@@ -85,11 +85,11 @@ def test_live_session_with_a_dnn_ensemble_calibrated_on_the_user(tmp_path):
     from wavegraph.benchmarks.bci_live import DNN_CONFIG, DNN_FREQS, dnn_session_inputs, run_session
     from wavegraph.models import ssvep_dnn
 
-    ckpt, recording, spans = dnn_session_inputs(tmp_path, blocks=2, online_blocks=1, steps=10)
+    ckpt, recording, spans = dnn_session_inputs(tmp_path, blocks=2, online_blocks=1, steps=3)
     model = ssvep_dnn.load(ckpt)[0]
     assert isinstance(model, ssvep_dnn.SSVEPEnsemble) and len(model.members) == 3
     overrides = [f"decoder.checkpoint={ckpt}", "notch.harmonics=1"]
-    s = run_session(tmp_path, speed=4.0, in_process=True, overrides=overrides, recording=recording, config=DNN_CONFIG)
+    s = run_session(tmp_path, speed=8.0, in_process=True, overrides=overrides, recording=recording, config=DNN_CONFIG)
     assert s.result is not None
     assert s.result.exit_code == 0, s.result.failure
     decided = read_decisions(s.decisions_csv)
