@@ -131,61 +131,59 @@ def edf_units(path: Path) -> list[str] | None:
     return [d for d, label in zip(dims, labels) if not label.endswith("Annotations")]
 
 
-def channel_units(path: Path, ch_names: list[str], ch_types: list[str]) -> tuple[list[int], dict[int, float]]:
-    """(channels in no voltage, {channel: factor}) of an EDF/BDF, from each signal's unit.
+def unit_types(
+    path: Path, ch_names: list[str], ch_types: list[str], units: list[tuple[str, float | None, float]] | None
+) -> tuple[list[str], dict[int, float]]:
+    """The channel types file_source gives an EDF/BDF or GDF, and the factors to volts, from each channel's (unit as the
+    file gives it, its factor to volts or None for no voltage, the factor MNE applies): edf_types, gdf_types.
 
-    A voltage MNE does not scale ('UV', 'nV', a micro sign written in UTF-8: MNE reads them as volts, 1e6 or 1e9 times
-    the value) gets the factor that makes it volts (said). A channel in no voltage (a temperature in degC, a heart rate
-    in BPM, EDA in uS, ADC counts without a unit) is typed misc, its values as in the file (MNE calls it EEG in volts,
-    so an EDF recorder wrote 1.5 uS as 1500000 uV); logged by edf_types, not warned: nothing is lost (a recorder keeps
-    its values).
+    A voltage MNE does not scale ('UV', 'nV', a micro sign written in UTF-8, GDF 1's 'mV': MNE reads them as volts, 1e6
+    or 1e9 times the value) gets the factor that makes it volts (warned). A channel in no voltage (a temperature in degC,
+    a heart rate in BPM, EDA in uS, ADC counts without a unit) is misc, its values as in the file (MNE calls it EEG in
+    volts, so an EDF recorder wrote 1.5 uS as 1500000 uV), or stim when named as mne.find_events' default trigger
+    channels ('STI 014': its events are what find_events(raw) reads, and a recorder's EDF of a stream with one reads
+    back so); logged, not warned: nothing is lost (a recorder keeps its values).
     """
-    units = edf_units(path)
+    types = list(ch_types)
     if units is None or len(units) != len(ch_names):
-        return [], {}
+        return types, {}
     misc, gains = [], {}
-    for i, (unit, kind) in enumerate(zip(units, ch_types)):
+    for i, ((_, ours, mne), kind) in enumerate(zip(units, ch_types)):
         if kind in ("stim", "misc"):  # (MNE reads a stim channel unscaled, whatever its unit)
             continue
-        ours = volt_scale(unit.split("\x00")[0])  # (a field padded with NULs, not spaces: MNE reads it unscaled)
         if ours is None:
             misc.append(i)
-            continue
-        mne = 1e-6 if unit in _MNE_MICRO else 1e-3 if unit == "mV" else 1.0
-        if ours != mne:
+            types[i] = "stim" if ch_names[i] in MNE_TRIGGERS else "misc"  # (find_events reads them by name)
+        elif ours != mne:
             gains[i] = ours / mne
+
+    def said(i: int) -> str:  # (a field padded with NULs, not spaces: MNE reads it unscaled)
+        unit = units[i][0]
+        return (
+            f"in {unit.split(chr(0))[0]!r}" + (" (NUL-padded)" if "\x00" in unit else "") if unit else "without a unit"
+        )
+
     if gains:
         _log.warning(
             "file_source: %s: %s scaled to volts as %s (MNE reads %s unscaled, as volts)",
             path,
-            ", ".join(
-                f"{ch_names[i]} in {units[i].split(chr(0))[0]!r}" + (" (NUL-padded)" if "\x00" in units[i] else "")
-                for i in gains
-            ),
+            ", ".join(f"{ch_names[i]} {said(i)}" for i in gains),
             "their units say" if len(gains) > 1 else "its unit says",
-            "these spellings" if len({units[i] for i in gains}) > 1 else "this spelling",
+            "them" if len(gains) > 1 else "it",
         )
-    return misc, gains
-
-
-def edf_types(path: Path, ch_names: list[str], ch_types: list[str]) -> tuple[list[str], dict[int, float]]:
-    """The channel types of an EDF/BDF as file_source gives them (channel_units' misc; a channel in no voltage named as
-    mne.find_events' default trigger channels, 'STI 014' say, stim: its events are what find_events(raw) reads, and a
-    recorder's EDF of a stream with one reads back so), and the factors to volts."""
-    misc, gains = channel_units(path, ch_names, ch_types)
-    units = edf_units(path) or [""] * len(ch_names)
-    types = list(ch_types)
-    for i in misc:
-        types[i] = "stim" if ch_names[i] in MNE_TRIGGERS else "misc"  # (find_events reads them by name)
     if misc:
         _log.info(
             "file_source: %s: typed misc or, by its name, stim (no voltage; values as in the file): %s",
             path,
-            ", ".join(
-                f"{ch_names[i]} ({types[i]}) in {units[i]!r}"
-                if units[i]
-                else f"{ch_names[i]} ({types[i]}) without a unit"
-                for i in misc
-            ),
+            ", ".join(f"{ch_names[i]} ({types[i]}) {said(i)}" for i in misc),
         )
     return types, gains
+
+
+def edf_types(path: Path, ch_names: list[str], ch_types: list[str]) -> tuple[list[str], dict[int, float]]:
+    """unit_types of an EDF/BDF, by each signal's unit (our volt_scale of it before any NUL; MNE's by its spelling)."""
+    units = edf_units(path)
+    if units is not None:
+        mne = [1e-6 if u in _MNE_MICRO else 1e-3 if u == "mV" else 1.0 for u in units]
+        units = [(u, volt_scale(u.split("\x00")[0]), m) for u, m in zip(units, mne)]
+    return unit_types(path, ch_names, ch_types, units)

@@ -4,17 +4,13 @@ the variants MNE's reader cannot read, said before it fails."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
 from wavegraph.pipeline.spec import SpecError
 
-from .edf_header import edf_types
-from .triggers import _MNE_TRIGGERS as MNE_TRIGGERS  # mne.find_events reads these by name
+from .edf_header import edf_types, unit_types
 from .units import volt_scale
-
-_log = logging.getLogger("wavegraph.file_source")
 
 # GDF 2's physical dimension code: the unit in the high 11 bits (biosig's units.csv, ISO 11073-10101), its decimal
 # prefix in the low 5 (biosig's DecimalFactors.txt: 0 none, 1 da, 2 h, 3 k, 4 M, 5 G, ...; 16 d, 17 c, 18 m, 19 u, 20 n)
@@ -107,38 +103,8 @@ def gdf_units(path: Path) -> list[tuple[str, float | None, float]] | None:
 
 
 def gdf_types(path: Path, ch_names: list[str], ch_types: list[str]) -> tuple[list[str], dict[int, float]]:
-    """The channel types of a GDF as file_source gives them, and the factors to volts, as edf_types for EDF: a voltage
-    MNE does not scale ('mV' in GDF 1, nanovolts in GDF 2: MNE reads them as volts) gets the factor that makes it
-    volts (warned); a channel in no voltage (degC, %, dimensionless, no unit) is misc with its values as in the file
-    (stim by its name, as mne.find_events reads it; logged)."""
-    units = gdf_units(path)
-    types = list(ch_types)
-    if units is None or len(units) != len(ch_names):
-        return types, {}
-    gains, misc = {}, []
-    for i, ((_, ours, mne), kind) in enumerate(zip(units, ch_types)):
-        if kind in ("stim", "misc"):
-            continue
-        if ours is None:
-            misc.append(i)
-            types[i] = "stim" if ch_names[i] in MNE_TRIGGERS else "misc"
-        elif ours != mne:
-            gains[i] = ours / mne
-    if gains:
-        _log.warning(
-            "file_source: %s: %s scaled to volts as %s (MNE reads %s as volts)",
-            path,
-            ", ".join(f"{ch_names[i]} in {units[i][0]!r}" for i in gains),
-            "their units say" if len(gains) > 1 else "its unit says",
-            "them" if len(gains) > 1 else "it",
-        )
-    if misc:
-        _log.info(
-            "file_source: %s: typed misc or, by its name, stim (no voltage; values as in the file): %s",
-            path,
-            ", ".join(f"{ch_names[i]} ({types[i]}) in {units[i][0]!r}" for i in misc),
-        )
-    return types, gains
+    """unit_types of a GDF, by each channel's unit (gdf_units: 'mV' in GDF 1, nanovolts in GDF 2 MNE reads as volts)."""
+    return unit_types(path, ch_names, ch_types, gdf_units(path))
 
 
 def by_unit(path: Path | None, ch_names: list[str], ch_types: list[str]) -> tuple[list[str], np.ndarray]:
