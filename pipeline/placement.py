@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import numbers
 import os
+import socket
 import subprocess
 import uuid
 from dataclasses import replace
@@ -122,6 +123,30 @@ def actor_options(where: dict) -> dict:
     if resources:
         opts["resources"] = resources
     return opts
+
+
+def _check_cluster(address: str | None, file) -> None:
+    """GraphError at once when no Ray cluster answers where ray.init would look (a wrong ADDRESS, no cluster, or a
+    stale /tmp/ray/ray_current_cluster of one that is gone): ray.init itself waits about two minutes there and
+    then raises its own traceback. Client addresses (ray://) and anything Ray cannot resolve are left to ray.init."""
+    if address and address.startswith("ray://"):
+        return
+    try:
+        from ray._private.services import canonicalize_bootstrap_address
+
+        found = canonicalize_bootstrap_address(address or "auto")
+    except Exception:  # a Ray without this helper, or an address it cannot parse: ray.init says why
+        return
+    fix = "start one (`ray start --head`) and give its address (--ray HOST:PORT), or run without --ray"
+    if found is None:
+        raise GraphError([(file, 0, f"--ray {address or 'auto'}: no running Ray cluster was found", fix)])
+    host, _, port = found.rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=3).close()
+    except (OSError, ValueError) as e:
+        raise GraphError(
+            [(file, 0, f"--ray {address or 'auto'}: no Ray cluster answers at {found} ({e})", fix)]
+        ) from None
 
 
 def _actor_class():
@@ -286,6 +311,7 @@ def run_on_ray(
     from .multiprocess import run_multiprocess
 
     if not ray.is_initialized():
+        _check_cluster(address, graph.config.file)
         ray.init(address=address, log_to_driver=False, configure_logging=False)
     config = graph.config
     cls = _actor_class()

@@ -220,3 +220,28 @@ def test_liblsl_says_one_line_when_an_outlet_goes_and_the_inlet_says_what_it_was
         "'Stream transmission broke off (Input stream error.); re-connecting...' just before is this end, not an "
         in (caplog.text)
     )
+
+
+def test_ray_without_a_cluster_at_the_address_fails_at_once_naming_it(tmp_path):
+    """`--ray ADDRESS` where no cluster answers: ray.init waited about two minutes and ended in its own traceback
+    (ConnectionError); now the run stops at once (exit 2) naming the address and the fix. In a fresh process, so
+    that a driver connected by another test cannot skip the check."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("ray")
+    graph = tmp_path / "g.yaml"
+    graph.write_text(
+        "nodes:\n  - {id: src, type: eeg_sim, params: {duration: 1, channels: 2}}\n  - {id: out, type: null_sink}\n"
+        "edges:\n  - {source: src.out, target: out.in}\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(graph), "--ray", "127.0.0.1:1"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "no Ray cluster answers at" in proc.stderr and ":1 (" in proc.stderr
+    assert "ray start --head" in proc.stderr and "Traceback" not in proc.stderr
