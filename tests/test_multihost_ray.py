@@ -81,8 +81,8 @@ def test_wavegraph_run_ray_pins_groups_to_nodes_and_gives_the_in_process_bytes(c
 
 
 def test_killing_an_actor_mid_run_stops_the_run_naming_process_and_host(cluster, tmp_path, keys):  # noqa: F811
+    # mid-run: rec has taken chunks through dsp; the replay runs in real time (61 s)
     t, out, actor = _start_and_find(build_graph(load_config(pinned_graph(tmp_path, "killed", keys))), "dsp")
-    time.sleep(3.0)  # mid-run: the replay runs in real time (61 s)
     killed_at = time.monotonic()
     ray.kill(actor, no_restart=True)
     t.join(timeout=60)
@@ -111,12 +111,19 @@ def test_on_is_checked_with_file_and_line(tmp_path):
 
 
 def _start_and_find(graph, group):
-    """Start run_on_ray in a thread; once its plans are written (every group placed), the group's actor."""
+    """Start run_on_ray in a thread; once its plans are written (every group placed), the group's actor; returned
+    once the run is under way: rec has taken chunks, so every group has spoken on the control channel."""
     from wavegraph.pipeline.placement import run_on_ray
 
     out: dict = {}
+    flowing = threading.Event()
+
+    def observe(stats: dict) -> None:
+        if stats.get("rec", {}).get("chunks_in", 0) > 0:
+            flowing.set()
+
     before = set(ray.util.list_named_actors())  # the previous test's actors may still be listed
-    t = threading.Thread(target=lambda: out.setdefault("r", run_on_ray(graph, None, speed=1.0)))
+    t = threading.Thread(target=lambda: out.setdefault("r", run_on_ray(graph, None, speed=1.0, observer=observe)))
     t.start()
     name = plan = None
     while (name is None or plan is None) and t.is_alive():
@@ -124,6 +131,9 @@ def _start_and_find(graph, group):
         plan = next(iter(glob.glob(os.path.join(tempfile.gettempdir(), f"wg-{os.getpid()}-*", f"{group}.json"))), None)
         time.sleep(0.2)
     assert name is not None and plan is not None
+    while not flowing.wait(0.2) and t.is_alive():
+        pass
+    assert flowing.is_set(), out.get("r")
     return t, out, ray.get_actor(name)
 
 
@@ -133,8 +143,7 @@ def test_a_frozen_host_is_lost_within_seconds_naming_process_and_host(cluster, t
 
     t, out, actor = _start_and_find(build_graph(load_config(pinned_graph(tmp_path, "frozen", keys))), "storage")
     pid = ray._private.state.actors(actor._actor_id.hex())["Pid"]
-    time.sleep(2.0)
-    os.kill(pid, signal.SIGSTOP)
+    os.kill(pid, signal.SIGSTOP)  # mid-run: it has been heard from (rec's statistics came through)
     try:
         t.join(timeout=60)
     finally:
