@@ -336,10 +336,11 @@ def test_a_stream_missed_by_its_type_or_by_case_says_what_to_set():
     for name in (stim, amp_name):  # discovered (by this process) before the inlets look for them
         assert pylsl.resolve_bypred(f"name='{name}'", 1, 10.0)
     with pytest.raises(SpecError) as e:
-        LslInlet(name=stim, type="Markers", resolve_timeout=0.5).configure({})
+        # 1 s: two of liblsl's discovery waves (0.5 s apart), so a loaded machine still lists the stream (flaky at 0.5)
+        LslInlet(name=stim, type="Markers", resolve_timeout=1.0).configure({})
     assert e.value.hint == f"stream '{stim}' has type 'Marker': set `type: Marker` (LSL matches them exactly)"
     with pytest.raises(SpecError) as e:
-        LslInlet(type=amp_type.upper(), resolve_timeout=0.5).configure({})
+        LslInlet(type=amp_type.upper(), resolve_timeout=1.0).configure({})
     assert f"stream '{amp_name}' has type '{amp_type}': set `type: {amp_type}`" in e.value.hint
     with pytest.raises(SpecError) as e:  # nothing close: the general fix
         LslInlet(name=uname("absent"), resolve_timeout=0.3).configure({})
