@@ -205,3 +205,16 @@ def test_a_gdf_variant_mne_cannot_read_is_refused_naming_it_and_the_fix(tmp_path
         FileSource(path=str(path)).configure({})
     assert f"{path} is GDF 2.20" in str(e.value) and said in str(e.value)
     assert "save2gdf -f=BDF variant.gdf variant.bdf" in str(e.value)
+
+
+def test_a_gdf1_channel_mne_scales_as_uv_but_is_no_voltage_keeps_the_files_value(tmp_path, caplog):
+    """MNE scales every GDF 1 unit that starts 'uV' by 1e-6 ('uVs', an integrated EMG, is no voltage): such a channel
+    was typed misc and logged 'values as in the file' but held 1e-6 times them. Now it holds the file's values."""
+    x = np.arange(400) % 50 * 100
+    signals = [("A", "uV", x, 100, -3276.8, 3276.7), ("B", "uVs", x, 100, -3276.8, 3276.7)]
+    with caplog.at_level(logging.INFO, "wavegraph.file_source"):
+        spec, got = _replay(_gdf(tmp_path / "uvs.gdf", signals, 4, version=1))
+    value = (x + 32768) * (6553.5 / 65535) - 3276.8
+    assert spec.channel_types == ("eeg", "misc")
+    np.testing.assert_allclose(got, [value * 1e-6, value], rtol=1e-12, atol=0)
+    assert "B (misc) in 'uVs'" in caplog.text and "values as in the file" in caplog.text

@@ -147,13 +147,15 @@ def unit_types(
     types = list(ch_types)
     if units is None or len(units) != len(ch_names):
         return types, {}
-    misc, gains = [], {}
+    misc, gains, unscaled = [], {}, {}
     for i, ((_, ours, mne), kind) in enumerate(zip(units, ch_types)):
         if kind in ("stim", "misc"):  # (MNE reads a stim channel unscaled, whatever its unit)
             continue
         if ours is None:
             misc.append(i)
             types[i] = "stim" if ch_names[i] in MNE_TRIGGERS else "misc"  # (find_events reads them by name)
+            if mne != 1.0:  # MNE scaled it all the same (GDF 1: any unit starting 'uV', 'uVs'): back to the file's
+                unscaled[i] = 1.0 / mne
         elif ours != mne:
             gains[i] = ours / mne
 
@@ -177,7 +179,7 @@ def unit_types(
             path,
             ", ".join(f"{ch_names[i]} ({types[i]}) {said(i)}" for i in misc),
         )
-    return types, gains
+    return types, gains | unscaled
 
 
 def edf_types(path: Path, ch_names: list[str], ch_types: list[str]) -> tuple[list[str], dict[int, float]]:
