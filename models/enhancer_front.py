@@ -10,7 +10,7 @@ add latency (the masking stage already takes 19.94 of the 20 ms budget), so it w
         h = h + Conv1d(C -> C, 1)(PReLU(depthwise Conv1d(C, kernel 3, dilation d)(h)))
     y = x + Conv1d(C -> 1, 1)(PReLU(h))                       (residual on the input; the last conv starts at zero)
 
-so y[n] depends on x[n - R + 1 .. n] only (R = 16 + 2 (2^blocks - 1) samples, 527 = 33 ms for 8 blocks). The last
+so y[n] depends on x[n - R + 1 .. n] only (R = 16 + 2 (2^blocks - 1) samples, 526 = 33 ms for 8 blocks). The last
 convolution starts at zero, so a fresh stage passes the input through unchanged. Streaming keeps, per layer, the last
 samples its kernel needs (`init_state`); any chunking gives the offline output within float rounding.
 """
