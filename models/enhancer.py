@@ -4,6 +4,9 @@ ClearBuds-style option (b) of issue 9: a causal STFT mask network whose temporal
 streaming sequence model (models/mamba.py `MambaStack` or models/gla.py `GLAStack`, run through the shared
 StreamingModel API of models/streaming.py).
 
+With front_channels > 0 (option (a), the cascade) the input samples first pass a causal sample-level conv stage
+(models/enhancer_front.py `TimeFront`: no added latency, the identity when fresh); the frames below are of its output.
+
 Per frame (n_fft = 320 samples = 20 ms, hop 160 = 10 ms, sqrt-Hann analysis and synthesis windows):
     X = rfft(window * frame)                                            (161 bins; a matmul with the DFT matrix)
     f = (|X|^2 + eps)^(compress / 2)                                    (compressed magnitude, compress = 0.3)
@@ -30,8 +33,8 @@ hop block, is n_fft - 1 (19.94 ms at 16 kHz).
 State (explicit, see models/streaming.py): {"prev": (B, n_fft - hop) last input samples, "tail": (B, n_fft - hop)
 overlap-add tail, "dfhist": (B, max(order - 1, 1), df_bins, 2) the deep-filtered bins of the past frames (only with
 a deep filter), "tonehist": (B, tone_frames + 1, bins, 2) the tone feature's history (only with it), "onsetref": (B, 1, bins) the
-onset feature's running average (only with it), "core.*": the
-core's state}. The features are computed in models/enhancer_features.py. `stream` never modifies the state it is given; `step` may.
+onset feature's running average (only with it), "front.*": the past the front's kernels need (input samples, each block's activations; only with
+it), "core.*": the core's state}. The features are computed in models/enhancer_features.py. `stream` never modifies the state it is given; `step` may.
 """
 
 from __future__ import annotations
