@@ -139,7 +139,7 @@ def test_an_input_that_ends_while_its_receiver_restarts_ends_there_too(tmp_path)
             if len(seen_end) == 2:
                 launcher.gate.touch()
 
-    r = run_multiprocess(build_graph(load_config(p)), speed=12.0, observer=observe, launcher=launcher)
+    r = run_multiprocess(build_graph(load_config(p)), speed=24.0, observer=observe, launcher=launcher)
     assert killed and launcher.gate.exists(), "the dsp worker was killed and restarted after the source ended"
     assert r.exit_code == 0 and r.failure is None, r.failure
     assert r.extra["restarts"] == {"dsp": 1}
