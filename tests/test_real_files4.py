@@ -218,3 +218,14 @@ def test_a_gdf1_channel_mne_scales_as_uv_but_is_no_voltage_keeps_the_files_value
     assert spec.channel_types == ("eeg", "misc")
     np.testing.assert_allclose(got, [value * 1e-6, value], rtol=1e-12, atol=0)
     assert "B (misc) in 'uVs'" in caplog.text and "values as in the file" in caplog.text
+
+
+def test_a_gdf1_header_longer_than_its_channels_is_refused_without_naming_gdf2s_fields(tmp_path):
+    """MNE's GDF 1 reader fails on it as on GDF 2's (an empty assertion); the refusal named 'GDF 2's tag-length-value
+    fields', which a GDF 1 file has none of."""
+    x = np.arange(200) % 50
+    signals = [("A", "uV", x, 100, -1, 1), ("B", "uV", x, 100, -1, 1)]
+    path = _gdf(tmp_path / "long.gdf", signals, 2, version=1, extra=256)
+    with pytest.raises(SpecError, match="with a header of 1024 bytes, 256 more than its 2 channels take") as e:
+        FileSource(path=str(path)).configure({})
+    assert "GDF 2" not in str(e.value) and "(GDF 1 defines no third header part)" in str(e.value)

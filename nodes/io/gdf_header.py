@@ -61,7 +61,8 @@ def check_gdf(path: Path) -> None:
     if size > 256 * (ns + 1):
         raise SpecError(
             f"file_source: {path} is GDF {version:.2f} with a header of {size} bytes, {size - 256 * (ns + 1)} more "
-            f"than its {ns} channels take: MNE's GDF reader does not read that part (GDF 2's tag-length-value fields)",
+            f"than its {ns} channels take: MNE's GDF reader does not read that part "
+            + ("(GDF 2's tag-length-value fields)" if version >= 1.9 else "(GDF 1 defines no third header part)"),
             fix,
         )
     types = _field(var, ns, 220, 4, "<i4")
