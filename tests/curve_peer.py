@@ -1,10 +1,14 @@
 """One end of a CURVE edge, run inside a network namespace by tests/test_multihost_curve.py.
 
 python curve_peer.py recv ENDPOINT SECURITY_JSON OUT.npz DEADLINE_S
-python curve_peer.py send ENDPOINT SECURITY_JSON OUT.json
+python curve_peer.py send ENDPOINT SECURITY_JSON OUT.json [CONNECT_WAIT_S]
+
+The receiver ends at end-of-stream, at DEADLINE_S, or once OUT.npz.stop exists (the test writes it when the sender
+has exited) and nothing has come for 0.2 s. A sender that never connected tries every chunk without waiting.
 """
 
 import json
+import os
 import sys
 import time
 
@@ -36,6 +40,8 @@ def main() -> int:
         while time.monotonic() < deadline:
             chunk = rx.recv(timeout=0.2)
             if chunk is None:
+                if os.path.exists(out + ".stop"):  # the sender has exited, and nothing more came
+                    break
                 continue
             if chunk.eos:
                 break
@@ -48,10 +54,10 @@ def main() -> int:
         tx = EdgeSender(endpoint, SPEC, context=ctx, linger_ms=3000, secure=sec.hook(endpoint, EDGE, ctx, server=False))
         connected = tx.wait_connected(float(sys.argv[5]) if len(sys.argv) > 5 else 10.0)
         x = data()
-        queued = 0
+        queued, wait = 0, 0.2 if connected else 0.0  # refused: each send finds no peer (21 x 0.2 s otherwise)
         for i in range(0, x.shape[1], 100):
-            queued += tx.send(Chunk(x[:, i : i + 100], i / 250.0), timeout=0.2)
-        queued += tx.send(Chunk.end(), timeout=0.2)
+            queued += tx.send(Chunk(x[:, i : i + 100], i / 250.0), timeout=wait)
+        queued += tx.send(Chunk.end(), timeout=wait)
         tx.close(linger_ms=3000 if connected else 0)
         with open(sys.argv[4], "w") as f:
             json.dump({"connected": connected, "queued": queued}, f)

@@ -83,7 +83,8 @@ def _pair(netns, tmp_path, client_secret: str, keys, port: int, deadline_s: floa
             env=env,
         )
         sent = json.loads(out_tx.read_text())
-        rx.wait(timeout=40)  # at end-of-stream, or at its deadline having received nothing
+        (tmp_path / "rx.npz.stop").touch()  # the sender has exited: the receiver ends once nothing more comes
+        rx.wait(timeout=40)  # at end-of-stream, or (a refused sender) once told, having received nothing
     finally:
         if rx.poll() is None:
             rx.kill()
@@ -103,7 +104,7 @@ def test_right_key_passes_data_bit_identically(netns, keys, tmp_path):
 
 
 def test_wrong_client_key_is_refused_and_counted_and_gets_nothing_through(netns, keys, tmp_path):
-    sent, got = _pair(netns, tmp_path, keys["rogue"][1], keys, 5602, deadline_s=8.0)
+    sent, got = _pair(netns, tmp_path, keys["rogue"][1], keys, 5602)
     assert not sent["connected"]  # the handshake never completed
     assert int(got["received"]) == 0 and got["data"].shape[1] == 0
     assert int(got["refused"]) >= 1
