@@ -229,3 +229,15 @@ def test_a_gdf1_header_longer_than_its_channels_is_refused_without_naming_gdf2s_
     with pytest.raises(SpecError, match="with a header of 1024 bytes, 256 more than its 2 channels take") as e:
         FileSource(path=str(path)).configure({})
     assert "GDF 2" not in str(e.value) and "(GDF 1 defines no third header part)" in str(e.value)
+
+
+def test_a_gdf_header_listing_more_channels_than_the_file_holds_is_refused_at_once(tmp_path):
+    """A GDF 1 header's channel count (4 bytes) of 100,000 in a file of 1 KB: MNE's reader reads a label per channel
+    (1 M took 8 s, 2^32 - 1 would take hours) before an IndexError ('damaged'); check_gdf read 256 bytes per listed
+    channel at once (MemoryError for 2^32 - 1). Now it is refused naming the count and the file's size."""
+    path = _gdf(tmp_path / "many.gdf", [("A", "uV", np.zeros(100), 100, -1, 1)], 1, version=1)
+    data = bytearray(path.read_bytes())
+    data[252:256] = np.asarray([100_000], "<u4").tobytes()
+    path.write_bytes(bytes(data))
+    with pytest.raises(SpecError, match="whose header lists 100000 channels, 25600256 bytes of header, more than the"):
+        FileSource(path=str(path)).configure({})

@@ -4,6 +4,7 @@ the variants MNE's reader cannot read, said before it fails."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,8 @@ _CONVERT = "convert it with BioSig (save2gdf -f=BDF {name} {stem}.bdf) or its re
 
 
 def _header(path: Path) -> tuple[float, int, int, bytes] | None:
-    """(version, number of channels, header bytes, the channels' header) of a GDF file; None if it cannot be read."""
+    """(version, number of channels, header bytes, the channels' header) of a GDF file; None if it is none. The channels'
+    header is b"" when the file is shorter than it (a count of 2^32 - 1 channels: it is not read, 1 TB)."""
     with open(path, "rb") as f:
         head = f.read(256)
         try:
@@ -36,8 +38,8 @@ def _header(path: Path) -> tuple[float, int, int, bytes] | None:
         two = version >= 1.9
         ns = int(np.frombuffer(head[252:254] if two else head[252:256], "<u2" if two else "<u4")[0])
         size = int(np.frombuffer(head[184:186], "<u2")[0]) * 256 if two else int(np.frombuffer(head[184:192], "<i8")[0])
-        var = f.read(256 * ns)
-    return (version, ns, size, var) if len(var) == 256 * ns else None
+        var = f.read(256 * ns) if 256 * (ns + 1) <= os.fstat(f.fileno()).st_size else b""
+    return version, ns, size, var
 
 
 def _field(var: bytes, ns: int, at: int, width: int, dtype: str | None = None) -> list:
@@ -57,6 +59,12 @@ def check_gdf(path: Path) -> None:
     if found is None:
         return  # (MNE says what is wrong)
     version, ns, size, var = found
+    if len(var) != 256 * ns:  # (MNE reads its header channel by channel: 1 M channels took 8 s, 4 G would take hours)
+        raise SpecError(
+            f"file_source: {path} is GDF {version:.2f} whose header lists {ns} channels, {256 * (ns + 1)} bytes of "
+            f"header, more than the file's {path.stat().st_size} bytes: it is cut short, or that count is damaged",
+            "export it again from the recording software",
+        )
     fix = _CONVERT.format(name=path.name, stem=path.stem)
     if size > 256 * (ns + 1):
         raise SpecError(
@@ -85,7 +93,7 @@ def gdf_units(path: Path) -> list[tuple[str, float | None, float]] | None:
     None when the header cannot be read. GDF 1 gives a unit as text ('uV', 'mV', 'degC'), GDF 2 as a code (a text
     field beside it is obsolete: read only when the code is 0, unspecified)."""
     found = _header(path)
-    if found is None:
+    if found is None or len(found[3]) != 256 * found[1]:
         return None
     version, ns, _, var = found
     if version < 1.9:
