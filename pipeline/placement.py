@@ -128,18 +128,21 @@ def actor_options(where: dict) -> dict:
 def _check_cluster(address: str | None, file) -> None:
     """GraphError at once when no Ray cluster answers where ray.init would look (a wrong ADDRESS, no cluster, or a
     stale /tmp/ray/ray_current_cluster of one that is gone): ray.init itself waits about two minutes there and
-    then raises its own traceback. Client addresses (ray://) and anything Ray cannot resolve are left to ray.init."""
+    then raises its own traceback. Client addresses (ray://) and anything Ray cannot resolve are left to ray.init,
+    and so is starting a local cluster where ray.init starts one: address 'local', or None with no cluster found."""
     if address and address.startswith("ray://"):
         return
+    fix = "start one (`ray start --head`) and give its address (--ray HOST:PORT), or run without --ray"
     try:
         from ray._private.services import canonicalize_bootstrap_address
 
-        found = canonicalize_bootstrap_address(address or "auto")
+        found = canonicalize_bootstrap_address(address)  # pyright: ignore[reportArgumentType]  # (takes None, as ray.init)
+    except ConnectionError:  # 'auto' and no cluster to be found (ray.init raises the same, as a traceback)
+        raise GraphError([(file, 0, f"--ray {address}: no running Ray cluster was found", fix)]) from None
     except Exception:  # a Ray without this helper, or an address it cannot parse: ray.init says why
         return
-    fix = "start one (`ray start --head`) and give its address (--ray HOST:PORT), or run without --ray"
-    if found is None:
-        raise GraphError([(file, 0, f"--ray {address or 'auto'}: no running Ray cluster was found", fix)])
+    if found is None:  # address 'local', or None with no cluster found: ray.init starts one
+        return
     host, _, port = found.rpartition(":")
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=3).close()

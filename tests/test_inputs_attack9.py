@@ -245,3 +245,12 @@ def test_ray_without_a_cluster_at_the_address_fails_at_once_naming_it(tmp_path):
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "no Ray cluster answers at" in proc.stderr and ":1 (" in proc.stderr
     assert "ray start --head" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_ray_local_and_no_address_are_left_to_ray_init_to_start_a_cluster():
+    """ray.init(address='local') starts a local cluster, and so does address None when none is found; the check
+    before ray.init refused `--ray local` with 'no running Ray cluster was found'."""
+    pytest.importorskip("ray")
+    from wavegraph.pipeline.placement import _check_cluster
+
+    _check_cluster("local", "g.yaml")  # (no GraphError)
