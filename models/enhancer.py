@@ -132,9 +132,10 @@ class EnhancerConfig(DictConfig):
                 f"impulse_blocks must be 0 (no impulse feature) or a divisor >= 2 of n_fft ({self.n_fft}), "
                 f"got {self.impulse_blocks}"
             )
-        if self.front_channels < 0 or (self.front_channels and self.front_blocks < 1):
-            raise ValueError(
-                f"front_channels must be >= 0 and front_blocks >= 1, got {self.front_channels} and {self.front_blocks}"
+        if self.front_channels < 0 or (self.front_channels and not 1 <= self.front_blocks <= 16):
+            raise ValueError(  # 16 blocks: dilation 32,768, 4 s of the past at 16 kHz; more only costs memory
+                "front_channels must be >= 0 and front_blocks in 1..16, got "
+                f"{self.front_channels} and {self.front_blocks}"
             )
 
     @property

@@ -113,7 +113,9 @@ def _parser() -> argparse.ArgumentParser:
         help="the cascade's time-domain stage in front of the masking one (models/enhancer_front.py): its width "
         "(0: none, the shipped model); new models only",
     )
-    p.add_argument("--front-blocks", type=positive(int), default=8, help="and its dilated blocks")
+    p.add_argument(
+        "--front-blocks", type=int, choices=range(1, 17), metavar="1..16", default=8, help="and its dilated blocks"
+    )
     p.add_argument("--threads", type=positive(int), default=1)
     p.add_argument("--sisdr-weight", type=float, default=0.002, help="weight of -SI-SDR (dB) in the loss")
     p.add_argument("--vad-weight", type=float, default=0.01, help="weight of the VAD cross-entropy in the loss")

@@ -68,9 +68,17 @@ def test_cascade_front_is_causal_starts_as_identity_and_streams_like_forward():
         cut = flat.clone()
         cut[:, 2000:] = torch.randn(1, flat.shape[1] - 2000)
         torch.testing.assert_close(front(cut)[:, :2000], y[:, :2000], rtol=0, atol=0)  # causal: no look-ahead
-    assert_stream_equals_forward(cascade, x)  # also checks step(), the eager path (no fused step with a front)
+        bump = flat.clone()
+        bump[:, 1000] += 1.0  # one sample reaches receptive_samples outputs, no further
+        reach = (front(bump) - y).abs()[0].nonzero()[:, 0]
+        assert reach.min() == 1000 and reach.max() == 1000 + front.receptive_samples - 1
+    assert_stream_equals_forward(
+        cascade, x
+    )  # also checks step(): eager frame path (no traced frame graph with a front)
     with pytest.raises(ValueError, match="front_channels"):
         EnhancerConfig(front_channels=-1)
+    with pytest.raises(ValueError, match="front_blocks in 1..16"):
+        EnhancerConfig(front_channels=8, front_blocks=30)  # dilation 2^29: gigabytes of state
 
 
 def test_model_passes_signal_with_unit_mask():
