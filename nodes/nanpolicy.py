@@ -17,6 +17,7 @@ import math
 from typing import Literal
 
 import numpy as np
+from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 NanPolicy = Literal["zero", "propagate"]
@@ -141,7 +142,13 @@ def chunk_data(chunk, lead: tuple[int, ...], dtype: np.dtype) -> np.ndarray | No
     The shape must be the configured one, (*lead, samples): the compiled kernels the nodes call index
     their state without bounds checks, so a chunk with the wrong channel count must not reach them.
     """
-    x = chunk.data
+    x = getattr(chunk, "data", None) if isinstance(chunk, Chunk) else None
+    if not isinstance(x, np.ndarray):  # {"in": x} (an array: its .data is a memoryview) or Chunk([[...]]), by hand:
+        raise TypeError(  # was "'memoryview' object has no attribute 'dtype'" or "'list' object has no attribute ..."
+            f"an input chunk must be a Chunk of a numpy array, got {type(chunk).__name__}"
+            + (f" of {type(x).__name__}" if isinstance(chunk, Chunk) else "")
+            + "; pass {'in': Chunk(np.asarray(x), t0=seconds)} (from wavegraph.pipeline.chunk import Chunk)"
+        )
     if x.shape[:-1] != lead or x.ndim == 0:
         if x.size == 0:
             return None

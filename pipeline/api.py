@@ -86,6 +86,16 @@ class Capture(Sink):
         return Stream(spec, data, times, gaps)
 
 
+class Streams(dict[str, Stream]):
+    """What run() returns: {"node.port": Stream}. A key that is not there says which are (a bare node id, as
+    capture= takes it, was a bare KeyError: 'bandpass1')."""
+
+    def __missing__(self, key):
+        ports = [p for p in self if isinstance(key, str) and p.split(".")[0] == key]
+        fix = f"use out[{ports[0]!r}]" if ports else f"captured: {', '.join(self) or 'nothing'}; add it to capture="
+        raise KeyError(f"no captured stream {key!r}: {fix}")
+
+
 _CAPTURE = f"{__name__}:Capture"
 log = logging.getLogger("wavegraph.api")
 
@@ -222,13 +232,14 @@ class GraphBuilder:
             raise GraphError([(self._file, 0, said, f"'{node_id}' outputs: {', '.join(outputs) or 'none'}")])
         return port if name else f"{port}.{outputs[0]}"
 
-    def config(self, capture: Sequence[str] | str = ()) -> GraphConfig:
+    def config(self, capture: Sequence[str] | str | None = ()) -> GraphConfig:
         if not self.nodes:  # a graph file without nodes is refused; run() returned {} as if it had run
             raise GraphError(
                 [(self._file, 0, "the graph has no nodes", "add them first, e.g. g.add('sine', rate=250.0)")]
             )
         nodes, edges = list(self.nodes), list(self.edges)
-        ports = [capture] if isinstance(capture, str) else list(capture)  # capture="bp.out" was read letter by letter
+        # capture="bp.out" was read letter by letter; capture=None ('nothing') was "'NoneType' object is not iterable"
+        ports = [capture] if isinstance(capture, str) else [] if capture is None else list(capture)
         for i, port in enumerate(dict.fromkeys(self._capture_port(p) for p in ports)):
             cap = f"_capture{i}"
             nodes.append(NodeConfig(cap, _CAPTURE, {}, "stop", 0))
@@ -252,11 +263,11 @@ class GraphBuilder:
 
     def run(
         self,
-        capture: Sequence[str] | str = (),
+        capture: Sequence[str] | str | None = (),
         speed: float | None = None,
         in_process: bool = True,
         duration: float | None = None,
-    ) -> dict[str, Stream]:
+    ) -> Streams:
         """Run to the end of the sources, or for `duration` seconds of wall time (a live or endless graph:
         then the sources end and the graph drains, as on Ctrl-C); return {"node.port": Stream} for every
         captured port (a bare node id captures its first output). Raises GraphError on a graph problem,
@@ -269,7 +280,7 @@ class GraphBuilder:
         config = self.config(capture)
         graph = build_graph(config)
         result = run_graph(graph, speed=speed, in_process=in_process, duration=duration)
-        out = {}
+        out = Streams()
         for edge in config.edges:
             node = graph.nodes[edge.target_node]
             if isinstance(node, Capture):

@@ -85,6 +85,19 @@ class Node(Generic[P]):
         # Named event counters shown in the end-of-run summary (NaNs zeroed, overflows, ...).
         self.counters: dict[str, int] = {}
         self.state: Any = None  # the declared stream state (new_state()); None for a stateless node
+        self._configured = False  # set once configure() returned: what __getattr__ says of an attribute not set yet
+
+    def __getattr__(self, name: str) -> Any:
+        """Only for an attribute not found: one that configure() sets, asked for before it ran (process() or reset()
+        of a node made by hand) was "'Bandpass' object has no attribute 'lead'"."""
+        if not name.startswith("__") and self.__dict__.get("_configured") is False:
+            raise AttributeError(
+                f"{type(self).__name__}.{name} is not set yet: call node.configure(in_specs) first (then process(), "
+                "read(), reset() or load_state_dict(); the runtime does this itself)",
+                name=name,
+                obj=self,
+            )
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}", name=name, obj=self)
 
     def __init_subclass__(cls, **kwargs: Any):
         """Every `configure` stores its input specs in `self.in_specs` before it runs."""
@@ -95,7 +108,9 @@ class Node(Generic[P]):
             @functools.wraps(configure)
             def stores_in_specs(self: Node, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
                 self.in_specs = dict(in_specs)
-                return configure(self, in_specs)
+                out = configure(self, in_specs)
+                self._configured = True
+                return out
 
             stores_in_specs._stores_in_specs = True  # type: ignore[attr-defined]
             cls.configure = stores_in_specs  # type: ignore[method-assign]
@@ -105,6 +120,7 @@ class Node(Generic[P]):
         """Check the input specs and return the output specs. The default passes 'in' through."""
         self.in_specs = dict(in_specs)
         self.out_specs = {name: in_specs["in"] for name in self.outputs}
+        self._configured = True
         return self.out_specs
 
     def declared_specs(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec] | None:

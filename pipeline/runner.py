@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import threading
 import time
 from collections.abc import Callable
@@ -70,6 +71,10 @@ def run_in_process(
     return result
 
 
+def _number(x) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
 def run_graph(
     graph: Graph,
     speed: float | None = None,
@@ -84,12 +89,13 @@ def run_graph(
     drains, files are complete), but as a normal end: not `interrupted`, exit code 0."""
     # as `wavegraph run --speed/--duration` check them: speed=0 was a ZeroDivisionError mid-run, speed=-1 ran as fast as
     # possible, duration=inf printed a thread's OverflowError traceback
-    if speed is not None and not 0 < speed < math.inf:
+    # speed="fast" or duration="10" was "TypeError: '<' not supported between instances of 'int' and 'str'"
+    if speed is not None and not (_number(speed) and 0 < speed < math.inf):
         raise ValueError(
-            f"speed must be a positive number (finite; 1: real time) or None (as fast as possible), got {speed}"
+            f"speed must be a positive number (finite; 1: real time) or None (as fast as possible), got {speed!r}"
         )
-    if duration is not None and not 0 < duration < math.inf:
-        raise ValueError(f"duration must be a positive number of seconds (finite; None: to the end), got {duration}")
+    if duration is not None and not (_number(duration) and 0 < duration < math.inf):
+        raise ValueError(f"duration must be a positive number of seconds (finite; None: to the end), got {duration!r}")
     if in_process:
         return run_in_process(graph, speed, progress, observer, duration)
     from .multiprocess import run_multiprocess

@@ -83,6 +83,18 @@ def _mne_kind(data) -> str:
     return "Raw" if isinstance(data, mne.io.BaseRaw) else "Epochs" if isinstance(data, mne.BaseEpochs) else ""
 
 
+def _not_an_array(data) -> tuple[str, str]:
+    """What array_source says of `data` that is neither an array nor MNE Raw/Epochs, and the fix."""
+    module = type(data).__module__
+    kind = type(data).__qualname__ if module == "builtins" else f"{module}.{type(data).__qualname__}"
+    said = f"array_source: data is {'None' if data is None else f'a {kind}'}, not an array, an mne.io.Raw or mne.Epochs"
+    if hasattr(data, "info") and hasattr(data, "data") and hasattr(data, "times"):  # mne.Evoked, an average
+        return said, "pass data=mne.io.RawArray(evoked.data, evoked.info) to replay it"
+    if kind.startswith("mne."):
+        return said, "pass an mne.io.Raw (mne.io.RawArray(array, info)), or a (channels, samples) array with rate="
+    return said, "pass a (channels, samples) numpy array with rate="
+
+
 class _ArrayReader(_Reader):
     def __init__(self, p: ArraySourceParams):
         data = p.data
@@ -93,6 +105,8 @@ class _ArrayReader(_Reader):
                 raise SpecError(
                     f"array_source: data is not an array ({e})", "pass a (channels, samples) array"
                 ) from None
+        if data.dtype == object and data.ndim == 0:  # an object numpy cannot read (an mne.Evoked, a dict, None):
+            raise SpecError(*_not_an_array(p.data))  # was 'data has shape () and dtype object'
         if data.ndim == 1:
             data = data[np.newaxis]
         if data.ndim != 2 or data.dtype.kind not in "biuf":

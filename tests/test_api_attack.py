@@ -1,0 +1,85 @@
+"""Graphs from Python, as a notebook user of ezmsg or MNE-LSL writes them: each mistake is one clear error."""
+
+import mne
+import numpy as np
+import pytest
+from wavegraph.nodes.dsp.filters import Bandpass
+from wavegraph.pipeline.api import GraphBuilder
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.config import GraphError
+from wavegraph.pipeline.spec import signal_spec
+
+
+def _graph():
+    g = GraphBuilder()
+    src = g.add("array_source", data=np.arange(40.0).reshape(2, 20), rate=10.0)
+    return g, src
+
+
+def test_capture_none_captures_nothing_and_a_bare_node_id_says_its_key():
+    g, src = _graph()
+    assert g.run(capture=None) == {}  # was TypeError: 'NoneType' object is not iterable
+    out = g.run(capture=[src])  # capture takes a bare node id; the result is keyed "node.port"
+    np.testing.assert_array_equal(out[f"{src}.out"].data, np.arange(40.0).reshape(2, 20))
+    with pytest.raises(KeyError, match=rf"no captured stream '{src}': use out\['{src}.out'\]"):
+        out[src]  # was a bare KeyError: 'array_source0'
+    with pytest.raises(KeyError, match=rf"'nosuch': captured: {src}.out; add it to capture="):
+        out["nosuch"]
+    assert out.get(src) is None and src not in out  # still a dict
+
+
+@pytest.mark.parametrize(("kwargs", "name"), [({"speed": "fast"}, "speed"), ({"duration": "10"}, "duration")])
+def test_speed_or_duration_given_as_text_is_refused_naming_it(kwargs, name):
+    g, _ = _graph()  # was TypeError: '<' not supported between instances of 'int' and 'str'
+    with pytest.raises(ValueError, match=f"{name} must be a positive number.*got '"):
+        g.run(**kwargs)
+
+
+def _evoked():
+    info = mne.create_info(["C3", "C4"], 100.0, "eeg")
+    return mne.EvokedArray(np.ones((2, 50)), info, tmin=0.0)
+
+
+@pytest.mark.parametrize(
+    ("data", "said", "fix"),
+    [
+        (
+            "evoked",
+            r"data is a mne\.evoked\.EvokedArray, not an array",
+            r"mne\.io\.RawArray\(evoked\.data, evoked\.info\)",
+        ),
+        (None, "data is None, not an array", r"a \(channels, samples\) numpy array with rate="),
+        ({"C3": [1.0, 2.0]}, "data is a dict, not an array", "numpy array"),
+    ],
+)
+def test_array_source_given_an_object_that_is_no_array_names_it(data, said, fix):
+    """Was 'data has shape () and dtype object; fix: ... for (samples, channels), pass data.T'."""
+    g = GraphBuilder()
+    g.add("array_source", data=_evoked() if data == "evoked" else data, rate=100.0 if data != "evoked" else None)
+    with pytest.raises(GraphError, match=f"array_source0.*{said}.*fix: .*{fix}"):
+        g.run()
+
+
+def test_the_evoked_fix_replays_it():
+    evoked = _evoked()
+    g = GraphBuilder()
+    src = g.add("array_source", data=mne.io.RawArray(evoked.data, evoked.info, verbose="error"))
+    np.testing.assert_array_equal(g.run(capture=src)[f"{src}.out"].data, evoked.data)
+
+
+def test_a_node_used_by_hand_before_configure_or_given_a_bare_array_says_what_to_do():
+    x = np.random.default_rng(0).standard_normal((2, 50))
+    bp = Bandpass(l_freq=1.0, h_freq=40.0)
+    with pytest.raises(AttributeError, match=r"Bandpass\.\w+ is not set yet: call node\.configure\(in_specs\) first"):
+        bp.process({"in": Chunk(x, t0=0.0)})  # was "'Bandpass' object has no attribute 'lead'"
+    with pytest.raises(AttributeError, match="call node.configure"):
+        bp.reset()  # was "... no attribute '_kernel'"
+    bp.configure({"in": signal_spec(250.0, ["C3", "C4"])})
+    with pytest.raises(AttributeError, match="'Bandpass' object has no attribute 'nosuch'"):
+        bp.nosuch  # noqa: B018  (once configured, a missing attribute is Python's usual error)
+    for bad in (x, Chunk(x.tolist(), t0=0.0)):  # was "'memoryview' object has no attribute 'dtype'"; "'list' ..."
+        with pytest.raises(TypeError, match=r"must be a Chunk of a numpy array, got .*pass \{'in': Chunk\("):
+            bp.process({"in": bad})  # type: ignore[dict-item]
+    y = bp.process({"in": Chunk(x, t0=0.0)})["out"].data
+    bp.reset()
+    np.testing.assert_array_equal(bp.process({"in": Chunk(x, t0=0.0)})["out"].data, y)
