@@ -5,7 +5,8 @@ noise files (or generated noise types).
 Files that cannot be scored (unreadable, empty, silent or constant, channels that cancel in the mono mix,
 non-finite, clean ones under MIN_SECONDS, noise under MIN_NOISE_SECONDS), broken links and second names of a file
 are left out, each named with the reason; a folder with none left is a BenchError (the command's exit code 2).
-Linked subfolders are searched (each folder once)."""
+Linked subfolders are searched (each folder once); hidden files and folders (a name starting with '.': a sync tool's copy,
+a drive's .Trash-1000) are left out, named, as the shell's `*.wav` leaves them out."""
 
 from __future__ import annotations
 
@@ -39,15 +40,23 @@ class BenchError(Exception):
 
 
 def _read_audio(path: Path, seconds: float | None) -> tuple[np.ndarray, str]:
-    """(16 kHz mono samples, why the file cannot be used or ""): a stereo file is the mean of its channels."""
-    import soundfile as sf
+    """(16 kHz mono samples, why the file cannot be used or ""): a stereo file is the mean of its channels. Read as
+    file_source reads it (nodes/io/audio_reader.py: a WAV whose writer died before it wrote the data size was
+    'empty (0 samples)' here; a cut-short one is said)."""
     from scipy.signal import resample_poly
+    from wavegraph.nodes.io.audio_reader import AudioReader
 
-    with open(path, "rb") as fh, sf.SoundFile(fh) as f:  # a file object: libsndfile cannot open a non-UTF-8 name
-        rate = f.samplerate
-        frames = int(seconds * rate) + 1 if seconds else -1  # an hour-long file: read only what is used
-        x = f.read(frames, dtype="float32", always_2d=True)
-        part = f" in its first {seconds:g} s (what is read of it)" if seconds and f.frames > len(x) else ""
+    f = AudioReader(path, "float32")
+    f.said_scale = f.said_nonfinite = (
+        True  # said here, in the bench's terms: non-finite is left out, mix sets the level
+    )
+    try:
+        rate = int(f.sfreq)
+        frames = min(f.n_times, int(seconds * rate) + 1) if seconds else f.n_times  # an hour-long file: what is used
+        x = f.get(list(range(len(f.ch_names))), 0, frames).T
+        part = f" in its first {seconds:g} s (what is read of it)" if seconds and f.n_times > len(x) else ""
+    finally:
+        f.close()
     if not len(x):
         return x[:, 0], "it is empty (0 samples)"
     if not np.isfinite(x).all():
@@ -96,11 +105,15 @@ def _audio_files(folder: str, option: str, log) -> list[Path]:
             dirs[:] = []
             continue
         folders.add(real)
-        dirs.sort()
+        for name in sorted(d for d in dirs if d.startswith(".")):  # as the shell's *.wav, glob and librosa skip them
+            log(f"bench enhance: leaving out {Path(top) / name}: a hidden folder (give it as {option} to use it)")
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(names):
             p = Path(top) / name
             suffix = p.suffix.lower()
-            if suffix in OTHER_AUDIO:
+            if name.startswith(".") and not name.startswith("._") and suffix in AUDIO_SUFFIXES:
+                log(f"bench enhance: leaving out {p}: a hidden file (its name starts with '.'; rename it to use it)")
+            elif suffix in OTHER_AUDIO:
                 log(
                     f"bench enhance: leaving out {p}: libsndfile cannot read {suffix} (convert it: ffmpeg -i in{suffix} out.wav)"
                 )

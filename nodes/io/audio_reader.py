@@ -126,7 +126,7 @@ class AudioReader(_Reader):
             )
         self.dtype: Dtype = dtype
         self.at = 0  # the frame the file is at (a file libsndfile cannot seek in is read on from there)
-        self.said_scale = False
+        self.said_scale = self.said_nonfinite = False
         self.sfreq = float(self.file.samplerate)
         self.n_times = int(self.file.frames)
         if offset is None:
@@ -153,27 +153,50 @@ class AudioReader(_Reader):
         self._seek(start)
         x = self.file.read(stop - start, dtype=self.dtype, always_2d=True)
         self.at = start + len(x)
-        if self.file.subtype in ("FLOAT", "DOUBLE") and not self.said_scale:
-            self._say_scale(x)
+        if self.file.subtype in ("FLOAT", "DOUBLE"):
+            self._say_float(x, start)
         return x.T[picks]
 
-    def _say_scale(self, x) -> None:
-        """Say float samples far beyond audio's +-1 once: integer sample values saved as float (scipy's
-        wavfile.write of a float copy of int16 data), which an enhancer takes for a signal 90 dB too loud."""
+    def _say_float(self, x, start: int) -> None:
+        """Say, once each, what float samples hold that audio does not: NaN or inf (a failed computation saved as
+        audio; the enhancer graph turned an all-NaN file into silence, unsaid), and samples far beyond +-1: integer
+        sample values saved as float (scipy's wavfile.write of a float copy of int16 data), which an enhancer takes
+        for a signal 90 dB too loud, or a float mix louder than full scale (its gain: the one that fits it)."""
         import numpy as np
 
-        peak = float(np.max(np.abs(x), initial=0.0, where=np.isfinite(x)))
-        if peak > 2.0:
+        finite = np.isfinite(x)
+        if not self.said_nonfinite and not finite.all():
+            self.said_nonfinite = True
+            first = start + int(np.argmin(finite.all(axis=1)))
+            _log.warning(
+                "file_source: %s holds %d NaN or inf samples in samples %d..%d, the first at sample %d (%.6g s): a "
+                "damaged file, or a failed computation saved as audio?; they go out as they are, and the nodes "
+                "downstream treat them by their nan_policy (default: replaced by 0, counted nan_zeroed)",
+                self.path,
+                x.size - int(np.count_nonzero(finite)),
+                start,
+                start + len(x),
+                first,
+                first / self.sfreq,
+            )
+        peak = float(np.max(np.abs(x), initial=0.0, where=finite))
+        if peak > 2.0 and not self.said_scale:
             self.said_scale = True
+            # integers, or a level no float mix reaches (48 dB over full scale): int16 / int32 values
+            whole = peak > 256 or bool(np.all(x[finite] == np.round(x[finite])))
             full = 32768 if peak <= 32768 * 1.01 else 2**31 if peak <= 2**31 * 1.01 else 0
+            if whole and full:
+                why, fix = "integer sample values saved as float?", f"{-20 * np.log10(full):.2f} (1/{full})"
+            elif whole:
+                why, fix = "a damaged file?", ""
+            else:  # the gain, in hundredths of a dB, that brings the peak within +-1
+                why, fix = "a float mix louder than full scale?", f"{-np.ceil(2000 * np.log10(peak)) / 100:.2f}"
             _log.warning(
                 "file_source: %s holds float samples up to %.6g, beyond audio's +-1 (%s); they go out as they are%s",
                 self.path,
                 peak,
-                "integer sample values saved as float?" if full else "a damaged file?",
-                f": scale them, e.g. a gain node with db: {-20 * np.log10(full):.2f} (1/{full}) after the source"
-                if full
-                else "",
+                why,
+                f": scale them, e.g. a gain node with db: {fix} after the source" if fix else "",
             )
 
     def _seek(self, start: int) -> None:
