@@ -42,6 +42,7 @@ from .config import (
     load_config,
 )
 from .node import Sink
+from .param_problems import PYTHON
 from .spec import StreamSpec
 
 
@@ -108,7 +109,7 @@ class GraphBuilder:
         self.nodes: list[NodeConfig] = []
         self.edges: list[EdgeConfig] = []
         self.processes: dict[str, list[str]] = {}
-        self._file = "<python>"
+        self._file = PYTHON
         self._loaded: GraphConfig | None = None
 
     @classmethod

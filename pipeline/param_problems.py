@@ -37,6 +37,14 @@ def shown(value: Any) -> str:
     return _SHOW.repr(value)
 
 
+PYTHON = "<python>"  # the `file` of a graph built with GraphBuilder: its fixes are keyword arguments, not YAML lines
+
+
+def _write(file: str, name: str, value: str) -> str:
+    """`name: value` as a graph file's line, or `name=value` as GraphBuilder.add takes it (YAML's null: None)."""
+    return f"{name}={'None' if value == 'null' else value}" if file == PYTHON else f"{name}: {value}"
+
+
 def _set(nc: NodeConfig, name: str) -> str:
     """' (from --set)' for a parameter given on the command line: the file's line shows another value."""
     return " (from --set)" if name in nc.overridden else ""
@@ -60,28 +68,32 @@ def _number_types(annotation) -> set:
     return args & {int, float}
 
 
-def _as_number_hint(name: str, value, node_type: str, example: str = "1.0") -> str:
+def _as_number_hint(name: str, value, node_type: str, example: str = "1.0", file: str = "") -> str:
     """The fix for text where a number goes: the number it spells, when it is one with a decimal comma ('1,5') or a
     unit after it ('40 Hz', '1s'; the units are in `wavegraph nodes TYPE`), else a plain example."""
     import re
 
     text = str(value).strip() if isinstance(value, str) else ""
     if text.lower().lstrip("+-") in ("nan", "inf", "infinity"):  # written without quotes: "without quotes" misled
-        return f"give a finite number (NaN and infinity are not accepted), e.g. {name}: 1.0"
+        return f"give a finite number (NaN and infinity are not accepted), e.g. {_write(file, name, '1.0')}"
     found = re.fullmatch(r"([-+]?\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?)\s*(hz|khz|s|sec|seconds?|samples?)?", text, re.I)
     if found and (found.group(2) or "," in found.group(1) or text != found.group(1)):
         number, unit = found.group(1).replace(",", "."), (found.group(2) or "").lower()
         if re.fullmatch(r"[-+]?\d{1,3},\d{3}", found.group(1)):  # '1,500': a decimal comma or a thousands separator
             whole = found.group(1).replace(",", "")
-            return f"write a plain number with a decimal point and no separator: {name}: {number} or {name}: {whole}"
+            return (
+                "write a plain number with a decimal point and no separator: "
+                f"{_write(file, name, number)} or {_write(file, name, whole)}"
+            )
         if unit == "khz":
-            return f"write it as a plain number of Hz: {name}: {float(number) * 1000:g}"
+            return f"write it as a plain number of Hz: {_write(file, name, f'{float(number) * 1000:g}')}"
         return (
-            f"write a plain number (a decimal point, no unit: `wavegraph nodes {node_type}` has them): {name}: {number}"
+            f"write a plain number (a decimal point, no unit: `wavegraph nodes {node_type}` has them): "
+            f"{_write(file, name, number)}"
         )
     if found:  # '10' quoted (or from a template): the same number, unquoted; was 'e.g. chunk_size: 1.0' for an int
-        return f"write it without quotes: {name}: {text}"
-    return f"write a number without quotes, e.g. {name}: {example}"
+        return f"write it without quotes: {_write(file, name, text)}"
+    return f"write a number without quotes, e.g. {_write(file, name, example)}"
 
 
 def _number_problems(nc: NodeConfig, cls: type[Node], file: str) -> dict:
@@ -96,9 +108,9 @@ def _number_problems(nc: NodeConfig, cls: type[Node], file: str) -> dict:
                 file,
                 nc.param_lines.get(name, nc.line),
                 f"node '{nc.id}' ({nc.type}): parameter '{name}' = {shown(value)}{_set(nc, name)} is {what}, not a number",
-                _as_number_hint(name, value, nc.type, "1" if _number_types(field.annotation) == {int} else "1.0"),
+                _as_number_hint(name, value, nc.type, "1" if _number_types(field.annotation) == {int} else "1.0", file),
             )
-        elif field is not None and (wrong := _out_of_range(name, value, field, str(nc.set_text.get(name, "")))):
+        elif field is not None and (wrong := _out_of_range(name, value, field, str(nc.set_text.get(name, "")), file)):
             problems[name] = (
                 file,
                 nc.param_lines.get(name, nc.line),
@@ -121,7 +133,7 @@ MAX_INT = 2**63 - 1  # the largest float pydantic makes an int of ('exceeded max
 MAX_RATE = 1e9  # Hz: a `rate` above this is no signal's (a source at 1e20 Hz ran on for ever, 25 samples a chunk)
 
 
-def _out_of_range(name: str, value: Any, field, written: str = "") -> tuple[str, str] | None:
+def _out_of_range(name: str, value: Any, field, written: str = "", file: str = "") -> tuple[str, str] | None:
     """(what is wrong, the fix) for a number no node can use, said before pydantic's words ('Input should be greater
     than 0' for NaN; 'Unable to parse input string as an integer, exceeded maximum size' for chunk_size: 1e20)."""
     kinds = _number_types(field.annotation)
@@ -130,7 +142,7 @@ def _out_of_range(name: str, value: Any, field, written: str = "") -> tuple[str,
     bounds = _bounds(field)
     example = field.default if isinstance(field.default, (int, float)) and not isinstance(field.default, bool) else None
     fix = (f"give {name} {bounds}" if bounds else "give a finite number") + (
-        f", e.g. {name}: {example}" if example is not None else ""
+        f", e.g. {_write(file, name, str(example))}" if example is not None else ""
     )
     if isinstance(value, float) and math.isnan(value):
         return "is NaN, not a number", fix
@@ -139,13 +151,13 @@ def _out_of_range(name: str, value: Any, field, written: str = "") -> tuple[str,
         what = (
             "is infinite" if not written or "inf" in written.lower() else f"is infinite ({written} is beyond 1.8e308)"
         )
-        return what, fix + (f"; for no limit, write {name}: null" if endless else "")
+        return what, fix + (f"; for no limit, write {_write(file, name, 'null')}" if endless else "")
     if kinds == {int} and isinstance(value, float) and abs(value) > MAX_INT:  # 1e20 where a count goes
         return "is too large for a whole number (at most 2**63 - 1, about 9.2e18)", fix
     if name == "rate" and value > MAX_RATE:
         return (
             f"Hz is above {MAX_RATE:g} Hz",
-            "a rate is samples per second: e.g. rate: 250 (EEG) or rate: 16000 (speech)",
+            f"a rate is samples per second: e.g. {_write(file, 'rate', '250')} (EEG) or {_write(file, 'rate', '16000')} (speech)",
         )
     return None
 
@@ -164,7 +176,7 @@ def _param_problems(nc: NodeConfig, cls: type[Node], errors: list, file: str) ->
             inner[name] = [len(out), 0]
         out.append(_param_problem(nc, cls, err, file))
     for name, (i, more) in inner.items():
-        if more and not out[i][2].endswith("is null (no value)"):  # (null fails each branch of a union: one mistake)
+        if more and not out[i][2].endswith(_NULL):  # (null fails each branch of a union: one mistake)
             f, line, message, hint = out[i]
             out[i] = (f, line, f"{message} (and {more} more in '{name}')", hint)
     return out
@@ -183,7 +195,9 @@ def _param_problem(nc: NodeConfig, cls: type[Node], err: Mapping[str, Any], file
             file,
             nc.line,
             f"node '{nc.id}' ({nc.type}): missing parameter '{name}'",
-            f"add params: {{{name}: <{type_label(fields[name].annotation)}>}}",
+            f"pass {name}=<{type_label(fields[name].annotation)}>"
+            if file == PYTHON
+            else f"add params: {{{name}: <{type_label(fields[name].annotation)}>}}",
         )
     if err["type"] == "extra_forbidden":
         close = difflib.get_close_matches(name, list(fields), n=1)
@@ -202,13 +216,15 @@ def _param_problem(nc: NodeConfig, cls: type[Node], err: Mapping[str, Any], file
     if err["type"] == "value_error" and "; fix: " in msg:  # a parameter's own validator: its words, then its fix
         msg, _, hint = msg.removeprefix("Value error, ").partition("; fix: ")
     elif err["type"] == "list_type" and isinstance(err.get("input"), (str, int, float)):  # `picks: Cz`: one item
-        hint = f"write a list, even of one item: {name}: [{err['input']}]"
+        item_text = repr(err["input"]) if file == PYTHON else err["input"]
+        hint = f"write a list, even of one item: {_write(file, name, f'[{item_text}]')}"
     elif err["type"] in _BOUND_ERRORS and name in fields and _bounds(fields[name]):  # not "give an int", which it is
         hint = f"give {name} {_bounds(fields[name])}"
     if err.get("input") is None and not item and name in fields:  # `rate:` with nothing after it: YAML's null
         default = fields[name].default
-        keep = "" if fields[name].is_required() else f", or remove the line for its default ({default!r})"
-        said = f"node '{nc.id}' ({nc.type}): parameter '{name}'{_set(nc, name)} is null (no value)"
+        leave = "leave it out" if file == PYTHON else "remove the line"
+        keep = "" if fields[name].is_required() else f", or {leave} for its default ({default!r})"
+        said = f"node '{nc.id}' ({nc.type}): parameter '{name}'{_set(nc, name)} is {_NULL[file == PYTHON]}"
         return (file, line, said, f"{hint}{keep}")
     return (
         file,
@@ -218,6 +234,7 @@ def _param_problem(nc: NodeConfig, cls: type[Node], err: Mapping[str, Any], file
     )
 
 
+_NULL = ("null (no value)", "None")  # a graph file's empty value; Python's
 _BOUND_ERRORS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
 _OPERATORS = {"Gt": ">", "Ge": ">=", "Lt": "<", "Le": "<="}  # annotated_types' bounds (Field(gt=...), ...)
 

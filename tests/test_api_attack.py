@@ -83,3 +83,26 @@ def test_a_node_used_by_hand_before_configure_or_given_a_bare_array_says_what_to
     y = bp.process({"in": Chunk(x, t0=0.0)})["out"].data
     bp.reset()
     np.testing.assert_array_equal(bp.process({"in": Chunk(x, t0=0.0)})["out"].data, y)
+
+
+@pytest.mark.parametrize(
+    ("params", "fix"),
+    [
+        ({"l_freq": "1.0", "h_freq": 20.0}, "write it without quotes: l_freq=1.0$"),
+        ({"l_freq": 1.0}, r"missing parameter 'h_freq'; fix: pass h_freq=<float>$"),
+        ({"l_freq": 1.0, "h_freq": 20.0, "order": None}, r"'order' is None; fix: give an int, or leave it out for"),
+    ],
+)
+def test_a_parameter_mistake_in_python_gets_the_keyword_to_pass_not_a_yaml_line(params, fix):
+    """Was 'l_freq: 1.0', 'add params: {h_freq: <float>}', 'is null (no value) ... or remove the line'."""
+    g, src = _graph()
+    g.add("bandpass", src, **params)
+    with pytest.raises(GraphError, match=f"node 'bandpass1' .*{fix}"):
+        g.run()
+
+
+def test_one_pick_given_as_text_in_python_gets_the_list_to_pass():
+    g = GraphBuilder()  # was "picks: [ch0]"
+    g.add("array_source", data=np.zeros((1, 10)), rate=10.0, picks="ch0")
+    with pytest.raises(GraphError, match=r"write a list, even of one item: picks=\['ch0'\]$"):
+        g.run()
