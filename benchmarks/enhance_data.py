@@ -191,6 +191,8 @@ def load_folder(
     Each file left out is named with the reason; BenchError when none is left. `max_files` > 0: that many, spread
     evenly over the sorted list (one left out is replaced by the next one not picked), and only those are read.
     `bytes_per_second` > 0: BenchError first when their audio would not fit in memory (_check_memory)."""
+    from wavegraph.nodes.io.audio_reader import other_audio
+
     out, skipped = [], 0
     files = _audio_files(folder, option, log)
     order = list(range(len(files)))
@@ -209,7 +211,13 @@ def load_folder(
         try:
             x, why = _read_audio(p, seconds)
         except Exception as e:  # noqa: BLE001 — a .wav that is not audio, or a truncated file: name it, go on
-            why = f"cannot read it ({type(e).__name__}: {e})"
+            kind = other_audio(p)  # (an M4A renamed .wav)
+            why = (
+                f"it holds {kind}, which libsndfile does not read (convert it: ffmpeg -i in.m4a out.wav)"
+                if kind
+                else ""
+            )
+            why = why or f"cannot read it ({type(e).__name__}: {e})"
         else:
             if not why and len(x) < least * SR:
                 why = (

@@ -7,9 +7,11 @@ import logging
 import struct
 
 import numpy as np
+import pytest
 import soundfile as sf
 from wavegraph.benchmarks.enhance_data import load_folder
 from wavegraph.nodes.io.file_source import FileSource
+from wavegraph.pipeline.spec import SpecError
 
 
 def replay(path, **params) -> np.ndarray:
@@ -93,3 +95,26 @@ def test_bench_leaves_out_hidden_files_and_folders_and_says_so(tmp_path):
     assert [p.name for p, _ in got] == ["a.wav"]
     assert any(".take1.wav: a hidden file" in s for s in said)
     assert any(".Trash-1000: a hidden folder" in s for s in said) and not any("old.wav" in s for s in said)
+
+
+def test_an_m4a_saved_under_a_wav_name_says_what_it_holds(tmp_path):
+    """A phone's voice memo (M4A: an MP4 container of AAC) renamed .wav: 'the file is damaged, cut short or not audio'.
+    Now what it holds and the conversion, as a .m4a name gets."""
+    av = pytest.importorskip("av")
+    with av.open(str(tmp_path / "memo.wav"), "w", format="ipod") as c:  # ipod: ffmpeg's .m4a muxer
+        s = c.add_stream("aac", rate=16000, layout="mono")
+        frame = av.AudioFrame.from_ndarray((tone(4000) * 32767).astype(np.int16)[None], format="s16", layout="mono")
+        frame.rate = 16000
+        for packet in [*s.encode(frame), *s.encode(None)]:
+            c.mux(packet)
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(tmp_path / "memo.wav")).configure({})
+    assert "memo.wav: it holds MP4/M4A audio (AAC or ALAC" in e.value.message and "damaged" not in str(e.value)
+    assert e.value.hint.endswith("ffmpeg -i memo.wav memo_converted.wav")
+    sf.write(tmp_path / "speech.wav", tone(16000), 16000)
+    said: list[str] = []
+    load_folder(str(tmp_path), 6.0, "--clean", said.append)  # bench enhance: 'cannot read it (LibsndfileError...'
+    assert said == [
+        f"bench enhance: leaving out {tmp_path / 'memo.wav'}: it holds MP4/M4A audio (AAC or ALAC: a phone's voice "
+        "memo), which libsndfile does not read (convert it: ffmpeg -i in.m4a out.wav)"
+    ]

@@ -75,6 +75,26 @@ def _cut_short_wav(path: Path, frames: int, rate: float) -> None:
         )
 
 
+_OTHER_KINDS = (  # (offset, first bytes, what): audio containers libsndfile does not read, under any name
+    (4, b"ftyp", "MP4/M4A audio (AAC or ALAC: a phone's voice memo)"),
+    (0, bytes.fromhex("3026b2758e66cf11"), "WMA (an ASF container)"),
+    (0, b"#!AMR", "AMR (a phone's voice recording)"),
+    (0, b"wvpk", "WavPack"),
+    (0, b"MAC ", "Monkey's Audio (APE)"),
+)
+
+
+def other_audio(path: Path) -> str | None:
+    """What a file holds, by its first bytes, when it is audio of a kind libsndfile does not read (an M4A renamed
+    .wav was 'damaged, cut short or not audio'); None otherwise."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return None
+    return next((what for at, magic, what in _OTHER_KINDS if head[at : at + len(magic)] == magic), None)
+
+
 class _From:
     """A file seen from `offset` on (for soundfile's virtual I/O)."""
 

@@ -511,7 +511,7 @@ def open_reader(
                 raise SpecError(f"file_source: {path} is audio: {what}", "leave stim_channel and proj out")
             if not name.endswith(AUDIO_SUFFIXES):
                 _log.warning("file_source: %s holds audio (by its first bytes); reading it as audio", path)
-            from .audio_reader import AudioReader
+            from .audio_reader import AudioReader, other_audio
 
             try:
                 return AudioReader(path, dtype)
@@ -519,6 +519,12 @@ def open_reader(
                 found = misnamed(path, e, SUPPORTED)  # a FIF or EDF saved as .wav: say what it holds, not "damaged"
                 if found is not None:
                     raise found from e
+                if kind := other_audio(path):  # an M4A renamed .wav
+                    out = path.stem + (".wav" if not name.endswith(".wav") else "_converted.wav")
+                    raise SpecError(
+                        f"file_source: cannot read {path}: it holds {kind}, which libsndfile does not read",
+                        f"convert it to WAV or FLAC first, e.g. ffmpeg -i {shlex.quote(path.name)} {shlex.quote(out)}",
+                    ) from e
                 raise SpecError(
                     f"file_source: cannot read {path}: {type(e).__name__}: {e}",
                     "the file is damaged, cut short or not audio: ffmpeg decodes what it can "
