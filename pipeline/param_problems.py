@@ -207,6 +207,12 @@ def _param_problem(nc: NodeConfig, cls: type[Node], err: Mapping[str, Any], file
         if name == "params" and name not in fields:  # --set src.params={rate: 5}: one --set a parameter
             first = next(iter(fields), "name")
             hint = f"give each parameter its own --set: --set {nc.id}.{first}=VALUE (parameters: {', '.join(fields)})"
+        if file == PYTHON and name in ("type", "params") and name not in fields:  # g.add(T, params={...}): not --set
+            hint = (
+                f"pass them as keywords: g.add('{nc.type}', *inputs, **params) (parameters: {', '.join(fields)})"
+                if name == "params"
+                else "a node's type is add()'s first argument: add another node for another type"
+            )
         said = f"node '{nc.id}' ({nc.type}): unknown parameter '{name}'{lookalikes(name)}{_set(nc, name)}"
         return (file, line, said, hint)
     want = type_label(fields[name].annotation) if name in fields else "?"

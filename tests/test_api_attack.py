@@ -106,3 +106,21 @@ def test_one_pick_given_as_text_in_python_gets_the_list_to_pass():
     g.add("array_source", data=np.zeros((1, 10)), rate=10.0, picks="ch0")
     with pytest.raises(GraphError, match=r"write a list, even of one item: picks=\['ch0'\]$"):
         g.run()
+
+
+@pytest.mark.parametrize(
+    ("params", "fix"),
+    [
+        (
+            {"params": {"l_freq": 1.0, "h_freq": 20.0}},
+            r"pass them as keywords: g\.add\('bandpass', \*inputs, \*\*params\)",
+        ),
+        ({"l_freq": 1.0, "h_freq": 20.0, "type": "lowpass"}, r"a node's type is add\(\)'s first argument"),
+    ],
+)
+def test_params_as_a_dict_or_a_type_keyword_in_python_is_not_told_to_use_set_or_the_graph_file(params, fix):
+    """ezmsg/Timeflux style params={...}: was 'give each parameter its own --set: --set bandpass1.order=VALUE'."""
+    g, src = _graph()
+    g.add("bandpass", src, **params)
+    with pytest.raises(GraphError, match=f"unknown parameter '(params|type)'; fix: {fix}"):
+        g.run()
