@@ -21,11 +21,13 @@ from __future__ import annotations
 import difflib
 import json
 import logging
+import numbers
+import operator
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsIndex
 
 import numpy as np
 
@@ -198,17 +200,19 @@ class GraphBuilder:
             raise GraphError([(self._file, 0, f"unknown node '{source}'", hint)])
         return f"{source}.{self._ports(node.type, 'outputs')[0]}"
 
-    def connect(self, source: str, target: str, queue: int = 64, policy: str = "block") -> None:
+    def connect(self, source: str, target: str, queue: SupportsIndex = 64, policy: str = "block") -> None:
         """`source` "node.port" (or a node id: its first output) -> `target` "node.port"."""
         # as a graph file's edge is checked (config._parse): queue=0 or policy='dropp' failed inside a worker mid-run
         if policy not in POLICIES:
             raise GraphError(
                 [(self._file, 0, f"edge policy {policy!r}", f"pass policy={POLICIES[0]!r} or {POLICIES[1]!r}")]
             )
-        if not isinstance(queue, int) or isinstance(queue, bool) or not 1 <= queue <= MAX_QUEUE:
+        # an integer of numpy's (np.int64(8), from an array or a config table) is one: it was refused as 'not an integer'
+        n = operator.index(queue) if isinstance(queue, numbers.Integral) and not isinstance(queue, bool) else None
+        if n is None or not 1 <= n <= MAX_QUEUE:
             said = f"edge queue {queue!r} must be an integer from 1 to {MAX_QUEUE}"
             raise GraphError([(self._file, 0, said, f"pass queue={DEFAULT_QUEUE}")])
-        self.edges.append(EdgeConfig(self._output(source), target, queue, policy, 0))
+        self.edges.append(EdgeConfig(self._output(source), target, n, policy, 0))
 
     def _capture_port(self, port) -> str:
         """A capture as "node.port" (a node id: its first output), checked: an unknown node or port was said as the

@@ -124,3 +124,12 @@ def test_params_as_a_dict_or_a_type_keyword_in_python_is_not_told_to_use_set_or_
     g.add("bandpass", src, **params)
     with pytest.raises(GraphError, match=f"unknown parameter '(params|type)'; fix: {fix}"):
         g.run()
+
+
+def test_an_edge_queue_given_as_a_numpy_integer_is_taken():
+    g, src = _graph()  # was "edge queue np.int64(8) must be an integer from 1 to 1000000"
+    lp = g.add("lowpass", freq=2.0)
+    g.connect(src, f"{lp}.in", queue=np.int64(8))
+    assert g.run(capture=lp)[f"{lp}.out"].data.shape == (2, 20)
+    with pytest.raises(GraphError, match=r"edge queue np.int64\(0\) must be an integer from 1 to"):
+        g.connect(src, f"{lp}.in", queue=np.int64(0))
