@@ -198,7 +198,15 @@ class GraphBuilder:
                 else f"add it first (nodes: {', '.join(n.id for n in self.nodes)})"
             )
             raise GraphError([(self._file, 0, f"unknown node '{source}'", hint)])
-        return f"{source}.{self._ports(node.type, 'outputs')[0]}"
+        outputs = self._ports(node.type, "outputs")
+        if not outputs:  # a sink (recorder, null_sink) as an input: was IndexError: tuple index out of range
+            raise GraphError([(self._file, 0, f"node '{source}' ({node.type}) has no outputs", self._feeds(source))])
+        return f"{source}.{outputs[0]}"
+
+    def _feeds(self, node_id: str) -> str:
+        """The fix for a sink given as a source or a capture: the streams that go into it."""
+        into = [e.source for e in self.edges if e.target.partition(".")[0] == node_id]
+        return f"use what goes into it: {', '.join(repr(p) for p in into)}" if into else "use a node with outputs"
 
     def connect(self, source: str, target: str, queue: SupportsIndex = 64, policy: str = "block") -> None:
         """`source` "node.port" (or a node id: its first output) -> `target` "node.port"."""
@@ -232,6 +240,10 @@ class GraphBuilder:
             outputs = lookup(node.type).outputs
         except UnknownNodeType:  # (a graph file's type typo: said with its line when the graph is built)
             return port
+        if not outputs:  # a sink: was IndexError: tuple index out of range
+            raise GraphError(
+                [(self._file, 0, f"capture '{port}': node '{node_id}' has no outputs", self._feeds(node_id))]
+            )
         if name and name not in outputs:
             said = f"capture '{port}': node '{node_id}' has no output port '{name}'"
             raise GraphError([(self._file, 0, said, f"'{node_id}' outputs: {', '.join(outputs) or 'none'}")])

@@ -133,3 +133,14 @@ def test_an_edge_queue_given_as_a_numpy_integer_is_taken():
     assert g.run(capture=lp)[f"{lp}.out"].data.shape == (2, 20)
     with pytest.raises(GraphError, match=r"edge queue np.int64\(0\) must be an integer from 1 to"):
         g.connect(src, f"{lp}.in", queue=np.int64(0))
+
+
+def test_a_sink_captured_or_given_as_an_input_names_what_goes_into_it():
+    g, src = _graph()
+    sink = g.add("null_sink", src)
+    for capture in (sink, f"{sink}.in"):  # was IndexError: tuple index out of range
+        with pytest.raises(GraphError, match=rf"node '{sink}' has no outputs; fix: use what goes into it: '{src}.out'"):
+            g.run(capture=[capture])
+    with pytest.raises(GraphError, match=rf"node '{sink}' \(null_sink\) has no outputs; fix: use what goes into"):
+        g.add("lowpass", sink, freq=2.0)
+    assert len(g.nodes) == 2  # nothing added
