@@ -161,8 +161,8 @@ def test_traces_move_and_the_node_table_fills(browser, tmp_path, edf_path, in_pr
         region = (slice(110, 640), slice(10, 1390))  # the trace plot
         a = np.asarray(Image.open(shots[0]).convert("L"), dtype=np.int16)
         changed = 0.0
-        for _ in range(5):  # a second apart; a loaded machine may stall the page for a moment
-            time.sleep(1.0)
+        for _ in range(10):  # half a second apart, 5 s in all; a loaded machine may stall the page for a moment
+            time.sleep(0.5)
             browser.save_screenshot(str(shots[1]))
             b = np.asarray(Image.open(shots[1]).convert("L"), dtype=np.int16)
             changed = np.mean(np.abs(a[region] - b[region]) > 16)
