@@ -19,6 +19,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from .chunk import Chunk
 from .config import EdgeConfig, GraphConfig
 from .histogram import Histogram
@@ -86,6 +88,24 @@ class StopFlag:
         for sig, handler in self._old.items():
             signal.signal(sig, handler)
         self._old.clear()
+
+
+def _not_outputs(node: Node, outs) -> str:
+    """What a node returned that is not {output port: Chunk of a numpy array}, and what to return."""
+    said = f"returned {type(outs).__name__}, not a dict of its outputs"
+    if isinstance(outs, dict):
+        for port, c in outs.items():
+            if port not in node.outputs:
+                said = f"returned the port {port!r}, which it does not have"
+            elif not isinstance(c, (Chunk, type(None))):
+                said = f"returned {type(c).__name__} on {port!r} where a Chunk goes"
+            elif c is not None and not isinstance(c.data, np.ndarray):
+                said = f"returned a Chunk of {type(c.data).__name__} on {port!r}"
+            else:
+                continue
+            break
+    ports = ", ".join(f"'{p}': Chunk(array, t0)" for p in node.outputs)
+    return f"{type(node).__name__}.process() (or finish()) {said}; return {{{ports}}} ({{}} for no output yet)"
 
 
 class NodeFailure(RuntimeError):
@@ -417,7 +437,10 @@ class Executor:
         """Send a node's outputs with `gap` (its input's flag) ORed in. A gap that produces no output
         (a node holding data back, e.g. for a window) is kept for the node's next output. A node with
         `propagates_gaps = False` flags its outputs itself (a restart still flags its next output)."""
-        if not self.nodes[node_id].propagates_gaps:
+        node = self.nodes[node_id]
+        if outs.__class__ is not dict:  # a node of one's own returning None, an array or a Chunk: was an AttributeError
+            raise NodeFailure(node_id, self.types[node_id], self.process, _not_outputs(node, outs))
+        if not node.propagates_gaps:
             gap = False
         pending = self.pending_gap[node_id]
         if gap:
@@ -425,6 +448,9 @@ class Executor:
         for port, chunk in outs.items():
             if chunk is None:
                 continue
+            if port not in node.outputs or chunk.__class__ is not Chunk or not isinstance(chunk.data, np.ndarray):
+                # an unknown port's data was dropped without a word; an array for a Chunk was an AttributeError
+                raise NodeFailure(node_id, self.types[node_id], self.process, _not_outputs(node, outs))
             gap_out = gap or chunk.gap or pending
             self.pending_gap[node_id] = False
             if gap_out != chunk.gap or (origin_ns and not chunk.origin_ns):

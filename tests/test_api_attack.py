@@ -4,9 +4,10 @@ import mne
 import numpy as np
 import pytest
 from wavegraph.nodes.dsp.filters import Bandpass
-from wavegraph.pipeline.api import GraphBuilder
+from wavegraph.pipeline.api import GraphBuilder, RunFailed
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.config import GraphError
+from wavegraph.pipeline.node import Node
 from wavegraph.pipeline.spec import signal_spec
 
 
@@ -144,3 +145,67 @@ def test_a_sink_captured_or_given_as_an_input_names_what_goes_into_it():
     with pytest.raises(GraphError, match=rf"node '{sink}' \(null_sink\) has no outputs; fix: use what goes into"):
         g.add("lowpass", sink, freq=2.0)
     assert len(g.nodes) == 2  # nothing added
+
+
+class _Returns(Node):
+    """A node of one's own that returns `what` from process(), as a notebook user might write it."""
+
+    what = "none"
+
+    def process(self, inputs):
+        c = inputs["in"]
+        return {
+            "none": None,
+            "array": c.data,
+            "chunk": c,
+            "port": {"output": c},
+            "dict_of_array": {"out": c.data},
+            "chunk_of_list": {"out": Chunk(c.data.tolist(), c.t0)},  # type: ignore[arg-type]
+        }[self.what]
+
+
+class ReturnsNone(_Returns):
+    what = "none"
+
+
+class ReturnsArray(_Returns):
+    what = "array"
+
+
+class ReturnsChunk(_Returns):
+    what = "chunk"
+
+
+class ReturnsPort(_Returns):
+    what = "port"
+
+
+class ReturnsDictOfArray(_Returns):
+    what = "dict_of_array"
+
+
+class ReturnsChunkOfList(_Returns):
+    what = "chunk_of_list"
+
+
+@pytest.mark.parametrize(
+    ("cls", "said"),
+    [
+        (ReturnsNone, "returned NoneType, not a dict of its outputs"),
+        (ReturnsArray, "returned ndarray, not a dict of its outputs"),
+        (ReturnsChunk, "returned Chunk, not a dict of its outputs"),
+        (ReturnsPort, "returned the port 'output', which it does not have"),  # was: its data dropped without a word
+        (ReturnsDictOfArray, "returned ndarray on 'out' where a Chunk goes"),
+        (ReturnsChunkOfList, "returned a Chunk of list on 'out'"),
+    ],
+)
+def test_a_node_of_ones_own_returning_the_wrong_thing_fails_the_run_naming_it(cls, said):
+    """Were AttributeErrors from inside the executor ("'NoneType' object has no attribute 'items'", ... 'gap'),
+    raised out of run() without what was captured, or (an unknown port) a run that returned no data at all."""
+    g, src = _graph()
+    node = g.add(f"{__name__}:{cls.__name__}", src)
+    with pytest.raises(
+        RunFailed, match=rf"node '{node}' .*failed:\n{cls.__name__}\.process\(\).* {said}; return "
+    ) as e:
+        g.run(capture=[src, node])
+    assert set(e.value.streams) == {f"{src}.out", f"{node}.out"}  # a RunFailed: what was captured comes with it
