@@ -90,7 +90,7 @@ class StopFlag:
         self._old.clear()
 
 
-def _not_outputs(node: Node, outs) -> str:
+def _not_outputs(node: Node, outs, method: str = "process() (or finish())") -> str:
     """What a node returned that is not {output port: Chunk of a numpy array}, and what to return."""
     said = f"returned {type(outs).__name__}, not a dict of its outputs"
     if isinstance(outs, dict):
@@ -105,7 +105,8 @@ def _not_outputs(node: Node, outs) -> str:
                 continue
             break
     ports = ", ".join(f"'{p}': Chunk(array, t0)" for p in node.outputs)
-    return f"{type(node).__name__}.process() (or finish()) {said}; return {{{ports}}} ({{}} for no output yet)"
+    end = ", None at the end" if method == "read()" else ""
+    return f"{type(node).__name__}.{method} {said}; return {{{ports}}} ({{}} for no output yet{end})"
 
 
 class NodeFailure(RuntimeError):
@@ -305,6 +306,8 @@ class Executor:
             self.active_sources.remove(node_id)
             self._end(node_id)
             return
+        if outs.__class__ is not dict or any(c.__class__ is not Chunk for c in outs.values()):  # an array, a Chunk
+            raise NodeFailure(node_id, self.types[node_id], self.process, _not_outputs(node, outs, "read()"))
         if not outs:
             return
         t0 = min(c.t0 for c in outs.values())

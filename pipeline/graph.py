@@ -307,7 +307,7 @@ def configure_node(
         if declared:  # as configure() does: its declared latency is counted at the input's rate
             node.in_specs = dict(in_specs)
         out = node.declared_specs(in_specs) if declared else node.configure(in_specs)
-        if out is None:
+        if out is None and declared:
             return None
     except SpecError as e:
         if in_edges:  # the edge into the input the error names (was the file's first edge into the node)
@@ -335,6 +335,9 @@ def configure_node(
                 )
             ]
         ) from None
+    if not isinstance(out, dict):  # a node of one's own whose configure() forgot its return: was taken for a device
+        said = f"node '{nc.id}' ({nc.type}): configure() returned {type(out).__name__}, not its output specs"
+        raise GraphError([(file, nc.line, said, "return {port: StreamSpec} for each output ({} for a sink)")])
     missing = [p for p in node.outputs if p not in out]
     if missing:
         raise GraphError(

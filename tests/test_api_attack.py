@@ -7,7 +7,7 @@ from wavegraph.nodes.dsp.filters import Bandpass
 from wavegraph.pipeline.api import GraphBuilder, RunFailed
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.config import GraphError
-from wavegraph.pipeline.node import Node
+from wavegraph.pipeline.node import Node, Source
 from wavegraph.pipeline.spec import signal_spec
 
 
@@ -209,3 +209,34 @@ def test_a_node_of_ones_own_returning_the_wrong_thing_fails_the_run_naming_it(cl
     ) as e:
         g.run(capture=[src, node])
     assert set(e.value.streams) == {f"{src}.out", f"{node}.out"}  # a RunFailed: what was captured comes with it
+
+
+class ReadsArrays(Source):
+    """A source of one's own whose read() returns an array where {'out': Chunk} goes."""
+
+    def configure(self, in_specs):
+        return {"out": signal_spec(10.0, ["a"])}
+
+    def read(self):
+        return np.zeros((1, 5))
+
+
+class ConfiguresNothing(Node):
+    """configure() without its return: the output specs are None."""
+
+    def configure(self, in_specs):
+        self.ready = True
+
+    def process(self, inputs):
+        return {"out": inputs["in"]}
+
+
+def test_a_source_reading_an_array_or_a_configure_without_return_is_named():
+    g = GraphBuilder()  # was "ValueError: The truth value of an array with more than one element is ambiguous"
+    g.add(f"{__name__}:ReadsArrays")
+    with pytest.raises(RunFailed, match=r"ReadsArrays\.read\(\) returned ndarray, not a dict.*None at the end\)"):
+        g.run()
+    g, src = _graph()  # was taken for a device node's unchecked spec; the run then failed in the capture
+    node = g.add(f"{__name__}:ConfiguresNothing", src)
+    with pytest.raises(GraphError, match=rf"'{node}' .*configure\(\) returned NoneType, not its output specs; fix: "):
+        g.run(capture=[node])
