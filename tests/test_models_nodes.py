@@ -367,5 +367,5 @@ def test_a_missing_checkpoint_is_a_build_error_with_its_line():
     with pytest.raises(GraphError) as e:
         build_graph(load_config(config, ["decoder.checkpoint=no/such/subject01.safetensors"]), devices=False)
     text = str(e.value)
-    assert "bci_ssvep_dnn.yaml:32: node 'decoder' (ssvep_trial_decoder): parameter 'checkpoint'" in text, text
+    assert "bci_ssvep_dnn.yaml:33: node 'decoder' (ssvep_trial_decoder): parameter 'checkpoint'" in text, text
     assert "does not exist" in text and "fix: give the weights file" in text, text
