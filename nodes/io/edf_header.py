@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -15,22 +16,38 @@ from .units import volt_scale
 _log = logging.getLogger("wavegraph.file_source")
 
 
-def edf_signals(path: Path) -> tuple[bytes, list[str], list[int]] | None:
-    """EDF/BDF: (its 256-byte main header, each signal's label, each signal's samples per data record); None when
-    the header is cut short or its fields are not numbers."""
+class EdfLayout(NamedTuple):
+    """An EDF/BDF header's layout, parsed once: its 256-byte main header, each signal's label and samples per data
+    record, the header's size, the records it lists (-1: unknown, a recording still open), the record duration (s),
+    and the bytes per sample (2 for EDF, 3 for BDF)."""
+
+    head: bytes
+    labels: list[str]
+    samples_per_record: list[int]
+    header_bytes: int
+    n_records: int
+    duration: float
+    width: int
+
+
+def edf_signals(path: Path) -> EdfLayout | None:
+    """EDF/BDF: its EdfLayout; None when the header is cut short or its fields are not numbers (file_checks.check_edf
+    says which)."""
     with open(path, "rb") as f:
         head = f.read(256)
         try:
             ns = int(head[252:256])
+            header_bytes, n_records, duration = int(head[184:192]), int(head[236:244]), float(head[244:252])
         except ValueError:
             return None
         sig = f.read(ns * 256)
     labels = [sig[i * 16 : (i + 1) * 16].decode("latin-1").split("\x00")[0].strip() for i in range(ns)]  # as MNE
     at = ns * 216  # samples per record, after label, transducer, dimension, 4 ranges, prefiltering
     try:
-        return head, labels, [int(sig[at + i * 8 : at + (i + 1) * 8]) for i in range(ns)]
+        spr = [int(sig[at + i * 8 : at + (i + 1) * 8]) for i in range(ns)]
     except ValueError:
         return None
+    return EdfLayout(head, labels, spr, header_bytes, n_records, duration, 3 if head[:1] == b"\xff" else 2)
 
 
 def edf_start_offset(path: Path) -> float:
@@ -40,13 +57,12 @@ def edf_start_offset(path: Path) -> float:
     signals = edf_signals(path)
     if signals is None or signals[0][192:196] not in (b"EDF+", b"BDF+"):
         return 0.0
-    head, labels, spr = signals
+    labels, spr, width = signals.labels, signals.samples_per_record, signals.width
     tals = [i for i, label in enumerate(labels) if label.endswith("Annotations")]
     if not tals:
         return 0.0
-    width = 3 if head[:1] == b"\xff" else 2
     with open(path, "rb") as f:
-        f.seek(int(head[184:192]) + sum(spr[: tals[0]]) * width)
+        f.seek(signals.header_bytes + sum(spr[: tals[0]]) * width)
         first = f.read(spr[tals[0]] * width).split(b"\x14", 1)[0]
     try:
         offset = float(first.decode("latin-1"))
@@ -61,9 +77,7 @@ def edf_records(path: Path) -> tuple[np.ndarray, float, list[tuple[float, float,
     signals = edf_signals(path)
     if signals is None or signals[0][192:197] not in (b"EDF+D", b"BDF+D"):
         return None
-    head, labels, spr = signals
-    n_rec, duration, header = int(head[236:244]), float(head[244:252]), int(head[184:192])
-    width = 3 if head[:1] == b"\xff" else 2
+    _, labels, spr, header, n_rec, duration, width = signals
     rec_bytes = sum(spr) * width
     tals = [i for i, label in enumerate(labels) if label.endswith("Annotations")]
     whole = (path.stat().st_size - header) // rec_bytes  # a truncated file: the records it holds
@@ -91,11 +105,7 @@ def low_rate_channels(path: Path, ch_names: list[str], sfreq: float, n_times: in
     signals = edf_signals(path)
     if signals is None:
         return set()
-    head, labels, spr = signals
-    try:
-        duration = float(head[244:252])
-    except ValueError:
-        return set()
+    labels, spr, duration = signals.labels, signals.samples_per_record, signals.duration
     rates = [n / duration for n, label in zip(spr, labels) if not label.endswith("Annotations")] if duration else []
     if len(rates) != len(ch_names) or not rates or min(rates) == max(rates):
         return set()
@@ -124,7 +134,7 @@ def edf_units(path: Path) -> list[str] | None:
     signals = edf_signals(path)
     if signals is None:
         return None
-    _, labels, _ = signals
+    labels = signals.labels
     with open(path, "rb") as f:
         f.seek(256 + 96 * len(labels))  # after the labels (16 bytes each) and transducers (80)
         dims = [f.read(8).decode("latin-1").strip() for _ in labels]

@@ -145,7 +145,7 @@ def check_edf(path: Path) -> None:
     signals = edf_signals(path)
     if signals is None:
         return
-    rec_bytes = sum(signals[2]) * (3 if head[:1] == b"\xff" else 2)
+    rec_bytes = sum(signals.samples_per_record) * signals.width
     if rec_bytes == 0:
         raise SpecError(
             f"file_source: {path}'s header is damaged: each of its signals has 0 samples per data record",

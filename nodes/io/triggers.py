@@ -113,12 +113,8 @@ def status_flags(path: Path) -> tuple[int, str] | None:
     signals = edf_signals(path)
     if signals is None:
         return None
-    head, labels, spr = signals
+    _, labels, spr, header, listed, duration, _ = signals
     k = next((i for i, n in enumerate(labels) if n.lower() == "status"), None)
-    try:
-        header, listed, duration = int(head[184:192]), int(head[236:244]), float(head[244:252])
-    except ValueError:
-        return None
     rec_bytes = sum(spr) * 3
     if k is None or not rec_bytes or not spr[k]:
         return None
