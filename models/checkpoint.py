@@ -67,7 +67,11 @@ def build(kind: str, config: dict) -> StreamingModel:
         cfg = cfg_cls.from_dict(dict(config))
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"bad {kind} config: {e}") from e
-    return model_cls(cfg)
+    try:
+        return model_cls(cfg)
+    except (RuntimeError, MemoryError) as e:  # torch's allocator: "can't allocate memory: you tried to allocate ..."
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"a {kind} model of this config does not fit in memory ({first}); make it smaller") from e
 
 
 def save(model: nn.Module, path) -> Path:
@@ -91,9 +95,11 @@ def load_config(path) -> tuple[str, dict]:
     if not cpath.is_file():
         raise CheckpointError(f"no model config {cpath} beside {path}; save checkpoints with models.checkpoint.save")
     try:
-        meta = json.loads(cpath.read_text())
-    except json.JSONDecodeError as e:
+        meta = json.loads(cpath.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(f"{cpath} is not valid JSON: {e}") from e
+    except OSError as e:  # a config we may not read
+        raise CheckpointError(f"cannot read {cpath}: {e.strerror}") from e
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         got = meta.get("format") if isinstance(meta, dict) else None
         raise CheckpointError(f"{cpath} is not a {FORMAT} config (format={got!r})")
@@ -140,5 +146,8 @@ def load_weights(model: M, path, map_location="cpu") -> M:
 def load(path, map_location="cpu") -> StreamingModel:
     """Build the model from the JSON config beside `path`, load its weights, and return it in eval mode."""
     kind, config = load_config(path)
-    model = build(kind, config)
+    try:
+        model = build(kind, config)
+    except CheckpointError as e:
+        raise CheckpointError(f"{config_path(path)}: {e}") from e
     return load_weights(model, path, map_location).to(map_location).eval()

@@ -2,12 +2,57 @@
 
 from __future__ import annotations
 
+import math
+import typing
 from dataclasses import asdict, fields
 from typing import Any, cast
 
 
+def _check_value(owner: str, name: str, hint: Any, value: Any) -> Any:
+    """`value` for the field `name` annotated `hint` (int, float, bool, str, list[...]), converted where that loses
+    nothing (a whole float to int, an int to float, a tuple to a list); a ValueError naming the field otherwise.
+    A checkpoint's JSON or a YAML config may hold "16" or 16.5 where the model needs 16: the model's layers then
+    failed deep inside torch ("empty(): argument 'size' must be tuple of ints")."""
+    origin = typing.get_origin(hint) or hint
+
+    def bad(want: str) -> ValueError:
+        return ValueError(f"{owner}.{name} must be {want}, got {value!r} ({type(value).__name__})")
+
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad("a whole number")
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise bad("a whole number")
+            value = int(value)
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad("a number")
+        if math.isnan(value):
+            raise bad("a number, not NaN")
+        return float(value)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            raise bad("a string")
+        return value
+    if origin is list:
+        if not isinstance(value, (list, tuple)):
+            raise bad("a list")
+        args = typing.get_args(hint)
+        if args:
+            return [_check_value(owner, f"{name}[{i}]", args[0], v) for i, v in enumerate(value)]
+        return list(value)
+    return value
+
+
 class DictConfig:
-    """Mixin for config dataclasses: `to_dict()` and a strict `from_dict()` that names unknown keys."""
+    """Mixin for config dataclasses: `to_dict()` and a strict `from_dict()` that names unknown keys and checks each
+    value's type against the field's annotation."""
 
     def to_dict(self) -> dict:
         return asdict(cast(Any, self))
@@ -18,4 +63,5 @@ class DictConfig:
         unknown = sorted(set(d) - known)
         if unknown:
             raise ValueError(f"unknown {cls.__name__} keys {unknown}; known: {sorted(known)}")
-        return cls(**d)
+        hints = typing.get_type_hints(cls)
+        return cls(**{k: _check_value(cls.__name__, k, hints.get(k), v) for k, v in d.items()})
