@@ -115,6 +115,11 @@ def target_format(path: Path, spec: StreamSpec) -> str:
             f"recorder: {fmt.upper()} holds (channels, samples) signals, got shape {spec.shape}",
             "record multi-axis signals (e.g. filter banks) to .npz",
         )
+    if fmt in SIGNAL_ONLY and np.dtype(spec.dtype).kind == "c":  # FIF/FLAC dropped the imaginary part unsaid
+        raise SpecError(
+            f"recorder: {fmt.upper()} holds real samples, the stream is {spec.dtype} (complex)",
+            "record it to .npz (any dtype), or take its real part or magnitude first",
+        )
     if fmt in ("wav", "flac", "edf", "bdf") and not whole_rate(spec.rate):
         raise SpecError(
             f"recorder: {fmt.upper()} needs a whole-number sample rate, the stream has {spec.rate:.12g} Hz",
@@ -447,7 +452,7 @@ def write_fif(
     tmpdir.mkdir()
     try:
         raw = lazy_raw(rows, spec, origin, notes)
-        fmt = "double" if spec.dtype == "float64" else "single"
+        fmt = "single" if float32_holds(spec.dtype) else "double"
         raw.save(tmpdir / target.name, fmt=fmt, overwrite=True, split_size=split_size, verbose="error")
         parts = sorted(tmpdir.iterdir(), key=lambda p: (p.name != target.name, p.name))
         out = []
@@ -460,6 +465,12 @@ def write_fif(
 
 
 # --- WAV -------------------------------------------------------------------------------------------
+def float32_holds(dtype: str) -> bool:
+    """Whether float32 holds every value of `dtype` exactly (float16/32, int8/16, uint8/16, bool); FIF and WAV store
+    other streams (float64, int32, int64: whole numbers past 2**24) as float64."""
+    return np.can_cast(np.dtype(dtype), np.float32, "safe")
+
+
 def sf_name(path: str | os.PathLike) -> Any:
     """A path as libsndfile must get it: bytes. soundfile encodes a str name to UTF-8, which a name that is
     not UTF-8 (a Latin-1 name, surrogate-escaped in Python) cannot be; bytes go through as they are (its

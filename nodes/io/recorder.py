@@ -9,8 +9,8 @@ The target format follows the path suffix:
       first_time, meas_date from the spec (a replayed FIF/EDF keeps its source's first_samp and meas_date;
       a stream without one, live or synthetic, is dated by the wall clock when its first chunk left the
       source: meas_date + first_samp / sfreq is that moment; record_formats.Origin).
-      Precision follows the stream dtype: float64 streams are saved with fmt="double" (lossless),
-      float32 with fmt="single". Chunks flagged `gap` get MNE's zero-length "BAD boundary" and "EDGE boundary"
+      Precision follows the stream dtype: saved with fmt="single" where float32 holds every value (float32,
+      float16, int16, ...), else fmt="double" (float64, int32, int64: lossless). Chunks flagged `gap` get MNE's zero-length "BAD boundary" and "EDGE boundary"
       annotations (as mne.concatenate_raws marks a join; not "gap", which a user's marker may be called).
       With `events: true` the recorder has a second input, `events` (markers: lsl_inlet of a marker
       stream, file_source events, a decoder's decisions), saved as FIF annotations: onset relative
@@ -28,7 +28,8 @@ The target format follows the path suffix:
   EDF/BDF/FLAC hold no NaN or inf: NaN is written as 0, inf as the range's end (counted `nonfinite`).
   FLAC (24-bit) holds [-1, 1]: samples beyond are clipped, counted `clipped` and said at close.
   *.wav -> WAV via soundfile; signal streams (required for channel type "audio"). Subtype FLOAT for
-      float32 data, DOUBLE for float64 (lossless; values are not clipped). Plain WAV stops at 4 GB
+      data float32 holds (float32, float16, int16, bool, ...), DOUBLE for float64, int32 and int64 (lossless; values
+      are not clipped). Plain WAV stops at 4 GB
       (about 9 h of 16 kHz stereo float32); record longer sessions to FIF.
   *.npz -> NumPy archive; any kind. Keys: "data" (the concatenated stream, time on the spec's time
       axis) and "spec" (the StreamSpec as JSON text).
@@ -88,6 +89,7 @@ from .record_formats import (
     check_name_length,
     csv_header,
     csv_rows,
+    float32_holds,
     lock,
     say_edf_losses,
     sf_name,
@@ -312,7 +314,7 @@ class Recorder(Sink[RecorderParams]):
         if self.format == "wav":
             import soundfile as sf
 
-            subtype = "DOUBLE" if spec.dtype == "float64" else "FLOAT"
+            subtype = "FLOAT" if float32_holds(spec.dtype) else "DOUBLE"  # (int32 samples past 2**24 stay exact)
             self._file = sf.SoundFile(
                 sf_name(self.path), "w", int(round(spec.rate)), spec.n_channels, subtype, format="WAV"
             )
@@ -378,15 +380,16 @@ class Recorder(Sink[RecorderParams]):
             if bad:  # written as 0 (NaN) or the range's ends (inf): counted, and said at close
                 self.count("nonfinite", bad)
                 self._nonfinite += bad
-        if self.format == "flac" and rows.dtype.kind == "f":  # 24-bit PCM holds [-1, 1]: louder samples clip
+        if self.format == "flac" and rows.dtype.kind in "fiu":  # 24-bit PCM holds [-1, 1]: louder samples clip
+            # (an integer stream's too: int16 PCM counts were clipped to +-1 without a word)
             over = int(np.count_nonzero(np.abs(rows) > 1.0))
             if over:
                 self.count("clipped", over)
                 self._clipped += over
         n = rows.shape[0]
         try:  # a full disk, a quota, a drive pulled out: said with what is kept and how to finish it
-            if self.format == "wav":
-                self._file.write(rows)
+            if self.format == "wav":  # as floats: soundfile takes no int64, float16, bool, uint8 ... (it raised)
+                self._file.write(np.asarray(rows, dtype=np.float32 if float32_holds(spec.dtype) else np.float64))
                 self._file.flush()
             elif self.format == "csv":
                 self._file.write(csv_rows(rows, chunk.t0, spec))

@@ -1,0 +1,99 @@
+"""recorder and `wavegraph recover` against hostile streams: odd dtypes, integers past float32.
+
+Every file is read back (mne, soundfile, numpy) and compared with what went in. Each test failed before its fix."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import mne
+import numpy as np
+import pytest
+import soundfile as sf
+from wavegraph.nodes.io.recorder import Recorder
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.spec import SpecError, StreamSpec
+
+
+def spec_of(dtype: str, n_ch: int = 2, rate: float = 100.0, types: str = "misc") -> StreamSpec:
+    return StreamSpec("signal", rate, (n_ch,), dtype, tuple(f"C{i}" for i in range(n_ch)), (types,) * n_ch)
+
+
+def record(path: Path, spec: StreamSpec, chunks, close: bool = True) -> Recorder:
+    rec = Recorder(path=str(path))
+    rec.configure({"in": spec})
+    t = 0.0
+    for c in chunks:
+        rec.process({"in": Chunk(c, t)})
+        t += c.shape[-1] / spec.rate
+    if close:
+        rec.finish()
+        rec.close()
+    return rec
+
+
+@pytest.mark.parametrize("name", ["x_raw.fif", "x.edf", "x.bdf", "x.wav", "x.flac"])
+def test_complex_stream_is_refused_at_configure_by_real_formats(tmp_path, name):
+    """complex64 into FIF or FLAC lost its imaginary part with only numpy's ComplexWarning; EDF/BDF failed at close
+    ('cannot write (0.1+0.9j) in 8 characters'), WAV at the first chunk with soundfile's dtype error."""
+    rec = Recorder(path=str(tmp_path / name))
+    with pytest.raises(SpecError, match=r"complex.*\.npz"):
+        rec.configure({"in": spec_of("complex64")})
+    assert not list(tmp_path.iterdir())
+
+
+def test_complex_stream_to_npz_is_exact(tmp_path):
+    data = (np.arange(8).reshape(2, 4) * (1 + 2j)).astype("complex64")
+    record(tmp_path / "x.npz", spec_of("complex64"), [data[:, :2], data[:, 2:]])
+    with np.load(tmp_path / "x.npz") as npz:
+        np.testing.assert_array_equal(npz["data"], data)
+
+
+@pytest.mark.parametrize("dtype", ["int64", "float16", "bool", "uint8", "uint16", "int8"])
+def test_wav_takes_any_real_dtype(tmp_path, dtype):
+    """soundfile writes float32/float64/int16/int32 only: an int64, float16, bool, uint8 ... stream failed its first
+    chunk with "dtype must be one of ['float32', 'float64', 'int16', 'int32']"."""
+    data = (np.arange(12).reshape(2, 6) % 2 if dtype == "bool" else np.arange(12).reshape(2, 6) - 3).astype(dtype)
+    if dtype.startswith("u"):
+        data = np.abs(data.astype(int)).astype(dtype)
+    record(tmp_path / "x.wav", spec_of(dtype), [data[:, :4], data[:, 4:]])
+    got, rate = sf.read(tmp_path / "x.wav", always_2d=True)
+    assert rate == 100
+    np.testing.assert_array_equal(got.T, data.astype(np.float64))
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64"])
+@pytest.mark.parametrize("name", ["x_raw.fif", "x.wav"])
+def test_whole_numbers_past_float32_stay_exact(tmp_path, dtype, name):
+    """An int32/int64 stream (counts, sample indices) went to FIF as fmt='single' and to WAV as FLOAT: 2**24 + 1
+    read back as 2**24, 2**30 + 1 as 2**30."""
+    data = np.array([[2**24 + 1, 2**30 + 1, -(2**31) + 3, 7], [1, -(2**24) - 1, 2**31 - 1, 0]], dtype=dtype)
+    record(tmp_path / name, spec_of(dtype), [data])
+    if name.endswith(".wav"):
+        got = sf.read(tmp_path / name, always_2d=True, dtype="float64")[0].T
+    else:
+        got = mne.io.read_raw_fif(tmp_path / name, verbose="error").get_data()
+    np.testing.assert_array_equal(got, data.astype(np.float64))
+
+
+def test_int16_fif_stays_single_precision(tmp_path):
+    """(float32 holds int16: the file keeps the smaller format)"""
+    data = np.array([[-32768, 32767, 5]], dtype="int16")
+    record(tmp_path / "x_raw.fif", spec_of("int16", 1), [data])
+    raw = mne.io.read_raw_fif(tmp_path / "x_raw.fif", verbose="error")
+    assert raw.orig_format == "single"
+    np.testing.assert_array_equal(raw.get_data(), data.astype(np.float64))
+
+
+@pytest.mark.parametrize("dtype", ["int16", "int32", "uint8"])
+def test_flac_says_when_integer_samples_are_clipped(tmp_path, dtype, caplog):
+    """FLAC holds [-1, 1]: an integer stream (PCM counts) was clipped to +-1 without a count or a word (only float
+    streams were counted)."""
+    data = np.array([[0, 1, 5, 100], [1, 0, 0, 1]], dtype=dtype)
+    with caplog.at_level(logging.WARNING, logger="wavegraph.recorder"):
+        rec = record(tmp_path / "x.flac", spec_of(dtype), [data])
+    assert rec.counters["clipped"] == 2
+    assert "2 samples beyond it were clipped" in caplog.text
+    got = sf.read(tmp_path / "x.flac", always_2d=True)[0].T
+    np.testing.assert_allclose(got, np.clip(data, -1, 1), atol=2**-23)
