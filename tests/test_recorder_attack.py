@@ -1,4 +1,4 @@
-"""recorder and `wavegraph recover` against hostile streams: odd dtypes, integers past float32.
+"""recorder and `wavegraph recover` against hostile streams: odd dtypes, integers past float32, killed CSVs.
 
 Every file is read back (mne, soundfile, numpy) and compared with what went in. Each test failed before its fix."""
 
@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from wavegraph.nodes.io.recorder import Recorder
+from wavegraph.nodes.io.recover import recover
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
@@ -97,3 +98,41 @@ def test_flac_says_when_integer_samples_are_clipped(tmp_path, dtype, caplog):
     assert "2 samples beyond it were clipped" in caplog.text
     got = sf.read(tmp_path / "x.flac", always_2d=True)[0].T
     np.testing.assert_allclose(got, np.clip(data, -1, 1), atol=2**-23)
+
+
+def _killed_csv(tmp_path: Path, cut: int) -> tuple[Path, np.ndarray]:
+    """A CSV recording whose process died mid-row: its file cut `cut` bytes before the end, no close()."""
+    spec = spec_of("float64", 3)
+    data = np.random.default_rng(0).standard_normal((3, 40)) * 1e-5
+    path = tmp_path / "x.csv"
+    rec = record(path, spec, [data[:, :20], data[:, 20:]], close=False)
+    rec._file.close()
+    rec._chunks.close()
+    import os
+
+    os.truncate(path, path.stat().st_size - cut)
+    return path, data
+
+
+@pytest.mark.parametrize("cut", [1, 7, 13, 37])
+def test_recover_cuts_a_csv_back_to_its_last_whole_row(tmp_path, cut, caplog):
+    """A CSV killed mid-row kept its torn last row: '-1.3e-05' cut to '-1.3' read as -1.3 (10**5 times the
+    sample; cut 7 and 13 here), or a row of too few fields, which numpy and pandas refuse (cut 37). recover only
+    returned the path."""
+    path, data = _killed_csv(tmp_path, cut)
+    with caplog.at_level(logging.WARNING, logger="wavegraph.recorder"):
+        assert recover(path) == path
+        assert recover(path) == path  # twice: the second finds it whole
+    assert caplog.text.count("cut back to its last whole row") == 1
+    got = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+    assert got.shape == (39, 4)
+    np.testing.assert_array_equal(got[:, 1:], data[:, :39].T)
+    np.testing.assert_allclose(got[:, 0], np.arange(39) / 100.0)
+
+
+def test_recover_leaves_a_closed_csv_as_it_is(tmp_path):
+    """A CSV closed by its recorder (no chunk log left) is not cut, even without a final line break (another tool's)."""
+    path = tmp_path / "x.csv"
+    path.write_text("t,a\n0.0,1.5\n0.01,2.5")
+    assert recover(path) == path
+    assert path.read_text() == "t,a\n0.0,1.5\n0.01,2.5"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import sys
 from pathlib import Path
@@ -98,9 +99,33 @@ def _check_direct(path: Path, spill: Path) -> Path:
 
         sf.info(sf_name(path))  # raises if unreadable
         return path
+    if path.exists() and name.endswith(".csv") and path.with_name(path.name + ".chunks.csv").exists():
+        _cut_torn_row(path)  # (its chunk log is left: the recording was killed, not closed)
     if path.exists():
         return path
     raise FileNotFoundError(f"no spill file {spill}: nothing to recover")
+
+
+def _cut_torn_row(path: Path) -> None:
+    """A CSV whose recorder was killed mid-write ends in part of a row: cut back to its last whole line (a row cut
+    short read as a wrong number, '1.25e-05' as '1.25', or as a row of too few fields that readers refuse)."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        end = size
+        while end > 0:  # the last line break, read from the end a block at a time (the file may be large)
+            start = max(0, end - 65536)
+            f.seek(start)
+            block = f.read(end - start)
+            if start + len(block) == size and block.endswith(b"\n"):
+                return  # whole
+            if (i := block.rfind(b"\n")) >= 0:
+                end = start + i + 1
+                break
+            end = start
+    os.truncate(path, end)
+    logging.getLogger("wavegraph.recorder").warning(
+        "recover: %s ended in a row cut off by the kill (%d bytes); cut back to its last whole row", path, size - end
+    )
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m wavegraph.nodes.io.recover") -> int:
