@@ -39,6 +39,7 @@ models.checkpoint format (kind ``ssvep_dnn``), holding rate, channel names, freq
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -153,12 +154,33 @@ class SSVEPDNNConfig(DictConfig):
     delay: float = 0.14  # s from the stimulus onset to the window start used in training
 
     def __post_init__(self):
+        # a hand-edited or foreign checkpoint JSON: say which value is wrong (it failed in torch or scipy, or a NaN
+        # frequency decoded as one)
+        if not (math.isfinite(self.rate) and self.rate > 0):
+            raise ValueError(f"rate must be a sampling rate > 0 Hz, got {self.rate}")
+        if self.n_samples < 2:
+            raise ValueError(f"n_samples (the window length in samples) must be >= 2, got {self.n_samples}")
+        if self.n_filters < 1:
+            raise ValueError(f"n_filters must be >= 1, got {self.n_filters}")
+        if not (0 <= self.p1 < 1 and 0 <= self.p2 < 1):
+            raise ValueError(f"the dropouts p1 and p2 must be in [0, 1), got {self.p1} and {self.p2}")
+        if not math.isfinite(self.delay):
+            raise ValueError(f"delay must be a finite number of seconds, got {self.delay}")
+        if not self.channels or not self.freqs:
+            raise ValueError(f"needs one or more channels and freqs, got {len(self.channels)} and {len(self.freqs)}")
+        nyquist = self.rate / 2
         if not self.bands:
             from .ssvep import fbcca_bands
 
             self.bands = [list(b) for b in fbcca_bands(self.rate, 3)]
         self.freqs = [float(f) for f in self.freqs]
         self.channels = [str(c) for c in self.channels]
+        for f in self.freqs:
+            if not 0 < f < nyquist:  # NaN too
+                raise ValueError(f"stimulus frequency {f} Hz must be > 0 and below Nyquist ({nyquist:g} Hz)")
+        for band in self.bands:
+            if len(band) != 2 or not 0 < band[0] < band[1] < nyquist:
+                raise ValueError(f"band {band} must be [low, high] Hz with 0 < low < high < Nyquist ({nyquist:g} Hz)")
 
 
 class SSVEPDNN(nn.Module):

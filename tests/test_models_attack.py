@@ -4,12 +4,13 @@ is wrong and the fix, never a raw torch/scipy traceback or a silently wrong outp
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from wavegraph.models import checkpoint as ckpt
 from wavegraph.models.mamba import MambaConfig, MambaStack
 from wavegraph.pipeline.registry import lookup
-from wavegraph.pipeline.spec import SpecError, StreamSpec
+from wavegraph.pipeline.spec import SpecError, StreamSpec, signal_spec
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -92,3 +93,64 @@ def test_a_model_too_big_for_memory_is_named(mamba_ckpt, tmp_path):
     with pytest.raises(SpecError, match="a mamba model of this config does not fit in memory") as e:
         lookup("mamba")(checkpoint=str(path)).configure({"in": SPEC})
     assert "make it smaller" in str(e.value) and "huge.json" in str(e.value)
+
+
+# --- the SSVEP decoders -------------------------------------------------------------------------------------------
+
+SHIPPED_DNN = Path(__file__).resolve().parents[1] / "models" / "weights" / "ssvep_dnn_8f_160hz_1000ms.safetensors"
+DNN_CHANNELS = ["Pz", "PO3", "PO4", "PO7", "PO8", "POz", "O1", "Oz", "O2"]
+
+
+@pytest.mark.parametrize(
+    "change, said",
+    [
+        (
+            {"n_samples": -5},
+            "n_samples (the window length in samples) must be >= 2, got -5",
+        ),  # was torch's RuntimeError
+        ({"bands": [[90.0, 6.0]] * 3}, "band [90.0, 6.0] must be [low, high] Hz with 0 < low < high < Nyquist"),
+        ({"bands": [[6.0, 200.0]] * 3}, "band [6.0, 200.0] must be [low, high]"),  # was scipy's "0 < Wn < fs/2"
+        ({"p1": 2.0}, "the dropouts p1 and p2 must be in [0, 1), got 2.0"),  # was torch's "dropout probability"
+        ({"freqs": [float("nan")] * 8}, "SSVEPDNNConfig.freqs[0] must be a number, not NaN"),  # was decoded as "nan"
+        ({"freqs": [-8.0] + [9.0 + i for i in range(7)]}, "stimulus frequency -8.0 Hz must be > 0"),  # was decoded
+        ({"rate": "160"}, "SSVEPDNNConfig.rate must be a number, got '160'"),  # was "unsupported operand type(s)"
+    ],
+)
+@pytest.mark.parametrize("kind", ["ssvep_decoder", "ssvep_trial_decoder"])
+def test_ssvep_checkpoint_config_values_are_checked(tmp_path, change, said, kind):
+    path = edited(SHIPPED_DNN, tmp_path, "dnn", **change)
+    node = lookup(kind)(method="dnn", checkpoint=str(path))
+    specs = {"in": signal_spec(160.0, DNN_CHANNELS), "events": StreamSpec("events", 0.0, (3,), "float64")}
+    with pytest.raises(SpecError) as e:
+        node.configure(specs if kind == "ssvep_trial_decoder" else {"in": specs["in"]})
+    text = str(e.value)
+    assert said in text and "dnn.json" in text and "wavegraph train ssvep" in text, text
+
+
+@pytest.mark.parametrize("freqs", [[0, 10], [-8, 10], [float("inf"), 10]])
+def test_fbcca_stimulus_frequencies_must_be_positive(freqs):
+    """freqs [0, 10] raised IndexError from the first window's scoring; [-8, 10] scored -8 Hz as a target."""
+    with pytest.raises(ValueError, match="`freqs` must be stimulus frequencies > 0 Hz"):
+        lookup("ssvep_decoder")(freqs=freqs)
+
+
+@pytest.mark.parametrize(
+    "spec, params",
+    [
+        (StreamSpec("signal", 160.0, (0,), "float32"), {}),
+        (signal_spec(160.0, ["O1", "O2"]), {"channels": []}),
+    ],
+)
+def test_ssvep_decoder_with_no_channel_is_an_error(spec, params):
+    """A stream of 0 channels, or `channels: []`, gave a decision every 0.25 s scored from no data."""
+    node = lookup("ssvep_decoder")(freqs=[8, 10], **params)
+    with pytest.raises(SpecError, match="ssvep_decoder has no channel to decode") as e:
+        node.configure({"in": spec})
+    assert "set `channels`" in str(e.value)
+
+
+def test_ssvep_decoder_refuses_complex_samples():
+    """A complex signal was cast to float64 chunk by chunk, dropping the imaginary part (a ComplexWarning only)."""
+    node = lookup("ssvep_decoder")(freqs=[8, 10])
+    with pytest.raises(SpecError, match="ssvep_decoder needs a real-valued EEG signal, got complex64"):
+        node.configure({"in": StreamSpec("signal", 160.0, (2,), "complex64", ("O1", "O2"))})

@@ -78,6 +78,8 @@ class SSVEPDecoderParams(NodeParams):
     def _check(self):
         if self.method == "fbcca" and not self.freqs:
             raise ValueError("method fbcca needs `freqs` (the stimulus frequencies, Hz)")
+        if bad := [f for f in self.freqs or [] if not 0 < f < math.inf]:  # 0 Hz scored as a constant; NaN too
+            raise ValueError(f"`freqs` must be stimulus frequencies > 0 Hz, got {', '.join(map(str, bad))}")
         for name in ("freqs", "channels"):  # a repeated target would split its votes; a repeated channel weigh twice
             values = getattr(self, name) or []
             if twice := sorted({v for v in values if values.count(v) > 1}, key=str):
@@ -106,17 +108,25 @@ class _SSVEPBase(Node[P]):
     def _setup(self, in_specs) -> StreamSpec:
         spec = signal_input(self, in_specs)
         p = self.params
+        name = self.type_name or "ssvep decoder"
         if len(spec.shape) != 1:
             raise SpecError(
-                f"{self.type_name or 'ssvep decoder'} needs a (channels, samples) signal, got shape {spec.shape}",
+                f"{name} needs a (channels, samples) signal, got shape {spec.shape}",
                 "connect the EEG before any filterbank: the decoder runs its own causal sub-bands",
             )
+        if np.dtype(spec.dtype).kind == "c":  # the cast to float64 would drop the imaginary part without a word
+            raise SpecError(f"{name} needs a real-valued EEG signal, got {spec.dtype}", "connect the EEG itself")
         if p.method == "fbcca":
             self._setup_fbcca(spec)
         else:
             self._setup_dnn(spec)
         self._pick = self._channel_index(spec, self._channels)
         self._nch = len(self._pick)
+        if self._nch == 0:  # every window then scored as noise: a decision a second from no data
+            raise SpecError(
+                f"{name} has no channel to decode: the stream has {spec.shape[0]}, `channels` picks {self._nch}",
+                "connect the EEG and set `channels` to the occipital ones (or null for every channel)",
+            )
         self._rate = spec.rate
         self._size = int(round(self._window * spec.rate))
         self._labels = tuple((i + 1, _freq_label(f)) for i, f in enumerate(self._freqs))
