@@ -136,3 +136,35 @@ def test_recover_leaves_a_closed_csv_as_it_is(tmp_path):
     path.write_text("t,a\n0.0,1.5\n0.01,2.5")
     assert recover(path) == path
     assert path.read_text() == "t,a\n0.0,1.5\n0.01,2.5"
+
+
+@pytest.mark.parametrize("name", ["x.edf", "x.bdf"])
+def test_edf_says_when_its_range_fields_cannot_hold_a_channel_finely(tmp_path, name, caplog):
+    """A channel of Unix times (1.7e9 s + 0 .. 1.9 s) gets the header range 1.7e+09 .. 1.72e+09 (8 characters): EDF's
+    steps of 305 s read every sample back as one value, without a word. Said now, naming the channel; the other
+    channel (EEG in volts) is not named."""
+    spec = StreamSpec("signal", 10.0, (2,), "float64", ("stamp", "Cz"), ("misc", "eeg"))
+    data = np.vstack([1.7e9 + np.arange(20) / 10, np.sin(np.arange(20)) * 1e-5])
+    with caplog.at_level(logging.WARNING, logger="wavegraph.recorder"):
+        record(tmp_path / name, spec, [data])
+    said = [r.getMessage() for r in caplog.records if "finely" in r.getMessage()]
+    assert len(said) == 1 and f"{name} cannot hold stamp finely" in said[0] and "Cz" not in said[0], said
+    reader = mne.io.read_raw_bdf if name.endswith(".bdf") else mne.io.read_raw_edf
+    got = reader(tmp_path / name, verbose="error").get_data()[:, :20]
+    step = 305.18 if name.endswith(".edf") else 1.19
+    assert f"steps of {step:.3g}" in said[0]
+    assert np.abs(got[0] - data[0]).max() <= step / 2 * 1.001  # what it says: within half a step
+    np.testing.assert_allclose(got[1], data[1], atol=1e-9)
+
+
+def test_edf_says_nothing_of_channels_it_holds_finely(tmp_path, caplog):
+    """(EEG, a DC offset of 0.3 V under 50 uV of signal, a trigger of whole codes, a constant, NaN: none is coarse)"""
+    spec = StreamSpec("signal", 100.0, (4,), "float64", ("Fz", "DC", "STI", "K"), ("eeg", "eeg", "stim", "misc"))
+    rng = np.random.default_rng(3)
+    data = np.vstack(
+        [rng.standard_normal(200) * 1e-5, 0.3 + rng.standard_normal(200) * 5e-5, np.arange(200) % 7, np.full(200, 5.0)]
+    )
+    data[0, 3] = np.nan
+    with caplog.at_level(logging.WARNING, logger="wavegraph.recorder"):
+        record(tmp_path / "x.edf", spec, [data])
+    assert "finely" not in caplog.text

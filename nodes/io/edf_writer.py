@@ -61,6 +61,30 @@ def whole_rate(rate: float) -> int:
     return whole if whole > 0 and same_rate(rate, whole) else 0
 
 
+def names_of(spec: StreamSpec, n_ch: int) -> list[str]:
+    return list(spec.channel_names) or [f"ch{i}" for i in range(n_ch)]
+
+
+def _say_coarse(target: Path, names: list[str], span, gain, lo, bdf: bool) -> None:
+    """Channels whose values sit so far from 0 for their spread (Unix times, a large offset) that the 8-character
+    physical range fields (1.7e+09 .. 1.72e+09) leave fewer than 1000 steps across the data: said, with what is
+    kept (it read back as one value, 1.7e9 + 0..2 s, without a word)."""
+    levels = np.divide(span, gain, out=np.full(len(span), np.inf), where=span > 0)
+    coarse = np.flatnonzero(levels < 1000)
+    if len(coarse):
+        import logging
+
+        logging.getLogger("wavegraph.recorder").warning(
+            "recorder: %s cannot hold %s finely: its header's 8-character range fields leave %s, and each sample "
+            "reads back within half a step; remove the offset first (e.g. subtract the first value) or record to "
+            "_raw.fif or .npz%s",
+            target.name.removesuffix(".tmp"),
+            ", ".join(names[c] for c in coarse[:5]) + (f" and {len(coarse) - 5} more" if len(coarse) > 5 else ""),
+            ", ".join(f"{names[c]} ({span[c]:.3g} wide at {lo[c]:.4g}) steps of {gain[c]:.3g}" for c in coarse[:3]),
+            "" if bdf else " (or .bdf: 256 times finer steps)",
+        )
+
+
 def write_edf(
     target: Path, rows: SpillRows, spec: StreamSpec, notes, bdf: bool = False, start: datetime | None = None
 ) -> None:
@@ -83,6 +107,7 @@ def write_edf(
             values = np.where(finite, block * scale, 0.0)
             whole &= (values == np.round(values)).all(0)
     lo, hi = np.where(np.isfinite(lo), lo, -1.0), np.where(np.isfinite(hi), hi, 1.0)
+    span = hi - lo  # the data's (0: a constant channel)
     same = hi <= lo  # a constant channel: a range around its value, as wide as the value (1 at 0), so that it reads
     # back within half a step of 2 |value| / 65535 (a range of +-1 read 2e-6 back as 1.1e-5)
     half = np.where(lo == 0, 1.0, np.abs(lo))
@@ -95,8 +120,10 @@ def write_edf(
         shift = int(np.clip(0, hi[c] - dmax, lo[c] - dmin))
         if len(low := str(dmin + shift)) <= 8 and len(top := str(dmax + shift)) <= 8:
             pmin[c], pmax[c] = low, top
+            span[c] = 0.0  # exact: no resolution to speak of
     pmin_f, pmax_f = np.array([float(s) for s in pmin]), np.array([float(s) for s in pmax])
     gain = (pmax_f - pmin_f) / (dmax - dmin)
+    _say_coarse(target, names_of(spec, n_ch), span, gain, lo, bdf)
 
     n_rec = max(1, math.ceil(n / spr))
     onsets, durations, labels = (list(x) for x in notes)
@@ -114,7 +141,7 @@ def write_edf(
     rec_tals = [(f"{keep[r]}\x14\x14\x00" + "".join(t)).encode("utf-8") for r, t in enumerate(tals)]
     ann_samples = max(math.ceil(max(len(t) for t in rec_tals) / width), 30)
 
-    names = list(spec.channel_names) or [f"ch{i}" for i in range(n_ch)]
+    names = names_of(spec, n_ch)
     units = ["uV" if t in _EEG_LIKE else "" for t in types]
     ns = n_ch + 1
     header = (b"\xffBIOSEMI" if bdf else b"0".ljust(8)) + edf_field("X X X X", 80)
