@@ -56,6 +56,13 @@ class NotchParams(NodeParams):
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
+TOO_NARROW = (
+    "the filter's edges are too small a fraction of the stream's rate for an IIR filter to be designed "
+    "(its poles are 1 within float precision)",
+    "resample the stream to a rate nearer the band first (a resample node before this one)",
+)
+
+
 class SosKernel:
     """``sosfilt`` over (n_signals, n) blocks with a carried ``zi`` in the kernel's layout (n_signals, n_sections, 2).
 
@@ -80,14 +87,11 @@ class SosKernel:
         self.kernel = kernel
         self.dtype = np.dtype(dtype)  # the output's; coefficients, state and sums are float64 (real signals only)
         self.sos = np.ascontiguousarray(sos, dtype=np.float64)
+        check_stable(self.sos)
         try:
             self.zi_unit = sosfilt_zi(self.sos)  # (n_sections, 2), unit-step steady state
         except np.linalg.LinAlgError:  # poles within float precision of 1: a band of ~1e-8 of the rate
-            raise SpecError(
-                "the filter's edges are too small a fraction of the stream's rate for an IIR filter to be designed "
-                "(its poles are 1 within float precision)",
-                "resample the stream to a rate nearer the band first (a resample node before this one)",
-            ) from None
+            raise SpecError(*TOO_NARROW) from None
 
     def zeros(self, *lead: int) -> np.ndarray:
         """A zero state for (*lead) blocks of signals, e.g. zeros(n_signals)."""
@@ -111,6 +115,27 @@ class SosKernel:
             return y
         with np.errstate(over="ignore"):  # past float32's range: inf, which the node counts as `overflow`
             return y.astype(self.dtype)
+
+
+def check_stable(sos: np.ndarray) -> None:
+    """SpecError when a section has a pole on or outside the unit circle (or a coefficient that is not a number): run
+    anyway, its output grows until it overflows, and the node resets and zeroes it again and again."""
+    a = sos[:, 3:]
+    if not np.isfinite(sos).all() or (a[:, 0] == 0).any():
+        raise SpecError(
+            "the filter's design failed (coefficients that are not numbers)",
+            "move its edges further from 0 and from Nyquist, or lower its order",
+        )
+    a1, a2 = a[:, 1] / a[:, 0], a[:, 2] / a[:, 0]
+    margin = float(np.minimum(1.0 - np.abs(a2), 1.0 + a2 - np.abs(a1)).min())  # Jury: both poles inside iff > 0
+    if margin <= -1e-9:
+        pole = float(np.abs(np.concatenate([np.roots(row) for row in a])).max())
+        raise SpecError(
+            f"the filter is unstable: a pole at |z| = {pole:.6g}, outside the unit circle",
+            "lower its order, or move its edges further from 0 and from Nyquist",
+        )
+    if margin <= 0.0:  # a stable design rounded onto the unit circle (sosfilt_zi's matrix is singular)
+        raise SpecError(*TOO_NARROW)
 
 
 class SosFilter(SignalNode):
@@ -213,6 +238,15 @@ class Notch(SosFilter):
                     "or resample the stream to a higher rate first",
                 )
             check_nyquist(f"notch frequency (harmonic {k})", k * p.freq, rate)
+            if k * p.freq / p.quality >= rate / 2:  # iirnotch's poles reach the unit circle: unstable
+                need = k * p.freq / (rate / 2)
+                raise SpecError(
+                    f"notch harmonic {k} ({k * p.freq:g} Hz) with quality {p.quality:g} is {k * p.freq / p.quality:g} Hz "
+                    f"wide (-3 dB bandwidth = freq / quality), at or above Nyquist ({rate / 2:g} Hz) of a {rate:g} Hz "
+                    "stream: the filter would be unstable",
+                    f"set quality above {need:g} (30 is usual for mains; on the command line: --set NODE.quality=30)"
+                    + (", or fewer harmonics" if k > 1 else ""),
+                )
             b, a = iirnotch(k * p.freq, p.quality, fs=rate)
             sections.append(tf2sos(b, a))
         return np.concatenate(sections, axis=0)
