@@ -154,3 +154,25 @@ def test_ssvep_decoder_refuses_complex_samples():
     node = lookup("ssvep_decoder")(freqs=[8, 10])
     with pytest.raises(SpecError, match="ssvep_decoder needs a real-valued EEG signal, got complex64"):
         node.configure({"in": StreamSpec("signal", 160.0, (2,), "complex64", ("O1", "O2"))})
+
+
+# --- eeg_tokenizer and enhancer -----------------------------------------------------------------------------------
+
+
+def test_tokenizer_refuses_complex_and_channelless_streams():
+    """A complex signal lost its imaginary part chunk by chunk (a ComplexWarning only); a 0-channel stream raised
+    torch's "quantile() input tensor must be non-empty" from process()."""
+    tok = lookup("eeg_tokenizer")
+    with pytest.raises(SpecError, match="eeg_tokenizer needs a real-valued EEG signal, got complex64"):
+        tok().configure({"in": StreamSpec("signal", 250.0, (2,), "complex64")})
+    with pytest.raises(SpecError, match="eeg_tokenizer needs one or more channels, the stream has none"):
+        tok().configure({"in": StreamSpec("signal", 250.0, (0,), "float32")})
+
+
+def test_enhancer_random_init_dims_that_do_not_fit_the_core():
+    """core: gla with d_model: 30 raised a bare ValueError from models/gla.py, naming neither node nor fix."""
+    node = lookup("enhancer")(random_init=True, core="gla", d_model=30)
+    with pytest.raises(
+        SpecError, match="enhancer: random_init core gla: .* fix: use a d_model that is a multiple of 8"
+    ):
+        node.configure({"in": StreamSpec("signal", 16000.0, (1,), "float32")})

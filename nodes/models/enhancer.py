@@ -126,7 +126,11 @@ class EnhancerNode(Node[EnhancerParams]):
         if p.random_init:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(p.seed)
-                return Enhancer(EnhancerConfig(core=p.core, d_model=p.d_model, n_layers=p.n_layers)).eval()
+                try:
+                    return Enhancer(EnhancerConfig(core=p.core, d_model=p.d_model, n_layers=p.n_layers)).eval()
+                except ValueError as e:  # core gla with d_model 30: its heads (key width d_model / 2) do not divide it
+                    fix = f"use a d_model that is a multiple of {2 * EnhancerConfig.n_heads} (e.g. 32)"
+                    raise SpecError(f"enhancer: random_init core {p.core}: {e}", fix) from e
         path = p.checkpoint or shipped_checkpoint()
         try:
             kind, _ = ckpt.load_config(path)

@@ -67,6 +67,10 @@ class EEGTokenizerNode(Node[TokenizerParams]):
                 f"eeg_tokenizer needs a regular (channels x samples) signal, got {spec.describe()}",
                 "feed it EEG channels (pick the bands of a filter bank first)",
             )
+        if spec.shape[0] == 0:  # torch's "quantile() input tensor must be non-empty" at the first samples
+            raise SpecError("eeg_tokenizer needs one or more channels, the stream has none", "connect the EEG")
+        if np.dtype(spec.dtype).kind == "c":  # the float64 cast would drop the imaginary part without a word
+            raise SpecError(f"eeg_tokenizer needs a real-valued EEG signal, got {spec.dtype}", "connect the EEG itself")
         path = self.params.checkpoint or str(SHIPPED)
         try:
             kind, _ = ckpt.load_config(path)
