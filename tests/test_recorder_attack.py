@@ -168,3 +168,36 @@ def test_edf_says_nothing_of_channels_it_holds_finely(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="wavegraph.recorder"):
         record(tmp_path / "x.edf", spec, [data])
     assert "finely" not in caplog.text
+
+
+@pytest.mark.parametrize("name", ["x_raw.fif", "x.edf"])
+def test_recover_does_not_write_a_marker_label_cut_by_the_kill(tmp_path, name, caplog):
+    """A recording killed while writing a marker's line to <path>.events.csv: recover wrote the cut label ('right '
+    for 'right hand') into the file's annotations. Now the marker keeps its place, labelled as a whole line of its
+    code is (else by its code), and the log says so."""
+    path = tmp_path / name
+    spec = spec_of("float64", 1, types="eeg")
+    ev = StreamSpec("events", 0.0, (3,), "float64", labels=((1, "left hand"), (2, "right hand")))
+    rec = Recorder(path=str(path), events=True)
+    rec.configure({"in": spec, "events": ev})
+    rec.process({"in": Chunk(np.zeros((1, 100)), 0.0)})
+    rec.process({"events": Chunk(np.array([[0.1, 0, 1], [0.3, 0, 2], [0.5, 0, 1], [0.7, 0, 2]]), 0.0)})
+    rec.process({"in": Chunk(np.zeros((1, 100)), 1.0)})
+    rec._file.close()
+    rec._chunks.close()
+    rec._events_file.close()
+    log = path.with_name(name + ".events.csv")
+    import os
+
+    os.truncate(log, log.stat().st_size - 5)  # '...,2,right hand\n' -> '...,2,right '
+    with caplog.at_level(logging.WARNING, logger="wavegraph.recorder"):
+        out = recover(path)
+    assert "cut by the kill" in caplog.text
+    reader = mne.io.read_raw_fif if name.endswith(".fif") else mne.io.read_raw_edf
+    notes = reader(out, verbose="error").annotations
+    assert [(round(float(a["onset"]), 3), a["description"]) for a in notes] == [
+        (0.1, "left hand"),
+        (0.3, "right hand"),
+        (0.5, "left hand"),
+        (0.7, "right hand"),
+    ]

@@ -39,13 +39,8 @@ def recover(path: str | os.PathLike) -> Path:
         if e.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
             raise
         raise _cannot_write(path, e) from None
-    events = []
     events_csv = path.with_name(path.name + ".events.csv")
-    if events_csv.exists():
-        for line in events_csv.read_text().splitlines()[1:]:
-            parts = line.split(",", 3)
-            if len(parts) == 4:
-                events.append((float(parts[0]), float(parts[1]), parts[3]))
+    events = _read_events(events_csv) if events_csv.exists() else []
     try:
         rate = open_spill(path)[1].rate  # every chunk's t0 and length: markers go where they went live
     except (OSError, ValueError, KeyError, TypeError) as e:  # was the bare FileNotFoundError, JSONDecodeError...
@@ -68,6 +63,34 @@ def recover(path: str | os.PathLike) -> Path:
     if not out.exists():  # a FIF or FLAC cannot hold zero samples
         raise ValueError(f"{spill} held no complete sample: nothing to write (the empty spill is removed)")
     return out
+
+
+def _read_events(events_csv: Path) -> list[tuple[float, float, str]]:
+    """The markers of `<path>.events.csv` (onset, duration, code, label: the label last, commas and all). A last line
+    cut by the kill (no line break) whose onset, duration and code are whole keeps its marker, labelled as a whole
+    line of its code is (else by the code, as the recorder labels a code it has no label for); its cut label ('right '
+    for 'right hand') was written as it was."""
+    events, labels = [], {}
+    with open(events_csv, newline="") as f:  # (newline="": a label's \r stays in it, as the recorder wrote it)
+        f.readline()  # the header
+        for line in f:
+            parts = line.removesuffix("\n").split(",", 3)
+            if len(parts) != 4:
+                continue
+            if line.endswith("\n"):
+                labels.setdefault(parts[2], parts[3])
+            else:
+                label = labels.get(parts[2], parts[2])
+                logging.getLogger("wavegraph.recorder").warning(
+                    "recover: the last marker in %s was cut by the kill (%r); kept at %s s as %r",
+                    events_csv.name,
+                    line,
+                    parts[0],
+                    label,
+                )
+                parts[3] = label
+            events.append((float(parts[0]), float(parts[1]), parts[3]))
+    return events
 
 
 def _cannot_write(path: Path, e: OSError) -> OSError:
