@@ -7,7 +7,7 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   dtype (float32 stays float32; double and integer formats become float64). Microvolt and millivolt
   channels are scaled to volts (MNE's unit, as the XDF reader does; units "V" when all are voltages). A label that repeats
   becomes LABEL-0, LABEL-1, ... (MNE's rule; counted `duplicate_channel_labels`).
-  String (marker) streams become events: rows (LSL timestamp, marker_duration (0), code) -- the project's marker
+  String (marker) streams (at any nominal rate: markers are sparse) become events: rows (LSL timestamp, marker_duration (0), code) -- the project's marker
   stream (see docs/nodes.md, "Marker streams"); a sample of several channels is one marker, its non-empty
   channels joined by '/' ('cue', 'left' -> 'cue/left', as the XDF reader; marker_codes.marker_text). A marker that is a decimal integer (ASCII digits, a
   sign, spaces around) is its own code; other markers are looked up in the outlet's `desc/events` table (what lsl_outlet
@@ -93,7 +93,7 @@ from .lsl_info import (
     warn_unknown,
 )
 from .lsl_time import TimestampFit, fill_times, off_nominal_rate
-from .marker_codes import codes_for, integer_code, marker_text
+from .marker_codes import codes_for, marker_code, marker_text
 from .readers import spec_channel_type
 from .units import to_volts
 
@@ -312,9 +312,9 @@ class LslInlet(Source[LslInletParams]):
             scale, unit = to_volts([u or "" for u in units])  # uV and mV -> V (MNE's unit), as the XDF reader
             self._scale = None if (scale == 1.0).all() else scale[:, None].astype(self._dtype)
             spec = StreamSpec("signal", rate, (n,), np.dtype(self._dtype).name, names, ch_types, unit)
-        self._rate = rate
+        self._rate = 0.0 if self._is_markers else rate  # markers at a nominal rate are no less sparse: no gaps
         self._limit = p.max_samples
-        if p.duration is not None and rate > 0:
+        if p.duration is not None and self._rate > 0:
             lim = int(round(p.duration * rate))
             self._limit = lim if self._limit is None else min(self._limit, lim)
         self.latency_samples = 0
@@ -574,17 +574,9 @@ class LslInlet(Source[LslInletParams]):
     def _events(self, markers, ts, durations=None) -> np.ndarray | None:
         rows, p = [], self.params
         for i, (m, t) in enumerate(zip(markers, ts)):
-            if isinstance(m, (str, bytes)):
-                s = m.decode("utf-8", "replace") if isinstance(m, bytes) else m
-                code = self._codes.get(s)
-                if code is None:
-                    code = integer_code(s)
-            else:  # a numeric marker stream: the value is the code when it is an integer
-                v = float(m)
-                code = int(v) if v.is_integer() else None  # False for NaN and inf
-            if code is None or abs(code) > 2**53:  # beyond 2**53 the float64 row would change the code
+            if (code := marker_code(m, self._codes)) is None:  # (beyond 2**53 the float64 row would change it)
                 self.count("unknown_marker")
-                warn_unknown(_log, self._warned, self._info.name() if self._info is not None else "?", m)
+                warn_unknown(_log, self._warned, self._name(), m)
                 continue
             rows.append((t, (durations[i] if durations is not None else 0.0) or p.marker_duration, float(code)))
         return np.asarray(rows, dtype=np.float64) if rows else None

