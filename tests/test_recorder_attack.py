@@ -201,3 +201,33 @@ def test_recover_does_not_write_a_marker_label_cut_by_the_kill(tmp_path, name, c
         (0.5, "left hand"),
         (0.7, "right hand"),
     ]
+
+
+def test_overwriting_a_split_fif_removes_the_old_recordings_parts(tmp_path):
+    """overwrite: true over a FIF split into x_raw.fif, x_raw-1.fif, ...: a shorter new recording replaced x_raw.fif
+    and left the old parts beside it, read by mne as a recording of this name (the old data)."""
+    spec = spec_of("float64", 8, rate=1000.0, types="eeg")
+    data = np.random.default_rng(4).standard_normal((8, 40000)) * 1e-6  # 2.56 MB: parts of 2 MB
+    rec = Recorder(path=str(tmp_path / "x_raw.fif"), split_size="2MB")
+    rec.configure({"in": spec})
+    for k in range(4):
+        rec.process({"in": Chunk(data[:, k * 10000 : (k + 1) * 10000], k * 10.0)})
+    rec.finish()
+    rec.close()
+    assert {"x_raw-1.fif", "x_raw-2.fif"} <= {p.name for p in tmp_path.iterdir()}
+    rec = Recorder(path=str(tmp_path / "x_raw.fif"), split_size="2MB", overwrite=True)
+    rec.configure({"in": spec})
+    rec.process({"in": Chunk(data[:, :500] * 2, 0.0)})
+    rec.finish()
+    rec.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x_raw.fif"]
+    np.testing.assert_array_equal(
+        mne.io.read_raw_fif(tmp_path / "x_raw.fif", verbose="error").get_data(), data[:, :500] * 2
+    )
+
+
+def test_a_new_split_fif_leaves_other_files_alone(tmp_path):
+    """(no recording replaced: a file that happens to be named as a part is not the recorder's to remove)"""
+    (tmp_path / "x_raw-1.fif").write_bytes(b"someone's")
+    record(tmp_path / "x_raw.fif", spec_of("float64", 1), [np.zeros((1, 10))])
+    assert (tmp_path / "x_raw-1.fif").read_bytes() == b"someone's"

@@ -455,13 +455,24 @@ def write_fif(
         fmt = "single" if float32_holds(spec.dtype) else "double"
         raw.save(tmpdir / target.name, fmt=fmt, overwrite=True, split_size=split_size, verbose="error")
         parts = sorted(tmpdir.iterdir(), key=lambda p: (p.name != target.name, p.name))
+        replaced = target.exists()  # (overwrite: a recording of this name, maybe split into more parts than this)
         out = []
         for p in parts:
             os.replace(p, target.with_name(p.name))
             out.append(target.with_name(p.name))
+        k = len(out)  # the replaced recording's parts past ours read as this one's (its x_raw-1.fif beside the new
+        while replaced and (stale := split_part(target, k)).exists():  # x_raw.fif): removed
+            stale.unlink()
+            k += 1
         return out
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def split_part(target: Path, k: int) -> Path:
+    """MNE's name of part k (1, 2, ...) of a split FIF: x_raw.fif -> x_raw-1.fif, x_raw.fif.gz -> x_raw-1.fif.gz."""
+    ext = ".fif.gz" if target.name.endswith(".fif.gz") else ".fif"
+    return target.with_name(f"{target.name[: -len(ext)]}-{k}{ext}")
 
 
 # --- WAV -------------------------------------------------------------------------------------------
