@@ -3,9 +3,11 @@ defect this sweep found; it failed before its fix. What was already right is lis
 
 import numpy as np
 import pytest
+from scipy import signal as ss
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.registry import lookup
 from wavegraph.pipeline.spec import SpecError, signal_spec
+from wavegraph.pipeline.testing import run_chunked
 
 SPEC = signal_spec(1000.0, ["E0", "E1"])
 
@@ -41,3 +43,38 @@ def test_an_unstable_iir_design_is_a_spec_error_whatever_the_node():
     sos = np.array([[1.0, 0.0, 0.0, 1.0, -2.1, 1.1]])  # poles 1.1 and 1.0
     with pytest.raises(SpecError, match="unstable.*pole.*1.1"):
         SosKernel(sos, np.float64)
+
+
+@pytest.mark.parametrize("numtaps,rate", [(201, 1000.0), (31, 250.0)])
+def test_fir_declares_its_delay_on_the_stream_so_align_removes_it(numtaps, rate):
+    # fir's output lags its time stamps by (numtaps - 1) / 2 samples (its declared latency), as resample's does; but
+    # only resample put it in StreamSpec.delay, so `align` (delay: auto) after a fir dropped nothing and left the
+    # signal (numtaps - 1) / 2 samples late, and `wavegraph describe` showed no delay on fir's edge.
+    spec = signal_spec(rate, ["E0"])
+    fir = lookup("fir")(h_freq=rate / 10, numtaps=numtaps)
+    out_spec = fir.configure({"in": spec})["out"]
+    lag = (numtaps - 1) // 2
+    assert out_spec.delay == pytest.approx(lag / rate)
+    x = np.zeros((1, 400))
+    x[0, 100] = 1.0  # an impulse: its response peaks `lag` samples later (linear phase)
+    y = run_chunked(lookup("fir")(h_freq=rate / 10, numtaps=numtaps), x, spec, [7] * 57 + [1])["out"]
+    assert int(np.argmax(y[0])) == 100 + lag
+    align = lookup("align")()
+    align.configure({"in": out_spec})
+    z = align.process({"in": Chunk(y, 0.0)})["out"]
+    assert int(np.argmax(z.data[0])) == 100 and z.t0 == 0.0  # back on the source's time base
+    np.testing.assert_allclose(z.data[0], ss.lfilter(fir.b, 1, x[0])[lag:], rtol=1e-12, atol=1e-15)
+
+
+def test_align_auto_on_a_delay_between_samples_says_where_it_comes_from_and_what_to_write():
+    # fir (50 samples at 1 kHz) then resample to 250 Hz (10 samples): 22.5 samples of delay at 250 Hz. align's error
+    # was 'a delay of 0.09 s is not a whole number of samples; fix: use a multiple of 0.004 s' for a delay nobody wrote.
+    src = signal_spec(1000.0, ["E0"])
+    fir = lookup("fir")(h_freq=40.0, numtaps=101)
+    rs = lookup("resample")(rate=250.0)
+    spec = rs.configure({"in": fir.configure({"in": src})["out"]})["out"]
+    with pytest.raises(SpecError, match=r"declares \(0.09 s.*22.5 samples") as e:
+        lookup("align")().configure({"in": spec})
+    assert "delay: 0.088 (22 samples) or 0.092 (23)" in e.value.hint
+    align = lookup("align")(delay=0.088)  # what it says to write works
+    assert align.configure({"in": spec})["out"].delay == pytest.approx(0.002)

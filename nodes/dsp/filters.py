@@ -7,7 +7,8 @@ the output is causal and stamped with its input time; the filter's group delay (
 is not compensated.
 
 The FIR filter is ``scipy.signal.firwin`` (linear phase, odd length) run with ``lfilter`` and carried
-``zi``; it equals ``lfilter(b, 1, x)`` on the whole signal and declares its (numtaps - 1) / 2 delay.
+``zi``; it equals ``lfilter(b, 1, x)`` on the whole signal and declares its (numtaps - 1) / 2 delay, as latency and
+on its output (``StreamSpec.delay``, which ``align`` removes).
 """
 
 from __future__ import annotations
@@ -302,6 +303,8 @@ class FIR(SignalNode[FIRParams]):
         self.b = np.asarray(b).astype(self.dtype)
         self._a = np.ones(1, dtype=self.dtype)
         self.latency_samples = (p.numtaps - 1) // 2
+        # the content lags its time stamps by that much (linear phase): declared, as resample's, so `align` removes it
+        return spec.evolve(dtype=self.dtype.name, delay=spec.delay + self.latency_samples / spec.rate)
 
     def new_state(self):
         return self.State(

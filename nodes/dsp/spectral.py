@@ -431,6 +431,14 @@ class Align(Node[AlignParams]):
         if spec.kind == "signal":  # a signal stays on its sample grid (a WAV or FIF has no time stamps)
             self._d = self._steps = int(round(steps))
             if abs(self._d - steps) > 1e-6:
+                lo, hi = math.floor(steps), math.ceil(steps)
+                if self.params.delay == "auto":  # the user wrote no delay: say where it comes from and what to write
+                    raise SpecError(
+                        f"align: the delay the input declares ({delay:.6g} s, added by the fir, resample, istft or "
+                        f"enhancer nodes before it) is {steps:.6g} samples at {spec.rate:g} Hz, not a whole number",
+                        f"give the delay to drop: delay: {lo / spec.rate:.6g} ({lo} samples) or "
+                        f"{hi / spec.rate:.6g} ({hi}), or change the fir's numtaps or the rates so that it is whole",
+                    )
                 raise SpecError(
                     f"align: a delay of {delay} s is not a whole number of samples at {spec.rate:g} Hz",
                     f"use a multiple of {1 / spec.rate:g} s",
