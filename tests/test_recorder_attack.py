@@ -231,3 +231,22 @@ def test_a_new_split_fif_leaves_other_files_alone(tmp_path):
     (tmp_path / "x_raw-1.fif").write_bytes(b"someone's")
     record(tmp_path / "x_raw.fif", spec_of("float64", 1), [np.zeros((1, 10))])
     assert (tmp_path / "x_raw-1.fif").read_bytes() == b"someone's"
+
+
+@pytest.mark.parametrize("name", ["x_raw.fif", "x.edf", "x.bdf"])
+def test_a_marker_of_negative_duration_is_kept(tmp_path, name):
+    """A marker whose duration is negative (a decoder's end before its start) vanished from the annotations without a
+    word (MNE drops it from a FIF; EDF's '\\x15-0.5' duration is no TAL MNE reads). Kept now with duration 0, as a
+    NaN or inf duration is."""
+    ev = StreamSpec("events", 0.0, (3,), "float64", labels=((1, "a"),))
+    rec = Recorder(path=str(tmp_path / name), events=True)
+    rec.configure({"in": spec_of("float64", 1, types="eeg"), "events": ev})
+    rec.process({"in": Chunk(np.zeros((1, 100)), 0.0)})
+    rec.process({"events": Chunk(np.array([[0.1, -0.5, 1], [0.3, np.inf, 1], [0.5, 0.2, 1]]), 0.0)})
+    rec.process({"in": Chunk(np.zeros((1, 100)), 1.0)})
+    rec.finish()
+    rec.close()
+    reader = {"fif": mne.io.read_raw_fif, "edf": mne.io.read_raw_edf, "bdf": mne.io.read_raw_bdf}[name[-3:]]
+    notes = reader(tmp_path / name, verbose="error").annotations
+    got = [(round(float(a["onset"]), 3), round(float(a["duration"]), 3), a["description"]) for a in notes]
+    assert got == [(0.1, 0.0, "a"), (0.3, 0.0, "a"), (0.5, 0.2, "a")]

@@ -444,7 +444,8 @@ class Recorder(Sink[RecorderParams]):
         if not good.all():  # no time or no code: nothing an annotation can say (it failed the recorder before)
             self.count("bad_marker", int((~good).sum()))
             rows = rows[good]
-        rows[:, 1] = np.where(np.isfinite(rows[:, 1]), rows[:, 1], 0.0)
+        ok = np.isfinite(rows[:, 1]) & (rows[:, 1] > 0)  # a duration NaN, inf or negative (the marker vanished
+        rows[:, 1] = np.where(ok, rows[:, 1], 0.0)  # from the FIF and EDF annotations): 0
         if not len(rows) or self._closed:
             return
         if self._events_file is None:
