@@ -16,8 +16,10 @@ import uuid  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pylsl  # noqa: E402
+import pytest  # noqa: E402
 from test_live_lsl import read_all  # noqa: E402  # pyright: ignore[reportMissingImports]
 from wavegraph.nodes.io.lsl import LslInlet  # noqa: E402
+from wavegraph.pipeline.spec import SpecError  # noqa: E402
 
 
 def uname(prefix):
@@ -70,3 +72,16 @@ def test_an_int64_marker_just_beyond_2_to_the_53_is_unknown_not_rounded(caplog):
     th.join()
     assert np.concatenate([c.data for c in chunks])[:, 2].tolist() == [2.0**53]
     assert node.counters["unknown_marker"] == 1 and str(2**53 + 1) in caplog.text
+
+
+def test_a_marker_stream_where_the_graph_declares_a_signal_is_refused_naming_both():
+    """`channels: 8, rate: 250` (what `validate` checked the graph with) and `name` pointing at the stimulus
+    program's marker stream. Before: taken without a word as events; the nodes after it, checked for 8 channels
+    at 250 Hz, got marker rows."""
+    name = uname("stimulus")
+    keep = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0.0, pylsl.cf_string, name))  # noqa: F841
+    with pytest.raises(SpecError) as e:
+        LslInlet(name=name, channels=8, rate=250.0, resolve_timeout=2.0).configure({})
+    assert f"'{name}'" in e.value.message and "marker stream" in e.value.message
+    assert "8 channels at 250 Hz" in e.value.message
+    assert "point `name` at the signal stream" in e.value.hint and "drop `channels` and `rate`" in e.value.hint

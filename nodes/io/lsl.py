@@ -76,6 +76,7 @@ from .lsl_info import (
     backlog_said,
     channel_info,
     check_declared,
+    check_declared_markers,
     describe_streams,
     event_table,
     gap_said,
@@ -280,6 +281,7 @@ class LslInlet(Source[LslInletParams]):
             fmt == pylsl.cf_string or self._onehot is not None or (n == 1 and rate <= 0 and not signal_type)
         )
         if self._is_markers:
+            check_declared_markers(p, info)
             if n != 1 and self._onehot is None and rate > 0:  # irregular: one marker a sample (marker_text)
                 raise SpecError(
                     f"lsl_inlet: string stream '{info.name()}' has {n} channels (string streams are markers, at an "

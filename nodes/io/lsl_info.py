@@ -139,6 +139,23 @@ def check_declared(p, info, n: int, rate: float, names: tuple) -> None:
         )
 
 
+def check_declared_markers(p, info) -> None:
+    """lsl_inlet: a marker stream found where the params `p` declare a signal (`channels` or `rate`, what `validate`
+    assumed without the stream; not `type: Markers`) is refused: the nodes after it were checked for that signal."""
+    if p.type == MARKER_TYPE or (p.channels is None and p.rate is None):
+        return
+    want_n = len(p.channels) if isinstance(p.channels, list) else p.channels
+    want = " ".join(([f"of {want_n} channels"] if want_n else []) + ([f"at {p.rate:g} Hz"] if p.rate else []))
+    numeric = info.channel_format() != 3  # (cf_string) a one-channel numeric stream of rate 0: `rate` takes it
+    raise SpecError(
+        f"lsl_inlet: stream '{info.name()}' is a marker stream ({describe_streams([info])}), the graph declares a "
+        f"signal {want}",
+        "point `name` at the signal stream (`wavegraph devices` lists the visible streams), or drop `channels` and "
+        "`rate` to take this one as markers (events)"
+        + ("; or give `rate` (the rate it sends) to read it as a signal" * numeric),
+    )
+
+
 WARN_UNKNOWN = 10  # distinct unknown markers an inlet logs a warning for (then it only counts them)
 
 
@@ -350,6 +367,7 @@ def event_table(info) -> dict[str, int]:
 __all__ = [
     "RestartWatch",
     "check_declared",
+    "check_declared_markers",
     "channel_info",
     "import_pylsl",
     "off_clock",
