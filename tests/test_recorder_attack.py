@@ -250,3 +250,21 @@ def test_a_marker_of_negative_duration_is_kept(tmp_path, name):
     notes = reader(tmp_path / name, verbose="error").annotations
     got = [(round(float(a["onset"]), 3), round(float(a["duration"]), 3), a["description"]) for a in notes]
     assert got == [(0.1, 0.0, "a"), (0.3, 0.0, "a"), (0.5, 0.2, "a")]
+
+
+@pytest.mark.parametrize(
+    ("names", "stored"),
+    [(("Fp1 ü", "Fp1 u"), ["Fp1 u-0", "Fp1 u-1"]), (("中", "文"), ["?-0", "?-1"]), (("Fz", "Cz"), ["Fz", "Cz"])],
+)
+def test_fif_channel_names_that_become_one_keep_their_bad_mark(tmp_path, names, stored, caplog):
+    """Names FIF's ASCII makes the same ('Fp1 ü' beside 'Fp1 u', '中' and '文' both '?') with a bad mark on the
+    second: close() failed with MNE's "bad channel(s) ['?'] marked do not exist in info", and recover() the same, so
+    the recording stayed in its spill. Numbered as MNE numbers duplicates, said at configure, the bad mark kept."""
+    spec = StreamSpec("signal", 100.0, (2,), "float64", names, ("eeg", "eeg"), bads=(names[1],))
+    data = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]) * 1e-6
+    with caplog.at_level(logging.WARNING, logger="wavegraph.recorder"):
+        record(tmp_path / "x_raw.fif", spec, [data])
+    raw = mne.io.read_raw_fif(tmp_path / "x_raw.fif", verbose="error")
+    assert raw.ch_names == stored and raw.info["bads"] == [stored[1]]
+    np.testing.assert_array_equal(raw.get_data(), data)
+    assert all(f"-> {n!r}" in caplog.text for n in stored if n not in names)

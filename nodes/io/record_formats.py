@@ -370,7 +370,10 @@ _MNE_TYPES = {"audio": "misc", "meg": "misc", "fnirs": "misc"}  # no single MNE 
 
 
 def fif_names(names) -> list[str]:
-    """FIF stores channel names as ASCII: accents go (NFKD: 'Fp1 ü' -> 'Fp1 u'), other characters become '?'."""
+    """FIF stores channel names as ASCII: accents go (NFKD: 'Fp1 ü' -> 'Fp1 u'), other characters become '?'; names
+    that are then the same (two 'Fz', 'Fp1 ü' beside 'Fp1 u', '中' and '文') are numbered as MNE numbers them,
+    'Fz-0', 'Fz-1' (MNE renamed them unsaid, and a bad mark on one failed the close: 'bad channel(s) ... do not
+    exist in info')."""
     import unicodedata
 
     out = []
@@ -379,6 +382,17 @@ def fif_names(names) -> list[str]:
         out.append(
             name if name.isascii() else plain if len(plain) == len(name) else name.encode("ascii", "replace").decode()
         )
+    from collections import Counter
+
+    taken, next_k = set(out), {}
+    dup = {n for n, c in Counter(out).items() if c > 1}
+    for i, name in enumerate(out):
+        if name in dup:
+            k = next_k.get(name, 0)
+            while f"{name}-{k}" in taken:
+                k += 1
+            out[i], next_k[name] = f"{name}-{k}", k + 1
+            taken.add(out[i])
     return out
 
 
