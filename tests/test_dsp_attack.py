@@ -78,3 +78,15 @@ def test_align_auto_on_a_delay_between_samples_says_where_it_comes_from_and_what
     assert "delay: 0.088 (22 samples) or 0.092 (23)" in e.value.hint
     align = lookup("align")(delay=0.088)  # what it says to write works
     assert align.configure({"in": spec})["out"].delay == pytest.approx(0.002)
+
+
+def test_a_fir_longer_than_its_state_can_hold_is_refused_before_it_allocates():
+    # numtaps: 100000001 on 64 channels asked numpy for 763 MiB of taps and then 48 GiB of lfilter state: validate
+    # said 'MemoryError ... this is a bug in the node' (or the machine ran out of memory). The other windowed nodes
+    # refuse more than 1 GiB of state at configure; fir now does too, naming the longest numtaps that fits.
+    spec = signal_spec(1000.0, [f"E{i}" for i in range(64)])
+    with pytest.raises(SpecError, match=r"fir numtaps 100000001 .* 64 channels needs .* GiB") as e:
+        lookup("fir")(h_freq=40.0, numtaps=100_000_001).configure({"in": spec})
+    longest = int(e.value.hint.split("numtaps of at most ")[1].split()[0])
+    assert longest % 2 == 1 and longest * (64 * 8 + 8) <= 2**30 < (longest + 2) * (64 * 8 + 8)  # the longest odd one
+    lookup("fir")(h_freq=40.0, numtaps=1001).configure({"in": spec})  # a long filter that fits is still taken

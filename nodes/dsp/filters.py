@@ -21,7 +21,7 @@ from pydantic import Field
 from wavegraph.pipeline.node import NodeParams
 from wavegraph.pipeline.spec import SpecError
 
-from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, check_nyquist, delay_mask
+from ..nanpolicy import MAX_STATE_BYTES, NAN_POLICY_HELP, NanPolicy, check_nyquist, delay_mask
 from ..signal import SignalNode
 
 Design = Literal["butter", "cheby1", "cheby2", "ellip", "bessel"]
@@ -286,6 +286,15 @@ class FIR(SignalNode[FIRParams]):
                 check_nyquist(f"fir {name}", getattr(p, name), spec.rate)
         if p.l_freq is None and p.h_freq is None:
             raise SpecError("fir needs l_freq and/or h_freq", "set h_freq for a low-pass, l_freq for a high-pass")
+        per_tap = (int(np.prod(self.lead)) if self.lead else 1) * self.dtype.itemsize + 8  # state per signal, taps
+        if p.numtaps * per_tap > MAX_STATE_BYTES:  # before firwin: numtaps 1e8 was a MemoryError (or the machine's)
+            longest = (MAX_STATE_BYTES // per_tap - 1) // 2 * 2 + 1
+            raise SpecError(
+                f"fir numtaps {p.numtaps} ({p.numtaps / spec.rate:g} s at {spec.rate:g} Hz) x {int(np.prod(self.lead))} "
+                f"channels needs {p.numtaps * per_tap / 2**30:.3g} GiB of taps and filter state; at most 1 GiB",
+                f"use numtaps of at most {longest} (its delay is (numtaps - 1) / 2 samples: "
+                f"{(longest - 1) / 2 / spec.rate:g} s here)",
+            )
         if p.l_freq is None:
             cutoff, pass_zero = p.h_freq, True
         elif p.h_freq is None:
