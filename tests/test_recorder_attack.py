@@ -268,3 +268,28 @@ def test_fif_channel_names_that_become_one_keep_their_bad_mark(tmp_path, names, 
     assert raw.ch_names == stored and raw.info["bads"] == [stored[1]]
     np.testing.assert_array_equal(raw.get_data(), data)
     assert all(f"-> {n!r}" in caplog.text for n in stored if n not in names)
+
+
+@pytest.mark.parametrize("name", ["x.edf", "x.bdf"])
+def test_edf_channel_names_hold_no_control_characters(tmp_path, name, caplog):
+    """A tab or line break in a channel name went into the EDF header as it was (EDF's header is printable text) and
+    from there into the BIDS channels.tsv, whose rows it split ('a<TAB>b' made two columns of one). Written as
+    spaces now, said at configure."""
+    spec = StreamSpec("signal", 100.0, (3,), "float64", ("a\tb", "x\ny", "Fz"), ("eeg",) * 3)
+    with caplog.at_level(logging.WARNING, logger="wavegraph.recorder"):
+        record(tmp_path / name, spec, [np.ones((3, 100)) * 1e-6])
+    assert "'a\\tb' -> 'a b'" in caplog.text
+    reader = mne.io.read_raw_bdf if name.endswith(".bdf") else mne.io.read_raw_edf
+    assert reader(tmp_path / name, verbose="error").ch_names == ["a b", "x y", "Fz"]
+
+
+def test_bids_channels_tsv_keeps_one_row_per_channel(tmp_path):
+    pytest.importorskip("mne_bids")
+    spec = StreamSpec("signal", 100.0, (3,), "float64", ("a\tb", "x\ny", "Fz"), ("eeg",) * 3)
+    rec = Recorder(path=str(tmp_path / "x.edf"), bids_root=str(tmp_path / "bids"), subject="01", task="rest")
+    rec.configure({"in": spec})
+    rec.process({"in": Chunk(np.ones((3, 100)) * 1e-6, 0.0)})
+    rec.finish()
+    rec.close()
+    rows = [line.split("\t") for line in next((tmp_path / "bids").rglob("*_channels.tsv")).read_text().splitlines()]
+    assert [r[0] for r in rows] == ["name", "a b", "x y", "Fz"] and len({len(r) for r in rows}) == 1

@@ -19,7 +19,10 @@ _EEG_LIKE = {"eeg", "eog", "emg", "ecg", "seeg", "ecog", "dbs"}  # volts in the 
 
 
 def edf_field(text: str, width: int) -> bytes:
-    """`text` as an EDF header field: latin-1, cut or padded with spaces to `width` bytes."""
+    """`text` as an EDF header field: latin-1, cut or padded with spaces to `width` bytes; control characters (a tab
+    or line break in a channel name, which EDF's header holds no more than the BIDS channels.tsv copied from it) as
+    spaces."""
+    text = "".join(" " if c < " " or c == "\x7f" else c for c in text)
     return text.encode("latin-1", "replace")[:width].ljust(width)
 
 
