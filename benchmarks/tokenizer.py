@@ -193,12 +193,19 @@ def train_main(argv: list[str]) -> int:
     ap.add_argument("--steps", type=positive(int), default=1200)
     ap.add_argument("--batch", type=positive(int), default=48, help="crops per step")
     ap.add_argument("--frames", type=positive(int), default=16, help="frames per crop (0.5 s each)")
-    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--lr", type=positive(float), default=2e-3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=positive(int), default=1)
     ap.add_argument("--out", type=Path, default=WEIGHTS)
     ap.add_argument("--report", type=Path, default=None, help="write the evaluation JSON here")
     args = ap.parse_args(argv)
+    from wavegraph.models.checkpoint import out_problem
+    from wavegraph.pipeline.cli import unwritable
+
+    if why := out_problem(args.out):  # before the training: the save at its end failed, the run lost
+        ap.error(f"--out {args.out}: {why}")
+    if args.report is not None and (why := unwritable(str(args.report))):
+        ap.error(f"--report {args.report}: cannot write ({why})")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)

@@ -474,10 +474,10 @@ def main(argv: list[str] | None = None) -> int:
         parse_markers(args.marker)
     except ValueError as e:
         ap.error(str(e))
-    from wavegraph.pipeline.cli import unwritable
+    from wavegraph.models.checkpoint import out_problem
 
-    if unwritable(args.out):  # checked before minutes of training, not after
-        ap.error(f"--out {args.out}: cannot write ({unwritable(args.out)})")
+    if why := out_problem(args.out):  # checked before minutes of training, not after (`--out x.json` too)
+        ap.error(f"--out {args.out}: {why}")
     return train_recording(args)
 
 

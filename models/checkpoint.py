@@ -23,7 +23,17 @@ from .gla import GLAConfig, GLAStack
 from .mamba import MambaConfig, MambaStack
 from .streaming import StreamingModel
 
-__all__ = ["CheckpointError", "KINDS", "build", "config_path", "load", "load_config", "load_weights", "save"]
+__all__ = [
+    "CheckpointError",
+    "KINDS",
+    "build",
+    "config_path",
+    "load",
+    "load_config",
+    "load_weights",
+    "out_problem",
+    "save",
+]
 
 FORMAT, VERSION = "wavegraph-model", 1
 M = TypeVar("M", bound=nn.Module)
@@ -46,6 +56,29 @@ def config_path(path) -> Path:
     if p.suffix == ".json":
         raise CheckpointError(f"{p} is the config; pass the weights file ({p.with_suffix('.safetensors')})")
     return p.with_suffix(".json")
+
+
+def out_problem(path) -> str:
+    """Why a training command cannot save its weights to `path` ("" when it can; the folder is made). Checked
+    before the training: `--out model.json` (the config's name) or a folder failed at the save, after the run."""
+    p = Path(path).expanduser()
+    if p.suffix == ".json":
+        return (
+            f"that is the config's name; give the weights file ({p.with_suffix('.safetensors')}), its .json beside it"
+        )
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if p.is_dir():
+            return "it is a folder; give the weights file (.safetensors) in it"
+        for target in (p, config_path(p)):
+            existed = target.exists()
+            with open(target, "a"):
+                pass
+            if not existed:
+                target.unlink()  # no empty file left behind if the run never gets to write it
+    except OSError as e:
+        return f"cannot write it ({e.strerror or e})"
+    return ""
 
 
 def _kind_of(model: nn.Module) -> str:

@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=positive(int), default=1500)
     p.add_argument("--batch", type=positive(int), default=16)
     p.add_argument("--seconds", type=positive(float), default=2.0, help="length of a training example")
-    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--lr", type=positive(float), default=2e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--init",
@@ -310,7 +310,10 @@ def plot_curve(csv_path: Path, png_path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    ap = _parser()
+    args = ap.parse_args(argv)
+    if args.out and (why := ckpt.out_problem(args.out)):  # before the training, not at its first save
+        ap.error(f"--out {args.out}: {why}")
     if args.out and args.log and args.log.with_suffix(".json").resolve() == ckpt.config_path(args.out).resolve():
         raise SystemExit(
             f"--log {args.log} would write its summary over the model config {ckpt.config_path(args.out)}: "
@@ -320,34 +323,43 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     if args.init:
-        model = ckpt.load(args.init)
+        try:
+            model = ckpt.load(args.init)
+        except ckpt.CheckpointError as e:
+            ap.error(f"--init {args.init}: {e}")
         if not isinstance(model, Enhancer):
             raise SystemExit(f"--init {args.init} is not an enhancer checkpoint")
-        if args.df_bins and not model.cfg.df_bins:
-            model = model.with_deep_filter(args.df_bins, args.df_order)
-        if args.tone_frames and not model.cfg.tone_frames:
-            model = model.with_tone_feature(args.tone_frames)
-        if args.onset_frames and not model.cfg.onset_frames:
-            model = model.with_onset_feature(args.onset_frames)
-        if args.impulse_blocks and not model.cfg.impulse_blocks:
-            model = model.with_impulse_feature(args.impulse_blocks)
+        try:
+            if args.df_bins and not model.cfg.df_bins:
+                model = model.with_deep_filter(args.df_bins, args.df_order)
+            if args.tone_frames and not model.cfg.tone_frames:
+                model = model.with_tone_feature(args.tone_frames)
+            if args.onset_frames and not model.cfg.onset_frames:
+                model = model.with_onset_feature(args.onset_frames)
+            if args.impulse_blocks and not model.cfg.impulse_blocks:
+                model = model.with_impulse_feature(args.impulse_blocks)
+        except ValueError as e:  # --df-order 0, --tone-frames 1: the model's own check, said as usage
+            ap.error(str(e))
         if args.front_channels:
             raise SystemExit("--front-channels makes a new model; it cannot be added to --init weights")
         cfg = model.cfg
     else:
-        cfg = EnhancerConfig(
-            core=args.core,
-            d_model=args.d_model,
-            n_layers=args.n_layers,
-            df_bins=args.df_bins,
-            df_order=args.df_order,
-            tone_frames=args.tone_frames,
-            onset_frames=args.onset_frames,
-            impulse_blocks=args.impulse_blocks,
-            front_channels=args.front_channels,
-            front_blocks=args.front_blocks,
-        )
-        model = Enhancer(cfg)
+        try:
+            cfg = EnhancerConfig(
+                core=args.core,
+                d_model=args.d_model,
+                n_layers=args.n_layers,
+                df_bins=args.df_bins,
+                df_order=args.df_order,
+                tone_frames=args.tone_frames,
+                onset_frames=args.onset_frames,
+                impulse_blocks=args.impulse_blocks,
+                front_channels=args.front_channels,
+                front_blocks=args.front_blocks,
+            )
+            model = Enhancer(cfg)
+        except ValueError as e:  # e.g. --core gla --d-model 30, --tone-frames 1: the model's own check, said as usage
+            ap.error(str(e))
     cfg.mask_floor = 0.0  # training runs without the floor (--mask-floor is for inference)
     snr_adapt, cfg.snr_adapt = cfg.snr_adapt, False  # so does the adaptive floor; kept in the saved config
     n_params = sum(p.numel() for p in model.parameters())

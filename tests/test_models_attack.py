@@ -176,3 +176,60 @@ def test_enhancer_random_init_dims_that_do_not_fit_the_core():
         SpecError, match="enhancer: random_init core gla: .* fix: use a d_model that is a multiple of 8"
     ):
         node.configure({"in": StreamSpec("signal", 16000.0, (1,), "float32")})
+
+
+# --- `wavegraph train ...`: arguments checked before any data is read or step taken ------------------------------
+
+
+def _usage_error(main, argv, capsys) -> str:
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2, argv
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize("lr", ["-1", "nan", "0"])
+def test_train_tokenizer_and_enhancer_refuse_a_bad_learning_rate(lr, tmp_path, capsys):
+    """--lr -1 / nan raised torch's "Invalid learning rate" traceback after the data was read."""
+    from wavegraph.benchmarks.tokenizer import train_main
+    from wavegraph.models.train_enhancer import main
+
+    out = str(tmp_path / "w.safetensors")
+    for run in (train_main, main):
+        assert "argument --lr: must be above 0" in _usage_error(run, ["--steps", "1", "--lr", lr, "--out", out], capsys)
+
+
+def test_train_out_that_cannot_hold_the_weights_is_said_before_training(tmp_path, capsys):
+    """`--out model.json` (the config's name) or a folder failed at the save: after the whole training (tokenizer,
+    ssvep) or at the first evaluation (enhancer), the run lost."""
+    from wavegraph.benchmarks.tokenizer import train_main
+    from wavegraph.benchmarks.train_ssvep import main as train_ssvep
+    from wavegraph.models.train_enhancer import main
+
+    rec = tmp_path / "calib_raw.fif"  # never read: the check comes first
+    rec.touch()
+    for out, says in ((tmp_path / "w.json", "that is the config's name; give the weights file"), (tmp_path, "folder")):
+        for run, argv in (
+            (train_main, ["--steps", "1"]),
+            (main, ["--steps", "1"]),
+            (train_ssvep, [str(rec), "--freqs", "8", "10"]),
+        ):
+            err = _usage_error(run, [*argv, "--out", str(out)], capsys)
+            assert f"--out {out}: " in err and says in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["calib_raw.fif"]  # nothing left behind by the check
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["--core", "gla", "--d-model", "30"], "must be a whole multiple of n_heads"),
+        (["--tone-frames", "1"], "tone_frames must be 0 (no tone feature) or >= 2"),
+        (["--df-bins", "4", "--df-order", "0"], "df_order >= 1"),
+        (["--init", "/no/such/enhancer.safetensors"], "--init /no/such/enhancer.safetensors: no model config"),
+    ],
+)
+def test_train_enhancer_model_options_are_usage_errors(argv, says, tmp_path, capsys):
+    """Each raised a ValueError / CheckpointError traceback from the model's config."""
+    from wavegraph.models.train_enhancer import main
+
+    assert says in _usage_error(main, [*argv, "--out", str(tmp_path / "e.safetensors")], capsys)
