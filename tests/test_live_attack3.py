@@ -85,3 +85,36 @@ def test_a_marker_stream_where_the_graph_declares_a_signal_is_refused_naming_bot
     assert f"'{name}'" in e.value.message and "marker stream" in e.value.message
     assert "8 channels at 250 Hz" in e.value.message
     assert "point `name` at the signal stream" in e.value.hint and "drop `channels` and `rate`" in e.value.hint
+
+
+def test_recover_on_a_stream_without_a_source_id_says_liblsl_cannot_reconnect(caplog):
+    """Many apps publish without a source_id (pylsl's StreamInfo default ''), and liblsl recovers only streams that
+    have one. Before: nothing at start, and at the first drop-out the stream ended saying '(`recover: true` waits for
+    it)' to a graph that had `recover: true`."""
+    name = uname("nosid")
+    amp = pylsl.StreamOutlet(pylsl.StreamInfo(name, "EEG", 2, 100.0, pylsl.cf_float32, ""))
+    node = LslInlet(name=name, recover=True, chunk_size=50, clock_sync=False, resolve_timeout=2.0)
+    with caplog.at_level(logging.WARNING, "wavegraph.lsl"):
+        node.configure({})
+    assert node.counters["unrecoverable"] == 1
+    assert f"stream '{name}' has no source_id" in caplog.text and "set a source_id in the sending app" in caplog.text
+    caplog.clear()
+
+    def push_then_go():
+        assert amp.wait_for_consumers(10.0)
+        amp.push_chunk(np.ones((50, 2), np.float32), list(pylsl.local_clock() + np.arange(50) / 100.0))
+
+    th = threading.Thread(target=push_then_go)
+    th.start()
+    got = []
+    while not got:
+        if r := node.read():
+            got.append(r["out"])
+        assert r is not None, "the stream ended before its samples"
+    th.join()
+    del amp
+    with caplog.at_level(logging.WARNING, "wavegraph.lsl"):
+        assert read_all(node, limit_s=5.0) == []
+    assert node.counters["outlet_lost"] == 1
+    assert "`recover: true` waits for it" not in caplog.text
+    assert "no source_id" in caplog.text

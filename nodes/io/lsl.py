@@ -91,6 +91,7 @@ from .lsl_info import (
     stall_said,
     unique_names,
     unordered_said,
+    unrecoverable_said,
     warn_unknown,
 )
 from .lsl_time import TimestampFit, fill_times, off_nominal_rate
@@ -262,6 +263,9 @@ class LslInlet(Source[LslInletParams]):
         if self._watch is not None:  # configured again
             self._watch.close()
         self._watch = RestartWatch(pylsl, info) if p.recover else None
+        if p.recover and not info.source_id():  # liblsl recovers only a stream that has one
+            self.count("unrecoverable")
+            _log.warning("lsl_inlet: %s", unrecoverable_said(info.name()))
         fmt, n, rate = info.channel_format(), info.channel_count(), float(info.nominal_srate())
         if n < 1:
             raise SpecError(
@@ -372,7 +376,7 @@ class LslInlet(Source[LslInletParams]):
                 )
             except pylsl.util.LostError:
                 self.count("outlet_lost")
-                _log.warning("lsl_inlet: %s", outlet_gone_said(self._info))
+                _log.warning("lsl_inlet: %s", outlet_gone_said(self._info, p.recover))
                 return self._end()
             now = pylsl.local_clock()
             if len(ts) == 0:

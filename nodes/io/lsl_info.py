@@ -209,15 +209,25 @@ def stall_said(stream: str, silent_s: float, never: bool, p, source_id: str) -> 
     return f"{what}: {then}; start or check the sending app (`wavegraph devices` lists the visible streams)"
 
 
-def outlet_gone_said(info) -> str:
+def unrecoverable_said(stream: str) -> str:
+    """What to say of a stream without a source_id read with `recover: true`, which liblsl cannot do for it."""
+    return (
+        f"stream '{stream}' has no source_id, and liblsl recovers only streams that have one: `recover: true` cannot "
+        "reconnect to it, and the stream ends when its outlet goes away; set a source_id in the sending app (pylsl: "
+        "StreamInfo's source_id, e.g. the amplifier's serial number)"
+    )
+
+
+def outlet_gone_said(info, recover: bool = False) -> str:
     """The end of a stream whose outlet went away. liblsl has said it first, from the inlet's receiver thread, at its
     error level (which configs/lsl_api.cfg and lsl_default.cfg keep: level -2): 'data_receiver.cpp ... ERR| Stream
     transmission broke off (Input stream error.); re-connecting...', though with recover: false it does not re-connect.
     No log level drops that line alone (-3 also hides liblsl's real errors: a config file not found, no network
     interface; its stderr is its own), so this says what it was."""
     name = info.name() if info is not None else "?"
+    why = "it has no source_id, which `recover` needs" if recover else "`recover: true` waits for it"
     return (
-        f"stream '{name}' ended: its outlet went away (`recover: true` waits for it); liblsl's line 'Stream transmission "
+        f"stream '{name}' ended: its outlet went away ({why}); liblsl's line 'Stream transmission "
         "broke off (Input stream error.); re-connecting...' just before is this end, not an error (it does not re-connect)"
     )
 
@@ -384,5 +394,6 @@ __all__ = [
     "event_table",
     "stream_lines",
     "unique_names",
+    "unrecoverable_said",
     "warn_unknown",
 ]
