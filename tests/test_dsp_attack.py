@@ -90,3 +90,19 @@ def test_a_fir_longer_than_its_state_can_hold_is_refused_before_it_allocates():
     longest = int(e.value.hint.split("numtaps of at most ")[1].split()[0])
     assert longest % 2 == 1 and longest * (64 * 8 + 8) <= 2**30 < (longest + 2) * (64 * 8 + 8)  # the longest odd one
     lookup("fir")(h_freq=40.0, numtaps=1001).configure({"in": spec})  # a long filter that fits is still taken
+
+
+@pytest.mark.parametrize("params,what", [(dict(tmax=1e7), "tmax - tmin"), (dict(max_delay=1e7), "max_delay")])
+def test_epochs_longer_than_its_buffer_can_hold_are_refused_at_configure(params, what):
+    # tmax: 1e7 (or a max_delay of 1e7 s) was taken: the node kept every sample waiting for an epoch's end (or for a
+    # late marker), 64 channels x 1 kHz x 8 bytes a second, until the machine ran out of memory (2e6 samples held
+    # after 2000 s here, and growing). Over 1 GiB of buffer is now a SpecError naming the longest that fits.
+    from wavegraph.pipeline.spec import StreamSpec
+
+    spec = signal_spec(1000.0, [f"E{i}" for i in range(64)])
+    node = lookup("epochs")(**params)
+    with pytest.raises(SpecError, match=rf"epochs .*{what}.* GiB of buffer; at most 1 GiB") as e:
+        node.configure({"in": spec, "events": StreamSpec("events", 0.0, (3,))})
+    assert "at most" in e.value.hint
+    ok = lookup("epochs")(tmin=-1.0, tmax=4.0, max_delay=30.0)  # a long epoch and patience that fit are still taken
+    ok.configure({"in": spec, "events": StreamSpec("events", 0.0, (3,))})

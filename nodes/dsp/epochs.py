@@ -41,6 +41,7 @@ from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from ..io.marker_codes import not_events
+from ..nanpolicy import MAX_STATE_BYTES
 from .bad_segments import BadSegments
 from .timebuffer import TimedBuffer
 
@@ -113,6 +114,7 @@ class Epochs(Node[EpochsParams]):
                 )
             self.mask = slice(b0 - self.i0, b1 - self.i0 + 1)
         dtype = sig.dtype if np.dtype(sig.dtype).kind == "f" else "float64"
+        self._check_buffer(sig, np.dtype(dtype).itemsize)
         self.buf = TimedBuffer(sig.shape, dtype, sig.rate, lambda: self.state)
         self.bad = BadSegments(ev.labels, p.reject_by_annotation, "epochs")
         # the markers to epoch, as (codes, keep those): those in `codes`, or all but BAD_/EDGE segments' (None: all)
@@ -131,6 +133,21 @@ class Epochs(Node[EpochsParams]):
             "events": ev,
         }
         return self.out_specs
+
+    def _check_buffer(self, sig: StreamSpec, itemsize: int) -> None:
+        """SpecError when the samples held for an epoch and a late marker (tmax - tmin + max_delay seconds, see _prune)
+        need over 1 GiB: `tmax: 1e7` buffered every sample until the machine ran out of memory."""
+        p = self.params
+        seconds = max(p.tmax, 0.0) + max(-p.tmin, 0.0) + p.max_delay
+        per_sample = int(np.prod(sig.shape)) * itemsize + 8  # + its time stamp
+        need = (seconds * sig.rate + 2) * per_sample
+        if need > MAX_STATE_BYTES:
+            longest = (MAX_STATE_BYTES / per_sample - 2) / sig.rate
+            raise SpecError(
+                f"epochs holds tmax - tmin + max_delay = {seconds:g} s of the signal ({int(np.prod(sig.shape))} "
+                f"channels at {sig.rate:g} Hz): {need / 2**30:.3g} GiB of buffer; at most 1 GiB",
+                f"keep tmax - tmin + max_delay at most {longest:.6g} s here (times are in seconds)",
+            )
 
     # --- data -------------------------------------------------------------------------------------
     def process(self, inputs: dict[str, Chunk]) -> dict[str, Chunk]:
