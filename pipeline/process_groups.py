@@ -172,6 +172,10 @@ def parse_groups(file, doc, node_ids, problems) -> tuple[dict[str, list[str]], d
             what = "null (no name)" if group is None else f"{str(group).lower()} (a boolean)"
             _problem(problems, file, line, f"a process group's name is {what}", "give it a name: dsp: [...]")
             continue
+        if not str(group).strip():  # '': the worker's control identity, which ZeroMQ refuses: the run hung at start
+            what = "empty" if group == "" else f"only blanks ({group!r})"
+            _problem(problems, file, line, f"a process group's name is {what}", "give it a name: dsp: [...]")
+            continue
         if not isinstance(members, list):
             where = (raw[group], "nodes") if isinstance(raw[group], dict) else (raw, group)  # as written: a: 010
             one = written(*where) if not isinstance(members, (dict, type(None))) else None

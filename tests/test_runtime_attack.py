@@ -1,0 +1,69 @@
+"""The multi-process runtime under faults and misuse, as a user of ezmsg, LabGraph or Timeflux would meet them:
+a node that raises, blocks or is killed inside a worker, process groups written oddly."""
+
+import os
+import signal
+
+import pytest
+from wavegraph.pipeline.config import GraphError, load_config
+from wavegraph.pipeline.graph import build_graph
+from wavegraph.pipeline.node import Node, NodeParams
+
+
+class FaultParams(NodeParams):
+    at: int = 3  # the call of process() (0-based) that misbehaves
+    mode: str = "none"  # sigkill: the process is killed (kill -9, the OOM killer); block: process() never returns
+    configure_in_worker: bool = False  # configure() raises, in a worker process only (the parent's build passes)
+
+
+class Fault(Node):
+    """Passes its input on, and misbehaves as told."""
+
+    Params = FaultParams
+
+    def configure(self, in_specs):
+        self.calls = 0
+        if self.params.configure_in_worker and "pipeline.worker" in open("/proc/self/cmdline").read():
+            raise RuntimeError("the device is gone")  # the line the failure must name
+        return super().configure(in_specs)
+
+    def process(self, inputs):
+        self.calls += 1
+        if self.calls - 1 == self.params.at:
+            if self.params.mode == "sigkill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            if self.params.mode == "block":
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})  # deaf, as C code can be
+                while True:
+                    signal.sigtimedwait({signal.SIGUSR2}, 3600)
+        return {"out": inputs["in"]}
+
+
+GRAPH = """\
+nodes:
+  - {id: src, type: fixture_nodes:Ramp, params: {rate: 1000.0, chunk_size: 10, n_samples: N}}
+  - {id: bad, type: test_runtime_attack:Fault, params: PARAMS}
+  - {id: rec, type: recorder, params: {path: OUT, chunk_log: true}}
+edges:
+  - {source: src.out, target: bad.in}
+  - {source: bad.out, target: rec.in}
+PROCESSES
+"""
+
+
+def graph(tmp_path, params="{}", n=200, processes="processes: {a: [src], b: [bad], c: [rec]}"):
+    p = tmp_path / "g.yaml"
+    text = GRAPH.replace("N", str(n)).replace("PARAMS", params).replace("OUT", str(tmp_path / "out.npz"))
+    p.write_text(text.replace("PROCESSES", processes))
+    return p
+
+
+@pytest.mark.parametrize("name", ['""', "'  '"])
+def test_a_process_group_without_a_name_is_refused_not_a_run_that_hangs(tmp_path, name):
+    """`"": [src]` validated, and its worker's control thread died on ZeroMQ's 'Invalid argument' (an empty socket
+    identity): the parent waited for it at the start barrier for ever."""
+    p = graph(tmp_path, processes=f"processes: {{{name}: [src], b: [bad]}}")
+    with pytest.raises(GraphError) as e:
+        build_graph(load_config(p))
+    what = "empty" if name == '""' else "only blanks ('  ')"
+    assert e.value.lines() == [f"{p}:8: a process group's name is {what}; fix: give it a name: dsp: [...]"]
