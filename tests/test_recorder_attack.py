@@ -293,3 +293,18 @@ def test_bids_channels_tsv_keeps_one_row_per_channel(tmp_path):
     rec.close()
     rows = [line.split("\t") for line in next((tmp_path / "bids").rglob("*_channels.tsv")).read_text().splitlines()]
     assert [r[0] for r in rows] == ["name", "a b", "x y", "Fz"] and len({len(r) for r in rows}) == 1
+
+
+@pytest.mark.parametrize("name", ["x_raw.fif", "x.edf", "x.bdf"])
+@pytest.mark.parametrize(("units", "factor"), [("uV", 1e-6), ("mV", 1e-3), ("µV", 1e-6), ("V", 1.0), ("a.u.", 1.0)])
+def test_a_stream_in_microvolts_is_written_in_volts(tmp_path, name, units, factor):
+    """A stream whose spec says its units are uV (array_source(..., units='uV'), a plugin source) was written as if
+    in volts: 10 uV of EEG read back from the FIF, EDF or BDF as 10 V. Voltage channels are scaled to volts now;
+    a misc channel keeps its value (MNE gives it no unit)."""
+    spec = StreamSpec("signal", 100.0, (2,), "float64", ("Cz", "aux"), ("eeg", "misc"), units)
+    data = np.array([[10.0, -20.0, 30.0, 5.0], [1.0, 2.0, 3.0, 4.5]])
+    record(tmp_path / name, spec, [data])
+    reader = {"fif": mne.io.read_raw_fif, "edf": mne.io.read_raw_edf, "bdf": mne.io.read_raw_bdf}[name[-3:]]
+    got = reader(tmp_path / name, verbose="error").get_data()[:, :4]
+    np.testing.assert_allclose(got[0], data[0] * factor, rtol=1e-4)
+    np.testing.assert_allclose(got[1], data[1], rtol=1e-4)

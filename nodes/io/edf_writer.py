@@ -64,6 +64,18 @@ def whole_rate(rate: float) -> int:
     return whole if whole > 0 and same_rate(rate, whole) else 0
 
 
+def to_volts(spec: StreamSpec, n_ch: int) -> np.ndarray:
+    """Per channel, the factor that takes the stream's values to volts, which FIF holds and EDF/BDF's uV are counted
+    from: the stream's units' (uV, mV, nV: an array_source given units 'uV') on a voltage channel (EEG, EOG, ...), else
+    1. (Written as they were, 10 uV read back as 10 V.)"""
+    from .units import volt_scale
+
+    bare = spec.units.strip().lstrip("+-").isdigit()  # (a bare number is no unit here: '1', dimensionless)
+    factor = volt_scale(spec.units) if spec.units and not bare else None
+    types = list(spec.channel_types) or ["misc"] * n_ch
+    return np.array([factor if factor is not None and t in _EEG_LIKE else 1.0 for t in types])
+
+
 def names_of(spec: StreamSpec, n_ch: int) -> list[str]:
     return list(spec.channel_names) or [f"ch{i}" for i in range(n_ch)]
 
@@ -100,7 +112,7 @@ def write_edf(
     width = 3 if bdf else 2
     dmin, dmax = (-(1 << 23), (1 << 23) - 1) if bdf else (-32768, 32767)
     types = list(spec.channel_types) or ["misc"] * n_ch
-    scale = np.array([1e6 if t in _EEG_LIKE else 1.0 for t in types])
+    scale = np.array([1e6 if t in _EEG_LIKE else 1.0 for t in types]) * to_volts(spec, n_ch)
     lo, hi, whole = np.full(n_ch, np.inf), np.full(n_ch, -np.inf), np.ones(n_ch, dtype=bool)
     for _, block in rows.blocks():
         if len(block):  # the range of the finite samples (a NaN or inf would wreck the channel's scale)

@@ -36,7 +36,7 @@ import numpy as np
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from .chunk_times import ChunkTimes
-from .edf_writer import edf_field, whole_rate
+from .edf_writer import edf_field, to_volts, whole_rate
 from .marker_codes import BOUNDARY
 
 BLOCK_BYTES = 4 << 20  # rows per block: about this many bytes
@@ -437,12 +437,16 @@ def lazy_raw(rows: SpillRows, spec: StreamSpec, origin: Origin, notes=None):
         def _read_segment_file(self, data, idx, fi, start, stop, cals, mult):
             first = first_samp  # mne passes start/stop counted from first_samp
             one = np.asarray(rows[start - first : stop - first], dtype=np.float64).T
+            if volts is not None:  # a stream in uV, mV or nV: FIF holds volts
+                one = one * volts[:, None]
             if mult is not None:
                 data[:] = mult @ one[idx]
             else:
                 data[:] = one[idx] * cals.reshape(-1, 1)
 
     first_samp = origin.first_samp  # the source's time base
+    volts = to_volts(spec, len(spec.channel_names) or rows.shape[1])
+    volts = None if (volts == 1.0).all() else volts
     info = mne_info(spec)
     if origin.meas_date is not None and origin.meas_date.timestamp() < 2**31:
         info.set_meas_date(origin.meas_date)
