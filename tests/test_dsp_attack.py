@@ -106,3 +106,18 @@ def test_epochs_longer_than_its_buffer_can_hold_are_refused_at_configure(params,
     assert "at most" in e.value.hint
     ok = lookup("epochs")(tmin=-1.0, tmax=4.0, max_delay=30.0)  # a long epoch and patience that fit are still taken
     ok.configure({"in": spec, "events": StreamSpec("events", 0.0, (3,))})
+
+
+def test_a_resampling_ratio_whose_filter_cannot_fit_is_refused_and_not_suggested():
+    # 1000 -> 999.9999 Hz (a measured rate) needs up/down 9999999/10000000: the error said 'set max_factor: 10000000',
+    # and with it configure asked numpy for 1.49 GiB of taps (then as much twice more): MemoryError, a traceback in
+    # Python, 'this is a bug in the node' from validate; the filter would have delayed the stream by 2.8 hours.
+    spec = signal_spec(1000.0, ["E0"])
+    with pytest.raises(SpecError, match="above max_factor 1000") as e:
+        lookup("resample")(rate=999.9999).configure({"in": spec})
+    assert "max_factor: 10000000" not in e.value.hint and "simple ratio" in e.value.hint and "GiB" in e.value.hint
+    for params in (dict(rate=999.9999, max_factor=10_000_000), dict(up=9_999_999, down=10_000_000, max_factor=10**7)):
+        with pytest.raises(SpecError, match=r"needs a filter of \d+ taps \(4.47 GiB\); at most 1 GiB"):
+            lookup("resample")(**params).configure({"in": spec})
+    with pytest.raises(SpecError, match="set max_factor: 1001 "):  # a ratio whose filter fits is still offered
+        lookup("resample")(rate=1001.0).configure({"in": spec})

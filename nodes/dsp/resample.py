@@ -26,7 +26,16 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import RATE_RTOL, SpecError
 
-from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, float_dtype, sanitize, signal_input, stream_start
+from ..nanpolicy import (
+    MAX_STATE_BYTES,
+    NAN_POLICY_HELP,
+    NanPolicy,
+    chunk_data,
+    float_dtype,
+    sanitize,
+    signal_input,
+    stream_start,
+)
 
 
 class ResampleParams(NodeParams):
@@ -48,15 +57,38 @@ def rational_ratio(in_rate: float, out_rate: float, max_factor: int) -> tuple[in
     if abs(near - ratio) <= RATE_RTOL * ratio and near.numerator <= max_factor:
         ratio = near
     up, down = ratio.numerator, ratio.denominator
+    bring = (
+        f"bring the input to a rate in a simple ratio to {out_rate:.12g} Hz first "
+        f"(an audio file: sox in.wav -r {out_rate:.12g} out.wav)"
+    )
     if up > max_factor or down > max_factor:
         raise SpecError(
             f"resampling {in_rate:.12g} -> {out_rate:.12g} Hz needs up/down = {up}/{down}, above max_factor {max_factor}",
             f"set max_factor: {max(up, down)} (the filter then delays the stream by "
-            f"{filter_delay(up, down)[1] / up / in_rate:.3g} s), "
-            f"or bring the input to a rate in a simple ratio to {out_rate:.12g} Hz first "
-            f"(an audio file: sox in.wav -r {out_rate:.12g} out.wav)",
+            f"{filter_delay(up, down)[1] / up / in_rate:.3g} s), or {bring}"
+            if filter_bytes(up, down) <= MAX_STATE_BYTES
+            else bring
+            + f" (a filter for {up}/{down} would need {filter_bytes(up, down) / 2**30:.3g} GiB; at most 1 GiB)",
         )
+    check_filter_size(in_rate, out_rate, up, down, bring)
     return up, down
+
+
+def filter_bytes(up: int, down: int) -> int:
+    """What the filter for up/down holds: its taps, and the same again twice as the per-phase table and its reversed
+    copy (float64)."""
+    return 3 * 8 * (2 * filter_delay(up, down)[0] + 1)
+
+
+def check_filter_size(in_rate: float, out_rate: float, up: int, down: int, bring: str) -> None:
+    """SpecError when the filter for up/down needs over 1 GiB: max_factor: 10000000 for 1000 -> 999.9999 Hz (what the
+    max_factor error suggested) was 'MemoryError: Unable to allocate 1.49 GiB' (a filter delay of 2.8 hours)."""
+    if filter_bytes(up, down) > MAX_STATE_BYTES:
+        raise SpecError(
+            f"resampling {in_rate:.12g} -> {out_rate:.12g} Hz with up/down = {up}/{down} needs a filter of "
+            f"{2 * filter_delay(up, down)[0] + 1} taps ({filter_bytes(up, down) / 2**30:.3g} GiB); at most 1 GiB",
+            bring,
+        )
 
 
 def filter_delay(up: int, down: int) -> tuple[int, int]:
@@ -99,6 +131,7 @@ class Resample(Node[ResampleParams]):
                     f"resample up/down {up}/{down} above max_factor {p.max_factor}",
                     "use smaller factors or raise max_factor",
                 )
+            check_filter_size(spec.rate, spec.rate * up / down, up, down, "use smaller factors")
         self.up, self.down = up, down
         self._dtype = float_dtype(spec)
         half, self.delay_up = filter_delay(up, down)  # D: total delay in upsampled samples
