@@ -233,3 +233,15 @@ def test_train_enhancer_model_options_are_usage_errors(argv, says, tmp_path, cap
     from wavegraph.models.train_enhancer import main
 
     assert says in _usage_error(main, [*argv, "--out", str(tmp_path / "e.safetensors")], capsys)
+
+
+def test_ssvep_windows_too_big_for_memory_are_said_at_configure():
+    """`window: 100000` (samples meant, read as seconds) or `max_delay: 1e6` was accepted: the decoder then buffered
+    every sample (9 GiB before its first window here) until the machine ran out of memory."""
+    sig = signal_spec(250.0, [f"c{i}" for i in range(9)])
+    ev = StreamSpec("events", 0.0, (3,), "float64")
+    with pytest.raises(SpecError, match=r"ssvep_decoder window of 25000000 samples .* needs 8.38 GiB of state"):
+        lookup("ssvep_decoder")(freqs=[8, 10], window=100000).configure({"in": sig})
+    with pytest.raises(SpecError, match=r"ssvep_trial_decoder's kept signal .* needs 16.8 GiB of state; at most 1 GiB"):
+        lookup("ssvep_trial_decoder")(freqs=[8, 10], max_delay=1e6).configure({"in": sig, "events": ev})
+    assert lookup("ssvep_decoder")(freqs=[8, 10], window=30.0).configure({"in": sig})["scores"].shape == (2,)

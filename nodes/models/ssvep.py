@@ -46,7 +46,17 @@ from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from ..dsp.bad_segments import BadSegments
 from ..io.marker_codes import not_events
-from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, all_finite, chunk_data, first_time, off_grid, sanitize, signal_input
+from ..nanpolicy import (
+    NAN_POLICY_HELP,
+    NanPolicy,
+    all_finite,
+    check_window_size,
+    chunk_data,
+    first_time,
+    off_grid,
+    sanitize,
+    signal_input,
+)
 from .common import CheckpointPath, Device, Threads, resolve_device, torch_threads
 
 
@@ -129,6 +139,8 @@ class _SSVEPBase(Node[P]):
             )
         self._rate = spec.rate
         self._size = int(round(self._window * spec.rate))
+        # `window: 100000` (samples meant, seconds read) buffered every sample until the machine ran out of memory
+        check_window_size(f"{name} window", self._size, len(self._sos) * self._nch, 8, spec.rate)
         self._labels = tuple((i + 1, _freq_label(f)) for i, f in enumerate(self._freqs))
         self._score_names = tuple(f"{_freq_label(f)}Hz" for f in self._freqs)
         return spec
@@ -458,6 +470,9 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
         else:
             self._crops = 0
         self._keep = int(round((p.max_delay + p.pre + p.delay) * spec.rate)) + self._size + self._crops
+        check_window_size(
+            "ssvep_trial_decoder's kept signal (max_delay + pre + delay + window)", self._keep, self._nch, 8, spec.rate
+        )
         self.latency_samples = self._n_delay + self._size + self._crops - 1
         self._marker_labels = dict(ev.labels)
         self._skipped = not_events(ev.labels) if p.codes is None else set()  # a BAD_ segment starts no trial
