@@ -308,3 +308,19 @@ def test_a_stream_in_microvolts_is_written_in_volts(tmp_path, name, units, facto
     got = reader(tmp_path / name, verbose="error").get_data()[:, :4]
     np.testing.assert_allclose(got[0], data[0] * factor, rtol=1e-4)
     np.testing.assert_allclose(got[1], data[1], rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["x.edf", "x.bdf"])
+def test_edf_writes_nan_as_0_also_where_the_channel_stays_above_0(tmp_path, name):
+    """NaN is written as 0, as the log says; in a channel whose values stay away from 0 (a temperature of 36-37 degC)
+    0 was outside the channel's range and a NaN read back as 36.0, a sample like the others, a dropout hidden."""
+    spec = StreamSpec("signal", 10.0, (1,), "float64", ("temp",), ("misc",))
+    data = np.array([[36.0, 36.5, np.nan, 37.0, 36.2, np.nan, 36.8, 36.1, 36.4, 36.9]])
+    rec = record(tmp_path / name, spec, [data])
+    assert rec.counters["nonfinite"] == 2
+    reader = mne.io.read_raw_bdf if name.endswith(".bdf") else mne.io.read_raw_edf
+    got = reader(tmp_path / name, verbose="error").get_data()[0, :10]
+    step = 37.0 / (65535 if name.endswith(".edf") else 2**24 - 1)
+    finite = np.isfinite(data[0])
+    np.testing.assert_allclose(got[~finite], 0.0, atol=step)
+    np.testing.assert_allclose(got[finite], data[0, finite], atol=step)

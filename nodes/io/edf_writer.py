@@ -114,14 +114,18 @@ def write_edf(
     types = list(spec.channel_types) or ["misc"] * n_ch
     scale = np.array([1e6 if t in _EEG_LIKE else 1.0 for t in types]) * to_volts(spec, n_ch)
     lo, hi, whole = np.full(n_ch, np.inf), np.full(n_ch, -np.inf), np.ones(n_ch, dtype=bool)
+    nan = np.zeros(n_ch, dtype=bool)
     for _, block in rows.blocks():
         if len(block):  # the range of the finite samples (a NaN or inf would wreck the channel's scale)
             finite = np.isfinite(block)
+            nan |= np.isnan(block).any(0)
             lo = np.minimum(lo, np.where(finite, block, np.inf).min(0) * scale)
             hi = np.maximum(hi, np.where(finite, block, -np.inf).max(0) * scale)
             values = np.where(finite, block * scale, 0.0)
             whole &= (values == np.round(values)).all(0)
     lo, hi = np.where(np.isfinite(lo), lo, -1.0), np.where(np.isfinite(hi), hi, 1.0)
+    lo, hi = np.where(nan, np.minimum(lo, 0.0), lo), np.where(nan, np.maximum(hi, 0.0), hi)  # NaN is written as 0: a
+    # range that holds it (a channel of 36..37 degC read a NaN back as 36, a value like the others, not the 0 said)
     span = hi - lo  # the data's (0: a constant channel)
     same = hi <= lo  # a constant channel: a range around its value, as wide as the value (1 at 0), so that it reads
     # back within half a step of 2 |value| / 65535 (a range of +-1 read 2e-6 back as 1.1e-5)
