@@ -121,3 +121,26 @@ def test_a_resampling_ratio_whose_filter_cannot_fit_is_refused_and_not_suggested
             lookup("resample")(**params).configure({"in": spec})
     with pytest.raises(SpecError, match="set max_factor: 1001 "):  # a ratio whose filter fits is still offered
         lookup("resample")(rate=1001.0).configure({"in": spec})
+
+
+def test_running_zscore_stays_exact_after_the_signal_moves_far_from_its_first_sample():
+    # A stream that starts at 0 (an amplifier's first sample, a raw ADC count before its offset settles) and then sits
+    # at 1e8 with unit noise: the sums were kept relative to the first sample, and variance = E[d^2] - E[d]^2 lost
+    # every digit (1e16 - 1e16): z-scores off by up to 3.7 (silently), 3e-3 at 1e6. Each block's sums are now taken
+    # relative to the sample before it, so only the drift within a window counts.
+    from numpy.lib.stride_tricks import sliding_window_view
+    from wavegraph.pipeline.testing import assert_streaming_equivalent
+
+    rate, W, n = 250.0, 250, 2000
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, n)) + np.array([[1e8], [-3e6]])
+    x[:, :5] = 0.0
+    spec = signal_spec(rate, ["E0", "E1"])
+    y = assert_streaming_equivalent(lambda: lookup("running_zscore")(window=1.0), x, spec, rtol=0, atol=0)["out"]
+    win = sliding_window_view(x, W, axis=1)[:, W:]  # windows wholly past the jump (each ends at sample t)
+    ref = (x[:, 2 * W - 1 :] - win.mean(-1)) / win.std(-1)
+    np.testing.assert_allclose(y[:, 2 * W - 1 :], ref, rtol=0, atol=1e-6)
+    spiked = x.copy()  # a spike on a block's last sample spoils the windows that hold it, and no later one
+    spiked[:, 3 * W - 1] = 1e150
+    z = assert_streaming_equivalent(lambda: lookup("running_zscore")(window=1.0), spiked, spec, [[n]])["out"]
+    np.testing.assert_allclose(z[:, 4 * W - 1 :], y[:, 4 * W - 1 :], rtol=0, atol=1e-6)

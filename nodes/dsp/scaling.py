@@ -6,13 +6,14 @@ of channel c *including* sample t (fewer samples at the start of the stream: an 
 
 The window sums come from blocks of `window` samples anchored at the stream's first sample: a window
 ending in block k is a suffix of block k-1 (summed once, when that block completes) plus a prefix of
-block k (a running sum carried across chunks), all offset by the stream's first sample per channel
-(kept in the state) to limit cancellation. Every sum is formed in the same order whatever the chunking,
+block k (a running sum carried across chunks), both offset by the median of block k-1 per channel
+(the stream's first sample for block 0; kept in the state) to limit cancellation. Every sum is formed in the same order whatever the chunking,
 so streaming equals offline exactly, and a sample enters only the sums of the windows that hold it: a
 huge spike spoils those windows and no later one (a running cumulative sum over the whole chunk had
 kept its rounding for ever: a whole recording with one 1e150 sample gave zeros from there on, while
 small chunks recovered). Accuracy degrades if the signal drifts by more than ~1e3 standard deviations
-from that first sample (high-pass first).
+within two windows (high-pass first); an offset that came before does not count (sums kept relative to the
+stream's first sample for ever were off by up to 3.7 once the signal sat 1e8 from it).
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ class RunningZScore(SignalNode[ZScoreParams]):
 
     @dataclass
     class State:
-        ref: np.ndarray  # (signals, 1) the stream's first sample, the offset of the sums; (signals, 0) before it
+        ref: np.ndarray  # (signals, 1) the offset of the current block's sums: the median of the block before it (the
+        # stream's first sample for block 0); (signals, 0) before the first sample
         block: np.ndarray  # (signals, < window) the current block's samples so far, minus ref
         carry: np.ndarray  # (2, signals) sums of `block` and of its squares, accumulated sample by sample
         suffix: np.ndarray  # (2, signals, window + 1) sums of the previous block's samples from each position
@@ -69,19 +71,18 @@ class RunningZScore(SignalNode[ZScoreParams]):
         x2 = x.reshape(self._nch, n).astype(np.float64, copy=False)
         if s.ref.shape[1] == 0:
             s.ref = x2[:, :1].copy()
-        d = x2 - s.ref
         y = np.empty((self._nch, n))
         i = 0
         with np.errstate(over="ignore", invalid="ignore"):  # a square beyond float64: those windows give 0
             while i < n:  # one piece per block
-                i = self._piece(d, i, y)
+                i = self._piece(x2, i, y)
         return y.astype(self.dtype, copy=False).reshape(*self.lead, n)
 
-    def _piece(self, d: np.ndarray, i: int, y: np.ndarray) -> int:
-        """Take d[:, i:] up to the end of the current block into the state and y; return where it ended."""
+    def _piece(self, x2: np.ndarray, i: int, y: np.ndarray) -> int:
+        """Take x2[:, i:] up to the end of the current block into the state and y; return where it ended."""
         s, W = self.state, self.W
         m = s.block.shape[1]
-        piece = d[:, i : i + W - m]
+        piece = x2[:, i : i + W - m] - s.ref
         k = piece.shape[1]
         # running sums within the block, continued from the carry in the same order as one whole chunk
         both = np.stack([piece, piece * piece])  # (2, signals, k)
@@ -97,8 +98,11 @@ class RunningZScore(SignalNode[ZScoreParams]):
         s.carry = pre[..., -1].copy()
         s.n += k
         i += k
-        if s.block.shape[1] == W:  # the block is complete: the next one starts from its suffix sums
-            full = np.stack([s.block, s.block * s.block])
+        if s.block.shape[1] == W:  # the block is complete: the next one starts from its suffix sums, both relative
+            mid = np.median(s.block, axis=1, keepdims=True)  # to this block's median (the drift before it cancels;
+            rel = s.block - mid  # the median, not its last sample: a spike there would offset the next block)
+            s.ref = s.ref + mid
+            full = np.stack([rel, rel * rel])
             s.suffix = np.concatenate(
                 [np.cumsum(full[..., ::-1], axis=2)[..., ::-1], np.zeros((2, self._nch, 1))], axis=2
             )
