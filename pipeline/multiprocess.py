@@ -397,7 +397,7 @@ class _Supervisor:
                     self.reported.add(g)  # it never will now
                     if self.result.failure is None:
                         where = getattr(p, "where", "")  # a Ray actor names its host
-                        self.result.failure = f"process '{g}'{where} exited with code {code} without reporting"
+                        self.result.failure = f"process '{g}'{where} {_died(code, self.plans[g])}"
                     self.stop_run()
             if self.abort_at is None and self.stop_at is not None and now - self.stop_at > DRAIN_S:
                 self.abort_run()
@@ -534,6 +534,23 @@ class _Supervisor:
                     msg.code,
                     time.monotonic() - self.stop_at,
                 )
+
+
+def _died(code: int, plan: WorkerPlan) -> str:
+    """What a process that ended without reporting did, with its nodes (the summary shows none of theirs)."""
+    said = f"exited with code {code} without reporting"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        why = {
+            signal.SIGKILL: " (kill -9, or the kernel's out-of-memory killer: see `dmesg | grep -i oom`)",
+            signal.SIGSEGV: " (a crash in native code: a C extension, a driver)",
+        }.get(-code, "")
+        said += f": killed by {name}{why}"
+    nodes = [n.id for n in plan.nodes]
+    return f"{said}; its node{'s' if len(nodes) > 1 else ''}: {', '.join(nodes)}"
 
 
 def _kill_stragglers(procs: dict[str, subprocess.Popen]) -> None:

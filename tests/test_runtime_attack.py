@@ -4,10 +4,12 @@ a node that raises, blocks or is killed inside a worker, process groups written 
 import os
 import signal
 
+import numpy as np
 import pytest
 from wavegraph.pipeline.config import GraphError, load_config
 from wavegraph.pipeline.graph import build_graph
 from wavegraph.pipeline.node import Node, NodeParams
+from wavegraph.pipeline.runner import run_graph
 
 
 class FaultParams(NodeParams):
@@ -67,3 +69,17 @@ def test_a_process_group_without_a_name_is_refused_not_a_run_that_hangs(tmp_path
         build_graph(load_config(p))
     what = "empty" if name == '""' else "only blanks ('  ')"
     assert e.value.lines() == [f"{p}:8: a process group's name is {what}; fix: give it a name: dsp: [...]"]
+
+
+def test_a_worker_killed_mid_run_is_named_with_its_signal_and_its_nodes(tmp_path):
+    """kill -9 of a worker (or the OOM killer) said only "process 'b' exited with code -9 without reporting": not
+    that it was killed, nor by what, nor which nodes, whose rows of the summary are empty."""
+    r = run_graph(build_graph(load_config(graph(tmp_path, "{mode: sigkill, at: 5}", n=400))))
+    assert r.exit_code == 1 and r.failure is not None
+    assert r.failure == (
+        "process 'b' exited with code -9 without reporting: killed by SIGKILL (kill -9, or the kernel's "
+        "out-of-memory killer: see `dmesg | grep -i oom`); its node: bad"
+    )
+    assert r.stats["bad"].get("missing") and not r.stats["rec"].get("missing")
+    data = np.load(tmp_path / "out.npz")["data"]  # what 'bad' passed on before it was killed, whole
+    np.testing.assert_array_equal(data[0], np.arange(50.0))
