@@ -324,3 +324,22 @@ def test_edf_writes_nan_as_0_also_where_the_channel_stays_above_0(tmp_path, name
     finite = np.isfinite(data[0])
     np.testing.assert_allclose(got[~finite], 0.0, atol=step)
     np.testing.assert_allclose(got[finite], data[0, finite], atol=step)
+
+
+@pytest.mark.parametrize("name", ["x.edf", "x.bdf"])
+def test_an_edf_of_no_sample_is_marked_all_padding(tmp_path, name):
+    """A stream that ended without a sample gets an EDF/BDF of one record (EDF holds no empty one), which was not
+    marked `padding` (only a part-filled last record was): read back and replayed as 1 s of zeros, data no one
+    recorded. Marked now, and file_source replays no sample."""
+    from wavegraph.nodes.io.file_source import FileSource
+
+    record(tmp_path / name, spec_of("float64", 2, types="eeg"), [])
+    reader = mne.io.read_raw_bdf if name.endswith(".bdf") else mne.io.read_raw_edf
+    notes = reader(tmp_path / name, verbose="error").annotations
+    assert [(float(a["onset"]), float(a["duration"]), a["description"]) for a in notes] == [(0.0, 1.0, "padding")]
+    src = FileSource(path=str(tmp_path / name))
+    src.configure({})
+    n = 0
+    while (out := src.read()) is not None:
+        n += out["out"].data.shape[-1] if "out" in out else 0
+    assert n == 0

@@ -146,7 +146,7 @@ def write_edf(
 
     n_rec = max(1, math.ceil(n / spr))
     onsets, durations, labels = (list(x) for x in notes)
-    if n % spr:
+    if n_rec * spr > n:  # (also the whole record of a stream that ended without a sample: it read as 1 s of data)
         onsets.append(n / rate)
         durations.append((n_rec * spr - n) / rate)
         labels.append("padding")
