@@ -245,3 +245,24 @@ def test_ssvep_windows_too_big_for_memory_are_said_at_configure():
     with pytest.raises(SpecError, match=r"ssvep_trial_decoder's kept signal .* needs 16.8 GiB of state; at most 1 GiB"):
         lookup("ssvep_trial_decoder")(freqs=[8, 10], max_delay=1e6).configure({"in": sig, "events": ev})
     assert lookup("ssvep_decoder")(freqs=[8, 10], window=30.0).configure({"in": sig})["scores"].shape == (2,)
+
+
+# --- the model node's stream -----------------------------------------------------------------------------------
+
+
+def test_a_conformer_context_too_big_for_memory_is_named():
+    """att_context_sizes [[1000000000, 0]] raised torch's DefaultCPUAllocator RuntimeError from configure()."""
+    node = lookup("conformer_encoder")(
+        random_init=True, d_model=16, n_layers=1, n_heads=2, att_context_sizes=[[10**9, 0]], device="cpu"
+    )
+    with pytest.raises(SpecError, match="conformer_encoder: the model's stream state does not fit in memory") as e:
+        node.configure({"in": SPEC})
+    assert "fewer left frames in att_context" in str(e.value)
+
+
+@pytest.mark.parametrize("rate", [float("nan"), float("inf")])
+def test_model_node_refuses_a_rate_that_is_not_finite(rate):
+    """A NaN or infinite input rate was taken: the output spec's rate and every output time were NaN (or 0)."""
+    node = lookup("mamba")(random_init=True, d_model=8, n_layers=1, device="cpu")
+    with pytest.raises(SpecError, match="mamba needs a regular"):
+        node.configure({"in": StreamSpec("features", rate, (6,), "float32")})

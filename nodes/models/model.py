@@ -21,6 +21,7 @@ parameters. torch is imported in configure(), not at module import.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -75,7 +76,7 @@ class ModelNode(Node):
     def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
         name = self.type_name or "model"
         spec = self.require_input(in_specs, "in", "features")
-        if len(spec.shape) != 1 or spec.rate <= 0:
+        if len(spec.shape) != 1 or not 0 < spec.rate < math.inf:  # NaN too: the output rate and times were NaN
             raise SpecError(
                 f"{name} needs a regular (frames x features) stream, got {spec.describe()}",
                 "feed it a feature extractor's or an encoder's output (e.g. log-mel frames)",
@@ -99,6 +100,12 @@ class ModelNode(Node):
             raise SpecError(
                 f"{name}: bad stream options {self.options}: {e}",
                 "see the model's options (the Conformer takes att_context: [L, R])",
+            ) from e
+        except (RuntimeError, MemoryError) as e:  # att_context [1000000000, 0]: torch's allocator, for its cache
+            first = (str(e).strip() or type(e).__name__).splitlines()[0]
+            raise SpecError(
+                f"{name}: the model's stream state does not fit in memory ({first})",
+                "use a smaller context: fewer left frames in att_context / att_context_sizes",
             ) from e
         self.stride = int(model.stride)
         self.in_rate = spec.rate
