@@ -144,3 +144,19 @@ def test_running_zscore_stays_exact_after_the_signal_moves_far_from_its_first_sa
     spiked[:, 3 * W - 1] = 1e150
     z = assert_streaming_equivalent(lambda: lookup("running_zscore")(window=1.0), spiked, spec, [[n]])["out"]
     np.testing.assert_allclose(z[:, 4 * W - 1 :], y[:, 4 * W - 1 :], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "pairs,match",
+    [
+        (["C3-Cz", "Cz-C4", "C3-Cz"], r"pair 'C3-Cz' is given twice"),
+        (["C3-C3"], r"pair 'C3-C3' subtracts C3 from itself"),
+    ],
+)
+def test_rereference_refuses_a_pair_twice_or_a_channel_minus_itself(pairs, match):
+    # Two outputs named 'C3-Cz': pick_channels drop: [C3-Cz] then removed only the first, and the recording still had a
+    # channel 'C3-Cz' the user had dropped; 'C3-C3' was a channel of zeros, unsaid.
+    node = lookup("rereference")(pairs=pairs)
+    with pytest.raises(SpecError, match=match) as e:
+        node.configure({"in": signal_spec(250.0, ["C3", "Cz", "C4"])})
+    assert "each pair once" in e.value.hint or "two different channels" in e.value.hint

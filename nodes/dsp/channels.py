@@ -161,6 +161,12 @@ class Rereference(SignalNode[RerefParams]):
             for pair in p.pairs:
                 a, b = _split_pair(pair, names)
                 ia, ib = channel_index(spec, [a, b], f"rereference pair {pair!r}")
+                if ia == ib:  # a channel of zeros
+                    raise SpecError(
+                        f"rereference pair {pair!r} subtracts {a} from itself", 'give two different channels: "C3-C4"'
+                    )
+                if f"{a}-{b}" in out_names:  # two outputs of one name: a later pick or drop by it takes the first only
+                    raise SpecError(f"rereference pair {pair!r} is given twice", "list each pair once")
                 plus.append(ia)
                 minus.append(ib)
                 out_names.append(f"{a}-{b}")
