@@ -118,3 +118,22 @@ def test_recover_on_a_stream_without_a_source_id_says_liblsl_cannot_reconnect(ca
     assert node.counters["outlet_lost"] == 1
     assert "`recover: true` waits for it" not in caplog.text
     assert "no source_id" in caplog.text
+
+
+@pytest.mark.parametrize("labels", [["C3", "C4", "Cz"], ["C3"]])
+def test_channel_descriptions_that_do_not_match_the_channel_count_are_said(labels, caplog):
+    """An app whose desc/channels lists a channel it does not send (a trigger channel switched off), or only the
+    first. Before: the extra entries were dropped and the missing ones named ch1, ... without a word: the labels
+    may be off by one channel."""
+    name = uname("desc")
+    info = pylsl.StreamInfo(name, "EEG", 2, 100.0, pylsl.cf_float32, name)
+    channels = info.desc().append_child("channels")  # (pylsl's set_channel_labels refuses a count that differs)
+    for label in labels:
+        channels.append_child("channel").append_child_value("label", label)
+    keep = pylsl.StreamOutlet(info)  # noqa: F841
+    node = LslInlet(name=name, resolve_timeout=2.0)
+    with caplog.at_level(logging.WARNING, "wavegraph.lsl"):
+        spec = node.configure({})["out"]
+    assert spec.channel_names == (("C3", "C4") if len(labels) == 3 else ("C3", "ch1"))
+    assert node.counters["channel_desc_mismatch"] == 1
+    assert f"stream '{name}' describes {len(labels)} channel(s) in desc/channels but sends 2" in caplog.text

@@ -77,6 +77,7 @@ from .lsl_info import (
     channel_info,
     check_declared,
     check_declared_markers,
+    desc_count_said,
     describe_streams,
     event_table,
     gap_said,
@@ -87,6 +88,7 @@ from .lsl_info import (
     off_clock,
     onehot_markers,
     outlet_gone_said,
+    rate_off_said,
     resolve,
     stall_said,
     unique_names,
@@ -297,6 +299,9 @@ class LslInlet(Source[LslInletParams]):
             spec = StreamSpec("events", 0.0, (3,), "float64", labels=labels)
         else:
             labels, types, units = channel_info(info, n)
+            if said := desc_count_said(info, n):
+                self.count("channel_desc_mismatch")
+                _log.warning("lsl_inlet: %s", said)
             given = [lab or f"ch{i}" for i, lab in enumerate(labels)]
             names = unique_names(given)
             if list(names) != given:
@@ -537,13 +542,7 @@ class LslInlet(Source[LslInletParams]):
         true_rate = off_nominal_rate(self._fit, self._rate)
         if true_rate is not None:
             self.count("rate_off_nominal")
-            _log.warning(
-                "lsl_inlet: stream '%s' sends about %.3g Hz by its timestamps, but its nominal rate is %g Hz, "
-                "which the graph takes the samples at; fix the rate in the sending app",
-                self._info.name() if self._info is not None else "?",
-                true_rate,
-                self._rate,
-            )
+            _log.warning("lsl_inlet: %s", rate_off_said(self._name(), true_rate, self._rate))
 
     def _end(self):
         self._done = True

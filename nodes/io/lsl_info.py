@@ -346,6 +346,29 @@ def channel_info(info, n: int) -> tuple[list[str | None], list[str | None], list
     return labels + pad, types + pad, units + pad
 
 
+def desc_count_said(info, n: int) -> str | None:
+    """What to say when desc/channels describes another number of channels than the `n` the stream sends (an app that
+    lists a channel it does not send, or only some); None when it matches or describes none."""
+    k, ch = 0, info.desc().child("channels").child("channel")
+    while not ch.empty():
+        k, ch = k + 1, ch.next_sibling("channel")
+    if k in (0, n):
+        return None
+    took = f"the first {n} are taken" if k > n else f"the channels after the first {k} are named ch{k}, ..."
+    return (
+        f"stream '{info.name()}' describes {k} channel(s) in desc/channels but sends {n}: {took}, and the labels (and "
+        "units) may belong to other channels than they name; fix the channel list in the sending app"
+    )
+
+
+def rate_off_said(stream: str, true_rate: float, rate: float) -> str:
+    """What to say of a stream whose timestamps give `true_rate` Hz, far from its nominal `rate`."""
+    return (
+        f"stream '{stream}' sends about {true_rate:.3g} Hz by its timestamps, but its nominal rate is {rate:g} Hz, "
+        "which the graph takes the samples at; fix the rate in the sending app"
+    )
+
+
 def unique_names(names: list[str]) -> tuple[str, ...]:
     """Every label that repeats becomes LABEL-0, LABEL-1, ... (MNE's rule), skipping names already
     taken; the others keep theirs."""
@@ -384,6 +407,8 @@ __all__ = [
     "onehot_markers",
     "resolve",
     "describe_streams",
+    "desc_count_said",
+    "rate_off_said",
     "backlog_said",
     "gap_said",
     "jump_said",
