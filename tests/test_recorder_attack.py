@@ -343,3 +343,18 @@ def test_an_edf_of_no_sample_is_marked_all_padding(tmp_path, name):
     while (out := src.read()) is not None:
         n += out["out"].data.shape[-1] if "out" in out else 0
     assert n == 0
+
+
+@pytest.mark.parametrize(("given", "written"), [("rec.fif", "rec_raw.fif"), ("REC.FIF", "REC_raw.fif")])
+def test_recover_takes_the_path_the_graph_gave(tmp_path, given, written):
+    """A recorder given path rec.fif writes rec_raw.fif (MNE's naming); killed, `wavegraph recover rec.fif` (the path
+    in the user's YAML) said 'no spill file rec.fif.spill: nothing to recover' with the recording in
+    rec_raw.fif.spill. It finishes rec_raw.fif now."""
+    data = np.arange(10.0)[None, :] * 1e-6
+    rec = record(tmp_path / given, spec_of("float64", 1, types="eeg"), [data], close=False)
+    rec._file.close()
+    rec._chunks.close()
+    out = recover(tmp_path / given)
+    assert out == tmp_path / written
+    np.testing.assert_array_equal(mne.io.read_raw_fif(out, verbose="error").get_data(), data)
+    assert recover(tmp_path / given) == tmp_path / written  # again: the finished file, found the same way

@@ -99,21 +99,20 @@ from .record_formats import (
 )
 
 
-def _mne_name(path: Path) -> Path:
+def _mne_name(path: Path, say: bool = True) -> Path:
     """x.fif -> x_raw.fif (MNE warns on, and some MNE readers refuse, other FIF names); X_RAW.FIF ->
-    X_RAW.fif (MNE writes only a lower-case .fif)."""
+    X_RAW.fif (MNE writes only a lower-case .fif). `say`: log the change (recover() looks for it quietly)."""
+    log = logging.getLogger("wavegraph.recorder").warning if say else lambda *a: None
     name = path.name
     lower = name.lower()
     for ext in (".fif.gz", ".fif"):
         if lower.endswith(ext) and not name.endswith(ext):
             path = path.with_name(name[: -len(ext)] + ext)
-            logging.getLogger("wavegraph.recorder").warning("recorder: MNE writes %s as %s", name, path.name)
+            log("recorder: MNE writes %s as %s", name, path.name)
             name = path.name
         if lower.endswith(ext) and not lower.endswith(FIF_ENDINGS):
             new = path.with_name(name[: -len(ext)] + "_raw" + ext)
-            logging.getLogger("wavegraph.recorder").warning(
-                "recorder: %s does not follow MNE's FIF naming (*_raw.fif); writing %s", name, new.name
-            )
+            log("recorder: %s does not follow MNE's FIF naming (*_raw.fif); writing %s", name, new.name)
             return new
     return path
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from .chunk_times import read_chunk_log
 from .finalise import finalise
 from .record_formats import FIF_ENDINGS, FORMATS, lock, open_spill, sf_name
-from .recorder import empty_marker_spill
+from .recorder import _mne_name, empty_marker_spill
 
 
 def recover(path: str | os.PathLike) -> Path:
@@ -27,6 +27,9 @@ def recover(path: str | os.PathLike) -> Path:
             path = path.with_name(path.name[: -len(tail)])
             break
     spill = path.with_name(path.name + ".spill")
+    named = _mne_name(path, say=False)  # the recorder's path: x.fif was recorded as x_raw.fif (its YAML says x.fif)
+    if not spill.exists() and named != path and (named.with_name(named.name + ".spill").exists() or named.exists()):
+        path, spill = named, named.with_name(named.name + ".spill")
     if not spill.exists():
         return _check_direct(path, spill)
     try:
