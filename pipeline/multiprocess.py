@@ -61,6 +61,7 @@ from .curve import process_security
 from .executor import NodeStats, StopFlag
 from .graph import Graph
 from .plan import (
+    SENDER_GONE,
     Abort,
     BadMessage,
     ClockReply,
@@ -398,6 +399,10 @@ class _Supervisor:
                     if self.result.failure is None:
                         where = getattr(p, "where", "")  # a Ray actor names its host
                         self.result.failure = f"process '{g}'{where} {_died(code, self.plans[g])}"
+                    for s in self.plans[g].senders:  # its receivers would wait for its end-of-stream until the abort
+                        if s.edge not in self.ended:
+                            self.ended[s.edge] = Ended(s.edge, SENDER_GONE)
+                            self.send(self.receiver_of[s.edge], self.ended[s.edge])
                     self.stop_run()
             if self.abort_at is None and self.stop_at is not None and now - self.stop_at > DRAIN_S:
                 self.abort_run()

@@ -187,7 +187,10 @@ class Live:
 @message
 class Ended:
     edge: str
-    seq: int
+    seq: int  # of the end-of-stream frame its sender sent; SENDER_GONE: the sender died without one
+
+
+SENDER_GONE = -1  # Ended.seq from the parent when the edge's process died: the receiver ends the edge with what came
 
 
 @message

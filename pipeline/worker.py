@@ -51,6 +51,7 @@ from .curve import EdgeSecurity
 from .executor import Executor, NodeFailure, StopFlag
 from .graph import configure_node, make_node
 from .plan import (
+    SENDER_GONE,
     Abort,
     BadMessage,
     ClockProbe,
@@ -497,7 +498,11 @@ def _loop(
                     return
                 chunk = rx.recv(timeout=0)
             eos, confirmed = held.get(key), link.ended.get(edge)
-            if eos is not None and confirmed is not None:
+            if confirmed == SENDER_GONE:  # its process died: what came is all that will come
+                held.pop(key, None)
+                open_rx.remove(item)
+                ex.deliver(node_id, port, eos or Chunk.end())
+            elif eos is not None and confirmed is not None:
                 del held[key]
                 if eos.seq == confirmed:
                     open_rx.remove(item)

@@ -81,5 +81,7 @@ def test_a_worker_killed_mid_run_is_named_with_its_signal_and_its_nodes(tmp_path
         "out-of-memory killer: see `dmesg | grep -i oom`); its node: bad"
     )
     assert r.stats["bad"].get("missing") and not r.stats["rec"].get("missing")
+    # The recorder's input ended with what had come (before, it waited for an end-of-stream until the abort, 2 s on)
+    assert r.stats["rec"]["chunks_in"] == 5 + 1
     data = np.load(tmp_path / "out.npz")["data"]  # what 'bad' passed on before it was killed, whole
     np.testing.assert_array_equal(data[0], np.arange(50.0))
