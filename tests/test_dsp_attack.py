@@ -160,3 +160,20 @@ def test_rereference_refuses_a_pair_twice_or_a_channel_minus_itself(pairs, match
     with pytest.raises(SpecError, match=match) as e:
         node.configure({"in": signal_spec(250.0, ["C3", "Cz", "C4"])})
     assert "each pair once" in e.value.hint or "two different channels" in e.value.hint
+
+
+@pytest.mark.parametrize("floor", [1e-50, 1e-300])
+def test_a_magnitude_floor_that_float32_rounds_to_zero_is_refused(floor):
+    # log: true with floor 1e-50 on an stft of a float32 signal (complex64): the floor became float32 0, and a silent
+    # bin gave log10(0) = -inf in the features (and numpy's 'RuntimeWarning: divide by zero'); a model after it then
+    # computes NaN. The same floor on complex128 works: float64 holds it.
+    from wavegraph.pipeline.spec import StreamSpec
+
+    node = lookup("magnitude")(log=True, floor=floor)
+    with pytest.raises(SpecError, match=rf"floor {floor:g} is 0 in float32") as e:
+        node.configure({"in": StreamSpec("features", 100.0, (3,), "complex64")})
+    assert "1e-45" in e.value.hint
+    wide = lookup("magnitude")(log=True, floor=floor)
+    wide.configure({"in": StreamSpec("features", 100.0, (3,), "complex128")})
+    y = wide.process({"in": Chunk(np.zeros((2, 3), np.complex128), 0.0)})["out"].data
+    np.testing.assert_array_equal(y, np.log10(floor))

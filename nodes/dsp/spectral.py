@@ -104,6 +104,12 @@ class Magnitude(_Stateless[MagnitudeParams]):
     def configure(self, in_specs):
         spec = _complex_features(self, in_specs, "magnitude")
         self._dtype = np.dtype(_REAL_OF[spec.dtype])
+        if self.params.log and self._dtype.type(self.params.floor) == 0:  # log10(0) = -inf for every silent bin
+            raise SpecError(
+                f"magnitude floor {self.params.floor:g} is 0 in {self._dtype.name} ({spec.dtype} frames)",
+                f"give a floor of at least 1e-45 (1e-10 is the default; {self._dtype.name} holds down to "
+                f"{float(np.finfo(self._dtype).smallest_subnormal):.3g})",
+            )
         self.out_specs = {"out": spec.evolve(dtype=self._dtype.name, units="a.u." if self.params.log else spec.units)}
         return self.out_specs
 
