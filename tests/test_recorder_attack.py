@@ -358,3 +358,20 @@ def test_recover_takes_the_path_the_graph_gave(tmp_path, given, written):
     assert out == tmp_path / written
     np.testing.assert_array_equal(mne.io.read_raw_fif(out, verbose="error").get_data(), data)
     assert recover(tmp_path / given) == tmp_path / written  # again: the finished file, found the same way
+
+
+def test_recover_splits_a_fif_at_the_recorders_split_size(tmp_path):
+    """A recording made with split_size: 2MB and killed was recovered into one file at MNE's 2 GB (the spill's header
+    did not keep the recorder's split_size): parts too big for the limit the user set (an upload's, a card's)."""
+    spec = spec_of("float64", 8, rate=1000.0, types="eeg")
+    data = np.random.default_rng(5).standard_normal((8, 40000)) * 1e-6  # 2.56 MB
+    rec = Recorder(path=str(tmp_path / "x_raw.fif"), split_size="2MB")
+    rec.configure({"in": spec})
+    rec.process({"in": Chunk(data, 0.0)})
+    rec._file.close()
+    rec._chunks.close()
+    recover(tmp_path / "x_raw.fif")
+    parts = sorted(p.name for p in tmp_path.iterdir())
+    assert parts[:2] == ["x_raw-1.fif", "x_raw-2.fif"] and "x_raw.fif" in parts
+    assert all(p.stat().st_size <= 2 * 2**20 for p in tmp_path.iterdir())
+    np.testing.assert_array_equal(mne.io.read_raw_fif(tmp_path / "x_raw.fif", verbose="error").get_data(), data)

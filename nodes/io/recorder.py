@@ -331,6 +331,7 @@ class Recorder(Sink[RecorderParams]):
                 "row_shape": list(_row_shape(spec)),
                 "dtype": spec.dtype,
                 "wall_start": self.wall_start,
+                "split_size": self.params.split_size,  # (recover() splits as close() would have)
             }
             self._file = self._take_spill()
             meta = self.spill_path.with_name(self.spill_path.name + ".json")

@@ -45,7 +45,8 @@ def recover(path: str | os.PathLike) -> Path:
     events_csv = path.with_name(path.name + ".events.csv")
     events = _read_events(events_csv) if events_csv.exists() else []
     try:
-        rate = open_spill(path)[1].rate  # every chunk's t0 and length: markers go where they went live
+        meta, spec, _ = open_spill(path)
+        rate = spec.rate  # every chunk's t0 and length: markers go where they went live
     except (OSError, ValueError, KeyError, TypeError) as e:  # was the bare FileNotFoundError, JSONDecodeError...
         if empty_marker_spill(spill):  # killed before its first sample: as a spill of no whole sample, below
             spill.unlink()
@@ -59,7 +60,16 @@ def recover(path: str | os.PathLike) -> Path:
     # The log is written after the data: rows past its total (a chunk whose log line was never
     # written, say on a full disk) are left out, so the file and its log agree.
     try:
-        out = finalise(path, first_t0=first_t0, gaps=gaps, times=times, overwrite=True, events=events, n_rows=total)
+        out = finalise(
+            path,
+            first_t0=first_t0,
+            gaps=gaps,
+            times=times,
+            overwrite=True,
+            events=events,
+            n_rows=total,
+            split_size=meta.get("split_size", "2GB"),  # the recorder's (a FIF split at 500MB recovers so, not at 2 GB)
+        )
     except OSError as e:  # a full disk (the target takes about the spill's size again): the spill stays
         raise _cannot_write(path, e) from None
     events_csv.unlink(missing_ok=True)
