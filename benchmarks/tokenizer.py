@@ -212,7 +212,14 @@ def train_main(argv: list[str]) -> int:
     cfg = TokenizerConfig()
     model = EEGTokenizer(cfg)
     t0 = time.time()
-    train, held = recordings(), recordings(held_out=True)
+    train = recordings()
+    longest, warm = max(x.shape[1] // cfg.hop for _, x in train), cfg.context - 1
+    if args.frames + warm > longest:  # torch's "invalid multinomial distribution" at the first step
+        ap.error(
+            f"--frames {args.frames}: no training recording is that long (the longest has {longest} frames, "
+            f"{warm} of them context); use --frames {max(1, longest - warm)} or fewer"
+        )
+    held = recordings(held_out=True)
     wins = [windows_of(x, cfg).float() for _, x in train]
     pool = torch.cat([w.reshape(-1, cfg.n_fft) for w in wins])
     print(

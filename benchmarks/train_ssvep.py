@@ -459,6 +459,8 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     if args.global_:
+        if not all(0 < w <= 30 for w in args.windows):  # ValueError from the model's config before
+            ap.error(f"--windows {' '.join(f'{w:g}' for w in args.windows)}: window lengths in (0, 30] s")
         for w in args.windows:
             train_global(w, args.epochs or 25, seed=args.seed, m=args.m)
         return 0

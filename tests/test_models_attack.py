@@ -266,3 +266,23 @@ def test_model_node_refuses_a_rate_that_is_not_finite(rate):
     node = lookup("mamba")(random_init=True, d_model=8, n_layers=1, device="cpu")
     with pytest.raises(SpecError, match="mamba needs a regular"):
         node.configure({"in": StreamSpec("features", rate, (6,), "float32")})
+
+
+def test_train_tokenizer_frames_longer_than_every_recording(tmp_path, capsys):
+    """--frames 100000 raised torch's "invalid multinomial distribution (sum of probabilities <= 0)" at step 1."""
+    from wavegraph.benchmarks.tokenizer import train_main
+
+    err = _usage_error(
+        train_main, ["--frames", "100000", "--steps", "1", "--out", str(tmp_path / "t.safetensors")], capsys
+    )
+    assert "--frames 100000: no training recording is that long (the longest has" in err and "or fewer" in err, err
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("windows", [["0"], ["-1"], ["nan"]])  # no valid one first: it would train the shipped one
+def test_train_ssvep_global_windows_are_checked(windows, capsys):
+    """--global --windows 0 raised the model config's ValueError traceback."""
+    from wavegraph.benchmarks.train_ssvep import main as train_ssvep
+
+    err = _usage_error(train_ssvep, ["--global", "--epochs", "1", "--windows", *windows], capsys)
+    assert "window lengths in (0, 30] s" in err, err
