@@ -286,3 +286,13 @@ def test_train_ssvep_global_windows_are_checked(windows, capsys):
 
     err = _usage_error(train_ssvep, ["--global", "--epochs", "1", "--windows", *windows], capsys)
     assert "window lengths in (0, 30] s" in err, err
+
+
+@pytest.mark.parametrize("kind", ["enhancer", "eeg_tokenizer"])
+def test_model_random_init_of_a_kind_with_a_fixed_input(kind):
+    """type: model, kind: enhancer, random_init: true said "unknown EnhancerConfig keys ['d_in']", a key the user
+    never wrote (the node adds the stream's width)."""
+    node = lookup("model")(random_init=True, kind=kind, device="cpu")
+    with pytest.raises(SpecError, match=f"random_init of kind '{kind}': its input is fixed by its own config") as e:
+        node.configure({"in": SPEC})
+    assert f"use type: {kind} for it" in str(e.value)

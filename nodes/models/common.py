@@ -7,6 +7,7 @@ can list the model nodes without loading torch.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
@@ -147,6 +148,13 @@ def make_model(params: ModelParams, kind: str | None, inline_config: dict[str, A
     else:
         if kind is None:
             raise SpecError("random_init needs the model kind", f"set kind: one of {', '.join(ckpt.KINDS)}")
+        if kind in ckpt.KINDS and "d_in" not in {f.name for f in dataclasses.fields(ckpt.KINDS[kind][0])}:
+            # the enhancer and the tokenizer: their input is fixed (audio hops, one EEG channel); the node's own
+            # d_in made "unknown EnhancerConfig keys ['d_in']", a key the user never wrote
+            raise SpecError(
+                f"random_init of kind {kind!r}: its input is fixed by its own config, not by the stream",
+                f"use type: {kind} for it (or give its checkpoint); random_init here builds conformer, mamba or gla",
+            )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(params.seed)
             try:
