@@ -407,10 +407,31 @@ class _Supervisor:
             if self.abort_at is None and self.stop_at is not None and now - self.stop_at > DRAIN_S:
                 self.abort_run()
             if self.abort_at is not None and now - self.abort_at > STOP_GRACE_S:
+                self.kill_stuck(now)
                 return
             if len(self.reported) == len(self.procs):
                 self.broadcast(Release())  # every frame has arrived: senders may close
                 return
+
+    def kill_stuck(self, now: float) -> None:
+        """Kill, and name, the processes that neither drained nor aborted: one of their nodes never returns (a
+        blocking read without a timeout, a deadlock, a busy loop), so nothing else would end them. Killed here,
+        not after another STOP_GRACE_S; their nodes are not closed (a recording of theirs is left unfinished)."""
+        for g, p in self.procs.items():
+            if g in self.reported or p.poll() is not None:
+                continue
+            with contextlib.suppress(Exception):
+                p.kill()
+            nodes = [n.id for n in self.plans[g].nodes]
+            which = f"its node '{nodes[0]}'" if len(nodes) == 1 else f"one of its nodes ({', '.join(nodes)})"
+            log.warning(
+                "process '%s'%s did not stop %.1f s after the stop and was killed: %s did not return (a read or "
+                "wait without a timeout, a deadlock?), and was not closed",
+                g,
+                getattr(p, "where", ""),
+                now - (self.stop_at or now),
+                which,
+            )
 
     def restart(self, group: str, why: str) -> bool:
         """Start `group` again if its policy allows (on_error: restart, under max_restarts, while the run

@@ -85,3 +85,26 @@ def test_a_worker_killed_mid_run_is_named_with_its_signal_and_its_nodes(tmp_path
     assert r.stats["rec"]["chunks_in"] == 5 + 1
     data = np.load(tmp_path / "out.npz")["data"]  # what 'bad' passed on before it was killed, whole
     np.testing.assert_array_equal(data[0], np.arange(50.0))
+
+
+def test_a_node_that_never_returns_is_killed_at_the_abort_and_named(tmp_path, monkeypatch, caplog):
+    """A node stuck in process() (deaf to signals, as in C code) kept its process from stopping: Ctrl-C ended the
+    run 5.1 s later (drain 2 s, abort grace 1.5 s, then another 1.5 s in _kill_stragglers) and nothing said which
+    process was killed, nor that its nodes were never closed. Now it is killed at the end of the abort's grace,
+    named with its node."""
+    from wavegraph.pipeline import multiprocess
+
+    monkeypatch.setattr(multiprocess, "DRAIN_S", 0.2)
+    monkeypatch.setattr(multiprocess, "STOP_GRACE_S", 0.3)
+    g = build_graph(load_config(graph(tmp_path, "{mode: block, at: 3}", n=100_000)))
+    with caplog.at_level("WARNING", logger="wavegraph.multiprocess"):
+        r = run_graph(g, speed=1.0, duration=0.2)  # stops as Ctrl-C does, 0.2 s after the start
+    said = [rec.getMessage() for rec in caplog.records if "was killed" in rec.getMessage()]
+    assert len(said) == 1 and said[0].startswith("process 'b' did not stop ")
+    assert said[0].endswith(
+        "s after the stop and was killed: its node 'bad' did not return (a read or wait without a timeout, a "
+        "deadlock?), and was not closed"
+    )
+    assert r.stats["bad"].get("missing") and not r.stats["rec"].get("missing")
+    data = np.load(tmp_path / "out.npz")["data"]  # the recorder (another process) closed its file: what came, whole
+    np.testing.assert_array_equal(data[0], np.arange(30.0))
