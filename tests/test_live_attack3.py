@@ -100,11 +100,11 @@ def test_recover_on_a_stream_without_a_source_id_says_liblsl_cannot_reconnect(ca
     assert f"stream '{name}' has no source_id" in caplog.text and "set a source_id in the sending app" in caplog.text
     caplog.clear()
 
-    def push_then_go():
-        assert amp.wait_for_consumers(10.0)
-        amp.push_chunk(np.ones((50, 2), np.float32), list(pylsl.local_clock() + np.arange(50) / 100.0))
+    def push(out):
+        assert out.wait_for_consumers(10.0)
+        out.push_chunk(np.ones((50, 2), np.float32), list(pylsl.local_clock() + np.arange(50) / 100.0))
 
-    th = threading.Thread(target=push_then_go)
+    th = threading.Thread(target=push, args=(amp,))
     th.start()
     got = []
     while not got:
@@ -137,3 +137,21 @@ def test_channel_descriptions_that_do_not_match_the_channel_count_are_said(label
     assert spec.channel_names == (("C3", "C4") if len(labels) == 3 else ("C3", "ch1"))
     assert node.counters["channel_desc_mismatch"] == 1
     assert f"stream '{name}' describes {len(labels)} channel(s) in desc/channels but sends 2" in caplog.text
+
+
+def test_a_marker_stamped_off_the_lsl_clock_mid_run_is_said(caplog):
+    """A stimulus program that stamps one marker with another clock (time.time(), PsychoPy's core.getTime()) after
+    others on the LSL clock. Before: only a first marker was checked; this one went on an hour away from the EEG
+    without a word."""
+    name = uname("stimclock")
+    out = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0.0, pylsl.cf_string, name))
+    node = LslInlet(name=name, max_samples=3, resolve_timeout=2.0)
+    node.configure({})
+    t = pylsl.local_clock()
+    th = markers_when_connected(out, ["1", "2", "3"], [t, t + 3600.0, t + 0.2])
+    with caplog.at_level(logging.WARNING, "wavegraph.lsl"):
+        chunks = read_all(node, limit_s=5.0)
+    th.join()
+    assert sum(len(c.data) for c in chunks) == 3
+    assert node.counters["clock_off"] == 1
+    assert f"stream '{name}'" in caplog.text and "away from the LSL clock" in caplog.text

@@ -415,11 +415,13 @@ class LslInlet(Source[LslInletParams]):
             ts = np.asarray(ts, dtype=np.float64)
             if not np.isfinite(ts).all():
                 ts = self._filled(ts, now)
-        if self._first_ts is None:
-            self._first_ts = float(ts[0])
-            if p.clock_sync and abs(self._first_ts - pylsl.local_clock()) > CLOCK_OFF_S:
-                self.count("clock_off")
-                _log.warning("lsl_inlet: %s", off_clock(self._info, self._first_ts - pylsl.local_clock()))
+        if self._first_ts is None or self._is_markers:  # a signal's first timestamp; every marker's (one may be off)
+            self._first_ts = float(ts[0]) if self._first_ts is None else self._first_ts
+            off = (ts if self._is_markers else ts[:1]) - pylsl.local_clock()
+            if p.clock_sync and (far := np.abs(off) > CLOCK_OFF_S).any():
+                if "clock_off" not in self.counters:
+                    _log.warning("lsl_inlet: %s", off_clock(self._info, float(off[far][0])))
+                self.count("clock_off", int(far.sum()))
         if self._is_markers and p.duration is not None:
             keep = ts < self._first_ts + p.duration
             if not keep.all():
