@@ -177,3 +177,31 @@ def test_a_magnitude_floor_that_float32_rounds_to_zero_is_refused(floor):
     wide.configure({"in": StreamSpec("features", 100.0, (3,), "complex128")})
     y = wide.process({"in": Chunk(np.zeros((2, 3), np.complex128), 0.0)})["out"].data
     np.testing.assert_array_equal(y, np.log10(floor))
+
+
+def test_epochs_after_a_resample_are_cut_around_the_marker_not_its_delay_later():
+    # EEG at 1 kHz -> resample to 250 Hz -> epochs, markers on the source clock: the resampler's output lags its
+    # stamps by 40 ms (declared, StreamSpec.delay), and epochs cut every window 10 samples late (an ERP peak at 300 ms
+    # showed at 340 ms) with no word. mne.Epochs on the resampled recording (MNE resamples without delay) is the
+    # reference: epochs now read the signal's samples at their content times (stamp - declared delay).
+    from wavegraph.nodes.dsp.epochs import Epochs
+    from wavegraph.pipeline.spec import StreamSpec
+
+    rate, n = 1000.0, 6000
+    x = np.random.default_rng(3).standard_normal((2, n))
+    rs = lookup("resample")(rate=250.0)
+    spec = rs.configure({"in": signal_spec(rate, ["E0", "E1"])})["out"]
+    y = np.concatenate([c["out"].data for c in (rs.process({"in": Chunk(x, 0.0)}), rs.finish())], axis=1)
+    onsets = np.array([1.0, 2.5, 4.004])
+    node = Epochs(tmin=-0.2, tmax=0.5)
+    node.configure({"in": spec, "events": StreamSpec("events", 0.0, (3,))})
+    node.process({"events": Chunk(np.column_stack([onsets, 0 * onsets, [1, 2, 3]]), 1.0)})
+    got = [node.process({"in": Chunk(y[:, k : k + 37], k / 250.0)}) for k in range(0, y.shape[1], 37)]
+    got = np.concatenate([g["out"].data for g in got if g])
+    content = ss.resample_poly(x, 1, 4, axis=-1)  # what the resampler's output holds, at its true times
+    s = np.round(onsets * 250).astype(int)
+    ref = np.stack(
+        [content[:, k - 50 : k + 126] for k in s]
+    )  # mne.Epochs' samples [s + round(tmin*rate), s + round(tmax*rate)]
+    assert got.shape == ref.shape and not node.counters
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12)

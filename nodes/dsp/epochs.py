@@ -9,7 +9,9 @@ For a marker at time t, the event sample s is the signal sample nearest to t (a 
 and the epoch is samples [s + round(tmin*rate), s + round(tmax*rate)] inclusive, exactly as
 mne.Epochs(raw, events, tmin=tmin, tmax=tmax, baseline=baseline) cuts it; with `baseline` (a, b), the
 mean over the epoch samples whose times lie in [a, b] (None: the epoch's start / end) is subtracted
-per channel (MNE's `mode="mean"`).
+per channel (MNE's `mode="mean"`). A signal whose content lags its stamps (`StreamSpec.delay`, declared by a
+resample or fir before this node) is read at its content times (stamp - delay), so the window is the one around
+the marker, as mne.Epochs cuts it on a recording resampled or filtered without delay.
 
 Outputs
   out:    features, irregular (rate 0), shape (*signal shape, n_times); a chunk holds one or more
@@ -115,7 +117,9 @@ class Epochs(Node[EpochsParams]):
             self.mask = slice(b0 - self.i0, b1 - self.i0 + 1)
         dtype = sig.dtype if np.dtype(sig.dtype).kind == "f" else "float64"
         self._check_buffer(sig, np.dtype(dtype).itemsize)
-        self.buf = TimedBuffer(sig.shape, dtype, sig.rate, lambda: self.state)
+        # a signal whose content lags its stamps (a resample or fir before: StreamSpec.delay) is read at its content
+        # times, so the window is the one around the marker, as mne.Epochs cuts it (it was `delay` late)
+        self.buf = TimedBuffer(sig.shape, dtype, sig.rate, lambda: self.state, -sig.delay)
         self.bad = BadSegments(ev.labels, p.reject_by_annotation, "epochs")
         # the markers to epoch, as (codes, keep those): those in `codes`, or all but BAD_/EDGE segments' (None: all)
         if p.codes is not None:
