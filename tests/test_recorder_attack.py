@@ -375,3 +375,31 @@ def test_recover_splits_a_fif_at_the_recorders_split_size(tmp_path):
     assert parts[:2] == ["x_raw-1.fif", "x_raw-2.fif"] and "x_raw.fif" in parts
     assert all(p.stat().st_size <= 2 * 2**20 for p in tmp_path.iterdir())
     np.testing.assert_array_equal(mne.io.read_raw_fif(tmp_path / "x_raw.fif", verbose="error").get_data(), data)
+
+
+@pytest.mark.parametrize("name", ["x.wav", "x.flac", "x.npz"])
+def test_a_gap_in_a_format_without_marks_keeps_its_chunk_times(tmp_path, name, caplog):
+    """WAV, FLAC and NPZ hold samples back to back: a 4 s dropout left no trace in the file, and close() deleted the
+    chunk log that said where it was (every sample after it 4 s early). The log is kept now and the gap said."""
+    spec = spec_of("float32", 1)
+    with caplog.at_level(logging.WARNING, logger="wavegraph.recorder"):
+        rec = Recorder(path=str(tmp_path / name))
+        rec.configure({"in": spec})
+        rec.process({"in": Chunk(np.full((1, 100), 0.1, "float32"), 0.0)})
+        rec.process({"in": Chunk(np.full((1, 100), 0.2, "float32"), 5.0, gap=True)})
+        rec.finish()
+        rec.close()
+    assert "cannot mark the 1 gap(s)" in caplog.text and "at 1 s of the file" in caplog.text
+    log = np.loadtxt(tmp_path / f"{name}.chunks.csv", delimiter=",", skiprows=1)
+    np.testing.assert_array_equal(log[:, 1:], [[0.0, 100, 0], [5.0, 100, 1]])
+
+
+@pytest.mark.parametrize("name", ["x.wav", "x.csv", "x_raw.fif"])
+def test_no_chunk_log_is_left_without_a_gap_or_where_the_file_marks_it(tmp_path, name, caplog):
+    rec = Recorder(path=str(tmp_path / name))
+    rec.configure({"in": spec_of("float32", 1)})
+    rec.process({"in": Chunk(np.full((1, 100), 0.1, "float32"), 0.0)})
+    rec.process({"in": Chunk(np.full((1, 100), 0.2, "float32"), 5.0, gap=not name.endswith(".wav"))})
+    rec.finish()
+    rec.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]

@@ -283,6 +283,25 @@ WRITE_FIXES = {  # what to do when a recorder's write fails so
 }
 
 
+def gaps_unmarked(path: Path, fmt: str, gaps: list[int], rate: float) -> bool:
+    """WAV, FLAC and NPZ hold samples back to back and no mark: a gap (samples missing, a dropout) left no trace, the
+    time after it wrong by its length. Their chunk log, `<path>.chunks.csv` (each chunk's t0, length and gap flag), is
+    then kept and said (True)."""
+    if not gaps or fmt not in ("wav", "flac", "npz"):
+        return False
+    at = ", ".join(f"{g / rate:.6g} s" if rate else f"row {g}" for g in gaps[:3]) + (" ..." if len(gaps) > 3 else "")
+    logging.getLogger("wavegraph.recorder").warning(
+        "recorder: %s holds its samples back to back and cannot mark the %d gap(s) in the stream (samples missing, "
+        "at %s of the file): their chunk times are kept in %s.chunks.csv (t0 of each chunk); record to _raw.fif or "
+        ".edf/.bdf to have them marked, or .csv for a time column",
+        path.name,
+        len(gaps),
+        at,
+        path.name,
+    )
+    return True
+
+
 def say_edf_losses(path: Path, spec: StreamSpec, bids: bool) -> None:
     """EDF/BDF hold no channel type and no bad mark: read back (by MNE or file_source) an EOG, ECG or trigger channel is
     EEG (misc without a unit), a bad channel good, so a CAR or a decoder downstream takes them in. Said, not lost unsaid

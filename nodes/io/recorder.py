@@ -90,6 +90,7 @@ from .record_formats import (
     csv_header,
     csv_rows,
     float32_holds,
+    gaps_unmarked,
     lock,
     say_edf_losses,
     sf_name,
@@ -541,7 +542,8 @@ class Recorder(Sink[RecorderParams]):
                     self.bids_file = write_bids(
                         self.path, self.bids, self.params.line_freq, self.params.overwrite, self.spec
                     )
-                if not self.params.chunk_log:  # the file is complete: the crash-recovery log has done its job
+                kept = self.params.chunk_log or gaps_unmarked(self.path, self.format, self._gaps, self.spec.rate)
+                if not kept:  # the file is complete: the crash-recovery log has done its job
                     self.chunks_path.unlink(missing_ok=True)
             elif self._spill is not None:  # a spill locked for the markers, and no sample came
                 self._spill.close()
