@@ -403,3 +403,24 @@ def test_no_chunk_log_is_left_without_a_gap_or_where_the_file_marks_it(tmp_path,
     rec.finish()
     rec.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+def test_recover_keeps_the_markers_of_a_fif_without_a_whole_sample(tmp_path):
+    """A FIF recording killed before its first whole sample but after markers: recover said 'held no complete
+    sample: nothing to write' and had deleted <path>.events.csv, the markers with it."""
+    ev = StreamSpec("events", 0.0, (3,), "float64", labels=((1, "start"),))
+    path = tmp_path / "x_raw.fif"
+    rec = Recorder(path=str(path), events=True)
+    rec.configure({"in": spec_of("float64", 2, types="eeg"), "events": ev})
+    rec.process({"events": Chunk(np.array([[0.0, 0.0, 1.0]]), 0.0)})
+    rec.process({"in": Chunk(np.zeros((2, 1)), 0.0)})
+    rec._file.close()
+    rec._chunks.close()
+    rec._events_file.close()
+    spill = tmp_path / "x_raw.fif.spill"
+    import os
+
+    os.truncate(spill, 9)  # part of the first sample's 16 bytes
+    with pytest.raises(ValueError, match="no complete sample.*markers stay in x_raw.fif.events.csv"):
+        recover(path)
+    assert (tmp_path / "x_raw.fif.events.csv").read_text().splitlines()[1:] == ["0.0,0.0,1,start"]

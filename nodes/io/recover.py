@@ -72,9 +72,10 @@ def recover(path: str | os.PathLike) -> Path:
         )
     except OSError as e:  # a full disk (the target takes about the spill's size again): the spill stays
         raise _cannot_write(path, e) from None
-    events_csv.unlink(missing_ok=True)
     if not out.exists():  # a FIF or FLAC cannot hold zero samples
-        raise ValueError(f"{spill} held no complete sample: nothing to write (the empty spill is removed)")
+        kept = f"; its markers stay in {events_csv.name}" if events_csv.exists() else ""  # (they were deleted)
+        raise ValueError(f"{spill} held no complete sample: nothing to write (the empty spill is removed){kept}")
+    events_csv.unlink(missing_ok=True)
     return out
 
 
