@@ -424,3 +424,17 @@ def test_recover_keeps_the_markers_of_a_fif_without_a_whole_sample(tmp_path):
     with pytest.raises(ValueError, match="no complete sample.*markers stay in x_raw.fif.events.csv"):
         recover(path)
     assert (tmp_path / "x_raw.fif.events.csv").read_text().splitlines()[1:] == ["0.0,0.0,1,start"]
+
+
+def test_a_fif_of_no_sample_says_where_its_markers_are(tmp_path, caplog):
+    """Markers came, no sample: the FIF is not written (it cannot be empty) and the markers stay in
+    <path>.events.csv, which the warning did not name."""
+    ev = StreamSpec("events", 0.0, (3,), "float64", labels=((1, "start"),))
+    rec = Recorder(path=str(tmp_path / "x_raw.fif"), events=True)
+    rec.configure({"in": spec_of("float64", 1, types="eeg"), "events": ev})
+    rec.process({"events": Chunk(np.array([[0.5, 0.0, 1.0], [0.7, 0.0, 1.0]]), 0.0)})
+    with caplog.at_level(logging.WARNING, logger="wavegraph.recorder"):
+        rec.finish()
+        rec.close()
+    assert f"its 2 markers are kept in {tmp_path / 'x_raw.fif.events.csv'}" in caplog.text
+    assert len((tmp_path / "x_raw.fif.events.csv").read_text().splitlines()) == 3

@@ -470,9 +470,10 @@ class Recorder(Sink[RecorderParams]):
             if self.format in ("fif", "flac"):
                 self.count("no_samples")
                 logging.getLogger("wavegraph.recorder").warning(
-                    "recorder: the stream ended without a sample; a %s file cannot be empty, so %s was not written",
+                    "recorder: the stream ended without a sample; a %s file cannot be empty, so %s was not written%s",
                     self.format.upper(),
                     self.path,
+                    f"; its {len(self._events)} markers are kept in {self.events_path}" if self._events else "",
                 )
             else:
                 self._start()
