@@ -19,7 +19,9 @@ import pylsl  # noqa: E402
 import pytest  # noqa: E402
 from test_live_lsl import read_all  # noqa: E402  # pyright: ignore[reportMissingImports]
 from wavegraph.nodes.io.lsl import LslInlet  # noqa: E402
-from wavegraph.pipeline.spec import SpecError  # noqa: E402
+from wavegraph.nodes.io.lsl_outlet import LslOutlet  # noqa: E402
+from wavegraph.pipeline.chunk import Chunk  # noqa: E402
+from wavegraph.pipeline.spec import SpecError, StreamSpec  # noqa: E402
 
 
 def uname(prefix):
@@ -155,3 +157,26 @@ def test_a_marker_stamped_off_the_lsl_clock_mid_run_is_said(caplog):
     assert sum(len(c.data) for c in chunks) == 3
     assert node.counters["clock_off"] == 1
     assert f"stream '{name}'" in caplog.text and "away from the LSL clock" in caplog.text
+
+
+def test_the_outlet_drops_token_ids_that_are_no_integer():
+    """A node of one's own whose tokens are float ids with NaN for 'no decision'. Before: 'ValueError: cannot convert
+    float NaN to integer' out of lsl_outlet.process (a traceback; the run failed); 2.5 went out as '2'."""
+    name = uname("tokens")
+    out = LslOutlet(name=name, timestamps="stream")
+    out.configure({"in": StreamSpec("tokens", 4.0, (), "float64")})
+    out.open()
+    inlet = pylsl.StreamInlet(pylsl.resolve_byprop("name", name, timeout=5.0)[0])
+    inlet.open_stream(timeout=5.0)
+    assert out._outlet is not None and out._outlet.wait_for_consumers(5.0)
+    t = pylsl.local_clock()
+    out.process({"in": Chunk(np.array([3.0, np.nan, 2.5, 7.0]), t0=t)})
+    got, ts = [], []
+    while len(got) < 2:
+        m, s = inlet.pull_chunk(timeout=2.0, max_samples=10)
+        assert s, "the markers did not arrive"
+        got += [x[0] for x in m]
+        ts += s
+    assert got == ["3", "7"] and out.counters["bad_marker"] == 2
+    np.testing.assert_allclose(ts, [t, t + 0.75], atol=1e-9)
+    out.close()

@@ -5,7 +5,8 @@ lsl_outlet (sink): publishes its input.
   (float32 -> cf_float32, others -> cf_double64), channel label/type/unit in desc. Events and tokens
   (decisions) go out as an irregular-rate, 1-channel string marker stream (type "Markers" unless
   given): an event's marker is its label from `spec.labels` or else its integer code; a token is its
-  integer id; the code table goes into `desc/events` so lsl_inlet maps labels back to codes.
+  integer id (float ids that are no integer, NaN, dropped: counted bad_marker); the code table goes
+  into `desc/events` so lsl_inlet maps labels back to codes.
   `timestamps: now` stamps with the LSL clock at push (what a live app would do); `stream` uses the
   chunk times, right when the stream came from lsl_inlet (its t0 is already LSL time).
 
@@ -157,6 +158,11 @@ class LslOutlet(Sink[LslOutletParams]):
         else:
             ids = np.asarray(c.data).reshape(-1)
             times = c.t0 + np.arange(ids.size) / self._rate if self._rate > 0 else np.full(ids.size, c.t0)
+            if ids.dtype.kind == "f":  # float ids (a node of one's own): NaN for 'none', 2.5 (was sent as '2')
+                ok = np.isfinite(ids) & (ids == np.round(ids)) & (np.abs(ids) <= 2**53)
+                if not ok.all():
+                    self.count("bad_marker", int(np.count_nonzero(~ok)))
+                    ids, times = ids[ok], times[ok]
             markers = [str(int(k)) for k in ids]
         now = pylsl.local_clock()
         if self.params.timestamps == "stream" and len(times):
