@@ -96,15 +96,18 @@ def build(kind: str, config: dict) -> StreamingModel:
     if kind not in KINDS:
         raise CheckpointError(f"unknown model kind {kind!r}; known: {', '.join(KINDS)}")
     cfg_cls, model_cls = KINDS[kind]
-    try:
+    try:  # ArithmeticError: a config check dividing by a 0 (hop: 0) or rounding an inf (scale_window: Infinity)
         cfg = cfg_cls.from_dict(dict(config))
-    except (TypeError, ValueError) as e:
-        raise CheckpointError(f"bad {kind} config: {e}") from e
-    try:
         return model_cls(cfg)
+    except (TypeError, ValueError, ArithmeticError) as e:  # also torch's layers refusing a size the checks let by
+        raise CheckpointError(f"bad {kind} config: {e}") from e
     except (RuntimeError, MemoryError) as e:  # torch's allocator: "can't allocate memory: you tried to allocate ..."
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"a {kind} model of this config does not fit in memory ({first}); make it smaller") from e
+        if isinstance(e, MemoryError) or "allocate" in first:
+            raise CheckpointError(
+                f"a {kind} model of this config does not fit in memory ({first}); make it smaller"
+            ) from e
+        raise CheckpointError(f"bad {kind} config: {first}") from e
 
 
 def save(model: nn.Module, path) -> Path:

@@ -67,6 +67,18 @@ class TokenizerConfig(DictConfig):
     commitment: float = 0.25
 
     def __post_init__(self):
+        # a hand-edited checkpoint JSON: hop -1 or clip 0 tokenized without a word, hop 0 divided by zero
+        if not (0 < self.rate < math.inf and 0 < self.scale_window < math.inf):
+            raise ValueError(f"rate and scale_window must be > 0 and finite, got {self.rate} and {self.scale_window}")
+        sizes = ("n_fft", "hop", "n_bins", "patch", "d_model", "n_heads", "n_layers", "d_temporal", "context")
+        for name in (*sizes, "codebook_size", "code_dim"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"TokenizerConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if not (0 < self.scale_quantile <= 1 and self.clip > 0 and 0 <= self.ema_decay < 1 and self.commitment >= 0):
+            raise ValueError(
+                "need 0 < scale_quantile <= 1, clip > 0, 0 <= ema_decay < 1 and commitment >= 0, got "
+                f"{self.scale_quantile}, {self.clip}, {self.ema_decay} and {self.commitment}"
+            )
         if self.n_fft % self.hop or self.n_fft < self.hop:
             raise ValueError(f"hop={self.hop} must divide n_fft={self.n_fft}")
         if self.n_bins > self.n_fft // 2 + 1 or self.n_bins % self.patch:

@@ -296,3 +296,32 @@ def test_model_random_init_of_a_kind_with_a_fixed_input(kind):
     with pytest.raises(SpecError, match=f"random_init of kind '{kind}': its input is fixed by its own config") as e:
         node.configure({"in": SPEC})
     assert f"use type: {kind} for it" in str(e.value)
+
+
+SHIPPED = Path(__file__).resolve().parents[1] / "models" / "weights"
+
+
+@pytest.mark.parametrize(
+    "change, said",
+    [
+        ({"hop": 0}, "TokenizerConfig.hop must be >= 1, got 0"),  # was ZeroDivisionError
+        ({"hop": -1}, "TokenizerConfig.hop must be >= 1, got -1"),  # was taken: tokens of nonsense
+        ({"n_heads": 0}, "TokenizerConfig.n_heads must be >= 1"),  # was ZeroDivisionError
+        ({"code_dim": 0}, "TokenizerConfig.code_dim must be >= 1"),  # was torch's "groups must be a positive integer"
+        ({"scale_window": float("inf")}, "rate and scale_window must be > 0 and finite"),  # was OverflowError
+        ({"clip": 0.0}, "clip > 0"),  # was taken: every scaled sample clipped to 0
+    ],
+)
+def test_tokenizer_checkpoint_config_values_are_checked(tmp_path, change, said):
+    path = edited(SHIPPED / "eeg_tokenizer.safetensors", tmp_path, "tok", **change)
+    with pytest.raises(SpecError) as e:
+        lookup("eeg_tokenizer")(checkpoint=str(path)).configure({"in": signal_spec(200.0, ["C3"])})
+    text = str(e.value)
+    assert said in text and "tok.json: bad eeg_tokenizer config" in text and "wavegraph train tokenizer" in text, text
+
+
+def test_enhancer_checkpoint_config_that_its_core_refuses(tmp_path):
+    """mlp_ratio: Infinity in the shipped enhancer's JSON raised OverflowError from the GLA core's constructor."""
+    path = edited(SHIPPED / "enhancer.safetensors", tmp_path, "enh", mlp_ratio=float("inf"))
+    with pytest.raises(SpecError, match=r"enh\.json: bad enhancer config: cannot convert float infinity to integer"):
+        lookup("enhancer")(checkpoint=str(path)).configure({"in": StreamSpec("signal", 16000.0, (1,), "float32")})
