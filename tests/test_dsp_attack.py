@@ -205,3 +205,34 @@ def test_epochs_after_a_resample_are_cut_around_the_marker_not_its_delay_later()
     )  # mne.Epochs' samples [s + round(tmin*rate), s + round(tmax*rate)]
     assert got.shape == ref.shape and not node.counters
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12)
+
+
+def test_join_lines_up_an_input_that_lags_its_stamps_with_one_that_does_not():
+    # A 1 kHz signal joined, on the grid of its own 250 Hz resampled copy, with itself: the resampled input's content
+    # lags its stamps by 40 ms (declared), and join lined the stamps up, so the raw channel came out 40 ms early
+    # against the resampled one; and the output declared no delay, so an align after it removed nothing. Now each
+    # input is shifted by its delay relative to the reference, and the output declares the reference's.
+    from wavegraph.nodes.dsp.join import Join
+
+    rate, n = 1000.0, 4000
+    x = np.random.default_rng(4).standard_normal((1, n))
+    src = signal_spec(rate, ["E0"])
+    rs = lookup("resample")(rate=250.0)
+    rs_spec = rs.configure({"in": src})["out"]
+    node = Join(inputs=["a", "b"])
+    out_spec = node.configure({"a": rs_spec, "b": src})["out"]
+    assert out_spec.delay == pytest.approx(0.04)
+    outs = []
+    for k in range(0, n, 100):
+        c = Chunk(x[:, k : k + 100], k / rate)
+        outs.append(node.process({"a": rs.process({"in": c})["out"], "b": c}))
+    first = next(o["out"] for o in outs if o)
+    y = np.concatenate([o["out"].data for o in outs if o], axis=1)
+    m = y.shape[1]
+    assert m > 900 and first.t0 == pytest.approx(0.04)  # the resampler's 10 warm-up samples: before b's content
+    np.testing.assert_allclose(y[0], ss.resample_poly(x[0], 1, 4)[:m], rtol=0, atol=1e-12)  # content from time 0
+    np.testing.assert_allclose(y[1], x[0, 0 : 4 * m : 4], rtol=0, atol=1e-9)  # b at those times (was x[40], x[44] ...)
+    align = lookup("align")()
+    align.configure({"in": out_spec})
+    z = align.process({"in": first})["out"]
+    assert z.t0 == pytest.approx(0.04) and z.data[0, 0] == y[0, 10]  # stamped at its content's time

@@ -17,6 +17,10 @@ once that input has ended: the runtime says so (`input_ended`) as soon as its en
 of the run (it held the other inputs until then). With `max_wait`, those samples go out at once as
 late ones (below) instead.
 
+An input whose content lags its stamps (`StreamSpec.delay`, declared by a resample, fir or istft before it) by
+more or less than the reference's is shifted by the difference (on top of `offsets`), so the join lines up
+content, not stamps; the output declares the reference's delay (an `align` after it removes it).
+
 `max_wait` (seconds of reference-stream time, default none: wait for ever): once the reference has run
 `max_wait` past a sample that some input has not reached yet, the sample goes out with that input's
 last value held (NaN before it has any), the output chunk is flagged `gap`, and `late_<port>` counts
@@ -118,13 +122,14 @@ class Join(Node[JoinParams]):
         types = [t for p in self.inputs for t in (specs[p].channel_types or ("misc",) * specs[p].shape[0])]
         units = {specs[p].units for p in self.inputs}
         self.dtype = np.result_type(*[np.dtype(specs[p].dtype) for p in self.inputs], np.float32)
-        self.bufs = {
+        lag = specs[self.ref].delay  # an input whose content lags its stamps more or less than the reference's
+        self.bufs = {  # (StreamSpec.delay: a resample or fir before it) is shifted by the difference
             p: TimedBuffer(
                 specs[p].shape,
                 self.dtype,
                 specs[p].rate,
                 lambda: self.state,
-                self.params.offsets.get(p, 0.0),
+                self.params.offsets.get(p, 0.0) + lag - specs[p].delay,
                 prefix=f"{p}_",
             )
             for p in self.inputs
@@ -148,6 +153,7 @@ class Join(Node[JoinParams]):
                 units.pop() if len(units) == 1 else "",
                 meas_date=ref.meas_date,  # the reference's grid and time: a FIF recorder keeps its date (was today's)
                 first_time=ref.first_time,
+                delay=ref.delay,  # and its content's lag, which the other inputs now share: an align after removes it
             )
         }
         return self.out_specs
