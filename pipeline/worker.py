@@ -47,6 +47,7 @@ import wavegraph
 
 from .chunk import Chunk
 from .clock import LocalClock
+from .config import GraphError
 from .curve import EdgeSecurity
 from .executor import Executor, NodeFailure, StopFlag
 from .graph import configure_node, make_node
@@ -76,7 +77,7 @@ from .plan import (
     encode,
 )
 from .shm import ShmEdgeReceiver, ShmEdgeSender
-from .spec import StreamSpec
+from .spec import SpecError, StreamSpec
 from .summary import stats_to_dicts
 from .transport import EdgeReceiver, EdgeSender
 
@@ -380,6 +381,9 @@ def run_worker(plan: WorkerPlan, stop: StopFlag, clock: LocalClock | None = None
     except NodeFailure as e:
         link.send(Error(group, str(e)))
         code = 1
+    except GraphError as e:  # a node's configure() failed here though it passed the parent's build (a device gone)
+        link.send(Error(group, f"process '{group}' failed: {_said(e)}"))
+        code = 1
     except Exception as e:  # noqa: BLE001 — a set-up failure must reach the parent too
         link.send(Error(group, f"process '{group}' failed: {e}\n{traceback.format_exc()}"))
         code = 1
@@ -420,6 +424,19 @@ def run_worker(plan: WorkerPlan, stop: StopFlag, clock: LocalClock | None = None
         security.stop()
         ctx.term()
     return code
+
+
+def _said(e: GraphError) -> str:
+    """A GraphError's lines and, when a node raised it (not a SpecError), where: the node's own frames, not the
+    worker's (they were the traceback printed, and the node's file and line were not)."""
+    text = "\n".join(e.lines())
+    cause = e.__cause__ or e.__context__
+    if cause is not None and not isinstance(cause, SpecError):
+        frames = traceback.extract_tb(cause.__traceback__)[1:]  # from configure_node's call into the node on
+        here = os.path.dirname(os.path.abspath(__file__))
+        frames = [f for f in frames if os.path.dirname(os.path.abspath(f.filename)) != here] or frames
+        text += "\n" + "".join(traceback.format_list(frames)) + "".join(traceback.format_exception_only(cause))
+    return text.rstrip("\n")
 
 
 def _with_transport(stats: dict, receivers: list, senders: dict) -> dict:

@@ -26,7 +26,7 @@ class Fault(Node):
     def configure(self, in_specs):
         self.calls = 0
         if self.params.configure_in_worker and "pipeline.worker" in open("/proc/self/cmdline").read():
-            raise RuntimeError("the device is gone")  # the line the failure must name
+            raise RuntimeError("the device is gone")  # the line the failure names
         return super().configure(in_specs)
 
     def process(self, inputs):
@@ -108,3 +108,18 @@ def test_a_node_that_never_returns_is_killed_at_the_abort_and_named(tmp_path, mo
     assert r.stats["bad"].get("missing") and not r.stats["rec"].get("missing")
     data = np.load(tmp_path / "out.npz")["data"]  # the recorder (another process) closed its file: what came, whole
     np.testing.assert_array_equal(data[0], np.arange(30.0))
+
+
+def test_a_node_whose_configure_fails_only_in_its_worker_is_said_with_its_own_line(tmp_path):
+    """configure() passes in the parent's build and raises in the worker (a device gone, a file the worker cannot
+    open): the failure printed the worker's traceback (worker.py, graph.py), not where the node raised."""
+    r = run_graph(build_graph(load_config(graph(tmp_path, "{configure_in_worker: true}"))))
+    assert r.exit_code == 1 and r.failure is not None
+    raised = next(i for i, line in enumerate(open(__file__), 1) if 'RuntimeError("the device is gone")' in line)
+    lines = r.failure.split("\n")
+    assert lines[0] == (
+        f"process 'b' failed: {tmp_path}/g.yaml:3: node 'bad' (test_runtime_attack:Fault): configure() failed: "
+        "RuntimeError: the device is gone; fix: check its params and inputs; if they are right, this is a bug in the node"
+    )
+    assert lines[1] == f'  File "{__file__}", line {raised}, in configure'
+    assert lines[-1] == "RuntimeError: the device is gone" and "worker.py" not in r.failure
