@@ -236,3 +236,19 @@ def test_join_lines_up_an_input_that_lags_its_stamps_with_one_that_does_not():
     align.configure({"in": out_spec})
     z = align.process({"in": first})["out"]
     assert z.t0 == pytest.approx(0.04) and z.data[0, 0] == y[0, 10]  # stamped at its content's time
+
+
+@pytest.mark.parametrize("name,params", [("bandpower", {}), ("sliding_window", dict(size=50, hop=25))])
+def test_windowed_features_keep_the_delay_their_signal_declares(name, params):
+    # stft carried its input's declared delay; bandpower and sliding_window built their features spec without it, so
+    # features of a resampled (or fir-filtered) signal were stamped 40 ms late with nothing declared, and an align
+    # after them (or a consumer reading StreamSpec.delay) had nothing to remove.
+    rs = lookup("resample")(rate=250.0)
+    spec = rs.configure({"in": signal_spec(1000.0, ["E0", "E1"])})["out"]
+    out = lookup(name)(**params).configure({"in": spec})["out"]
+    assert out.delay == pytest.approx(0.04)
+    frames = np.ones((3, out.shape[0]))
+    align = lookup("align")()
+    align.configure({"in": out})
+    align.process({"in": Chunk(frames, 0.0)})  # (the frames stamped before the start once moved are dropped)
+    assert align.process({"in": Chunk(frames, 5.0)})["out"].t0 == pytest.approx(4.96)  # 40 ms earlier: content time

@@ -87,6 +87,7 @@ class Bandpower(_Framed):
                 names,
                 types,
                 f"log10({spec.units}^2)" if p.log else f"{spec.units}^2",
+                delay=spec.delay,  # frames of a delayed signal lag their stamps as it does (as stft's)
                 meas_date=spec.meas_date,
                 first_time=spec.first_time,
             )

@@ -165,6 +165,7 @@ class SlidingWindow(_Framed):
                 names,
                 types,
                 spec.units,
+                delay=spec.delay,  # frames of a delayed signal lag their stamps as it does (as stft's)
                 meas_date=spec.meas_date,
                 first_time=spec.first_time,
             )
