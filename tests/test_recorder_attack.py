@@ -438,3 +438,19 @@ def test_a_fif_of_no_sample_says_where_its_markers_are(tmp_path, caplog):
         rec.close()
     assert f"its 2 markers are kept in {tmp_path / 'x_raw.fif.events.csv'}" in caplog.text
     assert len((tmp_path / "x_raw.fif.events.csv").read_text().splitlines()) == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "suggested"),
+    [
+        ("sub-01_task-rest_run-01_eeg.edf", "sub-01_task-rest_run-02_eeg.edf"),
+        ("sub-01_ses-a_task-rest_run-1_eeg.bdf", "sub-01_ses-a_task-rest_run-02_eeg.bdf"),
+        ("x_run-09.csv", "x_run-10.csv"),
+    ],
+)
+def test_the_next_run_of_a_bids_style_name_keeps_one_run_entity(tmp_path, name, suggested):
+    """An existing sub-01_task-rest_run-01_eeg.edf was refused naming sub-01_task-rest_run-01_eeg_run-02.edf (two
+    run entities, no BIDS name) as the next free run."""
+    (tmp_path / name).write_bytes(b"")
+    with pytest.raises(SpecError, match=f"path: {tmp_path / suggested},"):
+        Recorder(path=str(tmp_path / name)).configure({"in": spec_of("float64", 1, types="eeg")})

@@ -98,6 +98,7 @@ from .record_formats import (
     target_format,
     truncate_wav,
 )
+from .run_names import next_run_name
 
 
 def _mne_name(path: Path, say: bool = True) -> Path:
@@ -116,27 +117,6 @@ def _mne_name(path: Path, say: bool = True) -> Path:
             log("recorder: %s does not follow MNE's FIF naming (*_raw.fif); writing %s", name, new.name)
             return new
     return path
-
-
-def next_run_name(path: Path) -> Path:
-    """The first free numbered run name: out/default_raw.fif -> out/default_run-02_raw.fif (-03, ...)."""
-    import re
-
-    lower = path.name.lower()
-    ending = next((e for e in FIF_ENDINGS if lower.endswith(e)), None)
-    if ending:
-        cut = len(path.name) - len(ending)
-        cut -= path.name[cut - 1 : cut] in ("_", "-")
-    else:
-        cut = len(path.name) - len(path.suffix)
-    stem, suffix = path.name[:cut], path.name[cut:]
-    m = re.fullmatch(r"(.*)_run-(\d+)", stem)
-    base, k = (m.group(1), int(m.group(2)) + 1) if m else (stem, 2)
-    while True:
-        candidate = path.with_name(f"{base}_run-{k:02d}{suffix}")
-        if not any(p.exists() for p in (candidate, candidate.with_name(candidate.name + ".spill"))):
-            return candidate
-        k += 1
 
 
 class RecorderParams(NodeParams):
