@@ -49,6 +49,7 @@ from .chunk import Chunk
 from .clock import LocalClock
 from .config import GraphError
 from .curve import EdgeSecurity
+from .endpoints import DEFAULT_MAX_BYTES, MAX_CHUNK_SAMPLES, max_frame_bytes
 from .executor import Executor, NodeFailure, StopFlag
 from .graph import configure_node, make_node
 from .plan import (
@@ -302,10 +303,24 @@ def run_worker(plan: WorkerPlan, stop: StopFlag, clock: LocalClock | None = None
     nodes: dict = {}
     ex = None
     code = 0
+    types = {nc.id: nc.type for nc in plan.nodes}
+    limits = {  # the largest chunk each crossing edge's receiver takes
+        s.edge: min(max_frame_bytes(StreamSpec.from_dict(s.spec)), DEFAULT_MAX_BYTES) for s in plan.senders
+    }
 
     def send(edge, chunk: Chunk) -> None:
         name = str(edge)
         tx = senders[name]
+        if chunk.data.nbytes > limits[name]:  # its receiver would drop it (libzmq: without a word) and go on
+            raise NodeFailure(
+                edge.source_node,
+                types[edge.source_node],
+                group,
+                f"it sent a chunk of {chunk.data.nbytes:,} bytes (shape {chunk.data.shape}) on {name}, more than an "
+                f"edge between processes takes: {limits[name]:,} bytes ({MAX_CHUNK_SAMPLES:,} samples or 10 minutes of "
+                f"this stream, at most 256 MiB); fix: send it in smaller chunks, or place '{edge.source_node}' and "
+                f"'{edge.target_node}' in one process",
+            )
         if name in link.moved:  # its receiver's process was restarted (on_error: restart)
             tx.reconnect(link.moved.pop(name))
         if tx.policy == "drop_oldest" and not chunk.eos:

@@ -14,7 +14,7 @@ from wavegraph.pipeline.runner import run_graph
 
 class FaultParams(NodeParams):
     at: int = 3  # the call of process() (0-based) that misbehaves
-    mode: str = "none"  # sigkill: the process is killed (kill -9, the OOM killer); block: process() never returns
+    mode: str = "none"  # sigkill: its process is killed (kill -9, OOM); block: process() never returns; big: 16 MiB out
     configure_in_worker: bool = False  # configure() raises, in a worker process only (the parent's build passes)
 
 
@@ -34,6 +34,8 @@ class Fault(Node):
         if self.calls - 1 == self.params.at:
             if self.params.mode == "sigkill":
                 os.kill(os.getpid(), signal.SIGKILL)
+            if self.params.mode == "big":  # the whole recording at once, as an offline-minded node may send it
+                return {"out": inputs["in"].with_data(np.zeros((2, 2**20 + 1)))}
             if self.params.mode == "block":
                 signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})  # deaf, as C code can be
                 while True:
@@ -123,3 +125,20 @@ def test_a_node_whose_configure_fails_only_in_its_worker_is_said_with_its_own_li
     )
     assert lines[1] == f'  File "{__file__}", line {raised}, in configure'
     assert lines[-1] == "RuntimeError: the device is gone" and "worker.py" not in r.failure
+
+
+@pytest.mark.parametrize("transport", ["auto", "ipc"])
+def test_a_chunk_larger_than_an_edge_between_processes_takes_fails_the_run_naming_its_node(tmp_path, transport):
+    """A chunk over 2**20 samples (16 MiB here) was dropped by its receiver: over shm with one warning, over ipc or
+    tcp by libzmq without a word (ZMQ_MAXMSGSIZE); the run ended with exit 0 and the data lost (in one process it
+    is recorded)."""
+    p = graph(tmp_path, "{mode: big, at: 3}")
+    p.write_text(f"transport: {transport}\n" + p.read_text())
+    r = run_graph(build_graph(load_config(p)))
+    assert r.exit_code == 1 and r.failure == (
+        "node 'bad' (test_runtime_attack:Fault) in process 'b' failed:\nit sent a chunk of 16,777,232 bytes (shape "
+        "(2, 1048577)) on bad.out -> rec.in, more than an edge between processes takes: 16,777,216 bytes (1,048,576 "
+        "samples or 10 minutes of this stream, at most 256 MiB); fix: send it in smaller chunks, or place 'bad' and "
+        "'rec' in one process"
+    )
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npz")["data"][0], np.arange(30.0))  # what came before
