@@ -252,3 +252,17 @@ def test_windowed_features_keep_the_delay_their_signal_declares(name, params):
     align.configure({"in": out})
     align.process({"in": Chunk(frames, 0.0)})  # (the frames stamped before the start once moved are dropped)
     assert align.process({"in": Chunk(frames, 5.0)})["out"].t0 == pytest.approx(4.96)  # 40 ms earlier: content time
+
+
+@pytest.mark.parametrize("name", ["bandpass", "filterbank"])
+@pytest.mark.parametrize("rp,rs", [(3.0, 1.0), (1.0, 1.0), (20.0, 0.01)])
+def test_an_elliptic_design_whose_stopband_is_not_below_its_ripple_is_a_parameter_error(name, rp, rs):
+    # design: ellip with rs <= rp: scipy's ellipap failed inside ('ValueError: attempt to get argmin of an empty
+    # sequence', from numpy, so validate called it a bug in the node), or, at rs == rp, the design came out singular and
+    # the node said its edges were too small a fraction of the rate and to resample (nothing to do with the rate).
+    params = dict(l_freq=8.0, h_freq=12.0) if name == "bandpass" else dict(bands=[[8.0, 12.0]])
+    node = lookup(name)(**params, design="ellip", rp=rp, rs=rs)
+    with pytest.raises(SpecError, match=rf"ellip.*rs {rs:g} dB.*rp {rp:g} dB") as e:
+        node.configure({"in": signal_spec(1000.0, ["E0"])})
+    assert "rs: 40" in e.value.hint
+    lookup(name)(**params, design="ellip", rp=rp, rs=rp + 40).configure({"in": signal_spec(1000.0, ["E0"])})

@@ -180,7 +180,18 @@ def _iir(p: IIRParams, wn, btype: str, rate: float) -> np.ndarray:
         kw["rp"] = p.rp
     if p.design in ("cheby2", "ellip"):
         kw["rs"] = p.rs
-    return np.asarray(iirfilter(p.order, wn, btype=btype, ftype=p.design, output="sos", fs=rate, **kw))
+    if p.design == "ellip" and p.rs <= p.rp:  # scipy's ellipap fails ('argmin of an empty sequence') or is singular
+        raise SpecError(
+            f"an ellip filter's stopband attenuation rs {p.rs:g} dB must be above its passband ripple rp {p.rp:g} dB",
+            "e.g. rp: 1, rs: 40 (the defaults)",
+        )
+    try:
+        return np.asarray(iirfilter(p.order, wn, btype=btype, ftype=p.design, output="sos", fs=rate, **kw))
+    except (ValueError, ZeroDivisionError, FloatingPointError) as e:  # scipy's own, from inside the design
+        raise SpecError(
+            f"the {p.design} design of order {p.order} failed ({type(e).__name__}: {e})",
+            "try the defaults (design: butter, order: 4), or another design",
+        ) from None
 
 
 class Bandpass(SosFilter):
