@@ -454,3 +454,10 @@ def test_the_next_run_of_a_bids_style_name_keeps_one_run_entity(tmp_path, name, 
     (tmp_path / name).write_bytes(b"")
     with pytest.raises(SpecError, match=f"path: {tmp_path / suggested},"):
         Recorder(path=str(tmp_path / name)).configure({"in": spec_of("float64", 1, types="eeg")})
+
+
+def test_flac_counts_the_most_negative_integer_as_clipped(tmp_path):
+    """np.abs(int16 -32768) is -32768: the most negative sample of an integer stream was clipped and not counted."""
+    data = np.array([[-32768, 0, 1, -1]], dtype="int16")
+    rec = record(tmp_path / "x.flac", spec_of("int16", 1), [data])
+    assert rec.counters["clipped"] == 1

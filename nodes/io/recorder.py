@@ -363,7 +363,7 @@ class Recorder(Sink[RecorderParams]):
                 self._nonfinite += bad
         if self.format == "flac" and rows.dtype.kind in "fiu":  # 24-bit PCM holds [-1, 1]: louder samples clip
             # (an integer stream's too: int16 PCM counts were clipped to +-1 without a word)
-            over = int(np.count_nonzero(np.abs(rows) > 1.0))
+            over = int(np.count_nonzero((rows > 1) | (rows < -1)))  # (not abs: abs(int16 -32768) is -32768)
             if over:
                 self.count("clipped", over)
                 self._clipped += over
