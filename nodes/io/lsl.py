@@ -65,9 +65,8 @@ import time
 from typing import Any, cast
 
 import numpy as np
-from pydantic import Field, model_validator
 from wavegraph.pipeline.chunk import Chunk
-from wavegraph.pipeline.node import NodeParams, Source
+from wavegraph.pipeline.node import Source
 from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
 
 from .lsl_info import (
@@ -96,6 +95,7 @@ from .lsl_info import (
     unrecoverable_said,
     warn_unknown,
 )
+from .lsl_params import LslInletParams
 from .lsl_time import TimestampFit, fill_times, off_nominal_rate
 from .marker_codes import codes_for, marker_code, marker_text
 from .readers import spec_channel_type
@@ -112,75 +112,6 @@ STALL_S = 5.0  # s: a signal stream silent this long (its outlet still there, or
 WARN_JUMPS = 3  # clock jumps, and gaps, an inlet logs a warning for (then it only counts them)
 BEHIND_S = 2.0  # s: a backlog in liblsl's buffer beyond it (or a quarter of buffer_s) is said, once an episode
 BEHIND_CHECK_S = 1.0  # s: how often the backlog is looked at
-
-
-class LslInletParams(NodeParams):
-    name: str | None = Field(None, description="stream name to consume")
-    type: str | None = Field(None, description="stream type to consume (e.g. EEG, Markers)")
-    source_id: str | None = Field(
-        None, description="the stream's source_id: tells apart two streams of one name and type (two amplifiers)"
-    )
-    resolve_timeout: float = Field(5.0, gt=0, description="seconds to look for the stream at configure")
-    chunk_size: int = Field(32, ge=1, description="most samples per output chunk")
-    clock_sync: bool = Field(True, description="map timestamps onto this machine's LSL clock")
-    dejitter: bool = Field(False, description="liblsl's smoothing of regular-rate timestamps (smooths over gaps too)")
-    smoothing_halftime: float = Field(
-        30.0, gt=0, allow_inf_nan=False, description="s: half-life of the timestamp fit that gives chunk times"
-    )
-    duration: float | None = Field(
-        None, gt=0, allow_inf_nan=False, description="end after this many seconds of stream time"
-    )
-    max_samples: int | None = Field(None, ge=1, description="end after this many samples")
-    idle_timeout: float | None = Field(None, gt=0, description="end when nothing arrived for this long (s)")
-    gap_tolerance: float = Field(0.05, ge=0, description="timestamp jump (s) beyond one period that flags a gap")
-    marker_codes: dict[str, int] = Field(default_factory=dict, description="marker string -> event code")
-    buffer_s: int = Field(30, ge=1, description="liblsl inlet buffer, seconds (older data is dropped)")
-    recover: bool = Field(
-        False,
-        description="when the outlet goes away, wait for it (same source id) to come back instead of "
-        "ending the stream; the samples after it are flagged as a gap (end it with idle_timeout)",
-    )
-    ends_with_others: bool = Field(
-        False,
-        description="end this stream when every other source of its process has ended (a marker inlet "
-        "beside the EEG: the run ends with the amplifier's stream, not with the stimulus program)",
-    )
-    marker_duration: float = Field(
-        0.0,
-        ge=0,
-        allow_inf_nan=False,
-        description="duration (s) given to every marker, e.g. the trial "
-        "length of a calibration run (LSL markers have none)",
-    )
-    wait: float = Field(
-        0.1,
-        ge=0,
-        le=1.0,
-        description="seconds a read waits for data (0: just poll; use 0 for "
-        "a marker inlet that shares a process with an EEG inlet)",
-    )
-    channels: int | list[str] | None = Field(
-        None,
-        description="expected channel count or labels: checked when the "
-        "stream opens; with `rate`, `validate` needs no stream",
-    )
-    rate: float | None = Field(
-        None, gt=0, allow_inf_nan=False, description="expected nominal rate (Hz), checked when the stream opens"
-    )
-
-    @model_validator(mode="after")
-    def _need_query(self):
-        if not self.name and not self.type and not self.source_id:
-            raise ValueError("lsl_inlet needs `name` or `type` (or `source_id`) to find its stream")
-        if "'" in (self.name or "") + (self.type or "") + (self.source_id or ""):
-            raise ValueError("lsl_inlet `name`, `type` and `source_id` cannot contain a single quote")
-        if self.channels is not None and not (self.channels if isinstance(self.channels, list) else self.channels > 0):
-            raise ValueError(f"lsl_inlet `channels: {self.channels}` declares no channel; give a count or the labels")
-        if any(abs(c) > 2**53 for c in self.marker_codes.values()):  # (read as unknown markers, dropped)
-            raise ValueError(
-                "lsl_inlet `marker_codes` beyond +-2**53 do not fit a float64 event row; give smaller codes"
-            )
-        return self
 
 
 class LslInlet(Source[LslInletParams]):
