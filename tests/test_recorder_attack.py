@@ -461,3 +461,18 @@ def test_flac_counts_the_most_negative_integer_as_clipped(tmp_path):
     data = np.array([[-32768, 0, 1, -1]], dtype="int16")
     rec = record(tmp_path / "x.flac", spec_of("int16", 1), [data])
     assert rec.counters["clipped"] == 1
+
+
+@pytest.mark.parametrize("where", ["root", "copy"])
+def test_a_recording_that_is_its_own_bids_root_or_copy_is_refused_at_configure(tmp_path, where):
+    """bids_root naming the recording itself (--bids out/rec.edf), or a path that is the BIDS copy's own: the run
+    recorded, then failed at close in mne-bids ('Not a directory', 'Desired output BIDSPath ... is the source file')."""
+    pytest.importorskip("mne_bids")
+    if where == "root":
+        path = root = tmp_path / "rec.edf"
+    else:
+        root = tmp_path / "bids"
+        path = root / "sub-01" / "eeg" / "sub-01_task-rest_eeg.edf"
+    rec = Recorder(path=str(path), bids_root=str(root), subject="01", task="rest")
+    with pytest.raises(SpecError, match="itself.*fix: " + ("give bids_root" if where == "root" else "record to a")):
+        rec.configure({"in": spec_of("float64", 1, types="eeg")})

@@ -264,6 +264,15 @@ class Recorder(Sink[RecorderParams]):
         except ValueError as e:
             raise SpecError(f"recorder: bad BIDS entity: {e}", "use letters and digits only (subject: '01')") from None
         bp = bp.copy().update(suffix="eeg", extension="." + self.format)
+        here, root = (os.path.abspath(x) for x in (self.path, Path(p.bids_root).expanduser()))
+        if here in (root, os.path.abspath(bp.fpath)):  # (mne-bids failed at close: 'Not a directory', 'is the source')
+            raise SpecError(
+                f"recorder: path {self.path} is {'bids_root' if here == root else 'the BIDS copy it makes'} itself",
+                "give bids_root (--bids) a folder for the layout, e.g. --bids bids"
+                if here == root
+                else f"record to a path outside {p.bids_root} (e.g. path: out/{self.path.name}); the recorder copies "
+                "it into the BIDS layout at close",
+            )
         if bp.fpath.exists() and not p.overwrite:
             raise SpecError(
                 f"recorder: {bp.fpath} already exists",
