@@ -69,6 +69,8 @@ class ConformerConfig(DictConfig):
         for name in ("d_in", "d_model", "n_layers", "n_heads", "ff_mult", "conv_kernel"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"ConformerConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if not (0 < self.rope_base < math.inf and 0 <= self.dropout < 1):  # rope_base 0: every output NaN
+            raise ValueError(f"need rope_base > 0 and finite, dropout in [0, 1), got {self.rope_base}, {self.dropout}")
         if self.subsampling not in (2, 4, 8):
             raise ValueError(f"ConformerConfig.subsampling must be 2, 4 or 8, got {self.subsampling}")
         if self.d_model % self.n_heads or (self.d_model // self.n_heads) % 2:

@@ -19,6 +19,7 @@ x_t (batch, d_model), and updates `state` IN PLACE (decode path), returning (y_t
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -56,8 +57,11 @@ class GLAConfig(DictConfig):
             width = e * self.d_model
             if width != int(width) or int(width) % self.n_heads or width < self.n_heads:
                 raise ValueError(f"{name} * d_model = {width} must be a whole multiple of n_heads = {self.n_heads}")
-        if self.gate_logit_normalizer <= 0 or self.mlp_ratio <= 0:
-            raise ValueError("gate_logit_normalizer and mlp_ratio must be > 0")
+        if not all(0 < v < math.inf for v in (self.gate_logit_normalizer, self.mlp_ratio, self.norm_eps)):
+            raise ValueError(  # norm_eps -1: every output NaN; mlp_ratio Infinity: OverflowError
+                "gate_logit_normalizer, mlp_ratio and norm_eps must be > 0 and finite, got "
+                f"{self.gate_logit_normalizer}, {self.mlp_ratio} and {self.norm_eps}"
+            )
 
     @property
     def key_dim(self) -> int:

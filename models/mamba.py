@@ -54,8 +54,12 @@ class MambaConfig(DictConfig):
                 raise ValueError(f"MambaConfig.{name} must be >= 1, got {getattr(self, name)}")
         if self.d_in < 0 or self.dt_rank < 0:
             raise ValueError("MambaConfig.d_in and dt_rank must be >= 0 (0 means the default)")
-        if not 0 < self.dt_min <= self.dt_max:
-            raise ValueError(f"need 0 < dt_min <= dt_max, got {self.dt_min}, {self.dt_max}")
+        if not 0 < self.dt_min <= self.dt_max < math.inf:  # dt_max Infinity: every output NaN
+            raise ValueError(f"need 0 < dt_min <= dt_max, finite, got {self.dt_min}, {self.dt_max}")
+        if not (0 <= self.dt_init_floor < math.inf and 0 < self.norm_eps < math.inf):  # norm_eps -1: NaN out
+            raise ValueError(
+                f"need dt_init_floor >= 0, norm_eps > 0, finite, got {self.dt_init_floor}, {self.norm_eps}"
+            )
 
     @property
     def d_inner(self) -> int:

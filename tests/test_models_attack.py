@@ -3,6 +3,7 @@ from another tool, parameters of the wrong type or size, odd input streams. Each
 is wrong and the fix, never a raw torch/scipy traceback or a silently wrong output."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -323,5 +324,23 @@ def test_tokenizer_checkpoint_config_values_are_checked(tmp_path, change, said):
 def test_enhancer_checkpoint_config_that_its_core_refuses(tmp_path):
     """mlp_ratio: Infinity in the shipped enhancer's JSON raised OverflowError from the GLA core's constructor."""
     path = edited(SHIPPED / "enhancer.safetensors", tmp_path, "enh", mlp_ratio=float("inf"))
-    with pytest.raises(SpecError, match=r"enh\.json: bad enhancer config: cannot convert float infinity to integer"):
+    with pytest.raises(
+        SpecError, match=r"enh\.json: bad enhancer config: .*mlp_ratio and norm_eps must be > 0 and finite"
+    ):
         lookup("enhancer")(checkpoint=str(path)).configure({"in": StreamSpec("signal", 16000.0, (1,), "float32")})
+
+
+@pytest.mark.parametrize(
+    "kind, config, said",
+    [
+        ("mamba", {"d_model": 8, "dt_max": float("inf")}, "need 0 < dt_min <= dt_max, finite"),
+        ("mamba", {"d_model": 8, "norm_eps": -1.0}, "norm_eps > 0, finite"),
+        ("gla", {"d_model": 16, "n_heads": 2, "norm_eps": -1.0}, "mlp_ratio and norm_eps must be > 0 and finite"),
+        ("conformer", {"d_model": 16, "n_heads": 2, "att_context_sizes": [[8, 1]], "rope_base": 0.0}, "rope_base > 0"),
+    ],
+)
+def test_model_configs_that_made_every_output_nan(kind, config, said):
+    """Each of these configs built a model whose every output was NaN, without a word."""
+    node = lookup("model")(random_init=True, kind=kind, config=config, device="cpu")
+    with pytest.raises(SpecError, match=f"bad {kind} config: .*{re.escape(said)}"):
+        node.configure({"in": SPEC})
