@@ -114,6 +114,7 @@ class ControlLink:
         self._push = ctx.socket(zmq.PUSH)
         self._push.connect(self._pipe_ep)
         self._parent = os.getppid()
+        self.orphaned = False  # the parent is gone (kill -9): no Ended, no Release will come
         self._thread = threading.Thread(target=self._run, name="wg-control", daemon=True)
         self._thread.start()
 
@@ -177,11 +178,12 @@ class ControlLink:
                     last_check = now
                     if orphaned_at is None and os.getppid() != self._parent:
                         orphaned_at = now  # the parent was killed: nothing else would end this worker
+                        self.orphaned = True
                         self.stop.request("parent gone")
                     if orphaned_at is not None and now - orphaned_at > ORPHAN_DRAIN_S:
                         self.stop.abort("parent gone")
         finally:
-            dealer.close()
+            dealer.close(linger=0 if self.orphaned else None)  # nobody reads what is queued for a dead parent
             self._pull.close(linger=0)
 
     def _handle(self, data: bytes) -> bytes | None:
@@ -429,7 +431,7 @@ def run_worker(plan: WorkerPlan, stop: StopFlag, clock: LocalClock | None = None
         # Senders stay open until every process has reported: ZeroMQ's linger does not cover frames
         # its I/O thread has taken but not yet written, so an early exit could lose the tail.
         if senders:
-            while not stop.aborted and not link.released.wait(0.05):
+            while not stop.aborted and not link.orphaned and not link.released.wait(0.05):
                 pass
         for tx in senders.values():
             tx.close(linger_ms=0 if stop.aborted else None)
@@ -534,6 +536,10 @@ def _loop(
                 held.pop(key, None)
                 open_rx.remove(item)
                 ex.deliver(node_id, port, eos or Chunk.end())
+            elif eos is not None and confirmed is None and link.orphaned:  # the parent that confirms it is gone
+                del held[key]
+                open_rx.remove(item)
+                ex.deliver(node_id, port, eos)
             elif eos is not None and confirmed is not None:
                 del held[key]
                 if eos.seq == confirmed:

@@ -1,8 +1,12 @@
 """The multi-process runtime under faults and misuse, as a user of ezmsg, LabGraph or Timeflux would meet them:
 a node that raises, blocks or is killed inside a worker, process groups written oddly."""
 
+import contextlib
 import os
 import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -142,3 +146,32 @@ def test_a_chunk_larger_than_an_edge_between_processes_takes_fails_the_run_namin
         "'rec' in one process"
     )
     np.testing.assert_array_equal(np.load(tmp_path / "out.npz")["data"][0], np.arange(30.0))  # what came before
+
+
+def test_workers_whose_parent_is_killed_drain_without_it(tmp_path, shm_dir):
+    """After kill -9 of the parent, each worker held the end-of-stream on its inputs for the parent's confirmation,
+    which never came: the graph was aborted 2 s later (ORPHAN_DRAIN_S), then each waited 2 s more for the control
+    socket's linger and for a Release that would not come either: 4.2 s in all, now 0.3 s, drained."""
+    p = graph(tmp_path, n=100_000, processes="transport: shm\nprocesses: {a: [src], b: [bad], c: [rec]}")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wavegraph.pipeline.cli", "run", str(p), "--speed", "1", "--log-level", "DEBUG"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    log = tmp_path / "out.npz.chunks.csv"
+    deadline = time.monotonic() + 60
+    while (not log.exists() or log.read_text().count("\n") < 10) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.kill()
+    try:
+        _, err = proc.communicate(timeout=30)  # to the end: the workers hold its stderr until they exit
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # a safety net: the workers are in its session
+    said = [line.split("wavegraph.worker: ", 1)[1] for line in err.splitlines() if "; closing the nodes" in line]
+    assert sorted(said) == [f"process '{g}': the graph has drained; closing the nodes" for g in "abc"], err[-3000:]
+    data = np.load(tmp_path / "out.npz")["data"]
+    assert data.shape[1] >= 100 and np.array_equal(data[0], np.arange(data.shape[1]))  # whole, up to where it stopped
+    assert not os.listdir(shm_dir)
