@@ -5,6 +5,7 @@ Every file is read back (mne, soundfile, numpy) and compared with what went in. 
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import mne
@@ -476,3 +477,14 @@ def test_a_recording_that_is_its_own_bids_root_or_copy_is_refused_at_configure(t
     rec = Recorder(path=str(path), bids_root=str(root), subject="01", task="rest")
     with pytest.raises(SpecError, match="itself.*fix: " + ("give bids_root" if where == "root" else "record to a")):
         rec.configure({"in": spec_of("float64", 1, types="eeg")})
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [("x.parquet", "to_parquet"), ("x.vhdr", "mne.export.export_raw"), ("x.mat", "scipy.io"), ("x.mp3", ".flac")],
+)
+def test_a_format_the_recorder_does_not_write_is_refused_with_its_way_there(tmp_path, name, said):
+    """x.parquet (features for pandas), x.vhdr (BrainVision, a BIDS-EEG format), x.mat, x.mp3: refused with only the
+    list of suffixes, not that the format is left out on purpose and how to get one."""
+    with pytest.raises(SpecError, match=f"cannot tell the format of '{name}' .*{re.escape(said)}"):
+        Recorder(path=str(tmp_path / name)).configure({"in": StreamSpec("features", 10.0, (2,))})

@@ -38,6 +38,7 @@ from wavegraph.pipeline.spec import SpecError, StreamSpec
 from .chunk_times import ChunkTimes
 from .edf_writer import edf_field, to_volts, whole_rate
 from .marker_codes import BOUNDARY
+from .record_notes import NOT_WRITTEN
 
 BLOCK_BYTES = 4 << 20  # rows per block: about this many bytes
 FIF_SPLIT = "2GB"  # MNE's own default (a FIF file cannot pass 2 GiB)
@@ -104,7 +105,10 @@ def target_format(path: Path, spec: StreamSpec) -> str:
     elif name.endswith(".csv"):
         fmt = "csv"
     else:
-        raise SpecError(f"recorder: cannot tell the format of {path.name!r}", f"use a suffix for one of: {FORMATS}")
+        other = next((how for ends, how in NOT_WRITTEN.items() if name.endswith(ends)), "")
+        raise SpecError(
+            f"recorder: cannot tell the format of {path.name!r}{other}", f"use a suffix for one of: {FORMATS}"
+        )
     if fmt in SIGNAL_ONLY and spec.kind != "signal":
         raise SpecError(
             f"recorder: {fmt.upper()} holds signals, the input is a {spec.kind} stream",
@@ -274,54 +278,6 @@ def annotation_lists(spec: StreamSpec, n: int, times: ChunkTimes, gaps, events) 
             outside[0],
         )
     return onsets, durations, labels
-
-
-WRITE_FIXES = {  # what to do when a recorder's write fails so
-    errno.ENOSPC: "free space on that disk",
-    errno.EDQUOT: "free space within your disk quota",
-    errno.EFBIG: "lift the file-size limit (ulimit -f), or record to a file system without one (FAT32 stops at 4 GB)",
-}
-
-
-def gaps_unmarked(path: Path, fmt: str, gaps: list[int], rate: float) -> bool:
-    """WAV, FLAC and NPZ hold samples back to back and no mark: a gap (samples missing, a dropout) left no trace, the
-    time after it wrong by its length. Their chunk log, `<path>.chunks.csv` (each chunk's t0, length and gap flag), is
-    then kept and said (True)."""
-    if not gaps or fmt not in ("wav", "flac", "npz"):
-        return False
-    at = ", ".join(f"{g / rate:.6g} s" if rate else f"row {g}" for g in gaps[:3]) + (" ..." if len(gaps) > 3 else "")
-    logging.getLogger("wavegraph.recorder").warning(
-        "recorder: %s holds its samples back to back and cannot mark the %d gap(s) in the stream (samples missing, "
-        "at %s of the file): their chunk times are kept in %s.chunks.csv (t0 of each chunk); record to _raw.fif or "
-        ".edf/.bdf to have them marked, or .csv for a time column",
-        path.name,
-        len(gaps),
-        at,
-        path.name,
-    )
-    return True
-
-
-def say_edf_losses(path: Path, spec: StreamSpec, bids: bool) -> None:
-    """EDF/BDF hold no channel type and no bad mark: read back (by MNE or file_source) an EOG, ECG or trigger channel is
-    EEG (misc without a unit), a bad channel good, so a CAR or a decoder downstream takes them in. Said, not lost unsaid
-    (a BIDS copy keeps both in its channels.tsv)."""
-    from .triggers import _MNE_TRIGGERS  # (file_source and mne.find_events read these as triggers by their name)
-
-    kept = {("misc", n) for n in spec.channel_names} | {("stim", n) for n in _MNE_TRIGGERS}
-    kept |= {("stim", n) for n in spec.channel_names if n.lower() in ("status", "trigger")}  # MNE's EDF reader: stim
-    types = [f"{n} ({t})" for n, t in zip(spec.channel_names, spec.channel_types) if t != "eeg" and (t, n) not in kept]
-    lost = ([f"{', '.join(types)} read back as EEG"] if types else []) + (
-        [f"{', '.join(spec.bads)} as good"] if spec.bads else []
-    )
-    if lost and not bids:
-        logging.getLogger("wavegraph.recorder").warning(
-            "recorder: %s holds no channel types or bad marks (%s): %s; record to _raw.fif to keep them, or add "
-            "bids_root (its channels.tsv keeps them)",
-            path.name,
-            path.suffix.lstrip(".").upper(),
-            ", and ".join(lost),
-        )
 
 
 # --- CSV ----------------------------------------------------------------------------------------

@@ -85,19 +85,17 @@ from .record_formats import (
     FIF_ENDINGS,
     NO_NAN,
     SPILLED,
-    WRITE_FIXES,
     check_name_length,
     csv_header,
     csv_rows,
     float32_holds,
-    gaps_unmarked,
     lock,
-    say_edf_losses,
     sf_name,
     stored_names,
     target_format,
     truncate_wav,
 )
+from .record_notes import WRITE_FIXES, gaps_unmarked, say_edf_losses
 from .run_names import next_run_name
 
 
