@@ -266,3 +266,31 @@ def test_an_elliptic_design_whose_stopband_is_not_below_its_ripple_is_a_paramete
         node.configure({"in": signal_spec(1000.0, ["E0"])})
     assert "rs: 40" in e.value.hint
     lookup(name)(**params, design="ellip", rp=rp, rs=rp + 40).configure({"in": signal_spec(1000.0, ["E0"])})
+
+
+@pytest.mark.parametrize(
+    "params,rate,said",
+    [
+        (dict(l_freq=1.0), 1000.0, "keeps 89 % at 0 Hz (DC)"),  # the default numtaps 101: a high-pass that is not
+        (dict(l_freq=1.0, h_freq=40.0), 250.0, "keeps 59 % at 0 Hz (DC)"),
+        (dict(h_freq=495.0), 1000.0, "keeps 49 % at 500 Hz"),
+        (dict(l_freq=5.0, h_freq=7.0), 1000.0, "keeps 112 % at 3 Hz"),  # a band narrower than the transition
+        (dict(l_freq=52.0, h_freq=50.0), 1000.0, "keeps 89 % at 51 Hz"),  # a band-stop likewise
+    ],
+)
+def test_a_fir_too_short_for_its_edges_says_so_with_the_length_it_needs(params, rate, said, caplog):
+    # numtaps (101 by default) sets the transition band: about 3.3 x rate / numtaps wide (hamming), 33 Hz at 1 kHz.
+    # A 1 Hz high-pass with it let 89 % of DC and of 0.5 Hz through, unsaid (MNE refuses such a length: 'The requested
+    # filter length 101 is too short for the requested 1.00 Hz transition band'). The node still runs (tests use short
+    # filters on purpose) but says what the filter does and the numtaps MNE's rule gives.
+    import logging
+
+    with caplog.at_level(logging.WARNING, "wavegraph.fir"):
+        lookup("fir")(**params).configure({"in": signal_spec(rate, ["E0"])})
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert said in line and "numtaps: " in line, line
+    longer = int(line.split("numtaps: ")[1].split()[0])
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, "wavegraph.fir"):  # the length it gives says nothing
+        lookup("fir")(**params, numtaps=longer).configure({"in": signal_spec(rate, ["E0"])})
+    assert not caplog.records, caplog.records[0].getMessage()

@@ -13,6 +13,7 @@ on its output (``StreamSpec.delay``, which ``align`` removes).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Literal
 
@@ -264,6 +265,45 @@ class Notch(SosFilter):
         return np.concatenate(sections, axis=0)
 
 
+_LENGTH_FACTOR = {"hann": 3.1, "hamming": 3.3, "blackman": 5.0}  # MNE's: numtaps = factor * rate / transition width
+_log = logging.getLogger("wavegraph.fir")
+
+
+def _say_if_too_short(b: np.ndarray, p: FIRParams, rate: float) -> None:
+    """Say (once per configure) when numtaps is too short for the edges: the transition band (~3.3 x rate / numtaps,
+    hamming) is then wider than MNE's default for them (a quarter of the edge, 2 Hz at least, up to DC or Nyquist),
+    and the filter keeps a quarter or more where it should stop (a 1 Hz high-pass of 101 taps at 1 kHz keeps 89 %
+    of DC). MNE refuses such a length ('too short for the requested transition band'); the node says it and runs."""
+    n = np.arange(b.size)
+
+    def gain(f: float) -> float:
+        return float(abs(np.sum(b * np.exp(-2j * np.pi * f / rate * n))))
+
+    lo, hi, nyq, said = p.l_freq, p.h_freq, rate / 2, []  # (where it should stop, the transition MNE would give)
+    if lo is not None and (hi is None or lo < hi):
+        trans = min(max(0.25 * lo, 2.0), lo)
+        said.append((lo - trans, trans))
+    if hi is not None and (lo is None or lo < hi):
+        trans = min(max(0.25 * hi, 2.0), nyq - hi)
+        said.append((hi + trans, trans))
+    if lo is not None and hi is not None and hi < lo:  # a band-stop: its middle
+        said.append(((lo + hi) / 2, (lo - hi) / 2))
+    said = [(f, t, gain(f)) for f, t in said if gain(f) >= 0.25]  # -12 dB: 0.2-0.5 % at MNE's length
+    if not said:
+        return
+    factor = _LENGTH_FACTOR.get(p.window, 3.3)
+    need = int(np.ceil(factor * rate / min(t for _, t, _ in said)))
+    need += 1 - need % 2
+    edges = ", ".join(f"{k} {v:g} Hz" for k, v in (("l_freq", lo), ("h_freq", hi)) if v is not None)
+    where = "; ".join(f"keeps {g * 100:.0f} % at {f:g} Hz" + (" (DC)" if f == 0 else "") for f, _, g in said)
+    _log.warning(
+        "fir (%s) with numtaps %d at %g Hz %s, where it should stop: its transition band is about %.3g Hz wide "
+        "(%g x rate / numtaps, %s); fix: numtaps: %d or more (MNE's length for these edges; a delay of %.3g s), or "
+        "an IIR node (highpass, lowpass, bandpass, notch: no delay, no length to choose)",
+        edges, p.numtaps, rate, where, factor * rate / p.numtaps, factor, p.window, need, (need - 1) / 2 / rate,
+    )  # fmt: skip
+
+
 class FIRParams(NodeParams):
     l_freq: float | None = Field(None, description="high-pass edge (Hz); None: no high-pass part")
     h_freq: float | None = Field(None, description="low-pass edge (Hz); None: no low-pass part")
@@ -320,6 +360,7 @@ class FIR(SignalNode[FIRParams]):
             raise SpecError(
                 f"fir design failed: {e}", "check window (e.g. hamming, hann, blackman) and the edges"
             ) from e
+        _say_if_too_short(np.asarray(b, dtype=np.float64), p, spec.rate)
         self.b = np.asarray(b).astype(self.dtype)
         self._a = np.ones(1, dtype=self.dtype)
         self.latency_samples = (p.numtaps - 1) // 2
