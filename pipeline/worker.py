@@ -474,6 +474,7 @@ def _merge_transport(stats: dict, counters: dict, receiving: bool) -> None:
                 stats["counters"][f"rx_{key}"] = stats["counters"].get(f"rx_{key}", 0) + counters[key]
     elif counters.get("dropped_full"):
         stats["counters"]["tx_dropped_full"] = stats["counters"].get("tx_dropped_full", 0) + counters["dropped_full"]
+        stats["drops"] += counters["dropped_full"]  # drop_oldest at the sender (a full pipe): chunks lost all the same
 
 
 def _reject_eos(rx: EdgeReceiver) -> None:
