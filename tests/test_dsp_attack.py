@@ -294,3 +294,25 @@ def test_a_fir_too_short_for_its_edges_says_so_with_the_length_it_needs(params, 
     with caplog.at_level(logging.WARNING, "wavegraph.fir"):  # the length it gives says nothing
         lookup("fir")(**params, numtaps=longer).configure({"in": signal_spec(rate, ["E0"])})
     assert not caplog.records, caplog.records[0].getMessage()
+
+
+@pytest.mark.parametrize(
+    "name,params",
+    [("gain", dict(db=6.0)), ("mix", dict(weights=[1.0, 1.0])), ("rereference", dict(pairs=["E0-E1"]))],
+)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_stateless_node_overflowing_says_no_numpy_warning(name, params, dtype):
+    # Samples near the dtype's limit (a corrupt file's bytes read as floats): gain 6 dB, a mix of two channels or a
+    # bipolar pair exceeds it, and numpy printed 'RuntimeWarning: overflow encountered in multiply/reduce/subtract'
+    # with a line of the node's module. The values go out as inf at those samples only (the next node's NaN policy
+    # counts them; rereference, a SignalNode, counts `overflow` and zeroes them), as the docs say, without the warning.
+    import warnings
+
+    big = float(np.finfo(dtype).max) * 0.9
+    x = np.array([[big, 1.0, big], [-big, 2.0, big]], dtype=dtype)
+    node = lookup(name)(**params)
+    node.configure({"in": signal_spec(250.0, ["E0", "E1"], dtype=dtype)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = node.process({"in": Chunk(x, 0.0)})["out"].data
+    assert np.isfinite(y[..., 1]).all()  # the samples that fit are untouched

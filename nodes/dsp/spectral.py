@@ -206,7 +206,8 @@ class Gain(_Stateless[GainParams]):
         return self.out_specs
 
     def map(self, x):
-        return x * self._factor
+        with np.errstate(over="ignore", invalid="ignore"):  # past the dtype's range: inf there, no numpy warning
+            return x * self._factor
 
 
 # --- apply_mask -------------------------------------------------------------------------------------------
