@@ -272,6 +272,10 @@ class ConformerEncoder(StreamingModel):
     of cfg.att_context_sizes), latency (R + 1) * subsampling - 1 input frames, a flush for the last partial chunk."""
 
     stream_tolerance = 1e-5
+    setting_state = ("left", "right")  # the att_context
+
+    def state_growth_axis(self, key: str) -> int | None:
+        return 1 if key == "pending" else 2 if key.startswith("sub.") else None  # sub-frames held; conv context
 
     def __init__(self, cfg: ConformerConfig):
         super().__init__()

@@ -230,6 +230,9 @@ class EEGTokenizer(StreamingModel):
 
     stream_tolerance = 1e-5
 
+    def state_growth_axis(self, key: str) -> int | None:
+        return 1 if key == "samples" else None  # the samples of the current hop block wait in it
+
     def __init__(self, cfg: TokenizerConfig):
         super().__init__()
         self.cfg = cfg

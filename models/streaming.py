@@ -80,6 +80,13 @@ class StreamingModel(nn.Module):
 
     stride: int = 1  # input frames per output frame
     stream_tolerance: ClassVar[float] = 1e-5  # max abs diff (fp32) between any chunking and forward
+    # For checking a saved state against a fresh one: the int entries that are settings, not progress (they must be
+    # equal), and the axis along which a tensor entry grows with the stream (its other axes must be equal).
+    setting_state: ClassVar[tuple[str, ...]] = ()
+
+    def state_growth_axis(self, key: str) -> int | None:
+        return None
+
     d_in: int
     d_out: int
 

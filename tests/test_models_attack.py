@@ -7,9 +7,11 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from wavegraph.models import checkpoint as ckpt
 from wavegraph.models.mamba import MambaConfig, MambaStack
+from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.registry import lookup
 from wavegraph.pipeline.spec import SpecError, StreamSpec, signal_spec
 
@@ -344,3 +346,36 @@ def test_model_configs_that_made_every_output_nan(kind, config, said):
     node = lookup("model")(random_init=True, kind=kind, config=config, device="cpu")
     with pytest.raises(SpecError, match=f"bad {kind} config: .*{re.escape(said)}"):
         node.configure({"in": SPEC})
+
+
+@pytest.mark.parametrize(
+    "kind, saved_by, loaded_by, said",
+    [
+        ("mamba", {"d_model": 16}, {"d_model": 8}, "model state 'conv.0' has shape (1, 32, 3), this model's is like"),
+        ("mamba", {"d_model": 8, "d_state": 8}, {"d_model": 8, "d_state": 4}, "model state 'ssm.0' has shape"),
+        ("conformer_encoder", {"d_model": 16}, {"d_model": 32}, "model state 'pending' has shape (1, 1, 16)"),
+        (
+            "conformer_encoder",
+            {"att_context_sizes": [[8, 1]]},
+            {"att_context_sizes": [[4, 1]]},
+            "model state 'left' is 8, this node's is 4: saved with other options",
+        ),
+    ],
+)
+def test_a_state_saved_by_another_model_config_is_refused_at_load(kind, saved_by, loaded_by, said):
+    """load_state_dict took a state of another model size (it checked rank and batch only): the next chunk failed
+    inside the model ("initial_state has shape ...", torch's "Sizes of tensors must match"), or, for a Conformer state
+    of another att_context, ran on with the saved context in place of the configured one."""
+    x = np.random.default_rng(0).standard_normal((30, 6)).astype(np.float32)
+    dims = {"conformer_encoder": {"n_heads": 2, "att_context_sizes": [[8, 1]]}, "mamba": {"d_state": 4}}[kind]
+    make = lambda p: lookup(kind)(random_init=True, n_layers=1, device="cpu", **{**dims, **p})  # noqa: E731
+    a, b = make(saved_by), make(loaded_by)
+    for node in (a, b):
+        node.configure({"in": SPEC})
+    a.process({"in": Chunk(x)})
+    with pytest.raises(ValueError, match=re.escape(said)):
+        b.load_state_dict(a.state_dict())
+    c = make(saved_by)  # the same config still loads, and continues exactly
+    c.configure({"in": SPEC})
+    c.load_state_dict(a.state_dict())
+    np.testing.assert_array_equal(c.process({"in": Chunk(x)})["out"].data, a.process({"in": Chunk(x)})["out"].data)

@@ -150,12 +150,16 @@ class ModelNode(Node):
         for k, like in fresh.items():
             if not hasattr(like, "detach"):
                 new[k] = int(saved[k])
+                if k in self.net.setting_state and new[k] != like:  # e.g. a Conformer state of another att_context
+                    raise ValueError(f"model state '{k}' is {new[k]}, this node's is {like}: saved with other options")
                 continue
             value = np.asarray(saved[k])
-            want = tuple(like.shape)  # buffers (e.g. the Conformer's pending frames) grow along some axis
-            if value.ndim != len(want) or value.shape[:1] != want[:1]:
-                raise ValueError(
-                    f"model state '{k}' has shape {value.shape}, this model's is like {want} (same rank and batch)"
+            want = tuple(like.shape)  # buffers (e.g. the Conformer's pending frames) grow along one axis
+            grows = self.net.state_growth_axis(k)
+            if value.ndim != len(want) or any(a != b for i, (a, b) in enumerate(zip(value.shape, want)) if i != grows):
+                raise ValueError(  # a state of another model size failed at the next chunk, inside the model
+                    f"model state '{k}' has shape {value.shape}, this model's is like {want}: saved from a model "
+                    "of another config; load a state saved by this node's model"
                 )
             new[k] = torch.as_tensor(value, dtype=like.dtype, device=self.device)
         self.state = new
