@@ -180,3 +180,32 @@ def test_the_outlet_drops_token_ids_that_are_no_integer():
     assert got == ["3", "7"] and out.counters["bad_marker"] == 2
     np.testing.assert_allclose(ts, [t, t + 0.75], atol=1e-9)
     out.close()
+
+
+def test_eeg_in_microvolts_without_a_unit_is_said_and_units_scales_it(caplog):
+    """OpenBCI GUI's and BrainFlow's LSL streams: EEG in microvolts, no desc/channels. Before: taken as volts without a
+    word (recorded to FIF 1e6 too large: 50 uV read back as 50 V), and no parameter could give the unit."""
+    name = uname("openbci")
+    amp = pylsl.StreamOutlet(pylsl.StreamInfo(name, "EEG", 2, 100.0, pylsl.cf_float32, name))
+    x = (50.0 * np.sin(np.arange(20) / 3.0)[:, None] + [[0.0, 800.0]]).astype(np.float32)  # uV, one with an offset
+
+    def read(node):
+        th = threading.Thread(target=lambda: amp.wait_for_consumers(10.0) and amp.push_chunk(x))
+        th.start()
+        chunks = read_all(node, limit_s=5.0)
+        th.join()
+        return np.concatenate([c.data for c in chunks], axis=1)
+
+    node = LslInlet(name=name, max_samples=20, clock_sync=False, resolve_timeout=2.0)
+    node.configure({})
+    with caplog.at_level(logging.WARNING, "wavegraph.lsl"):
+        np.testing.assert_array_equal(read(node), x.T)
+    assert node.counters["unit_missing"] == 1
+    assert f"stream '{name}' gives no unit for its channel(s) ch0, ch1" in caplog.text and "`units: uV`" in caplog.text
+    node.close()
+    caplog.clear()
+    node = LslInlet(name=name, units="uV", max_samples=20, clock_sync=False, resolve_timeout=2.0)
+    assert node.configure({})["out"].units == "V"
+    with caplog.at_level(logging.WARNING, "wavegraph.lsl"):
+        np.testing.assert_allclose(read(node), x.T * 1e-6, rtol=1e-6)
+    assert "unit_missing" not in node.counters and "no unit" not in caplog.text

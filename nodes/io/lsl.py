@@ -91,6 +91,7 @@ from .lsl_info import (
     resolve,
     stall_said,
     unique_names,
+    unitless_said,
     unordered_said,
     unrecoverable_said,
     warn_unknown,
@@ -99,7 +100,7 @@ from .lsl_params import LslInletParams
 from .lsl_time import TimestampFit, fill_times, off_nominal_rate
 from .marker_codes import codes_for, marker_code, marker_text
 from .readers import spec_channel_type
-from .units import to_volts
+from .units import VOLTAGE_TYPES, to_volts
 
 _log = logging.getLogger("wavegraph.lsl")
 AMBIGUITY_WAIT_S = 0.8  # how long configure() listens for a second stream matching the query
@@ -212,6 +213,7 @@ class LslInlet(Source[LslInletParams]):
         # typed as a signal (EEG, ...)
         signal_type = stream_type in CHANNEL_TYPES and stream_type not in ("stim", "misc")
         self._onehot = None  # MNE-LSL Player's annotations: one channel per description, the value its duration
+        self._unitless: list[int] | None = None  # voltage channels without a unit (signals: set below)
         if stream_type == "annotations" and fmt != pylsl.cf_string and rate <= 0:
             self._onehot = [label or f"ch{i}" for i, label in enumerate(channel_info(info, n)[0])]
         self._is_markers = (
@@ -251,7 +253,9 @@ class LslInlet(Source[LslInletParams]):
                 )
             check_declared(self.params, info, n, rate, names)
             self._dtype = np.float32 if fmt == pylsl.cf_float32 else np.float64
-            scale, unit = to_volts([u or "" for u in units])  # uV and mV -> V (MNE's unit), as the XDF reader
+            scale, unit = to_volts([u or p.units or "" for u in units])  # uV and mV -> V (MNE's unit), as XDF's
+            unsaid = [i for i, (u, t) in enumerate(zip(units, ch_types)) if not (u or p.units) and t in VOLTAGE_TYPES]
+            self._unitless = unsaid or None  # voltage channels without a unit: their values looked at (_check_unit)
             self._scale = None if (scale == 1.0).all() else scale[:, None].astype(self._dtype)
             spec = StreamSpec("signal", rate, (n,), np.dtype(self._dtype).name, names, ch_types, unit)
         self._rate = 0.0 if self._is_markers else rate  # markers at a nominal rate are no less sparse: no gaps
@@ -383,6 +387,8 @@ class LslInlet(Source[LslInletParams]):
         x = np.ascontiguousarray(np.asarray(data, dtype=self._dtype).T)
         if self._scale is not None:
             x *= self._scale
+        if self._unitless is not None:
+            self._check_unit(x)
         bad = ~np.isfinite(x)
         if bad.any():  # an electrode off, an amplifier overrange, an app's fill value: passed on, counted, said
             self.count("nonfinite", int(np.count_nonzero(bad)))
@@ -390,6 +396,18 @@ class LslInlet(Source[LslInletParams]):
         t0 = self._fit.add(ts)
         self._check_rate()
         return {"out": Chunk(x, t0, gap=gap)}
+
+    def _check_unit(self, x: np.ndarray) -> None:
+        """Once, at the first value: voltage channels (EEG, ...) the stream gives no unit for whose values go beyond 1 V
+        (no amplifier's range; microvolts or ADC counts, which a FIF recorder wrote as volts, 1e6 off) are said."""
+        v = np.abs(x[self._unitless])
+        if not (v := v[np.isfinite(v) & (v > 0)]).size:
+            return
+        unitless, self._unitless = self._unitless or [], None
+        if v.max() > 1.0:
+            self.count("unit_missing")
+            names = [self.out_specs["out"].channel_names[i] for i in unitless]
+            _log.warning("lsl_inlet: %s", unitless_said(self._name(), names, float(v.max())))
 
     def _restart_seen(self, gap: bool) -> bool:
         """With recover: whether the outlet liblsl went on with after a gap is a restarted one with other channels

@@ -361,6 +361,16 @@ def desc_count_said(info, n: int) -> str | None:
     )
 
 
+def unitless_said(stream: str, names: list[str], peak: float) -> str:
+    """What to say of voltage channels (EEG, ...) `names` that the stream gives no unit for, with values up to `peak`."""
+    shown = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
+    return (
+        f"stream '{stream}' gives no unit for its channel(s) {shown} and sends values up to {peak:.4g}: taken as volts "
+        f"(MNE's unit) that is {peak:.4g} V, so they are microvolts (OpenBCI GUI, BrainFlow) or ADC counts?; give "
+        "`units: uV` (or their unit) to have them scaled to volts, or set the unit in the sending app's desc/channels"
+    )
+
+
 def rate_off_said(stream: str, true_rate: float, rate: float) -> str:
     """What to say of a stream whose timestamps give `true_rate` Hz, far from its nominal `rate`."""
     return (
@@ -419,6 +429,7 @@ __all__ = [
     "event_table",
     "stream_lines",
     "unique_names",
+    "unitless_said",
     "unrecoverable_said",
     "warn_unknown",
 ]

@@ -59,6 +59,11 @@ class LslInletParams(NodeParams):
     rate: float | None = Field(
         None, gt=0, allow_inf_nan=False, description="expected nominal rate (Hz), checked when the stream opens"
     )
+    units: str | None = Field(
+        None,
+        description="unit of the channels the stream gives none for (`uV` for OpenBCI GUI's or BrainFlow's EEG, "
+        "microvolts without a desc): a voltage is scaled to volts, as a unit in desc/channels is",
+    )
 
     @model_validator(mode="after")
     def _need_query(self):

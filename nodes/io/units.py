@@ -27,6 +27,9 @@ VOLT_SCALE = {
 _MICRO_BYTES = ("\u00e2\u00b5", "\u00ee\u00bc", "\x83\xca")
 
 
+VOLTAGE_TYPES = {"eeg", "eog", "emg", "ecg", "seeg", "ecog", "dbs"}  # channel types MNE holds in volts
+
+
 def volt_scale(unit: str) -> float | None:
     """The factor to volts of a unit, or None when it is no voltage. Case and spaces do not count ('UV', 'u V'). MNE-LSL
     writes a unit as the power of ten of MNE's unit (its FIFF unit_mul: '0' volts, '-6' microvolts), so a whole number
