@@ -11,6 +11,7 @@ to `send_remote(edge, chunk)` (the multi-process runner plugs its ZeroMQ senders
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -29,6 +30,7 @@ from .spec import SpecError
 from .wire import WireError, check_against_spec
 
 log = logging.getLogger("wavegraph.executor")
+_HERE = os.path.dirname(os.path.abspath(__file__))  # the runtime's own frames, left out of where a node failed
 
 
 class StopFlag:
@@ -268,7 +270,9 @@ class Executor:
             try:
                 node.close()
             except Exception as e:  # noqa: BLE001 — report all, close the rest
-                errors.append(f"{n}: {e}")
+                frames = traceback.extract_tb(e.__traceback__)  # where: a node's own close() may simply have a bug
+                at = ([f for f in frames if os.path.dirname(f.filename) != _HERE] or frames)[-1]
+                errors.append(f"{n}: {e} ({type(e).__name__} at {at.filename}:{at.lineno} in {at.name})")
         if errors:
             raise RuntimeError("errors while closing nodes: " + "; ".join(errors))
 

@@ -18,7 +18,9 @@ from wavegraph.pipeline.runner import run_graph
 
 class FaultParams(NodeParams):
     at: int = 3  # the call of process() (0-based) that misbehaves
-    mode: str = "none"  # sigkill: its process is killed (kill -9, OOM); block: process() never returns; big: 16 MiB out
+    mode: str = (
+        "none"  # sigkill: kill -9 (OOM); block: process() never returns; big: 16 MiB out; close: close() has a bug
+    )
     configure_in_worker: bool = False  # configure() raises, in a worker process only (the parent's build passes)
 
 
@@ -45,6 +47,10 @@ class Fault(Node):
                 while True:
                     signal.sigtimedwait({signal.SIGUSR2}, 3600)
         return {"out": inputs["in"]}
+
+    def close(self):
+        if self.params.mode == "close" and self.calls:  # not the parent's build-only copy
+            self.writer.flush()  # a bug: writer was never set
 
 
 GRAPH = """\
@@ -198,3 +204,15 @@ processes: {{a: [src], b: [acc]}}
     src, acc = r.stats["src"], r.stats["acc"]
     assert src["drops"] == src["counters"]["tx_dropped_full"] > 0
     assert src["drops"] + acc["drops"] + acc["chunks_in"] - 1 == src["chunks_out"] == 300  # -1: the end-of-stream
+
+
+def test_a_node_whose_close_raises_is_named_with_what_and_where(tmp_path):
+    """close() raising said only "process 'b': errors while closing nodes: bad: 'Fault' object has no attribute
+    'writer'": neither the exception's type nor the line, for a bug in a node of one's own."""
+    r = run_graph(build_graph(load_config(graph(tmp_path, "{mode: close}"))))
+    line = next(i for i, text in enumerate(open(__file__), 1) if "self.writer.flush()  # a bug" in text)
+    assert r.exit_code == 1 and r.failure == (
+        "process 'b': errors while closing nodes: bad: 'Fault' object has no attribute 'writer' "
+        f"(AttributeError at {__file__}:{line} in close)"
+    )
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npz")["data"][0], np.arange(200.0))  # all of it
