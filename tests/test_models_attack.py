@@ -379,3 +379,16 @@ def test_a_state_saved_by_another_model_config_is_refused_at_load(kind, saved_by
     c.configure({"in": SPEC})
     c.load_state_dict(a.state_dict())
     np.testing.assert_array_equal(c.process({"in": Chunk(x)})["out"].data, a.process({"in": Chunk(x)})["out"].data)
+
+
+def test_enhancer_state_of_another_config_is_refused_at_load():
+    """The enhancer took any state with the right keys: the next block failed inside the Mamba kernel
+    ("initial_state has shape (1, 64, 3), expected (1, 32, 3)")."""
+    spec = StreamSpec("signal", 16000.0, (1,), "float32")
+    x = np.random.default_rng(0).standard_normal((1, 800)).astype(np.float32) * 0.1
+    a, b = (lookup("enhancer")(random_init=True, d_model=d) for d in (32, 16))
+    for node in (a, b):
+        node.configure({"in": spec})
+    a.process({"in": Chunk(x)})
+    with pytest.raises(ValueError, match=r"enhancer state 'model.core.conv.0' has shape \(1, 64, 3\), this model's"):
+        b.load_state_dict(a.state_dict())

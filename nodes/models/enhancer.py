@@ -237,6 +237,12 @@ class EnhancerNode(Node[EnhancerParams]):
         fresh = self.model.init_state(1, self.device)
         if set(state["model"]) != set(fresh):
             raise KeyError(f"model state keys {sorted(state['model'])} do not match this model's {sorted(fresh)}")
+        for k, like in fresh.items():  # a state of another model size failed at the next block, inside the core
+            if np.shape(state["model"][k]) != tuple(like.shape):
+                raise ValueError(
+                    f"enhancer state 'model.{k}' has shape {np.shape(state['model'][k])}, this model's is "
+                    f"{tuple(like.shape)}: saved from an enhancer of another config; load a state saved by this one"
+                )
         self.state = {
             k: torch.as_tensor(np.array(v), device=self.device).to(fresh[k].dtype) for k, v in state["model"].items()
         }
