@@ -209,3 +209,14 @@ def test_eeg_in_microvolts_without_a_unit_is_said_and_units_scales_it(caplog):
     with caplog.at_level(logging.WARNING, "wavegraph.lsl"):
         np.testing.assert_allclose(read(node), x.T * 1e-6, rtol=1e-6)
     assert "unit_missing" not in node.counters and "no unit" not in caplog.text
+
+
+def test_a_declared_rate_off_in_a_far_digit_shows_the_digits_that_differ():
+    """An app whose nominal rate is 1000/3 Hz, declared `rate: 333.333`. Before: 'runs at 333.333 Hz, the graph declares
+    333.333 Hz; fix: fix `rate`': two equal-looking numbers and nothing to write instead."""
+    name = uname("third")
+    keep = pylsl.StreamOutlet(pylsl.StreamInfo(name, "EEG", 2, 1000.0 / 3.0, pylsl.cf_float32, name))  # noqa: F841
+    with pytest.raises(SpecError) as e:
+        LslInlet(name=name, rate=333.333, resolve_timeout=2.0).configure({})
+    assert "runs at 333.3333333333333 Hz, the graph declares 333.333 Hz" in e.value.message
+    assert "`rate: 333.3333333333333`" in e.value.hint

@@ -128,9 +128,11 @@ def check_declared(p, info, n: int, rate: float, names: tuple) -> None:
             "fix `channels` (or drop it to take what the stream has)",
         )
     if p.rate is not None and abs(rate - p.rate) > 1e-9 * p.rate:
+        same = f"{rate:g}" == f"{p.rate:g}"  # 250.00001 and 250, 333.3333333333333 and 333.333: every digit shown
+        has, want = (repr(float(rate)), repr(float(p.rate))) if same else (f"{rate:g}", f"{p.rate:g}")
         raise SpecError(
-            f"lsl_inlet: stream '{info.name()}' runs at {rate:g} Hz, the graph declares {p.rate:g} Hz",
-            "fix `rate` (or drop it to take what the stream has)",
+            f"lsl_inlet: stream '{info.name()}' runs at {has} Hz, the graph declares {want} Hz",
+            f"fix `rate` (`rate: {rate!r}` is what the stream declares), or drop it to take what the stream has",
         )
     if isinstance(p.channels, list) and tuple(p.channels) != names:
         raise SpecError(
