@@ -183,7 +183,7 @@ def test_the_outlet_drops_token_ids_that_are_no_integer():
 
 
 def test_eeg_in_microvolts_without_a_unit_is_said_and_units_scales_it(caplog):
-    """OpenBCI GUI's and BrainFlow's LSL streams: EEG in microvolts, no desc/channels. Before: taken as volts without a
+    """OpenBCI GUI's LSL stream: EEG in microvolts, no desc/channels. Before: taken as volts without a
     word (recorded to FIF 1e6 too large: 50 uV read back as 50 V), and no parameter could give the unit."""
     name = uname("openbci")
     amp = pylsl.StreamOutlet(pylsl.StreamInfo(name, "EEG", 2, 100.0, pylsl.cf_float32, name))

@@ -6,7 +6,8 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   ... and the stream type; a type that is no MNE channel type is "misc"), the nominal rate, and the
   dtype (float32 stays float32; double and integer formats become float64). Microvolt and millivolt
   channels are scaled to volts (MNE's unit, as the XDF reader does; units "V" when all are voltages). A label that repeats
-  becomes LABEL-0, LABEL-1, ... (MNE's rule; counted `duplicate_channel_labels`).
+  becomes LABEL-0, LABEL-1, ... (MNE's rule; counted `duplicate_channel_labels`). `units` gives the unit of channels
+  the stream gives none for; voltage channels without one whose values go beyond 1 V are said (`unit_missing`).
   String (marker) streams (at any nominal rate: markers are sparse) become events: rows (LSL timestamp, marker_duration (0), code) -- the project's marker
   stream (see docs/nodes.md, "Marker streams"); a sample of several channels is one marker, its non-empty
   channels joined by '/' ('cue', 'left' -> 'cue/left', as the XDF reader; marker_codes.marker_text). A marker that is a decimal integer (ASCII digits, a

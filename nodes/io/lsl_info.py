@@ -368,7 +368,7 @@ def unitless_said(stream: str, names: list[str], peak: float) -> str:
     shown = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
     return (
         f"stream '{stream}' gives no unit for its channel(s) {shown} and sends values up to {peak:.4g}: taken as volts "
-        f"(MNE's unit) that is {peak:.4g} V, so they are microvolts (OpenBCI GUI, BrainFlow) or ADC counts?; give "
+        f"(MNE's unit) that is {peak:.4g} V, so they are microvolts (as OpenBCI GUI sends them) or ADC counts?; give "
         "`units: uV` (or their unit) to have them scaled to volts, or set the unit in the sending app's desc/channels"
     )
 

@@ -61,7 +61,7 @@ class LslInletParams(NodeParams):
     )
     units: str | None = Field(
         None,
-        description="unit of the channels the stream gives none for (`uV` for OpenBCI GUI's or BrainFlow's EEG, "
+        description="unit of the channels the stream gives none for (`uV` for OpenBCI GUI's EEG stream, "
         "microvolts without a desc): a voltage is scaled to volts, as a unit in desc/channels is",
     )
 
