@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -30,6 +31,10 @@ from .spec import SpecError
 from .wire import WireError, check_against_spec
 
 log = logging.getLogger("wavegraph.executor")
+# What a node's code may raise that fails that node: sys.exit() too (in one process it ended the whole program with exit 0
+# and no word; in a worker, the graph drained as if the stream had ended: exit 0, the rest of the data never read).
+NODE_ERRORS = (Exception, SystemExit)
+_EXIT_HINT = "fix: a node may not end its process (sys.exit, exit): raise an exception, or return None from read() to end a source\n"
 _HERE = os.path.dirname(os.path.abspath(__file__))  # the runtime's own frames, left out of where a node failed
 
 
@@ -258,10 +263,9 @@ class Executor:
                 node.open()
             except SpecError as e:
                 raise NodeFailure(n, self.types.get(n, type(node).__name__), self.process, str(e)) from None
-            except Exception:  # noqa: BLE001 — any failure to open is this node's failure
-                raise NodeFailure(
-                    n, self.types.get(n, type(node).__name__), self.process, traceback.format_exc()
-                ) from None
+            except NODE_ERRORS:  # noqa: BLE001 — any failure to open is this node's failure
+                tb = traceback.format_exc() + _EXIT_HINT * (sys.exc_info()[0] is SystemExit)
+                raise NodeFailure(n, self.types.get(n, type(node).__name__), self.process, tb) from None
 
     def close(self) -> None:
         """Close every node (recorders finalise their files). Safe to call twice."""
@@ -269,7 +273,7 @@ class Executor:
         for n, node in self.nodes.items():
             try:
                 node.close()
-            except Exception as e:  # noqa: BLE001 — report all, close the rest
+            except NODE_ERRORS as e:  # noqa: BLE001 — report all, close the rest
                 frames = traceback.extract_tb(e.__traceback__)  # where: a node's own close() may simply have a bug
                 at = ([f for f in frames if os.path.dirname(f.filename) != _HERE] or frames)[-1]
                 errors.append(f"{n}: {e} ({type(e).__name__} at {at.filename}:{at.lineno} in {at.name})")
@@ -301,7 +305,7 @@ class Executor:
         t = time.perf_counter_ns()
         try:
             outs = node.read()
-        except Exception:  # noqa: BLE001
+        except NODE_ERRORS:  # noqa: BLE001
             outs = self._failed(node_id)
             if outs is None:
                 return
@@ -352,7 +356,7 @@ class Executor:
             t = time.perf_counter_ns()
             try:
                 outs = node.process({port: replace(chunk, eos=False) if chunk.eos else chunk})
-            except Exception:  # noqa: BLE001
+            except NODE_ERRORS:  # noqa: BLE001
                 outs = self._failed(node_id) or {}
             done = time.perf_counter_ns()
             _hist(st.compute_ns).record(done - t)
@@ -399,14 +403,14 @@ class Executor:
     def _input_ended(self, node_id: str, port: str) -> None:
         try:
             outs = self.nodes[node_id].input_ended(port)
-        except Exception:  # noqa: BLE001
+        except NODE_ERRORS:  # noqa: BLE001
             outs = self._failed(node_id) or {}
         self._emit(node_id, outs, False, 0)
 
     def _end(self, node_id: str) -> None:
         try:
             tails = self.nodes[node_id].finish_all()
-        except Exception:  # noqa: BLE001
+        except NODE_ERRORS:  # noqa: BLE001
             tails = [self._failed(node_id) or {}]
         for tail in tails:
             self._emit(node_id, tail, False, 0)
@@ -414,12 +418,12 @@ class Executor:
             self._send(node_id, port, Chunk.end(self.source_time.get(node_id, 0.0)))
 
     def _failed(self, node_id: str):
-        tb = traceback.format_exc()
+        tb = traceback.format_exc() + _EXIT_HINT * (sys.exc_info()[0] is SystemExit)
         if self.on_error[node_id] != "restart":
             raise NodeFailure(node_id, self.types[node_id], self.process, tb)
         try:
             self.nodes[node_id].reset()
-        except Exception:  # noqa: BLE001 — a node that cannot restart fails as one that may not
+        except NODE_ERRORS:  # noqa: BLE001 — a node that cannot restart fails as one that may not
             raise NodeFailure(
                 node_id,
                 self.types[node_id],

@@ -398,6 +398,9 @@ def run_worker(plan: WorkerPlan, stop: StopFlag, clock: LocalClock | None = None
     except NodeFailure as e:
         link.send(Error(group, str(e)))
         code = 1
+    except KeyboardInterrupt:  # raised by a node's code: a signal sets the stop flag instead (StopFlag's handler)
+        link.send(Error(group, f"process '{group}' failed: KeyboardInterrupt raised in it:\n{traceback.format_exc()}"))
+        code = 1
     except GraphError as e:  # a node's configure() failed here though it passed the parent's build (a device gone)
         link.send(Error(group, f"process '{group}' failed: {_said(e)}"))
         code = 1

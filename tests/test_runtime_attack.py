@@ -40,6 +40,10 @@ class Fault(Node):
         if self.calls - 1 == self.params.at:
             if self.params.mode == "sigkill":
                 os.kill(os.getpid(), signal.SIGKILL)
+            if self.params.mode == "exit":
+                sys.exit(0)
+            if self.params.mode == "interrupt":
+                raise KeyboardInterrupt
             if self.params.mode == "big":  # the whole recording at once, as an offline-minded node may send it
                 return {"out": inputs["in"].with_data(np.zeros((2, 2**20 + 1)))}
             if self.params.mode == "block":
@@ -216,3 +220,26 @@ def test_a_node_whose_close_raises_is_named_with_what_and_where(tmp_path):
         f"(AttributeError at {__file__}:{line} in close)"
     )
     np.testing.assert_array_equal(np.load(tmp_path / "out.npz")["data"][0], np.arange(200.0))  # all of it
+
+
+@pytest.mark.parametrize(
+    "mode, in_process, said",
+    [
+        ("exit", True, "node 'bad' (test_runtime_attack:Fault) in process 'main' failed:"),
+        ("exit", False, "node 'bad' (test_runtime_attack:Fault) in process 'b' failed:"),
+        ("interrupt", False, "process 'b' failed: KeyboardInterrupt raised in it:"),
+    ],
+    ids=["exit-in-process", "exit-in-worker", "keyboard-interrupt-in-worker"],
+)
+def test_a_node_that_exits_or_raises_keyboard_interrupt_fails_the_run(tmp_path, mode, in_process, said):
+    """sys.exit(0) in a node's process() ended `wavegraph run --in-process` with exit 0, no summary and no word; in a
+    worker, the graph drained as if the stream had ended (exit 0, 30 of 200 samples recorded). A KeyboardInterrupt
+    raised by a node's code (a signal sets the stop flag instead) did the same in a worker, with a traceback."""
+    p = graph(tmp_path, f"{{mode: {mode}, at: 3}}")
+    if in_process:
+        p.write_text(p.read_text().split("processes:")[0])
+    r = run_graph(build_graph(load_config(p)), in_process=in_process)
+    assert r.exit_code == 1 and r.failure is not None and r.failure.startswith(said), r.failure
+    assert ("SystemExit: 0\nfix: a node may not end its process" in r.failure) == (mode == "exit")
+    assert f'File "{__file__}"' in r.failure  # the node's own line
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npz")["data"][0], np.arange(30.0))
