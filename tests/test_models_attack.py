@@ -392,3 +392,26 @@ def test_enhancer_state_of_another_config_is_refused_at_load():
     a.process({"in": Chunk(x)})
     with pytest.raises(ValueError, match=r"enhancer state 'model.core.conv.0' has shape \(1, 64, 3\), this model's"):
         b.load_state_dict(a.state_dict())
+
+
+def test_ssvep_state_of_other_bands_or_channels_is_refused_at_load():
+    """ssvep_decoder reshaped a loaded buffer to its own layout: a state of 3 sub-bands loaded into a 2-band decoder ran
+    on without a word (bands mixed up); of 3 channels into 2, scipy's "Invalid zi shape" at the next chunk. The trial
+    decoder's failed at the next chunk with numpy's "all the input array dimensions ... must match exactly"."""
+    x = np.random.default_rng(0).standard_normal((3, 100))
+    sig = lambda n: signal_spec(250.0, ["O1", "Oz", "O2"][:n])  # noqa: E731
+    for params, n_saved, n_loaded in (({"n_bands": 3}, 3, 3), ({}, 3, 2)):
+        a = lookup("ssvep_decoder")(freqs=[8, 10], **params)
+        b = lookup("ssvep_decoder")(freqs=[8, 10])
+        a.configure({"in": sig(n_saved)})
+        b.configure({"in": sig(n_loaded)})
+        a.process({"in": Chunk(x[:n_saved])})
+        with pytest.raises(ValueError, match="saved by a decoder of other bands or channels"):
+            b.load_state_dict({**b.state_dict(), **{k: a.state_dict()[k] for k in ("zi", "buf")}})
+    ev = StreamSpec("events", 0.0, (3,), "float64")
+    a, b = lookup("ssvep_trial_decoder")(freqs=[8, 10]), lookup("ssvep_trial_decoder")(freqs=[8, 10])
+    a.configure({"in": sig(3), "events": ev})
+    b.configure({"in": sig(2), "events": ev})
+    a.process({"in": Chunk(x)})
+    with pytest.raises(ValueError, match=r"state 'buf.data' has shape \(3, 100\), this node keeps \(2, n\)"):
+        b.load_state_dict(a.state_dict())

@@ -53,11 +53,11 @@ from ..nanpolicy import (
     check_window_size,
     chunk_data,
     first_time,
-    off_grid,
     sanitize,
     signal_input,
 )
 from .common import CheckpointPath, Device, Threads, resolve_device, torch_threads
+from .ssvep_samples import Samples as _Samples  # (tests import it from here)
 
 
 class SSVEPDecoderParams(NodeParams):
@@ -272,8 +272,14 @@ class SSVEPDecoder(_SSVEPBase[SSVEPDecoderParams]):
         return {"zi": np.stack(self._zi), "buf": self._buf.copy(), "k": self._k, "t_first": self._t_first}
 
     def load_state_dict(self, state):
-        self._zi = [np.array(z, dtype=np.float64) for z in state["zi"]]
-        self._buf = np.array(state["buf"], dtype=np.float64).reshape(len(self._sos), self._nch, -1)
+        zi, buf = np.array(state["zi"], dtype=np.float64), np.asarray(state["buf"], dtype=np.float64)
+        want = (len(self._sos), self._sos[0].shape[0], self._nch, 2)  # bands, sections, channels; then buf's bands
+        if zi.shape != want or buf.ndim != 3 or buf.shape[:2] != want[:1] + want[2:3]:  # was reshaped as it came
+            raise ValueError(
+                f"ssvep_decoder state has zi {zi.shape} and buf {buf.shape}, this node's are {want} and "
+                f"{(want[0], want[2], 'n')}: saved by a decoder of other bands or channels; load one saved by this one"
+            )
+        self._zi, self._buf = list(zi), buf.copy()
         self._k = int(state["k"])
         self._t_first = None if state["t_first"] is None else float(state["t_first"])
 
@@ -329,88 +335,6 @@ class SSVEPDecoder(_SSVEPBase[SSVEPDecoderParams]):
             ev = np.column_stack([starts[ok], np.full(ok.size, self._size / self._rate), codes]).astype(np.float64)
             out["out"] = Chunk(ev, float(starts[ok[0]]), c.seq, c.gap, c.eos, c.origin_ns)
         return out
-
-
-class _Samples:
-    """The newest samples of a stream with their times: sample i (absolute) is stamped
-    ``t_seg + (i - i_seg) / rate`` within its segment; a gap starts a new segment at its chunk's t0, and so
-    does (without a break) a chunk whose t0 is more than RETIME_S off the segment's times: a live stream's
-    clock drift (lsl_inlet stamps chunks from the LSL timestamps), so markers keep cutting the right samples."""
-
-    def __init__(self, nch: int, rate: float):
-        self.rate = rate
-        self.data = np.zeros((nch, 0))
-        self.start = 0  # absolute index of data[:, 0]
-        self.segments: list[tuple[int, float]] = []  # (absolute first index, t0) per segment, oldest first
-        self.breaks: list[int] = []  # the absolute first index of the first segment and of each after a gap
-
-    @property
-    def n_held(self) -> int:
-        return self.data.shape[1]
-
-    @property
-    def n_total(self) -> int:
-        return self.start + self.data.shape[1]
-
-    def time(self, i: int) -> float:
-        i0, t0 = next(seg for seg in reversed(self.segments) if seg[0] <= i)
-        return t0 + (i - i0) / self.rate
-
-    def time_after(self, i: int) -> float:
-        """The time of sample i on the grid of sample i - 1 (the end of a window [lo, i))."""
-        i0, t0 = next(seg for seg in reversed(self.segments) if seg[0] <= i - 1)
-        return t0 + (i - i0) / self.rate
-
-    @property
-    def end_time(self) -> float:
-        return self.time(self.n_total - 1)
-
-    def append(self, x: np.ndarray, t0: float, gap: bool) -> None:
-        if not self.segments or gap:
-            self.segments.append((self.n_total, float(t0)))
-            self.breaks.append(self.n_total)
-        elif math.isnan(self.segments[-1][1]) and math.isfinite(t0):  # its chunks so far had no time: from this one
-            i0 = self.segments[-1][0]
-            self.segments[-1] = (i0, float(t0) - (self.n_total - i0) / self.rate)
-        elif off_grid(self.time(self.n_total), t0) and t0 > self.end_time:
-            self.segments.append((self.n_total, float(t0)))
-        self.data = np.concatenate([self.data, x], axis=1)
-
-    def nearest(self, t: float) -> int:
-        """Absolute index of the sample nearest to t in the segment that holds t (ties: the earlier sample)."""
-        i0, t0 = next((seg for seg in reversed(self.segments) if seg[1] <= t + 0.5 / self.rate), self.segments[0])
-        return i0 + int(np.ceil((t - t0) * self.rate - 0.5))
-
-    def has_break(self, lo: int, hi: int) -> bool:
-        return any(lo < i0 < hi for i0 in self.breaks)
-
-    def take(self, lo: int, hi: int) -> np.ndarray:
-        return self.data[:, lo - self.start : hi - self.start]
-
-    def keep_last(self, n: int) -> None:
-        drop = self.data.shape[1] - n
-        if drop > 0:
-            self.data = self.data[:, drop:]
-            self.start += drop
-            while len(self.segments) > 1 and self.segments[1][0] <= self.start:
-                self.segments.pop(0)
-            while len(self.breaks) > 1 and self.breaks[1] <= self.start:
-                self.breaks.pop(0)
-
-    def state(self) -> dict:
-        return {
-            "data": self.data.copy(),
-            "start": self.start,
-            "segments": np.asarray(self.segments, dtype=np.float64).reshape(-1, 2),
-            "breaks": np.asarray(self.breaks, dtype=np.int64),
-        }
-
-    def load(self, s: dict) -> None:
-        self.data = np.array(s["data"], dtype=np.float64)
-        self.start = int(s["start"])
-        self.segments = [(int(i), float(t)) for i, t in np.asarray(s["segments"]).reshape(-1, 2)]
-        breaks = s.get("breaks")  # (a state saved before drift anchors: every segment started at a break)
-        self.breaks = [i for i, _ in self.segments] if breaks is None else [int(i) for i in np.asarray(breaks)]
 
 
 class SSVEPTrialDecoderParams(SSVEPDecoderParams):

@@ -1,0 +1,97 @@
+"""The signal the ssvep_trial_decoder keeps (nodes/models/ssvep.py): the newest samples with their times."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..nanpolicy import off_grid
+
+
+class Samples:
+    """The newest samples of a stream with their times: sample i (absolute) is stamped
+    ``t_seg + (i - i_seg) / rate`` within its segment; a gap starts a new segment at its chunk's t0, and so
+    does (without a break) a chunk whose t0 is more than RETIME_S off the segment's times: a live stream's
+    clock drift (lsl_inlet stamps chunks from the LSL timestamps), so markers keep cutting the right samples."""
+
+    def __init__(self, nch: int, rate: float):
+        self.rate = rate
+        self.data = np.zeros((nch, 0))
+        self.start = 0  # absolute index of data[:, 0]
+        self.segments: list[tuple[int, float]] = []  # (absolute first index, t0) per segment, oldest first
+        self.breaks: list[int] = []  # the absolute first index of the first segment and of each after a gap
+
+    @property
+    def n_held(self) -> int:
+        return self.data.shape[1]
+
+    @property
+    def n_total(self) -> int:
+        return self.start + self.data.shape[1]
+
+    def time(self, i: int) -> float:
+        i0, t0 = next(seg for seg in reversed(self.segments) if seg[0] <= i)
+        return t0 + (i - i0) / self.rate
+
+    def time_after(self, i: int) -> float:
+        """The time of sample i on the grid of sample i - 1 (the end of a window [lo, i))."""
+        i0, t0 = next(seg for seg in reversed(self.segments) if seg[0] <= i - 1)
+        return t0 + (i - i0) / self.rate
+
+    @property
+    def end_time(self) -> float:
+        return self.time(self.n_total - 1)
+
+    def append(self, x: np.ndarray, t0: float, gap: bool) -> None:
+        if not self.segments or gap:
+            self.segments.append((self.n_total, float(t0)))
+            self.breaks.append(self.n_total)
+        elif math.isnan(self.segments[-1][1]) and math.isfinite(t0):  # its chunks so far had no time: from this one
+            i0 = self.segments[-1][0]
+            self.segments[-1] = (i0, float(t0) - (self.n_total - i0) / self.rate)
+        elif off_grid(self.time(self.n_total), t0) and t0 > self.end_time:
+            self.segments.append((self.n_total, float(t0)))
+        self.data = np.concatenate([self.data, x], axis=1)
+
+    def nearest(self, t: float) -> int:
+        """Absolute index of the sample nearest to t in the segment that holds t (ties: the earlier sample)."""
+        i0, t0 = next((seg for seg in reversed(self.segments) if seg[1] <= t + 0.5 / self.rate), self.segments[0])
+        return i0 + int(np.ceil((t - t0) * self.rate - 0.5))
+
+    def has_break(self, lo: int, hi: int) -> bool:
+        return any(lo < i0 < hi for i0 in self.breaks)
+
+    def take(self, lo: int, hi: int) -> np.ndarray:
+        return self.data[:, lo - self.start : hi - self.start]
+
+    def keep_last(self, n: int) -> None:
+        drop = self.data.shape[1] - n
+        if drop > 0:
+            self.data = self.data[:, drop:]
+            self.start += drop
+            while len(self.segments) > 1 and self.segments[1][0] <= self.start:
+                self.segments.pop(0)
+            while len(self.breaks) > 1 and self.breaks[1] <= self.start:
+                self.breaks.pop(0)
+
+    def state(self) -> dict:
+        return {
+            "data": self.data.copy(),
+            "start": self.start,
+            "segments": np.asarray(self.segments, dtype=np.float64).reshape(-1, 2),
+            "breaks": np.asarray(self.breaks, dtype=np.int64),
+        }
+
+    def load(self, s: dict) -> None:
+        data = np.asarray(s["data"], dtype=np.float64)
+        if data.ndim != 2 or data.shape[0] != self.data.shape[0]:  # concatenate's "dimensions ... must match" later
+            raise ValueError(
+                f"ssvep_trial_decoder state 'buf.data' has shape {data.shape}, this node keeps "
+                f"({self.data.shape[0]}, n): saved by a decoder of other channels; load a state saved by this one"
+            )
+        self.data = data.copy()
+        self.start = int(s["start"])
+        self.segments = [(int(i), float(t)) for i, t in np.asarray(s["segments"]).reshape(-1, 2)]
+        breaks = s.get("breaks")  # (a state saved before drift anchors: every segment started at a break)
+        self.breaks = [i for i, _ in self.segments] if breaks is None else [int(i) for i in np.asarray(breaks)]
