@@ -415,3 +415,24 @@ def test_ssvep_state_of_other_bands_or_channels_is_refused_at_load():
     a.process({"in": Chunk(x)})
     with pytest.raises(ValueError, match=r"state 'buf.data' has shape \(3, 100\), this node keeps \(2, n\)"):
         b.load_state_dict(a.state_dict())
+
+
+def test_tokenizer_state_of_another_tokenizer_is_refused_at_load(tmp_path):
+    """eeg_tokenizer checked a loaded state's batch and rank only: a state of another tokenizer (context 4, loaded by
+    one of context 3) failed at the next chunk with torch's "The size of tensor a (5) must match the size of tensor b
+    (6)"."""
+    import torch
+    from wavegraph.models.eeg_tokenizer import EEGTokenizer, TokenizerConfig
+
+    torch.manual_seed(0)
+    other = tmp_path / "tok3.safetensors"
+    ckpt.save(EEGTokenizer(TokenizerConfig(context=3)).eval(), other)
+    sig = signal_spec(200.0, ["C3", "C4"])
+    a, b = lookup("eeg_tokenizer")(), lookup("eeg_tokenizer")(checkpoint=str(other))
+    for node in (a, b):
+        node.configure({"in": sig})
+    a.process({"in": Chunk(np.random.default_rng(0).standard_normal((2, 450)))})
+    with pytest.raises(
+        ValueError, match=r"eeg_tokenizer state 'model.prev' has shape \(2, 3, 64\), this node's is like"
+    ):
+        b.load_state_dict(a.state_dict())

@@ -136,10 +136,11 @@ class EEGTokenizerNode(Node[TokenizerParams]):
                 stream[k] = int(state[f"model.{k}"])
                 continue
             v = torch.as_tensor(np.asarray(state[f"model.{k}"]), dtype=ref.dtype, device=self.device)
-            if v.shape[0] != ref.shape[0] or v.dim() != ref.dim():
+            grows = self.model.state_growth_axis(k)  # the samples of the hop block: every other axis is the model's
+            if v.dim() != ref.dim() or any(a != b for i, (a, b) in enumerate(zip(v.shape, ref.shape)) if i != grows):
                 raise ValueError(
-                    f"eeg_tokenizer state 'model.{k}' has shape {tuple(v.shape)}, expected batch "
-                    f"{ref.shape[0]} and {ref.dim()} dims"
+                    f"eeg_tokenizer state 'model.{k}' has shape {tuple(v.shape)}, this node's is like "
+                    f"{tuple(ref.shape)}: saved for other channels or by another tokenizer; load one saved by this one"
                 )
             stream[k] = v
         self.resampler.load_state_dict(state["resample"])
