@@ -35,6 +35,10 @@ log = logging.getLogger("wavegraph.executor")
 # and no word; in a worker, the graph drained as if the stream had ended: exit 0, the rest of the data never read).
 NODE_ERRORS = (Exception, SystemExit)
 _EXIT_HINT = "fix: a node may not end its process (sys.exit, exit): raise an exception, or return None from read() to end a source\n"
+_READ_ONLY_HINT = (
+    "fix: a node's inputs are read-only (from another process they are shared memory; another node may get the same "
+    "array): copy before changing one, x = chunk.data.copy(), or write the result to a new array\n"
+)
 _HERE = os.path.dirname(os.path.abspath(__file__))  # the runtime's own frames, left out of where a node failed
 
 
@@ -419,6 +423,8 @@ class Executor:
 
     def _failed(self, node_id: str):
         tb = traceback.format_exc() + _EXIT_HINT * (sys.exc_info()[0] is SystemExit)
+        if sys.exc_info()[0] is ValueError and "read-only" in str(sys.exc_info()[1]):
+            tb += _READ_ONLY_HINT
         if self.on_error[node_id] != "restart":
             raise NodeFailure(node_id, self.types[node_id], self.process, tb)
         try:

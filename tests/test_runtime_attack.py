@@ -44,6 +44,8 @@ class Fault(Node):
                 sys.exit(0)
             if self.params.mode == "interrupt":
                 raise KeyboardInterrupt
+            if self.params.mode == "in-place":
+                inputs["in"].data[:] *= 2  # works on its own array in one process (and changes what others got)
             if self.params.mode == "big":  # the whole recording at once, as an offline-minded node may send it
                 return {"out": inputs["in"].with_data(np.zeros((2, 2**20 + 1)))}
             if self.params.mode == "block":
@@ -242,4 +244,17 @@ def test_a_node_that_exits_or_raises_keyboard_interrupt_fails_the_run(tmp_path, 
     assert r.exit_code == 1 and r.failure is not None and r.failure.startswith(said), r.failure
     assert ("SystemExit: 0\nfix: a node may not end its process" in r.failure) == (mode == "exit")
     assert f'File "{__file__}"' in r.failure  # the node's own line
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npz")["data"][0], np.arange(30.0))
+
+
+def test_a_node_that_changes_its_input_in_place_behind_a_process_edge_is_told_to_copy(tmp_path):
+    """Arrays from another process are read-only views (shared memory, or ZeroMQ's frame): a node that changed its
+    input in place failed with only numpy's "ValueError: output array is read-only"."""
+    r = run_graph(build_graph(load_config(graph(tmp_path, "{mode: in-place, at: 3}"))))
+    assert r.exit_code == 1 and r.failure is not None
+    assert r.failure.endswith(
+        "ValueError: output array is read-only\nfix: a node's inputs are read-only (from another process they are "
+        "shared memory; another node may get the same array): copy before changing one, x = chunk.data.copy(), or "
+        "write the result to a new array\n"
+    )
     np.testing.assert_array_equal(np.load(tmp_path / "out.npz")["data"][0], np.arange(30.0))
