@@ -488,3 +488,18 @@ def test_a_format_the_recorder_does_not_write_is_refused_with_its_way_there(tmp_
     list of suffixes, not that the format is left out on purpose and how to get one."""
     with pytest.raises(SpecError, match=f"cannot tell the format of '{name}' .*{re.escape(said)}"):
         Recorder(path=str(tmp_path / name)).configure({"in": StreamSpec("features", 10.0, (2,))})
+
+
+@pytest.mark.parametrize(
+    ("name", "top", "said"), [("x.bdf", 70000, True), ("x.bdf", 255, False), ("x.edf", 70000, False)]
+)
+def test_a_bdf_status_channel_beyond_16_bits_is_said(tmp_path, name, top, said, caplog):
+    """A trigger channel named Status with a code of 70000 in a BDF: file_source reads a BDF's Status as BioSemi's,
+    its low 16 bits (as MNE advises), and replayed the code as 4464 without a word. Said at close now, with the fix;
+    codes within 16 bits, and an EDF's Status, say nothing."""
+    spec = StreamSpec("signal", 100.0, (2,), "float64", ("Cz", "Status"), ("eeg", "stim"))
+    data = np.zeros((2, 200))
+    data[1, 50:60], data[1, 120:130] = top, 3
+    with caplog.at_level(logging.WARNING, logger="wavegraph.recorder"):
+        record(tmp_path / name, spec, [data])
+    assert ("read as BioSemi's trigger channel" in caplog.text) == said, caplog.text

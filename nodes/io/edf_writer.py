@@ -100,6 +100,24 @@ def _say_coarse(target: Path, names: list[str], span, gain, lo, bdf: bool) -> No
         )
 
 
+def _say_status(target: Path, names: list[str], lo, hi) -> None:
+    """A BDF channel named Status is BioSemi's trigger channel to its readers, which take its low 16 bits (file_source,
+    as MNE advises for BioSemi: the ActiveTwo keeps system flags above them): values beyond 0..65535 read back
+    otherwise, 70000 as 4464, without a word. Said, with the fix."""
+    import logging
+
+    for c in (c for c, n in enumerate(names) if n.lower() == "status" and (lo[c] < 0 or hi[c] > 0xFFFF)):
+        logging.getLogger("wavegraph.recorder").warning(
+            "recorder: %s: a BDF channel named %s is read as BioSemi's trigger channel, its low 16 bits only "
+            "(file_source; mne.find_events(..., mask=0xFFFF) as MNE advises): its values %.6g to %.6g read back "
+            "otherwise (70000 as 4464); name it otherwise (e.g. Trigger) or record to .edf or _raw.fif",
+            target.name.removesuffix(".tmp"),
+            names[c],
+            lo[c],
+            hi[c],
+        )
+
+
 def write_edf(
     target: Path, rows: SpillRows, spec: StreamSpec, notes, bdf: bool = False, start: datetime | None = None
 ) -> None:
@@ -127,6 +145,8 @@ def write_edf(
     lo, hi = np.where(nan, np.minimum(lo, 0.0), lo), np.where(nan, np.maximum(hi, 0.0), hi)  # NaN is written as 0: a
     # range that holds it (a channel of 36..37 degC read a NaN back as 36, a value like the others, not the 0 said)
     span = hi - lo  # the data's (0: a constant channel)
+    if bdf:
+        _say_status(target, names_of(spec, n_ch), lo, hi)
     same = hi <= lo  # a constant channel: a range around its value, as wide as the value (1 at 0), so that it reads
     # back within half a step of 2 |value| / 65535 (a range of +-1 read 2e-6 back as 1.1e-5)
     half = np.where(lo == 0, 1.0, np.abs(lo))
