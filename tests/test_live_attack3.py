@@ -220,3 +220,24 @@ def test_a_declared_rate_off_in_a_far_digit_shows_the_digits_that_differ():
         LslInlet(name=name, rate=333.333, resolve_timeout=2.0).configure({})
     assert "runs at 333.3333333333333 Hz, the graph declares 333.333 Hz" in e.value.message
     assert "`rate: 333.3333333333333`" in e.value.hint
+
+
+def test_int16_audio_at_16_khz_is_read_exactly_and_its_scale_is_said(caplog):
+    """LSL's AudioCapture app publishes its microphone as int16 (type Audio), 16 kHz here. Before: its samples went on
+    at +-32768 without a word, where the graph's audio is +-1 (a WAV file's int16 samples are read as +-1; the
+    enhancer and audio_output take +-1): a call blasted at 90 dB over full scale."""
+    name = uname("mic")
+    out = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Audio", 1, 16000.0, pylsl.cf_int16, name))
+    node = LslInlet(name=name, max_samples=1600, chunk_size=512, clock_sync=False, resolve_timeout=2.0)
+    with caplog.at_level(logging.WARNING, "wavegraph.lsl"):
+        spec = node.configure({})["out"]
+    assert (spec.rate, spec.channel_types) == (16000.0, ("audio",)) and node.counters["audio_int_scale"] == 1
+    assert f"stream '{name}' sends audio as int16 samples" in caplog.text and "gain node with db: -90.31" in caplog.text
+    x = (np.sin(np.arange(1600) / 5.0) * 20000).astype(np.int16)[:, None]
+    ts = pylsl.local_clock() + np.arange(1600) / 16000.0
+    th = threading.Thread(target=lambda: out.wait_for_consumers(10.0) and out.push_chunk(x, list(ts)))
+    th.start()
+    chunks = read_all(node, limit_s=5.0)
+    th.join()
+    np.testing.assert_array_equal(np.concatenate([c.data for c in chunks], axis=1), x.T)  # as sent: said, not changed
+    assert abs(chunks[0].t0 - ts[0]) < 1e-6 and not any(c.gap for c in chunks)

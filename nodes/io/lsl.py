@@ -82,6 +82,7 @@ from .lsl_info import (
     event_table,
     gap_said,
     import_pylsl,
+    int_audio_said,
     jump_said,
     near_misses,
     nonfinite_said,
@@ -253,6 +254,9 @@ class LslInlet(Source[LslInletParams]):
                     "one-channel irregular streams not typed as a signal are read as integer markers",
                 )
             check_declared(self.params, info, n, rate, names)
+            if set(ch_types) == {"audio"} and (said := int_audio_said(info)):  # LSL's AudioCapture: int16
+                self.count("audio_int_scale")
+                _log.warning("lsl_inlet: %s", said)
             self._dtype = np.float32 if fmt == pylsl.cf_float32 else np.float64
             scale, unit = to_volts([u or p.units or "" for u in units])  # uV and mV -> V (MNE's unit), as XDF's
             unsaid = [i for i, (u, t) in enumerate(zip(units, ch_types)) if not (u or p.units) and t in VOLTAGE_TYPES]

@@ -373,6 +373,23 @@ def unitless_said(stream: str, names: list[str], peak: float) -> str:
     )
 
 
+_AUDIO_FULL_SCALE = {6: 128, 5: 32768, 4: 2**31}  # int8, int16, int32 (LSL's cf_ numbers): the +-1 of audio
+
+
+def int_audio_said(info) -> str | None:
+    """What to say of an audio stream sent in an integer format (LSL's AudioCapture app: int16), whose samples the inlet
+    passes on as they are, where the graph's audio is +-1; None for another stream."""
+    full = _AUDIO_FULL_SCALE.get(info.channel_format())
+    if full is None:
+        return None
+    return (
+        f"stream '{info.name()}' sends audio as {_FORMAT_NAMES[info.channel_format()]} samples (-{full}..{full - 1}): "
+        "they go on as they are, where the graph's audio is +-1 (what a WAV file's samples are read as, and what the "
+        f"enhancer and audio_output take); scale them: a gain node with db: {-20 * np.log10(full):.2f} (1/{full}) after "
+        "the inlet"
+    )
+
+
 def rate_off_said(stream: str, true_rate: float, rate: float) -> str:
     """What to say of a stream whose timestamps give `true_rate` Hz, far from its nominal `rate`."""
     return (
@@ -415,6 +432,7 @@ __all__ = [
     "check_declared_markers",
     "channel_info",
     "import_pylsl",
+    "int_audio_said",
     "off_clock",
     "onehot_markers",
     "resolve",
