@@ -163,7 +163,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--low-snr-range", type=float, nargs=2, default=(-5.0, 5.0), metavar=("LO", "HI"))
     p.add_argument("--synthetic", type=int, default=40, help="synthetic sentences per espeak-ng/flite voice")
-    p.add_argument("--eval-every", type=int, default=100)
+    p.add_argument("--eval-every", type=positive(int), default=100)
     p.add_argument(
         "--max-minutes",
         type=float,
@@ -309,9 +309,32 @@ def plot_curve(csv_path: Path, png_path: Path) -> None:
     plt.close(fig)
 
 
+def _check(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Usage errors for values argparse's types let by: they failed after the corpus was read (--snr-range 10 -10:
+    numpy's 'high - low < 0'; --noises bogus: a traceback) or were taken (--real-fraction 2)."""
+    for name in ("snr_range", "low_snr_range"):
+        lo, hi = getattr(args, name)
+        if not -math.inf < lo <= hi < math.inf:
+            ap.error(f"--{name.replace('_', '-')} {lo:g} {hi:g}: give LO <= HI, in dB")
+    for name in ("real_fraction", "low_snr_prob"):
+        if not 0 <= getattr(args, name) <= 1:
+            ap.error(f"--{name.replace('_', '-')} {getattr(args, name):g}: a share, in [0, 1]")
+    if not 0 <= args.mask_floor < 1:
+        ap.error(f"--mask-floor {args.mask_floor:g}: in [0, 1)")
+    bad = [n for n in args.noises.split(",") if n not in sd.TRAIN_NOISES]
+    if bad:
+        ap.error(f"--noises: {', '.join(bad)} not among {','.join(sd.TRAIN_NOISES)}")
+    for name in ("pool", "refresh", "synthetic", "heldout_per_snr", "stop_after", "early_ms", "max_minutes"):
+        if not 0 <= getattr(args, name) < math.inf:
+            ap.error(f"--{name.replace('_', '-')} {getattr(args, name)}: must be >= 0")
+    if args.pool and not 0 < args.pool_seconds < math.inf:
+        ap.error(f"--pool-seconds {args.pool_seconds:g}: must be above 0")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = _parser()
     args = ap.parse_args(argv)
+    _check(ap, args)
     if args.out and (why := ckpt.out_problem(args.out)):  # before the training, not at its first save
         ap.error(f"--out {args.out}: {why}")
     if args.out and args.log and args.log.with_suffix(".json").resolve() == ckpt.config_path(args.out).resolve():

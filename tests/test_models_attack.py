@@ -436,3 +436,20 @@ def test_tokenizer_state_of_another_tokenizer_is_refused_at_load(tmp_path):
         ValueError, match=r"eeg_tokenizer state 'model.prev' has shape \(2, 3, 64\), this node's is like"
     ):
         b.load_state_dict(a.state_dict())
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["--eval-every", "0"], "argument --eval-every: must be above 0"),  # ZeroDivisionError after step 1
+        (["--snr-range", "10", "-10"], "--snr-range 10 -10: give LO <= HI"),  # numpy's "high - low < 0"
+        (["--real-fraction", "2"], "--real-fraction 2: a share, in [0, 1]"),  # taken
+        (["--noises", "bogus"], "--noises: bogus not among"),  # a ValueError traceback after the corpus was read
+        (["--mask-floor", "1.5"], "--mask-floor 1.5: in [0, 1)"),  # written into the saved config
+    ],
+)
+def test_train_enhancer_data_options_are_checked_before_the_corpus_is_read(argv, says, tmp_path, capsys):
+    from wavegraph.models.train_enhancer import main
+
+    common = ["--steps", "1", "--pool", "0", "--heldout-per-snr", "0", "--out", str(tmp_path / "e.safetensors")]
+    assert says in _usage_error(main, [*argv, *common], capsys)
