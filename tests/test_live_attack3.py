@@ -173,7 +173,7 @@ def test_the_outlet_drops_token_ids_that_are_no_integer():
     out.process({"in": Chunk(np.array([3.0, np.nan, 2.5, 7.0]), t0=t)})
     got, ts = [], []
     while len(got) < 2:
-        m, s = inlet.pull_chunk(timeout=2.0, max_samples=10)
+        m, s = inlet.pull_chunk(timeout=2.0, max_samples=10, min_samples=1)
         assert s, "the markers did not arrive"
         got += [x[0] for x in m]
         ts += s
