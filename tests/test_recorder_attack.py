@@ -503,3 +503,44 @@ def test_a_bdf_status_channel_beyond_16_bits_is_said(tmp_path, name, top, said, 
     with caplog.at_level(logging.WARNING, logger="wavegraph.recorder"):
         record(tmp_path / name, spec, [data])
     assert ("read as BioSemi's trigger channel" in caplog.text) == said, caplog.text
+
+
+_HOLDS = r"""
+import sys
+from pathlib import Path
+import wavegraph.nodes.io.recover as rv
+real = rv.finalise
+def held(*a, **k):  # the lock is held now: say so, and go on when told
+    print("converting", flush=True)
+    sys.stdin.readline()
+    return real(*a, **k)
+rv.finalise = held
+print(rv.recover(Path(sys.argv[1])), flush=True)
+"""
+
+
+def test_a_second_recover_leaves_a_spill_another_recover_converts(tmp_path):
+    """Two `wavegraph recover` at once (a boot script and the user): the spill's lock was taken and let go before the
+    conversion, so both converted it into the same temporary file, and one deleted the spill under the other. The
+    lock is held until the spill is converted: the second is refused, and the first's file is whole."""
+    import subprocess
+    import sys
+
+    data = np.arange(300.0).reshape(3, 100)
+    path = tmp_path / "x.npz"
+    rec = record(path, spec_of("float64", 3), [data], close=False)
+    rec._file.close()
+    rec._chunks.close()
+    first = subprocess.Popen(
+        [sys.executable, "-c", _HOLDS, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert first.stdout.readline().strip() == "converting"
+        with pytest.raises(OSError, match="recovered by another recover"):
+            recover(path)
+        out, _ = first.communicate("\n", timeout=60)
+    finally:
+        first.kill()
+    assert out.strip() == str(path) and first.returncode == 0
+    np.testing.assert_array_equal(np.load(path)["data"], data)
+    assert recover(path) == path  # after it: the finished file

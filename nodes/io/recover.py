@@ -32,16 +32,27 @@ def recover(path: str | os.PathLike) -> Path:
         path, spill = named, named.with_name(named.name + ".spill")
     if not spill.exists():
         return _check_direct(path, spill)
-    try:
-        with open(spill, "ab") as f:  # (writable: for the lock; nothing is written)
-            if not lock(f):
-                raise OSError(
-                    f"{spill} is being written by a running recorder: stop that run (recover is for one that died)"
-                )
+    try:  # (writable, not created: for the lock, held until the spill is converted; nothing is written)
+        held = os.fdopen(os.open(spill, os.O_WRONLY | os.O_APPEND), "ab")
+    except FileNotFoundError:  # finished meanwhile (by its close, or another recover)
+        return _check_direct(path, spill)
     except OSError as e:  # a read-only card or mount, a folder of another user's: no recorder writes there
         if e.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
             raise
         raise _cannot_write(path, e) from None
+    with held:  # two recovers at once wrote the same temporary file, one deleting the spill under the other
+        if not lock(held):
+            raise OSError(
+                f"{spill} is being written by a running recorder, or recovered by another recover: stop that run "
+                "(recover is for one that died), or let the other recover finish"
+            )
+        if os.fstat(held.fileno()).st_nlink == 0:  # finished while this one waited for the lock
+            return _check_direct(path, spill)
+        return _recover_locked(path, spill)
+
+
+def _recover_locked(path: Path, spill: Path) -> Path:
+    """recover() with the spill's lock held."""
     events_csv = path.with_name(path.name + ".events.csv")
     events = _read_events(events_csv) if events_csv.exists() else []
     try:
