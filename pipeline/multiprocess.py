@@ -407,7 +407,7 @@ class _Supervisor:
             if self.abort_at is None and self.stop_at is not None and now - self.stop_at > DRAIN_S:
                 busy = sorted(set(self.procs) - self.reported)
                 log.warning(  # what the sources had read and the graph had not processed is lost: say so
-                    "the graph did not drain within %.1f s of the stop (process%s %s still working): aborted; the "
+                    "the graph did not drain within %.1f s of the stop (process%s %s not done): aborted; the "
                     "chunks still on their way are lost (a node's 'in' below what feeds it shows how many)",
                     DRAIN_S,
                     "es" if len(busy) > 1 else "",

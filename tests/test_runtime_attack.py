@@ -281,8 +281,8 @@ processes: {a: [src], b: [acc]}
         r = run_graph(build_graph(load_config(p)), duration=0.3)  # stops as Ctrl-C does
     said = [rec.getMessage() for rec in caplog.records if "did not drain" in rec.getMessage()]
     assert len(said) == 1 and said[0].startswith("the graph did not drain within 0.2 s of the stop (process")
-    assert said[0].endswith(  # 'b' (and 'a' while its end-of-stream waits behind the full queue) still working
-        "'b' still working): aborted; the chunks still on their way are lost (a node's 'in' below what feeds it "
+    assert said[0].endswith(  # 'b' (and 'a' while its end-of-stream waits behind the full queue) not done
+        "'b' not done): aborted; the chunks still on their way are lost (a node's 'in' below what feeds it "
         "shows how many)"
     )
     assert r.stats["acc"]["chunks_in"] < r.stats["src"]["chunks_out"]  # indeed lost
