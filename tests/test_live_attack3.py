@@ -241,3 +241,16 @@ def test_int16_audio_at_16_khz_is_read_exactly_and_its_scale_is_said(caplog):
     th.join()
     np.testing.assert_array_equal(np.concatenate([c.data for c in chunks], axis=1), x.T)  # as sent: said, not changed
     assert abs(chunks[0].t0 - ts[0]) < 1e-6 and not any(c.gap for c in chunks)
+
+
+def test_an_apps_eeg_and_markers_under_one_name_say_which_type_to_give():
+    """An acquisition app that publishes its EEG and its trigger markers under one name (the device's). Before: 'pick
+    one by its source_id (`source_id: ...-eeg`)', the app's internal id, where `type: EEG` says it."""
+    name = uname("device")
+    eeg = pylsl.StreamOutlet(pylsl.StreamInfo(name, "EEG", 8, 250.0, pylsl.cf_float32, f"{name}-1"))  # noqa: F841
+    mk = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0.0, pylsl.cf_string, f"{name}-2"))  # noqa: F841
+    with pytest.raises(SpecError) as e:
+        LslInlet(name=name, resolve_timeout=2.0).configure({})
+    assert "type EEG" in e.value.message and "type Markers" in e.value.message
+    assert e.value.hint == "give the `type` of the one to read (`type: EEG` or `type: Markers`)"
+    assert LslInlet(name=name, type="EEG", resolve_timeout=2.0).configure({})["out"].shape == (8,)

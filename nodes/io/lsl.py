@@ -97,6 +97,7 @@ from .lsl_info import (
     unordered_said,
     unrecoverable_said,
     warn_unknown,
+    which_one,
 )
 from .lsl_params import LslInletParams
 from .lsl_time import TimestampFit, fill_times, off_nominal_rate
@@ -170,12 +171,8 @@ class LslInlet(Source[LslInletParams]):
                 "discovery follows $LSLAPICFG (configs/lsl_api.cfg: loopback only)",
             )
         if len(found) > 1:
-            ids = [i.source_id() for i in found]
             raise SpecError(
-                f"lsl_inlet: {len(found)} LSL streams match {pred}: {describe_streams(found)}",
-                f"pick one by its source_id (`source_id: {ids[0]}`)"
-                if all(ids) and len(set(ids)) == len(ids) and not p.source_id
-                else "give a `name` (and `type`) that only one stream has, or give the outlets distinct source ids",
+                f"lsl_inlet: {len(found)} LSL streams match {pred}: {describe_streams(found)}", which_one(p, found)
             )
         self.close()
         flags = (pylsl.proc_clocksync if p.clock_sync else 0) | (pylsl.proc_dejitter if p.dejitter else 0)

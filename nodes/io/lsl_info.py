@@ -328,6 +328,17 @@ def near_misses(query: dict[str, str], infos) -> str:
     return "; ".join(dict.fromkeys(fixes))
 
 
+def which_one(p, found) -> str:
+    """The fix for lsl_inlet params `p` that match several streams `found`: the `type` that tells them apart (an app
+    that publishes its EEG and its markers under one name), else the source_id, else names or source ids to change."""
+    types, ids = [i.type() for i in found], [i.source_id() for i in found]
+    if not p.type and all(types) and len(set(types)) == len(types):
+        return "give the `type` of the one to read (" + " or ".join(f"`type: {t}`" for t in types) + ")"
+    if all(ids) and len(set(ids)) == len(ids) and not p.source_id:
+        return f"pick one by its source_id (`source_id: {ids[0]}`)"
+    return "give a `name` (and `type`) that only one stream has, or give the outlets distinct source ids"
+
+
 def describe_streams(infos) -> str:
     return "; ".join(stream_lines(infos)) or "none"
 
@@ -452,4 +463,5 @@ __all__ = [
     "unitless_said",
     "unrecoverable_said",
     "warn_unknown",
+    "which_one",
 ]
