@@ -544,3 +544,39 @@ def test_a_second_recover_leaves_a_spill_another_recover_converts(tmp_path):
     assert out.strip() == str(path) and first.returncode == 0
     np.testing.assert_array_equal(np.load(path)["data"], data)
     assert recover(path) == path  # after it: the finished file
+
+
+def _latin1_locale(monkeypatch, *modules):
+    """open() as on a system whose locale is not UTF-8 (Windows' cp1252, a Latin-1 locale): text files default to it."""
+    import builtins
+
+    def opened(*args, **kwargs):
+        if "b" not in (args[1] if len(args) > 1 else kwargs.get("mode", "r")):
+            kwargs.setdefault("encoding", "latin-1")
+        return builtins.open(*args, **kwargs)
+
+    for module in modules:
+        monkeypatch.setattr(module, "open", opened, raising=False)
+
+
+def test_csv_and_markers_are_utf8_whatever_the_locale(tmp_path, monkeypatch):
+    """On a system whose locale is not UTF-8 (Windows), a CSV with a channel named '中文' failed its first chunk with
+    UnicodeEncodeError (the run lost), as did a FIF's marker log for a label '中文'; recover read the log back in
+    the locale's encoding. All are UTF-8 now."""
+    import wavegraph.nodes.io.recorder as recorder_module
+    import wavegraph.nodes.io.recover as recover_module
+
+    _latin1_locale(monkeypatch, recorder_module, recover_module)
+    spec = StreamSpec("signal", 100.0, (2,), "float64", ("中文", "Fz"), ("eeg", "eeg"))
+    record(tmp_path / "x.csv", spec, [np.zeros((2, 3))])
+    assert (tmp_path / "x.csv").read_text(encoding="utf-8").splitlines()[0] == "t,中文,Fz"
+    ev = StreamSpec("events", 0.0, (3,), "float64", labels=((1, "中文 ü"),))
+    rec = Recorder(path=str(tmp_path / "x_raw.fif"), events=True)
+    rec.configure({"in": spec, "events": ev})
+    rec.process({"in": Chunk(np.zeros((2, 100)), 0.0)})
+    rec.process({"events": Chunk(np.array([[0.5, 0.0, 1.0]]), 0.0)})
+    rec._file.close()
+    rec._chunks.close()
+    rec._events_file.close()
+    notes = mne.io.read_raw_fif(recover(tmp_path / "x_raw.fif"), verbose="error").annotations
+    assert [a["description"] for a in notes] == ["&#20013;&#25991; ü"]  # (MNE's FIF: XML references outside Latin-1)

@@ -306,7 +306,7 @@ class Recorder(Sink[RecorderParams]):
                 sf_name(self.path), "w", int(round(spec.rate)), spec.n_channels, subtype, format="WAV"
             )
         elif self.format == "csv":
-            self._file = open(self.path, "w", buffering=1)
+            self._file = open(self.path, "w", buffering=1, encoding="utf-8")  # (not the locale's: cp1252 has no 中)
             self._file.write(csv_header(spec) + "\n")
             self._whole = self._file.tell()
         else:
@@ -440,7 +440,7 @@ class Recorder(Sink[RecorderParams]):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if self.format in SPILLED:  # (see _take_spill; made empty if none: configure takes that as no recording)
                 self._take_spill()
-            self._events_file = open(self.events_path, "w", buffering=1)
+            self._events_file = open(self.events_path, "w", buffering=1, encoding="utf-8")
             self._events_file.write("onset,duration,code,label\n")
         for onset, dur, code in rows:
             label = self._labels.get(int(code)) or str(int(code))  # '' (an EDF drops it): the code, as lsl_outlet

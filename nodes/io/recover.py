@@ -96,7 +96,9 @@ def _read_events(events_csv: Path) -> list[tuple[float, float, str]]:
     line of its code is (else by the code, as the recorder labels a code it has no label for); its cut label ('right '
     for 'right hand') was written as it was."""
     events, labels = [], {}
-    with open(events_csv, newline="") as f:  # (newline="": a label's \r stays in it, as the recorder wrote it)
+    with open(
+        events_csv, newline="", encoding="utf-8"
+    ) as f:  # (newline="": a label's \r stays in it, as the recorder wrote it)
         f.readline()  # the header
         for line in f:
             parts = line.removesuffix("\n").split(",", 3)
