@@ -252,10 +252,17 @@ class SSVEPDecoder(_SSVEPBase[SSVEPDecoderParams]):
                 f"step {step:g} s is longer than the window {self._window:g} s", "use a step no longer than the window"
             )
         self.latency_samples = self._size - 1
+        self._lag = spec.delay  # content lags stamps (a resample or fir before): decisions' onsets at content times
         self.out_specs = {
             "out": StreamSpec("events", 0.0, (3,), "float64", labels=self._labels),
             "scores": StreamSpec(
-                "features", spec.rate / self._hop, (len(self._freqs),), "float64", self._score_names, units="a.u."
+                "features",
+                spec.rate / self._hop,
+                (len(self._freqs),),
+                "float64",
+                self._score_names,
+                units="a.u.",
+                delay=spec.delay,  # windows of a delayed signal lag their stamps as it does (as sliding_window's)
             ),
         }
         self.reset()
@@ -333,7 +340,8 @@ class SSVEPDecoder(_SSVEPBase[SSVEPDecoderParams]):
         if ok.size:
             codes = 1 + np.argmax(scores[ok], axis=1)
             ev = np.column_stack([starts[ok], np.full(ok.size, self._size / self._rate), codes]).astype(np.float64)
-            out["out"] = Chunk(ev, float(starts[ok[0]]), c.seq, c.gap, c.eos, c.origin_ns)
+            ev[:, 0] -= self._lag  # a marker's onset is a content time (as the markers it is compared with)
+            out["out"] = Chunk(ev, float(ev[0, 0]), c.seq, c.gap, c.eos, c.origin_ns)
         return out
 
 
@@ -440,7 +448,9 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
                 x, mask = sanitize(self, x[self._pick], self.params.nan_policy)
                 if mask is not None:  # propagate: kept, so that a trial window holding one gets no decision
                     x = np.where(mask, np.nan, x)
-                self._buf.append(x, c.t0, c.gap)
+                # a signal whose content lags its stamps (StreamSpec.delay: a resample or fir before) is kept at its
+                # content times (stamp - delay), so a marker cuts the window around it (as epochs); it was `delay` late
+                self._buf.append(x, c.t0 - self.in_specs["in"].delay, c.gap)
         e = inputs.get("events")
         if e is not None and e.data.size:
             codes = self.params.codes

@@ -1,0 +1,68 @@
+"""Nodes after a delaying node (resample, fir, istft: StreamSpec.delay, content lagging its stamps), against what the
+same graph gives without the delay. Each test is a defect this sweep found; it failed before its fix."""
+
+import numpy as np
+from scipy import signal as ss
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.registry import lookup
+from wavegraph.pipeline.spec import StreamSpec, signal_spec
+
+NAMES = ["O1", "O2"]
+
+
+def _resampled(x, rate=1000.0, to=250.0):
+    """x through a resample node: its output chunks joined, and its spec (declares the 40 ms delay)."""
+    rs = lookup("resample")(rate=to)
+    spec = rs.configure({"in": signal_spec(rate, NAMES)})["out"]
+    y = np.concatenate([c["out"].data for c in (rs.process({"in": Chunk(x, 0.0)}), rs.finish())], axis=1)
+    return y, spec
+
+
+def _ssvep(n, rate, seed=0):
+    t = np.arange(n) / rate
+    noise = np.random.default_rng(seed).standard_normal((2, n))
+    return noise + np.sin(2 * np.pi * 10.0 * t) * (t % 2.0 < 1.2)  # a 10 Hz response in parts only
+
+
+def _run(node, spec, y, events, step=37):
+    node.configure({"in": spec, "events": StreamSpec("events", 0.0, (3,))})
+    node.process({"events": Chunk(events, 0.0)})
+    outs = [node.process({"in": Chunk(y[:, k : k + step], k / spec.rate)}) for k in range(0, y.shape[1], step)]
+    outs.append(node.finish())
+    return np.concatenate([o["scores"].data for o in outs if "scores" in o])
+
+
+def test_ssvep_trial_decoder_after_a_resample_cuts_the_window_after_the_marker_not_its_delay_later():
+    # EEG 1 kHz -> resample 250 Hz -> ssvep_trial_decoder, markers on the source clock: the resampler's output lags
+    # its stamps by 40 ms (declared), and the decoder cut every trial window 10 samples late. The reference is the
+    # decoder on what the resampler's output holds, stamped at its true times (no delay): equal scores now.
+    x = _ssvep(8000, 1000.0)
+    y, spec = _resampled(x)
+    assert spec.delay == 0.04
+    onsets = np.array([2.0, 4.004, 6.0])
+    events = np.column_stack([onsets, 0 * onsets, [1, 1, 1]])
+    params = dict(freqs=[8.0, 10.0, 12.0], window=1.0, n_bands=2)
+    got = _run(lookup("ssvep_trial_decoder")(**params), spec, y, events)
+    content = ss.resample_poly(x, 1, 4, axis=-1)  # the resampled content at its own times
+    ref = _run(lookup("ssvep_trial_decoder")(**params), signal_spec(250.0, NAMES), content, events)
+    late = _run(lookup("ssvep_trial_decoder")(**params), signal_spec(250.0, NAMES), y, events)  # the old cut
+    assert got.shape == ref.shape == (3, 3)
+    np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-12)
+    assert not np.allclose(late, ref, rtol=1e-3)  # the test sees the 40 ms
+
+
+def test_ssvep_decoder_after_a_resample_puts_its_decisions_at_the_content_times():
+    # ssvep_decoder's decisions (events) had the window's stamp as onset, 40 ms after the content they decided on
+    # (markers are content times: a recorder or epochs places them on the signal); its scores declared no delay.
+    x = _ssvep(4000, 1000.0)
+    y, spec = _resampled(x)
+    node = lookup("ssvep_decoder")(freqs=[8.0, 10.0, 12.0], window=1.0, n_bands=2)
+    out_specs = node.configure({"in": spec})
+    outs = [node.process({"in": Chunk(y[:, k : k + 50], k / 250.0)}) for k in range(0, y.shape[1], 50)]
+    ev = np.concatenate([o["out"].data for o in outs if "out" in o])
+    sc = [o["scores"] for o in outs if "scores" in o]
+    assert out_specs["scores"].delay == spec.delay  # an align after the scores removes it
+    np.testing.assert_allclose(
+        ev[:4, 0], np.arange(4) * 62 / 250 - 0.04, atol=1e-12
+    )  # window k (hop 62)'s content starts there
+    assert sc[0].t0 == 0.0  # the scores stay stamped at the window's stamp
