@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import TypeVar
 
+import torch
 from torch import nn
 
 from .conformer import ConformerConfig, ConformerEncoder
@@ -174,6 +175,14 @@ def load_weights(model: M, path, map_location="cpu") -> M:
             raise CheckpointError(
                 f"tensor '{name}' has shape {tuple(got.shape)} in {path} but the model built from "
                 f"its config expects {tuple(ref.shape)}"
+            )
+        if got.is_floating_point() != ref.is_floating_point():  # copied in silently: 0.7 -> 0, or ints as weights
+            raise CheckpointError(f"tensor '{name}' is {got.dtype} in {path}, the model's is {ref.dtype}")
+        if got.is_floating_point() and not bool(torch.isfinite(got).all()):  # e.g. a training run that diverged
+            n = int((~torch.isfinite(got)).sum())
+            raise CheckpointError(
+                f"tensor '{name}' in {path} holds {n} NaN or infinite values: the model would output NaN; "
+                "retrain (a lower learning rate) or use an earlier checkpoint"
             )
     model.load_state_dict(tensors, strict=True)
     return model

@@ -453,3 +453,37 @@ def test_train_enhancer_data_options_are_checked_before_the_corpus_is_read(argv,
 
     common = ["--steps", "1", "--pool", "0", "--heldout-per-snr", "0", "--out", str(tmp_path / "e.safetensors")]
     assert says in _usage_error(main, [*argv, *common], capsys)
+
+
+def _rewritten(src, tmp_path, change):
+    """A copy of checkpoint `src` (JSON beside it) whose tensors `change` edits in place."""
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(str(src))
+    change(tensors)
+    out = tmp_path / "w.safetensors"
+    save_file(tensors, str(out))
+    shutil.copy(src.with_suffix(".json"), out.with_suffix(".json"))
+    return out
+
+
+def test_weights_holding_nan_are_refused(tmp_path):
+    """Weights with a NaN (a training run that diverged) loaded without a word: the enhancer then put out NaN."""
+    path = _rewritten(
+        SHIPPED / "enhancer.safetensors", tmp_path, lambda t: t["core.in_proj.bias"].__setitem__(0, np.nan)
+    )
+    with pytest.raises(SpecError, match=r"tensor 'core.in_proj.bias' in .* holds 1 NaN or infinite values") as e:
+        lookup("enhancer")(checkpoint=str(path)).configure({"in": StreamSpec("signal", 16000.0, (1,), "float32")})
+    assert "retrain" in str(e.value)
+
+
+def test_integer_tensors_where_the_model_has_floats_are_refused(mamba_ckpt, tmp_path):
+    """An int tensor in place of a float one was copied in silently (its values truncated or taken as weights)."""
+    import torch
+
+    def to_int(t):
+        t["in_proj.weight"] = (t["in_proj.weight"] * 10).to(torch.int32)
+
+    path = _rewritten(mamba_ckpt, tmp_path, to_int)
+    with pytest.raises(SpecError, match=r"tensor 'in_proj.weight' is torch.int32 in .*, the model's is torch.float32"):
+        lookup("mamba")(checkpoint=str(path)).configure({"in": SPEC})
