@@ -254,3 +254,28 @@ def test_an_apps_eeg_and_markers_under_one_name_say_which_type_to_give():
     assert "type EEG" in e.value.message and "type Markers" in e.value.message
     assert e.value.hint == "give the `type` of the one to read (`type: EEG` or `type: Markers`)"
     assert LslInlet(name=name, type="EEG", resolve_timeout=2.0).configure({})["out"].shape == (8,)
+
+
+def test_markers_of_one_chunk_stamped_now_keep_their_spacing():
+    """`timestamps: now` (configs/bci_ssvep_replay.yaml's decisions): a chunk that holds several events 0.25 s apart
+    (a replayed file's markers, a decoder's decisions of one chunk). Before: every one was stamped with the same
+    `now`, their spacing lost; now the last is stamped now and the others as far before it as their onsets say."""
+    name = uname("now")
+    out = LslOutlet(name=name, timestamps="now")
+    out.configure({"in": StreamSpec("events", 0.0, (3,), labels=((1, "a"), (2, "b")))})
+    out.open()
+    inlet = pylsl.StreamInlet(pylsl.resolve_byprop("name", name, timeout=5.0)[0])
+    inlet.open_stream(timeout=5.0)
+    assert out._outlet is not None and out._outlet.wait_for_consumers(5.0)
+    before = pylsl.local_clock()
+    out.process({"in": Chunk(np.array([[10.0, 0.0, 1.0], [10.25, 0.0, 2.0], [10.75, 0.0, 1.0]]), t0=10.0)})
+    after = pylsl.local_clock()
+    got, ts = [], []
+    while len(got) < 3:
+        m, s = inlet.pull_chunk(timeout=2.0, max_samples=10, min_samples=1)
+        assert s, "the markers did not arrive"
+        got += [x[0] for x in m]
+        ts += s
+    assert got == ["a", "b", "a"] and before <= ts[-1] <= after
+    np.testing.assert_allclose(np.diff(ts), [0.25, 0.5], atol=1e-9)
+    out.close()

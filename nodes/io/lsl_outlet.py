@@ -7,7 +7,8 @@ lsl_outlet (sink): publishes its input.
   given): an event's marker is its label from `spec.labels` or else its integer code; a token is its
   integer id (float ids that are no integer, NaN, dropped: counted bad_marker); the code table goes
   into `desc/events` so lsl_inlet maps labels back to codes.
-  `timestamps: now` stamps with the LSL clock at push (what a live app would do); `stream` uses the
+  `timestamps: now` stamps with the LSL clock at push (what a live app would do; the markers of one chunk: the
+  last now, the others back-dated by their onsets, as pylsl does a chunk's samples); `stream` uses the
   chunk times, right when the stream came from lsl_inlet (its t0 is already LSL time).
 
 Discovery: liblsl reads the config file named by the env var LSLAPICFG when first used; the repo's
@@ -164,11 +165,12 @@ class LslOutlet(Sink[LslOutletParams]):
                     self.count("bad_marker", int(np.count_nonzero(~ok)))
                     ids, times = ids[ok], times[ok]
             markers = [str(int(k)) for k in ids]
-        now = pylsl.local_clock()
         if self.params.timestamps == "stream" and len(times):
             self._check_clock(float(times[0]))
+        elif len(times):  # now: the last, the others back-dated by their onsets (as push_chunk does a signal's samples)
+            times = pylsl.local_clock() - (times[-1] - np.asarray(times, dtype=np.float64))
         for m, t in zip(markers, times):
-            self._outlet.push_sample([m], float(t) if self.params.timestamps == "stream" else now)
+            self._outlet.push_sample([m], float(t))
         self.pushed += len(markers)
 
     def _check_clock(self, t: float) -> None:
