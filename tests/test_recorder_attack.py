@@ -580,3 +580,22 @@ def test_csv_and_markers_are_utf8_whatever_the_locale(tmp_path, monkeypatch):
     rec._events_file.close()
     notes = mne.io.read_raw_fif(recover(tmp_path / "x_raw.fif"), verbose="error").annotations
     assert [a["description"] for a in notes] == ["&#20013;&#25991; ü"]  # (MNE's FIF: XML references outside Latin-1)
+
+
+@pytest.mark.parametrize(
+    ("name", "top", "said"), [("x.edf", 100000, True), ("x.edf", 60000, False), ("x.bdf", 100000, False)]
+)
+def test_edf_says_when_trigger_codes_cannot_be_exact(tmp_path, name, top, said, caplog):
+    """A trigger channel with codes 0..100000 in an EDF (16 bits: 65536 steps) cannot have a gain of 1: code 7 read back
+    as 7.63, rounded 8, a wrong code without a word. Said now with the fix (.bdf); codes within 65536 steps, and a
+    BDF's, are exact and say nothing."""
+    spec = StreamSpec("signal", 100.0, (2,), "float64", ("Cz", "TRIG"), ("eeg", "stim"))
+    data = np.zeros((2, 200))
+    data[1, 10:20], data[1, 80:90] = top, 7
+    with caplog.at_level(logging.WARNING, logger="wavegraph.recorder"):
+        record(tmp_path / name, spec, [data])
+    assert ("holds the whole numbers of TRIG" in caplog.text) == said, caplog.text
+    reader = mne.io.read_raw_bdf if name.endswith(".bdf") else mne.io.read_raw_edf
+    got = reader(tmp_path / name, verbose="error").get_data()[1, :200]
+    step = (top + 1) / 65535
+    assert np.abs(got - data[1]).max() <= (step / 2 if said else 0)

@@ -163,6 +163,20 @@ def write_edf(
     pmin_f, pmax_f = np.array([float(s) for s in pmin]), np.array([float(s) for s in pmax])
     gain = (pmax_f - pmin_f) / (dmax - dmin)
     _say_coarse(target, names_of(spec, n_ch), span, gain, lo, bdf)
+    codes = [names_of(spec, n_ch)[c] for c in np.flatnonzero(whole & (span > 0))]
+    if (
+        codes
+    ):  # whole numbers (trigger codes) a gain of 1 cannot hold: read back off by up to half a step (7 as 7.63: 8)
+        import logging
+
+        logging.getLogger("wavegraph.recorder").warning(
+            "recorder: %s holds the whole numbers of %s (trigger codes?) over more than its %d steps: they read back "
+            "within half a step, not exact (a code 7 as 7.63, rounded 8); record to %s or _raw.fif to keep them exact",
+            target.name.removesuffix(".tmp"),
+            ", ".join(codes),
+            dmax - dmin + 1,
+            ".bdf (2**24 steps)" if not bdf else ".npz",
+        )
 
     n_rec = max(1, math.ceil(n / spr))
     onsets, durations, labels = (list(x) for x in notes)
