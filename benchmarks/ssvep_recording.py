@@ -6,6 +6,7 @@ channels without an EEG type (misc) are used when none has it."""
 from __future__ import annotations
 
 import re
+import struct
 import sys
 from pathlib import Path
 
@@ -40,6 +41,11 @@ def read_recording(path: str):
             if "number of trials" not in str(e) or not path.lower().endswith(".set"):
                 raise
             return mne.read_epochs_eeglab(path, verbose="error"), True
+        except (ValueError, AttributeError, EOFError, IndexError, KeyError, struct.error) as e:  # empty, cut off:
+            raise ValueError(  # MNE's "'NoneType' object has no attribute 'kind'" traceback, or numpy's "buffer
+                f"{path} cannot be read as a recording (MNE: {type(e).__name__}: {e}); "  # size must be a multiple"
+                "fix: give a whole recording (an empty or cut-off copy cannot be read) in a format MNE reads, or .xdf"
+            ) from None
         if not len(raw.annotations) and len(mne.pick_types(raw.info, stim=True)):
             events = mne.find_events(raw, shortest_event=1, initial_event=True, verbose="error")  # pyright: ignore[reportArgumentType]  # as file_source
             codes = [str(int(c)) for c in events[:, 2]]

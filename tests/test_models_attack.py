@@ -487,3 +487,21 @@ def test_integer_tensors_where_the_model_has_floats_are_refused(mamba_ckpt, tmp_
     path = _rewritten(mamba_ckpt, tmp_path, to_int)
     with pytest.raises(SpecError, match=r"tensor 'in_proj.weight' is torch.int32 in .*, the model's is torch.float32"):
         lookup("mamba")(checkpoint=str(path)).configure({"in": SPEC})
+
+
+@pytest.mark.parametrize("cut", [0, 40, "half"])
+def test_train_ssvep_on_an_empty_or_cut_off_recording(cut, tmp_path, capsys):
+    """An empty or cut-off .fif raised MNE's "'NoneType' object has no attribute 'kind'" (or numpy's "buffer size must
+    be a multiple of element size", no file named) out of `wavegraph train ssvep`."""
+    import mne
+    from wavegraph.benchmarks.train_ssvep import main as train_ssvep
+
+    whole = tmp_path / "whole_raw.fif"
+    info = mne.create_info(["O1", "O2"], 250.0, "eeg")
+    mne.io.RawArray(np.zeros((2, 2500)), info, verbose="error").save(whole, verbose="error")
+    data = whole.read_bytes()
+    rec = tmp_path / "calib_raw.fif"
+    rec.write_bytes(data[: len(data) // 2 if cut == "half" else cut])
+    assert train_ssvep([str(rec), "--freqs", "8", "10", "--out", str(tmp_path / "s.safetensors")]) == 2
+    err = capsys.readouterr().err
+    assert f"{rec} cannot be read as a recording (MNE: " in err and "fix: give a whole recording" in err, err
