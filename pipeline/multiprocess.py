@@ -58,6 +58,7 @@ from . import clock
 from .allocator import worker_env
 from .clock import ClockSync
 from .curve import process_security
+from .deaths import died, stuck
 from .executor import NodeStats, StopFlag
 from .graph import Graph
 from .plan import (
@@ -398,7 +399,7 @@ class _Supervisor:
                     self.reported.add(g)  # it never will now
                     if self.result.failure is None:
                         where = getattr(p, "where", "")  # a Ray actor names its host
-                        self.result.failure = f"process '{g}'{where} {_died(code, self.plans[g])}"
+                        self.result.failure = f"process '{g}'{where} {died(code, self.plans[g])}"
                     for s in self.plans[g].senders:  # its receivers would wait for its end-of-stream until the abort
                         if s.edge not in self.ended:
                             self.ended[s.edge] = Ended(s.edge, SENDER_GONE)
@@ -430,15 +431,12 @@ class _Supervisor:
                 continue
             with contextlib.suppress(Exception):
                 p.kill()
-            nodes = [n.id for n in self.plans[g].nodes]
-            which = f"its node '{nodes[0]}'" if len(nodes) == 1 else f"one of its nodes ({', '.join(nodes)})"
             log.warning(
-                "process '%s'%s did not stop %.1f s after the stop and was killed: %s did not return (a read or "
-                "wait without a timeout, a deadlock?), and was not closed",
+                "process '%s'%s did not stop %.1f s after the stop and was killed: %s",
                 g,
                 getattr(p, "where", ""),
                 now - (self.stop_at or now),
-                which,
+                stuck(self.plans[g]),
             )
 
     def restart(self, group: str, why: str) -> bool:
@@ -568,23 +566,6 @@ class _Supervisor:
                     msg.code,
                     time.monotonic() - self.stop_at,
                 )
-
-
-def _died(code: int, plan: WorkerPlan) -> str:
-    """What a process that ended without reporting did, with its nodes (the summary shows none of theirs)."""
-    said = f"exited with code {code} without reporting"
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        why = {
-            signal.SIGKILL: " (kill -9, or the kernel's out-of-memory killer: see `dmesg | grep -i oom`)",
-            signal.SIGSEGV: " (a crash in native code: a C extension, a driver)",
-        }.get(-code, "")
-        said += f": killed by {name}{why}"
-    nodes = [n.id for n in plan.nodes]
-    return f"{said}; its node{'s' if len(nodes) > 1 else ''}: {', '.join(nodes)}"
 
 
 def _kill_stragglers(procs: dict[str, subprocess.Popen]) -> None:

@@ -286,3 +286,24 @@ processes: {a: [src], b: [acc]}
         "shows how many)"
     )
     assert r.stats["acc"]["chunks_in"] < r.stats["src"]["chunks_out"]  # indeed lost
+
+
+def test_a_killed_process_that_held_a_recorder_says_how_to_recover_its_recording(tmp_path, monkeypatch, caplog):
+    """A process killed at the stop (or by kill -9) leaves its recorder's spill, not the file: nothing said so."""
+    from wavegraph.nodes.io.recover import recover
+    from wavegraph.pipeline import multiprocess
+
+    monkeypatch.setattr(multiprocess, "DRAIN_S", 0.2)
+    monkeypatch.setattr(multiprocess, "STOP_GRACE_S", 0.3)
+    p = graph(tmp_path, "{mode: block, at: 3}", n=100_000, processes="processes: {a: [src], b: [bad, rec]}")
+    with caplog.at_level("WARNING", logger="wavegraph.multiprocess"):
+        run_graph(build_graph(load_config(p)), speed=1.0, duration=0.2)
+    out = tmp_path / "out.npz"
+    said = [rec.getMessage() for rec in caplog.records if "was killed" in rec.getMessage()]
+    assert len(said) == 1 and said[0].endswith(
+        "s after the stop and was killed: one of its nodes (bad, rec) did not return (a read or wait without a "
+        f"timeout, a deadlock?), and none of them was closed; the recording {out} is left unfinished (fix: wavegraph "
+        f"recover {out})"
+    )
+    assert not out.exists()
+    np.testing.assert_array_equal(np.load(recover(out))["data"][0], np.arange(30.0))  # the fix it gives works

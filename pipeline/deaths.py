@@ -1,0 +1,45 @@
+"""What the parent says of a worker process that ended without reporting, or that it had to kill: how it ended,
+its nodes (their rows of the summary are empty), and the recordings it left unfinished (a recorder's spill, which
+`wavegraph recover` finalises)."""
+
+from __future__ import annotations
+
+import signal
+
+from .plan import WorkerPlan
+
+_WHY = {
+    signal.SIGKILL: " (kill -9, or the kernel's out-of-memory killer: see `dmesg | grep -i oom`)",
+    signal.SIGSEGV: " (a crash in native code: a C extension, a driver)",
+}
+
+
+def died(code: int, plan: WorkerPlan) -> str:
+    """'exited with code -9 without reporting: killed by SIGKILL (...); its node: bad' (and what it left unfinished)."""
+    said = f"exited with code {code} without reporting"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        said += f": killed by {name}{_WHY.get(-code, '')}"
+    nodes = [n.id for n in plan.nodes]
+    return f"{said}; its node{'s' if len(nodes) > 1 else ''}: {', '.join(nodes)}{unfinished(plan)}"
+
+
+def stuck(plan: WorkerPlan) -> str:
+    """Of a process killed because it did not stop: which node did not return (and what it left unfinished)."""
+    nodes = [n.id for n in plan.nodes]
+    which = f"its node '{nodes[0]}'" if len(nodes) == 1 else f"one of its nodes ({', '.join(nodes)})"
+    closed = "and was not closed" if len(nodes) == 1 else "and none of them was closed"
+    return f"{which} did not return (a read or wait without a timeout, a deadlock?), {closed}{unfinished(plan)}"
+
+
+def unfinished(plan: WorkerPlan) -> str:
+    """'; the recording x.npz is left unfinished (fix: wavegraph recover x.npz)' for the group's recorders."""
+    paths = [str(n.params["path"]) for n in plan.nodes if n.type == "recorder" and n.params.get("path")]
+    if not paths:
+        return ""
+    if len(paths) == 1:
+        return f"; the recording {paths[0]} is left unfinished (fix: wavegraph recover {paths[0]})"
+    return f"; the recordings {', '.join(paths)} are left unfinished (fix: wavegraph recover each)"
