@@ -90,6 +90,9 @@ class StreamSpec:
             source. Seconds (not samples), so a change of rate keeps it.
     bads:   channels marked bad in the source recording (MNE's info['bads']): `car` leaves them out of its
             average and a FIF recorder marks them bad, as MNE does. Names no longer in the stream are ignored.
+    framing: (n_fft, hop, window) of the `stft` that made a complex features stream, so that an `istft` checks its
+            own against them (n_fft 256 and 257 give the same bins; a hop the frames do not have sets a wrong
+            rate); None for any other stream.
     Nodes that derive their output spec with `evolve` carry these on.
     """
 
@@ -105,6 +108,7 @@ class StreamSpec:
     meas_date: str | None = None
     first_time: float = 0.0
     bads: tuple[str, ...] = ()
+    framing: tuple[int, int, str] | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -114,6 +118,9 @@ class StreamSpec:
         object.__setattr__(self, "channel_names", tuple(self.channel_names))
         object.__setattr__(self, "channel_types", tuple(self.channel_types))
         object.__setattr__(self, "bads", tuple(self.bads))
+        if self.framing is not None:  # (a list from the wire form)
+            n_fft, hop, window = self.framing
+            object.__setattr__(self, "framing", (int(n_fft), int(hop), str(window)))
         if self.channel_names and self.kind == "signal" and len(self.channel_names) != self.n_channels:
             raise SpecError(
                 f"{len(self.channel_names)} channel names for {self.n_channels} channels",
@@ -170,6 +177,8 @@ class StreamSpec:
             out["meas_date"] = self.meas_date
         if self.first_time:
             out["first_time"] = self.first_time
+        if self.framing is not None:
+            out["framing"] = list(self.framing)
         return out
 
     @classmethod

@@ -2,10 +2,11 @@
 same graph gives without the delay. Each test is a defect this sweep found; it failed before its fix."""
 
 import numpy as np
+import pytest
 from scipy import signal as ss
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.registry import lookup
-from wavegraph.pipeline.spec import StreamSpec, signal_spec
+from wavegraph.pipeline.spec import SpecError, StreamSpec, signal_spec
 
 NAMES = ["O1", "O2"]
 
@@ -66,3 +67,34 @@ def test_ssvep_decoder_after_a_resample_puts_its_decisions_at_the_content_times(
         ev[:4, 0], np.arange(4) * 62 / 250 - 0.04, atol=1e-12
     )  # window k (hop 62)'s content starts there
     assert sc[0].t0 == 0.0  # the scores stay stamped at the window's stamp
+
+
+@pytest.mark.parametrize(
+    "stft,istft,said",
+    [
+        (dict(n_fft=256), dict(n_fft=257, hop=128), r"n_fft 257 differs .* \(n_fft 256\).*wrong samples.*same bins"),
+        (dict(n_fft=256, hop=64), dict(n_fft=256), r"hop 128 differs .*\(hop 64\).*wrong output rate \(8000 Hz, not"),
+        (dict(n_fft=256), dict(n_fft=256, window="hann"), r"window hann differs .*\(window sqrt_hann\)"),
+    ],
+)
+def test_an_istft_that_differs_from_its_stft_is_refused_naming_both(stft, istft, said):
+    # The istft could not see the stft's hop or n_fft (n_fft 256 and 257 give the same 129 bins): an istft of
+    # another hop gave a wrong output rate, one of another n_fft or window wrong samples, without a word. The stft's
+    # spec now carries its framing (through the wire form too), and the istft names both values and the fix.
+    s = lookup("stft")(**stft)
+    spec = s.configure({"in": signal_spec(4000.0, NAMES)})["out"]
+    for given in (spec, StreamSpec.from_dict(spec.to_dict())):
+        with pytest.raises(SpecError, match=said) as e:
+            lookup("istft")(**istft).configure({"in": given})
+        assert "give the istft the stft's n_fft: 256" in e.value.hint
+
+
+def test_an_istft_like_its_stft_gives_the_input_back_and_frames_of_no_known_stft_are_taken():
+    x = np.random.default_rng(1).standard_normal((2, 1024))
+    s, i = lookup("stft")(n_fft=64, hop=16, window="hann"), lookup("istft")(n_fft=64, hop=16, window="hann")
+    spec = s.configure({"in": signal_spec(1000.0, NAMES)})["out"]
+    assert i.configure({"in": spec})["out"].rate == 1000.0
+    z = np.concatenate([s.process({"in": Chunk(x, 0.0)})["out"].data, s.finish()["out"].data])
+    y = i.process({"in": Chunk(z, 0.0)})["out"].data
+    np.testing.assert_allclose(y[:, 48:1024], x[:, : 1024 - 48], atol=1e-12)  # n_fft - hop samples late
+    lookup("istft")(n_fft=64, hop=32).configure({"in": spec.evolve(framing=None)})  # (real_to_complex: unknown)

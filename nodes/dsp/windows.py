@@ -233,6 +233,7 @@ class STFT(_Framed):
                 delay=spec.delay,
                 meas_date=spec.meas_date,  # the recording's start goes on to what an istft gives back
                 first_time=spec.first_time,
+                framing=(p.n_fft, p.hop, p.window),  # what an istft checks its own against
             )
         }
         return self.out_specs
@@ -253,6 +254,33 @@ class ISTFTParams(STFTParams):
     pass
 
 
+def _check_framing(p: ISTFTParams, spec: StreamSpec) -> None:
+    """An istft whose n_fft, hop or window differs from the stft's that made its frames gave a wrong output rate (hop)
+    or wrong samples (n_fft 256 and 257 give the same 129 bins; a window) without a word. Frames whose stft is not
+    known (the spec has no `framing`: a model's real_to_complex output) are taken as they are."""
+    if spec.framing is None or spec.framing == (p.n_fft, p.hop, p.window):
+        return
+    n_fft, hop, _ = spec.framing
+    stft: dict[str, object] = dict(zip(("n_fft", "hop", "window"), spec.framing))
+    mine: dict[str, object] = {"n_fft": p.n_fft, "hop": p.hop, "window": p.window}
+    diff = [k for k in mine if mine[k] != stft[k]]
+    same_bins = "n_fft" in diff and p.n_fft // 2 == n_fft // 2
+    what = {"n_fft": "wrong samples", "hop": "a wrong output rate", "window": "wrong samples"}
+    raise SpecError(
+        "istft "
+        + ", ".join(f"{k} {mine[k]}" for k in diff)
+        + " differs from the stft that made its frames ("
+        + ", ".join(f"{k} {stft[k]}" for k in diff)
+        + "): it would give "
+        + " and ".join(dict.fromkeys(what[k] for k in diff))
+        + (f" (n_fft {p.n_fft} and {n_fft} give the same bins)" if same_bins else "")
+        + (f" ({p.hop * spec.rate:g} Hz, not {hop * spec.rate:g} Hz)" if "hop" in diff else ""),
+        "give the istft the stft's "
+        + ", ".join(f"{k}: {stft[k]}" for k in ("n_fft", "hop", "window"))
+        + " (or leave them out on both)",
+    )
+
+
 class ISTFT(Node[ISTFTParams]):
     """Inverse of `stft` (same n_fft/hop/window) by weighted overlap-add; outputs a signal."""
 
@@ -267,6 +295,7 @@ class ISTFT(Node[ISTFTParams]):
     def configure(self, in_specs):
         spec = self.require_input(in_specs, "in", "features")
         p = self.params
+        _check_framing(p, spec)  # (first: it says what the frames are)
         _check_stft(p)
         if np.dtype(spec.dtype).kind != "c":
             raise SpecError(f"istft needs complex frames, got {spec.dtype}", "connect the output of an stft")
