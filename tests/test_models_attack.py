@@ -505,3 +505,13 @@ def test_train_ssvep_on_an_empty_or_cut_off_recording(cut, tmp_path, capsys):
     assert train_ssvep([str(rec), "--freqs", "8", "10", "--out", str(tmp_path / "s.safetensors")]) == 2
     err = capsys.readouterr().err
     assert f"{rec} cannot be read as a recording (MNE: " in err and "fix: give a whole recording" in err, err
+
+
+def test_model_state_missing_an_entry_is_named():
+    """A state without its frame counters raised a bare KeyError: 'n_in'."""
+    node = lookup("mamba")(random_init=True, d_model=8, n_layers=1, device="cpu")
+    node.configure({"in": SPEC})
+    saved = node.state_dict()
+    del saved["n_in"]
+    with pytest.raises(KeyError, match=r"MambaNode state keys \['bad_frames', 'base_t0', 'model', 'n_out'\] are not"):
+        node.load_state_dict(saved)

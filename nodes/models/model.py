@@ -142,6 +142,10 @@ class ModelNode(Node):
     def load_state_dict(self, state: dict) -> None:
         import torch
 
+        want = {"model", "base_t0", "n_in", "n_out", "bad_frames"}
+        if not isinstance(state, dict) or set(state) != want:  # a bare KeyError 'n_in' (or 'model') before
+            got = sorted(state) if isinstance(state, dict) else type(state).__name__
+            raise KeyError(f"{type(self).__name__} state keys {got} are not {sorted(want)}: load its state_dict()")
         fresh = self.net.init_state(1, self.device, **self.options)
         saved = state["model"]
         if set(saved) != set(fresh):
