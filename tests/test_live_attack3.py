@@ -12,6 +12,7 @@ os.environ["LSLAPICFG"] = str(ROOT / "configs" / "lsl_api.cfg")  # before pylsl 
 
 import logging  # noqa: E402
 import threading  # noqa: E402
+import time  # noqa: E402
 import uuid  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -279,3 +280,36 @@ def test_markers_of_one_chunk_stamped_now_keep_their_spacing():
     assert got == ["a", "b", "a"] and before <= ts[-1] <= after
     np.testing.assert_allclose(np.diff(ts), [0.25, 0.5], atol=1e-9)
     out.close()
+
+
+def test_a_slow_regular_stream_is_not_said_stalled_between_its_samples(monkeypatch, caplog):
+    """A regular stream slower than the stall time (a device's 0.1 Hz battery or status stream beside the EEG; here 5
+    Hz against a stall time of 0.1 s). Before: each wait for its next sample was 'has sent nothing for ... s', then
+    'sends again', counted stalls, at every sample; now a silence is said after 3 of its periods at least."""
+    from wavegraph.nodes.io import lsl
+
+    monkeypatch.setattr(lsl, "STALL_S", 0.1)
+    name = uname("status")
+    out = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Misc", 1, 5.0, pylsl.cf_float32, name))
+    node = LslInlet(name=name, wait=0.02, clock_sync=False, resolve_timeout=2.0)
+    node.configure({})
+
+    def paced():
+        assert out.wait_for_consumers(10.0)
+        for k in range(4):
+            out.push_sample([float(k)])
+            time.sleep(0.2)  # the stream's own pace (the test waits on its samples, not on time)
+
+    th = threading.Thread(target=paced)
+    th.start()
+    n = 0
+    with caplog.at_level(logging.WARNING, "wavegraph.lsl"):
+        while n < 4:
+            if r := node.read():
+                n += r["out"].data.shape[1]
+        th.join()
+        assert "stalls" not in node.counters and "sent nothing" not in caplog.text
+        while "stalls" not in node.counters:  # a real silence (3 periods, 0.6 s) is still said
+            assert node.read() == {}
+    assert f"stream '{name}' has sent nothing for" in caplog.text
+    node.close()

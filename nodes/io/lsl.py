@@ -36,7 +36,7 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   A stream whose timestamps run more than 5 % off its nominal rate (5 s into a segment) is logged
   once and counted `rate_off_nominal`: the graph takes its samples at the nominal rate.
   What a misbehaving stream does is logged (naming it, with the fix) and counted: a signal silent for 5 s
-  (`stalls`, and when it sends again), NaN/inf values (`nonfinite`, each channel named once; passed on),
+  (or 3 periods of a slower one: `stalls`, and when it sends again), NaN/inf values (`nonfinite`, each channel named once; passed on),
   timestamps NaN/inf (`bad_timestamps`: given the time of the samples before them), a step back of over
   1 s (`clock_back`) or a jump off the LSL clock (`clock_off`), the first gaps, the first non-increasing
   timestamps, and a backlog of 2 s in liblsl's buffer (`behind`: liblsl drops what exceeds `buffer_s`).
@@ -332,7 +332,8 @@ class LslInlet(Source[LslInletParams]):
                         p.idle_timeout,
                     )
                     return self._end()
-                if not self._is_markers and not self._stalled and now - self._idle_since >= STALL_S:
+                stall_s = max(STALL_S, 3.0 / self._rate) if self._rate > 0 else STALL_S  # a 0.1 Hz stream waits 10 s
+                if not self._is_markers and not self._stalled and now - self._idle_since >= stall_s:
                     self._stalled = True  # markers are sparse by nature: only a signal's silence is said
                     self.count("stalls")
                     sid = self._info.source_id() if self._info is not None else ""
