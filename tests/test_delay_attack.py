@@ -98,3 +98,27 @@ def test_an_istft_like_its_stft_gives_the_input_back_and_frames_of_no_known_stft
     y = i.process({"in": Chunk(z, 0.0)})["out"].data
     np.testing.assert_allclose(y[:, 48:1024], x[:, : 1024 - 48], atol=1e-12)  # n_fft - hop samples late
     lookup("istft")(n_fft=64, hop=32).configure({"in": spec.evolve(framing=None)})  # (real_to_complex: unknown)
+
+
+def test_fir_flushes_its_tail_so_fir_then_align_ends_where_the_input_does():
+    # fir -> align (delay: auto) ended (numtaps - 1) / 2 samples short: the fir kept its last samples in its state,
+    # where resample flushes its tail at finish(). Now the tail comes out at finish (zeros through the filter), stamped
+    # after the last sample, and align gives the input's length on the input's time base, for any chunking.
+    from wavegraph.pipeline.testing import assert_streaming_equivalent
+
+    x = np.random.default_rng(2).standard_normal((2, 500))
+    spec = signal_spec(250.0, NAMES)
+    fir = lookup("fir")(h_freq=40.0, numtaps=31)
+    whole = assert_streaming_equivalent(lambda: lookup("fir")(h_freq=40.0, numtaps=31), x, spec)["out"]
+    fir.configure({"in": spec})
+    b = fir.b
+    np.testing.assert_allclose(whole, ss.lfilter(b, 1.0, np.pad(x, ((0, 0), (0, 15))), axis=-1), atol=1e-12)
+    fir, align = lookup("fir")(h_freq=40.0, numtaps=31), lookup("align")()
+    aspec = align.configure({"in": fir.configure({"in": spec})["out"]})["out"]
+    outs = [fir.process({"in": Chunk(x[:, k : k + 64], k / 250.0)}) for k in range(0, 500, 64)] + [fir.finish()]
+    ys = [align.process({"in": o["out"]}) for o in outs if o] + [align.finish()]
+    y = np.concatenate([o["out"].data for o in ys if o], axis=1)
+    assert aspec.delay == 0 and y.shape == x.shape
+    assert [o["out"].t0 for o in ys if o][0] == 0.0 and outs[-1]["out"].t0 == 500 / 250.0
+    ref = np.asarray(ss.lfilter(b, 1.0, np.pad(x, ((0, 0), (0, 15))), axis=-1))
+    np.testing.assert_allclose(y, ref[:, 15:], atol=1e-12)

@@ -7,18 +7,21 @@ the output is causal and stamped with its input time; the filter's group delay (
 is not compensated.
 
 The FIR filter is ``scipy.signal.firwin`` (linear phase, odd length) run with ``lfilter`` and carried
-``zi``; it equals ``lfilter(b, 1, x)`` on the whole signal and declares its (numtaps - 1) / 2 delay, as latency and
+``zi``; it equals ``lfilter(b, 1, x)`` on the whole signal followed by (numtaps - 1) / 2 zeros (``finish()`` flushes
+that tail, as resample does) and declares its (numtaps - 1) / 2 delay, as latency and
 on its output (``StreamSpec.delay``, which ``align`` removes).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 from pydantic import Field
+from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import NodeParams
 from wavegraph.pipeline.spec import SpecError
 
@@ -322,6 +325,8 @@ class FIR(SignalNode[FIRParams]):
     class State:
         zi: np.ndarray  # lfilter's memory, (*shape, numtaps - 1)
         nan_mask: np.ndarray  # NaN positions not output yet, (*shape, <= latency): nan_policy propagate
+        n_in: int = 0  # samples taken (finish() flushes the tail after the first)
+        t_next: float = float("nan")  # the time of the sample after the last one taken (the tail's t0)
 
     def setup(self, spec):
         from scipy.signal import firwin
@@ -364,6 +369,7 @@ class FIR(SignalNode[FIRParams]):
         self.b = np.asarray(b).astype(self.dtype)
         self._a = np.ones(1, dtype=self.dtype)
         self.latency_samples = (p.numtaps - 1) // 2
+        self._rate = spec.rate
         # the content lags its time stamps by that much (linear phase): declared, as resample's, so `align` removes it
         return spec.evolve(dtype=self.dtype.name, delay=spec.delay + self.latency_samples / spec.rate)
 
@@ -381,3 +387,25 @@ class FIR(SignalNode[FIRParams]):
     def output_mask(self, mask, n):  # NaN at input sample i -> output sample i + latency
         out, self.state.nan_mask = delay_mask(self.state.nan_mask, mask, n, self.latency_samples)
         return out
+
+    def process(self, inputs):
+        out = super().process(inputs)
+        if out:
+            c, s = out["out"], self.state
+            n = c.data.shape[-1]
+            s.n_in += n
+            s.t_next = c.t0 + n / self._rate if math.isfinite(c.t0) else s.t_next + n / self._rate
+        return out
+
+    def finish(self):
+        """The last (numtaps - 1) / 2 samples, zeros through the filter (as resample flushes its tail): the output
+        has the input's length after the delay, so `fir -> align` ends where the input does (it ended that short),
+        and the whole equals lfilter(b, 1, x padded with that many zeros)."""
+        s, n = self.state, self.latency_samples
+        if s.n_in == 0 or n == 0:
+            return {}
+        y = self.transform(np.zeros((*self.lead, n), dtype=self.dtype))
+        mask = self.output_mask(None, n)
+        if mask is not None:  # a NaN within the last samples (propagate) comes out in the tail
+            y[mask] = np.nan
+        return {"out": Chunk(y, s.t_next)}
