@@ -35,9 +35,20 @@ def stuck(plan: WorkerPlan) -> str:
     return f"{which} did not return (a read or wait without a timeout, a deadlock?), {closed}{unfinished(plan)}"
 
 
+def recordings(plan: WorkerPlan) -> list[str]:
+    """The paths the group's recorders write."""
+    return [str(n.params["path"]) for n in plan.nodes if n.type == "recorder" and n.params.get("path")]
+
+
+NOT_RESTARTED = (
+    "; not restarted (on_error: restart): a recorder cannot go on with the recording its killed process left "
+    "(fix: keep recorders out of groups with on_error: restart)"
+)
+
+
 def unfinished(plan: WorkerPlan) -> str:
     """'; the recording x.npz is left unfinished (fix: wavegraph recover x.npz)' for the group's recorders."""
-    paths = [str(n.params["path"]) for n in plan.nodes if n.type == "recorder" and n.params.get("path")]
+    paths = recordings(plan)
     if not paths:
         return ""
     if len(paths) == 1:

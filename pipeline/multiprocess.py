@@ -58,7 +58,7 @@ from . import clock
 from .allocator import worker_env
 from .clock import ClockSync
 from .curve import process_security
-from .deaths import died, stuck
+from .deaths import NOT_RESTARTED, died, recordings, stuck
 from .executor import NodeStats, StopFlag
 from .graph import Graph
 from .plan import (
@@ -316,6 +316,7 @@ class _Supervisor:
         self.start: Callable[[str], Any] | None = None  # group -> a new process for it (restarts)
         self.max_restarts: dict[str, int] = {}  # groups with on_error: restart -> their max_restarts
         self.restarting: set[str] = set()  # restarted, not yet told Go
+        self.not_restarted: set[str] = set()  # on_error: restart, but it holds a recorder (deaths.NOT_RESTARTED)
         self.ended: dict[str, Ended] = {}  # crossing edge -> its sender's end-of-stream (sent again on a restart)
         self.resync_at = 0.0  # when the next clock burst is due (pipeline.clock)
         self.clock = ClockSync()  # clock offsets, measured from each Ready on (result.extra["clocks"])
@@ -400,6 +401,7 @@ class _Supervisor:
                     if self.result.failure is None:
                         where = getattr(p, "where", "")  # a Ray actor names its host
                         self.result.failure = f"process '{g}'{where} {died(code, self.plans[g])}"
+                        self.result.failure += NOT_RESTARTED * (g in self.not_restarted)
                     for s in self.plans[g].senders:  # its receivers would wait for its end-of-stream until the abort
                         if s.edge not in self.ended:
                             self.ended[s.edge] = Ended(s.edge, SENDER_GONE)
@@ -450,6 +452,9 @@ class _Supervisor:
             or self.stop_at is not None
             or any(r.edge in self.ended for r in self.plans[group].receivers)
         ):
+            return False
+        if recordings(self.plans[group]):  # restarted, its recorder refused the spill its killed process left
+            self.not_restarted.add(group)
             return False
         old = self.procs[group]
         with contextlib.suppress(Exception):  # one that is lost may still run; one that exited is reaped

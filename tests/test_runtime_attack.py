@@ -307,3 +307,27 @@ def test_a_killed_process_that_held_a_recorder_says_how_to_recover_its_recording
     )
     assert not out.exists()
     np.testing.assert_array_equal(np.load(recover(out))["data"][0], np.arange(30.0))  # the fix it gives works
+
+
+def test_a_group_with_a_recorder_is_not_restarted_and_says_how_to_recover(tmp_path):
+    """on_error: restart on a group holding a recorder: the restarted recorder refused the spill its killed process
+    left, and the run failed with the recorder's 'holds an unfinished recording; fix: ... or set overwrite: true'
+    (overwrite would delete what was recorded before the crash)."""
+    from wavegraph.nodes.io.recover import recover
+
+    p = graph(
+        tmp_path,
+        "{mode: sigkill, at: 5}",
+        n=100_000,
+        processes="processes: {a: [src], b: {nodes: [bad, rec], on_error: restart}}",
+    )
+    r = run_graph(build_graph(load_config(p)), speed=1.0)  # its input still flowing: a group that may be restarted
+    out = tmp_path / "out.npz"
+    assert r.exit_code == 1 and r.failure == (
+        "process 'b' exited with code -9 without reporting: killed by SIGKILL (kill -9, or the kernel's out-of-memory "
+        f"killer: see `dmesg | grep -i oom`); its nodes: bad, rec; the recording {out} is left unfinished (fix: "
+        f"wavegraph recover {out}); not restarted (on_error: restart): a recorder cannot go on with the recording its "
+        "killed process left (fix: keep recorders out of groups with on_error: restart)"
+    )
+    assert not r.extra.get("restarts")
+    np.testing.assert_array_equal(np.load(recover(out))["data"][0], np.arange(50.0))
