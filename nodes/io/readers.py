@@ -32,7 +32,7 @@ from .gdf_header import by_unit, check_gdf
 from .marker_codes import BOUNDARY, codes_for
 from .marker_view import MarkerView, marker_view
 from .not_read import not_read_hint
-from .skips import Skips, find_skips
+from .skips import Skips, find_skips, recorder_padding
 from .triggers import default_trigger, status_channel, status_codes, trigger_events
 
 Dtype = Literal["float64", "float32"]
@@ -230,14 +230,11 @@ class _RawReader(_Reader):
         self.labels = tuple(sorted(labels.items()))
 
     def _unpad(self) -> None:
-        """The recorder fills an EDF/BDF's last record with zeros and marks them `padding`: not replayed (MNE's
-        EDF/BDF export marks its fill `BAD_ACQ_SKIP`: _skip)."""
-        onset, duration, text = self.notes
-        end = self.n_times / self.sfreq
-        pad = [i for i, t in enumerate(text) if t == "padding" and abs(onset[i] + duration[i] - end) < 1 / self.sfreq]
-        if pad:
-            self.n_times = min(self.n_times, int(round(onset[pad[0]] * self.sfreq)))
-            self.notes = _kept(self.notes, np.array([t != "padding" for t in text], dtype=bool))
+        """The recorder's zeros after an EDF/BDF's data, marked `padding`: not replayed, no marker (skips.py)."""
+        last = recorder_padding(self.notes, self.n_times, self.sfreq) if type(self.raw).__name__ in _EDF_RAWS else None
+        if last is not None:
+            self.n_times = min(self.n_times, int(round(self.notes[0][last] * self.sfreq)))
+            self.notes = _kept(self.notes, np.arange(len(self.notes[2])) != last)
 
     def _skip(self) -> None:
         """The spans MNE annotates BAD_ACQ_SKIP hold no data (a FIF's skipped buffers read as zeros): not replayed,

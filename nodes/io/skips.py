@@ -81,3 +81,17 @@ def find_skips(notes: tuple, n_times: int, sfreq: float) -> tuple[Skips | None, 
     if not first:  # every sample skipped
         return Skips(np.zeros(1, np.int64), np.zeros(1, np.int64)), is_skip
     return Skips(np.asarray(first), np.asarray(length)), is_skip
+
+
+def recorder_padding(notes: tuple, n_times: int, sfreq: float) -> int | None:
+    """The index of the recorder's `padding` annotation of an EDF/BDF (the zeros filling its last record: a span from
+    the end of the data to the end of the file, the last such to start), or None. Only that one: a user's own marker
+    named `padding` (a filler trial) is a marker like any other (all of them were dropped before)."""
+    onset, duration, text = notes
+    end = n_times / sfreq
+    pad = [
+        i
+        for i, t in enumerate(text)
+        if t == "padding" and duration[i] > 0 and abs(onset[i] + duration[i] - end) < 0.5 / sfreq
+    ]
+    return max(pad, key=lambda i: onset[i]) if pad else None  # (a user's span to the end starts inside the data)
