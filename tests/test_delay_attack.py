@@ -122,3 +122,28 @@ def test_fir_flushes_its_tail_so_fir_then_align_ends_where_the_input_does():
     assert [o["out"].t0 for o in ys if o][0] == 0.0 and outs[-1]["out"].t0 == 500 / 250.0
     ref = np.asarray(ss.lfilter(b, 1.0, np.pad(x, ((0, 0), (0, 15))), axis=-1))
     np.testing.assert_allclose(y, ref[:, 15:], atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["x_raw.fif", "x.edf"])
+def test_the_recorder_puts_a_marker_on_the_content_it_marks_of_a_delayed_signal(tmp_path, name):
+    # EEG -> resample (or fir) -> recorder with the source's markers: the recorder placed each marker at its stamp,
+    # so in the FIF annotations and EDF+ TALs a marker sat `delay` (here 40 ms, 10 samples) before the content it
+    # marks (an impulse at content time 1.0 s, stored at stamp 1.04 s). Now the marker is written at the stamp of
+    # its content (onset + delay): mne.events_from_annotations gives the impulse's sample.
+    import mne
+    from wavegraph.nodes.io.recorder import Recorder
+
+    x = np.zeros((2, 500))
+    x[:, 260] = 1e-4  # the stream's sample 260 (stamp 1.04 s) holds content time 1.0 s
+    spec = signal_spec(250.0, NAMES).evolve(delay=0.04)
+    rec = Recorder(path=str(tmp_path / name), events=True)
+    rec.configure({"in": spec, "events": StreamSpec("events", 0.0, (3,), labels=((1, "flash"),))})
+    rec.process({"events": Chunk(np.array([[1.0, 0.0, 1]]), 1.0)})
+    for k in range(0, 500, 100):
+        rec.process({"in": Chunk(x[:, k : k + 100], k / 250.0)})
+    rec.finish()
+    rec.close()
+    raw = mne.io.read_raw(tmp_path / name, verbose="error")
+    events, _ = mne.events_from_annotations(raw, verbose="error")
+    y = np.asarray(raw.get_data())
+    assert events[:, 0].tolist() == [raw.first_samp + int(np.argmax(y[0]))] == [raw.first_samp + 260]

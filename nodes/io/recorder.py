@@ -434,6 +434,7 @@ class Recorder(Sink[RecorderParams]):
             rows = rows[good]
         ok = np.isfinite(rows[:, 1]) & (rows[:, 1] > 0)  # a duration NaN, inf or negative (the marker vanished
         rows[:, 1] = np.where(ok, rows[:, 1], 0.0)  # from the FIF and EDF annotations): 0
+        rows[:, 0] += self.spec.delay  # a delayed signal (resample, fir): at the stamp of the content a marker marks
         if not len(rows) or self._closed:
             return
         if self._events_file is None:
