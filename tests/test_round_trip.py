@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 from wavegraph.nodes.io.file_source import FileSource
 from wavegraph.nodes.io.recorder import Recorder
 from wavegraph.pipeline.chunk import Chunk
@@ -31,7 +32,11 @@ def record(path: Path, spec: StreamSpec, chunks, t0: float = 0.0, events=None) -
         if events is not None and k == 0:
             inputs["events"] = Chunk(np.asarray(events, dtype=np.float64), t)
         rec.process(inputs)
-        t += (c.shape[-1] / spec.rate) if spec.rate and spec.kind == "signal" else (len(c) / spec.rate if spec.rate else 0)
+        t += (
+            (c.shape[-1] / spec.rate)
+            if spec.rate and spec.kind == "signal"
+            else (len(c) / spec.rate if spec.rate else 0)
+        )
     rec.finish()
     rec.close()
     return rec.path
@@ -67,3 +72,24 @@ def test_a_users_marker_named_padding_replays(tmp_path, name):
     labels = dict(ev_spec.labels)
     got = [(round(float(o), 6), round(float(d), 6), labels[int(c)]) for o, d, c in ev]
     assert got == [(0.5, 0.2, "padding"), (1.0, 0.0, "go"), (2.0, 0.0, "padding")]
+
+
+# --- 2. a float64 WAV at its own precision -----------------------------------------------------------------------
+def test_a_double_wav_replays_at_float64(tmp_path):
+    """The recorder writes a float64 stream as a DOUBLE WAV; file_source read it back as float32 by default."""
+    x = np.array([[0.1, 1 / 3, -0.123456789012345, 2.0**-40], [0.5, -0.25, 1e-12, 0.7]])
+    path = record(tmp_path / "x.wav", signal(rate=8000.0, types="audio"), [x])
+    assert sf.info(str(path)).subtype == "DOUBLE"
+    spec, y, _, _, _ = replay(path)
+    assert spec.dtype == "float64"
+    np.testing.assert_array_equal(y, x)
+    spec32, y32, _, _, _ = replay(path, dtype="float32")  # asked for: as asked
+    assert spec32.dtype == "float32" and y32.dtype == np.float32
+
+
+def test_a_float_wav_still_replays_at_float32(tmp_path):
+    x = np.array([[0.1, 0.2, -0.3]], dtype=np.float32)
+    path = record(tmp_path / "x.wav", signal(rate=8000.0, n_ch=1, dtype="float32", types="audio"), [x])
+    spec, y, _, _, _ = replay(path)
+    assert spec.dtype == "float32"
+    np.testing.assert_array_equal(y, x)

@@ -145,6 +145,8 @@ class AudioReader(_Reader):
                 self.file.frames,
             )
         self.dtype: Dtype = dtype
+        # the file's own precision: a DOUBLE WAV (the recorder's float64 stream) holds what float32 cannot
+        self.own_dtype: Dtype = "float64" if self.file.subtype == "DOUBLE" else "float32"
         self.at = 0  # the frame the file is at (a file libsndfile cannot seek in is read on from there)
         self.said_scale = self.said_nonfinite = False
         self.sfreq = float(self.file.samplerate)

@@ -8,7 +8,8 @@ and audio files that soundfile reads (WAV, FLAC, OGG, AIFF, ...).
 Outputs
   out:    signal (channels, samples), `chunk_size` samples per chunk (the last one may be shorter).
           MNE data is in SI units (V for EEG) as `mne` returns it; audio is "a.u." in [-1, 1] with
-          channel type "audio" and names ch0, ch1, ...
+          channel type "audio" and names ch0, ch1, ..., float32 by default, float64 from a float64 WAV
+          (subtype DOUBLE, as the recorder writes a float64 stream: read at float32 before, 1e-8 off)
           Both specs carry the file's `meas_date` and `first_time` (MNE's first_samp / sfreq), so a
           FIF recorder downstream writes the source's meas_date and first_samp.
   events: (n, 3) float64 rows (onset s, duration s, code) on the stream clock (seconds since the
@@ -68,6 +69,7 @@ from wavegraph.pipeline.datasets import DatasetError, resolve_path
 from wavegraph.pipeline.node import NodeParams, Source
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
+from .audio_reader import AudioReader
 from .file_checks import no_channels
 from .not_read import not_read_hint
 from .readers import BLOCK_BYTES, _Reader, is_audio, open_reader
@@ -83,7 +85,8 @@ class ReplayParams(NodeParams):
     chunk_duration: float | None = Field(default=None, gt=0, description="seconds per chunk (instead of chunk_size)")
     picks: list[str] | None = Field(default=None, description="channel names or channel types, in output order")
     dtype: Literal["float64", "float32"] | None = Field(
-        default=None, description="output dtype; default float64 for MNE files, float32 for audio"
+        default=None,
+        description="output dtype; default float64 for MNE files, float32 for audio (float64 for a float64 WAV)",
     )
     stim_channel: str | None = Field(default=None, description="a trigger channel whose steps become events")
 
@@ -178,7 +181,10 @@ class FileSource(Source[FileSourceParams]):
             ) from None
         self.dtype = p.dtype or ("float32" if is_audio(path) else "float64")
         self.path = path
-        return open_reader(path, self.dtype, p.stream, p.stim_channel, p.proj)
+        reader = open_reader(path, self.dtype, p.stream, p.stim_channel, p.proj)
+        if p.dtype is None and isinstance(reader, AudioReader):  # a float64 WAV at its own precision (not float32)
+            self.dtype = reader.dtype = reader.own_dtype
+        return reader
 
     def _resolve_picks(self, r: _Reader, picks: list[str] | None) -> list[int]:
         if picks is None:
