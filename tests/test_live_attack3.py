@@ -313,3 +313,25 @@ def test_a_slow_regular_stream_is_not_said_stalled_between_its_samples(monkeypat
             assert node.read() == {}
     assert f"stream '{name}' has sent nothing for" in caplog.text
     node.close()
+
+
+def test_two_outlets_of_one_graph_with_one_name_are_said_as_such(caplog):
+    """A graph that publishes its raw and its filtered EEG under one `name` (copied node). Before: the second said 'is
+    already published by ... (an earlier run still going?) ... stop the other one', which is this run."""
+    from wavegraph.pipeline.api import GraphBuilder
+
+    name = uname("twice")
+    g = GraphBuilder()
+    src = g.add("eeg_sim", duration=0.1)
+    first = g.add("lsl_outlet", src, name=name)
+    second = g.add("lsl_outlet", g.add("bandpass", src, l_freq=1.0, h_freq=30.0), name=name)
+    with caplog.at_level(logging.WARNING, "wavegraph.lsl"):
+        g.run()
+    said = [r.getMessage() for r in caplog.records if "source_id" in r.getMessage()]
+    assert len(said) == 1 and "earlier run" not in said[0]
+    pair = [
+        f"lsl_outlet '{a}' publishes source_id 'wavegraph-{name}', as '{b}' of this graph does"
+        for a, b in [(second, first), (first, second)]
+    ]
+    assert any(p in said[0] for p in pair), said[0]
+    assert "give each its own `name` (or `source_id`)" in said[0]

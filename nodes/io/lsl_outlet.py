@@ -18,6 +18,7 @@ configs/lsl_api.cfg keeps everything on loopback (set LSLAPICFG before the first
 from __future__ import annotations
 
 import logging
+import weakref
 from typing import Any, Literal
 
 import numpy as np
@@ -29,6 +30,7 @@ from wavegraph.pipeline.spec import SpecError
 from .lsl_info import MARKER_TYPE, describe_streams, import_pylsl, resolve
 
 _log = logging.getLogger("wavegraph.lsl")
+_PUBLISHED: dict[str, weakref.ref] = {}  # source_id -> the lsl_outlet of this process that published it last
 STAMPS_OFF_S = 600.0  # s: chunk times this far from the LSL clock are on another clock (lsl_inlet's CLOCK_OFF_S)
 
 
@@ -108,7 +110,17 @@ class LslOutlet(Sink[LslOutletParams]):
         consumers that pick a stream by source_id, and liblsl's `recover`, could take either (looks 0.3 s).
         Then publish the stream, so that a consumer (the stimulus program) can subscribe before the first chunk."""
         sid = self._info.source_id()
-        if "'" not in sid and (twins := resolve(import_pylsl(), f"source_id='{sid}'", 0.3)):
+        other = _PUBLISHED[sid]() if sid in _PUBLISHED else None
+        if other is not None and other is not self and other._outlet is not None:  # another outlet of this graph
+            self.count("source_id_taken")
+            _log.warning(
+                "lsl_outlet '%s' publishes source_id '%s', as '%s' of this graph does: consumers may take either; "
+                "give each its own `name` (or `source_id`)",
+                self.node_id,
+                sid,
+                other.node_id,
+            )
+        elif "'" not in sid and (twins := resolve(import_pylsl(), f"source_id='{sid}'", 0.3)):
             self.count("source_id_taken")
             _log.warning(
                 "lsl_outlet: source_id '%s' is already published by %s (an earlier run still going?): consumers "
@@ -121,6 +133,7 @@ class LslOutlet(Sink[LslOutletParams]):
     def _open(self):
         pylsl = import_pylsl()
         self._outlet = pylsl.StreamOutlet(self._info, chunk_size=self.params.chunk_size)
+        _PUBLISHED[self._info.source_id()] = weakref.ref(self)
 
     def process(self, inputs):
         c = inputs["in"]
