@@ -147,3 +147,19 @@ def test_the_recorder_puts_a_marker_on_the_content_it_marks_of_a_delayed_signal(
     events, _ = mne.events_from_annotations(raw, verbose="error")
     y = np.asarray(raw.get_data())
     assert events[:, 0].tolist() == [raw.first_samp + int(np.argmax(y[0]))] == [raw.first_samp + 260]
+
+
+def test_a_fir_state_saved_before_the_tail_flush_still_loads_and_its_tail_comes_out():
+    x = np.random.default_rng(4).standard_normal((2, 300))
+    spec = signal_spec(250.0, NAMES)
+    a, b = lookup("fir")(h_freq=40.0, numtaps=31), lookup("fir")(h_freq=40.0, numtaps=31)
+    a.configure({"in": spec})
+    b.configure({"in": spec})
+    y1 = a.process({"in": Chunk(x[:, :100], 0.0)})["out"].data
+    old = {k: v for k, v in a.state_dict().items() if k not in ("n_in", "t_next")}  # as saved before
+    b.load_state_dict(old)
+    y2 = b.process({"in": Chunk(x[:, 100:], 0.4)})["out"].data
+    tail = b.finish()["out"]
+    ref = np.asarray(ss.lfilter(a.b, 1.0, np.pad(x, ((0, 0), (0, 15))), axis=-1))
+    np.testing.assert_allclose(np.concatenate([y1, y2, tail.data], axis=1), ref, atol=1e-12)
+    assert tail.t0 == pytest.approx(300 / 250.0, abs=1e-12)

@@ -388,6 +388,11 @@ class FIR(SignalNode[FIRParams]):
         out, self.state.nan_mask = delay_mask(self.state.nan_mask, mask, n, self.latency_samples)
         return out
 
+    def load_state_dict(self, state):
+        """As saved; a state saved before the tail flush (no `n_in`, `t_next`) resumes: its tail comes out at finish
+        once a chunk has come (its stamp gives the tail's)."""
+        super().load_state_dict({"n_in": 0, "t_next": float("nan")} | dict(state))
+
     def process(self, inputs):
         out = super().process(inputs)
         if out:
