@@ -8,9 +8,10 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   channels are scaled to volts (MNE's unit, as the XDF reader does; units "V" when all are voltages). A label that repeats
   becomes LABEL-0, LABEL-1, ... (MNE's rule; counted `duplicate_channel_labels`). `units` gives the unit of channels
   the stream gives none for; voltage channels without one whose values go beyond 1 V are said (`unit_missing`).
-  String (marker) streams (at any nominal rate: markers are sparse) become events: rows (LSL timestamp, marker_duration (0), code) -- the project's marker
-  stream (see docs/nodes.md, "Marker streams"); a sample of several channels is one marker, its non-empty
-  channels joined by '/' ('cue', 'left' -> 'cue/left', as the XDF reader; marker_codes.marker_text). A marker that is a decimal integer (ASCII digits, a
+  String (marker) streams (at any nominal rate: markers are sparse) become events: rows (LSL timestamp,
+  marker_duration (0), code) -- the project's marker stream (see docs/nodes.md, "Marker streams"); a sample of
+  several channels is one marker, its non-empty channels joined by '/' ('cue', 'left' -> 'cue/left', as the XDF
+  reader; marker_codes.marker_text). A marker that is a decimal integer (ASCII digits, a
   sign, spaces around) is its own code; other markers are looked up in the outlet's `desc/events` table (what lsl_outlet
   writes) and then in the `marker_codes` param; markers found in neither are counted
   (`unknown_marker`) and dropped (the first few distinct ones logged as a warning). A one-channel
@@ -36,7 +37,8 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   A stream whose timestamps run more than 5 % off its nominal rate (5 s into a segment) is logged
   once and counted `rate_off_nominal`: the graph takes its samples at the nominal rate.
   What a misbehaving stream does is logged (naming it, with the fix) and counted: a signal silent for 5 s
-  (or 3 periods of a slower one: `stalls`, and when it sends again), NaN/inf values (`nonfinite`, each channel named once; passed on),
+  (or 3 periods of a slower one: `stalls`, and when it sends again), NaN/inf values (`nonfinite`, each channel named
+  once; passed on),
   timestamps NaN/inf (`bad_timestamps`: given the time of the samples before them), a step back of over
   1 s (`clock_back`) or a jump off the LSL clock (`clock_off`), the first gaps, the first non-increasing
   timestamps, and a backlog of 2 s in liblsl's buffer (`behind`: liblsl drops what exceeds `buffer_s`).

@@ -333,7 +333,7 @@ def which_one(p, found) -> str:
     that publishes its EEG and its markers under one name), else the source_id, else names or source ids to change."""
     types, ids = [i.type() for i in found], [i.source_id() for i in found]
     if not p.type and all(types) and len(set(types)) == len(types):
-        return "give the `type` of the one to read (" + " or ".join(f"`type: {t}`" for t in types) + ")"
+        return "give the `type` of the one to read (" + " or ".join(f"`type: {t}`" for t in sorted(types)) + ")"
     if all(ids) and len(set(ids)) == len(ids) and not p.source_id:
         return f"pick one by its source_id (`source_id: {ids[0]}`)"
     return "give a `name` (and `type`) that only one stream has, or give the outlets distinct source ids"
@@ -375,7 +375,7 @@ def desc_count_said(info, n: int) -> str | None:
 
 
 def unitless_said(stream: str, names: list[str], peak: float) -> str:
-    """What to say of voltage channels (EEG, ...) `names` that the stream gives no unit for, with values up to `peak`."""
+    """What to say of voltage channels (EEG, ...) `names` the stream gives no unit for, with values up to `peak`."""
     shown = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
     return (
         f"stream '{stream}' gives no unit for its channel(s) {shown} and sends values up to {peak:.4g}: taken as volts "
@@ -396,8 +396,8 @@ def int_audio_said(info) -> str | None:
     return (
         f"stream '{info.name()}' sends audio as {_FORMAT_NAMES[info.channel_format()]} samples (-{full}..{full - 1}): "
         "they go on as they are, where the graph's audio is +-1 (what a WAV file's samples are read as, and what the "
-        f"enhancer and audio_output take); scale them: a gain node with db: {-20 * np.log10(full):.2f} (1/{full}) after "
-        "the inlet"
+        f"enhancer and audio_output take); scale them: a gain node with db: {-20 * np.log10(full):.2f} (1/{full}) "
+        "after the inlet"
     )
 
 
