@@ -347,8 +347,10 @@ def test_the_recorders_npz_and_a_timeflux_or_opensignals_hdf5_say_how_to_replay_
     from conftest import dataset  # pyright: ignore[reportMissingImports]
     from test_io_hostile import eeg_spec, record  # pyright: ignore[reportMissingImports]
 
-    record(tmp_path / "features.npz", np.zeros((2, 100)), eeg_spec(2))
-    assert "a recorder's .npz holds `data` and its `spec`" in _refused(tmp_path / "features.npz").hint
+    record(tmp_path / "eeg.npz", np.zeros((2, 100)), eeg_spec(2))  # the recorder's own: replayed since 2026-12-01
+    assert replay(tmp_path / "eeg.npz")[1].shape == (2, 100)  # (tests/test_round_trip.py)
+    np.save(tmp_path / "features.npy", np.zeros((2, 100)))
+    assert "NumPy arrays are not read" in _refused(tmp_path / "features.npy").hint
     hint = _refused(dataset("bsn-eeg-closed-open-eyes")).hint
     assert "read_opensignals(PATH)" in hint  # (Timeflux's pandas.read_hdf for its own files: test_real_files3)
     txt = tmp_path / "OpenBCI-RAW-2024-01-01.txt"  # MNE takes .txt for BOXY and fails inside

@@ -93,3 +93,84 @@ def test_a_float_wav_still_replays_at_float32(tmp_path):
     spec, y, _, _, _ = replay(path)
     assert spec.dtype == "float32"
     np.testing.assert_array_equal(y, x)
+
+
+# --- 1. the recorder's CSV and NPZ recordings replay -----------------------------------------------------------
+@pytest.mark.parametrize("suffix", [".csv", ".npz"])
+@pytest.mark.parametrize("rate", [2048.0, 1000 / 3, 250.0])
+def test_a_csv_or_npz_recording_replays_as_recorded(tmp_path, suffix, rate):
+    """file_source refused the recorder's own .csv and .npz ('not read by file_source ... load it and replay it
+    with array_source'): now the same samples, channel names, rate and (CSV: from its t column) times come back."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3, 700)) * 1e-5
+    names = ("Fp1", "C3,left", 'O"z')  # CSV quotes them (RFC 4180)
+    spec = StreamSpec("signal", rate, (3,), "float64", names, ("eeg",) * 3, units="V")
+    path = record(tmp_path / f"x{suffix}", spec, [x[:, :100], x[:, 100:333], x[:, 333:]], t0=12.5)
+    out, y, t0s, _, _ = replay(path, chunk_size=64)
+    assert out.rate == rate and out.channel_names == names
+    np.testing.assert_array_equal(y, x)  # exact: repr digits, or the stored bytes
+    np.testing.assert_allclose(t0s, 12.5 + np.arange(0, 700, 64) / rate, rtol=0, atol=1e-9)
+    if suffix == ".npz":  # the spec is stored whole
+        assert out.channel_types == ("eeg",) * 3 and out.units == "V"
+
+
+def test_a_csv_with_a_jump_in_time_flags_the_gap(tmp_path):
+    """Chunks recorded with a jump in time (a gap live): the rate is still told, the chunk after the jump flagged."""
+    x = np.arange(20.0).reshape(1, 20)
+    rec = Recorder(path=str(tmp_path / "g.csv"))
+    rec.configure({"in": signal(rate=10.0, n_ch=1)})
+    rec.process({"in": Chunk(x[:, :10], 0.0)})
+    rec.process({"in": Chunk(x[:, 10:], 5.0, gap=True)})  # 4 s missing
+    rec.finish()
+    rec.close()
+    src = FileSource(path=str(tmp_path / "g.csv"), chunk_size=4)
+    assert src.configure({})["out"].rate == 10.0
+    chunks = []
+    while (out := src.read()) is not None:
+        chunks.append(out["out"])
+    got = [(c.t0, c.gap, c.data.shape[-1]) for c in chunks]
+    assert got == [(0.0, False, 4), (0.4, False, 4), (0.8, False, 2), (5.0, True, 4), (5.4, False, 4), (5.8, False, 2)]
+    np.testing.assert_array_equal(np.concatenate([c.data for c in chunks], axis=-1), x)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".npz"])
+def test_a_features_or_events_table_is_refused_with_how_to_load_it(tmp_path, suffix):
+    from wavegraph.pipeline.spec import SpecError
+
+    ev = StreamSpec("events", 0.0, (3,), "float64", labels=((1, "go"),))
+    rec = Recorder(path=str(tmp_path / f"e{suffix}"))
+    rec.configure({"in": ev})
+    rec.process({"in": Chunk(np.array([[0.5, 0.0, 1.0]]), 0.0)})
+    rec.finish()
+    rec.close()
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(tmp_path / f"e{suffix}")).configure({})
+    assert "events" in e.value.message and "array_source" in e.value.hint
+
+
+def test_a_foreign_csv_is_refused_naming_its_first_row(tmp_path):
+    from wavegraph.pipeline.spec import SpecError
+
+    path = tmp_path / "openbci.csv"
+    path.write_text("Sample Index, EXG 0\n0, 1.0\n")
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(path)).configure({})
+    assert "Sample Index" in e.value.message and "array_source" in e.value.hint
+
+
+def test_a_killed_csv_recordings_torn_last_row_is_not_replayed(tmp_path, caplog):
+    """A recorder killed mid-row leaves '0.2,1.0,2' (2.0 cut): it parsed as a sample of 2, or failed the whole file."""
+    path = tmp_path / "killed.csv"
+    path.write_text("t,a,b\n0.0,1.0,2.0\n0.1,1.5,2.5\n0.2,1.0,2", encoding="utf-8")
+    out, y, _, _, _ = replay(path)
+    assert out.rate == 10.0 and out.channel_names == ("a", "b")
+    np.testing.assert_array_equal(y, [[1.0, 1.5], [2.0, 2.5]])
+    assert "wavegraph recover" in caplog.text
+
+
+def test_an_int_npz_recording_replays_exact(tmp_path):
+    x = np.array([[1, -2, 3, 2**40], [0, 5, -7, 9]], dtype=np.int64)
+    path = record(tmp_path / "i.npz", signal(rate=4.0, dtype="int64", types="stim"), [x[:, :1], x[:, 1:]], t0=3.0)
+    out, y, t0s, _, _ = replay(path, chunk_size=2)
+    np.testing.assert_array_equal(y, x)
+    assert t0s == [3.0, 3.5] and out.channel_types == ("stim", "stim")

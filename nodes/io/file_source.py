@@ -2,8 +2,9 @@
 
 Reads anything `mne.io.read_raw` reads (FIF, EDF/BDF/GDF, BrainVision .vhdr, EEGLAB .set, CNT, ...),
 MNE Epochs files (`*-epo.fif`), XDF files from LabRecorder (`.xdf`: one stream per file_source, chosen
-by `stream`, with every marker stream as events and the clock offsets applied; see nodes/io/xdf.py)
-and audio files that soundfile reads (WAV, FLAC, OGG, AIFF, ...).
+by `stream`, with every marker stream as events and the clock offsets applied; see nodes/io/xdf.py),
+the recorder's own .npz and .csv of a signal stream (the samples, names, rate and times it recorded:
+nodes/io/table_reader.py) and audio files that soundfile reads (WAV, FLAC, OGG, AIFF, ...).
 
 Outputs
   out:    signal (channels, samples), `chunk_size` samples per chunk (the last one may be shorter).
@@ -114,7 +115,7 @@ class FileSource(Source[FileSourceParams]):
 
     outputs = ("out", "events")
     Params = FileSourceParams
-    # what to do with a file of a kind it does not read (.h5, .npz, .csv): the runtime asks it through the registry
+    # what to do with a file of a kind it does not read (.h5, .npy, .txt): the runtime asks it through the registry
     not_read_hint = staticmethod(not_read_hint)
     live = False
     what = "file_source"  # the name errors give

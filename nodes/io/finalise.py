@@ -45,7 +45,7 @@ def finalise(
         tmp = path.with_name(path.name + ".tmp")
         try:
             if fmt == "npz":
-                rf.write_npz(tmp, rows, spec)
+                rf.write_npz(tmp, rows, spec, first_t0)
             elif fmt == "flac":
                 rf.write_flac(tmp, rows, spec)
             else:

@@ -10,7 +10,7 @@ from pathlib import Path
 HDF5 = (".h5", ".hdf5", ".hdf", ".he5", ".nwb")
 FORMATS_READ = (
     "file_source reads MNE's raw formats (FIF, EDF/BDF/GDF, BrainVision .vhdr, EEGLAB .set, SNIRF .snirf, CNT, ...), "
-    "MNE epochs (-epo.fif), XDF and audio"
+    "MNE epochs (-epo.fif), XDF, audio and the recorder's signals in .csv and .npz"
 )
 _TO_FIF = (
     "or convert it once to FIF (data in volts, channels x samples): mne.io.RawArray(DATA, mne.create_info(NAMES, "
@@ -24,13 +24,10 @@ _ARRAY_SOURCE = (
 _NOT_READ = {
     (".spill", ".spill.json"): "it is the spill of a recording whose recorder did not close (its process was killed): "
     "`wavegraph recover PATH` (this file's path, or the recording's) writes the recording; replay that",
-    (
-        ".npz",
-        ".npy",
-    ): "NumPy arrays are not read by file_source (a recorder's .npz holds `data` and its `spec` as JSON: "
-    "z = numpy.load(PATH); spec = json.loads(str(z['spec']))); " + _ARRAY_SOURCE + ", or record signals to FIF or EDF",
-    (".csv", ".tsv", ".txt"): "text tables (OpenBCI's, BrainFlow's, Mind Monitor's) are not read by file_source: load "
-    "it (numpy.loadtxt, pandas.read_csv) and " + _ARRAY_SOURCE,
+    (".npy",): "NumPy arrays are not read by file_source (a recorder's .npz of a signal is): load it (numpy.load) "
+    "and " + _ARRAY_SOURCE + ", or record signals to FIF or EDF",
+    (".tsv", ".txt"): "text tables (OpenBCI's, BrainFlow's, Mind Monitor's) are not read by file_source (a "
+    "recorder's .csv of a signal is): load it (numpy.loadtxt, pandas.read_csv) and " + _ARRAY_SOURCE,
     (".parquet", ".pkl", ".pickle", ".json"): "file_source reads recordings, not tables or pickles: load it and "
     + _ARRAY_SOURCE,
     (".mat",): "MATLAB files (FieldTrip's, BCI competition data sets) are not read by file_source: load it "

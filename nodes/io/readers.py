@@ -32,7 +32,7 @@ from .gdf_header import by_unit, check_gdf
 from .marker_codes import BOUNDARY, codes_for
 from .marker_view import MarkerView, marker_view
 from .not_read import not_read_hint
-from .skips import Skips, find_skips, recorder_padding
+from .skips import Skips, find_skips, without_padding
 from .triggers import default_trigger, status_channel, status_codes, trigger_events
 
 Dtype = Literal["float64", "float32"]
@@ -42,7 +42,7 @@ OTHER_AUDIO = (".m4a", ".aac", ".mp4", ".wma", ".ape", ".wv", ".ac3")  # libsndf
 SUPPORTED = (
     "MNE raw formats via mne.io.read_raw (FIF, EDF/BDF/GDF, BrainVision .vhdr, EEGLAB .set, "
     "CNT, EGI, Nihon Kohden, ...), MNE epochs (*-epo.fif), XDF (.xdf), audio via soundfile "
-    f"({', '.join(AUDIO_SUFFIXES)})"
+    f"({', '.join(AUDIO_SUFFIXES)}), the recorder's signals in .csv and .npz"
 )
 BLOCK_BYTES = 16 << 20  # read this much at a time from disk
 
@@ -231,10 +231,8 @@ class _RawReader(_Reader):
 
     def _unpad(self) -> None:
         """The recorder's zeros after an EDF/BDF's data, marked `padding`: not replayed, no marker (skips.py)."""
-        last = recorder_padding(self.notes, self.n_times, self.sfreq) if type(self.raw).__name__ in _EDF_RAWS else None
-        if last is not None:
-            self.n_times = min(self.n_times, int(round(self.notes[0][last] * self.sfreq)))
-            self.notes = _kept(self.notes, np.arange(len(self.notes[2])) != last)
+        if type(self.raw).__name__ in _EDF_RAWS:
+            self.n_times, self.notes = without_padding(self.notes, self.n_times, self.sfreq)
 
     def _skip(self) -> None:
         """The spans MNE annotates BAD_ACQ_SKIP hold no data (a FIF's skipped buffers read as zeros): not replayed,
@@ -527,6 +525,10 @@ def open_reader(
                     "the file is damaged, cut short or not audio: ffmpeg decodes what it can "
                     f"(ffmpeg -i {shlex.quote(path.name)} {shlex.quote(path.stem + '_fixed.wav')}); replay that",
                 ) from e
+        if name.endswith((".csv", ".npz")):  # the recorder's own (table_reader.py)
+            from .table_reader import open_table
+
+            return open_table(path, stim_channel, proj)
         if name.endswith((".xdf", ".xdfz")):
             from .xdf import XdfReader
 

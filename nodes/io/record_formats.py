@@ -314,8 +314,9 @@ def csv_rows(rows: np.ndarray, t0: float, spec: StreamSpec) -> str:
 
 
 # --- NPZ -------------------------------------------------------------------------------------------
-def write_npz(target: Path, rows: SpillRows, spec: StreamSpec) -> None:
-    """Keys "data" (time on the spec's time axis) and "spec" (JSON text), as np.savez would write them."""
+def write_npz(target: Path, rows: SpillRows, spec: StreamSpec, t0: float | None = None) -> None:
+    """Keys "data" (time on the spec's time axis), "spec" (JSON text) and, but for events, "t0" (the first sample's
+    time, a float64 scalar: file_source's replay starts there), as np.savez would write them."""
     n, row_shape = len(rows), rows.shape[1:]
     with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
         with zf.open("data.npy", "w", force_zip64=True) as f:
@@ -338,6 +339,9 @@ def write_npz(target: Path, rows: SpillRows, spec: StreamSpec) -> None:
                         f.write(np.ascontiguousarray(block.reshape(len(block), -1)[:, j]).tobytes())
         with zf.open("spec.npy", "w") as f:
             np.lib.format.write_array(f, np.array(json.dumps(spec.to_dict())))
+        if t0 is not None and spec.kind != "events":
+            with zf.open("t0.npy", "w") as f:
+                np.lib.format.write_array(f, np.array(float(t0)))
 
 
 # --- FIF -------------------------------------------------------------------------------------------

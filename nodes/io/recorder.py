@@ -32,7 +32,8 @@ The target format follows the path suffix:
       are not clipped). Plain WAV stops at 4 GB
       (about 9 h of 16 kHz stereo float32); record longer sessions to FIF.
   *.npz -> NumPy archive; any kind. Keys: "data" (the concatenated stream, time on the spec's time
-      axis) and "spec" (the StreamSpec as JSON text).
+      axis), "spec" (the StreamSpec as JSON text) and, but for events, "t0" (the first sample's time).
+      file_source replays a signal's .npz and .csv (nodes/io/table_reader.py).
   *.csv -> text; any kind but multi-axis. Header row, then one row per sample/frame/event: signals and
       features "t,<name or f0>,<...>", tokens "t,token[,token1...]", events "onset,duration,code,label"
       (a name or label with a comma or quote is quoted, RFC 4180; a line break becomes a space).

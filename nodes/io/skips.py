@@ -83,10 +83,10 @@ def find_skips(notes: tuple, n_times: int, sfreq: float) -> tuple[Skips | None, 
     return Skips(np.asarray(first), np.asarray(length)), is_skip
 
 
-def recorder_padding(notes: tuple, n_times: int, sfreq: float) -> int | None:
-    """The index of the recorder's `padding` annotation of an EDF/BDF (the zeros filling its last record: a span from
-    the end of the data to the end of the file, the last such to start), or None. Only that one: a user's own marker
-    named `padding` (a filler trial) is a marker like any other (all of them were dropped before)."""
+def without_padding(notes: tuple, n_times: int, sfreq: float) -> tuple[int, tuple]:
+    """(n_times, notes) without the recorder's `padding` of an EDF/BDF (the zeros filling its last record: a span
+    from the end of the data to the end of the file, the last such to start). Only that one: a user's own marker
+    named `padding` (a filler trial) is a marker like any other (every `padding` was dropped before)."""
     onset, duration, text = notes
     end = n_times / sfreq
     pad = [
@@ -94,4 +94,9 @@ def recorder_padding(notes: tuple, n_times: int, sfreq: float) -> int | None:
         for i, t in enumerate(text)
         if t == "padding" and duration[i] > 0 and abs(onset[i] + duration[i] - end) < 0.5 / sfreq
     ]
-    return max(pad, key=lambda i: onset[i]) if pad else None  # (a user's span to the end starts inside the data)
+    if not pad:
+        return n_times, notes
+    last = max(pad, key=lambda i: onset[i])  # (a user's span to the end starts inside the data, before it)
+    keep = np.arange(len(text)) != last
+    kept = (np.asarray(onset)[keep], np.asarray(duration)[keep], [t for t, k in zip(text, keep) if k])
+    return min(n_times, int(round(onset[last] * sfreq))), kept

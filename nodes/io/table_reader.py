@@ -1,0 +1,208 @@
+"""The recorder's own CSV and NPZ recordings, read back for `file_source` (readers.open_reader picks this back end).
+
+A signal stream recorded to CSV or NPZ replays with the samples, channel names and rate it was recorded with:
+
+  NPZ  - `data` (channels, samples) and `spec` (the StreamSpec as JSON): the samples in their own dtype's values
+         (file_source gives float64 or float32), names, types, units, bad channels, rate and origin (meas_date,
+         first_time) of the recorded stream; `t0` (the first sample's time, written since 2026-12-01) starts the
+         chunk times, else they start at 0. Read lazily: the `data` member is mapped, not loaded (a stored zip member).
+  CSV  - header `t,<name>,...`, then one row a sample: the values as written (repr digits: exact), chunk times from
+         the `t` column, the rate from its steps (the ratio of whole numbers, p/q with q <= 1000, within 1 ppm of
+         them, else the steps' own), a step off the rate by more than half a sample (a gap the recorder received, a
+         clock that jumped) flags the chunk there `gap`. CSV keeps no channel type or unit: the channels are `misc`,
+         in the file's values. The file is parsed whole at configure (text is 2-3 times the size of the samples).
+
+Feature, token and event recordings (NPZ kind other than signal; CSV `t,f0,...` of a features stream is a signal's
+layout and is read as one, `t,token,...` and `onset,duration,code,label` are not) are refused with how to load them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import zipfile
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+from wavegraph.pipeline.spec import SpecError, StreamSpec
+
+from .readers import _no_events, _Reader
+
+_log = logging.getLogger("wavegraph.file_source")
+_LOAD = (
+    "load it (numpy.load, or numpy.loadtxt / pandas.read_csv) and replay it from Python with array_source "
+    "(GraphBuilder: g.add('array_source', data=X, rate=HZ, ch_names=[...]))"
+)
+
+
+def open_table(path: Path, stim_channel: str | None = None, proj: bool | None = None) -> _Reader:
+    if stim_channel is not None or proj:
+        what = "no stim channel" if stim_channel is not None else "no SSP projectors (proj)"
+        raise SpecError(f"file_source: {path} is a recorder's table: {what}", "leave stim_channel and proj out")
+    return NpzReader(path) if path.name.lower().endswith(".npz") else CsvReader(path)
+
+
+def _not_signal(path: Path, kind: str) -> SpecError:
+    return SpecError(
+        f"file_source: {path} holds a recorded {kind} stream; file_source replays signals (channels x samples)", _LOAD
+    )
+
+
+def nice_rate(rate: float) -> float:
+    """A rate measured from written times, as the ratio of small whole numbers it is within 1 ppm of (2048, 1000/3)."""
+    if not np.isfinite(rate) or rate <= 0:
+        return rate
+    near = Fraction(rate).limit_denominator(1000)
+    return float(near) if abs(float(near) - rate) <= 1e-6 * rate else rate
+
+
+class NpzReader(_Reader):
+    """A recorder's .npz: keys `data` and `spec` (and `t0`)."""
+
+    def __init__(self, path: Path):
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                keys = set(z.files)
+                if not {"data", "spec"} <= keys:
+                    raise SpecError(
+                        f"file_source: {path} is a NumPy archive of keys {sorted(keys)}, not a recorder's "
+                        "(keys data and spec)",
+                        _LOAD,
+                    )
+                spec = StreamSpec.from_dict(json.loads(str(z["spec"])))
+                t0 = float(z["t0"]) if "t0" in keys else 0.0
+        except SpecError:
+            raise
+        except Exception as e:  # noqa: BLE001 — a damaged zip, a spec that is no StreamSpec
+            raise SpecError(
+                f"file_source: cannot read {path}: {type(e).__name__}: {e}",
+                "it is damaged or not a recorder's .npz: record it again, or " + _LOAD,
+            ) from e
+        if spec.kind != "signal" or len(spec.shape) != 1:
+            raise _not_signal(path, spec.kind if spec.kind != "signal" else f"multi-axis signal {spec.shape}")
+        if not np.issubdtype(np.dtype(spec.dtype), np.number) or np.dtype(spec.dtype).kind == "c":
+            raise SpecError(f"file_source: {path} holds {spec.dtype} samples; it replays real numbers", _LOAD)
+        self.data = _stored_array(path, "data.npy")
+        n_ch = spec.shape[0]
+        if self.data.ndim != 2 or self.data.shape[0] != n_ch:
+            raise SpecError(f"file_source: {path}: data of shape {self.data.shape} is not ({n_ch}, samples)", _LOAD)
+        self.sfreq, self.n_times, self.t0 = float(spec.rate), int(self.data.shape[1]), t0
+        self.ch_names = list(spec.channel_names) or [f"ch{i}" for i in range(n_ch)]
+        self.ch_types = list(spec.channel_types) or ["misc"] * n_ch
+        self.units, self.bads = spec.units, tuple(spec.bads)
+        self.meas_date, self.first_time = spec.meas_date, spec.first_time
+        self.events = _no_events()
+
+    def time_of(self, index: int) -> float:
+        return self.t0 + index / self.sfreq
+
+    def get(self, picks, start, stop):
+        return np.asarray(self.data[picks, start:stop], dtype=np.float64)
+
+    def close(self) -> None:
+        self.data = np.zeros((0, 0))
+
+
+def _stored_array(path: Path, member: str) -> np.ndarray:
+    """The member as a read-only map of the file when stored uncompressed (the recorder's), else loaded."""
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(member)
+        with zf.open(member) as f:
+            version = np.lib.format.read_magic(f)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = read(f)
+            header = f.tell()
+        if info.compress_type != zipfile.ZIP_STORED or dtype.hasobject:
+            return np.load(path, allow_pickle=False)[member.removesuffix(".npy")]
+    with open(path, "rb") as raw:
+        raw.seek(info.header_offset)
+        local = raw.read(30)
+        name_len, extra_len = int.from_bytes(local[26:28], "little"), int.from_bytes(local[28:30], "little")
+    offset = info.header_offset + 30 + name_len + extra_len + header
+    order = "F" if fortran else "C"
+    if not int(np.prod(shape)):
+        return np.zeros(shape, dtype=dtype, order=order)
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order=order)
+
+
+class CsvReader(_Reader):
+    """A recorder's .csv of a signal (or features) stream: `t,<names>` then a row a sample."""
+
+    def __init__(self, path: Path):
+        with open(path, encoding="utf-8-sig", newline="") as f:  # (-sig: a copy saved by Excel starts with a BOM)
+            first = f.readline()
+            body = f.read()
+        if body and not body.endswith("\n"):  # the recorder ends every row: a killed one's last is cut off
+            body = body[: body.rfind("\n") + 1]
+            _log.warning(
+                "file_source: the last row of %s is cut off (its recorder was killed mid-row): replayed without it; "
+                "`wavegraph recover %s` cuts it off for good",
+                path,
+                path,
+            )
+        header = next(csv.reader([first]), [])
+        if header[:4] == ["onset", "duration", "code", "label"]:
+            raise _not_signal(path, "events")
+        if header[:2] == ["t", "token"]:
+            raise _not_signal(path, "tokens")
+        if len(header) < 2 or header[0] != "t":
+            raise SpecError(
+                f"file_source: {path} is a table whose first row is {first.strip()[:80]!r}, not a recorder's "
+                "(t,<channel>,...)",
+                _LOAD,
+            )
+        self.ch_names = header[1:]
+        n_ch = len(self.ch_names)
+        if not body.strip():
+            raise SpecError(
+                f"file_source: {path} holds no samples (its header only): there is nothing to replay, nor a rate",
+                "record a stream that sends samples, or give another recording",
+            )
+        try:
+            rows = np.loadtxt(io.StringIO(body), delimiter=",", dtype=np.float64, ndmin=2)
+        except ValueError as e:
+            raise SpecError(f"file_source: cannot read {path}: {e}", "a row is not numbers: " + _LOAD) from e
+        if rows.size and rows.shape[1] != n_ch + 1:
+            raise SpecError(
+                f"file_source: {path}: rows of {rows.shape[1]} values under a header of {n_ch + 1} columns", _LOAD
+            )
+        rows = rows.reshape(-1, n_ch + 1)
+        self.t, self.data = rows[:, 0], np.ascontiguousarray(rows[:, 1:].T)
+        self.n_times = len(self.t)
+        self.ch_types, self.units, self.events = ["misc"] * n_ch, "", _no_events()
+        steps = np.diff(self.t)
+        if not len(steps) or not np.all(np.isfinite(self.t)):
+            raise SpecError(
+                f"file_source: {path} holds {self.n_times} row{'s' if self.n_times != 1 else ''}"
+                + (" with a time that is not finite" if len(steps) else "")
+                + ": its rate cannot be told from its `t` column",
+                "replay a recording of two samples or more, or " + _LOAD,
+            )
+        regular = steps[(steps > 0) & (steps < 1.5 * np.median(steps))] if np.median(steps) > 0 else steps[:0]
+        if not len(regular):
+            raise SpecError(f"file_source: {path}: its `t` column does not increase: no rate", _LOAD)
+        run = _longest_run(steps, float(np.median(regular)))
+        self.sfreq = nice_rate((run[1] - run[0]) / (self.t[run[1]] - self.t[run[0]]))
+        self.breaks = np.flatnonzero(np.abs(steps - 1 / self.sfreq) > 0.5 / self.sfreq).astype(np.int64) + 1
+
+    def time_of(self, index: int) -> float:
+        return (
+            float(self.t[index])
+            if index < self.n_times
+            else float(self.t[-1]) + (index - self.n_times + 1) / self.sfreq
+        )
+
+    def get(self, picks, start, stop):
+        return self.data[picks, start:stop]
+
+
+def _longest_run(steps: np.ndarray, step: float) -> tuple[int, int]:
+    """The first and last row of the longest run of steps within a tenth of `step` (its rate is measured there)."""
+    ok = np.abs(steps - step) <= 0.1 * step
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(np.int8), [0]])))
+    starts, ends = edges[::2], edges[1::2]
+    k = int(np.argmax(ends - starts)) if len(starts) else 0
+    return (int(starts[k]), int(ends[k])) if len(starts) else (0, 1)
