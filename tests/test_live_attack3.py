@@ -335,3 +335,14 @@ def test_two_outlets_of_one_graph_with_one_name_are_said_as_such(caplog):
     ]
     assert any(p in said[0] for p in pair), said[0]
     assert "give each its own `name` (or `source_id`)" in said[0]
+
+
+def test_declared_labels_for_a_stream_that_gives_none_say_so():
+    """`channels: [C3, C4]` for a stream without desc/channels (OpenBCI GUI, Timeflux). Before: "has channels ['ch0',
+    'ch1'], the graph declares ['C3', 'C4']; fix: fix `channels`", as if the stream had other labels."""
+    name = uname("nolabels")
+    keep = pylsl.StreamOutlet(pylsl.StreamInfo(name, "EEG", 2, 250.0, pylsl.cf_float32, name))  # noqa: F841
+    with pytest.raises(SpecError) as e:
+        LslInlet(name=name, channels=["C3", "C4"], resolve_timeout=2.0).configure({})
+    assert f"stream '{name}' gives no channel labels (desc/channels)" in e.value.message
+    assert "`channels: 2`" in e.value.hint

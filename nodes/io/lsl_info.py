@@ -135,6 +135,12 @@ def check_declared(p, info, n: int, rate: float, names: tuple) -> None:
             f"fix `rate` (`rate: {rate!r}` is what the stream declares), or drop it to take what the stream has",
         )
     if isinstance(p.channels, list) and tuple(p.channels) != names:
+        if not any(channel_info(info, n)[0]):  # (OpenBCI GUI, Timeflux: no desc/channels) no label can match
+            raise SpecError(
+                f"lsl_inlet: stream '{info.name()}' gives no channel labels (desc/channels), so its channels are "
+                f"named ch0..ch{n - 1}; the graph declares {p.channels}",
+                f"give the count instead (`channels: {n}`), or have the sending app describe its channel labels",
+            )
         raise SpecError(
             f"lsl_inlet: stream '{info.name()}' has channels {list(names)}, the graph declares {p.channels}",
             "fix `channels`, or give a count instead of names",
