@@ -174,3 +174,21 @@ def test_an_int_npz_recording_replays_exact(tmp_path):
     out, y, t0s, _, _ = replay(path, chunk_size=2)
     np.testing.assert_array_equal(y, x)
     assert t0s == [3.0, 3.5] and out.channel_types == ("stim", "stim")
+
+
+def test_a_live_csv_recordings_jittered_chunk_times_keep_its_nominal_rate(tmp_path):
+    """Chunk times a live inlet stamps scatter by a millisecond: the rate is the nominal one (from the steps inside
+    the chunks), not the span's 250.02 Hz; the chunks come back at the times recorded."""
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((1, 1000))
+    rec = Recorder(path=str(tmp_path / "live.csv"))
+    rec.configure({"in": signal(rate=250.0, n_ch=1)})
+    t0s = 1000.0 + np.arange(0, 1000, 25) / 250.0 + rng.uniform(-1e-3, 1e-3, 40)
+    for k, t0 in enumerate(t0s):
+        rec.process({"in": Chunk(x[:, 25 * k : 25 * (k + 1)], float(t0))})
+    rec.finish()
+    rec.close()
+    out, y, got, _, _ = replay(tmp_path / "live.csv", chunk_size=25)
+    assert out.rate == 250.0
+    np.testing.assert_array_equal(y, x)
+    np.testing.assert_array_equal(got, t0s)

@@ -8,9 +8,10 @@ A signal stream recorded to CSV or NPZ replays with the samples, channel names a
          chunk times, else they start at 0. Read lazily: the `data` member is mapped, not loaded (a stored zip member).
   CSV  - header `t,<name>,...`, then one row a sample: the values as written (repr digits: exact), chunk times from
          the `t` column, the rate from its steps (the ratio of whole numbers, p/q with q <= 1000, within 1 ppm of
-         them, else the steps' own), a step off the rate by more than half a sample (a gap the recorder received, a
-         clock that jumped) flags the chunk there `gap`. CSV keeps no channel type or unit: the channels are `misc`,
-         in the file's values. The file is parsed whole at configure (text is 2-3 times the size of the samples).
+         them, else the steps' own), a step off the rate by more than half a sample and 50 ms (lsl_inlet's
+         gap_tolerance: a gap the recorder received, a clock that jumped; not a live inlet's jitter) flags the chunk
+         there `gap`. CSV keeps no channel type or unit: the channels are `misc`, in the file's values. The file is
+         parsed whole at configure (text is 2-3 times the size of the samples).
 
 Feature, token and event recordings (NPZ kind other than signal; CSV `t,f0,...` of a features stream is a signal's
 layout and is read as one, `t,token,...` and `onset,duration,code,label` are not) are refused with how to load them.
@@ -184,9 +185,14 @@ class CsvReader(_Reader):
         regular = steps[(steps > 0) & (steps < 1.5 * np.median(steps))] if np.median(steps) > 0 else steps[:0]
         if not len(regular):
             raise SpecError(f"file_source: {path}: its `t` column does not increase: no rate", _LOAD)
-        run = _longest_run(steps, float(np.median(regular)))
-        self.sfreq = nice_rate((run[1] - run[0]) / (self.t[run[1]] - self.t[run[0]]))
-        self.breaks = np.flatnonzero(np.abs(steps - 1 / self.sfreq) > 0.5 / self.sfreq).astype(np.int64) + 1
+        # the steps inside a chunk are 1/rate exactly but for rounding (chunk times a live inlet stamps jitter): the
+        # median step's rate when it is a ratio of small whole numbers, else the rate over the longest regular run
+        self.sfreq = nice_rate(1 / float(np.median(regular)))
+        if float(Fraction(self.sfreq).limit_denominator(1000)) != self.sfreq:  # (not snapped by nice_rate)
+            run = _longest_run(steps, float(np.median(regular)))
+            self.sfreq = nice_rate((run[1] - run[0]) / (self.t[run[1]] - self.t[run[0]]))
+        off = np.abs(steps - 1 / self.sfreq) > max(0.5 / self.sfreq, 0.05)  # (a live inlet's chunk times jitter)
+        self.breaks = np.flatnonzero(off).astype(np.int64) + 1
 
     def time_of(self, index: int) -> float:
         return (
