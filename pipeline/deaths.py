@@ -1,6 +1,6 @@
 """What the parent says of a worker process that ended without reporting, or that it had to kill: how it ended,
 its nodes (their rows of the summary are empty), and the recordings it left unfinished (a recorder's spill, which
-`wavegraph recover` finalises)."""
+`wavegraph recover` finalises); and of those it waits for while they close their nodes."""
 
 from __future__ import annotations
 
@@ -27,8 +27,11 @@ def died(code: int, plan: WorkerPlan) -> str:
     return f"{said}; its node{'s' if len(nodes) > 1 else ''}: {', '.join(nodes)}{unfinished(plan)}"
 
 
-def stuck(plan: WorkerPlan) -> str:
-    """Of a process killed because it did not stop: which node did not return (and what it left unfinished)."""
+def stuck(plan: WorkerPlan, closing: bool = False) -> str:
+    """Of a process killed because it did not stop: which node did not return (and what it left unfinished); or,
+    `closing`, that it was closing its nodes when a second stop came."""
+    if closing:
+        return f"it was closing its nodes, and a second stop came{unfinished(plan)}"
     nodes = [n.id for n in plan.nodes]
     which = f"its node '{nodes[0]}'" if len(nodes) == 1 else f"one of its nodes ({', '.join(nodes)})"
     closed = "and was not closed" if len(nodes) == 1 else "and none of them was closed"
@@ -54,3 +57,24 @@ def unfinished(plan: WorkerPlan) -> str:
     if len(paths) == 1:
         return f"; the recording {paths[0]} is left unfinished (fix: wavegraph recover {paths[0]})"
     return f"; the recordings {', '.join(paths)} are left unfinished (fix: wavegraph recover each)"
+
+
+def closing(waiting: dict[str, WorkerPlan]) -> str:
+    """What a stopped run waits for: processes that drained and are closing their nodes. A recorder finalising a long
+    recording (a FIF of some GB: seconds to minutes) is not stuck, and killing it would leave the recording to
+    `wavegraph recover`; a second Ctrl-C kills them all the same."""
+    paths = [path for plan in waiting.values() for path in recordings(plan)]
+    return (
+        f"waiting for process{'es' if len(waiting) > 1 else ''} {', '.join(f'{g!r}' for g in waiting)} to close "
+        f"{'their' if len(waiting) > 1 else 'its'} nodes{': finalising ' + ', '.join(paths) if paths else ''}; "
+        f"Ctrl-C again to stop now ({'then: wavegraph recover PATH' if paths else 'their nodes are then not closed'})"
+    )
+
+
+def not_drained(busy: list[str], drain_s: float) -> str:
+    """Of a stop whose graph did not drain in time: what the sources had read and the graph had not processed is lost."""
+    return (
+        f"the graph did not drain within {drain_s:.1f} s of the stop (process{'es' if len(busy) > 1 else ''} "
+        f"{', '.join(f'{g!r}' for g in busy)} not done): aborted; the chunks still on their way are lost (a node's "
+        "'in' below what feeds it shows how many)"
+    )

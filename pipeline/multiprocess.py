@@ -31,7 +31,9 @@ ends while its group restarts has its `Ended` sent again when the restarted proc
 Stop, one way: the parent's StopFlag (SIGINT, SIGTERM, SIGHUP), a worker's `StopRequest` (it got a
 signal), a node failure or a process that died all lead to `Stop`: every worker ends its sources and
 the graph drains by itself. After `DRAIN_S` (or a second signal) the parent sends `Abort`; processes
-still running `STOP_GRACE_S` later are killed. The summary is printed in every case.
+still running `STOP_GRACE_S` later are killed, except those that said `Closing` (their graph ended, a
+recorder finalises its file: seconds per GB), which are waited for until a second signal. The summary is
+printed in every case.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ from . import clock
 from .allocator import worker_env
 from .clock import ClockSync
 from .curve import process_security
-from .deaths import NOT_RESTARTED, died, recordings, stuck
+from .deaths import NOT_RESTARTED, closing, died, not_drained, recordings, stuck
 from .executor import NodeStats, StopFlag
 from .graph import Graph
 from .plan import (
@@ -67,6 +69,7 @@ from .plan import (
     BadMessage,
     ClockReply,
     Clocks,
+    Closing,
     Connected,
     Ended,
     Error,
@@ -333,6 +336,8 @@ class _Supervisor:
         self.stop_at: float | None = None
         self.abort_at: float | None = None
         self.exited_at: dict[str, float] = {}
+        self.closing: set[str] = set()  # its graph ended, its nodes are closing (a recorder finalising): not stuck
+        self.said_closing = False  # wait_for_closing said what the run waits for
 
     def send(self, group: str, msg) -> None:
         self.router.send_multipart([group.encode(), encode(msg)])
@@ -408,37 +413,45 @@ class _Supervisor:
                             self.send(self.receiver_of[s.edge], self.ended[s.edge])
                     self.stop_run()
             if self.abort_at is None and self.stop_at is not None and now - self.stop_at > DRAIN_S:
-                busy = sorted(set(self.procs) - self.reported)
-                log.warning(  # what the sources had read and the graph had not processed is lost: say so
-                    "the graph did not drain within %.1f s of the stop (process%s %s not done): aborted; the "
-                    "chunks still on their way are lost (a node's 'in' below what feeds it shows how many)",
-                    DRAIN_S,
-                    "es" if len(busy) > 1 else "",
-                    ", ".join(f"'{g}'" for g in busy),
-                )
-                self.abort_run()
+                busy = sorted(set(self.procs) - self.reported - self.closing)
+                if not busy:  # every process drained; those left are finalising: nothing to abort
+                    self.wait_for_closing()
+                else:
+                    log.warning("%s", not_drained(busy, DRAIN_S))  # what was on its way is lost: say so
+                    self.abort_run()
             if self.abort_at is not None and now - self.abort_at > STOP_GRACE_S:
                 self.kill_stuck(now)
-                return
+                if not self.closing - self.reported or self.stop.aborted:
+                    return
+                self.wait_for_closing()
             if len(self.reported) == len(self.procs):
                 self.broadcast(Release())  # every frame has arrived: senders may close
                 return
 
+    def wait_for_closing(self) -> None:
+        """Say once which processes the run waits for while they close their nodes (deaths.closing)."""
+        if not self.said_closing:
+            self.said_closing = True
+            log.warning("%s", closing({g: self.plans[g] for g in sorted(self.closing - self.reported)}))
+
     def kill_stuck(self, now: float) -> None:
         """Kill, and name, the processes that neither drained nor aborted: one of their nodes never returns (a
         blocking read without a timeout, a deadlock, a busy loop), so nothing else would end them. Killed here,
-        not after another STOP_GRACE_S; their nodes are not closed (a recording of theirs is left unfinished)."""
+        not after another STOP_GRACE_S; their nodes are not closed (a recording of theirs is left unfinished).
+        A process closing its nodes (finalising a recording) is spared unless the user stopped twice."""
         for g, p in self.procs.items():
-            if g in self.reported or p.poll() is not None:
+            if g in self.reported or p.poll() is not None or (g in self.closing and not self.stop.aborted):
                 continue
             with contextlib.suppress(Exception):
                 p.kill()
+            self.reported.add(g)  # it never will now (and its death is this, not news)
+            why, after = stuck(self.plans[g], closing=g in self.closing), now - (self.stop_at or now)
             log.warning(
                 "process '%s'%s did not stop %.1f s after the stop and was killed: %s",
                 g,
                 getattr(p, "where", ""),
-                now - (self.stop_at or now),
-                stuck(self.plans[g]),
+                after,
+                why,
             )
 
     def restart(self, group: str, why: str) -> bool:
@@ -557,6 +570,8 @@ class _Supervisor:
         elif isinstance(msg, Error):
             self.result.failure = self.result.failure or msg.message
             self.stop_run()
+        elif isinstance(msg, Closing):
+            self.closing.add(group)
         elif isinstance(msg, Stats):
             try:
                 self.result.stats.update({n: NodeStats.from_dict(s).to_dict() for n, s in msg.stats.items()})

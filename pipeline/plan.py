@@ -228,6 +228,11 @@ class Release:
 
 
 @message
+class Closing:  # worker -> parent: its graph has ended, it is closing its nodes (recorders finalise their files)
+    group: str
+
+
+@message
 class Heartbeat:  # worker -> parent, when the plan asks (another host): silence means the host is gone
     group: str
 

@@ -59,6 +59,7 @@ from .plan import (
     ClockProbe,
     ClockReply,
     Clocks,
+    Closing,
     Connected,
     Ended,
     Error,
@@ -419,6 +420,7 @@ def run_worker(plan: WorkerPlan, stop: StopFlag, clock: LocalClock | None = None
             "been aborted" if stop.aborted else "drained" if ex is not None else "not started",
         )
         ex = ex or Executor(plan.config(), nodes, group)
+        link.send(Closing(group))  # a recorder's finalising may outlast the parent's stop deadlines: not stuck
         try:
             ex.close()
         except RuntimeError as e:  # a node that could not close (a recording not finalised)

@@ -19,7 +19,8 @@ from wavegraph.pipeline.runner import run_graph
 class FaultParams(NodeParams):
     at: int = 3  # the call of process() (0-based) that misbehaves
     mode: str = (
-        "none"  # sigkill: kill -9 (OOM); block: process() never returns; big: 16 MiB out; close: close() has a bug
+        "none"  # sigkill: kill -9 (OOM); block: process() never returns; big: 16 MiB out; close: close() has a bug;
+        # slow-close: close() takes 1 s (a recorder finalising some GB)
     )
     configure_in_worker: bool = False  # configure() raises, in a worker process only (the parent's build passes)
 
@@ -57,6 +58,10 @@ class Fault(Node):
     def close(self):
         if self.params.mode == "close" and self.calls:  # not the parent's build-only copy
             self.writer.flush()  # a bug: writer was never set
+        if self.params.mode == "slow-close" and self.calls:  # finalising a long recording takes a while
+            time.sleep(1.0)
+            with open(os.environ["WG_TEST_CLOSED"], "w") as f:
+                f.write("closed")
 
 
 GRAPH = """\
@@ -331,3 +336,31 @@ def test_a_group_with_a_recorder_is_not_restarted_and_says_how_to_recover(tmp_pa
     )
     assert not r.extra.get("restarts")
     np.testing.assert_array_equal(np.load(recover(out))["data"][0], np.arange(50.0))
+
+
+def test_a_stop_waits_for_a_process_that_is_closing_its_nodes_instead_of_killing_it(tmp_path, monkeypatch, caplog):
+    """Ctrl-C (or --duration) ending a long recording: its recorder finalises the file from its spill at close, a
+    few seconds per GB (a 3.3 GB FIF took ~5 s). The parent killed every process not done DRAIN_S + STOP_GRACE_S
+    after the stop, so the recording was left to `wavegraph recover`, said as 'did not return (a deadlock?)'. A
+    process that drained and is closing its nodes is now waited for, and said once; the recording is whole."""
+    from wavegraph.pipeline import multiprocess
+
+    monkeypatch.setattr(multiprocess, "DRAIN_S", 0.2)
+    monkeypatch.setattr(multiprocess, "STOP_GRACE_S", 0.3)
+    monkeypatch.setenv("WG_TEST_CLOSED", str(tmp_path / "closed"))
+    p = graph(tmp_path, "{mode: slow-close}", n=100_000, processes="processes: {a: [src], c: [bad, rec]}")
+    with caplog.at_level("WARNING", logger="wavegraph.multiprocess"):
+        r = run_graph(build_graph(load_config(p)), speed=1.0, duration=0.3)  # stops as Ctrl-C does
+    said = [rec.getMessage() for rec in caplog.records]
+    assert (tmp_path / "closed").read_text() == "closed", said  # its close() ran to the end
+    assert not [m for m in said if "was killed" in m or "did not drain" in m], said
+    assert (
+        said.count(
+            f"waiting for process 'c' to close its nodes: finalising {tmp_path / 'out.npz'}; Ctrl-C again to stop now "
+            "(then: wavegraph recover PATH)"
+        )
+        == 1
+    ), said
+    assert r.failure is None and r.exit_code == 0
+    data = np.load(tmp_path / "out.npz")["data"]
+    assert data.shape[1] >= 100 and np.array_equal(data[0], np.arange(data.shape[1]))  # whole, up to the stop
