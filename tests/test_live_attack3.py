@@ -346,3 +346,24 @@ def test_declared_labels_for_a_stream_that_gives_none_say_so():
         LslInlet(name=name, channels=["C3", "C4"], resolve_timeout=2.0).configure({})
     assert f"stream '{name}' gives no channel labels (desc/channels)" in e.value.message
     assert "`channels: 2`" in e.value.hint
+
+
+def test_a_marker_channel_that_sends_empty_strings_between_markers(caplog):
+    """A string marker stream sent every sample, "" between events (a recorder app's marker channel at 50 Hz). Before:
+    each "" was an unknown marker: 'marker '' ... has no code ...; give it a code with marker_codes' (which would
+    have made an event of every sample), counted unknown_marker at 50 a second. (An irregular stream's "", pushed on
+    purpose, is still an unknown marker: test_live_lsl.)"""
+    name = uname("markerchannel")
+    out = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 50.0, pylsl.cf_string, name))
+    node = LslInlet(name=name, max_samples=10, clock_sync=False, resolve_timeout=2.0)
+    node.configure({})
+    t = pylsl.local_clock()
+    values = ["", "", "7", "", "", "", "", " ", "12", ""]
+    th = markers_when_connected(out, values, t + np.arange(10) / 50.0)
+    with caplog.at_level(logging.WARNING, "wavegraph.lsl"):
+        chunks = read_all(node, limit_s=5.0)
+    th.join()
+    rows = np.concatenate([c.data for c in chunks])
+    assert rows[:, 2].tolist() == [7.0, 12.0] and node.counters == {"empty_marker": 8}
+    np.testing.assert_allclose(rows[:, 0], t + np.array([2, 8]) / 50.0, atol=1e-9)
+    assert "has no code" not in caplog.text

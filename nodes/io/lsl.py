@@ -263,6 +263,7 @@ class LslInlet(Source[LslInletParams]):
             self._scale = None if (scale == 1.0).all() else scale[:, None].astype(self._dtype)
             spec = StreamSpec("signal", rate, (n,), np.dtype(self._dtype).name, names, ch_types, unit)
         self._rate = 0.0 if self._is_markers else rate  # markers at a nominal rate are no less sparse: no gaps
+        self._every_sample = self._is_markers and rate > 0  # a marker channel: "" (no marker) at every other sample
         self._limit = p.max_samples
         if p.duration is not None and self._rate > 0:
             lim = int(round(p.duration * rate))
@@ -536,6 +537,9 @@ class LslInlet(Source[LslInletParams]):
         rows, p = [], self.params
         for i, (m, t) in enumerate(zip(markers, ts)):
             if (code := marker_code(m, self._codes)) is None:  # (beyond 2**53 the float64 row would change it)
+                if self._every_sample and isinstance(m, (str, bytes)) and not m.strip():  # "no event" in between
+                    self.count("empty_marker")
+                    continue
                 self.count("unknown_marker")
                 warn_unknown(_log, self._warned, self._name(), m)
                 continue
