@@ -22,7 +22,8 @@ class Chunk:
     origin_ns: time.monotonic_ns() when the source emitted the data this chunk derives from (0 when
            unknown); the runtime fills it and uses it for end-to-end latency. Nodes need not touch it.
 
-    Nodes must not modify an input chunk's array in place: the same chunk may feed several edges.
+    A node's input arrays are read-only views (the executor marks them, no copy; from another process they are
+    shared memory): the same array may feed several edges, so a node that needs to change one copies it first.
     """
 
     data: np.ndarray

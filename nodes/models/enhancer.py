@@ -265,6 +265,8 @@ class EnhancerNode(Node[EnhancerParams]):
         model = self.model
         assert model is not None, "configure() first"
         blocks = np.ascontiguousarray(buf[: n_blocks * self.hop], np.float32)
+        if not blocks.flags.writeable:  # the input itself (float32, nothing held): read-only, torch.from_numpy warns
+            blocks = blocks.copy()
         on_cpu = self.device.type == "cpu"
         held, vad = [self.held], []
         # torch.inference_mode() without its Python wrapper (~10 us per 10 ms block). The blocks are sliced in numpy
