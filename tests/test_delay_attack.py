@@ -163,3 +163,17 @@ def test_a_fir_state_saved_before_the_tail_flush_still_loads_and_its_tail_comes_
     ref = np.asarray(ss.lfilter(a.b, 1.0, np.pad(x, ((0, 0), (0, 15))), axis=-1))
     np.testing.assert_allclose(np.concatenate([y1, y2, tail.data], axis=1), ref, atol=1e-12)
     assert tail.t0 == pytest.approx(300 / 250.0, abs=1e-12)
+
+
+def test_model_and_tokenizer_features_carry_the_delay_their_frames_are_stamped_with():
+    # A model node stamps its frames on its input's clock and the tokenizer on its resampled stream's: their features
+    # lag their stamps by what the input (and the tokenizer's resampler) declared, as stft's and bandpower's do. The
+    # specs said 0, so an `align` or `epochs` after them took them as on time.
+    _, spec = _resampled(np.zeros((2, 1000)))  # 250 Hz, 40 ms late
+    mamba = lookup("mamba")(random_init=True, d_model=8, n_layers=1)
+    features = StreamSpec("features", 100.0, (8,), "float32", delay=0.04)  # an stft's frames after a resample
+    assert mamba.configure({"in": features})["out"].delay == 0.04
+    tok = lookup("eeg_tokenizer")()
+    out = tok.configure({"in": spec})
+    inner = tok.resampler.out_specs["out"].delay
+    assert inner > spec.delay and out["tokens"].delay == out["embeddings"].delay == inner

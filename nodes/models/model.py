@@ -110,7 +110,10 @@ class ModelNode(Node):
         self.stride = int(model.stride)
         self.in_rate = spec.rate
         self.out_specs = {
-            "out": StreamSpec("features", spec.rate / self.stride, (model.d_out,), "float32", units="a.u.")
+            # frames are stamped on the input's clock (base_t0 + frame / frame rate): its declared delay carries over
+            "out": StreamSpec(
+                "features", spec.rate / self.stride, (model.d_out,), "float32", units="a.u.", delay=spec.delay
+            )
         }
         self.reset()
         return self.out_specs

@@ -91,8 +91,11 @@ class EEGTokenizerNode(Node[TokenizerParams]):
         wait = (cfg.hop - 1) * spec.rate / cfg.rate
         self.latency_samples = self.resampler.latency_samples + math.ceil(wait - 1e-9)
         d = cfg.code_dim
+        delay = self.resampler.out_specs["out"].delay  # tokens are stamped on the resampled stream's clock (_tokenize)
         self.out_specs = {
-            "tokens": StreamSpec("features", self.frame_rate, (self.n_channels,), "int64", names, units="token"),
+            "tokens": StreamSpec(
+                "features", self.frame_rate, (self.n_channels,), "int64", names, units="token", delay=delay
+            ),
             "embeddings": StreamSpec(
                 "features",
                 self.frame_rate,
@@ -100,6 +103,7 @@ class EEGTokenizerNode(Node[TokenizerParams]):
                 "float32",
                 tuple(f"{n}:{k}" for n in names for k in range(d)),
                 units="a.u.",
+                delay=delay,
             ),
         }
         self.reset()
