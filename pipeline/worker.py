@@ -49,6 +49,7 @@ from .chunk import Chunk
 from .clock import LocalClock
 from .config import GraphError
 from .curve import EdgeSecurity
+from .deaths import recordings
 from .endpoints import DEFAULT_MAX_BYTES, MAX_CHUNK_SAMPLES, max_frame_bytes
 from .executor import Executor, NodeFailure, StopFlag
 from .graph import configure_node, make_node
@@ -420,7 +421,8 @@ def run_worker(plan: WorkerPlan, stop: StopFlag, clock: LocalClock | None = None
             "been aborted" if stop.aborted else "drained" if ex is not None else "not started",
         )
         ex = ex or Executor(plan.config(), nodes, group)
-        link.send(Closing(group))  # a recorder's finalising may outlast the parent's stop deadlines: not stuck
+        if recordings(plan):  # a recorder's finalising may outlast the parent's stop deadlines: not stuck (another
+            link.send(Closing(group))  # node's close that hangs is: killed at the abort, as before)
         try:
             ex.close()
         except RuntimeError as e:  # a node that could not close (a recording not finalised)
