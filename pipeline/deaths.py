@@ -8,7 +8,7 @@ import signal
 
 from .plan import WorkerPlan
 
-_WHY = {
+_WHY: dict[int, str] = {
     signal.SIGKILL: " (kill -9, or the kernel's out-of-memory killer: see `dmesg | grep -i oom`)",
     signal.SIGSEGV: " (a crash in native code: a C extension, a driver)",
 }

@@ -151,7 +151,7 @@ def test_edf_says_when_its_range_fields_cannot_hold_a_channel_finely(tmp_path, n
     said = [r.getMessage() for r in caplog.records if "finely" in r.getMessage()]
     assert len(said) == 1 and f"{name} cannot hold stamp finely" in said[0] and "Cz" not in said[0], said
     reader = mne.io.read_raw_bdf if name.endswith(".bdf") else mne.io.read_raw_edf
-    got = reader(tmp_path / name, verbose="error").get_data()[:, :20]
+    got = np.asarray(reader(tmp_path / name, verbose="error").get_data())[:, :20]
     step = 305.18 if name.endswith(".edf") else 1.19
     assert f"steps of {step:.3g}" in said[0]
     assert np.abs(got[0] - data[0]).max() <= step / 2 * 1.001  # what it says: within half a step
@@ -186,6 +186,7 @@ def test_recover_does_not_write_a_marker_label_cut_by_the_kill(tmp_path, name, c
     rec.process({"in": Chunk(np.zeros((1, 100)), 1.0)})
     rec._file.close()
     rec._chunks.close()
+    assert rec._events_file is not None
     rec._events_file.close()
     log = path.with_name(name + ".events.csv")
     import os
@@ -196,7 +197,7 @@ def test_recover_does_not_write_a_marker_label_cut_by_the_kill(tmp_path, name, c
     assert "cut by the kill" in caplog.text
     reader = mne.io.read_raw_fif if name.endswith(".fif") else mne.io.read_raw_edf
     notes = reader(out, verbose="error").annotations
-    assert [(round(float(a["onset"]), 3), a["description"]) for a in notes] == [
+    assert [(round(float(o), 3), d) for o, d in zip(notes.onset, notes.description)] == [
         (0.1, "left hand"),
         (0.3, "right hand"),
         (0.5, "left hand"),
@@ -320,7 +321,7 @@ def test_edf_writes_nan_as_0_also_where_the_channel_stays_above_0(tmp_path, name
     rec = record(tmp_path / name, spec, [data])
     assert rec.counters["nonfinite"] == 2
     reader = mne.io.read_raw_bdf if name.endswith(".bdf") else mne.io.read_raw_edf
-    got = reader(tmp_path / name, verbose="error").get_data()[0, :10]
+    got = np.asarray(reader(tmp_path / name, verbose="error").get_data())[0, :10]
     step = 37.0 / (65535 if name.endswith(".edf") else 2**24 - 1)
     finite = np.isfinite(data[0])
     np.testing.assert_allclose(got[~finite], 0.0, atol=step)
@@ -337,7 +338,7 @@ def test_an_edf_of_no_sample_is_marked_all_padding(tmp_path, name):
     record(tmp_path / name, spec_of("float64", 2, types="eeg"), [])
     reader = mne.io.read_raw_bdf if name.endswith(".bdf") else mne.io.read_raw_edf
     notes = reader(tmp_path / name, verbose="error").annotations
-    assert [(float(a["onset"]), float(a["duration"]), a["description"]) for a in notes] == [(0.0, 1.0, "padding")]
+    assert list(zip(map(float, notes.onset), map(float, notes.duration), notes.description)) == [(0.0, 1.0, "padding")]
     src = FileSource(path=str(tmp_path / name))
     src.configure({})
     n = 0
@@ -417,6 +418,7 @@ def test_recover_keeps_the_markers_of_a_fif_without_a_whole_sample(tmp_path):
     rec.process({"in": Chunk(np.zeros((2, 1)), 0.0)})
     rec._file.close()
     rec._chunks.close()
+    assert rec._events_file is not None
     rec._events_file.close()
     spill = tmp_path / "x_raw.fif.spill"
     import os
@@ -535,7 +537,7 @@ def test_a_second_recover_leaves_a_spill_another_recover_converts(tmp_path):
         [sys.executable, "-c", _HOLDS, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     try:
-        assert first.stdout.readline().strip() == "converting"
+        assert first.stdout is not None and first.stdout.readline().strip() == "converting"
         with pytest.raises(OSError, match="recovered by another recover"):
             recover(path)
         out, _ = first.communicate("\n", timeout=60)
@@ -577,6 +579,7 @@ def test_csv_and_markers_are_utf8_whatever_the_locale(tmp_path, monkeypatch):
     rec.process({"events": Chunk(np.array([[0.5, 0.0, 1.0]]), 0.0)})
     rec._file.close()
     rec._chunks.close()
+    assert rec._events_file is not None
     rec._events_file.close()
     notes = mne.io.read_raw_fif(recover(tmp_path / "x_raw.fif"), verbose="error").annotations
     assert [a["description"] for a in notes] == ["&#20013;&#25991; ü"]  # (MNE's FIF: XML references outside Latin-1)
@@ -596,6 +599,6 @@ def test_edf_says_when_trigger_codes_cannot_be_exact(tmp_path, name, top, said, 
         record(tmp_path / name, spec, [data])
     assert ("holds the whole numbers of TRIG" in caplog.text) == said, caplog.text
     reader = mne.io.read_raw_bdf if name.endswith(".bdf") else mne.io.read_raw_edf
-    got = reader(tmp_path / name, verbose="error").get_data()[1, :200]
+    got = np.asarray(reader(tmp_path / name, verbose="error").get_data())[1, :200]
     step = (top + 1) / 65535
     assert np.abs(got - data[1]).max() <= (step / 2 if said else 0)
