@@ -29,9 +29,9 @@ def died(code: int, plan: WorkerPlan) -> str:
 
 def stuck(plan: WorkerPlan, closing: bool = False) -> str:
     """Of a process killed because it did not stop: which node did not return (and what it left unfinished); or,
-    `closing`, that it was closing its nodes when a second stop came."""
+    `closing`, that it was still finalising its recordings (a second stop came, or the wait for it ended)."""
     if closing:
-        return f"it was closing its nodes, and a second stop came{unfinished(plan)}"
+        return f"it was still closing its nodes{unfinished(plan)}"
     nodes = [n.id for n in plan.nodes]
     which = f"its node '{nodes[0]}'" if len(nodes) == 1 else f"one of its nodes ({', '.join(nodes)})"
     closed = "and was not closed" if len(nodes) == 1 else "and none of them was closed"
@@ -59,15 +59,15 @@ def unfinished(plan: WorkerPlan) -> str:
     return f"; the recordings {', '.join(paths)} are left unfinished (fix: wavegraph recover each)"
 
 
-def closing(waiting: dict[str, WorkerPlan]) -> str:
-    """What a stopped run waits for: processes that drained and are closing their nodes. A recorder finalising a long
-    recording (a FIF of some GB: seconds to minutes) is not stuck, and killing it would leave the recording to
-    `wavegraph recover`; a second Ctrl-C kills them all the same."""
+def closing(waiting: dict[str, WorkerPlan], wait_s: float, again: bool) -> str:
+    """What a stopped run waits for: processes that drained and are finalising their recordings. A recorder finalising
+    a long recording (a FIF of some GB: seconds to minutes) is not stuck, and killing it would leave the recording to
+    `wavegraph recover`; a second stop signal (`again`: one came already) kills them all the same, as does wait_s."""
     paths = [path for plan in waiting.values() for path in recordings(plan)]
     return (
         f"waiting for process{'es' if len(waiting) > 1 else ''} {', '.join(f'{g!r}' for g in waiting)} to close "
-        f"{'their' if len(waiting) > 1 else 'its'} nodes{': finalising ' + ', '.join(paths) if paths else ''}; "
-        f"Ctrl-C again to stop now ({'then: wavegraph recover PATH' if paths else 'their nodes are then not closed'})"
+        f"{'their' if len(waiting) > 1 else 'its'} nodes: finalising {', '.join(paths)} (at most {wait_s:.0f} s); "
+        f"{'Ctrl-C again' if again else 'Ctrl-C twice'} to stop now (then: wavegraph recover PATH)"
     )
 
 

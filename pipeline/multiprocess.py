@@ -32,8 +32,8 @@ Stop, one way: the parent's StopFlag (SIGINT, SIGTERM, SIGHUP), a worker's `Stop
 signal), a node failure or a process that died all lead to `Stop`: every worker ends its sources and
 the graph drains by itself. After `DRAIN_S` (or a second signal) the parent sends `Abort`; processes
 still running `STOP_GRACE_S` later are killed, except those that said `Closing` (their graph ended, a
-recorder finalises its file: seconds per GB), which are waited for until a second signal. The summary is
-printed in every case.
+recorder finalises its file: seconds per GB), which are waited for until a second signal or CLOSE_WAIT_S.
+The summary is printed in every case.
 """
 
 from __future__ import annotations
@@ -96,6 +96,7 @@ from .shm import SHM_MIN_BYTES, remove_segments, remove_stale_segments, shm_avai
 log = logging.getLogger("wavegraph.multiprocess")
 DRAIN_S = 2.0  # after a stop, how long the graph may take to drain before the parent aborts it
 STOP_GRACE_S = 1.5  # after an abort, how long before the processes still running are killed
+CLOSE_WAIT_S = 600.0  # after a stop, how long a process finalising its recordings is waited for (~100 GB of FIF)
 MAX_IPC_PATH = 107  # bytes in a unix socket path (sun_path), with its terminating NUL excluded
 _RUN_DIR = re.compile(r"wg-(\d+)-\w+$")
 
@@ -336,7 +337,7 @@ class _Supervisor:
         self.stop_at: float | None = None
         self.abort_at: float | None = None
         self.exited_at: dict[str, float] = {}
-        self.closing: set[str] = set()  # its graph ended, its nodes are closing (a recorder finalising): not stuck
+        self.closing: dict[str, float] = {}  # group -> when it said Closing (its recorders finalise): not stuck
         self.said_closing = False  # wait_for_closing said what the run waits for
 
     def send(self, group: str, msg) -> None:
@@ -413,15 +414,17 @@ class _Supervisor:
                             self.send(self.receiver_of[s.edge], self.ended[s.edge])
                     self.stop_run()
             if self.abort_at is None and self.stop_at is not None and now - self.stop_at > DRAIN_S:
-                busy = sorted(set(self.procs) - self.reported - self.closing)
+                busy = sorted(set(self.procs) - self.reported - self.closing.keys())
                 if not busy:  # every process drained; those left are finalising: nothing to abort
                     self.wait_for_closing()
                 else:
                     log.warning("%s", not_drained(busy, DRAIN_S))  # what was on its way is lost: say so
                     self.abort_run()
-            if self.abort_at is not None and now - self.abort_at > STOP_GRACE_S:
+            pending = (t for g, t in self.closing.items() if g not in self.reported)
+            late = self.stop_at is not None and any(now - t > CLOSE_WAIT_S for t in pending)
+            if late or self.abort_at is not None and now - self.abort_at > STOP_GRACE_S:
                 self.kill_stuck(now)
-                if not self.closing - self.reported or self.stop.aborted:
+                if not self.closing.keys() - self.reported or self.stop.aborted:
                     return
                 self.wait_for_closing()
             if len(self.reported) == len(self.procs):
@@ -432,27 +435,22 @@ class _Supervisor:
         """Say once which processes the run waits for while they close their nodes (deaths.closing)."""
         if not self.said_closing:
             self.said_closing = True
-            log.warning("%s", closing({g: self.plans[g] for g in sorted(self.closing - self.reported)}))
+            waiting = {g: self.plans[g] for g in sorted(self.closing.keys() - self.reported)}
+            log.warning("%s", closing(waiting, CLOSE_WAIT_S, again=self.stop.signals > 0))
 
     def kill_stuck(self, now: float) -> None:
-        """Kill, and name, the processes that neither drained nor aborted: one of their nodes never returns (a
-        blocking read without a timeout, a deadlock, a busy loop), so nothing else would end them. Killed here,
-        not after another STOP_GRACE_S; their nodes are not closed (a recording of theirs is left unfinished).
-        A process closing its nodes (finalising a recording) is spared unless the user stopped twice."""
+        """Kill, and name, the processes that neither drained nor aborted (a node that never returns: nothing else
+        would end them; their nodes are not closed), and those finalising past CLOSE_WAIT_S or at a second stop."""
         for g, p in self.procs.items():
-            if g in self.reported or p.poll() is not None or (g in self.closing and not self.stop.aborted):
+            finalising = g in self.closing and now - self.closing[g] <= CLOSE_WAIT_S
+            if g in self.reported or p.poll() is not None or (finalising and not self.stop.aborted):
                 continue
             with contextlib.suppress(Exception):
                 p.kill()
             self.reported.add(g)  # it never will now (and its death is this, not news)
-            why, after = stuck(self.plans[g], closing=g in self.closing), now - (self.stop_at or now)
-            log.warning(
-                "process '%s'%s did not stop %.1f s after the stop and was killed: %s",
-                g,
-                getattr(p, "where", ""),
-                after,
-                why,
-            )
+            why, where = stuck(self.plans[g], g in self.closing), getattr(p, "where", "")
+            after = now - (self.stop_at or now)
+            log.warning("process '%s'%s did not stop %.1f s after the stop and was killed: %s", g, where, after, why)
 
     def restart(self, group: str, why: str) -> bool:
         """Start `group` again if its policy allows (on_error: restart, under max_restarts, while the run
@@ -571,7 +569,7 @@ class _Supervisor:
             self.result.failure = self.result.failure or msg.message
             self.stop_run()
         elif isinstance(msg, Closing):
-            self.closing.add(group)
+            self.closing.setdefault(group, time.monotonic())
         elif isinstance(msg, Stats):
             try:
                 self.result.stats.update({n: NodeStats.from_dict(s).to_dict() for n, s in msg.stats.items()})

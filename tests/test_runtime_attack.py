@@ -356,11 +356,31 @@ def test_a_stop_waits_for_a_process_that_is_closing_its_nodes_instead_of_killing
     assert not [m for m in said if "was killed" in m or "did not drain" in m], said
     assert (
         said.count(
-            f"waiting for process 'c' to close its nodes: finalising {tmp_path / 'out.npz'}; Ctrl-C again to stop now "
-            "(then: wavegraph recover PATH)"
+            f"waiting for process 'c' to close its nodes: finalising {tmp_path / 'out.npz'} (at most 600 s); Ctrl-C "
+            "twice to stop now (then: wavegraph recover PATH)"
         )
         == 1
     ), said
     assert r.failure is None and r.exit_code == 0
     data = np.load(tmp_path / "out.npz")["data"]
     assert data.shape[1] >= 100 and np.array_equal(data[0], np.arange(data.shape[1]))  # whole, up to the stop
+
+
+def test_a_process_finalising_past_the_close_wait_is_killed_with_the_recover_line(tmp_path, monkeypatch, caplog):
+    """The wait for a process closing its recordings after a stop is bounded (CLOSE_WAIT_S): a recorder group whose
+    close hangs would otherwise keep a --duration run, or one stopped by a failure, running for ever."""
+    from wavegraph.pipeline import multiprocess
+
+    monkeypatch.setattr(multiprocess, "DRAIN_S", 0.2)
+    monkeypatch.setattr(multiprocess, "CLOSE_WAIT_S", 0.3)
+    monkeypatch.setenv("WG_TEST_CLOSED", str(tmp_path / "closed"))
+    p = graph(tmp_path, "{mode: slow-close}", n=100_000, processes="processes: {a: [src], c: [bad, rec]}")
+    with caplog.at_level("WARNING", logger="wavegraph.multiprocess"):
+        run_graph(build_graph(load_config(p)), speed=1.0, duration=0.3)
+    said = [rec.getMessage() for rec in caplog.records if "was killed" in rec.getMessage()]
+    assert len(said) == 1 and said[0].startswith("process 'c' did not stop "), said
+    out = tmp_path / "out.npz"
+    assert said[0].endswith(
+        f"it was still closing its nodes; the recording {out} is left unfinished (fix: wavegraph recover {out})"
+    )
+    assert not (tmp_path / "closed").exists()
