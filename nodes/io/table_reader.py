@@ -5,7 +5,9 @@ A signal stream recorded to CSV or NPZ replays with the samples, channel names a
   NPZ  - `data` (channels, samples) and `spec` (the StreamSpec as JSON): the samples in their own dtype's values
          (file_source gives float64 or float32), names, types, units, bad channels, rate and origin (meas_date,
          first_time) of the recorded stream; `t0` (the first sample's time, written since 2026-12-01) starts the
-         chunk times, else they start at 0. Read lazily: the `data` member is mapped, not loaded (a stored zip member).
+         chunk times, else they start at 0. The recorder's chunk log beside it (`<path>.chunks.csv`: seq, t0, n, gap of
+         every chunk; kept after a gap, or with chunk_log: true) gives each chunk's time and flags the chunk after a
+         gap `gap` (a log of another length than the data is not used: said). Read lazily: the `data` member is mapped, not loaded (a stored zip member).
   CSV  - header `t,<name>,...`, then one row a sample: the values as written (repr digits: exact), chunk times from
          the `t` column, the rate from its steps (the ratio of whole numbers, p/q with q <= 1000, within 1 ppm of
          them, else the steps' own), a step off the rate by more than half a sample and 50 ms (lsl_inlet's
@@ -96,9 +98,54 @@ class NpzReader(_Reader):
         self.units, self.bads = spec.units, tuple(spec.bads)
         self.meas_date, self.first_time = spec.meas_date, spec.first_time
         self.events = _no_events()
+        self.starts, self.t0s = np.zeros(1, np.int64), np.array([t0])
+        self._chunk_log(path.with_name(path.name + ".chunks.csv"))
+
+    def _chunk_log(self, log: Path) -> None:
+        """Each recorded chunk's t0 and gap flag from the recorder's `<path>.chunks.csv` (complete lines only)."""
+        if not log.exists() or not self.sfreq > 0:
+            return
+        starts, t0s, gaps, total = [], [], [], 0
+        try:
+            with open(log, encoding="utf-8") as f:
+                f.readline()  # the header: seq,t0,n,gap
+                for line in f:
+                    parts = line.split(",")
+                    if not line.endswith("\n") or len(parts) != 4:
+                        break
+                    t0, n = float(parts[1]), int(parts[2])
+                    if n <= 0:
+                        continue
+                    if not np.isfinite(t0):  # a chunk without a time: on from the one before
+                        t0 = t0s[-1] + (total - starts[-1]) / self.sfreq if t0s else self.t0 + total / self.sfreq
+                    starts.append(total)
+                    t0s.append(t0)
+                    if parts[3].strip() == "1" and total:
+                        gaps.append(total)
+                    total += n
+        except (OSError, ValueError, UnicodeDecodeError) as e:
+            _log.warning("%s: cannot read its chunk log %s (%s): replayed from its t0", self.what_of(log), log, e)
+            return
+        if total != self.n_times or not starts:
+            _log.warning(
+                "%s: its chunk log %s counts %d samples, the file holds %d: the log is not this recording's; "
+                "replayed from its t0 at the rate (delete the log, or put the recording's own beside it)",
+                self.what_of(log),
+                log.name,
+                total,
+                self.n_times,
+            )
+            return
+        self.starts, self.t0s = np.array(starts, np.int64), np.array(t0s, np.float64)
+        self.breaks = np.array(gaps, np.int64)
+
+    @staticmethod
+    def what_of(log: Path) -> str:
+        return f"file_source: {log.with_name(log.name.removesuffix('.chunks.csv'))}"
 
     def time_of(self, index: int) -> float:
-        return self.t0 + index / self.sfreq
+        k = max(int(np.searchsorted(self.starts, index, side="right")) - 1, 0)
+        return float(self.t0s[k]) + (index - int(self.starts[k])) / self.sfreq
 
     def get(self, picks, start, stop):
         return np.asarray(self.data[picks, start:stop], dtype=np.float64)
