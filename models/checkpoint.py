@@ -17,6 +17,8 @@ from typing import TypeVar
 import torch
 from torch import nn
 
+from wavegraph import unwritable
+
 from .conformer import ConformerConfig, ConformerEncoder
 from .eeg_tokenizer import EEGTokenizer, TokenizerConfig
 from .enhancer import Enhancer, EnhancerConfig
@@ -67,19 +69,13 @@ def out_problem(path) -> str:
         return (
             f"that is the config's name; give the weights file ({p.with_suffix('.safetensors')}), its .json beside it"
         )
-    try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        if p.is_dir():
-            return "it is a folder; give the weights file (.safetensors) in it"
-        for target in (p, config_path(p)):
-            existed = target.exists()
-            with open(target, "a"):
-                pass
-            if not existed:
-                target.unlink()  # no empty file left behind if the run never gets to write it
-    except OSError as e:
-        return f"cannot write it ({e.strerror or e})"
-    return ""
+    why = unwritable(p)
+    if why == "it is a folder":
+        return "it is a folder; give the weights file (.safetensors) in it"
+    if why:
+        return f"cannot write it ({why})"
+    why = unwritable(config_path(p))
+    return f"cannot write its config {config_path(p)} ({why})" if why else ""
 
 
 def _kind_of(model: nn.Module) -> str:

@@ -22,3 +22,22 @@ def cache_dir() -> Path:
     import platformdirs
 
     return platformdirs.user_cache_path("wavegraph")
+
+
+def unwritable(path: str | os.PathLike[str]) -> str:
+    """Why `path` cannot be written ("" when it can), its folder made. Commands check their output paths with it
+    before they run, so that a run's results are not lost to a traceback at the end. Here, outside the layers, so
+    that models (checkpoint.out_problem) and pipeline (the CLI) share it."""
+    target = Path(path).expanduser()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_dir():
+            return "it is a folder"
+        existed = target.exists()
+        with open(target, "a"):
+            pass
+        if not existed:
+            target.unlink()  # no empty file left behind if the run never gets to write it
+    except OSError as e:
+        return str(e.strerror or e)
+    return ""
