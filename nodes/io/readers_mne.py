@@ -1,0 +1,318 @@
+"""The MNE back ends of `file_source` (nodes/io/readers.py picks one): `_RawReader` for raw recordings (FIF, EDF/BDF/GDF with
+EDF+D records and padding, BrainVision, EEGLAB, ...: their annotations, triggers, skips and breaks as events and
+gaps) and `_EpochsReader` for epochs, each read lazily; also MNE objects already in memory (array_source)."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+from wavegraph.pipeline.spec import SpecError, float32_rate
+
+from .case_names import CaseView
+from .edf_header import edf_records, edf_start_offset, low_rate_channels
+from .file_checks import brainvision_voltages, no_channels, projectors, said_by_mne
+from .gdf_header import by_unit
+from .marker_codes import BOUNDARY, codes_for
+from .marker_view import MarkerView
+from .readers_base import _no_events, _readable, _Reader, spec_channel_type
+from .skips import Skips, find_skips, without_padding
+from .triggers import default_trigger, status_channel, status_codes, trigger_events
+
+_log = logging.getLogger("wavegraph.file_source")
+
+_FIFF_UNITS = {107: "V", 112: "T", 201: "T/m", 202: "Am", 0: "a.u.", -1: "a.u."}
+
+
+def _file_rate(info, path: Path | None) -> float:  # a FIF's float32 sfreq: back to its simple ratio (float32_rate)
+    fif = path is not None and path.name.lower().endswith((".fif", ".fif.gz"))
+    return float32_rate(float(info["sfreq"])) if fif else float(info["sfreq"])
+
+
+def _kept(notes: tuple, keep: np.ndarray) -> tuple:
+    """The (onsets, durations, texts) annotations where `keep` is True."""
+    onset, duration, text = notes
+    return np.asarray(onset)[keep], np.asarray(duration)[keep], [t for t, k in zip(text, keep) if k]
+
+
+def _meas_date_of(info) -> str | None:
+    d = info["meas_date"]
+    return None if d is None else d.isoformat()
+
+
+def _units_of(info) -> str:
+    units = {_FIFF_UNITS.get(int(ch["unit"]), "SI") for ch in info["chs"]}
+    return units.pop() if len(units) == 1 else "SI"
+
+
+_EDF_RAWS = ("RawEDF", "RawBDF", "RawGDF")  # MNE's readers of EDF/BDF/GDF files (a Raw in memory: array_source)
+
+
+class _RawReader(_Reader):
+    """An MNE Raw read from `path`, or one already in memory (`raw`, array_source: `path` is then None)."""
+
+    def __init__(
+        self,
+        path: Path | None,
+        stim_channel: str | None = None,
+        raw=None,
+        view: CaseView | MarkerView | None = None,
+        proj: bool | None = None,
+    ):
+        import mne
+
+        self.view = view  # the names MNE reads `path` by, when its case is not what MNE wants (case_names.py)
+        if raw is None:
+            assert path is not None, "a path or a Raw"
+            with warnings.catch_warnings(record=True) as said:  # MNE's warnings, to pass on the one that loses data
+                warnings.simplefilter("always")
+                raw = mne.io.read_raw(path if view is None else view.path, preload=False, verbose="warning")
+            said_by_mne(said, path)
+        self.raw = raw
+        self.sfreq = _file_rate(self.raw.info, path)
+        self.ch_names = list(self.raw.ch_names)
+        if not self.ch_names:
+            raise no_channels(path, len(raw.annotations))
+        projectors(raw, proj, path)  # SSP projectors not yet applied: applied (proj: true) or said
+        self.ch_types = [spec_channel_type(t) for t in self.raw.get_channel_types()]
+        self.units = _units_of(self.raw.info)
+        self.meas_date = _meas_date_of(self.raw.info)
+        self.bads = tuple(self.raw.info["bads"])
+        self.first_time = self.raw.first_samp / self.sfreq
+        self.n_times = int(self.raw.n_times) if path is None else readable_length(self.raw, path)
+        self.starts: np.ndarray | None = None  # EDF+D/BDF+D: each data record's start (s), for time_of
+        self.skips: Skips | None = None  # the runs of samples between BAD_ACQ_SKIP spans (skips.py)
+        source = path if path is not None else _edf_file_of(raw)  # a Raw in memory: the EDF it was read from
+        self.status = status_channel(source, self.ch_names)  # a BioSemi BDF's Status: codes in its low 16 bits
+        self.low_rate: set[int] = set()  # EDF/BDF channels MNE upsamples: read from memory (low_rate_channels)
+        self.ch_types, self.gains = by_unit(source, self.ch_names, self.ch_types)  # EDF/BDF/GDF: by each one's unit
+        if source is not None and source.suffix.lower() in (".edf", ".bdf"):
+            self._records(source, in_memory=path is None)  # EDF+D
+            start = self.raw.info["meas_date"]  # MNE's is the header's: the first record starts when EDF+ says
+            if start is not None and not start.microsecond and (offset := edf_start_offset(source)):
+                self.meas_date = (start + timedelta(seconds=offset)).isoformat()
+                if offset >= 1:
+                    _log.info(
+                        "file_source: %s: its first record starts %g s after the header's start time", source, offset
+                    )
+            if not self.raw.preload:
+                self.low_rate = low_rate_channels(source, self.ch_names, self.sfreq, self.n_times)
+        if type(raw).__name__ == "RawBrainVision":  # a voltage MNE does not know ('μV', 'UV'): to V, EEG
+            for i, factor in brainvision_voltages(raw, path).items():
+                self.gains[i], self.ch_types[i] = factor, "eeg"
+        ann = self.raw.annotations
+        if self.starts is None:
+            self.notes = (np.asarray(ann.onset, np.float64) - self.raw.first_time, ann.duration, list(ann.description))
+            self._unpad()
+            self._skip()  # an EDF read into memory by MNE (array_source) too: as file_source replays it
+            self._breaks_at_marks()
+        events, labels = [_no_events()], {}
+        auto = stim_channel is None and not len(self.notes[2])  # no annotations: its trigger channel, as MNE's
+        if auto:
+            stim_channel = default_trigger(self.ch_names, self.ch_types, path)
+        if stim_channel is not None:
+            if stim_channel not in self.ch_names:
+                raise SpecError(
+                    f"file_source: no stim channel {stim_channel!r}", f"channels: {', '.join(self.ch_names)}"
+                )
+            found = trigger_events(self.raw, stim_channel, auto, path, self.status)
+            idx = (found[:, 0] - self.raw.first_samp).astype(np.float64)
+            onset = np.array([self.time_of(int(i)) for i in idx]) if self.starts is not None else idx / self.sfreq
+            if self.skips is not None:  # (a trigger in a skip reads 0: no rise there)
+                idx = self.skips.stream_index(idx.astype(np.int64)).astype(np.float64)
+            events.append(np.column_stack([idx, onset, np.zeros(len(idx)), found[:, 2]]))
+            labels.update({int(c): str(int(c)) for c in found[:, 2]})
+        onset, duration, description = self.notes
+        if len(description):
+            codes = codes_for(description, brainvision=type(self.raw).__name__ == "RawBrainVision")
+            if labels and set(codes.values()) & set(labels):
+                codes = {d: c + max(labels) for d, c in codes.items()}
+            idx = np.round(onset * self.sfreq) if self.starts is None else self._index_of(onset)
+            if self.skips is not None:
+                idx = self.skips.stream_index(idx.astype(np.int64)).astype(np.float64)
+            code = np.array([codes[d] for d in description], dtype=np.float64)
+            events.append(np.column_stack([idx, onset, np.asarray(duration, np.float64), code]))
+            labels.update({c: d for d, c in codes.items()})
+        self.events = np.concatenate(events).astype(np.float64)
+        self.labels = tuple(sorted(labels.items()))
+
+    def _unpad(self) -> None:
+        """The recorder's zeros after an EDF/BDF's data, marked `padding`: not replayed, no marker (skips.py)."""
+        if type(self.raw).__name__ in _EDF_RAWS:
+            self.n_times, self.notes = without_padding(self.notes, self.n_times, self.sfreq)
+
+    def _skip(self) -> None:
+        """The spans MNE annotates BAD_ACQ_SKIP hold no data (a FIF's skipped buffers read as zeros): not replayed,
+        the chunk after each flagged gap, its time the file's (skips.py). They replayed as data, zeros and all."""
+        self.skips, is_skip = find_skips(self.notes, self.n_times, self.sfreq)
+        self.notes = _kept(self.notes, ~is_skip)
+        if self.skips is not None:
+            self.n_times = self.skips.n_times
+            self.breaks = self.skips.breaks
+
+    def _breaks_at_marks(self) -> None:
+        """Discontinuities that annotations mark are breaks (the chunk there flagged gap, as live), not events: MNE's
+        zero-length "BAD/EDGE boundary" (mne.concatenate_raws; the recorder's gap marks), EEGLAB's "boundary" (data
+        cut; elsewhere a marker of that name, or "gap", is a marker); and a
+        BrainVision recording paused ("New Segment", kept as an event: MNE's 99999). They replayed as continuous."""
+        onset, duration, text = self.notes
+        kind = type(self.raw).__name__  # elsewhere "boundary" may be a marker's own text
+        cut = "boundary" if kind == "RawEEGLAB" else None
+        marks = [i for i, t in enumerate(text) if (t in BOUNDARY and duration[i] == 0) or t == cut]
+        resumed = [i for i, t in enumerate(text) if kind == "RawBrainVision" and t == "New Segment/"]
+        if not marks + resumed:
+            return
+        # the sample nearest each onset (3001 / 44100 s reads back as 3001.005); EEGLAB's, between two: the later
+        at = np.floor(np.asarray(onset, np.float64)[marks + resumed] * self.sfreq + 0.5 + 1e-6).astype(np.int64)
+        if self.skips is not None:
+            at = self.skips.stream_index(at)
+        self.breaks = np.unique(np.concatenate([self.breaks, at[(at > 0) & (at < self.n_times)]]))
+        keep = ~np.isin(np.arange(len(text)), marks)
+        self.notes = _kept(self.notes, keep)
+
+    def _records(self, path: Path, in_memory: bool = False) -> None:
+        """A discontinuous EDF+D/BDF+D file (MNE reads it as if continuous): the records' starts give the
+        chunk times, a jump between records is a break (the next chunk is flagged gap), and annotations
+        go to the sample recorded at their time. `in_memory`: a Raw MNE read from it (array_source), which
+        must still hold the file's samples as read (not cropped or resampled) for the records to apply."""
+        found = edf_records(path)
+        if found is None:
+            return
+        starts, duration, notes = found
+        if in_memory:
+            whole = len(starts) * max(1, int(round(duration * self.sfreq)))
+            if self.raw.first_samp != 0 or self.n_times != whole:
+                raise SpecError(
+                    f"array_source: this Raw was read from {path}, a discontinuous EDF+D whose records MNE puts "
+                    f"back to back, and then cut or resampled ({self.n_times} samples of {whole}): the records' "
+                    "times, and so its gaps, no longer line up with its samples",
+                    f"replay the file itself (file_source path: {path}: chunk times follow the records, gaps "
+                    "flagged), or pass the samples as an array with their own events",
+                )
+        onset, dur, text = zip(*notes) if notes else ((), (), ())  # MNE drops those past the packed length
+        self.notes = (np.array(onset, dtype=np.float64) - starts[0], np.array(dur, dtype=np.float64), list(text))
+        self.record_len = max(1, int(round(duration * self.sfreq)))
+        self.starts = kept = starts[: -(-self.n_times // self.record_len)] - starts[0]
+        back = np.flatnonzero(np.diff(kept) < duration - 0.5 / self.sfreq)  # (chunk times would go back)
+        if len(back):
+            r = int(back[0]) + 1
+            raise SpecError(
+                f"file_source: {path} is EDF+D, and its data record {r + 1} starts at {kept[r]:g} s, before record {r} "
+                f"ends ({kept[r - 1] + duration:g} s): its records' times are damaged (they go forward, each after the "
+                "one before)",
+                f"replay its samples back to back, as MNE reads them: mne.io.read_raw_edf({str(path)!r}).save("
+                f"'{path.stem}_raw.fif'), and replay that",
+            )
+        jump = np.flatnonzero(np.diff(kept) > duration + 0.5 / self.sfreq) + 1
+        self.breaks = (jump * self.record_len).astype(np.int64)
+
+    def time_of(self, index: int) -> float:
+        if self.skips is not None:
+            return self.skips.file_index(index) / self.sfreq
+        if self.starts is None:
+            return index / self.sfreq
+        r = min(index // self.record_len, len(self.starts) - 1)
+        return float(self.starts[r]) + (index - r * self.record_len) / self.sfreq
+
+    def _index_of(self, onset: np.ndarray) -> np.ndarray:
+        """Sample index of stream times on a discontinuous file (a time in a gap: the next record's first)."""
+        assert self.starts is not None
+        r = np.clip(np.searchsorted(self.starts, onset, side="right") - 1, 0, len(self.starts) - 1)
+        within = np.round((onset - self.starts[r]) * self.sfreq)
+        return np.where(
+            within < self.record_len, r * self.record_len + np.maximum(within, 0), (r + 1) * self.record_len
+        )
+
+    def get(self, picks, start, stop):
+        if self.low_rate.intersection(picks) and not self.raw.preload:
+            self.raw.load_data(verbose="error")  # MNE upsamples the whole recording at once, as it advises
+        if self.skips is not None:  # the file's samples of each run the span holds
+            parts = [self._data(picks, a, b) for a, b in self.skips.pieces(start, stop)]
+            return np.concatenate(parts, axis=1) if parts else np.zeros((len(picks), 0))
+        return self._data(picks, start, stop)
+
+    def _data(self, picks, start: int, stop: int):
+        data = self.raw.get_data(picks=picks, start=start, stop=stop)  # pyright: ignore[reportArgumentType]  # mne stub: picks may be a list
+        data = status_codes(data, picks, self.status)  # a BioSemi Status channel: its trigger codes (triggers.py)
+        gains = self.gains[picks]
+        return data if (gains == 1).all() else data * gains[:, None]
+
+    def close(self) -> None:
+        if self.view is not None:
+            self.view.close()
+
+
+def _edf_file_of(raw) -> Path | None:
+    """The EDF/BDF file an MNE Raw in memory was read from, if it still exists."""
+    if type(raw).__name__ not in _EDF_RAWS or not raw.filenames or raw.filenames[0] is None:
+        return None
+    path = Path(raw.filenames[0])
+    return path if path.is_file() else None
+
+
+def readable_length(raw, path: Path) -> int:
+    """MNE counts the data buffer torn off the end of a truncated file (a recorder killed mid-write, a
+    copy cut short) and fails when a read reaches it: replay up to the last sample that reads, and say so."""
+    return _readable(int(raw.n_times), lambda k: raw.get_data(start=k - 1, stop=k), path, "samples")
+
+
+class _EpochsReader(_Reader):
+    """MNE Epochs read from `path`, or already in memory (`epochs`, array_source: `path` is then None)."""
+
+    def __init__(
+        self, path: Path | None, epochs=None, view: CaseView | MarkerView | None = None, proj: bool | None = None
+    ):
+        import mne
+
+        self.view = view
+        if epochs is None:
+            assert path is not None, "a path or Epochs"
+            where = path if view is None else view.path  # projectors applied unless proj: false, as mne.read_epochs
+            epochs = mne.read_epochs(where, proj=proj is not False, preload=False, verbose="error")
+        self.epochs = ep = epochs
+        self.sfreq = _file_rate(ep.info, path)
+        self.segment = len(ep.times)
+        try:
+            n_epochs = len(ep)
+        except RuntimeError:  # mne.Epochs(raw, events) not preloaded: its `reject` has not been applied yet
+            ep.drop_bad(verbose="error")  # as MNE's own get_data, save or average would (in place)
+            n_epochs = len(ep)
+        if path is not None:
+            n_epochs = _readable(n_epochs, lambda k: ep.get_data(item=[k - 1], verbose="error"), path, "epochs")
+        self.n_times = self.segment * n_epochs
+        self.ch_names = list(ep.ch_names)
+        self.ch_types = [spec_channel_type(t) for t in ep.get_channel_types()]
+        self.units = _units_of(ep.info)
+        self.meas_date = _meas_date_of(ep.info)
+        self.bads = tuple(ep.info["bads"])
+        zero = int(np.round(-ep.tmin * self.sfreq))  # sample of the time-locking event within an epoch
+        k = np.arange(n_epochs)
+        idx = k * self.segment + min(max(zero, 0), self.segment - 1)
+        codes = ep.events[:n_epochs, 2]
+        self.events = np.column_stack([idx, idx / self.sfreq, np.zeros(n_epochs), codes]).astype(np.float64)
+        inv = {int(c): d for d, c in ep.event_id.items()}
+        self.labels = tuple((c, inv.get(c, str(c))) for c in sorted({int(c) for c in ep.events[:, 2]}))
+        self._cache: tuple[int, np.ndarray] | None = None
+
+    def get(self, picks, start, stop):
+        k = start // self.segment
+        if self._cache is None or self._cache[0] != k:
+            self._cache = (k, self.epochs.get_data(item=[k], verbose="error")[0])
+        off = k * self.segment
+        return self._cache[1][picks, start - off : stop - off]
+
+    def close(self) -> None:
+        if self.view is not None:
+            self.view.close()
+
+
+def _no_stim_in_epochs(path: Path, stim_channel: str | None) -> None:
+    if stim_channel is not None:  # it was silently ignored
+        raise SpecError(
+            f"file_source: {path} holds epochs: their events are the epochs' own (one per epoch, with its code); "
+            f"stim_channel {stim_channel!r} is not read",
+            "leave stim_channel out, or replay the continuous recording the epochs were cut from",
+        )
