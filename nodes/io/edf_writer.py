@@ -15,8 +15,6 @@ from wavegraph.pipeline.spec import StreamSpec, same_rate
 if TYPE_CHECKING:
     from .record_formats import SpillRows
 
-_EEG_LIKE = {"eeg", "eog", "emg", "ecg", "seeg", "ecog", "dbs"}  # volts in the stream, uV in the file
-
 
 def edf_field(text: str, width: int) -> bytes:
     """`text` as an EDF header field: latin-1, cut or padded with spaces to `width` bytes; control characters (a tab
@@ -64,16 +62,16 @@ def whole_rate(rate: float) -> int:
     return whole if whole > 0 and same_rate(rate, whole) else 0
 
 
-def to_volts(spec: StreamSpec, n_ch: int) -> np.ndarray:
+def spec_volt_factors(spec: StreamSpec, n_ch: int) -> np.ndarray:
     """Per channel, the factor that takes the stream's values to volts, which FIF holds and EDF/BDF's uV are counted
     from: the stream's units' (uV, mV, nV: an array_source given units 'uV') on a voltage channel (EEG, EOG, ...), else
     1. (Written as they were, 10 uV read back as 10 V.)"""
-    from .units import volt_scale
+    from .units import VOLTAGE_TYPES, volt_scale  # (imported when a file is written: a graph imports what it uses)
 
     bare = spec.units.strip().lstrip("+-").isdigit()  # (a bare number is no unit here: '1', dimensionless)
     factor = volt_scale(spec.units) if spec.units and not bare else None
     types = list(spec.channel_types) or ["misc"] * n_ch
-    return np.array([factor if factor is not None and t in _EEG_LIKE else 1.0 for t in types])
+    return np.array([factor if factor is not None and t in VOLTAGE_TYPES else 1.0 for t in types])
 
 
 def names_of(spec: StreamSpec, n_ch: int) -> list[str]:
@@ -127,10 +125,12 @@ def write_edf(
     if not whole_rate(rate):
         raise ValueError(f"EDF/BDF needs a whole-number sample rate, got {rate:.17g} Hz")
     spr, n_ch, n = whole_rate(rate), rows.shape[1], len(rows)
+    from .units import VOLTAGE_TYPES  # volts in the stream, uV in the file
+
     width = 3 if bdf else 2
     dmin, dmax = (-(1 << 23), (1 << 23) - 1) if bdf else (-32768, 32767)
     types = list(spec.channel_types) or ["misc"] * n_ch
-    scale = np.array([1e6 if t in _EEG_LIKE else 1.0 for t in types]) * to_volts(spec, n_ch)
+    scale = np.array([1e6 if t in VOLTAGE_TYPES else 1.0 for t in types]) * spec_volt_factors(spec, n_ch)
     lo, hi, whole = np.full(n_ch, np.inf), np.full(n_ch, -np.inf), np.ones(n_ch, dtype=bool)
     nan = np.zeros(n_ch, dtype=bool)
     for _, block in rows.blocks():
@@ -195,7 +195,7 @@ def write_edf(
     ann_samples = max(math.ceil(max(len(t) for t in rec_tals) / width), 30)
 
     names = names_of(spec, n_ch)
-    units = ["uV" if t in _EEG_LIKE else "" for t in types]
+    units = ["uV" if t in VOLTAGE_TYPES else "" for t in types]
     ns = n_ch + 1
     header = (b"\xffBIOSEMI" if bdf else b"0".ljust(8)) + edf_field("X X X X", 80)
     header += edf_field(f"Startdate {rec_date} X X X", 80)

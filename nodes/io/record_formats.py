@@ -36,7 +36,7 @@ import numpy as np
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from .chunk_times import ChunkTimes
-from .edf_writer import edf_field, to_volts, whole_rate
+from .edf_writer import edf_field, spec_volt_factors, whole_rate
 from .marker_codes import BOUNDARY
 from .record_notes import NOT_WRITTEN
 
@@ -424,7 +424,7 @@ def lazy_raw(rows: SpillRows, spec: StreamSpec, origin: Origin, notes=None):
                 data[:] = one[idx] * cals.reshape(-1, 1)
 
     first_samp = origin.first_samp  # the source's time base
-    volts = to_volts(spec, len(spec.channel_names) or rows.shape[1])
+    volts = spec_volt_factors(spec, len(spec.channel_names) or rows.shape[1])
     volts = None if (volts == 1.0).all() else volts
     info = mne_info(spec)
     if origin.meas_date is not None and origin.meas_date.timestamp() < 2**31:
