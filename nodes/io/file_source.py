@@ -47,7 +47,7 @@ errors or warnings that name the file and the fix: nodes/io/file_checks.py.
 A discontinuity an annotation marks (MNE's zero-length "BAD boundary" / "EDGE boundary" of concatenated recordings,
 which the recorder writes at a gap; EEGLAB's "boundary") flags the chunk that starts there `gap`, as it was live, and is no event.
 Chunk t0 is `start_sample / sfreq`, computed from the integer sample index each time (no float
-accumulation; the recorder's .npz from its `t0`, its .csv the `t` column: the times it recorded); in an EDF+D/BDF+D file, the record's start from its time-keeping annotation plus the
+accumulation; the recorder's .npz from its `t0` (and its `<path>.chunks.csv`, kept after a gap: each chunk's time and gap flag), its .csv the `t` column: the times it recorded); in an EDF+D/BDF+D file, the record's start from its time-keeping annotation plus the
 samples into it, and a jump between records flags the next chunk `gap` (MNE reads such a file as
 continuous and drops the annotations past its packed length, so they are read from the records here). Spans MNE
 annotates BAD_ACQ_SKIP (acquisition skips: a FIF's skipped buffers, read by MNE as zeros) are not replayed: the
