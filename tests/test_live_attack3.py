@@ -29,6 +29,16 @@ def uname(prefix):
     return f"{prefix}-{uuid.uuid4().hex[:8]}"  # never resolve a stream left over by another test
 
 
+@pytest.fixture(autouse=True)
+def one_stream_per_name(monkeypatch):
+    """Each test's streams have names of their own (uname): configure()'s listen for a second stream matching its
+    query (AMBIGUITY_WAIT_S, 0.8 s) finds none here, and only made each test 0.8 s longer. The test of two streams
+    under one name puts it back."""
+    from wavegraph.nodes.io import lsl
+
+    monkeypatch.setattr(lsl, "AMBIGUITY_WAIT_S", 0.05)
+
+
 def markers_when_connected(out, markers, ts):
     """Push one marker a sample, stamped ts, once an inlet is connected, from a thread (joined by the caller)."""
 
@@ -244,9 +254,12 @@ def test_int16_audio_at_16_khz_is_read_exactly_and_its_scale_is_said(caplog):
     assert abs(chunks[0].t0 - ts[0]) < 1e-6 and not any(c.gap for c in chunks)
 
 
-def test_an_apps_eeg_and_markers_under_one_name_say_which_type_to_give():
+def test_an_apps_eeg_and_markers_under_one_name_say_which_type_to_give(monkeypatch):
     """An acquisition app that publishes its EEG and its trigger markers under one name (the device's). Before: 'pick
     one by its source_id (`source_id: ...-eeg`)', the app's internal id, where `type: EEG` says it."""
+    from wavegraph.nodes.io import lsl
+
+    monkeypatch.setattr(lsl, "AMBIGUITY_WAIT_S", 0.8)  # the listen that finds the second stream of the name
     name = uname("device")
     eeg = pylsl.StreamOutlet(pylsl.StreamInfo(name, "EEG", 8, 250.0, pylsl.cf_float32, f"{name}-1"))  # noqa: F841
     mk = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0.0, pylsl.cf_string, f"{name}-2"))  # noqa: F841
@@ -283,22 +296,22 @@ def test_markers_of_one_chunk_stamped_now_keep_their_spacing():
 
 
 def test_a_slow_regular_stream_is_not_said_stalled_between_its_samples(monkeypatch, caplog):
-    """A regular stream slower than the stall time (a device's 0.1 Hz battery or status stream beside the EEG; here 5
-    Hz against a stall time of 0.1 s). Before: each wait for its next sample was 'has sent nothing for ... s', then
+    """A regular stream slower than the stall time (a device's 0.1 Hz battery or status stream beside the EEG; here 10
+    Hz against a stall time of 0.05 s). Before: each wait for its next sample was 'has sent nothing for ... s', then
     'sends again', counted stalls, at every sample; now a silence is said after 3 of its periods at least."""
     from wavegraph.nodes.io import lsl
 
-    monkeypatch.setattr(lsl, "STALL_S", 0.1)
+    monkeypatch.setattr(lsl, "STALL_S", 0.05)
     name = uname("status")
-    out = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Misc", 1, 5.0, pylsl.cf_float32, name))
-    node = LslInlet(name=name, wait=0.02, clock_sync=False, resolve_timeout=2.0)
+    out = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Misc", 1, 10.0, pylsl.cf_float32, name))
+    node = LslInlet(name=name, wait=0.01, clock_sync=False, resolve_timeout=2.0)
     node.configure({})
 
     def paced():
         assert out.wait_for_consumers(10.0)
         for k in range(4):
             out.push_sample([float(k)])
-            time.sleep(0.2)  # the stream's own pace (the test waits on its samples, not on time)
+            time.sleep(0.1)  # the stream's own pace (the test waits on its samples, not on time)
 
     th = threading.Thread(target=paced)
     th.start()
@@ -309,7 +322,7 @@ def test_a_slow_regular_stream_is_not_said_stalled_between_its_samples(monkeypat
                 n += r["out"].data.shape[1]
         th.join()
         assert "stalls" not in node.counters and "sent nothing" not in caplog.text
-        while "stalls" not in node.counters:  # a real silence (3 periods, 0.6 s) is still said
+        while "stalls" not in node.counters:  # a real silence (3 periods, 0.3 s) is still said
             assert node.read() == {}
     assert f"stream '{name}' has sent nothing for" in caplog.text
     node.close()
