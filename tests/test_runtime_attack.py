@@ -20,8 +20,9 @@ class FaultParams(NodeParams):
     at: int = 3  # the call of process() (0-based) that misbehaves
     mode: str = (
         "none"  # sigkill: kill -9 (OOM); block: process() never returns; big: 16 MiB out; close: close() has a bug;
-        # slow-close: close() takes 1 s (a recorder finalising some GB)
+        # slow-close: close() takes close_s (a recorder finalising some GB)
     )
+    close_s: float = 1.0  # how long close() takes in mode slow-close
     configure_in_worker: bool = False  # configure() raises, in a worker process only (the parent's build passes)
 
 
@@ -59,7 +60,7 @@ class Fault(Node):
         if self.params.mode == "close" and self.calls:  # not the parent's build-only copy
             self.writer.flush()  # a bug: writer was never set
         if self.params.mode == "slow-close" and self.calls:  # finalising a long recording takes a while
-            time.sleep(1.0)
+            time.sleep(self.params.close_s)
             with open(os.environ["WG_TEST_CLOSED"], "w") as f:
                 f.write("closed")
 
@@ -346,9 +347,10 @@ def test_a_stop_waits_for_a_process_that_is_closing_its_nodes_instead_of_killing
     from wavegraph.pipeline import multiprocess
 
     monkeypatch.setattr(multiprocess, "DRAIN_S", 0.2)
-    monkeypatch.setattr(multiprocess, "STOP_GRACE_S", 0.3)
+    monkeypatch.setattr(multiprocess, "STOP_GRACE_S", 0.2)
     monkeypatch.setenv("WG_TEST_CLOSED", str(tmp_path / "closed"))
-    p = graph(tmp_path, "{mode: slow-close}", n=100_000, processes="processes: {a: [src], c: [bad, rec]}")
+    # close() outlasts DRAIN_S + STOP_GRACE_S (0.4 s), when the parent used to kill it
+    p = graph(tmp_path, "{mode: slow-close, close_s: 0.6}", n=100_000, processes="processes: {a: [src], c: [bad, rec]}")
     with caplog.at_level("WARNING", logger="wavegraph.multiprocess"):
         r = run_graph(build_graph(load_config(p)), speed=1.0, duration=0.3)  # stops as Ctrl-C does
     said = [rec.getMessage() for rec in caplog.records]
@@ -372,7 +374,8 @@ def test_a_process_finalising_past_the_close_wait_is_killed_with_the_recover_lin
     from wavegraph.pipeline import multiprocess
 
     monkeypatch.setattr(multiprocess, "DRAIN_S", 0.2)
-    monkeypatch.setattr(multiprocess, "CLOSE_WAIT_S", 0.3)
+    monkeypatch.setattr(multiprocess, "CLOSE_WAIT_S", 0.3)  # shorter than the 1 s close(): it is killed
+    monkeypatch.setattr(multiprocess, "STOP_GRACE_S", 0.3)  # the run's end waits no longer for process 'a' to exit
     monkeypatch.setenv("WG_TEST_CLOSED", str(tmp_path / "closed"))
     p = graph(tmp_path, "{mode: slow-close}", n=100_000, processes="processes: {a: [src], c: [bad, rec]}")
     with caplog.at_level("WARNING", logger="wavegraph.multiprocess"):
