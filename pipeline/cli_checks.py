@@ -4,7 +4,11 @@ benchmarks' outputs) can be written, so that results are not lost to a traceback
 
 from __future__ import annotations
 
+from wavegraph import unwritable  # one check for the whole package (models' checkpoints too)
+
 from .config import GraphError
+
+__all__ = ["unwritable"]  # importable from here and from pipeline.cli, as before
 
 
 def _with_the_rest(e: GraphError, devices: bool = False) -> GraphError:
@@ -20,26 +24,6 @@ def _with_the_rest(e: GraphError, devices: bool = False) -> GraphError:
         except GraphError as more:
             problems.extend(more.problems)
     return GraphError(problems)
-
-
-def unwritable(path: str) -> str:
-    """Why `path` cannot be written ("" when it can), its folder made. Commands check their output paths with
-    it before they run, so a run's results are not lost to a traceback at the end."""
-    from pathlib import Path
-
-    target = Path(path).expanduser()
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.is_dir():
-            return "it is a folder"
-        existed = target.exists()
-        with open(target, "a"):
-            pass
-        if not existed:
-            target.unlink()  # no empty file left behind if the run never gets to write it
-    except OSError as e:
-        return str(e.strerror or e)
-    return ""
 
 
 def _writable(option: str, path: str) -> None:
