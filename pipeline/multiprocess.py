@@ -425,6 +425,7 @@ class _Supervisor:
             if late or self.abort_at is not None and now - self.abort_at > STOP_GRACE_S:
                 self.kill_stuck(now)
                 if not self.closing.keys() - self.reported or self.stop.aborted:
+                    self.broadcast(Release())  # all is in that will come: the others need not wait for _kill_stragglers
                     return
                 self.wait_for_closing()
             if len(self.reported) == len(self.procs):

@@ -370,12 +370,19 @@ def test_a_stop_waits_for_a_process_that_is_closing_its_nodes_instead_of_killing
 
 def test_a_process_finalising_past_the_close_wait_is_killed_with_the_recover_line(tmp_path, monkeypatch, caplog):
     """The wait for a process closing its recordings after a stop is bounded (CLOSE_WAIT_S): a recorder group whose
-    close hangs would otherwise keep a --duration run, or one stopped by a failure, running for ever."""
+    close hangs would otherwise keep a --duration run, or one stopped by a failure, running for ever. The others then
+    exit by themselves: process 'a' waited for a Release that never came, and was killed STOP_GRACE_S (1.5 s) later."""
     from wavegraph.pipeline import multiprocess
 
     monkeypatch.setattr(multiprocess, "DRAIN_S", 0.2)
     monkeypatch.setattr(multiprocess, "CLOSE_WAIT_S", 0.3)  # shorter than the 1 s close(): it is killed
-    monkeypatch.setattr(multiprocess, "STOP_GRACE_S", 0.3)  # the run's end waits no longer for process 'a' to exit
+    killed, kill = [], subprocess.Popen.kill
+
+    def spy(p):
+        killed.append(os.path.basename(p.args[-1]))  # the worker's plan: <group>.json
+        kill(p)
+
+    monkeypatch.setattr(subprocess.Popen, "kill", spy)
     monkeypatch.setenv("WG_TEST_CLOSED", str(tmp_path / "closed"))
     p = graph(tmp_path, "{mode: slow-close}", n=100_000, processes="processes: {a: [src], c: [bad, rec]}")
     with caplog.at_level("WARNING", logger="wavegraph.multiprocess"):
@@ -387,3 +394,4 @@ def test_a_process_finalising_past_the_close_wait_is_killed_with_the_recover_lin
         f"it was still closing its nodes; the recording {out} is left unfinished (fix: wavegraph recover {out})"
     )
     assert not (tmp_path / "closed").exists()
+    assert killed == ["c.json"]
