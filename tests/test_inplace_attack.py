@@ -5,7 +5,6 @@ that hand an input to torch copy a read-only one first (torch.from_numpy warns o
 
 import numpy as np
 import pytest
-import torch
 from wavegraph.pipeline.api import GraphBuilder, RunFailed
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.config import load_config
@@ -78,6 +77,8 @@ def test_a_capture_keeps_what_the_source_sent_beside_a_node_that_writes_its_inpu
 def test_the_enhancer_gives_torch_a_writable_copy_of_a_read_only_input(monkeypatch):
     """float32 audio with nothing held back: the enhancer handed the read-only input itself to torch.from_numpy, which
     warned 'The given NumPy array is not writable' (once per program) and may write into it."""
+    import torch  # here, not at the top: the worker that imports this module for Zero need not load torch (0.9 s)
+
     given: list[bool] = []
     from_numpy = torch.from_numpy
     monkeypatch.setattr(torch, "from_numpy", lambda a: given.append(a.flags.writeable) or from_numpy(a))
