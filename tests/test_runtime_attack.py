@@ -214,7 +214,10 @@ processes: {{a: [src], b: [acc]}}
     r = run_graph(build_graph(load_config(p)))
     assert r.exit_code == 0, r.failure
     src, acc = r.stats["src"], r.stats["acc"]
-    assert src["drops"] == src["counters"]["tx_dropped_full"] > 0
+    dropped_full = src["counters"].get("tx_dropped_full", 0)
+    assert src["drops"] == dropped_full
+    if transport == "ipc":  # ZeroMQ's pipe fills behind the slow consumer; shm's ring (queue + 4 slots) did not in
+        assert dropped_full > 0  # 1 run of 5 here (its drops were all in the receiver's queue, counted below)
     assert src["drops"] + acc["drops"] + acc["chunks_in"] - 1 == src["chunks_out"] == 300  # -1: the end-of-stream
 
 
