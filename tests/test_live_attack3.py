@@ -267,6 +267,7 @@ def test_an_apps_eeg_and_markers_under_one_name_say_which_type_to_give(monkeypat
         LslInlet(name=name, resolve_timeout=2.0).configure({})
     assert "type EEG" in e.value.message and "type Markers" in e.value.message
     assert e.value.hint == "give the `type` of the one to read (`type: EEG` or `type: Markers`)"
+    monkeypatch.setattr(lsl, "AMBIGUITY_WAIT_S", 0.05)  # one stream matches `type: EEG`
     assert LslInlet(name=name, type="EEG", resolve_timeout=2.0).configure({})["out"].shape == (8,)
 
 
