@@ -56,15 +56,25 @@ class Outcome:
 
 
 def _stems(inputs: list[Path]) -> list[str]:
-    """The input file stems, or their paths below the common folder when two stems are the same."""
-    stems = [p.name.split(".")[0] for p in inputs]
-    if len(set(stems)) == len(stems):
+    """The input file stems, or their paths below the common folder when two stems are the same; never two
+    alike, not even by case (one folder on macOS or Windows), and never empty (.x.wav)."""
+    stems = [p.name.split(".")[0] or p.name for p in inputs]
+    if len({s.casefold() for s in stems}) == len(stems):
         return stems
     common = Path(os.path.commonpath([str(p.parent) for p in inputs]))
-    stems = ["__".join(p.relative_to(common).with_name(p.name.split(".")[0]).parts) for p in inputs]
-    if len(set(stems)) == len(stems):
+    stems = ["__".join(p.relative_to(common).with_name(p.name.split(".")[0] or p.name).parts) for p in inputs]
+    if len({s.casefold() for s in stems}) == len(stems):
         return stems
-    return ["__".join(p.relative_to(common).parts).replace(".", "_") for p in inputs]  # S001.edf and S001.bdf
+    stems = ["__".join(p.relative_to(common).parts).replace(".", "_") for p in inputs]  # S001.edf and S001.bdf
+    taken: set[str] = set()
+    for i, stem in enumerate(stems):  # a/x.wav and a__x.wav both flatten to a__x_wav: number the later ones
+        n, unique = 1, stem
+        while unique.casefold() in taken:
+            n += 1
+            unique = f"{stem}~{n}"
+        taken.add(unique.casefold())
+        stems[i] = unique
+    return stems
 
 
 _PARTS = {".eeg": ".vhdr", ".vmrk": ".vhdr", ".fdt": ".set"}  # BrainVision, EEGLAB: read through the header
