@@ -231,14 +231,13 @@ def causal_conv1d_update_ref(x, conv_state, weight, bias=None, activation=None):
     b, d = x.shape
     _need(weight.dim() == 2 and weight.shape[0] == d, f"weight must be (dim={d}, width), got {tuple(weight.shape)}")
     w = weight.shape[1]
+    _need(w >= 1, "weight width must be >= 1")
     _shape(conv_state, "conv_state", (b, d, w - 1))
     _shape(bias, "bias", (d,))
     xcat = torch.cat([conv_state.to(x.dtype), x[:, :, None]], dim=-1)  # (b, d, w)
-    y = (xcat.float() * weight.float()).sum(-1)
-    if bias is not None:
-        y = y + bias.float()
-    conv_state.copy_(xcat[:, :, 1:])
-    return _activate(y, activation).to(x.dtype)
+    y = _activate((xcat.float() * weight.float()).sum(-1) + (0.0 if bias is None else bias.float()), activation)
+    conv_state.copy_(xcat[:, :, 1:])  # only once the activation is known good: a bad one leaves the state alone
+    return y.to(x.dtype)
 
 
 # ----------------------------------------------------------------------------------------------- GLA
