@@ -43,6 +43,20 @@ def _shape(t: torch.Tensor | None, name: str, shape: tuple) -> None:
     _need(tuple(t.shape) == tuple(shape), f"{name} has shape {tuple(t.shape)}, expected {tuple(shape)}")
 
 
+_FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+
+
+def _floating(**tensors: torch.Tensor | None) -> None:
+    """ValueError naming the first argument that is not a real floating-point tensor: an integer input would come
+    back truncated to integers and a complex one (mamba_ssm's complex A) would lose its imaginary part."""
+    for name, t in tensors.items():
+        if t is not None and t.dtype not in _FLOAT_DTYPES:
+            raise ValueError(
+                f"{name} has dtype {t.dtype}; the kernels take real floating-point tensors "
+                "(float16, bfloat16, float32 or float64): convert it with .float()"
+            )
+
+
 # ----------------------------------------------------------------------------------------------- selective scan
 
 
@@ -58,6 +72,7 @@ def check_scan_args(u, delta, A, B, C, D, z, delta_bias, initial_state) -> tuple
     _shape(z, "z", (b, d, L))
     _shape(delta_bias, "delta_bias", (d,))
     _shape(initial_state, "initial_state", (b, d, n))
+    _floating(u=u, delta=delta, A=A, B=B, C=C, D=D, z=z, delta_bias=delta_bias, initial_state=initial_state)
     return b, d, L, n
 
 
@@ -137,6 +152,7 @@ def check_state_update_args(
     _shape(D, "D", (d,))
     _shape(z, "z", (bsz, d))
     _shape(dt_bias, "dt_bias", (d,))
+    _floating(state=state, x=x, dt=dt, A=A, B=B, C=C, D=D, z=z, dt_bias=dt_bias)
     if state_batch_indices is None:
         _need(state.shape[0] == bsz, f"state has {state.shape[0]} slots but batch is {bsz}; pass state_batch_indices")
     else:
@@ -207,6 +223,7 @@ def check_conv_args(x, weight, bias, initial_state) -> tuple[int, int, int, int]
     _need(w >= 1, "weight width must be >= 1")
     _shape(bias, "bias", (d,))
     _shape(initial_state, "initial_state", (b, d, w - 1))
+    _floating(x=x, weight=weight, bias=bias, initial_state=initial_state)
     return b, d, L, w
 
 
@@ -234,6 +251,7 @@ def causal_conv1d_update_ref(x, conv_state, weight, bias=None, activation=None):
     _need(w >= 1, "weight width must be >= 1")
     _shape(conv_state, "conv_state", (b, d, w - 1))
     _shape(bias, "bias", (d,))
+    _floating(x=x, conv_state=conv_state, weight=weight, bias=bias)
     xcat = torch.cat([conv_state.to(x.dtype), x[:, :, None]], dim=-1)  # (b, d, w)
     y = _activate((xcat.float() * weight.float()).sum(-1) + (0.0 if bias is None else bias.float()), activation)
     conv_state.copy_(xcat[:, :, 1:])  # only once the activation is known good: a bad one leaves the state alone
@@ -253,6 +271,7 @@ def check_gla_args(q, k, v, g, initial_state) -> tuple[int, int, int, int, int]:
     _shape(k, "k", (b, h, L, dk))
     _shape(g, "g", (b, h, L, dk))
     _shape(initial_state, "state", (b, h, dk, dv))
+    _floating(q=q, k=k, v=v, g=g, state=initial_state)
     return b, h, L, dk, dv
 
 
@@ -306,6 +325,7 @@ def gla_step_ref(q, k, v, g, state, scale=None):
     _shape(k, "k", (b, h, dk))
     _shape(g, "g", (b, h, dk))
     _shape(state, "state", (b, h, dk, dv))
+    _floating(q=q, k=k, v=v, g=g, state=state)
     scale = dk**-0.5 if scale is None else scale
     S = torch.exp(g.float())[..., None] * state.float() + k.float()[..., None] * v.float()[..., None, :]
     state.copy_(S.to(state.dtype))

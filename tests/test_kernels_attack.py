@@ -29,3 +29,51 @@ def test_conv_update_with_a_zero_width_weight_says_so(monkeypatch, backend):
     monkeypatch.setenv("WAVEGRAPH_KERNELS", backend)
     with pytest.raises(ValueError, match="weight width must be >= 1"):
         kernels.causal_conv1d_update(torch.randn(2, 3), torch.randn(2, 3, 0), torch.randn(3, 0))
+
+
+def _scan_args(dtype_of: dict) -> dict:
+    g = torch.Generator().manual_seed(0)
+    b, d, L, n = 1, 3, 5, 4
+    a = dict(
+        u=torch.randn(b, d, L, generator=g),
+        delta=torch.rand(b, d, L, generator=g),
+        A=-torch.rand(d, n, generator=g) - 0.1,
+        B=torch.randn(b, n, L, generator=g),
+        C=torch.randn(b, n, L, generator=g),
+    )
+    for name, dtype in dtype_of.items():
+        a[name] = (a[name] * 3).to(dtype)
+    return a
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name,dtype", [("A", torch.complex64), ("u", torch.int32)])
+def test_scan_refuses_complex_or_integer_inputs_by_name(monkeypatch, backend, name, dtype):
+    # before: the reference dropped A's imaginary part (a warning only) and gave int32 y for int u; Triton: KeyError
+    monkeypatch.setenv("WAVEGRAPH_KERNELS", backend)
+    with pytest.raises(ValueError, match=f"{name} has dtype {dtype}; the kernels take real floating-point"):
+        kernels.selective_scan(**_scan_args({name: dtype}))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_step_ops_refuse_integer_inputs_and_leave_the_state_alone(monkeypatch, backend):
+    monkeypatch.setenv("WAVEGRAPH_KERNELS", backend)
+    state = torch.randn(2, 3, 4)
+    before = state.clone()
+    with pytest.raises(ValueError, match="x has dtype torch.int64"):
+        kernels.selective_state_update(
+            state, torch.ones(2, 3, dtype=torch.long), torch.rand(2, 3), -torch.rand(3, 4), torch.randn(2, 4),
+            torch.randn(2, 4),
+        )  # fmt: skip
+    conv_state = torch.randn(2, 3, 3)
+    with pytest.raises(ValueError, match="x has dtype torch.int32"):
+        kernels.causal_conv1d_update(torch.ones(2, 3, dtype=torch.int32), conv_state, torch.randn(3, 4))
+    with pytest.raises(ValueError, match="x has dtype torch.int32"):
+        kernels.causal_conv1d(torch.ones(2, 3, 5, dtype=torch.int32), torch.randn(3, 4))
+    q, g = torch.randn(1, 2, 4), -torch.rand(1, 2, 4)
+    S = torch.randn(1, 2, 4, 3)
+    with pytest.raises(ValueError, match="v has dtype torch.int32"):
+        kernels.gla_step(q, q, torch.ones(1, 2, 3, dtype=torch.int32), g, S)
+    with pytest.raises(ValueError, match="v has dtype torch.int32"):
+        kernels.gla_chunk(q[:, :, None], q[:, :, None], torch.ones(1, 2, 1, 3, dtype=torch.int32), g[:, :, None])
+    assert torch.equal(state, before)
