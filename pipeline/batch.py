@@ -127,6 +127,19 @@ def plan(graph: str, pattern: str, out_dir: str, overrides: list[str], source: s
                 )
             ]
         )
+    mine = [o for o in overrides if o.partition("=")[0].strip() == f"{source}.path"]
+    if mine:  # each input replaces it: the --set was dropped without a word
+        raise GraphError(
+            [
+                (
+                    config.file,
+                    0,
+                    f"--set {mine[0]}: the batch sets {source}.path to each file --inputs matches",
+                    f"give that file through --inputs (e.g. --inputs {shlex.quote(mine[0].partition('=')[2])}), "
+                    f"not --set {source}.path",
+                )
+            ]
+        )
     recorders = [n for n in config.nodes if n.type == "recorder"]
     if not recorders:
         raise GraphError([(config.file, 0, "batch: the graph records nothing", "add a recorder node")])
