@@ -146,7 +146,12 @@ def check_state_update_args(
     n = state.shape[2]
     _need(state.shape[1] == d, f"state dim {state.shape[1]} != x dim {d}")
     _shape(dt, "dt", (bsz, d))
-    _shape(A, "A", (d, n))
+    _need(A.dim() == 2 and A.shape[0] == d, f"A must be (dim={d}, N), got shape {tuple(A.shape)}")
+    _need(
+        A.shape[1] == n,
+        f"state has shape {tuple(state.shape)} (n_slots, dim, N={n}) but A has shape {tuple(A.shape)} "
+        f"(N={A.shape[1]}): the state's last axis must be A's N",
+    )
     _shape(B, "B", (bsz, n))
     _shape(C, "C", (bsz, n))
     _shape(D, "D", (d,))

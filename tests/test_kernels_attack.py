@@ -77,3 +77,14 @@ def test_step_ops_refuse_integer_inputs_and_leave_the_state_alone(monkeypatch, b
     with pytest.raises(ValueError, match="v has dtype torch.int32"):
         kernels.gla_chunk(q[:, :, None], q[:, :, None], torch.ones(1, 2, 1, 3, dtype=torch.int32), g[:, :, None])
     assert torch.equal(state, before)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_state_update_with_a_state_of_the_wrong_size_names_the_state(monkeypatch, backend):
+    # before: "A has shape (3, 4), expected (3, 5)", blaming A for the state's N
+    monkeypatch.setenv("WAVEGRAPH_KERNELS", backend)
+    state = torch.randn(2, 3, 5)
+    with pytest.raises(ValueError, match=r"state has shape \(2, 3, 5\) \(n_slots, dim, N=5\) but A has shape \(3, 4\)"):
+        kernels.selective_state_update(
+            state, torch.randn(2, 3), torch.rand(2, 3), -torch.rand(3, 4), torch.randn(2, 4), torch.randn(2, 4)
+        )
