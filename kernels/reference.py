@@ -65,6 +65,7 @@ def check_scan_args(u, delta, A, B, C, D, z, delta_bias, initial_state) -> tuple
     b, d, L = u.shape
     _need(A.dim() == 2 and A.shape[0] == d, f"A must be (dim={d}, N), got shape {tuple(A.shape)}")
     n = A.shape[1]
+    _need(n >= 1, f"A has shape {tuple(A.shape)}: the state size N (A's last axis) must be >= 1")
     _shape(delta, "delta", (b, d, L))
     _shape(B, "B", (b, n, L))
     _shape(C, "C", (b, n, L))
@@ -144,6 +145,7 @@ def check_state_update_args(
     _need(x.dim() == 2, f"x must be (batch, dim), got shape {tuple(x.shape)}")
     bsz, d = x.shape
     n = state.shape[2]
+    _need(n >= 1, f"state has shape {tuple(state.shape)}: the state size N (its last axis) must be >= 1")
     _need(state.shape[1] == d, f"state dim {state.shape[1]} != x dim {d}")
     _shape(dt, "dt", (bsz, d))
     _need(A.dim() == 2 and A.shape[0] == d, f"A must be (dim={d}, N), got shape {tuple(A.shape)}")
@@ -239,8 +241,8 @@ def causal_conv1d_ref(x, weight, bias=None, initial_state=None, activation=None)
     _activate(x.new_zeros(0), activation)  # validate early
     prev = x.new_zeros(b, d, w - 1) if initial_state is None else initial_state.to(x.dtype)
     xcat = torch.cat([prev, x], dim=-1)
-    if L == 0:  # F.conv1d refuses an input shorter than the kernel
-        y = xcat.new_zeros(b, d, 0, dtype=torch.float32)
+    if L == 0 or d == 0:  # F.conv1d refuses an input shorter than the kernel, and zero groups
+        y = xcat.new_zeros(b, d, L, dtype=torch.float32)
     else:
         y = F.conv1d(xcat.float(), weight.float()[:, None, :], None if bias is None else bias.float(), groups=d)
     final = xcat[..., xcat.shape[-1] - (w - 1) :].clone()
@@ -269,6 +271,7 @@ def causal_conv1d_update_ref(x, conv_state, weight, bias=None, activation=None):
 def check_gla_args(q, k, v, g, initial_state) -> tuple[int, int, int, int, int]:
     _need(q.dim() == 4, f"q must be (batch, heads, L, dk), got shape {tuple(q.shape)}")
     b, h, L, dk = q.shape
+    _need(dk >= 1, f"q has shape {tuple(q.shape)}: the key dim dk (its last axis) must be >= 1")
     _need(
         v.dim() == 4 and v.shape[:3] == (b, h, L), f"v must be (batch={b}, heads={h}, L={L}, dv), got {tuple(v.shape)}"
     )
@@ -325,6 +328,7 @@ def gla_step_ref(q, k, v, g, state, scale=None):
     """One token: q, k, g (batch, heads, dk), v (batch, heads, dv); `state` (batch, heads, dk, dv) updated in place."""
     _need(q.dim() == 3, f"q must be (batch, heads, dk), got shape {tuple(q.shape)}")
     b, h, dk = q.shape
+    _need(dk >= 1, f"q has shape {tuple(q.shape)}: the key dim dk (its last axis) must be >= 1")
     _need(v.dim() == 3 and v.shape[:2] == (b, h), f"v must be (batch={b}, heads={h}, dv), got {tuple(v.shape)}")
     dv = v.shape[2]
     _shape(k, "k", (b, h, dk))

@@ -88,3 +88,27 @@ def test_state_update_with_a_state_of_the_wrong_size_names_the_state(monkeypatch
         kernels.selective_state_update(
             state, torch.randn(2, 3), torch.rand(2, 3), -torch.rand(3, 4), torch.randn(2, 4), torch.randn(2, 4)
         )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_empty_state_or_key_axes_are_clear_errors(monkeypatch, backend):
+    # before: Triton InterpreterError "arange's end argument ..." for N=0; ZeroDivisionError (scale dk**-0.5) for dk=0
+    monkeypatch.setenv("WAVEGRAPH_KERNELS", backend)
+    r = torch.randn
+    with pytest.raises(ValueError, match=r"A has shape \(3, 0\): the state size N"):
+        kernels.selective_scan(r(1, 3, 5), torch.rand(1, 3, 5), r(3, 0), r(1, 0, 5), r(1, 0, 5))
+    with pytest.raises(ValueError, match=r"state has shape \(2, 3, 0\): the state size N"):
+        kernels.selective_state_update(r(2, 3, 0), r(2, 3), torch.rand(2, 3), r(3, 0), r(2, 0), r(2, 0))
+    q, v = r(1, 2, 5, 0), r(1, 2, 5, 3)
+    with pytest.raises(ValueError, match=r"q has shape \(1, 2, 5, 0\): the key dim dk"):
+        kernels.gla_chunk(q, q, v, q)
+    with pytest.raises(ValueError, match=r"q has shape \(1, 2, (1, )?0\): the key dim dk"):
+        kernels.gla_step(q[:, :, 0], q[:, :, 0], v[:, :, 0], q[:, :, 0], torch.zeros(1, 2, 0, 3))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_conv_with_zero_channels_gives_empty_outputs(monkeypatch, backend):
+    # before: the reference raised torch's "non-positive groups is not supported"; Triton gave the empty outputs
+    monkeypatch.setenv("WAVEGRAPH_KERNELS", backend)
+    y, final = kernels.causal_conv1d(torch.randn(2, 0, 5), torch.randn(0, 4))
+    assert y.shape == (2, 0, 5) and final.shape == (2, 0, 3)
