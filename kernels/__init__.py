@@ -41,7 +41,10 @@ __all__ = [
 
 
 def selective_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False, initial_state=None):
-    if _select_backend(u, delta, A, B, C, D, z, delta_bias, initial_state) == "triton":
+    if (
+        _select_backend(u=u, delta=delta, A=A, B=B, C=C, D=D, z=z, delta_bias=delta_bias, initial_state=initial_state)
+        == "triton"
+    ):
         from . import triton_ssm
 
         return triton_ssm.selective_scan(u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state)
@@ -65,7 +68,12 @@ def selective_state_update(
     state_batch_indices=None,
     check_indices: bool | None = None,
 ):
-    if _select_backend(state, x, dt, A, B, C, D, z, dt_bias, state_batch_indices) == "triton":
+    if (
+        _select_backend(
+            state=state, x=x, dt=dt, A=A, B=B, C=C, D=D, z=z, dt_bias=dt_bias, state_batch_indices=state_batch_indices
+        )
+        == "triton"
+    ):
         from . import triton_ssm
 
         return triton_ssm.selective_state_update(
@@ -75,7 +83,7 @@ def selective_state_update(
 
 
 def causal_conv1d(x, weight, bias=None, initial_state=None, activation=None):
-    if _select_backend(x, weight, bias, initial_state) == "triton":
+    if _select_backend(x=x, weight=weight, bias=bias, initial_state=initial_state) == "triton":
         from . import triton_conv
 
         return triton_conv.causal_conv1d(x, weight, bias, initial_state, activation)
@@ -83,7 +91,7 @@ def causal_conv1d(x, weight, bias=None, initial_state=None, activation=None):
 
 
 def causal_conv1d_update(x, conv_state, weight, bias=None, activation=None):
-    if _select_backend(x, conv_state, weight, bias) == "triton":
+    if _select_backend(x=x, conv_state=conv_state, weight=weight, bias=bias) == "triton":
         from . import triton_conv
 
         return triton_conv.causal_conv1d_update(x, conv_state, weight, bias, activation)
@@ -91,7 +99,7 @@ def causal_conv1d_update(x, conv_state, weight, bias=None, activation=None):
 
 
 def gla_chunk(q, k, v, g, initial_state=None, scale=None, chunk_size=64):
-    if _select_backend(q, k, v, g, initial_state) == "triton":
+    if _select_backend(q=q, k=k, v=v, g=g, initial_state=initial_state) == "triton":
         from . import triton_gla
 
         return triton_gla.gla_chunk(q, k, v, g, initial_state, scale, chunk_size)
@@ -99,12 +107,13 @@ def gla_chunk(q, k, v, g, initial_state=None, scale=None, chunk_size=64):
 
 
 def gla_step(q, k, v, g, state, scale=None):
+    _select_backend(q=q, k=k, v=v, g=g, state=state)  # a non-tensor argument is a TypeError naming it
     squeeze = q.dim() == 4  # (batch, heads, 1, dk) form
     if squeeze:
         if q.shape[2] != 1:
             raise ValueError(f"gla_step takes one token; got q with time length {q.shape[2]}")
         q, k, v, g = q[:, :, 0], k[:, :, 0], v[:, :, 0], g[:, :, 0]
-    if _select_backend(q, k, v, g, state) == "triton":
+    if _select_backend(q=q, k=k, v=v, g=g, state=state) == "triton":
         from . import triton_gla
 
         o = triton_gla.gla_step(q, k, v, g, state, scale)

@@ -40,10 +40,18 @@ def forced_backend() -> str | None:
     return val
 
 
-def select_backend(*tensors: torch.Tensor | None) -> str:
-    """'triton' or 'ref' for an op whose tensor arguments are `tensors` (None entries are ignored)."""
+def select_backend(*tensors: torch.Tensor | None, **named: torch.Tensor | None) -> str:
+    """'triton' or 'ref' for an op whose tensor arguments are `tensors` and `named` (None entries are ignored).
+    An argument that is not a tensor (a list, a numpy array) is a TypeError naming it."""
     forced = forced_backend()
-    ts = [t for t in tensors if t is not None]
+    items = [(f"argument {i}", t) for i, t in enumerate(tensors)] + list(named.items())
+    for name, t in items:
+        if t is not None and not isinstance(t, torch.Tensor):
+            raise TypeError(
+                f"{name} is a {type(t).__module__}.{type(t).__qualname__}, expected a torch.Tensor "
+                "(convert it with torch.as_tensor)"
+            )
+    ts = [t for _, t in items if t is not None]
     needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in ts)
     if forced == "triton":
         if not triton_available():

@@ -112,3 +112,16 @@ def test_conv_with_zero_channels_gives_empty_outputs(monkeypatch, backend):
     monkeypatch.setenv("WAVEGRAPH_KERNELS", backend)
     y, final = kernels.causal_conv1d(torch.randn(2, 0, 5), torch.randn(0, 4))
     assert y.shape == (2, 0, 5) and final.shape == (2, 0, 3)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_non_tensor_argument_is_a_type_error_naming_it(monkeypatch, backend):
+    # before: AttributeError "'list' object has no attribute 'requires_grad'" from inside the dispatch
+    monkeypatch.setenv("WAVEGRAPH_KERNELS", backend)
+    r = torch.randn
+    with pytest.raises(TypeError, match=r"^u is a builtins.list, expected a torch.Tensor"):
+        kernels.selective_scan([[[1.0]]], torch.rand(1, 1, 1), r(1, 1), r(1, 1, 1), r(1, 1, 1))
+    with pytest.raises(TypeError, match=r"^weight is a numpy.ndarray, expected a torch.Tensor"):
+        kernels.causal_conv1d(r(1, 3, 4), r(3, 2).numpy())
+    with pytest.raises(TypeError, match=r"^q is a builtins.list, expected a torch.Tensor"):
+        kernels.gla_step([[[1.0]]], r(1, 1, 1), r(1, 1, 1), r(1, 1, 1), r(1, 1, 1, 1))
