@@ -48,7 +48,7 @@ class Job:
 @dataclass
 class Outcome:
     input: str
-    status: str  # "done", "skipped" or "failed"
+    status: str  # "done", "skipped", "failed" or "interrupted" (Ctrl-C: partial or not started)
     wall_s: float = 0.0
     error: str = ""
     outputs: list[str] = field(default_factory=list)
@@ -216,8 +216,11 @@ def run_job(job: Job) -> Outcome:
     if result.failure or result.interrupted:
         return Outcome(job.input, "failed", time.monotonic() - t, result.failure or "interrupted", warnings=said.lines)
     (out / DONE).write_text(json.dumps(_signature(job)))
-    outputs = sorted(str(p) for p in out.iterdir() if p.name != DONE)
-    return Outcome(job.input, "done", time.monotonic() - t, outputs=outputs, warnings=said.lines)
+    return Outcome(job.input, "done", time.monotonic() - t, outputs=_outputs(out), warnings=said.lines)
+
+
+def _outputs(out: Path) -> list[str]:
+    return sorted(str(p) for p in out.iterdir() if p.name != DONE)
 
 
 class _Said(logging.Handler):
@@ -259,10 +262,21 @@ def run_local(jobs: list[Job], workers: int, progress: bool = True) -> list[Outc
             if progress:
                 _progress(len(outcomes), len(jobs), sum(o.status == "failed" for o in outcomes))
     except KeyboardInterrupt:  # Ctrl-C: start nothing more, stop the running files (their markers stay unwritten)
+        # the workers before shutdown(), which forgets them (it left an AttributeError and the workers running)
+        procs = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
-        for proc in list(getattr(pool, "_processes", {}).values()):
+        for proc in procs:
             proc.terminate()
-        raise Interrupted(outcomes) from None
+        deadline = time.monotonic() + 1.0  # a worker that finalises its file gets 1 s, then it is killed
+        for proc in procs:
+            proc.join(max(0.0, deadline - time.monotonic()))
+            if proc.is_alive():
+                proc.kill()
+                proc.join(1.0)
+        ended = {o.input for o in outcomes}
+        late = [j for j in jobs if j.input not in ended]  # one may have completed (marker written) meanwhile
+        outcomes += [Outcome(j.input, "done", outputs=_outputs(Path(j.out_dir))) for j in late if is_done(j)]
+        raise Interrupted(outcomes, [j.input for j in late if not is_done(j)]) from None
     pool.shutdown(wait=True)
     return outcomes
 
@@ -270,9 +284,10 @@ def run_local(jobs: list[Job], workers: int, progress: bool = True) -> list[Outc
 class Interrupted(Exception):
     """Ctrl-C during a batch; `outcomes` holds the files that ended before it."""
 
-    def __init__(self, outcomes: list[Outcome]):
+    def __init__(self, outcomes: list[Outcome], unfinished: list[str] | None = None):
         super().__init__("interrupted")
         self.outcomes = outcomes
+        self.unfinished = unfinished or []  # the inputs that did not end: partial or not started
 
 
 def run_ray(
@@ -407,15 +422,21 @@ def main(argv: list[str] | None = None) -> int:
             outcomes = run_local(todo, min(args.jobs, len(todo)))
     except Interrupted as e:
         outcomes, interrupted = e.outcomes, True
+        # a file whose run saw the Ctrl-C itself ended "interrupted": partial too, not failed
+        cut = sorted(e.unfinished + [o.input for o in outcomes if o.status == "failed" and o.error == "interrupted"])
+        outcomes = [o for o in outcomes if o.input not in cut] + [Outcome(i, "interrupted") for i in cut]
         print(
-            "\ninterrupted: the files that did not finish are not marked complete; run again to resume", file=sys.stderr
+            f"\ninterrupted: {len(cut)} files did not finish (their outputs, if any, are partial and not marked "
+            f"complete): {', '.join(cut)}; fix: run the same command again to resume",
+            file=sys.stderr,
         )
     outcomes += skipped
     wall = time.monotonic() - t
-    counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "skipped", "failed")}
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "skipped", "failed", "interrupted")}
     print(
         f"{len(jobs)} files in {wall:.1f} s ({counts['done'] / wall if wall else 0:.2f} files/s): "
         f"{counts['done']} done, {counts['skipped']} skipped (complete), {counts['failed']} failed"
+        + (f", {counts['interrupted']} interrupted" if interrupted else "")
     )
     for o in sorted(outcomes, key=lambda o: o.input):
         if o.status == "failed":

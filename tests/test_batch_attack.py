@@ -49,3 +49,58 @@ def test_a_set_of_the_source_path_is_refused_not_silently_replaced_by_each_input
     assert "--set src.path" in said and "--inputs" in said and "fix:" in said, said
     # other parameters of the source are the user's to set
     assert plan(str(graph), str(tmp_path / "*.wav"), str(tmp_path / "out"), ["src.chunk_size=64"])
+
+
+class _Pool:
+    """A process pool whose first file ends, then Ctrl-C: ProcessPoolExecutor's shutdown() drops _processes."""
+
+    def __init__(self, max_workers, mp_context):
+        self.killed = []
+        self._processes = {1: _Proc(self.killed, 1), 2: _Proc(self.killed, 2)}
+        _Pool.last = self
+
+    def submit(self, fn, job):
+        from concurrent.futures import Future
+
+        f = Future()
+        f.job = job  # type: ignore[attr-defined]
+        return f
+
+    def shutdown(self, wait=True, cancel_futures=False):
+        self._processes = None
+
+
+class _Proc:
+    def __init__(self, killed, pid):
+        self.killed, self.pid = killed, pid
+
+    def terminate(self):
+        self.killed.append(self.pid)
+
+    def join(self, timeout=None):
+        pass
+
+    def is_alive(self):
+        return False
+
+
+def test_ctrl_c_mid_batch_stops_the_workers_and_names_what_did_not_finish(tmp_path, monkeypatch, capsys):
+    import concurrent.futures as cf
+
+    from wavegraph.pipeline import batch
+
+    def as_completed(futures):
+        first = next(iter(futures))
+        first.set_result(batch.Outcome(first.job.input, "done"))
+        yield first
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cf, "ProcessPoolExecutor", _Pool)
+    monkeypatch.setattr(cf, "as_completed", as_completed)
+    jobs = [batch.Job("g.yaml", f"/in/r{i}.wav", f"/out/r{i}", ()) for i in range(3)]
+    # before: AttributeError ('NoneType' object has no attribute 'values'), a traceback, the workers left running
+    with pytest.raises(batch.Interrupted) as e:
+        batch.run_local(jobs, 2, progress=False)
+    assert [o.input for o in e.value.outcomes] == ["/in/r0.wav"]
+    assert e.value.unfinished == ["/in/r1.wav", "/in/r2.wav"]
+    assert sorted(_Pool.last.killed) == [1, 2]
