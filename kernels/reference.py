@@ -268,6 +268,9 @@ def causal_conv1d_update_ref(x, conv_state, weight, bias=None, activation=None):
 # ----------------------------------------------------------------------------------------------- GLA
 
 
+GATE_FLOOR = -150.0  # exp(-150) is 0 in fp32 (the smallest subnormal is e^-103)
+
+
 def check_gla_args(q, k, v, g, initial_state) -> tuple[int, int, int, int, int]:
     _need(q.dim() == 4, f"q must be (batch, heads, L, dk), got shape {tuple(q.shape)}")
     b, h, L, dk = q.shape
@@ -305,7 +308,9 @@ def gla_chunk_ref(q, k, v, g, initial_state=None, scale=None, chunk_size=64):
     _need(chunk_size >= 1, "chunk_size must be >= 1")
     scale = dk**-0.5 if scale is None else scale
     S = q.new_zeros(b, h, dk, dv, dtype=torch.float32) if initial_state is None else initial_state.float().clone()
-    qf, kf, vf, gf = q.float(), k.float(), v.float(), g.float()
+    # a gate of -inf (forget all) would make the in-chunk differences G_i - G_j = -inf - -inf = NaN; below GATE_FLOOR
+    # exp(g) is 0 in fp32 already, so the floor changes no decay, and the chunked form matches the recurrent one
+    qf, kf, vf, gf = q.float(), k.float(), v.float(), g.float().clamp_min(GATE_FLOOR)
     os_ = []
     for s0 in range(0, L, chunk_size):
         s1 = min(L, s0 + chunk_size)

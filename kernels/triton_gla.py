@@ -135,6 +135,7 @@ def gla_chunk(q, k, v, g, initial_state=None, scale=None, chunk_size=64):
     if chunk_size < 1:
         raise ValueError("chunk_size must be >= 1")
     scale = dk**-0.5 if scale is None else float(scale)
+    g = g.clamp_min(_ref.GATE_FLOOR)  # a -inf gate would give NaN differences inside a chunk (see gla_chunk_ref)
     q, k, v, g = (t.contiguous() for t in (q, k, v, g))
     s0 = None if initial_state is None else initial_state.float().contiguous()
     o = torch.empty_like(v)

@@ -9,6 +9,7 @@ os.environ.setdefault("TRITON_INTERPRET", "1")  # must precede the first triton 
 import pytest  # noqa: E402
 import torch  # noqa: E402
 import wavegraph.kernels as kernels  # noqa: E402
+from wavegraph.kernels import reference as R  # noqa: E402
 from wavegraph.kernels.dispatch import triton_available  # noqa: E402
 
 BACKENDS = ["ref", pytest.param("triton", marks=pytest.mark.skipif(not triton_available(), reason="no triton"))]
@@ -125,3 +126,17 @@ def test_a_non_tensor_argument_is_a_type_error_naming_it(monkeypatch, backend):
         kernels.causal_conv1d(r(1, 3, 4), r(3, 2).numpy())
     with pytest.raises(TypeError, match=r"^q is a builtins.list, expected a torch.Tensor"):
         kernels.gla_step([[[1.0]]], r(1, 1, 1), r(1, 1, 1), r(1, 1, 1), r(1, 1, 1, 1))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gla_chunk_with_a_minus_inf_gate_matches_the_recurrence(monkeypatch, backend):
+    # g = -inf (forget everything) is a valid log gate; before, the chunked forms gave NaN after it (-inf - -inf)
+    monkeypatch.setenv("WAVEGRAPH_KERNELS", backend)
+    gen = torch.Generator().manual_seed(1)
+    q, k = torch.randn(1, 2, 11, 5, generator=gen), torch.randn(1, 2, 11, 5, generator=gen)
+    v, g = torch.randn(1, 2, 11, 3, generator=gen), -torch.rand(1, 2, 11, 5, generator=gen)
+    g[0, 1, 4, 1] = -torch.inf
+    o, S = kernels.gla_chunk(q, k, v, g, chunk_size=8)
+    o_ref, S_ref = R.gla_recurrent_ref(q, k, v, g)
+    torch.testing.assert_close(o, o_ref, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(S, S_ref, rtol=1e-4, atol=1e-5)
