@@ -4,7 +4,8 @@ Each input file becomes one run of the graph in one process (the in-process runn
 so each file's output is bit-identical to running that file alone). The graph's file source takes the
 input (`--source NODE` when the graph has several), and every recorder writes under DIR/<input stem>/
 with its own file name (inputs under DIR are not taken; nor the .eeg/.vmrk of a matched BrainVision
-.vhdr, the .fdt of an EEGLAB .set, or the later parts x_raw-1.fif, ... of a matched split FIF). A run
+.vhdr, the .fdt of an EEGLAB .set, the later parts x_raw-1.fif, ... of a matched split FIF, nor the .json/.tsv sidecars of
+a BIDS tree, which a note names). A run
 that completed leaves DIR/<stem>/.wavegraph-done.json (the input's size and modification time and the
 overrides); a later batch skips those, so an interrupted batch resumes.
 A failing file does not stop the others: failures are listed at the end and the exit code is 1. What a run
@@ -96,6 +97,18 @@ def _recordings(files: list[Path]) -> list[Path]:
     return out
 
 
+_SIDECARS = (".json", ".tsv", ".tsv.gz", ".md")  # BIDS sidecars and tables (_channels.tsv, _eeg.json, ...)
+
+
+def _sidecar(path: Path) -> bool:
+    return path.name.lower().endswith(_SIDECARS)
+
+
+def sidecars(pattern: str) -> list[str]:
+    """The files --inputs matches that are metadata, not recordings (a BIDS tree's): not taken, but said."""
+    return sorted(p for p in glob.glob(pattern, recursive=True) if _sidecar(Path(p)) and Path(p).is_file())
+
+
 def plan(graph: str, pattern: str, out_dir: str, overrides: list[str], source: str | None = None) -> list[Job]:
     """One Job per input; GraphError when the graph cannot take inputs this way."""
     if graph == "-":  # each job reads the graph again, in its own process, and its hash marks the outputs done
@@ -147,7 +160,7 @@ def plan(graph: str, pattern: str, out_dir: str, overrides: list[str], source: s
     inputs = sorted(  # not the batch's own outputs (--out inside the glob): a re-run would take them as inputs
         q
         for q in (Path(p).resolve() for p in glob.glob(pattern, recursive=True))
-        if q.is_file() and not q.is_relative_to(out_root)
+        if q.is_file() and not q.is_relative_to(out_root) and not _sidecar(q)
     )
     inputs = _recordings(inputs)
     jobs = []
@@ -385,6 +398,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     jobs = plan(args.graph, args.inputs, args.out, args.set, args.source)
+    if meta := sidecars(args.inputs):
+        print(
+            f"{'error' if not jobs else 'note'}: --inputs {args.inputs!r} matches {len(meta)} sidecar or table files "
+            f"(.json, .tsv, .md: metadata, not recordings), not taken: {', '.join(meta[:3])}"
+            + (", ..." if len(meta) > 3 else "")
+            + ("; fix: give a pattern of the recordings, e.g. 'bids/**/*_eeg.edf'" if not jobs else ""),
+            file=sys.stderr,
+        )
+        if not jobs:
+            return 2
     if not jobs:
         out = Path(args.out).resolve()
         inside = [p for p in glob.glob(args.inputs, recursive=True) if Path(p).resolve().is_relative_to(out)]

@@ -104,3 +104,24 @@ def test_ctrl_c_mid_batch_stops_the_workers_and_names_what_did_not_finish(tmp_pa
     assert [o.input for o in e.value.outcomes] == ["/in/r0.wav"]
     assert e.value.unfinished == ["/in/r1.wav", "/in/r2.wav"]
     assert sorted(_Pool.last.killed) == [1, 2]
+
+
+def test_a_bids_tree_glob_takes_the_recordings_not_the_sidecars_and_says_so(tmp_path, capsys):
+    from wavegraph.pipeline.batch import main
+
+    graph = tmp_path / "g.yaml"
+    graph.write_text(GRAPH)
+    eeg = tmp_path / "bids" / "sub-01" / "eeg"
+    eeg.mkdir(parents=True)
+    for name in ("sub-01_task-x_eeg.json", "sub-01_task-x_channels.tsv", "sub-01_task-x_events.tsv"):
+        (eeg / name).write_text("{}")
+    (tmp_path / "bids" / "dataset_description.json").write_text("{}")
+    (eeg / "sub-01_task-x_eeg.wav").write_bytes(b"")
+    # before: 5 jobs, the 4 sidecars each FAILED 'not a recording', the recording's folder ..._eeg_wav
+    jobs = plan(str(graph), str(tmp_path / "bids" / "**" / "*"), str(tmp_path / "out"), [])
+    assert [Path(j.input).name for j in jobs] == ["sub-01_task-x_eeg.wav"]
+    assert Path(jobs[0].out_dir).name == "sub-01_task-x_eeg"
+    # nothing but sidecars: said before any run, with the fix
+    rc = main([str(graph), "--inputs", str(tmp_path / "bids" / "**" / "*.json"), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "sidecar" in err and "dataset_description.json" in err and "fix:" in err, err
