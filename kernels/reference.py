@@ -125,7 +125,8 @@ def selective_scan_chunked_ref(
     for s0 in range(0, L, chunk_size):
         s1 = min(L, s0 + chunk_size)
         T = s1 - s0
-        la = dt[:, :, s0:s1, None] * Af[None, :, None, :]  # (b, d, T, n) log-decay per step
+        # log-decay per step (b, d, T, n), floored like GLA's gate: an A of -inf would give -inf - -inf = NaN below
+        la = (dt[:, :, s0:s1, None] * Af[None, :, None, :]).clamp_min(GATE_FLOOR)
         cum = torch.cumsum(la, dim=2)
         dBu = dt[:, :, s0:s1, None] * Bf[:, None, :, s0:s1].transpose(2, 3) * uf[:, :, s0:s1, None]  # (b, d, T, n)
         diff = cum[:, :, :, None, :] - cum[:, :, None, :, :]  # (b, d, t, s, n) = S_t - S_s

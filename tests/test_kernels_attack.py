@@ -140,3 +140,16 @@ def test_gla_chunk_with_a_minus_inf_gate_matches_the_recurrence(monkeypatch, bac
     o_ref, S_ref = R.gla_recurrent_ref(q, k, v, g)
     torch.testing.assert_close(o, o_ref, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(S, S_ref, rtol=1e-4, atol=1e-5)
+
+
+def test_chunked_scan_with_a_minus_inf_decay_matches_the_sequential_scan():
+    # the chunked reference (the CUDA reference path, e.g. under autograd) gave NaN after an A of -inf
+    gen = torch.Generator().manual_seed(2)
+    u, dt = torch.randn(1, 3, 9, generator=gen), torch.rand(1, 3, 9, generator=gen) + 0.1
+    A = -torch.rand(3, 4, generator=gen)
+    A[0, 0] = -torch.inf
+    B, C = torch.randn(1, 4, 9, generator=gen), torch.randn(1, 4, 9, generator=gen)
+    y, h = R.selective_scan_chunked_ref(u, dt, A, B, C, chunk_size=4)
+    y_ref, h_ref = R.selective_scan_ref(u, dt, A, B, C)
+    torch.testing.assert_close(y, y_ref, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(h, h_ref, rtol=1e-4, atol=1e-5)
