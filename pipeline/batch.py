@@ -320,7 +320,12 @@ def run_ray(
         pending = {task.remote(job): job for job in jobs}
         outcomes: list[Outcome] = []
         while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
+            try:
+                ready, _ = ray.wait(list(pending), num_returns=1)
+            except KeyboardInterrupt:  # Ctrl-C: stop the tasks, say which files did not finish (as run_local)
+                for ref in pending:
+                    ray.cancel(ref, force=True)
+                raise Interrupted(outcomes, sorted(j.input for j in pending.values())) from None
             job = pending.pop(ready[0])
             try:
                 outcomes.append(ray.get(ready[0]))

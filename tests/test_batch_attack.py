@@ -125,3 +125,43 @@ def test_a_bids_tree_glob_takes_the_recordings_not_the_sidecars_and_says_so(tmp_
     rc = main([str(graph), "--inputs", str(tmp_path / "bids" / "**" / "*.json"), "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert rc == 2 and "sidecar" in err and "dataset_description.json" in err and "fix:" in err, err
+
+
+class _Ray:
+    """Ray as run_ray uses it: the first task ends, then Ctrl-C while waiting for the next."""
+
+    def __init__(self):
+        self.cancelled, self.calls = [], 0
+
+    def is_initialized(self):
+        return True
+
+    def remote(self, **_):
+        return lambda fn: type("T", (), {"remote": staticmethod(lambda job: job)})
+
+    def wait(self, refs, num_returns=1):
+        self.calls += 1
+        if self.calls > 1:
+            raise KeyboardInterrupt
+        return refs[:1], refs[1:]
+
+    def get(self, ref):
+        from wavegraph.pipeline.batch import Outcome
+
+        return Outcome(ref.input, "done")
+
+    def cancel(self, ref, force=False):
+        self.cancelled.append(ref.input)
+
+
+def test_ctrl_c_in_a_ray_batch_names_what_did_not_finish(monkeypatch):
+    from wavegraph.pipeline import batch
+
+    ray = _Ray()
+    monkeypatch.setitem(sys.modules, "ray", ray)
+    jobs = [batch.Job("g.yaml", f"/in/r{i}.wav", f"/out/r{i}", ()) for i in range(3)]
+    # before: a bare KeyboardInterrupt: 'wavegraph: stopped (Ctrl-C)', no summary, no --json, tasks left running
+    with pytest.raises(batch.Interrupted) as e:
+        batch.run_ray(jobs, None, 1.0, 0.0, progress=False)
+    assert [o.input for o in e.value.outcomes] == ["/in/r0.wav"]
+    assert e.value.unfinished == ["/in/r1.wav", "/in/r2.wav"] == sorted(ray.cancelled)
