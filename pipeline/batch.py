@@ -209,7 +209,7 @@ def run_job(job: Job) -> Outcome:
     from .runner import run_graph
 
     if is_done(job):
-        return Outcome(job.input, "skipped")
+        return Outcome(job.input, "skipped", outputs=_outputs(Path(job.out_dir)))
     t = time.monotonic()
     out = Path(job.out_dir)
     # the run's warnings go with its outcome: said by a worker they ran into the progress bar, or were lost (ray)
@@ -438,7 +438,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no file matches --inputs {args.inputs!r}", file=sys.stderr)
         return 2
     t = time.monotonic()
-    skipped = [Outcome(j.input, "skipped") for j in jobs if is_done(j)]  # complete: no worker needed
+    # complete: no worker needed (their outputs still named, for --json's reader)
+    skipped = [Outcome(j.input, "skipped", outputs=_outputs(Path(j.out_dir))) for j in jobs if is_done(j)]
     todo = [j for j in jobs if not is_done(j)]
     interrupted = False
     try:

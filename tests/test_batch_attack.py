@@ -165,3 +165,22 @@ def test_ctrl_c_in_a_ray_batch_names_what_did_not_finish(monkeypatch):
         batch.run_ray(jobs, None, 1.0, 0.0, progress=False)
     assert [o.input for o in e.value.outcomes] == ["/in/r0.wav"]
     assert e.value.unfinished == ["/in/r1.wav", "/in/r2.wav"] == sorted(ray.cancelled)
+
+
+def test_the_json_names_the_outputs_of_a_file_skipped_as_complete(tmp_path, capsys):
+    import json
+
+    from wavegraph.pipeline.batch import DONE, _signature, main
+
+    graph = tmp_path / "g.yaml"
+    graph.write_text(GRAPH)
+    (tmp_path / "x.wav").write_bytes(b"")
+    (job,) = plan(str(graph), str(tmp_path / "x.wav"), str(tmp_path / "out"), [])
+    Path(job.out_dir).mkdir(parents=True)
+    (Path(job.out_dir) / "out.wav").write_bytes(b"")  # as a first batch left it
+    (Path(job.out_dir) / DONE).write_text(json.dumps(_signature(job)))
+    args = [str(graph), "--inputs", str(tmp_path / "x.wav"), "--out", str(tmp_path / "out")]
+    assert main([*args, "--json", str(tmp_path / "o.json")]) == 0
+    (skipped,) = json.loads((tmp_path / "o.json").read_text())
+    # before: outputs [] for a resumed batch's complete files: the --json named no output of theirs
+    assert skipped["status"] == "skipped" and skipped["outputs"] == [str(Path(job.out_dir) / "out.wav")]
