@@ -58,8 +58,19 @@ class RecurrentStack(StreamingModel):
         except KeyError as e:
             raise ValueError(f"not a {type(self).__name__} state of {self.cfg.n_layers} layers: no {e}") from None
 
+    def _check_dtype(self, x: torch.Tensor) -> None:
+        """ValueError when x's dtype is not the weights' (outside autocast): torch's own error for that is
+        'expected m1 and m2 to have the same dtype' from deep inside a layer, naming neither."""
+        w = next(self.parameters()).dtype
+        if x.dtype != w and not torch.is_autocast_enabled(x.device.type):
+            raise ValueError(
+                f"x has dtype {x.dtype} but the {type(self).__name__} weights are {w}: "
+                f"pass x.to({w}) or convert the model with .to({x.dtype})"
+            )
+
     def _run(self, x: torch.Tensor, layer_states: list[LayerState | None]) -> tuple[torch.Tensor, State]:
         check_frames(x, self.d_in)
+        self._check_dtype(x)
         h = self.in_proj(x) if self.in_proj is not None else x
         new: State = {}
         for i, s in enumerate(layer_states):
@@ -79,6 +90,7 @@ class RecurrentStack(StreamingModel):
         """One frame x_t (B, d_in) -> (y (B, 1, d_model), state), the state updated in place."""
         if x_t.dim() != 2 or x_t.shape[-1] != self.d_in:
             raise ValueError(f"x_t must be (batch, d_in={self.d_in}), got shape {tuple(x_t.shape)}")
+        self._check_dtype(x_t)
         h = self.in_proj(x_t) if self.in_proj is not None else x_t
         for i, s in enumerate(self._layer_states(state)):
             h = self._layer_step(i, h, s)

@@ -153,3 +153,22 @@ def test_chunked_scan_with_a_minus_inf_decay_matches_the_sequential_scan():
     y_ref, h_ref = R.selective_scan_ref(u, dt, A, B, C)
     torch.testing.assert_close(y, y_ref, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(h, h_ref, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("stack", ["mamba", "gla"])
+def test_model_input_of_another_dtype_than_the_weights_says_so(stack):
+    # before: MambaStack raised torch's "expected m1 and m2 to have the same dtype, but got: double != float"
+    from wavegraph.models.gla import GLAConfig, GLAStack
+    from wavegraph.models.mamba import MambaConfig, MambaStack
+
+    m = (
+        MambaStack(MambaConfig(d_model=8, n_layers=1, d_state=4))
+        if stack == "mamba"
+        else GLAStack(GLAConfig(d_model=8, n_layers=1, n_heads=2))
+    )
+    x = torch.randn(2, 5, 8, dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"x has dtype torch.float64 but the \w+Stack weights are torch.float32"):
+        m(x)
+    with pytest.raises(ValueError, match=r"x has dtype torch.float64 but the \w+Stack weights are torch.float32"):
+        m.step(x[:, 0], m.init_state(2))
+    assert m.double()(x).dtype == torch.float64  # converting the model, as the message says, works
