@@ -435,6 +435,14 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
+        if folders := sorted(p for p in glob.glob(args.inputs, recursive=True) if Path(p).is_dir()):
+            print(  # --inputs 'recs/*' with recs/s1/, recs/s2/: folders, where their files are wanted
+                f"error: --inputs {args.inputs!r} matches only folders ({', '.join(folders[:3])}"
+                f"{', ...' if len(folders) > 3 else ''}), no file; fix: a pattern of the files in them, e.g. "
+                f"--inputs {shlex.quote(str(Path(args.inputs) / '**' / '*'))} (** for their sub-folders too)",
+                file=sys.stderr,
+            )
+            return 2
         print(f"error: no file matches --inputs {args.inputs!r}", file=sys.stderr)
         return 2
     t = time.monotonic()

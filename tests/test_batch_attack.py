@@ -184,3 +184,17 @@ def test_the_json_names_the_outputs_of_a_file_skipped_as_complete(tmp_path, caps
     (skipped,) = json.loads((tmp_path / "o.json").read_text())
     # before: outputs [] for a resumed batch's complete files: the --json named no output of theirs
     assert skipped["status"] == "skipped" and skipped["outputs"] == [str(Path(job.out_dir) / "out.wav")]
+
+
+def test_a_glob_of_folders_only_says_so_and_how_to_reach_their_files(tmp_path, capsys):
+    from wavegraph.pipeline.batch import main
+
+    graph = tmp_path / "g.yaml"
+    graph.write_text(GRAPH)
+    for s in ("s1", "s2"):
+        (tmp_path / "recs" / s).mkdir(parents=True)
+        (tmp_path / "recs" / s / "run.wav").write_bytes(b"")
+    rc = main([str(graph), "--inputs", str(tmp_path / "recs" / "*"), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    # before: 'no file matches', though it matched two folders of recordings
+    assert rc == 2 and "folders" in err and "s1" in err and "**" in err and "fix:" in err, err
