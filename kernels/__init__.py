@@ -112,6 +112,12 @@ def gla_step(q, k, v, g, state, scale=None):
     if squeeze:
         if q.shape[2] != 1:
             raise ValueError(f"gla_step takes one token; got q with time length {q.shape[2]}")
+        for name, t in (("k", k), ("v", v), ("g", g)):
+            if t.dim() != 4 or t.shape[2] != 1:
+                raise ValueError(
+                    f"q has shape {tuple(q.shape)} (batch, heads, 1, dk), so {name} must have a length-1 time axis "
+                    f"too, got shape {tuple(t.shape)}"
+                )
         q, k, v, g = q[:, :, 0], k[:, :, 0], v[:, :, 0], g[:, :, 0]
     if _select_backend(q=q, k=k, v=v, g=g, state=state) == "triton":
         from . import triton_gla

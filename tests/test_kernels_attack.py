@@ -172,3 +172,12 @@ def test_model_input_of_another_dtype_than_the_weights_says_so(stack):
     with pytest.raises(ValueError, match=r"x has dtype torch.float64 but the \w+Stack weights are torch.float32"):
         m.step(x[:, 0], m.init_state(2))
     assert m.double()(x).dtype == torch.float64  # converting the model, as the message says, works
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gla_step_with_a_4d_q_and_a_3d_k_names_k_and_its_real_shape(monkeypatch, backend):
+    # before: "k has shape (1, 2), expected (1, 2, 4)": k's shape after a slice the caller never made
+    monkeypatch.setenv("WAVEGRAPH_KERNELS", backend)
+    q, g, v = torch.randn(1, 2, 1, 4), -torch.rand(1, 2, 1, 4), torch.randn(1, 2, 1, 3)
+    with pytest.raises(ValueError, match=r"so k must have a length-1 time axis too, got shape \(1, 2, 4\)"):
+        kernels.gla_step(q, q[:, :, 0], v, g, torch.zeros(1, 2, 4, 3))
