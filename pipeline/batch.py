@@ -104,9 +104,15 @@ def _sidecar(path: Path) -> bool:
     return path.name.lower().endswith(_SIDECARS)
 
 
-def sidecars(pattern: str) -> list[str]:
-    """The files --inputs matches that are metadata, not recordings (a BIDS tree's): not taken, but said."""
-    return sorted(p for p in glob.glob(pattern, recursive=True) if _sidecar(Path(p)) and Path(p).is_file())
+def sidecars(pattern: str, out_dir: str) -> list[str]:
+    """The files --inputs matches that are metadata, not recordings (a BIDS tree's): not taken, but said
+    (not those in --out: the batch's own outputs)."""
+    out = Path(out_dir).resolve()
+    return sorted(
+        p
+        for p in glob.glob(pattern, recursive=True)
+        if _sidecar(Path(p)) and Path(p).is_file() and not Path(p).resolve().is_relative_to(out)
+    )
 
 
 def plan(graph: str, pattern: str, out_dir: str, overrides: list[str], source: str | None = None) -> list[Job]:
@@ -403,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     jobs = plan(args.graph, args.inputs, args.out, args.set, args.source)
-    if meta := sidecars(args.inputs):
+    if meta := sidecars(args.inputs, args.out):
         print(
             f"{'error' if not jobs else 'note'}: --inputs {args.inputs!r} matches {len(meta)} sidecar or table files "
             f"(.json, .tsv, .md: metadata, not recordings), not taken: {', '.join(meta[:3])}"

@@ -198,3 +198,13 @@ def test_a_glob_of_folders_only_says_so_and_how_to_reach_their_files(tmp_path, c
     err = capsys.readouterr().err
     # before: 'no file matches', though it matched two folders of recordings
     assert rc == 2 and "folders" in err and "s1" in err and "**" in err and "fix:" in err, err
+
+
+def test_the_sidecar_note_leaves_out_the_batchs_own_outputs(tmp_path):
+    from wavegraph.pipeline.batch import sidecars
+
+    (tmp_path / "recs" / "out" / "s1").mkdir(parents=True)
+    (tmp_path / "recs" / "s1_eeg.json").write_text("{}")
+    (tmp_path / "recs" / "out" / "s1" / "rec_eeg.json").write_text("{}")  # a BIDS recorder's output, not a sidecar
+    said = sidecars(str(tmp_path / "recs" / "**" / "*.json"), str(tmp_path / "recs" / "out"))
+    assert said == [str(tmp_path / "recs" / "s1_eeg.json")]
