@@ -26,6 +26,7 @@ before the first chunk or after the last, extrapolated at the nominal rate. Wher
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -137,18 +138,24 @@ def read_chunk_log(path: Path, rate: float) -> tuple[float, list[int], int | Non
     if not path.exists():
         return 0.0, gaps, total, None
     total = 0
-    with open(path) as f:
+    for t0, n, gap in chunk_log_rows(path):
+        if first_t0 is None and math.isfinite(t0):  # as the recorder: from the first timed chunk
+            first_t0 = t0 - (total / rate if rate > 0 else 0.0)
+        if gap:
+            gaps.append(total)
+        if times is not None:
+            times.add(t0, n)
+        total += n
+    return first_t0 or 0.0, gaps, total, times
+
+
+def chunk_log_rows(path: Path) -> Iterator[tuple[float, int, bool]]:
+    """(t0, samples, gap flag) of each complete line of a recorder's `<path>.chunks.csv` (header seq,t0,n,gap), in
+    order; it stops at the first line a kill tore (no newline, or not four fields)."""
+    with open(path, encoding="utf-8") as f:
         f.readline()  # the header
         for line in f:
             parts = line.split(",")
             if not line.endswith("\n") or len(parts) != 4:
-                break
-            t0, n = float(parts[1]), int(parts[2])
-            if first_t0 is None and math.isfinite(t0):  # as the recorder: from the first timed chunk
-                first_t0 = t0 - (total / rate if rate > 0 else 0.0)
-            if parts[3].strip() == "1":
-                gaps.append(total)
-            if times is not None:
-                times.add(t0, n)
-            total += n
-    return first_t0 or 0.0, gaps, total, times
+                return
+            yield float(parts[1]), int(parts[2]), parts[3].strip() == "1"

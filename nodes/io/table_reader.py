@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
+from .chunk_times import chunk_log_rows
 from .readers import _no_events, _Reader
 
 _log = logging.getLogger("wavegraph.file_source")
@@ -107,22 +108,16 @@ class NpzReader(_Reader):
             return
         starts, t0s, gaps, total = [], [], [], 0
         try:
-            with open(log, encoding="utf-8") as f:
-                f.readline()  # the header: seq,t0,n,gap
-                for line in f:
-                    parts = line.split(",")
-                    if not line.endswith("\n") or len(parts) != 4:
-                        break
-                    t0, n = float(parts[1]), int(parts[2])
-                    if n <= 0:
-                        continue
-                    if not np.isfinite(t0):  # a chunk without a time: on from the one before
-                        t0 = t0s[-1] + (total - starts[-1]) / self.sfreq if t0s else self.t0 + total / self.sfreq
-                    starts.append(total)
-                    t0s.append(t0)
-                    if parts[3].strip() == "1" and total:
-                        gaps.append(total)
-                    total += n
+            for t0, n, gap in chunk_log_rows(log):
+                if n <= 0:
+                    continue
+                if not np.isfinite(t0):  # a chunk without a time: on from the one before
+                    t0 = t0s[-1] + (total - starts[-1]) / self.sfreq if t0s else self.t0 + total / self.sfreq
+                starts.append(total)
+                t0s.append(t0)
+                if gap and total:
+                    gaps.append(total)
+                total += n
         except (OSError, ValueError, UnicodeDecodeError) as e:
             _log.warning("%s: cannot read its chunk log %s (%s): replayed from its t0", self.what_of(log), log, e)
             return
