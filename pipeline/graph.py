@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from .config import EdgeConfig, GraphConfig, GraphError, NodeConfig
 from .node import Node, Sink
+from .node_class import class_problem
 from .param_problems import MAX_RATE, _number_problems, _param_problems, _set, _set_text_as_typed
 from .registry import UnknownNodeType, add_search_dirs, lookup
 from .spec import SpecError, StreamSpec
@@ -130,6 +131,10 @@ def make_node(nc: NodeConfig, file: str) -> Node:
     if problems:
         node.close()
         raise GraphError(problems)
+    wrong = class_problem(node)
+    if wrong:  # a class the runtime cannot drive: was a bare NotImplementedError mid-run, or a run of nothing
+        node.close()
+        raise GraphError([(file, nc.type_line or nc.line, f"node '{nc.id}' ({nc.type}): {wrong[0]}", wrong[1])])
     node.node_id = nc.id
     for name, value in dict(node.params).items():
         if isinstance(value, float) and not math.isfinite(value):

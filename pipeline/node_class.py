@@ -1,0 +1,60 @@
+"""What a graph checks of a node class (a user's `type: mymod:Class` above all) before it runs: a class the
+runtime cannot drive (a node with no process(), a source with no read(), ports written as text) was accepted
+by `validate` and then failed mid-run with a bare NotImplementedError, or ran and gave nothing (a Node with
+no inputs is never called), exit 0."""
+
+from __future__ import annotations
+
+import inspect
+import os
+
+from .node import Node, Source
+
+
+def _where(cls: type) -> str:
+    """`Doubler (mynode.py)`: the class and the file it is written in."""
+    try:
+        path = inspect.getsourcefile(cls) or ""
+    except TypeError:
+        path = ""
+    return f"{cls.__name__} ({os.path.basename(path)})" if path else cls.__name__
+
+
+def class_problem(node: Node) -> tuple[str, str] | None:
+    """(what is wrong, the fix) for a node the runtime could not run as written, or None."""
+    cls = type(node)
+    for which in ("inputs", "outputs"):
+        ports = getattr(node, which)
+        if isinstance(ports, str):  # `inputs = "in"`: the ports 'i' and 'n'
+            return (
+                f"class {_where(cls)} has {which} = {ports!r}, text, not a tuple of port names",
+                f"write {which} = ({ports!r},) (a tuple: the comma counts)",
+            )
+        if not isinstance(ports, (tuple, list)) or not all(isinstance(p, str) and p for p in ports):
+            return (
+                f"class {_where(cls)} has {which} = {ports!r}, not a tuple of port names",
+                f"write {which} = ('in',) or a tuple of the names (() for none)",
+            )
+    if isinstance(node, Source):
+        missing = [m for m in ("configure", "read") if getattr(cls, m) is getattr(Source, m)]
+        if missing:
+            said = " and ".join(f"{m}()" for m in missing)
+            return (
+                f"class {_where(cls)} is a Source without {said}: the run would fail with NotImplementedError",
+                "define configure(self, in_specs) returning {'out': StreamSpec} and read(self) returning "
+                "{'out': Chunk} (None at the end of the stream)",
+            )
+        return None
+    if not node.inputs:
+        return (
+            f"class {_where(cls)} has no inputs but is not a Source: nothing would ever call it and the run would "
+            "end with no output",
+            "subclass wavegraph.pipeline.node.Source (from wavegraph.pipeline.node import Source) and return "
+            "{'out': Chunk} from read(), None at the end",
+        )
+    if cls.process is Node.process:
+        return (
+            f"class {_where(cls)} defines no process(): the run would fail with NotImplementedError at the first chunk",
+            "define process(self, inputs) returning {port: Chunk} for its outputs ({} for none yet)",
+        )
+    return None

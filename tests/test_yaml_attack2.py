@@ -1,0 +1,77 @@
+"""A new user's own graph files and node classes: the mistakes they make, each said when the graph is built
+(`validate`, exit 2) as `file:line: what; fix: how`, never left to fail or do nothing mid-run."""
+
+import textwrap
+
+from wavegraph.pipeline.cli import main
+
+USER_GRAPH = """\
+nodes:
+  - {id: src, type: sine, params: {duration: 0.2}}
+  - {id: my, type: "MODULE:Doubler"}
+  - {id: sink, type: null_sink}
+edges:
+  - {source: src.out, target: my.in}
+  - {source: my.out, target: sink.in}
+"""
+
+
+def check(tmp_path, monkeypatch, capsys, text, *files, command="validate"):
+    """Run `wavegraph validate g.yaml` (or `run --in-process`) on `text`; its problems, [] when it passed."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.yaml").write_text(textwrap.dedent(text))
+    args = ["run", "g.yaml", "--in-process"] if command == "run" else [command, "g.yaml", *files]
+    code = main(args)
+    out = capsys.readouterr()
+    if code == 0:
+        return []
+    lines = out.err.strip().splitlines()
+    assert code == 2 and lines and "Traceback" not in out.err, out
+    for line in lines:
+        assert "; fix: " in line, line
+    return lines
+
+
+def user_node(tmp_path, module, body):
+    (tmp_path / f"{module}.py").write_text(
+        "import numpy as np\nfrom wavegraph.pipeline.node import Node, NodeParams, Source\n"
+        "from wavegraph.pipeline.chunk import Chunk\nfrom wavegraph.pipeline.spec import signal_spec\n\n"
+        + textwrap.dedent(body)
+    )
+    return USER_GRAPH.replace("MODULE", module)
+
+
+def test_a_node_class_the_runtime_cannot_drive_is_refused_at_build(tmp_path, monkeypatch, capsys):
+    # no process(): validate said OK, the run failed at the first chunk with a bare NotImplementedError
+    graph = user_node(tmp_path, "wg_a2_noproc", "class Doubler(Node):\n    pass\n")
+    err = check(tmp_path, monkeypatch, capsys, graph)
+    assert err and err[0].startswith("g.yaml:3: node 'my' (wg_a2_noproc:Doubler): class Doubler (wg_a2_noproc.py)")
+    assert "defines no process()" in err[0] and "define process(self, inputs)" in err[0], err
+    assert check(tmp_path, monkeypatch, capsys, graph, command="run") == err  # before: exit 1, a traceback
+    # ports written as text: inputs = "in" made the two inputs 'i' and 'n'
+    body = "class Doubler(Node):\n    inputs = 'in'\n    def process(self, inputs):\n        return {'out': inputs['in']}\n"
+    err = check(tmp_path, monkeypatch, capsys, user_node(tmp_path, "wg_a2_text_ports", body))
+    assert len(err) == 1 and "inputs = 'in', text, not a tuple" in err[0] and "inputs = ('in',)" in err[0], err
+    # a Node with no inputs that is not a Source: never called; the run ended with nothing, exit 0
+    body = """\
+        class Doubler(Node):
+            inputs = ()
+            def configure(self, in_specs):
+                return {"out": signal_spec(250.0, ["a"])}
+            def read(self):
+                return {"out": Chunk(np.zeros((1, 25)), 0.0)}
+        """
+    graph = user_node(tmp_path, "wg_a2_nonsource", body).replace("- {source: src.out, target: my.in}\n", "")
+    graph = graph.replace("  - {id: src, type: sine, params: {duration: 0.2}}\n", "")
+    err = check(tmp_path, monkeypatch, capsys, graph)
+    assert len(err) == 1 and "has no inputs but is not a Source" in err[0] and "subclass" in err[0], err
+    # a Source without read(): was the same bare NotImplementedError mid-run
+    body = "class Doubler(Source):\n    def configure(self, in_specs):\n        return {'out': signal_spec(250.0, ['a'])}\n"
+    graph = user_node(tmp_path, "wg_a2_noread", body).replace("- {source: src.out, target: my.in}\n", "")
+    err = check(
+        tmp_path, monkeypatch, capsys, graph.replace("  - {id: src, type: sine, params: {duration: 0.2}}\n", "")
+    )
+    assert len(err) == 1 and "is a Source without read()" in err[0] and "read(self)" in err[0], err
+    # a class that is right passes, and runs
+    body = "class Doubler(Node):\n    def process(self, inputs):\n        return {'out': inputs['in']}\n"
+    assert check(tmp_path, monkeypatch, capsys, user_node(tmp_path, "wg_a2_good", body), command="run") == []
