@@ -5,8 +5,10 @@ no inputs is never called), exit 0."""
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import os
+import sys
 
 from .node import Node, Source
 
@@ -58,3 +60,31 @@ def class_problem(node: Node) -> tuple[str, str] | None:
             "define process(self, inputs) returning {port: Chunk} for its outputs ({} for none yet)",
         )
     return None
+
+
+def not_a_node_reason(value: object, attr: str, module_name: str) -> str:
+    """Why `module:attr` is no node class (None: the module has no `attr`), and how to make it one (the hint of
+    an UnknownNodeType)."""
+    module = sys.modules.get(module_name)
+    where = os.path.basename(getattr(module, "__file__", "") or "") or f"module '{module_name}'"
+    if value is None:  # `mynode:Dobuler`: was "module 'mynode' has no attribute 'Dobuler'", and no fix
+        names = [
+            n
+            for n, v in vars(module).items()
+            if isinstance(v, type) and issubclass(v, Node) and v.__module__ == module_name  # not an imported Node
+        ]
+        close = difflib.get_close_matches(attr, names, n=1, cutoff=0.5)
+        said = f"did you mean {module_name}:{close[0]}?" if close else ""
+        said = said or (
+            f"its node classes: {', '.join(names)}"
+            if names
+            else f"it defines no node class: write `class {attr}(Node):` there"
+        )
+        return f"module '{module_name}' has no attribute '{attr}'; {said}"
+    if isinstance(value, type):
+        return (
+            f"'{attr}' in {where} is a plain class, not a wavegraph node: write "
+            f"`class {attr}(Node):` (from wavegraph.pipeline.node import Node, NodeParams; a source: Source, "
+            "with read()), its parameters as fields of a nested `class Params(NodeParams)`"
+        )
+    return f"'{attr}' in {where} is not a class but a value of type {type(value).__name__}: name a class, e.g. mymod:MyNode"

@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Iterable
 
 from .node import Node
+from .node_class import not_a_node_reason
 
 ENTRY_POINT_GROUP = "wavegraph.nodes"
 _LOADED: dict[str, type[Node]] = {}
@@ -101,12 +102,7 @@ def _load_path(name: str, type_name: str | None = None) -> type[Node]:
         ) from e
     cls = getattr(module, attr, None)
     if not (isinstance(cls, type) and issubclass(cls, Node)):
-        reason = (
-            f"module '{module_name}' has no attribute '{attr}'"
-            if cls is None
-            else f"'{attr}' in module '{module_name}' is not a Node subclass"
-        )
-        raise UnknownNodeType(type_name or name, None, reason)
+        raise UnknownNodeType(type_name or name, None, not_a_node_reason(cls, attr, module_name))
     return cls
 
 

@@ -75,3 +75,24 @@ def test_a_node_class_the_runtime_cannot_drive_is_refused_at_build(tmp_path, mon
     # a class that is right passes, and runs
     body = "class Doubler(Node):\n    def process(self, inputs):\n        return {'out': inputs['in']}\n"
     assert check(tmp_path, monkeypatch, capsys, user_node(tmp_path, "wg_a2_good", body), command="run") == []
+
+
+def test_a_module_class_that_is_no_node_says_how_to_write_one(tmp_path, monkeypatch, capsys):
+    # a plain class, as the README's "a node is a plain class" reads: was "'Doubler' in module '...' is not a
+    # Node subclass", what without how
+    body = "class Doubler:\n    def process(self, inputs):\n        return {'out': inputs['in']}\nrate = 250\n"
+    graph = user_node(tmp_path, "wg_a2_plain", body)
+    err = check(tmp_path, monkeypatch, capsys, graph)
+    assert len(err) == 1 and err[0].startswith("g.yaml:3: node 'my': unknown type 'wg_a2_plain:Doubler'; fix:"), err
+    assert "'Doubler' in wg_a2_plain.py is a plain class" in err[0] and "`class Doubler(Node):`" in err[0], err
+    err = check(tmp_path, monkeypatch, capsys, graph.replace(":Doubler", ":rate"))
+    assert "'rate' in wg_a2_plain.py is not a class but a value of type int" in err[0], err
+    # a misspelt class: was "module '...' has no attribute 'Dobuler'", and no fix
+    body = "class Doubler(Node):\n    def process(self, inputs):\n        return {'out': inputs['in']}\n"
+    graph = user_node(tmp_path, "wg_a2_typo", body)
+    err = check(tmp_path, monkeypatch, capsys, graph.replace(":Doubler", ":Dobuler"))
+    assert err[0].endswith("fix: module 'wg_a2_typo' has no attribute 'Dobuler'; did you mean wg_a2_typo:Doubler?"), err
+    err = check(tmp_path, monkeypatch, capsys, graph.replace(":Doubler", ":Zzz"))
+    assert err[0].endswith("fix: module 'wg_a2_typo' has no attribute 'Zzz'; its node classes: Doubler"), (
+        err
+    )  # not Node, Source
