@@ -28,7 +28,10 @@ start, as ``sliding_window``). Gaps: a chunk flagged ``gap`` resets the filters 
 window (counted ``samples_dropped_at_gap``), so no window spans a gap: the windows that would have are
 skipped, counted ``windows_lost_at_gap`` (in the run's summary); windows re-anchor at the chunk's
 t0. NaN/Inf: ``nan_policy`` zero (default) or propagate (a window that held one has NaN scores and no
-decision, counted ``undecided_nonfinite``, as a window a filter overflowed in). Offline equivalent: ``models.ssvep.filter_bank`` on the whole signal from zero state, then the
+decision, counted ``undecided_nonfinite``, as a window a filter overflowed in). A window whose input is constant
+on every picked channel or whose first sub-band is under 0.1 nV RMS (no signal: a flat or zeroed stretch, the
+filters' ringing after one once under that) gets NaN scores and no decision, counted
+``undecided_flat`` (nodes/models/ssvep_flat.py). Offline equivalent: ``models.ssvep.filter_bank`` on the whole signal from zero state, then the
 scorer on ``y[..., k*hop : k*hop + size]`` for every k (tested, streaming == whole at rtol 1e-9).
 """
 
@@ -57,6 +60,7 @@ from ..nanpolicy import (
     signal_input,
 )
 from .common import CheckpointPath, Device, Threads, resolve_device, torch_threads
+from .ssvep_flat import Moved, floor_of, is_flat, quiet, say_flat
 from .ssvep_samples import Samples as _Samples  # (tests import it from here)
 
 
@@ -138,6 +142,8 @@ class _SSVEPBase(Node[P]):
                 "connect the EEG and set `channels` to the occipital ones (or null for every channel)",
             )
         self._rate = spec.rate
+        types = [spec.channel_types[i] for i in self._pick] if spec.channel_types else []
+        self._floor = floor_of(spec.units, types)  # a window's first sub-band under it: no signal, no decision
         self._size = int(round(self._window * spec.rate))
         # `window: 100000` (samples meant, seconds read) buffered every sample until the machine ran out of memory
         check_window_size(f"{name} window", self._size, len(self._sos) * self._nch, 8, spec.rate)
@@ -274,9 +280,16 @@ class SSVEPDecoder(_SSVEPBase[SSVEPDecoderParams]):
         self._buf = np.zeros((len(self._sos), self._nch, 0))  # filtered samples from the next window start on
         self._k = 0  # windows emitted since the last reset
         self._t_first = None
+        self._moved = Moved()  # which buffered samples moved: a window of constant input gets no decision
 
     def state_dict(self):
-        return {"zi": np.stack(self._zi), "buf": self._buf.copy(), "k": self._k, "t_first": self._t_first}
+        return {
+            "zi": np.stack(self._zi),
+            "buf": self._buf.copy(),
+            "k": self._k,
+            "t_first": self._t_first,
+            **self._moved.state(),
+        }
 
     def load_state_dict(self, state):
         zi, buf = np.array(state["zi"], dtype=np.float64), np.asarray(state["buf"], dtype=np.float64)
@@ -289,19 +302,22 @@ class SSVEPDecoder(_SSVEPBase[SSVEPDecoderParams]):
         self._zi, self._buf = list(zi), buf.copy()
         self._k = int(state["k"])
         self._t_first = None if state["t_first"] is None else float(state["t_first"])
+        self._moved.load(state, buf.shape[-1])
 
-    def _windows(self, y: np.ndarray) -> tuple[np.ndarray | None, int]:
-        """Append filtered samples (bands, channels, n); return the complete windows (None if none) and the first
-        one's index."""
+    def _windows(self, y: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, int]:
+        """Append filtered samples (bands, channels, n); return the complete windows (None if none), which of them
+        had constant input (no signal) and the first one's index."""
         buf = np.concatenate([self._buf, y], axis=-1)
         n_win = (buf.shape[-1] - self._size) // self._hop + 1 if buf.shape[-1] >= self._size else 0
         k0 = self._k
         frames = (
             np.stack([buf[..., j * self._hop : j * self._hop + self._size] for j in range(n_win)]) if n_win else None
         )
+        flat = self._moved.flat(n_win, self._hop, self._size)
         self._buf = buf[..., n_win * self._hop :]
+        self._moved.drop(n_win * self._hop)
         self._k += n_win
-        return frames, k0
+        return frames, flat, k0
 
     # --- data --------------------------------------------------------------------------------
     def process(self, inputs):
@@ -317,6 +333,7 @@ class SSVEPDecoder(_SSVEPBase[SSVEPDecoderParams]):
         self._t_first = first_time(self._t_first, c.t0, (self._k * self._hop + self._buf.shape[-1]) / self._rate)
         x = x[self._pick]
         x, mask = sanitize(self, x, self.params.nan_policy)
+        self._moved.append(x)
         y = np.empty((len(self._sos), *x.shape))
         for b, sos in enumerate(self._sos):
             y[b], self._zi[b] = sosfilt(sos, x, axis=-1, zi=self._zi[b])
@@ -325,16 +342,20 @@ class SSVEPDecoder(_SSVEPBase[SSVEPDecoderParams]):
             self._zi = [np.zeros_like(z) for z in self._zi]
         if mask is not None:
             y[:, mask] = np.nan
-        frames, k0 = self._windows(y)
+        frames, flat, k0 = self._windows(y)
         if frames is None:
             return {}
+        starts = self._t_first + (k0 + np.arange(frames.shape[0])) * self._hop / self._rate
         bad = ~np.isfinite(frames).all(axis=(1, 2, 3))
         if bad.any():  # a NaN (propagate) or an overflow in the window: NaN scores, no decision, counted
             self.count("undecided_nonfinite", int(bad.sum()))
+        flat |= quiet(frames[:, 0], self._floor)
+        if (flat := flat & ~bad).any():  # no signal: the scores would be 0s or the filters' ringing
+            say_flat(self, int(flat.sum()), float(starts[np.argmax(flat)]) - self._lag, "window")
+            bad |= flat
         scores = np.full((frames.shape[0], len(self._freqs)), np.nan)
         if (~bad).any():
             scores[~bad] = self._score(np.ascontiguousarray(frames[~bad]))
-        starts = self._t_first + (k0 + np.arange(frames.shape[0])) * self._hop / self._rate
         out = {"scores": Chunk(scores, float(starts[0]), c.seq, c.gap, c.eos, c.origin_ns)}
         ok = np.flatnonzero(~bad)
         if ok.size:
@@ -373,7 +394,8 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
     Outputs as ``ssvep_decoder``: ``out`` events (onset = marker time, duration = window, code = 1 + the
     chosen frequency's index), ``scores`` irregular features (one row per decision, t0 = marker time).
     Dropped and counted: markers whose window spans a gap (``gap_in_trial``), or holds a NaN (nan_policy
-    propagate) or overflows the filters (``undecided_nonfinite``), that arrive after their
+    propagate) or overflows the filters (``undecided_nonfinite``), whose window has no signal
+    (constant on every channel, or under 0.1 nV: ``undecided_flat``), that arrive after their
     pre-roll left the kept data (``late_marker``), whose code is not in `codes` (``ignored_marker``), or whose
     onset or code is NaN or infinite (``bad_marker``), and with `reject_by_annotation` (default true, as MNE's) those
     whose samples [marker - pre, end of the window) a BAD_... marker segment overlaps (``bad_segment``, said once:
@@ -521,6 +543,11 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
             y = np.stack([sosfilt(sos, np.where(held, 0.0, x), axis=-1) for sos in self._sos])[..., -span:]
             if held[:, -span:].any() or not all_finite(y):  # (an overflow: scores of inf say nothing)
                 self.count("undecided_nonfinite")
+                continue
+            if is_flat(x[:, -span:]) or quiet(
+                y[0], self._floor
+            ):  # no signal: the scores would be 0s (the first frequency) or the DNN's guess
+                say_flat(self, 1, t, "trial window")
                 continue
             scores.append((self._predict(y[None], crops=k) if k else self._score(y[None]))[0])
             rows.append(t)

@@ -1,0 +1,101 @@
+"""Windows without signal for the SSVEP decoders: no decision on them, counted ``undecided_flat`` (said once).
+
+FBCCA is scale-free (CCA) and the DNN decides on any input, so a window without signal was still decided: a flat
+file, or a stretch of zeros where an amplifier lost its electrodes (or a NaN stretch zeroed by ``nan_policy: zero``),
+scored 0 for every frequency and got the first one; such a stretch after real EEG was decided on the ringing of the
+filters before it (the notch's, the decoder's sub-bands': a tail decaying to 1e-20 V), with scores like real ones.
+
+A window has no signal when
+
+* every picked channel is constant over it (exact: any units; ``Moved`` tracks, across chunks, which input samples
+  differ from the sample before them, aligned with the decoder's buffer, so the same windows in any chunking), or
+* its widest sub-band (the first) has an RMS below ``FLOOR_V`` = 1e-10 V (0.1 nV, 50x under the quantisation noise
+  of a 24-bit EEG amplifier, whose steps are 20 nV or more) in a stream of volts (or mV, uV, nV, scaled; or MNE's SI of voltage channels); in other
+  units only an exact 0.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+_log = logging.getLogger("wavegraph.ssvep")
+FLOOR_V = 1e-10
+
+
+def floor_of(units: str, types) -> float:
+    """The RMS under which a sub-band window is no signal, in the stream's units (0: only an exact 0). `types`: the
+    picked channels' types; a stream in "SI" (MNE's arrays: each channel in its SI unit) is in volts when they are
+    all voltage channels (eeg, eog, ...)."""
+    from ..io.units import VOLTAGE_TYPES, volt_scale
+
+    if units == "SI":
+        scale = 1.0 if types and all(t in VOLTAGE_TYPES for t in types) else None
+    else:
+        scale = volt_scale(units) if units else None
+    return FLOOR_V / scale if scale else 0.0
+
+
+def quiet(band: np.ndarray, floor: float) -> np.ndarray:
+    """Which windows of the first sub-band (..., channels, samples) have an RMS at or under `floor`."""
+    with np.errstate(over="ignore"):  # a window near the float max: inf, not quiet
+        return np.sqrt(np.mean(np.square(band), axis=(-2, -1))) <= floor
+
+
+class Moved:
+    """Per buffered sample: does it differ from the sample before it on any channel (the first after a reset: no)."""
+
+    def __init__(self) -> None:
+        self.last: np.ndarray | None = None  # the previous input sample (channels,), None after a reset
+        self.buf = np.zeros(0, dtype=bool)
+
+    def append(self, x: np.ndarray) -> None:
+        """Add the samples of x (channels, n), already picked and with non-finite values as the decoder fed them."""
+        if x.shape[-1] == 0:
+            return
+        moved = np.empty(x.shape[-1], dtype=bool)
+        moved[0] = self.last is not None and bool((x[:, 0] != self.last).any())
+        moved[1:] = (x[:, 1:] != x[:, :-1]).any(axis=0)
+        self.last = x[:, -1].copy()
+        self.buf = np.concatenate([self.buf, moved])
+
+    def flat(self, n_win: int, hop: int, size: int) -> np.ndarray:
+        """Which of the next n_win windows (start j * hop, `size` samples) hold no moving sample past their first."""
+        cs = np.concatenate([[0], np.cumsum(self.buf)])
+        starts = np.arange(n_win) * hop
+        return cs[starts + size] - cs[starts + 1] == 0
+
+    def drop(self, n: int) -> None:
+        self.buf = self.buf[n:]
+
+    def state(self) -> dict:
+        return {"moved": self.buf.copy(), "last": None if self.last is None else self.last.copy()}
+
+    def load(self, state: dict, n_buf: int) -> None:
+        """Restore; a state saved before this existed: the buffered samples count as moving (decided as then)."""
+        moved = state.get("moved")
+        self.buf = np.ones(n_buf, dtype=bool) if moved is None else np.asarray(moved, dtype=bool).copy()
+        last = state.get("last")
+        self.last = None if last is None else np.asarray(last, dtype=np.float64).copy()
+
+
+def is_flat(x: np.ndarray) -> bool:
+    """Every channel of the window x (channels, n) constant (NaN counts as moving: it is undecided anyway)."""
+    return x.shape[-1] > 0 and bool((x == x[:, :1]).all())
+
+
+def say_flat(node, n: int, t: float, what: str) -> None:
+    """Count n flat windows; the first time, say where and what to check."""
+    first = not node.counters.get("undecided_flat")
+    node.count("undecided_flat", n)
+    if first:
+        _log.warning(
+            "%s: the %s at %.3f s has no signal (every channel it decodes is constant over it, or its widest "
+            "sub-band is under 0.1 nV RMS: a flat, zeroed or clipped stretch, or the filters' ringing after one): "
+            "no decision; such windows are counted undecided_flat. Check the electrodes, the channels picked and "
+            "what fills missing samples upstream (nan_policy zero makes a NaN stretch flat)",
+            node.type_name or "ssvep decoder",
+            what,
+            t,
+        )
