@@ -23,6 +23,7 @@ from .node_class import not_a_node_reason
 ENTRY_POINT_GROUP = "wavegraph.nodes"
 _LOADED: dict[str, type[Node]] = {}
 _CATALOGUE: dict[str, str] | None = None
+_SEARCH_DIRS: list[str] = []  # the folders add_search_dirs was given, in order (a user's module is looked for there)
 
 
 class UnknownNodeType(KeyError):
@@ -87,8 +88,32 @@ def add_search_dirs(dirs: Iterable[str]) -> None:
     """Let `type: mymod:Class` find mymod.py in these folders (the YAML file's folder, the current folder)."""
     for d in dirs:
         d = os.path.abspath(d)
+        if d not in _SEARCH_DIRS:
+            _SEARCH_DIRS.append(d)
         if d not in sys.path:
             sys.path.append(d)
+
+
+def _shadowed(module_name: str, attr: str) -> str:
+    """Why the module imported as `module_name` is not the user's file of that name in a search folder:
+    another (Python's own `signal`, an installed package, another graph's mymod.py) was found first. ""
+    when no search folder holds another file of that name."""
+    name = module_name.partition(".")[0]
+    got = os.path.realpath(getattr(sys.modules.get(name), "__file__", "") or "")
+    for d in _SEARCH_DIRS:
+        for mine in (os.path.join(d, f"{name}.py"), os.path.join(d, name, "__init__.py")):
+            if not os.path.isfile(mine) or os.path.realpath(mine) == got:
+                continue
+            if any(os.path.dirname(got) == os.path.realpath(other) for other in _SEARCH_DIRS):
+                return (  # `validate a/g.yaml b/g.yaml`, each with its own mynodes.py: one module per name
+                    f"the module '{name}' imported is {got}, another graph's, not {mine}: a module is imported once "
+                    "per command, so check this graph in a command of its own, or give the files other names"
+                )
+            return (
+                f"the module '{name}' Python imported is {got or 'built into Python'}, not your {mine}, which comes "
+                f"after it on the import path: rename your file (e.g. my_{name}.py) and write type: my_{name}:{attr}"
+            )
+    return ""
 
 
 def _load_path(name: str, type_name: str | None = None) -> type[Node]:
@@ -102,7 +127,8 @@ def _load_path(name: str, type_name: str | None = None) -> type[Node]:
         ) from e
     cls = getattr(module, attr, None)
     if not (isinstance(cls, type) and issubclass(cls, Node)):
-        raise UnknownNodeType(type_name or name, None, not_a_node_reason(cls, attr, module_name))
+        reason = _shadowed(module_name, attr) or not_a_node_reason(cls, attr, module_name)
+        raise UnknownNodeType(type_name or name, None, reason)
     return cls
 
 

@@ -96,3 +96,25 @@ def test_a_module_class_that_is_no_node_says_how_to_write_one(tmp_path, monkeypa
     assert err[0].endswith("fix: module 'wg_a2_typo' has no attribute 'Zzz'; its node classes: Doubler"), (
         err
     )  # not Node, Source
+
+
+def test_a_node_module_named_as_another_module_says_which_was_imported(tmp_path, monkeypatch, capsys):
+    # signal.py beside the graph: Python's own signal comes first on the import path; was "module 'signal' has
+    # no attribute 'Doubler'", as if the user's file lacked the class it holds
+    body = "class Doubler(Node):\n    def process(self, inputs):\n        return {'out': inputs['in']}\n"
+    err = check(tmp_path, monkeypatch, capsys, user_node(tmp_path, "signal", body))
+    assert len(err) == 1 and f"not your {tmp_path / 'signal.py'}" in err[0], err
+    assert "the module 'signal' Python imported is " in err[0] and "type: my_signal:Doubler" in err[0], err
+    # two graphs checked in one command, each with its own wg_a2_shared.py: the second got the first's module
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        body = f"class Node_{sub}(Node):\n    def process(self, inputs):\n        return {{'out': inputs['in']}}\n"
+        (tmp_path / sub / "g.yaml").write_text(
+            user_node(tmp_path / sub, "wg_a2_shared", body).replace("Doubler", f"Node_{sub}")
+        )
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", "a/g.yaml", "b/g.yaml"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("b/g.yaml:3: node 'my': unknown type 'wg_a2_shared:Node_b'"), err
+    assert f"imported is {tmp_path / 'a' / 'wg_a2_shared.py'}, another graph's" in err[0], err
+    assert "in a command of its own" in err[0], err
