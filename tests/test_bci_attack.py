@@ -80,3 +80,25 @@ def test_a_trial_on_a_flat_stretch_gets_no_decision(real):
     ev = np.concatenate([o["out"].data for o in outs if "out" in o])
     assert ev[:, 0].tolist() == [1.0]  # the trial on real EEG only
     assert node.counters == {"undecided_flat": 1}
+
+
+def test_a_stimulus_frequency_the_sub_bands_filter_out_is_refused_with_the_rate_that_keeps_it(real):
+    """At 128 Hz the sub-bands end at 57.6 Hz (0.45 x the rate): a clear 60 Hz SSVEP (below Nyquist, 64 Hz) was
+    filtered out and never chosen, without a word (at 250 Hz likewise 100 Hz, past the 90 Hz edge). Such a frequency
+    is refused, naming the edge and the rate to resample to; resampled so, the 60 Hz target is chosen."""
+    from scipy.signal import resample_poly
+    from wavegraph.pipeline.api import GraphBuilder
+    from wavegraph.pipeline.spec import SpecError
+
+    x = resample_poly(real[:, :2048], 1, 2, axis=-1)  # 8 s at 128 Hz
+    x = x + 3e-6 * np.sin(2 * np.pi * 60.0 * np.arange(x.shape[1]) / 128.0)  # a 60 Hz SSVEP of 3 uV
+    with pytest.raises(SpecError, match=r"60 Hz are not below the decoder's sub-bands, which end at 57.6 Hz") as e:
+        fbcca(freqs=[7.0, 60.0]).configure({"in": signal_spec(128.0, OCC)})
+    assert "resample the stream to 134 Hz or more" in e.value.hint
+    with pytest.raises(SpecError, match=r"100 Hz are not below .* end at 90 Hz"):
+        fbcca(freqs=[7.0, 100.0]).configure({"in": signal_spec(250.0, OCC)})
+    g = GraphBuilder()
+    src = g.add("array_source", data=x, rate=128.0, ch_names=OCC, ch_types="eeg", chunk_size=32)
+    dec = g.add("ssvep_decoder", g.add("resample", src, rate=256.0), freqs=[7.0, 60.0], window=2.0, step=1.0)
+    codes = g.run(capture=[f"{dec}.out"])[f"{dec}.out"].data[:, 2]
+    assert codes.size >= 5 and (codes == 2).all(), codes

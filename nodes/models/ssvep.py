@@ -162,6 +162,18 @@ class _SSVEPBase(Node[P]):
             self.scorer._ref_bases(2)  # checks every frequency is below Nyquist
         except ValueError as e:
             raise SpecError(str(e), "lower n_bands/freqs or resample to a higher rate") from e
+        hi = bands[0][1]  # every sub-band ends there: a stimulus at or above it is filtered out, never chosen
+        if above := [f for f in p.freqs if f >= hi]:
+            need = math.floor(max(above) / 0.45) + 1
+            raise SpecError(
+                f"stimulus frequencies {', '.join(f'{f:g}' for f in above)} Hz are not below the decoder's sub-bands, "
+                f"which end at {hi:g} Hz ({'FBCCA' if hi >= 90 else f'0.45 x the rate, {spec.rate:g} Hz'}): their "
+                "SSVEP is filtered out before FBCCA scores it, so they would never be chosen",
+                f"drop them from `freqs`, or resample the stream to {need} Hz or more before the decoder "
+                f"(a `resample` node, rate: {need}; the content below {spec.rate / 2:g} Hz is kept)"
+                if max(above) < 90
+                else "drop them from `freqs` (FBCCA's sub-bands end at 90 Hz)",
+            )
         self._freqs = list(self.scorer.freqs)
         self._sos = self.scorer.sos
         self._window = p.window if p.window is not None else 1.0
