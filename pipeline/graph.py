@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from .config import EdgeConfig, GraphConfig, GraphError, NodeConfig
 from .node import Node, Sink
-from .node_class import class_problem
+from .node_class import class_problem, specs_problem
 from .param_problems import MAX_RATE, _number_problems, _param_problems, _set, _set_text_as_typed
 from .registry import UnknownNodeType, add_search_dirs, lookup
 from .spec import SpecError, StreamSpec
@@ -343,18 +343,9 @@ def configure_node(
     if not isinstance(out, dict):  # a node of one's own whose configure() forgot its return: was taken for a device
         said = f"node '{nc.id}' ({nc.type}): configure() returned {type(out).__name__}, not its output specs"
         raise GraphError([(file, nc.line, said, "return {port: StreamSpec} for each output ({} for a sink)")])
-    missing = [p for p in node.outputs if p not in out]
-    if missing:
-        raise GraphError(
-            [
-                (
-                    file,
-                    nc.line,
-                    f"node '{nc.id}' ({nc.type}) gave no spec for outputs {missing}",
-                    "a node bug: configure() must return every output",
-                )
-            ]
-        )
+    wrong = specs_problem(node, out)  # a port it has not, a value that is no StreamSpec (was a traceback)
+    if wrong:
+        raise GraphError([(file, nc.line, f"node '{nc.id}' ({nc.type}): {wrong[0]}", wrong[1])])
     for port, spec in out.items():  # a rate no stream has (1e20 Hz ran on for ever), whichever parameter made it
         if not 0 <= spec.rate <= MAX_RATE:
             said = f"node '{nc.id}' ({nc.type}): output '{port}' would run at {spec.rate:g} Hz"

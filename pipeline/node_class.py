@@ -11,6 +11,7 @@ import os
 import sys
 
 from .node import Node, Source
+from .spec import StreamSpec
 
 
 def _where(cls: type) -> str:
@@ -88,3 +89,24 @@ def not_a_node_reason(value: object, attr: str, module_name: str) -> str:
             "with read()), its parameters as fields of a nested `class Params(NodeParams)`"
         )
     return f"'{attr}' in {where} is not a class but a value of type {type(value).__name__}: name a class, e.g. mymod:MyNode"
+
+
+def specs_problem(node: Node, out: dict) -> tuple[str, str] | None:
+    """What configure() returned that is not {output port: StreamSpec} for every output: a port of another name
+    (was said as only the missing one), a value that is no StreamSpec (was AttributeError: 'int' object has no
+    attribute 'rate', a traceback)."""
+    outputs = tuple(node.outputs)
+    missing = [p for p in outputs if p not in out]
+    extra = [str(p) for p in out if p not in outputs]
+    if missing or extra:
+        said = [f"gave no spec for {', '.join(repr(p) for p in missing)}"] if missing else []
+        said += [f"a spec for {', '.join(repr(p) for p in extra)}, which is no output"] if extra else []
+        return f"configure() {' and '.join(said)}", f"return a spec for each of its outputs ({', '.join(outputs)})"
+    for port, spec in out.items():
+        if not isinstance(spec, StreamSpec):
+            return (
+                f"configure() returned {type(spec).__name__} for output '{port}', not a StreamSpec",
+                "return {'" + str(port) + "': a StreamSpec}, e.g. signal_spec(rate, ch_names) from "
+                "wavegraph.pipeline.spec, or an input's spec (in_specs['in'])",
+            )
+    return None

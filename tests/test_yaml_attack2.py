@@ -118,3 +118,25 @@ def test_a_node_module_named_as_another_module_says_which_was_imported(tmp_path,
     assert err[0].startswith("b/g.yaml:3: node 'my': unknown type 'wg_a2_shared:Node_b'"), err
     assert f"imported is {tmp_path / 'a' / 'wg_a2_shared.py'}, another graph's" in err[0], err
     assert "in a command of its own" in err[0], err
+
+
+def test_a_configure_that_returns_no_stream_spec_or_another_port_says_so(tmp_path, monkeypatch, capsys):
+    body = """\
+        class Doubler(Node):
+            def configure(self, in_specs):
+                return {"out": 250.0}
+            def process(self, inputs):
+                return {"out": inputs["in"]}
+        """
+    graph = user_node(tmp_path, "wg_a2_float_spec", body)
+    for command in ("validate", "run"):  # was AttributeError: 'float' object has no attribute 'rate', a traceback
+        err = check(tmp_path, monkeypatch, capsys, graph, command=command)
+        assert len(err) == 1 and err[0].startswith("g.yaml:3: node 'my' (wg_a2_float_spec:Doubler): configure()"), err
+        assert "returned float for output 'out', not a StreamSpec" in err[0] and "signal_spec(" in err[0], err
+    # a misspelt port: was "gave no spec for outputs ['out']", the port it did give unsaid
+    graph = user_node(tmp_path, "wg_a2_port_spec", body.replace('{"out": 250.0}', '{"outt": in_specs["in"]}'))
+    err = check(tmp_path, monkeypatch, capsys, graph)
+    assert err == [
+        "g.yaml:3: node 'my' (wg_a2_port_spec:Doubler): configure() gave no spec for 'out' and a spec for 'outt', "
+        "which is no output; fix: return a spec for each of its outputs (out)"
+    ]
