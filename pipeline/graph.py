@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from .config import EdgeConfig, GraphConfig, GraphError, NodeConfig
 from .node import Node, Sink
-from .node_class import class_problem, specs_problem
+from .node_class import class_problem, params_class_problem, specs_problem
 from .param_problems import MAX_RATE, _number_problems, _param_problems, _set, _set_text_as_typed
 from .registry import UnknownNodeType, add_search_dirs, lookup
 from .spec import SpecError, StreamSpec
@@ -107,6 +107,9 @@ def make_node(nc: NodeConfig, file: str) -> Node:
         )
         said = f"node '{nc.id}': unknown type '{nc.type}'{lookalikes(nc.type)}"
         raise GraphError([(file, nc.type_line or nc.line, said, hint)]) from None
+    wrong = params_class_problem(cls)  # a Params of its own that checks nothing (or a dataclass: a traceback)
+    if wrong:
+        raise GraphError([(file, nc.type_line or nc.line, f"node '{nc.id}' ({nc.type}): {wrong[0]}", wrong[1])])
     _set_text_as_typed(nc, cls)
     numbers = _number_problems(nc, cls, file)  # parameter name -> problem
     problems = list(numbers.values())

@@ -10,7 +10,7 @@ import inspect
 import os
 import sys
 
-from .node import Node, Source
+from .node import Node, NodeParams, Source
 from .spec import StreamSpec
 
 
@@ -89,6 +89,27 @@ def not_a_node_reason(value: object, attr: str, module_name: str) -> str:
             "with read()), its parameters as fields of a nested `class Params(NodeParams)`"
         )
     return f"'{attr}' in {where} is not a class but a value of type {type(value).__name__}: name a class, e.g. mymod:MyNode"
+
+
+def params_class_problem(cls: type) -> tuple[str, str] | None:
+    """A class whose `Params` is no NodeParams: a pydantic BaseModel of its own ignored a misspelt parameter
+    (`kk: 3` for k: the default ran); a dataclass failed the build with a traceback ('Params' object is not
+    iterable)."""
+    params = getattr(cls, "Params", NodeParams)
+    if isinstance(params, type) and issubclass(params, NodeParams):
+        return None
+    what = (
+        "a pydantic BaseModel"
+        if hasattr(params, "model_fields")
+        else "a dataclass"
+        if hasattr(params, "__dataclass_fields__")
+        else f"{params!r}"
+    )
+    return (
+        f"class {_where(cls)} has Params = {what}, not a NodeParams: its parameters would not be checked "
+        "(a misspelt one ignored)",
+        "write class Params(NodeParams): with its fields (from wavegraph.pipeline.node import NodeParams)",
+    )
 
 
 def specs_problem(node: Node, out: dict) -> tuple[str, str] | None:

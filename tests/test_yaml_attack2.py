@@ -120,6 +120,29 @@ def test_a_node_module_named_as_another_module_says_which_was_imported(tmp_path,
     assert "in a command of its own" in err[0], err
 
 
+def test_a_node_class_whose_params_are_no_node_params_is_refused(tmp_path, monkeypatch, capsys):
+    # a pydantic model of one's own: `kk: 3` for k was ignored (pydantic's default), the node ran with k = 2
+    body = """\
+        from pydantic import BaseModel
+        class Doubler(Node):
+            class Params(BaseModel):
+                k: float = 2
+            def process(self, inputs):
+                return {"out": inputs["in"]}
+        """
+    graph = user_node(tmp_path, "wg_a2_basemodel", body).replace(':Doubler"}', ':Doubler", params: {kk: 3}}')
+    err = check(tmp_path, monkeypatch, capsys, graph)
+    assert len(err) == 1 and err[0].startswith("g.yaml:3: node 'my' (wg_a2_basemodel:Doubler): class Doubler"), err
+    assert "Params = a pydantic BaseModel, not a NodeParams" in err[0] and "class Params(NodeParams)" in err[0], err
+    # a dataclass: was a traceback (TypeError: 'Params' object is not iterable) from validate and run
+    body = body.replace("from pydantic import BaseModel", "from dataclasses import dataclass")
+    body = body.replace("class Params(BaseModel):", "@dataclass\n            class Params:")
+    graph = user_node(tmp_path, "wg_a2_dataclass", body)
+    for command in ("validate", "run"):
+        err = check(tmp_path, monkeypatch, capsys, graph, command=command)
+        assert len(err) == 1 and "Params = a dataclass, not a NodeParams" in err[0], err
+
+
 def test_a_configure_that_returns_no_stream_spec_or_another_port_says_so(tmp_path, monkeypatch, capsys):
     body = """\
         class Doubler(Node):
