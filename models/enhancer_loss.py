@@ -62,10 +62,12 @@ def enhancer_loss(
     sisdr_weight: float = 0.002,
     vad_weight: float = 0.01,
     stoi_weight: float = 0.0,
+    quality_weight: float = 0.0,
 ) -> tuple[torch.Tensor, dict]:
     """Training loss on (B, N) audio with N a multiple of hop: multi-resolution spectral + SI-SDR (examples with
-    speech) + VAD cross-entropy, and with `stoi_weight` > 0 a differentiable STOI term (models/intelligibility.py,
-    1 - STOI over the examples with speech). Returns (loss, parts as floats).
+    speech) + VAD cross-entropy, with `stoi_weight` > 0 a differentiable STOI term (models/intelligibility.py,
+    1 - STOI over the examples with speech) and with `quality_weight` > 0 a PESQ-like one
+    (models/perceptual_quality.py, 4.5 minus the proxy score). Returns (loss, parts as floats).
 
     The default weights make the compressed spectral term (the one that tracks PESQ and STOI) carry most of the
     gradient: measured on the first shipped model, the gradient norms were spectral 0.035, 0.02 x SI-SDR 0.094 and
@@ -91,4 +93,10 @@ def enhancer_loss(
         intelligibility = stoi_loss(est, ref)
         loss = loss + stoi_weight * intelligibility
         parts["stoi_loss"] = float(intelligibility.detach())
+    if quality_weight:
+        from .perceptual_quality import quality_loss
+
+        perceptual = quality_loss(est, ref)
+        loss = loss + quality_weight * perceptual
+        parts["quality_loss"] = float(perceptual.detach())
     return loss, parts

@@ -126,6 +126,12 @@ def _parser() -> argparse.ArgumentParser:
         help="weight of a differentiable STOI term, 1 - STOI (models/intelligibility.py); 0: none",
     )
     p.add_argument(
+        "--quality-weight",
+        type=float,
+        default=0.0,
+        help="weight of a differentiable PESQ-like term, 4.5 - the proxy score (models/perceptual_quality.py); 0: none",
+    )
+    p.add_argument(
         "--early-ms", type=float, default=50.0, help="reverberant examples: target = speech through the RIR's first ms"
     )
     p.add_argument(
@@ -427,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
                 "si_sdr",
                 "vad_bce",
                 "stoi_loss",
+                "quality_loss",
                 "val_si_sdr_in",
                 "val_si_sdr_out",
             ]
@@ -445,6 +452,7 @@ def main(argv: list[str] | None = None) -> int:
             args.sisdr_weight,
             args.vad_weight,
             args.stoi_weight,
+            args.quality_weight,
         )
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -452,7 +460,14 @@ def main(argv: list[str] | None = None) -> int:
         scaled_step(opt, in_weight, spans)
         sched.step()
         acc.append(
-            [float(loss.detach()), parts["spec"], parts["si_sdr"], parts["vad_bce"], parts.get("stoi_loss", 0.0)]
+            [
+                float(loss.detach()),
+                parts["spec"],
+                parts["si_sdr"],
+                parts["vad_bce"],
+                parts.get("stoi_loss", 0.0),
+                parts.get("quality_loss", 0.0),
+            ]
         )
         if step % args.eval_every == 0 or step == args.steps:
             v = evaluate(model, val)
@@ -469,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             print(
                 f"step {step:5d} {row[1]:7.0f}s loss {mean[0]:.4f} spec {mean[1]:.4f} train-SI-SDR {mean[2]:6.2f} "
-                f"vad {mean[3]:.3f} stoi-loss {mean[4]:.3f} | val SI-SDR {v['si_sdr_in']:.2f} -> {v['si_sdr_out']:.2f} dB",
+                f"vad {mean[3]:.3f} stoi-loss {mean[4]:.3f} quality-loss {mean[5]:.3f} | val SI-SDR {v['si_sdr_in']:.2f} -> {v['si_sdr_out']:.2f} dB",
                 flush=True,
             )
             if log:
