@@ -26,6 +26,11 @@ def _where(cls: type) -> str:
 def class_problem(node: Node) -> tuple[str, str] | None:
     """(what is wrong, the fix) for a node the runtime could not run as written, or None."""
     cls = type(node)
+    if not all(name in vars(node) for name in ("params", "counters", "in_specs")):  # was AttributeError: 'params'
+        return (
+            f"class {_where(cls)}: its __init__ does not call Node's, so the node has no params, counters or specs",
+            "call super().__init__(**params) first in __init__ (its parameters are then in self.params)",
+        )
     for which in ("inputs", "outputs"):
         ports = getattr(node, which)
         if isinstance(ports, str):  # `inputs = "in"`: the ports 'i' and 'n'

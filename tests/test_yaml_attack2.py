@@ -163,3 +163,18 @@ def test_a_configure_that_returns_no_stream_spec_or_another_port_says_so(tmp_pat
         "g.yaml:3: node 'my' (wg_a2_port_spec:Doubler): configure() gave no spec for 'out' and a spec for 'outt', "
         "which is no output; fix: return a spec for each of its outputs (out)"
     ]
+
+
+def test_a_node_class_whose_init_skips_nodes_init_says_to_call_it(tmp_path, monkeypatch, capsys):
+    body = """\
+        class Doubler(Node):
+            def __init__(self, **params):
+                self.k = params.get("k", 2)
+            def process(self, inputs):
+                return {"out": inputs["in"]}
+        """
+    graph = user_node(tmp_path, "wg_a2_no_super", body)
+    for command in ("validate", "run"):  # was AttributeError: 'Doubler' object has no attribute 'params', a traceback
+        err = check(tmp_path, monkeypatch, capsys, graph, command=command)
+        assert len(err) == 1 and err[0].startswith("g.yaml:3: node 'my' (wg_a2_no_super:Doubler): class Doubler"), err
+        assert "does not call Node's" in err[0] and "super().__init__(**params)" in err[0], err
