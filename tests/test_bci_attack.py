@@ -102,3 +102,56 @@ def test_a_stimulus_frequency_the_sub_bands_filter_out_is_refused_with_the_rate_
     dec = g.add("ssvep_decoder", g.add("resample", src, rate=256.0), freqs=[7.0, 60.0], window=2.0, step=1.0)
     codes = g.run(capture=[f"{dec}.out"])[f"{dec}.out"].data[:, 2]
     assert codes.size >= 5 and (codes == 2).all(), codes
+
+
+def _cca_rho(x: np.ndarray, y: np.ndarray) -> float:
+    """Largest canonical correlation from the covariances: rho^2 = top eigenvalue of Cxx^-1 Cxy Cyy^-1 Cyx."""
+    x = x - x.mean(axis=1, keepdims=True)
+    y = y - y.mean(axis=1, keepdims=True)
+    cxx, cyy, cxy = x @ x.T, y @ y.T, x @ y.T
+    m = np.linalg.solve(cxx, cxy) @ np.linalg.solve(cyy, cxy.T)
+    return float(np.sqrt(np.max(np.linalg.eigvals(m).real)))
+
+
+def test_fbcca_decisions_on_real_ssvep_equal_an_offline_cca_written_here(real):
+    """The sliding decoder on real SSVEP, in 13-sample chunks, against FBCCA computed here from the
+    paper: scipy's cheby1 sub-bands [8n-2, 90] Hz run causally over the whole signal, covariance CCA against
+    sin/cos references, weights n^-1.25 + 0.25. Same scores (1e-6) and decisions, stamped at each window's start."""
+    from scipy.signal import cheby1, sosfilt
+
+    x = real[:, :2048]
+    freqs, size, hop = [6.0, 7.5, 8.57, 12.0], 512, 128  # (no 10 Hz: its 5th harmonic is the mains)
+    n = x.shape[1]
+    got = run_chunked(fbcca(freqs=freqs), x, signal_spec(RATE, OCC), [13] * (n // 13) + [n % 13])
+    t = np.arange(size) / RATE
+    refs = [np.vstack([g(2 * np.pi * h * f * t) for h in range(1, 6) for g in (np.sin, np.cos)]) for f in freqs]
+    bands = [
+        np.asarray(sosfilt(cheby1(4, 0.5, [8 * k + 6, 90], "bandpass", fs=RATE, output="sos"), x)) for k in range(5)
+    ]
+    w = np.arange(1, 6) ** -1.25 + 0.25
+    want = np.array(
+        [
+            [sum(w[k] * _cca_rho(bands[k][:, s : s + size], ref) ** 2 for k in range(5)) for ref in refs]
+            for s in range(0, n - size + 1, hop)
+        ]
+    )
+    np.testing.assert_allclose(got["scores"], want, rtol=1e-6)
+    np.testing.assert_array_equal(got["out"][:, 2], 1 + np.argmax(want, axis=1))
+    np.testing.assert_allclose(got["out"][:, 0], np.arange(len(want)) * hop / RATE)
+    assert (got["out"][:, 2] == 1).mean() > 0.8  # the recording's 6 Hz
+
+
+def test_a_recording_shorter_than_one_window_says_it_got_no_decision(real, caplog):
+    """A 1.5 s recording replayed through a 2 s decoder gave no decision and no word of why (an empty decisions file,
+    `out 0`): the samples are counted samples_short_of_window and the reason is said. A longer one is not."""
+    spec = signal_spec(RATE, OCC)
+    node = fbcca()
+    with caplog.at_level(logging.WARNING, "wavegraph.ssvep"):
+        out = run_chunked(node, real[:, :384], spec, [32] * 12)
+    assert out["out"].shape == (0, 3) and node.counters == {"samples_short_of_window": 384}
+    assert "shorter than one window (2 s)" in caplog.text and "1.500 s" in caplog.text
+    caplog.clear()
+    node = fbcca()
+    with caplog.at_level(logging.WARNING, "wavegraph.ssvep"):
+        out = run_chunked(node, real[:, :600], spec, [600])
+    assert out["out"].shape == (1, 3) and node.counters == {} and not caplog.text

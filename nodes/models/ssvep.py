@@ -27,7 +27,8 @@ Latency: ``window - 1`` samples (a window is scored once its last sample arrives
 start, as ``sliding_window``). Gaps: a chunk flagged ``gap`` resets the filters and drops the partial
 window (counted ``samples_dropped_at_gap``), so no window spans a gap: the windows that would have are
 skipped, counted ``windows_lost_at_gap`` (in the run's summary); windows re-anchor at the chunk's
-t0. NaN/Inf: ``nan_policy`` zero (default) or propagate (a window that held one has NaN scores and no
+t0. A stream that ends (after its start or its last gap) before one window is complete gets no decision there:
+its samples are counted ``samples_short_of_window`` and it is said. NaN/Inf: ``nan_policy`` zero (default) or propagate (a window that held one has NaN scores and no
 decision, counted ``undecided_nonfinite``, as a window a filter overflowed in). A window whose input is constant
 on every picked channel or whose first sub-band is under 0.1 nV RMS (no signal: a flat or zeroed stretch, the
 filters' ringing after one once under that) gets NaN scores and no decision, counted
@@ -60,7 +61,7 @@ from ..nanpolicy import (
     signal_input,
 )
 from .common import CheckpointPath, Device, Threads, resolve_device, torch_threads
-from .ssvep_flat import Moved, floor_of, is_flat, quiet, say_flat
+from .ssvep_flat import Moved, floor_of, is_flat, quiet, say_flat, say_short
 from .ssvep_samples import Samples as _Samples  # (tests import it from here)
 
 
@@ -376,6 +377,13 @@ class SSVEPDecoder(_SSVEPBase[SSVEPDecoderParams]):
             ev[:, 0] -= self._lag  # a marker's onset is a content time (as the markers it is compared with)
             out["out"] = Chunk(ev, float(ev[0, 0]), c.seq, c.gap, c.eos, c.origin_ns)
         return out
+
+    def finish(self):
+        held = self._buf.shape[-1]
+        if self._k == 0 and held:  # a recording (or its part after the last gap) shorter than one window: no decision
+            self.count("samples_short_of_window", held)
+            say_short(self, held / self._rate, self._window)
+        return {}
 
 
 class SSVEPTrialDecoderParams(SSVEPDecoderParams):

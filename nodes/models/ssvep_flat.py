@@ -1,4 +1,5 @@
 """Windows without signal for the SSVEP decoders: no decision on them, counted ``undecided_flat`` (said once).
+(Also `say_short`: a stream that ended before its first window was complete.)
 
 FBCCA is scale-free (CCA) and the DNN decides on any input, so a window without signal was still decided: a flat
 file, or a stretch of zeros where an amplifier lost its electrodes (or a NaN stretch zeroed by ``nan_policy: zero``),
@@ -99,3 +100,14 @@ def say_flat(node, n: int, t: float, what: str) -> None:
             what,
             t,
         )
+
+
+def say_short(node, seconds: float, window: float) -> None:
+    """The stream ended `seconds` after its start (or its last gap), under one window: said (a warning)."""
+    _log.warning(
+        "%s: the stream ended %.3f s after its start (or its last gap), shorter than one window (%g s): no decision "
+        "on those samples (counted samples_short_of_window); give a longer recording or a shorter `window`",
+        node.type_name or "ssvep decoder",
+        seconds,
+        window,
+    )
