@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from .config import EdgeConfig, GraphConfig, GraphError, NodeConfig
 from .node import Node, Sink
-from .node_class import class_problem, params_class_problem, specs_problem
+from .node_class import class_problem, params_class_problem, specs_problem, type_path_fix
 from .param_problems import MAX_RATE, _number_problems, _param_problems, _set, _set_text_as_typed
 from .registry import UnknownNodeType, add_search_dirs, lookup
 from .spec import SpecError, StreamSpec
@@ -101,9 +101,9 @@ def make_node(nc: NodeConfig, file: str) -> Node:
         hint = (
             f"did you mean '{e.suggestion}'?"
             if e.suggestion
-            else e.reason
-            if e.reason
-            else "run `wavegraph nodes` to list the types"
+            else type_path_fix(nc.type, [os.path.dirname(os.path.abspath(file)), os.getcwd()])
+            or e.reason
+            or "run `wavegraph nodes` to list the types"
         )
         said = f"node '{nc.id}': unknown type '{nc.type}'{lookalikes(nc.type)}"
         raise GraphError([(file, nc.type_line or nc.line, said, hint)]) from None

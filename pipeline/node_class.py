@@ -6,6 +6,7 @@ no inputs is never called), exit 0."""
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import inspect
 import os
 import sys
@@ -136,3 +137,34 @@ def specs_problem(node: Node, out: dict) -> tuple[str, str] | None:
                 "wavegraph.pipeline.spec, or an input's spec (in_specs['in'])",
             )
     return None
+
+
+def type_path_fix(type_name: str, dirs: list[str]) -> str:
+    """The `type:` to write for a class of one's own named as a file or by a dotted name ("" when it is not
+    one): `ns.py:B`, `./ns:B` and `sub/ns:B` failed to import with Python's words ("No module named 'ns.py'",
+    "the 'package' argument is required"), `ns.B` was taken for an unknown built-in type."""
+    module, colon, attr = type_name.partition(":")
+    if not colon:
+        module, _, attr = type_name.rpartition(".")
+        top = module.partition(".")[0]
+        if not (module and attr and top.isidentifier()):
+            return ""
+        here = any(os.path.exists(os.path.join(d, f"{top}.py")) or os.path.isdir(os.path.join(d, top)) for d in dirs)
+        try:
+            here = here or importlib.util.find_spec(top) is not None
+        except (ImportError, ValueError):
+            pass
+        return f"a class of your own is named module:Class: write type: {module}:{attr}" if here else ""
+    dotted = module.strip()
+    while dotted.startswith(("./", ".\\")):
+        dotted = dotted[2:]
+    if dotted.endswith(".py"):
+        dotted = dotted[:-3]
+    dotted = dotted.replace("/", ".").replace("\\", ".").strip(".")
+    if dotted == module and (dotted or not attr):  # a module name as Python writes it (`ns:` lists its classes)
+        return ""
+    what = f"write type: {dotted}:{attr}" if dotted else f"write type: MODULE:{attr}, MODULE the file holding {attr}"
+    return (
+        f"{what} (the module's Python name: no .py, no folder path; it is looked for beside the graph file, "
+        "then in the current folder)"
+    )

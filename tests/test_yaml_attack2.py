@@ -178,3 +178,25 @@ def test_a_node_class_whose_init_skips_nodes_init_says_to_call_it(tmp_path, monk
         err = check(tmp_path, monkeypatch, capsys, graph, command=command)
         assert len(err) == 1 and err[0].startswith("g.yaml:3: node 'my' (wg_a2_no_super:Doubler): class Doubler"), err
         assert "does not call Node's" in err[0] and "super().__init__(**params)" in err[0], err
+
+
+def test_a_node_module_written_as_a_file_or_with_a_dot_gets_the_type_to_write(tmp_path, monkeypatch, capsys):
+    body = "class Doubler(Node):\n    def process(self, inputs):\n        return {'out': inputs['in']}\n"
+    graph = user_node(tmp_path, "wg_a2_paths", body)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "wg_a2_sub.py").write_text((tmp_path / "wg_a2_paths.py").read_text())
+    said = {  # before: Python's import errors ("No module named 'wg_a2_paths.py'"; "the 'package' argument is
+        # required to perform a relative import"), or 'run `wavegraph nodes`' for the dotted name
+        "wg_a2_paths.py:Doubler": "write type: wg_a2_paths:Doubler (the module's Python name: no .py",
+        "./wg_a2_paths:Doubler": "write type: wg_a2_paths:Doubler (",
+        "sub/wg_a2_sub.py:Doubler": "write type: sub.wg_a2_sub:Doubler (",
+        "wg_a2_paths.Doubler": "a class of your own is named module:Class: write type: wg_a2_paths:Doubler",
+    }
+    for written, fix in said.items():
+        err = check(tmp_path, monkeypatch, capsys, graph.replace("wg_a2_paths:Doubler", written))
+        assert len(err) == 1 and err[0].startswith(f"g.yaml:3: node 'my': unknown type '{written}'; fix: {fix}"), err
+        right = fix.partition("write type: ")[2].partition(" ")[0]
+        assert check(tmp_path, monkeypatch, capsys, graph.replace("wg_a2_paths:Doubler", right)) == [], right
+    # a dotted name that is no module anywhere is still an unknown type
+    err = check(tmp_path, monkeypatch, capsys, graph.replace("wg_a2_paths:Doubler", "no_such_wg_mod.Doubler"))
+    assert err[0].endswith("fix: run `wavegraph nodes` to list the types"), err
