@@ -194,7 +194,13 @@ def check_topology(config: GraphConfig, nodes: dict[str, Node], failed: set[str]
                 problems.append((file, e.line, said, hint))
                 bad_edges.add(k)
         key = (e.target_node, e.target_port)
-        if key in into:
+        if key in into and into[key].source == e.source and e.line:  # the same edge twice in a file: was "merge
+            # streams with a node" (from Python, where add() made it, the words stay)
+            problems.append(
+                (file, e.line, f"edge {e} is written twice (first at line {into[key].line})", "delete this line")
+            )
+            bad_edges.add(k)
+        elif key in into:
             problems.append(
                 (
                     file,

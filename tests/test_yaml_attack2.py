@@ -200,3 +200,13 @@ def test_a_node_module_written_as_a_file_or_with_a_dot_gets_the_type_to_write(tm
     # a dotted name that is no module anywhere is still an unknown type
     err = check(tmp_path, monkeypatch, capsys, graph.replace("wg_a2_paths:Doubler", "no_such_wg_mod.Doubler"))
     assert err[0].endswith("fix: run `wavegraph nodes` to list the types"), err
+
+
+def test_an_edge_written_twice_says_to_delete_it(tmp_path, monkeypatch, capsys):
+    graph = USER_GRAPH.replace('"MODULE:Doubler"', "gain").replace(
+        "  - {source: my.out, target: sink.in}\n",
+        "  - {source: my.out, target: sink.in}\n  - {source: my.out, target: sink.in}\n",
+    )
+    err = check(tmp_path, monkeypatch, capsys, graph)  # was: "already fed by my.out; fix: merge streams with a node"
+    assert err == ["g.yaml:8: edge my.out -> sink.in is written twice (first at line 7); fix: delete this line"]
+    assert check(tmp_path, monkeypatch, capsys, graph.replace("  - {source: my.out, target: sink.in}\n", "", 1)) == []
