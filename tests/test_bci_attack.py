@@ -155,3 +155,35 @@ def test_a_recording_shorter_than_one_window_says_it_got_no_decision(real, caplo
     with caplog.at_level(logging.WARNING, "wavegraph.ssvep"):
         out = run_chunked(node, real[:, :600], spec, [600])
     assert out["out"].shape == (1, 3) and node.counters == {} and not caplog.text
+
+
+def test_channels_a_clinical_edf_spells_otherwise_get_a_fix_in_its_own_spelling(real, tmp_path):
+    """A real recording exported as a clinical EDF names its channels 'EEG O1-REF': the decoder's `channels` [O1, ...]
+    were refused with the fix 'e.g. [O1, Oz, O2]' (the names just refused). The fix now gives the file's names, and
+    its --set, parsed as the command line does, decodes the file as the recording under the 10-20 names."""
+    import mne
+    from wavegraph.pipeline.api import GraphBuilder
+    from wavegraph.pipeline.config import GraphError, parse_set
+
+    x = real[:, :1024]
+    raw = mne.io.RawArray(x, mne.create_info([f"EEG {c}-REF" for c in OCC], RATE, "eeg"), verbose="error")
+    path = tmp_path / "clinical.edf"
+    mne.export.export_raw(path, raw, verbose="error")
+
+    def decide(channels, source):
+        g = GraphBuilder()
+        dec = g.add("ssvep_decoder", source(g), freqs=[6.0, 7.5, 8.57, 12.0], window=2.0, step=1.0, channels=channels)
+        return g.run(capture=[f"{dec}.out"])[f"{dec}.out"].data
+
+    def edf(g):
+        return g.add("file_source", path=str(path), chunk_size=32)
+
+    with pytest.raises(GraphError) as e:
+        decide(OCC[:3], edf)
+    fix = str(e.value)
+    assert "e.g. [EEG O1-REF, EEG Oz-REF, EEG O2-REF]" in fix
+    ((_, _, channels),) = parse_set([fix.split("--set '")[1].split("'")[0].replace("NODE.", "decoder.")])
+    got = decide(channels, edf)
+    ref = decide(OCC[:3], lambda g: g.add("array_source", data=x, rate=RATE, ch_names=OCC, ch_types="eeg"))
+    assert got.shape == ref.shape == (3, 3)
+    np.testing.assert_array_equal(got[:, 2], ref[:, 2])

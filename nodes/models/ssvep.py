@@ -61,6 +61,7 @@ from ..nanpolicy import (
     signal_input,
 )
 from .common import CheckpointPath, Device, Threads, resolve_device, torch_threads
+from .ssvep_channels import missing_channels
 from .ssvep_flat import Moved, floor_of, is_flat, quiet, say_flat, say_short
 from .ssvep_samples import Samples as _Samples  # (tests import it from here)
 
@@ -236,17 +237,8 @@ class _SSVEPBase(Node[P]):
         if not spec.channel_names:
             raise SpecError("`channels` needs a stream with channel names", "drop `channels` or name the channels")
         missing = [c for c in names if c not in spec.channel_names]
-        if missing:
-            # PhysioNet's EDFs pad names with dots ('O1..', 'Po7.'), other amplifiers change the case
-            key = {c.strip(". ").lower(): c for c in spec.channel_names}
-            spelt = [key[k] for k in (c.strip(". ").lower() for c in names) if k in key]
-            example = ", ".join(spelt or ["O1", "Oz", "O2"])
-            raise SpecError(
-                f"channels {missing} are not in the stream"
-                + (f", which spells {len(spelt)} of the channels as {', '.join(spelt)}" if spelt else ""),
-                f"set `channels` to the occipital ones among {', '.join(spec.channel_names)} (e.g. [{example}]; "
-                f"from the command line: --set 'NODE.channels=[{example}]'), or to null for every channel",
-            )
+        if missing:  # PhysioNet's EDFs pad names with dots ('O1..'), others add 'EEG ', '-REF' or change the case
+            raise missing_channels(spec, names, missing)
         return [spec.channel_names.index(c) for c in names]
 
 

@@ -1,0 +1,34 @@
+"""The SSVEP decoders' `channels` named in a stream that spells them otherwise: the error names the stream's own
+spelling, so the fix it gives works (the example was always [O1, Oz, O2], the names just refused, for a stream of
+'EEG O1-REF', 'O1-A1' or 'EEG O1')."""
+
+from __future__ import annotations
+
+import re
+
+from wavegraph.pipeline.spec import SpecError, StreamSpec
+
+_PREFIX = re.compile(r"^eeg[\s_:-]*")
+
+
+def core(name: str) -> str:
+    """A channel name without its spelling: case, padding dots and spaces (PhysioNet's 'O1..'), an 'EEG' prefix and a
+    reference suffix ('EEG O1-REF', 'O1-A1' -> 'o1')."""
+    n = _PREFIX.sub("", name.strip(". ").lower()).strip(". ")
+    return n.split("-")[0].strip(". ") or n
+
+
+def missing_channels(spec: StreamSpec, names, missing) -> SpecError:
+    """The error for `channels` the stream lacks, with an example of the stream's own names."""
+    key: dict[str, str] = {}
+    for c in spec.channel_names:
+        key.setdefault(core(c), c)
+    spelt = [key[k] for k in (core(c) for c in names) if k in key]
+    occipital = [c for k, c in key.items() if re.fullmatch(r"(o|po|i)[0-9z]+", k)][:8]
+    example = ", ".join(spelt or occipital or list(spec.channel_names[:3]))
+    return SpecError(
+        f"channels {missing} are not in the stream"
+        + (f", which spells {len(spelt)} of the channels as {', '.join(spelt)}" if spelt else ""),
+        f"set `channels` to the occipital ones among {', '.join(spec.channel_names)} (e.g. [{example}]; "
+        f"from the command line: --set 'NODE.channels=[{example}]'), or to null for every channel",
+    )
