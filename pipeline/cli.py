@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -163,17 +164,21 @@ def _params_lines(cls) -> list[str]:
 
 def cmd_nodes(args) -> int:
     """List every type (built-in and plugins) without importing a node module; show one type in full."""
-    from .registry import UnknownNodeType, catalogue, lookup
+    from .node_class import type_path_fix
+    from .registry import UnknownNodeType, add_search_dirs, catalogue, lookup
 
     if not args.type:
         for name, path in catalogue().items():
             print(f"{name:<20} {path}")
         print("\n`wavegraph nodes TYPE` shows a type's ports and parameters.")
         return 0
+    if ":" in args.type:  # mymod:Class: mymod.py in the current folder, as a graph's (was "No module named 'mymod'")
+        add_search_dirs([os.getcwd()])
     try:
         cls = lookup(args.type)
     except UnknownNodeType as e:
-        print(f"error: {e}", file=sys.stderr)
+        fix = None if e.suggestion else type_path_fix(args.type, [os.getcwd()])
+        print(f"error: unknown node type '{e.name}'; {fix}" if fix else f"error: {e}", file=sys.stderr)
         return 2
     ins = ", ".join(cls.inputs) or "-"
     outs = ", ".join(cls.outputs) or "-"

@@ -210,3 +210,21 @@ def test_an_edge_written_twice_says_to_delete_it(tmp_path, monkeypatch, capsys):
     err = check(tmp_path, monkeypatch, capsys, graph)  # was: "already fed by my.out; fix: merge streams with a node"
     assert err == ["g.yaml:8: edge my.out -> sink.in is written twice (first at line 7); fix: delete this line"]
     assert check(tmp_path, monkeypatch, capsys, graph.replace("  - {source: my.out, target: sink.in}\n", "", 1)) == []
+
+
+def test_nodes_shows_a_class_of_ones_own_from_the_current_folder(tmp_path, monkeypatch, capsys):
+    body = """\
+        class Doubler(Node):
+            class Params(NodeParams):
+                k: float = 2.0
+            def process(self, inputs):
+                return {"out": inputs["in"]}
+        """
+    user_node(tmp_path, "wg_a2_shown", body)
+    monkeypatch.chdir(tmp_path)
+    # as a graph file finds it: was "cannot import module 'wg_a2_shown': ModuleNotFoundError", exit 2
+    assert main(["nodes", "wg_a2_shown:Doubler"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("wg_a2_shown:Doubler  (inputs: in; outputs: out)") and "k: float (default 2.0)" in out, out
+    assert main(["nodes", "wg_a2_shown.py:Doubler"]) == 2
+    assert "write type: wg_a2_shown:Doubler" in capsys.readouterr().err
