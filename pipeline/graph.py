@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from .config import EdgeConfig, GraphConfig, GraphError, NodeConfig
 from .node import Node, Sink
-from .node_class import class_problem, params_class_problem, specs_problem, type_path_fix
+from .node_class import class_problem, latency_problem, params_class_problem, specs_problem, type_path_fix
 from .param_problems import MAX_RATE, _number_problems, _param_problems, _set, _set_text_as_typed
 from .registry import UnknownNodeType, add_search_dirs, lookup
 from .spec import SpecError, StreamSpec
@@ -352,7 +352,7 @@ def configure_node(
     if not isinstance(out, dict):  # a node of one's own whose configure() forgot its return: was taken for a device
         said = f"node '{nc.id}' ({nc.type}): configure() returned {type(out).__name__}, not its output specs"
         raise GraphError([(file, nc.line, said, "return {port: StreamSpec} for each output ({} for a sink)")])
-    wrong = specs_problem(node, out)  # a port it has not, a value that is no StreamSpec (was a traceback)
+    wrong = specs_problem(node, out) or latency_problem(node)  # was a traceback, or a path of nan ms
     if wrong:
         raise GraphError([(file, nc.line, f"node '{nc.id}' ({nc.type}): {wrong[0]}", wrong[1])])
     for port, spec in out.items():  # a rate no stream has (1e20 Hz ran on for ever), whichever parameter made it

@@ -8,6 +8,8 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import inspect
+import math
+import numbers
 import os
 import sys
 
@@ -167,4 +169,16 @@ def type_path_fix(type_name: str, dirs: list[str]) -> str:
     return (
         f"{what} (the module's Python name: no .py, no folder path; it is looked for beside the graph file, "
         "then in the current folder)"
+    )
+
+
+def latency_problem(node: Node) -> tuple[str, str] | None:
+    """A latency_samples no path can add up: text crashed `describe` (TypeError: unsupported operand type(s) for
+    /: 'str' and 'float'), NaN or a negative count printed nan ms or a path faster than its own input."""
+    n = node.latency_samples
+    if isinstance(n, numbers.Real) and not isinstance(n, bool) and math.isfinite(n) and n >= 0:
+        return None
+    return (
+        f"configure() left latency_samples = {n!r}, not a count of samples",
+        "set self.latency_samples to the samples of delay or lookahead it adds, a whole number >= 0 (0: none)",
     )

@@ -228,3 +228,25 @@ def test_nodes_shows_a_class_of_ones_own_from_the_current_folder(tmp_path, monke
     assert out.startswith("wg_a2_shown:Doubler  (inputs: in; outputs: out)") and "k: float (default 2.0)" in out, out
     assert main(["nodes", "wg_a2_shown.py:Doubler"]) == 2
     assert "write type: wg_a2_shown:Doubler" in capsys.readouterr().err
+
+
+def test_a_latency_no_path_can_add_is_said_at_build(tmp_path, monkeypatch, capsys):
+    body = """\
+        class Doubler(Node):
+            def configure(self, in_specs):
+                self.latency_samples = LATENCY
+                return {"out": in_specs["in"]}
+            def process(self, inputs):
+                return {"out": inputs["in"]}
+        """
+    # text crashed describe (TypeError: unsupported operand type(s) for /: 'str' and 'float'); nan and -5 printed
+    # paths of nan ms and -20 ms, and validate and run said nothing
+    for k, latency in enumerate(("'10'", "float('nan')", "-5")):
+        graph = user_node(tmp_path, f"wg_a2_latency{k}", body.replace("LATENCY", latency))
+        for command in ("describe", "validate"):
+            err = check(tmp_path, monkeypatch, capsys, graph, command=command)
+            assert len(err) == 1 and err[0].startswith(f"g.yaml:3: node 'my' (wg_a2_latency{k}:Doubler): configure()")
+            assert "latency_samples = " in err[0] and "a whole number >= 0" in err[0], err
+    (tmp_path / "g.yaml").write_text(user_node(tmp_path, "wg_a2_latency_ok", body.replace("LATENCY", "np.int64(25)")))
+    assert main(["describe", "g.yaml"]) == 0  # a numpy count is a count
+    assert "src -> my -> sink: 100.00 ms" in capsys.readouterr().out
