@@ -187,3 +187,49 @@ def test_channels_a_clinical_edf_spells_otherwise_get_a_fix_in_its_own_spelling(
     ref = decide(OCC[:3], lambda g: g.add("array_source", data=x, rate=RATE, ch_names=OCC, ch_types="eeg"))
     assert got.shape == ref.shape == (3, 3)
     np.testing.assert_array_equal(got[:, 2], ref[:, 2])
+
+
+def test_markers_stamped_to_the_ms_at_250_hz_cut_the_epochs_and_trials_mne_cuts(real, tmp_path):
+    """At 250 Hz a marker stamped to the ms lies half way between two samples one time in four (1.302 s: sample
+    325.5). epochs and ssvep_trial_decoder took the earlier sample; MNE's events_from_annotations rounds half to even
+    (326), so 1 epoch in 8 was a sample off mne.Epochs on the same file. Now the same samples: epochs equal MNE's,
+    and each trial decision equals FBCCA on the window cut at MNE's event sample."""
+    import mne
+    from scipy.signal import resample_poly, sosfilt
+    from wavegraph.nodes.dsp.epochs import Epochs
+    from wavegraph.nodes.io.file_source import FileSource
+
+    rate = 250.0
+    x = resample_poly(real[:, :2048], 125, 128, axis=-1)  # 8 s at 250 Hz
+    raw = mne.io.RawArray(x, mne.create_info(OCC, rate, "eeg"), verbose="error")
+    onsets = np.round(np.arange(1.3, 5.9, 0.41) + 0.002, 3)  # whole ms, several at half a sample
+    assert (np.abs((onsets * rate) % 1 - 0.5) < 1e-9).sum() >= 5
+    raw.set_annotations(mne.Annotations(onsets, 0.0, ["1"] * onsets.size))
+    path = tmp_path / "ms_raw.fif"
+    raw.save(path, verbose="error")
+    raw = mne.io.read_raw_fif(path, verbose="error")
+    events, _ = mne.events_from_annotations(raw, verbose="error")
+    want = mne.Epochs(raw, events, tmin=-0.1, tmax=0.2, baseline=None, preload=True, verbose="error").get_data()
+
+    src = FileSource(path=str(path), chunk_size=37)
+    specs = src.configure({})
+    node = Epochs(tmin=-0.1, tmax=0.2)
+    node.configure({"in": specs["out"], "events": specs["events"]})
+    trial = SSVEPTrialDecoder(method="fbcca", freqs=[6.0, 7.5, 8.57, 12.0], window=1.0, pre=0.5, delay=0.14)
+    trial.configure({"in": specs["out"], "events": specs["events"]})
+    outs, decided = [], []
+    while (o := src.read()) is not None:
+        inputs = {"in": o["out"], **({"events": o["events"]} if "events" in o else {})}
+        outs.append(node.process(inputs))
+        decided.append(trial.process(inputs))
+    outs += node.finish_all()
+    decided += trial.finish_all()
+    got = np.concatenate([o["out"].data for o in outs if "out" in o])
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
+    scores = np.concatenate([o["scores"].data for o in decided if "scores" in o])
+    data = np.asarray(raw.get_data())
+    assert scores.shape[0] == len(events)
+    for row, s in zip(scores, events[:, 0].tolist()):
+        seg = data[:, s - 125 : s + 35 + 250]
+        y = np.stack([sosfilt(sos, seg, axis=-1) for sos in trial.scorer.sos])[..., -250:]
+        np.testing.assert_allclose(row, trial.scorer.scores(y), rtol=1e-9)

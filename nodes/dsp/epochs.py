@@ -5,7 +5,8 @@ Inputs: `in` (a signal, (channels, samples) or (bands, channels, samples)) and `
 The two inputs are aligned by their timestamps, never by arrival order: a marker may arrive before
 or after the samples it refers to (up to `max_delay` seconds of stream time after them).
 
-For a marker at time t, the event sample s is the signal sample nearest to t (a tie goes to the earlier one),
+For a marker at time t, the event sample s is the signal sample nearest to t (a tie goes to the even sample, as
+MNE's events_from_annotations rounds),
 and the epoch is samples [s + round(tmin*rate), s + round(tmax*rate)] inclusive, exactly as
 mne.Epochs(raw, events, tmin=tmin, tmax=tmax, baseline=baseline) cuts it; with `baseline` (a, b), the
 mean over the epoch samples whose times lie in [a, b] (None: the epoch's start / end) is subtracted

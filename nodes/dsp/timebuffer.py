@@ -26,6 +26,15 @@ import numpy as np
 from ..nanpolicy import off_grid  # a chunk t0 off the grid moves it (more than rounding)
 
 
+def nearest_index(pos: float, base: int = 0) -> int:
+    """base + the whole number nearest to `pos` (a time in samples from sample `base`, computed as MNE does: (t - the
+    time of sample `base`) * rate); a tie goes to the even one, as np.round in MNE's time_as_index
+    (mne.events_from_annotations) and Python's round: a marker at 1.302 s of a 250 Hz recording (sample 325.5, as
+    markers stamped to the ms are at a quarter of such rates' samples) is sample 326 there, and was 325 here (the
+    earlier sample), an epoch one sample off MNE's."""
+    return base + round(pos)
+
+
 class TimedBuffer:
     """Samples (leading axes..., n) with times (n,), oldest first, in `state()`'s fields."""
 
@@ -134,9 +143,15 @@ class TimedBuffer:
             )
 
     def nearest(self, t: float) -> int:
-        """Absolute index of the sample nearest to time t (a tie goes to the earlier sample)."""
-        k = int(np.searchsorted(self.times, t - 0.5 / self.rate, side="left"))
-        return self.start + min(k, max(self.times.size - 1, 0))
+        """Absolute index of the sample nearest to time t (a tie goes to the even index: `nearest_index`)."""
+        times = self.times
+        k = int(np.searchsorted(times, t - 0.5 / self.rate, side="left"))
+        if 0 < k < times.size and times[k] - times[k - 1] < 1.5 / self.rate:  # t between two adjacent samples
+            n0, t0 = self._get("anchor_n"), self._get("anchor_t0")
+            if self.start + k - 1 >= n0 and math.isfinite(t0):  # in the newest segment: from its start, as MNE
+                return nearest_index((t - self.offset - t0) * self.rate, n0)
+            return nearest_index((t - times[k - 1]) * self.rate, self.start + k - 1)
+        return self.start + min(k, max(times.size - 1, 0))
 
     def has_break(self, lo: int, hi: int) -> bool:
         """True when a segment starts strictly inside absolute samples (lo, hi)."""

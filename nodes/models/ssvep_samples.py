@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from ..dsp.timebuffer import nearest_index
 from ..nanpolicy import off_grid
 
 
@@ -55,9 +56,9 @@ class Samples:
         self.data = np.concatenate([self.data, x], axis=1)
 
     def nearest(self, t: float) -> int:
-        """Absolute index of the sample nearest to t in the segment that holds t (ties: the earlier sample)."""
+        """Absolute index of the sample nearest to t in the segment that holds t (ties: the even index, as MNE's)."""
         i0, t0 = next((seg for seg in reversed(self.segments) if seg[1] <= t + 0.5 / self.rate), self.segments[0])
-        return i0 + int(np.ceil((t - t0) * self.rate - 0.5))
+        return nearest_index((t - t0) * self.rate, i0)
 
     def has_break(self, lo: int, hi: int) -> bool:
         return any(lo < i0 < hi for i0 in self.breaks)
