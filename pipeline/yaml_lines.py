@@ -80,6 +80,13 @@ def _construct_sequence(loader: LineLoader, node: yaml.SequenceNode) -> LineList
 LineLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"), list("-+0123456789")
 )
+# and 1.6e4 (a dot, an exponent without its sign: YAML 1.1 wants 1.6e+4) as the 16000.0 YAML 1.2 reads: was refused as
+# text with the fix "write it without quotes: rate: 1.6e4", the very thing written
+LineLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
 
 
 def _construct_int(loader: LineLoader, node: yaml.ScalarNode) -> int | str:

@@ -3,7 +3,9 @@
 
 import textwrap
 
+import yaml
 from wavegraph.pipeline.cli import main
+from wavegraph.pipeline.yaml_lines import LineLoader
 
 USER_GRAPH = """\
 nodes:
@@ -250,3 +252,25 @@ def test_a_latency_no_path_can_add_is_said_at_build(tmp_path, monkeypatch, capsy
     (tmp_path / "g.yaml").write_text(user_node(tmp_path, "wg_a2_latency_ok", body.replace("LATENCY", "np.int64(25)")))
     assert main(["describe", "g.yaml"]) == 0  # a numpy count is a count
     assert "src -> my -> sink: 100.00 ms" in capsys.readouterr().out
+
+
+def test_a_number_with_a_dot_and_an_exponent_is_the_number_yaml_1_2_reads(tmp_path, monkeypatch, capsys):
+    # YAML 1.1 wants a signed exponent after a dot (1.6e+4); 1.6e4 was text, refused with the fix "write it
+    # without quotes: rate: 1.6e4", the very thing written
+    graph = "nodes:\n  - {id: src, type: sine, params: {duration: 0.01, rate: RATE}}\n  - {id: sink, type: null_sink}\n"
+    graph += "edges:\n  - {source: src.out, target: sink.in}\n"
+    for written in ("1.6e4", ".5e3", "2.e2", "1_6.0e3"):
+        assert check(tmp_path, monkeypatch, capsys, graph.replace("RATE", written)) == [], written
+    err = check(tmp_path, monkeypatch, capsys, graph.replace("RATE", "-1.6e4"))  # a number, then checked as one
+    assert len(err) == 1 and "parameter 'rate' = -16000.0: Input should be greater than 0" in err[0], err
+    assert check(tmp_path, monkeypatch, capsys, graph.replace("RATE", "0.01"), "--set", "src.rate=1.6e4") == []
+    # what is not a number stays text, and quoted numbers stay text too
+    err = check(tmp_path, monkeypatch, capsys, graph.replace("RATE", "'1.6e4'"))
+    assert err == ["g.yaml:2: node 'src' (sine): parameter 'rate' = '1.6e4' is text, not a number; fix: write it "
+                   "without quotes: rate: 1.6e4"]  # fmt: skip
+    for text in (".e3", "1.6e4.5", "1.6e"):
+        err = check(tmp_path, monkeypatch, capsys, graph.replace("RATE", text))
+        assert len(err) == 1 and f"parameter 'rate' = '{text}' is text" in err[0], err
+    assert yaml.load("a: 1.6e4\nb: 1.6e-4\nc: 16e3\nd: 1.0\ne: 1.6e4x", Loader=LineLoader) == {
+        "a": 16000.0, "b": 0.00016, "c": 16000.0, "d": 1.0, "e": "1.6e4x"
+    }  # fmt: skip
