@@ -80,6 +80,7 @@ def _construct_sequence(loader: LineLoader, node: yaml.SequenceNode) -> LineList
 LineLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"), list("-+0123456789")
 )
+LineLoader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?0o[0-7_]+$"), list("-+0"))
 # and 1.6e4 (a dot, an exponent without its sign: YAML 1.1 wants 1.6e+4) as the 16000.0 YAML 1.2 reads: was refused as
 # text with the fix "write it without quotes: rate: 1.6e4", the very thing written
 LineLoader.add_implicit_resolver(
@@ -97,6 +98,8 @@ def _construct_int(loader: LineLoader, node: yaml.ScalarNode) -> int | str:
         return text
     if re.fullmatch(r"[-+]?0[0-7_]+", text):
         return int(text.replace("_", ""), 10)
+    if re.fullmatch(r"[-+]?0o[0-7_]+", text):  # YAML 1.2's octal (0o17: 15): was text, "write it without quotes"
+        return int(text.replace("_", "").replace("0o", "", 1), 8)
     return loader.construct_yaml_int(node)
 
 

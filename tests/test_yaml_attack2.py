@@ -274,3 +274,13 @@ def test_a_number_with_a_dot_and_an_exponent_is_the_number_yaml_1_2_reads(tmp_pa
     assert yaml.load("a: 1.6e4\nb: 1.6e-4\nc: 16e3\nd: 1.0\ne: 1.6e4x", Loader=LineLoader) == {
         "a": 16000.0, "b": 0.00016, "c": 16000.0, "d": 1.0, "e": "1.6e4x"
     }  # fmt: skip
+
+
+def test_a_yaml_1_2_octal_number_is_its_value(tmp_path, monkeypatch, capsys):
+    # 0o31 is YAML 1.2's 25; it was text, refused with "write a number without quotes" (there were none)
+    graph = "nodes:\n  - {id: src, type: sine, params: {duration: 0.2, chunk_size: SIZE}}\n  - {id: sink, type: null_sink}\n"
+    graph += "edges:\n  - {source: src.out, target: sink.in}\n"
+    assert check(tmp_path, monkeypatch, capsys, graph.replace("SIZE", "0o31")) == []
+    assert yaml.load("a: 0o31\nb: -0o31\nc: 031\nd: '0o31'\ne: 0o9", Loader=LineLoader) == {
+        "a": 25, "b": -25, "c": 31, "d": "0o31", "e": "0o9"
+    }  # fmt: skip
