@@ -233,3 +233,40 @@ def test_markers_stamped_to_the_ms_at_250_hz_cut_the_epochs_and_trials_mne_cuts(
         seg = data[:, s - 125 : s + 35 + 250]
         y = np.stack([sosfilt(sos, seg, axis=-1) for sos in trial.scorer.sos])[..., -250:]
         np.testing.assert_allclose(row, trial.scorer.scores(y), rtol=1e-9)
+
+
+def test_the_shipped_dnn_decodes_eegmmidbs_own_edf_whose_names_carry_dots():
+    """The shipped DNN (trained at 160 Hz on EEGMMIDB's occipital channels, named O1, PO3, ...) on EEGMMIDB's own EDF
+    ('O1..', 'Po3.'): refused, and the fix ('set `channels` to [Pz.., Po3., ...]') was refused in turn ('differ from
+    the checkpoint's; drop `channels`'): no way to run it. `channels` may now give the stream's spelling of the
+    checkpoint's channels, in its order; the fix says so, and the decisions equal those on the channels renamed."""
+    from wavegraph.nodes.io.file_source import FileSource
+    from wavegraph.pipeline.config import parse_set
+    from wavegraph.pipeline.spec import SpecError
+
+    ckpt = "models/weights/ssvep_dnn_40f_160hz_200ms.safetensors"
+    src = FileSource(path=str(dataset("eegmmidb-s001r02")), chunk_size=1280)
+    spec = src.configure({})["out"]
+    first = src.read()
+    assert first is not None
+    x = first["out"].data  # the first 8 s
+    src.close()
+    ev_spec = StreamSpec("events", 0.0, (3,), "float64")
+    markers = Chunk(np.array([[1.0, 1.0, 1], [3.3, 1.0, 1], [5.55, 1.0, 1]]), 1.0)
+
+    def scores(node, spec):
+        node.configure({"in": spec, "events": ev_spec})
+        outs = [node.process({"events": markers})]
+        outs += [node.process({"in": Chunk(x[:, i : i + 160], i / 160.0)}) for i in range(0, x.shape[1], 160)]
+        return np.concatenate([o["scores"].data for o in outs + node.finish_all() if "scores" in o])
+
+    with pytest.raises(SpecError) as e:
+        SSVEPTrialDecoder(method="dnn", checkpoint=ckpt).configure({"in": spec, "events": ev_spec})
+    assert "set `channels` to the stream's names of the checkpoint's channels, in its order" in e.value.hint
+    ((_, _, channels),) = parse_set([e.value.hint.split("--set '")[1].split("'")[0].replace("NODE.", "decoder.")])
+    assert channels[:2] == ["Pz..", "Po3."]
+    got = scores(SSVEPTrialDecoder(method="dnn", checkpoint=ckpt, channels=channels), spec)
+    renamed = [n.strip(".").upper().replace("Z", "z") for n in spec.channel_names]
+    want = scores(SSVEPTrialDecoder(method="dnn", checkpoint=ckpt), signal_spec(160.0, renamed))
+    assert got.shape == (3, 40)
+    np.testing.assert_array_equal(got, want)

@@ -61,7 +61,7 @@ from ..nanpolicy import (
     signal_input,
 )
 from .common import CheckpointPath, Device, Threads, resolve_device, torch_threads
-from .ssvep_channels import missing_channels
+from .ssvep_channels import core, missing_channels
 from .ssvep_flat import Moved, floor_of, is_flat, quiet, say_flat, say_short
 from .ssvep_samples import Samples as _Samples  # (tests import it from here)
 
@@ -207,17 +207,19 @@ class _SSVEPBase(Node[P]):
                 f"window {p.window:g} s differs from the checkpoint's {cfg.n_samples / cfg.rate:g} s",
                 "drop `window` or train a model for this window length",
             )
-        if p.channels is not None and list(p.channels) != list(cfg.channels):
+        spelt = p.channels is not None and [core(c) for c in p.channels] == [core(c) for c in cfg.channels]
+        if p.channels is not None and list(p.channels) != list(cfg.channels) and not spelt:
             raise SpecError(
                 f"channels {p.channels} differ from the checkpoint's {cfg.channels}",
-                "drop `channels` (the checkpoint defines them)",
+                "drop `channels` (the checkpoint defines them), or give the stream's names of the checkpoint's channels, "
+                "in its order (e.g. 'O1..' for O1)",
             )
         self.device = resolve_device(p.device)
         self.model.to(self.device)
         self._freqs = list(cfg.freqs)
         self._sos = ssvep_dnn.design_dnn_bank(cfg)
         self._window = cfg.n_samples / cfg.rate
-        self._channels = list(cfg.channels)
+        self._channels = list(p.channels if spelt and p.channels else cfg.channels)  # the stream's spelling of them
         self._score = self._predict
         # torch sets a model up at its first call (35.8 ms for the 1 s ensemble with its crops here, 4.7 after): do it
         # now, not on the session's first decision, with as many windows as a decision with its crops takes
@@ -238,7 +240,7 @@ class _SSVEPBase(Node[P]):
             raise SpecError("`channels` needs a stream with channel names", "drop `channels` or name the channels")
         missing = [c for c in names if c not in spec.channel_names]
         if missing:  # PhysioNet's EDFs pad names with dots ('O1..'), others add 'EEG ', '-REF' or change the case
-            raise missing_channels(spec, names, missing)
+            raise missing_channels(spec, names, missing, checkpoint=self.params.method == "dnn")
         return [spec.channel_names.index(c) for c in names]
 
 
