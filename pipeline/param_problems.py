@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import reprlib
 from collections.abc import Mapping
@@ -104,11 +105,16 @@ def _number_problems(nc: NodeConfig, cls: type[Node], file: str) -> dict:
         field = fields.get(name)
         if field is not None and isinstance(value, (bool, str)) and _number_types(field.annotation):
             what = "a boolean" if isinstance(value, bool) else "text"
+            hint = _as_number_hint(
+                name, value, nc.type, "1" if _number_types(field.annotation) == {int} else "1.0", file
+            )
+            names = _names_fix(name, value, field.annotation, file)
             problems[name] = (
                 file,
                 nc.param_lines.get(name, nc.line),
-                f"node '{nc.id}' ({nc.type}): parameter '{name}' = {shown(value)}{_set(nc, name)} is {what}, not a number",
-                _as_number_hint(name, value, nc.type, "1" if _number_types(field.annotation) == {int} else "1.0", file),
+                f"node '{nc.id}' ({nc.type}): parameter '{name}' = {shown(value)}{_set(nc, name)} is {what}, not a "
+                + ("count or a list of names" if names else "number"),
+                names or hint,
             )
         elif field is not None and (wrong := _out_of_range(name, value, field, str(nc.set_text.get(name, "")), file)):
             problems[name] = (
@@ -118,6 +124,22 @@ def _number_problems(nc: NodeConfig, cls: type[Node], file: str) -> dict:
                 wrong[1],
             )
     return problems
+
+
+def _names_fix(name: str, value: Any, annotation: Any, file: str) -> str:
+    """The fix for a name written where a count or a list of names goes (`channels: C3`, `channels: 'C3, C4'`): the
+    list, even of one name. Was "write a number without quotes, e.g. channels: 1". "" for other parameters or values
+    (a number quoted, '4', keeps the number's fix)."""
+    import re
+
+    takes_names = any(get_origin(a) is list and get_args(a) == (str,) for a in get_args(annotation))
+    if not takes_names or not isinstance(value, str) or re.fullmatch(r"\s*[-+]?[\d.,]+(\s*\w*)\s*", value):
+        return ""
+    names = [n for n in re.split(r"[,;\s]+", value.strip()) if n]
+    if file == PYTHON:
+        return f"pass a list, even of one name: {name}={names!r}"
+    said = ", ".join(n if re.fullmatch(r"[A-Za-z_][\w.\-]*", n) else json.dumps(n) for n in names)
+    return f"write a list, even of one name: {name}: [{said}]"
 
 
 def _number_shown(value) -> str:

@@ -284,3 +284,23 @@ def test_a_yaml_1_2_octal_number_is_its_value(tmp_path, monkeypatch, capsys):
     assert yaml.load("a: 0o31\nb: -0o31\nc: 031\nd: '0o31'\ne: 0o9", Loader=LineLoader) == {
         "a": 25, "b": -25, "c": 31, "d": "0o31", "e": "0o9"
     }  # fmt: skip
+
+
+def test_a_channel_name_where_a_count_or_names_go_gets_the_list_to_write(tmp_path, monkeypatch, capsys):
+    # channels: C3 (int | list[str]) was "is text, not a number; fix: write a number without quotes, e.g. channels: 1"
+    graph = (
+        "nodes:\n  - {id: src, type: sine, params: {duration: 0.2, channels: CH}}\n  - {id: sink, type: null_sink}\n"
+    )
+    graph += "edges:\n  - {source: src.out, target: sink.in}\n"
+    said = {
+        "C3": "channels: [C3]",
+        "'C3, C4'": "channels: [C3, C4]",
+        "'C3 Fp1:ref'": 'channels: [C3, "Fp1:ref"]',
+    }
+    for written, fix in said.items():
+        err = check(tmp_path, monkeypatch, capsys, graph.replace("CH", written))
+        assert len(err) == 1 and "is text, not a count or a list of names" in err[0], err
+        assert err[0].endswith(f"fix: write a list, even of one name: {fix}"), err
+        assert check(tmp_path, monkeypatch, capsys, graph.replace("CH", fix.partition(": ")[2])) == []
+    err = check(tmp_path, monkeypatch, capsys, graph.replace("CH", "'4'"))  # a count quoted keeps its own fix
+    assert err[0].endswith("is text, not a number; fix: write it without quotes: channels: 4"), err
