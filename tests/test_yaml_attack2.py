@@ -304,3 +304,23 @@ def test_a_channel_name_where_a_count_or_names_go_gets_the_list_to_write(tmp_pat
         assert check(tmp_path, monkeypatch, capsys, graph.replace("CH", fix.partition(": ")[2])) == []
     err = check(tmp_path, monkeypatch, capsys, graph.replace("CH", "'4'"))  # a count quoted keeps its own fix
     assert err[0].endswith("is text, not a number; fix: write it without quotes: channels: 4"), err
+
+
+def test_an_empty_or_repeated_channel_name_of_a_simulated_source_is_named(tmp_path, monkeypatch, capsys):
+    graph = (
+        "nodes:\n  - {id: src, type: TYPE, params: {duration: 0.2, channels: CH}}\n  - {id: sink, type: null_sink}\n"
+    )
+    graph += "edges:\n  - {source: src.out, target: sink.in}\n"
+    for node_type in ("sine", "eeg_sim"):
+        # ['', C4, ' '] ran (a recording of it: '' twice in EDF, read back as '-0', '-1')
+        err = check(tmp_path, monkeypatch, capsys, graph.replace("TYPE", node_type).replace("CH", "['', C4, ' ']"))
+        assert err == [
+            f"g.yaml:2: node 'src' ({node_type}): {node_type}: channel names 1, 3 of 3 are empty; fix: give every "
+            "channel a name (channels: [C3, C4]), or a count (channels: 2 names them ch0, ch1)"
+        ]
+        # repeated: was "channels must be a positive count or unique names; fix: e.g. channels: 4", which unsaid
+        err = check(tmp_path, monkeypatch, capsys, graph.replace("TYPE", node_type).replace("CH", "[O1, Oz, O1]"))
+        assert err[0].endswith(
+            f"{node_type}: channel name 'O1' listed more than once; fix: give each channel its own name"
+        )
+        assert check(tmp_path, monkeypatch, capsys, graph.replace("TYPE", node_type).replace("CH", "[O1, Oz]")) == []

@@ -113,8 +113,23 @@ class SynthSource(Source):
         if isinstance(p.channels, int) and p.channels > MAX_CHANNELS:
             raise SpecError(f"{self.type_name}: {p.channels} channels; at most {MAX_CHANNELS}", "e.g. channels: 64")
         names = [f"ch{i}" for i in range(p.channels)] if isinstance(p.channels, int) else list(p.channels)
-        if not names or len(set(names)) != len(names):
+        if not names:
             raise SpecError(f"{self.type_name}: channels must be a positive count or unique names", "e.g. channels: 4")
+        blank = [i for i, name in enumerate(names) if not name.strip()]
+        twice = list(dict.fromkeys(name for name in names if names.count(name) > 1))
+        if blank:  # `channels: ['', C4]` ran, and an EDF recording of it read back as '-0', '-1'
+            said = ", ".join(str(i + 1) for i in blank)
+            raise SpecError(
+                f"{self.type_name}: channel name{'s' * (len(blank) > 1)} {said} of {len(names)} "
+                f"{'are' if len(blank) > 1 else 'is'} empty",
+                "give every channel a name (channels: [C3, C4]), or a count (channels: 2 names them ch0, ch1)",
+            )
+        if twice:  # was "channels must be a positive count or unique names", which name unsaid
+            raise SpecError(
+                f"{self.type_name}: channel name{'s' * (len(twice) > 1)} {', '.join(repr(n) for n in twice)} "
+                f"listed more than once",
+                "give each channel its own name",
+            )
         self.names = names
         self.n_ch = len(names)
         self._n_total = None if p.duration is None else int(round(p.duration * p.rate))
