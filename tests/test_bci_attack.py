@@ -270,3 +270,35 @@ def test_the_shipped_dnn_decodes_eegmmidbs_own_edf_whose_names_carry_dots():
     want = scores(SSVEPTrialDecoder(method="dnn", checkpoint=ckpt), signal_spec(160.0, renamed))
     assert got.shape == (3, 40)
     np.testing.assert_array_equal(got, want)
+
+
+def test_trials_of_an_epochs_file_are_decided_after_each_gap_as_after_the_stream_start():
+    """ssvepy's epochs file (the replay graph's default: 16 epochs, each a segment after a gap, its marker on the
+    first sample): ssvep_trial_decoder decided the first trial (its pre-roll cut at the stream start, short_preroll)
+    and dropped the 15 others as gap_in_trial, though their windows hold no gap: only the pre-roll reached back
+    across the gap. Each is now filtered from its epoch's start, as the first; each decision equals FBCCA on the
+    epoch filtered from its first sample."""
+    from scipy.signal import sosfilt
+    from wavegraph.nodes.io.file_source import FileSource
+
+    src = FileSource(path="dataset:ssvepy-epochs", picks=OCC, chunk_size=512)
+    specs = src.configure({})
+    node = SSVEPTrialDecoder(method="fbcca", freqs=[6.0, 7.5, 8.57, 12.0], window=2.0, delay=0.14)
+    node.configure({"in": specs["out"], "events": specs["events"]})
+    outs, epochs = [], []
+    while (o := src.read()) is not None:
+        if o["out"].gap or not epochs:
+            epochs.append([])
+        epochs[-1].append(o["out"].data)
+        outs.append(node.process({"in": o["out"], **({"events": o["events"]} if "events" in o else {})}))
+    src.close()
+    outs += node.finish_all()
+    ev = np.concatenate([o["out"].data for o in outs if "out" in o])
+    scores = np.concatenate([o["scores"].data for o in outs if "scores" in o])
+    assert len(ev) == 16 and node.counters == {"short_preroll": 16}
+    np.testing.assert_allclose(ev[:, 0], np.arange(16) * 16.0)
+    for row, parts in zip(scores, epochs):
+        x = np.concatenate(parts, axis=1)[:, : round(0.14 * RATE) + 512]
+        y = np.stack([sosfilt(sos, x, axis=-1) for sos in node.scorer.sos])[..., -512:]
+        np.testing.assert_allclose(row, node.scorer.scores(y), rtol=1e-9)
+    assert (ev[:, 2] == 1).sum() >= 10  # 6 Hz, the recording's

@@ -415,7 +415,9 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
     whose samples [marker - pre, end of the window) a BAD_... marker segment overlaps (``bad_segment``, said once:
     mne.Epochs(raw, events, -pre, delay + window - 1 / rate) drops the same; nodes/dsp/bad_segments.py, which also
     says how long a decision then waits for the marker stream); a
-    marker less than `pre` after the stream start is filtered from the stream start (``short_preroll``). Latency: (delay + window) s after the marker.
+    marker less than `pre` after the stream start or a gap is filtered from there (``short_preroll``: an epochs file's
+    trials, each after a gap; a gap inside the window itself is ``gap_in_trial``). Latency: (delay + window) s after
+    the marker.
     With ``method: dnn`` at windows of 0.8-1.5 s the decision is the mean softmax over the window and the windows
     ``models.ssvep_dnn.decision_crops`` samples earlier and later (6.25 ms, one sample at 160 Hz; as the benchmark
     decides), so it waits that much longer.
@@ -532,10 +534,12 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
             if hi > b.n_total:
                 left.append(t)
                 continue
-            if lo < b.start and (b.start > 0 or s + self._n_delay - k < 0):
+            ws = s + self._n_delay - k  # the window's first sample
+            need = max(lo, b.segment_start(ws))  # a pre-roll past a gap before the window: from the gap on
+            if (need < b.start and b.start > 0) or (lo < b.start and ws < 0):
                 self.count("late_marker")
                 continue
-            first = max(lo, 0)  # a marker less than `pre` after the stream start: filtered from the start
+            first = max(need, 0)  # a marker less than `pre` after the stream start or a gap: filtered from there
             if not b.has_break(first, hi):
                 t_hi, maxd = b.time_after(hi), self.params.max_delay
                 if not (final or self._bad.known(t_hi, self._marked, self._markers_ended, b.end_time, maxd)):

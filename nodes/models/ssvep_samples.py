@@ -60,6 +60,10 @@ class Samples:
         i0, t0 = next((seg for seg in reversed(self.segments) if seg[1] <= t + 0.5 / self.rate), self.segments[0])
         return nearest_index((t - t0) * self.rate, i0)
 
+    def segment_start(self, i: int) -> int:
+        """The absolute first index of the gap-free stretch that holds sample i (the stream start or a gap; 0 before)."""
+        return max((b for b in self.breaks if b <= i), default=0)
+
     def has_break(self, lo: int, hi: int) -> bool:
         return any(lo < i0 < hi for i0 in self.breaks)
 
