@@ -93,10 +93,11 @@ class Graph:
 
 def make_node(nc: NodeConfig, file: str) -> Node:
     """Instantiate one node from its config, turning type and parameter errors into GraphErrors."""
+    graph_dirs = [os.path.dirname(os.path.abspath(file)), os.getcwd()]
     if ":" in nc.type:  # a user module: beside the YAML file, or in the current folder
-        add_search_dirs([os.path.dirname(os.path.abspath(file)), os.getcwd()])
+        add_search_dirs(graph_dirs)
     try:
-        cls = lookup(nc.type)
+        cls = lookup(nc.type, graph_dirs if ":" in nc.type else ())
     except UnknownNodeType as e:
         hint = (
             f"did you mean '{e.suggestion}'?"

@@ -12,10 +12,11 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.metadata
+import importlib.util
 import os
 import sys
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from .node import Node
 from .node_class import not_a_node_reason
@@ -132,8 +133,55 @@ def _load_path(name: str, type_name: str | None = None) -> type[Node]:
     return cls
 
 
-def lookup(name: str) -> type[Node]:
-    """The class for a YAML type name or a `module:Class` path."""
+def _own_module(module_name: str, graph_dirs: Sequence[str]) -> None:
+    """Make `module_name` the graph's own file when another graph's module of that name was imported first in this
+    process (`validate a/g.yaml b/g.yaml`, each with a mynodes.py: b's graph was checked with a's classes, silently
+    where both define the class). A module of Python's or an installed one is left alone (_shadowed says so)."""
+    top = module_name.partition(".")[0]
+    loaded = sys.modules.get(top)
+    got = os.path.realpath(getattr(loaded, "__file__", "") or "")
+    mine = next(
+        (
+            f
+            for d in graph_dirs
+            for f in (os.path.join(d, f"{top}.py"), os.path.join(d, top, "__init__.py"))
+            if os.path.isfile(f)
+        ),
+        "",
+    )
+    if not got or not mine or os.path.realpath(mine) == got:
+        return
+    home = os.path.dirname(os.path.dirname(got)) if got.endswith("__init__.py") else os.path.dirname(got)
+    if home not in {os.path.realpath(d) for d in _SEARCH_DIRS}:
+        return
+    for key in [k for k in sys.modules if k == top or k.startswith(f"{top}.")]:
+        del sys.modules[key]
+    for key in [k for k in _LOADED if ":" in k and k.partition(":")[0].partition(".")[0] == top]:
+        del _LOADED[key]
+    package = [os.path.dirname(mine)] if mine.endswith("__init__.py") else None
+    spec = importlib.util.spec_from_file_location(top, mine, submodule_search_locations=package)
+    if spec is None or spec.loader is None:
+        return
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[top] = module
+    try:
+        spec.loader.exec_module(module)
+    except (Exception, SystemExit) as e:  # noqa: BLE001 — as _load_path says it
+        del sys.modules[top]
+        what = f"it called sys.exit({e.code}) as it was imported (a script?)" if isinstance(e, SystemExit) else ""
+        raise UnknownNodeType(
+            module_name, None, f"cannot import module '{top}' ({mine}): {what or f'{type(e).__name__}: {e}'}"
+        ) from e
+
+
+def lookup(name: str, graph_dirs: Sequence[str] = ()) -> type[Node]:
+    """The class for a YAML type name or a `module:Class` path (`graph_dirs`: the folders a graph's own modules are
+    looked for in, its file's then the current one)."""
+    if ":" in name and graph_dirs:
+        try:
+            _own_module(name.partition(":")[0], graph_dirs)
+        except UnknownNodeType as e:
+            raise UnknownNodeType(name, None, e.reason) from e
     if name in _LOADED:
         return _LOADED[name]
     if ":" in name:
