@@ -33,7 +33,15 @@ from typing import Any
 
 import yaml
 
-from .layout_hints import list_fix, node_entry_fix, node_list_hint, unexpanded, unknown_node_keys, unknown_top_keys
+from .layout_hints import (
+    list_fix,
+    node_entry_fix,
+    node_list_hint,
+    params_as_mapping,
+    unexpanded,
+    unknown_node_keys,
+    unknown_top_keys,
+)
 from .yaml_lines import LineLoader, line_of, lookalikes, value_said, written
 
 ON_ERROR = ("stop", "restart")
@@ -360,14 +368,9 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
         seen[node_id] = line_of(raw, "id")
         params = raw.get("params") or {}
         if not isinstance(params, dict):
-            _problem(
-                problems,
-                file,
-                line_of(raw, "params"),
-                f"node '{node_id}': params must be a mapping",
-                "write params: {name: value}",
-            )
-            params = {}
+            fix, given = params_as_mapping(params)  # the parameters meant, still checked
+            _problem(problems, file, line_of(raw, "params"), f"node '{node_id}': params must be a mapping", fix)
+            params = given or {}
         for key in [k for k in params if not isinstance(k, str)]:  # `{5: 3}`: was 'keywords must be strings'
             _problem(
                 problems,

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from .yaml_lines import line_of, lookalikes, written
+from .yaml_lines import LineLoader, line_of, lookalikes, written
 
 NODE_KEYS = ("id", "type", "params", "on_error")
 TOP_KEYS = ("name", "nodes", "edges", "processes", "transport", "security")
@@ -150,3 +150,31 @@ def unknown_node_keys(raw: dict) -> list[tuple[int, str, str]]:
         )
         for key, like in close.items()
     ]
+
+
+def params_as_mapping(params: Any) -> tuple[str, dict | None]:
+    """For `params:` that is no mapping, the fix and, where the parameters can be read from it, the mapping meant (so
+    that they are still checked): a list of one-key mappings (`- l_freq: 1.0` lines, the dashes of a YAML list) or
+    text (`params: "l_freq=1, h_freq=40"`). Both said "write params: {name: value}" and then that every parameter
+    given was missing."""
+    meant: dict | None = None
+    if isinstance(params, list) and params and all(isinstance(p, dict) for p in params):
+        keys = [k for p in params for k in p]
+        if all(isinstance(k, str) for k in keys) and len(set(keys)) == len(keys):
+            merged = type(params[0])({k: v for p in params for k, v in p.items()})  # a LineDict: its lines kept
+            for attr in ("key_lines", "plain_texts"):
+                setattr(merged, attr, {k: v for p in params for k, v in getattr(p, attr, {}).items()})
+            meant = merged
+    elif isinstance(params, str):
+        pairs = re.findall(r"\s*([A-Za-z_]\w*)\s*[=:]\s*([^,;]*?)\s*(?:[,;]|$)", params)
+        rebuilt = ", ".join(f"{k}={v}" for k, v in pairs)
+        if pairs and re.sub(r"\s*[=:]\s*", "=", re.sub(r"\s*[,;]\s*", ", ", params.strip())) == rebuilt:
+            try:
+                meant = {k: yaml.load(v, Loader=LineLoader) if v else None for k, v in pairs}
+            except yaml.YAMLError:
+                meant = None
+    if meant is None:
+        return "write params: {name: value}", None
+    shown = yaml.safe_dump(dict(meant), default_flow_style=True, sort_keys=False, width=10**6).strip()
+    what = "not as a list" if isinstance(params, list) else "not as text"
+    return f"write them as one mapping, {what}: params: {shown}", meant

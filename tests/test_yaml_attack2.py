@@ -328,3 +328,21 @@ def test_two_graphs_checked_in_one_command_each_get_their_own_node_module(tmp_pa
     for sub in ("a", "b"):  # each graph's own class, by a name only its module has
         (tmp_path / sub / "g.yaml").write_text((tmp_path / sub / "g.yaml").read_text().replace(":Twin", f":Only_{sub}"))
     assert main(["validate", "a/g.yaml", "b/g.yaml"]) == 0, capsys.readouterr().err
+
+
+def test_params_written_as_a_list_or_as_text_get_the_mapping_and_are_still_checked(tmp_path, monkeypatch, capsys):
+    graph = USER_GRAPH.replace('{id: my, type: "MODULE:Doubler"}', "{id: my, type: bandpass, params: PARAMS}")
+    # `- l_freq: 1.0` lines, or one text: was "fix: write params: {name: value}", then both parameters "missing"
+    err = check(tmp_path, monkeypatch, capsys, graph.replace("PARAMS", "[{l_freq: 1.0}, {h_freq: 40.0}]"))
+    assert err == [
+        "g.yaml:3: node 'my': params must be a mapping; fix: write them as one mapping, not as a list: "
+        "params: {l_freq: 1.0, h_freq: 40.0}"
+    ]
+    err = check(tmp_path, monkeypatch, capsys, graph.replace("PARAMS", "'l_freq=1, h_freq: 400'"))
+    assert err[0] == (
+        "g.yaml:3: node 'my': params must be a mapping; fix: write them as one mapping, not as text: "
+        "params: {l_freq: 1, h_freq: 400}"
+    )
+    assert len(err) == 2 and "h_freq" in err[1] and "Nyquist" in err[1], err  # the values given are checked
+    err = check(tmp_path, monkeypatch, capsys, graph.replace("PARAMS", "'bandpass 1-40'"))  # nothing to read
+    assert err[0].endswith("params must be a mapping; fix: write params: {name: value}"), err
