@@ -302,3 +302,28 @@ def test_trials_of_an_epochs_file_are_decided_after_each_gap_as_after_the_stream
         y = np.stack([sosfilt(sos, x, axis=-1) for sos in node.scorer.sos])[..., -512:]
         np.testing.assert_allclose(row, node.scorer.scores(y), rtol=1e-9)
     assert (ev[:, 2] == 1).sum() >= 10  # 6 Hz, the recording's
+
+
+def test_decisions_follow_a_drifting_amplifiers_clock_as_sliding_windows_do(real):
+    """A live amplifier whose clock runs 2000 ppm off its nominal 256 Hz (lsl_inlet stamps each chunk from the LSL
+    timestamps): ssvep_decoder stamped every window from the first chunk's t0 on the nominal grid, 22 ms off the
+    LSL clock after 12 s and growing without bound, while sliding_window, epochs and ssvep_trial_decoder follow the
+    chunk times. The decoder re-anchors as sliding_window does: the same window starts, within window x drift."""
+    from wavegraph.nodes.dsp.windows import SlidingWindow
+
+    drift, t_start = 2000e-6, 5000.0
+    times = t_start + np.arange(real.shape[1] + 1) * (1 + drift) / RATE  # each sample's time on the LSL clock
+    spec = signal_spec(RATE, OCC)
+    node, frames = fbcca(window=1.0, step=0.5), SlidingWindow(size=256, hop=128)
+    node.configure({"in": spec})
+    frames.configure({"in": spec})
+    onsets, starts = [], []
+    for i in range(0, real.shape[1], 32):
+        c = Chunk(real[:, i : i + 32], float(times[i]))
+        if "out" in (o := node.process({"in": c})):
+            onsets.append(o["out"].data[:, 0])
+        if "out" in (f := frames.process({"in": c})):
+            starts.append(f["out"].t0 + np.arange(f["out"].data.shape[0]) * 128 / RATE)
+    onsets = np.concatenate(onsets)
+    np.testing.assert_allclose(onsets, np.concatenate(starts)[: onsets.size], rtol=0, atol=1e-9)
+    assert np.abs(onsets - times[np.arange(onsets.size) * 128]).max() < 256 * drift / RATE + 1e-6

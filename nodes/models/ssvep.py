@@ -27,7 +27,8 @@ Latency: ``window - 1`` samples (a window is scored once its last sample arrives
 start, as ``sliding_window``). Gaps: a chunk flagged ``gap`` resets the filters and drops the partial
 window (counted ``samples_dropped_at_gap``), so no window spans a gap: the windows that would have are
 skipped, counted ``windows_lost_at_gap`` (in the run's summary); windows re-anchor at the chunk's
-t0. A stream that ends (after its start or its last gap) before one window is complete gets no decision there:
+t0. So do their stamps at a chunk whose t0 is off the grid (a live amplifier's clock drifting against its nominal
+rate), as sliding_window's. A stream that ends (after its start or its last gap) before one window is complete gets no decision there:
 its samples are counted ``samples_short_of_window`` and it is said. NaN/Inf: ``nan_policy`` zero (default) or propagate (a window that held one has NaN scores and no
 decision, counted ``undecided_nonfinite``, as a window a filter overflowed in). A window whose input is constant
 on every picked channel or whose first sub-band is under 0.1 nV RMS (no signal: a flat or zeroed stretch, the
@@ -56,9 +57,9 @@ from ..nanpolicy import (
     all_finite,
     check_window_size,
     chunk_data,
-    first_time,
     sanitize,
     signal_input,
+    stream_start,
 )
 from .common import CheckpointPath, Device, Threads, resolve_device, torch_threads
 from .ssvep_channels import core, missing_channels
@@ -337,7 +338,9 @@ class SSVEPDecoder(_SSVEPBase[SSVEPDecoderParams]):
         x = chunk_data(c, (self.in_specs["in"].shape[0],), np.dtype(np.float64))
         if x is None:
             return {}
-        self._t_first = first_time(self._t_first, c.t0, (self._k * self._hop + self._buf.shape[-1]) / self._rate)
+        # the first chunk's t0, and again whenever a chunk's t0 is off that grid: a live amplifier whose clock drifts
+        # against its nominal rate (lsl_inlet stamps chunks from the LSL timestamps), so decisions keep its times
+        self._t_first = stream_start(self._t_first, c, (self._k * self._hop + self._buf.shape[-1]) / self._rate)
         x = x[self._pick]
         x, mask = sanitize(self, x, self.params.nan_policy)
         self._moved.append(x)
