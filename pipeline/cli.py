@@ -17,8 +17,10 @@ Graph errors print one line each (`file:line: message; fix: ...`) and exit with 
 from __future__ import annotations
 
 import argparse
+import difflib
 import math
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -259,6 +261,29 @@ def _passthrough(argv: list[str] | None) -> argparse.Namespace | int | None:
     return None
 
 
+_MEANT = {  # other tools' words for a command
+    **dict.fromkeys(("check", "lint", "verify", "test"), "validate"),
+    **dict.fromkeys(("plan", "show", "info", "inspect", "graph", "explain"), "describe"),
+    **dict.fromkeys(("start", "exec", "execute", "play", "launch"), "run"),
+    **dict.fromkeys(("list", "types", "node"), "nodes"),
+}
+
+
+def _not_a_command(argv: list[str], commands: list[str]) -> str:
+    """The line for a first word that is no command, with the command meant: a graph file (`wavegraph g.yaml`),
+    another tool's word (`check`, `plan`), a misspelling (`valdiate`). Was argparse's "invalid choice: 'g.yaml'
+    (choose from ...)". "" for a command or an option."""
+    if not argv or argv[0].startswith("-") or argv[0] in commands:
+        return ""
+    word, rest = argv[0], " ".join(shlex.quote(a) for a in argv[1:])
+    if word.lower().endswith((".yaml", ".yml")) or os.path.isfile(word):
+        run = f"wavegraph run {shlex.quote(word)} {rest}".rstrip()
+        return f"wavegraph: '{word}' is a file, not a command; fix: {run} (or validate, describe)"
+    meant = _MEANT.get(word.lower()) or next(iter(difflib.get_close_matches(word.lower(), commands, n=1)), "")
+    fix = f"wavegraph {meant} {rest}".rstrip() if meant else f"use one of: {', '.join(commands)}"
+    return f"wavegraph: unknown command '{word}'; fix: {fix}"
+
+
 def main(argv: list[str] | None = None) -> int:
     from wavegraph import __version__
 
@@ -368,6 +393,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _passthrough(argv)
     if isinstance(args, int):  # `wavegraph bench` / `bench --help`: the list of commands was printed
         return args
+    wrong = _not_a_command(sys.argv[1:] if argv is None else list(argv), list(sub.choices))
+    if wrong:
+        print(wrong, file=sys.stderr)
+        return 2
     if args is None:
         args = parser.parse_args(argv)
     if getattr(args, "log_level", None):

@@ -346,3 +346,26 @@ def test_params_written_as_a_list_or_as_text_get_the_mapping_and_are_still_check
     assert len(err) == 2 and "h_freq" in err[1] and "Nyquist" in err[1], err  # the values given are checked
     err = check(tmp_path, monkeypatch, capsys, graph.replace("PARAMS", "'bandpass 1-40'"))  # nothing to read
     assert err[0].endswith("params must be a mapping; fix: write params: {name: value}"), err
+
+
+def test_a_graph_file_or_another_tools_word_as_the_command_gets_the_command_to_type(tmp_path, monkeypatch, capsys):
+    # was argparse's "invalid choice: 'g.yaml' (choose from 'run', 'validate', ...)"
+    monkeypatch.chdir(tmp_path)
+    said = {
+        ("g.yaml", "--speed", "1"): "wavegraph: 'g.yaml' is a file, not a command; fix: wavegraph run g.yaml --speed 1 "
+        "(or validate, describe)",
+        ("my graph.yml",): "wavegraph: 'my graph.yml' is a file, not a command; fix: wavegraph run 'my graph.yml' "
+        "(or validate, describe)",
+        ("check", "g.yaml"): "wavegraph: unknown command 'check'; fix: wavegraph validate g.yaml",
+        (
+            "plan",
+            "g.yaml",
+            "--set",
+            "bp.h_freq=30",
+        ): "wavegraph: unknown command 'plan'; fix: wavegraph describe g.yaml --set bp.h_freq=30",
+        ("valdiate", "g.yaml"): "wavegraph: unknown command 'valdiate'; fix: wavegraph validate g.yaml",
+    }
+    for argv, line in said.items():
+        assert main(list(argv)) == 2
+        assert capsys.readouterr().err.strip() == line
+    assert main(["zzz"]) == 2 and "fix: use one of: run, validate, describe" in capsys.readouterr().err
