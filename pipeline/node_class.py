@@ -46,6 +46,15 @@ def class_problem(node: Node) -> tuple[str, str] | None:
                 f"class {_where(cls)} has {which} = {ports!r}, not a tuple of port names",
                 f"write {which} = ('in',) or a tuple of the names (() for none)",
             )
+        unusable = [p for p in ports if "." in p or p != p.strip() or not p.isprintable()]
+        if unusable:  # `out.x`: no edge could name it (`my.out.x` is refused as no node.port)
+            return (
+                f"class {_where(cls)} has the port {unusable[0]!r}, which no edge can name (an edge end is node.port)",
+                "name its ports with letters, digits and _ (no '.'), e.g. 'out_x'",
+            )
+        twice = [p for i, p in enumerate(ports) if p in ports[:i]]
+        if twice:  # ('in', 'in'): one port, said twice
+            return (f"class {_where(cls)} lists the port {twice[0]!r} twice in {which}", "list each port once")
     if isinstance(node, Source):
         missing = [m for m in ("configure", "read") if getattr(cls, m) is getattr(Source, m)]
         if missing:

@@ -369,3 +369,27 @@ def test_a_graph_file_or_another_tools_word_as_the_command_gets_the_command_to_t
         assert main(list(argv)) == 2
         assert capsys.readouterr().err.strip() == line
     assert main(["zzz"]) == 2 and "fix: use one of: run, validate, describe" in capsys.readouterr().err
+
+
+def test_a_node_class_with_a_port_no_edge_can_name_is_refused_at_build(tmp_path, monkeypatch, capsys):
+    # outputs = ('out.x',): validate said 'no output port out', and `my.out.x` was refused as no node.port
+    body = """\
+        class Doubler(Node):
+            outputs = ("out.x",)
+            def configure(self, in_specs):
+                return {"out.x": in_specs["in"]}
+            def process(self, inputs):
+                return {"out.x": inputs["in"]}
+        """
+    graph = user_node(tmp_path, "wg_a2_dotted_port", body)
+    for edge_end in ("my.out", "my.out.x"):
+        err = check(tmp_path, monkeypatch, capsys, graph.replace("source: my.out", f"source: {edge_end}"))
+        assert err[0] == (
+            "g.yaml:3: node 'my' (wg_a2_dotted_port:Doubler): class Doubler (wg_a2_dotted_port.py) has the port 'out.x', "
+            "which no edge can name (an edge end is node.port); fix: name its ports with letters, digits and _ (no "
+            "'.'), e.g. 'out_x'"
+        ), err
+    # ('in', 'in'): ran as one port, said nothing
+    body = "class Doubler(Node):\n    inputs = ('in', 'in')\n    def process(self, inputs):\n        return {'out': inputs['in']}\n"
+    err = check(tmp_path, monkeypatch, capsys, user_node(tmp_path, "wg_a2_twice_port", body))
+    assert len(err) == 1 and err[0].endswith("lists the port 'in' twice in inputs; fix: list each port once"), err
