@@ -327,3 +327,43 @@ def test_decisions_follow_a_drifting_amplifiers_clock_as_sliding_windows_do(real
     onsets = np.concatenate(onsets)
     np.testing.assert_allclose(onsets, np.concatenate(starts)[: onsets.size], rtol=0, atol=1e-9)
     assert np.abs(onsets - times[np.arange(onsets.size) * 128]).max() < 256 * drift / RATE + 1e-6
+
+
+def test_eeg_tokens_and_the_models_after_them_follow_a_drifting_amplifiers_clock():
+    """configs/eeg_tokens.yaml live (EEGMMIDB's real EEG, an amplifier 2000 ppm off its nominal 160 Hz): the tokenizer
+    latched its resampler's first start and the conformer/mamba nodes their first input t0, so tokens, embeddings and
+    model outputs drifted off the LSL clock (79 ms after 40 s) while the resampler inside follows the chunk times.
+    Each now re-anchors as the resampler does: every output is within a few ms of the drifted clock."""
+    from wavegraph.nodes.io.file_source import FileSource
+    from wavegraph.pipeline.registry import lookup
+
+    src = FileSource(path="dataset:eegmmidb-s001r02", picks=["O1..", "Oz..", "O2.."], chunk_size=6400)
+    spec = src.configure({})["out"]
+    first = src.read()
+    assert first is not None
+    x = first["out"].data  # 40 s
+    src.close()
+    drift, t_start, rate = 2000e-6, 5000.0, 160.0
+    tok = lookup("eeg_tokenizer")()
+    enc = lookup("conformer_encoder")(
+        random_init=True, seed=0, d_model=64, n_layers=2, subsampling=2, att_context_sizes=[[16, 0]]
+    )
+    ssm = lookup("mamba")(random_init=True, seed=0, d_model=64, n_layers=2)
+    tok_specs = tok.configure({"in": spec})
+    enc_spec = enc.configure({"in": tok_specs["embeddings"]})["out"]
+    ssm.configure({"in": enc_spec})
+    stamps: dict[str, list[float]] = {"tok": [], "enc": [], "ssm": []}
+    for i in range(0, x.shape[1], 16):
+        t = tok.process({"in": Chunk(x[:, i : i + 16], t_start + i * (1 + drift) / rate)})
+        if (out := t.get("embeddings")) is None:
+            continue
+        stamps["tok"] += list(out.t0 + np.arange(out.data.shape[0]) / 2.0)
+        if "out" in (e := enc.process({"in": out})):
+            stamps["enc"] += list(e["out"].t0 + np.arange(e["out"].data.shape[0]) / enc_spec.rate)
+            if "out" in (m := ssm.process({"in": e["out"]})):
+                stamps["ssm"] += list(m["out"].t0 + np.arange(m["out"].data.shape[0]) / enc_spec.rate)
+    for name, got in stamps.items():
+        got = np.asarray(got)
+        period = 0.5 if name == "tok" else 1 / enc_spec.rate
+        want = t_start + np.arange(got.size) * period * (1 + drift)  # each frame's start on the drifted clock
+        assert got.size >= 30 and np.abs(got - want).max() < 0.005, (name, np.abs(got - want).max())

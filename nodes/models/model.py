@@ -39,7 +39,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from ..nanpolicy import as_float32, first_time, sanitize
+from ..nanpolicy import as_float32, sanitize, stream_start
 
 if TYPE_CHECKING:
     from wavegraph.models.streaming import State, StreamingModel
@@ -201,7 +201,8 @@ class ModelNode(Node):
         n = chunk.n_times(0)
         if n == 0:
             return {}
-        self.base_t0 = first_time(self.base_t0, chunk.t0, self.n_in / self.in_rate)  # a NaN first t0 is not latched
+        # a NaN first t0 is not latched; a chunk t0 off the grid (a drifting live clock) re-anchors, as sliding_window
+        self.base_t0 = stream_start(self.base_t0, chunk, self.n_in / self.in_rate)
         data, bad = sanitize(self, as_float32(chunk.data), self.params.nan_policy)  # the model computes in float32
         if bad is not None:
             self.bad_frames += (self.n_in + np.flatnonzero(bad.reshape(n, -1).any(axis=1))).tolist()

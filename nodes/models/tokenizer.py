@@ -7,7 +7,8 @@ out: `tokens`     features (frames x channels) int64 token ids, at 200 / hop = 2
 Inside: a `resample` node to the tokenizer's 200 Hz (skipped at 200 Hz), then the model's streaming path (causal
      robust scaling, 1 s Hann STFT every 0.5 s, frequency and temporal paths, causal frame context, VQ).
 Times: token k of a segment is stamped at the start of its newest hop block, t_first + k * hop / 200 (t_first: the
-     resampled stream's first sample time), as the `stft` node stamps its frames.
+     resampled stream's first sample time, re-anchored as the resampler re-anchors it at an input chunk off the
+     nominal grid: a live amplifier's drifting clock), as the `stft` node stamps its frames.
 Latency: the resampler's delay plus hop - 1 samples at 200 Hz (a token waits for the end of its hop block),
      in input samples (rounded up).
 Gap: a chunk flagged `gap` resets the resampler and the tokenizer (a new segment: no token mixes samples from
@@ -158,9 +159,12 @@ class EEGTokenizerNode(Node[TokenizerParams]):
         if res is None or res.data.shape[-1] == 0:
             return {}
         assert self.model is not None, "configure() first"
-        if self.t_first is None or not math.isfinite(self.t_first):  # the resampled stream's first sample (its j = 0)
-            self.t_first = self.resampler.state.t_first
-            assert self.t_first is not None  # the resampler has emitted: it has a start
+        # the resampled stream's first sample (its j = 0), as the resampler re-anchors it where the input's chunk times
+        # leave the nominal grid (a live amplifier's drifting clock): tokens keep the input's times, as its samples
+        start = self.resampler.state.t_first
+        if start is not None and (math.isfinite(start) or self.t_first is None):  # (NaN until a chunk has a time)
+            self.t_first = start
+        assert self.t_first is not None  # the resampler has emitted: it has a start
         x = torch.from_numpy(np.ascontiguousarray(res.data, dtype=np.float64)).to(self.device)[..., None]
         with torch.inference_mode(), torch_threads(self.params.threads):
             enc, self.stream = self.model.stream_encode(x, self.stream)
