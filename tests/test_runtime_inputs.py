@@ -104,8 +104,10 @@ def test_a_node_whose_configure_or_close_raises_is_named(tmp_path, capsys):
         "from wavegraph.pipeline.node import Node\n"
         "class BadConfigure(Node):\n"
         "    def configure(self, in_specs):\n        raise KeyError('oops')\n"
+        "    def process(self, inputs):\n        return {}\n"  # (a node without process() is refused first, 3b68bbf)
         "class BadClose(Node):\n"
         "    def close(self):\n        raise RuntimeError('stuck')\n"
+        "    def process(self, inputs):\n        return {}\n"
     )
     p = graph(tmp_path)
     p.write_text(p.read_text().replace("type: fixture_nodes:Collect", "type: badnodes:BadConfigure"))
