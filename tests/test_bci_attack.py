@@ -367,3 +367,33 @@ def test_eeg_tokens_and_the_models_after_them_follow_a_drifting_amplifiers_clock
         period = 0.5 if name == "tok" else 1 / enc_spec.rate
         want = t_start + np.arange(got.size) * period * (1 + drift)  # each frame's start on the drifted clock
         assert got.size >= 30 and np.abs(got - want).max() < 0.005, (name, np.abs(got - want).max())
+
+
+@pytest.mark.parametrize(
+    ("rate", "n_bands", "said", "fix"),
+    [
+        (256.0, 12, "sub-band 12 would start at 94 Hz, not below the sub-bands' top edge 90 Hz", "set n_bands to 11"),
+        (
+            128.0,
+            8,
+            "sub-band 8 would start at 62 Hz, not below the sub-bands' top edge 57.6 Hz",
+            "resample the stream to 138",
+        ),
+    ],
+)
+def test_too_many_sub_bands_say_how_many_fit_and_resample_only_where_it_helps(real, rate, n_bands, said, fix):
+    """n_bands past the sub-bands' top edge said 'use fewer sub-bands or a higher sampling rate; fix: lower
+    n_bands/freqs or resample to a higher rate' at 256 Hz too, where the top is FBCCA's 90 Hz: no rate helps, and
+    freqs have nothing to do with it. It says how many fit (which then decode the real recording), and a rate to
+    resample to only below 200 Hz."""
+    from scipy.signal import resample_poly
+    from wavegraph.pipeline.spec import SpecError
+
+    with pytest.raises(SpecError, match=said) as e:
+        fbcca(n_bands=n_bands).configure({"in": signal_spec(rate, OCC)})
+    assert fix in e.value.hint and "freqs" not in e.value.hint
+    assert ("resample" in e.value.hint) == (rate < 200)
+    most = int(e.value.hint.split("set n_bands to ")[1].split()[0])
+    x = resample_poly(real[:, :2048], int(rate), 256, axis=-1)
+    out = run_chunked(fbcca(n_bands=most, freqs=[6.0, 7.5, 8.57, 12.0]), x, signal_spec(rate, OCC), [x.shape[1]])
+    assert (out["out"][:, 2] == 1).mean() > 0.6  # 6 Hz, the recording's

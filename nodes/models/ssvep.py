@@ -63,6 +63,7 @@ from ..nanpolicy import (
 )
 from .common import CheckpointPath, Device, Threads, resolve_device, torch_threads
 from .ssvep_channels import core, missing_channels
+from .ssvep_checks import check_bands, check_freqs
 from .ssvep_flat import Moved, floor_of, is_flat, quiet, say_flat, say_short
 from .ssvep_samples import Samples as _Samples  # (tests import it from here)
 
@@ -159,24 +160,14 @@ class _SSVEPBase(Node[P]):
 
         p = self.params
         assert p.freqs is not None  # the params validator requires freqs for fbcca
+        check_bands(spec.rate, p.n_bands)
         try:
             bands = fbcca_bands(spec.rate, p.n_bands)
             self.scorer = FBCCA(list(p.freqs), spec.rate, p.harmonics, bands)
             self.scorer._ref_bases(2)  # checks every frequency is below Nyquist
         except ValueError as e:
-            raise SpecError(str(e), "lower n_bands/freqs or resample to a higher rate") from e
-        hi = bands[0][1]  # every sub-band ends there: a stimulus at or above it is filtered out, never chosen
-        if above := [f for f in p.freqs if f >= hi]:
-            need = math.floor(max(above) / 0.45) + 1
-            raise SpecError(
-                f"stimulus frequencies {', '.join(f'{f:g}' for f in above)} Hz are not below the decoder's sub-bands, "
-                f"which end at {hi:g} Hz ({'FBCCA' if hi >= 90 else f'0.45 x the rate, {spec.rate:g} Hz'}): their "
-                "SSVEP is filtered out before FBCCA scores it, so they would never be chosen",
-                f"drop them from `freqs`, or resample the stream to {need} Hz or more before the decoder "
-                f"(a `resample` node, rate: {need}; the content below {spec.rate / 2:g} Hz is kept)"
-                if max(above) < 90
-                else "drop them from `freqs` (FBCCA's sub-bands end at 90 Hz)",
-            )
+            raise SpecError(str(e), "drop those `freqs`, or resample the stream to a higher rate first") from e
+        check_freqs(p.freqs, spec.rate)  # at or above the sub-bands' top edge: filtered out, never chosen
         self._freqs = list(self.scorer.freqs)
         self._sos = self.scorer.sos
         self._window = p.window if p.window is not None else 1.0
