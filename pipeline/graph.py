@@ -208,7 +208,10 @@ def check_topology(config: GraphConfig, nodes: dict[str, Node], failed: set[str]
                     e.line,
                     f"edge {e}: input {e.target} already fed by {into[key].source}"
                     + (f" (line {into[key].line})" if into[key].line else ""),
-                    "an input takes one edge; merge streams with a node",
+                    "an input takes one edge; merge streams with a node"
+                    if into[key].source == e.source
+                    else f"an input takes one edge: to use both streams, join them first (a node of type join: "
+                    f"{into[key].source} -> j.a, {e.source} -> j.b, j.out -> {e.target}), or give each its own node",
                 )
             )
             bad_edges.add(k)

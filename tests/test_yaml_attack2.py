@@ -393,3 +393,22 @@ def test_a_node_class_with_a_port_no_edge_can_name_is_refused_at_build(tmp_path,
     body = "class Doubler(Node):\n    inputs = ('in', 'in')\n    def process(self, inputs):\n        return {'out': inputs['in']}\n"
     err = check(tmp_path, monkeypatch, capsys, user_node(tmp_path, "wg_a2_twice_port", body))
     assert len(err) == 1 and err[0].endswith("lists the port 'in' twice in inputs; fix: list each port once"), err
+
+
+def test_two_streams_into_one_input_get_the_join_to_write(tmp_path, monkeypatch, capsys):
+    graph = (
+        "nodes:\n  - {id: s1, type: sine, params: {duration: 0.2}}\n  - {id: s2, type: noise, params: {duration: 0.2}}\n"
+        "  - {id: sink, type: null_sink}\nedges:\n  - {source: s1.out, target: sink.in}\n"
+        "  - {source: s2.out, target: sink.in}\n"
+    )
+    err = check(tmp_path, monkeypatch, capsys, graph)  # was "fix: an input takes one edge; merge streams with a node"
+    assert err == [
+        "g.yaml:7: edge s2.out -> sink.in: input sink.in already fed by s1.out (line 6); fix: an input takes one edge: "
+        "to use both streams, join them first (a node of type join: s1.out -> j.a, s2.out -> j.b, j.out -> sink.in), "
+        "or give each its own node"
+    ]
+    joined = graph.replace("  - {id: sink", "  - {id: j, type: join}\n  - {id: sink").replace(
+        "  - {source: s1.out, target: sink.in}\n  - {source: s2.out, target: sink.in}\n",
+        "  - {source: s1.out, target: j.a}\n  - {source: s2.out, target: j.b}\n  - {source: j.out, target: sink.in}\n",
+    )
+    assert check(tmp_path, monkeypatch, capsys, joined, command="run") == []  # the fix as written runs
