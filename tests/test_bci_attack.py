@@ -397,3 +397,35 @@ def test_too_many_sub_bands_say_how_many_fit_and_resample_only_where_it_helps(re
     x = resample_poly(real[:, :2048], int(rate), 256, axis=-1)
     out = run_chunked(fbcca(n_bands=most, freqs=[6.0, 7.5, 8.57, 12.0]), x, signal_spec(rate, OCC), [x.shape[1]])
     assert (out["out"][:, 2] == 1).mean() > 0.6  # 6 Hz, the recording's
+
+
+def test_codes_that_match_no_marker_of_a_recording_are_said_with_the_codes_it_has(real, tmp_path, caplog):
+    """A recording with markers '6' and '7.5' replayed through a trial decoder or epochs set up for the live session
+    (`codes: [75]`, lsl_inlet's marker_codes {"7.5": 75}): file_source numbers '7.5' 7, so nothing was decided or
+    epoched, and only the summary's ignored_marker said anything. The end of the run says which codes the markers
+    had; `codes` set to those decides every trial."""
+    import mne
+    from wavegraph.pipeline.api import GraphBuilder
+
+    raw = mne.io.RawArray(real, mne.create_info(OCC, RATE, "eeg"), verbose="error")
+    raw.set_annotations(mne.Annotations([1.0, 4.5, 8.0], 2.0, ["6", "7.5", "6"]))
+    path = tmp_path / "calib_raw.fif"
+    raw.save(path, verbose="error")
+
+    def run(node_type, codes, **kw):
+        g = GraphBuilder()
+        src = g.add("file_source", path=str(path), chunk_size=64)
+        node = g.add(node_type, src, codes=codes, **kw)
+        g.connect(f"{src}.events", f"{node}.events")
+        return g.run(capture=[f"{node}.out"])[f"{node}.out"].data
+
+    trial = {"freqs": [6.0, 7.5, 8.57, 12.0], "window": 1.0}
+    for node_type, kw, what in (("ssvep_trial_decoder", trial, "trial decision"), ("epochs", {}, "epoch")):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, "wavegraph.markers"):
+            assert len(run(node_type, [75], **kw)) == 0
+        assert f"no {what} was made; the markers had codes 6 ('6') x2, 7 ('7.5') x1" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, "wavegraph.markers"):
+        assert len(run("ssvep_trial_decoder", [6, 7], **trial)) == 3
+    assert not caplog.text

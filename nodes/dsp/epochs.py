@@ -46,6 +46,7 @@ from wavegraph.pipeline.spec import SpecError, StreamSpec
 from ..io.marker_codes import not_events
 from ..nanpolicy import MAX_STATE_BYTES
 from .bad_segments import BadSegments
+from .marker_select import Selection
 from .timebuffer import TimedBuffer
 
 
@@ -123,6 +124,7 @@ class Epochs(Node[EpochsParams]):
         self.buf = TimedBuffer(sig.shape, dtype, sig.rate, lambda: self.state, -sig.delay)
         self.bad = BadSegments(ev.labels, p.reject_by_annotation, "epochs")
         # the markers to epoch, as (codes, keep those): those in `codes`, or all but BAD_/EDGE segments' (None: all)
+        self._selection = Selection(p.codes, ev.labels)
         if p.codes is not None:
             self._select = (np.asarray(p.codes, np.int64), True)
         elif skipped := not_events(ev.labels):
@@ -166,6 +168,7 @@ class Epochs(Node[EpochsParams]):
             if self._select is not None:
                 codes, listed_ones = self._select
                 keep = np.isin(rows[:, 2].astype(np.int64), codes) == listed_ones
+                self._selection.note(rows[:, 2], keep)
                 if not keep.all():
                     self.count("ignored_marker", int(np.count_nonzero(~keep)))
                 rows = rows[keep]
@@ -182,7 +185,9 @@ class Epochs(Node[EpochsParams]):
         return self._cut(final=False)
 
     def finish(self) -> dict[str, Chunk]:
-        return self._cut(final=True)
+        out = self._cut(final=True)
+        self._selection.say(self, "epoch")  # `codes` that matched no marker: said, with the codes they had
+        return out
 
     def _cut(self, final: bool) -> dict[str, Chunk]:
         buf, half, st = self.buf, 0.5 / self.rate, self.state

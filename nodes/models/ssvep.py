@@ -50,6 +50,7 @@ from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from ..dsp.bad_segments import BadSegments
+from ..dsp.marker_select import Selection
 from ..io.marker_codes import not_events
 from ..nanpolicy import (
     NAN_POLICY_HELP,
@@ -441,6 +442,7 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
         self._marker_labels = dict(ev.labels)
         self._skipped = not_events(ev.labels) if p.codes is None else set()  # a BAD_ segment starts no trial
         self._bad = BadSegments(ev.labels, p.reject_by_annotation, "ssvep_trial_decoder")
+        self._selection = Selection(p.codes, ev.labels)  # `codes` that match no marker: said at the end
         self._keep += 2 if self._bad.active else 0  # a trial waiting max_delay for BAD_ markers: its pre-roll held
         self.out_specs = {
             "out": StreamSpec("events", 0.0, (3,), "float64", labels=self._labels),
@@ -492,7 +494,9 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
                 if not (np.isfinite(onset) and np.isfinite(code)):  # no time to cut at, or no code
                     self.count("bad_marker")
                     continue
-                if (codes is not None and int(code) not in codes) or int(code) in self._skipped:
+                listed = codes is None or int(code) in codes
+                self._selection.note(np.array([code]), np.array([listed]))
+                if not listed or int(code) in self._skipped:
                     self.count("ignored_marker")
                     continue
                 self._pending.append(float(onset))
@@ -510,6 +514,7 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
 
     def finish(self):
         out = self._decide(final=True)
+        self._selection.say(self, "trial decision")
         if self._pending:  # markers whose window the signal never completed: counted, not dropped unsaid
             self.count("after_end", len(self._pending))
             self._pending = []
