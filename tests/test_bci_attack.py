@@ -429,3 +429,37 @@ def test_codes_that_match_no_marker_of_a_recording_are_said_with_the_codes_it_ha
     with caplog.at_level(logging.WARNING, "wavegraph.markers"):
         assert len(run("ssvep_trial_decoder", [6, 7], **trial)) == 3
     assert not caplog.text
+
+
+@pytest.mark.parametrize("spelling", ["{}", "EEG {}-REF"])
+def test_eeg_tokens_picks_on_a_file_spelling_them_otherwise_give_the_picks_in_its_spelling(real, tmp_path, spelling):
+    """configs/eeg_tokens.yaml picks EEGMMIDB's names ('O1..', 'Po7.'): on a lab's own recording ('O1', or a clinical
+    EDF's 'EEG O1-REF') file_source said only 'no channel O1..' and listed every channel. It now says how the file
+    spells it and gives the picks in the file's spelling, which replay the channels meant, in the config's order."""
+    import mne
+    from wavegraph.nodes.io.file_source import FileSource
+    from wavegraph.pipeline.config import load_config, parse_set
+    from wavegraph.pipeline.spec import SpecError
+
+    names = [spelling.format(c) for c in OCC]
+    raw = mne.io.RawArray(real[:, :512], mne.create_info(names, RATE, "eeg"), verbose="error")
+    path = tmp_path / ("lab_raw.fif" if spelling == "{}" else "clinical.edf")
+    (raw.save(path, verbose="error") if path.suffix == ".fif" else mne.export.export_raw(path, raw, verbose="error"))
+    picks = [
+        p
+        for p in load_config("configs/eeg_tokens.yaml").nodes[0].params["picks"]
+        if p.strip(".").upper() in {c.upper() for c in OCC}
+    ]  # the config's picks this recording has: O1.., Oz.., O2.., Po7., Poz., Po8.
+    assert len(picks) == 6
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(path), picks=picks).configure({})
+    assert f"the file spells it {spelling.format('O1')!r}" in str(e.value)
+    ((_, _, fixed),) = parse_set([e.value.hint.split("--set '")[1].split("'")[0].replace("NODE.", "src.")])
+    src = FileSource(path=str(path), picks=fixed)
+    spec = src.configure({})["out"]
+    first = src.read()
+    assert first is not None
+    src.close()
+    meant = [OCC.index(p.strip(".").upper().replace("Z", "z")) for p in picks]
+    assert list(spec.channel_names) == [names[i] for i in meant]
+    np.testing.assert_allclose(first["out"].data, real[meant, : first["out"].data.shape[1]], rtol=1e-4, atol=1e-9)

@@ -70,6 +70,7 @@ from wavegraph.pipeline.datasets import DatasetError, resolve_path
 from wavegraph.pipeline.node import NodeParams, Source
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
+from ..channel_names import spelt
 from .audio_reader import AudioReader
 from .file_checks import no_channels
 from .not_read import not_read_hint
@@ -198,10 +199,18 @@ class FileSource(Source[FileSourceParams]):
                 out.append(r.ch_names.index(p))
             elif p in r.ch_types:
                 out.extend(i for i, t in enumerate(r.ch_types) if t == p)
-            else:
+            else:  # the file may spell them otherwise ('O1..', 'EEG O1-REF'): then the picks in its spelling
+                found = spelt(picks, r.ch_names)
+                fixed = [found.get(q, q) for q in picks]
                 raise SpecError(
-                    f"{self.what}: no channel or channel type {p!r} in {len(r.ch_names)} channels",
-                    f"pick from: {', '.join(r.ch_names)} (types: {', '.join(sorted(set(r.ch_types)))})",
+                    f"{self.what}: no channel or channel type {p!r} in {len(r.ch_names)} channels"
+                    + (f"; the file spells it {found[p]!r}" if p in found else ""),
+                    (
+                        f"picks: [{', '.join(fixed)}] (--set 'NODE.picks=[{', '.join(fixed)}]'); or "
+                        if p in found
+                        else ""
+                    )
+                    + f"pick from: {', '.join(r.ch_names)} (types: {', '.join(sorted(set(r.ch_types)))})",
                 )
         if len(set(out)) != len(out):
             raise SpecError(f"{self.what}: picks {picks} select a channel twice", "list each channel once")

@@ -8,14 +8,7 @@ import re
 
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-_PREFIX = re.compile(r"^eeg[\s_:-]*")
-
-
-def core(name: str) -> str:
-    """A channel name without its spelling: case, padding dots and spaces (PhysioNet's 'O1..'), an 'EEG' prefix and a
-    reference suffix ('EEG O1-REF', 'O1-A1' -> 'o1')."""
-    n = _PREFIX.sub("", name.strip(". ").lower()).strip(". ")
-    return n.split("-")[0].strip(". ") or n
+from ..channel_names import core
 
 
 def missing_channels(spec: StreamSpec, names, missing, checkpoint: bool = False) -> SpecError:
