@@ -470,12 +470,15 @@ class Session:
             new = [f for f in new if f[1][-1] > new[-1][1][-1] - self.span.value] or new[-1:]
         n = self.n_shown
         t = np.concatenate([f[1] for f in new])
-        y = np.concatenate([f[2][:n] for f in new], axis=1)
+        y = np.concatenate([f[2][:n] for f in new], axis=1).astype(np.float64)
         if self.norm is None or self.center is None or self.norm.shape[0] != y.shape[0]:
             spread = np.percentile(y, 99, axis=1) - np.percentile(y, 1, axis=1)
-            self.norm = np.where(spread > 0, spread, 1.0)
-            self.center = np.median(y, axis=1)
-        center = self.center = 0.98 * self.center + 0.02 * y.mean(axis=1)  # follows slow drifts, no jumps
+            self.norm = np.where(np.isfinite(spread) & (spread > 0), spread, 1.0)
+            self.center = np.nan_to_num(np.median(y, axis=1), nan=0.0, posinf=0.0, neginf=0.0)
+        # follows slow drifts, no jumps; the median of what is new, so that a spike (or a value that is not finite)
+        # does not move the centre, which once Inf or NaN hid the channel for the rest of the run
+        now = np.median(y, axis=1)
+        center = self.center = np.where(np.isfinite(now), 0.98 * self.center + 0.02 * now, self.center)
         scale = np.array([self.scales.get(i, 1.0) for i in range(y.shape[0])])
         stacked = (n - 1 - np.arange(y.shape[0]))[:, None] + self.gain.value * scale[:, None] * (
             y - center[:, None]

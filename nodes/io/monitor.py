@@ -28,6 +28,7 @@ FLUSH_S = 1 / 30  # about 30 frames a second to the page
 AUDIO_RATE = 8000.0
 MAX_CHANNELS = 128
 MAX_BINS = 128
+F32_MAX = float(np.finfo(np.float32).max)
 
 
 class MonitorParams(NodeParams):
@@ -108,7 +109,9 @@ class Monitor(Sink):
         self.arrived = []
         raw = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
         bad = ~np.isfinite(raw).all(axis=1)
-        x = np.nan_to_num(raw.astype(np.float64))  # a copy, kept (pending samples, the spectrum's window)
+        # a copy, kept (pending samples, the spectrum's window). NaN and +-Inf are drawn as 0 (the channel in red),
+        # and values past float32's range at its limit: an Inf on the page hid its channel for the rest of the run
+        x = np.clip(np.nan_to_num(raw.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0), -F32_MAX, F32_MAX)
         self.flat_or_nan = bad | (np.ptp(x, axis=1) == 0 if x.shape[1] > 1 else bad)
         if not self.pending:
             self.pending_t0 = t0

@@ -1,0 +1,72 @@
+"""What a user sees while and after a run, under hostile inputs: the live monitor's page (values that are not
+finite, many channels, a page left open after the run), the status line and the end-of-run summary."""
+
+import numpy as np
+import pytest
+from wavegraph.pipeline import monitor as mon
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.spec import signal_spec
+
+pytest.importorskip("bokeh")
+
+
+@pytest.fixture
+def hub():
+    h = mon.MonitorHub()
+    mon.set_local_hub(h)
+    yield h
+    mon.set_local_hub(None)
+
+
+def _tap(spec):
+    from wavegraph.nodes.io.monitor import Monitor
+
+    node = Monitor(name="s.out")
+    node.configure({"in": spec})
+    return node
+
+
+def _page(hub, stream="s.out"):
+    from bokeh.document import Document
+    from wavegraph.pipeline.monitor_app import Session
+
+    session = Session(hub, Document(), {})
+    session._switch(stream)
+    return session
+
+
+def _drawn(message: bytes) -> np.ndarray:
+    """The y columns of one /traces message, (groups, rows)."""
+    head = np.frombuffer(message[:56])
+    rows, groups = int(head[2]), int(head[3])
+    return np.frombuffer(message[56 + 8 * groups * rows :], dtype=np.float32).reshape(groups, rows)
+
+
+def test_an_inf_sample_does_not_hide_its_channel_on_the_page(hub):
+    # One +Inf (then a -Inf and a value float32 cannot hold) in channel b: the page drew none of b's points, before
+    # or after it, for the rest of the run (its running centre became Inf); its frames carried Inf to the page.
+    rate, n = 100.0, 1000
+    x = np.vstack([np.sin(np.arange(n) / 5.0), np.cos(np.arange(n) / 5.0)])
+    x[1, 300], x[1, 301], x[1, 302] = np.inf, -np.inf, 1e300
+    tap = _tap(signal_spec(rate, ["a", "b"]))
+    drawn, page = [], None
+    for i in range(0, n, 10):
+        tap.process({"in": Chunk(x[:, i : i + 10], t0=i / rate)})
+        tap._flush(float(i), final=False)  # as the 30 per second flushes do
+        page = page or _page(hub)  # a page opened once the stream is there
+        if i % 100 == 90:  # the page reads about every 33 ms
+            message = page._traces(hub.snapshot("s.out"))
+            if message is not None:
+                drawn.append(_drawn(message))
+    tap.finish()
+    view = hub.snapshot("s.out")
+    assert all(np.isfinite(y).all() for _, _, y in view.traces), "the tap sent values that are not finite"
+    # colour groups: channel a is PALETTE[0] (group 0), b group 1, or the red group while it held the Inf
+    a_points = sum(int(np.isfinite(d[0]).sum()) for d in drawn)
+    b_points = sum(int(np.isfinite(d[1]).sum() + np.isfinite(d[-1]).sum()) for d in drawn)
+    assert a_points > 0 and b_points >= a_points, (a_points, b_points)
+    last = drawn[-1]
+    assert np.isfinite(last[1]).sum() > 0, "channel b still hidden at the end of the run"
+    # b is drawn in its own row (stacked: a around 1, b around 0), not off the screen
+    b_last = last[1][np.isfinite(last[1])]
+    assert np.all(np.abs(b_last) < 1.0), b_last
