@@ -39,6 +39,11 @@ __all__ = [  # `run` lives in pipeline.cli_run, the path and whole-file checks i
 ]
 
 
+def _count(n: int, noun: str) -> str:
+    """'1 node', '2 nodes', '1 process', '3 processes'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}{'es' if noun.endswith('s') else 's'}"
+
+
 def _positive(value: str, flag: str, unit: str) -> float:
     """A finite number > 0 for `flag`; `unit` ends the messages ("a number{unit}")."""
     try:
@@ -119,7 +124,8 @@ def cmd_validate(args) -> int:
             failed = True
             continue
         c = graph.config
-        print(f"{c.file}: OK ({len(graph.nodes)} nodes, {len(c.edges)} edges, {len(c.processes)} processes)")
+        counts = _count(len(graph.nodes), "node"), _count(len(c.edges), "edge"), _count(len(c.processes), "process")
+        print(f"{c.file}: OK ({', '.join(counts)})")
         for node_id, why in graph.unchecked.items():
             print(f"  node '{node_id}' ({graph.node_config(node_id).type}): {why}", flush=True)
     return 2 if failed else 0

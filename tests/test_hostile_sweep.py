@@ -130,8 +130,9 @@ def test_bandpower_without_bands_is_a_parameter_error(tmp_path, monkeypatch, cap
 
 
 def test_a_long_list_of_the_wrong_type_is_one_line(tmp_path, monkeypatch, capsys):
-    """`pick: [0, 1, ..., 63]` (numbers for names) gave 64 lines, each 'parameter 'pick' = 5: Input should be a
-    valid string' without saying which item. One line per parameter now, naming the first item and the count."""
+    """`ref_channels: [0, 1, ..., 63]` (numbers for names) gave 64 lines, each 'parameter ... = 5: Input should be a
+    valid string' without saying which item. One line per parameter now, naming the first item and the count.
+    (Written first with pick_channels, which now takes positions as MNE's picks do: tests/test_channel_picks.py.)"""
     picks = ", ".join(str(i) for i in range(64))
     err = validate(
         tmp_path,
@@ -140,12 +141,13 @@ def test_a_long_list_of_the_wrong_type_is_one_line(tmp_path, monkeypatch, capsys
         f"""\
         nodes:
           - {{id: src, type: sine, params: {{rate: 250.0, channels: 2, duration: 1.0}}}}
-          - {{id: p, type: pick_channels, params: {{pick: [{picks}]}}}}
+          - {{id: p, type: car, params: {{ref_channels: [{picks}]}}}}
         edges:
           - {{source: src.out, target: p.in}}
         """,
     )
-    assert len(err) == 1 and "parameter 'pick'[0] = 0" in err[0] and "(and 63 more in 'pick')" in err[0], err
+    assert len(err) == 1 and "parameter 'ref_channels'[0] = 0" in err[0], err
+    assert "(and 63 more in 'ref_channels')" in err[0], err
 
 
 def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path):

@@ -169,7 +169,7 @@ def test_a_graph_on_standard_input_is_read_from_it(tmp_path, monkeypatch, capsys
     monkeypatch.setattr(sys, "stdin", _Stdin(GRAPH.encode()))
     assert main([*command, "-"]) == 0
     out = capsys.readouterr().out
-    assert {"validate": "<stdin>: OK (2 nodes, 1 edges", "describe": "graph 'stdin' (<stdin>)"}.get(
+    assert {"validate": "<stdin>: OK (2 nodes, 1 edge,", "describe": "graph 'stdin' (<stdin>)"}.get(
         command[0], "lp "
     ) in out
     monkeypatch.setattr(sys, "stdin", _Stdin(GRAPH.replace("lp.in}", "lp.inn}").encode()))
@@ -358,7 +358,7 @@ def test_validate_takes_several_files_and_a_missing_one_gets_the_file_beside_it(
     (tmp_path / "bad.yaml").write_text(f"nodes:\n  - {SRC % 'src'}\nedgez: []\n")
     assert main(["validate", "good.yaml", "bad.yaml", "good.yml", "Good", "nothing_like.yaml"]) == 2
     out = capsys.readouterr()
-    assert out.out == "good.yaml: OK (1 nodes, 0 edges, 1 processes)\n"
+    assert out.out == "good.yaml: OK (1 node, 0 edges, 1 process)\n"
     assert out.err.splitlines() == [
         "bad.yaml:3: unknown top-level key 'edgez'; fix: did you mean 'edges'? (the keys are name, nodes, edges, "
         "processes, transport, security, and x-NAME for YAML anchors)",

@@ -40,9 +40,19 @@ def channel_index(spec: StreamSpec, names, what: str) -> list[int]:
         )
     out = []
     for name in names:
-        if name not in available:
-            raise SpecError(f"{what}: unknown channel {name!r}", f"available channels: {', '.join(available)}")
-        out.append(available.index(name))
+        if isinstance(name, int) and not isinstance(name, bool):  # a position, as MNE's picks take
+            if not -len(available) <= name < len(available):
+                raise SpecError(
+                    f"{what}: channel position {name} is out of range: the stream has {len(available)} channels",
+                    f"give a position 0..{len(available) - 1} or a name ({', '.join(available)})",
+                )
+            out.append(name % len(available))
+        elif name not in available:
+            same = [a for a in available if a.casefold() == str(name).casefold()]
+            hint = f"did you mean {same[0]!r}? (names are case-sensitive); " if len(same) == 1 else ""
+            raise SpecError(f"{what}: unknown channel {name!r}", f"{hint}available channels: {', '.join(available)}")
+        else:
+            out.append(available.index(name))
     return out
 
 
@@ -206,8 +216,12 @@ def _split_pair(pair: str, names: list[str]) -> tuple[str, str]:
 
 
 class PickParams(NodeParams):
-    pick: list[str] | None = Field(None, description="keep these channels, in this order (reorders)")
-    drop: list[str] | None = Field(None, description="remove these channels, keep the others in order")
+    pick: list[str | int] | None = Field(
+        None, description="keep these channels, in this order (reorders); names, or positions from 0 as MNE's picks"
+    )
+    drop: list[str | int] | None = Field(
+        None, description="remove these channels, keep the others in order; names or positions from 0"
+    )
 
 
 class PickChannels(Node[PickParams]):
