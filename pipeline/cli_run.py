@@ -136,7 +136,7 @@ def cmd_run(args) -> int:
     else:
         graph = build_graph(config)
     show_status = args.status if args.status is not None else (_endless_or_live(graph) and not args.progress)
-    status_line = StatusLine() if show_status else None
+    status_line = StatusLine(graph=graph) if show_status else None
     try:
         if getattr(args, "ray", None):  # multi-host: each process group a Ray actor (pipeline.placement)
             from .placement import run_on_ray

@@ -13,14 +13,25 @@ from typing import TextIO
 XRUN_WORDS = ("overflow", "underflow", "xrun")
 
 
-def summarise(stats: dict[str, dict]) -> dict[str, float]:
-    """Totals over the nodes: chunks out of sources, chunks into sinks, drops, gaps, xruns, lateness."""
+def ends(graph) -> tuple[set[str], set[str]]:
+    """The graph's sources (no input edge) and sinks (no output edge), `monitor` taps left out: a tap is not where
+    the graph's data ends (with --monitor on every port, counting them tripled the sinks' chunks/s)."""
+    shown = [n for n in graph.order if graph.node_config(n).type != "monitor"]
+    return {n for n in shown if not graph.edges_into(n)}, {n for n in shown if not graph.edges_from(n)}
+
+
+def summarise(
+    stats: dict[str, dict], sources: set[str] | None = None, sinks: set[str] | None = None
+) -> dict[str, float]:
+    """Totals over the nodes: chunks out of sources, chunks into sinks, drops, gaps, xruns, lateness. Without the
+    graph's `sources` and `sinks` (ends()), a node that takes nothing in is a source and one that gives nothing
+    out a sink."""
     out = {"source_chunks": 0, "sink_chunks": 0, "drops": 0, "gaps": 0, "xruns": 0, "late_ms": 0.0}
-    for s in stats.values():
+    for node, s in stats.items():
         counters = s.get("counters", {})
-        if s["chunks_in"] == 0:
+        if node in sources if sources is not None else s["chunks_in"] == 0:
             out["source_chunks"] += s["chunks_out"]
-        if s["chunks_out"] == 0:
+        if node in sinks if sinks is not None else s["chunks_out"] == 0:
             out["sink_chunks"] += s["chunks_in"]
         out["drops"] += s["drops"]
         out["gaps"] += s["gaps"]
@@ -30,8 +41,10 @@ def summarise(stats: dict[str, dict]) -> dict[str, float]:
 
 
 class StatusLine:
-    def __init__(self, stream: TextIO | None = None, every_s: float = 1.0):
+    def __init__(self, stream: TextIO | None = None, every_s: float = 1.0, graph=None):
+        """`graph`: its sources and sinks are the ones counted (ends())."""
         self.stream = stream or sys.stderr
+        self.sources, self.sinks = ends(graph) if graph is not None else (None, None)
         self.every_s = every_s
         self.started = time.monotonic()
         self.last_t = 0.0
@@ -42,7 +55,7 @@ class StatusLine:
         now = time.monotonic()
         if now - self.last_t < self.every_s:
             return
-        totals = summarise(stats)
+        totals = summarise(stats, self.sources, self.sinks)
         dt = now - self.last_t if self.last is not None else now - self.started
         prev = self.last or {"source_chunks": 0, "sink_chunks": 0}
         rate_in = (totals["source_chunks"] - prev["source_chunks"]) / max(dt, 1e-3)

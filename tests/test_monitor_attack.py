@@ -70,3 +70,47 @@ def test_an_inf_sample_does_not_hide_its_channel_on_the_page(hub):
     # b is drawn in its own row (stacked: a around 1, b around 0), not off the screen
     b_last = last[1][np.isfinite(last[1])]
     assert np.all(np.abs(b_last) < 1.0), b_last
+
+
+ENDLESS = """
+name: endless
+nodes:
+  - {id: src, type: eeg_sim, params: {duration: null, chunk_size: 25, channels: 4}}
+  - {id: car, type: car}
+  - {id: rec, type: null_sink}
+edges:
+  - {source: src.out, target: car.in}
+  - {source: car.out, target: rec.in}
+processes:
+  a: [src]
+  b: [car, rec]
+"""
+
+
+def _stats(chunks: dict[str, tuple[int, int]]) -> dict[str, dict]:
+    return {n: {"chunks_in": i, "chunks_out": o, "drops": 0, "gaps": 0, "counters": {}} for n, (i, o) in chunks.items()}
+
+
+def test_the_status_line_counts_the_graphs_sinks_not_the_monitors_taps(tmp_path):
+    # `wavegraph run endless.yaml --monitor`: the status line said "sources 14.0 chunks/s  sinks 37.0 chunks/s",
+    # the taps on src.out and car.out counted as sinks beside rec (every chunk is seen there three times).
+    import io
+
+    from wavegraph.pipeline.config import load_config
+    from wavegraph.pipeline.graph import build_graph
+    from wavegraph.pipeline.status import StatusLine
+
+    (tmp_path / "endless.yaml").write_text(ENDLESS)
+    graph = build_graph(mon.add_monitor_nodes(load_config(str(tmp_path / "endless.yaml"))))
+    taps = [n for n in graph.order if graph.node_config(n).type == "monitor"]
+    assert len(taps) == 2
+    out = io.StringIO()
+    line = StatusLine(out, every_s=0.0, graph=graph)
+    for k in (1, 2):  # the rates are differences between two reports; sources and sinks over the same time
+        line(
+            _stats({"src": (0, 50 * k), "car": (50 * k, 50 * k), "rec": (50 * k, 0), **{t: (50 * k, 0) for t in taps}})
+        )
+    last = out.getvalue().splitlines()[-1]
+    source_rate = float(last.split("sources")[1].split("chunks/s")[0])
+    sink_rate = float(last.split("sinks")[1].split("chunks/s")[0])
+    assert source_rate > 0 and sink_rate == source_rate, last
