@@ -392,17 +392,21 @@ def format_hosts(extra: dict) -> str:
     parent's clock with the uncertainty of that measurement and the drift (ppm) of its monotonic clock,
     and how often it was restarted (on_error: restart)."""
     placed, clocks, restarts = extra.get("placement", {}), extra.get("clocks", {}), extra.get("restarts", {})
+    from .summary import left, width
+
+    groups = sorted(set(placed) | set(clocks))
+    pw = max([12, *(width(g) for g in groups)])  # a longer name put its figures under the wrong headings
     lines = [
-        f"{'process':<12} {'host':<16} {'ray node':<12} {'clock offset ms':>16} {'+/- ms':>8} "
+        f"{left('process', pw)} {'host':<16} {'ray node':<12} {'clock offset ms':>16} {'+/- ms':>8} "
         f"{'drift ppm':>10} {'restarts':>8}"
     ]
-    for group in sorted(set(placed) | set(clocks)):
+    for group in groups:
         where = placed.get(group, {})
         c = clocks.get(group)
         off = f"{c['offset_ms']:>16.3f} {c['uncertainty_ms']:>8.3f}" if c else f"{'-':>16} {'-':>8}"
         drift = f"{c['drift_ppm']:>10.1f}" if c and c.get("bursts", 0) > 1 else f"{'-':>10}"
         lines.append(
-            f"{group:<12} {where.get('host', 'local'):<16} {where.get('node_id', '-')[:12]:<12} {off} "
+            f"{left(group, pw)} {where.get('host', 'local'):<16} {where.get('node_id', '-')[:12]:<12} {off} "
             f"{drift} {restarts.get(group, 0):>8}"
         )
     return "\n".join(lines)

@@ -11,23 +11,40 @@ def _pair(values: list[float], scale: float, fmt: str) -> str:
     return f"{values[0] / scale:{fmt}}/{values[1] / scale:{fmt}}"
 
 
+def width(text: str) -> int:
+    """Columns a terminal gives `text`: a wide (CJK) character takes two, a combining mark none."""
+    import unicodedata
+
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def left(text: str, columns: int) -> str:
+    """`text` padded to `columns` on a terminal (f"{text:<n}" counts characters, not columns)."""
+    return text + " " * max(0, columns - width(text))
+
+
 def format_summary(stats: dict[str, dict], processes: dict[str, str] | None = None) -> str:
-    """`stats`: node id -> NodeStats.to_dict(). Compute time in µs and latency in ms, as p50/p99."""
+    """`stats`: node id -> NodeStats.to_dict(). Compute time in µs and latency in ms, as p50/p99. The node and
+    process columns are as wide as their longest name (a fixed 16 and 10 put the figures of a longer name, such
+    as --monitor's monitor_notch_out, under the wrong headings)."""
+    where = {n: (processes or {}).get(n, "main") for n in stats}
+    nw = max([16, *(width(n) for n in stats)])
+    pw = max([10, *(width(p) for p in where.values())])
     header = (
-        f"{'node':<16} {'process':<10} {'in':>7} {'out':>7} {'drops':>6} {'gaps':>5} {'restarts':>8} "
+        f"{left('node', nw)} {left('process', pw)} {'in':>7} {'out':>7} {'drops':>6} {'gaps':>5} {'restarts':>8} "
         f"{'compute us p50/p99':>20} {'e2e ms p50/p99':>16}  counters"
     )
     lines = [header, "-" * len(header)]
     for node_id, s in stats.items():
         if s.get("missing"):  # its process died or was killed before it could report
             lines.append(
-                f"{node_id:<16} {(processes or {}).get(node_id, 'main'):<10} {'-':>7} {'-':>7} {'-':>6} "
+                f"{left(node_id, nw)} {left(where[node_id], pw)} {'-':>7} {'-':>7} {'-':>6} "
                 f"{'-':>5} {'-':>8} {'-':>20} {'-':>16}  no report: its process ended without one"
             )
             continue
         counters = ", ".join(f"{k}={v}" for k, v in sorted(s.get("counters", {}).items()) if v)
         lines.append(
-            f"{node_id:<16} {(processes or {}).get(node_id, 'main'):<10} {s['chunks_in']:>7} {s['chunks_out']:>7} "
+            f"{left(node_id, nw)} {left(where[node_id], pw)} {s['chunks_in']:>7} {s['chunks_out']:>7} "
             f"{s['drops']:>6} {s['gaps']:>5} {s['restarts']:>8} {_pair(s['compute_ns'], 1e3, '.1f'):>20} "
             f"{_pair(s['latency_ns'], 1e6, '.2f'):>16}  {counters}"
         )

@@ -114,3 +114,32 @@ def test_the_status_line_counts_the_graphs_sinks_not_the_monitors_taps(tmp_path)
     source_rate = float(last.split("sources")[1].split("chunks/s")[0])
     sink_rate = float(last.split("sinks")[1].split("chunks/s")[0])
     assert source_rate > 0 and sink_rate == source_rate, last
+
+
+def test_the_summary_keeps_each_figure_under_its_heading_whatever_the_names():
+    # --monitor names its taps monitor_<node>_<port> (monitor_notch_out: 17 characters) and a node may be named
+    # in any script: the fixed 16-character node column (10 for the process, 12 in the hosts table) moved every
+    # figure of such a row right, under the next heading; a wide (CJK) name took twice the columns it was given.
+    import unicodedata
+
+    from wavegraph.pipeline.placement import format_hosts
+    from wavegraph.pipeline.summary import format_summary
+
+    def columns(text: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+    row = {"chunks_in": 611, "chunks_out": 610, "drops": 0, "gaps": 0, "restarts": 0, "counters": {}}
+    row |= {"compute_ns": [5300.0, 37400.0], "latency_ns": [1.1e7, 1.9e7]}
+    names = ["src", "monitor_notch_out", "フィルター", "источник_сигнала_очень_длинное_имя"]
+    processes = {
+        "src": "acquisition",
+        "monitor_notch_out": "dsp",
+        "フィルター": "処理",
+        names[3]: "a_long_process_name",
+    }
+    table = format_summary({n: dict(row) for n in names}, processes).splitlines()
+    end = columns(table[0][: table[0].index("  counters")])  # the e2e column, right-aligned, ends here
+    assert [columns(line.rstrip()) for line in table[2:]] == [end] * len(names), "\n".join(table)
+    hosts = format_hosts({"clocks": {p: {"offset_ms": 0.01, "uncertainty_ms": 0.05} for p in processes.values()}})
+    hosts_lines = hosts.splitlines()
+    assert {columns(line) for line in hosts_lines} == {columns(hosts_lines[0])}, hosts
