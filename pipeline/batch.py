@@ -351,6 +351,35 @@ def _reason(error: str) -> str:
     return "" if not lines else lines[0] if len(lines) == 1 else f"{lines[0]} {lines[-1]}"
 
 
+def _say_outcomes(outcomes: list[Outcome], each: int = 3) -> None:
+    """FAILED and WARNING lines, by input. A reason that more than `each` files share (a graph error: every file
+    fails alike) is said once with the count and the first files, not once per file."""
+    ordered = sorted(outcomes, key=lambda o: o.input)
+    by_reason: dict[str, list[str]] = {}
+    for o in ordered:
+        if o.status == "failed":
+            by_reason.setdefault(_reason(o.error), []).append(o.input)
+    for reason, inputs in by_reason.items():
+        if len(inputs) <= each:
+            for i in inputs:
+                print(f"FAILED {i}: {reason}")
+        else:
+            shown = ", ".join(inputs[:each])
+            print(f"FAILED {len(inputs)} files ({shown}, ... and {len(inputs) - each} more): {reason}")
+    said: dict[str, list[str]] = {}
+    for o in ordered:
+        for line in o.warnings:
+            said.setdefault(line, []).append(o.input)
+    for line, inputs in said.items():
+        if len(inputs) <= each:
+            for i in inputs:
+                print(f"WARNING {i}: {line}")
+        else:
+            print(
+                f"WARNING {len(inputs)} files ({', '.join(inputs[:each])}, ... and {len(inputs) - each} more): {line}"
+            )
+
+
 def _unwritable_outputs(out: str, json_path: str | None) -> str:
     """Why --out or --json cannot be written ("" when both can)."""
     from .cli import unwritable
@@ -481,11 +510,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{counts['done']} done, {counts['skipped']} skipped (complete), {counts['failed']} failed"
         + (f", {counts['interrupted']} interrupted" if interrupted else "")
     )
-    for o in sorted(outcomes, key=lambda o: o.input):
-        if o.status == "failed":
-            print(f"FAILED {o.input}: {_reason(o.error)}")
-        for line in o.warnings:
-            print(f"WARNING {o.input}: {line}")
+    _say_outcomes(outcomes)
     if args.json:
         Path(args.json).write_text(json.dumps([asdict(o) for o in outcomes], indent=1))
     return 130 if interrupted else 1 if counts["failed"] else 0
