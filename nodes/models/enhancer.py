@@ -35,7 +35,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec, same_rate
 
-from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, as_float32, delay_mask, first_time, sanitize, signal_input
+from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, as_float32, delay_mask, sanitize, signal_input, stream_start
 
 if TYPE_CHECKING:
     from wavegraph.models.enhancer import Enhancer
@@ -320,7 +320,8 @@ class EnhancerNode(Node[EnhancerParams]):
                 f"enhancer chunk holds {chunk.data.dtype} samples, the stream is {self._dtype}: give float audio in "
                 "+-1 (int16 PCM: x.astype(np.float32) / 32768; or read the file with soundfile's dtype='float32')"
             )
-        self.t_first = first_time(self.t_first, chunk.t0, self.n_in / SAMPLE_RATE)
+        # follows the chunk times when they drift off the nominal grid (a live clock), as its audio output does
+        self.t_first = stream_start(self.t_first, chunk, self.n_in / SAMPLE_RATE)
         data, bad = sanitize(self, as_float32(chunk.data), self.params.nan_policy)  # the model computes in float32
         # every |x| <= limit when the sum of squares is (one vdot, ~0.6 us; the elementwise test cost ~15 us per block)
         if not np.vdot(data, data) <= INPUT_LIMIT * INPUT_LIMIT:
