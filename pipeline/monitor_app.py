@@ -23,6 +23,7 @@ declared latency of each path.
 from __future__ import annotations
 
 import functools
+import json
 import secrets
 from collections import deque
 from typing import Any, cast
@@ -123,7 +124,15 @@ ws.onmessage = (event) => {
   const start = Math.max(newest - span, Math.min(first, newest - 1));
   if (rows > 0 && !x_range.wg_hold) x_range.setv({start: start, end: newest}, {sync: false});
 };
+ws.onclose = () => status.setv({text: ENDED + new Date().toLocaleTimeString()}, {sync: false});
 """
+# What the page says once its run's server is gone (the run ended, was stopped or its process died): the figures on
+# it stay as they were, and a page left open said nothing of it, its rates still those of a running graph.
+ENDED = (
+    "<b>wavegraph monitor</b>: <span style='color:#d62728'>disconnected: the run has ended or its monitor stopped."
+    " What is shown is its last state, no longer updated; the end-of-run summary is where `wavegraph run` was"
+    " started.</span> Since "
+)
 
 # Bokeh's DataTable redraws its cells only when its view's row indices change (CDSViewView.compute_indices
 # -> view.change -> updateGrid). A table whose rows keep their number (streamed with rollover, or replaced)
@@ -335,7 +344,10 @@ class Session:
         self.table.js_on_change("streaming", CustomJS(args={"table": node_table}, code=TABLE_REDRAW_JS))
         doc.js_on_event(
             "document_ready",
-            CustomJS(args={"source": self.traces, "x_range": self.fig.x_range, "key": self.key}, code=TRACES_JS),
+            CustomJS(
+                args={"source": self.traces, "x_range": self.fig.x_range, "key": self.key, "status": self.title},
+                code=f"const ENDED = {json.dumps(ENDED)};" + TRACES_JS,
+            ),
         )
         self.select.on_change("value", lambda attr, old, new: self._switch(new))
         self.span.on_change("value", lambda attr, old, new: self._set_span(new))

@@ -109,7 +109,18 @@ def start_server(
     def stop():
         loop = state.get("loop")
         if loop is not None:
-            loop.add_callback(lambda: (state["server"].stop(), loop.stop()))
+
+            def close():
+                # Each open page's /traces socket is closed (its page then says the run has ended): stopping the
+                # loop alone left the connections open while this process lived on (a notebook's), so a page left
+                # open went on showing the last figures as a running graph's.
+                for session in list(sessions.values()):
+                    if session.socket is not None:
+                        session.socket.close(1001, "the run ended")
+                state["server"].stop()
+                loop.call_later(0.1, loop.stop)  # the close frames go out first
+
+            loop.add_callback(close)
             thread.join(timeout=2)
 
     shown = host

@@ -143,3 +143,56 @@ def test_the_summary_keeps_each_figure_under_its_heading_whatever_the_names():
     hosts = format_hosts({"clocks": {p: {"offset_ms": 0.01, "uncertainty_ms": 0.05} for p in processes.values()}})
     hosts_lines = hosts.splitlines()
     assert {columns(line) for line in hosts_lines} == {columns(hosts_lines[0])}, hosts
+
+
+def test_a_page_left_open_says_when_its_run_has_ended():
+    # The run ended (its monitor's server stopped): a page left open went on showing the last rates, streams and
+    # frame counts as a running graph's, with nothing to say they were stale; in a process that lives on (a
+    # notebook) even its connections stayed open. It now says it is disconnected and since when.
+    import os
+    import shutil
+    import time
+
+    from conftest import need
+
+    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    need(chromium and driver_path, "Debian's chromium and chromium-driver are not installed (scripts/system_deps.sh)")
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+    from wavegraph.pipeline.monitor_server import start_server
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"):
+        opts.add_argument(arg)
+    opts.add_argument("--disable-background-networking")
+    browser = webdriver.Chrome(service=Service(driver_path), options=opts)
+    hub = mon.MonitorHub()
+    url, stop = start_server(hub)
+    stopped = False
+    drawn = """const d = (window.Bokeh && Bokeh.documents.length) ? Bokeh.documents[0] : null;
+        const m = d && d.get_model_by_name('status'); const v = m && Bokeh.index.find_one(m);
+        return v ? (v.shadow_el || v.el).textContent.split("}").pop() : null;"""
+
+    def wait(condition, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = browser.execute_script(drawn)
+            if text and condition(text):
+                return text
+            time.sleep(0.1)
+        raise AssertionError(f"the page shows: {browser.execute_script(drawn)!r}")
+
+    try:
+        browser.set_page_load_timeout(30)
+        browser.get(url)
+        wait(lambda text: "0 streams" in text)  # the page is live (its table and title are updated)
+        stop()
+        stopped = True
+        text = wait(lambda text: "disconnected" in text)
+        assert "the run has ended" in text and "no longer updated" in text, text
+    finally:
+        if not stopped:
+            stop()
+        browser.quit()
+        os.environ.pop("WAVEGRAPH_MONITOR", None)
