@@ -60,6 +60,7 @@ class StreamView:
     kind: str = "signal"
     rate: float = 0.0
     channels: list[str] = field(default_factory=list)
+    n_channels: int = 0  # the stream's channels, of which `channels` (the first ones) are sent
     traces: deque = field(default_factory=lambda: deque(maxlen=MAX_FRAMES))  # (seq, t (n,), y (ch, n))
     frames: deque = field(default_factory=lambda: deque(maxlen=MAX_FRAMES))  # (seq, t, column (bins,))
     markers: deque = field(default_factory=lambda: deque(maxlen=200))  # (seq, t, label)
@@ -91,6 +92,7 @@ class StreamView:
             self.kind = header["kind"]
             self.rate = float(header.get("rate", 0.0))
             self.channels = list(header.get("channels", self.channels))
+            self.n_channels = int(header.get("n_channels", len(self.channels)))
 
 
 class MonitorHub:

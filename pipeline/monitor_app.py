@@ -155,6 +155,16 @@ def _pair(values, scale: float) -> str:
     return f"{values[0] / scale:.1f}/{values[1] / scale:.1f}" if values else "-"
 
 
+def _title(name: str, view, shown: int) -> str:
+    """The trace plot's title; with more channels than it draws, which ones (a 300-channel stream showed its
+    first 64 with nothing to say the others were left out)."""
+    if view is None:
+        return name
+    total = max(view.n_channels, len(view.channels))
+    more = f", channels 1-{shown} of {total} shown (the first {MAX_TRACES})" if 0 < shown < total else ""
+    return f"{name} ({view.kind}, {view.rate:g} Hz{more})"
+
+
 def table_rows(stats: dict[str, dict], order: dict[str, str] | None = None) -> dict[str, list]:
     """One row per node; with `order` (node -> process, every node of the run) the rows are always the same
     nodes in the same order, whether or not a process has reported yet (the table never changes shape)."""
@@ -404,7 +414,7 @@ class Session:
         self.channel.options = ["all", *(view.channels[:n] if view else [])]
         self.channel.value = "all"
         # Bokeh's Figure.title accepts a str but always holds a Title
-        self.fig.title.text = f"{name} ({view.kind}, {view.rate:g} Hz)" if view else name  # pyright: ignore[reportAttributeAccessIssue, reportOptionalMemberAccess]
+        self.fig.title.text = _title(name, view, n)  # pyright: ignore[reportAttributeAccessIssue, reportOptionalMemberAccess]
 
     def _set_span(self, seconds: float) -> None:
         self._restack()

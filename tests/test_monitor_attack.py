@@ -196,3 +196,24 @@ def test_a_page_left_open_says_when_its_run_has_ended():
             stop()
         browser.quit()
         os.environ.pop("WAVEGRAPH_MONITOR", None)
+
+
+def test_a_stream_of_more_channels_than_the_page_draws_says_which_are_shown(hub):
+    # 300 channels: the page drew the first 64 (the tap sends the first 128) under the title "s.out (signal,
+    # 100 Hz)", nothing saying that 236 channels were left out, nor which.
+    names = [f"ch_{i:03d}_électrode" for i in range(300)]
+    tap = _tap(signal_spec(100.0, names))
+    x = np.random.default_rng(0).standard_normal((300, 100))
+    for i in range(0, 100, 10):
+        tap.process({"in": Chunk(x[:, i : i + 10], t0=i / 100.0)})
+    tap.finish()
+    page = _page(hub)
+    title = str(getattr(page.fig.title, "text", ""))
+    assert "1-64 of 300" in title, title
+    assert list(page.channel.options)[1:] == names[:64]
+    small = mon.MonitorHub()  # a stream the page draws whole keeps its plain title
+    mon.set_local_hub(small)
+    tap = _tap(signal_spec(100.0, names[:3]))
+    tap.process({"in": Chunk(x[:3, :10], t0=0.0)})
+    tap.finish()
+    assert getattr(_page(small).fig.title, "text", "") == "s.out (signal, 100 Hz)"

@@ -51,6 +51,7 @@ class Monitor(Sink):
         self.n_ch = min(n_ch, MAX_CHANNELS)
         names = list(spec.channel_names) or [f"ch{i}" for i in range(n_ch)]
         self.header = {"stream": self.stream, "kind": spec.kind, "rate": spec.rate, "channels": names[: self.n_ch]}
+        self.header["n_channels"] = n_ch  # all of them, of which the first MAX_CHANNELS are sent (the page says so)
         # spectrum segments of about one second (a power of two), over the last psd_seconds
         self.segment = min(
             2 ** int(np.log2(max(16.0, spec.rate or 16.0))), max(16, int(self.params.psd_seconds * spec.rate))
