@@ -556,5 +556,8 @@ class Session:
             return
         image = np.stack([f[2] for f in frames], axis=1).astype(np.float32)  # (bins, frames)
         t0, t1 = frames[0][1], frames[-1][1]
-        self.mapper.low, self.mapper.high = float(np.percentile(image, 5)), float(np.percentile(image, 99.5))
+        # the colour range of the values there are: one NaN (or Inf) made it NaN, and the whole heatmap blank
+        finite = image[np.isfinite(image)]
+        if finite.size:
+            self.mapper.low, self.mapper.high = float(np.percentile(finite, 5)), float(np.percentile(finite, 99.5))
         self.heat.data = {"image": [image], "x": [t0], "dw": [max(t1 - t0, 1e-3)], "dh": [image.shape[0]]}

@@ -217,3 +217,21 @@ def test_a_stream_of_more_channels_than_the_page_draws_says_which_are_shown(hub)
     tap.process({"in": Chunk(x[:3, :10], t0=0.0)})
     tap.finish()
     assert getattr(_page(small).fig.title, "text", "") == "s.out (signal, 100 Hz)"
+
+
+def test_a_nan_in_a_feature_stream_does_not_blank_the_heatmap(hub):
+    # One NaN (or Inf) among 400 feature frames made the heatmap's colour range NaN (np.percentile of all values):
+    # the page drew the whole heatmap blank for as long as that frame was among the last 400.
+    from wavegraph.pipeline.spec import StreamSpec
+
+    x = np.random.default_rng(0).standard_normal((50, 8))
+    x[5, 3], x[7, 2] = np.nan, np.inf
+    tap = _tap(StreamSpec("features", 10.0, (8,), "float32"))
+    for i in range(0, 50, 5):
+        tap.process({"in": Chunk(x[i : i + 5], t0=i / 10.0)})
+    tap.finish()
+    page = _page(hub)
+    page._heatmap(hub.snapshot("s.out"))
+    finite = x[np.isfinite(x)]
+    assert page.mapper.low == pytest.approx(np.percentile(finite, 5), rel=1e-5)
+    assert page.mapper.high == pytest.approx(np.percentile(finite, 99.5), rel=1e-5)
