@@ -44,6 +44,7 @@ from pydantic import BaseModel, ConfigDict
 from .chunk import Chunk
 from .spec import SpecError, StreamSpec
 from .state import state_from_dict, state_to_dict
+from .state_config import checking_config, saving_config
 
 
 class NodeParams(BaseModel):
@@ -114,6 +115,12 @@ class Node(Generic[P]):
 
             stores_in_specs._stores_in_specs = True  # type: ignore[attr-defined]
             cls.configure = stores_in_specs  # type: ignore[method-assign]
+        # A state says which configuration it belongs to, and is refused by a node configured otherwise
+        # (pipeline/state_config.py), whichever way the subclass saves and loads it.
+        if "state_dict" in cls.__dict__:
+            cls.state_dict = saving_config(cls.__dict__["state_dict"])  # type: ignore[method-assign]
+        if "load_state_dict" in cls.__dict__:
+            cls.load_state_dict = checking_config(cls.__dict__["load_state_dict"])  # type: ignore[method-assign]
 
     # --- graph-build time --------------------------------------------------------------------
     def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
@@ -170,12 +177,16 @@ class Node(Generic[P]):
         """Forget all stream state (as after a gap or a restart): a fresh `new_state()`."""
         self.state = self.new_state()
 
+    @saving_config
     def state_dict(self) -> dict[str, Any]:
-        """The state as {field: copy of its value}; {} for a stateless node."""
+        """The state as {field: copy of its value}; {} for a stateless node. A node with inputs adds the
+        configuration it was saved under (state_config.CONFIG_KEY), which load_state_dict checks."""
         return state_to_dict(self.state)
 
+    @checking_config
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Resume from a state_dict(); a KeyError/ValueError names any key, shape or dtype that does not fit."""
+        """Resume from a state_dict(); a KeyError/ValueError names any key, shape or dtype that does not fit,
+        or what differs in the configuration it was saved under (another rate, channel count or params)."""
         self.state = state_from_dict(self.new_state(), state, type(self).__name__)
 
     # --- helpers -----------------------------------------------------------------------------

@@ -9,6 +9,8 @@
 
 import json
 import math
+import re
+from typing import Any
 
 import numpy as np
 import pytest
@@ -111,7 +113,7 @@ def _assert_same(got, want, tol, what):
             np.testing.assert_allclose(got[port][1], times, rtol=0, atol=1e-9, err_msg=f"{what}: '{port}' times")
 
 
-def _json(state):
+def _json(state: dict) -> Any:
     """A JSON round trip that keeps array dtypes and shapes (as a runtime persisting node state would)."""
 
     def enc(v):
@@ -247,3 +249,65 @@ def test_a_first_chunk_without_a_time_does_not_leave_every_later_time_nan(name):
     want, got = times(5.0), times(math.nan)
     assert want and [p for p, _ in got] == [p for p, _ in want]
     np.testing.assert_allclose([t for _, t in got], [t for _, t in want], rtol=0, atol=1e-9)
+
+
+# --- a state only loads where it means the same -----------------------------------------------------------------
+EV = StreamSpec("events", 0.0, (3,), "float64", labels=((1, "stim"),))
+SIG500 = signal_spec(500.0, ["O1", "Oz", "O2"])
+SSVEP_TRIAL = dict(freqs=[8.0, 10.0, 12.0], n_bands=2)
+GLA = dict(random_init=True, seed=3, d_model=16, n_layers=1, n_heads=2, gate_low_rank=4, chunk_size=8, device="cpu")
+
+# name: (type, params saved, input specs saved, params loaded, input specs loaded, what the error names)
+OTHER_CONFIG = {
+    "bandpass_rate": ("bandpass", {"l_freq": 2.0, "h_freq": 40.0}, {"in": SIG500}, None, {"in": SIG}, "rate: saved 500.0, here 250.0"),
+    "notch_rate": ("notch", {"freq": 50.0}, {"in": SIG500}, None, {"in": SIG}, "input 'in' rate: saved 500.0"),
+    "fir_rate": ("fir", {"l_freq": 2.0, "numtaps": 31}, {"in": SIG500}, None, {"in": SIG}, "rate: saved 500.0"),
+    "filterbank_rate": ("filterbank", {"bands": [[4.0, 20.0]]}, {"in": SIG500}, None, {"in": SIG}, "rate: saved 500.0"),
+    "resample_rate": ("resample", {"up": 3, "down": 7}, {"in": SIG500}, None, {"in": SIG}, "rate: saved 500.0"),
+    "sliding_window_size": ("sliding_window", {"size": 9, "hop": 13}, {"in": SIG}, {"size": 5, "hop": 13}, {"in": SIG}, "param size: saved 9, here 5"),
+    "stft_n_fft": ("stft", {"n_fft": 64, "hop": 8}, {"in": SIG}, {"n_fft": 32, "hop": 8}, {"in": SIG}, "param n_fft: saved 64, here 32"),
+    "bandpower_window": ("bandpower", {"window": 0.3, "hop": 0.1}, {"in": SIG}, {"window": 0.5, "hop": 0.1}, {"in": SIG}, "param window: saved 0.3, here 0.5"),
+    "ssvep_decoder_window": ("ssvep_decoder", {"freqs": [8.0, 10.0], "window": 0.6, "n_bands": 2}, {"in": SIG}, {"freqs": [8.0, 10.0], "window": 0.4, "n_bands": 2}, {"in": SIG}, "param window: saved 0.6, here 0.4"),
+    "align_delay": ("align", {"delay": 0.06}, {"in": SIG}, {"delay": 0.048}, {"in": SIG}, "param delay: saved 0.06, here 0.048"),
+    "epochs_tmin": ("epochs", {"tmin": -0.2, "tmax": 0.3}, {"in": SIG, "events": EV}, {"tmin": -0.1, "tmax": 0.3}, {"in": SIG, "events": EV}, "param tmin: saved -0.2, here -0.1"),
+    "trial_rate": ("ssvep_trial_decoder", SSVEP_TRIAL, {"in": SIG500, "events": EV}, None, {"in": SIG, "events": EV}, "input 'in' rate: saved 500.0"),
+    "join_rate": ("join", {}, {"a": SIG, "b": SIG500}, None, {"a": SIG, "b": SIG}, "input 'b' rate: saved 500.0, here 250.0"),
+    "apply_mask_rate": ("apply_mask", {}, {"in": SIG500, "mask": SIG500}, None, {"in": SIG, "mask": SIG}, "input 'mask' rate"),
+    "mamba_width": ("mamba", SSM, {"in": FEAT}, None, {"in": StreamSpec("features", 100.0, (4,), "float32")}, "input 'in' shape: saved [6], here [4]"),
+    "gla_rate": ("gla", GLA, {"in": FEAT}, None, {"in": StreamSpec("features", 50.0, (6,), "float32")}, "rate: saved 100.0, here 50.0"),
+    "conformer_rate": ("conformer_encoder", ENC, {"in": FEAT}, None, {"in": StreamSpec("features", 50.0, (6,), "float32")}, "rate: saved 100.0"),
+}  # fmt: skip
+
+
+def _fed(node, specs):
+    """A few chunks into every input of a configured node (so that its buffers hold something)."""
+    for port, spec in specs.items():
+        if spec.kind == "events":
+            node.process({port: Chunk(np.array([[0.2, 0.0, 1.0]]), t0=0.2)})
+        elif spec.kind == "signal":
+            node.process({port: Chunk(_signal(spec.shape[0], 60, nan=False).astype(spec.dtype), t0=0.0)})
+        else:
+            node.process({port: Chunk(_signal(spec.shape[0], 9, nan=False).T.astype(spec.dtype), t0=0.0)})
+    return node
+
+
+@pytest.mark.parametrize("name", sorted(OTHER_CONFIG))
+def test_a_state_saved_under_another_configuration_is_refused_naming_what_differs(name):
+    """A state whose arrays have the same shapes under another configuration (another rate, window length, input
+    width) was loaded without a word and gave wrong output (a 500 Hz filter memory run at 250 Hz, a 9-sample window
+    buffer cut as 5). It is refused with a ValueError naming what differs; a state of the same configuration,
+    through JSON, still loads."""
+    kind, saved_params, saved_specs, loaded_params, loaded_specs, said = OTHER_CONFIG[name]
+    a = lookup(kind)(**saved_params)
+    a.configure(saved_specs)
+    state = _fed(a, saved_specs).state_dict()
+    b = lookup(kind)(**(saved_params if loaded_params is None else loaded_params))
+    b.configure(loaded_specs)
+    with pytest.raises(
+        ValueError, match=f"{kind} state was saved by a node configured differently: .*{re.escape(said)}"
+    ):
+        b.load_state_dict(state)
+    same = lookup(kind)(**saved_params)
+    same.configure(saved_specs)
+    same.load_state_dict(_json(state))
+    assert _json(same.state_dict()).keys() == state.keys()

@@ -1,0 +1,123 @@
+"""Which configuration a node's state was saved under, so that a state is only loaded where it means the same.
+
+A processing node's state is only meaningful for the configuration it was made with: the filter memory of a
+bandpass at 500 Hz, the window buffer of a sliding_window of 9 samples, a model state for 6 input features.
+Where the arrays happen to have the same shapes (another rate, another window length, another input width),
+state_from_dict's shape checks cannot tell, and such a state was loaded silently and gave wrong output.
+
+`Node.state_dict()` of a node with inputs therefore carries, beside its state, CONFIG_KEY: {"type": the node
+type, "params": its parameters (but those that only say where or how fast it runs: `threads`, `device`),
+"in": per input port its kind, rate, shape and dtype}, all plain JSON-able data. `Node.load_state_dict()` compares
+it with its own and refuses a state saved under another configuration, naming every difference. A state without
+the key (saved by hand, or before this) is loaded as before, checked by the node's own shape checks.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any
+
+CONFIG_KEY = "saved_config"
+_RUN_ONLY = frozenset({"threads", "device"})  # where/how fast it runs: a state moves between them unchanged
+
+
+def _plain(value: Any) -> Any:
+    """JSON-able plain data (tuples become lists, anything else its str), as a JSON round trip gives it."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def node_config(node: Any) -> dict[str, Any]:
+    """The configuration a state of `node` belongs to (plain data)."""
+    try:
+        params = node.params.model_dump(mode="json")
+    except Exception:  # a parameter pydantic cannot write as JSON: its str
+        params = {k: str(v) for k, v in node.params.model_dump().items()}
+    specs = {
+        port: {"kind": s.kind, "rate": float(s.rate), "shape": list(s.shape), "dtype": str(s.dtype)}
+        for port, s in sorted(node.in_specs.items())
+    }
+    return _plain(
+        {
+            "type": node.type_name or type(node).__name__,
+            "params": {k: v for k, v in sorted(params.items()) if k not in _RUN_ONLY},
+            "in": specs,
+        }
+    )
+
+
+def config_differences(saved: Any, here: dict[str, Any]) -> list[str]:
+    """What differs between a saved configuration and this node's, in words ([] when nothing)."""
+    if not isinstance(saved, dict) or set(saved) != set(here):
+        got = sorted(saved) if isinstance(saved, dict) else type(saved).__name__
+        return [f"'{CONFIG_KEY}' holds {got}, expected the keys {sorted(here)}"]
+
+    def same(a: Any, b: Any) -> bool:
+        return json.dumps(_plain(a), sort_keys=True) == json.dumps(b, sort_keys=True)
+
+    out = []
+    if not same(saved["type"], here["type"]):
+        out.append(f"node type {saved['type']!r} (this node is {here['type']!r})")
+    sp, hp = saved["params"], here["params"]
+    if not isinstance(sp, dict):
+        return [*out, f"params {sp!r} is not a mapping"]
+    for k in sorted(set(sp) | set(hp)):
+        if k not in hp:
+            out.append(f"param {k}: {sp[k]!r} (this node has no such param)")
+        elif k not in sp or not same(sp[k], hp[k]):
+            out.append(f"param {k}: saved {sp.get(k, '(not set)')!r}, here {hp[k]!r}")
+    si, hi = saved["in"], here["in"]
+    if not isinstance(si, dict):
+        return [*out, f"in {si!r} is not a mapping"]
+    for port in sorted(set(si) | set(hi)):
+        if port not in hi or port not in si:
+            out.append(f"input '{port}' {'not on this node' if port not in hi else 'not in the saved state'}")
+            continue
+        a, b = si[port], hi[port]
+        for field in b:
+            if not isinstance(a, dict) or not same(a.get(field), b[field]):
+                got = a.get(field) if isinstance(a, dict) else a
+                out.append(f"input '{port}' {field}: saved {got!r}, here {b[field]!r}")
+    return out
+
+
+def saving_config(fn: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+    """Wraps a node's state_dict: a non-empty state of a configured node with inputs gets CONFIG_KEY."""
+    if getattr(fn, "_saves_config", False):
+        return fn
+
+    @functools.wraps(fn)
+    def state_dict(self: Any) -> dict[str, Any]:
+        state = fn(self)
+        if state and self.inputs and self.__dict__.get("_configured"):
+            state = {**state, CONFIG_KEY: node_config(self)}
+        return state
+
+    state_dict._saves_config = True  # type: ignore[attr-defined]
+    return state_dict
+
+
+def checking_config(fn: Callable[[Any, dict[str, Any]], None]) -> Callable[[Any, dict[str, Any]], None]:
+    """Wraps a node's load_state_dict: a state that carries CONFIG_KEY must have been saved under this node's
+    configuration (ValueError naming each difference); the key is taken off before the node loads the rest."""
+    if getattr(fn, "_checks_config", False):
+        return fn
+
+    @functools.wraps(fn)
+    def load_state_dict(self: Any, state: dict[str, Any]) -> None:
+        if isinstance(state, dict) and CONFIG_KEY in state:
+            if self.__dict__.get("_configured"):
+                diffs = config_differences(state[CONFIG_KEY], node_config(self))
+                if diffs:
+                    who = f"{self.node_id}: " if self.node_id else ""
+                    raise ValueError(
+                        f"{who}this {self.type_name or type(self).__name__} state was saved by a node configured differently: "
+                        + "; ".join(diffs)
+                        + ". Fix: load a state saved by a node with the same params and input streams"
+                    )
+            state = {k: v for k, v in state.items() if k != CONFIG_KEY}
+        fn(self, state)
+
+    load_state_dict._checks_config = True  # type: ignore[attr-defined]
+    return load_state_dict
