@@ -10,14 +10,23 @@ type, "params": its parameters (but those that only say where or how fast it run
 "in": per input port its kind, rate, shape and dtype}, all plain JSON-able data. `Node.load_state_dict()` compares
 it with its own and refuses a state saved under another configuration, naming every difference. A state without
 the key (saved by hand, or before this) is loaded as before, checked by the node's own shape checks.
+
+The wrapped load also refuses what is not a state dict (TypeError), and for a processing node that keeps its state
+itself rather than as a declared dataclass (model nodes, enhancer, ssvep decoders, eeg_tokenizer), a key it does
+not have or a value of the wrong kind (text or None where it keeps an array or a count), naming the key; and a
+key the node reads that the state lacks is said as such (it was a bare KeyError 'zi').
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
+import numbers
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 CONFIG_KEY = "saved_config"
 _RUN_ONLY = frozenset({"threads", "device"})  # where/how fast it runs: a state moves between them unchanged
@@ -110,14 +119,79 @@ def checking_config(fn: Callable[[Any, dict[str, Any]], None]) -> Callable[[Any,
             if self.__dict__.get("_configured"):
                 diffs = config_differences(state[CONFIG_KEY], node_config(self))
                 if diffs:
-                    who = f"{self.node_id}: " if self.node_id else ""
                     raise ValueError(
-                        f"{who}this {self.type_name or type(self).__name__} state was saved by a node configured differently: "
+                        f"{_who(self, 'this ')} state was saved by a node configured differently: "
                         + "; ".join(diffs)
                         + ". Fix: load a state saved by a node with the same params and input streams"
                     )
             state = {k: v for k, v in state.items() if k != CONFIG_KEY}
-        fn(self, state)
+        if not isinstance(state, dict):
+            raise TypeError(
+                f"{_who(self)} load_state_dict takes the dict that state_dict() returns, got {type(state).__name__}"
+            )
+        own = not dataclasses.is_dataclass(self.__dict__.get("state"))  # not a declared state (pipeline/state.py)
+        if own and self.inputs and self.__dict__.get("_configured"):
+            _check_like(self, state)
+        try:
+            fn(self, state)
+        except KeyError as e:  # a key the node reads that the state lacks: was a bare KeyError 'zi'
+            key = e.args[0] if len(e.args) == 1 else None
+            if not isinstance(key, str) or key in state or " " in key:
+                raise
+            raise KeyError(
+                f"{_who(self)} state has no '{key}' (it has {sorted(state)}): load a dict saved by this node's "
+                "state_dict()"
+            ) from None
 
     load_state_dict._checks_config = True  # type: ignore[attr-defined]
     return load_state_dict
+
+
+def _who(node: Any, article: str = "") -> str:
+    """'node_id: type' (or the type alone), for messages."""
+    kind = f"{article}{node.type_name or type(node).__name__}"
+    return f"{node.node_id}: {kind}" if node.node_id else kind
+
+
+def _check_like(node: Any, state: dict[str, Any]) -> None:
+    """For a processing node that keeps its state itself: each value of `state` is of the kind its own state_dict()
+    holds there (a numeric array, a number, a dict of those), and no key is unknown, so that a wrong
+    state is refused at load with its key named, not with numpy's words at load or at the next chunk."""
+    like = {k: v for k, v in node.state_dict().items() if k != CONFIG_KEY}
+    if not like:  # a stateless node: Node.load_state_dict says so
+        return
+    extra = sorted(set(state) - set(like))
+    if extra:
+        raise KeyError(f"{_who(node)} state has unexpected keys {extra}; its keys are {sorted(like)}")
+    for k in like.keys() & state.keys():
+        _like(like[k], state[k], f"{_who(node)} state '{k}'")
+
+
+def _like(like: Any, value: Any, what: str) -> None:
+    if isinstance(like, dict):
+        if not isinstance(value, dict):
+            raise ValueError(f"{what} must be a dict (keys {sorted(like)}), got {_short(value)}")
+        for k in like.keys() & value.keys():
+            if k != CONFIG_KEY:
+                _like(like[k], value[k], f"{what[:-1]}.{k}'")
+        return
+    if isinstance(like, np.ndarray):
+        a = np.asarray(value) if isinstance(value, (np.ndarray, list, tuple, numbers.Number)) else None
+        if a is None or a.dtype.kind not in "biufc":  # its shape: the node's own check, which knows what it means
+            raise ValueError(f"{what} must be a numeric array ({like.dtype}), got {_short(value)}")
+        return
+    if isinstance(like, (bool, np.bool_, numbers.Integral)):
+        if not isinstance(value, (numbers.Real, np.bool_)) or isinstance(value, float) and not np.isfinite(value):
+            raise ValueError(f"{what} must be a whole number, got {_short(value)}")
+    elif isinstance(like, numbers.Real) and value is not None and not isinstance(value, numbers.Real):
+        raise ValueError(f"{what} must be a number (or None), got {_short(value)}")
+    elif like is None and value is not None:  # not known yet (a start time): a number, or an array once known
+        if not isinstance(value, (numbers.Real, np.ndarray, list)) or np.asarray(value).dtype.kind not in "biuf":
+            raise ValueError(f"{what} must be None, a number or a numeric array, got {_short(value)}")
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array {value.dtype}{value.shape}"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -311,3 +311,38 @@ def test_a_state_saved_under_another_configuration_is_refused_naming_what_differ
     same.configure(saved_specs)
     same.load_state_dict(_json(state))
     assert _json(same.state_dict()).keys() == state.keys()
+
+
+# nodes that keep their state themselves (not a declared dataclass): (make, input specs, an array key, a number key)
+OWN_STATE = {
+    "ssvep_decoder": (lambda: ssvep(), {"in": SIG}, "zi", "k"),
+    "ssvep_trial_decoder": (lambda: lookup("ssvep_trial_decoder")(**SSVEP_TRIAL), {"in": SIG, "events": EV}, "pending", "markers_ended"),
+    "eeg_tokenizer": (lambda: lookup("eeg_tokenizer")(), {"in": SIG}, "model.prev", "n_out"),
+    "mamba": (lambda: lookup("mamba")(**SSM), {"in": FEAT}, "bad_frames", "n_in"),
+    "conformer_encoder": (lambda: lookup("conformer_encoder")(**ENC), {"in": FEAT}, "bad_frames", "n_out"),
+    "enhancer": (lambda: lookup("enhancer")(random_init=True, d_model=16, n_layers=1), {"in": AUDIO}, "pending", "n_frames"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("bad", ["no_keys", "text_array", "none_array", "text_number", "not_a_dict"])
+@pytest.mark.parametrize("name", sorted(OWN_STATE))
+def test_a_malformed_state_is_refused_at_load_naming_the_node_and_key(name, bad):
+    """These nodes read a loaded state themselves: an empty or hand-edited one failed with a bare KeyError 'zi',
+    numpy's "could not convert string to float: 'junk'" or torch's "can't convert np.ndarray of type numpy.str_",
+    or was taken and failed at the next chunk ("zero-dimensional arrays cannot be concatenated"). Now a KeyError,
+    ValueError or TypeError names the node and the key."""
+    make, specs, array_key, number_key = OWN_STATE[name]
+    a = make()
+    a.configure(specs)
+    state = _fed(a, specs).state_dict()
+    key = {"text_array": array_key, "none_array": array_key, "text_number": number_key}.get(bad)
+    broken = {"no_keys": {}, "not_a_dict": list(state)}.get(
+        bad, {**state, **({key: None if bad == "none_array" else "junk"} if key else {})}
+    )
+    b = make()
+    b.configure(specs)
+    with pytest.raises((KeyError, ValueError, TypeError)) as err:
+        b.load_state_dict(broken)  # pyright: ignore[reportArgumentType]
+    said = str(err.value)
+    assert name in said or type(b).__name__ in said, said
+    assert key is None or f"'{key}'" in said, said
