@@ -72,14 +72,25 @@ def draw_graph(graph, out: str | Path) -> Path:
         ax.text(
             x, y - 0.18, f"{graph.node_config(n).type} · {latency:.1f} ms · {g}", ha="center", va="center", fontsize=7
         )
+    # Edges between the same two nodes (eeg.out -> rec.in and eeg.events -> rec.events) share one arrow: their
+    # labels were drawn on one another, unreadable, and nothing said there were two. Each now has its own line,
+    # named by its ports.
+    between: dict[tuple[str, str], list] = {}
     for e in graph.config.edges:
-        (x0, y0), (x1, y1) = pos[e.source_node], pos[e.target_node]
+        between.setdefault((e.source_node, e.target_node), []).append(e)
+    for (a, b), edges in between.items():
+        (x0, y0), (x1, y1) = pos[a], pos[b]
         ax.annotate(
             "", xy=(x1 - 1.1, y1), xytext=(x0 + 1.1, y0), arrowprops={"arrowstyle": "->", "color": "#555555", "lw": 1.2}
         )
-        spec = graph.specs.get(e.source)
-        if spec is not None:
-            ax.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.12, _spec_label(spec), ha="center", fontsize=6, color="#333333")
+        for k, e in enumerate(edges):
+            spec = graph.specs.get(e.source)
+            label = _spec_label(spec) if spec is not None else ""
+            if len(edges) > 1:
+                label = f"{e.source_port} → {e.target_port}" + (f": {label}" if label else "")
+            if label:
+                y = (y0 + y1) / 2 + 0.12 + 0.16 * (len(edges) - 1 - k)
+                ax.text((x0 + x1) / 2, y, label, ha="center", fontsize=6, color="#333333")
     lines = [f"{' → '.join(p)}: {1e3 * graph.path_latency(p):.1f} ms" for p in paths]
     ax.text(-1.2, -height + 0.3, "declared latency per path\n" + "\n".join(lines), fontsize=7, va="top")
     for g in groups:

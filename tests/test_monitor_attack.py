@@ -235,3 +235,33 @@ def test_a_nan_in_a_feature_stream_does_not_blank_the_heatmap(hub):
     finite = x[np.isfinite(x)]
     assert page.mapper.low == pytest.approx(np.percentile(finite, 5), rel=1e-5)
     assert page.mapper.high == pytest.approx(np.percentile(finite, 99.5), rel=1e-5)
+
+
+def test_the_graph_picture_labels_each_of_two_edges_between_the_same_nodes(tmp_path, monkeypatch):
+    # describe --png of configs/bci_ssvep_replay.yaml (eeg.out -> rec.in and eeg.events -> rec.events) drew the two
+    # edges' specs at one spot, one over the other ("evgnts 64@ 256 Hz"), and nothing said there were two.
+    from matplotlib.axes import Axes
+    from wavegraph.pipeline.config import load_config
+    from wavegraph.pipeline.graph import build_graph
+    from wavegraph.pipeline.graph_png import draw_graph
+
+    (tmp_path / "g.yaml").write_text(
+        "name: g\nnodes:\n"
+        "  - {id: s, type: sine, params: {rate: 100, duration: 1, channels: 2}}\n"
+        "  - {id: j, type: join}\n  - {id: k, type: null_sink}\n"
+        "edges:\n  - {source: s.out, target: j.a}\n  - {source: s.out, target: j.b}\n  - {source: j.out, target: k.in}\n"
+    )
+    graph = build_graph(load_config(str(tmp_path / "g.yaml")))
+    drawn: list[tuple[float, float, str]] = []
+    text = Axes.text
+
+    def record(self, x, y, s, *args, **kwargs):
+        drawn.append((round(float(x), 3), round(float(y), 3), str(s)))
+        return text(self, x, y, s, *args, **kwargs)
+
+    monkeypatch.setattr(Axes, "text", record)
+    draw_graph(graph, tmp_path / "g.png")
+    labels = [d for d in drawn if " @ " in d[2]]  # the edges' labels (a spec is "kind shape @ rate")
+    assert len({(x, y) for x, y, _ in labels}) == len(labels), labels  # no two labels at one spot
+    spec = f"signal 2 @ {graph.specs['s.out'].rate:g} Hz"
+    assert sorted(t for _, _, t in labels) == [f"out → a: {spec}", f"out → b: {spec}", "signal 4 @ 100 Hz"], labels
