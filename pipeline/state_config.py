@@ -115,6 +115,11 @@ def checking_config(fn: Callable[[Any, dict[str, Any]], None]) -> Callable[[Any,
 
     @functools.wraps(fn)
     def load_state_dict(self: Any, state: dict[str, Any]) -> None:
+        if self.__dict__.get("_configured") is False:  # configure() starts a fresh state: a state loaded before is lost
+            raise RuntimeError(
+                f"{_who(self)}: load_state_dict() before configure(): call node.configure(in_specs) first, then load "
+                "the state (configure starts a fresh stream and would drop it)"
+            )
         if isinstance(state, dict) and CONFIG_KEY in state:
             if self.__dict__.get("_configured"):
                 diffs = config_differences(state[CONFIG_KEY], node_config(self))

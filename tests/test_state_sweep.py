@@ -447,3 +447,18 @@ def test_a_node_of_several_inputs_resumes_from_its_state_whatever_the_arrival_or
     again = _concat(c, _run_events(c, events, []))
     for port, (data, _) in whole.items():
         np.testing.assert_allclose(again[port][0], data, rtol=1e-9, atol=1e-12, err_msg=f"{name} reset: {port}")
+
+
+def test_a_state_loaded_before_configure_is_refused_not_dropped():
+    """align took load_state_dict() before configure() without a word, and configure() then started a fresh
+    stream: the state was dropped, the stream resumed from nothing. A load before configure is now refused."""
+    a = lookup("align")(delay=0.048)
+    a.configure({"in": SIG})
+    a.process({"in": Chunk(_signal(3, 5, nan=False), t0=0.0)})  # 5 of the 12 samples to drop
+    b = lookup("align")(delay=0.048)
+    with pytest.raises(RuntimeError, match=r"load_state_dict\(\) before configure\(\): call node.configure"):
+        b.load_state_dict(a.state_dict())
+    b.configure({"in": SIG})
+    b.load_state_dict(a.state_dict())
+    x = _signal(3, 20, seed=4, nan=False)
+    np.testing.assert_array_equal(b.process({"in": Chunk(x, t0=0.02)})["out"].data, x[:, 7:])
