@@ -30,6 +30,7 @@ HISTORY_S = 60.0
 MAX_FRAMES = 2000  # per stream and kind; a bound on memory whatever the rates
 SEND_HWM = 64
 RATE_WINDOW_S = 2.0
+REPORT_LAG_S = 1.0  # workers report every 0.5 s: counts older than this are taken as unchanged since
 
 
 def encode(header: dict, payload: np.ndarray) -> list[bytes]:
@@ -128,11 +129,13 @@ class MonitorHub:
         with self.lock:
             for node, s in stats.items():
                 seen = self._counts.setdefault(node, deque())
-                seen.append((now, s["chunks_in"], s["chunks_out"]))
-                while len(seen) > 2 and now - seen[1][0] >= RATE_WINDOW_S:
+                at = float(s.get("at", now))  # when a worker's counts were so (its report), not when read
+                if not seen or at > seen[-1][0]:
+                    seen.append((at, s["chunks_in"], s["chunks_out"]))
+                while len(seen) > 2 and seen[-1][0] - seen[1][0] >= RATE_WINDOW_S:
                     seen.popleft()
                 t0, in0, out0 = seen[0]
-                dt = now - t0
+                dt = max(seen[-1][0], now - REPORT_LAG_S) - t0  # a process that stopped reporting: falls
                 row = dict(
                     s,
                     process=processes.get(node, "main"),

@@ -557,8 +557,8 @@ class _Supervisor:
         elif isinstance(msg, Progress):
             self.bar.show(msg.t)
         elif isinstance(msg, Live):
-            if group not in self.reported and isinstance(msg.stats, dict):
-                self.live.update(msg.stats)
+            if group not in self.reported and isinstance(msg.stats, dict):  # "at": when the counts were so (rates)
+                self.live.update({n: dict(s, at=time.monotonic()) for n, s in msg.stats.items()})
         elif isinstance(msg, Ended):
             self.ended[msg.edge] = msg
             if msg.edge in self.receiver_of:

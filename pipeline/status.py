@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import deque
 from typing import TextIO
 
 XRUN_WORDS = ("overflow", "underflow", "xrun")
+REPORT_LAG_S = 1.0  # workers report every 0.5 s (worker.LIVE_S)
 
 
 def ends(graph) -> tuple[set[str], set[str]]:
@@ -48,19 +50,28 @@ class StatusLine:
         self.every_s = every_s
         self.started = time.monotonic()
         self.last_t = 0.0
-        self.last: dict[str, float] | None = None
+        self.seen: dict[str, deque] = {}  # node -> (time, chunks in, chunks out) over about every_s
         self.lines = 0
 
     def __call__(self, stats: dict[str, dict]) -> None:
         now = time.monotonic()
+        for node, s in stats.items():  # each node's counts as of its report ("at"; else now), for the rates
+            seen = self.seen.setdefault(node, deque())
+            at = float(s.get("at", now))
+            if not seen or at > seen[-1][0]:
+                seen.append((at, s["chunks_in"], s["chunks_out"]))
+            while len(seen) > 2 and seen[-1][0] - seen[1][0] >= self.every_s:
+                seen.popleft()
         if now - self.last_t < self.every_s:
             return
         totals = summarise(stats, self.sources, self.sinks)
-        dt = now - self.last_t if self.last is not None else now - self.started
-        prev = self.last or {"source_chunks": 0, "sink_chunks": 0}
-        rate_in = (totals["source_chunks"] - prev["source_chunks"]) / max(dt, 1e-3)
-        rate_out = (totals["sink_chunks"] - prev["sink_chunks"]) / max(dt, 1e-3)
-        self.last, self.last_t = totals, now
+        sources = self.sources if self.sources is not None else {n for n, s in stats.items() if s["chunks_in"] == 0}
+        sinks = self.sinks if self.sinks is not None else {n for n, s in stats.items() if s["chunks_out"] == 0}
+        # Each node's rate between two of its own reports: a worker reports every 0.5 s, so its counts read a
+        # second apart held one, two or three reports' worth (a steady 10 chunks/s showed 5.7, then 10.5).
+        rate_in = sum(self._rate(n, 2, now) for n in sources)
+        rate_out = sum(self._rate(n, 1, now) for n in sinks)
+        self.last_t = now
         line = (
             f"{now - self.started:7.1f} s  sources {rate_in:7.1f} chunks/s  sinks {rate_out:7.1f} chunks/s  "
             f"late {totals['late_ms']:6.2f} ms  drops {totals['drops']}  gaps {totals['gaps']}  "
@@ -70,6 +81,17 @@ class StatusLine:
         self.stream.write(line + end)
         self.stream.flush()
         self.lines += 1
+
+    def _rate(self, node: str, field: int, now: float) -> float:
+        """Chunks per second of `node` (field 1: in, 2: out) between its oldest and newest counts kept (from the
+        start of the run while it has reported once); counts older than REPORT_LAG_S are taken as unchanged
+        since (a process that stopped reporting falls to 0)."""
+        seen = self.seen.get(node)
+        if not seen:
+            return 0.0
+        t1, c1 = max(seen[-1][0], now - REPORT_LAG_S), seen[-1][field]
+        t0, c0 = (seen[0][0], seen[0][field]) if len(seen) > 1 else (self.started, 0)
+        return (c1 - c0) / max(t1 - t0, 1e-3)
 
     def close(self) -> None:
         if self.lines and self.stream.isatty():

@@ -265,3 +265,37 @@ def test_the_graph_picture_labels_each_of_two_edges_between_the_same_nodes(tmp_p
     assert len({(x, y) for x, y, _ in labels}) == len(labels), labels  # no two labels at one spot
     spec = f"signal 2 @ {graph.specs['s.out'].rate:g} Hz"
     assert sorted(t for _, _, t in labels) == [f"out → a: {spec}", f"out → b: {spec}", "signal 4 @ 100 Hz"], labels
+
+
+def test_rates_of_a_steady_worker_are_steady_on_the_status_line_and_the_page(monkeypatch):
+    # A worker reports its counts every 0.5 s and the status line reads them once a second: what it read held
+    # one, two or three reports' worth, and a steady 10 chunks/s showed "5.7 chunks/s", then "10.5" (the page's
+    # rates, over 2 s, swung the same way). Each count now goes with the time of its report ("at").
+    import io
+
+    from wavegraph.pipeline import status
+    from wavegraph.pipeline.monitor import MonitorHub
+
+    clock = [1000.0]
+    monkeypatch.setattr(status.time, "monotonic", lambda: clock[0])
+    out = io.StringIO()
+    line = status.StatusLine(out, every_s=1.0)
+    page = MonitorHub()
+    page_rates = []
+    jitter = np.random.default_rng(1).uniform(0.0, 0.45, 40)
+    for j in range(40):  # the observer about every 0.5 s (the parent's loop), the reports every 0.5 s exactly
+        clock[0] = 1000.0 + 0.5 * j + jitter[j]
+        k = int((clock[0] - 1000.0) / 0.5)  # the latest report: at 1000 + 0.5 k, 10 chunks/s since 1000
+        at = 1000.0 + 0.5 * k
+        stats = {
+            "src": {"chunks_in": 0, "chunks_out": 5 * k, "drops": 0, "gaps": 0, "counters": {}, "at": at},
+            "sink": {"chunks_in": 5 * k, "chunks_out": 0, "drops": 0, "gaps": 0, "counters": {}, "at": at},
+        }
+        line(stats)
+        page.update_stats(stats, {})
+        if j >= 6:
+            page_rates.append(page.stats["src"]["rate_out"])
+    lines = out.getvalue().splitlines()[3:]  # after the first seconds
+    rates = [float(x.split("sources")[1].split("chunks/s")[0]) for x in lines]
+    assert rates and all(r == 10.0 for r in rates), lines
+    assert page_rates == pytest.approx([10.0] * len(page_rates)), page_rates
