@@ -446,8 +446,10 @@ class Session:
         names = self.hub.stream_names()
         if names != self.select.options:
             self.select.options = [*names]
-        if not self.stream and names:
-            self.select.value = names[0]  # -> _switch
+        if not self.stream and names:  # -> _switch; a signal first (features/events alone leave the traces blank)
+            with self.hub.lock:
+                signals = [n for n in names if n in self.hub.streams and self.hub.streams[n].kind == "signal"]
+            self.select.value = (signals or names)[0]
         view = self.hub.snapshot(self.stream) if self.stream else None
         if view is not None:
             self._markers(view)

@@ -299,3 +299,22 @@ def test_rates_of_a_steady_worker_are_steady_on_the_status_line_and_the_page(mon
     rates = [float(x.split("sources")[1].split("chunks/s")[0]) for x in lines]
     assert rates and all(r == 10.0 for r in rates), lines
     assert page_rates == pytest.approx([10.0] * len(page_rates)), page_rates
+
+
+def test_the_page_opens_on_a_signal_when_a_features_stream_sorts_first(hub):
+    # --monitor on configs/eeg_tokens.yaml: its streams sort as enc.out (features), hp.out, ... and the page opened
+    # on enc.out, its trace plot blank (features go to the heatmap) though the graph has signals to show.
+    from bokeh.document import Document
+    from wavegraph.pipeline.monitor_app import Session
+    from wavegraph.pipeline.spec import StreamSpec
+
+    feats = _tap(StreamSpec("features", 2.0, (8,), "float32"))
+    feats.header["stream"] = "enc.out"
+    feats.process({"in": Chunk(np.ones((4, 8)), t0=0.0)})
+    sig = _tap(signal_spec(160.0, ["C3", "C4"]))
+    sig.header["stream"] = "hp.out"
+    sig.process({"in": Chunk(np.ones((2, 16)), t0=0.0)})
+    sig.finish()
+    page = Session(hub, Document(), {})
+    page.update()
+    assert page.select.value == "hp.out" and page.stream == "hp.out" and page.n_shown == 2
