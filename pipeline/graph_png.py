@@ -95,7 +95,9 @@ def draw_graph(graph, out: str | Path) -> Path:
     ax.text(-1.2, -height + 0.3, "declared latency per path\n" + "\n".join(lines), fontsize=7, va="top")
     for g in groups:
         ax.plot([], [], "s", color=color[g], alpha=0.5, label=f"process {g}")
-    ax.legend(loc="upper right", fontsize=7, frameon=False)
+    # in the empty band above the nodes, in one row: at the upper right it lay over the last node (rec, in the
+    # picture of configs/default.yaml)
+    ax.legend(loc="upper center", ncol=min(len(groups), 4), fontsize=7, frameon=False, borderaxespad=0.1)
     ax.set_xlim(-1.5, width - 1.5)
     ax.set_ylim(-height - 0.4 * len(paths) - 0.5, 0.8)
     ax.axis("off")

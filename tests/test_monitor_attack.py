@@ -318,3 +318,34 @@ def test_the_page_opens_on_a_signal_when_a_features_stream_sorts_first(hub):
     page = Session(hub, Document(), {})
     page.update()
     assert page.select.value == "hp.out" and page.stream == "hp.out" and page.n_shown == 2
+
+
+def test_the_graph_pictures_legend_lies_over_no_node(tmp_path, monkeypatch):
+    # describe --png of configs/default.yaml (five nodes in a row, three processes): the legend at the upper right
+    # lay over the last node's box (rec), its name and its type hidden under "process dsp / process storage".
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch
+    from wavegraph.pipeline.config import load_config
+    from wavegraph.pipeline.graph import build_graph
+    from wavegraph.pipeline.graph_png import draw_graph
+
+    nodes = "".join(
+        f"  - {{id: {n}, type: {t}}}\n" for n, t in (("car", "car"), ("notch", "gain"), ("rec", "null_sink"))
+    )
+    (tmp_path / "g.yaml").write_text(
+        "name: default\nnodes:\n  - {id: src, type: sine, params: {rate: 160, duration: 1, channels: 4}}\n"
+        + nodes
+        + "edges:\n  - {source: src.out, target: car.in}\n  - {source: car.out, target: notch.in}\n"
+        "  - {source: notch.out, target: rec.in}\nprocesses:\n  acquisition: [src]\n  dsp: [car, notch]\n  storage: [rec]\n"
+    )
+    kept = []
+    monkeypatch.setattr(plt, "close", kept.append)  # the figure, to measure what it drew
+    draw_graph(build_graph(load_config(str(tmp_path / "g.yaml"))), tmp_path / "g.png")
+    (fig,) = kept
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    legend = ax.get_legend().get_window_extent(renderer)
+    boxes = [p.get_window_extent(renderer) for p in ax.patches if isinstance(p, FancyBboxPatch)]
+    assert len(boxes) == 4
+    assert not any(legend.overlaps(b) for b in boxes), (legend, boxes)
+    plt.close(fig)
