@@ -19,7 +19,11 @@ builds a new state from it, with an error that names the field on any mismatch:
   empty in the template (a buffer's growing axis);
 * a bool, int or float field takes a number of that kind (an int field refuses 2.5);
 * a field that is None in the template (a number not known yet, such as a stream's start time) takes
-  None or a real number.
+  None or a real number;
+* fields declared with `field(metadata=rows("name"))` (the arrays of one buffer: samples and their times) must hold as many
+  rows, along their free axis, as each other; `count()` fields (samples received, emitted) are at least 0;
+  `field(metadata=at_most(k))` arrays hold at most k along their free axis. A hand-edited or mixed-up state of mismatched lengths
+  was taken and failed at a later chunk inside numpy ("index 600 is out of bounds", "strides is incompatible").
 """
 
 from __future__ import annotations
@@ -51,7 +55,53 @@ def state_from_dict(template: Any, saved: dict[str, Any], owner: str) -> Any:
             f"{owner} state keys do not match: missing {missing}, unexpected {extra}; expected exactly {names}"
         )
     values = {n: _convert(getattr(template, n), saved[n], f"{owner} state '{n}'") for n in names}
+    _check_together(template, values, owner)
     return dataclasses.replace(template, **values)
+
+
+def rows(group: str) -> dict[str, Any]:
+    """Field metadata, `field(metadata=rows("in"))`: an array whose length along its free axis equals that of the
+    other fields of `group`."""
+    return {"rows": group}
+
+
+def count(default: int = 0) -> Any:
+    """A dataclass field: a count (samples received or emitted), at least 0."""
+    return dataclasses.field(default=default, metadata={"min": 0})
+
+
+def at_most(k: int) -> dict[str, Any]:
+    """Field metadata, `field(metadata=at_most(1))`: an array holding at most `k` along its free axis."""
+    return {"at_most": k}
+
+
+def _free_len(like: np.ndarray, value: np.ndarray) -> int:
+    free = [i for i, w in enumerate(like.shape) if w == 0]
+    return int(value.shape[free[0]]) if free else int(value.shape[0])
+
+
+def _check_together(template: Any, values: dict[str, Any], owner: str) -> None:
+    """The rules of rows(), count() and at_most() (see the module docstring)."""
+    groups: dict[str, dict[str, int]] = {}
+    for f in dataclasses.fields(template):
+        like, v = getattr(template, f.name), values[f.name]
+        if "rows" in f.metadata:
+            groups.setdefault(f.metadata["rows"], {})[f.name] = _free_len(like, v)
+        if "min" in f.metadata and v < f.metadata["min"]:
+            raise ValueError(
+                f"{owner} state '{f.name}' is {v}, it counts samples: it cannot be below {f.metadata['min']}"
+            )
+        if "at_most" in f.metadata and _free_len(like, v) > f.metadata["at_most"]:
+            raise ValueError(
+                f"{owner} state '{f.name}' holds {_free_len(like, v)} along its free axis, at most {f.metadata['at_most']}"
+            )
+    for lengths in groups.values():
+        if len(set(lengths.values())) > 1:
+            said = ", ".join(f"'{n}' {k}" for n, k in lengths.items())
+            raise ValueError(
+                f"{owner} state fields of one buffer hold different lengths ({said}); they go together (one row "
+                "per held sample or frame): load the state as state_dict() saved it"
+            )
 
 
 def _copy(value: Any) -> Any:

@@ -462,3 +462,41 @@ def test_a_state_loaded_before_configure_is_refused_not_dropped():
     b.load_state_dict(a.state_dict())
     x = _signal(3, 20, seed=4, nan=False)
     np.testing.assert_array_equal(b.process({"in": Chunk(x, t0=0.02)})["out"].data, x[:, 7:])
+
+
+# a hand-edited or mixed-up state whose parts disagree: (type, params, input specs, field, edit)
+DISAGREEING = {
+    "running_zscore_ref": ("running_zscore", {"window": 0.1}, {"in": SIG}, "ref", "longer"),
+    "resample_count": ("resample", {"up": 3, "down": 7}, {"in": SIG}, "n_out", "negative"),
+    "join_data": ("join", {}, {"a": SIG, "b": SIG}, "b_data", "longer"),
+    "join_times": ("join", {}, {"a": SIG, "b": SIG}, "b_times", "longer"),
+    "apply_mask_in": ("apply_mask", {}, {"in": SIG, "mask": SIG}, "in_idx", "longer"),
+    "apply_mask_mask": ("apply_mask", {}, {"in": SIG, "mask": SIG}, "mask_data", "longer"),
+    "epochs_times": ("epochs", {"tmin": -0.1, "tmax": 0.3}, {"in": SIG, "events": EV}, "times", "longer"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(DISAGREEING))
+def test_a_state_whose_buffers_disagree_is_refused_at_load(name):
+    """A buffer's samples and their stamps (join, epochs, apply_mask's frames and frame indices) of different lengths,
+    a running_zscore offset of several columns or a negative resample count was taken, and the next chunk failed
+    inside numpy ("index 600 is out of bounds", "operands could not be broadcast", "strides is incompatible") or, for
+    epochs, ran on. The load is refused, naming the field."""
+    kind, params, specs, field, edit = DISAGREEING[name]
+    a = lookup(kind)(**params)
+    a.configure(specs)
+    state = _fed(a, specs).state_dict()
+    fresh = lookup(kind)(**params)
+    fresh.configure(specs)
+    if edit == "negative":
+        state[field] = -7
+    else:
+        axis = list(fresh.state_dict()[field].shape).index(0)
+        v = state[field]
+        state[field] = (
+            np.concatenate([v] * 3, axis=axis)
+            if v.shape[axis]
+            else np.zeros(tuple(3 if i == axis else n for i, n in enumerate(v.shape)), v.dtype)
+        )
+    with pytest.raises(ValueError, match=f"'{field}'"):
+        fresh.load_state_dict(state)

@@ -35,13 +35,14 @@ since a BAD_ segment that starts inside the window comes after the epoch's own m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from pydantic import Field, model_validator
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
+from wavegraph.pipeline.state import rows
 
 from ..io.marker_codes import not_events
 from ..nanpolicy import MAX_STATE_BYTES
@@ -75,8 +76,8 @@ class EpochsParams(NodeParams):
 class EpochsState:
     """The signal still needed (TimedBuffer fields) and the markers waiting for their window."""
 
-    data: np.ndarray
-    times: np.ndarray
+    data: np.ndarray = field(metadata=rows("buffer"))
+    times: np.ndarray = field(metadata=rows("buffer"))
     breaks: np.ndarray
     pending: np.ndarray  # (n, 3) marker rows (onset, duration, code), by onset
     bad: np.ndarray  # (n, 3) BAD_ segments (onset, end, code) a window still to come may overlap

@@ -43,7 +43,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from dataclasses import make_dataclass
+from dataclasses import field, make_dataclass
 from typing import Any
 
 import numpy as np
@@ -51,6 +51,7 @@ from pydantic import Field, model_validator
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
+from wavegraph.pipeline.state import rows
 
 from .timebuffer import TimedBuffer
 
@@ -138,7 +139,11 @@ class Join(Node[JoinParams]):
         fields = self._fresh()
         # One state field per buffer field of every input (a_data, a_times, ..., b_data, ...), plus the
         # time of each other input's first sample (first_b: None until it arrives).
-        self._state_type = make_dataclass("JoinState", [(k, Any) for k in fields])
+        # An input's held samples and their stamps go together (state.rows: a state of mismatched lengths is refused).
+        together = {f"{p}_{k}": p for p in self.inputs for k in ("data", "times")}
+        self._state_type = make_dataclass(
+            "JoinState", [(k, Any, field(metadata=rows(together[k]))) if k in together else (k, Any) for k in fields]
+        )
         self.reset()
         ref = specs[self.ref]
         self.latency_samples = 0

@@ -25,6 +25,7 @@ from pydantic import Field
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import RATE_RTOL, SpecError
+from wavegraph.pipeline.state import count
 
 from ..nanpolicy import (
     MAX_STATE_BYTES,
@@ -108,8 +109,8 @@ class Resample(Node[ResampleParams]):
     class State:
         hist: np.ndarray  # (signals, taps per phase - 1) the last input samples
         pending: np.ndarray  # (n, 2) NaN outputs not emitted yet: (flat channel, output index)
-        n_in: int = 0  # input samples received
-        n_out: int = 0  # output samples emitted
+        n_in: int = count()  # input samples received
+        n_out: int = count()  # output samples emitted
         t_first: float | None = None  # start time of the first sample (a gap moves it, see the module docstring)
 
     def configure(self, in_specs):

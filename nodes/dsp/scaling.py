@@ -18,12 +18,13 @@ stream's first sample for ever were off by up to 3.7 once the signal sat 1e8 fro
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from pydantic import Field
 from wavegraph.pipeline.node import NodeParams
 from wavegraph.pipeline.spec import SpecError
+from wavegraph.pipeline.state import at_most
 
 from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, check_window_size
 from ..signal import SignalNode
@@ -42,8 +43,9 @@ class RunningZScore(SignalNode[ZScoreParams]):
 
     @dataclass
     class State:
-        ref: np.ndarray  # (signals, 1) the offset of the current block's sums: the median of the block before it (the
-        # stream's first sample for block 0); (signals, 0) before the first sample
+        # (signals, 1) the offset of the current block's sums: the median of the block before it (the stream's first
+        # sample for block 0); (signals, 0) before the first sample
+        ref: np.ndarray = field(metadata=at_most(1))
         block: np.ndarray  # (signals, < window) the current block's samples so far, minus ref
         carry: np.ndarray  # (2, signals) sums of `block` and of its squares, accumulated sample by sample
         suffix: np.ndarray  # (2, signals, window + 1) sums of the previous block's samples from each position

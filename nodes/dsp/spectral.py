@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
 import numpy as np
@@ -47,6 +47,7 @@ from pydantic import Field
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
+from wavegraph.pipeline.state import rows
 
 _log = logging.getLogger("wavegraph.align")
 
@@ -225,11 +226,12 @@ class ApplyMaskParams(NodeParams):
 
 @dataclass
 class MaskState:
-    in_idx: np.ndarray  # (n,) int64 frame index round(t * rate) of each waiting `in` frame
-    in_t: np.ndarray  # (n,) float64 its time stamp
-    in_data: np.ndarray  # (n, width) waiting `in` frames, time first
-    mask_idx: np.ndarray
-    mask_data: np.ndarray  # (m, mask width)
+    # in_idx: (n,) int64 frame index round(t * rate) of each waiting `in` frame
+    in_idx: np.ndarray = field(metadata=rows("in"))
+    in_t: np.ndarray = field(metadata=rows("in"))  # (n,) float64 its time stamp
+    in_data: np.ndarray = field(metadata=rows("in"))  # (n, width) waiting `in` frames, time first
+    mask_idx: np.ndarray = field(metadata=rows("mask"))
+    mask_data: np.ndarray = field(metadata=rows("mask"))  # (m, mask width)
     last_out: int = -(2**62)  # frame index of the last frame emitted
 
 
