@@ -23,6 +23,7 @@ declared latency of each path.
 from __future__ import annotations
 
 import functools
+import html
 import json
 import secrets
 from collections import deque
@@ -364,8 +365,9 @@ class Session:
         self.channel.on_change("value", lambda attr, old, new: self._show_scale())
         self.scale.on_change("value", lambda attr, old, new: self._set_scale(new))
         self.gain.on_change("value", lambda attr, old, new: self._restack())
-        paths = "<br>".join(
-            f"{' → '.join(p['path'])}: {p['latency_ms']:.1f} ms declared" for p in hub.graph_info.get("paths", [])
+        paths = "<br>".join(  # node ids are text, not HTML (a node 'x<y' lost all after its '<')
+            html.escape(f"{' → '.join(p['path'])}: {p['latency_ms']:.1f} ms declared")
+            for p in hub.graph_info.get("paths", [])
         )
         doc.add_root(
             column(

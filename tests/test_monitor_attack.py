@@ -349,3 +349,18 @@ def test_the_graph_pictures_legend_lies_over_no_node(tmp_path, monkeypatch):
     assert len(boxes) == 4
     assert not any(legend.overlaps(b) for b in boxes), (legend, boxes)
     plt.close(fig)
+
+
+def test_node_ids_are_shown_as_text_in_the_pages_path_latencies():
+    # A node id is any text: 'x<y' (or '<i>src</i>') went into the page's "latency per path" as HTML, so the
+    # browser swallowed everything after its '<' (or drew the id in italics, its tags gone).
+    from bokeh.document import Document
+    from bokeh.models import Div
+    from wavegraph.pipeline.monitor_app import Session
+
+    hub = mon.MonitorHub({"nodes": [], "edges": [], "paths": [{"path": ["x<y", "a&b"], "latency_ms": 12.5}]})
+    doc = Document()
+    Session(hub, doc, {})
+    texts = [d.text for root in doc.roots for d in root.select({"type": Div})]
+    (paths,) = [t for t in texts if "latency per path" in t]
+    assert "x&lt;y → a&amp;b: 12.5 ms declared" in paths, paths
