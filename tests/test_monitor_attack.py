@@ -361,6 +361,6 @@ def test_node_ids_are_shown_as_text_in_the_pages_path_latencies():
     hub = mon.MonitorHub({"nodes": [], "edges": [], "paths": [{"path": ["x<y", "a&b"], "latency_ms": 12.5}]})
     doc = Document()
     Session(hub, doc, {})
-    texts = [d.text for root in doc.roots for d in root.select({"type": Div})]
+    texts = [str(getattr(d, "text", "")) for root in doc.roots for d in root.select({"type": Div})]
     (paths,) = [t for t in texts if "latency per path" in t]
     assert "x&lt;y → a&amp;b: 12.5 ms declared" in paths, paths
