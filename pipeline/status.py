@@ -22,15 +22,27 @@ def ends(graph) -> tuple[set[str], set[str]]:
     return {n for n in shown if not graph.edges_into(n)}, {n for n in shown if not graph.edges_from(n)}
 
 
+def taps(graph) -> set[str]:
+    """The graph's `monitor` nodes (--monitor's taps, or the file's own)."""
+    return {n for n in graph.order if graph.node_config(n).type == "monitor"}
+
+
 def summarise(
-    stats: dict[str, dict], sources: set[str] | None = None, sinks: set[str] | None = None
+    stats: dict[str, dict],
+    sources: set[str] | None = None,
+    sinks: set[str] | None = None,
+    monitors: set[str] | None = None,
 ) -> dict[str, float]:
     """Totals over the nodes: chunks out of sources, chunks into sinks, drops, gaps, xruns, lateness. Without the
     graph's `sources` and `sinks` (ends()), a node that takes nothing in is a source and one that gives nothing
-    out a sink."""
-    out = {"source_chunks": 0, "sink_chunks": 0, "drops": 0, "gaps": 0, "xruns": 0, "late_ms": 0.0}
+    out a sink. What the `monitors` (taps()) drop, the page's copy that fell behind, counts apart (monitor_drops):
+    said among the graph's drops and gaps, it read as data lost."""
+    out = {"source_chunks": 0, "sink_chunks": 0, "drops": 0, "gaps": 0, "xruns": 0, "late_ms": 0.0, "monitor_drops": 0}
     for node, s in stats.items():
         counters = s.get("counters", {})
+        if node in (monitors or ()):
+            out["monitor_drops"] += s["drops"]
+            continue
         if node in sources if sources is not None else s["chunks_in"] == 0:
             out["source_chunks"] += s["chunks_out"]
         if node in sinks if sinks is not None else s["chunks_out"] == 0:
@@ -47,6 +59,7 @@ class StatusLine:
         """`graph`: its sources and sinks are the ones counted (ends())."""
         self.stream = stream or sys.stderr
         self.sources, self.sinks = ends(graph) if graph is not None else (None, None)
+        self.monitors = taps(graph) if graph is not None else None
         self.every_s = every_s
         self.started = time.monotonic()
         self.last_t = 0.0
@@ -64,7 +77,7 @@ class StatusLine:
                 seen.popleft()
         if now - self.last_t < self.every_s:
             return
-        totals = summarise(stats, self.sources, self.sinks)
+        totals = summarise(stats, self.sources, self.sinks, self.monitors)
         sources = self.sources if self.sources is not None else {n for n, s in stats.items() if s["chunks_in"] == 0}
         sinks = self.sinks if self.sinks is not None else {n for n, s in stats.items() if s["chunks_out"] == 0}
         # Each node's rate between two of its own reports: a worker reports every 0.5 s, so its counts read a
@@ -76,6 +89,7 @@ class StatusLine:
             f"{now - self.started:7.1f} s  sources {rate_in:7.1f} chunks/s  sinks {rate_out:7.1f} chunks/s  "
             f"late {totals['late_ms']:6.2f} ms  drops {totals['drops']}  gaps {totals['gaps']}  "
             f"xruns {totals['xruns']}"
+            + (f"  monitor drops {totals['monitor_drops']}" if totals["monitor_drops"] else "")
         )
         end = "\r" if self.stream.isatty() else "\n"
         self.stream.write(line + end)

@@ -364,3 +364,22 @@ def test_node_ids_are_shown_as_text_in_the_pages_path_latencies():
     texts = [str(getattr(d, "text", "")) for root in doc.roots for d in root.select({"type": Div})]
     (paths,) = [t for t in texts if "latency per path" in t]
     assert "x&lt;y → a&amp;b: 12.5 ms declared" in paths, paths
+
+
+def test_what_the_monitors_taps_drop_is_not_said_as_the_graphs_drops(tmp_path):
+    # --monitor's taps take their copy through drop_oldest edges: when the page's process fell behind, the status
+    # line said "drops 7  gaps 7" though every chunk of the graph arrived; they are now said as monitor drops.
+    import io
+
+    from wavegraph.pipeline.config import load_config
+    from wavegraph.pipeline.graph import build_graph
+    from wavegraph.pipeline.status import StatusLine
+
+    (tmp_path / "endless.yaml").write_text(ENDLESS)
+    graph = build_graph(mon.add_monitor_nodes(load_config(str(tmp_path / "endless.yaml"))))
+    stats = _stats({"src": (0, 50), "car": (50, 50), "rec": (50, 0), "monitor_src_out": (43, 0)})
+    stats["monitor_src_out"].update(drops=7, gaps=7)
+    out = io.StringIO()
+    StatusLine(out, every_s=0.0, graph=graph)(stats)
+    line = out.getvalue()
+    assert "drops 0  gaps 0" in line and "monitor drops 7" in line, line
