@@ -500,3 +500,36 @@ def test_a_state_whose_buffers_disagree_is_refused_at_load(name):
         )
     with pytest.raises(ValueError, match=f"'{field}'"):
         fresh.load_state_dict(state)
+
+
+def _edit(state, path, value):
+    state = {k: dict(v) if isinstance(v, dict) else v for k, v in state.items()}
+    *outer, key = path.split(".")
+    (state[outer[0]] if outer else state)[key] = value(state[outer[0]][key] if outer else state[key])
+    return state
+
+
+SSVEP_EDITS = {
+    "buf_longer_than_moved": ("ssvep_decoder", "buf", lambda v: np.concatenate([v, v], axis=-1), "'moved' has shape"),
+    "last_of_other_channels": ("ssvep_decoder", "last", lambda v: np.zeros(5), "one 'last' per channel"),
+    "start_negative": ("ssvep_trial_decoder", "buf.start", lambda v: -7, "'buf.start' -7"),
+    "no_segment": ("ssvep_trial_decoder", "buf.segments", lambda v: np.zeros((0, 2)), "'buf.segments' (first index none)"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(SSVEP_EDITS))
+def test_an_ssvep_state_whose_parts_disagree_is_refused_at_load(name):
+    """ssvep_decoder took a buffer longer than its per-sample 'moved' flags or a 'last' sample of other channels, and
+    its next window failed inside numpy ("index 658 is out of bounds", "operands could not be broadcast"); the trial
+    decoder took a negative buffer start or no segment for its held samples and its next marker raised a bare
+    StopIteration. Each is refused at load, naming the fields."""
+    kind, path, value, said = SSVEP_EDITS[name]
+    specs = {"in": SIG} if kind == "ssvep_decoder" else {"in": SIG, "events": EV}
+    make = ssvep if kind == "ssvep_decoder" else lambda: lookup("ssvep_trial_decoder")(**SSVEP_TRIAL)
+    a = make()
+    a.configure(specs)
+    state = _fed(a, specs).state_dict()
+    b = make()
+    b.configure(specs)
+    with pytest.raises(ValueError, match=re.escape(said)):
+        b.load_state_dict(_edit(state, path, value))

@@ -302,7 +302,7 @@ class SSVEPDecoder(_SSVEPBase[SSVEPDecoderParams]):
         self._zi, self._buf = list(zi), buf.copy()
         self._k = int(state["k"])
         self._t_first = None if state["t_first"] is None else float(state["t_first"])
-        self._moved.load(state, buf.shape[-1])
+        self._moved.load(state, buf.shape[-1], buf.shape[1])
 
     def _windows(self, y: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, int]:
         """Append filtered samples (bands, channels, n); return the complete windows (None if none), which of them

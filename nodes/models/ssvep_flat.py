@@ -73,12 +73,21 @@ class Moved:
     def state(self) -> dict:
         return {"moved": self.buf.copy(), "last": None if self.last is None else self.last.copy()}
 
-    def load(self, state: dict, n_buf: int) -> None:
-        """Restore; a state saved before this existed: the buffered samples count as moving (decided as then)."""
+    def load(self, state: dict, n_buf: int, n_ch: int) -> None:
+        """Restore; a state saved before this existed: the buffered samples count as moving (decided as then).
+        One 'moved' entry per buffered sample and one 'last' value per channel, or a ValueError (the next window
+        failed inside numpy: "index 658 is out of bounds", "operands could not be broadcast")."""
         moved = state.get("moved")
-        self.buf = np.ones(n_buf, dtype=bool) if moved is None else np.asarray(moved, dtype=bool).copy()
+        buf = np.ones(n_buf, dtype=bool) if moved is None else np.asarray(moved, dtype=bool).copy()
         last = state.get("last")
-        self.last = None if last is None else np.asarray(last, dtype=np.float64).copy()
+        last = None if last is None else np.asarray(last, dtype=np.float64).copy()
+        if buf.shape != (n_buf,) or last is not None and last.shape != (n_ch,):
+            raise ValueError(
+                f"ssvep_decoder state 'moved' has shape {buf.shape} and 'last' {None if last is None else last.shape}, "
+                f"this node's 'buf' holds {n_buf} samples of {n_ch} channels: they go together (one 'moved' per "
+                "buffered sample, one 'last' per channel); load the state as state_dict() saved it"
+            )
+        self.buf, self.last = buf, last
 
 
 def is_flat(x: np.ndarray) -> bool:

@@ -95,8 +95,16 @@ class Samples:
                 f"ssvep_trial_decoder state 'buf.data' has shape {data.shape}, this node keeps "
                 f"({self.data.shape[0]}, n): saved by a decoder of other channels; load a state saved by this one"
             )
+        start = int(s["start"])
+        segments = [(int(i), float(t)) for i, t in np.asarray(s["segments"]).reshape(-1, 2)]
+        if start < 0 or (start + data.shape[1] > 0 and (not segments or segments[0][0] > start)):
+            raise ValueError(  # every held sample belongs to a segment; was a StopIteration at the next marker
+                f"ssvep_trial_decoder state 'buf.start' {start} and 'buf.segments' (first index "
+                f"{segments[0][0] if segments else 'none'}) do not fit: the first segment starts at or before the "
+                "first held sample, at index 0 or after; load the state as state_dict() saved it"
+            )
         self.data = data.copy()
-        self.start = int(s["start"])
-        self.segments = [(int(i), float(t)) for i, t in np.asarray(s["segments"]).reshape(-1, 2)]
+        self.start = start
+        self.segments = segments
         breaks = s.get("breaks")  # (a state saved before drift anchors: every segment started at a break)
         self.breaks = [i for i, _ in self.segments] if breaks is None else [int(i) for i in np.asarray(breaks)]
