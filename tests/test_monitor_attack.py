@@ -383,3 +383,21 @@ def test_what_the_monitors_taps_drop_is_not_said_as_the_graphs_drops(tmp_path):
     StatusLine(out, every_s=0.0, graph=graph)(stats)
     line = out.getvalue()
     assert "drops 0  gaps 0" in line and "monitor drops 7" in line, line
+
+
+def test_a_flat_channel_does_not_squeeze_the_other_spectra(hub):
+    # A flat channel (a loose electrode: zeros) had a power of 1e-30, -300 dB, in the page's spectrum, while EEG in
+    # volts sits near -120 dB: the plot spanned 180 dB more than the signals, their spectra a strip at its top.
+    rate, n = 160.0, 800
+    t = np.arange(n) / rate
+    x = np.vstack([20e-6 * np.sin(2 * np.pi * 10 * t), np.zeros(n), 5e-6 * np.cos(2 * np.pi * 20 * t)])
+    tap = _tap(signal_spec(rate, ["C3", "Cz", "C4"]))
+    for i in range(0, n, 16):
+        tap.process({"in": Chunk(x[:, i : i + 16], t0=i / rate)})
+    tap.finish()
+    freqs, power = hub.snapshot("s.out").spectrum
+    strongest = power.max()
+    assert power[1].max() >= strongest - 120.5, (power[1].max(), strongest)  # the flat one, at the floor
+    peak = power[0][np.argmin(np.abs(freqs - 10))]
+    assert peak == pytest.approx(strongest)  # the signals' own spectra are as they were
+    assert power[2][np.argmin(np.abs(freqs - 20))] == pytest.approx(strongest - 20 * np.log10(4), abs=0.5)

@@ -29,6 +29,7 @@ AUDIO_RATE = 8000.0
 MAX_CHANNELS = 128
 MAX_BINS = 128
 F32_MAX = float(np.finfo(np.float32).max)
+FLOOR_DB = 120.0  # the spectrum's range below its strongest bin
 
 
 class MonitorParams(NodeParams):
@@ -180,7 +181,10 @@ class Monitor(Sink):
         segs = x[:, : x.shape[1] // n * n].reshape(x.shape[0], -1, n)
         win = np.hanning(n)
         spec = np.abs(np.fft.rfft((segs - segs.mean(axis=2, keepdims=True)) * win, axis=2)) ** 2
-        power = 10 * np.log10(spec.mean(axis=1) + 1e-30)
+        mean = spec.mean(axis=1)
+        # at most FLOOR_DB below the strongest bin: a flat channel (a loose electrode, all zeros) was at -300 dB and
+        # squeezed every other channel's spectrum into a strip at the top of the page's plot
+        power = 10 * np.log10(np.maximum(mean, mean.max(initial=0.0) * 10 ** (-FLOOR_DB / 10)) + 1e-30)
         freqs = np.fft.rfftfreq(n, 1 / self.spec.rate)
         self.publisher.send({**self.header, "what": "spectrum", "freqs": freqs.tolist()}, power)
 
