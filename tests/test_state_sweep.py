@@ -533,3 +533,16 @@ def test_an_ssvep_state_whose_parts_disagree_is_refused_at_load(name):
     b.configure(specs)
     with pytest.raises(ValueError, match=re.escape(said)):
         b.load_state_dict(_edit(state, path, value))
+
+
+@pytest.mark.parametrize("samples", [0, 5000])
+def test_a_tokenizer_state_of_a_wrong_sample_count_is_refused_at_load(samples):
+    """eeg_tokenizer took a 'model.samples' buffer of any length along its growing axis; one shorter than its history
+    failed at the next chunk inside torch ("maximum size for tensor at dimension 1 is 0 but size is 962")."""
+    a = lookup("eeg_tokenizer")()
+    a.configure({"in": SIG})
+    state = _fed(a, {"in": SIG}).state_dict()
+    b = lookup("eeg_tokenizer")()
+    b.configure({"in": SIG})
+    with pytest.raises(ValueError, match=r"'model.samples' holds \d+ samples along axis 1, this tokenizer keeps"):
+        b.load_state_dict({**state, "model.samples": np.zeros((3, samples))})

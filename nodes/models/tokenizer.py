@@ -147,6 +147,13 @@ class EEGTokenizerNode(Node[TokenizerParams]):
                     f"eeg_tokenizer state 'model.{k}' has shape {tuple(v.shape)}, this node's is like "
                     f"{tuple(ref.shape)}: saved for other channels or by another tokenizer; load one saved by this one"
                 )
+            lo, hop = (ref.shape[grows], int(self.model.stride)) if grows is not None else (0, 0)
+            if grows is not None and not lo <= v.shape[grows] < lo + hop:  # was torch's "maximum size for tensor"
+                raise ValueError(  # at the next chunk: the history before the hop block, then at most hop - 1 samples
+                    f"eeg_tokenizer state 'model.{k}' holds {v.shape[grows]} samples along axis {grows}, this tokenizer "
+                    f"keeps {lo} to {lo + hop - 1} (its history and the incomplete hop block); load the state as "
+                    "state_dict() saved it"
+                )
             stream[k] = v
         self.resampler.load_state_dict(state["resample"])
         self.stream, self.n_out, self.t_first = stream, int(state["n_out"]), state["t_first"]
