@@ -276,6 +276,7 @@ class Session:
         self.marker_cursor = 0
         self.tick = 0
         self.norm: np.ndarray | None = None
+        self.unscaled = np.zeros(0, dtype=bool)  # channels not yet scaled (no spread seen)
         self.scales: dict[int, float] = {}
         self.flagged: list[int] = []
         self.title = Div(text="<b>wavegraph monitor</b>: waiting for data", name="status")
@@ -497,10 +498,19 @@ class Session:
         n = self.n_shown
         t = np.concatenate([f[1] for f in new])
         y = np.concatenate([f[2][:n] for f in new], axis=1).astype(np.float64)
-        if self.norm is None or self.center is None or self.norm.shape[0] != y.shape[0]:
-            spread = np.percentile(y, 99, axis=1) - np.percentile(y, 1, axis=1)
-            self.norm = np.where(np.isfinite(spread) & (spread > 0), spread, 1.0)
+        fresh = self.norm is None or self.center is None or self.norm.shape[0] != y.shape[0]
+        if fresh or self.center is None:
+            self.norm, self.unscaled = np.ones(y.shape[0]), np.ones(y.shape[0], dtype=bool)
             self.center = np.nan_to_num(np.median(y, axis=1), nan=0.0, posinf=0.0, neginf=0.0)
+        assert self.norm is not None
+        if self.unscaled.any():  # scaled once they vary: a stream that began flat (zeros) stayed flat on the page
+            rows = np.flatnonzero(self.unscaled)
+            spread = np.percentile(y[rows], 99, axis=1) - np.percentile(y[rows], 1, axis=1)
+            got = rows[np.isfinite(spread) & (spread > 0)]
+            self.norm[got] = spread[np.isin(rows, got)]
+            if not fresh:
+                self.center[got] = np.nan_to_num(np.median(y[got], axis=1), nan=0.0, posinf=0.0, neginf=0.0)
+            self.unscaled[got] = False
         # follows slow drifts, no jumps; the median of what is new, so that a spike (or a value that is not finite)
         # does not move the centre, which once Inf or NaN hid the channel for the rest of the run
         now = np.median(y, axis=1)

@@ -401,3 +401,26 @@ def test_a_flat_channel_does_not_squeeze_the_other_spectra(hub):
     peak = power[0][np.argmin(np.abs(freqs - 10))]
     assert peak == pytest.approx(strongest)  # the signals' own spectra are as they were
     assert power[2][np.argmin(np.abs(freqs - 20))] == pytest.approx(strongest - 20 * np.log10(4), abs=0.5)
+
+
+def test_a_stream_that_begins_flat_is_drawn_to_scale_once_it_varies(hub):
+    # The page took each channel's scale once, from the first samples it drew: a stream that began with zeros (an
+    # amplifier before it streams, a recording padded at its start) got a scale of 1 (volts for EEG), and its
+    # 20 µV signal was then drawn as a flat line for the rest of the run.
+    rate = 160.0
+    t = np.arange(int(4 * rate)) / rate
+    x = np.vstack([20e-6 * np.sin(2 * np.pi * 10 * t), 10e-6 * np.cos(2 * np.pi * 7 * t)])
+    x[:, : int(rate)] = 0.0  # the first second flat
+    tap = _tap(signal_spec(rate, ["C3", "C4"]))
+    page, last = None, None
+    for i in range(0, x.shape[1], 16):
+        tap.process({"in": Chunk(x[:, i : i + 16], t0=i / rate)})
+        tap._flush(float(i), final=False)
+        page = page or _page(hub)
+        message = page._traces(hub.snapshot("s.out"))
+        last = message if message is not None else last
+    assert last is not None
+    drawn = _drawn(last)  # C3 is colour group 0 around row 1, C4 group 1 around row 0
+    c3, c4 = drawn[0][np.isfinite(drawn[0])], drawn[1][np.isfinite(drawn[1])]
+    assert np.ptp(c3) > 0.5 and np.ptp(c4) > 0.5, (np.ptp(c3), np.ptp(c4))
+    assert np.all(np.abs(c3 - 1.0) < 1.0) and np.all(np.abs(c4) < 1.0)  # each in its own row
