@@ -424,3 +424,26 @@ def test_a_stream_that_begins_flat_is_drawn_to_scale_once_it_varies(hub):
     c3, c4 = drawn[0][np.isfinite(drawn[0])], drawn[1][np.isfinite(drawn[1])]
     assert np.ptp(c3) > 0.5 and np.ptp(c4) > 0.5, (np.ptp(c3), np.ptp(c4))
     assert np.all(np.abs(c3 - 1.0) < 1.0) and np.all(np.abs(c4) < 1.0)  # each in its own row
+
+
+def test_two_unnamed_monitor_nodes_are_two_streams_on_the_page(tmp_path, hub):
+    # A graph's own monitor nodes without `name` all published as the stream "monitor": the raw 4-channel signal
+    # and its 2-channel average were one stream on the page, their frames interleaved (channel lists swapped).
+    from wavegraph.pipeline.config import load_config
+    from wavegraph.pipeline.graph import build_graph
+    from wavegraph.pipeline.runner import run_graph
+
+    (tmp_path / "g.yaml").write_text(
+        "name: g\nnodes:\n  - {id: s, type: sine, params: {rate: 100, duration: 1, channels: 4}}\n"
+        "  - {id: pick, type: pick_channels, params: {pick: [0, 1]}}\n"
+        "  - {id: scope_raw, type: monitor}\n  - {id: scope_pick, type: monitor}\n"
+        "edges:\n  - {source: s.out, target: pick.in}\n  - {source: s.out, target: scope_raw.in}\n"
+        "  - {source: pick.out, target: scope_pick.in}\n"
+    )
+    result = run_graph(build_graph(load_config(str(tmp_path / "g.yaml"))), in_process=True)
+    assert result.failure is None
+    assert hub.stream_names() == ["scope_pick", "scope_raw"]
+    assert len(hub.snapshot("scope_raw").channels) == 4 and len(hub.snapshot("scope_pick").channels) == 2
+    for name in ("scope_raw", "scope_pick"):
+        t = np.concatenate([f[1] for f in hub.snapshot(name).traces])
+        assert np.all(np.diff(t) >= 0) and t[-1] > 0.9, name  # one stream's times, in order, to its end

@@ -33,7 +33,7 @@ FLOOR_DB = 120.0  # the spectrum's range below its strongest bin
 
 
 class MonitorParams(NodeParams):
-    name: str = Field("", description="stream name on the page (default: the source port, e.g. bp.out)")
+    name: str = Field("", description="stream name on the page (default: the node's id; --monitor's taps: the port)")
     points_per_s: float = Field(200.0, gt=0, le=5000, description="points per channel and second sent to the page")
     psd_seconds: float = Field(2.0, gt=0, le=60, description="window of the live spectrum, seconds")
 
@@ -46,7 +46,9 @@ class Monitor(Sink):
     def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
         spec = self.require_input(in_specs)
         self.spec = spec
-        self.stream = self.params.name or "monitor"
+        # unnamed, each its own stream: as "monitor", all of a graph's unnamed taps were one stream on the page,
+        # their frames interleaved (times back and forth, channel lists swapped)
+        self.stream = self.params.name or getattr(self, "node_id", "") or "monitor"
         self.publisher = MonitorPublisher()
         n_ch = int(np.prod(spec.shape)) if spec.shape else 1
         self.n_ch = min(n_ch, MAX_CHANNELS)
