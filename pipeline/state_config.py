@@ -7,7 +7,7 @@ state_from_dict's shape checks cannot tell, and such a state was loaded silently
 
 `Node.state_dict()` of a node with inputs therefore carries, beside its state, CONFIG_KEY: {"type": the node
 type, "params": its parameters (but those that only say where or how fast it runs: `threads`, `device`),
-"in": per input port its kind, rate, shape and dtype}, all plain JSON-able data. `Node.load_state_dict()` compares
+"in": per input port its kind, rate, shape, dtype and channel names}, all plain JSON-able data. `Node.load_state_dict()` compares
 it with its own and refuses a state saved under another configuration, naming every difference. A state without
 the key (saved by hand, or before this) is loaded as before, checked by the node's own shape checks.
 
@@ -44,7 +44,13 @@ def node_config(node: Any) -> dict[str, Any]:
     except Exception:  # a parameter pydantic cannot write as JSON: its str
         params = {k: str(v) for k, v in node.params.model_dump().items()}
     specs = {
-        port: {"kind": s.kind, "rate": float(s.rate), "shape": list(s.shape), "dtype": str(s.dtype)}
+        port: {
+            "kind": s.kind,
+            "rate": float(s.rate),
+            "shape": list(s.shape),
+            "dtype": str(s.dtype),
+            "channels": list(s.channel_names),  # a filter memory belongs to its channel: another order is wrong
+        }
         for port, s in sorted(node.in_specs.items())
     }
     return _plain(
@@ -85,6 +91,8 @@ def config_differences(saved: Any, here: dict[str, Any]) -> list[str]:
             continue
         a, b = si[port], hi[port]
         for field in b:
+            if isinstance(a, dict) and field not in a:  # not written by an older version: not compared
+                continue
             if not isinstance(a, dict) or not same(a.get(field), b[field]):
                 got = a.get(field) if isinstance(a, dict) else a
                 out.append(f"input '{port}' {field}: saved {got!r}, here {b[field]!r}")

@@ -274,6 +274,7 @@ GLA = dict(random_init=True, seed=3, d_model=16, n_layers=1, n_heads=2, gate_low
 # name: (type, params saved, input specs saved, params loaded, input specs loaded, what the error names)
 OTHER_CONFIG = {
     "bandpass_rate": ("bandpass", {"l_freq": 2.0, "h_freq": 40.0}, {"in": SIG500}, None, {"in": SIG}, "rate: saved 500.0, here 250.0"),
+    "bandpass_channel_order": ("bandpass", {"l_freq": 2.0, "h_freq": 40.0}, {"in": signal_spec(250.0, ["Oz", "O1", "O2"])}, None, {"in": SIG}, "input 'in' channels: saved ['Oz', 'O1', 'O2'], here ['O1', 'Oz', 'O2']"),
     "notch_rate": ("notch", {"freq": 50.0}, {"in": SIG500}, None, {"in": SIG}, "input 'in' rate: saved 500.0"),
     "fir_rate": ("fir", {"l_freq": 2.0, "numtaps": 31}, {"in": SIG500}, None, {"in": SIG}, "rate: saved 500.0"),
     "filterbank_rate": ("filterbank", {"bands": [[4.0, 20.0]]}, {"in": SIG500}, None, {"in": SIG}, "rate: saved 500.0"),
