@@ -287,6 +287,33 @@ def add_monitor_nodes(config):
     return replace(config, nodes=nodes, edges=edges, processes=processes)
 
 
+def check_stream_names(graph) -> None:
+    """GraphError when two monitor nodes would show one stream name: the page keeps a stream per name, so their
+    frames went into one, interleaved (times back and forth, channel lists swapped at each frame)."""
+    from .config import GraphError
+
+    names: dict[str, list[str]] = {}
+    for n in graph.order:
+        if graph.node_config(n).type == "monitor":
+            names.setdefault(graph.nodes[n].params.name or n, []).append(n)
+    problems = []
+    for name, ids in names.items():
+        mine = [i for i in ids if graph.node_config(i).line] or ids  # the file's own (--monitor's taps have no line)
+        if len(ids) > 1:
+            said = f"monitor nodes {', '.join(repr(i) for i in ids)} all show the stream '{name}' on the page"
+            problems.append(
+                (
+                    graph.config.file,
+                    graph.node_config(mine[-1]).line,
+                    said + " (the page would mix their frames into one)",
+                    f"give each its own name, e.g. params: {{name: {mine[-1]}}}"
+                    + (" (--monitor names its taps by their port)" if len(mine) < len(ids) else ""),
+                )
+            )
+    if problems:
+        raise GraphError(problems)
+
+
 def uses_monitor(config) -> bool:
     return any(n.type == "monitor" for n in config.nodes)
 
@@ -299,6 +326,7 @@ class LiveMonitor:
         """`remote`: the workers run on other hosts (--ray): the hub listens where listen_remote() says."""
         from .monitor_server import start_server
 
+        check_stream_names(graph)
         taps_last = sorted(graph.order, key=lambda n: graph.node_config(n).type == "monitor")  # the table's order
         self.processes = {n: graph.group_of(n) if multiprocess else "main" for n in taps_last}
         self.hub = MonitorHub(graph_info(graph, self.processes))

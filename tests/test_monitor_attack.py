@@ -447,3 +447,20 @@ def test_two_unnamed_monitor_nodes_are_two_streams_on_the_page(tmp_path, hub):
     for name in ("scope_raw", "scope_pick"):
         t = np.concatenate([f[1] for f in hub.snapshot(name).traces])
         assert np.all(np.diff(t) >= 0) and t[-1] > 0.9, name  # one stream's times, in order, to its end
+
+
+def test_two_monitor_nodes_of_one_name_are_refused_with_the_names_to_give(tmp_path, capsys):
+    # Two monitor nodes named alike (a copied scope) published one stream on the page, their frames interleaved;
+    # the run went on as if nothing were wrong. It now stops before it starts, naming the nodes, line and fix.
+    from wavegraph.pipeline.cli import main
+
+    (tmp_path / "dup.yaml").write_text(
+        "name: dup\nnodes:\n  - {id: s, type: sine, params: {rate: 100, duration: 0.2, channels: 2}}\n"
+        "  - {id: scope1, type: monitor, params: {name: eeg}}\n  - {id: scope2, type: monitor, params: {name: eeg}}\n"
+        "edges:\n  - {source: s.out, target: scope1.in}\n  - {source: s.out, target: scope2.in}\n"
+    )
+    rc = main(["run", str(tmp_path / "dup.yaml"), "--in-process", "--monitor-port", "0", "--no-status"])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert "dup.yaml:5: monitor nodes 'scope1', 'scope2' all show the stream 'eeg'" in err, err
+    assert "fix: give each its own name, e.g. params: {name: scope2}" in err, err
