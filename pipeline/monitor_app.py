@@ -162,7 +162,7 @@ def _title(name: str, view, shown: int) -> str:
     if view is None:
         return name
     total = max(view.n_channels, len(view.channels))
-    more = f", channels 1-{shown} of {total} shown (the first {MAX_TRACES})" if 0 < shown < total else ""
+    more = f", channels 1-{shown} of {total} shown" if 0 < shown < total else ""
     return f"{name} ({view.kind}, {view.rate:g} Hz{more})"
 
 
