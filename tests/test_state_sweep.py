@@ -547,3 +547,18 @@ def test_a_tokenizer_state_of_a_wrong_sample_count_is_refused_at_load(samples):
     b.configure({"in": SIG})
     with pytest.raises(ValueError, match=r"'model.samples' holds \d+ samples along axis 1, this tokenizer keeps"):
         b.load_state_dict({**state, "model.samples": np.zeros((3, samples))})
+
+
+@pytest.mark.parametrize("n_in", [10**9, 5])
+def test_a_resample_state_whose_counts_do_not_fit_is_refused_at_load(n_in):
+    """A resample state whose n_in ran far ahead of its n_out made the next chunk compute the whole difference at once
+    (numpy's 'Unable to allocate 17.5 TiB'); one with n_out beyond what n_in gives was taken too. Refused at
+    load, naming both counts; the node keeps its own state."""
+    a = lookup("resample")(up=3, down=7)
+    a.configure({"in": SIG})
+    state = _fed(a, {"in": SIG}).state_dict()
+    b = lookup("resample")(up=3, down=7)
+    b.configure({"in": SIG})
+    with pytest.raises(ValueError, match=rf"state 'n_in' {n_in} and 'n_out' \d+ do not fit"):
+        b.load_state_dict({**state, "n_in": n_in})
+    assert b.state.n_in == 0  # the refused state was not taken

@@ -171,6 +171,21 @@ class Resample(Node[ResampleParams]):
         """The filter as upfirdn sees it (leading zeros included): the offline reference."""
         return np.concatenate([np.zeros(self.pad), self.h])
 
+    def load_state_dict(self, state):
+        """As Node's, and the two counts must fit each other: after n_in inputs the node has emitted the outputs those
+        complete (at most a filter length fewer, at the end of a stream). A state whose n_in ran far ahead of n_out
+        made the next chunk compute the whole difference at once ('Unable to allocate 17.5 TiB')."""
+        before = self.state
+        super().load_state_dict(state)
+        s = self.state
+        due = (s.n_in * self.up - 1 + self.pad) // self.down + 1 if s.n_in else 0
+        if not 0 <= due - s.n_out <= self.L * self.up:
+            self.state = before
+            raise ValueError(
+                f"{self.node_id or 'resample'} state 'n_in' {s.n_in} and 'n_out' {s.n_out} do not fit: {s.n_in} input "
+                f"samples give {due} outputs at {self.up}/{self.down}; load the state as state_dict() saved it"
+            )
+
     def new_state(self):
         return self.State(np.zeros((self._nch, self.L - 1), dtype=self._dtype), np.zeros((0, 2), dtype=np.int64))
 
