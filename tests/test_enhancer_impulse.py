@@ -117,3 +117,18 @@ def test_impulse_lr_scale_spans_the_last_columns():
     assert feature_lr_spans(cfg, 20.0, 5.0, 10.0) == [(185, 161, 20.0), (346, 161, 5.0), (507, 8, 10.0)]
     assert feature_lr_spans(cfg, 20.0, 1.0, 10.0) == [(185, 161, 20.0), (507, 8, 10.0)]
     assert feature_lr_spans(EnhancerConfig(impulse_blocks=4), 20.0, 20.0, 3.0) == [(161, 4, 3.0)]
+
+
+def test_shipped_weights_use_the_impulse_feature():
+    """The shipped model (docs/speech.md, stage 20c) reads the impulse feature: its config asks for 8 blocks, the core's
+    input weights for them (the last 8 columns, grown at zero) were trained away from zero, and its live step equals
+    its offline run."""
+    from wavegraph.nodes.models.enhancer import shipped_checkpoint
+
+    model = ckpt.load(shipped_checkpoint())
+    assert isinstance(model, Enhancer) and model.cfg.impulse_blocks == 8
+    in_proj = model.core.in_proj
+    assert in_proj is not None and in_proj.weight.shape[1] == model.cfg.n_features
+    assert float(in_proj.weight.detach()[:, -8:].abs().max()) > 0.01
+    x = torch.from_numpy(np.random.default_rng(3).standard_normal(30 * 160).astype(np.float32) * 0.05)
+    assert_stream_equals_forward(model.eval(), x.reshape(1, 30, 160))

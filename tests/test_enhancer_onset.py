@@ -173,14 +173,16 @@ def test_feature_lr_scales_multiply_the_optimizer_step_on_their_columns_only():
 
 
 def test_shipped_weights_use_the_onset_feature():
-    """The shipped model (docs/speech.md, stage 13c) reads the onset feature: its config asks for it, the core's input
-    weights for it (the last 161 columns) are trained, and its live step equals its offline run."""
+    """The shipped model (docs/speech.md, stage 20c, grown from 13c) reads the onset feature: its config asks for it,
+    the core's input weights for it (the 161 columns before the impulse feature's, which are last) are trained, and
+    its live step equals its offline run."""
     from wavegraph.nodes.models.enhancer import shipped_checkpoint
 
     model = ckpt.load(shipped_checkpoint())
     assert isinstance(model, Enhancer) and model.cfg.onset_frames >= 1 and model.cfg.tone_frames >= 2
     in_proj = model.core.in_proj
     assert in_proj is not None and in_proj.weight.shape[1] == model.cfg.n_features
-    assert float(in_proj.weight.detach()[:, -161:].abs().max()) > 0.01
+    end = in_proj.weight.shape[1] - model.cfg.impulse_blocks
+    assert float(in_proj.weight.detach()[:, end - 161 : end].abs().max()) > 0.01
     x = torch.from_numpy(_audio(30 * 160, seed=10)).reshape(1, 30, 160)
     assert_stream_equals_forward(model.eval(), x)
