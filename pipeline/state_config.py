@@ -194,7 +194,12 @@ def _like(like: Any, value: Any, what: str) -> None:
             raise ValueError(f"{what} must be a numeric array ({like.dtype}), got {_short(value)}")
         return
     if isinstance(like, (bool, np.bool_, numbers.Integral)):
-        if not isinstance(value, (numbers.Real, np.bool_)) or isinstance(value, float) and not np.isfinite(value):
+        # a float only where it is whole (2.0 from JSON): 2.5 was taken and cut to 2 by the node's int()
+        if (
+            not isinstance(value, (numbers.Real, np.bool_))
+            or isinstance(value, (float, np.floating))
+            and not float(value).is_integer()
+        ):
             raise ValueError(f"{what} must be a whole number, got {_short(value)}")
     elif isinstance(like, numbers.Real) and value is not None and not isinstance(value, numbers.Real):
         raise ValueError(f"{what} must be a number (or None), got {_short(value)}")
