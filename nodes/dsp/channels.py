@@ -46,6 +46,12 @@ def channel_index(spec: StreamSpec, names, what: str) -> list[int]:
                     f"{what}: channel position {name} is out of range: the stream has {len(available)} channels",
                     f"give a position 0..{len(available) - 1} or a name ({', '.join(available)})",
                 )
+            if str(name) in available and available.index(str(name)) != name % len(available):
+                raise SpecError(  # channels named 1, 2, 3: position 1 is the channel named '2'
+                    f"{what}: {name} is both a channel position and, as text, another channel's name",
+                    f"write the name quoted ('{name}') or the position of the channel named "
+                    f"'{name}' ({available.index(str(name))})",
+                )
             out.append(name % len(available))
         elif name not in available:
             same = [a for a in available if a.casefold() == str(name).casefold()]
