@@ -94,6 +94,8 @@ def _pool(d: torch.Tensor) -> torch.Tensor:
 
 def disturbances(est: torch.Tensor, ref: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(B,) symmetric and asymmetric disturbances of `est` against the clean `ref`, both (B, N) at 16 kHz."""
+    if est.shape != ref.shape:
+        raise ValueError(f"est {tuple(est.shape)} and ref {tuple(ref.shape)} must have the same (batch, samples) shape")
     if ref.shape[-1] < N_FFT:
         raise ValueError(f"the quality term needs at least {N_FFT} samples ({N_FFT / SR * 1000:.0f} ms) of audio")
     pe, pr = _band_power(est), _band_power(ref)

@@ -6,7 +6,8 @@ Where the arrays happen to have the same shapes (another rate, another window le
 state_from_dict's shape checks cannot tell, and such a state was loaded silently and gave wrong output.
 
 `Node.state_dict()` of a node with inputs therefore carries, beside its state, CONFIG_KEY: {"type": the node
-type, "params": its parameters (but those that only say where or how fast it runs: `threads`, `device`),
+type, "params": its parameters (but those that only say where or how fast it runs: `threads`, `device`, and where
+its weights are read from: `checkpoint`),
 "in": per input port its kind, rate, shape, dtype and channel names}, all plain JSON-able data. `Node.load_state_dict()` compares
 it with its own and refuses a state saved under another configuration, naming every difference. A state without
 the key (saved by hand, or before this) is loaded as before, checked by the node's own shape checks.
@@ -30,6 +31,9 @@ import numpy as np
 
 CONFIG_KEY = "saved_config"
 _RUN_ONLY = frozenset({"threads", "device"})  # where/how fast it runs: a state moves between them unchanged
+# Where the weights are read from: the same file spelt another way (./m.safetensors, an absolute path, another host's
+# folder) is the same model, and other weights are caught by the model's own shape checks, not by a path.
+_NOT_COMPARED = _RUN_ONLY | {"checkpoint"}
 
 
 def _plain(value: Any) -> Any:
@@ -56,7 +60,7 @@ def node_config(node: Any) -> dict[str, Any]:
     return _plain(
         {
             "type": node.type_name or type(node).__name__,
-            "params": {k: v for k, v in sorted(params.items()) if k not in _RUN_ONLY},
+            "params": {k: v for k, v in sorted(params.items()) if k not in _NOT_COMPARED},
             "in": specs,
         }
     )

@@ -75,6 +75,8 @@ def test_speech_free_examples_are_left_out_and_short_input_is_refused():
     assert float(quality_loss(est[1:], ref[1:])) == 0.0
     with pytest.raises(ValueError, match="512 samples"):
         quality(est[:, :400], ref[:, :400])
+    with pytest.raises(ValueError, match="same"):
+        quality(est[:, :-160], ref)
 
 
 def test_the_trainer_loss_adds_the_weighted_term():

@@ -231,7 +231,8 @@ class PickParams(NodeParams):
 
 
 class PickChannels(Node[PickParams]):
-    """Pick, drop or reorder channels by name. With both, `drop` applies to the picked list."""
+    """Pick, drop or reorder channels by name or by position (from 0, as MNE's picks). With both, `drop` applies to
+    the picked list."""
 
     Params = PickParams
 
