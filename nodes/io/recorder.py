@@ -242,7 +242,8 @@ class Recorder(Sink[RecorderParams]):
         if not p.subject:
             raise SpecError(
                 "recorder: a BIDS recording needs a subject (bids_root, or --bids, says only where the layout goes)",
-                "add subject: '01' to the recorder's params, or --set 'NODE.subject=\"01\"' (quoted: a label)",
+                f"add subject: '01' to the recorder's params, or --set '{self.node_id or 'NODE'}.subject=\"01\"'"
+                " (quoted: a label)",
             )
         if not p.task:
             raise SpecError("recorder: a BIDS recording needs a task", "add task: rest (--bids takes the graph's name)")

@@ -1,0 +1,28 @@
+"""What a new user meets walking README.md and docs/*.md literally: the messages and behaviour the docs promise."""
+
+import textwrap
+
+import pytest
+from wavegraph.pipeline.config import GraphError, load_config
+from wavegraph.pipeline.graph import build_graph
+
+
+def test_bids_without_subject_names_the_recorders_own_id_in_the_fix(tmp_path):
+    """docs/nodes.md (recorder, BIDS): `subject` has no default, and "the error says `--set 'rec.subject="01"'`".
+    It said `--set 'NODE.subject="01"'`, a placeholder a user typing it as printed got refused (no node 'NODE');
+    the fix now names the recorder's id, so the line can be typed as it stands."""
+    (tmp_path / "g.yaml").write_text(
+        textwrap.dedent(f"""\
+        name: demo
+        nodes:
+          - {{id: src, type: sine, params: {{rate: 100.0, duration: 1.0}}}}
+          - {{id: take2, type: recorder, params: {{path: {tmp_path / "s.bdf"}, bids_root: {tmp_path / "bids"}, task: rest}}}}
+        edges:
+          - {{source: src.out, target: take2.in}}
+        """)
+    )
+    with pytest.raises(GraphError) as e:
+        build_graph(load_config(tmp_path / "g.yaml"))
+    assert "needs a subject" in str(e.value)
+    assert "--set 'take2.subject=\"01\"'" in str(e.value)
+    build_graph(load_config(tmp_path / "g.yaml", ['take2.subject="01"']))  # that fix, typed, is taken
