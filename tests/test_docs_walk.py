@@ -26,3 +26,15 @@ def test_bids_without_subject_names_the_recorders_own_id_in_the_fix(tmp_path):
     assert "needs a subject" in str(e.value)
     assert "--set 'take2.subject=\"01\"'" in str(e.value)
     build_graph(load_config(tmp_path / "g.yaml", ['take2.subject="01"']))  # that fix, typed, is taken
+
+
+def test_recover_of_a_path_with_nothing_there_says_the_fix(tmp_path, capsys):
+    """README: `wavegraph recover out/default_raw.fif` finishes a recording whose process was killed. Given a path
+    where neither the recording nor its .spill is (a typo, another folder), it said only 'error: PATH:
+    FileNotFoundError: no spill file PATH.spill: nothing to recover': what is missing, not what to give instead."""
+    from wavegraph.nodes.io.recover import recover_main
+
+    assert recover_main([str(tmp_path / "sesion01_raw.fif")]) == 1
+    err = capsys.readouterr().err
+    assert "nothing to recover" in err and "sesion01_raw.fif" in err
+    assert "fix: give the path the recorder wrote" in err

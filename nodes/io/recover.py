@@ -153,7 +153,10 @@ def _check_direct(path: Path, spill: Path) -> Path:
         _cut_torn_row(path)  # (its chunk log is left: the recording was killed, not closed)
     if path.exists():
         return path
-    raise FileNotFoundError(f"no spill file {spill}: nothing to recover")
+    raise FileNotFoundError(
+        f"neither {path} nor its spill {spill.name} exists: nothing to recover; fix: give the path the recorder"
+        " wrote (its path: parameter, or the .spill file it left)"
+    )
 
 
 def _cut_torn_row(path: Path) -> None:
