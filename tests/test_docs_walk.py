@@ -38,3 +38,24 @@ def test_recover_of_a_path_with_nothing_there_says_the_fix(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "nothing to recover" in err and "sesion01_raw.fif" in err
     assert "fix: give the path the recorder wrote" in err
+
+
+def test_ssvep_decoder_missing_channels_fix_names_the_decoders_own_id(tmp_path):
+    """docs/bci.md: `wavegraph describe configs/bci_ssvep.yaml --set 'eeg.channels=[O1, Oz, ...]'` on another montage
+    is refused with a fix to type; it read `--set 'NODE.channels=[...]'`, a placeholder a shell refuses as typed
+    (no node 'NODE'). It names the decoder's id now, as the recorder's BIDS fix does."""
+    (tmp_path / "g.yaml").write_text(
+        textwrap.dedent("""\
+        nodes:
+          - {id: src, type: sine, params: {rate: 250.0, channels: [O1, Oz, O2], duration: 1.0}}
+          - {id: dec, type: ssvep_decoder, params: {freqs: [8.0, 10.0], channels: [PO3, POz]}}
+          - {id: sink, type: null_sink}
+        edges:
+          - {source: src.out, target: dec.in}
+          - {source: dec.out, target: sink.in}
+        """)
+    )
+    with pytest.raises(GraphError) as e:
+        build_graph(load_config(tmp_path / "g.yaml"))
+    assert "--set 'dec.channels=[" in str(e.value)
+    build_graph(load_config(tmp_path / "g.yaml", ["dec.channels=[O1, Oz, O2]"]))  # that fix, typed, is taken

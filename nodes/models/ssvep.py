@@ -233,7 +233,7 @@ class _SSVEPBase(Node[P]):
             raise SpecError("`channels` needs a stream with channel names", "drop `channels` or name the channels")
         missing = [c for c in names if c not in spec.channel_names]
         if missing:  # PhysioNet's EDFs pad names with dots ('O1..'), others add 'EEG ', '-REF' or change the case
-            raise missing_channels(spec, names, missing, checkpoint=self.params.method == "dnn")
+            raise missing_channels(spec, names, missing, self.params.method == "dnn", self.node_id)
         return [spec.channel_names.index(c) for c in names]
 
 

@@ -11,9 +11,10 @@ from wavegraph.pipeline.spec import SpecError, StreamSpec
 from ..channel_names import core
 
 
-def missing_channels(spec: StreamSpec, names, missing, checkpoint: bool = False) -> SpecError:
+def missing_channels(spec: StreamSpec, names, missing, checkpoint: bool = False, node_id: str = "") -> SpecError:
     """The error for `channels` the stream lacks, with an example of the stream's own names (`checkpoint`: the names
-    are a DNN checkpoint's, which `channels` may give in the stream's spelling, in the checkpoint's order)."""
+    are a DNN checkpoint's, which `channels` may give in the stream's spelling, in the checkpoint's order; `node_id`:
+    the decoder's id in the graph, for the --set line of the fix)."""
     key: dict[str, str] = {}
     for c in spec.channel_names:
         key.setdefault(core(c), c)
@@ -25,12 +26,12 @@ def missing_channels(spec: StreamSpec, names, missing, checkpoint: bool = False)
         + (f", which spells {len(spelt)} of the channels as {', '.join(spelt)}" if spelt else ""),
         (
             f"set `channels` to the stream's names of the checkpoint's channels, in its order (e.g. [{example}]; from "
-            f"the command line: --set 'NODE.channels=[{example}]')"
+            f"the command line: --set '{node_id or 'NODE'}.channels=[{example}]')"
             if checkpoint and len(spelt) == len(names)
             else f"the stream needs the checkpoint's channels {', '.join(names)} (so named, or spelt as 'O1..' or "
             f"'EEG O1-REF'), or train a model on its own channels {', '.join(spec.channel_names)} (wavegraph train ssvep)"
             if checkpoint
             else f"set `channels` to the occipital ones among {', '.join(spec.channel_names)} (e.g. [{example}]; "
-            f"from the command line: --set 'NODE.channels=[{example}]'), or to null for every channel"
+            f"from the command line: --set '{node_id or 'NODE'}.channels=[{example}]'), or to null for every channel"
         ),
     )
