@@ -355,29 +355,23 @@ def _say_outcomes(outcomes: list[Outcome], each: int = 3) -> None:
     """FAILED and WARNING lines, by input. A reason that more than `each` files share (a graph error: every file
     fails alike) is said once with the count and the first files, not once per file."""
     ordered = sorted(outcomes, key=lambda o: o.input)
-    by_reason: dict[str, list[str]] = {}
-    for o in ordered:
-        if o.status == "failed":
-            by_reason.setdefault(_reason(o.error), []).append(o.input)
-    for reason, inputs in by_reason.items():
+    failed = [(_reason(o.error), o.input) for o in ordered if o.status == "failed"]
+    _say_grouped("FAILED", failed, each)
+    _say_grouped("WARNING", [(line, o.input) for o in ordered for line in o.warnings], each)
+
+
+def _say_grouped(label: str, said: list[tuple[str, str]], each: int) -> None:
+    """One line per (text, input), or one per text that more than `each` inputs share."""
+    by_text: dict[str, list[str]] = {}
+    for text, name in said:
+        by_text.setdefault(text, []).append(name)
+    for text, inputs in by_text.items():
         if len(inputs) <= each:
-            for i in inputs:
-                print(f"FAILED {i}: {reason}")
+            for name in inputs:
+                print(f"{label} {name}: {text}")
         else:
             shown = ", ".join(inputs[:each])
-            print(f"FAILED {len(inputs)} files ({shown}, ... and {len(inputs) - each} more): {reason}")
-    said: dict[str, list[str]] = {}
-    for o in ordered:
-        for line in o.warnings:
-            said.setdefault(line, []).append(o.input)
-    for line, inputs in said.items():
-        if len(inputs) <= each:
-            for i in inputs:
-                print(f"WARNING {i}: {line}")
-        else:
-            print(
-                f"WARNING {len(inputs)} files ({', '.join(inputs[:each])}, ... and {len(inputs) - each} more): {line}"
-            )
+            print(f"{label} {len(inputs)} files ({shown}, ... and {len(inputs) - each} more): {text}")
 
 
 def _unwritable_outputs(out: str, json_path: str | None) -> str:
