@@ -405,7 +405,8 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
     Dropped and counted: markers whose window spans a gap (``gap_in_trial``), or holds a NaN (nan_policy
     propagate) or overflows the filters (``undecided_nonfinite``), whose window has no signal
     (constant on every channel, or under 0.1 nV: ``undecided_flat``), that arrive after their
-    pre-roll left the kept data (``late_marker``), whose code is not in `codes` (``ignored_marker``), or whose
+    pre-roll left the kept data (``late_marker``), whose window starts before the stream's first sample
+    (``outside_data``), whose code is not in `codes` (``ignored_marker``), or whose
     onset or code is NaN or infinite (``bad_marker``), and with `reject_by_annotation` (default true, as MNE's) those
     whose samples [marker - pre, end of the window) a BAD_... marker segment overlaps (``bad_segment``, said once:
     mne.Epochs(raw, events, -pre, delay + window - 1 / rate) drops the same; nodes/dsp/bad_segments.py, which also
@@ -535,7 +536,10 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
                 continue
             ws = s + self._n_delay - k  # the window's first sample
             need = max(lo, b.segment_start(ws))  # a pre-roll past a gap before the window: from the gap on
-            if (need < b.start and b.start > 0) or (lo < b.start and ws < 0):
+            if ws < 0:  # the window starts before the stream's first sample: nothing was dropped (as `epochs`)
+                self.count("outside_data")
+                continue
+            if need < b.start and b.start > 0:
                 self.count("late_marker")
                 continue
             first = max(need, 0)  # a marker less than `pre` after the stream start or a gap: filtered from there
