@@ -3,7 +3,6 @@
 `outside_data`, as the `epochs` node counts the same marker."""
 
 import numpy as np
-
 from wavegraph.nodes.models.ssvep import SSVEPTrialDecoder
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.spec import StreamSpec
