@@ -357,7 +357,8 @@ class Executor:
         if self.gap_next and (node_id, port) in self.gap_next:
             self.gap_next.discard((node_id, port))
             chunk = replace(chunk, gap=True)
-        st.chunks_in += 1
+        if chunk.data.size or not chunk.eos:  # the end-of-stream marker alone is not a chunk in the summary
+            st.chunks_in += 1
         if chunk.gap:
             st.gaps += 1
         if chunk.data.size:
@@ -476,7 +477,8 @@ class Executor:
             self.pending_gap[node_id] = False
             if gap_out != chunk.gap or (origin_ns and not chunk.origin_ns):
                 chunk = replace(chunk, gap=gap_out, origin_ns=chunk.origin_ns or origin_ns)
-            self.stats[node_id].chunks_out += 1
+            if chunk.data.size or not chunk.eos:
+                self.stats[node_id].chunks_out += 1
             self._send(node_id, port, chunk)
 
     def _send(self, node_id: str, port: str, chunk: Chunk) -> None:
