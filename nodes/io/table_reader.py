@@ -207,6 +207,13 @@ class CsvReader(_Reader):
         try:
             rows = np.loadtxt(io.StringIO(body), delimiter=",", dtype=np.float64, ndmin=2)
         except ValueError as e:
+            if "j)" in body[:10_000]:  # Python complex text: the recorder's CSV of an stft (or other complex) stream
+                raise SpecError(
+                    f"file_source: {path} holds complex values (a recorded stft or other complex stream); file_source "
+                    "replays real signals",
+                    "read it with numpy.loadtxt(path, delimiter=',', skiprows=1, dtype=complex) and replay its real "
+                    "and imaginary parts (or its magnitude) as channels with array_source",
+                ) from None
             raise SpecError(f"file_source: cannot read {path}: {e}", "a row is not numbers: " + _LOAD) from e
         if rows.size and rows.shape[1] != n_ch + 1:
             raise SpecError(
