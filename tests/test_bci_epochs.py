@@ -118,8 +118,10 @@ def test_gaps_late_markers_edges_and_codes_are_counted(ssvep):
     node.configure({"in": spec, "events": StreamSpec("events", 0.0, (3,))})
     node.process({"events": Chunk(np.array([[0.1, 0, 1], [3.0, 0, 9], [15.95, 0, 2]]), t0=0.1)})
     node.process({"in": Chunk(x[:, :4096], t0=0.0)})
-    node.process({"in": Chunk(x[:, 4096:], t0=16.0, gap=True)})  # a new segment (as file_source flags it)
-    out = node.process({"events": Chunk(np.array([[16.5, 0, 1], [31.9, 0, 2]]), t0=16.5)})  # 16.5: 15.5 s late
+    node.process({"in": Chunk(x[:, 4096:6144], t0=16.0, gap=True)})  # a new segment (as file_source flags it)
+    node.process({"in": Chunk(x[:, 6144:], t0=24.0)})
+    # 16.5: 7.5 s late (lateness counts from the newest chunk's first sample, 24 s: a chunk's markers follow it)
+    out = node.process({"events": Chunk(np.array([[16.5, 0, 1], [31.9, 0, 2]]), t0=16.5)})
     assert out == {}
     tail = node.finish()
     assert tail == {}  # 31.9 + 0.2 is past the end of the data

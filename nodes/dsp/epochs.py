@@ -22,8 +22,9 @@ Outputs
 
 Dropped (counted, never emitted): markers whose window reaches outside the recorded data or before
 the stream start (`outside_data`, MNE drops them too), windows that contain a gap (`gap_in_epoch`),
-markers that arrive more than `max_delay` s of signal after them (`late_marker`: live, LSL delivers
-markers within milliseconds; a replay run flat out across processes can deliver the signal a queue
+markers that arrive more than `max_delay` s of signal after the start of the signal chunk that holds them
+(`late_marker`: live, LSL delivers markers within milliseconds; file_source sends a chunk's markers just after
+the chunk, whatever its length; a replay run flat out across processes can deliver the signal a queue
 (64 chunks per edge) ahead of the markers: keep max_delay above that),
 markers whose code is not in `codes` (`ignored_marker`), markers with a NaN or infinite onset or code
 (`bad_marker`), and with `reject_by_annotation` (default true, as MNE's) windows that a marker segment labelled
@@ -88,6 +89,7 @@ class EpochsState:
     newest: float = -np.inf
     marked: float = -np.inf  # the newest marker onset that arrived (any code)
     markers_ended: bool = False  # the marker stream ended (input_ended): no segment can still come
+    chunk_from: float = -np.inf  # time of the first sample of the newest signal chunk (markers for it may follow)
 
 
 class Epochs(Node[EpochsParams]):
@@ -177,7 +179,10 @@ class Epochs(Node[EpochsParams]):
             self.state.pending = pending[np.argsort(pending[:, 0], kind="stable")]
         if "in" in inputs:
             c = inputs["in"]
-            self.buf.append(np.asarray(c.data), c.t0, c.gap)
+            x = np.asarray(c.data)
+            self.buf.append(x, c.t0, c.gap)
+            if x.shape[-1]:  # a chunk's markers come after it (file_source): lateness counts from its first sample
+                self.state.chunk_from = float(self.buf.times[-x.shape[-1]])
         return self._cut(final=False)
 
     def input_ended(self, port: str) -> dict[str, Chunk]:
@@ -211,7 +216,7 @@ class Epochs(Node[EpochsParams]):
             if (
                 not final
                 and span
-                and not self.bad.known(span[1], st.marked, st.markers_ended, buf.end_time, self.params.max_delay)
+                and not self.bad.known(span[1], st.marked, st.markers_ended, st.chunk_from, self.params.max_delay)
             ):
                 break  # a BAD_ segment starting inside the window may still come
             row, st.pending = st.pending[0], st.pending[1:]
@@ -238,12 +243,14 @@ class Epochs(Node[EpochsParams]):
         return {"out": Chunk(np.stack(epochs), t0=t0), "events": Chunk(np.asarray(rows, dtype=np.float64), t0=t0)}
 
     def _prune(self) -> None:
-        """Keep what a marker up to max_delay late, or a pending one, still needs."""
+        """Keep what a marker up to max_delay late, or a pending one, still needs. Late from the newest chunk's first
+        sample, not its last: the markers of a chunk longer than max_delay (a replay at chunk_duration: 60, or one
+        chunk of the whole file) come after it and were found late, their epochs lost to that chunking."""
         buf = self.buf
         if not buf.times.size:
             return
         before = max(-self.params.tmin, 0.0) + 1.0 / self.rate  # the window start and the event sample
-        keep_from = buf.end_time - self.params.max_delay - before
+        keep_from = min(buf.end_time, self.state.chunk_from) - self.params.max_delay - before
         if len(self.state.pending):
             keep_from = min(keep_from, self.state.pending[0, 0] - before)
         buf.prune(keep_from)
@@ -264,5 +271,6 @@ class Epochs(Node[EpochsParams]):
 
     def load_state_dict(self, state: dict) -> None:
         """As saved; a state saved before reject_by_annotation (no `bad`, `marked`, `markers_ended`) resumes with
-        no segment held."""
-        super().load_state_dict({"bad": np.zeros((0, 3)), "marked": -np.inf, "markers_ended": False} | dict(state))
+        no segment held, one saved before `chunk_from` as if no chunk had come yet (the next one sets it)."""
+        old = {"bad": np.zeros((0, 3)), "marked": -np.inf, "markers_ended": False, "chunk_from": -np.inf}
+        super().load_state_dict(old | dict(state))

@@ -458,6 +458,7 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
         self._segs = np.zeros((0, 3))  # BAD_ segments (onset, end, code) a trial still to come may overlap
         self._marked = -np.inf  # the newest marker onset that arrived (any code)
         self._markers_ended = False
+        self._chunk = 0  # absolute index of the newest signal chunk's first sample (its markers may follow it)
 
     def state_dict(self):
         return {
@@ -466,6 +467,7 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
             "bad": self._segs.copy(),
             "marked": self._marked,
             "markers_ended": self._markers_ended,
+            "chunk": self._chunk,
         }
 
     def load_state_dict(self, state):
@@ -474,6 +476,7 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
         self._segs = np.asarray(state.get("bad", np.zeros((0, 3))), dtype=np.float64).reshape(-1, 3)  # (older: none)
         self._marked = float(state.get("marked", -np.inf))
         self._markers_ended = bool(state.get("markers_ended", False))
+        self._chunk = min(int(state.get("chunk", self._buf.n_total)), self._buf.n_total)  # (older: no chunk held)
 
     def process(self, inputs):
         c = inputs.get("in")
@@ -483,6 +486,9 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
                 x, mask = sanitize(self, x[self._pick], self.params.nan_policy)
                 if mask is not None:  # propagate: kept, so that a trial window holding one gets no decision
                     x = np.where(mask, np.nan, x)
+                self._chunk = (
+                    self._buf.n_total
+                )  # lateness counts from a chunk's first sample: its markers come after it
                 # a signal whose content lags its stamps (StreamSpec.delay: a resample or fir before) is kept at its
                 # content times (stamp - delay), so a marker cuts the window around it (as epochs); it was `delay` late
                 self._buf.append(x, c.t0 - self.in_specs["in"].delay, c.gap)
@@ -503,7 +509,9 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
                 self._pending.append(float(onset))
             self._pending.sort()
         out = self._decide()
-        self._buf.keep_last(self._keep)  # max_delay s of signal for markers still in flight
+        # max_delay s of signal for markers still in flight, from the newest chunk's first sample: a chunk longer than
+        # max_delay (chunk_duration: 60, a file in one chunk) had its own markers found late, its trials lost
+        self._buf.keep_last(self._keep + self._buf.n_total - self._chunk)
         if self._buf.n_held:
             self._segs = BadSegments.prune(self._segs, self._buf.time(self._buf.start))
         return out
@@ -544,8 +552,8 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
                 continue
             first = max(need, 0)  # a marker less than `pre` after the stream start or a gap: filtered from there
             if not b.has_break(first, hi):
-                t_hi, maxd = b.time_after(hi), self.params.max_delay
-                if not (final or self._bad.known(t_hi, self._marked, self._markers_ended, b.end_time, maxd)):
+                t_hi, maxd, seen = b.time_after(hi), self.params.max_delay, b.time(max(self._chunk, b.start))
+                if not (final or self._bad.known(t_hi, self._marked, self._markers_ended, seen, maxd)):
                     left.append(t)  # a BAD_ segment starting inside the trial may still come
                     continue
             if lo < first:

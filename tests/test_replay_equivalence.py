@@ -1,0 +1,69 @@
+"""Replaying a real recording gives the same result whatever the replay's chunking (principle 1, streaming equals
+offline): tiny slices of PhysioNet EEGMMIDB S001R02 (pipeline/datasets.py) written as FIF with markers, replayed by
+file_source at several chunk sizes (1 sample, primes, larger than the file) through the node under test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import dataset
+from wavegraph.pipeline.api import GraphBuilder
+
+PICKS = ["O1..", "Oz..", "O2..", "Cz..", "Pz..", "Fz.."]
+
+
+def _slice(tmp_path, seconds: float, onsets, durations, descriptions, name="slice_raw.fif"):
+    """The first `seconds` of the real EEGMMIDB recording (6 channels, 160 Hz) with these annotations, as a FIF."""
+    import mne
+
+    raw = mne.io.read_raw_edf(dataset("eegmmidb-s001r02"), verbose="error").pick(PICKS)
+    raw.crop(0, seconds - 1 / raw.info["sfreq"]).load_data()
+    raw.set_annotations(mne.Annotations(onsets, durations, descriptions))
+    path = tmp_path / name
+    raw.save(path, verbose="error")
+    return path
+
+
+def _replay(path, size: int, add, capture):
+    """file_source(path, chunk_size=size) -> the nodes `add(g)` adds; the captured streams."""
+    g = GraphBuilder()
+    g.add("file_source", id="src", path=str(path), chunk_size=size)
+    add(g)
+    return g.run(capture=capture)
+
+
+def _same(a, b, label: str, rtol: float = 1e-10, atol: float = 1e-12) -> None:
+    for port in b:
+        x, y = a[port], b[port]
+        assert x.data.shape == y.data.shape, f"{label}: {port} shape {x.data.shape} != {y.data.shape}"
+        np.testing.assert_allclose(x.data, y.data, rtol=rtol, atol=atol, err_msg=f"{label}: {port}")
+        np.testing.assert_allclose(x.times, y.times, rtol=0, atol=1e-9, err_msg=f"{label}: {port} times")
+        assert x.gaps == y.gaps, f"{label}: {port} gaps {x.gaps} != {y.gaps}"
+
+
+# --- markers that come with a chunk longer than max_delay -------------------------------------------------------
+
+
+MARKERS = ([0.3, 0.9, 1.6, 2.2, 3.1], [0.0, 0.0, 0.0, 0.0, 0.0], ["1", "2", "1", "2", "1"])
+
+
+@pytest.mark.parametrize("node", ["epochs", "ssvep_trial_decoder"])
+def test_markers_replayed_with_a_chunk_longer_than_max_delay_are_not_late(tmp_path, node):
+    """file_source sends a chunk's markers after the chunk; a node that pruned its signal to max_delay s before the
+    chunk's last sample then found the chunk's own early markers 'late' (late_marker): a replay at chunk_size larger
+    than max_delay of signal (chunk_duration: 60, or a chunk larger than the file) silently lost epochs / trial
+    decisions that any smaller chunking gave (EEGMMIDB: 2 of 8 epochs kept with one chunk of the file)."""
+    path = _slice(tmp_path, 4.0, *MARKERS)
+
+    def add(g):
+        if node == "epochs":
+            g.add("epochs", "src", "src.events", id="n", tmin=-0.1, tmax=0.3, max_delay=0.5)
+        else:
+            g.add("ssvep_trial_decoder", "src", "src.events", id="n", freqs=[6.0, 7.5], window=0.5, pre=0.2,
+                  max_delay=0.5)  # fmt: skip
+
+    capture = ["n.events"] if node == "epochs" else ["n.out"]
+    ref = _replay(path, 7, add, capture)
+    assert len(ref[capture[0]].data) == 5, ref[capture[0]].data
+    for size in (1, 97, 640, 10_000):
+        _same(_replay(path, size, add, capture), ref, f"chunk_size {size}")
