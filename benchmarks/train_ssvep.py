@@ -444,7 +444,11 @@ def main(argv: list[str] | None = None) -> int:
         "1; models.ssvep_dnn.stage2_ensemble); each costs one more stage 2 and one more model in the checkpoint",
     )
     ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--out", default="ssvep_dnn.safetensors")
+    ap.add_argument(
+        "--out",
+        default=None,
+        help="weights file (default ssvep_dnn.safetensors; --global: the shipped models/weights/ssvep_dnn_*.safetensors)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1: a shared machine)")
     ap.add_argument("--global", dest="global_", action="store_true", help="train the shipped global models")
@@ -461,8 +465,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.global_:
         if not all(0 < w <= 30 for w in args.windows):  # ValueError from the model's config before
             ap.error(f"--windows {' '.join(f'{w:g}' for w in args.windows)}: window lengths in (0, 30] s")
+        if args.out is not None:  # was ignored: the model went over the shipped one of its window
+            if len(args.windows) != 1:
+                ap.error(f"--out {args.out} names one model; give one --windows value with it (or no --out)")
+            from wavegraph.models.checkpoint import out_problem
+
+            if why := out_problem(args.out):
+                ap.error(f"--out {args.out}: {why}")
         for w in args.windows:
-            train_global(w, args.epochs or 25, seed=args.seed, m=args.m)
+            train_global(w, args.epochs or 25, seed=args.seed, m=args.m, out=Path(args.out) if args.out else None)
         return 0
     if not args.recording or not args.freqs:
         ap.error("give a RECORDING and --freqs (or --global)")
@@ -478,6 +489,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(str(e))
     from wavegraph.models.checkpoint import out_problem
 
+    args.out = args.out or "ssvep_dnn.safetensors"
     if why := out_problem(args.out):  # checked before minutes of training, not after (`--out x.json` too)
         ap.error(f"--out {args.out}: {why}")
     return train_recording(args)
