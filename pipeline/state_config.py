@@ -5,7 +5,7 @@ bandpass at 500 Hz, the window buffer of a sliding_window of 9 samples, a model 
 Where the arrays happen to have the same shapes (another rate, another window length, another input width),
 state_from_dict's shape checks cannot tell, and such a state was loaded silently and gave wrong output.
 
-`Node.state_dict()` of a node with inputs therefore carries, beside its state, CONFIG_KEY: {"type": the node
+`Node.state_dict()` of a configured node (a source's too) therefore carries, beside its state, CONFIG_KEY: {"type": the node
 type, "params": its parameters (but those that only say where or how fast it runs: `threads`, `device`, and where
 its weights are read from: `checkpoint`),
 "in": per input port its kind, rate, shape, dtype and channel names}, all plain JSON-able data. `Node.load_state_dict()` compares
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import json
 import numbers
 from collections.abc import Callable
@@ -41,12 +42,21 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
+def _param(value: Any) -> Any:
+    """A parameter as plain data: an array (array_source's data) by its shape, dtype and digest, not its text (which
+    numpy shortens, so two different arrays could read the same); anything else as plain data."""
+    if isinstance(value, np.ndarray):
+        digest = hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()[:16]
+        return {"array": list(value.shape), "dtype": str(value.dtype), "sha256": digest}
+    return _plain(value)
+
+
 def node_config(node: Any) -> dict[str, Any]:
     """The configuration a state of `node` belongs to (plain data)."""
     try:
         params = node.params.model_dump(mode="json")
-    except Exception:  # a parameter pydantic cannot write as JSON: its str
-        params = {k: str(v) for k, v in node.params.model_dump().items()}
+    except Exception:  # a parameter pydantic cannot write as JSON (an array): each such one as _param says
+        params = {k: _param(v) for k, v in node.params.model_dump().items()}
     specs = {
         port: {
             "kind": s.kind,
@@ -111,7 +121,7 @@ def saving_config(fn: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[s
     @functools.wraps(fn)
     def state_dict(self: Any) -> dict[str, Any]:
         state = fn(self)
-        if state and self.inputs and self.__dict__.get("_configured"):
+        if state and self.__dict__.get("_configured"):  # a source's too: a file position belongs to its file
             state = {**state, CONFIG_KEY: node_config(self)}
         return state
 

@@ -156,7 +156,7 @@ def test_state_dict_resumes_at_the_same_sample(edf_path):
     for _ in range(7):
         a.read()
     state = a.state_dict()
-    assert state == {"position": 280}
+    assert state["position"] == 280 and state["saved_config"]["params"]["path"] == str(edf_path)
     b = FileSource(path=str(edf_path), chunk_size=40, picks=["Cz..", "Oz.."])
     b.configure({})
     b.load_state_dict(state)
