@@ -63,8 +63,9 @@ def load(path: Path) -> dict:
                 "audio": False,
                 "markers": [(float(r[0]), r[3] if len(r) > 3 else r[2]) for r in rows],
             }
-        table = np.array([[float(v) for v in r] for r in rows], dtype=np.float64)
-        t = table[:, 0]
+        cell = complex if any("j" in v for v in rows[0][1:]) else float  # an stft recorded to CSV: "(1+2j)"
+        table = np.array([[cell(v) for v in r] for r in rows])
+        t = table[:, 0].real
         rate = 1.0 / float(np.median(np.diff(t))) if len(t) > 1 else 0.0
         return {
             "kind": "features",
@@ -142,7 +143,14 @@ def plot(path: Path, out: Path) -> Path:
             _spectrum(axes[1, 0], rec["data"][:MAX_TRACES], rec["rate"])
         ax.set_xlabel("s")
     elif kind in ("features", "tokens"):
-        data = np.asarray(rec["data"], dtype=np.float64)
+        data = np.asarray(rec["data"])
+        if data.dtype.kind == "c":  # an stft: its magnitude in dB (the real part alone was drawn, with a warning)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                data = 20 * np.log10(np.abs(data))
+            top = np.nanmax(np.where(np.isfinite(data), data, np.nan)) if np.isfinite(data).any() else 0.0
+            data = np.clip(data, top - 120.0, None)  # a zero bin is -inf dB: 120 dB under the peak, as a colour
+            kind = "|features| dB"
+        data = np.asarray(data, dtype=np.float64)
         data = data.reshape(data.shape[0], -1) if data.ndim > 1 else data[:, None]
         ax.imshow(
             data.T,
@@ -152,7 +160,7 @@ def plot(path: Path, out: Path) -> Path:
             extent=(0, data.shape[0] / (rec["rate"] or 1.0), 0, data.shape[1]),
         )
         ax.set_xlabel("s")
-        ax.set_ylabel("feature" if kind == "features" else "token")
+        ax.set_ylabel("token" if kind == "tokens" else "feature")
     markers = rec["markers"]
     if kind == "signal":  # only the first MAX_SECONDS are drawn: markers after them would stretch the time axis
         span = x.shape[1] / rec["rate"]
