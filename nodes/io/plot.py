@@ -65,7 +65,7 @@ def load(path: Path) -> dict:
             }
         cell = complex if any("j" in v for v in rows[0][1:]) else float  # an stft recorded to CSV: "(1+2j)"
         table = np.array([[cell(v) for v in r] for r in rows])
-        t = table[:, 0].real
+        t = np.real(table[:, 0])
         rate = 1.0 / float(np.median(np.diff(t))) if len(t) > 1 else 0.0
         return {
             "kind": "features",
