@@ -22,6 +22,8 @@ def recover(path: str | os.PathLike) -> Path:
     markers (`<path>.events.csv`) as close() would have. `path` may
     also name the spill (`x_raw.fif.spill`, `x_raw.fif.spill.json`)."""
     path = Path(path)
+    if path.is_dir():  # (Path('.').with_name raised "PosixPath('.') has an empty name")
+        raise ValueError(f"{path} is a folder: `wavegraph recover {path}` recovers every .spill under it")
     for tail in (".spill.json", ".spill"):
         if path.name.endswith(tail) and len(path.name) > len(tail):
             path = path.with_name(path.name[: -len(tail)])
@@ -147,7 +149,15 @@ def _check_direct(path: Path, spill: Path) -> Path:
     if path.exists() and name.endswith((".wav", ".flac")):
         import soundfile as sf
 
-        sf.info(sf_name(path))  # raises if unreadable
+        if path.stat().st_size == 0:
+            raise ValueError(f"{path} is empty (0 bytes): its recorder wrote nothing, so there is nothing to recover")
+        try:
+            sf.info(sf_name(path))
+        except sf.LibsndfileError as e:
+            raise ValueError(
+                f"{path} is not a readable {path.suffix[1:].upper()} ({e.error_string}); a recorder writes these as it "
+                "goes, with no spill: this file was not written by one, or was damaged after"
+            ) from None
         return path
     if path.exists() and name.endswith(".csv") and path.with_name(path.name + ".chunks.csv").exists():
         _cut_torn_row(path)  # (its chunk log is left: the recording was killed, not closed)
@@ -190,8 +200,14 @@ def main(argv: list[str] | None = None, prog: str = "python -m wavegraph.nodes.i
     helptext = "build the FIF/NPZ/EDF/BDF/FLAC target from its .spill file (WAV/CSV: checked)"
     sub.add_parser("recover", help=helptext).add_argument("paths", nargs="+")
     args = ap.parse_args(argv)
-    status = 0
-    for p in args.paths:
+    status, paths = 0, []
+    for p in args.paths:  # a folder: every spill under it (a batch's output folder holds one folder per file)
+        spills = sorted(str(q) for q in Path(p).rglob("*.spill")) if Path(p).is_dir() else [p]
+        if not spills:
+            print(f"error: {p} is a folder with no .spill file under it: nothing to recover", file=sys.stderr)
+            status = 1
+        paths += spills
+    for p in paths:
         try:
             print(recover(p))
         except Exception as e:  # noqa: BLE001 — one path's failure is reported, the others still run
