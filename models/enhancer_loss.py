@@ -12,7 +12,7 @@ from torch import nn
 if TYPE_CHECKING:
     from .enhancer import Enhancer, EnhancerConfig
 
-__all__ = ["si_sdr", "enhancer_loss", "vad_targets"]
+__all__ = ["si_sdr", "enhancer_loss", "min_example_samples", "vad_targets"]
 
 
 def si_sdr(est: torch.Tensor, ref: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -24,8 +24,11 @@ def si_sdr(est: torch.Tensor, ref: torch.Tensor, eps: float = 1e-8) -> torch.Ten
     return 10 * torch.log10(((proj**2).sum(-1) + eps) / ((noise**2).sum(-1) + eps))
 
 
+SPECTRAL_RESOLUTIONS = ((256, 128), (512, 256), (1024, 512))  # (n_fft, hop) of the spectral term
+
+
 def _spectral_loss(
-    est: torch.Tensor, ref: torch.Tensor, compress: float, resolutions=((256, 128), (512, 256), (1024, 512))
+    est: torch.Tensor, ref: torch.Tensor, compress: float, resolutions=SPECTRAL_RESOLUTIONS
 ) -> torch.Tensor:
     """Multi-resolution compressed-magnitude MSE plus a compressed-complex MSE (signals normalised by the caller)."""
     total = est.new_zeros(())
@@ -53,6 +56,21 @@ def vad_targets(clean: torch.Tensor, cfg: EnhancerConfig, rel_db: float = -30.0)
     active = torch.where(p > peak * 1e-4, p, torch.zeros_like(p))
     mean_active = active.sum(-1, keepdim=True) / (p > peak * 1e-4).sum(-1, keepdim=True).clamp(min=1)
     return ((p > mean_active * 10 ** (rel_db / 10)) & (peak > 1e-9)).float()
+
+
+def min_example_samples(cfg: EnhancerConfig, stoi_weight: float = 0.0, quality_weight: float = 0.0) -> int:
+    """The shortest training example (samples, a whole number of hops) enhancer_loss takes: its output, less the
+    model's delay (n_fft - hop), must outlast the largest spectral resolution's reflect padding, and with the STOI or
+    the quality term their shortest input (torch's 'Padding size should be less than ...' otherwise)."""
+    from . import intelligibility, perceptual_quality
+
+    need = max(n_fft for n_fft, _ in SPECTRAL_RESOLUTIONS) // 2 + 1
+    if stoi_weight:
+        need = max(need, intelligibility.MIN_SAMPLES)
+    if quality_weight:
+        need = max(need, perceptual_quality.N_FFT)
+    total = need + cfg.n_fft - cfg.hop
+    return -(-total // cfg.hop) * cfg.hop
 
 
 def enhancer_loss(

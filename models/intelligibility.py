@@ -29,6 +29,7 @@ N_BANDS = 15
 MIN_FREQ = 150.0
 SEGMENT = 30  # frames: 384 ms
 CLIP = 1 + 10 ** (15 / 20)
+MIN_SAMPLES = N_FFT + (SEGMENT - 1) * FRAME // 2  # one segment of frames (the stft's n_fft, not FRAME, is the first)
 
 
 def _band_matrix() -> torch.Tensor:
@@ -53,8 +54,8 @@ def band_envelopes(x: torch.Tensor) -> torch.Tensor:
 
 def stoi(est: torch.Tensor, ref: torch.Tensor, seg_stride: int = 4) -> torch.Tensor:
     """(B,) differentiable STOI-like score of `est` against the clean `ref`, both (B, N) at 16 kHz, N >= 0.4 s."""
-    if ref.shape[-1] < FRAME + (SEGMENT - 1) * FRAME // 2:
-        raise ValueError(f"stoi needs at least {(FRAME + (SEGMENT - 1) * FRAME // 2) / SR:.3f} s of audio")
+    if ref.shape[-1] < MIN_SAMPLES:  # FRAME + ...: 6,200 to 6,311 samples failed in torch's unfold
+        raise ValueError(f"stoi needs at least {MIN_SAMPLES / SR:.3f} s of audio ({MIN_SAMPLES} samples)")
     X, Y = band_envelopes(ref), band_envelopes(est)
     xs = X.unfold(-1, SEGMENT, seg_stride)  # (B, bands, segments, SEGMENT)
     ys = Y.unfold(-1, SEGMENT, seg_stride)

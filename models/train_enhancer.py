@@ -25,9 +25,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from wavegraph import unwritable
+
 from . import checkpoint as ckpt
 from . import speech_data as sd
 from .enhancer import Enhancer, EnhancerConfig, enhancer_loss, si_sdr
+from .enhancer_loss import min_example_samples
 
 
 def positive(kind):
@@ -325,6 +328,8 @@ def _check(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     for name in ("real_fraction", "low_snr_prob"):
         if not 0 <= getattr(args, name) <= 1:
             ap.error(f"--{name.replace('_', '-')} {getattr(args, name):g}: a share, in [0, 1]")
+    if args.seed < 0:  # numpy's 'expected non-negative integer' traceback once the model was built
+        ap.error(f"--seed {args.seed}: must be >= 0")
     if not 0 <= args.mask_floor < 1:
         ap.error(f"--mask-floor {args.mask_floor:g}: in [0, 1)")
     bad = [n for n in args.noises.split(",") if n not in sd.TRAIN_NOISES]
@@ -335,6 +340,15 @@ def _check(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
             ap.error(f"--{name.replace('_', '-')} {getattr(args, name)}: must be >= 0")
     if args.pool and not 0 < args.pool_seconds < math.inf:
         ap.error(f"--pool-seconds {args.pool_seconds:g}: must be above 0")
+    if args.plot and not args.log:  # was left out without a word
+        ap.error(f"--plot {args.plot} draws the training curve of --log; give --log CURVE.csv too")
+    if args.log and args.log.suffix.lower() == ".json":  # the summary JSON beside it would overwrite it
+        ap.error(f"--log {args.log}: the curve is a CSV and its summary goes beside it as .json; give --log NAME.csv")
+    for option, path in (("--log", args.log), ("--plot", args.plot)):  # tracebacks after the corpus or the training
+        if path and (why := unwritable(path)):
+            ap.error(f"{option} {path}: cannot write it ({why})")
+    if args.log and (why := unwritable(args.log.with_suffix(".json"))):
+        ap.error(f"--log {args.log}: cannot write its summary {args.log.with_suffix('.json')} ({why})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -389,6 +403,12 @@ def main(argv: list[str] | None = None) -> int:
             model = Enhancer(cfg)
         except ValueError as e:  # e.g. --core gla --d-model 30, --tone-frames 1: the model's own check, said as usage
             ap.error(str(e))
+    need = min_example_samples(cfg, args.stoi_weight, args.quality_weight)
+    if int(args.seconds * sd.SR) // cfg.hop * cfg.hop < need:  # torch's 'Padding size should be less than ...'
+        ap.error(
+            f"--seconds {args.seconds:g}: a training example must be at least {need / sd.SR:g} s for the loss "
+            f"({need} samples, with these --stoi-weight and --quality-weight); give --seconds {need / sd.SR:g} or more"
+        )
     cfg.mask_floor = 0.0  # training runs without the floor (--mask-floor is for inference)
     snr_adapt, cfg.snr_adapt = cfg.snr_adapt, False  # so does the adaptive floor; kept in the saved config
     n_params = sum(p.numel() for p in model.parameters())

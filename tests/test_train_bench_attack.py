@@ -35,3 +35,37 @@ def test_train_ssvep_global_writes_to_out_not_over_the_shipped_model(tmp_path, m
     calls.clear()
     assert train_ssvep.main(["--global", "--windows", "1", "--epochs", "1"]) == 0  # the shipped path, as documented
     assert calls == [(1.0, None)]
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["--seed", "-1"], "--seed -1: must be >= 0"),  # numpy's 'expected non-negative integer' traceback
+        (["--seconds", "0.03"], "--seconds 0.03: a training example must be at least 0.05 s"),  # torch's pad error
+        (["--seconds", "0.4", "--stoi-weight", "1"], "must be at least 0.41 s"),  # torch's unfold error
+        (["--log", "{tmp}"], "--log {tmp}: cannot write it (it is a folder)"),  # IsADirectoryError after the corpus
+        (["--log", "{tmp}/c.csv", "--plot", "{tmp}"], "--plot {tmp}: cannot write it (it is a folder)"),  # at the end
+        (["--plot", "{tmp}/c.png"], "--plot {tmp}/c.png draws the training curve of --log"),  # left out unsaid
+        (["--log", "{tmp}/c.json"], "its summary goes beside it as .json; give --log NAME.csv"),  # CSV overwritten
+    ],
+)
+def test_train_enhancer_options_that_failed_after_the_data_was_read(argv, says, tmp_path, capsys):
+    from wavegraph.models.train_enhancer import main
+
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    common = ["--steps", "1", "--d-model", "8", "--n-layers", "1", "--pool", "0", "--heldout-per-snr", "0"]
+    err = _usage_error(main, [*common, *argv, "--out", str(tmp_path / "e.safetensors")], capsys)
+    assert says.replace("{tmp}", str(tmp_path)) in err, err
+    assert not any(p.is_file() for p in tmp_path.iterdir())
+
+
+def test_stoi_says_its_shortest_input_instead_of_a_torch_error():
+    """models.intelligibility.stoi took 6,200 to 6,311 samples, then failed in torch's unfold ('maximum size for
+    tensor at dimension 2 is 29 but size is 30')."""
+    import torch
+    from wavegraph.models import intelligibility
+
+    x = torch.randn(1, 6250, dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"stoi needs at least 0\.395 s of audio \(6312 samples\)"):
+        intelligibility.stoi(x, x)
+    assert intelligibility.stoi(torch.randn(1, 6312), torch.randn(1, 6312)).shape == (1,)
