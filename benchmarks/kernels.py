@@ -318,12 +318,12 @@ def main(argv=None) -> int:
     print(f"{'op':24s} {'impl':14s} {'ms':>10s} {'Mtok/s':>10s} {'GB/s':>9s} {'%peak':>7s} {'x ref':>8s}")
     cases = make_cases(device, size, getattr(torch, args.dtype))
     if args.sweep:
-        from .kernels_sweep import sweep
+        from wavegraph.benchmarks.kernels_sweep import sweep
 
         sweep(cases, device, args.peak_gbps, repeats, args.sweep)
         return 0
     if args.tuned:
-        from .kernels_sweep import tuned_impls
+        from wavegraph.benchmarks.kernels_sweep import tuned_impls
 
         for op, fn in tuned_impls(args.tuned).items():
             next(c for c in cases if c["op"] == op)["impls"]["triton-tuned"] = fn
@@ -351,7 +351,7 @@ def main(argv=None) -> int:
                 f"{frac} {ratio}"
             )
     if args.png:
-        from .figures import bars
+        from wavegraph.benchmarks.figures import bars
 
         ops = list(dict.fromkeys(op for per in timings.values() for op in per))
         bars(

@@ -171,7 +171,7 @@ def main(argv=None):
         f"bare tuned {chunk_us / us['tuned'].sum():.0f}x (chunk = {chunk_us:.0f} us)"
     )
     if args.png:
-        from .figures import bars
+        from wavegraph.benchmarks.figures import bars
 
         bars(
             args.png,

@@ -499,7 +499,7 @@ def bench_transport(argv: list[str] | None = None) -> int:
         with open(a.json, "w") as f:
             json.dump(results, f, indent=1, default=str)
     if a.png:
-        from .figures import bars
+        from wavegraph.benchmarks.figures import bars
 
         series = {}
         for t in transports:
