@@ -289,15 +289,25 @@ def train_main(argv: list[str]) -> int:
 
 def bench_main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="wavegraph bench tokenizer", description="evaluate the shipped tokenizer")
-    ap.add_argument("--weights", type=Path, default=WEIGHTS)
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--weights", type=Path, default=WEIGHTS, help="tokenizer weights (default: the shipped ones)")
+    ap.add_argument("--threads", type=positive(int), default=1)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
     from wavegraph.models import checkpoint
+    from wavegraph.pipeline.cli import unwritable
 
-    model = checkpoint.load(args.weights)
-    assert isinstance(model, EEGTokenizer), f"{args.weights} is not an EEGTokenizer checkpoint"
+    if args.json is not None and (why := unwritable(args.json)):  # a traceback after the evaluation before
+        ap.error(f"--json {args.json}: cannot write it ({why})")
+    torch.set_num_threads(args.threads)
+    try:  # a missing file or another model's weights were a CheckpointError / AssertionError traceback
+        model = checkpoint.load(args.weights)
+    except (checkpoint.CheckpointError, OSError) as e:
+        ap.error(f"--weights {args.weights}: {e}")
+    if not isinstance(model, EEGTokenizer):
+        ap.error(
+            f"--weights {args.weights} holds {type(model).__name__} weights, not an EEG tokenizer's; "
+            "give weights written by `wavegraph train tokenizer`"
+        )
     train = recordings()
     report = evaluate(model, [windows_of(x, model.cfg) for _, x in train], recordings(held_out=True), train[0][1])
     print(json.dumps(report, indent=2))

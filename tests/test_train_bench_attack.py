@@ -69,3 +69,19 @@ def test_stoi_says_its_shortest_input_instead_of_a_torch_error():
     with pytest.raises(ValueError, match=r"stoi needs at least 0\.395 s of audio \(6312 samples\)"):
         intelligibility.stoi(x, x)
     assert intelligibility.stoi(torch.randn(1, 6312), torch.randn(1, 6312)).shape == (1,)
+
+
+def test_bench_tokenizer_weights_threads_and_json_are_checked_before_the_evaluation(tmp_path, capsys):
+    """--weights missing: a CheckpointError traceback; another model's weights: an AssertionError; --threads 0:
+    torch's RuntimeError; --json a folder: IsADirectoryError after the whole evaluation."""
+    from wavegraph.benchmarks.tokenizer import bench_main
+
+    missing = tmp_path / "tok.safetensors"
+    err = _usage_error(bench_main, ["--weights", str(missing)], capsys)
+    assert f"--weights {missing}: " in err and "Traceback" not in err, err
+    err = _usage_error(bench_main, ["--weights", str(SHIPPED / "enhancer.safetensors")], capsys)
+    assert "holds Enhancer weights, not an EEG tokenizer's; give weights written by `wavegraph train tokenizer`" in err
+    assert "argument --threads: must be above 0" in _usage_error(bench_main, ["--threads", "0"], capsys)
+    assert f"--json {tmp_path}: cannot write it (it is a folder)" in _usage_error(
+        bench_main, ["--json", str(tmp_path)], capsys
+    )
