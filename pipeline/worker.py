@@ -87,6 +87,7 @@ from .transport import EdgeReceiver, EdgeSender
 log = logging.getLogger("wavegraph.worker")
 ORPHAN_DRAIN_S = 2.0  # without a parent, how long the graph may drain after it noticed
 LIVE_S = 0.5  # how often a worker sends its statistics so far when the parent has an observer
+TURN_CHUNKS = 8  # chunks one input delivers per turn before the others are read (markers beside a busy signal)
 
 
 class Aborted(Exception):
@@ -508,6 +509,7 @@ def _loop(
     open_rx = list(receivers)
     held: dict[int, Chunk] = {}  # index in receivers -> an end-of-stream frame awaiting confirmation
     last_report = last_live = 0.0
+    busy = False  # an input left chunks behind last turn (TURN_CHUNKS): read on without waiting on the others
     while (open_rx or ex.active_sources) and not ex.stop.aborted:
         for tx in senders:
             tx.flush(0)
@@ -518,13 +520,13 @@ def _loop(
         if live is not None and now - last_live >= LIVE_S:
             last_live = now
             live()
-        got = False
+        got = more = False
         for item in list(open_rx):
             rx, node_id, port, edge = item
             key = receivers.index(item)
             # Without local sources to read, wait a little on each input rather than spin.
-            wait = 0.0 if ex.active_sources else (0.05 if len(open_rx) == 1 else 0.002)
-            chunk = rx.recv(timeout=wait)
+            wait = 0.0 if ex.active_sources or busy else (0.05 if len(open_rx) == 1 else 0.002)
+            chunk, n = rx.recv(timeout=wait), 0
             while chunk is not None:
                 got = True
                 if key in held:  # a frame after an end-of-stream: that one was not the end
@@ -538,6 +540,12 @@ def _loop(
                     ex.deliver(node_id, port, chunk)
                 if ex.stop.aborted:
                     return
+                n += 1
+                # a busy input (a signal) was read until it ran dry, and the others (its markers) waited: a flat-out
+                # replay ran the signal over max_delay ahead, and epochs / ssvep_trial_decoder lost markers as late
+                if n >= TURN_CHUNKS:
+                    more = True
+                    break
                 chunk = rx.recv(timeout=0)
             eos, confirmed = held.get(key), link.ended.get(edge)
             if confirmed == SENDER_GONE:  # its process died: what came is all that will come
@@ -555,6 +563,7 @@ def _loop(
                     ex.deliver(node_id, port, eos)
                 else:
                     _reject_eos(rx)
+        busy = more
         if ex.active_sources or ex.stop:
             ex.step_sources()  # after a stop, this ends the sources
         elif not got and not open_rx:
