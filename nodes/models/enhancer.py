@@ -12,7 +12,8 @@ vad:  features (frames x 1, "speech_prob"), the speech probability of every 20 m
       + k * 10 ms (like the stft node); it is emitted once its newest block is in. Usable on its own; it declares
       the input's delay (a resampler's before the enhancer), which an `align` on it removes.
 Gap: a chunk with `gap` set starts a new segment: the model state, the partial block and the output samples still
-      held back are dropped (counted in `samples_dropped_at_gap`), so nothing on either side of a gap sees the other.
+      held back are dropped, so nothing on either side of a gap sees the other. `samples_dropped_at_gap` counts the
+      segment's input samples whose enhanced output never went out (its last 319, or fewer in a shorter segment).
 NaN/Inf: `nan_policy` (nodes/nanpolicy.py); the model never sees them (zeroed). Finite samples beyond +-INPUT_LIMIT
       (1e6; audio is +-1, or +-32768 in a float file written at int16 scale) are clipped to it and counted
       (`clipped_input`): a corrupt float WAV's 1e30 made the model's float32 state inf, and every later output NaN. Under `propagate` the output sample
@@ -306,7 +307,9 @@ class EnhancerNode(Node[EnhancerParams]):
             raise RuntimeError(_NOT_CONFIGURED)
         chunk = inputs["in"]
         if chunk.gap and self.t_first is not None:
-            dropped = self.held.size + self.pending.size
+            # the input samples whose enhanced output has not gone out (the last latency_samples of the segment:
+            # held back here, in the partial block and in the model's overlap-add), what finish() would have given
+            dropped = min(self.n_in, self.latency_samples)
             if dropped:
                 self.count("samples_dropped_at_gap", dropped)
             self.reset()
