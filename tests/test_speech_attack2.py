@@ -3,11 +3,15 @@ loop, and the spectral nodes on odd streams. Each test failed before its fix."""
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import numpy as np
 import pytest
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.spec import signal_spec
 
+ROOT = Path(__file__).resolve().parent.parent
 SR = 16000
 SPEC = signal_spec(SR, ["ch0"], "audio", "float32", "a.u.")
 
@@ -41,3 +45,31 @@ def test_samples_dropped_at_gap_counts_the_enhanced_audio_that_never_went_out(n_
     tail = ended.finish()["out"].data
     lost = min(n_before, tail.shape[1])  # of the flushed tail, only the part that follows the segment's own samples
     assert node.counters["samples_dropped_at_gap"] == lost == min(n_before, ended.latency_samples)
+
+
+def _folder_loop() -> str:
+    """docs/speech.md's loop over a folder of recordings, as written there."""
+    text = (ROOT / "docs" / "speech.md").read_text()
+    at = text.index("so a folder is a loop")
+    return text[text.index("```sh\n", at) + len("```sh\n") : text.index("```", text.index("```sh\n", at) + 5)]
+
+
+def test_the_docs_folder_loop_gives_each_recording_its_own_outputs(tmp_path):
+    """docs/speech.md's folder loop globs *.wav and *.flac but named each output by the stem alone: a folder holding
+    take1.wav and take1.flac (the same call kept twice) got one enhanced/take1.wav and one take1_vad.csv, the FLAC's
+    run silently replacing the WAV's (the graph's recorders overwrite). The loop is run here as written, with
+    `wavegraph` stubbed to list the paths each run would write."""
+    rec = tmp_path / "recordings"
+    rec.mkdir()
+    for name in ("take1.wav", "take1.flac", "my call.wav", "b.x.flac"):
+        (rec / name).write_bytes(b"")
+    stub = 'wavegraph() { for a in "$@"; do case "$a" in rec.path=*|vad.path=*|src.path=*) echo "$a";; esac; done; }\n'
+    done = subprocess.run(["bash", "-e", "-c", stub + _folder_loop()], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    srcs = [v.split("=", 1)[1] for v in lines if v.startswith("src.path=")]
+    outs = [v.split("=", 1)[1] for v in lines if v.startswith(("rec.path=", "vad.path="))]
+    assert sorted(srcs) == sorted(f"recordings/{p.name}" for p in rec.iterdir())  # every recording, once
+    assert len(outs) == 2 * len(srcs) and len(set(outs)) == len(outs), outs  # nothing written twice
+    assert all(Path(o).suffix in (".wav", ".flac", ".csv") for o in outs)  # formats the recorder writes
+    assert (tmp_path / "enhanced").is_dir()
