@@ -455,8 +455,10 @@ def main(argv: list[str] | None = None) -> int:
     args.methods = list(dict.fromkeys(args.methods))  # twice the same: its outputs were paired with other mixtures
     if args.noise and not args.clean:
         ap.error("--noise needs --clean (the held-out set brings its own noise)")
-    if args.checkpoint and not Path(args.checkpoint).expanduser().is_file():
-        ap.error(f"--checkpoint {args.checkpoint}: no such file")
+    from wavegraph.nodes.models.common import checkpoint_problem
+
+    if args.checkpoint and (why := checkpoint_problem(args.checkpoint)):  # a .pt was pydantic's error, printed whole
+        ap.error(f"--checkpoint {args.checkpoint}: {why}")
     from wavegraph.pipeline.cli import unwritable
 
     for option, path in (("--png", args.png), ("--json", args.json)):

@@ -19,6 +19,7 @@ from torch import nn
 
 from wavegraph import unwritable
 
+from .checkpoint_files import foreign
 from .conformer import ConformerConfig, ConformerEncoder
 from .eeg_tokenizer import EEGTokenizer, TokenizerConfig
 from .enhancer import Enhancer, EnhancerConfig
@@ -31,6 +32,7 @@ __all__ = [
     "KINDS",
     "build",
     "config_path",
+    "foreign",
     "load",
     "load_config",
     "load_weights",
@@ -125,8 +127,15 @@ def save(model: nn.Module, path) -> Path:
 def load_config(path) -> tuple[str, dict]:
     """(kind, config dict) from the JSON beside the weights file `path`."""
     cpath = config_path(path)
+    if Path(path).is_dir():
+        raise CheckpointError(f"{path} is a folder; give the weights file (.safetensors) in it")
+    if why := foreign(path):
+        raise CheckpointError(why)
     if not cpath.is_file():
-        raise CheckpointError(f"no model config {cpath} beside {path}; save checkpoints with models.checkpoint.save")
+        fix = (
+            "save checkpoints with models.checkpoint.save" if Path(path).exists() else "neither exists; check the path"
+        )
+        raise CheckpointError(f"no model config {cpath} beside {path}; {fix}")
     try:
         meta = json.loads(cpath.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -151,7 +160,7 @@ def load_weights(model: M, path, map_location="cpu") -> M:
     try:
         tensors = load_file(str(path), device=str(map_location))
     except (OSError, SafetensorError) as e:
-        raise CheckpointError(f"cannot read weights {path}: {e}") from e
+        raise CheckpointError(foreign(path) or f"cannot read weights {path}: {e}") from e
     expected = model.state_dict()
     missing = sorted(set(expected) - set(tensors))
     extra = sorted(set(tensors) - set(expected))

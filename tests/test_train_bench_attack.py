@@ -85,3 +85,34 @@ def test_bench_tokenizer_weights_threads_and_json_are_checked_before_the_evaluat
     assert f"--json {tmp_path}: cannot write it (it is a folder)" in _usage_error(
         bench_main, ["--json", str(tmp_path)], capsys
     )
+
+
+def test_a_pytorch_or_nemo_checkpoint_is_named_as_such_with_the_fix(tmp_path, capsys):
+    """A torch.save .pt (what NeMo / mamba_ssm / DeepFilterNet users have) was 'has no config m.json beside it; fix:
+    copy the .json along' (bench enhance: pydantic's whole ValidationError); with a .json beside it, safetensors'
+    'Error while deserializing header'. A .nemo (a tar) likewise."""
+    import io
+    import shutil
+    import tarfile
+
+    import torch
+    from wavegraph.benchmarks.enhance import main as bench_enhance
+    from wavegraph.models import checkpoint as ckpt
+
+    pt = tmp_path / "model.pt"
+    torch.save({"w": torch.zeros(3)}, pt)
+    nemo = tmp_path / "model.nemo"
+    with tarfile.open(nemo, "w") as tar:
+        info = tarfile.TarInfo("model_config.yaml")
+        tar.addfile(info, io.BytesIO(b""))
+    for path, what in ((pt, "a PyTorch checkpoint (torch.save"), (nemo, "a tar archive (a NeMo .nemo model?)")):
+        err = _usage_error(bench_enhance, ["--methods", "ours", "--checkpoint", str(path)], capsys)
+        assert f"--checkpoint {path}: is {what}" in err and "fix: give weights written by `wavegraph train`" in err
+        assert "ValidationError" not in err and "pydantic" not in err, err
+        shutil.copy(SHIPPED / "enhancer.json", path.with_suffix(".json"))  # a config beside it: the weights read
+        with pytest.raises(ckpt.CheckpointError, match=f"is {what[:12]}.*which wavegraph does not load"):
+            ckpt.load(path)
+    with pytest.raises(ckpt.CheckpointError, match="is a folder; give the weights file"):
+        ckpt.load(tmp_path)
+    with pytest.raises(ckpt.CheckpointError, match="no model config .* neither exists; check the path"):
+        ckpt.load(tmp_path / "typo.safetensors")

@@ -48,11 +48,25 @@ def _existing_file(path: str | None) -> str | None:
             raise ValueError(f"is a folder, not a weights file{where}; fix: give the weights file (.safetensors)")
         if not p.is_file():
             raise ValueError(f"does not exist{where}; fix: give the weights file (.safetensors, its .json beside it)")
+        from wavegraph.models.checkpoint_files import foreign
+
+        if why := foreign(p):  # a .pt was 'has no config m.json beside it; fix: copy the .json along'
+            raise ValueError(why.replace(f"{p} is ", "is ", 1).replace("; give", "; fix: give", 1))
         if p.suffix != ".json" and not p.with_suffix(".json").is_file():
             raise ValueError(f"has no config {p.with_suffix('.json').name} beside it; fix: copy the .json along")
     except OSError as e:  # a name too long, a folder we may not read
         raise ValueError(f"cannot be read ({e.strerror}); fix: give the weights file (.safetensors)") from None
     return str(p)
+
+
+def checkpoint_problem(path: str) -> str:
+    """Why `path` cannot be a model node's `checkpoint` ("" when it can), as the node's parameter check says it:
+    for commands that take a checkpoint outside a graph (bench enhance --checkpoint)."""
+    try:
+        _existing_file(path)
+    except ValueError as e:
+        return str(e)
+    return ""
 
 
 # A model node's `checkpoint`: None (the node's default, if any) or a file that exists, checked when the graph is
