@@ -33,14 +33,21 @@ edges:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from wavegraph import unwritable
+    from wavegraph.models.train_enhancer import positive  # --files 0: ZeroDivisionError; -2: 'files/s' below 0
     from wavegraph.pipeline.batch import plan, run_local, run_ray
     from wavegraph.pipeline.datasets import fetch
 
     ap = argparse.ArgumentParser(prog="wavegraph bench batch", description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument("--files", type=int, default=8)
+    ap.add_argument("--files", type=positive(int), default=8)
     ap.add_argument("--no-ray", action="store_true")
     ap.add_argument("--json", metavar="PATH")
     args = ap.parse_args(argv)
+    if args.json and (why := unwritable(args.json)):  # IsADirectoryError after every run before
+        ap.error(f"--json {args.json}: cannot write it ({why})")
+    from wavegraph.benchmarks.bench_checks import check_outputs
+
+    check_outputs(ap, ("--json", args.json))
     tmp = Path(tempfile.mkdtemp(prefix="wg-bench-batch-"))
     edf = fetch("eegmmidb-s001r02")
     for i in range(args.files):

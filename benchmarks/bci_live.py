@@ -252,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
         "--set", action="append", default=[], metavar="NODE.PARAM=VALUE", help="override a graph parameter (repeatable)"
     )
     args = ap.parse_args(argv)
+    from wavegraph.benchmarks.bench_checks import check_outputs
+
+    check_outputs(ap, ("--json", args.json))
     os.environ.setdefault("LSLAPICFG", str(ROOT / "configs" / "lsl_api.cfg"))
     with tempfile.TemporaryDirectory() as tmp:
         recording, overrides, config, span, spans = None, [], CONFIG, 2.0, []

@@ -212,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--per-mixture needs --snrs (the SNR-stratified set)")
     if args.against and not args.per_mixture:
         ap.error("--against needs --per-mixture")
+    from wavegraph.benchmarks.bench_checks import check_outputs
+
+    check_outputs(ap, ("--json", args.json))
     sampler = sd.TrainSampler(
         sd.load_corpus(synthetic=40), early_ms=50.0, real_fraction=0.6, noises=tuple(args.noises.split(","))
     )

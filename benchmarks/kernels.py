@@ -304,6 +304,9 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--tuned", metavar="JSON", help="add the configs a --sweep wrote as 'triton-tuned' rows")
     args = ap.parse_args(argv)
+    from wavegraph.benchmarks.bench_checks import check_outputs
+
+    check_outputs(ap, ("--png", args.png), ("--sweep", args.sweep))
     timings: dict[str, dict[str, float]] = {}
     device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():

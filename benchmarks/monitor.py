@@ -180,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
             f"--seconds {args.seconds:g} leaves no steady part to measure (it runs from 5 s after the start to "
             "2 s before the end of each run; shorter runs gave negative costs); give 10 or more (default 30)"
         )
+    from wavegraph.benchmarks.bench_checks import check_outputs
+
+    check_outputs(ap, ("--json", args.json))
     load = os.getloadavg()[0]
     tap = tap_cost()
     print(f"load average (1 min) at the start: {load:.2f} on {os.cpu_count()} cores")

@@ -138,6 +138,11 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--png", help="also draw the table (us per chunk, node vs bare) to a PNG")
     args = ap.parse_args(argv)
+    if not args.seconds * FS >= CHUNK or args.repeats < 1:  # `not >=`: a NaN too
+        ap.error(f"--seconds must be at least one chunk ({CHUNK / FS:g} s) and --repeats at least 1")
+    from wavegraph.benchmarks.bench_checks import check_outputs
+
+    check_outputs(ap, ("--png", args.png))
     n = int(args.seconds * FS)
     x = np.random.default_rng(0).standard_normal((N_CH, n)) * 1e-5
     chunks = [Chunk(np.ascontiguousarray(x[:, i : i + CHUNK]), t0=i / FS) for i in range(0, n, CHUNK)]

@@ -59,6 +59,13 @@ def main(argv=None) -> int:
     ap.add_argument("--chunk-ms", type=float, default=10.0)
     ap.add_argument("--png", help="also draw the lateness of every chunk to a PNG")
     args = ap.parse_args(argv)
+    if not (args.chunk_ms >= 1 and args.chunk_ms == int(args.chunk_ms)):  # the 1 kHz source: one sample per ms
+        ap.error(f"--chunk-ms must be a whole number of ms >= 1 (the source is 1 kHz), got {args.chunk_ms:g}")
+    if not args.seconds * 1e3 >= 2 * args.chunk_ms:  # the drift is measured between the first and last chunk
+        ap.error(f"--seconds must span at least two chunks ({2 * args.chunk_ms / 1e3:g} s), got {args.seconds:g}")
+    from wavegraph.benchmarks.bench_checks import check_outputs
+
+    check_outputs(ap, ("--png", args.png))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "pacing.yaml"
         path.write_text(GRAPH.replace("CHUNK", str(int(args.chunk_ms))).replace("SECONDS", str(args.seconds)))

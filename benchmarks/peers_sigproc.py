@@ -264,6 +264,9 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--json", help="write the figures to this file")
     args = ap.parse_args(argv)
+    from wavegraph.benchmarks.bench_checks import check_outputs
+
+    check_outputs(ap, ("--json", args.json))
     layouts = args.ezmsg_layout.split(",")
     vers = {p: version(p) for p in ("ezmsg", "ezmsg-sigproc", "ezmsg-baseproc", "numpy", "scipy")}
     print(", ".join(f"{k} {v}" for k, v in vers.items()) + f", Python {platform.python_version()}, 1 thread")

@@ -264,6 +264,9 @@ def main(argv=None) -> int:
         return modes[mode](a)
     if a.blocks < 1 or a.lat_n < 1 or a.warm < 0 or a.mbytes <= 0:
         p.error("--blocks, --lat-n, --mbytes must be positive and --warm >= 0")
+    from wavegraph.benchmarks.bench_checks import check_outputs
+
+    check_outputs(p, ("--json", a.json))
     return driver(a)
 
 

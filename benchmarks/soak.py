@@ -292,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-verify", action="store_true", help="skip reading the files back")
     ap.add_argument("--rejudge", metavar="JSON", help="judge and draw a saved run (its --json) again; no run")
     args = ap.parse_args(argv)
+    from wavegraph.benchmarks.bench_checks import check_outputs
+
+    check_outputs(ap, ("--png", args.png), ("--json", args.json))
     if args.rejudge:
         saved = json.loads(Path(args.rejudge).read_text())
         flat = judge(saved["curves"], saved["ended"])

@@ -40,6 +40,7 @@ import time
 
 import numpy as np
 import zmq
+from wavegraph.benchmarks.bench_checks import check_outputs
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.shm import ShmEdgeReceiver, ShmEdgeSender, shm_prefix
 from wavegraph.pipeline.spec import signal_spec
@@ -56,8 +57,8 @@ SPEC = signal_spec(1000.0, [f"ch{i}" for i in range(CHANNELS)])
 
 def _payload(size: int) -> np.ndarray:
     """A (channels, samples) float64 signal of exactly `size` bytes."""
-    if size % (CHANNELS * 8):
-        raise ValueError(f"payload size {size} is not a multiple of {CHANNELS * 8} bytes")
+    if size <= 0 or size % (CHANNELS * 8):
+        raise ValueError(f"payload size {size} is not a positive multiple of {CHANNELS * 8} bytes")
     return np.random.default_rng(size).standard_normal((CHANNELS, size // (CHANNELS * 8)))
 
 
@@ -413,6 +414,7 @@ def bench_transport(argv: list[str] | None = None) -> int:
         p.error(f"--sizes: {e}")
     if a.iters < 1 or a.rounds < 1 or a.mbytes <= 0:
         p.error("--iters, --rounds and --mbytes must be positive")
+    check_outputs(p, ("--json", a.json), ("--png", a.png))
 
     here = sorted(os.sched_getaffinity(0))
     cpus = (here[0], here[-1]) if a.pin else (None, None)

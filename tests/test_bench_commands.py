@@ -47,3 +47,58 @@ def test_kernels_script_draws_its_png(monkeypatch, tmp_path, capsys):
     )
     assert "gla_step" in capsys.readouterr().out
     assert png.stat().st_size > 1000
+
+
+def _main(module: str):
+    import importlib
+
+    mod = importlib.import_module(f"wavegraph.benchmarks.{module}")
+    return getattr(mod, "bench_transport" if module == "transport" else "main")
+
+
+# the cheapest run of each command that reaches its output, so that before the check the run ended in a traceback
+OUTPUTS = [
+    ("transport", ["--transports", "ipc", "--sizes", "64", "--iters", "100", "--no-throughput"], "--json"),
+    ("transport", ["--transports", "ipc", "--sizes", "64", "--iters", "100", "--no-throughput"], "--png"),
+    ("nodes", ["--seconds", "0.05", "--repeats", "1"], "--png"),
+    ("pacing", ["--seconds", "0.1"], "--png"),
+    ("kernels", ["--device", "cpu", "--repeats", "1", "--skip", "ref", "ref-chunked", "ref-seq"], "--png"),
+    ("monitor", ["--seconds", "10", "--mode", "one", "--repeat", "0"], "--json"),
+    ("batch", ["--files", "1", "--no-ray"], "--json"),
+    ("soak", ["--hours", "0.0003", "--formats", "npz", "--no-verify"], "--json"),
+    ("soak", ["--hours", "0.0003", "--formats", "npz", "--no-verify"], "--png"),
+    ("bci_live", ["--epochs", "1", "--speed", "4"], "--json"),
+    ("enhance_validation", ["models/weights/enhancer.safetensors", "--snrs", "5", "--per-snr", "1"], "--json"),
+    ("peers_ezmsg", ["--sizes", "64", "--blocks", "1", "--lat-n", "5", "--no-hotpath"], "--json"),
+    ("peers_timeflux", ["--sizes", "64", "--blocks", "1", "--lat-n", "5"], "--json"),
+    ("peers_sigproc", ["--sizes", "10", "--seconds", "0.1", "--repeats", "1"], "--json"),
+]
+
+
+@pytest.mark.parametrize(("module", "argv", "option"), OUTPUTS, ids=[f"{m}{o}" for m, _, o in OUTPUTS])
+def test_an_unwritable_output_is_refused_before_the_run(module, argv, option, tmp_path, capsys):
+    # `--json`/`--png` naming a folder (or a path that cannot be made) failed with IsADirectoryError /
+    # FileNotFoundError after the whole benchmark had run, its figures lost; now exit 2 before anything runs
+    with pytest.raises(SystemExit) as e:
+        _main(module)([*argv, option, str(tmp_path)])
+    assert e.value.code == 2
+    assert f"{option} {tmp_path}: cannot write (it is a folder)" in capsys.readouterr().err
+
+
+BAD_OPTIONS = [
+    ("transport", ["--transports", "ipc", "--sizes", "0", "--no-throughput"], "--sizes: payload size 0"),
+    ("nodes", ["--seconds", "0"], "--seconds must be at least one chunk"),
+    ("nodes", ["--seconds", "0.05", "--repeats", "0"], "--repeats at least 1"),
+    ("pacing", ["--seconds", "0"], "--seconds must span at least two chunks"),
+    ("pacing", ["--seconds", "0.2", "--chunk-ms", "0.5"], "--chunk-ms must be a whole number of ms >= 1"),
+]
+
+
+@pytest.mark.parametrize(("module", "argv", "says"), BAD_OPTIONS, ids=[f"{m} {' '.join(a)}" for m, a, _ in BAD_OPTIONS])
+def test_a_bad_option_value_is_refused_naming_it(module, argv, says, capsys):
+    # were tracebacks: memoryview cast (--sizes 0), "need at least one array to concatenate" (nodes --seconds 0),
+    # IndexError (--repeats 0, pacing --seconds 0), pacing's temporary graph file's chunk_size = 0 (--chunk-ms 0.5)
+    with pytest.raises(SystemExit) as e:
+        _main(module)(argv)
+    assert e.value.code == 2
+    assert says in capsys.readouterr().err

@@ -1,0 +1,30 @@
+"""Checks a benchmark makes before it runs, so that minutes of measuring are not lost to a traceback at the end:
+its output paths can be written, and the peer packages it compares against are installed (else: what to run)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from types import ModuleType
+
+from wavegraph import unwritable
+
+PEERS_SETUP = "bash benchmarks/peers_setup.sh"  # makes .venv-peers and .venv-mnelsl (docs/benchmarks.md)
+
+
+def check_outputs(ap: argparse.ArgumentParser, *options: tuple[str, object]) -> None:
+    """`ap.error` (exit 2) for the first (option, path) whose path cannot be written; None paths are not given."""
+    for option, path in options:
+        if path is not None and path != "" and (why := unwritable(str(path))):
+            ap.error(f"{option} {path}: cannot write ({why}); give a file path in a writable folder")
+
+
+def peer_module(name: str, script: str, package: str, venv: str = ".venv-peers") -> ModuleType:
+    """Import a peer's module, or exit with what to install and which interpreter runs `script` with it."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as e:
+        raise SystemExit(
+            f"{script}: cannot import {name} ({e}); it needs {package}, which is installed in {venv}, not in the "
+            f"project's .venv: run `{PEERS_SETUP}` once, then `{venv}/bin/python benchmarks/{script} ...`"
+        ) from None
