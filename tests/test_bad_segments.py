@@ -83,7 +83,7 @@ def feed(node, specs, x, events, sizes, lag):
         pos += n
     if k < len(events):
         outs.append(node.process({"events": Chunk(events[k:], t0=events[k, 0])}))
-    outs += [node.input_ended("events"), node.finish()]
+    outs += [node.input_ended("events"), *node.finish_all()]  # (the runtime calls finish_all)
     got = [o for o in outs if o]
     port = "out" if isinstance(node, Epochs) else "scores"
     data = np.concatenate([o[port].data for o in got]) if got else np.zeros((0,))

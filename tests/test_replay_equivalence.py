@@ -67,7 +67,7 @@ def test_markers_replayed_with_a_chunk_longer_than_max_delay_are_not_late(tmp_pa
             g.add("ssvep_trial_decoder", "src", "src.events", id="n", freqs=[6.0, 7.5], window=0.5, pre=0.2,
                   max_delay=0.5)  # fmt: skip
 
-    capture = ["n.events"] if node == "epochs" else ["n.out"]
+    capture = ["n.events"] if node == "epochs" else ["n.out", "n.scores"]
     ref = _replay(path, 7, add, capture)
     assert len(ref[capture[0]].data) == 5, ref[capture[0]].data
     for size in (1, 97, 640, 10_000):
@@ -123,3 +123,24 @@ def test_a_worker_reads_its_markers_beside_a_busy_signal_not_after_it():
     assert ex.got.count("in") == 500 and ex.got.count("events") == 1
     turn = getattr(worker, "TURN_CHUNKS", 8)
     assert ex.got.index("events") <= turn, f"the marker came after {ex.got.index('events')} signal chunks"
+
+
+# --- irregular rows of several times --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [7, 10_000])
+def test_each_trial_decision_is_recorded_at_its_own_marker_time(tmp_path, size):
+    """ssvep_trial_decoder's `scores` (irregular features: a chunk's rows share its t0) put every decision of one call
+    in one chunk stamped with the first marker's time: replayed in one chunk, the recorder's CSV wrote the trials at
+    0.9, 1.6, 2.2 and 3.1 s all at 0.3 s (and a chunking that decided two markers at once, the second at the first's
+    time). Each chunk now holds one marker time's decisions, the rest follow (finish_all at the end)."""
+    path = _slice(tmp_path, 4.0, *MARKERS)
+    g = GraphBuilder()
+    g.add("file_source", id="src", path=str(path), chunk_size=size)
+    g.add("ssvep_trial_decoder", "src", "src.events", id="n", freqs=[6.0, 7.5], window=0.5, pre=0.2)
+    g.add("recorder", "n.scores", id="rec", path=str(tmp_path / "scores.csv"))
+    out = g.run(capture=["n.out", "n.scores"])
+    np.testing.assert_array_equal(out["n.scores"].times, MARKERS[0])
+    np.testing.assert_array_equal(out["n.out"].data[:, 0], MARKERS[0])
+    t = np.loadtxt(tmp_path / "scores.csv", delimiter=",", skiprows=1)[:, 0]
+    np.testing.assert_array_equal(t, MARKERS[0])

@@ -66,6 +66,7 @@ from .common import CheckpointPath, Device, Threads, resolve_device, torch_threa
 from .ssvep_channels import core, missing_channels
 from .ssvep_checks import check_bands, check_freqs
 from .ssvep_flat import Moved, floor_of, is_flat, quiet, say_flat, say_short
+from .ssvep_ready import Ready
 from .ssvep_samples import Samples as _Samples  # (tests import it from here)
 
 
@@ -459,6 +460,7 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
         self._marked = -np.inf  # the newest marker onset that arrived (any code)
         self._markers_ended = False
         self._chunk = 0  # absolute index of the newest signal chunk's first sample (its markers may follow it)
+        self._ready = Ready(len(self._freqs))  # decisions to go out, one marker time per chunk
 
     def state_dict(self):
         return {
@@ -468,6 +470,7 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
             "marked": self._marked,
             "markers_ended": self._markers_ended,
             "chunk": self._chunk,
+            "ready": self._ready.state(),
         }
 
     def load_state_dict(self, state):
@@ -477,6 +480,7 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
         self._marked = float(state.get("marked", -np.inf))
         self._markers_ended = bool(state.get("markers_ended", False))
         self._chunk = min(int(state.get("chunk", self._buf.n_total)), self._buf.n_total)  # (older: no chunk held)
+        self._ready.load(state.get("ready", ()))
 
     def process(self, inputs):
         c = inputs.get("in")
@@ -528,6 +532,10 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
             self.count("after_end", len(self._pending))
             self._pending = []
         return out
+
+    def finish_all(self):
+        """finish(), then each marker time's decisions still held, in its own chunk (ssvep_ready.py)."""
+        return [self.finish(), *iter(self._ready.take, {})]
 
     def _decide(self, final: bool = False):
         b = self._buf
@@ -581,8 +589,8 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
             scores.append((self._predict(y[None], crops=k) if k else self._score(y[None]))[0])
             rows.append(t)
         self._pending = left
-        if not rows:
-            return {}
-        sc = np.asarray(scores)
-        ev = np.column_stack([rows, np.full(len(rows), self._size / self._rate), 1 + np.argmax(sc, axis=1)])
-        return {"out": Chunk(ev.astype(np.float64), rows[0]), "scores": Chunk(sc, rows[0])}
+        if rows:
+            sc = np.asarray(scores)
+            ev = np.column_stack([rows, np.full(len(rows), self._size / self._rate), 1 + np.argmax(sc, axis=1)])
+            self._ready.add(ev, sc)
+        return self._ready.take()  # one marker time per chunk: the rows of a chunk share its t0
