@@ -540,9 +540,11 @@ def main(argv=None) -> int:
         return _wg_sub(a)
     if a.blocks < 1 or a.lat_n < 1 or a.warm < 0 or a.mbytes <= 0:
         p.error("--blocks, --lat-n, --mbytes must be positive and --warm >= 0")
-    from wavegraph.benchmarks.bench_checks import check_outputs
+    from wavegraph.benchmarks.bench_checks import check_outputs, peer_module
 
     check_outputs(p, ("--json", a.json))
+    if ez is None:  # was AttributeError: 'NoneType' object has no attribute '__version__'
+        peer_module("ezmsg.core", "peers_ezmsg.py", "ezmsg 3.9.0")
     return driver(a)
 
 

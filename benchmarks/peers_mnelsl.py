@@ -358,8 +358,12 @@ def main(argv: list[str] | None = None) -> int:
     if a.role == "mne":
         consume_mne(a)
         return 0
-    import mne_lsl
-    import pylsl
+    from wavegraph.benchmarks.bench_checks import check_outputs, peer_module
+
+    check_outputs(ap, ("--json", a.json))
+    # was ModuleNotFoundError outside .venv-mnelsl
+    mne_lsl = peer_module("mne_lsl", "peers_mnelsl.py", "mne-lsl 1.14.0", ".venv-mnelsl")
+    pylsl = peer_module("pylsl", "peers_mnelsl.py", "pylsl 1.18.6", ".venv-mnelsl")
     import scipy
 
     consumers: list[tuple[str, float | None]] = [("wavegraph", None)]

@@ -264,9 +264,10 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--json", help="write the figures to this file")
     args = ap.parse_args(argv)
-    from wavegraph.benchmarks.bench_checks import check_outputs
+    from wavegraph.benchmarks.bench_checks import check_outputs, peer_module
 
     check_outputs(ap, ("--json", args.json))
+    peer_module("ezmsg.sigproc", "peers_sigproc.py", "ezmsg-sigproc 3.6.0")  # was PackageNotFoundError: ezmsg
     layouts = args.ezmsg_layout.split(",")
     vers = {p: version(p) for p in ("ezmsg", "ezmsg-sigproc", "ezmsg-baseproc", "numpy", "scipy")}
     print(", ".join(f"{k} {v}" for k, v in vers.items()) + f", Python {platform.python_version()}, 1 thread")

@@ -264,9 +264,11 @@ def main(argv=None) -> int:
         return modes[mode](a)
     if a.blocks < 1 or a.lat_n < 1 or a.warm < 0 or a.mbytes <= 0:
         p.error("--blocks, --lat-n, --mbytes must be positive and --warm >= 0")
-    from wavegraph.benchmarks.bench_checks import check_outputs
+    from wavegraph.benchmarks.bench_checks import check_outputs, peer_module
 
     check_outputs(p, ("--json", a.json))
+    for name, package in (("timeflux", "timeflux 0.16.1"), ("pandas", "pandas 3.1.1")):  # was ModuleNotFoundError
+        peer_module(name, "peers_timeflux.py", package)
     return driver(a)
 
 

@@ -72,6 +72,7 @@ OUTPUTS = [
     ("peers_ezmsg", ["--sizes", "64", "--blocks", "1", "--lat-n", "5", "--no-hotpath"], "--json"),
     ("peers_timeflux", ["--sizes", "64", "--blocks", "1", "--lat-n", "5"], "--json"),
     ("peers_sigproc", ["--sizes", "10", "--seconds", "0.1", "--repeats", "1"], "--json"),
+    ("peers_mnelsl", ["--seconds", "9"], "--json"),
 ]
 
 
@@ -102,3 +103,30 @@ def test_a_bad_option_value_is_refused_naming_it(module, argv, says, capsys):
         _main(module)(argv)
     assert e.value.code == 2
     assert says in capsys.readouterr().err
+
+
+PEERS = [
+    ("peers_ezmsg", ["--sizes", "64", "--blocks", "1", "--lat-n", "5", "--no-hotpath"], ["ezmsg", "ezmsg.core"], ""),
+    ("peers_timeflux", ["--sizes", "64", "--blocks", "1", "--lat-n", "5"], ["timeflux"], ""),
+    ("peers_sigproc", ["--sizes", "10", "--seconds", "0.1", "--repeats", "1"], ["ezmsg", "ezmsg.sigproc"], ""),
+    ("peers_mnelsl", ["--seconds", "9"], ["mne_lsl"], "mnelsl"),
+]
+
+
+@pytest.mark.parametrize(("module", "argv", "hidden", "venv"), PEERS, ids=[p[0] for p in PEERS])
+def test_a_peer_benchmark_without_its_peer_says_what_to_install(module, argv, hidden, venv, monkeypatch):
+    # run with the project's .venv (the peers live in .venv-peers / .venv-mnelsl): were AttributeError
+    # ('NoneType' object has no attribute '__version__'), ModuleNotFoundError and PackageNotFoundError tracebacks
+    import importlib
+
+    mod = importlib.import_module(f"wavegraph.benchmarks.{module}")
+    if module == "peers_ezmsg":
+        monkeypatch.setattr(mod, "ez", None)  # as its module-level `import ezmsg.core` leaves it without ezmsg
+    for name in hidden:
+        monkeypatch.setitem(sys.modules, name, None)  # import raises ImportError
+    with pytest.raises(SystemExit) as e:
+        mod.main(argv)
+    message = str(e.value.code)
+    script = f"benchmarks/{module}.py"
+    assert f"cannot import {hidden[-1]}" in message and "bash benchmarks/peers_setup.sh" in message
+    assert f".venv-{venv or 'peers'}/bin/python {script}" in message
