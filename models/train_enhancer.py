@@ -29,24 +29,9 @@ from wavegraph import unwritable
 
 from . import checkpoint as ckpt
 from . import speech_data as sd
+from .cli_args import positive
 from .enhancer import Enhancer, EnhancerConfig, enhancer_loss, si_sdr
 from .enhancer_loss import min_example_samples
-
-
-def positive(kind):
-    """An argparse type: a finite number above 0 (`--batch 0` failed after the 20 s of data preparation with
-    numpy's 'need at least one array to stack' traceback)."""
-
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a {kind.__name__}: {text!r}") from None
-        if not (0 < value < float("inf")):
-            raise argparse.ArgumentTypeError(f"must be above 0, got {text!r}")
-        return value
-
-    return parse
 
 
 def _parser() -> argparse.ArgumentParser:

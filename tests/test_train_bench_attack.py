@@ -116,3 +116,17 @@ def test_a_pytorch_or_nemo_checkpoint_is_named_as_such_with_the_fix(tmp_path, ca
         ckpt.load(tmp_path)
     with pytest.raises(ckpt.CheckpointError, match="no model config .* neither exists; check the path"):
         ckpt.load(tmp_path / "typo.safetensors")
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["--files", "0"], "argument --files: must be above 0"),  # ZeroDivisionError after the runs
+        (["--files", "-2"], "argument --files: must be above 0"),  # '-2 files in 0.0 s = -154.88 files/s', exit 0
+    ],
+)
+def test_bench_batch_refuses_a_file_count_below_one(argv, says, tmp_path, capsys):
+    from wavegraph.benchmarks.batch import main
+
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    assert says.replace("{tmp}", str(tmp_path)) in _usage_error(main, ["--no-ray", *argv], capsys)
