@@ -130,3 +130,35 @@ def test_a_peer_benchmark_without_its_peer_says_what_to_install(module, argv, hi
     script = f"benchmarks/{module}.py"
     assert f"cannot import {hidden[-1]}" in message and "bash benchmarks/peers_setup.sh" in message
     assert f".venv-{venv or 'peers'}/bin/python {script}" in message
+
+
+def test_peers_mnelsl_refuses_a_settle_past_its_window(capsys):
+    # `peers_mnelsl.py --seconds 2` (a short run of the docs' command) kept the default --settle 8: after the
+    # whole run, ValueError "zero-size array to reduction operation maximum"; now exit 2 before it, naming both
+    from wavegraph.benchmarks.peers_mnelsl import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["--seconds", "2"])
+    assert e.value.code == 2
+    assert "--settle 8" in capsys.readouterr().err
+
+
+def test_peers_mnelsl_analysis_with_nothing_settled_is_no_crash():
+    # the window check above relies on the consumer's first sample coming early; a late one left nothing to compare
+    import numpy as np
+    from wavegraph.benchmarks.peers_mnelsl import PUSH, analyse
+
+    rate, n = 100.0, 400
+    x = np.zeros((2, n), dtype=np.float32)
+    pushed = np.arange(0, n, PUSH) / rate
+    rec = {
+        "ts": np.arange(n) / rate,  # per sample
+        "arrival": pushed + 0.001,  # per block of PUSH samples
+        "n": np.full(len(pushed), PUSH),
+        "cpu": np.linspace(0.0, 0.1, len(pushed)),
+        "data": x.astype(np.float64),
+        "sos": np.zeros((2, 6)),
+    }
+    prod = {"t0": 0.0, "pushed": pushed}
+    out = analyse(rec, prod, x, rate, seconds=2.0, settle=3.5, mne=True)
+    assert np.isnan(out["max_err_rel"]) and out["lost"] == 0
