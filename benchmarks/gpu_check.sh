@@ -37,7 +37,8 @@ if [ -n "${PEERS_SRC:-}" ]; then
 fi
 step device $PY - <<'PYEOF'
 import torch
-assert torch.cuda.is_available(), "no CUDA device visible"
+if not torch.cuda.is_available():
+    raise SystemExit(f"no CUDA device visible (torch {torch.__version__}, built for CUDA {torch.version.cuda})")
 import triton
 p = torch.cuda.get_device_properties(0)
 print(f"device: {p.name}, {p.multi_processor_count} SMs, {p.total_memory / 2**30:.0f} GiB; torch {torch.__version__}, "
@@ -49,6 +50,12 @@ for _ in range(3):
 ms = triton.testing.do_bench(lambda: y.copy_(x), warmup=50, rep=300, return_mode="median")
 print(f"device-to-device copy: {2 * x.numel() * 4 / ms / 1e6:.0f} GB/s (bytes read + written, median)")
 PYEOF
+if [ "$status" != 0 ]; then # every step below needs the GPU: a traceback each (tests, gla_model, sweep, bench)
+    [ -z "${peers_pid:-}" ] || kill "$peers_pid" 2>/dev/null
+    echo "gpu_check.sh is for a CUDA machine (torch built with CUDA, a GPU visible); without one," \
+        "'.venv/bin/python benchmarks/kernels.py' times the reference forms on the CPU (docs/benchmarks.md, Kernels)" >&2
+    exit "$status"
+fi
 # the Triton kernels compiled for the GPU vs the reference on the same device
 step tests env WAVEGRAPH_KERNEL_TEST_DEVICE=cuda $PY -m pytest -x -q -p no:cacheprovider tests/test_kernels_triton.py
 # dispatch on CUDA tensors picks Triton; the GLA model agrees between backends on the GPU

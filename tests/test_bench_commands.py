@@ -162,3 +162,25 @@ def test_peers_mnelsl_analysis_with_nothing_settled_is_no_crash():
     prod = {"t0": 0.0, "pushed": pushed}
     out = analyse(rec, prod, x, rate, seconds=2.0, settle=3.5, mne=True)
     assert np.isnan(out["max_err_rel"]) and out["lost"] == 0
+
+
+def test_gpu_check_on_a_machine_without_cuda_stops_after_saying_so(tmp_path):
+    # docs: `PEERS_SRC=.whl OUT=/tmp/gpu bash benchmarks/gpu_check.sh`; without a GPU, an AssertionError, then four
+    # more steps each failing with its own traceback ("Torch not compiled with CUDA enabled", argparse errors)
+    import os
+    import subprocess
+
+    if os.path.exists("/dev/nvidia0"):  # (not torch.cuda here: importing torch alone takes a second)
+        pytest.skip("a CUDA machine runs the whole script")
+    fake = tmp_path / "fake" / "torch"  # torch as a CPU-only build answers, without the second its import takes
+    (fake / "cuda").mkdir(parents=True)
+    (fake / "__init__.py").write_text("from . import cuda, version\n__version__ = '2.13.0+cpu'\n")
+    (fake / "cuda" / "__init__.py").write_text("def is_available():\n    return False\n")
+    (fake / "version.py").write_text("cuda = None\n")
+    env = {"PATH": "/usr/bin:/bin", "OUT": str(tmp_path), "PY": sys.executable, "PYTHONPATH": str(fake.parent)}
+    p = subprocess.run(
+        ["bash", str(ROOT / "benchmarks" / "gpu_check.sh")], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert p.returncode == 1
+    assert "no CUDA device visible" in p.stdout and "Traceback" not in p.stdout + p.stderr
+    assert "=== tests" not in p.stdout and "gpu_check.sh is for a CUDA machine" in p.stderr
