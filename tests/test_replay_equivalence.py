@@ -144,3 +144,36 @@ def test_each_trial_decision_is_recorded_at_its_own_marker_time(tmp_path, size):
     np.testing.assert_array_equal(out["n.out"].data[:, 0], MARKERS[0])
     t = np.loadtxt(tmp_path / "scores.csv", delimiter=",", skiprows=1)[:, 0]
     np.testing.assert_array_equal(t, MARKERS[0])
+
+
+# --- a recording's round trip -------------------------------------------------------------------------------------
+
+
+def _epochs_file(tmp_path):
+    """3 epochs of the real SSVEP recording (ssvepy, 256 Hz), 3 channels, 1 s each: replayed back to back, the
+    chunks of epochs 2 and 3 flagged gap at times that do not jump."""
+    import mne
+
+    epochs = mne.read_epochs(dataset("ssvepy-epochs"), preload=False, verbose="error")[:3]
+    epochs = epochs.load_data().pick(["O1", "Oz", "O2"]).crop(0, 1.0 - 1 / 256)
+    path = tmp_path / "three-epo.fif"
+    epochs.save(path, verbose="error")
+    return path
+
+
+def test_a_csv_recording_replays_the_gaps_whose_time_did_not_jump(tmp_path):
+    """A CSV's `t` column shows a gap whose time jumped, but not the gaps of an epochs file replayed back to back (or a
+    concatenated recording's boundary), and the recorder dropped its chunk log at close: the replay of the CSV had no
+    gap, and an epochs / ssvep decoder downstream cut windows across the epochs. The recorder keeps the log for a CSV
+    with gaps, and file_source flags those chunks gap from it, as it does for an NPZ."""
+    src = _epochs_file(tmp_path)
+    g = GraphBuilder()
+    g.add("file_source", id="src", path=str(src), chunk_size=61)
+    g.add("recorder", "src", id="rec", path=str(tmp_path / "rec.csv"))
+    orig = g.run(capture=["src.out"])["src.out"]
+    assert len(orig.gaps) == 2
+    back = _replay(tmp_path / "rec.csv", 61, lambda g: None, ["src.out"])["src.out"]
+    np.testing.assert_array_equal(back.data, orig.data)
+    np.testing.assert_array_equal(back.times, orig.times)
+    assert back.gaps == orig.gaps
+    assert back.spec.channel_names == orig.spec.channel_names

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from wavegraph.pipeline.spec import StreamSpec
 
+from .chunk_times import chunk_log_rows
+
 NOT_WRITTEN = {  # formats users ask for that the recorder does not write: what to do instead
     (".parquet", ".pq", ".feather", ".arrow"): " (Parquet/Arrow is not written, docs/nodes.md: record to .csv or .npz, "
     "then pandas.read_csv(path).to_parquet(...))",
@@ -29,7 +31,11 @@ WRITE_FIXES = {  # what to do when a recorder's write fails so
 def gaps_unmarked(path: Path, fmt: str, gaps: list[int], rate: float) -> bool:
     """WAV, FLAC and NPZ hold samples back to back and no mark: a gap (samples missing, a dropout) left no trace, the
     time after it wrong by its length. Their chunk log, `<path>.chunks.csv` (each chunk's t0, length and gap flag), is
-    then kept and said (True)."""
+    then kept and said (True). A CSV's `t` column shows a gap whose time jumped (a dropout, a restart), not one that
+    did not (the epochs of an epochs file replayed back to back, a concatenated recording's boundary): its log is kept
+    then too (True, unsaid), and file_source flags those chunks `gap` from it (nodes/io/table_reader.py); they were lost."""
+    if gaps and fmt == "csv":
+        return _gap_in_time(path.with_name(path.name + ".chunks.csv"), rate)
     if not gaps or fmt not in ("wav", "flac", "npz"):
         return False
     at = ", ".join(f"{g / rate:.6g} s" if rate else f"row {g}" for g in gaps[:3]) + (" ..." if len(gaps) > 3 else "")
@@ -43,6 +49,21 @@ def gaps_unmarked(path: Path, fmt: str, gaps: list[int], rate: float) -> bool:
         path.name,
     )
     return True
+
+
+def _gap_in_time(log: Path, rate: float) -> bool:
+    """Whether a chunk flagged gap in the chunk log starts where the chunk before it ended (as file_source's CSV reader
+    tells a gap from the `t` column: off by more than half a sample and 50 ms), so the CSV's times do not show it."""
+    if not rate > 0 or not log.exists():
+        return False
+    end = None
+    for t0, n, gap in chunk_log_rows(log):
+        if n <= 0:
+            continue
+        if gap and end is not None and abs(t0 - end) <= max(0.5 / rate, 0.05):
+            return True
+        end = t0 + n / rate
+    return False
 
 
 def say_edf_losses(path: Path, spec: StreamSpec, bids: bool) -> None:

@@ -12,7 +12,8 @@ A signal stream recorded to CSV or NPZ replays with the samples, channel names a
          the `t` column, the rate from its steps (the ratio of whole numbers, p/q with q <= 1000, within 1 ppm of
          them, else the steps' own), a step off the rate by more than half a sample and 50 ms (lsl_inlet's
          gap_tolerance: a gap the recorder received, a clock that jumped; not a live inlet's jitter) flags the chunk
-         there `gap`. CSV keeps no channel type or unit: the channels are `misc`, in the file's values. The file is
+         there `gap`, and so does the recorder's chunk log beside it (`<path>.chunks.csv`, kept after a gap) where a
+         gap's time did not jump (an epochs file's epochs back to back). CSV keeps no channel type or unit: the channels are `misc`, in the file's values. The file is
          parsed whole at configure (text is 2-3 times the size of the samples).
 
 Feature, token and event recordings (NPZ kind other than signal; CSV `t,f0,...` of a features stream is a signal's
@@ -242,6 +243,9 @@ class CsvReader(_Reader):
             self.sfreq = nice_rate((run[1] - run[0]) / (self.t[run[1]] - self.t[run[0]]))
         off = np.abs(steps - 1 / self.sfreq) > max(0.5 / self.sfreq, 0.05)  # (a live inlet's chunk times jitter)
         self.breaks = np.flatnonzero(off).astype(np.int64) + 1
+        # a gap whose time did not jump (an epochs file's epochs back to back) shows only in the recorder's chunk log
+        logged = logged_gaps(path.with_name(path.name + ".chunks.csv"), self.n_times, f"file_source: {path}")
+        self.breaks = np.union1d(self.breaks, logged).astype(np.int64)
 
     def time_of(self, index: int) -> float:
         return (
@@ -252,6 +256,33 @@ class CsvReader(_Reader):
 
     def get(self, picks, start, stop):
         return self.data[picks, start:stop]
+
+
+def logged_gaps(log: Path, n_times: int, what: str) -> np.ndarray:
+    """The sample positions of the chunks flagged gap in a recorder's chunk log (`<path>.chunks.csv`); none without
+    one, or from a log that counts another number of samples than the recording (said)."""
+    if not log.exists():
+        return np.zeros(0, np.int64)
+    gaps, total = [], 0
+    try:
+        for _, n, gap in chunk_log_rows(log):
+            if gap and total and n > 0:
+                gaps.append(total)
+            total += max(n, 0)
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        _log.warning("%s: cannot read its chunk log %s (%s): its gaps are those of its times", what, log, e)
+        return np.zeros(0, np.int64)
+    if total != n_times:
+        _log.warning(
+            "%s: its chunk log %s counts %d samples, the file holds %d: the log is not this recording's (delete it, or "
+            "put the recording's own beside it)",
+            what,
+            log.name,
+            total,
+            n_times,
+        )
+        return np.zeros(0, np.int64)
+    return np.asarray(gaps, np.int64)
 
 
 def _longest_run(steps: np.ndarray, step: float) -> tuple[int, int]:
