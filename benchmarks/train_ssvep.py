@@ -29,6 +29,7 @@ and the checkpoint holds the 3 models, which decide on their mean softmax (model
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -279,7 +280,7 @@ def train_recording(args) -> int:
     mapping = parse_markers(args.marker)
     freqs = [float(f) for f in args.freqs]
     init = None
-    init_path = Path(args.init) if args.init else global_path(args.window, len(freqs))
+    init_path = Path(args.init).expanduser() if args.init else global_path(args.window, len(freqs))
     if not args.no_init and init_path.is_file():
         try:
             init = dnn.first_member(dnn.load(init_path)[0])  # an ensemble checkpoint: its first run
@@ -483,6 +484,16 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--freqs: a decoder needs at least 2 stimulus frequencies")
     if not 0 < args.window <= 30 or not 0 <= args.delay <= 5 or args.pre < 0 or args.steps < 1 or args.shifts < 0:
         ap.error("--window must be in (0, 30] s, --delay in [0, 5] s, --pre >= 0, --steps >= 1, --shifts >= 0")
+    # --step -1 took a window at every sample (2592 of 12 markers); nan: 'cannot convert float NaN to integer'
+    if args.step is not None and not 0 < args.step < math.inf:
+        ap.error(f"--step {args.step:g}: seconds between windows, above 0 (or leave it out: --shifts)")
+    if not math.isfinite(args.pre):
+        ap.error(f"--pre {args.pre:g}: the filter's pre-roll in seconds, >= 0")
+    if args.init and args.no_init:
+        ap.error("--init and --no-init: give one (--no-init trains from scratch)")
+    if args.init and not Path(args.init).expanduser().is_file():  # was left out: the model trained from scratch
+        what = "is a folder" if Path(args.init).expanduser().is_dir() else "does not exist"
+        ap.error(f"--init {args.init}: {what}; give a checkpoint of `wavegraph train ssvep` (or --no-init)")
     try:
         parse_markers(args.marker)
     except ValueError as e:

@@ -130,3 +130,25 @@ def test_bench_batch_refuses_a_file_count_below_one(argv, says, tmp_path, capsys
 
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     assert says.replace("{tmp}", str(tmp_path)) in _usage_error(main, ["--no-ray", *argv], capsys)
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["--init", "{tmp}/typo.safetensors"], "--init {tmp}/typo.safetensors: does not exist; give a checkpoint"),
+        (["--init", "{tmp}"], "--init {tmp}: is a folder"),
+        (["--init", "{tmp}/typo.safetensors", "--no-init"], "--init and --no-init: give one"),
+        (["--step", "-1"], "--step -1: seconds between windows, above 0"),  # a window at every sample
+        (["--step", "nan"], "--step nan: seconds between windows"),  # 'cannot convert float NaN to integer'
+        (["--pre", "nan"], "--pre nan: the filter's pre-roll"),  # same
+    ],
+)
+def test_train_ssvep_init_and_window_options_are_checked(argv, says, tmp_path, capsys):
+    """A --init that does not exist (a typo) was left out without a word: the model was trained from scratch."""
+    from wavegraph.benchmarks.train_ssvep import main
+
+    rec = tmp_path / "calib_raw.fif"  # never read: the checks come first
+    rec.touch()
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    err = _usage_error(main, [str(rec), "--freqs", "8", "10", *argv, "--out", str(tmp_path / "s.safetensors")], capsys)
+    assert says.replace("{tmp}", str(tmp_path)) in err, err
