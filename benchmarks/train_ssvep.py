@@ -48,6 +48,7 @@ from .ssvep_recording import (
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "weights"
 GLOBAL_WINDOWS = (0.2, 0.4, 0.6, 1.0, 2.0)
+DEFAULT_OUT = "ssvep_dnn.safetensors"  # a recording's model, when no --out is given
 GLOBAL_SNRS = (-20.0, -15.0, -10.0)
 
 
@@ -500,7 +501,13 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(str(e))
     from wavegraph.models.checkpoint import out_problem
 
-    args.out = args.out or "ssvep_dnn.safetensors"
+    if args.out is None:  # the default: a second calibration (another subject) replaced the first one's model unsaid
+        args.out = DEFAULT_OUT
+        if Path(DEFAULT_OUT).exists():
+            ap.error(
+                f"no --out, and {DEFAULT_OUT} (the default) is already here, a model of an earlier calibration?; "
+                f"give --out NAME.safetensors (e.g. subject02.safetensors), or --out {DEFAULT_OUT} to replace it"
+            )
     if why := out_problem(args.out):  # checked before minutes of training, not after (`--out x.json` too)
         ap.error(f"--out {args.out}: {why}")
     return train_recording(args)

@@ -152,3 +152,25 @@ def test_train_ssvep_init_and_window_options_are_checked(argv, says, tmp_path, c
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     err = _usage_error(main, [str(rec), "--freqs", "8", "10", *argv, "--out", str(tmp_path / "s.safetensors")], capsys)
     assert says.replace("{tmp}", str(tmp_path)) in err, err
+
+
+def test_train_ssvep_without_out_does_not_replace_an_earlier_model(tmp_path, monkeypatch, capsys):
+    """Without --out the model goes to ./ssvep_dnn.safetensors: a second calibration (the next subject) replaced the
+    first one's model there without a word. Given as --out, it is replaced as asked."""
+    from wavegraph.benchmarks import train_ssvep
+
+    monkeypatch.chdir(tmp_path)
+    earlier = tmp_path / "ssvep_dnn.safetensors"
+    earlier.write_bytes(b"subject 1")
+    rec = tmp_path / "calib_raw.fif"
+    rec.touch()
+    err = _usage_error(train_ssvep.main, [str(rec), "--freqs", "8", "10"], capsys)
+    assert "no --out, and ssvep_dnn.safetensors (the default) is already here" in err, err
+    assert "give --out NAME.safetensors (e.g. subject02.safetensors), or --out ssvep_dnn.safetensors" in err, err
+    assert earlier.read_bytes() == b"subject 1"
+    monkeypatch.setattr(train_ssvep, "train_recording", lambda args: args.out)
+    assert (
+        train_ssvep.main([str(rec), "--freqs", "8", "10", "--out", "ssvep_dnn.safetensors"]) == "ssvep_dnn.safetensors"
+    )
+    earlier.unlink()
+    assert train_ssvep.main([str(rec), "--freqs", "8", "10"]) == "ssvep_dnn.safetensors"
