@@ -177,3 +177,29 @@ def test_a_csv_recording_replays_the_gaps_whose_time_did_not_jump(tmp_path):
     np.testing.assert_array_equal(back.times, orig.times)
     assert back.gaps == orig.gaps
     assert back.spec.channel_names == orig.spec.channel_names
+
+
+@pytest.mark.parametrize("name", ["rec.wav", "rec.flac"])
+def test_a_wav_or_flac_recording_replays_its_gaps_and_chunk_times_from_its_chunk_log(tmp_path, name):
+    """WAV and FLAC hold samples back to back; the recorder keeps each chunk's time and gap flag in
+    `<path>.chunks.csv` and says so, but file_source replayed them from 0 at the rate: the gaps were lost and every
+    time after a dropout was early by its length (here 3 s). It now reads the log, as it does for an NPZ."""
+    from wavegraph.nodes.io.recorder import Recorder
+    from wavegraph.pipeline.spec import signal_spec
+
+    src = _epochs_file(tmp_path)
+    orig = _replay(src, 64, lambda g: None, ["src.out"])["src.out"]  # 3 real epochs: gaps at 1 s and 2 s, no jump
+    x = np.asarray(orig.data) / np.abs(orig.data).max() * 0.5  # (within +-1: an audio file's range)
+    rec = Recorder(path=str(tmp_path / name))
+    rec.configure({"in": signal_spec(256.0, ["O1", "Oz", "O2"], "audio", units="a.u.")})
+    rec.process({"in": Chunk(x[:, :256], t0=0.0)})
+    rec.process({"in": Chunk(x[:, 256:512], t0=1.0, gap=True)})
+    rec.process({"in": Chunk(x[:, 512:], t0=5.0, gap=True)})  # 3 s of samples missing before it
+    rec.finish()
+    rec.close()
+    back = _replay(tmp_path / name, 64, lambda g: None, ["src.out"])["src.out"]
+    assert back.gaps == [1.0, 5.0]
+    np.testing.assert_array_equal(
+        back.times[[0, 255, 256, 511, 512, 767]], [0, 255 / 256, 1, 511 / 256, 5, 5 + 255 / 256]
+    )
+    np.testing.assert_allclose(back.data, x, atol=1e-6)

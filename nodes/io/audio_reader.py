@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from .readers import Dtype, _no_events, _readable, _Reader
+from .logged_times import LoggedTimes
+from .readers import Dtype, _no_events, _readable
 
 _PCM_CONTAINERS = ("WAV", "WAVEX", "RF64", "W64", "AIFF", "AU", "CAF", "RAW")  # frames counted from the file's size
 
@@ -114,7 +115,7 @@ class _From:
         self.f.close()
 
 
-class AudioReader(_Reader):
+class AudioReader(LoggedTimes):
     """An audio file soundfile reads, float32 (or float64) in [-1, 1], channels ch0, ch1, ..."""
 
     def __init__(self, path: Path, dtype: Dtype):
@@ -159,6 +160,7 @@ class AudioReader(_Reader):
         self.ch_types = ["audio"] * self.file.channels
         self.units = "a.u."
         self.events = _no_events()
+        self._chunk_log(path)  # the recorder's WAV / FLAC of a stream with gaps: its chunk times (logged_times.py)
 
     def _read_frame(self, k: int) -> None:
         """Decode frame k - 1 (raises where the data ends or breaks)."""

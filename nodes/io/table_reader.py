@@ -34,6 +34,7 @@ import numpy as np
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from .chunk_times import chunk_log_rows
+from .logged_times import LoggedTimes
 from .readers import _no_events, _Reader
 
 _log = logging.getLogger("wavegraph.file_source")
@@ -64,7 +65,7 @@ def nice_rate(rate: float) -> float:
     return float(near) if abs(float(near) - rate) <= 1e-6 * rate else rate
 
 
-class NpzReader(_Reader):
+class NpzReader(LoggedTimes):
     """A recorder's .npz: keys `data` and `spec` (and `t0`)."""
 
     def __init__(self, path: Path):
@@ -100,48 +101,7 @@ class NpzReader(_Reader):
         self.units, self.bads = spec.units, tuple(spec.bads)
         self.meas_date, self.first_time = spec.meas_date, spec.first_time
         self.events = _no_events()
-        self.starts, self.t0s = np.zeros(1, np.int64), np.array([t0])
-        self._chunk_log(path.with_name(path.name + ".chunks.csv"))
-
-    def _chunk_log(self, log: Path) -> None:
-        """Each recorded chunk's t0 and gap flag from the recorder's `<path>.chunks.csv` (complete lines only)."""
-        if not log.exists() or not self.sfreq > 0:
-            return
-        starts, t0s, gaps, total = [], [], [], 0
-        try:
-            for t0, n, gap in chunk_log_rows(log):
-                if n <= 0:
-                    continue
-                if not np.isfinite(t0):  # a chunk without a time: on from the one before
-                    t0 = t0s[-1] + (total - starts[-1]) / self.sfreq if t0s else self.t0 + total / self.sfreq
-                starts.append(total)
-                t0s.append(t0)
-                if gap and total:
-                    gaps.append(total)
-                total += n
-        except (OSError, ValueError, UnicodeDecodeError) as e:
-            _log.warning("%s: cannot read its chunk log %s (%s): replayed from its t0", self.what_of(log), log, e)
-            return
-        if total != self.n_times or not starts:
-            _log.warning(
-                "%s: its chunk log %s counts %d samples, the file holds %d: the log is not this recording's; "
-                "replayed from its t0 at the rate (delete the log, or put the recording's own beside it)",
-                self.what_of(log),
-                log.name,
-                total,
-                self.n_times,
-            )
-            return
-        self.starts, self.t0s = np.array(starts, np.int64), np.array(t0s, np.float64)
-        self.breaks = np.array(gaps, np.int64)
-
-    @staticmethod
-    def what_of(log: Path) -> str:
-        return f"file_source: {log.with_name(log.name.removesuffix('.chunks.csv'))}"
-
-    def time_of(self, index: int) -> float:
-        k = max(int(np.searchsorted(self.starts, index, side="right")) - 1, 0)
-        return float(self.t0s[k]) + (index - int(self.starts[k])) / self.sfreq
+        self._chunk_log(path)  # each chunk's time and the gaps, from the log beside it (logged_times.py)
 
     def get(self, picks, start, stop):
         return np.asarray(self.data[picks, start:stop], dtype=np.float64)
