@@ -202,6 +202,8 @@ def train_main(argv: list[str]) -> int:
     from wavegraph.models.checkpoint import out_problem
     from wavegraph.pipeline.cli import unwritable
 
+    if args.batch * args.frames < 2:  # torch's 'Expected more than 1 value per channel when training' after the data
+        ap.error("--batch 1 --frames 1: a step needs 2 frames or more (the encoder's batch norm); give --batch 2")
     if why := out_problem(args.out):  # before the training: the save at its end failed, the run lost
         ap.error(f"--out {args.out}: {why}")
     if args.report is not None and (why := unwritable(str(args.report))):

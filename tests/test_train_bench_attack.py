@@ -174,3 +174,14 @@ def test_train_ssvep_without_out_does_not_replace_an_earlier_model(tmp_path, mon
     )
     earlier.unlink()
     assert train_ssvep.main([str(rec), "--freqs", "8", "10"]) == "ssvep_dnn.safetensors"
+
+
+def test_train_tokenizer_refuses_a_step_of_one_frame(tmp_path, capsys):
+    """--batch 1 --frames 1 read the data (9 s) and failed at step 1 with torch's 'Expected more than 1 value per
+    channel when training' (the encoder's batch norm over one frame)."""
+    from wavegraph.benchmarks.tokenizer import train_main
+
+    argv = ["--steps", "1", "--batch", "1", "--frames", "1", "--out", str(tmp_path / "t.safetensors")]
+    assert "a step needs 2 frames or more (the encoder's batch norm); give --batch 2" in _usage_error(
+        train_main, argv, capsys
+    )
