@@ -268,6 +268,21 @@ def _excerpt(src: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     return looped[start : start + n]
 
 
+def _refuse_shared(cleans: list[Path], noises: list[Path], clean_dir: str, noise_dir: str) -> None:
+    """BenchError when a noise file is also a clean file (--noise the --clean folder, or a folder in it): the speech
+    was mixed with itself, a '0 dB' mixture of a file with its own copy that every method scored as perfect."""
+    import os
+
+    speech = {os.path.realpath(p) for p in cleans}
+    shared = [p for p in noises if os.path.realpath(p) in speech]
+    if shared:
+        raise BenchError(
+            f"--noise {noise_dir}: {len(shared)} of the noise files it gave are --clean files too ({shared[0]}, under "
+            f"--clean {clean_dir}): the same recordings would be both the speech and its noise",
+            "give noise recordings in a folder of their own, outside the --clean folder",
+        )
+
+
 def folder_mixtures(
     clean_dir: str,
     noise_dir: str | None,
@@ -292,6 +307,7 @@ def folder_mixtures(
     noises = None
     if noise_dir:
         loaded = load_folder(noise_dir, NOISE_SECONDS, "--noise", log, max_files=len(cleans))
+        _refuse_shared([p for p, _ in cleans], [p for p, _ in loaded], clean_dir, noise_dir)
         noises = list(zip(_labels(noise_dir, [p for p, _ in loaded]), [x for _, x in loaded]))
     kinds = ("white", "pink", "brown", "hum", "clicks", "tonal")
     out = []
