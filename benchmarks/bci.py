@@ -473,8 +473,16 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         ap.error(str(e))
     if args.merge:
+        runs = []
+        for path in args.merge:  # a missing file (an unmatched glob: `*-a.json`) was a FileNotFoundError traceback
+            try:
+                runs.append(json.loads(path.read_text()))
+            except (OSError, ValueError) as e:
+                why = e.strerror if isinstance(e, OSError) else f"not JSON: {e}"
+                print(f"error: --merge {path}: {why}; give the --json files of earlier runs", file=sys.stderr)
+                return 2
         try:
-            res = merge([json.loads(p.read_text()) for p in args.merge], update=args.update)
+            res = merge(runs, update=args.update)
         except ValueError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2

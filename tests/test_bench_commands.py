@@ -184,3 +184,17 @@ def test_gpu_check_on_a_machine_without_cuda_stops_after_saying_so(tmp_path):
     assert p.returncode == 1
     assert "no CUDA device visible" in p.stdout and "Traceback" not in p.stdout + p.stderr
     assert "=== tests" not in p.stdout and "gpu_check.sh is for a CUDA machine" in p.stderr
+
+
+@pytest.mark.parametrize("content", [None, "{"], ids=["missing", "not-json"])
+def test_bench_bci_merge_names_the_file_it_cannot_read(tmp_path, capsys, content):
+    # docs: `wavegraph bench bci --merge *-a.json *-b.json *-c.json --json ...`; a glob that matched nothing reached
+    # the command as '*-a.json': FileNotFoundError traceback; a cut file said only "Expecting property name ..."
+    from wavegraph.benchmarks.bci import main
+
+    path = tmp_path / "x-a.json"
+    if content is not None:
+        path.write_text(content)
+    assert main(["--merge", str(path), "--json", str(tmp_path / "all.json"), "--png", str(tmp_path / "all.png")]) == 2
+    err = capsys.readouterr().err
+    assert f"--merge {path}: " in err and "give the --json files of earlier runs" in err
