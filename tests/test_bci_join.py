@@ -88,7 +88,9 @@ def test_late_input_is_flagged_after_max_wait_and_held(eeg):
     out = node.process({"a": Chunk(x[:, :160], t0=0.0)})["out"]  # a reaches 1 s: b is not late yet
     assert out.data.shape[1] == 157 and not out.gap  # up to b's last sample (0.98 s)
     assert node.process({"a": Chunk(x[:, 160:200], t0=1.0)}) == {}  # 1.25 s: still inside max_wait
-    late = node.process({"a": Chunk(x[:, 200:320], t0=1.25)})["out"]  # 2 s: samples up to 1.5 s go out
+    # a's newest chunk starts at 1.25 s (what came with it may still come): not late yet
+    assert node.process({"a": Chunk(x[:, 200:319], t0=1.25)}) == {}
+    late = node.process({"a": Chunk(x[:, 319:330], t0=319 / 160)})["out"]  # a at 2 s: samples to 1.5 s go out
     assert late.gap and late.t0 == pytest.approx(157 / 160.0)
     np.testing.assert_array_equal(late.data[4], 49.0)  # b's last value, held
     assert late.data.shape[1] == 240 - 157 and node.counters == {"late_b": late.data.shape[1]}

@@ -203,3 +203,22 @@ def test_a_wav_or_flac_recording_replays_its_gaps_and_chunk_times_from_its_chunk
         back.times[[0, 255, 256, 511, 512, 767]], [0, 255 / 256, 1, 511 / 256, 5, 5 + 255 / 256]
     )
     np.testing.assert_allclose(back.data, x, atol=1e-6)
+
+
+def test_a_join_with_max_wait_gives_the_same_output_for_a_replay_in_long_chunks(tmp_path):
+    """join's max_wait counted from the reference's newest sample: a source joined with itself through a lowpass
+    and a resample (the resampled chunk comes after the reference's chunk it was made from) replayed in chunks longer
+    than max_wait had the resampled channels held as late, NaN and gap-flagged (40 s of EEGMMIDB at chunk_size 7000:
+    37,920 NaN values; chunk_size 97 at max_wait 0.5 s: 96). It now counts from the first sample of the reference's
+    newest chunk."""
+    path = _slice(tmp_path, 4.0, *MARKERS)
+
+    def add(g):
+        g.add("lowpass", "src", id="lp", freq=30.0)
+        g.add("resample", "lp", id="rs", rate=100.0)
+        g.add("join", "src", "rs", id="j", max_wait=0.5)
+
+    ref = _replay(path, 13, add, ["j.out"])
+    assert ref["j.out"].data.shape == (12, 640) and not np.isnan(ref["j.out"].data).any()
+    for size in (97, 1000):
+        _same(_replay(path, size, add, ["j.out"]), ref, f"chunk_size {size}")

@@ -24,7 +24,9 @@ content, not stamps; the output declares the reference's delay (an `align` after
 `max_wait` (seconds of reference-stream time, default none: wait for ever): once the reference has run
 `max_wait` past a sample that some input has not reached yet, the sample goes out with that input's
 last value held (NaN before it has any), the output chunk is flagged `gap`, and `late_<port>` counts
-the samples. After an input has ended, only the first chunk that holds its last value is flagged: the
+the samples. The reference counts as having run as far as the first sample of its newest chunk: the other inputs
+fed from the same chunk (the source through a filter and a resample) come after it, and a replay in chunks longer
+than `max_wait` held their values (NaN) as late. After an input has ended, only the first chunk that holds its last value is flagged: the
 held value does not change after that, and a flag on every chunk would reset every stateful node
 downstream for the rest of the run. Gaps: the node flags its outputs itself (`propagates_gaps = False`: the runtime
 does not OR an input's gap into whatever the node emits next): a chunk that starts after a gap of the
@@ -188,10 +190,13 @@ class Join(Node[JoinParams]):
     # --- data -------------------------------------------------------------------------------------
     def process(self, inputs: dict[str, Chunk]) -> dict[str, Chunk]:
         for p, c in inputs.items():
-            if self.bufs[p].append(np.asarray(c.data), c.t0, c.gap):  # went back in time: starts again
+            x = np.asarray(c.data)
+            if self.bufs[p].append(x, c.t0, c.gap):  # went back in time: starts again
                 self.count(f"time_reset_{p}")
                 if p != self.ref:
                     setattr(self.state, f"first_{p}", None)
+            if p == self.ref and x.shape[-1]:  # how far the reference has run, for max_wait: its newest chunk's start
+                self.state.ref_from = float(self.bufs[p].times[-x.shape[-1]])
             if p != self.ref and self.bufs[p].times.size and not _known(self._first(p)):
                 setattr(self.state, f"first_{p}", float(self.bufs[p].times[0]))  # (NaN until a chunk has a time)
         return self._emit(final=False)
@@ -227,7 +232,8 @@ class Join(Node[JoinParams]):
         if final:
             n_late = t.size  # every input has ended: what is still waiting for one is after its end
         elif self.params.max_wait is not None:
-            n_late = int(np.searchsorted(t, ref.end_time - self.params.max_wait, side="right"))
+            ran = min(ref.end_time, self.state.ref_from)  # (the others from that chunk come after it)
+            n_late = int(np.searchsorted(t, ran - self.params.max_wait, side="right"))
         n = max(n_ready, n_late)
         # A chunk holds one contiguous run: stop at the reference's next break (the rest waits for the
         # next call; at the very end it is dropped and counted), and flag the run that starts one.
@@ -309,7 +315,12 @@ class Join(Node[JoinParams]):
     # --- state ------------------------------------------------------------------------------------
     def _fresh(self) -> dict[str, Any]:
         fields = {k: v for b in self.bufs.values() for k, v in b.fresh().items()}
-        return {**fields, **{f"first_{p}": None for p in self.others}}
+        return {**fields, **{f"first_{p}": None for p in self.others}, "ref_from": -np.inf}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """As saved; a state saved before `ref_from` (the start of the reference's newest chunk) as if no chunk had
+        come yet (the next one sets it)."""
+        super().load_state_dict({"ref_from": -np.inf} | dict(state))
 
     def new_state(self):
         return self._state_type(**self._fresh())
