@@ -222,3 +222,22 @@ def test_a_join_with_max_wait_gives_the_same_output_for_a_replay_in_long_chunks(
     assert ref["j.out"].data.shape == (12, 640) and not np.isnan(ref["j.out"].data).any()
     for size in (97, 1000):
         _same(_replay(path, size, add, ["j.out"]), ref, f"chunk_size {size}")
+
+
+def test_an_apply_mask_with_max_wait_gives_the_same_output_for_a_replay_in_long_chunks(tmp_path):
+    """apply_mask stopped waiting for a frame's partner once the other input's newest frame was max_wait past it, but
+    the mask made of an stft chunk (magnitude) comes after that chunk: a replay in chunks longer than max_wait dropped
+    frames as unmatched (6 s of real speech, max_wait 2 s: 96,384 samples out at chunk_size 160, 80,384 at 40,000
+    with a gap, 32,384 in one chunk). It now counts from the first frame of the other input's newest chunk."""
+    path = _slice(tmp_path, 4.0, *MARKERS)
+
+    def add(g):
+        g.add("stft", "src", id="st", n_fft=32, hop=8, window="hann")
+        g.add("magnitude", "st", id="mag")
+        g.add("apply_mask", "st", "mag", id="am", activation="clip", max_wait=0.5)
+        g.add("istft", "am", id="is", n_fft=32, hop=8, window="hann")
+
+    ref = _replay(path, 13, add, ["is.out"])
+    assert ref["is.out"].data.shape[1] >= 640
+    for size in (97, 1000):
+        _same(_replay(path, size, add, ["is.out"]), ref, f"chunk_size {size}")

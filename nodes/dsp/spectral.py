@@ -17,7 +17,8 @@ With these a spectral enhancer is a YAML graph (see docs/speech.md)::
   ``min_gain``. Frames are paired by their time stamps (frame index ``round(t * rate)``), never by arrival
   order, so the result is the same in one process or across processes whatever the interleaving. A frame that
   has no partner with the same stamp is dropped and counted (``unmatched_in``, ``unmatched_mask``); frames
-  wait for their partner up to ``max_wait`` seconds of stream time on the other input. A frame stamped at or before
+  wait for their partner up to ``max_wait`` seconds of stream time on the other input (from the first frame of its
+  newest chunk: the partner made of that chunk comes after it). A frame stamped at or before
   one already decided (a stream that went back in time) is dropped and counted (``late_in``, ``late_mask``).
   Each output chunk is one contiguous run of frames; at the very end, paired runs still waiting after a hole
   (frames one input lost) go out one chunk each (``finish_all``, what the runtime calls); ``finish()`` alone
@@ -233,6 +234,8 @@ class MaskState:
     mask_idx: np.ndarray = field(metadata=rows("mask"))
     mask_data: np.ndarray = field(metadata=rows("mask"))  # (m, mask width)
     last_out: int = -(2**62)  # frame index of the last frame emitted
+    in_from: int = -(2**62)  # frame index of the first frame of the newest `in` chunk (how far `in` has run)
+    mask_from: int = -(2**62)  # and of the newest `mask` chunk
 
 
 class ApplyMask(Node[ApplyMaskParams]):
@@ -322,6 +325,8 @@ class ApplyMask(Node[ApplyMaskParams]):
         if not keep.all():
             self.count(f"late_{port}", int((~keep).sum()))
             idx, t, d = idx[keep], t[keep], d[keep]
+        if idx.size:  # how far this input has run: its newest chunk's first frame (what comes of it follows)
+            setattr(s, f"{port}_from", int(idx[0]))
         if port == "in":
             s.in_idx, s.in_t = np.concatenate([s.in_idx, idx]), np.concatenate([s.in_t, t])
             s.in_data = np.concatenate([s.in_data, d])
@@ -348,8 +353,11 @@ class ApplyMask(Node[ApplyMaskParams]):
             bound = int(min(s.in_idx[-1], s.mask_idx[-1]))  # every frame up to here is decided
         else:
             bound = -(2**62)
-        newest = max([int(a[-1]) for a in (s.in_idx, s.mask_idx) if a.size] or [bound])
-        bound = max(bound, newest - self._max_wait)  # a stalled input: stop waiting for it
+        # a stalled input: stop waiting for it once the other has run max_wait past, counted from the first frame of
+        # that one's newest chunk (the partner made of the same source chunk comes after it: a replay in chunks
+        # longer than max_wait dropped its frames as unmatched)
+        newest = max([f for f in (s.in_from, s.mask_from) if f > -(2**61)] or [bound])
+        bound = max(bound, newest - self._max_wait)
         di = int(np.searchsorted(s.in_idx, bound, side="right"))
         dm = int(np.searchsorted(s.mask_idx, bound, side="right"))
         common, ii, mi = np.intersect1d(s.in_idx[:di], s.mask_idx[:dm], assume_unique=True, return_indices=True)
@@ -393,6 +401,10 @@ class ApplyMask(Node[ApplyMaskParams]):
 
     def finish(self):
         return self._pair(final=True)
+
+    def load_state_dict(self, state):
+        """As saved; a state saved before `in_from` / `mask_from` as if no chunk had come yet (the next sets them)."""
+        super().load_state_dict({"in_from": -(2**62), "mask_from": -(2**62)} | dict(state))
 
     def finish_all(self):
         """Every paired run still held, one chunk each (the runtime calls this at end of stream)."""
