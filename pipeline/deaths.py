@@ -27,12 +27,19 @@ def died(code: int, plan: WorkerPlan) -> str:
     return f"{said}; its node{'s' if len(nodes) > 1 else ''}: {', '.join(nodes)}{unfinished(plan)}"
 
 
-def stuck(plan: WorkerPlan, closing: bool = False) -> str:
+def stuck(plan: WorkerPlan, closing: bool = False, started: bool = True) -> str:
     """Of a process killed because it did not stop: which node did not return (and what it left unfinished); or,
-    `closing`, that it was still finalising its recordings (a second stop came, or the wait for it ended)."""
+    `closing`, that it was still finalising its recordings (a second stop came, or the wait for it ended); or, not
+    `started` (stopped before it was ready and the graph had begun), that it was still configuring its nodes: a
+    model's configure() takes seconds (torch, the weights), deaf to the stop, and no node had opened a file yet."""
     if closing:
         return f"it was still closing its nodes{unfinished(plan)}"
     nodes = [n.id for n in plan.nodes]
+    if not started:
+        return (
+            f"it was still starting, configuring its node{'s' if len(nodes) > 1 else ''} ({', '.join(nodes)}; "
+            "loading a model takes seconds on a busy machine): nothing had run and no file was written"
+        )
     which = f"its node '{nodes[0]}'" if len(nodes) == 1 else f"one of its nodes ({', '.join(nodes)})"
     closed = "and was not closed" if len(nodes) == 1 else "and none of them was closed"
     return f"{which} did not return (a read or wait without a timeout, a deadlock?), {closed}{unfinished(plan)}"

@@ -449,7 +449,7 @@ class _Supervisor:
             with contextlib.suppress(Exception):
                 p.kill()
             self.reported.add(g)  # it never will now (and its death is this, not news)
-            why, where = stuck(self.plans[g], g in self.closing), getattr(p, "where", "")
+            why, where = stuck(self.plans[g], g in self.closing, self.went and g in self.ready), getattr(p, "where", "")
             after = now - (self.stop_at or now)
             log.warning("process '%s'%s did not stop %.1f s after the stop and was killed: %s", g, where, after, why)
 

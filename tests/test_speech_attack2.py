@@ -3,12 +3,20 @@ loop, and the spectral nodes on odd streams. Each test failed before its fix."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.config import load_config
+from wavegraph.pipeline.graph import build_graph
+from wavegraph.pipeline.node import Node, NodeParams
+from wavegraph.pipeline.runner import run_graph
 from wavegraph.pipeline.spec import signal_spec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,3 +81,65 @@ def test_the_docs_folder_loop_gives_each_recording_its_own_outputs(tmp_path):
     assert len(outs) == 2 * len(srcs) and len(set(outs)) == len(outs), outs  # nothing written twice
     assert all(Path(o).suffix in (".wav", ".flac", ".csv") for o in outs)  # formats the recorder writes
     assert (tmp_path / "enhanced").is_dir()
+
+
+class SlowStartParams(NodeParams):
+    parent: int = 0  # the test's pid: its build-only copy starts at once, the worker's takes a while
+    flag: str = ""  # touched when the worker's configure() begins
+
+
+class SlowStart(Node):
+    """Passes its input on; its configure() in a worker takes a few seconds (as the enhancer's does on a busy machine:
+    torch's import, the weights, the traced frame graph)."""
+
+    Params = SlowStartParams
+
+    def configure(self, in_specs):
+        if os.getpid() != self.params.parent:
+            Path(self.params.flag).touch()
+            threading.Event().wait(3.0)  # bounded: the process is killed long before
+        return super().configure(in_specs)
+
+    def process(self, inputs):
+        return {"out": inputs["in"]}
+
+
+def test_a_stop_while_a_process_still_configures_says_so_not_deadlock_and_unfinished_recordings(
+    tmp_path, monkeypatch, caplog
+):
+    """Ctrl-C 3-6 s after `wavegraph run configs/speech_enhance_file.yaml` (the worker still loading the enhancer)
+    killed the process with "one of its nodes (src, ..., vad) did not return (a read or wait without a timeout, a
+    deadlock?), and none of them was closed; the recordings out/x.wav, out/x.csv are left unfinished (fix: wavegraph
+    recover each)": nothing had run, no file existed, and `wavegraph recover` found nothing. Now it says the process
+    was still starting and that nothing was written."""
+    from wavegraph.pipeline import multiprocess
+
+    monkeypatch.setattr(multiprocess, "STOP_GRACE_S", 0.3)
+    flag, rec = tmp_path / "configuring", tmp_path / "out.npz"
+    graph = tmp_path / "g.yaml"
+    graph.write_text(
+        "nodes:\n"
+        "  - {id: src, type: sine, params: {rate: 1000.0, chunk_size: 10, duration: 1.0}}\n"
+        f"  - {{id: slow, type: test_speech_attack2:SlowStart, params: {{parent: {os.getpid()}, flag: '{flag}'}}}}\n"
+        f"  - {{id: rec, type: recorder, params: {{path: '{rec}'}}}}\n"
+        "edges:\n  - {source: src.out, target: slow.in}\n  - {source: slow.out, target: rec.in}\n"
+        "processes: {a: [src], b: [slow, rec]}\n"
+    )
+    g = build_graph(load_config(graph))
+
+    def ctrl_c():  # once the worker is inside configure()
+        deadline = time.monotonic() + 20
+        while not flag.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    stopper = threading.Thread(target=ctrl_c)
+    stopper.start()
+    with caplog.at_level("WARNING", logger="wavegraph.multiprocess"):
+        r = run_graph(g)
+    stopper.join()
+    assert r.interrupted and flag.exists()
+    said = [m.getMessage() for m in caplog.records if "was killed" in m.getMessage()]
+    assert len(said) == 1, said
+    assert said[0].startswith("process 'b' did not stop ") and "still starting" in said[0], said
+    assert "deadlock" not in said[0] and "recover" not in said[0] and not rec.exists(), said
