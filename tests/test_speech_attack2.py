@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -127,17 +126,22 @@ def test_a_stop_while_a_process_still_configures_says_so_not_deadlock_and_unfini
     )
     g = build_graph(load_config(graph))
 
-    def ctrl_c():  # once the worker is inside configure()
-        deadline = time.monotonic() + 20
-        while not flag.exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        os.kill(os.getpid(), signal.SIGINT)
+    ended = threading.Event()
+
+    def ctrl_c():  # once the worker is inside configure(); never once the run is over (pytest's own Ctrl-C)
+        while not flag.exists() and not ended.wait(0.02):
+            pass
+        if not ended.is_set():
+            os.kill(os.getpid(), signal.SIGINT)
 
     stopper = threading.Thread(target=ctrl_c)
     stopper.start()
-    with caplog.at_level("WARNING", logger="wavegraph.multiprocess"):
-        r = run_graph(g)
-    stopper.join()
+    try:
+        with caplog.at_level("WARNING", logger="wavegraph.multiprocess"):
+            r = run_graph(g)
+    finally:
+        ended.set()
+        stopper.join()
     assert r.interrupted and flag.exists()
     said = [m.getMessage() for m in caplog.records if "was killed" in m.getMessage()]
     assert len(said) == 1, said
