@@ -166,11 +166,38 @@ def keep_rule(
     }
 
 
+def _against(ap: argparse.ArgumentParser, path: str, args: argparse.Namespace) -> dict[float, list]:
+    """--against's per-mixture rows for each floor to score, read before the scoring (a missing file, a floor it was
+    not scored at, or other mixtures were tracebacks after it)."""
+    try:
+        with open(path) as f:
+            saved = json.load(f)
+    except (OSError, ValueError) as e:
+        ap.error(f"--against {path}: {e.strerror if isinstance(e, OSError) else f'not JSON: {e}'}")
+    mine = {"snrs": [float(x) for x in args.snrs], "per_snr": args.per_snr}
+    theirs = {k: saved.get(k) for k in mine} if isinstance(saved, dict) else {}
+    if isinstance(saved, dict) and "snrs" in saved and theirs != mine:  # keep_rule: "scored on different mixtures"
+        ap.error(
+            f"--against {path}: scored on other mixtures (--snrs {theirs['snrs']} --per-snr {theirs['per_snr']}); "
+            f"score the candidate with the same --snrs and --per-snr"
+        )
+    rows = {}
+    for floor in args.floors:
+        entry = saved.get("floors", {}).get(str(floor)) if isinstance(saved, dict) else None
+        if not isinstance(entry, dict) or "mixtures" not in entry:
+            ap.error(
+                f"--against {path}: no per-mixture figures at floor {floor:g}; give a --per-mixture --json of the "
+                f"baseline scored with --floors {floor:g} and the same --snrs / --per-snr"
+            )
+        rows[floor] = entry["mixtures"]
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import torch
     from wavegraph.models import speech_data as sd
-    from wavegraph.models.checkpoint import load
+    from wavegraph.models.checkpoint import CheckpointError, load
     from wavegraph.models.enhancer import Enhancer
     from wavegraph.models.train_enhancer import evaluate, snr_validation_set, validation_set
 
@@ -215,6 +242,21 @@ def main(argv: list[str] | None = None) -> int:
     from wavegraph.benchmarks.bench_checks import check_outputs
 
     check_outputs(ap, ("--json", args.json))
+    against = _against(ap, args.against, args) if args.against else {}
+    try:  # before the data set is built (seconds), not after
+        base = load(args.weights)
+    except CheckpointError as e:
+        ap.error(f"{args.weights}: {e}")
+    if not isinstance(base, Enhancer):
+        print(f"{args.weights} holds a {type(base).__name__}, not enhancer weights")
+        return 2
+    for item in args.config:
+        key, _, value = item.partition("=")
+        if not hasattr(base.cfg, key):
+            print(f"--config {item}: the enhancer config has no field {key!r}")
+            return 2
+        kind = type(getattr(base.cfg, key))
+        setattr(base.cfg, key, value.lower() in ("1", "true") if kind is bool else kind(value))
     sampler = sd.TrainSampler(
         sd.load_corpus(synthetic=40), early_ms=50.0, real_fraction=0.6, noises=tuple(args.noises.split(","))
     )
@@ -227,17 +269,6 @@ def main(argv: list[str] | None = None) -> int:
         mixtures = snr_validation_set(sampler, tuple(args.snrs), args.per_snr)
     else:
         mixtures = validation_set(sampler)
-    base = load(args.weights)
-    if not isinstance(base, Enhancer):
-        print(f"{args.weights} holds a {type(base).__name__}, not enhancer weights")
-        return 2
-    for item in args.config:
-        key, _, value = item.partition("=")
-        if not hasattr(base.cfg, key):
-            print(f"--config {item}: the enhancer config has no field {key!r}")
-            return 2
-        kind = type(getattr(base.cfg, key))
-        setattr(base.cfg, key, value.lower() in ("1", "true") if kind is bool else kind(value))
     out, ref = {}, None
     if args.bench_shaped and args.rnnoise:
         ref = grouped(mixtures, score_rnnoise(mixtures))
@@ -263,8 +294,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(_line(f"floor {floor:g} {name} dB", r), flush=True)
             print(_line(f"floor {floor:g} all", res["all"]), flush=True)
             if args.against:
-                with open(args.against) as f:
-                    base_rows = json.load(f)["floors"][str(floor)]["mixtures"]
+                base_rows = against[floor]
                 res["keep_rule"] = keep_rule(base_rows, res["mixtures"], paired_margin=args.paired_margin)
                 print(f"keep rule (1) against {args.against}: " + json.dumps(res["keep_rule"], indent=1), flush=True)
         elif args.snrs:  # equal counts per SNR: the overall figure is the mean of the per-SNR ones

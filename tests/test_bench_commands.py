@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import runpy
 import sys
 
@@ -198,3 +199,33 @@ def test_bench_bci_merge_names_the_file_it_cannot_read(tmp_path, capsys, content
     assert main(["--merge", str(path), "--json", str(tmp_path / "all.json"), "--png", str(tmp_path / "all.png")]) == 2
     err = capsys.readouterr().err
     assert f"--merge {path}: " in err and "give the --json files of earlier runs" in err
+
+
+def _validation(argv: list[str], capsys) -> str:
+    from wavegraph.benchmarks.enhance_validation import main
+
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    return capsys.readouterr().err
+
+
+def test_enhance_validation_reads_against_before_scoring(tmp_path, capsys):
+    # docs/speech.md: `enhance_validation CANDIDATE --snrs ... --per-snr 24 --floors 0.03 --per-mixture --against
+    # BASE.json`: a missing BASE, one scored at another floor or on other mixtures were a FileNotFoundError /
+    # KeyError / "scored on different mixtures" ValueError traceback after the whole scoring
+    weights = str(ROOT / "models" / "weights" / "enhancer.safetensors")
+    cmd = [weights, "--snrs", "5", "--per-snr", "1", "--floors", "0.03", "--per-mixture", "--against"]
+    assert "--against " + str(tmp_path / "no.json") + ": No such file" in _validation(
+        [*cmd, str(tmp_path / "no.json")], capsys
+    )
+    base = tmp_path / "base.json"
+    base.write_text(json.dumps({"snrs": [5.0], "per_snr": 1, "floors": {"0.02": {"mixtures": []}}}))
+    assert "no per-mixture figures at floor 0.03" in _validation([*cmd, str(base)], capsys)
+    base.write_text(json.dumps({"snrs": [0.0], "per_snr": 1, "floors": {"0.03": {"mixtures": []}}}))
+    assert "scored on other mixtures" in _validation([*cmd, str(base)], capsys)
+
+
+def test_enhance_validation_names_missing_weights_without_a_traceback(tmp_path, capsys):
+    missing = tmp_path / "stage16.safetensors"
+    assert f"{missing}: no model config" in _validation([str(missing), "--snrs", "5", "--per-snr", "1"], capsys)
