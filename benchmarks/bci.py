@@ -41,6 +41,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from wavegraph.models.cli_args import finite, positive, whole
 from wavegraph.models.ssvep import FBCCA, itr_bits_per_min
 from wavegraph.models.ssvep_dnn import FINE_TUNE_STEPS
 
@@ -370,60 +371,60 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--freqs",
         nargs="+",
-        type=float,
+        type=positive(float),
         default=None,
         help="candidate frequencies for the real part (default: 6, 6.67, 7.5, 8.57, 10 for ssvepy; "
         "with --data, the frequencies its markers name)",
     )
     ap.add_argument(
-        "--line", type=float, default=50.0, help="mains frequency notched before decoding (default 50; 0: none)"
+        "--line", type=finite, default=50.0, help="mains frequency notched before decoding (default 50; 0: none)"
     )
     ap.add_argument("--only", choices=("real", "semi"), default=None, help="run one part")
-    ap.add_argument("--subjects", type=int, default=3, help="semi-synthetic test subjects (default 3)")
+    ap.add_argument("--subjects", type=whole(1), default=3, help="semi-synthetic test subjects (default 3)")
     ap.add_argument(
         "--m",
-        type=int,
+        type=whole(2),
         default=40,
         help="semi-synthetic targets (default 40: 8.0-15.8 Hz, 0.2 Hz apart; M: 8 + k*8/M Hz, e.g. 8: 8-15 Hz, 1 Hz apart)",
     )
     ap.add_argument(
         "--windows",
         nargs="+",
-        type=float,
+        type=positive(float),
         default=None,
         help=f"window lengths, s (default {' '.join(map(str, SEMI_WINDOWS))}; with --data: "
         f"{' '.join(map(str, REAL_WINDOWS))})",
     )
     ap.add_argument("--marker", action="append", default=[], metavar="LABEL=FREQ", help="map a marker/event code to Hz")
-    ap.add_argument("--snrs", nargs="+", type=float, default=SEMI_SNRS)
+    ap.add_argument("--snrs", nargs="+", type=finite, default=SEMI_SNRS)
     ap.add_argument(
         "--ft-steps",
-        type=int,
+        type=whole(1),
         default=FINE_TUNE_STEPS,
         help=f"DNN fine-tuning steps per subject (default {FINE_TUNE_STEPS})",
     )
     ap.add_argument(
         "--ft-shifts",
-        type=int,
+        type=whole(0),
         default=40,
         help="DNN calibration windows per trial beyond the first, each a stimulus period later (default 40; 0: one)",
     )
     ap.add_argument(
         "--ft-ensemble",
-        type=int,
+        type=whole(1),
         default=None,
         help="stage-2 runs per subject for the `dnn` column (seeds i + 1000 k), deciding on their mean softmax "
         "(default: models.ssvep_dnn.stage2_ensemble, 3 at windows of 0.8-1.5 s, else 1)",
     )
     ap.add_argument(
         "--calib-blocks",
-        type=int,
+        type=whole(1),
         default=5,
         help="calibration blocks (M trials each) per test subject (default 5, the paper's leave-one-block-out on 6)",
     )
     ap.add_argument(
         "--calib-s",
-        type=float,
+        type=finite,
         default=CALIB_S,
         help=f"calibration trials' stimulation, s after the onset (default {CALIB_S:g}, the 40-target benchmark "
         f"dataset's trials; 0: as long as the evaluation trials, {sim.DELAY_S + TRIAL_S:g} s, the bench before)",
@@ -438,14 +439,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--jitter",
         nargs=2,
-        type=float,
+        type=finite,
         default=list(sim.JITTER),
         metavar=("LATENCY_S", "PHASE_RAD"),
         help=f"per-trial response jitter SDs of the test trials (default {sim.JITTER[0]:g} {sim.JITTER[1]:g})",
     )
     ap.add_argument("--token-decoder", default="wavegraph.models.token_decoder:TokenDecoder", help="module:Class")
     ap.add_argument("--no-token", action="store_true", help="skip the token decoder")
-    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    ap.add_argument("--threads", type=whole(1), default=1, help="torch threads (default 1)")
     ap.add_argument(
         "--merge", nargs="+", type=Path, default=None, metavar="JSON", help="join these --json results; run nothing"
     )
@@ -463,6 +464,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--only semi runs no real part, which is what --data is for; drop one of them")
     if args.line < 0 or args.threads < 1:
         ap.error("--line must be >= 0 Hz (0: no notch) and --threads >= 1")
+    if args.calib_s < 0 or min(args.jitter) < 0:  # a ZeroDivisionError, or trials of negative length, before
+        ap.error("--calib-s must be >= 0 s (0: as long as the evaluation trials) and --jitter's SDs >= 0")
     from wavegraph.pipeline.cli import unwritable
 
     for option, path in (("--png", args.png), ("--json", args.json)):

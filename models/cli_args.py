@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["positive"]
+__all__ = ["finite", "positive", "whole"]
 
 
 def positive(kind):
@@ -21,3 +21,29 @@ def positive(kind):
         return value
 
     return parse
+
+
+def whole(least: int):
+    """An argparse type: a whole number >= `least` (`bench bci --subjects 0` was a ZeroDivisionError traceback)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be {least} or more, got {text!r}")
+        return value
+
+    return parse
+
+
+def finite(text: str) -> float:
+    """An argparse type: a finite number (`--snrs nan` ran a benchmark of NaN mixtures)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value

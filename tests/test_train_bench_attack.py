@@ -202,3 +202,23 @@ def test_bench_enhance_refuses_noise_files_that_are_clean_files_too(tmp_path, ca
     err = capsys.readouterr().err
     assert f"--noise {tmp_path}: 2 of the noise files it gave are --clean files too ({tmp_path / 'a.wav'}" in err, err
     assert "fix: give noise recordings in a folder of their own, outside the --clean folder" in err
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["--subjects", "0"], "argument --subjects: must be 1 or more"),  # ZeroDivisionError
+        (["--m", "1"], "argument --m: must be 2 or more"),  # ValueError traceback from ssvep_sim.jfpm
+        (["--calib-blocks", "0"], "argument --calib-blocks: must be 1 or more"),  # ZeroDivisionError
+        (["--ft-steps", "-1"], "argument --ft-steps: must be 1 or more"),  # taken
+        (["--snrs", "nan"], "argument --snrs: must be a finite number"),  # 64 s of NaN-SNR trials, exit 0
+        (["--windows", "nan"], "argument --windows: must be above 0"),  # 'cannot convert float NaN to integer'
+        (["--line", "nan"], "argument --line: must be a finite number"),  # taken
+        (["--calib-s", "-1"], "--calib-s must be >= 0 s"),  # taken
+    ],
+)
+def test_bench_bci_semi_synthetic_options_are_checked(argv, says, tmp_path, capsys):
+    from wavegraph.benchmarks.bci import main
+
+    err = _usage_error(main, ["--only", "semi", "--no-token", *argv, "--png", str(tmp_path / "b.png")], capsys)
+    assert says in err, err
