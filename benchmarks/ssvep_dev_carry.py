@@ -14,6 +14,7 @@ a run here on the same device.
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import numpy as np
@@ -58,8 +59,16 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     if argv[0] == "export":
+        from wavegraph import unwritable
+
+        if why := unwritable(argv[1]):  # makes its folder: `.devrun/` on a fresh clone was a FileNotFoundError
+            print(f"ssvep_dev_carry export {argv[1]}: cannot write it ({why})", file=sys.stderr)
+            return 2
         export(argv[1])
         return 0
+    if not os.path.isfile(argv[1]):
+        print(f"ssvep_dev_carry run {argv[1]}: no such file; make it with `export {argv[1]}` first", file=sys.stderr)
+        return 2
     install(argv[1])
     from .ssvep_dev import main as dev
 

@@ -229,3 +229,23 @@ def test_enhance_validation_reads_against_before_scoring(tmp_path, capsys):
 def test_enhance_validation_names_missing_weights_without_a_traceback(tmp_path, capsys):
     missing = tmp_path / "stage16.safetensors"
     assert f"{missing}: no model config" in _validation([str(missing), "--snrs", "5", "--per-snr", "1"], capsys)
+
+
+def test_ssvep_dev_carry_export_makes_its_folder(tmp_path, monkeypatch, capsys):
+    # docs: `python -m wavegraph.benchmarks.ssvep_dev_carry export .devrun/ssvep_inputs.npz` on a fresh clone (no
+    # .devrun/): FileNotFoundError from np.savez after reading both recordings; `run` of a missing file likewise
+    import numpy as np
+    from wavegraph.benchmarks import ssvep_dev_carry as carry
+    from wavegraph.benchmarks import ssvep_sim as sim
+
+    def tiny(name, channels=sim.CHANNELS):  # the two real recordings take seconds to read: their shape is enough
+        return sim.Background(name, np.ones((2, 8)), 160.0, ["O1", "O2"], 1e-12, {"eval": [0, 8]})
+
+    monkeypatch.setattr(sim, "load_background", tiny)
+    monkeypatch.setattr(sim, "_positions", lambda: {"O1": np.zeros(3), "O2": np.ones(3)})
+    path = tmp_path / ".devrun" / "ssvep_inputs.npz"
+    assert carry.main(["export", str(path)]) == 0
+    carry.install(str(path))  # what `run` does with it: the same backgrounds back
+    assert sim.load_background("ssvepy-epochs").channels == ["O1", "O2"]
+    assert carry.main(["run", str(tmp_path / "none.npz"), "{}"]) == 2
+    assert "no such file; make it with `export" in capsys.readouterr().err
