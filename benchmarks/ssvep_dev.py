@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--errors", action="store_true", help="list every DNN error (and an ensemble's first member's)")
     ap.add_argument("--device", default="cpu", help="where stage 2 trains and decides (default cpu, as the bench)")
     args = ap.parse_args(argv)
+    variants = _variants(ap, args.variants, dnn.fine_tune, dnn.fit)
     torch.set_num_threads(1)
     w = args.window
     freqs, phases = sim.jfpm(args.m)
@@ -117,8 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         return calibrations[length]
 
     start = int(round((sim.PRE_S + sim.DELAY_S) * bg.rate))
-    for variant in args.variants:
-        kw = json.loads(variant)
+    for variant, kw in zip(args.variants, variants):
         steps, shifts, lr = kw.pop("steps", dnn.FINE_TUNE_STEPS), kw.pop("shifts", 40), kw.pop("lr", 3e-3)
         n_models = kw.pop("ensemble", 1)
         cals = calibration(max(float(kw.pop("calib_s", CALIB_S)) - sim.DELAY_S, trial_s))
@@ -196,6 +196,32 @@ def main(argv: list[str] | None = None) -> int:
                     if args.errors:
                         print(f"    crop +-{c}{of} errors: " + "; ".join(crop_errors[snr, c, n]), flush=True)
     return 0
+
+
+OWN_KEYS = ("steps", "shifts", "lr", "ensemble", "calib_s")  # read here; the rest go to fine_tune (and on to fit)
+SET_HERE = ("model", "x", "y", "epochs", "seed", "new_head", "log", "device", "kw", "augment", "penalty", "params")
+
+
+def _variants(ap: argparse.ArgumentParser, texts: list[str], fine_tune, fit) -> list[dict]:
+    """Each variant parsed and its keys checked before anything is built: a typo'd key was a TypeError from
+    fine_tune after the backgrounds, the subjects and FBCCA's scores (seconds to minutes), bad JSON a traceback."""
+    import inspect
+
+    known = set(OWN_KEYS)
+    for fn in (fine_tune, fit):
+        known |= set(inspect.signature(fn).parameters) - set(SET_HERE)
+    out = []
+    for text in texts:
+        try:
+            kw = json.loads(text)
+        except ValueError as e:
+            ap.error(f"variant {text!r} is not JSON ({e}); give an object, e.g. '{{\"steps\": 600}}' ({{}}: defaults)")
+        if not isinstance(kw, dict):
+            ap.error(f"variant {text!r} is not a JSON object; e.g. '{{\"steps\": 600}}' ({{}}: the defaults)")
+        if unknown := sorted(set(kw) - known):
+            ap.error(f"variant {text!r}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        out.append(kw)
+    return out
 
 
 def _errors(i: int, prob: np.ndarray, y: np.ndarray, freqs) -> list[str]:

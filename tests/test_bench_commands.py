@@ -249,3 +249,30 @@ def test_ssvep_dev_carry_export_makes_its_folder(tmp_path, monkeypatch, capsys):
     assert sim.load_background("ssvepy-epochs").channels == ["O1", "O2"]
     assert carry.main(["run", str(tmp_path / "none.npz"), "{}"]) == 2
     assert "no such file; make it with `export" in capsys.readouterr().err
+
+
+def test_ssvep_dev_refuses_a_misspelt_variant_before_building_anything(capsys):
+    # a typo'd setting was a TypeError from fine_tune after the backgrounds, subjects and FBCCA's scores
+    from wavegraph.benchmarks.ssvep_dev import main
+
+    for variant, says in (('{"averge": 0.5}', "unknown setting(s) averge; known: average"), ("{", "is not JSON")):
+        with pytest.raises(SystemExit) as e:
+            main([variant, "--subjects", "1", "--eval-blocks", "1"])
+        assert e.value.code == 2
+        assert says in capsys.readouterr().err
+
+
+def test_ssvep_dev_takes_every_variant_the_docs_run():
+    import argparse
+
+    from wavegraph.benchmarks.ssvep_dev import _variants
+    from wavegraph.models import ssvep_dnn as dnn
+
+    doc = (ROOT / "docs" / "benchmarks.md").read_text()
+    texts = ["{}", '{"average": 0.5}', '{"mixup": 0.5}', '{"ensemble": 3}', '{"steps": 1200}', '{"p2": 0.95}']
+    texts += ['{"calib_s": 2.14, "latency_jitter": 0}', '{"latency_jitter": 1, "latency_jitter_from": 0.75}']
+    assert all(t in doc for t in texts)
+    assert [list(kw) for kw in _variants(argparse.ArgumentParser(), texts, dnn.fine_tune, dnn.fit)][-1] == [
+        "latency_jitter",
+        "latency_jitter_from",
+    ]
