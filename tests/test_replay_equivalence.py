@@ -241,3 +241,25 @@ def test_an_apply_mask_with_max_wait_gives_the_same_output_for_a_replay_in_long_
     assert ref["is.out"].data.shape[1] >= 640
     for size in (97, 1000):
         _same(_replay(path, size, add, ["is.out"]), ref, f"chunk_size {size}")
+
+
+def test_a_chunk_size_past_what_a_process_edge_takes_is_read_in_chunks_it_takes(tmp_path):
+    """A replay in one chunk (chunk_size past the file's length) of a recording over 2**20 samples failed a
+    multi-process run at its first chunk ('it sent a chunk of 18,176,000 bytes ... more than an edge between processes
+    takes'), though validate said OK and one process ran it. file_source now reads at most what such an edge takes
+    (the same replay: any chunking gives the same output)."""
+    import mne
+    from wavegraph.nodes.io.file_source import FileSource
+    from wavegraph.pipeline.endpoints import DEFAULT_MAX_BYTES, max_frame_bytes
+
+    raw = mne.io.read_raw_edf(dataset("bsn-eeg-acoustic-edf"), preload=True, verbose="error")  # 2 ch, 1 kHz, 284 s
+    path = tmp_path / "long_raw.fif"
+    mne.io.RawArray(np.tile(raw.get_data(), 4), raw.info, verbose="error").save(path, verbose="error")  # 19 min
+    src = FileSource(path=str(path), chunk_size=2_000_000)
+    spec = src.configure({})["out"]
+    src.open()
+    sizes = []
+    while (out := src.read()) is not None:
+        assert out["out"].data.nbytes <= min(max_frame_bytes(spec), DEFAULT_MAX_BYTES)
+        sizes.append(out["out"].data.shape[1])
+    assert sum(sizes) == 4 * raw.n_times and len(sizes) == 2

@@ -7,7 +7,8 @@ the recorder's own .npz and .csv of a signal stream (the samples, names, rate an
 nodes/io/table_reader.py) and audio files that soundfile reads (WAV, FLAC, OGG, AIFF, ...).
 
 Outputs
-  out:    signal (channels, samples), `chunk_size` samples per chunk (the last one may be shorter).
+  out:    signal (channels, samples), `chunk_size` samples per chunk (the last one may be shorter; at most what an
+          edge between processes takes: 2**20 samples or 10 min, at most 256 MiB).
           MNE data is in SI units (V for EEG) as `mne` returns it; audio is "a.u." in [-1, 1] with
           channel type "audio" and names ch0, ch1, ..., float32 by default, float64 from a float64 WAV
           (subtype DOUBLE, as the recorder writes a float64 stream: read at float32 before, 1e-8 off)
@@ -67,6 +68,7 @@ import numpy as np
 from pydantic import Field, model_validator
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.datasets import DatasetError, resolve_path
+from wavegraph.pipeline.endpoints import DEFAULT_MAX_BYTES, max_frame_bytes
 from wavegraph.pipeline.node import NodeParams, Source
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
@@ -150,6 +152,13 @@ class FileSource(Source[FileSourceParams]):
             "out": StreamSpec("signal", r.sfreq, (len(names),), self.dtype, names, types, r.units, **origin, bads=bads),
             "events": StreamSpec("events", 0.0, (3,), "float64", labels=r.labels, **origin),
         }
+        # at most a chunk an edge between processes takes (worker: max_frame_bytes, 256 MiB): a larger chunk_size (past
+        # the file's length, for a replay in one chunk) failed a multi-process run at its first chunk; any chunking
+        # replays the same
+        most = min(max_frame_bytes(self.out_specs["out"]), DEFAULT_MAX_BYTES) // (
+            np.dtype(self.dtype).itemsize * len(names)
+        )
+        self.chunk_size = min(self.chunk_size, max(1, most))
         end = r.time_of(r.n_times - 1) + 1 / r.sfreq if r.n_times else 0.0  # (XDF: a marker stream outlived the EEG)
         late = int(np.count_nonzero(r.events[:, 1] >= end + 0.5 / r.sfreq))  # at the end itself: 'Recording ends'
         if late and r.n_times:  # a recording cut short keeps the markers of what it lost: said, not only counted
