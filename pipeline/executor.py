@@ -242,6 +242,9 @@ class Executor:
                 return False
             self._read_source(node_id)
             self.drain()
+        if self.stop:  # asked during the reads (a paced wait, a device's block): the in-process runner stops calling
+            self.end_sources()  # now, so end them here, or no end-of-stream goes down and no node's finish() runs
+            return False
         if self.followers and self.active_sources and self.followers.issuperset(self.active_sources):
             for node_id in list(self.active_sources):  # only those are left: what they hold, then the end
                 self._read_source(node_id)

@@ -147,3 +147,23 @@ def test_a_stop_while_a_process_still_configures_says_so_not_deadlock_and_unfini
     assert len(said) == 1, said
     assert said[0].startswith("process 'b' did not stop ") and "still starting" in said[0], said
     assert "deadlock" not in said[0] and "recover" not in said[0] and not rec.exists(), said
+
+
+@pytest.mark.parametrize("sources", [1, 2])
+def test_a_stop_in_one_process_ends_the_sources_so_the_nodes_give_their_tails(sources):
+    """--in-process (docs/speech.md's folder loop) or GraphBuilder.run stopped by --duration / Ctrl-C: the stop came
+    while the only source was reading (a paced replay's wait, a sound card's block), the runner's loop then ended
+    without ending the sources, so no end-of-stream went down the graph and no node's finish() ran: the enhancer's
+    last 319 samples and its last speech probability were lost (a 0.55 s stop wrote 10,881 samples of 11,200 read).
+    With two sources the second's turn ended them, as a worker's loop always did."""
+    from wavegraph.pipeline.api import GraphBuilder
+
+    x = _speechlike(SR * 20, seed=4)
+    g = GraphBuilder()
+    srcs = [g.add("array_source", data=x, rate=float(SR), chunk_size=800) for _ in range(sources)]
+    enh = g.add("enhancer", srcs[0], random_init=True, d_model=16)
+    out = g.run(capture=[f"{srcs[0]}.out", f"{enh}.out", f"{enh}.vad"], speed=1.0, duration=0.3)
+    n_read = out[f"{srcs[0]}.out"].data.shape[1]
+    assert 0 < n_read < x.shape[1]  # stopped mid-file
+    assert out[f"{enh}.out"].data.shape[1] == n_read + 319  # and then flushed, as at the end of the file
+    assert out[f"{enh}.vad"].data.shape[0] == -(-(n_read + 160) // 160)  # every frame that holds a read sample
