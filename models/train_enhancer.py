@@ -19,6 +19,7 @@ import argparse
 import csv
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -320,6 +321,10 @@ def _check(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     bad = [n for n in args.noises.split(",") if n not in sd.TRAIN_NOISES]
     if bad:
         ap.error(f"--noises: {', '.join(bad)} not among {','.join(sd.TRAIN_NOISES)}")
+    weights = ("sisdr_weight", "vad_weight", "stoi_weight", "quality_weight")
+    for name in (*weights, "tone_lr_scale", "onset_lr_scale", "impulse_lr_scale"):  # nan: NaN weights saved
+        if not 0 <= getattr(args, name) < math.inf:
+            ap.error(f"--{name.replace('_', '-')} {getattr(args, name):g}: a finite number >= 0")
     for name in ("pool", "refresh", "synthetic", "heldout_per_snr", "stop_after", "early_ms", "max_minutes"):
         if not 0 <= getattr(args, name) < math.inf:
             ap.error(f"--{name.replace('_', '-')} {getattr(args, name)}: must be >= 0")
@@ -334,6 +339,22 @@ def _check(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
             ap.error(f"{option} {path}: cannot write it ({why})")
     if args.log and (why := unwritable(args.log.with_suffix(".json"))):
         ap.error(f"--log {args.log}: cannot write its summary {args.log.with_suffix('.json')} ({why})")
+
+
+def _diverged(step: int, rows: list, args: argparse.Namespace, log) -> int:
+    """The training loss or the model's output went NaN/inf at `step`: say so and stop (exit 1) without saving,
+    so that --out keeps the weights of the last evaluation. It went on: NaN weights were saved over --out at the next
+    evaluation (a file the loader refuses), then a RuntimeError traceback from the VAD's cross-entropy."""
+    if log:
+        log.close()
+    kept = f"{args.out} holds the weights of step {rows[-1][0]} (the last evaluation)" if args.out and rows else ""
+    print(
+        f"train enhancer: the training diverged at step {step} (the loss or the model's output is NaN or infinite); "
+        f"{kept or 'nothing was saved'}; fix: a lower --lr (now {args.lr:g}) or smaller loss weights",
+        file=sys.stderr,
+        flush=True,
+    )
+    return 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -450,18 +471,25 @@ def main(argv: list[str] | None = None) -> int:
     in_weight = in_proj.weight if spans and in_proj is not None else None
     for step in range(1, args.steps + 1):
         noisy, clean = source.batch(rng, args.batch, n_samples / sd.SR)
-        loss, parts = enhancer_loss(
-            model,
-            torch.from_numpy(noisy),
-            torch.from_numpy(clean),
-            args.sisdr_weight,
-            args.vad_weight,
-            args.stoi_weight,
-            args.quality_weight,
-        )
+        try:
+            loss, parts = enhancer_loss(
+                model,
+                torch.from_numpy(noisy),
+                torch.from_numpy(clean),
+                args.sisdr_weight,
+                args.vad_weight,
+                args.stoi_weight,
+                args.quality_weight,
+            )
+        except RuntimeError as e:  # the VAD's cross-entropy refuses a NaN output: weights blown up by the last step
+            if "between 0 and 1" not in str(e):
+                raise
+            return _diverged(step, rows, args, log)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        if not (torch.isfinite(loss) and torch.isfinite(norm)):  # before the step: the weights stay as they are
+            return _diverged(step, rows, args, log)
         scaled_step(opt, in_weight, spans)
         sched.step()
         acc.append(
@@ -476,6 +504,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         if step % args.eval_every == 0 or step == args.steps:
             v = evaluate(model, val)
+            if not math.isfinite(v["si_sdr_out"]):  # finite weights whose output is not: not saved over --out
+                return _diverged(step, rows, args, log)
             mean = np.mean(acc, axis=0)
             acc = []
             row = [

@@ -222,3 +222,58 @@ def test_bench_bci_semi_synthetic_options_are_checked(argv, says, tmp_path, caps
 
     err = _usage_error(main, ["--only", "semi", "--no-token", *argv, "--png", str(tmp_path / "b.png")], capsys)
     assert says in err, err
+
+
+class _TinySampler:
+    """Stands in for speech_data's corpus and TrainSampler: seeded noise as speech, so a run takes no corpus."""
+
+    speakers, snr_range, low_snr_range, low_snr_prob = ["x"], (0.0, 0.0), (0.0, 0.0), 0.0
+
+    def __init__(self, corpus, **_):
+        self.corpus = corpus
+
+    def example(self, rng, n):
+        clean = (0.1 * rng.standard_normal(n)).astype("float32")
+        return clean + (0.05 * rng.standard_normal(n)).astype("float32"), clean
+
+    def batch(self, rng, n, seconds):
+        import numpy as np
+
+        pairs = [self.example(rng, int(seconds * 16000)) for _ in range(n)]
+        return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+
+
+class _TinyCorpus(list):
+    def seconds(self):
+        return 1.0
+
+
+def test_train_enhancer_stops_when_it_diverges_and_keeps_the_last_good_weights(tmp_path, monkeypatch, capsys):
+    """--lr 1e6 (or a loss weight of nan): NaN weights were saved over --out at the next evaluation (a file the
+    loader then refuses), and the run died on the VAD cross-entropy's 'all elements of input should be between 0
+    and 1' traceback. Loss weights that are not finite numbers >= 0 are usage errors."""
+    import numpy as np
+    from wavegraph.models import checkpoint as ckpt
+    from wavegraph.models import speech_data as sd
+    from wavegraph.models import train_enhancer
+
+    monkeypatch.setattr(sd, "load_corpus", lambda **_: _TinyCorpus([0]))
+    monkeypatch.setattr(sd, "TrainSampler", _TinySampler)
+    monkeypatch.setattr(sd, "corpus_digest", lambda c: "tiny")
+    rng = np.random.default_rng(0)
+    noisy, clean = _TinySampler(None).example(rng, 8000)
+    monkeypatch.setattr(train_enhancer, "validation_set", lambda _: [sd.Mixture(noisy, clean, 0.0, "", "", "v")])
+    out = tmp_path / "e.safetensors"
+    small = ["--d-model", "8", "--n-layers", "1", "--batch", "1", "--seconds", "0.5", "--pool", "0"]
+    argv = [*small, "--heldout-per-snr", "0", "--eval-every", "1", "--out", str(out)]
+    assert train_enhancer.main([*argv, "--steps", "1", "--lr", "1e-3"]) == 0  # a good run first
+    good = out.read_bytes()
+    capsys.readouterr()
+    assert train_enhancer.main([*argv, "--steps", "3", "--lr", "1e6"]) == 1
+    err = capsys.readouterr().err
+    assert "the training diverged at step 1" in err and "nothing was saved" in err and "a lower --lr" in err, err
+    assert out.read_bytes() == good
+    ckpt.load(out)  # finite weights: they load
+    assert "--sisdr-weight nan: a finite number >= 0" in _usage_error(
+        train_enhancer.main, [*argv, "--sisdr-weight", "nan"], capsys
+    )
