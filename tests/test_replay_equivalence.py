@@ -263,3 +263,21 @@ def test_a_chunk_size_past_what_a_process_edge_takes_is_read_in_chunks_it_takes(
         assert out["out"].data.nbytes <= min(max_frame_bytes(spec), DEFAULT_MAX_BYTES)
         sizes.append(out["out"].data.shape[1])
     assert sum(sizes) == 4 * raw.n_times and len(sizes) == 2
+
+
+@pytest.mark.parametrize("size", [7, 10_000])
+def test_each_epoch_is_out_at_its_own_marker_time(tmp_path, size):
+    """epochs' `out` (irregular features: a chunk's rows share its t0) put every epoch cut in one call in one chunk
+    stamped with the first marker's time: replayed in one chunk, the epochs at 0.9 ... 3.1 s were all at 0.3 s in a
+    capture and in the recorder's chunk log. Each chunk now holds one marker time's epochs, the rest follow
+    (finish_all)."""
+    path = _slice(tmp_path, 4.0, *MARKERS)
+    g = GraphBuilder()
+    g.add("file_source", id="src", path=str(path), chunk_size=size)
+    g.add("epochs", "src", "src.events", id="ep", tmin=-0.1, tmax=0.3)
+    g.add("recorder", "ep", id="rec", path=str(tmp_path / "epochs.npz"), chunk_log=True)
+    out = g.run(capture=["ep.out", "ep.events"])
+    np.testing.assert_array_equal(out["ep.out"].times, MARKERS[0])
+    np.testing.assert_array_equal(out["ep.events"].data[:, 0], MARKERS[0])
+    log = np.loadtxt(tmp_path / "epochs.npz.chunks.csv", delimiter=",", skiprows=1, ndmin=2)
+    np.testing.assert_array_equal(np.repeat(log[:, 1], log[:, 2].astype(int)), MARKERS[0])  # each epoch's t0

@@ -15,8 +15,10 @@ resample or fir before this node) is read at its content times (stamp - delay), 
 the marker, as mne.Epochs cuts it on a recording resampled or filtered without delay.
 
 Outputs
-  out:    features, irregular (rate 0), shape (*signal shape, n_times); a chunk holds one or more
-          epochs, (n_epochs, *signal shape, n_times), with t0 = the first epoch's marker time.
+  out:    features, irregular (rate 0), shape (*signal shape, n_times); a chunk holds the epochs of one marker
+          time, (n_epochs, *signal shape, n_times), with t0 = that time (the rows of a chunk share its t0: epochs
+          cut at once around several markers go out in turn, the rest at the end by `finish_all`; they all went in
+          one chunk at the first one's time, so a recorder's chunk log or a capture put them there).
   events: the marker row (onset, duration, code) of each epoch in `out`, in the same order, with the
           marker stream's labels: the label of each epoch.
 
@@ -82,6 +84,8 @@ class EpochsState:
     breaks: np.ndarray
     pending: np.ndarray  # (n, 3) marker rows (onset, duration, code), by onset
     bad: np.ndarray  # (n, 3) BAD_ segments (onset, end, code) a window still to come may overlap
+    ready: np.ndarray = field(metadata=rows("ready"))  # (n, *signal shape, n_times) epochs cut, not yet out
+    ready_rows: np.ndarray = field(metadata=rows("ready"))  # (n, 3) their marker rows
     start: int = 0
     seen: bool = False
     anchor_t0: float = 0.0
@@ -125,6 +129,7 @@ class Epochs(Node[EpochsParams]):
         # a signal whose content lags its stamps (a resample or fir before: StreamSpec.delay) is read at its content
         # times, so the window is the one around the marker, as mne.Epochs cuts it (it was `delay` late)
         self.buf = TimedBuffer(sig.shape, dtype, sig.rate, lambda: self.state, -sig.delay)
+        self._epoch = np.zeros((0, *sig.shape, n_times), dtype)  # (an empty `ready`)
         self.bad = BadSegments(ev.labels, p.reject_by_annotation, "epochs")
         # the markers to epoch, as (codes, keep those): those in `codes`, or all but BAD_/EDGE segments' (None: all)
         self._selection = Selection(p.codes, ev.labels)
@@ -237,10 +242,25 @@ class Epochs(Node[EpochsParams]):
                 epochs.append(np.array(x, copy=True))
                 rows.append(row)
         self._prune()
-        if not epochs:
+        if epochs:
+            st.ready = np.concatenate([st.ready, np.stack(epochs)])
+            st.ready_rows = np.concatenate([st.ready_rows, np.asarray(rows, dtype=np.float64)])
+        return self._take()
+
+    def _take(self) -> dict[str, Chunk]:
+        """The epochs of the oldest marker time cut and not yet out, one chunk per port ({} when none is)."""
+        st = self.state
+        if not len(st.ready_rows):
             return {}
-        t0 = rows[0][0]
-        return {"out": Chunk(np.stack(epochs), t0=t0), "events": Chunk(np.asarray(rows, dtype=np.float64), t0=t0)}
+        t0 = float(st.ready_rows[0, 0])
+        k = int(np.argmax(st.ready_rows[:, 0] != t0)) or len(st.ready_rows)
+        out = {"out": Chunk(st.ready[:k].copy(), t0=t0), "events": Chunk(st.ready_rows[:k].copy(), t0=t0)}
+        st.ready, st.ready_rows = st.ready[k:], st.ready_rows[k:]
+        return out
+
+    def finish_all(self) -> list[dict[str, Chunk]]:
+        """finish(), then each marker time's epochs still held, in its own chunk."""
+        return [self.finish(), *iter(self._take, {})]
 
     def _prune(self) -> None:
         """Keep what a marker up to max_delay late, or a pending one, still needs. Late from the newest chunk's first
@@ -267,10 +287,13 @@ class Epochs(Node[EpochsParams]):
 
     # --- state ------------------------------------------------------------------------------------
     def new_state(self) -> EpochsState:
-        return EpochsState(**self.buf.fresh(), pending=np.zeros((0, 3)), bad=np.zeros((0, 3)))
+        empty = {"ready": self._epoch.copy(), "ready_rows": np.zeros((0, 3))}
+        return EpochsState(**self.buf.fresh(), pending=np.zeros((0, 3)), bad=np.zeros((0, 3)), **empty)
 
     def load_state_dict(self, state: dict) -> None:
         """As saved; a state saved before reject_by_annotation (no `bad`, `marked`, `markers_ended`) resumes with
-        no segment held, one saved before `chunk_from` as if no chunk had come yet (the next one sets it)."""
+        no segment held, one saved before `chunk_from` as if no chunk had come yet (the next one sets it), one saved before
+        `ready` with no epoch waiting to go out."""
         old = {"bad": np.zeros((0, 3)), "marked": -np.inf, "markers_ended": False, "chunk_from": -np.inf}
+        old |= {"ready": self._epoch.copy(), "ready_rows": np.zeros((0, 3))}
         super().load_state_dict(old | dict(state))
