@@ -12,6 +12,7 @@ Triton kernels are not timed on CPU: there they only run in the interpreter, whi
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 from collections.abc import Callable
@@ -313,6 +314,21 @@ def main(argv=None) -> int:
         ap.error("--device cuda but torch.cuda.is_available() is False")
     if os.environ.get("TRITON_INTERPRET") == "1" and device == "cuda":
         ap.error("unset TRITON_INTERPRET for GPU timings")
+    if (args.sweep or args.tuned) and device != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
+        # were "RuntimeError: 0 active drivers" per config, and a best.json of nulls
+        ap.error(
+            f"{'--sweep' if args.sweep else '--tuned'} times the Triton kernels, which need a CUDA device (--device "
+            "cuda on a GPU machine); on the CPU they run only in the interpreter, TRITON_INTERPRET=1: a check of "
+            "the code taking minutes per config, not a timing"
+        )
+    if args.tuned:  # read now: a missing file was a FileNotFoundError traceback
+        try:
+            with open(args.tuned) as f:
+                saved = json.load(f)
+        except (OSError, ValueError) as e:
+            ap.error(f"--tuned {args.tuned}: {e.strerror if isinstance(e, OSError) else f'not JSON: {e}'}")
+        if not isinstance(saved, dict):
+            ap.error(f"--tuned {args.tuned}: not what --sweep writes ({{op: launch config}})")
     size = args.size or ("large" if device == "cuda" else "small")
     repeats = args.repeats or (20 if device == "cuda" else 3)
     torch.set_grad_enabled(False)

@@ -276,3 +276,26 @@ def test_ssvep_dev_takes_every_variant_the_docs_run():
         "latency_jitter",
         "latency_jitter_from",
     ]
+
+
+def test_kernels_sweep_on_the_cpu_outside_the_interpreter_is_refused(tmp_path, monkeypatch, capsys):
+    # `benchmarks/kernels.py --sweep best.json` without a GPU: "RuntimeError: 0 active drivers" for every config,
+    # then a best.json of nulls and exit 0
+    from wavegraph.benchmarks.kernels import main
+
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    with pytest.raises(SystemExit) as e:
+        main(["--device", "cpu", "--repeats", "1", "--sweep", str(tmp_path / "best.json")])
+    assert e.value.code == 2
+    assert "--sweep times the Triton kernels, which need a CUDA device" in capsys.readouterr().err
+    assert not (tmp_path / "best.json").exists()
+
+
+def test_kernels_tuned_names_a_file_it_cannot_read(tmp_path, monkeypatch, capsys):
+    from wavegraph.benchmarks.kernels import main
+
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    with pytest.raises(SystemExit) as e:
+        main(["--device", "cpu", "--tuned", str(tmp_path / "best.json")])
+    assert e.value.code == 2
+    assert f"--tuned {tmp_path / 'best.json'}: No such file" in capsys.readouterr().err
