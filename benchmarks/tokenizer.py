@@ -254,6 +254,13 @@ def train_main(argv: list[str]) -> int:
         crops = [starts[r][int(torch.randint(len(starts[r]), (1,), generator=gen))] for r in recs]
         batch = torch.stack([wins[k][i, f : f + span] for k, i, f in crops])
         loss, info = train_step(model, batch.double(), gen)
+        if not math.isfinite(info["loss"]):  # it went on, and wrote NaN weights the loader refuses, exit 0
+            print(
+                f"train tokenizer: the training diverged at step {step} (loss {info['loss']}); {args.out} was not "
+                f"written; fix: a lower --lr (now {args.lr:g})",
+                file=sys.stderr,
+            )
+            return 1
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -130,9 +130,10 @@ def train_global(
         ),
     )
     out = out or global_path(window, len(freqs))
-    dnn.save(
+    _save_trained(
         model,
         out,
+        lr,
         half=True,
         extra={
             "stage": "global",
@@ -152,6 +153,18 @@ def train_global(
     )
     log(f"wrote {out} (loss {losses[-1]:.3f}, {time.time() - t0:.0f} s)")
     return model
+
+
+def _save_trained(model, out: Path, lr: float, extra: dict, half: bool = False) -> None:
+    """models.ssvep_dnn.save, or SystemExit saying the training diverged: NaN weights were written (and the
+    recording's run said 'held-out accuracy 0.500', exit 0); the loader refuses them."""
+    from wavegraph.models import ssvep_dnn as dnn
+    from wavegraph.models.checkpoint import CheckpointError
+
+    try:
+        dnn.save(model, out, extra=extra, half=half)
+    except CheckpointError as e:
+        raise SystemExit(f"train ssvep: the training diverged, {e}; fix: a lower --lr (now {lr:g})") from None
 
 
 # --- stage 2: a recorded calibration run -------------------------------------------------------------
@@ -372,22 +385,27 @@ def train_recording(args) -> int:
         else np.nan
     )
     out = Path(args.out)
-    dnn.save(
-        model,
-        out,
-        extra={
-            "stage": stage,
-            "recording": str(args.recording),
-            "windows": int((~test).sum()),
-            "held_out_windows": int(scored.sum()),
-            "shifts": args.shifts,
-            "latency_jitter": jitter,
-            "decision_crops": crops,
-            "stage2_runs": runs,
-            "held_out_accuracy": acc,
-            "epochs": args.epochs,
-        },
-    )
+    try:
+        _save_trained(
+            model,
+            out,
+            args.lr,
+            extra={
+                "stage": stage,
+                "recording": str(args.recording),
+                "windows": int((~test).sum()),
+                "held_out_windows": int(scored.sum()),
+                "shifts": args.shifts,
+                "latency_jitter": jitter,
+                "decision_crops": crops,
+                "stage2_runs": runs,
+                "held_out_accuracy": acc,
+                "epochs": args.epochs,
+            },
+        )
+    except SystemExit as e:  # the training diverged: nothing saved
+        print(e, file=sys.stderr)
+        return 1
     print(
         f"{stage} on {(~test).sum()} windows ({len(trials) - len(held)} markers) from {args.recording}; "
         + (

@@ -36,6 +36,7 @@ __all__ = [
     "load",
     "load_config",
     "load_weights",
+    "nonfinite",
     "out_problem",
     "save",
 ]
@@ -109,14 +110,26 @@ def build(kind: str, config: dict) -> StreamingModel:
         raise CheckpointError(f"bad {kind} config: {first}") from e
 
 
+def nonfinite(tensors: dict) -> str:
+    """'tensor NAME holds N NaN or infinite values' for the first such floating tensor of `tensors`, else ""."""
+    for name, t in tensors.items():
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            return f"tensor '{name}' holds {int((~torch.isfinite(t)).sum())} NaN or infinite values"
+    return ""
+
+
 def save(model: nn.Module, path) -> Path:
-    """Write the weights to `path` (safetensors) and the config to `path` with a .json suffix. Returns the json path."""
+    """Write the weights to `path` (safetensors) and the config to `path` with a .json suffix. Returns the json path.
+    Weights holding NaN or inf (a training run that diverged) are a CheckpointError, nothing written: load refuses
+    them, and they went over the file there."""
     from safetensors.torch import save_file
 
     kind = _kind_of(model)
     p = Path(path)
     cpath = config_path(p)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    if why := nonfinite(tensors):
+        raise CheckpointError(f"not saving {p}: {why} (a training run that diverged?)")
     p.parent.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(p), metadata={"format": FORMAT, "kind": kind})
     meta = {"format": FORMAT, "version": VERSION, "kind": kind, "config": getattr(model, "cfg").to_dict()}  # noqa: B009

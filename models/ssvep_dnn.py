@@ -525,11 +525,13 @@ def save(model: SSVEPDNN | SSVEPEnsemble, path, extra: dict | None = None, half:
     SSVEPEnsemble is saved whole (its members' tensors `members.K.*`, the JSON's `members` says how many)."""
     from safetensors.torch import save_file
 
-    from .checkpoint import FORMAT, VERSION, config_path
+    from .checkpoint import FORMAT, VERSION, CheckpointError, config_path, nonfinite
 
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
     dtype = torch.float16 if half else torch.float32
+    if why := nonfinite({k: v.detach().to(dtype) for k, v in model.state_dict().items()}):  # also what half overflows
+        raise CheckpointError(f"not saving {p}: {why} (a training run that diverged?)")
+    p.parent.mkdir(parents=True, exist_ok=True)
     save_file(
         {k: v.detach().cpu().to(dtype).contiguous() for k, v in model.state_dict().items()},
         str(p),

@@ -277,3 +277,55 @@ def test_train_enhancer_stops_when_it_diverges_and_keeps_the_last_good_weights(t
     assert "--sisdr-weight nan: a finite number >= 0" in _usage_error(
         train_enhancer.main, [*argv, "--sisdr-weight", "nan"], capsys
     )
+
+
+def _calibration_fif(path):
+    """A 40 s, 3-channel 250 Hz calibration run: 16 markers of 2 s, '8' and '10' (Hz) in turn."""
+    import mne
+    import numpy as np
+
+    fs, rng = 250, np.random.default_rng(0)
+    t = np.arange(40 * fs) / fs
+    x = rng.standard_normal((3, t.size)) * 1e-6
+    onsets = [1 + k * 2.4 for k in range(16)]
+    for k, s in enumerate(onsets):
+        on = (t >= s) & (t < s + 2)
+        x[:, on] += 2e-6 * np.sin(2 * np.pi * (8.0, 10.0)[k % 2] * t[on])
+    raw = mne.io.RawArray(x, mne.create_info(["O1", "Oz", "O2"], fs, "eeg"), verbose="error")
+    raw.set_annotations(mne.Annotations(onsets, [2.0] * 16, ["8", "10"] * 8))
+    raw.save(path, verbose="error")
+    return path
+
+
+def test_a_training_that_diverged_writes_no_weights(tmp_path, monkeypatch, capsys):
+    """train ssvep --lr 1e12 and train tokenizer --lr 1e12 wrote NaN weights (the loader refuses them), exit 0:
+    'held-out accuracy 0.500 ... wrote s.safetensors'. checkpoint.save / ssvep_dnn.save refuse NaN weights."""
+    import numpy as np
+    import torch
+    from wavegraph.benchmarks import tokenizer
+    from wavegraph.benchmarks.train_ssvep import main as train_ssvep
+    from wavegraph.models import checkpoint as ckpt
+    from wavegraph.models.mamba import MambaConfig, MambaStack
+
+    rec = _calibration_fif(tmp_path / "calib_raw.fif")
+    out = tmp_path / "s.safetensors"
+    argv = [str(rec), "--freqs", "8", "10", "--no-init", "--steps", "2", "--shifts", "0", "--lr", "1e12"]
+    assert train_ssvep([*argv, "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"train ssvep: the training diverged, not saving {out}: tensor '" in err and "a lower --lr" in err, err
+    assert not out.exists() and not out.with_suffix(".json").exists()
+
+    rng = np.random.default_rng(0)
+    monkeypatch.setattr(tokenizer, "recordings", lambda held_out=False: [("r", rng.standard_normal((2, 60000)))])
+    out = tmp_path / "t.safetensors"
+    argv = ["--steps", "3", "--batch", "2", "--frames", "2", "--lr", "1e12", "--out", str(out)]
+    assert tokenizer.train_main(argv) == 1
+    assert "train tokenizer: the training diverged at step" in capsys.readouterr().err
+    assert not out.exists()
+
+    model = MambaStack(MambaConfig(d_in=4, d_model=8, n_layers=1))
+    with torch.no_grad():
+        next(model.parameters()).fill_(float("nan"))
+    with pytest.raises(ckpt.CheckpointError, match=r"not saving .*m.safetensors: tensor '.*' holds \d+ NaN"):
+        ckpt.save(model, tmp_path / "m.safetensors")
+    assert not (tmp_path / "m.safetensors").exists()
