@@ -172,7 +172,15 @@ def load_weights(model: M, path, map_location="cpu") -> M:
 
     try:
         tensors = load_file(str(path), device=str(map_location))
-    except (OSError, SafetensorError) as e:
+    except SafetensorError as e:  # said only safetensors' 'Error while deserializing header: header too small'
+        size = Path(path).stat().st_size
+        what = "it is empty (0 bytes)" if size == 0 else f"it is cut short or damaged ({size} bytes; safetensors: {e})"
+        raise CheckpointError(
+            foreign(path)
+            or f"cannot read weights {path}: {what}; copy it again (a copy or a save that did not "
+            "finish?), or train it again"
+        ) from e
+    except OSError as e:
         raise CheckpointError(foreign(path) or f"cannot read weights {path}: {e}") from e
     expected = model.state_dict()
     missing = sorted(set(expected) - set(tensors))

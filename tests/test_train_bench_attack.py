@@ -3,6 +3,7 @@ folders or cannot be written, checkpoints that are not ours. Each test failed be
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -329,3 +330,20 @@ def test_a_training_that_diverged_writes_no_weights(tmp_path, monkeypatch, capsy
     with pytest.raises(ckpt.CheckpointError, match=r"not saving .*m.safetensors: tensor '.*' holds \d+ NaN"):
         ckpt.save(model, tmp_path / "m.safetensors")
     assert not (tmp_path / "m.safetensors").exists()
+
+
+@pytest.mark.parametrize("keep", [0, 100000], ids=["empty", "cut-short"])
+def test_an_empty_or_cut_short_weights_file_says_what_it_is_and_the_fix(keep, tmp_path):
+    """It said only safetensors' 'Error while deserializing header: header too small' (or 'incomplete metadata,
+    file not fully covered'): neither that the file is empty or cut short, nor what to do."""
+    import shutil
+
+    from wavegraph.models import checkpoint as ckpt
+
+    path = tmp_path / "e.safetensors"
+    path.write_bytes((SHIPPED / "enhancer.safetensors").read_bytes()[:keep])
+    shutil.copy(SHIPPED / "enhancer.json", tmp_path / "e.json")
+    said = "it is empty (0 bytes)" if keep == 0 else "it is cut short or damaged (100000 bytes"
+    with pytest.raises(ckpt.CheckpointError, match=rf"cannot read weights .*e.safetensors: {re.escape(said)}") as e:
+        ckpt.load(path)
+    assert "copy it again (a copy or a save that did not finish?), or train it again" in str(e.value)
