@@ -361,7 +361,9 @@ def semi_synthetic(
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="wavegraph bench bci", description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--json", type=Path, default=None, help="write every figure here")
-    ap.add_argument("--png", type=Path, default=Path("bench_bci.png"), help="plot (default bench_bci.png)")
+    ap.add_argument(  # in out/ (git-ignored), as bench enhance's: the docs' runs from the repo root left it in the tree
+        "--png", type=Path, default=Path("out/bench_bci.png"), help="plot (default out/bench_bci.png)"
+    )
     ap.add_argument(
         "--data",
         default=None,

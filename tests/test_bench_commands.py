@@ -299,3 +299,26 @@ def test_kernels_tuned_names_a_file_it_cannot_read(tmp_path, monkeypatch, capsys
         main(["--device", "cpu", "--tuned", str(tmp_path / "best.json")])
     assert e.value.code == 2
     assert f"--tuned {tmp_path / 'best.json'}: No such file" in capsys.readouterr().err
+
+
+def test_bench_bci_without_png_draws_into_the_ignored_out_folder(tmp_path, monkeypatch):
+    # docs: `wavegraph bench bci ... --json out/bci_token.json` and `--data RECORDING.fif`, run from the repository
+    # root, left an untracked bench_bci.png in the working tree (`git status` dirty); now out/bench_bci.png
+    import subprocess
+
+    from wavegraph.benchmarks.bci import main
+
+    run = json.loads((ROOT / "docs" / "bci_bench_m8.json").read_text())
+    one = run["semi"]["cells"][0]  # one cell's table and plot: the whole one takes seconds to draw
+    run["semi"]["cells"] = [
+        c for c in run["semi"]["cells"] if (c["window_s"], c["snr_db"]) == (one["window_s"], one["snr_db"])
+    ]
+    run["semi"]["snrs_db"] = [one["snr_db"]]
+    merged = tmp_path / "run.json"
+    merged.write_text(json.dumps(run))
+    monkeypatch.chdir(tmp_path)
+    assert main(["--merge", str(merged)]) == 0
+    assert (tmp_path / "out" / "bench_bci.png").stat().st_size > 1000
+    assert not (tmp_path / "bench_bci.png").exists()
+    ignored = subprocess.run(["git", "check-ignore", "-q", "out/bench_bci.png"], cwd=ROOT)
+    assert ignored.returncode == 0  # out/ is git-ignored in the repository
