@@ -11,6 +11,7 @@ A missing, extra or wrongly shaped tensor is a CheckpointError that names the te
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TypeVar
 
@@ -39,6 +40,7 @@ __all__ = [
     "nonfinite",
     "out_problem",
     "save",
+    "write_pair",
 ]
 
 FORMAT, VERSION = "wavegraph-model", 1
@@ -122,18 +124,32 @@ def save(model: nn.Module, path) -> Path:
     """Write the weights to `path` (safetensors) and the config to `path` with a .json suffix. Returns the json path.
     Weights holding NaN or inf (a training run that diverged) are a CheckpointError, nothing written: load refuses
     them, and they went over the file there."""
-    from safetensors.torch import save_file
-
     kind = _kind_of(model)
     p = Path(path)
-    cpath = config_path(p)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     if why := nonfinite(tensors):
         raise CheckpointError(f"not saving {p}: {why} (a training run that diverged?)")
-    p.parent.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(p), metadata={"format": FORMAT, "kind": kind})
     meta = {"format": FORMAT, "version": VERSION, "kind": kind, "config": getattr(model, "cfg").to_dict()}  # noqa: B009
-    cpath.write_text(json.dumps(meta, indent=2) + "\n")
+    return write_pair(p, tensors, meta)
+
+
+def write_pair(path: Path, tensors: dict, meta: dict) -> Path:
+    """The weights file `path` and its JSON config, each written beside its place and then moved there: a save that
+    fails half way (a full disk, a training stopped while it saves) leaves the files that were there as they were
+    (they were written in place: the last good weights were lost to a cut-short file). Returns the json path."""
+    from safetensors.torch import save_file
+
+    cpath = config_path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp, ctmp = path.with_name(f".{path.name}.tmp"), cpath.with_name(f".{cpath.name}.tmp")
+    try:
+        save_file(tensors, str(tmp), metadata={"format": FORMAT, "kind": str(meta["kind"])})
+        ctmp.write_text(json.dumps(meta, indent=2) + "\n")
+        os.replace(tmp, path)
+        os.replace(ctmp, cpath)
+    finally:
+        tmp.unlink(missing_ok=True)
+        ctmp.unlink(missing_ok=True)
     return cpath
 
 

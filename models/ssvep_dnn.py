@@ -523,28 +523,19 @@ def save(model: SSVEPDNN | SSVEPEnsemble, path, extra: dict | None = None, half:
     """Weights (safetensors) at `path`, config JSON beside it (models.checkpoint format, kind ssvep_dnn).
     half: store float16 (the shipped global models, to stay small); loading casts back to float32. An
     SSVEPEnsemble is saved whole (its members' tensors `members.K.*`, the JSON's `members` says how many)."""
-    from safetensors.torch import save_file
-
-    from .checkpoint import FORMAT, VERSION, CheckpointError, config_path, nonfinite
+    from .checkpoint import FORMAT, VERSION, CheckpointError, nonfinite, write_pair
 
     p = Path(path)
     dtype = torch.float16 if half else torch.float32
     if why := nonfinite({k: v.detach().to(dtype) for k, v in model.state_dict().items()}):  # also what half overflows
         raise CheckpointError(f"not saving {p}: {why} (a training run that diverged?)")
-    p.parent.mkdir(parents=True, exist_ok=True)
-    save_file(
-        {k: v.detach().cpu().to(dtype).contiguous() for k, v in model.state_dict().items()},
-        str(p),
-        metadata={"format": FORMAT, "kind": KIND},
-    )
     meta = {"format": FORMAT, "version": VERSION, "kind": KIND, "config": model.cfg.to_dict()}
     if isinstance(model, SSVEPEnsemble):
         meta["members"] = len(model.members)
     if extra:
         meta["training"] = extra
-    cpath = config_path(p)
-    cpath.write_text(json.dumps(meta, indent=2) + "\n")
-    return cpath
+    tensors = {k: v.detach().cpu().to(dtype).contiguous() for k, v in model.state_dict().items()}
+    return write_pair(p, tensors, meta)  # beside, then moved: a failed save keeps the files there
 
 
 def load(path, map_location="cpu") -> tuple[SSVEPDNN | SSVEPEnsemble, dict]:

@@ -347,3 +347,27 @@ def test_an_empty_or_cut_short_weights_file_says_what_it_is_and_the_fix(keep, tm
     with pytest.raises(ckpt.CheckpointError, match=rf"cannot read weights .*e.safetensors: {re.escape(said)}") as e:
         ckpt.load(path)
     assert "copy it again (a copy or a save that did not finish?), or train it again" in str(e.value)
+
+
+def test_a_save_that_fails_half_way_keeps_the_weights_that_were_there(tmp_path, monkeypatch):
+    """checkpoint.save (train enhancer saves at every evaluation) and ssvep_dnn.save wrote in place: a full disk or a
+    run stopped while saving left a cut-short file where the last good weights were."""
+    import errno
+
+    import safetensors.torch
+    from wavegraph.models import checkpoint as ckpt
+    from wavegraph.models.mamba import MambaConfig, MambaStack
+
+    path = tmp_path / "m.safetensors"
+    ckpt.save(MambaStack(MambaConfig(d_in=4, d_model=8, n_layers=1)), path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    def full_disk(tensors, filename, metadata=None):
+        Path(filename).write_bytes(b"\0" * 100)  # some of it written, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(safetensors.torch, "save_file", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        ckpt.save(MambaStack(MambaConfig(d_in=4, d_model=16, n_layers=1)), path)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # as it was, nothing left beside it
+    ckpt.load(path)
