@@ -167,3 +167,34 @@ def test_a_stop_in_one_process_ends_the_sources_so_the_nodes_give_their_tails(so
     assert 0 < n_read < x.shape[1]  # stopped mid-file
     assert out[f"{enh}.out"].data.shape[1] == n_read + 319  # and then flushed, as at the end of the file
     assert out[f"{enh}.vad"].data.shape[0] == -(-(n_read + 160) // 160)  # every frame that holds a read sample
+
+
+@pytest.mark.parametrize("node_type", ["enhancer", "mamba"])
+@pytest.mark.parametrize("seed", [2**64, -(2**63) - 1])
+def test_a_seed_torch_cannot_take_is_refused_naming_the_parameter_and_its_range(tmp_path, node_type, seed):
+    """`--set enhancer.random_init=true --set enhancer.seed=99999999999999999999` said only "node 'enhancer'
+    (enhancer): Overflow when unpacking long long; fix: check its params" (torch.manual_seed's own error, at
+    configure): not which parameter, nor what it takes. The same for the model nodes' seed."""
+    from wavegraph.pipeline.config import GraphError
+
+    graph = tmp_path / "g.yaml"
+    src = "{id: src, type: sine, params: {rate: 16000.0, chunk_size: 160, duration: 0.1}}"
+    if node_type == "enhancer":
+        nodes, edges = [src, "{id: net, type: enhancer, params: {random_init: true}}"], ["src.out: net.in"]
+    else:  # a model node takes real features
+        nodes = [src, "{id: stft, type: stft, params: {n_fft: 8, hop: 4}}", "{id: mag, type: magnitude}"]
+        nodes.append("{id: net, type: mamba, params: {random_init: true, d_model: 4}}")
+        edges = ["src.out: stft.in", "stft.out: mag.in", "mag.out: net.in"]
+    edges = [dict(zip(("source", "target"), e.split(": "))) for e in edges]
+    graph.write_text(
+        "nodes:\n"
+        + "".join(f"  - {n}\n" for n in nodes)
+        + "edges:\n"
+        + "".join(f"  - {{source: {e['source']}, target: {e['target']}}}\n" for e in edges)
+    )
+    with pytest.raises(GraphError) as e:
+        build_graph(load_config(graph, [f"net.seed={seed}"]))
+    said = "\n".join(e.value.lines())
+    assert "parameter 'seed'" in said and "Overflow" not in said, said
+    assert str(2**64) in said or str(-(2**63)) in said, said  # the range it takes
+    assert build_graph(load_config(graph, [f"net.seed={2**64 - 1}"]))  # the largest torch takes is still taken

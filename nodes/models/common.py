@@ -35,6 +35,8 @@ Threads = Annotated[
         "cores; raise it for a big model replayed alone on an idle machine)",
     ),
 ]
+# torch.manual_seed takes -2**63 .. 2**64 - 1; beyond, it said only "Overflow when unpacking long long" at configure
+Seed = Annotated[int, Field(ge=-(2**63), lt=2**64, description="torch seed for random_init")]
 
 
 def _existing_file(path: str | None) -> str | None:
@@ -95,7 +97,7 @@ class ModelParams(NodeParams):
 
     checkpoint: CheckpointPath = Field(None, description="weights written by models.checkpoint.save (config beside)")
     random_init: bool = Field(False, description="random weights from the inline dims (tests and demos only)")
-    seed: int = Field(0, description="torch seed for random_init")
+    seed: Seed = 0
     device: Device = Field("auto", description="auto: cuda when torch sees one, else cpu")
     threads: Threads = 1
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)

@@ -31,7 +31,15 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
-from wavegraph.nodes.models.common import CheckpointPath, Device, Threads, resolve_device, to_numpy, torch_threads
+from wavegraph.nodes.models.common import (
+    CheckpointPath,
+    Device,
+    Seed,
+    Threads,
+    resolve_device,
+    to_numpy,
+    torch_threads,
+)
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec, same_rate
@@ -86,7 +94,7 @@ def shipped_checkpoint() -> str:
 class EnhancerParams(NodeParams):
     checkpoint: CheckpointPath = Field(None, description="weights (models.checkpoint); default: the shipped enhancer")
     random_init: bool = Field(False, description="random weights from core/d_model/n_layers (tests only)")
-    seed: int = Field(0, description="torch seed for random_init")
+    seed: Seed = 0
     core: Literal["mamba", "gla"] = Field("mamba", description="random_init only: the temporal core")
     d_model: int = Field(32, ge=1, description="random_init only")
     n_layers: int = Field(1, ge=1, description="random_init only")
