@@ -28,3 +28,10 @@ def peer_module(name: str, script: str, package: str, venv: str = ".venv-peers")
             f"{script}: cannot import {name} ({e}); it needs {package}, which is installed in {venv}, not in the "
             f"project's .venv: run `{PEERS_SETUP}` once, then `{venv}/bin/python benchmarks/{script} ...`"
         ) from None
+
+
+def prog(name: str, argv: list[str] | None) -> str | None:
+    """argparse's prog for a benchmark that is both `wavegraph bench NAME` (the CLI passes its argument list) and a
+    script (`python benchmarks/NAME.py`: argv None, argparse's default, the file's name). Without it the usage and
+    errors of the former said `wavegraph [-h] --seconds ...`, a command that does not exist."""
+    return f"wavegraph bench {name}" if argv is not None else None

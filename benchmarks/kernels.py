@@ -20,6 +20,7 @@ from collections.abc import Callable
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from wavegraph.benchmarks.bench_checks import prog as _prog  # noqa: E402
 from wavegraph.kernels import reference as R  # noqa: E402
 
 
@@ -290,7 +291,9 @@ def make_cases(device: str, size: str, dtype: torch.dtype = torch.float32) -> li
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog=_prog("kernels", argv), description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     ap.add_argument("--size", choices=["small", "large"], default=None, help="default: large on CUDA, small on CPU")
     ap.add_argument("--peak-gbps", type=float, default=4800.0, help="peak memory bandwidth for the fraction column")

@@ -26,6 +26,7 @@ import platform
 import time
 
 import torch
+from wavegraph.benchmarks.bench_checks import prog as _prog
 from wavegraph.models.conformer import ConformerConfig, ConformerEncoder
 from wavegraph.models.gla import GLAConfig, GLAStack
 from wavegraph.models.mamba import MambaConfig, MambaStack
@@ -161,7 +162,9 @@ def mamba_steps(model, repeats):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog=_prog("models", argv), description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--quick", action="store_true", help="shorter streams and fewer repeats (smoke run)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)

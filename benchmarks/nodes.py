@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from wavegraph.benchmarks.bench_checks import prog as _prog  # noqa: E402
 from wavegraph.pipeline.chunk import Chunk  # noqa: E402
 from wavegraph.pipeline.registry import lookup  # noqa: E402
 from wavegraph.pipeline.spec import signal_spec  # noqa: E402
@@ -133,7 +134,7 @@ def run_bare(chunks, nodes, tuned: bool) -> tuple[np.ndarray, list[np.ndarray]]:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap = argparse.ArgumentParser(prog=_prog("nodes", argv), description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--seconds", type=float, default=20.0, help="signal length per repeat")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--png", help="also draw the table (us per chunk, node vs bare) to a PNG")

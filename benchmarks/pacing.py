@@ -21,6 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo, ahead of benchmarks/nodes.py
 
+from wavegraph.benchmarks.bench_checks import prog as _prog
 from wavegraph.pipeline.config import load_config
 from wavegraph.pipeline.graph import build_graph
 from wavegraph.pipeline.node import Sink
@@ -54,7 +55,7 @@ edges:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(prog=_prog("pacing", argv), description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--chunk-ms", type=float, default=10.0)
     ap.add_argument("--png", help="also draw the lateness of every chunk to a PNG")

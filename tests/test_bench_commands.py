@@ -322,3 +322,17 @@ def test_bench_bci_without_png_draws_into_the_ignored_out_folder(tmp_path, monke
     assert not (tmp_path / "bench_bci.png").exists()
     ignored = subprocess.run(["git", "check-ignore", "-q", "out/bench_bci.png"], cwd=ROOT)
     assert ignored.returncode == 0  # out/ is git-ignored in the repository
+
+
+@pytest.mark.parametrize("name", ["nodes", "pacing", "kernels", "models"])
+def test_a_bench_command_names_itself_in_its_usage_and_errors(name, monkeypatch, capsys):
+    # `wavegraph bench nodes --help` printed "usage: wavegraph [-h] [--seconds SECONDS] ..." and its errors began
+    # "wavegraph: error:" (argparse took the program's name): a command that does not exist
+    from wavegraph.pipeline.cli import main as cli
+
+    monkeypatch.setattr(sys, "argv", [str(ROOT / ".venv" / "bin" / "wavegraph"), "bench", name, "--bogus"])
+    with pytest.raises(SystemExit) as e:
+        cli(["bench", name, "--bogus"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: wavegraph bench {name} ") and f"wavegraph bench {name}: error: unrecognized" in err
