@@ -281,3 +281,27 @@ def test_each_epoch_is_out_at_its_own_marker_time(tmp_path, size):
     np.testing.assert_array_equal(out["ep.events"].data[:, 0], MARKERS[0])
     log = np.loadtxt(tmp_path / "epochs.npz.chunks.csv", delimiter=",", skiprows=1, ndmin=2)
     np.testing.assert_array_equal(np.repeat(log[:, 1], log[:, 2].astype(int)), MARKERS[0])  # each epoch's t0
+
+
+@pytest.mark.parametrize("name", ["rec_raw.fif", "rec.edf", "rec.bdf"])
+def test_a_fif_or_edf_recording_replays_the_time_a_gap_jumped_and_its_markers_there(tmp_path, name):
+    """A FIF, EDF or BDF marks a gap but holds its samples back to back: a dropout of 3 s replayed with the gap flagged
+    and every time after it, samples and markers, 3 s early (unsaid). The recorder keeps the chunk log where a gap's
+    time jumped (and says so), and file_source replays the chunk times, and the markers with them, from it."""
+    from wavegraph.nodes.io.recorder import Recorder
+    from wavegraph.pipeline.spec import StreamSpec, signal_spec
+
+    x = np.asarray(_replay(_epochs_file(tmp_path), 64, lambda g: None, ["src.out"])["src.out"].data)  # real EEG
+    rec = Recorder(path=str(tmp_path / name), events=True)
+    rec.configure({"in": signal_spec(256.0, ["O1", "Oz", "O2"]), "events": StreamSpec("events", 0.0, (3,))})
+    rec.process({"in": Chunk(x[:, :256], t0=0.0)})
+    rec.process({"in": Chunk(x[:, 256:512], t0=1.0, gap=True)})  # an epoch boundary: no time missing
+    rec.process({"in": Chunk(x[:, 512:], t0=5.0, gap=True)})  # 3 s of samples missing before it
+    rec.process({"events": Chunk(np.array([[0.5, 0.0, 1.0], [1.5, 0.0, 2.0], [5.5, 0.0, 1.0]]), t0=0.5)})
+    rec.finish()
+    rec.close()
+    back = _replay(tmp_path / name, 64, lambda g: None, ["src.out", "src.events"])
+    assert back["src.out"].gaps == [1.0, 5.0]
+    np.testing.assert_allclose(back["src.out"].times[[255, 256, 512, 767]], [255 / 256, 1, 5, 5 + 255 / 256])
+    np.testing.assert_allclose(back["src.events"].data[:, 0], [0.5, 1.5, 5.5])
+    np.testing.assert_allclose(back["src.out"].data, x, rtol=1e-4, atol=1e-9)  # (EDF: 16 bits)

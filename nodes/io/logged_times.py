@@ -34,34 +34,41 @@ class LoggedTimes(_Reader):
     def _chunk_log(self, path: Path) -> None:
         """Each recorded chunk's t0 and gap flag from the recorder's `<path>.chunks.csv` (complete lines only)."""
         self.starts, self.t0s = np.zeros(1, np.int64), np.array([self.t0])
-        log = path.with_name(path.name + ".chunks.csv")
-        if not log.exists() or not self.sfreq > 0:
-            return
-        what = f"file_source: {path}"
-        starts, t0s, gaps, total = [], [], [], 0
-        try:
-            for t0, n, gap in chunk_log_rows(log):
-                if n <= 0:
-                    continue
-                if not np.isfinite(t0):  # a chunk without a time: on from the one before
-                    t0 = t0s[-1] + (total - starts[-1]) / self.sfreq if t0s else self.t0 + total / self.sfreq
-                starts.append(total)
-                t0s.append(t0)
-                if gap and total:
-                    gaps.append(total)
-                total += n
-        except (OSError, ValueError, UnicodeDecodeError) as e:
-            _log.warning("%s: cannot read its chunk log %s (%s): replayed from its t0", what, log, e)
-            return
-        if total != self.n_times or not starts:
-            _log.warning(
-                "%s: its chunk log %s counts %d samples, the file holds %d: the log is not this recording's; "
-                "replayed from its t0 at the rate (delete the log, or put the recording's own beside it)",
-                what,
-                log.name,
-                total,
-                self.n_times,
-            )
-            return
-        self.starts, self.t0s = np.array(starts, np.int64), np.array(t0s, np.float64)
-        self.breaks = np.array(gaps, np.int64)
+        got = read_log(path, self.n_times, self.sfreq, self.t0)
+        if got is not None:
+            self.starts, self.t0s, self.breaks = got
+
+
+def read_log(path: Path, n_times: int, sfreq: float, t0: float = 0.0):
+    """(starts, t0s, gap starts) of each chunk in the recorder's `<path>.chunks.csv` beside `path`; None without one,
+    or when it cannot be read or counts another number of samples than the file (said)."""
+    log = path.with_name(path.name + ".chunks.csv")
+    if not log.exists() or not sfreq > 0:
+        return None
+    what = f"file_source: {path}"
+    starts, t0s, gaps, total = [], [], [], 0
+    try:
+        for t, n, gap in chunk_log_rows(log):
+            if n <= 0:
+                continue
+            if not np.isfinite(t):  # a chunk without a time: on from the one before
+                t = t0s[-1] + (total - starts[-1]) / sfreq if t0s else t0 + total / sfreq
+            starts.append(total)
+            t0s.append(t)
+            if gap and total:
+                gaps.append(total)
+            total += n
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        _log.warning("%s: cannot read its chunk log %s (%s): replayed from its t0", what, log, e)
+        return None
+    if total != n_times or not starts:
+        _log.warning(
+            "%s: its chunk log %s counts %d samples, the file holds %d: the log is not this recording's; "
+            "replayed from its t0 at the rate (delete the log, or put the recording's own beside it)",
+            what,
+            log.name,
+            total,
+            n_times,
+        )
+        return None
+    return np.array(starts, np.int64), np.array(t0s, np.float64), np.array(gaps, np.int64)

@@ -16,6 +16,7 @@ from .case_names import CaseView
 from .edf_header import edf_records, edf_start_offset, low_rate_channels
 from .file_checks import brainvision_voltages, no_channels, projectors, said_by_mne
 from .gdf_header import by_unit
+from .logged_times import read_log
 from .marker_codes import BOUNDARY, codes_for
 from .marker_view import MarkerView
 from .readers_base import _no_events, _readable, _Reader, spec_channel_type
@@ -138,6 +139,18 @@ class _RawReader(_Reader):
             labels.update({c: d for d, c in codes.items()})
         self.events = np.concatenate(events).astype(np.float64)
         self.labels = tuple(sorted(labels.items()))
+        # the time each gap jumped, from the recorder's chunk log beside the file (kept where one did: the file holds the
+        # samples back to back; the times after a dropout were replayed early by its length): (first sample, shift)
+        self.logged: tuple[np.ndarray, np.ndarray] | None = None
+        if path is not None and self.starts is None and self.skips is None:
+            got = read_log(path, self.n_times, self.sfreq)
+            if got is not None and len(got[2]):
+                starts, t0s, gaps = got
+                shift = t0s[np.searchsorted(starts, gaps)] - t0s[0] - gaps / self.sfreq
+                self.logged = (np.concatenate([[0], gaps]), np.concatenate([[0.0], shift]))
+                self.breaks = np.union1d(self.breaks, gaps).astype(np.int64)
+                idx = self.events[:, 0]  # the markers after it with the samples
+                self.events[:, 1] += [self.time_of(int(i)) - int(i) / self.sfreq for i in idx]
 
     def _unpad(self) -> None:
         """The recorder's zeros after an EDF/BDF's data, marked `padding`: not replayed, no marker (skips.py)."""
@@ -210,6 +223,8 @@ class _RawReader(_Reader):
         self.breaks = (jump * self.record_len).astype(np.int64)
 
     def time_of(self, index: int) -> float:
+        if (logged := getattr(self, "logged", None)) is not None:  # (set at the end of __init__)
+            return index / self.sfreq + float(logged[1][int(np.searchsorted(logged[0], index, side="right")) - 1])
         if self.skips is not None:
             return self.skips.file_index(index) / self.sfreq
         if self.starts is None:

@@ -33,9 +33,28 @@ def gaps_unmarked(path: Path, fmt: str, gaps: list[int], rate: float) -> bool:
     time after it wrong by its length. Their chunk log, `<path>.chunks.csv` (each chunk's t0, length and gap flag), is
     then kept and said (True). A CSV's `t` column shows a gap whose time jumped (a dropout, a restart), not one that
     did not (the epochs of an epochs file replayed back to back, a concatenated recording's boundary): its log is kept
-    then too (True, unsaid), and file_source flags those chunks `gap` from it (nodes/io/table_reader.py); they were lost."""
+    then too (True, unsaid), and file_source flags those chunks `gap` from it (nodes/io/table_reader.py); they were lost.
+    A FIF, EDF or BDF marks a gap (an annotation) but holds its samples back to back: a gap whose time jumped (a
+    dropout of 3 s) was replayed with the times after it early by its length. Its log is kept then (True, said), and
+    file_source replays the chunk times from it (nodes/io/readers_mne.py)."""
     if gaps and fmt == "csv":
-        return _gap_in_time(path.with_name(path.name + ".chunks.csv"), rate)
+        return any(abs(s) <= max(0.5 / rate, 0.05) for s in _gap_steps(path.with_name(path.name + ".chunks.csv"), rate))
+    if gaps and fmt in ("fif", "edf", "bdf"):
+        steps = [
+            s for s in _gap_steps(path.with_name(path.name + ".chunks.csv"), rate) if abs(s) > max(0.5 / rate, 0.05)
+        ]
+        if steps:
+            logging.getLogger("wavegraph.recorder").warning(
+                "recorder: %s marks its %d gap(s) but holds the samples back to back: the time after %d of them "
+                "jumped (by %s s), which the file does not hold (MNE reads it on without the jump); the chunk times "
+                "are kept in %s.chunks.csv, which file_source replays them from",
+                path.name,
+                len(gaps),
+                len(steps),
+                ", ".join(f"{s:.6g}" for s in steps[:3]) + (" ..." if len(steps) > 3 else ""),
+                path.name,
+            )
+        return bool(steps)
     if not gaps or fmt not in ("wav", "flac", "npz"):
         return False
     at = ", ".join(f"{g / rate:.6g} s" if rate else f"row {g}" for g in gaps[:3]) + (" ..." if len(gaps) > 3 else "")
@@ -51,19 +70,19 @@ def gaps_unmarked(path: Path, fmt: str, gaps: list[int], rate: float) -> bool:
     return True
 
 
-def _gap_in_time(log: Path, rate: float) -> bool:
-    """Whether a chunk flagged gap in the chunk log starts where the chunk before it ended (as file_source's CSV reader
-    tells a gap from the `t` column: off by more than half a sample and 50 ms), so the CSV's times do not show it."""
+def _gap_steps(log: Path, rate: float) -> list[float]:
+    """How far each chunk flagged gap in the chunk log starts from where the chunk before it ended (s): within half a
+    sample and 50 ms (as file_source's CSV reader tells a gap from the `t` column) its time did not jump."""
     if not rate > 0 or not log.exists():
-        return False
-    end = None
+        return []
+    end, steps = None, []
     for t0, n, gap in chunk_log_rows(log):
         if n <= 0:
             continue
-        if gap and end is not None and abs(t0 - end) <= max(0.5 / rate, 0.05):
-            return True
+        if gap and end is not None:
+            steps.append(t0 - end)
         end = t0 + n / rate
-    return False
+    return steps
 
 
 def say_edf_losses(path: Path, spec: StreamSpec, bids: bool) -> None:
