@@ -39,6 +39,7 @@ from wavegraph.pipeline.datasets import fetch, read_opensignals
 WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "weights" / "eeg_tokenizer.safetensors"
 TRAIN_H5 = ("bsn-eeg-artefacts-seg1", "bsn-eeg-artefacts-seg2", "bsn-eeg-o", "bsn-eeg-p")
 HELD_OUT = "bsn-eeg-closed-open-eyes"
+SNAPSHOT_EVERY = 200  # training steps between snapshots (OUT.partial.safetensors, removed once OUT is written)
 
 
 def prepare(data: np.ndarray, rate: float, out_rate: float = 200.0) -> np.ndarray:
@@ -248,6 +249,7 @@ def train_main(argv: list[str]) -> int:
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, args.lr, total_steps=args.steps, pct_start=0.05)
     model.train()
+    partial = args.out.with_name(args.out.stem + ".partial.safetensors")
     t_train = time.time()
     for step in range(args.steps):
         recs = torch.multinomial(rec_p, args.batch, replacement=True, generator=gen).tolist()
@@ -266,9 +268,9 @@ def train_main(argv: list[str]) -> int:
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         sched.step()
-        if step % 200 == 199:  # a snapshot to inspect while the run goes on
+        if step % SNAPSHOT_EVERY == SNAPSHOT_EVERY - 1:  # a snapshot to inspect while the run goes on
             model.eval()
-            save(model, args.out.with_name(args.out.stem + ".partial.safetensors"))
+            save(model, partial)
             model.train()
         if step % 50 == 0 or step == args.steps - 1:
             u = usage(info["tokens"], cfg.codebook_size)
@@ -289,6 +291,8 @@ def train_main(argv: list[str]) -> int:
         "command": "wavegraph train tokenizer " + " ".join(argv),
     }
     save(model, args.out)
+    for left in (partial, partial.with_suffix(".json")):  # was left beside the weights (in the package's weights/)
+        left.unlink(missing_ok=True)
     print(json.dumps(report, indent=2))
     if args.report:
         args.report.write_text(json.dumps(report, indent=2) + "\n")

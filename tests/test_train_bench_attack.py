@@ -371,3 +371,19 @@ def test_a_save_that_fails_half_way_keeps_the_weights_that_were_there(tmp_path, 
         ckpt.save(MambaStack(MambaConfig(d_in=4, d_model=16, n_layers=1)), path)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # as it was, nothing left beside it
     ckpt.load(path)
+
+
+def test_train_tokenizer_removes_its_snapshot_once_the_weights_are_written(tmp_path, monkeypatch, capsys):
+    """OUT.partial.safetensors (a snapshot every 200 steps) stayed beside the weights after the run: with the
+    default --out, in the package's models/weights/, where the wheel's package data (weights/*.safetensors)
+    would take it."""
+    import numpy as np
+    from wavegraph.benchmarks import tokenizer
+
+    rng = np.random.default_rng(0)
+    monkeypatch.setattr(tokenizer, "recordings", lambda held_out=False: [("r", rng.standard_normal((2, 60000)))])
+    monkeypatch.setattr(tokenizer, "evaluate", lambda *a, **k: {})
+    monkeypatch.setattr(tokenizer, "SNAPSHOT_EVERY", 1)
+    out = tmp_path / "tok.safetensors"
+    assert tokenizer.train_main(["--steps", "2", "--batch", "2", "--frames", "2", "--out", str(out)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tok.json", "tok.safetensors"]
