@@ -18,8 +18,8 @@ With these a spectral enhancer is a YAML graph (see docs/speech.md)::
   order, so the result is the same in one process or across processes whatever the interleaving. A frame that
   has no partner with the same stamp is dropped and counted (``unmatched_in``, ``unmatched_mask``); frames
   wait for their partner up to ``max_wait`` seconds of stream time on the other input (from the first frame of its
-  newest chunk: the partner made of that chunk comes after it). A frame stamped at or before
-  one already decided (a stream that went back in time) is dropped and counted (``late_in``, ``late_mask``).
+  newest chunk: the partner made of that chunk comes after it; one under half a frame is refused). A frame stamped
+  at or before one already decided (a stream that went back in time) is dropped and counted (``late_in``, ``late_mask``).
   Each output chunk is one contiguous run of frames; at the very end, paired runs still waiting after a hole
   (frames one input lost) go out one chunk each (``finish_all``, what the runtime calls); ``finish()`` alone
   returns the first and counts the rest ``after_break_at_end`` (as ``join``).
@@ -290,6 +290,12 @@ class ApplyMask(Node[ApplyMaskParams]):
         self._rate, self._kind, self._shape = float(x.rate), x.kind, tuple(x.shape)
         self._dtype, self._mdtype = xd, md
         self._max_wait = int(round(self.params.max_wait * x.rate))
+        if self._max_wait < 1:  # no wait: the mask made of a chunk comes after its frames, one per chunk was dropped
+            raise SpecError(
+                f"apply_mask: max_wait {self.params.max_wait:g} s is under half a frame at {x.rate:g} frames/s: no "
+                "frame could wait for its mask (made of the same chunk, it comes after it)",
+                f"give max_wait: {1 / x.rate:g} (one frame) or more; the default, 2 s, suits a live graph",
+            )
         self.latency_samples = 0
         self.reset()
         self.out_specs = {"out": x}
