@@ -292,3 +292,16 @@ def test_audio_passthrough_config_from_the_cli_multiprocess(jack):
     assert p.returncode == 0, p.stderr[-2000:]
     mic_row = next(line for line in p.stdout.splitlines() if line.startswith("mic "))
     assert mic_row.split()[3] == "50"  # chunks out: 0.5 s of 10 ms blocks, in a worker process
+
+
+def test_the_speaker_clips_past_full_scale_and_silences_nan_and_counts_both(jack):
+    """audio_output handed samples past +-1 and NaN to PortAudio as they came (the driver wraps or clips unsaid,
+    and a NaN reaches the speaker as full-scale noise); now clipped / silenced, and counted."""
+    spk = AudioOutput(prefill=5.0)  # nothing plays: what is buffered for the device is looked at
+    spk.configure({"in": signal_spec(RATE, ["ch0"], "audio", "float32", "a.u.")})
+    x = np.array([[0.5, 2.0, -3.0, np.nan, np.inf, -1.0]], np.float32)
+    spk.process({"in": Chunk(x)})
+    np.testing.assert_array_equal(spk._buf[0][:, 0], [0.5, 1.0, -1.0, 0.0, 0.0, -1.0])
+    assert spk.counters == {"clipped": 2, "nonfinite": 2}
+    assert np.isnan(x[0, 3]) and x[0, 1] == 2.0  # the input chunk is not changed (other consumers may read it)
+    spk.close()

@@ -380,6 +380,7 @@ class AudioOutput(Sink[AudioOutputParams]):
         if x.size == 0:
             return {}
         frames = np.ascontiguousarray(x.T, dtype=np.float32)  # PortAudio wants (samples, channels)
+        frames = self._speaker_safe(frames)
         with self._buf_lock:
             self._buf.append(frames)
             self._buffered += frames.shape[0]
@@ -393,6 +394,18 @@ class AudioOutput(Sink[AudioOutputParams]):
         while self._stream is not None and self._stream.active and self._buffered > self._max:
             time.sleep(self._block / self._rate / 2)  # back-pressure: the device sets the pace
         return {}
+
+    def _speaker_safe(self, frames: np.ndarray) -> np.ndarray:
+        """NaN/inf played as silence (counted `nonfinite`: a driver turns them into full-scale noise) and samples past
+        full scale clipped to +-1 (counted `clipped`), rather than left to the driver to wrap or clip unsaid."""
+        bad = ~np.isfinite(frames)
+        over = np.abs(np.where(bad, 0, frames)) > 1.0
+        if not (bad.any() or over.any()):
+            return frames
+        for name, mask in (("nonfinite", bad), ("clipped", over)):
+            if n := int(mask.sum()):
+                self.count(name, n)
+        return np.clip(np.where(bad, np.float32(0), frames), -1.0, 1.0).astype(np.float32)
 
     def finish(self):
         with self._buf_lock:
