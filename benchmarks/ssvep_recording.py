@@ -5,6 +5,7 @@ channels without an EEG type (misc) are used when none has it."""
 
 from __future__ import annotations
 
+import os
 import re
 import struct
 import sys
@@ -32,6 +33,11 @@ def read_recording(path: str):
     it (a value at the first sample too), its code as text, as file_source reads it. ValueError/OSError for a file that cannot be read, naming it."""
     import mne
 
+    where = f" (a relative path is from {os.getcwd()})" if not Path(path).is_absolute() else ""
+    if Path(path).is_dir():  # was MNE's 'Unsupported file type ()'
+        raise ValueError(f"{path} is a folder{where}; fix: give a recording file in it (a format MNE reads, or .xdf)")
+    if not Path(path).exists():  # was MNE's 'fname does not exist: "..."'
+        raise ValueError(f"no such file {path}{where}; fix: give the recording's path")
     if path.endswith(EPOCHS_SUFFIXES):
         return mne.read_epochs(path, verbose="error"), True
     if not path.lower().endswith((".xdf", ".xdfz")):
@@ -41,9 +47,11 @@ def read_recording(path: str):
             if "number of trials" not in str(e) or not path.lower().endswith(".set"):
                 raise
             return mne.read_epochs_eeglab(path, verbose="error"), True
-        except (ValueError, AttributeError, EOFError, IndexError, KeyError, struct.error) as e:  # empty, cut off:
+        except (ValueError, AttributeError, AssertionError, EOFError, IndexError, KeyError, struct.error) as e:
+            # empty, cut off, or text MNE takes for a BOXY .txt (its bare AssertionError):
             raise ValueError(  # MNE's "'NoneType' object has no attribute 'kind'" traceback, or numpy's "buffer
-                f"{path} cannot be read as a recording (MNE: {type(e).__name__}: {e}); "  # size must be a multiple"
+                f"{path} cannot be read as a recording (MNE: {type(e).__name__}: "  # size must be a multiple"
+                f"{str(e) or f'not the format MNE reads {Path(path).suffix} files as'}); "
                 "fix: give a whole recording (an empty or cut-off copy cannot be read) in a format MNE reads, or .xdf"
             ) from None
         if not len(raw.annotations) and len(mne.pick_types(raw.info, stim=True)):

@@ -387,3 +387,24 @@ def test_train_tokenizer_removes_its_snapshot_once_the_weights_are_written(tmp_p
     out = tmp_path / "tok.safetensors"
     assert tokenizer.train_main(["--steps", "2", "--batch", "2", "--frames", "2", "--out", str(out)]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tok.json", "tok.safetensors"]
+
+
+@pytest.mark.parametrize("what", ["text", "folder", "missing"])
+def test_train_ssvep_and_bench_bci_say_what_the_recording_path_is(what, tmp_path, capsys):
+    """A .txt (notes beside the recording) was MNE's bare AssertionError traceback (it reads .txt as BOXY); a
+    folder was MNE's 'Unsupported file type ()'; a missing file 'fname does not exist'."""
+    from wavegraph.benchmarks.bci import main as bench_bci
+    from wavegraph.benchmarks.train_ssvep import main as train_ssvep
+
+    path = {"text": tmp_path / "notes.txt", "folder": tmp_path, "missing": tmp_path / "typo_raw.fif"}[what]
+    if what == "text":
+        path.write_text("subject 1, 8 and 10 Hz\n")
+    says = {
+        "text": f"{path} cannot be read as a recording (MNE: AssertionError: not the format MNE reads .txt files as)",
+        "folder": f"{path} is a folder; fix: give a recording file in it",
+        "missing": f"no such file {path}; fix: give the recording's path",
+    }[what]
+    assert train_ssvep([str(path), "--freqs", "8", "10", "--out", str(tmp_path / "s.safetensors")]) == 2
+    assert says in capsys.readouterr().err
+    assert bench_bci(["--data", str(path), "--no-token", "--png", str(tmp_path / "b.png")]) == 2
+    assert says in capsys.readouterr().err
