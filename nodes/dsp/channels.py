@@ -17,6 +17,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
+from ..channel_names import position
 from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, sanitize, signal_input
 from ..signal import SignalNode
 
@@ -41,18 +42,7 @@ def channel_index(spec: StreamSpec, names, what: str) -> list[int]:
     out = []
     for name in names:
         if isinstance(name, int) and not isinstance(name, bool):  # a position, as MNE's picks take
-            if not -len(available) <= name < len(available):
-                raise SpecError(
-                    f"{what}: channel position {name} is out of range: the stream has {len(available)} channels",
-                    f"give a position 0..{len(available) - 1} or a name ({', '.join(available)})",
-                )
-            if str(name) in available and available.index(str(name)) != name % len(available):
-                raise SpecError(  # channels named 1, 2, 3: position 1 is the channel named '2'
-                    f"{what}: {name} is both a channel position and, as text, another channel's name",
-                    f"write the name quoted ('{name}') or the position of the channel named "
-                    f"'{name}' ({available.index(str(name))})",
-                )
-            out.append(name % len(available))
+            out.append(position(name, available, what))
         elif name not in available:
             same = [a for a in available if a.casefold() == str(name).casefold()]
             hint = f"did you mean {same[0]!r}? (names are case-sensitive); " if len(same) == 1 else ""

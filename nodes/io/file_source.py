@@ -72,7 +72,7 @@ from wavegraph.pipeline.endpoints import DEFAULT_MAX_BYTES, max_frame_bytes
 from wavegraph.pipeline.node import NodeParams, Source
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from ..channel_names import spelt
+from ..channel_names import position, spelt
 from .audio_reader import AudioReader
 from .file_checks import no_channels
 from .not_read import not_read_hint
@@ -87,7 +87,9 @@ class ReplayParams(NodeParams):
 
     chunk_size: int | None = Field(default=None, gt=0, description=f"samples per chunk (default {DEFAULT_CHUNK})")
     chunk_duration: float | None = Field(default=None, gt=0, description="seconds per chunk (instead of chunk_size)")
-    picks: list[str] | None = Field(default=None, description="channel names or channel types, in output order")
+    picks: list[str | int] | None = Field(
+        default=None, description="channel names or channel types, or positions from 0 as MNE's picks, in output order"
+    )
     dtype: Literal["float64", "float32"] | None = Field(
         default=None,
         description="output dtype; default float64 for MNE files, float32 for audio (float64 for a float64 WAV)",
@@ -197,20 +199,22 @@ class FileSource(Source[FileSourceParams]):
             self.dtype = reader.dtype = reader.own_dtype
         return reader
 
-    def _resolve_picks(self, r: _Reader, picks: list[str] | None) -> list[int]:
+    def _resolve_picks(self, r: _Reader, picks: list[str | int] | None) -> list[int]:
         if picks is None:
             return list(range(len(r.ch_names)))
         if not picks:
             raise SpecError(f"{self.what}: picks is empty", "leave picks out to replay every channel")
         out: list[int] = []
         for p in picks:
-            if p in r.ch_names:
+            if isinstance(p, int) and not isinstance(p, bool):  # a position, as MNE's picks take
+                out.append(position(p, r.ch_names, f"{self.what}: picks"))
+            elif p in r.ch_names:
                 out.append(r.ch_names.index(p))
             elif p in r.ch_types:
                 out.extend(i for i, t in enumerate(r.ch_types) if t == p)
             else:  # the file may spell them otherwise ('O1..', 'EEG O1-REF'): then the picks in its spelling
-                found = spelt(picks, r.ch_names)
-                fixed = [found.get(q, q) for q in picks]
+                found = spelt([str(q) for q in picks], r.ch_names)
+                fixed = [found.get(str(q), str(q)) for q in picks]
                 raise SpecError(
                     f"{self.what}: no channel or channel type {p!r} in {len(r.ch_names)} channels"
                     + (f"; the file spells it {found[p]!r}" if p in found else ""),
