@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .chunk import Chunk
+from .executor import _not_outputs
 from .node import Node
 from .spec import StreamSpec
 
@@ -50,13 +51,26 @@ def run_chunked(
 
 def _run(node: Node, x: np.ndarray, spec: StreamSpec, sizes: Sequence[int], port: str):
     """run_chunked, plus (t0, length) of every output chunk per port and the output specs."""
+    x = _signal(x, spec)
+    if not isinstance(node, Node):  # make_node returned None, an array, a class: was "... has no attribute 'configure'"
+        raise TypeError(
+            f"make_node() returned {type(node).__name__}, not a node; pass a function that builds a fresh one, "
+            "e.g. lambda: MyNode(**params)"
+        )
     out_specs = node.configure({port: spec})
     axis = spec.time_axis
     pieces: dict[str, list[np.ndarray]] = {name: [] for name in out_specs}
     times: dict[str, list[tuple[float, int]]] = {name: [] for name in out_specs}
 
-    def keep(outputs):
+    def keep(outputs, method="process() (or finish())"):
+        if outputs.__class__ is not dict or any(  # as the runtime says it (executor._emit): was an AttributeError
+            p not in pieces or c is not None and (c.__class__ is not Chunk or not isinstance(c.data, np.ndarray))
+            for p, c in outputs.items()
+        ):
+            raise TypeError(_not_outputs(node, outputs, method))
         for name, c in outputs.items():
+            if c is None:  # no output on that port (the runtime skips it too)
+                continue
             pieces[name].append(c.data)
             n = c.data.shape[out_specs[name].time_axis] if c.data.ndim else 0
             times[name].append((c.t0, n))
@@ -65,15 +79,18 @@ def _run(node: Node, x: np.ndarray, spec: StreamSpec, sizes: Sequence[int], port
     for i, s in enumerate(sizes):
         idx = [slice(None)] * x.ndim
         idx[axis] = slice(start, start + s)
-        keep(
-            node.process(
-                {port: Chunk(np.ascontiguousarray(x[tuple(idx)]), t0=start / spec.rate if spec.rate else 0.0, seq=i)}
-            )
-        )
+        data = np.ascontiguousarray(x[tuple(idx)])
+        if data.flags.writeable:  # read-only, as the runtime gives a node its inputs (the executor's _send): a node
+            data = data.view()  # writing into its input wrote into the caller's x (the later runs got other data)
+            data.setflags(write=False)  # and passed here, failing only in a graph
+        keep(node.process({port: Chunk(data, t0=start / spec.rate if spec.rate else 0.0, seq=i)}))
         start += s
     assert start == x.shape[axis], f"chunk sizes add up to {start}, signal has {x.shape[axis]}"
-    for tail in node.finish_all():
-        keep(tail)
+    tails = node.finish_all()
+    if not isinstance(tails, list):
+        raise TypeError(f"{type(node).__name__}.finish_all() returned {type(tails).__name__}; return a list of outputs")
+    for tail in tails:
+        keep(tail, "finish()")
     result = {}
     for name, parts in pieces.items():
         out_axis = out_specs[name].time_axis
@@ -82,6 +99,32 @@ def _run(node: Node, x: np.ndarray, spec: StreamSpec, sizes: Sequence[int], port
         else:
             result[name] = np.zeros(out_specs[name].chunk_shape(0), dtype=out_specs[name].dtype)
     return result, times, out_specs
+
+
+def _signal(x, spec: StreamSpec) -> np.ndarray:
+    """`x` as an array of the spec's chunk shape with samples along its time axis, or a ValueError saying what to pass:
+    (samples, channels) for a (channels, samples) spec was cut along its channels, so the runs compared 2 'samples'
+    of 1000 'channels' and passed, as did an x without samples (nothing compared)."""
+    x = np.asarray(x)  # a list of rows: was "'list' object has no attribute 'shape'"
+    lead = x.shape[:-1] if spec.kind == "signal" else x.shape[1:]
+    if x.ndim != len(spec.shape) + 1 or lead != tuple(spec.shape):
+        want = (
+            "("
+            + ", ".join(
+                [*map(str, spec.shape), "samples"] if spec.kind == "signal" else ["frames", *map(str, spec.shape)]
+            )
+            + ")"
+        )
+        fix = "pass x.T" if x.ndim == 2 and x.shape[::-1][:-1] == tuple(spec.shape) and spec.kind == "signal" else ""
+        raise ValueError(
+            f"x has shape {x.shape}, but the spec's {spec.kind} chunks are {want}; "
+            + (fix or f"pass x shaped {want}, or a spec of x's shape")
+        )
+    if x.shape[spec.time_axis] == 0:
+        raise ValueError(
+            f"x of shape {x.shape} holds no samples: nothing would be compared; pass a signal with samples"
+        )
+    return x
 
 
 def _check_times(times, whole_times, out_specs, label) -> None:
@@ -117,10 +160,29 @@ def assert_streaming_equivalent(
     rtol/atol: the stated floating-point tolerance (numpy.testing.assert_allclose semantics); integer
                outputs (tokens) must be identical.
     """
+    if not callable(make_node) or isinstance(
+        make_node, Node
+    ):  # a node, not a maker: was "'Gain' object is not callable"
+        raise TypeError(
+            f"make_node is {type(make_node).__name__}; pass a function that builds a fresh node each call, e.g. "
+            f"lambda: {type(make_node).__name__}(...) (one node fed every chunking would carry its state across runs)"
+        )
+    x = _signal(x, spec)
     n = x.shape[spec.time_axis]
-    whole, whole_times, _ = _run(make_node(), x, spec, [n], port)
+    first = make_node()
+    whole, whole_times, _ = _run(first, x, spec, [n], port)
+    made = [first]
     for sizes in chunkings or default_chunkings(n, seed):
-        got, times, out_specs = _run(make_node(), x, spec, sizes, port)
+        node = make_node()
+        if any(
+            node is m for m in made
+        ):  # lambda: node: every run continued the first's stream, unless configure() reset it
+            raise TypeError(
+                "make_node() returned the same node twice; it must build a fresh one each call, e.g. "
+                f"lambda: {type(node).__name__}(...), so no state leaks between the runs compared"
+            )
+        made.append(node)
+        got, times, out_specs = _run(node, x, spec, sizes, port)
         _check_times(times, whole_times, out_specs, f"chunk sizes {list(sizes[:8])}{'...' if len(sizes) > 8 else ''}")
         for name, ref in whole.items():
             label = f"output '{name}' with chunk sizes {list(sizes[:8])}{'...' if len(sizes) > 8 else ''}"

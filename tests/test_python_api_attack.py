@@ -1,0 +1,85 @@
+"""wavegraph from Python as a notebook user of MNE, ezmsg, Timeflux or scipy uses it: nodes as plain classes, the
+streaming-equivalence harness on a node of one's own, GraphBuilder graphs. Each mistake is one clear error."""
+
+import numpy as np
+import pytest
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.node import Node, NodeParams
+from wavegraph.pipeline.spec import signal_spec
+from wavegraph.pipeline.testing import assert_streaming_equivalent
+
+X = np.random.default_rng(0).standard_normal((2, 300))
+SPEC = signal_spec(250.0, ["C3", "C4"])
+
+
+class Gain(Node):
+    class Params(NodeParams):
+        k: float = 2.0
+
+    def process(self, inputs):
+        c = inputs["in"]
+        return {"out": Chunk(c.data * self.params.k, c.t0)}
+
+
+class Leak(Node):
+    """A running sum that configure() does not reset: its state leaks when one node is fed every chunking."""
+
+    def configure(self, in_specs):
+        self.total = np.zeros((2, 1))
+        return {"out": in_specs["in"]}
+
+    def process(self, inputs):
+        c = inputs["in"]
+        y = self.total + np.cumsum(c.data, axis=-1)
+        self.total = y[:, -1:]
+        return {"out": Chunk(y, c.t0)}
+
+
+@pytest.mark.parametrize(
+    "x, said",
+    [
+        (X.T, r"x has shape \(300, 2\).*\(2, samples\); pass x.T"),  # (samples, channels): was a pass on 2 'samples'
+        (X[:, :0], "holds no samples"),  # nothing compared: was a pass
+        (X[0], r"x has shape \(300,\)"),  # one channel of a 2-channel spec: was a pass
+    ],
+)
+def test_the_harness_refuses_an_x_that_is_not_the_specs_signal(x, said):
+    with pytest.raises(ValueError, match=said):
+        assert_streaming_equivalent(lambda: Gain(), x, SPEC)
+
+
+def test_the_harness_takes_a_list_of_rows_as_an_array():
+    out = assert_streaming_equivalent(lambda: Gain(k=3.0), X.tolist(), SPEC)  # was 'list' has no attribute 'shape'
+    np.testing.assert_array_equal(out["out"], 3.0 * X)
+
+
+def test_the_harness_refuses_a_node_in_place_of_a_maker_or_one_node_made_twice():
+    with pytest.raises(TypeError, match=r"make_node is Gain; pass a function .* lambda: Gain\(...\)"):
+        assert_streaming_equivalent(Gain(), X, SPEC)  # type: ignore[arg-type]  # was "'Gain' object is not callable"
+    leak = Leak()
+    with pytest.raises(TypeError, match="returned the same node twice"):  # was a mismatch blamed on the chunking
+        assert_streaming_equivalent(lambda: leak, X, SPEC)
+    with pytest.raises(TypeError, match="make_node\\(\\) returned NoneType, not a node"):
+        assert_streaming_equivalent(lambda: None, X, SPEC)  # type: ignore[arg-type,return-value]
+
+
+def test_the_harness_gives_a_node_read_only_inputs_as_the_runtime_does():
+    class Scale(Node):  # scales its input in place: the runtime's read-only input refuses it
+        def process(self, inputs):
+            c = inputs["in"]
+            c.data *= 2.0
+            return {"out": Chunk(c.data, c.t0)}
+
+    x = X.copy()
+    with pytest.raises(ValueError, match="read-only"):
+        assert_streaming_equivalent(lambda: Scale(), x, SPEC)
+    np.testing.assert_array_equal(x, X)  # the caller's array: was doubled by the first run
+
+
+def test_the_harness_says_what_a_node_returned_that_is_no_output():
+    class Bare(Node):
+        def process(self, inputs):
+            return {"out": inputs["in"].data}  # an array where a Chunk goes: was "'ndarray' has no attribute 't0'"
+
+    with pytest.raises(TypeError, match=r"Bare.process\(\) .* returned ndarray on 'out' where a Chunk goes"):
+        assert_streaming_equivalent(lambda: Bare(), X, SPEC)
