@@ -63,7 +63,13 @@ class SignalNode(Node[P]):
         return self.out_specs
 
     def process(self, inputs: dict[str, Chunk]) -> dict[str, Any]:
-        c = inputs["in"]
+        try:
+            c = inputs["in"]
+        except (KeyError, TypeError, IndexError):  # by hand: process(chunk) or {"x": chunk}; was "KeyError: 'in'"
+            got = f"{{{', '.join(map(repr, inputs))}: ...}}" if isinstance(inputs, dict) else type(inputs).__name__
+            raise TypeError(
+                f"{type(self).__name__}.process() takes {{'in': Chunk}}, got {got}; pass {{'in': Chunk(x, t0=seconds)}}"
+            ) from None
         x = chunk_data(c, self.lead, self.dtype)
         if x is None:
             return {}

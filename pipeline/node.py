@@ -37,6 +37,7 @@ runner paces them from their chunk times, or runs them as fast as possible).
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict
@@ -108,6 +109,7 @@ class Node(Generic[P]):
 
             @functools.wraps(configure)
             def stores_in_specs(self: Node, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
+                _check_in_specs(self, in_specs)
                 self.in_specs = dict(in_specs)
                 out = configure(self, in_specs)
                 self._configured = True
@@ -125,6 +127,7 @@ class Node(Generic[P]):
     # --- graph-build time --------------------------------------------------------------------
     def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
         """Check the input specs and return the output specs. The default passes 'in' through."""
+        _check_in_specs(self, in_specs)
         self.in_specs = dict(in_specs)
         self.out_specs = {name: in_specs["in"] for name in self.outputs}
         self._configured = True
@@ -211,6 +214,31 @@ class Node(Generic[P]):
                 port,
             )
         return spec
+
+
+def _check_in_specs(node: Node, in_specs) -> None:
+    """configure()'s argument as the runtime gives it, {input port: StreamSpec} for every input, or an error saying
+    what to pass: by hand, configure(spec), configure({"in": 250.0}) or configure({"input": spec}) were
+    "'StreamSpec' object is not iterable", "'float' object has no attribute 'kind'" or a bare KeyError: 'in'."""
+    name = type(node).__name__
+    ports = ", ".join(f"{p!r}: spec" for p in node.inputs)
+    if not isinstance(in_specs, Mapping):
+        raise TypeError(
+            f"{name}.configure() takes a dict of its inputs' specs, got {type(in_specs).__name__}; "
+            f"pass {{{ports}}} (from wavegraph.pipeline.spec import signal_spec)"
+        )
+    if set(in_specs) != set(node.inputs):
+        have = ", ".join(map(repr, in_specs)) or "none"
+        raise SpecError(
+            f"{name}.configure() was given the inputs {have}; its inputs are {', '.join(map(repr, node.inputs)) or 'none'}",
+            f"pass {{{ports}}}" if node.inputs else "pass {} (a source has no inputs)",
+        )
+    for port, spec in in_specs.items():
+        if not isinstance(spec, StreamSpec):
+            raise TypeError(
+                f"{name}.configure(): input {port!r} is {type(spec).__name__}, not a StreamSpec; "
+                "pass e.g. signal_spec(rate, channel_names) (from wavegraph.pipeline.spec import signal_spec)"
+            )
 
 
 class Source(Node[P]):

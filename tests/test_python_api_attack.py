@@ -83,3 +83,41 @@ def test_the_harness_says_what_a_node_returned_that_is_no_output():
 
     with pytest.raises(TypeError, match=r"Bare.process\(\) .* returned ndarray on 'out' where a Chunk goes"):
         assert_streaming_equivalent(lambda: Bare(), X, SPEC)
+
+
+@pytest.mark.parametrize(
+    "in_specs, error, said",
+    [
+        (
+            SPEC,
+            TypeError,
+            r"Bandpass.configure\(\) takes a dict of its inputs' specs, got StreamSpec; pass \{'in': spec\}",
+        ),
+        ({"in": 250.0}, TypeError, r"input 'in' is float, not a StreamSpec; pass e.g. signal_spec"),
+        ({"input": SPEC}, ValueError, r"was given the inputs 'input'; its inputs are 'in'; fix: pass \{'in': spec\}"),
+    ],
+)
+def test_configure_by_hand_with_a_spec_not_in_its_port_dict_says_what_to_pass(in_specs, error, said):
+    from wavegraph.nodes.dsp.filters import Bandpass
+
+    with pytest.raises(error, match=said):  # were: 'StreamSpec' object is not iterable / no attribute 'kind' / 'in'
+        Bandpass(l_freq=1.0, h_freq=40.0).configure(in_specs)
+
+
+def test_configure_by_hand_of_a_two_input_node_names_both_ports():
+    from wavegraph.nodes.dsp.epochs import Epochs
+
+    with pytest.raises(ValueError, match=r"its inputs are 'in', 'events'; fix: pass \{'in': spec, 'events': spec\}"):
+        Epochs().configure({"in": SPEC})  # was a bare KeyError: 'events'
+
+
+@pytest.mark.parametrize("inputs", [Chunk(X), {"x": Chunk(X)}])
+def test_process_by_hand_without_the_port_dict_says_what_to_pass(inputs):
+    from wavegraph.nodes.dsp.filters import Bandpass
+
+    bp = Bandpass(l_freq=1.0, h_freq=40.0)
+    bp.configure({"in": SPEC})
+    with pytest.raises(
+        TypeError, match=r"Bandpass.process\(\) takes \{'in': Chunk\}.*pass \{'in': Chunk\(x, t0=seconds\)\}"
+    ):
+        bp.process(inputs)  # type: ignore[arg-type]  # were: 'Chunk' object is not subscriptable / KeyError: 'in'
