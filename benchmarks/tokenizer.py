@@ -209,6 +209,13 @@ def train_main(argv: list[str]) -> int:
         ap.error(f"--out {args.out}: {why}")
     if args.report is not None and (why := unwritable(str(args.report))):
         ap.error(f"--report {args.report}: cannot write ({why})")
+    from wavegraph.models.checkpoint import config_path
+
+    if args.report is not None and args.report.resolve() in (args.out.resolve(), config_path(args.out).resolve()):
+        ap.error(  # it was written over the model's config (or weights) at the end: a checkpoint that no longer loads
+            f"--report {args.report} is the name of the model's {'config' if args.report.suffix == '.json' else 'weights'}"
+            f" (--out {args.out}); give it another name, e.g. {args.out.with_suffix('.report.json')}"
+        )
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)

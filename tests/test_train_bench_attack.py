@@ -408,3 +408,29 @@ def test_train_ssvep_and_bench_bci_say_what_the_recording_path_is(what, tmp_path
     assert says in capsys.readouterr().err
     assert bench_bci(["--data", str(path), "--no-token", "--png", str(tmp_path / "b.png")]) == 2
     assert says in capsys.readouterr().err
+
+
+def test_train_tokenizer_report_is_not_written_over_the_models_config(tmp_path, monkeypatch, capsys):
+    """--out tok.safetensors --report tok.json: the report replaced the model's config at the end, and the
+    checkpoint no longer loaded ('is not a wavegraph-model config')."""
+    import numpy as np
+    from wavegraph.benchmarks import tokenizer
+    from wavegraph.models import checkpoint as ckpt
+
+    out = tmp_path / "tok.safetensors"
+    err = _usage_error(
+        tokenizer.train_main, ["--steps", "1", "--out", str(out), "--report", str(out.with_suffix(".json"))], capsys
+    )
+    assert f"is the name of the model's config (--out {out}); give it another name, e.g. " in err, err
+    rng = np.random.default_rng(0)
+    monkeypatch.setattr(tokenizer, "recordings", lambda held_out=False: [("r", rng.standard_normal((2, 60000)))])
+    monkeypatch.setattr(tokenizer, "evaluate", lambda *a, **k: {})
+    report = out.with_suffix(".report.json")
+    assert (
+        tokenizer.train_main(
+            ["--steps", "1", "--batch", "2", "--frames", "2", "--out", str(out), "--report", str(report)]
+        )
+        == 0
+    )
+    ckpt.load(out)
+    assert "train" in report.read_text()
