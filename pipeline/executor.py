@@ -399,7 +399,7 @@ class Executor:
             counters = self.stats[node_id].counters
             name = f"rx_rejected_{e.reason}"  # the names a worker gives its receivers' counts (worker._merge_transport)
             if name not in counters:
-                log.warning("%s.%s: a chunk that does not fit the input is dropped (%s)", node_id, port, e)
+                log.warning("%s", self._misfit(node_id, port, e))
             for key in ("rx_rejected", name):
                 counters[key] = counters.get(key, 0) + 1
             self.gap_next.add((node_id, port))
@@ -411,6 +411,22 @@ class Executor:
             chunk.data.shape[:-1] if signal else chunk.data.shape[1:],
         )
         return True
+
+    def _misfit(self, node_id: str, port: str, e: WireError) -> str:
+        """What a dropped chunk's warning says: the node that sent it and the fix, when it is in this process (a node
+        of one's own returning another shape or dtype than its configure() declared lost all its output, said as
+        the receiving input's only, '_capture0.in: a chunk that does not fit the input is dropped')."""
+        said = f"{node_id}.{port}: a chunk that does not fit the input is dropped ({e})"
+        edge = next((x for x in self.config.edges if x.target_node == node_id and x.target_port == port), None)
+        if edge is None or edge.source_node not in self.nodes:
+            return said
+        src = edge.source_node
+        return (
+            f"edge {edge.source} -> {edge.target}: node '{src}' ({self.types.get(src, '?')}) sent a chunk that does "
+            f"not fit the spec it declared for '{edge.source_port}' ({e}): dropped, as is every such chunk (counted "
+            f"rx_rejected on '{node_id}'); fix: make '{src}' return the shape and dtype its configure() declares for "
+            f"'{edge.source_port}' (or declare what it returns)"
+        )
 
     def _input_ended(self, node_id: str, port: str) -> None:
         try:

@@ -1,8 +1,11 @@
 """wavegraph from Python as a notebook user of MNE, ezmsg, Timeflux or scipy uses it: nodes as plain classes, the
 streaming-equivalence harness on a node of one's own, GraphBuilder graphs. Each mistake is one clear error."""
 
+import logging
+
 import numpy as np
 import pytest
+from wavegraph.pipeline.api import GraphBuilder
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import signal_spec
@@ -121,3 +124,24 @@ def test_process_by_hand_without_the_port_dict_says_what_to_pass(inputs):
         TypeError, match=r"Bandpass.process\(\) takes \{'in': Chunk\}.*pass \{'in': Chunk\(x, t0=seconds\)\}"
     ):
         bp.process(inputs)  # type: ignore[arg-type]  # were: 'Chunk' object is not subscriptable / KeyError: 'in'
+
+
+class Half(Node):
+    """Returns float32 where its configure() (the default: the input's spec) declared float64."""
+
+    def process(self, inputs):
+        c = inputs["in"]
+        return {"out": Chunk(c.data.astype(np.float32), c.t0)}
+
+
+def test_a_node_of_ones_own_returning_another_dtype_than_declared_is_named_with_the_fix(caplog):
+    g = GraphBuilder()
+    src = g.add("array_source", data=X, rate=250.0, chunk_size=100)
+    half = g.add(f"{__name__}:Half", src, id="half")
+    with caplog.at_level(logging.WARNING, logger="wavegraph.executor"):
+        out = g.run(capture=[half])
+    assert out["half.out"].data.shape == (2, 0)  # every chunk dropped, as across processes (architecture.md)
+    # was "_capture0.in: a chunk that does not fit the input is dropped (...)": the hidden capture node, not 'half'
+    said = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    assert said and "node 'half' (" in said[0] and "float32 payload on a float64 edge" in said[0]
+    assert "fix: make 'half' return the shape and dtype its configure() declares for 'out'" in said[0]
