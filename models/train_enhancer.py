@@ -363,11 +363,19 @@ def main(argv: list[str] | None = None) -> int:
     _check(ap, args)
     if args.out and (why := ckpt.out_problem(args.out)):  # before the training, not at its first save
         ap.error(f"--out {args.out}: {why}")
-    if args.out and args.log and args.log.with_suffix(".json").resolve() == ckpt.config_path(args.out).resolve():
-        raise SystemExit(
-            f"--log {args.log} would write its summary over the model config {ckpt.config_path(args.out)}: "
-            "name them differently"
-        )
+    outputs = {  # --plot X.csv --log X.csv: the PNG went over the curve; --log e.safetensors: the weights over it
+        "--out": args.out,
+        "--out's config": ckpt.config_path(args.out) if args.out else None,
+        "--log": args.log,
+        "--log's summary": args.log.with_suffix(".json") if args.log else None,  # --log e.csv --out e.safetensors
+        "--plot": args.plot,
+    }
+    seen: dict[Path, str] = {}
+    for option, path in outputs.items():
+        if path is not None and (first := seen.setdefault(path.expanduser().resolve(), option)) != option:
+            ap.error(
+                f"{option} {path} is the file of {first} too: one would be written over the other; name them apart"
+            )
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)

@@ -434,3 +434,21 @@ def test_train_tokenizer_report_is_not_written_over_the_models_config(tmp_path, 
     )
     ckpt.load(out)
     assert "train" in report.read_text()
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["--log", "{tmp}/c.csv", "--plot", "{tmp}/c.csv"], "--plot {tmp}/c.csv is the file of --log too"),
+        (["--log", "{tmp}/e.safetensors"], "--log {tmp}/e.safetensors is the file of --out too"),
+        (["--log", "{tmp}/c.csv", "--plot", "{tmp}/e.json"], "--plot {tmp}/e.json is the file of --out's config too"),
+    ],
+)
+def test_train_enhancer_outputs_that_would_overwrite_each_other(argv, says, tmp_path, capsys):
+    """--plot c.csv --log c.csv: the PNG went over the training curve it was drawn from; --log e.safetensors: the
+    weights saved at each evaluation went over the curve (and the curve over them)."""
+    from wavegraph.models.train_enhancer import main
+
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    err = _usage_error(main, ["--steps", "1", *argv, "--out", str(tmp_path / "e.safetensors")], capsys)
+    assert says.replace("{tmp}", str(tmp_path)) in err and "name them apart" in err, err
