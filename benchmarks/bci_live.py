@@ -77,6 +77,9 @@ class Session:
         return np.asarray(out)
 
 
+SSVEPY_EPOCHS = 16  # epochs in the ssvepy example recording (pipeline.datasets "ssvepy-epochs"), 16 s each
+
+
 def load_recording(n_epochs: int):
     """The ssvepy epochs back to back: (channels, samples), names, rate, epoch markers (sample, label)."""
     import mne
@@ -255,6 +258,14 @@ def main(argv: list[str] | None = None) -> int:
     from wavegraph.benchmarks.bench_checks import check_outputs
 
     check_outputs(ap, ("--json", args.json))
+    # were: ValueError 'need at least one array to concatenate' (--epochs 0, --dnn --blocks 0); ZeroDivisionError in
+    # the feeder thread, then the graph waiting on a silent stream (--speed 0); 99 epochs said while 16 were played
+    if not 1 <= args.epochs <= SSVEPY_EPOCHS:
+        ap.error(f"--epochs must be 1 to {SSVEPY_EPOCHS} (the ssvepy recording's epochs of 16 s), got {args.epochs}")
+    if not 0 < args.speed < float("inf"):
+        ap.error(f"--speed must be above 0 (1 = real time, 4 = four times faster), got {args.speed:g}")
+    if args.blocks < 1:
+        ap.error(f"--blocks must be at least 1 (calibration blocks of 8 trials for --dnn), got {args.blocks}")
     os.environ.setdefault("LSLAPICFG", str(ROOT / "configs" / "lsl_api.cfg"))
     with tempfile.TemporaryDirectory() as tmp:
         recording, overrides, config, span, spans = None, [], CONFIG, 2.0, []
@@ -271,8 +282,8 @@ def main(argv: list[str] | None = None) -> int:
         s = run_session(Path(tmp), args.epochs, args.speed, args.in_process, overrides + args.set, recording, config)
     load = [round(max(a, b), 2) for a, b in zip(load_before, os.getloadavg())]  # 1/5/15 min, the higher end
     assert s.result is not None  # run_session ran the graph
-    if s.result.exit_code != 0:
-        print(s.result.failure, file=sys.stderr)
+    if s.result.exit_code != 0:  # (printed "None" when the run was stopped rather than failed)
+        print(s.result.failure or f"bci-live: the graph ended with exit code {s.result.exit_code}", file=sys.stderr)
         return 1
     graph_ms = [v / 1e6 for v in s.result.stats["decisions"].get("latency_ns", [])]  # [p50, p99]
     lat = s.latencies_ms(span)

@@ -336,3 +336,24 @@ def test_a_bench_command_names_itself_in_its_usage_and_errors(name, monkeypatch,
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith(f"usage: wavegraph bench {name} ") and f"wavegraph bench {name}: error: unrecognized" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--epochs", "0"], "--epochs must be 1 to 16"),
+        (["--epochs", "99"], "--epochs must be 1 to 16"),
+        (["--speed", "0"], "--speed must be above 0"),
+        (["--dnn", "--blocks", "0"], "--blocks must be at least 1"),
+    ],
+    ids=["epochs0", "epochs99", "speed0", "blocks0"],
+)
+def test_bench_bci_live_refuses_values_it_cannot_play(argv, says, capsys):
+    # docs: `wavegraph bench bci-live --epochs 4 --speed 1`; --epochs 0 and --dnn --blocks 0 were ValueError
+    # tracebacks, --speed 0 a ZeroDivisionError in the feeder thread and then 'None', --epochs 99 played 16
+    from wavegraph.benchmarks.bci_live import main
+
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    assert says in capsys.readouterr().err
