@@ -318,6 +318,11 @@ def bench_main(argv: list[str]) -> int:
 
     if args.json is not None and (why := unwritable(args.json)):  # a traceback after the evaluation before
         ap.error(f"--json {args.json}: cannot write it ({why})")
+    if args.json is not None and args.json.resolve() == checkpoint.config_path(args.weights).resolve():
+        ap.error(  # the report went over the model's config: the weights no longer loaded
+            f"--json {args.json} is the config of --weights {args.weights}; give another name, e.g. "
+            f"{args.json.with_suffix('.report.json')}"
+        )
     torch.set_num_threads(args.threads)
     try:  # a missing file or another model's weights were a CheckpointError / AssertionError traceback
         model = checkpoint.load(args.weights)

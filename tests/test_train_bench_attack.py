@@ -452,3 +452,19 @@ def test_train_enhancer_outputs_that_would_overwrite_each_other(argv, says, tmp_
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     err = _usage_error(main, ["--steps", "1", *argv, "--out", str(tmp_path / "e.safetensors")], capsys)
     assert says.replace("{tmp}", str(tmp_path)) in err and "name them apart" in err, err
+
+
+def test_bench_tokenizer_json_is_not_written_over_the_weights_config(tmp_path, capsys):
+    """bench tokenizer --weights tok.safetensors --json tok.json wrote the report over the model's config: the
+    weights it had just measured no longer loaded."""
+    import shutil
+
+    from wavegraph.benchmarks.tokenizer import bench_main
+
+    for name in ("eeg_tokenizer.safetensors", "eeg_tokenizer.json"):
+        shutil.copy(SHIPPED / name, tmp_path / name)
+    weights, config = tmp_path / "eeg_tokenizer.safetensors", tmp_path / "eeg_tokenizer.json"
+    before = config.read_bytes()
+    err = _usage_error(bench_main, ["--weights", str(weights), "--json", str(config)], capsys)
+    assert f"--json {config} is the config of --weights {weights}; give another name" in err, err
+    assert config.read_bytes() == before
