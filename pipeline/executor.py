@@ -116,12 +116,24 @@ def _not_outputs(node: Node, outs, method: str = "process() (or finish())") -> s
                 said = f"returned {type(c).__name__} on {port!r} where a Chunk goes"
             elif c is not None and not isinstance(c.data, np.ndarray):
                 said = f"returned a Chunk of {type(c.data).__name__} on {port!r}"
+            elif c is not None and not isinstance(c.t0, _SECONDS):
+                said = f"returned a Chunk on {port!r} whose t0 is {type(c.t0).__name__} {c.t0!r}, not seconds"
+                ports = ", ".join(f"'{p}': Chunk(array, t0)" for p in node.outputs)
+                return (
+                    f"{type(node).__name__}.{method} {said}; return {{{ports}}} with t0 the stream time in seconds "
+                    "of its first sample, a float (from a datetime: (when - start).total_seconds())"
+                )
             else:
                 continue
             break
     ports = ", ".join(f"'{p}': Chunk(array, t0)" for p in node.outputs)
     end = ", None at the end" if method == "read()" else ""
     return f"{type(node).__name__}.{method} {said}; return {{{ports}}} ({{}} for no output yet{end})"
+
+
+# what a chunk's t0 may be: seconds, as a number (np.float32, np.int64 too); a datetime, None or text was a TypeError
+# from deep in the executor ("'>' not supported between 'datetime.datetime' and 'float'") or the capture, after the run
+_SECONDS = (float, int, np.floating, np.integer)
 
 
 class NodeFailure(RuntimeError):
@@ -325,7 +337,9 @@ class Executor:
             self.active_sources.remove(node_id)
             self._end(node_id)
             return
-        if outs.__class__ is not dict or any(c.__class__ is not Chunk for c in outs.values()):  # an array, a Chunk
+        if outs.__class__ is not dict or any(  # an array, a Chunk, a datetime t0
+            c.__class__ is not Chunk or not isinstance(c.t0, _SECONDS) for c in outs.values()
+        ):
             raise NodeFailure(node_id, self.types[node_id], self.process, _not_outputs(node, outs, "read()"))
         if not outs:
             return
@@ -489,7 +503,12 @@ class Executor:
         for port, chunk in outs.items():
             if chunk is None:
                 continue
-            if port not in node.outputs or chunk.__class__ is not Chunk or not isinstance(chunk.data, np.ndarray):
+            if (
+                port not in node.outputs
+                or chunk.__class__ is not Chunk
+                or not isinstance(chunk.data, np.ndarray)
+                or not isinstance(chunk.t0, _SECONDS)
+            ):
                 # an unknown port's data was dropped without a word; an array for a Chunk was an AttributeError
                 raise NodeFailure(node_id, self.types[node_id], self.process, _not_outputs(node, outs))
             gap_out = gap or chunk.gap or pending

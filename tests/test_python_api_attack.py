@@ -1,13 +1,14 @@
 """wavegraph from Python as a notebook user of MNE, ezmsg, Timeflux or scipy uses it: nodes as plain classes, the
 streaming-equivalence harness on a node of one's own, GraphBuilder graphs. Each mistake is one clear error."""
 
+import datetime
 import logging
 
 import numpy as np
 import pytest
-from wavegraph.pipeline.api import GraphBuilder
+from wavegraph.pipeline.api import GraphBuilder, RunFailed
 from wavegraph.pipeline.chunk import Chunk
-from wavegraph.pipeline.node import Node, NodeParams
+from wavegraph.pipeline.node import Node, NodeParams, Source
 from wavegraph.pipeline.spec import signal_spec
 from wavegraph.pipeline.testing import assert_streaming_equivalent
 
@@ -145,3 +146,39 @@ def test_a_node_of_ones_own_returning_another_dtype_than_declared_is_named_with_
     said = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
     assert said and "node 'half' (" in said[0] and "float32 payload on a float64 edge" in said[0]
     assert "fix: make 'half' return the shape and dtype its configure() declares for 'out'" in said[0]
+
+
+class Stamped(Source):
+    """Three chunks stamped with the wall clock, as a notebook user's acquisition loop stamps them."""
+
+    def configure(self, in_specs):
+        self.i = 0
+        return {"out": signal_spec(10.0, ["a"])}
+
+    def read(self):
+        if self.i == 3:
+            return None
+        self.i += 1
+        return {"out": Chunk(np.zeros((1, 5)), t0=datetime.datetime(2024, 5, 1) + datetime.timedelta(seconds=self.i))}
+
+
+class Untimed(Node):
+    def process(self, inputs):
+        return {"out": Chunk(inputs["in"].data.copy(), t0=None)}  # type: ignore[arg-type]
+
+
+def test_a_chunk_stamped_with_a_datetime_or_none_fails_the_run_naming_the_node_and_the_fix():
+    g = GraphBuilder()
+    src = g.add(f"{__name__}:Stamped", id="src")
+    # was TypeError: '>' not supported between instances of 'datetime.datetime' and 'float' (executor.source_time)
+    with pytest.raises(
+        RunFailed, match=r"(?s)node 'src' .*Stamped.read\(\) returned a Chunk on 'out' whose t0 is datetime"
+    ):
+        g.run(capture=[src])
+    g = GraphBuilder()
+    src = g.add("array_source", data=X, rate=250.0, chunk_size=100)
+    node = g.add(f"{__name__}:Untimed", src, id="untimed")
+    with pytest.raises(
+        RunFailed, match=r"whose t0 is NoneType None, not seconds; .*\(when - start\).total_seconds\(\)"
+    ):
+        g.run(capture=[node])  # was a TypeError from the capture after the run: NoneType + ndarray
