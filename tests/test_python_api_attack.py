@@ -159,7 +159,8 @@ class Stamped(Source):
         if self.i == 3:
             return None
         self.i += 1
-        return {"out": Chunk(np.zeros((1, 5)), t0=datetime.datetime(2024, 5, 1) + datetime.timedelta(seconds=self.i))}
+        when = datetime.datetime(2024, 5, 1) + datetime.timedelta(seconds=self.i)
+        return {"out": Chunk(np.zeros((1, 5)), t0=when)}  # type: ignore[arg-type]
 
 
 class Untimed(Node):
