@@ -464,6 +464,14 @@ def main(argv: list[str] | None = None) -> int:
     for option, path in (("--png", args.png), ("--json", args.json)):
         if path and unwritable(path):  # checked before the run, not after
             ap.error(f"{option} {path}: cannot write ({unwritable(path)})")
+    taken = {  # --json e.json beside --checkpoint e.safetensors: the figures went over the weights' config
+        "--checkpoint": args.checkpoint,
+        "--checkpoint's config": str(Path(args.checkpoint).with_suffix(".json")) if args.checkpoint else None,
+        "--png": args.png,
+    }
+    for option, path in taken.items():
+        if path and args.json and Path(path).expanduser().resolve() == Path(args.json).expanduser().resolve():
+            ap.error(f"--json {args.json} is the file of {option}; give the figures another name")
     try:
         return _run(args)
     except BenchError as e:

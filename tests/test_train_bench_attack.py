@@ -468,3 +468,22 @@ def test_bench_tokenizer_json_is_not_written_over_the_weights_config(tmp_path, c
     err = _usage_error(bench_main, ["--weights", str(weights), "--json", str(config)], capsys)
     assert f"--json {config} is the config of --weights {weights}; give another name" in err, err
     assert config.read_bytes() == before
+
+
+def test_bench_enhance_json_is_not_written_over_the_checkpoint_config_or_the_png(tmp_path, capsys):
+    """--checkpoint e.safetensors --json e.json: the figures went over the weights' config after the run (they no
+    longer loaded); --png r.json --json r.json: the JSON over the plot."""
+    import shutil
+
+    from wavegraph.benchmarks.enhance import main
+
+    for name in ("enhancer.safetensors", "enhancer.json"):
+        shutil.copy(SHIPPED / name, tmp_path / name)
+    config = tmp_path / "enhancer.json"
+    argv = ["--methods", "ours", "--checkpoint", str(tmp_path / "enhancer.safetensors"), "--json", str(config)]
+    err = _usage_error(main, [*argv, "--png", str(tmp_path / "p.png")], capsys)
+    assert f"--json {config} is the file of --checkpoint's config; give the figures another name" in err, err
+    same = str(tmp_path / "r.json")
+    err = _usage_error(main, ["--methods", "noisy", "--png", same, "--json", same], capsys)
+    assert f"--json {same} is the file of --png" in err, err
+    assert (SHIPPED / "enhancer.json").read_bytes() == config.read_bytes()
