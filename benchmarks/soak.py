@@ -295,8 +295,15 @@ def main(argv: list[str] | None = None) -> int:
     from wavegraph.benchmarks.bench_checks import check_outputs
 
     check_outputs(ap, ("--png", args.png), ("--json", args.json))
+    if not (0 < args.hours < float("inf") and 0 < args.every < float("inf")):  # were a child's error about a temp
+        ap.error("--hours and --every must be above 0")  # graph file (--hours -1) and a busy sampling loop (--every 0)
     if args.rejudge:
-        saved = json.loads(Path(args.rejudge).read_text())
+        try:  # a missing or cut file was a FileNotFoundError / JSONDecodeError / KeyError traceback
+            saved = json.loads(Path(args.rejudge).read_text())
+        except (OSError, ValueError) as e:
+            ap.error(f"--rejudge {args.rejudge}: {e.strerror if isinstance(e, OSError) else f'not JSON: {e}'}")
+        if not isinstance(saved, dict) or not {"curves", "ended", "title"} <= saved.keys():
+            ap.error(f"--rejudge {args.rejudge}: not a --json of bench soak (it has no curves, ended and title)")
         flat = judge(saved["curves"], saved["ended"])
         print_rss(flat, saved["ended"])
         if args.png:

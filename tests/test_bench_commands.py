@@ -357,3 +357,28 @@ def test_bench_bci_live_refuses_values_it_cannot_play(argv, says, capsys):
         main(argv)
     assert e.value.code == 2
     assert says in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("content", "argv", "says"),
+    [
+        (None, [], "No such file or directory"),
+        ('{"latency": {}}', [], "not a --json of bench soak"),
+        ("{", [], "not JSON"),
+        (None, ["--hours", "-1"], "--hours and --every must be above 0"),
+        (None, ["--every", "0"], "--hours and --every must be above 0"),
+    ],
+    ids=["missing", "other-json", "cut", "hours", "every"],
+)
+def test_bench_soak_rejudge_and_its_lengths_are_checked(content, argv, says, tmp_path, capsys):
+    # `wavegraph bench soak --rejudge soak.json`: a missing file, another bench's JSON or a cut one were tracebacks;
+    # --hours -1 failed in the child on a temporary graph file, --every 0 sampled in a busy loop
+    from wavegraph.benchmarks.soak import main
+
+    saved = tmp_path / "soak.json"
+    if content is not None:
+        saved.write_text(content)
+    with pytest.raises(SystemExit) as e:
+        main(argv or ["--rejudge", str(saved)])
+    assert e.value.code == 2
+    assert says in capsys.readouterr().err
