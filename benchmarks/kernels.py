@@ -290,6 +290,7 @@ def make_cases(device: str, size: str, dtype: torch.dtype = torch.float32) -> li
     return cases
 
 
+@torch.no_grad()  # (not torch.set_grad_enabled(False): a caller in the same process, a test, kept it off)
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(
         prog=_prog("kernels", argv), description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -334,7 +335,6 @@ def main(argv=None) -> int:
             ap.error(f"--tuned {args.tuned}: not what --sweep writes ({{op: launch config}})")
     size = args.size or ("large" if device == "cuda" else "small")
     repeats = args.repeats or (20 if device == "cuda" else 3)
-    torch.set_grad_enabled(False)
     name = torch.cuda.get_device_name() if device == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
     print(f"# device={name} size={size} dtype={args.dtype} repeats={repeats} torch={torch.__version__}")
     print(f"{'op':24s} {'impl':14s} {'ms':>10s} {'Mtok/s':>10s} {'GB/s':>9s} {'%peak':>7s} {'x ref':>8s}")
