@@ -35,3 +35,16 @@ def prog(name: str, argv: list[str] | None) -> str | None:
     script (`python benchmarks/NAME.py`: argv None, argparse's default, the file's name). Without it the usage and
     errors of the former said `wavegraph [-h] --seconds ...`, a command that does not exist."""
     return f"wavegraph bench {name}" if argv is not None else None
+
+
+def check_modules(ap: argparse.ArgumentParser, command: str, *needs: tuple[str, str]) -> None:
+    """`ap.error` naming every (module, how to install it) that does not import: before the run, not a traceback
+    from the middle of it."""
+    missing = []
+    for name, install in needs:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(f"{name} ({install})")
+    if missing:
+        ap.error(f"{command} needs {', '.join(missing)}")

@@ -78,12 +78,19 @@ def tap_cost(seconds: float = 60.0) -> float:
     return cpu / seconds
 
 
+BROWSER_DIRS = ("/usr/bin",)  # Debian's chromium and chromedriver when not on PATH
+
+
+def _browser_path(exe: str) -> str | None:
+    return shutil.which(exe) or next((f"{d}/{exe}" for d in BROWSER_DIRS if os.path.exists(f"{d}/{exe}")), None)
+
+
 def _open_page(url: str):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     opts = webdriver.ChromeOptions()
-    opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    opts.binary_location = _browser_path("chromium") or "chromium"
     for arg in (
         "--headless=new",
         "--no-sandbox",
@@ -94,7 +101,7 @@ def _open_page(url: str):
         "--window-size=1400,1700",
     ):
         opts.add_argument(arg)
-    return webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=opts)
+    return webdriver.Chrome(service=Service(_browser_path("chromedriver") or "chromedriver"), options=opts)
 
 
 def _cpu(root) -> dict[int, float]:
@@ -180,9 +187,24 @@ def main(argv: list[str] | None = None) -> int:
             f"--seconds {args.seconds:g} leaves no steady part to measure (it runs from 5 s after the start to "
             "2 s before the end of each run; shorter runs gave negative costs); give 10 or more (default 30)"
         )
-    from wavegraph.benchmarks.bench_checks import check_outputs
+    from wavegraph.benchmarks.bench_checks import check_modules, check_outputs
 
     check_outputs(ap, ("--json", args.json))
+    # a missing one was an ImportError or selenium's NoSuchDriverException after the first plain run, its graph left
+    # running; the monitored runs need the monitor (bokeh), a page (selenium, chromium, chromedriver), psutil
+    check_modules(
+        ap,
+        "bench monitor",
+        ("psutil", "pip install 'wavegraph[soak]'"),
+        ("bokeh", "pip install 'wavegraph[monitor]'"),
+        ("selenium", "pip install selenium==4.51.0, in wavegraph[test]"),
+    )
+    for exe in ("chromium", "chromedriver"):
+        if not _browser_path(exe):
+            ap.error(
+                f"bench monitor needs {exe} to open the page (as root: apt-get install chromium chromium-driver, "
+                "or `make system-deps`, scripts/system_deps.sh)"
+            )
     load = os.getloadavg()[0]
     tap = tap_cost()
     print(f"load average (1 min) at the start: {load:.2f} on {os.cpu_count()} cores")

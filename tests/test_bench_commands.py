@@ -382,3 +382,35 @@ def test_bench_soak_rejudge_and_its_lengths_are_checked(content, argv, says, tmp
         main(argv or ["--rejudge", str(saved)])
     assert e.value.code == 2
     assert says in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("module", "argv", "hidden", "says"),
+    [
+        ("monitor", ["--seconds", "10", "--mode", "one"], "selenium", "selenium (pip install selenium"),
+        ("monitor", ["--seconds", "10", "--mode", "one"], "psutil", "psutil (pip install 'wavegraph[soak]')"),
+        ("soak", ["--hours", "0.003", "--no-verify"], "psutil", "psutil (pip install 'wavegraph[soak]')"),
+    ],
+    ids=["monitor-selenium", "monitor-psutil", "soak-psutil"],
+)
+def test_a_bench_without_an_optional_package_says_what_to_install(module, argv, hidden, says, monkeypatch, capsys):
+    # were an ImportError once the run had started (monitor: after the tap and a plain run, with the monitored
+    # run's graph left running; soak: with the child run going)
+    monkeypatch.setitem(sys.modules, hidden, None)
+    with pytest.raises(SystemExit) as e:
+        _main(module)(argv)
+    assert e.value.code == 2
+    assert says in capsys.readouterr().err
+
+
+def test_bench_monitor_without_chromium_says_what_to_install(tmp_path, monkeypatch, capsys):
+    from wavegraph.benchmarks import monitor
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # neither chromium nor chromedriver on it
+    monkeypatch.setattr(monitor, "BROWSER_DIRS", ())
+    with pytest.raises(SystemExit) as e:
+        monitor.main(["--seconds", "10", "--mode", "one"])
+    assert e.value.code == 2
+    assert (
+        "needs chromium to open the page (as root: apt-get install chromium chromium-driver" in capsys.readouterr().err
+    )
