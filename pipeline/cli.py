@@ -238,7 +238,13 @@ def cmd_plugin(args) -> int:
             file=sys.stderr,
         )
         return 2
-    return commands[name].load()(list(getattr(args, "rest", []))) or 0
+    from .datasets import DatasetError
+
+    try:
+        return commands[name].load()(list(getattr(args, "rest", []))) or 0
+    except DatasetError as e:  # a data set not fetched (no network, an unwritable cache): was a traceback
+        print(f"wavegraph {args.command}{' ' + args.what if hasattr(args, 'what') else ''}: {e}", file=sys.stderr)
+        return 1
 
 
 PASSTHROUGH = ("keys", "batch", "plot", "recover")  # commands whose own parser reads every argument

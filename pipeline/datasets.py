@@ -290,10 +290,21 @@ def fetch(name: str, root: Path | None = None, verify: bool = True) -> Path:
     out = root / ds.name / ds.filename
     if out.exists() and (not verify or sha256_of(out) == ds.sha256):
         return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=root, prefix=".download-") as tmp:
-        archive = _download(ds, Path(tmp))
-        _extract(archive, ds.member_suffix, out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=root, prefix=".download-") as tmp:
+            archive = _download(ds, Path(tmp))
+            _extract(archive, ds.member_suffix, out)
+    except OSError as e:  # WAVEGRAPH_DATA naming a file, a read-only or full disk: NotADirectoryError traceback
+        env = os.environ.get("WAVEGRAPH_DATA")
+        raise DatasetError(
+            f"cannot write data set {name!r} into the data cache {root} ({e.strerror or e}); fix: "
+            + (
+                f"set WAVEGRAPH_DATA (now {env!r}) to a writable folder"
+                if env
+                else "free space there, or set WAVEGRAPH_DATA to a writable folder"
+            )
+        ) from None
     got = sha256_of(out)
     if verify and got != ds.sha256:
         bad = out.with_name(out.name + ".bad")

@@ -487,3 +487,22 @@ def test_bench_enhance_json_is_not_written_over_the_checkpoint_config_or_the_png
     err = _usage_error(main, ["--methods", "noisy", "--png", same, "--json", same], capsys)
     assert f"--json {same} is the file of --png" in err, err
     assert (SHIPPED / "enhancer.json").read_bytes() == config.read_bytes()
+
+
+def test_a_data_cache_that_cannot_be_written_is_said_with_the_fix(tmp_path, monkeypatch, capsys):
+    """WAVEGRAPH_DATA naming a file (or a read-only or full disk): `wavegraph train tokenizer` (bench bci, batch,
+    ...) died on NotADirectoryError from the data set fetch, a traceback naming no fix."""
+    from wavegraph.pipeline import datasets
+    from wavegraph.pipeline.cli import main
+
+    not_a_folder = tmp_path / "notes.txt"
+    not_a_folder.write_text("x")
+    monkeypatch.setenv("WAVEGRAPH_DATA", str(not_a_folder))
+    with pytest.raises(datasets.DatasetError, match=r"cannot write data set 'eegmmidb-s001r02' into the data cache"):
+        datasets.fetch("eegmmidb-s001r02")
+    assert main(["train", "tokenizer", "--steps", "1", "--out", str(tmp_path / "t.safetensors")]) == 1
+    err = capsys.readouterr().err
+    assert (
+        f"wavegraph train tokenizer: cannot write data set 'eegmmidb-s001r02' into the data cache {not_a_folder}" in err
+    )
+    assert f"fix: set WAVEGRAPH_DATA (now '{not_a_folder}') to a writable folder" in err and "Traceback" not in err
