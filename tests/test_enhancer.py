@@ -345,11 +345,12 @@ def test_gusts_switch_noise_on_and_off_in_bursts_longer_than_the_heldout_clicks(
         assert inner.size and inner.min() >= 0.04 * SR
 
 
-def test_trainer_refuses_a_log_whose_summary_would_overwrite_the_model_config(tmp_path):
+def test_trainer_refuses_a_log_whose_summary_would_overwrite_the_model_config(tmp_path, capsys):
     from wavegraph.models.train_enhancer import main
 
-    with pytest.raises(SystemExit, match="name them differently"):
+    with pytest.raises(SystemExit) as e:  # a usage error, before the run
         main(["--out", str(tmp_path / "m.safetensors"), "--log", str(tmp_path / "m.csv"), "--steps", "1"])
+    assert e.value.code == 2 and "is the file of --out's config too" in capsys.readouterr().err
 
 
 def test_step_follows_new_parameters_and_a_state_snapshot_stays_put():
