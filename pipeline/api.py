@@ -43,6 +43,7 @@ from .config import (
     NodeConfig,
     load_config,
 )
+from .executor import StopFlag
 from .node import Sink
 from .param_problems import PYTHON
 from .spec import StreamSpec
@@ -100,6 +101,7 @@ class Streams(dict[str, Stream]):
 
 
 _CAPTURE = f"{__name__}:Capture"
+_STOP = "stop()"  # StopFlag.why of GraphBuilder.stop()
 log = logging.getLogger("wavegraph.api")
 
 
@@ -113,6 +115,7 @@ class GraphBuilder:
         self.processes: dict[str, list[str]] = {}
         self._file = PYTHON
         self._loaded: GraphConfig | None = None
+        self._running: list[StopFlag] = []  # the runs going on (stop())
 
     @classmethod
     def from_yaml(cls, path: str | Path, overrides: Sequence[str] | Mapping[str, Any] | str = ()) -> GraphBuilder:
@@ -296,7 +299,12 @@ class GraphBuilder:
             raise ValueError("capture needs in_process=True (the streams are kept in this process)")
         config = self.config(capture)
         graph = build_graph(config)
-        result = run_graph(graph, speed=speed, in_process=in_process, duration=duration)
+        flag = StopFlag()
+        self._running.append(flag)
+        try:
+            result = run_graph(graph, speed=speed, in_process=in_process, duration=duration, stop=flag)
+        finally:
+            self._running.remove(flag)
         out = Streams()
         for edge in config.edges:
             node = graph.nodes[edge.target_node]
@@ -306,8 +314,18 @@ class GraphBuilder:
             raise RunFailed(result.failure, out)
         if result.interrupted:  # Ctrl-C (a notebook's interrupt) drains the graph and returns: said, not silent
             ends = [f"{p} at t = {s.times[-1]:.3f} s" for p, s in out.items() if s.times.size]
-            log.warning("run interrupted (Ctrl-C): the streams returned end where it stopped (%s)", ", ".join(ends))
+            how = "stop()" if flag.why == _STOP else "Ctrl-C"
+            log.warning("run interrupted (%s): the streams returned end where it stopped (%s)", how, ", ".join(ends))
         return out
+
+    def stop(self) -> bool:
+        """Stop this builder's run() going on in another thread (a notebook's background run, which Ctrl-C and the
+        notebook's interrupt do not reach: Python gives signals to the main thread only, so a live or endless graph
+        ran on with no way to end it). As Ctrl-C: the sources end, the graph drains, run() returns what came.
+        False when no run is going on."""
+        for flag in self._running:
+            flag.request(_STOP)
+        return bool(self._running)
 
 
 class RunFailed(RuntimeError):

@@ -207,16 +207,17 @@ def run_multiprocess(
     observer: Observer | None = None,
     launcher=None,
     duration: float | None = None,
+    stop: StopFlag | None = None,
 ) -> RunResult:
     """`observer`, when given, gets node id -> NodeStats.to_dict() about every OBSERVE_S seconds, merged
     from the workers' `Live` reports. `duration`: stop (as Ctrl-C, but not `interrupted`) after this many
-    seconds of wall time from the start barrier."""
+    seconds of wall time from the start barrier. `stop`: the run's StopFlag (GraphBuilder.stop() requests it)."""
     bar = ProgressBar(source_durations(graph.nodes), progress)  # before close(): a closed file has no duration
     for node in graph.nodes.values():
         with contextlib.suppress(Exception):  # the parent only validated; workers build their own nodes
             node.close()
     result = RunResult({}, {n: graph.group_of(n) for n in graph.order})
-    stop = StopFlag().install()
+    stop = (stop or StopFlag()).install()
     run_dir = make_run_dir()
     remove_stale_segments()  # shared-memory rings of runs whose parent was killed
     ctx = zmq.Context()

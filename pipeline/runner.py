@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from .executor import Executor, NodeFailure
+from .executor import Executor, NodeFailure, StopFlag
 from .graph import Graph
 from .result import DURATION, ProgressBar, RunResult, source_durations
 from .summary import stats_to_dicts
@@ -28,8 +28,11 @@ def run_in_process(
     progress: bool = False,
     observer: Observer | None = None,
     duration: float | None = None,
+    stop: StopFlag | None = None,
 ) -> RunResult:
     ex = Executor(graph.config, graph.nodes, "main", speed=speed)
+    if stop is not None:  # GraphBuilder.stop() from another thread, where no signal handler can be installed
+        ex.stop = stop
     bar = ProgressBar(source_durations(graph.nodes), progress)
     result = RunResult({}, {n: "main" for n in graph.nodes})
     t = time.monotonic()
@@ -82,11 +85,13 @@ def run_graph(
     progress: bool = False,
     observer: Observer | None = None,
     duration: float | None = None,
+    stop: StopFlag | None = None,
 ) -> RunResult:
     """Run a built graph to completion (end-of-stream), Ctrl-C or a node failure. `observer`, when given,
     is called about every OBSERVE_S seconds with node id -> NodeStats.to_dict() (the live monitor).
     `duration`: stop after this many seconds of wall time as Ctrl-C stops (the sources end, the graph
-    drains, files are complete), but as a normal end: not `interrupted`, exit code 0."""
+    drains, files are complete), but as a normal end: not `interrupted`, exit code 0. `stop`: the StopFlag to run
+    under (one that another thread may request, as GraphBuilder.stop() does; signals still set it in the main thread)."""
     # as `wavegraph run --speed/--duration` check them: speed=0 was a ZeroDivisionError mid-run, speed=-1 ran as fast as
     # possible, duration=inf printed a thread's OverflowError traceback
     # speed="fast" or duration="10" was "TypeError: '<' not supported between instances of 'int' and 'str'"
@@ -97,7 +102,7 @@ def run_graph(
     if duration is not None and not (_number(duration) and 0 < duration < math.inf):
         raise ValueError(f"duration must be a positive number of seconds (finite; None: to the end), got {duration!r}")
     if in_process:
-        return run_in_process(graph, speed, progress, observer, duration)
+        return run_in_process(graph, speed, progress, observer, duration, stop)
     from .multiprocess import run_multiprocess
 
-    return run_multiprocess(graph, speed, progress, observer, duration=duration)
+    return run_multiprocess(graph, speed, progress, observer, duration=duration, stop=stop)

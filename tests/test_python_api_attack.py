@@ -3,6 +3,7 @@ streaming-equivalence harness on a node of one's own, GraphBuilder graphs. Each 
 
 import datetime
 import logging
+import threading
 
 import numpy as np
 import pytest
@@ -183,3 +184,37 @@ def test_a_chunk_stamped_with_a_datetime_or_none_fails_the_run_naming_the_node_a
         RunFailed, match=r"whose t0 is NoneType None, not seconds; .*\(when - start\).total_seconds\(\)"
     ):
         g.run(capture=[node])  # was a TypeError from the capture after the run: NoneType + ndarray
+
+
+READING = threading.Event()
+
+
+class Endless(Source):
+    """A live source that never ends (an amplifier's stream), saying when it first read."""
+
+    live = True
+
+    def configure(self, in_specs):
+        self.i = 0
+        return {"out": signal_spec(100.0, ["a"])}
+
+    def read(self):
+        READING.set()
+        self.i += 1
+        return {"out": Chunk(np.full((1, 10), float(self.i)), t0=(self.i - 1) / 10)}
+
+
+def test_a_run_in_a_thread_which_ctrl_c_does_not_reach_is_ended_by_stop():
+    g = GraphBuilder()
+    src = g.add(f"{__name__}:Endless", id="src")
+    got = {}
+    READING.clear()
+    assert g.stop() is False  # nothing runs yet
+    t = threading.Thread(target=lambda: got.update(g.run(capture=[src])), daemon=True)
+    t.start()
+    assert READING.wait(10)
+    assert g.stop() is True  # was AttributeError, and the run went on for ever: a signal reaches the main thread only
+    t.join(10)
+    assert not t.is_alive()
+    data = got["src.out"].data
+    np.testing.assert_array_equal(data[0, ::10], np.arange(1, data.shape[1] // 10 + 1))  # what came, none lost
