@@ -42,9 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-ray", action="store_true")
     ap.add_argument("--json", metavar="PATH")
     args = ap.parse_args(argv)
-    from wavegraph.benchmarks.bench_checks import check_outputs
+    from wavegraph.benchmarks.bench_checks import check_modules, check_outputs
 
     check_outputs(ap, ("--json", args.json))
+    if not args.no_ray:  # was an ImportError after the local runs, their figures not written to --json
+        check_modules(ap, "bench batch", ("ray", "pip install 'wavegraph[ray]'; or --no-ray for the local pool only"))
     tmp = Path(tempfile.mkdtemp(prefix="wg-bench-batch-"))
     edf = fetch("eegmmidb-s001r02")
     for i in range(args.files):

@@ -414,3 +414,12 @@ def test_bench_monitor_without_chromium_says_what_to_install(tmp_path, monkeypat
     assert (
         "needs chromium to open the page (as root: apt-get install chromium chromium-driver" in capsys.readouterr().err
     )
+
+
+def test_bench_batch_without_ray_says_so_before_the_local_runs(monkeypatch, capsys):
+    # `wavegraph bench batch --files 24` without ray (wavegraph[ray]): an ImportError after the local runs
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(SystemExit) as e:
+        _main("batch")(["--files", "1"])
+    assert e.value.code == 2
+    assert "ray (pip install 'wavegraph[ray]'; or --no-ray" in capsys.readouterr().err
