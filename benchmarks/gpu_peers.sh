@@ -9,9 +9,21 @@
 # CUDA selective scan built from its sources for this GPU's architecture only (its setup.py builds ~9). Put DEST
 # and DEST/build on PYTHONPATH.
 set -euo pipefail
+if [ $# -ne 2 ]; then # was "$1: unbound variable"
+    echo "usage: bash benchmarks/gpu_peers.sh SRC DEST (SRC: the peers' wheel and sdist, see the top of this file)" >&2
+    exit 2
+fi
 SRC=$1
 DEST=$2
 PY=${PY:-python3}
+for pattern in "fla_core-*.whl" "mamba_ssm-*.tar.gz"; do # was pip's "not a valid wheel filename" / tar's error
+    if ! compgen -G "$SRC/$pattern" >/dev/null; then
+        echo "gpu_peers.sh: no $pattern in $SRC; fetch them on a machine with PyPI:" >&2
+        echo "  pip download --no-deps --only-binary=:all: --python-version 3.12 -d $SRC fla-core==0.6.0" >&2
+        echo "  pip download --no-deps --no-binary=:all: -d $SRC mamba-ssm==2.3.2.post1" >&2
+        exit 2
+    fi
+done
 mkdir -p "$DEST/build"
 $PY -m pip install -q --no-index --no-deps --no-compile --target "$DEST" "$SRC"/fla_core-*.whl
 tar xzf "$SRC"/mamba_ssm-*.tar.gz -C "$DEST/build"

@@ -423,3 +423,17 @@ def test_bench_batch_without_ray_says_so_before_the_local_runs(monkeypatch, caps
         _main("batch")(["--files", "1"])
     assert e.value.code == 2
     assert "ray (pip install 'wavegraph[ray]'; or --no-ray" in capsys.readouterr().err
+
+
+def test_gpu_peers_without_its_arguments_or_files_says_what_to_give(tmp_path):
+    # docs: `benchmarks/gpu_peers.sh` says how to fetch the peers' files; run bare it said "$1: unbound variable",
+    # with a folder lacking them pip's "fla_core-*.whl is not a valid wheel filename"
+    import subprocess
+
+    script = str(ROOT / "benchmarks" / "gpu_peers.sh")
+    p = subprocess.run(["bash", script], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2 and p.stderr.startswith("usage: bash benchmarks/gpu_peers.sh SRC DEST")
+    dest = tmp_path / "dest"
+    p = subprocess.run(["bash", script, str(tmp_path), str(dest)], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2 and f"no fla_core-*.whl in {tmp_path}" in p.stderr
+    assert "pip download --no-deps --no-binary=:all:" in p.stderr and not dest.exists()
