@@ -472,11 +472,16 @@ def main(argv: list[str] | None = None) -> int:
     for option, path in taken.items():
         if path and args.json and Path(path).expanduser().resolve() == Path(args.json).expanduser().resolve():
             ap.error(f"--json {args.json} is the file of {option}; give the figures another name")
+    from wavegraph.models.speech_noise import DataError
+
     try:
         return _run(args)
     except BenchError as e:
         print(f"bench enhance: {e}", file=sys.stderr)
         return 2
+    except DataError as e:  # the held-out speech or noise not there (scripts/system_deps.sh), a cache not writable
+        print(f"bench enhance: {e}", file=sys.stderr)
+        return 1
 
 
 def _finite(text: str) -> float:

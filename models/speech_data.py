@@ -28,6 +28,7 @@ Decoded corpora are cached as int16 .npz under the user's cache folder ($WAVEGRA
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import tempfile
@@ -155,12 +156,19 @@ def _decode_g722(path: Path) -> np.ndarray:
 
 
 def _save_cache(path: Path, names: list[str], audio: list[np.ndarray]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     lens = np.array([len(a) for a in audio], np.int64)
     pcm = np.concatenate(audio) if audio else np.zeros(0, np.float32)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, names=np.array(names), lens=lens, pcm=np.round(np.clip(pcm, -1, 1) * 32767).astype(np.int16))
-    tmp.replace(path)
+    try:  # WAVEGRAPH_DATA naming a file, a read-only or full disk: NotADirectoryError traceback before
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(tmp, names=np.array(names), lens=lens, pcm=np.round(np.clip(pcm, -1, 1) * 32767).astype(np.int16))
+        tmp.replace(path)
+    except OSError as e:
+        env = os.environ.get("WAVEGRAPH_DATA")
+        raise DataError(
+            f"cannot write the decoded speech cache {path} ({e.strerror or e}); fix: "
+            + (f"set WAVEGRAPH_DATA (now {env!r}) to a writable folder" if env else "free space there")
+        ) from None
 
 
 def _load_cache(path: Path) -> tuple[list[str], list[np.ndarray]]:

@@ -426,7 +426,11 @@ def main(argv: list[str] | None = None) -> int:
     cfg.mask_floor = 0.0  # training runs without the floor (--mask-floor is for inference)
     snr_adapt, cfg.snr_adapt = cfg.snr_adapt, False  # so does the adaptive floor; kept in the saved config
     n_params = sum(p.numel() for p in model.parameters())
-    corpus = sd.load_corpus(synthetic=args.synthetic)
+    try:  # missing voices or music (scripts/system_deps.sh), an unwritable cache: a traceback before
+        corpus = sd.load_corpus(synthetic=args.synthetic)
+    except sd.DataError as e:
+        print(f"train enhancer: {e}", file=sys.stderr)
+        return 1
     sampler = sd.TrainSampler(
         corpus, early_ms=args.early_ms, real_fraction=args.real_fraction, noises=tuple(args.noises.split(","))
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 SHIPPED = Path(__file__).resolve().parents[1] / "models" / "weights"
@@ -506,3 +507,28 @@ def test_a_data_cache_that_cannot_be_written_is_said_with_the_fix(tmp_path, monk
         f"wavegraph train tokenizer: cannot write data set 'eegmmidb-s001r02' into the data cache {not_a_folder}" in err
     )
     assert f"fix: set WAVEGRAPH_DATA (now '{not_a_folder}') to a writable folder" in err and "Traceback" not in err
+
+
+def test_speech_data_that_cannot_be_read_or_cached_is_said_not_a_traceback(tmp_path, monkeypatch, capsys):
+    """train enhancer / bench enhance with WAVEGRAPH_DATA naming a file died on NotADirectoryError after decoding the
+    voices; missing voices or music (speech_data's DataError: 'run scripts/system_deps.sh') were tracebacks too."""
+    from wavegraph.benchmarks import enhance
+    from wavegraph.models import speech_data as sd
+    from wavegraph.models import train_enhancer
+
+    not_a_folder = tmp_path / "notes.txt"
+    not_a_folder.write_text("x")
+    monkeypatch.setenv("WAVEGRAPH_DATA", str(not_a_folder))
+    with pytest.raises(sd.DataError, match=r"cannot write the decoded speech cache .*\(Not a directory\); fix: set "):
+        sd._save_cache(sd.cache_root() / "v.npz", ["a"], [np.zeros(160, np.float32)])
+
+    def missing(*a, **k):
+        raise sd.DataError("no G.722 prompts under /usr/share/asterisk/sounds; run scripts/system_deps.sh as root")
+
+    monkeypatch.setattr(sd, "load_corpus", missing)
+    argv = ["--steps", "1", "--d-model", "8", "--n-layers", "1", "--out", str(tmp_path / "e.safetensors")]
+    assert train_enhancer.main(argv) == 1
+    assert "train enhancer: no G.722 prompts under" in capsys.readouterr().err
+    monkeypatch.setattr(enhance, "heldout_mixtures", missing)
+    assert enhance.main(["--methods", "noisy", "--png", str(tmp_path / "p.png")]) == 1
+    assert "bench enhance: no G.722 prompts under" in capsys.readouterr().err
