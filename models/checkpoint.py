@@ -95,6 +95,11 @@ def _kind_of(model: nn.Module) -> str:
 
 def build(kind: str, config: dict) -> StreamingModel:
     """A freshly initialised model of `kind` from a plain config dict (unknown keys are errors)."""
+    if kind == "ssvep_dnn":  # was 'unknown model kind': it is known, and loaded by models.ssvep_dnn.load
+        raise CheckpointError(
+            "an SSVEP DNN checkpoint (`wavegraph train ssvep`), not one of the models this loads "
+            f"({', '.join(KINDS)}); give it to ssvep_decoder (method: dnn)"
+        )
     if kind not in KINDS:
         raise CheckpointError(f"unknown model kind {kind!r}; known: {', '.join(KINDS)}")
     cfg_cls, model_cls = KINDS[kind]

@@ -384,8 +384,11 @@ def main(argv: list[str] | None = None) -> int:
             model = ckpt.load(args.init)
         except ckpt.CheckpointError as e:
             ap.error(f"--init {args.init}: {e}")
-        if not isinstance(model, Enhancer):
-            raise SystemExit(f"--init {args.init} is not an enhancer checkpoint")
+        if not isinstance(model, Enhancer):  # was 'is not an enhancer checkpoint', exit 1, no fix
+            ap.error(
+                f"--init {args.init} holds {type(model).__name__} weights, not an enhancer's; give weights written by "
+                "`wavegraph train enhancer` (the shipped ones: models/weights/enhancer.safetensors), or no --init"
+            )
         try:
             if args.df_bins and not model.cfg.df_bins:
                 model = model.with_deep_filter(args.df_bins, args.df_order)

@@ -532,3 +532,16 @@ def test_speech_data_that_cannot_be_read_or_cached_is_said_not_a_traceback(tmp_p
     monkeypatch.setattr(enhance, "heldout_mixtures", missing)
     assert enhance.main(["--methods", "noisy", "--png", str(tmp_path / "p.png")]) == 1
     assert "bench enhance: no G.722 prompts under" in capsys.readouterr().err
+
+
+def test_train_enhancer_init_of_another_model_says_what_it_holds(tmp_path, capsys):
+    """--init of the tokenizer's weights was 'is not an enhancer checkpoint' (exit 1, no fix); of an SSVEP DNN's,
+    'unknown model kind 'ssvep_dnn'', a kind the package knows and ships."""
+    from wavegraph.models.train_enhancer import main
+
+    out = ["--steps", "1", "--out", str(tmp_path / "e.safetensors")]
+    err = _usage_error(main, ["--init", str(SHIPPED / "eeg_tokenizer.safetensors"), *out], capsys)
+    assert "holds EEGTokenizer weights, not an enhancer's; give weights written by `wavegraph train enhancer`" in err
+    err = _usage_error(main, ["--init", str(SHIPPED / "ssvep_dnn_8f_160hz_1000ms.safetensors"), *out], capsys)
+    assert "an SSVEP DNN checkpoint (`wavegraph train ssvep`), not one of the models this loads" in err, err
+    assert "give it to ssvep_decoder (method: dnn)" in err
