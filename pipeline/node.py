@@ -113,6 +113,8 @@ class Node(Generic[P]):
                 self.in_specs = dict(in_specs)
                 out = configure(self, in_specs)
                 self._configured = True
+                if self.state is None:  # a declared state its configure() did not start (it did not call reset())
+                    self.state = self.new_state()
                 return out
 
             stores_in_specs._stores_in_specs = True  # type: ignore[attr-defined]
@@ -131,6 +133,9 @@ class Node(Generic[P]):
         self.in_specs = dict(in_specs)
         self.out_specs = {name: in_specs["in"] for name in self.outputs}
         self._configured = True
+        # a node of one's own declaring its state (new_state(), docs/architecture.md) with no configure of its own: its
+        # process() found self.state None ("'NoneType' object has no attribute 'total'"), by hand as in a graph
+        self.state = self.new_state()
         return self.out_specs
 
     def declared_specs(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec] | None:

@@ -4,6 +4,7 @@ streaming-equivalence harness on a node of one's own, GraphBuilder graphs. Each 
 import datetime
 import logging
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -218,3 +219,38 @@ def test_a_run_in_a_thread_which_ctrl_c_does_not_reach_is_ended_by_stop():
     assert not t.is_alive()
     data = got["src.out"].data
     np.testing.assert_array_equal(data[0, ::10], np.arange(1, data.shape[1] // 10 + 1))  # what came, none lost
+
+
+class Running(Node):
+    """A running sum per channel with its state declared (docs/architecture.md) and no configure() of its own."""
+
+    @dataclass
+    class State:
+        total: np.ndarray
+
+    def new_state(self):
+        return self.State(np.zeros((self.in_specs["in"].n_channels, 1)))
+
+    def process(self, inputs):
+        c = inputs["in"]
+        y = self.state.total + np.cumsum(c.data, axis=-1)
+        self.state.total = y[:, -1:]
+        return {"out": Chunk(y, c.t0)}
+
+
+class RunningConfigured(Running):
+    """The same with a configure() of its own that does not call reset()."""
+
+    def configure(self, in_specs):
+        return {"out": in_specs["in"]}
+
+
+@pytest.mark.parametrize("cls", [Running, RunningConfigured])
+def test_a_node_of_ones_own_declaring_its_state_starts_it_at_configure(cls):
+    # was AttributeError: 'NoneType' object has no attribute 'total' at the first process(), by hand or in a graph
+    out = assert_streaming_equivalent(lambda: cls(), X, SPEC)
+    np.testing.assert_allclose(out["out"], np.cumsum(X, axis=-1))
+    g = GraphBuilder()
+    src = g.add("array_source", data=X, rate=250.0, chunk_size=64)
+    node = g.add(f"{__name__}:{cls.__name__}", src)
+    np.testing.assert_allclose(g.run(capture=[node])[f"{node}.out"].data, np.cumsum(X, axis=-1))
