@@ -13,7 +13,7 @@ peer recv()s the Chunk and send()s it back. One hop = round trip / 2, timed with
 same way for both, so the ratio compares like with like. Both use the same copy rule (zero-copy at
 and above 64 KiB). Blocks of ref and wavegraph round trips alternate, so load from other processes
 hits both alike; "paired" is the median over blocks of the per-block p50 ratio, steadier than the
-ratio of overall p50s on a busy machine. The target (wavegraph p50 <= 1.5x bare at 8 KiB) is judged
+ratio of overall p50s on a busy machine. The target (wavegraph p50 <= 1.3x bare at 8 KiB) is judged
 on the ratio of overall p50s. A second wavegraph column gives the true one-way latency of the return hop: the
 receiver's time.monotonic_ns() minus the send stamp in the frame header (CLOCK_MONOTONIC is shared by
 the processes of one host).
@@ -382,7 +382,7 @@ def _fmt_size(size: int) -> str:
 def bench_transport(argv: list[str] | None = None) -> int:
     """`wavegraph bench transport`: print latency and throughput tables; 0 on success.
 
-    With --check, returns 1 when wavegraph's p50 hop at 8 KiB exceeds 1.5x bare pyzmq's.
+    With --check, returns 1 when wavegraph's p50 hop at 8 KiB exceeds 1.3x bare pyzmq's.
     """
     p = argparse.ArgumentParser(
         prog="wavegraph bench transport", description=__doc__.split("\n\n")[1] if __doc__ else None
