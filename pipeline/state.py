@@ -39,7 +39,22 @@ def state_to_dict(state: Any) -> dict[str, Any]:
     """{field: value} with arrays copied; {} for None (a stateless node)."""
     if state is None:
         return {}
-    return {f.name: _copy(getattr(state, f.name)) for f in dataclasses.fields(state)}
+    out = {f.name: _copy(getattr(state, f.name)) for f in dataclasses.fields(state)}
+    for name, value in out.items():
+        _check_kind(value, f"{type(state).__qualname__} field '{name}'")
+    return out
+
+
+def _check_kind(value: Any, what: str) -> None:
+    """TypeError unless `value` is what a state field holds: a numpy array, a number or None. A list (a buffer kept
+    as a Python list, a notebook's habit) went into state_dict() uncopied, so the saved state changed with the
+    node's next chunks, and loading it said "state 'buf' must be float, got [...]"."""
+    if value is None or isinstance(value, (np.ndarray, numbers.Real, np.bool_)):
+        return
+    raise TypeError(
+        f"{what} is a {type(value).__name__}: a declared state holds numpy arrays, numbers or None (pipeline/state.py); "
+        "fix: keep it as a numpy array (a growing buffer: np.zeros((channels, 0)), then np.concatenate)"
+    )
 
 
 def state_from_dict(template: Any, saved: dict[str, Any], owner: str) -> Any:
@@ -109,6 +124,7 @@ def _copy(value: Any) -> Any:
 
 
 def _convert(like: Any, value: Any, what: str) -> Any:
+    _check_kind(like, what)
     if isinstance(like, np.ndarray):
         if value is None:
             raise ValueError(f"{what} must be an array {like.dtype}{_shape(like)}, got None")

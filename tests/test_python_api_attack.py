@@ -254,3 +254,28 @@ def test_a_node_of_ones_own_declaring_its_state_starts_it_at_configure(cls):
     src = g.add("array_source", data=X, rate=250.0, chunk_size=64)
     node = g.add(f"{__name__}:{cls.__name__}", src)
     np.testing.assert_allclose(g.run(capture=[node])[f"{node}.out"].data, np.cumsum(X, axis=-1))
+
+
+class Buffered(Node):
+    """Keeps its chunks in a Python list in its declared state, a notebook's habit."""
+
+    @dataclass
+    class State:
+        seen: list
+
+    def new_state(self):
+        return self.State([])
+
+    def process(self, inputs):
+        self.state.seen.append(inputs["in"].data.shape[-1])
+        return {}
+
+
+def test_a_state_field_that_is_a_list_is_refused_at_state_dict_naming_it():
+    node = Buffered()
+    node.configure({"in": SPEC})
+    node.process({"in": Chunk(X)})
+    # was a dict holding the node's own list (no copy: it changed with the next chunks), and loading it said
+    # "Buffered state 'seen' must be float, got [300]"
+    with pytest.raises(TypeError, match=r"State field 'seen' is a list: .* fix: keep it as a numpy array"):
+        node.state_dict()
