@@ -375,7 +375,11 @@ def train_recording(args) -> int:
         stage = f"fine-tuned from {init_path}" + ("" if args.keep_head else " (conv layers; new FC head)")
         stage += f", {runs} runs (seeds {args.seed} + {dnn.ENSEMBLE_SEED_STEP} k) averaged" if runs > 1 else ""
     else:
-        cfg = dnn.SSVEPDNNConfig(fs, channels, freqs, x.shape[-1], delay=args.delay, p2=0.5)
+        try:  # --window 0.004 at 250 Hz (one sample): the config's ValueError traceback
+            cfg = dnn.SSVEPDNNConfig(fs, channels, freqs, x.shape[-1], delay=args.delay, p2=0.5)
+        except ValueError as e:
+            print(f"error: {e}; fix: a longer --window (at least {2 / fs:g} s at {fs:g} Hz)", file=sys.stderr)
+            return 2
         model = dnn.SSVEPDNN(cfg)
         dnn.fit(model, x[~test], y[~test], args.epochs, lr=args.lr, seed=args.seed)
         stage = "trained from scratch"
@@ -508,6 +512,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--step {args.step:g}: seconds between windows, above 0 (or leave it out: --shifts)")
     if not math.isfinite(args.pre):
         ap.error(f"--pre {args.pre:g}: the filter's pre-roll in seconds, >= 0")
+    if args.channels and len(set(args.channels)) != len(args.channels):  # a model of O1 twice was trained
+        ap.error(f"--channels {' '.join(args.channels)}: give each channel once")
     if args.init and args.no_init:
         ap.error("--init and --no-init: give one (--no-init trains from scratch)")
     if args.init and not Path(args.init).expanduser().is_file():  # was left out: the model trained from scratch

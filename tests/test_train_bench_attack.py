@@ -545,3 +545,17 @@ def test_train_enhancer_init_of_another_model_says_what_it_holds(tmp_path, capsy
     err = _usage_error(main, ["--init", str(SHIPPED / "ssvep_dnn_8f_160hz_1000ms.safetensors"), *out], capsys)
     assert "an SSVEP DNN checkpoint (`wavegraph train ssvep`), not one of the models this loads" in err, err
     assert "give it to ssvep_decoder (method: dnn)" in err
+
+
+def test_train_ssvep_a_window_of_one_sample_or_a_channel_twice(tmp_path, capsys):
+    """--window 0.004 at 250 Hz (one sample) was the model config's ValueError traceback after the recording was
+    read; --channels O1 O1 trained a model on O1 twice."""
+    from wavegraph.benchmarks.train_ssvep import main
+
+    rec = _calibration_fif(tmp_path / "calib_raw.fif")
+    argv = [str(rec), "--freqs", "8", "10", "--no-init", "--steps", "1", "--shifts", "0"]
+    assert main([*argv, "--window", "0.004", "--out", str(tmp_path / "s.safetensors")]) == 2
+    assert "must be >= 2, got 1; fix: a longer --window (at least 0.008 s at 250 Hz)" in capsys.readouterr().err
+    err = _usage_error(main, [*argv, "--channels", "O1", "O1", "--out", str(tmp_path / "s.safetensors")], capsys)
+    assert "--channels O1 O1: give each channel once" in err
+    assert not (tmp_path / "s.safetensors").exists()
