@@ -541,12 +541,13 @@ def _loop(
                 if ex.stop.aborted:
                     return
                 n += 1
-                # a busy input (a signal) was read until it ran dry, and the others (its markers) waited: a flat-out
-                # replay ran the signal over max_delay ahead, and epochs / ssvep_trial_decoder lost markers as late
+                # a busy input (a signal) read until it ran dry left the others (markers) waiting: late_marker
                 if n >= TURN_CHUNKS:
                     more = True
                     break
                 chunk = rx.recv(timeout=0)
+            if chunk is not None:  # its turn ended with chunks left: the end (a dead sender's too) waits for them
+                continue
             eos, confirmed = held.get(key), link.ended.get(edge)
             if confirmed == SENDER_GONE:  # its process died: what came is all that will come
                 held.pop(key, None)
