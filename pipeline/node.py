@@ -80,6 +80,13 @@ class Node(Generic[P]):
     latency_note: str = ""
 
     def __init__(self, **params: Any):
+        if not (
+            isinstance(self.Params, type) and issubclass(self.Params, NodeParams)
+        ):  # as a graph refuses it: by hand,
+            from .node_class import params_class_problem  # a BaseModel of one's own ignored a misspelt parameter
+
+            said, fix = params_class_problem(type(self)) or ("", "")
+            raise TypeError(f"{said}; fix: {fix}")
         self.params: P = cast(P, self.Params(**params))
         self.in_specs: dict[str, StreamSpec] = {}
         self.out_specs: dict[str, StreamSpec] = {}

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from pydantic import BaseModel
 from wavegraph.pipeline.api import GraphBuilder, RunFailed
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams, Source
@@ -279,3 +280,17 @@ def test_a_state_field_that_is_a_list_is_refused_at_state_dict_naming_it():
     # "Buffered state 'seen' must be float, got [300]"
     with pytest.raises(TypeError, match=r"State field 'seen' is a list: .* fix: keep it as a numpy array"):
         node.state_dict()
+
+
+class OwnModelParams(BaseModel):
+    k: float = 2.0
+
+
+class OwnModel(Node):
+    Params = OwnModelParams  # type: ignore[assignment]  # a pydantic model of its own, not a NodeParams
+
+
+def test_a_node_whose_params_are_no_node_params_is_refused_by_hand_as_in_a_graph():
+    # was OwnModel(kk=3) made with k = 2.0, the misspelt kk ignored (a graph refused the class already)
+    with pytest.raises(TypeError, match=r"class OwnModel .* has Params = a pydantic BaseModel, not a NodeParams"):
+        OwnModel(kk=3.0)
