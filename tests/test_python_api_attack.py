@@ -294,3 +294,15 @@ def test_a_node_whose_params_are_no_node_params_is_refused_by_hand_as_in_a_graph
     # was OwnModel(kk=3) made with k = 2.0, the misspelt kk ignored (a graph refused the class already)
     with pytest.raises(TypeError, match=r"class OwnModel .* has Params = a pydantic BaseModel, not a NodeParams"):
         OwnModel(kk=3.0)
+
+
+@pytest.mark.parametrize("chunk", [Chunk(X.tolist()), X])  # type: ignore[arg-type]
+def test_pick_channels_by_hand_given_a_chunk_of_a_list_or_a_bare_array_says_what_to_pass(chunk):
+    from wavegraph.nodes.dsp.channels import PickChannels
+
+    pick = PickChannels(pick=["C4"])
+    pick.configure({"in": SPEC})
+    # was "'list' object has no attribute 'dtype'" / "'memoryview' object has no attribute 'dtype'", where the other
+    # nodes say it
+    with pytest.raises(TypeError, match=r"an input chunk must be a Chunk of a numpy array.*pass \{'in': Chunk\("):
+        pick.process({"in": chunk})

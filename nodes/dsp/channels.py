@@ -255,7 +255,9 @@ class PickChannels(Node[PickParams]):
 
     def process(self, inputs):
         c = inputs["in"]
-        x = chunk_data(c, self._lead, c.data.dtype)
+        # the chunk's own dtype, kept; chunk_data says what is wrong with a chunk of no array (Chunk(list), a bare
+        # array), which was "'list' object has no attribute 'dtype'"
+        x = chunk_data(c, self._lead, getattr(getattr(c, "data", None), "dtype", None))  # type: ignore[arg-type]
         if x is None:
             return {}
         y = x if self._identity else x[..., self._idx, :]
