@@ -56,3 +56,40 @@ def test_a_worker_delivers_every_chunk_a_dead_sender_left_queued_not_only_one_tu
     worker._loop(ex, [(signal, "f", "in", "sig")], link)  # type: ignore[arg-type]
     assert ex.got == [float(i) for i in range(n)]
     assert ex.ended == ["in"]
+
+
+def _markers():
+    return Chunk(np.array([[0.5, 0.0, 1.0], [1.5, 0.0, 2.0], [2.5, 0.0, 1.0]]), t0=0.5)
+
+
+def test_epochs_finish_by_hand_gives_every_epoch_held_not_only_the_first_marker_times():
+    """epochs sends one marker time per chunk (the rest held for the next calls and finish_all, what the runtime
+    calls); by hand, process() then finish() (the README's way of using a node) gave the first two marker times'
+    epochs and lost the third without a count. finish() gives every epoch still held, in one chunk."""
+    from wavegraph.nodes.dsp.epochs import Epochs
+    from wavegraph.pipeline.spec import StreamSpec, signal_spec
+
+    x = np.random.default_rng(0).standard_normal((2, 400))
+    ep = Epochs(tmin=-0.1, tmax=0.2)
+    ep.configure({"in": signal_spec(100.0, ["C3", "C4"]), "events": StreamSpec("events", 0.0, (3,))})
+    outs = [ep.process({"in": Chunk(x, t0=0.0)}), ep.process({"events": _markers()}), ep.finish()]
+    rows = np.concatenate([o["events"].data for o in outs if o])
+    np.testing.assert_array_equal(rows[:, 0], [0.5, 1.5, 2.5])
+    data = np.concatenate([o["out"].data for o in outs if o])
+    np.testing.assert_array_equal(data[2], x[:, 240:271])  # the third epoch: samples 250 - 10 ... 250 + 20
+    assert ep.finish_all() == [{}]  # nothing held twice
+
+
+def test_ssvep_trial_decoder_finish_by_hand_gives_every_decision_held():
+    """As epochs: ssvep_trial_decoder's finish() alone gave one marker time's decisions and lost the others held."""
+    from wavegraph.nodes.models.ssvep import SSVEPTrialDecoder
+    from wavegraph.pipeline.spec import StreamSpec, signal_spec
+
+    rate, t = 160.0, np.arange(640) / 160.0
+    x = np.stack([np.sin(2 * np.pi * 7.5 * t + k) + 0.1 * np.cos(2 * np.pi * 3 * t * k) for k in range(3)])
+    node = SSVEPTrialDecoder(freqs=[6.0, 7.5], window=0.5, pre=0.2)
+    node.configure({"in": signal_spec(rate, ["O1", "Oz", "O2"]), "events": StreamSpec("events", 0.0, (3,))})
+    outs = [node.process({"in": Chunk(x, t0=0.0)}), node.process({"events": _markers()}), node.finish()]
+    rows = np.concatenate([o["out"].data for o in outs if o])
+    np.testing.assert_array_equal(rows[:, 0], [0.5, 1.5, 2.5])
+    assert sum(len(o["scores"].data) for o in outs if o) == 3

@@ -196,9 +196,14 @@ class Epochs(Node[EpochsParams]):
         return self._cut(final=False)
 
     def finish(self) -> dict[str, Chunk]:
-        out = self._cut(final=True)
-        self._selection.say(self, "epoch")  # `codes` that matched no marker: said, with the codes they had
-        return out
+        """Every epoch still held, in one chunk at the first one's marker time (each row's own in `events`): by hand,
+        finish() after the last process() gave the first marker time's and lost the rest unsaid. The runtime calls
+        finish_all(), one marker time per chunk."""
+        parts = [p for p in self.finish_all() if p]
+        if len(parts) < 2:
+            return parts[0] if parts else {}
+        t0 = parts[0]["out"].t0
+        return {k: Chunk(np.concatenate([p[k].data for p in parts]), t0=t0) for k in ("out", "events")}
 
     def _cut(self, final: bool) -> dict[str, Chunk]:
         buf, half, st = self.buf, 0.5 / self.rate, self.state
@@ -259,8 +264,10 @@ class Epochs(Node[EpochsParams]):
         return out
 
     def finish_all(self) -> list[dict[str, Chunk]]:
-        """finish(), then each marker time's epochs still held, in its own chunk."""
-        return [self.finish(), *iter(self._take, {})]
+        """The epochs still to cut and those held, each marker time's in its own chunk."""
+        first = self._cut(final=True)
+        self._selection.say(self, "epoch")  # `codes` that matched no marker: said, with the codes they had
+        return [first, *iter(self._take, {})]
 
     def _prune(self) -> None:
         """Keep what a marker up to max_delay late, or a pending one, still needs. Late from the newest chunk's first

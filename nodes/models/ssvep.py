@@ -526,16 +526,17 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
         return self._decide()
 
     def finish(self):
+        """Every decision still held, in one chunk (by hand; finish_all, what the runtime calls, one per marker time)."""
+        return Ready.joined(self.finish_all())
+
+    def finish_all(self):
+        """The trials still to decide and the decisions held, each marker time's in its own chunk (ssvep_ready.py)."""
         out = self._decide(final=True)
         self._selection.say(self, "trial decision")
         if self._pending:  # markers whose window the signal never completed: counted, not dropped unsaid
             self.count("after_end", len(self._pending))
             self._pending = []
-        return out
-
-    def finish_all(self):
-        """finish(), then each marker time's decisions still held, in its own chunk (ssvep_ready.py)."""
-        return [self.finish(), *iter(self._ready.take, {})]
+        return [out, *iter(self._ready.take, {})]
 
     def _decide(self, final: bool = False):
         b = self._buf

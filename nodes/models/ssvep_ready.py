@@ -35,6 +35,16 @@ class Ready:
         group, self.rows = self.rows[:k], self.rows[k:]
         return {"out": Chunk(group[:, :3].copy(), t), "scores": Chunk(group[:, 3:].copy(), t)}
 
+    @staticmethod
+    def joined(parts: list[dict[str, Chunk]]) -> dict[str, Chunk]:
+        """`parts` (finish_all's) in one chunk per port at the first one's time: what finish() alone returns (it gave
+        the first marker time's decisions and lost the rest unsaid)."""
+        parts = [p for p in parts if p]
+        if len(parts) < 2:
+            return parts[0] if parts else {}
+        t0 = parts[0]["out"].t0
+        return {k: Chunk(np.concatenate([p[k].data for p in parts]), t0) for k in ("out", "scores")}
+
     def state(self) -> np.ndarray:
         return self.rows.copy()
 
