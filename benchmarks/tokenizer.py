@@ -1,6 +1,6 @@
 """Train and evaluate the EEG tokenizer (models/eeg_tokenizer.py) on the real EEG that ships in PyPI packages.
 
-    wavegraph train tokenizer [--steps N] [--seed S] [--out models/weights/eeg_tokenizer.safetensors]
+    wavegraph train tokenizer [--steps N] [--seed S] --out my_tokenizer.safetensors
     wavegraph bench tokenizer [--weights PATH] [--json PATH]
 
 Data (pipeline/datasets.py, sha256-checked). Training: PhysioNet EEGMMIDB S001R02 (64 ch, 160 Hz, 61 s), the ssvepy
@@ -197,9 +197,18 @@ def train_main(argv: list[str]) -> int:
     ap.add_argument("--lr", type=positive(float), default=2e-3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=positive(int), default=1)
-    ap.add_argument("--out", type=Path, default=WEIGHTS)
+    ap.add_argument(
+        "--out", type=Path, default=None, help=f"weights file (the shipped {WEIGHTS.name} is replaced only when named)"
+    )
     ap.add_argument("--report", type=Path, default=None, help="write the evaluation JSON here")
     args = ap.parse_args(argv)
+    if args.out is None:  # `train tokenizer --steps 100` replaced the shipped weights (in the package) unasked
+        if WEIGHTS.exists():
+            ap.error(
+                f"without --out this would replace the shipped tokenizer {WEIGHTS}; give --out my_tokenizer.safetensors "
+                f"(or --out {WEIGHTS} to replace the shipped one)"
+            )
+        args.out = WEIGHTS
     from wavegraph.models.checkpoint import out_problem
     from wavegraph.pipeline.cli import unwritable
 
