@@ -106,6 +106,18 @@ class WorkerPlan:
         )
 
     def to_json(self) -> str:
+        # a class of the script or notebook that runs the graph (GraphBuilder's '__main__:MyNode'): the worker, started
+        # as python -m wavegraph.pipeline.worker, has another __main__, and failed with "module '__main__' has no
+        # attribute 'MyNode'; it defines no node class: write `class MyNode(Node):` there" once the run had begun
+        main = next((n for n in self.nodes if n.type.partition(":")[0] == "__main__"), None)
+        if main is not None:
+            cls = main.type.partition(":")[2]
+            raise ValueError(
+                f"process '{self.group}': node '{main.id}' ({main.type}) is a class of this script or notebook "
+                "(__main__), which its worker process cannot import; run every node in one process "
+                f"(GraphBuilder.run(in_process=True), the default), or put the class in a module (mynodes.py beside "
+                f"the script, type 'mynodes:{cls}')"
+            )
         try:
             return json.dumps(asdict(self))
         except (TypeError, ValueError) as e:  # a YAML value JSON cannot hold (a date, bytes), an array (Python)

@@ -306,3 +306,21 @@ def test_pick_channels_by_hand_given_a_chunk_of_a_list_or_a_bare_array_says_what
     # nodes say it
     with pytest.raises(TypeError, match=r"an input chunk must be a Chunk of a numpy array.*pass \{'in': Chunk\("):
         pick.process({"in": chunk})
+
+
+def test_a_node_class_of_the_notebook_in_a_worker_process_is_refused_before_the_run(monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys.modules["__main__"], "NotebookGain", Gain, raising=False)  # as a notebook cell defines it
+    g = GraphBuilder()
+    src = g.add("sine", rate=100.0, duration=0.2, id="src")
+    g.add("__main__:NotebookGain", src, id="gain")
+    g.add("null_sink", "gain", id="sink")
+    assert g.run(capture=["gain"])["gain.out"].data.shape == (1, 20)  # in one process it is found
+    g.processes = {"a": ["src"], "b": ["gain", "sink"]}
+    # was RunFailed once the workers ran: "module '__main__' has no attribute 'NotebookGain'; it defines no node
+    # class: write `class NotebookGain(Node):` there" (the worker's __main__ is another)
+    with pytest.raises(
+        ValueError, match=r"node 'gain' \(__main__:NotebookGain\) is a class of this script or notebook"
+    ):
+        g.run(in_process=False)
