@@ -40,7 +40,7 @@ import functools
 from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .chunk import Chunk
 from .spec import SpecError, StreamSpec
@@ -87,7 +87,11 @@ class Node(Generic[P]):
 
             said, fix = params_class_problem(type(self)) or ("", "")
             raise TypeError(f"{said}; fix: {fix}")
-        self.params: P = cast(P, self.Params(**params))
+        try:
+            self.params: P = cast(P, self.Params(**params))
+        except ValidationError as e:  # by hand, pydantic's lines alone ("window  Extra inputs are not permitted"): the
+            _say_params(type(self), params, e)  # graph's too (unknown parameter 'lfreq'; fix: did you mean 'l_freq'?)
+            raise
         self.in_specs: dict[str, StreamSpec] = {}
         self.out_specs: dict[str, StreamSpec] = {}
         self.latency_samples: int = 0
@@ -226,6 +230,22 @@ class Node(Generic[P]):
                 port,
             )
         return spec
+
+
+def _say_params(cls: type[Node], params: dict[str, Any], e: ValidationError) -> None:
+    """Add to a parameter error, as notes (shown under its traceback), what a graph says of the same mistake; the
+    error stays a ValidationError (the graph catches it as one)."""
+    from .config import NodeConfig
+    from .param_problems import PYTHON, _param_problems
+
+    name = cls.type_name or cls.__name__
+    try:
+        problems = _param_problems(NodeConfig("", name, dict(params), "stop", 0), cls, e.errors(), PYTHON)
+    except Exception:  # noqa: BLE001 — a note must never hide the error itself
+        return
+    for _, _, said, fix in problems:
+        prefix = f"node '' ({name}): "
+        e.add_note(f"{cls.__name__}: {said.removeprefix(prefix)}; fix: {fix}")
 
 
 def _check_in_specs(node: Node, in_specs) -> None:

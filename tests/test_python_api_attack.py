@@ -324,3 +324,13 @@ def test_a_node_class_of_the_notebook_in_a_worker_process_is_refused_before_the_
         ValueError, match=r"node 'gain' \(__main__:NotebookGain\) is a class of this script or notebook"
     ):
         g.run(in_process=False)
+
+
+def test_a_parameter_mistake_by_hand_gets_the_fix_a_graph_gives_under_pydantics_lines():
+    from pydantic import ValidationError
+    from wavegraph.nodes.dsp.filters import Bandpass
+
+    with pytest.raises(ValidationError) as e:  # still pydantic's error (a graph catches it as one)
+        Bandpass(lfreq=1.0, h_freq=40.0)
+    # was pydantic's lines only: 'lfreq  Extra inputs are not permitted', 'l_freq  Field required'
+    assert "Bandpass: unknown parameter 'lfreq'; fix: did you mean 'l_freq'?" in e.value.__notes__
