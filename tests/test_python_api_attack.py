@@ -334,3 +334,10 @@ def test_a_parameter_mistake_by_hand_gets_the_fix_a_graph_gives_under_pydantics_
         Bandpass(lfreq=1.0, h_freq=40.0)
     # was pydantic's lines only: 'lfreq  Extra inputs are not permitted', 'l_freq  Field required'
     assert "Bandpass: unknown parameter 'lfreq'; fix: did you mean 'l_freq'?" in e.value.__notes__
+
+
+def test_array_source_takes_an_empty_list_of_events_as_no_events():
+    g = GraphBuilder()
+    g.add("array_source", data=X, rate=250.0, events=[], id="src")  # was refused: 'events of shape (0,)'
+    out = g.run(capture=["src.out", "src.events"])
+    assert out["src.out"].data.shape == X.shape and out["src.events"].data.shape == (0, 3)

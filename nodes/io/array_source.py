@@ -160,6 +160,8 @@ class _ArrayReader(_Reader):
         if events is None:
             return np.zeros((0, 4))
         ev = np.asarray(events, dtype=np.float64)
+        if ev.size == 0:  # events=[] (a list a loop filled with no marker): was refused as 'events of shape (0,)'
+            return np.zeros((0, 4))
         if ev.ndim != 2 or ev.shape[1] != 3 or not np.isfinite(ev).all() or (ev[:, 2] != np.round(ev[:, 2])).any():
             raise SpecError(
                 f"array_source: events of shape {ev.shape} (finite rows of onset s, duration s, integer code expected)",
