@@ -18,6 +18,7 @@ import numpy as np
 from .chunk import Chunk
 from .executor import _not_outputs
 from .node import Node
+from .node_class import specs_problem
 from .spec import StreamSpec
 
 
@@ -58,6 +59,13 @@ def _run(node: Node, x: np.ndarray, spec: StreamSpec, sizes: Sequence[int], port
             "e.g. lambda: MyNode(**params)"
         )
     out_specs = node.configure({port: spec})
+    wrong = (
+        (f"configure() returned {type(out_specs).__name__}, not its output specs", "return {port: StreamSpec}")
+        if not isinstance(out_specs, dict)
+        else specs_problem(node, out_specs)
+    )
+    if wrong:  # as a graph says it (graph.configure_node): was "'NoneType' object is not iterable" and the like
+        raise TypeError(f"{type(node).__name__}.{wrong[0]}; fix: {wrong[1]}")
     axis = spec.time_axis
     pieces: dict[str, list[np.ndarray]] = {name: [] for name in out_specs}
     times: dict[str, list[tuple[float, int]]] = {name: [] for name in out_specs}

@@ -341,3 +341,31 @@ def test_array_source_takes_an_empty_list_of_events_as_no_events():
     g.add("array_source", data=X, rate=250.0, events=[], id="src")  # was refused: 'events of shape (0,)'
     out = g.run(capture=["src.out", "src.events"])
     assert out["src.out"].data.shape == X.shape and out["src.events"].data.shape == (0, 3)
+
+
+class ForgetsReturn(Node):
+    def configure(self, in_specs):
+        self.k = 2.0  # and no return: the output specs are None
+
+    def process(self, inputs):
+        return {"out": inputs["in"]}
+
+
+class SpecForOtherPort(Node):
+    def configure(self, in_specs):
+        return {"output": in_specs["in"]}
+
+    def process(self, inputs):
+        return {"out": inputs["in"]}
+
+
+@pytest.mark.parametrize(
+    "cls, said",
+    [
+        (ForgetsReturn, r"ForgetsReturn.configure\(\) returned NoneType, not its output specs"),  # was not iterable
+        (SpecForOtherPort, r"configure\(\) gave no spec for 'out' and a spec for 'output', which is no output"),
+    ],
+)
+def test_the_harness_says_what_configure_returned_that_is_no_output_specs(cls, said):
+    with pytest.raises(TypeError, match=said):
+        assert_streaming_equivalent(lambda: cls(), X, SPEC)
