@@ -380,15 +380,20 @@ class Executor:
             st.gaps += 1
         if chunk.data.size:
             t = time.perf_counter_ns()
+            held: list[dict[str, Chunk]] = []
             try:
                 outs = node.process({port: replace(chunk, eos=False) if chunk.eos else chunk})
+                while node.holds_more and (extra := node.more()):  # one marker time per chunk: all out now
+                    held.append(extra)
             except NODE_ERRORS:  # noqa: BLE001
-                outs = self._failed(node_id) or {}
+                outs, held = self._failed(node_id) or {}, []
             done = time.perf_counter_ns()
             _hist(st.compute_ns).record(done - t)
             if isinstance(node, Sink) and chunk.origin_ns:
                 _hist(st.latency_ns).record(self.clock() - chunk.origin_ns)
             self._emit(node_id, outs, chunk.gap, chunk.origin_ns)
+            for extra in held:
+                self._emit(node_id, extra, False, chunk.origin_ns)
         elif chunk.gap and node.propagates_gaps:  # an empty chunk (an end-of-stream marker, say) after lost data
             self.pending_gap[node_id] = True
         if chunk.eos:

@@ -103,6 +103,7 @@ class Epochs(Node[EpochsParams]):
     outputs = ("out", "events")
     Params = EpochsParams
     propagates_gaps = False  # an epoch is whole or dropped (gap_in_epoch); a gap elsewhere does not flag it
+    holds_more = True  # one marker time per chunk: the runtime takes the others from more() at once
 
     def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
         sig = self.require_input(in_specs, "in", "signal")
@@ -262,6 +263,9 @@ class Epochs(Node[EpochsParams]):
         out = {"out": Chunk(st.ready[:k].copy(), t0=t0), "events": Chunk(st.ready_rows[:k].copy(), t0=t0)}
         st.ready, st.ready_rows = st.ready[k:], st.ready_rows[k:]
         return out
+
+    def more(self) -> dict[str, Chunk]:
+        return self._take()
 
     def finish_all(self) -> list[dict[str, Chunk]]:
         """The epochs still to cut and those held, each marker time's in its own chunk."""

@@ -422,6 +422,7 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
 
     Params = SSVEPTrialDecoderParams
     inputs = ("in", "events")
+    holds_more = True  # one marker time per chunk: the runtime takes the others from more() at once
 
     def configure(self, in_specs):
         spec = self._setup(in_specs)
@@ -524,6 +525,9 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
         if port == "events":  # no BAD_ segment can come any more: the trials waiting for one are decided
             self._markers_ended = True
         return self._decide()
+
+    def more(self):
+        return self._ready.take()
 
     def finish(self):
         """Every decision still held, in one chunk (by hand; finish_all, what the runtime calls, one per marker time)."""
