@@ -246,6 +246,7 @@ def test_ssvep_dev_carry_export_makes_its_folder(tmp_path, monkeypatch, capsys):
     path = tmp_path / ".devrun" / "ssvep_inputs.npz"
     assert carry.main(["export", str(path)]) == 0
     carry.install(str(path))  # what `run` does with it: the same backgrounds back
+    assert sim.load_background is not tiny  # read from the exported file now, not from the stand-in
     assert sim.load_background("ssvepy-epochs").channels == ["O1", "O2"]
     assert carry.main(["run", str(tmp_path / "none.npz"), "{}"]) == 2
     assert "no such file; make it with `export" in capsys.readouterr().err
