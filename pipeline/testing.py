@@ -53,7 +53,9 @@ def run_chunked(
 def _run(node: Node, x: np.ndarray, spec: StreamSpec, sizes: Sequence[int], port: str):
     """run_chunked, plus (t0, length) of every output chunk per port and the output specs."""
     x = _signal(x, spec)
-    if not isinstance(node, Node):  # make_node returned None, an array, a class: was "... has no attribute 'configure'"
+    if not all(callable(getattr(node, m, None)) for m in ("configure", "process", "finish_all")) or isinstance(
+        node, type
+    ):  # make_node returned None, an array, a class: was "... has no attribute 'configure'"
         raise TypeError(
             f"make_node() returned {type(node).__name__}, not a node; pass a function that builds a fresh one, "
             "e.g. lambda: MyNode(**params)"
@@ -63,6 +65,8 @@ def _run(node: Node, x: np.ndarray, spec: StreamSpec, sizes: Sequence[int], port
         (f"configure() returned {type(out_specs).__name__}, not its output specs", "return {port: StreamSpec}")
         if not isinstance(out_specs, dict)
         else specs_problem(node, out_specs)
+        if hasattr(node, "outputs")
+        else None
     )
     if wrong:  # as a graph says it (graph.configure_node): was "'NoneType' object is not iterable" and the like
         raise TypeError(f"{type(node).__name__}.{wrong[0]}; fix: {wrong[1]}")

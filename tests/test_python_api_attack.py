@@ -369,3 +369,22 @@ class SpecForOtherPort(Node):
 def test_the_harness_says_what_configure_returned_that_is_no_output_specs(cls, said):
     with pytest.raises(TypeError, match=said):
         assert_streaming_equivalent(lambda: cls(), X, SPEC)
+
+
+class Duck:
+    """Not a Node subclass, but with its methods (a unit wrapped from another toolkit): the harness drives it."""
+
+    def configure(self, in_specs):
+        return {"out": in_specs["in"]}
+
+    def process(self, inputs):
+        c = inputs["in"]
+        return {"out": Chunk(c.data * 2.0, c.t0)}
+
+    def finish_all(self):
+        return [{}]
+
+
+def test_the_harness_still_drives_a_node_that_only_has_the_methods():
+    out = assert_streaming_equivalent(lambda: Duck(), X, SPEC)  # type: ignore[arg-type,return-value]
+    np.testing.assert_array_equal(out["out"], 2.0 * X)
