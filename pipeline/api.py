@@ -297,11 +297,11 @@ class GraphBuilder:
 
         if capture and not in_process:
             raise ValueError("capture needs in_process=True (the streams are kept in this process)")
-        config = self.config(capture)
-        graph = build_graph(config)
         flag = StopFlag()
-        self._running.append(flag)
+        self._running.append(flag)  # from here: a stop() while the graph is built (models load) ends this run too
         try:
+            config = self.config(capture)
+            graph = build_graph(config)
             result = run_graph(graph, speed=speed, in_process=in_process, duration=duration, stop=flag)
         finally:
             self._running.remove(flag)
