@@ -49,7 +49,9 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   end; stopping the run before the outlet ends the recording cleanly) -- unless `recover: true`:
   then liblsl waits for an outlet of the same source id to come back and reconnects to it (an amplifier
   that drops out for a moment); the samples after it are flagged as a gap (their time stamps jump), and
-  `idle_timeout` still ends a stream that does not come back. `ends_with_others: true` ends it when
+  `idle_timeout` still ends a stream that does not come back. An outlet back with another layout, or (while
+  the stream is silent) one of its name and type started later on its host under a new source_id (liblsl
+  never reconnects to either), is said and ends the stream (`outlet_changed`). `ends_with_others: true` ends it when
   every other source of its process has ended (the marker inlet of configs/bci_ssvep.yaml).
   The inlet opens on the first read(), so an outlet that waits for consumers starts sending only once
   the graph runs. A read waits up to `wait` seconds for data; the runner reads the sources of one
@@ -197,7 +199,7 @@ class LslInlet(Source[LslInletParams]):
             ) from e
         if self._watch is not None:  # configured again
             self._watch.close()
-        self._watch = RestartWatch(pylsl, info) if p.recover else None
+        self._watch = RestartWatch(pylsl, info, pinned=bool(p.source_id)) if p.recover else None
         if p.recover and not info.source_id():  # liblsl recovers only a stream that has one
             self.count("unrecoverable")
             _log.warning("lsl_inlet: %s", unrecoverable_said(info.name()))
@@ -344,7 +346,7 @@ class LslInlet(Source[LslInletParams]):
                     _log.warning("lsl_inlet: %s", stall_said(self._name(), silent, self._n == 0, p, sid))
                 if p.recover and now - self._idle_since >= self._recheck_s:
                     self._recheck_s += RECHECK_S
-                    if self._outlet_changed(0.0):  # what the watch has seen: an outage must not hold the process
+                    if self._outlet_changed(0.0, silent=True):  # what the watch has seen: an outage must not hold it
                         return self._end()
                 return {}
             if self._stalled:
@@ -428,10 +430,12 @@ class LslInlet(Source[LslInletParams]):
         self._watched_at = now
         return self._outlet_changed(0.0)
 
-    def _outlet_changed(self, timeout: float) -> bool:
-        """With recover: whether the outlet is back changed (liblsl reconnects to none, or to relabelled channels);
-        if so, counted and said, and the stream ends."""
-        changed = self._watch.changed(timeout) if self._watch is not None else None
+    def _outlet_changed(self, timeout: float, silent: bool = False) -> bool:
+        """With recover: whether the outlet is back changed (liblsl reconnects to none, or to relabelled channels;
+        `silent`, the stream sending nothing: or back under another source_id); if so, counted and said, and the
+        stream ends."""
+        watch = self._watch
+        changed = ((silent and watch.new_source_id()) or watch.changed(timeout)) if watch is not None else None
         if changed:
             self.count("outlet_changed")
             _log.error("lsl_inlet: %s; ended the stream: restart the run to take it as it is now", changed)

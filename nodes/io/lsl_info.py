@@ -69,13 +69,19 @@ class RestartWatch:
     the inlet would wait in silence) or other channel labels (liblsl reconnects: the graph would go on with the
     old names on other channels). A ContinuousResolver for that source id stays open from the start, so its
     answers are there when a check needs them: one made for each check took longer than the check could wait
-    on a loaded machine, and a restart went unseen. A restarted outlet's labels are read once."""
+    on a loaded machine, and a restart went unseen. A restarted outlet's labels are read once. Another resolver,
+    for the stream's name and type, sees the app back under a new source_id (one made up at each start), which
+    liblsl never reconnects to."""
 
-    def __init__(self, pylsl, info):
+    def __init__(self, pylsl, info, pinned: bool = False):
+        """`pinned`: the graph asked for this source_id (two amplifiers of one name): another one is no restart."""
         self.pylsl, self.info = pylsl, info
         sid = info.source_id()
         usable = bool(sid) and "'" not in sid
         self._resolver = pylsl.ContinuousResolver(pred=f"source_id='{sid}'") if usable else None
+        same_name = " and ".join(f"{k}='{v}'" for k, v in (("name", info.name()), ("type", info.type())) if v)
+        usable = usable and not pinned and "'" not in info.name() + info.type()
+        self._named = pylsl.ContinuousResolver(pred=same_name) if usable else None
         self._same: set[float] = set()  # created_at of restarted outlets found unchanged (not re-read)
 
     def changed(self, timeout: float) -> str | None:
@@ -105,9 +111,24 @@ class RestartWatch:
             self._same.add(new.created_at())
         return None
 
+    def new_source_id(self) -> str | None:
+        """What to say of an outlet of the stream's name and type on its host, started after it, under another
+        source_id (the amplifier app restarted and made up a new one): liblsl's recover waits for the old one. Asked
+        only while the stream is silent (a second app of the name beside a sending amplifier is no restart)."""
+        info, sid = self.info, self.info.source_id()
+        for new in self._named.results() if self._named is not None else []:
+            if new.source_id() != sid and new.hostname() == info.hostname() and new.created_at() > info.created_at():
+                return (
+                    f"stream '{info.name()}' (source_id {sid}) is silent and an outlet of its name and type came up on "
+                    f"host {new.hostname()} under another source_id, {new.source_id() or '-'} (its app restarted and "
+                    f"made up a new id?): `recover` reconnects only to {sid}; give the sending app a fixed source_id "
+                    "(the amplifier's serial number)"
+                )
+        return None
+
     def close(self) -> None:
-        """Drop the resolver (liblsl's teardown of one can block for 5 s: a daemon thread drops it)."""
-        last, self._resolver = [self._resolver], None
+        """Drop the resolvers (liblsl's teardown of one can block for 5 s: a daemon thread drops them)."""
+        last, self._resolver, self._named = [self._resolver, self._named], None, None
         threading.Thread(target=last.clear, daemon=True).start()
 
 

@@ -1,0 +1,104 @@
+"""Live LSL, a fourth round (after test_live_attack.py .. test_live_attack3.py): a BCI session's amplifier and stimulus
+streams on real liblsl over loopback, as a lab's apps misbehave mid-session. Each test failed before its fix."""
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ["LSLAPICFG"] = str(ROOT / "configs" / "lsl_api.cfg")  # before pylsl is first imported
+
+import logging  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pylsl  # noqa: E402
+import pytest  # noqa: E402
+from test_live_lsl import read_all  # noqa: E402  # pyright: ignore[reportMissingImports]
+from wavegraph.nodes.io.lsl import LslInlet  # noqa: E402
+
+
+def uname(prefix):
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"  # never resolve a stream left over by another test
+
+
+@pytest.fixture(autouse=True)
+def one_stream_per_name(monkeypatch):
+    """Each test's streams have names of their own: configure()'s listen for a second match only made it slower."""
+    from wavegraph.nodes.io import lsl
+
+    monkeypatch.setattr(lsl, "AMBIGUITY_WAIT_S", 0.05)
+
+
+def amplifier(name, source_id, n=2, rate=100.0):
+    return pylsl.StreamOutlet(pylsl.StreamInfo(name, "EEG", n, rate, pylsl.cf_float32, source_id))
+
+
+def read_samples(node, n, limit_s=5.0):
+    """Read until `n` samples came (in as many chunks as liblsl gives them)."""
+    got, t_end = 0, time.monotonic() + limit_s
+    while got < n and time.monotonic() < t_end:
+        if r := node.read():
+            got += r["out"].data.shape[1]
+    assert got == n
+
+
+def pushed_when_connected(out, n, rate=100.0):
+    def run():
+        assert out.wait_for_consumers(10.0)
+        out.push_chunk(np.ones((n, out.channel_count), np.float32).tolist(), pylsl.local_clock())
+
+    th = threading.Thread(target=run)
+    th.start()
+    return th
+
+
+def test_an_amplifier_back_under_a_new_source_id_ends_the_stream_said(caplog):
+    """`recover: true` and the amplifier app restarted mid-session, same name and type, but with a source_id it made
+    up anew (as apps do that derive it from a random uuid). liblsl reconnects only to the old source_id. Before: the
+    inlet said 'recover: true waits for an outlet of source_id ...-serial1 to come back' and waited in silence until
+    idle_timeout (for ever without it), never naming the stream that was back."""
+    name = uname("amp")
+    first = amplifier(name, f"{name}-serial1")
+    node = LslInlet(name=name, recover=True, idle_timeout=30.0, clock_sync=False, resolve_timeout=2.0, wait=0.05)
+    node.configure({})
+    th = pushed_when_connected(first, 20)  # the inlet connects at its first read
+    read_samples(node, 20)
+    th.join(10.0)
+    del first
+    again = amplifier(name, f"{name}-serial2")  # noqa: F841
+    with caplog.at_level(logging.ERROR, "wavegraph.lsl"):
+        read_all(node, limit_s=5.0)  # before: the 30 s of idle_timeout
+    assert node.counters["outlet_changed"] == 1
+    assert f"under another source_id, {name}-serial2" in caplog.text
+    assert f"`recover` reconnects only to {name}-serial1" in caplog.text and "fixed source_id" in caplog.text
+
+
+def test_a_second_outlet_of_the_name_beside_a_sending_amplifier_does_not_end_it():
+    """The check above looks only while the stream is silent: a second app of the same name started while the
+    amplifier sends (said at the next run's resolve as two matching streams) leaves this run reading."""
+    name = uname("amp")
+    first = amplifier(name, f"{name}-serial1")
+    node = LslInlet(name=name, recover=True, clock_sync=False, resolve_timeout=2.0, wait=0.05)
+    node.configure({})
+    stop = threading.Event()
+
+    def send():
+        assert first.wait_for_consumers(10.0)
+        while not stop.is_set():
+            first.push_chunk(np.ones((5, 2), np.float32).tolist())
+            stop.wait(0.05)
+
+    th = threading.Thread(target=send)
+    th.start()
+    try:
+        read_samples(node, 10)
+        other = amplifier(name, f"{name}-other")  # noqa: F841
+        t_end = time.monotonic() + 1.5  # beyond RECHECK_S, the idle check's period
+        while time.monotonic() < t_end:
+            assert node.read() is not None
+    finally:
+        stop.set()
+        th.join(5.0)
+    assert "outlet_changed" not in node.counters
