@@ -102,3 +102,31 @@ def test_a_second_outlet_of_the_name_beside_a_sending_amplifier_does_not_end_it(
         stop.set()
         th.join(5.0)
     assert "outlet_changed" not in node.counters
+
+
+def test_frequency_markers_with_a_line_end_or_spaces_around_take_their_marker_codes(caplog):
+    """A stimulus program that sends its marker text with a line end or a space ("7.5\\n", " 8.57"), with
+    `marker_codes: {"7.5": 75, "8.57": 857}` as docs/bci.md says. An integer marker is read with spaces around (" 6 " is
+    6). Before: each was dropped (unknown_marker) with the advice 'give it a code with marker_codes', which it had: the
+    session's trials got no decision and the recording no annotation."""
+    name = uname("stimulus")
+    out = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0.0, pylsl.cf_string, name))
+    node = LslInlet(
+        name=name, max_samples=4, clock_sync=False, resolve_timeout=2.0, marker_codes={"7.5": 75, "8.57": 857}
+    )
+    node.configure({})
+    t = pylsl.local_clock()
+
+    def send():
+        assert out.wait_for_consumers(10.0)
+        for k, m in enumerate(["7.5\n", " 8.57", "7.5\r\n", " 6 "]):
+            out.push_sample([m], t + k)
+
+    th = threading.Thread(target=send)
+    th.start()
+    with caplog.at_level(logging.WARNING, "wavegraph.lsl"):
+        rows = np.concatenate([c.data for c in read_all(node, limit_s=5.0)])
+    th.join()
+    assert rows[:, 2].tolist() == [75.0, 857.0, 75.0, 6.0]
+    np.testing.assert_allclose(rows[:, 0], t + np.arange(4), atol=1e-9)
+    assert "unknown_marker" not in node.counters and "no code" not in caplog.text

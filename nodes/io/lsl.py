@@ -13,7 +13,8 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   several channels is one marker, its non-empty channels joined by '/' ('cue', 'left' -> 'cue/left', as the XDF
   reader; marker_codes.marker_text). A marker that is a decimal integer (ASCII digits, a
   sign, spaces around) is its own code; other markers are looked up in the outlet's `desc/events` table (what lsl_outlet
-  writes) and then in the `marker_codes` param; markers found in neither are counted
+  writes) and then in the `marker_codes` param (also without the spaces and line ends around it: "7.5\n" is "7.5");
+  markers found in neither are counted
   (`unknown_marker`) and dropped (the first few distinct ones logged as a warning). A one-channel
   numeric stream of irregular rate (integer markers, as many stimulus programs send them) is a marker
   stream too: each value that is an integer is its code (unless typed as a signal, EEG...). With `rate`,

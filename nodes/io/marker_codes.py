@@ -25,11 +25,13 @@ def integer_code(text: str) -> int | None:
 
 
 def marker_code(marker, codes: dict[str, int]) -> int | None:
-    """The code of one LSL marker value: a text's from `codes`, else the integer it spells (integer_code); a number's
-    value when it is an integer; else None, and None beyond +-2**53 (a float64 event row would change the code)."""
+    """The code of one LSL marker value: a text's from `codes` (as it is, else without the spaces and line ends around
+    it, as integer_code reads an integer: a stimulus program's "7.5\n"), else the integer it spells (integer_code); a
+    number's value when it is an integer; else None, and None beyond +-2**53 (a float64 event row would change it)."""
     if isinstance(marker, (str, bytes)):
         s = marker.decode("utf-8", "replace") if isinstance(marker, bytes) else marker
         code = codes.get(s)
+        code = codes.get(s.strip()) if code is None else code
         code = integer_code(s) if code is None else code
     elif isinstance(marker, (int, np.integer)):  # exact: an int64 marker 2**53 + 1 is not rounded into range
         code = int(marker)
