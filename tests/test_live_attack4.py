@@ -130,3 +130,30 @@ def test_frequency_markers_with_a_line_end_or_spaces_around_take_their_marker_co
     assert rows[:, 2].tolist() == [75.0, 857.0, 75.0, 6.0]
     np.testing.assert_allclose(rows[:, 0], t + np.arange(4), atol=1e-9)
     assert "unknown_marker" not in node.counters and "no code" not in caplog.text
+
+
+@pytest.mark.parametrize("fmt", [pylsl.cf_float32, pylsl.cf_double64])
+def test_numeric_frequency_markers_that_are_no_integer_take_their_marker_codes(fmt, caplog):
+    """A stimulus program that sends each target's frequency as a number (a one-channel float stream at an irregular
+    rate: 7.5, 8.57), with `marker_codes: {"7.5": 75, "8.57": 857}`. Before: dropped, counted unknown_marker, and said
+    "marker '7.5' ... has no code (not an integer, not in the outlet's desc/events nor in marker_codes) ... give it a
+    code with marker_codes": the advice it had followed; the session's trials got no decision."""
+    name = uname("stimulus")
+    out = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0.0, fmt, name))
+    node = LslInlet(
+        name=name, max_samples=4, clock_sync=False, resolve_timeout=2.0, marker_codes={"7.5": 75, "8.57": 857}
+    )
+    node.configure({})
+
+    def send():
+        assert out.wait_for_consumers(10.0)
+        for v in (7.5, 8.57, 6.0, 6.25):
+            out.push_sample([v])
+
+    th = threading.Thread(target=send)
+    th.start()
+    with caplog.at_level(logging.WARNING, "wavegraph.lsl"):
+        rows = np.concatenate([c.data for c in read_all(node, limit_s=5.0)])
+    th.join()
+    assert rows[:, 2].tolist() == [75.0, 857.0, 6.0]  # 6.25: no code given, still unknown (and said)
+    assert node.counters["unknown_marker"] == 1 and "marker '6.25'" in caplog.text

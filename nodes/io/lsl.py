@@ -17,7 +17,8 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   markers found in neither are counted
   (`unknown_marker`) and dropped (the first few distinct ones logged as a warning). A one-channel
   numeric stream of irregular rate (integer markers, as many stimulus programs send them) is a marker
-  stream too: each value that is an integer is its code (unless typed as a signal, EEG...). With `rate`,
+  stream too: each value that is an integer is its code, another's text (7.5: "7.5") is looked up as a
+  string marker's (unless typed as a signal, EEG...). With `rate`,
   a numeric stream published at rate 0 (Timeflux's lsl Send) is a signal at that rate.
   A code beyond +-2**53 (not exact in the float64 rows) is an unknown marker.
   MNE-LSL Player's annotations (type 'annotations', one channel per description, the value its duration)

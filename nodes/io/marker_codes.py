@@ -27,7 +27,7 @@ def integer_code(text: str) -> int | None:
 def marker_code(marker, codes: dict[str, int]) -> int | None:
     """The code of one LSL marker value: a text's from `codes` (as it is, else without the spaces and line ends around
     it, as integer_code reads an integer: a stimulus program's "7.5\n"), else the integer it spells (integer_code); a
-    number's value when it is an integer; else None, and None beyond +-2**53 (a float64 event row would change it)."""
+    number's value when it is an integer, else its text's code (7.5: "7.5"); else None, and None beyond +-2**53 (a float64 event row would change it)."""
     if isinstance(marker, (str, bytes)):
         s = marker.decode("utf-8", "replace") if isinstance(marker, bytes) else marker
         code = codes.get(s)
@@ -35,9 +35,9 @@ def marker_code(marker, codes: dict[str, int]) -> int | None:
         code = integer_code(s) if code is None else code
     elif isinstance(marker, (int, np.integer)):  # exact: an int64 marker 2**53 + 1 is not rounded into range
         code = int(marker)
-    else:
+    else:  # a number that is no integer (a float32 stream's 7.5 Hz): its shortest text ("7.5", "8.57") from `codes`
         v = float(marker)
-        code = int(v) if v.is_integer() else None  # False for NaN and inf
+        code = int(v) if v.is_integer() else codes.get(str(marker))  # (is_integer: False for NaN and inf)
     return None if code is None or abs(code) > 2**53 else code
 
 
