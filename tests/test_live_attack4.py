@@ -157,3 +157,27 @@ def test_numeric_frequency_markers_that_are_no_integer_take_their_marker_codes(f
     th.join()
     assert rows[:, 2].tolist() == [75.0, 857.0, 6.0]  # 6.25: no code given, still unknown (and said)
     assert node.counters["unknown_marker"] == 1 and "marker '6.25'" in caplog.text
+
+
+def test_a_second_marker_outlet_of_the_name_beside_a_quiet_stimulus_program_does_not_end_it():
+    """Markers are sparse: a marker stream read with `recover: true` is silent between trials with its outlet up. A
+    second outlet of its name and type started meanwhile (another stimulus program, a test tool) is no restart of it.
+    Before (65cc9c5, the check above taken for markers too): the marker stream ended after RECHECK_S of quiet, its
+    later markers lost."""
+    name = uname("stimulus")
+    stim = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0.0, pylsl.cf_string, f"{name}-1"))
+    node = LslInlet(name=name, recover=True, clock_sync=False, resolve_timeout=2.0, wait=0.05)
+    node.configure({})
+    assert node.read() == {}  # connects
+    other = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0.0, pylsl.cf_string, f"{name}-2"))  # noqa: F841
+    t_end = time.monotonic() + 1.6  # beyond RECHECK_S of quiet
+    while time.monotonic() < t_end:
+        assert node.read() is not None
+    assert stim.wait_for_consumers(5.0)
+    stim.push_sample(["3"])
+    rows, t_end = [], time.monotonic() + 3.0
+    while not rows and time.monotonic() < t_end:
+        r = node.read()
+        assert r is not None
+        rows += [r["out"].data] if r else []
+    assert rows and rows[0][0, 2] == 3.0 and "outlet_changed" not in node.counters
