@@ -75,6 +75,24 @@ def test_an_amplifier_back_under_a_new_source_id_ends_the_stream_said(caplog):
     assert f"`recover` reconnects only to {name}-serial1" in caplog.text and "fixed source_id" in caplog.text
 
 
+def test_an_amplifier_back_under_a_new_source_id_with_other_channels_says_both(caplog):
+    """The amplifier app restarted mid-session under a new source_id and with 4 channels instead of 2 (another
+    montage, a channel switched on). Before (65cc9c5): only the new source_id was said, not that the layout changed
+    too, which a fixed source_id alone would not have made readable."""
+    name = uname("amp")
+    first = amplifier(name, f"{name}-serial1")
+    node = LslInlet(name=name, recover=True, idle_timeout=30.0, clock_sync=False, resolve_timeout=2.0, wait=0.05)
+    node.configure({})
+    th = pushed_when_connected(first, 20)
+    read_samples(node, 20)
+    th.join(10.0)
+    del first
+    again = amplifier(name, f"{name}-serial2", n=4)  # noqa: F841
+    with caplog.at_level(logging.ERROR, "wavegraph.lsl"):
+        read_all(node, limit_s=5.0)
+    assert f"under another source_id, {name}-serial2, with 4 ch at 100 Hz, float32 (it had 2 ch" in caplog.text
+
+
 def test_a_second_outlet_of_the_name_beside_a_sending_amplifier_does_not_end_it():
     """The check above looks only while the stream is silent: a second app of the same name started while the
     amplifier sends (said at the next run's resolve as two matching streams) leaves this run reading."""

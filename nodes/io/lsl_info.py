@@ -118,11 +118,13 @@ class RestartWatch:
         info, sid = self.info, self.info.source_id()
         for new in self._named.results() if self._named is not None else []:
             if new.source_id() != sid and new.hostname() == info.hostname() and new.created_at() > info.created_at():
+                was, now = _layout(info), _layout(new)
+                layout = f", with {now} (it had {was})" if now != was else ""
                 return (
                     f"stream '{info.name()}' (source_id {sid}) is silent and an outlet of its name and type came up on "
-                    f"host {new.hostname()} under another source_id, {new.source_id() or '-'} (its app restarted and "
-                    f"made up a new id?): `recover` reconnects only to {sid}; give the sending app a fixed source_id "
-                    "(the amplifier's serial number)"
+                    f"host {new.hostname()} under another source_id, {new.source_id() or '-'}{layout} (its app restarted "
+                    f"and made up a new id?): `recover` reconnects only to {sid}; give the sending app a fixed "
+                    "source_id (the amplifier's serial number)"
                 )
         return None
 
