@@ -31,6 +31,7 @@ from typing import Any, SupportsIndex
 
 import numpy as np
 
+from .building import BUILDING, BuildStopped
 from .chunk import Chunk
 from .config import (
     DEFAULT_QUEUE,
@@ -300,8 +301,15 @@ class GraphBuilder:
         flag = StopFlag()
         self._running.append(flag)  # from here: a stop() while the graph is built (models load) ends this run too
         try:
-            config = self.config(capture)
-            graph = build_graph(config)
+            building = BUILDING.set(flag)  # a configure() that waits for a device (lsl_inlet's resolve) polls it
+            try:
+                config = self.config(capture)
+                graph = build_graph(config)
+            except BuildStopped:  # stop() while a stream was resolved: nothing ran, as a stop before any chunk
+                log.warning("run stopped by stop() while its graph was built (waiting for a device): nothing ran")
+                return Streams()
+            finally:
+                BUILDING.reset(building)
             result = run_graph(graph, speed=speed, in_process=in_process, duration=duration, stop=flag)
         finally:
             self._running.remove(flag)

@@ -199,3 +199,34 @@ def test_a_second_marker_outlet_of_the_name_beside_a_quiet_stimulus_program_does
         assert r is not None
         rows += [r["out"].data] if r else []
     assert rows and rows[0][0, 2] == 3.0 and "outlet_changed" not in node.counters
+
+
+def test_stop_ends_a_run_in_a_thread_that_waits_for_its_amplifier(monkeypatch):
+    """A notebook runs configs/bci_ssvep.yaml's inlet in a thread (GraphBuilder.run), `resolve_timeout: 30` while the
+    amplifier is switched on, and the user gives up: GraphBuilder.stop() (Ctrl-C does not reach a thread). Before: the
+    wait went on for all of resolve_timeout (stop() only took effect once the graph was built), then run() raised
+    GraphError 'no LSL stream ... within 30 s', as if nothing had stopped it. Now the wait ends at once and run()
+    returns nothing, said."""
+    from wavegraph.nodes.io import lsl_info
+    from wavegraph.pipeline.api import GraphBuilder
+
+    waiting = threading.Event()
+    resolve = lsl_info.resolve
+
+    def resolve_seen(*args, **kwargs):
+        waiting.set()
+        return resolve(*args, **kwargs)
+
+    monkeypatch.setattr(lsl_info, "resolve", resolve_seen)
+    from wavegraph.nodes.io import lsl
+
+    monkeypatch.setattr(lsl, "resolve", resolve_seen)
+    g = GraphBuilder()
+    g.add("lsl_inlet", name=uname("never-switched-on"), resolve_timeout=30.0)
+    out: list = []
+    th = threading.Thread(target=lambda: out.append(g.run(capture=["lsl_inlet0"])), daemon=True)
+    th.start()
+    assert waiting.wait(10.0)
+    assert g.stop() is True
+    th.join(5.0)  # before: 30 s
+    assert not th.is_alive() and out == [{}]

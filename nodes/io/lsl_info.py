@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from wavegraph.pipeline.building import BuildStopped, stop_asked
 from wavegraph.pipeline.spec import SpecError
 
 MARKER_TYPE = "Markers"  # the LSL stream type of marker streams (lsl_outlet's default for events)
@@ -33,13 +34,15 @@ def resolve(pylsl, pred: str, timeout: float, seen: list | None = None) -> list:
     stops the wait at once: pylsl.resolve_bypred is one C call, which held Ctrl-C until its timeout was over
     (and in a process without an outlet it took 5.5 s whatever its timeout). With `seen`, every stream seen
     meanwhile is added to it when none matched (what to list: a 1 s look after the wait missed streams that
-    were there all along, on a loaded machine)."""
+    were there all along, on a loaded machine). A GraphBuilder.stop() asked meanwhile ends the wait (BuildStopped)."""
     resolvers = [pylsl.ContinuousResolver(pred=pred)]
     if seen is not None:
         resolvers.append(pylsl.ContinuousResolver())
     try:
         end = time.monotonic() + timeout
         while not (found := resolvers[0].results()) and time.monotonic() < end:
+            if stop_asked():  # GraphBuilder.stop() from another thread, which Ctrl-C does not reach
+                raise BuildStopped(f"stopped while waiting for an LSL stream with {pred}")
             time.sleep(0.02)
         if seen is not None and not found:
             seen.extend(resolvers[1].results())
