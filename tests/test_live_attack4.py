@@ -230,3 +230,20 @@ def test_stop_ends_a_run_in_a_thread_that_waits_for_its_amplifier(monkeypatch):
     assert g.stop() is True
     th.join(5.0)  # before: 30 s
     assert not th.is_alive() and out == [{}]
+
+
+def test_a_stimulus_program_running_twice_is_said_as_such(monkeypatch):
+    """The stimulus program started a second time while its first instance still runs (a crashed window left open):
+    two marker outlets of one name, type and source_id. Before: 'fix: give a `name` (and `type`) that only one stream
+    has, or give the outlets distinct source ids', advice for two different apps; the fix is to close one."""
+    from wavegraph.nodes.io import lsl
+    from wavegraph.pipeline.spec import SpecError
+
+    monkeypatch.setattr(lsl, "AMBIGUITY_WAIT_S", 0.8)  # the second discovery wave, as in a real run
+    name = uname("stimulus")
+    outs = [pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0.0, pylsl.cf_string, "psychopy")) for _ in "ab"]
+    with pytest.raises(SpecError) as e:
+        LslInlet(name=name, type="Markers", resolve_timeout=2.0).configure({})
+    assert f"2 LSL streams match name='{name}'" in str(e.value)
+    assert "published 2 times (source_id psychopy" in str(e.value) and "close all but one" in str(e.value)
+    del outs

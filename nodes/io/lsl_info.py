@@ -368,6 +368,12 @@ def which_one(p, found) -> str:
         return "give the `type` of the one to read (" + " or ".join(f"`type: {t}`" for t in sorted(types)) + ")"
     if all(ids) and len(set(ids)) == len(ids) and not p.source_id:
         return f"pick one by its source_id (`source_id: {ids[0]}`)"
+    if ids[0] and len(set(ids)) == 1 and len({(i.type(), _layout(i)) for i in found}) == 1:
+        hosts = sorted({i.hostname() for i in found})
+        return (
+            f"they are one app's stream published {len(found)} times (source_id {ids[0]}, on {' and '.join(hosts)}): "
+            "the app started twice, or an earlier instance still running; close all but one"
+        )
     return "give a `name` (and `type`) that only one stream has, or give the outlets distinct source ids"
 
 
