@@ -247,3 +247,25 @@ def test_a_stimulus_program_running_twice_is_said_as_such(monkeypatch):
     assert f"2 LSL streams match name='{name}'" in str(e.value)
     assert "published 2 times (source_id psychopy" in str(e.value) and "close all but one" in str(e.value)
     del outs
+
+
+def test_trial_markers_that_come_after_their_signal_left_max_delay_are_said(caplog):
+    """configs/bci_ssvep_dnn.yaml's decoder in a live session whose marker stream stalls (its link, or an app that
+    stamps markers on another clock) by more than max_delay behind the EEG: those trials get no decision. Before: only
+    counted late_marker, seen in the summary after the session; nothing said while the user waited for feedback."""
+    from wavegraph.nodes.models.ssvep import SSVEPTrialDecoder
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import StreamSpec, signal_spec
+
+    rate, names = 250.0, ["O1", "Oz", "O2"]
+    specs = {"in": signal_spec(rate, names), "events": StreamSpec("events", 0.0, (3,), "float64")}
+    node = SSVEPTrialDecoder(method="fbcca", freqs=[6.0, 7.5], window=1.0, channels=names, max_delay=2.0)
+    node.configure(specs)
+    x = np.random.default_rng(0).standard_normal((3, 250 * 8)) * 1e-5
+    for i in range(0, x.shape[1], 125):
+        node.process({"in": Chunk(x[:, i : i + 125], i / rate)})
+    with caplog.at_level(logging.WARNING, "wavegraph.ssvep"):
+        node.process({"events": Chunk(np.array([[1.5, 1.0, 1.0], [2.0, 1.0, 2.0]]), 1.5)})  # 6 s behind
+    assert node.counters["late_marker"] == 2
+    assert caplog.text.count("the marker at 1.500 s came after the signal its trial needs") == 1
+    assert "raise max_delay" in caplog.text

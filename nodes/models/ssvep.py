@@ -65,7 +65,7 @@ from ..nanpolicy import (
 from .common import CheckpointPath, Device, Threads, resolve_device, torch_threads
 from .ssvep_channels import core, missing_channels
 from .ssvep_checks import check_bands, check_freqs
-from .ssvep_flat import Moved, floor_of, is_flat, quiet, say_flat, say_short
+from .ssvep_flat import Moved, floor_of, is_flat, quiet, say_flat, say_late, say_short
 from .ssvep_ready import Ready
 from .ssvep_samples import Samples as _Samples  # (tests import it from here)
 
@@ -561,7 +561,7 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
                 self.count("outside_data")
                 continue
             if need < b.start and b.start > 0:
-                self.count("late_marker")
+                say_late(self, t, b.time(b.start), self.params.max_delay)
                 continue
             first = max(need, 0)  # a marker less than `pre` after the stream start or a gap: filtered from there
             if not b.has_break(first, hi):

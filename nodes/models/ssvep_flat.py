@@ -120,3 +120,20 @@ def say_short(node, seconds: float, window: float) -> None:
         seconds,
         window,
     )
+
+
+def say_late(node, t: float, kept_from: float, max_delay: float) -> None:
+    """Count a trial marker that came after the signal its trial needs had left the kept `max_delay`; the first time,
+    say it (live: the marker stream lagged the EEG, a stalled link or another clock; its trials got no decision)."""
+    first = not node.counters.get("late_marker")
+    node.count("late_marker")
+    if first:
+        _log.warning(
+            "%s: the marker at %.3f s came after the signal its trial needs had left the %g s kept (max_delay; the "
+            "kept signal starts at %.3f s): no decision, counted late_marker (said once). The marker stream lags "
+            "the EEG (a stalled link, or markers stamped on another clock); raise max_delay to wait longer",
+            node.type_name or "ssvep_trial_decoder",
+            t,
+            max_delay,
+            kept_from,
+        )
