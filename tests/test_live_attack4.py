@@ -269,3 +269,23 @@ def test_trial_markers_that_come_after_their_signal_left_max_delay_are_said(capl
     assert node.counters["late_marker"] == 2
     assert caplog.text.count("the marker at 1.500 s came after the signal its trial needs") == 1
     assert "raise max_delay" in caplog.text
+
+
+def test_a_trial_marker_before_the_amplifier_started_is_said(caplog):
+    """The stimulus program's first trial marker sent before the amplifier's stream began (the stimulus started
+    first): its window holds no sample. Before: only counted outside_data, nothing said during the session."""
+    from wavegraph.nodes.models.ssvep import SSVEPTrialDecoder
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import StreamSpec, signal_spec
+
+    rate, names = 250.0, ["O1", "Oz", "O2"]
+    specs = {"in": signal_spec(rate, names), "events": StreamSpec("events", 0.0, (3,), "float64")}
+    node = SSVEPTrialDecoder(method="fbcca", freqs=[6.0, 7.5], window=1.0, channels=names)
+    node.configure(specs)
+    with caplog.at_level(logging.WARNING, "wavegraph.ssvep"):
+        node.process({"events": Chunk(np.array([[95.0, 1.0, 1.0], [96.0, 1.0, 2.0]]), 95.0)})  # 5 s early
+        x = np.random.default_rng(0).standard_normal((3, 250 * 2)) * 1e-5
+        node.process({"in": Chunk(x, 100.0)})
+    assert node.counters["outside_data"] == 2
+    assert caplog.text.count("the marker at 95.000 s has its window before the stream's first sample (100.000") == 1
+    assert "start the amplifier first" in caplog.text

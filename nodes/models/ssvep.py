@@ -65,7 +65,7 @@ from ..nanpolicy import (
 from .common import CheckpointPath, Device, Threads, resolve_device, torch_threads
 from .ssvep_channels import core, missing_channels
 from .ssvep_checks import check_bands, check_freqs
-from .ssvep_flat import Moved, floor_of, is_flat, quiet, say_flat, say_late, say_short
+from .ssvep_flat import Moved, floor_of, is_flat, quiet, say_flat, say_late, say_outside, say_short
 from .ssvep_ready import Ready
 from .ssvep_samples import Samples as _Samples  # (tests import it from here)
 
@@ -558,7 +558,7 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
             ws = s + self._n_delay - k  # the window's first sample
             need = max(lo, b.segment_start(ws))  # a pre-roll past a gap before the window: from the gap on
             if ws < 0:  # the window starts before the stream's first sample: nothing was dropped (as `epochs`)
-                self.count("outside_data")
+                say_outside(self, t, b.time(0))
                 continue
             if need < b.start and b.start > 0:
                 say_late(self, t, b.time(b.start), self.params.max_delay)

@@ -137,3 +137,19 @@ def say_late(node, t: float, kept_from: float, max_delay: float) -> None:
             max_delay,
             kept_from,
         )
+
+
+def say_outside(node, t: float, first: float) -> None:
+    """Count a trial marker whose window starts before the stream's first sample (at `first`); the first time, say it
+    (live: the stimulus program sent it before the amplifier's stream started, or on another clock)."""
+    said = node.counters.get("outside_data")
+    node.count("outside_data")
+    if not said:
+        _log.warning(
+            "%s: the marker at %.3f s has its window before the stream's first sample (%.3f s): no decision, counted "
+            "outside_data (said once). Was it sent before the amplifier's stream started (start the amplifier "
+            "first), or stamped on another clock than the EEG?",
+            node.type_name or "ssvep_trial_decoder",
+            t,
+            first,
+        )
