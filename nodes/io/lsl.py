@@ -166,7 +166,9 @@ class LslInlet(Source[LslInletParams]):
         if found:  # one more discovery wave (they come every 0.5 s), so a second matching stream is not missed
             found = pylsl.resolve_bypred(pred, minimum=2, timeout=AMBIGUITY_WAIT_S) or found
         if not found:
-            visible = seen or pylsl.resolve_streams(wait_time=min(1.0, p.resolve_timeout))
+            # what the wait saw may be a part (a short resolve_timeout on a busy machine): one full wave more, merged
+            more = {i.uid(): i for i in pylsl.resolve_streams(wait_time=1.0)}
+            visible = list({**{i.uid(): i for i in seen}, **more}.values())
             near = near_misses({k: v for k, v in query if v}, visible)
             raise SpecError(
                 f"lsl_inlet: no LSL stream with {pred} within {p.resolve_timeout:g} s; "
