@@ -10,25 +10,13 @@ os.environ["LSLAPICFG"] = str(ROOT / "configs" / "lsl_api.cfg")  # before pylsl 
 import logging  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
-import uuid  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pylsl  # noqa: E402
 import pytest  # noqa: E402
+from test_live_attack3 import one_stream_per_name, uname  # noqa: E402, F401  # pyright: ignore[reportMissingImports]
 from test_live_lsl import read_all  # noqa: E402  # pyright: ignore[reportMissingImports]
 from wavegraph.nodes.io.lsl import LslInlet  # noqa: E402
-
-
-def uname(prefix):
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"  # never resolve a stream left over by another test
-
-
-@pytest.fixture(autouse=True)
-def one_stream_per_name(monkeypatch):
-    """Each test's streams have names of their own: configure()'s listen for a second match only made it slower."""
-    from wavegraph.nodes.io import lsl
-
-    monkeypatch.setattr(lsl, "AMBIGUITY_WAIT_S", 0.05)
 
 
 def amplifier(name, source_id, n=2, rate=100.0):
