@@ -33,12 +33,34 @@ def marker_code(marker, codes: dict[str, int]) -> int | None:
         code = codes.get(s)
         code = codes.get(s.strip()) if code is None else code
         code = integer_code(s) if code is None else code
+        code = _same_number(s, codes, np.float64) if code is None else code
     elif isinstance(marker, (int, np.integer)):  # exact: an int64 marker 2**53 + 1 is not rounded into range
         code = int(marker)
     else:  # a number that is no integer (a float32 stream's 7.5 Hz): its shortest text ("7.5", "8.57") from `codes`
         v = float(marker)
         code = int(v) if v.is_integer() else codes.get(str(marker))  # (is_integer: False for NaN and inf)
+        code = _same_number(marker, codes, np.asarray(marker).dtype) if code is None else code
     return None if code is None or abs(code) > 2**53 else code
+
+
+def _same_number(value, codes: dict[str, int], dtype) -> int | None:
+    """The code of the one `codes` key that spells the same finite number at the marker's precision ("7.50" and
+    "7.5", "10.00" and "10": a stimulus program's formatting), else None."""
+    try:
+        v = dtype.type(value) if hasattr(dtype, "type") else dtype(value)
+    except (TypeError, ValueError):
+        return None
+    if not np.isfinite(v):
+        return None
+    found = set()
+    for key, code in codes.items():
+        try:
+            k = np.asarray(float(key)).astype(v.dtype)
+        except (TypeError, ValueError, OverflowError):
+            continue
+        if k == v:
+            found.add(code)
+    return found.pop() if len(found) == 1 else None
 
 
 def marker_text(values) -> str:
