@@ -555,6 +555,14 @@ class LslInlet(Source[LslInletParams]):
             rows.append((t, (durations[i] if durations is not None else 0.0) or p.marker_duration, float(code)))
         return np.asarray(rows, dtype=np.float64) if rows else None
 
+    def finish_all(self):
+        """What a stop that ended this source found held: the samples after a timestamp jump that the last read kept
+        back for the next (they were dropped unsaid), each run after a jump in its own chunk, flagged gap."""
+        outs = []
+        while self._held is not None and not self._done and (out := self.read()):
+            outs.append(out)
+        return outs or [{}]
+
     def close(self):
         if self._watch is not None:
             self._watch.close()
