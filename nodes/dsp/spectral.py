@@ -292,7 +292,7 @@ class ApplyMask(Node[ApplyMaskParams]):
         self._max_wait = int(round(self.params.max_wait * x.rate))
         if self._max_wait < 1:  # no wait: the mask made of a chunk comes after its frames, one per chunk was dropped
             raise SpecError(
-                f"apply_mask: max_wait {self.params.max_wait:g} s is under half a frame at {x.rate:g} frames/s: no "
+                f"apply_mask: max_wait {self.params.max_wait:g} s is at most half a frame at {x.rate:g} frames/s: no "
                 "frame could wait for its mask (made of the same chunk, it comes after it)",
                 f"give max_wait: {1 / x.rate:g} (one frame) or more; the default, 2 s, suits a live graph",
             )
