@@ -380,13 +380,13 @@ class Executor:
             st.gaps += 1
         if chunk.data.size:
             t = time.perf_counter_ns()
-            held: list[dict[str, Chunk]] = []
+            held: tuple | list[dict[str, Chunk]] = ()
             try:
                 outs = node.process({port: replace(chunk, eos=False) if chunk.eos else chunk})
-                while node.holds_more and (extra := node.more()):  # one marker time per chunk: all out now
-                    held.append(extra)
+                if node.holds_more:  # one marker time per chunk: the others out now, not with later chunks
+                    held = list(iter(node.more, {}))
             except NODE_ERRORS:  # noqa: BLE001
-                outs, held = self._failed(node_id) or {}, []
+                outs, held = self._failed(node_id) or {}, ()
             done = time.perf_counter_ns()
             _hist(st.compute_ns).record(done - t)
             if isinstance(node, Sink) and chunk.origin_ns:
