@@ -33,7 +33,7 @@ Design = Literal["butter", "cheby1", "cheby2", "ellip", "bessel"]
 
 class IIRParams(NodeParams):
     order: int = Field(4, ge=1, le=20, description="filter order (a bandpass/notch has twice the poles)")
-    design: Design = "butter"
+    design: Design = Field("butter", description="IIR design (scipy.signal.iirfilter ftype)")
     rp: float = Field(1.0, gt=0, description="passband ripple in dB (cheby1, ellip)")
     rs: float = Field(40.0, gt=0, description="stopband attenuation in dB (cheby2, ellip)")
     init: Literal["zero", "steady"] = Field(
@@ -43,16 +43,16 @@ class IIRParams(NodeParams):
 
 
 class BandpassParams(IIRParams):
-    l_freq: float
-    h_freq: float
+    l_freq: float = Field(description="lower edge (Hz), in (0, Nyquist), below h_freq")
+    h_freq: float = Field(description="upper edge (Hz), in (0, Nyquist), above l_freq")
 
 
 class CutoffParams(IIRParams):
-    freq: float
+    freq: float = Field(description="cutoff frequency (Hz), in (0, Nyquist)")
 
 
 class NotchParams(NodeParams):
-    freq: float
+    freq: float = Field(description="frequency to remove (Hz), e.g. 50 or 60 (mains); below Nyquist")
     quality: float = Field(30.0, gt=0, description="Q = freq / -3 dB bandwidth")
     harmonics: int = Field(1, ge=1, description="also notch 2*freq ... harmonics*freq")
     init: Literal["zero", "steady"] = Field(
@@ -311,7 +311,7 @@ class FIRParams(NodeParams):
     l_freq: float | None = Field(None, description="high-pass edge (Hz); None: no high-pass part")
     h_freq: float | None = Field(None, description="low-pass edge (Hz); None: no low-pass part")
     numtaps: int = Field(101, ge=3, description="filter length, odd (delay (numtaps-1)/2 samples)")
-    window: str = "hamming"
+    window: str = Field("hamming", description="firwin window (any scipy.signal.get_window name)")
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
