@@ -189,9 +189,11 @@ def make_window(name: str, n_fft: int) -> np.ndarray:
 
 
 class STFTParams(NodeParams):
-    n_fft: int = Field(256, ge=2, le=2**20)
-    hop: int = Field(128, ge=1, le=2**20)
-    window: str = "sqrt_hann"
+    n_fft: int = Field(256, ge=2, le=2**20, description="frame length in samples (n_fft//2+1 bins); istft: the stft's")
+    hop: int = Field(128, ge=1, le=2**20, description="samples between frames, must divide n_fft; istft: the stft's")
+    window: str = Field(
+        "sqrt_hann", description="sqrt_hann or any scipy.signal.get_window name (periodic); istft: the stft's"
+    )
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
