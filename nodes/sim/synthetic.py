@@ -92,12 +92,12 @@ MAX_CHUNK_BYTES = 1 << 30  # one read() at most 1 GiB: chunk_size 10**9 failed m
 
 
 class SynthParams(NodeParams):
-    rate: float = Field(250.0, gt=0)
+    rate: float = Field(250.0, gt=0, description="samples per second")
     channels: int | list[str] = Field(1, description="a count (names ch0..) or a list of names")
     chunk_size: int = Field(25, ge=1, description="samples per read()")
     duration: float | None = Field(10.0, ge=0, description="seconds; null: infinite")
-    seed: int = Field(0, ge=0)
-    dtype: Literal["float64", "float32"] = "float64"
+    seed: int = Field(0, ge=0, description="seed of the random parts: the same params and seed give the same samples")
+    dtype: Literal["float64", "float32"] = Field("float64", description="output sample type")
 
 
 class SynthSource(Source):
@@ -183,7 +183,7 @@ def _per_channel(v, n_ch: int, what: str) -> np.ndarray:
 
 class SineParams(SynthParams):
     freq: float | list[float] = Field(10.0, description="Hz; one value or one per channel")
-    amplitude: float = 1.0
+    amplitude: float = Field(1.0, description="peak amplitude")
     phase: float = Field(0.0, description="radians")
 
 
@@ -206,7 +206,7 @@ class Sine(SynthSource):
 
 
 class NoiseParams(SynthParams):
-    color: Literal["white", "pink"] = "white"
+    color: Literal["white", "pink"] = Field("white", description="white, or pink (1/f power spectrum)")
     amplitude: float = Field(1.0, description="standard deviation")
 
 
@@ -229,11 +229,13 @@ class Noise(SynthSource):
 
 
 class ChirpParams(SynthParams):
-    f0: float = 1.0
-    f1: float = 40.0
+    f0: float = Field(1.0, description="frequency at t = 0, Hz")
+    f1: float = Field(40.0, description="frequency at t1, Hz")
     t1: float = Field(10.0, gt=0, description="seconds at which the frequency reaches f1")
-    method: Literal["linear", "quadratic", "logarithmic", "hyperbolic"] = "linear"
-    amplitude: float = 1.0
+    method: Literal["linear", "quadratic", "logarithmic", "hyperbolic"] = Field(
+        "linear", description="frequency sweep, as scipy.signal.chirp's method"
+    )
+    amplitude: float = Field(1.0, description="peak amplitude")
 
 
 class Chirp(SynthSource):
