@@ -1,6 +1,6 @@
 """`eeg_sim`: a seeded EEG simulator (1/f background, alpha, SSVEP with harmonics, blinks, EMG bursts).
 
-Every component is a function of the sample index (see nodes/synthetic.py for the counter-based
+Every component is a function of the sample index (see nodes/sim/synthetic.py for the counter-based
 randomness), so output is reproducible and independent of the chunk size. Amplitudes are given in µV and
 the stream is in volts. Spatial weights come from the 10-20 name prefix of each channel:
 
@@ -43,20 +43,25 @@ def _weights(names, table: dict[str, float], other: float) -> np.ndarray:
 
 
 class EEGSimParams(SynthParams):
-    channels: int | list[str] = Field(default_factory=lambda: list(DEFAULT_CHANNELS))
-    background_uv: float = Field(10.0, ge=0)
-    alpha_uv: float = Field(8.0, ge=0)
-    alpha_freq: float = Field(10.0, gt=0)
-    ssvep_freqs: list[float] = Field(default_factory=list)
-    ssvep_uv: float = Field(3.0, ge=0)
-    ssvep_harmonics: int = Field(2, ge=1)
+    channels: int | list[str] = Field(
+        default_factory=lambda: list(DEFAULT_CHANNELS),
+        description="a count (names ch0..) or 10-20 names, whose prefixes give each component's spatial weight",
+    )
+    background_uv: float = Field(10.0, ge=0, description="std of the 1/f background per channel, uV")
+    alpha_uv: float = Field(8.0, ge=0, description="alpha amplitude, uV (modulated with a 10 s period)")
+    alpha_freq: float = Field(10.0, gt=0, description="alpha frequency, Hz")
+    ssvep_freqs: list[float] = Field(
+        default_factory=list, description="SSVEP stimulus frequencies, Hz (none: no SSVEP)"
+    )
+    ssvep_uv: float = Field(3.0, ge=0, description="SSVEP amplitude, uV (harmonic h: ssvep_uv / h)")
+    ssvep_harmonics: int = Field(2, ge=1, description="harmonics per SSVEP frequency (1: the fundamental only)")
     ssvep_trial: float | None = Field(None, gt=0, description="seconds per target; null: all targets at once")
     blink_rate: float = Field(0.2, ge=0, description="blinks per second")
-    blink_uv: float = Field(100.0, ge=0)
+    blink_uv: float = Field(100.0, ge=0, description="blink amplitude, uV (frontal)")
     emg_rate: float = Field(0.1, ge=0, description="EMG bursts per second")
-    emg_uv: float = Field(20.0, ge=0)
-    line_freq: float = Field(50.0, gt=0)
-    line_uv: float = Field(0.0, ge=0)
+    emg_uv: float = Field(20.0, ge=0, description="std of an EMG burst, uV")
+    line_freq: float = Field(50.0, gt=0, description="line noise frequency, Hz (with line_uv > 0)")
+    line_uv: float = Field(0.0, ge=0, description="line noise amplitude, uV (0: none)")
 
 
 class EEGSim(SynthSource):
