@@ -24,13 +24,15 @@ DEFAULT_BANDS = {"delta": (1.0, 4.0), "theta": (4.0, 8.0), "alpha": (8.0, 13.0),
 
 
 class BandpowerParams(NodeParams):
-    bands: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(DEFAULT_BANDS), min_length=1)
+    bands: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: dict(DEFAULT_BANDS), min_length=1, description="name -> [lo, hi] Hz (bins lo <= f < hi)"
+    )
     window: float = Field(1.0, gt=0, allow_inf_nan=False, description="seconds per estimate")
     hop: float = Field(0.25, gt=0, allow_inf_nan=False, description="seconds between estimates")
     segment: float | None = Field(
         None, gt=0, allow_inf_nan=False, description="Welch segment length in seconds (default: window)"
     )
-    log: bool = False
+    log: bool = Field(False, description="log10 of the band power")
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
