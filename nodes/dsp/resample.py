@@ -41,8 +41,10 @@ from ..nanpolicy import (
 
 class ResampleParams(NodeParams):
     rate: float | None = Field(None, description="output rate in Hz (or give up and down)")
-    up: int | None = Field(None, ge=1)
-    down: int | None = Field(None, ge=1)
+    up: int | None = Field(
+        None, ge=1, description="upsampling factor, with down (instead of rate): output rate = input rate * up / down"
+    )
+    down: int | None = Field(None, ge=1, description="downsampling factor, with up (instead of rate)")
     max_factor: int = Field(1000, ge=1, description="largest up or down accepted")
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
