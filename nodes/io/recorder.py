@@ -119,7 +119,9 @@ def _mne_name(path: Path, say: bool = True) -> Path:
 
 
 class RecorderParams(NodeParams):
-    path: str
+    path: str = Field(
+        description="file to write; its suffix picks the format: _raw.fif, .edf, .bdf, .wav, .flac, .npz, .csv"
+    )
     overwrite: bool = Field(default=False, description="replace an existing file instead of refusing")
     events: bool = Field(default=False, description="FIF/EDF/BDF: add an `events` input saved as annotations")
     chunk_log: bool = Field(
@@ -132,10 +134,12 @@ class RecorderParams(NodeParams):
         description="also write a BIDS-EEG layout here at close (mne-bids); "
         "needs subject and task, and an .edf/.bdf path; `wavegraph run --bids ROOT` sets it",
     )
-    subject: str | None = None
-    session: str | None = None
-    task: str | None = None
-    run: int | None = Field(default=None, ge=0)
+    subject: str | None = Field(default=None, description="BIDS subject label (with bids_root: required)")
+    session: str | None = Field(default=None, description="BIDS session label (with bids_root; optional)")
+    task: str | None = Field(
+        default=None, description="BIDS task label (with bids_root: required; --bids: the graph's name)"
+    )
+    run: int | None = Field(default=None, ge=0, description="BIDS run number (with bids_root; optional)")
     line_freq: float | None = Field(default=None, gt=0, description="BIDS PowerLineFrequency (50 or 60 Hz)")
     split_size: str = Field(default="2GB", description="FIF: split into <name>_raw-1.fif, ... past this size")
 
