@@ -147,10 +147,10 @@ def _check_settings(sd, kind: str, dev: dict, channels: int, rate: float) -> Non
 
 class AudioInputParams(NodeParams):
     device: int | str | None = Field(None, description="index or name (default: the default input)")
-    channels: int = Field(1, ge=1)
+    channels: int = Field(1, ge=1, description="input channels to open")
     rate: float | None = Field(None, gt=0, description="sample rate (default: the device's)")
     blocksize: int | None = Field(None, ge=1, description="samples per callback (default 10 ms)")
-    dtype: Literal["float32", "float64"] = "float32"
+    dtype: Literal["float32", "float64"] = Field("float32", description="output sample type (samples in [-1, 1])")
     duration: float | None = Field(None, gt=0, description="end after this many seconds of audio")
     queue_blocks: int = Field(100, ge=1, description="blocks held before `overflow` drops new ones")
 
