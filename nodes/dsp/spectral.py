@@ -18,7 +18,7 @@ With these a spectral enhancer is a YAML graph (see docs/speech.md)::
   order, so the result is the same in one process or across processes whatever the interleaving. A frame that
   has no partner with the same stamp is dropped and counted (``unmatched_in``, ``unmatched_mask``); frames
   wait for their partner up to ``max_wait`` seconds of stream time on the other input (from the first frame of its
-  newest chunk: the partner made of that chunk comes after it; one under half a frame is refused). A frame stamped
+  newest chunk: the partner made of that chunk comes after it; one of at most half a frame, which rounds to no wait, is refused). A frame stamped
   at or before one already decided (a stream that went back in time) is dropped and counted (``late_in``, ``late_mask``).
   Each output chunk is one contiguous run of frames; at the very end, paired runs still waiting after a hole
   (frames one input lost) go out one chunk each (``finish_all``, what the runtime calls); ``finish()`` alone
