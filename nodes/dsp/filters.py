@@ -32,7 +32,9 @@ Design = Literal["butter", "cheby1", "cheby2", "ellip", "bessel"]
 
 
 class IIRParams(NodeParams):
-    order: int = Field(4, ge=1, le=20, description="filter order (a bandpass/notch has twice the poles)")
+    order: int = Field(
+        4, ge=1, le=20, description="filter order (a band-pass, bandpass or a filterbank band, has twice the poles)"
+    )
     design: Design = Field("butter", description="IIR design (scipy.signal.iirfilter ftype)")
     rp: float = Field(1.0, gt=0, description="passband ripple in dB (cheby1, ellip)")
     rs: float = Field(40.0, gt=0, description="stopband attenuation in dB (cheby2, ellip)")
