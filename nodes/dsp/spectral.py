@@ -273,6 +273,12 @@ class ApplyMask(Node[ApplyMaskParams]):
                 "convert to float first",
                 "in" if xd.kind not in "fc" else "mask",
             )
+        if md.kind == "c" and self.params.min_gain is not None:  # np.maximum compares complex by the real part:
+            raise SpecError(  # 0.1+5j floored at 0.2 gave 0.2+0j, its phase and magnitude lost unsaid
+                f"min_gain bounds a real mask, the mask is {m.dtype}",
+                "leave min_gain out with a complex mask, or give a real mask (its magnitude)",
+                "mask",
+            )
         if md.kind == "c" and self.params.activation != "none":
             raise SpecError(
                 f"activation {self.params.activation!r} needs a real mask, got {m.dtype}",
