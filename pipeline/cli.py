@@ -166,8 +166,15 @@ def _params_lines(cls) -> list[str]:
             value = field.default_factory() if field.default_factory is not None else field.default  # type: ignore[call-arg]
             default = f"default {value!r}"
         help_ = f" — {field.description}" if field.description else ""
-        lines.append(f"    {pname}: {type_label(field.annotation)} ({default}){help_}")
+        lines.append(f"    {pname}: {type_label(field.annotation)} ({default}{_bounds(field)}){help_}")
     return lines
+
+
+def _bounds(field) -> str:
+    """The range the field enforces (pydantic's ge/gt/le/lt), as '; >= 1, <= 20': a user learnt it only from an error."""
+    marks = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+    said = [f"{marks[k]} {getattr(m, k)!r}" for m in field.metadata for k in marks if getattr(m, k, None) is not None]
+    return "; " + ", ".join(said) if said else ""
 
 
 def cmd_nodes(args) -> int:
