@@ -39,9 +39,10 @@ class LoggedTimes(_Reader):
             self.starts, self.t0s, self.breaks = got
 
 
-def read_log(path: Path, n_times: int, sfreq: float, t0: float = 0.0):
+def read_log(path: Path, n_times: int, sfreq: float, t0: float = 0.0, then: str = "replayed from its t0 at the rate"):
     """(starts, t0s, gap starts) of each chunk in the recorder's `<path>.chunks.csv` beside `path`; None without one,
-    or when it cannot be read or counts another number of samples than the file (said)."""
+    or when it cannot be read or counts another number of samples than the file (said, with `then`: what the replay
+    does without it)."""
     log = path.with_name(path.name + ".chunks.csv")
     if not log.exists() or not sfreq > 0:
         return None
@@ -59,16 +60,17 @@ def read_log(path: Path, n_times: int, sfreq: float, t0: float = 0.0):
                 gaps.append(total)
             total += n
     except (OSError, ValueError, UnicodeDecodeError) as e:
-        _log.warning("%s: cannot read its chunk log %s (%s): replayed from its t0", what, log, e)
+        _log.warning("%s: cannot read its chunk log %s (%s): %s", what, log, e, then)
         return None
     if total != n_times or not starts:
         _log.warning(
             "%s: its chunk log %s counts %d samples, the file holds %d: the log is not this recording's; "
-            "replayed from its t0 at the rate (delete the log, or put the recording's own beside it)",
+            "%s (delete the log, or put the recording's own beside it)",
             what,
             log.name,
             total,
             n_times,
+            then,
         )
         return None
     return np.array(starts, np.int64), np.array(t0s, np.float64), np.array(gaps, np.int64)

@@ -33,8 +33,7 @@ from pathlib import Path
 import numpy as np
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from .chunk_times import chunk_log_rows
-from .logged_times import LoggedTimes
+from .logged_times import LoggedTimes, read_log
 from .readers import _no_events, _Reader
 
 _log = logging.getLogger("wavegraph.file_source")
@@ -204,8 +203,9 @@ class CsvReader(_Reader):
         off = np.abs(steps - 1 / self.sfreq) > max(0.5 / self.sfreq, 0.05)  # (a live inlet's chunk times jitter)
         self.breaks = np.flatnonzero(off).astype(np.int64) + 1
         # a gap whose time did not jump (an epochs file's epochs back to back) shows only in the recorder's chunk log
-        logged = logged_gaps(path.with_name(path.name + ".chunks.csv"), self.n_times, f"file_source: {path}")
-        self.breaks = np.union1d(self.breaks, logged).astype(np.int64)
+        logged = read_log(path, self.n_times, self.sfreq, then="its gaps are those of its times")
+        if logged is not None:
+            self.breaks = np.union1d(self.breaks, logged[2]).astype(np.int64)
 
     def time_of(self, index: int) -> float:
         return (
@@ -216,33 +216,6 @@ class CsvReader(_Reader):
 
     def get(self, picks, start, stop):
         return self.data[picks, start:stop]
-
-
-def logged_gaps(log: Path, n_times: int, what: str) -> np.ndarray:
-    """The sample positions of the chunks flagged gap in a recorder's chunk log (`<path>.chunks.csv`); none without
-    one, or from a log that counts another number of samples than the recording (said)."""
-    if not log.exists():
-        return np.zeros(0, np.int64)
-    gaps, total = [], 0
-    try:
-        for _, n, gap in chunk_log_rows(log):
-            if gap and total and n > 0:
-                gaps.append(total)
-            total += max(n, 0)
-    except (OSError, ValueError, UnicodeDecodeError) as e:
-        _log.warning("%s: cannot read its chunk log %s (%s): its gaps are those of its times", what, log, e)
-        return np.zeros(0, np.int64)
-    if total != n_times:
-        _log.warning(
-            "%s: its chunk log %s counts %d samples, the file holds %d: the log is not this recording's (delete it, or "
-            "put the recording's own beside it)",
-            what,
-            log.name,
-            total,
-            n_times,
-        )
-        return np.zeros(0, np.int64)
-    return np.asarray(gaps, np.int64)
 
 
 def _longest_run(steps: np.ndarray, step: float) -> tuple[int, int]:
