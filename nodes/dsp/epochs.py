@@ -48,6 +48,7 @@ from wavegraph.pipeline.spec import SpecError, StreamSpec
 from wavegraph.pipeline.state import rows
 
 from ..io.marker_codes import not_events
+from ..marker_groups import first_group, joined
 from ..nanpolicy import MAX_STATE_BYTES
 from .bad_segments import BadSegments
 from .marker_select import Selection
@@ -200,11 +201,7 @@ class Epochs(Node[EpochsParams]):
         """Every epoch still held, in one chunk at the first one's marker time (each row's own in `events`): by hand,
         finish() after the last process() gave the first marker time's and lost the rest unsaid. The runtime calls
         finish_all(), one marker time per chunk."""
-        parts = [p for p in self.finish_all() if p]
-        if len(parts) < 2:
-            return parts[0] if parts else {}
-        t0 = parts[0]["out"].t0
-        return {k: Chunk(np.concatenate([p[k].data for p in parts]), t0=t0) for k in ("out", "events")}
+        return joined(self.finish_all(), ("out", "events"))
 
     def _cut(self, final: bool) -> dict[str, Chunk]:
         buf, half, st = self.buf, 0.5 / self.rate, self.state
@@ -259,7 +256,7 @@ class Epochs(Node[EpochsParams]):
         if not len(st.ready_rows):
             return {}
         t0 = float(st.ready_rows[0, 0])
-        k = int(np.argmax(st.ready_rows[:, 0] != t0)) or len(st.ready_rows)
+        k = first_group(st.ready_rows[:, 0])
         out = {"out": Chunk(st.ready[:k].copy(), t0=t0), "events": Chunk(st.ready_rows[:k].copy(), t0=t0)}
         st.ready, st.ready_rows = st.ready[k:], st.ready_rows[k:]
         return out

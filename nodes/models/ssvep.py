@@ -52,6 +52,7 @@ from wavegraph.pipeline.spec import SpecError, StreamSpec
 from ..dsp.bad_segments import BadSegments
 from ..dsp.marker_select import Selection
 from ..io.marker_codes import not_events
+from ..marker_groups import joined
 from ..nanpolicy import (
     NAN_POLICY_HELP,
     NanPolicy,
@@ -531,7 +532,7 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
 
     def finish(self):
         """Every decision still held, in one chunk (by hand; finish_all, what the runtime calls, one per marker time)."""
-        return Ready.joined(self.finish_all())
+        return joined(self.finish_all(), ("out", "scores"))
 
     def finish_all(self):
         """The trials still to decide and the decisions held, each marker time's in its own chunk (ssvep_ready.py)."""

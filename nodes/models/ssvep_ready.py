@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from wavegraph.pipeline.chunk import Chunk
 
+from ..marker_groups import first_group
+
 
 class Ready:
     """Decided rows (onset, duration, code) and their scores, oldest first."""
@@ -31,19 +33,9 @@ class Ready:
         if not len(self.rows):
             return {}
         t = float(self.rows[0, 0])
-        k = int(np.argmax(self.rows[:, 0] != t)) or len(self.rows)
+        k = first_group(self.rows[:, 0])
         group, self.rows = self.rows[:k], self.rows[k:]
         return {"out": Chunk(group[:, :3].copy(), t), "scores": Chunk(group[:, 3:].copy(), t)}
-
-    @staticmethod
-    def joined(parts: list[dict[str, Chunk]]) -> dict[str, Chunk]:
-        """`parts` (finish_all's) in one chunk per port at the first one's time: what finish() alone returns (it gave
-        the first marker time's decisions and lost the rest unsaid)."""
-        parts = [p for p in parts if p]
-        if len(parts) < 2:
-            return parts[0] if parts else {}
-        t0 = parts[0]["out"].t0
-        return {k: Chunk(np.concatenate([p[k].data for p in parts]), t0) for k in ("out", "scores")}
 
     def state(self) -> np.ndarray:
         return self.rows.copy()
