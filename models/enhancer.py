@@ -18,7 +18,9 @@ Per frame (n_fft = 320 samples = 20 ms, hop 160 = 10 ms, sqrt-Hann analysis and 
     mask, v, C = Linear(h) split into 161 bins, 1 speech logit and the deep filter's taps (complex, bins x order)
     mask = floor + (1 - floor) sigmoid(mask); C = tanh(C)
     Y = mask * X; on the lowest df_bins bins Y += sum_k C_k X_t-k        (deep filter: k = 0 .. order - 1 frames)
-    overlap-add of window * irfft(Y)                                    (weighted OLA, as the istft node)
+    overlap-add of g * window * irfft(Y)                                (weighted OLA, as the istft node)
+with g the time gate's gain over the frame's samples (gate_blocks > 0: more head outputs, models/enhancer_gate.py;
+else 1).
 With df_bins = 0 (the first shipped weights) there is no p and no C: a plain mask network. The deep filter
 (DeepFilterNet's idea) lets the network keep a voice's harmonics inside a 50 Hz bin and remove the noise between
 them, which a real mask on 50 Hz bins cannot.
@@ -58,6 +60,7 @@ from .enhancer_features import (
 )
 from .enhancer_front import TimeFront
 from .enhancer_gain import LEVEL_START, adaptive_mask
+from .enhancer_gate import apply_gate, gate_curve
 from .enhancer_loss import enhancer_loss, si_sdr, vad_targets
 from .gla import GLAConfig, GLAStack
 from .mamba import MambaConfig, MambaStack
@@ -88,6 +91,7 @@ class EnhancerConfig(DictConfig):
     tone_frames: int = 0  # the tone feature: phase-advance steadiness over this many frames (0: none; else >= 2)
     onset_frames: int = 0  # the onset feature: magnitude against its running average over ~this many frames (0: none)
     impulse_blocks: int = 0  # the impulse feature: the frame's energy share per block of n_fft / this samples (0: none)
+    gate_blocks: int = 0  # the time gate (models/enhancer_gate.py): a gain per block of n_fft / this samples (0: none)
     front_channels: int = 0  # the cascade's time-domain stage (models/enhancer_front.py): its width (0: none)
     front_blocks: int = 8  # and its dilated blocks
     d_model: int = 96
@@ -132,6 +136,10 @@ class EnhancerConfig(DictConfig):
                 f"impulse_blocks must be 0 (no impulse feature) or a divisor >= 2 of n_fft ({self.n_fft}), "
                 f"got {self.impulse_blocks}"
             )
+        if self.gate_blocks < 0 or self.gate_blocks == 1 or (self.gate_blocks and self.n_fft % self.gate_blocks):
+            raise ValueError(
+                f"gate_blocks must be 0 (no time gate) or a divisor >= 2 of n_fft ({self.n_fft}), got {self.gate_blocks}"
+            )
         if self.front_channels < 0 or (self.front_channels and not 1 <= self.front_blocks <= 16):
             raise ValueError(  # 16 blocks: dilation 32,768, 4 s of the past at 16 kHz; more only costs memory
                 "front_channels must be >= 0 and front_blocks in 1..16, got "
@@ -159,7 +167,13 @@ class EnhancerConfig(DictConfig):
 
     @property
     def n_outputs(self) -> int:
-        """Head output per frame: the mask, the speech logit, then the deep filter's complex taps."""
+        """Head output per frame: the mask, the speech logit, the deep filter's complex taps, then the time gate's
+        gate_blocks logits."""
+        return self.gate_offset + self.gate_blocks
+
+    @property
+    def gate_offset(self) -> int:
+        """The first of the time gate's head outputs."""
         return self.n_bins + 1 + 2 * self.df_bins * self.df_order
 
     @property
@@ -174,6 +188,7 @@ _GROWN_ORDER = {
     "tone_frames": "the tone feature",
     "onset_frames": "the onset feature",
     "impulse_blocks": "the impulse feature",
+    "gate_blocks": "the time gate",  # no input columns: its head rows come last
 }
 
 
@@ -185,6 +200,7 @@ class Enhancer(StreamingModel):
     core: MambaStack | GLAStack
     dft: torch.Tensor
     idft: torch.Tensor
+    gate_curve: torch.Tensor  # with gate_blocks only
 
     def __init__(self, cfg: EnhancerConfig):
         super().__init__()
@@ -209,6 +225,8 @@ class Enhancer(StreamingModel):
         dft, idft = dft_matrices(cfg.n_fft, cfg.hop)  # windows folded in, real/imaginary interleaved
         self.register_buffer("dft", dft, persistent=False)
         self.register_buffer("idft", idft, persistent=False)
+        if cfg.gate_blocks:
+            self.register_buffer("gate_curve", gate_curve(cfg.n_fft, cfg.gate_blocks), persistent=False)
         self.d_in, self.d_out = cfg.hop, cfg.hop + 1
 
     # ---------------------------------------------------------------------------------------- streaming API
@@ -358,6 +376,9 @@ class Enhancer(StreamingModel):
         logits = fast(feat.select(1, 0), state)  # (B, 1, outputs); narrow/select: one op each in the traced graph
         out, speech, hist, level = self._filter(spec, logits, frames, state.get("level"), power, 1)
         seg = out.view(B, nb * 2) @ self.idft  # (B, n_fft)
+        if self.cfg.gate_blocks:
+            gate = logits.narrow(-1, self.cfg.gate_offset, self.cfg.gate_blocks).reshape(B, self.cfg.gate_blocks)
+            seg = apply_gate(seg, gate, self.gate_curve)
         y = torch.cat([seg.narrow(1, 0, H).add_(state["tail"]), speech.select(1, 0)], 1).unsqueeze(1)
         state["prev"], state["tail"] = sig.narrow(1, H, H), seg.narrow(1, H, H)
         if hist is not None:
@@ -471,6 +492,8 @@ class Enhancer(StreamingModel):
             logits = self.head(h)
         out, speech, hist, level = self._filter(spec, logits, df_frames, state.get("level"), power, T)
         seg = out.flatten(-2) @ self.idft  # (B, T, W), synthesis window applied
+        if cfg.gate_blocks:
+            seg = apply_gate(seg, logits.narrow(-1, cfg.gate_offset, cfg.gate_blocks), self.gate_curve)
         r = W // H
         if r == 2:  # block t = first half of frame t + second half of frame t - 1 (the tail for t = 0)
             y = seg[..., :H] + torch.cat([state["tail"][:, None], seg[:, :-1, H:]], 1)
@@ -514,6 +537,11 @@ class Enhancer(StreamingModel):
         """This model with the impulse feature added (impulse_blocks: a divisor >= 2 of n_fft), computing the same
         output (`--impulse-blocks`)."""
         return self._grown("impulse_blocks", impulse_blocks=impulse_blocks)
+
+    def with_time_gate(self, gate_blocks: int) -> Enhancer:
+        """This model with the time gate added (gate_blocks: a divisor >= 2 of n_fft), computing the same output
+        (`--gate-blocks`)."""
+        return self._grown("gate_blocks", gate_blocks=gate_blocks)
 
     def _grown(self, feature: str, **changes) -> Enhancer:
         """A copy with `feature` (a config field of _GROWN_ORDER) added by `changes` to the config, whose new core-input

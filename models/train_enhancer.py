@@ -33,6 +33,7 @@ from . import speech_data as sd
 from .cli_args import positive
 from .enhancer import Enhancer, EnhancerConfig, enhancer_loss, si_sdr
 from .enhancer_loss import min_example_samples
+from .enhancer_lr import feature_lr_spans, gate_lr_targets, scaled_step
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -94,6 +95,19 @@ def _parser() -> argparse.ArgumentParser:
         type=positive(float),
         default=1.0,
         help="learning-rate multiplier for the impulse feature's input columns (as --tone-lr-scale)",
+    )
+    p.add_argument(
+        "--gate-blocks",
+        type=int,
+        default=0,
+        help="add the time gate (a gain over time inside each frame, per block of 320 / this samples: a divisor >= 2 "
+        "of 320; models/enhancer_gate.py; with --init: added with zero head rows)",
+    )
+    p.add_argument(
+        "--gate-lr-scale",
+        type=positive(float),
+        default=1.0,
+        help="learning-rate multiplier for the time gate's head rows (as --tone-lr-scale)",
     )
     p.add_argument(
         "--front-channels",
@@ -217,38 +231,6 @@ def evaluate(model: Enhancer, mixtures: list, quality: bool = False) -> dict:
     return res
 
 
-def feature_lr_spans(
-    cfg: EnhancerConfig, tone_scale: float, onset_scale: float, impulse_scale: float = 1.0
-) -> list[tuple[int, int, float]]:
-    """(first column, columns, multiplier) of the core's input columns whose optimizer step --tone-lr-scale,
-    --onset-lr-scale and --impulse-lr-scale multiply: the tone feature's n_bins columns, then the onset feature's, then
-    the impulse feature's impulse_blocks (the last ones)."""
-    spans, start = [], cfg.n_bins + 2 * cfg.df_bins
-    features = (
-        (cfg.n_bins if cfg.tone_frames else 0, tone_scale),
-        (cfg.n_bins if cfg.onset_frames else 0, onset_scale),
-        (cfg.impulse_blocks, impulse_scale),
-    )
-    for width, scale in features:
-        if width and scale != 1:
-            spans.append((start, width, scale))
-        start += width
-    return spans
-
-
-def scaled_step(opt: torch.optim.Optimizer, weight: torch.Tensor | None, spans: list[tuple[int, int, float]]) -> None:
-    """opt.step(), then the change it made to each span of `weight`'s columns multiplied by the span's multiplier
-    (new columns start at zero: at a fine-tune's learning rate they hardly move)."""
-    before = [weight[:, a : a + n].detach().clone() for a, n, _ in spans] if weight is not None else []
-    opt.step()
-    if weight is None:
-        return
-    with torch.no_grad():
-        for (a, n, scale), old in zip(spans, before):
-            cols = weight[:, a : a + n]
-            cols.add_(cols - old, alpha=scale - 1)
-
-
 def validation_set(sampler: sd.TrainSampler, n: int = 24, seconds: float = 3.0) -> list:
     rng = np.random.default_rng(987654)
     out = []
@@ -322,7 +304,13 @@ def _check(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if bad:
         ap.error(f"--noises: {', '.join(bad)} not among {','.join(sd.TRAIN_NOISES)}")
     weights = ("sisdr_weight", "vad_weight", "stoi_weight", "quality_weight")
-    for name in (*weights, "tone_lr_scale", "onset_lr_scale", "impulse_lr_scale"):  # nan: NaN weights saved
+    for name in (
+        *weights,
+        "tone_lr_scale",
+        "onset_lr_scale",
+        "impulse_lr_scale",
+        "gate_lr_scale",
+    ):  # nan: NaN weights saved
         if not 0 <= getattr(args, name) < math.inf:
             ap.error(f"--{name.replace('_', '-')} {getattr(args, name):g}: a finite number >= 0")
     for name in ("pool", "refresh", "synthetic", "heldout_per_snr", "stop_after", "early_ms", "max_minutes"):
@@ -398,6 +386,8 @@ def main(argv: list[str] | None = None) -> int:
                 model = model.with_onset_feature(args.onset_frames)
             if args.impulse_blocks and not model.cfg.impulse_blocks:
                 model = model.with_impulse_feature(args.impulse_blocks)
+            if args.gate_blocks and not model.cfg.gate_blocks:
+                model = model.with_time_gate(args.gate_blocks)
         except ValueError as e:  # --df-order 0, --tone-frames 1: the model's own check, said as usage
             ap.error(str(e))
         if args.front_channels:
@@ -414,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
                 tone_frames=args.tone_frames,
                 onset_frames=args.onset_frames,
                 impulse_blocks=args.impulse_blocks,
+                gate_blocks=args.gate_blocks,
                 front_channels=args.front_channels,
                 front_blocks=args.front_blocks,
             )
@@ -484,6 +475,7 @@ def main(argv: list[str] | None = None) -> int:
     in_proj = getattr(model.core, "in_proj", None)
     spans = feature_lr_spans(cfg, args.tone_lr_scale, args.onset_lr_scale, args.impulse_lr_scale)
     in_weight = in_proj.weight if spans and in_proj is not None else None
+    gate_targets = gate_lr_targets(model, args.gate_lr_scale)
     for step in range(1, args.steps + 1):
         noisy, clean = source.batch(rng, args.batch, n_samples / sd.SR)
         try:
@@ -505,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
         norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         if not (torch.isfinite(loss) and torch.isfinite(norm)):  # before the step: the weights stay as they are
             return _diverged(step, rows, args, log)
-        scaled_step(opt, in_weight, spans)
+        scaled_step(opt, in_weight, spans, gate_targets)
         sched.step()
         acc.append(
             [
