@@ -94,6 +94,14 @@ class NpzReader(LoggedTimes):
         n_ch = spec.shape[0]
         if self.data.ndim != 2 or self.data.shape[0] != n_ch:
             raise SpecError(f"file_source: {path}: data of shape {self.data.shape} is not ({n_ch}, samples)", _LOAD)
+        if not (np.isfinite(spec.rate) and spec.rate > 0):  # (rate 0 failed configure with a ZeroDivisionError)
+            raise SpecError(
+                f"file_source: {path}: its spec gives a sample rate of {spec.rate:g} Hz; a signal needs one above 0",
+                "it was edited or not written by the recorder: " + _LOAD,
+            )
+        if not np.isfinite(t0):  # every chunk time went out NaN (a CSV recorder downstream wrote a `t` of nan)
+            _log.warning("file_source: %s gives its first sample's time (t0) as %s: the times start at 0", path, t0)
+            t0 = 0.0
         self.sfreq, self.n_times, self.t0 = float(spec.rate), int(self.data.shape[1]), t0
         self.ch_names = list(spec.channel_names) or [f"ch{i}" for i in range(n_ch)]
         self.ch_types = list(spec.channel_types) or ["misc"] * n_ch

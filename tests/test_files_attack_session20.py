@@ -1,0 +1,70 @@
+"""Real and broken recording files a user has, through file_source and the recorder (session 20's file attack)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+import pytest
+from wavegraph.nodes.io.file_source import FileSource
+from wavegraph.nodes.io.recorder import Recorder
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.spec import SpecError, StreamSpec
+
+
+def _record(path, spec, data, t0=0.0):
+    rec = Recorder(path=str(path))
+    rec.configure({"in": spec})
+    rec.process({"in": Chunk(data, t0)})
+    rec.finish()
+    rec.close()
+    return path
+
+
+def _replay(path, **params):
+    """(data, chunk t0s) of the whole replay."""
+    src = FileSource(path=str(path), **params)
+    src.configure({})
+    parts, times = [], []
+    while (out := src.read()) is not None:
+        parts.append(out["out"].data)
+        times.append(out["out"].t0)
+    src.close()
+    return np.concatenate(parts, axis=1), times
+
+
+def _npz(tmp_path, **change):
+    """A recorder's .npz of 2 EEG channels at 100 Hz, its spec's or t0's fields replaced by `change`."""
+    spec = StreamSpec("signal", 100.0, (2,), "float64", ("C3", "C4"), ("eeg", "eeg"), "V")
+    path = _record(tmp_path / "rec.npz", spec, np.arange(20.0).reshape(2, 10), t0=2.0)
+    with np.load(path) as z:
+        keys = {k: z[k] for k in z.files}
+    d = json.loads(str(keys["spec"]))
+    d.update({k: v for k, v in change.items() if k != "t0"})
+    keys["spec"] = np.array(json.dumps(d))
+    if "t0" in change:
+        keys["t0"] = np.array(change["t0"])
+    np.savez(path, **keys)
+    return path
+
+
+@pytest.mark.parametrize("rate", [0.0, float("nan"), -100.0])
+def test_an_npz_whose_spec_gives_no_rate_is_refused_naming_the_file(tmp_path, rate):
+    """Before: rate 0 failed configure with 'ZeroDivisionError: float division by zero; fix: ... this is a bug in the
+    node'; NaN or a negative rate 'output 'out' would run at nan Hz; fix: check its parameters' (the file's, not the
+    node's)."""
+    path = _npz(tmp_path, rate=rate)
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(path)).configure({})
+    assert str(path) in str(e.value) and "sample rate" in str(e.value) and "array_source" in e.value.hint
+
+
+def test_an_npz_whose_t0_is_not_finite_replays_from_0_and_says_so(tmp_path, caplog):
+    """Before: every chunk went out at t0 NaN, unsaid; a CSV recorder downstream wrote a `t` column of nan, which
+    file_source then refused ('a time that is not finite')."""
+    path = _npz(tmp_path, t0=float("nan"))
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        data, times = _replay(path, chunk_size=4)
+    assert data.shape == (2, 10) and times == [0.0, 0.04, 0.08]
+    assert "t0" in caplog.text and str(path) in caplog.text
