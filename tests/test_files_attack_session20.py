@@ -68,3 +68,17 @@ def test_an_npz_whose_t0_is_not_finite_replays_from_0_and_says_so(tmp_path, capl
         data, times = _replay(path, chunk_size=4)
     assert data.shape == (2, 10) and times == [0.0, 0.04, 0.08]
     assert "t0" in caplog.text and str(path) in caplog.text
+
+
+def test_a_csv_saved_as_windows_1252_says_it_is_not_utf8_and_how_to_save_it(tmp_path):
+    """Before: 'cannot read x.csv: UnicodeDecodeError: 'utf-8' codec can't decode byte 0xe4 in position 4 ...; fix:
+    supported formats: MNE raw formats ... the recorder's signals in .csv and .npz' (a .csv is one of them)."""
+    path = tmp_path / "rec.csv"
+    path.write_bytes("t,Fz,Cz ä\n0.0,1.0,2.0\n0.01,1.5,2.5\n".encode("cp1252"))
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(path)).configure({})
+    assert "not UTF-8" in str(e.value) and "line 1" in str(e.value) and "iconv" in e.value.hint
+    path.write_bytes("t,Fz,Cz ä\n0.0,1.0,2.0\n0.01,1.5,2.5\n".encode("utf-8-sig"))  # Excel's 'CSV UTF-8': read
+    data, times = _replay(path)
+    np.testing.assert_array_equal(data, [[1.0, 1.5], [2.0, 2.5]])
+    assert times == [0.0]

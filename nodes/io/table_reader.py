@@ -143,7 +143,18 @@ class CsvReader(_Reader):
     """A recorder's .csv of a signal (or features) stream: `t,<names>` then a row a sample."""
 
     def __init__(self, path: Path):
-        with open(path, encoding="utf-8-sig", newline="") as f:  # (-sig: a copy saved by Excel starts with a BOM)
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")  # (-sig: a copy saved by Excel starts with a BOM)
+        except UnicodeDecodeError as e:  # (a copy saved as Windows-1252: 'supported formats: ...' was the fix given)
+            line = raw[: e.start].count(b"\n") + 1
+            before = raw[: e.start].rsplit(b"\n", 1)[-1][-40:].decode("utf-8", "replace")
+            raise SpecError(
+                f"file_source: {path} is not UTF-8 text (byte 0x{raw[e.start]:02x} on line {line}, after {before!r}): "
+                "the recorder writes UTF-8; a copy saved in another encoding (Windows-1252, Latin-1) is not read as one",
+                f"save it as UTF-8 (Excel: 'CSV UTF-8'; or iconv -f cp1252 -t utf-8 {path.name} > utf8_{path.name})",
+            ) from None
+        with io.StringIO(text, newline="") as f:
             first = f.readline()
             body = f.read()
         if body and not body.endswith("\n"):  # the recorder ends every row: a killed one's last is cut off
