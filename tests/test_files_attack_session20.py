@@ -82,3 +82,25 @@ def test_a_csv_saved_as_windows_1252_says_it_is_not_utf8_and_how_to_save_it(tmp_
     data, times = _replay(path)
     np.testing.assert_array_equal(data, [[1.0, 1.5], [2.0, 2.5]])
     assert times == [0.0]
+
+
+def test_a_32_bit_integer_wav_replays_and_records_without_losing_its_low_bits(tmp_path):
+    """Before: a PCM_32 WAV (a DAW's or ADC's 32-bit export: 31 bits and a sign) replayed at float32, which holds 24
+    bits: (2**24 + 1) / 2**31 came out as 2**24 / 2**31, and a WAV recorder downstream wrote the rounded samples
+    (subtype FLOAT), unsaid. It replays at float64 now, and the recorder writes it losslessly (DOUBLE)."""
+    import soundfile as sf
+
+    ints = np.array([[2**24 + 1, -(2**30) - 3, 123456789], [2**31 - 1, -(2**31), 7]], dtype=np.int32)
+    path = tmp_path / "take.wav"
+    sf.write(str(path), ints.T, 48000, subtype="PCM_32")
+    x = sf.read(str(path), dtype="float64", always_2d=True)[0].T  # the file's values, exactly
+    data, _ = _replay(path)
+    assert data.dtype == np.float64
+    np.testing.assert_array_equal(data, x)
+    src = FileSource(path=str(path))
+    spec = src.configure({})["out"]
+    src.close()
+    back = _record(tmp_path / "copy.wav", spec, data)
+    np.testing.assert_array_equal(_replay(back)[0], x)
+    assert sf.info(str(back)).subtype == "DOUBLE"
+    assert _replay(path, dtype="float32")[0].dtype == np.float32  # asked for: as asked

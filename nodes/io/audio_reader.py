@@ -146,8 +146,9 @@ class AudioReader(LoggedTimes):
                 self.file.frames,
             )
         self.dtype: Dtype = dtype
-        # the file's own precision: a DOUBLE WAV (the recorder's float64 stream) holds what float32 cannot
-        self.own_dtype: Dtype = "float64" if self.file.subtype == "DOUBLE" else "float32"
+        # the file's own precision: a DOUBLE WAV (the recorder's float64 stream) and 32-bit integer PCM (31 bits and a
+        # sign: a DAW's or an ADC's 32-bit export) hold what float32's 24 bits cannot (PCM_32 read 7 bits short, unsaid)
+        self.own_dtype: Dtype = "float64" if self.file.subtype in ("DOUBLE", "PCM_32") else "float32"
         self.at = 0  # the frame the file is at (a file libsndfile cannot seek in is read on from there)
         self.said_scale = self.said_nonfinite = False
         self.sfreq = float(self.file.samplerate)

@@ -11,7 +11,8 @@ Outputs
           edge between processes takes: 2**20 samples or 10 min, at most 256 MiB).
           MNE data is in SI units (V for EEG) as `mne` returns it; audio is "a.u." in [-1, 1] with
           channel type "audio" and names ch0, ch1, ..., float32 by default, float64 from a float64 WAV
-          (subtype DOUBLE, as the recorder writes a float64 stream: read at float32 before, 1e-8 off)
+          (subtype DOUBLE, as the recorder writes a float64 stream: read at float32 before, 1e-8 off) and from a
+          32-bit integer one (PCM_32: 31 bits and a sign, of which float32 holds 24: read 7 bits short before)
           Both specs carry the file's `meas_date` and `first_time` (MNE's first_samp / sfreq), so a
           FIF recorder downstream writes the source's meas_date and first_samp.
   events: (n, 3) float64 rows (onset s, duration s, code) on the stream clock (seconds since the
@@ -92,7 +93,7 @@ class ReplayParams(NodeParams):
     )
     dtype: Literal["float64", "float32"] | None = Field(
         default=None,
-        description="output dtype; default float64 for MNE files, float32 for audio (float64 for a float64 WAV)",
+        description="output dtype; default float64 for MNE files, float32 for audio (float64 for a float64 or 32-bit integer WAV)",
     )
     stim_channel: str | None = Field(default=None, description="a trigger channel whose steps become events")
 
@@ -195,7 +196,7 @@ class FileSource(Source[FileSourceParams]):
         self.dtype = p.dtype or ("float32" if is_audio(path) else "float64")
         self.path = path
         reader = open_reader(path, self.dtype, p.stream, p.stim_channel, p.proj)
-        if p.dtype is None and isinstance(reader, AudioReader):  # a float64 WAV at its own precision (not float32)
+        if p.dtype is None and isinstance(reader, AudioReader):  # a float64 or PCM_32 WAV at its own precision
             self.dtype = reader.dtype = reader.own_dtype
         return reader
 
