@@ -105,3 +105,35 @@ def say_edf_losses(path: Path, spec: StreamSpec, bids: bool) -> None:
             path.suffix.lstrip(".").upper(),
             ", and ".join(lost),
         )
+
+
+def say_audio_losses(path: Path, fmt: str, spec: StreamSpec) -> None:
+    """WAV and FLAC hold samples and a rate only: a stream that is not audio (EEG in V) reads back as channels ch0,
+    ch1, ... of type audio in a.u., its names, types and unit gone; FLAC's 24 bits of [-1, 1] also keep it in steps of
+    2**-23 (0.12 uV of an EEG in V: a 20 uV signal kept in a few hundred steps, 50 times coarser than a 16-bit EDF's).
+    Said, not lost unsaid (docs: WAV is for audio; a .wav or .flac path of an EEG stream wrote it)."""
+    names_all = list(spec.channel_names) or [f"ch{i}" for i in range(spec.n_channels)]
+    names = [n for n, t in zip(names_all, spec.channel_types) if t != "audio"]
+    types = [t for t in spec.channel_types if t != "audio"]
+    if not types or fmt not in ("wav", "flac"):
+        return
+    shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+    kinds = ", ".join(sorted(set(types)))
+    unit = spec.units if spec.units not in ("", "a.u.") else ""
+    steps = (
+        f"; its 24-bit samples of [-1, 1] keep steps of {2.0**-23:.3g}{' ' + unit if unit else ''} (values beyond "
+        "clipped)"
+        if fmt == "flac"
+        else ""
+    )
+    logging.getLogger("wavegraph.recorder").warning(
+        "recorder: %s (%s) holds audio: the %d %s channel(s) %s%s read back as ch0, ch1, ... of type audio in a.u., "
+        "their names, types and unit not kept%s; record to _raw.fif or .npz (or .bdf) to keep them",
+        path.name,
+        fmt.upper(),
+        len(types),
+        kinds,
+        shown,
+        f" (in {unit})" if unit else "",
+        steps,
+    )

@@ -29,8 +29,8 @@ The target format follows the path suffix:
   FLAC (24-bit) holds [-1, 1]: samples beyond are clipped, counted `clipped` and said at close.
   *.wav -> WAV via soundfile; signal streams (required for channel type "audio"). Subtype FLOAT for
       data float32 holds (float32, float16, int16, bool, ...), DOUBLE for float64, int32 and int64 (lossless; values
-      are not clipped). Plain WAV stops at 4 GB
-      (about 9 h of 16 kHz stereo float32); record longer sessions to FIF.
+      are not clipped). Plain WAV stops at 4 GB (about 9 h of 16 kHz stereo float32); record longer sessions to FIF.
+      WAV/FLAC of a stream not audio (EEG): its names, types and unit are not kept (said at configure).
   *.npz -> NumPy archive; any kind. Keys: "data" (the concatenated stream, time on the spec's time
       axis), "spec" (the StreamSpec as JSON text) and, but for events, "t0" (the first sample's time).
       file_source replays a signal's .npz and .csv (nodes/io/table_reader.py).
@@ -96,7 +96,7 @@ from .record_formats import (
     target_format,
     truncate_wav,
 )
-from .record_notes import WRITE_FIXES, gaps_unmarked, say_edf_losses
+from .record_notes import WRITE_FIXES, gaps_unmarked, say_audio_losses, say_edf_losses
 from .run_names import next_run_name
 
 
@@ -206,6 +206,7 @@ class Recorder(Sink[RecorderParams]):
             )
         if self.format in ("edf", "bdf"):
             say_edf_losses(self.path, spec, self.params.bids_root is not None)
+        say_audio_losses(self.path, self.format, spec)  # WAV/FLAC of EEG: no names, types, unit (FLAC: 24 bits)
         if self.params.events:
             ev = self.require_input(in_specs, "events", "events")
             self._labels = dict(ev.labels)
