@@ -90,7 +90,10 @@ def read_graph(path: str | Path) -> tuple[str, Any]:
         problem = str(getattr(e, "problem", e))
         hint = next((fix for said, fix in _YAML_FIXES if re.search(said, problem)), "fix the YAML syntax")
         hint = hint.format(*(re.findall(r"'([^']*)'", problem.replace("tag:yaml.org,2002:", "!!")) or ["name"]))
-        raise GraphError([(file, mark.line + 1 if mark else 0, f"invalid YAML: {problem}", hint)]) from None
+        said = f"invalid YAML: {problem}"
+        if mark and (var := _variable(text.splitlines()[mark.line : mark.line + 1])):
+            said, hint = var  # {path: ${DATA}/x.edf}: YAML read the { of ${DATA} as a mapping ('quotes and commas')
+        raise GraphError([(file, mark.line + 1 if mark else 0, said, hint)]) from None
     except RecursionError:
         raise GraphError([(file, 0, "the YAML is nested too deeply", "a graph file needs a few levels")]) from None
     if _values_in(doc, MAX_VALUES) > MAX_VALUES:
@@ -105,6 +108,24 @@ def read_graph(path: str | Path) -> tuple[str, Any]:
             ]
         )
     return file, doc
+
+
+def _variable(lines: list[str]) -> tuple[str, str] | None:
+    """(what, fix) for a line whose YAML broke on a `${VAR}` in a flow mapping (`params: {path: ${DATA}/x.edf}`), the
+    problem config.py names for a value that YAML reads: the variable, not expanded, and the `--set` that gives it."""
+    found = re.search(r"([\w-]+)\s*:\s*(\$\{\w*\}[^\s,}\]\"']*)", lines[0]) if lines else None
+    if not found:
+        return None
+    param, value = found.groups()
+    var = value[: value.index("}") + 1]
+    found = re.search(r"\bid\s*:\s*[\"']?([\w-]+)", lines[0])
+    node = found.group(1) if found else "NODE"
+    said = (
+        f"parameter '{param}' holds {var}, which wavegraph does not expand (inside {{ }} YAML read its {{ as a mapping)"
+    )
+    said = f"node '{node}': {said}" if found else said
+    fix = f'write the value, or leave it out here and give it when you run: --set "{node}.{param}={value}" (double quotes)'
+    return said, fix
 
 
 def _file_bytes(file: str) -> bytes:
