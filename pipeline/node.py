@@ -132,6 +132,12 @@ class Node(Generic[P]):
 
             stores_in_specs._stores_in_specs = True  # type: ignore[attr-defined]
             cls.configure = stores_in_specs  # type: ignore[method-assign]
+        # the end-of-stream calls need what configure() sets up: by hand before it, Resample().finish() was
+        # "'NoneType' object has no attribute 'n_in'" (fir, align, apply_mask alike; join a KeyError)
+        for name in ("input_ended", "finish", "finish_all"):
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "_needs_configure", False):
+                setattr(cls, name, _configured_first(method))
         # A state says which configuration it belongs to, and is refused by a node configured otherwise
         # (pipeline/state_config.py), whichever way the subclass saves and loads it.
         if "state_dict" in cls.__dict__:
@@ -239,6 +245,29 @@ class Node(Generic[P]):
                 port,
             )
         return spec
+
+
+def _configured_first(fn):
+    """`fn` (finish, finish_all, input_ended) of a node made by hand and not configured yet: where it needs what
+    configure() sets up, an error that says so and what to do (one that needs nothing still returns its {})."""
+
+    @functools.wraps(fn)
+    def wrapper(self: Node, *args: Any, **kwargs: Any):
+        if self.__dict__.get("_configured") is not False or "_ending" in self.__dict__:  # (finish in finish_all)
+            return fn(self, *args, **kwargs)
+        self.__dict__["_ending"] = True
+        try:
+            return fn(self, *args, **kwargs)
+        except (AttributeError, KeyError, TypeError) as e:
+            raise RuntimeError(
+                f"{type(self).__name__}.{fn.__name__}() before configure(): call node.configure(in_specs) first, "
+                f"then process() the chunks; {fn.__name__}() gives what the node holds at the end of the stream"
+            ) from e
+        finally:
+            del self.__dict__["_ending"]
+
+    wrapper._needs_configure = True  # type: ignore[attr-defined]
+    return wrapper
 
 
 def _say_params(cls: type[Node], params: dict[str, Any], e: ValidationError) -> None:
