@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from pathlib import Path
 from typing import TypeVar
 
@@ -150,6 +151,7 @@ def write_pair(path: Path, tensors: dict, meta: dict) -> Path:
     try:
         save_file(tensors, str(tmp), metadata={"format": FORMAT, "kind": str(meta["kind"])})
         ctmp.write_text(json.dumps(meta, indent=2) + "\n")
+        os.chmod(tmp, stat.S_IMODE(ctmp.stat().st_mode))  # safetensors writes 0600 whatever the umask: as the JSON
         os.replace(tmp, path)
         os.replace(ctmp, cpath)
     finally:

@@ -25,3 +25,24 @@ def test_a_variable_inside_a_flow_mapping_gets_the_set_fix(tmp_path):
     assert "g.yaml:2:" in said
     assert "does not expand" in said and "${DATA}" in said
     assert '--set "src.path=${DATA}/rec.edf"' in said
+
+
+def test_a_saved_checkpoint_is_as_readable_as_its_json(tmp_path):
+    """docs/multihost.md: keep a model's weights at the same path on the machine that runs it ("a shared folder, or a
+    copy"); docs/models.md: `models.checkpoint.save` writes the weights and their JSON. safetensors wrote the
+    weights file with mode 0600 whatever the umask (its JSON 0644): `wavegraph train ssvep --out subject01.safetensors`
+    gave a checkpoint that no other account (a Ray worker's, the stimulus PC's) could read."""
+    import os
+    import stat
+
+    from wavegraph.models import checkpoint
+    from wavegraph.models.mamba import MambaConfig, MambaStack
+
+    old = os.umask(0o022)
+    try:
+        cpath = checkpoint.save(MambaStack(MambaConfig(d_model=8, n_layers=1)), tmp_path / "m.safetensors")
+    finally:
+        os.umask(old)
+    weights = stat.S_IMODE(os.stat(tmp_path / "m.safetensors").st_mode)
+    assert weights == stat.S_IMODE(os.stat(cpath).st_mode) == 0o644
+    checkpoint.load(tmp_path / "m.safetensors")
