@@ -78,7 +78,8 @@ class StreamSpec:
     shape:  the array shape without the time axis, e.g. (n_channels,) for a signal,
             (n_bands, n_channels) for a filter bank, (n_features,) for features, () for tokens.
     channel_names / channel_types: one per channel for signals (MNE's types); may be empty otherwise.
-    units:  one physical unit string for the whole stream (e.g. "V", "a.u.").
+    units:  one physical unit string for the whole stream (e.g. "V", "a.u."); "" when unknown or when the channels'
+            units differ (an EDF's EEG in volts beside EDA in uS: no one unit fits; each channel's type says which).
     labels: for events, the description of each integer code, as `(code, description)` pairs.
     delay:  seconds by which the content lags its time stamps (a node that delays its input, such as the
             speech enhancer, declares it on its output; the `align` node removes it). 0 when unknown.

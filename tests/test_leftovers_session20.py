@@ -27,3 +27,20 @@ def test_finish_before_configure_says_to_configure_first(type_name, params):
     node.configure(dict.fromkeys(node.inputs, spec))
     node.process({port: Chunk(np.ones((1, 50)), 0.0) for port in node.inputs})
     assert isinstance(node.finish(), dict)
+
+
+def test_an_edf_with_eda_in_microsiemens_beside_eeg_is_not_labelled_volts(tmp_path):
+    """Before: an EDF with EEG in uV and EDA in uS (a wearable's export) replayed as a stream of units "V": MNE gives
+    every EDF channel volts, and file_source kept that though it types the EDA channel misc with its values in uS
+    (2103.7 uS labelled volts; an lsl_outlet then published unit V on the EDA channel). Now the stream's units are ""
+    (one unit fits no such mix; spec.py), the values unchanged; an EDF of EEG alone is still "V"."""
+    from test_real_files3 import _edf, _replay  # pyright: ignore[reportMissingImports]
+
+    x = np.random.default_rng(0).integers(-30000, 30000, 400)
+    value = (x + 32768) * (6553.5 / 65535) - 3276.8  # each sample's physical value in the file's unit
+    eeg = ("Fz", "uV", x, 100, -3276.8, 3276.7)
+    spec, got = _replay(_edf(tmp_path / "mixed.edf", [eeg, ("EDA", "uS", x, 100, -3276.8, 3276.7)], 4))
+    assert spec.channel_types == ("eeg", "misc") and spec.units == ""
+    np.testing.assert_allclose(got, [value * 1e-6, value], rtol=1e-9)
+    spec, _ = _replay(_edf(tmp_path / "eeg.edf", [eeg, ("Cz", "uV", x, 100, -3276.8, 3276.7)], 4))
+    assert spec.units == "V"

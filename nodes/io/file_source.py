@@ -39,7 +39,8 @@ and label from `epochs.event_id`.
 
 EDF/BDF units: each channel is scaled by its own physical dimension (also where MNE leaves 'UV', 'nV', a UTF-8 micro
 sign or a NUL-padded 'uV' unscaled: said); a channel in no voltage (degC, BPM, %, uS, none) is typed misc with the
-file's values (stim when named as mne.find_events' trigger channels, 'STI 014'), logged at INFO (nodes/io/edf_header.py).
+file's values (stim when named as mne.find_events' trigger channels, 'STI 014'), logged at INFO (nodes/io/edf_header.py);
+the stream's `units` are then "" (MNE's "V" for every channel was wrong for those), not one unit for all.
 HDF5 is not read: the error says what the file holds and how to load or convert it (nodes/io/not_read.py).
 
 SSP projectors of a FIF (`proj`): replayed as stored by default, with a warning naming them; `proj: true` applies

@@ -89,7 +89,10 @@ class _RawReader(_Reader):
         source = path if path is not None else _edf_file_of(raw)  # a Raw in memory: the EDF it was read from
         self.status = status_channel(source, self.ch_names)  # a BioSemi BDF's Status: codes in its low 16 bits
         self.low_rate: set[int] = set()  # EDF/BDF channels MNE upsamples: read from memory (low_rate_channels)
+        before = self.ch_types
         self.ch_types, self.gains = by_unit(source, self.ch_names, self.ch_types)  # EDF/BDF/GDF: by each one's unit
+        if any(t != b and t in ("misc", "stim") for t, b in zip(self.ch_types, before)):  # (EDA in uS, degC: no volts)
+            self.units = ""  # not "V" (MNE's) for all: one unit would be wrong for some channels (spec.py: mixed is "")
         if source is not None and source.suffix.lower() in (".edf", ".bdf"):
             self._records(source, in_memory=path is None)  # EDF+D
             start = self.raw.info["meas_date"]  # MNE's is the header's: the first record starts when EDF+ says
