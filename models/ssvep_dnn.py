@@ -191,7 +191,9 @@ class SSVEPDNN(nn.Module):
         self.combine = nn.Conv2d(len(cfg.bands), 1, 1, bias=False)
         self.spatial = nn.Conv2d(1, f, (c, 1))
         self.down = nn.Conv2d(f, f, (1, 2), stride=(1, 2))
-        self.temporal = nn.Conv2d(f, f, (1, 10), padding="same")
+        # 'same' padding, made explicit (4 zeros before, 5 after, as torch pads an even kernel): padding="same" printed
+        # torch's UserWarning about a zero-padded copy in training and on every process's first decision
+        self.temporal = nn.Conv2d(f, f, (1, 10))
         self.fc = nn.Linear(f * (t // 2), len(cfg.freqs))
         self.drop1 = nn.Dropout(cfg.p1)
         self.drop2 = nn.Dropout(cfg.p1)
@@ -212,7 +214,7 @@ class SSVEPDNN(nn.Module):
         x = self.combine(x)
         x = self.drop1(self.spatial(x))
         x = torch.relu(self.drop2(self.down(x)))
-        x = self.drop3(self.temporal(x))
+        x = self.drop3(self.temporal(nn.functional.pad(x, (4, 5))))
         return self.fc(x.flatten(1))
 
 

@@ -46,3 +46,31 @@ def test_a_saved_checkpoint_is_as_readable_as_its_json(tmp_path):
     weights = stat.S_IMODE(os.stat(tmp_path / "m.safetensors").st_mode)
     assert weights == stat.S_IMODE(os.stat(cpath).st_mode) == 0o644
     checkpoint.load(tmp_path / "m.safetensors")
+
+
+def test_the_ssvep_dnn_decides_without_torch_s_padding_warning():
+    """docs/bci.md: `wavegraph train ssvep ...` and the online run of configs/bci_ssvep_dnn.yaml. Both printed torch's
+    "UserWarning: Using padding='same' with even kernel lengths and odd dilation may require a zero-padded copy of the
+    input be created" with a line of torch's source (the DNN's [1 x 10] conv), in training and on the first decision
+    of every process: noise a user takes for an error. The conv pads explicitly now, with the same numbers."""
+    import warnings
+
+    import torch
+    from torch import nn
+    from wavegraph.models.ssvep_dnn import SSVEPDNN, SSVEPDNNConfig
+
+    torch.manual_seed(0)
+    cfg = SSVEPDNNConfig(rate=250.0, channels=["O1", "Oz", "O2"], freqs=[6.0, 7.5], n_samples=50, n_filters=8)
+    model = SSVEPDNN(cfg).eval()
+    x = torch.randn(2, len(cfg.bands), 3, 50)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        y = model(x)
+    assert not [w for w in seen if "padding" in str(w.message)], [str(w.message) for w in seen]
+    same = nn.Conv2d(8, 8, (1, 10), padding="same")  # what the layer was: its output, bit for bit
+    same.load_state_dict(model.temporal.state_dict())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        h = x / (x.pow(2).mean(dim=(1, 2, 3), keepdim=True).sqrt() + 1e-20)
+        h = torch.relu(model.down(model.spatial(model.combine(h))))
+        assert torch.equal(model.fc(same(h).flatten(1)), y)
