@@ -126,3 +126,36 @@ def test_an_eeg_stream_recorded_to_wav_or_flac_says_what_the_file_loses(tmp_path
     with caplog.at_level(logging.WARNING, "wavegraph.recorder"):
         _record(tmp_path / f"audio{suffix}", audio, np.zeros((2, 100), np.float32))
     assert "holds audio" not in caplog.text
+
+
+def _eeglab_with_fdt(tmp_path, pnts_in_header: int, n: int = 300):
+    """An EEGLAB .set of 3 channels at 100 Hz whose samples (n) are in a .fdt beside it, its EEG.pnts as given."""
+    import mne
+    import scipy.io
+
+    x = np.random.default_rng(0).normal(0, 1e-5, (3, n))
+    raw = mne.io.RawArray(x, mne.create_info(["Fz", "Cz", "Pz"], 100.0, "eeg"), verbose="error")
+    inline = tmp_path / "inline.set"
+    mne.export.export_raw(inline, raw, fmt="eeglab", overwrite=True, verbose="error")
+    mat = {k: v for k, v in scipy.io.loadmat(inline, appendmat=False).items() if not k.startswith("__")}
+    data = mat["data"].astype("<f4")
+    mat["data"], mat["pnts"] = np.array("rec.fdt"), np.array([[float(pnts_in_header)]])
+    scipy.io.savemat(tmp_path / "rec.set", mat, appendmat=False)
+    (tmp_path / "rec.fdt").write_bytes(data.T.tobytes())  # a sample of every channel after another
+    return tmp_path / "rec.set", data
+
+
+def test_an_eeglab_fdt_holding_more_samples_than_its_header_says_what_is_left_out(tmp_path, caplog):
+    """Before: a .set whose EEG.pnts (200) is less than its .fdt holds (300) replayed 200 samples without a word; the
+    100 after them were lost unsaid (EDF's header of fewer records than the file holds was said already)."""
+    path, data = _eeglab_with_fdt(tmp_path, pnts_in_header=200)
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        got, _ = _replay(path)
+    np.testing.assert_allclose(got, data[:, :200] * 1e-6, rtol=1e-6)  # what MNE reads (uV to V), as before
+    assert "holds 300 samples" in caplog.text and "gives 200" in caplog.text and "EEG.pnts = 300" in caplog.text
+    caplog.clear()
+    path, data = _eeglab_with_fdt(tmp_path, pnts_in_header=300)
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        got, _ = _replay(path)
+    np.testing.assert_allclose(got, data * 1e-6, rtol=1e-6)
+    assert "EEG.pnts" not in caplog.text

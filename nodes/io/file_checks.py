@@ -5,7 +5,8 @@ that names the file and what to do (not a message from deep inside MNE), and a c
 * an EDF/BDF cut inside its header, one that holds no data record, and one holding fewer records than its header
   lists (MNE infers the count from the file size without a word: half of a recording replayed unsaid);
 * a file whose first bytes are another format than its suffix says (a FIF saved as `.edf`, an EDF as `.dat`);
-* a recording without a single signal channel (an EDF+ of annotations only, such as a Sleep-EDF hypnogram).
+* a recording without a single signal channel (an EDF+ of annotations only, such as a Sleep-EDF hypnogram);
+* an EEGLAB .set whose .fdt holds more samples than its header gives (MNE leaves the rest out unsaid).
 """
 
 from __future__ import annotations
@@ -472,3 +473,32 @@ def said_by_mne(said: list, path: Path | None) -> None:
             )
         else:
             _log.warning("file_source: %s: %s", path, " ".join(str(w.message).split()))  # one line, as ours
+
+
+def check_fdt_length(raw, path: Path | None) -> None:
+    """An EEGLAB .set whose data file (.fdt: float32, a sample of every channel after another) holds more samples than
+    the header's EEG.pnts: MNE reads pnts and leaves the rest out without a word (the fewer case: a file cut short, is
+    said by readable_length). Said, with how many samples (and seconds) are left out and the fix."""
+    extras = getattr(raw, "_raw_extras", None) or [{}]
+    if path is None or type(raw).__name__ != "RawEEGLAB" or extras[0].get("is_embedded", True):
+        return
+    fdt = Path(raw.filenames[0])
+    n_ch = int(extras[0].get("orig_nchan") or len(raw.ch_names))
+    try:
+        held = fdt.stat().st_size // (4 * n_ch)
+    except OSError:
+        return
+    if held > raw.n_times:
+        _log.warning(
+            "file_source: %s: its data file %s holds %d samples of its %d channels, its header (EEG.pnts) gives %d: "
+            "the %d after them (%.6g s) are left out; if the data file is this recording's, its header should give "
+            "EEG.pnts = %d (set it and save the .set again), else put the recording's own .fdt beside it",
+            path,
+            fdt.name,
+            held,
+            n_ch,
+            raw.n_times,
+            held - raw.n_times,
+            (held - raw.n_times) / raw.info["sfreq"],
+            held,
+        )

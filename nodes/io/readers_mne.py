@@ -14,7 +14,7 @@ from wavegraph.pipeline.spec import SpecError, float32_rate
 
 from .case_names import CaseView
 from .edf_header import edf_records, edf_start_offset, low_rate_channels
-from .file_checks import brainvision_voltages, no_channels, projectors, said_by_mne
+from .file_checks import brainvision_voltages, check_fdt_length, no_channels, projectors, said_by_mne
 from .gdf_header import by_unit
 from .logged_times import read_log
 from .marker_codes import BOUNDARY, codes_for
@@ -84,6 +84,7 @@ class _RawReader(_Reader):
         self.bads = tuple(self.raw.info["bads"])
         self.first_time = self.raw.first_samp / self.sfreq
         self.n_times = int(self.raw.n_times) if path is None else readable_length(self.raw, path)
+        check_fdt_length(self.raw, path)  # an EEGLAB .fdt of more samples than its header gives: the rest, said
         self.starts: np.ndarray | None = None  # EDF+D/BDF+D: each data record's start (s), for time_of
         self.skips: Skips | None = None  # the runs of samples between BAD_ACQ_SKIP spans (skips.py)
         source = path if path is not None else _edf_file_of(raw)  # a Raw in memory: the EDF it was read from
