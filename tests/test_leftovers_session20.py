@@ -1,9 +1,16 @@
 """Defects left from the last review (session 20), each reproduced as a user meets it; each test failed before its fix."""
 
-import numpy as np
-import pytest
-from wavegraph.pipeline.chunk import Chunk
-from wavegraph.pipeline.spec import signal_spec
+import os
+from pathlib import Path
+
+os.environ["LSLAPICFG"] = str(Path(__file__).resolve().parent.parent / "configs" / "lsl_api.cfg")  # before pylsl
+
+import uuid  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from wavegraph.pipeline.chunk import Chunk  # noqa: E402
+from wavegraph.pipeline.spec import SpecError, signal_spec  # noqa: E402
 
 
 @pytest.mark.parametrize(
@@ -44,3 +51,29 @@ def test_an_edf_with_eda_in_microsiemens_beside_eeg_is_not_labelled_volts(tmp_pa
     np.testing.assert_allclose(got, [value * 1e-6, value], rtol=1e-9)
     spec, _ = _replay(_edf(tmp_path / "eeg.edf", [eeg, ("Cz", "uV", x, 100, -3276.8, 3276.7)], 4))
     assert spec.units == "V"
+
+
+def test_an_lsl_inlet_buffer_liblsl_cannot_reserve_is_refused_naming_buffer_s(monkeypatch):
+    """Before: lsl_inlet `buffer_s: 10000000` on a 1000 Hz stream (1e10 samples, meant as samples or a typo) configured
+    fine, then liblsl failed to reserve the buffer in its receiver thread ('Stream transmission broke off', on stderr
+    only) and the inlet received nothing, unsaid, for ever (an idle_timeout ended it as 'nothing arrived'). Now
+    configure refuses it, naming buffer_s and the most it takes at that rate; a marker stream counts 100 a second."""
+    import pylsl
+    from wavegraph.nodes.io import lsl
+    from wavegraph.nodes.io.lsl import LslInlet
+
+    monkeypatch.setattr(lsl, "AMBIGUITY_WAIT_S", 0.05)
+    name = f"bigbuf-{uuid.uuid4().hex[:8]}"
+    out = pylsl.StreamOutlet(pylsl.StreamInfo(name, "EEG", 2, 1000.0, pylsl.cf_float32, name))
+    with pytest.raises(
+        SpecError, match=r"buffer_s 10000000 s of stream .*\(at 1000 Hz\).*fix: set buffer_s to at most 67108 s"
+    ):
+        LslInlet(name=name, buffer_s=10_000_000, resolve_timeout=2.0).configure({})
+    node = LslInlet(name=name, buffer_s=60, resolve_timeout=2.0)  # (an hour or so is fine)
+    assert node.configure({})["out"].rate == 1000.0
+    node.close()
+    marks = f"bigbuf-markers-{uuid.uuid4().hex[:8]}"
+    out2 = pylsl.StreamOutlet(pylsl.StreamInfo(marks, "Markers", 1, 0.0, pylsl.cf_string, marks))
+    with pytest.raises(SpecError, match=r"irregular.*at most 671088 s"):
+        LslInlet(name=marks, buffer_s=1_000_000, resolve_timeout=2.0).configure({})
+    del out, out2

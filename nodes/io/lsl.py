@@ -105,7 +105,7 @@ from .lsl_info import (
     warn_unknown,
     which_one,
 )
-from .lsl_params import LslInletParams
+from .lsl_params import LslInletParams, check_buffer
 from .lsl_time import TimestampFit, fill_times, off_nominal_rate
 from .marker_codes import codes_for, marker_code, marker_text
 from .readers import spec_channel_type
@@ -182,6 +182,7 @@ class LslInlet(Source[LslInletParams]):
             raise SpecError(
                 f"lsl_inlet: {len(found)} LSL streams match {pred}: {describe_streams(found)}", which_one(p, found)
             )
+        check_buffer(p.buffer_s, float(found[0].nominal_srate()), found[0].name())
         self.close()
         flags = (pylsl.proc_clocksync if p.clock_sync else 0) | (pylsl.proc_dejitter if p.dejitter else 0)
         # recover=False: a vanished outlet raises LostError (our end of stream) instead of a silent wait;

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 from wavegraph.pipeline.node import NodeParams
+from wavegraph.pipeline.spec import SpecError
+
+# liblsl's inlet buffer holds buffer_s x rate samples (x 100 a second for an irregular stream) and reserves a slot for
+# each when it connects: 2**26 of them are about 1 GiB (MAX_STATE_BYTES of a node's window)
+MAX_BUFFER_SAMPLES = 1 << 26
 
 
 class LslInletParams(NodeParams):
@@ -80,4 +85,20 @@ class LslInletParams(NodeParams):
         return self
 
 
-__all__ = ["LslInletParams"]
+def check_buffer(buffer_s: int, rate: float, stream: str) -> None:
+    """SpecError when liblsl's buffer of `buffer_s` s of a stream at `rate` (0: irregular) is beyond MAX_BUFFER_SAMPLES.
+    `buffer_s: 10000000` at 1000 Hz (1e10 samples): liblsl failed to reserve it in its receiver thread and the inlet
+    received nothing, unsaid ('Stream transmission broke off' on stderr; an idle_timeout called it 'nothing arrived')."""
+    per_s = rate if rate > 0 else 100.0  # (liblsl counts an irregular stream's buffer as 100 samples a second)
+    if buffer_s * per_s > MAX_BUFFER_SAMPLES:
+        at = f"at {rate:g} Hz" if rate > 0 else "irregular: 100 samples a second, as liblsl counts it"
+        raise SpecError(
+            f"lsl_inlet: buffer_s {buffer_s} s of stream '{stream}' ({at}) is a liblsl buffer of "
+            f"{buffer_s * per_s:.3g} samples, reserved up front: at most {MAX_BUFFER_SAMPLES} (about 1 GiB) here (one "
+            "liblsl cannot reserve leaves the inlet receiving nothing)",
+            f"set buffer_s to at most {int(MAX_BUFFER_SAMPLES // per_s)} s (the default, 30, is the backlog liblsl "
+            "keeps while the graph lags)",
+        )
+
+
+__all__ = ["LslInletParams", "check_buffer"]
