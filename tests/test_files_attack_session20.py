@@ -159,3 +159,30 @@ def test_an_eeglab_fdt_holding_more_samples_than_its_header_says_what_is_left_ou
         got, _ = _replay(path)
     np.testing.assert_allclose(got, data * 1e-6, rtol=1e-6)
     assert "EEG.pnts" not in caplog.text
+
+
+def test_a_csv_without_a_final_line_break_gives_a_fix_that_works(tmp_path, caplog):
+    """Before: a CSV whose last row lacks its line break (a file saved without one, or a recording copied without its
+    chunk log) was said 'cut off (its recorder was killed mid-row) ... `wavegraph recover x.csv` cuts it off for good';
+    recover leaves a CSV without its chunk log as it is, so the fix did nothing and the warning came again. Without
+    a chunk log the fix is now to end the file with a line break (the row is whole) or delete the row; with one (a
+    killed recording's), recover, which does cut it."""
+    from wavegraph.nodes.io.recover import recover
+
+    path = tmp_path / "rec.csv"
+    path.write_text("t,a\n0.0,1.0\n0.01,2.0\n0.02,3.0")
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        data, _ = _replay(path)
+    np.testing.assert_array_equal(data, [[1.0, 2.0]])
+    assert "'0.02,3.0'" in caplog.text and "echo >>" in caplog.text and "recover" not in caplog.text
+    with path.open("a") as f:  # the fix it gives
+        f.write("\n")
+    np.testing.assert_array_equal(_replay(path)[0], [[1.0, 2.0, 3.0]])
+    path.write_text("t,a\n0.0,1.0\n0.01,2.0\n0.02,3.")  # a killed recording: its chunk log beside it
+    (tmp_path / "rec.csv.chunks.csv").write_text("seq,t0,n,gap\n0,0.0,3,0\n")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        _replay(path)
+    assert f"wavegraph recover {path}" in caplog.text
+    recover(path)  # the fix it gives
+    assert path.read_text().endswith("0.01,2.0\n")

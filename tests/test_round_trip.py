@@ -162,6 +162,7 @@ def test_a_killed_csv_recordings_torn_last_row_is_not_replayed(tmp_path, caplog)
     """A recorder killed mid-row leaves '0.2,1.0,2' (2.0 cut): it parsed as a sample of 2, or failed the whole file."""
     path = tmp_path / "killed.csv"
     path.write_text("t,a,b\n0.0,1.0,2.0\n0.1,1.5,2.5\n0.2,1.0,2", encoding="utf-8")
+    (tmp_path / "killed.csv.chunks.csv").write_text("seq,t0,n,gap\n0,0.0,2,0\n")  # a killed recorder leaves its log
     out, y, _, _, _ = replay(path)
     assert out.rate == 10.0 and out.channel_names == ("a", "b")
     np.testing.assert_array_equal(y, [[1.0, 1.5], [2.0, 2.5]])

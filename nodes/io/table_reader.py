@@ -158,12 +158,21 @@ class CsvReader(_Reader):
             first = f.readline()
             body = f.read()
         if body and not body.endswith("\n"):  # the recorder ends every row: a killed one's last is cut off
+            last = body[body.rfind("\n") + 1 :]
             body = body[: body.rfind("\n") + 1]
+            if path.with_name(path.name + ".chunks.csv").exists():  # a killed recording's (recover cuts it then)
+                fix = f"`wavegraph recover {path}` cuts it off for good"
+            else:  # recover leaves a CSV without its chunk log as it is: the fix it gave did nothing
+                fix = (
+                    f"if the row is whole (a file saved without a final line break), end the file with one (echo >> "
+                    f"{path}); else delete it"
+                )
             _log.warning(
-                "file_source: the last row of %s is cut off (its recorder was killed mid-row): replayed without it; "
-                "`wavegraph recover %s` cuts it off for good",
+                "file_source: the last row of %s (%r) has no line break: cut off (a recorder killed mid-row, a copy cut "
+                "short) or a file saved without one; replayed without it; %s",
                 path,
-                path,
+                last[:60],
+                fix,
             )
         header = next(csv.reader([first]), [])
         if header[:4] == ["onset", "duration", "code", "label"]:
