@@ -74,3 +74,35 @@ def test_the_ssvep_dnn_decides_without_torch_s_padding_warning():
         h = x / (x.pow(2).mean(dim=(1, 2, 3), keepdim=True).sqrt() + 1e-20)
         h = torch.relu(model.down(model.spatial(model.combine(h))))
         assert torch.equal(model.fc(same(h).flatten(1)), y)
+
+
+def test_a_checkpoint_set_on_a_random_init_model_node_says_to_drop_random_init(tmp_path):
+    """configs/eeg_tokens.yaml: "point them at trained weights with `--set enc.checkpoint=PATH`". Typed as written,
+    that graph's `random_init: true` stays, and the error said 'give exactly one of `checkpoint: <path>` or
+    `random_init: true` (tests only); fix: `wavegraph nodes conformer_encoder` lists its parameters': not which one
+    to drop."""
+    from wavegraph.models import checkpoint
+    from wavegraph.models.mamba import MambaConfig, MambaStack
+    from wavegraph.pipeline.graph import build_graph
+
+    checkpoint.save(MambaStack(MambaConfig(d_model=8, n_layers=1)), tmp_path / "ssm.safetensors")
+    (tmp_path / "g.yaml").write_text(
+        textwrap.dedent("""\
+        nodes:
+          - {id: src, type: eeg_sim, params: {channels: 8, duration: 1.0}}
+          - {id: ssm, type: mamba, params: {random_init: true, seed: 0}}
+          - {id: sink, type: null_sink}
+        edges:
+          - {source: src.out, target: ssm.in}
+          - {source: ssm.out, target: sink.in}
+        """)
+    )
+    ckpt = f"ssm.checkpoint={tmp_path / 'ssm.safetensors'}"
+    with pytest.raises(GraphError) as e:
+        build_graph(load_config(tmp_path / "g.yaml", [ckpt]))
+    said = str(e.value)
+    assert "g.yaml:3:" in said and "exactly one of" in said
+    assert "fix: to load the checkpoint, drop random_init (or random_init: false)" in said
+    with pytest.raises(GraphError) as e:
+        build_graph(load_config(tmp_path / "g.yaml", ["ssm.random_init=false"]))
+    assert "fix: give checkpoint: <path>" in str(e.value)

@@ -106,8 +106,16 @@ class ModelParams(NodeParams):
 
     @model_validator(mode="after")
     def _one_source(self):
-        if (self.checkpoint is None) == (not self.random_init):
-            raise ValueError("give exactly one of `checkpoint: <path>` or `random_init: true` (tests only)")
+        if self.checkpoint is not None and self.random_init:  # a graph of random_init with --set NODE.checkpoint=PATH
+            raise ValueError(
+                "has both checkpoint and random_init: true: give exactly one of them; to load the checkpoint, drop "
+                "random_init (or random_init: false) and the inline dims; for random weights, drop checkpoint"
+            )
+        if self.checkpoint is None and not self.random_init:
+            raise ValueError(
+                "has no weights: give exactly one of `checkpoint: <path>` or `random_init: true` (tests only); "
+                "give checkpoint: <path> (a file of models.checkpoint.save, its .json beside it), or random_init: true"
+            )
         if self.checkpoint is not None:
             clash = sorted(set(self.model_fields_set) & set(self.inline_fields))
             if clash:
