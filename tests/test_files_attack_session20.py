@@ -186,3 +186,22 @@ def test_a_csv_without_a_final_line_break_gives_a_fix_that_works(tmp_path, caplo
     assert f"wavegraph recover {path}" in caplog.text
     recover(path)  # the fix it gives
     assert path.read_text().endswith("0.01,2.0\n")
+
+
+def test_plot_of_an_empty_npz_recording_says_it_holds_no_samples(tmp_path, capsys):
+    """Before: `wavegraph plot` of the recorder's .npz of a stream stopped at once said 'ValueError: cannot reshape
+    array of size 0 into shape (0)' (an empty EDF or WAV: 'holds no samples'); a signal .npz is now read as file_source
+    replays it (mapped, not loaded whole), so its checks and words are file_source's."""
+    from wavegraph.nodes.io.plot import main
+
+    spec = StreamSpec("signal", 100.0, (2,), "float64", ("C3", "C4"), ("eeg", "eeg"), "V")
+    rec = Recorder(path=str(tmp_path / "empty.npz"))
+    rec.configure({"in": spec})
+    rec.process({"in": Chunk(np.zeros((2, 0)), 0.0)})
+    rec.finish()
+    rec.close()
+    assert main([str(tmp_path / "empty.npz"), "-o", str(tmp_path / "p.png")]) == 2
+    err = capsys.readouterr().err
+    assert "holds no samples" in err and "reshape" not in err
+    full = _record(tmp_path / "full.npz", spec, np.random.default_rng(0).normal(size=(2, 300)))
+    assert main([str(full), "-o", str(tmp_path / "p.png")]) == 0 and (tmp_path / "p.png").stat().st_size > 0

@@ -27,6 +27,8 @@ def load(path: Path) -> dict:
     if name.endswith(".npz"):
         with np.load(path) as z:
             spec = json.loads(str(z["spec"]))
+            if spec.get("kind") == "signal" and len(spec.get("shape") or ()) == 1:  # as file_source replays it: an
+                return _signal(path)  # empty one 'holds no samples' (was numpy's 'cannot reshape array of size 0')
             data = np.asarray(z["data"])  # (np.load cannot map inside a zip; NPZ recordings are read whole)
         kind = spec["kind"]
         out = {
@@ -87,7 +89,7 @@ def _signal(path: Path) -> dict:
     try:
         n = min(r.n_times, int(MAX_SECONDS * r.sfreq))
         if n == 0:
-            raise ValueError(f"{path.name} holds no samples")
+            raise ValueError(f"{path.name} holds no samples (a recording that ended without data): nothing to plot")
         data = np.asarray(r.get(list(range(len(r.ch_names))), 0, n))
         labels = dict(r.labels)
         markers = [(float(e[1]), labels.get(int(e[3]), str(int(e[3])))) for e in r.events]
