@@ -205,3 +205,19 @@ def test_plot_of_an_empty_npz_recording_says_it_holds_no_samples(tmp_path, capsy
     assert "holds no samples" in err and "reshape" not in err
     full = _record(tmp_path / "full.npz", spec, np.random.default_rng(0).normal(size=(2, 300)))
     assert main([str(full), "-o", str(tmp_path / "p.png")]) == 0 and (tmp_path / "p.png").stat().st_size > 0
+
+
+def test_plot_of_a_killed_csv_recording_draws_its_whole_rows(tmp_path, capsys, caplog):
+    """Before: `wavegraph plot` of a CSV whose recorder was killed mid-row ('0.02,3' cut from '0.02,3.0,4.0') failed
+    with numpy's 'setting an array element with a sequence ... inhomogeneous shape' (file_source replays its whole
+    rows); a Windows-1252 copy with 'UnicodeDecodeError: 'utf-8' codec can't decode byte 0xe4'."""
+    from wavegraph.nodes.io.plot import main
+
+    path = tmp_path / "killed.csv"
+    path.write_text("t,a,b\n0.0,1.0,2.0\n0.01,2.0,3.0\n0.02,3")
+    with caplog.at_level(logging.WARNING, "wavegraph.plot"):
+        assert main([str(path), "-o", str(tmp_path / "p.png")]) == 0
+    assert (tmp_path / "p.png").stat().st_size > 0 and "'0.02,3'" in caplog.text
+    path.write_bytes("t,Cz ä\n0.0,1.0\n0.01,2.0\n".encode("cp1252"))
+    assert main([str(path), "-o", str(tmp_path / "p.png")]) == 2
+    assert "not UTF-8" in capsys.readouterr().err

@@ -48,12 +48,7 @@ def load(path: Path) -> dict:
             out["names"] = out["names"] or [f"ch{i}" for i in range(out["data"].shape[0])]
         return out
     if name.endswith(".csv"):
-        import csv
-
-        with path.open(newline="", encoding="utf-8") as f:  # quoted fields: names and labels may hold commas
-            reader = csv.reader(f)
-            header = next(reader, [])
-            rows = [r for r in reader if r]
+        header, rows = _csv_rows(path)
         if not rows:
             raise ValueError(f"{path.name} holds no rows (a recording that ended without data)")
         if header[:3] == ["onset", "duration", "code"]:
@@ -66,7 +61,11 @@ def load(path: Path) -> dict:
                 "markers": [(float(r[0]), r[3] if len(r) > 3 else r[2]) for r in rows],
             }
         cell = complex if any("j" in v for v in rows[0][1:]) else float  # an stft recorded to CSV: "(1+2j)"
-        table = np.array([[cell(v) for v in r] for r in rows])
+        try:
+            table = np.array([[cell(v) for v in r] for r in rows])
+        except ValueError as e:  # ('could not convert string to float: ''': which row?)
+            at = next(i for i, r in enumerate(rows) if not _parses(r, cell))
+            raise ValueError(f"{path.name}: row {at + 2} ({','.join(rows[at])[:60]!r}) is not numbers ({e})") from None
         t = np.real(table[:, 0])
         rate = 1.0 / float(np.median(np.diff(t))) if len(t) > 1 else 0.0
         return {
@@ -79,6 +78,47 @@ def load(path: Path) -> dict:
             "t0": float(t[0]),
         }
     return _signal(path)
+
+
+def _csv_rows(path: Path) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of a recorder's CSV, as file_source reads one: UTF-8 (a BOM too), a killed recording's torn last
+    row (no line break) left out and said, every row as wide as the header (numpy's 'inhomogeneous shape' before)."""
+    import csv
+    import io
+    import logging
+
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:  # (a copy saved as Windows-1252)
+        line = raw[: e.start].count(b"\n") + 1
+        raise ValueError(
+            f"{path.name} is not UTF-8 text (byte 0x{raw[e.start]:02x} on line {line}): "
+            "the recorder writes UTF-8; fix: save it as UTF-8 (Excel: 'CSV UTF-8'; or iconv -f cp1252 -t utf-8)"
+        ) from None
+    if text and not text.endswith("\n") and "\n" in text:  # quoted fields: names and labels may hold commas
+        last = text[text.rfind("\n") + 1 :]
+        text = text[: text.rfind("\n") + 1]
+        logging.getLogger("wavegraph.plot").warning(
+            "plot: the last row of %s (%r) has no line break (a recorder killed mid-row?): drawn without it", path, last
+        )
+    header, *rows = list(csv.reader(io.StringIO(text, newline=""))) or [[]]
+    rows = [r for r in rows if r]
+    wrong = next((i for i, r in enumerate(rows) if len(r) != len(header)), None)
+    if wrong is not None and not header[:3] == ["onset", "duration", "code"]:
+        raise ValueError(
+            f"{path.name}: row {wrong + 2} has {len(rows[wrong])} values, its header {len(header)} columns "
+            f"({','.join(header)[:60]!r}): not a recorder's CSV, or damaged"
+        )
+    return header, rows
+
+
+def _parses(row: list[str], cell) -> bool:
+    try:
+        [cell(v) for v in row]
+        return True
+    except ValueError:
+        return False
 
 
 def _signal(path: Path) -> dict:
