@@ -252,6 +252,14 @@ def cmd_plugin(args) -> int:
     except DatasetError as e:  # a data set not fetched (no network, an unwritable cache): was a traceback
         print(f"wavegraph {args.command}{' ' + args.what if hasattr(args, 'what') else ''}: {e}", file=sys.stderr)
         return 1
+    except ModuleNotFoundError as e:  # `train ssvep` without the torch extra: was a traceback
+        from .missing_package import missing_package
+
+        if not (said := missing_package(e)):
+            raise
+        where = f"wavegraph {args.command}{' ' + args.what if hasattr(args, 'what') else ''}"
+        print(f"{where}: {said[0]}; fix: {said[1]}", file=sys.stderr)
+        return 1
 
 
 PASSTHROUGH = ("keys", "batch", "plot", "recover")  # commands whose own parser reads every argument

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from .config import EdgeConfig, GraphConfig, GraphError, NodeConfig
+from .missing_package import missing_package
 from .node import Node, Sink
 from .node_class import class_problem, latency_problem, params_class_problem, specs_problem, type_path_fix
 from .param_problems import MAX_RATE, _number_problems, _param_problems, _set, _set_text_as_typed
@@ -343,6 +344,8 @@ def configure_node(
     except (OSError, ValueError) as e:
         raise GraphError([(file, nc.line, f"node '{nc.id}' ({nc.type}): {e}", "check its params")]) from None
     except Exception as e:  # noqa: BLE001 — a node bug must still name the node, not print a traceback
+        if isinstance(e, ModuleNotFoundError) and (said := missing_package(e)):  # torch, an extra: was '... a bug'
+            raise GraphError([(file, nc.line, f"node '{nc.id}' ({nc.type}): {said[0]}", said[1])]) from None
         raise GraphError(
             [
                 (

@@ -106,3 +106,71 @@ def test_a_checkpoint_set_on_a_random_init_model_node_says_to_drop_random_init(t
     with pytest.raises(GraphError) as e:
         build_graph(load_config(tmp_path / "g.yaml", ["ssm.random_init=false"]))
     assert "fix: give checkpoint: <path>" in str(e.value)
+
+
+def test_a_node_whose_package_is_missing_says_what_to_install(tmp_path):
+    """pyproject.toml makes torch an extra (`wavegraph[torch]`) and docs/multihost.md installs `wavegraph[ray]` on
+    every machine: there the model nodes (enhancer, eeg_tokenizer, mamba, ...) failed with 'configure() failed:
+    ModuleNotFoundError: No module named 'torch'; fix: check its params and inputs; if they are right, this is a bug
+    in the node'. A node whose configure() imports a package that is not installed now names the package and the
+    pip line: wavegraph's extra where it has one."""
+    (tmp_path / "needs_pkgs.py").write_text(
+        textwrap.dedent("""\
+        from wavegraph.pipeline.node import Source
+
+
+        class NeedsTorch(Source):
+            def configure(self, in_specs):
+                raise ModuleNotFoundError("No module named 'torch'", name="torch")
+
+            def read(self):
+                return None
+
+
+        class NeedsOther(Source):
+            def configure(self, in_specs):
+                import wavegraph_walk20_no_such_pkg.sub  # noqa: F401
+
+            def read(self):
+                return None
+        """)
+    )
+    (tmp_path / "g.yaml").write_text(
+        textwrap.dedent("""\
+        nodes:
+          - {id: model, type: "needs_pkgs:NeedsTorch"}
+          - {id: other, type: "needs_pkgs:NeedsOther"}
+        """)
+    )
+    from wavegraph.pipeline.graph import build_graph
+
+    with pytest.raises(GraphError) as e:
+        build_graph(load_config(tmp_path / "g.yaml"))
+    said = str(e.value)
+    assert "g.yaml:2: node 'model' (needs_pkgs:NeedsTorch): needs the Python package 'torch'" in said
+    assert "fix: pip install 'wavegraph[torch]'" in said
+    assert (
+        "g.yaml:3: node 'other' (needs_pkgs:NeedsOther): needs the Python package 'wavegraph_walk20_no_such_pkg'"
+        in said
+    )
+    assert "fix: pip install wavegraph_walk20_no_such_pkg" in said
+    assert "bug in the node" not in said
+
+
+def test_a_train_or_bench_command_without_torch_says_what_to_install(monkeypatch, capsys):
+    """docs/bci.md's `wavegraph train ssvep ...` (and `wavegraph bench models`) on an install without the torch
+    extra ended in a traceback, 'ModuleNotFoundError: No module named 'torch''. Now one line with the pip fix."""
+    from wavegraph.pipeline import cli
+
+    def needs_torch(argv):
+        raise ModuleNotFoundError("No module named 'torch'", name="torch")
+
+    class EntryPoint:
+        def load(self):
+            return needs_torch
+
+    monkeypatch.setattr(cli, "_commands", lambda: {"train.ssvep": EntryPoint()})
+    assert cli.main(["train", "ssvep", "calib01_raw.fif"]) == 1
+    err = capsys.readouterr().err
+    assert "wavegraph train ssvep: needs the Python package 'torch'" in err
+    assert "fix: pip install 'wavegraph[torch]'" in err
