@@ -221,3 +221,26 @@ def test_plot_of_a_killed_csv_recording_draws_its_whole_rows(tmp_path, capsys, c
     path.write_bytes("t,Cz ä\n0.0,1.0\n0.01,2.0\n".encode("cp1252"))
     assert main([str(path), "-o", str(tmp_path / "p.png")]) == 2
     assert "not UTF-8" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["killed_raw.fif", "killed.edf"])
+def test_a_killed_recording_sends_file_source_and_plot_to_recover(tmp_path, capsys, name):
+    """Before: the target of a recorder whose process was killed (only <path>.spill beside it) was 'no such file: ...;
+    fix: did you mean killed.edf.spill?' (no reader takes a spill) from file_source, 'no such recording' from plot."""
+    from wavegraph.nodes.io.plot import main
+    from wavegraph.nodes.io.recover import recover
+
+    spec = StreamSpec("signal", 100.0, (2,), "float64", ("C3", "C4"), ("eeg", "eeg"), "V")
+    path = tmp_path / name
+    rec = Recorder(path=str(path))
+    rec.configure({"in": spec})
+    rec.process({"in": Chunk(np.ones((2, 50)), 0.0)})
+    rec._file.flush()  # noqa: SLF001 — as a killed process leaves it: the spill, no target
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(path)).configure({})
+    assert "was not written" in str(e.value) and f"wavegraph recover {path}" in e.value.hint
+    assert main([str(path), "-o", str(tmp_path / "p.png")]) == 2
+    assert f"wavegraph recover {path}" in capsys.readouterr().err
+    rec._file.close()  # noqa: SLF001 — (the lock goes with the process)
+    recover(path)  # the fix given
+    assert _replay(path)[0].shape == (2, 50)

@@ -102,3 +102,17 @@ def hdf5_hint(path: Path) -> str:
         kind = "named HDF5, but h5py cannot open it"
         load = f"({e}): it is damaged or another format; load it with the tool that wrote it, then " + _ARRAY_SOURCE
     return f"it is {kind}, which file_source does not read; {load}; {_TO_FIF}. ({FORMATS_READ}.)"
+
+
+def unfinished(path: Path) -> tuple[str, str] | None:
+    """(what, fix) for a recording that does not exist yet beside its recorder's spill (the process was killed before
+    close() wrote it, or it still records): 'no such file ... did you mean x.edf.spill?' sent the user to a spill,
+    which no reader takes."""
+    spill = path.with_name(path.name + ".spill")
+    if path.exists() or not spill.is_file():
+        return None
+    return (
+        f"{path} was not written: its recorder did not close (its process was killed, or it still records); its "
+        f"samples are in {spill.name}",
+        f"`wavegraph recover {path}` writes it from the spill (once no recorder writes it); then replay that",
+    )

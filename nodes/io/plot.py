@@ -241,7 +241,12 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     path = Path(args.recording)
     if not path.exists():
-        print(f"error: no such recording: {path}", file=sys.stderr)
+        from .not_read import unfinished
+
+        killed = unfinished(path)  # a killed recorder's target: its spill beside (was 'no such recording')
+        print(
+            f"error: {killed[0]}; fix: {killed[1]}" if killed else f"error: no such recording: {path}", file=sys.stderr
+        )
         return 2
     out = Path(args.out) if args.out else path.with_name(path.name + ".png")
     out = out / (path.name + ".png") if out.is_dir() else out  # -o pictures/: into that folder

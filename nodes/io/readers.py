@@ -14,7 +14,7 @@ from .case_names import CaseView, needs_view
 from .file_checks import check_brainvision, check_edf, check_not_empty, check_split_part, misnamed, renamed_parts
 from .gdf_header import check_gdf
 from .marker_view import marker_view
-from .not_read import not_read_hint
+from .not_read import not_read_hint, unfinished
 from .readers_base import Dtype, _no_events, _readable, _Reader, spec_channel_type
 from .readers_mne import _EpochsReader, _no_stim_in_epochs, _RawReader, readable_length
 
@@ -95,6 +95,8 @@ def open_reader(
     path: Path, dtype: Dtype, stream: str | None = None, stim_channel: str | None = None, proj: bool | None = None
 ) -> _Reader:
     """Pick the back end from the file name; raise SpecError naming the path and the formats."""
+    if (killed := unfinished(path)) is not None:  # (was 'no such file ... did you mean x.edf.spill?')
+        raise SpecError(f"file_source: {killed[0]}", killed[1])
     if not path.exists():
         import difflib
         import itertools
