@@ -77,3 +77,46 @@ def test_an_lsl_inlet_buffer_liblsl_cannot_reserve_is_refused_naming_buffer_s(mo
     with pytest.raises(SpecError, match=r"irregular.*at most 671088 s"):
         LslInlet(name=marks, buffer_s=1_000_000, resolve_timeout=2.0).configure({})
     del out, out2
+
+
+def test_a_marker_outlet_back_under_a_new_source_id_is_said_and_ends_the_stream(monkeypatch, caplog):
+    """`recover: true` on the stimulus program's marker stream, and the program restarted mid-session under a source_id
+    it made up anew. liblsl reconnects only to the old one. Before: the marker inlet waited in silence for ever (its
+    silence, normal for markers, was never taken as the outlet gone, so the check that says it for a signal was not
+    made): every later marker lost, unsaid. Now, once the old outlet no longer answers (lsl_info.FORGET_S, 5 s; 1 s
+    here), the new one is said, counted outlet_changed, and the stream ends, as a signal's does."""
+    import logging
+    import time
+
+    import pylsl
+    from wavegraph.nodes.io import lsl, lsl_info
+    from wavegraph.nodes.io.lsl import LslInlet
+
+    monkeypatch.setattr(lsl, "AMBIGUITY_WAIT_S", 0.05)
+    monkeypatch.setattr(lsl, "RECHECK_S", 0.25)
+    monkeypatch.setattr(lsl_info, "FORGET_S", 1.0)
+    name = f"stim-{uuid.uuid4().hex[:8]}"
+
+    def stimulus(run):
+        return pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0.0, pylsl.cf_string, f"{name}-{run}"))
+
+    first = stimulus("run1")
+    node = LslInlet(name=name, recover=True, clock_sync=False, resolve_timeout=2.0, wait=0.05)
+    node.configure({})
+    node.read()  # (the inlet connects at its first read)
+    assert first.wait_for_consumers(5.0)
+    first.push_sample(["7"])
+    t_end = time.monotonic() + 3.0
+    while not (out := node.read()) and time.monotonic() < t_end:
+        pass
+    assert out and out["out"].data[:, 2].tolist() == [7.0]
+    del first
+    again = stimulus("run2")  # noqa: F841
+    ended, t_end = False, time.monotonic() + 4.0
+    with caplog.at_level(logging.ERROR, "wavegraph.lsl"):
+        while not ended and time.monotonic() < t_end:
+            ended = node.read() is None
+    node.close()
+    assert ended and node.counters.get("outlet_changed") == 1
+    assert f"(source_id {name}-run1) is gone and an outlet of its name and type" in caplog.text
+    assert f"under another source_id, {name}-run2" in caplog.text

@@ -52,8 +52,9 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   then liblsl waits for an outlet of the same source id to come back and reconnects to it (an amplifier
   that drops out for a moment); the samples after it are flagged as a gap (their time stamps jump), and
   `idle_timeout` still ends a stream that does not come back. An outlet back with another layout, or (while
-  a signal is silent) one of its name and type started later on its host under a new source_id (liblsl
-  never reconnects to either), is said and ends the stream (`outlet_changed`). `ends_with_others: true` ends it when
+  a signal is silent; once a marker stream's outlet is gone, 5 s after it went) one of its name and type started
+  later on its host under a new source_id (liblsl never reconnects to either), is said and ends the stream
+  (`outlet_changed`). `ends_with_others: true` ends it when
   every other source of its process has ended (the marker inlet of configs/bci_ssvep.yaml).
   The inlet opens on the first read(), so an outlet that waits for consumers starts sending only once
   the graph runs. A read waits up to `wait` seconds for data; the runner reads the sources of one
@@ -351,8 +352,10 @@ class LslInlet(Source[LslInletParams]):
                     _log.warning("lsl_inlet: %s", stall_said(self._name(), silent, self._n == 0, p, sid))
                 if p.recover and now - self._idle_since >= self._recheck_s:
                     self._recheck_s += RECHECK_S
-                    # what the watch has seen (an outage must not hold it); a silent marker stream's outlet is no gone one
-                    if self._outlet_changed(0.0, silent=not self._is_markers):
+                    # what the watch has seen (an outage must not hold it); a silent marker stream's outlet is no gone
+                    # one: it is when the watch no longer sees it (a stimulus app restarted under a new source_id)
+                    watch = self._watch
+                    if self._outlet_changed(0.0, silent=not self._is_markers or (watch is not None and watch.gone())):
                         return self._end()
                 return {}
             if self._stalled:

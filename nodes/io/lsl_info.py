@@ -13,6 +13,7 @@ from wavegraph.pipeline.building import BuildStopped, stop_asked
 from wavegraph.pipeline.spec import SpecError
 
 MARKER_TYPE = "Markers"  # the LSL stream type of marker streams (lsl_outlet's default for events)
+FORGET_S = 5.0  # s: RestartWatch's resolver of the source_id forgets an outlet that stopped answering this long (gone)
 
 
 def import_pylsl():
@@ -81,11 +82,12 @@ class RestartWatch:
         self.pylsl, self.info = pylsl, info
         sid = info.source_id()
         usable = bool(sid) and "'" not in sid
-        self._resolver = pylsl.ContinuousResolver(pred=f"source_id='{sid}'") if usable else None
+        self._resolver = pylsl.ContinuousResolver(pred=f"source_id='{sid}'", forget_after=FORGET_S) if usable else None
         same_name = " and ".join(f"{k}='{v}'" for k, v in (("name", info.name()), ("type", info.type())) if v)
         usable = usable and not pinned and "'" not in info.name() + info.type()
         self._named = pylsl.ContinuousResolver(pred=same_name) if usable else None
         self._same: set[float] = set()  # created_at of restarted outlets found unchanged (not re-read)
+        self._seen = False  # the resolver has seen the outlet the inlet opened (gone())
 
     def changed(self, timeout: float) -> str | None:
         """What changed, or None: nothing, or no restarted outlet seen within `timeout` s (it returns as soon as
@@ -114,17 +116,28 @@ class RestartWatch:
             self._same.add(new.created_at())
         return None
 
+    def gone(self) -> bool:
+        """Whether the outlet the inlet opened no longer answers (FORGET_S after it went): what tells a marker stream's
+        outlet gone, whose silence says nothing (markers are sparse)."""
+        if self._resolver is None:
+            return False
+        there = any(i.created_at() == self.info.created_at() for i in self._resolver.results())
+        self._seen = self._seen or there  # (not seen yet, just after configure, is not gone)
+        return self._seen and not there
+
     def new_source_id(self) -> str | None:
         """What to say of an outlet of the stream's name and type on its host, started after it, under another
         source_id (the amplifier app restarted and made up a new one): liblsl's recover waits for the old one. Asked
-        only while the stream is silent (a second app of the name beside a sending amplifier is no restart)."""
+        only while the stream is silent (a second app of the name beside a sending amplifier is no restart), or a
+        marker stream's outlet is gone."""
         info, sid = self.info, self.info.source_id()
         for new in self._named.results() if self._named is not None else []:
             if new.source_id() != sid and new.hostname() == info.hostname() and new.created_at() > info.created_at():
                 was, now = _layout(info), _layout(new)
                 layout = f", with {now} (it had {was})" if now != was else ""
                 return (
-                    f"stream '{info.name()}' (source_id {sid}) is silent and an outlet of its name and type came up on "
+                    f"stream '{info.name()}' (source_id {sid}) {'is gone' if self.gone() else 'is silent'} and an "
+                    "outlet of its name and type came up on "
                     f"host {new.hostname()} under another source_id, {new.source_id() or '-'}{layout} (its app restarted "
                     f"and made up a new id?): `recover` reconnects only to {sid}; give the sending app a fixed "
                     "source_id (the amplifier's serial number)"
