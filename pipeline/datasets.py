@@ -335,8 +335,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("list", help="list the known data sets")
     args = ap.parse_args(argv)
     if args.cmd == "list":
+        width = max(len(ds.name) for ds in DATASETS.values())  # (20 put the longer names out of line)
+        req = max(len(ds.requirement) for ds in DATASETS.values())
         for ds in DATASETS.values():
-            print(f"{ds.name:20s} {ds.requirement:30s} {ds.description}")
+            print(f"{ds.name:{width}s}  {ds.requirement:{req}s}  {ds.description}")
         return 0
     names = sorted(DATASETS) if args.names == ["all"] else args.names
     try:

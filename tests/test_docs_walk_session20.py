@@ -174,3 +174,17 @@ def test_a_train_or_bench_command_without_torch_says_what_to_install(monkeypatch
     err = capsys.readouterr().err
     assert "wavegraph train ssvep: needs the Python package 'torch'" in err
     assert "fix: pip install 'wavegraph[torch]'" in err
+
+
+def test_the_data_set_list_keeps_its_columns(capsys):
+    """docs/yaml.md: `python -m wavegraph.pipeline.datasets list` names the packaged recordings for `dataset:NAME`.
+    Names longer than 20 characters (pyedflib-generator-edf, bsn-eeg-closed-open-eyes) pushed their package and
+    description out of line with the others'."""
+    from wavegraph.pipeline.datasets import DATASETS, main
+
+    assert main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(DATASETS)
+    starts = {line.index(ds.requirement) for line, ds in zip(lines, DATASETS.values(), strict=True)}
+    assert len(starts) == 1, lines
+    assert all(line.split()[0] == ds.name for line, ds in zip(lines, DATASETS.values(), strict=True))
