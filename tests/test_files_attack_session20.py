@@ -244,3 +244,24 @@ def test_a_killed_recording_sends_file_source_and_plot_to_recover(tmp_path, caps
     rec._file.close()  # noqa: SLF001 — (the lock goes with the process)
     recover(path)  # the fix given
     assert _replay(path)[0].shape == (2, 50)
+
+
+def test_a_binary_file_named_csv_says_what_it_holds(tmp_path):
+    """A FIF or a NumPy archive (or an Excel workbook, a ZIP too) named .csv: the not-UTF-8 check said to save it as
+    UTF-8 (a FIF's first bytes said FIF before it); an archive was 'UnicodeDecodeError ...; fix: supported formats'."""
+    import mne
+
+    fif = tmp_path / "rec.csv"
+    mne.io.RawArray(np.zeros((1, 10)), mne.create_info(["Cz"], 100.0, "eeg"), verbose="error").save(
+        tmp_path / "x_raw.fif", verbose="error"
+    )
+    fif.write_bytes((tmp_path / "x_raw.fif").read_bytes())
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(fif)).configure({})
+    assert "say FIF" in str(e.value) and "_raw.fif" in e.value.hint and "UTF-8" not in e.value.hint
+    npz = _npz(tmp_path)
+    fake = tmp_path / "table.csv"
+    fake.write_bytes(npz.read_bytes())
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(fake)).configure({})
+    assert "ZIP archive" in str(e.value) and ".npz" in e.value.hint and "UTF-8 (" not in str(e.value)

@@ -144,6 +144,7 @@ class CsvReader(_Reader):
 
     def __init__(self, path: Path):
         raw = path.read_bytes()
+        _not_text(path, raw[:4096])  # a FIF, an NPZ or an Excel workbook named .csv: not "save it as UTF-8"
         try:
             text = raw.decode("utf-8-sig")  # (-sig: a copy saved by Excel starts with a BOM)
         except UnicodeDecodeError as e:  # (a copy saved as Windows-1252: 'supported formats: ...' was the fix given)
@@ -244,6 +245,27 @@ class CsvReader(_Reader):
 
     def get(self, picks, start, stop):
         return self.data[picks, start:stop]
+
+
+def _not_text(path: Path, head: bytes) -> None:
+    """Refuse a .csv that holds binary data, naming what its first bytes say it is."""
+    from .file_checks import misnamed
+    from .readers import SUPPORTED
+
+    found = misnamed(path, ValueError("it is not a CSV"), SUPPORTED)  # a FIF, EDF, BDF, ... by its first bytes
+    if found is not None:
+        raise found
+    if b"\x00" not in head:
+        return
+    zipped = head.startswith(b"PK\x03\x04")
+    raise SpecError(
+        f"file_source: {path} is not text but "
+        + ("a ZIP archive (a NumPy .npz, or an Excel .xlsx workbook?)" if zipped else "binary data")
+        + ", not a CSV",
+        ("give a NumPy archive its .npz suffix; save a workbook as CSV (Excel: Save As, CSV UTF-8)" if zipped else "")
+        + ("; or " if zipped else "")
+        + f"give the recording in a format file_source reads: {SUPPORTED}",
+    )
 
 
 def _longest_run(steps: np.ndarray, step: float) -> tuple[int, int]:
