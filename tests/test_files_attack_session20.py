@@ -265,3 +265,14 @@ def test_a_binary_file_named_csv_says_what_it_holds(tmp_path):
     with pytest.raises(SpecError) as e:
         FileSource(path=str(fake)).configure({})
     assert "ZIP archive" in str(e.value) and ".npz" in e.value.hint and "UTF-8 (" not in str(e.value)
+
+
+def test_plot_of_a_binary_file_named_csv_says_what_it_holds(tmp_path, capsys):
+    """Before: `wavegraph plot` of a NumPy archive named .csv said 'is not UTF-8 text ...; fix: save it as UTF-8'."""
+    from wavegraph.nodes.io.plot import main
+
+    fake = tmp_path / "table.csv"
+    fake.write_bytes(_npz(tmp_path).read_bytes())
+    assert main([str(fake), "-o", str(tmp_path / "p.png")]) == 2
+    err = capsys.readouterr().err
+    assert "ZIP archive" in err and "UTF-8 text" not in err

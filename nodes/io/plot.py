@@ -87,7 +87,10 @@ def _csv_rows(path: Path) -> tuple[list[str], list[list[str]]]:
     import io
     import logging
 
+    from .table_reader import refuse_binary
+
     raw = path.read_bytes()
+    refuse_binary(path, raw[:4096])  # a FIF, an NPZ or a workbook named .csv: what it is, not 'save it as UTF-8'
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:  # (a copy saved as Windows-1252)

@@ -144,7 +144,7 @@ class CsvReader(_Reader):
 
     def __init__(self, path: Path):
         raw = path.read_bytes()
-        _not_text(path, raw[:4096])  # a FIF, an NPZ or an Excel workbook named .csv: not "save it as UTF-8"
+        refuse_binary(path, raw[:4096])  # a FIF, an NPZ or an Excel workbook named .csv: not "save it as UTF-8"
         try:
             text = raw.decode("utf-8-sig")  # (-sig: a copy saved by Excel starts with a BOM)
         except UnicodeDecodeError as e:  # (a copy saved as Windows-1252: 'supported formats: ...' was the fix given)
@@ -247,7 +247,7 @@ class CsvReader(_Reader):
         return self.data[picks, start:stop]
 
 
-def _not_text(path: Path, head: bytes) -> None:
+def refuse_binary(path: Path, head: bytes) -> None:
     """Refuse a .csv that holds binary data, naming what its first bytes say it is."""
     from .file_checks import misnamed
     from .readers import SUPPORTED
