@@ -241,7 +241,8 @@ def test_a_killed_recording_sends_file_source_and_plot_to_recover(tmp_path, caps
     assert "was not written" in str(e.value) and f"wavegraph recover {path}" in e.value.hint
     assert main([str(path), "-o", str(tmp_path / "p.png")]) == 2
     assert f"wavegraph recover {path}" in capsys.readouterr().err
-    rec._file.close()  # noqa: SLF001 — (the lock goes with the process)
+    rec._file.close()  # noqa: SLF001 — (the lock and the files go with the process)
+    rec._chunks.close()  # noqa: SLF001
     recover(path)  # the fix given
     assert _replay(path)[0].shape == (2, 50)
 
