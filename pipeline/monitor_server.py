@@ -123,13 +123,34 @@ def start_server(
             loop.add_callback(close)
             thread.join(timeout=2)
 
-    shown = host
-    if host in ("0.0.0.0", "::"):  # any address: show one a remote browser can use
-        import socket
-
-        try:
-            shown = socket.gethostbyname(socket.gethostname())
-        except OSError:
-            shown = "127.0.0.1"
+    shown = address_for_others() if host in ("0.0.0.0", "::") else host  # any address: one a remote browser can use
     url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
     return url, stop
+
+
+def address_for_others() -> str:
+    """This machine's address for a browser on another one: what its name resolves to, unless that is loopback
+    (Debian and Ubuntu map the host name to 127.0.1.1 in /etc/hosts), then the address of the interface its route
+    to others leaves by; loopback when it has none."""
+    import socket
+
+    try:
+        named = socket.gethostbyname(socket.gethostname())
+    except OSError:
+        named = "127.0.0.1"
+    if not named.startswith("127."):
+        return named
+    return _route_address() or named
+
+
+def _route_address() -> str | None:
+    """The source address of this machine's route to a public address (a UDP connect sends nothing), or None."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("8.8.8.8", 53))
+            address = s.getsockname()[0]
+    except OSError:  # no route (an offline machine)
+        return None
+    return None if address.startswith("127.") or address == "0.0.0.0" else address

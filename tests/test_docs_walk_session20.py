@@ -188,3 +188,25 @@ def test_the_data_set_list_keeps_its_columns(capsys):
     starts = {line.index(ds.requirement) for line, ds in zip(lines, DATASETS.values(), strict=True)}
     assert len(starts) == 1, lines
     assert all(line.split()[0] == ds.name for line, ds in zip(lines, DATASETS.values(), strict=True))
+
+
+def test_the_monitor_url_off_loopback_is_one_a_remote_browser_can_use(monkeypatch):
+    """docs/monitor.md: binding anything but loopback (`--monitor-host 0.0.0.0`) prints the URL with its token,
+    `http://host:port/?token=...`, to open from another machine. The host shown was the address the machine's name
+    resolves to, which on Debian/Ubuntu (and here) is 127.0.1.1 or 127.0.0.1 (/etc/hosts): a URL no other machine
+    can open. A loopback answer now gives way to the address of the interface the machine reaches others by."""
+    pytest.importorskip("bokeh")
+    import socket
+
+    from wavegraph.pipeline import monitor_server
+    from wavegraph.pipeline.monitor import MonitorHub
+
+    monkeypatch.setattr(socket, "gethostbyname", lambda name: "127.0.1.1")
+    monkeypatch.setattr(monitor_server, "_route_address", lambda: "192.0.2.7")
+    url, stop = monitor_server.start_server(MonitorHub(), host="0.0.0.0", port=0)
+    try:
+        assert url.startswith("http://192.0.2.7:") and "?token=" in url
+    finally:
+        stop()
+    monkeypatch.setattr(monitor_server, "_route_address", lambda: None)  # no network: loopback still shown
+    assert monitor_server.address_for_others() == "127.0.1.1"
