@@ -185,6 +185,10 @@ def load_config(path) -> tuple[str, dict]:
         raise CheckpointError(f"{cpath} has version {meta.get('version')!r}; this code reads version {VERSION}")
     if "kind" not in meta or not isinstance(meta.get("config"), dict):
         raise CheckpointError(f"{cpath} needs a 'kind' and a 'config' object")
+    if not isinstance(meta["kind"], str):  # ["conformer"] was 'TypeError: unhashable type: list' from the KINDS lookup
+        raise CheckpointError(
+            f"{cpath}: 'kind' must be a string, one of {', '.join([*KINDS, 'ssvep_dnn'])}; got {meta['kind']!r}"
+        )
     return meta["kind"], meta["config"]
 
 
