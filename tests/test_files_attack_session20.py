@@ -277,3 +277,47 @@ def test_plot_of_a_binary_file_named_csv_says_what_it_holds(tmp_path, capsys):
     assert main([str(fake), "-o", str(tmp_path / "p.png")]) == 2
     err = capsys.readouterr().err
     assert "ZIP archive" in err and "UTF-8 text" not in err
+
+
+_READ_ALL = """
+import sys
+from wavegraph.nodes.io.file_source import FileSource
+from wavegraph.pipeline.spec import SpecError
+for path in sys.argv[1:]:
+    try:
+        FileSource(path=path).configure({})
+        print(path, 'READ')
+    except SpecError as e:
+        print(path, '|', str(e), '|', e.hint)
+"""
+
+
+def test_a_recording_this_user_may_not_read_says_permission_denied_and_the_fix(tmp_path):
+    """Before: an EDF without read permission was 'its first bytes are not those of EDF files ... its start is
+    damaged', a WAV 'LibsndfileError: ... System error; fix: the file is damaged, cut short or not audio', an NPZ
+    'damaged or not a recorder's .npz: record it again'. (As root, run with the capability to read anything dropped.)"""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    import soundfile as sf
+
+    spec = StreamSpec("signal", 100.0, (2,), "float64", ("C3", "C4"), ("eeg", "eeg"), "V")
+    x = np.random.default_rng(0).normal(0, 1e-5, (2, 200))
+    paths = [_record(tmp_path / "r.edf", spec, x), _record(tmp_path / "r.npz", spec, x)]
+    sf.write(str(tmp_path / "r.wav"), x.T, 100)
+    paths.append(tmp_path / "r.wav")
+    for p in paths:
+        p.chmod(0)
+    cmd = [sys.executable, "-c", _READ_ALL, *map(str, paths)]
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("root reads any file; setpriv (to drop that) is not here")
+        drop = "-dac_override,-dac_read_search"
+        cmd = ["setpriv", f"--inh-caps={drop}", f"--bounding-set={drop}", "--", *cmd]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()
+    assert len(out) == 3, out
+    for line, p in zip(out, paths):
+        assert f"cannot read {p}: permission denied" in line and f"chmod a+r {p}" in line, line
+        assert "damaged" not in line, line

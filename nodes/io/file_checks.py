@@ -502,3 +502,33 @@ def check_fdt_length(raw, path: Path | None) -> None:
             (held - raw.n_times) / raw.info["sfreq"],
             held,
         )
+
+
+def not_permitted(path: Path, e: PermissionError | None = None) -> SpecError | None:
+    """A recording (or one of its files: `e.filename`) this user may not read: said as that, with the fix. It was
+    'its first bytes are not those of EDF files ... damaged', 'the file is damaged, cut short or not audio' (WAV:
+    libsndfile's 'System error'), 'damaged or not a recorder's .npz: record it again'."""
+    import os
+    import stat
+
+    where = Path(e.filename) if e is not None and isinstance(e.filename, str) else path
+    if e is None:
+        if path.is_dir():
+            return None
+        try:
+            with open(path, "rb") as f:
+                f.read(1)
+            return None
+        except PermissionError:
+            pass
+    try:
+        st = where.stat()
+        mode = f" (mode {stat.filemode(st.st_mode)}, owner uid {st.st_uid}; you are uid {os.geteuid()})"
+    except OSError:
+        mode = ""
+    return SpecError(
+        f"file_source: cannot read {where}: permission denied{mode}"
+        + (f" (a file of the recording {path})" if where != path else ""),
+        f"give your user read access (chmod a+r {where}, or ask its owner), or copy it where you can read it and give "
+        "that path",
+    )

@@ -11,7 +11,15 @@ from pathlib import Path
 from wavegraph.pipeline.spec import SpecError
 
 from .case_names import CaseView, needs_view
-from .file_checks import check_brainvision, check_edf, check_not_empty, check_split_part, misnamed, renamed_parts
+from .file_checks import (
+    check_brainvision,
+    check_edf,
+    check_not_empty,
+    check_split_part,
+    misnamed,
+    not_permitted,
+    renamed_parts,
+)
 from .gdf_header import check_gdf
 from .marker_view import marker_view
 from .not_read import not_read_hint, unfinished
@@ -132,6 +140,8 @@ def open_reader(
             "save the stream to a file first and give that (e.g. ... > in.wav; --set src.path=in.wav)",
         )
     check_not_empty(path)
+    if (denied := not_permitted(path)) is not None:  # (each reader took it for a damaged file of another kind)
+        raise denied
     name = path.name.lower()
     if name.endswith(OTHER_AUDIO):
         raise SpecError(
@@ -212,6 +222,8 @@ def open_reader(
     except SpecError:
         raise
     except Exception as e:  # mne and soundfile raise many types; all mean "cannot read this file"
+        if isinstance(e, PermissionError):  # a file of the recording (BrainVision's .eeg, EEGLAB's .fdt) not readable
+            raise not_permitted(path, e) or e from e
         found = misnamed(path, e, SUPPORTED)  # a FIF saved as .edf, an EDF as .dat: say what it holds
         if found is not None:
             raise found from e
