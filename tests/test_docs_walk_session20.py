@@ -210,3 +210,22 @@ def test_the_monitor_url_off_loopback_is_one_a_remote_browser_can_use(monkeypatc
         stop()
     monkeypatch.setattr(monitor_server, "_route_address", lambda: None)  # no network: loopback still shown
     assert monitor_server.address_for_others() == "127.0.1.1"
+
+
+def test_plot_of_a_64_channel_recording_says_it_draws_the_first_32(tmp_path, monkeypatch):
+    """README: `wavegraph plot out/default_raw.fif` draws the recording's traces and spectrum. The recording has 64
+    channels; the picture held Fc5 .. F3, the first 32, and its title said only 'first 30 s of 61 s': the other 32
+    channels were left out unsaid. The title now says which channels it holds."""
+    import numpy as np
+    from matplotlib.figure import Figure
+    from wavegraph.nodes.io import plot as plot_mod
+    from wavegraph.pipeline.api import GraphBuilder
+
+    g = GraphBuilder()
+    src = g.add("array_source", data=np.random.default_rng(0).normal(size=(40, 500)), rate=100.0, ch_types="eeg")
+    g.add("recorder", src, path=tmp_path / "x_raw.fif")
+    g.run()
+    titles = []
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: titles.extend(ax.get_title() for ax in fig.axes))
+    plot_mod.plot(tmp_path / "x_raw.fif", tmp_path / "x.png")
+    assert any("first 32 of 40 channels" in t for t in titles), titles

@@ -1,7 +1,8 @@
 """`wavegraph plot RECORDING [-o out.png]`: a picture of any recording the recorder writes.
 
 Anything file_source replays: FIF/EDF/BDF, BrainVision, epochs, XDF, ... (traces, power spectrum,
-annotations as markers) and audio (waveform and spectrogram), their first 30 s; NPZ (the recorder's
+annotations as markers; the first 32 channels) and audio (waveform and spectrogram of the first channel), their
+first 30 s, the title saying what is left out; NPZ (the recorder's
 archive: signals as traces + spectrum, features and tokens as a heatmap, events as markers) and CSV
 (features/tokens as a heatmap, events as markers). Drawn with matplotlib on the Agg backend, so it
 works without a screen.
@@ -218,6 +219,9 @@ def plot(path: Path, out: Path) -> Path:
         ax.set_xlim(0, max((m[0] for m in rec["markers"]), default=1.0) + 1)
         ax.set_xlabel("s")
     cut = f", first {MAX_SECONDS:g} s of {rec['seconds']:.0f} s" if rec.get("seconds", 0) > MAX_SECONDS else ""
+    n = len(rec["data"]) if kind == "signal" else 0  # the traces and spectrum show the first MAX_TRACES (audio: one)
+    drawn = min(n, 1 if rec.get("audio") else MAX_TRACES)
+    cut += f", first {drawn} of {n} channels" if drawn < n else ""  # (64 drew 32, unsaid)
     ax.set_title(f"{path.name} ({kind}, {rec['rate']:g} Hz{cut})" if rec["rate"] else f"{path.name} ({kind})")
     with warnings.catch_warnings():  # a label in a script DejaVu lacks (CJK) is drawn as boxes, not one warning each
         warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
