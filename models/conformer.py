@@ -34,6 +34,7 @@ so `latency_frames((L, R)) = (R + 1) * subsampling - 1`, measured from the first
 from __future__ import annotations
 
 import math
+import numbers
 import random
 from dataclasses import dataclass, field
 
@@ -65,10 +66,15 @@ class ConformerConfig(DictConfig):
     rope_base: float = 10000.0
 
     def __post_init__(self):
-        self.att_context_sizes = [[int(a), int(b)] for a, b in self.att_context_sizes]
+        if not isinstance(self.att_context_sizes, (list, tuple)):
+            raise ValueError(f"att_context_sizes must be a list of [L, R] pairs, got {self.att_context_sizes!r}")
+        # each entry checked before use: [[3]] was 'not enough values to unpack', [[2.5, 1]] became [2, 1] unsaid
+        self.att_context_sizes = [list(check_att_context(c, "att_context_sizes entry")) for c in self.att_context_sizes]
         for name in ("d_in", "d_model", "n_layers", "n_heads", "ff_mult", "conv_kernel"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"ConformerConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.sub_channels < 0:  # was torch's 'Trying to create tensor with negative dimension -1'
+            raise ValueError(f"ConformerConfig.sub_channels must be >= 0 (0: d_model), got {self.sub_channels}")
         if not (0 < self.rope_base < math.inf and 0 <= self.dropout < 1):  # rope_base 0: every output NaN
             raise ValueError(f"need rope_base > 0 and finite, dropout in [0, 1), got {self.rope_base}, {self.dropout}")
         if self.subsampling not in (2, 4, 8):
@@ -79,16 +85,26 @@ class ConformerConfig(DictConfig):
             )
         if not self.att_context_sizes:
             raise ValueError("att_context_sizes must list at least one [L, R] pair")
-        for ctx in self.att_context_sizes:
-            check_att_context(ctx)
 
 
-def check_att_context(ctx) -> tuple[int, int]:
-    """Validate an [L, R] attention context: R >= 0 lookahead frames, L >= 0 left frames, L % (R+1) == 0."""
-    try:
-        left, right = (int(v) for v in ctx)
-    except (TypeError, ValueError):
-        raise ValueError(f"att_context must be a pair [L, R] of ints, got {ctx!r}") from None
+def _whole(v) -> bool:
+    """An int (numpy's too) or a whole float; not a bool."""
+    if isinstance(v, bool):
+        return False
+    return isinstance(v, numbers.Integral) or (isinstance(v, numbers.Real) and float(v).is_integer())
+
+
+def check_att_context(ctx, what: str = "att_context") -> tuple[int, int]:
+    """Validate an [L, R] attention context: R >= 0 lookahead frames, L >= 0 left frames, L % (R+1) == 0. The two
+    must be whole numbers (ints, whole floats or 0-d integer tensors): 2.5 is an error, not 2."""
+    if isinstance(ctx, torch.Tensor):
+        ctx = ctx.tolist()
+    items = list(ctx) if isinstance(ctx, (list, tuple)) else None
+    if items is not None:
+        items = [v.item() if isinstance(v, torch.Tensor) and v.numel() == 1 else v for v in items]
+    if items is None or len(items) != 2 or not all(_whole(v) for v in items):
+        raise ValueError(f"{what} must be a pair [L, R] of whole numbers, got {ctx!r}")
+    left, right = (int(v) for v in items)
     if left < 0 or right < 0:
         raise ValueError(f"att_context [L, R] must be >= 0, got {[left, right]}")
     if left % (right + 1):

@@ -30,3 +30,34 @@ def test_a_checkpoint_json_whose_kind_is_not_a_string_is_a_checkpoint_error(tmp_
     path.with_suffix(".json").write_text(json.dumps(meta))
     with pytest.raises(ck.CheckpointError, match=r"'kind' must be a string.*conformer.*\['conformer'\]"):
         ck.load(path)
+
+
+@pytest.mark.parametrize(
+    "sizes, said",
+    [
+        ([[3]], r"att_context_sizes entry must be a pair \[L, R\] of whole numbers, got \[3\]"),  # was: unpack
+        ([["a", "b"]], r"pair \[L, R\] of whole numbers, got \['a', 'b'\]"),  # was: invalid literal for int()
+        ([[2.5, 1]], r"pair \[L, R\] of whole numbers, got \[2.5, 1\]"),  # was: taken as [2, 1], unsaid
+    ],
+)
+def test_a_conformer_config_with_a_malformed_att_context_size_names_it(tmp_path, sizes, said):
+    path = tmp_path / "enc.safetensors"
+    ck.save(_tiny_conformer(), path)
+    meta = json.loads(path.with_suffix(".json").read_text())
+    meta["config"]["att_context_sizes"] = sizes
+    path.with_suffix(".json").write_text(json.dumps(meta))
+    with pytest.raises(ck.CheckpointError, match=said):
+        ck.load(path)
+
+
+def test_a_conformer_att_context_option_of_a_fraction_is_refused_not_truncated():
+    enc = _tiny_conformer()
+    x = torch.randn(1, 8, 6)
+    with pytest.raises(ValueError, match=r"att_context must be a pair \[L, R\] of whole numbers"):
+        enc(x, att_context=(2.5, 1))  # was run as (2, 1)
+    assert torch.equal(enc(x, att_context=(2.0, 1)), enc(x, att_context=(2, 1)))  # a whole float is fine
+
+
+def test_a_conformer_config_with_negative_sub_channels_names_the_field():
+    with pytest.raises(ValueError, match=r"sub_channels must be >= 0 \(0: d_model\), got -1"):
+        _tiny_conformer(sub_channels=-1)  # was torch's 'Trying to create tensor with negative dimension -1'
