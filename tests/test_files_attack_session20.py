@@ -321,3 +321,57 @@ def test_a_recording_this_user_may_not_read_says_permission_denied_and_the_fix(t
     for line, p in zip(out, paths):
         assert f"cannot read {p}: permission denied" in line and f"chmod a+r {p}" in line, line
         assert "damaged" not in line, line
+
+
+_RECORD_INTO = """
+import sys, numpy as np
+from pathlib import Path
+from wavegraph.nodes.io.recorder import Recorder
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.spec import SpecError, StreamSpec
+spec = StreamSpec("signal", 8000.0, (1,), "float32", ("ch0",), ("audio",), "a.u.")
+for path in sys.argv[1:]:
+    rec = Recorder(path=path, overwrite=True)
+    try:
+        rec.configure({"in": spec})
+        if Path(path).parent.name == "shut":
+            Path(path).parent.chmod(0o555)  # made read-only after the graph was built
+        rec.process({"in": Chunk(np.zeros((1, 10), np.float32), 0.0)})
+        print(path, "WROTE")
+    except SpecError as e:
+        print(path, "|", e, "|", e.hint)
+    except OSError as e:
+        print(path, "|", type(e).__name__, e)
+"""
+
+
+def test_a_recorder_that_may_not_write_its_wav_or_csv_says_so_and_the_fix(tmp_path):
+    """Before: overwrite: true on a read-only WAV failed at the first chunk with a traceback ending 'LibsndfileError:
+    Error opening b'x.wav': System error.', a CSV with 'Permission denied; ... fix: free space on that disk'. A
+    read-only WAV/CSV is refused at configure now (the spilled formats replace it by a rename, which works), and a
+    folder made read-only after configure gets the errno's own fix. (As root: run without the read-anything right.)"""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    ro_wav, ro_csv = tmp_path / "ro.wav", tmp_path / "ro.csv"
+    for p in (ro_wav, ro_csv):
+        p.write_bytes(b"")
+        p.chmod(0o444)
+    (tmp_path / "shut").mkdir()
+    late = tmp_path / "shut" / "late.wav"
+    cmd = [sys.executable, "-c", _RECORD_INTO, str(ro_wav), str(ro_csv), str(late)]
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("root writes any file; setpriv (to drop that) is not here")
+        drop = "-dac_override,-dac_read_search"
+        cmd = ["setpriv", f"--inh-caps={drop}", f"--bounding-set={drop}", "--", *cmd]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()
+    finally:
+        (tmp_path / "shut").chmod(0o755)
+    assert len(out) == 3, out
+    for line, p in zip(out[:2], (ro_wav, ro_csv)):
+        assert f"cannot overwrite {p}" in line and f"chmod u+w {p}" in line, line
+    assert "PermissionError" in out[2] and "writable for your user" in out[2] and "free space" not in out[2], out[2]

@@ -25,7 +25,31 @@ WRITE_FIXES = {  # what to do when a recorder's write fails so
     errno.ENOSPC: "free space on that disk",
     errno.EDQUOT: "free space within your disk quota",
     errno.EFBIG: "lift the file-size limit (ulimit -f), or record to a file system without one (FAT32 stops at 4 GB)",
+    errno.EACCES: "make the file (or its folder) writable for your user, or record to another path",
+    errno.EPERM: "make the file (or its folder) writable for your user, or record to another path",
+    errno.EROFS: "record to a disk mounted for writing (that one is read-only)",
 }
+
+
+def check_overwrite(path: Path, fmt: str) -> None:
+    """A WAV or CSV the recorder writes in place (overwrite: true) that this user may not write: refused at configure.
+    It failed at the first chunk with a traceback (WAV: libsndfile's 'System error'; CSV: 'fix: free space on that
+    disk'); the spilled formats replace the target by a rename, which a read-only file does not stop."""
+    import stat
+
+    from wavegraph.pipeline.spec import SpecError
+
+    if fmt not in ("wav", "csv") or not path.is_file():
+        return
+    try:
+        with open(path, "r+b"):  # (os.access says yes to root, also where root may not write)
+            return
+    except PermissionError:
+        mode = stat.filemode(path.stat().st_mode)
+    raise SpecError(
+        f"recorder: cannot overwrite {path}: this user may not write it (mode {mode})",
+        f"make it writable (chmod u+w {path}), delete it, or record to a new path",
+    )
 
 
 def gaps_unmarked(path: Path, fmt: str, gaps: list[int], rate: float) -> bool:

@@ -96,7 +96,7 @@ from .record_formats import (
     target_format,
     truncate_wav,
 )
-from .record_notes import WRITE_FIXES, gaps_unmarked, say_audio_losses, say_edf_losses
+from .record_notes import WRITE_FIXES, check_overwrite, gaps_unmarked, say_audio_losses, say_edf_losses
 from .run_names import next_run_name
 
 
@@ -230,6 +230,7 @@ class Recorder(Sink[RecorderParams]):
                 f"recorder: {self.path} already exists (overwriting is refused by default)",
                 f"record to a new run, e.g. path: {next_run_name(self.path)}, or set overwrite: true",
             )
+        check_overwrite(self.path, self.format)  # a read-only WAV/CSV, written in place (overwrite: true)
         existing = next(d for d in (self.path.parent, *self.path.parent.parents) if d.exists())
         if not existing.is_dir() or not _can_write_in(existing):
             raise SpecError(f"recorder: cannot create {self.path} ({existing} is not a writable folder)", "change path")
@@ -309,6 +310,7 @@ class Recorder(Sink[RecorderParams]):
             import soundfile as sf
 
             subtype = "FLOAT" if float32_holds(spec.dtype) else "DOUBLE"  # (int32 samples past 2**24 stay exact)
+            open(sf_name(self.path), "wb").close()  # an OSError with its errno (libsndfile says only 'System error')
             self._file = sf.SoundFile(
                 sf_name(self.path), "w", int(round(spec.rate)), spec.n_channels, subtype, format="WAV"
             )
@@ -367,7 +369,7 @@ class Recorder(Sink[RecorderParams]):
                 raise OSError(
                     e.errno,
                     f"recorder: cannot start writing {self.path}: {e.strerror or e}; nothing was recorded; "
-                    "fix: free space on that disk, or record to another (--set NODE.path=...)",
+                    f"fix: {WRITE_FIXES.get(e.errno or 0, 'free space on that disk')} (--set NODE.path=...)",
                 ) from None
         rows = _as_rows(data, spec)  # time first
         if self.format in NO_NAN and rows.dtype.kind == "f":
