@@ -192,13 +192,27 @@ def load_config(path) -> tuple[str, dict]:
     return meta["kind"], meta["config"]
 
 
+def _device(map_location) -> torch.device:
+    """map_location as a torch.device that this machine has: 'gpu' was said as the weights file 'cut short or
+    damaged' (safetensors' 'device gpu is invalid'), 'cuda' without a GPU as torch's pin_memory error."""
+    try:
+        device = torch.device(map_location)
+    except (RuntimeError, TypeError) as e:
+        raise CheckpointError(f"map_location {map_location!r} is not a torch device ({e}); give 'cpu' or 'cuda'") from e
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise CheckpointError(f"map_location {map_location!r}, but torch sees no CUDA GPU here; give 'cpu'")
+    return device
+
+
 def load_weights(model: M, path, map_location="cpu") -> M:
-    """Load safetensors weights into `model`, checking every name and shape first."""
+    """Load safetensors weights into `model`, checking every name and shape first; `map_location` is checked to be
+    a device of this machine (the tensors are read on the CPU and copied into the model where it is)."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    _device(map_location)
     try:
-        tensors = load_file(str(path), device=str(map_location))
+        tensors = load_file(str(path), device="cpu")
     except SafetensorError as e:  # said only safetensors' 'Error while deserializing header: header too small'
         size = Path(path).stat().st_size
         what = "it is empty (0 bytes)" if size == 0 else f"it is cut short or damaged ({size} bytes; safetensors: {e})"
@@ -248,4 +262,4 @@ def load(path, map_location="cpu") -> StreamingModel:
         model = build(kind, config)
     except CheckpointError as e:
         raise CheckpointError(f"{config_path(path)}: {e}") from e
-    return load_weights(model, path, map_location).to(map_location).eval()
+    return load_weights(model, path, map_location).to(_device(map_location)).eval()

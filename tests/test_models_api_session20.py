@@ -61,3 +61,22 @@ def test_a_conformer_att_context_option_of_a_fraction_is_refused_not_truncated()
 def test_a_conformer_config_with_negative_sub_channels_names_the_field():
     with pytest.raises(ValueError, match=r"sub_channels must be >= 0 \(0: d_model\), got -1"):
         _tiny_conformer(sub_channels=-1)  # was torch's 'Trying to create tensor with negative dimension -1'
+
+
+def test_a_bad_map_location_is_said_as_such_not_as_a_damaged_file(tmp_path):
+    path = tmp_path / "enc.safetensors"
+    ck.save(_tiny_conformer(), path)
+    with pytest.raises(
+        ck.CheckpointError, match=r"map_location 'gpu' is not a torch device.*give 'cpu' or 'cuda'"
+    ) as e:
+        ck.load(path, map_location="gpu")  # was: 'it is cut short or damaged ... copy it again'
+    assert "damaged" not in str(e.value)
+    assert isinstance(ck.load(path, map_location=torch.device("cpu")), ConformerEncoder)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks a machine without a CUDA GPU")
+def test_loading_onto_cuda_without_a_gpu_says_so(tmp_path):
+    path = tmp_path / "enc.safetensors"
+    ck.save(_tiny_conformer(), path)
+    with pytest.raises(ck.CheckpointError, match=r"map_location 'cuda', but torch sees no CUDA GPU here; give 'cpu'"):
+        ck.load(path, map_location="cuda")  # was RuntimeError: pin_memory=True requires a CUDA ... backend
