@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import DictConfig
-from .streaming import State, StreamingModel, check_frames
+from .streaming import State, StreamingModel, check_dtype, check_frames
 
 __all__ = ["ConformerConfig", "ConformerCache", "ConformerEncoder", "chunked_limited_mask"]
 
@@ -339,6 +339,7 @@ class ConformerEncoder(StreamingModel):
         past a sequence's output length (`output_lengths(lengths)`) are zero. In training mode with
         att_context=None a context is drawn from cfg.att_context_sizes (multi-latency training)."""
         check_frames(x, self.cfg.d_in)
+        check_dtype(self, x)
         left, right = self._context(att_context)
         b = x.shape[0]
         if lengths is None:
@@ -395,6 +396,7 @@ class ConformerEncoder(StreamingModel):
         """Feed x (B, n, d_in) input frames, any n >= 0. Returns the sub-frames whose chunk is complete
         (B, m, d_model), m a multiple of R+1 (possibly 0), and the new state."""
         check_frames(x, self.cfg.d_in)
+        check_dtype(self, x)
         cache = ConformerCache.from_state(state)
         if x.shape[0] != cache.pending.shape[0]:
             raise ValueError(f"batch {x.shape[0]} does not match the cache's batch {cache.pending.shape[0]}")

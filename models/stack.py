@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from .streaming import State, StreamingModel, check_frames
+from .streaming import State, StreamingModel, check_dtype, check_frames
 
 LayerState = tuple[torch.Tensor, ...]
 
@@ -59,14 +59,7 @@ class RecurrentStack(StreamingModel):
             raise ValueError(f"not a {type(self).__name__} state of {self.cfg.n_layers} layers: no {e}") from None
 
     def _check_dtype(self, x: torch.Tensor) -> None:
-        """ValueError when x's dtype is not the weights' (outside autocast): torch's own error for that is
-        'expected m1 and m2 to have the same dtype' from deep inside a layer, naming neither."""
-        w = next(self.parameters()).dtype
-        if x.dtype != w and not torch.is_autocast_enabled(x.device.type):
-            raise ValueError(
-                f"x has dtype {x.dtype} but the {type(self).__name__} weights are {w}: "
-                f"pass x.to({w}) or convert the model with .to({x.dtype})"
-            )
+        check_dtype(self, x)
 
     def _run(self, x: torch.Tensor, layer_states: list[LayerState | None]) -> tuple[torch.Tensor, State]:
         check_frames(x, self.d_in)

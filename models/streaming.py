@@ -57,6 +57,7 @@ __all__ = [
     "StreamingModel",
     "Chain",
     "Frames",
+    "check_dtype",
     "check_frames",
     "default_chunkings",
     "assert_stream_equals_forward",
@@ -69,6 +70,23 @@ def check_frames(x: torch.Tensor, d_in: int, name: str = "x") -> None:
     """ValueError unless x is (batch, frames, d_in)."""
     if x.dim() != 3 or x.shape[-1] != d_in:
         raise ValueError(f"{name} must be (batch, frames, d_in={d_in}), got shape {tuple(x.shape)}")
+
+
+def check_dtype(model: nn.Module, x: torch.Tensor, name: str = "x") -> None:
+    """ValueError when x's dtype is not the model's weights' (outside autocast): torch's own error for that comes from
+    deep inside a layer ('Input type (double) and bias type (float) should be the same', 'expected m1 and m2 to have
+    the same dtype'), naming neither."""
+    w = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
+    if w is None or x.dtype == w or torch.is_autocast_enabled(x.device.type):
+        return
+    if not x.is_floating_point():
+        raise ValueError(
+            f"{name} has dtype {x.dtype}; {type(model).__name__} takes floating-point frames: pass {name}.to({w})"
+        )
+    raise ValueError(
+        f"{name} has dtype {x.dtype} but the {type(model).__name__} weights are {w}: "
+        f"pass {name}.to({w}) or convert the model with .to({x.dtype})"
+    )
 
 
 class StreamingModel(nn.Module):

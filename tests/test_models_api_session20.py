@@ -80,3 +80,29 @@ def test_loading_onto_cuda_without_a_gpu_says_so(tmp_path):
     ck.save(_tiny_conformer(), path)
     with pytest.raises(ck.CheckpointError, match=r"map_location 'cuda', but torch sees no CUDA GPU here; give 'cpu'"):
         ck.load(path, map_location="cuda")  # was RuntimeError: pin_memory=True requires a CUDA ... backend
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16])
+def test_a_conformer_given_frames_of_another_dtype_says_how_to_match(dtype):
+    enc = _tiny_conformer()
+    x = torch.randn(1, 8, 6, dtype=dtype)
+    fix = rf"x has dtype {dtype} but the ConformerEncoder weights are torch.float32: pass x.to\(torch.float32\)"
+    with pytest.raises(ValueError, match=fix):  # was torch's 'Input type (double) and bias type (float) ...'
+        enc(x)
+    with pytest.raises(ValueError, match=fix):
+        enc.stream(x, enc.init_state(1))
+    if dtype == torch.float64:  # the fix it gives works: the model converted streams as it runs offline
+        from wavegraph.models.streaming import assert_stream_equals_forward
+
+        assert_stream_equals_forward(enc.double(), torch.randn(2, 11, 6, dtype=dtype), chunkings=[[1] * 11, [0, 3, 8]])
+
+
+def test_integer_frames_are_refused_with_the_float_fix_for_every_model():
+    from wavegraph.models.mamba import MambaConfig, MambaStack
+
+    x = torch.ones(1, 4, 6, dtype=torch.long)
+    with pytest.raises(ValueError, match=r"x has dtype torch.int64; ConformerEncoder takes floating-point frames"):
+        _tiny_conformer()(x)
+    with pytest.raises(ValueError, match=r"takes floating-point frames: pass x.to\(torch.float32\)") as e:
+        MambaStack(MambaConfig(d_model=8, n_layers=1, d_in=6, d_state=2))(x)
+    assert ".to(torch.int64)" not in str(e.value)  # was: 'or convert the model with .to(torch.int64)'
