@@ -375,3 +375,26 @@ def test_a_recorder_that_may_not_write_its_wav_or_csv_says_so_and_the_fix(tmp_pa
     for line, p in zip(out[:2], (ro_wav, ro_csv)):
         assert f"cannot overwrite {p}" in line and f"chmod u+w {p}" in line, line
     assert "PermissionError" in out[2] and "writable for your user" in out[2] and "free space" not in out[2], out[2]
+
+
+def test_a_gzipped_fif_cut_short_says_so_and_how_to_replay_what_it_holds(tmp_path):
+    """Before: a .fif.gz cut short (a copy or download stopped) was 'EOFError: Compressed file ended before the
+    end-of-stream marker was reached; fix: it is FIF but damaged ...: export it again', though what it holds replays:
+    decompressed as zcat does, file_source replays the cut FIF up to its last whole buffer."""
+    import zlib
+
+    import mne
+
+    x = np.random.default_rng(0).normal(0, 1e-5, (4, 4000))
+    raw = mne.io.RawArray(x, mne.create_info(4, 250.0, "eeg"), verbose="error")
+    raw.save(tmp_path / "whole_raw.fif.gz", buffer_size_sec=1.0, verbose="error")
+    cut = tmp_path / "rec_raw.fif.gz"
+    cut.write_bytes((tmp_path / "whole_raw.fif.gz").read_bytes()[:-20000])
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(cut)).configure({})
+    assert "cut short" in str(e.value) and f"zcat {cut} > {tmp_path / 'rec_raw.fif'}" in e.value.hint
+    held = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(cut.read_bytes())  # what zcat writes
+    (tmp_path / "rec_raw.fif").write_bytes(held)
+    data, _ = _replay(tmp_path / "rec_raw.fif")
+    assert 0 < data.shape[1] < 4000
+    np.testing.assert_allclose(data, x[:, : data.shape[1]], rtol=1e-6)

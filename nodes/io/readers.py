@@ -224,6 +224,14 @@ def open_reader(
     except Exception as e:  # mne and soundfile raise many types; all mean "cannot read this file"
         if isinstance(e, PermissionError):  # a file of the recording (BrainVision's .eeg, EEGLAB's .fdt) not readable
             raise not_permitted(path, e) or e from e
+        if isinstance(e, EOFError) and name.endswith((".gz", ".xdfz")):  # gzip's 'Compressed file ended before ...'
+            out = path.with_name(path.name[: -len(".gz")] if name.endswith(".gz") else path.stem + ".xdf")
+            raise SpecError(  # (was 'it is FIF but damaged ...: export it again')
+                f"file_source: {path} is cut short: the compressed file ends before its end ({e})",
+                f"decompress what it holds: zcat {shlex.quote(str(path))} > {shlex.quote(str(out))} (zcat says "
+                "'unexpected end of file' and writes it all), and replay that: file_source replays a recording cut "
+                "short up to its last whole part",
+            ) from e
         found = misnamed(path, e, SUPPORTED)  # a FIF saved as .edf, an EDF as .dat: say what it holds
         if found is not None:
             raise found from e
