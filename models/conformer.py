@@ -392,12 +392,50 @@ class ConformerEncoder(StreamingModel):
             [z(batch, cfg.d_model, cfg.conv_kernel - 1) for _ in self.layers],
         ).as_state()
 
+    def _cache(self, state: State) -> ConformerCache:
+        """The state as a cache, checked against this model's config: a state of another Conformer (other heads,
+        conv kernel, layers or an att_context it was not built for) failed inside torch ('The size of tensor a (4)
+        must match the size of tensor b (6)')."""
+        cache = ConformerCache.from_state(state)
+        cfg = self.cfg
+        if [cache.left, cache.right] not in cfg.att_context_sizes:
+            raise ValueError(
+                f"the state is for att_context {[cache.left, cache.right]}, not one this model was built for "
+                f"({cfg.att_context_sizes}); start the stream with init_state(att_context=...) of this model"
+            )
+        b, hd = cache.pending.shape[0], cfg.d_model // cfg.n_heads
+        n_sub = len(self.subsampling.stages)
+        want: dict[str, tuple] = {"pending": (b, None, cfg.d_model)}
+        want.update({f"sub.{i}": (b, self.subsampling.in_channels(i), None) for i in range(n_sub)})
+        for i in range(cfg.n_layers):
+            want[f"keys.{i}"] = want[f"values.{i}"] = (b, cfg.n_heads, cache.left, hd)
+            want[f"conv.{i}"] = (b, cfg.d_model, cfg.conv_kernel - 1)
+        tensors = {k: v for k, v in state.items() if k not in ("left", "right", "offset", "valid")}
+        for key in sorted(set(want) | set(tensors)):
+            got, shape = tensors.get(key), want.get(key)
+            fits = (
+                got is not None
+                and shape is not None
+                and got.dim() == len(shape)
+                and all(w is None or g == w for g, w in zip(got.shape, shape))
+            )
+            if not fits:
+                have = "no" if got is None else f"shape {tuple(got.shape)}"
+                expect = (
+                    "none" if shape is None else "(" + ", ".join("any" if w is None else str(w) for w in shape) + ")"
+                )
+                raise ValueError(
+                    f"the state has {have} '{key}', this ConformerEncoder expects {expect}: a state of a model of "
+                    "another config; start the stream with this model's init_state"
+                )
+        return cache
+
     def stream(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """Feed x (B, n, d_in) input frames, any n >= 0. Returns the sub-frames whose chunk is complete
         (B, m, d_model), m a multiple of R+1 (possibly 0), and the new state."""
         check_frames(x, self.cfg.d_in)
         check_dtype(self, x)
-        cache = ConformerCache.from_state(state)
+        cache = self._cache(state)
         if x.shape[0] != cache.pending.shape[0]:
             raise ValueError(f"batch {x.shape[0]} does not match the cache's batch {cache.pending.shape[0]}")
         h, sub = self.subsampling.stream(x, cache.sub)
@@ -420,7 +458,7 @@ class ConformerEncoder(StreamingModel):
     def flush(self, state: State) -> tuple[torch.Tensor, State]:
         """End of stream: run the last, partial chunk (frames still in the subsampling buffers are dropped, as
         `forward` drops the T % subsampling trailing frames)."""
-        cache = ConformerCache.from_state(state)
+        cache = self._cache(state)
         pending = cache.pending
         cache = ConformerCache(
             cache.left,

@@ -106,3 +106,23 @@ def test_integer_frames_are_refused_with_the_float_fix_for_every_model():
     with pytest.raises(ValueError, match=r"takes floating-point frames: pass x.to\(torch.float32\)") as e:
         MambaStack(MambaConfig(d_model=8, n_layers=1, d_in=6, d_state=2))(x)
     assert ".to(torch.int64)" not in str(e.value)  # was: 'or convert the model with .to(torch.int64)'
+
+
+@pytest.mark.parametrize(
+    "other, said",
+    [
+        (dict(conv_kernel=5), r"the state has shape \(2, 8, 4\) 'conv.0', this ConformerEncoder expects \(2, 8, 2\)"),
+        (dict(n_heads=4), r"the state has shape \(2, 4, 2, 2\) 'keys.0', this ConformerEncoder expects \(2, 2, 2, 4\)"),
+        (dict(n_layers=2), r"the state has shape .* 'conv.1', this ConformerEncoder expects none"),
+        (dict(att_context_sizes=[[4, 1]]), r"the state is for att_context \[4, 1\], not one this model was built for"),
+    ],
+)
+def test_a_conformer_state_of_another_config_is_refused_naming_the_entry(other, said):
+    enc, theirs = _tiny_conformer(), _tiny_conformer(**other)
+    x = torch.randn(2, 9, 6)
+    with pytest.raises(ValueError, match=said):  # was torch's 'The size of tensor a (4) must match ...'
+        enc.stream(x, theirs.init_state(2))
+    with pytest.raises(ValueError, match=said):
+        enc.flush(theirs.init_state(2))
+    y, state = enc.stream(x, enc.init_state(2))  # its own state still streams
+    assert y.shape == (2, 4, 8) and enc.flush(state)[0].shape == (2, 0, 8)
