@@ -5,8 +5,12 @@ its nodes (their rows of the summary are empty), and the recordings it left unfi
 from __future__ import annotations
 
 import signal
+from typing import TYPE_CHECKING
 
 from .plan import WorkerPlan
+
+if TYPE_CHECKING:
+    from .config import GraphConfig
 
 _WHY: dict[int, str] = {
     signal.SIGKILL: " (kill -9, or the kernel's out-of-memory killer: see `dmesg | grep -i oom`)",
@@ -54,6 +58,21 @@ NOT_RESTARTED = (
     "; not restarted (on_error: restart): a recorder cannot go on with the recording its killed process left "
     "(fix: keep recorders out of groups with on_error: restart)"
 )
+
+
+def restart_notes(config: GraphConfig) -> list[str]:
+    """`validate`'s note for each group with on_error: restart that holds a recorder (NOT_RESTARTED, said before)."""
+    notes = []
+    for group in config.restart:
+        recs = [n.id for n in config.nodes if n.type == "recorder" and n.id in config.processes.get(group, ())]
+        if recs:
+            held = f"the recorder '{recs[0]}'" if len(recs) == 1 else f"the recorders {', '.join(map(repr, recs))}"
+            notes.append(
+                f"process '{group}': on_error: restart, but it holds {held}: if it dies the run stops, its recording "
+                "left to `wavegraph recover` (a recorder cannot go on with what its killed process left); fix: keep "
+                "recorders out of groups with on_error: restart"
+            )
+    return notes
 
 
 def unfinished(plan: WorkerPlan) -> str:

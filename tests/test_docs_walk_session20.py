@@ -229,3 +229,29 @@ def test_plot_of_a_64_channel_recording_says_it_draws_the_first_32(tmp_path, mon
     monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: titles.extend(ax.get_title() for ax in fig.axes))
     plot_mod.plot(tmp_path / "x_raw.fif", tmp_path / "x.png")
     assert any("first 32 of 40 channels" in t for t in titles), titles
+
+
+def test_validate_says_a_restarted_group_holding_a_recorder_is_not_restarted(tmp_path, capsys):
+    """docs/yaml.md (`processes`): `on_error: restart` restarts a group's process that dies, "not a group that holds a
+    recorder ... the run fails naming the file to `wavegraph recover`; keep recorders out of such groups". validate,
+    which checks the placement, said 'OK' of such a group: the restart asked for was learnt only when a process
+    died. It now says so beside the OK (a note: the graph runs)."""
+    from wavegraph.pipeline import cli
+
+    (tmp_path / "g.yaml").write_text(
+        textwrap.dedent(f"""\
+        nodes:
+          - {{id: src, type: sine, params: {{duration: 1.0}}}}
+          - {{id: rec, type: recorder, params: {{path: {tmp_path / "x.npz"}}}}}
+        edges:
+          - {{source: src.out, target: rec.in}}
+        processes:
+          acq: [src]
+          store: {{nodes: [rec], on_error: restart}}
+        """)
+    )
+    assert cli.main(["validate", str(tmp_path / "g.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "OK (2 nodes, 1 edge, 2 processes)" in out
+    assert "process 'store': on_error: restart, but it holds the recorder 'rec'" in out
+    assert "fix: keep recorders out of groups with on_error: restart" in out
