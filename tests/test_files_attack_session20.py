@@ -398,3 +398,20 @@ def test_a_gzipped_fif_cut_short_says_so_and_how_to_replay_what_it_holds(tmp_pat
     data, _ = _replay(tmp_path / "rec_raw.fif")
     assert 0 < data.shape[1] < 4000
     np.testing.assert_allclose(data, x[:, : data.shape[1]], rtol=1e-6)
+
+
+@pytest.mark.parametrize("field", ["digital", "physical"])
+def test_an_edf_channel_of_no_range_says_what_it_replays_and_the_fix(tmp_path, caplog, field):
+    """Before: an EDF whose header gives a channel the same digital (or physical) minimum and maximum was replayed with
+    MNE's words only, 'Scaling factor will not be defined in the following channels: C3' (or 'Physical range is not
+    defined ...'): C3 came out far off (each digital step read as the whole physical range), with no fix said."""
+    spec = StreamSpec("signal", 100.0, (2,), "float64", ("C3", "C4"), ("eeg", "eeg"), "V")
+    path = _record(tmp_path / "rec.edf", spec, np.random.default_rng(0).normal(0, 1e-5, (2, 300)))
+    b = bytearray(path.read_bytes())
+    ns = int(b[252:256])
+    low, high = (120, 128) if field == "digital" else (104, 112)  # the field's offset / ns in the signal headers
+    b[256 + ns * high : 256 + ns * high + 8] = b[256 + ns * low : 256 + ns * low + 8]  # C3's maximum := its minimum
+    path.write_bytes(bytes(b))
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        _replay(path)
+    assert f"gives C3 the same {field} minimum and maximum" in caplog.text and "picks" in caplog.text

@@ -549,7 +549,7 @@ def test_a_warning_mne_gives_in_several_lines_is_passed_on_in_one(tmp_path, capl
     with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
         _, got = _replay(path)
     (line,) = [r.getMessage() for r in caplog.records if r.name.startswith("wavegraph")]
-    assert f"{path}: Physical range is not defined in following channels: X" in line and "\n" not in line
+    assert f"{path}: its header gives X the same physical minimum and maximum" in line and "\n" not in line
     np.testing.assert_array_equal(got, mne.io.read_raw_edf(path, preload=True, verbose="error").get_data())
 
 

@@ -465,7 +465,26 @@ def said_by_mne(said: list, path: Path | None) -> None:
             continue  # said by check_edf (the rates MNE takes, the records it reads), check_brainvision (no marker file),
             # gdf_types (a GDF unit MNE does not know: by_unit reads each one)
         found = re.match(r"Omitted (\d+) annotation\(s\) that were outside data range", str(w.message))
-        if found:
+        flat = re.match(
+            r"(Scaling factor will not be|Physical range is not) defined in (?:the )?following channels:\s*(.+)",
+            str(w.message),
+            re.S,
+        )
+        if flat:  # MNE's words said neither what it reads instead nor the fix (an EDF's digital or physical range 0)
+            digital = flat.group(1).startswith("Scaling")
+            _log.warning(
+                "file_source: %s: its header gives %s the same %s minimum and maximum, so %s; leave them out (picks: "
+                "the other channels), or write the channels' real range into the header",
+                path,
+                flat.group(2).strip(),
+                "digital" if digital else "physical",
+                "their samples cannot be scaled: MNE takes each digital step for the whole physical range (values far "
+                "off, not in the file's unit)"
+                if digital
+                else "their samples cannot be scaled: MNE reads them as that value plus the signal squeezed into one "
+                "unit of the file's (the shape kept, not the size)",
+            )
+        elif found:
             _log.warning(
                 "file_source: %s: %s markers lie outside its data, and MNE leaves them out: was the recording cut short?",
                 path,
