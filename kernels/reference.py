@@ -342,6 +342,11 @@ def gla_step_ref(q, k, v, g, state, scale=None):
     _shape(state, "state", (b, h, dk, dv))
     _floating(q=q, k=k, v=v, g=g, state=state)
     scale = dk**-0.5 if scale is None else scale
-    S = torch.exp(g.float())[..., None] * state.float() + k.float()[..., None] * v.float()[..., None, :]
+    prev = state.float()
+    if prev is state and torch.is_grad_enabled() and any(t.requires_grad for t in (q, k, v, g, state)):
+        # autograd keeps the old state for exp(g)'s gradient; the copy_ below would overwrite it ('one of the
+        # variables needed for gradient computation has been modified by an inplace operation' at backward)
+        prev = prev.clone()
+    S = torch.exp(g.float())[..., None] * prev + k.float()[..., None] * v.float()[..., None, :]
     state.copy_(S.to(state.dtype))
     return (scale * torch.einsum("bhk,bhkv->bhv", q.float(), S)).to(v.dtype)
