@@ -105,7 +105,10 @@ class EnhancerParams(NodeParams):
     @model_validator(mode="after")
     def _one_source(self):
         if self.random_init and self.checkpoint is not None:
-            raise ValueError("give `checkpoint` or `random_init: true`, not both")
+            raise ValueError(
+                "has both checkpoint and random_init: true: to load the checkpoint, drop random_init (or "
+                "random_init: false) and any core/d_model/n_layers; for random weights (tests only), drop checkpoint"
+            )
         if not self.random_init:
             clash = sorted(set(self.model_fields_set) & {"core", "d_model", "n_layers"})
             if clash:
