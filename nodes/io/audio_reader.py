@@ -76,6 +76,16 @@ def _cut_short_wav(path: Path, frames: int, rate: float) -> None:
         )
 
 
+def _ogg_cut_short(path: Path) -> bool:
+    """An Ogg file (Vorbis, Opus) whose last page lacks the end-of-stream flag: cut short (a copy or download stopped,
+    a recorder killed). libsndfile counts the frames up to the last whole page, so its header raised no doubt."""
+    with open(path, "rb") as f:
+        f.seek(max(0, path.stat().st_size - 65536))
+        tail = f.read()
+    at = tail.rfind(b"OggS")
+    return at >= 0 and len(tail) > at + 5 and not tail[at + 5] & 0x04
+
+
 _OTHER_KINDS = (  # (offset, first bytes, what): audio containers libsndfile does not read, under any name
     (4, b"ftyp", "MP4/M4A audio (AAC or ALAC: a phone's voice memo)"),
     (0, bytes.fromhex("3026b2758e66cf11"), "WMA (an ASF container)"),
@@ -157,6 +167,14 @@ class AudioReader(LoggedTimes):
             _cut_short_wav(path, self.n_times, self.sfreq)
         if self.file.format not in _PCM_CONTAINERS:  # FLAC, MP3, Ogg cut short: the header's count outruns the data
             self.n_times = _readable(self.n_times, self._read_frame, path, "frames", "its header")  # FLAC: 'lost sync'
+        if self.file.format == "OGG" and _ogg_cut_short(path):  # (its count is the last whole page's: replayed unsaid)
+            _log.warning(
+                "file_source: %s is truncated: it ends without its end-of-stream page (a copy or download stopped, or "
+                "its recorder was killed); replaying the %d frames (%.6g s) it holds",
+                path,
+                self.n_times,
+                self.n_times / self.sfreq,
+            )
         self.ch_names = [f"ch{i}" for i in range(self.file.channels)]
         self.ch_types = ["audio"] * self.file.channels
         self.units = "a.u."
