@@ -260,21 +260,22 @@ class EEGTokenizer(StreamingModel):
     def frame_features(self, windows: torch.Tensor, frame_mask=None, patch_mask=None) -> torch.Tensor:
         """Scaled windows (N, F, n_fft) float64 -> per-frame features before the temporal context (N, F, code_dim)."""
         n, f = windows.shape[:2]
-        if f == 0:
-            return windows.new_zeros(n, 0, self.cfg.code_dim, dtype=torch.float32)
+        dtype = self.mix.weight.dtype  # float32 unless the model was converted (.double(): torch's 'mat1 and mat2
+        if f == 0:  # must have the same dtype' when the front end's float32 met it)
+            return windows.new_zeros(n, 0, self.cfg.code_dim, dtype=dtype)
         flat = windows.reshape(n * f, windows.shape[-1])
         fm = frame_mask.reshape(-1) if frame_mask is not None else None
         pm = patch_mask.reshape(n * f, -1) if patch_mask is not None else None
         if fm is not None:
             pm = fm[:, None] if pm is None else (pm | fm[:, None])
-        h = torch.cat([self.freq(log_spectrum(flat, self.cfg), pm), self.temporal(flat.float(), fm)], -1)
+        h = torch.cat([self.freq(log_spectrum(flat, self.cfg).to(dtype), pm), self.temporal(flat.to(dtype), fm)], -1)
         return self.mix(h).reshape(n, f, -1)
 
     def latents(self, feats: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
         """Causal context: feats (N, F, D) with the previous context-1 frames prev (N, context-1, D) -> z (N, F, D)."""
         if feats.shape[1] == 0:
             return feats
-        h = torch.cat([prev, feats], 1).transpose(1, 2)
+        h = torch.cat([prev.to(feats.dtype), feats], 1).transpose(1, 2)
         z = feats + self.context_conv(h).transpose(1, 2)
         return F.normalize(self.norm(z.flatten(0, 1)).view_as(z), dim=-1)
 

@@ -153,3 +153,20 @@ def test_gla_step_by_step_under_autograd_gives_the_gradients_of_stream():
     torch.testing.assert_close(gx_steps, gx_stream, atol=1e-4, rtol=1e-4)
     for a, b in zip(gp_steps, gp_stream):
         torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+
+
+def test_an_eeg_tokenizer_converted_to_float64_tokenizes_as_the_float32_one():
+    from wavegraph.models.eeg_tokenizer import EEGTokenizer, TokenizerConfig
+    from wavegraph.models.streaming import assert_stream_equals_forward
+
+    cfg = TokenizerConfig(rate=20.0, n_fft=20, hop=10, n_bins=10, patch=5, d_model=8, n_heads=2, n_layers=1)
+    cfg.d_temporal, cfg.context, cfg.codebook_size, cfg.code_dim, cfg.dec_layers = 4, 2, 16, 8, 1
+    torch.manual_seed(0)
+    tok = EEGTokenizer(cfg).eval()
+    x = torch.randn(2, 57, 1)
+    tok64 = EEGTokenizer(cfg).eval()
+    tok64.load_state_dict(tok.state_dict())
+    tok64.double()  # was: 'mat1 and mat2 must have the same dtype, but got Float and Double'
+    assert torch.equal(tok64.encode(x)["tokens"], tok.encode(x)["tokens"])
+    assert tok64(x).dtype == torch.float64
+    assert_stream_equals_forward(tok64, x.double(), chunkings=[[1] * 57, [0, 7, 50]])
