@@ -436,3 +436,25 @@ def test_an_ogg_file_cut_short_is_said(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
         assert _replay(whole)[0].shape[1] == len(x)
     assert "truncated" not in caplog.text
+
+
+@pytest.mark.parametrize(("suffix", "form"), [(".aiff", "AIFF"), (".au", "AU"), (".w64", "W64"), (".rf64", "RF64")])
+def test_an_aiff_au_w64_or_rf64_file_cut_short_is_said(tmp_path, caplog, suffix, form):
+    """Before: these PCM containers cut short (a copy stopped at 60 %) replayed the frames they held without a word (a
+    WAV cut short was said): libsndfile counts frames from the file's size. Their header gives the whole file's size:
+    a file shorter than that is said now. A whole file is not."""
+    import soundfile as sf
+
+    x = np.random.default_rng(0).uniform(-0.5, 0.5, (1001, 1))
+    whole = tmp_path / f"whole{suffix}"
+    sf.write(str(whole), x, 8000, format=form, subtype="PCM_16")
+    cut = tmp_path / f"cut{suffix}"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 6 // 10])
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        data, _ = _replay(cut)
+    assert 0 < data.shape[1] < len(x)
+    assert f"{cut} is truncated" in caplog.text and f"the {data.shape[1]} frames" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        assert _replay(whole)[0].shape[1] == len(x)
+    assert "truncated" not in caplog.text

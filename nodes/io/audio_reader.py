@@ -76,6 +76,39 @@ def _cut_short_wav(path: Path, frames: int, rate: float) -> None:
         )
 
 
+def _declared_size(path: Path) -> int | None:
+    """The whole file's size as the header of an AIFF, AU, W64 or RF64 file gives it (None: another kind, or unknown)."""
+    import struct
+
+    with open(path, "rb") as f:
+        head = f.read(28)
+    if head[:4] == b"FORM" and head[8:11] == b"AIF":
+        return struct.unpack(">I", head[4:8])[0] + 8
+    if head[:4] == b".snd" and len(head) >= 12 and head[8:12] != b"\xff\xff\xff\xff":
+        return sum(struct.unpack(">II", head[4:12]))
+    if head[:4] == b"riff" and len(head) >= 24:  # Sony Wave64: a 16-byte GUID, then the size of the whole file
+        return struct.unpack("<Q", head[16:24])[0]
+    if head[:4] == b"RF64" and head[12:16] == b"ds64" and len(head) >= 28:
+        return struct.unpack("<Q", head[20:28])[0] + 8
+    return None
+
+
+def _cut_short_container(path: Path, frames: int, rate: float) -> None:
+    """Say an AIFF, AU, W64 or RF64 file holding fewer bytes than its header gives (a copy cut short): libsndfile
+    reads what is there without a word, as it does a WAV's (_cut_short_wav)."""
+    declared, held = _declared_size(path), path.stat().st_size
+    if declared is not None and held < declared:
+        _log.warning(
+            "file_source: %s is truncated: its header gives %d bytes, the file holds %d; replaying the %d frames "
+            "(%.6g s) it holds",
+            path,
+            declared,
+            held,
+            frames,
+            frames / rate,
+        )
+
+
 def _ogg_cut_short(path: Path) -> bool:
     """An Ogg file (Vorbis, Opus) whose last page lacks the end-of-stream flag: cut short (a copy or download stopped,
     a recorder killed). libsndfile counts the frames up to the last whole page, so its header raised no doubt."""
@@ -165,6 +198,7 @@ class AudioReader(LoggedTimes):
         self.n_times = int(self.file.frames)
         if offset is None:
             _cut_short_wav(path, self.n_times, self.sfreq)
+            _cut_short_container(path, self.n_times, self.sfreq)  # AIFF, AU, W64, RF64 (they were replayed unsaid)
         if self.file.format not in _PCM_CONTAINERS:  # FLAC, MP3, Ogg cut short: the header's count outruns the data
             self.n_times = _readable(self.n_times, self._read_frame, path, "frames", "its header")  # FLAC: 'lost sync'
         if self.file.format == "OGG" and _ogg_cut_short(path):  # (its count is the last whole page's: replayed unsaid)
