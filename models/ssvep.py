@@ -29,6 +29,7 @@ T = window length + gaze shift (seconds per selection). B is taken as 0 at or be
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -132,11 +133,30 @@ class FBCCA:
     _qy: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
+        # each checked here with its name: n_harmonics 0 was said 'stimulus frequency 8 Hz is not below Nyquist',
+        # a frequency of 0 Hz an IndexError at the first window, a band [10, 5] scipy's 'Wn[0] must be less than Wn[1]'
         self.freqs = [float(f) for f in self.freqs]
         if not self.freqs:
             raise ValueError("FBCCA needs at least one stimulus frequency")
+        if not (math.isfinite(self.rate) and self.rate > 0):
+            raise ValueError(f"FBCCA rate must be a sampling rate > 0 Hz, got {self.rate}")
+        if (
+            isinstance(self.n_harmonics, bool)
+            or not isinstance(self.n_harmonics, numbers.Integral)
+            or self.n_harmonics < 1
+        ):
+            raise ValueError(f"FBCCA n_harmonics must be a whole number >= 1, got {self.n_harmonics!r}")
+        nyquist = self.rate / 2
+        for f in self.freqs:
+            if not 0 < f < nyquist:  # NaN too
+                raise ValueError(f"stimulus frequency {f:g} Hz must be > 0 and below Nyquist ({nyquist:g} Hz)")
         bands = fbcca_bands(self.rate) if self.bands is None else self.bands
         self.bands = [(float(lo), float(hi)) for lo, hi in bands]
+        for lo, hi in self.bands:
+            if not 0 < lo < hi < nyquist:
+                raise ValueError(
+                    f"sub-band [{lo:g}, {hi:g}] Hz must be [low, high] with 0 < low < high < Nyquist ({nyquist:g} Hz)"
+                )
         n = np.arange(1, len(self.bands) + 1)
         self.weights = n ** (-self.a) + self.b
         self.sos = design_bank(self.bands, self.rate)
@@ -153,6 +173,8 @@ class FBCCA:
         assert bands is not None  # set in __post_init__
         if xb.ndim != 3 or xb.shape[0] != len(bands):
             raise ValueError(f"expected ({len(bands)} bands, channels, samples), got shape {xb.shape}")
+        if xb.shape[-1] < 2:  # 1 sample: nothing left once centred, decided 0 unsaid; 0 samples: a reshape error
+            raise ValueError(f"a window of {xb.shape[-1]} samples cannot be scored; give 2 or more (1 s or so)")
         qys = self._ref_bases(xb.shape[-1])
         rho = np.zeros((len(bands), len(self.freqs)))
         for k in range(len(bands)):
@@ -169,7 +191,13 @@ class FBCCA:
 
     def predict(self, trials: np.ndarray) -> np.ndarray:
         """Offline decisions for trials (n, channels, samples), each filtered from zero state (index into freqs)."""
-        return np.array([int(np.argmax(self.scores(self.filter(x)))) for x in np.asarray(trials)])
+        trials = np.asarray(trials)
+        if trials.ndim != 3:  # one (channels, samples) trial failed in scipy ('Invalid zi shape')
+            fix = "; for one trial x give x[None]" if trials.ndim == 2 else ""
+            raise ValueError(f"trials must be (n, channels, samples), got shape {trials.shape}{fix}")
+        if trials.shape[-1] < 2:
+            raise ValueError(f"a window of {trials.shape[-1]} samples cannot be scored; give 2 or more (1 s or so)")
+        return np.array([int(np.argmax(self.scores(self.filter(x)))) for x in trials])
 
 
 def itr_bits(m: int, p: float) -> float:

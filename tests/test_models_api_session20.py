@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+np = pytest.importorskip("numpy")
 torch = pytest.importorskip("torch")
 
 from wavegraph.models import checkpoint as ck  # noqa: E402
@@ -170,3 +171,37 @@ def test_an_eeg_tokenizer_converted_to_float64_tokenizes_as_the_float32_one():
     assert torch.equal(tok64.encode(x)["tokens"], tok.encode(x)["tokens"])
     assert tok64(x).dtype == torch.float64
     assert_stream_equals_forward(tok64, x.double(), chunkings=[[1] * 57, [0, 7, 50]])
+
+
+@pytest.mark.parametrize(
+    "kw, said",
+    [
+        (dict(n_harmonics=0), r"n_harmonics must be a whole number >= 1, got 0"),  # was: '8 Hz is not below Nyquist'
+        (dict(freqs=[0.0, 10.0]), r"stimulus frequency 0 Hz must be > 0 and below Nyquist \(125 Hz\)"),  # IndexError
+        (dict(bands=[(10.0, 5.0)]), r"sub-band \[10, 5\] Hz must be \[low, high\] with 0 < low < high < Nyquist"),
+        (dict(bands=[(10.0, 200.0)]), r"sub-band \[10, 200\] Hz must be .* < Nyquist \(125 Hz\)"),
+    ],
+)
+def test_fbcca_settings_that_cannot_work_are_named_when_it_is_made(kw, said):
+    from wavegraph.models.ssvep import FBCCA
+
+    args: dict[str, Any] = dict(freqs=[8.0, 10.0], rate=250.0)
+    args.update(kw)
+    with pytest.raises(ValueError, match=said):
+        FBCCA(**args).predict(np.zeros((1, 2, 250)))
+
+
+def test_fbcca_predict_says_the_trial_shape_it_takes_and_the_shortest_window():
+    from wavegraph.models.ssvep import FBCCA
+
+    fb = FBCCA([8.0, 10.0], 250.0)
+    t = np.arange(250) / 250
+    trial = np.stack([np.sin(2 * np.pi * 10 * t), np.cos(2 * np.pi * 10 * t)])
+    with pytest.raises(
+        ValueError, match=r"trials must be \(n, channels, samples\), got shape \(2, 250\); .* x\[None\]"
+    ):
+        fb.predict(trial)  # was scipy's 'Invalid zi shape ...'
+    assert fb.predict(trial[None]).tolist() == [1]  # the fix it gives
+    for n in (0, 1):  # 0: 'cannot reshape array of size 0'; 1: decided 0 (8 Hz) unsaid
+        with pytest.raises(ValueError, match=rf"a window of {n} samples cannot be scored; give 2 or more"):
+            fb.predict(trial[None, :, :n])
