@@ -49,6 +49,7 @@ from torch import nn
 
 from .config import DictConfig
 from .ssvep import design_bank
+from .streaming import check_dtype
 
 KIND = "ssvep_dnn"
 # Stage-2 optimiser steps (of 100 windows) for a new subject: 600, chosen on development subjects that the
@@ -210,6 +211,13 @@ class SSVEPDNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, bands, channels, samples) -> logits (batch, M)."""
+        want = (len(self.cfg.bands), len(self.cfg.channels), self.cfg.n_samples)
+        if x.dim() != 4 or tuple(x.shape[1:]) != want:  # was torch's 'mat1 and mat2 shapes cannot be multiplied'
+            raise ValueError(
+                f"windows must be (batch, bands, channels, samples) = (n, {', '.join(map(str, want))}) "
+                f"for this model, got shape {tuple(x.shape)}"
+            )
+        check_dtype(self, x)  # was 'expected scalar type Double but found Float'
         x = x / (x.pow(2).mean(dim=(1, 2, 3), keepdim=True).sqrt() + 1e-20)
         x = self.combine(x)
         x = self.drop1(self.spatial(x))
@@ -505,6 +513,8 @@ def predict_proba(
     wider on each side (T = the model's n_samples + 2k) and the result is the mean softmax over the 2k + 1
     windows of the model's length cut from them, shifted -k..k samples (``decision_crops``)."""
     model.eval()
+    if batch < 1:  # was 'range() arg 3 must not be zero'
+        raise ValueError(f"predict_proba: batch must be >= 1 windows per forward pass, got {batch}")
     if crops:
         n = model.cfg.n_samples
         if crops < 0 or np.shape(x)[-1] != n + 2 * crops:

@@ -205,3 +205,21 @@ def test_fbcca_predict_says_the_trial_shape_it_takes_and_the_shortest_window():
     for n in (0, 1):  # 0: 'cannot reshape array of size 0'; 1: decided 0 (8 Hz) unsaid
         with pytest.raises(ValueError, match=rf"a window of {n} samples cannot be scored; give 2 or more"):
             fb.predict(trial[None, :, :n])
+
+
+def test_the_ssvep_dnn_names_the_window_shape_and_dtype_it_takes():
+    from wavegraph.models import ssvep_dnn as sd
+
+    cfg = sd.SSVEPDNNConfig(rate=250.0, channels=["O1", "Oz", "O2"], freqs=[8.0, 10.0], n_samples=50, n_filters=4)
+    model = sd.SSVEPDNN(cfg).eval()
+    shape = r"windows must be \(batch, bands, channels, samples\) = \(n, 3, 3, 50\) for this model, got shape"
+    for x in (torch.randn(2, 3, 3, 60), torch.randn(2, 3, 4, 50), torch.randn(2, 2, 3, 50), torch.randn(3, 3, 50)):
+        with pytest.raises(ValueError, match=shape):  # 'mat1 and mat2 shapes cannot be multiplied', IndexError
+            model(x)
+        with pytest.raises(ValueError, match=shape):
+            sd.predict_proba(model, x.numpy())
+    with pytest.raises(ValueError, match=r"x has dtype torch.float64 but the SSVEPDNN weights are torch.float32"):
+        model(torch.randn(2, 3, 3, 50, dtype=torch.float64))  # 'expected scalar type Double but found Float'
+    with pytest.raises(ValueError, match=r"batch must be >= 1 windows per forward pass, got 0"):
+        sd.predict_proba(model, np.zeros((2, 3, 3, 50)), batch=0)  # 'range() arg 3 must not be zero'
+    assert sd.predict_proba(model, np.zeros((2, 3, 3, 50))).shape == (2, 2)
