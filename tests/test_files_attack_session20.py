@@ -458,3 +458,29 @@ def test_an_aiff_au_w64_or_rf64_file_cut_short_is_said(tmp_path, caplog, suffix,
     with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
         assert _replay(whole)[0].shape[1] == len(x)
     assert "truncated" not in caplog.text
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".csv"])
+def test_a_table_recording_replays_its_trigger_channel_as_events(tmp_path, suffix):
+    """Before: stim_channel on the recorder's .npz or .csv was refused, 'a recorder's table: no stim channel', though
+    it holds the channel (a FIF with STI 014 recorded to NPZ keeps its triggers there and nothing else of its events):
+    the round trip lost every event. Now the rises of the channel, on the times recorded, as the FIF's replay gives."""
+    spec = StreamSpec("signal", 100.0, (2,), "float64", ("Cz", "STI 014"), ("eeg", "stim"), "V")
+    x = np.zeros((2, 300))
+    x[1, 10:15], x[1, 120:122], x[1, 250:260] = 5, 3, 12
+    times = {}
+    for name in (f"rec{suffix}", "rec_raw.fif"):
+        path = _record(tmp_path / name, spec, x, t0=4.0)
+        src = FileSource(path=str(path), stim_channel="STI 014", chunk_size=64)
+        labels = src.configure({})["events"].labels
+        got = []
+        while (out := src.read()) is not None:
+            got += [(out["out"].t0, *row) for row in out["events"].data.tolist()] if "events" in out else []
+        times[name] = got
+        assert labels == ((3, "3"), (5, "5"), (12, "12"))
+    codes = [(round(t0, 6), code) for t0, _, _, code in times[f"rec{suffix}"]]
+    assert codes == [(4.0, 5.0), (4.64, 3.0), (5.92, 12.0)]  # with the chunks of samples 10, 120, 250
+    onsets = [round(onset, 6) for _, onset, _, _ in times[f"rec{suffix}"]]
+    assert onsets == [4.1, 5.2, 6.5]  # the samples' recorded times (the FIF's stream clock starts at 0)
+    with pytest.raises(SpecError, match="no stim channel 'STI 999'"):
+        FileSource(path=str(tmp_path / f"rec{suffix}"), stim_channel="STI 999").configure({})

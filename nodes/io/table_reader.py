@@ -16,6 +16,9 @@ A signal stream recorded to CSV or NPZ replays with the samples, channel names a
          gap's time did not jump (an epochs file's epochs back to back). CSV keeps no channel type or unit: the channels are `misc`, in the file's values. The file is
          parsed whole at configure (text is 2-3 times the size of the samples).
 
+`stim_channel` gives the rises of that channel as events (code = value), as on a FIF; it was refused ('a recorder's
+table: no stim channel'), though a FIF recorded to NPZ keeps its trigger channel and nothing else of its events.
+
 Feature, token and event recordings (NPZ kind other than signal; CSV `t,f0,...` of a features stream is a signal's
 layout and is read as one, `t,token,...` and `onset,duration,code,label` are not) are refused with how to load them.
 """
@@ -44,10 +47,32 @@ _LOAD = (
 
 
 def open_table(path: Path, stim_channel: str | None = None, proj: bool | None = None) -> _Reader:
-    if stim_channel is not None or proj:
-        what = "no stim channel" if stim_channel is not None else "no SSP projectors (proj)"
-        raise SpecError(f"file_source: {path} is a recorder's table: {what}", "leave stim_channel and proj out")
-    return NpzReader(path) if path.name.lower().endswith(".npz") else CsvReader(path)
+    if proj:
+        raise SpecError(f"file_source: {path} is a recorder's table: no SSP projectors (proj)", "leave proj out")
+    reader = NpzReader(path) if path.name.lower().endswith(".npz") else CsvReader(path)
+    if stim_channel is not None:  # (was refused, 'a recorder's table: no stim channel', though it holds the channel)
+        _trigger_events(reader, stim_channel, path)
+    return reader
+
+
+def _trigger_events(reader: _Reader, name: str, path: Path) -> None:
+    """The events of trigger channel `name`, as file_source reads a FIF's or an XDF's: each rise to a positive value
+    (mne.find_events' 'increasing' steps, a first sample above 0 included), the value its code and label."""
+    if name not in reader.ch_names:
+        raise SpecError(f"file_source: no stim channel {name!r} in {path}", f"channels: {', '.join(reader.ch_names)}")
+    x = np.nan_to_num(np.asarray(reader.get([reader.ch_names.index(name)], 0, reader.n_times), np.float64)[0])
+    if x.size and x.max() > x.min() and max(abs(x.min()), abs(x.max())) < 1:  # as triggers.check_trigger_codes
+        raise SpecError(
+            f"file_source: stim channel {name!r} of {path} holds no integer codes: its values span {x.min():.4g} to "
+            f"{x.max():.4g} (a pulse recorded as a voltage?)",
+            "give a trigger channel of integer codes (0 between events), or turn this one into codes first and "
+            "replay it with array_source",
+        )
+    idx = np.flatnonzero((np.diff(x, prepend=0.0) > 0) & (x > 0))
+    codes = np.round(x[idx])
+    onset = [reader.time_of(int(i)) for i in idx]  # on the chunks' clock (a recorder downstream places them by it)
+    reader.events = np.column_stack([idx, onset, np.zeros(len(idx)), codes]).astype(np.float64).reshape(-1, 4)
+    reader.labels = tuple((int(c), str(int(c))) for c in sorted(set(codes.tolist())))
 
 
 def _not_signal(path: Path, kind: str) -> SpecError:
