@@ -484,3 +484,33 @@ def test_a_table_recording_replays_its_trigger_channel_as_events(tmp_path, suffi
     assert onsets == [4.1, 5.2, 6.5]  # the samples' recorded times (the FIF's stream clock starts at 0)
     with pytest.raises(SpecError, match="no stim channel 'STI 999'"):
         FileSource(path=str(tmp_path / f"rec{suffix}"), stim_channel="STI 999").configure({})
+
+
+@pytest.mark.parametrize("suffix", [".zip", ".tar.gz", ".edf.gz", ".edf.bz2"])
+def test_a_recording_in_an_archive_says_to_extract_it(tmp_path, suffix):
+    """Before: a data set as downloaded (rec.zip, rec.tar.gz, a sleep study's .edf.gz) was 'ValueError: Unsupported
+    file type (.zip). Consider using a dedicated reader function ...; fix: supported formats: ...' (MNE's words), not
+    that it is an archive and how to get the recording out. A .fif.gz, which MNE reads, is replayed as before."""
+    import bz2
+    import gzip
+    import tarfile
+    import zipfile
+
+    spec = StreamSpec("signal", 100.0, (1,), "float64", ("Cz",), ("eeg",), "V")
+    edf = _record(tmp_path / "rec.edf", spec, np.random.default_rng(0).normal(0, 1e-5, (1, 200)))
+    path = tmp_path / f"rec{suffix}"
+    if suffix == ".zip":
+        with zipfile.ZipFile(path, "w") as z:
+            z.write(edf, "rec.edf")
+    elif suffix == ".tar.gz":
+        with tarfile.open(path, "w:gz") as t:
+            t.add(edf, "rec.edf")
+    else:
+        path = tmp_path / f"x{suffix}"
+        path.write_bytes((gzip if suffix.endswith(".gz") else bz2).compress(edf.read_bytes()))
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(path)).configure({})
+    assert ("decompress it" if suffix.startswith(".edf.") else "extract it") in e.value.hint, e.value.hint
+    assert str(path) in e.value.hint and "Unsupported file type" not in str(e.value)
+    if suffix.startswith(".edf."):
+        assert str(tmp_path / "x.edf") in e.value.hint

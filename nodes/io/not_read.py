@@ -40,7 +40,43 @@ def not_read_hint(path: Path) -> str | None:
     name = path.name.lower()
     if name.endswith(HDF5):
         return hdf5_hint(path)
+    if name.endswith(tuple(_ARCHIVES)) and not name.endswith((".fif.gz", ".xdfz")):  # (those MNE, pyxdf read whole)
+        return archive_hint(path)
     return next((hint for suffixes, hint in _NOT_READ.items() if name.endswith(suffixes)), None)
+
+
+_ARCHIVES = {  # suffix -> (what, how to unpack it); the longer suffixes first
+    ".tar.gz": ("a tar archive", "tar xf"),
+    ".tgz": ("a tar archive", "tar xf"),
+    ".tar.bz2": ("a tar archive", "tar xf"),
+    ".tar.xz": ("a tar archive", "tar xf"),
+    ".tar": ("a tar archive", "tar xf"),
+    ".zip": ("a ZIP archive", "unzip"),
+    ".7z": ("a 7-Zip archive", "7z x"),
+    ".rar": ("a RAR archive", "unrar x"),
+    ".gz": ("compressed (gzip)", "gunzip -k"),
+    ".bz2": ("compressed (bzip2)", "bunzip2 -k"),
+    ".xz": ("compressed (xz)", "unxz -k"),
+    ".zst": ("compressed (zstd)", "unzstd"),
+}
+
+
+def archive_hint(path: Path) -> str:
+    """How to get at a recording inside an archive or a compressed file (a data set as downloaded: rec.zip, the
+    .edf.gz of a sleep study): the reader for its suffix said 'Unsupported file type (.zip)' and listed the formats."""
+    import shlex
+
+    name = path.name.lower()
+    suffix = next(s for s in _ARCHIVES if name.endswith(s))
+    what, how = _ARCHIVES[suffix]
+    inner = path.name[: -len(suffix)]
+    single = what.startswith("compressed")
+    return f"it is {what}: " + (
+        f"decompress it ({how} {shlex.quote(str(path))}) and give {shlex.quote(str(path.with_name(inner)))}"
+        if single
+        else f"extract it ({how} {shlex.quote(str(path))}) and give the recording in it (its .edf, .bdf, "
+        ".vhdr, .set, .fif, .xdf, .wav, ...)"
+    )
 
 
 def _head(path: Path) -> bytes:
