@@ -52,11 +52,34 @@ class RecurrentStack(StreamingModel):
                 state[f"{name}.{i}"] = t
         return state
 
-    def _layer_states(self, state: State) -> list[LayerState]:
-        try:
-            return [tuple(state[f"{name}.{i}"] for name in self.state_names) for i in range(self.cfg.n_layers)]
-        except KeyError as e:
-            raise ValueError(f"not a {type(self).__name__} state of {self.cfg.n_layers} layers: no {e}") from None
+    def _layer_states(self, state: State, batch: int) -> list[LayerState]:
+        """The state's tensors per layer, checked against this model's for `batch` streams: a state of a model of
+        another config or batch was said by a kernel ('initial_state has shape (3, 16, 3), expected (2, 16, 3)'),
+        and one of more layers was taken as it was, its extra layers dropped unsaid."""
+        shapes = self.__dict__.setdefault("_state_shapes", {})  # per batch size; computed once (meta: no memory)
+        if batch not in shapes:
+            shapes[batch] = {k: tuple(v.shape) for k, v in self.init_state(batch, device="meta").items()}
+        want: dict[str, tuple] = shapes[batch]
+        extra = sorted(set(state) - set(want))
+        if extra:
+            raise ValueError(
+                f"the state has '{extra[0]}', which this {type(self).__name__} of {self.cfg.n_layers} layers has "
+                "not: a state of a model of another config; start the stream with this model's init_state"
+            )
+        for key, ref in want.items():
+            got = state.get(key)
+            if got is None:
+                raise ValueError(f"not a {type(self).__name__} state of {self.cfg.n_layers} layers: no '{key}'")
+            shape: tuple[int, ...] = tuple(getattr(got, "shape", ()))
+            if shape != ref:
+                why = "a model of another config?"
+                if len(shape) == len(ref) and shape[1:] == ref[1:]:
+                    why = f"x has a batch of {batch}, the state {got.shape[0]}"
+                raise ValueError(
+                    f"the state's '{key}' has shape {shape}, this {type(self).__name__} expects {ref} "
+                    f"({why}); start the stream with this model's init_state({batch})"
+                )
+        return [tuple(state[f"{name}.{i}"] for name in self.state_names) for i in range(self.cfg.n_layers)]
 
     def _check_dtype(self, x: torch.Tensor) -> None:
         check_dtype(self, x)
@@ -77,7 +100,8 @@ class RecurrentStack(StreamingModel):
 
     def stream(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """x (B, n, d_in) -> (y (B, n, d_model), new state); the state passed in is not modified."""
-        return self._run(x, list(self._layer_states(state)))
+        check_frames(x, self.d_in)
+        return self._run(x, list(self._layer_states(state, x.shape[0])))
 
     def step(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """One frame x_t (B, d_in) -> (y (B, 1, d_model), state), the state updated in place."""
@@ -85,6 +109,6 @@ class RecurrentStack(StreamingModel):
             raise ValueError(f"x_t must be (batch, d_in={self.d_in}), got shape {tuple(x_t.shape)}")
         self._check_dtype(x_t)
         h = self.in_proj(x_t) if self.in_proj is not None else x_t
-        for i, s in enumerate(self._layer_states(state)):
+        for i, s in enumerate(self._layer_states(state, x_t.shape[0])):
             h = self._layer_step(i, h, s)
         return self.norm_f(h)[:, None], state

@@ -223,3 +223,24 @@ def test_the_ssvep_dnn_names_the_window_shape_and_dtype_it_takes():
     with pytest.raises(ValueError, match=r"batch must be >= 1 windows per forward pass, got 0"):
         sd.predict_proba(model, np.zeros((2, 3, 3, 50)), batch=0)  # 'range() arg 3 must not be zero'
     assert sd.predict_proba(model, np.zeros((2, 3, 3, 50))).shape == (2, 2)
+
+
+@pytest.mark.parametrize("kind", ["mamba", "gla"])
+def test_a_recurrent_state_of_another_config_or_batch_is_refused_naming_the_entry(kind):
+    from wavegraph.models.gla import GLAConfig, GLAStack
+    from wavegraph.models.mamba import MambaConfig, MambaStack
+
+    def make(n_layers: int, **kw):
+        if kind == "mamba":
+            return MambaStack(MambaConfig(d_model=8, n_layers=n_layers, d_in=5, d_state=kw.get("n", 4)))
+        return GLAStack(GLAConfig(d_model=8, n_layers=n_layers, d_in=5, n_heads=kw.get("n", 2), gate_low_rank=2))
+
+    model, x = make(1), torch.randn(2, 5, 5)
+    first = "ssm.0" if kind == "mamba" else "S.0"
+    for run in (lambda s: model.stream(x, s), lambda s: model.step(x[:, 0], s)):
+        with pytest.raises(ValueError, match=r"the state has '\w+\.1', which this \w+ of 1 layers has not"):
+            run(make(2).init_state(2))  # was taken, its second layer dropped unsaid
+        with pytest.raises(ValueError, match=rf"the state's '{first}' has shape .* \(a model of another config\?\)"):
+            run(make(1, n=4 if kind == "gla" else 8).init_state(2))  # was a kernel's 'initial_state has shape ...'
+        with pytest.raises(ValueError, match=r"\(x has a batch of 2, the state 3\); .* init_state\(2\)"):
+            run(model.init_state(3))
