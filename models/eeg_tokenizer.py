@@ -313,6 +313,14 @@ class EEGTokenizer(StreamingModel):
         """One chunk x (batch, n, 1) -> ({tokens (batch, m), embeddings (batch, m, D), latents}, new state) for the
         m frames the chunk completes."""
         check_frames(x, 1)
+        finite = torch.isfinite(x)
+        if not bool(finite.all()):  # NaN was taken as a missing sample and inf as a clipped one: tokens unsaid
+            row, t = (int(i) for i in (~finite[..., 0]).nonzero()[0])
+            raise ValueError(
+                f"x holds {int((~finite).sum())} NaN or infinite samples (the first: batch row {row}, sample {t}); "
+                "the tokenizer takes finite samples: replace them first, e.g. torch.nan_to_num(x, 0.0, 0.0, 0.0), "
+                "as the eeg_tokenizer node does (counted nan_zeroed)"
+            )
         cfg = self.cfg
         samples = torch.cat([state["samples"], x[..., 0].to(torch.float64)], 1)
         n_frames = (samples.shape[1] - cfg.history) // cfg.hop

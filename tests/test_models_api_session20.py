@@ -244,3 +244,24 @@ def test_a_recurrent_state_of_another_config_or_batch_is_refused_naming_the_entr
             run(make(1, n=4 if kind == "gla" else 8).init_state(2))  # was a kernel's 'initial_state has shape ...'
         with pytest.raises(ValueError, match=r"\(x has a batch of 2, the state 3\); .* init_state\(2\)"):
             run(model.init_state(3))
+
+
+def test_the_eeg_tokenizer_refuses_nan_or_inf_samples_naming_the_first():
+    from wavegraph.models.eeg_tokenizer import EEGTokenizer, TokenizerConfig
+
+    cfg = TokenizerConfig(rate=20.0, n_fft=20, hop=10, n_bins=10, patch=5, d_model=8, n_heads=2, n_layers=1)
+    cfg.d_temporal, cfg.context, cfg.codebook_size, cfg.code_dim, cfg.dec_layers = 4, 2, 16, 8, 1
+    torch.manual_seed(0)
+    tok = EEGTokenizer(cfg).eval()
+    x = torch.randn(2, 80, 1)
+    for bad in (float("nan"), float("inf")):
+        xb = x.clone()
+        xb[1, 25:60, 0] = bad  # was: tokens for every frame, NaN taken as missing samples and inf clipped, unsaid
+        with pytest.raises(
+            ValueError, match=r"x holds 35 NaN or infinite samples \(the first: batch row 1, sample 25\)"
+        ):
+            tok.encode(xb)
+        with pytest.raises(ValueError, match=r"torch.nan_to_num"):
+            tok.stream(xb[:, 20:40], tok.init_state(2))
+    clean = torch.nan_to_num(x, 0.0, 0.0, 0.0)  # the fix it gives tokenizes
+    assert tok.encode(clean)["tokens"].shape == (2, 8)
