@@ -514,3 +514,19 @@ def test_a_recording_in_an_archive_says_to_extract_it(tmp_path, suffix):
     assert str(path) in e.value.hint and "Unsupported file type" not in str(e.value)
     if suffix.startswith(".edf."):
         assert str(tmp_path / "x.edf") in e.value.hint
+
+
+@pytest.mark.parametrize("size", [b"\xff\xff\xff\xff", b"\x00\x00\x00\x00"])
+def test_an_aiff_whose_writer_left_its_size_unknown_is_not_said_truncated(tmp_path, caplog, size):
+    """A streaming writer leaves an AIFF's FORM size 0 or 0xFFFFFFFF (unknown); libsndfile reads every frame. The
+    check for a file cut short (above) took 0xFFFFFFFF for 4 GB promised and said 'truncated' of a whole file."""
+    import soundfile as sf
+
+    path = tmp_path / "stream.aiff"
+    sf.write(str(path), np.zeros((500, 1)), 8000, format="AIFF", subtype="PCM_16")
+    b = bytearray(path.read_bytes())
+    b[4:8] = size
+    path.write_bytes(bytes(b))
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        assert _replay(path)[0].shape == (1, 500)
+    assert "truncated" not in caplog.text

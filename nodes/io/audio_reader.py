@@ -82,14 +82,16 @@ def _declared_size(path: Path) -> int | None:
 
     with open(path, "rb") as f:
         head = f.read(28)
-    if head[:4] == b"FORM" and head[8:11] == b"AIF":
+    if head[:4] == b"FORM" and head[8:11] == b"AIF" and head[4:8] not in (b"\x00" * 4, b"\xff" * 4):  # (unknown)
         return struct.unpack(">I", head[4:8])[0] + 8
     if head[:4] == b".snd" and len(head) >= 12 and head[8:12] != b"\xff\xff\xff\xff":
         return sum(struct.unpack(">II", head[4:12]))
     if head[:4] == b"riff" and len(head) >= 24:  # Sony Wave64: a 16-byte GUID, then the size of the whole file
-        return struct.unpack("<Q", head[16:24])[0]
+        size = struct.unpack("<Q", head[16:24])[0]
+        return size if 0 < size < 2**63 else None
     if head[:4] == b"RF64" and head[12:16] == b"ds64" and len(head) >= 28:
-        return struct.unpack("<Q", head[20:28])[0] + 8
+        size = struct.unpack("<Q", head[20:28])[0]
+        return size + 8 if 0 < size < 2**63 else None
     return None
 
 
