@@ -179,13 +179,35 @@ class Chain(StreamingModel):
         self.stride = math.prod(p.stride for p in parts)
         self.stream_tolerance = max(p.stream_tolerance for p in parts)  # type: ignore[misc]
 
-    def _opts(self, part: StreamingModel, options: dict) -> dict:
+    @staticmethod
+    def _accepted(part: StreamingModel) -> set[str]:
+        """The stream options `part` takes (a Chain's: its parts')."""
         import inspect
 
-        accepted = inspect.signature(part.init_state).parameters
+        if isinstance(part, Chain):
+            return set().union(*(Chain._accepted(p) for p in part.seq))
+        params = inspect.signature(part.init_state).parameters.values()
+        named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        return {p.name for p in params if p.kind in named and p.name not in ("batch", "device", "dtype")}
+
+    def _opts(self, part: StreamingModel, options: dict) -> dict:
+        accepted = self._accepted(part)
         return {k: v for k, v in options.items() if k in accepted}
 
+    def _check_options(self, options: dict) -> None:
+        """TypeError for an option no part takes (as a model given an option it does not take): a misspelt
+        att_context, or one given to a chain without a Conformer, was dropped and the default context run, unsaid."""
+        taken = self._accepted(self)
+        unknown = sorted(set(options) - taken)
+        if unknown:
+            names = ", ".join(type(p).__name__ for p in self.seq)
+            raise TypeError(
+                f"no part of this Chain ({names}) takes the option {unknown[0]!r}; "
+                f"the options they take: {sorted(taken) or 'none'}"
+            )
+
     def latency_frames(self, **options) -> int:
+        self._check_options(options)
         total, stride = 0, 1
         for p in self.seq:  # a later part's lookahead counts in its own input frames
             total += stride * p.latency_frames(**self._opts(p, options))
@@ -193,11 +215,13 @@ class Chain(StreamingModel):
         return total
 
     def forward(self, x: torch.Tensor, **options) -> torch.Tensor:
+        self._check_options(options)
         for p in self.seq:
             x = p(x, **self._opts(p, options))
         return x
 
     def init_state(self, batch: int = 1, device=None, dtype=torch.float32, **options) -> State:
+        self._check_options(options)
         state: State = {}
         for i, p in enumerate(self.seq):
             for k, v in p.init_state(batch, device, dtype, **self._opts(p, options)).items():
@@ -208,6 +232,13 @@ class Chain(StreamingModel):
         out: list[State] = [{} for _ in self.seq]
         for k, v in state.items():
             i, _, name = k.partition(".")
+            if not (i.isdigit() and int(i) < len(self.seq) and name):  # was 'invalid literal for int()' or IndexError
+                raise ValueError(
+                    f"the state has {k!r}, not a key of a Chain of {len(self.seq)} parts (its keys are "
+                    "'<part>.<name>', part 0..{}): start the stream with this Chain's init_state".format(
+                        len(self.seq) - 1
+                    )
+                )
             out[int(i)][name] = v
         return out
 

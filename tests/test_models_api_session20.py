@@ -265,3 +265,27 @@ def test_the_eeg_tokenizer_refuses_nan_or_inf_samples_naming_the_first():
             tok.stream(xb[:, 20:40], tok.init_state(2))
     clean = torch.nan_to_num(x, 0.0, 0.0, 0.0)  # the fix it gives tokenizes
     assert tok.encode(clean)["tokens"].shape == (2, 8)
+
+
+def test_a_chain_refuses_an_option_none_of_its_parts_takes():
+    from torch import nn
+    from wavegraph.models.mamba import MambaConfig, MambaStack
+    from wavegraph.models.streaming import Chain, Frames
+
+    torch.manual_seed(0)
+    enc = _tiny_conformer(att_context_sizes=[[2, 1], [4, 0]])
+    mamba = MambaStack(MambaConfig(d_model=8, n_layers=1, d_state=2)).eval()
+    head = Frames(nn.Linear(8, 3), 8, 3)
+    chain = Chain(enc, mamba, head)
+    x = torch.randn(2, 9, 6)
+    said = r"no part of this Chain \(ConformerEncoder, MambaStack, Frames\) takes the option 'att_contxt'.*\['att_context'\]"
+    for call in (lambda: chain(x, att_contxt=(4, 0)), lambda: chain.init_state(2, att_contxt=(4, 0))):
+        with pytest.raises(TypeError, match=said):  # was run with the default context (2, 1), unsaid
+            call()
+    with pytest.raises(TypeError, match=r"takes the option 'att_context'; the options they take: none"):
+        Chain(mamba)(torch.randn(1, 3, 8), att_context=(4, 0))
+    nested = Chain(Chain(enc, mamba), head)  # an inner chain's option reaches its part (was dropped)
+    assert torch.equal(nested(x, att_context=(4, 0)), chain(x, att_context=(4, 0)))
+    assert nested.latency_frames(att_context=(4, 0)) == enc.latency_frames(att_context=(4, 0)) == 1
+    with pytest.raises(ValueError, match=r"the state has 'foo', not a key of a Chain of 3 parts"):
+        chain.stream(x, {**chain.init_state(2), "foo": 1})  # was "invalid literal for int() with base 10: 'foo'"
