@@ -152,6 +152,7 @@ class Frames(StreamingModel):
 
     def forward(self, x: torch.Tensor, **options) -> torch.Tensor:
         check_frames(x, self.d_in)
+        check_dtype(self, x)  # was torch's 'mat1 and mat2 must have the same dtype' from inside the module
         return self.module(x)
 
     def init_state(self, batch: int = 1, device=None, dtype=torch.float32, **options) -> State:

@@ -289,3 +289,13 @@ def test_a_chain_refuses_an_option_none_of_its_parts_takes():
     assert nested.latency_frames(att_context=(4, 0)) == enc.latency_frames(att_context=(4, 0)) == 1
     with pytest.raises(ValueError, match=r"the state has 'foo', not a key of a Chain of 3 parts"):
         chain.stream(x, {**chain.init_state(2), "foo": 1})  # was "invalid literal for int() with base 10: 'foo'"
+
+
+def test_a_frames_part_given_frames_of_another_dtype_says_how_to_match():
+    from torch import nn
+    from wavegraph.models.streaming import Frames
+
+    head = Frames(nn.Linear(8, 3), 8, 3)
+    with pytest.raises(ValueError, match=r"x has dtype torch.float64 but the Frames weights are torch.float32"):
+        head(torch.randn(1, 2, 8, dtype=torch.float64))  # was 'mat1 and mat2 must have the same dtype'
+    assert Frames(nn.ReLU(), 8, 8)(torch.randn(1, 2, 8, dtype=torch.float64)).dtype == torch.float64  # no weights
