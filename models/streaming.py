@@ -126,7 +126,7 @@ class StreamingModel(nn.Module):
 
     def step(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """One frame x_t (batch, d_in) -> (y (batch, m, d_out), state); may update the state in place."""
-        if x_t.dim() != 2:
+        if x_t.dim() != 2 or x_t.shape[-1] != self.d_in:  # was said of x (batch, 1, d_in) by stream
             raise ValueError(f"x_t must be one frame (batch, d_in={self.d_in}), got shape {tuple(x_t.shape)}")
         return self.stream(x_t[:, None], state)
 

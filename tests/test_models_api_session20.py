@@ -299,3 +299,9 @@ def test_a_frames_part_given_frames_of_another_dtype_says_how_to_match():
     with pytest.raises(ValueError, match=r"x has dtype torch.float64 but the Frames weights are torch.float32"):
         head(torch.randn(1, 2, 8, dtype=torch.float64))  # was 'mat1 and mat2 must have the same dtype'
     assert Frames(nn.ReLU(), 8, 8)(torch.randn(1, 2, 8, dtype=torch.float64)).dtype == torch.float64  # no weights
+
+
+def test_a_conformer_step_of_a_wrong_width_frame_names_the_frame_not_a_chunk():
+    enc = _tiny_conformer()
+    with pytest.raises(ValueError, match=r"x_t must be one frame \(batch, d_in=6\), got shape \(2, 7\)"):
+        enc.step(torch.randn(2, 7), enc.init_state(2))  # was 'x must be (batch, frames, d_in=6), got (2, 1, 7)'
