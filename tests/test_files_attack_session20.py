@@ -530,3 +530,25 @@ def test_an_aiff_whose_writer_left_its_size_unknown_is_not_said_truncated(tmp_pa
     with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
         assert _replay(path)[0].shape == (1, 500)
     assert "truncated" not in caplog.text
+
+
+def test_an_xdf_or_csv_of_repeated_channel_labels_replays_them_as_lsl_inlet_names_them_live(tmp_path, caplog):
+    """Before: an XDF stream labelled O1, O1, O2 (an amplifier's app that repeats a label) replayed as O1, O1, O2 while
+    lsl_inlet takes the same stream live as O1-0, O1-1, O2 (MNE's rule): a graph's `picks: [O1-1]` worked live and
+    failed on the recording, and `picks: [O1]` took the first of two unsaid. Same for a CSV's repeated column."""
+    from wavegraph.nodes.io.xdf import XdfStream, write_xdf
+
+    x = np.arange(300.0).reshape(100, 3)
+    stamps = 50.0 + np.arange(100) / 100.0
+    path = write_xdf(tmp_path / "rec.xdf", [XdfStream("amp", "EEG", 100.0, x, stamps, "float32", ["O1", "O1", "O2"])])
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        src = FileSource(path=str(path), picks=["O1-1"])
+        assert src.configure({})["out"].channel_names == ("O1-1",)
+        src.close()
+    assert "O1-0, O1-1" in caplog.text
+    np.testing.assert_array_equal(_replay(path, picks=["O1-1"])[0], x[:, 1:2].T)
+    csv = tmp_path / "rec.csv"
+    csv.write_text("t,a,a,b\n0.0,1,2,3\n0.01,4,5,6\n")
+    src = FileSource(path=str(csv))
+    assert src.configure({})["out"].channel_names == ("a-0", "a-1", "b")
+    src.close()

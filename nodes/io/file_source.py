@@ -140,6 +140,18 @@ class FileSource(Source[FileSourceParams]):
         r = self.reader = self._open()
         if not r.ch_names:  # (an XDF stream of 0 channels; MNE's formats are refused by their reader)
             raise no_channels(self.path, len(r.events), self.what)
+        if len(set(r.ch_names)) < len(r.ch_names):  # an XDF's or a CSV's repeated label: as lsl_inlet names it live
+            from .lsl_info import unique_names
+
+            named = unique_names(r.ch_names)
+            _log.warning(
+                "%s: %s names channels alike (%s): replayed as %s, as lsl_inlet names them live and MNE's readers do",
+                self.what,
+                self.path,
+                ", ".join(sorted({n for n in r.ch_names if r.ch_names.count(n) > 1})),
+                ", ".join(b for a, b in zip(r.ch_names, named) if a != b),
+            )
+            r.ch_names = list(named)
         if r.n_times == 0:  # (a recording stopped at once, a data file left empty): nothing goes out, said
             _log.warning("%s: %s holds no samples: the replay ends at once", self.what, self.path)
         self.picks = self._resolve_picks(r, p.picks)
