@@ -14,6 +14,8 @@ The scan and GLA each have a sequential form (the plain recurrence, one step at 
 
 from __future__ import annotations
 
+import numbers
+
 import torch
 import torch.nn.functional as F
 
@@ -117,7 +119,7 @@ def selective_scan_chunked_ref(
     (h_t = exp(S_t) h_0 + sum_{s<=t} exp(S_t - S_s) dB_s u_s with S the cumulative sum of delta*A),
     and the state is carried across chunks. Exponents are masked to s <= t so only exp(<=0) is taken for A <= 0."""
     b, d, L, n = check_scan_args(u, delta, A, B, C, D, z, delta_bias, initial_state)
-    _need(chunk_size >= 1, "chunk_size must be >= 1")
+    check_chunk_size(chunk_size)
     dt = _scan_delta(delta, delta_bias, delta_softplus)
     uf, Af, Bf, Cf = u.float(), A.float(), B.float(), C.float()
     h = torch.zeros(b, d, n, device=u.device) if initial_state is None else initial_state.float().clone()
@@ -272,6 +274,13 @@ def causal_conv1d_update_ref(x, conv_state, weight, bias=None, activation=None):
 GATE_FLOOR = -150.0  # exp(-150) is 0 in fp32 (the smallest subnormal is e^-103)
 
 
+def check_chunk_size(chunk_size) -> None:
+    """ValueError unless chunk_size is a whole number >= 1: 3.5 was "'float' object cannot be interpreted as an
+    integer" on the reference path and taken by the Triton one (which ignores it)."""
+    whole = isinstance(chunk_size, numbers.Integral) and not isinstance(chunk_size, bool)
+    _need(whole and int(chunk_size) >= 1, f"chunk_size must be a whole number >= 1, got {chunk_size!r}")
+
+
 def check_gla_args(q, k, v, g, initial_state) -> tuple[int, int, int, int, int]:
     _need(q.dim() == 4, f"q must be (batch, heads, L, dk), got shape {tuple(q.shape)}")
     b, h, L, dk = q.shape
@@ -306,7 +315,7 @@ def gla_chunk_ref(q, k, v, g, initial_state=None, scale=None, chunk_size=64):
     with G the in-chunk cumulative gate; the state is then decayed by e^{G_last} and gets sum_j (k_j e^{G_last-G_j})^T v_j.
     The pairwise decays are formed explicitly and masked to j <= i, so only exp(<=0) is ever taken."""
     b, h, L, dk, dv = check_gla_args(q, k, v, g, initial_state)
-    _need(chunk_size >= 1, "chunk_size must be >= 1")
+    check_chunk_size(chunk_size)
     scale = dk**-0.5 if scale is None else scale
     S = q.new_zeros(b, h, dk, dv, dtype=torch.float32) if initial_state is None else initial_state.float().clone()
     # a gate of -inf (forget all) would make the in-chunk differences G_i - G_j = -inf - -inf = NaN; below GATE_FLOOR

@@ -132,8 +132,7 @@ def _blocks(dk: int, dv: int) -> tuple[int, int]:
 
 def gla_chunk(q, k, v, g, initial_state=None, scale=None, chunk_size=64):
     b, h, L, dk, dv = _ref.check_gla_args(q, k, v, g, initial_state)
-    if chunk_size < 1:
-        raise ValueError("chunk_size must be >= 1")
+    _ref.check_chunk_size(chunk_size)
     scale = dk**-0.5 if scale is None else float(scale)
     g = g.clamp_min(_ref.GATE_FLOOR)  # a -inf gate would give NaN differences inside a chunk (see gla_chunk_ref)
     q, k, v, g = (t.contiguous() for t in (q, k, v, g))

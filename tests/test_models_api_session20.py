@@ -4,6 +4,7 @@ states of another config, hand-edited checkpoints. Tiny shapes only."""
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import pytest
@@ -305,3 +306,22 @@ def test_a_conformer_step_of_a_wrong_width_frame_names_the_frame_not_a_chunk():
     enc = _tiny_conformer()
     with pytest.raises(ValueError, match=r"x_t must be one frame \(batch, d_in=6\), got shape \(2, 7\)"):
         enc.step(torch.randn(2, 7), enc.init_state(2))  # was 'x must be (batch, frames, d_in=6), got (2, 1, 7)'
+
+
+@pytest.mark.parametrize("backend", ["ref", "triton"])
+def test_gla_chunk_takes_a_whole_chunk_size_on_both_backends(backend, monkeypatch):
+    import wavegraph.kernels as kernels
+
+    if backend == "triton":
+        pytest.importorskip("triton")
+        if not torch.cuda.is_available() and os.environ.get("TRITON_INTERPRET") != "1":
+            pytest.skip("Triton on CPU needs TRITON_INTERPRET=1")
+    monkeypatch.setenv("WAVEGRAPH_KERNELS", backend)
+    torch.manual_seed(0)
+    q, k, g = torch.randn(1, 1, 5, 4), torch.randn(1, 1, 5, 4), -torch.rand(1, 1, 5, 4)
+    v = torch.randn(1, 1, 5, 3)
+    bad_sizes: tuple[Any, ...] = (3.5, 0, True)
+    for bad in bad_sizes:  # 3.5: TypeError on the reference path, taken by the Triton one
+        with pytest.raises(ValueError, match=rf"chunk_size must be a whole number >= 1, got {bad!r}"):
+            kernels.gla_chunk(q, k, v, g, chunk_size=bad)
+    assert kernels.gla_chunk(q, k, v, g, chunk_size=2)[0].shape == (1, 1, 5, 3)
