@@ -552,3 +552,21 @@ def test_an_xdf_or_csv_of_repeated_channel_labels_replays_them_as_lsl_inlet_name
     src = FileSource(path=str(csv))
     assert src.configure({})["out"].channel_names == ("a-0", "a-1", "b")
     src.close()
+
+
+def test_a_csv_whose_times_step_back_says_where(tmp_path, caplog):
+    """Before: a CSV whose `t` column steps back (a clock reset, rows sorted wrong, two recordings pasted together)
+    replayed without a word, its chunk times going back at a chunk flagged gap; a recorder downstream then called it
+    'samples missing'. Said now, with the line and the times; every sample is still replayed, in the file's order."""
+    t = np.concatenate([np.arange(50), np.arange(40, 90)]) / 100.0
+    path = tmp_path / "joined.csv"
+    path.write_text("t,a\n" + "".join(f"{v!r},{i}.0\n" for i, v in enumerate(t.tolist())))
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        data, times = _replay(path, chunk_size=25)
+    assert data.shape == (1, 100) and times == [0.0, 0.25, 0.4, 0.65]
+    assert "steps back 1 time(s), first on line 52 (from 0.49 s to 0.4 s)" in caplog.text
+    caplog.clear()
+    path.write_text("t,a\n" + "".join(f"{i / 100!r},{i}.0\n" for i in range(100)))  # increasing: nothing said
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        _replay(path)
+    assert "steps back" not in caplog.text

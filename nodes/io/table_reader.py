@@ -256,6 +256,18 @@ class CsvReader(_Reader):
             self.sfreq = nice_rate((run[1] - run[0]) / (self.t[run[1]] - self.t[run[0]]))
         off = np.abs(steps - 1 / self.sfreq) > max(0.5 / self.sfreq, 0.05)  # (a live inlet's chunk times jitter)
         self.breaks = np.flatnonzero(off).astype(np.int64) + 1
+        back = np.flatnonzero(off & (steps < 0)) + 1  # (a recorder downstream called it 'samples missing', unsaid here)
+        if len(back):
+            _log.warning(
+                "file_source: %s: its `t` column steps back %d time(s), first on line %d (from %.6g s to %.6g s): a "
+                "clock reset, rows out of order, or two recordings joined?; replayed in the file's order, each step "
+                "back a gap with its time going back",
+                path,
+                len(back),
+                int(back[0]) + 2,
+                self.t[back[0] - 1],
+                self.t[back[0]],
+            )
         # a gap whose time did not jump (an epochs file's epochs back to back) shows only in the recorder's chunk log
         logged = read_log(path, self.n_times, self.sfreq, then="its gaps are those of its times")
         if logged is not None:
