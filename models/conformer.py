@@ -334,6 +334,21 @@ class ConformerEncoder(StreamingModel):
         """Valid output frames for `lengths` valid input frames: lengths // subsampling."""
         return torch.div(lengths.long(), self.cfg.subsampling, rounding_mode="floor")
 
+    @staticmethod
+    def _check_lengths(lengths, b: int, t: int, device) -> torch.Tensor:
+        """lengths as a (B,) long tensor of whole numbers in [0, T] (None: all T). A (1,) tensor was broadcast to
+        every sequence, 6.5 truncated to 6, a list an AttributeError, a (B+1,) one torch's size mismatch."""
+        if lengths is None:
+            return torch.full((b,), t, dtype=torch.long, device=device)
+        got = torch.as_tensor(lengths, device=device)
+        if got.shape != (b,):
+            raise ValueError(f"lengths must be one length per sequence, shape ({b},), got shape {tuple(got.shape)}")
+        if got.is_complex() or got.dtype == torch.bool or not bool((got == got.round()).all()):
+            raise ValueError(f"lengths must be whole numbers of input frames, got {got.tolist()}")
+        if b and not (0 <= int(got.min()) and int(got.max()) <= t):
+            raise ValueError(f"lengths must be in [0, {t}] (the frames of x), got {got.tolist()}")
+        return got.long()
+
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None, att_context=None) -> torch.Tensor:
         """x (B, T, d_in), lengths (B,) valid input frames (None: all) -> y (B, T // subsampling, d_model); frames
         past a sequence's output length (`output_lengths(lengths)`) are zero. In training mode with
@@ -342,9 +357,8 @@ class ConformerEncoder(StreamingModel):
         check_dtype(self, x)
         left, right = self._context(att_context)
         b = x.shape[0]
-        if lengths is None:
-            lengths = torch.full((b,), x.shape[1], dtype=torch.long, device=x.device)
-        out_len = self.output_lengths(lengths.to(x.device))
+        lengths = self._check_lengths(lengths, b, x.shape[1], x.device)
+        out_len = self.output_lengths(lengths)
         h = self.subsampling(x)
         t = h.shape[1]
         if t == 0:  # shorter than one stride block: nothing to encode

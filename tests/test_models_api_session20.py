@@ -325,3 +325,18 @@ def test_gla_chunk_takes_a_whole_chunk_size_on_both_backends(backend, monkeypatc
         with pytest.raises(ValueError, match=rf"chunk_size must be a whole number >= 1, got {bad!r}"):
             kernels.gla_chunk(q, k, v, g, chunk_size=bad)
     assert kernels.gla_chunk(q, k, v, g, chunk_size=2)[0].shape == (1, 1, 5, 3)
+
+
+def test_conformer_lengths_must_be_one_whole_length_per_sequence_within_x():
+    enc = _tiny_conformer()
+    x = torch.randn(2, 10, 6)
+    for lengths, said in (
+        (torch.tensor([6]), r"one length per sequence, shape \(2,\), got shape \(1,\)"),  # was broadcast to both
+        (torch.tensor([10, 10, 10]), r"one length per sequence, shape \(2,\), got shape \(3,\)"),  # size mismatch
+        (torch.tensor([10.0, 6.5]), r"whole numbers of input frames, got \[10.0, 6.5\]"),  # was taken as 6
+        (torch.tensor([20, 10]), r"must be in \[0, 10\] \(the frames of x\), got \[20, 10\]"),
+    ):
+        with pytest.raises(ValueError, match=said):
+            enc(x, lengths=lengths)
+    trimmed = enc(x[1:, :6])[0]  # a list works (was AttributeError: 'list' object has no attribute 'to')
+    torch.testing.assert_close(enc(x, lengths=[10, 6])[1, :3], trimmed, atol=1e-5, rtol=0)
