@@ -309,10 +309,31 @@ class EEGTokenizer(StreamingModel):
             "prev": self._prev0(batch, device),
         }
 
+    def _check_state(self, state: State, batch: int) -> None:
+        """ValueError unless `state` is one of this tokenizer's for `batch` streams: one of another scale_window was
+        taken (its longer history read as frames: more tokens than samples, unsaid), one of another context or
+        code_dim, or batch, failed inside torch, a dict without 'samples' was a KeyError."""
+        cfg, fix = self.cfg, f"start the stream with this tokenizer's init_state({batch})"
+        if not isinstance(state, dict) or set(state) != {"samples", "valid", "prev"}:
+            got = sorted(state) if isinstance(state, dict) else type(state).__name__
+            raise ValueError(f"not an EEGTokenizer state (keys samples, valid, prev), got {got}; {fix}")
+        samples, prev = state["samples"], state["prev"]
+        n = samples.shape[1] if samples.dim() == 2 else -1
+        if samples.dim() != 2 or samples.shape[0] != batch or not cfg.history <= n < cfg.history + cfg.hop:
+            raise ValueError(
+                f"the state's 'samples' has shape {tuple(samples.shape)}, this tokenizer keeps ({batch}, "
+                f"{cfg.history}..{cfg.history + cfg.hop - 1}) for x's batch of {batch} (its scale_window, n_fft and "
+                f"hop); {fix}"
+            )
+        want = (batch, cfg.context - 1, cfg.code_dim)
+        if tuple(prev.shape) != want:
+            raise ValueError(f"the state's 'prev' has shape {tuple(prev.shape)}, this tokenizer's is {want}; {fix}")
+
     def stream_encode(self, x: torch.Tensor, state: State) -> tuple[dict[str, torch.Tensor], State]:
         """One chunk x (batch, n, 1) -> ({tokens (batch, m), embeddings (batch, m, D), latents}, new state) for the
         m frames the chunk completes."""
         check_frames(x, 1)
+        self._check_state(state, x.shape[0])
         finite = torch.isfinite(x)
         if not bool(finite.all()):  # NaN was taken as a missing sample and inf as a clipped one: tokens unsaid
             row, t = (int(i) for i in (~finite[..., 0]).nonzero()[0])

@@ -16,6 +16,16 @@ from wavegraph.models import checkpoint as ck  # noqa: E402
 from wavegraph.models.conformer import ConformerConfig, ConformerEncoder  # noqa: E402
 
 
+def _tiny_tokenizer(**kw):
+    from wavegraph.models.eeg_tokenizer import EEGTokenizer, TokenizerConfig
+
+    cfg: dict[str, Any] = dict(rate=20.0, n_fft=20, hop=10, n_bins=10, patch=5, d_model=8, n_heads=2, n_layers=1)
+    cfg.update(d_temporal=4, context=2, codebook_size=16, code_dim=8, dec_layers=1, scale_window=2.0)
+    cfg.update(kw)
+    torch.manual_seed(0)
+    return EEGTokenizer(TokenizerConfig(**cfg)).eval()
+
+
 def _tiny_conformer(**kw) -> ConformerEncoder:
     cfg: dict[str, Any] = dict(d_in=6, d_model=8, n_layers=1, n_heads=2, conv_kernel=3, subsampling=2)
     cfg["att_context_sizes"] = [[2, 1]]
@@ -340,3 +350,17 @@ def test_conformer_lengths_must_be_one_whole_length_per_sequence_within_x():
             enc(x, lengths=lengths)
     trimmed = enc(x[1:, :6])[0]  # a list works (was AttributeError: 'list' object has no attribute 'to')
     torch.testing.assert_close(enc(x, lengths=[10, 6])[1, :3], trimmed, atol=1e-5, rtol=0)
+
+
+def test_an_eeg_tokenizer_state_of_another_config_or_batch_is_refused():
+    tok, x = _tiny_tokenizer(), torch.randn(2, 35, 1)
+    fix = r"start the stream with this tokenizer's init_state\(2\)"
+    for theirs, said in (
+        (_tiny_tokenizer(scale_window=4.0).init_state(2), r"'samples' has shape \(2, 80\), this tokenizer keeps"),
+        (_tiny_tokenizer(context=3).init_state(2), r"'prev' has shape \(2, 2, 8\), this tokenizer's is \(2, 1, 8\)"),
+        (tok.init_state(3), r"'samples' has shape \(3, 40\), this tokenizer keeps \(2, 40..49\) for x's batch of 2"),
+        ({}, r"not an EEGTokenizer state \(keys samples, valid, prev\), got \[\]"),
+    ):
+        with pytest.raises(ValueError, match=said + ".*" + fix):  # scale_window 4: 7 tokens for 35 samples before
+            tok.stream(x, theirs)
+    assert tok.stream(x, tok.init_state(2))[0].shape == (2, 3, 8)
