@@ -97,11 +97,10 @@ def _whole(v) -> bool:
 def check_att_context(ctx, what: str = "att_context") -> tuple[int, int]:
     """Validate an [L, R] attention context: R >= 0 lookahead frames, L >= 0 left frames, L % (R+1) == 0. The two
     must be whole numbers (ints, whole floats or 0-d integer tensors): 2.5 is an error, not 2."""
-    if isinstance(ctx, torch.Tensor):
-        ctx = ctx.tolist()
-    items = list(ctx) if isinstance(ctx, (list, tuple)) else None
-    if items is not None:
-        items = [v.item() if isinstance(v, torch.Tensor) and v.numel() == 1 else v for v in items]
+    try:  # a list, tuple, tensor or numpy array of two
+        items = None if isinstance(ctx, (str, bytes, dict)) else [getattr(v, "item", lambda v=v: v)() for v in ctx]
+    except (TypeError, ValueError, RuntimeError):  # not iterable, or an element of more than one value
+        items = None
     if items is None or len(items) != 2 or not all(_whole(v) for v in items):
         raise ValueError(f"{what} must be a pair [L, R] of whole numbers, got {ctx!r}")
     left, right = (int(v) for v in items)

@@ -68,6 +68,9 @@ def test_a_conformer_att_context_option_of_a_fraction_is_refused_not_truncated()
     with pytest.raises(ValueError, match=r"att_context must be a pair \[L, R\] of whole numbers"):
         enc(x, att_context=(2.5, 1))  # was run as (2, 1)
     assert torch.equal(enc(x, att_context=(2.0, 1)), enc(x, att_context=(2, 1)))  # a whole float is fine
+    for pair in (np.array([2, 1]), torch.tensor([2, 1]), [np.int64(2), 1]):  # and a numpy or torch pair
+        assert torch.equal(enc(x, att_context=pair), enc(x, att_context=(2, 1)))
+        assert enc.latency_frames(att_context=pair) == 3
 
 
 def test_a_conformer_config_with_negative_sub_channels_names_the_field():
