@@ -332,6 +332,11 @@ class EEGTokenizer(StreamingModel):
     def stream_encode(self, x: torch.Tensor, state: State) -> tuple[dict[str, torch.Tensor], State]:
         """One chunk x (batch, n, 1) -> ({tokens (batch, m), embeddings (batch, m, D), latents}, new state) for the
         m frames the chunk completes."""
+        if x.dim() == 3 and x.shape[-1] != 1:  # was only 'x must be (batch, frames, d_in=1)'
+            raise ValueError(
+                f"x has shape {tuple(x.shape)}: the tokenizer takes one channel per stream, (batch, samples, 1); "
+                "put a recording's channels on the batch axis: x.transpose(1, 2).reshape(-1, x.shape[1], 1)"
+            )
         check_frames(x, 1)
         self._check_state(state, x.shape[0])
         finite = torch.isfinite(x)

@@ -367,3 +367,12 @@ def test_an_eeg_tokenizer_state_of_another_config_or_batch_is_refused():
         with pytest.raises(ValueError, match=said + ".*" + fix):  # scale_window 4: 7 tokens for 35 samples before
             tok.stream(x, theirs)
     assert tok.stream(x, tok.init_state(2))[0].shape == (2, 3, 8)
+
+
+def test_the_eeg_tokenizer_given_several_channels_says_to_put_them_on_the_batch_axis():
+    tok = _tiny_tokenizer()
+    x = torch.randn(1, 35, 3)  # one recording of 3 channels
+    with pytest.raises(ValueError, match=r"one channel per stream.*x.transpose\(1, 2\).reshape\(-1, x.shape\[1\], 1\)"):
+        tok(x)  # was only 'x must be (batch, frames, d_in=1), got shape (1, 35, 3)'
+    per_channel = tok(x.transpose(1, 2).reshape(-1, x.shape[1], 1))  # the fix it gives
+    assert torch.equal(per_channel[2], tok(x[:, :, 2:])[0])
