@@ -570,3 +570,17 @@ def test_a_csv_whose_times_step_back_says_where(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
         _replay(path)
     assert "steps back" not in caplog.text
+
+
+@pytest.mark.parametrize("given", ["", ".", "{tmp}", "{tmp}/takes.wav"])
+def test_a_recorder_path_that_names_no_file_says_so(tmp_path, given):
+    """Before: path '' or '.' was "recorder: cannot tell the format of ''; fix: use a suffix for one of: ...", and a
+    folder ('out/') "cannot tell the format of 'out'": now that the path is empty or a folder, with a file to give
+    (for audio a .wav; a folder named takes.wav gets takes.wav/recording.wav, as before)."""
+    (tmp_path / "takes.wav").mkdir()
+    path = given.format(tmp=tmp_path)
+    audio = StreamSpec("signal", 8000.0, (1,), "float32", ("ch0",), ("audio",), "a.u.")
+    with pytest.raises(SpecError) as e:
+        Recorder(path=path).configure({"in": audio})
+    assert ("is empty" if given in ("", ".") else "is a folder") in str(e.value)
+    assert "recording.wav" in e.value.hint and "suffix" not in str(e.value)
