@@ -90,9 +90,8 @@ NO_NAN = ("edf", "bdf", "flac")  # integer formats: a NaN or inf sample cannot b
 
 def target_format(path: Path, spec: StreamSpec) -> str:
     """The recorder's format for this path and stream (SpecError: the format cannot hold the stream)."""
-    if not path.name or os.path.isdir(
-        path
-    ):  # ('', '.', 'out/': was "cannot tell the format of ''"; a name too long: no)
+    # '', '.', 'out/': was "cannot tell the format of ''" (os.path: a name too long is no folder, not an OSError)
+    if not path.name or os.path.isdir(path):
         where = "`path` is empty (or the current folder)" if not path.name else f"{path} is a folder, not a file name"
         audio = bool(spec.channel_types) and all(t == "audio" for t in spec.channel_types)
         name = "recording" + (path.suffix if path.name and path.suffix else ".wav" if audio else "_raw.fif")
