@@ -584,3 +584,27 @@ def test_a_recorder_path_that_names_no_file_says_so(tmp_path, given):
         Recorder(path=path).configure({"in": audio})
     assert ("is empty" if given in ("", ".") else "is a folder") in str(e.value)
     assert "recording.wav" in e.value.hint and "suffix" not in str(e.value)
+
+
+def test_a_fif_recorder_says_which_marker_labels_it_cannot_hold(tmp_path, caplog):
+    """Before: markers labelled 'Ωmega' or '测试' (an XDF's marker stream, replayed) recorded to FIF came back as
+    '&#937;mega', '&#27979;&#35797;' (MNE writes annotations in Latin-1, others as XML references), unsaid; epochs or
+    a decoder matching the label then found nothing. Said at configure now; EDF keeps them (UTF-8), and says nothing."""
+    spec = StreamSpec("signal", 100.0, (1,), "float64", ("Cz",), ("eeg",), "V")
+    ev = StreamSpec("events", 0.0, (3,), "float64", labels=((1, "Ωmega"), (2, "café"), (3, "测试")))
+    for name in ("rec_raw.fif", "rec.edf"):
+        caplog.clear()
+        rec = Recorder(path=str(tmp_path / name), events=True)
+        with caplog.at_level(logging.WARNING, "wavegraph.recorder"):
+            rec.configure({"in": spec, "events": ev})
+        rec.process({"in": Chunk(np.zeros((1, 300)), 0.0), "events": Chunk(np.array([[0.5, 0.0, 1.0]]), 0.0)})
+        rec.finish()
+        rec.close()
+        src = FileSource(path=str(tmp_path / name))
+        labels = dict(src.configure({})["events"].labels)
+        src.close()
+        if name.endswith(".fif"):
+            assert "'Ωmega' -> '&#937;mega'" in caplog.text and "'测试' -> '&#27979;&#35797;'" in caplog.text
+            assert "café" not in caplog.text and "&#937;mega" in labels.values()  # what was said
+        else:
+            assert "marker label" not in caplog.text and "Ωmega" in labels.values()

@@ -161,3 +161,21 @@ def say_audio_losses(path: Path, fmt: str, spec: StreamSpec) -> None:
         f" (in {unit})" if unit else "",
         steps,
     )
+
+
+def say_fif_labels(path: Path, fmt: str, labels: dict[int, str]) -> None:
+    """FIF keeps annotation descriptions in Latin-1: MNE writes any other character as an XML character reference
+    ('Ωmega' as '&#937;mega'), and reads it back so: a marker label changed unsaid, which epochs or a decoder
+    downstream then no longer match (the channel names FIF cannot hold were said). Said at configure."""
+    if fmt != "fif":
+        return
+    changed = {t: t.encode("latin-1", "xmlcharrefreplace").decode("latin-1") for t in labels.values()}
+    changed = {a: b for a, b in changed.items() if a != b}
+    if changed:
+        logging.getLogger("wavegraph.recorder").warning(
+            "recorder: %s cannot hold every marker label as it is (FIF annotations are Latin-1; MNE writes other "
+            "characters as XML references, and reads them back so): %s; record to .edf or .bdf (UTF-8 annotations) "
+            "to keep them",
+            path.name,
+            ", ".join(f"{a!r} -> {b!r}" for a, b in list(changed.items())[:5]) + (" ..." if len(changed) > 5 else ""),
+        )

@@ -210,6 +210,9 @@ class Recorder(Sink[RecorderParams]):
         if self.params.events:
             ev = self.require_input(in_specs, "events", "events")
             self._labels = dict(ev.labels)
+            from .record_notes import say_fif_labels  # 'Ωmega' as '&#937;mega' (MNE's Latin-1), said
+
+            say_fif_labels(self.path, self.format, self._labels)
             if self.format not in ("fif", "edf", "bdf"):
                 raise SpecError(
                     "recorder: `events: true` writes FIF annotations (or EDF+ ones); the target is neither",
