@@ -145,6 +145,9 @@ def write_pair(path: Path, tensors: dict, meta: dict) -> Path:
     (they were written in place: the last good weights were lost to a cut-short file). Returns the json path."""
     from safetensors.torch import save_file
 
+    path = Path(path)
+    if path.is_dir():  # was IsADirectoryError: [Errno 21] Is a directory: '.sub.tmp' -> 'sub', from os.replace
+        raise CheckpointError(f"not saving to {path}: it is a folder; give the weights file (.safetensors) in it")
     cpath = config_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp, ctmp = path.with_name(f".{path.name}.tmp"), cpath.with_name(f".{cpath.name}.tmp")

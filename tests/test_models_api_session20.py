@@ -376,3 +376,10 @@ def test_the_eeg_tokenizer_given_several_channels_says_to_put_them_on_the_batch_
         tok(x)  # was only 'x must be (batch, frames, d_in=1), got shape (1, 35, 3)'
     per_channel = tok(x.transpose(1, 2).reshape(-1, x.shape[1], 1))  # the fix it gives
     assert torch.equal(per_channel[2], tok(x[:, :, 2:])[0])
+
+
+def test_saving_a_checkpoint_onto_a_folder_says_to_name_the_weights_file(tmp_path):
+    (tmp_path / "weights").mkdir()
+    with pytest.raises(ck.CheckpointError, match=r"weights: it is a folder; give the weights file \(.safetensors\)"):
+        ck.save(_tiny_conformer(), tmp_path / "weights")  # was IsADirectoryError: ... '.weights.tmp' -> 'weights'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["weights"]  # nothing written beside it
