@@ -608,3 +608,15 @@ def test_a_fif_recorder_says_which_marker_labels_it_cannot_hold(tmp_path, caplog
             assert "café" not in caplog.text and "&#937;mega" in labels.values()  # what was said
         else:
             assert "marker label" not in caplog.text and "Ωmega" in labels.values()
+
+
+def test_a_csv_recorder_says_a_channel_name_it_changes(tmp_path, caplog):
+    """Before: a channel name with a line break ('EEG\\nFz', as some amplifier apps label) was written to CSV as
+    'EEG Fz' unsaid, while FIF and EDF say each name they change; a graph picking 'EEG\\nFz' then failed on replay."""
+    spec = StreamSpec("signal", 100.0, (2,), "float64", ("EEG\nFz", "Cz"), ("eeg", "eeg"), "V")
+    with caplog.at_level(logging.WARNING, "wavegraph.recorder"):
+        path = _record(tmp_path / "rec.csv", spec, np.zeros((2, 10)))
+    assert "'EEG\\nFz' -> 'EEG Fz'" in caplog.text and "Cz" not in caplog.text
+    src = FileSource(path=str(path))
+    assert src.configure({})["out"].channel_names == ("EEG Fz", "Cz")  # what was said
+    src.close()

@@ -388,6 +388,8 @@ def stored_names(fmt: str, spec: StreamSpec) -> list[str]:
         return fif_names(names)
     if fmt in ("edf", "bdf"):
         return [edf_field(name, 16).decode("latin-1").strip() for name in names]
+    if fmt == "csv":  # a line break becomes a space (csv_field): it was changed unsaid
+        return [" ".join(name.splitlines()) for name in names]
     return names
 
 
