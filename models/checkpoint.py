@@ -61,7 +61,7 @@ class CheckpointError(ValueError):
 
 def config_path(path) -> Path:
     """The JSON config that sits beside the weights file `path`."""
-    p = Path(path)
+    p = Path(path).expanduser()
     if p.suffix == ".json":
         raise CheckpointError(f"{p} is the config; pass the weights file ({p.with_suffix('.safetensors')})")
     return p.with_suffix(".json")
@@ -131,7 +131,7 @@ def save(model: nn.Module, path) -> Path:
     Weights holding NaN or inf (a training run that diverged) are a CheckpointError, nothing written: load refuses
     them, and they went over the file there."""
     kind = _kind_of(model)
-    p = Path(path)
+    p = Path(path).expanduser()  # '~/m.safetensors' made a folder named '~' in the working directory
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     if why := nonfinite(tensors):
         raise CheckpointError(f"not saving {p}: {why} (a training run that diverged?)")
@@ -145,7 +145,7 @@ def write_pair(path: Path, tensors: dict, meta: dict) -> Path:
     (they were written in place: the last good weights were lost to a cut-short file). Returns the json path."""
     from safetensors.torch import save_file
 
-    path = Path(path)
+    path = Path(path).expanduser()
     if path.is_dir():  # was IsADirectoryError: [Errno 21] Is a directory: '.sub.tmp' -> 'sub', from os.replace
         raise CheckpointError(f"not saving to {path}: it is a folder; give the weights file (.safetensors) in it")
     cpath = config_path(path)
@@ -165,6 +165,7 @@ def write_pair(path: Path, tensors: dict, meta: dict) -> Path:
 
 def load_config(path) -> tuple[str, dict]:
     """(kind, config dict) from the JSON beside the weights file `path`."""
+    path = Path(path).expanduser()
     cpath = config_path(path)
     if Path(path).is_dir():
         raise CheckpointError(f"{path} is a folder; give the weights file (.safetensors) in it")
@@ -214,6 +215,7 @@ def load_weights(model: M, path, map_location="cpu") -> M:
     from safetensors.torch import load_file
 
     _device(map_location)
+    path = Path(path).expanduser()
     try:
         tensors = load_file(str(path), device="cpu")
     except SafetensorError as e:  # said only safetensors' 'Error while deserializing header: header too small'

@@ -383,3 +383,16 @@ def test_saving_a_checkpoint_onto_a_folder_says_to_name_the_weights_file(tmp_pat
     with pytest.raises(ck.CheckpointError, match=r"weights: it is a folder; give the weights file \(.safetensors\)"):
         ck.save(_tiny_conformer(), tmp_path / "weights")  # was IsADirectoryError: ... '.weights.tmp' -> 'weights'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["weights"]  # nothing written beside it
+
+
+def test_a_checkpoint_path_under_tilde_is_in_the_home_folder(tmp_path, monkeypatch):
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    home.mkdir()
+    cwd.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(cwd)
+    ck.save(_tiny_conformer(), "~/enc.safetensors")  # was written to ./~/enc.safetensors, a folder named '~'
+    assert (home / "enc.safetensors").is_file() and (home / "enc.json").is_file()
+    assert not (cwd / "~").exists()
+    assert isinstance(ck.load("~/enc.safetensors"), ConformerEncoder)
+    assert ck.load_config("~/enc.safetensors")[0] == "conformer"
