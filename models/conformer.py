@@ -441,7 +441,24 @@ class ConformerEncoder(StreamingModel):
                     f"the state has {have} '{key}', this ConformerEncoder expects {expect}: a state of a model of "
                     "another config; start the stream with this model's init_state"
                 )
-        return cache
+        # in the weights' dtype: init_state's default float32 with a .half() model failed in the subsampling conv
+        # ('Input type (float) and bias type (c10::Half) should be the same')
+        w = self.subsampling.out.weight.dtype
+
+        def cast(ts: list) -> list:
+            return [t.to(w) for t in ts]
+
+        return ConformerCache(
+            cache.left,
+            cache.right,
+            cache.offset,
+            cache.valid,
+            cast(cache.sub),
+            cache.pending.to(w),
+            cast(cache.keys),
+            cast(cache.values),
+            cast(cache.conv),
+        )
 
     def stream(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """Feed x (B, n, d_in) input frames, any n >= 0. Returns the sub-frames whose chunk is complete

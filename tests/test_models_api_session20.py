@@ -396,3 +396,20 @@ def test_a_checkpoint_path_under_tilde_is_in_the_home_folder(tmp_path, monkeypat
     assert not (cwd / "~").exists()
     assert isinstance(ck.load("~/enc.safetensors"), ConformerEncoder)
     assert ck.load_config("~/enc.safetensors")[0] == "conformer"
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_a_half_precision_conformer_streams_from_init_state_s_default_state(dtype):
+    enc = _tiny_conformer().to(dtype)
+    x = torch.randn(2, 13, 6).to(dtype)
+    with torch.no_grad():
+        ref = enc(x)
+        state, ys, i = enc.init_state(2), [], 0  # float32 tensors, the default: was 'Input type (float) and bias ...'
+        for n in (3, 0, 1, 9):
+            y, state = enc.stream(x[:, i : i + n], state)
+            ys.append(y)
+            i += n
+        ys.append(enc.flush(state)[0])
+    got = torch.cat(ys, 1)
+    assert got.dtype == dtype and got.shape == ref.shape
+    assert (got.float() - ref.float()).abs().max().item() < 0.03  # half precision: rounding only (bf16: 0.008)
