@@ -133,6 +133,9 @@ class StreamingModel(nn.Module):
     def flush(self, state: State) -> tuple[torch.Tensor, State]:
         """End of stream: (the frames held back for lookahead (batch, m, d_out), state). Default: none."""
         batch, device, dtype = _batch_of(state)
+        # in the outputs' dtype, the weights': the state's (GLA's float32 state of a .half() model) made
+        # torch.cat(outputs + [flush]) float32
+        dtype = next((p.dtype for p in self.parameters() if p.is_floating_point()), dtype)
         return torch.zeros(batch, 0, self.d_out, device=device, dtype=dtype), state
 
 

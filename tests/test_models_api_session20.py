@@ -413,3 +413,16 @@ def test_a_half_precision_conformer_streams_from_init_state_s_default_state(dtyp
     got = torch.cat(ys, 1)
     assert got.dtype == dtype and got.shape == ref.shape
     assert (got.float() - ref.float()).abs().max().item() < 0.03  # half precision: rounding only (bf16: 0.008)
+
+
+def test_a_half_precision_gla_flush_keeps_the_outputs_dtype():
+    from wavegraph.models.gla import GLAConfig, GLAStack
+
+    torch.manual_seed(0)
+    gla = GLAStack(GLAConfig(d_model=8, n_layers=1, d_in=6, n_heads=2, gate_low_rank=2)).eval().half()
+    x = torch.randn(2, 5, 6).half()
+    with torch.no_grad():
+        y, state = gla.stream(x, gla.init_state(2))
+        tail = gla.flush(state)[0]
+    assert y.dtype == tail.dtype == torch.float16  # the flush was float32 (the state's): cat(y, tail) float32
+    assert torch.cat([y, tail], 1).dtype == gla(x).dtype == torch.float16
