@@ -620,3 +620,24 @@ def test_a_csv_recorder_says_a_channel_name_it_changes(tmp_path, caplog):
     src = FileSource(path=str(path))
     assert src.configure({})["out"].channel_names == ("EEG Fz", "Cz")  # what was said
     src.close()
+
+
+def test_a_wav_of_more_channels_than_libsndfile_reads_says_how_to_load_it(tmp_path):
+    """Before: a valid WAV of 2000 channels (a microphone or probe array) was 'LibsndfileError: ... Too many channels
+    specified.; fix: the file is damaged, cut short or not audio: ffmpeg decodes what it can'; it is not damaged, and
+    scipy reads it."""
+    import struct
+
+    import scipy.io.wavfile
+
+    ch = 2000
+    fmt = struct.pack("<HHIIHH", 1, ch, 8000, 8000 * ch * 2, ch * 2, 16)
+    data = np.arange(3 * ch, dtype="<i2").tobytes()
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
+    path = tmp_path / "array.wav"
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(path)).configure({})
+    assert "more channels than libsndfile reads" in str(e.value) and "scipy.io.wavfile.read" in e.value.hint
+    assert "damaged" not in e.value.hint
+    assert scipy.io.wavfile.read(path)[1].shape == (3, ch)  # the way given works

@@ -22,7 +22,7 @@ from .file_checks import (
 )
 from .gdf_header import check_gdf
 from .marker_view import marker_view
-from .not_read import not_read_hint, unfinished
+from .not_read import _ARRAY_SOURCE, not_read_hint, unfinished
 from .readers_base import Dtype, _no_events, _readable, _Reader, spec_channel_type
 from .readers_mne import _EpochsReader, _no_stim_in_epochs, _RawReader, readable_length
 
@@ -169,6 +169,12 @@ def open_reader(
                 found = misnamed(path, e, SUPPORTED)  # a FIF or EDF saved as .wav: say what it holds, not "damaged"
                 if found is not None:
                     raise found from e
+                if "Too many channels" in str(e):  # a WAV of more than libsndfile's 1024 (a microphone or probe array)
+                    raise SpecError(
+                        f"file_source: cannot read {path}: its header gives more channels than libsndfile reads (1024)",
+                        "load it with scipy.io.wavfile.read(PATH) (its rate, and samples x channels: give data=X.T) "
+                        "and " + _ARRAY_SOURCE,
+                    ) from e
                 if kind := other_audio(path):  # an M4A renamed .wav
                     out = path.stem + (".wav" if not name.endswith(".wav") else "_converted.wav")
                     raise SpecError(
