@@ -49,6 +49,7 @@ from torch import nn
 
 from .config import DictConfig
 from .ssvep import design_bank
+from .ssvep_fit_checks import check_training_data
 from .streaming import check_dtype
 
 KIND = "ssvep_dnn"
@@ -270,6 +271,7 @@ def fit(
     parameter groups also works, e.g. with their own weight_decay). average: the model ends with the mean of
     its weights after each of the last `average` (a fraction) of the optimiser steps (stochastic weight
     averaging, Izmailov et al. 2018; 0: the last step's weights)."""
+    check_training_data(len(model.cfg.freqs), x, y, batch, epochs)
     gen = torch.Generator().manual_seed(seed)
     xt = torch.as_tensor(np.asarray(x, dtype=np.float32))
     yt = torch.as_tensor(np.asarray(y, dtype=np.int64))

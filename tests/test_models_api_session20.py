@@ -426,3 +426,26 @@ def test_a_half_precision_gla_flush_keeps_the_outputs_dtype():
         tail = gla.flush(state)[0]
     assert y.dtype == tail.dtype == torch.float16  # the flush was float32 (the state's): cat(y, tail) float32
     assert torch.cat([y, tail], 1).dtype == gla(x).dtype == torch.float16
+
+
+def test_ssvep_dnn_fit_checks_its_training_data_first():
+    from wavegraph.models import ssvep_dnn as sd
+
+    cfg = sd.SSVEPDNNConfig(rate=250.0, channels=["O1", "Oz", "O2"], freqs=[8.0, 10.0], n_samples=50, n_filters=4)
+    model = sd.SSVEPDNN(cfg)
+    x, y = np.random.default_rng(0).standard_normal((6, 3, 3, 50)), np.array([0, 1, 0, 1, 0, 1])
+    x_nan = x.copy()
+    x_nan[4, 0, 0, 7] = np.nan
+    for xs, ys, kw, said in (
+        (x_nan, y, {}, r"1 windows hold NaN or infinite samples \(the first: window 4\)"),  # was: every weight NaN
+        (x, np.array([0, 0.5, 0, 1, 0, 1]), {}, r"labels must be class indices"),  # was: 0.5 trained as 0
+        (x, np.array([0, 1, 2, 1, 0, 1]), {}, r"label 2 is not a class of this model: its 2 freqs are 0..1"),
+        (x, y[:4], {}, r"y must be one label per window, shape \(6,\), got shape \(4,\)"),  # IndexError
+        (x[:0], y[:0], {}, r"no training windows"),  # ZeroDivisionError
+        (x, y, {"batch": 0}, r"batch must be >= 1"),  # ZeroDivisionError
+    ):
+        with pytest.raises(ValueError, match=said):
+            sd.fit(model, xs, ys, 1, **kw)
+    assert torch.isfinite(model.fc.weight).all()  # nothing trained on the NaN window
+    with pytest.raises(ValueError, match=r"1 windows hold NaN"):
+        sd.fine_tune(model, x_nan, y, 1)
