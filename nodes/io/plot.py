@@ -248,11 +248,18 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     path = Path(args.recording)
     if not path.exists():
+        from .links import broken_link
         from .not_read import unfinished
 
         killed = unfinished(path)  # a killed recorder's target: its spill beside (was 'no such recording')
+        link = broken_link(path, "wavegraph plot")  # a link to nothing, or a loop of links
         print(
-            f"error: {killed[0]}; fix: {killed[1]}" if killed else f"error: no such recording: {path}", file=sys.stderr
+            f"error: {killed[0]}; fix: {killed[1]}"
+            if killed
+            else f"error: {link}"
+            if link
+            else f"error: no such recording: {path}",
+            file=sys.stderr,
         )
         return 2
     out = Path(args.out) if args.out else path.with_name(path.name + ".png")

@@ -21,6 +21,7 @@ from .file_checks import (
     renamed_parts,
 )
 from .gdf_header import check_gdf
+from .links import broken_link
 from .marker_view import marker_view
 from .not_read import _ARRAY_SOURCE, not_read_hint, unfinished
 from .readers_base import Dtype, _no_events, _readable, _Reader, spec_channel_type
@@ -111,12 +112,8 @@ def open_reader(
         import os
 
         where = "" if path.is_absolute() else f" (relative to the current folder: {path.absolute()})"
-        if path.is_symlink():  # a link whose target is gone: "did you mean" named the link itself
-            target = os.readlink(path)
-            raise SpecError(
-                f"file_source: {path} is a link to {target}, which does not exist",
-                "mount or restore the file it points to, or give the recording's own path",
-            )
+        if (link := broken_link(path)) is not None:  # its target gone, or a loop: "did you mean" named the link itself
+            raise link
         near = itertools.islice(path.parent.iterdir(), 5000) if path.parent.is_dir() else ()  # a huge folder: some
         close = difflib.get_close_matches(path.name, [p.name for p in near], n=3, cutoff=0.6)
         expanded = os.path.expandvars(str(path))  # `$HOME/rec.edf` in a YAML file: no shell expanded it
