@@ -384,6 +384,7 @@ def main(argv=None) -> int:
             f"bench kernels ({name}, {size})",
             log=True,
         )
+        print(f"plot: {args.png}")
     return 0
 
 

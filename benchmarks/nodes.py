@@ -186,6 +186,7 @@ def main(argv=None):
             "us per chunk",
             "bench nodes",
         )
+        print(f"plot: {args.png}")
     return 0
 
 

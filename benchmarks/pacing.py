@@ -105,6 +105,7 @@ def main(argv=None) -> int:
         fig.tight_layout()
         fig.savefig(args.png, dpi=100)
         plt.close(fig)
+        print(f"plot: {args.png}")  # as bench bci says where its plot went
     return 0
 
 

@@ -263,6 +263,7 @@ def plot(curves: dict, ended: float | None, png: Path, title: str) -> None:
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(png, dpi=100)
+    print(f"plot: {png}")
 
 
 def print_rss(flat: dict, ended: float | None) -> None:

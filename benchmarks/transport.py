@@ -500,6 +500,7 @@ def bench_transport(argv: list[str] | None = None) -> int:
     if a.json:
         with open(a.json, "w") as f:
             json.dump(results, f, indent=1, default=str)
+        print(f"json: {a.json}")
     if a.png:
         from wavegraph.benchmarks.figures import bars
 
@@ -509,6 +510,7 @@ def bench_transport(argv: list[str] | None = None) -> int:
             series[f"bare {t}"] = [lat[s]["ref_p50_us"] for s in sizes]
             series[f"wavegraph {t}"] = [lat[s]["wg_p50_us"] for s in sizes]
         bars(a.png, [_fmt_size(s) for s in sizes], series, "p50 latency per hop (us)", "bench transport", log=True)
+        print(f"plot: {a.png}")
     return 1 if a.check and not ok else 0
 
 

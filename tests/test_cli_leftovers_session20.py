@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import types
 
+import pytest
 from wavegraph.benchmarks import pacing
 
 
@@ -29,3 +31,27 @@ def test_bench_pacing_prints_spans_that_show_its_drift(monkeypatch, capsys):
     wall, stream = (float(x) for x in re.findall(r"span ([\d.]+) s", line))
     assert drift == 0.02
     assert abs((wall / stream - 1) * 100 - drift) < 0.001, line  # the printed spans give the printed drift
+
+
+@pytest.mark.parametrize("name", ["transport", "pacing", "nodes"])
+def test_a_bench_says_where_it_drew_its_png(name, tmp_path, monkeypatch, capsys):
+    """`bench transport --png X` and `bench pacing --png X` (`bench nodes`, `kernels`, `soak` too) wrote the
+    picture in silence, where `bench bci` prints 'plot: PATH'. They say it now (transport its --json too)."""
+    png, js = tmp_path / "b.png", tmp_path / "b.json"
+    if name == "transport":
+        from wavegraph.benchmarks import transport
+        from wavegraph.benchmarks.transport import bench_transport
+
+        monkeypatch.setattr(transport, "_cpu_costs", functools.partial(transport._cpu_costs, number=10))
+        argv = ["--transports", "ipc", "--sizes", "64", "--iters", "5", "--no-throughput", "--json", str(js)]
+        assert bench_transport([*argv, "--png", str(png)]) == 0
+    elif name == "pacing":
+        _fake_replay(monkeypatch, stretch=1.0)
+        assert pacing.main(["--seconds", "1", "--png", str(png)]) == 0
+    else:
+        from wavegraph.benchmarks.nodes import main
+
+        assert main(["--seconds", "0.05", "--repeats", "1", "--png", str(png)]) in (0, None)
+    out = capsys.readouterr().out.splitlines()
+    assert png.stat().st_size > 1000 and f"plot: {png}" in out
+    assert name != "transport" or (js.stat().st_size > 0 and f"json: {js}" in out)
