@@ -338,6 +338,11 @@ class EEGTokenizer(StreamingModel):
                 "put a recording's channels on the batch axis: x.transpose(1, 2).reshape(-1, x.shape[1], 1)"
             )
         check_frames(x, 1)
+        if self.training:  # BatchNorm took the chunk's frames as its statistics ('Expected more than 1 value per
+            raise ValueError(  # channel when training' for one frame) and updated its running ones as it streamed
+                "the tokenizer streams with its frozen feature statistics: call .eval() first (a model built from "
+                "its config is in training mode; models.checkpoint.load returns it in eval mode)"
+            )
         self._check_state(state, x.shape[0])
         finite = torch.isfinite(x)
         if not bool(finite.all()):  # NaN was taken as a missing sample and inf as a clipped one: tokens unsaid

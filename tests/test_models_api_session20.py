@@ -449,3 +449,18 @@ def test_ssvep_dnn_fit_checks_its_training_data_first():
     assert torch.isfinite(model.fc.weight).all()  # nothing trained on the NaN window
     with pytest.raises(ValueError, match=r"1 windows hold NaN"):
         sd.fine_tune(model, x_nan, y, 1)
+
+
+def test_an_eeg_tokenizer_in_training_mode_is_told_to_eval_before_it_streams():
+    tok = _tiny_tokenizer().train()  # as built from its config
+    x = torch.randn(1, 35, 1)
+    stats = tok.norm.running_mean
+    assert stats is not None
+    before = stats.clone()
+    for call in (lambda: tok.stream(x[:, :10], tok.init_state(1)), lambda: tok(x)):
+        # was 'Expected more than 1 value per channel when training' (one frame), or tokens from the chunk's own
+        # statistics while the running ones changed under it
+        with pytest.raises(ValueError, match=r"streams with its frozen feature statistics: call .eval\(\) first"):
+            call()
+    assert torch.equal(stats, before)
+    assert tok.eval()(x).shape == (1, 3, 8)
