@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
 import types
+import uuid
+from pathlib import Path
 
 import pytest
-from wavegraph.benchmarks import pacing
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ["LSLAPICFG"] = str(ROOT / "configs" / "lsl_api.cfg")  # loopback only, before pylsl is first imported
+
+from wavegraph.benchmarks import pacing  # noqa: E402
+
+
+def _uname(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"  # never a stream another test left
 
 
 def _fake_replay(monkeypatch, stretch: float, chunks: int = 100, chunk_s: float = 0.01):
@@ -55,3 +66,22 @@ def test_a_bench_says_where_it_drew_its_png(name, tmp_path, monkeypatch, capsys)
     out = capsys.readouterr().out.splitlines()
     assert png.stat().st_size > 1000 and f"plot: {png}" in out
     assert name != "transport" or (js.stat().st_size > 0 and f"json: {js}" in out)
+
+
+def test_two_eeg_streams_of_other_names_are_told_apart_by_name(monkeypatch):
+    """`type: EEG` found two amplifiers' streams of different names: the error's fix was 'pick one by its source_id
+    (`source_id: <the first's>`)', an id a user does not know, where the name (which the error lists) tells them
+    apart. It gives the names now."""
+    import pylsl
+    from wavegraph.nodes.io import lsl
+    from wavegraph.nodes.io.lsl import LslInlet
+    from wavegraph.pipeline.spec import SpecError
+
+    monkeypatch.setattr(lsl, "AMBIGUITY_WAIT_S", 2.0)  # a listen for the second stream; it ends when both are seen
+    kind, a, b = _uname("EEG"), _uname("ampA"), _uname("ampB")
+    outlets = [pylsl.StreamOutlet(pylsl.StreamInfo(n, kind, 2, 100.0, pylsl.cf_float32, f"{n}-sn")) for n in (a, b)]
+    with pytest.raises(SpecError) as e:
+        LslInlet(type=kind, resolve_timeout=2.0).configure({})
+    del outlets
+    assert f"give the `name` of the one to read (`name: {a}` or `name: {b}`)" in str(e.value)
+    assert "source_id:" not in str(e.value).split("fix:")[-1]

@@ -375,10 +375,13 @@ def near_misses(query: dict[str, str], infos) -> str:
 
 def which_one(p, found) -> str:
     """The fix for lsl_inlet params `p` that match several streams `found`: the `type` that tells them apart (an app
-    that publishes its EEG and its markers under one name), else the source_id, else names or source ids to change."""
-    types, ids = [i.type() for i in found], [i.source_id() for i in found]
+    that publishes its EEG and its markers under one name), else the name (two amplifiers' apps found by `type: EEG`),
+    else the source_id, else names or source ids to change."""
+    types, ids, names = [i.type() for i in found], [i.source_id() for i in found], [i.name() for i in found]
     if not p.type and all(types) and len(set(types)) == len(types):
         return "give the `type` of the one to read (" + " or ".join(f"`type: {t}`" for t in sorted(types)) + ")"
+    if not p.name and all(names) and len(set(names)) == len(names):  # the first's source_id was given before
+        return "give the `name` of the one to read (" + " or ".join(f"`name: {n}`" for n in sorted(names)) + ")"
     if all(ids) and len(set(ids)) == len(ids) and not p.source_id:
         return f"pick one by its source_id (`source_id: {ids[0]}`)"
     if ids[0] and len(set(ids)) == 1 and len({(i.type(), _layout(i)) for i in found}) == 1:
