@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from wavegraph.nodes.io.file_source import FileSource
@@ -31,3 +33,37 @@ def test_a_loop_of_links_is_said_to_be_one(tmp_path, capsys):
     assert "ln -sfn RECORDING" in e.value.hint
     assert plot_main([str(tmp_path / "loop1")]) == 2
     assert "loop1 is a loop of links" in capsys.readouterr().err
+
+
+def test_recover_of_a_spill_this_user_cannot_read_says_so_and_how_to_fix_it(tmp_path, capsys, monkeypatch):
+    """`wavegraph recover` on a spill of mode 000 (or another user's 600) said 'cannot write x.npz from x.npz.spill:
+    Permission denied; fix: copy x.npz.spill, ... to a folder you can write', which cannot work: the copy needs the
+    spill read. It says now the spill cannot be read, its mode and owner, and the fix (chmod u+rw, its owner).
+    (Root reads any file: a user's os.open and os.access are stood in for.)"""
+    import errno
+
+    from wavegraph.nodes.io.recorder import Recorder
+    from wavegraph.nodes.io.recover import recover_main
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import StreamSpec
+
+    rec = Recorder(path=str(tmp_path / "x.npz"))
+    rec.configure({"in": StreamSpec("signal", 50.0, (1,), "float64", channel_names=("x",))})
+    rec.process({"in": Chunk(np.arange(20.0)[None], t0=0.0)})
+    rec._file.close()  # the process died: the spill stays
+    spill = tmp_path / "x.npz.spill"
+    spill.chmod(0)
+    real_open, real_access = os.open, os.access
+
+    def user_open(p, *a, **k):
+        if os.fspath(p) == os.fspath(spill):
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(p))
+        return real_open(p, *a, **k)
+
+    monkeypatch.setattr(os, "open", user_open)
+    monkeypatch.setattr(os, "access", lambda p, m, **k: os.fspath(p) != os.fspath(spill) and real_access(p, m, **k))
+    assert recover_main([str(spill)]) == 1
+    err = capsys.readouterr().err
+    assert "cannot read x.npz.spill (----------, owner " in err and "the spill is kept" in err
+    assert f"chmod u+rw {spill}" in err and "a folder you can write" not in err
+    assert spill.exists() and not (tmp_path / "x.npz").exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -41,6 +42,8 @@ def recover(path: str | os.PathLike) -> Path:
     except OSError as e:  # a read-only card or mount, a folder of another user's: no recorder writes there
         if e.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
             raise
+        if not os.access(spill, os.R_OK):  # another user's (mode 600) or no one's (000): a copy of it cannot be made
+            raise _cannot_read(path, e) from None
         raise _cannot_write(path, e) from None
     with held:  # two recovers at once wrote the same temporary file, one deleting the spill under the other
         if not lock(held):
@@ -137,6 +140,36 @@ def _cannot_write(path: Path, e: OSError) -> OSError:
     return OSError(e.errno, f"cannot write {path} from {spill.name}: {e.strerror or e}; the spill is kept; fix: {fix}")
 
 
+def _cannot_read(path: Path, e: OSError) -> OSError:
+    """The spill (or a file beside it) cannot be read by this user: copying it elsewhere, the fix _cannot_write
+    gives, cannot work either. Its mode and owner, and the fix: a mode that lets its user read it, or its owner."""
+    import stat
+
+    ends = (".spill", ".spill.json", ".chunks.csv", ".events.csv")
+    parts = [p for p in (path.with_name(path.name + end) for end in ends) if p.exists()]
+    shut = [p for p in parts if not os.access(p, os.R_OK)] or parts[:1]
+    st = shut[0].stat()
+    try:
+        import pwd
+
+        owner = pwd.getpwuid(st.st_uid).pw_name
+    except (ImportError, KeyError):  # (no pwd on Windows; a uid no user has)
+        owner = f"uid {st.st_uid}"
+    names = " ".join(shlex.quote(str(p)) for p in parts)
+    again = f"wavegraph recover {shlex.quote(str(path))}"
+    fix = (
+        f"give yourself read and write on them (chmod u+rw {names}) and run {again} again"
+        if hasattr(os, "geteuid") and os.geteuid() == st.st_uid
+        else f"run it as their owner (sudo -u {owner} {again}), or have {owner} or root make them yours "
+        f"(sudo chown $USER {names}) and run {again} again"
+    )
+    return OSError(
+        e.errno,
+        f"cannot read {', '.join(p.name for p in shut)} ({stat.filemode(st.st_mode)}, owner {owner}): {e.strerror or e}"
+        f"; nothing was written and the spill is kept; fix: {fix}",
+    )
+
+
 def _check_direct(path: Path, spill: Path) -> Path:
     """WAV, FLAC and CSV are written as they go: valid after every chunk, nothing to convert. Another
     target without a spill was finished by close() (also a worker's, when its parent was killed)."""
@@ -198,14 +231,14 @@ def main(argv: list[str] | None = None, prog: str = "python -m wavegraph.nodes.i
     ap = argparse.ArgumentParser(prog=prog, description=main.__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
     helptext = "build the FIF/NPZ/EDF/BDF/FLAC target from its .spill file (WAV/CSV: checked)"
-    sub.add_parser("recover", help=helptext).add_argument("paths", nargs="+")
+    what = "a recording, its .spill, or a folder: every .spill under it (nothing there: said, exit 0)"
+    sub.add_parser("recover", help=helptext, description=helptext).add_argument("paths", nargs="+", help=what)
     args = ap.parse_args(argv)
     status, paths = 0, []
     for p in args.paths:  # a folder: every spill under it (a batch's output folder holds one folder per file)
         spills = sorted(str(q) for q in Path(p).rglob("*.spill")) if Path(p).is_dir() else [p]
-        if not spills:
-            print(f"error: {p} is a folder with no .spill file under it: nothing to recover", file=sys.stderr)
-            status = 1
+        if not spills:  # as a recording without a spill is left as it is: a second `recover out/` is no error
+            print(f"{p}: no .spill file under it: nothing to recover (its recordings were finished, or none was made)")
         paths += spills
     for p in paths:
         try:
