@@ -104,10 +104,17 @@ class RecurrentStack(StreamingModel):
         return self._run(x, list(self._layer_states(state, x.shape[0])))
 
     def step(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        """One frame x_t (B, d_in) -> (y (B, 1, d_model), state), the state updated in place."""
+        """One frame x_t (B, d_in) -> (y (B, 1, d_model), state), the state updated in place (a state made under
+        torch.inference_mode() and stepped outside it: a copy, returned)."""
         if x_t.dim() != 2 or x_t.shape[-1] != self.d_in:
             raise ValueError(f"x_t must be (batch, d_in={self.d_in}), got shape {tuple(x_t.shape)}")
         self._check_dtype(x_t)
+        if not torch.is_inference_mode_enabled() and any(
+            isinstance(t, torch.Tensor) and t.is_inference() for t in state.values()
+        ):
+            # a state made under torch.inference_mode() (init_state or stream there) cannot be updated in place
+            # outside it ('Inplace update to inference tensor outside InferenceMode is not allowed'): step on copies
+            state = {k: v.clone() if isinstance(v, torch.Tensor) and v.is_inference() else v for k, v in state.items()}
         h = self.in_proj(x_t) if self.in_proj is not None else x_t
         for i, s in enumerate(self._layer_states(state, x_t.shape[0])):
             h = self._layer_step(i, h, s)

@@ -464,3 +464,23 @@ def test_an_eeg_tokenizer_in_training_mode_is_told_to_eval_before_it_streams():
             call()
     assert torch.equal(stats, before)
     assert tok.eval()(x).shape == (1, 3, 8)
+
+
+@pytest.mark.parametrize("kind", ["mamba", "gla"])
+def test_a_state_made_under_inference_mode_steps_outside_it(kind):
+    from wavegraph.models.gla import GLAConfig, GLAStack
+    from wavegraph.models.mamba import MambaConfig, MambaStack
+
+    torch.manual_seed(0)
+    if kind == "mamba":
+        model = MambaStack(MambaConfig(d_model=8, n_layers=1, d_in=6, d_state=2)).eval()
+    else:
+        model = GLAStack(GLAConfig(d_model=8, n_layers=1, d_in=6, n_heads=2, gate_low_rank=2)).eval()
+    x = torch.randn(2, 4, 6)
+    with torch.no_grad():
+        want = model(x)[:, 3]
+    with torch.inference_mode():  # e.g. the first chunks of a stream run there
+        _, state = model.stream(x[:, :3], model.init_state(2))
+    with torch.no_grad():  # was 'Inplace update to inference tensor outside InferenceMode is not allowed'
+        y, _ = model.step(x[:, 3], state)
+    torch.testing.assert_close(y[:, 0], want, atol=1e-4, rtol=1e-4)
