@@ -67,3 +67,48 @@ def test_recover_of_a_spill_this_user_cannot_read_says_so_and_how_to_fix_it(tmp_
     assert "cannot read x.npz.spill (----------, owner " in err and "the spill is kept" in err
     assert f"chmod u+rw {spill}" in err and "a folder you can write" not in err
     assert spill.exists() and not (tmp_path / "x.npz").exists()
+
+
+def _with_nonfinite(tmp_path, kind: str):
+    """A 2-channel, 200-sample recording at 100 Hz with 5 NaN on 'a' (samples 10..14) and an inf on 'b' (20)."""
+    import json
+
+    x = np.random.default_rng(1).normal(0, 1e-5, (2, 200))
+    x[0, 10:15], x[1, 20] = np.nan, np.inf
+    if kind == "fif":
+        import mne
+
+        path = tmp_path / "n_raw.fif"
+        raw = mne.io.RawArray(x, mne.create_info(["a", "b"], 100.0, "eeg"), verbose="error")
+        raw.save(path, verbose="error")
+    elif kind == "npz":
+        from wavegraph.pipeline.spec import StreamSpec
+
+        path = tmp_path / "n.npz"
+        spec = StreamSpec("signal", 100.0, (2,), "float64", ("a", "b"))
+        np.savez(path, data=x, spec=json.dumps(spec.to_dict()))
+    else:
+        path = tmp_path / "n.csv"
+        rows = "".join(f"{i / 100!r},{float(x[0, i])!r},{float(x[1, i])!r}\n" for i in range(200))
+        path.write_text("t,a,b\n" + rows)
+    return path, x
+
+
+@pytest.mark.parametrize("kind", ["fif", "npz", "csv"])
+def test_nan_or_inf_samples_of_a_recording_are_said_once(tmp_path, caplog, kind):
+    """NaN/inf samples of a FIF, NPZ or CSV recording were replayed without a word (a float WAV's are said); a filter
+    downstream zeroed them, counted only as its nan_zeroed. One warning now names the file, how many samples on which
+    channels, the first, and what the nodes downstream do; the samples still go out as they are, counted nonfinite."""
+    path, x = _with_nonfinite(tmp_path, kind)
+    src = FileSource(path=str(path), chunk_size=16)
+    src.configure({})
+    out = []
+    with caplog.at_level("WARNING", "wavegraph.file_source"):
+        while (c := src.read()) is not None:
+            out.append(c["out"].data)
+    np.testing.assert_allclose(np.concatenate(out, axis=1), x, rtol=1e-6)  # as they are (FIF: float32; NaN == NaN)
+    said = [r.getMessage() for r in caplog.records if "NaN or inf" in r.getMessage()]
+    assert len(said) == 1, said
+    assert f"{path} holds 6 NaN or inf samples on 2 channel(s) (a, b)" in said[0]
+    assert "the first at sample 10 (0.1 s)" in said[0] and "nan_policy" in said[0]
+    assert src.counters["nonfinite"] == 6

@@ -77,6 +77,7 @@ from wavegraph.pipeline.spec import SpecError, StreamSpec
 from ..channel_names import position, spelt
 from .audio_reader import AudioReader
 from .file_checks import no_channels
+from .nonfinite import nonfinite_in
 from .not_read import not_read_hint
 from .readers import BLOCK_BYTES, _Reader, is_audio, open_reader
 
@@ -190,7 +191,7 @@ class FileSource(Source[FileSourceParams]):
         order = np.argsort(r.events[:, 0], kind="stable")
         self._events = r.events[order]
         self._events[:, 0] = np.clip(self._events[:, 0], 0, max(r.n_times - 1, 0))
-        self._block = None
+        self._block, self._said_nonfinite = None, False
         rows = max(1, BLOCK_BYTES // (8 * max(1, len(names))))
         self._block_len = max(self.chunk_size, rows)
         return self.out_specs
@@ -308,6 +309,12 @@ class FileSource(Source[FileSourceParams]):
                     f"{self.what}: reading samples {start}..{block_stop} of {self.path} failed: {type(e).__name__}: {e}"
                 ) from e
             b = self._block = (start, np.asarray(block, dtype=self.dtype))
+            if not isinstance(r, AudioReader):  # (which says a float WAV's itself)
+                names = self.out_specs["out"].channel_names
+                n = nonfinite_in(b[1], start, names, self.path, r.sfreq, self.what, say=not self._said_nonfinite)
+                self._said_nonfinite = self._said_nonfinite or n > 0
+                if n:
+                    self.count("nonfinite", n)
             if b[1].shape[1] < block_stop - start:  # the data ends before the file said (a file still being cut)
                 _log.warning(
                     "%s: %s ends at sample %d, not %d as it said: the replay ends there",
