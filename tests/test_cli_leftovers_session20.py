@@ -85,3 +85,41 @@ def test_two_eeg_streams_of_other_names_are_told_apart_by_name(monkeypatch):
     del outlets
     assert f"give the `name` of the one to read (`name: {a}` or `name: {b}`)" in str(e.value)
     assert "source_id:" not in str(e.value).split("fix:")[-1]
+
+
+def test_a_lslapicfg_naming_no_file_is_said_once_at_configure(tmp_path, monkeypatch, caplog):
+    """LSLAPICFG=path/that/is/not.cfg: liblsl's 'LSLAPICFG file ... not found' line was the only word, and it went on
+    with its defaults (the local network, not loopback). The first LSL node configured says it now, once."""
+    import logging
+
+    from wavegraph.nodes.io.lsl_outlet import LslOutlet
+    from wavegraph.pipeline.spec import StreamSpec
+
+    gone = tmp_path / "lsl_api.cfg"
+    monkeypatch.setenv("LSLAPICFG", str(gone))
+    spec = {"in": StreamSpec("signal", 100.0, (1,), "float32", channel_names=("x",))}
+    nodes = [LslOutlet(name=_uname("out")) for _ in range(2)]
+    with caplog.at_level(logging.WARNING, "wavegraph"):
+        for node in nodes:
+            node.configure(spec)
+    for node in nodes:
+        node.close()
+    said = [r.getMessage() for r in caplog.records if "LSLAPICFG" in r.getMessage()]
+    assert len(said) == 1, said
+    assert f"$LSLAPICFG names {gone}, a file that does not exist" in said[0] and "fix:" in said[0]
+
+
+@pytest.mark.parametrize("there", [False, True])
+def test_a_stream_not_found_names_the_lslapicfg_discovery_followed(there, tmp_path, monkeypatch):
+    """The fix of 'no LSL stream with name=...' said 'discovery follows $LSLAPICFG (configs/lsl_api.cfg: loopback
+    only)' whatever LSLAPICFG named. It names the path set (and whether it is there) now."""
+    from wavegraph.nodes.io.lsl import LslInlet
+    from wavegraph.pipeline.spec import SpecError
+
+    cfg = ROOT / "configs" / "lsl_api.cfg" if there else tmp_path / "gone.cfg"
+    monkeypatch.setenv("LSLAPICFG", str(cfg))
+    with pytest.raises(SpecError) as e:
+        LslInlet(name=_uname("none"), resolve_timeout=0.1).configure({})
+    fix = str(e.value).split("fix:")[-1]
+    assert str(cfg) in fix and "configs/lsl_api.cfg: loopback only" not in fix
+    assert ("not a file" in fix) is not there

@@ -41,6 +41,7 @@ def audio_section() -> list[str]:
 
 def lsl_section(wait_time: float = LSL_WAIT_S) -> list[str]:
     from .lsl import import_pylsl
+    from .lsl_config import discovery_note
     from .lsl_info import stream_lines
 
     try:
@@ -49,7 +50,7 @@ def lsl_section(wait_time: float = LSL_WAIT_S) -> list[str]:
         return ["LSL streams: unavailable", f"  {e}"]
     infos = pylsl.resolve_streams(wait_time=wait_time)
     if not infos:
-        return [f"LSL streams: none visible after {wait_time:g} s (discovery follows $LSLAPICFG)"]
+        return [f"LSL streams: none visible after {wait_time:g} s ({discovery_note()})"]
     lines = ["LSL streams (use name or type in lsl_inlet):"]
     lines += [f"  {s}" for s in stream_lines(infos)]
     return lines

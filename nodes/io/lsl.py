@@ -77,6 +77,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Source
 from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
 
+from .lsl_config import discovery_note
 from .lsl_info import (
     MARKER_TYPE,
     RestartWatch,
@@ -176,8 +177,7 @@ class LslInlet(Source[LslInletParams]):
                 f"visible streams: {describe_streams(visible)}",
                 f"{near} (LSL matches them exactly)"
                 if near
-                else "start the outlet first, fix name/type, or raise resolve_timeout; "
-                "discovery follows $LSLAPICFG (configs/lsl_api.cfg: loopback only)",
+                else f"start the outlet first, fix name/type, or raise resolve_timeout; {discovery_note()}",
             )
         if len(found) > 1:
             raise SpecError(

@@ -12,6 +12,8 @@ import numpy as np
 from wavegraph.pipeline.building import BuildStopped, stop_asked
 from wavegraph.pipeline.spec import SpecError
 
+from .lsl_config import warn_missing_config
+
 MARKER_TYPE = "Markers"  # the LSL stream type of marker streams (lsl_outlet's default for events)
 FORGET_S = 5.0  # s: RestartWatch's resolver of the source_id forgets an outlet that stopped answering this long (gone)
 
@@ -20,6 +22,7 @@ def import_pylsl():
     """pylsl, or a SpecError saying what is missing. Without $LSLAPICFG, liblsl gets lsl_default.cfg (its
     defaults, logging errors only) instead of printing INFO lines on every command."""
     os.environ.setdefault("LSLAPICFG", str(Path(__file__).with_name("lsl_default.cfg")))
+    warn_missing_config()  # a path that does not exist: liblsl's one error line, and its defaults
     try:
         import pylsl
     except (ImportError, OSError, RuntimeError) as e:
