@@ -68,6 +68,17 @@ def test_a_bench_says_where_it_drew_its_png(name, tmp_path, monkeypatch, capsys)
     assert name != "transport" or (js.stat().st_size > 0 and f"json: {js}" in out)
 
 
+def test_recover_on_a_folder_with_nothing_to_recover_says_so_and_succeeds(tmp_path, capsys):
+    """`wavegraph recover DIR` on a folder whose recordings were all finished (a second `recover out/`) exited 1 with
+    'error: ... nothing to recover', where a finished recording's own path is left as it is, exit 0 (docs/nodes.md)."""
+    from wavegraph.nodes.io.recover import recover_main
+
+    (tmp_path / "done.csv").write_text("t,x\n0.0,1.0\n")
+    assert recover_main([str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    assert f"{tmp_path}: no .spill file under it: nothing to recover" in out and "error" not in out + err
+
+
 def test_two_eeg_streams_of_other_names_are_told_apart_by_name(monkeypatch):
     """`type: EEG` found two amplifiers' streams of different names: the error's fix was 'pick one by its source_id
     (`source_id: <the first's>`)', an id a user does not know, where the name (which the error lists) tells them

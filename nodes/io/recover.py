@@ -15,6 +15,8 @@ from .finalise import finalise
 from .record_formats import FIF_ENDINGS, FORMATS, lock, open_spill, sf_name
 from .recorder import _mne_name, empty_marker_spill
 
+ENDINGS = (*FIF_ENDINGS, ".edf", ".bdf", ".wav", ".flac", ".npz", ".csv")  # what a recorder writes
+
 
 def recover(path: str | os.PathLike) -> Path:
     """Finish a recording whose process died before close(): build the target from its spill file.
@@ -174,9 +176,7 @@ def _check_direct(path: Path, spill: Path) -> Path:
     """WAV, FLAC and CSV are written as they go: valid after every chunk, nothing to convert. Another
     target without a spill was finished by close() (also a worker's, when its parent was killed)."""
     name = path.name.lower()
-    if path.is_dir() or (
-        path.exists() and not name.endswith((*FIF_ENDINGS, ".edf", ".bdf", ".wav", ".flac", ".npz", ".csv"))
-    ):
+    if path.is_dir() or (path.exists() and not name.endswith(ENDINGS)):
         what = "a folder" if path.is_dir() else f"not a file a recorder writes ({FORMATS})"
         raise ValueError(f"{path} is {what}: nothing to recover; give the path of a recording (or its .spill)")
     if path.exists() and name.endswith((".wav", ".flac")):
@@ -237,7 +237,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m wavegraph.nodes.i
     status, paths = 0, []
     for p in args.paths:  # a folder: every spill under it (a batch's output folder holds one folder per file)
         spills = sorted(str(q) for q in Path(p).rglob("*.spill")) if Path(p).is_dir() else [p]
-        if not spills:  # as a recording without a spill is left as it is: a second `recover out/` is no error
+        if not spills and Path(p).name.lower().endswith(ENDINGS):  # `recover d_raw.fif`, a folder: not a recording
+            spills = [p]  # (recover says so, exit 1)
+        elif not spills:  # as a recording without a spill is left as it is: a second `recover out/` is no error
             print(f"{p}: no .spill file under it: nothing to recover (its recordings were finished, or none was made)")
         paths += spills
     for p in paths:
