@@ -21,6 +21,7 @@ from .marker_codes import BOUNDARY, codes_for
 from .marker_view import MarkerView
 from .readers_base import _no_events, _readable, _Reader, spec_channel_type
 from .skips import Skips, find_skips, without_padding
+from .split_parts import say_unread_parts
 from .triggers import default_trigger, status_channel, status_codes, trigger_events
 
 _log = logging.getLogger("wavegraph.file_source")
@@ -85,6 +86,8 @@ class _RawReader(_Reader):
         self.first_time = self.raw.first_samp / self.sfreq
         self.n_times = int(self.raw.n_times) if path is None else readable_length(self.raw, path)
         check_fdt_length(self.raw, path)  # an EEGLAB .fdt of more samples than its header gives: the rest, said
+        if path is not None and path.name.lower().endswith((".fif", ".fif.gz")):  # a part cut short: the rest, said
+            say_unread_parts(self.raw, path, self.n_times)
         self.starts: np.ndarray | None = None  # EDF+D/BDF+D: each data record's start (s), for time_of
         self.skips: Skips | None = None  # the runs of samples between BAD_ACQ_SKIP spans (skips.py)
         source = path if path is not None else _edf_file_of(raw)  # a Raw in memory: the EDF it was read from
