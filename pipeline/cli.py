@@ -375,7 +375,8 @@ def main(argv: list[str] | None = None) -> int:
                 default=None,
                 type=str.upper,
                 choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
-                help="level of the runtime's and nodes' log messages (default WARNING), worker processes too",
+                help="level of the runtime's and nodes' log messages (default WARNING), worker processes too; "
+                "DEBUG adds the run's phases (its processes; in each, the drain and the close)",
             )
             p.add_argument(
                 "--json",

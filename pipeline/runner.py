@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import numbers
 import threading
@@ -17,6 +18,7 @@ from .result import DURATION, ProgressBar, RunResult, source_durations
 from .summary import stats_to_dicts
 
 Observer = Callable[[dict[str, dict]], None]
+log = logging.getLogger("wavegraph.runner")  # --log-level debug: the run's phases, as the workers log theirs
 
 
 OBSERVE_S = 0.5  # how often an observer (live monitor, status line) gets the statistics
@@ -40,6 +42,8 @@ def run_in_process(
     ex.stop.install()
     try:
         ex.open()
+        pace = "as fast as possible" if speed is None else f"at speed {speed:g}"
+        log.debug("process 'main': %d nodes open (%s), running %s", len(graph.nodes), ", ".join(graph.nodes), pace)
         last = 0.0  # the duration counts from here, as the worker processes' from Go; a timer, not a check
         if duration is not None:  # between reads: a paced replay at a low --speed waits long for its next chunk
             timer = threading.Timer(duration, ex.stop.request, (DURATION,))  # as Ctrl-C: sources end, graph drains
@@ -52,7 +56,9 @@ def run_in_process(
                 observer(ex.snapshot())
         if timer is not None:  # the sources have ended: a duration that runs out while the graph drains stops nothing
             timer.cancel()
+        log.debug("process 'main': the sources have ended (%s); draining the graph", ex.stop.why or "end of stream")
         ex.drain()
+        log.debug("process 'main': the graph has drained; closing the nodes")
         bar.show(0.0, final=not ex.stop)
     except NodeFailure as e:
         result.failure = str(e)
@@ -69,6 +75,7 @@ def run_in_process(
         finally:
             ex.stop.uninstall()
             ex.collect_counters()
+    log.debug("process 'main': nodes closed (%s)", f"failed: {result.failure}" if result.failure else "ok")
     result.stats = stats_to_dicts(ex.stats)
     result.wall_s = time.monotonic() - t
     return result
@@ -105,4 +112,7 @@ def run_graph(
         return run_in_process(graph, speed, progress, observer, duration, stop)
     from .multiprocess import run_multiprocess
 
+    groups = "; ".join(f"'{g}': {', '.join(m)}" for g, m in graph.config.processes.items())
+    n = len(graph.config.processes)
+    log.debug("%d nodes in %d process%s (%s)", len(graph.nodes), n, "" if n == 1 else "es", groups)
     return run_multiprocess(graph, speed, progress, observer, duration=duration, stop=stop)

@@ -134,3 +134,29 @@ def test_a_stream_not_found_names_the_lslapicfg_discovery_followed(there, tmp_pa
     fix = str(e.value).split("fix:")[-1]
     assert str(cfg) in fix and "configs/lsl_api.cfg: loopback only" not in fix
     assert ("not a file" in fix) is not there
+
+
+def test_log_level_debug_logs_an_in_process_run_s_phases(tmp_path, caplog):
+    """`wavegraph run g.yaml --in-process --log-level debug` logged nothing (multi-process: only each worker's
+    'drained' and 'closed'), where its help says the level of the runtime's log. The in-process run says now when
+    its nodes are open, the sources ended, the graph drained and the nodes closed."""
+    import logging
+
+    from wavegraph.pipeline.config import load_config
+    from wavegraph.pipeline.graph import build_graph
+    from wavegraph.pipeline.runner import run_graph
+
+    path = tmp_path / "g.yaml"
+    path.write_text(
+        "nodes:\n  - {id: src, type: sine, params: {rate: 100.0, channels: 1, chunk_size: 10, duration: 0.1}}\n"
+        "  - {id: out, type: null_sink}\nedges:\n  - {source: src.out, target: out.in}\n"
+    )
+    with caplog.at_level(logging.DEBUG, "wavegraph"):
+        assert run_graph(build_graph(load_config(path)), in_process=True).exit_code == 0
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG and r.name == "wavegraph.runner"]
+    assert [s.split(": ", 1)[1].split(" (")[0].split(";")[0] for s in said] == [
+        "2 nodes open",
+        "the sources have ended",
+        "the graph has drained",
+        "nodes closed",
+    ], said
