@@ -137,3 +137,23 @@ def test_a_split_fif_cut_short_in_a_middle_part_names_the_parts_left_out(tmp_pat
     assert len(said) == 1, caplog.text
     assert "up to the end of x_raw-1.fif" in said[0] and "the part(s) beside it x_raw-2.fif (" in said[0]
     assert f"replay them alone (path: {tmp_path / 'x_raw-2.fif'}" in said[0]
+
+
+@pytest.mark.parametrize("name", ["Status ", " status"])
+def test_a_bdf_channel_stored_as_status_says_its_codes_are_cut_to_16_bits(tmp_path, caplog, name):
+    """A BDF channel named 'Status ' (a space: BDF's header stores it 'Status') holding code 70000 read back as 4464,
+    BioSemi's low 16 bits, without the warning a channel named 'Status' gets at close: that looked at the name given,
+    not the name stored. It looks at the stored name now."""
+    from wavegraph.nodes.io.recorder import Recorder
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import StreamSpec
+
+    x = np.zeros((2, 256))
+    x[1, 100:110] = 70000
+    rec = Recorder(path=str(tmp_path / "t.bdf"))
+    rec.configure({"in": StreamSpec("signal", 128.0, (2,), "float64", ("Cz", name), ("eeg", "stim"))})
+    rec.process({"in": Chunk(x, t0=0.0)})
+    with caplog.at_level("WARNING", "wavegraph.recorder"):
+        rec.close()
+    assert f"a BDF channel named {name!r} is read as BioSemi's trigger channel" in caplog.text, caplog.text
+    assert _replay(tmp_path / "t.bdf")[1].max() == 70000 & 0xFFFF  # (what the warning is about)

@@ -104,9 +104,10 @@ def _say_status(target: Path, names: list[str], lo, hi) -> None:
     otherwise, 70000 as 4464, without a word. Said, with the fix."""
     import logging
 
-    for c in (c for c, n in enumerate(names) if n.lower() == "status" and (lo[c] < 0 or hi[c] > 0xFFFF)):
+    stored = [edf_field(n, 16).decode("latin-1").strip().lower() for n in names]  # 'Status ' is stored 'Status'
+    for c in (c for c, n in enumerate(stored) if n == "status" and (lo[c] < 0 or hi[c] > 0xFFFF)):
         logging.getLogger("wavegraph.recorder").warning(
-            "recorder: %s: a BDF channel named %s is read as BioSemi's trigger channel, its low 16 bits only "
+            "recorder: %s: a BDF channel named %r is read as BioSemi's trigger channel, its low 16 bits only "
             "(file_source; mne.find_events(..., mask=0xFFFF) as MNE advises): its values %.6g to %.6g read back "
             "otherwise (70000 as 4464); name it otherwise (e.g. Trigger) or record to .edf or _raw.fif",
             target.name.removesuffix(".tmp"),
