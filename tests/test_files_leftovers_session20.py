@@ -157,3 +157,24 @@ def test_a_bdf_channel_stored_as_status_says_its_codes_are_cut_to_16_bits(tmp_pa
         rec.close()
     assert f"a BDF channel named {name!r} is read as BioSemi's trigger channel" in caplog.text, caplog.text
     assert _replay(tmp_path / "t.bdf")[1].max() == 70000 & 0xFFFF  # (what the warning is about)
+
+
+def test_a_one_row_csv_says_file_source_takes_no_rate_and_how_to_replay_it(tmp_path):
+    """A CSV recording of one sample cannot be replayed (its rate is read from the steps of its `t` column), where an
+    empty EDF, WAV or NPZ replays nothing with a warning. The fix was 'replay a recording of two samples or more',
+    which no user can do to this file, and it did not say that file_source takes no rate. It says so now, and gives
+    the array_source call that replays it at the rate the user knows."""
+    from wavegraph.nodes.io.array_source import ArraySource
+
+    path = tmp_path / "one.csv"
+    path.write_text("t,a,b\n0.0,1.5,-2\n")
+    with pytest.raises(SpecError) as e:
+        _replay(path)
+    assert "holds 1 row: its rate cannot be told from its `t` column" in e.value.message
+    assert "file_source takes no `rate`" in e.value.hint and "ch_names=['a', 'b']" in e.value.hint
+    call = e.value.hint[e.value.hint.index("data=") : e.value.hint.index(", rate=")]
+    data = eval(call.removeprefix("data="), {"numpy": np})  # the call it gives reads the file
+    src = ArraySource(data=data, rate=100.0, ch_names=["a", "b"])
+    src.configure({})
+    assert (got := src.read()) is not None
+    np.testing.assert_array_equal(got["out"].data, [[1.5], [-2.0]])

@@ -243,7 +243,9 @@ class CsvReader(_Reader):
                 f"file_source: {path} holds {self.n_times} row{'s' if self.n_times != 1 else ''}"
                 + (" with a time that is not finite" if len(steps) else "")
                 + ": its rate cannot be told from its `t` column",
-                "replay a recording of two samples or more, or " + _LOAD,
+                "file_source takes no `rate` (a CSV's is read from the steps of its `t` column); replay it from Python "
+                "with array_source, giving the rate it was recorded at: g.add('array_source', data=numpy.loadtxt("
+                f"{str(path)!r}, delimiter=',', skiprows=1, ndmin=2)[:, 1:].T, rate=HZ, ch_names={self.ch_names!r})",
             )
         regular = steps[(steps > 0) & (steps < 1.5 * np.median(steps))] if np.median(steps) > 0 else steps[:0]
         if not len(regular):
