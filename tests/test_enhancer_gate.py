@@ -90,3 +90,28 @@ def test_gate_is_grown_last_and_its_rows_take_the_lr_multiplier():
     torch.testing.assert_close(moved_w[o:], torch.full_like(moved_w[o:], -2.0))  # gate rows: 20 times it
     torch.testing.assert_close(moved_b[o:], torch.full_like(moved_b[o:], -2.0))
     torch.testing.assert_close(moved_b[:o], torch.full_like(moved_b[:o], -0.1))
+
+
+def test_shipped_weights_use_the_time_gate():
+    """The shipped model (docs/speech.md, stage 21b) has the gate: its config asks for 8 blocks, its head rows (grown at
+    zero) were trained away from zero, and its live step (the traced frame graph, which computes the gate) equals its
+    offline run."""
+    from wavegraph.models import checkpoint as ckpt
+    from wavegraph.nodes.models.enhancer import shipped_checkpoint
+
+    model = ckpt.load(shipped_checkpoint())
+    assert isinstance(model, Enhancer) and model.cfg.gate_blocks == 8
+    rows = model.head.weight.detach()[model.cfg.gate_offset :]
+    assert rows.shape[0] == 8 and float(rows.abs().max()) > 0.01
+    model.eval()
+    x = 0.05 * torch.randn(1, 30, 160, generator=torch.Generator().manual_seed(3))
+    x[0, 12, 60:64] += 1.0  # a click
+    with torch.no_grad():
+        whole = model(x)
+        state, steps = model.init_state(1), []
+        for t in range(30):
+            steps.append(model.step(x[:, t], state)[0])
+        torch.testing.assert_close(torch.cat(steps, 1), whole, atol=1e-5, rtol=1e-4)
+        model.head.bias[model.cfg.gate_offset :] = 0.0
+        model.head.weight[model.cfg.gate_offset :] = 0.0
+        assert float((model(x) - whole).abs().max()) > 1e-4  # the trained gate changes the output

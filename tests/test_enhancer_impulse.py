@@ -120,7 +120,7 @@ def test_impulse_lr_scale_spans_the_last_columns():
 
 
 def test_shipped_weights_use_the_impulse_feature():
-    """The shipped model (docs/speech.md, stage 20c) reads the impulse feature: its config asks for 8 blocks, the core's
+    """The shipped model (docs/speech.md, stage 21b, grown from 20c) reads the impulse feature: its config asks for 8 blocks, the core's
     input weights for them (the last 8 columns, grown at zero) were trained away from zero, and its live step equals
     its offline run."""
     from wavegraph.nodes.models.enhancer import shipped_checkpoint
