@@ -154,7 +154,10 @@ def write_pair(path: Path, tensors: dict, meta: dict) -> Path:
     try:
         save_file(tensors, str(tmp), metadata={"format": FORMAT, "kind": str(meta["kind"])})
         ctmp.write_text(json.dumps(meta, indent=2) + "\n")
-        os.chmod(tmp, stat.S_IMODE(ctmp.stat().st_mode))  # safetensors writes 0600 whatever the umask: as the JSON
+        try:  # safetensors writes 0600 whatever the umask: as the JSON
+            os.chmod(tmp, stat.S_IMODE(ctmp.stat().st_mode))
+        except OSError:  # a file system that takes no chmod (FAT, an SMB share): saved with the mode it has
+            pass
         os.replace(tmp, path)
         os.replace(ctmp, cpath)
     finally:
