@@ -99,6 +99,8 @@ def check_att_context(ctx, what: str = "att_context") -> tuple[int, int]:
     must be whole numbers (ints, whole floats or 0-d integer tensors): 2.5 is an error, not 2."""
     try:  # a list, tuple, tensor or numpy array of two
         items = None if isinstance(ctx, (str, bytes, dict)) else [getattr(v, "item", lambda v=v: v)() for v in ctx]
+        if items is not None and any(getattr(v, "ndim", 0) for v in ctx):  # an array's one-element rows: nested
+            items = None
     except (TypeError, ValueError, RuntimeError):  # not iterable, or an element of more than one value
         items = None
     if items is None or len(items) != 2 or not all(_whole(v) for v in items):

@@ -2,6 +2,8 @@
 
 import errno
 
+import numpy as np
+import pytest
 import torch
 
 
@@ -21,3 +23,17 @@ def test_a_checkpoint_saves_where_the_folder_takes_no_chmod(tmp_path, monkeypatc
     loaded = checkpoint.load(tmp_path / "m.safetensors")
     x = torch.randn(1, 5, 3)
     torch.testing.assert_close(loaded(x), model(x))
+
+
+@pytest.mark.parametrize("nested", [np.array([[2], [1]]), torch.tensor([[2], [1]])])
+def test_a_nested_att_context_array_is_refused_as_a_nested_list_is(nested):
+    """9d520a9 says nested pairs stay refused: [[2], [1]] is, but the same as a numpy array or a tensor was taken as
+    (2, 1) (.item() of each one-element row)."""
+    from wavegraph.models.conformer import check_att_context
+
+    with pytest.raises(ValueError, match="pair"):
+        check_att_context([[2], [1]])
+    with pytest.raises(ValueError, match="pair"):
+        check_att_context(nested)
+    assert check_att_context(np.array([2, 1])) == (2, 1)
+    assert check_att_context(torch.tensor([2, 1])) == (2, 1)
