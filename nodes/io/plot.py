@@ -88,18 +88,9 @@ def _csv_rows(path: Path) -> tuple[list[str], list[list[str]]]:
     import io
     import logging
 
-    from .table_reader import refuse_binary
+    from .table_reader import csv_text
 
-    raw = path.read_bytes()
-    refuse_binary(path, raw[:4096])  # a FIF, an NPZ or a workbook named .csv: what it is, not 'save it as UTF-8'
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:  # (a copy saved as Windows-1252)
-        line = raw[: e.start].count(b"\n") + 1
-        raise ValueError(
-            f"{path.name} is not UTF-8 text (byte 0x{raw[e.start]:02x} on line {line}): "
-            "the recorder writes UTF-8; fix: save it as UTF-8 (Excel: 'CSV UTF-8'; or iconv -f cp1252 -t utf-8)"
-        ) from None
+    text = csv_text(path, what="")  # binary data or not UTF-8: said as file_source says it
     if text and not text.endswith("\n") and "\n" in text:  # quoted fields: names and labels may hold commas
         last = text[text.rfind("\n") + 1 :]
         text = text[: text.rfind("\n") + 1]

@@ -168,18 +168,7 @@ class CsvReader(_Reader):
     """A recorder's .csv of a signal (or features) stream: `t,<names>` then a row a sample."""
 
     def __init__(self, path: Path):
-        raw = path.read_bytes()
-        refuse_binary(path, raw[:4096])  # a FIF, an NPZ or an Excel workbook named .csv: not "save it as UTF-8"
-        try:
-            text = raw.decode("utf-8-sig")  # (-sig: a copy saved by Excel starts with a BOM)
-        except UnicodeDecodeError as e:  # (a copy saved as Windows-1252: 'supported formats: ...' was the fix given)
-            line = raw[: e.start].count(b"\n") + 1
-            before = raw[: e.start].rsplit(b"\n", 1)[-1][-40:].decode("utf-8", "replace")
-            raise SpecError(
-                f"file_source: {path} is not UTF-8 text (byte 0x{raw[e.start]:02x} on line {line}, after {before!r}): "
-                "the recorder writes UTF-8; a copy saved in another encoding (Windows-1252, Latin-1) is not read as one",
-                f"save it as UTF-8 (Excel: 'CSV UTF-8'; or iconv -f cp1252 -t utf-8 {path.name} > utf8_{path.name})",
-            ) from None
+        text = csv_text(path)
         with io.StringIO(text, newline="") as f:
             first = f.readline()
             body = f.read()
@@ -284,6 +273,24 @@ class CsvReader(_Reader):
 
     def get(self, picks, start, stop):
         return self.data[picks, start:stop]
+
+
+def csv_text(path: Path, what: str = "file_source: ") -> str:
+    """The text of a .csv, as the recorder writes it: UTF-8 (a BOM too: a copy saved by Excel starts with one). Binary
+    data (a FIF, an NPZ or an Excel workbook named .csv) is refused naming what it is, not 'save it as UTF-8'; another
+    encoding (a copy saved as Windows-1252) naming the byte and its line, with the fix. file_source's and plot's."""
+    raw = path.read_bytes()
+    refuse_binary(path, raw[:4096])
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:  # ('supported formats: ...' was the fix given; plot: a bare UnicodeDecodeError)
+        line = raw[: e.start].count(b"\n") + 1
+        before = raw[: e.start].rsplit(b"\n", 1)[-1][-40:].decode("utf-8", "replace")
+        raise SpecError(
+            f"{what}{path} is not UTF-8 text (byte 0x{raw[e.start]:02x} on line {line}, after {before!r}): "
+            "the recorder writes UTF-8; a copy saved in another encoding (Windows-1252, Latin-1) is not read as one",
+            f"save it as UTF-8 (Excel: 'CSV UTF-8'; or iconv -f cp1252 -t utf-8 {path.name} > utf8_{path.name})",
+        ) from None
 
 
 def refuse_binary(path: Path, head: bytes) -> None:
