@@ -171,15 +171,11 @@ def test_gla_step_by_step_under_autograd_gives_the_gradients_of_stream():
 
 
 def test_an_eeg_tokenizer_converted_to_float64_tokenizes_as_the_float32_one():
-    from wavegraph.models.eeg_tokenizer import EEGTokenizer, TokenizerConfig
     from wavegraph.models.streaming import assert_stream_equals_forward
 
-    cfg = TokenizerConfig(rate=20.0, n_fft=20, hop=10, n_bins=10, patch=5, d_model=8, n_heads=2, n_layers=1)
-    cfg.d_temporal, cfg.context, cfg.codebook_size, cfg.code_dim, cfg.dec_layers = 4, 2, 16, 8, 1
-    torch.manual_seed(0)
-    tok = EEGTokenizer(cfg).eval()
+    tok = _tiny_tokenizer(scale_window=10.0)
     x = torch.randn(2, 57, 1)
-    tok64 = EEGTokenizer(cfg).eval()
+    tok64 = _tiny_tokenizer(scale_window=10.0)
     tok64.load_state_dict(tok.state_dict())
     tok64.double()  # was: 'mat1 and mat2 must have the same dtype, but got Float and Double'
     assert torch.equal(tok64.encode(x)["tokens"], tok.encode(x)["tokens"])
@@ -261,12 +257,7 @@ def test_a_recurrent_state_of_another_config_or_batch_is_refused_naming_the_entr
 
 
 def test_the_eeg_tokenizer_refuses_nan_or_inf_samples_naming_the_first():
-    from wavegraph.models.eeg_tokenizer import EEGTokenizer, TokenizerConfig
-
-    cfg = TokenizerConfig(rate=20.0, n_fft=20, hop=10, n_bins=10, patch=5, d_model=8, n_heads=2, n_layers=1)
-    cfg.d_temporal, cfg.context, cfg.codebook_size, cfg.code_dim, cfg.dec_layers = 4, 2, 16, 8, 1
-    torch.manual_seed(0)
-    tok = EEGTokenizer(cfg).eval()
+    tok = _tiny_tokenizer(scale_window=10.0)
     x = torch.randn(2, 80, 1)
     for bad in (float("nan"), float("inf")):
         xb = x.clone()
