@@ -417,6 +417,20 @@ def test_an_edf_channel_of_no_range_says_what_it_replays_and_the_fix(tmp_path, c
     assert f"gives C3 the same {field} minimum and maximum" in caplog.text and "picks" in caplog.text
 
 
+def _cut_short_is_said_whole_is_not(whole, frames: int, caplog) -> None:
+    """`whole` cut at 60 % replays fewer frames and is said truncated, with the frames it holds; `whole` is not."""
+    cut = whole.with_name("cut" + whole.suffix)
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 6 // 10])
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        data, _ = _replay(cut)
+    assert 0 < data.shape[1] < frames
+    assert f"{cut} is truncated" in caplog.text and f"the {data.shape[1]} frames" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        assert _replay(whole)[0].shape[1] == frames
+    assert "truncated" not in caplog.text
+
+
 def test_an_ogg_file_cut_short_is_said(tmp_path, caplog):
     """Before: an Ogg Vorbis file cut short replayed what it held without a word: libsndfile counts its frames up to
     its last whole page, so nothing disagreed (a FLAC or MP3 cut short was said). Its last page lacks Ogg's
@@ -426,16 +440,7 @@ def test_an_ogg_file_cut_short_is_said(tmp_path, caplog):
     x = np.random.default_rng(0).uniform(-0.5, 0.5, (16000 * 3, 1))
     whole = tmp_path / "whole.ogg"
     sf.write(str(whole), x, 16000, format="OGG", subtype="VORBIS")
-    cut = tmp_path / "cut.ogg"
-    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 6 // 10])
-    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
-        data, _ = _replay(cut)
-    assert 0 < data.shape[1] < len(x)
-    assert f"{cut} is truncated" in caplog.text and f"the {data.shape[1]} frames" in caplog.text
-    caplog.clear()
-    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
-        assert _replay(whole)[0].shape[1] == len(x)
-    assert "truncated" not in caplog.text
+    _cut_short_is_said_whole_is_not(whole, len(x), caplog)
 
 
 @pytest.mark.parametrize(("suffix", "form"), [(".aiff", "AIFF"), (".au", "AU"), (".w64", "W64"), (".rf64", "RF64")])
@@ -448,16 +453,7 @@ def test_an_aiff_au_w64_or_rf64_file_cut_short_is_said(tmp_path, caplog, suffix,
     x = np.random.default_rng(0).uniform(-0.5, 0.5, (1001, 1))
     whole = tmp_path / f"whole{suffix}"
     sf.write(str(whole), x, 8000, format=form, subtype="PCM_16")
-    cut = tmp_path / f"cut{suffix}"
-    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 6 // 10])
-    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
-        data, _ = _replay(cut)
-    assert 0 < data.shape[1] < len(x)
-    assert f"{cut} is truncated" in caplog.text and f"the {data.shape[1]} frames" in caplog.text
-    caplog.clear()
-    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
-        assert _replay(whole)[0].shape[1] == len(x)
-    assert "truncated" not in caplog.text
+    _cut_short_is_said_whole_is_not(whole, len(x), caplog)
 
 
 @pytest.mark.parametrize("suffix", [".npz", ".csv"])
