@@ -91,7 +91,7 @@ def read_graph(path: str | Path) -> tuple[str, Any]:
         hint = next((fix for said, fix in _YAML_FIXES if re.search(said, problem)), "fix the YAML syntax")
         hint = hint.format(*(re.findall(r"'([^']*)'", problem.replace("tag:yaml.org,2002:", "!!")) or ["name"]))
         said = f"invalid YAML: {problem}"
-        if mark and (var := _variable(text.splitlines()[mark.line : mark.line + 1])):
+        if mark and (var := _variable(text.splitlines()[: mark.line + 1])):
             said, hint = var  # {path: ${DATA}/x.edf}: YAML read the { of ${DATA} as a mapping ('quotes and commas')
         raise GraphError([(file, mark.line + 1 if mark else 0, said, hint)]) from None
     except RecursionError:
@@ -111,14 +111,15 @@ def read_graph(path: str | Path) -> tuple[str, Any]:
 
 
 def _variable(lines: list[str]) -> tuple[str, str] | None:
-    """(what, fix) for a line whose YAML broke on a `${VAR}` in a flow mapping (`params: {path: ${DATA}/x.edf}`), the
-    problem config.py names for a value that YAML reads: the variable, not expanded, and the `--set` that gives it."""
-    found = re.search(r"([\w-]+)\s*:\s*(\$\{\w*\}[^\s,}\]\"']*)", lines[0]) if lines else None
+    """(what, fix) for the last of `lines` (the file up to it) whose YAML broke on a `${VAR}` in a flow mapping
+    (`params: {path: ${DATA}/x.edf}`), the problem config.py names for a value that YAML reads: the variable, not
+    expanded, and the `--set` that gives it, for the node whose `id:` is on that line or above it in its item."""
+    found = re.search(r"([\w-]+)\s*:\s*(\$\{\w*\}[^\s,}\]\"']*)", lines[-1]) if lines else None
     if not found:
         return None
     param, value = found.groups()
     var = value[: value.index("}") + 1]
-    found = re.search(r"\bid\s*:\s*[\"']?([\w-]+)", lines[0])
+    found = _node_id(lines)
     node = found.group(1) if found else "NODE"
     said = (
         f"parameter '{param}' holds {var}, which wavegraph does not expand (inside {{ }} YAML read its {{ as a mapping)"
@@ -126,6 +127,21 @@ def _variable(lines: list[str]) -> tuple[str, str] | None:
     said = f"node '{node}': {said}" if found else said
     fix = f'write the value, or leave it out here and give it when you run: --set "{node}.{param}={value}" (double quotes)'
     return said, fix
+
+
+def _node_id(lines: list[str]) -> re.Match | None:
+    """The `id:` of the node whose item holds the last of `lines`: on that line (`- {id: src, ...}`), or above it in
+    the same item (`- id: src` then `params: {...}`); None when the item gives none before it."""
+    found = re.search(r"\bid\s*:\s*[\"']?([\w-]+)", lines[-1])
+    if found:
+        return found
+    for line in reversed(lines[:-1]):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        found = re.match(r"\s*(?:-\s*)?\{?\s*id\s*:\s*[\"']?([\w-]+)", line)
+        if found or re.match(r"\s*-\s", line) or not line[0].isspace():  # the id, the item's start, or a top key
+            return found
+    return None
 
 
 def _file_bytes(file: str) -> bytes:

@@ -37,3 +37,25 @@ def test_a_nested_att_context_array_is_refused_as_a_nested_list_is(nested):
         check_att_context(nested)
     assert check_att_context(np.array([2, 1])) == (2, 1)
     assert check_att_context(torch.tensor([2, 1])) == (2, 1)
+
+
+def test_a_variable_in_a_flow_mapping_under_a_block_node_names_the_node(tmp_path):
+    """a67e1a6's fix for `params: {path: ${DATA}/rec.edf}` named the node only when its `id:` stood on the same line;
+    in the block style configs/ use (`- id: src` then `params: {...}` below it) it gave `--set "NODE.path=..."`."""
+    from wavegraph.pipeline.config import GraphError, load_config
+
+    (tmp_path / "g.yaml").write_text(
+        "nodes:\n"
+        "  - id: src\n"
+        "    type: file_source\n"
+        "    params: {path: ${DATA}/rec.edf, chunk_size: 16}\n"
+        "  - id: sink\n"
+        "    type: null_sink\n"
+        "edges:\n"
+        "  - {source: src.out, target: sink.in}\n"
+    )
+    with pytest.raises(GraphError) as e:
+        load_config(tmp_path / "g.yaml")
+    said = str(e.value)
+    assert "g.yaml:4:" in said and "node 'src': parameter 'path' holds ${DATA}" in said
+    assert '--set "src.path=${DATA}/rec.edf"' in said and "NODE" not in said
