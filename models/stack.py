@@ -69,7 +69,10 @@ class RecurrentStack(StreamingModel):
         for key, ref in want.items():
             got = state.get(key)
             if got is None:
-                raise ValueError(f"not a {type(self).__name__} state of {self.cfg.n_layers} layers: no '{key}'")
+                raise ValueError(
+                    f"not a {type(self).__name__} state of {self.cfg.n_layers} layers: no '{key}'; start the stream "
+                    f"with this model's init_state({batch})"
+                )
             shape: tuple[int, ...] = tuple(getattr(got, "shape", ()))
             if shape != ref:
                 why = "a model of another config?"

@@ -59,3 +59,14 @@ def test_a_variable_in_a_flow_mapping_under_a_block_node_names_the_node(tmp_path
     said = str(e.value)
     assert "g.yaml:4:" in said and "node 'src': parameter 'path' holds ${DATA}" in said
     assert '--set "src.path=${DATA}/rec.edf"' in said and "NODE" not in said
+
+
+def test_a_state_of_fewer_layers_says_to_start_from_init_state():
+    """fcb9a99's state check gives each wrong state the fix (start the stream with this model's init_state) but the
+    one of fewer layers (a key missing), which said only "not a MambaStack state of 2 layers: no '...'"."""
+    from wavegraph.models.mamba import MambaConfig, MambaStack
+
+    one = MambaStack(MambaConfig(d_in=3, d_model=8, n_layers=1)).eval()
+    two = MambaStack(MambaConfig(d_in=3, d_model=8, n_layers=2)).eval()
+    with pytest.raises(ValueError, match=r"state of 2 layers: no '.*'; start the stream with this model's init_state"):
+        two.stream(torch.randn(1, 4, 3), one.init_state(1))
