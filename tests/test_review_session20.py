@@ -70,3 +70,26 @@ def test_a_state_of_fewer_layers_says_to_start_from_init_state():
     two = MambaStack(MambaConfig(d_in=3, d_model=8, n_layers=2)).eval()
     with pytest.raises(ValueError, match=r"state of 2 layers: no '.*'; start the stream with this model's init_state"):
         two.stream(torch.randn(1, 4, 3), one.init_state(1))
+
+
+@pytest.mark.parametrize("subtype", ["OPUS", "VORBIS"])
+def test_an_ogg_file_cut_inside_its_last_page_is_said(tmp_path, caplog, subtype):
+    """1a7b856 said an Ogg file cut short by its last page lacking the end-of-stream flag; one cut inside that last
+    page (the flag is in the page's header, before the cut) lost the page's samples unsaid: libsndfile reads up to
+    the last whole page. A page that runs past the end of the file is said now; a whole file still is not."""
+    import logging
+
+    import soundfile as sf
+    from wavegraph.nodes.io.file_source import FileSource
+
+    x = np.random.default_rng(0).uniform(-0.5, 0.5, (48000 * 3, 1))
+    whole = tmp_path / "whole.ogg"
+    sf.write(str(whole), x, 48000, format="OGG", subtype=subtype)
+    raw = whole.read_bytes()
+    cut = tmp_path / "cut.ogg"
+    cut.write_bytes(raw[: len(raw) - 40])  # the end of the last page, whose header holds the end-of-stream flag
+    for path, said in ((cut, True), (whole, False)):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+            FileSource(path=str(path)).configure({})
+        assert (f"{path} is truncated" in caplog.text) == said, caplog.text

@@ -112,13 +112,27 @@ def _cut_short_container(path: Path, frames: int, rate: float) -> None:
 
 
 def _ogg_cut_short(path: Path) -> bool:
-    """An Ogg file (Vorbis, Opus) whose last page lacks the end-of-stream flag: cut short (a copy or download stopped,
-    a recorder killed). libsndfile counts the frames up to the last whole page, so its header raised no doubt."""
+    """An Ogg file (Vorbis, Opus) cut short (a copy or download stopped, a recorder killed): its last page runs past
+    the end of the file (cut inside it), or lacks the end-of-stream flag (cut between pages). libsndfile counts the
+    frames up to the last whole page, so its header raised no doubt. The pages of the file's last 64 KiB (a page is
+    at most 65,307 bytes) are followed from one to the next; a capture pattern inside a page's data is passed over."""
+    size = path.stat().st_size
     with open(path, "rb") as f:
-        f.seek(max(0, path.stat().st_size - 65536))
+        f.seek(max(0, size - 65536))
         tail = f.read()
-    at = tail.rfind(b"OggS")
-    return at >= 0 and len(tail) > at + 5 and not tail[at + 5] & 0x04
+    at, synced = tail.find(b"OggS"), size <= 65536  # (a whole file read: its first page is a real one)
+    while at >= 0:
+        if len(tail) < at + 27 or len(tail) < at + 27 + tail[at + 26]:  # the page header itself is cut
+            return synced
+        segments = tail[at + 27 : at + 27 + tail[at + 26]]
+        end = at + 27 + len(segments) + sum(segments)
+        if end == len(tail):  # the last page, whole: its flag says whether the stream ended
+            return not tail[at + 5] & 0x04
+        if end > len(tail) and synced:  # a page reached from the one before that the file cuts
+            return True
+        synced = tail[end : end + 4] == b"OggS"
+        at = end if synced else tail.find(b"OggS", at + 1)
+    return False
 
 
 _OTHER_KINDS = (  # (offset, first bytes, what): audio containers libsndfile does not read, under any name
