@@ -50,3 +50,34 @@ def test_bench_folder_mixtures_are_at_the_snr_they_are_labelled_with_a_dc_offset
     noisy, target, snr, _name, _noise = mixtures[0]
     assert snr == 0.0
     assert abs(_snr_heard(noisy, target)) < 0.5
+
+
+def _mix_run(x: np.ndarray, caplog, chunk: int = 1600):
+    """x (2, samples) at 16 kHz through a `mix` node chunk by chunk, then its finish(), as a file run does."""
+    import logging
+
+    from wavegraph.nodes.dsp.channels import Mix
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import signal_spec
+
+    node = Mix()
+    node.configure({"in": signal_spec(SR, ["L", "R"], "audio", "float32", "a.u.")})
+    with caplog.at_level(logging.WARNING, "wavegraph.mix"):
+        for i in range(0, x.shape[1], chunk):
+            node.process({"in": Chunk(x[:, i : i + chunk], t0=i / SR)})
+        node.finish()
+    return [r.getMessage() for r in caplog.records if "cancel" in r.getMessage()]
+
+
+def test_a_short_stereo_file_whose_channels_cancel_is_said_at_its_end(caplog):
+    """speech_enhance_file.yaml's `mix` on a 1 s stereo prompt with one channel inverted (R = -L) gave a silent
+    enhanced file with no word: the cancel check decided only after 2 s of stream. A stream that ends sooner is now
+    decided at its end; two unrelated channels of 1 s are still not said."""
+    rng = np.random.default_rng(3)
+    left = _speechy(SR, rng)
+    said = _mix_run(np.stack([left, -left]), caplog)
+    assert len(said) == 1, said
+    assert "its channels 'L', 'R' cancel: over the first 1 s the mono output is silent" in said[0]
+    assert said[0].endswith("weights: [0.5, -0.5]")
+    caplog.clear()
+    assert _mix_run(np.stack([left, rng.standard_normal(SR).astype(np.float32) * 0.2]), caplog) == []

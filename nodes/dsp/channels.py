@@ -29,6 +29,7 @@ NOT_IN_REFERENCE = ("stim", "misc")  # without any of them: every channel but th
 # CANCEL_S of stream. Two uncorrelated channels of one level mix 3 dB under it, one silent channel of two 6 dB; only
 # channels mostly of opposite sign (R = -L, or within 10 % of it) reach 20 dB.
 CANCEL_DB, CANCEL_S, CANCEL_GIVE_UP_S = 20.0, 2.0, 60.0
+CANCEL_MIN_S = 0.05  # a stream that ends before CANCEL_S is decided at its end if it held this much
 
 
 def channel_index(spec: StreamSpec, names, what: str) -> list[int]:
@@ -333,6 +334,21 @@ class Mix(Node[MixParams]):
         ref = float(np.abs(self._w_use[:, 0]) @ np.sqrt(level[0]))  # sqrt(n) x the in-phase RMS
         if seconds < CANCEL_S or (ref == 0 and seconds < CANCEL_GIVE_UP_S):
             return
+        self._say_cancel()
+
+    def finish(self):
+        """A stream that ends before CANCEL_S (a 1 s stereo prompt whose channels cancel mixed to silence unsaid) is
+        decided on what it held, from CANCEL_MIN_S on."""
+        if self._level is not None and self._level[2] >= CANCEL_MIN_S * self.in_specs["in"].rate:
+            self._say_cancel()
+        return {}
+
+    def _say_cancel(self) -> None:
+        """Decide the cancel check on the level summed so far: said once when the mix is CANCEL_DB under it."""
+        level = self._level
+        assert level is not None
+        seconds = level[2] / self.in_specs["in"].rate
+        ref = float(np.abs(self._w_use[:, 0]) @ np.sqrt(level[0]))  # sqrt(n) x the in-phase RMS
         self._level = None  # decided
         mono = math.sqrt(level[1])
         if ref == 0 or mono > ref * 10 ** (-CANCEL_DB / 20):
