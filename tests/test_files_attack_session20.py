@@ -279,6 +279,20 @@ def test_plot_of_a_binary_file_named_csv_says_what_it_holds(tmp_path, capsys):
     assert "ZIP archive" in err and "UTF-8 text" not in err
 
 
+def _without_root_rights(cmd: list[str]) -> list[str]:
+    """`cmd` as run by a user to whom file modes apply: as root, under setpriv without the capabilities to read and
+    write any file (skipped where setpriv is not installed); else as it is."""
+    import os
+    import shutil
+
+    if os.geteuid() != 0:
+        return cmd
+    if shutil.which("setpriv") is None:
+        pytest.skip("root reads and writes any file; setpriv (to drop that) is not here")
+    drop = "-dac_override,-dac_read_search"
+    return ["setpriv", f"--inh-caps={drop}", f"--bounding-set={drop}", "--", *cmd]
+
+
 _READ_ALL = """
 import sys
 from wavegraph.nodes.io.file_source import FileSource
@@ -296,8 +310,6 @@ def test_a_recording_this_user_may_not_read_says_permission_denied_and_the_fix(t
     """Before: an EDF without read permission was 'its first bytes are not those of EDF files ... its start is
     damaged', a WAV 'LibsndfileError: ... System error; fix: the file is damaged, cut short or not audio', an NPZ
     'damaged or not a recorder's .npz: record it again'. (As root, run with the capability to read anything dropped.)"""
-    import os
-    import shutil
     import subprocess
     import sys
 
@@ -310,12 +322,7 @@ def test_a_recording_this_user_may_not_read_says_permission_denied_and_the_fix(t
     paths.append(tmp_path / "r.wav")
     for p in paths:
         p.chmod(0)
-    cmd = [sys.executable, "-c", _READ_ALL, *map(str, paths)]
-    if os.geteuid() == 0:
-        if shutil.which("setpriv") is None:
-            pytest.skip("root reads any file; setpriv (to drop that) is not here")
-        drop = "-dac_override,-dac_read_search"
-        cmd = ["setpriv", f"--inh-caps={drop}", f"--bounding-set={drop}", "--", *cmd]
+    cmd = _without_root_rights([sys.executable, "-c", _READ_ALL, *map(str, paths)])
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()
     assert len(out) == 3, out
     for line, p in zip(out, paths):
@@ -350,8 +357,6 @@ def test_a_recorder_that_may_not_write_its_wav_or_csv_says_so_and_the_fix(tmp_pa
     Error opening b'x.wav': System error.', a CSV with 'Permission denied; ... fix: free space on that disk'. A
     read-only WAV/CSV is refused at configure now (the spilled formats replace it by a rename, which works), and a
     folder made read-only after configure gets the errno's own fix. (As root: run without the read-anything right.)"""
-    import os
-    import shutil
     import subprocess
     import sys
 
@@ -361,12 +366,7 @@ def test_a_recorder_that_may_not_write_its_wav_or_csv_says_so_and_the_fix(tmp_pa
         p.chmod(0o444)
     (tmp_path / "shut").mkdir()
     late = tmp_path / "shut" / "late.wav"
-    cmd = [sys.executable, "-c", _RECORD_INTO, str(ro_wav), str(ro_csv), str(late)]
-    if os.geteuid() == 0:
-        if shutil.which("setpriv") is None:
-            pytest.skip("root writes any file; setpriv (to drop that) is not here")
-        drop = "-dac_override,-dac_read_search"
-        cmd = ["setpriv", f"--inh-caps={drop}", f"--bounding-set={drop}", "--", *cmd]
+    cmd = _without_root_rights([sys.executable, "-c", _RECORD_INTO, str(ro_wav), str(ro_csv), str(late)])
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()
     finally:
