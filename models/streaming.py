@@ -77,7 +77,7 @@ def check_dtype(model: nn.Module, x: torch.Tensor, name: str = "x") -> None:
     deep inside a layer ('Input type (double) and bias type (float) should be the same', 'expected m1 and m2 to have
     the same dtype'), naming neither."""
     w = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
-    if w is None or x.dtype == w or torch.is_autocast_enabled(x.device.type):
+    if w is None or x.dtype == w or _autocast_on(x.device.type):
         return
     if not x.is_floating_point():
         raise ValueError(
@@ -87,6 +87,17 @@ def check_dtype(model: nn.Module, x: torch.Tensor, name: str = "x") -> None:
         f"{name} has dtype {x.dtype} but the {type(model).__name__} weights are {w}: "
         f"pass {name}.to({w}) or convert the model with .to({x.dtype})"
     )
+
+
+def _autocast_on(device_type: str) -> bool:
+    """Whether autocast is on for `device_type`: torch >= 2.4 is asked with it; 2.1-2.3 (pyproject takes them) answer
+    for CUDA with no argument (a TypeError given one) and for the CPU with is_autocast_cpu_enabled."""
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except TypeError:
+        if device_type == "cpu":
+            return torch.is_autocast_cpu_enabled()
+        return torch.is_autocast_enabled()
 
 
 class StreamingModel(nn.Module):

@@ -93,3 +93,19 @@ def test_an_ogg_file_cut_inside_its_last_page_is_said(tmp_path, caplog, subtype)
         with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
             FileSource(path=str(path)).configure({})
         assert (f"{path} is truncated" in caplog.text) == said, caplog.text
+
+
+def test_check_dtype_says_the_dtypes_under_a_torch_without_device_autocast_query(monkeypatch):
+    """pyproject takes torch >= 2.1, whose torch.is_autocast_enabled() takes no device type (2.4 added it):
+    streaming.check_dtype (the Conformer's, Frames', the SSVEP DNN's since this session) asked it with one, so a
+    frame of another dtype was "TypeError: ... takes 0 positional arguments but 1 was given", not its message."""
+    from wavegraph.models.conformer import ConformerConfig, ConformerEncoder
+
+    def old_is_autocast_enabled():  # torch 2.1-2.3: CUDA's autocast only
+        return False
+
+    monkeypatch.setattr(torch, "is_autocast_enabled", old_is_autocast_enabled)
+    monkeypatch.setattr(torch, "is_autocast_cpu_enabled", old_is_autocast_enabled)  # (deprecated in torch >= 2.4)
+    model = ConformerEncoder(ConformerConfig(d_in=6, d_model=8, n_heads=2, n_layers=1)).eval()
+    with pytest.raises(ValueError, match=r"x has dtype torch.float64 but the ConformerEncoder weights are"):
+        model(torch.randn(1, 8, 6, dtype=torch.float64))
