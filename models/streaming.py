@@ -215,9 +215,18 @@ class Chain(StreamingModel):
         taken = self._accepted(self)
         unknown = sorted(set(options) - taken)
         if unknown:
+            import inspect
+
             names = ", ".join(type(p).__name__ for p in self.seq)
+            name = unknown[0]
+            offline = [p for p in self.seq if name in inspect.signature(p.forward).parameters]
+            if offline:  # lengths: the Conformer's forward takes it, a Chain passes its parts stream options only
+                raise TypeError(
+                    f"{type(offline[0]).__name__}.forward takes {name!r}, but this Chain ({names}) passes its parts "
+                    f"their stream options only, {sorted(taken) or 'none'}: run the parts one by one to give it"
+                )
             raise TypeError(
-                f"no part of this Chain ({names}) takes the option {unknown[0]!r}; "
+                f"no part of this Chain ({names}) takes the option {name!r}; "
                 f"the options they take: {sorted(taken) or 'none'}"
             )
 

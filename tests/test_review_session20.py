@@ -109,3 +109,20 @@ def test_check_dtype_says_the_dtypes_under_a_torch_without_device_autocast_query
     model = ConformerEncoder(ConformerConfig(d_in=6, d_model=8, n_heads=2, n_layers=1)).eval()
     with pytest.raises(ValueError, match=r"x has dtype torch.float64 but the ConformerEncoder weights are"):
         model(torch.randn(1, 8, 6, dtype=torch.float64))
+
+
+def test_a_chain_given_lengths_says_which_part_takes_them_and_how():
+    """74e8899 made an option no part of a Chain takes a TypeError; `lengths` (ConformerEncoder.forward's padding
+    mask) got 'no part of this Chain (ConformerEncoder, Frames) takes the option 'lengths'', which its first part
+    does: the Chain passes its parts their stream options only. It says so now, and how to give the lengths."""
+    from torch import nn
+    from wavegraph.models.conformer import ConformerConfig, ConformerEncoder
+    from wavegraph.models.streaming import Chain, Frames
+
+    enc = ConformerEncoder(ConformerConfig(d_in=6, d_model=8, n_heads=2, n_layers=1)).eval()
+    chain = Chain(enc, Frames(nn.Linear(8, 3), 8, 3))
+    with pytest.raises(TypeError) as e:
+        chain(torch.randn(2, 20, 6), lengths=torch.tensor([20, 10]))
+    said = str(e.value)
+    assert "no part" not in said and "ConformerEncoder.forward takes 'lengths'" in said
+    assert "['att_context']" in said and "run the parts one by one" in said
