@@ -81,3 +81,28 @@ def test_a_short_stereo_file_whose_channels_cancel_is_said_at_its_end(caplog):
     assert said[0].endswith("weights: [0.5, -0.5]")
     caplog.clear()
     assert _mix_run(np.stack([left, rng.standard_normal(SR).astype(np.float32) * 0.2]), caplog) == []
+
+
+def test_bench_plot_of_a_folder_with_a_cjk_name_prints_no_glyph_warning(tmp_path):
+    """`bench enhance --clean '録音/'` printed matplotlib's 'UserWarning: Glyph 37682 (...) missing from font(s)
+    DejaVu Sans' with a line of benchmarks/enhance.py, one per character, after the tables: the plot's title names the
+    folder. The title is drawn (boxes for what the font lacks) and the warning is not printed, as nodes/io/plot.py does."""
+    import warnings
+
+    from wavegraph.benchmarks.enhance import plot
+
+    records = [
+        {"method": "noisy", "snr": 0.0, "metric": m, "value": v}
+        for m, v in (("pesq_wb", 1.5), ("stoi", 0.8), ("si_sdr", 0.0))
+    ]
+    result = {
+        "records": records,
+        "methods": {"noisy": {"label": "noisy input", "offline": False, "algorithmic_latency_ms": 0}},
+        "mixtures": [{}],
+        "data": "--clean 録音 (1 files)",
+    }
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plot(result, tmp_path / "q.png")
+    assert (tmp_path / "q.png").stat().st_size > 0
+    assert [str(w.message) for w in caught if "Glyph" in str(w.message)] == []
