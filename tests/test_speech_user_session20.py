@@ -106,3 +106,42 @@ def test_bench_plot_of_a_folder_with_a_cjk_name_prints_no_glyph_warning(tmp_path
         plot(result, tmp_path / "q.png")
     assert (tmp_path / "q.png").stat().st_size > 0
     assert [str(w.message) for w in caught if "Glyph" in str(w.message)] == []
+
+
+def _docs_folder_loop() -> str:
+    """The sh block of docs/speech.md that enhances a folder (its `for f in recordings/...` loop)."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "speech.md").read_text(encoding="utf-8")
+    blocks = text.split("```sh\n")[1:]
+    loop = [b.split("```")[0] for b in blocks if "for f in recordings/" in b]
+    assert len(loop) == 1, "docs/speech.md has one folder loop"
+    return loop[0]
+
+
+def test_the_docs_folder_loop_enhances_every_recording_the_graph_reads(tmp_path):
+    """docs/speech.md's loop globbed recordings/*.wav and recordings/*.flac: a recorder's ZOOM0001.WAV and an MP3 voice
+    memo (both read by the graph, as the docs say) were skipped without a word, and an MP3 given its own name as
+    rec.path is refused (lossy audio is not written). The loop now runs every audio file, any case, and writes the
+    formats the recorder does not write as name.wav; outputs stay distinct. (`wavegraph` is stubbed: the loop is
+    checked, not the graph.)"""
+    import subprocess
+
+    rec = tmp_path / "recordings"
+    rec.mkdir()
+    names = ["take1.wav", "take1.flac", "ZOOM0001.WAV", "memo.mp3", "b 2.ogg"]
+    for name in [*names, "notes.txt"]:
+        (rec / name).write_bytes(b"")
+    (rec / "sub.wav").mkdir()  # a folder named like audio is not a recording
+    stub = 'wavegraph() { for a in "$@"; do printf "%s\\t" "$a"; done >> calls.tsv; echo >> calls.tsv; }\n'
+    subprocess.run(["bash", "-c", stub + _docs_folder_loop()], cwd=tmp_path, check=True, timeout=10)
+    runs = []
+    for line in (tmp_path / "calls.tsv").read_text(encoding="utf-8").splitlines():
+        args = line.rstrip("\t").split("\t")
+        sets = dict(args[i + 1].split("=", 1) for i, a in enumerate(args) if a == "--set")
+        runs.append(sets)
+    assert sorted(r["src.path"] for r in runs) == sorted(f"recordings/{n}" for n in names)
+    outs = [r["rec.path"] for r in runs]
+    assert len(set(outs)) == len(outs)
+    assert all(o.lower().endswith((".wav", ".flac")) for o in outs), outs
+    assert all(r["vad.path"] == r["rec.path"] + ".vad.csv" for r in runs)
