@@ -188,7 +188,7 @@ def test_fine_tune_for_a_new_subject_keeps_the_convs_and_starts_a_new_head():
     for name in ("combine", "spatial", "down", "temporal"):
         assert torch.equal(getattr(new, name).weight, getattr(glob, name).weight)
     assert torch.equal(kept.fc.weight, glob.fc.weight) and torch.equal(glob.fc.bias, torch.ones(len(FREQS)))
-    assert abs(float(new.fc.weight.std()) - 0.01) < 0.002 and not new.fc.bias.any()
+    assert abs(float(new.fc.weight.detach().std()) - 0.01) < 0.002 and not new.fc.bias.any()
     assert torch.equal(dnn.fine_tune(glob, x, y, 0, new_head=True, seed=3).fc.weight, new.fc.weight)  # seeded
 
 
