@@ -62,7 +62,8 @@ def _read_audio(path: Path, seconds: float | None) -> tuple[np.ndarray, str]:
     if not np.isfinite(x).all():
         return x[:, 0], "it holds non-finite samples (NaN or inf)"
     mono = x.mean(axis=1)
-    peak = float(np.max(np.abs(mono - mono.mean())))  # a DC offset is not a signal: a constant file is silent
+    # a DC offset is not a signal: a constant file is silent (one sample cannot tell them apart: its length is said)
+    peak = float(np.max(np.abs(mono - mono.mean() if len(mono) > 1 else mono)))
     if peak < SILENT_PEAK:
         each = float(np.max(np.abs(x - x.mean(axis=0))))
         return mono, (

@@ -145,3 +145,16 @@ def test_the_docs_folder_loop_enhances_every_recording_the_graph_reads(tmp_path)
     assert len(set(outs)) == len(outs)
     assert all(o.lower().endswith((".wav", ".flac")) for o in outs), outs
     assert all(r["vad.path"] == r["rec.path"] + ".vad.csv" for r in runs)
+
+
+def test_bench_says_a_one_sample_clean_file_is_too_short_not_silent(tmp_path):
+    """A clean file of one sample (0.3: a writer that died after its first frame) was left out as 'silent (peak 0.0e+00
+    apart from a DC offset)': one sample less its mean is 0. A DC offset needs two samples to be told from a signal;
+    the file is now left out for its length."""
+    from wavegraph.benchmarks.enhance_data import BenchError, load_folder
+
+    sf.write(tmp_path / "one.wav", np.array([0.3], np.float32), SR)
+    said: list[str] = []
+    with pytest.raises(BenchError):
+        load_folder(str(tmp_path), 6.0, "--clean", said.append)
+    assert len(said) == 1 and "silent" not in said[0] and "under 1 s" in said[0], said
