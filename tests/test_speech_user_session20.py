@@ -158,3 +158,24 @@ def test_bench_says_a_one_sample_clean_file_is_too_short_not_silent(tmp_path):
     with pytest.raises(BenchError):
         load_folder(str(tmp_path), 6.0, "--clean", said.append)
     assert len(said) == 1 and "silent" not in said[0] and "under 1 s" in said[0], said
+
+
+def test_mix_says_when_a_channel_s_nan_starts_not_the_chunk_s_start(caplog):
+    """A 48 kHz stereo float WAV with NaN in its right channel from 20.8 ms: `mix` said 'holds NaN or Inf (from t = 0
+    s on)', the start of file_source's chunk, not of the NaN (off by up to a chunk: 100 ms in the file graph). It
+    says the first bad sample's time now."""
+    import logging
+
+    from wavegraph.nodes.dsp.channels import Mix
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import signal_spec
+
+    x = np.full((2, 4800), 0.1, np.float32)
+    x[1, 1000:1010] = np.nan
+    node = Mix()
+    node.configure({"in": signal_spec(48000, ["L", "R"], "audio", "float32", "a.u.")})
+    with caplog.at_level(logging.WARNING, "wavegraph.mix"):
+        node.process({"in": Chunk(x[:, :1600], t0=0.0)})
+        node.process({"in": Chunk(x[:, 1600:], t0=1600 / 48000)})
+    said = [r.getMessage() for r in caplog.records if "NaN" in r.getMessage()]
+    assert len(said) == 1 and "channel 'R' holds NaN or Inf (from t = 0.0208333 s on)" in said[0], said

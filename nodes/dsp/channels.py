@@ -376,7 +376,8 @@ class Mix(Node[MixParams]):
         """A channel's NaN or Inf makes the mix NaN there, whatever the others hold: a stereo float WAV with one dead
         channel gave the enhancer nothing but NaN (zeroed: silence out). Said once per channel, with the weights
         that leave it out."""
-        bad = ~np.isfinite(x).all(axis=tuple(i for i in range(x.ndim) if i != x.ndim - 2))
+        finite = np.asarray(np.isfinite(x).all(axis=tuple(range(x.ndim - 2))))  # (channels, samples)
+        bad = ~finite.all(axis=-1)
         names = self.in_specs["in"].channel_names
         given = self.params.weights
         for i in (int(self._use[j]) for j in np.flatnonzero(bad) if int(self._use[j]) not in self._said):
@@ -387,8 +388,9 @@ class Mix(Node[MixParams]):
             else:
                 w = [0.0 if k in self._said else v for k, v in enumerate(given)]
             name = names[i] if i < len(names) else str(i)
+            first = t0 + int(np.argmin(finite[int(np.flatnonzero(self._use == i)[0])])) / self.in_specs["in"].rate
             _log.warning(
                 "mix: channel '%s' holds NaN or Inf (from t = %.6g s on): the mix is NaN wherever one channel is, "
                 "whatever the others hold; fix: leave it out with weights: [%s]",
-                name, t0, ", ".join(f"{v:g}" for v in w),
+                name, first, ", ".join(f"{v:g}" for v in w),
             )  # fmt: skip
