@@ -33,8 +33,19 @@ from .wire import WireError, check_against_spec
 log = logging.getLogger("wavegraph.executor")
 # What a node's code may raise that fails that node: sys.exit() too (in one process it ended the whole program with exit 0
 # and no word; in a worker, the graph drained as if the stream had ended: exit 0, the rest of the data never read).
-NODE_ERRORS = (Exception, SystemExit)
+# A KeyboardInterrupt too: during a run Ctrl-C only sets the StopFlag, so one raised in a node is the node's own (in one
+# process it ended the run as a Ctrl-C does: 'stopped (Ctrl-C)', exit 130, no summary, no word of the node).
+NODE_ERRORS = (Exception, SystemExit, KeyboardInterrupt)
 _EXIT_HINT = "fix: a node may not end its process (sys.exit, exit): raise an exception, or return None from read() to end a source\n"
+_INTERRUPT_HINT = "fix: a node may not raise KeyboardInterrupt (Ctrl-C stops a run by itself, draining the graph): raise an exception\n"
+
+
+def _hint() -> str:
+    """The fix said after the traceback of a node that ended its process or interrupted the run itself."""
+    kind = sys.exc_info()[0]
+    return _EXIT_HINT if kind is SystemExit else _INTERRUPT_HINT if kind is KeyboardInterrupt else ""
+
+
 _READ_ONLY_HINT = (
     "fix: a node's inputs are read-only (from another process they are shared memory; another node may get the same "
     "array): copy before changing one, x = chunk.data.copy(), or write the result to a new array\n"
@@ -287,7 +298,7 @@ class Executor:
             except SpecError as e:
                 raise NodeFailure(n, self.types.get(n, type(node).__name__), self.process, str(e)) from None
             except NODE_ERRORS:  # noqa: BLE001 — any failure to open is this node's failure
-                tb = traceback.format_exc() + _EXIT_HINT * (sys.exc_info()[0] is SystemExit)
+                tb = traceback.format_exc() + _hint()
                 raise NodeFailure(n, self.types.get(n, type(node).__name__), self.process, tb) from None
 
     def close(self) -> None:
@@ -465,7 +476,7 @@ class Executor:
             self._send(node_id, port, Chunk.end(self.source_time.get(node_id, 0.0)))
 
     def _failed(self, node_id: str):
-        tb = traceback.format_exc() + _EXIT_HINT * (sys.exc_info()[0] is SystemExit)
+        tb = traceback.format_exc() + _hint()
         if sys.exc_info()[0] is ValueError and "read-only" in str(sys.exc_info()[1]):
             tb += _READ_ONLY_HINT
         if self.on_error[node_id] != "restart":

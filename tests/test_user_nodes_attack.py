@@ -1,0 +1,62 @@
+"""A node of one's own (a plain class, `type: module:Class`) that misbehaves: what the runtime does with it, in one
+process and across processes, is what docs/yaml.md (on_error) and the README promise."""
+
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.config import load_config
+from wavegraph.pipeline.graph import build_graph
+from wavegraph.pipeline.node import Node, NodeParams
+from wavegraph.pipeline.runner import run_graph
+
+
+class MisParams(NodeParams):
+    mode: str = "ok"
+    at: int = 3  # the call of process() (0-based) from which it misbehaves
+
+
+class Mis(Node):
+    """Passes its input on, and misbehaves from the `at`-th chunk as told."""
+
+    Params = MisParams
+
+    def configure(self, in_specs):
+        self.calls = 0
+        return super().configure(in_specs)
+
+    def process(self, inputs):
+        c = inputs["in"]
+        k, self.calls = self.calls, self.calls + 1
+        if k >= self.params.at:
+            if self.params.mode == "interrupt":
+                raise KeyboardInterrupt
+            if self.params.mode == "eos":  # copies the flag it sees, as if it were its to set
+                return {"out": Chunk(c.data, c.t0, eos=True)}
+        return {"out": Chunk(c.data, c.t0)}
+
+
+GRAPH = """\
+nodes:
+  - {id: src, type: sine, params: {rate: 100.0, channels: 2, chunk_size: 10, duration: 1.0}}
+  - {id: bad, type: test_user_nodes_attack:Mis, params: PARAMS}
+  - {id: sink, type: null_sink}
+edges:
+  - {source: src.out, target: bad.in}
+  - {source: bad.out, target: sink.in}
+"""
+
+
+def graph(tmp_path, params: str):
+    p = tmp_path / "g.yaml"
+    p.write_text(GRAPH.replace("PARAMS", params))
+    return build_graph(load_config(p))
+
+
+def test_a_node_raising_keyboard_interrupt_in_one_process_fails_naming_it(tmp_path):
+    """A KeyboardInterrupt raised by a node's own code (Ctrl-C only sets the run's stop flag) ended `wavegraph run
+    --in-process` with 'wavegraph: stopped (Ctrl-C)', exit 130, no summary and no word of the node, as if the user
+    had pressed Ctrl-C; across processes it failed naming the process. It is now the node's failure."""
+    r = run_graph(graph(tmp_path, "{mode: interrupt, at: 3}"), in_process=True)
+    assert r.exit_code == 1 and r.failure is not None, r
+    assert r.failure.startswith("node 'bad' (test_user_nodes_attack:Mis) in process 'main' failed:"), r.failure
+    assert "KeyboardInterrupt" in r.failure and f'File "{__file__}"' in r.failure
+    assert "fix: a node may not raise KeyboardInterrupt" in r.failure
+    assert r.stats["sink"]["chunks_in"] == 3
