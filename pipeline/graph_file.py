@@ -91,6 +91,8 @@ def read_graph(path: str | Path) -> tuple[str, Any]:
         hint = next((fix for said, fix in _YAML_FIXES if re.search(said, problem)), "fix the YAML syntax")
         hint = hint.format(*(re.findall(r"'([^']*)'", problem.replace("tag:yaml.org,2002:", "!!")) or ["name"]))
         said = f"invalid YAML: {problem}"
+        if mark and re.search(r"'\\t'", problem) and (tab := _tab_after_text(text, mark.line, mark.column)):
+            said, hint = tab
         if mark and (var := _variable(text.splitlines()[: mark.line + 1])):
             said, hint = var  # {path: ${DATA}/x.edf}: YAML read the { of ${DATA} as a mapping ('quotes and commas')
         raise GraphError([(file, mark.line + 1 if mark else 0, said, hint)]) from None
@@ -108,6 +110,20 @@ def read_graph(path: str | Path) -> tuple[str, Any]:
             ]
         )
     return file, doc
+
+
+def _tab_after_text(text: str, line: int, column: int) -> tuple[str, str] | None:
+    """(what, fix) for a tab PyYAML refused after the text of a line (`id: src<TAB># c`, `id:<TAB>src`, a trailing
+    tab an editor left): its column and what stands before it. The fix was 'indent with spaces' for a line indented
+    with spaces. None for a tab in a line's indentation (that fix stands)."""
+    lines = text.splitlines()
+    here = lines[line] if line < len(lines) else ""
+    indent = len(here) - len(here.lstrip(" \t-"))
+    if column >= len(here) or here[column] != "\t" or column < indent or "\t" in here[:indent]:
+        return None
+    before = here[:column].strip()
+    said = f"invalid YAML: column {column + 1} holds a tab, after '{before}' (PyYAML takes no tab there)"
+    return said, "replace the tab with a space (an editor may not show it: a tab after a value, a ':' or at the end)"
 
 
 def _variable(lines: list[str]) -> tuple[str, str] | None:
