@@ -69,15 +69,22 @@ def _number_types(annotation) -> set:
     return args & {int, float}
 
 
-def _as_number_hint(name: str, value, node_type: str, example: str = "1.0", file: str = "") -> str:
+def _as_number_hint(
+    name: str, value, node_type: str, example: str = "1.0", file: str = "", seconds: bool = False
+) -> str:
     """The fix for text where a number goes: the number it spells, when it is one with a decimal comma ('1,5') or a
-    unit after it ('40 Hz', '1s'; the units are in `wavegraph nodes TYPE`), else a plain example."""
+    unit after it ('40 Hz', '1s'; the units are in `wavegraph nodes TYPE`), else a plain example. For a parameter
+    in `seconds`, '10ms' or '2 min' is the number of seconds (was 'e.g. duration: 1.0')."""
     import re
 
     text = str(value).strip() if isinstance(value, str) else ""
     if text.lower().lstrip("+-") in ("nan", "inf", "infinity"):  # written without quotes: "without quotes" misled
         return f"give a finite number (NaN and infinity are not accepted), e.g. {_write(file, name, '1.0')}"
-    found = re.fullmatch(r"([-+]?\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?)\s*(hz|khz|s|sec|seconds?|samples?)?", text, re.I)
+    found = re.fullmatch(
+        r"([-+]?\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?)\s*(hz|khz|s|sec|seconds?|samples?|ms|msec|milliseconds?|min|minutes?)?",
+        text,
+        re.I,
+    )
     if found and (found.group(2) or "," in found.group(1) or text != found.group(1)):
         number, unit = found.group(1).replace(",", "."), (found.group(2) or "").lower()
         if re.fullmatch(r"[-+]?\d{1,3},\d{3}", found.group(1)):  # '1,500': a decimal comma or a thousands separator
@@ -86,6 +93,12 @@ def _as_number_hint(name: str, value, node_type: str, example: str = "1.0", file
                 "write a plain number with a decimal point and no separator: "
                 f"{_write(file, name, number)} or {_write(file, name, whole)}"
             )
+        scale = {"ms": 1e-3, "msec": 1e-3, "millisecond": 1e-3, "milliseconds": 1e-3, "min": 60.0}
+        scale |= {"minute": 60.0, "minutes": 60.0}
+        if unit in scale:  # a time where no time goes (freq: 10ms): no number to give
+            if not seconds:
+                return f"write a number without quotes, e.g. {_write(file, name, example)}"
+            return f"write it as a plain number of seconds: {_write(file, name, f'{float(number) * scale[unit]:g}')}"
         if unit == "khz":
             return f"write it as a plain number of Hz: {_write(file, name, f'{float(number) * 1000:g}')}"
         return (
@@ -106,7 +119,12 @@ def _number_problems(nc: NodeConfig, cls: type[Node], file: str) -> dict:
         if field is not None and isinstance(value, (bool, str)) and _number_types(field.annotation):
             what = "a boolean" if isinstance(value, bool) else "text"
             hint = _as_number_hint(
-                name, value, nc.type, "1" if _number_types(field.annotation) == {int} else "1.0", file
+                name,
+                value,
+                nc.type,
+                "1" if _number_types(field.annotation) == {int} else "1.0",
+                file,
+                "second" in (field.description or ""),
             )
             names = _names_fix(name, value, field.annotation, file)
             problems[name] = (

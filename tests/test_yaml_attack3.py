@@ -42,3 +42,22 @@ def test_a_tab_after_a_value_says_its_column_not_to_indent_with_spaces(tmp_path,
     # a tab in the indentation keeps its fix
     err = validate(tmp_path, monkeypatch, capsys, GRAPH.replace("    type: sine", "\ttype: sine"))
     assert len(err) == 1 and err[0].startswith("g.yaml:3:") and "indent with spaces" in err[0], err
+
+
+def test_a_time_in_ms_or_minutes_gets_its_number_of_seconds(tmp_path, monkeypatch, capsys):
+    # was: "fix: write a number without quotes, e.g. duration: 1.0" (while '0.2s' got 'duration: 0.2')
+    for written, seconds in (("10ms", "0.01"), ("250 ms", "0.25"), ("2 min", "120"), ("1.5 minutes", "90")):
+        err = validate(tmp_path, monkeypatch, capsys, GRAPH.replace("duration: 0.2", f"duration: {written}"))
+        assert err == [
+            f"g.yaml:5: node 'src' (sine): parameter 'duration' = '{written}' is text, not a number; "
+            f"fix: write it as a plain number of seconds: duration: {seconds}"
+        ]
+        assert validate(tmp_path, monkeypatch, capsys, GRAPH.replace("duration: 0.2", f"duration: {seconds}")) == []
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", "g.yaml", "--set", "src.duration=20ms"]) == 2
+    assert "(from --set) is text, not a number; fix: write it as a plain number of seconds: duration: 0.02" in (
+        capsys.readouterr().err
+    )
+    # a time where a frequency goes has no number of Hz to give
+    err = validate(tmp_path, monkeypatch, capsys, GRAPH.replace("duration: 0.2", "freq: 10ms"))
+    assert len(err) == 1 and err[0].endswith("fix: write a number without quotes, e.g. freq: 1.0"), err
