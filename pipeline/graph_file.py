@@ -76,7 +76,7 @@ def read_graph(path: str | Path) -> tuple[str, Any]:
             what, line = "the file is UTF-16 text, not UTF-8", 1
         raise GraphError([(file, line, what, "save it as UTF-8")]) from None
     try:
-        doc = yaml.load(text, Loader=LineLoader)
+        doc = yaml.load(_json_tabs_as_spaces(text), Loader=LineLoader)
     except yaml.reader.ReaderError as e:  # a NUL, a terminal's colour escape: was 'position 29' and no line
         import unicodedata
 
@@ -110,6 +110,20 @@ def read_graph(path: str | Path) -> tuple[str, Any]:
             ]
         )
     return file, doc
+
+
+def _json_tabs_as_spaces(text: str) -> str:
+    """A JSON graph indented with tabs (json.dumps(indent='\\t'), Go's MarshalIndent) as YAML reads it: PyYAML takes
+    no tab there and said 'indent with spaces'. In JSON a tab is only whitespace between tokens (json.loads refuses one
+    inside a string), so spaces for tabs read the same values, on the same lines."""
+    body = text.lstrip("\ufeff")  # a BOM: json.loads refuses it, YAML reads past it
+    if "\t" not in body or body.lstrip()[:1] not in ("{", "["):
+        return text
+    try:
+        json.loads(body)
+    except ValueError:
+        return text
+    return text.replace("\t", " ")
 
 
 def _tab_after_text(text: str, line: int, column: int) -> tuple[str, str] | None:

@@ -1,6 +1,8 @@
 """A new user's graph files, written wrong the ways users write them (tabs an editor left, units in values,
 YAML merge keys): each said by `wavegraph validate` as `file:line: what; fix: how` (exit 2), the fix one that works."""
 
+import json
+
 from wavegraph.pipeline.cli import main
 
 GRAPH = """\
@@ -61,3 +63,23 @@ def test_a_time_in_ms_or_minutes_gets_its_number_of_seconds(tmp_path, monkeypatc
     # a time where a frequency goes has no number of Hz to give
     err = validate(tmp_path, monkeypatch, capsys, GRAPH.replace("duration: 0.2", "freq: 10ms"))
     assert len(err) == 1 and err[0].endswith("fix: write a number without quotes, e.g. freq: 1.0"), err
+
+
+def test_a_json_graph_indented_with_tabs_is_read(tmp_path, monkeypatch, capsys):
+    # json.dumps(indent="\t") (or Go's MarshalIndent): was "invalid YAML: found character '\t' that cannot start any
+    # token; fix: indent with spaces; YAML does not allow tabs", of a valid JSON file
+    graph = {
+        "nodes": [
+            {"id": "src", "type": "sine", "params": {"duration": 0.2}},
+            {"id": "sink", "type": "nul_sink"},
+        ],
+        "edges": [{"source": "src.out", "target": "sink.in"}],
+    }
+    text = json.dumps(graph, indent="\t")
+    err = validate(tmp_path, monkeypatch, capsys, "\ufeff" + text)  # its problems on their lines, a BOM read past
+    line = text.splitlines().index('\t\t\t"type": "nul_sink"') + 1
+    assert err == [f"g.yaml:{line}: node 'sink': unknown type 'nul_sink'; fix: did you mean 'null_sink'?"]
+    assert validate(tmp_path, monkeypatch, capsys, text.replace("nul_sink", "null_sink")) == []
+    # a tab inside a JSON string is no JSON: the YAML problem stands
+    err = validate(tmp_path, monkeypatch, capsys, text.replace('"src",', '"s\trc",', 1))
+    assert len(err) == 1 and "tab" in err[0], err
