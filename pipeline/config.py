@@ -42,7 +42,7 @@ from .layout_hints import (
     unknown_node_keys,
     unknown_top_keys,
 )
-from .yaml_lines import LineLoader, line_of, lookalikes, value_said, written
+from .yaml_lines import LineLoader, line_of, lookalikes, node_hint, value_said, written
 
 ON_ERROR = ("stop", "restart")
 POLICIES = ("block", "drop_oldest")
@@ -408,8 +408,7 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
                 "--set",
                 0,
                 f"no node '{node_id}'{lookalikes(node_id)} to override",
-                next((f"did you mean '{n}'?" for n in by_id if n.lower() == node_id.lower()), "")
-                or f"use one of: {', '.join(by_id)}",
+                node_hint(node_id, list(by_id)),
             )
             continue
         by_id[node_id].params[param] = value

@@ -3,7 +3,6 @@ data flows. Every problem is reported as `file:line: message; fix: hint` (see co
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from .node_class import class_problem, latency_problem, params_class_problem, sp
 from .param_problems import MAX_RATE, _number_problems, _param_problems, _set, _set_text_as_typed
 from .registry import UnknownNodeType, add_search_dirs, lookup
 from .spec import SpecError, StreamSpec
-from .yaml_lines import lookalikes
+from .yaml_lines import lookalikes, node_hint
 
 MAX_PATHS = 1000  # `describe`, the monitor and --png list every path up to this many
 
@@ -166,6 +165,7 @@ def check_topology(config: GraphConfig, nodes: dict[str, Node], failed: set[str]
     bad_edges: set[int] = set()  # indexes in config.edges
     into: dict[tuple[str, str], EdgeConfig] = {}
     backwards: set[int] = set()  # `{source: lp.in, target: src.out}`: one line, the swap, not two 'no port's
+    searched = [0]  # unknown node ids given a 'did you mean' (yaml_lines.node_hint)
     for k, e in enumerate(config.edges):
         src, dst = nodes.get(e.source_node), nodes.get(e.target_node)
         if src and dst and e.source_port in src.inputs and e.target_port in dst.outputs:
@@ -184,8 +184,7 @@ def check_topology(config: GraphConfig, nodes: dict[str, Node], failed: set[str]
             if node_id in failed:
                 continue
             if node_id not in nodes:
-                close = difflib.get_close_matches(node_id, list(nodes), n=1)
-                hint = f"did you mean '{close[0]}'?" if close else f"nodes are: {', '.join(nodes)}"
+                hint = node_hint(node_id, list(nodes), "nodes are", searched)
                 problems.append((file, e.line, f"edge {e}: no node '{node_id}'{lookalikes(node_id)}", hint))
                 bad_edges.add(k)
                 continue

@@ -11,7 +11,7 @@ import os
 import socket
 
 from .config import ON_ERROR, _problem
-from .yaml_lines import line_of, value_said, written
+from .yaml_lines import line_of, node_hint, value_said, written
 
 
 def host_problem(host: str) -> str:
@@ -130,6 +130,7 @@ def parse_groups(file, doc, node_ids, problems) -> tuple[dict[str, list[str]], d
     groups: dict[str, list[str]] = {}
     hosts: dict[str, str] = {}
     placed: dict[str, str] = {}
+    searched = [0]  # unknown node ids given a 'did you mean' (yaml_lines.node_hint)
     if not isinstance(raw, dict):
         _problem(
             problems,
@@ -199,7 +200,7 @@ def parse_groups(file, doc, node_ids, problems) -> tuple[dict[str, list[str]], d
                     file,
                     line,
                     f"process '{group}' names unknown node '{m}'",
-                    f"use one of: {', '.join(node_ids)}",
+                    node_hint(m, list(node_ids), searched=searched),
                 )
             elif m in placed:
                 twice = placed[m] == str(group)  # `a: [src, src]` was "placed in both 'a' and 'a'"

@@ -162,3 +162,24 @@ def lookalikes(name: str) -> str:
         if not " " <= c <= "~"
     ]
     return f" (it holds {', '.join(odd)}: not what it looks like; type it again)" if odd else ""
+
+
+SEARCHES = 50  # unknown node ids per check given a 'did you mean' (difflib over every id, 5 ms each on 500 ids)
+LISTED = 20  # node ids a fix lists
+
+
+def node_hint(name: str, ids: list[str], lead: str = "use one of", searched: list[int] | None = None) -> str:
+    """The fix for a node id that no node has: 'did you mean X?' for the id it is closest to, else the ids, the first
+    LISTED and how many more (a graph of 500 nodes listed all 500, on every such line). `searched` counts one check's
+    searches: past SEARCHES the close match is not looked for (500 misspelt ids took 2.5 s of difflib)."""
+    import difflib
+
+    close = [n for n in ids if n.lower() == name.lower()]
+    if not close and (searched is None or searched[0] < SEARCHES):
+        close = difflib.get_close_matches(name, ids, n=1)
+        if searched is not None:
+            searched[0] += 1
+    if close:
+        return f"did you mean '{close[0]}'?"
+    more = f", ... ({len(ids) - LISTED} more)" if len(ids) > LISTED else ""
+    return f"{lead}: {', '.join(ids[:LISTED])}{more}"

@@ -83,3 +83,44 @@ def test_a_json_graph_indented_with_tabs_is_read(tmp_path, monkeypatch, capsys):
     # a tab inside a JSON string is no JSON: the YAML problem stands
     err = validate(tmp_path, monkeypatch, capsys, text.replace('"src",', '"s\trc",', 1))
     assert len(err) == 1 and "tab" in err[0], err
+
+
+def _chain(n: int, target: str = "g{i}") -> str:
+    """A graph of a sine, n gains in a chain and a sink; each gain's input edge names `target`."""
+    lines = ["nodes:", "  - {id: src, type: sine, params: {duration: 0.2}}"]
+    lines += [f"  - {{id: g{i}, type: gain}}" for i in range(n)] + ["  - {id: sink, type: null_sink}", "edges:"]
+    lines += [
+        f"  - {{source: {'src' if i == 0 else f'g{i - 1}'}.out, target: {target.format(i=i)}.in}}" for i in range(n)
+    ]
+    return "\n".join([*lines, f"  - {{source: g{n - 1}.out, target: sink.in}}", ""])
+
+
+def test_an_unknown_node_in_a_process_group_gets_the_node_meant(tmp_path, monkeypatch, capsys):
+    # was "process 'a' names unknown node 'sorc'; fix: use one of: src, sink" (an edge's 'no node' said 'did you mean')
+    err = validate(tmp_path, monkeypatch, capsys, GRAPH + "processes:\n  a: [sorc]\n")
+    assert err == ["g.yaml:10: process 'a' names unknown node 'sorc'; fix: did you mean 'src'?"]
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", "g.yaml", "--set", "sorc.freq=5"]) == 2  # was 'use one of' too: only case was looked at
+    assert "--set: no node 'sorc' to override; fix: did you mean 'src'?" in capsys.readouterr().err
+
+
+def test_unknown_nodes_of_a_500_node_graph_list_20_ids_and_search_a_few(tmp_path, monkeypatch, capsys):
+    import difflib
+
+    calls = []
+    search = difflib.get_close_matches
+    monkeypatch.setattr(difflib, "get_close_matches", lambda *a, **k: calls.append(a[0]) or search(*a, **k))
+    # 498 misspelt targets: each was searched among the 500 ids (2.5 s), each line listing all 500 once none was close
+    err = validate(tmp_path, monkeypatch, capsys, _chain(498, "g_{i}"))
+    unknown = [line for line in err if "no node 'g_" in line]
+    assert len(unknown) == 498 and len(calls) <= 50, (len(unknown), len(calls))
+    assert unknown[0].endswith("no node 'g_0'; fix: did you mean 'g0'?"), unknown[0]
+    for line in unknown:
+        assert line.count(", ") <= 20 and (line.endswith("?") or line.endswith(", ... (480 more)")), line
+    # a process group naming nodes no graph has: the same list, cut
+    groups = "processes:\n" + "".join(f"  p{i}: [g{i}, x{i}]\n" for i in range(100))
+    err = validate(tmp_path, monkeypatch, capsys, _chain(498) + groups)
+    assert len(err) == 100 and err[0].endswith(
+        "'x0'; fix: use one of: src, g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, "
+        "g10, g11, g12, g13, g14, g15, g16, g17, g18, ... (480 more)"
+    ), err[0]
