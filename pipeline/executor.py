@@ -529,6 +529,8 @@ class Executor:
                 raise NodeFailure(node_id, self.types[node_id], self.process, _not_outputs(node, outs))
             gap_out = gap or chunk.gap or pending
             self.pending_gap[node_id] = False
+            if chunk.eos:  # the end of a stream is the runtime's to send (_end): a node's flag ended its output there,
+                chunk = replace(chunk, eos=False)  # the later chunks ignored (in one process) or rejected (across)
             if gap_out != chunk.gap or (origin_ns and not chunk.origin_ns):
                 chunk = replace(chunk, gap=gap_out, origin_ns=chunk.origin_ns or origin_ns)
             if chunk.data.size or not chunk.eos:

@@ -1,6 +1,7 @@
 """A node of one's own (a plain class, `type: module:Class`) that misbehaves: what the runtime does with it, in one
 process and across processes, is what docs/yaml.md (on_error) and the README promise."""
 
+import pytest
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.config import load_config
 from wavegraph.pipeline.graph import build_graph
@@ -44,9 +45,9 @@ edges:
 """
 
 
-def graph(tmp_path, params: str):
+def graph(tmp_path, params: str, processes: str = ""):
     p = tmp_path / "g.yaml"
-    p.write_text(GRAPH.replace("PARAMS", params))
+    p.write_text(GRAPH.replace("PARAMS", params) + processes)
     return build_graph(load_config(p))
 
 
@@ -60,3 +61,16 @@ def test_a_node_raising_keyboard_interrupt_in_one_process_fails_naming_it(tmp_pa
     assert "KeyboardInterrupt" in r.failure and f'File "{__file__}"' in r.failure
     assert "fix: a node may not raise KeyboardInterrupt" in r.failure
     assert r.stats["sink"]["chunks_in"] == 3
+
+
+@pytest.mark.parametrize("in_process", [True, False], ids=["in-process", "across-processes"])
+def test_a_node_returning_a_chunk_flagged_end_of_stream_loses_no_data(tmp_path, in_process):
+    """A node that returned Chunk(data, t0, eos=True) mid-stream (the end of a stream is the runtime's to carry) ended
+    its output there: in one process the 7 later chunks were ignored without a word (exit 0, 40 of 100 samples at the
+    sink); across processes they were rejected (rx_rejected_eos, rx_seq_missing). The flag is now the runtime's only."""
+    g = graph(tmp_path, "{mode: eos, at: 3}", "" if in_process else "processes: {a: [src], b: [bad]}")
+    r = run_graph(g, in_process=in_process)
+    assert r.exit_code == 0 and r.failure is None, r.failure
+    sink = r.stats["sink"]
+    assert sink["chunks_in"] == 10 and sink["counters"].get("samples") == 100, sink
+    assert sink["gaps"] == 0 and not any(k.startswith("rx_") for k in sink["counters"]), sink
