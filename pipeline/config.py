@@ -411,9 +411,13 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
                 node_hint(node_id, list(by_id)),
             )
             continue
-        by_id[node_id].params[param] = value
-        by_id[node_id].overridden.append(param)
-        by_id[node_id].set_text[param] = assignment.partition("=")[2].strip()
+        nc, (head, dot, key) = by_id[node_id], param.partition(".")
+        if dot and isinstance(nc.params.get(head), dict):  # bp.bands.alpha=[8, 12]: one entry of a mapping
+            param, value = head, {**nc.params[head], key: value}
+        else:
+            nc.set_text[param] = assignment.partition("=")[2].strip()
+        nc.params[param] = value
+        nc.overridden.append(param)
     for nc in nodes:  # a NUL: the recorder's path check raised 'ValueError: embedded null byte' with a traceback
         for param in (k for k, v in nc.params.items() if _has_nul(v)):
             broken.add(nc.id)  # not built: its edges are not reported again

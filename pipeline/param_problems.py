@@ -242,6 +242,14 @@ def _param_problem(nc: NodeConfig, cls: type[Node], err: Mapping[str, Any], file
     if err["type"] == "extra_forbidden":
         close = difflib.get_close_matches(name, list(fields), n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"parameters are: {', '.join(fields) or 'none'}"
+        head = name.partition(".")[0]
+        if head in fields and head != name and name in nc.overridden:  # --set src.freq.1=3: was "did you mean 'freq'"
+            want = type_label(fields[head].annotation)
+            hint = f"--set gives a whole parameter: --set '{nc.id}.{head}=VALUE', VALUE a {want}" + (
+                f" (or write {head} in the graph file: then --set {nc.id}.{name}=... sets that entry)"
+                if "dict" in want
+                else ""
+            )
         if name in ("id", "type", "on_error") and name not in fields:  # --set src.type=noise: not 'dtype'
             hint = f"a node's {name} is no parameter: change it in the graph file ({name}: ... beside params)"
         if name == "params" and name not in fields:  # --set src.params={rate: 5}: one --set a parameter

@@ -124,3 +124,36 @@ def test_unknown_nodes_of_a_500_node_graph_list_20_ids_and_search_a_few(tmp_path
         "'x0'; fix: use one of: src, g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, "
         "g10, g11, g12, g13, g14, g15, g16, g17, g18, ... (480 more)"
     ), err[0]
+
+
+BANDS = """\
+nodes:
+  - {id: src, type: sine, params: {duration: 0.2}}
+  - id: bp
+    type: bandpower
+    params:
+      bands: {alpha: [8, 13], beta: [13, 30]}
+  - {id: sink, type: null_sink}
+edges:
+  - {source: src.out, target: bp.in}
+  - {source: bp.out, target: sink.in}
+"""
+
+
+def test_a_set_of_one_entry_of_a_mapping_parameter_sets_that_entry(tmp_path, monkeypatch, capsys):
+    from wavegraph.pipeline.config import load_config
+
+    (tmp_path / "g.yaml").write_text(BANDS)
+    # was: "unknown parameter 'bands.alpha' (from --set); fix: did you mean 'bands'?" (--set bp.bands=[8, 12] is wrong)
+    config = load_config(tmp_path / "g.yaml", ["bp.bands.alpha=[8, 12]", "bp.bands.gamma=[30, 45]"])
+    bp = next(n for n in config.nodes if n.id == "bp")
+    assert bp.params["bands"] == {"alpha": [8, 12], "beta": [13, 30], "gamma": [30, 45]}
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", "g.yaml", "--set", "bp.bands.alpha=[8, 12]"]) == 0, capsys.readouterr()
+    capsys.readouterr()
+    # a part of a parameter that is no mapping: the whole parameter's --set, not "did you mean 'freq'"
+    assert main(["validate", "g.yaml", "--set", "src.freq.1=3"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "g.yaml:2: node 'src' (sine): unknown parameter 'freq.1' (from --set); fix: --set gives a whole parameter: "
+        "--set 'src.freq=VALUE', VALUE a float | list[float]"
+    )
