@@ -107,6 +107,7 @@ class NodeConfig:
     overridden: list = field(default_factory=list)  # params given by --set (a problem with one says so)
     set_text: dict = field(default_factory=dict)  # values as typed, --set's and the file's plain scalars (a text
     # parameter takes them as written: subject: 01 is '01', not the number 1)
+    merged_params: dict = field(default_factory=dict)  # the params a `<<: *name` gave, which `params:` replaced
 
 
 @dataclass(frozen=True)
@@ -398,6 +399,7 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
                 dict(getattr(params, "key_lines", {})),
                 line_of(raw, "type"),
                 set_text=dict(getattr(params, "plain_texts", {})),  # `subject: 01` as --set rec.subject=01 takes it
+                merged_params=dict(getattr(raw, "merged_over", {}).get("params") or {}),
             )
         )
     by_id = {n.id: n for n in nodes}

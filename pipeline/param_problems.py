@@ -230,6 +230,15 @@ def _param_problem(nc: NodeConfig, cls: type[Node], err: Mapping[str, Any], file
     name = str(err["loc"][0])
     fields = cls.Params.model_fields
     line = nc.param_lines.get(name, nc.line)
+    if err["type"] == "missing" and name in nc.merged_params:  # `<<: *filt` gave it, the node's own params: replaced
+        return (
+            file,
+            nc.line,
+            f"node '{nc.id}' ({nc.type}): missing parameter '{name}': the node's own params: replaced the params its "
+            f"<<: merge gave ({name}: {shown(nc.merged_params[name])}), whole (YAML merges keys one level deep)",
+            f"anchor the params themselves (x-{nc.type}: &{nc.type} {{{name}: ...}}) and merge them inside: "
+            f"params: {{<<: *{nc.type}, ...}}, or add {name} to this node's params",
+        )
     if err["type"] == "missing":
         return (
             file,

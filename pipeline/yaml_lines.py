@@ -15,6 +15,7 @@ class LineDict(dict):
     line: int = 0
     key_lines: dict
     plain_texts: dict  # key -> the text of a plain scalar YAML read as no text (01, 2024-01-05, true): as written
+    merged_over: dict  # key -> the mapping a `<<: *name` gave it, which the mapping written here replaced whole
 
 
 class LineList(list):
@@ -38,7 +39,7 @@ def _construct_mapping(loader: LineLoader, node: yaml.MappingNode) -> LineDict:
     loader.flatten_mapping(node)  # (the merged pairs first: a key written here replaces a merged one, as YAML says)
     d = LineDict()
     d.line = node.start_mark.line + 1
-    d.key_lines, d.plain_texts = {}, {}
+    d.key_lines, d.plain_texts, d.merged_over = {}, {}, {}
     seen = set()  # the keys written here
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
@@ -54,7 +55,10 @@ def _construct_mapping(loader: LineLoader, node: yaml.MappingNode) -> LineDict:
             )
         if id(key_node) in written:
             seen.add(key)
-        d[key] = loader.construct_object(value_node, deep=True)
+        value = loader.construct_object(value_node, deep=True)
+        if id(key_node) in written and isinstance(d.get(key), dict) and isinstance(value, dict):
+            d.merged_over[key] = d[key]  # `<<: *filt` then `params: {...}`: YAML merges one level, not inside params
+        d[key] = value
         d.key_lines[key] = key_node.start_mark.line + 1
         if isinstance(value_node, yaml.ScalarNode) and value_node.style is None and not isinstance(d[key], str):
             d.plain_texts[key] = value_node.value

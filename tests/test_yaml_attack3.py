@@ -157,3 +157,39 @@ def test_a_set_of_one_entry_of_a_mapping_parameter_sets_that_entry(tmp_path, mon
         "g.yaml:2: node 'src' (sine): unknown parameter 'freq.1' (from --set); fix: --set gives a whole parameter: "
         "--set 'src.freq=VALUE', VALUE a float | list[float]"
     )
+
+
+MERGED = """\
+x-filt: &filt
+  type: bandpass
+  params: {l_freq: 1.0, h_freq: 40.0}
+nodes:
+  - {id: src, type: sine, params: {duration: 0.2}}
+  - <<: *filt
+    id: bp
+    params: {h_freq: 30.0}
+  - {id: sink, type: null_sink}
+edges:
+  - {source: src.out, target: bp.in}
+  - {source: bp.out, target: sink.in}
+"""
+
+
+def test_params_written_beside_a_merge_say_they_replaced_the_merged_params(tmp_path, monkeypatch, capsys):
+    # was "missing parameter 'l_freq'; fix: add params: {l_freq: <float>}", of a node whose <<: *filt gives l_freq
+    err = validate(tmp_path, monkeypatch, capsys, MERGED)
+    assert err == [
+        "g.yaml:6: node 'bp' (bandpass): missing parameter 'l_freq': the node's own params: replaced the params its "
+        "<<: merge gave (l_freq: 1.0), whole (YAML merges keys one level deep); fix: anchor the params themselves "
+        "(x-bandpass: &bandpass {l_freq: ...}) and merge them inside: params: {<<: *bandpass, ...}, or add l_freq to "
+        "this node's params"
+    ]
+    fixed = MERGED.replace("x-filt: &filt\n  type: bandpass\n  params: {l_freq", "x-bandpass: &bandpass {l_freq")
+    fixed = fixed.replace(
+        "  - <<: *filt\n    id: bp\n    params: {h_freq",
+        "  - id: bp\n    type: bandpass\n    params: {<<: *bandpass, h_freq",
+    )
+    assert fixed.startswith("x-bandpass: &bandpass {l_freq: 1.0, h_freq: 40.0}\n"), fixed
+    assert validate(tmp_path, monkeypatch, capsys, fixed) == []
+    # a node without params of its own takes the merged ones, as before
+    assert validate(tmp_path, monkeypatch, capsys, MERGED.replace("    params: {h_freq: 30.0}\n", "")) == []
