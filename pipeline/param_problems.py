@@ -141,7 +141,50 @@ def _number_problems(nc: NodeConfig, cls: type[Node], file: str) -> dict:
                 f"node '{nc.id}' ({nc.type}): parameter '{name}' = {_number_shown(value)}{_set(nc, name)} {wrong[0]}",
                 wrong[1],
             )
+        elif field is not None and isinstance(value, (list, dict)) and (at := _nonfinite_item(value, field.annotation)):
+            problems[name] = (
+                file,
+                nc.param_lines.get(name, nc.line),
+                f"node '{nc.id}' ({nc.type}): parameter '{name}'{at[0]} = {at[1]}{_set(nc, name)} is "
+                + ("NaN, not a number" if "nan" in at[1].lower() else "infinite"),
+                "give a finite number there (NaN and infinity are not accepted)",
+            )
     return problems
+
+
+_NONFINITE_TEXT = {"nan", ".nan", "inf", ".inf", "infinity"}  # what pydantic reads as a float NaN or infinity
+
+
+def _takes_floats_only(annotation) -> bool:
+    """A type holding floats and no text or Any (list[float], dict[str, tuple[float, float]]): its NaN is no value."""
+    args = get_args(annotation)[1:] if get_origin(annotation) is dict else get_args(annotation)  # a mapping's values
+    if not args:
+        return annotation is float
+    if any(a in (str, Any) for a in args):
+        return False
+    inner = [a for a in args if a not in (NoneType, Ellipsis, int)]
+    return any(_takes_floats_only(a) for a in inner) and all(
+        a is float or get_args(a) or get_origin(a) for a in inner if a is not float
+    )
+
+
+def _nonfinite_item(value, annotation) -> tuple[str, str] | None:
+    """('[1]' or "['alpha'][1]", the item as written) of the first NaN or infinity inside a list or mapping of
+    floats (`freq: [10, .nan]`, `[10, nan]` passed validate, and the sine's second channel was NaN: the check of
+    NaN and infinity looked at single numbers only); None when there is none or the type takes text."""
+    if not _takes_floats_only(annotation):
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        where = f"[{key!r}]" if isinstance(value, dict) else f"[{key}]"
+        if isinstance(item, (list, tuple, dict)):
+            if found := _nonfinite_item(item, float):
+                return where + found[0], found[1]
+        elif isinstance(item, float) and not math.isfinite(item):
+            return where, f"{item}"
+        elif isinstance(item, str) and item.strip().lower().lstrip("+-") in _NONFINITE_TEXT:
+            return where, repr(item)
+    return None
 
 
 def _names_fix(name: str, value: Any, annotation: Any, file: str) -> str:

@@ -193,3 +193,22 @@ def test_params_written_beside_a_merge_say_they_replaced_the_merged_params(tmp_p
     assert validate(tmp_path, monkeypatch, capsys, fixed) == []
     # a node without params of its own takes the merged ones, as before
     assert validate(tmp_path, monkeypatch, capsys, MERGED.replace("    params: {h_freq: 30.0}\n", "")) == []
+
+
+def test_nan_or_infinity_inside_a_list_of_numbers_is_a_problem_with_its_line(tmp_path, monkeypatch, capsys):
+    # was: validate OK, and the sine's second channel all NaN (the NaN check looked at single numbers only)
+    two = GRAPH.replace("duration: 0.2", "duration: 0.2\n      channels: 2\n      freq: [10, F]")
+    for written, said in (
+        (".nan", "nan is NaN, not a number"),
+        ("nan", "'nan' is NaN, not a number"),
+        ("-.inf", "-inf is infinite"),
+    ):
+        err = validate(tmp_path, monkeypatch, capsys, two.replace("F]", f"{written}]"))
+        assert err == [
+            f"g.yaml:7: node 'src' (sine): parameter 'freq'[1] = {said}; "
+            "fix: give a finite number there (NaN and infinity are not accepted)"
+        ]
+    assert validate(tmp_path, monkeypatch, capsys, two.replace("F]", "20]")) == []
+    # a list of names takes 'nan' as a name
+    names = GRAPH.replace("duration: 0.2", "duration: 0.2\n      channels: [nan, inf]")
+    assert validate(tmp_path, monkeypatch, capsys, names) == []
