@@ -155,6 +155,17 @@ def make_node(nc: NodeConfig, file: str) -> Node:
     return node
 
 
+def _inputs_param(config: GraphConfig, nodes: dict[str, Node], node_id: str, kind: str) -> str:
+    """', or name them: params: {inputs: [in1, in2]}' for a node whose input ports are a parameter (join) that the
+    file leaves at its default, when its edges name other ports (j.in1, j.in2: was only "'j' inputs: a, b")."""
+    fields = getattr(getattr(type(nodes[node_id]), "Params", None), "model_fields", {})
+    given = next((n.params for n in config.nodes if n.id == node_id), {})
+    if kind != "inputs" or "inputs" not in fields or "inputs" in given:
+        return ""
+    named = list(dict.fromkeys(e.target_port for e in config.edges if e.target_node == node_id))
+    return f", or name them as the edges do: params: {{inputs: [{', '.join(named)}]}}" if len(named) > 1 else ""
+
+
 def check_topology(config: GraphConfig, nodes: dict[str, Node], failed: set[str]) -> tuple[list[str], list]:
     """Check ports and connectivity; return the topological order of the edges that are well formed, and
     the problems. `failed`: nodes that could not be made (already reported): their edges count as
@@ -190,7 +201,7 @@ def check_topology(config: GraphConfig, nodes: dict[str, Node], failed: set[str]
                 continue
             ports = getattr(nodes[node_id], kind)
             if port not in ports:
-                hint = f"'{node_id}' {kind}: {', '.join(ports) or 'none'}"
+                hint = f"'{node_id}' {kind}: {', '.join(ports) or 'none'}" + _inputs_param(config, nodes, node_id, kind)
                 said = f"edge {e}: node '{node_id}' has no {kind[:-1]} port '{port}'{lookalikes(port)}"
                 problems.append((file, e.line, said, hint))
                 bad_edges.add(k)

@@ -212,3 +212,31 @@ def test_nan_or_infinity_inside_a_list_of_numbers_is_a_problem_with_its_line(tmp
     # a list of names takes 'nan' as a name
     names = GRAPH.replace("duration: 0.2", "duration: 0.2\n      channels: [nan, inf]")
     assert validate(tmp_path, monkeypatch, capsys, names) == []
+
+
+JOIN = """\
+nodes:
+  - {id: a, type: sine, params: {duration: 0.2}}
+  - {id: b, type: sine, params: {duration: 0.2}}
+  - {id: j, type: join}
+  - {id: sink, type: null_sink}
+edges:
+  - {source: a.out, target: j.in1}
+  - {source: b.out, target: j.in2}
+  - {source: j.out, target: sink.in}
+"""
+
+
+def test_a_join_fed_on_ports_of_other_names_gets_the_inputs_to_write(tmp_path, monkeypatch, capsys):
+    # was "fix: 'j' inputs: a, b" only: join's inputs are a parameter
+    err = validate(tmp_path, monkeypatch, capsys, JOIN)
+    assert err == [
+        f"g.yaml:{line}: edge {x}.out -> j.in{i}: node 'j' has no input port 'in{i}'; fix: 'j' inputs: a, b, "
+        "or name them as the edges do: params: {inputs: [in1, in2]}"
+        for line, x, i in ((7, "a", 1), (8, "b", 2))
+    ]
+    named = JOIN.replace("{id: j, type: join}", "{id: j, type: join, params: {inputs: [in1, in2]}}")
+    assert validate(tmp_path, monkeypatch, capsys, named) == []
+    # inputs the file names: a misspelt port gets the list only
+    err = validate(tmp_path, monkeypatch, capsys, named.replace("target: j.in2}", "target: j.in3}"))
+    assert err[0].endswith("has no input port 'in3'; fix: 'j' inputs: in1, in2"), err
