@@ -111,6 +111,10 @@ def node_entry_fix(raw: Any) -> str:
             one = written(value, 0) if isinstance(value, list) and value else None
             one = one or "NAME"  # (the first item, as written, when it is a name)
             return f"a node's {key} is one name, not {what}: write {key}: {one}"
+    cased = {k: str(k).lower() for k in raw if str(k).lower() in ("id", "type") and k != str(k).lower()}
+    if cased and not any(lower in raw for lower in cased.values()):  # `ID: src`, `Type: sine`: keys are lower case
+        said = ", ".join(f"{lower}: {written(raw, k) or 'NAME'}" for k, lower in cased.items())
+        return f"keys are lower case: write {said} (not {', '.join(f'{k}:' for k in cased)})"
     if "id" not in raw or raw["id"] is None:
         other = next((k for k in _ID_LIKE if k in raw), None)
         if other is not None:  # ezmsg's and many tools' `name:`

@@ -185,5 +185,7 @@ def node_hint(name: str, ids: list[str], lead: str = "use one of", searched: lis
             searched[0] += 1
     if close:
         return f"did you mean '{close[0]}'?"
+    if not ids:  # every node entry was refused (`ID: src`): was 'nodes are: ' and nothing
+        return "no node of this graph could be read: fix the nodes' problems above first"
     more = f", ... ({len(ids) - LISTED} more)" if len(ids) > LISTED else ""
     return f"{lead}: {', '.join(ids[:LISTED])}{more}"

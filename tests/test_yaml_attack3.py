@@ -240,3 +240,19 @@ def test_a_join_fed_on_ports_of_other_names_gets_the_inputs_to_write(tmp_path, m
     # inputs the file names: a misspelt port gets the list only
     err = validate(tmp_path, monkeypatch, capsys, named.replace("target: j.in2}", "target: j.in3}"))
     assert err[0].endswith("has no input port 'in3'; fix: 'j' inputs: in1, in2"), err
+
+
+def test_node_keys_in_capitals_get_the_lower_case_keys(tmp_path, monkeypatch, capsys):
+    # was "fix: write '- {id: name, type: node_type, params: {...}}'" and, with no node read, "fix: nodes are: "
+    text = GRAPH.replace("  - id: src\n    type: sine", "  - ID: src\n    Type: sine").replace(
+        "{id: sink, type: null_sink}", "{Id: sink, type: null_sink}"
+    )
+    err = validate(tmp_path, monkeypatch, capsys, text)
+    assert err[:2] == [
+        "g.yaml:2: each node needs an 'id' and a 'type'; fix: keys are lower case: write id: src, type: sine "
+        "(not ID:, Type:)",
+        "g.yaml:6: each node needs an 'id' and a 'type'; fix: keys are lower case: write id: sink (not Id:)",
+    ]
+    for line in err[2:]:
+        assert line.endswith("fix: no node of this graph could be read: fix the nodes' problems above first"), line
+    assert len(err) == 4
