@@ -526,9 +526,7 @@ def test_plot_of_a_file_it_cannot_read_says_file_sources_words(tmp_path, capsys)
     (tmp_path / "notes.txt").write_text("0.1,0.2\n")
     assert main(["plot", str(tmp_path / "notes.txt")]) == 2
     err = capsys.readouterr().err
-    assert (
-        err.startswith(f"error: cannot plot {tmp_path / 'notes.txt'}: file_source: cannot read") and "Error" not in err
-    )
+    assert err.startswith(f"error: cannot plot {tmp_path / 'notes.txt'}: cannot read") and "Error" not in err
 
 
 @pytest.mark.parametrize("name", ["m.edf", "m.bdf", "m_raw.fif"])

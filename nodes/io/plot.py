@@ -275,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         plot(path, out)
     except Exception as e:  # noqa: BLE001 — mne, soundfile, numpy raise many types; all mean "cannot plot this"
         said = str(e) if type(e).__name__ == "SpecError" else f"{type(e).__name__}: {e}"  # (its own words and fix)
+        said = said.removeprefix("file_source: ")  # the readers' words name their node; here it is `plot`
         print(f"error: cannot plot {path}: {said}", file=sys.stderr)
         return 2
     print(out)
