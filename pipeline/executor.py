@@ -28,6 +28,8 @@ from .config import EdgeConfig, GraphConfig
 from .histogram import Histogram
 from .node import Node, Sink, Source
 from .spec import SpecError
+from .stuck import HINT as _STUCK_HINT
+from .stuck import NodeStuck, in_node
 from .wire import WireError, check_against_spec
 
 log = logging.getLogger("wavegraph.executor")
@@ -43,6 +45,8 @@ _INTERRUPT_HINT = "fix: a node may not raise KeyboardInterrupt (Ctrl-C stops a r
 def _hint() -> str:
     """The fix said after the traceback of a node that ended its process or interrupted the run itself."""
     kind = sys.exc_info()[0]
+    if kind is NodeStuck:
+        return _STUCK_HINT
     return _EXIT_HINT if kind is SystemExit else _INTERRUPT_HINT if kind is KeyboardInterrupt else ""
 
 
@@ -99,6 +103,8 @@ class StopFlag:
     def _on_signal(self, signum, frame) -> None:
         name = signal.Signals(signum).name
         self.signals += 1
+        if self.signals > 2 and (node_id := in_node(frame)):  # a node that does not return, stop after stop
+            raise NodeStuck(f"{name} number {self.signals} while node '{node_id}' was still in its call")
         if self.signals > 1:
             self.abort(name)
         else:
@@ -479,7 +485,7 @@ class Executor:
         tb = traceback.format_exc() + _hint()
         if sys.exc_info()[0] is ValueError and "read-only" in str(sys.exc_info()[1]):
             tb += _READ_ONLY_HINT
-        if self.on_error[node_id] != "restart":
+        if self.on_error[node_id] != "restart" or sys.exc_info()[0] is NodeStuck:  # stopped: not restarted
             raise NodeFailure(node_id, self.types[node_id], self.process, tb)
         try:
             self.nodes[node_id].reset()

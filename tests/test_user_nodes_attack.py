@@ -1,6 +1,10 @@
 """A node of one's own (a plain class, `type: module:Class`) that misbehaves: what the runtime does with it, in one
 process and across processes, is what docs/yaml.md (on_error) and the README promise."""
 
+import os
+import signal
+import threading
+
 import pytest
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.config import load_config
@@ -29,6 +33,12 @@ class Mis(Node):
         if k >= self.params.at:
             if self.params.mode == "interrupt":
                 raise KeyboardInterrupt
+            if self.params.mode == "hang":  # Ctrl-C three times while it waits on what never comes
+                for _ in range(2):  # the first asks to drain, the second to stop between chunks
+                    os.kill(os.getpid(), signal.SIGINT)
+                threading.Thread(target=os.kill, args=(os.getpid(), signal.SIGINT)).start()
+                threading.Event().wait(3.0)  # for ever, as far as the run knows: only bounded to keep the test short
+                return {"out": Chunk(c.data, c.t0)}
             if self.params.mode == "eos":  # copies the flag it sees, as if it were its to set
                 return {"out": Chunk(c.data, c.t0, eos=True)}
         return {"out": Chunk(c.data, c.t0)}
@@ -74,3 +84,16 @@ def test_a_node_returning_a_chunk_flagged_end_of_stream_loses_no_data(tmp_path, 
     sink = r.stats["sink"]
     assert sink["chunks_in"] == 10 and sink["counters"].get("samples") == 100, sink
     assert sink["gaps"] == 0 and not any(k.startswith("rx_") for k in sink["counters"]), sink
+
+
+def test_a_node_that_never_returns_is_stopped_by_the_third_ctrl_c_naming_it(tmp_path):
+    """A node waiting for ever in process() (an Event never set) held `wavegraph run --in-process` through any number of
+    Ctrl-C (and --duration, and SIGTERMs): the stop flag's signals only set flags, the run waited on the node, and
+    nothing said which node; only kill -9 ended it. The third stop signal inside a node's call now fails that node,
+    named, with the line it waited at and the fix."""
+    r = run_graph(graph(tmp_path, "{mode: hang, at: 3}"), in_process=True)
+    assert r.exit_code == 1 and r.failure is not None, r
+    assert r.failure.startswith("node 'bad' (test_user_nodes_attack:Mis) in process 'main' failed:"), r.failure
+    assert f'File "{__file__}"' in r.failure and "NodeStuck: SIGINT number 3 while node 'bad'" in r.failure
+    assert "fix: this node did not return from its call after the run was asked to stop" in r.failure
+    assert r.stats["sink"]["chunks_in"] == 3
