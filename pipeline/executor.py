@@ -403,7 +403,8 @@ class Executor:
                 if node.holds_more:  # one marker time per chunk: the others out now, not with later chunks
                     held = list(iter(node.more, {}))
             except NODE_ERRORS:  # noqa: BLE001
-                outs, held = self._failed(node_id) or {}, ()
+                at = f"in process() of the chunk at t0={chunk.t0:.6g} s on '{port}' (its chunk {chunk.seq}, from 0)"
+                outs, held = self._failed(node_id, at) or {}, ()
             done = time.perf_counter_ns()
             _hist(st.compute_ns).record(done - t)
             if isinstance(node, Sink) and chunk.origin_ns:
@@ -481,10 +482,13 @@ class Executor:
         for port in self.nodes[node_id].outputs:
             self._send(node_id, port, Chunk.end(self.source_time.get(node_id, 0.0)))
 
-    def _failed(self, node_id: str):
-        tb = traceback.format_exc() + _hint()
+    def _failed(self, node_id: str, where: str = ""):
+        """A node raised: fail the run naming it, `where` (which chunk) and the fix, or restart it (on_error)."""
+        tb = f"{where}\n" * bool(where) + traceback.format_exc() + _hint()
         if sys.exc_info()[0] is ValueError and "read-only" in str(sys.exc_info()[1]):
             tb += _READ_ONLY_HINT
+        elif where and not _hint():
+            tb += "fix: correct the node, or give it on_error: restart to drop such chunks and go on\n"
         if self.on_error[node_id] != "restart" or sys.exc_info()[0] is NodeStuck:  # stopped: not restarted
             raise NodeFailure(node_id, self.types[node_id], self.process, tb)
         try:

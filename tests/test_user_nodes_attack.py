@@ -31,6 +31,8 @@ class Mis(Node):
         c = inputs["in"]
         k, self.calls = self.calls, self.calls + 1
         if k >= self.params.at:
+            if self.params.mode == "raise":
+                raise RuntimeError("boom")
             if self.params.mode == "interrupt":
                 raise KeyboardInterrupt
             if self.params.mode == "hang":  # Ctrl-C three times while it waits on what never comes
@@ -97,3 +99,18 @@ def test_a_node_that_never_returns_is_stopped_by_the_third_ctrl_c_naming_it(tmp_
     assert f'File "{__file__}"' in r.failure and "NodeStuck: SIGINT number 3 while node 'bad'" in r.failure
     assert "fix: this node did not return from its call after the run was asked to stop" in r.failure
     assert r.stats["sink"]["chunks_in"] == 3
+
+
+@pytest.mark.parametrize("in_process", [True, False], ids=["in-process", "across-processes"])
+def test_a_node_that_raises_mid_stream_is_told_which_chunk_and_the_fix(tmp_path, in_process):
+    """process() raising on its 4th chunk failed the run naming the node and the traceback, but not which chunk (its
+    time on the stream, to find it in the recording) nor what to do but fix the code: on_error: restart goes on."""
+    g = graph(tmp_path, "{mode: raise, at: 3}", "" if in_process else "processes: {a: [src], b: [bad]}")
+    r = run_graph(g, in_process=in_process)
+    assert r.exit_code == 1 and r.failure is not None, r
+    process = "main" if in_process else "b"
+    head = f"node 'bad' (test_user_nodes_attack:Mis) in process '{process}' failed:\n"
+    said = "in process() of the chunk at t0=0.3 s on 'in' (its chunk 3, from 0)"
+    assert r.failure.startswith(head + said), r.failure
+    assert "RuntimeError: boom" in r.failure
+    assert "fix: correct the node, or give it on_error: restart to drop such chunks and go on" in r.failure
