@@ -291,10 +291,7 @@ class Mix(Node[MixParams]):
         self._lead = tuple(spec.shape)
         self._use = np.flatnonzero(self._w[:, 0] != 0)  # the channels in the mix
         self._w_use = self._w[self._use]  # their weights
-        self._said: set[int] = set()  # channels said to hold NaN or Inf (once each)
-        w_use = self._w_use[:, 0]
-        same_sign = len(w_use) > 1 and ((w_use > 0).all() or (w_use < 0).all())  # a negative weight: a difference
-        self._level = [np.zeros(len(w_use)), 0.0, 0] if same_sign else None  # cancel check; None once decided
+        self.reset()
         types = spec.channel_types[:1] if spec.channel_types else ()
         self.out_specs = {
             "out": spec.evolve(
@@ -302,6 +299,14 @@ class Mix(Node[MixParams]):
             )
         }
         return self.out_specs
+
+    def reset(self):
+        """A fresh stream (a restart, the next stream through this node): its channels are said anew."""
+        super().reset()
+        self._said: set[int] = set()  # channels said to hold NaN or Inf (once each)
+        w_use = self._w_use[:, 0]
+        same_sign = len(w_use) > 1 and ((w_use > 0).all() or (w_use < 0).all())  # a negative weight: a difference
+        self._level = [np.zeros(len(w_use)), 0.0, 0] if same_sign else None  # cancel check; None once decided
 
     def process(self, inputs):
         c = inputs["in"]
