@@ -343,6 +343,8 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
                 "each node needs an 'id' and a 'type'" + (f" (node '{node_id}' has none)" if node_id else ""),
                 node_entry_fix(raw),
             )
+            cased = [k for k in raw if str(k).lower() == "id"] if isinstance(raw, dict) and not node_id else []
+            node_id = node_id or (_name(raw, cased[0]) if cased else "")  # `ID: src`: its edges are said by it
             if node_id:
                 broken.add(node_id)
             continue

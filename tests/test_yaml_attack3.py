@@ -253,6 +253,4 @@ def test_node_keys_in_capitals_get_the_lower_case_keys(tmp_path, monkeypatch, ca
         "(not ID:, Type:)",
         "g.yaml:6: each node needs an 'id' and a 'type'; fix: keys are lower case: write id: sink (not Id:)",
     ]
-    for line in err[2:]:
-        assert line.endswith("fix: no node of this graph could be read: fix the nodes' problems above first"), line
-    assert len(err) == 4
+    assert len(err) == 2  # the edges of the nodes refused are not said again (test_yaml_leftovers_session20.py)

@@ -1,0 +1,29 @@
+"""Graph files a YAML attack round left said wrong or not at all: a merge that lost optional params, edges of a
+refused node said again, an output that goes nowhere, capitalised edge and process keys. Each through
+`wavegraph validate` as a user runs it."""
+
+from wavegraph.pipeline.cli import main
+
+
+def validate(tmp_path, monkeypatch, capsys, text):
+    """`wavegraph validate g.yaml` on `text`: (exit code, stdout lines, stderr lines)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.yaml").write_text(text)
+    code = main(["validate", "g.yaml"])
+    out = capsys.readouterr()
+    assert "Traceback" not in out.err, out.err
+    return code, out.out.strip().splitlines(), out.err.strip().splitlines()
+
+
+def test_the_edges_of_a_node_refused_for_capital_keys_are_not_said_again(tmp_path, monkeypatch, capsys):
+    # was, after the node's own error: "edge src.out -> sink.in: no node 'src'; fix: nodes are: sink"
+    text = """\
+nodes:
+  - {ID: src, Type: sine}
+  - {id: sink, type: null_sink}
+edges:
+  - {source: src.out, target: sink.in}
+"""
+    code, out, err = validate(tmp_path, monkeypatch, capsys, text)
+    assert code == 2 and len(err) == 1, err
+    assert err[0].startswith("g.yaml:2: each node needs an 'id' and a 'type'; fix: keys are lower case"), err
