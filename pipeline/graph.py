@@ -491,11 +491,17 @@ def _delay_removed(graph: Graph, n: str) -> str:
 
 def describe(graph: Graph) -> str:
     """Human-readable: nodes, the spec on every edge, and the declared latency summed along each path."""
+    from .summary import left, width  # padded by terminal columns: a CJK id's character takes two
+
     lines = [f"graph '{graph.config.name}' ({graph.config.file})", "nodes:"]
+    types = {n: graph.nodes[n].type_name or type(graph.nodes[n]).__name__ for n in graph.order}
+    nw, tw = max([16, *map(width, graph.order)]), max([20, *map(width, types.values())])
+    pw = max([10, *(width(graph.group_of(n)) for n in graph.order)])
+    ew = max([32, *(width(str(e)) for e in graph.config.edges)])
     for n in graph.order:
         node = graph.nodes[n]
         lines.append(
-            f"  {n:<16} {node.type_name or type(node).__name__:<20} process={graph.group_of(n):<10} "
+            f"  {left(n, nw)} {left(types[n], tw)} process={left(graph.group_of(n), pw)} "
             f"latency={node.latency_samples} samples ({node.latency_seconds * 1e3:.2f} ms)"
             + (f" + {node.latency_note}" if node.latency_note else "")
             + _delay_removed(graph, n)
@@ -508,7 +514,7 @@ def describe(graph: Graph) -> str:
         spec += (
             f" delay={delay * 1e3:.2f} ms" if delay > 0 else ""
         )  # content behind its time stamps (an `align` drops it)
-        lines.append(f"  {str(e):<32} {spec}  queue={e.queue} {e.policy}")
+        lines.append(f"  {left(str(e), ew)} {spec}  queue={e.queue} {e.policy}")
     paths = graph.paths()
     lines.append(
         "latency along each path:"

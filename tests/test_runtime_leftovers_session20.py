@@ -36,3 +36,38 @@ def test_mix_says_channels_that_cancel_again_on_a_second_stream_after_reset(capl
     said = _cancel_said(node, np.stack([left, -left]), caplog)
     assert len(said) == 1, said
     assert "its channels 'L', 'R' cancel" in said[0]
+
+
+def test_describe_keeps_its_columns_in_line_with_cjk_node_ids(tmp_path):
+    """`wavegraph describe` padded node ids and edges by characters (f"{n:<16}"), so a CJK id (two columns a
+    character on a terminal) pushed its row's type, process and spec columns right of the others'. Padding is now
+    by display width, and a column is as wide as its widest entry."""
+    import unicodedata
+
+    from wavegraph.pipeline.config import load_config
+    from wavegraph.pipeline.graph import build_graph, describe
+
+    (tmp_path / "g.yaml").write_text(
+        "name: cjk\n"
+        "nodes:\n"
+        "  - {id: 信号源, type: sine}\n"
+        "  - {id: 陷波滤波器陷波滤波器, type: notch, params: {freq: 50.0}}\n"
+        "  - {id: sink, type: null_sink}\n"
+        "edges:\n"
+        "  - {source: 信号源.out, target: 陷波滤波器陷波滤波器.in}\n"
+        "  - {source: 陷波滤波器陷波滤波器.out, target: sink.in}\n",
+        encoding="utf-8",
+    )
+
+    def column(line: str, mark: str) -> int:  # the terminal column `mark` starts at
+        head = line[: line.index(mark)]
+        return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in head)
+
+    text = describe(build_graph(load_config(tmp_path / "g.yaml")))
+    nodes = [ln for ln in text.splitlines() if "process=" in ln]
+    edges = [ln for ln in text.splitlines() if "queue=" in ln]
+    assert len(nodes) == 3 and len(edges) == 2, text
+    assert len({column(ln, "process=") for ln in nodes}) == 1, text
+    types = [column(ln, t) for ln, t in zip(nodes, ("sine", "notch", "null_sink"), strict=True)]
+    assert len(set(types)) == 1, text
+    assert len({column(ln, "signal ") for ln in edges}) == 1, text
