@@ -457,9 +457,11 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
             ok = isinstance(ends, list) and len(ends) == 2 and all(isinstance(x, str) for x in ends)
             a, b = (str(x).strip() for x in ends) if ok else ("a.out", "b.in")
             a, b = (x if "." in x else f"{x}.{port}" for x, port in ((a, "out"), (b, "in")))  # `- [a, b]`
-            _problem(
-                problems, file, line, "each edge needs 'source' and 'target'", f"write '- {{source: {a}, target: {b}}}'"
-            )
+            fix = f"write '- {{source: {a}, target: {b}}}'"
+            keys = raw if isinstance(raw, dict) else {}
+            cased = [f"{k}:" for k in keys if str(k).lower() in ("source", "target") and k not in ("source", "target")]
+            fix = f"keys are lower case: {fix} (not {', '.join(cased)})" if cased else fix
+            _problem(problems, file, line, "each edge needs 'source' and 'target'", fix)  # `Source:` was not said
             continue
         for key in raw:
             if key not in ("source", "target", "queue", "policy", "transport"):

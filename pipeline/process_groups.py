@@ -149,7 +149,8 @@ def parse_groups(file, doc, node_ids, problems) -> tuple[dict[str, list[str]], d
         if isinstance(members, dict):
             for key in members:
                 if key not in GROUP_KEYS:
-                    near = difflib.get_close_matches(str(key), GROUP_KEYS, n=1)
+                    near = [k for k in GROUP_KEYS if k == str(key).lower()]  # `On:` (too short for difflib)
+                    near = near or difflib.get_close_matches(str(key), GROUP_KEYS, n=1)
                     _problem(
                         problems,
                         file,

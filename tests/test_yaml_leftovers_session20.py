@@ -27,3 +27,24 @@ edges:
     code, out, err = validate(tmp_path, monkeypatch, capsys, text)
     assert code == 2 and len(err) == 1, err
     assert err[0].startswith("g.yaml:2: each node needs an 'id' and a 'type'; fix: keys are lower case"), err
+
+
+def test_capitalised_edge_and_process_keys_get_the_lower_case_keys(tmp_path, monkeypatch, capsys):
+    graph = """\
+nodes:
+  - {id: src, type: sine, params: {duration: 0.2}}
+  - {id: sink, type: null_sink}
+edges:
+  - {source: src.out, target: sink.in}
+"""
+    code, _, err = validate(
+        tmp_path, monkeypatch, capsys, graph.replace("{source:", "{Source:").replace("target:", "Target:")
+    )
+    assert code == 2 and err[0].startswith(
+        "g.yaml:5: each edge needs 'source' and 'target'; fix: keys are lower case"
+    ), err
+    assert "(not Source:, Target:)" in err[0], err
+    code, _, err = validate(
+        tmp_path, monkeypatch, capsys, graph + "processes:\n  gpu: {nodes: [src], On: {resources: {GPU: 1}}}\n"
+    )
+    assert code == 2 and err == ["g.yaml:7: process 'gpu': unknown key 'On'; fix: did you mean 'on'?"], err
