@@ -15,6 +15,32 @@ def validate(tmp_path, monkeypatch, capsys, text):
     return code, out.out.strip().splitlines(), out.err.strip().splitlines()
 
 
+def test_a_merged_optional_param_replaced_by_the_nodes_own_params_is_noted(tmp_path, monkeypatch, capsys):
+    # `order: 2` came only from the merge: the node's own params: replaced the merged ones whole and order was
+    # bandpass's default, without a word
+    text = """\
+x-bp: &bp {type: bandpass, params: {l_freq: 1.0, h_freq: 40.0, order: 2}}
+nodes:
+  - {id: src, type: sine, params: {duration: 0.2}}
+  - {id: bp, <<: *bp, params: {l_freq: 1.0, h_freq: 30.0}}
+  - {id: sink, type: null_sink}
+edges:
+  - {source: src.out, target: bp.in}
+  - {source: bp.out, target: sink.in}
+"""
+    code, out, err = validate(tmp_path, monkeypatch, capsys, text)
+    assert code == 0 and err == [], err
+    notes = [line for line in out if "'bp'" in line]
+    assert len(notes) == 1, out
+    assert "order: 2" in notes[0] and "l_freq" not in notes[0] and "h_freq" not in notes[0], notes
+    assert "params: {<<: *" in notes[0], notes
+    # the params merged inside (params: {<<: *p, ...}) lose nothing: no note
+    text = text.replace("x-bp: &bp {type: bandpass, params:", "x-p: &p").replace("order: 2}}", "order: 2}")
+    text = text.replace("<<: *bp, params: {", "type: bandpass, params: {<<: *p, ")
+    code, out, err = validate(tmp_path, monkeypatch, capsys, text)
+    assert code == 0 and not [line for line in out if "'bp'" in line], (out, err)
+
+
 def test_the_edges_of_a_node_refused_for_capital_keys_are_not_said_again(tmp_path, monkeypatch, capsys):
     # was, after the node's own error: "edge src.out -> sink.in: no node 'src'; fix: nodes are: sink"
     text = """\

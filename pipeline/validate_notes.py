@@ -1,0 +1,25 @@
+"""Notes `wavegraph validate` prints after OK: what the file does that runs, but likely not as meant (a merge's
+params lost, an output that goes nowhere). Not errors, and not said on every run."""
+
+from __future__ import annotations
+
+from .config import GraphConfig
+from .param_problems import shown
+
+
+def merge_notes(config: GraphConfig) -> list[str]:
+    """Nodes written `<<: *x` with params of their own: YAML merges one level deep, so the own `params:` replaced
+    the merged ones whole; the optional ones it does not repeat ran at their defaults (a required one is an error,
+    param_problems says it)."""
+    notes = []
+    for nc in config.nodes:
+        lost = {k: v for k, v in nc.merged_params.items() if k not in nc.params}
+        if lost:
+            said = ", ".join(f"{k}: {shown(v)}" for k, v in lost.items())
+            notes.append(
+                f"node '{nc.id}' ({nc.type}): its own params: replaced the params its <<: merge gave, whole (YAML "
+                f"merges keys one level deep): {said} lost, the default used; fix: anchor the params themselves "
+                f"(x-{nc.type}: &{nc.type} {{...}}) and merge them inside: params: {{<<: *{nc.type}, ...}}, "
+                "or repeat them in this node's params"
+            )
+    return notes
