@@ -3,9 +3,17 @@ wide node ids, lsl_outlet's per-channel units."""
 
 from __future__ import annotations
 
-import logging
+import os
 
-import numpy as np
+from conftest import ROOT
+
+os.environ["LSLAPICFG"] = str(ROOT / "configs" / "lsl_api.cfg")  # loopback only; before pylsl is first imported
+
+import logging  # noqa: E402
+import uuid  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 SR = 16000
 
@@ -71,3 +79,47 @@ def test_describe_keeps_its_columns_in_line_with_cjk_node_ids(tmp_path):
     types = [column(ln, t) for ln, t in zip(nodes, ("sine", "notch", "null_sink"), strict=True)]
     assert len(set(types)) == 1, text
     assert len({column(ln, "signal ") for ln in edges}) == 1, text
+
+
+def _units_a_reader_sees(spec) -> list[str]:
+    """Publish `spec` with lsl_outlet on loopback; the channel units an LSL reader gets from the stream's desc()."""
+    import pylsl
+    from wavegraph.nodes.io.lsl_outlet import LslOutlet
+
+    name = f"units-{uuid.uuid4().hex[:8]}"
+    node = LslOutlet(name=name)
+    node.configure({"in": spec})
+    node.open()
+    try:
+        found = pylsl.resolve_byprop("name", name, 1, 5.0)
+        assert found, "the outlet was not resolved on loopback"
+        inlet = pylsl.StreamInlet(found[0])
+        ch = inlet.info(5.0).desc().child("channels").child("channel")
+        units = []
+        while not ch.empty():
+            units.append(ch.child_value("unit"))
+            ch = ch.next_sibling()
+        inlet.close_stream()
+        return units
+    finally:
+        node.close()
+
+
+@pytest.mark.parametrize(
+    ("units", "types", "seen"),
+    [
+        ("SI", ["eeg", "eeg", "stim"], ["volts", "volts", ""]),  # a FIF of mixed units (MNE's arrays)
+        ("uV", ["eeg", "eog", "misc"], ["microvolts"] * 3),
+        ("V", ["eeg", "ecg", "eeg"], ["volts"] * 3),
+        ("", ["eeg", "eeg", "eeg"], ["", "", ""]),
+    ],
+)
+def test_lsl_outlet_writes_units_mne_lsl_reads_on_each_channel(units, types, seen):
+    """lsl_outlet wrote the stream's one `units` on every channel: a FIF of mixed channel units (spec units "SI") was
+    published with unit 'SI' on each channel, which MNE-LSL does not know (it took it silently as its factor 0), and a
+    uV stream with 'uV'. Each channel now gets a word MNE-LSL reads ('volts', 'microvolts'), or none where the unit
+    is not known (a stim channel of an "SI" stream, a stream of no unit)."""
+    from wavegraph.pipeline.spec import signal_spec
+
+    spec = signal_spec(250.0, ["C3", "C4", "X"], types, "float32", units)
+    assert _units_a_reader_sees(spec) == seen

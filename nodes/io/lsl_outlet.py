@@ -28,6 +28,7 @@ from wavegraph.pipeline.node import NodeParams, Sink
 from wavegraph.pipeline.spec import SpecError
 
 from .lsl_info import MARKER_TYPE, describe_streams, import_pylsl, resolve
+from .lsl_units import channel_units
 
 _log = logging.getLogger("wavegraph.lsl")
 _PUBLISHED: dict[str, weakref.ref] = {}  # source_id -> the lsl_outlet of this process that published it last
@@ -92,13 +93,14 @@ class LslOutlet(Sink[LslOutletParams]):
             info = pylsl.StreamInfo(p.name, stype, n, float(spec.rate), fmt, p.source_id or f"wavegraph-{p.name}")
             channels = info.desc().append_child("channels")
             names = spec.channel_names or tuple(f"ch{i}" for i in range(n))
+            units = channel_units(spec.units, spec.channel_types, n)  # MNE-LSL's words; "SI" is none of them
             for i in range(n):
                 ch = channels.append_child("channel")
                 ch.append_child_value("label", names[i])
                 if spec.channel_types:
                     ch.append_child_value("type", spec.channel_types[i])
-                if spec.units:
-                    ch.append_child_value("unit", spec.units)
+                if unit := units[i]:
+                    ch.append_child_value("unit", unit)
         self._info = info
         self._kind = spec.kind
         self._rate = float(spec.rate)
