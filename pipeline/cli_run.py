@@ -92,7 +92,7 @@ def cmd_run(args) -> int:
     from .monitor import LiveMonitor, add_monitor_nodes, uses_monitor
     from .runner import run_graph
     from .status import StatusLine
-    from .summary import format_summary
+    from .summary import format_summary, nothing_flowed
 
     if args.json:
         _writable("--json", args.json)
@@ -171,6 +171,8 @@ def cmd_run(args) -> int:
     if not status and result.extra.get("stopped") == "duration":
         status = f" (stopped after --duration {args.duration:g} s)"
     print(f"wall time {result.wall_s:.2f} s{status}")
+    if not result.failure and (note := nothing_flowed(result.stats, result.interrupted)):
+        print(note, file=sys.stderr)
     if result.failure:
         print(f"error: {result.failure}", file=sys.stderr)
     return result.exit_code

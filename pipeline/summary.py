@@ -23,6 +23,18 @@ def left(text: str, columns: int) -> str:
     return text + " " * max(0, columns - width(text))
 
 
+def nothing_flowed(stats: dict[str, dict], interrupted: bool) -> str | None:
+    """What to say of a run stopped before any chunk moved (Ctrl-C while a worker still loaded the enhancer or opened
+    the sound card: seconds), whose summary is all 0 and said nothing of why; None otherwise."""
+    if not interrupted or not stats or any(s["chunks_in"] or s["chunks_out"] for s in stats.values()):
+        return None
+    return (
+        "note: stopped before any data flowed (every count above is 0): the graph was still starting (loading a model "
+        "or opening the sound card takes seconds) or its sources had sent nothing yet; fix: wait until the status "
+        "line shows data before stopping"
+    )
+
+
 def format_summary(stats: dict[str, dict], processes: dict[str, str] | None = None) -> str:
     """`stats`: node id -> NodeStats.to_dict(). Compute time in µs and latency in ms, as p50/p99. The node and
     process columns are as wide as their longest name (a fixed 16 and 10 put the figures of a longer name, such

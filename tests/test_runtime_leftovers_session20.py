@@ -10,10 +10,13 @@ from conftest import ROOT
 os.environ["LSLAPICFG"] = str(ROOT / "configs" / "lsl_api.cfg")  # loopback only; before pylsl is first imported
 
 import logging  # noqa: E402
+import threading  # noqa: E402
 import uuid  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from wavegraph.pipeline.node import Node, NodeParams  # noqa: E402
 
 SR = 16000
 
@@ -123,3 +126,63 @@ def test_lsl_outlet_writes_units_mne_lsl_reads_on_each_channel(units, types, see
 
     spec = signal_spec(250.0, ["C3", "C4", "X"], types, "float32", units)
     assert _units_a_reader_sees(spec) == seen
+
+
+class _QuickStartParams(NodeParams):
+    parent: int = 0  # the test's pid: its build-only copy starts at once, the worker's takes a moment
+    flag: str = ""  # touched when the worker's configure() begins
+
+
+class QuickStart(Node):
+    """Passes its input on; its configure() in a worker takes 0.3 s (the enhancer's load, PortAudio's start: seconds)."""
+
+    Params = _QuickStartParams
+
+    def configure(self, in_specs):
+        if os.getpid() != self.params.parent:
+            Path(self.params.flag).touch()
+            threading.Event().wait(0.3)  # deaf to the stop, as a model's load is; done well within the stop's grace
+        return super().configure(in_specs)
+
+    def process(self, inputs):
+        return {"out": inputs["in"]}
+
+
+def test_ctrl_c_before_a_live_graph_started_says_nothing_had_flowed(tmp_path, capsys):
+    """Ctrl-C while `wavegraph run configs/speech_enhance.yaml` was still starting (its one process loading the
+    enhancer, opening PortAudio) printed an all-zero summary and '(interrupted)', with no hint that nothing had run
+    yet (deaths.py's 'still starting' is said only of a process killed for not stopping in time). It now says so."""
+    import signal
+
+    from wavegraph.pipeline.cli import main
+
+    flag = tmp_path / "configuring"
+    graph = tmp_path / "g.yaml"
+    graph.write_text(
+        "nodes:\n"
+        "  - {id: mic, type: sine, params: {rate: 1000.0, chunk_size: 10, duration: 30.0}}\n"
+        f"  - {{id: enh, type: test_runtime_leftovers_session20:QuickStart, params: {{parent: {os.getpid()}, "
+        f"flag: '{flag}'}}}}\n"
+        "  - {id: speaker, type: null_sink}\n"
+        "edges:\n  - {source: mic.out, target: enh.in}\n  - {source: enh.out, target: speaker.in}\n"
+        "processes: {audio: [mic, enh, speaker]}\n"
+    )
+    ended = threading.Event()
+
+    def ctrl_c():  # once the worker is inside configure(); never once the run is over
+        while not flag.exists() and not ended.wait(0.02):
+            pass
+        if not ended.is_set():
+            os.kill(os.getpid(), signal.SIGINT)
+
+    stopper = threading.Thread(target=ctrl_c)
+    stopper.start()
+    try:
+        code = main(["run", str(graph), "--no-status"])
+    finally:
+        ended.set()
+        stopper.join()
+    out, err = capsys.readouterr()
+    assert flag.exists() and "(interrupted)" in out, out + err
+    assert code == 130, (code, out, err)
+    assert "stopped before any data flowed" in err and "still starting" in err, out + err
