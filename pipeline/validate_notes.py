@@ -3,8 +3,13 @@ params lost, an output that goes nowhere). Not errors, and not said on every run
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .config import GraphConfig
 from .param_problems import shown
+
+if TYPE_CHECKING:
+    from .graph import Graph
 
 
 def merge_notes(config: GraphConfig) -> list[str]:
@@ -21,5 +26,22 @@ def merge_notes(config: GraphConfig) -> list[str]:
                 f"merges keys one level deep): {said} lost, the default used; fix: anchor the params themselves "
                 f"(x-{nc.type}: &{nc.type} {{...}}) and merge them inside: params: {{<<: *{nc.type}, ...}}, "
                 "or repeat them in this node's params"
+            )
+    return notes
+
+
+def dangling_notes(graph: Graph) -> list[str]:
+    """Nodes with outputs none of which an edge takes (a second `sine` left unconnected): they run and what they
+    make is dropped."""
+    notes = []
+    for nc in graph.config.nodes:
+        node = graph.nodes.get(nc.id)
+        outputs = list(node.outputs) if node is not None else []
+        if outputs and not graph.edges_from(nc.id):
+            ports = ", ".join(f"{nc.id}.{port}" for port in outputs)
+            notes.append(
+                f"node '{nc.id}' ({nc.type}): its output{'s' if len(outputs) > 1 else ''} {ports} go"
+                f"{'' if len(outputs) > 1 else 'es'} to no node: what it makes is dropped; fix: connect it (an edge "
+                f"with source: {nc.id}.{outputs[0]}) or remove the node"
             )
     return notes

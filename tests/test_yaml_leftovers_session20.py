@@ -55,6 +55,23 @@ edges:
     assert err[0].startswith("g.yaml:2: each node needs an 'id' and a 'type'; fix: keys are lower case"), err
 
 
+def test_a_node_whose_outputs_go_nowhere_is_noted_by_validate(tmp_path, monkeypatch, capsys):
+    # a second sine connected to nothing validated and ran without a word, its output dropped
+    text = """\
+nodes:
+  - {id: src, type: sine, params: {duration: 0.2}}
+  - {id: src2, type: sine, params: {duration: 0.2}}
+  - {id: sink, type: null_sink}
+edges:
+  - {source: src.out, target: sink.in}
+"""
+    code, out, err = validate(tmp_path, monkeypatch, capsys, text)
+    assert code == 0 and err == [], err
+    notes = [line for line in out if "'src2'" in line]
+    assert len(notes) == 1 and "src2.out" in notes[0] and "connect" in notes[0] and "remove" in notes[0], out
+    assert not [line for line in out if "'src'" in line or "'sink'" in line], out
+
+
 def test_capitalised_edge_and_process_keys_get_the_lower_case_keys(tmp_path, monkeypatch, capsys):
     graph = """\
 nodes:
