@@ -88,11 +88,11 @@ def test_two_eeg_streams_of_other_names_are_told_apart_by_name(monkeypatch):
     from wavegraph.nodes.io.lsl import LslInlet
     from wavegraph.pipeline.spec import SpecError
 
-    monkeypatch.setattr(lsl, "AMBIGUITY_WAIT_S", 2.0)  # a listen for the second stream; it ends when both are seen
+    monkeypatch.setattr(lsl, "AMBIGUITY_WAIT_S", 8.0)  # a listen for the second stream; it ends when both are seen
     kind, a, b = _uname("EEG"), _uname("ampA"), _uname("ampB")
     outlets = [pylsl.StreamOutlet(pylsl.StreamInfo(n, kind, 2, 100.0, pylsl.cf_float32, f"{n}-sn")) for n in (a, b)]
     with pytest.raises(SpecError) as e:
-        LslInlet(type=kind, resolve_timeout=2.0).configure({})
+        LslInlet(type=kind, resolve_timeout=10.0).configure({})
     del outlets
     assert f"give the `name` of the one to read (`name: {a}` or `name: {b}`)" in str(e.value)
     assert "source_id:" not in str(e.value).split("fix:")[-1]
