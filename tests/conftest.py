@@ -1,4 +1,7 @@
+import contextlib
 import os
+import signal
+import threading
 
 # Before anything imports triton: run the Triton kernels through the interpreter on this CPU-only box, so
 # that `pytest tests/test_kernels_triton.py` needs no environment variable. A GPU run sets TRITON_INTERPRET=0.
@@ -69,3 +72,24 @@ def shm_dir(tmp_path, monkeypatch):
     for name in os.listdir(d):
         os.unlink(os.path.join(d, name))
     os.rmdir(d)
+
+
+@contextlib.contextmanager
+def ctrl_c_when(flag: Path):
+    """Ctrl-C (SIGINT to this process) as soon as `flag` exists (a worker inside configure() writes it), and never
+    once the block has ended (that would be pytest's own Ctrl-C)."""
+    ended = threading.Event()
+
+    def ctrl_c():
+        while not flag.exists() and not ended.wait(0.02):
+            pass
+        if not ended.is_set():
+            os.kill(os.getpid(), signal.SIGINT)
+
+    stopper = threading.Thread(target=ctrl_c)
+    stopper.start()
+    try:
+        yield
+    finally:
+        ended.set()
+        stopper.join()

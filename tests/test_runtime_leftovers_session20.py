@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from conftest import ROOT
+from conftest import ROOT, ctrl_c_when
 
 os.environ["LSLAPICFG"] = str(ROOT / "configs" / "lsl_api.cfg")  # loopback only; before pylsl is first imported
 
@@ -152,7 +152,6 @@ def test_ctrl_c_before_a_live_graph_started_says_nothing_had_flowed(tmp_path, ca
     """Ctrl-C while `wavegraph run configs/speech_enhance.yaml` was still starting (its one process loading the
     enhancer, opening PortAudio) printed an all-zero summary and '(interrupted)', with no hint that nothing had run
     yet (deaths.py's 'still starting' is said only of a process killed for not stopping in time). It now says so."""
-    import signal
 
     from wavegraph.pipeline.cli import main
 
@@ -167,21 +166,8 @@ def test_ctrl_c_before_a_live_graph_started_says_nothing_had_flowed(tmp_path, ca
         "edges:\n  - {source: mic.out, target: enh.in}\n  - {source: enh.out, target: speaker.in}\n"
         "processes: {audio: [mic, enh, speaker]}\n"
     )
-    ended = threading.Event()
-
-    def ctrl_c():  # once the worker is inside configure(); never once the run is over
-        while not flag.exists() and not ended.wait(0.02):
-            pass
-        if not ended.is_set():
-            os.kill(os.getpid(), signal.SIGINT)
-
-    stopper = threading.Thread(target=ctrl_c)
-    stopper.start()
-    try:
+    with ctrl_c_when(flag):  # once the worker is inside configure()
         code = main(["run", str(graph), "--no-status"])
-    finally:
-        ended.set()
-        stopper.join()
     out, err = capsys.readouterr()
     assert flag.exists() and "(interrupted)" in out, out + err
     assert code == 130, (code, out, err)

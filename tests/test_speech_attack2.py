@@ -4,13 +4,13 @@ loop, and the spectral nodes on odd streams. Each test failed before its fix."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ctrl_c_when
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.config import load_config
 from wavegraph.pipeline.graph import build_graph
@@ -126,22 +126,8 @@ def test_a_stop_while_a_process_still_configures_says_so_not_deadlock_and_unfini
     )
     g = build_graph(load_config(graph))
 
-    ended = threading.Event()
-
-    def ctrl_c():  # once the worker is inside configure(); never once the run is over (pytest's own Ctrl-C)
-        while not flag.exists() and not ended.wait(0.02):
-            pass
-        if not ended.is_set():
-            os.kill(os.getpid(), signal.SIGINT)
-
-    stopper = threading.Thread(target=ctrl_c)
-    stopper.start()
-    try:
-        with caplog.at_level("WARNING", logger="wavegraph.multiprocess"):
-            r = run_graph(g)
-    finally:
-        ended.set()
-        stopper.join()
+    with ctrl_c_when(flag), caplog.at_level("WARNING", logger="wavegraph.multiprocess"):
+        r = run_graph(g)
     assert r.interrupted and flag.exists()
     said = [m.getMessage() for m in caplog.records if "was killed" in m.getMessage()]
     assert len(said) == 1, said
