@@ -1,0 +1,78 @@
+"""Defects that show only in long or extreme sessions (hours of data, high rates, many channels), reproduced
+quickly: a buffer already holding many seconds, a counter already far from zero."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+from wavegraph.nodes.dsp.epochs import Epochs
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.spec import StreamSpec, signal_spec
+
+
+def _epochs(rate: float, n_ch: int, max_delay: float) -> Epochs:
+    node = Epochs(tmin=-0.1, tmax=0.2, max_delay=max_delay)
+    node.configure(
+        {"in": signal_spec(rate, [f"c{i}" for i in range(n_ch)]), "events": StreamSpec("events", 0.0, (3,), "float64")}
+    )
+    return node
+
+
+def test_epochs_buffer_append_does_not_copy_what_it_holds():
+    """epochs holds tmax - tmin + max_delay seconds of the signal (11 s by default). Each chunk was appended with a
+    concatenate of everything held: 256 channels at 2048 Hz in 16-sample chunks copied 46 MB per chunk and ran at 0.75x
+    real time, so a high-density session fell behind for as long as it lasted. Now a chunk is written into room kept
+    after the held samples (amortised: a copy of what is held only when that room runs out)."""
+    rate, n_ch = 1000.0, 8
+    node = _epochs(rate, n_ch, max_delay=60.0)
+    x = np.arange(n_ch * 61_000, dtype=np.float64).reshape(n_ch, -1) % 1000.0
+    node.process({"in": Chunk(x[:, :60_000], t0=0.0)})  # a minute held (3.8 MB), as after a minute of a session
+    held_bytes = node.buf.data.nbytes
+    big = 0
+    tracemalloc.start()
+    try:
+        for i in range(60_000, 61_000, 10):  # 100 chunks of 10 samples
+            tracemalloc.reset_peak()
+            before = tracemalloc.get_traced_memory()[0]
+            node.process({"in": Chunk(x[:, i : i + 10], t0=i / rate)})
+            big += tracemalloc.get_traced_memory()[1] - before > held_bytes / 4
+    finally:
+        tracemalloc.stop()
+    assert big <= 1, f"{big} of 100 small chunks copied the {held_bytes / 1e6:.2g} MB epochs holds"
+    # and what it holds is still the signal, at its times (the newest samples and the stamps)
+    np.testing.assert_array_equal(node.buf.data[:, -1000:], x[:, 60_000:])
+    np.testing.assert_allclose(node.buf.times[-1000:], np.arange(60_000, 61_000) / rate, rtol=0, atol=1e-9)
+
+
+def test_epochs_cut_after_in_place_appends_equals_one_chunk():
+    """The epochs cut from a signal sent in small chunks (appended in place) equal those of one whole chunk, and a
+    state saved and loaded mid-stream (arrays no longer the node's own) goes on the same."""
+    rate, n_ch = 250.0, 3
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((n_ch, 5000))
+    markers = np.array([[t, 0.0, 1.0] for t in (2.0, 7.5, 12.04, 19.0)])
+
+    def run(sizes, reload_at=None):
+        node = _epochs(rate, n_ch, max_delay=30.0)
+        node.process({"events": Chunk(markers, t0=0.0)})
+        got, start = [], 0
+        for k, s in enumerate(sizes):
+            if k == reload_at:
+                saved = node.state_dict()
+                node = _epochs(rate, n_ch, max_delay=30.0)
+                node.load_state_dict(saved)
+            out = node.process({"in": Chunk(x[:, start : start + s], t0=start / rate)})
+            while out:
+                got.append(out["out"].data)
+                out = node.more()
+            start += s
+        for out in node.finish_all():
+            if out:
+                got.append(out["out"].data)
+        return np.concatenate(got)
+
+    whole = run([5000])
+    assert whole.shape == (4, n_ch, 76)
+    np.testing.assert_array_equal(run([7] * 714 + [2]), whole)
+    np.testing.assert_array_equal(run([13] * 384 + [8], reload_at=200), whole)
