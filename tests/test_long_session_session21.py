@@ -76,3 +76,33 @@ def test_epochs_cut_after_in_place_appends_equals_one_chunk():
     assert whole.shape == (4, n_ch, 76)
     np.testing.assert_array_equal(run([7] * 714 + [2]), whole)
     np.testing.assert_array_equal(run([13] * 384 + [8], reload_at=200), whole)
+
+
+def test_wav_recorder_stops_with_the_fix_before_the_4_gib_limit(tmp_path):
+    """A WAV's sizes are 32-bit: libsndfile went on writing past 4 GiB and capped its header there, so readers stopped
+    at 4 GiB and the rest of the session was lost unsaid (48 kHz x 64 float32 channels: written 17.28 M frames, read
+    back 16.78 M; 8 channels of 48 kHz reach it in 46 min). Simulated: the recorder's count of frames already written
+    set just under the limit. Now the chunk that would pass it fails the recorder with what is kept and the fix, and
+    the file stays whole."""
+    import soundfile as sf
+    from wavegraph.nodes.io.recorder import Recorder
+
+    path = tmp_path / "call.wav"
+    rec = Recorder(path=str(path))
+    spec = signal_spec(48000.0, ["ch0", "ch1"], "audio", "float32", "a.u.")
+    rec.configure({"in": spec})
+    x = np.full((2, 480), 0.25, dtype=np.float32)
+    rec.process({"in": Chunk(x, t0=0.0)})
+    frame_bytes = 2 * 4
+    rec._n_total = (2**32 - 4096) // frame_bytes - 100  # as after 3.1 h of this stream
+    try:
+        rec.process({"in": Chunk(x, t0=1.0)})
+    except OSError as e:
+        said = str(e)
+    else:
+        said = ""
+    finally:
+        rec.close()
+    assert "4 GiB" in said and "call.wav" in said, said
+    assert ".flac" in said and ".npz" in said, said  # the fix (a FIF holds no audio stream)
+    assert sf.info(str(path)).frames == 480  # what came before is kept, whole

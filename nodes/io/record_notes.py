@@ -179,3 +179,23 @@ def say_fif_labels(path: Path, fmt: str, labels: dict[int, str]) -> None:
             path.name,
             ", ".join(f"{a!r} -> {b!r}" for a, b in list(changed.items())[:5]) + (" ..." if len(changed) > 5 else ""),
         )
+
+
+WAV_MAX_BYTES = 2**32 - 1 - 4096  # a WAV's RIFF and data sizes are 32-bit; less its header's room (fmt, fact; and a
+# PEAK chunk of 8 bytes a channel: 8264 bytes of header for 1024 channels)
+
+
+def wav_full(path: Path, spec: StreamSpec, frames: int, n: int, sample_bytes: int) -> OSError | None:
+    """The error for a chunk of `n` frames that would take a WAV of `frames` frames past its 4 GiB (None while it fits).
+    libsndfile wrote on past it and capped the header's sizes, so every reader stopped at 4 GiB: the rest of a long
+    session was lost unsaid (8 channels of 48 kHz float32 reach it in 46 min)."""
+    per_s, most = spec.rate * spec.n_channels * sample_bytes, WAV_MAX_BYTES - 8 * spec.n_channels
+    if (frames + n) * spec.n_channels * sample_bytes <= most:
+        return None
+    return OSError(
+        errno.EFBIG,
+        f"recorder: {path} is full: a WAV file holds at most 4 GiB of samples ({most / per_s / 3600:.3g} h of "
+        f"{spec.n_channels} channels at {spec.rate:g} Hz, {sample_bytes * 8}-bit), and its readers stop there; its "
+        f"{frames} frames ({frames / spec.rate:.6g} s) before this chunk are kept; fix: record sessions this long to "
+        ".flac (24-bit audio, up to 8 channels), .npz (any stream) or, for a stream not audio, _raw.fif",
+    )

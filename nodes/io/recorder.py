@@ -29,7 +29,7 @@ The target format follows the path suffix:
   FLAC (24-bit) holds [-1, 1]: samples beyond are clipped, counted `clipped` and said at close.
   *.wav -> WAV via soundfile; signal streams (required for channel type "audio"). Subtype FLOAT for
       data float32 holds (float32, float16, int16, bool, ...), DOUBLE for float64, int32 and int64 (lossless; values
-      are not clipped). Plain WAV stops at 4 GB (about 9 h of 16 kHz stereo float32); record longer sessions to FIF.
+      are not clipped). WAV holds 4 GiB (9 h of 16 kHz stereo float32): the chunk past it fails, with the fix (.flac, .npz).
       WAV/FLAC of a stream not audio (EEG): its names, types and unit are not kept (said at configure).
   *.npz -> NumPy archive; any kind. Keys: "data" (the concatenated stream, time on the spec's time
       axis), "spec" (the StreamSpec as JSON text) and, but for events, "t0" (the first sample's time).
@@ -96,7 +96,7 @@ from .record_formats import (
     target_format,
     truncate_wav,
 )
-from .record_notes import WRITE_FIXES, check_overwrite, gaps_unmarked, say_audio_losses, say_edf_losses
+from .record_notes import WRITE_FIXES, check_overwrite, gaps_unmarked, say_audio_losses, say_edf_losses, wav_full
 from .run_names import next_run_name
 
 
@@ -387,6 +387,10 @@ class Recorder(Sink[RecorderParams]):
                 self.count("clipped", over)
                 self._clipped += over
         n = rows.shape[0]
+        if self.format == "wav" and (
+            full := wav_full(self.path, spec, self._n_total, n, 4 if float32_holds(spec.dtype) else 8)
+        ):
+            raise full  # (libsndfile wrote on past 4 GiB, capped the header there: the rest was lost to every reader)
         try:  # a full disk, a quota, a drive pulled out: said with what is kept and how to finish it
             if self.format == "wav":  # as floats: soundfile takes no int64, float16, bool, uint8 ... (it raised)
                 self._file.write(np.asarray(rows, dtype=np.float32 if float32_holds(spec.dtype) else np.float64))
