@@ -14,6 +14,7 @@ from .missing_package import missing_package
 from .node import Node, Sink
 from .node_class import class_problem, latency_problem, params_class_problem, specs_problem, type_path_fix
 from .param_problems import MAX_RATE, _number_problems, _param_problems, _set, _set_text_as_typed
+from .peer_params import peer_param_problems
 from .registry import UnknownNodeType, add_search_dirs, lookup
 from .spec import SpecError, StreamSpec
 from .yaml_lines import lookalikes, node_hint
@@ -113,11 +114,14 @@ def make_node(nc: NodeConfig, file: str) -> Node:
         raise GraphError([(file, nc.type_line or nc.line, f"node '{nc.id}' ({nc.type}): {wrong[0]}", wrong[1])])
     _set_text_as_typed(nc, cls)
     numbers = _number_problems(nc, cls, file)  # parameter name -> problem
+    peers, stood_for = peer_param_problems(nc, cls, file)  # `cutoff: 40` on a lowpass: write freq: 40
+    numbers |= {k: v for k, v in peers.items() if k not in numbers}
     problems = list(numbers.values())
     try:
         node = cls(**nc.params)
     except ValidationError as e:
-        errors = [err for err in e.errors() if not err["loc"] or str(err["loc"][0]) not in numbers]
+        said = set(numbers) | stood_for  # (what a peer's name stands for is not said missing too)
+        errors = [err for err in e.errors() if not err["loc"] or str(err["loc"][0]) not in said]
         raise GraphError(problems + _param_problems(nc, cls, errors, file)) from None
     except (ValueError, TypeError) as e:
         raise GraphError([(file, nc.line, f"node '{nc.id}' ({nc.type}): {e}", "check its params")]) from None

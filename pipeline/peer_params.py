@@ -1,0 +1,267 @@
+"""Other tools' parameter names on a wavegraph node (scipy, MNE, MNE-LSL, ezmsg-sigproc, Timeflux, librosa): the
+parameter each stands for, with the value to write there (graph.make_node). `cutoff: 40` on a lowpass said 'unknown
+parameter' beside 'missing parameter freq' and the list of names; `sfreq: 250` on a sine 'did you mean freq?'
+(the sine's frequency, where MNE's sfreq is the sampling rate); `frequencies: [1, 40]` on a bandpass two missing
+parameters and no hint that it is l_freq and h_freq."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from .config import NodeConfig
+from .node import Node
+from .param_problems import PYTHON, _write, shown
+from .yaml_lines import lookalikes
+
+_RATE = (
+    *("fs", "sfreq", "srate", "sampling_rate", "sample_rate", "samplerate", "sampling_frequency", "nominal_srate"),
+    *("fsample", "target_rate", "new_rate", "new_sfreq", "out_rate", "output_rate", "resample_rate"),
+)
+_LOW = ("cuton", "low", "lowcut", "low_cut", "low_cutoff", "f_low", "fmin", "f_min", "low_freq", "lfreq", "l_cutoff")
+_HIGH = ("cutoff", "high", "highcut", "high_cut", "high_cutoff", "f_high", "fmax", "f_max", "high_freq", "hfreq")
+_BAND = (
+    *("frequencies", "freqs", "freq", "cutoff", "cutoffs", "wn", "band", "passband", "freq_range", "frequency_range"),
+    *("frequency", "f_range", "critical_frequencies", "corner_frequencies"),
+)
+_SAME: tuple[tuple[str, tuple[str, ...]], ...] = (  # wavegraph's parameter, others' names for it (the first wins)
+    ("rate", _RATE),
+    ("freq", ("cutoff", "cuton", "frequency", "fc", "f0", "w0", "wn", "cutoff_freq", "cutoff_frequency", *_LOW[1:])),
+    ("freq", _HIGH[1:]),
+    ("quality", ("q", "Q", "quality_factor", "q_factor")),
+    ("n_fft", ("nperseg", "nfft", "fft_size", "fft_length", "win_length", "window_size", "window_length", "size")),
+    ("size", ("window_size", "window_length", "window_len", "win_len", "win_size", "length", "window_dur", "nperseg")),
+    ("size", ("n_samples", "frame_length", "window")),
+    ("hop", ("hop_length", "hop_size", "step", "step_size", "stride", "shift", "window_shift", "frame_step")),
+    ("window", ("window_size", "window_length", "window_dur", "window_len", "win_len", "length", "time_constant")),
+    ("window", ("duration", "win_size")),
+    ("segment", ("nperseg", "n_per_seg", "segment_length", "seg_len")),
+    ("bands", ("freq_bands", "frequency_bands", "band_ranges")),
+    ("numtaps", ("n_taps", "ntaps", "taps", "num_taps", "filter_length", "length")),
+    ("design", ("ftype", "filter_design", "design_type")),
+    ("type", ("stype", "stream_type")),
+    ("name", ("stream_name", "sname")),
+    ("buffer_s", ("bufsize", "max_buflen", "buffer_size", "buffer", "buflen", "buffer_length")),
+    ("chunk_size", ("chunk_len", "max_chunklen", "chunksize", "block_size", "blocksize", "chunk_length")),
+    ("resolve_timeout", ("timeout",)),
+    ("pick", ("picks", "include", "ch_names", "channels", "select", "keep")),
+    ("picks", ("pick", "include", "ch_names", "channels", "select")),
+    ("drop", ("exclude", "bads", "remove")),
+    ("harmonics", ("n_harmonics", "num_harmonics")),
+)
+_SECONDS = {"window_dur", "window_shift", "time_constant", "bufsize", "max_buflen", "duration", "timeout"}
+_SAMPLES = {
+    "n_per_seg",
+    "seg_len",
+    "nperseg",
+    "nfft",
+    "n_samples",
+    "hop_length",
+    "win_length",
+    "frame_length",
+    "frame_step",
+    "fft_size",
+}
+_DECIMATE = ("factor", "q", "decim", "decimation", "decimate", "downsample", "downsample_factor", "down_factor")
+_KIND = ("btype", "filter_type", "pass_type", "band_type", "kind", "filter_kind")
+_KINDS = {
+    **dict.fromkeys(("band", "bandpass", "band_pass", "bp", "pass"), "bandpass"),
+    **dict.fromkeys(("low", "lowpass", "low_pass", "lp"), "lowpass"),
+    **dict.fromkeys(("high", "highpass", "high_pass", "hp"), "highpass"),
+    **dict.fromkeys(("bandstop", "band_stop", "stop", "bs", "notch"), "bandstop"),
+}
+_DESIGNS = {"butter": "butter", "butterworth": "butter", "cheby1": "cheby1", "chebyshev1": "cheby1"}
+_DESIGNS |= {"cheby2": "cheby2", "chebyshev2": "cheby2", "ellip": "ellip", "elliptic": "ellip", "bessel": "bessel"}
+_FILTERS = ("filter", "filters", "l_freq", "h_freq", "notch", "notch_freq", "bandpass", "highpass", "lowpass")
+
+
+def _value(v: Any) -> str:
+    """A value as a fix writes it: a number %g, a list in brackets, text as is."""
+    if isinstance(v, bool) or v is None:
+        return json.dumps(v)
+    if isinstance(v, (int, float)):
+        return f"{v:g}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_value(x) for x in v) + "]"
+    return str(v) if isinstance(v, str) else shown(v)
+
+
+def _two_edges(v: Any) -> bool:
+    return (
+        isinstance(v, (list, tuple))
+        and len(v) == 2
+        and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+    )
+
+
+def _unit(field) -> str:
+    """'samples' or 'seconds', as a parameter's description states its unit ('' for neither)."""
+    text = (field.description or "").lower()
+    return "samples" if "samples" in text else "seconds" if "second" in text else ""
+
+
+def _converted(name: str, target: str, value: Any, field, file: str) -> str:
+    """The fix for `name: value` that stands for `target`, with the unit changed where the two differ (ezmsg's
+    window_dur is seconds, sliding_window's size samples; scipy's nperseg samples, bandpower's window seconds)."""
+    unit, number = _unit(field), isinstance(value, (int, float)) and not isinstance(value, bool)
+    seconds = name in _SECONDS or (number and isinstance(value, float) and not float(value).is_integer())
+    if number and unit == "samples" and seconds:
+        return (
+            f"wavegraph's {target} counts samples, not seconds: write {_write(file, target, '<' + _value(value))} s "
+            f"x the input's rate> (e.g. {_write(file, target, _value(round(value * 250)))} at 250 Hz)"
+        )
+    if number and unit == "seconds" and name in _SAMPLES:
+        return (
+            f"wavegraph's {target} is in seconds, not samples: write {_write(file, target, '<' + _value(value))} "
+            f"/ the input's rate> (e.g. {_write(file, target, _value(value / 250))} at 250 Hz)"
+        )
+    if number and "int" in str(field.annotation) and "float" not in str(field.annotation) and isinstance(value, float):
+        value = math.ceil(value)  # MNE-LSL's bufsize: 2.5 (s) -> buffer_s: 3
+    note = " (a running window's length, not an exponential time constant)" if name == "time_constant" else ""
+    return f"wavegraph calls it {target}: write {_write(file, target, _value(value))}{note}"
+
+
+def _kind_fix(nc: NodeConfig, value: Any, fields: dict, file: str) -> str:
+    """The fix for `btype: low` (scipy), `filter_type: bandpass` (Timeflux): the band is the node's type; `ftype:
+    butter` is the design."""
+    text = str(value).strip().lower()
+    if text in _DESIGNS and "design" in fields:
+        return f"the filter's design is its design parameter: write {_write(file, 'design', _DESIGNS[text])}"
+    kind = _KINDS.get(text)
+    if kind is None:
+        return "the band is the node's type: bandpass, lowpass, highpass or notch (`wavegraph nodes`)"
+    if kind == nc.type:
+        return f"remove it: the node's type, {nc.type}, is the band"
+    if kind == "bandstop":
+        return "a band-stop is type: notch (one frequency and its harmonics) or type: fir with l_freq above h_freq"
+    return f"the band is the node's type: write type: {kind} (this node is a {nc.type})"
+
+
+def _notch_fix(value: list, file: str) -> str:
+    """MNE's notch_filter(freqs=[50, 100, 150]): one notch node takes a frequency and its harmonics."""
+    base = value[0]
+    if base > 0 and all(abs(f - base * (i + 1)) < 1e-9 * base for i, f in enumerate(value)):
+        n = len(value)
+        return f"one notch takes a frequency and its harmonics: write {_write(file, 'freq', _value(base))}" + (
+            f", {_write(file, 'harmonics', str(n))}" if n > 1 else ""
+        )
+    return (
+        f"a notch node takes one frequency (and its multiples: harmonics: 2 notches {_value(base)} and "
+        f"{_value(2 * base)} Hz): add a notch node for each of {', '.join(_value(f) for f in value)}"
+    )
+
+
+def peer_param_problems(nc: NodeConfig, cls: type[Node], file: str) -> tuple[dict[str, tuple], set[str]]:
+    """(peer parameter -> problem (file, line, what, fix), the parameters they stand for), for each parameter the
+    node does not have that another tool names so, and for the value another tool's way (a notch's `freq: [50,
+    100]`, a lowpass's `freq: [1, 40]`). The parameters stood for are left out of 'missing parameter' problems."""
+    fields = getattr(getattr(cls, "Params", None), "model_fields", {})
+    if not fields:
+        return {}, set()
+    given = nc.params
+    forbid = getattr(cls.Params, "model_config", {}).get("extra") == "forbid"  # (a Params that takes any name: kept)
+    out: dict[str, tuple] = {}
+    covered: set[str] = set()
+    for name, value in given.items():
+        name = str(name)
+        if name not in fields and not forbid:
+            continue
+        fix, stands = _fix(nc, name, value, fields, file)
+        if not fix:
+            continue
+        if stands and stands in given and name not in fields:
+            fix = f"remove {name}: {stands} is given ({_write(file, stands, _value(given[stands]))})"
+        covered.update(s for s in stands.split(",") if s and s not in given)
+        said = f"node '{nc.id}' ({nc.type}): " + (
+            f"parameter '{name}' = {shown(value)}{_what(nc, name, value)}"
+            if name in fields
+            else f"unknown parameter '{name}'{lookalikes(name)}"
+        )
+        out[name] = (file, nc.param_lines.get(name, nc.line), said, fix)
+    return out, covered
+
+
+def _fix(nc: NodeConfig, name: str, value: Any, fields: dict, file: str) -> tuple[str, str]:
+    """(the fix, the parameters it stands for, comma-separated) for one parameter; ("", "") when none applies."""
+    if name in fields:  # a parameter of the node, with another tool's value (a list where one number goes)
+        if fields[name].annotation is not float:  # (a sine's freq takes one per channel)
+            return "", ""
+        if name == "freq" and isinstance(value, (list, tuple)) and value and nc.type == "notch":
+            if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value):
+                return _notch_fix(list(value), file), "harmonics"
+        if name == "freq" and _two_edges(value) and "l_freq" not in fields:
+            return _band_on_cutoff(nc, value, file), ""
+        return "", ""
+    edges = "l_freq" in fields and "h_freq" in fields
+    if edges and name in _BAND and _two_edges(value):
+        lo, hi = value
+        return f"write {_write(file, 'l_freq', _value(lo))}, {_write(file, 'h_freq', _value(hi))}", "l_freq,h_freq"
+    if edges and name in _LOW:
+        return f"wavegraph calls the lower edge l_freq: write {_write(file, 'l_freq', _value(value))}", "l_freq"
+    if edges and name in _HIGH:
+        return f"wavegraph calls the upper edge h_freq: write {_write(file, 'h_freq', _value(value))}", "h_freq"
+    if name in ("freqs", "frequencies") and nc.type == "notch" and isinstance(value, (list, tuple)) and value:
+        if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value):
+            return _notch_fix(list(value), file), "freq"
+    if "freq" in fields and name in _BAND and _two_edges(value):
+        return _band_on_cutoff(nc, value, file), "freq"
+    if name in _KIND:
+        return _kind_fix(nc, value, fields, file), ""
+    if name == "coef_type":  # ezmsg's 'ba' or 'sos'
+        return "remove it: wavegraph's IIR filters always run as second-order sections (sos)", ""
+    if name == "axis":  # ezmsg's axis='time'
+        return "remove it: every node works along time, channel by channel", ""
+    if name == "order" and "numtaps" in fields and isinstance(value, int) and not isinstance(value, bool):
+        taps = value + 1 if value % 2 == 0 else value + 2
+        return f"an FIR's length is numtaps (order + 1, odd): write {_write(file, 'numtaps', str(taps))}", "numtaps"
+    if name in ("order", "filter_order") and nc.type == "notch":
+        return "remove it: a notch is second order; its width is quality (Q = freq / bandwidth)", ""
+    if name == "noverlap" and ("n_fft" in fields or "size" in fields):
+        length = "n_fft" if "n_fft" in fields else "size"
+        frame = next((nc.params[k] for k in (length, "nperseg", "window_size") if k in nc.params), None)
+        if isinstance(frame, int) and isinstance(value, int) and not isinstance(value, bool):
+            return f"wavegraph gives the step, not the overlap: write {_write(file, 'hop', str(frame - value))}", "hop"
+        return f"wavegraph gives the step, not the overlap: write {_write(file, 'hop', f'<{length} - noverlap>')}", ""
+    if (name in _RATE or name == "rate") and "rate" not in fields:
+        return (
+            "remove it: this node takes its rate from the stream it receives; the rate is set where the stream "
+            "starts (a source's rate or its file's), and a resample node changes it",
+            "",
+        )
+    if name in _FILTERS and not any(k in fields for k in ("freq", "l_freq", "bands")):
+        return (
+            "a filter is a node of its own: add a bandpass (or highpass, lowpass, notch) node after this one",
+            "",
+        )
+    if name in _DECIMATE and "down" in fields and isinstance(value, int) and not isinstance(value, bool):
+        if "rate" in nc.params:
+            return f"remove it: rate is given ({_write(file, 'rate', _value(nc.params['rate']))})", ""
+        said = f"{_write(file, 'up', '1')}, {_write(file, 'down', str(value))}"
+        return f"a decimation by {value} is {said} (the resampler low-pass filters first: nothing aliases)", "down"
+    if name in ("picks", "pick", "channels", "ch_names", "include") and not {"pick", "picks"} & set(fields):
+        return (
+            f"channels are picked by a node of their own: add {{type: pick_channels, params: {{pick: "
+            f"{_value(value)}}}}} after this one",
+            "",
+        )
+    number = isinstance(value, (int, float, list)) and not isinstance(value, bool)
+    for target, names in _SAME:
+        if name in names and target in fields and not (number and fields[target].annotation is str):
+            if target == "freq" and _two_edges(value) and "l_freq" not in fields:
+                return _band_on_cutoff(nc, value, file), target
+            return _converted(name, target, value, fields[target], file), target
+    return "", ""
+
+
+def _what(nc: NodeConfig, name: str, value: Any) -> str:
+    """What is wrong with another tool's value for a parameter the node has."""
+    return f" is a list: a {nc.type} takes one {name}"
+
+
+def _band_on_cutoff(nc: NodeConfig, value: Any, file: str) -> str:
+    lo, hi = value
+    edges = f"{_write(file, 'l_freq', _value(lo))}, {_write(file, 'h_freq', _value(hi))}"
+    if file == PYTHON:
+        return f"two edges are a band: add('bandpass', ..., {edges}) (a {nc.type} has one freq)"
+    return f"two edges are a band: write type: bandpass, params: {{{edges}}} (a {nc.type} has one freq)"

@@ -1,0 +1,112 @@
+"""Users of Timeflux, ezmsg(-sigproc), LabGraph and MNE-LSL writing their first wavegraph graph the way their old tool
+taught them: its parameter names, its node names, its layout. Each is a problem naming the file, line and node with
+wavegraph's equivalent to write (or, where the graph ran, a problem instead of a silent other meaning). Through
+`wavegraph validate` as a user runs it, and GraphBuilder for the Python side."""
+
+import pytest
+from wavegraph.pipeline.api import GraphBuilder
+from wavegraph.pipeline.cli import main
+
+
+def validate(tmp_path, monkeypatch, capsys, text):
+    """`wavegraph validate g.yaml` on `text`: (exit code, stdout lines, stderr lines)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.yaml").write_text(text)
+    code = main(["validate", "g.yaml"])
+    out = capsys.readouterr()
+    assert "Traceback" not in out.err, out.err
+    return code, out.out.strip().splitlines(), out.err.strip().splitlines()
+
+
+def one_node(node_type, params):
+    """A sine at 250 Hz into one node of `node_type` with flow-style `params`, into a null sink."""
+    return f"""\
+nodes:
+  - {{id: src, type: sine, params: {{rate: 250, duration: 0.2}}}}
+  - id: n
+    type: {node_type}
+    params: {params}
+  - {{id: sink, type: null_sink}}
+edges:
+  - {{source: src.out, target: n.in}}
+  - {{source: n.out, target: sink.in}}
+"""
+
+
+@pytest.mark.parametrize(
+    "node_type, params, said",
+    [
+        # ezmsg-sigproc's ButterworthFilter(cuton, cutoff), MNE's/scipy's/Timeflux's band as a list
+        ("bandpass", "{cuton: 1, cutoff: 40}", ["write l_freq: 1", "write h_freq: 40"]),
+        ("bandpass", "{frequencies: [1, 40], order: 3}", ["write l_freq: 1, h_freq: 40"]),
+        ("bandpass", "{cutoff: [1, 40]}", ["write l_freq: 1, h_freq: 40"]),
+        ("lowpass", "{cutoff: 40}", ["wavegraph calls it freq: write freq: 40"]),
+        ("lowpass", "{cutoff: [1, 40]}", ["write type: bandpass, params: {l_freq: 1, h_freq: 40}"]),
+        ("bandpass", "{l_freq: 1, h_freq: 40, btype: lowpass}", ["write type: lowpass (this node is a bandpass)"]),
+        ("bandpass", "{l_freq: 1, h_freq: 40, ftype: butter}", ["write design: butter"]),
+        ("bandpass", "{l_freq: 1, h_freq: 40, fs: 250}", ["remove it: this node takes its rate from the stream"]),
+        ("fir", "{l_freq: 1, h_freq: 40, order: 100}", ["write numtaps: 101"]),
+        # MNE's notch_filter(freqs=...), scipy's iirnotch(w0, Q)
+        ("notch", "{freqs: [50, 100, 150]}", ["write freq: 50, harmonics: 3"]),
+        ("notch", "{freq: [50, 60]}", ["add a notch node for each of 50, 60"]),
+        ("notch", "{freq: 50, Q: 30}", ["write quality: 30"]),
+        # ezmsg's Window(window_dur, window_shift) in seconds, scipy's nperseg/noverlap in samples
+        ("sliding_window", "{window_dur: 1.0, window_shift: 0.5}", ["counts samples, not seconds", "hop: 125"]),
+        ("stft", "{nperseg: 256, noverlap: 192}", ["write n_fft: 256", "write hop: 64"]),
+        ("bandpower", "{nperseg: 256}", ["segment is in seconds, not samples", "segment: 1.024 at 250 Hz"]),
+        ("running_zscore", "{time_constant: 2.0}", ["write window: 2"]),
+        ("resample", "{factor: 4}", ["a decimation by 4 is up: 1, down: 4"]),
+        ("resample", "{target_rate: 100}", ["write rate: 100"]),
+        ("pick_channels", "{picks: [ch0]}", ["write pick: [ch0]"]),
+    ],
+)
+def test_a_peer_tools_parameter_name_points_to_wavegraphs(tmp_path, monkeypatch, capsys, node_type, params, said):
+    # was: 'unknown parameter' with the list of names, beside 'missing parameter l_freq' / 'h_freq' / 'freq' / 'size'
+    # for what the peer's name gave; `Q` on a notch, `fs` on a bandpass: the list only
+    code, _, err = validate(tmp_path, monkeypatch, capsys, one_node(node_type, params))
+    assert code == 2, err
+    assert all(line.startswith("g.yaml:") and "node 'n'" in line for line in err), err
+    assert not [line for line in err if "missing parameter" in line], err  # what the peer's name gave: not missing
+    for text in said:
+        assert [line for line in err if text in line], (text, err)
+
+
+def test_mne_sfreq_on_a_source_is_its_rate_not_did_you_mean_freq(tmp_path, monkeypatch, capsys):
+    # `sfreq` (MNE's sampling rate) on a sine said "did you mean 'freq'?": the sine's frequency
+    text = "nodes:\n  - {id: src, type: sine, params: {sfreq: 500, freq: 10}}\n"
+    code, _, err = validate(tmp_path, monkeypatch, capsys, text)
+    assert code == 2 and len(err) == 1, err
+    assert err[0].startswith("g.yaml:2: node 'src' (sine): unknown parameter 'sfreq'"), err
+    assert "write rate: 500" in err[0] and "did you mean 'freq'" not in err[0], err
+
+
+def test_mne_lsl_stream_parameters_on_an_lsl_inlet(tmp_path, monkeypatch, capsys):
+    # StreamLSL(bufsize=2.5, name=..., stype=...) and its picks: was the list of 21 parameter names for each
+    text = """\
+nodes:
+  - id: eeg
+    type: lsl_inlet
+    params: {name: amp, stype: EEG, bufsize: 2.5, picks: [C3, C4], rate: 250, channels: 8}
+"""
+    code, _, err = validate(tmp_path, monkeypatch, capsys, text)
+    assert code == 2 and len(err) == 3, err
+    assert "'stype'" in err[0] and "write type: EEG" in err[0], err
+    assert "'bufsize'" in err[1] and "write buffer_s: 3" in err[1], err
+    assert "'picks'" in err[2] and "{type: pick_channels, params: {pick: [C3, C4]}}" in err[2], err
+
+
+def test_a_peer_name_beside_wavegraphs_own_says_which_to_remove(tmp_path, monkeypatch, capsys):
+    code, _, err = validate(tmp_path, monkeypatch, capsys, one_node("lowpass", "{freq: 30, cutoff: 40}"))
+    assert code == 2 and len(err) == 1, err
+    assert "unknown parameter 'cutoff'; fix: remove cutoff: freq is given (freq: 30)" in err[0], err
+
+
+def test_peer_names_from_python_get_keyword_fixes():
+    g = GraphBuilder()
+    src = g.add("sine", sfreq=250.0, duration=0.1)
+    g.add("lowpass", src, cutoff=40.0)
+    with pytest.raises(Exception) as e:
+        g.run()
+    said = str(e.value)
+    assert "write rate=250" in said and "write freq=40" in said, said
+    assert "missing parameter" not in said, said
