@@ -106,3 +106,50 @@ def test_wav_recorder_stops_with_the_fix_before_the_4_gib_limit(tmp_path):
     assert "4 GiB" in said and "call.wav" in said, said
     assert ".flac" in said and ".npz" in said, said  # the fix (a FIF holds no audio stream)
     assert sf.info(str(path)).frames == 480  # what came before is kept, whole
+
+
+def test_running_zscore_block_append_does_not_copy_the_block():
+    """running_zscore keeps the samples of its current block (up to `window` seconds) and appended each chunk with a
+    concatenate of the whole block: 256 channels at 2048 Hz with a 30 s window, in 16-sample chunks, copied up to 126 MB
+    per chunk and ran at 0.7x real time mid-block. Now the block is written into an array of `window` samples kept for
+    it. Its outputs are unchanged (small chunks, a state reload mid-block: the same as one chunk)."""
+    from wavegraph.nodes.dsp.scaling import RunningZScore
+
+    rate, n_ch = 1000.0, 8
+    spec = signal_spec(rate, [f"c{i}" for i in range(n_ch)])
+    x = np.random.default_rng(3).standard_normal((n_ch, 32_000)) + 5.0
+
+    def node():
+        z = RunningZScore(window=60.0)
+        z.configure({"in": spec})
+        return z
+
+    z = node()
+    z.process({"in": Chunk(x[:, :30_000], t0=0.0)})  # half a block held (1.9 MB)
+    held_bytes = z.state.block.nbytes
+    big = 0
+    tracemalloc.start()
+    try:
+        for i in range(30_000, 31_000, 10):
+            tracemalloc.reset_peak()
+            before = tracemalloc.get_traced_memory()[0]
+            z.process({"in": Chunk(x[:, i : i + 10], t0=i / rate)})
+            big += tracemalloc.get_traced_memory()[1] - before > held_bytes / 4
+    finally:
+        tracemalloc.stop()
+    assert big <= 1, f"{big} of 100 small chunks copied the {held_bytes / 1e6:.2g} MB block held"
+
+    def run(sizes, reload_at=None):
+        z, got, start = node(), [], 0
+        for k, s in enumerate(sizes):
+            if k == reload_at:
+                saved = z.state_dict()
+                z = node()
+                z.load_state_dict(saved)
+            got.append(z.process({"in": Chunk(x[:, start : start + s], t0=start / rate)})["out"].data)
+            start += s
+        return np.concatenate(got, axis=1)
+
+    whole = run([32_000])
+    np.testing.assert_array_equal(run([30_000] + [20] * 100), whole)
+    np.testing.assert_array_equal(run([997] * 32 + [96], reload_at=20), whole)
