@@ -64,6 +64,7 @@ _SAMPLES = {
     "fft_size",
 }
 _DECIMATE = ("factor", "q", "decim", "decimation", "decimate", "downsample", "downsample_factor", "down_factor")
+_WINDOW_COUNTS = ("size", "hop", "n_fft")  # a window's length and step in samples, where other tools' are seconds
 _KIND = ("btype", "filter_type", "pass_type", "band_type", "kind", "filter_kind")
 _KINDS = {
     **dict.fromkeys(("band", "bandpass", "band_pass", "bp", "pass"), "bandpass"),
@@ -93,6 +94,10 @@ def _two_edges(v: Any) -> bool:
         and len(v) == 2
         and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
     )
+
+
+def _decimal(value: Any) -> bool:
+    return isinstance(value, float)
 
 
 def _unit(field) -> str:
@@ -184,6 +189,8 @@ def peer_param_problems(nc: NodeConfig, cls: type[Node], file: str) -> tuple[dic
 
 def _fix(nc: NodeConfig, name: str, value: Any, fields: dict, file: str) -> tuple[str, str]:
     """(the fix, the parameters it stands for, comma-separated) for one parameter; ("", "") when none applies."""
+    if name in fields and name in _WINDOW_COUNTS and _unit(fields[name]) == "samples" and _decimal(value):
+        return _seconds_for_samples(name, float(value), file), ""
     if name in fields:  # a parameter of the node, with another tool's value (a list where one number goes)
         if fields[name].annotation is not float:  # (a sine's freq takes one per channel)
             return "", ""
@@ -256,7 +263,22 @@ def _fix(nc: NodeConfig, name: str, value: Any, fields: dict, file: str) -> tupl
 
 def _what(nc: NodeConfig, name: str, value: Any) -> str:
     """What is wrong with another tool's value for a parameter the node has."""
+    if isinstance(value, float):
+        return f" is a decimal number: {name} counts samples, a whole number"
     return f" is a list: a {nc.type} takes one {name}"
+
+
+def _seconds_for_samples(name: str, value: float, file: str) -> str:
+    """The fix for `size: 1.0` on a sliding_window (ezmsg's, Timeflux's windows are seconds): pydantic took the
+    whole float as 1 sample and the graph ran windows of one sample; `hop: 0.5` said 'give an int'."""
+    seconds = f"{_write(file, name, '<' + _value(value))} s x the input's rate> (e.g. "
+    seconds += f"{_write(file, name, _value(round(value * 250)))} at 250 Hz)"
+    whole = _write(file, name, _value(int(value)))
+    if value.is_integer() and value >= 16:
+        return f"write {whole} (a count of samples is a whole number)"
+    if value.is_integer() and value >= 1:
+        return f"for {_value(value)} s write {seconds}; for {_value(value)} sample{'s' * (value > 1)}, {whole}"
+    return f"for {_value(value)} s write {seconds}"
 
 
 def _band_on_cutoff(nc: NodeConfig, value: Any, file: str) -> str:

@@ -110,3 +110,19 @@ def test_peer_names_from_python_get_keyword_fixes():
     said = str(e.value)
     assert "write rate=250" in said and "write freq=40" in said, said
     assert "missing parameter" not in said, said
+
+
+def test_a_window_written_in_seconds_on_a_sliding_window_is_refused_not_one_sample(tmp_path, monkeypatch, capsys):
+    # ezmsg's and Timeflux's windows are seconds: `size: 1.0, hop: 1.0` validated (pydantic took 1.0 as the int 1)
+    # and the graph ran windows of one sample; `hop: 0.5` said "got a number with a fractional part; fix: give an int"
+    code, _, err = validate(tmp_path, monkeypatch, capsys, one_node("sliding_window", "{size: 1.0, hop: 0.5}"))
+    assert code == 2 and len(err) == 2, err
+    assert err[0].startswith("g.yaml:5: node 'n' (sliding_window): parameter 'size' = 1.0 is a decimal number"), err
+    assert "size: <1 s x the input's rate> (e.g. size: 250 at 250 Hz); for 1 sample, size: 1" in err[0], err
+    assert err[1].startswith("g.yaml:5: node 'n' (sliding_window): parameter 'hop' = 0.5"), err
+    assert "hop: <0.5 s x the input's rate> (e.g. hop: 125 at 250 Hz)" in err[1], err
+    # a whole count written with a decimal point gets the count; whole numbers of samples are as before
+    code, _, err = validate(tmp_path, monkeypatch, capsys, one_node("stft", "{n_fft: 256.0, hop: 64}"))
+    assert code == 2 and len(err) == 1 and "fix: write n_fft: 256 (a count of samples" in err[0], err
+    code, _, err = validate(tmp_path, monkeypatch, capsys, one_node("sliding_window", "{size: 250, hop: 125}"))
+    assert code == 0 and err == [], err
