@@ -27,7 +27,7 @@ run: setup
 	$(BIN)/wavegraph run configs/default.yaml --speed max --set rec.overwrite=true  # the demo may be re-run
 
 test: setup
-	TRITON_INTERPRET=1 $(BIN)/python -m pytest -q -p no:cacheprovider
+	TRITON_INTERPRET=1 $(BIN)/python -m pytest -q -p no:cacheprovider --durations=25  # the slowest tests: the suite must stay under 15 min on 2 cores
 
 # pyright cannot follow setuptools' package-dir mapping: .typecheck/wavegraph links the folders as the package.
 lint: setup
