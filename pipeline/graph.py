@@ -15,7 +15,8 @@ from .node import Node, Sink
 from .node_class import class_problem, latency_problem, params_class_problem, specs_problem, type_path_fix
 from .param_problems import MAX_RATE, _number_problems, _param_problems, _set, _set_text_as_typed
 from .peer_params import peer_param_problems
-from .registry import UnknownNodeType, add_search_dirs, lookup
+from .peer_types import peer_type_fix
+from .registry import UnknownNodeType, add_search_dirs, catalogue, lookup
 from .spec import SpecError, StreamSpec
 from .yaml_lines import lookalikes, node_hint
 
@@ -100,7 +101,7 @@ def make_node(nc: NodeConfig, file: str) -> Node:
     try:
         cls = lookup(nc.type, graph_dirs if ":" in nc.type else ())
     except UnknownNodeType as e:
-        hint = (
+        hint = peer_type_fix(nc.type, list(catalogue())) or (  # ezmsg's Scaler, Timeflux's IIRFilter, StreamLSL
             f"did you mean '{e.suggestion}'?"
             if e.suggestion
             else type_path_fix(nc.type, [os.path.dirname(os.path.abspath(file)), os.getcwd()])

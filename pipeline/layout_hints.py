@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from .peer_types import peer_type_fix
+from .registry import catalogue
 from .yaml_lines import LineLoader, line_of, lookalikes, written
 
 NODE_KEYS = ("id", "type", "params", "on_error")
@@ -104,7 +106,8 @@ def node_entry_fix(raw: Any) -> str:
     if not isinstance(raw, dict):
         return plain
     if "type" not in raw and "module" in raw and "class" in raw:  # Timeflux's layout
-        return f"write type: {raw['module']}:{raw['class']} (module:Class of a wavegraph Node)"
+        path = f"{raw['module']}:{raw['class']}"
+        return peer_type_fix(path, list(catalogue())) or f"write type: {path} (module:Class of a wavegraph Node)"
     for key, value in (("id", raw.get("id")), ("type", raw.get("type"))):
         if isinstance(value, (list, dict)):
             what = "a list" if isinstance(value, list) else "a mapping"

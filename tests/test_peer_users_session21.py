@@ -126,3 +126,48 @@ def test_a_window_written_in_seconds_on_a_sliding_window_is_refused_not_one_samp
     assert code == 2 and len(err) == 1 and "fix: write n_fft: 256 (a count of samples" in err[0], err
     code, _, err = validate(tmp_path, monkeypatch, capsys, one_node("sliding_window", "{size: 250, hop: 125}"))
     assert code == 0 and err == [], err
+
+
+@pytest.mark.parametrize(
+    "written, wavegraph",
+    [
+        ("ButterworthFilter", "bandpass"),  # ezmsg-sigproc's units
+        ("Scaler", "running_zscore"),  # was "did you mean 'car'?"
+        ("Spectrum", "stft"),
+        ("Downsample", "resample"),
+        ("StreamLSL", "lsl_inlet"),  # MNE-LSL's; was "did you mean 'resample'?"
+        ("welch", "bandpower"),  # was "did you mean 'epochs'?"
+        ("notch_filter", "notch"),  # MNE's
+        ("timeflux_dsp.nodes.filters:IIRFilter", "bandpass"),  # Timeflux's module:Class, not installed
+        ("timeflux.nodes.lsl:Receive", "lsl_inlet"),
+    ],
+)
+def test_a_peer_tools_node_name_as_type_names_wavegraphs_type(tmp_path, monkeypatch, capsys, written, wavegraph):
+    code, _, err = validate(tmp_path, monkeypatch, capsys, one_node(written, "{}"))
+    assert code == 2 and len(err) == 1, err
+    assert err[0].startswith(f"g.yaml:4: node 'n': unknown type '{written}'; fix: wavegraph's type for "), err
+    assert f"write type: {wavegraph} (" in err[0], err
+
+
+def test_timeflux_module_and_class_get_wavegraphs_type_not_module_class(tmp_path, monkeypatch, capsys):
+    # was "fix: write type: timeflux_dsp.nodes.filters:IIRFilter (module:Class of a wavegraph Node)": a class of a
+    # package that is not installed, and no wavegraph Node if it were
+    text = """\
+nodes:
+  - id: bp
+    module: timeflux_dsp.nodes.filters
+    class: IIRFilter
+    params: {frequencies: [1, 40]}
+"""
+    code, _, err = validate(tmp_path, monkeypatch, capsys, text)
+    assert code == 2 and len(err) == 1, err
+    assert err[0].startswith("g.yaml:2: each node needs an 'id' and a 'type'"), err
+    assert "write type: bandpass (" in err[0] and "module:Class" not in err[0], err
+
+
+def test_a_peer_node_name_from_python():
+    g = GraphBuilder()
+    with pytest.raises(Exception) as e:
+        g.add("AdaptiveStandardScaler", time_constant=1.0)
+    assert "write type: running_zscore (" in str(e.value), str(e.value)
+    assert g.nodes == []
