@@ -21,6 +21,7 @@ _TOP_LIKE = {  # other tools' words for wavegraph's keys
     **dict.fromkeys(("groups", "workers", "process"), "processes"),
 }
 _INCLUDE = ("include", "includes", "import", "imports", "extends", "extend", "base", "inherit", "template", "load")
+_RATE_LIKE = ("rate", "fps", "hz", "tick", "ticks", "interval", "period", "frequency", "srate", "fs", "sfreq")
 _NOTES = ("description", "desc", "comment", "comments", "notes", "author", "version", "meta", "metadata", "about")
 
 
@@ -46,6 +47,15 @@ def unknown_top_keys(doc: dict) -> tuple[list[tuple[int, str, str]], dict[str, A
                 f"a graph file holds the whole graph and reads no other file ({text}: is not supported): copy the "
                 "nodes in; to share values within the file, anchor them under an x-NAME key (x-bp: &bp {l_freq: 1.0}, "
                 "then params: *bp); to change one per run, --set node.param=value"
+            )
+        elif text.lower() in _RATE_LIKE:  # Timeflux's graph `rate: 10` (its scheduler's ticks per second)
+            near, fix = (
+                "",
+                (
+                    "a graph has no rate of its own: each node runs when a chunk reaches it, so a source's rate and "
+                    "chunk_size set how often (params: {rate: 250, chunk_size: 25} is 10 chunks a second); "
+                    "`wavegraph run --speed 1` replays a file in real time"
+                ),
             )
         elif text.lower() in _NOTES:
             fix = f"a note goes in a comment (# ...) or an x- key, which is ignored: write x-{text}: ..."

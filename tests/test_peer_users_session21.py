@@ -171,3 +171,16 @@ def test_a_peer_node_name_from_python():
         g.add("AdaptiveStandardScaler", time_constant=1.0)
     assert "write type: running_zscore (" in str(e.value), str(e.value)
     assert g.nodes == []
+
+
+def test_timeflux_graph_rate_says_where_the_rate_comes_from(tmp_path, monkeypatch, capsys):
+    # Timeflux's `rate: 10` (graph ticks a second): was "use name, nodes, edges, processes, transport, security"
+    text = """\
+nodes:
+  - {id: src, type: sine, params: {rate: 250, duration: 0.2}}
+rate: 10
+"""
+    code, _, err = validate(tmp_path, monkeypatch, capsys, text)
+    assert code == 2 and len(err) == 1, err
+    assert err[0].startswith("g.yaml:3: unknown top-level key 'rate'; fix: a graph has no rate of its own"), err
+    assert "chunk_size" in err[0], err
