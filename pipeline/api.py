@@ -192,6 +192,7 @@ class GraphBuilder:
 
     def _output(self, source: str) -> str:
         """`source` as "node.port": a node id is its first output; an unknown node is a GraphError."""
+        self._ports_text(source)
         if not isinstance(source, str):  # was TypeError: argument of type 'int' is not iterable
             raise GraphError([(self._file, 0, f"input {source!r} is not a node id", "pass the id that add() returned")])
         if "." in source:
@@ -227,7 +228,37 @@ class GraphBuilder:
         if n is None or not 1 <= n <= MAX_QUEUE:
             said = f"edge queue {queue!r} must be an integer from 1 to {MAX_QUEUE}"
             raise GraphError([(self._file, 0, said, f"pass queue={DEFAULT_QUEUE}")])
-        self.edges.append(EdgeConfig(self._output(source), target, n, policy, 0))
+        self.edges.append(EdgeConfig(self._output(source), self._input(target), n, policy, 0))
+
+    def _input(self, target) -> str:
+        """`target` as "node.port": a node id is its input when it has one (as a source's id is its first output; was
+        "node 'bp' has no input port ''"); ezmsg's (node, port) pair and Timeflux's 'node:port' get the text to pass."""
+        if not isinstance(target, str) or "." in target:
+            return self._ports_text(target) or target
+        node = next((n for n in self.nodes if n.id == target), None)
+        if node is None:
+            return self._ports_text(target) or target  # (an unknown node: said when the graph is built)
+        inputs = self._ports(node.type, "inputs")
+        if len(inputs) != 1:
+            said = f"edge target '{target}' ({node.type}) has {len(inputs)} inputs"
+            fix = f"name one: {', '.join(repr(f'{target}.{p}') for p in inputs)}" if inputs else "it takes no input"
+            raise GraphError([(self._file, 0, said, fix)])
+        return f"{target}.{inputs[0]}"
+
+    def _ports_text(self, end) -> str:
+        """Raise for a port written as another tool writes it, ('node', 'port') or 'node:port', with the text to pass;
+        "" for anything else."""
+        ids = {n.id for n in self.nodes}
+        pair = None
+        if isinstance(end, tuple) and len(end) == 2 and all(isinstance(x, str) for x in end) and end[0] in ids:
+            pair = end
+        elif isinstance(end, str) and ":" in end and end not in ids and end.partition(":")[0] in ids:
+            pair = end.partition(":")[0], end.partition(":")[2]
+        if pair is None:
+            return ""
+        raise GraphError(
+            [(self._file, 0, f"port {end!r}: a port is one text, 'node.port'", f"pass '{pair[0]}.{pair[1]}'")]
+        )
 
     def _capture_port(self, port) -> str:
         """A capture as "node.port" (a node id: its first output), checked: an unknown node or port was said as the
@@ -235,6 +266,7 @@ class GraphBuilder:
         from .registry import UnknownNodeType, lookup
 
         ids = [n.id for n in self.nodes]
+        self._ports_text(port)
         if not isinstance(port, str):
             raise GraphError([(self._file, 0, f"capture {port!r} is not a node id or 'node.port'", f"e.g. {ids[:1]}")])
         node_id, _, name = port.partition(".")

@@ -184,3 +184,33 @@ rate: 10
     assert code == 2 and len(err) == 1, err
     assert err[0].startswith("g.yaml:3: unknown top-level key 'rate'; fix: a graph has no rate of its own"), err
     assert "chunk_size" in err[0], err
+
+
+def test_connect_takes_a_node_id_as_target_as_it_does_as_source():
+    # ezmsg's and LabGraph's users connect units: `g.connect(src, bp)` said at run "edge sine0.out -> bandpass1: node
+    # 'bandpass1' has no input port ''", though connect's source took a node id
+    g = GraphBuilder()
+    src = g.add("sine", rate=250.0, duration=0.1)
+    bp = g.add("bandpass", l_freq=1.0, h_freq=40.0)
+    g.connect(src, bp)
+    assert g.run(capture=[bp])[f"{bp}.out"].data.shape == (1, 25)
+    # a node of several inputs: which one is asked for when connecting, naming them
+    g = GraphBuilder()
+    sig = g.add("sine", rate=250.0, duration=0.1)
+    am = g.add("apply_mask")
+    with pytest.raises(Exception, match=r"edge target 'apply_mask1' \(apply_mask\) has 2 inputs; fix: name one: "):
+        g.connect(sig, am)
+    assert g.edges == []
+
+
+@pytest.mark.parametrize("written", [("sine0", "out"), "sine0:out"])
+def test_a_port_written_as_ezmsg_or_timeflux_write_it_gets_node_dot_port(written):
+    # ezmsg's (unit, port) pair was "input ('sine0', 'out') is not a node id; fix: pass the id that add() returned",
+    # Timeflux's 'sine0:out' "unknown node 'sine0:out'; fix: did you mean 'sine0'?"
+    g = GraphBuilder()
+    g.add("sine", rate=250.0, duration=0.1)
+    bp = g.add("bandpass", l_freq=1.0, h_freq=40.0)
+    with pytest.raises(Exception, match=r"a port is one text, 'node.port'; fix: pass 'sine0.out'"):
+        g.connect(written, bp)  # type: ignore[arg-type]
+    with pytest.raises(Exception, match=r"fix: pass 'sine0.out'"):
+        g.run(capture=[written])  # type: ignore[list-item]
