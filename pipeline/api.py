@@ -155,6 +155,11 @@ class GraphBuilder:
             raise GraphError([(self._file, 0, f"node id {node_id!r} must be text without '.'", fix)])
         if any(n.id == node_id for n in self.nodes):
             raise GraphError([(self._file, 0, f"node id '{node_id}' is used twice", "pass another id=")])
+        if any(isinstance(src, dict) for src in inputs):  # g.add('bandpass', src, {'l_freq': 1.0}), ezmsg's settings:
+            # was 'has 1 inputs (in), got 2; fix: connect fewer'
+            said = ", ".join(f"{k}={v!r}" for src in inputs if isinstance(src, dict) for k, v in src.items())
+            what = f"node '{node_id}' ({type_}): a mapping where an input goes"
+            raise GraphError([(self._file, 0, what, f"pass the parameters as keywords: {said}")])
         ports = self._ports(type_, "inputs")
         if len(inputs) > len(ports):
             raise GraphError(

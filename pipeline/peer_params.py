@@ -65,6 +65,7 @@ _SAMPLES = {
 }
 _DECIMATE = ("factor", "q", "decim", "decimation", "decimate", "downsample", "downsample_factor", "down_factor")
 _WINDOW_COUNTS = ("size", "hop", "n_fft")  # a window's length and step in samples, where other tools' are seconds
+_SETTINGS = ("settings", "config", "cfg", "options", "opts", "kwargs", "parameters", "args", "properties")
 _KIND = ("btype", "filter_type", "pass_type", "band_type", "kind", "filter_kind")
 _KINDS = {
     **dict.fromkeys(("band", "bandpass", "band_pass", "bp", "pass"), "bandpass"),
@@ -94,6 +95,17 @@ def _two_edges(v: Any) -> bool:
         and len(v) == 2
         and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
     )
+
+
+def _as_mapping(value: Any) -> dict | None:
+    """A mapping, or a dataclass's fields (ezmsg's Settings are frozen dataclasses); None for anything else."""
+    import dataclasses
+
+    if isinstance(value, dict):
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    return None
 
 
 def _decimal(value: Any) -> bool:
@@ -213,6 +225,13 @@ def _fix(nc: NodeConfig, name: str, value: Any, fields: dict, file: str) -> tupl
             return _notch_fix(list(value), file), "freq"
     if "freq" in fields and name in _BAND and _two_edges(value):
         return _band_on_cutoff(nc, value, file), "freq"
+    if name in _SETTINGS and (inner := _as_mapping(value)) is not None:  # ezmsg's settings object, one mapping
+        stood = ",".join(str(k) for k in inner if k in fields)
+        if file == PYTHON:
+            said = ", ".join(f"{k}={v!r}" for k, v in inner.items())
+            return f"pass the parameters themselves as keywords: {said or '...'} (not inside {name}=)", stood
+        said = ", ".join(f"{k}: {_value(v)}" for k, v in inner.items())
+        return f"the parameters go straight under params: write params: {{{said}}} (not under {name}:)", stood
     if name in _KIND:
         return _kind_fix(nc, value, fields, file), ""
     if name == "coef_type":  # ezmsg's 'ba' or 'sos'

@@ -214,3 +214,34 @@ def test_a_port_written_as_ezmsg_or_timeflux_write_it_gets_node_dot_port(written
         g.connect(written, bp)  # type: ignore[arg-type]
     with pytest.raises(Exception, match=r"fix: pass 'sine0.out'"):
         g.run(capture=[written])  # type: ignore[list-item]
+
+
+def test_parameters_given_as_one_settings_mapping_get_the_keywords_to_pass(tmp_path, monkeypatch, capsys):
+    # ezmsg's units take one settings object: g.add('bandpass', src, {...}) said "has 1 inputs (in), got 2; fix:
+    # connect fewer"; settings={...} (or a Settings dataclass) "unknown parameter 'settings'" beside two missing ones
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class BandSettings:
+        l_freq: float = 1.0
+        h_freq: float = 40.0
+
+    g = GraphBuilder()
+    src = g.add("sine", rate=250.0, duration=0.1)
+    with pytest.raises(
+        Exception, match=r"a mapping where an input goes; fix: pass the parameters as keywords: l_freq=1"
+    ):
+        g.add("bandpass", src, {"l_freq": 1, "h_freq": 40})  # type: ignore[arg-type]
+    assert [n.id for n in g.nodes] == [src]
+    g.add("bandpass", src, settings=BandSettings())
+    with pytest.raises(Exception) as e:
+        g.run()
+    said = str(e.value)
+    assert (
+        "unknown parameter 'settings'; fix: pass the parameters themselves as keywords: l_freq=1.0, h_freq=40.0" in said
+    )
+    assert "missing parameter" not in said, said
+    # a graph file's params: {settings: {...}}
+    code, _, err = validate(tmp_path, monkeypatch, capsys, one_node("bandpass", "{settings: {l_freq: 1, h_freq: 40}}"))
+    assert code == 2 and len(err) == 1, err
+    assert "fix: the parameters go straight under params: write params: {l_freq: 1, h_freq: 40}" in err[0], err
