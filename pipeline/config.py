@@ -34,6 +34,7 @@ from typing import Any
 import yaml
 
 from .layout_hints import (
+    edge_end_fix,
     list_fix,
     node_entry_fix,
     node_list_hint,
@@ -504,14 +505,7 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
                 _problem(problems, file, line_of(raw, key), f"edge {key} is a list", EDGE_LIST_FIX)
             elif value.count(".") != 1 or not all(value.split(".")):
                 bad_edges.add(len(edges))
-                node, colon, port = value.partition(":")
-                fix = (
-                    f"{node}.{port}"
-                    if colon and node and port and "." not in value
-                    else f"{value}.{'out' if key == 'source' else 'in'}"
-                    if value and "." not in value and ":" not in value
-                    else "node.port"
-                )
+                fix = edge_end_fix(value, key)
                 _problem(
                     problems,
                     file,

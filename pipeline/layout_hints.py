@@ -195,3 +195,19 @@ def params_as_mapping(params: Any) -> tuple[str, dict | None]:
     shown = yaml.safe_dump(dict(meant), default_flow_style=True, sort_keys=False, width=10**6).strip()
     what = "not as a list" if isinstance(params, list) else "not as text"
     return f"write them as one mapping, {what}: params: {shown}", meant
+
+
+def edge_end_fix(value: str, key: str) -> str:
+    """What to write for an edge's source or target that is not `node.port`: Timeflux's `node:port`, a bare node id
+    (its out or in), and Timeflux's `node:*` (every port; was 'write source: a.*', a port no node has)."""
+    node, colon, port = value.partition(":")
+    default = "out" if key == "source" else "in"
+    if colon and node and port == "*" and "." not in value:
+        return (
+            f"{node}.{default} (one edge per port: wavegraph has no wildcard; `wavegraph nodes TYPE` lists the ports)"
+        )
+    if colon and node and port and "." not in value:
+        return f"{node}.{port}"
+    if value and "." not in value and ":" not in value:
+        return f"{value}.{default}"
+    return "node.port"

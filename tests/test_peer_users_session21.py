@@ -245,3 +245,21 @@ def test_parameters_given_as_one_settings_mapping_get_the_keywords_to_pass(tmp_p
     code, _, err = validate(tmp_path, monkeypatch, capsys, one_node("bandpass", "{settings: {l_freq: 1, h_freq: 40}}"))
     assert code == 2 and len(err) == 1, err
     assert "fix: the parameters go straight under params: write params: {l_freq: 1, h_freq: 40}" in err[0], err
+
+
+def test_timeflux_wildcard_port_gets_a_real_port_not_node_dot_star(tmp_path, monkeypatch, capsys):
+    # Timeflux's `source: a:*` (every port) got "fix: write source: a.*", which is refused next as "no output port '*'"
+    text = """\
+nodes:
+  - {id: a, type: sine, params: {rate: 250, duration: 0.2}}
+  - {id: sink, type: null_sink}
+edges:
+  - {source: "a:*", target: "sink:in"}
+"""
+    code, _, err = validate(tmp_path, monkeypatch, capsys, text)
+    assert code == 2 and len(err) >= 2, err
+    assert err[0].startswith(
+        "g.yaml:5: edge source 'a:*' must be 'node.port'; fix: write source: a.out (one edge per"
+    ), err
+    assert "a.*" not in err[0], err
+    assert err[1] == "g.yaml:5: edge target 'sink:in' must be 'node.port'; fix: write target: sink.in", err
