@@ -573,5 +573,7 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
         good_edges = [e for i, e in enumerate(edges) if i not in bad_edges]
         error.config = GraphConfig(file, config.name, error.nodes, good_edges, processes, hosts, config.transport)
         error.broken = broken  # `validate` also checks ports, topology and specs of the rest
+        # the node a malformed edge feeds (`target: bp`, `source: src` into bp.in): its input is not said unconnected
+        error.broken |= {re.split(r"[.:]", edges[i].target)[0] for i in bad_edges if isinstance(edges[i].target, str)}
         raise error
     return config

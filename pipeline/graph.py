@@ -239,7 +239,8 @@ def check_topology(config: GraphConfig, nodes: dict[str, Node], failed: set[str]
     }
     for nc in config.nodes:
         node = nodes.get(nc.id)
-        if node is None or nc.id in misnamed:  # one mistake, one line: the edge with the wrong port says it
+        if node is None or nc.id in misnamed or nc.id in failed:  # one mistake, one line: the edge with the wrong
+            # port says it, or the malformed edge into it (config.py: `broken`)
             continue
         for port in node.inputs:
             if (nc.id, port) not in into:

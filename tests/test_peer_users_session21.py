@@ -257,9 +257,31 @@ edges:
   - {source: "a:*", target: "sink:in"}
 """
     code, _, err = validate(tmp_path, monkeypatch, capsys, text)
-    assert code == 2 and len(err) >= 2, err
+    assert code == 2 and len(err) == 2, err  # (sink.in, fed by the edge, is not said unconnected too)
     assert err[0].startswith(
         "g.yaml:5: edge source 'a:*' must be 'node.port'; fix: write source: a.out (one edge per"
     ), err
     assert "a.*" not in err[0], err
     assert err[1] == "g.yaml:5: edge target 'sink:in' must be 'node.port'; fix: write target: sink.in", err
+
+
+def test_timeflux_edges_without_ports_say_the_port_once_not_also_unconnected(tmp_path, monkeypatch, capsys):
+    # Timeflux's `source: src, target: bp` (default ports): each end's fix, then "node 'bp' (bandpass): input 'in'
+    # is not connected; fix: add an edge with target: bp.in" for the edge just written
+    text = """\
+nodes:
+  - {id: src, type: sine, params: {rate: 250, duration: 0.2}}
+  - {id: bp, type: bandpass, params: {l_freq: 1, h_freq: 40}}
+  - {id: sink, type: null_sink}
+  - {id: lost, type: null_sink}
+edges:
+  - {source: src, target: bp.in}
+  - {source: bp.out, target: sink}
+"""
+    code, _, err = validate(tmp_path, monkeypatch, capsys, text)
+    assert code == 2, err
+    assert err == [
+        "g.yaml:7: edge source 'src' must be 'node.port'; fix: write source: src.out",
+        "g.yaml:8: edge target 'sink' must be 'node.port'; fix: write target: sink.in",
+        "g.yaml:5: node 'lost' (null_sink): input 'in' is not connected; fix: add an edge with target: lost.in",
+    ], err
