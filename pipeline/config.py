@@ -38,6 +38,7 @@ from .layout_hints import (
     list_fix,
     node_entry_fix,
     node_list_hint,
+    one_graph,
     params_as_mapping,
     unexpanded,
     unknown_node_keys,
@@ -321,9 +322,11 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
         _problem(problems, file, key_line, message, hint)
     nodes: list[NodeConfig] = []
     seen: dict[str, int] = {}
-    raw_nodes = doc.get(meant.get("nodes", "nodes")) or []
+    inner = one_graph(doc)  # Timeflux's graphs: [{id, nodes, edges}]: the graph's nodes and edges still checked
+    raw_nodes = inner.get(meant.get("nodes", "nodes")) or []
     broken: set[str] = set()  # ids of rejected node entries: their edges are not reported again
-    if not isinstance(raw_nodes, list) or not raw_nodes:
+    nested = "nodes" not in doc and any(isinstance(doc.get(k), (list, dict)) for k in ("graphs", "graph"))  # said
+    if (not isinstance(raw_nodes, list) or not raw_nodes) and not nested:
         _problem(
             problems,
             file,
@@ -443,7 +446,7 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
                 _problem(problems, *where, said, hint)
 
     edges: list[EdgeConfig] = []
-    raw_edges = doc.get(meant.get("edges", "edges")) or []
+    raw_edges = inner.get(meant.get("edges", "edges")) or []
     if not isinstance(raw_edges, list):
         _problem(
             problems, file, line_of(doc, "edges"), "'edges' must be a list", "write '- {source: a.out, target: b.in}'"

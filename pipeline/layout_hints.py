@@ -42,6 +42,12 @@ def unknown_top_keys(doc: dict) -> tuple[list[tuple[int, str, str]], dict[str, A
             doc[key], (dict, list)
         ):  # Timeflux's layout, or one level too deep
             near, fix = "", "a file holds one graph: put its nodes: and edges: at the top level"
+            if isinstance(doc[key], list) and len(doc[key]) > 1:  # Timeflux runs each graph in its own process
+                fix = (
+                    "a file holds one graph: put every graph's nodes under one nodes: and their edges under one "
+                    "edges: at the top level (an edge between graphs is a plain edge), and list each graph's nodes as a "
+                    "group under processes: (its own OS process, as Timeflux's graphs are)"
+                )
         elif text.lower() in _INCLUDE:
             fix = (
                 f"a graph file holds the whole graph and reads no other file ({text}: is not supported): copy the "
@@ -211,3 +217,12 @@ def edge_end_fix(value: str, key: str) -> str:
     if value and "." not in value and ":" not in value:
         return f"{value}.{default}"
     return "node.port"
+
+
+def one_graph(doc: dict) -> dict:
+    """Where the file has no nodes: but Timeflux's `graphs:` of one graph, that graph (its nodes and edges are still
+    checked, beside the layout's problem: was also "'nodes' must be a non-empty list"); else the file itself."""
+    graphs = doc.get("graphs", doc.get("graph")) if "nodes" not in doc else None  # (`graph:`: one level too deep)
+    if isinstance(graphs, list) and len(graphs) == 1:
+        graphs = graphs[0]
+    return graphs if isinstance(graphs, dict) and isinstance(graphs.get("nodes"), list) else doc

@@ -285,3 +285,33 @@ edges:
         "g.yaml:8: edge target 'sink' must be 'node.port'; fix: write target: sink.in",
         "g.yaml:5: node 'lost' (null_sink): input 'in' is not connected; fix: add an edge with target: lost.in",
     ], err
+
+
+def test_a_timeflux_graphs_file_of_one_graph_has_its_nodes_and_edges_checked(tmp_path, monkeypatch, capsys):
+    # was the layout's problem and "'nodes' must be a non-empty list; fix: add '- {id: ..., type: ...}' entries"
+    # (the nodes were there, one level down), nothing about them
+    text = """\
+graphs:
+  - id: filtering
+    nodes:
+      - {id: src, type: sine, params: {rate: 250, duration: 0.2}}
+      - {id: bp, type: bandpass, params: {frequencies: [1, 40]}}
+    edges:
+      - {source: src.out, target: bp.in}
+"""
+    code, _, err = validate(tmp_path, monkeypatch, capsys, text)
+    assert code == 2 and len(err) == 2, err
+    assert err[0] == (
+        "g.yaml:1: unknown top-level key 'graphs'; fix: a file holds one graph: put its nodes: and edges: at the "
+        "top level"
+    ), err
+    assert err[1] == "g.yaml:5: node 'bp' (bandpass): unknown parameter 'frequencies'; fix: write l_freq: 1, h_freq: 40"
+    # several graphs (Timeflux's processes): one problem, pointing to processes:
+    text = """\
+graphs:
+  - {id: acq, nodes: [{id: src, type: sine}]}
+  - {id: dsp, nodes: [{id: sink, type: null_sink}]}
+"""
+    code, _, err = validate(tmp_path, monkeypatch, capsys, text)
+    assert code == 2 and len(err) == 1, err
+    assert "unknown top-level key 'graphs'" in err[0] and "a group under processes:" in err[0], err
