@@ -153,3 +153,44 @@ def test_running_zscore_block_append_does_not_copy_the_block():
     whole = run([32_000])
     np.testing.assert_array_equal(run([30_000] + [20] * 100), whole)
     np.testing.assert_array_equal(run([997] * 32 + [96], reload_at=20), whole)
+
+
+def test_chirp_that_would_leave_nyquist_within_its_duration_is_refused_with_the_longest_duration():
+    """scipy.signal.chirp's sweep goes on past t1: an endless chirp (duration: null) or a long one passed Nyquist (1-40 Hz
+    over 10 s at 250 Hz: after 32 s, aliased without a word) and a logarithmic one overflowed to NaN after 32 min (every
+    sample NaN from there on). Now configure refuses a chirp whose frequency leaves (0, Nyquist) within its duration,
+    with the longest duration that stays within it; one that stays (a shorter duration, a downward logarithmic or
+    hyperbolic sweep, endless too) runs as before, finite."""
+    import pytest
+    from wavegraph.nodes.sim.synthetic import Chirp
+    from wavegraph.pipeline.spec import SpecError
+
+    for method, duration, longest in [
+        ("linear", None, "31.7949"),  # 10 * (125 - 1) / 39: f0 + (f1 - f0) t / t1 = Nyquist
+        ("linear", 60.0, "31.7949"),
+        ("logarithmic", None, "13.0888"),  # 10 ln(125) / ln(40)
+        ("logarithmic", 3600.0, "13.0888"),
+        ("quadratic", 20.0, "17.8311"),  # 10 sqrt(124 / 39)
+        ("hyperbolic", 30.0, "10.1744"),  # f0 f1 t1 / ((f0 - f1) t + f1 t1) = 125
+    ]:
+        with pytest.raises(SpecError) as e:
+            Chirp(method=method, duration=duration, rate=250.0).configure({})
+        assert "Nyquist" in str(e.value) and f"duration: {longest}" in e.value.hint, (
+            method,
+            str(e.value),
+            e.value.hint,
+        )
+    for method, params in [
+        ("linear", dict(duration=30.0)),
+        ("logarithmic", dict(f0=40.0, f1=1.0, duration=None)),
+        ("hyperbolic", dict(f0=40.0, f1=1.0, duration=None)),
+    ]:
+        c = Chirp(method=method, rate=250.0, chunk_size=250, **params)
+        c.configure({})
+        for hours in (28 / 3600, 8) if params["duration"] is None else (28 / 3600,):
+            c.state.pos = round(hours * 3600 * 250)  # as after 28 s (an endless one: as after 8 h, too)
+            out = c.read()
+            assert out is not None and np.isfinite(out["out"].data).all()
+    for method in ("linear", "quadratic", "logarithmic", "hyperbolic"):  # endless and upward: refused, none overflows
+        with pytest.raises(SpecError, match="Nyquist"):
+            Chirp(method=method, duration=None, rate=250.0).configure({})

@@ -10,6 +10,7 @@ size gives the same samples, and a state round trip (``pos`` and the 1/f filter 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -172,6 +173,24 @@ class SynthSource(Source):
         return np.arange(n0, n0 + n) / self.params.rate
 
 
+def sweep_hz(method: str, f0: float, f1: float, t1: float, t: float) -> float:
+    """|Instantaneous frequency| of scipy.signal.chirp(t, f0, t1, f1, method) at time t >= 0 (inf from a hyperbolic
+    sweep's pole on, or past float's range)."""
+    t = np.float64(t)  # (a Python float's ** raises on overflow: an endless sweep's frequency is inf there)
+    with np.errstate(over="ignore"):
+        if method == "linear":
+            f = f0 + (f1 - f0) * (t / t1)
+        elif method == "quadratic":  # (scipy's vertex_zero: the parabola's vertex at t = 0)
+            f = f0 + (f1 - f0) * (t / t1) ** 2
+        elif method == "logarithmic":
+            e = t / t1 * math.log(f1 / f0)
+            f = f0 * math.exp(e) if e < 700 else math.inf
+        else:  # hyperbolic
+            d = (f0 - f1) * t + f1 * t1
+            f = f0 * f1 * t1 / d if d > 0 else math.inf
+    return abs(float(f))
+
+
 def _per_channel(v, n_ch: int, what: str) -> np.ndarray:
     a = np.atleast_1d(np.asarray(v, dtype=np.float64))
     if a.size == 1:
@@ -239,7 +258,8 @@ class ChirpParams(SynthParams):
 
 
 class Chirp(SynthSource):
-    """amplitude * scipy.signal.chirp(t, f0, t1, f1, method) on every channel."""
+    """amplitude * scipy.signal.chirp(t, f0, t1, f1, method) on every channel; the sweep goes on past t1, and one that
+    would reach Nyquist within `duration` (endless: ever) is refused at configure."""
 
     Params = ChirpParams
 
@@ -251,6 +271,35 @@ class Chirp(SynthSource):
                 raise SpecError(
                     f"chirp {name} {f:g} Hz not within (0, Nyquist={p.rate / 2:g}) Hz", "lower it or raise the rate"
                 )
+        self._check_sweep()
+
+    def _check_sweep(self) -> None:
+        """scipy's sweep goes on past t1: a chirp whose frequency reaches Nyquist within its duration (endless: ever) is
+        refused, with the longest duration that stays below it. 1-40 Hz over 10 s at 250 Hz, endless, passed Nyquist
+        after 32 s and was aliased without a word; a logarithmic one overflowed to NaN samples after 32 min."""
+        p = self.params
+        nyq = p.rate / 2
+
+        def below(t: float) -> bool:
+            """|frequency| below Nyquist all over [0, t] (each method's |frequency| is monotone there, or V-shaped)."""
+            return sweep_hz(p.method, p.f0, p.f1, p.t1, t) < nyq
+
+        end = math.inf if p.duration is None else p.duration
+        if below(min(end, 1e300)):
+            return
+        lo, hi = 0.0, end if math.isfinite(end) else p.t1
+        while below(hi):  # (endless: the first doubling past Nyquist)
+            lo, hi = hi, 2 * hi
+        for _ in range(200):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if below(mid) else (lo, mid)
+        raise SpecError(
+            f"chirp: its {p.method} sweep ({p.f0:g} Hz at 0 s, {p.f1:g} Hz at t1 = {p.t1:g} s) goes on past t1 and "
+            f"reaches Nyquist ({nyq:g} Hz) at {lo:.6g} s, within its duration "
+            f"({'endless' if p.duration is None else f'{p.duration:g} s'}): aliased from there"
+            + (" (and NaN once its phase overflows)" if p.method == "logarithmic" and p.f1 > p.f0 else ""),
+            f"give duration: {lo:.6g} or less, or a longer t1 (a slower sweep)",
+        )
 
     def generate(self, n0, n):
         from scipy.signal import chirp
