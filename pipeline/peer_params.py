@@ -175,7 +175,7 @@ def peer_param_problems(nc: NodeConfig, cls: type[Node], file: str) -> tuple[dic
     100]`, a lowpass's `freq: [1, 40]`). The parameters stood for are left out of 'missing parameter' problems."""
     fields = getattr(getattr(cls, "Params", None), "model_fields", {})
     if not fields:
-        return {}, set()
+        return _no_params(nc, cls, file)
     given = nc.params
     forbid = getattr(cls.Params, "model_config", {}).get("extra") == "forbid"  # (a Params that takes any name: kept)
     out: dict[str, tuple] = {}
@@ -306,3 +306,21 @@ def _band_on_cutoff(nc: NodeConfig, value: Any, file: str) -> str:
     if file == PYTHON:
         return f"two edges are a band: add('bandpass', ..., {edges}) (a {nc.type} has one freq)"
     return f"two edges are a band: write type: bandpass, params: {{{edges}}} (a {nc.type} has one freq)"
+
+
+def _no_params(nc: NodeConfig, cls: type[Node], file: str) -> tuple[dict[str, tuple], set[str]]:
+    """Parameters given to a class of one's own that declares none: was 'unknown parameter ...; fix: parameters
+    are: none' for each, with no word on how a class declares them (LabGraph's `config: Config` and ezmsg's
+    SETTINGS, where its user put them, are not read). One problem, at the first, naming them all."""
+    given = [str(k) for k in nc.params]
+    if not given or ":" not in nc.type:
+        return {}, set()
+    kinds = {bool: "bool", int: "int", float: "float", str: "str", list: "list", dict: "dict"}
+    fields = "; ".join(f"{k}: {kinds.get(type(v), 'Any')} = {v!r}" for k, v in nc.params.items())
+    hints = getattr(cls, "__annotations__", {})
+    peer = [w for w in ("config", "SETTINGS", "settings") if w in hints or w in vars(cls)]
+    note = f" ({', '.join(peer)}, as LabGraph and ezmsg declare them, is not read)" if peer else ""
+    what = f"node '{nc.id}' ({nc.type}): unknown parameter{'s' * (len(given) > 1)} {', '.join(given)}: class "
+    what += f"{cls.__name__} declares no parameters{note}"
+    fix = f"declare them in it: class Params(NodeParams): {fields} (read as self.params.{given[0]})"
+    return {given[0]: (file, nc.param_lines.get(given[0], nc.line), what, fix)}, set(given[1:])

@@ -315,3 +315,29 @@ graphs:
     code, _, err = validate(tmp_path, monkeypatch, capsys, text)
     assert code == 2 and len(err) == 1, err
     assert "unknown top-level key 'graphs'" in err[0] and "a group under processes:" in err[0], err
+
+
+def test_parameters_of_a_labgraph_style_class_say_how_to_declare_them(tmp_path, monkeypatch, capsys):
+    # a LabGraph user's node keeps its settings in `config: Config` (ezmsg's in SETTINGS): each parameter given was
+    # "unknown parameter 'factor'; fix: parameters are: none", with nothing on how a class declares them
+    (tmp_path / "lgnodes.py").write_text(
+        "from dataclasses import dataclass\n"
+        "from wavegraph.pipeline.node import Node\n\n\n"
+        "@dataclass\nclass ScaleConfig:\n    factor: float = 2.0\n\n\n"
+        "class Scale(Node):\n    config: ScaleConfig\n\n"
+        "    def process(self, inputs):\n        return {'out': inputs['in']}\n"
+    )
+    text = """\
+nodes:
+  - {id: src, type: sine, params: {rate: 250, duration: 0.2}}
+  - {id: n, type: "lgnodes:Scale", params: {factor: 3.0, label: x}}
+edges:
+  - {source: src.out, target: n.in}
+"""
+    code, _, err = validate(tmp_path, monkeypatch, capsys, text)
+    assert code == 2 and len(err) == 1, err
+    assert err[0].startswith(
+        "g.yaml:3: node 'n' (lgnodes:Scale): unknown parameters factor, label: class Scale declares no parameters "
+        "(config, as LabGraph and ezmsg declare them, is not read); fix: declare them in it: class Params(NodeParams): "
+        "factor: float = 3.0; label: str = 'x'"
+    ), err
