@@ -194,3 +194,42 @@ def test_chirp_that_would_leave_nyquist_within_its_duration_is_refused_with_the_
     for method in ("linear", "quadratic", "logarithmic", "hyperbolic"):  # endless and upward: refused, none overflows
         with pytest.raises(SpecError, match="Nyquist"):
             Chirp(method=method, duration=None, rate=250.0).configure({})
+
+
+def test_framing_nodes_append_without_copying_the_window_held():
+    """sliding_window, stft and bandpower keep the samples not yet in a whole frame (up to a window): each chunk was
+    appended with a concatenate of them and the rest copied again, two windows per chunk: a 10 s sliding_window of 32
+    channels at 30 kHz in 1 ms chunks ran at 0.96x real time. Now chunks go into room kept after the held samples. The
+    frames are unchanged (the streaming harness: any chunking equals one chunk), also those emitted as views (one
+    channel's sliding_window), which later chunks must not overwrite."""
+    from wavegraph.nodes.dsp.bandpower import Bandpower
+    from wavegraph.nodes.dsp.windows import STFT, SlidingWindow
+    from wavegraph.pipeline.testing import assert_streaming_equivalent
+
+    rate, n_ch = 1000.0, 4
+    spec = signal_spec(rate, [f"c{i}" for i in range(n_ch)])
+    node = SlidingWindow(size=40_000, hop=40_000)
+    node.configure({"in": spec})
+    x = np.random.default_rng(1).standard_normal((n_ch, 31_000))
+    node.process({"in": Chunk(x[:, :30_000], t0=0.0)})  # 30 s held, no frame yet (0.96 MB)
+    held_bytes = node.state.buf.nbytes
+    big = 0
+    tracemalloc.start()
+    try:
+        for i in range(30_000, 31_000, 10):
+            tracemalloc.reset_peak()
+            before = tracemalloc.get_traced_memory()[0]
+            assert node.process({"in": Chunk(x[:, i : i + 10], t0=i / rate)}) == {}
+            big += tracemalloc.get_traced_memory()[1] - before > held_bytes / 4
+    finally:
+        tracemalloc.stop()
+    assert big <= 1, f"{big} of 100 small chunks copied the {held_bytes / 1e6:.2g} MB held"
+    np.testing.assert_array_equal(node.state.buf, x)
+
+    y = np.random.default_rng(2).standard_normal((1, 700))
+    one = signal_spec(100.0, ["c0"])
+    whole = assert_streaming_equivalent(lambda: SlidingWindow(size=50, hop=20), y, one, rtol=0, atol=0)["out"]
+    np.testing.assert_array_equal(whole[3], y[0, 60:110])  # frames are the signal's windows
+    assert_streaming_equivalent(lambda: SlidingWindow(size=30, hop=45), y, one, rtol=0, atol=0)  # hop > size
+    assert_streaming_equivalent(lambda: STFT(n_fft=64, hop=16), y, one, rtol=1e-12, atol=1e-12)
+    assert_streaming_equivalent(lambda: Bandpower(window=1.0, hop=0.3), y, one, rtol=1e-10, atol=1e-12)

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..nanpolicy import off_grid  # a chunk t0 off the grid moves it (more than rounding)
+from .room import Room
 
 
 def nearest_index(pos: float, base: int = 0) -> int:
@@ -49,7 +50,7 @@ class TimedBuffer:
     ):
         self.shape, self.dtype, self.rate, self.offset = tuple(shape), np.dtype(dtype), float(rate), float(offset)
         self._state, self.prefix = state, prefix
-        self._room: dict[str, np.ndarray] = {}  # per field, the array the held samples sit at the start of (see _grow)
+        self._room: dict[str, Room] = {}  # per field, where chunks are appended (see _grow)
 
     def fresh(self) -> dict[str, Any]:
         """The fields of an empty buffer, for the owner's state dataclass."""
@@ -118,24 +119,11 @@ class TimedBuffer:
         return back
 
     def _grow(self, name: str, new: np.ndarray) -> np.ndarray:
-        """The held field `name` with `new` after it (along the last axis), written into the room this buffer keeps
-        after it in an array of its own (`_room`), so that a chunk costs its own length, not what is held; when the
-        held samples are not in that array any more (a fresh or loaded state) or it is full, a new one with room for
-        half as much again (amortised: each held sample is copied about twice). A concatenate of everything held at
-        every chunk made epochs of 256 channels at 2048 Hz (11 s held: 46 MB copied per 16-sample chunk) run at 0.75x
-        real time, falling behind for as long as the session lasted."""
-        held, n = self._get(name), new.shape[-1]
-        room = self._room.get(name)
-        end = _end_in(held, room) if room is not None else None
-        if room is not None and end is not None and end + n <= room.shape[-1]:
-            room[..., end : end + n] = new
-            return room[..., end - held.shape[-1] : end + n]
-        size = held.shape[-1] + n
-        room = np.empty((*held.shape[:-1], size + max(size // 2, 1024)), dtype=held.dtype)
-        room[..., : held.shape[-1]] = held
-        room[..., held.shape[-1] : size] = new
-        self._room[name] = room
-        return room[..., :size]
+        """The held field `name` with `new` after it (along the last axis), written into the room kept after it
+        (nodes/dsp/room.py: a chunk costs its own length, not what is held; half as much again to spare)."""
+        held = self._get(name)
+        size = held.shape[-1] + new.shape[-1]
+        return self._room.setdefault(name, Room()).append(held, new, max(size // 2, 1024))
 
     def _anchor_untimed(self, t0: float, total: int) -> None:
         """Put a segment whose chunks so far came without a time (t0 NaN) on the grid of the first chunk
@@ -177,15 +165,3 @@ class TimedBuffer:
     def take(self, lo: int, hi: int) -> np.ndarray:
         """Absolute samples [lo, hi) (must be held)."""
         return self.data[..., lo - self.start : hi - self.start]
-
-
-def _end_in(held: np.ndarray, room: np.ndarray) -> int | None:
-    """Where along its last axis the view `held` of `room` ends (room[..., a:end] is held), or None when `held` is no
-    such view (another array: a fresh state, a loaded one)."""
-    if held.base is not room or held.shape[:-1] != room.shape[:-1] or held.strides != room.strides:
-        return None
-    step = room.strides[-1]
-    offset = held.__array_interface__["data"][0] - room.__array_interface__["data"][0]
-    if offset % step or not 0 <= offset // step <= room.shape[-1]:
-        return None
-    return offset // step + held.shape[-1]
