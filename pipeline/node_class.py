@@ -73,9 +73,39 @@ def class_problem(node: Node) -> tuple[str, str] | None:
             "{'out': Chunk} from read(), None at the end",
         )
     if cls.process is Node.process:
+        timeflux = " (Timeflux's update() is not called: its work goes in process)" if hasattr(cls, "update") else ""
         return (
             f"class {_where(cls)} defines no process(): the run would fail with NotImplementedError at the first chunk",
-            "define process(self, inputs) returning {port: Chunk} for its outputs ({} for none yet)",
+            f"define process(self, inputs) returning {{port: Chunk}} for its outputs ({{}} for none yet){timeflux}",
+        )
+    return _peer_hook_problem(cls)
+
+
+_HOOKS = {"setup": ("LabGraph's", "open"), "initialize": ("ezmsg's", "open"), "cleanup": ("LabGraph's", "close")}
+_HOOKS["shutdown"] = ("ezmsg's", "close")
+
+
+def _peer_hook_problem(cls: type) -> tuple[str, str] | None:
+    """A class of one's own with LabGraph's setup() or ezmsg's initialize() (or their cleanup/shutdown), which the
+    runtime never calls: validate said OK, and the run failed at the first chunk ('object has no attribute k', the
+    attribute setup() was to make). Not when a base class has the method (SignalNode's setup(spec) is called) or
+    the class calls it itself (a helper of that name)."""
+    if cls.__module__.partition(".")[0] == "wavegraph":
+        return None
+    for name, (whose, ours) in _HOOKS.items():
+        if not callable(vars(cls).get(name)) or any(name in vars(base) for base in cls.__mro__[1:]):
+            continue
+        try:
+            source = inspect.getsource(cls)
+        except (OSError, TypeError):
+            source = ""
+        if f".{name}(" in source:  # self.setup() in its own code: a helper
+            continue
+        when = "once where the node runs, before the first chunk" if ours == "open" else "once at the end of the run"
+        plain = " (a plain def: nothing awaits it)" if inspect.iscoroutinefunction(vars(cls)[name]) else ""
+        return (
+            f"class {_where(cls)} defines {name}(), {whose} hook, which wavegraph never calls: its work is not done",
+            f"rename it {ours}(self){plain}: wavegraph calls {ours}() {when}",
         )
     return None
 

@@ -341,3 +341,37 @@ edges:
         "(config, as LabGraph and ezmsg declare them, is not read); fix: declare them in it: class Params(NodeParams): "
         "factor: float = 3.0; label: str = 'x'"
     ), err
+
+
+def test_a_labgraph_setup_or_ezmsg_initialize_hook_is_refused_when_built(tmp_path, monkeypatch, capsys):
+    # validate said OK; the run failed at the first chunk with "'Scale' object has no attribute 'k'" (the attribute
+    # setup() was to make: the runtime never calls it)
+    (tmp_path / "hooknodes.py").write_text(
+        "from wavegraph.pipeline.node import Node\n\n\n"
+        "class Scale(Node):\n    def setup(self):\n        self.k = 2.0\n\n"
+        "    def process(self, inputs):\n        return {'out': inputs['in']}\n\n\n"
+        "class EzScale(Node):\n    async def initialize(self):\n        self.k = 2.0\n\n"
+        "    def process(self, inputs):\n        return {'out': inputs['in']}\n\n\n"
+        "class Helper(Node):\n    def __init__(self, **params):\n        super().__init__(**params)\n        self.setup()\n\n"
+        "    def setup(self):\n        self.k = 2.0\n\n"
+        "    def process(self, inputs):\n        return {'out': inputs['in']}\n"
+    )
+    text = """\
+nodes:
+  - {id: src, type: sine, params: {rate: 250, duration: 0.2}}
+  - {id: a, type: "hooknodes:Scale"}
+  - {id: b, type: "hooknodes:EzScale"}
+  - {id: c, type: "hooknodes:Helper"}
+edges:
+  - {source: src.out, target: a.in}
+  - {source: src.out, target: b.in}
+  - {source: src.out, target: c.in}
+"""
+    code, _, err = validate(tmp_path, monkeypatch, capsys, text)
+    assert code == 2 and len(err) == 2, err  # (Helper calls its setup() itself: no problem)
+    assert err[0].startswith("g.yaml:3: node 'a' (hooknodes:Scale): class Scale (hooknodes.py) defines setup(), "), err
+    assert "fix: rename it open(self): wavegraph calls open() once where the node runs" in err[0], err
+    assert err[1].startswith(
+        "g.yaml:4: node 'b' (hooknodes:EzScale): class EzScale (hooknodes.py) defines initialize()"
+    )
+    assert "rename it open(self) (a plain def: nothing awaits it)" in err[1], err
