@@ -201,6 +201,8 @@ def peer_param_problems(nc: NodeConfig, cls: type[Node], file: str) -> tuple[dic
 
 def _fix(nc: NodeConfig, name: str, value: Any, fields: dict, file: str) -> tuple[str, str]:
     """(the fix, the parameters it stands for, comma-separated) for one parameter; ("", "") when none applies."""
+    if mne := _mne_fix(nc, name, value, fields, file):
+        return mne
     if name in fields and name in _WINDOW_COUNTS and _unit(fields[name]) == "samples" and _decimal(value):
         return _seconds_for_samples(name, float(value), file), ""
     if name in fields:  # a parameter of the node, with another tool's value (a list where one number goes)
@@ -282,6 +284,8 @@ def _fix(nc: NodeConfig, name: str, value: Any, fields: dict, file: str) -> tupl
 
 def _what(nc: NodeConfig, name: str, value: Any) -> str:
     """What is wrong with another tool's value for a parameter the node has."""
+    if name == "ref_channels":
+        return " is MNE's average reference, which car is"
     if isinstance(value, float):
         return f" is a decimal number: {name} counts samples, a whole number"
     return f" is a list: a {nc.type} takes one {name}"
@@ -324,3 +328,51 @@ def _no_params(nc: NodeConfig, cls: type[Node], file: str) -> tuple[dict[str, tu
     what += f"{cls.__name__} declares no parameters{note}"
     fix = f"declare them in it: class Params(NodeParams): {fields} (read as self.params.{given[0]})"
     return {given[0]: (file, nc.param_lines.get(given[0], nc.line), what, fix)}, set(given[1:])
+
+
+_AVERAGE = ("average", "avg", "car", "mean")
+_FILTER_OPTIONS = ("n_jobs", "npad", "verbose", "copy", "fir_design", "pad", "skip_by_annotation", "fir_window")
+
+
+def _mne_fix(nc: NodeConfig, name: str, value: Any, fields: dict, file: str) -> tuple[str, str] | None:
+    """MNE's names and values: set_eeg_reference's ref_channels, Epochs' event_id and reject, notch_filter's
+    notch_widths, filter()'s method, phase and iir_params, and options a stream has no use for (n_jobs, npad)."""
+    text = [value] if isinstance(value, str) else value if isinstance(value, list) else None
+    if name == "ref_channels" and nc.type == "car" and text and str(text[0]).lower() in _AVERAGE and len(text) == 1:
+        return "remove ref_channels: car's default is MNE's 'average' (the mean of the EEG channels)", ""
+    if name in fields:
+        return None
+    if name in ("ref_channels", "ref_channel", "reference", "ref") and nc.type == "rereference" and text:
+        if str(text[0]).lower() in _AVERAGE:
+            return "MNE's average reference is a node of its own: write type: car", ""
+        if len(text) == 1:
+            return f"one reference channel is channel: write {_write(file, 'channel', str(text[0]))}", "channel"
+        return f"the mean of several channels is car's: write type: car, params: {{ref_channels: {_value(text)}}}", ""
+    if name == "event_id" and "codes" in fields and isinstance(value, dict):
+        codes = [v for v in value.values() if isinstance(v, int)]
+        return f"epochs take the marker codes: write {_write(file, 'codes', _value(codes))}", "codes"
+    if name in ("reject", "flat") and nc.type == "epochs":
+        return "remove it: epochs has no amplitude rejection (reject_by_annotation drops BAD_ segments)", ""
+    if name == "notch_widths" and "quality" in fields and isinstance(value, (int, float)) and value > 0:
+        freq = nc.params.get("freq")
+        q = f"{freq / value:g}" if isinstance(freq, (int, float)) and not isinstance(freq, bool) else "<freq / width>"
+        return f"a notch's width is its quality, freq / width: write {_write(file, 'quality', q)}", "quality"
+    if name == "method" and "order" in fields:  # raw.filter(method='iir'|'fir')
+        if str(value).lower() == "fir":
+            return "an FIR is a node of its own: write type: fir (numtaps, l_freq, h_freq)", ""
+        return f"remove it: {nc.type} is an IIR filter (order, design)", ""
+    if name == "phase" and ("order" in fields or "numtaps" in fields):
+        return (
+            "remove it: a streaming filter runs forward only (causal): a zero-phase one needs the signal's future",
+            "",
+        )
+    if name == "iir_params" and isinstance(value, dict) and "order" in fields:
+        said = ", ".join(
+            f"{'design' if k == 'ftype' else k}: {_value(v)}"
+            for k, v in value.items()
+            if k in ("order", "ftype", "rp", "rs")
+        )
+        return f"write them as parameters: {said or 'order: 4, design: butter'}", ""
+    if name in _FILTER_OPTIONS or (name in ("l_trans_bandwidth", "h_trans_bandwidth") and "order" in fields):
+        return f"remove it: {name} is an option of MNE's offline function with no use on a stream", ""
+    return None

@@ -375,3 +375,58 @@ edges:
         "g.yaml:4: node 'b' (hooknodes:EzScale): class EzScale (hooknodes.py) defines initialize()"
     )
     assert "rename it open(self) (a plain def: nothing awaits it)" in err[1], err
+
+
+@pytest.mark.parametrize(
+    "node_type, params, said",
+    [
+        # was "write a list, even of one item: ref_channels: [average]": a channel named 'average'
+        ("car", "{ref_channels: average}", "remove ref_channels: car's default is MNE's 'average'"),
+        ("rereference", "{ref_channels: [Cz]}", "write channel: Cz"),  # was "did you mean 'channel'?"
+        ("rereference", "{ref_channels: [M1, M2]}", "write type: car, params: {ref_channels: [M1, M2]}"),
+        ("notch", "{freq: 50, notch_widths: 2}", "write quality: 25"),
+        ("bandpass", "{l_freq: 1, h_freq: 40, iir_params: {order: 2, ftype: cheby1}}", "order: 2, design: cheby1"),
+        ("bandpass", "{l_freq: 1, h_freq: 40, method: fir}", "write type: fir"),
+        ("bandpass", "{l_freq: 1, h_freq: 40, phase: zero}", "a zero-phase one needs the signal's future"),
+        ("resample", "{rate: 100, npad: auto}", "remove it: npad is an option of MNE's offline function"),
+    ],
+)
+def test_mne_users_reference_and_filter_options(tmp_path, monkeypatch, capsys, node_type, params, said):
+    code, _, err = validate(tmp_path, monkeypatch, capsys, one_node(node_type, params))
+    assert code == 2 and len(err) == 1, err
+    assert err[0].startswith(f"g.yaml:5: node 'n' ({node_type}): "), err
+    assert said in err[0], err
+
+
+def test_mne_epochs_event_id_and_reject(tmp_path, monkeypatch, capsys):
+    # was "parameters are: tmin, tmax, baseline, codes, ..." for both
+    text = """\
+nodes:
+  - {id: src, type: sine, params: {rate: 250, duration: 0.2}}
+  - {id: ep, type: epochs, params: {tmin: -0.2, tmax: 0.5, event_id: {left: 1, right: 2}, reject: {eeg: 1.0e-4}}}
+edges:
+  - {source: src.out, target: ep.in}
+"""
+    code, _, err = validate(tmp_path, monkeypatch, capsys, text)
+    said = [e for e in err if "'event_id'" in e or "'reject'" in e]
+    assert code == 2 and len(said) == 2, err
+    assert "fix: epochs take the marker codes: write codes: [1, 2]" in said[0], said
+    assert "fix: remove it: epochs has no amplitude rejection" in said[1], said
+
+
+def test_timeflux_update_without_process_is_named(tmp_path, monkeypatch, capsys):
+    (tmp_path / "tfnodes.py").write_text(
+        "from wavegraph.pipeline.node import Node\n\n\nclass Tf(Node):\n    def update(self):\n        pass\n"
+    )
+    text = """\
+nodes:
+  - {id: src, type: sine, params: {rate: 250, duration: 0.2}}
+  - {id: n, type: "tfnodes:Tf"}
+edges:
+  - {source: src.out, target: n.in}
+"""
+    code, _, err = validate(tmp_path, monkeypatch, capsys, text)
+    assert code == 2 and len(err) == 1, err
+    assert (
+        "defines no process()" in err[0] and "(Timeflux's update() is not called: its work goes in process)" in err[0]
+    )
