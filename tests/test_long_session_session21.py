@@ -233,3 +233,42 @@ def test_framing_nodes_append_without_copying_the_window_held():
     assert_streaming_equivalent(lambda: SlidingWindow(size=30, hop=45), y, one, rtol=0, atol=0)  # hop > size
     assert_streaming_equivalent(lambda: STFT(n_fft=64, hop=16), y, one, rtol=1e-12, atol=1e-12)
     assert_streaming_equivalent(lambda: Bandpower(window=1.0, hop=0.3), y, one, rtol=1e-10, atol=1e-12)
+
+
+def _wav_past_4_gib(path, tail: np.ndarray) -> int:
+    """A float32 stereo WAV holding 2**32 + 8 * len(tail) bytes of samples, as libsndfile leaves one written past 4 GiB
+    (its header's sizes capped at 0xFFFFFFFF): zeros (a sparse file: no disk used), then `tail` (frames, 2) at its end.
+    Returns the frames it holds."""
+    import soundfile as sf
+
+    sf.write(str(path), np.zeros((4, 2), np.float32), 16000, "FLOAT", format="WAV")
+    raw = bytearray(path.read_bytes())
+    at = raw.index(b"data") + 8
+    raw[4:8] = raw[at - 4 : at] = (0xFFFFFFFF).to_bytes(4, "little")
+    frames = (2**32 + tail.nbytes) // 8
+    with open(path, "wb") as f:
+        f.write(bytes(raw[:at]))
+        f.truncate(at + frames * 8 - tail.nbytes)
+        f.seek(0, 2)
+        f.write(np.ascontiguousarray(tail, "<f4").tobytes())
+    return frames
+
+
+def test_file_source_reads_a_wav_past_4_gib_to_its_end(tmp_path, caplog):
+    """A WAV written past 4 GiB (libsndfile caps its header's sizes at 0xFFFFFFFF; a streaming writer leaves that
+    'unknown size'): libsndfile reads only the first 4 GiB, so file_source replayed 16.7 M of 17.3 M frames of a
+    session (48 kHz x 64 ch) and stopped, unsaid. Now what follows the header is read to the end of the file, said."""
+    from wavegraph.nodes.io.audio_reader import AudioReader
+
+    path = tmp_path / "long.wav"
+    tail = np.arange(20, dtype=np.float32).reshape(10, 2) / 100
+    frames = _wav_past_4_gib(path, tail)
+    with caplog.at_level("WARNING", logger="wavegraph.file_source"):
+        r = AudioReader(path, "float32")
+    try:
+        assert r.n_times == frames  # not 0xFFFFFFFF // 8
+        assert "more than the 4 GiB" in caplog.text and f"reading all {frames} frames" in caplog.text
+        np.testing.assert_array_equal(r.get([0, 1], frames - 10, frames), tail.T)
+        np.testing.assert_array_equal(r.get([0, 1], 0, 3), np.zeros((2, 3)))
+    finally:
+        r.close()

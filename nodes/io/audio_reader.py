@@ -41,6 +41,16 @@ def _unfinished_wav(path: Path) -> int | None:
     return None if _chunks_to_end(path, data[0], size) else data[0]
 
 
+def _past_4_gib(path: Path, frames: int, frame_bytes: int) -> int | None:
+    """Where the samples start in a WAV holding more bytes of them than a 32-bit size gives (4 GiB): libsndfile caps the
+    header's sizes at 0xFFFFFFFF when it writes on past it, a streaming writer leaves that 'unknown size', and it reads
+    only the first 4 GiB (`frames`); None for any other file."""
+    data = _wav_data(path)
+    if not data or path.stat().st_size - data[0] <= 0xFFFFFFFF or frames * frame_bytes > 0xFFFFFFFF:
+        return None
+    return data[0]
+
+
 def _chunks_to_end(path: Path, at: int, size: int) -> bool:
     """Whether the bytes from `at` are RIFF chunks (a 4-letter id, a size) that end where the file does."""
     import struct
@@ -185,7 +195,16 @@ class AudioReader(LoggedTimes):
         self.path, self.name = path, sf_name(path)
         self.open = lambda: sf.SoundFile(self.name)  # (a name that is not UTF-8 too)
         self.file = self.open()
-        offset = _unfinished_wav(path) if self.file.frames == 0 else None
+        frame_bytes = self.file.channels * {
+            "FLOAT": 4,
+            "DOUBLE": 8,
+            "PCM_U8": 1,
+            "PCM_16": 2,
+            "PCM_24": 3,
+            "PCM_32": 4,
+        }.get(self.file.subtype, 0)
+        past = _past_4_gib(path, self.file.frames, frame_bytes) if frame_bytes and self.file.frames else None
+        offset = _unfinished_wav(path) if self.file.frames == 0 else past
         self.raw: _From | None = None
         if offset is not None:  # read what follows the header as raw samples in the header's format
             f, raw = self.file, _From(path, offset)
@@ -198,12 +217,21 @@ class AudioReader(LoggedTimes):
             self.raw, self.open = raw, open_raw
             self.file = self.open()
             f.close()
-            _log.warning(
-                "file_source: %s says it holds no samples (its writer never finished it); reading the %d frames "
-                "that follow its header",
-                path,
-                self.file.frames,
-            )
+            if past is None:
+                _log.warning(
+                    "file_source: %s says it holds no samples (its writer never finished it); reading the %d frames "
+                    "that follow its header",
+                    path,
+                    self.file.frames,
+                )
+            else:  # (replayed up to 4 GiB before, the rest of a long session lost unsaid)
+                _log.warning(
+                    "file_source: %s holds more than the 4 GiB of samples a WAV header can give (%d frames read as "
+                    "its header says); reading all %d frames that follow it",
+                    path,
+                    f.frames,
+                    self.file.frames,
+                )
         self.dtype: Dtype = dtype
         # the file's own precision: a DOUBLE WAV (the recorder's float64 stream) and 32-bit integer PCM (31 bits and a
         # sign: a DAW's or an ADC's 32-bit export) hold what float32's 24 bits cannot (PCM_32 read 7 bits short, unsaid)
