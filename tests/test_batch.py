@@ -32,8 +32,7 @@ def _cli(*args, cwd=None):
     )
 
 
-@pytest.fixture
-def corpus(tmp_path, edf_path):
+def _corpus(tmp_path, edf_path):
     """A real recording twice (same stem, two folders), a 20 s crop of it as FIF, and a broken file."""
     (tmp_path / "in" / "a").mkdir(parents=True)
     (tmp_path / "in" / "b").mkdir(parents=True)
@@ -47,21 +46,35 @@ def corpus(tmp_path, edf_path):
     return tmp_path, graph
 
 
-def test_batch_isolates_failures_and_equals_a_run_alone(corpus):
-    tmp, graph = corpus
-    out = tmp / "out"
+@pytest.fixture
+def corpus(tmp_path, edf_path):
+    """The corpus, the test's own (it may change it)."""
+    return _corpus(tmp_path, edf_path)
+
+
+@pytest.fixture(scope="module")
+def local_batch(tmp_path_factory, edf_path):
+    """One local-engine batch (`wavegraph batch`, 2 workers) over a corpus, made once: the isolation test checks
+    its outcome, the Ray engine's test compares its outputs with it. Neither changes the corpus or out/."""
+    tmp, graph = _corpus(tmp_path_factory.mktemp("batch"), edf_path)
     r = _cli(
         "batch",
         str(graph),
         "--inputs",
         str(tmp / "in" / "**" / "*.*"),
         "--out",
-        str(out),
+        str(tmp / "out"),
         "--jobs",
         "2",
         "--json",
         str(tmp / "outcomes.json"),
     )
+    return tmp, graph, r
+
+
+def test_batch_isolates_failures_and_equals_a_run_alone(local_batch):
+    tmp, graph, r = local_batch
+    out = tmp / "out"
     assert r.returncode == 1, r.stdout + r.stderr
     assert "4 files" in r.stdout and "3 done" in r.stdout and "1 failed" in r.stdout
     assert "FAILED" in r.stdout and "broken.edf" in r.stdout
@@ -123,17 +136,16 @@ def test_batch_refuses_a_graph_it_cannot_feed(tmp_path):
     assert r.returncode == 2 and "batch needs one file_source" in r.stderr and "fix:" in r.stderr
 
 
-def test_ray_engine_gives_the_local_engines_output(corpus):
+def test_ray_engine_gives_the_local_engines_output(local_batch, tmp_path):
     """Files as Ray tasks (a local Ray bound to 127.0.0.1), the same bytes as the local pool."""
     ray = pytest.importorskip("ray")
-    from wavegraph.pipeline.batch import plan, run_local, run_ray
+    from wavegraph.pipeline.batch import plan, run_ray
 
-    tmp, graph = corpus
-    (tmp / "in" / "b" / "broken.edf").unlink()
+    tmp, graph, _ = local_batch  # the local engine's outputs: tmp/out
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
     try:
-        outcomes = run_ray(
-            plan(str(graph), str(tmp / "in" / "**" / "*.edf"), str(tmp / "out"), []),
+        outcomes = run_ray(  # the two S001R02.edf (not the broken one, nor the crop)
+            plan(str(graph), str(tmp / "in" / "**" / "S001R02.edf"), str(tmp_path / "ray"), []),
             None,
             task_cpus=1,
             task_gpus=0,
@@ -142,9 +154,8 @@ def test_ray_engine_gives_the_local_engines_output(corpus):
     finally:
         ray.shutdown()
     assert sorted(o.status for o in outcomes) == ["done", "done"]
-    run_local(plan(str(graph), str(tmp / "in" / "**" / "*.edf"), str(tmp / "local"), []), 1, progress=False)
     for stem in ("a__S001R02", "b__S001R02"):
         np.testing.assert_array_equal(
+            mne.io.read_raw_fif(tmp_path / "ray" / stem / "filtered_raw.fif", verbose="error").get_data(),
             mne.io.read_raw_fif(tmp / "out" / stem / "filtered_raw.fif", verbose="error").get_data(),
-            mne.io.read_raw_fif(tmp / "local" / stem / "filtered_raw.fif", verbose="error").get_data(),
         )
