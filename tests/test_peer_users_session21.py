@@ -430,3 +430,30 @@ edges:
     assert (
         "defines no process()" in err[0] and "(Timeflux's update() is not called: its work goes in process)" in err[0]
     )
+
+
+@pytest.mark.parametrize(
+    "node_type, params, said",
+    [
+        (
+            "stft",
+            "{n_fft: 64, hop: 32, window: HAMMING}",
+            "stft: unknown window 'HAMMING' (names are lower case); fix: write window: hamming",
+        ),
+        ("stft", "{n_fft: 64, hop: 32, window: hanning}", "(another tool's name for it); fix: write window: hann"),
+        ("stft", "{n_fft: 64, hop: 32, window: sqrt-hann}", "fix: write window: sqrt_hann"),
+        (
+            "fir",
+            "{l_freq: 1, h_freq: 40, window: Blackman}",
+            "fir: unknown window 'Blackman' (names are lower case); fix: write window: blackman",
+        ),
+    ],
+)
+def test_a_window_named_as_ezmsg_or_numpy_name_it_gets_scipys_name(
+    tmp_path, monkeypatch, capsys, node_type, params, said
+):
+    # ezmsg's WindowFunction.HAMMING, numpy's hanning: was "Invalid window name 'HAMMING' in parameter
+    # window='HAMMING'!; fix: use e.g. hann, sqrt_hann, hamming, blackman"
+    code, _, err = validate(tmp_path, monkeypatch, capsys, one_node(node_type, params))
+    assert code == 2 and len(err) == 1, err
+    assert err[0].startswith("g.yaml:8: edge src.out -> n.in") and said in err[0], err

@@ -361,6 +361,9 @@ class FIR(SignalNode[FIRParams]):
             cutoff, pass_zero = [p.l_freq, p.h_freq], False
         else:
             cutoff, pass_zero = [p.h_freq, p.l_freq], True
+        from .window_names import check_window  # (here: a graph of IIR filters imports no more than it uses)
+
+        check_window(p.window, "fir")
         try:
             b = firwin(p.numtaps, cutoff, pass_zero=pass_zero, window=p.window, fs=spec.rate)
         except ValueError as e:

@@ -43,6 +43,7 @@ from ..nanpolicy import (
     stream_start,
 )
 from .room import Room
+from .window_names import check_window
 
 
 @dataclass
@@ -180,12 +181,13 @@ class SlidingWindow(_Framed):
         return frames.reshape(frames.shape[0], -1)  # a copy, except for one channel (a view of the input)
 
 
-def make_window(name: str, n_fft: int) -> np.ndarray:
+def make_window(name: str, n_fft: int, node: str = "stft") -> np.ndarray:
     """A periodic analysis window; 'sqrt_hann' is the square root of the periodic Hann window."""
     from scipy.signal import get_window
 
     if name == "sqrt_hann":
         return np.sqrt(get_window("hann", n_fft))
+    check_window(name, node)
     try:
         return np.asarray(get_window(name, n_fft))
     except ValueError as e:
@@ -315,7 +317,7 @@ class ISTFT(Node[ISTFTParams]):
                 "use the same n_fft as the stft",
             )
         self._nch = width // self.n_bins
-        w = make_window(p.window, p.n_fft)
+        w = make_window(p.window, p.n_fft, "istft")
         r = p.n_fft // p.hop
         denom = (w.reshape(r, p.hop) ** 2).sum(axis=0)
         if denom.min() < 1e-10 * denom.max() or denom.max() == 0:
