@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 from .config import NodeConfig
 from .node import Node
@@ -108,6 +108,19 @@ def _as_mapping(value: Any) -> dict | None:
     return None
 
 
+def _option(value: str, annotation: Any) -> str:
+    """The choice meant by `value` where a parameter takes a few ('Butterworth' or 'BUTTER' for design: butter,
+    'Zero' for nan_policy: zero): pydantic's "Input should be 'butter', 'cheby1', ..."; "" when none or exact."""
+    options = _literal(annotation) or [a for arg in get_args(annotation) for a in _literal(arg)]  # (or Optional)
+    key = value.strip().lower().replace("-", "_").replace(" ", "_")
+    meant = key if key in options else _DESIGNS.get(key, "")
+    return meant if meant in options and meant != value else ""
+
+
+def _literal(annotation: Any) -> list:
+    return [a for a in get_args(annotation) if isinstance(a, str)] if get_origin(annotation) is Literal else []
+
+
 def _decimal(value: Any) -> bool:
     return isinstance(value, float)
 
@@ -205,6 +218,8 @@ def _fix(nc: NodeConfig, name: str, value: Any, fields: dict, file: str) -> tupl
         return mne
     if name in fields and name in _WINDOW_COUNTS and _unit(fields[name]) == "samples" and _decimal(value):
         return _seconds_for_samples(name, float(value), file), ""
+    if name in fields and isinstance(value, str) and (option := _option(value, fields[name].annotation)):
+        return f"write {_write(file, name, option)}", ""
     if name in fields:  # a parameter of the node, with another tool's value (a list where one number goes)
         if fields[name].annotation is not float:  # (a sine's freq takes one per channel)
             return "", ""
@@ -284,6 +299,8 @@ def _fix(nc: NodeConfig, name: str, value: Any, fields: dict, file: str) -> tupl
 
 def _what(nc: NodeConfig, name: str, value: Any) -> str:
     """What is wrong with another tool's value for a parameter the node has."""
+    if isinstance(value, str) and name != "ref_channels":
+        return " is not one of its choices"
     if name == "ref_channels":
         return " is MNE's average reference, which car is"
     if isinstance(value, float):

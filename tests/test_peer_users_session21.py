@@ -457,3 +457,21 @@ def test_a_window_named_as_ezmsg_or_numpy_name_it_gets_scipys_name(
     code, _, err = validate(tmp_path, monkeypatch, capsys, one_node(node_type, params))
     assert code == 2 and len(err) == 1, err
     assert err[0].startswith("g.yaml:8: edge src.out -> n.in") and said in err[0], err
+
+
+@pytest.mark.parametrize(
+    "params, said",
+    [
+        (
+            "{l_freq: 1, h_freq: 40, design: Butterworth}",
+            "parameter 'design' = 'Butterworth' is not one of its choices; fix: write design: butter",
+        ),
+        ("{l_freq: 1, h_freq: 40, design: chebyshev1}", "fix: write design: cheby1"),
+        ("{l_freq: 1, h_freq: 40, init: STEADY}", "fix: write init: steady"),
+    ],
+)
+def test_a_choice_written_in_another_case_or_long_form_gets_the_choice(tmp_path, monkeypatch, capsys, params, said):
+    # was "Input should be 'butter', 'cheby1', 'cheby2', 'ellip' or 'bessel'; fix: give a 'butter'|'cheby1'|..."
+    code, _, err = validate(tmp_path, monkeypatch, capsys, one_node("bandpass", params))
+    assert code == 2 and len(err) == 1, err
+    assert err[0].startswith("g.yaml:5: node 'n' (bandpass): ") and said in err[0], err
