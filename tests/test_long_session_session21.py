@@ -326,3 +326,51 @@ def test_ssvep_trial_decoder_append_does_not_copy_the_signal_held():
     whole = decide([16_000])
     assert len(whole) == 4
     np.testing.assert_array_equal(decide([97] * 164 + [92], reload_at=80), whole)
+
+
+def test_ssvep_decoder_append_does_not_copy_the_window_held():
+    """ssvep_decoder keeps its filtered bands from the next window's start (up to window + step seconds, every channel
+    by default) and appended each chunk with a concatenate of all of it: with 256 channels at 2048 Hz and a 4 s window
+    that alone took 14 ms per 16-sample chunk (7.8 ms of signal). Now the chunk is written into room kept after them;
+    the scores are unchanged (small chunks, a state reload)."""
+    from wavegraph.nodes.models.ssvep import SSVEPDecoder
+
+    rate, n_ch = 250.0, 8
+    spec = signal_spec(rate, [f"E{i}" for i in range(n_ch)])
+
+    def node(window=30.0, step=30.0):
+        d = SSVEPDecoder(method="fbcca", freqs=[6.0, 7.5, 10.0, 12.0], window=window, step=step)
+        d.configure({"in": spec})
+        return d
+
+    x = np.random.default_rng(6).standard_normal((n_ch, 6_000)) * 1e-5
+    d = node()
+    d.process({"in": Chunk(x[:, :5_000], t0=0.0)})  # 20 s of a 30 s window held (5 bands: 1.6 MB)
+    held_bytes = d._buf.nbytes
+    big = 0
+    tracemalloc.start()
+    try:
+        for i in range(5_000, 6_000, 10):
+            tracemalloc.reset_peak()
+            before = tracemalloc.get_traced_memory()[0]
+            assert d.process({"in": Chunk(x[:, i : i + 10], t0=i / rate)}) == {}
+            big += tracemalloc.get_traced_memory()[1] - before > held_bytes / 4
+    finally:
+        tracemalloc.stop()
+    assert big <= 1, f"{big} of 100 small chunks copied the {held_bytes / 1e6:.2g} MB held"
+
+    def scores(sizes, reload_at=None):
+        d, start, got = node(2.0, 0.5), 0, []
+        for k, s in enumerate(sizes):
+            if k == reload_at:
+                saved = d.state_dict()
+                d = node(2.0, 0.5)
+                d.load_state_dict(saved)
+            out = d.process({"in": Chunk(x[:, start : start + s], t0=start / rate)})
+            got += [out["scores"].data] if "scores" in out else []
+            start += s
+        return np.concatenate(got)
+
+    whole = scores([6_000])
+    assert whole.shape == (45, 4)
+    np.testing.assert_allclose(scores([37] * 162 + [6], reload_at=90), whole, rtol=1e-9, atol=1e-12)

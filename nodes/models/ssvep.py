@@ -51,6 +51,7 @@ from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from ..dsp.bad_segments import BadSegments
 from ..dsp.marker_select import Selection
+from ..dsp.room import Room
 from ..io.marker_codes import not_events
 from ..marker_groups import joined
 from ..nanpolicy import (
@@ -283,6 +284,7 @@ class SSVEPDecoder(_SSVEPBase[SSVEPDecoderParams]):
         self._k = 0  # windows emitted since the last reset
         self._t_first = None
         self._moved = Moved()  # which buffered samples moved: a window of constant input gets no decision
+        self._room = Room()  # where chunks go after _buf (a concatenate of all of it: 0.8x real time, 256 ch)
 
     def state_dict(self):
         return {
@@ -309,9 +311,8 @@ class SSVEPDecoder(_SSVEPBase[SSVEPDecoderParams]):
     def _windows(self, y: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, int]:
         """Append filtered samples (bands, channels, n); return the complete windows (None if none), which of them
         had constant input (no signal) and the first one's index."""
-        buf = np.concatenate([self._buf, y], axis=-1)
-        n_win = (buf.shape[-1] - self._size) // self._hop + 1 if buf.shape[-1] >= self._size else 0
-        k0 = self._k
+        buf = self._room.append(self._buf, y, self._size + self._hop)
+        n_win, k0 = (buf.shape[-1] - self._size) // self._hop + 1 if buf.shape[-1] >= self._size else 0, self._k
         frames = (
             np.stack([buf[..., j * self._hop : j * self._hop + self._size] for j in range(n_win)]) if n_win else None
         )
