@@ -200,7 +200,9 @@ def peer_param_problems(nc: NodeConfig, cls: type[Node], file: str) -> tuple[dic
         fix, stands = _fix(nc, name, value, fields, file)
         if not fix:
             continue
-        if stands and stands in given and name not in fields:
+        if name in nc.overridden:  # --set src.sfreq=500: the --set to type, not a line to write or remove
+            fix = _as_set(nc.id, fix)
+        elif stands and stands in given and name not in fields:
             fix = f"remove {name}: {stands} is given ({_write(file, stands, _value(given[stands]))})"
         covered.update(s for s in stands.split(",") if s and s not in given)
         said = f"node '{nc.id}' ({nc.type}): " + (
@@ -208,8 +210,24 @@ def peer_param_problems(nc: NodeConfig, cls: type[Node], file: str) -> tuple[dic
             if name in fields
             else f"unknown parameter '{name}'{lookalikes(name)}"
         )
+        said += " (from --set)" if name in nc.overridden else ""
         out[name] = (file, nc.param_lines.get(name, nc.line), said, fix)
     return out, covered
+
+
+def _as_set(node_id: str, fix: str) -> str:
+    """A fix's `write a: 1, b: 2` as the --set options to type instead (`--set bp.a=1 --set bp.b=2`); a fix that
+    changes the node's type, or writes nothing, as it is."""
+    import re
+
+    found = re.search(r"write ([^();]+)", fix)
+    pairs = re.findall(r"(\w+): (<[^>]*>|\[[^\]]*\]|[^,\s]+)", found.group(1)) if found else []
+    if not found or not pairs or any(k in ("type", "params") for k, _ in pairs):
+        return fix
+    if any(v.startswith("<") for _, v in pairs):  # a number to work out: said, then the --set to give it with
+        return f"{fix}; on the command line: " + " ".join(f"--set {node_id}.{k}=N" for k, _ in pairs)
+    sets = " ".join(f"--set {node_id}.{k}={v}" for k, v in pairs)
+    return f"{fix[: found.start()]}give {sets}{fix[found.end() :].rstrip()}".replace("  ", " ")
 
 
 def _fix(nc: NodeConfig, name: str, value: Any, fields: dict, file: str) -> tuple[str, str]:

@@ -475,3 +475,21 @@ def test_a_choice_written_in_another_case_or_long_form_gets_the_choice(tmp_path,
     code, _, err = validate(tmp_path, monkeypatch, capsys, one_node("bandpass", params))
     assert code == 2 and len(err) == 1, err
     assert err[0].startswith("g.yaml:5: node 'n' (bandpass): ") and said in err[0], err
+
+
+def test_a_peer_name_given_by_set_gets_the_set_to_type(tmp_path, monkeypatch, capsys):
+    # `--set lp.cutoff=40` on a lowpass whose file writes freq: 30 got "fix: remove cutoff: freq is given (freq: 30)",
+    # a line to remove that no file holds; `--set src.sfreq=500` "write rate: 500"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.yaml").write_text(one_node("lowpass", "{freq: 30}"))
+    for option, said in [
+        ("n.cutoff=40", "unknown parameter 'cutoff' (from --set); fix: wavegraph calls it freq: give --set n.freq=40"),
+        (
+            "src.sfreq=500",
+            "unknown parameter 'sfreq' (from --set); fix: wavegraph calls it rate: give --set src.rate=500",
+        ),
+        ("n.design=BUTTER", "(from --set); fix: give --set n.design=butter"),
+    ]:
+        assert main(["validate", "g.yaml", "--set", option]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and said in err[0], (option, err)
