@@ -43,7 +43,12 @@ _SAME: tuple[tuple[str, tuple[str, ...]], ...] = (  # wavegraph's parameter, oth
     ("type", ("stype", "stream_type")),
     ("name", ("stream_name", "sname")),
     ("buffer_s", ("bufsize", "max_buflen", "buffer_size", "buffer", "buflen", "buffer_length")),
-    ("chunk_size", ("chunk_len", "max_chunklen", "chunksize", "block_size", "blocksize", "chunk_length")),
+    ("chunk_size", ("chunk_len", "max_chunklen", "chunksize", "block_size", "blocksize", "chunk_length", "rows")),
+    ("chunk_size", ("rows_max",)),
+    ("channels", ("columns", "n_channels", "nchan", "num_channels", "n_chans", "nchannels", "channel_count")),
+    ("channels", ("ch_names", "channel_names")),
+    ("amplitude", ("amp", "scale")),
+    ("path", ("fname", "filename", "file", "filepath", "file_path", "fpath", "file_name")),
     ("resolve_timeout", ("timeout",)),
     ("pick", ("picks", "include", "ch_names", "channels", "select", "keep")),
     ("picks", ("pick", "include", "ch_names", "channels", "select")),
@@ -62,6 +67,13 @@ _SAMPLES = {
     "frame_length",
     "frame_step",
     "fft_size",
+}
+_REPLAY = {  # a file player's options in MNE-LSL's PlayerLSL and Timeflux's Replay
+    "preload": "remove it: file_source reads the file as it plays it",
+    "speed": "remove it: the pace is the run's: `wavegraph run GRAPH --speed 1` (real time; max by default)",
+    "realtime": "remove it: the pace is the run's: `wavegraph run GRAPH --speed 1` (real time; max by default)",
+    "loop": "remove it: a file plays once; to serve it again, run the graph again (or `wavegraph batch`)",
+    "n_repeat": "remove it: a file plays once; to serve it again, run the graph again (or `wavegraph batch`)",
 }
 _DECIMATE = ("factor", "q", "decim", "decimation", "decimate", "downsample", "downsample_factor", "down_factor")
 _WINDOW_COUNTS = ("size", "hop", "n_fft")  # a window's length and step in samples, where other tools' are seconds
@@ -300,7 +312,9 @@ def _fix(nc: NodeConfig, name: str, value: Any, fields: dict, file: str) -> tupl
             return f"remove it: rate is given ({_write(file, 'rate', _value(nc.params['rate']))})", ""
         said = f"{_write(file, 'up', '1')}, {_write(file, 'down', str(value))}"
         return f"a decimation by {value} is {said} (the resampler low-pass filters first: nothing aliases)", "down"
-    if name in ("picks", "pick", "channels", "ch_names", "include") and not {"pick", "picks"} & set(fields):
+    if name in _REPLAY and ("path" in fields or "data" in fields) and not fields.get(name):
+        return _REPLAY[name], ""
+    if name in ("picks", "pick", "channels", "include") and not {"pick", "picks"} & set(fields):
         return (
             f"channels are picked by a node of their own: add {{type: pick_channels, params: {{pick: "
             f"{_value(value)}}}}} after this one",

@@ -191,9 +191,10 @@ def test_connect_takes_a_node_id_as_target_as_it_does_as_source():
     # 'bandpass1' has no input port ''", though connect's source took a node id
     g = GraphBuilder()
     src = g.add("sine", rate=250.0, duration=0.1)
-    bp = g.add("bandpass", l_freq=1.0, h_freq=40.0)
-    g.connect(src, bp)
-    assert g.run(capture=[bp])[f"{bp}.out"].data.shape == (1, 25)
+    pick = g.add("pick_channels", pick=["ch0"])
+    g.connect(src, pick)
+    assert g.edges[-1].target == f"{pick}.in"
+    assert g.run(capture=[pick])[f"{pick}.out"].data.shape == (1, 25)
     # a node of several inputs: which one is asked for when connecting, naming them
     g = GraphBuilder()
     sig = g.add("sine", rate=250.0, duration=0.1)
@@ -493,3 +494,27 @@ def test_a_peer_name_given_by_set_gets_the_set_to_type(tmp_path, monkeypatch, ca
         assert main(["validate", "g.yaml", "--set", option]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and said in err[0], (option, err)
+
+
+@pytest.mark.parametrize(
+    "params, said",
+    [
+        # was "channels are picked by a node of their own: add {type: pick_channels...}" (this session's first fix)
+        ("{rate: 250, ch_names: [C3, C4]}", "write channels: [C3, C4]"),
+        ("{rate: 250, columns: 5}", "write channels: 5"),  # Timeflux's Random; was the list of names
+        ("{rate: 250, amp: 2}", "write amplitude: 2"),
+    ],
+)
+def test_a_sources_channels_and_amplitude_under_peer_names(tmp_path, monkeypatch, capsys, params, said):
+    code, _, err = validate(tmp_path, monkeypatch, capsys, f"nodes:\n  - {{id: n, type: sine, params: {params}}}\n")
+    assert code == 2 and len(err) == 1 and said in err[0], err
+
+
+def test_file_player_options_of_mne_lsl_and_timeflux(tmp_path, monkeypatch, capsys):
+    # PlayerLSL(fname, n_repeat), Timeflux's Replay(filename, speed): 'missing parameter path' and the name list
+    text = "nodes:\n  - {id: n, type: file_source, params: {fname: rec.edf, speed: 1, n_repeat: 3, preload: true}}\n"
+    code, _, err = validate(tmp_path, monkeypatch, capsys, text)
+    assert code == 2 and len(err) == 4, err
+    assert "unknown parameter 'fname'; fix: wavegraph calls it path: write path: rec.edf" in err[0], err
+    assert "`wavegraph run GRAPH --speed 1`" in err[1] and "a file plays once" in err[2], err
+    assert "reads the file as it plays it" in err[3], err
