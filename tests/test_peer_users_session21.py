@@ -518,3 +518,10 @@ def test_file_player_options_of_mne_lsl_and_timeflux(tmp_path, monkeypatch, caps
     assert "unknown parameter 'fname'; fix: wavegraph calls it path: write path: rec.edf" in err[0], err
     assert "`wavegraph run GRAPH --speed 1`" in err[1] and "a file plays once" in err[2], err
     assert "reads the file as it plays it" in err[3], err
+
+
+def test_timeflux_window_length_in_seconds_under_a_peer_name_is_not_one_sample(tmp_path, monkeypatch, capsys):
+    # `length: 1.0` (seconds, as Timeflux's windows) got "wavegraph calls it size: write size: 1": one sample
+    code, _, err = validate(tmp_path, monkeypatch, capsys, one_node("sliding_window", "{length: 1.0, hop: 125}"))
+    assert code == 2 and len(err) == 1, err
+    assert "fix: wavegraph calls it size, a count of samples: for 1 s write size: <1 s x the input's rate>" in err[0]
