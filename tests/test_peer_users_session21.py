@@ -525,3 +525,13 @@ def test_timeflux_window_length_in_seconds_under_a_peer_name_is_not_one_sample(t
     code, _, err = validate(tmp_path, monkeypatch, capsys, one_node("sliding_window", "{length: 1.0, hop: 125}"))
     assert code == 2 and len(err) == 1, err
     assert "fix: wavegraph calls it size, a count of samples: for 1 s write size: <1 s x the input's rate>" in err[0]
+
+
+def test_wavegraph_nodes_with_a_peer_type_name_names_wavegraphs_type(capsys):
+    # `wavegraph nodes StreamLSL` said "did you mean 'resample'?", `nodes ButterworthFilter` nothing
+    assert main(["nodes", "StreamLSL"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown node type 'StreamLSL'; wavegraph's type for StreamLSL is lsl_inlet" in err, err
+    assert "resample" not in err, err
+    assert main(["nodes", "Bandpass"]) == 2  # a registered type but for its case: as before
+    assert "did you mean 'bandpass'?" in capsys.readouterr().err
