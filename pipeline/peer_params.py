@@ -314,6 +314,15 @@ def _fix(nc: NodeConfig, name: str, value: Any, fields: dict, file: str) -> tupl
             return f"remove it: rate is given ({_write(file, 'rate', _value(nc.params['rate']))})", ""
         said = f"{_write(file, 'up', '1')}, {_write(file, 'down', str(value))}"
         return f"a decimation by {value} is {said} (the resampler low-pass filters first: nothing aliases)", "down"
+    if name in ("before", "after") and "tmin" in fields and isinstance(value, (int, float)) and value >= 0:
+        said = _write(file, "tmin", _value(-value)) if name == "before" else _write(file, "tmax", _value(value))
+        return f"epochs take the times from the marker (s): write {said}", "tmin" if name == "before" else "tmax"
+    if name in ("output", "transform", "mode", "scaling", "return_onesided") and "n_fft" in fields:
+        return (
+            "remove it: stft gives the complex spectrum; add a magnitude node after it for |X| (or phase for the "
+            "angle)",
+            "",
+        )
     if name in _REPLAY and ("path" in fields or "data" in fields) and not fields.get(name):
         return _REPLAY[name], ""
     if name in ("picks", "pick", "channels", "include") and not {"pick", "picks"} & set(fields):

@@ -535,3 +535,13 @@ def test_wavegraph_nodes_with_a_peer_type_name_names_wavegraphs_type(capsys):
     assert "resample" not in err, err
     assert main(["nodes", "Bandpass"]) == 2  # a registered type but for its case: as before
     assert "did you mean 'bandpass'?" in capsys.readouterr().err
+
+
+def test_timeflux_epoch_before_after_and_ezmsg_spectrum_output(tmp_path, monkeypatch, capsys):
+    # Timeflux's Epoch(before, after) and ezmsg's Spectrum(output=...): each was the list of parameter names
+    code, _, err = validate(tmp_path, monkeypatch, capsys, one_node("epochs", "{before: 0.2, after: 0.8}"))
+    assert code == 2 and len(err) == 2, err
+    assert "fix: epochs take the times from the marker (s): write tmin: -0.2" in err[0], err
+    assert "write tmax: 0.8" in err[1], err
+    code, _, err = validate(tmp_path, monkeypatch, capsys, one_node("stft", "{output: abs}"))
+    assert code == 2 and len(err) == 1 and "add a magnitude node after it" in err[0], err
