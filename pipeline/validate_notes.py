@@ -45,3 +45,36 @@ def dangling_notes(graph: Graph) -> list[str]:
                 f"with source: {nc.id}.{outputs[0]}) or remove the node"
             )
     return notes
+
+
+_SECONDS_WINDOWS = ("window", "hop", "segment")  # bandpower's and running_zscore's: seconds, where peers count samples
+SAMPLE_LIKE = 16  # a whole number of seconds from here up reads as a sample count (window: 250 at 250 Hz)
+
+
+def seconds_notes(graph: Graph) -> list[str]:
+    """A window in seconds written as a whole number like a sample count (bandpower's `window: 250, hop: 50`, as
+    Timeflux's and scipy's windows count samples): it validated and ran 250-s windows, one estimate every 50 s (none
+    at all from a short recording). Said with the seconds it means at the input's rate and the numbers for samples."""
+    notes = []
+    for nc in graph.config.nodes:
+        node = graph.nodes.get(nc.id)
+        fields = getattr(getattr(type(node), "Params", None), "model_fields", {})
+        rate = next((s.rate for s in getattr(node, "in_specs", {}).values() if s.rate), 0.0)
+        big = {
+            name: value
+            for name, value in nc.params.items()
+            if name in _SECONDS_WINDOWS
+            and name in fields
+            and "second" in (fields[name].description or "")
+            and type(value) is int
+            and value >= SAMPLE_LIKE
+        }
+        if big and rate:
+            said = ", ".join(f"{k}: {v}" for k, v in big.items())
+            meant = ", ".join(f"{k}: {v / rate:g}" for k, v in big.items())
+            notes.append(
+                f"node '{nc.id}' ({nc.type}): {said} {'are' if len(big) > 1 else 'is'} seconds here "
+                f"({', '.join(f'{v * rate:g}' for v in big.values())} samples at {rate:g} Hz); fix: if you meant "
+                f"samples, write {meant}"
+            )
+    return notes

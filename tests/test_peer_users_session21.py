@@ -545,3 +545,28 @@ def test_timeflux_epoch_before_after_and_ezmsg_spectrum_output(tmp_path, monkeyp
     assert "write tmax: 0.8" in err[1], err
     code, _, err = validate(tmp_path, monkeypatch, capsys, one_node("stft", "{output: abs}"))
     assert code == 2 and len(err) == 1 and "add a magnitude node after it" in err[0], err
+
+
+def test_a_bandpower_window_written_as_a_sample_count_is_noted_by_validate(tmp_path, monkeypatch, capsys):
+    # scipy's and Timeflux's windows count samples: `window: 250, hop: 50` validated without a word and ran 250-s
+    # windows, one estimate every 50 s (nothing from a recording shorter than that)
+    text = """\
+nodes:
+  - {id: src, type: sine, params: {rate: 250, duration: 0.2}}
+  - {id: bp, type: bandpower, params: {window: 250, hop: 50}}
+  - {id: ok, type: bandpower, params: {window: 2, hop: 0.5}}
+  - {id: a, type: null_sink}
+  - {id: b, type: null_sink}
+edges:
+  - {source: src.out, target: bp.in}
+  - {source: src.out, target: ok.in}
+  - {source: bp.out, target: a.in}
+  - {source: ok.out, target: b.in}
+"""
+    code, out, err = validate(tmp_path, monkeypatch, capsys, text)
+    assert code == 0 and err == [], err
+    notes = [line.strip() for line in out if "seconds here" in line]
+    assert notes == [
+        "node 'bp' (bandpower): window: 250, hop: 50 are seconds here (62500, 12500 samples at 250 Hz); fix: if you "
+        "meant samples, write window: 1, hop: 0.2"
+    ], out
