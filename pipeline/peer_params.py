@@ -323,6 +323,17 @@ def _fix(nc: NodeConfig, name: str, value: Any, fields: dict, file: str) -> tupl
             "angle)",
             "",
         )
+    if name == "processing_flags" and "dejitter" in fields:  # MNE-LSL's connect(processing_flags=...), pylsl's
+        flags = {str(f).lower() for f in (value if isinstance(value, list) else [value])}
+        on = {"clocksync": "clock_sync", "dejitter": "dejitter"}
+        said = [f"{v}: true" for k, v in on.items() if k in flags or "all" in flags]
+        said += [f"{v}: false" for k, v in on.items() if k not in flags and "all" not in flags]
+        return f"liblsl's flags are two parameters: write {', '.join(said)}", ""
+    if name == "acquisition_delay" and "wait" in fields and isinstance(value, (int, float)):
+        return (
+            f"the wait for data is wait (s, at most 1): write {_write(file, 'wait', _value(min(value, 1.0)))}",
+            "wait",
+        )
     if name in _REPLAY and ("path" in fields or "data" in fields) and not fields.get(name):
         return _REPLAY[name], ""
     if name in ("picks", "pick", "channels", "include") and not {"pick", "picks"} & set(fields):

@@ -570,3 +570,17 @@ edges:
         "node 'bp' (bandpower): window: 250, hop: 50 are seconds here (62500, 12500 samples at 250 Hz); fix: if you "
         "meant samples, write window: 1, hop: 0.2"
     ], out
+
+
+def test_mne_lsl_connect_options_on_an_lsl_inlet(tmp_path, monkeypatch, capsys):
+    # StreamLSL.connect(processing_flags='all', acquisition_delay=0.001): the list of 21 parameter names for each
+    text = """\
+nodes:
+  - id: eeg
+    type: lsl_inlet
+    params: {name: amp, rate: 250, channels: 8, processing_flags: all, acquisition_delay: 0.001}
+"""
+    code, _, err = validate(tmp_path, monkeypatch, capsys, text)
+    assert code == 2 and len(err) == 2, err
+    assert "fix: liblsl's flags are two parameters: write clock_sync: true, dejitter: true" in err[0], err
+    assert "write wait: 0.001" in err[1], err
