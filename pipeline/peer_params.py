@@ -94,8 +94,10 @@ def _value(v: Any) -> str:
     """A value as a fix writes it: a number %g, a list in brackets, text as is."""
     if isinstance(v, bool) or v is None:
         return json.dumps(v)
-    if isinstance(v, (int, float)):
-        return f"{v:g}"
+    if isinstance(v, int):  # (not %g: 1000000 is not 1e+06)
+        return str(v)
+    if isinstance(v, float):
+        return f"{v:g}" if float(f"{v:g}") == v else repr(v)
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_value(x) for x in v) + "]"
     return str(v) if isinstance(v, str) else shown(v)
@@ -140,7 +142,9 @@ def _decimal(value: Any) -> bool:
 def _unit(field) -> str:
     """'samples' or 'seconds', as a parameter's description states its unit ('' for neither)."""
     text = (field.description or "").lower()
-    return "samples" if "samples" in text else "seconds" if "second" in text else ""
+    if "samples" in text and "per second" not in text and "int" in str(field.annotation):  # (a rate: neither)
+        return "samples"
+    return "seconds" if "second" in text and "per second" not in text else ""
 
 
 def _converted(name: str, target: str, value: Any, field, file: str) -> str:

@@ -584,3 +584,17 @@ nodes:
     assert code == 2 and len(err) == 2, err
     assert "fix: liblsl's flags are two parameters: write clock_sync: true, dejitter: true" in err[0], err
     assert "write wait: 0.001" in err[1], err
+
+
+@pytest.mark.parametrize(
+    "params, said",
+    [
+        # a rate is 'samples per second': sfreq 256.5 got "rate counts samples, not seconds: write rate: <256.5 s x
+        # the input's rate>", and 1000000 was written 1e+06
+        ("{sfreq: 256.5}", "fix: wavegraph calls it rate: write rate: 256.5"),
+        ("{fs: 1000000}", "write rate: 1000000"),
+    ],
+)
+def test_a_rate_under_a_peer_name_is_written_as_given(tmp_path, monkeypatch, capsys, params, said):
+    code, _, err = validate(tmp_path, monkeypatch, capsys, f"nodes:\n  - {{id: n, type: sine, params: {params}}}\n")
+    assert code == 2 and len(err) == 1 and err[0].endswith(said), err
