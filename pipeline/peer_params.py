@@ -265,6 +265,8 @@ def _fix(nc: NodeConfig, name: str, value: Any, fields: dict, file: str) -> tupl
         if name == "freq" and _two_edges(value) and "l_freq" not in fields:
             return _band_on_cutoff(nc, value, file), ""
         return "", ""
+    if value is None:  # ezmsg's cutoff=None on a high-pass: nothing to carry over (was 'write freq: null')
+        return "remove it: it is null, and a parameter left out takes its default", ""
     edges = "l_freq" in fields and "h_freq" in fields
     if edges and name in _BAND and _two_edges(value):
         lo, hi = value

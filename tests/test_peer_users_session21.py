@@ -598,3 +598,11 @@ nodes:
 def test_a_rate_under_a_peer_name_is_written_as_given(tmp_path, monkeypatch, capsys, params, said):
     code, _, err = validate(tmp_path, monkeypatch, capsys, f"nodes:\n  - {{id: n, type: sine, params: {params}}}\n")
     assert code == 2 and len(err) == 1 and err[0].endswith(said), err
+
+
+def test_ezmsg_butterworth_settings_with_a_null_edge(tmp_path, monkeypatch, capsys):
+    # ezmsg's high-pass: ButterworthFilter(cuton=1, cutoff=None); cutoff got "write freq: null"
+    code, _, err = validate(tmp_path, monkeypatch, capsys, one_node("highpass", "{order: 4, cuton: 1, cutoff: null}"))
+    assert code == 2 and len(err) == 2, err
+    assert err[0].endswith("unknown parameter 'cuton'; fix: wavegraph calls it freq: write freq: 1"), err
+    assert "unknown parameter 'cutoff'; fix: remove it: it is null" in err[1], err
