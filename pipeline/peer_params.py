@@ -157,8 +157,10 @@ def _converted(name: str, target: str, value: Any, field, file: str) -> str:
             f"wavegraph's {target} counts samples, not seconds: write {_write(file, target, '<' + _value(value))} s "
             f"x the input's rate> (e.g. {_write(file, target, _value(round(value * 250)))} at 250 Hz)"
         )
-    if number and unit == "samples" and isinstance(value, float) and "int" in str(field.annotation):  # `length: 1.0`
-        return f"wavegraph calls it {target}, a count of samples: {_seconds_for_samples(target, value, file)}"
+    small = target in _WINDOW_COUNTS and name not in _SAMPLES and number and value < 16
+    if number and unit == "samples" and (isinstance(value, float) or small):
+        # `length: 1.0` or `length: 1` (Timeflux's window, seconds): not one sample without a word
+        return f"wavegraph calls it {target}, a count of samples: {_seconds_for_samples(target, float(value), file)}"
     if number and unit == "seconds" and name in _SAMPLES:
         return (
             f"wavegraph's {target} is in seconds, not samples: write {_write(file, target, '<' + _value(value))} "

@@ -606,3 +606,26 @@ def test_ezmsg_butterworth_settings_with_a_null_edge(tmp_path, monkeypatch, caps
     assert code == 2 and len(err) == 2, err
     assert err[0].endswith("unknown parameter 'cuton'; fix: wavegraph calls it freq: write freq: 1"), err
     assert "unknown parameter 'cutoff'; fix: remove it: it is null" in err[1], err
+
+
+def test_timeflux_window_length_of_one_is_not_taken_as_one_sample(tmp_path, monkeypatch, capsys):
+    # Timeflux's Window(length=1, step=0.5) (seconds): `length: 1` got "write size: 1", a window of one sample (and
+    # a first try at saying both raised AttributeError: 'int' object has no attribute 'is_integer', a traceback)
+    code, _, err = validate(tmp_path, monkeypatch, capsys, one_node("sliding_window", "{length: 1, step: 0.5}"))
+    assert code == 2 and len(err) == 2, err
+    assert "for 1 s write size: <1 s x the input's rate> (e.g. size: 250 at 250 Hz); for 1 sample, size: 1" in err[0]
+    code, _, err = validate(tmp_path, monkeypatch, capsys, one_node("sliding_window", "{length: 250, step: 125}"))
+    assert code == 2 and "fix: wavegraph calls it size: write size: 250" in err[0], err
+
+
+def test_a_slip_in_the_peer_hints_leaves_the_plain_problem_not_a_traceback(tmp_path, monkeypatch, capsys):
+    import wavegraph.pipeline.graph as graph
+
+    def broken(*_):
+        raise AttributeError("a bug in a hint")
+
+    monkeypatch.setattr(graph, "peer_param_problems", broken)
+    code, _, err = validate(tmp_path, monkeypatch, capsys, one_node("lowpass", "{cutoff: 40}"))
+    assert code == 2, err
+    assert any("unknown parameter 'cutoff'" in line for line in err), err
+    assert any("missing parameter 'freq'" in line for line in err), err
