@@ -136,7 +136,7 @@ def _literal(annotation: Any) -> list:
 
 
 def _decimal(value: Any) -> bool:
-    return isinstance(value, float)
+    return isinstance(value, float) and math.isfinite(value)
 
 
 def _unit(field) -> str:
@@ -151,6 +151,8 @@ def _converted(name: str, target: str, value: Any, field, file: str) -> str:
     """The fix for `name: value` that stands for `target`, with the unit changed where the two differ (ezmsg's
     window_dur is seconds, sliding_window's size samples; scipy's nperseg samples, bandpower's window seconds)."""
     unit, number = _unit(field), isinstance(value, (int, float)) and not isinstance(value, bool)
+    if number and not math.isfinite(value):  # (NaN, infinity: no number of samples to work out)
+        return f"wavegraph calls it {target}, and takes a finite number: write {_write(file, target, '<a number>')}"
     seconds = name in _SECONDS or (number and isinstance(value, float) and not float(value).is_integer())
     if number and unit == "samples" and seconds:
         return (

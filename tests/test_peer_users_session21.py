@@ -629,3 +629,11 @@ def test_a_slip_in_the_peer_hints_leaves_the_plain_problem_not_a_traceback(tmp_p
     assert code == 2, err
     assert any("unknown parameter 'cutoff'" in line for line in err), err
     assert any("missing parameter 'freq'" in line for line in err), err
+
+
+def test_a_non_finite_value_under_a_peer_name_gets_a_hint_not_a_failed_one(tmp_path, monkeypatch, capsys):
+    # `window_dur: .nan` raised ValueError (cannot convert float NaN to integer) inside the hint, which fell back
+    # to the list of parameter names
+    code, _, err = validate(tmp_path, monkeypatch, capsys, one_node("sliding_window", "{window_dur: .nan, hop: 5}"))
+    assert code == 2 and len(err) == 1, err
+    assert "wavegraph calls it size, and takes a finite number: write size: <a number>" in err[0], err
