@@ -64,7 +64,7 @@ def class_problem(node: Node) -> tuple[str, str] | None:
                 "define configure(self, in_specs) returning {'out': StreamSpec} and read(self) returning "
                 "{'out': Chunk} (None at the end of the stream)",
             )
-        return None
+        return _peer_hook_problem(cls)
     if not node.inputs:
         return (
             f"class {_where(cls)} has no inputs but is not a Source: nothing would ever call it and the run would "
@@ -81,6 +81,8 @@ def class_problem(node: Node) -> tuple[str, str] | None:
     return _peer_hook_problem(cls)
 
 
+_SIGNATURES = {"process": "process(self, inputs)", "read": "read(self)", "finish": "finish(self)"}
+_SIGNATURES |= {"configure": "configure(self, in_specs)", "open": "open(self)"}
 _HOOKS = {"setup": ("LabGraph's", "open"), "initialize": ("ezmsg's", "open"), "cleanup": ("LabGraph's", "close")}
 _HOOKS["shutdown"] = ("ezmsg's", "close")
 
@@ -92,6 +94,24 @@ def _peer_hook_problem(cls: type) -> tuple[str, str] | None:
     the class calls it itself (a helper of that name)."""
     if cls.__module__.partition(".")[0] == "wavegraph":
         return None
+    for name in ("process", "read", "finish", "configure", "open"):  # ezmsg's async def / async generators
+        method = vars(cls).get(name)
+        kind = (
+            "async"
+            if inspect.iscoroutinefunction(method) or inspect.isasyncgenfunction(method)
+            else "a generator"
+            if inspect.isgeneratorfunction(method)
+            else ""
+        )
+        if kind:
+            once = "None at the end of the stream" if name == "read" else "{} for none yet"
+            return (
+                f"class {_where(cls)}: {name}() is {kind} (ezmsg's and LabGraph's way), which wavegraph calls as a "
+                "plain function: the run would fail at its first call",
+                f"write a plain def {_SIGNATURES[name]} that returns"
+                + (" one {port: Chunk} per call (" + once + ")" if name in ("process", "read", "finish") else "")
+                + " (no async, no yield)",
+            )
     for name, (whose, ours) in _HOOKS.items():
         if not callable(vars(cls).get(name)) or any(name in vars(base) for base in cls.__mro__[1:]):
             continue

@@ -637,3 +637,33 @@ def test_a_non_finite_value_under_a_peer_name_gets_a_hint_not_a_failed_one(tmp_p
     code, _, err = validate(tmp_path, monkeypatch, capsys, one_node("sliding_window", "{window_dur: .nan, hop: 5}"))
     assert code == 2 and len(err) == 1, err
     assert "wavegraph calls it size, and takes a finite number: write size: <a number>" in err[0], err
+
+
+def test_an_async_or_generator_node_method_is_refused_when_built(tmp_path, monkeypatch, capsys):
+    # ezmsg's `async def` and LabGraph's/ezmsg's publishers that yield: validate said OK, and the run failed at the
+    # first call ("returned coroutine, not a dict of its outputs")
+    (tmp_path / "asyncnodes.py").write_text(
+        "import numpy as np\n"
+        "from wavegraph.pipeline.chunk import Chunk\n"
+        "from wavegraph.pipeline.node import Node, Source\n"
+        "from wavegraph.pipeline.spec import signal_spec\n\n\n"
+        "class Pub(Source):\n    def configure(self, in_specs):\n        return {'out': signal_spec(250.0, ['a'])}\n\n"
+        "    def read(self):\n        yield {'out': Chunk(np.zeros((1, 10)), 0.0)}\n\n\n"
+        "class Sub(Node):\n    async def process(self, inputs):\n        return {'out': inputs['in']}\n"
+    )
+    text = """\
+nodes:
+  - {id: pub, type: "asyncnodes:Pub"}
+  - {id: sub, type: "asyncnodes:Sub"}
+edges:
+  - {source: pub.out, target: sub.in}
+"""
+    code, _, err = validate(tmp_path, monkeypatch, capsys, text)
+    assert code == 2 and len(err) == 2, err
+    assert err[0].startswith(
+        "g.yaml:2: node 'pub' (asyncnodes:Pub): class Pub (asyncnodes.py): read() is a generator"
+    ), err
+    assert "fix: write a plain def read(self) that returns one {port: Chunk} per call" in err[0], err
+    assert err[1].startswith("g.yaml:3: node 'sub' (asyncnodes:Sub): class Sub (asyncnodes.py): process() is async"), (
+        err
+    )
