@@ -667,3 +667,27 @@ edges:
     assert err[1].startswith("g.yaml:3: node 'sub' (asyncnodes:Sub): class Sub (asyncnodes.py): process() is async"), (
         err
     )
+
+
+def test_pick_channels_takes_an_mne_channel_type_as_mne_picks_do():
+    # MNE's raw.pick('eeg') / picks=['eeg', 'eog']: pick_channels said "unknown channel 'eeg'; fix: available channels:"
+    import numpy as np
+
+    g = GraphBuilder()
+    x = np.arange(40.0).reshape(4, 10)
+    src = g.add(
+        "array_source", data=x, rate=100.0, ch_names=["C3", "EOG1", "C4", "STI"], ch_types=["eeg", "eog", "eeg", "stim"]
+    )
+    eeg = g.add("pick_channels", src, pick=["eeg"])
+    no_eog = g.add("pick_channels", src, drop=["eog", "stim"])
+    out = g.run(capture=[eeg, no_eog])
+    assert out[f"{eeg}.out"].spec.channel_names == ("C3", "C4")
+    assert np.array_equal(out[f"{eeg}.out"].data, x[[0, 2]])
+    assert out[f"{no_eog}.out"].spec.channel_names == ("C3", "C4")
+    g = GraphBuilder()
+    src = g.add("array_source", data=x, rate=100.0, ch_names=["C3", "EOG1", "C4", "STI"], ch_types="eeg")
+    g.add("pick_channels", src, pick=["eog"])
+    with pytest.raises(
+        Exception, match=r"pick_channels pick: no channel of type 'eog' in the stream \(its types: eeg\)"
+    ):
+        g.run()

@@ -32,8 +32,9 @@ CANCEL_DB, CANCEL_S, CANCEL_GIVE_UP_S = 20.0, 2.0, 60.0
 CANCEL_MIN_S = 0.05  # a stream that ends before CANCEL_S is decided at its end if it held this much
 
 
-def channel_index(spec: StreamSpec, names, what: str) -> list[int]:
-    """Indices of `names` in the spec; SpecError listing the available channels for an unknown one."""
+def channel_index(spec: StreamSpec, names, what: str, types: bool = False) -> list[int]:
+    """Indices of `names` in the spec; SpecError listing the available channels for an unknown one. With `types`, a
+    name that is no channel's but a channel type's (MNE's picks: 'eeg', 'eog') stands for every channel of it."""
     available = list(spec.channel_names)
     if not available:
         raise SpecError(
@@ -44,6 +45,8 @@ def channel_index(spec: StreamSpec, names, what: str) -> list[int]:
     for name in names:
         if isinstance(name, int) and not isinstance(name, bool):  # a position, as MNE's picks take
             out.append(position(name, available, what))
+        elif name not in available and types and (typed := _of_type(spec, str(name), what)) is not None:
+            out.extend(typed)  # pick: [eeg] (as MNE's raw.pick('eeg')): was "unknown channel 'eeg'"
         elif name not in available:
             same = [a for a in available if a.casefold() == str(name).casefold()]
             hint = f"did you mean {same[0]!r}? (names are case-sensitive); " if len(same) == 1 else ""
@@ -51,6 +54,22 @@ def channel_index(spec: StreamSpec, names, what: str) -> list[int]:
         else:
             out.append(available.index(name))
     return out
+
+
+_MNE_TYPES = ("eeg", "eog", "ecg", "emg", "stim", "misc", "seeg", "ecog", "dbs", "resp", "bio", "mag", "grad", "meg")
+
+
+def _of_type(spec: StreamSpec, name: str, what: str) -> list[int] | None:
+    """The channels of type `name` (case as MNE's: 'eeg'), or None when it is no channel type; a type of MNE's that
+    no channel has is a SpecError naming the types the stream has."""
+    kinds = [str(t).lower() for t in spec.channel_types or ()]
+    key = name.lower()
+    if key in kinds:
+        return [i for i, t in enumerate(kinds) if t == key]
+    if key in _MNE_TYPES and name not in spec.channel_names:
+        have = ", ".join(dict.fromkeys(kinds)) or "none declared"
+        raise SpecError(f"{what}: no channel of type {name!r} in the stream (its types: {have})", "name the channels")
+    return None
 
 
 def _check_channels(node, spec: StreamSpec) -> StreamSpec:
@@ -214,16 +233,18 @@ def _split_pair(pair: str, names: list[str]) -> tuple[str, str]:
 
 class PickParams(NodeParams):
     pick: list[str | int] | None = Field(
-        None, description="keep these channels, in this order (reorders); names, or positions from 0 as MNE's picks"
+        None,
+        description="keep these channels, in this order (reorders); names, types (eeg: every EEG channel) or "
+        "positions from 0, as MNE's picks",
     )
     drop: list[str | int] | None = Field(
-        None, description="remove these channels, keep the others in order; names or positions from 0"
+        None, description="remove these channels, keep the others in order; names, types or positions from 0"
     )
 
 
 class PickChannels(Node[PickParams]):
-    """Pick, drop or reorder channels by name or by position (from 0, as MNE's picks). With both, `drop` applies to
-    the picked list."""
+    """Pick, drop or reorder channels by name, by channel type ('eeg', 'eog': every channel of it) or by position
+    (from 0), as MNE's picks. With both, `drop` applies to the picked list."""
 
     Params = PickParams
 
@@ -235,12 +256,12 @@ class PickChannels(Node[PickParams]):
         idx = (
             list(range(len(spec.channel_names)))
             if p.pick is None
-            else channel_index(spec, p.pick, "pick_channels pick")
+            else channel_index(spec, p.pick, "pick_channels pick", types=True)
         )
         if len(set(idx)) != len(idx):
             raise SpecError("pick_channels pick names a channel twice", "list each channel once")
         if p.drop is not None:
-            dropped = set(channel_index(spec, p.drop, "pick_channels drop"))
+            dropped = set(channel_index(spec, p.drop, "pick_channels drop", types=True))
             idx = [i for i in idx if i not in dropped]
         if not idx:
             raise SpecError("pick_channels leaves no channel", "keep at least one channel")
