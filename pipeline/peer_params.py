@@ -349,7 +349,7 @@ def _fix(nc: NodeConfig, name: str, value: Any, fields: dict, file: str) -> tupl
     if name in ("picks", "pick", "channels", "include") and not {"pick", "picks"} & set(fields):
         return (
             f"channels are picked by a node of their own: add {{type: pick_channels, params: {{pick: "
-            f"{_value(value)}}}}} after this one",
+            f"{_value(value if isinstance(value, list) else [value])}}}}} after this one",
             "",
         )
     number = isinstance(value, (int, float, list)) and not isinstance(value, bool)

@@ -691,3 +691,12 @@ def test_pick_channels_takes_an_mne_channel_type_as_mne_picks_do():
         Exception, match=r"pick_channels pick: no channel of type 'eog' in the stream \(its types: eeg\)"
     ):
         g.run()
+
+
+def test_mne_lsl_picks_of_one_type_on_an_inlet_gives_a_list(tmp_path, monkeypatch, capsys):
+    # StreamLSL(...).pick('eeg'): `picks: eeg` got "add {type: pick_channels, params: {pick: eeg}}", refused next as
+    # "write a list, even of one item"
+    text = "nodes:\n  - {id: eeg, type: lsl_inlet, params: {name: amp, rate: 250, channels: 8, picks: eeg}}\n"
+    code, _, err = validate(tmp_path, monkeypatch, capsys, text)
+    assert code == 2 and len(err) == 1, err
+    assert "add {type: pick_channels, params: {pick: [eeg]}} after this one" in err[0], err
