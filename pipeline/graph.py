@@ -101,11 +101,11 @@ def make_node(nc: NodeConfig, file: str) -> Node:
     try:
         cls = lookup(nc.type, graph_dirs if ":" in nc.type else ())
     except UnknownNodeType as e:
-        hint = peer_type_fix(nc.type, list(catalogue())) or (  # ezmsg's Scaler, Timeflux's IIRFilter, StreamLSL
-            f"did you mean '{e.suggestion}'?"
-            if e.suggestion
-            else type_path_fix(nc.type, [os.path.dirname(os.path.abspath(file)), os.getcwd()])
-            or e.reason
+        hint = (
+            peer_type_fix(nc.type, list(catalogue()))  # ezmsg's Scaler, Timeflux's IIRFilter, StreamLSL
+            # mymod.Window with mymod.py here: its module:Class (was "did you mean 'sliding_window'?")
+            or type_path_fix(nc.type, [os.path.dirname(os.path.abspath(file)), os.getcwd()])
+            or (f"did you mean '{e.suggestion}'?" if e.suggestion else e.reason)
             or "run `wavegraph nodes` to list the types"
         )
         said = f"node '{nc.id}': unknown type '{nc.type}'{lookalikes(nc.type)}"

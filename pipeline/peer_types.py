@@ -69,7 +69,7 @@ def peer_type_fix(name: str, known: list[str]) -> str:
     what its parameters are called. A name that is a registered type but for its case is left to 'did you mean'."""
     if not isinstance(name, str) or not name:
         return ""
-    module, _, cls = name.rpartition(":") if ":" in name else ("", "", name)
+    module, _, cls = name.rpartition(":") if ":" in name else name.rpartition(".")  # (mymod.Window: the user's)
     if module and module.partition(".")[0] not in _PACKAGES:  # a module:Class of the user's own: not another tool's
         return ""
     short = cls.rpartition(".")[2]

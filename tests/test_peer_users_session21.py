@@ -700,3 +700,26 @@ def test_mne_lsl_picks_of_one_type_on_an_inlet_gives_a_list(tmp_path, monkeypatc
     code, _, err = validate(tmp_path, monkeypatch, capsys, text)
     assert code == 2 and len(err) == 1, err
     assert "add {type: pick_channels, params: {pick: [eeg]}} after this one" in err[0], err
+
+
+def test_a_dotted_class_path_of_ones_own_or_of_timeflux(tmp_path, monkeypatch, capsys):
+    # LabGraph's and Timeflux's Python paths: `mynodes.Window` (mynodes.py beside the graph) got "did you mean
+    # 'sliding_window'?", and `timeflux_dsp.nodes.filters.IIRFilter` nothing about bandpass
+    (tmp_path / "mynodes.py").write_text(
+        "from wavegraph.pipeline.node import Node\n\n\nclass Window(Node):\n    pass\n"
+    )
+    text = """\
+nodes:
+  - {id: src, type: sine, params: {rate: 250, duration: 0.2}}
+  - {id: n, type: mynodes.Window}
+  - {id: m, type: timeflux_dsp.nodes.filters.IIRFilter}
+edges:
+  - {source: src.out, target: n.in}
+  - {source: src.out, target: m.in}
+"""
+    code, _, err = validate(tmp_path, monkeypatch, capsys, text)
+    assert code == 2 and len(err) == 2, err
+    assert err[0].endswith(
+        "unknown type 'mynodes.Window'; fix: a class of your own is named module:Class: write type: mynodes:Window"
+    )
+    assert "wavegraph's type for IIRFilter is bandpass: write type: bandpass (" in err[1], err
