@@ -155,6 +155,7 @@ def keep_rule(
             p[k]["median_diff"] >= -margin[k] for p in pairs.values() for k in keys
         )
     return {
+        "leave_out_jump": jump,
         "left_out": {n: {"base": b[n]["pesq_out"], "candidate": c[n]["pesq_out"]} for n in left},
         "means_without_left_out": {
             "base": {"all": overall(mean_b), "per_snr": {str(s): v for s, v in mean_b.items()}},
@@ -230,6 +231,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar=("PESQ", "STOI"),
         help="with --against: session 14's third rule, whose (1c) lets each paired median fall this far below 0",
     )
+    ap.add_argument(
+        "--leave-out-jump",
+        type=float,
+        default=1.0,
+        metavar="PESQ",
+        help="with --against: leave out mixtures whose PESQ-WB moves by more than this (session 21's fourth rule: 0.5)",
+    )
     ap.add_argument("--json", help="write every figure here")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -239,6 +247,10 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--per-mixture needs --snrs (the SNR-stratified set)")
     if args.against and not args.per_mixture:
         ap.error("--against needs --per-mixture")
+    if args.leave_out_jump != 1.0 and not args.against:
+        ap.error("--leave-out-jump needs --against (it is a clause of the keep rule against a baseline)")
+    if not args.leave_out_jump > 0:
+        ap.error(f"--leave-out-jump must be a PESQ-WB difference above 0, got {args.leave_out_jump:g}")
     from wavegraph.benchmarks.bench_checks import check_outputs
 
     check_outputs(ap, ("--json", args.json))
@@ -295,7 +307,9 @@ def main(argv: list[str] | None = None) -> int:
             print(_line(f"floor {floor:g} all", res["all"]), flush=True)
             if args.against:
                 base_rows = against[floor]
-                res["keep_rule"] = keep_rule(base_rows, res["mixtures"], paired_margin=args.paired_margin)
+                res["keep_rule"] = keep_rule(
+                    base_rows, res["mixtures"], jump=args.leave_out_jump, paired_margin=args.paired_margin
+                )
                 print(f"keep rule (1) against {args.against}: " + json.dumps(res["keep_rule"], indent=1), flush=True)
         elif args.snrs:  # equal counts per SNR: the overall figure is the mean of the per-SNR ones
             per = {}

@@ -132,3 +132,24 @@ def test_the_third_rule_takes_a_paired_median_within_the_margin_and_not_beyond()
     worse = keep_rule(base, cand, paired_margin=(0.005, 0.0005))
     assert worse["paired_per_snr"]["-5.0"]["stoi_out"]["median_diff"] == pytest.approx(-0.0006)
     assert not worse["clauses"]["1c_paired_median_diff_within_margin"] and not worse["pass"]
+
+
+def test_the_fourth_rule_leaves_out_a_flip_of_half_a_pesq_point_and_says_its_threshold():
+    """Session 21's fourth rule: the third with the leave-out threshold at 0.5 PESQ-WB (a 0.77 flip of the baseline
+    on one 0 dB mixture failed (1b) for every candidate judged under the third)."""
+    base = rows()
+    cand = shifted(base, 0.002, 0.001)
+    flip = next(i for i, r in enumerate(base) if r["snr"] == 0.0)
+    cand[flip]["pesq_out"] = base[flip]["pesq_out"] - 0.77
+    third = keep_rule(base, cand, paired_margin=(0.005, 0.0005))
+    fourth = keep_rule(base, cand, jump=0.5, paired_margin=(0.005, 0.0005))
+    assert third["leave_out_jump"] == 1.0 and third["left_out"] == {} and not third["pass"]
+    assert fourth["leave_out_jump"] == 0.5 and list(fourth["left_out"]) == [base[flip]["name"]] and fourth["pass"]
+
+
+def test_leave_out_jump_on_the_command_line_needs_a_baseline(capsys):
+    from wavegraph.benchmarks.enhance_validation import main
+
+    with pytest.raises(SystemExit):
+        main(["w.safetensors", "--snrs", "0", "--per-mixture", "--leave-out-jump", "0.5"])
+    assert "--leave-out-jump needs --against" in capsys.readouterr().err
