@@ -209,10 +209,10 @@ def peer_param_problems(nc: NodeConfig, cls: type[Node], file: str) -> tuple[dic
     node does not have that another tool names so, and for the value another tool's way (a notch's `freq: [50,
     100]`, a lowpass's `freq: [1, 40]`). The parameters stood for are left out of 'missing parameter' problems."""
     fields = getattr(getattr(cls, "Params", None), "model_fields", {})
+    forbid = getattr(getattr(cls, "Params", None), "model_config", {}).get("extra") == "forbid"  # (any name: kept)
     if not fields:
-        return _no_params(nc, cls, file)
+        return _no_params(nc, cls, file) if forbid else ({}, set())
     given = nc.params
-    forbid = getattr(cls.Params, "model_config", {}).get("extra") == "forbid"  # (a Params that takes any name: kept)
     out: dict[str, tuple] = {}
     covered: set[str] = set()
     for name, value in given.items():

@@ -1,0 +1,41 @@
+"""A review of the hints for Timeflux, ezmsg, LabGraph and MNE users (tests/test_peer_users_session21.py): graphs
+that were right and that a hint refused or made worse, each through `wavegraph validate` as a user runs it."""
+
+from wavegraph.pipeline.cli import main
+
+
+def validate(tmp_path, monkeypatch, capsys, text):
+    """`wavegraph validate g.yaml` on `text` in tmp_path: (exit code, stderr lines)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.yaml").write_text(text)
+    code = main(["validate", "g.yaml"])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err, err
+    return code, err.strip().splitlines()
+
+
+def through(node_type, params="{}", source="{rate: 250, duration: 0.2}"):
+    """A sine into one node of `node_type` with flow-style `params`, into a null sink."""
+    return f"""\
+nodes:
+  - {{id: src, type: sine, params: {source}}}
+  - {{id: n, type: "{node_type}", params: {params}}}
+  - {{id: sink, type: null_sink}}
+edges:
+  - {{source: src.out, target: n.in}}
+  - {{source: n.out, target: sink.in}}
+"""
+
+
+def test_a_params_class_that_takes_any_name_keeps_its_parameters(tmp_path, monkeypatch, capsys):
+    # a class of one's own whose Params declares no field but takes any name (extra="allow") validated OK before
+    # 1a300b1; then "unknown parameters label, gain: class Tag declares no parameters"
+    (tmp_path / "anyparams.py").write_text(
+        "from pydantic import ConfigDict\n"
+        "from wavegraph.pipeline.node import Node, NodeParams\n\n\n"
+        "class AnyParams(NodeParams):\n    model_config = ConfigDict(extra='allow')\n\n\n"
+        "class Tag(Node[AnyParams]):\n    Params = AnyParams\n\n"
+        "    def process(self, inputs):\n        return {'out': inputs['in']}\n"
+    )
+    code, err = validate(tmp_path, monkeypatch, capsys, through("anyparams:Tag", "{label: x, gain: 2}"))
+    assert code == 0 and err == [], err
