@@ -115,11 +115,7 @@ def _peer_hook_problem(cls: type) -> tuple[str, str] | None:
     for name, (whose, ours) in _HOOKS.items():
         if not callable(vars(cls).get(name)) or any(name in vars(base) for base in cls.__mro__[1:]):
             continue
-        try:
-            source = inspect.getsource(cls)
-        except (OSError, TypeError):
-            source = ""
-        if f".{name}(" in source:  # self.setup() in its own code: a helper
+        if f".{name}(" in _own_source(cls):  # self.setup() in its own code or a base's of one's own: a helper
             continue
         when = "once where the node runs, before the first chunk" if ours == "open" else "once at the end of the run"
         plain = " (a plain def: nothing awaits it)" if inspect.iscoroutinefunction(vars(cls)[name]) else ""
@@ -128,6 +124,21 @@ def _peer_hook_problem(cls: type) -> tuple[str, str] | None:
             f"rename it {ours}(self){plain}: wavegraph calls {ours}() {when}",
         )
     return None
+
+
+def _own_source(cls: type) -> str:
+    """The source of `cls` and of its bases of one's own (a base's open() may call the subclass's setup(), as a
+    template method does), not wavegraph's nor the standard library's."""
+    parts = []
+    for c in cls.__mro__:
+        top = c.__module__.partition(".")[0]
+        if top == "wavegraph" or top in sys.stdlib_module_names or top == "builtins":
+            continue
+        try:
+            parts.append(inspect.getsource(c))
+        except (OSError, TypeError):
+            pass
+    return "\n".join(parts)
 
 
 def not_a_node_reason(value: object, attr: str, module_name: str) -> str:

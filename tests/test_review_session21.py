@@ -39,3 +39,25 @@ def test_a_params_class_that_takes_any_name_keeps_its_parameters(tmp_path, monke
     )
     code, err = validate(tmp_path, monkeypatch, capsys, through("anyparams:Tag", "{label: x, gain: 2}"))
     assert code == 0 and err == [], err
+
+
+def test_a_hook_called_by_a_base_class_of_ones_own_is_not_refused(tmp_path, monkeypatch, capsys):
+    # a template method: the user's base class calls self.setup() from open(), a subclass defines setup(); the run
+    # is right, and cdd1f6b refused it ("defines setup(), LabGraph's hook, which wavegraph never calls"), as it read
+    # only the subclass's own source for the call
+    (tmp_path / "templates.py").write_text(
+        "from wavegraph.pipeline.node import Node\n\n\n"
+        "class Template(Node):\n    def open(self):\n        self.setup()\n\n"
+        "    def process(self, inputs):\n        return {'out': inputs['in']}\n\n\n"
+        "class Scaled(Template):\n    def setup(self):\n        self.k = 2.0\n"
+    )
+    code, err = validate(tmp_path, monkeypatch, capsys, through("templates:Scaled"))
+    assert code == 0 and err == [], err
+    # a setup() that nothing of the user's calls is still refused
+    (tmp_path / "nocall.py").write_text(
+        "from wavegraph.pipeline.node import Node\n\n\n"
+        "class Plain(Node):\n    def process(self, inputs):\n        return {'out': inputs['in']}\n\n\n"
+        "class Scaled(Plain):\n    def setup(self):\n        self.k = 2.0\n"
+    )
+    code, err = validate(tmp_path, monkeypatch, capsys, through("nocall:Scaled"))
+    assert code == 2 and len(err) == 1 and "defines setup(), LabGraph's hook" in err[0], err
