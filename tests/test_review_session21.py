@@ -61,3 +61,13 @@ def test_a_hook_called_by_a_base_class_of_ones_own_is_not_refused(tmp_path, monk
     )
     code, err = validate(tmp_path, monkeypatch, capsys, through("nocall:Scaled"))
     assert code == 2 and len(err) == 1 and "defines setup(), LabGraph's hook" in err[0], err
+
+
+def test_a_channel_name_in_another_case_keeps_did_you_mean_not_a_missing_type(tmp_path, monkeypatch, capsys):
+    # `drop: [eog]` with a channel named EOG (and no channel of type eog) said "did you mean 'EOG'? (names are
+    # case-sensitive)" before 268d634; then "no channel of type 'eog' in the stream (its types: misc); fix: name the
+    # channels"
+    text = through("pick_channels", "{drop: [eog]}", "{rate: 250, duration: 0.2, channels: [Fz, EOG]}")
+    code, err = validate(tmp_path, monkeypatch, capsys, text)
+    assert code == 2 and len(err) == 1, err
+    assert "did you mean 'EOG'?" in err[0] and "of type" not in err[0], err

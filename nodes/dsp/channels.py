@@ -66,7 +66,8 @@ def _of_type(spec: StreamSpec, name: str, what: str) -> list[int] | None:
     key = name.lower()
     if key in kinds:
         return [i for i, t in enumerate(kinds) if t == key]
-    if key in _MNE_TYPES and name not in spec.channel_names:
+    if key in _MNE_TYPES and not any(str(c).casefold() == name.casefold() for c in spec.channel_names):
+        # (a channel 'EOG' for `drop: [eog]`: "did you mean 'EOG'?", the caller's, not "no channel of type 'eog'")
         have = ", ".join(dict.fromkeys(kinds)) or "none declared"
         raise SpecError(f"{what}: no channel of type {name!r} in the stream (its types: {have})", "name the channels")
     return None
