@@ -10,7 +10,6 @@ from typing import Any
 import yaml
 
 from .peer_types import peer_type_fix
-from .registry import catalogue
 from .yaml_lines import LineLoader, line_of, lookalikes, written
 
 NODE_KEYS = ("id", "type", "params", "on_error")
@@ -122,6 +121,8 @@ def node_entry_fix(raw: Any) -> str:
     if not isinstance(raw, dict):
         return plain
     if "type" not in raw and "module" in raw and "class" in raw:  # Timeflux's layout
+        from .registry import catalogue  # (here: the registry imports numpy, which a graph file's parse needs not)
+
         path = f"{raw['module']}:{raw['class']}"
         return peer_type_fix(path, list(catalogue())) or f"write type: {path} (module:Class of a wavegraph Node)"
     for key, value in (("id", raw.get("id")), ("type", raw.get("type"))):

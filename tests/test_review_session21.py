@@ -71,3 +71,15 @@ def test_a_channel_name_in_another_case_keeps_did_you_mean_not_a_missing_type(tm
     code, err = validate(tmp_path, monkeypatch, capsys, text)
     assert code == 2 and len(err) == 1, err
     assert "did you mean 'EOG'?" in err[0] and "of type" not in err[0], err
+
+
+def test_the_command_line_starts_without_importing_numpy():
+    # b100888 made layout_hints import the registry at the top, which imports pipeline.node and numpy: every
+    # `wavegraph` command (--help, `nodes`) then took ~0.2 s more to start, for a hint only a Timeflux layout uses
+    import subprocess
+    import sys
+
+    code = "import sys, wavegraph.pipeline.cli; print(sorted(m for m in ('numpy', 'wavegraph.pipeline.node') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]", out.stdout
