@@ -26,7 +26,7 @@ the same methods in a loop; a node whose `open()` matters opens itself on the fi
 The base keeps the specs `configure` was given in `node.in_specs` (a subclass's `configure` need not store them). State is explicit: `reset()`,
 `state_dict()` and `load_state_dict()`; a stateful node declares its state once, as a dataclass returned
 by `new_state()` (see pipeline/state.py), and those three follow from it. Latency is declared in
-`latency_samples` (at the rate of the first input, or of the first output for sources): a positive value is a delay (the output at time t depends on inputs up to t
+`latency_samples` (at the rate of the first input in `inputs` order that has one, or of the first output for sources): a positive value is a delay (the output at time t depends on inputs up to t
 and is stamped late by that many samples) or a lookahead held back before output.
 
 Sources (no inputs) implement `read()`, returning the next outputs or None at end of stream, and say
@@ -226,7 +226,13 @@ class Node(Generic[P]):
     # --- helpers -----------------------------------------------------------------------------
     @property
     def latency_seconds(self) -> float:
-        spec = next(iter(self.in_specs.values()), None) or next(iter(self.out_specs.values()), None)
+        """latency_samples at the rate of the first input in the node's port order (`inputs`) that has a rate, not in
+        the order configure() was given them: a graph gives them in its edges' order, and epochs with its events edge
+        written first divided by the events' rate (0) and said 0 ms. Sources: the first output's rate."""
+        specs = [self.in_specs[p] for p in self.inputs if p in self.in_specs] + list(self.in_specs.values())
+        spec = next((s for s in specs if s.rate), None)
+        if spec is None and not self.in_specs:
+            spec = next(iter(self.out_specs.values()), None)
         if spec is None or not spec.rate:
             return 0.0
         return self.latency_samples / spec.rate

@@ -1,0 +1,252 @@
+"""Declared latency against what each node does (session 21's sweep).
+
+For every node type that passes a signal through, fed through the plain node class (no runtime) one sample per
+chunk and in longer chunks: each output sample or frame is emitted when some input sample is the newest fed; its
+content time is its stamp minus the delay its output spec declares (plus the input's). The lag between the two, in
+input samples, is at most the declared `latency_samples` (one sample per chunk: exactly it, for every node whose
+lag does not depend on where the sample falls), plus up to a chunk less one sample when fed in chunks. This checks
+the declaration and the output stamps at once: a stamp off by k samples moves the lag by k. Impulses check where
+the response lands (content at its stamp minus the declared delay) for the nodes that delay content (fir,
+resample, stft -> istft), and `describe` on composed graphs sums what the pieces measure.
+"""
+
+import numpy as np
+import pytest
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.registry import lookup
+from wavegraph.pipeline.spec import StreamSpec, signal_spec
+
+T0 = 10.0
+SIG = signal_spec(100.0, ["O1", "O2"])
+EVENTS = StreamSpec("events", 0.0, (3,))
+TINY_MODEL = dict(random_init=True, d_model=8, n_layers=1, device="cpu")
+
+
+def _lags(node, port, spec, x, step, out="out", others=None):
+    """Feed x (time last for a signal, first for features) to `port` in chunks of `step`; (lags, stamps, data): per
+    output sample/frame of `out`, the newest input sample fed when it came out minus its content time, in input
+    samples. `others`: {port: spec} of further inputs, fed the same samples (join, apply_mask)."""
+    specs = {port: spec, **(others or {})}
+    out_spec = node.configure(specs)[out]
+    feat = spec.kind != "signal"
+    n = x.shape[0] if feat else x.shape[-1]
+    lags, stamps, data = [], [], []
+
+    def take(o, newest):
+        c = o.get(out)
+        if c is None or c.data.size == 0:
+            return
+        frames = c.data.shape[0] if out_spec.kind != "signal" else c.data.shape[-1]
+        t = c.t0 + np.arange(frames) / out_spec.rate if out_spec.rate else np.full(frames, c.t0)
+        content = (t - out_spec.delay + spec.delay - T0) * spec.rate
+        lags.extend(newest - content)
+        stamps.extend(t)
+        data.append(c.data)
+
+    for k in range(0, n, step):
+        piece = x[k : k + step] if feat else x[..., k : k + step]
+        take(node.process({p: Chunk(piece, T0 + k / spec.rate) for p in specs}), min(k + step, n) - 1)
+        while node.holds_more and (o := node.more()):
+            take(o, min(k + step, n) - 1)
+    return np.array(lags), np.array(stamps), data, out_spec
+
+
+def _signal(spec, n, seed=0):
+    return np.random.default_rng(seed).standard_normal((*spec.shape, n))
+
+
+# (type, params, input spec, samples, exact): exact = one sample per chunk reaches the declared latency exactly
+SIGNAL_NODES = [
+    ("bandpass", dict(l_freq=1.0, h_freq=20.0), SIG, 60, True),
+    ("highpass", dict(freq=1.0), SIG, 60, True),
+    ("lowpass", dict(freq=20.0), SIG, 60, True),
+    ("notch", dict(freq=20.0), SIG, 60, True),
+    ("filterbank", dict(bands=[[1.0, 10.0], [5.0, 20.0]]), SIG, 60, True),
+    ("fir", dict(h_freq=20.0, numtaps=21), SIG, 60, True),
+    ("fir", dict(l_freq=5.0, h_freq=20.0, numtaps=31), SIG, 80, True),
+    ("resample", dict(rate=50.0), SIG, 80, True),  # 2:1, D = 20 input samples
+    ("resample", dict(rate=300.0), SIG, 60, True),  # 1:3
+    ("resample", dict(up=3, down=2), SIG, 60, True),
+    ("sliding_window", dict(size=10, hop=3), SIG, 60, True),
+    ("sliding_window", dict(size=10, hop=1), SIG, 40, True),
+    ("sliding_window", dict(size=4, hop=7), SIG, 60, True),
+    ("stft", dict(n_fft=16, hop=4), SIG, 60, True),
+    ("stft", dict(n_fft=16, hop=8), SIG, 60, True),
+    ("bandpower", dict(window=0.3, hop=0.1, bands={"alpha": [8.0, 13.0]}), SIG, 60, True),
+    ("running_zscore", dict(window=0.2), SIG, 40, True),
+    ("car", {}, SIG, 30, True),
+    ("rereference", dict(channel="O1", keep_ref=True), SIG, 30, True),
+    ("pick_channels", dict(pick=["O2"]), SIG, 30, True),
+    ("mix", {}, SIG, 30, True),
+    ("gain", dict(db=6.0), SIG, 30, True),
+    ("align", dict(delay="auto"), SIG, 30, True),
+    ("ssvep_decoder", dict(freqs=[8.0, 10.0], window=0.4, step=0.1, n_bands=1), SIG, 70, True),
+]
+
+
+def _case_id(case):
+    return f"{case[0]}-{'-'.join(f'{k}={v}' for k, v in case[1].items() if k not in TINY_MODEL)}"
+
+
+@pytest.mark.parametrize("case", SIGNAL_NODES, ids=_case_id)
+def test_a_nodes_lag_from_content_to_output_is_its_declared_latency(case):
+    typ, params, spec, n, exact = case
+    out = "scores" if typ == "ssvep_decoder" else "out"
+    x = _signal(spec, n)
+    for step in (1, 7):
+        node = lookup(typ)(**params)
+        lags, _, _, _ = _lags(node, "in", spec, x, step, out)
+        assert lags.size, f"{typ} emitted nothing from {n} samples"
+        declared = node.latency_samples
+        assert lags.min() >= -1e-6, f"{typ}: an output came out before its content's input ({lags.min():.3f})"
+        assert lags.max() <= declared + step - 1 + 1e-6, f"{typ} step {step}: lag {lags.max()} > declared {declared}"
+        if step == 1 and exact:
+            assert lags.max() == pytest.approx(declared, abs=1e-6), f"{typ}: lag {lags.max()} != declared {declared}"
+        assert node.latency_seconds == pytest.approx(declared / spec.rate)
+
+
+def test_delayed_input_spec_is_carried_and_align_removes_it_at_no_latency():
+    # a stream declaring 50 ms of content delay (a fir before): align drops it and stamps the rest 50 ms earlier
+    spec = signal_spec(100.0, ["O1", "O2"]).evolve(delay=0.05)
+    node = lookup("align")(delay="auto")
+    lags, stamps, data, out_spec = _lags(node, "in", spec, _signal(spec, 30), 1)
+    assert out_spec.delay == 0.0 and node.latency_samples == 0
+    assert lags.max() == pytest.approx(0.0, abs=1e-9)
+    np.testing.assert_allclose(stamps, T0 + np.arange(5, 30) / 100.0 - 0.05)
+
+
+@pytest.mark.parametrize(("n_fft", "hop"), [(16, 4), (16, 8), (32, 8)])
+def test_stft_istft_chain_lags_by_the_sum_of_their_declared_latencies(n_fft, hop):
+    stft, istft = lookup("stft")(n_fft=n_fft, hop=hop), lookup("istft")(n_fft=n_fft, hop=hop)
+    frames = stft.configure({"in": SIG})["out"]
+    out_spec = istft.configure({"in": frames})["out"]
+    assert istft.latency_samples == n_fft // hop - 1  # frames, at the istft's input (frame) rate
+    assert istft.latency_seconds * SIG.rate == pytest.approx(n_fft - hop)
+    x = np.zeros((2, 120))
+    x[:, 57] = 1.0
+    lags, ys = [], []
+    for k in range(120):
+        o = stft.process({"in": Chunk(x[:, k : k + 1], T0 + k / SIG.rate)})
+        o = istft.process({"in": o["out"]}) if o else {}
+        if o:
+            c = o["out"]
+            t = c.t0 + np.arange(c.data.shape[-1]) / out_spec.rate
+            lags += list(k - (t - out_spec.delay - T0) * SIG.rate)
+            ys.append(c.data)
+    declared = (stft.latency_seconds + istft.latency_seconds) * SIG.rate
+    assert max(lags) == pytest.approx(declared) == pytest.approx(hop - 1 + n_fft - hop)
+    y = np.concatenate(ys, axis=-1)[0]
+    # the impulse lands at its own time once the declared delay is taken off the stamps
+    assert np.argmax(np.abs(y)) - round(out_spec.delay * SIG.rate) == 57
+
+
+@pytest.mark.parametrize(
+    ("typ", "params"),
+    [("fir", dict(h_freq=20.0, numtaps=21)), ("resample", dict(rate=50.0)), ("resample", dict(rate=300.0))],
+)
+def test_an_impulse_lands_at_its_time_once_the_declared_delay_is_taken_off(typ, params):
+    x = np.zeros((2, 120))
+    x[:, 58] = 1.0  # even: on the 50 Hz grid too
+    for step in (1, 13):
+        node = lookup(typ)(**params)
+        _, stamps, data, out_spec = _lags(node, "in", SIG, x, step)
+        tail = node.finish().get("out")
+        y = np.concatenate(data + ([tail.data] if tail is not None else []), axis=-1)[0]
+        t = stamps[0] + np.arange(y.size) / out_spec.rate
+        np.testing.assert_allclose(np.diff(stamps), 1 / out_spec.rate)  # one grid across the chunks
+        assert t[np.argmax(y)] - out_spec.delay == pytest.approx(T0 + 0.58, abs=1e-9)
+        assert out_spec.delay * SIG.rate == pytest.approx(node.latency_samples)
+
+
+def test_iir_filters_declare_no_delay_and_respond_from_the_impulse_on():
+    # an IIR filter has no single delay: declared 0 (docs/nodes.md), the output stamped at its input's times, and
+    # the response starts at the impulse, never before
+    x = np.zeros((2, 60))
+    x[:, 20] = 1.0
+    for typ, params in [("lowpass", dict(freq=20.0)), ("bandpass", dict(l_freq=1.0, h_freq=20.0))]:
+        node = lookup(typ)(**params)
+        lags, stamps, data, out_spec = _lags(node, "in", SIG, x, 9)
+        y = np.concatenate(data, axis=-1)[0]
+        assert node.latency_samples == 0 and out_spec.delay == 0.0
+        np.testing.assert_allclose(stamps, T0 + np.arange(60) / 100.0)
+        assert np.all(y[:20] == 0) and y[20] != 0
+
+
+def test_resample_with_zero_taps_in_front_declares_its_content_delay_and_comes_out_sooner():
+    # 250 -> 200 Hz: up/down 4/5, half 50, D = 60 upsampled (15 input samples), of which p = 10 are zero taps put in
+    # front to make D whole at both rates. The content lags the stamps by D (declared; the stream's first output,
+    # whose content is the zeros before it, comes out at that lag); after it the output comes out as soon as the taps
+    # that are not zero have their input: at most D/up - p/up input samples after its content (half/up = 12.5).
+    spec = signal_spec(250.0, ["O1"])
+    node = lookup("resample")(rate=200.0)
+    lags, _, _, out_spec = _lags(node, "in", spec, _signal(spec, 120), 1)
+    assert node.latency_samples == 15 and out_spec.delay == pytest.approx(12 / 200)
+    assert node.pad == 10
+    assert lags.max() == pytest.approx(node.latency_samples)
+    assert lags[5:].max() == pytest.approx(node.latency_samples - node.pad / node.up)
+
+
+def _marker_lags(typ, params, marker_t, order=("in", "events"), step=1, out="out"):
+    node = lookup(typ)(**params)
+    specs = {"in": SIG, "events": EVENTS}
+    node.configure({p: specs[p] for p in order})
+    node.process({"events": Chunk(np.array([[T0 + marker_t, 0.0, 1.0]]), T0)})
+    x = _signal(SIG, 200)
+    lags = []
+    for k in range(0, 200, step):
+        o = node.process({"in": Chunk(x[:, k : k + step], T0 + k / SIG.rate)})
+        while o:
+            if out in o:
+                lags.append(min(k + step, 200) - 1 - (o[out].t0 - T0) * SIG.rate)
+            o = node.more() if node.holds_more else {}
+    return node, np.array(lags)
+
+
+@pytest.mark.parametrize(
+    ("typ", "params", "out"),
+    [
+        ("epochs", dict(tmin=-0.1, tmax=0.3), "out"),
+        ("epochs", dict(tmin=0.1, tmax=0.2), "out"),
+        ("ssvep_trial_decoder", dict(freqs=[8.0, 10.0], window=0.5, n_bands=1, delay=0.14, pre=0.5), "scores"),
+    ],
+)
+def test_marker_nodes_output_the_declared_latency_after_the_marker(typ, params, out):
+    for marker_t in (1.0, 1.005):
+        node, lags = _marker_lags(typ, params, marker_t, out=out)
+        assert lags.size == 1 and lags[0] == pytest.approx(node.latency_samples, abs=0.5 + 1e-9)
+
+
+@pytest.mark.parametrize("typ", ["epochs", "ssvep_trial_decoder"])
+def test_latency_seconds_does_not_depend_on_the_order_the_inputs_were_configured_in(typ):
+    # a graph gives configure() its inputs in the order of its edges: with the events edge written first,
+    # latency_seconds divided by the events' rate (0, irregular) and said 0 ms (describe: 'latency=30 samples (0.00 ms)')
+    params = dict(tmin=-0.1, tmax=0.3) if typ == "epochs" else dict(freqs=[8.0, 10.0], window=0.5, n_bands=1)
+    seconds = []
+    for order in (("in", "events"), ("events", "in")):
+        node = lookup(typ)(**params)
+        specs = {"in": SIG, "events": EVENTS}
+        node.configure({p: specs[p] for p in order})
+        seconds.append(node.latency_seconds)
+        assert node.latency_samples > 0 and node.latency_seconds == pytest.approx(node.latency_samples / SIG.rate)
+    assert seconds[0] == seconds[1]
+
+
+def test_describe_sums_the_epochs_latency_whatever_the_order_of_the_edges(tmp_path):
+    from wavegraph.pipeline.config import load_config
+    from wavegraph.pipeline.graph import build_graph, describe
+
+    data = [[float(i) for i in range(50)]]
+    for first, second in (("events", "out"), ("out", "events")):
+        path = tmp_path / f"ep_{first}.yaml"
+        path.write_text(
+            "nodes:\n"
+            f"  - {{id: src, type: array_source, params: {{data: {data}, rate: 100.0, events: [[0.2, 0.0, 1]]}}}}\n"
+            "  - {id: ep, type: epochs, params: {tmin: -0.01, tmax: 0.3}}\n"
+            "  - {id: sink, type: null_sink}\n"
+            "edges:\n"
+            f"  - {{source: src.{first}, target: ep.{'in' if first == 'out' else first}}}\n"
+            f"  - {{source: src.{second}, target: ep.{'in' if second == 'out' else second}}}\n"
+            "  - {source: ep.out, target: sink.in}\n"
+        )
+        text = describe(build_graph(load_config(path)))
+        assert "src -> ep -> sink: 300.00 ms" in text, text
