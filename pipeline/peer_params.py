@@ -328,6 +328,8 @@ def _fix(nc: NodeConfig, name: str, value: Any, fields: dict, file: str) -> tupl
         said = _write(file, "tmin", _value(-value)) if name == "before" else _write(file, "tmax", _value(value))
         return f"epochs take the times from the marker (s): write {said}", "tmin" if name == "before" else "tmax"
     if name in ("output", "transform", "mode", "scaling", "return_onesided") and "n_fft" in fields:
+        if nc.type == "istft":  # (its input is the complex spectrum, its output the signal: no magnitude after it)
+            return "remove it: istft takes an stft's complex spectrum and gives the signal back", ""
         return (
             "remove it: stft gives the complex spectrum; add a magnitude node after it for |X| (or phase for the "
             "angle)",

@@ -83,3 +83,23 @@ def test_the_command_line_starts_without_importing_numpy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_a_spectrum_option_on_an_istft_is_not_told_to_add_a_magnitude_after_it(tmp_path, monkeypatch, capsys):
+    # ezmsg's Spectrum output/transform on an istft got the stft's fix (73b1137): "stft gives the complex spectrum;
+    # add a magnitude node after it for |X|", after a node whose output is the signal
+    text = """\
+nodes:
+  - {id: src, type: sine, params: {rate: 250, duration: 0.2}}
+  - {id: s, type: stft, params: {n_fft: 64, hop: 32}}
+  - {id: n, type: istft, params: {n_fft: 64, hop: 32, mode: magnitude}}
+  - {id: sink, type: null_sink}
+edges:
+  - {source: src.out, target: s.in}
+  - {source: s.out, target: n.in}
+  - {source: n.out, target: sink.in}
+"""
+    code, err = validate(tmp_path, monkeypatch, capsys, text)
+    assert code == 2 and len(err) == 1, err
+    assert err[0].startswith("g.yaml:4: node 'n' (istft): unknown parameter 'mode'; fix: remove it"), err
+    assert "magnitude node" not in err[0], err
