@@ -10,6 +10,8 @@ the response lands (content at its stamp minus the declared delay) for the nodes
 resample, stft -> istft), and `describe` on composed graphs sums what the pieces measure.
 """
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from wavegraph.pipeline.chunk import Chunk
@@ -45,7 +47,13 @@ def _lags(node, port, spec, x, step, out="out", others=None):
 
     for k in range(0, n, step):
         piece = x[k : k + step] if feat else x[..., k : k + step]
-        take(node.process({p: Chunk(piece, T0 + k / spec.rate) for p in specs}), min(k + step, n) - 1)
+        chunks = {port: Chunk(piece, T0 + k / spec.rate)}
+        for p, s in (others or {}).items():  # the same samples, in that input's shape and type
+            shaped = piece[..., :1] if feat else piece[:1]
+            other = np.broadcast_to(shaped, (piece.shape[0], *s.shape) if feat else (*s.shape, piece.shape[-1]))
+            real = np.dtype(s.dtype).kind != "c"
+            chunks[p] = Chunk(np.real(other).astype(s.dtype) if real else np.asarray(other), chunks[port].t0)
+        take(node.process(chunks), min(k + step, n) - 1)
         while node.holds_more and (o := node.more()):
             take(o, min(k + step, n) - 1)
     return np.array(lags), np.array(stamps), data, out_spec
@@ -250,3 +258,150 @@ def test_describe_sums_the_epochs_latency_whatever_the_order_of_the_edges(tmp_pa
         )
         text = describe(build_graph(load_config(path)))
         assert "src -> ep -> sink: 300.00 ms" in text, text
+
+
+def _frames(spec, n, seed=0):
+    x = np.random.default_rng(seed).standard_normal((n, *spec.shape))
+    if np.dtype(spec.dtype).kind == "c":
+        x = x + 1j * np.random.default_rng(seed + 1).standard_normal(x.shape)
+    return x.astype(spec.dtype)
+
+
+FEATS = StreamSpec("features", 50.0, (6,), "float32")
+COMPLEX = StreamSpec("features", 25.0, (9,), "complex128")
+FEATURE_NODES = [
+    ("conformer_encoder", dict(TINY_MODEL, n_heads=2, att_context_sizes=[(6, 2)]), FEATS, 11),  # (2+1)*4 - 1
+    ("conformer_encoder", dict(TINY_MODEL, n_heads=2, subsampling=2, att_context_sizes=[(6, 0)]), FEATS, 1),
+    ("mamba", TINY_MODEL, FEATS, 0),
+    ("gla", dict(TINY_MODEL, n_heads=2), FEATS, 0),
+    ("model", dict(random_init=True, kind="mamba", config=dict(d_model=8, n_layers=1), device="cpu"), FEATS, 0),
+    ("magnitude", {}, COMPLEX, 0),
+    ("phase", {}, COMPLEX, 0),
+    ("complex_to_real", {}, COMPLEX, 0),
+    ("real_to_complex", {}, StreamSpec("features", 25.0, (8,)), 0),
+    ("gain", dict(db=-3.0), COMPLEX, 0),
+]
+
+
+@pytest.mark.parametrize("case", FEATURE_NODES, ids=_case_id)
+def test_a_frame_nodes_lag_is_its_declared_latency_in_input_frames(case):
+    typ, params, spec, expected = case
+    x = _frames(spec, 24)
+    for step in (1, 5):
+        node = lookup(typ)(**params)
+        lags, _, _, out_spec = _lags(node, "in", spec, x, step)
+        assert node.latency_samples == expected
+        assert lags.size and lags.min() >= -1e-6
+        assert lags.max() <= expected + step - 1 + 1e-6
+        if step == 1:
+            assert lags.max() == pytest.approx(expected, abs=1e-6)
+        assert node.latency_seconds == pytest.approx(expected / spec.rate)
+
+
+def test_two_input_nodes_join_and_apply_mask_add_no_latency():
+    sig_b = signal_spec(100.0, ["x"])
+    node = lookup("join")()
+    lags, stamps, _, _ = _lags(node, "a", SIG, _signal(SIG, 30), 1, others={"b": sig_b})
+    assert node.latency_samples == 0 and lags.max() == pytest.approx(0.0, abs=1e-9)
+    np.testing.assert_allclose(stamps, T0 + np.arange(30) / 100.0)
+    node = lookup("apply_mask")()
+    lags, _, _, _ = _lags(
+        node, "in", COMPLEX, _frames(COMPLEX, 20), 3, others={"mask": COMPLEX.evolve(dtype="float64")}
+    )
+    assert node.latency_samples == 0 and lags.max() <= 2 + 1e-9
+
+
+@pytest.mark.parametrize("rate", [200.0, 1000.0, 250.0])
+def test_eeg_tokenizer_lag_is_its_declared_latency(rate):
+    # a token is stamped at the start of its newest hop block (200 Hz) on the resampled clock: it comes out when
+    # that block's last sample does. Exact where the resampler has no zero taps in front (200 Hz: none; 1000 Hz:
+    # 1/5); at 250 Hz (4/5, p/up = 2.5) the declaration counts the resampler's content delay D/up (as resample
+    # does) and rounds the hop block up: over the lag by at most p/up + 1.
+    spec = signal_spec(rate, ["C3"])
+    node = lookup("eeg_tokenizer")()
+    lags, stamps, _, out_spec = _lags(node, "in", spec, _signal(spec, int(1.6 * rate)), 1, out="tokens")
+    r = node.resampler
+    assert lags.size == 3
+    np.testing.assert_allclose(np.diff(stamps), 0.5)
+    assert out_spec.delay == pytest.approx(r.out_delay / 200.0)
+    if r.pad == 0:
+        assert lags.max() == pytest.approx(node.latency_samples)
+    else:
+        assert node.latency_samples - r.pad / r.up - 1 <= lags.max() <= node.latency_samples
+
+
+def test_enhancer_output_lags_its_content_by_the_declared_319_samples_and_vad_is_within_it():
+    spec = signal_spec(16000.0, ["mic"], "misc", dtype="float32")
+    x = (0.1 * _signal(spec, 800)).astype(np.float32)
+    for step, out in ((1, "out"), (37, "out"), (1, "vad")):
+        node = lookup("enhancer")(device="cpu")
+        lags, _, _, _ = _lags(node, "in", spec, x, step, out=out)
+        assert node.latency_samples == 319
+        if out == "out":
+            assert lags.max() <= 319 + step - 1 + 1e-6 and lags.min() >= 319 - 1e-6  # every sample: 319 behind
+        else:  # a vad frame is stamped at its middle (160 k) and comes out with its newest 10 ms block
+            assert lags.max() == pytest.approx(159, abs=1e-6) and 159 <= node.latency_samples
+
+
+def _chain_lag(nodes, spec, n):
+    """Max lag (input samples) from content to output through `nodes` chained by hand, one sample per chunk."""
+    specs = [spec]
+    for node in nodes:
+        specs.append(node.configure({"in": specs[-1]})["out"])
+    last = specs[-1]
+    x = _signal(spec, n)
+    lags = []
+    for k in range(n):
+        o = {"out": Chunk(x[:, k : k + 1], T0 + k / spec.rate)}
+        for node in nodes:
+            o = node.process({"in": o["out"]}) if o else {}
+        if o and o["out"].data.size:
+            frames = o["out"].data.shape[-1] if last.kind == "signal" else o["out"].data.shape[0]
+            t = o["out"].t0 + np.arange(frames) / last.rate
+            lags += list(k - (t - last.delay - T0) * spec.rate)
+    return max(lags)
+
+
+def test_describe_sums_what_bandpass_resample_sliding_window_measure(tmp_path):
+    from wavegraph.pipeline.config import load_config
+    from wavegraph.pipeline.graph import build_graph, describe
+
+    path = tmp_path / "chain.yaml"
+    path.write_text(
+        "nodes:\n"
+        "  - {id: src, type: sine, params: {rate: 100.0, freq: 5.0, duration: 1.0}}\n"
+        "  - {id: bp, type: bandpass, params: {l_freq: 1.0, h_freq: 20.0}}\n"
+        "  - {id: rs, type: resample, params: {rate: 50.0}}\n"
+        "  - {id: win, type: sliding_window, params: {size: 4, hop: 2}}\n"
+        "  - {id: sink, type: null_sink}\n"
+        "edges:\n"
+        "  - {source: src.out, target: bp.in}\n"
+        "  - {source: bp.out, target: rs.in}\n"
+        "  - {source: rs.out, target: win.in}\n"
+        "  - {source: win.out, target: sink.in}\n"
+    )
+    graph = build_graph(load_config(path))
+    declared_ms = graph.path_latency(["src", "bp", "rs", "win", "sink"]) * 1e3
+    assert "src -> bp -> rs -> win -> sink: 260.00 ms" in describe(graph)  # 20 input samples + 3 frames of 2
+    spec = graph.specs["src.out"]
+    nodes = [lookup("bandpass")(l_freq=1.0, h_freq=20.0), lookup("resample")(rate=50.0)]
+    nodes.append(lookup("sliding_window")(size=4, hop=2))
+    assert _chain_lag(nodes, spec, 60) / spec.rate * 1e3 == pytest.approx(declared_ms)
+
+
+def test_describe_of_the_speech_enhancer_file_graph_sums_what_resample_and_enhancer_measure(tmp_path):
+    # configs/speech_enhance_file.yaml on a 22.05 kHz stereo file: mix -> resample 16 kHz (441 input samples, 20 ms)
+    # -> enhancer (319 samples at 16 kHz, 19.94 ms) -> align; measured through the same nodes chained by hand
+    import soundfile as sf
+    from wavegraph.pipeline.config import load_config
+    from wavegraph.pipeline.graph import build_graph, describe
+
+    wav = tmp_path / "noisy.wav"
+    sf.write(wav, 0.01 * _signal(signal_spec(22050.0, ["l", "r"]), 2205).T, 22050)
+    sets = [f"src.path={wav}", f"rec.path={tmp_path / 'e.wav'}", f"vad.path={tmp_path / 'v.csv'}"]
+    graph = build_graph(load_config(Path(__file__).parents[1] / "configs" / "speech_enhance_file.yaml", sets))
+    assert "src -> mono -> to16k -> enhancer -> align -> rec: 39.94 ms" in describe(graph)
+    declared = graph.path_latency(["src", "mono", "to16k", "enhancer", "align", "rec"])
+    spec = signal_spec(22050.0, ["l", "r"], "misc", dtype="float32")
+    nodes = [lookup("mix")(), lookup("resample")(rate=16000.0), lookup("enhancer")(device="cpu")]
+    assert _chain_lag(nodes, spec, 300) / 22050.0 == pytest.approx(declared)
