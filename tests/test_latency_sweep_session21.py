@@ -272,6 +272,13 @@ COMPLEX = StreamSpec("features", 25.0, (9,), "complex128")
 FEATURE_NODES = [
     ("conformer_encoder", dict(TINY_MODEL, n_heads=2, att_context_sizes=[(6, 2)]), FEATS, 11),  # (2+1)*4 - 1
     ("conformer_encoder", dict(TINY_MODEL, n_heads=2, subsampling=2, att_context_sizes=[(6, 0)]), FEATS, 1),
+    # the lookahead chosen among the model's contexts: (1+1)*4 - 1 (declared fixed at the first context's, it would be 11)
+    (
+        "conformer_encoder",
+        dict(TINY_MODEL, n_heads=2, att_context_sizes=[(6, 2), (4, 1)], att_context=(4, 1)),
+        FEATS,
+        7,
+    ),
     ("mamba", TINY_MODEL, FEATS, 0),
     ("gla", dict(TINY_MODEL, n_heads=2), FEATS, 0),
     ("model", dict(random_init=True, kind="mamba", config=dict(d_model=8, n_layers=1), device="cpu"), FEATS, 0),
