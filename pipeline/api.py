@@ -182,17 +182,15 @@ class GraphBuilder:
         return node_id
 
     def _ports(self, type_: str, which: str) -> tuple[str, ...]:
-        from .peer_types import peer_type_fix
-        from .registry import UnknownNodeType, add_search_dirs, catalogue, lookup
+        from .peer_types import unknown_type_fix
+        from .registry import UnknownNodeType, add_search_dirs, lookup
 
         if ":" in type_:  # mymod:Class: mymod.py in the current folder too, as a graph file's (graph.make_node)
             add_search_dirs([os.getcwd()])
         try:
             return getattr(lookup(type_), which)
         except UnknownNodeType as e:
-            hint = peer_type_fix(type_, list(catalogue())) or (
-                f"did you mean '{e.suggestion}'?" if e.suggestion else e.reason or "see `wavegraph nodes`"
-            )
+            hint = unknown_type_fix(type_, e, [os.getcwd()])
             raise GraphError([(self._file, 0, f"unknown type '{type_}'", hint)]) from None
 
     def _output(self, source: str) -> str:

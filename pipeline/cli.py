@@ -186,8 +186,7 @@ def _bounds(field) -> str:
 
 def cmd_nodes(args) -> int:
     """List every type (built-in and plugins) without importing a node module; show one type in full."""
-    from .node_class import type_path_fix
-    from .peer_types import peer_type_fix
+    from .peer_types import unknown_type_fix
     from .registry import UnknownNodeType, add_search_dirs, catalogue, lookup
 
     if not args.type:
@@ -200,10 +199,8 @@ def cmd_nodes(args) -> int:
     try:
         cls = lookup(args.type)
     except UnknownNodeType as e:
-        fix = peer_type_fix(args.type, list(catalogue())) or (  # StreamLSL: was "did you mean 'resample'?"
-            None if e.suggestion else type_path_fix(args.type, [os.getcwd()])
-        )
-        print(f"error: unknown node type '{e.name}'; {fix}" if fix else f"error: {e}", file=sys.stderr)
+        fix = unknown_type_fix(args.type, e, [os.getcwd()])  # StreamLSL: was "did you mean 'resample'?"
+        print(f"error: unknown node type '{e.name}'; {fix}", file=sys.stderr)
         return 2
     ins = ", ".join(cls.inputs) or "-"
     outs = ", ".join(cls.outputs) or "-"

@@ -12,11 +12,11 @@ from pydantic import ValidationError
 from .config import EdgeConfig, GraphConfig, GraphError, NodeConfig
 from .missing_package import missing_package
 from .node import Node, Sink
-from .node_class import class_problem, latency_problem, params_class_problem, specs_problem, type_path_fix
+from .node_class import class_problem, latency_problem, params_class_problem, specs_problem
 from .param_problems import MAX_RATE, _number_problems, _param_problems, _set, _set_text_as_typed
 from .peer_params import peer_param_problems
-from .peer_types import peer_type_fix
-from .registry import UnknownNodeType, add_search_dirs, catalogue, lookup
+from .peer_types import unknown_type_fix
+from .registry import UnknownNodeType, add_search_dirs, lookup
 from .spec import SpecError, StreamSpec
 from .yaml_lines import lookalikes, node_hint
 
@@ -101,13 +101,8 @@ def make_node(nc: NodeConfig, file: str) -> Node:
     try:
         cls = lookup(nc.type, graph_dirs if ":" in nc.type else ())
     except UnknownNodeType as e:
-        hint = (
-            peer_type_fix(nc.type, list(catalogue()))  # ezmsg's Scaler, Timeflux's IIRFilter, StreamLSL
-            # mymod.Window with mymod.py here: its module:Class (was "did you mean 'sliding_window'?")
-            or type_path_fix(nc.type, [os.path.dirname(os.path.abspath(file)), os.getcwd()])
-            or (f"did you mean '{e.suggestion}'?" if e.suggestion else e.reason)
-            or "run `wavegraph nodes` to list the types"
-        )
+        # ezmsg's Scaler, Timeflux's IIRFilter, StreamLSL; mymod.Window with mymod.py here: its module:Class
+        hint = unknown_type_fix(nc.type, e, [os.path.dirname(os.path.abspath(file)), os.getcwd()])
         said = f"node '{nc.id}': unknown type '{nc.type}'{lookalikes(nc.type)}"
         raise GraphError([(file, nc.type_line or nc.line, said, hint)]) from None
     wrong = params_class_problem(cls)  # a Params of its own that checks nothing (or a dataclass: a traceback)

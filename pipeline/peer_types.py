@@ -7,6 +7,10 @@ that is no wavegraph Node, in a package that is not installed)."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .registry import UnknownNodeType
 
 _EDGES = "its edges are l_freq and h_freq; one edge: lowpass or highpass (freq)"
 _PEERS: dict[str, tuple[str, str]] = {  # another tool's name, lower case without _ and - -> (type, what to know)
@@ -84,4 +88,21 @@ def peer_type_fix(name: str, known: list[str]) -> str:
     wg, note = found
     return (
         f"wavegraph's type for {short} is {wg}: write type: {wg} ({note}; `wavegraph nodes {wg}` lists its parameters)"
+    )
+
+
+def unknown_type_fix(name: str, error: UnknownNodeType, dirs: list[str]) -> str:
+    """The fix for an unknown type, one way for a graph file, GraphBuilder.add and `wavegraph nodes`: another tool's
+    name, then a class of one's own named by a dotted path or a file (looked for in `dirs`), then the registry's
+    'did you mean' or why a module:Class did not load. (The three put these in three orders: `wavegraph nodes
+    mynodes.Window` and add('mynodes.Window') said "did you mean 'sliding_window'?" where a graph file, since
+    7a9c614, said the module:Class to write.)"""
+    from .node_class import type_path_fix
+    from .registry import catalogue
+
+    return (
+        peer_type_fix(name, list(catalogue()))
+        or type_path_fix(name, dirs)
+        or (f"did you mean '{error.suggestion}'?" if error.suggestion else error.reason)
+        or "run `wavegraph nodes` to list the types"
     )

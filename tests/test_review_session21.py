@@ -103,3 +103,33 @@ edges:
     assert code == 2 and len(err) == 1, err
     assert err[0].startswith("g.yaml:4: node 'n' (istft): unknown parameter 'mode'; fix: remove it"), err
     assert "magnitude node" not in err[0], err
+
+
+def test_a_dotted_class_of_ones_own_gets_its_module_class_from_python_and_nodes_too(tmp_path, monkeypatch, capsys):
+    # 7a9c614 gave a graph file's `type: mynodes.Window` (mynodes.py beside it) the module:Class to write, but
+    # GraphBuilder.add and `wavegraph nodes` kept their own order of hints: "did you mean 'sliding_window'?"
+    import pytest
+    from wavegraph.pipeline.api import GraphBuilder
+
+    (tmp_path / "mynodes.py").write_text(
+        "from wavegraph.pipeline.node import Node\n\n\n"
+        "class Window(Node):\n    def process(self, inputs):\n        return {'out': inputs['in']}\n"
+    )
+    code, err = validate(tmp_path, monkeypatch, capsys, through("mynodes.Window"))
+    assert (
+        code == 2
+        and len(err) == 1
+        and err[0].endswith("fix: a class of your own is named module:Class: write type: mynodes:Window")
+    ), err
+    assert main(["nodes", "mynodes.Window"]) == 2
+    said = capsys.readouterr().err
+    assert "write type: mynodes:Window" in said and "sliding_window" not in said, said
+    g = GraphBuilder()
+    with pytest.raises(Exception, match=r"write type: mynodes:Window") as e:
+        g.add("mynodes.Window", id="w")
+    assert "sliding_window" not in str(e.value)
+    # another tool's, and a near miss of a registered type, as before
+    assert (
+        main(["nodes", "StreamLSL"]) == 2 and "wavegraph's type for StreamLSL is lsl_inlet" in capsys.readouterr().err
+    )
+    assert main(["nodes", "Bandpass"]) == 2 and "did you mean 'bandpass'?" in capsys.readouterr().err
