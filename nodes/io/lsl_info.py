@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -469,13 +470,14 @@ def rate_off_said(stream: str, true_rate: float, rate: float) -> str:
 def unique_names(names: list[str]) -> tuple[str, ...]:
     """Every label that repeats becomes LABEL-0, LABEL-1, ... (MNE's rule), skipping names already
     taken; the others keep theirs."""
-    taken, out = set(names), []
+    taken, out, counts, next_k = set(names), [], Counter(names), {}  # (names.count per name was quadratic)
     for name in names:
-        if names.count(name) > 1:
-            k = 0
+        if counts[name] > 1:
+            k = next_k.get(name, 0)
             while f"{name}-{k}" in taken:
                 k += 1
             taken.add(f"{name}-{k}")
+            next_k[name] = k + 1
             name = f"{name}-{k}"
         out.append(name)
     return tuple(out)
