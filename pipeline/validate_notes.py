@@ -54,7 +54,9 @@ SAMPLE_LIKE = 16  # a whole number of seconds from here up reads as a sample cou
 def seconds_notes(graph: Graph) -> list[str]:
     """A window in seconds written as a whole number like a sample count (bandpower's `window: 250, hop: 50`, as
     Timeflux's and scipy's windows count samples): it validated and ran 250-s windows, one estimate every 50 s (none
-    at all from a short recording). Said with the seconds it means at the input's rate and the numbers for samples."""
+    at all from a short recording). Said with the seconds it means at the input's rate and the numbers for samples, when
+    one of them is at least half the rate (a sample count of a window of 0.5 s or more), so that 30-s windows at 250 Hz
+    are not questioned."""
     notes = []
     for nc in graph.config.nodes:
         node = graph.nodes.get(nc.id)
@@ -69,7 +71,8 @@ def seconds_notes(graph: Graph) -> list[str]:
             and type(value) is int
             and value >= SAMPLE_LIKE
         }
-        if big and rate:
+        if big and rate and max(big.values()) >= rate / 2:  # (30 s of running_zscore or a sleep epoch at 250 Hz is
+            # seconds: a note only where some value is at least half a second's worth of samples)
             said = ", ".join(f"{k}: {v}" for k, v in big.items())
             meant = ", ".join(f"{k}: {v / rate:g}" for k, v in big.items())
             notes.append(

@@ -133,3 +133,37 @@ def test_a_dotted_class_of_ones_own_gets_its_module_class_from_python_and_nodes_
         main(["nodes", "StreamLSL"]) == 2 and "wavegraph's type for StreamLSL is lsl_inlet" in capsys.readouterr().err
     )
     assert main(["nodes", "Bandpass"]) == 2 and "did you mean 'bandpass'?" in capsys.readouterr().err
+
+
+def test_a_window_of_whole_seconds_well_under_the_rate_gets_no_samples_note(tmp_path, monkeypatch, capsys):
+    # a 30-s running_zscore or a 30-s sleep-epoch bandpower at 250 Hz was told "if you meant samples, write window:
+    # 0.12"; a count of at least half the rate (window: 250 at 250 Hz) still is
+    from wavegraph.pipeline.cli import main
+
+    path = tmp_path / "g.yaml"
+    path.write_text(
+        """\
+nodes:
+  - {id: src, type: sine, params: {rate: 250, duration: 0.2}}
+  - {id: z, type: running_zscore, params: {window: 30}}
+  - {id: bp, type: bandpower, params: {window: 30, hop: 30}}
+  - {id: sam, type: bandpower, params: {window: 125, hop: 25}}
+  - {id: a, type: null_sink}
+  - {id: b, type: null_sink}
+  - {id: c, type: null_sink}
+edges:
+  - {source: src.out, target: z.in}
+  - {source: src.out, target: bp.in}
+  - {source: src.out, target: sam.in}
+  - {source: z.out, target: a.in}
+  - {source: bp.out, target: b.in}
+  - {source: sam.out, target: c.in}
+"""
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", str(path)]) == 0
+    notes = [line.strip() for line in capsys.readouterr().out.splitlines() if "seconds here" in line]
+    assert notes == [
+        "node 'sam' (bandpower): window: 125, hop: 25 are seconds here (31250, 6250 samples at 250 Hz); fix: if you "
+        "meant samples, write window: 0.5, hop: 0.1"
+    ], notes
