@@ -204,6 +204,25 @@ def _notch_fix(value: list, file: str) -> str:
     )
 
 
+def _normalised_fix(value: Any, fields: dict, file: str) -> tuple[str, str]:
+    """scipy's Wn (butter, iirfilter) and w0 (iirnotch) are fractions of Nyquist unless fs= is given: `wn: 0.2` was
+    told 'write freq: 0.2', 0.2 Hz. Values in (0, 1) get the Hz to work out; others (fs= was given) are Hz already."""
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    if not values or len(values) > 2 or not all(_number(v) and 0 < v < 1 for v in values):
+        return "", ""
+    why = "scipy's Wn and w0 are fractions of Nyquist (unless fs= is given); wavegraph takes Hz"
+    hz = [f"<{_value(v)} x rate/2>" for v in values]
+    if len(values) == 2 and "l_freq" in fields and "h_freq" in fields:
+        return f"{why}: write {_write(file, 'l_freq', hz[0])}, {_write(file, 'h_freq', hz[1])}", "l_freq,h_freq"
+    if len(values) == 1 and "freq" in fields:
+        return f"{why}: write {_write(file, 'freq', hz[0])}", "freq"
+    return "", ""
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 def peer_param_problems(nc: NodeConfig, cls: type[Node], file: str) -> tuple[dict[str, tuple], set[str]]:
     """(peer parameter -> problem (file, line, what, fix), the parameters they stand for), for each parameter the
     node does not have that another tool names so, and for the value another tool's way (a notch's `freq: [50,
@@ -256,6 +275,8 @@ def _fix(nc: NodeConfig, name: str, value: Any, fields: dict, file: str) -> tupl
     """(the fix, the parameters it stands for, comma-separated) for one parameter; ("", "") when none applies."""
     if mne := _mne_fix(nc, name, value, fields, file):
         return mne
+    if name not in fields and name.lower() in ("wn", "w0") and (fix := _normalised_fix(value, fields, file))[0]:
+        return fix
     if name in fields and name in _WINDOW_COUNTS and _unit(fields[name]) == "samples" and _decimal(value):
         return _seconds_for_samples(name, float(value), file), ""
     if name in fields and isinstance(value, str) and (option := _option(value, fields[name].annotation)):

@@ -167,3 +167,37 @@ edges:
         "node 'sam' (bandpower): window: 125, hop: 25 are seconds here (31250, 6250 samples at 250 Hz); fix: if you "
         "meant samples, write window: 0.5, hop: 0.1"
     ], notes
+
+
+def test_scipys_normalised_wn_is_not_told_to_be_written_as_hertz(tmp_path, monkeypatch, capsys):
+    # butter(N, Wn=0.2) is 0.2 x Nyquist: `wn: 0.2` on a lowpass was told 'write freq: 0.2' (0.2 Hz)
+    from wavegraph.pipeline.cli import main
+
+    path = tmp_path / "g.yaml"
+    path.write_text(
+        """\
+nodes:
+  - {id: src, type: sine, params: {rate: 250, duration: 0.2}}
+  - {id: lp, type: lowpass, params: {wn: 0.2}}
+  - {id: bp, type: bandpass, params: {Wn: [0.01, 0.3]}}
+  - {id: hz, type: lowpass, params: {wn: 40}}
+  - {id: a, type: null_sink}
+  - {id: b, type: null_sink}
+  - {id: c, type: null_sink}
+edges:
+  - {source: src.out, target: lp.in}
+  - {source: src.out, target: bp.in}
+  - {source: src.out, target: hz.in}
+  - {source: lp.out, target: a.in}
+  - {source: bp.out, target: b.in}
+  - {source: hz.out, target: c.in}
+"""
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", str(path)]) != 0
+    err = capsys.readouterr().err
+    lines = {n: next(line for line in err.splitlines() if f"node '{n}'" in line) for n in ("lp", "bp", "hz")}
+    assert "fractions of Nyquist" in lines["lp"] and "freq: <0.2 x rate/2>" in lines["lp"]
+    assert "l_freq: <0.01 x rate/2>, h_freq: <0.3 x rate/2>" in lines["bp"]
+    assert "missing" not in err  # the parameters they stand for are not said missing as well
+    assert "fractions" not in lines["hz"] and "freq: 40" in lines["hz"]  # fs= was given: Hz already
