@@ -28,8 +28,9 @@ def average(paths: list[str | Path]) -> tuple[dict[str, torch.Tensor], dict]:
     if len(paths) < 2:
         raise CheckpointError("give at least two checkpoints to average")
     first = Path(paths[0])
-    meta = json.loads(config_path(first).read_text())
+    # checked first: a config that is not JSON was a traceback, a missing one (a .pt) '[Errno 2] No such file'
     kind, config = load_config(first)
+    meta = json.loads(config_path(first).read_text(encoding="utf-8"))
     firsts = _tensors(first)
     total = {name: t.to(torch.float32) for name, t in firsts.items()}
     for path in paths[1:]:
