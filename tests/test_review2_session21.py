@@ -30,3 +30,45 @@ def test_average_weights_says_what_is_wrong_with_the_first_checkpoints_config(tm
     assert main([str(pa), str(pb), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "no model config" in err and "models.checkpoint.save" in err and not out.exists()
+
+
+def test_a_framing_node_keeps_no_copy_of_a_big_chunk_behind_the_samples_it_holds():
+    """2f7c1d9 wrote each chunk into room kept after the samples held: one call on a whole recording copied it into a
+    room twice its size, and the few samples held (none, for a window that divides it) were a view of that room, so the
+    node kept the recording (256 MB after an stft of 256 MB in one call; before, a copy of the < window held) until as
+    many samples again had come. The held samples now move out of a room that large; the frames are the same."""
+    import gc
+    import tracemalloc
+
+    import numpy as np
+    from wavegraph.nodes.dsp.bandpower import Bandpower
+    from wavegraph.nodes.dsp.windows import STFT, SlidingWindow
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import signal_spec
+
+    spec = signal_spec(1000.0, ["a", "b", "c", "d"])
+    x = np.random.default_rng(3).standard_normal((4, 100_000))  # 3.2 MB
+    for make in (
+        lambda: SlidingWindow(size=256, hop=256),
+        lambda: STFT(n_fft=256, hop=64),
+        lambda: Bandpower(window=1.0, hop=0.5),
+    ):
+        node = make()
+        node.configure({"in": spec})
+        tracemalloc.start()
+        try:
+            out = node.process({"in": Chunk(x, t0=0.0)})
+            whole = out["out"].data.copy()
+            del out
+            gc.collect()
+            kept = tracemalloc.get_traced_memory()[0] - whole.nbytes
+        finally:
+            tracemalloc.stop()
+        name = type(node).__name__
+        assert kept < x.nbytes / 10, f"{name} keeps {kept / 1e6:.3g} MB after one call on {x.nbytes / 1e6:.3g} MB"
+        # and it goes on as one stream: the frames of the two calls are those of one
+        more = node.process({"in": Chunk(x[:, :5_000], t0=200.0)})
+        fresh = make()
+        fresh.configure({"in": spec})
+        both = fresh.process({"in": Chunk(np.concatenate([x, x[:, :5_000]], axis=1), t0=0.0)})["out"].data
+        np.testing.assert_allclose(np.concatenate([whole, more["out"].data]), both, rtol=1e-12, atol=1e-12)

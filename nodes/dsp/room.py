@@ -47,3 +47,16 @@ class Room:
         a[..., held.shape[-1] : size] = new
         self.fill = size
         return a[..., :size]
+
+    def shrink(self, held: np.ndarray, spare: int) -> np.ndarray:
+        """`held` (the view `append` handed out, or its end), moved to a new array of `spare` more when the room is over
+        four times that: a big chunk (a whole recording in one call) is not kept behind the few samples held. An stft
+        given 256 MB in one call kept a copy of it (its 0 samples held were a view of it) until as many samples again
+        came, where it kept none before. A move copies only what is held, and follows only a chunk that large."""
+        a, m = self.array, held.shape[-1]
+        if a is None or held.base is not a or a.shape[-1] <= 4 * (m + max(spare, 0)):
+            return held  # (not view_end: numpy puts an empty view's data at its base's start, wherever it was cut)
+        a = self.array = np.empty((*held.shape[:-1], m + max(spare, 0)), dtype=held.dtype)
+        a[..., :m] = held
+        self.fill = m
+        return a[..., :m]

@@ -88,7 +88,8 @@ class Framer:
             frames = frames.transpose(1, 0, 2)
         else:
             frames = np.zeros((0, self.nch, self.size), dtype=self.dtype)
-        s.buf = buf[:, n_frames * self.hop :]  # (a view of the room: the next chunk is written after it)
+        # (a view of the room: the next chunk is written after it; moved out of a room a big chunk made)
+        s.buf = self.room.shrink(buf[:, n_frames * self.hop :], max(self.size + self.hop, 1024))
         s.k += n_frames
         return frames, k0
 
@@ -178,7 +179,7 @@ class SlidingWindow(_Framed):
         return self.out_specs
 
     def transform(self, frames):
-        return frames.reshape(frames.shape[0], -1)  # a copy, except for one channel (a view of the input)
+        return frames.reshape(frames.shape[0], -1)  # a copy, except for one channel (a read-only view of the room)
 
 
 def make_window(name: str, n_fft: int, node: str = "stft") -> np.ndarray:
