@@ -72,3 +72,94 @@ def test_a_framing_node_keeps_no_copy_of_a_big_chunk_behind_the_samples_it_holds
         fresh.configure({"in": spec})
         both = fresh.process({"in": Chunk(np.concatenate([x, x[:, :5_000]], axis=1), t0=0.0)})["out"].data
         np.testing.assert_allclose(np.concatenate([whole, more["out"].data]), both, rtol=1e-12, atol=1e-12)
+
+
+def test_epochs_keep_no_copy_of_a_big_chunk_behind_the_seconds_they_hold():
+    """f5a2bd1's room after epochs' held samples: a big chunk (a whole recording in one call, an inlet's backlog after a
+    stall) was copied into a room 1.5 times its size, and once the next chunk let epochs drop all but the seconds they
+    hold (tmax - tmin + max_delay), those stayed a view of that room: the node kept the big chunk until half as many
+    samples again came (a concatenate per chunk had let it go at the next one). What is held now moves out of a room
+    that large when pruned; the epochs are the same."""
+    import gc
+    import tracemalloc
+
+    import numpy as np
+    from wavegraph.nodes.dsp.epochs import Epochs
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import StreamSpec, signal_spec
+
+    specs = {"in": signal_spec(1000.0, ["a", "b", "c", "d"]), "events": StreamSpec("events", 0.0, (3,), "float64")}
+    x = np.random.default_rng(4).standard_normal((4, 102_000))  # 3.3 MB
+    markers = np.array([[t, 0.0, 1.0] for t in (5.0, 50.0, 95.0, 101.0)])
+
+    def node():
+        e = Epochs(tmin=-0.1, tmax=0.2, max_delay=2.0)
+        e.configure(specs)
+        e.process({"events": Chunk(markers, t0=0.0)})
+        return e
+
+    def cut(e, chunk):
+        out, got = e.process({"in": chunk}), []
+        while out:  # (one marker time per chunk: the others from more())
+            got.append(out["out"].data.copy())
+            out = e.more()
+        return got
+
+    e = node()
+    tracemalloc.start()
+    try:
+        got = cut(e, Chunk(x[:, :100_000], t0=0.0))  # (held: all of it, the markers of a chunk come after it)
+        got += cut(e, Chunk(x[:, 100_000:], t0=100.0))
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0] - sum(g.nbytes for g in got)
+    finally:
+        tracemalloc.stop()
+    assert kept < x.nbytes / 10, f"epochs keep {kept / 1e6:.3g} MB after {x.nbytes / 1e6:.3g} MB, 2 s held"
+    whole = cut(node(), Chunk(x, t0=0.0))
+    np.testing.assert_array_equal(np.concatenate(got), np.concatenate(whole))
+    assert np.concatenate(got).shape == (4, 4, 301)
+
+
+def test_ssvep_trial_decoder_keeps_no_copy_of_a_big_chunk_behind_the_seconds_it_holds():
+    """b151617's room after the trial decoder's held samples, as epochs' (above): after a big chunk, and the next one
+    letting it drop all but max_delay + pre + window seconds, it kept the big chunk until half as many samples again
+    came. What is held now moves out of a room that large; the decisions are the same."""
+    import gc
+    import tracemalloc
+
+    import numpy as np
+    from wavegraph.nodes.models.ssvep import SSVEPTrialDecoder
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import StreamSpec, signal_spec
+
+    rate, n = 250.0, 40_500
+    specs = {"in": signal_spec(rate, [f"E{i}" for i in range(8)]), "events": StreamSpec("events", 0.0, (3,), "float64")}
+    x = np.random.default_rng(5).standard_normal((8, n)) * 1e-5  # 2.6 MB
+    markers = np.array([[t, 1.0, 1.0] for t in (20.0, 100.0, 159.0)])
+
+    def node():
+        d = SSVEPTrialDecoder(method="fbcca", freqs=[6.0, 7.5, 10.0, 12.0], window=1.0, pre=0.5, max_delay=2.0)
+        d.configure(specs)
+        d.process({"events": Chunk(markers, t0=0.0)})
+        return d
+
+    def decide(d, chunk):
+        out, rows = d.process({"in": chunk}), []
+        while out:  # (one marker time per chunk: the others from more())
+            rows.append(out["out"].data.copy())
+            out = d.more()
+        return rows
+
+    d = node()
+    tracemalloc.start()
+    try:
+        rows = decide(d, Chunk(x[:, :40_000], t0=0.0))
+        rows += decide(d, Chunk(x[:, 40_000:], t0=40_000 / rate))
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert kept < x.nbytes / 10, f"ssvep_trial_decoder keeps {kept / 1e6:.3g} MB after {x.nbytes / 1e6:.3g} MB"
+    whole = decide(node(), Chunk(x, t0=0.0))
+    assert len(np.concatenate(rows)) == 3
+    np.testing.assert_array_equal(np.concatenate(rows), np.concatenate(whole))

@@ -142,9 +142,14 @@ class TimedBuffer:
         k = int(np.searchsorted(self.times, before, side="left"))
         if k:
             start = self.start + k
-            self._set(
-                data=self.data[..., k:], times=self.times[k:], start=start, breaks=self.breaks[self.breaks >= start]
-            )
+            data, times = self._shrink("data", self.data[..., k:]), self._shrink("times", self.times[k:])
+            self._set(data=data, times=times, start=start, breaks=self.breaks[self.breaks >= start])
+
+    def _shrink(self, name: str, held: np.ndarray) -> np.ndarray:
+        """`held`, out of a room a big chunk made (nodes/dsp/room.py: epochs given a whole recording in one call kept
+        it, 1.5 times, behind the seconds it holds, until half as many samples again came)."""
+        room = self._room.get(name)
+        return held if room is None else room.shrink(held, max(held.shape[-1] // 2, 1024))
 
     def nearest(self, t: float) -> int:
         """Absolute index of the sample nearest to time t (a tie goes to the even index: `nearest_index`)."""

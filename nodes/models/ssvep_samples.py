@@ -76,8 +76,8 @@ class Samples:
 
     def keep_last(self, n: int) -> None:
         drop = self.data.shape[1] - n
-        if drop > 0:
-            self.data = self.data[:, drop:]
+        if drop > 0:  # (out of a room a big chunk made: it was kept until half as many samples again came)
+            self.data = self.room.shrink(self.data[:, drop:], max(n // 2, 1024))
             self.start += drop
             while len(self.segments) > 1 and self.segments[1][0] <= self.start:
                 self.segments.pop(0)
