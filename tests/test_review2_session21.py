@@ -163,3 +163,38 @@ def test_ssvep_trial_decoder_keeps_no_copy_of_a_big_chunk_behind_the_seconds_it_
     whole = decide(node(), Chunk(x, t0=0.0))
     assert len(np.concatenate(rows)) == 3
     np.testing.assert_array_equal(np.concatenate(rows), np.concatenate(whole))
+
+
+def test_ssvep_decoder_keeps_no_copy_of_a_big_chunk_behind_the_window_it_holds():
+    """ssvep_decoder keeps its filtered bands from the next window's start; after a big chunk (a whole recording in one
+    call) they were a view of the bands of all of it (five per channel: 5 times the input), kept until a window and a
+    step more came (84572af's room; before it, until the next chunk), and for good after an offline call. They now
+    move out of a room that large; the scores are the same."""
+    import gc
+    import tracemalloc
+
+    import numpy as np
+    from wavegraph.nodes.models.ssvep import SSVEPDecoder
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import signal_spec
+
+    spec = signal_spec(250.0, [f"E{i}" for i in range(8)])
+    x = np.random.default_rng(6).standard_normal((8, 20_000)) * 1e-5  # 1.3 MB, 6.4 MB of bands
+
+    def node():
+        d = SSVEPDecoder(method="fbcca", freqs=[6.0, 7.5, 10.0, 12.0], window=2.0, step=1.5)
+        d.configure({"in": spec})
+        return d
+
+    d = node()
+    tracemalloc.start()
+    try:
+        first = d.process({"in": Chunk(x[:, :19_000], t0=0.0)})["scores"].data.copy()
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0] - first.nbytes
+    finally:
+        tracemalloc.stop()
+    assert kept < x.nbytes, f"ssvep_decoder keeps {kept / 1e6:.3g} MB after one call on {x.nbytes / 1e6:.3g} MB"
+    then = d.process({"in": Chunk(x[:, 19_000:], t0=19_000 / 250.0)})["scores"].data
+    whole = node().process({"in": Chunk(x, t0=0.0)})["scores"].data
+    np.testing.assert_allclose(np.concatenate([first, then]), whole, rtol=1e-9, atol=1e-12)

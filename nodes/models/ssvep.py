@@ -317,7 +317,7 @@ class SSVEPDecoder(_SSVEPBase[SSVEPDecoderParams]):
             np.stack([buf[..., j * self._hop : j * self._hop + self._size] for j in range(n_win)]) if n_win else None
         )
         flat = self._moved.flat(n_win, self._hop, self._size)
-        self._buf = buf[..., n_win * self._hop :]
+        self._buf = self._room.shrink(buf[..., n_win * self._hop :], self._size + self._hop)  # (not a big chunk's room)
         self._moved.drop(n_win * self._hop)
         self._k += n_win
         return frames, flat, k0
