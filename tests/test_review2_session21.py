@@ -198,3 +198,17 @@ def test_ssvep_decoder_keeps_no_copy_of_a_big_chunk_behind_the_window_it_holds()
     then = d.process({"in": Chunk(x[:, 19_000:], t0=19_000 / 250.0)})["scores"].data
     whole = node().process({"in": Chunk(x, t0=0.0)})["scores"].data
     np.testing.assert_allclose(np.concatenate([first, then]), whole, rtol=1e-9, atol=1e-12)
+
+
+def test_a_chirp_of_a_huge_duration_is_told_when_it_reaches_nyquist():
+    """a893530 searched [0, duration] by 200 halvings for when the sweep reaches Nyquist: a duration of 1e80 s (a
+    'forever' written as a big number) left an interval of 1e20 s, and the error said 'reaches Nyquist (125 Hz) at 0 s
+    ... give duration: 0 or less'. It now says 31.7949 s, as for an endless chirp."""
+    import pytest
+    from wavegraph.nodes.sim.synthetic import Chirp
+    from wavegraph.pipeline.spec import SpecError
+
+    for duration in (1e80, 1e300, None, 40.0):
+        with pytest.raises(SpecError, match=r"at 31\.7949 s.*give duration: 31\.7949 or less"):
+            Chirp(duration=duration, rate=250.0).configure({})
+    Chirp(duration=31.0, rate=250.0).configure({})  # below it all along

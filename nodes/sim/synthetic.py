@@ -289,8 +289,8 @@ class Chirp(SynthSource):
         end = math.inf if p.duration is None else p.duration
         if below(min(end, 1e300)):
             return
-        lo, hi = 0.0, end if math.isfinite(end) else p.t1
-        while below(hi):  # (endless: the first doubling past Nyquist)
+        lo, hi = 0.0, p.t1  # (not [0, duration]: 200 halvings of a duration of 1e80 s left 'Nyquist at 0 s')
+        while below(hi):  # the first doubling past Nyquist (at most the duration's: below it there is not)
             lo, hi = hi, 2 * hi
         for _ in range(200):
             mid = (lo + hi) / 2
