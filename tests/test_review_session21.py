@@ -1,6 +1,7 @@
 """A review of the hints for Timeflux, ezmsg, LabGraph and MNE users (tests/test_peer_users_session21.py): graphs
 that were right and that a hint refused or made worse, each through `wavegraph validate` as a user runs it."""
 
+import pytest
 from wavegraph.pipeline.cli import main
 
 
@@ -201,3 +202,19 @@ edges:
     assert "l_freq: <0.01 x rate/2>, h_freq: <0.3 x rate/2>" in lines["bp"]
     assert "missing" not in err  # the parameters they stand for are not said missing as well
     assert "fractions" not in lines["hz"] and "freq: 40" in lines["hz"]  # fs= was given: Hz already
+
+
+@pytest.mark.filterwarnings("error")  # numpy's ComplexWarning was all that said the imaginary part was gone
+def test_epochs_of_a_complex_signal_keep_its_imaginary_part():
+    import numpy as np
+    from wavegraph.nodes.dsp.epochs import Epochs
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import StreamSpec, signal_spec
+
+    node = Epochs(tmin=0.0, tmax=0.1, baseline=(0.0, 0.0))
+    node.configure({"in": signal_spec(100.0, ["a", "b"], dtype="complex64"), "events": StreamSpec("events", 0.0, (3,))})
+    assert np.dtype(node.out_specs["out"].dtype) == np.complex64
+    x = (np.arange(200) * (1 + 2j)).astype(np.complex64)[None].repeat(2, 0)
+    node.process({"events": Chunk(np.array([[0.5, 0, 1]]), t0=0.5)})
+    epoch = node.process({"in": Chunk(x, t0=0.0)})["out"].data[0]
+    np.testing.assert_allclose(epoch[0], x[0, 50:61] - x[0, 50])  # baseline: the first sample, complex

@@ -126,7 +126,7 @@ class Epochs(Node[EpochsParams]):
                     "give a baseline [a, b] with tmin <= a <= b <= tmax",
                 )
             self.mask = slice(b0 - self.i0, b1 - self.i0 + 1)
-        dtype = sig.dtype if np.dtype(sig.dtype).kind == "f" else "float64"
+        dtype = sig.dtype if np.dtype(sig.dtype).kind in "fc" else "float64"  # (complex: was cast to real, unsaid)
         self._check_buffer(sig, np.dtype(dtype).itemsize)
         # a signal whose content lags its stamps (a resample or fir before: StreamSpec.delay) is read at its content
         # times, so the window is the one around the marker, as mne.Epochs cuts it (it was `delay` late)
