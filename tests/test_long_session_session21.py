@@ -3,9 +3,8 @@ quickly: a buffer already holding many seconds, a counter already far from zero.
 
 from __future__ import annotations
 
-import tracemalloc
-
 import numpy as np
+from memory_checks import chunks_copying
 from wavegraph.nodes.dsp.epochs import Epochs
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.spec import StreamSpec, signal_spec
@@ -29,16 +28,11 @@ def test_epochs_buffer_append_does_not_copy_what_it_holds():
     x = np.arange(n_ch * 61_000, dtype=np.float64).reshape(n_ch, -1) % 1000.0
     node.process({"in": Chunk(x[:, :60_000], t0=0.0)})  # a minute held (3.8 MB), as after a minute of a session
     held_bytes = node.buf.data.nbytes
-    big = 0
-    tracemalloc.start()
-    try:
-        for i in range(60_000, 61_000, 10):  # 100 chunks of 10 samples
-            tracemalloc.reset_peak()
-            before = tracemalloc.get_traced_memory()[0]
-            node.process({"in": Chunk(x[:, i : i + 10], t0=i / rate)})
-            big += tracemalloc.get_traced_memory()[1] - before > held_bytes / 4
-    finally:
-        tracemalloc.stop()
+
+    def step(i):
+        node.process({"in": Chunk(x[:, i : i + 10], t0=i / rate)})
+
+    big = chunks_copying(step, range(60_000, 61_000, 10), held_bytes)  # 100 chunks of 10 samples
     assert big <= 1, f"{big} of 100 small chunks copied the {held_bytes / 1e6:.2g} MB epochs holds"
     # and what it holds is still the signal, at its times (the newest samples and the stamps)
     np.testing.assert_array_equal(node.buf.data[:, -1000:], x[:, 60_000:])
@@ -127,16 +121,11 @@ def test_running_zscore_block_append_does_not_copy_the_block():
     z = node()
     z.process({"in": Chunk(x[:, :30_000], t0=0.0)})  # half a block held (1.9 MB)
     held_bytes = z.state.block.nbytes
-    big = 0
-    tracemalloc.start()
-    try:
-        for i in range(30_000, 31_000, 10):
-            tracemalloc.reset_peak()
-            before = tracemalloc.get_traced_memory()[0]
-            z.process({"in": Chunk(x[:, i : i + 10], t0=i / rate)})
-            big += tracemalloc.get_traced_memory()[1] - before > held_bytes / 4
-    finally:
-        tracemalloc.stop()
+
+    def step(i):
+        z.process({"in": Chunk(x[:, i : i + 10], t0=i / rate)})
+
+    big = chunks_copying(step, range(30_000, 31_000, 10), held_bytes)
     assert big <= 1, f"{big} of 100 small chunks copied the {held_bytes / 1e6:.2g} MB block held"
 
     def run(sizes, reload_at=None):
@@ -213,16 +202,11 @@ def test_framing_nodes_append_without_copying_the_window_held():
     x = np.random.default_rng(1).standard_normal((n_ch, 31_000))
     node.process({"in": Chunk(x[:, :30_000], t0=0.0)})  # 30 s held, no frame yet (0.96 MB)
     held_bytes = node.state.buf.nbytes
-    big = 0
-    tracemalloc.start()
-    try:
-        for i in range(30_000, 31_000, 10):
-            tracemalloc.reset_peak()
-            before = tracemalloc.get_traced_memory()[0]
-            assert node.process({"in": Chunk(x[:, i : i + 10], t0=i / rate)}) == {}
-            big += tracemalloc.get_traced_memory()[1] - before > held_bytes / 4
-    finally:
-        tracemalloc.stop()
+
+    def step(i):
+        assert node.process({"in": Chunk(x[:, i : i + 10], t0=i / rate)}) == {}
+
+    big = chunks_copying(step, range(30_000, 31_000, 10), held_bytes)
     assert big <= 1, f"{big} of 100 small chunks copied the {held_bytes / 1e6:.2g} MB held"
     np.testing.assert_array_equal(node.state.buf, x)
 
@@ -295,16 +279,11 @@ def test_ssvep_trial_decoder_append_does_not_copy_the_signal_held():
     d = node()
     d.process({"in": Chunk(x[:, :15_000], t0=0.0)})  # 60 s held (0.96 MB)
     held_bytes = d._buf.data.nbytes
-    big = 0
-    tracemalloc.start()
-    try:
-        for i in range(15_000, 16_000, 10):
-            tracemalloc.reset_peak()
-            before = tracemalloc.get_traced_memory()[0]
-            d.process({"in": Chunk(x[:, i : i + 10], t0=i / rate)})
-            big += tracemalloc.get_traced_memory()[1] - before > held_bytes / 4
-    finally:
-        tracemalloc.stop()
+
+    def step(i):
+        d.process({"in": Chunk(x[:, i : i + 10], t0=i / rate)})
+
+    big = chunks_copying(step, range(15_000, 16_000, 10), held_bytes)
     assert big <= 1, f"{big} of 100 small chunks copied the {held_bytes / 1e6:.2g} MB held"
     np.testing.assert_array_equal(d._buf.data[:, -1000:], x[:, 15_000:])
 
@@ -347,16 +326,11 @@ def test_ssvep_decoder_append_does_not_copy_the_window_held():
     d = node()
     d.process({"in": Chunk(x[:, :5_000], t0=0.0)})  # 20 s of a 30 s window held (5 bands: 1.6 MB)
     held_bytes = d._buf.nbytes
-    big = 0
-    tracemalloc.start()
-    try:
-        for i in range(5_000, 6_000, 10):
-            tracemalloc.reset_peak()
-            before = tracemalloc.get_traced_memory()[0]
-            assert d.process({"in": Chunk(x[:, i : i + 10], t0=i / rate)}) == {}
-            big += tracemalloc.get_traced_memory()[1] - before > held_bytes / 4
-    finally:
-        tracemalloc.stop()
+
+    def step(i):
+        assert d.process({"in": Chunk(x[:, i : i + 10], t0=i / rate)}) == {}
+
+    big = chunks_copying(step, range(5_000, 6_000, 10), held_bytes)
     assert big <= 1, f"{big} of 100 small chunks copied the {held_bytes / 1e6:.2g} MB held"
 
     def scores(sizes, reload_at=None):

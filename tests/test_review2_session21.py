@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from memory_checks import kept_after
 from wavegraph.models import checkpoint
 from wavegraph.models.average_weights import main
 from wavegraph.models.enhancer import Enhancer, EnhancerConfig
@@ -37,9 +38,6 @@ def test_a_framing_node_keeps_no_copy_of_a_big_chunk_behind_the_samples_it_holds
     room twice its size, and the few samples held (none, for a window that divides it) were a view of that room, so the
     node kept the recording (256 MB after an stft of 256 MB in one call; before, a copy of the < window held) until as
     many samples again had come. The held samples now move out of a room that large; the frames are the same."""
-    import gc
-    import tracemalloc
-
     import numpy as np
     from wavegraph.nodes.dsp.bandpower import Bandpower
     from wavegraph.nodes.dsp.windows import STFT, SlidingWindow
@@ -55,15 +53,8 @@ def test_a_framing_node_keeps_no_copy_of_a_big_chunk_behind_the_samples_it_holds
     ):
         node = make()
         node.configure({"in": spec})
-        tracemalloc.start()
-        try:
-            out = node.process({"in": Chunk(x, t0=0.0)})
-            whole = out["out"].data.copy()
-            del out
-            gc.collect()
-            kept = tracemalloc.get_traced_memory()[0] - whole.nbytes
-        finally:
-            tracemalloc.stop()
+        whole, kept = kept_after(lambda node=node: node.process({"in": Chunk(x, t0=0.0)})["out"].data.copy())
+        kept -= whole.nbytes
         name = type(node).__name__
         assert kept < x.nbytes / 10, f"{name} keeps {kept / 1e6:.3g} MB after one call on {x.nbytes / 1e6:.3g} MB"
         # and it goes on as one stream: the frames of the two calls are those of one
@@ -80,9 +71,6 @@ def test_epochs_keep_no_copy_of_a_big_chunk_behind_the_seconds_they_hold():
     hold (tmax - tmin + max_delay), those stayed a view of that room: the node kept the big chunk until half as many
     samples again came (a concatenate per chunk had let it go at the next one). What is held now moves out of a room
     that large when pruned; the epochs are the same."""
-    import gc
-    import tracemalloc
-
     import numpy as np
     from wavegraph.nodes.dsp.epochs import Epochs
     from wavegraph.pipeline.chunk import Chunk
@@ -106,14 +94,13 @@ def test_epochs_keep_no_copy_of_a_big_chunk_behind_the_seconds_they_hold():
         return got
 
     e = node()
-    tracemalloc.start()
-    try:
+
+    def two_chunks():
         got = cut(e, Chunk(x[:, :100_000], t0=0.0))  # (held: all of it, the markers of a chunk come after it)
-        got += cut(e, Chunk(x[:, 100_000:], t0=100.0))
-        gc.collect()
-        kept = tracemalloc.get_traced_memory()[0] - sum(g.nbytes for g in got)
-    finally:
-        tracemalloc.stop()
+        return got + cut(e, Chunk(x[:, 100_000:], t0=100.0))
+
+    got, kept = kept_after(two_chunks)
+    kept -= sum(g.nbytes for g in got)
     assert kept < x.nbytes / 10, f"epochs keep {kept / 1e6:.3g} MB after {x.nbytes / 1e6:.3g} MB, 2 s held"
     whole = cut(node(), Chunk(x, t0=0.0))
     np.testing.assert_array_equal(np.concatenate(got), np.concatenate(whole))
@@ -124,9 +111,6 @@ def test_ssvep_trial_decoder_keeps_no_copy_of_a_big_chunk_behind_the_seconds_it_
     """b151617's room after the trial decoder's held samples, as epochs' (above): after a big chunk, and the next one
     letting it drop all but max_delay + pre + window seconds, it kept the big chunk until half as many samples again
     came. What is held now moves out of a room that large; the decisions are the same."""
-    import gc
-    import tracemalloc
-
     import numpy as np
     from wavegraph.nodes.models.ssvep import SSVEPTrialDecoder
     from wavegraph.pipeline.chunk import Chunk
@@ -151,14 +135,12 @@ def test_ssvep_trial_decoder_keeps_no_copy_of_a_big_chunk_behind_the_seconds_it_
         return rows
 
     d = node()
-    tracemalloc.start()
-    try:
+
+    def two_chunks():
         rows = decide(d, Chunk(x[:, :40_000], t0=0.0))
-        rows += decide(d, Chunk(x[:, 40_000:], t0=40_000 / rate))
-        gc.collect()
-        kept = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
+        return rows + decide(d, Chunk(x[:, 40_000:], t0=40_000 / rate))
+
+    rows, kept = kept_after(two_chunks)
     assert kept < x.nbytes / 10, f"ssvep_trial_decoder keeps {kept / 1e6:.3g} MB after {x.nbytes / 1e6:.3g} MB"
     whole = decide(node(), Chunk(x, t0=0.0))
     assert len(np.concatenate(rows)) == 3
@@ -170,9 +152,6 @@ def test_ssvep_decoder_keeps_no_copy_of_a_big_chunk_behind_the_window_it_holds()
     call) they were a view of the bands of all of it (five per channel: 5 times the input), kept until a window and a
     step more came (84572af's room; before it, until the next chunk), and for good after an offline call. They now
     move out of a room that large; the scores are the same."""
-    import gc
-    import tracemalloc
-
     import numpy as np
     from wavegraph.nodes.models.ssvep import SSVEPDecoder
     from wavegraph.pipeline.chunk import Chunk
@@ -187,13 +166,8 @@ def test_ssvep_decoder_keeps_no_copy_of_a_big_chunk_behind_the_window_it_holds()
         return d
 
     d = node()
-    tracemalloc.start()
-    try:
-        first = d.process({"in": Chunk(x[:, :19_000], t0=0.0)})["scores"].data.copy()
-        gc.collect()
-        kept = tracemalloc.get_traced_memory()[0] - first.nbytes
-    finally:
-        tracemalloc.stop()
+    first, kept = kept_after(lambda: d.process({"in": Chunk(x[:, :19_000], t0=0.0)})["scores"].data.copy())
+    kept -= first.nbytes
     assert kept < x.nbytes, f"ssvep_decoder keeps {kept / 1e6:.3g} MB after one call on {x.nbytes / 1e6:.3g} MB"
     then = d.process({"in": Chunk(x[:, 19_000:], t0=19_000 / 250.0)})["scores"].data
     whole = node().process({"in": Chunk(x, t0=0.0)})["scores"].data
