@@ -211,9 +211,10 @@ def _device(map_location) -> torch.device:
     return device
 
 
-def load_weights(model: M, path, map_location="cpu") -> M:
+def load_weights(model: M, path, map_location="cpu", as_saved: bool = False) -> M:
     """Load safetensors weights into `model`, checking every name and shape first; `map_location` is checked to be
-    a device of this machine (the tensors are read on the CPU and copied into the model where it is)."""
+    a device of this machine (the tensors are read on the CPU and copied into the model where it is). The weights
+    take the model's dtype (load_state_dict's copy), or with `as_saved` the model takes each saved tensor's dtype."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
@@ -259,15 +260,38 @@ def load_weights(model: M, path, map_location="cpu") -> M:
                 f"tensor '{name}' in {path} holds {n} NaN or infinite values: the model would output NaN; "
                 "retrain (a lower learning rate) or use an earlier checkpoint"
             )
+    if as_saved:
+        _as_saved(model, tensors)
     model.load_state_dict(tensors, strict=True)
     return model
 
 
-def load(path, map_location="cpu") -> StreamingModel:
-    """Build the model from the JSON config beside `path`, load its weights, and return it in eval mode."""
+def _as_saved(model: nn.Module, tensors: dict) -> None:
+    """Each floating parameter and buffer of `model` in the dtype of its saved tensor: a model saved in float64 (or
+    float16, bfloat16) came back float32 (built so, and load_state_dict copies into what is there)."""
+    dtypes = {t.dtype for t in tensors.values() if t.is_floating_point()}
+    if len(dtypes) == 1:  # the whole model, as model.double() made it (the buffers not saved too)
+        model.to(dtypes.pop())
+        return
+    for name, t in tensors.items():  # several (a half model with float32 norms): tensor by tensor
+        owner, _, leaf = name.rpartition(".")
+        held = getattr(model.get_submodule(owner), leaf)
+        if t.is_floating_point() and held.dtype != t.dtype:
+            held.data = held.data.to(t.dtype)
+
+
+def load(path, map_location="cpu", dtype: torch.dtype | None = None) -> StreamingModel:
+    """Build the model from the JSON config beside `path`, load its weights, and return it in eval mode. Its weights
+    keep the dtype they were saved in (float64, float16, bfloat16: a model saved so comes back so), or with `dtype`
+    (a floating torch dtype, e.g. torch.float32) are cast to it."""
+    if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise CheckpointError(
+            f"dtype must be a floating torch dtype (torch.float32, ...) or None (as saved), got {dtype!r}"
+        )
     kind, config = load_config(path)
     try:
         model = build(kind, config)
     except CheckpointError as e:
         raise CheckpointError(f"{config_path(path)}: {e}") from e
-    return load_weights(model, path, map_location).to(_device(map_location)).eval()
+    model = load_weights(model, path, map_location, as_saved=True)
+    return (model if dtype is None else model.to(dtype)).to(_device(map_location)).eval()
