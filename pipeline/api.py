@@ -160,7 +160,7 @@ class GraphBuilder:
             said = ", ".join(f"{k}={v!r}" for src in inputs if isinstance(src, dict) for k, v in src.items())
             what = f"node '{node_id}' ({type_}): a mapping where an input goes"
             raise GraphError([(self._file, 0, what, f"pass the parameters as keywords: {said}")])
-        ports = self._ports(type_, "inputs")
+        ports = self._node_inputs(type_, params) if inputs else self._ports(type_, "inputs")  # (a type is checked)
         if len(inputs) > len(ports):
             raise GraphError(
                 [
@@ -180,6 +180,19 @@ class GraphBuilder:
         for src, port in zip(sources, ports):
             self.connect(src, f"{node_id}.{port}")
         return node_id
+
+    def _node_inputs(self, type_: str, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """The inputs of a `type_` node with these params: a node may set its own in __init__ (join's `inputs`, a
+        recorder's `events: true`); the class's were used, so add() wired join's to ports it did not have and refused a
+        recorder's events. The class's when the node cannot be built here (its error is said when the graph is)."""
+        ports = self._ports(type_, "inputs")
+        try:
+            from .registry import lookup
+
+            got = getattr(lookup(type_)(**params), "inputs", ports)
+        except Exception:  # noqa: BLE001 — a bad parameter: said, with its fix, when the graph is built
+            return ports
+        return tuple(got) if isinstance(got, (tuple, list)) else ports
 
     def _ports(self, type_: str, which: str) -> tuple[str, ...]:
         from .peer_types import unknown_type_fix
@@ -241,7 +254,7 @@ class GraphBuilder:
         node = next((n for n in self.nodes if n.id == target), None)
         if node is None:
             return self._ports_text(target) or target  # (an unknown node: said when the graph is built)
-        inputs = self._ports(node.type, "inputs")
+        inputs = self._node_inputs(node.type, node.params)
         if len(inputs) != 1:
             said = f"edge target '{target}' ({node.type}) has {len(inputs)} inputs"
             fix = f"name one: {', '.join(repr(f'{target}.{p}') for p in inputs)}" if inputs else "it takes no input"

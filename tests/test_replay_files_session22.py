@@ -1,0 +1,61 @@
+"""A BCI researcher replays recorded EEG files through a graph to evaluate the online pipeline offline (as with
+MNE-LSL's PlayerLSL, Timeflux's replay nodes or ezmsg): what went wrong, each found with a tiny file in tmp_path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from wavegraph.pipeline.api import GraphBuilder
+
+
+def _fif(tmp_path, n: int = 200, rate: float = 100.0, onsets=(0.5, 1.2), first_samp: int = 0):
+    """A small FIF of 2 EEG channels with integer-coded annotations."""
+    import mne
+
+    info = mne.create_info(["Fz", "Cz"], rate, "eeg")
+    x = np.random.default_rng(0).standard_normal((2, n)) * 1e-5
+    raw = mne.io.RawArray(x, info, first_samp=first_samp, verbose="error")
+    raw.set_annotations(mne.Annotations(list(onsets), [0.0] * len(onsets), [str(i + 1) for i in range(len(onsets))]))
+    path = tmp_path / "rec_raw.fif"
+    raw.save(path, verbose="error")
+    return path, x
+
+
+# --- GraphBuilder.add wired its inputs by the class's ports, not the node's ------------------------------------------
+
+
+def test_add_connects_a_recorders_events_input_when_events_is_true(tmp_path):
+    """g.add('recorder', src, 'src.events', events=True) was refused: "has 1 inputs (in), got 2; fix: connect fewer"
+    (the class's ports), though the recorder with `events: true` has two (in, events): the replay's markers could only
+    be recorded through connect(). The node's own ports, as its parameters make them, take the inputs now."""
+    import mne
+
+    path, x = _fif(tmp_path)
+    g = GraphBuilder()
+    g.add("file_source", id="src", path=str(path), chunk_size=16)
+    out = tmp_path / "copy_raw.fif"
+    g.add("recorder", "src", "src.events", id="rec", path=str(out), events=True)
+    g.run()
+    raw = mne.io.read_raw_fif(out, verbose="error")
+    np.testing.assert_allclose(raw.get_data(), x, rtol=1e-6, atol=0)  # (FIF single precision)
+    np.testing.assert_allclose(raw.annotations.onset - raw.first_time, [0.5, 1.2], atol=1e-6)
+
+
+def test_add_connects_a_joins_named_inputs_in_order(tmp_path):
+    """g.add('join', a, b, inputs=['eeg', 'aux']) connected a and b to join.a and join.b (the class's default ports),
+    and the graph was refused: "node 'j' has no input port 'a'"; three inputs were refused outright."""
+    g = GraphBuilder()
+    for i in range(3):
+        g.add("sine", id=f"s{i}", rate=100.0, channels=[f"c{i}"], duration=0.2, freq=float(i + 1))
+    g.add("join", "s0", "s1", "s2", id="j", inputs=["eeg", "aux", "acc"])
+    got = g.run(capture=["j.out"])["j.out"]
+    assert got.spec.channel_names == ("c0", "c1", "c2")
+    assert got.data.shape == (3, 20)
+
+
+def test_add_still_says_too_many_inputs_for_a_node_of_fixed_ports():
+    g = GraphBuilder()
+    g.add("sine", id="s0", duration=0.1)
+    g.add("sine", id="s1", duration=0.1)
+    with pytest.raises(Exception, match=r"has 1 inputs \(in\), got 2"):
+        g.add("bandpass", "s0", "s1", l_freq=1.0, h_freq=40.0)
