@@ -268,7 +268,7 @@ def _param_problems(nc: NodeConfig, cls: type[Node], errors: list, file: str) ->
 def _param_problem(nc: NodeConfig, cls: type[Node], err: Mapping[str, Any], file: str) -> tuple[str, int, str, str]:
     if not err["loc"]:  # a check across parameters (a model validator): was "parameter '' = {...}; fix: give a ?"
         said, _, fix = str(err["msg"]).removeprefix("Value error, ").partition("; ")
-        fix = fix or f"`wavegraph nodes {nc.type}` lists its parameters"
+        fix = fix.replace("--set NODE.", f"--set {nc.id}.") or f"`wavegraph nodes {nc.type}` lists its parameters"
         return (file, nc.line, f"node '{nc.id}' ({nc.type}): {said}", fix)
     name = str(err["loc"][0])
     fields = cls.Params.model_fields

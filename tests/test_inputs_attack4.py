@@ -325,8 +325,9 @@ def test_a_check_across_parameters_names_the_node_not_an_empty_parameter(tmp_pat
         "nodes:\n  - id: src\n    type: file_source\n    params: {path: a.edf, chunk_size: 10, chunk_duration: 1.0}\n"
     )
     assert validate_lines(tmp_path, monkeypatch, capsys, text) == [
-        "g.yaml:2: node 'src' (file_source): give chunk_size or chunk_duration, not both; "
-        "fix: `wavegraph nodes file_source` lists its parameters"
+        "g.yaml:2: node 'src' (file_source): give chunk_size or chunk_duration, not both (chunk_size 10, "
+        "chunk_duration 1.0); fix: remove one (on the command line, over a graph file's: --set src.chunk_size=null or "
+        "--set src.chunk_duration=null)"
     ]
 
 

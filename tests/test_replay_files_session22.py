@@ -59,3 +59,27 @@ def test_add_still_says_too_many_inputs_for_a_node_of_fixed_ports():
     g.add("sine", id="s1", duration=0.1)
     with pytest.raises(Exception, match=r"has 1 inputs \(in\), got 2"):
         g.add("bandpass", "s0", "s1", l_freq=1.0, h_freq=40.0)
+
+
+# --- chunk_duration given over a graph file's chunk_size ----------------------------------------------------------
+
+
+def test_chunk_duration_set_over_a_files_chunk_size_says_how_to_drop_it(tmp_path, monkeypatch, capsys):
+    """`--set eeg.chunk_duration=0.5` on a replay graph that gives chunk_size (as configs/default.yaml does) said
+    "give chunk_size or chunk_duration, not both; fix: `wavegraph nodes file_source` lists its parameters": no way to
+    drop the file's chunk_size from the command line was given. The fix says it (chunk_size=null), and it works."""
+    from wavegraph.pipeline.cli import main
+
+    path, _ = _fif(tmp_path)
+    graph = tmp_path / "g.yaml"
+    graph.write_text(
+        f"name: t\nnodes:\n  - id: eeg\n    type: file_source\n    params: {{path: {path}, chunk_size: 16}}\n"
+        "  - id: bp\n    type: bandpass\n    params: {l_freq: 1.0, h_freq: 40.0}\n"
+        "edges:\n  - {source: eeg.out, target: bp.in}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", str(graph), "--set", "eeg.chunk_duration=0.5"]) == 2
+    err = capsys.readouterr().err
+    assert "(chunk_size 16, chunk_duration 0.5)" in err, err
+    assert "--set eeg.chunk_size=null" in err, err
+    assert main(["validate", str(graph), "--set", "eeg.chunk_duration=0.5", "--set", "eeg.chunk_size=null"]) == 0

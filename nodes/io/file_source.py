@@ -102,7 +102,11 @@ class ReplayParams(NodeParams):
     @model_validator(mode="after")
     def _one_chunking(self):
         if self.chunk_size is not None and self.chunk_duration is not None:
-            raise ValueError("give chunk_size or chunk_duration, not both")
+            raise ValueError(  # (was "not both; fix: `wavegraph nodes` lists its parameters": none said how)
+                f"give chunk_size or chunk_duration, not both (chunk_size {self.chunk_size}, chunk_duration "
+                f"{self.chunk_duration}); remove one (on the command line, over a graph file's: --set NODE.chunk_size=null "
+                "or --set NODE.chunk_duration=null)"
+            )
         return self
 
 
