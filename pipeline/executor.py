@@ -82,6 +82,7 @@ class StopFlag:
         self.abort_event = threading.Event()
         self.why = ""  # what asked first: "SIGTERM", "parent", ...
         self.signals = 0  # stop signals received
+        self.overdue = ""  # set by stuck.Overdue (a run's duration ran out long ago): its signal stops a stuck node
         self._old: dict = {}
 
     def __bool__(self) -> bool:
@@ -102,6 +103,10 @@ class StopFlag:
 
     def _on_signal(self, signum, frame) -> None:
         name = signal.Signals(signum).name
+        if self.overdue:  # the run is aborted already: a node still in its call is stuck (stuck.Overdue)
+            if node_id := in_node(frame):
+                raise NodeStuck(f"{self.overdue} node '{node_id}' was still in its call")
+            return
         self.signals += 1
         if self.signals > 2 and (node_id := in_node(frame)):  # a node that does not return, stop after stop
             raise NodeStuck(f"{name} number {self.signals} while node '{node_id}' was still in its call")

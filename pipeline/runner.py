@@ -8,13 +8,13 @@ from __future__ import annotations
 import logging
 import math
 import numbers
-import threading
 import time
 from collections.abc import Callable
 
 from .executor import Executor, NodeFailure, StopFlag
 from .graph import Graph
 from .result import DURATION, ProgressBar, RunResult, source_durations
+from .stuck import Overdue
 from .summary import stats_to_dicts
 
 Observer = Callable[[dict[str, dict]], None]
@@ -38,7 +38,7 @@ def run_in_process(
     bar = ProgressBar(source_durations(graph.nodes), progress)
     result = RunResult({}, {n: "main" for n in graph.nodes})
     t = time.monotonic()
-    timer: threading.Timer | None = None
+    timer: Overdue | None = None
     ex.stop.install()
     try:
         ex.open()
@@ -46,16 +46,14 @@ def run_in_process(
         log.debug("process 'main': %d nodes open (%s), running %s", len(graph.nodes), ", ".join(graph.nodes), pace)
         last = 0.0  # the duration counts from here, as the worker processes' from Go; a timer, not a check
         if duration is not None:  # between reads: a paced replay at a low --speed waits long for its next chunk
-            timer = threading.Timer(duration, ex.stop.request, (DURATION,))  # as Ctrl-C: sources end, graph drains
-            timer.daemon = True
-            timer.start()
+            timer = Overdue(ex.stop, duration, DURATION)  # as Ctrl-C: sources end, graph drains; a stuck node stopped
         while ex.step_sources():
             bar.show(max(ex.source_time.values(), default=0.0))
             if observer is not None and time.monotonic() - last >= OBSERVE_S:
                 last = time.monotonic()
                 observer(ex.snapshot())
-        if timer is not None:  # the sources have ended: a duration that runs out while the graph drains stops nothing
-            timer.cancel()
+        if timer is not None and ex.stop.why != DURATION:  # the sources have ended: a duration that runs out while
+            timer.end()  # the graph drains stops nothing (after the duration's stop, a node stuck in the drain is stopped)
         log.debug("process 'main': the sources have ended (%s); draining the graph", ex.stop.why or "end of stream")
         ex.drain()
         log.debug("process 'main': the graph has drained; closing the nodes")
@@ -64,7 +62,7 @@ def run_in_process(
         result.failure = str(e)
     finally:
         if timer is not None:
-            timer.cancel()
+            timer.end()
         result.interrupted = bool(ex.stop) and ex.stop.why != DURATION
         if ex.stop.why == DURATION:
             result.extra["stopped"] = DURATION
@@ -97,7 +95,9 @@ def run_graph(
     """Run a built graph to completion (end-of-stream), Ctrl-C or a node failure. `observer`, when given,
     is called about every OBSERVE_S seconds with node id -> NodeStats.to_dict() (the live monitor).
     `duration`: stop after this many seconds of wall time as Ctrl-C stops (the sources end, the graph
-    drains, files are complete), but as a normal end: not `interrupted`, exit code 0. `stop`: the StopFlag to run
+    drains, files are complete), but as a normal end: not `interrupted`, exit code 0; a node that has not returned
+    from its call a grace later fails, named (in one process stuck.Overdue interrupts it; a worker process is killed).
+    `stop`: the StopFlag to run
     under (one that another thread may request, as GraphBuilder.stop() does; signals still set it in the main thread)."""
     # as `wavegraph run --speed/--duration` check them: speed=0 was a ZeroDivisionError mid-run, speed=-1 ran as fast as
     # possible, duration=inf printed a thread's OverflowError traceback

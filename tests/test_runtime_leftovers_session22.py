@@ -1,7 +1,153 @@
-"""Leftovers of the runtime (session 22), each as a user meets it: a model checkpoint saved in float64 (or float16,
-bfloat16) that checkpoint.load gave back as float32."""
+"""Leftovers of the runtime (session 22), each as a user meets it: a node that never returns in a run in one process
+with a duration (the run waited for ever), and a model checkpoint saved in float64 (or float16, bfloat16) that
+checkpoint.load gave back as float32."""
+
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
 
 import pytest
+from wavegraph.pipeline import stuck
+from wavegraph.pipeline.config import load_config
+from wavegraph.pipeline.graph import build_graph
+from wavegraph.pipeline.node import Node, NodeParams
+from wavegraph.pipeline.runner import run_graph
+
+RELEASE = threading.Event()  # what a stuck node waits on: set only by a test (or its safety net, when the run hangs)
+
+
+class StuckParams(NodeParams):
+    mode: str = "wait"  # wait: an Event never set; deaf: the same with the stop signals blocked (as C code may)
+    at: int = 3  # the call of process() (0-based) that does not return
+
+
+class Stuck(Node):
+    """Passes its input on; its `at`-th call waits on RELEASE, without a timeout."""
+
+    Params = StuckParams
+
+    def configure(self, in_specs):
+        self.calls = 0
+        return super().configure(in_specs)
+
+    def process(self, inputs):
+        self.calls += 1
+        if self.calls - 1 == self.params.at:
+            deaf = {signal.SIGINT, signal.SIGTERM} if self.params.mode == "deaf" else set()
+            old = signal.pthread_sigmask(signal.SIG_BLOCK, deaf)
+            try:
+                RELEASE.wait()  # stuck here
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        return {"out": inputs["in"]}
+
+
+_LINES = Path(__file__).read_text().splitlines()
+WAITS_AT = f"{__file__}:{next(i for i, line in enumerate(_LINES, 1) if line.endswith('# stuck here'))}"
+STUCK = """\
+nodes:
+  - {id: src, type: sine, params: {rate: 100.0, channels: 2, chunk_size: 10}}
+  - {id: bad, type: test_runtime_leftovers_session22:Stuck, params: {mode: MODE}}
+  - {id: rec, type: recorder, params: {path: OUT}}
+edges:
+  - {source: src.out, target: bad.in}
+  - {source: bad.out, target: rec.in}
+"""
+
+
+class Said(logging.Handler):
+    """The runner's warnings; sets RELEASE once one says `release_on`."""
+
+    def __init__(self, release_on: str):
+        super().__init__()
+        self.release_on, self.said = release_on, []
+
+    def emit(self, record):
+        self.said.append(record.getMessage())
+        if self.release_on and self.release_on in self.said[-1]:
+            RELEASE.set()
+
+
+@pytest.fixture
+def stuck_run(tmp_path, monkeypatch):
+    """(run(mode, in_thread) -> (RunResult, the runner's warnings)): a 0.2 s run in one process whose node 'bad' does
+    not return from its 4th call; the grace is 0.2 s. A safety net (10 s: a run that hangs) releases the node, so a
+    run that is not ended fails its asserts instead of hanging the tests."""
+    monkeypatch.setattr(stuck, "GRACE_S", 0.2, raising=False)
+    RELEASE.clear()
+    done = threading.Event()
+
+    def safety():
+        if not done.wait(10.0):
+            RELEASE.set()
+
+    def run(mode: str, release_on: str = "", in_thread: bool = False):
+        p = tmp_path / "g.yaml"
+        p.write_text(STUCK.replace("MODE", mode).replace("OUT", str(tmp_path / "out.npz")))
+        g = build_graph(load_config(p))
+        said = Said(release_on)
+        logging.getLogger("wavegraph.runner").addHandler(said)
+        threading.Thread(target=safety, daemon=True).start()
+        try:
+            if not in_thread:
+                return run_graph(g, in_process=True, duration=0.2), said.said
+            out = []
+            t = threading.Thread(target=lambda: out.append(run_graph(g, in_process=True, duration=0.2)))
+            t.start()
+            t.join()
+            return out[0], said.said
+        finally:
+            done.set()
+            logging.getLogger("wavegraph.runner").removeHandler(said)
+
+    yield run
+    RELEASE.set()
+
+
+def test_a_node_that_never_returns_in_a_run_in_one_process_with_a_duration_is_stopped_naming_it(stuck_run):
+    """`wavegraph run --in-process --duration 2` (run_graph(in_process=True, duration=2)) with a node waiting for ever
+    in process() (an Event never set, a read without a timeout) never ended: the duration only asked for a stop, which
+    sets a flag, and the run waited on the node; it took three Ctrl-C. Now, a grace after the duration, the node is
+    named with the line it waits at and interrupted: it fails, the run ends, the recorder's file is complete."""
+    r, said = stuck_run("wait")
+    assert said == [
+        "node 'bad' did not return from its call: the run's duration (0.2 s) ran out 0.2 s ago; it waits at "
+        f"{WAITS_AT} in process: interrupting it"
+    ]
+    assert r.exit_code == 1 and r.failure is not None, r
+    assert r.failure.startswith("node 'bad' (test_runtime_leftovers_session22:Stuck) in process 'main' failed:")
+    assert "NodeStuck: the run's duration (0.2 s) ran out, and 0.2 s later node 'bad' was still in its call" in (
+        r.failure
+    )
+    assert f'File "{__file__}"' in r.failure and "RELEASE.wait()  # stuck here" in r.failure
+    assert "fix: this node did not return from its call after the run was asked to stop" in r.failure
+    assert r.stats["rec"]["chunks_in"] == 3 and r.stats["rec"]["counters"]["samples"] == 30
+
+
+@pytest.mark.parametrize("in_thread", [False, True], ids=["deaf-to-signals", "run-in-a-thread"])
+def test_a_stuck_node_that_cannot_be_interrupted_is_said_with_the_fix(stuck_run, in_thread):
+    """A node deaf to signals (C code that blocks them), or a run outside the main thread (which alone takes signals),
+    cannot be stopped in one process: the run waited without a word. It now says so, naming the node, its line, the
+    process to kill and the fix; here the node is then let go (as the user's kill would end it)."""
+    r, said = stuck_run("wait" if in_thread else "deaf", release_on="the run waits on it", in_thread=in_thread)
+    head = f"node 'bad' did not return from its call: the run's duration (0.2 s) ran out 0.2 s ago; it waits at {WAITS_AT} in process"
+    why = (
+        "cannot be interrupted: the run is not in the main thread, which alone takes signals"
+        if in_thread
+        else "does not take the interruption (C code that blocks signals, or one that catches KeyboardInterrupt)"
+    )
+    assert said[-1] == (
+        f"{head} and {why}; the run waits on it; fix: end it with kill -9 {os.getpid()} (a recording is then recovered: "
+        "python -m wavegraph.nodes.io.recover recover PATH), give its waits a timeout, or put the node in a process of "
+        "its own (processes:), which the run kills after 0.2 s"
+    )
+    assert said[:-1] == ([] if in_thread else [f"{head}: interrupting it"])
+    if in_thread:  # let go, the node returned: the run ended as a stop by its duration does
+        assert r.exit_code == 0 and r.failure is None, r.failure
+    else:  # the interruption waited for the signals to be unblocked
+        assert r.exit_code == 1 and r.failure is not None and "node 'bad' was still in its call" in r.failure
 
 
 @pytest.fixture
