@@ -30,6 +30,7 @@ from .node import Node, Sink, Source
 from .spec import SpecError
 from .stuck import HINT as _STUCK_HINT
 from .stuck import NodeStuck, in_node
+from .time_order import signal_outputs, went_back
 from .wire import WireError, check_against_spec
 
 log = logging.getLogger("wavegraph.executor")
@@ -257,6 +258,7 @@ class Executor:
         # chunks of any length on that input then skip the check
         self.fits: dict[tuple[str, str], tuple] = {}
         self.gap_next: set[tuple[str, str]] = set()  # inputs whose last chunk was dropped: flag the next one
+        self.t_last = signal_outputs(nodes)  # each signal output's last t0: one may not go back (time_order.py)
         self.stop = StopFlag()  # runners install it; checked between chunks and while pacing
         self.clock = time.monotonic_ns  # origin stamps and sink latency (a worker gives its LocalClock's)
 
@@ -543,6 +545,11 @@ class Executor:
                 # an unknown port's data was dropped without a word; an array for a Chunk was an AttributeError
                 raise NodeFailure(node_id, self.types[node_id], self.process, _not_outputs(node, outs))
             gap_out = gap or chunk.gap or pending
+            if (node_id, port) in self.t_last and chunk.data.size:  # a chunk that goes back, unless flagged gap
+                if chunk.t0 <= self.t_last[(node_id, port)] and not gap_out:
+                    said = went_back(node, port, chunk.t0, self.t_last[(node_id, port)])
+                    raise NodeFailure(node_id, self.types[node_id], self.process, said)
+                self.t_last[(node_id, port)] = chunk.t0
             self.pending_gap[node_id] = False
             if chunk.eos:  # the end of a stream is the runtime's to send (_end): a node's flag ended its output there,
                 chunk = replace(chunk, eos=False)  # the later chunks ignored (in one process) or rejected (across)

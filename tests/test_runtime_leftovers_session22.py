@@ -1,6 +1,6 @@
 """Leftovers of the runtime (session 22), each as a user meets it: a node that never returns in a run in one process
-with a duration (the run waited for ever), and a model checkpoint saved in float64 (or float16, bfloat16) that
-checkpoint.load gave back as float32."""
+with a duration (the run waited for ever), a node of one's own whose chunk times go back (passed on without a word),
+and a model checkpoint saved in float64 (or float16, bfloat16) that checkpoint.load gave back as float32."""
 
 import logging
 import os
@@ -8,12 +8,15 @@ import signal
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 from wavegraph.pipeline import stuck
+from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.config import load_config
 from wavegraph.pipeline.graph import build_graph
-from wavegraph.pipeline.node import Node, NodeParams
+from wavegraph.pipeline.node import Node, NodeParams, Source
 from wavegraph.pipeline.runner import run_graph
+from wavegraph.pipeline.spec import StreamSpec
 
 RELEASE = threading.Event()  # what a stuck node waits on: set only by a test (or its safety net, when the run hangs)
 
@@ -148,6 +151,110 @@ def test_a_stuck_node_that_cannot_be_interrupted_is_said_with_the_fix(stuck_run,
         assert r.exit_code == 0 and r.failure is None, r.failure
     else:  # the interruption waited for the signals to be unblocked
         assert r.exit_code == 1 and r.failure is not None and "node 'bad' was still in its call" in r.failure
+
+
+class BendParams(NodeParams):
+    mode: str = "back"  # back: one chunk 1 s back; repeat: the chunk before's t0 again; back-gap: back, flagged gap
+    at: int = 3  # the call (0-based) whose chunk is mistimed
+
+
+class Bend(Node):
+    """Passes its input on, one chunk's time wrong as told (a node of one's own that computes its t0 badly)."""
+
+    Params = BendParams
+
+    def configure(self, in_specs):
+        self.calls, self.t_before = 0, 0.0
+        return super().configure(in_specs)
+
+    def process(self, inputs):
+        c, p = inputs["in"], self.params
+        self.calls += 1
+        t0 = c.t0
+        if self.calls - 1 == p.at:
+            t0 = self.t_before if p.mode == "repeat" else c.t0 - 1.0
+        self.t_before = c.t0
+        return {"out": Chunk(c.data, t0, gap=p.mode == "back-gap" and self.calls - 1 == p.at)}
+
+
+class BackSource(Source):
+    """A source of one's own: ten chunks of 10 samples at 100 Hz, the 4th stamped 0.1 s (back from 0.3 s)."""
+
+    Params = NodeParams
+
+    def configure(self, in_specs):
+        self.i = 0
+        self.out_specs = {"out": StreamSpec("signal", 100.0, (2,))}
+        return self.out_specs
+
+    def read(self):
+        self.i += 1
+        return None if self.i > 10 else {"out": Chunk(np.zeros((2, 10)), 0.1 if self.i == 4 else (self.i - 1) / 10)}
+
+
+BENT = """\
+nodes:
+  - {id: src, type: SOURCE, params: {rate: 100.0, channels: 2, chunk_size: 10, duration: 1.0}}
+  - {id: bad, type: test_runtime_leftovers_session22:Bend, params: {mode: MODE}}
+  - {id: rec, type: recorder, params: {path: OUT, chunk_log: true}}
+edges:
+  - {source: src.out, target: bad.in}
+  - {source: bad.out, target: rec.in}
+"""
+
+
+def bent(tmp_path, mode: str, processes: str = "", source: str = "sine"):
+    p = tmp_path / "g.yaml"
+    text = BENT.replace("SOURCE", source).replace("MODE", mode).replace("OUT", str(tmp_path / "out.npz"))
+    if source != "sine":
+        text = text.replace("params: {rate: 100.0, channels: 2, chunk_size: 10, duration: 1.0}", "params: {}")
+    p.write_text(text + processes)
+    return build_graph(load_config(p))
+
+
+WENT_BACK = (
+    "the nodes downstream (a recorder, epochs, join) place samples by it; fix: give each chunk the time of its first "
+    "sample as t0 (the chunk before's t0 plus its samples / rate; pass the input's on: Chunk(data, chunk.t0) or "
+    "chunk.with_data(data)), or flag gap=True on a chunk where the stream really starts again earlier (a device that "
+    "restarted)"
+)
+
+
+@pytest.mark.parametrize("in_process", [True, False], ids=["in-process", "across-processes"])
+@pytest.mark.parametrize("mode", ["back", "repeat"])
+def test_a_node_whose_chunk_times_go_back_fails_naming_it_the_port_and_both_times(tmp_path, mode, in_process):
+    """A node of one's own returning a chunk at t0 0.3 - 1 s (or 0.2 s again) after one at 0.2 s: passed on, exit 0,
+    and the recorder logged it as is (a recording whose time goes back; epochs and join restamp it forward: the wrong
+    samples). Such a chunk now fails the node: its class, the port, both times and the fix."""
+    g = bent(tmp_path, mode, "" if in_process else "processes: {a: [src], b: [bad], c: [rec]}")
+    r = run_graph(g, in_process=in_process)
+    assert r.exit_code == 1 and r.failure is not None, r
+    t0, what = ("-0.7", "went back") if mode == "back" else ("0.2", "did not move on (the same t0 twice)")
+    assert r.failure == (
+        f"node 'bad' (test_runtime_leftovers_session22:Bend) in process '{'main' if in_process else 'b'}' failed:\n"
+        f"Bend.process() (or finish()) returned a chunk on 'out' at t0={t0} s after one at t0=0.2 s: the stream's time "
+        f"{what}, and {WENT_BACK}"
+    )
+    assert r.stats["rec"]["chunks_in"] == 3  # what came before it
+
+
+def test_a_source_of_ones_own_whose_chunk_times_go_back_fails_naming_it(tmp_path):
+    """A source's read() is checked as a node's process(): 0.1 s after 0.2 s."""
+    r = run_graph(bent(tmp_path, "none", source="test_runtime_leftovers_session22:BackSource"), in_process=True)
+    assert r.exit_code == 1 and r.failure == (
+        "node 'src' (test_runtime_leftovers_session22:BackSource) in process 'main' failed:\n"
+        f"BackSource.read() returned a chunk on 'out' at t0=0.1 s after one at t0=0.2 s: the stream's time went back, and "
+        f"{WENT_BACK}"
+    )
+
+
+def test_a_chunk_flagged_gap_may_go_back(tmp_path):
+    """A chunk flagged gap is a new start (a device that restarted, a replay): it may go back, and is recorded so."""
+    r = run_graph(bent(tmp_path, "back-gap"), in_process=True)
+    assert r.exit_code == 0 and r.failure is None, r.failure
+    assert r.stats["rec"]["chunks_in"] == 10 and r.stats["rec"]["gaps"] == 1
+    lines = (tmp_path / "out.npz.chunks.csv").read_text().splitlines()
+    assert [line.split(",")[1:] for line in lines[3:6]] == [["0.2", "10", "0"], ["-0.7", "10", "1"], ["0.4", "10", "0"]]
 
 
 @pytest.fixture

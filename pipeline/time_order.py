@@ -1,0 +1,34 @@
+"""Chunk times that go back: a node (a user's class above all) whose signal output returned a chunk whose t0 was
+not after the chunk before it on that output (it went back, or repeated) was passed on without a word; the nodes
+downstream place samples by it (a recorder's chunk-time map, epochs' and join's time buffers restamp it forward or
+cut the wrong samples). The executor (Executor._emit) checks every node's signal outputs, sources' as the others', at
+one dict lookup and one comparison a chunk: such a chunk fails the node, naming it, the port, both times and the fix.
+A chunk flagged gap may go back (a restarted device, a replay: the nodes downstream start again from it); a chunk
+without a time (t0 NaN) or without samples is not compared; events and features may share a time (two markers)."""
+
+from __future__ import annotations
+
+from .node import Node, Source
+
+
+def signal_outputs(nodes: dict[str, Node]) -> dict[tuple[str, str], float]:
+    """(node id, output port) -> the t0 of its last chunk (-inf before the first), for every regular signal output."""
+    out: dict[tuple[str, str], float] = {}
+    for node_id, node in nodes.items():
+        for port, spec in getattr(node, "out_specs", {}).items():
+            if getattr(spec, "kind", "") == "signal" and getattr(spec, "rate", 0) > 0:
+                out[(node_id, port)] = float("-inf")
+    return out
+
+
+def went_back(node: Node, port: str, t0: float, before: float) -> str:
+    """What a NodeFailure says of a chunk at `t0` on `port` after one at `before`, and the fix."""
+    method = "read()" if isinstance(node, Source) else "process() (or finish())"
+    what = "went back" if t0 < before else "did not move on (the same t0 twice)"
+    return (
+        f"{type(node).__name__}.{method} returned a chunk on '{port}' at t0={t0:.9g} s after one at t0={before:.9g} "
+        f"s: the stream's time {what}, and the nodes downstream (a recorder, epochs, join) place samples by it; fix: "
+        "give each chunk the time of its first sample as t0 (the chunk before's t0 plus its samples / rate; pass "
+        "the input's on: Chunk(data, chunk.t0) or chunk.with_data(data)), or flag gap=True on a chunk where the "
+        "stream really starts again earlier (a device that restarted)"
+    )
