@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from types import FrameType
 
 log = logging.getLogger("wavegraph.runner")
@@ -27,14 +28,20 @@ class NodeStuck(KeyboardInterrupt):
 
 def in_node(frame: FrameType | None) -> str:
     """The id of the node whose code `frame` (a signal handler's) is running, '' when it is the runtime's own."""
+    call = node_call(frame)
+    return call[1] if call else ""
+
+
+def node_call(frame: FrameType | None) -> tuple[FrameType, str] | None:
+    """(the executor's frame that called the node, the node's id) when `frame` is in a node's code, else None."""
     if frame is None or os.path.abspath(frame.f_code.co_filename) == _EXECUTOR:
-        return ""
+        return None
     f: FrameType | None = frame
     while f is not None:
         if os.path.abspath(f.f_code.co_filename) == _EXECUTOR and isinstance(f.f_locals.get("node_id"), str):
-            return f.f_locals["node_id"]
+            return f, f.f_locals["node_id"]
         f = f.f_back
-    return ""
+    return None
 
 
 # After a run's duration ran out in one process, how long a node's call may go on before it is interrupted: the
@@ -59,9 +66,10 @@ def waits_at(frame: FrameType) -> str:
 class Overdue:
     """A run in one process with a duration (`wavegraph run --in-process --duration`, run_graph(in_process=True,
     duration=...)). When the duration runs out the stop is asked, as Ctrl-C asks it: the sources end, the graph drains.
-    A node whose call has not returned GRACE_S later (a wait without a timeout: the stop only sets a flag, so the run
-    waited for ever) is named with the line it waits at, the run is aborted and the node interrupted as a third Ctrl-C
-    would: NodeStuck is raised in its call, the node fails, the run ends. A node deaf to signals (C code that blocks
+    A node whose call goes on GRACE_S after it (a wait without a timeout: the stop only sets a flag, so the run waited
+    for ever; a drain that goes on, call after call, is not stuck) is named with the line it waits at, the run is
+    aborted and the node interrupted as a third Ctrl-C would: NodeStuck is raised in its call, the node fails, the run
+    ends. A node deaf to signals (C code that blocks
     them) or that catches the interruption cannot be stopped in one process, nor a run that is not in the main thread
     (a signal reaches only that one): the run is then said to wait on it, with the fix (kill -9, and a process of the
     node's own, which the multi-process runner kills after its grace)."""
@@ -84,18 +92,21 @@ class Overdue:
         if self.ended.wait(self.duration):
             return
         self.stop.request(self.why)  # as Ctrl-C: sources end, graph drains (a timer, not a check between reads)
-        if self.ended.wait(GRACE_S):
-            return
+        seen, since = None, 0.0  # the node call the run was in at the last look, and since when
+        frame, call = None, None
+        while not self.ended.wait(GRACE_S / 4):  # a drain that goes on, call after call, is not stuck: one call is
+            frame = sys._current_frames().get(self.run)  # the run's thread
+            call = node_call(frame)
+            if call is None or call[0] is not seen:
+                seen, since = call and call[0], time.monotonic()
+            elif time.monotonic() - since >= GRACE_S:
+                break
         with self.lock:
-            if self.ended.is_set():
+            if self.ended.is_set() or call is None or frame is None:
                 return
             self.stop.abort(self.why)  # as a second Ctrl-C: between chunks
-            frame = sys._current_frames().get(self.run)  # noqa: SLF001 — the run's thread, held in a node's call?
-            node_id = in_node(frame) if frame is not None else ""
-            if not node_id or frame is None:
-                return
-            where = waits_at(frame)
-            said = f"run's duration ({self.duration:g} s) ran out {GRACE_S:g} s ago"
+            node_id, where = call[1], waits_at(frame)
+            said = f"run's duration ({self.duration:g} s) ran out over {GRACE_S:g} s ago"
             if self.main:
                 self.stop.overdue = f"the run's duration ({self.duration:g} s) ran out, and {GRACE_S:g} s later"
                 log.warning(

@@ -116,7 +116,7 @@ def test_a_node_that_never_returns_in_a_run_in_one_process_with_a_duration_is_st
     named with the line it waits at and interrupted: it fails, the run ends, the recorder's file is complete."""
     r, said = stuck_run("wait")
     assert said == [
-        "node 'bad' did not return from its call: the run's duration (0.2 s) ran out 0.2 s ago; it waits at "
+        "node 'bad' did not return from its call: the run's duration (0.2 s) ran out over 0.2 s ago; it waits at "
         f"{WAITS_AT} in process: interrupting it"
     ]
     assert r.exit_code == 1 and r.failure is not None, r
@@ -135,7 +135,7 @@ def test_a_stuck_node_that_cannot_be_interrupted_is_said_with_the_fix(stuck_run,
     cannot be stopped in one process: the run waited without a word. It now says so, naming the node, its line, the
     process to kill and the fix; here the node is then let go (as the user's kill would end it)."""
     r, said = stuck_run("wait" if in_thread else "deaf", release_on="the run waits on it", in_thread=in_thread)
-    head = f"node 'bad' did not return from its call: the run's duration (0.2 s) ran out 0.2 s ago; it waits at {WAITS_AT} in process"
+    head = f"node 'bad' did not return from its call: the run's duration (0.2 s) ran out over 0.2 s ago; it waits at {WAITS_AT} in process"
     why = (
         "cannot be interrupted: the run is not in the main thread, which alone takes signals"
         if in_thread
