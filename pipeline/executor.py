@@ -545,9 +545,9 @@ class Executor:
                 # an unknown port's data was dropped without a word; an array for a Chunk was an AttributeError
                 raise NodeFailure(node_id, self.types[node_id], self.process, _not_outputs(node, outs))
             gap_out = gap or chunk.gap or pending
-            if (node_id, port) in self.t_last and chunk.data.size:  # a chunk that goes back, unless flagged gap
-                if chunk.t0 <= self.t_last[(node_id, port)] and not gap_out:
-                    said = went_back(node, port, chunk.t0, self.t_last[(node_id, port)])
+            if (last := self.t_last.get((node_id, port))) is not None and chunk.data.size:  # going back: not unless
+                if chunk.t0 <= last and not gap_out:  # flagged gap (time_order.py)
+                    said = went_back(node, port, chunk.t0, last)
                     raise NodeFailure(node_id, self.types[node_id], self.process, said)
                 self.t_last[(node_id, port)] = chunk.t0
             self.pending_gap[node_id] = False
