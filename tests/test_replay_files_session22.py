@@ -83,3 +83,39 @@ def test_chunk_duration_set_over_a_files_chunk_size_says_how_to_drop_it(tmp_path
     assert "(chunk_size 16, chunk_duration 0.5)" in err, err
     assert "--set eeg.chunk_size=null" in err, err
     assert main(["validate", str(graph), "--set", "eeg.chunk_duration=0.5", "--set", "eeg.chunk_size=null"]) == 0
+
+
+# --- an XDF stream whose clock runs off its nominal rate --------------------------------------------------------
+
+
+def _drifting_xdf(tmp_path, marks, actual: float):
+    """2000 samples of a 250 Hz (nominal) stream stamped at `actual` Hz (an amplifier 0.5 % fast or slow, as LSL
+    stamps it on the computer's clock), each sample's value its index, and a marker at the stamp of each sample in
+    `marks`."""
+    from wavegraph.nodes.io.xdf import XdfStream, write_xdf
+
+    n = 2000
+    t = 500.0 + np.arange(n) / actual
+    ramp = np.repeat(np.arange(n, dtype=np.float64)[:, None], 2, axis=1)
+    marker = XdfStream("mk", "Markers", 0.0, [str(i + 1) for i in range(len(marks))], [t[k] for k in marks], "string")
+    eeg = XdfStream("amp", "EEG", 250.0, ramp, t, "double64", ["a", "b"], "EEG", "")
+    return write_xdf(tmp_path / "drift.xdf", [eeg, marker])
+
+
+@pytest.mark.parametrize("actual", [251.25, 248.75])
+@pytest.mark.parametrize("size", [16, 500, 2000])
+def test_xdf_markers_land_on_their_samples_whatever_the_chunking(tmp_path, size, actual):
+    """A stream whose stamps advance 0.5 % faster than its nominal rate: file_source gives each chunk its first
+    sample's stamp and the nodes count the samples after it at the nominal rate, but a marker went out at its own
+    stamp, off that count by the drift since the chunk's start, and a fast clock's chunk t0 (before the count's newest
+    sample) did not move the count at all: epochs cut (and a recorder wrote) the markers at samples 300, 1000, 1800 at
+    299, 995, 1791 when the file was replayed in one chunk or chunks of 500 (a slow clock: 302, 1005, 1809 in one
+    chunk); right only in small chunks. Each marker now goes out at the time the chunk's count gives its sample, a
+    fast clock's in chunks that drift under half a sample."""
+    marks = [300, 1000, 1800]
+    path = _drifting_xdf(tmp_path, marks, actual)
+    g = GraphBuilder()
+    g.add("file_source", id="src", path=str(path), chunk_size=size)
+    g.add("epochs", "src", "src.events", id="ep", tmin=0.0, tmax=0.02)
+    got = g.run(capture=["ep.out"])["ep.out"].data
+    assert got[:, 0, 0].tolist() == marks

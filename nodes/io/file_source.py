@@ -18,7 +18,10 @@ Outputs
   events: (n, 3) float64 rows (onset s, duration s, code) on the stream clock (seconds since the
           first sample of the file). A chunk is emitted only together with the signal chunk that
           contains the onset sample (onsets before the data go with the first chunk, onsets past it
-          with the last); nothing is emitted on this port for signal chunks without events.
+          with the last); nothing is emitted on this port for signal chunks without events. A stream whose
+          stamps run off its nominal rate (XDF, CSV) has each marker at the time the chunk's t0 + samples / rate
+          gives its sample (so epochs and recorders put it there whatever the chunking), its offset from it kept,
+          and chunks of at most the samples over which its clock drifts half a sample (nodes/io/stamp_drift.py).
           `spec.labels` maps codes to descriptions: an annotation description that is an integer
           (e.g. "101") has that integer as code (as lsl_inlet reads such a marker live), the others are
           numbered after the largest; BrainVision markers get MNE's codes ("Stimulus/S  8" -> 8,
@@ -80,6 +83,7 @@ from .file_checks import no_channels
 from .nonfinite import nonfinite_in
 from .not_read import not_read_hint
 from .readers import BLOCK_BYTES, _Reader, is_audio, open_reader
+from .stamp_drift import drift_cap, off_count
 
 DEFAULT_CHUNK = 32
 _log = logging.getLogger("wavegraph.file_source")
@@ -196,6 +200,10 @@ class FileSource(Source[FileSourceParams]):
         self._events = r.events[order]
         self._events[:, 0] = np.clip(self._events[:, 0], 0, max(r.n_times - 1, 0))
         self._block, self._said_nonfinite = None, False
+        if (cap := max(drift_cap(r), DEFAULT_CHUNK)) < self.chunk_size:  # (a clock far off: chunks no smaller)
+            _log.info("%s: %s is stamped off its nominal rate: chunks of %d samples, not %d", self.what, self.path,
+                      cap, self.chunk_size)  # fmt: skip
+            self.chunk_size = cap
         rows = max(1, BLOCK_BYTES // (8 * max(1, len(names))))
         self._block_len = max(self.chunk_size, rows)
         return self.out_specs
@@ -292,7 +300,9 @@ class FileSource(Source[FileSourceParams]):
         if self.position >= r.n_times:  # the last chunk (n_times may just have shrunk: the file ended early)
             hi = len(ev)  # carries every marker after it, as configure's clip to the last sample does
         if hi > lo:
-            out["events"] = Chunk(np.ascontiguousarray(ev[lo:hi, 1:4]), t0=t0)
+            rows = np.array(ev[lo:hi, 1:4])
+            rows[:, 0] -= off_count(r, ev[lo:hi, 0], start, t0)
+            out["events"] = Chunk(rows, t0=t0)
             self.count("events", hi - lo)
         self.count("chunks")
         return out
