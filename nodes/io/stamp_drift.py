@@ -1,4 +1,4 @@
-"""Replaying a stream whose stamps run off its nominal rate (an XDF or a recorder's CSV of an amplifier whose clock is
+"""Replaying a stream whose stamps run off its nominal rate (an XDF stream of an amplifier whose clock is
 fast or slow against the computer's; lsl_inlet's chunk times follow such a clock live too): file_source gives each
 chunk its first sample's stamp, and the nodes after it count the samples in it at the nominal rate. A marker went out
 at its own stamp, off that count by the drift since the chunk's start, so epochs cut it, and a recorder wrote it, that
