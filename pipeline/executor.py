@@ -30,7 +30,7 @@ from .node import Node, Sink, Source
 from .spec import SpecError
 from .stuck import HINT as _STUCK_HINT
 from .stuck import NodeStuck, in_node
-from .time_order import signal_outputs, went_back
+from .time_order import passed_on, signal_outputs, went_back
 from .wire import WireError, check_against_spec
 
 log = logging.getLogger("wavegraph.executor")
@@ -546,8 +546,8 @@ class Executor:
                 raise NodeFailure(node_id, self.types[node_id], self.process, _not_outputs(node, outs))
             gap_out = gap or chunk.gap or pending
             if (last := self.t_last.get((node_id, port))) is not None and chunk.data.size:  # going back: not unless
-                if chunk.t0 <= last and not gap_out:  # flagged gap (time_order.py)
-                    said = went_back(node, port, chunk.t0, last)
+                if chunk.t0 <= last and not gap_out and not passed_on(node_id, node, port, chunk.t0, last):
+                    said = went_back(node, port, chunk.t0, last)  # flagged gap, or the project's node (time_order.py)
                     raise NodeFailure(node_id, self.types[node_id], self.process, said)
                 self.t_last[(node_id, port)] = chunk.t0
             self.pending_gap[node_id] = False

@@ -4,11 +4,18 @@ downstream place samples by it (a recorder's chunk-time map, epochs' and join's 
 cut the wrong samples). The executor (Executor._emit) checks every node's signal outputs, sources' as the others', at
 one dict lookup and one comparison a chunk: such a chunk fails the node, naming it, the port, both times and the fix.
 A chunk flagged gap may go back (a restarted device, a replay: the nodes downstream start again from it); a chunk
-without a time (t0 NaN) or without samples is not compared; events and features may share a time (two markers)."""
+without a time (t0 NaN) or without samples is not compared; events and features may share a time (two markers).
+The project's own nodes take their times from the data (a CSV's time column, an LSL stream's jittering timestamps
+fitted over a few samples): theirs going back is the data's, not a bug, and must not end a live session or a replay;
+it is passed on, counted (`t0_back`) and logged once per output."""
 
 from __future__ import annotations
 
+import logging
+
 from .node import Node, Source
+
+_log = logging.getLogger("wavegraph.executor")
 
 
 def signal_outputs(nodes: dict[str, Node]) -> dict[tuple[str, str], float]:
@@ -32,3 +39,26 @@ def went_back(node: Node, port: str, t0: float, before: float) -> str:
         "the input's on: Chunk(data, chunk.t0) or chunk.with_data(data)), or flag gap=True on a chunk where the "
         "stream really starts again earlier (a device that restarted)"
     )
+
+
+def passed_on(node_id: str, node: Node, port: str, t0: float, before: float) -> bool:
+    """Whether a chunk going back is passed on (the project's own node: counted, logged once per output) rather than
+    failing the node (a user's)."""
+    if not type(node).__module__.startswith("wavegraph."):
+        return False
+    key = f"t0_back_{port}" if len(getattr(node, "outputs", ())) > 1 else "t0_back"
+    node.count(key)
+    if node.counters[key] == 1:
+        _log.warning(
+            "node '%s' (%s): a chunk on '%s' at t0=%.9g s came after one at t0=%.9g s: its input's times went back "
+            "(a file's time column or a device's timestamps jittering by more than a chunk); passed on and counted "
+            "(%s), said once; the nodes downstream place samples by these times (fix: larger chunks, or a recording "
+            "with regular times)",
+            node_id,
+            type(node).__name__,
+            port,
+            t0,
+            before,
+            key,
+        )
+    return True

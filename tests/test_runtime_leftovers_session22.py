@@ -257,6 +257,35 @@ def test_a_chunk_flagged_gap_may_go_back(tmp_path):
     assert [line.split(",")[1:] for line in lines[3:6]] == [["0.2", "10", "0"], ["-0.7", "10", "1"], ["0.4", "10", "0"]]
 
 
+def test_a_csv_whose_time_column_jitters_back_replays_whole_counted_and_said_once(tmp_path, caplog):
+    """A CSV recorded from a live stream: its `t` column jitters (1.5 ms at 250 Hz), so chunks of one sample start
+    before the one before them now and then. The time-order check for users' nodes failed file_source on it (exit 1,
+    'fix: give each chunk the time of its first sample', advice for code the user did not write), where the run had
+    replayed it whole. The project's own nodes take their times from the data: such chunks are passed on, counted
+    and said once."""
+    rng = np.random.default_rng(0)
+    t = np.arange(400) / 250 + rng.normal(0, 0.0015, 400)
+    x = rng.normal(size=(400, 2))
+    csv = tmp_path / "jitter.csv"
+    csv.write_text("t,C3,C4\n" + "".join(f"{a:.6f},{b:.6f},{c:.6f}\n" for a, (b, c) in zip(t, x)))
+    back = int(np.sum(np.diff(t) <= 0))
+    assert back > 0  # the data does jitter back
+    (tmp_path / "g.yaml").write_text(
+        "nodes:\n"
+        f"  - {{id: src, type: file_source, params: {{path: {csv}, chunk_size: 1}}}}\n"
+        f"  - {{id: rec, type: recorder, params: {{path: {tmp_path / 'out.npz'}}}}}\n"
+        "edges:\n  - {source: src.out, target: rec.in}\n"
+    )
+    g = build_graph(load_config(tmp_path / "g.yaml"))
+    with caplog.at_level(logging.WARNING, logger="wavegraph.executor"):
+        r = run_graph(g, in_process=True)
+    assert r.exit_code == 0 and r.failure is None, r.failure
+    assert r.stats["src"]["counters"]["t0_back_out"] == back
+    said = [m for m in caplog.messages if "times went back" in m]
+    assert len(said) == 1 and said[0].startswith("node 'src' (FileSource): a chunk on 'out' at t0=")
+    np.testing.assert_allclose(np.load(tmp_path / "out.npz")["data"], x.T, atol=1e-6)
+
+
 @pytest.fixture
 def gla(one_torch_thread):
     """A fresh tiny GLA stack (float32): torch is imported here, not by the module (worker processes import it)."""
