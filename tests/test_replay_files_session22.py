@@ -119,3 +119,57 @@ def test_xdf_markers_land_on_their_samples_whatever_the_chunking(tmp_path, size,
     g.add("epochs", "src", "src.events", id="ep", tmin=0.0, tmax=0.02)
     got = g.run(capture=["ep.out"])["ep.out"].data
     assert got[:, 0, 0].tolist() == marks
+
+
+# --- a trigger channel beside annotations ----------------------------------------------------------------------------
+
+
+def _triggers_and(tmp_path, annotations):
+    """A FIF of 2 EEG channels and STI 014 stepping to 5 at sample 100, 3 at 700 and 5 at 1500 (250 Hz), with
+    these (onset, description) annotations."""
+    import mne
+
+    x = np.random.default_rng(0).standard_normal((3, 2000)) * 1e-5
+    x[2] = 0
+    for at, code in ((100, 5), (700, 3), (1500, 5)):
+        x[2, at : at + 3] = code
+    info = mne.create_info(["Fz", "Cz", "STI 014"], 250.0, ["eeg", "eeg", "stim"])
+    raw = mne.io.RawArray(x, info, verbose="error")
+    raw.set_annotations(
+        mne.Annotations([a for a, _ in annotations], [0.0] * len(annotations), [d for _, d in annotations])
+    )
+    path = tmp_path / "trig_raw.fif"
+    raw.save(path, verbose="error")
+    return path
+
+
+def _events_of(path, **params):
+    from wavegraph.nodes.io.file_source import FileSource
+
+    src = FileSource(path=str(path), chunk_size=500, **params)
+    src.configure({})
+    rows = []
+    while (out := src.read()) is not None:
+        if "events" in out:
+            rows.extend(out["events"].data.tolist())
+    return rows
+
+
+def test_trigger_steps_no_annotation_marks_are_said_with_the_fix(tmp_path, caplog):
+    """A recording whose only annotation is 'Recording starts' (or BAD_ segments) replayed that one as its events and
+    dropped its trigger channel's three steps without a word: the epochs of a replay came out empty. The steps no
+    annotation marks are said, with stim_channel as the fix, which gives them."""
+    path = _triggers_and(tmp_path, [(0.0, "Recording starts")])
+    with caplog.at_level("WARNING", logger="wavegraph.file_source"):
+        assert len(_events_of(path)) == 1
+    said = [r.getMessage() for r in caplog.records if "STI 014" in r.getMessage()]
+    assert said and "3 steps" in said[0] and "stim_channel: 'STI 014'" in said[0], said
+    assert [round(r[0] * 250) for r in _events_of(path, stim_channel="STI 014")] == [0, 100, 700, 1500]
+
+
+def test_annotations_made_from_the_triggers_say_nothing_of_them(tmp_path, caplog):
+    """Annotations at the trigger's own steps (mne.annotations_from_events, then saved): nothing is lost, nothing said."""
+    path = _triggers_and(tmp_path, [(0.4, "5"), (2.8, "3"), (6.0, "5")])
+    with caplog.at_level("WARNING", logger="wavegraph.file_source"):
+        assert len(_events_of(path)) == 3
+    assert not [r for r in caplog.records if "STI 014" in r.getMessage()]

@@ -22,7 +22,7 @@ from .marker_view import MarkerView
 from .readers_base import _no_events, _readable, _Reader, spec_channel_type
 from .skips import Skips, find_skips, without_padding
 from .split_parts import say_unread_parts
-from .triggers import default_trigger, status_channel, status_codes, trigger_events
+from .triggers import default_trigger, say_unannotated, status_channel, status_codes, trigger_events
 
 _log = logging.getLogger("wavegraph.file_source")
 
@@ -139,6 +139,8 @@ class _RawReader(_Reader):
             if labels and set(codes.values()) & set(labels):
                 codes = {d: c + max(labels) for d, c in codes.items()}
             idx = np.round(onset * self.sfreq) if self.starts is None else self._index_of(onset)
+            if stim_channel is None:  # its trigger channel's steps no annotation marks: said, not dropped unsaid
+                say_unannotated(self.raw, self.ch_names, self.ch_types, path, self.status, idx)
             if self.skips is not None:
                 idx = self.skips.stream_index(idx.astype(np.int64)).astype(np.float64)
             code = np.array([codes[d] for d in description], dtype=np.float64)

@@ -58,6 +58,47 @@ def trigger_events(raw, name: str, auto: bool, path: Path | None, status: int | 
     return found
 
 
+def say_unannotated(raw, ch_names: list[str], ch_types: list[str], path: Path | None, status, marked) -> None:
+    """A recording with annotations replays them as its events (as mne.events_from_annotations), not the steps of
+    the trigger channel mne.find_events(raw) reads: those of its steps no annotation marks (a recording whose only
+    annotation is 'Recording starts', or BAD_ segments beside an MEG's STI101) were dropped without a word, and the
+    epochs of the replay came out empty. Said, with the fix. `marked`: the samples (from first_samp) the annotations
+    mark; a step within a sample of one (annotations made from the events) is not lost."""
+    import mne
+
+    stim = [n for n, t in zip(ch_names, ch_types) if t == "stim"]
+    name = next((n for n in _MNE_TRIGGERS if n in stim), stim[0] if len(stim) == 1 else None)
+    if name is None:
+        return
+    low16 = status is not None and raw.ch_names[status] == name
+    mask = {"mask": TRIGGER_BITS, "mask_type": "and"} if low16 else {}
+    try:
+        found = mne.find_events(raw, stim_channel=name, shortest_event=1, initial_event=True, verbose="error", **mask)
+    except Exception:  # noqa: BLE001 — a channel that holds no triggers: nothing to lose
+        return
+    at = found[:, 0] - raw.first_samp
+    marked = np.sort(np.asarray(marked, dtype=np.float64))
+    lost = found
+    if len(marked):  # the distance from each step to the nearest annotation
+        pos, last = np.searchsorted(marked, at), len(marked) - 1
+        near = np.minimum(np.abs(marked[np.clip(pos - 1, 0, last)] - at), np.abs(marked[np.clip(pos, 0, last)] - at))
+        lost = found[near > 1]
+    if len(lost):
+        codes = sorted({int(c) for c in lost[:, 2]})
+        _log.warning(
+            "file_source: %s: its events are its annotations (as mne.events_from_annotations gives them); its trigger "
+            "channel %r has %d steps where no annotation is (codes %s; the first at %.6g s), which are not "
+            "replayed; fix: stim_channel: %r adds them as events (as mne.find_events reads them; the annotations' "
+            "codes then come after the largest trigger code)",
+            path or "the recording",
+            name,
+            len(lost),
+            ", ".join(map(str, codes[:10])) + (", ..." if len(codes) > 10 else ""),
+            (lost[0, 0] - raw.first_samp) / raw.info["sfreq"],
+            name,
+        )
+
+
 def check_trigger_codes(raw, name: str) -> None:
     """A trigger channel without events whose values vary below 1 (a pulse recorded as a voltage, e.g. an EDF
     channel in uV read in V): mne.find_events reads every value as code 0, so its steps would vanish unsaid."""
