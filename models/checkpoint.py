@@ -143,7 +143,7 @@ def write_pair(path: Path, tensors: dict, meta: dict) -> Path:
     """The weights file `path` and its JSON config, each written beside its place and then moved there: a save that
     fails half way (a full disk, a training stopped while it saves) leaves the files that were there as they were
     (they were written in place: the last good weights were lost to a cut-short file). Returns the json path."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save as to_bytes
 
     path = Path(path).expanduser()
     if path.is_dir():  # was IsADirectoryError: [Errno 21] Is a directory: '.sub.tmp' -> 'sub', from os.replace
@@ -152,7 +152,7 @@ def write_pair(path: Path, tensors: dict, meta: dict) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp, ctmp = path.with_name(f".{path.name}.tmp"), cpath.with_name(f".{cpath.name}.tmp")
     try:
-        save_file(tensors, str(tmp), metadata={"format": FORMAT, "kind": str(meta["kind"])})
+        tmp.write_bytes(same_bytes(to_bytes(tensors, metadata={"format": FORMAT, "kind": str(meta["kind"])})))
         ctmp.write_text(json.dumps(meta, indent=2) + "\n")
         try:  # safetensors writes 0600 whatever the umask: as the JSON
             os.chmod(tmp, stat.S_IMODE(ctmp.stat().st_mode))
@@ -164,6 +164,20 @@ def write_pair(path: Path, tensors: dict, meta: dict) -> Path:
         tmp.unlink(missing_ok=True)
         ctmp.unlink(missing_ok=True)
     return cpath
+
+
+def same_bytes(blob: bytes) -> bytes:
+    """A safetensors file with its metadata's keys in sorted order: safetensors writes them in its hash map's order,
+    which changes from one save to the next, so one model saved twice (a seeded training run again) gave files whose
+    sha256 differed. The header keeps its length (the same keys and values, padded as written)."""
+    n = int.from_bytes(blob[:8], "little")
+    header = json.loads(blob[8 : 8 + n])
+    if "__metadata__" in header:
+        header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+    text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode()
+    if len(text) > n:  # (not expected: the same JSON, reordered) the file as written
+        return blob
+    return blob[:8] + text.ljust(n, b" ") + blob[8 + n :]
 
 
 def load_config(path) -> tuple[str, dict]:
