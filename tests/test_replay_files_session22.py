@@ -173,3 +173,36 @@ def test_annotations_made_from_the_triggers_say_nothing_of_them(tmp_path, caplog
     with caplog.at_level("WARNING", logger="wavegraph.file_source"):
         assert len(_events_of(path)) == 3
     assert not [r for r in caplog.records if "STI 014" in r.getMessage()]
+
+
+# --- an XDF's irregular numeric stream of event codes not typed Markers -------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["Events", "Marker", "Triggers", "stim"])
+def test_an_xdf_stream_of_integer_event_codes_typed_events_or_triggers_is_its_markers(tmp_path, kind):
+    """An irregular int32 stream of codes (PsychoPy's or an app's, StreamInfo(..., 'Events', 1, 0, 'int32')) was read
+    as markers only when its type was exactly 'Markers': typed 'Events', 'Marker', 'Triggers' or 'stim', its codes were
+    dropped without a word and the replay had no events."""
+    from wavegraph.nodes.io.xdf import XdfStream, write_xdf
+
+    t = 100.0 + np.arange(500) / 250.0
+    eeg = XdfStream("amp", "EEG", 250.0, np.zeros((500, 2)), t, "float32", ["Fz", "Cz"], "EEG", "microvolts")
+    codes = XdfStream("trig", kind, 0.0, np.array([[1], [2], [1]]), [100.4, 101.0, 101.6], "int32")
+    path = write_xdf(tmp_path / "codes.xdf", [eeg, codes])
+    rows = _events_of(path)
+    assert [(round(r[0] * 250), int(r[2])) for r in rows] == [(100, 1), (250, 2), (400, 1)]
+
+
+def test_an_xdf_irregular_numeric_stream_left_out_is_said(tmp_path, caplog):
+    """An irregular numeric stream of another type (a sensor sampled at its own times) is no signal and no markers:
+    it was left out without a word; it is said, with what to do if it holds event codes."""
+    from wavegraph.nodes.io.xdf import XdfStream, write_xdf
+
+    t = 100.0 + np.arange(500) / 250.0
+    eeg = XdfStream("amp", "EEG", 250.0, np.zeros((500, 2)), t, "float32", ["Fz", "Cz"], "EEG", "microvolts")
+    other = XdfStream("gaze", "Gaze", 0.0, np.array([[0.1, 0.2], [0.3, 0.4]]), [100.4, 101.0], "float32")
+    path = write_xdf(tmp_path / "gaze.xdf", [eeg, other])
+    with caplog.at_level("WARNING", logger="wavegraph.file_source"):
+        assert _events_of(path) == []
+    said = [r.getMessage() for r in caplog.records if "'gaze'" in r.getMessage()]
+    assert said and "array_source" in said[0], said

@@ -88,12 +88,33 @@ def _why_not(s) -> str:
     return "" if len(s["time_stamps"]) else "no samples (the file may be truncated)"
 
 
+_MARKER_TYPES = ("marker", "event", "trigger", "stim")  # what a stream type of event codes starts with
+
+
 def _is_marker(s) -> bool:
-    """String streams, and irregular numeric streams of type Markers (integer event codes, as PsychoPy sends)."""
+    """String streams, and irregular numeric streams of type Markers (integer event codes, as PsychoPy sends), or
+    Events, Triggers, Stim... (was Markers alone: an 'Events' stream's codes were dropped without a word)."""
     info = s["info"]
     if _first(info, "channel_format") == "string":
         return True
-    return _nominal_rate(info) <= 0 and (_first(info, "type") or "").lower() == "markers"
+    return _nominal_rate(info) <= 0 and (_first(info, "type") or "").lower().startswith(_MARKER_TYPES)
+
+
+def _say_left_out(path: Path, streams: list) -> None:
+    """Irregular numeric streams that are neither the signal nor markers (a sensor sampled at its own times): said."""
+    for s in streams:
+        info = s["info"]
+        if len(s["time_stamps"]) and _nominal_rate(info) <= 0 and not _is_marker(s):
+            _log.warning(
+                "file_source: %s: stream %r (type %r, irregular, %s) is left out: an irregular numeric stream is "
+                "no signal, and its values are read as markers only when its type is Markers, Events, Triggers or "
+                "Stim; if it holds event codes, load the file with pyxdf.load_xdf and replay the signal with "
+                "array_source, its codes as events=[[onset s, 0, code], ...]",
+                path.name,
+                _first(info, "name"),
+                _first(info, "type") or "",
+                _first(info, "channel_format"),
+            )
 
 
 class _WithoutClockSegmentNotes(logging.Filter):
@@ -276,6 +297,7 @@ class XdfReader(_Reader):
             said = f"{path.name}: stream {name!r}" if x is s else None  # only the replayed stream's troubles are said
             x["info"]["segments"], x["time_stamps"] = dejitter(x["time_stamps"], rate, said)
         _say_missing_clock_offsets(path, [s, *markers])
+        _say_left_out(path, streams)
         info = s["info"]
         self.stream_name = _first(info, "name")
         stamps = [t for x in streams if len(x["time_stamps"]) for t in (x["time_stamps"][0],)]
