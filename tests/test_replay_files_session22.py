@@ -206,3 +206,26 @@ def test_an_xdf_irregular_numeric_stream_left_out_is_said(tmp_path, caplog):
         assert _events_of(path) == []
     said = [r.getMessage() for r in caplog.records if "'gaze'" in r.getMessage()]
     assert said and "array_source" in said[0], said
+
+
+# --- an .npz that is no recorder's archive ------------------------------------------------------------------------
+
+
+def test_an_npy_array_saved_under_npz_says_what_it_holds_and_how_to_replay_it(tmp_path):
+    """np.save(open('rec.npz', 'wb'), x) writes an .npy: file_source said "TypeError: 'numpy.ndarray' object does not
+    support the context manager protocol"; a file that is no zip said numpy's "This file contains pickled (object)
+    data ... load it unsafely using allow_pickle", which it does not contain."""
+    from wavegraph.nodes.io.file_source import FileSource
+    from wavegraph.pipeline.spec import SpecError
+
+    npy = tmp_path / "rec.npz"
+    with open(npy, "wb") as f:
+        np.save(f, np.zeros((2, 100)))
+    with pytest.raises(SpecError, match=r"holds one NumPy array \(\.npy.*array_source") as e:
+        FileSource(path=str(npy)).configure({})
+    assert "context manager" not in str(e.value)
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(b"P")
+    with pytest.raises(SpecError, match="not a zip archive's") as e:
+        FileSource(path=str(cut)).configure({})
+    assert "pickle" not in str(e.value)

@@ -89,10 +89,38 @@ def nice_rate(rate: float) -> float:
     return float(near) if abs(float(near) - rate) <= 1e-6 * rate else rate
 
 
+def _npz_head(path: Path) -> None:
+    """An .npz is a zip archive (numpy.savez): one array saved as .npy under that name ('numpy.ndarray' object does not
+    support the context manager protocol) or a file that is no zip (numpy then took it for a pickle: 'This file contains
+    pickled (object) data ... allow_pickle=') said what they are."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(6)
+    except OSError:
+        return  # (np.load says it)
+    if head == b"\x93NUMPY":
+        raise SpecError(
+            f"file_source: {path} holds one NumPy array (.npy, as numpy.save writes it), not a recorder's .npz (an "
+            "archive of keys data and spec)",
+            _LOAD.replace("load it (numpy.load, or numpy.loadtxt / pandas.read_csv)", "load it (X = numpy.load(PATH))"),
+        )
+    if not head.startswith(b"PK"):
+        from .file_checks import misnamed  # an EDF or a FIF named .npz: what it holds
+
+        if (found := misnamed(path, ValueError("not a zip archive"))) is not None:
+            raise found
+        raise SpecError(
+            f"file_source: cannot read {path}: its first bytes are not a zip archive's, which an .npz is "
+            f"({head[:4]!r}): it is damaged, cut short at its start, or another kind of file named .npz",
+            "give the recorder's .npz as it wrote it, or " + _LOAD,
+        )
+
+
 class NpzReader(LoggedTimes):
     """A recorder's .npz: keys `data` and `spec` (and `t0`)."""
 
     def __init__(self, path: Path):
+        _npz_head(path)
         try:
             with np.load(path, allow_pickle=False) as z:
                 keys = set(z.files)
