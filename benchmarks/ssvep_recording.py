@@ -72,8 +72,12 @@ def read_recording(path: str):
     info = mne.create_info(r.ch_names, r.sfreq, types)  # pyright: ignore[reportArgumentType]  # a list per channel
     raw = mne.io.RawArray(r.get(list(range(len(r.ch_names))), 0, r.n_times), info, verbose="error")
     labels = dict(r.labels)
-    t_first = r.time_of(0) if r.n_times else 0.0
-    onsets = r.events[:, 1] - t_first
+    # each marker at its own sample (the reader's nearest), off it as on the file's clock (a marker in a dropout: at the
+    # sample after it): the samples go back to back, and their stamps put markers after a dropout its length late (out
+    # of the data: the trials lost), and those of a stream off its nominal rate its drift off their samples
+    at = r.events[:, 0].astype(np.int64)
+    off = r.events[:, 1] - np.array([r.time_of(int(i)) for i in at], dtype=np.float64).reshape(-1)
+    onsets = at / r.sfreq + np.maximum(off, -0.5 / r.sfreq)  # (before the first sample: below 0, left out)
     keep = onsets >= 0
     raw.set_annotations(
         mne.Annotations(

@@ -229,3 +229,25 @@ def test_an_npy_array_saved_under_npz_says_what_it_holds_and_how_to_replay_it(tm
     with pytest.raises(SpecError, match="not a zip archive's") as e:
         FileSource(path=str(cut)).configure({})
     assert "pickle" not in str(e.value)
+
+
+# --- `wavegraph train ssvep` / `bench bci --data` on an XDF with a dropout ---------------------------------------
+
+
+def test_an_xdf_read_for_training_keeps_each_marker_on_its_sample_after_a_dropout(tmp_path):
+    """benchmarks/ssvep_recording.read_recording (`wavegraph train ssvep FILE`, `bench bci --data FILE`) put an XDF's
+    samples back to back but its markers at their stamps: after a 5 s dropout the trials were 5 s late (outside the
+    data: 'Omitted 2 annotation(s)', the trials lost), and a stream 0.5 % fast put them a sample off per 0.8 s. Each
+    marker is now at its own sample, as file_source places it."""
+    from wavegraph.benchmarks.ssvep_recording import read_recording
+    from wavegraph.nodes.io.xdf import XdfStream, write_xdf
+
+    n, marks = 2500, [500, 1500, 2400]
+    t = 100.0 + np.arange(n) / 251.25
+    t[1250:] += 5.0  # the amplifier's link dropped for 5 s
+    ramp = np.repeat(np.arange(n, dtype=np.float64)[:, None], 2, axis=1)
+    eeg = XdfStream("amp", "EEG", 250.0, ramp, t, "double64", ["O1", "Oz"], "EEG", "")
+    markers = XdfStream("mk", "Markers", 0.0, ["6", "7.5", "6"], [t[k] for k in marks], "string")
+    raw, _ = read_recording(str(write_xdf(tmp_path / "calib.xdf", [eeg, markers])))
+    at = np.round((raw.annotations.onset - raw.first_time) * raw.info["sfreq"]).astype(int)
+    assert raw.get_data()[0][at].tolist() == marks
