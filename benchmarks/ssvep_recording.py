@@ -26,6 +26,30 @@ def _freq_of(desc: str, mapping: dict[str, float]) -> float | None:
 EPOCHS_SUFFIXES = ("-epo.fif", "_epo.fif", "-epo.fif.gz")
 
 
+def _at_samples(r) -> np.ndarray:
+    """The onsets (s from the first sample) of a file_source reader's events `r.events` on its samples back to back:
+    each at its own sample, off it as on the file's clock (one in a gap: at the sample after it)."""
+    at = r.events[:, 0].astype(np.int64)
+    off = r.events[:, 1] - np.array([r.time_of(int(i)) for i in at], dtype=np.float64).reshape(-1)
+    return at / r.sfreq + np.maximum(off, -0.5 / r.sfreq)
+
+
+def _discontinuous_marks(raw, path: str) -> None:
+    """An EDF+D/BDF+D (records with gaps between them), which MNE reads back to back, dropping the annotations past
+    its packed length (and putting any after a gap that much late): its annotations as file_source places them, each
+    at its own sample (the trials after a gap were lost without a word)."""
+    import mne
+    from wavegraph.nodes.io.edf_header import edf_records
+    from wavegraph.nodes.io.readers_mne import _RawReader
+
+    if edf_records(Path(path)) is None:
+        return
+    r = _RawReader(Path(path))
+    labels = dict(r.labels)
+    texts = [labels.get(int(c), str(int(c))) for c in r.events[:, 3]]
+    raw.set_annotations(mne.Annotations(_at_samples(r), r.events[:, 2], texts, orig_time=None))
+
+
 def read_recording(path: str):
     """(MNE Raw or Epochs, is_epochs) of `path`: MNE's formats, or an XDF file (LabRecorder, MNE-LSL) read as
     file_source reads it (its numeric stream, or the one of type EEG; every marker stream as annotations without
@@ -54,6 +78,8 @@ def read_recording(path: str):
                 f"{str(e) or f'not the format MNE reads {Path(path).suffix} files as'}); "
                 "fix: give a whole recording (an empty or cut-off copy cannot be read) in a format MNE reads, or .xdf"
             ) from None
+        if path.lower().endswith((".edf", ".bdf")):
+            _discontinuous_marks(raw, path)
         if not len(raw.annotations) and len(mne.pick_types(raw.info, stim=True)):
             events = mne.find_events(raw, shortest_event=1, initial_event=True, verbose="error")  # pyright: ignore[reportArgumentType]  # as file_source
             codes = [str(int(c)) for c in events[:, 2]]
@@ -75,9 +101,7 @@ def read_recording(path: str):
     # each marker at its own sample (the reader's nearest), off it as on the file's clock (a marker in a dropout: at the
     # sample after it): the samples go back to back, and their stamps put markers after a dropout its length late (out
     # of the data: the trials lost), and those of a stream off its nominal rate its drift off their samples
-    at = r.events[:, 0].astype(np.int64)
-    off = r.events[:, 1] - np.array([r.time_of(int(i)) for i in at], dtype=np.float64).reshape(-1)
-    onsets = at / r.sfreq + np.maximum(off, -0.5 / r.sfreq)  # (before the first sample: below 0, left out)
+    onsets = _at_samples(r)  # (before the first sample: below 0, left out)
     keep = onsets >= 0
     raw.set_annotations(
         mne.Annotations(

@@ -251,3 +251,18 @@ def test_an_xdf_read_for_training_keeps_each_marker_on_its_sample_after_a_dropou
     raw, _ = read_recording(str(write_xdf(tmp_path / "calib.xdf", [eeg, markers])))
     at = np.round((raw.annotations.onset - raw.first_time) * raw.info["sfreq"]).astype(int)
     assert raw.get_data()[0][at].tolist() == marks
+
+
+def test_a_discontinuous_edf_read_for_training_keeps_the_trials_after_its_gap(tmp_path):
+    """read_recording read an EDF+D (records at 0, 1, then 5, 6 s) with MNE, which packs the records and drops the
+    annotations past its packed length: the trial at 6.25 s was lost without a word. Its markers are now at their
+    own samples, as file_source places them (the one at 6.25 s: record 3's sample 32)."""
+    from test_io_hostile import write_edf_d
+    from wavegraph.benchmarks.ssvep_recording import read_recording
+
+    x = np.random.default_rng(6).uniform(-500, 500, (2, 4 * 128))
+    path = write_edf_d(tmp_path / "d.edf", x, 128, [0, 1, 5, 6], {0: [(0.5, "6")], 3: [(6.25, "7.5")]})
+    raw, _ = read_recording(str(path))
+    at = np.round((raw.annotations.onset - raw.first_time) * raw.info["sfreq"]).astype(int)
+    assert list(raw.annotations.description) == ["6", "7.5"]
+    assert at.tolist() == [64, 3 * 128 + 32]
