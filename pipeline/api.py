@@ -185,13 +185,21 @@ class GraphBuilder:
         """The inputs of a `type_` node with these params: a node may set its own in __init__ (join's `inputs`, a
         recorder's `events: true`); the class's were used, so add() wired join's to ports it did not have and refused a
         recorder's events. The class's when the node cannot be built here (its error is said when the graph is)."""
-        ports = self._ports(type_, "inputs")
-        try:
-            from .registry import lookup
+        import warnings
 
-            got = getattr(lookup(type_)(**params), "inputs", ports)
+        from .registry import lookup
+
+        ports = self._ports(type_, "inputs")
+        said = logging.root.manager.disable
+        logging.disable(logging.CRITICAL)  # what building it says (a recorder's renamed path) is said at build, once
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                got = getattr(lookup(type_)(**params), "inputs", ports)
         except Exception:  # noqa: BLE001 — a bad parameter: said, with its fix, when the graph is built
             return ports
+        finally:
+            logging.disable(said)
         return tuple(got) if isinstance(got, (tuple, list)) else ports
 
     def _ports(self, type_: str, which: str) -> tuple[str, ...]:

@@ -266,3 +266,16 @@ def test_a_discontinuous_edf_read_for_training_keeps_the_trials_after_its_gap(tm
     at = np.round((raw.annotations.onset - raw.first_time) * raw.info["sfreq"]).astype(int)
     assert list(raw.annotations.description) == ["6", "7.5"]
     assert at.tolist() == [64, 3 * 128 + 32]
+
+
+def test_add_says_what_building_a_node_says_once(tmp_path, caplog):
+    """add() builds the node to learn its ports: what its building logs (a recorder's FIF renamed to MNE's *_raw.fif)
+    is said once, when the graph is built, not at add() too."""
+    path, _ = _fif(tmp_path)
+    g = GraphBuilder()
+    g.add("file_source", id="src", path=str(path), chunk_size=64)
+    with caplog.at_level("WARNING", logger="wavegraph.recorder"):
+        g.add("recorder", "src", "src.events", id="rec", path=str(tmp_path / "copy.fif"), events=True)
+        g.run()
+    assert sum("does not follow MNE's FIF naming" in r.getMessage() for r in caplog.records) == 1
+    assert (tmp_path / "copy_raw.fif").exists()
