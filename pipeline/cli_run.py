@@ -22,6 +22,23 @@ def _endless_or_live(graph) -> bool:
     return any(n.live or getattr(n, "duration_seconds", None) is None for n in sources)
 
 
+def unpaced_outlets(graph) -> str:
+    """A note for a replay run flat out (no --speed) into an LSL outlet: its consumers (another graph's lsl_inlet, a
+    viewer) got a 6 s recording in a few ms, stamped with the LSL clock at push, without a word (a PlayerLSL user
+    expects real time): a live source paces the run, and a replay does at --speed."""
+    from .node import Source
+
+    sources = [n for n in graph.nodes.values() if isinstance(n, Source)]
+    outlets = [i for i, n in graph.nodes.items() if type(n).type_name == "lsl_outlet"]
+    if not sources or not outlets or any(n.live for n in sources):
+        return ""
+    return (
+        f"note: lsl_outlet {', '.join(repr(i) for i in outlets)} publish{'es' if len(outlets) == 1 else ''} a replay "
+        "run as fast as it can (no --speed): its consumers get the stream in bursts, not in real time as from an "
+        "amplifier; run with --speed 1 to publish it at the pace it was recorded"
+    )
+
+
 def _observers(*observers: Observer | None) -> Observer | None:
     """One observer that calls each given one (None when none is given)."""
     present = [o for o in observers if o is not None]
@@ -135,6 +152,8 @@ def cmd_run(args) -> int:
         print(f"monitor: {monitor.url}", file=sys.stderr, flush=True)
     else:
         graph = build_graph(config)
+    if args.speed is None and (note := unpaced_outlets(graph)):
+        print(note, file=sys.stderr, flush=True)
     show_status = args.status if args.status is not None else (_endless_or_live(graph) and not args.progress)
     status_line = StatusLine(graph=graph) if show_status else None
     try:

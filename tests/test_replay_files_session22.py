@@ -3,9 +3,14 @@ MNE-LSL's PlayerLSL, Timeflux's replay nodes or ezmsg): what went wrong, each fo
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 from wavegraph.pipeline.api import GraphBuilder
+
+os.environ.setdefault("LSLAPICFG", str(Path(__file__).parents[1] / "configs" / "lsl_api.cfg"))  # LSL on loopback
 
 
 def _fif(tmp_path, n: int = 200, rate: float = 100.0, onsets=(0.5, 1.2), first_samp: int = 0):
@@ -279,3 +284,27 @@ def test_add_says_what_building_a_node_says_once(tmp_path, caplog):
         g.run()
     assert sum("does not follow MNE's FIF naming" in r.getMessage() for r in caplog.records) == 1
     assert (tmp_path / "copy_raw.fif").exists()
+
+
+# --- a replay published on LSL without --speed ------------------------------------------------------------------
+
+
+def test_a_replay_run_flat_out_into_an_lsl_outlet_says_to_pace_it(tmp_path, monkeypatch, capsys):
+    """configs/eeg_filter.yaml's replay recipe (file_source -> ... -> lsl_outlet) run without --speed published the
+    recording as fast as it could: its LSL consumers got seconds of EEG in a burst, stamped now, and nothing said so
+    (MNE-LSL's PlayerLSL streams in real time). The run says it, and the fix; at --speed it says nothing."""
+    from wavegraph.pipeline.cli import main
+
+    path, _ = _fif(tmp_path)
+    graph = tmp_path / "g.yaml"
+    graph.write_text(
+        f"name: t\nnodes:\n  - id: eeg\n    type: file_source\n    params: {{path: {path}, chunk_size: 50}}\n"
+        "  - id: out\n    type: lsl_outlet\n    params: {name: wavegraph-test-session22-replay}\n"
+        "edges:\n  - {source: eeg.out, target: out.in}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(graph), "--in-process", "--no-status"]) == 0
+    err = capsys.readouterr().err
+    assert "note: lsl_outlet 'out' publishes a replay run as fast as it can" in err and "--speed 1" in err, err
+    assert main(["run", str(graph), "--in-process", "--no-status", "--speed", "50"]) == 0
+    assert "note: lsl_outlet" not in capsys.readouterr().err
