@@ -20,7 +20,9 @@ Reading (`file_source` with a `.xdf` / `.xdfz` path; pyxdf does the parsing):
     timestamps are then dejittered by one line per segment, as pyxdf does; pyxdf's own rule (a jump over
     max(1 s, N samples)) fitted one line across a shorter dropout, which put markers up to half the dropout
     off their samples.
-  * `events`: every string (marker) stream in the file, merged, each marker at its own (synchronised)
+  * `events`: every string (marker) stream in the file, and every irregular numeric one whose type starts with
+    Marker, Event, Trigger or Stim (codes, as PsychoPy sends them; any other irregular numeric stream is said and
+    left out), merged, each marker at its own (synchronised)
     timestamp; integer markers are their own code (as lsl_inlet reads them live), the other marker strings
     are numbered 1..k in sorted order after the largest integer (`spec.labels` maps them back).
 
