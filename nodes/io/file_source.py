@@ -19,9 +19,10 @@ Outputs
           first sample of the file). A chunk is emitted only together with the signal chunk that
           contains the onset sample (onsets before the data go with the first chunk, onsets past it
           with the last); nothing is emitted on this port for signal chunks without events. A stream whose
-          stamps run off its nominal rate (an XDF's) has each marker at the time the chunk's t0 + samples / rate
-          gives its sample (so epochs and recorders put it there whatever the chunking), its offset from it kept,
-          and chunks of at most the samples over which its clock drifts half a sample (nodes/io/stamp_drift.py).
+          stamps run off its nominal rate (an XDF's; a recorder's CSV of one, by its `t` column) has each
+          marker at the time the chunk's t0 + samples / rate gives its sample (so epochs and recorders put it
+          there whatever the chunking), its offset from it kept, and a fast clock's chunks at most the samples
+          over which it drifts half a sample (nodes/io/stamp_drift.py).
           `spec.labels` maps codes to descriptions: an annotation description that is an integer
           (e.g. "101") has that integer as code (as lsl_inlet reads such a marker live), the others are
           numbered after the largest; BrainVision markers get MNE's codes ("Stimulus/S  8" -> 8,

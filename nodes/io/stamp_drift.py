@@ -1,5 +1,6 @@
-"""Replaying a stream whose stamps run off its nominal rate (an XDF stream of an amplifier whose clock is
-fast or slow against the computer's; lsl_inlet's chunk times follow such a clock live too): file_source gives each
+"""Replaying a stream whose stamps run off its nominal rate (an XDF stream, or a recorder's CSV of one, from an
+amplifier whose clock is fast or slow against the computer's; lsl_inlet's chunk times follow such a clock live
+too): file_source gives each
 chunk its first sample's stamp, and the nodes after it count the samples in it at the nominal rate. A marker went out
 at its own stamp, off that count by the drift since the chunk's start, so epochs cut it, and a recorder wrote it, that
 far from its sample: in one chunk of 8 s of a stream 0.5 % fast, 9 samples; right only in small chunks. And a node
