@@ -22,20 +22,30 @@ def _endless_or_live(graph) -> bool:
     return any(n.live or getattr(n, "duration_seconds", None) is None for n in sources)
 
 
-def unpaced_outlets(graph) -> str:
+def unpaced_outlets(graph, speed: float | None = None) -> str:
     """A note for a replay run flat out (no --speed) into an LSL outlet: its consumers (another graph's lsl_inlet, a
     viewer) got a 6 s recording in a few ms, stamped with the LSL clock at push, without a word (a PlayerLSL user
-    expects real time): a live source paces the run, and a replay does at --speed."""
+    expects real time): a live source paces the run, and a replay does at --speed. At another --speed than 1, an
+    outlet stamping `now` stamps a 16-sample chunk of 250 Hz 64 ms apart at 0.4 (lsl_inlet: a gap at every chunk)."""
     from .node import Source
 
     sources = [n for n in graph.nodes.values() if isinstance(n, Source)]
     outlets = [i for i, n in graph.nodes.items() if type(n).type_name == "lsl_outlet"]
+    if speed is not None:
+        outlets = [i for i in outlets if speed != 1 and getattr(graph.nodes[i].params, "timestamps", "") == "now"]
     if not sources or not outlets or any(n.live for n in sources):
         return ""
+    which = f"lsl_outlet {', '.join(repr(i) for i in outlets)} publish{'es' if len(outlets) == 1 else ''} a replay"
+    if speed is not None:
+        return (
+            f"note: {which} at --speed {speed:g}, stamped with the LSL clock at push (timestamps: now): its consumers "
+            f"see its samples come {speed:g} times as fast as its rate says ("
+            + ("gaps between its chunks" if speed < 1 else "chunks that overlap in time")
+            + "); run with --speed 1 to publish it at the pace it was recorded"
+        )
     return (
-        f"note: lsl_outlet {', '.join(repr(i) for i in outlets)} publish{'es' if len(outlets) == 1 else ''} a replay "
-        "run as fast as it can (no --speed): its consumers get the stream in bursts, not in real time as from an "
-        "amplifier; run with --speed 1 to publish it at the pace it was recorded"
+        f"note: {which} run as fast as it can (no --speed): its consumers get the stream in bursts, not in real time "
+        "as from an amplifier; run with --speed 1 to publish it at the pace it was recorded"
     )
 
 
@@ -152,7 +162,7 @@ def cmd_run(args) -> int:
         print(f"monitor: {monitor.url}", file=sys.stderr, flush=True)
     else:
         graph = build_graph(config)
-    if args.speed is None and (note := unpaced_outlets(graph)):
+    if note := unpaced_outlets(graph, args.speed):
         print(note, file=sys.stderr, flush=True)
     show_status = args.status if args.status is not None else (_endless_or_live(graph) and not args.progress)
     status_line = StatusLine(graph=graph) if show_status else None

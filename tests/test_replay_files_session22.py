@@ -292,7 +292,9 @@ def test_add_says_what_building_a_node_says_once(tmp_path, caplog):
 def test_a_replay_run_flat_out_into_an_lsl_outlet_says_to_pace_it(tmp_path, monkeypatch, capsys):
     """configs/eeg_filter.yaml's replay recipe (file_source -> ... -> lsl_outlet) run without --speed published the
     recording as fast as it could: its LSL consumers got seconds of EEG in a burst, stamped now, and nothing said so
-    (MNE-LSL's PlayerLSL streams in real time). The run says it, and the fix; at --speed it says nothing."""
+    (MNE-LSL's PlayerLSL streams in real time). At --speed 0.4 a receiving lsl_inlet saw a gap at every chunk (each
+    stamped now, 2.5 times its samples' span apart). The run says both, and the fix; with the chunk times as stamps
+    (timestamps: stream) it says nothing."""
     from wavegraph.pipeline.cli import main
 
     path, _ = _fif(tmp_path)
@@ -306,5 +308,8 @@ def test_a_replay_run_flat_out_into_an_lsl_outlet_says_to_pace_it(tmp_path, monk
     assert main(["run", str(graph), "--in-process", "--no-status"]) == 0
     err = capsys.readouterr().err
     assert "note: lsl_outlet 'out' publishes a replay run as fast as it can" in err and "--speed 1" in err, err
+    assert main(["run", str(graph), "--in-process", "--no-status", "--speed", "50"]) == 0
+    assert "50 times as fast as its rate says (chunks that overlap in time)" in capsys.readouterr().err
+    graph.write_text(graph.read_text().replace("name: wavegraph-test", "timestamps: stream, name: wavegraph-test"))
     assert main(["run", str(graph), "--in-process", "--no-status", "--speed", "50"]) == 0
     assert "note: lsl_outlet" not in capsys.readouterr().err
