@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import DictConfig
-from .streaming import State, StreamingModel, check_dtype, check_frames
+from .streaming import State, StreamingModel, check_dtype, check_finite, check_frames
 
 __all__ = ["ConformerConfig", "ConformerCache", "ConformerEncoder", "chunked_limited_mask"]
 
@@ -467,6 +467,7 @@ class ConformerEncoder(StreamingModel):
         (B, m, d_model), m a multiple of R+1 (possibly 0), and the new state."""
         check_frames(x, self.cfg.d_in)
         check_dtype(self, x)
+        check_finite(self, x)
         cache = self._cache(state)
         if x.shape[0] != cache.pending.shape[0]:
             raise ValueError(f"batch {x.shape[0]} does not match the cache's batch {cache.pending.shape[0]}")

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from .streaming import State, StreamingModel, check_dtype, check_frames
+from .streaming import State, StreamingModel, check_dtype, check_finite, check_frames
 
 LayerState = tuple[torch.Tensor, ...]
 
@@ -104,7 +104,9 @@ class RecurrentStack(StreamingModel):
     def stream(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """x (B, n, d_in) -> (y (B, n, d_model), new state); the state passed in is not modified."""
         check_frames(x, self.d_in)
-        return self._run(x, list(self._layer_states(state, x.shape[0])))
+        layer_states = list(self._layer_states(state, x.shape[0]))
+        check_finite(self, x)
+        return self._run(x, layer_states)
 
     def step(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """One frame x_t (B, d_in) -> (y (B, 1, d_model), state), the state updated in place (a state made under
@@ -112,6 +114,7 @@ class RecurrentStack(StreamingModel):
         if x_t.dim() != 2 or x_t.shape[-1] != self.d_in:
             raise ValueError(f"x_t must be (batch, d_in={self.d_in}), got shape {tuple(x_t.shape)}")
         self._check_dtype(x_t)
+        check_finite(self, x_t, "x_t")
         if not torch.is_inference_mode_enabled() and any(
             isinstance(t, torch.Tensor) and t.is_inference() for t in state.values()
         ):

@@ -24,6 +24,8 @@ The contract:
   * `stream` and `flush` never modify the state passed in (they return a new one: feeding the same state twice
     gives the same answer); `step` MAY update the state's tensors in place (the decode path) and returns it.
     Always use the returned state.
+  * **Non-finite frames are refused** by `stream` and `step` (ValueError, the state untouched): carried in the state,
+    one NaN would make every later output NaN. `forward` computes with them (NaN out, no state kept).
   * **Options** are model-specific stream settings (the Conformer's `att_context`). The same options go to
     `forward`, `init_state` and `latency_frames`; an option the model does not take is a TypeError (models
     without options take no keyword arguments there).
@@ -58,6 +60,7 @@ __all__ = [
     "Chain",
     "Frames",
     "check_dtype",
+    "check_finite",
     "check_frames",
     "default_chunkings",
     "assert_stream_equals_forward",
@@ -70,6 +73,26 @@ def check_frames(x: torch.Tensor, d_in: int, name: str = "x") -> None:
     """ValueError unless x is (batch, frames, d_in)."""
     if x.dim() != 3 or x.shape[-1] != d_in:
         raise ValueError(f"{name} must be (batch, frames, d_in={d_in}), got shape {tuple(x.shape)}")
+
+
+def check_finite(model: nn.Module, x: torch.Tensor, name: str = "x", limit: float = math.inf, fix: str = "") -> None:
+    """ValueError when x holds NaN or inf (or, with `limit`, a value beyond +-limit), before `stream` or `step` touch
+    the state: unchecked, one NaN frame went into the state and made every later output NaN, unsaid."""
+    if not x.is_floating_point():
+        return
+    ok = torch.isfinite(x) if limit == math.inf else x.abs() <= limit  # NaN <= limit is False
+    if bool(ok.all()):
+        return
+    bad = (~ok).nonzero()[0].tolist()
+    what = "NaN or infinite values" if limit == math.inf else f"NaN, infinite or beyond +-{limit:g} values"
+    raise ValueError(
+        f"{name} holds {int((~ok).sum())} {what} (the first at index {tuple(bad)}, value {x[tuple(bad)].item()}); "
+        f"{type(model).__name__} carries its state from chunk to chunk and would give NaN from there on: "
+        + (
+            fix
+            or f"replace them first, e.g. torch.nan_to_num({name}, 0.0, 0.0, 0.0), as the model nodes do (nan_policy)"
+        )
+    )
 
 
 def check_dtype(model: nn.Module, x: torch.Tensor, name: str = "x") -> None:
