@@ -48,6 +48,7 @@ import torch
 from torch import nn
 
 from .config import DictConfig
+from .enhancer_checks import check_stream_input
 from .enhancer_fast import FastGLAStep, FrameGraph
 from .enhancer_features import (
     compressed_advance,
@@ -64,7 +65,7 @@ from .enhancer_gate import apply_gate, gate_curve
 from .enhancer_loss import enhancer_loss, si_sdr, vad_targets
 from .gla import GLAConfig, GLAStack
 from .mamba import MambaConfig, MambaStack
-from .streaming import State, StreamingModel, check_frames
+from .streaming import State, StreamingModel, check_dtype, check_frames
 
 __all__ = ["EnhancerConfig", "Enhancer", "si_sdr", "enhancer_loss", "vad_targets"]
 
@@ -257,11 +258,13 @@ class Enhancer(StreamingModel):
         return self._run(x, self.init_state(x.shape[0], x.device, x.dtype), step=False)[0]
 
     def stream(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        check_stream_input(self, x, state)  # the state's shapes and dtypes, finite samples (models/enhancer_checks.py)
         return self._run(x, state, step=False)
 
     def step(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         if x_t.dim() != 2 or x_t.shape[-1] != self.d_in:
             raise ValueError(f"x_t must be one block (batch, hop={self.d_in}), got shape {tuple(x_t.shape)}")
+        check_stream_input(self, x_t[:, None], state)
         fast = self._fast_step() if self.cfg.n_fft == 2 * self.cfg.hop and self.front is None else None
         if fast is None:
             return self._run(x_t[:, None], state, step=True)
@@ -465,6 +468,7 @@ class Enhancer(StreamingModel):
 
     def _run(self, x: torch.Tensor, state: State, step: bool) -> tuple[torch.Tensor, State]:
         check_frames(x, self.d_in)
+        check_dtype(self, x)  # was torch's 'expected m1 and m2 to have the same dtype' for float64 x
         cfg = self.cfg
         B, T, H = x.shape
         W, keep = cfg.n_fft, cfg.n_fft - cfg.hop

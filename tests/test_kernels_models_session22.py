@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 torch = pytest.importorskip("torch")
 
 from wavegraph.models.conformer import ConformerConfig, ConformerEncoder  # noqa: E402
+from wavegraph.models.enhancer import Enhancer, EnhancerConfig  # noqa: E402
 from wavegraph.models.gla import GLAConfig, GLAStack  # noqa: E402
 from wavegraph.models.mamba import MambaConfig, MambaStack  # noqa: E402
 
@@ -28,7 +31,13 @@ def _conformer():
     return ConformerEncoder(cfg).eval()
 
 
-MODELS = {"mamba": _mamba, "gla": _gla, "conformer": _conformer}
+def _enhancer(core="mamba", **kw: Any):
+    cfg: dict[str, Any] = dict(n_fft=16, hop=8, d_model=8, n_layers=1, d_state=4, n_heads=2)
+    cfg.update(kw)
+    return Enhancer(EnhancerConfig(core=core, **cfg)).eval()
+
+
+MODELS = {"mamba": _mamba, "gla": _gla, "conformer": _conformer, "enhancer": _enhancer}
 
 
 def _finite(state) -> bool:
@@ -57,3 +66,58 @@ def test_a_non_finite_frame_is_refused_and_the_state_stays_usable(name, bad, how
         assert _finite(state)
         y, state = model.stream(x[:, 4:], state)
     assert bool(torch.isfinite(y).all())
+
+
+def test_an_enhancer_sample_too_large_for_float32_is_refused_with_the_clip():
+    model = _enhancer()
+    x = 0.1 * torch.randn(1, 3, 8)
+    x[0, 1, 2] = 1e20  # squared in float32: inf; was every later output NaN
+    state = model.init_state(1)
+    with torch.no_grad():
+        with pytest.raises(ValueError, match=r"beyond \+-1e\+06.*clamp\(-1e\+06, 1e\+06\)"):
+            model.stream(x, state)
+        x[0, 1, 2] = 1e6  # the enhancer node's clip level is taken
+        y, state = model.stream(x, state)
+    assert bool(torch.isfinite(y).all()) and _finite(state)
+
+
+@pytest.mark.parametrize("how", ["stream", "step"])
+@pytest.mark.parametrize("core", ["mamba", "gla"])
+def test_an_enhancer_state_of_another_batch_config_or_dtype_is_a_clear_error(core, how):
+    model = _enhancer(core)
+    other = _enhancer("gla" if core == "mamba" else "mamba")
+
+    def run(x, state):
+        with torch.no_grad():
+            return model.stream(x, state) if how == "stream" else model.step(x[:, 0], state)
+
+    x = 0.1 * torch.randn(3, 1, 8)
+    # were: 'Sizes of tensors must match except in dimension 1', KeyError 'prev', 'expected m1 and m2 to have the
+    # same dtype' (or a TorchScript traceback from the fused step)
+    with pytest.raises(ValueError, match=r"'prev' has shape \(2, 8\).*x has a batch of 3, the state 2.*init_state\(3"):
+        run(x, model.init_state(2))
+    with pytest.raises(ValueError, match=r"another config.*has no 'core\.(S|conv)\.0'.*init_state\(3"):
+        run(x, other.init_state(3))
+    with pytest.raises(ValueError, match=r"has no 'prev'"):
+        run(x, {k: v for k, v in model.init_state(3).items() if k != "prev"})
+    with pytest.raises(ValueError, match=r"'prev' has dtype torch.float64; for x of torch.float32 it is torch.float32"):
+        run(x, model.init_state(3, dtype=torch.float64))
+    y, _ = run(x, model.init_state(3))
+    assert y.shape == (3, 1, 9)
+
+
+def test_enhancer_input_of_another_dtype_than_the_weights_says_so():
+    model = _enhancer()
+    x = 0.1 * torch.randn(1, 2, 8)
+    with torch.no_grad():
+        for call in (
+            lambda: model(x.double()),
+            lambda: model.stream(x.double(), model.init_state(1, dtype=torch.float64)),
+        ):
+            # was torch's 'expected m1 and m2 to have the same dtype, but got: double != float'
+            with pytest.raises(
+                ValueError, match=r"x has dtype torch.float64 but the Enhancer weights are torch.float32"
+            ):
+                call()
+        with pytest.raises(ValueError, match=r"x has dtype torch.int16; Enhancer takes floating-point"):
+            model.stream((x * 1000).to(torch.int16), model.init_state(1))  # was taken: int16 PCM as +-32768 audio
