@@ -313,3 +313,25 @@ def test_a_replay_run_flat_out_into_an_lsl_outlet_says_to_pace_it(tmp_path, monk
     graph.write_text(graph.read_text().replace("name: wavegraph-test", "timestamps: stream, name: wavegraph-test"))
     assert main(["run", str(graph), "--in-process", "--no-status", "--speed", "50"]) == 0
     assert "note: lsl_outlet" not in capsys.readouterr().err
+
+
+# --- annotations inside epochs --------------------------------------------------------------------------------------
+
+
+def test_an_epochs_files_annotations_inside_its_epochs_are_markers(tmp_path):
+    """mne.Epochs keep their Raw's annotations (a response after each stimulus, epochs.get_annotations_per_epoch());
+    an epochs file replayed only each epoch's own event, and its responses were lost without a word. They go out at
+    their samples in the epochs, with their own code and label."""
+    import mne
+
+    raw = mne.io.RawArray(np.zeros((2, 2000)), mne.create_info(["Fz", "Cz"], 100.0, "eeg"), verbose="error")
+    raw.set_annotations(mne.Annotations([2.0, 2.3, 6.0, 6.4, 12.0], [0.0] * 5, ["stim", "resp"] * 2 + ["stim"]))
+    events, _ = mne.events_from_annotations(raw, event_id={"stim": 1}, verbose="error")
+    epochs = mne.Epochs(raw, events, {"stim": 1}, tmin=-0.2, tmax=0.8, baseline=None, verbose="error")
+    path = tmp_path / "resp-epo.fif"
+    epochs.save(path, verbose="error")
+    from wavegraph.nodes.io.file_source import FileSource
+
+    labels = dict(FileSource(path=str(path)).configure({})["events"].labels)
+    got = [(round(r[0] * 100), labels[int(r[2])]) for r in _events_of(path)]
+    assert got == [(20, "stim"), (50, "resp"), (121, "stim"), (161, "resp"), (222, "stim")]

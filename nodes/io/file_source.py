@@ -39,7 +39,8 @@ Epochs files are replayed as one continuous stream: epoch k occupies samples
 [k * n_times, (k + 1) * n_times). Chunks never straddle two epochs (the last chunk of an epoch may be
 shorter), and the first chunk of every epoch after the first has `gap=True`, because the samples
 between epochs are missing. Each epoch's event is emitted at its time-locked sample, with the code
-and label from `epochs.event_id`.
+and label from `epochs.event_id`; the annotations inside each epoch (mne.Epochs keep their Raw's: a response
+after the stimulus) at their samples in it, a description of its own numbered after the epochs' codes.
 
 EDF/BDF units: each channel is scaled by its own physical dimension (also where MNE leaves 'UV', 'nV', a UTF-8 micro
 sign or a NUL-padded 'uV' unscaled: said); a channel in no voltage (degC, BPM, %, uS, none) is typed misc with the

@@ -318,7 +318,10 @@ class _EpochsReader(_Reader):
         codes = ep.events[:n_epochs, 2]
         self.events = np.column_stack([idx, idx / self.sfreq, np.zeros(n_epochs), codes]).astype(np.float64)
         inv = {int(c): d for d, c in ep.event_id.items()}
-        self.labels = tuple((c, inv.get(c, str(c))) for c in sorted({int(c) for c in ep.events[:, 2]}))
+        labels = {c: inv.get(c, str(c)) for c in sorted({int(c) for c in ep.events[:, 2]})}
+        inside, more = _within_epochs(ep, n_epochs, self.segment, zero, self.sfreq, labels)
+        self.events = np.concatenate([self.events, inside])
+        self.labels = tuple(sorted((labels | more).items()))
         self._cache: tuple[int, np.ndarray] | None = None
 
     def get(self, picks, start, stop):
@@ -331,6 +334,36 @@ class _EpochsReader(_Reader):
     def close(self) -> None:
         if self.view is not None:
             self.view.close()
+
+
+def _within_epochs(ep, n: int, segment: int, zero: int, sfreq: float, labels: dict[int, str]):
+    """The annotations inside epochs (mne.Epochs keep their Raw's: a response after each stimulus; only each epoch's
+    own event was replayed, the rest lost unsaid), as (idx, onset, duration, code) rows of the replay's samples, and
+    the labels of their new codes. An annotation at an epoch's event with its label is that event, not repeated."""
+    none = np.zeros((0, 4)), {}
+    if not len(getattr(ep, "annotations", None) or ()):
+        return none
+    try:
+        per = ep.get_annotations_per_epoch()[:n]
+    except Exception:  # noqa: BLE001 — MNE's epochs of another kind: their events alone, as before
+        return none
+    notes = [
+        (k, onset, duration, text)
+        for k, within in enumerate(per)
+        for onset, duration, text in within
+        if not (abs(onset) < 0.5 / sfreq and text == labels.get(int(ep.events[k, 2])))
+    ]
+    if not notes:
+        return none
+    texts = {d: c for c, d in labels.items()}
+    new = codes_for(sorted({t for *_, t in notes if t not in texts}))
+    if set(new.values()) & set(labels):  # after the epochs' own codes
+        new = {d: c + max(labels) for d, c in new.items()}
+    codes = texts | new
+    idx = np.array([k * segment + min(max(zero + round(o * sfreq), 0), segment - 1) for k, o, _, _ in notes])
+    duration = np.round([d for _, _, d, _ in notes], 6)  # (a FIF's are float32: 0.1 read back 0.10000002)
+    rows = np.column_stack([idx, idx / sfreq, duration, [codes[t] for *_, t in notes]])
+    return rows.astype(np.float64), {c: d for d, c in new.items()}
 
 
 def _no_stim_in_epochs(path: Path, stim_channel: str | None) -> None:
