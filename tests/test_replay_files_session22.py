@@ -335,3 +335,17 @@ def test_an_epochs_files_annotations_inside_its_epochs_are_markers(tmp_path):
     labels = dict(FileSource(path=str(path)).configure({})["events"].labels)
     got = [(round(r[0] * 100), labels[int(r[2])]) for r in _events_of(path)]
     assert got == [(20, "stim"), (50, "resp"), (121, "stim"), (161, "resp"), (222, "stim")]
+
+
+def test_an_xdf_eeg_stream_that_declares_no_rate_says_its_stamps_rate_and_how_to_replay_it(tmp_path):
+    """An app that sent EEG without declaring its rate (nominal_srate 0) wrote a stream file_source cannot replay as
+    a signal; the fix said "set stream to a stream listed without a note", and there was none. It says the rate its
+    stamps advance at, and how to replay it."""
+    from wavegraph.nodes.io.xdf import XdfStream, write_xdf
+    from wavegraph.pipeline.spec import SpecError
+
+    t = 100.0 + np.arange(500) / 250.0
+    eeg = XdfStream("amp", "EEG", 0.0, np.zeros((500, 2)), t, "float32", ["Fz", "Cz"], "EEG", "microvolts")
+    path = write_xdf(tmp_path / "norate.xdf", [eeg])
+    with pytest.raises(SpecError, match=r"'amp' declares no rate .* advance at 250 samples/s.*array_source"):
+        _events_of(path)

@@ -102,6 +102,25 @@ def _is_marker(s) -> bool:
     return _nominal_rate(info) <= 0 and (_first(info, "type") or "").lower().startswith(_MARKER_TYPES)
 
 
+def _undeclared_rates(streams: list) -> list[str]:
+    """For each irregular numeric stream (not markers) whose stamps step at one rate, as an app that sends EEG without
+    declaring its rate (nominal_srate 0) writes it: 'stream NAME declares no rate (0 Hz) but its stamps advance at
+    R samples/s'. Such a stream was refused with 'set stream to a stream listed without a note': there was none."""
+    said = []
+    for s in streams:
+        t = np.asarray(s["time_stamps"], dtype=np.float64)
+        if _is_marker(s) or len(t) < 10 or _nominal_rate(s["info"]) > 0:
+            continue
+        step = np.diff(t)
+        median = float(np.median(step))
+        if median > 0 and np.mean(np.abs(step - median) < 0.1 * median) > 0.9:  # (events come at no one rate)
+            said.append(
+                f"stream {_first(s['info'], 'name')!r} declares no rate (0 Hz: irregular), but its stamps advance at "
+                f"{1 / median:.6g} samples/s"
+            )
+    return said
+
+
 def _say_left_out(path: Path, streams: list) -> None:
     """Irregular numeric streams that are neither the signal nor markers (a sensor sampled at its own times): said."""
     for s in streams:
@@ -284,12 +303,17 @@ class XdfReader(_Reader):
         if len(chosen) != 1:
             what = f"stream {stream!r}" if stream else "a single numeric stream (or one of type EEG)"
             empty = not numeric and any(_why_not(s).startswith("no samples") for s in streams)
+            undeclared = [] if numeric else _undeclared_rates(streams)
             raise SpecError(
                 f"file_source: {path}: {len(chosen)} regular numeric streams match {what}; the file holds: "
                 + describe(streams),
                 f"{path} holds no samples of its signal streams: it was cut short (LabRecorder stopped before it "
                 "wrote a chunk, or a copy was interrupted); give the whole file"
                 if empty
+                else f"{undeclared[0]}: load it (pyxdf.load_xdf(PATH): its time_series, samples x channels) and replay "
+                "it from Python with array_source (GraphBuilder: g.add('array_source', data=X.T, rate=HZ, "
+                "ch_names=[...]))"
+                if undeclared
                 else "set file_source's `stream` to the name or type of a stream listed without a note, or, when several "
                 "share them, to its number (stream: '#2') or its source_id",
             )
