@@ -349,3 +349,19 @@ def test_an_xdf_eeg_stream_that_declares_no_rate_says_its_stamps_rate_and_how_to
     path = write_xdf(tmp_path / "norate.xdf", [eeg])
     with pytest.raises(SpecError, match=r"'amp' declares no rate .* advance at 250 samples/s.*array_source"):
         _events_of(path)
+
+
+def test_a_csv_whose_time_column_has_another_name_says_to_name_it_t(tmp_path):
+    """A CSV of a time column and channels (timestamp,Fp1,Fp2: a notebook's pandas.to_csv, BrainFlow-like) was refused
+    with 'load it and replay it from Python' only, though naming its time column t is all file_source needs; it says
+    so, and the table so named replays."""
+    from wavegraph.nodes.io.file_source import FileSource
+    from wavegraph.pipeline.spec import SpecError
+
+    rows = "".join(f"{i / 250!r},{i}.0,{-i}.0\n" for i in range(50))
+    path = tmp_path / "session.csv"
+    path.write_text("timestamp,Fp1,Fp2\n" + rows)
+    with pytest.raises(SpecError, match=r"'timestamp', is each row's time in seconds, name it t \(the header t,Fp1"):
+        FileSource(path=str(path)).configure({})
+    path.write_text("t,Fp1,Fp2\n" + rows)
+    assert FileSource(path=str(path)).configure({})["out"].rate == 250.0

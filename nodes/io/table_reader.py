@@ -89,6 +89,9 @@ def nice_rate(rate: float) -> float:
     return float(near) if abs(float(near) - rate) <= 1e-6 * rate else rate
 
 
+_TIME_COLUMNS = ("time", "times", "timestamp", "timestamps", "time_s", "time (s)", "seconds", "lsl_timestamp")
+
+
 def _npz_head(path: Path) -> None:
     """An .npz is a zip archive (numpy.savez): one array saved as .npy under that name ('numpy.ndarray' object does not
     support the context manager protocol) or a file that is no zip (numpy then took it for a pickle: 'This file contains
@@ -223,10 +226,18 @@ class CsvReader(_Reader):
         if header[:2] == ["t", "token"]:
             raise _not_signal(path, "tokens")
         if len(header) < 2 or header[0] != "t":
+            timed = len(header) >= 2 and header[0].strip().lower() in _TIME_COLUMNS  # a time column under its own name
             raise SpecError(
                 f"file_source: {path} is a table whose first row is {first.strip()[:80]!r}, not a recorder's "
                 "(t,<channel>,...)",
-                _LOAD,
+                (
+                    f"if its first column, {header[0].strip()!r}, is each row's time in seconds, name it t (the header "
+                    f"t,{','.join(h.strip() for h in header[1:4])}{',...' if len(header) > 4 else ''}): file_source "
+                    "replays such a table, its rate from the steps of t; or "
+                    if timed
+                    else ""
+                )
+                + _LOAD,
             )
         self.ch_names = header[1:]
         n_ch = len(self.ch_names)
