@@ -265,7 +265,8 @@ class Enhancer(StreamingModel):
         if x_t.dim() != 2 or x_t.shape[-1] != self.d_in:
             raise ValueError(f"x_t must be one block (batch, hop={self.d_in}), got shape {tuple(x_t.shape)}")
         check_stream_input(self, x_t[:, None], state)
-        fast = self._fast_step() if self.cfg.n_fft == 2 * self.cfg.hop and self.front is None else None
+        fused = self.cfg.n_fft == 2 * self.cfg.hop and self.front is None and x_t.shape[0]  # batch 0: _run's path
+        fast = self._fast_step() if fused else None
         if fast is None:
             return self._run(x_t[:, None], state, step=True)
         keys = tuple(sorted(state))  # the same graph whatever order a restored state's keys come in
@@ -576,10 +577,14 @@ class Enhancer(StreamingModel):
         """Offline convenience: audio (B, N) -> (enhanced (B, N) aligned with the input, speech prob (B, frames)).
         The input is zero-padded at the end so that every sample is enhanced; the n_fft - hop samples of overlap-add
         delay are removed."""
+        if audio.dim() != 2:  # was 'not enough values to unpack (expected 2, got 1)'
+            raise ValueError(
+                f"audio must be (batch, samples), got shape {tuple(audio.shape)}: one signal is audio[None]"
+            )
         cfg = self.cfg
         B, N = audio.shape
         keep = cfg.n_fft - cfg.hop
         T = -(-(N + keep) // cfg.hop)
         x = nn.functional.pad(audio, (0, T * cfg.hop - N)).reshape(B, T, cfg.hop)
         y = self.forward(x)
-        return y[..., :-1].reshape(B, -1)[:, keep : keep + N], y[..., -1]
+        return y[..., :-1].reshape(B, T * cfg.hop)[:, keep : keep + N], y[..., -1]  # -1: ambiguous for batch 0

@@ -121,3 +121,21 @@ def test_enhancer_input_of_another_dtype_than_the_weights_says_so():
                 call()
         with pytest.raises(ValueError, match=r"x has dtype torch.int16; Enhancer takes floating-point"):
             model.stream((x * 1000).to(torch.int16), model.init_state(1))  # was taken: int16 PCM as +-32768 audio
+
+
+def test_an_enhancer_with_the_fused_step_steps_a_batch_of_none():
+    model = _enhancer("gla")  # n_fft = 2 hop: step runs the fused GLA frame
+    with torch.no_grad():
+        # was 'cannot reshape tensor of 0 elements into shape [0, 1, -1]' from the fused frame
+        y, state = model.step(torch.zeros(0, 8), model.init_state(0))
+    assert y.shape == (0, 1, 9) and state["prev"].shape == (0, 8)
+
+
+def test_enhance_takes_an_empty_batch_and_says_what_a_one_dimensional_signal_needs():
+    model = _enhancer("gla")
+    y, p = model.enhance(torch.zeros(0, 100))  # was 'cannot reshape tensor of 0 elements into shape [0, -1]'
+    assert y.shape == (0, 100) and p.shape[0] == 0
+    with pytest.raises(ValueError, match=r"audio must be \(batch, samples\), got shape \(160,\).*audio\[None\]"):
+        model.enhance(torch.zeros(160))  # was 'not enough values to unpack (expected 2, got 1)'
+    y, _ = model.enhance(0.1 * torch.randn(1, 160))
+    assert y.shape == (1, 160)
