@@ -365,3 +365,21 @@ def test_a_csv_whose_time_column_has_another_name_says_to_name_it_t(tmp_path):
         FileSource(path=str(path)).configure({})
     path.write_text("t,Fp1,Fp2\n" + rows)
     assert FileSource(path=str(path)).configure({})["out"].rate == 250.0
+
+
+def test_an_xdf_of_mne_lsl_players_annotations_replays_them_as_lsl_inlet_reads_them_live(tmp_path):
+    """MNE-LSL's PlayerLSL publishes a recording's annotations as a stream of type 'annotations' (rate 0, one float
+    channel per description, the fired one holding its duration): lsl_inlet reads them live, but an XDF LabRecorder
+    wrote of it replayed without them (no events, unsaid). They are markers with their descriptions and durations."""
+    from wavegraph.nodes.io.file_source import FileSource
+    from wavegraph.nodes.io.xdf import XdfStream, write_xdf
+
+    t = 100.0 + np.arange(500) / 250.0
+    eeg = XdfStream("player", "eeg", 250.0, np.zeros((500, 2)), t, "double64", ["Fz", "Cz"], "eeg", "volts")
+    onehot = np.array([[0.5, 0.0], [0.0, 1.5]])  # 'left' of 0.5 s, then 'right' of 1.5 s
+    annotations = XdfStream("player-annotations", "annotations", 0.0, onehot, [100.4, 101.0], "double64",
+                            ["left", "right"])  # fmt: skip
+    path = write_xdf(tmp_path / "player.xdf", [eeg, annotations])
+    labels = dict(FileSource(path=str(path)).configure({})["events"].labels)
+    got = [(round(r[0] * 250), r[1], labels[int(r[2])]) for r in _events_of(path)]
+    assert got == [(100, 0.5, "left"), (250, 1.5, "right")]

@@ -21,8 +21,9 @@ Reading (`file_source` with a `.xdf` / `.xdfz` path; pyxdf does the parsing):
     max(1 s, N samples)) fitted one line across a shorter dropout, which put markers up to half the dropout
     off their samples.
   * `events`: every string (marker) stream in the file, and every irregular numeric one whose type starts with
-    Marker, Event, Trigger or Stim (codes, as PsychoPy sends them; any other irregular numeric stream is said and
-    left out), merged, each marker at its own (synchronised)
+    Marker, Event, Trigger or Stim (codes, as PsychoPy sends them), and MNE-LSL Player's 'annotations' (one channel
+    per description, its value the duration, as lsl_inlet reads them live; any other irregular numeric stream is
+    said and left out), merged, each marker at its own (synchronised)
     timestamp; integer markers are their own code (as lsl_inlet reads them live), the other marker strings
     are numbered 1..k in sorted order after the largest integer (`spec.labels` maps them back).
 
@@ -45,6 +46,7 @@ import numpy as np
 from wavegraph.pipeline.spec import SpecError
 
 from .case_names import CaseView, needs_view
+from .lsl_info import onehot_markers
 from .marker_codes import codes_for, marker_text
 from .readers import _Reader, spec_channel_type
 from .units import to_volts
@@ -95,11 +97,21 @@ _MARKER_TYPES = ("marker", "event", "trigger", "stim")  # what a stream type of 
 
 def _is_marker(s) -> bool:
     """String streams, and irregular numeric streams of type Markers (integer event codes, as PsychoPy sends), or
-    Events, Triggers, Stim... (was Markers alone: an 'Events' stream's codes were dropped without a word)."""
+    Events, Triggers, Stim... (was Markers alone: an 'Events' stream's codes were dropped without a word), or MNE-LSL's
+    annotations (_is_onehot)."""
     info = s["info"]
     if _first(info, "channel_format") == "string":
         return True
-    return _nominal_rate(info) <= 0 and (_first(info, "type") or "").lower().startswith(_MARKER_TYPES)
+    return _nominal_rate(info) <= 0 and (_first(info, "type") or "").lower().startswith(_MARKER_TYPES) or _is_onehot(s)
+
+
+def _is_onehot(s) -> bool:
+    """MNE-LSL's Player's annotations (PlayerLSL, annotations_encoding 'one-hot'): a numeric stream of type
+    'annotations' at rate 0, one channel per description, the fired one holding its duration (lsl_inlet reads them
+    live; an XDF of them replayed without them)."""
+    info = s["info"]
+    numeric = _first(info, "channel_format") != "string"
+    return numeric and _nominal_rate(info) <= 0 and (_first(info, "type") or "").lower() == "annotations"
 
 
 def _undeclared_rates(streams: list) -> list[str]:
@@ -358,7 +370,7 @@ class XdfReader(_Reader):
     def _events(self, markers, triggers: np.ndarray) -> None:
         for m in markers:  # a numeric stream's (code, value) pairs: the rule, said (was: channel 0, unsaid)
             width = len(m["time_series"][0]) if len(m["time_series"]) else 0
-            if width > 1 and not isinstance(m["time_series"][0][0], str):
+            if width > 1 and not isinstance(m["time_series"][0][0], str) and not _is_onehot(m):
                 _log.warning(
                     "file_source: marker stream %r has %d numeric channels: channel 0 is each marker's code, the "
                     "other %d are left out",
@@ -367,20 +379,26 @@ class XdfReader(_Reader):
                     width - 1,
                 )
         rows = [
-            (float(t) - self.zero, marker_text(v) if isinstance(v[0], str) else _text(v[0]))
+            (float(t) - self.zero, marker_text(v) if isinstance(v[0], str) else _text(v[0]), 0.0)
             for m in markers
+            if not _is_onehot(m)
             for t, v in zip(m["time_stamps"], m["time_series"])
         ]
+        for m in filter(_is_onehot, markers):  # each non-zero value: its channel's description, its duration
+            if len(m["time_stamps"]):
+                names = _channels(m["info"], np.shape(m["time_series"])[1])[0]
+                texts, at, lasting = onehot_markers(m["time_series"], m["time_stamps"], names)
+                rows += [(float(t) - self.zero, d, float(w)) for d, t, w in zip(texts, at, lasting)]
         rows.sort(key=lambda r: r[0])
         labels = {int(c): str(int(c)) for c in triggers[:, 3]}
         events = [triggers]
         if rows:
-            codes = codes_for([d for _, d in rows])
+            codes = codes_for([d for _, d, _ in rows])
             if labels and set(codes.values()) & set(labels):  # marker codes after the trigger values
                 codes = {d: c + max(labels) for d, c in codes.items()}
-            onset = np.array([t for t, _ in rows])
+            onset = np.array([t for t, _, _ in rows])
             idx = np.clip(np.searchsorted(self.times, onset - 0.5 / self.sfreq), 0, max(self.n_times - 1, 0))
-            events.append(np.column_stack([idx, onset, np.zeros(len(rows)), [codes[d] for _, d in rows]]))
+            events.append(np.column_stack([idx, onset, [w for *_, w in rows], [codes[d] for _, d, _ in rows]]))
             labels.update({c: d for d, c in codes.items()})
         self.events = np.concatenate(events).astype(np.float64)
         self.labels = tuple(sorted(labels.items()))
