@@ -52,8 +52,8 @@ def _discontinuous_marks(raw, path: str) -> None:
 
 def read_recording(path: str):
     """(MNE Raw or Epochs, is_epochs) of `path`: MNE's formats, or an XDF file (LabRecorder, MNE-LSL) read as
-    file_source reads it (its numeric stream, or the one of type EEG; every marker stream as annotations without
-    a duration). A Raw without annotations but with a trigger (stim) channel gets one annotation per rise of
+    file_source reads it (its numeric stream, or the one of type EEG; every marker stream as annotations, without
+    a duration but MNE-LSL Player's). A Raw without annotations but with a trigger (stim) channel gets one annotation per rise of
     it (a value at the first sample too), its code as text, as file_source reads it. ValueError/OSError for a file that cannot be read, naming it."""
     import mne
 
@@ -104,9 +104,7 @@ def read_recording(path: str):
     onsets = _at_samples(r)  # (before the first sample: below 0, left out)
     keep = onsets >= 0
     raw.set_annotations(
-        mne.Annotations(
-            onsets[keep], np.zeros(int(keep.sum())), [labels.get(int(c), str(int(c))) for c in r.events[keep, 3]]
-        )
+        mne.Annotations(onsets[keep], r.events[keep, 2], [labels.get(int(c), str(int(c))) for c in r.events[keep, 3]])
     )
     return raw, False
 

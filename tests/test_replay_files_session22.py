@@ -383,3 +383,18 @@ def test_an_xdf_of_mne_lsl_players_annotations_replays_them_as_lsl_inlet_reads_t
     labels = dict(FileSource(path=str(path)).configure({})["events"].labels)
     got = [(round(r[0] * 250), r[1], labels[int(r[2])]) for r in _events_of(path)]
     assert got == [(100, 0.5, "left"), (250, 1.5, "right")]
+
+
+def test_an_xdf_of_mne_lsl_annotations_gives_training_its_trial_durations(tmp_path):
+    """read_recording (train ssvep, bench bci --data) set every XDF marker's duration to 0; MNE-LSL's annotations
+    carry theirs (the stimulation's length), which a trial then lasts."""
+    from wavegraph.benchmarks.ssvep_recording import read_recording
+    from wavegraph.nodes.io.xdf import XdfStream, write_xdf
+
+    t = 100.0 + np.arange(1000) / 250.0
+    eeg = XdfStream("player", "eeg", 250.0, np.zeros((1000, 2)), t, "double64", ["O1", "Oz"], "eeg", "volts")
+    onehot = np.array([[1.5, 0.0], [0.0, 1.25]])
+    notes = XdfStream("player-annotations", "annotations", 0.0, onehot, [100.4, 102.0], "double64", ["6", "7.5"])
+    raw, _ = read_recording(str(write_xdf(tmp_path / "player.xdf", [eeg, notes])))
+    assert list(raw.annotations.description) == ["6", "7.5"]
+    np.testing.assert_allclose(raw.annotations.duration, [1.5, 1.25])
