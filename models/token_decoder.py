@@ -156,6 +156,7 @@ class TokenDecoder:
         if embeddings == "codes" and tune_tokenizer:
             raise ValueError("the code vectors are looked up, not differentiable: use tune_tokenizer=False with them")
         names = [_norm_name(n) for n in channel_names]
+        self.channel_names = list(channel_names)
         self.picks = [names.index(c) for c in channels if c in names] or list(range(len(names)))
         self.rate, self.freqs, self.seed = float(rate), list(freqs), seed
         self.embeddings, self.tune_tokenizer = embeddings, tune_tokenizer
@@ -167,10 +168,34 @@ class TokenDecoder:
         self.tokenizer = model.eval()  # the decoder's own copy (fine-tuned when tune_tokenizer); eval: frozen norm
         self.net: Chain | None = None
 
-    def _windows(self, X: np.ndarray) -> torch.Tensor:
+    def _windows(self, X: np.ndarray, y=None) -> torch.Tensor:
+        """X's tokenizer windows, after checking X (and the labels y, when training): another channel count than
+        channel_names' was an IndexError (fewer) or the first channels by position (more); a NaN sample was read as a
+        missing one, unsaid; no trials was 'quantile() input tensor must be non-empty'; a y of another length or a
+        label past the classes an IndexError from torch."""
         X = np.asarray(X)
         if X.ndim != 3:
             raise ValueError(f"X must be (trials, channels, samples), got shape {X.shape}")
+        if X.shape[1] != len(self.channel_names):
+            raise ValueError(
+                f"X has {X.shape[1]} channels; this decoder was made for the {len(self.channel_names)} of its "
+                f"channel_names {self.channel_names}: pass X's channels in that order (or make one for X's)"
+            )
+        bad = ~np.isfinite(X)
+        if bad.any():
+            i, c, t = np.argwhere(bad)[0]
+            raise ValueError(
+                f"X holds {int(bad.sum())} NaN or infinite samples (the first: trial {i}, channel {c}, sample {t}); "
+                "drop those trials or replace the samples first"
+            )
+        if y is not None:
+            y, m = np.asarray(y), len(self.freqs)
+            if len(X) == 0 or y.shape != (len(X),):
+                raise ValueError(f"y must be one label per trial of X, shape ({len(X)},) with trials, got {y.shape}")
+            if y.dtype.kind not in "iuf" or not np.all((y == np.round(y)) & (y >= 0) & (y < m)):
+                raise ValueError(f"y must hold class indices 0..{m - 1} (one per freq), got {y[:8].tolist()}")
+        if len(X) == 0:  # no trials: no windows (predict gives no scores)
+            return torch.zeros(0, MIN_FRAMES, len(self.picks), self.tokenizer.cfg.n_fft, dtype=torch.float64)
         return trial_windows(self.tokenizer, X[:, self.picks], self.rate)
 
     def _encoder_params(self) -> list[nn.Parameter]:
@@ -225,7 +250,7 @@ class TokenDecoder:
     def fit(self, X, y) -> TokenDecoder:
         n_threads = self._threads()
         try:
-            windows = self._windows(X)
+            windows = self._windows(X, y)
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(self.seed)
                 self.net = TokenDecoderNet(len(self.picks), len(self.freqs), self.tokenizer.cfg.code_dim)
@@ -241,7 +266,7 @@ class TokenDecoder:
             return self
         n_threads = self._threads()
         try:
-            self._train(self._windows(X), y, self.fine_tune_steps, self.lr / 3)
+            self._train(self._windows(X, y), y, self.fine_tune_steps, self.lr / 3)
         finally:
             torch.set_num_threads(n_threads)
         return self
@@ -250,7 +275,10 @@ class TokenDecoder:
     def decision_function(self, X) -> np.ndarray:
         if self.net is None:
             raise RuntimeError("fit() before predict()")
-        return self.net(self._frames(self._windows(X))).mean(1).numpy()
+        windows = self._windows(X)
+        if len(windows) == 0:  # no trials: no scores
+            return np.zeros((0, len(self.freqs)), dtype=np.float32)
+        return self.net(self._frames(windows)).mean(1).numpy()
 
     def predict(self, X) -> np.ndarray:
         return self.decision_function(X).argmax(1).astype(np.int64)

@@ -139,3 +139,45 @@ def test_enhance_takes_an_empty_batch_and_says_what_a_one_dimensional_signal_nee
         model.enhance(torch.zeros(160))  # was 'not enough values to unpack (expected 2, got 1)'
     y, _ = model.enhance(0.1 * torch.randn(1, 160))
     assert y.shape == (1, 160)
+
+
+@pytest.fixture
+def token_decoder(tmp_path):
+    from wavegraph.models import checkpoint
+    from wavegraph.models.eeg_tokenizer import EEGTokenizer, TokenizerConfig
+    from wavegraph.models.token_decoder import TokenDecoder, TokenDecoderNet
+
+    torch.manual_seed(0)
+    cfg: dict[str, Any] = dict(rate=20.0, n_fft=20, hop=10, n_bins=10, patch=5, d_model=8, n_heads=2, n_layers=1)
+    cfg.update(d_temporal=4, context=2, codebook_size=16, code_dim=8, dec_layers=1, scale_window=2.0)
+    path = tmp_path / "tok.safetensors"
+    checkpoint.save(EEGTokenizer(TokenizerConfig(**cfg)).eval(), path)
+    dec = TokenDecoder(40.0, ["O1", "Oz", "O2"], [8.0, 10.0], tokenizer=path, steps=1, batch=4, fine_tune_steps=1)
+    dec.net = TokenDecoderNet(len(dec.picks), 2, 8).eval()  # untrained: the checks come before any step
+    return dec
+
+
+def test_token_decoder_says_what_is_wrong_with_trials_and_labels(token_decoder):
+    import numpy as np
+
+    dec = token_decoder
+    X = 1e-5 * np.random.default_rng(0).standard_normal((4, 3, 40))
+    y = np.array([0, 1, 0, 1])
+    assert dec.predict(X).shape == (4,)
+    for bad in (X[:, :2], np.concatenate([X, X[:, :1]], 1)):  # were an IndexError, and the first 3 by position
+        with pytest.raises(
+            ValueError, match=r"X has [24] channels; this decoder was made for the 3 of its channel_names"
+        ):
+            dec.predict(bad)
+    Xn = X.copy()
+    Xn[1, 2, 7] = np.nan  # was read as a missing sample: a prediction, unsaid (and trained on in fit)
+    for call in (lambda: dec.predict(Xn), lambda: dec.fit(Xn, y)):
+        with pytest.raises(
+            ValueError, match=r"X holds 1 NaN or infinite samples \(the first: trial 1, channel 2, sample 7\)"
+        ):
+            call()
+    assert dec.decision_function(X[:0]).shape == (0, 2)  # was 'quantile() input tensor must be non-empty'
+    with pytest.raises(ValueError, match=r"y must be one label per trial of X, shape \(4,\)"):
+        dec.fit(X, y[:3])  # was 'index 3 is out of bounds for dimension 0 with size 3'
+    with pytest.raises(ValueError, match=r"y must hold class indices 0\.\.1"):
+        dec.fine_tune(X, y * 2)  # was 'Target 2 is out of bounds'
