@@ -398,3 +398,24 @@ def test_an_xdf_of_mne_lsl_annotations_gives_training_its_trial_durations(tmp_pa
     raw, _ = read_recording(str(write_xdf(tmp_path / "player.xdf", [eeg, notes])))
     assert list(raw.annotations.description) == ["6", "7.5"]
     np.testing.assert_allclose(raw.annotations.duration, [1.5, 1.25])
+
+
+# --- an XDF's recording date ---------------------------------------------------------------------------------------
+
+
+def test_an_xdf_replayed_into_a_fif_keeps_its_recording_date(tmp_path):
+    """LabRecorder writes when it started recording in the file header (<datetime>); file_source left it out, so the
+    FIF a replay of the XDF wrote (docs/bci.md: calib01.xdf -> calib01_raw.fif) was dated by the wall clock of the
+    replay. The stream carries the file's date, and the FIF keeps it."""
+    import mne
+    from wavegraph.nodes.io.xdf import XdfStream, write_xdf
+
+    t = 100.0 + np.arange(500) / 250.0
+    eeg = XdfStream("amp", "EEG", 250.0, np.zeros((500, 2)), t, "float32", ["O1", "Oz"], "EEG", "microvolts")
+    path = write_xdf(tmp_path / "calib.xdf", [eeg], datetime="2021-03-10T12:00:00+0100")
+    g = GraphBuilder()
+    g.add("file_source", id="src", path=str(path), chunk_size=100)
+    g.add("recorder", "src", id="rec", path=str(tmp_path / "calib_raw.fif"))
+    g.run()
+    raw = mne.io.read_raw_fif(tmp_path / "calib_raw.fif", verbose="error")
+    assert raw.info["meas_date"].isoformat() == "2021-03-10T11:00:00+00:00"

@@ -38,6 +38,7 @@ import logging
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -112,6 +113,25 @@ def _is_onehot(s) -> bool:
     info = s["info"]
     numeric = _first(info, "channel_format") != "string"
     return numeric and _nominal_rate(info) <= 0 and (_first(info, "type") or "").lower() == "annotations"
+
+
+def _recorded_at(header, path: Path) -> str | None:
+    """The recording's start from the file header's <datetime> (LabRecorder: local time with its UTC offset,
+    '2021-03-10T12:00:00+0100'), in UTC ISO 8601, as the stream's meas_date: stream time 0, the first stamp of
+    the file, is about then. None when the file gives none, or one that does not parse (said)."""
+    from datetime import datetime
+
+    text = _first((header or {}).get("info") or {}, "datetime") if isinstance(header, dict) else None
+    if not text:
+        return None
+    for parse in (lambda s: datetime.strptime(s, "%Y-%m-%dT%H:%M:%S%z"), datetime.fromisoformat):
+        try:
+            when = parse(str(text).strip())
+        except ValueError:
+            continue
+        return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+    _log.warning("file_source: %s: its header's datetime %r does not parse: the stream is undated", path.name, text)
+    return None
 
 
 def _undeclared_rates(streams: list) -> list[str]:
@@ -299,7 +319,7 @@ class XdfReader(_Reader):
         logging.getLogger("pyxdf.pyxdf").addFilter(quiet)
         view = CaseView(path) if needs_view(path) else None  # REC.XDFZ: pyxdf unzips only '.xdfz'
         try:
-            streams, _ = pyxdf.load_xdf(
+            streams, header = pyxdf.load_xdf(
                 str(path if view is None else view.path), synchronize_clocks=True, dejitter_timestamps=False
             )
         finally:
@@ -338,6 +358,7 @@ class XdfReader(_Reader):
         _say_left_out(path, streams)
         info = s["info"]
         self.stream_name = _first(info, "name")
+        self.meas_date = _recorded_at(header, path)  # (a FIF recorder of the replay was dated by the wall clock)
         stamps = [t for x in streams if len(x["time_stamps"]) for t in (x["time_stamps"][0],)]
         self.zero = float(min(stamps))
         self.times = np.asarray(s["time_stamps"], dtype=np.float64) - self.zero
@@ -456,10 +477,12 @@ def _header_xml(s: XdfStream, n_ch: int) -> str:
     )
 
 
-def write_xdf(path, streams: list[XdfStream]) -> Path:
-    """Write an XDF 1.0 file with these streams (stream ids 1, 2, ...); every sample carries its timestamp."""
+def write_xdf(path, streams: list[XdfStream], datetime: str | None = None) -> Path:
+    """Write an XDF 1.0 file with these streams (stream ids 1, 2, ...); every sample carries its timestamp.
+    `datetime`: the recording's start in the file header, as LabRecorder writes it ('2021-03-10T12:00:00+0100')."""
     path = Path(path)
-    out = [b"XDF:", _chunk(1, b'<?xml version="1.0"?><info><version>1.0</version></info>')]
+    when = f"<datetime>{escape(datetime)}</datetime>" if datetime else ""
+    out = [b"XDF:", _chunk(1, f'<?xml version="1.0"?><info><version>1.0</version>{when}</info>'.encode())]
     for sid, s in enumerate(streams, start=1):
         sid_b = struct.pack("<I", sid)
         is_str = s.channel_format == "string"
