@@ -419,3 +419,20 @@ def test_an_xdf_replayed_into_a_fif_keeps_its_recording_date(tmp_path):
     g.run()
     raw = mne.io.read_raw_fif(tmp_path / "calib_raw.fif", verbose="error")
     assert raw.info["meas_date"].isoformat() == "2021-03-10T11:00:00+00:00"
+
+
+def test_an_xdf_of_mne_lsl_streams_finds_its_eeg_stream_typed_eeg_in_lower_case(tmp_path):
+    """MNE-LSL types a stream by MNE's channel type, 'eeg': an XDF of it beside another signal stream (an
+    accelerometer) was refused by default ('0 ... streams match ... one of type EEG'), and docs/bci.md's
+    `--set eeg.stream=EEG` too. The type is matched whatever its case, as a name or type given by `stream` is when
+    none matches exactly."""
+    from wavegraph.nodes.io.file_source import FileSource
+    from wavegraph.nodes.io.xdf import XdfStream, write_xdf
+
+    t, ta = 100.0 + np.arange(500) / 250.0, 100.0 + np.arange(100) / 50.0
+    eeg = XdfStream("player", "eeg", 250.0, np.zeros((500, 2)), t, "double64", ["Fz", "Cz"], "eeg", "volts")
+    acc = XdfStream("acc", "Accelerometer", 50.0, np.zeros((100, 3)), ta, "float32", ["x", "y", "z"], "misc", "")
+    path = write_xdf(tmp_path / "mne_lsl.xdf", [eeg, acc])
+    for stream in (None, "EEG", "Player"):
+        assert FileSource(path=str(path), stream=stream).configure({})["out"].channel_names == ("Fz", "Cz")
+    assert FileSource(path=str(path), stream="ACC").configure({})["out"].channel_names == ("x", "y", "z")

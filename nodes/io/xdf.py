@@ -330,8 +330,11 @@ class XdfReader(_Reader):
         markers = [s for s in streams if _is_marker(s)]
         if stream is not None:
             chosen = [s for s in numeric if stream in _keys(s)]
+            if not chosen:  # 'EEG' for MNE-LSL's 'eeg' (its streams are typed by MNE's channel type), 'Player'
+                chosen = [s for s in numeric if stream.casefold() in {k.casefold() for k in _keys(s)}]
         else:
-            chosen = numeric if len(numeric) == 1 else [s for s in numeric if _first(s["info"], "type") == "EEG"]
+            eeg = [s for s in numeric if (_first(s["info"], "type") or "").casefold() == "eeg"]
+            chosen = numeric if len(numeric) == 1 else eeg
         if len(chosen) != 1:
             what = f"stream {stream!r}" if stream else "a single numeric stream (or one of type EEG)"
             empty = not numeric and any(_why_not(s).startswith("no samples") for s in streams)
