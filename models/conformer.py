@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import DictConfig
-from .streaming import State, StreamingModel, check_dtype, check_finite, check_frames
+from .streaming import State, StreamingModel, check_batch, check_dtype, check_finite, check_frames
 
 __all__ = ["ConformerConfig", "ConformerCache", "ConformerEncoder", "chunked_limited_mask"]
 
@@ -382,6 +382,7 @@ class ConformerEncoder(StreamingModel):
     # ------------------------------------------------------------------------------------------ streaming
     def init_state(self, batch: int = 1, device=None, dtype=torch.float32, att_context=None) -> State:
         """A fresh stream for `batch` sequences with one of cfg.att_context_sizes (default the first)."""
+        batch = check_batch(batch)
         left, right = check_att_context(att_context) if att_context is not None else self.default_att_context
         sizes = [tuple(c) for c in self.cfg.att_context_sizes]
         if (left, right) not in sizes:

@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import DictConfig
-from .streaming import State, StreamingModel, check_frames
+from .streaming import State, StreamingModel, check_batch, check_frames
 
 __all__ = ["TokenizerConfig", "EEGTokenizer", "frame_windows", "log_spectrum"]
 
@@ -302,6 +302,7 @@ class EEGTokenizer(StreamingModel):
     def init_state(self, batch: int = 1, device=None, dtype=torch.float32, **options) -> State:
         if options:
             raise TypeError(f"EEGTokenizer takes no stream options, got {sorted(options)}")
+        batch = check_batch(batch)
         device = device if device is not None else self.quantizer.codebook.device
         return {
             "samples": torch.zeros(batch, self.cfg.history, dtype=torch.float64, device=device),

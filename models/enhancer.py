@@ -65,7 +65,7 @@ from .enhancer_gate import apply_gate, gate_curve
 from .enhancer_loss import enhancer_loss, si_sdr, vad_targets
 from .gla import GLAConfig, GLAStack
 from .mamba import MambaConfig, MambaStack
-from .streaming import State, StreamingModel, check_dtype, check_frames
+from .streaming import State, StreamingModel, check_batch, check_dtype, check_frames
 
 __all__ = ["EnhancerConfig", "Enhancer", "si_sdr", "enhancer_loss", "vad_targets"]
 
@@ -232,6 +232,7 @@ class Enhancer(StreamingModel):
 
     # ---------------------------------------------------------------------------------------- streaming API
     def init_state(self, batch: int = 1, device=None, dtype=torch.float32) -> State:
+        batch = check_batch(batch)
         device = device if device is not None else self.head.weight.device
         keep = self.cfg.n_fft - self.cfg.hop
         state: State = {

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from .streaming import State, StreamingModel, check_dtype, check_finite, check_frames
+from .streaming import State, StreamingModel, check_batch, check_dtype, check_finite, check_frames
 
 LayerState = tuple[torch.Tensor, ...]
 
@@ -45,6 +45,7 @@ class RecurrentStack(StreamingModel):
         raise NotImplementedError
 
     def init_state(self, batch: int = 1, device=None, dtype=torch.float32) -> State:
+        batch = check_batch(batch)
         device = device if device is not None else next(self.parameters()).device
         state: State = {}
         for i in range(self.cfg.n_layers):
@@ -104,7 +105,7 @@ class RecurrentStack(StreamingModel):
     def stream(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """x (B, n, d_in) -> (y (B, n, d_model), new state); the state passed in is not modified."""
         check_frames(x, self.d_in)
-        layer_states = list(self._layer_states(state, x.shape[0]))
+        layer_states: list[LayerState | None] = list(self._layer_states(state, x.shape[0]))
         check_finite(self, x)
         return self._run(x, layer_states)
 

@@ -49,6 +49,7 @@ This module imports torch only (models never import the runtime). Nodes wrap a S
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, ClassVar
 
 import torch
@@ -59,6 +60,7 @@ __all__ = [
     "StreamingModel",
     "Chain",
     "Frames",
+    "check_batch",
     "check_dtype",
     "check_finite",
     "check_frames",
@@ -73,6 +75,15 @@ def check_frames(x: torch.Tensor, d_in: int, name: str = "x") -> None:
     """ValueError unless x is (batch, frames, d_in)."""
     if x.dim() != 3 or x.shape[-1] != d_in:
         raise ValueError(f"{name} must be (batch, frames, d_in={d_in}), got shape {tuple(x.shape)}")
+
+
+def check_batch(batch) -> int:
+    """`batch` as an int, or a ValueError saying what init_state takes: 2.5 was torch's 'zeros() takes 1 positional
+    argument but 3 were given', -1 'zeros: Dimension size must be non-negative'."""
+    value = batch.item() if isinstance(batch, torch.Tensor) and batch.numel() == 1 else batch
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"batch must be a whole number of streams >= 0, got {batch!r}")
+    return int(value)
 
 
 def check_finite(model: nn.Module, x: torch.Tensor, name: str = "x", limit: float = math.inf, fix: str = "") -> None:
@@ -194,7 +205,7 @@ class Frames(StreamingModel):
 
     def init_state(self, batch: int = 1, device=None, dtype=torch.float32, **options) -> State:
         device = device if device is not None else next(self.parameters(), torch.empty(0)).device
-        return {"batch": torch.zeros(batch, 0, device=device, dtype=dtype)}  # only carries the batch size
+        return {"batch": torch.zeros(check_batch(batch), 0, device=device, dtype=dtype)}  # only carries the batch size
 
     def stream(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         return self.forward(x), state

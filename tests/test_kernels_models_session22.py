@@ -37,6 +37,15 @@ def _enhancer(core="mamba", **kw: Any):
     return Enhancer(EnhancerConfig(core=core, **cfg)).eval()
 
 
+def _tokenizer():
+    from wavegraph.models.eeg_tokenizer import EEGTokenizer, TokenizerConfig
+
+    torch.manual_seed(0)
+    cfg: dict[str, Any] = dict(rate=20.0, n_fft=20, hop=10, n_bins=10, patch=5, d_model=8, n_heads=2, n_layers=1)
+    cfg.update(d_temporal=4, context=2, codebook_size=16, code_dim=8, dec_layers=1, scale_window=2.0)
+    return EEGTokenizer(TokenizerConfig(**cfg)).eval()
+
+
 MODELS = {"mamba": _mamba, "gla": _gla, "conformer": _conformer, "enhancer": _enhancer}
 
 
@@ -144,14 +153,10 @@ def test_enhance_takes_an_empty_batch_and_says_what_a_one_dimensional_signal_nee
 @pytest.fixture
 def token_decoder(tmp_path):
     from wavegraph.models import checkpoint
-    from wavegraph.models.eeg_tokenizer import EEGTokenizer, TokenizerConfig
     from wavegraph.models.token_decoder import TokenDecoder, TokenDecoderNet
 
-    torch.manual_seed(0)
-    cfg: dict[str, Any] = dict(rate=20.0, n_fft=20, hop=10, n_bins=10, patch=5, d_model=8, n_heads=2, n_layers=1)
-    cfg.update(d_temporal=4, context=2, codebook_size=16, code_dim=8, dec_layers=1, scale_window=2.0)
     path = tmp_path / "tok.safetensors"
-    checkpoint.save(EEGTokenizer(TokenizerConfig(**cfg)).eval(), path)
+    checkpoint.save(_tokenizer(), path)
     dec = TokenDecoder(40.0, ["O1", "Oz", "O2"], [8.0, 10.0], tokenizer=path, steps=1, batch=4, fine_tune_steps=1)
     dec.net = TokenDecoderNet(len(dec.picks), 2, 8).eval()  # untrained: the checks come before any step
     return dec
@@ -181,3 +186,14 @@ def test_token_decoder_says_what_is_wrong_with_trials_and_labels(token_decoder):
         dec.fit(X, y[:3])  # was 'index 3 is out of bounds for dimension 0 with size 3'
     with pytest.raises(ValueError, match=r"y must hold class indices 0\.\.1"):
         dec.fine_tune(X, y * 2)  # was 'Target 2 is out of bounds'
+
+
+@pytest.mark.parametrize("name", [*MODELS, "tokenizer"])
+def test_init_state_says_what_batch_it_takes(name):
+    model = MODELS[name]() if name in MODELS else _tokenizer()
+    # were 'zeros() takes 1 positional argument but 3 were given' and 'zeros: Dimension size must be non-negative'
+    bads: list[Any] = [2.5, -1, True, "2"]
+    for bad in bads:
+        with pytest.raises(ValueError, match=r"batch must be a whole number of streams >= 0, got"):
+            model.init_state(bad)
+    assert model.init_state(torch.tensor(2)).keys() == model.init_state(2).keys()
