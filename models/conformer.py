@@ -471,7 +471,10 @@ class ConformerEncoder(StreamingModel):
         check_finite(self, x)
         cache = self._cache(state)
         if x.shape[0] != cache.pending.shape[0]:
-            raise ValueError(f"batch {x.shape[0]} does not match the cache's batch {cache.pending.shape[0]}")
+            raise ValueError(  # was only 'batch 3 does not match the cache's batch 2'
+                f"x has a batch of {x.shape[0]}, the state {cache.pending.shape[0]}: start the stream with this "
+                f"model's init_state({x.shape[0]})"
+            )
         h, sub = self.subsampling.stream(x, cache.sub)
         pending = torch.cat([cache.pending, h], 1)
         size = cache.right + 1

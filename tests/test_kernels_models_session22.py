@@ -197,3 +197,12 @@ def test_init_state_says_what_batch_it_takes(name):
         with pytest.raises(ValueError, match=r"batch must be a whole number of streams >= 0, got"):
             model.init_state(bad)
     assert model.init_state(torch.tensor(2)).keys() == model.init_state(2).keys()
+
+
+@pytest.mark.parametrize("how", ["stream", "step"])
+@pytest.mark.parametrize("name", list(MODELS))
+def test_a_state_of_another_batch_says_both_batches_and_the_fix(name, how):
+    model = MODELS[name]()
+    x = 0.1 * torch.randn(3, 2, model.d_in)
+    with torch.no_grad(), pytest.raises(ValueError, match=r"x has a batch of 3, the state 2.*init_state\(3"):
+        model.stream(x, model.init_state(2)) if how == "stream" else model.step(x[:, 0], model.init_state(2))
