@@ -436,3 +436,23 @@ def test_an_xdf_of_mne_lsl_streams_finds_its_eeg_stream_typed_eeg_in_lower_case(
     for stream in (None, "EEG", "Player"):
         assert FileSource(path=str(path), stream=stream).configure({})["out"].channel_names == ("Fz", "Cz")
     assert FileSource(path=str(path), stream="ACC").configure({})["out"].channel_names == ("x", "y", "z")
+
+
+def test_two_streams_of_one_xdf_joined_line_up_whatever_the_chunking(tmp_path):
+    """An EEG stream 0.5 % fast and an accelerometer on the computer's clock, replayed by two file_sources and joined:
+    in chunks of 500, the fast clock's chunk t0 (before the join's newest sample) never moved its count, and the
+    accelerometer came out 50 ms off the EEG and 5 samples short. Chunks that drift under half a sample keep them
+    within a sample, all of them."""
+    from wavegraph.nodes.io.xdf import XdfStream, write_xdf
+
+    t, ta = 100.0 + np.arange(2500) / 251.25, 100.0 + np.arange(500) / 50.0
+    eeg = XdfStream("amp", "EEG", 250.0, np.repeat(t[:, None] - 100, 2, axis=1), t, "double64", ["a", "b"], "EEG", "")
+    acc = XdfStream("acc", "Acc", 50.0, (ta - 100)[:, None], ta, "double64", ["x"], "misc", "")
+    path = write_xdf(tmp_path / "two.xdf", [eeg, acc])
+    g = GraphBuilder()
+    g.add("file_source", id="e", path=str(path), stream="EEG", chunk_size=500)
+    g.add("file_source", id="a", path=str(path), stream="Acc", chunk_size=100)
+    g.add("join", "e", "a", id="j")
+    out = g.run(capture=["j.out"])["j.out"].data
+    assert out.shape == (3, 2500)
+    assert np.abs(out[2, 50:] - out[0, 50:]).max() < 1 / 250  # the accelerometer's time against the EEG's
