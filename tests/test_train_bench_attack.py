@@ -355,7 +355,6 @@ def test_a_save_that_fails_half_way_keeps_the_weights_that_were_there(tmp_path, 
     run stopped while saving left a cut-short file where the last good weights were."""
     import errno
 
-    import safetensors.torch
     from wavegraph.models import checkpoint as ckpt
     from wavegraph.models.mamba import MambaConfig, MambaStack
 
@@ -363,11 +362,13 @@ def test_a_save_that_fails_half_way_keeps_the_weights_that_were_there(tmp_path, 
     ckpt.save(MambaStack(MambaConfig(d_in=4, d_model=8, n_layers=1)), path)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
 
-    def full_disk(tensors, filename, metadata=None):
-        Path(filename).write_bytes(b"\0" * 100)  # some of it written, then the disk is full
+    write_bytes = Path.write_bytes
+
+    def full_disk(self, data):
+        write_bytes(self, data[:100])  # some of it written, then the disk is full
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(safetensors.torch, "save_file", full_disk)
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
     with pytest.raises(OSError, match="No space left"):
         ckpt.save(MambaStack(MambaConfig(d_in=4, d_model=16, n_layers=1)), path)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # as it was, nothing left beside it
