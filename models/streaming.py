@@ -20,7 +20,9 @@ Concatenating the step outputs and the flush equals `forward` too.
 The contract:
   * **State is explicit.** A state is a flat `dict[str, Tensor | int]` for one batch; the model object keeps no
     stream state, so one model serves any number of streams. Keys are stable for a given config, so a state can be
-    saved (`{k: v.cpu().numpy()}`) and restored (`torch.as_tensor`) as is. Treat it as opaque otherwise.
+    saved (`save_state`: numpy copies) and restored (`load_state(saved, like=model.init_state(...))`) as is. Treat it
+    as opaque otherwise. Copy both ways: `step` updates the tensors in place, and `v.cpu().numpy()` of a CPU tensor
+    (or `torch.as_tensor` of an array) shares its memory, so such a "snapshot" moved on with the stream.
   * `stream` and `flush` never modify the state passed in (they return a new one: feeding the same state twice
     gives the same answer); `step` MAY update the state's tensors in place (the decode path) and returns it.
     Always use the returned state.
@@ -66,6 +68,8 @@ __all__ = [
     "check_frames",
     "default_chunkings",
     "assert_stream_equals_forward",
+    "save_state",
+    "load_state",
 ]
 
 State = dict[str, Any]  # name -> Tensor (or int for counters such as a stream offset)
@@ -324,6 +328,32 @@ class Chain(StreamingModel):
             tail, states[i] = p.flush(states[i])
             y = torch.cat([y, tail], 1)
         return y, self._join(states)
+
+
+def save_state(state: State) -> dict[str, Any]:
+    """A snapshot of `state` as numpy arrays (ints kept as ints), never sharing memory with it; bfloat16 (which numpy
+    lacks) as float32, exactly."""
+    out: dict[str, Any] = {}
+    for k, v in state.items():
+        if isinstance(v, torch.Tensor):
+            v = v.detach()
+            out[k] = (v.float() if v.dtype == torch.bfloat16 else v).cpu().numpy().copy()
+        else:
+            out[k] = int(v)
+    return out
+
+
+def load_state(saved: dict[str, Any], like: State) -> State:
+    """`saved` (from save_state) as a state whose tensors take the dtype and device of `like`'s (e.g. the model's
+    init_state(batch, device, ...)); copies, so a `step` never writes into `saved`."""
+    if set(saved) != set(like):
+        raise ValueError(
+            f"the saved state has keys {sorted(saved)}, this model's {sorted(like)}: a state of another model"
+        )
+    return {
+        k: torch.tensor(saved[k], dtype=t.dtype, device=t.device) if isinstance(t, torch.Tensor) else int(saved[k])
+        for k, t in like.items()
+    }
 
 
 def default_chunkings(n: int, seed: int = 0) -> list[list[int]]:

@@ -206,3 +206,40 @@ def test_a_state_of_another_batch_says_both_batches_and_the_fix(name, how):
     x = 0.1 * torch.randn(3, 2, model.d_in)
     with torch.no_grad(), pytest.raises(ValueError, match=r"x has a batch of 3, the state 2.*init_state\(3"):
         model.stream(x, model.init_state(2)) if how == "stream" else model.step(x[:, 0], model.init_state(2))
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_a_saved_state_is_a_snapshot_and_restores_twice_to_the_same_stream(name):
+    import numpy as np
+    from wavegraph.models.streaming import load_state, save_state
+
+    model = MODELS[name]()
+    x = 0.1 * torch.randn(1, 8, model.d_in)
+    with torch.no_grad():
+        _, state = model.stream(x[:, :3], model.init_state(1))
+        saved = save_state(state)
+        kept = {k: np.copy(v) for k, v in saved.items()}
+
+        def rest(s):
+            ys = []
+            for t in range(3, 8):  # step updates the state in place
+                y, s = model.step(x[:, t], s)
+                ys.append(y)
+            return torch.cat(ys, 1)
+
+        want = rest(state)  # the documented {k: v.cpu().numpy()} moved on with these steps (shared memory)
+        assert all(np.array_equal(saved[k], kept[k]) for k in saved)
+        for _ in range(2):  # torch.as_tensor of the arrays: the first restore's steps wrote into them
+            torch.testing.assert_close(rest(load_state(saved, like=model.init_state(1))), want, atol=0, rtol=0)
+        assert all(np.array_equal(saved[k], kept[k]) for k in saved)
+
+
+def test_a_bfloat16_state_saves_and_restores():
+    from wavegraph.models.streaming import load_state, save_state
+
+    model = _mamba().to(torch.bfloat16)
+    with torch.no_grad():
+        _, state = model.stream(torch.randn(1, 4, 3, dtype=torch.bfloat16), model.init_state(1, dtype=torch.bfloat16))
+    saved = save_state(state)  # v.cpu().numpy() was 'Got unsupported ScalarType BFloat16'
+    back = load_state(saved, like=model.init_state(1, dtype=torch.bfloat16))
+    assert all(back[k].dtype == state[k].dtype and torch.equal(back[k], state[k]) for k in state)
