@@ -175,6 +175,13 @@ class FBCCA:
             raise ValueError(f"expected ({len(bands)} bands, channels, samples), got shape {xb.shape}")
         if xb.shape[-1] < 2:  # 1 sample: nothing left once centred, decided 0 unsaid; 0 samples: a reshape error
             raise ValueError(f"a window of {xb.shape[-1]} samples cannot be scored; give 2 or more (1 s or so)")
+        if not np.isfinite(xb).all():  # was scored 0 for every frequency: decided as the first one, unsaid
+            k, c, t = np.argwhere(~np.isfinite(xb))[0]
+            raise ValueError(
+                f"the window holds {int((~np.isfinite(xb)).sum())} NaN or infinite samples (the first: band {k}, "
+                f"channel {c}, sample {t}); it cannot be scored: drop it or replace them (the decoder node leaves "
+                "such windows undecided, counted undecided_nonfinite)"
+            )
         qys = self._ref_bases(xb.shape[-1])
         rho = np.zeros((len(bands), len(self.freqs)))
         for k in range(len(bands)):
@@ -197,7 +204,7 @@ class FBCCA:
             raise ValueError(f"trials must be (n, channels, samples), got shape {trials.shape}{fix}")
         if trials.shape[-1] < 2:
             raise ValueError(f"a window of {trials.shape[-1]} samples cannot be scored; give 2 or more (1 s or so)")
-        return np.array([int(np.argmax(self.scores(self.filter(x)))) for x in trials])
+        return np.array([int(np.argmax(self.scores(self.filter(x)))) for x in trials], dtype=np.int64)
 
 
 def itr_bits(m: int, p: float) -> float:

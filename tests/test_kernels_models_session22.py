@@ -243,3 +243,19 @@ def test_a_bfloat16_state_saves_and_restores():
     saved = save_state(state)  # v.cpu().numpy() was 'Got unsupported ScalarType BFloat16'
     back = load_state(saved, like=model.init_state(1, dtype=torch.bfloat16))
     assert all(back[k].dtype == state[k].dtype and torch.equal(back[k], state[k]) for k in state)
+
+
+def test_fbcca_refuses_a_window_with_a_nan_instead_of_deciding_the_first_frequency():
+    import numpy as np
+    from wavegraph.models.ssvep import FBCCA
+
+    fb = FBCCA([8.0, 10.0, 12.0], 100.0, n_harmonics=2)
+    t = np.arange(100) / 100
+    trial = np.stack([np.sin(2 * np.pi * 12 * t), np.cos(2 * np.pi * 12 * t)])[None]
+    assert fb.predict(trial).tolist() == [2]
+    trial[0, 1, 40] = np.nan  # was decided 0 (8 Hz): every score 0
+    with pytest.raises(ValueError, match=r"holds \d+ NaN or infinite samples.*channel 1, sample 40"):
+        fb.predict(trial)
+    with pytest.raises(ValueError, match=r"the window holds 1 NaN or infinite samples \(the first: band 2, channel 0"):
+        fb.scores(np.where(np.arange(5 * 2 * 50).reshape(5, 2, 50) == 200, np.inf, 1.0))
+    assert fb.predict(trial[:0]).dtype == np.int64  # no trials: no decisions, still class indices
