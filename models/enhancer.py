@@ -259,13 +259,13 @@ class Enhancer(StreamingModel):
         return self._run(x, self.init_state(x.shape[0], x.device, x.dtype), step=False)[0]
 
     def stream(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        check_stream_input(self, x, state)  # the state's shapes and dtypes, finite samples (models/enhancer_checks.py)
+        state = check_stream_input(self, x, state)  # shapes, finite samples; dtypes cast (models/enhancer_checks.py)
         return self._run(x, state, step=False)
 
     def step(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         if x_t.dim() != 2 or x_t.shape[-1] != self.d_in:
             raise ValueError(f"x_t must be one block (batch, hop={self.d_in}), got shape {tuple(x_t.shape)}")
-        check_stream_input(self, x_t[:, None], state)
+        state = check_stream_input(self, x_t[:, None], state)
         fused = self.cfg.n_fft == 2 * self.cfg.hop and self.front is None and x_t.shape[0]  # batch 0: _run's path
         fast = self._fast_step() if fused else None
         if fast is None:

@@ -1,10 +1,10 @@
 """What `Enhancer.stream` and `Enhancer.step` check before they touch a state (models/enhancer.py is near its size
-limit): a state of this model for x's batch and dtype, and samples it can take.
+limit): a state of this model for x's batch, and samples it can take.
 
-Unchecked, a state of another batch, config or dtype failed deep in torch ('Sizes of tensors must match except in
-dimension 1', 'expected m1 and m2 to have the same dtype', KeyError 'prev', or x 'must be (batch, frames, d_in=33)'
-of the core, whose input the user never gave), and a NaN, inf or 1e20 sample (squared in float32: inf) went into the
-state and made every later output NaN, unsaid.
+Unchecked, a state of another batch or config failed deep in torch ('Sizes of tensors must match except in
+dimension 1', KeyError 'prev', or x 'must be (batch, frames, d_in=33)' of the core, whose input the user never gave),
+a float64 state of a float32 model was 'expected m1 and m2 to have the same dtype', and a NaN, inf or 1e20 sample
+(squared in float32: inf) went into the state and made every later output NaN, unsaid.
 """
 
 from __future__ import annotations
@@ -18,29 +18,28 @@ from .streaming import State, check_dtype, check_finite, check_frames
 INPUT_LIMIT = 1e6  # |x| beyond this (120 dB over full scale) overflows the float32 state; the enhancer node clips to it
 
 
-def _expected(model: Any, batch: int, dtype: torch.dtype) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
-    """{key: (shape, dtype)} of model.init_state(batch, dtype=dtype); computed on 'meta' once per batch, dtype and
-    config (a setting changed in place, e.g. cfg.snr_adapt, changes the state's entries)."""
+def _expected(model: Any, batch: int) -> dict[str, tuple[int, ...]]:
+    """{key: shape} of model.init_state(batch); computed on 'meta' once per batch and config (a setting changed in
+    place, e.g. cfg.snr_adapt, changes the state's entries)."""
     cache = model.__dict__.setdefault("_state_specs", {})
-    key = (batch, dtype, tuple(vars(model.cfg).values()))
+    key = (batch, tuple(vars(model.cfg).values()))
     if key not in cache:
-        fresh = model.init_state(batch, device="meta", dtype=dtype)
-        cache[key] = {k: (tuple(v.shape), v.dtype) for k, v in fresh.items()}
+        cache[key] = {k: tuple(v.shape) for k, v in model.init_state(batch, device="meta").items()}
     return cache[key]
 
 
-def check_state(model: Any, state: State, batch: int, dtype: torch.dtype) -> None:
-    """ValueError unless `state` has the keys, shapes and dtypes of model.init_state(batch, dtype=dtype)."""
+def check_state(model: Any, state: State, batch: int) -> None:
+    """ValueError unless `state` has the keys and shapes of model.init_state(batch)."""
     name = type(model).__name__
-    fix = f"start the stream with this model's init_state({batch}, dtype={dtype})"
+    fix = f"start the stream with this model's init_state({batch})"
     if not isinstance(state, dict):
         raise ValueError(f"the state is a {type(state).__name__}, not an {name} state (a dict); {fix}")
-    want = _expected(model, batch, dtype)
+    want = _expected(model, batch)
     if state.keys() != want.keys():
         missing, extra = sorted(want.keys() - state.keys()), sorted(state.keys() - want.keys())
         what = f"has no '{missing[0]}'" if missing else f"has '{extra[0]}', which this model's has not"
         raise ValueError(f"not a state of this {name} (a model of another config?): it {what}; {fix}")
-    for key, (shape, want_dtype) in want.items():
+    for key, shape in want.items():
         got = state[key]
         if not isinstance(got, torch.Tensor):
             raise ValueError(f"the state's '{key}' is a {type(got).__name__}, not a tensor; {fix}")
@@ -51,15 +50,15 @@ def check_state(model: Any, state: State, batch: int, dtype: torch.dtype) -> Non
             raise ValueError(
                 f"the state's '{key}' has shape {tuple(got.shape)}, this {name} expects {shape} ({why}); {fix}"
             )
-        if got.dtype != want_dtype:
-            raise ValueError(f"the state's '{key}' has dtype {got.dtype}; for x of {dtype} it is {want_dtype}; {fix}")
 
 
-def check_stream_input(model: Any, x: torch.Tensor, state: State) -> None:
-    """x (batch, T, hop) in the model's dtype, the state (check_state), and x's samples: finite, within +-INPUT_LIMIT."""
+def check_stream_input(model: Any, x: torch.Tensor, state: State) -> State:
+    """x (batch, T, hop) in the model's dtype, the state (check_state), and x's samples: finite, within +-INPUT_LIMIT.
+    Returns the state with the enhancer's own entries (not the core's) in x's dtype, a new dict when one is cast
+    (a float32 init_state of a .double() model was promoted, a float64 one of a float32 model failed in torch)."""
     check_frames(x, model.d_in)
     check_dtype(model, x)
-    check_state(model, state, x.shape[0], x.dtype)
+    check_state(model, state, x.shape[0])
     check_finite(
         model,
         x,
@@ -70,3 +69,9 @@ def check_stream_input(model: Any, x: torch.Tensor, state: State) -> None:
             "(counted nan_zeroed, clipped_input)"
         ),
     )
+    cast = {
+        k: v.to(x.dtype)
+        for k, v in state.items()
+        if not k.startswith("core.") and v.is_floating_point() and v.dtype != x.dtype
+    }
+    return {**state, **cast} if cast else state
