@@ -4,7 +4,9 @@ Each op has a Triton kernel (kernels/triton_*.py), a pure-torch reference (kerne
 the ground truth), and ONE dispatch function here that models call. Dispatch runs Triton when every tensor is on
 CUDA and triton imports, else the reference; `WAVEGRAPH_KERNELS=ref|triton` forces one (see kernels/dispatch.py).
 
-Shapes (time last for the Mamba ops, as in mamba_ssm; (batch, heads, L, d) for GLA, as in fla):
+Shapes (time last for the Mamba ops, as in mamba_ssm; (batch, heads, L, d) for GLA, as fla's head_first=True; fla's
+default since 0.2 is (batch, L, heads, d), which fits these shapes too and would run along the wrong axis, unsaid:
+give it as q.transpose(1, 2) and transpose o back):
     selective_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False, initial_state=None)
         u, delta: (batch, dim, L); A: (dim, N); B, C: (batch, N, L); D, delta_bias: (dim,); z: (batch, dim, L)
         -> (y (batch, dim, L), final_state (batch, dim, N) fp32)
