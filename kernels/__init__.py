@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from . import reference as _ref
 from .dispatch import select_backend as _select_backend
+from .dispatch import within_triton_limit as _within_limit
 
 __all__ = [
     "selective_scan",
@@ -43,10 +44,10 @@ __all__ = [
 
 
 def selective_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False, initial_state=None):
-    if (
-        _select_backend(u=u, delta=delta, A=A, B=B, C=C, D=D, z=z, delta_bias=delta_bias, initial_state=initial_state)
-        == "triton"
-    ):
+    backend = _select_backend(
+        u=u, delta=delta, A=A, B=B, C=C, D=D, z=z, delta_bias=delta_bias, initial_state=initial_state
+    )
+    if _within_limit(backend, A.shape[-1] if A.dim() else 0) == "triton":
         from . import triton_ssm
 
         return triton_ssm.selective_scan(u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state)
@@ -70,12 +71,10 @@ def selective_state_update(
     state_batch_indices=None,
     check_indices: bool | None = None,
 ):
-    if (
-        _select_backend(
-            state=state, x=x, dt=dt, A=A, B=B, C=C, D=D, z=z, dt_bias=dt_bias, state_batch_indices=state_batch_indices
-        )
-        == "triton"
-    ):
+    backend = _select_backend(
+        state=state, x=x, dt=dt, A=A, B=B, C=C, D=D, z=z, dt_bias=dt_bias, state_batch_indices=state_batch_indices
+    )
+    if _within_limit(backend, state.shape[-1] if state.dim() else 0) == "triton":
         from . import triton_ssm
 
         return triton_ssm.selective_state_update(
@@ -101,7 +100,8 @@ def causal_conv1d_update(x, conv_state, weight, bias=None, activation=None):
 
 
 def gla_chunk(q, k, v, g, initial_state=None, scale=None, chunk_size=64):
-    if _select_backend(q=q, k=k, v=v, g=g, initial_state=initial_state) == "triton":
+    backend = _select_backend(q=q, k=k, v=v, g=g, initial_state=initial_state)
+    if _within_limit(backend, q.shape[-1] if q.dim() else 0) == "triton":
         from . import triton_gla
 
         return triton_gla.gla_chunk(q, k, v, g, initial_state, scale, chunk_size)
@@ -121,7 +121,7 @@ def gla_step(q, k, v, g, state, scale=None):
                     f"too, got shape {tuple(t.shape)}"
                 )
         q, k, v, g = q[:, :, 0], k[:, :, 0], v[:, :, 0], g[:, :, 0]
-    if _select_backend(q=q, k=k, v=v, g=g, state=state) == "triton":
+    if _within_limit(_select_backend(q=q, k=k, v=v, g=g, state=state), q.shape[-1] if q.dim() else 0) == "triton":
         from . import triton_gla
 
         o = triton_gla.gla_step(q, k, v, g, state, scale)

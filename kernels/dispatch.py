@@ -6,6 +6,9 @@ works under `TRITON_INTERPRET=1` (set before triton is imported); that is how th
 The Triton kernels are forward-only (no backward). When autograd is recording and an input requires grad, the
 automatic choice is the reference (differentiable pure torch, also on CUDA); forcing `triton` then is an error
 rather than silently cutting the graph.
+
+The Triton kernels take a key dim (GLA) or state size (the scan) up to TRITON_MAX_DIM; above it the automatic choice
+is the reference too (`within_triton_limit`), and forcing `triton` is an error naming the limit.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ import torch
 
 ENV_VAR = "WAVEGRAPH_KERNELS"
 BACKENDS = ("ref", "triton")
+# The Triton kernels hold a whole key dim (GLA) or state size (the scan) in registers: above this the automatic choice
+# is the reference, which has no limit, and a forced `triton` is an error saying so.
+TRITON_MAX_DIM = 256
 
 
 @functools.lru_cache(maxsize=1)
@@ -69,3 +75,11 @@ def select_backend(*tensors: torch.Tensor | None, **named: torch.Tensor | None) 
     if ts and all(t.is_cuda for t in ts) and triton_available():
         return "triton"
     return "ref"
+
+
+def within_triton_limit(backend: str, dim: int) -> str:
+    """`backend`, or 'ref' when it is an automatic 'triton' for a key dim / state size above TRITON_MAX_DIM (a forced
+    one stays, and the kernel says its limit): on CUDA, GLA with dk=512 was a ValueError where the reference runs."""
+    if backend == "triton" and dim > TRITON_MAX_DIM and forced_backend() != "triton":
+        return "ref"
+    return backend

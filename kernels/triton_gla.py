@@ -20,6 +20,7 @@ import triton
 import triton.language as tl
 
 from . import reference as _ref
+from .dispatch import ENV_VAR, TRITON_MAX_DIM
 
 CHUNK = 16
 
@@ -125,8 +126,11 @@ def _gla_step_kernel(
 
 
 def _blocks(dk: int, dv: int) -> tuple[int, int]:
-    if dk > 256:
-        raise ValueError(f"key dim dk={dk} is above the Triton GLA kernels' limit of 256")
+    if dk > TRITON_MAX_DIM:
+        raise ValueError(
+            f"key dim dk={dk} is above the Triton GLA kernels' limit of {TRITON_MAX_DIM}; {ENV_VAR}=triton forces "
+            f"them: unset it (or set {ENV_VAR}=ref) to run the reference, which has no limit"
+        )
     return max(16, triton.next_power_of_2(dk)), max(16, min(64, triton.next_power_of_2(dv)))
 
 

@@ -16,6 +16,7 @@ import triton
 import triton.language as tl
 
 from . import reference as _ref
+from .dispatch import ENV_VAR, TRITON_MAX_DIM
 
 
 @triton.jit
@@ -183,8 +184,11 @@ SCAN_LAUNCH = {"cuda": (4, 8, 1), "interpreter": (16, 16, 4)}
 
 
 def _block_n(n: int) -> int:
-    if n > 256:
-        raise ValueError(f"state size N={n} is above the Triton kernels' limit of 256")
+    if n > TRITON_MAX_DIM:
+        raise ValueError(
+            f"state size N={n} is above the Triton kernels' limit of {TRITON_MAX_DIM}; {ENV_VAR}=triton forces "
+            f"them: unset it (or set {ENV_VAR}=ref) to run the reference, which has no limit"
+        )
     return triton.next_power_of_2(n)
 
 

@@ -269,3 +269,37 @@ def test_fbcca_refuses_a_window_with_a_nan_instead_of_deciding_the_first_frequen
     with pytest.raises(ValueError, match=r"the window holds 1 NaN or infinite samples \(the first: band 2, channel 0"):
         fb.scores(np.where(np.arange(5 * 2 * 50).reshape(5, 2, 50) == 200, np.inf, 1.0))
     assert fb.predict(trial[:0]).dtype == np.int64  # no trials: no decisions, still class indices
+
+
+def test_a_key_dim_or_state_size_above_the_triton_limit_runs_the_reference_unless_triton_is_forced(monkeypatch):
+    pytest.importorskip("triton")
+    import wavegraph.kernels as kernels
+    from wavegraph.kernels import reference as R
+
+    monkeypatch.delenv("WAVEGRAPH_KERNELS", raising=False)
+    monkeypatch.setattr(kernels, "_select_backend", lambda *a, **k: "triton")  # as for CUDA tensors
+    torch.manual_seed(0)
+    q, k, g = torch.randn(1, 1, 3, 257), torch.randn(1, 1, 3, 257), -torch.rand(1, 1, 3, 257)
+    v = torch.randn(1, 1, 3, 2)
+    # was "key dim dk=257 is above the Triton GLA kernels' limit of 256" where the reference runs
+    torch.testing.assert_close(kernels.gla_chunk(q, k, v, g), R.gla_chunk_ref(q, k, v, g))
+    s1, s2 = torch.zeros(1, 1, 257, 2), torch.zeros(1, 1, 257, 2)
+    torch.testing.assert_close(
+        kernels.gla_step(q[:, :, 0], k[:, :, 0], v[:, :, 0], g[:, :, 0], s1),
+        R.gla_step_ref(q[:, :, 0], k[:, :, 0], v[:, :, 0], g[:, :, 0], s2),
+    )
+    u, dt, A = torch.randn(1, 2, 3), torch.rand(1, 2, 3), -torch.rand(2, 257)
+    B, C = torch.randn(1, 257, 3), torch.randn(1, 257, 3)
+    torch.testing.assert_close(kernels.selective_scan(u, dt, A, B, C), R.selective_scan_ref(u, dt, A, B, C))
+    st1, st2 = torch.zeros(1, 2, 257), torch.zeros(1, 2, 257)
+    torch.testing.assert_close(
+        kernels.selective_state_update(st1, u[..., 0], dt[..., 0], A, B[..., 0], C[..., 0]),
+        R.selective_state_update_ref(st2, u[..., 0], dt[..., 0], A, B[..., 0], C[..., 0]),
+    )
+    monkeypatch.setenv("WAVEGRAPH_KERNELS", "triton")  # forced: the kernel's limit, and how to run the reference
+    with pytest.raises(
+        ValueError, match=r"dk=257 is above the Triton GLA kernels' limit of 256.*WAVEGRAPH_KERNELS=ref"
+    ):
+        kernels.gla_chunk(q, k, v, g)
+    with pytest.raises(ValueError, match=r"N=257 is above the Triton kernels' limit of 256.*unset it"):
+        kernels.selective_scan(u, dt, A, B, C)
