@@ -100,8 +100,8 @@ def frame_windows(samples: torch.Tensor, cfg: TokenizerConfig, n_frames: int, va
     stream start: they pad the STFT window but are left out of the robust scale)."""
     h, hop, n_fft = cfg.history, cfg.hop, cfg.n_fft
     w = int(round(cfg.scale_window * cfg.rate))
-    if n_frames == 0:
-        return samples.new_zeros(samples.shape[0], 0, n_fft)
+    if n_frames == 0 or samples.shape[0] == 0:  # no streams: was 'quantile() input tensor must be non-empty'
+        return samples.new_zeros(samples.shape[0], n_frames, n_fft)
     if valid < samples.shape[1]:
         samples = samples.clone()
         samples[:, : samples.shape[1] - valid] = math.nan
@@ -261,8 +261,8 @@ class EEGTokenizer(StreamingModel):
         """Scaled windows (N, F, n_fft) float64 -> per-frame features before the temporal context (N, F, code_dim)."""
         n, f = windows.shape[:2]
         dtype = self.mix.weight.dtype  # float32 unless the model was converted (.double(): torch's 'mat1 and mat2
-        if f == 0:  # must have the same dtype' when the front end's float32 met it)
-            return windows.new_zeros(n, 0, self.cfg.code_dim, dtype=dtype)
+        if f == 0 or n == 0:  # must have the same dtype' when the front end's float32 met it); no streams: MKL's
+            return windows.new_zeros(n, f, self.cfg.code_dim, dtype=dtype)  # rfft of no rows was a 'DFTI ERROR'
         flat = windows.reshape(n * f, windows.shape[-1])
         fm = frame_mask.reshape(-1) if frame_mask is not None else None
         pm = patch_mask.reshape(n * f, -1) if patch_mask is not None else None
@@ -284,6 +284,8 @@ class EEGTokenizer(StreamingModel):
 
     def encode_windows(self, windows: torch.Tensor, frame_mask=None, patch_mask=None) -> dict[str, torch.Tensor]:
         """Offline from precomputed windows (N, F, n_fft) (a stream's first F frames)."""
+        if windows.dim() != 3 or windows.shape[-1] != self.cfg.n_fft:  # was a size mismatch from inside torch
+            raise ValueError(f"windows must be (N, frames, n_fft={self.cfg.n_fft}), got shape {tuple(windows.shape)}")
         feats = self.frame_features(windows, frame_mask, patch_mask)
         z = self.latents(feats, self._prev0(len(windows), windows.device))
         tokens, q = self.quantizer(z.reshape(-1, z.shape[-1]))
@@ -291,6 +293,10 @@ class EEGTokenizer(StreamingModel):
 
     def decode(self, q: torch.Tensor) -> torch.Tensor:
         """Code vectors (N, F, code_dim) -> reconstructed log1p magnitude spectra (N, F, n_bins)."""
+        if q.dim() != 3 or q.shape[-1] != self.cfg.code_dim:  # was 'mat1 and mat2 shapes cannot be multiplied'
+            raise ValueError(
+                f"q must be code vectors (N, frames, code_dim={self.cfg.code_dim}), got shape {tuple(q.shape)}"
+            )
         f = q.shape[1]
         pos = torch.arange(f, device=q.device, dtype=torch.float32)[:, None]
         i = torch.arange(0, self.cfg.d_model, 2, device=q.device, dtype=torch.float32)

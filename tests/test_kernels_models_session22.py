@@ -303,3 +303,17 @@ def test_a_key_dim_or_state_size_above_the_triton_limit_runs_the_reference_unles
         kernels.gla_chunk(q, k, v, g)
     with pytest.raises(ValueError, match=r"N=257 is above the Triton kernels' limit of 256.*unset it"):
         kernels.selective_scan(u, dt, A, B, C)
+
+
+def test_tokenizer_streams_no_streams_and_says_what_decode_and_encode_windows_take():
+    from wavegraph.models.streaming import assert_stream_equals_forward
+
+    tok = _tokenizer()
+    # was 'quantile() input tensor must be non-empty' (then MKL's 'DFTI ERROR' for an rfft of no rows)
+    assert assert_stream_equals_forward(tok, torch.zeros(0, 25, 1), steps=False).shape == (0, 2, 8)
+    with torch.no_grad():
+        with pytest.raises(ValueError, match=r"q must be code vectors \(N, frames, code_dim=8\), got shape \(3, 8\)"):
+            tok.decode(torch.randn(3, 8))  # was 'The size of tensor a (3) must match the size of tensor b (8)'
+        with pytest.raises(ValueError, match=r"windows must be \(N, frames, n_fft=20\), got shape \(2, 3, 21\)"):
+            tok.encode_windows(torch.randn(2, 3, 21, dtype=torch.float64))  # was a size mismatch inside torch
+        assert tok.decode(torch.randn(2, 3, 8)).shape == (2, 3, 10)
