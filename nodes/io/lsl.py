@@ -56,10 +56,11 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   later on its host under a new source_id (liblsl never reconnects to either), is said and ends the stream
   (`outlet_changed`). `ends_with_others: true` ends it when
   every other source of its process has ended (the marker inlet of configs/bci_ssvep.yaml).
-  The inlet opens on the first read(), so an outlet that waits for consumers starts sending only once
-  the graph runs. A read waits up to `wait` seconds for data; the runner reads the sources of one
-  process in turn, so a sparse marker inlet beside an EEG inlet should poll (`wait: 0`), or the EEG
-  waits behind it.
+  The inlet opens its data stream when the graph starts (open(); else at the first read()), so an outlet that waits
+  for consumers starts sending only once the graph runs; LSL gives it nothing sent before, so a stream that appears
+  while the graph waits for it misses its start, said (`missed_start`; lsl_start.py). A read waits up to `wait` s
+  for data; the runner reads the sources of one process in turn, so a sparse marker inlet beside an EEG inlet
+  should poll (`wait: 0`), or the EEG waits behind it.
 
 Discovery: liblsl reads the config file named by the env var LSLAPICFG when first used; the repo's
 configs/lsl_api.cfg keeps everything on loopback (set LSLAPICFG before the first import of pylsl).
@@ -67,6 +68,7 @@ configs/lsl_api.cfg keeps everything on loopback (set LSLAPICFG before the first
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -108,6 +110,7 @@ from .lsl_info import (
     which_one,
 )
 from .lsl_params import LslInletParams, check_buffer
+from .lsl_start import OPEN_TIMEOUT_S, PINNED_WAIT_S, missed_start_said, pinned_query, remember, wait_began
 from .lsl_time import TimestampFit, fill_times, off_nominal_rate
 from .marker_codes import codes_for, marker_code, marker_text
 from .readers import spec_channel_type
@@ -164,9 +167,16 @@ class LslInlet(Source[LslInletParams]):
         query = (("name", p.name), ("type", p.type), ("source_id", p.source_id))
         pred = " and ".join(f"{k}='{v}'" for k, v in query if v)
         seen: list = []  # every stream seen meanwhile, when none matches
-        found = resolve(pylsl, pred, p.resolve_timeout, seen)  # polled: Ctrl-C stops the wait at once
-        if found:  # one more discovery wave (they come every 0.5 s), so a second matching stream is not missed
-            found = pylsl.resolve_bypred(pred, minimum=2, timeout=AMBIGUITY_WAIT_S) or found
+        self._since, pinned, found = wait_began(pylsl.local_clock()), pinned_query(pred), []
+        if pinned is not None:  # the stream the parent process checked (lsl_start): no second ambiguity wait
+            found = resolve(pylsl, pinned[0], min(p.resolve_timeout, PINNED_WAIT_S))
+            self._since = pinned[1]
+        if not found:
+            found = resolve(pylsl, pred, p.resolve_timeout, seen)  # polled: Ctrl-C stops the wait at once
+            if found:  # one more discovery wave (they come every 0.5 s), so a second matching stream is not missed
+                found = pylsl.resolve_bypred(pred, minimum=2, timeout=AMBIGUITY_WAIT_S) or found
+            if len(found) == 1:
+                remember(pred, found[0].uid(), self._since, pylsl.local_clock())
         if not found:
             # what the wait saw may be a part (a short resolve_timeout on a busy machine): one full wave more, merged
             more = {i.uid(): i for i in pylsl.resolve_streams(wait_time=1.0)}
@@ -279,6 +289,16 @@ class LslInlet(Source[LslInletParams]):
         self.latency_samples = 0
         self.out_specs = {"out": spec}
         return self.out_specs
+
+    def open(self):
+        """When the graph starts: the data stream opened at once (liblsl buffers from then), not at the first pull."""
+        if self._inlet is None or self._info is None:
+            return
+        with contextlib.suppress(RuntimeError):  # (pylsl's TimeoutError, LostError): read() tries again, or ends
+            self._inlet.open_stream(timeout=OPEN_TIMEOUT_S)
+        if said := missed_start_said(self._info, self._since, import_pylsl().local_clock()):
+            self.count("missed_start")
+            _log.warning("lsl_inlet: %s", said)
 
     # --- state ---------------------------------------------------------------------------------
     def reset(self):

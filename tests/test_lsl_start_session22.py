@@ -1,0 +1,139 @@
+"""lsl_inlet's start (nodes/io/lsl_start.py) on real liblsl over loopback: a graph started before its streams (the
+amplifier app or MNE-LSL's PlayerLSL started after wavegraph). Before: each stream was resolved twice a run (the
+parent's build, then the worker), each time with a 0.8 s wait for a second matching stream, and the data stream opened
+only at the first pull: an EEG and a marker inlet missed the first 5-6 s of their streams, every marker sent then too."""
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ["LSLAPICFG"] = str(ROOT / "configs" / "lsl_api.cfg")  # before pylsl is first imported
+
+import logging  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pylsl  # noqa: E402
+import pytest  # noqa: E402
+from wavegraph.nodes.io import lsl, lsl_start  # noqa: E402
+from wavegraph.nodes.io.lsl import LslInlet  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _no_checked_streams(monkeypatch):
+    monkeypatch.setenv(lsl_start.CHECKED_ENV, "{}")  # what configure() leaves for worker processes: restored after
+
+
+def uname(what: str) -> str:
+    return f"wg-start-{what}-{uuid.uuid4().hex[:8]}"
+
+
+def eeg_outlet(name: str) -> pylsl.StreamOutlet:
+    return pylsl.StreamOutlet(pylsl.StreamInfo(name, "EEG", 1, 250.0, pylsl.cf_float32, name))
+
+
+def uid_of(node: LslInlet) -> str:
+    assert node._info is not None
+    return node._info.uid()
+
+
+def read_until(node: LslInlet, n: int, timeout: float = 2.0) -> np.ndarray:
+    """What the node reads until `n` values (samples, or marker codes) arrived or `timeout` s passed."""
+    got, end = [], time.monotonic() + timeout
+    while sum(len(g) for g in got) < n and time.monotonic() < end:
+        out = node.read()
+        if out is None:
+            break
+        if "out" in out:
+            data = out["out"].data
+            got.append(data[0] if node.out_specs["out"].kind == "signal" else data[:, 2])
+    return np.concatenate(got) if got else np.zeros(0)
+
+
+def test_the_run_process_opens_the_stream_its_parent_checked_without_a_second_wait(monkeypatch):
+    """The worker process configured the inlet again: a second resolve and a second 0.8 s wait for a twin, its
+    stream not yet open meanwhile. Now it finds the very stream the parent checked by its uid, with no wait: the
+    twin that appeared between the build and the worker is not taken instead, nor refused."""
+    name = uname("pinned")
+    first = eeg_outlet(name)  # noqa: F841
+    parent = LslInlet(name=name, type="EEG", resolve_timeout=2.0)
+    parent.configure({})
+    uid = uid_of(parent)
+    parent.close()
+    twin = pylsl.StreamOutlet(pylsl.StreamInfo(name, "EEG", 1, 250.0, pylsl.cf_float32, name + "-2"))  # noqa: F841
+    waits = []
+    real = pylsl.resolve_bypred
+    monkeypatch.setattr(pylsl, "resolve_bypred", lambda *a, **k: waits.append(a) or real(*a, **k))
+    monkeypatch.setattr(os, "getppid", os.getpid)  # this process as the worker of the one that checked it
+    worker = LslInlet(name=name, type="EEG", resolve_timeout=2.0)
+    worker.configure({})
+    assert uid_of(worker) == uid and waits == []
+    worker.close()
+
+
+def test_a_stream_the_parent_checked_that_is_gone_is_looked_for_anew(monkeypatch):
+    """The stream the parent checked went away before the worker configured: the worker looks for the query anew
+    (and checks it for a twin), as before, and opens the stream that is there now."""
+    name = uname("gone")
+    out = eeg_outlet(name)  # noqa: F841
+    lsl_start.remember(f"name='{name}'", "no-such-uid", pylsl.local_clock(), pylsl.local_clock())
+    monkeypatch.setattr(os, "getppid", os.getpid)
+    monkeypatch.setattr(lsl, "PINNED_WAIT_S", 0.2)
+    node = LslInlet(name=name, resolve_timeout=2.0)
+    assert node.configure({})["out"].shape == (1,)
+    assert uid_of(node) == out.get_info().uid()
+    node.close()
+
+
+@pytest.mark.parametrize("kind", ["signal", "markers"])
+def test_what_is_sent_once_the_graph_starts_is_received(kind):
+    """open() (the graph starting) did nothing: the data stream opened at the first pull, and every sample and
+    marker sent between the start and it was lost (a marker inlet polled after the EEG's first read missed its
+    first markers). Now open() opens it: all that is sent from then on arrives."""
+    name = uname(kind)
+    if kind == "signal":
+        out = eeg_outlet(name)
+    else:
+        out = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0.0, pylsl.cf_string, name))
+    node = LslInlet(name=name, resolve_timeout=2.0, wait=0.2)
+    node.configure({})
+    node.open()
+    sent = np.arange(1, 41, dtype=np.float64)
+    if kind == "signal":
+        out.push_chunk(sent[:, None].astype(np.float32))
+    else:
+        for code in sent:
+            out.push_sample([str(int(code))])
+    got = read_until(node, len(sent))
+    node.close()
+    np.testing.assert_array_equal(got, sent)
+    assert "missed_start" not in node.counters  # the stream was there before the graph waited for it
+
+
+def test_a_stream_that_appears_while_the_graph_waits_says_how_much_of_its_start_was_not_received(monkeypatch, caplog):
+    """LSL keeps nothing for an inlet that is not open yet: a stream started while the graph was being built loses
+    what it sent before the graph started, unsaid. Now open() says how long that was, and counts `missed_start`."""
+    name = uname("late")
+    waiting, made = threading.Event(), []
+    real = lsl.wait_began
+    monkeypatch.setattr(lsl, "wait_began", lambda now: waiting.set() or real(now))
+
+    def start_the_amplifier():
+        assert waiting.wait(5.0)
+        made.append(eeg_outlet(name))
+
+    th = threading.Thread(target=start_the_amplifier, daemon=True)
+    th.start()
+    node = LslInlet(name=name, resolve_timeout=3.0)
+    node.configure({})
+    th.join(5.0)
+    before = pylsl.local_clock() - made[0].get_info().created_at()
+    with caplog.at_level(logging.WARNING, logger="wavegraph.lsl"):
+        node.open()
+    node.close()
+    said = [r.getMessage() for r in caplog.records if "appeared while the graph waited" in r.getMessage()]
+    assert node.counters["missed_start"] == 1 and len(said) == 1
+    missed = float(said[0].split("waited for it, ")[1].split(" s before")[0])
+    assert 0 < missed <= before + 0.05 and f"'{name}'" in said[0] and "not in this run" in said[0]
