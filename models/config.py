@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import numbers
+import operator
 import typing
 from dataclasses import asdict, fields
 from typing import Any, cast
@@ -19,15 +21,15 @@ def _check_value(owner: str, name: str, hint: Any, value: Any) -> Any:
         return ValueError(f"{owner}.{name} must be {want}, got {value!r} ({type(value).__name__})")
 
     if hint is int:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise bad("a whole number")
-        if isinstance(value, float):
-            if not value.is_integer():
-                raise bad("a whole number")
-            value = int(value)
-        return value
+        if isinstance(value, numbers.Integral):  # int, numpy's integers
+            return operator.index(value)
+        if not float(value).is_integer():
+            raise bad("a whole number")
+        return int(float(value))
     if hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise bad("a number")
         if math.isnan(value):
             raise bad("a number, not NaN")
@@ -52,7 +54,29 @@ def _check_value(owner: str, name: str, hint: Any, value: Any) -> Any:
 
 class DictConfig:
     """Mixin for config dataclasses: `to_dict()` and a strict `from_dict()` that names unknown keys and checks each
-    value's type against the field's annotation."""
+    value's type against the field's annotation. A config built in Python is checked and converted the same way
+    before its own __post_init__: MambaConfig(d_model=8.0) was "'float' object is not iterable" from nn.Linear,
+    GLAConfig(n_heads=2.0) "ones(): argument 'size' must be tuple of ints"."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("__post_init__")
+
+        def __post_init__(self) -> None:
+            self._check_fields()
+            if own is not None:
+                own(self)
+
+        cls.__post_init__ = __post_init__  # type: ignore[attr-defined]  # dataclass() calls it from __init__
+
+    def _check_fields(self) -> None:
+        """The int and float fields (the ones whose wrong type failed inside torch); lists and strings are each
+        config's own to convert (SSVEPDNNConfig makes its channel names strings)."""
+        hints = typing.get_type_hints(type(self))
+        for f in fields(cast(Any, self)):
+            if hints.get(f.name) in (int, float):
+                value = _check_value(type(self).__name__, f.name, hints[f.name], getattr(self, f.name))
+                setattr(self, f.name, value)
 
     def to_dict(self) -> dict:
         return asdict(cast(Any, self))

@@ -317,3 +317,19 @@ def test_tokenizer_streams_no_streams_and_says_what_decode_and_encode_windows_ta
         with pytest.raises(ValueError, match=r"windows must be \(N, frames, n_fft=20\), got shape \(2, 3, 21\)"):
             tok.encode_windows(torch.randn(2, 3, 21, dtype=torch.float64))  # was a size mismatch inside torch
         assert tok.decode(torch.randn(2, 3, 8)).shape == (2, 3, 10)
+
+
+def test_a_config_built_in_python_checks_its_numbers_as_from_dict_does():
+    import numpy as np
+
+    # were "'float' object is not iterable" (nn.Linear), "ones(): argument 'size' must be tuple of ints", and a
+    # GLAStack built with chunk_size "16" that failed at its first forward
+    with pytest.raises(ValueError, match=r"MambaConfig\.d_model must be a whole number, got 8\.5"):
+        MambaConfig(d_model=8.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"GLAConfig\.chunk_size must be a whole number, got '16'"):
+        GLAConfig(d_model=8, n_heads=2, chunk_size="16")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"MambaConfig\.dt_max must be a number, got 'x'"):
+        MambaConfig(dt_max="x")  # type: ignore[arg-type]
+    cfg = GLAConfig(d_model=np.int64(8), n_heads=2.0, gate_low_rank=4, mlp_ratio=np.float32(2))  # type: ignore[arg-type]
+    assert type(cfg.d_model) is int and type(cfg.n_heads) is int and type(cfg.mlp_ratio) is float
+    assert GLAStack(cfg)(torch.zeros(1, 2, 8)).shape == (1, 2, 8)
