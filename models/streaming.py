@@ -50,8 +50,11 @@ This module imports torch only (models never import the runtime). Nodes wrap a S
 
 from __future__ import annotations
 
+import contextvars
 import math
 import numbers
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import torch
@@ -90,10 +93,32 @@ def check_batch(batch) -> int:
     return int(value)
 
 
+_TRUSTED = contextvars.ContextVar("wavegraph_trusted_inputs", default=False)
+
+
+@contextmanager
+def trusted_inputs() -> Iterator[None]:
+    """For a caller that cleans its frames itself and owns the state it passes (the model nodes: nan_policy and the
+    clip, their own init_state): inside it `stream` and `step` skip their checks of the samples (finite, in range)
+    and of the state. Those cost the enhancer ~30 us of its ~160 us per 10 ms frame on one core, and a device sync
+    per call on a GPU; a user's own calls keep them."""
+    token = _TRUSTED.set(True)
+    try:
+        yield
+    finally:
+        _TRUSTED.reset(token)
+
+
+def inputs_trusted() -> bool:
+    """Whether the caller is inside trusted_inputs()."""
+    return _TRUSTED.get()
+
+
 def check_finite(model: nn.Module, x: torch.Tensor, name: str = "x", limit: float = math.inf, fix: str = "") -> None:
     """ValueError when x holds NaN or inf (or, with `limit`, a value beyond +-limit), before `stream` or `step` touch
-    the state: unchecked, one NaN frame went into the state and made every later output NaN, unsaid."""
-    if not x.is_floating_point():
+    the state: unchecked, one NaN frame went into the state and made every later output NaN, unsaid. Skipped inside
+    trusted_inputs()."""
+    if not x.is_floating_point() or _TRUSTED.get():
         return
     ok = torch.isfinite(x) if limit == math.inf else x.abs() <= limit  # NaN <= limit is False
     if bool(ok.all()):
