@@ -157,6 +157,7 @@ def _not_outputs(node: Node, outs, method: str = "process() (or finish())") -> s
 # what a chunk's t0 may be: seconds, as a number (np.float32, np.int64 too); a datetime, None or text was a TypeError
 # from deep in the executor ("'>' not supported between 'datetime.datetime' and 'float'") or the capture, after the run
 _SECONDS = (float, int, np.floating, np.integer)
+_NEVER = float("-inf")  # the t0 before an input's first chunk
 
 
 class NodeFailure(RuntimeError):
@@ -259,6 +260,7 @@ class Executor:
         self.fits: dict[tuple[str, str], tuple] = {}
         self.gap_next: set[tuple[str, str]] = set()  # inputs whose last chunk was dropped: flag the next one
         self.t_last = signal_outputs(nodes)  # each signal output's last t0: one may not go back (time_order.py)
+        self.t_in: dict[tuple[str, str], float] = {}  # each input's last t0: an output that went back after it did
         self.stop = StopFlag()  # runners install it; checked between chunks and while pacing
         self.clock = time.monotonic_ns  # origin stamps and sink latency (a worker gives its LocalClock's)
 
@@ -403,6 +405,8 @@ class Executor:
         if chunk.gap:
             st.gaps += 1
         if chunk.data.size:
+            back = chunk.t0 <= self.t_in.get((node_id, port), _NEVER)  # (its source's times jittered back)
+            self.t_in[(node_id, port)] = chunk.t0
             t = time.perf_counter_ns()
             held: tuple | list[dict[str, Chunk]] = ()
             try:
@@ -416,9 +420,9 @@ class Executor:
             _hist(st.compute_ns).record(done - t)
             if isinstance(node, Sink) and chunk.origin_ns:
                 _hist(st.latency_ns).record(self.clock() - chunk.origin_ns)
-            self._emit(node_id, outs, chunk.gap, chunk.origin_ns)
+            self._emit(node_id, outs, chunk.gap, chunk.origin_ns, back)
             for extra in held:
-                self._emit(node_id, extra, False, chunk.origin_ns)
+                self._emit(node_id, extra, False, chunk.origin_ns, back)
         elif chunk.gap and node.propagates_gaps:  # an empty chunk (an end-of-stream marker, say) after lost data
             self.pending_gap[node_id] = True
         if chunk.eos:
@@ -521,10 +525,11 @@ class Executor:
         self.pending_gap[node_id] = True
         return None
 
-    def _emit(self, node_id: str, outs: dict[str, Chunk], gap: bool, origin_ns: int) -> None:
+    def _emit(self, node_id: str, outs: dict[str, Chunk], gap: bool, origin_ns: int, back_in: bool = False) -> None:
         """Send a node's outputs with `gap` (its input's flag) ORed in. A gap that produces no output
         (a node holding data back, e.g. for a window) is kept for the node's next output. A node with
-        `propagates_gaps = False` flags its outputs itself (a restart still flags its next output)."""
+        `propagates_gaps = False` flags its outputs itself (a restart still flags its next output). `back_in`: the
+        input chunk's t0 was not after the one before it (an output going back then is passed on, time_order.py)."""
         node = self.nodes[node_id]
         if outs.__class__ is not dict:  # a node of one's own returning None, an array or a Chunk: was an AttributeError
             raise NodeFailure(node_id, self.types[node_id], self.process, _not_outputs(node, outs))
@@ -546,7 +551,7 @@ class Executor:
                 raise NodeFailure(node_id, self.types[node_id], self.process, _not_outputs(node, outs))
             gap_out = gap or chunk.gap or pending
             if (last := self.t_last.get((node_id, port))) is not None and chunk.data.size:  # going back: not unless
-                if chunk.t0 <= last and not gap_out and not passed_on(node_id, node, port, chunk.t0, last):
+                if chunk.t0 <= last and not gap_out and not passed_on(node_id, node, port, chunk.t0, last, back_in):
                     said = went_back(node, port, chunk.t0, last)  # flagged gap, or the project's node (time_order.py)
                     raise NodeFailure(node_id, self.types[node_id], self.process, said)
                 self.t_last[(node_id, port)] = chunk.t0

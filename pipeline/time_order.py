@@ -7,7 +7,8 @@ A chunk flagged gap may go back (a restarted device, a replay: the nodes downstr
 without a time (t0 NaN) or without samples is not compared; events and features may share a time (two markers).
 The project's own nodes take their times from the data (a CSV's time column, an LSL stream's jittering timestamps
 fitted over a few samples): theirs going back is the data's, not a bug, and must not end a live session or a replay;
-it is passed on, counted (`t0_back`) and logged once per output."""
+it is passed on, counted (`t0_back`) and logged once per output; and so is a user's node's chunk that went back
+when the input chunk it came from went back too (it passed the input's time on, as it should)."""
 
 from __future__ import annotations
 
@@ -41,10 +42,10 @@ def went_back(node: Node, port: str, t0: float, before: float) -> str:
     )
 
 
-def passed_on(node_id: str, node: Node, port: str, t0: float, before: float) -> bool:
-    """Whether a chunk going back is passed on (the project's own node: counted, logged once per output) rather than
-    failing the node (a user's)."""
-    if not type(node).__module__.startswith("wavegraph."):
+def passed_on(node_id: str, node: Node, port: str, t0: float, before: float, back_in: bool = False) -> bool:
+    """Whether a chunk going back is passed on (the project's own node, or any node whose input chunk went back:
+    `back_in`; counted, logged once per output) rather than failing the node (a user's)."""
+    if not back_in and not type(node).__module__.startswith("wavegraph."):
         return False
     key = f"t0_back_{port}" if len(getattr(node, "outputs", ())) > 1 else "t0_back"
     node.count(key)
