@@ -19,6 +19,7 @@ import pylsl  # noqa: E402
 import pytest  # noqa: E402
 from wavegraph.nodes.io import lsl, lsl_start  # noqa: E402
 from wavegraph.nodes.io.lsl import LslInlet  # noqa: E402
+from wavegraph.pipeline.spec import SpecError  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -80,11 +81,49 @@ def test_a_stream_the_parent_checked_that_is_gone_is_looked_for_anew(monkeypatch
     out = eeg_outlet(name)  # noqa: F841
     lsl_start.remember(f"name='{name}'", "no-such-uid", pylsl.local_clock(), pylsl.local_clock())
     monkeypatch.setattr(os, "getppid", os.getpid)
-    monkeypatch.setattr(lsl, "PINNED_WAIT_S", 0.2)
+    monkeypatch.setattr(lsl_start, "PINNED_WAIT_S", 0.2)
     node = LslInlet(name=name, resolve_timeout=2.0)
     assert node.configure({})["out"].shape == (1,)
     assert uid_of(node) == out.get_info().uid()
     node.close()
+
+
+def started_while_waiting(monkeypatch, name: str) -> tuple[LslInlet, pylsl.StreamOutlet]:
+    """An inlet configured while its stream is started (the amplifier app started once wavegraph waits for it)."""
+    waiting, made = threading.Event(), []
+    real = lsl_start.wait_began
+    monkeypatch.setattr(lsl_start, "wait_began", lambda now: waiting.set() or real(now))
+
+    def start_the_amplifier():
+        assert waiting.wait(5.0)
+        made.append(eeg_outlet(name))
+
+    th = threading.Thread(target=start_the_amplifier, daemon=True)
+    th.start()
+    node = LslInlet(name=name, resolve_timeout=3.0)
+    node.configure({})
+    th.join(5.0)
+    return node, made[0]
+
+
+def test_a_stream_that_appears_while_the_graph_waits_is_listened_for_a_twin_while_it_is_received(monkeypatch):
+    """configure() held every stream found 0.8 s more for a second matching one (twice a run: the parent's, the
+    worker's), none of it received. A stream that appeared during the wait cannot have had a twin all along: configure
+    no longer holds it; the listen goes on while the inlet opens, and a twin seen meanwhile fails the run's start, as
+    it failed configure()."""
+    name = uname("twin")
+    monkeypatch.setattr(lsl, "AMBIGUITY_WAIT_S", 1.5)  # the listen, long enough for a loaded machine's discovery
+    holds = []
+    real = pylsl.resolve_bypred
+    monkeypatch.setattr(pylsl, "resolve_bypred", lambda *a, **k: holds.append(a) or real(*a, **k))
+    node, first = started_while_waiting(monkeypatch, name)
+    assert holds == []
+    twin = pylsl.StreamOutlet(pylsl.StreamInfo(name, "EEG", 1, 250.0, pylsl.cf_float32, name + "-2"))  # noqa: F841
+    with pytest.raises(SpecError) as e:
+        node.open()
+    node.close()
+    assert f"2 LSL streams match name='{name}'" in e.value.message and "source_id: " in e.value.hint
+    assert first.get_info().uid()
 
 
 @pytest.mark.parametrize("kind", ["signal", "markers"])
@@ -116,20 +155,8 @@ def test_a_stream_that_appears_while_the_graph_waits_says_how_much_of_its_start_
     """LSL keeps nothing for an inlet that is not open yet: a stream started while the graph was being built loses
     what it sent before the graph started, unsaid. Now open() says how long that was, and counts `missed_start`."""
     name = uname("late")
-    waiting, made = threading.Event(), []
-    real = lsl.wait_began
-    monkeypatch.setattr(lsl, "wait_began", lambda now: waiting.set() or real(now))
-
-    def start_the_amplifier():
-        assert waiting.wait(5.0)
-        made.append(eeg_outlet(name))
-
-    th = threading.Thread(target=start_the_amplifier, daemon=True)
-    th.start()
-    node = LslInlet(name=name, resolve_timeout=3.0)
-    node.configure({})
-    th.join(5.0)
-    before = pylsl.local_clock() - made[0].get_info().created_at()
+    node, made = started_while_waiting(monkeypatch, name)
+    before = pylsl.local_clock() - made.get_info().created_at()
     with caplog.at_level(logging.WARNING, logger="wavegraph.lsl"):
         node.open()
     node.close()

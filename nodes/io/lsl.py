@@ -56,8 +56,9 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   later on its host under a new source_id (liblsl never reconnects to either), is said and ends the stream
   (`outlet_changed`). `ends_with_others: true` ends it when
   every other source of its process has ended (the marker inlet of configs/bci_ssvep.yaml).
-  The inlet opens its data stream when the graph starts (open(); else at the first read()), so an outlet that waits
-  for consumers starts sending only once the graph runs; LSL gives it nothing sent before, so a stream that appears
+  The inlet opens its data stream in the run's process (a worker: once configured; in-process: open(), when the graph
+  starts; else at the first read()), so an outlet that waits for consumers starts sending only once the graph is
+  about to run; LSL gives it nothing sent before, so a stream that appears
   while the graph waits for it misses its start, said (`missed_start`; lsl_start.py). A read waits up to `wait` s
   for data; the runner reads the sources of one process in turn, so a sparse marker inlet beside an EEG inlet
   should poll (`wait: 0`), or the EEG waits behind it.
@@ -68,7 +69,6 @@ configs/lsl_api.cfg keeps everything on loopback (set LSLAPICFG before the first
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import time
@@ -107,10 +107,9 @@ from .lsl_info import (
     unordered_said,
     unrecoverable_said,
     warn_unknown,
-    which_one,
 )
 from .lsl_params import LslInletParams, check_buffer
-from .lsl_start import OPEN_TIMEOUT_S, PINNED_WAIT_S, missed_start_said, pinned_query, remember, wait_began
+from .lsl_start import TwinWatch, find_stream, missed_start_said, receive, twins_error
 from .lsl_time import TimestampFit, fill_times, off_nominal_rate
 from .marker_codes import codes_for, marker_code, marker_text
 from .readers import spec_channel_type
@@ -157,6 +156,8 @@ class LslInlet(Source[LslInletParams]):
         super().__init__(**params)
         self._info = None
         self._inlet = None
+        self._twins: TwinWatch | None = None  # the listen for a second matching stream still to ask (open())
+        self._opened: float | None = None  # LSL clock: when the data stream was opened (in configure(), in a worker)
         self._watch: RestartWatch | None = None  # with recover: looks for the outlet back changed
         self.ends_with_others = self.params.ends_with_others
         self.reset()
@@ -167,16 +168,10 @@ class LslInlet(Source[LslInletParams]):
         query = (("name", p.name), ("type", p.type), ("source_id", p.source_id))
         pred = " and ".join(f"{k}='{v}'" for k, v in query if v)
         seen: list = []  # every stream seen meanwhile, when none matches
-        self._since, pinned, found = wait_began(pylsl.local_clock()), pinned_query(pred), []
-        if pinned is not None:  # the stream the parent process checked (lsl_start): no second ambiguity wait
-            found = resolve(pylsl, pinned[0], min(p.resolve_timeout, PINNED_WAIT_S))
-            self._since = pinned[1]
-        if not found:
-            found = resolve(pylsl, pred, p.resolve_timeout, seen)  # polled: Ctrl-C stops the wait at once
-            if found:  # one more discovery wave (they come every 0.5 s), so a second matching stream is not missed
-                found = pylsl.resolve_bypred(pred, minimum=2, timeout=AMBIGUITY_WAIT_S) or found
-            if len(found) == 1:
-                remember(pred, found[0].uid(), self._since, pylsl.local_clock())
+        # the parent's stream by its uid, else the query (lsl_start); a twin is listened for here or, for a stream
+        # that appeared meanwhile, from here until open()
+        search = find_stream(pylsl, resolve, pred, p.resolve_timeout, seen, AMBIGUITY_WAIT_S)
+        found, self._since = search.streams, search.since
         if not found:
             # what the wait saw may be a part (a short resolve_timeout on a busy machine): one full wave more, merged
             more = {i.uid(): i for i in pylsl.resolve_streams(wait_time=1.0)}
@@ -190,11 +185,10 @@ class LslInlet(Source[LslInletParams]):
                 else f"start the outlet first, fix name/type, or raise resolve_timeout; {discovery_note()}",
             )
         if len(found) > 1:
-            raise SpecError(
-                f"lsl_inlet: {len(found)} LSL streams match {pred}: {describe_streams(found)}", which_one(p, found)
-            )
+            raise twins_error(p, pred, found)
         check_buffer(p.buffer_s, float(found[0].nominal_srate()), found[0].name())
         self.close()
+        self._twins = TwinWatch(pylsl, pred, AMBIGUITY_WAIT_S) if search.twins else None
         flags = (pylsl.proc_clocksync if p.clock_sync else 0) | (pylsl.proc_dejitter if p.dejitter else 0)
         # recover=False: a vanished outlet raises LostError (our end of stream) instead of a silent wait;
         # recover=True: liblsl reconnects when an outlet of the same source id comes back.
@@ -206,6 +200,8 @@ class LslInlet(Source[LslInletParams]):
                 f"{describe_streams(found)}",
                 "fix the stream's settings in the sending app (a nominal rate that is a number >= 0)",
             ) from e
+        # the run's process (its parent checked the stream: pinned) receives at once; another when the graph starts
+        self._opened = receive(pylsl, self._inlet) if search.pinned else None
         try:
             info = self._info = self._inlet.info(timeout=p.resolve_timeout)  # the full info, with desc
         except (pylsl.util.TimeoutError, pylsl.util.LostError) as e:
@@ -294,9 +290,12 @@ class LslInlet(Source[LslInletParams]):
         """When the graph starts: the data stream opened at once (liblsl buffers from then), not at the first pull."""
         if self._inlet is None or self._info is None:
             return
-        with contextlib.suppress(RuntimeError):  # (pylsl's TimeoutError, LostError): read() tries again, or ends
-            self._inlet.open_stream(timeout=OPEN_TIMEOUT_S)
-        if said := missed_start_said(self._info, self._since, import_pylsl().local_clock()):
+        opened = self._opened if self._opened is not None else receive(import_pylsl(), self._inlet)
+        said = missed_start_said(self._info, self._since, opened)
+        if self._twins is not None:  # a stream that appeared while configure() waited: a twin listened for meanwhile
+            twins, self._twins = self._twins, None
+            twins.check(self.params)
+        if said:
             self.count("missed_start")
             _log.warning("lsl_inlet: %s", said)
 
@@ -588,6 +587,9 @@ class LslInlet(Source[LslInletParams]):
         return outs or [{}]
 
     def close(self):
+        if self._twins is not None:
+            self._twins.close()
+            self._twins = None
         if self._watch is not None:
             self._watch.close()
             self._watch = None
