@@ -1,8 +1,10 @@
 """Review of session 22's changes: what they broke for a user while fixing a corner case."""
 
 import logging
+from typing import Any
 
 import numpy as np
+import pytest
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.config import load_config
 from wavegraph.pipeline.graph import build_graph
@@ -43,3 +45,58 @@ def test_a_users_node_passing_on_times_that_jitter_back_is_not_failed(tmp_path, 
     assert r.stats["mine"]["counters"]["t0_back"] == r.stats["src"]["counters"]["t0_back_out"] > 0
     assert len([m for m in caplog.messages if m.startswith("node 'mine' (PassOn): a chunk on 'out'")]) == 1
     np.testing.assert_allclose(np.load(tmp_path / "out.npz")["data"], 2 * x.T, atol=1e-5)
+
+
+def _model_saved_in(kind: str, dtype: str, path):
+    """A tiny model of `kind` (a model node's gla, the enhancer, the tokenizer) saved in `dtype`; its float32 copy."""
+    import torch
+    from wavegraph.models import checkpoint
+
+    torch.manual_seed(0)
+    if kind == "model":
+        from wavegraph.models.gla import GLAConfig, GLAStack
+
+        model = GLAStack(GLAConfig(d_model=8, n_layers=1, d_in=6, n_heads=2, gate_low_rank=4))
+    elif kind == "enhancer":
+        from wavegraph.models.enhancer import Enhancer, EnhancerConfig
+
+        model = Enhancer(EnhancerConfig(core="gla", d_model=16, n_layers=1))
+    else:
+        from wavegraph.models.eeg_tokenizer import EEGTokenizer, TokenizerConfig
+
+        cfg: dict[str, Any] = dict(rate=20.0, n_fft=20, hop=10, n_bins=10, patch=5, d_model=8, n_heads=2, n_layers=1)
+        cfg.update(d_temporal=4, context=2, codebook_size=16, code_dim=8, dec_layers=1)
+        model = EEGTokenizer(TokenizerConfig(**cfg))
+    model = model.to(getattr(torch, dtype)).eval()
+    checkpoint.save(model, path)
+    return model.float()
+
+
+@pytest.mark.parametrize("dtype", ["float64", "bfloat16"])
+@pytest.mark.parametrize("kind", ["model", "enhancer", "eeg_tokenizer"])
+def test_a_model_node_runs_a_checkpoint_saved_in_another_dtype_in_float32(tmp_path, kind, dtype, one_torch_thread):
+    """a78435b made checkpoint.load keep the dtype a model was saved in; the model nodes feed it float32, so a
+    checkpoint saved in float64 or bfloat16 (which they loaded as float32 and ran) failed the run at its first chunk:
+    'x has dtype torch.float32 but the GLAStack weights are torch.float64'. The nodes load it as float32."""
+    import torch
+    from wavegraph.pipeline.registry import lookup
+    from wavegraph.pipeline.spec import StreamSpec, signal_spec
+    from wavegraph.pipeline.testing import run_chunked
+
+    path = tmp_path / f"{kind}.safetensors"
+    _model_saved_in(kind, dtype, path)
+    rng = np.random.default_rng(0)
+    if kind == "model":
+        spec, x = StreamSpec("features", 100.0, (6,), "float32"), rng.standard_normal((40, 6)).astype(np.float32)
+    elif kind == "enhancer":
+        spec = signal_spec(16000.0, ["mic"], "audio", "float32")
+        x = (rng.standard_normal((1, 1600)) * 0.1).astype(np.float32)
+    else:
+        spec = signal_spec(20.0, ["C3", "C4"])
+        x = rng.standard_normal((2, 200)) * 1e-5
+    node = lookup(kind)(checkpoint=str(path), device="cpu")
+    n = x.shape[0] if kind == "model" else x.shape[1]
+    out = run_chunked(node, x, spec, [n // 2, n - n // 2])
+    assert next(node.model.parameters()).dtype == torch.float32
+    got = next(iter(out.values()))
+    assert got.size and np.isfinite(got).all()

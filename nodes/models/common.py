@@ -166,7 +166,8 @@ def make_model(params: ModelParams, kind: str | None, inline_config: dict[str, A
             got_kind, _ = ckpt.load_config(params.checkpoint)
             if kind is not None and got_kind != kind:
                 raise ckpt.CheckpointError(f"{params.checkpoint} holds a {got_kind!r} model, this node needs {kind!r}")
-            model = ckpt.load(params.checkpoint, map_location="cpu")
+            # float32, what the node feeds it (a checkpoint saved in float16 or float64 loads as saved since a78435b)
+            model = ckpt.load(params.checkpoint, map_location="cpu", dtype=torch.float32)
         except ckpt.CheckpointError as e:
             raise SpecError(str(e), "point `checkpoint` at a file written by models.checkpoint.save") from e
     else:

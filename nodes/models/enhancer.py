@@ -148,7 +148,7 @@ class EnhancerNode(Node[EnhancerParams]):
             kind, _ = ckpt.load_config(path)
             if kind != "enhancer":
                 raise ckpt.CheckpointError(f"{path} holds a {kind!r} model, the enhancer node needs 'enhancer'")
-            model = ckpt.load(path)
+            model = ckpt.load(path, dtype=torch.float32)  # the node's samples are float32, whatever it was saved in
             if not isinstance(model, Enhancer):
                 raise ckpt.CheckpointError(f"{path} does not hold an enhancer")
             return model

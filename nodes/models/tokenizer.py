@@ -59,6 +59,7 @@ class EEGTokenizerNode(Node[TokenizerParams]):
         self.model: EEGTokenizer | None = None
 
     def configure(self, in_specs: dict[str, StreamSpec]) -> dict[str, StreamSpec]:
+        import torch
         from wavegraph.models import checkpoint as ckpt
         from wavegraph.models.eeg_tokenizer import EEGTokenizer
 
@@ -78,7 +79,9 @@ class EEGTokenizerNode(Node[TokenizerParams]):
             if kind != "eeg_tokenizer":
                 raise ckpt.CheckpointError(f"{path} holds a {kind!r} model, this node needs 'eeg_tokenizer'")
             self.device = resolve_device(self.params.device)
-            model = ckpt.load(path).to(self.device)
+            model = ckpt.load(path, dtype=torch.float32).to(
+                self.device
+            )  # what the node feeds it, whatever it was saved in
         except ckpt.CheckpointError as e:
             raise SpecError(str(e), "point `checkpoint` at weights written by `wavegraph train tokenizer`") from e
         assert isinstance(model, EEGTokenizer)  # the kind was checked above
