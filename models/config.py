@@ -61,6 +61,8 @@ class DictConfig:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         own = cls.__dict__.get("__post_init__")
+        if own is None and any("__post_init__" in base.__dict__ for base in cls.__mro__[1:]):
+            return  # a config's subclass: its parent's __post_init__ (checks and all) is inherited, not replaced
 
         def __post_init__(self) -> None:
             self._check_fields()

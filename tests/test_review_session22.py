@@ -100,3 +100,22 @@ def test_a_model_node_runs_a_checkpoint_saved_in_another_dtype_in_float32(tmp_pa
     assert next(node.model.parameters()).dtype == torch.float32
     got = next(iter(out.values()))
     assert got.size and np.isfinite(got).all()
+
+
+def test_a_subclass_of_a_model_config_keeps_its_parents_checks():
+    """5ac2f7f gave each config class a __post_init__ that checks its numbers, then calls the class's own: a subclass
+    that defines none (a dataclass adding a field to GLAConfig) got one that called nothing of GLAConfig's, so
+    n_heads=5 with d_model=64 built a config that GLAConfig refuses, the model failing later. Both are checked now."""
+    from dataclasses import dataclass
+
+    from wavegraph.models.gla import GLAConfig
+
+    @dataclass
+    class Mine(GLAConfig):
+        extra: int = 3
+
+    with pytest.raises(ValueError, match="must be a whole multiple of n_heads = 5"):
+        Mine(d_model=64, n_heads=5)
+    with pytest.raises(ValueError, match=r"Mine\.extra must be a whole number"):
+        Mine(extra=2.5)  # type: ignore[arg-type]
+    assert Mine(d_model=64.0, extra=4.0).d_model == 64 and isinstance(Mine(extra=4.0).extra, int)  # type: ignore[arg-type]
