@@ -79,9 +79,9 @@ class EEGTokenizerNode(Node[TokenizerParams]):
             if kind != "eeg_tokenizer":
                 raise ckpt.CheckpointError(f"{path} holds a {kind!r} model, this node needs 'eeg_tokenizer'")
             self.device = resolve_device(self.params.device)
-            model = ckpt.load(path, dtype=torch.float32).to(
-                self.device
-            )  # what the node feeds it, whatever it was saved in
+            # float32, as before a78435b (load keeps a file's dtype): a float64 or bfloat16 file would run the stream in
+            # that dtype, slower or rounded
+            model = ckpt.load(path, dtype=torch.float32).to(self.device)
         except ckpt.CheckpointError as e:
             raise SpecError(str(e), "point `checkpoint` at weights written by `wavegraph train tokenizer`") from e
         assert isinstance(model, EEGTokenizer)  # the kind was checked above
