@@ -119,3 +119,34 @@ def test_a_subclass_of_a_model_config_keeps_its_parents_checks():
     with pytest.raises(ValueError, match=r"Mine\.extra must be a whole number"):
         Mine(extra=2.5)  # type: ignore[arg-type]
     assert Mine(d_model=64.0, extra=4.0).d_model == 64 and isinstance(Mine(extra=4.0).extra, int)  # type: ignore[arg-type]
+
+
+def test_the_note_of_trigger_steps_no_annotation_marks_reads_only_a_long_recordings_start(
+    tmp_path, monkeypatch, caplog
+):
+    """7e87e44 says a trigger channel's steps no annotation marks, by mne.find_events over the whole recording at
+    configure: it reads every channel of the file (a FIF's buffers, an EDF's records) to get the trigger's, all of
+    a multi-GB recording before the replay starts (and at every `wavegraph validate`). It reads the start now
+    (SCAN_VALUES values), and says so."""
+    import mne
+    from wavegraph.nodes.io import triggers
+    from wavegraph.nodes.io.file_source import FileSource
+
+    x = np.random.default_rng(0).standard_normal((3, 2000)) * 1e-5
+    x[2] = 0
+    for at, code in ((100, 5), (700, 3), (1500, 5)):
+        x[2, at : at + 3] = code
+    info = mne.create_info(["Fz", "Cz", "STI 014"], 250.0, ["eeg", "eeg", "stim"])  # pyright: ignore[reportArgumentType]
+    raw = mne.io.RawArray(x, info, verbose="error")
+    raw.set_annotations(mne.Annotations([0.0], [0.0], ["Recording starts"]))
+    path = tmp_path / "trig_raw.fif"
+    raw.save(path, verbose="error")
+    read: list[int] = []
+    find_events = mne.find_events
+    monkeypatch.setattr(mne, "find_events", lambda r, **k: read.append(r.n_times) or find_events(r, **k))
+    monkeypatch.setattr(triggers, "SCAN_VALUES", 3 * 800)  # (as 2**26 values are to a long recording)
+    with caplog.at_level(logging.WARNING, logger="wavegraph.file_source"):
+        FileSource(path=str(path)).configure({})
+    assert read and max(read) <= 800
+    said = [r.getMessage() for r in caplog.records if "STI 014" in r.getMessage()]
+    assert said and "has 2 steps in its first 3.2 s" in said[0] and "stim_channel: 'STI 014'" in said[0], said

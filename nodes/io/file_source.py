@@ -35,7 +35,7 @@ Outputs
           no annotations gives the events of the trigger channel mne.find_events(raw) would read
           (STI101 / STI 014 / STI014, else its one channel typed stim), so epochs get them as annotations;
           one with annotations gives those, and says the steps of that channel no annotation marks (the fix:
-          stim_channel), which were dropped unsaid (nodes/io/triggers.py).
+          stim_channel), which were dropped unsaid (in a long recording's start only: nodes/io/triggers.py).
 
 Epochs files are replayed as one continuous stream: epoch k occupies samples
 [k * n_times, (k + 1) * n_times). Chunks never straddle two epochs (the last chunk of an epoch may be

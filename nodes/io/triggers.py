@@ -58,12 +58,18 @@ def trigger_events(raw, name: str, auto: bool, path: Path | None, status: int | 
     return found
 
 
+# say_unannotated reads at most this many values (channels x samples): mne.find_events reads every channel of the file
+# to get the trigger's (a FIF's buffers, an EDF's records), the whole of a multi-GB recording at each configure
+SCAN_VALUES = 1 << 26
+
+
 def say_unannotated(raw, ch_names: list[str], ch_types: list[str], path: Path | None, status, marked) -> None:
     """A recording with annotations replays them as its events (as mne.events_from_annotations), not the steps of
     the trigger channel mne.find_events(raw) reads: those of its steps no annotation marks (a recording whose only
     annotation is 'Recording starts', or BAD_ segments beside an MEG's STI101) were dropped without a word, and the
     epochs of the replay came out empty. Said, with the fix. `marked`: the samples (from first_samp) the annotations
-    mark; a step within a sample of one (annotations made from the events) is not lost."""
+    mark; a step within a sample of one (annotations made from the events) is not lost. A long recording: its start
+    only (SCAN_VALUES), which shows a trigger channel left out as well as the whole does."""
     import mne
 
     stim = [n for n, t in zip(ch_names, ch_types) if t == "stim"]
@@ -72,6 +78,10 @@ def say_unannotated(raw, ch_names: list[str], ch_types: list[str], path: Path | 
         return
     low16 = status is not None and raw.ch_names[status] == name
     mask = {"mask": TRIGGER_BITS, "mask_type": "and"} if low16 else {}
+    limit, part = max(2, SCAN_VALUES // max(1, len(raw.ch_names))), ""
+    if raw.n_times > limit:
+        raw = raw.copy().crop(tmax=(limit - 1) / raw.info["sfreq"])
+        part = f" in its first {limit / raw.info['sfreq']:.6g} s (the rest is not read for this note)"
     try:
         found = mne.find_events(raw, stim_channel=name, shortest_event=1, initial_event=True, verbose="error", **mask)
     except Exception:  # noqa: BLE001 — a channel that holds no triggers: nothing to lose
@@ -87,12 +97,13 @@ def say_unannotated(raw, ch_names: list[str], ch_types: list[str], path: Path | 
         codes = sorted({int(c) for c in lost[:, 2]})
         _log.warning(
             "file_source: %s: its events are its annotations (as mne.events_from_annotations gives them); its trigger "
-            "channel %r has %d steps where no annotation is (codes %s; the first at %.6g s), which are not "
+            "channel %r has %d steps%s where no annotation is (codes %s; the first at %.6g s), which are not "
             "replayed; fix: stim_channel: %r adds them as events (as mne.find_events reads them; the annotations' "
             "codes then come after the largest trigger code)",
             path or "the recording",
             name,
             len(lost),
+            part,
             ", ".join(map(str, codes[:10])) + (", ..." if len(codes) > 10 else ""),
             (lost[0, 0] - raw.first_samp) / raw.info["sfreq"],
             name,
