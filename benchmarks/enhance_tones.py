@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=5)
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    model = load(args.weights)
+    model = load(args.weights, dtype=torch.float32)  # as the node runs it
     if not isinstance(model, Enhancer):
         print(f"{args.weights} holds a {type(model).__name__}, not enhancer weights")
         return 2

@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     check_outputs(ap, ("--json", args.json))
     against = _against(ap, args.against, args) if args.against else {}
     try:  # before the data set is built (seconds), not after
-        base = load(args.weights)
+        base = load(args.weights, dtype=torch.float32)  # as the node runs it, whatever it was saved in
     except CheckpointError as e:
         ap.error(f"{args.weights}: {e}")
     if not isinstance(base, Enhancer):

@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     from wavegraph.models.token_decoder import TOKENIZER_WEIGHTS
 
     torch.set_num_threads(1)
-    tok = checkpoint.load(TOKENIZER_WEIGHTS).eval()
+    tok = checkpoint.load(TOKENIZER_WEIGHTS, dtype=torch.float32).eval()
     bg = sim.load_background()
     freqs, phases = sim.jfpm(8)
     x, y = _windows(bg, "train", 20, 0, [-10.0, -5.0, 0.0], freqs, phases)

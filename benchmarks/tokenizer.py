@@ -334,7 +334,7 @@ def bench_main(argv: list[str]) -> int:
         )
     torch.set_num_threads(args.threads)
     try:  # a missing file or another model's weights were a CheckpointError / AssertionError traceback
-        model = checkpoint.load(args.weights)
+        model = checkpoint.load(args.weights, dtype=torch.float32)  # as the node runs it
     except (checkpoint.CheckpointError, OSError) as e:
         ap.error(f"--weights {args.weights}: {e}")
     if not isinstance(model, EEGTokenizer):

@@ -162,7 +162,7 @@ class TokenDecoder:
         self.embeddings, self.tune_tokenizer = embeddings, tune_tokenizer
         self.steps, self.batch, self.lr = steps, batch, lr
         self.fine_tune_steps, self.threads = fine_tune_steps, threads
-        model = checkpoint.load(tokenizer)
+        model = checkpoint.load(tokenizer, dtype=torch.float32)  # as the tokenizer node runs it
         if not isinstance(model, EEGTokenizer):
             raise ValueError(f"{tokenizer} holds a {type(model).__name__}, not an EEGTokenizer")
         self.tokenizer = model.eval()  # the decoder's own copy (fine-tuned when tune_tokenizer); eval: frozen norm

@@ -369,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(args.seed)
     if args.init:
         try:
-            model = ckpt.load(args.init)
+            model = ckpt.load(args.init, dtype=torch.float32)  # the recipe trains in float32, whatever --init was in
         except ckpt.CheckpointError as e:
             ap.error(f"--init {args.init}: {e}")
         if not isinstance(model, Enhancer):  # was 'is not an enhancer checkpoint', exit 1, no fix

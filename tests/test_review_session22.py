@@ -150,3 +150,22 @@ def test_the_note_of_trigger_steps_no_annotation_marks_reads_only_a_long_recordi
     assert read and max(read) <= 800
     said = [r.getMessage() for r in caplog.records if "STI 014" in r.getMessage()]
     assert said and "has 2 steps in its first 3.2 s" in said[0] and "stim_channel: 'STI 014'" in said[0], said
+
+
+def test_a_token_decoder_on_a_float64_tokenizer_checkpoint_runs_it_in_float32(tmp_path):
+    """checkpoint.load keeps a saved dtype since this session (a78435b); the callers that feed a model float32 (the
+    token decoder, `train enhancer --init`, the enhancer and tokenizer benchmarks) got it in float64 (or bfloat16)
+    without a word. They load it as float32, as the nodes run it."""
+    import torch
+    from wavegraph.models import checkpoint
+    from wavegraph.models.eeg_tokenizer import EEGTokenizer, TokenizerConfig
+    from wavegraph.models.token_decoder import TokenDecoder
+
+    torch.manual_seed(0)
+    cfg = dict(rate=20.0, n_fft=20, hop=10, n_bins=10, patch=5, d_model=8, n_heads=2, n_layers=1, d_temporal=4)
+    cfg.update(context=2, codebook_size=16, code_dim=8, dec_layers=1, scale_window=2.0)
+    path = tmp_path / "tok64.safetensors"
+    checkpoint.save(EEGTokenizer(TokenizerConfig(**cfg)).double(), path)
+    assert {p.dtype for p in checkpoint.load(path).parameters()} == {torch.float64}  # the file is float64
+    dec = TokenDecoder(40.0, ["O1", "Oz", "O2"], [8.0, 10.0], tokenizer=path, steps=1, batch=4)
+    assert {p.dtype for p in dec.tokenizer.parameters()} == {torch.float32}
