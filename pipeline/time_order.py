@@ -7,8 +7,10 @@ A chunk flagged gap may go back (a restarted device, a replay: the nodes downstr
 without a time (t0 NaN) or without samples is not compared; events and features may share a time (two markers).
 The project's own nodes take their times from the data (a CSV's time column, an LSL stream's jittering timestamps
 fitted over a few samples): theirs going back is the data's, not a bug, and must not end a live session or a replay;
-it is passed on, counted (`t0_back`) and logged once per output; and so is a user's node's chunk that went back
-when the input chunk it came from went back too (it passed the input's time on, as it should)."""
+it is passed on, counted (`t0_back`) and logged once per output; and so is a user's source's (its times are a
+device's or a file's as often as its own count) and a user's node's chunk that went back when the input chunk it came
+from went back too (it passed the input's time on, as it should). Only a user's processing node whose output goes
+back on its own (a bug in its time keeping) fails."""
 
 from __future__ import annotations
 
@@ -43,23 +45,31 @@ def went_back(node: Node, port: str, t0: float, before: float) -> str:
 
 
 def passed_on(node_id: str, node: Node, port: str, t0: float, before: float, back_in: bool = False) -> bool:
-    """Whether a chunk going back is passed on (the project's own node, or any node whose input chunk went back:
-    `back_in`; counted, logged once per output) rather than failing the node (a user's)."""
-    if not back_in and not type(node).__module__.startswith("wavegraph."):
+    """Whether a chunk going back is passed on (the project's own node, a user's source, or any node whose input chunk
+    went back: `back_in`; counted, logged once per output) rather than failing the node (a user's)."""
+    own = type(node).__module__.startswith("wavegraph.") or back_in
+    if not own and not isinstance(node, Source):
         return False
+    fix = (
+        "larger chunks, or a recording with regular times"
+        if own
+        else "when read() stamps its chunks itself, give each the time of its first sample (the chunk before's t0 "
+        "plus its samples / rate); when they come from a device's clock, fit them over more samples or read larger "
+        "chunks"
+    )
     key = f"t0_back_{port}" if len(getattr(node, "outputs", ())) > 1 else "t0_back"
     node.count(key)
     if node.counters[key] == 1:
         _log.warning(
-            "node '%s' (%s): a chunk on '%s' at t0=%.9g s came after one at t0=%.9g s: its input's times went back "
+            "node '%s' (%s): a chunk on '%s' at t0=%.9g s came after one at t0=%.9g s: the stream's times went back "
             "(a file's time column or a device's timestamps jittering by more than a chunk); passed on and counted "
-            "(%s), said once; the nodes downstream place samples by these times (fix: larger chunks, or a recording "
-            "with regular times)",
+            "(%s), said once; the nodes downstream place samples by these times (fix: %s)",
             node_id,
             type(node).__name__,
             port,
             t0,
             before,
             key,
+            fix,
         )
     return True
