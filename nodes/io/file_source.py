@@ -205,8 +205,13 @@ class FileSource(Source[FileSourceParams]):
         self._events[:, 0] = np.clip(self._events[:, 0], 0, max(r.n_times - 1, 0))
         self._block, self._said_nonfinite = None, False
         if (cap := max(drift_cap(r), DEFAULT_CHUNK)) < self.chunk_size:  # (a clock far off: chunks no smaller)
-            _log.info("%s: %s is stamped off its nominal rate: chunks of %d samples, not %d", self.what, self.path,
-                      cap, self.chunk_size)  # fmt: skip
+            # the user's chunk_size (or chunk_duration) changed: a warning (was INFO: chunks of 100, 500 asked, unsaid)
+            asked = "chunk_duration" if p.chunk_duration is not None else "chunk_size"
+            level = logging.WARNING if p.chunk_size is not None or p.chunk_duration is not None else logging.INFO
+            _log.log(level, "%s: %s is stamped off its nominal rate (its clock runs fast): replayed in chunks of %d "
+                     "samples, not the %d its %s asks, so that a chunk drifts under half a sample and each marker lands "
+                     "on its sample; to have chunks as asked, give chunk_size: %d or less", self.what, self.path,
+                     cap, self.chunk_size, asked, cap)  # fmt: skip
             self.chunk_size = cap
         rows = max(1, BLOCK_BYTES // (8 * max(1, len(names))))
         self._block_len = max(self.chunk_size, rows)
