@@ -18,13 +18,15 @@ YAML's process groups, but then nothing can be captured: use recorders).
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import logging
 import numbers
 import operator
 import os
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, SupportsIndex
@@ -45,7 +47,7 @@ from .config import (
     load_config,
 )
 from .executor import StopFlag
-from .node import Sink
+from .node import Node, Sink
 from .param_problems import PYTHON
 from .spec import StreamSpec
 
@@ -104,6 +106,47 @@ class Streams(dict[str, Stream]):
 _CAPTURE = f"{__name__}:Capture"
 _STOP = "stop()"  # StopFlag.why of GraphBuilder.stop()
 log = logging.getLogger("wavegraph.api")
+
+
+def _ports_may_follow_params(cls: type) -> bool:
+    """Whether a node class's instance may have other ports than the class: a class of its own below Node defines
+    __init__ (join, recorder), or `inputs` is no plain tuple (a property)."""
+    for klass in cls.__mro__:
+        if klass is Node:
+            return False
+        if "__init__" in klass.__dict__ or not isinstance(klass.__dict__.get("inputs", ()), (tuple, list)):
+            return True
+    return True  # (not a Node: built, as before)
+
+
+class _NotThisThread(logging.Filter):
+    def __init__(self):
+        super().__init__()
+        self.thread = threading.get_ident()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return threading.get_ident() != self.thread
+
+
+@contextlib.contextmanager
+def _quiet_this_thread() -> Iterator[None]:
+    """Drop the log records this thread makes meanwhile, not another thread's (a graph running beside it: was
+    logging.disable, process-wide): a filter on every logger and handler, each list swapped whole (a thread reading
+    the old one meanwhile keeps it). Warnings are left as they are (catch_warnings is process-wide too): Python says
+    one once per place."""
+    quiet = _NotThisThread()
+    loggers = [logging.root, *(x for x in logging.root.manager.loggerDict.values() if isinstance(x, logging.Logger))]
+    handlers = {id(h): h for x in loggers for h in x.handlers}
+    if logging.lastResort is not None:
+        handlers[id(logging.lastResort)] = logging.lastResort
+    them = [*loggers, *handlers.values()]
+    for x in them:
+        x.filters = [*x.filters, quiet]
+    try:
+        yield
+    finally:
+        for x in them:
+            x.filters = [f for f in x.filters if f is not quiet]
 
 
 class GraphBuilder:
@@ -184,22 +227,19 @@ class GraphBuilder:
     def _node_inputs(self, type_: str, params: Mapping[str, Any]) -> tuple[str, ...]:
         """The inputs of a `type_` node with these params: a node may set its own in __init__ (join's `inputs`, a
         recorder's `events: true`); the class's were used, so add() wired join's to ports it did not have and refused a
-        recorder's events. The class's when the node cannot be built here (its error is said when the graph is)."""
-        import warnings
-
+        recorder's events. The class's when the node cannot be built here (its error is said when the graph is), or
+        when its class has no __init__ of its own that might set them (it is not built then)."""
         from .registry import lookup
 
         ports = self._ports(type_, "inputs")
-        said = logging.root.manager.disable
-        logging.disable(logging.CRITICAL)  # what building it says (a recorder's renamed path) is said at build, once
+        cls = lookup(type_)
+        if not _ports_may_follow_params(cls):
+            return ports
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                got = getattr(lookup(type_)(**params), "inputs", ports)
+            with _quiet_this_thread():  # what building it says (a recorder's renamed path) is said at build, once
+                got = getattr(cls(**params), "inputs", ports)
         except Exception:  # noqa: BLE001 — a bad parameter: said, with its fix, when the graph is built
             return ports
-        finally:
-            logging.disable(said)
         return tuple(got) if isinstance(got, (tuple, list)) else ports
 
     def _ports(self, type_: str, which: str) -> tuple[str, ...]:
