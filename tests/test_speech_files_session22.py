@@ -1,0 +1,27 @@
+"""A user of RNNoise / DeepFilterNet enhancing their own recordings with configs/speech_enhance_file.yaml
+(docs/speech.md, "Enhancing a recording, and a folder"): helper-148's session 22 findings."""
+
+import numpy as np
+import soundfile as sf
+
+
+def test_a_stereo_file_whose_both_channels_hold_nan_is_not_told_to_mix_with_all_weights_zero(tmp_path, caplog):
+    """A stereo float WAV with a few NaN in the right channel and an Inf later in the left: `mix` said the right
+    channel with weights [1, 0] (fine), then the left with weights [0, 0], which leave every channel out and mix
+    silence. The second is said now as what it is: no channel is whole, so the weights cannot help."""
+    from wavegraph.pipeline.api import GraphBuilder
+
+    x = 0.3 * np.sin(np.arange(4000) / 5.0)
+    st = np.stack([x, 0.5 * x], 1).astype(np.float32)
+    st[500:520, 1] = np.nan
+    st[3000, 0] = np.inf
+    sf.write(tmp_path / "both.wav", st, 16000, subtype="FLOAT")
+    g = GraphBuilder()
+    mix = g.add("mix", g.add("file_source", path=str(tmp_path / "both.wav"), chunk_size=1000))
+    with caplog.at_level("WARNING"):
+        out = g.run(capture=[mix])[f"{mix}.out"].data[0]
+    np.testing.assert_allclose(out[:500], (0.75 * x[:500]).astype(np.float32), rtol=1e-6)
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("mix:")]
+    assert len(said) == 2 and said[0].endswith("weights: [1, 0]"), said
+    assert "[0, 0]" not in said[1] and "'ch0'" in said[1] and "no channel is left" in said[1], said[1]
+    assert "nan_policy" in said[1], said[1]
