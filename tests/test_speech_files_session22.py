@@ -25,3 +25,25 @@ def test_a_stereo_file_whose_both_channels_hold_nan_is_not_told_to_mix_with_all_
     assert len(said) == 2 and said[0].endswith("weights: [1, 0]"), said
     assert "[0, 0]" not in said[1] and "'ch0'" in said[1] and "no channel is left" in said[1], said[1]
     assert "nan_policy" in said[1], said[1]
+
+
+def _speech_md_python_recipe() -> str:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "speech.md").read_text()
+    after = text.split("Or from Python, without the runtime", 1)[1]
+    return after.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_python_recipe_of_speech_md_runs_on_an_empty_recording(tmp_path, monkeypatch):
+    """docs/speech.md's Python recipe (EnhancerNode as a plain class) on an empty noisy.wav (a failed take: a header,
+    no samples) ended in KeyError: 'out', a traceback: the node gives no 'out' for no samples, from process() nor
+    from finish(). The recipe takes what the node gives: an empty output, as long as the input. On a short file it
+    still gives the input's length."""
+    monkeypatch.chdir(tmp_path)
+    code = _speech_md_python_recipe()
+    for n in (0, 100):
+        sf.write(tmp_path / "noisy.wav", 0.1 * np.sin(np.arange(n) / 3.0), 48000)
+        scope: dict = {}
+        exec(compile(code, "docs/speech.md", "exec"), scope)
+        assert scope["y"].shape == scope["x"].shape and (len(scope["x"]) > 0) == (n > 0)
