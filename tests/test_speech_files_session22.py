@@ -47,3 +47,22 @@ def test_the_python_recipe_of_speech_md_runs_on_an_empty_recording(tmp_path, mon
         scope: dict = {}
         exec(compile(code, "docs/speech.md", "exec"), scope)
         assert scope["y"].shape == scope["x"].shape and (len(scope["x"]) > 0) == (n > 0)
+
+
+def test_an_empty_recording_to_flac_does_not_leave_an_earlier_runs_output_as_its_own(tmp_path, caplog):
+    """`--set src.path=take.wav --set rec.path=enhanced/take.flac` (overwrite: true, as speech_enhance_file.yaml has it)
+    on a take that came out empty: the recorder said 'a FLAC file cannot be empty, so enhanced/take.flac was not
+    written', and the FLAC an earlier run wrote there stayed, the earlier take's audio under this take's name, beside
+    this run's empty VAD CSV. The file to be replaced is removed now, and said."""
+    from wavegraph.pipeline.api import GraphBuilder
+
+    sf.write(tmp_path / "take.wav", np.zeros(0), 16000)
+    out = tmp_path / "take.flac"
+    sf.write(out, 0.1 * np.sin(np.arange(1600) / 3.0), 16000)  # an earlier run's output
+    g = GraphBuilder()
+    g.add("recorder", g.add("file_source", path=str(tmp_path / "take.wav")), path=str(out), overwrite=True)
+    with caplog.at_level("WARNING"):
+        g.run()
+    assert not out.exists()
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("recorder:")]
+    assert len(said) == 1 and "was not written" in said[0] and "removed" in said[0], said

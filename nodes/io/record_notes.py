@@ -199,3 +199,22 @@ def wav_full(path: Path, spec: StreamSpec, frames: int, n: int, sample_bytes: in
         f"{frames} frames ({frames / spec.rate:.6g} s) before this chunk are kept; fix: record sessions this long to "
         ".flac (24-bit audio, up to 8 channels), .npz (any stream) or, for a stream not audio, _raw.fif",
     )
+
+
+def say_no_samples(path: Path, fmt: str, overwrite: bool, n_events: int, events_path: Path) -> None:
+    """A stream that ended without a sample to FIF or FLAC (neither can be empty): no file. One there from an earlier
+    run (overwrite: true) is removed: it stayed, another recording's output under this one's name (a folder loop's
+    empty take), beside this run's other outputs."""
+    removed = ""
+    if overwrite and (path.is_file() or path.is_symlink()):
+        path.unlink()
+        removed = (
+            f"; the {fmt.upper()} an earlier run wrote there was removed (overwrite: true): it held another stream"
+        )
+    logging.getLogger("wavegraph.recorder").warning(
+        "recorder: the stream ended without a sample; a %s file cannot be empty, so %s was not written%s%s",
+        fmt.upper(),
+        path,
+        removed,
+        f"; its {n_events} markers are kept in {events_path}" if n_events else "",
+    )

@@ -80,6 +80,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import NodeParams, Sink
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
+from . import record_notes
 from .chunk_times import ChunkTimes
 from .finalise import finalise
 from .record_formats import (
@@ -469,15 +470,13 @@ class Recorder(Sink[RecorderParams]):
 
     def finish(self) -> dict[str, Chunk]:
         """End of stream. A stream that ended without one sample still gets its (empty, valid) file,
-        except FIF and FLAC (libsndfile neither writes nor reads an empty one): counted (`no_samples`), logged."""
+        except FIF and FLAC (libsndfile neither writes nor reads an empty one): counted (`no_samples`), logged; one an
+        earlier run left at the path is removed (overwrite: true), not left as this stream's output."""
         if not self._open and not self._closed:
             if self.format in ("fif", "flac"):
                 self.count("no_samples")
-                logging.getLogger("wavegraph.recorder").warning(
-                    "recorder: the stream ended without a sample; a %s file cannot be empty, so %s was not written%s",
-                    self.format.upper(),
-                    self.path,
-                    f"; its {len(self._events)} markers are kept in {self.events_path}" if self._events else "",
+                record_notes.say_no_samples(
+                    self.path, self.format, self.params.overwrite, len(self._events), self.events_path
                 )
             else:
                 self._start()
