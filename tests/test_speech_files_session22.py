@@ -66,3 +66,25 @@ def test_an_empty_recording_to_flac_does_not_leave_an_earlier_runs_output_as_its
     assert not out.exists()
     said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("recorder:")]
     assert len(said) == 1 and "was not written" in said[0] and "removed" in said[0], said
+
+
+def test_a_vad_path_that_is_a_folder_is_told_a_file_name_its_features_stream_can_take(tmp_path):
+    """`--set vad.path=enhanced.wav` where enhanced.wav is a folder: the VAD recorder (a features stream) was told
+    'fix: give the file to write, e.g. path: enhanced.wav/recording.wav', a WAV, which it then refuses (WAV holds
+    signals); a folder without a suffix got '.../recording_raw.fif' (FIF holds signals too). It is told a .csv now;
+    a signal keeps the folder's suffix."""
+    import pytest
+    from wavegraph.nodes.io.record_formats import target_format
+    from wavegraph.pipeline.spec import SpecError, StreamSpec, signal_spec
+
+    (tmp_path / "enhanced.wav").mkdir()
+    (tmp_path / "plain").mkdir()
+    vad = StreamSpec(kind="features", rate=100.0, shape=(1,), channel_names=("speech_prob",), dtype="float32")
+    for folder in ("enhanced.wav", "plain"):
+        with pytest.raises(SpecError) as e:
+            target_format(tmp_path / folder, vad)
+        fix = str(e.value)
+        assert f"{tmp_path / folder / 'recording.csv'}" in fix, fix
+    with pytest.raises(SpecError) as e:
+        target_format(tmp_path / "enhanced.wav", signal_spec(16000, ["ch0"], "audio", "float32", "a.u."))
+    assert f"{tmp_path / 'enhanced.wav' / 'recording.wav'}" in str(e.value)

@@ -94,7 +94,8 @@ def target_format(path: Path, spec: StreamSpec) -> str:
     if not path.name or os.path.isdir(path):
         where = "`path` is empty (or the current folder)" if not path.name else f"{path} is a folder, not a file name"
         audio = bool(spec.channel_types) and all(t == "audio" for t in spec.channel_types)
-        name = "recording" + (path.suffix if path.name and path.suffix else ".wav" if audio else "_raw.fif")
+        sig = path.suffix if path.name and path.suffix else ".wav" if audio else "_raw.fif"
+        name = "recording" + (sig if spec.kind == "signal" else ".csv")  # a VAD's features: not .wav, FIF
         raise SpecError(f"recorder: {where}", f"give the file to write, e.g. path: {path / name}")
     name = path.name.lower()
     is_audio = bool(spec.channel_types) and all(t == "audio" for t in spec.channel_types)
