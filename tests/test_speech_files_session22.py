@@ -25,6 +25,13 @@ def test_a_stereo_file_whose_both_channels_hold_nan_is_not_told_to_mix_with_all_
     assert len(said) == 2 and said[0].endswith("weights: [1, 0]"), said
     assert "[0, 0]" not in said[1] and "'ch0'" in said[1] and "no channel is left" in said[1], said[1]
     assert "nan_policy" in said[1], said[1]
+    caplog.clear()
+    g = GraphBuilder()  # weights [0, 1]: the one channel in the mix holds NaN: was told weights [0, 0] too
+    mix = g.add("mix", g.add("file_source", path=str(tmp_path / "both.wav"), chunk_size=1000), weights=[0.0, 1.0])
+    with caplog.at_level("WARNING"):
+        g.run(capture=[mix])
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("mix:")]
+    assert len(said) == 1 and "[0, 0]" not in said[0] and "no channel is left" in said[0], said
 
 
 def _speech_md_python_recipe() -> str:

@@ -418,8 +418,8 @@ class Mix(Node[MixParams]):
             first = t0 + int(np.argmin(finite[int(np.flatnonzero(self._use == i)[0])])) / self.in_specs["in"].rate
             if not any(w):  # every channel said: weights [0, 0] would mix nothing (silence)
                 _log.warning(
-                    "mix: channel '%s' holds NaN or Inf (from t = %.6g s on), as the other channels of the mix do: "
-                    "no channel is left whole to mix, so no weights help; the mix is NaN there; fix: repair the "
+                    "mix: channel '%s' holds NaN or Inf (from t = %.6g s on), and no channel is left whole in the "
+                    "mix (weights leaving it out mix nothing); the mix is NaN there; fix: repair the "
                     "recording, or let the nodes downstream replace those samples (their nan_policy: zero, the "
                     "default, counts them nan_zeroed)",
                     name, first,
