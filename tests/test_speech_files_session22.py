@@ -95,3 +95,18 @@ def test_a_vad_path_that_is_a_folder_is_told_a_file_name_its_features_stream_can
     with pytest.raises(SpecError) as e:
         target_format(tmp_path / "enhanced.wav", signal_spec(16000, ["ch0"], "audio", "float32", "a.u."))
     assert f"{tmp_path / 'enhanced.wav' / 'recording.wav'}" in str(e.value)
+
+
+def test_an_output_path_that_is_a_named_pipe_is_refused_at_configure(tmp_path):
+    """`--set rec.path=p.wav` where p.wav is a named pipe (mkfifo): the run hung at the write with no reader and did not
+    end on SIGTERM (timeout 20 left it running). The recorder refuses it at configure now, with the fix."""
+    import os
+
+    import pytest
+    from wavegraph.nodes.io.recorder import Recorder
+    from wavegraph.pipeline.spec import SpecError, signal_spec
+
+    os.mkfifo(tmp_path / "p.wav")
+    node = Recorder(path=str(tmp_path / "p.wav"), overwrite=True)
+    with pytest.raises(SpecError, match="is a pipe or a device, not a file"):
+        node.configure({"in": signal_spec(16000, ["ch0"], "audio", "float32", "a.u.")})

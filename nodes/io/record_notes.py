@@ -7,7 +7,7 @@ import errno
 import logging
 from pathlib import Path
 
-from wavegraph.pipeline.spec import StreamSpec
+from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from .chunk_times import chunk_log_rows
 
@@ -218,3 +218,12 @@ def say_no_samples(path: Path, fmt: str, overwrite: bool, n_events: int, events_
         removed,
         f"; its {n_events} markers are kept in {events_path}" if n_events else "",
     )
+
+
+def check_not_pipe(path: Path) -> None:
+    """A path that is a named pipe (or a device): the run hung writing it with no reader, and ignored SIGTERM."""
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise SpecError(
+            f"recorder: {path} is a pipe or a device, not a file (writing it waits for a reader: the run hangs)",
+            "record to a file (e.g. path: out/recording.wav) and give that file to what reads the pipe after the run",
+        )

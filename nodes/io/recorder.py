@@ -194,6 +194,7 @@ class Recorder(Sink[RecorderParams]):
                 f"split_size: {math.ceil(need / 2**20)}MB or more",
             )
         check_name_length(self.path)
+        record_notes.check_not_pipe(self.path)
         if self.path.is_dir():
             name = "recording_raw.fif" if self.format == "fif" else "recording" + self.path.suffix
             raise SpecError(
