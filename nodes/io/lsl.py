@@ -18,7 +18,7 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   (`unknown_marker`) and dropped (the first few distinct ones logged as a warning). A one-channel
   numeric stream of irregular rate (integer markers, as many stimulus programs send them) is a marker
   stream too: each value that is an integer is its code, another's text (7.5: "7.5") is looked up as a
-  string marker's (unless typed as a signal, EEG...). With `rate`,
+  string marker's (unless typed as a signal, EEG..., or its desc/channels says one: EEG, uV). With `rate`,
   a numeric stream published at rate 0 (Timeflux's lsl Send) is a signal at that rate.
   A code beyond +-2**53 (not exact in the float64 rows) is an unknown marker.
   MNE-LSL Player's annotations (type 'annotations', one channel per description, the value its duration)
@@ -101,6 +101,7 @@ from .lsl_info import (
     outlet_gone_said,
     rate_off_said,
     resolve,
+    signal_typed,
     stall_said,
     unique_names,
     unitless_said,
@@ -224,9 +225,8 @@ class LslInlet(Source[LslInletParams]):
         stream_type = info.type().lower()
         if rate <= 0 and fmt != pylsl.cf_string and p.rate is not None:
             rate = float(p.rate)  # an irregular stream that carries a signal (Timeflux's lsl Send: rate 0)
-        # string streams, and one-channel numeric streams of irregular rate (integer markers) unless
-        # typed as a signal (EEG, ...)
-        signal_type = stream_type in CHANNEL_TYPES and stream_type not in ("stim", "misc")
+        # string streams, and one-channel numeric streams of irregular rate unless typed as a signal: markers
+        signal_type, typed_by = signal_typed(info, n)
         self._onehot = None  # MNE-LSL Player's annotations: one channel per description, the value its duration
         self._unitless: list[int] | None = None  # voltage channels without a unit (signals: set below)
         if stream_type == "annotations" and fmt != pylsl.cf_string and rate <= 0:
@@ -258,7 +258,7 @@ class LslInlet(Source[LslInletParams]):
             ch_types = tuple(spec_channel_type((t or stream_type).lower()) for t in types)
             if rate <= 0:
                 raise SpecError(
-                    f"lsl_inlet: numeric stream '{info.name()}' (type {info.type() or '-'}) has {n} channels "
+                    f"lsl_inlet: numeric stream '{info.name()}' (type {info.type() or '-'}{typed_by}) has {n} channels "
                     "and an irregular rate (nominal_srate 0), so the graph cannot know its sample rate",
                     "a marker stream has one channel: send one code (or label) per marker"
                     if stream_type == MARKER_TYPE.lower()

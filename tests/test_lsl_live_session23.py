@@ -1,0 +1,102 @@
+"""Live LSL, session 23: an EEG/BCI session's amplifier and stimulus streams on real liblsl over loopback, as real
+amplifier apps send them (irregular rates, integer formats, units, marker streams, restarts). Each test failed before
+its fix."""
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ["LSLAPICFG"] = str(ROOT / "configs" / "lsl_api.cfg")  # before pylsl is first imported
+
+import time  # noqa: E402
+import uuid  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pylsl  # noqa: E402
+import pytest  # noqa: E402
+from wavegraph.nodes.io import lsl, lsl_start  # noqa: E402
+from wavegraph.nodes.io.lsl import LslInlet  # noqa: E402
+from wavegraph.pipeline.spec import SpecError  # noqa: E402
+
+
+def uname(what: str) -> str:
+    return f"wg-s23-{what}-{uuid.uuid4().hex[:8]}"  # never resolve a stream left over by another test
+
+
+@pytest.fixture(autouse=True)
+def _one_stream_per_name(monkeypatch):
+    """Each test's streams have names of their own: configure()'s listen for a twin finds none here."""
+    monkeypatch.setattr(lsl, "AMBIGUITY_WAIT_S", 0.05)
+    monkeypatch.setenv(lsl_start.CHECKED_ENV, "{}")  # what configure() leaves for worker processes: restored after
+
+
+def outlet(name, n=1, rate=0.0, fmt=pylsl.cf_float32, stype="ExG", labels=None, types=None, units=None):
+    """An outlet whose desc/channels gives each channel's label, type and unit where given (None: left out)."""
+    info = pylsl.StreamInfo(name, stype, n, rate, fmt, name)
+    if labels or types or units:
+        chs = info.desc().append_child("channels")
+        for i in range(n):
+            ch = chs.append_child("channel")
+            for key, values in (("label", labels), ("type", types), ("unit", units)):
+                if values and values[i] is not None:
+                    ch.append_child_value(key, values[i])
+    return pylsl.StreamOutlet(info)
+
+
+def push(out: pylsl.StreamOutlet, x: np.ndarray, ts: np.ndarray) -> None:
+    """Push (samples, channels) `x` stamped `ts`, one time per sample (pylsl's stub types the stamps as one float)."""
+    stamps: Any = [float(t) for t in ts]
+    out.push_chunk(np.ascontiguousarray(x), stamps)
+
+
+def read_until(node: LslInlet, n: int, limit_s: float = 5.0) -> list:
+    """The chunks the node reads until `n` samples (signals) or rows (events) came, or `limit_s` s passed."""
+    chunks, got, end = [], 0, time.monotonic() + limit_s
+    while got < n and time.monotonic() < end:
+        r = node.read()
+        if r is None:
+            break
+        if r:
+            chunks.append(c := r["out"])
+            got += c.data.shape[1] if node.out_specs["out"].kind == "signal" else len(c.data)
+    return chunks
+
+
+@pytest.mark.parametrize("desc", [{"units": ["microvolts"]}, {"types": ["EEG"]}])
+def test_a_one_channel_irregular_stream_whose_desc_says_eeg_is_no_marker_stream(desc):
+    """A one-channel EEG stream at an irregular rate (nominal 0) typed ExG (or untyped), whose desc/channels says its
+    channel is EEG or in microvolts, was read as integer markers: every sample dropped as an unknown marker, ten
+    warnings telling the user to give each value a code in marker_codes. It is refused now, as one typed EEG is, with
+    the fix (`rate:`); with `rate` it is the signal it is."""
+    name = uname("exg")
+    out = outlet(name, labels=["Cz"], **desc)
+    with pytest.raises(SpecError) as e:
+        LslInlet(name=name, resolve_timeout=3.0).configure({})
+    assert "irregular rate" in str(e.value) and "`rate: 250`" in str(e.value)
+    assert "desc/channels" in str(e.value)  # what told it a signal
+    node = LslInlet(name=name, resolve_timeout=3.0, rate=250.0)
+    spec = node.configure({})["out"]
+    assert spec.kind == "signal" and spec.channel_names == ("Cz",)
+    node.open()
+    assert out.wait_for_consumers(5.0)
+    x = np.arange(1.0, 51.0, dtype=np.float32)[:, None]
+    push(out, x, pylsl.local_clock() + np.arange(50) / 250.0)
+    got = np.concatenate([c.data for c in read_until(node, 50)], axis=1)
+    scale = 1e-6 if "units" in desc else 1.0
+    np.testing.assert_allclose(got[0], x[:, 0] * scale, rtol=1e-6)
+    node.close()
+
+
+def test_a_one_channel_irregular_integer_marker_stream_stays_markers():
+    """The rule above leaves a numeric marker stream (no voltage in its desc) as integer markers."""
+    name = uname("codes")
+    out = outlet(name, stype="Stimulus", labels=["trigger"])
+    node = LslInlet(name=name, resolve_timeout=3.0)
+    assert node.configure({})["out"].kind == "events"
+    node.open()
+    assert out.wait_for_consumers(5.0)
+    out.push_sample([7.0], pylsl.local_clock())
+    (chunk,) = read_until(node, 1)
+    assert chunk.data[:, 2].tolist() == [7.0]
+    node.close()
