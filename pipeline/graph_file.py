@@ -75,6 +75,9 @@ def read_graph(path: str | Path) -> tuple[str, Any]:
         if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Windows Notepad's "Unicode", PowerShell's `>`
             what, line = "the file is UTF-16 text, not UTF-8", 1
         raise GraphError([(file, line, what, "save it as UTF-8")]) from None
+    if found := _LINE_BREAKS.search(text):  # YAML breaks the line there: problems then named the line below
+        line, said = _odd_char(text, found.start(), "which YAML reads as a line break (an editor shows none)")
+        raise GraphError([(file, line, said, "replace it with a space (copied from a web page or a PDF?)")])
     try:
         doc = yaml.load(_json_tabs_as_spaces(text), Loader=LineLoader)
     except yaml.reader.ReaderError as e:  # a NUL, a terminal's colour escape: was 'position 29' and no line
@@ -91,10 +94,14 @@ def read_graph(path: str | Path) -> tuple[str, Any]:
         hint = next((fix for said, fix in _YAML_FIXES if re.search(said, problem)), "fix the YAML syntax")
         hint = hint.format(*(re.findall(r"'([^']*)'", problem.replace("tag:yaml.org,2002:", "!!")) or ["name"]))
         said = f"invalid YAML: {problem}"
-        if mark and re.search(r"'\\t'", problem) and (tab := _tab_after_text(text, mark.line, mark.column)):
+        tab = mark and re.search(r"'\\t'", problem) and _tab_after_text(text, mark.line, mark.column)
+        if tab:
             said, hint = tab
         if mark and (var := _variable(text.splitlines()[: mark.line + 1])):
             said, hint = var  # {path: ${DATA}/x.edf}: YAML read the { of ${DATA} as a mapping ('quotes and commas')
+        elif mark and not tab and (space := _space_before(text, mark.index)) is not None:
+            (line, said), hint = _odd_char(text, space, "which YAML reads as text, not as a space"), _SPACE_FIX
+            raise GraphError([(file, line, said, hint)]) from None
         raise GraphError([(file, mark.line + 1 if mark else 0, said, hint)]) from None
     except RecursionError:
         raise GraphError([(file, 0, "the YAML is nested too deeply", "a graph file needs a few levels")]) from None
@@ -110,6 +117,40 @@ def read_graph(path: str | Path) -> tuple[str, Any]:
             ]
         )
     return file, doc
+
+
+_LINE_BREAKS = re.compile("[\x85\u2028\u2029]")  # line breaks to YAML 1.1 (PyYAML), not to an editor
+_SPACES = re.compile("[\xa0\u1680\u2000-\u200a\u202f\u205f\u3000]")  # Unicode's spaces (Zs) but ' '
+_SPACE_FIX = "replace it with a plain space (copied from a web page or a chat?)"
+
+
+def _odd_char(text: str, at: int, why: str) -> tuple[int, str]:
+    """(line, what) for the character at `at` that YAML does not read as it looks: its line and column as an editor
+    counts them, and its name."""
+    import unicodedata
+
+    start = max(text.rfind("\n", 0, at), text.rfind("\r", 0, at)) + 1
+    line = len(re.findall(r"\r\n|\r|\n", text[:start])) + 1
+    column = at - start + 1 - (start == 0 and text.startswith("\ufeff"))  # (a BOM is not shown)
+    char = text[at]
+    name = unicodedata.name(char, "a control character" if char == "\x85" else "?")
+    name = "NEXT LINE" if char == "\x85" else name
+    return line, f"invalid YAML: column {column} holds U+{ord(char):04X} ({name}), {why}"
+
+
+def _space_before(text: str, index: int) -> int | None:
+    """Where YAML syntax broke at `index`: the nearest Unicode space (a no-break space pasted in as indentation or
+    after a ':') before it, on its line or the two above, outside a comment and quotes; None for none."""
+    start = index
+    for _ in range(3):
+        start = text.rfind("\n", 0, start - 1) + 1 if start > 0 else 0
+    found: dict[int, int] = {}  # the start of a line -> its first such space
+    for match in _SPACES.finditer(text, start, index + 1):
+        line = text.rfind("\n", 0, match.start()) + 1
+        head = text[line : match.start()]
+        if "#" not in head and head.count('"') % 2 == 0 and head.count("'") % 2 == 0:
+            found.setdefault(line, match.start())
+    return found[max(found)] if found else None
 
 
 def _json_tabs_as_spaces(text: str) -> str:

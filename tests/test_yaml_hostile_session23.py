@@ -1,0 +1,69 @@
+"""Copies of the shipped graphs edited the ways a user of Timeflux or ezmsg gets their own YAML wrong: each said by
+`wavegraph validate` as `file:line: what; fix: how` (exit 2), at the line an editor shows, with a fix that works."""
+
+from wavegraph.pipeline.cli import main
+
+GRAPH = """\
+name: t
+nodes:
+  - id: src
+    type: sine
+    params: {freq: 10.0, rate: 250.0, duration: 0.2}
+  - id: bp
+    type: bandpass
+    params: {l_freq: 1.0, h_freq: 40.0}
+  - {id: sink, type: null_sink}
+edges:
+  - {source: src.out, target: bp.in}
+  - {source: bp.out, target: sink.in}
+"""
+
+
+def validate(tmp_path, monkeypatch, capsys, text):
+    """`wavegraph validate g.yaml` on `text`: its problem lines, [] when it passed."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.yaml").write_text(text, encoding="utf-8", newline="")
+    code = main(["validate", "g.yaml"])
+    out = capsys.readouterr()
+    if code == 0:
+        return []
+    lines = out.err.strip().splitlines()
+    assert code == 2 and lines and "Traceback" not in out.err, out
+    for line in lines:
+        assert line.startswith("g.yaml:") and "; fix: " in line, line
+    return lines
+
+
+def test_a_unicode_line_break_an_editor_does_not_show_is_said_at_its_line(tmp_path, monkeypatch, capsys):
+    # U+2028 in a comment pasted from a web page, U+0085 (an ellipsis of a cp1252 file read as Latin-1): YAML reads
+    # each as a line break. Was 'g.yaml:2: could not find expected ':'; fix: fix the YAML syntax' (the rest of the
+    # comment read as a key, on a line the editor does not have), or, where the file still parsed, every later
+    # problem one line below the line the editor shows
+    for char, name in (("\u2028", "LINE SEPARATOR"), ("\x85", "NEXT LINE"), ("\u2029", "PARAGRAPH SEPARATOR")):
+        text = GRAPH.replace("name: t\n", f"name: t  # from the wiki{char}see there\n")
+        err = validate(tmp_path, monkeypatch, capsys, text)
+        assert len(err) == 1 and err[0].startswith("g.yaml:1: invalid YAML: column 25 holds U+"), err
+        assert name in err[0] and "line break" in err[0] and "fix: replace it with a space" in err[0], err
+        assert validate(tmp_path, monkeypatch, capsys, text.replace(char, " ")) == []
+        # where it leaves the YAML valid (at the end of a comment), a later problem was said a line too far
+        text = GRAPH.replace("name: t\n", f"name: t  # from the wiki{char}\n").replace("l_freq", "lfreq")
+        err = validate(tmp_path, monkeypatch, capsys, text)
+        assert len(err) == 1 and err[0].startswith("g.yaml:1: invalid YAML: column 25 holds U+"), err
+
+
+def test_a_no_break_space_pasted_into_the_yaml_syntax_is_said_with_its_line_and_column(tmp_path, monkeypatch, capsys):
+    # indentation or the space after a ':' copied from a web page as U+00A0 (or U+3000): YAML reads it as text.
+    # Was 'mapping values are not allowed here; fix: a value holding ': ' must be quoted' at the line below,
+    # 'expected <block end>, but found '?'', or 'could not find expected ':'; fix: fix the YAML syntax'
+    cases = (
+        ("  - id: bp", "\u00a0\u00a0- id: bp", 6, 1, "NO-BREAK SPACE"),
+        ("    type: bandpass", "  \u00a0\u00a0type: bandpass", 7, 3, "NO-BREAK SPACE"),
+        ("    type: bandpass", "    type:\u00a0bandpass", 7, 10, "NO-BREAK SPACE"),
+        ("    type: bandpass", "    type:\u3000bandpass", 7, 10, "IDEOGRAPHIC SPACE"),
+    )
+    for old, new, line, column, name in cases:
+        err = validate(tmp_path, monkeypatch, capsys, GRAPH.replace(old, new))
+        assert len(err) == 1, err
+        assert err[0].startswith(f"g.yaml:{line}: invalid YAML: column {column} holds U+"), err
+        assert name in err[0] and "fix: replace it with a plain space" in err[0], err
+        assert validate(tmp_path, monkeypatch, capsys, GRAPH.replace(old, old)) == []
