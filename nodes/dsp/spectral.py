@@ -79,6 +79,30 @@ def _complex_features(node: Node, in_specs: dict[str, StreamSpec], what: str) ->
 P = TypeVar("P", bound=NodeParams)
 
 
+def _fitted(node: Node, x: np.ndarray) -> np.ndarray:
+    """A non-empty chunk's data in the shape and dtype of the node's configured input 'in' (cast to that dtype, as
+    nanpolicy.chunk_data casts a signal node's), or a ValueError giving both shapes. By hand, a chunk of another width
+    went through the view nodes, gain and align as their output, which then did not fit the spec they declared
+    (a graph drops such a chunk before the node: executor._fits)."""
+    spec = node.in_specs["in"]
+    if not isinstance(x, np.ndarray):
+        raise TypeError(
+            f"an input chunk must be a Chunk of a numpy array, got a Chunk of {type(x).__name__}; "
+            "pass {'in': Chunk(np.asarray(x), t0=seconds)} (from wavegraph.pipeline.chunk import Chunk)"
+        )
+    signal = spec.kind == "signal"
+    if x.ndim != len(spec.shape) + 1 or (x.shape[:-1] if signal else x.shape[1:]) != spec.shape:
+        want = (*spec.shape, "n_samples") if signal else ("n_frames", *spec.shape)
+        raise ValueError(
+            f"{node.type_name or type(node).__name__}: chunk has shape {x.shape}, expected {want} as configured "
+            f"({spec.describe()}, time {'last' if signal else 'first'})"
+        )
+    dtype = node.__dict__.get("_in_dtype")
+    if dtype is None or dtype[0] is not spec:  # (np.dtype of a name costs about a microsecond: once per spec)
+        dtype = node.__dict__["_in_dtype"] = (spec, np.dtype(spec.dtype))
+    return x if x.dtype == dtype[1] else x.astype(dtype[1])
+
+
 class _Stateless(Node[P]):
     """A stateless map from each input chunk to one output chunk with the same t0."""
 
@@ -89,7 +113,7 @@ class _Stateless(Node[P]):
         c = inputs["in"]
         if c.data.size == 0:
             return {}
-        return {"out": Chunk(self.map(c.data), c.t0)}
+        return {"out": Chunk(self.map(_fitted(self, c.data)), c.t0)}
 
 
 class MagnitudeParams(NodeParams):
@@ -492,11 +516,12 @@ class Align(Node[AlignParams]):
         n = c.n_times(self._axis)
         if n == 0:
             return {}
+        x = _fitted(self, c.data)
         skip = min(n, self._d - self.state.dropped)
         self.state.dropped += skip
         if skip == n:
             return {}
-        data = c.data[..., skip:] if self._axis == -1 else c.data[skip:]
+        data = x[..., skip:] if self._axis == -1 else x[skip:]
         return {"out": c.with_data(data, float(c.t0) + (skip - self._steps) / self._rate)}
 
     def finish(self):
