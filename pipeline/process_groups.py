@@ -111,6 +111,14 @@ def parse_restart(file, raw, problems) -> dict[str, int]:
                 f"process '{group}': on_error {value_said(policy)}",
                 "use stop or restart",
             )
+        elif policy != "restart":  # `{nodes: [dec], max_restarts: 5}`: no restart at all, and nothing said
+            _problem(
+                problems,
+                file,
+                line_of(members, "max_restarts"),
+                f"process '{group}': max_restarts is only read with on_error: restart",
+                "add on_error: restart to restart its process when it dies, or remove max_restarts",
+            )
         elif not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= 1000:
             _problem(
                 problems,

@@ -67,3 +67,16 @@ def test_a_no_break_space_pasted_into_the_yaml_syntax_is_said_with_its_line_and_
         assert err[0].startswith(f"g.yaml:{line}: invalid YAML: column {column} holds U+"), err
         assert name in err[0] and "fix: replace it with a plain space" in err[0], err
         assert validate(tmp_path, monkeypatch, capsys, GRAPH.replace(old, old)) == []
+
+
+def test_max_restarts_without_on_error_restart_is_a_problem_not_ignored(tmp_path, monkeypatch, capsys):
+    # `{nodes: [bp], max_restarts: 5}`: the group's process was not restarted at all (on_error stays stop), and
+    # validate said OK; the user's restarts were ignored without a word
+    for group, line in (("{nodes: [bp], max_restarts: 5}", 14), ("{nodes: [bp], on_error: stop, max_restarts: 5}", 14)):
+        err = validate(tmp_path, monkeypatch, capsys, GRAPH + f"processes:\n  dsp: {group}\n")
+        assert err == [
+            f"g.yaml:{line}: process 'dsp': max_restarts is only read with on_error: restart; "
+            "fix: add on_error: restart to restart its process when it dies, or remove max_restarts"
+        ], err
+    text = GRAPH + "processes:\n  dsp: {nodes: [bp], on_error: restart, max_restarts: 5}\n"
+    assert validate(tmp_path, monkeypatch, capsys, text) == []
