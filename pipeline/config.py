@@ -35,6 +35,7 @@ import yaml
 
 from .layout_hints import (
     edge_end_fix,
+    fed_node,
     list_fix,
     node_entry_fix,
     node_list_hint,
@@ -508,7 +509,7 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
                 _problem(problems, file, line_of(raw, key), f"edge {key} is a list", EDGE_LIST_FIX)
             elif value.count(".") != 1 or not all(value.split(".")):
                 bad_edges.add(len(edges))
-                fix = edge_end_fix(value, key)
+                fix = edge_end_fix(value, key, by_id)
                 _problem(
                     problems,
                     file,
@@ -577,6 +578,6 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
         error.config = GraphConfig(file, config.name, error.nodes, good_edges, processes, hosts, config.transport)
         error.broken = broken  # `validate` also checks ports, topology and specs of the rest
         # the node a malformed edge feeds (`target: bp`, `source: src` into bp.in): its input is not said unconnected
-        error.broken |= {re.split(r"[.:]", edges[i].target)[0] for i in bad_edges if isinstance(edges[i].target, str)}
+        error.broken |= {fed_node(edges[i].target, by_id) for i in bad_edges if isinstance(edges[i].target, str)}
         raise error
     return config

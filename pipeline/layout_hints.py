@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Collection
 from typing import Any
 
 import yaml
@@ -204,18 +205,36 @@ def params_as_mapping(params: Any) -> tuple[str, dict | None]:
     return f"write them as one mapping, {what}: params: {shown}", meant
 
 
-def edge_end_fix(value: str, key: str) -> str:
+def end_node(value: str, ids: Collection[str]) -> tuple[str, str] | None:
+    """(node, port) of an edge end written with another separator than '.' (ROS's `src/out`, `src->out`, `src::out`,
+    `src out`) whose node is one of `ids`; None otherwise."""
+    found = re.fullmatch(r"(.+?)\s*(?:/|->|::|\s)\s*([\w-]+)", value.strip())
+    return (found.group(1), found.group(2)) if found and found.group(1) in ids else None
+
+
+def fed_node(target: str, ids: Collection[str]) -> str:
+    """The node a malformed edge target names (`bp`, `bp:in`, `bp/in` for a node bp), so its input is not also said
+    to be unconnected."""
+    return (end_node(target, ids) or re.split(r"[.:]", target))[0]
+
+
+def edge_end_fix(value: str, key: str, ids: Collection[str] = ()) -> str:
     """What to write for an edge's source or target that is not `node.port`: Timeflux's `node:port`, a bare node id
-    (its out or in), and Timeflux's `node:*` (every port; was 'write source: a.*', a port no node has)."""
-    node, colon, port = value.partition(":")
+    (its out or in), and Timeflux's `node:*` (every port; was 'write source: a.*', a port no node has); `src/out`
+    and the like for a node of `ids` (was 'write source: src/out.out')."""
     default = "out" if key == "source" else "in"
+    if value in ids:  # (an id may hold a '/' or a space)
+        return f"{value}.{default}"
+    if "." not in value and (ends := end_node(value, ids)):
+        return ".".join(ends)
+    node, colon, port = value.partition(":")
     if colon and node and port == "*" and "." not in value:
         return (
             f"{node}.{default} (one edge per port: wavegraph has no wildcard; `wavegraph nodes TYPE` lists the ports)"
         )
     if colon and node and port and "." not in value:
         return f"{node}.{port}"
-    if value and "." not in value and ":" not in value:
+    if value and "." not in value and ":" not in value and not re.search(r"/|->|\s", value.strip()):
         return f"{value}.{default}"
     return "node.port"
 

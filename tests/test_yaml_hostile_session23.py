@@ -80,3 +80,16 @@ def test_max_restarts_without_on_error_restart_is_a_problem_not_ignored(tmp_path
         ], err
     text = GRAPH + "processes:\n  dsp: {nodes: [bp], on_error: restart, max_restarts: 5}\n"
     assert validate(tmp_path, monkeypatch, capsys, text) == []
+
+
+def test_an_edge_end_written_with_another_separator_is_told_node_dot_port(tmp_path, monkeypatch, capsys):
+    # ROS's `src/out`, an arrow, C++'s `::`, a space: the fix was 'write source: src/out.out', a node no graph has
+    for end in ("src/out", "src->out", "src::out", "src out", "src / out"):
+        text = GRAPH.replace("source: src.out,", f"source: '{end}',")
+        err = validate(tmp_path, monkeypatch, capsys, text)
+        assert err == [f"g.yaml:11: edge source '{end}' must be 'node.port'; fix: write source: src.out"], err
+    err = validate(tmp_path, monkeypatch, capsys, GRAPH.replace("target: bp.in", "target: bp/in"))
+    assert err == ["g.yaml:11: edge target 'bp/in' must be 'node.port'; fix: write target: bp.in"], err
+    # a name no node has before the separator keeps the general fix
+    err = validate(tmp_path, monkeypatch, capsys, GRAPH.replace("source: src.out,", "source: 'foo/out',"))
+    assert err == ["g.yaml:11: edge source 'foo/out' must be 'node.port'; fix: write source: node.port"], err
