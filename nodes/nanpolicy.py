@@ -88,13 +88,20 @@ def delay_mask(
 # --- helpers shared by signal nodes -------------------------------------------------------------------
 
 
-def signal_input(node, in_specs: dict[str, StreamSpec]) -> StreamSpec:
-    """The 'in' spec, checked to be a signal with a positive, finite rate."""
+def signal_input(node, in_specs: dict[str, StreamSpec], channels: bool = True) -> StreamSpec:
+    """The 'in' spec, checked to be a signal with a positive, finite rate (and, unless `channels` is False: the node
+    says it itself, at least one channel)."""
     spec = node.require_input(in_specs, "in", "signal")
     if not (0 < spec.rate < math.inf):  # also refuses NaN
         raise SpecError(
             f"{node.type_name or type(node).__name__} needs a regular signal, got rate {spec.rate}",
             "connect a signal stream with a sampling rate",
+        )
+    # no channel: fir failed mid-stream ("Cannot apply_along_axis ..."), car and mix with a ZeroDivisionError
+    if channels and 0 in spec.shape:
+        raise SpecError(
+            f"{node.type_name or type(node).__name__}: the input signal has no channel (shape {spec.shape})",
+            "connect a signal of one or more channels (a rereference to a stream's only channel leaves none)",
         )
     return spec
 

@@ -68,3 +68,40 @@ def test_a_chunk_of_another_dtype_than_configured_comes_out_in_the_declared_dtyp
         out_spec = node.configure({"in": in_spec})["out"]
         got = node.process({"in": Chunk(_chunk(in_spec, 40, dtype=sent), t0=0.0)})["out"].data
         assert got.dtype == np.dtype(out_spec.dtype), (in_spec.dtype, sent)
+
+
+def test_rereference_to_the_only_channel_is_refused_at_configure():
+    """A one-channel recording re-referenced to that channel (`rereference: {channel: Cz}` on a Cz-only file) left
+    a signal of no channel: `wavegraph validate` said OK and the run failed at the first chunk with numpy's "arrays
+    used as indices must be of integer (or boolean) type". It is a SpecError at configure now, saying keep_ref."""
+    from wavegraph.pipeline.spec import SpecError
+
+    one = signal_spec(250.0, ["Cz"])
+    with pytest.raises(SpecError, match=r"rereference to 'Cz' leaves no channel.*keep_ref: true"):
+        lookup("rereference")(channel="Cz").configure({"in": one})
+    kept = lookup("rereference")(channel="Cz", keep_ref=True)
+    assert kept.configure({"in": one})["out"].shape == (1,)
+    np.testing.assert_array_equal(kept.process({"in": Chunk(np.ones((1, 4)), t0=0.0)})["out"].data, np.zeros((1, 4)))
+
+
+NO_CHANNEL_NODES = {
+    "fir": lambda: lookup("fir")(h_freq=30.0, numtaps=31),
+    "car": lambda: lookup("car")(),
+    "mix": lambda: lookup("mix")(),
+    "bandpass": lambda: lookup("bandpass")(l_freq=1.0, h_freq=30.0),
+    "resample": lambda: lookup("resample")(rate=100.0),
+    "running_zscore": lambda: lookup("running_zscore")(window=0.5),
+    "stft": lambda: lookup("stft")(n_fft=32, hop=8),
+    "sliding_window": lambda: lookup("sliding_window")(size=8, hop=4),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NO_CHANNEL_NODES))
+def test_a_signal_of_no_channel_is_refused_at_configure(name):
+    """A signal spec of no channel (what the rereference above declared): fir failed mid-stream with numpy's "Cannot
+    apply_along_axis when any iteration dimensions are 0", car and mix with a bare ZeroDivisionError, and the others
+    took samples in and gave empty ones out. Every signal node now refuses it at configure, naming what to connect."""
+    from wavegraph.pipeline.spec import SpecError
+
+    with pytest.raises(SpecError, match=r"has no channel.*connect a signal of one or more channels"):
+        NO_CHANNEL_NODES[name]().configure({"in": signal_spec(250.0, [])})

@@ -180,6 +180,11 @@ class Rereference(SignalNode[RerefParams]):
         if p.channel is not None:
             (r,) = channel_index(spec, [p.channel], "rereference channel")
             plus = [i for i in range(len(names)) if p.keep_ref or i != r]
+            if not plus:  # a signal of no channel: validate said OK, the run failed at its first chunk
+                raise SpecError(
+                    f"rereference to {p.channel!r} leaves no channel: the stream has no other",
+                    "give keep_ref: true to keep it (all zeros), re-reference a stream of more channels, or drop the node",
+                )
             minus = [r] * len(plus)
             out_names = [names[i] for i in plus]
         else:

@@ -82,7 +82,7 @@ class _SSVEPBase(Node[P]):
     outputs = ("out", "scores")
 
     def _setup(self, in_specs) -> StreamSpec:
-        spec = signal_input(self, in_specs)
+        spec = signal_input(self, in_specs, channels=False)  # (no channel: said with the `channels` to set, below)
         p = self.params
         name = self.type_name or "ssvep decoder"
         if len(spec.shape) != 1:
