@@ -203,6 +203,17 @@ def _names_fix(name: str, value: Any, annotation: Any, file: str) -> str:
     return f"write a list, even of one name: {name}: [{said}]"
 
 
+def _braced_names(value: Any, field: Any) -> str:
+    """`channels: {O1, O2}` (a Python set, written as in ezmsg's or Timeflux's code), which YAML reads as a mapping of
+    nulls, for a parameter that takes a list: the names as the list to write ('O1, O2'); "" otherwise."""
+    if not isinstance(value, dict) or not value or any(v is not None for v in value.values()):
+        return ""
+    annotation = getattr(field, "annotation", None)
+    if not any(get_origin(a) is list for a in (annotation, *get_args(annotation))):
+        return ""
+    return ", ".join(map(str, value))
+
+
 def _number_shown(value) -> str:
     """A number as a problem shows it: %g, or its digits cut short for an int too large for a float (`rate: 1` and
     400 zeros raised OverflowError out of validate)."""
@@ -321,6 +332,8 @@ def _param_problem(nc: NodeConfig, cls: type[Node], err: Mapping[str, Any], file
     msg = str(err["msg"])
     if err["type"] == "value_error" and "; fix: " in msg:  # a parameter's own validator: its words, then its fix
         msg, _, hint = msg.removeprefix("Value error, ").partition("; fix: ")
+    elif file != PYTHON and not item and (names := _braced_names(err.get("input"), fields.get(name))):
+        hint = f"write the list in [ ]: {_write(file, name, f'[{names}]')} ({{ }} is a mapping in YAML)"
     elif err["type"] == "list_type" and isinstance(err.get("input"), (str, int, float)):  # `picks: Cz`: one item
         item_text = repr(err["input"]) if file == PYTHON else err["input"]
         hint = f"write a list, even of one item: {_write(file, name, f'[{item_text}]')}"

@@ -93,3 +93,13 @@ def test_an_edge_end_written_with_another_separator_is_told_node_dot_port(tmp_pa
     # a name no node has before the separator keeps the general fix
     err = validate(tmp_path, monkeypatch, capsys, GRAPH.replace("source: src.out,", "source: 'foo/out',"))
     assert err == ["g.yaml:11: edge source 'foo/out' must be 'node.port'; fix: write source: node.port"], err
+
+
+def test_names_in_braces_as_a_python_set_are_told_to_write_a_list(tmp_path, monkeypatch, capsys):
+    # `channels: {O1, O2}` (Python's set, ezmsg's and Timeflux's code): YAML reads a mapping of nulls; the fix was
+    # 'give an int | list[str]', and the problem said "= {'O1': None, 'O2': None}: Input should be a valid integer"
+    text = GRAPH.replace("duration: 0.2}", "duration: 0.2, channels: {O1, O2}}")
+    err = validate(tmp_path, monkeypatch, capsys, text)
+    assert len(err) == 1 and err[0].startswith("g.yaml:5: node 'src' (sine): parameter 'channels'"), err
+    assert err[0].endswith("fix: write the list in [ ]: channels: [O1, O2] ({ } is a mapping in YAML)"), err
+    assert validate(tmp_path, monkeypatch, capsys, text.replace("{O1, O2}", "[O1, O2]")) == []
