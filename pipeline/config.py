@@ -232,16 +232,11 @@ def parse_set(assignments: list[str]) -> list[tuple[str, str, Any]]:
             out.append((node_id, param, _set_value(a, value)))  # as in the file: 1e3 is a number
             values += _values_in(out[-1][2], MAX_VALUES - values)
         except yaml.YAMLError as e:
-            raise GraphError(
-                [
-                    (
-                        "--set",
-                        0,
-                        f"cannot read the value in {a!r} as YAML ({getattr(e, 'problem', e)})",
-                        f"quote it: --set {shlex.quote(target + '=' + json.dumps(value.strip(), ensure_ascii=False))}",
-                    )
-                ]
-            ) from None
+            problem = str(getattr(e, "problem", e))
+            fix = f"quote it: --set {shlex.quote(target + '=' + json.dumps(value.strip(), ensure_ascii=False))}"
+            if problem.startswith("a set (!!set)"):  # (quoted, it would be the text '!!set {a, b}')
+                fix = f"write a list: --set {shlex.quote(f'{target}=[' + problem.split(chr(39))[-2] + ']')}"
+            raise GraphError([("--set", 0, f"cannot read the value in {a!r} as YAML ({problem})", fix)]) from None
         except RecursionError:
             raise GraphError(
                 [("--set", 0, f"the value in {a[:60]!r}... is nested too deeply", "give a few levels")]

@@ -50,6 +50,7 @@ _YAML_FIXES = (  # PyYAML's problem (a regular expression) -> the fix; {0} is th
     ),
     (r"^expected <block end>", "check this line's indentation: the keys of one mapping line up (2 spaces a level)"),
     (r"for merging", "<<: takes an anchored mapping: <<: *name"),
+    (r"^a set \(!!set\)", "write a list: [{0}]"),
 )
 _stdin: list = [None, b""]  # [the stream, what it held]: standard input is read once (`run --bids` loads twice)
 

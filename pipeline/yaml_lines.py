@@ -120,6 +120,16 @@ def _construct_bool(loader: LineLoader, node: yaml.ScalarNode) -> bool | str:
     return loader.construct_yaml_bool(node) if text.lower() in ("true", "false") else text
 
 
+def _construct_set(loader: LineLoader, node: yaml.MappingNode) -> None:
+    """A `!!set {a, b}` is refused: a set has no order, and Python's differs between runs (string hashes), so a
+    list of channels taken from it was another each run, and in each of a graph's processes."""
+    items = ", ".join(key.value for key, _ in node.value if isinstance(key, yaml.ScalarNode))
+    raise yaml.constructor.ConstructorError(
+        None, None, f"a set (!!set) has no order (Python chooses one, another each run): '{items}'", node.start_mark
+    )
+
+
+LineLoader.add_constructor("tag:yaml.org,2002:set", _construct_set)
 LineLoader.add_constructor("tag:yaml.org,2002:bool", _construct_bool)
 LineLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 LineLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
