@@ -172,6 +172,8 @@ def run_session(
             stim_out[0].wait_for_consumers(30.0)
             listening.wait(30.0)  # the consumer is on the decision stream: it sees the first decision too
             pending = list(zip([k for k, _ in marks], s.markers))
+            while (early := t_first - pylsl.local_clock()) > 0:  # an amplifier stamps no sample in the future
+                time.sleep(min(early, 0.005))  # (lsl_inlet says a first one over 1 s ahead: clock_off)
             t0_wall = time.monotonic()
             for k in range(0, n, PUSH):
                 due = t0_wall + k / rate / speed

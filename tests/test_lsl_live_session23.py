@@ -100,3 +100,40 @@ def test_a_one_channel_irregular_integer_marker_stream_stays_markers():
     (chunk,) = read_until(node, 1)
     assert chunk.data[:, 2].tolist() == [7.0]
     node.close()
+
+
+def test_an_amplifier_stamping_its_samples_seconds_in_the_future_is_said(caplog):
+    """An amplifier app whose clock runs 5 s ahead of the LSL clock (its own time base, not pylsl.local_clock) stamped
+    every sample 5 s in the future: no sample can be, and the stimulus markers (on the LSL clock) land 5 s off the EEG
+    in the recording and the decoders, without a word (only Unix time, 600 s off, was said). Said now, once, with the
+    offset and the fix, counted clock_off; the samples and their times go on as sent."""
+    name = uname("ahead")
+    out = outlet(name, 2, 100.0, pylsl.cf_float32, "EEG", labels=["O1", "O2"], units=["uV", "uV"])
+    node = LslInlet(name=name, resolve_timeout=3.0, chunk_size=50)
+    node.configure({})
+    node.open()
+    assert out.wait_for_consumers(5.0)
+    ts = pylsl.local_clock() + 5.0 + np.arange(100) / 100.0
+    push(out, np.ones((100, 2), np.float32), ts)
+    with caplog.at_level("WARNING", logger="wavegraph.lsl"):
+        chunks = read_until(node, 100)
+    assert sum(c.data.shape[1] for c in chunks) == 100 and abs(chunks[0].t0 - ts[0]) < 1e-3
+    said = [r.getMessage() for r in caplog.records if "ahead" in r.getMessage()]
+    assert len(said) == 1 and name in said[0] and "pylsl.local_clock" in said[0], caplog.text
+    assert node.counters.get("clock_off") == 1
+    node.close()
+
+
+def test_a_stream_stamped_on_the_lsl_clock_is_not_said_ahead(caplog):
+    """The rule above says nothing of samples stamped as they are taken (the past, a fraction of a second)."""
+    name = uname("ontime")
+    out = outlet(name, 2, 100.0, pylsl.cf_float32, "EEG", labels=["O1", "O2"], units=["uV", "uV"])
+    node = LslInlet(name=name, resolve_timeout=3.0, chunk_size=50)
+    node.configure({})
+    node.open()
+    assert out.wait_for_consumers(5.0)
+    push(out, np.ones((100, 2), np.float32), pylsl.local_clock() - 1.0 + np.arange(100) / 100.0)
+    with caplog.at_level("WARNING", logger="wavegraph.lsl"):
+        assert sum(c.data.shape[1] for c in read_until(node, 100)) == 100
+    assert "clock_off" not in node.counters and "ahead" not in caplog.text
+    node.close()

@@ -11,11 +11,10 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   String (marker) streams (at any nominal rate: markers are sparse) become events: rows (LSL timestamp,
   marker_duration (0), code) -- the project's marker stream (see docs/nodes.md, "Marker streams"); a sample of
   several channels is one marker, its non-empty channels joined by '/' ('cue', 'left' -> 'cue/left', as the XDF
-  reader; marker_codes.marker_text). A marker that is a decimal integer (ASCII digits, a
-  sign, spaces around) is its own code; other markers are looked up in the outlet's `desc/events` table (what lsl_outlet
-  writes) and then in the `marker_codes` param (also without the spaces and line ends around it: "7.5\n" is "7.5");
-  markers found in neither are counted
-  (`unknown_marker`) and dropped (the first few distinct ones logged as a warning). A one-channel
+  reader; marker_codes.marker_text). A marker that is a decimal integer (ASCII digits, a sign, spaces around) is its
+  own code; other markers are looked up in the outlet's `desc/events` table (what lsl_outlet writes) and then in the
+  `marker_codes` param (also without the spaces and line ends around it: "7.5\n" is "7.5"); markers found in neither
+  are counted (`unknown_marker`) and dropped (the first few distinct ones logged as a warning). A one-channel
   numeric stream of irregular rate (integer markers, as many stimulus programs send them) is a marker
   stream too: each value that is an integer is its code, another's text (7.5: "7.5") is looked up as a
   string marker's (unless typed as a signal, EEG..., or its desc/channels says one: EEG, uV). With `rate`,
@@ -40,9 +39,9 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   once and counted `rate_off_nominal`: the graph takes its samples at the nominal rate.
   What a misbehaving stream does is logged (naming it, with the fix) and counted: a signal silent for 5 s
   (or 3 periods of a slower one: `stalls`, and when it sends again), NaN/inf values (`nonfinite`, each channel named
-  once; passed on),
-  timestamps NaN/inf (`bad_timestamps`: given the time of the samples before them), a step back of over
-  1 s (`clock_back`) or a jump off the LSL clock (`clock_off`), the first gaps, the first non-increasing
+  once; passed on), timestamps NaN/inf (`bad_timestamps`: given the time of the samples before them), a step back of
+  over 1 s (`clock_back`) or a jump off the LSL clock (`clock_off`; a signal's first sample also over 1 s ahead of
+  it: in the future), the first gaps, the first non-increasing
   timestamps, and a backlog of 2 s in liblsl's buffer (`behind`: liblsl drops what exceeds `buffer_s`).
   End of stream: after `duration` seconds of stream time or `max_samples` samples (the last chunk is
   trimmed to the limit), when nothing arrived for `idle_timeout` seconds, or when the outlet goes away
@@ -87,6 +86,7 @@ from .lsl_info import (
     channel_info,
     check_declared,
     check_declared_markers,
+    clock_far,
     desc_count_said,
     describe_streams,
     event_table,
@@ -389,9 +389,9 @@ class LslInlet(Source[LslInletParams]):
         if self._first_ts is None or self._is_markers:  # a signal's first timestamp; every marker's (one may be off)
             self._first_ts = float(ts[0]) if self._first_ts is None else self._first_ts
             off = (ts if self._is_markers else ts[:1]) - pylsl.local_clock()
-            if p.clock_sync and (far := np.abs(off) > CLOCK_OFF_S).any():
+            if p.clock_sync and (far := clock_far(off, self._is_markers, CLOCK_OFF_S)).any():  # Unix time; ahead
                 if "clock_off" not in self.counters:
-                    _log.warning("lsl_inlet: %s", off_clock(self._info, float(off[far][0])))
+                    _log.warning("lsl_inlet: %s", off_clock(self._info, float(off[far][0]), CLOCK_OFF_S))
                 self.count("clock_off", int(far.sum()))
         if self._is_markers and p.duration is not None:
             keep = ts < self._first_ts + p.duration

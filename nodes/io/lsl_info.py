@@ -353,9 +353,25 @@ def onehot_markers(data, ts, names: list[str]) -> tuple[list[str], np.ndarray, n
     return [names[c] for c in cols], np.asarray(ts)[rows], np.maximum(x[rows, cols], 0.0)
 
 
-def off_clock(info, offset: float) -> str:
+AHEAD_S = 1.0  # s: a signal's sample stamped this far after the LSL clock's now is on another clock
+
+
+def clock_far(off: np.ndarray, markers: bool, far_s: float) -> np.ndarray:
+    """Which timestamps, `off` s from the LSL clock's now, are on another clock: over `far_s` away (Unix time), or a
+    signal's over AHEAD_S ahead (a sample arrives after it is taken; a stimulus program may stamp a marker ahead)."""
+    return (np.abs(off) > far_s) | (off > (np.inf if markers else AHEAD_S))
+
+
+def off_clock(info, offset: float, far_s: float = 600.0) -> str:
     """What to say of a stream stamped `offset` s away from this machine's LSL clock."""
     name = info.name() if info is not None else "?"
+    if abs(offset) <= far_s:  # a signal ahead (clock_far)
+        return (
+            f"stream '{name}' is stamped {offset:.4g} s ahead of the LSL clock, in the future, which no sample taken "
+            "can be: the sending app stamps with a clock of its own, so markers and other streams will be that far "
+            "off it (the recording's annotations, the decoders' windows); stamp with the LSL clock (pylsl.local_clock) "
+            "in the sending app"
+        )
     return (
         f"stream '{name}' is stamped {offset:.4g} s away from the LSL clock (Unix time? Timeflux's lsl Send "
         "stamps with its DataFrame's time index): markers and other streams will not line up with it; stamp "
