@@ -88,7 +88,7 @@ def _audio_files(folder: str, option: str, log) -> list[Path]:
     named on `log` and left out."""
     import os
 
-    from wavegraph.nodes.io.readers import AUDIO_SUFFIXES, OTHER_AUDIO
+    from wavegraph.nodes.io.readers import AUDIO_SUFFIXES, OTHER_AUDIO, RAW_AUDIO, raw_audio_hint
 
     root = Path(folder).expanduser()
     if root.is_file():
@@ -120,6 +120,8 @@ def _audio_files(folder: str, option: str, log) -> list[Path]:
                 log(
                     f"bench enhance: leaving out {p}: libsndfile cannot read {suffix} (convert it: ffmpeg -i in{suffix} out.wav)"
                 )
+            elif suffix in RAW_AUDIO:  # (left out unsaid before, as a .txt)
+                log(f"bench enhance: leaving out {p}: headerless audio (no rate in it): {raw_audio_hint(p)}")
             elif suffix not in AUDIO_SUFFIXES:
                 continue
             elif name.startswith("._"):

@@ -151,6 +151,7 @@ _OTHER_KINDS = (  # (offset, first bytes, what): audio containers libsndfile doe
     (0, b"#!AMR", "AMR (a phone's voice recording)"),
     (0, b"wvpk", "WavPack"),
     (0, b"MAC ", "Monkey's Audio (APE)"),
+    (0, bytes.fromhex("1a45dfa3"), "WebM/Matroska audio (a browser's MediaRecorder take: Opus or Vorbis)"),
 )
 
 

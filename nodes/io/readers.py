@@ -31,6 +31,7 @@ __all__ = [  # the shared interface lives in readers_base, the MNE readers in re
     "AUDIO_SUFFIXES",
     "BLOCK_BYTES",
     "OTHER_AUDIO",
+    "RAW_AUDIO",
     "SUPPORTED",
     "Dtype",
     "_EpochsReader",
@@ -45,7 +46,11 @@ __all__ = [  # the shared interface lives in readers_base, the MNE readers in re
 ]
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au", ".caf", ".w64", ".rf64")
-OTHER_AUDIO = (".m4a", ".aac", ".mp4", ".wma", ".ape", ".wv", ".ac3")  # libsndfile reads none of these
+OTHER_AUDIO = (  # libsndfile reads none of these (a phone's memo or call, a browser's MediaRecorder take)
+    *(".m4a", ".aac", ".mp4", ".wma", ".ape", ".wv", ".ac3", ".amr", ".3gp", ".3g2", ".webm", ".weba", ".mka"),
+    ".g722",
+)
+RAW_AUDIO = (".pcm", ".raw")  # headerless samples: no rate, sample format or channel count in the file
 SUPPORTED = (
     "MNE raw formats via mne.io.read_raw (FIF, EDF/BDF/GDF, BrainVision .vhdr, EEGLAB .set, "
     "CNT, EGI, Nihon Kohden, ...), MNE epochs (*-epo.fif), XDF (.xdf), audio via soundfile "
@@ -80,6 +85,25 @@ def is_audio(path: Path) -> bool:
         return False
     form = _AUDIO_MAGIC.get(head[:4])
     return form is not None and head[8 : 8 + len(form)] == form
+
+
+def raw_audio_problem(path: Path) -> str:
+    """What is wrong with a headerless PCM file (.pcm, .raw) for file_source (and bench enhance)."""
+    return (
+        f"{path.suffix} is headerless audio (raw PCM samples, an AudioRecord dump or a speech corpus's): the file "
+        "does not say its sample rate, sample format or channels"
+    )
+
+
+def raw_audio_hint(path: Path) -> str:
+    """How to give a headerless PCM file a header (ffmpeg -i alone cannot guess what the file does not say)."""
+    src, out = shlex.quote(path.name), shlex.quote(path.stem + ".wav")
+    return (
+        f"give it a header with the values it was recorded with, e.g. 16-bit little-endian mono at 16 kHz: "
+        f"ffmpeg -f s16le -ar 16000 -ac 1 -i {src} {out} (or sox -t raw -r 16000 -e signed -b 16 -c 1 {src} {out}), "
+        "and replay that"
+        + (" (an EGI EEG .raw: mne.io.read_raw_egi(PATH).save('rec_raw.fif'))" if path.suffix.lower() == ".raw" else "")
+    )
 
 
 def _header_of(part: Path, suffix: str) -> Path | None:
@@ -145,6 +169,17 @@ def open_reader(
             f"file_source: cannot read {path}: {path.suffix} audio is not a format libsndfile reads",
             f"convert it to WAV or FLAC first, e.g. ffmpeg -i {shlex.quote(path.name)} {shlex.quote(path.stem + '.wav')}",
         )
+    if name.endswith(RAW_AUDIO):  # (MNE's 'Unsupported file type (.pcm)', and a list of formats, before)
+        raise SpecError(f"file_source: cannot read {path}: {raw_audio_problem(path)}", raw_audio_hint(path))
+    if not name.endswith(AUDIO_SUFFIXES):  # an .amr, .3gp or .webm under its own name: AudioReader's check below
+        from .audio_reader import other_audio  # (for audio names) never saw it, MNE said 'Unsupported file type'
+
+        if kind := other_audio(path):
+            raise SpecError(
+                f"file_source: cannot read {path}: it holds {kind}, which libsndfile does not read",
+                f"convert it to WAV or FLAC first, e.g. ffmpeg -i {shlex.quote(path.name)} "
+                f"{shlex.quote(path.stem + '.wav')}",
+            )
     if stream is not None and not name.endswith((".xdf", ".xdfz")):
         raise SpecError(f"file_source: `stream` picks a stream of an XDF file; {path} is not one", "leave stream out")
     for part, header in ((".eeg", ".vhdr"), (".vmrk", ".vhdr"), (".fdt", ".set")):  # BrainVision, EEGLAB

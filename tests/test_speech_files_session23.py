@@ -1,0 +1,70 @@
+"""A user enhancing their own recordings with configs/speech_enhance_file.yaml and scoring a folder with
+`wavegraph bench enhance --clean DIR` (docs/speech.md, "Enhancing a recording, and a folder"): helper-151's
+session 23 findings."""
+
+import pytest
+from wavegraph.pipeline.spec import SpecError
+
+_AMR = b"#!AMR\n" + bytes(200)
+_3GP = b"\x00\x00\x00\x18ftyp3gp4" + bytes(200)
+_WEBM = bytes.fromhex("1a45dfa39f4286810142f7810142f2810442f381084282847765626d") + bytes(200)
+
+
+@pytest.mark.parametrize(
+    "name, data, said",
+    [
+        ("voice memo.amr", _AMR, ".amr audio"),
+        ("call.3gp", _3GP, ".3gp audio"),
+        ("browser take.webm", _WEBM, ".webm audio"),
+        ("meeting.mka", _WEBM, ".mka audio"),
+        ("browser take.wav", _WEBM, "WebM"),  # renamed: libsndfile's 'Format not recognised', 'damaged' before
+        ("voice memo", _AMR, "holds AMR"),  # no suffix (a phone's export): by its first bytes
+        ("call.dat", _3GP, "holds MP4"),
+    ],
+)
+def test_a_phone_or_browser_recording_libsndfile_cannot_read_is_told_how_to_convert(tmp_path, name, data, said):
+    """docs/speech.md: audio libsndfile does not read is refused 'by what it holds, whatever its name (... AMR ...)
+    with the ffmpeg line that converts it'. An .amr, .3gp, .webm or .mka file under its own name was given to MNE's
+    reader, whose 'Unsupported file type (.amr). Consider using a dedicated reader function' named no conversion;
+    a WebM (a browser's MediaRecorder take) renamed .wav was 'damaged, cut short or not audio'."""
+    from wavegraph.nodes.io.file_source import FileSource
+
+    (tmp_path / name).write_bytes(data)
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(tmp_path / name)).configure({})
+    text = str(e.value)
+    assert "dedicated reader" not in text and "damaged" not in text, text
+    assert said in text and "ffmpeg -i" in e.value.hint, text
+
+
+@pytest.mark.parametrize("name", ["take 1.pcm", "utt.raw"])
+def test_headerless_pcm_is_told_to_get_a_header_with_its_rate(tmp_path, name):
+    """A headerless PCM file (an Android AudioRecord dump, a speech corpus's .raw/.pcm) got MNE's 'Unsupported file
+    type (.pcm)' and the list of formats: nothing said that the file lacks its rate and sample format, or how to
+    give it them (ffmpeg -i alone cannot guess them either)."""
+    from wavegraph.nodes.io.file_source import FileSource
+
+    (tmp_path / name).write_bytes(bytes(3200))
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(tmp_path / name)).configure({})
+    assert "dedicated reader" not in str(e.value) and "headerless" in str(e.value), str(e.value)
+    assert "-f s16le -ar " in e.value.hint and "-ac " in e.value.hint, e.value.hint
+
+
+def test_bench_names_the_phone_browser_and_headerless_files_it_leaves_out(tmp_path):
+    """`bench enhance --clean DIR`: .webm, .amr, .3gp and .pcm files were left out without a word (only .m4a and
+    the like were named), so a folder of a browser's takes beside a few WAVs was scored on the WAVs alone."""
+    import numpy as np
+    import soundfile as sf
+    from wavegraph.benchmarks.enhance_data import _audio_files
+
+    sf.write(tmp_path / "a.wav", np.zeros(100), 16000)
+    for name, data in [("b.webm", _WEBM), ("c.amr", _AMR), ("d.3gp", _3GP), ("e.pcm", bytes(3200))]:
+        (tmp_path / name).write_bytes(data)
+    said: list[str] = []
+    files = _audio_files(str(tmp_path), "--clean", said.append)
+    assert [p.name for p in files] == ["a.wav"]
+    for name in ["b.webm", "c.amr", "d.3gp", "e.pcm"]:
+        line = next((s for s in said if name in s), None)
+        assert line is not None and "leaving out" in line, (name, said)
+    assert "ffmpeg -f s16le" in next(s for s in said if "e.pcm" in s)
