@@ -113,6 +113,7 @@ def node_list_hint(raw_nodes: Any) -> str:
 
 
 _ID_LIKE = ("name", "label", "node_id")  # what other tools call a node's id
+_TYPE_LIKE = ("kind", "class", "node_type", "nodetype", "plugin", "component", "op")  # and its type
 _EDGE_LIKE = ("inputs", "input", "from", "source", "sources", "upstream", "parents", "connect", "connections", "wires")
 
 
@@ -142,6 +143,12 @@ def node_entry_fix(raw: Any) -> str:
             return f"a node's name is its id: write id: {written(raw, other) or 'NAME'} (not {other}:)"
         if "id" in raw:
             return "its id has no value (YAML reads 'id:', 'id: ~' and 'id: null' as none): write id: NAME"
+    if raw.get("type") is None:  # `typ: sine`, Kubernetes' `kind:`: was the template, not the key to rename
+        like = (k for k in raw if str(k).lower() in _TYPE_LIKE or difflib.get_close_matches(str(k), ["type"], 1, 0.6))
+        other = next((k for k in like if k not in NODE_KEYS and written(raw, k)), None)
+        if other is not None:
+            named = "" if raw.get("id") is not None else ", and name it: id: NAME"
+            return f"a node's type is written type: write type: {written(raw, other)} (not {other}:){named}"
     return plain
 
 

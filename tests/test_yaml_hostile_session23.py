@@ -117,3 +117,14 @@ def test_a_yaml_set_whose_order_python_chooses_is_refused(tmp_path, monkeypatch,
     assert main(["validate", "g.yaml", "--set", "src.channels=!!set {O1, O2}"]) == 2
     err = capsys.readouterr().err
     assert "a set (!!set) has no order" in err and "fix: write a list: --set 'src.channels=[O1, O2]'" in err, err
+
+
+def test_a_node_type_under_a_misspelt_or_other_tools_key_is_told_type(tmp_path, monkeypatch, capsys):
+    # `typ: bandpass`, `tpye:`, Kubernetes' `kind:`, `class:` alone: the fix was the template
+    # "write '- {id: name, type: node_type, params: {...}}'", which does not say which key is wrong
+    for key in ("typ", "tpye", "kind", "class", "node_type"):
+        err = validate(tmp_path, monkeypatch, capsys, GRAPH.replace("    type: bandpass", f"    {key}: bandpass"))
+        assert err == [
+            "g.yaml:6: each node needs an 'id' and a 'type' (node 'bp' has none); "
+            f"fix: a node's type is written type: write type: bandpass (not {key}:)"
+        ], err
