@@ -105,3 +105,50 @@ def test_a_signal_of_no_channel_is_refused_at_configure(name):
 
     with pytest.raises(SpecError, match=r"has no channel.*connect a signal of one or more channels"):
         NO_CHANNEL_NODES[name]().configure({"in": signal_spec(250.0, [])})
+
+
+FEAT = StreamSpec("features", 100.0, (6,), "float32")
+SMALL_CONFORMER = dict(
+    random_init=True, seed=3, d_model=16, n_layers=1, n_heads=2, conv_kernel=5, att_context_sizes=[(8, 1)]
+)
+# nodes whose finish() flushes a tail through their state (zeros in, or the model's lookahead): (make, input, spec)
+FLUSHING = {
+    "resample_up": (lambda: lookup("resample")(rate=1000.0), SIG),
+    "resample_down": (lambda: lookup("resample")(up=3, down=7), SIG),
+    "fir": (lambda: lookup("fir")(h_freq=40.0, numtaps=31), SIG),
+    "eeg_tokenizer": (lambda: lookup("eeg_tokenizer")(), SIG),
+    "conformer_encoder": (lambda: lookup("conformer_encoder")(**SMALL_CONFORMER), FEAT),
+}
+
+
+def _run_file(node, x: np.ndarray, spec: StreamSpec, sizes) -> list[tuple[str, float, np.ndarray]]:
+    """One file through an already configured node: its chunks from t0 0, then finish()."""
+    outs, pos = [], 0
+    for n in sizes:
+        part = x[..., pos : pos + n] if spec.kind == "signal" else x[pos : pos + n]
+        outs += [(p, c.t0, c.data) for p, c in sorted(node.process({"in": Chunk(part, t0=pos / spec.rate)}).items())]
+        pos += n
+    return outs + [(p, c.t0, c.data) for p, c in sorted(node.finish().items())]
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.parametrize("name", sorted(FLUSHING))
+def test_a_node_given_a_second_file_after_finish_starts_it_fresh(name):
+    """One node, many files (as the enhancer says it does): after finish() the next chunk starts a new stream. The
+    resampler given a second file after finish() failed with numpy's "strides is incompatible with shape of requested
+    array and size of buffer" (up-sampling) or gave 148 samples for 151 (down-sampling), fir filtered the second file
+    on from the zeros it had flushed, and the tokenizer and the conformer gave another number of frames."""
+    make, spec = FLUSHING[name]
+    rng = np.random.default_rng(5)
+    n = 700 if name == "eeg_tokenizer" else 70 if spec.kind == "features" else 300
+    x = rng.standard_normal((n, 6) if spec.kind == "features" else (3, n)).astype(spec.dtype)
+    fresh = make()
+    fresh.configure({"in": spec})
+    want = _run_file(fresh, x, spec, [n // 3, n - n // 3])
+    node = make()
+    node.configure({"in": spec})
+    _run_file(node, rng.standard_normal(x.shape).astype(spec.dtype), spec, [n])  # the first file
+    got = _run_file(node, x, spec, [n // 3, n - n // 3])  # the second
+    assert [(p, t0, d.shape) for p, t0, d in got] == [(p, t0, d.shape) for p, t0, d in want]
+    for (_, _, d), (_, _, w) in zip(got, want):
+        np.testing.assert_allclose(d, w, rtol=1e-6, atol=1e-6)

@@ -418,4 +418,5 @@ class FIR(SignalNode[FIRParams]):
         mask = self.output_mask(None, n)
         if mask is not None:  # a NaN within the last samples (propagate) comes out in the tail
             y[mask] = np.nan
+        self.reset()  # the stream is over: a node given the next file starts it fresh (it filtered on from the zeros)
         return {"out": Chunk(y, s.t_next)}

@@ -256,4 +256,8 @@ class Resample(Node[ResampleParams]):
         j_total = ((n_in - 1) * self.up + self.h.size + self.pad - 1) // self.down + 1
         i_last = ((j_total - 1) * self.down - self.pad) // self.up
         zeros = np.zeros((self._nch, max(0, i_last - n_in + 1)), dtype=self._dtype)
-        return self._emit(*self._step(zeros, j_cap=j_total))
+        out = self._emit(*self._step(zeros, j_cap=j_total))
+        # the stream is over (its tail flushed with zeros): a node given the next file starts it fresh, as the enhancer
+        # does (it went on from the flushed state: numpy's "strides is incompatible ..." up-sampling, samples missing down)
+        self.reset()
+        return out

@@ -218,7 +218,9 @@ class ModelNode(Node):
 
         with torch.inference_mode(), torch_threads(self.params.threads):
             y, self.state = self.net.flush(self.state)
-        return self._emit(y)
+        out = self._emit(y)
+        self.reset()  # the stream is over: a node given the next file starts it fresh (it went on from the flush)
+        return out
 
 
 # --- the alias types: one kind, its inline dims as flat parameters ----------------------------------------------

@@ -203,4 +203,6 @@ class EEGTokenizerNode(Node[TokenizerParams]):
         return self._tokenize(res, chunk)
 
     def finish(self) -> dict[str, Chunk]:
-        return self._tokenize(self.resampler.finish(), None)
+        out = self._tokenize(self.resampler.finish(), None)
+        self.reset()  # the stream is over: a node given the next file starts it fresh (it went on from this one)
+        return out
