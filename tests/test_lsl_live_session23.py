@@ -137,3 +137,29 @@ def test_a_stream_stamped_on_the_lsl_clock_is_not_said_ahead(caplog):
         assert sum(c.data.shape[1] for c in read_until(node, 100)) == 100
     assert "clock_off" not in node.counters and "ahead" not in caplog.text
     node.close()
+
+
+def test_an_outlet_back_with_its_channels_in_another_unit_ends_the_stream_said(caplog):
+    """`recover: true` and the amplifier app restarted sending volts where it sent microvolts (its unit setting
+    changed; same labels, count, rate and source id): liblsl reconnected and the graph went on scaling the volts by
+    1e-6, the EEG recorded and decoded a million times too small, unsaid (only labels were compared). It ends the
+    stream now (once the watch has seen the outlet back), said with the units before and after, counted
+    outlet_changed, as a relabelled outlet does."""
+    name = uname("units")
+    first = outlet(name, 2, 100.0, stype="EEG", labels=["O1", "O2"], units=["microvolts"] * 2)
+    node = LslInlet(name=name, recover=True, idle_timeout=4.0, chunk_size=50, clock_sync=False, resolve_timeout=2.0)
+    assert node.configure({})["out"].units == "V"
+    node.open()
+    assert first.wait_for_consumers(5.0)
+    push(first, np.ones((50, 2), np.float32), pylsl.local_clock() + np.arange(50) / 100.0)
+    assert read_until(node, 50)
+    del first
+    again = outlet(name, 2, 100.0, stype="EEG", labels=["O1", "O2"], units=["volts"] * 2)
+    with caplog.at_level("ERROR", logger="wavegraph.lsl"):
+        assert again.wait_for_consumers(10.0)  # liblsl reconnected
+        push(again, np.full((100, 2), 1e-5, np.float32), pylsl.local_clock() + np.arange(100) / 100.0)
+        read_until(node, 10**6, limit_s=8.0)  # until the stream ends (idle_timeout: 4 s after the last)
+    assert node.counters.get("outlet_changed") == 1 and "idle_timeout" not in node.counters, node.counters
+    assert "came back with units ['volts', 'volts'], it had ['microvolts', 'microvolts']" in caplog.text
+    assert "restart the run" in caplog.text
+    node.close()

@@ -72,13 +72,18 @@ def _layout(info) -> str:
     return f"{info.channel_count()} ch at {info.nominal_srate():g} Hz, {_FORMAT_NAMES.get(info.channel_format(), '?')}"
 
 
+def _as_said(what: str, values: list) -> list:
+    """Channel labels or types as they are; units as their factor to volts when voltages ('uV' is 'microvolts')."""
+    return [volt_scale(v) if what == "units" and v and volt_scale(v) is not None else v for v in values]
+
+
 class RestartWatch:
     """With `recover`: what changed when the outlet of `info`'s source_id is back (an amplifier app restarted
     with other settings) with another channel count, rate or format (liblsl's `recover` then never reconnects:
-    the inlet would wait in silence) or other channel labels (liblsl reconnects: the graph would go on with the
-    old names on other channels). A ContinuousResolver for that source id stays open from the start, so its
-    answers are there when a check needs them: one made for each check took longer than the check could wait
-    on a loaded machine, and a restart went unseen. A restarted outlet's labels are read once. Another resolver,
+    the inlet would wait in silence) or other channel labels, types or units (liblsl reconnects: the graph would go on
+    with the old names on other channels, or scale volts as the microvolts they were). A ContinuousResolver for that
+    source id stays open from the start, so its answers are there when a check needs them: one made for each check
+    took longer than the check could wait on a loaded machine, and a restart went unseen. A restarted outlet's labels are read once. Another resolver,
     for the stream's name and type, sees the app back under a new source_id (one made up at each start), which
     liblsl never reconnects to."""
 
@@ -115,9 +120,10 @@ class RestartWatch:
                 full = self.pylsl.StreamInlet(new).info(timeout=1.0)
             except (self.pylsl.util.TimeoutError, self.pylsl.util.LostError):  # gone again: the next check sees
                 return None
-            old, now = channel_info(info, info.channel_count())[0], channel_info(full, info.channel_count())[0]
-            if now != old:
-                return f"stream '{info.name()}' (source_id {sid}) came back with channels {now}, it had {old}"
+            was_desc, now_desc = channel_info(info, info.channel_count()), channel_info(full, info.channel_count())
+            for what, old, now in zip(("channels", "channel types", "units"), was_desc, now_desc):
+                if _as_said(what, now) != _as_said(what, old):  # (other units: volts scaled as microvolts, or back)
+                    return f"stream '{info.name()}' (source_id {sid}) came back with {what} {now}, it had {old}"
             self._same.add(new.created_at())
         return None
 
