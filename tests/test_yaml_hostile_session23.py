@@ -128,3 +128,30 @@ def test_a_node_type_under_a_misspelt_or_other_tools_key_is_told_type(tmp_path, 
             "g.yaml:6: each node needs an 'id' and a 'type' (node 'bp' has none); "
             f"fix: a node's type is written type: write type: bandpass (not {key}:)"
         ], err
+
+
+def test_a_hop_far_longer_than_the_window_reserves_no_room_for_the_samples_it_skips(tmp_path, monkeypatch, capsys):
+    # `sliding_window: {size: 10, hop: 1000000000}` and `bandpower: {hop: 1e6}` passed validate, then the run failed
+    # at the first chunk: the framer reserved size + hop samples, which it skips ('Unable to allocate 14.9 GiB',
+    # 3.73 GiB for bandpower; 'Maximum allowed dimension exceeded' for hop: 1e30). It holds about a window now
+    import numpy as np
+    from wavegraph.nodes.dsp.bandpower import Bandpower
+    from wavegraph.nodes.dsp.windows import SlidingWindow
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import signal_spec
+
+    spec = signal_spec(250.0, ["a", "b"])
+    x = np.random.default_rng(0).standard_normal((2, 600))
+    for node, frames in ((SlidingWindow(size=10, hop=10**9), 1), (Bandpower(window=1.0, hop=1e6), 1)):
+        node.configure({"in": spec})
+        got = [node.process({"in": Chunk(x[:, i : i + 25], t0=i / 250.0)}) for i in range(0, 600, 25)]
+        assert sum(len(out["out"].data) for out in got if "out" in out) == frames
+        room = node.framer.room.array
+        assert room is not None
+        assert room.nbytes < 1 << 20, room.shape
+    # and the graph runs
+    text = GRAPH.replace("type: bandpass", "type: sliding_window").replace(
+        "{l_freq: 1.0, h_freq: 40.0}", "{size: 10, hop: 1000000000000000000000000000000}"
+    )
+    assert validate(tmp_path, monkeypatch, capsys, text) == []
+    assert main(["run", "g.yaml", "--in-process", "--no-status"]) == 0

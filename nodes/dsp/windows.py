@@ -71,7 +71,7 @@ class Framer:
         the held ones in `room` (a concatenate of the held samples at every chunk, and a copy of the rest, cost two
         windows per chunk: a 10 s sliding_window of 32 channels at 30 kHz in 1 ms chunks fell behind real time)."""
         head = np.zeros((self.nch, self.prepad), dtype=self.dtype) if s.n_in == 0 else s.buf  # zeros before the stream
-        buf = self.room.append(head, x2, max(head.shape[1] + x2.shape[1], self.size + self.hop, 1024))
+        buf = self.room.append(head, x2, max(head.shape[1] + x2.shape[1], self.size + min(self.hop, self.size), 1024))
         s.n_in += x2.shape[1]
         # with hop > size the next frame starts after the buffered samples: skip the samples between
         # (buf[:, 0] is input sample n_in - len(buf); the next frame starts at k*hop - prepad)
@@ -89,7 +89,7 @@ class Framer:
         else:
             frames = np.zeros((0, self.nch, self.size), dtype=self.dtype)
         # (a view of the room: the next chunk is written after it; moved out of a room a big chunk made)
-        s.buf = self.room.shrink(buf[:, n_frames * self.hop :], max(self.size + self.hop, 1024))
+        s.buf = self.room.shrink(buf[:, n_frames * self.hop :], max(self.size + min(self.hop, self.size), 1024))
         s.k += n_frames
         return frames, k0
 
@@ -126,6 +126,12 @@ class _Framed(Node):
 
     def transform(self, frames: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def finish(self):
+        """The stream is over: the samples that fill no window are dropped (they went into the next stream's first
+        window), and the next chunk starts a new stream (one node, many files)."""
+        self.reset()
+        return {}
 
     def _out(self, frames, k0):
         if frames.shape[0] == 0:
@@ -256,7 +262,9 @@ class STFT(_Framed):
         if s.n_in == 0:
             return {}
         total = (s.n_in - 1 + f.prepad) // f.hop + 1  # frames that contain at least one input sample
-        return self._out(*f.push(s, np.zeros((f.nch, total * f.hop - s.n_in), dtype=f.dtype)))
+        out = self._out(*f.push(s, np.zeros((f.nch, total * f.hop - s.n_in), dtype=f.dtype)))
+        self.reset()  # the stream is over: the next chunk starts a new one
+        return out
 
 
 class ISTFTParams(STFTParams):
@@ -383,3 +391,9 @@ class ISTFT(Node[ISTFTParams]):
         t0 = s.t_first + s.k * hop / self._out_rate
         s.k += F
         return {"out": Chunk(y, t0)}
+
+    def finish(self):
+        """Nothing (the stft's finish() padded the frames); the next chunk starts a new stream (one node, many files:
+        the second began with the first's overlap-add tail)."""
+        self.reset()
+        return {}
