@@ -155,3 +155,17 @@ def test_a_hop_far_longer_than_the_window_reserves_no_room_for_the_samples_it_sk
     )
     assert validate(tmp_path, monkeypatch, capsys, text) == []
     assert main(["run", "g.yaml", "--in-process", "--no-status"]) == 0
+
+
+def test_an_eeg_sim_event_rate_above_one_per_sample_is_refused_at_validate(tmp_path, monkeypatch, capsys):
+    # `blink_rate: 1e308` (or emg_rate) passed validate; the run failed with numpy's traceback 'lam value too
+    # large', and rates of 1e8 drew that many events per second of signal (GBs per chunk)
+    text = "nodes:\n  - {id: sim, type: eeg_sim, params: {duration: 0.2, RATE}}\n  - {id: r, type: null_sink}\n"
+    text += "edges:\n  - {source: sim.out, target: r.in}\n"
+    for name in ("blink_rate", "emg_rate"):
+        err = validate(tmp_path, monkeypatch, capsys, text.replace("RATE", f"{name}: 1e308"))
+        assert err == [
+            f"g.yaml:2: node 'sim' (eeg_sim): eeg_sim {name} 1e+308 per second is above one per sample (250 Hz); "
+            f"fix: a few a minute are lifelike: e.g. {name}: 0.2"
+        ], err
+        assert validate(tmp_path, monkeypatch, capsys, text.replace("RATE", f"{name}: 250")) == []

@@ -81,6 +81,12 @@ class EEGSim(SynthSource):
                 )
         if p.line_uv > 0 and p.line_freq >= nyq:
             raise SpecError(f"eeg_sim line_freq {p.line_freq:g} Hz is at/above Nyquist ({nyq:g} Hz)", "raise the rate")
+        for name in ("blink_rate", "emg_rate"):  # 1e308: numpy's 'lam value too large' at the first chunk
+            if getattr(p, name) > p.rate:
+                raise SpecError(
+                    f"eeg_sim {name} {getattr(p, name):g} per second is above one per sample ({p.rate:g} Hz)",
+                    f"a few a minute are lifelike: e.g. {name}: 0.2",
+                )
         self._pink = PinkFilter(p.rate, self.n_ch)
         self._w_occ = _weights(self.names, {"O": 1.0, "P": 0.7, "C": 0.3, "F": 0.1}, 0.3)
         self._w_blink = _weights(self.names, {"Fp": 1.0, "AF": 0.7, "F": 0.5, "C": 0.15}, 0.05)
