@@ -474,7 +474,11 @@ def main(argv: list[str] | None = None) -> int:
         "--png": args.png,
     }
     for option, path in taken.items():
-        if path and args.json and Path(path).expanduser().resolve() == Path(args.json).expanduser().resolve():
+        if (
+            path
+            and args.json
+            and Path(os.path.expanduser(path)).resolve() == Path(os.path.expanduser(args.json)).resolve()
+        ):
             ap.error(f"--json {args.json} is the file of {option}; give the figures another name")
     from wavegraph.models.speech_noise import DataError
 

@@ -90,7 +90,7 @@ def _audio_files(folder: str, option: str, log) -> list[Path]:
 
     from wavegraph.nodes.io.readers import AUDIO_SUFFIXES, OTHER_AUDIO, RAW_AUDIO, raw_audio_hint
 
-    root = Path(folder).expanduser()
+    root = Path(os.path.expanduser(folder))  # ('~takes', no such user: that folder; pathlib's raised RuntimeError)
     if root.is_file():
         if root.suffix.lower() not in AUDIO_SUFFIXES:
             raise BenchError(
@@ -249,7 +249,9 @@ def load_folder(
 def _labels(folder: str, paths: list[Path]) -> list[str]:
     """A name per file for the tables: its file name, or its path under `folder` where two share a name (the
     per-noise table merged noise/street/1.wav with noise/babble/1.wav)."""
-    root = Path(folder).expanduser()
+    import os
+
+    root = Path(os.path.expanduser(folder))
     names = [p.name for p in paths]
     return [p.relative_to(root).as_posix() if names.count(p.name) > 1 and root in p.parents else p.name for p in paths]
 

@@ -319,7 +319,8 @@ def resolve_path(path: str) -> Path:
     """A file path, or `dataset:NAME` for a packaged recording (fetched and checked on first use)."""
     if path.startswith("dataset:"):
         return fetch(path.removeprefix("dataset:"))
-    return Path(path).expanduser()
+    # os.path's: '~take.wav' (no user 'take.wav') is that file, as in the shell; pathlib's raised RuntimeError
+    return Path(os.path.expanduser(path))
 
 
 def main(argv: list[str] | None = None) -> int:

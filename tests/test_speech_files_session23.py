@@ -68,3 +68,31 @@ def test_bench_names_the_phone_browser_and_headerless_files_it_leaves_out(tmp_pa
         line = next((s for s in said if name in s), None)
         assert line is not None and "leaving out" in line, (name, said)
     assert "ffmpeg -f s16le" in next(s for s in said if "e.pcm" in s)
+
+
+def test_a_file_name_that_starts_with_a_tilde_is_read_and_written_as_named(tmp_path, monkeypatch):
+    """`--set src.path='~take 2.wav'` (a file in the working folder whose name starts with '~', as a backup or an
+    editor's copy is named; no user 'take 2.wav' exists): pathlib's expanduser raised 'RuntimeError: Could not
+    determine home directory', said as 'configure() failed ... this is a bug in the node' (file_source) and 'failed
+    to start' (recorder); bench enhance --clean '~takes' died with the traceback. They take the name as the shell
+    does: '~name' is a user's home only when that user exists."""
+    import numpy as np
+    import soundfile as sf
+    from wavegraph.benchmarks.enhance_data import _audio_files
+    from wavegraph.pipeline.api import GraphBuilder
+
+    monkeypatch.chdir(tmp_path)
+    x = (0.1 * np.sin(np.arange(480) / 3.0)).astype(np.float32)
+    sf.write(tmp_path / "~take 2.wav", x, 16000, subtype="FLOAT")
+    g = GraphBuilder()
+    src = g.add("file_source", path="~take 2.wav", chunk_size=160)
+    g.add("recorder", src, path="~take 2 out.wav")
+    g.run()
+    y, rate = sf.read(tmp_path / "~take 2 out.wav", dtype="float32")
+    assert rate == 16000 and np.array_equal(y, x)
+    (tmp_path / "~takes").mkdir()
+    sf.write(tmp_path / "~takes" / "a.wav", x, 16000)
+    assert [p.name for p in _audio_files("~takes", "--clean", print)] == ["a.wav"]
+    from wavegraph import unwritable  # bench enhance --json '~b.json' (its check before the run)
+
+    assert unwritable("~b.json") == "" and not (tmp_path / "~b.json").exists()

@@ -170,7 +170,7 @@ class Recorder(Sink[RecorderParams]):
 
     def __init__(self, **params: Any):
         super().__init__(**params)
-        self.path = _mne_name(Path(self.params.path).expanduser())
+        self.path = _mne_name(Path(os.path.expanduser(self.params.path)))  # ('~take.wav': pathlib's raised)
         if self.params.events:
             self.inputs = ("in", "events")
         self._events: list[tuple[float, float, str]] = []
