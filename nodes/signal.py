@@ -83,6 +83,12 @@ class SignalNode(Node[P]):
             y[mask] = np.nan
         return {"out": Chunk(y, c.t0, gap=gap)}
 
+    def finish(self) -> dict[str, Any]:
+        """The stream is over: the next chunk starts a new one (one node, many files), as after a tail flush. A node
+        given a second recording after finish() filtered it on from the first one's state."""
+        self.reset()
+        return {}
+
     def _overflowed(self, y: np.ndarray) -> np.ndarray:
         """Finite samples near the dtype's limit (a corrupt file's 1e308) overflowed the state (an IIR filter's
         gain above 1): without this, inf in the state made every later output NaN. The state is reset, the

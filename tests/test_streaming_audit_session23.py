@@ -152,3 +152,55 @@ def test_a_node_given_a_second_file_after_finish_starts_it_fresh(name):
     assert [(p, t0, d.shape) for p, t0, d in got] == [(p, t0, d.shape) for p, t0, d in want]
     for (_, _, d), (_, _, w) in zip(got, want):
         np.testing.assert_allclose(d, w, rtol=1e-6, atol=1e-6)
+
+
+def _stft_spec() -> StreamSpec:
+    return lookup("stft")(n_fft=32, hop=8, window="hann").configure({"in": SIG})["out"]
+
+
+# the other single-input nodes with a stream state: (make, spec)
+CONTINUING = {
+    "bandpass": (lambda: lookup("bandpass")(l_freq=2.0, h_freq=40.0), SIG),
+    "notch": (lambda: lookup("notch")(freq=50.0), SIG),
+    "filterbank": (lambda: lookup("filterbank")(bands=[(4.0, 20.0), (20.0, 40.0)]), SIG),
+    "running_zscore": (lambda: lookup("running_zscore")(window=0.1), SIG),
+    "sliding_window": (lambda: lookup("sliding_window")(size=20, hop=3), SIG),
+    "bandpower": (lambda: lookup("bandpower")(window=0.5, hop=0.1), SIG),
+    "stft": (lambda: lookup("stft")(n_fft=32, hop=8), SIG),
+    "istft": (lambda: lookup("istft")(n_fft=32, hop=8, window="hann"), None),
+    "ssvep_decoder": (lambda: lookup("ssvep_decoder")(freqs=[8.0, 10.0], window=0.4, step=0.12, n_bands=2), SIG),
+    "align": (lambda: lookup("align")(delay=0.048), SIG),
+    "mamba": (lambda: lookup("mamba")(random_init=True, seed=3, d_model=16, n_layers=1, device="cpu"), FEAT),
+}
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.parametrize("name", sorted(CONTINUING))
+def test_every_stateful_node_given_a_second_file_after_finish_starts_it_fresh(name):
+    """finish() ends the stream for every node, not only those that flush a tail: the filters and running_zscore
+    began the second file from the first one's state (a transient of the other recording), sliding_window, bandpower
+    and ssvep_decoder put the first file's trailing samples, which finish() says it drops, into the second file's
+    first window (100 windows for 94), and align did not drop the second file's delay (300 samples for 288: after an
+    enhancer, which starts each file anew, its warm-up went out as signal)."""
+    make, spec = CONTINUING[name]
+    rng = np.random.default_rng(6)
+    spec = spec or _stft_spec()
+    n = 70 if spec.kind == "features" else 300
+    if spec.kind == "features":
+        x = rng.standard_normal((n, spec.shape[0]))
+        x = (x + 1j * rng.standard_normal(x.shape) if spec.dtype.startswith("complex") else x).astype(spec.dtype)
+    else:
+        x = rng.standard_normal((3, n))
+    other = x[::-1].copy() if spec.kind == "features" else x[:, ::-1] * 2.0
+    fresh = make()
+    fresh.configure({"in": spec})
+    want = _run_file(fresh, x, spec, [n // 3, n - n // 3])
+    node = make()
+    node.configure({"in": spec})
+    _run_file(
+        node, np.ascontiguousarray(other)[..., : n - 7] if spec.kind == "signal" else other[: n - 7], spec, [n - 7]
+    )
+    got = _run_file(node, x, spec, [n // 3, n - n // 3])
+    assert [(p, round(t0, 9), d.shape) for p, t0, d in got] == [(p, round(t0, 9), d.shape) for p, t0, d in want]
+    for (_, _, d), (_, _, w) in zip(got, want):
+        np.testing.assert_allclose(d, w, rtol=1e-6, atol=1e-6)

@@ -536,4 +536,5 @@ class Align(Node[AlignParams]):
                 self.state.dropped / self._rate,
                 self._delay,
             )
+        self.reset()  # the stream is over: the next one's delay is dropped too (after an enhancer: its warm-up)
         return {}

@@ -329,6 +329,7 @@ class SSVEPDecoder(_SSVEPBase[SSVEPDecoderParams]):
         if self._k == 0 and held:  # a recording (or its part after the last gap) shorter than one window: no decision
             self.count("samples_short_of_window", held)
             say_short(self, held / self._rate, self._window)
+        self.reset()  # the stream is over: the next chunk starts a new one (its first window took this one's samples)
         return {}
 
 
