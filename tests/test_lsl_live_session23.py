@@ -163,3 +163,65 @@ def test_an_outlet_back_with_its_channels_in_another_unit_ends_the_stream_said(c
     assert "came back with units ['volts', 'volts'], it had ['microvolts', 'microvolts']" in caplog.text
     assert "restart the run" in caplog.text
     node.close()
+
+
+@pytest.mark.parametrize(("unit", "factor"), [("uVolts", 1e-6), ("micro-volts", 1e-6), ("\u00b5Volt", 1e-6)])
+def test_an_eeg_stream_in_microvolts_spelt_otherwise_is_scaled_to_volts(unit, factor):
+    """An amplifier app that writes its unit 'uVolts' (or 'micro-volts', 'µVolt') in desc/channels: the unit was no
+    voltage to lsl_inlet (only 'uV', 'microvolts', ... were), so its 50 uV went on as 50 V, the spec's unit 'uVolts',
+    recorded and decoded a million off, unsaid (a unit was given, so unit_missing looked no further)."""
+    name = uname("uvolts")
+    out = outlet(name, 2, 100.0, stype="EEG", labels=["O1", "O2"], units=[unit, unit])
+    node = LslInlet(name=name, resolve_timeout=3.0, chunk_size=50)
+    spec = node.configure({})["out"]
+    assert spec.units == "V"
+    node.open()
+    assert out.wait_for_consumers(5.0)
+    push(out, np.full((50, 2), 50.0, np.float32), pylsl.local_clock() + np.arange(50) / 100.0)
+    got = np.concatenate([c.data for c in read_until(node, 50)], axis=1)
+    np.testing.assert_allclose(got, 50.0 * factor, rtol=1e-6)
+    node.close()
+
+
+def test_voltage_units_in_their_usual_spellings():
+    """What volt_scale reads as a voltage (shared by lsl_inlet, the EDF/GDF/BrainVision readers, the EDF writer): the
+    SI prefixes as letters or words, with or without a hyphen, singular or plural; not a bare '-v' or other units."""
+    from wavegraph.nodes.io.units import volt_scale
+
+    for unit, factor in {
+        "uV": 1e-6,
+        "uVolt": 1e-6,
+        "uvolts": 1e-6,
+        "\u00b5Volts": 1e-6,
+        "\u03bcV": 1e-6,
+        "micro-volts": 1e-6,
+        "microvolt": 1e-6,
+        "mVolts": 1e-3,
+        "milli-volt": 1e-3,
+        "nanovolt": 1e-9,
+        "nVolt": 1e-9,
+        "Volts": 1.0,
+        "V": 1.0,
+        "-6": 1e-6,
+    }.items():
+        assert volt_scale(unit) == factor, unit
+    for unit in ("-v", "counts", "a.u.", "uA", "volume", "mmHg", ""):
+        assert volt_scale(unit) is None, unit
+
+
+def test_eeg_channels_in_a_unit_that_is_no_voltage_are_said_when_beyond_a_volt(caplog):
+    """EEG channels whose desc/channels gives a unit that is no voltage (ADC 'counts') and values of 50: taken as 50 V
+    (MNE's unit) by the recorders and decoders, unsaid (unit_missing looked only at channels without a unit). Said
+    now, naming the unit, counted unit_missing, as channels without one are."""
+    name = uname("counts")
+    out = outlet(name, 2, 100.0, stype="EEG", labels=["O1", "O2"], units=["counts", "counts"])
+    node = LslInlet(name=name, resolve_timeout=3.0, chunk_size=50)
+    node.configure({})
+    node.open()
+    assert out.wait_for_consumers(5.0)
+    push(out, np.full((50, 2), 50.0, np.float32), pylsl.local_clock() + np.arange(50) / 100.0)
+    with caplog.at_level("WARNING", logger="wavegraph.lsl"):
+        assert read_until(node, 50)
+    assert node.counters.get("unit_missing") == 1
+    assert "'counts'" in caplog.text and "O1, O2" in caplog.text and "50 V" in caplog.text, caplog.text
+    node.close()

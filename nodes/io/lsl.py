@@ -5,23 +5,23 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   count, names/types/units from `desc/channels/channel/{label,type,unit}` when present (else ch0, ch1,
   ... and the stream type; a type that is no MNE channel type is "misc"), the nominal rate, and the
   dtype (float32 stays float32; double and integer formats become float64). Microvolt and millivolt
-  channels are scaled to volts (MNE's unit, as the XDF reader does; units "V" when all are voltages). A label that repeats
-  becomes LABEL-0, LABEL-1, ... (MNE's rule; counted `duplicate_channel_labels`). `units` gives the unit of channels
-  the stream gives none for; voltage channels without one whose values go beyond 1 V are said (`unit_missing`).
+  channels ('uV', 'uVolts', 'micro-volts', ...) are scaled to volts (MNE's unit, as the XDF reader does; units "V"
+  when all are voltages). A label that repeats becomes LABEL-0, LABEL-1, ... (MNE's rule; counted
+  `duplicate_channel_labels`). `units` gives the unit of channels the stream gives none for; voltage channels without
+  one (or in one that is no voltage: ADC counts) whose values go beyond 1 V are said (`unit_missing`).
   String (marker) streams (at any nominal rate: markers are sparse) become events: rows (LSL timestamp,
-  marker_duration (0), code) -- the project's marker stream (see docs/nodes.md, "Marker streams"); a sample of
-  several channels is one marker, its non-empty channels joined by '/' ('cue', 'left' -> 'cue/left', as the XDF
-  reader; marker_codes.marker_text). A marker that is a decimal integer (ASCII digits, a sign, spaces around) is its
-  own code; other markers are looked up in the outlet's `desc/events` table (what lsl_outlet writes) and then in the
+  marker_duration (0), code) -- the project's marker stream (see docs/nodes.md, "Marker streams"); a sample of several
+  channels is one marker, its non-empty channels joined by '/' ('cue', 'left' -> 'cue/left', as the XDF reader;
+  marker_codes.marker_text). A marker that is a decimal integer (ASCII digits, a sign, spaces around) is its own code;
+  other markers are looked up in the outlet's `desc/events` table (what lsl_outlet writes) and then in the
   `marker_codes` param (also without the spaces and line ends around it: "7.5\n" is "7.5"); markers found in neither
-  are counted (`unknown_marker`) and dropped (the first few distinct ones logged as a warning). A one-channel
-  numeric stream of irregular rate (integer markers, as many stimulus programs send them) is a marker
-  stream too: each value that is an integer is its code, another's text (7.5: "7.5") is looked up as a
-  string marker's (unless typed as a signal, EEG..., or its desc/channels says one: EEG, uV). With `rate`,
-  a numeric stream published at rate 0 (Timeflux's lsl Send) is a signal at that rate.
-  A code beyond +-2**53 (not exact in the float64 rows) is an unknown marker.
-  MNE-LSL Player's annotations (type 'annotations', one channel per description, the value its duration)
-  are events too, coded as file_source codes the recording's annotations (marker_codes.codes_for).
+  are counted (`unknown_marker`) and dropped (the first few distinct ones logged as a warning). A one-channel numeric
+  stream of irregular rate (integer markers, as many stimulus programs send them) is a marker stream too: each value
+  that is an integer is its code, another's text (7.5: "7.5") is looked up as a string marker's (unless typed as a
+  signal, EEG..., or its desc/channels says one: EEG, uV). With `rate`, a numeric stream published at rate 0
+  (Timeflux's lsl Send) is a signal at that rate. A code beyond +-2**53 (not exact in the float64 rows) is an unknown
+  marker. MNE-LSL Player's annotations (type 'annotations', one channel per description, the value its duration) are
+  events too, coded as file_source codes the recording's annotations (marker_codes.codes_for).
   Time: chunk t0 is on the LSL clock (local_clock() domain, seconds), so every downstream chunk and
   every lsl_outlet with `timestamps: stream` stays on it. `clock_sync` adds the estimated offset to the
   sender's clock (liblsl's time_correction). A marker's time is its LSL timestamp. A signal chunk's t0
@@ -41,8 +41,8 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   (or 3 periods of a slower one: `stalls`, and when it sends again), NaN/inf values (`nonfinite`, each channel named
   once; passed on), timestamps NaN/inf (`bad_timestamps`: given the time of the samples before them), a step back of
   over 1 s (`clock_back`) or a jump off the LSL clock (`clock_off`; a signal's first sample also over 1 s ahead of
-  it: in the future), the first gaps, the first non-increasing
-  timestamps, and a backlog of 2 s in liblsl's buffer (`behind`: liblsl drops what exceeds `buffer_s`).
+  it: in the future), the first gaps, the first non-increasing timestamps, and a backlog of 2 s in liblsl's buffer
+  (`behind`: liblsl drops what exceeds `buffer_s`).
   End of stream: after `duration` seconds of stream time or `max_samples` samples (the last chunk is
   trimmed to the limit), when nothing arrived for `idle_timeout` seconds, or when the outlet goes away
   (pylsl LostError; liblsl then drops every sample the inlet had received but not yet pulled: measured,
@@ -53,14 +53,13 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   `idle_timeout` still ends a stream that does not come back. An outlet back with another layout, or (while
   a signal is silent; once a marker stream's outlet is gone, 5 s after it went) one of its name and type started
   later on its host under a new source_id (liblsl never reconnects to either), is said and ends the stream
-  (`outlet_changed`). `ends_with_others: true` ends it when
-  every other source of its process has ended (the marker inlet of configs/bci_ssvep.yaml).
+  (`outlet_changed`). `ends_with_others: true` ends it when every other source of its process has ended (the marker
+  inlet of configs/bci_ssvep.yaml).
   The inlet opens its data stream in the run's process (a worker: once configured; in-process: open(), when the graph
   starts; else at the first read()), so an outlet that waits for consumers starts sending only once the graph is
-  about to run; LSL gives it nothing sent before, so a stream that appears
-  while the graph waits for it misses its start, said (`missed_start`; lsl_start.py). A read waits up to `wait` s
-  for data; the runner reads the sources of one process in turn, so a sparse marker inlet beside an EEG inlet
-  should poll (`wait: 0`), or the EEG waits behind it.
+  about to run; LSL gives it nothing sent before, so a stream that appears while the graph waits for it misses its
+  start, said (`missed_start`; lsl_start.py). A read waits up to `wait` s for data; the runner reads the sources of
+  one process in turn, so a sparse marker inlet beside an EEG inlet should poll (`wait: 0`), or the EEG waits behind it.
 
 Discovery: liblsl reads the config file named by the env var LSLAPICFG when first used; the repo's
 configs/lsl_api.cfg keeps everything on loopback (set LSLAPICFG before the first import of pylsl).
@@ -95,6 +94,7 @@ from .lsl_info import (
     int_audio_said,
     jump_said,
     near_misses,
+    no_volts,
     nonfinite_said,
     off_clock,
     onehot_markers,
@@ -114,7 +114,7 @@ from .lsl_start import TwinWatch, find_stream, missed_start_said, receive, twins
 from .lsl_time import TimestampFit, fill_times, off_nominal_rate
 from .marker_codes import codes_for, marker_code, marker_text
 from .readers import spec_channel_type
-from .units import VOLTAGE_TYPES, to_volts
+from .units import to_volts
 
 _log = logging.getLogger("wavegraph.lsl")
 AMBIGUITY_WAIT_S = 0.8  # how long configure() listens for a second stream matching the query
@@ -272,8 +272,7 @@ class LslInlet(Source[LslInletParams]):
                 _log.warning("lsl_inlet: %s", said)
             self._dtype = np.float32 if fmt == pylsl.cf_float32 else np.float64
             scale, unit = to_volts([u or p.units or "" for u in units])  # uV and mV -> V (MNE's unit), as XDF's
-            unsaid = [i for i, (u, t) in enumerate(zip(units, ch_types)) if not (u or p.units) and t in VOLTAGE_TYPES]
-            self._unitless = unsaid or None  # voltage channels without a unit: their values looked at (_check_unit)
+            self._unitless = no_volts(units, ch_types, p.units)  # their values looked at (_check_unit)
             self._scale = None if (scale == 1.0).all() else scale[:, None].astype(self._dtype)
             spec = StreamSpec("signal", rate, (n,), np.dtype(self._dtype).name, names, ch_types, unit)
         self._rate = 0.0 if self._is_markers else rate  # markers at a nominal rate are no less sparse: no gaps
@@ -442,8 +441,9 @@ class LslInlet(Source[LslInletParams]):
         unitless, self._unitless = self._unitless or [], None
         if v.max() > 1.0:
             self.count("unit_missing")
-            names = [self.out_specs["out"].channel_names[i] for i in unitless]
-            _log.warning("lsl_inlet: %s", unitless_said(self._name(), names, float(v.max())))
+            spec = self.out_specs["out"]
+            names = [spec.channel_names[i] for i in unitless]
+            _log.warning("lsl_inlet: %s", unitless_said(self._name(), names, float(v.max()), spec.units))
 
     def _restart_seen(self, gap: bool) -> bool:
         """With recover: whether the outlet liblsl went on with after a gap is a restarted one with other channels

@@ -83,9 +83,9 @@ class RestartWatch:
     the inlet would wait in silence) or other channel labels, types or units (liblsl reconnects: the graph would go on
     with the old names on other channels, or scale volts as the microvolts they were). A ContinuousResolver for that
     source id stays open from the start, so its answers are there when a check needs them: one made for each check
-    took longer than the check could wait on a loaded machine, and a restart went unseen. A restarted outlet's labels are read once. Another resolver,
-    for the stream's name and type, sees the app back under a new source_id (one made up at each start), which
-    liblsl never reconnects to."""
+    took longer than the check could wait on a loaded machine, and a restart went unseen. A restarted outlet's labels
+    are read once. Another resolver, for the stream's name and type, sees the app back under a new source_id (one
+    made up at each start), which liblsl never reconnects to."""
 
     def __init__(self, pylsl, info, pinned: bool = False):
         """`pinned`: the graph asked for this source_id (two amplifiers of one name): another one is no restart."""
@@ -474,9 +474,26 @@ def desc_count_said(info, n: int) -> str | None:
     )
 
 
-def unitless_said(stream: str, names: list[str], peak: float) -> str:
-    """What to say of voltage channels (EEG, ...) `names` the stream gives no unit for, with values up to `peak`."""
+def no_volts(units: list, types: tuple, given: str | None) -> list[int] | None:
+    """The voltage channels (EEG, ...) whose unit, their own or else the inlet's `units`, is no voltage (none; ADC
+    counts), whose values lsl_inlet looks at (unitless_said); None when there is none."""
+    found = [
+        i for i, (u, t) in enumerate(zip(units, types)) if t in VOLTAGE_TYPES and volt_scale(u or given or "") is None
+    ]
+    return found or None
+
+
+def unitless_said(stream: str, names: list[str], peak: float, unit: str = "") -> str:
+    """What to say of voltage channels (EEG, ...) `names` the stream gives no unit for (or `unit`, no voltage), with
+    values up to `peak`."""
     shown = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
+    if unit:  # (ADC counts)
+        return (
+            f"stream '{stream}' gives its channel(s) {shown} the unit '{unit}', which is no voltage (uV, mV, V, ...), "
+            f"and sends values up to {peak:.4g}: not scaled, so taken as volts (MNE's unit) that is {peak:.4g} V by "
+            "the recorders and decoders; set the channels' voltage unit in the sending app's desc/channels (e.g. "
+            "microvolts), or scale them to volts before recording"
+        )
     return (
         f"stream '{stream}' gives no unit for its channel(s) {shown} and sends values up to {peak:.4g}: taken as volts "
         f"(MNE's unit) that is {peak:.4g} V, so they are microvolts (as OpenBCI GUI sends them) or ADC counts?; give "

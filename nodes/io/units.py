@@ -27,6 +27,10 @@ VOLT_SCALE = {
 _MICRO_BYTES = ("\u00e2\u00b5", "\u00ee\u00bc", "\x83\xca")
 
 
+_PREFIX = {"": 1.0, "u": 1e-6, "µ": 1e-6, "μ": 1e-6, "micro": 1e-6, "m": 1e-3, "milli": 1e-3, "n": 1e-9, "nano": 1e-9}
+# an SI prefix (letter or word; a hyphen after it) and volt, volts or v: apps' spellings beyond VOLT_SCALE's
+_SPELT = re.compile(r"(?:(micro|milli|nano|u|µ|μ|m|n)-?)?(?:volts?|v)")
+
 VOLTAGE_TYPES = {"eeg", "eog", "emg", "ecg", "seeg", "ecog", "dbs"}  # channel types MNE holds in volts
 
 
@@ -39,6 +43,8 @@ def volt_scale(unit: str) -> float | None:
         u = u.replace(micro, "u")
     if u in VOLT_SCALE:
         return VOLT_SCALE[u]
+    if m := _SPELT.fullmatch(u):  # 'uVolts', 'micro-volts', 'µVolt', 'nanovolt': a prefix, volt(s)
+        return _PREFIX[m.group(1) or ""]
     return 10.0 ** int(u) if re.fullmatch(r"[+-]?[0-9]{1,2}", u) and -12 <= int(u) <= 3 else None
 
 
