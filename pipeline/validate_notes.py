@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .config import GraphConfig
+from .config import DEFAULT_QUEUE, GraphConfig
 from .param_problems import shown
 
 if TYPE_CHECKING:
@@ -26,6 +26,29 @@ def merge_notes(config: GraphConfig) -> list[str]:
                 f"merges keys one level deep): {said} lost, the default used; fix: anchor the params themselves "
                 f"(x-{nc.type}: &{nc.type} {{...}}) and merge them inside: params: {{<<: *{nc.type}, ...}}, "
                 "or repeat them in this node's params"
+            )
+    return notes
+
+
+def in_memory_edge_notes(config: GraphConfig) -> list[str]:
+    """Edges given a queue, a policy or a transport, whose two ends run in one process: the edge is in memory, so none
+    of them applies (`policy: drop_oldest` for a view that must never slow the graph dropped nothing)."""
+    notes = []
+    group_of = {n: g for g, ns in config.processes.items() for n in ns}
+    for e in config.edges:
+        group = group_of.get(e.source_node)
+        given = {
+            "policy": e.policy if e.policy != "block" else "",
+            "queue": e.queue if e.queue != DEFAULT_QUEUE else "",
+        }
+        said = ", ".join(f"{k}: {v}" for k, v in {**given, "transport": e.transport}.items() if v != "")
+        if said and group is not None and group == group_of.get(e.target_node):
+            node = e.target_node
+            notes.append(
+                f"edge {e} (line {e.line}): {said} appl{'ies' if ',' not in said else 'y'} between processes only, "
+                f"and both ends run in process '{group}' (in memory: nothing is queued or dropped); fix: place "
+                f"'{node}' in a process of its own (processes: {{{node}: [{node}]}}), or remove "
+                f"{'them' if ',' in said else 'it'}"
             )
     return notes
 

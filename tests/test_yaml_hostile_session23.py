@@ -169,3 +169,22 @@ def test_an_eeg_sim_event_rate_above_one_per_sample_is_refused_at_validate(tmp_p
             f"fix: a few a minute are lifelike: e.g. {name}: 0.2"
         ], err
         assert validate(tmp_path, monkeypatch, capsys, text.replace("RATE", f"{name}: 250")) == []
+
+
+def test_a_queue_or_policy_on_an_edge_inside_one_process_is_noted_by_validate(tmp_path, monkeypatch, capsys):
+    # `policy: drop_oldest, queue: 2` (a view that must never slow the graph, as in Timeflux or ezmsg) on an edge
+    # whose ends share a process: the edge is in memory, nothing is queued or dropped; validate said only OK
+    monkeypatch.chdir(tmp_path)
+    text = GRAPH.replace("target: sink.in}", "target: sink.in, policy: drop_oldest, queue: 2}")
+    (tmp_path / "g.yaml").write_text(text)
+    assert main(["validate", "g.yaml"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "  edge bp.out -> sink.in (line 12): policy: drop_oldest, queue: 2 apply between processes only, and both "
+        "ends run in process 'main' (in memory: nothing is queued or dropped); fix: place 'sink' in a process of "
+        "its own (processes: {sink: [sink]}), or remove them"
+    ) in out.splitlines(), out
+    # the same edge between two processes is not noted
+    (tmp_path / "g.yaml").write_text(text + "processes:\n  view: [sink]\n")
+    assert main(["validate", "g.yaml"]) == 0
+    assert "apply between processes only" not in capsys.readouterr().out
