@@ -61,7 +61,7 @@ class CheckpointError(ValueError):
 
 def config_path(path) -> Path:
     """The JSON config that sits beside the weights file `path`."""
-    p = Path(path).expanduser()
+    p = Path(os.path.expanduser(path))
     if p.suffix == ".json":
         raise CheckpointError(f"{p} is the config; pass the weights file ({p.with_suffix('.safetensors')})")
     return p.with_suffix(".json")
@@ -70,7 +70,7 @@ def config_path(path) -> Path:
 def out_problem(path) -> str:
     """Why a training command cannot save its weights to `path` ("" when it can; the folder is made). Checked
     before the training: `--out model.json` (the config's name) or a folder failed at the save, after the run."""
-    p = Path(path).expanduser()
+    p = Path(os.path.expanduser(path))
     if p.suffix == ".json":
         return (
             f"that is the config's name; give the weights file ({p.with_suffix('.safetensors')}), its .json beside it"
@@ -131,7 +131,7 @@ def save(model: nn.Module, path) -> Path:
     Weights holding NaN or inf (a training run that diverged) are a CheckpointError, nothing written: load refuses
     them, and they went over the file there."""
     kind = _kind_of(model)
-    p = Path(path).expanduser()  # '~/m.safetensors' made a folder named '~' in the working directory
+    p = Path(os.path.expanduser(path))  # '~/m.safetensors' made a folder named '~' in the working directory
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     if why := nonfinite(tensors):
         raise CheckpointError(f"not saving {p}: {why} (a training run that diverged?)")
@@ -145,7 +145,7 @@ def write_pair(path: Path, tensors: dict, meta: dict) -> Path:
     (they were written in place: the last good weights were lost to a cut-short file). Returns the json path."""
     from safetensors.torch import save as to_bytes
 
-    path = Path(path).expanduser()
+    path = Path(os.path.expanduser(path))
     if path.is_dir():  # was IsADirectoryError: [Errno 21] Is a directory: '.sub.tmp' -> 'sub', from os.replace
         raise CheckpointError(f"not saving to {path}: it is a folder; give the weights file (.safetensors) in it")
     cpath = config_path(path)
@@ -182,7 +182,7 @@ def same_bytes(blob: bytes) -> bytes:
 
 def load_config(path) -> tuple[str, dict]:
     """(kind, config dict) from the JSON beside the weights file `path`."""
-    path = Path(path).expanduser()
+    path = Path(os.path.expanduser(path))
     cpath = config_path(path)
     if Path(path).is_dir():
         raise CheckpointError(f"{path} is a folder; give the weights file (.safetensors) in it")
@@ -233,7 +233,7 @@ def load_weights(model: M, path, map_location="cpu", as_saved: bool = False) -> 
     from safetensors.torch import load_file
 
     _device(map_location)
-    path = Path(path).expanduser()
+    path = Path(os.path.expanduser(path))
     try:
         tensors = load_file(str(path), device="cpu")
     except SafetensorError as e:  # said only safetensors' 'Error while deserializing header: header too small'

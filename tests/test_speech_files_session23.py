@@ -96,3 +96,22 @@ def test_a_file_name_that_starts_with_a_tilde_is_read_and_written_as_named(tmp_p
     from wavegraph import unwritable  # bench enhance --json '~b.json' (its check before the run)
 
     assert unwritable("~b.json") == "" and not (tmp_path / "~b.json").exists()
+
+
+def test_an_enhancer_checkpoint_whose_name_starts_with_a_tilde_loads(tmp_path, monkeypatch):
+    """`--set enhancer.checkpoint='~w.safetensors'` (a copy of the weights in the working folder): the enhancer
+    'failed to start: RuntimeError: Could not determine home directory ... a bug in the node' (pathlib's
+    expanduser in the node's check and in checkpoint.load)."""
+    import shutil
+    from importlib import resources
+
+    from wavegraph.models.checkpoint import load_config
+    from wavegraph.nodes.models.enhancer import EnhancerNode
+
+    weights = resources.files("wavegraph.models") / "weights"
+    for suffix in (".safetensors", ".json"):
+        with resources.as_file(weights / f"enhancer{suffix}") as src:
+            shutil.copy(src, tmp_path / f"~w{suffix}")
+    monkeypatch.chdir(tmp_path)
+    EnhancerNode(checkpoint="~w.safetensors")  # the node's check of the path (failed to start)
+    assert load_config("~w.safetensors")[0] == "enhancer"  # what configure() reads first (checkpoint.load)

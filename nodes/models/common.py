@@ -43,7 +43,7 @@ def _existing_file(path: str | None) -> str | None:
     """`path` with ~ expanded, once it names a weights file with its JSON config beside it."""
     if path is None:
         return None
-    p = Path(path).expanduser()
+    p = Path(os.path.expanduser(path))
     where = "" if p.is_absolute() else f" (a relative path is from {os.getcwd()})"
     try:
         if p.is_dir():
