@@ -204,3 +204,56 @@ def test_every_stateful_node_given_a_second_file_after_finish_starts_it_fresh(na
     assert [(p, round(t0, 9), d.shape) for p, t0, d in got] == [(p, round(t0, 9), d.shape) for p, t0, d in want]
     for (_, _, d), (_, _, w) in zip(got, want):
         np.testing.assert_allclose(d, w, rtol=1e-6, atol=1e-6)
+
+
+EV = StreamSpec("events", 0.0, (3,), "float64", labels=((1, "stim"),))
+# nodes of two inputs: (make, input specs, the port whose chunks hold the second input, markers (None: a signal))
+TWO_INPUTS = {
+    "join": (lambda: lookup("join")(), {"a": SIG, "b": SIG}, "b"),
+    "apply_mask": (lambda: lookup("apply_mask")(activation="sigmoid"), {"in": SIG, "mask": SIG}, "mask"),
+    "epochs": (lambda: lookup("epochs")(tmin=-0.1, tmax=0.3, baseline=None), {"in": SIG, "events": EV}, "events"),
+    "ssvep_trial_decoder": (
+        lambda: lookup("ssvep_trial_decoder")(freqs=[8.0, 10.0, 12.0], n_bands=2, window=0.3, pre=0.2),
+        {"in": SIG, "events": EV},
+        "events",
+    ),
+}
+
+
+def _two_input_file(node, first: str, second: str, x: np.ndarray, y: np.ndarray) -> list:
+    """One file through a configured node of two inputs, in time order, then finish_all() (what the runtime calls)."""
+    if second == "events":
+        arrivals = [(second, Chunk(np.array([[t, 0.0, 1.0]]), t0=t)) for t in (0.3, 0.9, 1.5)]
+    else:
+        arrivals = [(second, Chunk(y[:, a : a + 64], t0=a / 250.0)) for a in range(0, y.shape[1], 64)]
+    arrivals += [(first, Chunk(x[:, a : a + 50], t0=a / 250.0)) for a in range(0, x.shape[1], 50)]
+    arrivals.sort(key=lambda pc: pc[1].t0)
+    outs = []
+    for port, c in arrivals:
+        outs += [(p, o.t0, o.data) for p, o in sorted(node.process({port: c}).items())]
+    for tail in node.finish_all():
+        outs += [(p, o.t0, o.data) for p, o in sorted(tail.items())]
+    return outs
+
+
+@pytest.mark.parametrize("name", sorted(TWO_INPUTS))
+def test_a_node_of_two_inputs_given_a_second_file_after_finish_starts_it_fresh(name):
+    """As the single-input nodes: after finish_all() the next chunk starts a new stream. apply_mask dropped the whole
+    second file as late (counted late_in 600, late_mask 600: its frames were stamped before the last one it emitted),
+    join stamped the second file 2.4 s on, after the first, and ssvep_trial_decoder decided other trials."""
+    make, specs, second = TWO_INPUTS[name]
+    first = next(p for p in specs if p != second)
+    rng = np.random.default_rng(7)
+    x, y = rng.standard_normal((3, 600)), rng.standard_normal((3, 600))
+    fresh = make()
+    fresh.configure(specs)
+    want = _two_input_file(fresh, first, second, x, y)
+    node = make()
+    node.configure(specs)
+    _two_input_file(node, first, second, y * 2.0, x[:, ::-1].copy())
+    got = _two_input_file(node, first, second, x, y)
+    assert want and [(p, round(t0, 9), d.shape) for p, t0, d in got] == [
+        (p, round(t0, 9), d.shape) for p, t0, d in want
+    ]
+    for (_, _, d), (_, _, w) in zip(got, want):
+        np.testing.assert_allclose(d, w, rtol=1e-9, atol=1e-12)

@@ -268,7 +268,9 @@ class Epochs(Node[EpochsParams]):
         """The epochs still to cut and those held, each marker time's in its own chunk."""
         first = self._cut(final=True)
         self._selection.say(self, "epoch")  # `codes` that matched no marker: said, with the codes they had
-        return [first, *iter(self._take, {})]
+        out = [first, *iter(self._take, {})]
+        self.reset()  # the stream is over: the next chunk starts a new one (its epochs were cut from this one's samples)
+        return out
 
     def _prune(self) -> None:
         """Keep what a marker up to max_delay late, or a pending one, still needs. Late from the newest chunk's first

@@ -206,7 +206,9 @@ class Join(Node[JoinParams]):
         return self._emit(final=False)
 
     def finish(self) -> dict[str, Chunk]:
-        return self._emit(final=True)
+        out = self._emit(final=True)
+        self._new_stream()
+        return out
 
     def finish_all(self) -> list[dict[str, Chunk]]:
         """Every run of the reference still held, one chunk each (the runtime calls this at end of stream)."""
@@ -217,7 +219,15 @@ class Join(Node[JoinParams]):
                 parts.append(out)
             if ref.times.size == held:
                 break
+        self._new_stream()
         return parts
+
+    def _new_stream(self) -> None:
+        """The stream is over: the next chunk starts a new one, every input open again (one node, many files: the
+        second file's samples went on after the first's, stamped after them)."""
+        self.reset()
+        self.ended.clear()
+        self.held_after_end.clear()
 
     def _emit(self, final: bool, keep_later: bool = False) -> dict[str, Chunk]:
         ref = self.bufs[self.ref]

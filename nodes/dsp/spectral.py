@@ -436,7 +436,9 @@ class ApplyMask(Node[ApplyMaskParams]):
         return self._pair(final=False)
 
     def finish(self):
-        return self._pair(final=True)
+        out = self._pair(final=True)
+        self.reset()  # the stream is over: the next chunk starts a new one (its frames were all dropped as late)
+        return out
 
     def load_state_dict(self, state):
         """As saved; a state saved before `in_from` / `mask_from` as if no chunk had come yet (the next sets them)."""
@@ -451,6 +453,7 @@ class ApplyMask(Node[ApplyMaskParams]):
                 parts.append(out)
             if s.in_idx.size + s.mask_idx.size == held:
                 break
+        self.reset()  # the stream is over: the next chunk starts a new one
         return parts
 
 

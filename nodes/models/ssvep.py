@@ -477,7 +477,9 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
         if self._pending:  # markers whose window the signal never completed: counted, not dropped unsaid
             self.count("after_end", len(self._pending))
             self._pending = []
-        return [out, *iter(self._ready.take, {})]
+        outs = [out, *iter(self._ready.take, {})]
+        self.reset()  # the stream is over: the next chunk starts a new one
+        return outs
 
     def _decide(self, final: bool = False):
         b = self._buf
