@@ -34,6 +34,7 @@ from typing import Any
 import yaml
 
 from .layout_hints import (
+    dashless,
     edge_end_fix,
     fed_node,
     list_fix,
@@ -330,9 +331,10 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
             "'nodes' must be a non-empty list",
             node_list_hint(raw_nodes),
         )
-        if isinstance(raw_nodes, dict):  # nodes written as a mapping: their edges are not reported again
+        one = dashless(raw_nodes, ("id", "type"))  # one node without its '- ': still checked
+        if isinstance(raw_nodes, dict) and not one:  # nodes written as a mapping: their edges are not reported again
             broken.update(map(str, raw_nodes))
-        raw_nodes = []
+        raw_nodes = [raw_nodes] if one else []
     for i, (raw, line) in enumerate(_items(raw_nodes)):
         node_id, node_type = _name(raw, "id"), _name(raw, "type")  # as written: `id: 010` is '010', as in 010.out
         if not node_id or not node_type:
@@ -444,10 +446,10 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
     edges: list[EdgeConfig] = []
     raw_edges = inner.get(meant.get("edges", "edges")) or []
     if not isinstance(raw_edges, list):
-        _problem(
-            problems, file, line_of(doc, "edges"), "'edges' must be a list", "write '- {source: a.out, target: b.in}'"
-        )
-        raw_edges = []
+        one = dashless(raw_edges, ("source", "target"))  # one edge without its '- ': still checked
+        fix = one or "write '- {source: a.out, target: b.in}'"
+        _problem(problems, file, line_of(doc, "edges"), "'edges' must be a list", fix)
+        raw_edges = [raw_edges] if one else []
     bad_edges: set[int] = set()  # edges with a malformed end: left out of what `validate` checks further
     for raw, line in _items(raw_edges):
         if not isinstance(raw, dict) or "source" not in raw or "target" not in raw:

@@ -102,8 +102,22 @@ def list_fix(doc: Any) -> str:
     return "see configs/default.yaml"
 
 
+def dashless(raw: Any, keys: tuple[str, ...]) -> str:
+    """The fix for `nodes:` or `edges:` that is one entry written without its '- ' (a mapping holding one of `keys`:
+    `id: src` under `nodes:`), "" for anything else."""
+    if not isinstance(raw, dict) or not any(k in raw for k in keys):
+        return ""
+    item = yaml.safe_dump(
+        json.loads(json.dumps(raw, default=str)), default_flow_style=True, sort_keys=False, width=1000
+    )
+    what = "a node" if "id" in keys else "an edge"
+    return f"{what} is an item of the list: put '- ' before its first key: - {item.strip()}"
+
+
 def node_list_hint(raw_nodes: Any) -> str:
     """The fix for `nodes:` that is no list: for a mapping of id -> node (compose-style), its first entry as an item."""
+    if dashless(raw_nodes, ("id", "type")):
+        return dashless(raw_nodes, ("id", "type"))
     if not isinstance(raw_nodes, dict) or not raw_nodes:
         return "add '- {id: ..., type: ...}' entries"
     node_id, body = next(iter(raw_nodes.items()))

@@ -188,3 +188,31 @@ def test_a_queue_or_policy_on_an_edge_inside_one_process_is_noted_by_validate(tm
     (tmp_path / "g.yaml").write_text(text + "processes:\n  view: [sink]\n")
     assert main(["validate", "g.yaml"]) == 0
     assert "apply between processes only" not in capsys.readouterr().out
+
+
+def test_a_single_node_or_edge_written_without_its_dash_gets_the_dash_to_add(tmp_path, monkeypatch, capsys):
+    # `nodes:` then `id: src` / `type: sine` (the '- ' forgotten, as one node looks): the fix was
+    # "write one '- ' entry per node, its id inside: '- {id: id, type: src}'", a node no one meant
+    text = "nodes:\n  id: src\n  type: sine\n  params: {duration: 0.2}\n"
+    err = validate(tmp_path, monkeypatch, capsys, text)
+    assert err == [
+        "g.yaml:1: 'nodes' must be a non-empty list; fix: a node is an item of the list: put '- ' before its "
+        "first key: - {id: src, type: sine, params: {duration: 0.2}}"
+    ], err
+    # and the node is still checked (its parameters), as the edges of one edge written so, which said its
+    # target unconnected
+    err = validate(tmp_path, monkeypatch, capsys, text.replace("duration", "durration"))
+    assert len(err) == 2 and "unknown parameter 'durration'" in err[1], err
+    text = GRAPH.replace("  - {source: src.out, target: bp.in}\n  - {source: bp.out, target: sink.in}\n", "")
+    err = validate(tmp_path, monkeypatch, capsys, text + "  - {source: src.out, target: bp.in}\n")
+    assert err == [
+        "g.yaml:9: node 'sink' (null_sink): input 'in' is not connected; fix: add an edge with target: sink.in"
+    ]
+    err = validate(
+        tmp_path, monkeypatch, capsys, GRAPH.split("edges:")[0] + "edges:\n  source: src.out\n  target: bp.in\n"
+    )
+    assert err[0] == (
+        "g.yaml:10: 'edges' must be a list; fix: an edge is an item of the list: put '- ' before its first key: "
+        "- {source: src.out, target: bp.in}"
+    ), err
+    assert len(err) == 2 and "'sink'" in err[1], err  # bp.in is fed: only the sink is said unconnected
