@@ -225,3 +225,31 @@ def test_eeg_channels_in_a_unit_that_is_no_voltage_are_said_when_beyond_a_volt(c
     assert node.counters.get("unit_missing") == 1
     assert "'counts'" in caplog.text and "O1, O2" in caplog.text and "50 V" in caplog.text, caplog.text
     node.close()
+
+
+def test_channel_labels_repeated_or_left_out_are_said_at_configure(caplog):
+    """An amplifier app whose montage labels two channels Cz (one of them another electrode) and leaves one without a
+    label: the inlet renamed them Cz-0, Cz-1 and ch3 (MNE's rule) with only a counter in the end-of-run table, so the
+    recording and a decoder's `channels` error named channels the user never set, unexplained. Said now at configure,
+    naming the labels and what they became, with the fix; the names stay as before."""
+    name = uname("montage")
+    out = outlet(name, 4, 100.0, stype="EEG", labels=["Cz", "Cz", "O1", None], units=["uV"] * 4)  # noqa: F841
+    node = LslInlet(name=name, resolve_timeout=3.0)
+    with caplog.at_level("WARNING", logger="wavegraph.lsl"):
+        spec = node.configure({})["out"]
+    assert spec.channel_names == ("Cz-0", "Cz-1", "O1", "ch3")
+    said = [r.getMessage() for r in caplog.records if "Cz-0" in r.getMessage()]
+    assert len(said) == 1 and name in said[0] and "ch3" in said[0] and "sending app" in said[0], caplog.text
+    assert node.counters.get("duplicate_channel_labels") == 1
+    node.close()
+
+
+def test_a_stream_without_any_channel_label_is_not_said(caplog):
+    """A stream without desc/channels (many apps send none): named ch0, ch1, ... as before, without a word."""
+    name = uname("nolabels")
+    out = outlet(name, 2, 100.0, stype="EEG")  # noqa: F841
+    node = LslInlet(name=name, resolve_timeout=3.0)
+    with caplog.at_level("WARNING", logger="wavegraph.lsl"):
+        assert node.configure({})["out"].channel_names == ("ch0", "ch1")
+    assert "label" not in caplog.text
+    node.close()

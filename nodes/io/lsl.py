@@ -78,6 +78,7 @@ from wavegraph.pipeline.node import Source
 from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
 
 from .lsl_config import discovery_note
+from .lsl_desc import no_volts, say_labels, signal_typed
 from .lsl_info import (
     MARKER_TYPE,
     RestartWatch,
@@ -94,14 +95,12 @@ from .lsl_info import (
     int_audio_said,
     jump_said,
     near_misses,
-    no_volts,
     nonfinite_said,
     off_clock,
     onehot_markers,
     outlet_gone_said,
     rate_off_said,
     resolve,
-    signal_typed,
     stall_said,
     unique_names,
     unitless_said,
@@ -250,10 +249,8 @@ class LslInlet(Source[LslInletParams]):
             if said := desc_count_said(info, n):
                 self.count("channel_desc_mismatch")
                 _log.warning("lsl_inlet: %s", said)
-            given = [lab or f"ch{i}" for i, lab in enumerate(labels)]
-            names = unique_names(given)
-            if list(names) != given:
-                self.count("duplicate_channel_labels")
+            names = unique_names([lab or f"ch{i}" for i, lab in enumerate(labels)])
+            say_labels(self, _log, info.name(), labels, names, short=bool(said))  # repeated (counted), or left out
             # as the XDF reader: a channel without a type takes the stream's; a type MNE lacks ("ACC") is misc
             ch_types = tuple(spec_channel_type((t or stream_type).lower()) for t in types)
             if rate <= 0:

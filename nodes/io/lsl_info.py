@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 from wavegraph.pipeline.building import BuildStopped, stop_asked
-from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError
+from wavegraph.pipeline.spec import SpecError
 
 from .lsl_config import warn_missing_config
-from .units import VOLTAGE_TYPES, volt_scale
+from .units import volt_scale
 
 MARKER_TYPE = "Markers"  # the LSL stream type of marker streams (lsl_outlet's default for events)
 FORGET_S = 5.0  # s: RestartWatch's resolver of the source_id forgets an outlet that stopped answering this long (gone)
@@ -440,25 +440,6 @@ def channel_info(info, n: int) -> tuple[list[str | None], list[str | None], list
     return labels + pad, types + pad, units + pad
 
 
-def signal_typed(info, n: int) -> tuple[bool, str]:
-    """Whether a numeric stream is typed as a signal, and what said so when its type does not (ExG, none) but its
-    desc/channels does: a channel typed EEG (or another voltage type) or in a voltage unit ("" when none). A
-    one-channel stream at an irregular rate not typed as a signal is read as integer markers: such an EEG channel had
-    its every sample dropped as an unknown marker."""
-    stream_type = info.type().lower()
-    if stream_type in CHANNEL_TYPES and stream_type not in ("stim", "misc"):
-        return True, ""
-    if stream_type == MARKER_TYPE.lower():
-        return False, ""
-    _, types, units = channel_info(info, n)
-    for t, u in zip(types, units):
-        if t and t.lower() in VOLTAGE_TYPES:
-            return True, f"; its desc/channels types a channel {t}"
-        if u and volt_scale(u) is not None:
-            return True, f"; its desc/channels gives a channel the unit {u}"
-    return False, ""
-
-
 def desc_count_said(info, n: int) -> str | None:
     """What to say when desc/channels describes another number of channels than the `n` the stream sends (an app that
     lists a channel it does not send, or only some); None when it matches or describes none."""
@@ -472,15 +453,6 @@ def desc_count_said(info, n: int) -> str | None:
         f"stream '{info.name()}' describes {k} channel(s) in desc/channels but sends {n}: {took}, and the labels (and "
         "units) may belong to other channels than they name; fix the channel list in the sending app"
     )
-
-
-def no_volts(units: list, types: tuple, given: str | None) -> list[int] | None:
-    """The voltage channels (EEG, ...) whose unit, their own or else the inlet's `units`, is no voltage (none; ADC
-    counts), whose values lsl_inlet looks at (unitless_said); None when there is none."""
-    found = [
-        i for i, (u, t) in enumerate(zip(units, types)) if t in VOLTAGE_TYPES and volt_scale(u or given or "") is None
-    ]
-    return found or None
 
 
 def unitless_said(stream: str, names: list[str], peak: float, unit: str = "") -> str:
