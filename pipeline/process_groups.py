@@ -132,6 +132,18 @@ def parse_restart(file, raw, problems) -> dict[str, int]:
     return out
 
 
+def _not_an_id(group: str, i: int, members: list) -> tuple[str, str]:
+    """(what, fix) for item i of a group's list that is no name: a mapping (a node's entry), a list, '' or null."""
+    item, ids = members[i], [m for m in (written(members, j) for j in range(len(members))) if m]
+    said = f"process '{group}': item {i + 1} {'is empty' if item == '' else value_said(item)}, not a node id"
+    if isinstance(item, dict) and "id" in item and written(item, "id"):
+        return said, f"write its id: {group}: [{', '.join([*ids[:i], str(written(item, 'id')), *ids[i:]])}]"
+    if isinstance(item, list):
+        inner = [n for n in (written(item, j) for j in range(len(item))) if n]
+        return said, f"write the ids in one list: {group}: [{', '.join([*ids[:i], *inner, *ids[i:]])}]"
+    return said, f"write node ids: {group}: [{', '.join(ids) or 'node_a'}]"
+
+
 def parse_groups(file, doc, node_ids, problems) -> tuple[dict[str, list[str]], dict[str, str]]:
     """(group -> its node ids, group -> its host) from `processes:`; nodes no group lists share "main"."""
     raw = doc.get("processes") or {}
@@ -202,8 +214,10 @@ def parse_groups(file, doc, node_ids, problems) -> tuple[dict[str, list[str]], d
                 problems, file, line, f"process '{group}' lists no nodes", f"list them ({group}: [node_a]) or remove it"
             )
             continue
-        for m in (written(members, i) or "null" for i in range(len(members))):  # as written: `[010]` is node '010'
-            if m not in node_ids:
+        for i, m in enumerate(written(members, i) for i in range(len(members))):  # as written: `[010]` is '010'
+            if not m:  # a node's entry pasted in, a nested list, '' or null: was "names unknown node 'null'"
+                _problem(problems, file, line, *_not_an_id(str(group), i, members))
+            elif m not in node_ids:
                 _problem(
                     problems,
                     file,

@@ -216,3 +216,17 @@ def test_a_single_node_or_edge_written_without_its_dash_gets_the_dash_to_add(tmp
         "- {source: src.out, target: bp.in}"
     ), err
     assert len(err) == 2 and "'sink'" in err[1], err  # bp.in is fed: only the sink is said unconnected
+
+
+def test_a_process_member_that_is_no_node_id_is_said_as_written(tmp_path, monkeypatch, capsys):
+    # a node's entry pasted into a group (`dsp: [{id: bp, type: bandpass}]`, or `dsp: *nodes`), a nested list, an
+    # empty name: each was "process 'dsp' names unknown node 'null'", a node no one wrote
+    cases = (
+        ("[{id: bp, type: bandpass}]", "item 1 is a mapping, not a node id; fix: write its id: dsp: [bp]"),
+        ("[[bp]]", "item 1 is a list, not a node id; fix: write the ids in one list: dsp: [bp]"),
+        ("[bp, '']", "item 2 is empty, not a node id; fix: write node ids: dsp: [bp]"),
+        ("[bp, null]", "item 2 is null (no value), not a node id; fix: write node ids: dsp: [bp]"),
+    )
+    for members, said in cases:
+        err = validate(tmp_path, monkeypatch, capsys, GRAPH + f"processes:\n  dsp: {members}\n")
+        assert err == [f"g.yaml:14: process 'dsp': {said}"], err
