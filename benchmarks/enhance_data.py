@@ -196,7 +196,7 @@ def load_folder(
     Each file left out is named with the reason; BenchError when none is left. `max_files` > 0: that many, spread
     evenly over the sorted list (one left out is replaced by the next one not picked), and only those are read.
     `bytes_per_second` > 0: BenchError first when their audio would not fit in memory (_check_memory)."""
-    from wavegraph.nodes.io.audio_reader import other_audio
+    from wavegraph.nodes.io.audio_reader import SHORTEN_PROBLEM, other_audio, shorten_hint, shortened_sphere
 
     out, skipped = [], 0
     files = _audio_files(folder, option, log)
@@ -222,6 +222,8 @@ def load_folder(
                 if kind
                 else ""
             )
+            if shortened_sphere(p):  # (LDC's corpora)
+                why = f"{SHORTEN_PROBLEM.removeprefix('it is ')} ({shorten_hint(p)})"
             why = why or f"cannot read it ({type(e).__name__}: {e})"
         else:
             if not why and len(x) < least * SR:

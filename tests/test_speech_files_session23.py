@@ -2,6 +2,8 @@
 `wavegraph bench enhance --clean DIR` (docs/speech.md, "Enhancing a recording, and a folder"): helper-151's
 session 23 findings."""
 
+import logging
+
 import pytest
 from wavegraph.pipeline.spec import SpecError
 
@@ -115,3 +117,71 @@ def test_an_enhancer_checkpoint_whose_name_starts_with_a_tilde_loads(tmp_path, m
     monkeypatch.chdir(tmp_path)
     EnhancerNode(checkpoint="~w.safetensors")  # the node's check of the path (failed to start)
     assert load_config("~w.safetensors")[0] == "enhancer"  # what configure() reads first (checkpoint.load)
+
+
+def _sphere(tmp_path, name: str, coding: bytes = b"pcm", n: int = 800):
+    import numpy as np
+    import soundfile as sf
+
+    x = (0.25 * np.sin(np.arange(n) / 4.0)).astype(np.float32)
+    if coding == b"pcm":
+        sf.write(tmp_path / name, x, 16000, format="NIST", subtype="PCM_16")
+    else:  # LDC's corpora: samples shorten-compressed behind the same header
+        head = (
+            b"NIST_1A\n   1024\nsample_count -i %d\nsample_rate -i 16000\nchannel_count -i 1\nsample_n_bytes -i 2\n"
+            b"sample_coding -s%d %s\nend_head\n" % (n, len(coding), coding)
+        )
+        (tmp_path / name).write_bytes(head.ljust(1024, b" ") + bytes(600))
+    return x
+
+
+@pytest.mark.parametrize("name, fmt", [("sx3.sph", "NIST"), ("SI1.SPH", "NIST"), ("utt.htk", "HTK"), ("old.snd", "AU")])
+def test_speech_corpus_formats_libsndfile_reads_are_replayed(tmp_path, name, fmt):
+    """NIST SPHERE under its own suffix (.sph: WSJ, Switchboard, TIMIT as LDC names it), HTK (.htk) and AU's .snd:
+    libsndfile reads them, but file_source went by the suffix to MNE ('Unsupported file type (.sph)') and bench
+    enhance --clean skipped them unsaid. They are replayed now, sample for sample."""
+    import numpy as np
+    import soundfile as sf
+    from wavegraph.benchmarks.enhance_data import _audio_files
+    from wavegraph.pipeline.api import GraphBuilder
+
+    x = (0.25 * np.sin(np.arange(800) / 4.0)).astype(np.float32)
+    sf.write(tmp_path / name, x, 16000, format=fmt, subtype="PCM_16")
+    g = GraphBuilder()
+    src = g.add("file_source", path=str(tmp_path / name), chunk_size=300)
+    got = g.run(capture=[src])[f"{src}.out"].data[0]
+    np.testing.assert_allclose(got, x, atol=1 / 32768)
+    assert [p.name for p in _audio_files(str(tmp_path), "--clean", print)] == [name]
+
+
+@pytest.mark.parametrize("name", ["sw02001.sph", "SA1.WAV"])
+def test_a_shorten_compressed_sphere_file_is_told_sph2pipe(tmp_path, name):
+    """A SPHERE file whose samples are shorten-compressed (as LDC ships WSJ and Switchboard, and TIMIT's .WAV in
+    some copies): libsndfile's 'File contains data in an unimplemented format' was called damaged, cut short or not
+    audio, with an ffmpeg line, though ffmpeg does not decode shorten SPHERE either; the fix is LDC's sph2pipe."""
+    from wavegraph.benchmarks.enhance_data import load_folder
+    from wavegraph.nodes.io.file_source import FileSource
+
+    _sphere(tmp_path, name, b"pcm,embedded-shorten-v2.00")
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(tmp_path / name)).configure({})
+    assert "shorten" in str(e.value) and "damaged" not in str(e.value), str(e.value)
+    assert "sph2pipe -f wav" in e.value.hint, e.value.hint
+    said: list[str] = []
+    _sphere(tmp_path, "ok.sph", n=20000)
+    load_folder(str(tmp_path), 2.0, "--clean", said.append)
+    assert any(name in s and "sph2pipe" in s for s in said), said
+
+
+@pytest.mark.parametrize("name", ["cut.sph", "SA2.WAV"])  # SPHERE under TIMIT's name: read before, cut unsaid
+def test_a_sphere_file_cut_short_is_said(tmp_path, caplog, name):
+    """A SPHERE copy cut short (its header's sample_count past the end of the file) was replayed as far as it goes
+    without a word, where a WAV, AIFF or AU cut so is said truncated."""
+    from wavegraph.nodes.io.file_source import FileSource
+
+    _sphere(tmp_path, name, n=4000)
+    data = (tmp_path / name).read_bytes()
+    (tmp_path / name).write_bytes(data[: 1024 + 2 * 2500])
+    with caplog.at_level(logging.WARNING):
+        FileSource(path=str(tmp_path / name)).configure({})
+    assert f"{name} is truncated" in caplog.text and "2500 frames" in caplog.text, caplog.text

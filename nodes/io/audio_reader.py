@@ -87,11 +87,14 @@ def _cut_short_wav(path: Path, frames: int, rate: float) -> None:
 
 
 def _declared_size(path: Path) -> int | None:
-    """The whole file's size as the header of an AIFF, AU, W64 or RF64 file gives it (None: another kind, or unknown)."""
+    """The whole file's size as the header of an AIFF, AU, W64, RF64 or SPHERE file gives it (None: another kind, or
+    unknown)."""
     import struct
 
     with open(path, "rb") as f:
         head = f.read(28)
+    if head[:8] == b"NIST_1A\n":  # SPHERE: its header's size, then sample_count x sample_n_bytes x channel_count
+        return _sphere_size(path)
     if head[:4] == b"FORM" and head[8:11] == b"AIF" and head[4:8] not in (b"\x00" * 4, b"\xff" * 4):  # (unknown)
         return struct.unpack(">I", head[4:8])[0] + 8
     if head[:4] == b".snd" and len(head) >= 12 and head[8:12] != b"\xff\xff\xff\xff":
@@ -103,6 +106,21 @@ def _declared_size(path: Path) -> int | None:
         size = struct.unpack("<Q", head[20:28])[0]
         return size + 8 if 0 < size < 2**63 else None
     return None
+
+
+def _sphere_size(path: Path) -> int | None:
+    """The size a NIST SPHERE header gives the file: its own (the line after NIST_1A) and its samples'."""
+    import re
+
+    with open(path, "rb") as f:
+        text = f.read(4096)
+    size = re.match(rb"NIST_1A\n *(\d+)\n", text)
+    keys = (b"sample_count", b"sample_n_bytes", b"channel_count")
+    fields = [re.search(rb"\n" + key + rb" -i (\d+)", text) for key in keys]
+    if size is None or None in fields:
+        return None
+    n, width, channels = (int(m.group(1)) for m in fields if m is not None)
+    return int(size.group(1)) + n * width * channels
 
 
 def _cut_short_container(path: Path, frames: int, rate: float) -> None:
@@ -153,6 +171,31 @@ _OTHER_KINDS = (  # (offset, first bytes, what): audio containers libsndfile doe
     (0, b"MAC ", "Monkey's Audio (APE)"),
     (0, bytes.fromhex("1a45dfa3"), "WebM/Matroska audio (a browser's MediaRecorder take: Opus or Vorbis)"),
 )
+
+
+SHORTEN_PROBLEM = (
+    "it is NIST SPHERE whose samples are shorten-compressed (as LDC ships WSJ, Switchboard, Fisher), which neither "
+    "libsndfile nor ffmpeg decodes"
+)
+
+
+def shortened_sphere(path: Path) -> bool:
+    """A NIST SPHERE file whose header gives a shorten sample coding (libsndfile: 'unimplemented format')."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1024)
+    except OSError:
+        return False
+    return head.startswith(b"NIST_1A") and b"shorten" in head
+
+
+def shorten_hint(path: Path) -> str:
+    import shlex
+
+    out = path.stem + (".wav" if path.suffix.lower() != ".wav" else "_pcm.wav")
+    return (
+        f"decompress it with LDC's sph2pipe: sph2pipe -f wav {shlex.quote(path.name)} {shlex.quote(out)}; replay that"
+    )
 
 
 def other_audio(path: Path) -> str | None:

@@ -45,7 +45,10 @@ __all__ = [  # the shared interface lives in readers_base, the MNE readers in re
     "spec_channel_type",
 ]
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au", ".caf", ".w64", ".rf64")
+AUDIO_SUFFIXES = (  # and speech corpora's: NIST SPHERE (.sph, .nist), HTK (.htk); AU's other name (.snd)
+    *(".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au", ".caf", ".w64", ".rf64"),
+    *(".sph", ".nist", ".htk", ".snd"),
+)
 OTHER_AUDIO = (  # libsndfile reads none of these (a phone's memo or call, a browser's MediaRecorder take)
     *(".m4a", ".aac", ".mp4", ".wma", ".ape", ".wv", ".ac3", ".amr", ".3gp", ".3g2", ".webm", ".weba", ".mka"),
     ".g722",
@@ -67,6 +70,7 @@ _AUDIO_MAGIC = {
     b"fLaC": b"",
     b"OggS": b"",
     b"caff": b"",
+    b"NIST": b"",  # NIST SPHERE ("NIST_1A")
 }
 _log = logging.getLogger("wavegraph.file_source")
 
@@ -193,7 +197,7 @@ def open_reader(
                 raise SpecError(f"file_source: {path} is audio: {what}", "leave stim_channel and proj out")
             if not name.endswith(AUDIO_SUFFIXES):
                 _log.warning("file_source: %s holds audio (by its first bytes); reading it as audio", path)
-            from .audio_reader import AudioReader, other_audio
+            from .audio_reader import SHORTEN_PROBLEM, AudioReader, other_audio, shorten_hint, shortened_sphere
 
             try:
                 return AudioReader(path, dtype)
@@ -207,6 +211,8 @@ def open_reader(
                         "load it with scipy.io.wavfile.read(PATH) (its rate, and samples x channels: give data=X.T) "
                         "and " + _ARRAY_SOURCE,
                     ) from e
+                if shortened_sphere(path):  # LDC's corpora: 'unimplemented format' was 'damaged', with an ffmpeg line
+                    raise SpecError(f"file_source: cannot read {path}: {SHORTEN_PROBLEM}", shorten_hint(path)) from e
                 if kind := other_audio(path):  # an M4A renamed .wav
                     out = path.stem + (".wav" if not name.endswith(".wav") else "_converted.wav")
                     raise SpecError(
