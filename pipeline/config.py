@@ -162,8 +162,11 @@ class GraphConfig:
 
 def _items(seq: list) -> list[tuple[Any, int]]:
     """Each item of a parsed list with its line (also for an item that is plain text or a number)."""
-    lines = getattr(seq, "item_lines", [])
-    return [(item, line_of(item) or (lines[i] if i < len(lines) else line_of(seq))) for i, item in enumerate(seq)]
+    lines, aliases = getattr(seq, "item_lines", []), getattr(seq, "item_aliases", {})  # `- *e`: the alias's line
+    return [
+        (item, aliases[i][0] if i in aliases else line_of(item) or (lines[i] if i < len(lines) else line_of(seq)))
+        for i, item in enumerate(seq)
+    ]
 
 
 def _name(raw: Any, key: str) -> str:

@@ -230,3 +230,13 @@ def test_a_process_member_that_is_no_node_id_is_said_as_written(tmp_path, monkey
     for members, said in cases:
         err = validate(tmp_path, monkeypatch, capsys, GRAPH + f"processes:\n  dsp: {members}\n")
         assert err == [f"g.yaml:14: process 'dsp': {said}"], err
+
+
+def test_an_edge_written_as_an_alias_is_said_at_the_line_of_the_alias(tmp_path, monkeypatch, capsys):
+    # `- *e` twice under edges: was 'g.yaml:1: edge src.out -> bp.in is written twice (first at line 1); fix: delete
+    # this line', the line of the anchor, which holds no edge to delete
+    text = "x-e: &e {source: src.out, target: bp.in}\n" + GRAPH.replace(
+        "  - {source: src.out, target: bp.in}\n", "  - *e\n  - *e\n"
+    )
+    err = validate(tmp_path, monkeypatch, capsys, text)
+    assert err == ["g.yaml:13: edge src.out -> bp.in is written twice (first at line 12); fix: delete this line"], err
