@@ -253,3 +253,26 @@ def test_a_stream_without_any_channel_label_is_not_said(caplog):
         assert node.configure({})["out"].channel_names == ("ch0", "ch1")
     assert "label" not in caplog.text
     node.close()
+
+
+def test_a_short_gap_names_gap_tolerance_for_timestamps_that_jitter(caplog):
+    """A wireless amplifier whose app stamps each packet on arrival (pylsl back-dating its samples): a packet 70 ms
+    late then the next on time is no sample lost, but a jump beyond one period + gap_tolerance (0.05 s): a gap,
+    said as 'samples lost on the way, dropped from liblsl's full buffer, or the amplifier paused', with no word of
+    the parameter that absorbs such jitter, while the decoder dropped its windows at each. The warning of a gap under
+    a second now names gap_tolerance and its value as the fix when no sample was lost."""
+    name = uname("jitter")
+    out = outlet(name, 2, 250.0, stype="EEG", labels=["O1", "O2"], units=["uV", "uV"])
+    node = LslInlet(name=name, resolve_timeout=3.0, chunk_size=100)
+    node.configure({})
+    node.open()
+    assert out.wait_for_consumers(5.0)
+    ts = pylsl.local_clock() - 1.0 + np.arange(200) / 250.0
+    ts[100:106] += 0.07  # one packet of 6 samples stamped 70 ms late
+    push(out, np.ones((200, 2), np.float32), ts)
+    with caplog.at_level("WARNING", logger="wavegraph.lsl"):
+        read_until(node, 200)
+    assert node.counters.get("gaps") == 1
+    said = [r.getMessage() for r in caplog.records if "has a gap of" in r.getMessage()]
+    assert len(said) == 1 and "gap_tolerance" in said[0] and "0.05" in said[0], caplog.text
+    node.close()

@@ -513,7 +513,8 @@ class LslInlet(Source[LslInletParams]):
         else:
             self._gaps_said += 1
             if self._gaps_said <= WARN_JUMPS:
-                _log.warning("lsl_inlet: %s", gap_said(self._name(), after - before, self._gaps_said == WARN_JUMPS))
+                last, tol = self._gaps_said == WARN_JUMPS, self.params.gap_tolerance
+                _log.warning("lsl_inlet: %s", gap_said(self._name(), after - before, last, tol))
             return
         self._jumps_said += 1
         if self._jumps_said <= WARN_JUMPS:

@@ -300,12 +300,23 @@ def backlog_said(stream: str, waiting_s: float, buffer_s: int) -> str:
     )
 
 
-def gap_said(stream: str, step_s: float, last: bool) -> str:
-    """What to say of a forward jump of `step_s` s in a regular stream's timestamps (`last`: the last one said)."""
+JITTER_S = 1.0  # s: a gap shorter than this may be timestamps that jitter (gap_said names gap_tolerance)
+
+
+def gap_said(stream: str, step_s: float, last: bool, tolerance: float | None = None) -> str:
+    """What to say of a forward jump of `step_s` s in a regular stream's timestamps (`last`: the last one said); one
+    under JITTER_S names `gap_tolerance` (its value `tolerance`): a wireless amplifier's packets stamped on arrival
+    jump that far with no sample lost, and each gap restarts the decoders' windows."""
+    jitter = (
+        f"; if the amplifier lost no sample there (its timestamps jitter: a wireless link's packets stamped as they "
+        f"arrive), raise `gap_tolerance` (now {tolerance:g} s) above the jitter"
+        if tolerance is not None and step_s < JITTER_S
+        else ""
+    )
     return (
         f"stream '{stream}' has a gap of {step_s:.4g} s in its timestamps (samples lost on the way, dropped from "
         "liblsl's full buffer, or the amplifier paused): taken as a gap (the recording gets a boundary there), "
-        "counted gaps" + ("; further gaps are only counted" if last else "")
+        "counted gaps" + jitter + ("; further gaps are only counted" if last else "")
     )
 
 
