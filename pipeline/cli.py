@@ -144,6 +144,9 @@ def cmd_describe(args) -> int:
     if args.png:  # `--png graph` gets .png, as `plot -o` does; `--png x.txt` was matplotlib's traceback
         from matplotlib.figure import Figure
 
+        if args.png.endswith(("/", os.sep)):  # `--png out/`: was 'out/.png:  is not a picture format'
+            name = os.path.join(args.png.rstrip("/" + os.sep) or os.sep, "graph.png")
+            raise GraphError([("--png", 0, f"{args.png} is a folder", f"name the picture in it: --png {name}")])
         args.png = args.png if Path(args.png).suffix else args.png + ".png"
         kinds = Figure().canvas.get_supported_filetypes()
         if Path(args.png).suffix.lower().lstrip(".") not in kinds:

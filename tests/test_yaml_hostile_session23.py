@@ -240,3 +240,18 @@ def test_an_edge_written_as_an_alias_is_said_at_the_line_of_the_alias(tmp_path, 
     )
     err = validate(tmp_path, monkeypatch, capsys, text)
     assert err == ["g.yaml:13: edge src.out -> bp.in is written twice (first at line 12); fix: delete this line"], err
+
+
+def test_describe_png_given_a_folder_is_told_to_name_the_picture(tmp_path, monkeypatch, capsys):
+    # `describe g.yaml --png out/` (a folder, existing or not, or /): was '--png: out/.png:  is not a picture format
+    # matplotlib writes; fix: give a name ending in .png', the folder's name with '.png' after it
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.yaml").write_text(GRAPH)
+    (tmp_path / "pics").mkdir()
+    for given in ("pics/", "new/"):
+        assert main(["describe", "g.yaml", "--png", given]) == 2
+        err = capsys.readouterr().err.strip()
+        folder = given.rstrip("/")
+        assert err == f"--png: {given} is a folder; fix: name the picture in it: --png {folder}/graph.png", err
+    assert main(["describe", "g.yaml", "--png", "pics/graph.png"]) == 0
+    assert (tmp_path / "pics" / "graph.png").stat().st_size > 0
