@@ -255,3 +255,15 @@ def test_describe_png_given_a_folder_is_told_to_name_the_picture(tmp_path, monke
         assert err == f"--png: {given} is a folder; fix: name the picture in it: --png {folder}/graph.png", err
     assert main(["describe", "g.yaml", "--png", "pics/graph.png"]) == 0
     assert (tmp_path / "pics" / "graph.png").stat().st_size > 0
+
+
+def test_run_json_given_a_folder_with_its_slash_is_refused_before_the_run(tmp_path, monkeypatch, capsys):
+    # `run g.yaml --json results/` (a folder not made yet): the check before the run passed it (it tried the file
+    # 'results'), the graph ran, and the summary was lost at the end ('--json results/: cannot write (Is a
+    # directory)') with exit code 0
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.yaml").write_text(GRAPH)
+    assert main(["run", "g.yaml", "--in-process", "--no-status", "--json", "results/"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "--json: cannot write results/ (it is a folder); fix: choose a file in a writable folder", err
+    assert not (tmp_path / "results").exists()

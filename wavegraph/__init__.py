@@ -28,6 +28,8 @@ def unwritable(path: str | os.PathLike[str]) -> str:
     """Why `path` cannot be written ("" when it can), its folder made. Commands check their output paths with it
     before they run, so that a run's results are not lost to a traceback at the end. Here, outside the layers, so
     that models (checkpoint.out_problem) and pipeline (the CLI) share it."""
+    if os.fspath(path).endswith(("/", os.sep)):  # 'results/': pathlib drops the slash, and the file 'results' passed
+        return "it is a folder"
     target = Path(os.path.expanduser(path))  # ('~b.json', no user 'b.json': that file; pathlib's raised RuntimeError)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
