@@ -187,11 +187,13 @@ def cmd_run(args) -> int:
         if status_line is not None:
             status_line.close()
     print(format_summary(result.stats, result.processes))
+    lost = False  # the summary asked for is not written: not exit code 0 (a script would go on without it)
     if args.json:
         try:
             _write_json(args.json, args, result)
         except OSError as e:  # checked before the run; the folder can still vanish or fill up meanwhile
             print(f"error: --json {args.json}: cannot write ({e.strerror or e})", file=sys.stderr)
+            lost = True
     if result.extra.get("placement") or result.extra.get("clocks"):  # hosts, clock offsets (pipeline.clock)
         from .placement import format_hosts
 
@@ -204,4 +206,4 @@ def cmd_run(args) -> int:
         print(note, file=sys.stderr)
     if result.failure:
         print(f"error: {result.failure}", file=sys.stderr)
-    return result.exit_code
+    return result.exit_code or int(lost)

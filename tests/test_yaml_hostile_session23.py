@@ -267,3 +267,20 @@ def test_run_json_given_a_folder_with_its_slash_is_refused_before_the_run(tmp_pa
     err = capsys.readouterr().err.strip()
     assert err == "--json: cannot write results/ (it is a folder); fix: choose a file in a writable folder", err
     assert not (tmp_path / "results").exists()
+
+
+def test_a_summary_that_cannot_be_written_at_the_end_fails_the_exit_code(tmp_path, monkeypatch, capsys):
+    # the --json folder removed or the disk full during the run: 'error: --json ...: cannot write' was printed and
+    # the exit code was 0, so a script went on without the summary it asked for
+    import errno
+
+    from wavegraph.pipeline import cli_run
+
+    def full(*_):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.yaml").write_text(GRAPH)
+    monkeypatch.setattr(cli_run, "_write_json", full)
+    assert main(["run", "g.yaml", "--in-process", "--no-status", "--json", "s.json"]) == 1
+    assert "error: --json s.json: cannot write (No space left on device)" in capsys.readouterr().err
