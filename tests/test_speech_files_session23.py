@@ -185,3 +185,33 @@ def test_a_sphere_file_cut_short_is_said(tmp_path, caplog, name):
     with caplog.at_level(logging.WARNING):
         FileSource(path=str(tmp_path / name)).configure({})
     assert f"{name} is truncated" in caplog.text and "2500 frames" in caplog.text, caplog.text
+
+
+def test_a_wav_write_that_fails_says_the_cause_and_its_fix(tmp_path):
+    """The enhanced WAV's write failing (a full disk, a file-size limit: FAT32's 4 GB, ulimit -f) was said as
+    'LibsndfileError: System error.' with 'fix: check that disk', whatever the cause: soundfile's error keeps
+    libsndfile's own account ('System error : File too large.') to itself. The cause and its fix are said now, as for
+    the other formats (here a real EFBIG: a file-size limit of 20 kB)."""
+    import errno
+    import resource
+    import signal
+
+    import numpy as np
+    from wavegraph.nodes.io.recorder import Recorder
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import signal_spec
+
+    rec = Recorder(path=str(tmp_path / "enhanced.wav"))
+    rec.configure({"in": signal_spec(16000, ["ch0"], "audio", "float32", "a.u.")})
+    old, handler = resource.getrlimit(resource.RLIMIT_FSIZE), signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    try:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20000, old[1]))
+        with pytest.raises(OSError) as e:
+            for k in range(10):
+                rec.process({"in": Chunk(np.full((1, 1600), 0.1, np.float32), k * 0.1)})
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old)
+        signal.signal(signal.SIGXFSZ, handler)
+    rec.close()
+    text = str(e.value)
+    assert e.value.errno == errno.EFBIG and "File too large" in text and "ulimit -f" in text, text

@@ -31,6 +31,33 @@ WRITE_FIXES = {  # what to do when a recorder's write fails so
 }
 
 
+def libsndfile_cause(sound_file) -> tuple[int | None, str] | None:
+    """(errno, its text) of a write libsndfile failed: soundfile's LibsndfileError says only 'System error.' (a full
+    disk, a file-size limit, a drive pulled out alike), libsndfile's own account of the file names the cause ('System
+    error : File too large.'). None when it cannot be had."""
+    import os
+
+    try:
+        from soundfile import _ffi, _snd  # pyright: ignore[reportPrivateUsage]
+
+        text = _ffi.string(_snd.sf_strerror(sound_file._file)).decode(errors="replace")  # pyright: ignore
+    except Exception:  # noqa: BLE001 — soundfile's internals moved, or the handle is gone: the plain error then
+        return None
+    cause = text.split(":", 1)[-1].strip().rstrip(".")
+    if not cause or cause == text.strip().rstrip("."):
+        return None
+    return next((c for c in errno.errorcode if os.strerror(c) == cause), None), cause
+
+
+def write_error(e: Exception, sound_file=None) -> tuple[int | None, str]:
+    """(errno, what) of a recorder's failed write; a soundfile's write is asked libsndfile's cause (libsndfile_cause)."""
+    if isinstance(e, OSError):
+        return e.errno, e.strerror or str(e)
+    text = f"{type(e).__name__}: {e}"
+    cause = libsndfile_cause(sound_file) if sound_file is not None else None
+    return (cause[0], f"{cause[1]} (libsndfile: {text})") if cause else (None, text)
+
+
 def check_overwrite(path: Path, fmt: str) -> None:
     """A WAV or CSV the recorder writes in place (overwrite: true) that this user may not write: refused at configure.
     It failed at the first chunk with a traceback (WAV: libsndfile's 'System error'; CSV: 'fix: free space on that

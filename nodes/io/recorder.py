@@ -435,7 +435,9 @@ class Recorder(Sink[RecorderParams]):
             )
         else:
             kept = f"the {what} before it are in {self.path}, cut back at close to the last whole chunk"
-        errno_, text = (e.errno, e.strerror or str(e)) if isinstance(e, OSError) else (None, f"{type(e).__name__}: {e}")
+        from .record_notes import write_error  # (a WAV's cause from libsndfile: it was 'System error.' for any)
+
+        errno_, text = write_error(e, self._file if self.format == "wav" else None)
         return OSError(
             *([errno_] if errno_ is not None else []),  # OSError(None, text) printed as '[Errno None] text'
             f"recorder: writing {self.path} failed: {text}; {kept}; fix: {WRITE_FIXES.get(errno_ or 0, 'check that disk')} (or "
