@@ -276,3 +276,27 @@ def test_a_short_gap_names_gap_tolerance_for_timestamps_that_jitter(caplog):
     said = [r.getMessage() for r in caplog.records if "has a gap of" in r.getMessage()]
     assert len(said) == 1 and "gap_tolerance" in said[0] and "0.05" in said[0], caplog.text
     node.close()
+
+
+def test_timestamps_that_step_back_half_a_second_restart_the_chunk_times():
+    """An amplifier app whose clock steps back 0.5 s (a device clock re-synced to the host's), its samples contiguous:
+    a step back was a clock reset only beyond 1 s, so the chunk-time fit took this one as a rate change: the chunks
+    after it were stamped up to 0.39 s off their timestamps, then 0.13 s the other way for over 40 s (the fitted rate
+    256 Hz for a 250 Hz stream), every marker that far off the EEG. A step back beyond 0.25 s (or gap_tolerance) is a
+    clock reset now (gap, clock_back): the chunk times follow the timestamps again at once; 0.2 s steps back (an app
+    back-dating its chunks) stay none (tests/test_live_attack.py)."""
+    name = uname("stepback")
+    out = outlet(name, 1, 250.0, stype="EEG", labels=["Oz"], units=["uV"])
+    node = LslInlet(name=name, resolve_timeout=3.0, chunk_size=50, clock_sync=False)
+    node.configure({})
+    node.open()
+    assert out.wait_for_consumers(5.0)
+    ts = pylsl.local_clock() - 10.0 + np.arange(1000) / 250.0
+    ts[500:] -= 0.5
+    push(out, np.arange(1000, dtype=np.float32)[:, None], ts)
+    chunks = read_until(node, 1000)
+    first = [int(round(c.data[0, 0] * 1e6)) for c in chunks]  # each chunk's first sample index (values 0..999 uV)
+    assert [k for k, c in zip(first, chunks) if c.gap] == [500]
+    np.testing.assert_allclose([c.t0 for c in chunks], ts[first], atol=2e-3)
+    assert node.counters.get("clock_back") == 1
+    node.close()

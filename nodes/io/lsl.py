@@ -40,7 +40,7 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   What a misbehaving stream does is logged (naming it, with the fix) and counted: a signal silent for 5 s
   (or 3 periods of a slower one: `stalls`, and when it sends again), NaN/inf values (`nonfinite`, each channel named
   once; passed on), timestamps NaN/inf (`bad_timestamps`: given the time of the samples before them), a step back of
-  over 1 s (`clock_back`) or a jump off the LSL clock (`clock_off`; a signal's first sample also over 1 s ahead of
+  over 0.25 s (`clock_back`) or a jump off the LSL clock (`clock_off`; a signal's first sample also over 1 s ahead of
   it: in the future), the first gaps, the first non-increasing timestamps, and a backlog of 2 s in liblsl's buffer
   (`behind`: liblsl drops what exceeds `buffer_s`).
   End of stream: after `duration` seconds of stream time or `max_samples` samples (the last chunk is
@@ -117,7 +117,7 @@ from .units import to_volts
 
 _log = logging.getLogger("wavegraph.lsl")
 AMBIGUITY_WAIT_S = 0.8  # how long configure() listens for a second stream matching the query
-BACK_JUMP_S = 1.0  # s: a step back beyond it is a clock reset (a gap); less, chunks back-dated at a wrong rate
+BACK_JUMP_S = 0.25  # s: a step back beyond it is a clock reset (a gap); less, chunks back-dated at a wrong rate
 CLOCK_OFF_S = 600.0  # s: a first timestamp this far from the LSL clock is on another clock (Unix time)
 RESTART_WATCH_S = 5.0  # s: with `recover`, how long after a gap the watch is asked about a restarted outlet
 RESTART_POLL_S = 0.25  # s: how often, meanwhile
