@@ -100,6 +100,8 @@ def read_graph(path: str | Path) -> tuple[str, Any]:
             said, hint = tab
         if mark and (var := _variable(text.splitlines()[: mark.line + 1])):
             said, hint = var  # {path: ${DATA}/x.edf}: YAML read the { of ${DATA} as a mapping ('quotes and commas')
+        elif mark and not tab and (glued := _glued_line(text.splitlines(), mark.line)):
+            raise GraphError([(file, *glued)]) from None
         elif mark and not tab and (space := _space_before(text, mark.index)) is not None:
             (line, said), hint = _odd_char(text, space, "which YAML reads as text, not as a space"), _SPACE_FIX
             raise GraphError([(file, line, said, hint)]) from None
@@ -117,7 +119,46 @@ def read_graph(path: str | Path) -> tuple[str, Any]:
                 )
             ]
         )
+    if glued := _glued_key(doc):  # `{rate:250}`: the parameter 'rate:250', null ("remove it: it is null")
+        raise GraphError([(file, *glued)])
     return file, doc
+
+
+_GLUED = re.compile(r"([A-Za-z_][\w-]*):(?![\s/\\:])(\S.*)")  # `type:sine`; not `C:\data`, `http://`, `1:30`
+
+
+def _glued(text: str, line: int) -> tuple[int, str, str]:
+    """(line, what, fix) for a key written without the space after its ':'."""
+    key, _, value = text.partition(":")
+    said = f"invalid YAML: '{text}' has no space after its ':', so YAML reads it as one text, not a key and its value"
+    return line, said, f"write {key}: {value}"
+
+
+def _glued_line(lines: list[str], line: int) -> tuple[int, str, str] | None:
+    """Where YAML broke at `line` (0-based): `type:sine` on it or the line above (a block key written without its
+    space: 'could not find expected ':'' on the next line, or 'mapping values are not allowed here')."""
+    for n in (line - 1, line):
+        text = lines[n].split(" #")[0].rstrip() if 0 <= n < len(lines) else ""
+        if found := _GLUED.fullmatch(re.sub(r"^\s*(?:-\s+)?", "", text)):
+            return _glued(found.group(0), n + 1)
+    return None
+
+
+def _glued_key(doc: Any) -> tuple[int, str, str] | None:
+    """The first mapping key that is `name:value` with no value (`{id:src, ...}`, `params: {rate:250}`), with its line."""
+    from .yaml_lines import line_of
+
+    stack = [doc]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, dict):
+            for key, value in x.items():
+                if value is None and isinstance(key, str) and _GLUED.fullmatch(key):
+                    return _glued(key, line_of(x, key))
+            stack.extend(reversed(list(x.values())))
+        elif isinstance(x, list):
+            stack.extend(reversed(x))
+    return None
 
 
 _LINE_BREAKS = re.compile("[\x85\u2028\u2029]")  # line breaks to YAML 1.1 (PyYAML), not to an editor

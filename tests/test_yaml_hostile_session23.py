@@ -284,3 +284,24 @@ def test_a_summary_that_cannot_be_written_at_the_end_fails_the_exit_code(tmp_pat
     monkeypatch.setattr(cli_run, "_write_json", full)
     assert main(["run", "g.yaml", "--in-process", "--no-status", "--json", "s.json"]) == 1
     assert "error: --json s.json: cannot write (No space left on device)" in capsys.readouterr().err
+
+
+def test_a_key_with_no_space_after_its_colon_is_told_the_space(tmp_path, monkeypatch, capsys):
+    # `type:sine` (YAML needs 'type: sine'): YAML reads one text, not a key and its value. Was, by where it stood:
+    # 'could not find expected ':'; fix: fix the YAML syntax' at the line below, "mapping values are not allowed
+    # here; fix: a value holding ': ' must be quoted", the node template, or, for `{rate:250}`, "unknown parameter
+    # 'rate:250'; fix: remove it: it is null, and a parameter left out takes its default"
+    cases = (
+        ("    type: sine\n", "    type:sine\n", 5, "type:sine", "type: sine"),
+        ("  - id: src\n", "  - id:src\n", 4, "id:src", "id: src"),
+        ("  - {id: sink, type: null_sink}", "  - {id:sink, type: null_sink}", 10, "id:sink", "id: sink"),
+        ("duration: 0.2", "duration:0.2", 6, "duration:0.2", "duration: 0.2"),
+    )
+    base = GRAPH.replace("name: t\n", "name: t\nx-paths: {data: 'dataset:eegmmidb', chans: [EEG:Fz, a:b]}\n")
+    assert validate(tmp_path, monkeypatch, capsys, base) == []  # (a text holding ':' is no key)
+    for old, new, line, written, meant in cases:
+        err = validate(tmp_path, monkeypatch, capsys, base.replace(old, new))
+        assert err == [
+            f"g.yaml:{line}: invalid YAML: '{written}' has no space after its ':', so YAML reads it as one text, "
+            f"not a key and its value; fix: write {meant}"
+        ], err
