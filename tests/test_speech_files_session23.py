@@ -215,3 +215,35 @@ def test_a_wav_write_that_fails_says_the_cause_and_its_fix(tmp_path):
     rec.close()
     text = str(e.value)
     assert e.value.errno == errno.EFBIG and "File too large" in text and "ulimit -f" in text, text
+
+
+def test_a_flac_that_cannot_be_written_at_close_says_why_and_keeps_the_spill(tmp_path):
+    """rec.path=enhanced.flac on a disk that fills while the recorder converts its spill at close: the run ended with
+    'rec: System error. (LibsndfileError at soundfile.py:1511 in _error_check)', no cause, no word of the spill that
+    holds the recording or of `wavegraph recover`. The cause is said now, with the spill and the recover line (a real
+    EFBIG here: a file-size limit set once the spill is written)."""
+    import errno
+    import resource
+    import signal
+
+    import numpy as np
+    from wavegraph.nodes.io.recorder import Recorder
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import signal_spec
+
+    rec = Recorder(path=str(tmp_path / "enhanced.flac"))
+    rec.configure({"in": signal_spec(16000, ["ch0"], "audio", "float32", "a.u.")})
+    noise = np.random.default_rng(0).uniform(-0.5, 0.5, (1, 16000)).astype(np.float32)
+    rec.process({"in": Chunk(noise, 0.0)})
+    old, handler = resource.getrlimit(resource.RLIMIT_FSIZE), signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    try:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, old[1]))
+        with pytest.raises(OSError) as e:
+            rec.close()
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old)
+        signal.signal(signal.SIGXFSZ, handler)
+    text = str(e.value)
+    assert e.value.errno == errno.EFBIG and "File too large" in text, text
+    assert "wavegraph recover" in text and (tmp_path / "enhanced.flac.spill").is_file(), text
+    assert not (tmp_path / "enhanced.flac").exists() and not (tmp_path / "enhanced.flac.tmp").exists()

@@ -514,11 +514,27 @@ def write_flac(target: Path, rows: SpillRows, spec: StreamSpec) -> None:
     at close: libFLAC holds back whole frames, so a FLAC written as it goes is unreadable after a kill.)"""
     import soundfile as sf
 
-    with sf.SoundFile(  # a bytes name: libsndfile takes one that is not UTF-8 only so
+    from .record_notes import libsndfile_cause
+
+    f = sf.SoundFile(  # a bytes name: libsndfile takes one that is not UTF-8 only so
         sf_name(target), "w", int(round(spec.rate)), rows.shape[1], "PCM_24", format="FLAC"
-    ) as f:
+    )
+    try:
         for _, block in rows.blocks():
             f.write(np.nan_to_num(np.asarray(block, dtype=np.float64), nan=0.0, posinf=1.0, neginf=-1.0))
+        f.close()
+    except RuntimeError as e:  # libsndfile's 'System error.' (a full disk): its cause, an OSError the recorder says
+        cause = None if f.closed else libsndfile_cause(f)
+        if cause is None and shutil.disk_usage(target.parent).free < 1 << 20:  # (failed in close: no account left)
+            cause = errno.ENOSPC, os.strerror(errno.ENOSPC)
+        if not f.closed:
+            try:
+                f.close()
+            except RuntimeError:  # (its last frames do not fit either)
+                pass
+        if cause is None:
+            raise
+        raise OSError(cause[0], cause[1]) from e
 
 
 # --- BIDS ------------------------------------------------------------------------------------------
