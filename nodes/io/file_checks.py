@@ -206,28 +206,6 @@ def _finite(text: str) -> bool:
         return False
 
 
-def check_bids(root: Path, **entities) -> None:
-    """What mne-bids lets through and BIDS does not (labels of letters and digits only: 'sub 01', 'ü'), and a
-    root no recording can be copied into (it failed at close: '[Errno 2] No such file or directory', exit 1)."""
-    import tempfile
-
-    for key, value in entities.items():
-        if value is not None and not (str(value).isascii() and str(value).isalnum()):
-            raise SpecError(
-                f"recorder: BIDS {key} {value!r} is not a BIDS label (letters and digits only)",
-                f"give {key}: {''.join(c for c in str(value) if c.isascii() and c.isalnum()) or '01'}",
-            )
-    folder = next(d for d in (root, *root.parents) if d.exists())
-    try:
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError:
-        raise SpecError(
-            f"recorder: cannot make the BIDS layout in {root} ({folder} is not a writable folder)",
-            "change bids_root (--bids)",
-        ) from None
-
-
 def check_split_part(path: Path) -> None:
     """A later part of a split FIF (x_raw-1.fif, as MNE names them) given instead of its first: MNE replays that part
     alone (a quarter of the recording, say), with only a note on its name."""

@@ -243,53 +243,11 @@ class Recorder(Sink[RecorderParams]):
 
     def _check_bids(self):
         p = self.params
-        if p.bids_root is None:
-            if any(v is not None for v in (p.subject, p.session, p.task, p.run)):
-                raise SpecError(
-                    "recorder: subject/session/task/run are BIDS entities, and bids_root is not set",
-                    "add bids_root: <folder> (the BIDS dataset's root)",
-                )
-            return None
-        if not p.subject:
-            raise SpecError(
-                "recorder: a BIDS recording needs a subject (bids_root, or --bids, says only where the layout goes)",
-                f"add subject: '01' to the recorder's params, or --set '{self.node_id or 'NODE'}.subject=\"01\"'"
-                " (quoted: a label)",
-            )
-        if not p.task:
-            raise SpecError("recorder: a BIDS recording needs a task", "add task: rest (--bids takes the graph's name)")
-        if self.format not in ("edf", "bdf"):
-            raise SpecError(
-                f"recorder: BIDS-EEG stores EDF, BDF or BrainVision, the target is {self.format.upper()}",
-                "record to a .bdf (24-bit) or .edf path; the recorder copies it into the BIDS layout",
-            )
-        from .file_checks import check_bids
+        if p.bids_root is None and all(v is None for v in (p.subject, p.session, p.task, p.run)):
+            return None  # no BIDS: its module stays unimported
+        from .bids_layout import check_recorder_bids
 
-        check_bids(Path(p.bids_root).expanduser(), subject=p.subject, session=p.session, task=p.task)
-        try:
-            from .record_formats import bids_path
-
-            bp = bids_path(Path(p.bids_root).expanduser(), p.subject, p.task, p.session, p.run)
-        except ImportError:
-            raise SpecError("recorder: BIDS needs mne-bids", "pip install 'wavegraph[bids]'") from None
-        except ValueError as e:
-            raise SpecError(f"recorder: bad BIDS entity: {e}", "use letters and digits only (subject: '01')") from None
-        bp = bp.copy().update(suffix="eeg", extension="." + self.format)
-        here, root = (os.path.abspath(x) for x in (self.path, Path(p.bids_root).expanduser()))
-        if here in (root, os.path.abspath(bp.fpath)):  # (mne-bids failed at close: 'Not a directory', 'is the source')
-            raise SpecError(
-                f"recorder: path {self.path} is {'bids_root' if here == root else 'the BIDS copy it makes'} itself",
-                "give bids_root (--bids) a folder for the layout, e.g. --bids bids"
-                if here == root
-                else f"record to a path outside {p.bids_root} (e.g. path: out/{self.path.name}); the recorder copies "
-                "it into the BIDS layout at close",
-            )
-        if bp.fpath.exists() and not p.overwrite:
-            raise SpecError(
-                f"recorder: {bp.fpath} already exists",
-                f"use a new run (run: {(p.run or 1) + 1}; --set NODE.run={(p.run or 1) + 1})",
-            )
-        return bp
+        return check_recorder_bids(self.params, self.format, self.path, self.node_id)
 
     def _start(self, origin_ns: int = 0) -> None:
         """Open the files on the first chunk (a graph that fails to start leaves nothing behind);
@@ -544,7 +502,7 @@ class Recorder(Sink[RecorderParams]):
                     if self._events_file is not None:
                         self.events_path.unlink(missing_ok=True)
                 if self.bids is not None:
-                    from .record_formats import write_bids
+                    from .bids_layout import write_bids
 
                     self.bids_file = write_bids(
                         self.path, self.bids, self.params.line_freq, self.params.overwrite, self.spec

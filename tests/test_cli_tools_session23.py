@@ -1,0 +1,72 @@
+"""The tools a researcher uses around a run (session 23): `--bids` export, `wavegraph recover`, `wavegraph batch`,
+`wavegraph plot`, tried as a user does: a recording whose last record is padded, the same subject twice, labels
+BIDS forbids, a spill cut short, ..."""
+
+import csv
+
+import numpy as np
+import pytest
+from wavegraph.nodes.io.recorder import Recorder
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.spec import SpecError, StreamSpec
+
+SPEC = StreamSpec("signal", 100.0, (2,), "float64", ("C3", "C4"), ("eeg", "eeg"))
+EVENTS = StreamSpec("events", 0.0, (3,), "float64", labels=((1, "left"), (2, "right")))
+
+
+def _bids_record(tmp_path, name="rec.edf", n=150, **params):
+    """Record n samples (1.5 one-second EDF records: the last is padded) with two markers into a BIDS layout."""
+    bids = dict(bids_root=str(tmp_path / "bids"), subject="01", task="rest") | params
+    rec = Recorder(path=str(tmp_path / name), events=True, **bids)
+    rec.configure({"in": SPEC, "events": EVENTS})
+    rec.process({"in": Chunk(np.full((2, n), 1e-5), 0.0)})
+    rec.process({"events": Chunk(np.array([[0.2, 0.0, 2], [0.5, 0.0, 1]]), 0.0)})
+    rec.close()
+    return rec
+
+
+def test_the_edf_padding_is_no_event_in_the_bids_layout(tmp_path):
+    """The EDF writer's `padding` (the zeros that fill the last record) went into events.tsv as an event like the
+    markers (trial_type padding, value 3), and mne_bids.read_raw_bids gave it to events_from_annotations (an epoch of
+    zeros). It is a BAD_ span there now (MNE's bad data: no event, epochs over it rejected); the markers keep their
+    values."""
+    mne = pytest.importorskip("mne")
+    mne_bids = pytest.importorskip("mne_bids")
+    _bids_record(tmp_path)
+    tsv = tmp_path / "bids/sub-01/eeg/sub-01_task-rest_events.tsv"
+    rows = [(r["trial_type"], r["value"], r["onset"]) for r in csv.DictReader(open(tsv), delimiter="\t")]
+    assert rows[:2] == [("right", "2", "0.2"), ("left", "1", "0.5")], rows
+    assert [r[0] for r in rows[2:]] == ["BAD_padding"], rows  # from 1.5 s to the end of the second record
+    bp = mne_bids.BIDSPath(subject="01", task="rest", root=tmp_path / "bids", datatype="eeg")
+    raw = mne_bids.read_raw_bids(bp, verbose="error")
+    _, event_id = mne.events_from_annotations(raw, verbose="error")
+    assert event_id == {"left": 1, "right": 2}
+
+
+def test_a_run_the_layout_holds_in_another_format_is_refused_at_configure(tmp_path):
+    """rec.edf, then rec.bdf of the same subject and task: the second session was recorded whole, then failed at close
+    with mne-bids' '..._events.tsv already exists. Please set overwrite to True'. Refused at configure now, naming the
+    run held and the next free run (run 2 held too: run 3), with the recorder's id in the --set."""
+    pytest.importorskip("mne_bids")
+    _bids_record(tmp_path)
+    _bids_record(tmp_path, "rec2.edf", run=2)
+    rec = Recorder(path=str(tmp_path / "rec.bdf"), bids_root=str(tmp_path / "bids"), subject="01", task="rest")
+    rec.node_id = "rec"
+    with pytest.raises(SpecError) as e:
+        rec.configure({"in": SPEC})
+    assert "sub-01_task-rest_eeg.edf" in str(e.value) and "--set rec.run=3" in e.value.hint, str(e.value)
+    assert not (tmp_path / "rec.bdf").exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "fix"),
+    [("subject", "sub-01", "subject: '01'"), ("session", "ses-02", "session: '02'"), ("subject", "01_a", "'01a'")],
+)
+def test_a_bids_label_written_with_its_prefix_is_told_without_it(tmp_path, key, value, fix):
+    """subject 'sub-01' was told 'give subject: sub01', which the layout writes sub-sub01."""
+    pytest.importorskip("mne_bids")
+    params = {"subject": "01", key: value}
+    rec = Recorder(path=str(tmp_path / "rec.edf"), bids_root=str(tmp_path / "bids"), task="rest", **params)
+    with pytest.raises(SpecError) as e:
+        rec.configure({"in": SPEC})
+    assert fix in e.value.hint and "sub01" not in e.value.hint and "ses02" not in e.value.hint, str(e.value)
