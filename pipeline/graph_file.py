@@ -14,6 +14,7 @@ import yaml
 
 from .config import MAX_VALUES, GraphError, _values_in
 from .yaml_lines import LineLoader
+from .yaml_slips import slip
 
 STDIN = "<stdin>"  # the file name problems name for a graph read from standard input (`wavegraph run -`)
 RECORDING_SUFFIXES = (
@@ -105,6 +106,9 @@ def read_graph(path: str | Path) -> tuple[str, Any]:
         elif mark and not tab and (space := _space_before(text, mark.index)) is not None:
             (line, said), hint = _odd_char(text, space, "which YAML reads as text, not as a space"), _SPACE_FIX
             raise GraphError([(file, line, said, hint)]) from None
+        elif not tab and (slipped := slip(e, text.splitlines())):  # an unclosed quote, a key without its ':', ...
+            line, said, hint = slipped
+            raise GraphError([(file, line, f"invalid YAML: {said}", hint)]) from None
         raise GraphError([(file, mark.line + 1 if mark else 0, said, hint)]) from None
     except RecursionError:
         raise GraphError([(file, 0, "the YAML is nested too deeply", "a graph file needs a few levels")]) from None

@@ -305,3 +305,46 @@ def test_a_key_with_no_space_after_its_colon_is_told_the_space(tmp_path, monkeyp
             f"g.yaml:{line}: invalid YAML: '{written}' has no space after its ':', so YAML reads it as one text, "
             f"not a key and its value; fix: write {meant}"
         ], err
+
+
+def test_common_yaml_slips_are_said_at_the_line_they_are_on_with_what_to_write(tmp_path, monkeypatch, capsys):
+    # PyYAML's words were relayed at the line it stopped on: an unclosed quote at the file's end ('found unexpected
+    # end of stream; fix: fix the YAML syntax'), a missing ':' on the line below ('could not find expected ':''),
+    # a line indented one space too deep ('mapping values are not allowed here; fix: a value holding ': ' must be
+    # quoted'), a '-' without its space ('expected <block end>, but found '?''), a '{' not closed on its line
+    # ("expected ',' or '}', but got ':'; fix: quote a value holding ':' inside { }")
+    cases = (
+        (
+            "{l_freq: 1.0,",
+            "{l_freq: '1.0,",
+            8,
+            "the ' opened at column 22 is not closed (YAML read the rest of the file into it)",
+            "close it: add a ' at the end of the value",
+        ),
+        ("    type: sine", "    type sine", 4, "'type sine' has no ':' after its key", "write type: sine"),
+        ("    type: sine", "    type = sine", 4, "'type = sine' has no ':' after its key", "write type: sine"),
+        (
+            "    type: sine",
+            "     type: sine",
+            4,
+            "this line is indented deeper (5 spaces) than 'id' above (4), so YAML reads it as the rest of that value",
+            "indent it as 'id' above: 4 spaces",
+        ),
+        (
+            "  - id: bp",
+            "  -id: bp",
+            6,
+            "'-id: bp' has no space after its '-', so YAML reads '-id' as a key",
+            "write - id: bp",
+        ),
+        (
+            "{l_freq: 1.0, h_freq: 40.0}",
+            "{l_freq: 1.0, h_freq: 40.0",
+            8,
+            "the '{' at column 13 is not closed on its line, so YAML read the next line into it",
+            "add its '}' at the end of line 8",
+        ),
+    )
+    for old, new, line, said, fix in cases:
+        err = validate(tmp_path, monkeypatch, capsys, GRAPH.replace(old, new))
+        assert err == [f"g.yaml:{line}: invalid YAML: {said}; fix: {fix}"], err

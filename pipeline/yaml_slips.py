@@ -1,0 +1,70 @@
+"""The slips a first graph file makes, which PyYAML words as where its parser stopped (often the line after, or the
+file's end): said at the line of the slip, with what to write. pipeline.graph_file relays every other YAML error as
+PyYAML words it."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+_FLOW_CLOSERS = {"{": "}", "[": "]"}
+
+
+def slip(e: yaml.YAMLError, lines: list[str]) -> tuple[int, str, str] | None:
+    """(line, what, fix) for an unclosed quote, a key without its ':', a line indented deeper than its key, a list
+    item's '-' without its space, or a '{'/'[' not closed on its line; None for any other error."""
+    context, problem = str(getattr(e, "context", "") or ""), str(getattr(e, "problem", "") or "")
+    start, stop = getattr(e, "context_mark", None), getattr(e, "problem_mark", None)
+
+    def text(n: int) -> str:
+        return lines[n] if 0 <= n < len(lines) else ""
+
+    if context == "while scanning a quoted scalar" and start and "end of stream" in problem:
+        quote = text(start.line)[start.column : start.column + 1] or "'"
+        said = f"the {quote} opened at column {start.column + 1} is not closed (YAML read the rest of the file into it)"
+        return start.line + 1, said, f"close it: add a {quote} at the end of the value"
+    if context == "while scanning a simple key" and start and "expected ':'" in problem:
+        written = re.sub(r"^-\s+", "", text(start.line).split(" #")[0].strip())
+        found = re.fullmatch(r"([A-Za-z_][\w-]*)\s*(?:=\s*|\s+)(\S.*)", written)
+        fix = f"write {found[1]}: {found[2]}" if found else "write key: value (a ': ' after the key)"
+        return start.line + 1, f"'{written}' has no ':' after its key", fix
+    if problem == "mapping values are not allowed here" and stop:
+        return _deeper(lines, stop.line)
+    if "expected <block end>" in problem and stop and re.match(r"-[\w{\[\"']", written := text(stop.line).strip()):
+        said = f"'{written}' has no space after its '-', so YAML reads '{written.split(':')[0]}' as a key"
+        return stop.line + 1, said, f"write - {written[1:]}"
+    if (
+        context.startswith("while parsing a flow")
+        and start
+        and stop
+        and stop.line > start.line
+        and "<stream" not in problem
+    ):
+        opened = text(start.line)
+        opener = opened[start.column : start.column + 1]
+        closer = _FLOW_CLOSERS.get(opener, "")
+        next_line = text(stop.line)
+        indent = len(opened) - len(opened.lstrip())
+        if (
+            closer
+            and opened.count(opener) > opened.count(closer)
+            and len(next_line) - len(next_line.lstrip()) <= indent
+        ):
+            said = f"the '{opener}' at column {start.column + 1} is not closed on its line, so YAML read the next line into it"
+            return start.line + 1, said, f"add its '{closer}' at the end of line {start.line + 1}"
+    return None
+
+
+def _deeper(lines: list[str], n: int) -> tuple[int, str, str] | None:
+    """A line indented deeper than the key with a value above it (`  - id: src` then `     type: sine`): YAML reads it
+    as the rest of that value, then refuses its ':' ('mapping values are not allowed here')."""
+    here = lines[n] if n < len(lines) else ""
+    above = next((s for s in reversed(lines[:n]) if s.strip() and not s.lstrip().startswith("#")), "")
+    found = re.match(r"(\s*(?:-\s+)?)([\w-]+):\s+\S", above)
+    indent = len(here) - len(here.lstrip(" "))
+    if not found or indent <= len(found[1]):
+        return None
+    key, column = found[2], len(found[1])
+    said = f"this line is indented deeper ({indent} spaces) than '{key}' above ({column}), so YAML reads it as the rest of that value"
+    return n + 1, said, f"indent it as '{key}' above: {column} spaces"
