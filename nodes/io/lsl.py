@@ -40,9 +40,9 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   What a misbehaving stream does is logged (naming it, with the fix) and counted: a signal silent for 5 s
   (or 3 periods of a slower one: `stalls`, and when it sends again), NaN/inf values (`nonfinite`, each channel named
   once; passed on), timestamps NaN/inf (`bad_timestamps`: given the time of the samples before them), a step back of
-  over 0.25 s (`clock_back`) or a jump off the LSL clock (`clock_off`; a signal's first sample also over 1 s ahead of
-  it: in the future), the first gaps, the first non-increasing timestamps, and a backlog of 2 s in liblsl's buffer
-  (`behind`: liblsl drops what exceeds `buffer_s`).
+  over 0.25 s (`clock_back`) or a jump off the LSL clock (`clock_off`; a signal's first sample, or its first after a
+  gap, also over 1 s ahead of it: in the future), the first gaps, the first non-increasing timestamps, and a backlog
+  of 2 s in liblsl's buffer (`behind`: liblsl drops what exceeds `buffer_s`).
   End of stream: after `duration` seconds of stream time or `max_samples` samples (the last chunk is
   trimmed to the limit), when nothing arrived for `idle_timeout` seconds, or when the outlet goes away
   (pylsl LostError; liblsl then drops every sample the inlet had received but not yet pulled: measured,
@@ -502,14 +502,14 @@ class LslInlet(Source[LslInletParams]):
         return self._info.name() if self._info is not None else "?"
 
     def _said_jump(self, before: float, after: float) -> None:
-        """Say a gap whose timestamps went back more than BACK_JUMP_S (the sender's clock reset) or landed far off
-        the LSL clock (a sender's clock set hours off): counted, and logged for the first WARN_JUMPS."""
+        """Say a gap whose timestamps went back more than BACK_JUMP_S (the sender's clock reset) or landed off the LSL
+        clock (a sender's clock set hours off, or ahead: clock_far): counted, and logged for the first WARN_JUMPS."""
         if after < before - BACK_JUMP_S:
             self.count("clock_back")
             what = f"went back {before - after:.4g} s (the sending app's clock was reset, or it restarted)"
-        elif self.params.clock_sync and abs(after - import_pylsl().local_clock()) > CLOCK_OFF_S:
-            self.count("clock_off")
-            what = f"jumped {after - before:+.4g} s, off the LSL clock (the sending host's clock was set?)"
+        elif self.params.clock_sync and clock_far(after - import_pylsl().local_clock(), False, CLOCK_OFF_S).any():
+            self.count("clock_off")  # (hours off, or ahead: in the future)
+            what = f"jumped {after - before:+.4g} s, off the LSL clock (the sending host's or app's clock was set?)"
         else:
             self._gaps_said += 1
             if self._gaps_said <= WARN_JUMPS:

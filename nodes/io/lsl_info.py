@@ -373,9 +373,10 @@ def onehot_markers(data, ts, names: list[str]) -> tuple[list[str], np.ndarray, n
 AHEAD_S = 1.0  # s: a signal's sample stamped this far after the LSL clock's now is on another clock
 
 
-def clock_far(off: np.ndarray, markers: bool, far_s: float) -> np.ndarray:
+def clock_far(off: np.ndarray | float, markers: bool, far_s: float) -> np.ndarray:
     """Which timestamps, `off` s from the LSL clock's now, are on another clock: over `far_s` away (Unix time), or a
     signal's over AHEAD_S ahead (a sample arrives after it is taken; a stimulus program may stamp a marker ahead)."""
+    off = np.asarray(off, dtype=np.float64)
     return (np.abs(off) > far_s) | (off > (np.inf if markers else AHEAD_S))
 
 
