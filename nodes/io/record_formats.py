@@ -537,30 +537,8 @@ def write_flac(target: Path, rows: SpillRows, spec: StreamSpec) -> None:
         raise OSError(cause[0], cause[1]) from e
 
 
-# --- BIDS ------------------------------------------------------------------------------------------
+# --- BIDS (the layout's checks and the copy into it: bids_layout.py) ------------------------------
 def bids_path(root: str | Path, subject: str, task: str, session: str | None = None, run: int | str | None = None):
     import mne_bids
 
     return mne_bids.BIDSPath(subject=subject, session=session, task=task, run=run, root=root, datatype="eeg")
-
-
-def write_bids(
-    recording: Path, bp, line_freq: float | None = None, overwrite: bool = False, spec: StreamSpec | None = None
-) -> Path:
-    """Copy a finished EDF/BDF recording into a BIDS-EEG layout with mne-bids (its sidecars:
-    dataset_description, participants, scans, channels.tsv, _eeg.json, events.tsv from the annotations).
-    mne-bids copies an EDF/BDF file as it is: memory stays flat. `spec`: the stream's channel types and bad marks,
-    which the EDF cannot hold, go to channels.tsv."""
-    import mne
-    import mne_bids
-
-    reader = mne.io.read_raw_bdf if recording.suffix.lower() == ".bdf" else mne.io.read_raw_edf
-    raw = reader(recording, verbose="error")
-    raw.info["line_freq"] = line_freq
-    if spec is not None and len(spec.channel_types) == len(raw.ch_names):  # channel i of the file is the stream's
-        types = {n: _MNE_TYPES.get(t, t) for n, t in zip(raw.ch_names, spec.channel_types) if t != "eeg"}
-        if "eeg" in spec.channel_types:  # (BIDS-EEG needs an EEG channel: a stream of none, a sine's, stays as read)
-            raw.set_channel_types(types, on_unit_change="ignore", verbose="error")  # pyright: ignore[reportArgumentType]
-        raw.info["bads"] = [n for n, orig in zip(raw.ch_names, spec.channel_names) if orig in spec.bads]
-    mne_bids.write_raw_bids(raw, bp, overwrite=overwrite, verbose="error")
-    return bp.fpath
