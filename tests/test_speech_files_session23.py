@@ -247,3 +247,26 @@ def test_a_flac_that_cannot_be_written_at_close_says_why_and_keeps_the_spill(tmp
     assert e.value.errno == errno.EFBIG and "File too large" in text, text
     assert "wavegraph recover" in text and (tmp_path / "enhanced.flac.spill").is_file(), text
     assert not (tmp_path / "enhanced.flac").exists() and not (tmp_path / "enhanced.flac.tmp").exists()
+
+
+def test_a_flac_damaged_inside_replays_up_to_the_damage_and_says_so(tmp_path, caplog):
+    """A FLAC whose middle is damaged (a bad sector, a copy with a hole: 'flac decoder lost sync') failed the run at
+    its first read with a traceback and no output at all, the good first half lost too. It is replayed up to the
+    damage now, said with where and the fix (as an Ogg or MP3 damaged so already was)."""
+    import numpy as np
+    import soundfile as sf
+    from wavegraph.pipeline.api import GraphBuilder
+
+    x = (0.3 * np.sin(np.arange(48000) / 7.0) * np.sin(np.arange(48000) / 3000.0)).astype(np.float32)
+    sf.write(tmp_path / "take.flac", x, 16000, subtype="PCM_16")
+    data = bytearray((tmp_path / "take.flac").read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 3000] = bytes(3000)
+    (tmp_path / "take.flac").write_bytes(bytes(data))
+    g = GraphBuilder()
+    src = g.add("file_source", path=str(tmp_path / "take.flac"), chunk_size=1600)
+    with caplog.at_level(logging.WARNING):
+        got = g.run(capture=[src])[f"{src}.out"].data[0]
+    assert 0.25 * len(x) < len(got) < 0.75 * len(x), len(got)
+    np.testing.assert_allclose(got, x[: len(got)], atol=1 / 32768)
+    said = [r.getMessage() for r in caplog.records if "damaged" in r.getMessage()]
+    assert said and f"sample {len(got)}" in said[0] and "ffmpeg -i" in said[0], caplog.text

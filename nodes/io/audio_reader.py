@@ -316,11 +316,46 @@ class AudioReader(LoggedTimes):
 
     def get(self, picks, start, stop):
         self._seek(start)
-        x = self.file.read(stop - start, dtype=self.dtype, always_2d=True)
+        try:
+            x = self.file.read(stop - start, dtype=self.dtype, always_2d=True)
+        except RuntimeError as e:  # (LibsndfileError) a FLAC damaged inside: 'flac decoder lost sync' failed the run
+            x = self._read_to_damage(start, stop, e)
         self.at = start + len(x)
         if self.file.subtype in ("FLOAT", "DOUBLE"):
             self._say_float(x, start)
         return x.T[picks]
+
+    def _read_to_damage(self, start: int, stop: int, error: Exception):
+        """Frames [start, stop) up to where decoding breaks (said, with the fix); file_source ends the replay there,
+        as where an Ogg or MP3 damaged inside ends. Read on in smaller steps, the decoder opened again at each failure."""
+        import shlex
+
+        import numpy as np
+
+        parts, at = [], start
+        for step in (4096, 64, 1):
+            self._reopen()
+            self._seek(at)
+            try:
+                while at < stop and len(y := self.file.read(min(step, stop - at), dtype=self.dtype, always_2d=True)):
+                    parts.append(y)
+                    at += len(y)
+                break
+            except RuntimeError:
+                continue
+        if at < stop:
+            self._reopen()  # (a decoder that lost sync stays lost)
+            _log.warning(
+                "file_source: %s is damaged at sample %d (%.6g s): %s; the replay ends there; fix: ffmpeg decodes "
+                "past the damage (ffmpeg -i %s %s), replay that",
+                self.path,
+                at,
+                at / self.sfreq,
+                str(error).rstrip("."),
+                shlex.quote(self.path.name),
+                shlex.quote(self.path.stem + "_fixed.wav"),
+            )
+        return np.concatenate(parts) if parts else np.zeros((0, self.file.channels), self.dtype)
 
     def _say_float(self, x, start: int) -> None:
         """Say, once each, what float samples hold that audio does not: NaN or inf (a failed computation saved as
