@@ -70,3 +70,15 @@ def test_a_bids_label_written_with_its_prefix_is_told_without_it(tmp_path, key, 
     with pytest.raises(SpecError) as e:
         rec.configure({"in": SPEC})
     assert fix in e.value.hint and "sub01" not in e.value.hint and "ses02" not in e.value.hint, str(e.value)
+
+
+def test_overwrite_replaces_a_run_held_in_the_other_format(tmp_path):
+    """overwrite: true over a run held as .edf, recorded now as .bdf, left the .edf beside the .bdf (two data files of
+    one run, scans.tsv listing both, channels.tsv describing the new one only). The .edf and its row go now."""
+    pytest.importorskip("mne_bids")
+    _bids_record(tmp_path)
+    _bids_record(tmp_path, "rec.bdf", overwrite=True)
+    eeg = tmp_path / "bids/sub-01/eeg"
+    assert sorted(p.name for p in eeg.glob("*_eeg.*df")) == ["sub-01_task-rest_eeg.bdf"]
+    scans = list(csv.DictReader(open(tmp_path / "bids/sub-01/sub-01_scans.tsv"), delimiter="\t"))
+    assert [r["filename"] for r in scans] == ["eeg/sub-01_task-rest_eeg.bdf"]

@@ -134,8 +134,15 @@ def write_bids(
         if "eeg" in spec.channel_types:  # (BIDS-EEG needs an EEG channel: a stream of none, a sine's, stays as read)
             raw.set_channel_types(types, on_unit_change="ignore", verbose="error")  # pyright: ignore[reportArgumentType]
         raw.info["bads"] = [n for n, orig in zip(raw.ch_names, spec.channel_names) if orig in spec.bads]
+    if overwrite:  # the run held in another format (x.edf for this x.bdf) was left beside it, in scans.tsv too
+        for old in held(bp):
+            if old.name.endswith(_DATA) and old.name != bp.fpath.name:
+                bp.copy().update(extension=old.suffix).rm(safe_remove=False, verbose="error")
     mne_bids.write_raw_bids(raw, bp, event_id=event_id, overwrite=overwrite, verbose="error")
     return bp.fpath
+
+
+_DATA = ("_eeg.edf", "_eeg.bdf", "_eeg.vhdr", "_eeg.set")  # a run's data file in BIDS-EEG
 
 
 def _padding_is_bad(raw) -> dict[str, int] | None:
