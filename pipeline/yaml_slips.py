@@ -34,6 +34,11 @@ def slip(e: yaml.YAMLError, lines: list[str]) -> tuple[int, str, str] | None:
     if "expected <block end>" in problem and stop and re.match(r"-[\w{\[\"']", written := text(stop.line).strip()):
         said = f"'{written}' has no space after its '-', so YAML reads '{written.split(':')[0]}' as a key"
         return stop.line + 1, said, f"write - {written[1:]}"
+    if context.startswith("while parsing a flow") and start and stop:  # a JSON graph's `// ...` (JSONC)
+        for n in range(start.line, stop.line + 1):
+            if (written := text(n).strip()).startswith(("//", "/*")):
+                said = f"'{written}' is a comment in JSONC, not in YAML or JSON"
+                return n + 1, said, "start it with # (YAML reads JSON, and its comments), or remove it"
     if (
         context.startswith("while parsing a flow")
         and start

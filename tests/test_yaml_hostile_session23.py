@@ -348,3 +348,16 @@ def test_common_yaml_slips_are_said_at_the_line_they_are_on_with_what_to_write(t
     for old, new, line, said, fix in cases:
         err = validate(tmp_path, monkeypatch, capsys, GRAPH.replace(old, new))
         assert err == [f"g.yaml:{line}: invalid YAML: {said}; fix: {fix}"], err
+
+
+def test_a_json_graph_with_a_comment_is_told_yaml_comments_start_with_hash(tmp_path, monkeypatch, capsys):
+    # a JSON graph with `// ...` (JSONC, as VS Code's settings): was "g.yaml:3: expected ',' or '}', but got ':';
+    # fix: quote a value holding ':' inside { }: path: 'C:\\data'", the line after the comment
+    text = '{\n  // the source\n  "nodes": [{"id": "src", "type": "sine"}]\n}\n'
+    for comment in ("// the source", "/* the source */"):
+        err = validate(tmp_path, monkeypatch, capsys, text.replace("// the source", comment))
+        assert err == [
+            f"g.yaml:2: invalid YAML: '{comment}' is a comment in JSONC, not in YAML or JSON; "
+            "fix: start it with # (YAML reads JSON, and its comments), or remove it"
+        ], err
+    assert validate(tmp_path, monkeypatch, capsys, text.replace("// the source", "# the source")) == []
