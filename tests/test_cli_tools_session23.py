@@ -82,3 +82,28 @@ def test_overwrite_replaces_a_run_held_in_the_other_format(tmp_path):
     assert sorted(p.name for p in eeg.glob("*_eeg.*df")) == ["sub-01_task-rest_eeg.bdf"]
     scans = list(csv.DictReader(open(tmp_path / "bids/sub-01/sub-01_scans.tsv"), delimiter="\t"))
     assert [r["filename"] for r in scans] == ["eeg/sub-01_task-rest_eeg.bdf"]
+
+
+def test_recover_of_a_spill_cut_short_says_what_was_lost(tmp_path, capsys, caplog):
+    """A spill that lost its end (its chunk log, written after the data, lists more: a disk that failed, a copy cut
+    short mid-sample) was recovered shorter without a word, exit 0. The samples lost are said, with the cause."""
+    import logging
+    import os
+
+    from wavegraph.nodes.io.recover import recover_main
+
+    path = tmp_path / "x_raw.fif"
+    rec = Recorder(path=str(path))
+    rec.configure({"in": SPEC})
+    for k in range(4):
+        rec.process({"in": Chunk(np.full((2, 50), 1e-5), k * 0.5)})
+    rec._file.close()  # killed: the spill and its chunk log stay
+    rec._chunks.close()
+    spill = tmp_path / "x_raw.fif.spill"
+    os.truncate(spill, spill.stat().st_size - 16 * 30 - 5)  # 30 samples and 5 bytes of the one before them
+    with caplog.at_level(logging.WARNING, logger="wavegraph.recorder"):
+        assert recover_main([str(path)]) == 0
+    assert "holds 169 samples" in caplog.text and "lists 200" in caplog.text and "last 31 (0.31 s)" in caplog.text
+    import mne
+
+    assert mne.io.read_raw_fif(path, verbose="error").n_times == 169

@@ -63,7 +63,7 @@ def _recover_locked(path: Path, spill: Path) -> Path:
     events_csv = path.with_name(path.name + ".events.csv")
     events = _read_events(events_csv) if events_csv.exists() else []
     try:
-        meta, spec, _ = open_spill(path)
+        meta, spec, rows = open_spill(path)
         rate = spec.rate  # every chunk's t0 and length: markers go where they went live
     except (OSError, ValueError, KeyError, TypeError) as e:  # was the bare FileNotFoundError, JSONDecodeError...
         if empty_marker_spill(spill):  # killed before its first sample: as a spill of no whole sample, below
@@ -75,6 +75,19 @@ def _recover_locked(path: Path, spill: Path) -> Path:
             f"{spill}'s header {spill.name}.json is missing or damaged ({e}): its samples cannot be read"
         ) from None
     first_t0, gaps, total, times = read_chunk_log(path.with_name(path.name + ".chunks.csv"), rate)
+    if total is not None and len(rows) < total:  # the log is written after the data: the spill lost its end
+        lost = total - len(rows)
+        logging.getLogger("wavegraph.recorder").warning(
+            "recover: %s holds %d samples, its chunk log %s lists %d: the last %d%s were lost from the spill (cut "
+            "short: a disk that filled or failed, a copy that did not finish); the %d it holds are written",
+            spill.name,
+            len(rows),
+            path.name + ".chunks.csv",
+            total,
+            lost,
+            f" ({lost / rate:.3g} s)" if rate > 0 else "",
+            len(rows),
+        )
     # The log is written after the data: rows past its total (a chunk whose log line was never
     # written, say on a full disk) are left out, so the file and its log agree.
     try:
