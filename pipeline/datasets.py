@@ -320,7 +320,15 @@ def resolve_path(path: str) -> Path:
     if path.startswith("dataset:"):
         return fetch(path.removeprefix("dataset:"))
     # os.path's: '~take.wav' (no user 'take.wav') is that file, as in the shell; pathlib's raised RuntimeError
-    return Path(os.path.expanduser(path))
+    p = Path(os.path.expanduser(path))
+    if not p.exists():  # a name copied from a Mac is NFD, one typed on Linux NFC: 'no such file ... did you mean' the
+        import unicodedata  # same name to the eye
+
+        for form in ("NFC", "NFD"):
+            other = Path(unicodedata.normalize(form, str(p)))
+            if other != p and other.exists():
+                return other
+    return p
 
 
 def main(argv: list[str] | None = None) -> int:

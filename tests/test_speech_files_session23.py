@@ -270,3 +270,21 @@ def test_a_flac_damaged_inside_replays_up_to_the_damage_and_says_so(tmp_path, ca
     np.testing.assert_allclose(got, x[: len(got)], atol=1 / 32768)
     said = [r.getMessage() for r in caplog.records if "damaged" in r.getMessage()]
     assert said and f"sample {len(got)}" in said[0] and "ffmpeg -i" in said[0], caplog.text
+
+
+@pytest.mark.parametrize("on_disk, typed", [("NFD", "NFC"), ("NFC", "NFD")])
+def test_a_name_with_accents_in_the_other_unicode_form_is_found(tmp_path, on_disk, typed):
+    """A recording copied from a Mac keeps its name in NFD ('é' as 'e' and a combining accent); the name typed or
+    pasted on Linux is NFC. file_source said 'no such file: .../café take.wav; fix: did you mean .../café take.wav?',
+    the same name to the eye. The other form is tried when the name as given does not exist."""
+    import unicodedata
+
+    import numpy as np
+    import soundfile as sf
+    from wavegraph.pipeline.api import GraphBuilder
+
+    x = (0.1 * np.sin(np.arange(400) / 3.0)).astype(np.float32)
+    sf.write(tmp_path / unicodedata.normalize(on_disk, "café take.wav"), x, 16000, subtype="FLOAT")
+    g = GraphBuilder()
+    src = g.add("file_source", path=str(tmp_path / unicodedata.normalize(typed, "café take.wav")), chunk_size=160)
+    np.testing.assert_array_equal(g.run(capture=[src])[f"{src}.out"].data[0], x)
