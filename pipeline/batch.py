@@ -162,6 +162,21 @@ def plan(graph: str, pattern: str, out_dir: str, overrides: list[str], source: s
     recorders = [n for n in config.nodes if n.type == "recorder"]
     if not recorders:
         raise GraphError([(config.file, 0, "batch: the graph records nothing", "add a recorder node")])
+    if bids := [r.id for r in recorders if r.params.get("bids_root") is not None]:  # every input one subject and run,
+        raise GraphError(  # each replacing the last in the layout (the batch's overwrite), all said done
+            [
+                (
+                    config.file,
+                    0,
+                    f"batch: recorder {bids[0]} copies its recording into a BIDS layout (bids_root), where every input "
+                    "would be the same subject, session, task and run, each replacing the one before",
+                    f"drop bids_root and its subject/session/task/run from {bids[0]} (the batch records each input to "
+                    "OUT/<stem>/), then copy each into the layout with its own labels: mne_bids.write_raw_bids, or "
+                    f"`wavegraph run GRAPH --set '{source}.path=\"FILE\"' --set '{bids[0]}.subject=\"01\"' "
+                    "--bids ROOT` per recording",
+                )
+            ]
+        )
     out_root = Path(out_dir).resolve()
     inputs = sorted(  # not the batch's own outputs (--out inside the glob): a re-run would take them as inputs
         q

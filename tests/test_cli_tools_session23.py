@@ -107,3 +107,24 @@ def test_recover_of_a_spill_cut_short_says_what_was_lost(tmp_path, capsys, caplo
     import mne
 
     assert mne.io.read_raw_fif(path, verbose="error").n_times == 169
+
+
+def test_a_batch_whose_recorder_writes_a_bids_layout_is_refused(tmp_path, capsys):
+    """`wavegraph batch ... --set rec.bids_root=bids --set rec.subject=01`: every input was sub-01's one run, each
+    replacing the last in the layout (the batch sets overwrite), and all were said done: one recording was left of
+    two. Refused before any run now, with how to make the layout."""
+    from wavegraph.pipeline.batch import main as batch
+    from wavegraph.pipeline.config import GraphError
+
+    graph = tmp_path / "g.yaml"
+    graph.write_text(
+        "nodes:\n  - {id: src, type: file_source, params: {path: x.edf}}\n"
+        "  - {id: rec, type: recorder, params: {path: out.edf}}\nedges:\n  - {source: src.out, target: rec.in}\n"
+    )
+    for name in ("a.csv", "b.csv"):
+        (tmp_path / name).write_text("t,C3\n0.0,1e-5\n0.01,2e-5\n")
+    sets = ["--set", f"rec.bids_root={tmp_path / 'bids'}", "--set", 'rec.subject="01"', "--set", "rec.task=rest"]
+    with pytest.raises(GraphError) as e:
+        batch([str(graph), "--inputs", str(tmp_path / "*.csv"), "--out", str(tmp_path / "out"), *sets])
+    assert "BIDS layout" in str(e.value) and "--bids ROOT` per recording" in str(e.value), str(e.value)
+    assert not (tmp_path / "bids").exists()
