@@ -36,6 +36,7 @@ import yaml
 from .layout_hints import (
     dashless,
     edge_end_fix,
+    edge_pairs,
     fed_node,
     list_fix,
     node_entry_fix,
@@ -448,15 +449,21 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
 
     edges: list[EdgeConfig] = []
     raw_edges = inner.get(meant.get("edges", "edges")) or []
+    bad_edges: set[int] = set()  # edges with a malformed end: left out of what `validate` checks further
     if not isinstance(raw_edges, list):
         one = dashless(raw_edges, ("source", "target"))  # one edge without its '- ': still checked
-        fix = one or "write '- {source: a.out, target: b.in}'"
+        pairs = [] if one else edge_pairs(raw_edges)  # `edges: a.out -> b.in`, `edges: {a.out: b.in}`
+        items = ", ".join(f"'- {{source: {a}, target: {b}}}'" for a, b in pairs)
+        fix = one or (f"write one item per edge: {items}" if pairs else "write '- {source: a.out, target: b.in}'")
         _problem(problems, file, line_of(doc, "edges"), "'edges' must be a list", fix)
         raw_edges = [raw_edges] if one else []
-    bad_edges: set[int] = set()  # edges with a malformed end: left out of what `validate` checks further
+        for a, b in pairs:  # (said: what they feed is not said unconnected too)
+            bad_edges.add(len(edges))
+            edges.append(EdgeConfig(a, b, DEFAULT_QUEUE, "block", line_of(doc, "edges")))
     for raw, line in _items(raw_edges):
         if not isinstance(raw, dict) or "source" not in raw or "target" not in raw:
             ends = raw.split("->") if isinstance(raw, str) else [*raw.values()] if isinstance(raw, dict) else raw
+            ends = [*edge_pairs(raw)[0]] if isinstance(raw, dict) and len(raw) == 1 and edge_pairs(raw) else ends
             ends = [written(raw, i) for i in range(len(raw))] if isinstance(raw, list) else ends  # `- [010, b]`
             # (`- [a.out, b.in]`, `- a.out -> b.in`, `- {from: a.out, to: b.in}`: its two ends, in the order written)
             ok = isinstance(ends, list) and len(ends) == 2 and all(isinstance(x, str) for x in ends)
@@ -467,6 +474,9 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
             cased = [f"{k}:" for k in keys if str(k).lower() in ("source", "target") and k not in ("source", "target")]
             fix = f"keys are lower case: {fix} (not {', '.join(cased)})" if cased else fix
             _problem(problems, file, line, "each edge needs 'source' and 'target'", fix)  # `Source:` was not said
+            if ok:  # (said: what it feeds is not said unconnected too)
+                bad_edges.add(len(edges))
+                edges.append(EdgeConfig(a, b, DEFAULT_QUEUE, "block", line))
             continue
         for key in raw:
             if key not in ("source", "target", "queue", "policy", "transport"):

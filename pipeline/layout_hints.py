@@ -114,6 +114,17 @@ def dashless(raw: Any, keys: tuple[str, ...]) -> str:
     return f"{what} is an item of the list: put '- ' before its first key: - {item.strip()}"
 
 
+def edge_pairs(raw: Any) -> list[tuple[str, str]]:
+    """The (source, target) of each edge of `edges:` written as no list: one text of arrows (`a.out -> b.in; c.out ->
+    d.in`) or a mapping of pairs (`a.out: b.in`); [] for anything else."""
+    if isinstance(raw, str):
+        parts = [p.split("->") for p in re.split(r"[;,\n]", raw)]
+        return [(a.strip(), b.strip()) for a, b in (p for p in parts if len(p) == 2)]
+    if isinstance(raw, dict) and "source" not in raw and "target" not in raw:
+        return [(str(k), v) for k, v in raw.items() if isinstance(v, str) and "." in str(k)]
+    return []
+
+
 def node_list_hint(raw_nodes: Any) -> str:
     """The fix for `nodes:` that is no list: for a mapping of id -> node (compose-style), its first entry as an item."""
     if dashless(raw_nodes, ("id", "type")):

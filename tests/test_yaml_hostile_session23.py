@@ -361,3 +361,18 @@ def test_a_json_graph_with_a_comment_is_told_yaml_comments_start_with_hash(tmp_p
             "fix: start it with # (YAML reads JSON, and its comments), or remove it"
         ], err
     assert validate(tmp_path, monkeypatch, capsys, text.replace("// the source", "# the source")) == []
+
+
+def test_edges_written_as_arrows_or_pairs_get_their_own_ends_and_no_unconnected_noise(tmp_path, monkeypatch, capsys):
+    # `edges: src.out -> bp.in` (one text), `edges: {src.out: bp.in, ...}` (a mapping of pairs), `- src.out: bp.in`:
+    # each was told the generic "write '- {source: a.out, target: b.in}'", and the inputs they feed were then
+    # said unconnected too
+    head = GRAPH.split("edges:")[0]
+    one = "'- {source: src.out, target: bp.in}', '- {source: bp.out, target: sink.in}'"
+    for edges in ("edges: src.out -> bp.in; bp.out -> sink.in\n", "edges:\n  src.out: bp.in\n  bp.out: sink.in\n"):
+        err = validate(tmp_path, monkeypatch, capsys, head + edges)
+        assert err == [f"g.yaml:10: 'edges' must be a list; fix: write one item per edge: {one}"], err
+    err = validate(
+        tmp_path, monkeypatch, capsys, head + "edges:\n  - src.out: bp.in\n  - {source: bp.out, target: sink.in}\n"
+    )
+    assert err == ["g.yaml:11: each edge needs 'source' and 'target'; fix: write '- {source: src.out, target: bp.in}'"]
