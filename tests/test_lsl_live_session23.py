@@ -210,11 +210,11 @@ def test_voltage_units_in_their_usual_spellings():
 
 
 def test_eeg_channels_in_a_unit_that_is_no_voltage_are_said_when_beyond_a_volt(caplog):
-    """EEG channels whose desc/channels gives a unit that is no voltage (ADC 'counts') and values of 50: taken as 50 V
+    """Channels desc/channels types EEG in a unit that is no voltage (ADC 'counts'), with values of 50: taken as 50 V
     (MNE's unit) by the recorders and decoders, unsaid (unit_missing looked only at channels without a unit). Said
     now, naming the unit, counted unit_missing, as channels without one are."""
     name = uname("counts")
-    out = outlet(name, 2, 100.0, stype="EEG", labels=["O1", "O2"], units=["counts", "counts"])
+    out = outlet(name, 2, 100.0, stype="EEG", labels=["O1", "O2"], types=["EEG", "EEG"], units=["counts", "counts"])
     node = LslInlet(name=name, resolve_timeout=3.0, chunk_size=50)
     node.configure({})
     node.open()
@@ -320,4 +320,22 @@ def test_timestamps_that_jump_into_the_future_are_said_as_a_clock_jump(caplog):
         read_until(node, 200)
     assert node.counters.get("gaps") == 1 and node.counters.get("clock_off") == 1, node.counters
     assert "off the LSL clock" in caplog.text and "samples lost on the way" not in caplog.text, caplog.text
+    node.close()
+
+
+def test_an_accelerometer_in_g_inside_an_eeg_stream_is_not_said_unitless(caplog):
+    """An EEG-typed stream whose desc/channels gives units but no types (Unicorn-like: EEG in uV, an accelerometer in
+    g): the accelerometer takes the stream's type, EEG, but its unit says it is none; the check of EEG channels in no
+    voltage unit leaves it alone (only a channel that desc/channels itself types EEG, or one without a unit, is looked
+    at)."""
+    name = uname("acc")
+    out = outlet(name, 2, 100.0, stype="EEG", labels=["Cz", "AccX"], units=["microvolts", "g"])
+    node = LslInlet(name=name, resolve_timeout=3.0, chunk_size=50)
+    node.configure({})
+    node.open()
+    assert out.wait_for_consumers(5.0)
+    push(out, np.full((50, 2), 9.8, np.float32), pylsl.local_clock() + np.arange(50) / 100.0)
+    with caplog.at_level("WARNING", logger="wavegraph.lsl"):
+        assert read_until(node, 50)
+    assert "unit_missing" not in node.counters and "AccX" not in caplog.text, caplog.text
     node.close()

@@ -8,7 +8,7 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   channels ('uV', 'uVolts', 'micro-volts', ...) are scaled to volts (MNE's unit, as the XDF reader does; units "V"
   when all are voltages). A label that repeats becomes LABEL-0, LABEL-1, ... (MNE's rule; counted
   `duplicate_channel_labels`). `units` gives the unit of channels the stream gives none for; voltage channels without
-  one (or in one that is no voltage: ADC counts) whose values go beyond 1 V are said (`unit_missing`).
+  one (or typed EEG... by desc/channels in no voltage: ADC counts) whose values beyond 1 V are said (`unit_missing`).
   String (marker) streams (at any nominal rate: markers are sparse) become events: rows (LSL timestamp,
   marker_duration (0), code) -- the project's marker stream (see docs/nodes.md, "Marker streams"); a sample of several
   channels is one marker, its non-empty channels joined by '/' ('cue', 'left' -> 'cue/left', as the XDF reader;
@@ -269,7 +269,7 @@ class LslInlet(Source[LslInletParams]):
                 _log.warning("lsl_inlet: %s", said)
             self._dtype = np.float32 if fmt == pylsl.cf_float32 else np.float64
             scale, unit = to_volts([u or p.units or "" for u in units])  # uV and mV -> V (MNE's unit), as XDF's
-            self._unitless = no_volts(units, ch_types, p.units)  # their values looked at (_check_unit)
+            self._unitless = no_volts(units, types, ch_types, p.units)  # their values looked at (_check_unit)
             self._scale = None if (scale == 1.0).all() else scale[:, None].astype(self._dtype)
             spec = StreamSpec("signal", rate, (n,), np.dtype(self._dtype).name, names, ch_types, unit)
         self._rate = 0.0 if self._is_markers else rate  # markers at a nominal rate are no less sparse: no gaps

@@ -31,11 +31,18 @@ def signal_typed(info, n: int) -> tuple[bool, str]:
     return False, ""
 
 
-def no_volts(units: list, types: tuple, given: str | None) -> list[int] | None:
-    """The voltage channels (EEG, ...) whose unit, their own or else the inlet's `units`, is no voltage (none; ADC
-    counts), whose values lsl_inlet looks at (unitless_said); None when there is none."""
+def no_volts(units: list, desc_types: list, types: tuple, given: str | None) -> list[int] | None:
+    """The voltage channels (EEG, ...: `types`) whose values lsl_inlet looks at (unitless_said): those without a unit
+    (their own, else the inlet's `units`), and those desc/channels itself types so (`desc_types`) in a unit that is no
+    voltage (ADC counts); not a channel typed only by its stream's type in another unit (an accelerometer in g in an
+    EEG stream). None when there is none."""
     found = [
-        i for i, (u, t) in enumerate(zip(units, types)) if t in VOLTAGE_TYPES and volt_scale(u or given or "") is None
+        i
+        for i, (u, d, t) in enumerate(zip(units, desc_types, types))
+        if t in VOLTAGE_TYPES
+        and (
+            not (u or given) or (d is not None and d.lower() in VOLTAGE_TYPES and volt_scale(u or given or "") is None)
+        )
     ]
     return found or None
 
