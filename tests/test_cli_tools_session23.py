@@ -128,3 +128,21 @@ def test_a_batch_whose_recorder_writes_a_bids_layout_is_refused(tmp_path, capsys
         batch([str(graph), "--inputs", str(tmp_path / "*.csv"), "--out", str(tmp_path / "out"), *sets])
     assert "BIDS layout" in str(e.value) and "--bids ROOT` per recording" in str(e.value), str(e.value)
     assert not (tmp_path / "bids").exists()
+
+
+def test_a_plot_of_epochs_draws_every_epoch_of_its_span(tmp_path):
+    """`wavegraph plot x-epo.fif` (the real SSVEP epochs: 16 s each) drew the first epoch alone (one read ends at its
+    epoch's end) under a title saying 'first 30 s', the next epoch's marker at its right edge. The epochs follow
+    one another now, as file_source replays them."""
+    mne = pytest.importorskip("mne")
+    from wavegraph.nodes.io.plot import load, plot
+
+    info = mne.create_info(["O1", "O2"], 100.0, "eeg")
+    x = np.arange(3 * 2 * 100, dtype=float).reshape(3, 2, 100) * 1e-7
+    events = np.array([[0, 0, 1], [100, 0, 2], [200, 0, 1]])
+    mne.EpochsArray(x, info, events, verbose="error").save(tmp_path / "x-epo.fif", verbose="error")
+    rec = load(tmp_path / "x-epo.fif")
+    assert rec["data"].shape == (2, 300)
+    np.testing.assert_allclose(rec["data"], np.concatenate(list(x), axis=1))
+    assert [t for t, _ in rec["markers"]] == [0.0, 1.0, 2.0]
+    assert plot(tmp_path / "x-epo.fif", tmp_path / "x.png").stat().st_size > 0

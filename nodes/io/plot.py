@@ -125,7 +125,9 @@ def _signal(path: Path) -> dict:
         n = min(r.n_times, int(MAX_SECONDS * r.sfreq))
         if n == 0:
             raise ValueError(f"{path.name} holds no samples (a recording that ended without data): nothing to plot")
-        data = np.asarray(r.get(list(range(len(r.ch_names))), 0, n))
+        picks, step = list(range(len(r.ch_names))), r.segment or n  # epochs: a read ends at its epoch's end (one
+        # read drew the first epoch alone, under a title saying 30 s, and the next epochs' markers past its end)
+        data = np.concatenate([np.asarray(r.get(picks, s, min(s + step, n))) for s in range(0, n, step)], axis=1)
         labels = dict(r.labels)
         markers = [(float(e[1]), labels.get(int(e[3]), str(int(e[3])))) for e in r.events]
     finally:
