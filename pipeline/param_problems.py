@@ -78,6 +78,11 @@ def _as_number_hint(
     import re
 
     text = str(value).strip() if isinstance(value, str) else ""
+    typed = text.translate(_TYPOGRAPHIC)  # `“40.0”` (a word processor's quotes), `−1.0` (U+2212): no quotes to remove
+    if typed != text and re.fullmatch(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?", typed):
+        from .yaml_lines import lookalikes
+
+        return f"write {_write(file, name, typed)}{lookalikes(text)}"
     if text.lower().lstrip("+-") in ("nan", "inf", "infinity"):  # written without quotes: "without quotes" misled
         return f"give a finite number (NaN and infinity are not accepted), e.g. {_write(file, name, '1.0')}"
     found = re.fullmatch(
@@ -110,6 +115,22 @@ def _as_number_hint(
     return f"write a number without quotes, e.g. {_write(file, name, example)}"
 
 
+_CURLY = "\u201c\u201d\u2018\u2019\u201e\u00ab\u00bb"  # a word processor's quotes, which YAML keeps in the text
+_TYPOGRAPHIC = str.maketrans({**dict.fromkeys(_CURLY, ""), "\u2212": "-", "\u2013": "-", "\u2014": "-"})
+
+
+def _in_curly_quotes(value: Any) -> bool:
+    return isinstance(value, str) and len(value) > 1 and value[0] in _CURLY and value[-1] in _CURLY
+
+
+def _curly(nc: NodeConfig, name: str, value: Any, file: str) -> tuple[str, int, str, str]:
+    """The problem of a text in a word processor's quotes (`path: ‘rec.edf’`): YAML keeps them in the text."""
+    said = f"node '{nc.id}' ({nc.type}): parameter '{name}' = {shown(value)}{_set(nc, name)} is in a word processor's "
+    said += f"quotes ({value[0]} {value[-1]}), which YAML reads as part of the text"
+    fix = f"write {_write(file, name, repr(value[1:-1]))} (plain quotes), or no quotes"
+    return (file, nc.param_lines.get(name, nc.line), said, fix)
+
+
 def _number_problems(nc: NodeConfig, cls: type[Node], file: str) -> dict:
     """YAML `true` or a quoted '1.0' where a number is needed: pydantic would read them as 1 and 1.0."""
     fields = getattr(getattr(cls, "Params", None), "model_fields", {})
@@ -134,6 +155,8 @@ def _number_problems(nc: NodeConfig, cls: type[Node], file: str) -> dict:
                 + ("count or a list of names" if names else "number"),
                 names or hint,
             )
+        elif field is not None and file != PYTHON and _in_curly_quotes(value):
+            problems[name] = _curly(nc, name, value, file)
         elif field is not None and (wrong := _out_of_range(name, value, field, str(nc.set_text.get(name, "")), file)):
             problems[name] = (
                 file,

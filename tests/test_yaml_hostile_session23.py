@@ -376,3 +376,24 @@ def test_edges_written_as_arrows_or_pairs_get_their_own_ends_and_no_unconnected_
         tmp_path, monkeypatch, capsys, head + "edges:\n  - src.out: bp.in\n  - {source: bp.out, target: sink.in}\n"
     )
     assert err == ["g.yaml:11: each edge needs 'source' and 'target'; fix: write '- {source: src.out, target: bp.in}'"]
+
+
+def test_a_word_processors_quotes_or_minus_sign_in_a_value_are_said(tmp_path, monkeypatch, capsys):
+    # a graph pasted from a word processor or a web page: `h_freq: “40.0”` and `l_freq: −1.0` (U+2212) were told
+    # "is text, not a number; fix: write a number without quotes, e.g. h_freq: 1.0" (there are no quotes to
+    # remove, and the example is another number); `path: ‘out.csv’` reached the recorder as a file name with
+    # those quotes ("cannot tell the format of '‘out.csv’'")
+    cases = (
+        ("h_freq: 40.0", "h_freq: \u201c40.0\u201d", 8, "write h_freq: 40.0 (it holds LEFT DOUBLE QUOTATION MARK"),
+        ("l_freq: 1.0", "l_freq: \u22121.0", 8, "write l_freq: -1.0 (it holds MINUS SIGN"),
+    )
+    for old, new, line, fix in cases:
+        err = validate(tmp_path, monkeypatch, capsys, GRAPH.replace(old, new))
+        assert len(err) == 1 and err[0].startswith(f"g.yaml:{line}: node 'bp' (bandpass): parameter"), err
+        assert err[0].partition("; fix: ")[2].startswith(fix), err
+    text = GRAPH.replace("{id: sink, type: null_sink}", "{id: sink, type: recorder, params: {path: \u2018o.csv\u2019}}")
+    err = validate(tmp_path, monkeypatch, capsys, text)
+    assert err == [
+        "g.yaml:9: node 'sink' (recorder): parameter 'path' = '\u2018o.csv\u2019' is in a word processor's quotes "
+        "(\u2018 \u2019), which YAML reads as part of the text; fix: write path: 'o.csv' (plain quotes), or no quotes"
+    ], err
