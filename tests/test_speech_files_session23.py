@@ -288,3 +288,48 @@ def test_a_name_with_accents_in_the_other_unicode_form_is_found(tmp_path, on_dis
     g = GraphBuilder()
     src = g.add("file_source", path=str(tmp_path / unicodedata.normalize(typed, "café take.wav")), chunk_size=160)
     np.testing.assert_array_equal(g.run(capture=[src])[f"{src}.out"].data[0], x)
+
+
+def _riff(*chunks: tuple[bytes, bytes, bool]) -> bytes:
+    import struct
+
+    body = b"WAVE" + b"".join(
+        cid + struct.pack("<I", len(data)) + data + (b"\0" if pad and len(data) % 2 else b"")
+        for cid, data, pad in chunks
+    )
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+@pytest.mark.parametrize("layout", ["unpadded LIST", "unpadded LIST, extensible float", "data before fmt"])
+def test_a_wav_whose_chunks_libsndfile_cannot_follow_is_replayed(tmp_path, caplog, layout):
+    """A WAV with an odd-sized chunk before its samples written without the pad byte RIFF asks for (a tagging tool's
+    LIST of 21 bytes), or with its data chunk before fmt: libsndfile said "Error in WAV file. No 'data' chunk
+    marker", told 'damaged ... ffmpeg decodes what it can', though ffmpeg fails on the first too. The chunks are
+    followed here as written, the samples read from the data chunk (said), the chunk after it not taken for samples."""
+    import struct
+
+    import numpy as np
+    from wavegraph.pipeline.api import GraphBuilder
+
+    x = (0.25 * np.sin(np.arange(1000) / 5.0)).astype(np.float32)
+    if "float" in layout:
+        guid = struct.pack("<H", 3) + bytes.fromhex("000000001000800000aa00389b71")
+        fmt = struct.pack("<HHIIHHHHI", 0xFFFE, 1, 16000, 64000, 4, 32, 22, 32, 4) + guid
+        data, want = x.tobytes(), x
+    else:
+        fmt = struct.pack("<HHIIHH", 1, 1, 16000, 32000, 2, 16)
+        pcm = np.round(x * 32767).astype("<i2")
+        data, want = pcm.tobytes(), pcm / 32768.0
+    tags = (b"LIST", b"INFOISFT\x09\x00\x00\x00tagger 1\x00", False)  # 21 bytes, no pad byte
+    after = (b"LIST", b"INFOICMT\x04\x00\x00\x00note", True)
+    if layout.startswith("unpadded"):
+        wav = _riff((b"fmt ", fmt, True), tags, (b"data", data, True), after)
+    else:
+        wav = _riff((b"data", data, True), (b"fmt ", fmt, True), after)
+    (tmp_path / "take.wav").write_bytes(wav)
+    g = GraphBuilder()
+    src = g.add("file_source", path=str(tmp_path / "take.wav"), chunk_size=300)
+    with caplog.at_level(logging.WARNING):
+        got = g.run(capture=[src])[f"{src}.out"].data[0]
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    assert "take.wav" in caplog.text and "RIFF" in caplog.text, caplog.text

@@ -212,16 +212,21 @@ def other_audio(path: Path) -> str | None:
 class _From:
     """A file seen from `offset` on (for soundfile's virtual I/O)."""
 
-    def __init__(self, path: Path, offset: int):
-        self.f, self.offset = open(path, "rb"), offset
+    def __init__(self, path: Path, offset: int, size: int | None = None):
+        self.f, self.offset, self.end = open(path, "rb"), offset, None if size is None else offset + size
 
     def seek(self, pos: int, whence: int = 0) -> int:
+        if whence == 2 and self.end is not None:  # (its length: a chunk after the samples is not read as samples)
+            return self.f.seek(self.end + pos) - self.offset
         return self.f.seek(pos + self.offset if whence == 0 else pos, whence) - self.offset
 
     def tell(self) -> int:
         return self.f.tell() - self.offset
 
     def read(self, n: int = -1) -> bytes:
+        if self.end is not None:
+            left = max(0, self.end - self.f.tell())
+            n = left if n < 0 else min(n, left)
         return self.f.read(n)
 
     def close(self) -> None:
@@ -238,7 +243,30 @@ class AudioReader(LoggedTimes):
 
         self.path, self.name = path, sf_name(path)
         self.open = lambda: sf.SoundFile(self.name)  # (a name that is not UTF-8 too)
-        self.file = self.open()
+        self.raw: _From | None = None
+        try:
+            self.file = self.open()
+        except RuntimeError:  # "No 'data' chunk marker": a WAV whose chunks libsndfile cannot follow (wav_layout.py)
+            from .wav_layout import misaligned_wav
+
+            if (layout := misaligned_wav(path)) is None:
+                raise
+            raw = _From(path, layout.start, layout.size)
+            form = (layout.rate, layout.channels, layout.subtype, "LITTLE", "RAW")
+
+            def open_layout():
+                raw.seek(0)
+                return sf.SoundFile(raw, "r", *form)  # pyright: ignore[reportArgumentType]  # a file-like object works
+
+            self.raw, self.open = raw, open_layout
+            self.file = self.open()
+            _log.warning(
+                "file_source: %s is a WAV whose chunks are not laid out as RIFF asks (%s), which libsndfile and "
+                "ffmpeg do not read; reading its %d frames from its data chunk",
+                path,
+                layout.why,
+                self.file.frames,
+            )
         frame_bytes = self.file.channels * {
             "FLOAT": 4,
             "DOUBLE": 8,
@@ -249,8 +277,9 @@ class AudioReader(LoggedTimes):
         }.get(self.file.subtype, 0)
         past = _past_4_gib(path, self.file.frames, frame_bytes) if frame_bytes and self.file.frames else None
         offset = _unfinished_wav(path) if self.file.frames == 0 else past
-        self.raw: _From | None = None
-        if offset is not None:  # read what follows the header as raw samples in the header's format
+        if (
+            offset is not None and self.raw is None
+        ):  # read what follows the header as raw samples in the header's format
             f, raw = self.file, _From(path, offset)
             form = (f.samplerate, f.channels, f.subtype, "LITTLE", "RAW")
 
