@@ -135,11 +135,15 @@ def _sphere(tmp_path, name: str, coding: bytes = b"pcm", n: int = 800):
     return x
 
 
-@pytest.mark.parametrize("name, fmt", [("sx3.sph", "NIST"), ("SI1.SPH", "NIST"), ("utt.htk", "HTK"), ("old.snd", "AU")])
+@pytest.mark.parametrize(
+    "name, fmt",
+    [("sx3.sph", "NIST"), ("SI1.SPH", "NIST"), ("utt.htk", "HTK"), ("old.snd", "AU"), ("mac take.aifc", "AIFF")],
+)
 def test_speech_corpus_formats_libsndfile_reads_are_replayed(tmp_path, name, fmt):
     """NIST SPHERE under its own suffix (.sph: WSJ, Switchboard, TIMIT as LDC names it), HTK (.htk) and AU's .snd:
     libsndfile reads them, but file_source went by the suffix to MNE ('Unsupported file type (.sph)') and bench
-    enhance --clean skipped them unsaid. They are replayed now, sample for sample."""
+    enhance --clean skipped them unsaid (and an AIFF-C under .aifc, which file_source read by its first bytes, with a
+    warning). They are replayed now, sample for sample."""
     import numpy as np
     import soundfile as sf
     from wavegraph.benchmarks.enhance_data import _audio_files

@@ -45,9 +45,9 @@ __all__ = [  # the shared interface lives in readers_base, the MNE readers in re
     "spec_channel_type",
 ]
 
-AUDIO_SUFFIXES = (  # and speech corpora's: NIST SPHERE (.sph, .nist), HTK (.htk); AU's other name (.snd)
+AUDIO_SUFFIXES = (  # and AIFF-C, speech corpora's NIST SPHERE (.sph, .nist) and HTK (.htk), AU's other name (.snd)
     *(".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au", ".caf", ".w64", ".rf64"),
-    *(".sph", ".nist", ".htk", ".snd"),
+    *(".aifc", ".sph", ".nist", ".htk", ".snd"),
 )
 OTHER_AUDIO = (  # libsndfile reads none of these (a phone's memo or call, a browser's MediaRecorder take)
     *(".m4a", ".aac", ".mp4", ".wma", ".ape", ".wv", ".ac3", ".amr", ".3gp", ".3g2", ".webm", ".weba", ".mka"),
