@@ -27,7 +27,9 @@ def slip(e: yaml.YAMLError, lines: list[str]) -> tuple[int, str, str] | None:
     if context == "while scanning a simple key" and start and "expected ':'" in problem:
         written = re.sub(r"^-\s+", "", text(start.line).split(" #")[0].strip())
         found = re.fullmatch(r"([A-Za-z_][\w-]*)\s*(?:=\s*|\s+)(\S.*)", written)
-        fix = f"write {found[1]}: {found[2]}" if found else "write key: value (a ': ' after the key)"
+        fix = "write key: value (a ': ' after the key), or # before a note"
+        if found and " " not in found[2]:  # (`this is my note`: a comment without its #, not `this: is my note`)
+            fix = f"write {found[1]}: {found[2]} (a ': ' after the key), or # before a note"
         return start.line + 1, f"'{written}' has no ':' after its key", fix
     if problem == "mapping values are not allowed here" and stop:
         return _deeper(lines, stop.line)

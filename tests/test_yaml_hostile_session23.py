@@ -307,6 +307,9 @@ def test_a_key_with_no_space_after_its_colon_is_told_the_space(tmp_path, monkeyp
         ], err
 
 
+NOTE = " (a ': ' after the key), or # before a note"
+
+
 def test_common_yaml_slips_are_said_at_the_line_they_are_on_with_what_to_write(tmp_path, monkeypatch, capsys):
     # PyYAML's words were relayed at the line it stopped on: an unclosed quote at the file's end ('found unexpected
     # end of stream; fix: fix the YAML syntax'), a missing ':' on the line below ('could not find expected ':''),
@@ -321,8 +324,8 @@ def test_common_yaml_slips_are_said_at_the_line_they_are_on_with_what_to_write(t
             "the ' opened at column 22 is not closed (YAML read the rest of the file into it)",
             "close it: add a ' at the end of the value",
         ),
-        ("    type: sine", "    type sine", 4, "'type sine' has no ':' after its key", "write type: sine"),
-        ("    type: sine", "    type = sine", 4, "'type = sine' has no ':' after its key", "write type: sine"),
+        ("    type: sine", "    type sine", 4, "'type sine' has no ':' after its key", f"write type: sine{NOTE}"),
+        ("    type: sine", "    type = sine", 4, "'type = sine' has no ':' after its key", f"write type: sine{NOTE}"),
         (
             "    type: sine",
             "     type: sine",
@@ -397,3 +400,13 @@ def test_a_word_processors_quotes_or_minus_sign_in_a_value_are_said(tmp_path, mo
         "g.yaml:9: node 'sink' (recorder): parameter 'path' = '\u2018o.csv\u2019' is in a word processor's quotes "
         "(\u2018 \u2019), which YAML reads as part of the text; fix: write path: 'o.csv' (plain quotes), or no quotes"
     ], err
+
+
+def test_a_note_without_its_hash_is_not_told_to_become_a_key(tmp_path, monkeypatch, capsys):
+    # `    the source of the test` (a comment without its #): the fix for a key without its ':' made it 'write the:
+    # source of the test'; a text of several words is told the form and the '#'
+    text = GRAPH.replace("    type: sine\n", "    type: sine\n    the source of the test\n")
+    err = validate(tmp_path, monkeypatch, capsys, text)
+    assert err == [
+        f"g.yaml:5: invalid YAML: 'the source of the test' has no ':' after its key; fix: write key: value{NOTE}"
+    ]
