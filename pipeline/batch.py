@@ -424,6 +424,33 @@ def _text(value: str) -> str:
     return value
 
 
+def _why_none(pattern: str) -> str:
+    """Why a pattern matched no file, and the fix: names in another case ('*.edf' for S001.EDF: a glob tells case
+    here), files one folder or more down ('recs/*.edf' for recs/s01/x.edf: ** takes sub-folders), no such folder."""
+    files = [p for p in glob.glob(pattern, recursive=True) if Path(p).is_file()]
+    if not files and "[" not in pattern:
+        anycase = "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in pattern)
+        if found := sorted(p for p in glob.glob(anycase, recursive=True) if Path(p).is_file()):
+            suffix = Path(found[0]).suffix
+            fix = pattern[: len(pattern) - len(suffix)] + suffix if pattern.lower().endswith(suffix.lower()) else ""
+            return (
+                f": names are case-sensitive here, and {len(found)} files match it in another case ({found[0]}"
+                f"{', ...' if len(found) > 1 else ''}); fix: "
+                + (f"--inputs {shlex.quote(fix)}" if fix else "write the pattern in their case")
+            )
+    head, tail = os.path.split(pattern)
+    if "**" not in pattern and tail and not any(c in head for c in "*?["):
+        deeper = os.path.join(head, "**", tail)
+        if found := sorted(p for p in glob.glob(deeper, recursive=True) if Path(p).is_file()):
+            return (
+                f": {len(found)} files in its sub-folders do ({found[0]}{', ...' if len(found) > 1 else ''}); fix: "
+                f"--inputs {shlex.quote(deeper)} (** takes every sub-folder)"
+            )
+        if head and not Path(head).is_dir():
+            return f": there is no folder {head} (from {Path.cwd()}); fix: give the path of the recordings' folder"
+    return ""
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="wavegraph batch", description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("graph")
@@ -487,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
-        print(f"error: no file matches --inputs {args.inputs!r}", file=sys.stderr)
+        print(f"error: no file matches --inputs {args.inputs!r}{_why_none(args.inputs)}", file=sys.stderr)
         return 2
     t = time.monotonic()
     # complete: no worker needed (their outputs still named, for --json's reader)

@@ -146,3 +146,29 @@ def test_a_plot_of_epochs_draws_every_epoch_of_its_span(tmp_path):
     np.testing.assert_allclose(rec["data"], np.concatenate(list(x), axis=1))
     assert [t for t, _ in rec["markers"]] == [0.0, 1.0, 2.0]
     assert plot(tmp_path / "x-epo.fif", tmp_path / "x.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("inputs", "said"),
+    [
+        ("up/*.edf", "2 files match it in another case (up/S001R01.EDF, ...); fix: --inputs 'up/*.EDF'"),
+        ("recs/*.edf", "2 files in its sub-folders do (recs/s01/a.edf, ...); fix: --inputs 'recs/**/*.edf'"),
+        ("rec/*.edf", "there is no folder rec (from "),
+    ],
+)
+def test_a_batch_pattern_that_matches_nothing_says_why(tmp_path, monkeypatch, capsys, inputs, said):
+    """'no file matches --inputs ...' and no more, where the files were there: named .EDF (a glob tells case here),
+    one folder down (recs/*.edf for recs/s01/a.edf: no **), or the folder misspelt."""
+    from wavegraph.pipeline.batch import main as batch
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.yaml").write_text(
+        "nodes:\n  - {id: src, type: file_source, params: {path: x.edf}}\n"
+        "  - {id: rec, type: recorder, params: {path: out.csv}}\nedges:\n  - {source: src.out, target: rec.in}\n"
+    )
+    for name in ("up/S001R01.EDF", "up/S001R02.EDF", "recs/s01/a.edf", "recs/s02/b.edf"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"0")
+    assert batch(["g.yaml", "--inputs", inputs, "--out", "out"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: no file matches --inputs '{inputs}': " in err and said in err, err
