@@ -337,3 +337,18 @@ def test_a_wav_whose_chunks_libsndfile_cannot_follow_is_replayed(tmp_path, caplo
         got = g.run(capture=[src])[f"{src}.out"].data[0]
     np.testing.assert_allclose(got, want, atol=1e-6)
     assert "take.wav" in caplog.text and "RIFF" in caplog.text, caplog.text
+
+
+def test_a_big_endian_rifx_wav_cut_short_is_said(tmp_path, caplog):
+    """A big-endian WAV (RIFX: an old Mac's or a Java tool's) cut short was replayed up to its end without a word,
+    where a RIFF one cut so is said truncated: the check read only RIFF headers."""
+    import numpy as np
+    import soundfile as sf
+    from wavegraph.nodes.io.file_source import FileSource
+
+    sf.write(tmp_path / "old.wav", np.zeros(3000), 16000, subtype="PCM_24", endian="BIG")
+    data = (tmp_path / "old.wav").read_bytes()
+    (tmp_path / "old.wav").write_bytes(data[: len(data) - 3 * 1000])
+    with caplog.at_level(logging.WARNING):
+        FileSource(path=str(tmp_path / "old.wav")).configure({})
+    assert "old.wav is truncated" in caplog.text and "2000 frames" in caplog.text, caplog.text

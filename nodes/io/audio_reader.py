@@ -14,16 +14,18 @@ _PCM_CONTAINERS = ("WAV", "WAVEX", "RF64", "W64", "AIFF", "AU", "CAF", "RAW")  #
 _log = logging.getLogger("wavegraph.file_source")
 
 
-def _wav_data(path: Path) -> tuple[int, int] | None:
-    """(where the samples start, the size the header gives them) of a WAV file; None for any other file."""
+def _wav_data(path: Path, rifx: bool = False) -> tuple[int, int] | None:
+    """(where the samples start, the size the header gives them) of a WAV file (`rifx`: a big-endian one too); None for
+    any other file."""
     import struct
 
     with open(path, "rb") as f:
         head = f.read(12)
-        if head[:4] != b"RIFF" or head[8:] != b"WAVE":
+        if head[:4] not in ((b"RIFF", b"RIFX") if rifx else (b"RIFF",)) or head[8:] != b"WAVE":
             return None
+        order = ">I" if head[:4] == b"RIFX" else "<I"
         while len(head := f.read(8)) == 8:
-            size = struct.unpack("<I", head[4:])[0]
+            size = struct.unpack(order, head[4:])[0]
             if head[:4] == b"data":
                 return f.tell(), size
             f.seek(size + (size & 1), 1)
@@ -69,8 +71,8 @@ def _chunks_to_end(path: Path, at: int, size: int) -> bool:
 def _cut_short_wav(path: Path, frames: int, rate: float) -> None:
     """Say a WAV holding fewer bytes of samples than its header gives (a copy or download cut short: libsndfile
     reads what is there without a word). 0xFFFFFFFF (ffmpeg) and 0x7FFFFFFF (arecord) are a streaming writer's
-    'unknown size', not a promise."""
-    data = _wav_data(path)
+    'unknown size', not a promise. A big-endian RIFX too (a RIFX cut short was replayed unsaid)."""
+    data = _wav_data(path, rifx=True)
     if data is None or data[1] in (0, 0x7FFFFFFF, 0xFFFFFFFF):
         return
     held = path.stat().st_size - data[0]
