@@ -5,7 +5,7 @@ so each file's output is bit-identical to running that file alone). The graph's 
 input (`--source NODE` when the graph has several), and every recorder writes under DIR/<input stem>/
 with its own file name (inputs under DIR are not taken; nor the .eeg/.vmrk of a matched BrainVision
 .vhdr, the .fdt of an EEGLAB .set, the later parts x_raw-1.fif, ... of a matched split FIF, nor the .json/.tsv sidecars of
-a BIDS tree, which a note names). A run
+a BIDS tree, which a note names; a matched .eeg/.vmrk/.fdt whose header is beside it stands for that header). A run
 that completed leaves DIR/<stem>/.wavegraph-done.json (the input's size and modification time and the
 overrides); a later batch skips those, so an interrupted batch resumes.
 A failing file does not stop the others: failures are listed at the end and the exit code is 1. What a run
@@ -93,8 +93,11 @@ def _recordings(files: list[Path]) -> list[Path]:
         split = re.fullmatch(r"(.+)-\d+(\.fif(?:\.gz)?)", p.name)
         if header and p.with_suffix(header) in have or split and p.with_name(split[1] + split[2]) in have:
             continue
+        if header and p.with_suffix(header).is_file():  # '**/*.eeg' for BrainVision: each failed 'give its header
+            have.add(p.with_suffix(header))  # file: path: x.vhdr', a fix --inputs cannot take; its header is the input
+            p = p.with_suffix(header)
         out.append(p)
-    return out
+    return sorted(set(out))
 
 
 _SIDECARS = (".json", ".tsv", ".tsv.gz", ".md")  # BIDS sidecars and tables (_channels.tsv, _eeg.json, ...)

@@ -3,6 +3,7 @@
 BIDS forbids, a spill cut short, ..."""
 
 import csv
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -172,3 +173,26 @@ def test_a_batch_pattern_that_matches_nothing_says_why(tmp_path, monkeypatch, ca
     assert batch(["g.yaml", "--inputs", inputs, "--out", "out"]) == 2
     err = capsys.readouterr().err
     assert f"error: no file matches --inputs '{inputs}': " in err and said in err, err
+
+
+def test_a_batch_over_brainvision_data_files_takes_their_headers(tmp_path):
+    """--inputs 'recs/**/*.eeg' (BrainVision's data files: what a user thinks of as the recording) failed every file
+    with 'is one part of a recording; fix: give its header file: path: x.vhdr', which --inputs cannot take. The header
+    beside each is the input now (EEGLAB's .fdt likewise), once however many of its parts match."""
+    from wavegraph.pipeline.batch import plan
+
+    graph = tmp_path / "g.yaml"
+    graph.write_text(
+        "nodes:\n  - {id: src, type: file_source, params: {path: x.edf}}\n"
+        "  - {id: rec, type: recorder, params: {path: out.csv}}\nedges:\n  - {source: src.out, target: rec.in}\n"
+    )
+    for name in ("s1/a.vhdr", "s1/a.eeg", "s1/a.vmrk", "s2/b.set", "s2/b.fdt", "s3/c.eeg"):  # c: no header beside
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"0")
+    for pattern, want in (
+        ("**/*.eeg", ["s1/a.vhdr", "s3/c.eeg"]),
+        ("**/*.fdt", ["s2/b.set"]),
+        ("s1/a.*", ["s1/a.vhdr"]),
+    ):
+        jobs = plan(str(graph), str(tmp_path / pattern), str(tmp_path / "out"), [])
+        assert [str(Path(j.input).relative_to(tmp_path)) for j in jobs] == want, pattern
