@@ -37,6 +37,7 @@ from .layout_hints import (
     dashless,
     edge_end_fix,
     edge_pairs,
+    empty_item,
     fed_node,
     list_fix,
     node_entry_fix,
@@ -473,6 +474,7 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
             keys = raw if isinstance(raw, dict) else {}
             cased = [f"{k}:" for k in keys if str(k).lower() in ("source", "target") and k not in ("source", "target")]
             fix = f"keys are lower case: {fix} (not {', '.join(cased)})" if cased else fix
+            fix = empty_item("edge") if raw is None else fix
             _problem(problems, file, line, "each edge needs 'source' and 'target'", fix)  # `Source:` was not said
             if ok:  # (said: what it feeds is not said unconnected too)
                 bad_edges.add(len(edges))

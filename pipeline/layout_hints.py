@@ -142,9 +142,16 @@ _TYPE_LIKE = ("kind", "class", "node_type", "nodetype", "plugin", "component", "
 _EDGE_LIKE = ("inputs", "input", "from", "source", "sources", "upstream", "parents", "connect", "connections", "wires")
 
 
+def empty_item(what: str) -> str:
+    """The fix for a list item that is empty: a '-' left alone when an entry was deleted."""
+    return f"the item is empty (a '-' with nothing after it): remove the line, or write the {what} after its '-'"
+
+
 def node_entry_fix(raw: Any) -> str:
     """The fix for a node entry without a usable id or type, from what it holds instead."""
     plain = "write '- {id: name, type: node_type, params: {...}}'"
+    if raw is None:
+        return empty_item("node")
     if not isinstance(raw, dict):
         return plain
     if "type" not in raw and "module" in raw and "class" in raw:  # Timeflux's layout

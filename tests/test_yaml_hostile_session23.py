@@ -410,3 +410,16 @@ def test_a_note_without_its_hash_is_not_told_to_become_a_key(tmp_path, monkeypat
     assert err == [
         f"g.yaml:5: invalid YAML: 'the source of the test' has no ':' after its key; fix: write key: value{NOTE}"
     ]
+
+
+def test_an_empty_list_item_left_by_a_deleted_entry_is_told_to_remove_its_line(tmp_path, monkeypatch, capsys):
+    # a '-' left alone after a node or an edge was deleted: was the template of a whole entry ("each node needs an
+    # 'id' and a 'type'; fix: write '- {id: name, type: node_type, params: {...}}'")
+    text = GRAPH.replace("  - {id: sink", "  -\n  - {id: sink").replace("edges:\n", "edges:\n  -\n")
+    err = validate(tmp_path, monkeypatch, capsys, text)
+    assert err == [
+        "g.yaml:9: each node needs an 'id' and a 'type'; fix: the item is empty (a '-' with nothing after it): "
+        "remove the line, or write the node after its '-'",
+        "g.yaml:12: each edge needs 'source' and 'target'; fix: the item is empty (a '-' with nothing after it): "
+        "remove the line, or write the edge after its '-'",
+    ], err
