@@ -196,3 +196,22 @@ def test_a_batch_over_brainvision_data_files_takes_their_headers(tmp_path):
     ):
         jobs = plan(str(graph), str(tmp_path / pattern), str(tmp_path / "out"), [])
         assert [str(Path(j.input).relative_to(tmp_path)) for j in jobs] == want, pattern
+
+
+def test_recover_of_a_killed_bids_run_copies_it_into_the_layout(tmp_path):
+    """`wavegraph run ... --bids out/bids` killed, then `wavegraph recover out/s01.bdf` (as the error after a kill
+    says): the BDF was written, the BIDS layout never got the run, and nothing said so. recover copies it now, as the
+    recorder's close() would have."""
+    mne_bids = pytest.importorskip("mne_bids")
+    from wavegraph.nodes.io.recover import recover
+
+    rec = Recorder(path=str(tmp_path / "s01.bdf"), bids_root=str(tmp_path / "bids"), subject="01", task="rest")
+    rec.configure({"in": SPEC})
+    rec.process({"in": Chunk(np.full((2, 200), 2e-5), 0.0)})
+    rec._file.close()  # killed: the spill and its chunk log stay
+    rec._chunks.close()
+    assert not (tmp_path / "bids").exists()
+    recover(tmp_path / "s01.bdf")
+    bp = mne_bids.BIDSPath(subject="01", task="rest", root=tmp_path / "bids", datatype="eeg")
+    y: np.ndarray = mne_bids.read_raw_bids(bp, verbose="error").get_data()  # pyright: ignore[reportAssignmentType]
+    np.testing.assert_allclose(y, 2e-5, rtol=1e-4)

@@ -293,6 +293,9 @@ class Recorder(Sink[RecorderParams]):
                 "wall_start": self.wall_start,
                 "split_size": self.params.split_size,  # (recover() splits as close() would have)
             }
+            if self.bids is not None:  # recover() copies it into the layout as close() would have (it was left out)
+                keys = ("subject", "session", "task", "run", "line_freq", "overwrite")
+                header["bids"] = {k: getattr(self.params, k) for k in keys} | {"root": str(self.bids.root)}
             self._file = self._take_spill()
             meta = self.spill_path.with_name(self.spill_path.name + ".json")
             meta.with_name(meta.name + ".tmp").write_text(json.dumps(header))

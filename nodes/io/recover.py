@@ -107,7 +107,27 @@ def _recover_locked(path: Path, spill: Path) -> Path:
         kept = f"; its markers stay in {events_csv.name}" if events_csv.exists() else ""  # (they were deleted)
         raise ValueError(f"{spill} held no complete sample: nothing to write (the empty spill is removed){kept}")
     events_csv.unlink(missing_ok=True)
+    if bids := meta.get("bids"):  # a killed `wavegraph run --bids`: the copy close() would have made
+        _copy_into_bids(out, bids, spec)
     return out
+
+
+def _copy_into_bids(out: Path, bids: dict, spec) -> None:
+    from .bids_layout import held, write_bids
+    from .record_formats import bids_path
+
+    bp = bids_path(bids["root"], bids["subject"], bids["task"], bids["session"], bids["run"])
+    bp = bp.copy().update(suffix="eeg", extension=out.suffix.lower())
+    if held(bp) and not bids["overwrite"]:  # (made since: the run's check at configure saw none)
+        logging.getLogger("wavegraph.recorder").warning(
+            "recover: %s was to be copied into the BIDS layout as %s, which holds that run now: not copied; fix: copy "
+            "it with mne_bids.write_raw_bids under a new run",
+            out,
+            bp.fpath,
+        )
+        return
+    write_bids(out, bp, bids["line_freq"], bids["overwrite"], spec)
+    print(f"{out}: copied into the BIDS layout as {bp.fpath}", file=sys.stderr)
 
 
 def _read_events(events_csv: Path) -> list[tuple[float, float, str]]:
