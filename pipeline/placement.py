@@ -38,6 +38,18 @@ from .graph import Graph
 from .result import RunResult
 
 PLACEMENT_KEYS = ("resources", "node_ip")
+
+
+def _is_ip(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 HEARTBEAT_S = 5.0  # a process silent this long on the control channel is lost (its host gone or frozen)
 START_TIMEOUT_S = 120.0  # Ray may need this long to place the actors on a loaded cluster
 
@@ -94,6 +106,16 @@ def parse_placement(file: str, raw_processes, problems: list, line_of) -> dict:
                             file,
                             kline,
                             f"process '{group}': on.node_ip must be an address",
+                            "write node_ip: 10.0.0.2 (as `ray status` lists the node)",
+                        )
+                    )
+                    continue
+                if not _is_ip(value):  # 300.1.1.1, a host name: Ray's node:IP resource holds addresses only
+                    problems.append(
+                        (
+                            file,
+                            kline,
+                            f"process '{group}': on.node_ip '{value}' is no IP address",
                             "write node_ip: 10.0.0.2 (as `ray status` lists the node)",
                         )
                     )

@@ -423,3 +423,19 @@ def test_an_empty_list_item_left_by_a_deleted_entry_is_told_to_remove_its_line(t
         "g.yaml:12: each edge needs 'source' and 'target'; fix: the item is empty (a '-' with nothing after it): "
         "remove the line, or write the edge after its '-'",
     ], err
+
+
+def test_a_ray_node_ip_that_is_no_address_is_a_problem_at_its_line(tmp_path, monkeypatch, capsys):
+    # `on: {node_ip: 300.1.1.1}` (or a host name, which Ray's node:IP resource never holds) passed validate; under
+    # --ray the group's actor waited for a node that cannot exist until the start timed out
+    for ip in ("300.1.1.1", "gpu-box", "10.0.0"):
+        text = GRAPH + f"processes:\n  dsp: {{nodes: [bp], on: {{node_ip: {ip}}}}}\n"
+        err = validate(tmp_path, monkeypatch, capsys, text)
+        assert err == [
+            f"g.yaml:14: process 'dsp': on.node_ip '{ip}' is no IP address; "
+            "fix: write node_ip: 10.0.0.2 (as `ray status` lists the node)"
+        ], err
+    assert (
+        validate(tmp_path, monkeypatch, capsys, GRAPH + "processes:\n  dsp: {nodes: [bp], on: {node_ip: 10.0.0.2}}\n")
+        == []
+    )
