@@ -215,3 +215,32 @@ def test_recover_of_a_killed_bids_run_copies_it_into_the_layout(tmp_path):
     bp = mne_bids.BIDSPath(subject="01", task="rest", root=tmp_path / "bids", datatype="eeg")
     y: np.ndarray = mne_bids.read_raw_bids(bp, verbose="error").get_data()  # pyright: ignore[reportAssignmentType]
     np.testing.assert_allclose(y, 2e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("damage", ["empty", "zeros"])
+def test_recover_with_a_damaged_chunk_log_keeps_every_sample(tmp_path, caplog, damage):
+    """A chunk log left empty (a power cut: ext4 leaves a file written just before it 0 bytes long) or with NUL bytes
+    in its middle: recover took the log's whole lines as the recording's length, wrote nothing (or 50 of 200
+    samples), and deleted the spill: 'held no complete sample ... the empty spill is removed'. Every sample the spill
+    holds is written now, and the broken log said."""
+    import logging
+
+    mne = pytest.importorskip("mne")
+    from wavegraph.nodes.io.recover import recover
+
+    path = tmp_path / "x_raw.fif"
+    rec = Recorder(path=str(path))
+    rec.configure({"in": SPEC})
+    for k in range(4):
+        rec.process({"in": Chunk(np.full((2, 50), 1e-5 * (k + 1)), k * 0.5)})
+    rec._file.close()  # killed: the spill and its chunk log stay
+    rec._chunks.close()
+    log = tmp_path / "x_raw.fif.chunks.csv"
+    text = log.read_bytes()
+    at = text.index(b",0.5,") - 1  # the second chunk's line: NULs over it and the next
+    log.write_bytes(b"" if damage == "empty" else text[:at] + b"\0" * 30 + text[at + 30 :])
+    with caplog.at_level(logging.WARNING, logger="wavegraph.recorder"):
+        recover(path)
+    assert "the log is empty or damaged" in caplog.text
+    y = mne.io.read_raw_fif(path, verbose="error").get_data()
+    assert y.shape == (2, 200) and np.allclose(y[0, ::50], [1e-5, 2e-5, 3e-5, 4e-5])

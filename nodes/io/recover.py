@@ -90,6 +90,17 @@ def _recover_locked(path: Path, spill: Path) -> Path:
         )
     # The log is written after the data: rows past its total (a chunk whose log line was never
     # written, say on a full disk) are left out, so the file and its log agree.
+    log = path.with_name(path.name + ".chunks.csv")
+    if total is not None and len(rows) > total and (total == 0 or len(rows) - total > _largest_chunk(log)):
+        logging.getLogger("wavegraph.recorder").warning(  # more than one chunk a kill leaves unlogged: the log broke
+            "recover: %s lists %d samples in whole lines, its spill holds %d: the log is empty or damaged (a power "
+            "cut, a disk error), not cut by a kill; every sample is written, those past the log's last whole line "
+            "timed at the nominal rate after it",
+            log.name,
+            total,
+            len(rows),
+        )
+        total, times = None, times if total else None
     try:
         out = finalise(
             path,
@@ -128,6 +139,12 @@ def _copy_into_bids(out: Path, bids: dict, spec) -> None:
         return
     write_bids(out, bp, bids["line_freq"], bids["overwrite"], spec)
     print(f"{out}: copied into the BIDS layout as {bp.fpath}", file=sys.stderr)
+
+
+def _largest_chunk(log: Path) -> int:
+    from .chunk_times import chunk_log_rows
+
+    return max((n for _, n, _ in chunk_log_rows(log)), default=0)
 
 
 def _read_events(events_csv: Path) -> list[tuple[float, float, str]]:
