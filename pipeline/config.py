@@ -414,13 +414,9 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
     by_id = {n.id: n for n in nodes}
     for assignment, (node_id, param, value) in zip(overrides, parse_set(list(overrides))):
         if node_id not in by_id:
-            _problem(
-                problems,
-                "--set",
-                0,
-                f"no node '{node_id}'{lookalikes(node_id)} to override",
-                node_hint(node_id, list(by_id)),
-            )
+            if node_id not in broken:  # (a refused entry's id is said with its problem)
+                said = f"no node '{node_id}'{lookalikes(node_id)} to override"
+                _problem(problems, "--set", 0, said, node_hint(node_id, list(by_id)))
             continue
         nc, (head, dot, key) = by_id[node_id], param.partition(".")
         if dot and isinstance(nc.params.get(head), dict):  # bp.bands.alpha=[8, 12]: one entry of a mapping

@@ -439,3 +439,13 @@ def test_a_ray_node_ip_that_is_no_address_is_a_problem_at_its_line(tmp_path, mon
         validate(tmp_path, monkeypatch, capsys, GRAPH + "processes:\n  dsp: {nodes: [bp], on: {node_ip: 10.0.0.2}}\n")
         == []
     )
+
+
+def test_a_set_on_a_node_whose_entry_was_refused_is_not_said_to_name_no_node(tmp_path, monkeypatch, capsys):
+    # `--set src.freq=12` where the entry of src was refused (typ: sine): the run said, beside the entry's problem,
+    # "--set: no node 'src' to override; fix: use one of: bp, sink", though src is in the file
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.yaml").write_text(GRAPH.replace("    type: sine", "    typ: sine"))
+    assert main(["validate", "g.yaml", "--set", "src.freq=12"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("g.yaml:3: each node needs an 'id' and a 'type'"), err
