@@ -352,3 +352,19 @@ def test_a_big_endian_rifx_wav_cut_short_is_said(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         FileSource(path=str(tmp_path / "old.wav")).configure({})
     assert "old.wav is truncated" in caplog.text and "2000 frames" in caplog.text, caplog.text
+
+
+def test_a_path_that_is_a_pattern_is_told_how_to_run_each_file(tmp_path):
+    """`--set 'src.path=recordings/*.wav'` (quoted, so no shell expanded it: a user enhancing a folder) was 'no such
+    file: recordings/*.wav; fix: did you mean recordings/b.wav, ...', a random pick of names. It is said as the pattern
+    it is, with how many files it matches and how to run the graph once per file."""
+    import numpy as np
+    import soundfile as sf
+    from wavegraph.nodes.io.file_source import FileSource
+
+    for name in ("a.wav", "b.wav", "notes.txt"):
+        sf.write(tmp_path / name, np.zeros(10), 16000) if name.endswith(".wav") else (tmp_path / name).write_text("")
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(tmp_path / "*.wav")).configure({})
+    assert "pattern" in str(e.value) and "2 files" in str(e.value) and "did you mean" not in e.value.hint, str(e.value)
+    assert f"wavegraph batch GRAPH --inputs '{tmp_path / '*.wav'}'" in e.value.hint, e.value.hint

@@ -136,12 +136,21 @@ def open_reader(
         raise SpecError(f"file_source: {killed[0]}", killed[1])
     if not path.exists():
         import difflib
+        import glob
         import itertools
         import os
 
         where = "" if path.is_absolute() else f" (relative to the current folder: {path.absolute()})"
         if (link := broken_link(path)) is not None:  # its target gone, or a loop: "did you mean" named the link itself
             raise link
+        if any(c in str(path) for c in "*?[") and (matched := sorted(glob.glob(str(path)))):  # ('did you mean' some)
+            raise SpecError(
+                f"file_source: {path} is a pattern, which matches {len(matched)} files ({matched[0]}"
+                f"{', ...' if len(matched) > 1 else ''}); a graph replays one file",
+                f"run the graph once per file: wavegraph batch GRAPH --inputs {shlex.quote(str(path))} --out FOLDER "
+                "(each file's outputs in FOLDER/<name>/), or a shell loop (docs/speech.md, 'Enhancing a recording, and "
+                "a folder')",
+            )
         near = itertools.islice(path.parent.iterdir(), 5000) if path.parent.is_dir() else ()  # a huge folder: some
         close = difflib.get_close_matches(path.name, [p.name for p in near], n=3, cutoff=0.6)
         expanded = os.path.expandvars(str(path))  # `$HOME/rec.edf` in a YAML file: no shell expanded it
