@@ -244,3 +244,32 @@ def test_recover_with_a_damaged_chunk_log_keeps_every_sample(tmp_path, caplog, d
     assert "the log is empty or damaged" in caplog.text
     y = mne.io.read_raw_fif(path, verbose="error").get_data()
     assert y.shape == (2, 200) and np.allclose(y[0, ::50], [1e-5, 2e-5, 3e-5, 4e-5])
+
+
+def test_recover_with_a_damaged_marker_line_keeps_the_recording_and_the_other_markers(tmp_path, caplog):
+    """NUL bytes over one line of <path>.events.csv (a power cut) stopped the recovery: 'error: x_raw.fif: ValueError:
+    could not convert string to float', the recording left unwritten until the user found and edited the line (an
+    undecodable byte: a UnicodeDecodeError likewise). The line is said and left out now, the rest kept."""
+    import logging
+
+    mne = pytest.importorskip("mne")
+    from wavegraph.nodes.io.recover import recover_main
+
+    path = tmp_path / "x_raw.fif"
+    rec = Recorder(path=str(path), events=True)
+    rec.configure({"in": SPEC, "events": EVENTS})
+    rec.process({"in": Chunk(np.zeros((2, 200)), 0.0)})
+    rec.process({"events": Chunk(np.array([[0.2, 0.0, 2], [0.5, 0.0, 1], [1.0, 0.0, 2]]), 0.0)})
+    rec._file.close()  # killed: the spill and its logs stay
+    rec._chunks.close()
+    assert rec._events_file is not None
+    rec._events_file.close()
+    log = tmp_path / "x_raw.fif.events.csv"
+    lines = log.read_bytes().split(b"\n")
+    lines[2] = b"\0" * 3 + lines[2][3:-1] + b"\xff"  # the second marker's line: '\0\0\0,0.0,1,lef\xff'
+    log.write_bytes(b"\n".join(lines))
+    with caplog.at_level(logging.WARNING, logger="wavegraph.recorder"):
+        assert recover_main([str(path)]) == 0
+    assert "x_raw.fif.events.csv is damaged at line 3" in caplog.text, caplog.text
+    notes = mne.io.read_raw_fif(path, verbose="error").annotations
+    assert list(notes.description) == ["right", "right"] and np.allclose(notes.onset, [0.2, 1.0])

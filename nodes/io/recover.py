@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 import os
 import shlex
 import sys
@@ -152,14 +153,21 @@ def _read_events(events_csv: Path) -> list[tuple[float, float, str]]:
     cut by the kill (no line break) whose onset, duration and code are whole keeps its marker, labelled as a whole
     line of its code is (else by the code, as the recorder labels a code it has no label for); its cut label ('right '
     for 'right hand') was written as it was."""
-    events, labels = [], {}
-    with open(
-        events_csv, newline="", encoding="utf-8"
-    ) as f:  # (newline="": a label's \r stays in it, as the recorder wrote it)
+    events, labels, damaged = [], {}, []
+    with open(  # (newline="": a label's \r stays in it, as the recorder wrote it; a damaged byte is no traceback)
+        events_csv, newline="", encoding="utf-8", errors="replace"
+    ) as f:
         f.readline()  # the header
-        for line in f:
+        for number, line in enumerate(f, start=2):
             parts = line.removesuffix("\n").split(",", 3)
             if len(parts) != 4:
+                continue
+            try:  # NUL bytes over a line (a power cut) stopped the recovery: "could not convert string to float"
+                onset, duration = float(parts[0]), float(parts[1])
+            except ValueError:
+                onset = duration = math.nan
+            if not (math.isfinite(onset) and math.isfinite(duration)):
+                damaged.append(f"line {number} ({line.rstrip()[:40]!r})")
                 continue
             if line.endswith("\n"):
                 labels.setdefault(parts[2], parts[3])
@@ -173,7 +181,14 @@ def _read_events(events_csv: Path) -> list[tuple[float, float, str]]:
                     label,
                 )
                 parts[3] = label
-            events.append((float(parts[0]), float(parts[1]), parts[3]))
+            events.append((onset, duration, parts[3]))
+    if damaged:
+        logging.getLogger("wavegraph.recorder").warning(
+            "recover: %s is damaged at %s: no marker there can be read, the others are kept; what it held may be in "
+            "the stimulus program's own log",
+            events_csv.name,
+            ", ".join(damaged[:3]) + (f" and {len(damaged) - 3} more lines" if len(damaged) > 3 else ""),
+        )
     return events
 
 
