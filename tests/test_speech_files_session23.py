@@ -219,6 +219,7 @@ def test_a_wav_write_that_fails_says_the_cause_and_its_fix(tmp_path):
     rec.close()
     text = str(e.value)
     assert e.value.errno == errno.EFBIG and "File too large" in text and "ulimit -f" in text, text
+    assert ".spill" not in text, text  # (it told of 'a recording left as enhanced.wav.spill': a WAV has none)
 
 
 def test_a_flac_that_cannot_be_written_at_close_says_why_and_keeps_the_spill(tmp_path):

@@ -402,8 +402,12 @@ class Recorder(Sink[RecorderParams]):
         return OSError(
             *([errno_] if errno_ is not None else []),  # OSError(None, text) printed as '[Errno None] text'
             f"recorder: writing {self.path} failed: {text}; {kept}; fix: {WRITE_FIXES.get(errno_ or 0, 'check that disk')} (or "
-            f"record to another: --set NODE.path=...); a recording left as {self.spill_path.name} is finished by "
-            f"`wavegraph recover {self.path}`",
+            "record to another: --set NODE.path=...); "
+            + (  # (a WAV or CSV has no spill: the one it was told of never existed)
+                f"a recording left as {self.spill_path.name} is finished by `wavegraph recover {self.path}`"
+                if self.format in SPILLED
+                else f"after a kill, `wavegraph recover {self.path}` checks what it holds"
+            ),
         )
 
     def _add_events(self, chunk: Chunk) -> None:
