@@ -125,18 +125,20 @@ def _signal(path: Path) -> dict:
         n = min(r.n_times, int(MAX_SECONDS * r.sfreq))
         if n == 0:
             raise ValueError(f"{path.name} holds no samples (a recording that ended without data): nothing to plot")
-        picks, step = list(range(len(r.ch_names))), r.segment or n  # epochs: a read ends at its epoch's end (one
-        # read drew the first epoch alone, under a title saying 30 s, and the next epochs' markers past its end)
+        audio = bool(r.ch_types) and all(t == "audio" for t in r.ch_types)
+        # the channels drawn only (every one was read: 1.2 GB for 256 at 20 kHz, to draw 32), and epochs one at a time:
+        # a read ends at its epoch's end (one read drew the first epoch alone, under a title saying 30 s)
+        picks, step = list(range(min(len(r.ch_names), 1 if audio else MAX_TRACES))), r.segment or n
         data = np.concatenate([np.asarray(r.get(picks, s, min(s + step, n))) for s in range(0, n, step)], axis=1)
         labels = dict(r.labels)
         markers = [(float(e[1]), labels.get(int(e[3]), str(int(e[3])))) for e in r.events]
     finally:
         r.close()
-    audio = bool(r.ch_types) and all(t == "audio" for t in r.ch_types)
     return {
         "kind": "signal",
         "rate": r.sfreq,
-        "data": data,
+        "data": data,  # the channels drawn: the first MAX_TRACES (audio: the first)
+        "channels": len(r.ch_names),
         "names": r.ch_names,
         "markers": markers,
         "audio": audio,
@@ -212,7 +214,7 @@ def plot(path: Path, out: Path) -> Path:
         ax.set_xlim(0, max((m[0] for m in rec["markers"]), default=1.0) + 1)
         ax.set_xlabel("s")
     cut = f", first {MAX_SECONDS:g} s of {rec['seconds']:.0f} s" if rec.get("seconds", 0) > MAX_SECONDS else ""
-    n = len(rec["data"]) if kind == "signal" else 0  # the traces and spectrum show the first MAX_TRACES (audio: one)
+    n = rec.get("channels", len(rec["data"])) if kind == "signal" else 0  # drawn: the first MAX_TRACES (audio: one)
     drawn = min(n, 1 if rec.get("audio") else MAX_TRACES)
     cut += f", first {drawn} of {n} channels" if drawn < n else ""  # (64 drew 32, unsaid)
     ax.set_title(f"{path.name} ({kind}, {rec['rate']:g} Hz{cut})" if rec["rate"] else f"{path.name} ({kind})")
