@@ -114,6 +114,39 @@ def bids_overrides(config, root: str) -> list[str]:
     return sets
 
 
+def _one_bids_run_each(config) -> None:
+    """Two recorders copying into one BIDS run (--bids on a graph that records the raw and the filtered signal to
+    .bdf: both took the graph's name as task) recorded the whole session, then the second failed at close with
+    mne-bids' '..._events.tsv already exists. Please set overwrite to True'. Said before the run now."""
+    import os
+
+    seen: dict[tuple, str] = {}
+    for n in config.nodes:
+        p = n.params
+        if n.type != "recorder" or p.get("bids_root") is None:
+            continue
+        run = (os.path.abspath(os.path.expanduser(str(p["bids_root"]))), *(p.get(k) for k in _ENTITIES))
+        key = tuple(str(v) if v is not None else None for v in run)
+        if key in seen:
+            said = ", ".join(f"{k} {v}" for k, v in zip(_ENTITIES, key[1:]) if v is not None)
+            raise GraphError(
+                [
+                    (
+                        config.file,
+                        0,
+                        f"recorders {seen[key]} and {n.id} copy their recordings into one BIDS run ({said}): the "
+                        "second would fail at close, after the whole session",
+                        f"give {n.id} a task of its own (--set '{n.id}.task=\"{key[3] or 'task'}{n.id}\"'), or record "
+                        f"it to _raw.fif (--bids copies every EDF/BDF recorder)",
+                    )
+                ]
+            )
+        seen[key] = n.id
+
+
+_ENTITIES = ("subject", "session", "task", "run")
+
+
 def cmd_run(args) -> int:
     from .graph import build_graph
     from .monitor import LiveMonitor, add_monitor_nodes, uses_monitor
@@ -129,6 +162,7 @@ def cmd_run(args) -> int:
         raise _with_the_rest(e) from None
     if args.bids:
         config = load_config(args.config, [*args.set, *bids_overrides(config, args.bids)])
+    _one_bids_run_each(config)
     monitor = None
     if args.monitor or uses_monitor(config):
         config = add_monitor_nodes(config) if args.monitor else config

@@ -289,3 +289,32 @@ def test_a_plot_reads_only_the_channels_it_draws(tmp_path):
     assert rec["data"].shape == (plotting.MAX_TRACES, 300) and len(rec["names"]) == rec["channels"] == 40
     np.testing.assert_allclose(rec["data"], x[: plotting.MAX_TRACES])
     assert plotting.plot(tmp_path / "x_raw.fif", tmp_path / "x.png").stat().st_size > 0
+
+
+def test_two_recorders_into_one_bids_run_are_refused_before_the_run(tmp_path, monkeypatch, capsys):
+    """--bids on a graph recording the raw and the filtered signal to .bdf: both took the graph's name as task, so
+    one run; the session was recorded whole, then the second failed at close with mne-bids' '..._events.tsv already
+    exists. Please set overwrite to True'. Said before the run now, with a task of its own as the fix."""
+    mne = pytest.importorskip("mne")
+    pytest.importorskip("mne_bids")
+    from wavegraph.pipeline.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    raw = mne.io.RawArray(np.full((2, 200), 1e-5), mne.create_info(["C3", "C4"], 100.0, "eeg"), verbose="error")
+    raw.save("src_raw.fif", verbose="error")
+    (tmp_path / "g.yaml").write_text(
+        "name: two\nnodes:\n  - {id: src, type: file_source, params: {path: src_raw.fif}}\n"
+        "  - {id: raw, type: recorder, params: {path: raw.bdf, subject: '01'}}\n"
+        "  - {id: filt, type: recorder, params: {path: filt.bdf, subject: '01'}}\n"
+        "edges:\n  - {source: src.out, target: raw.in}\n  - {source: src.out, target: filt.in}\n"
+    )
+    assert main(["run", "g.yaml", "--in-process", "--no-status", "--bids", "bids"]) == 2
+    err = capsys.readouterr().err
+    assert "recorders raw and filt copy their recordings into one BIDS run (subject 01, task two)" in err, err
+    assert "--set 'filt.task=\"twofilt\"'" in err and not (tmp_path / "raw.bdf").exists()
+    sets = ["--set", 'filt.task="twofilt"']
+    assert main(["run", "g.yaml", "--in-process", "--no-status", "--bids", "bids", *sets]) == 0
+    assert sorted(p.name for p in (tmp_path / "bids/sub-01/eeg").glob("*_eeg.bdf")) == [
+        "sub-01_task-two_eeg.bdf",
+        "sub-01_task-twofilt_eeg.bdf",
+    ]
