@@ -318,3 +318,20 @@ def test_two_recorders_into_one_bids_run_are_refused_before_the_run(tmp_path, mo
         "sub-01_task-two_eeg.bdf",
         "sub-01_task-twofilt_eeg.bdf",
     ]
+
+
+def test_recover_of_a_file_with_no_spill_says_it_is_left_as_it_is(tmp_path, capsys):
+    """`wavegraph recover` of a complete recording (or of an EDF no recorder wrote) printed its path, exit 0, as it
+    prints a recording it has just written: the user could not tell that nothing was recovered."""
+    from wavegraph.nodes.io.recover import recover_main
+
+    path = tmp_path / "x.edf"
+    rec = Recorder(path=str(path))
+    rec.configure({"in": SPEC})
+    rec.process({"in": Chunk(np.zeros((2, 100)), 0.0)})
+    rec._file.close()  # killed: the spill stays
+    rec._chunks.close()
+    assert recover_main([str(path)]) == 0
+    assert capsys.readouterr().out == f"{path}\n"  # recovered: its path, as before
+    assert recover_main([str(path)]) == 0
+    assert capsys.readouterr().out == f"{path}: no spill beside it: complete as it is, nothing to recover\n"

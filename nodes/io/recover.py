@@ -309,11 +309,20 @@ def main(argv: list[str] | None = None, prog: str = "python -m wavegraph.nodes.i
         paths += spills
     for p in paths:
         try:
-            print(recover(p))
+            spilled = _has_spill(Path(p))
+            out = recover(p)  # a file with no spill beside it was printed as a recovered one: said as left alone
+            print(out if spilled else f"{out}: no spill beside it: complete as it is, nothing to recover")
         except Exception as e:  # noqa: BLE001 — one path's failure is reported, the others still run
             print(f"error: {p}: {type(e).__name__}: {e}", file=sys.stderr)
             status = 1
     return status
+
+
+def _has_spill(path: Path) -> bool:
+    """Whether recover(path) has a spill to convert (path may name it, or the graph's x.fif recorded as x_raw.fif)."""
+    named = _mne_name(path, say=False)
+    spills = (path, path.with_name(path.name + ".spill"), named.with_name(named.name + ".spill"))
+    return any(q.name.endswith((".spill", ".spill.json")) and q.exists() for q in spills)
 
 
 def recover_main(argv: list[str]) -> int:
