@@ -222,9 +222,19 @@ def _signature(job: Job) -> dict:
 def is_done(job: Job) -> bool:
     marker = Path(job.out_dir) / DONE
     try:
-        return json.loads(marker.read_text()) == _signature(job)
+        done = json.loads(marker.read_text())
+        return isinstance(done, dict) and {k: v for k, v in done.items() if k != "warnings"} == _signature(job)
     except (OSError, ValueError):
         return False
+
+
+def _said_before(job: Job) -> list[str]:
+    """What the run that completed `job` warned of its input (a file cut short, ...): a resumed batch skips the file
+    and said none of it, its summary and --json as if the input were whole."""
+    try:
+        return [str(line) for line in json.loads((Path(job.out_dir) / DONE).read_text()).get("warnings", [])]
+    except (OSError, ValueError, AttributeError):
+        return []
 
 
 def run_job(job: Job) -> Outcome:
@@ -233,7 +243,7 @@ def run_job(job: Job) -> Outcome:
     from .runner import run_graph
 
     if is_done(job):
-        return Outcome(job.input, "skipped", outputs=_outputs(Path(job.out_dir)))
+        return Outcome(job.input, "skipped", outputs=_outputs(Path(job.out_dir)), warnings=_said_before(job))
     t = time.monotonic()
     out = Path(job.out_dir)
     # the run's warnings go with its outcome: said by a worker they ran into the progress bar, or were lost (ray)
@@ -252,7 +262,7 @@ def run_job(job: Job) -> Outcome:
         logging.getLogger().removeHandler(said)
     if result.failure or result.interrupted:
         return Outcome(job.input, "failed", time.monotonic() - t, result.failure or "interrupted", warnings=said.lines)
-    (out / DONE).write_text(json.dumps(_signature(job)))
+    (out / DONE).write_text(json.dumps(_signature(job) | {"warnings": said.lines}))
     return Outcome(job.input, "done", time.monotonic() - t, outputs=_outputs(out), warnings=said.lines)
 
 
@@ -521,7 +531,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     t = time.monotonic()
     # complete: no worker needed (their outputs still named, for --json's reader)
-    skipped = [Outcome(j.input, "skipped", outputs=_outputs(Path(j.out_dir))) for j in jobs if is_done(j)]
+    skipped = [
+        Outcome(j.input, "skipped", outputs=_outputs(Path(j.out_dir)), warnings=_said_before(j))
+        for j in jobs
+        if is_done(j)
+    ]
     todo = [j for j in jobs if not is_done(j)]
     interrupted = False
     try:

@@ -335,3 +335,33 @@ def test_recover_of_a_file_with_no_spill_says_it_is_left_as_it_is(tmp_path, caps
     assert capsys.readouterr().out == f"{path}\n"  # recovered: its path, as before
     assert recover_main([str(path)]) == 0
     assert capsys.readouterr().out == f"{path}: no spill beside it: complete as it is, nothing to recover\n"
+
+
+def test_a_resumed_batch_still_says_what_the_first_run_warned_of(tmp_path, capsys):
+    """A batch whose input was cut short said 'WARNING ...: is truncated ... replaying those' once; the re-run that
+    resumes it skipped the file as complete and said nothing, its summary and --json as if the input were whole. The
+    warnings are kept with the file's completion marker and said again when it is skipped."""
+    import json
+
+    from wavegraph.pipeline.batch import main as batch
+    from wavegraph.pipeline.batch import plan, run_job
+
+    rec = Recorder(path=str(tmp_path / "cut.edf"))
+    rec.configure({"in": SPEC})
+    rec.process({"in": Chunk(np.full((2, 300), 1e-5), 0.0)})
+    rec.close()
+    edf = tmp_path / "cut.edf"
+    edf.write_bytes(edf.read_bytes()[:-500])  # the last record cut short
+    graph = tmp_path / "g.yaml"
+    graph.write_text(
+        "nodes:\n  - {id: src, type: file_source, params: {path: x.edf}}\n"
+        "  - {id: rec, type: recorder, params: {path: out.csv}}\nedges:\n  - {source: src.out, target: rec.in}\n"
+    )
+    (job,) = plan(str(graph), str(edf), str(tmp_path / "out"), [])
+    first = run_job(job)
+    assert first.status == "done" and any("truncated" in w for w in first.warnings), first
+    code = batch([str(graph), "--inputs", str(edf), "--out", str(tmp_path / "out"), "--json", str(tmp_path / "o.json")])
+    assert code == 0
+    assert f"WARNING {edf}: " in capsys.readouterr().out
+    (outcome,) = json.loads((tmp_path / "o.json").read_text())
+    assert outcome["status"] == "skipped" and outcome["warnings"] == first.warnings
