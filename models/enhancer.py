@@ -61,7 +61,7 @@ from .enhancer_features import (
 )
 from .enhancer_front import TimeFront
 from .enhancer_gain import LEVEL_START, adaptive_mask
-from .enhancer_gate import apply_gate, gate_curve
+from .enhancer_gate import gate_curve, synthesize
 from .enhancer_loss import enhancer_loss, si_sdr, vad_targets
 from .gla import GLAConfig, GLAStack
 from .mamba import MambaConfig, MambaStack
@@ -93,6 +93,7 @@ class EnhancerConfig(DictConfig):
     onset_frames: int = 0  # the onset feature: magnitude against its running average over ~this many frames (0: none)
     impulse_blocks: int = 0  # the impulse feature: the frame's energy share per block of n_fft / this samples (0: none)
     gate_blocks: int = 0  # the time gate (models/enhancer_gate.py): a gain per block of n_fft / this samples (0: none)
+    gate_split: int = 0  # with the gate: bins below this gated apart from those above (enhancer_gate.py; 0: one band)
     front_channels: int = 0  # the cascade's time-domain stage (models/enhancer_front.py): its width (0: none)
     front_blocks: int = 8  # and its dilated blocks
     d_model: int = 96
@@ -141,6 +142,8 @@ class EnhancerConfig(DictConfig):
             raise ValueError(
                 f"gate_blocks must be 0 (no time gate) or a divisor >= 2 of n_fft ({self.n_fft}), got {self.gate_blocks}"
             )
+        if self.gate_split and not (self.gate_blocks and 0 < self.gate_split < self.n_bins):
+            raise ValueError(f"gate_split needs gate_blocks and must be in 1..{self.n_bins - 1}, got {self.gate_split}")
         if self.front_channels < 0 or (self.front_channels and not 1 <= self.front_blocks <= 16):
             raise ValueError(  # 16 blocks: dilation 32,768, 4 s of the past at 16 kHz; more only costs memory
                 "front_channels must be >= 0 and front_blocks in 1..16, got "
@@ -169,8 +172,8 @@ class EnhancerConfig(DictConfig):
     @property
     def n_outputs(self) -> int:
         """Head output per frame: the mask, the speech logit, the deep filter's complex taps, then the time gate's
-        gate_blocks logits."""
-        return self.gate_offset + self.gate_blocks
+        gate_blocks logits (twice: the low band's, then the high band's, with gate_split)."""
+        return self.gate_offset + self.gate_blocks * (2 if self.gate_split else 1)
 
     @property
     def gate_offset(self) -> int:
@@ -190,6 +193,7 @@ _GROWN_ORDER = {
     "onset_frames": "the onset feature",
     "impulse_blocks": "the impulse feature",
     "gate_blocks": "the time gate",  # no input columns: its head rows come last
+    "gate_split": "the time gate's second band",  # the high band's head rows, after the gate's
 }
 
 
@@ -380,10 +384,8 @@ class Enhancer(StreamingModel):
         feat, hists = self._features(spec, frames, power, state, 1, sig.view(B, 1, -1))
         logits = fast(feat.select(1, 0), state)  # (B, 1, outputs); narrow/select: one op each in the traced graph
         out, speech, hist, level = self._filter(spec, logits, frames, state.get("level"), power, 1)
-        seg = out.view(B, nb * 2) @ self.idft  # (B, n_fft)
-        if self.cfg.gate_blocks:
-            gate = logits.narrow(-1, self.cfg.gate_offset, self.cfg.gate_blocks).reshape(B, self.cfg.gate_blocks)
-            seg = apply_gate(seg, gate, self.gate_curve)
+        curve = getattr(self, "gate_curve", None)
+        seg = synthesize(out.view(B, nb * 2), logits.view(B, -1), self.idft, self.cfg, curve)  # (B, n_fft)
         y = torch.cat([seg.narrow(1, 0, H).add_(state["tail"]), speech.select(1, 0)], 1).unsqueeze(1)
         state["prev"], state["tail"] = sig.narrow(1, H, H), seg.narrow(1, H, H)
         if hist is not None:
@@ -497,9 +499,7 @@ class Enhancer(StreamingModel):
                 h, core_state = self.core.stream(feat, core_in)
             logits = self.head(h)
         out, speech, hist, level = self._filter(spec, logits, df_frames, state.get("level"), power, T)
-        seg = out.flatten(-2) @ self.idft  # (B, T, W), synthesis window applied
-        if cfg.gate_blocks:
-            seg = apply_gate(seg, logits.narrow(-1, cfg.gate_offset, cfg.gate_blocks), self.gate_curve)
+        seg = synthesize(out.flatten(-2), logits, self.idft, cfg, getattr(self, "gate_curve", None))  # (B, T, W)
         r = W // H
         if r == 2:  # block t = first half of frame t + second half of frame t - 1 (the tail for t = 0)
             y = seg[..., :H] + torch.cat([state["tail"][:, None], seg[:, :-1, H:]], 1)
@@ -548,6 +548,18 @@ class Enhancer(StreamingModel):
         """This model with the time gate added (gate_blocks: a divisor >= 2 of n_fft), computing the same output
         (`--gate-blocks`)."""
         return self._grown("gate_blocks", gate_blocks=gate_blocks)
+
+    def with_split_gate(self, gate_split: int) -> Enhancer:
+        """This model's time gate in two bands split at bin gate_split, the high band's rows a copy of the gate's, so
+        that it computes the same output (`--gate-split-hz`)."""
+        if not self.cfg.gate_blocks:
+            raise ValueError("a second band of the time gate needs a model with the time gate (--gate-blocks)")
+        new = self._grown("gate_split", gate_split=gate_split)
+        gate = slice(self.cfg.gate_offset, self.cfg.n_outputs)
+        with torch.no_grad():
+            for p in (new.head.weight, new.head.bias):
+                p[self.cfg.n_outputs :] = p[gate]
+        return new
 
     def _grown(self, feature: str, **changes) -> Enhancer:
         """A copy with `feature` (a config field of _GROWN_ORDER) added by `changes` to the config, whose new core-input

@@ -12,7 +12,13 @@ the overlap-add) are multiplied by
 where c_b(n) interpolates linearly between the blocks' centres (constant before the first and after the last; the
 weights of every sample sum to 1). At z = 0 the gain is exactly 1: a model grown with the gate (`with_time_gate`,
 new head rows at zero) computes what it did before. Per frame, so streaming equals offline for any chunking; no
-added latency; one (gate_blocks x n_fft) product and one multiply per frame."""
+added latency; one (gate_blocks x n_fft) product and one multiply per frame.
+
+With gate_split > 0 the gate has two bands: the frame is synthesized as the part of its bins below gate_split and
+the part from gate_split up (the two products cost what the one did), each part multiplied by its own gain curve
+(the head gives 2 gate_blocks logits: the low band's, then the high band's), and the two added. A click above 1 kHz
+can then be cut without cutting the voice below it. A model grown with the split (`with_split_gate`: the high band's
+rows a copy of the one gate's) computes what it did before."""
 
 from __future__ import annotations
 
@@ -37,3 +43,17 @@ def gate_curve(n_fft: int, blocks: int) -> torch.Tensor:
 def apply_gate(seg: torch.Tensor, logits: torch.Tensor, curve: torch.Tensor) -> torch.Tensor:
     """seg (..., n_fft) the synthesized frames, logits (..., blocks) their gate logits -> the gated frames."""
     return seg * (torch.tanh(logits * 0.5) @ curve).add_(1)
+
+
+def synthesize(out: torch.Tensor, logits: torch.Tensor, idft: torch.Tensor, cfg, curve: torch.Tensor | None):
+    """out (..., bins * 2) the filtered frames (real, imaginary per bin), logits (..., outputs) the head's -> the
+    frames' samples (..., n_fft), synthesis window and time gate (with cfg.gate_blocks) applied."""
+    if not cfg.gate_blocks or curve is None:
+        return out @ idft
+    z = logits.narrow(-1, cfg.gate_offset, cfg.gate_blocks)
+    if not cfg.gate_split:
+        return apply_gate(out @ idft, z, curve)
+    k, n = 2 * cfg.gate_split, out.shape[-1] - 2 * cfg.gate_split
+    low = apply_gate(out.narrow(-1, 0, k) @ idft.narrow(0, 0, k), z, curve)
+    high = out.narrow(-1, k, n) @ idft.narrow(0, k, n)
+    return low.add_(apply_gate(high, logits.narrow(-1, cfg.gate_offset + cfg.gate_blocks, cfg.gate_blocks), curve))

@@ -48,10 +48,10 @@ def scaled_step(
 
 
 def gate_lr_targets(model: Enhancer, scale: float) -> list[tuple[torch.Tensor, list[tuple[int, int, float]]]]:
-    """`scaled_step`'s extra targets for --gate-lr-scale: the time gate's head rows (the last gate_blocks rows of the
+    """`scaled_step`'s extra targets for --gate-lr-scale: the time gate's head rows (the last rows of the
     head's weight, as columns of its transpose, and of its bias), or none."""
     cfg = model.cfg
     if not cfg.gate_blocks or scale == 1:
         return []
-    span = [(cfg.gate_offset, cfg.gate_blocks, scale)]
+    span = [(cfg.gate_offset, cfg.n_outputs - cfg.gate_offset, scale)]  # both bands' rows with gate_split
     return [(model.head.weight.T, span), (model.head.bias[None], span)]

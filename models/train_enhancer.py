@@ -110,6 +110,13 @@ def _parser() -> argparse.ArgumentParser:
         help="learning-rate multiplier for the time gate's head rows (as --tone-lr-scale)",
     )
     p.add_argument(
+        "--gate-split-hz",
+        type=float,
+        default=0.0,
+        help="the time gate in two bands, split at this frequency (rounded to a 50 Hz bin; models/enhancer_gate.py; "
+        "with --init: the high band's rows a copy of the gate's); 0: one band",
+    )
+    p.add_argument(
         "--front-channels",
         type=int,
         default=0,
@@ -195,6 +202,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 @torch.no_grad()
+def _split_bin(hz: float, cfg: EnhancerConfig) -> int:
+    """--gate-split-hz as the bin the time gate's high band starts at (0: one band)."""
+    if not (math.isfinite(hz) and 0 <= hz < cfg.sample_rate / 2):
+        raise ValueError(f"--gate-split-hz must be in [0, {cfg.sample_rate / 2:g}) Hz, got {hz}")
+    return max(1, round(hz * cfg.n_fft / cfg.sample_rate)) if hz else 0
+
+
 def _enhance_list(model: Enhancer, signals: list[np.ndarray]) -> list[np.ndarray]:
     out = []
     for x in signals:
@@ -388,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
                 model = model.with_impulse_feature(args.impulse_blocks)
             if args.gate_blocks and not model.cfg.gate_blocks:
                 model = model.with_time_gate(args.gate_blocks)
+            if args.gate_split_hz and not model.cfg.gate_split:
+                model = model.with_split_gate(_split_bin(args.gate_split_hz, model.cfg))
         except ValueError as e:  # --df-order 0, --tone-frames 1: the model's own check, said as usage
             ap.error(str(e))
         if args.front_channels:
@@ -405,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
                 onset_frames=args.onset_frames,
                 impulse_blocks=args.impulse_blocks,
                 gate_blocks=args.gate_blocks,
+                gate_split=_split_bin(args.gate_split_hz, EnhancerConfig()),
                 front_channels=args.front_channels,
                 front_blocks=args.front_blocks,
             )
