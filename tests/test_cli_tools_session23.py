@@ -365,3 +365,24 @@ def test_a_resumed_batch_still_says_what_the_first_run_warned_of(tmp_path, capsy
     assert f"WARNING {edf}: " in capsys.readouterr().out
     (outcome,) = json.loads((tmp_path / "o.json").read_text())
     assert outcome["status"] == "skipped" and outcome["warnings"] == first.warnings
+
+
+@pytest.mark.parametrize(
+    "sidecar", ["eeg/sub-01_task-rest_events.tsv", "eeg/sub-01_task-rest_eeg.json", "sub-01_scans.tsv"]
+)
+def test_a_plot_of_a_bids_sidecar_names_its_recording(tmp_path, capsys, sidecar):
+    """`wavegraph plot sub-01_task-rest_events.tsv` (a BIDS layout's metadata, where its recording was meant) was told
+    'text tables (OpenBCI's, BrainFlow's, Mind Monitor's) are not read ... load it (numpy.loadtxt ...) and replay it
+    from Python with array_source' (_eeg.json: 'not tables or pickles'). It names the recording beside it now."""
+    from wavegraph.nodes.io.plot import main
+
+    root = tmp_path / "bids/sub-01"
+    for name in ("eeg/sub-01_task-rest_events.tsv", "eeg/sub-01_task-rest_eeg.json", "sub-01_scans.tsv"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("onset\tduration\n")
+    (root / "eeg/sub-01_task-rest_eeg.edf").write_bytes(b"0")
+    assert main([str(root / sidecar), "-o", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "it is a BIDS sidecar" in err and f"give the recording itself: {root / 'eeg/sub-01_task-rest_eeg.edf'}" in err
+    )

@@ -38,11 +38,34 @@ _NOT_READ = {
 def not_read_hint(path: Path) -> str | None:
     """What to do with a file of a kind file_source does not read (the peers' and the recorder's table formats)."""
     name = path.name.lower()
+    if sidecar := bids_sidecar_hint(path):  # (was told as OpenBCI's text tables, or a pickle)
+        return sidecar
     if name.endswith(HDF5):
         return hdf5_hint(path)
     if name.endswith(tuple(_ARCHIVES)) and not name.endswith((".fif.gz", ".xdfz")):  # (those MNE, pyxdf read whole)
         return archive_hint(path)
     return next((hint for suffixes, hint in _NOT_READ.items() if name.endswith(suffixes)), None)
+
+
+def bids_sidecar_hint(path: Path) -> str | None:
+    """A BIDS layout's metadata (sub-01_task-rest_events.tsv, _channels.tsv, _eeg.json, _scans.tsv), given where its
+    recording was meant: which recording beside it to give."""
+    import glob
+    import re
+
+    found = re.fullmatch(r"(sub-[^_]+(?:_[a-z]+-[^_]+)*)_([a-z]+)\.(tsv|json|tsv\.gz)", path.name)
+    if found is None:
+        return None
+    data = (".edf", ".bdf", ".vhdr", ".set", ".fif")
+    beside = sorted(
+        q for q in path.parent.glob(f"{glob.escape(found[1])}*") if q.suffix.lower() in data and q.name != path.name
+    )
+    if not beside and path.parent.is_dir():  # a subject's _scans.tsv: its recordings are in the folders below it
+        beside = sorted(q for q in path.parent.rglob(f"{glob.escape(found[1])}*") if q.suffix.lower() in data)
+    what = path.name[len(found[1]) :]
+    return f"it is a BIDS sidecar ({what}: metadata of a recording, not its data): give " + (
+        f"the recording itself: {beside[0]}" if beside else f"its recording ({found[1]}_eeg.edf, .bdf, .vhdr or .set)"
+    )
 
 
 _ARCHIVES = {  # suffix -> (what, how to unpack it); the longer suffixes first
