@@ -452,6 +452,8 @@ def _why_none(pattern: str) -> str:
                 + (f"--inputs {shlex.quote(fix)}" if fix else "write the pattern in their case")
             )
     head, tail = os.path.split(pattern)
+    if not any(c in pattern for c in "*?["):  # one file named: a typo, or the shell expanded a pattern left unquoted
+        return f": there is no such file (from {Path.cwd()}); fix: give the path of a recording, or a quoted pattern"
     if "**" not in pattern and tail and not any(c in head for c in "*?["):
         deeper = os.path.join(head, "**", tail)
         if found := sorted(p for p in glob.glob(deeper, recursive=True) if Path(p).is_file()):

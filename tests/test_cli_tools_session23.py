@@ -155,6 +155,7 @@ def test_a_plot_of_epochs_draws_every_epoch_of_its_span(tmp_path):
         ("up/*.edf", "2 files match it in another case (up/S001R01.EDF, ...); fix: --inputs 'up/*.EDF'"),
         ("recs/*.edf", "2 files in its sub-folders do (recs/s01/a.edf, ...); fix: --inputs 'recs/**/*.edf'"),
         ("rec/*.edf", "there is no folder rec (from "),
+        ("recs/s01/a.eddf", "there is no such file (from "),
     ],
 )
 def test_a_batch_pattern_that_matches_nothing_says_why(tmp_path, monkeypatch, capsys, inputs, said):
