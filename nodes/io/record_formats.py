@@ -508,6 +508,28 @@ def truncate_wav(path: Path, frames: int) -> None:
         )
 
 
+# --- WAV -------------------------------------------------------------------------------------------
+SFC_SET_UPDATE_HEADER_AUTO = 0x1061  # libsndfile's sf_command: rewrite the header after every write
+
+
+def header_after_each_write(f) -> None:
+    """Have libsndfile rewrite an open WAV's header (its sizes) after every write, so that the file is whole after
+    each chunk without soundfile's flush(), which is an fsync (3-7 ms a chunk here: most of a file-to-file
+    enhancement's time). Where the soundfile in use has no handle to give (it is private), each write is flushed."""
+    import soundfile as sf
+
+    handle = getattr(f, "_file", None)
+    if handle is None or sf._snd.sf_command(handle, SFC_SET_UPDATE_HEADER_AUTO, sf._ffi.NULL, 1) != 1:
+        write = f.write
+
+        def write_and_flush(data):
+            n = write(data)
+            f.flush()
+            return n
+
+        f.write = write_and_flush
+
+
 # --- FLAC ------------------------------------------------------------------------------------------
 def write_flac(target: Path, rows: SpillRows, spec: StreamSpec) -> None:
     """24-bit FLAC from the spill, block by block; values clipped to [-1, 1], NaN written as 0. (Written
