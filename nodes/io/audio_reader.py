@@ -211,6 +211,19 @@ def other_audio(path: Path) -> str | None:
     return next((what for at, magic, what in _OTHER_KINDS if head[at : at + len(magic)] == magic), None)
 
 
+def _raw_opener(raw: _From, form: tuple):
+    """A function that opens `raw` (little-endian samples, no header) as soundfile reads a file of the format
+    (rate, channels, subtype), from its start."""
+    import soundfile as sf
+
+    def open_raw():
+        raw.seek(0)
+        rate, channels, subtype = form
+        return sf.SoundFile(raw, "r", rate, channels, subtype, "LITTLE", "RAW")  # pyright: ignore[reportArgumentType]
+
+    return open_raw
+
+
 class _From:
     """A file seen from `offset` on (for soundfile's virtual I/O)."""
 
@@ -254,13 +267,7 @@ class AudioReader(LoggedTimes):
             if (layout := misaligned_wav(path)) is None:
                 raise
             raw = _From(path, layout.start, layout.size)
-            form = (layout.rate, layout.channels, layout.subtype, "LITTLE", "RAW")
-
-            def open_layout():
-                raw.seek(0)
-                return sf.SoundFile(raw, "r", *form)  # pyright: ignore[reportArgumentType]  # a file-like object works
-
-            self.raw, self.open = raw, open_layout
+            self.raw, self.open = raw, _raw_opener(raw, (layout.rate, layout.channels, layout.subtype))
             self.file = self.open()
             _log.warning(
                 "file_source: %s is a WAV whose chunks are not laid out as RIFF asks (%s), which libsndfile and "
@@ -283,13 +290,7 @@ class AudioReader(LoggedTimes):
             offset is not None and self.raw is None
         ):  # read what follows the header as raw samples in the header's format
             f, raw = self.file, _From(path, offset)
-            form = (f.samplerate, f.channels, f.subtype, "LITTLE", "RAW")
-
-            def open_raw():
-                raw.seek(0)
-                return sf.SoundFile(raw, "r", *form)  # pyright: ignore[reportArgumentType]  # a file-like object works
-
-            self.raw, self.open = raw, open_raw
+            self.raw, self.open = raw, _raw_opener(raw, (f.samplerate, f.channels, f.subtype))
             self.file = self.open()
             f.close()
             if past is None:
