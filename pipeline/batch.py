@@ -484,7 +484,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--task-cpus", type=_checked(float, 0, "a number >= 0"), default=1.0)
     ap.add_argument("--task-gpus", type=_checked(float, 0, "a number >= 0"), default=0.0)
     ap.add_argument("--json", metavar="PATH", help="write every file's outcome here")
-    args = ap.parse_args(argv)
+    args, extra = ap.parse_known_args(argv)
+    if extra and all(os.path.exists(x) for x in extra):  # --inputs recs/*.edf unquoted: the shell gave it the first
+        taken = [args.inputs, *extra]  # file and the rest as words argparse said 'unrecognized arguments' of
+        suffixes = {Path(t).suffix for t in taken}
+        guess = os.path.join(os.path.commonpath(taken), "*" + (suffixes.pop() if len(suffixes) == 1 else ""))
+        ap.error(
+            f"--inputs took {args.inputs} alone, and {len(extra)} more files followed it ({extra[0]}"
+            f"{', ...' if len(extra) > 1 else ''}): the shell expanded a pattern left unquoted; fix: quote it, so "
+            f"that the batch expands it (** too), e.g. --inputs {shlex.quote(guess)}"
+        )
+    if extra:
+        ap.error(f"unrecognized arguments: {' '.join(extra)}")
     if problem := _unwritable_outputs(args.out, args.json):  # before any file runs, not a traceback at the end
         print(f"error: {problem}", file=sys.stderr)
         return 2

@@ -387,3 +387,19 @@ def test_a_plot_of_a_bids_sidecar_names_its_recording(tmp_path, capsys, sidecar)
     assert (
         "it is a BIDS sidecar" in err and f"give the recording itself: {root / 'eeg/sub-01_task-rest_eeg.edf'}" in err
     )
+
+
+def test_a_batch_pattern_the_shell_expanded_is_told_to_be_quoted(tmp_path, monkeypatch, capsys):
+    """`wavegraph batch g.yaml --inputs recs/*.edf --out r` (unquoted): the shell gave --inputs the first file and the
+    rest as words, which argparse said 'unrecognized arguments: recs/b.edf recs/c.edf' of, with no fix."""
+    from wavegraph.pipeline.batch import main as batch
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "recs").mkdir()
+    for name in ("a.edf", "b.edf", "c.edf"):
+        (tmp_path / "recs" / name).write_bytes(b"0")
+    with pytest.raises(SystemExit) as e:
+        batch(["g.yaml", "--inputs", "recs/a.edf", "recs/b.edf", "recs/c.edf", "--out", "r"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "the shell expanded a pattern left unquoted" in err, err
+    assert "--inputs took recs/a.edf alone, and 2 more files followed it" in err and "--inputs 'recs/*.edf'" in err
