@@ -370,9 +370,11 @@ class Mix(Node[MixParams]):
 
     def finish(self):
         """A stream that ends before CANCEL_S (a 1 s stereo prompt whose channels cancel mixed to silence unsaid) is
-        decided on what it held, from CANCEL_MIN_S on."""
+        decided on what it held, from CANCEL_MIN_S on. The next chunk starts a new stream (one node, many files): its
+        channels checked and said anew (a second file's inverted pair mixed to silence unsaid)."""
         if self._level is not None and self._level[2] >= CANCEL_MIN_S * self.in_specs["in"].rate:
             self._say_cancel()
+        self.reset()
         return {}
 
     def _say_cancel(self) -> None:
