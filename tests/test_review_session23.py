@@ -1,11 +1,18 @@
 """Defects found reviewing session 23's changes (bdbbdf6..): each test fails before its fix."""
 
 import logging
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Any
 
-import numpy as np
-from wavegraph.nodes.dsp.channels import Mix
-from wavegraph.pipeline.chunk import Chunk
-from wavegraph.pipeline.spec import signal_spec
+os.environ.setdefault("LSLAPICFG", str(Path(__file__).resolve().parent.parent / "configs" / "lsl_api.cfg"))
+
+import numpy as np  # noqa: E402
+from wavegraph.nodes.dsp.channels import Mix  # noqa: E402
+from wavegraph.pipeline.chunk import Chunk  # noqa: E402
+from wavegraph.pipeline.spec import signal_spec  # noqa: E402
 
 
 def _stereo(left: np.ndarray, right: np.ndarray) -> dict[str, Chunk]:
@@ -29,3 +36,37 @@ def test_mix_given_a_second_file_after_finish_checks_it_for_cancelling_channels(
     assert np.abs(out).max() < 1e-6  # mixed to silence
     said = [r.getMessage() for r in caplog.records if "cancel" in r.getMessage()]
     assert len(said) == 1 and "'L', 'R'" in said[0] and "weights: [0.5, -0.5]" in said[0]
+
+
+def test_a_step_back_after_a_wireless_stall_names_gap_tolerance_not_a_clock_reset(caplog, monkeypatch):
+    """An app stamping each 100-sample chunk as it arrives (pylsl.local_clock, back-dated at the rate), its radio
+    stalled 0.5 s: the late chunk jumps forward (a gap), the next, arriving just after it, steps back 0.4 s. Since
+    f773469 (BACK_JUMP_S 1 s -> 0.25 s) such a step is a clock reset, said as 'the sending app's clock was reset, or
+    it restarted ... stamp with the LSL clock', which the app does: a step back under a second names gap_tolerance
+    now, as a forward jump under a second does (gap_said)."""
+    import pylsl
+    from wavegraph.nodes.io import lsl, lsl_start
+    from wavegraph.nodes.io.lsl import LslInlet
+
+    monkeypatch.setattr(lsl, "AMBIGUITY_WAIT_S", 0.05)
+    monkeypatch.setenv(lsl_start.CHECKED_ENV, "{}")
+    name = f"wg-review23-{uuid.uuid4().hex[:8]}"
+    info = pylsl.StreamInfo(name, "EEG", 1, 250.0, pylsl.cf_float32, name)
+    out = pylsl.StreamOutlet(info)
+    node = LslInlet(name=name, resolve_timeout=3.0, chunk_size=50, clock_sync=False, units="uV")
+    node.configure({})
+    node.open()
+    assert out.wait_for_consumers(5.0)
+    ts = pylsl.local_clock() - 5.0 + np.arange(400) / 250.0
+    ts[100:200] += 0.5  # the stalled chunk, stamped on arrival
+    ts[200:] += 0.5 - 0.4 + 0.001  # the next one arrived 1 ms after it
+    stamps: Any = [float(t) for t in ts]
+    out.push_chunk(np.zeros((400, 1), np.float32), stamps)
+    got, end = 0, time.monotonic() + 5.0
+    with caplog.at_level(logging.WARNING, logger="wavegraph.lsl"):
+        while got < 400 and time.monotonic() < end and (r := node.read()) is not None:
+            got += r["out"].data.shape[1] if r else 0
+    node.close()
+    assert got == 400 and node.counters.get("clock_back") == 1, node.counters
+    (said,) = [r.getMessage() for r in caplog.records if "went back" in r.getMessage()]
+    assert "raise `gap_tolerance` (now 0.05 s) above" in said, said

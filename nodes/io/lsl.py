@@ -80,6 +80,7 @@ from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
 from .lsl_config import discovery_note
 from .lsl_desc import no_volts, say_labels, signal_typed
 from .lsl_info import (
+    JITTER_S,
     MARKER_TYPE,
     RestartWatch,
     backlog_said,
@@ -518,7 +519,8 @@ class LslInlet(Source[LslInletParams]):
             return
         self._jumps_said += 1
         if self._jumps_said <= WARN_JUMPS:
-            _log.warning("lsl_inlet: %s", jump_said(self._name(), what))
+            back = BACK_JUMP_S < before - after < JITTER_S  # (a burst after a stall, stamped as it came, steps back)
+            _log.warning("lsl_inlet: %s", jump_said(self._name(), what, self.params.gap_tolerance if back else None))
 
     def _check_rate(self) -> None:
         """Warn once a run when the timestamps run far off the nominal rate, which every node downstream

@@ -307,12 +307,7 @@ def gap_said(stream: str, step_s: float, last: bool, tolerance: float | None = N
     """What to say of a forward jump of `step_s` s in a regular stream's timestamps (`last`: the last one said); one
     under JITTER_S names `gap_tolerance` (its value `tolerance`): a wireless amplifier's packets stamped on arrival
     jump that far with no sample lost, and each gap restarts the decoders' windows."""
-    jitter = (
-        f"; if the amplifier lost no sample there (its timestamps jitter: a wireless link's packets stamped as they "
-        f"arrive), raise `gap_tolerance` (now {tolerance:g} s) above the jitter"
-        if tolerance is not None and step_s < JITTER_S
-        else ""
-    )
+    jitter = _jitter_fix(tolerance) if tolerance is not None and step_s < JITTER_S else ""
     return (
         f"stream '{stream}' has a gap of {step_s:.4g} s in its timestamps (samples lost on the way, dropped from "
         "liblsl's full buffer, or the amplifier paused): taken as a gap (the recording gets a boundary there), "
@@ -335,12 +330,22 @@ def unordered_said(stream: str, regular: bool) -> str:
     )
 
 
-def jump_said(stream: str, what: str) -> str:
-    """What to say when a stream's timestamps `what` (went back, jumped off the LSL clock)."""
+def _jitter_fix(tolerance: float) -> str:
+    """The fix for a jump under JITTER_S that may be timestamps that jitter, not samples lost or a clock reset."""
+    return (
+        "; if the amplifier lost no sample there (its timestamps jitter: a wireless link's packets stamped as they "
+        f"arrive, a burst after a stall), raise `gap_tolerance` (now {tolerance:g} s) above the jitter"
+    )
+
+
+def jump_said(stream: str, what: str, tolerance: float | None = None) -> str:
+    """What to say when a stream's timestamps `what` (went back, jumped off the LSL clock); `tolerance` (the inlet's
+    gap_tolerance) for a step back under JITTER_S, which an app stamping its chunks as they arrive makes after a stall
+    (with the LSL clock: 'stamp with the LSL clock' alone misled it)."""
     return (
         f"the timestamps of stream '{stream}' {what}: taken as a gap (the recording gets a boundary there); "
         "markers of other streams stamped on the old clock will not line up; stamp with the LSL clock "
-        "(pylsl.local_clock) in the sending app"
+        "(pylsl.local_clock) in the sending app" + (_jitter_fix(tolerance) if tolerance is not None else "")
     )
 
 
