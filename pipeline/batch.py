@@ -86,18 +86,29 @@ def _recordings(files: list[Path]) -> list[Path]:
     not the later parts of a split FIF (x_raw-1.fif with x_raw.fif: MNE reads them through the first)."""
     import re
 
-    have = set(files)
-    out = []
+    have, out, listed = set(files), [], {}
     for p in files:
-        header = _PARTS.get(p.suffix.lower())
+        header = _PARTS.get(p.suffix.lower()) and _header_beside(p, _PARTS[p.suffix.lower()], listed)  # (REC.VHDR too)
         split = re.fullmatch(r"(.+)-\d+(\.fif(?:\.gz)?)", p.name)
-        if header and p.with_suffix(header) in have or split and p.with_name(split[1] + split[2]) in have:
+        if header and header in have or split and p.with_name(split[1] + split[2]) in have:
             continue
-        if header and p.with_suffix(header).is_file():  # '**/*.eeg' for BrainVision: each failed 'give its header
-            have.add(p.with_suffix(header))  # file: path: x.vhdr', a fix --inputs cannot take; its header is the input
-            p = p.with_suffix(header)
+        if header:  # '**/*.eeg' for BrainVision: each failed 'give its header file: path: x.vhdr', a fix --inputs
+            have.add(header)  # cannot take; its header is the input
+            p = header
         out.append(p)
     return sorted(set(out))
+
+
+def _header_beside(part: Path, suffix: str, names: dict) -> Path | None:
+    """The header file beside one part of a recording (rec.eeg -> rec.vhdr; REC.EEG -> REC.VHDR, as file_source finds
+    it), or None. `names`: each folder's files by their lower-case name, listed once."""
+    if part.parent not in names:
+        try:
+            names[part.parent] = {q.name.lower(): q for q in part.parent.iterdir()}
+        except OSError:
+            names[part.parent] = {}
+    header = names[part.parent].get((part.stem + suffix).lower())
+    return header if header is not None and header.is_file() else None
 
 
 _SIDECARS = (".json", ".tsv", ".tsv.gz", ".md")  # BIDS sidecars and tables (_channels.tsv, _eeg.json, ...)

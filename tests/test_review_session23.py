@@ -70,3 +70,23 @@ def test_a_step_back_after_a_wireless_stall_names_gap_tolerance_not_a_clock_rese
     assert got == 400 and node.counters.get("clock_back") == 1, node.counters
     (said,) = [r.getMessage() for r in caplog.records if "went back" in r.getMessage()]
     assert "raise `gap_tolerance` (now 0.05 s) above" in said, said
+
+
+def test_a_batch_over_brainvision_data_files_in_upper_case_takes_their_headers(tmp_path):
+    """5b2c943 made a matched BrainVision .eeg/.vmrk stand for the header beside it, by its lower-case name only: of
+    S01.VHDR, S01.EEG and S01.VMRK (a recording copied off a FAT drive, or an old DOS tool's: file_source finds such a
+    header, readers._header_of) --inputs '**/*.EEG' took S01.EEG, which failed 'is one part of a recording; fix: give
+    its header file', and '*' took all three, two of them failing so."""
+    from wavegraph.pipeline.batch import plan
+
+    graph = tmp_path / "g.yaml"
+    graph.write_text(
+        "nodes:\n  - {id: src, type: file_source, params: {path: x.edf}}\n"
+        "  - {id: rec, type: recorder, params: {path: out.csv}}\nedges:\n  - {source: src.out, target: rec.in}\n"
+    )
+    for name in ("s1/S01.VHDR", "s1/S01.EEG", "s1/S01.VMRK", "s2/N.EEG"):  # N: no header beside (a Nihon Kohden)
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"0")
+    for pattern, want in (("**/*.EEG", ["s1/S01.VHDR", "s2/N.EEG"]), ("s1/*", ["s1/S01.VHDR"])):
+        jobs = plan(str(graph), str(tmp_path / pattern), str(tmp_path / "out"), [])
+        assert [str(Path(j.input).relative_to(tmp_path)) for j in jobs] == want, pattern
