@@ -518,8 +518,11 @@ def header_after_each_write(f) -> None:
     enhancement's time). Where the soundfile in use has no handle to give (it is private), each write is flushed."""
     import soundfile as sf
 
-    handle = getattr(f, "_file", None)
-    if handle is None or sf._snd.sf_command(handle, SFC_SET_UPDATE_HEADER_AUTO, sf._ffi.NULL, 1) != 1:
+    try:
+        set_auto = sf._snd.sf_command(f._file, SFC_SET_UPDATE_HEADER_AUTO, sf._ffi.NULL, 1) == 1
+    except AttributeError:  # soundfile's internals moved
+        set_auto = False
+    if not set_auto:
         write = f.write
 
         def write_and_flush(data):
