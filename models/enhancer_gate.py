@@ -50,10 +50,10 @@ def synthesize(out: torch.Tensor, logits: torch.Tensor, idft: torch.Tensor, cfg,
     frames' samples (..., n_fft), synthesis window and time gate (with cfg.gate_blocks) applied."""
     if not cfg.gate_blocks or curve is None:
         return out @ idft
-    z = logits.narrow(-1, cfg.gate_offset, cfg.gate_blocks)
     if not cfg.gate_split:
-        return apply_gate(out @ idft, z, curve)
+        return apply_gate(out @ idft, logits.narrow(-1, cfg.gate_offset, cfg.gate_blocks), curve)
     k, n = 2 * cfg.gate_split, out.shape[-1] - 2 * cfg.gate_split
-    low = apply_gate(out.narrow(-1, 0, k) @ idft.narrow(0, 0, k), z, curve)
-    high = out.narrow(-1, k, n) @ idft.narrow(0, k, n)
-    return low.add_(apply_gate(high, logits.narrow(-1, cfg.gate_offset + cfg.gate_blocks, cfg.gate_blocks), curve))
+    z = logits.narrow(-1, cfg.gate_offset, 2 * cfg.gate_blocks).unflatten(-1, (2, cfg.gate_blocks))
+    g = (torch.tanh(z * 0.5) @ curve).add_(1)  # (..., 2, n_fft): both bands' gains in one product (as apply_gate)
+    low = (out.narrow(-1, 0, k) @ idft.narrow(0, 0, k)).mul_(g.select(-2, 0))
+    return low.addcmul_(out.narrow(-1, k, n) @ idft.narrow(0, k, n), g.select(-2, 1))
