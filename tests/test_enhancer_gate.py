@@ -93,16 +93,17 @@ def test_gate_is_grown_last_and_its_rows_take_the_lr_multiplier():
 
 
 def test_shipped_weights_use_the_time_gate():
-    """The shipped model (docs/speech.md, stage 21b) has the gate: its config asks for 8 blocks, its head rows (grown at
-    zero) were trained away from zero, and its live step (the traced frame graph, which computes the gate) equals its
-    offline run."""
+    """The shipped model (docs/speech.md, stage 26s) has the gate in two bands split at 1 kHz: its config asks for 8
+    blocks a band, its head rows (grown at zero in 21, the high band's a copy in 26) were trained away from zero and
+    apart, and its live step (the traced frame graph, which computes the gate) equals its offline run."""
     from wavegraph.models import checkpoint as ckpt
     from wavegraph.nodes.models.enhancer import shipped_checkpoint
 
     model = ckpt.load(shipped_checkpoint())
     assert isinstance(model, Enhancer) and model.cfg.gate_blocks == 8
     rows = model.head.weight.detach()[model.cfg.gate_offset :]
-    assert rows.shape[0] == 8 and float(rows.abs().max()) > 0.01
+    assert model.cfg.gate_split == 20 and rows.shape[0] == 16 and float(rows.abs().max()) > 0.01
+    assert float((rows[8:] - rows[:8]).abs().max()) > 0.01  # the two bands' gains differ
     model.eval()
     x = 0.05 * torch.randn(1, 30, 160, generator=torch.Generator().manual_seed(3))
     x[0, 12, 60:64] += 1.0  # a click
