@@ -201,7 +201,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-@torch.no_grad()
 def _split_bin(hz: float, cfg: EnhancerConfig) -> int:
     """--gate-split-hz as the bin the time gate's high band starts at (0: one band)."""
     if not (math.isfinite(hz) and 0 <= hz < cfg.sample_rate / 2):
@@ -209,6 +208,7 @@ def _split_bin(hz: float, cfg: EnhancerConfig) -> int:
     return max(1, round(hz * cfg.n_fft / cfg.sample_rate)) if hz else 0
 
 
+@torch.no_grad()
 def _enhance_list(model: Enhancer, signals: list[np.ndarray]) -> list[np.ndarray]:
     out = []
     for x in signals:
