@@ -111,7 +111,7 @@ def parse_restart(file, raw, problems) -> dict[str, int]:
                 f"process '{group}': on_error {value_said(policy)}",
                 "use stop or restart",
             )
-        elif policy != "restart":  # `{nodes: [dec], max_restarts: 5}`: no restart at all, and nothing said
+        elif "on_error" not in members:  # `{nodes: [dec], max_restarts: 5}`: no restart at all, and nothing said
             _problem(
                 problems,
                 file,

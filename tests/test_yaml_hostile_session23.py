@@ -72,14 +72,16 @@ def test_a_no_break_space_pasted_into_the_yaml_syntax_is_said_with_its_line_and_
 def test_max_restarts_without_on_error_restart_is_a_problem_not_ignored(tmp_path, monkeypatch, capsys):
     # `{nodes: [bp], max_restarts: 5}`: the group's process was not restarted at all (on_error stays stop), and
     # validate said OK; the user's restarts were ignored without a word
-    for group, line in (("{nodes: [bp], max_restarts: 5}", 14), ("{nodes: [bp], on_error: stop, max_restarts: 5}", 14)):
-        err = validate(tmp_path, monkeypatch, capsys, GRAPH + f"processes:\n  dsp: {group}\n")
-        assert err == [
-            f"g.yaml:{line}: process 'dsp': max_restarts is only read with on_error: restart; "
-            "fix: add on_error: restart to restart its process when it dies, or remove max_restarts"
-        ], err
-    text = GRAPH + "processes:\n  dsp: {nodes: [bp], on_error: restart, max_restarts: 5}\n"
-    assert validate(tmp_path, monkeypatch, capsys, text) == []
+    err = validate(tmp_path, monkeypatch, capsys, GRAPH + "processes:\n  dsp: {nodes: [bp], max_restarts: 5}\n")
+    assert err == [
+        "g.yaml:14: process 'dsp': max_restarts is only read with on_error: restart; "
+        "fix: add on_error: restart to restart its process when it dies, or remove max_restarts"
+    ], err
+    # an explicit policy is taken as written: `on_error: stop` alone (refused by 2aaf56c: its own test graph
+    # tests/test_multihost_restart.py failed), or beside a max_restarts it makes moot
+    for group in ("on_error: restart, max_restarts: 5", "on_error: stop", "on_error: stop, max_restarts: 5"):
+        text = GRAPH + f"processes:\n  dsp: {{nodes: [bp], {group}}}\n"
+        assert validate(tmp_path, monkeypatch, capsys, text) == [], group
 
 
 def test_an_edge_end_written_with_another_separator_is_told_node_dot_port(tmp_path, monkeypatch, capsys):
