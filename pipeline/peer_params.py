@@ -54,6 +54,8 @@ _SAME: tuple[tuple[str, tuple[str, ...]], ...] = (  # wavegraph's parameter, oth
     ("picks", ("pick", "include", "ch_names", "channels", "select")),
     ("drop", ("exclude", "bads", "remove")),
     ("harmonics", ("n_harmonics", "num_harmonics")),
+    ("checkpoint", ("model", "model_path", "model_file", "weights", "weights_path", "weights_file", "ckpt")),
+    ("checkpoint", ("ckpt_path", "checkpoint_path", "checkpoint_file", "restore_path", "restore_from", "state_dict")),
 )
 _SECONDS = {"window_dur", "window_shift", "time_constant", "bufsize", "max_buflen", "duration", "timeout"}
 _SAMPLES = {
