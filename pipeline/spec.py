@@ -84,7 +84,8 @@ class StreamSpec:
     delay:  seconds by which the content lags its time stamps (a node that delays its input, such as the
             speech enhancer, declares it on its output; the `align` node removes it). 0 when unknown.
     meas_date:  when the source recording started (MNE's info['meas_date']), as ISO 8601 text with its
-            UTC offset, or None (unknown, e.g. a live stream or an audio file).
+            UTC offset; "" when the source is a file that gives no date (MNE's None: an undated FIF/EDF, a WAV),
+            which a recorder keeps undated; None when unknown (a live stream: a recorder dates it by the wall clock).
     first_time: seconds from meas_date to stream time 0 (MNE's raw.first_time = first_samp / sfreq of
             the source recording); chunk times stay counted from 0, and a FIF recorder writes
             first_samp = round((first_time + first t0) * rate), so the recording lines up with its
@@ -94,6 +95,9 @@ class StreamSpec:
     framing: (n_fft, hop, window) of the `stft` that made a complex features stream, so that an `istft` checks its
             own against them (n_fft 256 and 257 give the same bins; a hop the frames do not have sets a wrong
             rate); None for any other stream.
+    band:   the highest frequency (Hz) the content can hold, where that is below the stream's Nyquist: the Nyquist of
+            the lowest rate it came through (a 1 kHz file resampled to 16 kHz: 500), which the speech enhancer
+            checks; None when the content may fill the band up to rate / 2.
     Nodes that derive their output spec with `evolve` carry these on.
     """
 
@@ -110,6 +114,7 @@ class StreamSpec:
     first_time: float = 0.0
     bads: tuple[str, ...] = ()
     framing: tuple[int, int, str] | None = None
+    band: float | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -172,7 +177,7 @@ class StreamSpec:
         } | self._origin_dict()
 
     def _origin_dict(self) -> dict:
-        """meas_date, first_time and bads, only when set: a spec without them keeps its wire form and spec id."""
+        """meas_date, first_time, bads, framing and band, only when set: a spec without them keeps its wire form and spec id."""
         out: dict = {"bads": list(self.bads)} if self.bads else {}
         if self.meas_date is not None:
             out["meas_date"] = self.meas_date
@@ -180,6 +185,8 @@ class StreamSpec:
             out["first_time"] = self.first_time
         if self.framing is not None:
             out["framing"] = list(self.framing)
+        if self.band is not None:
+            out["band"] = self.band
         return out
 
     @classmethod

@@ -128,6 +128,8 @@ def write_bids(
     reader = mne.io.read_raw_bdf if recording.suffix.lower() == ".bdf" else mne.io.read_raw_edf
     raw = reader(recording, verbose="error")
     raw.info["line_freq"] = line_freq
+    if spec is not None and spec.meas_date == "":  # an undated source: the EDF's 01.01.85 is EDF+'s 'unknown', which
+        raw.set_meas_date(None)  # MNE reads as 1985; scans.tsv's acq_time is then n/a (it gave 1985-01-01)
     event_id = _padding_is_bad(raw)
     if spec is not None and len(spec.channel_types) == len(raw.ch_names):  # channel i of the file is the stream's
         types = {n: _MNE_TYPES.get(t, t) for n, t in zip(raw.ch_names, spec.channel_types) if t != "eeg"}

@@ -175,7 +175,8 @@ class FileSource(Source[FileSourceParams]):
         names = tuple(r.ch_names[i] for i in self.picks)
         types = tuple(r.ch_types[i] for i in self.picks)
         self.latency_samples = 0
-        origin = {"meas_date": r.meas_date, "first_time": r.first_time}  # the recorder lines its file up with ours
+        date = "" if r.meas_date is None else r.meas_date  # "": undated (a recorder wrote the replay's wall clock)
+        origin = {"meas_date": date, "first_time": r.first_time}  # the recorder lines its file up with ours
         bads = tuple(b for b in r.bads if b in names)  # car leaves them out, a FIF recorder marks them
         self.out_specs = {
             "out": StreamSpec("signal", r.sfreq, (len(names),), self.dtype, names, types, r.units, **origin, bads=bads),

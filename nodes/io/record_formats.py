@@ -220,7 +220,7 @@ FIF_MAX_SAMPLE = 2**31 - 1  # FIF's first_samp and last sample are 32-bit ints
 class Origin:
     """Where a recording sits in time. `first_samp`: MNE's, (spec.first_time + first t0) * rate, so the
     recording lines up with its source. `meas_date`: MNE's (the time of sample 0): the spec's when the
-    stream carries one (a replayed file's); otherwise from the wall clock when the first chunk left its
+    stream carries one (a replayed file's; None for a file that gives none, spec.meas_date ""); otherwise from the wall clock when the first chunk left its
     source (`wall_start`, in the spill's header), so that meas_date + first_samp / sfreq is that moment.
     `start`: the first sample's time (UTC), which EDF/BDF headers hold."""
 
@@ -241,8 +241,8 @@ class Origin:
             )
             first_samp = 0
         offset = timedelta(seconds=first_samp / rate) if rate else timedelta(0)
-        text = spec.meas_date or wall_start
-        if text is None:
+        text = spec.meas_date if spec.meas_date is not None else wall_start  # "": a file that gives no date
+        if not text:  # (the replay's wall clock was its date: MNE keeps an undated file undated)
             return cls(first_samp, None, None)
         try:
             when = datetime.fromisoformat(text)

@@ -1,0 +1,77 @@
+"""Leftovers of earlier reviews (session 24), each replayed as a user runs a graph: small YAML graphs over tiny
+files in tmp_path, in one process."""
+
+import csv
+
+import mne
+import numpy as np
+import pytest
+from wavegraph.pipeline.config import load_config
+from wavegraph.pipeline.graph import build_graph
+from wavegraph.pipeline.runner import run_graph
+
+RATE = 100.0
+
+
+def _run(tmp_path, text: str):
+    g = tmp_path / "g.yaml"
+    g.write_text(text)
+    r = run_graph(build_graph(load_config(g)), in_process=True)
+    assert r.exit_code == 0, r.failure
+    return r
+
+
+def _fif(tmp_path, name="src_raw.fif", n=500, date=None, n_ch=3):
+    info = mne.create_info(["Fz", "Cz", "Pz", "Oz"][:n_ch], RATE, "eeg")
+    raw = mne.io.RawArray(np.random.default_rng(0).normal(0, 1e-5, (n_ch, n)), info, verbose="error")
+    raw.set_meas_date(date)
+    path = tmp_path / name
+    raw.save(path, overwrite=True, verbose="error")
+    return path
+
+
+# --- 1. an undated input stays undated ------------------------------------------------------------------------
+REPLAY = """\
+nodes:
+  - {id: src, type: file_source, params: {path: SRC, chunk_size: 50}}
+  - {id: rec, type: recorder, params: {path: OUT, overwrite: true PARAMS}}
+edges:
+  - {source: src.out, target: rec.in}
+"""
+
+
+def test_an_undated_fif_replayed_to_fif_stays_undated(tmp_path):
+    """An undated FIF (MNE's meas_date None) replayed into a FIF recorder was dated with the time of the replay."""
+    src = _fif(tmp_path)
+    out = tmp_path / "out_raw.fif"
+    _run(tmp_path, REPLAY.replace("SRC", str(src)).replace("OUT", str(out)).replace(" PARAMS", ""))
+    rec = mne.io.read_raw_fif(out, verbose="error")
+    assert rec.info["meas_date"] is None and rec.n_times == 500
+
+
+def test_a_dated_fif_keeps_its_date_and_a_live_stream_is_still_dated_by_the_wall_clock(tmp_path):
+    from datetime import UTC, datetime
+
+    from wavegraph.nodes.io.record_formats import Origin
+    from wavegraph.pipeline.spec import signal_spec
+
+    src = _fif(tmp_path, date=1.7e9)
+    out = tmp_path / "out_raw.fif"
+    _run(tmp_path, REPLAY.replace("SRC", str(src)).replace("OUT", str(out)).replace(" PARAMS", ""))
+    assert mne.io.read_raw_fif(out, verbose="error").info["meas_date"] == datetime.fromtimestamp(1.7e9, UTC)
+    now = datetime.now(UTC).isoformat()
+    live = signal_spec(RATE, ["a"])  # meas_date None: unknown, as a live stream's
+    assert Origin.of(live, 0.0, now).meas_date == datetime.fromisoformat(now)
+    assert Origin.of(live.evolve(meas_date=""), 0.0, now).meas_date is None  # a file that gives no date
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_an_undated_fif_replayed_into_bids_has_no_acq_time(tmp_path):
+    """scans.tsv gave acq_time 1985-01-01 (EDF+'s 'unknown' date, read back as a date); the time of the replay
+    before that. mne-bids writes n/a for a recording without meas_date."""
+    pytest.importorskip("mne_bids")
+    src = _fif(tmp_path)
+    params = ", bids_root: BIDS, subject: '01', task: rest".replace("BIDS", str(tmp_path / "bids"))
+    _run(tmp_path, REPLAY.replace("SRC", str(src)).replace("OUT", str(tmp_path / "o.edf")).replace(" PARAMS", params))
+    scans = next(csv.DictReader(open(tmp_path / "bids/sub-01/sub-01_scans.tsv"), delimiter="\t"))
+    assert scans["acq_time"] == "n/a"
