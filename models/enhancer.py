@@ -41,7 +41,6 @@ it), "core.*": the core's state}. The features are computed in models/enhancer_f
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import torch
@@ -49,7 +48,7 @@ from torch import nn
 
 from .config import DictConfig
 from .enhancer_checks import check_stream_input
-from .enhancer_fast import FastGLAStep, FrameGraph
+from .enhancer_fast import FastGLAStep, fast_step, frame_graph
 from .enhancer_features import (
     compressed_advance,
     dft_matrices,
@@ -271,11 +270,11 @@ class Enhancer(StreamingModel):
             raise ValueError(f"x_t must be one block (batch, hop={self.d_in}), got shape {tuple(x_t.shape)}")
         state = check_stream_input(self, x_t[:, None], state)
         fused = self.cfg.n_fft == 2 * self.cfg.hop and self.front is None and x_t.shape[0]  # batch 0: _run's path
-        fast = self._fast_step() if fused else None
+        fast = fast_step(self) if fused else None
         if fast is None:
             return self._run(x_t[:, None], state, step=True)
         keys = tuple(sorted(state))  # the same graph whatever order a restored state's keys come in
-        graph = self._frame_graph(fast, keys, x_t)
+        graph = frame_graph(self, fast, keys, x_t)
         if graph is None:
             return self._fast_frame(x_t, state, fast)
         y, *tensors = graph(x_t, *(state[k] for k in keys))
@@ -295,84 +294,6 @@ class Enhancer(StreamingModel):
             self.__dict__.pop(name, None)
 
     # ---------------------------------------------------------------------------------------- internals
-    def _fast_step(self) -> FastGLAStep | None:
-        """The fused GLA + head step for inference (None while training, for a Mamba core, or if it failed its
-        check). Rebuilt when a parameter changes (optimizer step, load_state_dict)."""
-        if self.training or torch.is_grad_enabled() or not isinstance(self.core, GLAStack):
-            return None
-        params = self.__dict__.get("_fast_params")
-        if params is None:  # dropped by load_state_dict and by .to()/.double() (_apply): they replace parameters
-            params = self.__dict__["_fast_params"] = list(self.parameters())
-        try:  # in-place updates (optimizer steps, load_state_dict) bump the versions
-            key = tuple(p._version for p in params)
-        except RuntimeError:  # e.g. parameters made inside inference_mode track no version: no fused step
-            return None
-        if getattr(self, "_fast_key", None) != key:
-            self._fast_key, self._fast = key, None
-            try:
-                fast = FastGLAStep(self.core, self.head, "core.")
-                check = FastGLAStep(self.core, self.head)
-                f = torch.randn(2, self.cfg.n_features, generator=torch.Generator().manual_seed(0)).to(self.head.weight)
-                s1, s2 = self.core.init_state(2, f.device), self.core.init_state(2, f.device)
-                for _ in range(3):
-                    h, s1 = self.core.step(f, s1)
-                    ref = self.head(h)
-                    got = check(f, s2)
-                if torch.allclose(got, ref, atol=1e-5, rtol=1e-4):
-                    self._fast = fast
-            except (
-                AttributeError,
-                RuntimeError,
-                ValueError,
-                TypeError,
-            ):  # models/gla.py changed shape: keep the stack's step
-                pass
-        return self._fast
-
-    def _frame_graph(self, fast: FastGLAStep, keys: tuple[str, ...], x_t: torch.Tensor):
-        """`_fast_frame` traced and frozen into one TorchScript graph (about 1.5x faster per frame here), or None if
-        tracing fails or the graph's output differs from `_fast_frame`'s on a check run. Rebuilt with the fused step
-        (parameters changed) or for another batch size, dtype or state layout. Inference only."""
-        c = self.cfg  # the inference settings are constants in the traced graph
-        settings = (c.mask_floor, c.snr_adapt, c.snr_low, c.snr_high, c.low_snr_floor, c.low_snr_postfilter, c.snr_tau)
-        key = (
-            self.__dict__.get("_fast_key"),
-            keys,
-            x_t.shape[0],
-            x_t.dtype,
-            x_t.device,
-            settings,
-        )  # _fast_key: weights
-        if self.__dict__.get("_graph_key") != key:
-            graph = None
-            try:
-                with warnings.catch_warnings():  # torch.jit is deprecated upstream; still the cheapest per-op path
-                    warnings.simplefilter("ignore")
-                    example = self.init_state(x_t.shape[0], x_t.device, x_t.dtype)
-                    module = FrameGraph(self, fast, keys).eval()
-                    graph = torch.jit.freeze(
-                        torch.jit.trace(
-                            module, (x_t.new_zeros(x_t.shape), *(example[k] for k in keys)), check_trace=False
-                        )
-                    )
-                g = torch.Generator().manual_seed(0)
-                s1, s2 = (
-                    self.init_state(x_t.shape[0], x_t.device, x_t.dtype),
-                    self.init_state(x_t.shape[0], x_t.device, x_t.dtype),
-                )
-                ok = True
-                for _ in range(3):
-                    x = (0.1 * torch.randn(x_t.shape, generator=g)).to(x_t)
-                    y1, s1 = self._fast_frame(x, s1, fast)
-                    y2, *t2 = graph(x, *(s2[k] for k in keys))
-                    s2 = dict(zip(keys, t2))
-                    ok = ok and torch.allclose(y1, y2, atol=1e-6, rtol=1e-5)
-                graph = graph if ok else None
-            except (RuntimeError, ValueError, TypeError, AttributeError):  # untraceable here: keep _fast_frame
-                graph = None
-            self.__dict__["_graph"], self.__dict__["_graph_key"] = graph, key  # together, once built
-        return self.__dict__["_graph"]
-
     def _fast_frame(self, x_t: torch.Tensor, state: State, fast: FastGLAStep) -> tuple[torch.Tensor, State]:
         """`step` for inference with n_fft = 2 hop: the arithmetic of `_run` for one block in fewer ops; updates
         `state` in place (allowed for `step`) and returns it."""
@@ -487,7 +408,7 @@ class Enhancer(StreamingModel):
         df_frames = self._df_frames(spec, state.get("dfhist"))
         power = spec.square().sum(-1)  # (B, T, bins)
         feat, hists = self._features(spec, df_frames, power, state, T, frames)
-        fast = self._fast_step() if step else None
+        fast = fast_step(self) if step else None
         core_state: State | None = None
         if fast is not None:
             logits = fast(feat[:, 0], state)  # updates the core state in place, as GLAStack.step does

@@ -8,6 +8,7 @@ import pytest
 import torch
 from conftest import need
 from wavegraph.models.enhancer import Enhancer, EnhancerConfig, si_sdr
+from wavegraph.models.enhancer_fast import fast_step
 from wavegraph.models.streaming import assert_stream_equals_forward
 from wavegraph.nodes.models.enhancer import EnhancerNode, shipped_checkpoint
 from wavegraph.pipeline.chunk import Chunk
@@ -122,7 +123,7 @@ def _deep_filter_model() -> Enhancer:
 
 
 def _fused(model: Enhancer):
-    fast = model._fast_step()
+    fast = fast_step(model)
     assert fast is not None
     return fast
 
