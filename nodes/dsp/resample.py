@@ -165,7 +165,12 @@ class Resample(Node[ResampleParams]):
         self.reset()
         # the content lags the stamps by D/down output samples: declared, so `align` (delay: auto) removes it
         delay = spec.delay + self.out_delay / self.out_rate
-        self.out_specs = {"out": spec.evolve(rate=self.out_rate, dtype=self._dtype.name, delay=delay)}
+        # up from a lower rate, the content keeps the band of that rate (the speech enhancer checks it)
+        band = min(spec.band or math.inf, spec.rate / 2)
+        band_out = band if band < self.out_rate / 2 * (1 - RATE_RTOL) else None
+        self.out_specs = {
+            "out": spec.evolve(rate=self.out_rate, dtype=self._dtype.name, delay=delay, band=band_out),
+        }
         return self.out_specs
 
     @property

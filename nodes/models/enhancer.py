@@ -1,6 +1,7 @@
 """enhancer: the trained causal speech enhancer (models/enhancer.py) on a 16 kHz mono signal.
 
-in:   signal, 1 channel, 16000 Hz (anything else is refused: resample first / pick one channel).
+in:   signal, 1 channel, 16000 Hz (anything else is refused: resample first / pick one channel); audio resampled up
+      from under 4 kHz (StreamSpec.band below MIN_BAND: no speech band) is refused too, 8 kHz telephone audio taken.
 out:  the enhanced signal, same spec (and dtype) as `in`, with `delay` += latency: its content lags its time stamps
       by latency_samples = n_fft - 1 = 319 samples (19.94 ms), the algorithmic latency (20 ms frames, 10 ms hop; a
       frame is processed when its newest 10 ms block is complete). Every output chunk has the t0 and length of the
@@ -56,6 +57,9 @@ INPUT_LIMIT = 1e6  # |x| beyond this (120 dB over full scale) is clipped: square
 # such a tail differed from the output after true silence by up to 0.024), and which turned its state NaN before the
 # tone feature's subnormal fix (models/enhancer_features.py).
 TINY = 1e-10
+# The lowest content band taken (Hz): audio that came through a rate under 4 kHz (a 100 Hz or 1 kHz file resampled to
+# 16 kHz) holds no speech band; 8 kHz telephone audio (band 4 kHz) is enhanced as it always was.
+MIN_BAND = 2000.0
 _NOT_CONFIGURED = (
     "enhancer is not configured yet; call configure() first: "
     "node.configure({'in': signal_spec(16000, ['ch0'], 'audio', 'float32', 'a.u.')})"
@@ -166,6 +170,13 @@ class EnhancerNode(Node[EnhancerParams]):
             raise SpecError(
                 f"enhancer runs at {SAMPLE_RATE} Hz, the input is {spec.rate:.12g} Hz",
                 f"resample first: put a `resample` node (to {SAMPLE_RATE}) before the enhancer",
+            )
+        if spec.band is not None and spec.band < MIN_BAND:  # (a 100 Hz file resampled up: enhanced without a word)
+            raise SpecError(
+                f"enhancer input was sampled at {2 * spec.band:.12g} Hz before it was resampled to {SAMPLE_RATE} Hz: "
+                f"it holds nothing above {spec.band:.12g} Hz, no speech (the model is a 16 kHz speech enhancer)",
+                f"give it speech audio sampled at {2 * MIN_BAND:g} Hz or more (8 kHz telephone audio and up); "
+                "check the source's rate: a sensor or EEG recording is not speech",
             )
         if spec.shape != (1,):
             raise SpecError(
