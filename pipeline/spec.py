@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -98,6 +99,9 @@ class StreamSpec:
     band:   the highest frequency (Hz) the content can hold, where that is below the stream's Nyquist: the Nyquist of
             the lowest rate it came through (a 1 kHz file resampled to 16 kHz: 500), which the speech enhancer
             checks; None when the content may fill the band up to rate / 2.
+    highpass / lowpass: the edges (Hz) of the filters the content went through (MNE's info['highpass'] / ['lowpass']:
+            a file's, narrowed by bandpass, highpass, lowpass and fir nodes); 0.0 / None when none is known (0 Hz and
+            the Nyquist, MNE's defaults). `passband` gives the effective pair, which recorders write.
     Nodes that derive their output spec with `evolve` carry these on.
     """
 
@@ -115,6 +119,8 @@ class StreamSpec:
     bads: tuple[str, ...] = ()
     framing: tuple[int, int, str] | None = None
     band: float | None = None
+    highpass: float = 0.0
+    lowpass: float | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -157,6 +163,19 @@ class StreamSpec:
     def evolve(self, **changes) -> StreamSpec:
         return replace(self, **changes)
 
+    def filtered(self, l_freq: float | None = None, h_freq: float | None = None) -> StreamSpec:
+        """This spec after a filter that passes l_freq..h_freq (None: that side open): the narrower edges, as MNE's
+        filter() sets info['highpass'] / ['lowpass']."""
+        hp = self.highpass if l_freq is None else max(self.highpass, float(l_freq))
+        lp = self.lowpass if h_freq is None else min(self.lowpass or math.inf, float(h_freq))
+        return replace(self, highpass=hp, lowpass=lp)
+
+    def passband(self) -> tuple[float, float]:
+        """(highpass, lowpass) in Hz of the content, as MNE's info holds them: the lowpass at most the Nyquist of
+        this rate and of the lowest rate the content came through (`band`)."""
+        nyquist = self.rate / 2 if self.rate > 0 else math.inf
+        return self.highpass, min(self.lowpass or math.inf, self.band or math.inf, nyquist)
+
     def describe(self) -> str:
         rate = f"{self.rate:g} Hz" if self.rate else "irregular"
         shape = "x".join(str(s) for s in self.shape) or "scalar"
@@ -187,6 +206,10 @@ class StreamSpec:
             out["framing"] = list(self.framing)
         if self.band is not None:
             out["band"] = self.band
+        if self.highpass:
+            out["highpass"] = self.highpass
+        if self.lowpass is not None:
+            out["lowpass"] = self.lowpass
         return out
 
     @classmethod

@@ -75,3 +75,55 @@ def test_an_undated_fif_replayed_into_bids_has_no_acq_time(tmp_path):
     _run(tmp_path, REPLAY.replace("SRC", str(src)).replace("OUT", str(tmp_path / "o.edf")).replace(" PARAMS", params))
     scans = next(csv.DictReader(open(tmp_path / "bids/sub-01/sub-01_scans.tsv"), delimiter="\t"))
     assert scans["acq_time"] == "n/a"
+
+
+# --- 2. channels.tsv low_cutoff / high_cutoff: the graph's filters ---------------------------------------------
+FILTERED = """\
+nodes:
+  - {id: src, type: file_source, params: {path: SRC, chunk_size: 50}}
+  - {id: hp, type: highpass, params: {freq: 0.5}}
+  - {id: bp, type: bandpass, params: {l_freq: 1.0, h_freq: 40.0}}
+  - {id: notch, type: notch, params: {freq: 20.0}}
+  - {id: rec, type: recorder, params: {path: OUT, overwrite: true, bids_root: BIDS, subject: '01', task: rest}}
+  - {id: fif, type: recorder, params: {path: FIF, overwrite: true}}
+edges:
+  - {source: src.out, target: hp.in}
+  - {source: hp.out, target: bp.in}
+  - {source: bp.out, target: notch.in}
+  - {source: notch.out, target: rec.in}
+  - {source: notch.out, target: fif.in}
+"""
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_bids_channels_tsv_and_fif_hold_the_filters_the_graph_applied(tmp_path):
+    """channels.tsv said low_cutoff 0.0, high_cutoff 50.0 (0 Hz and the Nyquist) after a 1-40 Hz band-pass; the FIF's
+    info['highpass'] / ['lowpass'] too. Now the narrowest edges of the filters upstream, as MNE's filter() sets them."""
+    pytest.importorskip("mne_bids")
+    src = _fif(tmp_path)
+    text = (
+        FILTERED.replace("SRC", str(src)).replace("OUT", str(tmp_path / "o.edf")).replace("BIDS", str(tmp_path / "b"))
+    )
+    _run(tmp_path, text.replace("FIF", str(tmp_path / "o_raw.fif")))
+    rows = list(csv.DictReader(open(tmp_path / "b/sub-01/eeg/sub-01_task-rest_channels.tsv"), delimiter="\t"))
+    assert [(r["low_cutoff"], r["high_cutoff"]) for r in rows] == [("1.0", "40.0")] * 3
+    info = mne.io.read_raw_fif(tmp_path / "o_raw.fif", verbose="error").info
+    assert (info["highpass"], info["lowpass"]) == (1.0, 40.0)
+
+
+def test_a_files_filters_are_kept_and_narrowed_and_a_lower_rate_bounds_the_lowpass(tmp_path):
+    from wavegraph.nodes.dsp.filters import FIR, Lowpass
+    from wavegraph.nodes.io.file_source import FileSource
+
+    raw = mne.io.read_raw_fif(_fif(tmp_path), preload=True, verbose="error").filter(0.1, 30.0, verbose="error")
+    raw.save(tmp_path / "f_raw.fif", overwrite=True, verbose="error")
+    spec = FileSource(path=str(tmp_path / "f_raw.fif")).configure({})["out"]
+    assert spec.passband() == pytest.approx((0.1, 30.0))  # MNE's info of the file (a replay wrote 0 and 50 Hz)
+    assert Lowpass(freq=20.0).configure({"in": spec})["out"].passband() == pytest.approx((0.1, 20.0))
+    assert FIR(l_freq=1.0, numtaps=51).configure({"in": spec})["out"].passband() == pytest.approx((1.0, 30.0))
+    assert FIR(l_freq=20.0, h_freq=10.0, numtaps=51).configure({"in": spec})["out"].passband() == pytest.approx(
+        (0.1, 30.0)
+    )  # stop
+    assert spec.evolve(rate=40.0).passband() == pytest.approx(
+        (0.1, 20.0)
+    )  # resampled down: at most the new Nyquist, as MNE's

@@ -158,11 +158,17 @@ class SosFilter(SignalNode):
     def design(self, rate: float) -> np.ndarray:
         raise NotImplementedError
 
+    def edges(self) -> tuple[float | None, float | None]:
+        """(l_freq, h_freq) the filter passes (None: that side open; a notch: both), for the output spec's
+        highpass / lowpass (a BIDS recorder's channels.tsv low_cutoff / high_cutoff)."""
+        return None, None
+
     def setup(self, spec):
         self.sos = np.asarray(self.design(spec.rate), dtype=np.float64)  # float32 coefficients would move the poles
         self._nsig = int(np.prod(self.lead)) if self.lead else 1
         self._kernel = SosKernel(self.sos, self.dtype)
         self._flat = len(self.lead) == 1  # (channels, samples): the kernel's layout already
+        return spec.evolve(dtype=self.dtype.name).filtered(*self.edges())
 
     def new_state(self):
         return self.State(self._kernel.zeros(self._nsig))
@@ -216,6 +222,9 @@ class Bandpass(SosFilter):
             )
         return _iir(p, [p.l_freq, p.h_freq], "bandpass", rate)
 
+    def edges(self):
+        return self.params.l_freq, self.params.h_freq
+
 
 class Highpass(SosFilter):
     """IIR high-pass above `freq` (Hz)."""
@@ -226,6 +235,9 @@ class Highpass(SosFilter):
         check_nyquist("highpass freq", self.params.freq, rate)
         return _iir(self.params, self.params.freq, "highpass", rate)
 
+    def edges(self):
+        return self.params.freq, None
+
 
 class Lowpass(SosFilter):
     """IIR low-pass below `freq` (Hz)."""
@@ -235,6 +247,9 @@ class Lowpass(SosFilter):
     def design(self, rate):
         check_nyquist("lowpass freq", self.params.freq, rate)
         return _iir(self.params, self.params.freq, "lowpass", rate)
+
+    def edges(self):
+        return None, self.params.freq
 
 
 class Notch(SosFilter):
@@ -376,7 +391,8 @@ class FIR(SignalNode[FIRParams]):
         self.latency_samples = (p.numtaps - 1) // 2
         self._rate = spec.rate
         # the content lags its time stamps by that much (linear phase): declared, as resample's, so `align` removes it
-        return spec.evolve(dtype=self.dtype.name, delay=spec.delay + self.latency_samples / spec.rate)
+        out = spec.evolve(dtype=self.dtype.name, delay=spec.delay + self.latency_samples / spec.rate)
+        return out if isinstance(cutoff, list) and pass_zero else out.filtered(p.l_freq, p.h_freq)  # (band-stop: none)
 
     def new_state(self):
         return self.State(

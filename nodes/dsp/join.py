@@ -161,6 +161,8 @@ class Join(Node[JoinParams]):
                 meas_date=ref.meas_date,  # the reference's grid and time: a FIF recorder keeps its date (was today's)
                 first_time=ref.first_time,
                 delay=ref.delay,  # and its content's lag, which the other inputs now share: an align after removes it
+                highpass=max(specs[p].highpass for p in self.inputs),  # the narrowest filters any input had, as
+                lowpass=min((lp for p in self.inputs if (lp := specs[p].lowpass)), default=None),  # MNE's info
             )
         }
         return self.out_specs

@@ -55,6 +55,15 @@ def _edf_dates(start: datetime | None) -> tuple[str, str, str, float]:
     )
 
 
+def _prefiltering(spec: StreamSpec) -> str:
+    """Each signal's Prefiltering field, "HP:1Hz LP:40Hz" as MNE's export writes it, from the graph's filters (which
+    MNE reads back as info['highpass'] / ['lowpass'], and mne-bids writes to channels.tsv); "" when none is known."""
+    highpass, lowpass = spec.passband()
+    if not highpass and lowpass >= spec.rate / 2:
+        return ""
+    return f"HP:{np.format_float_positional(highpass, trim='-')}Hz LP:{np.format_float_positional(lowpass, trim='-')}Hz"
+
+
 def whole_rate(rate: float) -> int:
     """The whole number of Hz a rate is, also when float rounding moved it (1 / median(diff(t)) = 249.99999999999977
     is 250); 0 for a rate that is not whole."""
@@ -215,7 +224,7 @@ def write_edf(
         [edf_field(s, 8) for s in pmax] + [edf_field("1", 8)],
         [edf_field(str(dmin), 8)] * ns,
         [edf_field(str(dmax), 8)] * ns,
-        [edf_field("", 80)] * ns,
+        [edf_field(_prefiltering(spec), 80)] * n_ch + [edf_field("", 80)],
         [edf_field(str(spr), 8)] * n_ch + [edf_field(str(ann_samples), 8)],
         [edf_field("", 32)] * ns,
     ]

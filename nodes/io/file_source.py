@@ -179,7 +179,9 @@ class FileSource(Source[FileSourceParams]):
         origin = {"meas_date": date, "first_time": r.first_time}  # the recorder lines its file up with ours
         bads = tuple(b for b in r.bads if b in names)  # car leaves them out, a FIF recorder marks them
         self.out_specs = {
-            "out": StreamSpec("signal", r.sfreq, (len(names),), self.dtype, names, types, r.units, **origin, bads=bads),
+            "out": StreamSpec(
+                "signal", r.sfreq, (len(names),), self.dtype, names, types, r.units, **origin, bads=bads
+            ).filtered(*r.passband),  # the file's filters (MNE's info['highpass'] / ['lowpass']): recorders keep them
             "events": StreamSpec("events", 0.0, (3,), "float64", labels=r.labels, **origin),
         }
         # at most a chunk an edge between processes takes (worker: max_frame_bytes, 256 MiB): a larger chunk_size (past

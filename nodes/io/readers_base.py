@@ -39,6 +39,7 @@ class _Reader:
     meas_date: str | None = None  # the recording's start (ISO 8601, UTC), when the file says
     first_time: float = 0.0  # seconds from meas_date to the first sample (MNE's first_samp / sfreq)
     bads: tuple[str, ...] = ()  # channels the file marks bad (MNE's info['bads'])
+    passband: tuple[float, float | None] = (0.0, None)  # MNE's info['highpass'] / ['lowpass'] (None: the Nyquist)
 
     def time_of(self, index: int) -> float:
         """Stream time of sample `index` (t0 of a chunk that starts there)."""

@@ -45,6 +45,12 @@ def _meas_date_of(info) -> str | None:
     return None if d is None else d.isoformat()
 
 
+def _passband_of(info) -> tuple[float, float | None]:
+    """The filters the file says its data went through (MNE's info['highpass'] / ['lowpass']; None: the Nyquist)."""
+    hp, lp = float(info["highpass"] or 0.0), info["lowpass"]
+    return (hp if np.isfinite(hp) else 0.0), (float(lp) if lp and 0 < lp < info["sfreq"] / 2 else None)
+
+
 def _units_of(info) -> str:
     units = {_FIFF_UNITS.get(int(ch["unit"]), "SI") for ch in info["chs"]}
     return units.pop() if len(units) == 1 else "SI"
@@ -82,6 +88,7 @@ class _RawReader(_Reader):
         self.ch_types = [spec_channel_type(t) for t in self.raw.get_channel_types()]
         self.units = _units_of(self.raw.info)
         self.meas_date = _meas_date_of(self.raw.info)
+        self.passband = _passband_of(self.raw.info)
         self.bads = tuple(self.raw.info["bads"])
         self.first_time = self.raw.first_samp / self.sfreq
         self.n_times = int(self.raw.n_times) if path is None else readable_length(self.raw, path)
@@ -311,6 +318,7 @@ class _EpochsReader(_Reader):
         self.ch_types = [spec_channel_type(t) for t in ep.get_channel_types()]
         self.units = _units_of(ep.info)
         self.meas_date = _meas_date_of(ep.info)
+        self.passband = _passband_of(ep.info)
         self.bads = tuple(ep.info["bads"])
         zero = int(np.round(-ep.tmin * self.sfreq))  # sample of the time-locking event within an epoch
         k = np.arange(n_epochs)

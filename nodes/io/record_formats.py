@@ -402,6 +402,9 @@ def mne_info(spec: StreamSpec):
     types = [_MNE_TYPES.get(t, t) for t in spec.channel_types] or ["misc"] * n_ch
     info = mne.create_info(names, spec.rate, types, verbose="error")  # pyright: ignore[reportArgumentType]  # mne stub: ch_types may be a list
     info["bads"] = [n for n, orig in zip(names, spec.channel_names) if orig in spec.bads]  # the source's bad marks
+    highpass, lowpass = spec.passband()  # the graph's filters (0 and the Nyquist, MNE's defaults, were written)
+    with info._unlock():
+        info["highpass"], info["lowpass"] = highpass, lowpass
     return info
 
 

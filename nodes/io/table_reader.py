@@ -163,6 +163,7 @@ class NpzReader(LoggedTimes):
         self.ch_types = list(spec.channel_types) or ["misc"] * n_ch
         self.units, self.bads = spec.units, tuple(spec.bads)
         self.meas_date, self.first_time = spec.meas_date, spec.first_time
+        self.passband = (spec.highpass, spec.lowpass)
         self.events = _no_events()
         self._chunk_log(path)  # each chunk's time and the gaps, from the log beside it (logged_times.py)
 
