@@ -526,11 +526,29 @@ def predict_proba(
         x = np.asarray(x)
         both = np.concatenate([x[..., d : d + n] for d in range(2 * crops + 1)])  # one forward pass for all crops
         return predict_proba(model, both, device, batch).reshape(2 * crops + 1, len(x), -1).mean(axis=0)
+    x = _in_float32_range(x)
     out = []
     for i in range(0, len(x), batch):
         xt = torch.as_tensor(np.asarray(x[i : i + batch], dtype=np.float32), device=device)
         out.append(torch.softmax(model(xt), dim=-1).double().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, len(model.cfg.freqs)))
+
+
+def _in_float32_range(x) -> np.ndarray:
+    """x, each window with a peak beyond +-1e15 (or under 1e-15) divided by it in float64: the model divides a window
+    by its RMS, so its scores hold at any scale, but in float32 1e20's square is inf (scored as a zero window, unsaid)
+    and 1e300 inf itself (NaN scores). Windows at EEG levels (V or uV) are passed as they are, bit for bit."""
+    x = np.asarray(x)
+    if x.ndim < 2 or not x.size:
+        return x
+    with np.errstate(invalid="ignore"):
+        peak = np.abs(x).max(axis=tuple(range(1, x.ndim)))
+        far = (peak > 1e15) | ((peak > 0) & (peak < 1e-15))  # (NaN: neither; inf: its window is no window)
+    if not far.any():
+        return x
+    x = np.array(x, dtype=np.float64)
+    x[far] /= peak[far].reshape(-1, *([1] * (x.ndim - 1)))
+    return x
 
 
 def save(model: SSVEPDNN | SSVEPEnsemble, path, extra: dict | None = None, half: bool = False) -> Path:

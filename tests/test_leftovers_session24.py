@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from wavegraph.pipeline.cli import main
 
@@ -73,3 +74,32 @@ def test_telephone_and_wideband_audio_still_reach_the_enhancers_model(tmp_path, 
     (tmp_path / "g.yaml").write_text(_speech_graph(rate))
     code, lines = _validate(tmp_path, monkeypatch, capsys, "g.yaml")
     assert code == 2 and len(lines) == 1 and "the model was loaded" in lines[0], lines
+
+
+def test_the_ssvep_dnn_scores_a_huge_window_as_the_same_window_at_eeg_scale():
+    """Before: the DNN decoder scored a window of 1e20-valued samples as an all-zero window (float32 squares: inf, the
+    window divided by inf) and decided the same frequency for every window, unsaid; 1e300 gave NaN scores and code 1.
+    The model divides each window by its RMS, and the FBCCA decoder is scale-free at any level: now the DNN is too
+    (the window scaled in float64 first), so 1e20 or 1e300 x a window decides as the window does."""
+    from wavegraph.nodes.models.ssvep import SSVEPDecoder
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import signal_spec
+
+    names = ["Pz", "PO3", "PO4", "PO7", "PO8", "POz", "O1", "Oz", "O2"]
+    t = np.arange(480) / 160
+    rng = np.random.default_rng(0)
+    x = 1e-5 * (np.sin(2 * np.pi * 10 * t) + 0.5 * np.sin(2 * np.pi * 13 * t) * rng.standard_normal((9, 1)))
+    x += 1e-6 * rng.standard_normal((9, 480))
+    got = {}
+    node = SSVEPDecoder(method="dnn", checkpoint=str(ROOT / "models/weights/ssvep_dnn_8f_160hz_1000ms.safetensors"))
+    node.configure({"in": signal_spec(160, names)})
+    for scale in (1.0, 1e25, 1e305):
+        out = node.process({"in": Chunk(x * scale, 0.0)})
+        node.finish()  # (the next chunk starts a new stream)
+        got[scale] = (out["scores"].data, out["out"].data)
+        assert not node.counters, node.counters
+    scores, events = got[1.0]
+    assert len(events) == len(scores) > 1 and np.ptp(scores, axis=0).max() > 0.01  # windows that differ
+    for scale in (1e25, 1e305):
+        np.testing.assert_allclose(got[scale][0], scores, atol=1e-5)
+        np.testing.assert_array_equal(got[scale][1], events)
