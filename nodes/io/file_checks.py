@@ -18,6 +18,7 @@ from pathlib import Path
 from wavegraph.pipeline.spec import SpecError
 
 from .edf_header import edf_signals
+from .edf_start import check_start_time
 
 _log = logging.getLogger("wavegraph.file_source")
 
@@ -117,6 +118,7 @@ def check_edf(path: Path) -> None:
             f"file_source: {path}'s header is damaged: it gives {said}",
             "the file was damaged or is not EDF/BDF: export it again from the recording software",
         )
+    check_start_time(path, head)  # '25.00.00': MNE's 'hour must be in 0..23' named no field
     kind = "BDF" if head[:1] == b"\xff" else "EDF"
     with open(path, "rb") as f:  # each signal's numbers: ranges are numbers, samples per record a count (all 0: below)
         sig = f.read(256 * (ns + 1))[256:]

@@ -1,0 +1,120 @@
+"""The start time of day in an EDF/BDF header (bytes 176-184, hh.mm.ss) where MNE misreads it.
+
+MNE (mne.io.edf) takes the start date from EDF+'s recording field ('Startdate 12-AUG-2009') or from the dd.mm.yy
+field, and the time of day from the hh.mm.ss field, split at its dots. A time written with other separators
+('16:15:00', as some writers do) or left blank it took as 00:00:00 without a word (a recorder's copy, BIDS' acq_time
+said midnight); a time out of range ('25.00.00', '12.60.00') failed the whole file with MNE's 'hour must be in
+0..23', which named no field of the file. Here a time written with other separators is read as written (and said),
+one that is no time at all is said, and one out of range is refused with the bytes to mend."""
+
+from __future__ import annotations
+
+import logging
+import re
+import shlex
+from datetime import datetime
+from pathlib import Path
+
+from wavegraph.pipeline.spec import SpecError
+
+_log = logging.getLogger("wavegraph.file_source")
+
+_AT = 176  # the time field's first byte; 8 bytes long
+_OTHER_FORM = re.compile(r"\s*(\d{1,2})[:\-/ ,;_](\d{1,2})[:\-/ ,;_](\d{1,2})\s*")
+
+
+def _field(head: bytes) -> str:
+    return head[_AT : _AT + 8].decode("latin-1")
+
+
+def _as_mne(text: str) -> tuple[int, int, int] | None:
+    """The (hour, minute, second) MNE reads from the field (its parse: three integers between dots); None where it
+    reads none (it then takes 00:00:00)."""
+    try:
+        hour, minute, second = (int(x) for x in text.split("."))
+    except ValueError:
+        return None
+    return hour, minute, second
+
+
+def _in_range(hms: tuple[int, int, int]) -> bool:
+    hour, minute, second = hms
+    return 0 <= hour < 24 and 0 <= minute < 60 and 0 <= second < 60
+
+
+def _dated_by_mne(head: bytes) -> bool:
+    """Whether MNE finds a start date in the header, and so reads (and may fail on) its time field."""
+    recording = head[88:168].decode("latin-1").rstrip().split(" ")
+    if len(recording) == 5:
+        try:
+            datetime.strptime(recording[1], "%d-%b-%Y")
+            return True
+        except ValueError:
+            pass
+    try:
+        day, month, year = (int(x) for x in head[168:176].decode("latin-1").split("."))
+        datetime(year + 2000 if year < 85 else year + 1900, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def _mend(path: Path, what: str, example: str) -> str:
+    fixed = path.with_name(f"{path.stem}_fixed{path.suffix}")
+    q, f = shlex.quote(str(path)), shlex.quote(str(fixed))
+    return (
+        f"write {what} into bytes {_AT}-{_AT + 8} of a copy: cp {q} {f} && printf {example} | dd of={f} bs=1 "
+        f"seek={_AT} count=8 conv=notrunc; replay that"
+    )
+
+
+def check_start_time(path: Path, head: bytes) -> None:
+    """Refuse an EDF/BDF whose start time field holds a time out of range where MNE fails on it (its 'hour must be in
+    0..23' named no field)."""
+    text = _field(head)
+    hms = _as_mne(text)
+    if hms is None or _in_range(hms) or not _dated_by_mne(head):
+        return
+    raise SpecError(
+        f"file_source: {path}'s header is damaged: its start time field (bytes {_AT}-{_AT + 8}) holds {text!r}, not a "
+        "time of day (hh.mm.ss, 00.00.00 to 23.59.59)",
+        _mend(path, "the recording's start time (hh.mm.ss; 00.00.00 where it is not known)", "00.00.00"),
+    )
+
+
+def start_time(path: Path, start: datetime) -> datetime:
+    """MNE's meas_date `start` of the EDF/BDF at `path`, with the time of day its header gives where MNE read
+    00:00:00 for a time not written hh.mm.ss (said); a field that holds no time is said, `start` kept."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(256)
+    except OSError:
+        return start
+    text = _field(head)
+    if len(head) < _AT + 8 or _as_mne(text) is not None:
+        return start  # read by MNE as written
+    found = _OTHER_FORM.fullmatch(text)
+    hms = (int(found[1]), int(found[2]), int(found[3])) if found else None
+    if hms is not None and _in_range(hms):
+        fixed = start.replace(hour=hms[0], minute=hms[1], second=hms[2])
+        _log.warning(
+            "file_source: %s: its start time field (bytes %d-%d) holds %r, where EDF writes hh.mm.ss: MNE read it as "
+            "00:00:00; the recording starts at %s, as the field gives",
+            path,
+            _AT,
+            _AT + 8,
+            text,
+            fixed.isoformat(),
+        )
+        return fixed
+    _log.warning(
+        "file_source: %s: its start time field (bytes %d-%d) holds %r, not a time of day (hh.mm.ss): MNE dates the "
+        "recording %s at 00:00:00, and so does a recorder's copy; its time of day is not known; fix: %s",
+        path,
+        _AT,
+        _AT + 8,
+        text,
+        start.date().isoformat(),
+        _mend(path, "the start time its software logged (hh.mm.ss, say 16.15.00)", "16.15.00"),
+    )
+    return start

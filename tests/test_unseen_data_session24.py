@@ -1,0 +1,99 @@
+"""Real recordings and broken variants no earlier test replayed (session 24's unseen-data pass): EDF/BDF start times
+MNE misreads, ..."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from conftest import dataset
+from wavegraph.nodes.io.file_source import FileSource
+from wavegraph.nodes.io.recorder import Recorder
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.spec import SpecError, StreamSpec
+
+
+def _opened(path) -> FileSource:
+    src = FileSource(path=str(path))
+    src.configure({})
+    return src
+
+
+def _with_time(src_path, out_path, field: bytes):
+    """A copy of the EDF/BDF at `src_path` whose start time field (bytes 176-184) holds `field`."""
+    b = bytearray(src_path.read_bytes())
+    b[176:184] = field.ljust(8)
+    out_path.write_bytes(bytes(b))
+    return out_path
+
+
+def _small_edf(tmp_path, suffix=".edf"):
+    """A 2-channel 100 Hz EDF (or BDF) the recorder writes, dated 2021-03-10 12:34:56 UTC."""
+    spec = StreamSpec(
+        "signal", 100.0, (2,), "float64", ("C3", "C4"), ("eeg", "eeg"), "V", meas_date="2021-03-10T12:34:56+00:00"
+    )
+    path = tmp_path / f"rec{suffix}"
+    rec = Recorder(path=str(path))
+    rec.configure({"in": spec})
+    rec.process({"in": Chunk(np.random.default_rng(0).normal(0, 1e-5, (2, 300)), 0.0)})
+    rec.finish()
+    rec.close()
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".edf", ".bdf"])
+def test_an_edf_start_time_written_with_colons_is_the_recordings_start_not_midnight(tmp_path, caplog, suffix):
+    """Before: an EDF/BDF whose header gives its start time as 12:34:56 (colons, as some writers put it, where EDF
+    writes 12.34.56) was dated at 00:00:00 of its day, unsaid: MNE splits the field at dots, reads no time and takes
+    midnight, and file_source, a recorder's copy and BIDS' acq_time carried that. It starts at 12:34:56 now, said."""
+    whole = _small_edf(tmp_path, suffix)
+    assert (
+        _opened(whole).out_specs["out"].meas_date == "2021-03-10T12:34:56+00:00"
+    )  # (the recorder wrote it as EDF does)
+    colons = _with_time(whole, tmp_path / f"colons{suffix}", b"12:34:56")
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        src = _opened(colons)
+    assert src.out_specs["out"].meas_date == "2021-03-10T12:34:56+00:00"
+    assert "start time field (bytes 176-184) holds '12:34:56'" in caplog.text and "00:00:00" in caplog.text
+
+
+def test_an_edf_start_time_that_is_no_time_is_said_with_the_bytes_to_mend(tmp_path, caplog):
+    """Before: a blank start time field was dated midnight without a word. Said now, the date MNE gives it, and how to
+    write the time into a copy; the samples are replayed as before."""
+    blank = _with_time(_small_edf(tmp_path), tmp_path / "blank.edf", b"")
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        src = _opened(blank)
+    assert src.out_specs["out"].meas_date == "2021-03-10T00:00:00+00:00"  # MNE's; the time of day is not in the file
+    assert "holds '        ', not a time of day" in caplog.text and "2021-03-10 at 00:00:00" in caplog.text
+    assert "seek=176 count=8 conv=notrunc" in caplog.text
+
+
+@pytest.mark.parametrize("field", [b"25.00.00", b"12.60.00", b"24.00.00"])
+def test_an_edf_start_time_out_of_range_names_the_field_and_the_mend(tmp_path, field):
+    """Before: an EDF whose start time field held 25.00.00 (or 12.60.00) failed with MNE's 'ValueError: hour must be in
+    0..23; fix: it is EDF but damaged, or breaks the format where MNE reads it (a field of its header)': no field
+    named. It names the field, its bytes and its text now, with a command that mends a copy (which then replays)."""
+    bad = _with_time(_small_edf(tmp_path), tmp_path / "bad.edf", field)
+    with pytest.raises(SpecError) as e:
+        _opened(bad)
+    assert f"start time field (bytes 176-184) holds {field.decode()!r}" in str(e.value)
+    fixed = tmp_path / "bad_fixed.edf"
+    assert f"cp {bad} {fixed} && printf 00.00.00 | dd of={fixed}" in e.value.hint
+    mended = _with_time(bad, fixed, b"00.00.00")  # what the command writes
+    assert _opened(mended).out_specs["out"].meas_date == "2021-03-10T00:00:00+00:00"
+
+
+def test_eegmmidb_with_its_start_time_in_colons_replays_dated_as_the_original(tmp_path):
+    """The real PhysioNet EEGMMIDB S001R02 (EDF+, dated by its 'Startdate 12-AUG-2009' field, 16.15.00) with its time
+    field rewritten 16:15:00: the same meas_date and samples as the original (MNE alone gives 00:00:00)."""
+    import mne
+
+    real = dataset("eegmmidb-s001r02")
+    colons = _with_time(real, tmp_path / "S001R02.edf", b"16:15:00")
+    assert mne.io.read_raw_edf(colons, verbose="error").info["meas_date"].hour == 0  # what MNE reads
+    a, b = _opened(real), _opened(colons)
+    assert b.out_specs["out"].meas_date == a.out_specs["out"].meas_date == "2009-08-12T16:15:00+00:00"
+    first = a.read(), b.read()
+    assert first[0] is not None and first[1] is not None
+    np.testing.assert_array_equal(first[0]["out"].data, first[1]["out"].data)
