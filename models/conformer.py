@@ -290,6 +290,9 @@ class ConformerEncoder(StreamingModel):
 
     stream_tolerance = 1e-5
     setting_state = ("left", "right")  # the att_context
+    # |x| beyond it overflows the LayerNorms' float32 squares (at ~1e19 after the subsampling, 1e4 to spare): one frame
+    # of 1e38 gave NaN out and into the key/value cache, and every later output was NaN
+    input_limit = 1e15
 
     def state_growth_axis(self, key: str) -> int | None:
         return 1 if key == "pending" else 2 if key.startswith("sub.") else None  # sub-frames held; conv context
@@ -356,6 +359,7 @@ class ConformerEncoder(StreamingModel):
         att_context=None a context is drawn from cfg.att_context_sizes (multi-latency training)."""
         check_frames(x, self.cfg.d_in)
         check_dtype(self, x)
+        self._check_range(x)
         left, right = self._context(att_context)
         b = x.shape[0]
         lengths = self._check_lengths(lengths, b, x.shape[1], x.device)
@@ -463,12 +467,17 @@ class ConformerEncoder(StreamingModel):
             cast(cache.conv),
         )
 
+    def _check_range(self, x: torch.Tensor) -> None:
+        lim = self.input_limit
+        fix = f"clip them first, e.g. x.clamp({-lim:g}, {lim:g}), as the model node does (counted clipped_input)"
+        check_finite(self, x, limit=lim, fix=f"its LayerNorms overflow in float32 beyond +-{lim:g}; {fix}")
+
     def stream(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """Feed x (B, n, d_in) input frames, any n >= 0. Returns the sub-frames whose chunk is complete
         (B, m, d_model), m a multiple of R+1 (possibly 0), and the new state."""
         check_frames(x, self.cfg.d_in)
         check_dtype(self, x)
-        check_finite(self, x)
+        self._check_range(x)
         cache = self._cache(state)
         if x.shape[0] != cache.pending.shape[0]:
             raise ValueError(  # was only 'batch 3 does not match the cache's batch 2'

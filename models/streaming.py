@@ -172,6 +172,9 @@ class StreamingModel(nn.Module):
 
     stride: int = 1  # input frames per output frame
     stream_tolerance: ClassVar[float] = 1e-5  # max abs diff (fp32) between any chunking and forward
+    # The largest |x| its float32 arithmetic takes: `stream` refuses more, the model node clips to it (clipped_input).
+    # Mamba's and GLA's RMSNorms take any finite x; the Conformer's LayerNorms square it (ConformerEncoder).
+    input_limit: ClassVar[float] = math.inf
     # For checking a saved state against a fresh one: the int entries that are settings, not progress (they must be
     # equal), and the axis along which a tensor entry grows with the stream (its other axes must be equal).
     setting_state: ClassVar[tuple[str, ...]] = ()

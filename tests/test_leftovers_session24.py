@@ -103,3 +103,31 @@ def test_the_ssvep_dnn_scores_a_huge_window_as_the_same_window_at_eeg_scale():
     for scale in (1e25, 1e305):
         np.testing.assert_allclose(got[scale][0], scores, atol=1e-5)
         np.testing.assert_array_equal(got[scale][1], events)
+
+
+def test_a_conformer_given_1e38_clips_it_and_the_stream_stays_finite():
+    """Before: one frame of 1e38 (a corrupt features file) into a conformer_encoder node overflowed its LayerNorms to
+    NaN, which went into the key/value cache: every later output was NaN, unsaid (ConformerEncoder.stream took it
+    too). Mamba and GLA take any finite value (their RMSNorms) and the enhancer clips: now the Conformer declares
+    the range its float32 arithmetic takes (input_limit, 1e15), its stream refuses more with the fix, and the node
+    clips to it, counted clipped_input, so later outputs are finite."""
+    import torch
+    from wavegraph.models.conformer import ConformerConfig, ConformerEncoder
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.registry import lookup
+    from wavegraph.pipeline.spec import StreamSpec
+
+    params = dict(random_init=True, seed=3, d_model=16, n_layers=1, n_heads=2, subsampling=4, device="cpu")
+    node = lookup("conformer_encoder")(**params, att_context_sizes=[(8, 1)])
+    node.configure({"in": StreamSpec("features", 100.0, (6,), "float32")})
+    x = np.random.default_rng(0).standard_normal((96, 6)).astype(np.float32)
+    x[40, 2] = 1e38
+    outs = [node.process({"in": Chunk(x[i : i + 32], i / 100.0)}).get("out") for i in (0, 32, 64)]
+    y = np.concatenate([o.data for o in outs if o is not None])
+    assert len(y) >= 16 and np.isfinite(y).all(), y
+    assert node.counters.get("clipped_input") == 1
+
+    torch.manual_seed(0)
+    model = ConformerEncoder(ConformerConfig(d_in=6, d_model=16, n_layers=1, n_heads=2)).eval()
+    with pytest.raises(ValueError, match=r"beyond \+-1e\+15 .*clip them first, e\.g\. x\.clamp\(-1e\+15, 1e\+15\)"):
+        model.stream(torch.from_numpy(x)[None], model.init_state(1))

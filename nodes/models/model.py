@@ -11,7 +11,9 @@ Gap: a chunk with `gap` set starts a new segment: the model state is reset (init
      sees the other.
 NaN/Inf: `nan_policy` (nodes/nanpolicy.py); the model never sees them (zeroed; a value beyond float32's
      range counts as Inf). Under `propagate` an output frame
-     is NaN when any input frame of its stride block (frames j*stride .. j*stride + stride-1) had one.
+     is NaN when any input frame of its stride block (frames j*stride .. j*stride + stride-1) had one. Finite values
+     beyond the model's `input_limit` (the Conformer's 1e15, where its LayerNorms overflow in float32; Mamba and GLA
+     have none) are clipped to it and counted (`clipped_input`), as the enhancer node clips its samples.
 Weights: `checkpoint: path.safetensors` (models.checkpoint; its JSON names the kind) or `random_init: true` with
      `kind` and an inline `config` (tests and demos). Stream options (the Conformer's att_context) go in `options`.
 
@@ -205,6 +207,12 @@ class ModelNode(Node):
         # a NaN first t0 is not latched; a chunk t0 off the grid (a drifting live clock) re-anchors, as sliding_window
         self.base_t0 = stream_start(self.base_t0, chunk, self.n_in / self.in_rate)
         data, bad = sanitize(self, as_float32(chunk.data), self.params.nan_policy)  # the model computes in float32
+        limit = self.net.input_limit  # (the Conformer's: 1e15; a 1e38 frame made every later output NaN)
+        if limit < math.inf and not np.vdot(data, data) <= limit * limit:  # (one vdot when all are within it)
+            over = np.abs(data) > limit
+            if over.any():
+                self.count("clipped_input", int(np.count_nonzero(over)))
+                data = np.clip(data, -limit, limit)
         if bad is not None:
             self.bad_frames += (self.n_in + np.flatnonzero(bad.reshape(n, -1).any(axis=1))).tolist()
         self.n_in += n
