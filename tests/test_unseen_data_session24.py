@@ -97,3 +97,37 @@ def test_eegmmidb_with_its_start_time_in_colons_replays_dated_as_the_original(tm
     first = a.read(), b.read()
     assert first[0] is not None and first[1] is not None
     np.testing.assert_array_equal(first[0]["out"].data, first[1]["out"].data)
+
+
+def _wide_wav(path, bits: int, container: int, x: np.ndarray, rate: int = 8000):
+    """A PCM WAV of `bits`-bit integer samples in `container` bytes, left-justified (as scipy writes and reads them);
+    x: (frames, channels) in [-1, 1)."""
+    import struct
+
+    frames, channels = x.shape
+    full = np.round(x * 2.0**63).astype(np.int64) >> (64 - bits) << (64 - bits)
+    data = full.view(np.uint64).astype("<u8").tobytes()
+    data = b"".join(data[i + 8 - container : i + 8] for i in range(0, len(data), 8))  # the top `container` bytes
+    fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * channels * container, channels * container, bits)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return path
+
+
+@pytest.mark.parametrize(("bits", "container"), [(64, 8), (36, 5)])
+def test_a_wav_of_integers_wider_than_32_bits_says_so_and_how_to_read_it(tmp_path, bits, container):
+    """Before: a WAV of 64-bit (or 36-bit) integer PCM, a valid file (scipy writes and reads it), was 'LibsndfileError:
+    ... File contains data in an unimplemented format.; fix: the file is damaged, cut short or not audio: ffmpeg
+    decodes what it can'. It says now that its samples are N-bit integers, which libsndfile does not read, and how to
+    load it (scipy.io.wavfile.read, scaled by 2**63) for array_source; that line reads the samples back."""
+    from scipy.io import wavfile
+
+    x = np.random.default_rng(0).uniform(-0.9, 0.9, (50, 2))
+    path = _wide_wav(tmp_path / "wide.wav", bits, container, x)
+    with pytest.raises(SpecError) as e:
+        _opened(path)
+    assert f"its samples are {bits}-bit integers" in str(e.value) and "damaged" not in e.value.hint
+    assert "scipy.io.wavfile.read" in e.value.hint and "/ 2.0**63" in e.value.hint
+    rate, X = wavfile.read(path)  # what the hint says to do
+    assert rate == 8000
+    np.testing.assert_allclose(X.T / 2.0**63, x.T, atol=2.0 ** (1 - bits))

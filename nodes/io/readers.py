@@ -207,6 +207,7 @@ def open_reader(
             if not name.endswith(AUDIO_SUFFIXES):
                 _log.warning("file_source: %s holds audio (by its first bytes); reading it as audio", path)
             from .audio_reader import SHORTEN_PROBLEM, AudioReader, other_audio, shorten_hint, shortened_sphere
+            from .wav_layout import wide_pcm_bits
 
             try:
                 return AudioReader(path, dtype)
@@ -219,6 +220,13 @@ def open_reader(
                         f"file_source: cannot read {path}: its header gives more channels than libsndfile reads (1024)",
                         "load it with scipy.io.wavfile.read(PATH) (its rate, and samples x channels: give data=X.T) "
                         "and " + _ARRAY_SOURCE,
+                    ) from e
+                if bits := wide_pcm_bits(path):  # a valid WAV: 'unimplemented format' was said 'damaged'
+                    raise SpecError(
+                        f"file_source: cannot read {path}: its samples are {bits}-bit integers, and libsndfile reads "
+                        "integer PCM up to 32 bits",
+                        "load it with scipy.io.wavfile.read(PATH) (its rate, and samples x channels as int64 at full "
+                        "scale: give data=X.T / 2.0**63) and " + _ARRAY_SOURCE,
                     ) from e
                 if shortened_sphere(path):  # LDC's corpora: 'unimplemented format' was 'damaged', with an ffmpeg line
                     raise SpecError(f"file_source: cannot read {path}: {SHORTEN_PROBLEM}", shorten_hint(path)) from e

@@ -72,3 +72,24 @@ def misaligned_wav(path: Path) -> WavLayout | None:
         return None
     why = f"{unpadded} lacks the pad byte RIFF puts after an odd size" if unpadded else "its data chunk is before fmt"
     return WavLayout(data[0], data[1], *form, why=why)
+
+
+def wide_pcm_bits(path: Path) -> int | None:
+    """The bits per sample of a WAV (RIFF, RIFX, RF64) of integer PCM wider than 32 bits, which libsndfile does not
+    read ('File contains data in an unimplemented format': said as a damaged file before); None for any other file."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return None
+    if head[:4] not in (b"RIFF", b"RIFX", b"RF64") or head[8:12] != b"WAVE":
+        return None
+    at = head.find(b"fmt ", 12)
+    fmt = head[at + 8 : at + 8 + 40] if at >= 0 else b""
+    if len(fmt) < 16:
+        return None
+    order = ">" if head[:4] == b"RIFX" else "<"
+    tag, bits = struct.unpack(order + "H", fmt[:2])[0], struct.unpack(order + "H", fmt[14:16])[0]
+    if tag == 0xFFFE and len(fmt) >= 26:  # WAVE_FORMAT_EXTENSIBLE: its sub-format GUID's first two bytes
+        tag = struct.unpack(order + "H", fmt[24:26])[0]
+    return bits if tag == 1 and bits > 32 else None
