@@ -131,3 +131,18 @@ def test_a_conformer_given_1e38_clips_it_and_the_stream_stays_finite():
     model = ConformerEncoder(ConformerConfig(d_in=6, d_model=16, n_layers=1, n_heads=2)).eval()
     with pytest.raises(ValueError, match=r"beyond \+-1e\+15 .*clip them first, e\.g\. x\.clamp\(-1e\+15, 1e\+15\)"):
         model.stream(torch.from_numpy(x)[None], model.init_state(1))
+
+
+def test_the_resamplers_hint_for_an_odd_rate_fits_the_stream_kind():
+    """Before: an EEG stream at 160.0001 Hz (a rate from time stamps) into resample {rate: 250} was told '(an audio
+    file: sox in.wav -r 250 out.wav)'. Now an EEG (or any non-audio) stream is told how with MNE, and audio keeps
+    its sox line."""
+    from wavegraph.nodes.dsp.resample import Resample
+    from wavegraph.pipeline.spec import SpecError, signal_spec
+
+    with pytest.raises(SpecError) as eeg:
+        Resample(rate=250).configure({"in": signal_spec(160.0001, ["Cz", "Pz"], "eeg")})
+    assert "sox" not in eeg.value.hint and ".resample(250)" in eeg.value.hint, eeg.value.hint
+    with pytest.raises(SpecError) as audio:
+        Resample(rate=16000).configure({"in": signal_spec(16001.5, ["ch0"], "audio", "float32", "a.u.")})
+    assert "(an audio file: sox in.wav -r 16000 out.wav)" in audio.value.hint, audio.value.hint

@@ -49,9 +49,9 @@ class ResampleParams(NodeParams):
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
-def rational_ratio(in_rate: float, out_rate: float, max_factor: int) -> tuple[int, int]:
+def rational_ratio(in_rate: float, out_rate: float, max_factor: int, audio: bool = False) -> tuple[int, int]:
     """(up, down) in lowest terms with out_rate/in_rate == up/down exactly (decimal rates), or within float rounding
-    (RATE_RTOL) when that gives factors up to max_factor."""
+    (RATE_RTOL) when that gives factors up to max_factor. `audio`: the input is audio (the fix names sox, else MNE)."""
     if not math.isfinite(out_rate) or out_rate <= 0:
         raise SpecError(f"resample rate {out_rate} is not a positive, finite rate", "give a positive output rate in Hz")
     ratio = Fraction(repr(float(out_rate))) / Fraction(repr(float(in_rate)))
@@ -60,10 +60,12 @@ def rational_ratio(in_rate: float, out_rate: float, max_factor: int) -> tuple[in
     if abs(near - ratio) <= RATE_RTOL * ratio and near.numerator <= max_factor:
         ratio = near
     up, down = ratio.numerator, ratio.denominator
-    bring = (
-        f"bring the input to a rate in a simple ratio to {out_rate:.12g} Hz first "
-        f"(an audio file: sox in.wav -r {out_rate:.12g} out.wav)"
+    how = (  # (an EEG stream was told to use sox)
+        f"an audio file: sox in.wav -r {out_rate:.12g} out.wav"
+        if audio
+        else f"a recording: mne.io.read_raw('in.edf').resample({out_rate:.12g}).save('out_raw.fif'), and play that"
     )
+    bring = f"bring the input to a rate in a simple ratio to {out_rate:.12g} Hz first ({how})"
     if up > max_factor or down > max_factor:
         raise SpecError(
             f"resampling {in_rate:.12g} -> {out_rate:.12g} Hz needs up/down = {up}/{down}, above max_factor {max_factor}",
@@ -123,7 +125,8 @@ class Resample(Node[ResampleParams]):
         if p.rate is not None:
             if p.up is not None or p.down is not None:
                 raise SpecError("resample takes `rate` or `up`/`down`, not both", "remove one of them")
-            up, down = rational_ratio(spec.rate, p.rate, p.max_factor)
+            audio = bool(spec.channel_types) and set(spec.channel_types) == {"audio"}
+            up, down = rational_ratio(spec.rate, p.rate, p.max_factor, audio)
         else:
             if p.up is None or p.down is None:
                 raise SpecError("resample needs `rate`, or both `up` and `down`", "e.g. rate: 250")
