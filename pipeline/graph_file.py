@@ -77,9 +77,11 @@ def read_graph(path: str | Path) -> tuple[str, Any]:
         if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Windows Notepad's "Unicode", PowerShell's `>`
             what, line = "the file is UTF-16 text, not UTF-8", 1
         raise GraphError([(file, line, what, "save it as UTF-8")]) from None
-    if found := _LINE_BREAKS.search(text):  # YAML breaks the line there: problems then named the line below
-        line, said = _odd_char(text, found.start(), "which YAML reads as a line break (an editor shows none)")
-        raise GraphError([(file, line, said, "replace it with a space (copied from a web page or a PDF?)")])
+    if _LINE_BREAKS.search(text):  # YAML breaks the line there: problems then named the line below
+        text, outside = _breaks_in_quotes(text)  # inside quotes: the value's own, as YAML's escape (same line)
+        if outside is not None:
+            line, said = _odd_char(text, outside, "which YAML reads as a line break (an editor shows none)")
+            raise GraphError([(file, line, said, "replace it with a space (copied from a web page or a PDF?)")])
     try:
         doc = yaml.load(_json_tabs_as_spaces(text), Loader=LineLoader)
     except yaml.reader.ReaderError as e:  # a NUL, a terminal's colour escape: was 'position 29' and no line
@@ -168,6 +170,36 @@ def _glued_key(doc: Any) -> tuple[int, str, str] | None:
 _LINE_BREAKS = re.compile("[\x85\u2028\u2029]")  # line breaks to YAML 1.1 (PyYAML), not to an editor
 _SPACES = re.compile("[\xa0\u1680\u2000-\u200a\u202f\u205f\u3000]")  # Unicode's spaces (Zs) but ' '
 _SPACE_FIX = "replace it with a plain space (copied from a web page or a chat?)"
+
+
+_ESCAPES = {"\x85": "\\N", "\u2028": "\\L", "\u2029": "\\P"}  # YAML's double-quoted escapes of those breaks
+
+
+def _breaks_in_quotes(text: str) -> tuple[str, int | None]:
+    """(text with each U+0085 / U+2028 / U+2029 inside a quoted scalar written as its double-quoted escape: the same
+    value, and no line break YAML would count, so later lines keep their numbers; where the first one outside quotes
+    is, or None). A single-quoted scalar holding one is written double-quoted (single quotes have no escapes)."""
+    breaks = [m.start() for m in _LINE_BREAKS.finditer(text)]
+    spans: list[tuple[int, int, str]] = []  # (start, end, quote) of the quoted scalars that hold one
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if isinstance(token, yaml.ScalarToken) and token.style in ('"', "'"):
+                a, b = token.start_mark.index, token.end_mark.index
+                if any(a < p < b for p in breaks):
+                    spans.append((a, b, token.style))
+            if token.end_mark.index > breaks[-1]:
+                break
+    except yaml.YAMLError:  # the syntax error past them is said by the parse
+        pass
+    outside = next((p for p in breaks if not any(a < p < b for a, b, _ in spans)), None)
+    if outside is not None:
+        return text, outside
+    for a, b, quote in reversed(spans):
+        inner = text[a + 1 : b - 1]
+        if quote == "'":
+            inner = inner.replace("\\", "\\\\").replace('"', '\\"').replace("''", "'")
+        text = text[:a] + '"' + "".join(_ESCAPES.get(c, c) for c in inner) + '"' + text[b:]
+    return text, None
 
 
 def _odd_char(text: str, at: int, why: str) -> tuple[int, str]:

@@ -127,3 +127,35 @@ def test_a_files_filters_are_kept_and_narrowed_and_a_lower_rate_bounds_the_lowpa
     assert spec.evolve(rate=40.0).passband() == pytest.approx(
         (0.1, 20.0)
     )  # resampled down: at most the new Nyquist, as MNE's
+
+
+# --- 5. U+2028 inside a quoted YAML value is the value's ---------------------------------------------------------
+YAML5 = """\
+name: NAME
+nodes:
+  - {id: src, type: sine, params: {freq: 10.0, rate: 250.0, duration: 0.2}}
+  - id: bp
+    type: bandpass
+    params: {l_freq: 1.0, h_freq: 40.0}
+  - {id: sink, type: null_sink}
+edges:
+  - {source: src.out, target: bp.in}
+  - {source: bp.out, target: sink.in}
+"""
+
+
+@pytest.mark.parametrize("char", ["\u2028", "\u2029", "\x85"])
+def test_a_unicode_line_break_inside_quotes_is_the_values_own(tmp_path, monkeypatch, capsys, char):
+    """Inside quotes YAML reads U+2028 (U+2029, U+0085) as part of the value; it was refused as a stray line break.
+    Later problems are still said at the editor's line; outside quotes the clear error stays."""
+    from peer_hints import problems
+    from wavegraph.pipeline.config import load_config
+
+    for quoted, value in ((f'"a{char}b \\" c"', f'a{char}b " c'), (f"'a{char}b '' \\ c'", f"a{char}b ' \\ c")):
+        text = YAML5.replace("NAME", quoted)
+        assert problems(tmp_path, monkeypatch, capsys, text) == []
+        assert load_config(tmp_path / "g.yaml").name == value
+        err = problems(tmp_path, monkeypatch, capsys, text.replace("l_freq", "lfreq"))
+        assert len(err) == 1 and err[0].startswith("g.yaml:6:") and "lfreq" in err[0], err  # not line 7
+    err = problems(tmp_path, monkeypatch, capsys, YAML5.replace("NAME", f"a{char}b"))
+    assert len(err) == 1 and err[0].startswith("g.yaml:1: invalid YAML: column 8 holds U+"), err
