@@ -198,7 +198,7 @@ def test_bad_paths_and_specs(tmp_path):
         ("rec.mat", eeg, "suffix"),
         ("ev.wav", ev, ".npz"),
         ("ev.edf", ev, ".npz"),
-        ("odd.bdf", signal_spec(100.5, ["Cz"]), "integer rate"),
+        ("odd.bdf", signal_spec(100.0001, ["Cz"]), "resample to a whole rate"),  # (100.5: 201 samples in 2 s)
         ("a_file/x_raw.fif", eeg, "not a writable folder"),
         ("odd.wav", signal_spec(100.5, ["Cz"]), "integer rate"),
     ]

@@ -146,3 +146,49 @@ def test_the_resamplers_hint_for_an_odd_rate_fits_the_stream_kind():
     with pytest.raises(SpecError) as audio:
         Resample(rate=16000).configure({"in": signal_spec(16001.5, ["ch0"], "audio", "float32", "a.u.")})
     assert "(an audio file: sox in.wav -r 16000 out.wav)" in audio.value.hint, audio.value.hint
+
+
+def _record(tmp_path, monkeypatch, capsys, rate, path):
+    """`wavegraph run` of a 2-channel sine at `rate` (1.3 s) into a recorder at `path`: (exit code, stderr)."""
+    (tmp_path / "g.yaml").write_text(f"""\
+nodes:
+  - {{id: src, type: sine, params: {{rate: {rate}, duration: 1.3, channels: 2, freq: 7}}}}
+  - {{id: rec, type: recorder, params: {{path: {path}, overwrite: true}}}}
+edges:
+  - {{source: src.out, target: rec.in}}
+""")
+    monkeypatch.chdir(tmp_path)
+    code = main(["run", "g.yaml"])
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("rate", "suffix"), [(512.5, "edf"), (250.4, "bdf"), (1000 / 3, "edf")])
+def test_an_edf_recorder_writes_a_rate_that_is_not_whole_in_records_that_hold_it(
+    tmp_path, monkeypatch, capsys, rate, suffix
+):
+    """Before: the recorder refused EDF/BDF for 512.5 Hz (or 250.4, or 1000/3 after a resample): 'EDF needs a
+    whole-number sample rate'. EDF's rate is the samples of a record over the record's duration, so it holds them
+    exactly (MNE's export writes floor(rate) samples in a rounded duration: close, not exact): now records of 2 s
+    (1025 samples), 5 s (1252) and 3 s (1000); the file reads back at the rate, the samples as written (padding
+    trimmed)."""
+    from test_real_files3 import _replay  # pyright: ignore[reportMissingImports]
+
+    code, err = _record(tmp_path, monkeypatch, capsys, rate, f"x.{suffix}")
+    assert code == 0, err
+    spec, got = _replay(tmp_path / f"x.{suffix}")
+    n = round(1.3 * rate)
+    assert abs(spec.rate - rate) < 1e-9 * rate and got.shape == (2, n), (spec.rate, got.shape)
+    t = np.arange(n) / rate
+    np.testing.assert_allclose(got, np.tile(np.sin(2 * np.pi * 7 * t), (2, 1)), atol=1e-4)
+
+
+def test_an_edf_recorder_says_what_to_do_with_a_rate_no_record_holds():
+    """160.0001 Hz (a rate from time stamps) needs records of 10000 s: refused at configure, naming the whole rate
+    to resample to and the formats that take any rate (it said 'resample to an integer rate first' with no value)."""
+    from wavegraph.nodes.io.recorder import Recorder
+    from wavegraph.pipeline.spec import SpecError, signal_spec
+
+    with pytest.raises(SpecError) as e:
+        Recorder(path="x.edf").configure({"in": signal_spec(160.0001, ["Cz"])})
+    assert "none holds 160.0001 Hz exactly" in str(e.value), str(e.value)
+    assert "resample {rate: 160}" in e.value.hint and "_raw.fif" in e.value.hint, e.value.hint

@@ -1,4 +1,5 @@
-"""The recorder's EDF+C / BDF+C writer (see record_formats): one-second records, written record by record after a first
+"""The recorder's EDF+C / BDF+C writer (see record_formats): one-second records (a rate that is not whole: records of
+the duration that holds a whole number of its samples, record_layout), written record by record after a first
 pass over the spill for each channel's range; markers and gaps become EDF+ annotations; 16 (EDF) or 24 (BDF) bits,
 so the file equals the input within half a quantisation step."""
 
@@ -6,6 +7,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -71,6 +73,50 @@ def whole_rate(rate: float) -> int:
     return whole if whole > 0 and same_rate(rate, whole) else 0
 
 
+MAX_RECORD_S = 60  # the longest record taken for a rate that is not whole (the file is padded to whole records)
+
+
+def record_layout(rate: float) -> tuple[int, Fraction]:
+    """(samples per record, the record's duration in s) that hold `rate` exactly: EDF's rate is the samples of a record
+    (8 digits) over its duration (8 characters), so 512.5 Hz is 1025 samples in 2 s, 250.4 Hz 1252 in 5 s (MNE's
+    export writes floor(rate) samples in a rounded duration: close, not exact). A whole rate: one-second records;
+    else the duration of fewest decimals, nearest to 1 s. (0, 0) when no record of up to MAX_RECORD_S holds it
+    (160.0001 Hz needs 10000 s)."""
+    if whole := whole_rate(rate):
+        return whole, Fraction(1)
+    if not (math.isfinite(rate) and rate > 0):
+        return 0, Fraction(0)
+    exact = Fraction(repr(float(rate)))  # the decimal the rate was given as (512.5), or within rounding of a simple one
+    near = exact.limit_denominator(10**6)
+    exact = near if same_rate(float(near), rate) else exact
+    p, q, tens = exact.numerator, exact.denominator, 1
+    for f in (
+        2,
+        5,
+    ):  # a duration with a finite decimal text: samples x q / p, p's factors other than 2 and 5 in samples
+        while p % (tens * f) == 0:
+            tens *= f
+    step = Fraction(q, tens)  # the shortest such duration, of p // tens samples
+    for digits in range(8):  # the multiples of step with `digits` decimals: of lcm(step, 10**-digits)
+        unit = Fraction(math.lcm(step.numerator, 1), math.gcd(step.denominator, 10**digits))
+        if unit <= MAX_RECORD_S:
+            duration = unit * max(1, round(1 / unit))
+            spr = duration * exact
+            if spr.denominator == 1 and spr <= 99999999 and len(decimal_text(duration)) <= 8:
+                return int(spr), duration
+            break
+    return 0, Fraction(0)
+
+
+def decimal_text(x: Fraction) -> str:
+    """The exact decimal text of x (whose denominator has no factors but 2 and 5): 0.4, 1.25, 2."""
+    digits = 0
+    while (x * 10**digits).denominator != 1:
+        digits += 1
+    scaled = str(int(x * 10**digits)).rjust(digits + 1, "0")  # (Fraction has no format() before Python 3.12)
+    return f"{scaled[:-digits]}.{scaled[-digits:]}" if digits else scaled
+
+
 def spec_volt_factors(spec: StreamSpec, n_ch: int) -> np.ndarray:
     """Per channel, the factor that takes the stream's values to volts, which FIF holds and EDF/BDF's uV are counted
     from: the stream's units' (uV, mV, nV: an array_source given units 'uV') on a voltage channel (EEG, EOG, ...), else
@@ -132,9 +178,10 @@ def write_edf(
     """`start`: the first sample's time (UTC; Origin.start), written to the header (whole seconds, the
     fraction in the time-keeping annotations, as EDF+ says; MNE reads the whole second)."""
     rate = spec.rate
-    if not whole_rate(rate):
-        raise ValueError(f"EDF/BDF needs a whole-number sample rate, got {rate:.17g} Hz")
-    spr, n_ch, n = whole_rate(rate), rows.shape[1], len(rows)
+    spr, duration = record_layout(rate)
+    if not spr:
+        raise ValueError(f"EDF/BDF holds no record of {rate:.17g} Hz exactly (record_formats says so at configure)")
+    n_ch, n = rows.shape[1], len(rows)
     from .units import VOLTAGE_TYPES  # volts in the stream, uV in the file
 
     width = 3 if bdf else 2
@@ -199,8 +246,13 @@ def write_edf(
     for onset, dur, label in sorted(zip(onsets, durations, labels, strict=True)):
         text = f"{onset + frac:+.6f}" + (f"\x15{dur:.6f}" if dur else "") + "\x14"  # from the header's second
         text += "".join(" " if c < " " else c for c in str(label)) + "\x14\x00"  # \n, \x14: MNE dropped the marker
-        tals[min(int(onset), n_rec - 1)].append(text)
-    keep = [f"{r:+d}" if not frac else f"{r + frac:+.6f}" for r in range(n_rec)]  # each record's start
+        tals[min(int(onset / duration), n_rec - 1)].append(text)
+    if duration == 1:  # each record's start
+        keep = [f"{r:+d}" if not frac else f"{r + frac:+.6f}" for r in range(n_rec)]
+    else:  # (to the digit: records of 1.25 s start at +1.25, +2.5, ...)
+        keep = [
+            f"+{decimal_text(r * duration)}" if not frac else f"{float(r * duration) + frac:+.6f}" for r in range(n_rec)
+        ]
     rec_tals = [(f"{keep[r]}\x14\x14\x00" + "".join(t)).encode("utf-8") for r, t in enumerate(tals)]
     ann_samples = max(math.ceil(max(len(t) for t in rec_tals) / width), 30)
 
@@ -213,7 +265,7 @@ def write_edf(
     header += (
         edf_field("BDF+C" if bdf else "EDF+C", 44)
         + edf_field(str(n_rec), 8)
-        + edf_field("1", 8)
+        + edf_field(decimal_text(duration), 8)
         + edf_field(str(ns), 4)
     )
     cols = [

@@ -10,7 +10,7 @@ the whole recording in memory:
          and splits past `split_size` (2 GB, MNE's limit) into <name>_raw-1.fif, ... as MNE does.
   NPZ  - the "data" member is written straight into the zip from the spill (a 1-axis signal as a
          Fortran-order (channels, samples) array, which is the spill's own byte order).
-  EDF/BDF - (edf_writer) EDF+C / BDF+C, one-second records, written record by record after a first pass for each
+  EDF/BDF - (edf_writer) EDF+C / BDF+C, one-second records (or those that hold a rate exactly: record_layout), written record by record after a first pass for each
          channel's range; markers and gaps become EDF+ annotations. 16 (EDF) or 24 (BDF) bits: the
          file equals the input within half a quantisation step. The last record is padded with zeros
          and marked by a "padding" annotation. NaN is written as 0, inf as the range's end (the range is
@@ -36,7 +36,7 @@ import numpy as np
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from .chunk_times import ChunkTimes
-from .edf_writer import edf_field, spec_volt_factors, whole_rate
+from .edf_writer import MAX_RECORD_S, edf_field, record_layout, spec_volt_factors, whole_rate
 from .marker_codes import BOUNDARY
 from .record_notes import NOT_WRITTEN
 
@@ -131,10 +131,17 @@ def target_format(path: Path, spec: StreamSpec) -> str:
             f"recorder: {fmt.upper()} holds real samples, the stream is {spec.dtype} (complex)",
             "record it to .npz (any dtype), or take its real part or magnitude first",
         )
-    if fmt in ("wav", "flac", "edf", "bdf") and not whole_rate(spec.rate):
+    if fmt in ("wav", "flac") and not whole_rate(spec.rate):
         raise SpecError(
             f"recorder: {fmt.upper()} needs a whole-number sample rate, the stream has {spec.rate:.12g} Hz",
             "resample to an integer rate first, or record to _raw.fif or .npz",
+        )
+    if fmt in ("edf", "bdf") and not record_layout(spec.rate)[0]:  # (512.5 Hz: 1025 samples in records of 2 s)
+        raise SpecError(
+            f"recorder: {fmt.upper()} holds a rate as whole samples per record of up to {MAX_RECORD_S} s (8 digits), "
+            f"and none holds {spec.rate:.12g} Hz exactly",
+            f"resample to a whole rate first (resample {{rate: {max(1, round(spec.rate))}}}), or record to _raw.fif "
+            "or .npz (any rate)",
         )
     if fmt == "fif" and spec.rate <= 0:
         raise SpecError(f"recorder: FIF needs a sample rate, the stream has {spec.rate:g} Hz", "record it to .npz")

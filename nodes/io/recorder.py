@@ -20,8 +20,8 @@ The target format follows the path suffix:
       the marker's duration, description = its label from the events spec (else the integer code).
       file_source reads them back as events with the same labels.
   *.fif or *.fif.gz not named as MNE wants: accepted with a warning, written as *_raw.fif (MNE's name).
-  *.edf / *.bdf -> EDF+C (16-bit) / BDF+C (24-bit), signal streams with a whole-number rate; one-second
-      records, each channel's physical range taken from the data (so the file equals the stream within
+  *.edf / *.bdf -> EDF+C (16-bit) / BDF+C (24-bit), signal streams; one-second records (a rate that
+      is not whole, 512.5 Hz: records that hold it exactly, 1025 samples in 2 s; none of up to 60 s: refused), each channel's physical range taken from the data (so the file equals the stream within
       half a quantisation step); gaps and `events` markers become EDF+ annotations. The header holds the
       first sample's time (FIF's origin; the fraction of a second in EDF+'s time-keeping annotation).
   *.flac -> 24-bit FLAC via soundfile, converted from the spill at close (values clipped to [-1, 1]).
