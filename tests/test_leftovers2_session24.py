@@ -159,3 +159,36 @@ def test_a_unicode_line_break_inside_quotes_is_the_values_own(tmp_path, monkeypa
         assert len(err) == 1 and err[0].startswith("g.yaml:6:") and "lfreq" in err[0], err  # not line 7
     err = problems(tmp_path, monkeypatch, capsys, YAML5.replace("NAME", f"a{char}b"))
     assert len(err) == 1 and err[0].startswith("g.yaml:1: invalid YAML: column 8 holds U+"), err
+
+
+# --- 4. align after the enhancer keeps the input's time base after a gap ------------------------------------------
+ENHANCE = """\
+nodes:
+  - {id: src, type: file_source, params: {path: SRC, chunk_size: 1600}}
+  - {id: enhancer, type: enhancer, params: {random_init: true, d_model: 16}}
+  - {id: align, type: align}
+  - {id: rec, type: recorder, params: {path: OUT, overwrite: true}}
+edges:
+  - {source: src.out, target: enhancer.in}
+  - {source: enhancer.out, target: align.in}
+  - {source: align.out, target: rec.in}
+"""
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_align_after_the_enhancer_drops_the_delay_again_after_a_gap(tmp_path):
+    """A 16 kHz file with a skip (BAD_ACQ_SKIP 0.5-0.6 s): the enhancer's reset at the gap adds its delay again, and
+    align had dropped it only once, so the output after the gap started 319 samples (the warm-up) before the input's
+    0.6 s, inside the gap. Now every output time is one of the input's, and the segment after the gap starts at 0.6."""
+    fs = 16000
+    x = np.random.default_rng(0).uniform(-0.1, 0.1, (1, fs))
+    raw = mne.io.RawArray(x, mne.create_info(["ch0"], fs, "misc"), verbose="error")
+    raw.set_annotations(mne.Annotations([0.5], [0.1], ["BAD_ACQ_SKIP"]))
+    raw.save(tmp_path / "gap_raw.fif", verbose="error")
+    out = tmp_path / "e.csv"
+    _run(tmp_path, ENHANCE.replace("SRC", str(tmp_path / "gap_raw.fif")).replace("OUT", str(out)))
+    t = np.round(np.loadtxt(out, delimiter=",", skiprows=1, usecols=0) * fs).astype(int)
+    after = t[t >= 0.5 * fs]
+    assert after[0] == int(0.6 * fs) and after[-1] == fs - 1  # (was 9281: 0.58 s)
+    assert set(t) <= set(range(int(0.5 * fs))) | set(range(int(0.6 * fs), fs))
+    assert len(after) == int(0.4 * fs)  # the segment after the gap whole: its warm-up dropped, its tail flushed

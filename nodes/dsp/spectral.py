@@ -31,6 +31,9 @@ With these a spectral enhancer is a YAML graph (see docs/speech.md)::
   serves inputs that need a resampler and inputs that do not). A signal's delay must be a whole number of
   samples; a features or tokens stream (the enhancer's ``vad``, an stft of a resampled signal) is stamped
   exactly ``delay`` earlier, and the frames that would then be stamped before the stream's start are dropped.
+  After a gap the first ``delay`` of the new segment is dropped too, as at the start: what a delaying node gives there
+  predates the segment (the enhancer's warm-up after the gap reset it; a filter's ringing of the segment before), and
+  stamped ``delay`` earlier it fell inside the gap, so the output's segment started ``delay`` before the input's.
 
 The view nodes, gain and align have latency 0; apply_mask declares none either (it waits for the later of
 its inputs, whose own latency is already counted on that path).
@@ -520,6 +523,8 @@ class Align(Node[AlignParams]):
         if n == 0:
             return {}
         x = _fitted(self, c.data)
+        if c.gap:  # a new segment: its delay is dropped again (the output kept the input's time base only up to a gap)
+            self.state.dropped = 0
         skip = min(n, self._d - self.state.dropped)
         self.state.dropped += skip
         if skip == n:
