@@ -131,3 +131,27 @@ def test_a_wav_of_integers_wider_than_32_bits_says_so_and_how_to_read_it(tmp_pat
     rate, X = wavfile.read(path)  # what the hint says to do
     assert rate == 8000
     np.testing.assert_allclose(X.T / 2.0**63, x.T, atol=2.0 ** (1 - bits))
+
+
+@pytest.mark.parametrize("field", [b"10/03/21", b"31.02.21", b""])
+def test_an_edf_start_date_that_is_no_date_names_the_field_and_the_mend(tmp_path, caplog, field):
+    """Before: an EDF whose start date field held 10/03/21 (slashes), 31.02.21 or nothing, with no date in its EDF+
+    recording field either ('Startdate X': unknown), was replayed undated with MNE's words alone, 'Invalid measurement
+    date encountered in the header.': no field named, no fix. The field, its text, what it means (undated, and a
+    recorder's copy too) and the command that mends a copy are said now; the copy replays dated."""
+    b = bytearray(_small_edf(tmp_path).read_bytes())
+    b[88:168] = b"Startdate X X X X".ljust(80)  # EDF+'s unknown date: the dd.mm.yy field is then MNE's date
+    b[168:176] = field.ljust(8)
+    bad = tmp_path / "undated.edf"
+    bad.write_bytes(bytes(b))
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        assert _opened(bad).out_specs["out"].meas_date == ""  # undated, as MNE reads it
+    said = "\n".join(r.getMessage() for r in caplog.records if r.name == "wavegraph.file_source")
+    assert f"start date field (bytes 168-176) holds {field.decode().ljust(8)!r}, not a date (dd.mm.yy)" in said
+    assert "Invalid measurement date" not in said and "undated" in said
+    fixed = tmp_path / "undated_fixed.edf"
+    date = "10.03.21" if field == b"10/03/21" else "DD.MM.YY"  # its numbers as EDF writes them, where they are a date
+    assert f"cp {bad} {fixed} && printf {date} | dd of={fixed} bs=1 seek=168 count=8 conv=notrunc" in said
+    b[168:176] = b"10.03.21"  # what the command writes
+    fixed.write_bytes(bytes(b))
+    assert _opened(fixed).out_specs["out"].meas_date == "2021-03-10T12:34:56+00:00"

@@ -1,11 +1,14 @@
-"""The start time of day in an EDF/BDF header (bytes 176-184, hh.mm.ss) where MNE misreads it.
+"""The start time of day in an EDF/BDF header (bytes 176-184, hh.mm.ss) where MNE misreads it, and the date it reads
+none from (bytes 168-176, dd.mm.yy).
 
 MNE (mne.io.edf) takes the start date from EDF+'s recording field ('Startdate 12-AUG-2009') or from the dd.mm.yy
 field, and the time of day from the hh.mm.ss field, split at its dots. A time written with other separators
 ('16:15:00', as some writers do) or left blank it took as 00:00:00 without a word (a recorder's copy, BIDS' acq_time
 said midnight); a time out of range ('25.00.00', '12.60.00') failed the whole file with MNE's 'hour must be in
 0..23', which named no field of the file. Here a time written with other separators is read as written (and said),
-one that is no time at all is said, and one out of range is refused with the bytes to mend."""
+one that is no time at all is said, and one out of range is refused with the bytes to mend. A date MNE reads none from
+(no EDF+ 'Startdate dd-MMM-yyyy', and '10/03/21' or blank in dd.mm.yy) left the file undated with MNE's 'Invalid
+measurement date encountered in the header.' alone: the field, its text and the mend are said."""
 
 from __future__ import annotations
 
@@ -42,6 +45,14 @@ def _in_range(hms: tuple[int, int, int]) -> bool:
     return 0 <= hour < 24 and 0 <= minute < 60 and 0 <= second < 60
 
 
+def _is_date(day: int, month: int, year: int) -> bool:
+    try:
+        datetime(year + 2000 if year < 85 else year + 1900, month, day)  # EDF's yy: 85-99 are 1985-1999
+    except ValueError:
+        return False
+    return True
+
+
 def _dated_by_mne(head: bytes) -> bool:
     """Whether MNE finds a start date in the header, and so reads (and may fail on) its time field."""
     recording = head[88:168].decode("latin-1").rstrip().split(" ")
@@ -53,18 +64,44 @@ def _dated_by_mne(head: bytes) -> bool:
             pass
     try:
         day, month, year = (int(x) for x in head[168:176].decode("latin-1").split("."))
-        datetime(year + 2000 if year < 85 else year + 1900, month, day)
     except ValueError:
         return False
-    return True
+    return _is_date(day, month, year)
 
 
-def _mend(path: Path, what: str, example: str) -> str:
+def say_undated(path: Path) -> None:
+    """Say why MNE read no start date from an EDF/BDF (its words, 'Invalid measurement date encountered in the
+    header.', named no field and no fix): which field holds what, what it means, and the command that mends a copy."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(256)
+    except OSError:
+        return
+    text = head[168:176].decode("latin-1")
+    found = _OTHER_FORM.fullmatch(text)
+    numbers = (int(found[1]), int(found[2]), int(found[3])) if found else None
+    example = ".".join(f"{n:02d}" for n in numbers) if numbers is not None and _is_date(*numbers) else "DD.MM.YY"
+    _log.warning(
+        "file_source: %s: its start date field (bytes 168-176) holds %r, not a date (dd.mm.yy), and its EDF+ recording "
+        "field gives none ('Startdate dd-MMM-yyyy'): it is replayed undated, and a recorder's copy is undated too; "
+        "fix: %s",
+        path,
+        text,
+        _mend(
+            path,
+            "the recording's date (dd.mm.yy" + (", if these are day, month, year)" if example != "DD.MM.YY" else ")"),
+            example,
+            168,
+        ),
+    )
+
+
+def _mend(path: Path, what: str, example: str, at: int = _AT) -> str:
     fixed = path.with_name(f"{path.stem}_fixed{path.suffix}")
     q, f = shlex.quote(str(path)), shlex.quote(str(fixed))
     return (
-        f"write {what} into bytes {_AT}-{_AT + 8} of a copy: cp {q} {f} && printf {example} | dd of={f} bs=1 "
-        f"seek={_AT} count=8 conv=notrunc; replay that"
+        f"write {what} into bytes {at}-{at + 8} of a copy: cp {q} {f} && printf {example} | dd of={f} bs=1 "
+        f"seek={at} count=8 conv=notrunc; replay that"
     )
 
 

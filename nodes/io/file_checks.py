@@ -430,6 +430,14 @@ def brainvision_voltages(raw, path: Path | None) -> dict[int, float]:
     return gains
 
 
+_SAID_ELSEWHERE = (  # MNE's warnings file_source says in its own words (see said_by_mne)
+    "Header information is incorrect for record length",
+    "Number of records from",
+    "Unsupported physical dim",
+    "Invalid measurement date encountered in the header",
+)
+
+
 def said_by_mne(said: list, path: Path | None) -> None:
     """Pass on the warnings MNE gave while it read a recording, naming the file: the one that loses data in our
     words (the annotations it leaves out because they lie outside the data: a recording cut short keeps the
@@ -439,11 +447,11 @@ def said_by_mne(said: list, path: Path | None) -> None:
     import re
 
     for w in said:
-        if str(w.message).startswith(
-            ("Header information is incorrect for record length", "Number of records from", "Unsupported physical dim")
-        ) or re.fullmatch(r"MarkerFile .* not found; no annotations\.", str(w.message)):
+        if str(w.message).startswith(_SAID_ELSEWHERE) or re.fullmatch(
+            r"MarkerFile .* not found; no annotations\.", str(w.message)
+        ):
             continue  # said by check_edf (the rates MNE takes, the records it reads), check_brainvision (no marker file),
-            # gdf_types (a GDF unit MNE does not know: by_unit reads each one)
+            # gdf_types (a GDF unit MNE does not know: by_unit reads each one), edf_start.say_undated (an EDF's date)
         found = re.match(r"Omitted (\d+) annotation\(s\) that were outside data range", str(w.message))
         flat = re.match(
             r"(Scaling factor will not be|Physical range is not) defined in (?:the )?following channels:\s*(.+)",
