@@ -177,7 +177,7 @@ class StreamSpec:
         return self.highpass, min(self.lowpass or math.inf, self.band or math.inf, nyquist)
 
     def describe(self) -> str:
-        rate = f"{self.rate:g} Hz" if self.rate else "irregular"
+        rate = f"{self.rate:.12g} Hz" if self.rate else "irregular"  # (:g said 160 Hz for a 160.0001 Hz stream)
         shape = "x".join(str(s) for s in self.shape) or "scalar"
         return f"{self.kind} {rate} {shape} {self.dtype}" + (f" [{self.units}]" if self.units else "")
 

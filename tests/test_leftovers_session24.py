@@ -192,3 +192,20 @@ def test_an_edf_recorder_says_what_to_do_with_a_rate_no_record_holds():
         Recorder(path="x.edf").configure({"in": signal_spec(160.0001, ["Cz"])})
     assert "none holds 160.0001 Hz exactly" in str(e.value), str(e.value)
     assert "resample {rate: 160}" in e.value.hint and "_raw.fif" in e.value.hint, e.value.hint
+
+
+def test_an_edge_describes_its_streams_rate_to_the_digits_the_message_gives(tmp_path, monkeypatch, capsys):
+    """Before: the resample refusal of a 160.0001 Hz stream read 'edge src.out -> rs.in (signal 160 Hz 1 float64
+    [a.u.]): ... resampling 160.0001 -> 250 Hz': the edge's description rounded the rate to 6 digits, so the two
+    disagreed. Now the edge says 160.0001 Hz too."""
+    (tmp_path / "g.yaml").write_text("""\
+nodes:
+  - {id: src, type: sine, params: {rate: 160.0001, duration: 0.5}}
+  - {id: rs, type: resample, params: {rate: 250}}
+  - {id: sink, type: null_sink}
+edges:
+  - {source: src.out, target: rs.in}
+  - {source: rs.out, target: sink.in}
+""")
+    code, lines = _validate(tmp_path, monkeypatch, capsys, "g.yaml")
+    assert code == 2 and len(lines) == 1 and "(signal 160.0001 Hz 1 float64 [a.u.])" in lines[0], lines
