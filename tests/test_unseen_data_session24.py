@@ -155,3 +155,71 @@ def test_an_edf_start_date_that_is_no_date_names_the_field_and_the_mend(tmp_path
     b[168:176] = b"10.03.21"  # what the command writes
     fixed.write_bytes(bytes(b))
     assert _opened(fixed).out_specs["out"].meas_date == "2021-03-10T12:34:56+00:00"
+
+
+def _opensignals_text(
+    path, devices: list[tuple[str, int, list[str], list[str]]], rows: np.ndarray, first="# OpenSignals Text File Format"
+):
+    """An OpenSignals (PLUX) text export: its three header lines (the second the devices' JSON), then tab-separated
+    rows; devices: (MAC, rate, columns, labels), their columns side by side in each row."""
+    import json
+
+    header = {
+        mac: {"sensor": ["RAW"] * len(labels), "sampling rate": rate, "resolution": [16] * len(labels)}
+        | {"column": columns, "label": labels, "channels": list(range(1, len(labels) + 1))}
+        for mac, rate, columns, labels in devices
+    }
+    lines = [first, "# " + json.dumps(header), "# EndOfHeader"]
+    lines += ["\t".join(str(int(v)) for v in row) + "\t" for row in rows]
+    path.write_text("\r\n".join(lines) + "\r\n")
+    return path
+
+
+@pytest.mark.parametrize("name", ["EEG_2018_7_4.txt", "EEG_2018_7_4.bat"])
+def test_an_opensignals_text_export_says_which_columns_are_its_channels(tmp_path, name):
+    """Before: an OpenSignals (PLUX) text export (biosignalsnotebooks ships such .txt files, and .bat ones too) was
+    told as 'text tables (OpenBCI's, BrainFlow's, Mind Monitor's) ... load it (numpy.loadtxt, pandas.read_csv)': its
+    first columns are the sample counter nSeq and the digital input DI, not signals, which numpy.loadtxt(PATH).T gives
+    as channels; the .bat was 'Unsupported file type (.bat)' and the list of formats. It is named now, with the rate
+    and the line that loads its channel columns alone, which gives them."""
+    rows = np.column_stack([np.arange(20) % 16, np.zeros(20), 30000 + np.arange(20), 40000 - np.arange(20)])
+    path = _opensignals_text(
+        tmp_path / name, [("00:07:80:79:6F:DB", 1000, ["nSeq", "DI", "A1", "A2"], ["A1", "A2"])], rows
+    )
+    with pytest.raises(SpecError) as e:
+        _opened(path)
+    assert "OpenSignals (PLUX) text export" in e.value.hint and "1000 Hz" in e.value.hint
+    assert "numpy.loadtxt(PATH, usecols=(2, 3)).T" in e.value.hint and "ch_names=['A1', 'A2']" in e.value.hint
+    X = np.loadtxt(path, usecols=(2, 3)).T  # what the hint says
+    np.testing.assert_array_equal(X, rows[:, 2:].T)
+
+
+def test_an_opensignals_text_export_of_two_devices_gives_each_ones_columns(tmp_path):
+    """Two devices recorded into one file (biosignalsnotebooks' sync_cable_acoustic.txt): their columns side by side in
+    each row, each its own rate; each one's channel columns are given (the second's after the first's three)."""
+    rows = np.column_stack(
+        [np.arange(10), np.ones(10), 30000 + np.arange(10), np.arange(10), np.ones(10), 5 + np.zeros(10)]
+    )
+    devices = [
+        ("00:07:80:4D:2E:AD", 1000, ["nSeq", "DI", "CH1"], ["CH1"]),
+        ("00:07:80:3B:46:58", 500, ["nSeq", "DI", "CH1"], ["CH1"]),
+    ]
+    path = _opensignals_text(tmp_path / "sync.txt", devices, rows)
+    with pytest.raises(SpecError) as e:
+        _opened(path)
+    assert "2 devices" in e.value.hint
+    assert "00:07:80:4D:2E:AD (1000 Hz): numpy.loadtxt(PATH, usecols=(2,)).T" in e.value.hint
+    assert "00:07:80:3B:46:58 (500 Hz): numpy.loadtxt(PATH, usecols=(5,)).T" in e.value.hint
+
+
+def test_a_bitalino_opensignals_text_export_gives_its_analog_column(tmp_path):
+    """A BITalino's export (biosignalsnotebooks' bvp_motion_artifact.txt): '# OpenSignals Text File Format. Version 1'
+    and columns nSeq, I1, I2, O1, O2, A2 (digital I/O before the analog channel) was told as any text table."""
+    rows = np.column_stack([np.arange(8), np.zeros((8, 4)), 500 + np.arange(8)])
+    columns = ["nSeq", "I1", "I2", "O1", "O2", "A2"]
+    first = "# OpenSignals Text File Format. Version 1"
+    path = _opensignals_text(tmp_path / "bvp.txt", [("20:16:11:02:85:30", 1000, columns, ["A2"])], rows, first)
+    with pytest.raises(SpecError) as e:
+        _opened(path)
+    assert "OpenSignals (PLUX) text export" in e.value.hint and "numpy.loadtxt(PATH, usecols=(5,)).T" in e.value.hint
+    np.testing.assert_array_equal(np.loadtxt(path, usecols=(5,)).T, rows[:, 5])

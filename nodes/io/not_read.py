@@ -40,11 +40,55 @@ def not_read_hint(path: Path) -> str | None:
     name = path.name.lower()
     if sidecar := bids_sidecar_hint(path):  # (was told as OpenBCI's text tables, or a pickle)
         return sidecar
+    if plux := opensignals_text_hint(path):  # any suffix (.txt, .bat): its nSeq and DI columns are no channels
+        return plux
     if name.endswith(HDF5):
         return hdf5_hint(path)
     if name.endswith(tuple(_ARCHIVES)) and not name.endswith((".fif.gz", ".xdfz")):  # (those MNE, pyxdf read whole)
         return archive_hint(path)
     return next((hint for suffixes, hint in _NOT_READ.items() if name.endswith(suffixes)), None)
+
+
+def opensignals_text_hint(path: Path) -> str | None:
+    """How to load an OpenSignals (PLUX) text export (its first line '# OpenSignals Text File Format', the devices'
+    JSON on the second, then one row of tab-separated columns a sample): which columns are each device's channels
+    (the first are its sample counter nSeq and digital I/O: DI, or I1 I2 O1 O2; several devices' columns are side by side) and its
+    rate. It was told as any text table, whose numpy.loadtxt(PATH).T gives nSeq and DI as channels."""
+    import json
+
+    try:
+        with open(path, "rb") as f:
+            if not f.readline().startswith(b"# OpenSignals Text File Format"):  # ('. Version 1': a BITalino's)
+                return None
+            devices = json.loads(f.readline().decode("utf-8", "replace").lstrip("# ").strip())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(devices, dict) or not devices:
+        return None
+    loads, at = [], 0
+    for mac, device in devices.items():
+        columns = [str(c) for c in device.get("column", [])] if isinstance(device, dict) else []
+        labels = [str(c) for c in device.get("label", [])] if isinstance(device, dict) else []
+        picks = tuple(at + columns.index(c) for c in labels if c in columns)
+        rate = float(device.get("sampling rate", 0)) if isinstance(device, dict) else 0.0
+        usecols = "(" + ", ".join(map(str, picks)) + ("," if len(picks) == 1 else "") + ")"
+        loads.append((mac, rate, f"numpy.loadtxt(PATH, usecols={usecols}).T", labels))
+        at += len(columns)
+    if len(loads) == 1:
+        _, rate, load, labels = loads[0]
+        return (
+            f"it is an OpenSignals (PLUX) text export ({rate:g} Hz; its first columns are the sample counter and "
+            f"digital I/O, not signals): load its channels, X = {load} (ADC counts), and replay them from Python "
+            f"with array_source (GraphBuilder: g.add('array_source', data=X, rate={rate:g}, ch_names={labels!r})); "
+            f"or export EDF from OpenSignals, which file_source reads"
+        )
+    each = "; ".join(f"{mac} ({rate:g} Hz): {load}, ch_names={labels!r}" for mac, rate, load, labels in loads)
+    return (
+        f"it is an OpenSignals (PLUX) text export of {len(loads)} devices, their columns side by side (each one's "
+        f"first the sample counter and digital I/O, not signals): load one device's channels (ADC counts) and "
+        f"replay them from Python with array_source (GraphBuilder: g.add('array_source', data=X, rate=HZ, "
+        f"ch_names=[...])), one device a graph (their rates may differ): {each}"
+    )
 
 
 def bids_sidecar_hint(path: Path) -> str | None:
