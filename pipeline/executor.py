@@ -25,6 +25,7 @@ import numpy as np
 
 from .chunk import Chunk
 from .config import EdgeConfig, GraphConfig
+from .followers import last_reads
 from .histogram import Histogram
 from .node import Node, Sink, Source
 from .spec import SpecError
@@ -284,8 +285,7 @@ class Executor:
             self.end_sources()  # now, so end them here, or no end-of-stream goes down and no node's finish() runs
             return False
         if self.followers and self.active_sources and self.followers.issuperset(self.active_sources):
-            for node_id in list(self.active_sources):  # only those are left: what they hold, then the end
-                self._read_source(node_id)
+            last_reads(self)  # only those are left: what they hold and what is on its way, then the end
             self.end_sources()
         return bool(self.active_sources) and not self.stop
 
@@ -348,7 +348,8 @@ class Executor:
         while self.queue and not self.stop.aborted:
             self._run(*self.queue.popleft())
 
-    def _read_source(self, node_id: str) -> None:
+    def _read_source(self, node_id: str) -> bool:
+        """Read one chunk of a source and send it on; whether it gave one."""
         node = self.nodes[node_id]
         assert isinstance(node, Source)  # active_sources holds only sources
         t = time.perf_counter_ns()
@@ -357,18 +358,18 @@ class Executor:
         except NODE_ERRORS:  # noqa: BLE001
             outs = self._failed(node_id)
             if outs is None:
-                return
+                return False
         _hist(self.stats[node_id].compute_ns).record(time.perf_counter_ns() - t)
         if outs is None:
             self.active_sources.remove(node_id)
             self._end(node_id)
-            return
+            return False
         if outs.__class__ is not dict or any(  # an array, a Chunk, a datetime t0
             c.__class__ is not Chunk or not isinstance(c.t0, _SECONDS) for c in outs.values()
         ):
             raise NodeFailure(node_id, self.types[node_id], self.process, _not_outputs(node, outs, "read()"))
         if not outs:
-            return
+            return False
         t0 = min(c.t0 for c in outs.values())
         self.source_time[node_id] = max(self.source_time[node_id], t0)
         if self.speed is not None and not node.live:
@@ -384,6 +385,7 @@ class Executor:
         now = self.clock()
         outs = {p: c if c.origin_ns else replace(c, origin_ns=now) for p, c in outs.items()}
         self._emit(node_id, outs, gap=False, origin_ns=now)
+        return True
 
     def _run(self, node_id: str, port: str, chunk: Chunk) -> None:
         node, st = self.nodes[node_id], self.stats[node_id]

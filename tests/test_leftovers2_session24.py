@@ -6,9 +6,12 @@ import csv
 import mne
 import numpy as np
 import pytest
+from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.config import load_config
 from wavegraph.pipeline.graph import build_graph
+from wavegraph.pipeline.node import NodeParams, Source
 from wavegraph.pipeline.runner import run_graph
+from wavegraph.pipeline.spec import StreamSpec
 
 RATE = 100.0
 
@@ -127,6 +130,64 @@ def test_a_files_filters_are_kept_and_narrowed_and_a_lower_rate_bounds_the_lowpa
     assert spec.evolve(rate=40.0).passband() == pytest.approx(
         (0.1, 20.0)
     )  # resampled down: at most the new Nyquist, as MNE's
+
+
+# --- 3. a marker sent with the EEG's last chunk is recorded -------------------------------------------------------
+class _InFlightParams(NodeParams):
+    path: str
+    chunk_s: float = 0.5  # the EEG replay's chunks
+    polls: int = 5  # reads a marker takes to arrive once sent (on its way through the network)
+
+
+class InFlightMarkers(Source):
+    """A marker inlet beside the EEG (lsl_inlet with ends_with_others and wait: 0, as configs/bci_ssvep.yaml has it):
+    the file's markers, each sent with the EEG chunk that holds it and there `polls` reads later."""
+
+    Params = _InFlightParams
+    live = True
+    ends_with_others = True
+
+    def configure(self, in_specs):
+        ann = mne.read_annotations(self.params.path)
+        self.marks = [(float(o), i + 1) for i, o in enumerate(ann.onset)]
+        self.reads, self.sent = 0, []
+        labels = tuple((i + 1, str(d)) for i, d in enumerate(ann.description))
+        self.out_specs = {"out": StreamSpec("events", 0.0, (3,), "float64", labels=labels)}
+        return self.out_specs
+
+    def read(self):
+        self.reads += 1  # read r follows the EEG's chunk r - 1 (the sources are read in turn)
+        lo, hi = (self.reads - 1) * self.params.chunk_s, self.reads * self.params.chunk_s
+        self.sent += [(self.reads, o, c) for o, c in self.marks if lo <= o < hi]
+        here = [(o, 0.0, c) for r, o, c in self.sent if self.reads >= r + self.params.polls]
+        self.sent = [x for x in self.sent if self.reads < x[0] + self.params.polls]
+        return {"out": Chunk(np.array(here, dtype=np.float64), t0=here[0][0])} if here else {}
+
+
+MARKED = """\
+nodes:
+  - {id: src, type: file_source, params: {path: SRC, chunk_size: 50}}
+  - {id: mk, type: test_leftovers2_session24:InFlightMarkers, params: {path: SRC}}
+  - {id: rec, type: recorder, params: {path: OUT, overwrite: true, events: true}}
+edges:
+  - {source: src.out, target: rec.in}
+  - {source: mk.out, target: rec.events}
+"""
+
+
+def test_a_marker_sent_with_the_eegs_last_chunk_is_recorded(tmp_path):
+    """A marker inlet that ends with the EEG (ends_with_others) was read once, at once, when the EEG ended: the marker
+    sent with the EEG's last chunk, still on its way, was lost (live: an EEG inlet of duration 3 s beside a marker
+    inlet, a marker every 0.5 s: the one at 2.99 s never recorded). Now it is read until nothing more comes."""
+    src = _fif(tmp_path)  # 5 s at 100 Hz: 10 chunks of 0.5 s
+    raw = mne.io.read_raw_fif(src, preload=True, verbose="error")
+    raw.set_annotations(mne.Annotations([0.45, 2.45, 4.7], [0, 0, 0], ["a", "b", "last"]))
+    raw.save(src, overwrite=True, verbose="error")
+    out = tmp_path / "m_raw.fif"
+    _run(tmp_path, MARKED.replace("SRC", str(src)).replace("OUT", str(out)))
+    notes = mne.io.read_raw_fif(out, verbose="error").annotations
+    assert list(notes.description) == ["a", "b", "last"]  # (was a, b)
+    np.testing.assert_allclose(notes.onset, [0.45, 2.45, 4.7])
 
 
 # --- 5. U+2028 inside a quoted YAML value is the value's ---------------------------------------------------------
