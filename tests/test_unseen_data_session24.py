@@ -223,3 +223,42 @@ def test_a_bitalino_opensignals_text_export_gives_its_analog_column(tmp_path):
         _opened(path)
     assert "OpenSignals (PLUX) text export" in e.value.hint and "numpy.loadtxt(PATH, usecols=(5,)).T" in e.value.hint
     np.testing.assert_array_equal(np.loadtxt(path, usecols=(5,)).T, rows[:, 5])
+
+
+def _small_fif(tmp_path, name="rec_raw.fif"):
+    import mne
+
+    info = mne.create_info(["C3", "C4"], 100.0, "eeg")
+    path = tmp_path / name
+    mne.io.RawArray(np.random.default_rng(0).normal(0, 1e-5, (2, 300)), info, verbose="error").save(
+        path, verbose="error"
+    )
+    return path
+
+
+@pytest.mark.parametrize("cut", [100, 300, 400])  # (its samples start at byte 516)
+def test_a_fif_cut_inside_its_header_is_said_cut_short(tmp_path, cut):
+    """Before: a FIF cut short inside its measurement info (a copy or download that stopped early) was 'ValueError:
+    buffer size must be a multiple of element size' (or 'can only convert an array of size 1 to a Python scalar',
+    'Could not find measurement info'); fix: 'it is FIF but damaged, or breaks the format ...: export it again from
+    the recording software'. It is said cut short now: where the file ends, the header's part it ends in, and to give
+    the whole file. The whole file replays as before."""
+    whole = _small_fif(tmp_path)
+    part = tmp_path / "part_raw.fif"
+    part.write_bytes(whole.read_bytes()[:cut])
+    with pytest.raises(SpecError) as e:
+        _opened(part)
+    assert f"{part} is cut short: it ends at byte {cut}, inside" in str(e.value)
+    assert "give the whole file" in e.value.hint and "export it again" not in e.value.hint
+    assert _opened(whole).read() is not None
+
+
+def test_the_real_ssvep_epochs_cut_inside_their_header_are_said_cut_short(tmp_path):
+    """ssvepy's real SSVEP epochs (-epo.fif) cut after 5000 bytes, inside their measurement info: said cut short, not
+    'can only convert an array of size 1 to a Python scalar' and 'export it again'."""
+    part = tmp_path / "part-epo.fif"
+    with open(dataset("ssvepy-epochs"), "rb") as f:
+        part.write_bytes(f.read(5000))
+    with pytest.raises(SpecError) as e:
+        _opened(part)
+    assert "is cut short: it ends at byte 5000, inside" in str(e.value) and "give the whole file" in e.value.hint

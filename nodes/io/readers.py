@@ -11,6 +11,7 @@ from pathlib import Path
 from wavegraph.pipeline.spec import SpecError
 
 from .case_names import CaseView, needs_view
+from .fif_cut import fif_cut_short
 from .file_checks import (
     check_brainvision,
     check_edf,
@@ -296,6 +297,12 @@ def open_reader(
         found = misnamed(path, e, SUPPORTED)  # a FIF saved as .edf, an EDF as .dat: say what it holds
         if found is not None:
             raise found from e
+        if name.endswith(".fif") and (cut := fif_cut_short(path)):  # (was 'damaged ...: export it again')
+            raise SpecError(
+                f"file_source: {path} is cut short: it ends at byte {path.stat().st_size}, {cut}, before MNE found "
+                f"what it needs to read it ({type(e).__name__}: {e})",
+                "the copy or download stopped early: give the whole file (compare its size with the original's)",
+            ) from e
         if isinstance(e, FileNotFoundError) or "Split raw file detected" in str(e):  # a companion file is not beside
             raise SpecError(
                 f"file_source: cannot read {path}: a file of the recording is missing: {e}",

@@ -1,0 +1,41 @@
+"""Where a FIF file that MNE could not read ends, when it is cut short (a copy or download that stopped early).
+
+MNE's reader, given a FIF cut inside its measurement info, failed with words from deep inside it ('buffer size must
+be a multiple of element size', 'can only convert an array of size 1 to a Python scalar', 'Could not find measurement
+info'), told as 'damaged ...: export it again'. A FIF is a chain of tags (kind, type, size, next: 16 bytes, big-endian,
+then `size` bytes); a whole file's chain ends at its last byte, a cut one inside a tag."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+_NEXT_SEQ, _NEXT_NONE = 0, -1  # FIFFV_NEXT_SEQ: the next tag follows; FIFFV_NEXT_NONE: the last tag
+
+
+def fif_cut_short(path: Path) -> str | None:
+    """Where in its tag chain a FIF file ends before its end ('inside a FIF tag of 96 bytes that starts at byte
+    252 (its 13th)'); None for a file whose chain is whole, or that is not a chain of tags."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            at, n = 0, 0
+            while at < size:
+                f.seek(at)
+                head = f.read(16)
+                if len(head) < 16:
+                    return f"inside the 16-byte head of its tag {n + 1}, which starts at byte {at}"
+                _, _, length, after = struct.unpack(">iiii", head)
+                if length < 0:
+                    return None  # not a FIF chain (damaged, or another format): MNE's own words stand
+                if at + 16 + length > size:
+                    return f"inside its tag {n + 1}, of {length} bytes from byte {at + 16}"
+                n += 1
+                if after == _NEXT_NONE:
+                    return None
+                if after != _NEXT_SEQ and not at < after < size:  # (a jump back or past the end: not a cut)
+                    return None
+                at = at + 16 + length if after == _NEXT_SEQ else after
+    except OSError:
+        return None
+    return None
