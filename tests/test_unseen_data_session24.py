@@ -262,3 +262,60 @@ def test_the_real_ssvep_epochs_cut_inside_their_header_are_said_cut_short(tmp_pa
     with pytest.raises(SpecError) as e:
         _opened(part)
     assert "is cut short: it ends at byte 5000, inside" in str(e.value) and "give the whole file" in e.value.hint
+
+
+def _with_cues(path, cues: list[tuple[int, int, str | None, int]], rf64: bool = False):
+    """Append to the WAV at `path` a 'cue ' chunk of (id, sample, label, region length) points and a LIST/adtl chunk
+    of their 'labl' names ('ltxt' for a region's length), as a DAW writes its markers; fix the RIFF size."""
+    import struct
+
+    cue = struct.pack("<I", len(cues)) + b"".join(
+        struct.pack("<II4sIII", i, s, b"data", 0, 0, s) for i, s, _, _ in cues
+    )
+    adtl = b"adtl"
+    for i, _, label, length in cues:
+        if label is not None:
+            text = label.encode() + b"\0"
+            sub = struct.pack("<I", i) + text
+            adtl += b"labl" + struct.pack("<I", len(sub)) + sub + (b"\0" if len(sub) % 2 else b"")
+        if length:
+            sub = struct.pack("<II4sHHHH", i, length, b"rgn ", 0, 0, 0, 0)
+            adtl += b"ltxt" + struct.pack("<I", len(sub)) + sub
+    tail = b"cue " + struct.pack("<I", len(cue)) + cue + b"LIST" + struct.pack("<I", len(adtl)) + adtl
+    b = bytearray(path.read_bytes()) + tail
+    if not rf64:
+        b[4:8] = struct.pack("<I", len(b) - 8)
+    path.write_bytes(bytes(b))
+    return path
+
+
+def _events(path):
+    """(rows (onset, duration, code), labels) of every event file_source replays from `path`."""
+    src = _opened(path)
+    rows = []
+    while (out := src.read()) is not None:
+        if "events" in out:
+            rows.append(out["events"].data)
+    labels = dict(src.out_specs["events"].labels)
+    return (np.concatenate(rows) if rows else np.zeros((0, 3))), labels
+
+
+def test_a_wavs_cue_markers_are_replayed_as_events(tmp_path, caplog):
+    """Before: the markers a WAV holds in its 'cue ' chunk (a DAW's or a field recorder's marks, named in LIST/adtl
+    'labl' chunks, a region's length in 'ltxt') were not replayed: file_source gave no event, without a word. They are
+    the events now, at their samples' times, named, a region with its length, a mark without a name by its number."""
+    import soundfile as sf
+
+    x = np.random.default_rng(0).uniform(-0.5, 0.5, (16000, 1)).astype(np.float32)
+    path = tmp_path / "take.wav"
+    sf.write(path, x, 8000, subtype="PCM_16")
+    cues = [(1, 800, "stimulus on", 0), (2, 4000, "artifact", 1600), (3, 12000, None, 0), (4, 20000, "late", 0)]
+    _with_cues(path, cues)
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        rows, labels = _events(path)
+    assert "1 of its cue markers lie past its last sample (late); left out" in caplog.text
+    np.testing.assert_allclose(rows[:, 0], [0.1, 0.5, 1.5])
+    np.testing.assert_allclose(rows[:, 1], [0.0, 0.2, 0.0])
+    assert [labels[int(c)] for c in rows[:, 2]] == ["stimulus on", "artifact", "3"]
+    data = np.concatenate([c["out"].data for c in iter(_opened(path).read, None)], axis=1)
+    np.testing.assert_allclose(data[0], x[:, 0], atol=1 / 32768)  # the samples as before

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .logged_times import LoggedTimes
 from .readers import Dtype, _no_events, _readable
+from .wav_cues import wav_events
 
 _PCM_CONTAINERS = ("WAV", "WAVEX", "RF64", "W64", "AIFF", "AU", "CAF", "RAW")  # frames counted from the file's size
 
@@ -334,6 +335,9 @@ class AudioReader(LoggedTimes):
         self.units = "a.u."
         self.events = _no_events()
         self._chunk_log(path)  # the recorder's WAV / FLAC of a stream with gaps: its chunk times (logged_times.py)
+        if self.file.format in ("WAV", "WAVEX", "RF64"):  # a DAW's markers in its 'cue ' chunk (lost unsaid before)
+            self.events, self.labels = wav_events(path, self.sfreq, self.n_times)
+            self.events[:, 1] = [self.time_of(int(i)) for i in self.events[:, 0]]  # (on the chunk times, if logged)
 
     def _read_frame(self, k: int) -> None:
         """Decode frame k - 1 (raises where the data ends or breaks)."""
