@@ -319,3 +319,40 @@ def test_a_wavs_cue_markers_are_replayed_as_events(tmp_path, caplog):
     assert [labels[int(c)] for c in rows[:, 2]] == ["stimulus on", "artifact", "3"]
     data = np.concatenate([c["out"].data for c in iter(_opened(path).read, None)], axis=1)
     np.testing.assert_allclose(data[0], x[:, 0], atol=1 / 32768)  # the samples as before
+
+
+def _without_samples_of(path, out, k: int):
+    """A copy of the EDF/BDF at `path` whose signal `k` has 0 samples per data record (its samples taken out of
+    every record, the rest of the file as it was)."""
+    b = path.read_bytes()
+    ns, width = int(b[252:256]), 3 if b[:1] == b"\xff" else 2
+    at = 256 + ns * 216
+    spr = [int(b[at + 8 * i : at + 8 * i + 8]) for i in range(ns)]
+    head, n_rec = bytearray(b[: 256 * (ns + 1)]), int(b[236:244])
+    head[at + 8 * k : at + 8 * k + 8] = b"0".ljust(8)
+    rec, skip = sum(spr) * width, sum(spr[:k]) * width
+    body = b"".join(
+        b[len(head) + r * rec : len(head) + r * rec + skip]
+        + b[len(head) + r * rec + skip + spr[k] * width : len(head) + (r + 1) * rec]
+        for r in range(n_rec)
+    )
+    out.write_bytes(bytes(head) + body)
+    return out
+
+
+def test_an_edf_channel_of_no_samples_is_said_as_empty_not_upsampled(tmp_path, caplog):
+    """Before: an EDF whose header gives a channel 0 samples per data record (it holds none) was said as 'channel
+    recorded below the file's 100 Hz (C4 0 Hz): MNE upsamples them to 100 Hz', and replayed as a flat channel of
+    zeros MNE makes up (which car averages in). It is said as holding no samples, replayed as MNE's zeros, with the
+    fix (picks: the other channels); the other channel's samples are the file's."""
+    whole = _small_edf(tmp_path)
+    empty = _without_samples_of(whole, tmp_path / "empty.edf", 1)
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        src = _opened(empty)
+        data = np.concatenate([c["out"].data for c in iter(src.read, None)], axis=1)
+    said = "\n".join(r.getMessage() for r in caplog.records if r.name == "wavegraph.file_source")
+    assert "gives C4 0 samples per data record" in said and "upsamples" not in said and "picks" in said
+    full = _opened(whole)
+    expected = np.concatenate([c["out"].data for c in iter(full.read, None)], axis=1)
+    np.testing.assert_array_equal(data[0], expected[0])
+    assert not data[1].any()

@@ -110,14 +110,27 @@ def low_rate_channels(path: Path, ch_names: list[str], sfreq: float, n_times: in
     if len(rates) != len(ch_names) or not rates or min(rates) == max(rates):
         return set()
     low = {i for i, r in enumerate(rates) if r < sfreq}
+    empty = sorted(i for i in low if rates[i] == 0)  # (were said 'recorded below ... at 0 Hz: MNE upsamples them')
+    if empty:
+        _log.warning(
+            "file_source: %s: its header gives %s 0 samples per data record: %s no samples, and MNE replays %s as "
+            "zeros (a flat channel, which car would average in); leave %s out (picks: the other channels)",
+            path,
+            ", ".join(ch_names[i] for i in empty),
+            "it holds" if len(empty) == 1 else "they hold",
+            "it" if len(empty) == 1 else "them",
+            "it" if len(empty) == 1 else "them",
+        )
+    if len(empty) == len(low):
+        return low  # (read from memory all the same: MNE's zeros, not its upsampling, were read so before)
     _log.warning(
         "file_source: %s: %s recorded below the file's %g Hz (%s): MNE upsamples them to %g Hz; the recording is read "
         "into memory (%.0f MB) when they are first read, as MNE advises (block by block, its upsampling leaves "
         "artifacts at every block edge); pick the %g Hz channels only to replay it lazily",
         path,
-        "channels" if len(low) > 1 else "channel",
+        "channels" if len(low) - len(empty) > 1 else "channel",
         sfreq,
-        ", ".join(f"{ch_names[i]} {rates[i]:g} Hz" for i in sorted(low)),
+        ", ".join(f"{ch_names[i]} {rates[i]:g} Hz" for i in sorted(low) if rates[i] > 0),
         sfreq,
         len(ch_names) * n_times * 8 / 1e6,
         sfreq,
