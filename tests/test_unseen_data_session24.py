@@ -356,3 +356,34 @@ def test_an_edf_channel_of_no_samples_is_said_as_empty_not_upsampled(tmp_path, c
     expected = np.concatenate([c["out"].data for c in iter(full.read, None)], axis=1)
     np.testing.assert_array_equal(data[0], expected[0])
     assert not data[1].any()
+
+
+@pytest.mark.parametrize(
+    ("offset", "value", "said"),
+    [(2, 3, "3 channels of 16 bits"), (14, 7, "1 channel of 7 bits"), (12, 4, None)],  # 12: the block align
+)
+def test_a_wav_whose_fmt_chunk_disagrees_with_itself_is_said(tmp_path, caplog, offset, value, said):
+    """Before: a WAV whose fmt chunk gives 3 channels (or 7 bits) for frames of 2 bytes (its block align: mono 16-bit,
+    as written) was replayed as libsndfile reads it without a word: the mono samples dealt out to 3 channels at a
+    third of the rate (or read as 8-bit bytes), garbage. The disagreement is said now, with both readings and the fix;
+    a consistent file is not, nor one whose block align alone is wrong (its samples whole frames of the channels' and
+    bits', which libsndfile reads right: scipy's test-8000Hz-le-3ch-5S-24bit-inconsistent.wav)."""
+    import struct
+
+    import soundfile as sf
+
+    path = tmp_path / "lie.wav"
+    sf.write(path, (np.sin(np.arange(4001) / 10) * 0.5).astype(np.float32), 8000, subtype="PCM_16")  # 8002 bytes
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        _opened(path)
+    assert "block align" not in caplog.text
+    b = bytearray(path.read_bytes())
+    at = b.find(b"fmt ") + 8 + offset
+    b[at : at + 2] = struct.pack("<H", value)
+    path.write_bytes(bytes(b))
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        _opened(path)
+    if said is None:
+        assert "block align" not in caplog.text
+    else:
+        assert f"its fmt chunk gives {said}" in caplog.text and "block align) of 2 bytes" in caplog.text

@@ -9,6 +9,7 @@ from pathlib import Path
 from .logged_times import LoggedTimes
 from .readers import Dtype, _no_events, _readable
 from .wav_cues import wav_events
+from .wav_layout import fmt_disagreement
 
 _PCM_CONTAINERS = ("WAV", "WAVEX", "RF64", "W64", "AIFF", "AU", "CAF", "RAW")  # frames counted from the file's size
 
@@ -317,6 +318,17 @@ class AudioReader(LoggedTimes):
         self.said_scale = self.said_nonfinite = False
         self.sfreq = float(self.file.samplerate)
         self.n_times = int(self.file.frames)
+        if self.file.format in ("WAV", "WAVEX", "RF64") and (lie := fmt_disagreement(path)):
+            _log.warning(  # (read as libsndfile reads it, unsaid: a mono file claiming 3 channels, dealt out to 3)
+                "file_source: %s: %s; it is read as %d channel(s) of %s at %g Hz, as libsndfile reads it, which is "
+                "garbage if the header's channels or bits are the wrong ones; fix: write the right ones there in a copy "
+                "(little-endian; RIFX: big), or export it again from the tool that wrote it",
+                path,
+                lie,
+                self.file.channels,
+                self.file.subtype,
+                self.file.samplerate,
+            )
         if offset is None:
             _cut_short_wav(path, self.n_times, self.sfreq)
             _cut_short_container(path, self.n_times, self.sfreq)  # AIFF, AU, W64, RF64 (they were replayed unsaid)

@@ -93,3 +93,43 @@ def wide_pcm_bits(path: Path) -> int | None:
     if tag == 0xFFFE and len(fmt) >= 26:  # WAVE_FORMAT_EXTENSIBLE: its sub-format GUID's first two bytes
         tag = struct.unpack(order + "H", fmt[24:26])[0]
     return bits if tag == 1 and bits > 32 else None
+
+
+def fmt_disagreement(path: Path) -> str | None:
+    """What a PCM or float WAV's fmt chunk says against itself, where its samples may be misread: its channels and
+    bits make frames of other bytes than its block align gives, and its data chunk's bytes are whole frames of the
+    block align's (a writer's bug: libsndfile goes by the channel count and bits, and read a mono file claiming 3
+    channels as its samples dealt out to 3 at a third of the rate, without a word). None for a consistent header,
+    one whose block align alone is wrong (its data whole frames of the channels' and bits', as libsndfile reads it),
+    or another format."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return None
+    if head[:4] not in (b"RIFF", b"RIFX", b"RF64") or head[8:12] != b"WAVE":
+        return None
+    order = ">" if head[:4] == b"RIFX" else "<"
+    at, fmt, data = 12, None, None
+    while at + 8 <= len(head) and data is None:
+        n = struct.unpack(order + "I", head[at + 4 : at + 8])[0]
+        if head[at : at + 4] == b"fmt ":
+            fmt = (at, head[at + 8 : at + 8 + min(n, 40)])
+        elif head[at : at + 4] == b"data":
+            data = min(n, size - at - 8)  # (RF64's 0xFFFFFFFF, a file cut short: what it holds)
+        at += 8 + n + (n & 1)
+    if fmt is None or len(fmt[1]) < 16 or data is None:
+        return None
+    tag, channels, _, _, align, bits = struct.unpack(order + "HHIIHH", fmt[1][:16])
+    if tag == 0xFFFE and len(fmt[1]) >= 26:
+        tag = struct.unpack(order + "H", fmt[1][24:26])[0]
+    frame = channels * ((bits + 7) // 8)
+    if tag not in (1, 3) or frame == align or (frame and data % frame == 0 and not (align and data % align == 0)):
+        return None
+    return (
+        f"its fmt chunk gives {channels} channel{'s' if channels != 1 else ''} of {bits} bits ({frame} bytes a frame) "
+        f"but frames (block align) of {align} bytes, and its {data} bytes of samples are whole frames of {align}"
+        + (f" (not of {frame})" if not frame or data % frame else "")
+        + f"; the channel count is the 2 bytes at byte {fmt[0] + 10}, the bits the 2 at byte {fmt[0] + 22}"
+    )
