@@ -1,5 +1,7 @@
 """Real recordings and broken variants no earlier test replayed (session 24's unseen-data pass): EDF/BDF start times
-MNE misreads, ..."""
+and dates MNE misreads, WAVs of integers wider than 32 bits, OpenSignals (PLUX) text exports, FIFs cut inside their
+header (the real ssvepy epochs among them), a WAV's cue markers, an EDF channel of no samples, and a WAV whose fmt
+chunk disagrees with itself."""
 
 from __future__ import annotations
 
