@@ -315,7 +315,7 @@ def test_a_wavs_cue_markers_are_replayed_as_events(tmp_path, caplog):
     _with_cues(path, cues)
     with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
         rows, labels = _events(path)
-    assert "1 of its cue markers lie past its last sample (late); left out" in caplog.text
+    assert "1 of its markers lie past its last sample (late); left out" in caplog.text
     np.testing.assert_allclose(rows[:, 0], [0.1, 0.5, 1.5])
     np.testing.assert_allclose(rows[:, 1], [0.0, 0.2, 0.0])
     assert [labels[int(c)] for c in rows[:, 2]] == ["stimulus on", "artifact", "3"]
@@ -389,3 +389,32 @@ def test_a_wav_whose_fmt_chunk_disagrees_with_itself_is_said(tmp_path, caplog, o
         assert "block align" not in caplog.text
     else:
         assert f"its fmt chunk gives {said}" in caplog.text and "block align) of 2 bytes" in caplog.text
+
+
+def _with_marks(path, marks: list[tuple[int, int, str]]):
+    """Append to the AIFF at `path` a MARK chunk of (id, sample, name) markers (as Logic or Pro Tools writes them);
+    fix the FORM size."""
+    import struct
+
+    body = struct.pack(">H", len(marks))
+    for i, s, name in marks:
+        text = name.encode("latin-1")
+        p = bytes([len(text)]) + text
+        body += struct.pack(">HI", i, s) + p + (b"\0" if len(p) % 2 else b"")
+    b = bytearray(path.read_bytes()) + b"MARK" + struct.pack(">I", len(body)) + body + (b"\0" if len(body) % 2 else b"")
+    b[4:8] = struct.pack(">I", len(b) - 8)
+    path.write_bytes(bytes(b))
+    return path
+
+
+def test_an_aiffs_markers_are_replayed_as_events(tmp_path):
+    """Before: the markers of an AIFF (its MARK chunk: a DAW's, Logic's or Pro Tools', named) were not replayed, as a
+    WAV's cues were not: no event, without a word. They are its events now, at their samples' times, named."""
+    import soundfile as sf
+
+    path = tmp_path / "take.aiff"
+    sf.write(path, np.zeros((8000, 1), np.float32), 8000, subtype="PCM_16")
+    _with_marks(path, [(1, 400, "verse"), (2, 6000, "chorus 2")])
+    rows, labels = _events(path)
+    np.testing.assert_allclose(rows[:, 0], [0.05, 0.75])
+    assert [labels[int(c)] for c in rows[:, 2]] == ["verse", "chorus 2"]

@@ -347,7 +347,7 @@ class AudioReader(LoggedTimes):
         self.units = "a.u."
         self.events = _no_events()
         self._chunk_log(path)  # the recorder's WAV / FLAC of a stream with gaps: its chunk times (logged_times.py)
-        if self.file.format in ("WAV", "WAVEX", "RF64"):  # a DAW's markers in its 'cue ' chunk (lost unsaid before)
+        if self.file.format in ("WAV", "WAVEX", "RF64", "AIFF"):  # a DAW's markers: 'cue ', MARK (lost unsaid before)
             self.events, self.labels = wav_events(path, self.sfreq, self.n_times)
             self.events[:, 1] = [self.time_of(int(i)) for i in self.events[:, 0]]  # (on the chunk times, if logged)
 

@@ -29,8 +29,8 @@ Outputs
           "Response/R  1" -> 1001, as mne.events_from_annotations); without integers, codes are 1..k over
           the sorted descriptions. Descriptions mne.events_from_annotations leaves out (BAD_..., EDGE...)
           are numbered after all the others, so the others keep MNE's codes (marker_codes.codes_for).
-          A WAV's markers (its 'cue ' points, named in LIST/adtl: a DAW's or a field recorder's marks) are
-          its events, coded so too (nodes/io/wav_cues.py).
+          A WAV's markers (its 'cue ' points, named in LIST/adtl: a DAW's or a field recorder's marks) and an
+          AIFF's (its MARK chunk) are its events, coded so too (nodes/io/wav_cues.py).
           With `stim_channel`, the steps of that trigger channel are events too (mne.find_events:
           onset of each rise, the channel's value as the code, label its decimal text); annotation
           codes then start after the largest trigger code. Without `stim_channel`, a recording that has

@@ -1,10 +1,11 @@
-"""The markers a WAV file holds, as file_source's events (nodes/io/audio_reader.py).
+"""The markers a WAV (or AIFF) file holds, as file_source's events (nodes/io/audio_reader.py).
 
 A DAW or a field recorder keeps its marks in the WAV itself: a 'cue ' chunk of cue points (id, sample), named in a
 LIST chunk of type 'adtl' ('labl': a cue's name; 'ltxt': a region's length in samples, and a text). libsndfile reads
 past them, and file_source replayed such a file without its markers, without a word. Here they are read as events:
 onset = the cue's sample / rate, duration = its region's length (0 for a mark), the name its label (a mark without a
-name: its cue number), coded as file_source codes any recording's annotations (marker_codes.codes_for)."""
+name: its cue number), coded as file_source codes any recording's annotations (marker_codes.codes_for). An AIFF's
+MARK chunk (id, frame, name: Logic's, Pro Tools') is read the same way."""
 
 from __future__ import annotations
 
@@ -56,6 +57,33 @@ def wav_cues(path: Path) -> list[tuple[int, int, str]]:
     return sorted((s, lengths.get(c, 0), names.get(c, str(c))) for c, s in points.items())
 
 
+def aiff_marks(path: Path) -> list[tuple[int, int, str]]:
+    """(sample, 0, name) of each marker in an AIFF/AIFC file's MARK chunk (id, frame, Pascal-string name; big-endian),
+    by sample; [] for a file without markers, or not an AIFF."""
+    size = path.stat().st_size
+    marks: list[tuple[int, int, str]] = []
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if head[:4] != b"FORM" or head[8:12] not in (b"AIFF", b"AIFC"):
+            return []
+        at = 12
+        while at + 8 <= size:
+            f.seek(at)
+            chunk, n = struct.unpack(">4sI", f.read(8))
+            if chunk == b"MARK" and n >= 2:
+                body = f.read(min(n, size - at - 8))
+                k, i = struct.unpack(">H", body[:2])[0], 2
+                for _ in range(k):
+                    if i + 7 > len(body):
+                        break
+                    mark, position, length = *struct.unpack(">HI", body[i : i + 6]), body[i + 6]
+                    name = _text(body[i + 7 : i + 7 + length]) or str(mark)
+                    marks.append((position, 0, name))
+                    i += 6 + 1 + length + ((1 + length) & 1)  # (the name padded to an even length)
+            at += 8 + n + (n & 1)
+    return sorted(marks)
+
+
 def _adtl(body: bytes, order: str, names: dict[int, str], lengths: dict[int, int]) -> None:
     at = 0
     while at + 8 <= len(body):
@@ -72,16 +100,16 @@ def _adtl(body: bytes, order: str, names: dict[int, str], lengths: dict[int, int
 
 
 def wav_events(path: Path, rate: float, n_times: int) -> tuple[np.ndarray, tuple[tuple[int, str], ...]]:
-    """The cue points of the WAV at `path` as a reader's events ((n, 4): sample, onset s, duration s, code) and their
+    """The cue points of the WAV (the markers of the AIFF) at `path` as a reader's events ((n, 4): sample, onset s, duration s, code) and their
     labels; the cues past its last sample are left out, said."""
     try:
-        cues = wav_cues(path)
+        cues = wav_cues(path) or aiff_marks(path)  # (each reads its own container only, by its first bytes)
     except (OSError, struct.error):  # a chunk cut short: the samples replay as before, without markers
         return np.zeros((0, 4)), ()
     past = [name for s, _, name in cues if s >= n_times]
     if past:
         _log.warning(
-            "file_source: %s: %d of its cue markers lie past its last sample (%s); left out",
+            "file_source: %s: %d of its markers lie past its last sample (%s); left out",
             path,
             len(past),
             ", ".join(past[:5]) + (", ..." if len(past) > 5 else ""),
