@@ -69,6 +69,21 @@ def _dated_by_mne(head: bytes) -> bool:
     return _is_date(day, month, year)
 
 
+def date_not_known(path: Path) -> bool:
+    """Whether an EDF+/BDF+ says its start date is not known: its recording field's 'Startdate X' (EDF+'s 'unknown',
+    which writers pair with 01.01.85 in the date field, as this recorder and MNE's export do). MNE reads that date
+    field as 1985-01-01, so a replay of an undated recording's EDF was dated then."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(256)
+    except OSError:
+        return False
+    if head[192:196] not in (b"EDF+", b"BDF+"):  # a plain EDF's recording field is free text
+        return False
+    recording = head[88:168].decode("latin-1").split()  # (a real date beside 'Startdate X' is kept: MNE's reading)
+    return recording[:2] == ["Startdate", "X"] and head[168:176] == b"01.01.85"
+
+
 def say_undated(path: Path) -> None:
     """Say why MNE read no start date from an EDF/BDF (its words, 'Invalid measurement date encountered in the
     header.', named no field and no fix): which field holds what, what it means, and the command that mends a copy."""

@@ -14,7 +14,7 @@ from wavegraph.pipeline.spec import SpecError, float32_rate
 
 from .case_names import CaseView
 from .edf_header import edf_records, edf_start_offset, low_rate_channels
-from .edf_start import say_undated, start_time
+from .edf_start import date_not_known, say_undated, start_time
 from .file_checks import brainvision_voltages, check_fdt_length, no_channels, projectors, said_by_mne
 from .gdf_header import by_unit
 from .logged_times import read_log
@@ -108,7 +108,9 @@ class _RawReader(_Reader):
         if source is not None and source.suffix.lower() in (".edf", ".bdf"):
             self._records(source, in_memory=path is None)  # EDF+D
             start = self.raw.info["meas_date"]  # MNE's is the header's: the first record starts when EDF+ says
-            if start is not None and (mended := start_time(source, start)) != start:  # '16:15:00': MNE read midnight
+            if start is not None and date_not_known(source):  # EDF+'s 'Startdate X': MNE read 01.01.85 as a date
+                start = self.meas_date = None  # (an undated recording's copy: replayed undated, as it was recorded)
+            elif start is not None and (mended := start_time(source, start)) != start:  # '16:15:00': MNE read midnight
                 start, self.meas_date = mended, mended.isoformat()
             elif start is None:  # (MNE's 'Invalid measurement date encountered in the header.' named no field)
                 say_undated(source)
