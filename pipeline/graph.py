@@ -14,7 +14,7 @@ from .missing_package import missing_package
 from .node import Node, Sink
 from .node_class import class_problem, latency_problem, params_class_problem, specs_problem
 from .param_problems import MAX_RATE, _number_problems, _param_problems, _set, _set_text_as_typed
-from .peer_params import peer_param_problems
+from .peer_params import at_input_rate, peer_param_problems
 from .peer_types import unknown_type_fix
 from .registry import UnknownNodeType, add_search_dirs, lookup
 from .spec import SpecError, StreamSpec
@@ -404,6 +404,7 @@ def build_graph(config: GraphConfig, devices: bool = True, broken: set[str] | fr
         except GraphError as e:
             problems.extend(e.problems)
             failed.add(nc.id)
+    unmade = failed - set(broken)  # their fixes are asked again at the input's rate, once it is known
     try:
         check_output_paths(config, nodes)
     except GraphError as e:
@@ -450,7 +451,7 @@ def build_graph(config: GraphConfig, devices: bool = True, broken: set[str] | fr
     if problems:
         for node in nodes.values():
             node.close()
-        raise GraphError(_beside_the_file(config, problems))
+        raise GraphError(_beside_the_file(config, at_input_rate(config, problems, unmade, specs)))
     return Graph(config, nodes, order, specs, unchecked)
 
 

@@ -149,27 +149,45 @@ def _unit(field) -> str:
     return "seconds" if "second" in text and "per second" not in text else ""
 
 
-def _converted(name: str, target: str, value: Any, field, file: str) -> str:
+def _in_samples(file: str, target: str, seconds: float, rate: float | None) -> str:
+    """`target: <seconds> s x the input's rate>`, with an example at 250 Hz; at the input's rate, where it is known,
+    the count itself (`size: 1.0` on a 160 Hz stream said 'e.g. size: 250 at 250 Hz')."""
+    if rate is not None and rate > 0:
+        return f"{_write(file, target, _value(round(seconds * rate)))} ({_value(seconds)} s x the input's {_value(rate)} Hz)"
+    return (
+        f"{_write(file, target, '<' + _value(seconds))} s x the input's rate> "
+        f"(e.g. {_write(file, target, _value(round(seconds * 250)))} at 250 Hz)"
+    )
+
+
+def _in_seconds(file: str, target: str, samples: float, rate: float | None) -> str:
+    """`target: <samples> / the input's rate>`, as _in_samples the other way."""
+    if rate is not None and rate > 0:
+        return f"{_write(file, target, _value(samples / rate))} ({_value(samples)} samples at the input's {_value(rate)} Hz)"
+    return (
+        f"{_write(file, target, '<' + _value(samples))} / the input's rate> "
+        f"(e.g. {_write(file, target, _value(samples / 250))} at 250 Hz)"
+    )
+
+
+def _converted(name: str, target: str, value: Any, field, file: str, rate: float | None = None) -> str:
     """The fix for `name: value` that stands for `target`, with the unit changed where the two differ (ezmsg's
-    window_dur is seconds, sliding_window's size samples; scipy's nperseg samples, bandpower's window seconds)."""
+    window_dur is seconds, sliding_window's size samples; scipy's nperseg samples, bandpower's window seconds).
+    `rate`: the input's, where it is known (the examples are at it; at 250 Hz else)."""
     unit, number = _unit(field), isinstance(value, (int, float)) and not isinstance(value, bool)
     if number and not math.isfinite(value):  # (NaN, infinity: no number of samples to work out)
         return f"wavegraph calls it {target}, and takes a finite number: write {_write(file, target, '<a number>')}"
     seconds = name in _SECONDS or (number and isinstance(value, float) and not float(value).is_integer())
     if number and unit == "samples" and seconds:
-        return (
-            f"wavegraph's {target} counts samples, not seconds: write {_write(file, target, '<' + _value(value))} s "
-            f"x the input's rate> (e.g. {_write(file, target, _value(round(value * 250)))} at 250 Hz)"
-        )
+        return f"wavegraph's {target} counts samples, not seconds: write {_in_samples(file, target, value, rate)}"
     small = target in _WINDOW_COUNTS and name not in _SAMPLES and number and value < 16
     if number and unit == "samples" and (isinstance(value, float) or small):
         # `length: 1.0` or `length: 1` (Timeflux's window, seconds): not one sample without a word
-        return f"wavegraph calls it {target}, a count of samples: {_seconds_for_samples(target, float(value), file)}"
-    if number and unit == "seconds" and name in _SAMPLES:
         return (
-            f"wavegraph's {target} is in seconds, not samples: write {_write(file, target, '<' + _value(value))} "
-            f"/ the input's rate> (e.g. {_write(file, target, _value(value / 250))} at 250 Hz)"
+            f"wavegraph calls it {target}, a count of samples: {_seconds_for_samples(target, float(value), file, rate)}"
         )
+    if number and unit == "seconds" and name in _SAMPLES:
+        return f"wavegraph's {target} is in seconds, not samples: write {_in_seconds(file, target, value, rate)}"
     if number and "int" in str(field.annotation) and "float" not in str(field.annotation) and isinstance(value, float):
         value = math.ceil(value)  # MNE-LSL's bufsize: 2.5 (s) -> buffer_s: 3
     note = " (a running window's length, not an exponential time constant)" if name == "time_constant" else ""
@@ -225,10 +243,13 @@ def _number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def peer_param_problems(nc: NodeConfig, cls: type[Node], file: str) -> tuple[dict[str, tuple], set[str]]:
+def peer_param_problems(
+    nc: NodeConfig, cls: type[Node], file: str, rate: float | None = None
+) -> tuple[dict[str, tuple], set[str]]:
     """(peer parameter -> problem (file, line, what, fix), the parameters they stand for), for each parameter the
     node does not have that another tool names so, and for the value another tool's way (a notch's `freq: [50,
-    100]`, a lowpass's `freq: [1, 40]`). The parameters stood for are left out of 'missing parameter' problems."""
+    100]`, a lowpass's `freq: [1, 40]`). The parameters stood for are left out of 'missing parameter' problems.
+    `rate`: the input's, where it is known (build_graph asks again once it is): a fix's example is at it."""
     fields = getattr(getattr(cls, "Params", None), "model_fields", {})
     forbid = getattr(getattr(cls, "Params", None), "model_config", {}).get("extra") == "forbid"  # (any name: kept)
     if not fields:
@@ -240,7 +261,7 @@ def peer_param_problems(nc: NodeConfig, cls: type[Node], file: str) -> tuple[dic
         name = str(name)
         if name not in fields and not forbid:
             continue
-        fix, stands = _fix(nc, name, value, fields, file)
+        fix, stands = _fix(nc, name, value, fields, file, rate)
         if not fix:
             continue
         if name in nc.overridden:  # --set src.sfreq=500: the --set to type, not a line to write or remove
@@ -258,6 +279,29 @@ def peer_param_problems(nc: NodeConfig, cls: type[Node], file: str) -> tuple[dic
     return out, covered
 
 
+def at_input_rate(config, problems: list, unmade: set[str], specs: dict) -> list:
+    """`problems` with the peer-parameter fixes of each node that could not be made (`unmade`: `size: 1.0` on a
+    sliding_window) asked again at its input's rate, known once the nodes before it are configured (`specs`: edge
+    source -> StreamSpec): the examples were at 250 Hz whatever the stream's."""
+    from .registry import lookup
+
+    for nc in config.nodes:
+        rates = {specs[e.source].rate for e in config.edges if e.target_node == nc.id and e.source in specs}
+        if nc.id not in unmade or len(rates) != 1 or not (rate := rates.pop()) > 0:
+            continue
+        try:
+            cls = lookup(nc.type)
+            before, after = (
+                peer_param_problems(nc, cls, config.file)[0],
+                peer_param_problems(nc, cls, config.file, rate)[0],
+            )
+        except Exception:  # noqa: BLE001 (an unknown type, a user's class: its problems stay as they were)
+            continue
+        swap = {before[k]: after[k] for k in before if k in after}
+        problems = [swap.get(p, p) for p in problems]
+    return problems
+
+
 def _as_set(node_id: str, fix: str) -> str:
     """A fix's `write a: 1, b: 2` as the --set options to type instead (`--set bp.a=1 --set bp.b=2`); a fix that
     changes the node's type, or writes nothing, as it is."""
@@ -270,17 +314,18 @@ def _as_set(node_id: str, fix: str) -> str:
     if any(v.startswith("<") for _, v in pairs):  # a number to work out: said, then the --set to give it with
         return f"{fix}; on the command line: " + " ".join(f"--set {node_id}.{k}=N" for k, _ in pairs)
     sets = " ".join(f"--set {node_id}.{k}={v}" for k, v in pairs)
-    return f"{fix[: found.start()]}give {sets}{fix[found.end() :].rstrip()}".replace("  ", " ")
+    space = " " if found.group(0)[-1].isspace() else ""  # `write size: 240 (1.5 s x ...)`: its space kept
+    return f"{fix[: found.start()]}give {sets}{space}{fix[found.end() :].rstrip()}".replace("  ", " ")
 
 
-def _fix(nc: NodeConfig, name: str, value: Any, fields: dict, file: str) -> tuple[str, str]:
+def _fix(nc: NodeConfig, name: str, value: Any, fields: dict, file: str, rate: float | None = None) -> tuple[str, str]:
     """(the fix, the parameters it stands for, comma-separated) for one parameter; ("", "") when none applies."""
     if mne := _mne_fix(nc, name, value, fields, file):
         return mne
     if name not in fields and name.lower() in ("wn", "w0") and (fix := _normalised_fix(value, fields, file))[0]:
         return fix
     if name in fields and name in _WINDOW_COUNTS and _unit(fields[name]) == "samples" and _decimal(value):
-        return _seconds_for_samples(name, float(value), file), ""
+        return _seconds_for_samples(name, float(value), file, rate), ""
     if name in fields and isinstance(value, str) and (option := _option(value, fields[name].annotation)):
         return f"write {_write(file, name, option)}", ""
     if name in fields:  # a parameter of the node, with another tool's value (a list where one number goes)
@@ -382,7 +427,7 @@ def _fix(nc: NodeConfig, name: str, value: Any, fields: dict, file: str) -> tupl
         if name in names and target in fields and not (number and fields[target].annotation is str):
             if target == "freq" and _two_edges(value) and "l_freq" not in fields:
                 return _band_on_cutoff(nc, value, file), target
-            return _converted(name, target, value, fields[target], file), target
+            return _converted(name, target, value, fields[target], file, rate), target
     return "", ""
 
 
@@ -397,11 +442,11 @@ def _what(nc: NodeConfig, name: str, value: Any) -> str:
     return f" is a list: a {nc.type} takes one {name}"
 
 
-def _seconds_for_samples(name: str, value: float, file: str) -> str:
+def _seconds_for_samples(name: str, value: float, file: str, rate: float | None = None) -> str:
     """The fix for `size: 1.0` on a sliding_window (ezmsg's, Timeflux's windows are seconds): pydantic took the
-    whole float as 1 sample and the graph ran windows of one sample; `hop: 0.5` said 'give an int'."""
-    seconds = f"{_write(file, name, '<' + _value(value))} s x the input's rate> (e.g. "
-    seconds += f"{_write(file, name, _value(round(value * 250)))} at 250 Hz)"
+    whole float as 1 sample and the graph ran windows of one sample; `hop: 0.5` said 'give an int'. `rate`: the
+    input's, where it is known: the samples worked out at it."""
+    seconds = _in_samples(file, name, value, rate)
     whole = _write(file, name, _value(int(value)))
     if value.is_integer() and value >= 16:
         return f"write {whole} (a count of samples is a whole number)"

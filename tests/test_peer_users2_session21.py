@@ -153,7 +153,9 @@ def test_timeflux_window_length_in_seconds_under_a_peer_name_is_not_one_sample(t
     # `length: 1.0` (seconds, as Timeflux's windows) got "wavegraph calls it size: write size: 1": one sample
     code, _, err = validate(tmp_path, monkeypatch, capsys, one_node("sliding_window", "{length: 1.0, hop: 125}"))
     assert code == 2 and len(err) == 1, err
-    assert "fix: wavegraph calls it size, a count of samples: for 1 s write size: <1 s x the input's rate>" in err[0]
+    assert (
+        "fix: wavegraph calls it size, a count of samples: for 1 s write size: 250 (1 s x the input's 250 Hz)" in err[0]
+    )
 
 
 def test_wavegraph_nodes_with_a_peer_type_name_names_wavegraphs_type(capsys):
@@ -242,7 +244,7 @@ def test_timeflux_window_length_of_one_is_not_taken_as_one_sample(tmp_path, monk
     # a first try at saying both raised AttributeError: 'int' object has no attribute 'is_integer', a traceback)
     code, _, err = validate(tmp_path, monkeypatch, capsys, one_node("sliding_window", "{length: 1, step: 0.5}"))
     assert code == 2 and len(err) == 2, err
-    assert "for 1 s write size: <1 s x the input's rate> (e.g. size: 250 at 250 Hz); for 1 sample, size: 1" in err[0]
+    assert "for 1 s write size: 250 (1 s x the input's 250 Hz); for 1 sample, size: 1" in err[0]
     code, _, err = validate(tmp_path, monkeypatch, capsys, one_node("sliding_window", "{length: 250, step: 125}"))
     assert code == 2 and "fix: wavegraph calls it size: write size: 250" in err[0], err
 

@@ -28,7 +28,11 @@ from wavegraph.pipeline.api import GraphBuilder
         # ezmsg's Window(window_dur, window_shift) in seconds, scipy's nperseg/noverlap in samples
         ("sliding_window", "{window_dur: 1.0, window_shift: 0.5}", ["counts samples, not seconds", "hop: 125"]),
         ("stft", "{nperseg: 256, noverlap: 192}", ["write n_fft: 256", "write hop: 64"]),
-        ("bandpower", "{nperseg: 256}", ["segment is in seconds, not samples", "segment: 1.024 at 250 Hz"]),
+        (
+            "bandpower",
+            "{nperseg: 256}",
+            ["segment is in seconds, not samples", "segment: 1.024 (256 samples at the input's 250 Hz)"],
+        ),
         ("running_zscore", "{time_constant: 2.0}", ["write window: 2"]),
         ("resample", "{factor: 4}", ["a decimation by 4 is up: 1, down: 4"]),
         ("resample", "{target_rate: 100}", ["write rate: 100"]),
@@ -93,9 +97,9 @@ def test_a_window_written_in_seconds_on_a_sliding_window_is_refused_not_one_samp
     code, _, err = validate(tmp_path, monkeypatch, capsys, one_node("sliding_window", "{size: 1.0, hop: 0.5}"))
     assert code == 2 and len(err) == 2, err
     assert err[0].startswith("g.yaml:5: node 'n' (sliding_window): parameter 'size' = 1.0 is a decimal number"), err
-    assert "size: <1 s x the input's rate> (e.g. size: 250 at 250 Hz); for 1 sample, size: 1" in err[0], err
+    assert "size: 250 (1 s x the input's 250 Hz); for 1 sample, size: 1" in err[0], err
     assert err[1].startswith("g.yaml:5: node 'n' (sliding_window): parameter 'hop' = 0.5"), err
-    assert "hop: <0.5 s x the input's rate> (e.g. hop: 125 at 250 Hz)" in err[1], err
+    assert "hop: 125 (0.5 s x the input's 250 Hz)" in err[1], err
     # a whole count written with a decimal point gets the count; whole numbers of samples are as before
     code, _, err = validate(tmp_path, monkeypatch, capsys, one_node("stft", "{n_fft: 256.0, hop: 64}"))
     assert code == 2 and len(err) == 1 and "fix: write n_fft: 256 (a count of samples" in err[0], err
