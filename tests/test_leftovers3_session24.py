@@ -4,6 +4,10 @@ a live stream. Each test failed before its fix."""
 
 from __future__ import annotations
 
+import logging
+
+import numpy as np
+import pytest
 from peer_hints import validate  # pyright: ignore[reportMissingImports]
 from wavegraph.pipeline.cli import main
 
@@ -32,3 +36,26 @@ def test_a_window_in_seconds_is_worked_out_at_the_inputs_own_rate(tmp_path, monk
     code = main(["validate", "g.yaml", "--set", "win.window_dur=0.5"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and err[0].endswith("give --set win.size=80 (0.5 s x the input's 160 Hz)"), err
+
+
+@pytest.mark.parametrize("suffix", [".edf", ".bdf"])
+@pytest.mark.parametrize("name", ["EDF Annotations", "BDF Annotations"])
+def test_a_channel_named_as_the_annotations_channel_is_renamed_so_the_file_reads_back(tmp_path, caplog, suffix, name):
+    """A user's channel labelled 'EDF Annotations' was written as a data channel of that name; MNE took it for the
+    annotations channel ('invalid byte in at least one annotations channel') and the file could not be read. It is
+    stored as 'EDF Annotation' now, with the recorder's renaming warning, and reads back with its samples."""
+    import mne
+    from wavegraph.pipeline.api import GraphBuilder
+
+    x = np.random.default_rng(0).normal(size=(2, 250)) * 1e-5
+    g = GraphBuilder()
+    src = g.add("array_source", data=x, rate=250.0, ch_names=["Cz", name], ch_types="eeg")
+    g.add("recorder", src, path=str(tmp_path / f"r{suffix}"))
+    with caplog.at_level(logging.WARNING, logger="wavegraph.recorder"):
+        g.run()
+    said = [r.getMessage() for r in caplog.records if "cannot hold every channel name" in r.getMessage()]
+    assert len(said) == 1 and f"'{name}' -> '{name[:-1]}'" in said[0] and "annotations" in said[0], said
+    read = mne.io.read_raw_edf if suffix == ".edf" else mne.io.read_raw_bdf
+    raw = read(tmp_path / f"r{suffix}", preload=True, verbose="error")
+    assert raw.ch_names == ["Cz", name[:-1]]
+    np.testing.assert_allclose(np.asarray(raw.get_data())[:, :250], x, atol=1e-8)

@@ -133,6 +133,37 @@ def names_of(spec: StreamSpec, n_ch: int) -> list[str]:
     return list(spec.channel_names) or [f"ch{i}" for i in range(n_ch)]
 
 
+TAL_NAMES = ("EDF Annotations", "BDF Annotations")  # MNE's EDF and BDF readers take a channel of either for the notes
+
+
+def edf_names(names: list[str]) -> list[str]:
+    """The channel names as an EDF/BDF header holds them: 16 Latin-1 characters (edf_field), read back stripped. A
+    data channel named as the annotations channel, 'EDF Annotations' or 'BDF Annotations' (also once cut to 16), was
+    taken by MNE for the file's annotations, and the file could not be read ('invalid byte in at least one annotations
+    channel'): it is stored as 'EDF Annotation' ('BDF Annotation'), numbered when that is taken (the recorder warns)."""
+    out = [edf_field(n, 16).decode("latin-1").strip() for n in names]
+    taken = set(out)
+    for i, name in enumerate(out):
+        if name in TAL_NAMES:
+            new, k = name[:-1], 0
+            while new in taken:
+                k += 1
+                new = f"{name[: 15 - len(str(k))]}-{k}"
+            out[i] = new
+            taken.add(new)
+    return out
+
+
+def notes_named(names) -> str:
+    """Why edf_names renamed a channel named as the annotations channel (the recorder's warning); "" when none is."""
+    if not {edf_field(n, 16).decode("latin-1").strip() for n in names} & set(TAL_NAMES):
+        return ""
+    return (
+        " (EDF/BDF readers, MNE's among them, take a channel named 'EDF Annotations' or 'BDF Annotations' for the "
+        "file's annotations: a data channel of that name would make the file unreadable)"
+    )
+
+
 def _say_coarse(target: Path, names: list[str], span, gain, lo, bdf: bool) -> None:
     """Channels whose values sit so far from 0 for their spread (Unix times, a large offset) that the 8-character
     physical range fields (1.7e+09 .. 1.72e+09) leave fewer than 1000 steps across the data: said, with what is
@@ -256,7 +287,7 @@ def write_edf(
     rec_tals = [(f"{keep[r]}\x14\x14\x00" + "".join(t)).encode("utf-8") for r, t in enumerate(tals)]
     ann_samples = max(math.ceil(max(len(t) for t in rec_tals) / width), 30)
 
-    names = names_of(spec, n_ch)
+    names = edf_names(names_of(spec, n_ch))  # (as the recorder said it renames them: stored_names)
     units = ["uV" if t in VOLTAGE_TYPES else "" for t in types]
     ns = n_ch + 1
     header = (b"\xffBIOSEMI" if bdf else b"0".ljust(8)) + edf_field("X X X X", 80)

@@ -36,7 +36,7 @@ import numpy as np
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from .chunk_times import ChunkTimes
-from .edf_writer import MAX_RECORD_S, edf_field, record_layout, spec_volt_factors, whole_rate
+from .edf_writer import MAX_RECORD_S, edf_names, record_layout, spec_volt_factors, whole_rate
 from .marker_codes import BOUNDARY
 from .record_notes import NOT_WRITTEN
 
@@ -395,7 +395,7 @@ def stored_names(fmt: str, spec: StreamSpec) -> list[str]:
     if fmt == "fif":
         return fif_names(names)
     if fmt in ("edf", "bdf"):
-        return [edf_field(name, 16).decode("latin-1").strip() for name in names]
+        return edf_names(names)  # 16 Latin-1 characters; none named as the annotations channel
     if fmt == "csv":  # a line break becomes a space (csv_field): it was changed unsaid
         return [" ".join(name.splitlines()) for name in names]
     return names

@@ -83,6 +83,7 @@ from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from . import record_notes
 from .chunk_times import ChunkTimes
+from .edf_writer import notes_named
 from .finalise import finalise
 from .record_formats import (
     FIF_ENDINGS,
@@ -204,9 +205,10 @@ class Recorder(Sink[RecorderParams]):
                 f"record to a file in it, e.g. path: {self.path / name}",
             )
         renamed = [f"{a!r} -> {b!r}" for a, b in zip(spec.channel_names, stored_names(self.format, spec)) if a != b]
-        if renamed:  # FIF: ASCII; EDF/BDF: 16 Latin-1 characters
+        if renamed:  # FIF: ASCII; EDF/BDF: 16 Latin-1 characters, none named as the annotations channel (edf_names)
+            why = notes_named(spec.channel_names) if self.format in ("edf", "bdf") else ""
             logging.getLogger("wavegraph.recorder").warning(
-                "recorder: %s cannot hold every channel name as it is: %s", self.path.name, ", ".join(renamed)
+                "recorder: %s cannot hold every channel name as it is: %s%s", self.path.name, ", ".join(renamed), why
             )
         if self.format in ("edf", "bdf"):
             say_edf_losses(self.path, spec, self.params.bids_root is not None)
