@@ -14,7 +14,7 @@ from wavegraph.pipeline.runner import run_graph
 GRAPH = """
 name: join-input-ended
 nodes:
-  - {{id: eeg, type: "fixture_nodes:Ramp", params: {{n_channels: 1, rate: 100.0, n_samples: 400}}}}
+  - {{id: eeg, type: "fixture_nodes:Ramp", params: {{n_channels: 1, rate: 100.0, n_samples: 300}}}}
   - {{id: aux, type: "fixture_nodes:Ramp", params: {{n_channels: 1, rate: 100.0, n_samples: 50}}}}
   - {{id: join, type: join, params: {{inputs: [eeg, aux]}}}}
   - {{id: rec, type: recorder, params: {{path: {path}}}}}
@@ -31,17 +31,17 @@ processes:
 
 @pytest.mark.parametrize("mode", ["in", "multi"])
 def test_join_stops_waiting_for_an_input_that_ended(tmp_path, mode):
-    """aux ends after 0.5 s, eeg runs 4 s (paced in real time): join counts the eeg samples after aux's
-    end as dropped while eeg is still running, not only when the run ends."""
+    """aux ends after 0.5 s, eeg runs 3 s (paced in real time): join counts the eeg samples after aux's
+    end as dropped while eeg is still running (its first 2.5 s), not only when the run ends."""
     yaml = tmp_path / "g.yaml"
     yaml.write_text(GRAPH.format(path=tmp_path / "out.npz"))
     seen = []
     r = run_graph(build_graph(load_config(yaml)), speed=1.0, in_process=mode == "in", observer=seen.append)
     assert r.exit_code == 0, r.failure
     seen = [s for s in seen if "join" in s and "eeg" in s]  # (a worker's first statistics may be late)
-    while_running = [s["join"]["counters"].get("after_end", 0) for s in seen if s["eeg"]["chunks_out"] < 35]
+    while_running = [s["join"]["counters"].get("after_end", 0) for s in seen if s["eeg"]["chunks_out"] < 25]
     assert max(while_running, default=0) > 0, while_running
-    assert r.stats["join"]["counters"]["after_end"] == 350  # eeg samples 50-399
+    assert r.stats["join"]["counters"]["after_end"] == 250  # eeg samples 50-299
     x = np.load(tmp_path / "out.npz")["data"]
     np.testing.assert_array_equal(x, np.vstack([np.arange(50.0), np.arange(50.0)]))  # eeg and aux, 0.5 s
 
@@ -50,7 +50,7 @@ def test_executor_tells_the_node_and_join_holds_nothing_back(tmp_path):
     """In one executor, stepped by hand: once aux's end-of-stream is in, join holds at most one eeg
     chunk (before: every eeg sample after aux's end, until the end of the run)."""
     yaml = tmp_path / "g.yaml"
-    yaml.write_text(GRAPH.format(path=tmp_path / "out.npz").replace("n_samples: 400", "n_samples: 10000"))
+    yaml.write_text(GRAPH.format(path=tmp_path / "out.npz").replace("n_samples: 300", "n_samples: 10000"))
     graph = build_graph(load_config(yaml))
     ex = Executor(graph.config, graph.nodes)
     join = graph.nodes["join"]
