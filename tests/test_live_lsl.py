@@ -30,6 +30,16 @@ def uname(prefix):
     return f"{prefix}-{uuid.uuid4().hex[:8]}"  # never resolve a stream left over by another test
 
 
+@pytest.fixture(autouse=True)
+def one_stream_per_name(monkeypatch):
+    """Each test's streams have names of their own (uname): configure()'s listen for a second stream matching its
+    query (AMBIGUITY_WAIT_S, 0.8 s) finds none here and only made each inlet 0.8 s slower (as in
+    test_live_attack3.py). The test of two streams under one name puts it back."""
+    from wavegraph.nodes.io import lsl
+
+    monkeypatch.setattr(lsl, "AMBIGUITY_WAIT_S", 0.05)
+
+
 def make_outlet(name, n=3, rate=100.0, fmt=pylsl.cf_double64, labels=None, stype="EEG"):
     info = pylsl.StreamInfo(name, stype, n, rate, fmt, name)
     if labels:
@@ -174,7 +184,10 @@ def test_stream_ends_when_outlet_disappears_and_on_idle_timeout():
     assert time.monotonic() - t >= 0.3 and idle.counters["idle_timeout"] == 1
 
 
-def test_missing_or_ambiguous_stream_error_names_the_query_and_visible_streams():
+def test_missing_or_ambiguous_stream_error_names_the_query_and_visible_streams(monkeypatch):
+    from wavegraph.nodes.io import lsl
+
+    monkeypatch.setattr(lsl, "AMBIGUITY_WAIT_S", 0.8)  # the second discovery wave, as in a real run
     visible = uname("visible")
     outlet = make_outlet(visible, 1, 10.0)  # noqa: F841
     twin = pylsl.StreamOutlet(pylsl.StreamInfo(visible, "EEG", 1, 10.0, pylsl.cf_double64, visible + "-2"))  # noqa: F841
