@@ -17,7 +17,7 @@ import uuid  # noqa: E402
 import numpy as np  # noqa: E402
 import pylsl  # noqa: E402
 import pytest  # noqa: E402
-from test_live_lsl import read_all  # noqa: E402  # pyright: ignore[reportMissingImports]
+from test_live_lsl import one_stream_per_name, read_all  # noqa: E402, F401  # pyright: ignore[reportMissingImports]
 from wavegraph.nodes.io import lsl  # noqa: E402
 from wavegraph.nodes.io.lsl import LslInlet  # noqa: E402
 
