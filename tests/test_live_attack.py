@@ -17,6 +17,7 @@ import uuid  # noqa: E402
 import numpy as np  # noqa: E402
 import pylsl  # noqa: E402
 import pytest  # noqa: E402
+from test_live_lsl import one_stream_per_name  # noqa: E402, F401  # pyright: ignore[reportMissingImports]
 from test_live_lsl import read_all as read_chunks  # noqa: E402  # pyright: ignore[reportMissingImports]
 from wavegraph.nodes.io.lsl import LslInlet  # noqa: E402
 from wavegraph.pipeline.spec import SpecError  # noqa: E402
@@ -46,10 +47,13 @@ def push_when_connected(out, x, ts):
     return th
 
 
-def test_two_amplifiers_of_one_name_and_type_are_told_apart_by_source_id():
+def test_two_amplifiers_of_one_name_and_type_are_told_apart_by_source_id(monkeypatch):
     """Before: "2 LSL streams match name=...; fix: give a `name` (and `type`) that only one stream has" (both
     share them: two amplifiers of one model) and the listing did not show the source ids; `source_id` was
     refused as an unknown param."""
+    from wavegraph.nodes.io import lsl
+
+    monkeypatch.setattr(lsl, "AMBIGUITY_WAIT_S", 0.8)  # the second discovery wave, as in a real run
     name = uname("amp")
     a, b = outlet(name, 2, source_id=f"{name}-SN1"), outlet(name, 3, source_id=f"{name}-SN2")  # noqa: F841
     with pytest.raises(SpecError) as e:
