@@ -14,6 +14,7 @@ import uuid  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from test_live_lsl import one_stream_per_name  # noqa: E402, F401  # pyright: ignore[reportMissingImports]
 from wavegraph.pipeline.config import load_config  # noqa: E402
 from wavegraph.pipeline.graph import build_graph  # noqa: E402
 from wavegraph.pipeline.runner import run_graph  # noqa: E402
