@@ -72,9 +72,13 @@ def test_an_audio_graph_validates_without_a_sound_card():
     assert "unchecked: needs the device" in r.stdout  # the speaker: whether the card plays it
 
 
-def test_the_inlet_checks_the_stream_against_what_it_declares():
+def test_the_inlet_checks_the_stream_against_what_it_declares(monkeypatch):
     pylsl = pytest.importorskip("pylsl")
+    from wavegraph.nodes.io import lsl
     from wavegraph.nodes.io.lsl import LslInlet
+
+    # one stream of a name of its own: configure()'s 0.8 s listen for a second one of the query finds none here
+    monkeypatch.setattr(lsl, "AMBIGUITY_WAIT_S", 0.05)
 
     name = f"declared-{uuid.uuid4().hex[:8]}"
     info = pylsl.StreamInfo(name, "EEG", 3, 100.0, pylsl.cf_float32, name)
