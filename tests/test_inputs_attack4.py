@@ -71,15 +71,19 @@ def test_an_xdf_marker_stream_of_two_string_channels_keeps_both(tmp_path):
     assert [names[int(c)] for c in ev[:, 2]] == ["cue/left", "cue/right", "7"]
 
 
-def test_an_lsl_marker_stream_of_two_string_channels_is_read_as_its_xdf_recording_is():
+def test_an_lsl_marker_stream_of_two_string_channels_is_read_as_its_xdf_recording_is(monkeypatch):
     """The same stream live: lsl_inlet refused it ('string streams are markers: one'; fix: 'send markers on one
     channel', which a closed stimulus program cannot do). A text stream at a regular rate is still refused."""
     import threading
 
     import pylsl
     from test_live_attack import outlet, read_chunks, uname  # pyright: ignore[reportMissingImports]
+    from wavegraph.nodes.io import lsl
     from wavegraph.nodes.io.lsl import LslInlet
     from wavegraph.pipeline.spec import SpecError
+
+    # streams of names of their own: configure()'s 0.8 s listen for a second one of the query finds none here
+    monkeypatch.setattr(lsl, "AMBIGUITY_WAIT_S", 0.05)
 
     name = uname("pairs")
     out = outlet(name, 2, pylsl.IRREGULAR_RATE, pylsl.cf_string, stype="Markers")
