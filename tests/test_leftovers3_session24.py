@@ -4,12 +4,19 @@ a live stream. Each test failed before its fix."""
 
 from __future__ import annotations
 
-import logging
+import os
+from pathlib import Path
 
-import numpy as np
-import pytest
-from peer_hints import validate  # pyright: ignore[reportMissingImports]
-from wavegraph.pipeline.cli import main
+os.environ["LSLAPICFG"] = str(Path(__file__).resolve().parent.parent / "configs" / "lsl_api.cfg")  # before pylsl
+
+import logging  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from peer_hints import validate  # pyright: ignore[reportMissingImports]  # noqa: E402
+from wavegraph.pipeline.cli import main  # noqa: E402
 
 GRAPH_160 = """\
 nodes:
@@ -59,3 +66,41 @@ def test_a_channel_named_as_the_annotations_channel_is_renamed_so_the_file_reads
     raw = read(tmp_path / f"r{suffix}", preload=True, verbose="error")
     assert raw.ch_names == ["Cz", name[:-1]]
     np.testing.assert_allclose(np.asarray(raw.get_data())[:, :250], x, atol=1e-8)
+
+
+def test_what_a_worker_received_before_the_run_started_is_not_recorded(monkeypatch):
+    """`wavegraph run --duration 5` on a live 160 Hz stream recorded 6.05 s: the worker process opened the stream its
+    parent found at configure, and what it received until the run started (Go: the other processes starting, a model
+    loading) came out first, on top of the duration (--duration 2 with a node 1.5 s to start: 3.6 s). A stream there
+    before the graph waited opens at open() now, as in one process (one that appeared while it waited still opens at
+    configure, its start the sooner received: test_lsl_start_session22)."""
+    import pylsl
+    from wavegraph.nodes.io import lsl, lsl_start
+    from wavegraph.nodes.io.lsl import LslInlet
+
+    monkeypatch.setenv(lsl_start.CHECKED_ENV, "{}")
+    monkeypatch.setattr(lsl, "AMBIGUITY_WAIT_S", 0.1)
+    name = f"wg-backlog-{uuid.uuid4().hex[:8]}"
+    out = pylsl.StreamOutlet(pylsl.StreamInfo(name, "EEG", 1, 160.0, pylsl.cf_float32, name))
+    parent = LslInlet(name=name, resolve_timeout=2.0)  # `wavegraph run`'s build
+    parent.configure({})
+    parent.close()
+    monkeypatch.setattr(os, "getppid", os.getpid)  # this process as the worker of the one that found it
+    worker = LslInlet(name=name, resolve_timeout=2.0, chunk_size=64, wait=0.2)
+    worker.configure({})
+    assert worker._inlet is not None
+    out.push_chunk(np.full((40, 1), -1.0, dtype=np.float32))  # sent while the other processes start
+    end = time.monotonic() + 2.0  # (received, when the data stream is open: waited for, so that it would be read)
+    while out.have_consumers() and worker._inlet.samples_available() < 40 and time.monotonic() < end:
+        time.sleep(0.005)
+    worker.open()  # Go: the run starts
+    assert out.wait_for_consumers(2.0)
+    sent = np.arange(1, 17, dtype=np.float32)
+    out.push_chunk(sent[:, None])
+    got, end = [], time.monotonic() + 2.0
+    while sum(map(len, got)) < len(sent) and time.monotonic() < end:
+        chunk = worker.read() or {}
+        if "out" in chunk:
+            got.append(chunk["out"].data[0])
+    worker.close()
+    np.testing.assert_array_equal(np.concatenate(got), sent)

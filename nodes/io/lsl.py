@@ -110,7 +110,7 @@ from .lsl_info import (
     warn_unknown,
 )
 from .lsl_params import LslInletParams, check_buffer
-from .lsl_start import TwinWatch, find_stream, missed_start_said, receive, twins_error
+from .lsl_start import TwinWatch, appeared, find_stream, missed_start_said, receive, twins_error
 from .lsl_time import TimestampFit, fill_times, off_nominal_rate
 from .marker_codes import codes_for, marker_code, marker_text
 from .readers import spec_channel_type
@@ -201,8 +201,8 @@ class LslInlet(Source[LslInletParams]):
                 f"{describe_streams(found)}",
                 "fix the stream's settings in the sending app (a nominal rate that is a number >= 0)",
             ) from e
-        # the run's process (its parent checked the stream: pinned) receives at once; another when the graph starts
-        self._opened = receive(pylsl, self._inlet) if search.pinned else None
+        # the run's process (pinned) receives at once a stream that appeared while the graph waited; else at the start
+        self._opened = receive(pylsl, self._inlet) if search.pinned and appeared(found[0], search.since) else None
         try:
             info = self._info = self._inlet.info(timeout=p.resolve_timeout)  # the full info, with desc
         except (pylsl.util.TimeoutError, pylsl.util.LostError) as e:

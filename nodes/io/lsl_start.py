@@ -7,8 +7,9 @@ so a graph of an EEG and a marker inlet spent about 3 s in those waits before it
 started after wavegraph (the amplifier app, MNE-LSL's PlayerLSL) that was 3 s of its start, and its markers, not
 received (liblsl gives an inlet only what is sent once its data stream is open). Now (`find_stream`):
 - the process that checked a stream leaves its uid to its worker processes (they inherit os.environ): a worker finds
-  that very stream by its uid (`pinned_query`) and opens its data stream at once; one not there (gone meanwhile)
-  is looked for anew;
+  that very stream by its uid (`pinned_query`) and, when it appeared while the graph waited (`appeared`), opens its
+  data stream at once (one there before opens when the graph starts); one not there (gone meanwhile) is looked for
+  anew;
 - a stream that appeared while configure() waited for it (created after the wait began, on this host) is not
   listened for a twin there: `TwinWatch` listens from then on, and open() (the graph starting, the inlet already
   receiving) asks it, as long as configure() would have. A stream there before the wait is checked at once.
@@ -134,6 +135,14 @@ def receive(pylsl, inlet) -> float:
     return pylsl.local_clock()
 
 
+def appeared(info, since: float) -> bool:
+    """Whether the stream appeared while the graph waited for it (`since`), on this host. A worker opens such a
+    stream's data stream at configure, its start the sooner received; one there before, at the graph's start (open()),
+    as in one process: opened at configure, it was received while the graph's other processes started (or a node
+    loaded a model), and `--duration 5` recorded 6.05 s, that backlog on top."""
+    return info.hostname() == socket.gethostname() and float(info.created_at()) >= since
+
+
 def missed_start_said(info, since: float, now: float) -> str | None:
     """What open() says when the stream (its full `info`) was created after `since`, when the graph began waiting for
     it, on this host (another host's LSL clock is another): how much of its start the inlet, opened `now`, missed."""
@@ -154,6 +163,7 @@ __all__ = [
     "PINNED_WAIT_S",
     "Found",
     "TwinWatch",
+    "appeared",
     "find_stream",
     "missed_start_said",
     "pinned_query",
