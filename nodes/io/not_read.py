@@ -5,6 +5,7 @@ readers take but SNIRF (read under its own suffix), and each lays its signal out
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 HDF5 = (".h5", ".hdf5", ".hdf", ".he5", ".nwb")
@@ -67,28 +68,48 @@ def opensignals_text_hint(path: Path) -> str | None:
         return None
     loads, at = [], 0
     for mac, device in devices.items():
-        columns = [str(c) for c in device.get("column", [])] if isinstance(device, dict) else []
-        labels = [str(c) for c in device.get("label", [])] if isinstance(device, dict) else []
+        columns, labels = _names(device, "column"), _names(device, "label")
         picks = tuple(at + columns.index(c) for c in labels if c in columns)
-        rate = float(device.get("sampling rate", 0)) if isinstance(device, dict) else 0.0
+        rate = _rate(device)
         usecols = "(" + ", ".join(map(str, picks)) + ("," if len(picks) == 1 else "") + ")"
         loads.append((mac, rate, f"numpy.loadtxt(PATH, usecols={usecols}).T", labels))
         at += len(columns)
     if len(loads) == 1:
         _, rate, load, labels = loads[0]
         return (
-            f"it is an OpenSignals (PLUX) text export ({rate:g} Hz; its first columns are the sample counter and "
+            f"it is an OpenSignals (PLUX) text export ({_hz(rate)}; its first columns are the sample counter and "
             f"digital I/O, not signals): load its channels, X = {load} (ADC counts), and replay them from Python "
-            f"with array_source (GraphBuilder: g.add('array_source', data=X, rate={rate:g}, ch_names={labels!r})); "
+            f"with array_source (GraphBuilder: g.add('array_source', data=X, rate={f'{rate:g}' if rate else 'HZ'}, "
+            f"ch_names={labels!r})); "
             f"or export EDF from OpenSignals, which file_source reads"
         )
-    each = "; ".join(f"{mac} ({rate:g} Hz): {load}, ch_names={labels!r}" for mac, rate, load, labels in loads)
+    each = "; ".join(f"{mac} ({_hz(rate)}): {load}, ch_names={labels!r}" for mac, rate, load, labels in loads)
     return (
         f"it is an OpenSignals (PLUX) text export of {len(loads)} devices, their columns side by side (each one's "
         f"first the sample counter and digital I/O, not signals): load one device's channels (ADC counts) and "
         f"replay them from Python with array_source (GraphBuilder: g.add('array_source', data=X, rate=HZ, "
         f"ch_names=[...])), one device a graph (their rates may differ): {each}"
     )
+
+
+def _names(device, key: str) -> list[str]:
+    """A device's `column` or `label` list from an OpenSignals header; [] where it is missing or not a list (a
+    damaged header: 'column': 5 was a TypeError traceback)."""
+    names = device.get(key) if isinstance(device, dict) else None
+    return [str(c) for c in names] if isinstance(names, list) else []
+
+
+def _hz(rate: float) -> str:
+    return f"{rate:g} Hz" if rate else "its header gives no rate"
+
+
+def _rate(device) -> float:
+    """A device's `sampling rate`; 0 where it is missing or not a number ('fast' was a ValueError traceback)."""
+    try:
+        rate = float(device.get("sampling rate", 0)) if isinstance(device, dict) else 0.0
+    except (TypeError, ValueError):
+        return 0.0
+    return rate if math.isfinite(rate) and rate > 0 else 0.0
 
 
 def bids_sidecar_hint(path: Path) -> str | None:

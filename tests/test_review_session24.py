@@ -1,0 +1,39 @@
+"""A fresh-eyed review of session 24's changes (fe674d0..): the defects it found in the new code, each with the input
+that showed it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from wavegraph.nodes.io.file_source import FileSource
+from wavegraph.pipeline.spec import SpecError
+
+
+def _opensignals_header(path, device: dict):
+    path.write_text(
+        "# OpenSignals Text File Format\n" + "# " + json.dumps({"00:07:80:79:6F:DB": device}) + "\n# EndOfHeader\n"
+        "0\t0\t30000\n1\t0\t30001\n"
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    "device",
+    [
+        {"sampling rate": "fast", "column": ["nSeq", "DI", "A1"], "label": ["A1"]},  # ValueError
+        {"sampling rate": None, "column": ["nSeq", "DI", "A1"], "label": ["A1"]},  # TypeError
+        {"sampling rate": 1000, "column": 3, "label": ["A1"]},  # TypeError: 'int' object is not iterable
+        {"sampling rate": 1000, "column": ["nSeq", "DI", "A1"], "label": 7},
+    ],
+)
+def test_an_opensignals_header_with_odd_fields_is_told_not_a_traceback(tmp_path, device):
+    """Before: file_source (and validate) on an OpenSignals text export whose header JSON gives a rate that is no
+    number, or a column list that is no list (a hand-edited or damaged export), failed with a ValueError/TypeError
+    traceback from opensignals_text_hint. It is told as an OpenSignals export, as any other."""
+    path = _opensignals_header(tmp_path / "rec.txt", device)
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(path)).configure({})
+    assert "OpenSignals (PLUX) text export" in e.value.hint
+    if not isinstance(device["sampling rate"], int):
+        assert "gives no rate" in e.value.hint and "rate=HZ" in e.value.hint
