@@ -7,7 +7,8 @@ import json
 
 import pytest
 from wavegraph.nodes.io.file_source import FileSource
-from wavegraph.pipeline.spec import SpecError
+from wavegraph.nodes.io.recorder import Recorder
+from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 
 def _opensignals_header(path, device: dict):
@@ -37,3 +38,16 @@ def test_an_opensignals_header_with_odd_fields_is_told_not_a_traceback(tmp_path,
     assert "OpenSignals (PLUX) text export" in e.value.hint
     if not isinstance(device["sampling rate"], int):
         assert "gives no rate" in e.value.hint and "rate=HZ" in e.value.hint
+
+
+@pytest.mark.parametrize("suffix", ["edf", "bdf", "wav", "flac"])
+def test_an_irregular_signal_is_told_to_npz_not_to_resample_or_fif(tmp_path, suffix):
+    """Before: an irregular signal (rate 0: an LSL stream of nominal rate 0) recorded to .edf was told 'none [of the
+    records] holds 0 Hz exactly; fix: resample to a whole rate first (resample {rate: 1}), or record to _raw.fif or .npz
+    (any rate)' (6d121ba), and to .wav 'resample ... or record to _raw.fif': resample and FIF take no irregular
+    stream. Each is told, as FIF was, that it needs a sample rate, and .npz."""
+    spec = StreamSpec("signal", 0.0, (2,), "float64", ("a", "b"), ("eeg", "eeg"), "V")
+    with pytest.raises(SpecError) as e:
+        Recorder(path=str(tmp_path / f"x.{suffix}")).configure({"in": spec})
+    assert f"{suffix.upper()} needs a sample rate, the stream has 0 Hz" in str(e.value)
+    assert "fif" not in e.value.hint and "resample" not in e.value.hint and ".npz" in e.value.hint

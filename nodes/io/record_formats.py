@@ -131,6 +131,10 @@ def target_format(path: Path, spec: StreamSpec) -> str:
             f"recorder: {fmt.upper()} holds real samples, the stream is {spec.dtype} (complex)",
             "record it to .npz (any dtype), or take its real part or magnitude first",
         )
+    if fmt in SIGNAL_ONLY and spec.rate <= 0:  # irregular: EDF's fix was 'resample ... or _raw.fif (any rate)'
+        raise SpecError(
+            f"recorder: {fmt.upper()} needs a sample rate, the stream has {spec.rate:g} Hz", "record it to .npz"
+        )
     if fmt in ("wav", "flac") and not whole_rate(spec.rate):
         raise SpecError(
             f"recorder: {fmt.upper()} needs a whole-number sample rate, the stream has {spec.rate:.12g} Hz",
@@ -143,8 +147,6 @@ def target_format(path: Path, spec: StreamSpec) -> str:
             f"resample to a whole rate first (resample {{rate: {max(1, round(spec.rate))}}}), or record to _raw.fif "
             "or .npz (any rate)",
         )
-    if fmt == "fif" and spec.rate <= 0:
-        raise SpecError(f"recorder: FIF needs a sample rate, the stream has {spec.rate:g} Hz", "record it to .npz")
     # libFLAC's, libsndfile's; EDF/BDF header fields: 4 digits of signals (with annotations), 8 of samples a record
     limits = {"flac": (8, 655350), "wav": (1024, 2**31 - 1), "edf": (9998, 99999999), "bdf": (9998, 99999999)}
     if fmt in limits and (spec.n_channels > limits[fmt][0] or spec.rate > limits[fmt][1]):
