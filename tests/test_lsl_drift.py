@@ -12,11 +12,13 @@ os.environ["LSLAPICFG"] = str(ROOT / "configs" / "lsl_api.cfg")  # before pylsl 
 import threading  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
+from unittest import mock  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pylsl  # noqa: E402
 from wavegraph.nodes.dsp.epochs import Epochs  # noqa: E402
 from wavegraph.nodes.dsp.resample import Resample  # noqa: E402
+from wavegraph.nodes.io import lsl  # noqa: E402
 from wavegraph.nodes.io.lsl import LslInlet  # noqa: E402
 from wavegraph.nodes.models.ssvep import _Samples  # noqa: E402
 from wavegraph.pipeline.chunk import Chunk  # noqa: E402
@@ -44,7 +46,9 @@ def pull(n: int, pushed: np.ndarray) -> list:
     name = f"drift-{uuid.uuid4().hex[:8]}"
     outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "EEG", 1, RATE, pylsl.cf_double64, name))
     node = LslInlet(name=name, max_samples=n, chunk_size=32, buffer_s=300)
-    node.configure({})
+    # a uuid-named stream: configure()'s 0.8 s listen for a second one of the query (AMBIGUITY_WAIT_S) finds none
+    with mock.patch.object(lsl, "AMBIGUITY_WAIT_S", 0.05):
+        node.configure({})
 
     def push():
         assert outlet.wait_for_consumers(10.0)
