@@ -183,14 +183,17 @@ def test_a_mix_that_does_not_cancel_is_not_said(tmp_path, caplog, case):
     assert node._level is None or weights == "[1, -1]"  # decided after 2 s: the check stopped
 
 
-def test_liblsl_says_one_line_when_an_outlet_goes_and_the_inlet_says_what_it_was(capfd, caplog):
+def test_liblsl_says_one_line_when_an_outlet_goes_and_the_inlet_says_what_it_was(capfd, caplog, monkeypatch):
     """A normal end of an LSL stream (its app closed the outlet) printed liblsl's own 'ERR| Stream transmission broke
     off (Input stream error.); re-connecting...' (on loopback, configs/lsl_api.cfg: errors only), then 'ended: its
     outlet went away': an error line that is none, and a re-connect that never comes. The start prints nothing of
     liblsl's; at the end its line is the only one, and the inlet's line says it is the end, not an error."""
     import pylsl
+    from wavegraph.nodes.io import lsl
     from wavegraph.nodes.io.lsl import LslInlet
 
+    # a uuid-named stream: configure()'s 0.8 s listen for a second one of the query (AMBIGUITY_WAIT_S) finds none
+    monkeypatch.setattr(lsl, "AMBIGUITY_WAIT_S", 0.05)
     name = f"ends-{uuid.uuid4().hex[:8]}"
     amp = pylsl.StreamOutlet(pylsl.StreamInfo(name, "EEG", 2, 100.0, pylsl.cf_float32, name))
     node = LslInlet(name=name, chunk_size=50, clock_sync=False, resolve_timeout=2.0)
