@@ -425,10 +425,19 @@ def _fix(nc: NodeConfig, name: str, value: Any, fields: dict, file: str, rate: f
     number = isinstance(value, (int, float, list)) and not isinstance(value, bool)
     for target, names in _SAME:
         if name in names and target in fields and not (number and fields[target].annotation is str):
+            if target == "checkpoint" and not _a_file(value):  # `model: conformer`: 'write checkpoint: conformer'
+                if "kind" in fields and isinstance(value, str) and value:
+                    return f"a model's architecture is its kind: write {_write(file, 'kind', _value(value))}", "kind"
+                continue
             if target == "freq" and _two_edges(value) and "l_freq" not in fields:
                 return _band_on_cutoff(nc, value, file), target
             return _converted(name, target, value, fields[target], file, rate), target
     return "", ""
+
+
+def _a_file(value: Any) -> bool:
+    """Whether a value names a file (weights: x.pt, runs/best.ckpt), not a model's name (conformer, bert-base)."""
+    return isinstance(value, str) and ("/" in value or "\\" in value or "." in value.lstrip(".~")[1:])
 
 
 def _what(nc: NodeConfig, name: str, value: Any) -> str:

@@ -51,3 +51,29 @@ def test_an_irregular_signal_is_told_to_npz_not_to_resample_or_fif(tmp_path, suf
         Recorder(path=str(tmp_path / f"x.{suffix}")).configure({"in": spec})
     assert f"{suffix.upper()} needs a sample rate, the stream has 0 Hz" in str(e.value)
     assert "fif" not in e.value.hint and "resample" not in e.value.hint and ".npz" in e.value.hint
+
+
+def _graph_with(tmp_path, params: str):
+    path = tmp_path / "g.yaml"
+    path.write_text(
+        "name: t\nnodes:\n"
+        "  - {id: src, type: sine, params: {freq: 10.0, rate: 100.0, duration: 0.1}}\n"
+        f"  - {{id: enc, type: model, params: {params}}}\n"
+        "edges:\n  - {source: src.out, target: enc.in}\n"
+    )
+    return path
+
+
+@pytest.mark.parametrize("value", ["conformer", "mamba"])
+def test_a_models_architecture_under_model_is_told_kind_not_checkpoint(tmp_path, monkeypatch, capsys, value):
+    """Before: `model: conformer` on a model node (the architecture's name, as Hugging Face's `model: bert-base`) was
+    told 'wavegraph calls it checkpoint: write checkpoint: conformer' (1f28f41), a weights file that is no file. A
+    name is told to be the node's kind; a file under `model` is still told checkpoint."""
+    from wavegraph.pipeline.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", str(_graph_with(tmp_path, f"{{model: {value}, random_init: true}}"))]) == 2
+    err = capsys.readouterr().err
+    assert f"write kind: {value}" in err and "checkpoint" not in err, err
+    assert main(["validate", str(_graph_with(tmp_path, "{model: weights/enc.safetensors}"))]) == 2
+    assert "write checkpoint: weights/enc.safetensors" in capsys.readouterr().err
