@@ -25,6 +25,9 @@ from wavegraph.pipeline.spec import SpecError  # noqa: E402
 @pytest.fixture(autouse=True)
 def _no_checked_streams(monkeypatch):
     monkeypatch.setenv(lsl_start.CHECKED_ENV, "{}")  # what configure() leaves for worker processes: restored after
+    # every stream is uname'd: configure()'s 0.8 s listen for a second one of the query finds none (as in
+    # tests/test_live_attack3.py); the test of a twin sets its own listen
+    monkeypatch.setattr(lsl, "AMBIGUITY_WAIT_S", 0.05)
 
 
 def uname(what: str) -> str:
