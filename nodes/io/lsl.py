@@ -55,8 +55,8 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   later on its host under a new source_id (liblsl never reconnects to either), is said and ends the stream
   (`outlet_changed`). `ends_with_others: true` ends it when every other source of its process has ended (the marker
   inlet of configs/bci_ssvep.yaml).
-  The inlet opens its data stream in the run's process (a worker: once configured; in-process: open(), when the graph
-  starts; else at the first read()), so an outlet that waits for consumers starts sending only once the graph is
+  The inlet opens its data stream in the run's process (at open(), when the graph starts; a worker, once configured,
+  for a stream that appeared while the graph waited: lsl_start.appeared; else at the first read()), so an outlet that waits for consumers starts sending only once the graph is
   about to run; LSL gives it nothing sent before, so a stream that appears while the graph waits for it misses its
   start, said (`missed_start`; lsl_start.py). A read waits up to `wait` s for data; the runner reads the sources of
   one process in turn, so a sparse marker inlet beside an EEG inlet should poll (`wait: 0`), or the EEG waits behind it.
