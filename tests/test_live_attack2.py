@@ -151,7 +151,8 @@ def test_samples_stamped_nan_or_inf_get_times_from_the_samples_before_them(caplo
     t = pylsl.local_clock()
     ts = t + np.arange(100) / 100.0
     bad = ts.copy()
-    bad[[0, 30, 31]] = np.nan
+    # not the first sample: alone in a first read (1 run in 15), it has no sample before it and takes its arrival
+    bad[[1, 30, 31]] = np.nan
     bad[60] = np.inf
     bad[75:] = np.nan  # a whole chunk
     th = pushed(amp, np.zeros((100, 2)), bad)

@@ -28,6 +28,10 @@ def test_the_samples_after_a_jump_held_for_the_next_read_come_out_when_a_stop_en
     assert not node.read()  # opens the inlet's stream: nothing sent yet
     assert outlet.wait_for_consumers(10.0)
     outlet.push_chunk(np.ascontiguousarray(x), list(ts))  # pyright: ignore[reportArgumentType]  (pylsl takes a list)
+    inlet = node._inlet
+    assert inlet is not None
+    while inlet.samples_available() < len(x) and time.monotonic() < deadline:  # all there: the first read holds
+        time.sleep(0.005)  # every sample up to the jump (it got 1 of them in 1 run in 40 when read at once)
     got = []
     while not got and time.monotonic() < deadline:
         got = [c for c in [node.read()] if c]
