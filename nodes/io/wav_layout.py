@@ -74,15 +74,21 @@ def misaligned_wav(path: Path) -> WavLayout | None:
     return WavLayout(data[0], data[1], *form, why=why)
 
 
-def wide_pcm_bits(path: Path) -> int | None:
-    """The bits per sample of a WAV (RIFF, RIFX, RF64) of integer PCM wider than 32 bits, which libsndfile does not
-    read ('File contains data in an unimplemented format': said as a damaged file before); None for any other file."""
+def _wave_head(path: Path) -> bytes | None:
+    """The first 4 KiB of a WAV (RIFF, RIFX or RF64 WAVE); None for another file or one that cannot be read."""
     try:
         with open(path, "rb") as f:
             head = f.read(4096)
     except OSError:
         return None
-    if head[:4] not in (b"RIFF", b"RIFX", b"RF64") or head[8:12] != b"WAVE":
+    return head if head[:4] in (b"RIFF", b"RIFX", b"RF64") and head[8:12] == b"WAVE" else None
+
+
+def wide_pcm_bits(path: Path) -> int | None:
+    """The bits per sample of a WAV (RIFF, RIFX, RF64) of integer PCM wider than 32 bits, which libsndfile does not
+    read ('File contains data in an unimplemented format': said as a damaged file before); None for any other file."""
+    head = _wave_head(path)
+    if head is None:
         return None
     at = head.find(b"fmt ", 12)
     fmt = head[at + 8 : at + 8 + 40] if at >= 0 else b""
@@ -102,13 +108,12 @@ def fmt_disagreement(path: Path) -> str | None:
     channels as its samples dealt out to 3 at a third of the rate, without a word). None for a consistent header,
     one whose block align alone is wrong (its data whole frames of the channels' and bits', as libsndfile reads it),
     or another format."""
+    head = _wave_head(path)
+    if head is None:
+        return None
     try:
         size = path.stat().st_size
-        with open(path, "rb") as f:
-            head = f.read(4096)
     except OSError:
-        return None
-    if head[:4] not in (b"RIFF", b"RIFX", b"RF64") or head[8:12] != b"WAVE":
         return None
     order = ">" if head[:4] == b"RIFX" else "<"
     at, fmt, data = 12, None, None
