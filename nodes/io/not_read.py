@@ -72,8 +72,15 @@ def opensignals_text_hint(path: Path) -> str | None:
         picks = tuple(at + columns.index(c) for c in labels if c in columns)
         rate = _rate(device)
         usecols = "(" + ", ".join(map(str, picks)) + ("," if len(picks) == 1 else "") + ")"
-        loads.append((mac, rate, f"numpy.loadtxt(PATH, usecols={usecols}).T", labels))
+        load = f"numpy.loadtxt(PATH, usecols={usecols}).T" if picks else None  # (usecols=() loads nothing)
+        loads.append((mac, rate, load, labels))
         at += len(columns)
+    if all(load is None for _, _, load, _ in loads):
+        return (
+            "it is an OpenSignals (PLUX) text export, but its header names no channel columns (no 'label' that is "
+            "one of its 'column's: only the sample counter and digital I/O, or a header cut short): the file holds "
+            "no signal to load; export it again from OpenSignals with its channels (or as EDF, which file_source reads)"
+        )
     if len(loads) == 1:
         _, rate, load, labels = loads[0]
         return (
@@ -83,7 +90,11 @@ def opensignals_text_hint(path: Path) -> str | None:
             f"ch_names={labels!r})); "
             f"or export EDF from OpenSignals, which file_source reads"
         )
-    each = "; ".join(f"{mac} ({_hz(rate)}): {load}, ch_names={labels!r}" for mac, rate, load, labels in loads)
+    each = "; ".join(
+        f"{mac} ({_hz(rate)}): "
+        + (f"{load}, ch_names={labels!r}" if load else "no channel columns (only its counter and digital I/O)")
+        for mac, rate, load, labels in loads
+    )
     return (
         f"it is an OpenSignals (PLUX) text export of {len(loads)} devices, their columns side by side (each one's "
         f"first the sample counter and digital I/O, not signals): load one device's channels (ADC counts) and "
