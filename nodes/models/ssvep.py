@@ -30,7 +30,7 @@ skipped, counted ``windows_lost_at_gap`` (in the run's summary); windows re-anch
 t0. So do their stamps at a chunk whose t0 is off the grid (a live amplifier's clock drifting against its nominal
 rate), as sliding_window's. A stream that ends (after its start or its last gap) before one window is complete gets no decision there:
 its samples are counted ``samples_short_of_window`` and it is said. NaN/Inf: ``nan_policy`` zero (default) or propagate (a window that held one has NaN scores and no
-decision, counted ``undecided_nonfinite``, as a window a filter overflowed in). A window whose input is constant
+decision, counted ``undecided_nonfinite``, as a window a filter overflowed in, or one its scorer gave a NaN score). A window whose input is constant
 on every picked channel or whose first sub-band is under 0.1 nV RMS (no signal: a flat or zeroed stretch, the
 filters' ringing after one once under that) gets NaN scores and no decision, counted
 ``undecided_flat`` (nodes/models/ssvep_flat.py). Offline equivalent: ``models.ssvep.filter_bank`` on the whole signal from zero state, then the
@@ -315,6 +315,9 @@ class SSVEPDecoder(_SSVEPBase[SSVEPDecoderParams]):
         scores = np.full((frames.shape[0], len(self._freqs)), np.nan)
         if (~bad).any():
             scores[~bad] = self._score(np.ascontiguousarray(frames[~bad]))
+            if (unscored := ~bad & ~np.isfinite(scores).all(axis=1)).any():  # (a DNN whose weights went NaN):
+                self.count("undecided_nonfinite", int(unscored.sum()))  # no argmax of NaN (code 1 from nothing)
+                scores[unscored], bad = np.nan, bad | unscored
         out = {"scores": Chunk(scores, float(starts[0]), c.seq, c.gap, c.eos, c.origin_ns)}
         ok = np.flatnonzero(~bad)
         if ok.size:
@@ -530,7 +533,11 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
             ):  # no signal: the scores would be 0s (the first frequency) or the DNN's guess
                 say_flat(self, 1, t, "trial window")
                 continue
-            scores.append((self._predict(y[None], crops=k) if k else self._score(y[None]))[0])
+            one = (self._predict(y[None], crops=k) if k else self._score(y[None]))[0]
+            if not np.isfinite(one).all():  # (a DNN whose weights went NaN): no argmax of NaN, a code from nothing
+                self.count("undecided_nonfinite")
+                continue
+            scores.append(one)
             rows.append(t)
         self._pending = left
         if rows:
