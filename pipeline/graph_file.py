@@ -172,21 +172,23 @@ _SPACES = re.compile("[\xa0\u1680\u2000-\u200a\u202f\u205f\u3000]")  # Unicode's
 _SPACE_FIX = "replace it with a plain space (copied from a web page or a chat?)"
 
 
-_ESCAPES = {"\x85": "\\N", "\u2028": "\\L", "\u2029": "\\P"}  # YAML's double-quoted escapes of those breaks
+_ESCAPES = {"\x85": "\\N", "\u2028": "\\L", "\u2029": "\\P", "\n": "\\n", "\t": "\\t"}  # YAML's escapes
 
 
 def _breaks_in_quotes(text: str) -> tuple[str, int | None]:
-    """(text with each U+0085 / U+2028 / U+2029 inside a quoted scalar written as its double-quoted escape: the same
-    value, and no line break YAML would count, so later lines keep their numbers; where the first one outside quotes
-    is, or None). A single-quoted scalar holding one is written double-quoted (single quotes have no escapes)."""
+    """(text with each quoted scalar that holds a U+0085 / U+2028 / U+2029 written double-quoted on one line, its
+    value as PyYAML scans it (a U+0085 folded to a space, the spaces around a break dropped) with those breaks
+    escaped and its real newlines as escaped line breaks: the same value, and no line break YAML would count that an
+    editor does not, so later lines keep their numbers; where the first one outside quotes is, or None). Before, the
+    characters were escaped in place: a U+0085 stayed in the value, where yaml.safe_load gives a space."""
     breaks = [m.start() for m in _LINE_BREAKS.finditer(text)]
-    spans: list[tuple[int, int, str]] = []  # (start, end, quote) of the quoted scalars that hold one
+    spans: list[tuple[int, int, str]] = []  # (start, end, value) of the quoted scalars that hold one
     try:
         for token in yaml.scan(text, Loader=yaml.SafeLoader):
             if isinstance(token, yaml.ScalarToken) and token.style in ('"', "'"):
                 a, b = token.start_mark.index, token.end_mark.index
                 if any(a < p < b for p in breaks):
-                    spans.append((a, b, token.style))
+                    spans.append((a, b, token.value))
             if token.end_mark.index > breaks[-1]:
                 break
     except yaml.YAMLError:  # the syntax error past them is said by the parse
@@ -194,12 +196,19 @@ def _breaks_in_quotes(text: str) -> tuple[str, int | None]:
     outside = next((p for p in breaks if not any(a < p < b for a, b, _ in spans)), None)
     if outside is not None:
         return text, outside
-    for a, b, quote in reversed(spans):
-        inner = text[a + 1 : b - 1]
-        if quote == "'":
-            inner = inner.replace("\\", "\\\\").replace('"', '\\"').replace("''", "'")
-        text = text[:a] + '"' + "".join(_ESCAPES.get(c, c) for c in inner) + '"' + text[b:]
+    for a, b, value in reversed(spans):
+        held = "\\\n" * text.count("\n", a, b)  # its lines, as escaped line breaks (which add nothing to the value)
+        text = text[:a] + '"' + "".join(map(_escape, value)) + held + '"' + text[b:]
     return text, None
+
+
+def _escape(c: str) -> str:
+    """A character of a double-quoted YAML scalar, escaped where it is a quote, a backslash, a break or a control."""
+    if c in _ESCAPES:
+        return _ESCAPES[c]
+    if c in '"\\':
+        return "\\" + c
+    return f"\\x{ord(c):02x}" if ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F else c
 
 
 def _odd_char(text: str, at: int, why: str) -> tuple[int, str]:

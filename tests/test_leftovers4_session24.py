@@ -106,3 +106,39 @@ def test_an_ssvep_trial_scored_nan_gets_no_decision_and_is_counted():
     out = dec.process({"in": Chunk(x, 0.0), "events": markers})
     assert "out" not in out or len(out["out"].data) == 0  # (was two decisions of code 1)
     assert dec.counters["undecided_nonfinite"] == 2
+
+
+# --- 2. a Unicode line break inside quotes: the value PyYAML gives ------------------------------------------------
+GRAPH2 = """\
+name: NAME
+nodes:
+  - {id: src, type: sine, params: {freq: 10.0, rate: 250.0, duration: 0.2}}
+  - {id: sink, type: null_sink}
+edges:
+  - {source: src.out, target: sink.in}
+"""
+
+
+@pytest.mark.parametrize(
+    "quoted",
+    [
+        '"a\x85b"',  # PyYAML: 'a b' (NEL is a line break, folded to a space); was 'a\x85b'
+        "'a  \x85  b'",  # 'a b': the spaces around a break go with it
+        '"a\x85\x85b"',  # 'a\nb': two breaks are a newline
+        '"a\u2028  b"',  # 'a\u2028b': U+2028 is kept, the spaces after it are not
+        '"a\x85\n   b"',  # over two lines: 'a\nb'
+    ],
+)
+def test_a_line_break_inside_quotes_reads_as_plain_yaml_reads_it(tmp_path, quoted):
+    """Before: a U+0085 (NEL) inside a quoted value was kept in it, where yaml.safe_load of the same file folds it to a
+    space (and drops the spaces around a U+2028). Now wavegraph's value is PyYAML's, and lines keep their numbers."""
+    import yaml
+    from wavegraph.pipeline.config import GraphError, load_config
+
+    text = GRAPH2.replace("NAME", quoted)
+    (tmp_path / "g.yaml").write_text(text, encoding="utf-8", newline="\n")
+    assert load_config(tmp_path / "g.yaml").name == yaml.safe_load(text)["name"]
+    (tmp_path / "g.yaml").write_text(text.replace("null_sink}", "null_sink"), encoding="utf-8", newline="\n")
+    with pytest.raises(GraphError) as e:  # an unclosed { on the editor's line 4 (+1 for the real newline in NAME)
+        load_config(tmp_path / "g.yaml")
+    assert f"g.yaml:{4 + quoted.count(chr(10))}: invalid YAML" in str(e.value)
