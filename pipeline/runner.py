@@ -108,6 +108,10 @@ def run_graph(
         )
     if duration is not None and not (_number(duration) and 0 < duration < math.inf):
         raise ValueError(f"duration must be a positive number of seconds (finite; None: to the end), got {duration!r}")
+    from .passband_notes import crossed_filter_notes
+
+    for note in crossed_filter_notes(graph):  # a filter chain that passes nothing: likely a mistake, said once
+        log.warning("%s", note)
     if in_process:
         return run_in_process(graph, speed, progress, observer, duration, stop)
     from .multiprocess import run_multiprocess

@@ -174,7 +174,10 @@ class StreamSpec:
         """(highpass, lowpass) in Hz of the content, as MNE's info holds them: the lowpass at most the Nyquist of
         this rate and of the lowest rate the content came through (`band`)."""
         nyquist = self.rate / 2 if self.rate > 0 else math.inf
-        return self.highpass, min(self.lowpass or math.inf, self.band or math.inf, nyquist)
+        lowpass = min(self.lowpass or math.inf, self.band or math.inf, nyquist)
+        if self.highpass >= lowpass:  # a chain that passes nothing (highpass 30 after lowpass 10): MNE warns on reading
+            return 0.0, lowpass  # such edges and resets them; written as it would read them (passband_notes says it)
+        return self.highpass, lowpass
 
     def describe(self) -> str:
         rate = f"{self.rate:.12g} Hz" if self.rate else "irregular"  # (:g said 160 Hz for a 160.0001 Hz stream)

@@ -142,3 +142,52 @@ def test_a_line_break_inside_quotes_reads_as_plain_yaml_reads_it(tmp_path, quote
     with pytest.raises(GraphError) as e:  # an unclosed { on the editor's line 4 (+1 for the real newline in NAME)
         load_config(tmp_path / "g.yaml")
     assert f"g.yaml:{4 + quoted.count(chr(10))}: invalid YAML" in str(e.value)
+
+
+# --- 3. a filter chain that passes nothing is said, and its edges written as MNE reads them -----------------------
+CROSSED = """\
+nodes:
+  - {id: src, type: sine, params: {freq: 10.0, rate: 250.0, duration: 0.2}}
+  - {id: first, type: FIRST}
+  - {id: second, type: SECOND}
+  - {id: sink, type: null_sink}
+edges:
+  - {source: src.out, target: first.in}
+  - {source: first.out, target: second.in}
+  - {source: second.out, target: sink.in}
+"""
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "said"),
+    [
+        ("'lowpass', params: {freq: 10.0}", "'highpass', params: {freq: 30.0}", "highpass of 30 Hz (from 'second')"),
+        ("'highpass', params: {freq: 40.0}", "'resample', params: {rate: 50.0}", "lowpass of 25 Hz (from 'second'"),
+        ("'lowpass', params: {freq: 30.0}", "'highpass', params: {freq: 10.0}", None),  # a band: nothing said
+    ],
+)
+def test_a_filter_chain_that_passes_nothing_is_said_naming_both_nodes(tmp_path, caplog, first, second, said):
+    """Before: highpass 30 Hz after lowpass 10 Hz (or a highpass 40 Hz before a downsample to 50 Hz) validated and ran
+    without a word, and recorders wrote highpass 30 > lowpass 10 (MNE warns reading it and resets the edges). Now
+    validate and the run say it, naming both nodes, and the edges written are MNE's reset: 0 Hz and the lowpass."""
+    import logging
+
+    from wavegraph.pipeline.config import load_config
+    from wavegraph.pipeline.graph import build_graph
+    from wavegraph.pipeline.passband_notes import crossed_filter_notes
+    from wavegraph.pipeline.runner import run_graph
+
+    text = CROSSED.replace("type: FIRST}", f"type: {first}}}").replace("type: SECOND}", f"type: {second}}}")
+    (tmp_path / "g.yaml").write_text(text)
+    graph = build_graph(load_config(tmp_path / "g.yaml"))
+    notes = crossed_filter_notes(graph)
+    hp, lp = graph.specs["second.out"].passband()
+    if said is None:
+        assert notes == [] and (hp, lp) == (10.0, 30.0)
+        return
+    assert len(notes) == 1 and "passes nothing" in notes[0] and said in notes[0], notes
+    assert "'first'" in notes[0] and "'second'" in notes[0]
+    assert (hp, lp) == (0.0, 10.0 if "lowpass" in first else 25.0)  # (was 30 > 10, 40 > 25)
+    with caplog.at_level(logging.WARNING, logger="wavegraph.runner"):
+        assert run_graph(graph, in_process=True).exit_code == 0
+    assert [r.getMessage() for r in caplog.records if "passes nothing" in r.getMessage()] == notes
