@@ -247,14 +247,9 @@ def test_events_round_trip_as_string_markers():
     t = pylsl.local_clock()
     events = np.array([[t, 0.0, 2.0], [t + 0.5, 0.0, 1.0], [t + 0.7, 0.0, 7.0]])
 
-    def push():
-        time.sleep(0.5)  # the inlet subscribes on its first read
-        out.process({"in": Chunk(events, t0=t)})
-
-    th = threading.Thread(target=push)
-    th.start()
+    assert not node.read()  # the inlet subscribes on its first read (nothing sent yet): then the events go out
+    out.process({"in": Chunk(events, t0=t)})
     chunks = read_all(node)
-    th.join()
     rows = np.concatenate([c.data for c in chunks])
     np.testing.assert_allclose(rows, events, atol=1e-9)  # labels mapped back to codes; 7 had no label
     markers, _ = raw.pull_chunk(timeout=2.0, max_samples=3)
