@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .logged_times import LoggedTimes
 from .readers import Dtype, _no_events, _readable
+from .wav_bext import bext_start
 from .wav_cues import wav_events
 from .wav_layout import fmt_disagreement
 
@@ -347,6 +348,8 @@ class AudioReader(LoggedTimes):
         self.units = "a.u."
         self.events = _no_events()
         self._chunk_log(path)  # the recorder's WAV / FLAC of a stream with gaps: its chunk times (logged_times.py)
+        if self.file.format in ("WAV", "WAVEX", "RF64"):  # a Broadcast WAV's start (bext): replayed undated before
+            self.meas_date = bext_start(path, self.sfreq)
         if self.file.format in ("WAV", "WAVEX", "RF64", "AIFF"):  # a DAW's markers: 'cue ', MARK (lost unsaid before)
             self.events, self.labels = wav_events(path, self.sfreq, self.n_times)
             self.events[:, 1] = [self.time_of(int(i)) for i in self.events[:, 0]]  # (on the chunk times, if logged)

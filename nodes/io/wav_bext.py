@@ -1,0 +1,124 @@
+"""When a Broadcast WAV (BWF) file starts: its 'bext' chunk (EBU Tech 3285), read for file_source (audio_reader.py).
+
+A field recorder or a DAW writes, in the bext chunk, OriginationDate ('yyyy-mm-dd', 10 bytes at 320), OriginationTime
+('hh:mm:ss', 8 bytes at 330) and TimeReference (64 bits at 338: the first sample's count since midnight, the
+timecode). libsndfile reads past it, and file_source replayed such a file undated (meas_date ""), a recorder's copy of
+it dated by nothing. Here the stream's meas_date is the first sample's time: the date's midnight + TimeReference / rate
+(sample-exact, as EBU defines it), or the date at OriginationTime where TimeReference is 0 (not set, as most tools
+leave it). BWF keeps no time zone: the date and time are taken as UTC, as MNE takes an EDF's start (and an XDF's
+datetime without an offset). A bext that is cut short or holds no date (a date or time that is not one; a
+TimeReference past a day) is said, with the bytes to mend, and the file replays undated; one left blank (no date)
+replays undated unsaid."""
+
+from __future__ import annotations
+
+import logging
+import re
+import shlex
+import struct
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+_log = logging.getLogger("wavegraph.file_source")
+
+_DATE, _TIME, _REF = 320, 330, 338  # the fields' offsets in the chunk's body
+_NEEDED = _REF + 8  # the bytes up to the end of TimeReference
+_NUMBERS = re.compile(r"(\d{1,4})[-_:. /](\d{1,2})[-_:. /](\d{1,2})")  # (EBU allows any of '-_:. ' between them)
+
+
+def _bext_at(path: Path) -> tuple[int, bytes, str] | None:
+    """(where its body starts in the file, the body, the byte order) of the first bext chunk of a RIFF/RIFX/RF64 WAVE
+    file; None for a file without one, or not a WAV."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if head[:4] not in (b"RIFF", b"RIFX", b"RF64") or head[8:12] != b"WAVE":
+            return None
+        order, at = (">" if head[:4] == b"RIFX" else "<"), 12
+        while at + 8 <= size:
+            f.seek(at)
+            chunk, n = struct.unpack(order + "4sI", f.read(8))
+            if chunk == b"bext":
+                return at + 8, f.read(min(n, size - at - 8, 4096)), order
+            if chunk == b"data" and n == 0xFFFFFFFF:  # RF64's data: its size in ds64; the bext comes before it
+                return None
+            at += 8 + n + (n & 1)
+    return None
+
+
+def _text(b: bytes) -> str:
+    return b.split(b"\0", 1)[0].decode("latin-1").strip()
+
+
+def _mend(path: Path, what: str, example: str, at: int, count: int) -> str:
+    fixed = path.with_name(f"{path.stem}_fixed{path.suffix}")
+    q, f = shlex.quote(str(path)), shlex.quote(str(fixed))
+    return (
+        f"write {what} into bytes {at}-{at + count} of a copy: cp {q} {f} && printf {example} | dd of={f} bs=1 "
+        f"seek={at} count={count} conv=notrunc; replay that"
+    )
+
+
+def bext_start(path: Path, rate: float) -> str | None:
+    """The time of the first sample (ISO 8601, UTC) of a BWF file, from its bext chunk; None for a file without one,
+    one whose date is left blank, and one whose bext is damaged (said: the file replays undated)."""
+    try:
+        found = _bext_at(path)
+    except (OSError, struct.error):
+        return None
+    if found is None:
+        return None
+    start, body, order = found
+
+    def undated(what: str, fix: str) -> None:
+        _log.warning(
+            "file_source: %s: its Broadcast WAV 'bext' chunk (at byte %d) %s: the file is replayed undated, and a "
+            "recorder's copy is undated too; fix: %s",
+            path,
+            start - 8,
+            what,
+            fix,
+        )
+
+    if len(body) < _NEEDED:
+        undated(
+            f"holds {len(body)} bytes, fewer than the {_NEEDED} that reach its TimeReference (EBU Tech 3285; cut "
+            "short, or not a bext)",
+            "write the bext again with the tool that made the file (bwfmetaedit, say); replay that",
+        )
+        return None
+    date_text, time_text = _text(body[_DATE : _DATE + 10]), _text(body[_TIME : _TIME + 8])
+    reference = struct.unpack(order + "Q", body[_REF : _REF + 8])[0]
+    if not date_text:  # (EBU: a field not known is left blank)
+        return None
+    parts = _NUMBERS.fullmatch(date_text)
+    try:
+        day = datetime(*(int(x) for x in parts.groups()), tzinfo=UTC) if parts and len(parts[1]) == 4 else None
+    except ValueError:
+        day = None
+    if day is None:
+        undated(
+            f"gives OriginationDate {date_text!r}, not a date (yyyy-mm-dd)",
+            _mend(path, "the recording's date (yyyy-mm-dd)", "2024-05-06", start + _DATE, 10),
+        )
+        return None
+    if reference:
+        if reference >= 86400 * rate:
+            undated(
+                f"gives TimeReference {reference} samples, {reference / rate / 3600:.6g} h at {rate:g} Hz: past a day, "
+                "not a count of samples since midnight",
+                _mend(
+                    path, "0 (TimeReference not set: OriginationTime dates it)", r"'\0\0\0\0\0\0\0\0'", start + _REF, 8
+                ),
+            )
+            return None
+        return (day + timedelta(seconds=reference / rate)).isoformat()
+    parts = _NUMBERS.fullmatch(time_text)
+    hms = tuple(int(x) for x in parts.groups()) if parts else ()
+    if time_text and not (hms and hms[0] < 24 and hms[1] < 60 and hms[2] < 60):
+        undated(
+            f"gives OriginationTime {time_text!r}, not a time of day (hh:mm:ss), and no TimeReference",
+            _mend(path, "the recording's start time (hh:mm:ss)", "10:00:00", start + _TIME, 8),
+        )
+        return None
+    return day.replace(hour=hms[0], minute=hms[1], second=hms[2]).isoformat() if hms else day.isoformat()

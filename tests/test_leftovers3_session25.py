@@ -1,0 +1,89 @@
+"""Leftovers of session 25 in file replay and recording (3): each replayed with the input that showed it."""
+
+from __future__ import annotations
+
+import io
+import logging
+import struct
+
+import numpy as np
+import pytest
+import soundfile as sf
+from wavegraph.nodes.io.file_source import FileSource
+
+
+# --- 1. a Broadcast WAV's bext chunk dates the replay ----------------------------------------------------------------
+def _bwf(path, bext: bytes, rate: int = 8000, n: int = 800) -> None:
+    """A 16-bit WAV with `bext` as its first chunk (as a field recorder writes it), then fmt and data."""
+    buf = io.BytesIO()
+    sf.write(buf, np.linspace(-0.5, 0.5, n, dtype=np.float32), rate, format="WAV", subtype="PCM_16")
+    body = buf.getvalue()[12:]
+    chunk = b"bext" + struct.pack("<I", len(bext)) + bext + b"\0" * (len(bext) & 1)
+    path.write_bytes(b"RIFF" + struct.pack("<I", 4 + len(chunk) + len(body)) + b"WAVE" + chunk + body)
+
+
+def _bext(date: bytes = b"2024-05-06", time: bytes = b"10:11:12", reference: int = 0, size: int = 602) -> bytes:
+    """EBU Tech 3285's bext: Description (256), Originator (32), OriginatorReference (32), OriginationDate (10),
+    OriginationTime (8), TimeReference (64 bits), Version, UMID, loudness, reserved (602 bytes), cut to `size`."""
+    body = bytearray(602)
+    body[320:330], body[330:338], body[338:346] = date, time, struct.pack("<Q", reference)
+    return bytes(body[:size])
+
+
+@pytest.mark.parametrize(
+    ("bext", "date"),
+    [
+        (
+            _bext(reference=int((10 * 3600 + 0.5) * 8000)),
+            "2024-05-06T10:00:00.500000+00:00",
+        ),  # sample-exact: the timecode
+        (_bext(reference=0), "2024-05-06T10:11:12+00:00"),  # TimeReference not set: OriginationTime
+        (_bext(date=b"2024_05_06", time=b"23.59.59"), "2024-05-06T23:59:59+00:00"),  # EBU's other separators
+    ],
+    ids=["time_reference", "origination_time", "separators"],
+)
+def test_a_broadcast_wavs_bext_dates_the_replay(tmp_path, bext, date):
+    """A BWF of a field recorder: its bext gives the date, the time, and TimeReference (samples since midnight, the
+    first sample's). Before, the replay was undated (meas_date ""): a recorder's FIF of it was dated by nothing. Now
+    both outputs carry the first sample's time (UTC: BWF keeps no zone, as MNE reads an EDF's start)."""
+    path = tmp_path / "take1.wav"
+    _bwf(path, bext)
+    specs = FileSource(path=str(path)).configure({})
+    assert specs["out"].meas_date == date and specs["events"].meas_date == date
+    assert specs["out"].first_time == 0.0
+
+
+@pytest.mark.parametrize(
+    ("bext", "said"),
+    [
+        (_bext(size=100), "holds 100 bytes, fewer than the 346"),
+        (_bext(date=b"06/05/2024"), "OriginationDate '06/05/2024', not a date (yyyy-mm-dd)"),
+        (_bext(date=b"2024-13-40"), "OriginationDate '2024-13-40', not a date"),
+        (_bext(time=b"25:61:00"), "OriginationTime '25:61:00', not a time of day"),
+        (_bext(reference=2 * 86400 * 8000), "past a day"),
+    ],
+    ids=["cut_short", "date_dmy", "date_out_of_range", "time_out_of_range", "reference_past_a_day"],
+)
+def test_a_damaged_bext_is_said_and_the_file_replays_undated(tmp_path, caplog, bext, said):
+    """A bext cut short, or holding a date, time or TimeReference that is none: said (what, where, the mend) and the
+    file replays undated, all its samples, as a WAV without a bext."""
+    path = tmp_path / "take2.wav"
+    _bwf(path, bext)
+    with caplog.at_level(logging.WARNING, logger="wavegraph.file_source"):
+        src = FileSource(path=str(path), chunk_size=300)
+        specs = src.configure({})
+    assert specs["out"].meas_date == ""
+    text = " ".join(r.getMessage() for r in caplog.records)
+    assert "bext" in text and said in text and "replayed undated" in text and "fix:" in text
+    got = src.reader.get([0], 0, 800) if src.reader is not None else None
+    assert got is not None and got.shape == (1, 800)
+    src.close()
+
+
+def test_a_blank_bext_date_replays_undated_unsaid(tmp_path, caplog):
+    """EBU leaves a field not known blank: no date, no warning."""
+    path = tmp_path / "take3.wav"
+    _bwf(path, _bext(date=b"\0" * 10, time=b"\0" * 8))
+    with caplog.at_level(logging.WARNING, logger="wavegraph.file_source"):
+        assert FileSource(path=str(path)).configure({})["out"].meas_date == ""
+    assert not caplog.records
