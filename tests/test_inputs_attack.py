@@ -590,8 +590,8 @@ def test_a_worker_on_another_host_says_its_own_configure_warnings(edf_path, tmp_
 
     from wavegraph.pipeline.config import load_config
     from wavegraph.pipeline.graph import build_graph
-    from wavegraph.pipeline.multiprocess import make_plans
     from wavegraph.pipeline.worker import _build_nodes
+    from wavegraph.pipeline.worker_plans import make_plans
 
     cut = tmp_path / "cut.edf"
     cut.write_bytes(edf_path.read_bytes()[: edf_path.stat().st_size // 2])

@@ -10,8 +10,8 @@ from test_runtime_multiprocess import ramp_graph
 from wavegraph.pipeline.config import GraphError, load_config
 from wavegraph.pipeline.curve import EdgeSecurity, make_keys, parent_security
 from wavegraph.pipeline.graph import build_graph
-from wavegraph.pipeline.multiprocess import make_plans
 from wavegraph.pipeline.runner import run_graph
+from wavegraph.pipeline.worker_plans import make_plans
 from zmq.auth import load_certificate
 
 

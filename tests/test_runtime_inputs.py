@@ -128,21 +128,21 @@ def test_speed_nan_is_a_usage_error(tmp_path):
 
 
 def test_a_long_tmpdir_falls_back_to_a_short_run_folder(tmp_path, monkeypatch):
-    from wavegraph.pipeline import multiprocess
+    from wavegraph.pipeline import worker_plans
 
     deep = tmp_path / ("d" * 60) / ("e" * 60)
     deep.mkdir(parents=True)
     monkeypatch.setattr("tempfile.tempdir", str(deep))
-    run_dir = multiprocess.make_run_dir()
+    run_dir = worker_plans.make_run_dir()
     try:
-        assert len(os.path.join(run_dir, "control.ipc")) <= multiprocess.MAX_IPC_PATH
+        assert len(os.path.join(run_dir, "control.ipc")) <= worker_plans.MAX_IPC_PATH
         assert run_dir.startswith("/tmp/wg-")
     finally:
         os.rmdir(run_dir)
 
 
 def test_run_folders_of_killed_parents_are_removed_by_the_next_run(tmp_path, monkeypatch):
-    from wavegraph.pipeline import multiprocess
+    from wavegraph.pipeline import worker_plans
 
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     dead = subprocess.Popen(["true"])
@@ -152,7 +152,7 @@ def test_run_folders_of_killed_parents_are_removed_by_the_next_run(tmp_path, mon
     (stale / "control.ipc").write_text("")
     alive = tmp_path / f"wg-{os.getpid()}-ijklmnop"
     alive.mkdir()
-    run_dir = multiprocess.make_run_dir()
+    run_dir = worker_plans.make_run_dir()
     assert not stale.exists() and alive.exists() and os.path.isdir(run_dir)
 
 

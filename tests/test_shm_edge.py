@@ -17,11 +17,11 @@ from wavegraph.pipeline import shm, wire
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.config import GraphError, load_config
 from wavegraph.pipeline.graph import build_graph
-from wavegraph.pipeline.multiprocess import make_plans
 from wavegraph.pipeline.runner import run_graph
 from wavegraph.pipeline.spec import signal_spec
 from wavegraph.pipeline.transport import ipc_endpoint
 from wavegraph.pipeline.worker import _merge_transport
+from wavegraph.pipeline.worker_plans import make_plans
 
 SPEC = signal_spec(1000.0, [f"ch{i}" for i in range(8)])
 WAIT = 10.0
