@@ -1,4 +1,6 @@
-"""Lab Streaming Layer (LSL) inlet, through pylsl (which ships liblsl); the outlet is in lsl_outlet.py.
+"""Lab Streaming Layer (LSL) inlet, through pylsl (which ships liblsl); the outlet is in lsl_outlet.py. What the inlet
+makes of a stream's description is in lsl_layout.py, its checks on what it reads in lsl_checks.py, its start in
+lsl_start.py, its parameters in lsl_params.py.
 
 lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` (and `source_id`).
   Numeric streams become signals (channels, samples); the spec comes from the stream info: channel
@@ -69,7 +71,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from typing import Any, cast
 
 import numpy as np
@@ -77,59 +78,37 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Source
 from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
 
+from .lsl_checks import CLOCK_OFF_S, InletChecks
 from .lsl_config import discovery_note
-from .lsl_desc import no_volts, say_labels, signal_typed
 from .lsl_info import (
-    JITTER_S,
     MARKER_TYPE,
     RestartWatch,
-    backlog_said,
-    channel_info,
-    check_declared,
-    check_declared_markers,
     clock_far,
-    desc_count_said,
     describe_streams,
-    event_table,
-    gap_said,
     import_pylsl,
-    int_audio_said,
-    jump_said,
     near_misses,
     nonfinite_said,
     off_clock,
     onehot_markers,
     outlet_gone_said,
-    rate_off_said,
     resolve,
     stall_said,
-    unique_names,
-    unitless_said,
-    unordered_said,
     unrecoverable_said,
     warn_unknown,
 )
+from .lsl_layout import read_layout
 from .lsl_params import LslInletParams, check_buffer
 from .lsl_start import TwinWatch, appeared, find_stream, missed_start_said, receive, twins_error
-from .lsl_time import TimestampFit, fill_times, off_nominal_rate
-from .marker_codes import codes_for, marker_code, marker_text
-from .readers import spec_channel_type
-from .units import to_volts
+from .lsl_time import TimestampFit
+from .marker_codes import marker_code, marker_text
 
 _log = logging.getLogger("wavegraph.lsl")
 AMBIGUITY_WAIT_S = 0.8  # how long configure() listens for a second stream matching the query
-BACK_JUMP_S = 0.25  # s: a step back beyond it is a clock reset (a gap); less, chunks back-dated at a wrong rate
-CLOCK_OFF_S = 600.0  # s: a first timestamp this far from the LSL clock is on another clock (Unix time)
-RESTART_WATCH_S = 5.0  # s: with `recover`, how long after a gap the watch is asked about a restarted outlet
-RESTART_POLL_S = 0.25  # s: how often, meanwhile
 RECHECK_S = 1.0  # with `recover`, how often an idle inlet looks for its outlet back with another layout
 STALL_S = 5.0  # s: a signal stream silent this long (its outlet still there, or `recover`) is said, once a silence
-WARN_JUMPS = 3  # clock jumps, and gaps, an inlet logs a warning for (then it only counts them)
-BEHIND_S = 2.0  # s: a backlog in liblsl's buffer beyond it (or a quarter of buffer_s) is said, once an episode
-BEHIND_CHECK_S = 1.0  # s: how often the backlog is looked at
 
 
-class LslInlet(Source[LslInletParams]):
+class LslInlet(Source[LslInletParams], InletChecks):
     """Consume an LSL stream (by name/type) as a live signal or events source."""
 
     outputs = ("out",)
@@ -216,63 +195,10 @@ class LslInlet(Source[LslInletParams]):
         if p.recover and not info.source_id():  # liblsl recovers only a stream that has one
             self.count("unrecoverable")
             _log.warning("lsl_inlet: %s", unrecoverable_said(info.name()))
-        fmt, n, rate = info.channel_format(), info.channel_count(), float(info.nominal_srate())
-        if n < 1:
-            raise SpecError(
-                f"lsl_inlet: stream {describe_streams([info])} has no channel",
-                "fix the channel count in the sending app",
-            )
-        stream_type = info.type().lower()
-        if rate <= 0 and fmt != pylsl.cf_string and p.rate is not None:
-            rate = float(p.rate)  # an irregular stream that carries a signal (Timeflux's lsl Send: rate 0)
-        # string streams, and one-channel numeric streams of irregular rate unless typed as a signal: markers
-        signal_type, typed_by = signal_typed(info, n)
-        self._onehot = None  # MNE-LSL Player's annotations: one channel per description, the value its duration
-        self._unitless: list[int] | None = None  # voltage channels without a unit (signals: set below)
-        if stream_type == "annotations" and fmt != pylsl.cf_string and rate <= 0:
-            self._onehot = [label or f"ch{i}" for i, label in enumerate(channel_info(info, n)[0])]
-        self._is_markers = (
-            fmt == pylsl.cf_string or self._onehot is not None or (n == 1 and rate <= 0 and not signal_type)
-        )
-        if self._is_markers:
-            check_declared_markers(p, info)
-            if n != 1 and self._onehot is None and rate > 0:  # irregular: one marker a sample (marker_text)
-                raise SpecError(
-                    f"lsl_inlet: string stream '{info.name()}' has {n} channels (string streams are markers, at an "
-                    f"irregular rate; this one is at {rate:g} Hz)",
-                    "publish a signal in a numeric format (cf_float32); markers at an irregular rate (nominal_srate 0)",
-                )
-            self._codes = {**codes_for(self._onehot or []), **event_table(info), **p.marker_codes}
-            labels = tuple(sorted((c, s) for s, c in self._codes.items()))
-            spec = StreamSpec("events", 0.0, (3,), "float64", labels=labels)
-        else:
-            labels, types, units = channel_info(info, n)
-            if said := desc_count_said(info, n):
-                self.count("channel_desc_mismatch")
-                _log.warning("lsl_inlet: %s", said)
-            names = unique_names([lab or f"ch{i}" for i, lab in enumerate(labels)])
-            say_labels(self, _log, info.name(), labels, names, short=bool(said))  # repeated (counted), or left out
-            # as the XDF reader: a channel without a type takes the stream's; a type MNE lacks ("ACC") is misc
-            ch_types = tuple(spec_channel_type((t or stream_type).lower()) for t in types)
-            if rate <= 0:
-                raise SpecError(
-                    f"lsl_inlet: numeric stream '{info.name()}' (type {info.type() or '-'}{typed_by}) has {n} channels "
-                    "and an irregular rate (nominal_srate 0), so the graph cannot know its sample rate",
-                    "a marker stream has one channel: send one code (or label) per marker"
-                    if stream_type == MARKER_TYPE.lower()
-                    else "give the rate it really sends, e.g. `rate: 250`, to take it as a signal at that rate "
-                    "(Timeflux's lsl Send publishes rate 0 unless given `rate`), or fix the rate in the sending app; "
-                    "one-channel irregular streams not typed as a signal are read as integer markers",
-                )
-            check_declared(self.params, info, n, rate, names)
-            if set(ch_types) == {"audio"} and (said := int_audio_said(info)):  # LSL's AudioCapture: int16
-                self.count("audio_int_scale")
-                _log.warning("lsl_inlet: %s", said)
-            self._dtype = np.float32 if fmt == pylsl.cf_float32 else np.float64
-            scale, unit = to_volts([u or p.units or "" for u in units])  # uV and mV -> V (MNE's unit), as XDF's
-            self._unitless = no_volts(units, types, ch_types, p.units)  # their values looked at (_check_unit)
-            self._scale = None if (scale == 1.0).all() else scale[:, None].astype(self._dtype)
-            spec = StreamSpec("signal", rate, (n,), np.dtype(self._dtype).name, names, ch_types, unit)
+        lay = read_layout(self, pylsl, info, p)
+        self._onehot, self._codes, self._unitless = lay.onehot, lay.codes, lay.unitless
+        self._is_markers, self._dtype, self._scale = lay.is_markers, lay.dtype, lay.scale
+        rate = lay.rate
         self._rate = 0.0 if self._is_markers else rate  # markers at a nominal rate are no less sparse: no gaps
         self._every_sample = self._is_markers and rate > 0  # a marker channel: "" (no marker) at every other sample
         self._limit = p.max_samples
@@ -280,7 +206,7 @@ class LslInlet(Source[LslInletParams]):
             lim = int(round(p.duration * rate))
             self._limit = lim if self._limit is None else min(self._limit, lim)
         self.latency_samples = 0
-        self.out_specs = {"out": spec}
+        self.out_specs = {"out": lay.spec}
         return self.out_specs
 
     def open(self):
@@ -430,140 +356,10 @@ class LslInlet(Source[LslInletParams]):
         self._check_rate()
         return {"out": Chunk(x, t0, gap=gap)}
 
-    def _check_unit(self, x: np.ndarray) -> None:
-        """Once, at the first value: voltage channels (EEG, ...) the stream gives no unit for whose values go beyond 1 V
-        (no amplifier's range; microvolts or ADC counts, which a FIF recorder wrote as volts, 1e6 off) are said."""
-        v = np.abs(x[self._unitless])
-        if not (v := v[np.isfinite(v) & (v > 0)]).size:
-            return
-        unitless, self._unitless = self._unitless or [], None
-        if v.max() > 1.0:
-            self.count("unit_missing")
-            spec = self.out_specs["out"]
-            names = [spec.channel_names[i] for i in unitless]
-            _log.warning("lsl_inlet: %s", unitless_said(self._name(), names, float(v.max()), spec.units))
-
-    def _restart_seen(self, gap: bool) -> bool:
-        """With recover: whether the outlet liblsl went on with after a gap is a restarted one with other channels
-        or labels. The watch is asked without waiting (a gap with the outlet still there, lost packets, must not
-        hold the process), at the gap and then every RESTART_POLL_S for RESTART_WATCH_S, the time the watch may
-        take to see a new outlet."""
-        now = time.monotonic()
-        if gap:
-            self._watch_until = now + RESTART_WATCH_S
-        elif now >= self._watch_until or now - self._watched_at < RESTART_POLL_S:
-            return False
-        self._watched_at = now
-        return self._outlet_changed(0.0)
-
-    def _outlet_changed(self, timeout: float, silent: bool = False) -> bool:
-        """With recover: whether the outlet is back changed (liblsl reconnects to none, or to relabelled channels;
-        `silent`, the stream sending nothing: or back under another source_id); if so, counted and said, and the
-        stream ends."""
-        watch = self._watch
-        changed = ((silent and watch.new_source_id()) or watch.changed(timeout)) if watch is not None else None
-        if changed:
-            self.count("outlet_changed")
-            _log.error("lsl_inlet: %s; ended the stream: restart the run to take it as it is now", changed)
-        return bool(changed)
-
-    def _filled(self, ts: np.ndarray, now: float) -> np.ndarray:
-        """Timestamps NaN or inf (a sender's broken clock: they made every chunk time NaN from there on) replaced
-        (lsl_time.fill_times), counted and said once."""
-        n_bad, said = int(np.count_nonzero(~np.isfinite(ts))), "bad_timestamps" in self.counters
-        self.count("bad_timestamps", n_bad)
-        if not said:
-            _log.warning(
-                "lsl_inlet: stream '%s' sends samples stamped NaN or inf (%d in one chunk): each is given the time "
-                "%s, counted bad_timestamps; fix the timestamps in the sending app (pylsl.local_clock)",
-                self._name(),
-                n_bad,
-                "it arrived" if self._rate <= 0 else "of the samples before it at the nominal rate",
-            )
-        return fill_times(ts, self._last_ts, self._rate, now)
-
-    def _check_backlog(self) -> None:
-        """Say when the samples waiting in liblsl's buffer reach BEHIND_S s (or a quarter of buffer_s): liblsl drops the
-        oldest beyond buffer_s without a word, which only showed as gaps. Counted `behind`, once an episode."""
-        now = time.monotonic()
-        if self._rate <= 0 or self._inlet is None or now - self._backlog_at < BEHIND_CHECK_S:
-            return
-        self._backlog_at = now
-        waiting = self._inlet.samples_available() / self._rate
-        buffer_s = self.params.buffer_s
-        if waiting < min(BEHIND_S, buffer_s / 4):
-            self._behind = self._behind and waiting > min(BEHIND_S, buffer_s / 4) / 2
-            return
-        if not self._behind:
-            self._behind = True
-            self.count("behind")
-            _log.warning("lsl_inlet: %s", backlog_said(self._name(), waiting, buffer_s))
-
-    def _name(self) -> str:
-        return self._info.name() if self._info is not None else "?"
-
-    def _said_jump(self, before: float, after: float) -> None:
-        """Say a gap whose timestamps went back more than BACK_JUMP_S (the sender's clock reset) or landed off the LSL
-        clock (a sender's clock set hours off, or ahead: clock_far): counted, and logged for the first WARN_JUMPS."""
-        if after < before - BACK_JUMP_S:
-            self.count("clock_back")
-            what = f"went back {before - after:.4g} s (the sending app's clock was reset, or it restarted)"
-        elif self.params.clock_sync and clock_far(after - import_pylsl().local_clock(), False, CLOCK_OFF_S).any():
-            self.count("clock_off")  # (hours off, or ahead: in the future)
-            what = f"jumped {after - before:+.4g} s, off the LSL clock (the sending host's or app's clock was set?)"
-        else:
-            self._gaps_said += 1
-            if self._gaps_said <= WARN_JUMPS:
-                last, tol = self._gaps_said == WARN_JUMPS, self.params.gap_tolerance
-                _log.warning("lsl_inlet: %s", gap_said(self._name(), after - before, last, tol))
-            return
-        self._jumps_said += 1
-        if self._jumps_said <= WARN_JUMPS:
-            back = BACK_JUMP_S < before - after < JITTER_S  # (a burst after a stall, stamped as it came, steps back)
-            _log.warning("lsl_inlet: %s", jump_said(self._name(), what, self.params.gap_tolerance if back else None))
-
-    def _check_rate(self) -> None:
-        """Warn once a run when the timestamps run far off the nominal rate, which every node downstream
-        takes the samples at (an app that declares a rate it does not send, an outlet back at another
-        rate under the same source id)."""
-        if self._fit is None or "rate_off_nominal" in self.counters:
-            return
-        true_rate = off_nominal_rate(self._fit, self._rate)
-        if true_rate is not None:
-            self.count("rate_off_nominal")
-            _log.warning("lsl_inlet: %s", rate_off_said(self._name(), true_rate, self._rate))
-
     def _end(self):
         self._done = True
         self._held = None
         return None
-
-    def _check_times(self, ts: np.ndarray) -> tuple[bool, int]:
-        """Count non-increasing timestamps; return (gap before ts[0], index of the first jump inside ts or 0):
-        one period + gap_tolerance forward, or BACK_JUMP_S back (a clock reset) (regular streams only)."""
-        full = ts if self._last_ts is None else np.concatenate([[self._last_ts], ts])
-        step = np.diff(full)
-        split = 0
-        gap = False
-        if self._rate > 0:
-            tol = self.params.gap_tolerance
-            jumps = np.flatnonzero((step > 1.0 / self._rate + tol) | (step < -max(tol, BACK_JUMP_S)))
-            off = 0 if self._last_ts is None else 1  # step[i] leads to full[i+1] = ts[i + 1 - off]
-            gap = bool(off and len(jumps) and jumps[0] == 0)
-            inner = jumps[jumps + 1 - off > 0]
-            if len(inner):
-                split = int(inner[0] + 1 - off)
-                step = step[: inner[0]]
-        bad = int(np.count_nonzero(step <= 0 if self._rate > 0 else step < 0))  # markers may share a time
-        if bad:  # (a clock reset, a step back at the gap, is said as such: _said_jump)
-            if "non_monotonic" not in self.counters and bad > int(gap and step[0] < 0):
-                _log.warning("lsl_inlet: %s", unordered_said(self._name(), self._rate > 0))
-            self.count("non_monotonic", bad)
-        if gap:
-            self.count("gaps")
-            self._said_jump(float(full[0]), float(full[1]))
-        self._last_ts = float(ts[split - 1] if split else ts[-1])
-        return gap, split
 
     def _events(self, markers, ts, durations=None) -> np.ndarray | None:
         rows, p = [], self.params
