@@ -20,6 +20,8 @@ late ones (below) instead.
 An input whose content lags its stamps (`StreamSpec.delay`, declared by a resample, fir or istft before it) by
 more or less than the reference's is shifted by the difference (on top of `offsets`), so the join lines up
 content, not stamps; the output declares the reference's delay (an `align` after it removes it).
+The output's passband is honest for every input (the highest highpass, the lowest lowpass, the Nyquist of the
+lowest rate as `band`, as MNE's EDF reader stores channels filtered apart), and every input's bad channels stay bad.
 
 `max_wait` (seconds of reference-stream time, default none: wait for ever): once the reference has run
 `max_wait` past a sample that some input has not reached yet, the sample goes out with that input's
@@ -52,7 +54,7 @@ import numpy as np
 from pydantic import Field, model_validator
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
-from wavegraph.pipeline.spec import SpecError, StreamSpec
+from wavegraph.pipeline.spec import RATE_RTOL, SpecError, StreamSpec
 from wavegraph.pipeline.state import rows
 
 from .timebuffer import TimedBuffer
@@ -80,6 +82,14 @@ class JoinParams(NodeParams):
             if name is not None and name not in self.inputs:
                 raise ValueError(f"{name!r} is not one of the join's inputs {self.inputs}")
         return self
+
+
+def _band(specs, rate: float) -> float | None:
+    """The highest frequency every input's content can hold (StreamSpec.band): an input at 100 Hz interpolated onto a
+    1 kHz grid holds nothing above 50 Hz, as a resample up from 100 Hz would declare; None when all reach rate / 2.
+    (The lowest lowpass of channels filtered apart, as MNE's EDF reader stores them.)"""
+    band = min(min(s.band or math.inf, s.rate / 2) for s in specs)
+    return band if band < rate / 2 * (1 - RATE_RTOL) else None
 
 
 class Join(Node[JoinParams]):
@@ -122,6 +132,8 @@ class Join(Node[JoinParams]):
         plain = [n for _, n in names]
         if len(set(plain)) != len(plain):
             plain = [f"{p}:{n}" for p, n in names]
+        # each input's bad channels, under the names they get here (MNE's add_channels keeps every input's bads)
+        bads = tuple(o for (p, n), o in zip(names, plain) if n in specs[p].bads)
         types = [t for p in self.inputs for t in (specs[p].channel_types or ("misc",) * specs[p].shape[0])]
         units = {specs[p].units for p in self.inputs}
         self.dtype = np.result_type(*[np.dtype(specs[p].dtype) for p in self.inputs], np.float32)
@@ -163,6 +175,8 @@ class Join(Node[JoinParams]):
                 delay=ref.delay,  # and its content's lag, which the other inputs now share: an align after removes it
                 highpass=max(specs[p].highpass for p in self.inputs),  # the narrowest filters any input had, as
                 lowpass=min((lp for p in self.inputs if (lp := specs[p].lowpass)), default=None),  # MNE's info
+                band=_band(specs.values(), ref.rate),  # and the Nyquist of the lowest rate any input came through
+                bads=bads,
             )
         }
         return self.out_specs

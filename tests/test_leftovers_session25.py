@@ -1,0 +1,42 @@
+"""Leftovers of session 25: a stream's declared passband (StreamSpec band / highpass / lowpass) along a graph, each
+replayed with the input that showed it."""
+
+from __future__ import annotations
+
+from wavegraph.pipeline.spec import signal_spec
+
+
+# --- 1. join: the band of every input, not only the reference's ------------------------------------------------
+def test_join_declares_the_band_of_every_input_as_mne_reads_mixed_filters():
+    """A 1 kHz EEG (1-100 Hz) joined with a 100 Hz sensor (0.5 Hz highpass), interpolated onto the 1 kHz grid: the
+    sensor's channel holds nothing above 50 Hz. Before, the output said (1, 100) Hz, the reference's lowpass, and a
+    FIF recorder wrote lowpass 100. Now the lowest lowpass of any input, its Nyquist included (as MNE's EDF reader
+    stores the highest highpass and the lowest lowpass of channels filtered apart): (1, 50)."""
+    from wavegraph.nodes.dsp.join import Join
+
+    eeg = signal_spec(1000.0, ["C3"]).filtered(1.0, 100.0)
+    sensor = signal_spec(100.0, ["acc"], "misc").filtered(0.5, None)
+    out = Join().configure({"a": eeg, "b": sensor})["out"]
+    assert out.passband() == (1.0, 50.0)  # (was (1.0, 100.0))
+    assert out.band == 50.0  # the sensor's rate, as a resample up from it says
+
+    # an input resampled up from 100 Hz holds no more than the 100 Hz one: its band counts as its rate would
+    resampled = signal_spec(1000.0, ["acc"], "misc").evolve(band=50.0)
+    assert Join().configure({"a": eeg, "b": resampled})["out"].passband() == (1.0, 50.0)
+    # the reference at the lower rate: every input holds up to its Nyquist, no band to declare
+    low_ref = Join(reference="b").configure({"a": eeg, "b": sensor})["out"]
+    assert (low_ref.rate, low_ref.band, low_ref.passband()) == (100.0, None, (1.0, 50.0))
+
+
+def test_join_keeps_the_bad_channels_of_every_input_under_their_joined_names():
+    """Input b's channel marked bad (a FIF's info['bads']) was dropped by join: a car after it averaged it in. Now the
+    union, as MNE's add_channels merges them, under the names join gives (prefixed where names collide)."""
+    from wavegraph.nodes.dsp.join import Join
+
+    a = signal_spec(250.0, ["C3", "C4"]).evolve(bads=("C4",))
+    b = signal_spec(250.0, ["C4", "Pz"]).evolve(bads=("Pz",))
+    out = Join().configure({"a": a, "b": b})["out"]
+    assert out.channel_names == ("a:C3", "a:C4", "b:C4", "b:Pz")
+    assert out.bads == ("a:C4", "b:Pz")  # (was ())
+    plain = Join().configure({"a": signal_spec(250.0, ["C3"]), "b": b})["out"]
+    assert plain.bads == ("Pz",)
