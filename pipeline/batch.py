@@ -7,7 +7,8 @@ with its own file name (inputs under DIR are not taken; nor the .eeg/.vmrk of a 
 .vhdr, the .fdt of an EEGLAB .set, the later parts x_raw-1.fif, ... of a matched split FIF, nor the .json/.tsv sidecars of
 a BIDS tree, which a note names; a matched .eeg/.vmrk/.fdt whose header is beside it stands for that header). A run
 that completed leaves DIR/<stem>/.wavegraph-done.json (the input's size and modification time and the
-overrides); a later batch skips those, so an interrupted batch resumes.
+overrides); a later batch skips those, so an interrupted batch resumes (an input renamed since: its complete folder
+is moved to its new name, said, not run again; pipeline/batch_renames.py).
 A failing file does not stop the others: failures are listed at the end and the exit code is 1. What a run
 warned of its input (a file cut short, ...) follows, one WARNING line each, and is in --json's `warnings`.
 
@@ -553,6 +554,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"error: no file matches --inputs {args.inputs!r}{_why_none(args.inputs)}", file=sys.stderr)
         return 2
+    from .batch_renames import follow_renames  # an input renamed since it was done: its outputs follow it
+
+    for line in follow_renames(jobs, args.out):
+        print(line, file=sys.stderr)
     t = time.monotonic()
     # complete: no worker needed (their outputs still named, for --json's reader)
     skipped = [

@@ -87,3 +87,66 @@ def test_a_blank_bext_date_replays_undated_unsaid(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="wavegraph.file_source"):
         assert FileSource(path=str(path)).configure({})["out"].meas_date == ""
     assert not caplog.records
+
+
+# --- 2. a batch resumed after its inputs were renamed ----------------------------------------------------------------
+_BATCH_GRAPH = """\
+nodes:
+  - {id: src, type: file_source, params: {path: placeholder.wav, chunk_size: 64}}
+  - {id: rec, type: recorder, params: {path: copy.wav}}
+edges:
+  - {source: src.out, target: rec.in}
+"""
+
+
+def _batch_done(tmp_path):
+    """Two WAVs batched to out/a/, out/b/ (in this process: the runs a worker would make)."""
+    from wavegraph.pipeline.batch import plan, run_job
+
+    graph, inputs = tmp_path / "g.yaml", tmp_path / "in"
+    graph.write_text(_BATCH_GRAPH)
+    inputs.mkdir()
+    for i, name in enumerate("ab"):
+        sf.write(inputs / f"{name}.wav", np.full(300 + 100 * i, 0.1 * (i + 1), np.float32), 8000)
+    for job in plan(str(graph), str(inputs / "*.wav"), str(tmp_path / "out"), []):
+        assert run_job(job).status == "done"
+    return graph, inputs
+
+
+def test_a_batch_resumed_after_a_rename_moves_the_outputs_not_runs_again(tmp_path, capsys):
+    """a.wav batched, then renamed c.wav, then the batch run again to resume. Before, c.wav was run again and out/a/
+    stayed beside out/c/, both complete: the recording's outputs twice, unsaid. Now out/a/ is moved to out/c/ (same
+    size, modification time, graph and settings), said, not run again; b.wav, removed, leaves out/b/, said."""
+    from wavegraph.pipeline.batch import main
+
+    graph, inputs = _batch_done(tmp_path)
+    copy = (tmp_path / "out" / "a" / "copy.wav").read_bytes()
+    (inputs / "a.wav").rename(inputs / "c.wav")
+    (inputs / "b.wav").unlink()
+    out = str(tmp_path / "out")
+    assert main([str(graph), "--inputs", str(inputs / "*.wav"), "--out", out, "--jobs", "1"]) == 0
+    said = capsys.readouterr()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["b", "c"]
+    assert (tmp_path / "out" / "c" / "copy.wav").read_bytes() == copy
+    assert "0 done, 1 skipped" in said.out
+    assert f"{inputs / 'c.wav'} was done as {inputs / 'a.wav'}" in said.err and "not run again" in said.err
+    assert f"holds the complete outputs of {inputs / 'b.wav'}, which is no longer there" in said.err
+    assert main([str(graph), "--inputs", str(inputs / "*.wav"), "--out", out, "--jobs", "1"]) == 0  # (done: skipped)
+    assert "0 done, 1 skipped" in capsys.readouterr().out
+
+
+def test_two_inputs_whose_names_were_swapped_are_run_again(tmp_path):
+    """a.wav and b.wav swap names: each folder's input is still there, so no folder moves; each is run again and
+    out/a/ holds what a.wav holds now."""
+    from wavegraph.pipeline.batch import plan
+    from wavegraph.pipeline.batch_renames import follow_renames
+
+    graph, inputs = _batch_done(tmp_path)
+    (inputs / "a.wav").rename(inputs / "t.wav")
+    (inputs / "b.wav").rename(inputs / "a.wav")
+    (inputs / "t.wav").rename(inputs / "b.wav")
+    jobs = plan(str(graph), str(inputs / "*.wav"), str(tmp_path / "out"), [])
+    assert follow_renames(jobs, str(tmp_path / "out")) == []
+    from wavegraph.pipeline.batch import is_done
+
+    assert not any(is_done(j) for j in jobs)
