@@ -40,3 +40,21 @@ def test_join_keeps_the_bad_channels_of_every_input_under_their_joined_names():
     assert out.bads == ("a:C4", "b:Pz")  # (was ())
     plain = Join().configure({"a": signal_spec(250.0, ["C3"]), "b": b})["out"]
     assert plain.bads == ("Pz",)
+
+
+# --- 2. stft -> istft: the signal comes back with its passband ---------------------------------------------------
+def test_istft_gives_back_the_passband_and_bads_of_the_signal_the_stft_framed():
+    """bandpass 1-30 Hz -> stft -> istft: the istft's signal said (0, 500) Hz, no band and no bad channels, and a FIF
+    recorder wrote that. Now the stft carries them on its frames (as it carries the recording's date) and the istft
+    gives them back: (1, 30) Hz; a signal brought up from 100 Hz keeps its 50 Hz band (which the enhancer checks)."""
+    from wavegraph.nodes.dsp.windows import ISTFT, STFT
+
+    x = signal_spec(1000.0, ["C3", "C4"]).evolve(band=50.0, bads=("C4",)).filtered(1.0, 30.0)
+    frames = STFT(n_fft=64, hop=32).configure({"in": x})["out"]
+    y = ISTFT(n_fft=64, hop=32).configure({"in": frames})["out"]
+    assert y.passband() == (1.0, 30.0)  # (was (0.0, 500.0))
+    assert (y.band, y.highpass, y.lowpass, y.bads) == (50.0, 1.0, 30.0, ("C4",))
+    full = ISTFT(n_fft=64, hop=32).configure(
+        {"in": STFT(n_fft=64, hop=32).configure({"in": signal_spec(8e3, ["m"])})["out"]}
+    )
+    assert full["out"].band is None and full["out"].passband() == (0.0, 4000.0)  # a full-band signal stays so

@@ -157,6 +157,13 @@ class SlidingParams(NodeParams):
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
+def _passband_of(spec: StreamSpec) -> dict:
+    """The passband (band, highpass, lowpass) and bad channels of a signal, which an stft's frames carry for the istft
+    that gives the signal back (it said 0 Hz to the Nyquist, no bads). The istft's rate is the stft's input's (their
+    framing is checked alike), so `band` keeps its meaning there."""
+    return {"band": spec.band, "highpass": spec.highpass, "lowpass": spec.lowpass, "bads": spec.bads}
+
+
 class SlidingWindow(_Framed):
     """Windows of `size` samples every `hop` samples, as feature rows (channel-major)."""
 
@@ -249,6 +256,7 @@ class STFT(_Framed):
                 meas_date=spec.meas_date,  # the recording's start goes on to what an istft gives back
                 first_time=spec.first_time,
                 framing=(p.n_fft, p.hop, p.window),  # what an istft checks its own against
+                **_passband_of(spec),  # and the signal's passband and bad channels
             )
         }
         return self.out_specs
@@ -359,6 +367,7 @@ class ISTFT(Node[ISTFTParams]):
                 delay=spec.delay + (p.n_fft - p.hop) / self._out_rate,
                 meas_date=spec.meas_date,
                 first_time=spec.first_time,
+                **_passband_of(spec),  # the framed signal's, which its stft carried (a FIF recorder writes them)
             )  # content lags n_fft - hop
         }
         return self.out_specs
