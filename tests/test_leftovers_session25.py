@@ -3,6 +3,7 @@ replayed with the input that showed it."""
 
 from __future__ import annotations
 
+import numpy as np
 from wavegraph.pipeline.spec import signal_spec
 
 
@@ -58,3 +59,22 @@ def test_istft_gives_back_the_passband_and_bads_of_the_signal_the_stft_framed():
         {"in": STFT(n_fft=64, hop=32).configure({"in": signal_spec(8e3, ["m"])})["out"]}
     )
     assert full["out"].band is None and full["out"].passband() == (0.0, 4000.0)  # a full-band signal stays so
+
+
+# --- 3. a recorder's NPZ replays with its band -------------------------------------------------------------------
+def test_an_npz_recording_replays_with_the_band_it_was_recorded_with(tmp_path):
+    """100 Hz EEG resampled to 1 kHz and recorded to .npz: the file's spec holds band 50, but file_source replayed it
+    as (0, 500) Hz (a FIF of the same stream replays (0, 50)). Now the NPZ replays with its band, as recorded."""
+    from wavegraph.nodes.io.file_source import FileSource
+    from wavegraph.pipeline.api import GraphBuilder
+
+    x = np.random.default_rng(0).standard_normal((2, 200)) * 1e-5
+    g = GraphBuilder()
+    up = g.add("resample", g.add("array_source", data=x, rate=100.0, ch_names=["C3", "C4"], ch_types="eeg"), rate=1e3)
+    hp = g.add("highpass", up, freq=1.0)
+    g.add("recorder", hp, path=tmp_path / "rec.npz")
+    live = g.run(capture=[hp])[f"{hp}.out"].spec
+    assert live.passband() == (1.0, 50.0)
+    replay = FileSource(path=str(tmp_path / "rec.npz")).configure({})["out"]
+    assert replay.passband() == (1.0, 50.0)  # (was (1.0, 500.0))
+    assert replay.band == 50.0

@@ -182,7 +182,7 @@ class FileSource(Source[FileSourceParams]):
         bads = tuple(b for b in r.bads if b in names)  # car leaves them out, a FIF recorder marks them
         self.out_specs = {
             "out": StreamSpec(
-                "signal", r.sfreq, (len(names),), self.dtype, names, types, r.units, **origin, bads=bads
+                "signal", r.sfreq, (len(names),), self.dtype, names, types, r.units, **origin, bads=bads, band=r.band
             ).filtered(*r.passband),  # the file's filters (MNE's info['highpass'] / ['lowpass']): recorders keep them
             "events": StreamSpec("events", 0.0, (3,), "float64", labels=r.labels, **origin),
         }

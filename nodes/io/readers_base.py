@@ -40,6 +40,7 @@ class _Reader:
     first_time: float = 0.0  # seconds from meas_date to the first sample (MNE's first_samp / sfreq)
     bads: tuple[str, ...] = ()  # channels the file marks bad (MNE's info['bads'])
     passband: tuple[float, float | None] = (0.0, None)  # MNE's info['highpass'] / ['lowpass'] (None: the Nyquist)
+    band: float | None = None  # StreamSpec.band: the Nyquist of a lower rate it came through (a recorder's NPZ)
 
     def time_of(self, index: int) -> float:
         """Stream time of sample `index` (t0 of a chunk that starts there)."""

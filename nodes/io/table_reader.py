@@ -3,9 +3,9 @@
 A signal stream recorded to CSV or NPZ replays with the samples, channel names and rate it was recorded with:
 
   NPZ  - `data` (channels, samples) and `spec` (the StreamSpec as JSON): the samples in their own dtype's values
-         (file_source gives float64 or float32), names, types, units, bad channels, rate and origin (meas_date,
-         first_time) of the recorded stream; `t0` (the first sample's time, written since 2026-12-01) starts the
-         chunk times, else they start at 0. The recorder's chunk log beside it (`<path>.chunks.csv`: seq, t0, n, gap of
+         (file_source gives float64 or float32), names, types, units, bad channels, rate, origin (meas_date,
+         first_time) and passband (highpass, lowpass, band) of the recorded stream; `t0` (the first sample's time,
+         written since 2026-12-01) starts the chunk times, else they start at 0. The recorder's chunk log beside it (`<path>.chunks.csv`: seq, t0, n, gap of
          every chunk; kept after a gap, or with chunk_log: true) gives each chunk's time and flags the chunk after a
          gap `gap` (a log of another length than the data is not used: said). Read lazily: the `data` member is mapped, not loaded (a stored zip member).
   CSV  - header `t,<name>,...`, then one row a sample: the values as written (repr digits: exact), chunk times from
@@ -164,6 +164,10 @@ class NpzReader(LoggedTimes):
         self.units, self.bads = spec.units, tuple(spec.bads)
         self.meas_date, self.first_time = spec.meas_date, spec.first_time
         self.passband = (spec.highpass, spec.lowpass)
+        band = (
+            spec.band
+        )  # a stream resampled up from a lower rate holds nothing above its Nyquist (it replayed as full-band)
+        self.band = float(band) if isinstance(band, int | float) and 0 < band < self.sfreq / 2 else None
         self.events = _no_events()
         self._chunk_log(path)  # each chunk's time and the gaps, from the log beside it (logged_times.py)
 
