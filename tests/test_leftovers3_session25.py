@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import struct
 
@@ -150,3 +151,96 @@ def test_two_inputs_whose_names_were_swapped_are_run_again(tmp_path):
     from wavegraph.pipeline.batch import is_done
 
     assert not any(is_done(j) for j in jobs)
+
+
+# --- 3. recover of a BIDS run whose copy into the layout fails --------------------------------------------------------
+def _killed_bids_run(tmp_path):
+    """`wavegraph run ... --bids bids` killed: s01.bdf's spill, header and chunk log; C4 typed EOG, which the BDF
+    cannot hold (the layout's channels.tsv gets it from the spill's header)."""
+    from wavegraph.nodes.io.recorder import Recorder
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import StreamSpec
+
+    spec = StreamSpec("signal", 100.0, (2,), "float64", ("C3", "C4"), ("eeg", "eog"))
+    rec = Recorder(path=str(tmp_path / "s01.bdf"), bids_root=str(tmp_path / "bids"), subject="01", task="rest")
+    rec.configure({"in": spec})
+    rec.process({"in": Chunk(np.full((2, 200), 2e-5), 0.0)})
+    assert rec._file is not None and rec._chunks is not None
+    rec._file.close()  # killed: the spill and its chunk log stay
+    rec._chunks.close()
+
+
+def _channel_types(tsv) -> dict[str, str]:
+    lines = [line.split("\t") for line in tsv.read_text().splitlines()]
+    return {row[0]: row[lines[0].index("type")] for row in lines[1:]}
+
+
+def test_recover_keeps_what_a_failed_bids_copy_needs_and_says_the_fix(tmp_path, capsys):
+    """The layout holds run 1 of sub-01 now (made since the run started). Before: a warning, exit 0, and the spill's
+    header (subject, task, run, C4's EOG type) deleted with the spill; a second recover said 'complete as it is':
+    the copy could not be made as the run would have. Now: exit 1, the error says the recording is complete, what is
+    kept (s01.bdf.bids-pending.json) and the fix (run 2 is free); given run 2, recover makes the copy, EOG and all."""
+    pytest.importorskip("mne_bids")
+    from wavegraph.nodes.io.recover import recover_main
+
+    _killed_bids_run(tmp_path)
+    taken = tmp_path / "bids" / "sub-01" / "eeg"
+    taken.mkdir(parents=True)
+    (taken / "sub-01_task-rest_eeg.bdf").write_bytes(b"another recording")
+    assert recover_main([str(tmp_path / "s01.bdf")]) == 1
+    err = capsys.readouterr().err
+    pending = tmp_path / "s01.bdf.bids-pending.json"
+    assert (tmp_path / "s01.bdf").is_file() and pending.is_file()
+    assert "s01.bdf is complete, but its copy into the BIDS layout" in err and "holds that run already" in err
+    assert 'set "run": 2 in' in err and "bids-pending.json" in err
+    kept = json.loads(pending.read_text())
+    kept["bids"]["run"] = 2
+    pending.write_text(json.dumps(kept))
+    assert recover_main([str(tmp_path)]) == 0  # (a folder: the pending copy too)
+    assert "copied into the BIDS layout as" in capsys.readouterr().err and not pending.exists()
+    assert _channel_types(taken / "sub-01_task-rest_run-2_channels.tsv") == {"C3": "EEG", "C4": "EOG"}
+
+
+def test_recover_whose_bids_layout_cannot_be_written_keeps_the_copy_for_later(tmp_path, capsys):
+    """bids/sub-01 is a file (a layout that cannot be written): mne-bids' NotADirectoryError was the whole message,
+    exit 1, and nothing was left to copy from. Now it is said with what is kept; mended, recover again copies it."""
+    pytest.importorskip("mne_bids")
+    from wavegraph.nodes.io.recover import recover_main
+
+    _killed_bids_run(tmp_path)
+    (tmp_path / "bids").mkdir()
+    (tmp_path / "bids" / "sub-01").write_text("not a folder")
+    assert recover_main([str(tmp_path / "s01.bdf")]) == 1
+    err = capsys.readouterr().err
+    assert "NotADirectoryError" in err and "is kept in s01.bdf.bids-pending.json" in err and "fix:" in err
+    (tmp_path / "bids" / "sub-01").unlink()
+    assert recover_main([str(tmp_path / "s01.bdf")]) == 0
+    assert (tmp_path / "bids" / "sub-01" / "eeg" / "sub-01_task-rest_eeg.bdf").is_file()
+    assert not (tmp_path / "s01.bdf.bids-pending.json").exists()
+
+
+def test_a_bids_copy_that_fails_at_close_is_kept_for_recover(tmp_path):
+    """The same at the recorder's close(): the layout got run 1 of sub-01 during the session. Before: mne-bids'
+    error, and nothing kept to copy from (recover said 'complete as it is'). Now: the recording is complete, the
+    copy's needs are kept and recover makes it once the layout is mended."""
+    pytest.importorskip("mne_bids")
+    from wavegraph.nodes.io.bids_pending import BidsCopyFailed
+    from wavegraph.nodes.io.recorder import Recorder
+    from wavegraph.nodes.io.recover import recover
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import StreamSpec
+
+    spec = StreamSpec("signal", 100.0, (2,), "float64", ("C3", "C4"), ("eeg", "eog"))
+    rec = Recorder(path=str(tmp_path / "s01.bdf"), bids_root=str(tmp_path / "bids"), subject="01", task="rest")
+    rec.configure({"in": spec})
+    rec.process({"in": Chunk(np.full((2, 200), 2e-5), 0.0)})
+    taken = tmp_path / "bids" / "sub-01" / "eeg"
+    taken.mkdir(parents=True)
+    (taken / "sub-01_task-rest_eeg.bdf").write_bytes(b"another recording")
+    with pytest.raises(BidsCopyFailed, match="is complete, but its copy into the BIDS layout"):
+        rec.finish()
+        rec.close()
+    assert (tmp_path / "s01.bdf.bids-pending.json").is_file()
+    (taken / "sub-01_task-rest_eeg.bdf").unlink()
+    recover(tmp_path / "s01.bdf")
+    assert _channel_types(taken / "sub-01_task-rest_channels.tsv") == {"C3": "EEG", "C4": "EOG"}

@@ -245,6 +245,10 @@ class Recorder(Sink[RecorderParams]):
             raise SpecError(f"recorder: cannot create {self.path} ({existing} is not a writable folder)", "change path")
         return {}
 
+    def _bids_entities(self) -> dict:
+        keys = ("subject", "session", "task", "run", "line_freq", "overwrite")
+        return {k: getattr(self.params, k) for k in keys} | {"root": str(getattr(self.bids, "root", ""))}
+
     def _check_bids(self):
         p = self.params
         if p.bids_root is None and all(v is None for v in (p.subject, p.session, p.task, p.run)):
@@ -299,8 +303,7 @@ class Recorder(Sink[RecorderParams]):
                 "split_size": self.params.split_size,  # (recover() splits as close() would have)
             }
             if self.bids is not None:  # recover() copies it into the layout as close() would have (it was left out)
-                keys = ("subject", "session", "task", "run", "line_freq", "overwrite")
-                header["bids"] = {k: getattr(self.params, k) for k in keys} | {"root": str(self.bids.root)}
+                header["bids"] = self._bids_entities()
             self._file = self._take_spill()
             meta = self.spill_path.with_name(self.spill_path.name + ".json")
             meta.with_name(meta.name + ".tmp").write_text(json.dumps(header))
@@ -512,12 +515,10 @@ class Recorder(Sink[RecorderParams]):
                         raise OSError(e.errno, said) from e
                     if self._events_file is not None:
                         self.events_path.unlink(missing_ok=True)
-                if self.bids is not None:
-                    from .bids_layout import write_bids
+                if self.bids is not None:  # (failed: what the copy needs kept for `wavegraph recover`; bids_pending)
+                    from .bids_pending import copy_into_bids
 
-                    self.bids_file = write_bids(
-                        self.path, self.bids, self.params.line_freq, self.params.overwrite, self.spec
-                    )
+                    self.bids_file = copy_into_bids(self.path, self._bids_entities(), self.spec, say=False)
                 kept = self.params.chunk_log or gaps_unmarked(self.path, self.format, self._gaps, self.spec.rate)
                 if not kept:  # the file is complete: the crash-recovery log has done its job
                     self.chunks_path.unlink(missing_ok=True)

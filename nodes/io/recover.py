@@ -11,6 +11,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from .bids_pending import PENDING, copy_into_bids, copy_pending, pending_path
 from .chunk_times import read_chunk_log
 from .finalise import finalise
 from .record_formats import FIF_ENDINGS, FORMATS, lock, open_spill, sf_name
@@ -36,6 +37,8 @@ def recover(path: str | os.PathLike) -> Path:
     named = _mne_name(path, say=False)  # the recorder's path: x.fif was recorded as x_raw.fif (its YAML says x.fif)
     if not spill.exists() and named != path and (named.with_name(named.name + ".spill").exists() or named.exists()):
         path, spill = named, named.with_name(named.name + ".spill")
+    if not spill.exists() and path.is_file() and pending_path(path).exists():  # a BIDS copy that failed: again
+        return copy_pending(path)
     if not spill.exists():
         return _check_direct(path, spill)
     try:  # (writable, not created: for the lock, held until the spill is converted; nothing is written)
@@ -120,26 +123,8 @@ def _recover_locked(path: Path, spill: Path) -> Path:
         raise ValueError(f"{spill} held no complete sample: nothing to write (the empty spill is removed){kept}")
     events_csv.unlink(missing_ok=True)
     if bids := meta.get("bids"):  # a killed `wavegraph run --bids`: the copy close() would have made
-        _copy_into_bids(out, bids, spec)
+        copy_into_bids(out, bids, spec)  # (failed: what it needs kept beside `out`, for a recover again)
     return out
-
-
-def _copy_into_bids(out: Path, bids: dict, spec) -> None:
-    from .bids_layout import held, write_bids
-    from .record_formats import bids_path
-
-    bp = bids_path(bids["root"], bids["subject"], bids["task"], bids["session"], bids["run"])
-    bp = bp.copy().update(suffix="eeg", extension=out.suffix.lower())
-    if held(bp) and not bids["overwrite"]:  # (made since: the run's check at configure saw none)
-        logging.getLogger("wavegraph.recorder").warning(
-            "recover: %s was to be copied into the BIDS layout as %s, which holds that run now: not copied; fix: copy "
-            "it with mne_bids.write_raw_bids under a new run",
-            out,
-            bp.fpath,
-        )
-        return
-    write_bids(out, bp, bids["line_freq"], bids["overwrite"], spec)
-    print(f"{out}: copied into the BIDS layout as {bp.fpath}", file=sys.stderr)
 
 
 def _largest_chunk(log: Path) -> int:
@@ -302,6 +287,12 @@ def main(argv: list[str] | None = None, prog: str = "python -m wavegraph.nodes.i
     status, paths = 0, []
     for p in args.paths:  # a folder: every spill under it (a batch's output folder holds one folder per file)
         spills = sorted(str(q) for q in Path(p).rglob("*.spill")) if Path(p).is_dir() else [p]
+        if Path(p).is_dir():  # (and the BIDS copies that failed: made from what they kept)
+            spills += sorted(
+                str(q)[: -len(PENDING)]
+                for q in Path(p).rglob("*" + PENDING)
+                if str(q)[: -len(PENDING)] + ".spill" not in spills
+            )
         if not spills and Path(p).name.lower().endswith(ENDINGS):  # `recover d_raw.fif`, a folder: not a recording
             spills = [p]  # (recover says so, exit 1)
         elif not spills:  # as a recording without a spill is left as it is: a second `recover out/` is no error
@@ -322,7 +313,7 @@ def _has_spill(path: Path) -> bool:
     """Whether recover(path) has a spill to convert (path may name it, or the graph's x.fif recorded as x_raw.fif)."""
     named = _mne_name(path, say=False)
     spills = (path, path.with_name(path.name + ".spill"), named.with_name(named.name + ".spill"))
-    return any(q.name.endswith((".spill", ".spill.json")) and q.exists() for q in spills)
+    return any(q.name.endswith((".spill", ".spill.json")) and q.exists() for q in spills) or pending_path(path).exists()
 
 
 def recover_main(argv: list[str]) -> int:
