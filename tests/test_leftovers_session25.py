@@ -78,3 +78,19 @@ def test_an_npz_recording_replays_with_the_band_it_was_recorded_with(tmp_path):
     replay = FileSource(path=str(tmp_path / "rec.npz")).configure({})["out"]
     assert replay.passband() == (1.0, 50.0)  # (was (1.0, 500.0))
     assert replay.band == 50.0
+
+
+# --- 4. rereference: a derivation of a bad channel is bad --------------------------------------------------------
+def test_a_bipolar_derivation_of_a_bad_channel_is_marked_bad_as_mne_does(caplog):
+    """C4 marked bad in the source (a FIF's info['bads']), pairs C3-C4 and Fz-Pz: the output said no bad channel (C4
+    is gone), so a car after it averaged C3-C4 in and a FIF recorder wrote it good. mne.set_bipolar_reference marks
+    C3-C4 bad and warns; now so does rereference (said once at configure)."""
+    from wavegraph.nodes.dsp.channels import Rereference
+
+    spec = signal_spec(250.0, ["C3", "C4", "Fz", "Pz"]).evolve(bads=("C4",))
+    with caplog.at_level("WARNING"):
+        out = Rereference(pairs=["C3-C4", "Fz-Pz"]).configure({"in": spec})["out"]
+    assert out.bads == ("C3-C4",)  # (was ())
+    assert "C3-C4" in caplog.text and "C4" in caplog.text and "bad" in caplog.text
+    named = Rereference(channel="Cz").configure({"in": signal_spec(250.0, ["Cz", "C3", "C4"]).evolve(bads=("C4",))})
+    assert named["out"].bads == ("C4",)  # referenced to a good channel, a bad one stays bad under its name

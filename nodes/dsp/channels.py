@@ -206,11 +206,22 @@ class Rereference(SignalNode[RerefParams]):
                 raise SpecError("rereference pairs is empty", 'give at least one pair such as "C3-C4"')
         self._plus, self._minus = np.asarray(plus), np.asarray(minus)
         out_types = [types[i] for i in plus] if types else []
+        bads = spec.bads  # (named: a bad channel stays bad under its name, as with MNE's set_eeg_reference)
+        if p.pairs is not None:  # a derivation of a bad channel is bad, as mne.set_bipolar_reference marks and says it
+            used = {names[i] for i in (*plus, *minus)} & set(spec.bads)
+            bads = tuple(o for o, a, b in zip(out_names, plus, minus) if {names[a], names[b]} & used)
+            if bads:
+                logging.getLogger("wavegraph.rereference").warning(
+                    "rereference: %s use%s channels the source marks bad (%s): marked bad too, as "
+                    "mne.set_bipolar_reference marks them (car leaves them out of its average, a FIF recorder marks "
+                    "them)", ", ".join(bads), "s" if len(bads) == 1 else "", ", ".join(sorted(used)),
+                )  # fmt: skip
         return spec.evolve(
             shape=(*spec.shape[:-1], len(plus)),
             dtype=self.dtype.name,
             channel_names=tuple(out_names),
             channel_types=tuple(out_types),
+            bads=bads,
         )
 
     def transform(self, x):
