@@ -279,7 +279,9 @@ def annotation_lists(spec: StreamSpec, n: int, times: ChunkTimes, gaps, events) 
     for pos, (_, dur, label) in zip(at, events, strict=True):
         if -0.5 / spec.rate <= pos <= end + 0.5 / spec.rate:
             onsets.append(min(max(float(pos), 0.0), end))
-            durations.append(dur)
+            # cut at the recording's end, as MNE trims a FIF's; a duration of 2e12 s (ns for s) was MNE's
+            # OverflowError at close (the FIF not written, `recover` failing the same way), and an EDF MNE cannot read
+            durations.append(min(float(dur), end - onsets[-1]))
             labels.append(label)
         else:
             outside.append(float(pos))

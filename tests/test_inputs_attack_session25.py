@@ -1,0 +1,35 @@
+"""Hostile inputs of session 25 (helper-169): each defect replayed with the input that showed it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from wavegraph.pipeline.api import GraphBuilder
+
+
+# --- 1. a marker whose duration runs far past the recording -----------------------------------------------------
+@pytest.mark.parametrize("name", ["x_raw.fif", "x.edf"])
+def test_a_marker_lasting_past_the_recording_is_cut_at_its_end(tmp_path, name):
+    """A marker of duration 2e12 s (nanoseconds given as seconds) on a 10 s recording: the FIF recorder failed at close
+    with MNE's 'OverflowError: date value out of range' (the FIF not written; `wavegraph recover` failed the same way),
+    and the EDF was written with it, a file MNE's reader fails on (OverflowError). Now it is cut at the recording's end,
+    as MNE trims a FIF's shorter overruns: 9.5 s from its onset at 0.5 s."""
+    import mne
+
+    x = np.random.default_rng(0).standard_normal((2, 1000)) * 1e-5
+    g = GraphBuilder()
+    src = g.add("array_source", data=x, rate=100.0, ch_types="eeg", events=[[0.5, 2e12, 1]])
+    g.add("recorder", id="rec", path=str(tmp_path / name), events=True)
+    g.connect(f"{src}.out", "rec.in")
+    g.connect(f"{src}.events", "rec.events")
+    g.run()
+    read = mne.io.read_raw_fif if name.endswith(".fif") else mne.io.read_raw_edf
+    raw = read(tmp_path / name, verbose="error")
+    notes = [
+        (o, d)
+        for o, d, t in zip(raw.annotations.onset, raw.annotations.duration, raw.annotations.description)
+        if t == "1"
+    ]
+    assert len(notes) == 1
+    assert notes[0][0] == pytest.approx(0.5)
+    assert notes[0][1] == pytest.approx(9.5)
