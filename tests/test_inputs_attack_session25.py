@@ -33,3 +33,28 @@ def test_a_marker_lasting_past_the_recording_is_cut_at_its_end(tmp_path, name):
     assert len(notes) == 1
     assert notes[0][0] == pytest.approx(0.5)
     assert notes[0][1] == pytest.approx(9.5)
+
+
+# --- 2. array_source events that are not numbers, or whose code is no integer ------------------------------------
+@pytest.mark.parametrize(
+    "events, said",
+    [
+        ([["go", 0, 1]], ["events must be rows of 3 numbers", "'go'", "labels={code: text}"]),
+        ([[0.5, 0, 1], [0.7, 0]], ["events must be rows of 3 numbers", "(onset s, duration s, integer code)"]),
+        ([[0.5, 0, 1], [0.6, 0, 1.5]], ["event row 1 [0.6, 0.0, 1.5]", "the code 1.5, which is no integer"]),
+        ([[float("nan"), 0, 1]], ["event row 0", "NaN or infinite"]),
+    ],
+)
+def test_array_source_events_that_are_no_rows_of_numbers_are_told_which_row(events, said):
+    """events=[['go', 0, 1]] (a marker's text where its code goes) was 'could not convert string to float: 'go'; fix:
+    check its params'; a code of 1.5 was 'events of shape (2, 3) (... expected)', the very shape it asks for."""
+    from wavegraph.pipeline.config import GraphError
+
+    g = GraphBuilder()
+    g.add("array_source", data=np.zeros((1, 100)), rate=100.0, events=events)
+    with pytest.raises(GraphError) as e:
+        g.run()
+    text = str(e.value)
+    for part in said:
+        assert part in text
+    assert "check its params" not in text

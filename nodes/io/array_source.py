@@ -159,14 +159,31 @@ class _ArrayReader(_Reader):
     def _events(self, events) -> np.ndarray:
         if events is None:
             return np.zeros((0, 4))
-        ev = np.asarray(events, dtype=np.float64)
+        fix = "pass an (n, 3) array; from MNE events (sample, 0, code): column_stack([s / sfreq, zeros, code])"
+        try:
+            ev = np.asarray(events, dtype=np.float64)
+        except (TypeError, ValueError) as e:  # ('could not convert string to float', fix: 'check its params')
+            raise SpecError(
+                f"array_source: events must be rows of 3 numbers (onset s, duration s, integer code): {e}",
+                fix + "; a marker's text goes in labels={code: text}",
+            ) from None
         if ev.size == 0:  # events=[] (a list a loop filled with no marker): was refused as 'events of shape (0,)'
             return np.zeros((0, 4))
-        if ev.ndim != 2 or ev.shape[1] != 3 or not np.isfinite(ev).all() or (ev[:, 2] != np.round(ev[:, 2])).any():
+        if ev.ndim != 2 or ev.shape[1] != 3:
             raise SpecError(
                 f"array_source: events of shape {ev.shape} (finite rows of onset s, duration s, integer code expected)",
-                "pass an (n, 3) array; from MNE events (sample, 0, code): column_stack([s / sfreq, zeros, code])",
+                fix,
             )
+        for bad, what in ((~np.isfinite(ev).all(axis=1), "NaN or infinite"), (ev[:, 2] != np.round(ev[:, 2]), "")):
+            if bad.any():  # (was 'events of shape (1, 3)', the shape asked for, whatever the row held)
+                i = int(np.flatnonzero(bad)[0])
+                raise SpecError(
+                    f"array_source: event row {i} {ev[i].tolist()} holds "
+                    + (f"a {what} value" if what else f"the code {ev[i, 2]:g}, which is no integer")
+                    + f" ({int(bad.sum())} of the {len(ev)} rows do)",
+                    "give each row a finite onset (s), duration (s) and an integer code"
+                    + ("; a marker's text goes in labels={code: text}" if not what else ""),
+                )
         end = self.n_times / self.sfreq
         outside = (ev[:, 0] < 0) | (ev[:, 0] > end)
         if outside.any():
