@@ -1,7 +1,9 @@
 """A filter chain that passes nothing: a highpass at or above the lowpass the content already went through (highpass
 30 Hz after lowpass 10 Hz; a highpass above the Nyquist after a downsample). It runs, but leaves no signal, and MNE
 reading such a file's edges warns and resets them (StreamSpec.passband writes 0 Hz and the lowpass instead). Said by
-`wavegraph validate` and at the start of a run, naming the two nodes."""
+`wavegraph validate` and at the start of a run, naming the two nodes. A join of inputs filtered apart (a 40 Hz highpass
+on one, a 50 Hz stream on another) has such edges too, as MNE stores channels filtered apart, but each channel passes
+its own band: said so instead."""
 
 from __future__ import annotations
 
@@ -63,6 +65,14 @@ def crossed_filter_notes(graph: Graph) -> list[str]:
         names = " and ".join(f"'{n}' ({graph.node_config(n).type})" for n in dict.fromkeys(x for x in (high, low) if x))
         of = {n: f"'{n}'" if n else "?" for n in (high, low)}
         nyq = "" if lp < spec.rate / 2 else f", the Nyquist of {spec.rate:g} Hz"
+        if sum(s.kind == "signal" for _, s in _ins(graph, node_id)) > 1:  # a join: each channel passes its own band
+            notes.append(
+                f"node '{node_id}': its inputs were filtered apart: a highpass of {hp:g} Hz (from {of[high]}) on some "
+                f"channels, a lowpass of {lp:g} Hz (from {of[low]}{nyq}) on others, so no one passband holds them all; "
+                f"fix: filter the inputs alike before it (check the cut-offs of {names}), or record them apart; "
+                "recorders write highpass 0 Hz for it, as MNE resets such edges"
+            )
+            continue
         notes.append(
             f"node '{node_id}': its output passes nothing: a highpass of {hp:g} Hz (from {of[high]}) at or above a "
             f"lowpass of {lp:g} Hz (from {of[low]}{nyq}); fix: check the cut-offs of {names} (swapped? a downsample "

@@ -94,3 +94,36 @@ def test_a_bipolar_derivation_of_a_bad_channel_is_marked_bad_as_mne_does(caplog)
     assert "C3-C4" in caplog.text and "C4" in caplog.text and "bad" in caplog.text
     named = Rereference(channel="Cz").configure({"in": signal_spec(250.0, ["Cz", "C3", "C4"]).evolve(bads=("C4",))})
     assert named["out"].bads == ("C4",)  # referenced to a good channel, a bad one stays bad under its name
+
+
+# --- 5. a join of channels filtered apart is not 'a chain that passes nothing' ------------------------------------
+JOINED = """
+name: joined
+nodes:
+  - {id: eeg, type: sine, params: {rate: 1000.0, freq: 100.0, duration: 0.1}}
+  - {id: slow, type: sine, params: {rate: 50.0, freq: 5.0, duration: 0.1}}
+  - {id: hp, type: highpass, params: {freq: 40.0}}
+  - {id: j, type: join}
+  - {id: sink, type: null_sink}
+edges:
+  - {source: eeg.out, target: hp.in}
+  - {source: hp.out, target: j.a}
+  - {source: slow.out, target: j.b}
+  - {source: j.out, target: sink.in}
+"""
+
+
+def test_a_join_of_channels_filtered_apart_is_said_as_such_not_as_passing_nothing(tmp_path):
+    """A 40 Hz highpass on a 1 kHz input joined with a 50 Hz sensor (nothing above 25 Hz): validate said "node 'j': its
+    output passes nothing", which is false (each channel passes its own band). Now it says the channels were filtered
+    apart, naming both nodes, and the fix (filter the inputs alike, or record them apart)."""
+    from wavegraph.pipeline.config import load_config
+    from wavegraph.pipeline.graph import build_graph
+    from wavegraph.pipeline.passband_notes import crossed_filter_notes
+
+    (tmp_path / "g.yaml").write_text(JOINED)
+    graph = build_graph(load_config(tmp_path / "g.yaml"))
+    (note,) = crossed_filter_notes(graph)
+    assert "passes nothing" not in note  # (was "node 'j': its output passes nothing: ...")
+    assert "filtered apart" in note and "'hp'" in note and "'slow'" in note and "40 Hz" in note and "25 Hz" in note
+    assert graph.specs["j.out"].passband() == (0.0, 25.0)  # written as MNE reads edges that cross
