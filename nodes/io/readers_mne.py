@@ -375,8 +375,22 @@ def _within_epochs(ep, n: int, segment: int, zero: int, sfreq: float, labels: di
     if set(new.values()) & set(labels):  # after the epochs' own codes
         new = {d: c + max(labels) for d, c in new.items()}
     codes = texts | new
-    idx = np.array([k * segment + min(max(zero + round(o * sfreq), 0), segment - 1) for k, o, _, _ in notes])
-    duration = np.round([d for _, _, d, _ in notes], 6)  # (a FIF's are float32: 0.1 read back 0.10000002)
+    within = [min(max(zero + round(o * sfreq), 0), segment - 1) for _, o, _, _ in notes]
+    idx = np.array([k * segment + i for (k, *_), i in zip(notes, within)])
+    # An annotation that began before its epoch (the rest period before a cue, a BAD_ span) or lasts past its end
+    # (into the gap and the next epoch of the replay) is the part of it the epoch holds, as MNE's crop limits one: it
+    # kept its whole duration from the epoch's first sample (a 4.1 s T0 begun 3 s before the epoch ran 3 s into it).
+    ends = [min(o * sfreq + d * sfreq, segment - zero) / sfreq for _, o, d, _ in notes]
+    starts = [max(o, -zero / sfreq) for _, o, _, _ in notes]
+    duration = np.round([max(e - b, 0.0) if d > 0 else 0.0 for e, b, (_, _, d, _) in zip(ends, starts, notes)], 6)
+    cut = sorted({t for (_, o, d, t), b, e in zip(notes, starts, ends) if b > o + 0.5 / sfreq or e < o + d - 1e-9})
+    if cut:
+        _log.info(
+            "file_source: annotations reaching outside the epoch they overlap (%s) are replayed limited to it, from its "
+            "first sample and up to its last, as MNE's crop limits them",
+            ", ".join(map(repr, cut)),
+        )
+    # (a FIF's durations are float32: 0.1 read back 0.10000002; hence the rounding)
     rows = np.column_stack([idx, idx / sfreq, duration, [codes[t] for *_, t in notes]])
     return rows.astype(np.float64), {c: d for d, c in new.items()}
 
