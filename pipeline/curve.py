@@ -334,8 +334,10 @@ def keys_main(argv: list[str]) -> int:
     p.add_argument("name", help="path prefix: writes NAME.key (public, share it) and NAME.key_secret (keep it)")
     args = p.parse_args(argv)
     base = os.path.basename(args.name)
-    if not base.strip() or base in (".", ".."):  # '', '.', 'keys/': keys named after the folder, beside it
-        example = os.path.join(args.name.strip() if base in ("", ".") and args.name.strip() else "keys", "gpu")
+    # '', '.', 'keys/' or 'keys' that is a folder: the keys were named after it, beside it (keys.key, not keys/...)
+    if not base.strip() or base in (".", "..") or os.path.isdir(args.name):
+        folder = os.path.isdir(args.name) or base in ("", ".") and args.name.strip()
+        example = os.path.join(args.name.strip() if folder else "keys", "gpu")
         print(
             f"error: NAME {args.name!r} is a folder or blank, not a file name; fix: give one, e.g. {example}",
             file=sys.stderr,

@@ -58,3 +58,18 @@ def test_array_source_events_that_are_no_rows_of_numbers_are_told_which_row(even
     for part in said:
         assert part in text
     assert "check its params" not in text
+
+
+# --- 3. `wavegraph keys FOLDER` ------------------------------------------------------------------------------------
+def test_keys_named_as_an_existing_folder_writes_nothing_beside_it(tmp_path, monkeypatch, capsys):
+    """`wavegraph keys keys` in a lab folder holding keys/ (made for them) wrote keys.key and keys.key_secret beside
+    the folder, exit 0, where `keys keys/` was refused; both are told now to name the pair in it (keys/gpu)."""
+    from wavegraph.pipeline.cli import main
+
+    (tmp_path / "keys").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert main(["keys", "keys"]) == 2
+    assert "NAME 'keys' is a folder or blank, not a file name; fix: give one, e.g. keys/gpu" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["keys"]
+    assert main(["keys", "keys/gpu"]) == 0
+    assert sorted(p.name for p in (tmp_path / "keys").iterdir()) == ["gpu.key", "gpu.key_secret"]
