@@ -73,3 +73,40 @@ def test_keys_named_as_an_existing_folder_writes_nothing_beside_it(tmp_path, mon
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["keys"]
     assert main(["keys", "keys/gpu"]) == 0
     assert sorted(p.name for p in (tmp_path / "keys").iterdir()) == ["gpu.key", "gpu.key_secret"]
+
+
+# --- 4. `wavegraph recover FOLDER` with a folder that goes away, or cannot be listed, while it is walked -------------
+def test_recover_of_a_folder_walks_past_one_gone_and_names_one_it_cannot_list(tmp_path, capsys, monkeypatch):
+    """`wavegraph recover out/` while a batch removes a job's folder: rglob's FileNotFoundError traceback, nothing
+    recovered; a subfolder it may not list (another user's) was skipped without a word, its recordings left as
+    spills. Now a folder that went away holds nothing to recover, one that cannot be listed is named (exit 1), and
+    the spills elsewhere are recovered."""
+    import os
+
+    from wavegraph.nodes.io.recorder import Recorder
+    from wavegraph.nodes.io.recover import recover_main
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import StreamSpec
+
+    for sub in ("a", "gone", "locked"):
+        (tmp_path / sub).mkdir()
+    rec = Recorder(path=str(tmp_path / "a" / "x.npz"))
+    rec.configure({"in": StreamSpec("signal", 50.0, (1,), "float64", channel_names=("x",))})
+    rec.process({"in": Chunk(np.arange(20.0)[None], t0=0.0)})
+    rec._file.close()  # the process died: the spill stays
+    real = os.scandir
+
+    def scandir(path="."):
+        name = os.path.basename(os.fspath(path))
+        if name == "gone":
+            raise FileNotFoundError(2, "No such file or directory", os.fspath(path))
+        if name == "locked":
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    assert recover_main([str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'locked'}: cannot look in it (Permission denied)" in err
+    assert "gone" not in err and "Traceback" not in err
+    np.testing.assert_array_equal(np.load(tmp_path / "a" / "x.npz")["data"], np.arange(20.0)[None])

@@ -286,13 +286,15 @@ def main(argv: list[str] | None = None, prog: str = "python -m wavegraph.nodes.i
     args = ap.parse_args(argv)
     status, paths = 0, []
     for p in args.paths:  # a folder: every spill under it (a batch's output folder holds one folder per file)
-        spills = sorted(str(q) for q in Path(p).rglob("*.spill")) if Path(p).is_dir() else [p]
+        found, unread = _files_under(p) if Path(p).is_dir() else ([], [])
+        spills = sorted(q for q in found if q.endswith(".spill")) if Path(p).is_dir() else [p]
         if Path(p).is_dir():  # (and the BIDS copies that failed: made from what they kept)
             spills += sorted(
-                str(q)[: -len(PENDING)]
-                for q in Path(p).rglob("*" + PENDING)
-                if str(q)[: -len(PENDING)] + ".spill" not in spills
+                q[: -len(PENDING)] for q in found if q.endswith(PENDING) and q[: -len(PENDING)] + ".spill" not in spills
             )
+        for folder, why in unread:  # (rglob skipped an unreadable one without a word, its spills left as they were)
+            print(f"error: {folder}: cannot look in it ({why}): a recording in it is not recovered", file=sys.stderr)
+            status = 1
         if not spills and Path(p).name.lower().endswith(ENDINGS):  # `recover d_raw.fif`, a folder: not a recording
             spills = [p]  # (recover says so, exit 1)
         elif not spills:  # as a recording without a spill is left as it is: a second `recover out/` is no error
@@ -307,6 +309,18 @@ def main(argv: list[str] | None = None, prog: str = "python -m wavegraph.nodes.i
             print(f"error: {p}: {type(e).__name__}: {e}", file=sys.stderr)
             status = 1
     return status
+
+
+def _files_under(folder: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """The files under a folder, and the folders under it that could not be listed (with why). A folder that went
+    away while it was walked (a batch cleaning up) holds nothing to recover: it was rglob's FileNotFoundError traceback."""
+    unread: list[tuple[str, str]] = []
+
+    def said(e: OSError) -> None:
+        if not isinstance(e, FileNotFoundError):
+            unread.append((str(e.filename), e.strerror or type(e).__name__))
+
+    return [os.path.join(d, f) for d, _, files in os.walk(folder, onerror=said) for f in files], unread
 
 
 def _has_spill(path: Path) -> bool:
