@@ -41,6 +41,13 @@ def slip(e: yaml.YAMLError, lines: list[str]) -> tuple[int, str, str] | None:
             if (written := text(n).strip()).startswith(("//", "/*")):
                 said = f"'{written}' is a comment in JSONC, not in YAML or JSON"
                 return n + 1, said, "start it with # (YAML reads JSON, and its comments), or remove it"
+    if "for merging" in problem and start and stop:  # the line of the `<<:`, not the anchored value's (x-a: &a [1])
+        at = next((n for n in range(start.line, len(lines)) if re.search(r"<<\s*:", text(n))), None)
+        if at is not None and at != stop.line:
+            alias = re.search(r"<<\s*:\s*\*([^\s,}\]]+)", text(at))
+            what = f"*{alias[1]}, " if alias else ""
+            said = f"'<<:' merges {what}the value at line {stop.line + 1}, which is no mapping ({problem})"
+            return at + 1, said, "<<: takes an anchored mapping (x-p: &p {l_freq: 1.0}, then <<: *p)"
     if (
         context.startswith("while parsing a flow")
         and start

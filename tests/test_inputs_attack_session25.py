@@ -110,3 +110,27 @@ def test_recover_of_a_folder_walks_past_one_gone_and_names_one_it_cannot_list(tm
     assert f"{tmp_path / 'locked'}: cannot look in it (Permission denied)" in err
     assert "gone" not in err and "Traceback" not in err
     np.testing.assert_array_equal(np.load(tmp_path / "a" / "x.npz")["data"], np.arange(20.0)[None])
+
+
+# --- 5. `<<: *a` where the anchor is a list: the line of the merge, not the anchor's ---------------------------------
+def test_a_merge_of_a_list_anchor_names_the_merge_line(tmp_path):
+    """`<<: *a` on line 8 with `x-a: &a [1, 2]` on line 1 was said at line 1 ('expected a mapping for merging, but found
+    scalar'), the anchor's line, which is valid YAML; the line to change is the merge's."""
+    from wavegraph.pipeline.config import GraphError, load_config
+
+    text = (
+        "x-a: &a [1, 2]\n"
+        "x-b: &b {rate: 250}\n"
+        "nodes:\n"
+        "  - id: src\n"
+        "    type: sine\n"
+        "    params:\n"
+        "      duration: 1\n"
+        "      <<: *a\n"
+    )
+    (tmp_path / "g.yaml").write_text(text)
+    with pytest.raises(GraphError) as e:
+        load_config(tmp_path / "g.yaml")
+    (line,) = e.value.lines()
+    assert line.startswith(f"{tmp_path / 'g.yaml'}:8: invalid YAML: '<<:' merges *a, the value at line 1, which is no")
+    assert "fix: <<: takes an anchored mapping" in line
