@@ -365,7 +365,8 @@ def main(argv: list[str] | None = None) -> int:
                 default=None,
                 metavar="SECONDS",
                 help="stop after this many seconds of wall time, as Ctrl-C stops (the graph drains, files are "
-                "complete), with exit code 0: a live session of a set length",
+                "complete), with exit code 0: a live session of a set length (an LSL stream received from before the "
+                "graph started, one that appeared while it waited, ends after this long of it)",
             )
             p.add_argument(
                 "--ray",

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import math
+import os
 import sys
 import time
 from dataclasses import dataclass, field
 
 DURATION = "duration"  # why a run stopped when run_graph's `duration` ran out: a normal end, not an interrupt
+# run_graph's `duration`, in seconds, while it runs (worker processes inherit it): a live source that received its stream
+# from before the graph started (lsl_inlet, a stream that appeared while the graph waited) takes no more than it
+RUN_DURATION_ENV = "WAVEGRAPH_RUN_DURATION"
+
+
+def run_duration() -> float | None:
+    """The duration of the run this process is part of ($WAVEGRAPH_RUN_DURATION, set by run_graph), or None."""
+    try:
+        value = float(os.environ.get(RUN_DURATION_ENV, ""))
+    except ValueError:
+        return None
+    return value if 0 < value < math.inf else None
 
 
 @dataclass

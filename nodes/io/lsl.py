@@ -46,7 +46,8 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   gap, also over 1 s ahead of it: in the future), the first gaps, the first non-increasing timestamps, and a backlog
   of 2 s in liblsl's buffer (`behind`: liblsl drops what exceeds `buffer_s`).
   End of stream: after `duration` seconds of stream time or `max_samples` samples (the last chunk is
-  trimmed to the limit), when nothing arrived for `idle_timeout` seconds, or when the outlet goes away
+  trimmed to the limit), or the run's duration (`wavegraph run --duration`) of a stream received from before the graph
+  started (one that appeared while the graph waited: _cap_run), when nothing arrived for `idle_timeout` seconds, or when the outlet goes away
   (pylsl LostError; liblsl then drops every sample the inlet had received but not yet pulled: measured,
   all 1500 of a 6 s burst read after the outlet was gone; a graph that lags loses that much of the
   end; stopping the run before the outlet ends the recording cleanly) -- unless `recover: true`:
@@ -76,6 +77,7 @@ from typing import Any, cast
 import numpy as np
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Source
+from wavegraph.pipeline.result import run_duration
 from wavegraph.pipeline.spec import CHANNEL_TYPES, SpecError, StreamSpec
 
 from .lsl_checks import CLOCK_OFF_S, InletChecks
@@ -138,6 +140,7 @@ class LslInlet(Source[LslInletParams], InletChecks):
         self._inlet = None
         self._twins: TwinWatch | None = None  # the listen for a second matching stream still to ask (open())
         self._opened: float | None = None  # LSL clock: when the data stream was opened (in configure(), in a worker)
+        self._until: float | None = None  # LSL clock: markers stamped from then on are beyond the run (_cap_run)
         self._watch: RestartWatch | None = None  # with recover: looks for the outlet back changed
         self.ends_with_others = self.params.ends_with_others
         self.reset()
@@ -201,7 +204,7 @@ class LslInlet(Source[LslInletParams], InletChecks):
         rate = lay.rate
         self._rate = 0.0 if self._is_markers else rate  # markers at a nominal rate are no less sparse: no gaps
         self._every_sample = self._is_markers and rate > 0  # a marker channel: "" (no marker) at every other sample
-        self._limit = p.max_samples
+        self._limit, self._until = p.max_samples, None  # (the run's duration may lower them: open())
         if p.duration is not None and self._rate > 0:
             lim = int(round(p.duration * rate))
             self._limit = lim if self._limit is None else min(self._limit, lim)
@@ -221,6 +224,26 @@ class LslInlet(Source[LslInletParams], InletChecks):
         if said:
             self.count("missed_start")
             _log.warning("lsl_inlet: %s", said)
+        if self._opened is not None and (run_s := run_duration()) is not None:
+            self._cap_run(run_s, float(import_pylsl().local_clock()) - self._opened)
+
+    def _cap_run(self, run_s: float, early_s: float) -> None:
+        """A run of `run_s` s (wavegraph run --duration) whose stream was received from `early_s` s before the graph
+        started (it appeared while the graph waited: a worker opened it at configure): the run's timer counts from the
+        start, so that backlog came on top (--duration 2 recorded 3.5 s); it ends after `run_s` s of the stream now
+        (a signal: that many samples; markers: stamped within it of the data stream's opening)."""
+        if self._rate > 0:
+            lim = int(round(run_s * self._rate))
+            self._limit = lim if self._limit is None else min(self._limit, lim)
+        elif self._opened is not None:
+            self._until = self._opened + run_s
+        _log.info(
+            "lsl_inlet: stream '%s' is received from %.2f s before the graph started (it appeared while the graph "
+            "waited): it ends after the run's duration, %g s, of it",
+            self._name(),
+            early_s,
+            run_s,
+        )
 
     # --- state ---------------------------------------------------------------------------------
     def reset(self):
@@ -316,8 +339,8 @@ class LslInlet(Source[LslInletParams], InletChecks):
                 if "clock_off" not in self.counters:
                     _log.warning("lsl_inlet: %s", off_clock(self._info, float(off[far][0]), CLOCK_OFF_S))
                 self.count("clock_off", int(far.sum()))
-        if self._is_markers and p.duration is not None:
-            keep = ts < self._first_ts + p.duration
+        if self._is_markers and (end := self._markers_end()) is not None:
+            keep = ts < end
             if not keep.all():
                 data, ts, self._done = data[keep], ts[keep], True
                 if len(ts) == 0:
@@ -355,6 +378,13 @@ class LslInlet(Source[LslInletParams], InletChecks):
         t0 = self._fit.add(ts)
         self._check_rate()
         return {"out": Chunk(x, t0, gap=gap)}
+
+    def _markers_end(self) -> float | None:
+        """The time a marker stream ends at: `duration` after its first marker, or the run's (_cap_run), or None."""
+        ends = [] if self._until is None else [self._until]
+        if self.params.duration is not None and self._first_ts is not None:
+            ends.append(self._first_ts + self.params.duration)
+        return min(ends, default=None)
 
     def _end(self):
         self._done = True

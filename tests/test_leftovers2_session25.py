@@ -1,0 +1,120 @@
+"""LSL acquisition leftovers, session 25, on real liblsl over loopback (configs/lsl_api.cfg): a `--duration` run of a
+stream that appeared while the graph waited for it. Each test failed before its fix."""
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ["LSLAPICFG"] = str(ROOT / "configs" / "lsl_api.cfg")  # before pylsl is first imported
+
+import threading  # noqa: E402
+import uuid  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pylsl  # noqa: E402
+import pytest  # noqa: E402
+from test_lsl_live_session23 import _one_stream_per_name  # noqa: E402, F401 (AMBIGUITY_WAIT_S 0.05)
+from wavegraph.nodes.io import lsl  # noqa: E402
+from wavegraph.pipeline.node import Node, NodeParams  # noqa: E402
+
+RATE = 250.0
+
+
+def uname(what: str) -> str:
+    return f"wg-s25b-{what}-{uuid.uuid4().hex[:8]}"  # never resolve a stream left over by another test
+
+
+class Pump:
+    """Pushes one channel at RATE in real time from a background thread, each sample's value its index in the outlet
+    that sent it and its timestamp the outlet's start + index / RATE; `restart()` swaps in a new outlet of the same
+    source_id (an amplifier app restarted), whose indices start again at 0."""
+
+    def __init__(self, name: str):
+        self.name, self.lock, self.done = name, threading.Lock(), threading.Event()
+        self.out: pylsl.StreamOutlet | None = None
+        self.k, self.t0 = 0, 0.0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self.restart()
+        self.thread.start()
+
+    def restart(self) -> None:
+        with self.lock:
+            self.out = None  # the old outlet goes (liblsl closes it) before the new one comes
+            self.out = pylsl.StreamOutlet(pylsl.StreamInfo(self.name, "EEG", 1, RATE, pylsl.cf_float32, self.name))
+            self.k, self.t0 = 0, pylsl.local_clock()
+
+    def _run(self) -> None:
+        while not self.done.wait(0.005):  # (pacing: a real-time sender)
+            with self.lock:
+                n = int((pylsl.local_clock() - self.t0) * RATE) - self.k
+                if n > 0 and self.out is not None:
+                    idx = np.arange(self.k, self.k + n)
+                    self.out.push_chunk(idx.astype(np.float32)[:, None], [float(t) for t in self.t0 + idx / RATE])
+                    self.k += n
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join(5.0)
+        self.out = None
+
+
+class SlowStartParams(NodeParams):
+    parent: int = 0  # the test's pid: the graph's build configures at once, the worker's configure() takes load_s
+    load_s: float = 1.5
+
+
+class SlowStart(Node):
+    """Passes its input on; configured in a worker process it takes `load_s` (a model's weights loading)."""
+
+    Params = SlowStartParams
+
+    def configure(self, in_specs):
+        if os.getpid() != self.params.parent:
+            threading.Event().wait(self.params.load_s)  # the load itself, not a wait for the test
+        return super().configure(in_specs)
+
+    def process(self, inputs):
+        return {"out": inputs["in"]}
+
+
+@pytest.mark.usefixtures("shm_dir")
+def test_a_duration_run_of_a_stream_that_appeared_while_the_graph_waited_records_no_more_than_the_duration(
+    tmp_path, monkeypatch
+):
+    """`wavegraph run --duration N` of an EEG stream that appeared while the graph waited for it: its worker opens the
+    data stream at once (not to lose its start) and the rest of the graph took 1.5 s more to start (a model loading),
+    but the duration counts from the graph's start, so those 1.5 s came on top: --duration 1 recorded 2.4-2.6 s (and
+    --duration 2 of the CLI 3.5 s). The inlet ends after the run's duration of its stream now: 1 s, contiguous."""
+    from wavegraph.pipeline.api import GraphBuilder
+
+    name, waiting = uname("dur"), threading.Event()
+    found = lsl.resolve
+
+    def resolve(*a, **k):  # the graph's build waits for the stream: the amplifier app starts now
+        waiting.set()
+        return found(*a, **k)
+
+    monkeypatch.setattr(lsl, "resolve", resolve)
+    pump = Pump(name)
+    starter = threading.Thread(target=lambda: waiting.wait(30.0) and pump.start(), daemon=True)
+    starter.start()
+    rec = tmp_path / "eeg.npz"
+    graph = tmp_path / "g.yaml"
+    graph.write_text(
+        "nodes:\n"
+        f"  - {{id: src, type: lsl_inlet, params: {{name: {name}, resolve_timeout: 20.0}}}}\n"
+        f"  - {{id: slow, type: '{__name__}:SlowStart', params: {{parent: {os.getpid()}, load_s: 1.5}}}}\n"
+        f"  - {{id: rec, type: recorder, params: {{path: '{rec}'}}}}\n"
+        "edges:\n  - {source: src.out, target: slow.in}\n  - {source: slow.out, target: rec.in}\n"
+        "processes:\n  acq: [src]\n  work: [slow, rec]\n"
+    )
+    try:
+        GraphBuilder.from_yaml(graph).run(in_process=False, duration=1.0)
+    finally:
+        starter.join(5.0)
+        pump.stop()
+    x = np.load(rec)["data"][0]
+    assert 0.9 * RATE <= len(x) <= 1.0 * RATE, f"{len(x) / RATE:.2f} s recorded for a 1 s run"
+    assert (np.diff(x) == 1).all()  # the stream's samples, one after the other (its start kept, its end cut)
