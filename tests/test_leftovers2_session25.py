@@ -1,5 +1,6 @@
 """LSL acquisition leftovers, session 25, on real liblsl over loopback (configs/lsl_api.cfg): a `--duration` run of a
-stream that appeared while the graph waited for it. Each test failed before its fix."""
+stream that appeared while the graph waited for it, and string markers that are not UTF-8. Each test failed before its
+fix."""
 
 import os
 from pathlib import Path
@@ -7,14 +8,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 os.environ["LSLAPICFG"] = str(ROOT / "configs" / "lsl_api.cfg")  # before pylsl is first imported
 
+import logging  # noqa: E402
 import threading  # noqa: E402
 import uuid  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pylsl  # noqa: E402
 import pytest  # noqa: E402
-from test_lsl_live_session23 import _one_stream_per_name  # noqa: E402, F401 (AMBIGUITY_WAIT_S 0.05)
+from test_lsl_live_session23 import _one_stream_per_name, read_until  # noqa: E402, F401 (AMBIGUITY_WAIT_S 0.05)
 from wavegraph.nodes.io import lsl  # noqa: E402
+from wavegraph.nodes.io.lsl import LslInlet  # noqa: E402
 from wavegraph.pipeline.node import Node, NodeParams  # noqa: E402
 
 RATE = 250.0
@@ -118,3 +121,35 @@ def test_a_duration_run_of_a_stream_that_appeared_while_the_graph_waited_records
     x = np.load(rec)["data"][0]
     assert 0.9 * RATE <= len(x) <= 1.0 * RATE, f"{len(x) / RATE:.2f} s recorded for a 1 s run"
     assert (np.diff(x) == 1).all()  # the stream's samples, one after the other (its start kept, its end cut)
+
+
+def test_markers_that_are_not_utf8_are_read_counted_and_said_once(caplog):
+    """pylsl gives a string stream's values as the bytes sent; a stimulus program in the Windows code page sends
+    'été' as b'\\xe9t\\xe9', not UTF-8. Before: no crash, but such markers were dropped as unknown, said as '\\ufffdt\\ufffd'
+    with the fix 'give it a code with marker_codes' (which no key could match; 'été' was given one), and nothing said
+    the encoding. Now each is read with U+FFFD for the bad bytes and looked up also as Windows-1252 text (kept: 'été'
+    takes its code), counted invalid_utf8 and said once; one still unknown is said as the text to give a code."""
+    from wavegraph.nodes.io.lsl_markers import marker_values
+
+    name = uname("utf8")
+    out = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0, pylsl.cf_string, name))
+    node = LslInlet(name=name, resolve_timeout=3.0, marker_codes={"été": 5, "go": 1})
+    node.configure({})
+    node.open()
+    assert out.wait_for_consumers(5.0)
+    sent = [b"\xe9t\xe9", b"go", b"\xff\xfe", b"7", "été".encode(), b"go\xc3"]
+    with caplog.at_level(logging.WARNING, logger="wavegraph.lsl"):
+        for m in sent:
+            out.push_sample([m])
+        rows = np.concatenate([c.data for c in read_until(node, 4)])
+        node.read()  # (nothing more: the two unknown came with them)
+    node.close()
+    assert rows[:, 2].tolist() == [5.0, 1.0, 7.0, 5.0]
+    assert node.counters["invalid_utf8"] == 3 and node.counters["unknown_marker"] == 2
+    said = [r.getMessage() for r in caplog.records if "not valid UTF-8" in r.getMessage()]
+    assert len(said) == 1 and "b'\\xe9t\\xe9'" in said[0] and "'été'" in said[0], said
+    unknown = " ".join(r.getMessage() for r in caplog.records if "has no code" in r.getMessage())
+    assert "'ÿþ'" in unknown and "'goÃ'" in unknown  # the texts that marker_codes would take
+    # a sample of several channels: joined as marker_text joins them, its Windows-1252 text beside
+    values, alts, first = marker_values(np.array([[b"cue", b"l\xe9ft"], [b"cue", b"right"]], dtype=object))
+    assert values == ["cue/l\ufffdft", "cue/right"] and alts == ["cue/léft", None] and first == b"l\xe9ft"

@@ -17,7 +17,9 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   marker_codes.marker_text). A marker that is a decimal integer (ASCII digits, a sign, spaces around) is its own code;
   other markers are looked up in the outlet's `desc/events` table (what lsl_outlet writes) and then in the
   `marker_codes` param (also without the spaces and line ends around it: "7.5\n" is "7.5"); markers found in neither
-  are counted (`unknown_marker`) and dropped (the first few distinct ones logged as a warning). A one-channel numeric
+  are counted (`unknown_marker`) and dropped (the first few distinct ones logged as a warning). A value that is not
+  UTF-8 (pylsl passes on the bytes sent) is read with U+FFFD for its bad bytes and looked up also as Windows-1252 text,
+  counted `invalid_utf8` and said once (lsl_markers.py). A one-channel numeric
   stream of irregular rate (integer markers, as many stimulus programs send them) is a marker stream too: each value
   that is an integer is its code, another's text (7.5: "7.5") is looked up as a string marker's (unless typed as a
   signal, EEG..., or its desc/channels says one: EEG, uV). With `rate`, a numeric stream published at rate 0
@@ -99,10 +101,11 @@ from .lsl_info import (
     warn_unknown,
 )
 from .lsl_layout import read_layout
+from .lsl_markers import invalid_utf8_said, legacy_text, marker_values
 from .lsl_params import LslInletParams, check_buffer
 from .lsl_start import TwinWatch, appeared, find_stream, missed_start_said, receive, twins_error
 from .lsl_time import TimestampFit
-from .marker_codes import marker_code, marker_text
+from .marker_codes import marker_code
 
 _log = logging.getLogger("wavegraph.lsl")
 AMBIGUITY_WAIT_S = 0.8  # how long configure() listens for a second stream matching the query
@@ -358,7 +361,10 @@ class LslInlet(Source[LslInletParams], InletChecks):
             if self._onehot:
                 out = self._events(*onehot_markers(data, ts, self._onehot))
             else:
-                out = self._events(data[:, 0] if data.shape[1] == 1 else [marker_text(r) for r in data], ts)
+                values, alts, broken = marker_values(data)  # (bytes that are not UTF-8: lsl_markers)
+                if broken is not None:
+                    self._say_invalid_utf8(broken, alts)
+                out = self._events(values, ts, alts=alts)
             if out is None:
                 return None if self._done else {}
             return {"out": Chunk(out, float(ts[0]), gap=gap)}
@@ -391,15 +397,26 @@ class LslInlet(Source[LslInletParams], InletChecks):
         self._held = None
         return None
 
-    def _events(self, markers, ts, durations=None) -> np.ndarray | None:
+    def _say_invalid_utf8(self, first: bytes, alts: list[str | None]) -> None:
+        """Count the markers of a pull that are not valid UTF-8; say it once a stream (lsl_markers)."""
+        if "invalid_utf8" not in self.counters:
+            _log.warning("lsl_inlet: %s", invalid_utf8_said(self._name(), first, legacy_text(first)))
+        self.count("invalid_utf8", sum(a is not None for a in alts))
+
+    def _events(self, markers, ts, durations=None, alts=None) -> np.ndarray | None:
+        """Event rows of `markers` at `ts` (`alts`: a marker's Windows-1252 text, looked up when it has no code)."""
         rows, p = [], self.params
         for i, (m, t) in enumerate(zip(markers, ts)):
-            if (code := marker_code(m, self._codes)) is None:  # (beyond 2**53 the float64 row would change it)
+            code = marker_code(m, self._codes)
+            if code is None and alts is not None and alts[i] is not None:  # bytes that were not UTF-8
+                code = marker_code(alts[i], self._codes)
+            if code is None:  # (beyond 2**53 the float64 row would change it)
                 if self._every_sample and isinstance(m, (str, bytes)) and not m.strip():  # "no event" in between
                     self.count("empty_marker")
                     continue
                 self.count("unknown_marker")
-                warn_unknown(_log, self._warned, self._name(), m)
+                shown = alts[i] if alts is not None and alts[i] is not None else m  # (the text marker_codes takes)
+                warn_unknown(_log, self._warned, self._name(), shown)
                 continue
             rows.append((t, (durations[i] if durations is not None else 0.0) or p.marker_duration, float(code)))
         return np.asarray(rows, dtype=np.float64) if rows else None
