@@ -4,6 +4,7 @@ replayed with the input that showed it."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from wavegraph.pipeline.spec import signal_spec
 
 
@@ -127,3 +128,34 @@ def test_a_join_of_channels_filtered_apart_is_said_as_such_not_as_passing_nothin
     assert "passes nothing" not in note  # (was "node 'j': its output passes nothing: ...")
     assert "filtered apart" in note and "'hp'" in note and "'slow'" in note and "40 Hz" in note and "25 Hz" in note
     assert graph.specs["j.out"].passband() == (0.0, 25.0)  # written as MNE reads edges that cross
+
+
+# --- 6. an NPZ whose stored spec gives edges or an origin no recorder writes ---------------------------------------
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("lowpass", -1.0),
+        ("lowpass", "x"),
+        ("highpass", float("nan")),
+        ("band", "x"),
+        ("meas_date", 5),
+        ("first_time", "x"),
+    ],
+)
+def test_an_npz_whose_spec_gives_edges_no_recorder_writes_is_refused_naming_the_field(tmp_path, field, value):
+    """A recorder's .npz edited by hand: lowpass -1 replayed as such and a FIF recorder after it wrote lowpass -1.0
+    (MNE reads it back so); lowpass "x" stopped validate with "could not convert string to float: 'x'; fix: check its
+    params" (the params were right); meas_date 5 or first_time "x" failed later. Now each is refused at configure,
+    naming the file, the field and its value."""
+    import json
+
+    from wavegraph.nodes.io.file_source import FileSource
+    from wavegraph.pipeline.spec import SpecError
+
+    path = tmp_path / "edited.npz"
+    spec = signal_spec(250.0, ["C3"]).to_dict() | {field: value}
+    np.savez(path, data=np.zeros((1, 100)), spec=np.array(json.dumps(spec)), t0=np.array(0.0))
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(path)).configure({})
+    assert str(path) in e.value.message and f"{field} {value!r}" in e.value.message, e.value.message
+    assert "recorder" in e.value.hint

@@ -4,8 +4,9 @@ A signal stream recorded to CSV or NPZ replays with the samples, channel names a
 
   NPZ  - `data` (channels, samples) and `spec` (the StreamSpec as JSON): the samples in their own dtype's values
          (file_source gives float64 or float32), names, types, units, bad channels, rate, origin (meas_date,
-         first_time) and passband (highpass, lowpass, band) of the recorded stream; `t0` (the first sample's time,
-         written since 2026-12-01) starts the chunk times, else they start at 0. The recorder's chunk log beside it (`<path>.chunks.csv`: seq, t0, n, gap of
+         first_time) and passband (highpass, lowpass, band) of the recorded stream (values no recorder writes, a
+         lowpass of -1 in a spec edited by hand, are refused naming them); `t0` (the first sample's time, written
+         since 2026-12-01) starts the chunk times, else they start at 0. The recorder's chunk log beside it (`<path>.chunks.csv`: seq, t0, n, gap of
          every chunk; kept after a gap, or with chunk_log: true) gives each chunk's time and flags the chunk after a
          gap `gap` (a log of another length than the data is not used: said). Read lazily: the `data` member is mapped, not loaded (a stored zip member).
   CSV  - header `t,<name>,...`, then one row a sample: the values as written (repr digits: exact), chunk times from
@@ -29,7 +30,9 @@ import csv
 import io
 import json
 import logging
+import math
 import zipfile
+from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
 
@@ -163,11 +166,10 @@ class NpzReader(LoggedTimes):
         self.ch_types = list(spec.channel_types) or ["misc"] * n_ch
         self.units, self.bads = spec.units, tuple(spec.bads)
         self.meas_date, self.first_time = spec.meas_date, spec.first_time
+        _check_origin(spec, path)
         self.passband = (spec.highpass, spec.lowpass)
-        band = (
-            spec.band
-        )  # a stream resampled up from a lower rate holds nothing above its Nyquist (it replayed as full-band)
-        self.band = float(band) if isinstance(band, int | float) and 0 < band < self.sfreq / 2 else None
+        # a stream resampled up from a lower rate holds nothing above that rate's Nyquist (it replayed as full-band)
+        self.band = float(spec.band) if spec.band is not None and spec.band < self.sfreq / 2 else None
         self.events = _no_events()
         self._chunk_log(path)  # each chunk's time and the gaps, from the log beside it (logged_times.py)
 
@@ -176,6 +178,42 @@ class NpzReader(LoggedTimes):
 
     def close(self) -> None:
         self.data = np.zeros((0, 0))
+
+
+def _check_origin(spec: StreamSpec, path: Path) -> None:
+    """SpecError naming the fields of a stored spec that no recorder writes (a file edited by hand): lowpass -1 was
+    replayed so and a FIF recorder after it wrote lowpass -1.0; lowpass "x" stopped configure with "could not convert
+    string to float: 'x'; fix: check its params"; meas_date 5 or first_time "x" failed at a recorder downstream."""
+
+    def number(v) -> bool:
+        return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+    def date(v) -> bool:
+        if not isinstance(v, str):
+            return False
+        try:
+            return v == "" or bool(datetime.fromisoformat(v))
+        except ValueError:
+            return False
+
+    bad = [
+        f"{k} {v!r}"
+        for k, v, ok in (
+            ("highpass", spec.highpass, number(spec.highpass) and spec.highpass >= 0),
+            ("lowpass", spec.lowpass, spec.lowpass is None or number(spec.lowpass) and spec.lowpass > 0),
+            ("band", spec.band, spec.band is None or number(spec.band) and spec.band > 0),
+            ("meas_date", spec.meas_date, spec.meas_date is None or date(spec.meas_date)),
+            ("first_time", spec.first_time, number(spec.first_time)),
+        )
+        if not ok
+    ]
+    if bad:
+        raise SpecError(
+            f"file_source: {path}: its spec gives {', '.join(bad)}, which no recorder writes (highpass: Hz, 0 or "
+            "more; lowpass and band: Hz above 0; meas_date: ISO 8601 text; first_time: seconds)",
+            "it was edited or not written by the recorder: put the recorded values back (the JSON of its spec member), "
+            "or " + _LOAD,
+        )
 
 
 def _stored_array(path: Path, member: str) -> np.ndarray:
