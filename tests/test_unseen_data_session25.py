@@ -44,3 +44,39 @@ def test_an_annotation_reaching_outside_its_epoch_is_replayed_limited_to_it(tmp_
     # epoch 1 holds 3..6 s of the raw, samples 0..300 of the replay; epoch 2 holds 9..12 s, samples 301..601
     assert got == [(0, "T0", 1.0), (100, "T1", 0.0), (301, "T0", 1.0), (401, "T1", 0.0), (551, "BAD_move", 0.51)]
     assert "'BAD_move', 'T0'" in caplog.text and "limited to it" in caplog.text
+
+
+def test_an_iir_filter_passes_a_trigger_channel_with_its_codes_as_mne_filters_do(tmp_path, caplog):
+    """Before: the real EEGMMIDB recording with a trigger channel beside its EEG (a FIF's STI 014, a BDF's Status),
+    replayed through configs/default.yaml's notch and bandpass, had its trigger filtered: codes 5 and 7 rang into
+    values from -8.6 to 4.9, so the recording written after them held no event a reader could find. MNE's raw.filter
+    and notch_filter leave stim channels as they are; the IIR filter nodes now do too (said at INFO), and filter the
+    EEG as before."""
+    import mne
+    from conftest import dataset
+    from wavegraph.pipeline.api import GraphBuilder
+
+    raw = mne.io.read_raw_edf(dataset("eegmmidb-s001r02"), verbose="error").crop(0, 5).pick(range(8)).load_data()
+    stim = np.zeros((1, raw.n_times))
+    stim[0, 100:120], stim[0, 500:520] = 5, 7
+    raw.add_channels([mne.io.RawArray(stim, mne.create_info(["STI 014"], raw.info["sfreq"], "stim"), verbose="error")])
+    path = tmp_path / "with_trigger_raw.fif"
+    raw.save(path, verbose="error")
+    g = GraphBuilder()
+    src = g.add("file_source", path=path, chunk_size=80)
+    notch = g.add("notch", src, freq=60.0)
+    bp = g.add("bandpass", notch, l_freq=1.0, h_freq=40.0)
+    hp = g.add("highpass", src, freq=1.0)
+    with caplog.at_level(logging.INFO, "wavegraph.filters"):
+        out = g.run(capture=[src, bp, hp])
+    given = out[f"{src}.out"].data
+    for node in (bp, hp):
+        got = out[f"{node}.out"].data
+        np.testing.assert_array_equal(got[-1], given[-1])  # the trigger: its codes, at their samples
+        assert np.abs(got[:-1] - given[:-1]).max() > 1e-6  # the EEG filtered
+    assert mne.find_events(mne.io.RawArray(out[f"{bp}.out"].data, raw.info, verbose="error"), verbose="error")[
+        :, 2
+    ].tolist() == [5, 7]
+    assert (
+        "bandpass" in caplog.text and "'STI 014' unfiltered" not in caplog.text and "STI 014 unfiltered" in caplog.text
+    )
