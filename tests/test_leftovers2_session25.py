@@ -1,6 +1,6 @@
 """LSL acquisition leftovers, session 25, on real liblsl over loopback (configs/lsl_api.cfg): a `--duration` run of a
-stream that appeared while the graph waited for it, and string markers that are not UTF-8. Each test failed before its
-fix."""
+stream that appeared while the graph waited for it, string markers that are not UTF-8, and what a restarted outlet's
+stream loses before liblsl reconnects. Each test failed before its fix."""
 
 import os
 from pathlib import Path
@@ -10,6 +10,7 @@ os.environ["LSLAPICFG"] = str(ROOT / "configs" / "lsl_api.cfg")  # before pylsl 
 
 import logging  # noqa: E402
 import threading  # noqa: E402
+import time  # noqa: E402
 import uuid  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -153,3 +154,36 @@ def test_markers_that_are_not_utf8_are_read_counted_and_said_once(caplog):
     # a sample of several channels: joined as marker_text joins them, its Windows-1252 text beside
     values, alts, first = marker_values(np.array([[b"cue", b"l\xe9ft"], [b"cue", b"right"]], dtype=object))
     assert values == ["cue/l\ufffdft", "cue/right"] and alts == ["cue/léft", None] and first == b"l\xe9ft"
+
+
+def test_a_restarted_outlets_first_samples_lost_before_the_reconnect_are_counted_and_said(caplog):
+    """`recover: true` and the amplifier app restarted (same source_id): liblsl reconnects once it finds the new
+    outlet, and LSL gives an inlet nothing sent before it connects, so the new outlet's first samples are lost.
+    Measured here: the first sample received after the restart is the new outlet's L-th (L about 230 at 250 Hz, 0.9
+    s). Before, only the gap was said ('samples lost on the way, dropped from liblsl's full buffer, or the amplifier
+    paused'), the L samples of the running stream not at all; now they are counted restart_lost and said, once."""
+    name = uname("restart")
+    pump = Pump(name)
+    pump.start()
+    node = LslInlet(name=name, resolve_timeout=3.0, recover=True, idle_timeout=10.0)
+    node.configure({})
+    node.open()
+    after = []
+    try:
+        assert sum(c.data.shape[1] for c in read_until(node, 100)) >= 100
+        with caplog.at_level(logging.WARNING, logger="wavegraph.lsl"):
+            pump.restart()
+            end = time.monotonic() + 15.0  # (a bound: each read waits up to `wait` for data)
+            while time.monotonic() < end and not (after and "restart_lost" in node.counters):  # the gap's chunk,
+                if (r := node.read()) is None:  # then its loss said (the watch sees the new outlet within 5 s)
+                    break
+                after += [r["out"]] if r and r["out"].gap else []
+    finally:
+        pump.stop()
+        node.close()
+    assert after, "no gap after the outlet restarted"
+    lost = int(after[0].data[0, 0])  # the new outlet's index of the first sample received from it
+    assert lost > 0  # the restart gap, in samples of the running stream
+    assert abs(node.counters.get("restart_lost", 0) - lost) <= 2, (node.counters, lost)
+    said = [r.getMessage() for r in caplog.records if "restart_lost" in r.getMessage()]
+    assert len(said) == 1 and "came back (its outlet restarted" in said[0], said

@@ -54,7 +54,8 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   all 1500 of a 6 s burst read after the outlet was gone; a graph that lags loses that much of the
   end; stopping the run before the outlet ends the recording cleanly) -- unless `recover: true`:
   then liblsl waits for an outlet of the same source id to come back and reconnects to it (an amplifier
-  that drops out for a moment); the samples after it are flagged as a gap (their time stamps jump), and
+  that drops out for a moment); the samples after it are flagged as a gap (their time stamps jump), what a restarted
+  outlet sent before liblsl reconnected to it is counted `restart_lost` and said (lsl_restart.py), and
   `idle_timeout` still ends a stream that does not come back. An outlet back with another layout, or (while
   a signal is silent; once a marker stream's outlet is gone, 5 s after it went) one of its name and type started
   later on its host under a new source_id (liblsl never reconnects to either), is said and ends the stream
@@ -266,6 +267,7 @@ class LslInlet(Source[LslInletParams], InletChecks):
         self._stalled = False  # the current silence was said (STALL_S)
         self._nonfinite: set[int] = set()  # channels whose NaN/inf were said
         self._jumps_said = self._gaps_said = 0
+        self._gap_ts, self._lost_said = None, set()  # the last gap's timestamps; restarts whose loss was said
         self._behind, self._backlog_at = False, -math.inf  # the current backlog was said; when last looked at
 
     def state_dict(self):
@@ -351,6 +353,8 @@ class LslInlet(Source[LslInletParams], InletChecks):
         gap, split = self._check_times(ts)
         if p.recover and self._restart_seen(gap):
             return self._end()
+        if p.recover:
+            self._restart_lost()  # a restarted outlet's first samples, sent before liblsl reconnected (lsl_restart)
         if split:
             self._held = (data[split:], ts[split:])
             data, ts = data[:split], ts[:split]

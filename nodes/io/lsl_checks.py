@@ -31,6 +31,7 @@ from .lsl_info import (
     unordered_said,
 )
 from .lsl_params import LslInletParams
+from .lsl_restart import restart_lost_said, restart_offset
 from .lsl_time import TimestampFit, fill_times, off_nominal_rate
 
 _log = logging.getLogger("wavegraph.lsl")
@@ -62,6 +63,8 @@ class InletChecks:
     _backlog_at: float
     _gaps_said: int
     _jumps_said: int
+    _gap_ts: tuple[float, float] | None  # the timestamps either side of the last gap (_restart_lost)
+    _lost_said: set[float]  # created_at of the restarted outlets whose loss was said
 
     if TYPE_CHECKING:
 
@@ -194,5 +197,24 @@ class InletChecks:
         if gap:
             self.count("gaps")
             self._said_jump(float(full[0]), float(full[1]))
+            self._gap_ts = (float(full[0]), float(full[1]))
         self._last_ts = float(ts[split - 1] if split else ts[-1])
         return gap, split
+
+    def _restart_lost(self) -> None:
+        """With recover, after a gap: when the outlet liblsl went on with is a restarted one (the watch saw it), what
+        it sent before the first sample the inlet got from it is lost (liblsl reconnects once it finds the new outlet,
+        and LSL gives an inlet nothing sent before it connects): counted `restart_lost` (samples at the nominal rate,
+        from the outlet's creation) and said, once a restart. Loopback, 250 Hz: about 240 samples (0.96 s)."""
+        watch, gap = self._watch, self._gap_ts
+        back = watch.back_at if watch is not None else None
+        if back is None or gap is None or back in self._lost_said or self._rate <= 0 or self._info is None:
+            return
+        offset = restart_offset(self._inlet, self._info, self.params.clock_sync)
+        if offset is None or not gap[0] < back + offset <= gap[1]:
+            return
+        self._lost_said.add(back)
+        lost_s = gap[1] - (back + offset)
+        if (lost := int(round(lost_s * self._rate))) > 0:
+            self.count("restart_lost", lost)
+            _log.warning("lsl_inlet: %s", restart_lost_said(self._name(), self._info.source_id(), lost, lost_s, gap))

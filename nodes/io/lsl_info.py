@@ -97,6 +97,7 @@ class RestartWatch:
         usable = usable and not pinned and "'" not in info.name() + info.type()
         self._named = pylsl.ContinuousResolver(pred=same_name) if usable else None
         self._same: set[float] = set()  # created_at of restarted outlets found unchanged (not re-read)
+        self.back_at: float | None = None  # the created_at of the last of them (lsl_checks: what its restart lost)
         self._seen = False  # the resolver has seen the outlet the inlet opened (gone())
 
     def changed(self, timeout: float) -> str | None:
@@ -125,6 +126,7 @@ class RestartWatch:
                 if _as_said(what, now) != _as_said(what, old):  # (other units: volts scaled as microvolts, or back)
                     return f"stream '{info.name()}' (source_id {sid}) came back with {what} {now}, it had {old}"
             self._same.add(new.created_at())
+            self.back_at = new.created_at()
         return None
 
     def gone(self) -> bool:
