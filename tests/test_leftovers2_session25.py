@@ -187,3 +187,39 @@ def test_a_restarted_outlets_first_samples_lost_before_the_reconnect_are_counted
     assert abs(node.counters.get("restart_lost", 0) - lost) <= 2, (node.counters, lost)
     said = [r.getMessage() for r in caplog.records if "restart_lost" in r.getMessage()]
     assert len(said) == 1 and "came back (its outlet restarted" in said[0], said
+
+
+def test_the_start_a_worker_kept_of_a_stream_that_appeared_while_the_graph_waited_is_no_backlog_said(
+    monkeypatch, caplog
+):
+    """A stream that appeared while the graph waited is received from its worker's configure() (its start kept) and
+    what came before the graph started waits in liblsl's buffer. Before: the first read said `behind`, '3.1 s of
+    stream ... wait to be read (the graph reads slower than real time: a slow node or a loaded machine...)', at the
+    start of every such session whose other process took a few seconds to start (a model loading). That backlog is
+    the stream's start, read at once: not said now. (The worker here is this process, its parent's pid its own.)"""
+    from wavegraph.nodes.io import lsl_start
+
+    name, outs = uname("kept"), []
+    found = lsl.resolve
+
+    def resolve(*a, **k):  # the build waits for the stream: the amplifier app starts now
+        if not outs:
+            outs.append(pylsl.StreamOutlet(pylsl.StreamInfo(name, "EEG", 1, RATE, pylsl.cf_float32, name)))
+        return found(*a, **k)
+
+    monkeypatch.setattr(lsl, "resolve", resolve)
+    LslInlet(name=name, resolve_timeout=3.0).configure({})  # the graph's build (the parent process)
+    monkeypatch.setattr(lsl_start.os, "getppid", os.getpid)  # this process is the worker it starts
+    node = LslInlet(name=name, resolve_timeout=3.0, units="uV")
+    node.configure({})  # pinned to the stream the build found, which appeared meanwhile: receives at once
+    idx = np.arange(int(3 * RATE))
+    outs[0].push_chunk(idx.astype(np.float32)[:, None], [float(t) for t in pylsl.local_clock() - 3.0 + idx / RATE])
+    inlet, end = node._inlet, time.monotonic() + 5.0
+    while inlet is not None and inlet.samples_available() < len(idx) and time.monotonic() < end:
+        threading.Event().wait(0.01)  # until liblsl holds the 3 s sent before the graph started
+    with caplog.at_level(logging.WARNING, logger="wavegraph.lsl"):
+        node.open()
+        got = sum(c.data.shape[1] for c in read_until(node, len(idx)))
+    node.close()
+    assert got == len(idx)  # the start, all of it
+    assert "behind" not in node.counters, [r.getMessage() for r in caplog.records]

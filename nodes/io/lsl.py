@@ -46,7 +46,8 @@ lsl_inlet (live source): consumes one LSL stream, found by `name` and/or `type` 
   once; passed on), timestamps NaN/inf (`bad_timestamps`: given the time of the samples before them), a step back of
   over 0.25 s (`clock_back`) or a jump off the LSL clock (`clock_off`; a signal's first sample, or its first after a
   gap, also over 1 s ahead of it: in the future), the first gaps, the first non-increasing timestamps, and a backlog
-  of 2 s in liblsl's buffer (`behind`: liblsl drops what exceeds `buffer_s`).
+  of 2 s in liblsl's buffer (`behind`: liblsl drops what exceeds `buffer_s`; not the start a worker kept of a stream
+  that appeared while the graph waited: lsl_checks._start_backlog).
   End of stream: after `duration` seconds of stream time or `max_samples` samples (the last chunk is
   trimmed to the limit), or the run's duration (`wavegraph run --duration`) of a stream received from before the graph
   started (one that appeared while the graph waited: _cap_run), when nothing arrived for `idle_timeout` seconds, or when the outlet goes away
@@ -228,8 +229,10 @@ class LslInlet(Source[LslInletParams], InletChecks):
         if said:
             self.count("missed_start")
             _log.warning("lsl_inlet: %s", said)
-        if self._opened is not None and (run_s := run_duration()) is not None:
-            self._cap_run(run_s, float(import_pylsl().local_clock()) - self._opened)
+        if self._opened is not None:  # received from before the graph started: its start, kept
+            self._start_backlog()
+            if (run_s := run_duration()) is not None:
+                self._cap_run(run_s, float(import_pylsl().local_clock()) - self._opened)
 
     def _cap_run(self, run_s: float, early_s: float) -> None:
         """A run of `run_s` s (wavegraph run --duration) whose stream was received from `early_s` s before the graph

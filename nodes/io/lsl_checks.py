@@ -122,6 +122,14 @@ class InletChecks:
             )
         return fill_times(ts, self._last_ts, self._rate, now)
 
+    def _start_backlog(self) -> None:
+        """At open(), for a stream received from before the graph started (one that appeared while the graph waited,
+        opened at configure in its worker): what waits in liblsl's buffer is its start, kept, not the graph lagging. The
+        backlog is looked at again once the graph had that long to read it: `behind` ('the graph reads slower than
+        real time') was said at the start of a session whose other process took 3 s to start (a model loading)."""
+        if self._rate > 0 and self._inlet is not None:
+            self._backlog_at = time.monotonic() + self._inlet.samples_available() / self._rate
+
     def _check_backlog(self) -> None:
         """Say when the samples waiting in liblsl's buffer reach BEHIND_S s (or a quarter of buffer_s): liblsl drops the
         oldest beyond buffer_s without a word, which only showed as gaps. Counted `behind`, once an episode."""
