@@ -80,3 +80,28 @@ def test_an_iir_filter_passes_a_trigger_channel_with_its_codes_as_mne_filters_do
     assert (
         "bandpass" in caplog.text and "'STI 014' unfiltered" not in caplog.text and "STI 014 unfiltered" in caplog.text
     )
+
+
+def test_rereference_to_a_channel_leaves_a_trigger_and_an_eog_as_mne_does(caplog):
+    """Before: rereference `channel: Fcz.` subtracted the reference from every channel: a trigger channel beside the
+    real EEGMMIDB EEG came out as its codes minus the reference's volts (no longer codes: find_events read a step at
+    nearly every sample), an EOG channel as EOG minus an EEG electrode. As MNE's set_eeg_reference(ref_channels=...)
+    (and car) it now re-references the EEG channels only; the others pass unchanged, said at INFO."""
+    import mne
+    from conftest import dataset
+    from wavegraph.pipeline.api import GraphBuilder
+
+    raw = mne.io.read_raw_edf(dataset("eegmmidb-s001r02"), verbose="error").crop(0, 2).pick(range(8)).load_data()
+    raw.set_channel_types({"Fc5.": "eog"}, verbose="error")
+    stim = np.zeros((1, raw.n_times))
+    stim[0, 100:120] = 5
+    raw.add_channels([mne.io.RawArray(stim, mne.create_info(["STI 014"], raw.info["sfreq"], "stim"), verbose="error")])
+    g = GraphBuilder()
+    src = g.add("array_source", data=raw)
+    rr = g.add("rereference", src, channel="Fcz.", keep_ref=True)
+    with caplog.at_level(logging.INFO, "wavegraph.rereference"):
+        got = g.run(capture=[rr])[f"{rr}.out"].data
+    want = mne.set_eeg_reference(raw.copy(), ["Fcz."], verbose="error")[0].get_data()  # pyright: ignore[reportArgumentType]
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-15)
+    assert np.unique(got[-1]).tolist() == [0.0, 5.0]
+    assert "Fc5., STI 014 pass unchanged" in caplog.text

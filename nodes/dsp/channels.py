@@ -187,8 +187,23 @@ class Rereference(SignalNode[RerefParams]):
                 )
             minus = [r] * len(plus)
             out_names = [names[i] for i in plus]
+            # as MNE's set_eeg_reference(ref_channels=[...]) (and car): only the EEG channels (else ecog, seeg, dbs; else
+            # all but stim and misc) are re-referenced; a trigger's codes, an EOG, ECG or accelerometer pass as they are
+            # (a BDF's Status re-referenced to a mastoid came out as its codes minus the mastoid's volts)
+            kind = next((k for k in REFERENCE_TYPES if k in types), None)
+            kept = [i for i in plus if types and (types[i] != kind if kind else types[i] in NOT_IN_REFERENCE)]
+            if len(kept) == len(plus):  # none of a referenced type (every channel misc): all, as before
+                kept = []
+            if kept:
+                minus = [i if i in kept else r for i in plus]  # x - x there, put back in transform
+                logging.getLogger("wavegraph.rereference").info(
+                    "rereference %r re-references the %s channels only (as MNE's set_eeg_reference); %s pass unchanged",
+                    self.node_id, kind or "signal", ", ".join(names[i] for i in kept),
+                )  # fmt: skip
+            self._kept = np.asarray([k for k, i in enumerate(plus) if i in kept], dtype=np.intp)
         else:
             assert p.pairs is not None  # exactly one of channel and pairs (checked above)
+            self._kept = np.zeros(0, dtype=np.intp)
             plus, minus, out_names = [], [], []
             for pair in p.pairs:
                 a, b = _split_pair(pair, names)
@@ -226,7 +241,10 @@ class Rereference(SignalNode[RerefParams]):
 
     def transform(self, x):
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow is counted by SignalNode, not warned by numpy
-            return x[..., self._plus, :] - x[..., self._minus, :]
+            y = x[..., self._plus, :] - x[..., self._minus, :]
+        if self._kept.size:  # the channels not re-referenced (a trigger, an EOG): as they came
+            y[..., self._kept, :] = x[..., self._plus[self._kept], :]
+        return y
 
     def output_mask(self, mask, n):
         return None if mask is None else mask[..., self._plus, :] | mask[..., self._minus, :]
