@@ -223,3 +223,35 @@ def test_the_start_a_worker_kept_of_a_stream_that_appeared_while_the_graph_waite
     node.close()
     assert got == len(idx)  # the start, all of it
     assert "behind" not in node.counters, [r.getMessage() for r in caplog.records]
+
+
+def test_a_marker_stream_received_from_before_the_start_ends_after_the_run_duration(monkeypatch):
+    """The markers beside such an EEG stream (both appeared while the graph waited; the worker receives them from its
+    configure()): in a run of a set length they end as the EEG does, after the run's duration from the data stream's
+    opening. Before: a marker stamped after it was recorded, the markers running past the EEG's end."""
+    from wavegraph.nodes.io import lsl_start
+    from wavegraph.pipeline.result import RUN_DURATION_ENV
+
+    name, outs = uname("mark"), []
+    found = lsl.resolve
+
+    def resolve(*a, **k):  # the build waits for the stream: the stimulus program starts now
+        if not outs:
+            outs.append(pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0, pylsl.cf_string, name)))
+        return found(*a, **k)
+
+    monkeypatch.setattr(lsl, "resolve", resolve)
+    LslInlet(name=name, resolve_timeout=3.0).configure({})  # the graph's build (the parent process)
+    monkeypatch.setattr(lsl_start.os, "getppid", os.getpid)  # this process is the worker it starts
+    monkeypatch.setenv(RUN_DURATION_ENV, "2.0")  # run_graph's, for `wavegraph run --duration 2`
+    node = LslInlet(name=name, resolve_timeout=3.0)
+    node.configure({})  # pinned, appeared meanwhile: receives at once
+    assert node._opened is not None
+    node.open()
+    assert outs[0].wait_for_consumers(5.0)
+    for code, after_s in ((1, 0.5), (2, 1.9), (3, 2.1), (4, 3.0)):  # stamped that long after the stream was opened
+        outs[0].push_sample([str(code)], node._opened + after_s)
+    chunks = read_until(node, 4, limit_s=3.0)
+    assert node.read() is None  # ended
+    node.close()
+    assert np.concatenate([c.data for c in chunks])[:, 2].tolist() == [1.0, 2.0]
