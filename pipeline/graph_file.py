@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
+import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -302,9 +304,33 @@ def _node_id(lines: list[str]) -> re.Match | None:
     return None
 
 
+MAX_BYTES = 64 << 20  # a graph of MAX_VALUES values is about 20 MiB; /dev/zero or `yes |` was read until memory ran out
+
+
+def _capped(stream, file: str) -> bytes:
+    """What a stream holds, GraphError past MAX_BYTES (an endless one: a device, a pipe from a program that does not end)."""
+    data = stream.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise GraphError(
+            [
+                (
+                    file,
+                    0,
+                    f"holds more than {f'{MAX_BYTES >> 20} MiB' if MAX_BYTES >= 1 << 20 else f'{MAX_BYTES} bytes'}: "
+                    "no graph file is that large (a device, a recording?)",
+                    "give the graph file (YAML); large data goes in a file a file_source reads, not inline",
+                )
+            ]
+        )
+    return data
+
+
 def _file_bytes(file: str) -> bytes:
     try:
-        return Path(file).read_bytes()
+        with open(file, "rb") as f:
+            if stat.S_ISCHR(mode := os.fstat(f.fileno()).st_mode) or stat.S_ISBLK(mode):  # /dev/zero hung, /dev/tty
+                raise GraphError([(file, 0, "is a device, not a graph file", "give the graph file (YAML)")])
+            return _capped(f, file)
     except OSError as e:
         if Path(file).is_dir():  # `wavegraph run configs/`: name the graph files in it
             graphs = sorted(str(p) for p in Path(file).glob("*.y*ml"))
@@ -348,5 +374,5 @@ def _stdin_bytes() -> bytes:
                     )
                 ]
             )
-        _stdin[:] = [stream, stream.read()]
+        _stdin[:] = [stream, _capped(stream, STDIN)]
     return _stdin[1]

@@ -134,3 +134,40 @@ def test_a_merge_of_a_list_anchor_names_the_merge_line(tmp_path):
     (line,) = e.value.lines()
     assert line.startswith(f"{tmp_path / 'g.yaml'}:8: invalid YAML: '<<:' merges *a, the value at line 1, which is no")
     assert "fix: <<: takes an anchored mapping" in line
+
+
+# --- 7. a device or an endless stream where a graph file or a checkpoint goes -------------------------------------
+def test_a_device_given_as_the_graph_file_is_refused_not_read(capsys):
+    """`wavegraph validate /dev/zero` (or /dev/urandom, /dev/tty) read the device until memory ran out: a hang.
+    /dev/null was 'holds no YAML'. A device is refused at once now."""
+    from wavegraph.pipeline.cli import main
+
+    assert main(["validate", "/dev/null"]) == 2
+    assert "/dev/null: is a device, not a graph file; fix: give the graph file (YAML)" in capsys.readouterr().err
+
+
+def test_a_graph_file_past_the_size_cap_is_refused(tmp_path, monkeypatch, capsys):
+    """`yes | wavegraph validate -`, or a file that never ends, was read whole, without bound. Past MAX_BYTES (64 MiB;
+    1 KiB here) it is refused, naming the limit."""
+    from wavegraph.pipeline import graph_file
+    from wavegraph.pipeline.cli import main
+
+    monkeypatch.setattr(graph_file, "MAX_BYTES", 1 << 10)
+    (tmp_path / "g.yaml").write_text("nodes: [{id: src, type: sine}]\n" + "# a note\n" * 200)
+    assert main(["validate", str(tmp_path / "g.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "g.yaml: holds more than 1024 bytes: no graph file is that large" in err
+    (tmp_path / "g.yaml").write_text("nodes: [{id: src, type: sine}]\n")
+    assert main(["validate", str(tmp_path / "g.yaml")]) == 0
+
+
+def test_a_device_given_as_a_checkpoint_is_said_to_be_one(tmp_path):
+    """checkpoint: /dev/zero was 'does not exist', of a path that does."""
+    from wavegraph.pipeline.config import GraphError
+
+    g = GraphBuilder()
+    src = g.add("sine", rate=16000.0, duration=0.1)
+    g.add("enhancer", src, checkpoint="/dev/null")
+    with pytest.raises(GraphError) as e:
+        g.run()
+    assert "'/dev/null': is a pipe or a device, not a file; fix: give the weights file (.safetensors)" in str(e.value)

@@ -48,6 +48,8 @@ def _existing_file(path: str | None) -> str | None:
     try:
         if p.is_dir():
             raise ValueError(f"is a folder, not a weights file{where}; fix: give the weights file (.safetensors)")
+        if p.exists() and not p.is_file():  # /dev/zero, a named pipe: was 'does not exist', of a path that does
+            raise ValueError(f"is a pipe or a device, not a file{where}; fix: give the weights file (.safetensors)")
         if not p.is_file():
             raise ValueError(f"does not exist{where}; fix: give the weights file (.safetensors, its .json beside it)")
         from wavegraph.models.checkpoint_files import foreign
