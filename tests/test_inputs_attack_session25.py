@@ -171,3 +171,55 @@ def test_a_device_given_as_a_checkpoint_is_said_to_be_one(tmp_path):
     with pytest.raises(GraphError) as e:
         g.run()
     assert "'/dev/null': is a pipe or a device, not a file; fix: give the weights file (.safetensors)" in str(e.value)
+
+
+# --- 6. a recorder's .npz whose data member is damaged or holds no real numbers ---------------------------------
+def _npz_with_data(path, data, claimed_shape=None):
+    """An .npz as the recorder writes it (stored, keys data and spec), its data member `data` (its header claiming
+    `claimed_shape` if given: a member cut short)."""
+    import io
+    import json
+    import zipfile
+
+    from wavegraph.pipeline.spec import signal_spec
+
+    member = io.BytesIO()
+    np.lib.format.write_array(member, data)
+    raw = member.getvalue()
+    if claimed_shape is not None:
+        head = io.BytesIO()
+        np.lib.format.write_array_header_1_0(
+            head, {"descr": np.lib.format.dtype_to_descr(data.dtype), "fortran_order": False, "shape": claimed_shape}
+        )
+        raw = head.getvalue() + data.tobytes()
+    spec = io.BytesIO()
+    np.lib.format.write_array(spec, np.array(json.dumps(signal_spec(100.0, ["a", "b"]).to_dict())))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("data.npy", raw)
+        z.writestr("spec.npy", spec.getvalue())
+
+
+@pytest.mark.parametrize(
+    "data, claimed, said",
+    [
+        (np.ones((2, 50)) * 1j, None, "holds complex128 samples in its data, where its spec says float64"),
+        (np.zeros((2, 5), "datetime64[s]"), None, "holds datetime64[s] samples in its data"),
+        (np.ones((2, 50)), (2, 100000), "cannot read x.npz: ValueError: mmap length is greater than file size"),
+    ],
+)
+def test_an_npz_whose_data_is_damaged_or_not_real_numbers_is_told_so(tmp_path, monkeypatch, data, claimed, said):
+    """A complex data member replayed as float64 without a word, its imaginary part dropped (all zeros here); a
+    datetime one as numbers; one cut short was 'mmap length is greater than file size; fix: supported formats:
+    MNE raw formats ...', a list of formats for a file of one of them."""
+    from wavegraph.pipeline.config import GraphError
+
+    monkeypatch.chdir(tmp_path)
+    _npz_with_data(tmp_path / "x.npz", data, claimed)
+    g = GraphBuilder()
+    g.add("file_source", path="x.npz")
+    with pytest.raises(GraphError) as e:
+        g.run()
+    text = str(e.value)
+    assert said in text
+    assert "supported formats" not in text
+    assert "record it again" in text or "not written by the recorder" in text

@@ -138,6 +138,9 @@ class NpzReader(LoggedTimes):
                     )
                 spec = StreamSpec.from_dict(json.loads(str(z["spec"])))
                 t0 = float(z["t0"]) if "t0" in keys else 0.0
+            # (read outside this: a member cut short or of objects was 'ValueError: mmap length is greater than file
+            # size; fix: supported formats: ...', a list of formats for a file of a supported one)
+            self.data = _stored_array(path, "data.npy")
         except SpecError:
             raise
         except Exception as e:  # noqa: BLE001 — a damaged zip, a spec that is no StreamSpec
@@ -149,7 +152,12 @@ class NpzReader(LoggedTimes):
             raise _not_signal(path, spec.kind if spec.kind != "signal" else f"multi-axis signal {spec.shape}")
         if not np.issubdtype(np.dtype(spec.dtype), np.number) or np.dtype(spec.dtype).kind == "c":
             raise SpecError(f"file_source: {path} holds {spec.dtype} samples; it replays real numbers", _LOAD)
-        self.data = _stored_array(path, "data.npy")
+        if self.data.dtype.kind not in "biuf":  # complex cast to float64 lost its imaginary part without a word
+            raise SpecError(
+                f"file_source: {path} holds {self.data.dtype} samples in its data, where its spec says {spec.dtype}; "
+                "it replays real numbers",
+                "it was not written by the recorder: " + _LOAD,
+            )
         n_ch = spec.shape[0]
         if self.data.ndim != 2 or self.data.shape[0] != n_ch:
             raise SpecError(f"file_source: {path}: data of shape {self.data.shape} is not ({n_ch}, samples)", _LOAD)
