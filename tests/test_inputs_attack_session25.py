@@ -223,3 +223,20 @@ def test_an_npz_whose_data_is_damaged_or_not_real_numbers_is_told_so(tmp_path, m
     assert said in text
     assert "supported formats" not in text
     assert "record it again" in text or "not written by the recorder" in text
+
+
+# --- 8. a CSV recording with one time that is NaN ------------------------------------------------------------------
+def test_a_csv_with_one_nan_time_names_its_line(tmp_path, monkeypatch):
+    """One `t` of nan among 20 rows (a blank line above it) was 'holds 20 rows with a time that is not finite', as if
+    every one were; it names how many and the first one's line now."""
+    from wavegraph.pipeline.config import GraphError
+
+    rows = [f"{i / 10!r},{i},{-i}" for i in range(20)]
+    rows[5] = "nan,5,-5"
+    (tmp_path / "x.csv").write_text("t,a,b\n" + "\n".join(rows[:3]) + "\n\n" + "\n".join(rows[3:]) + "\n")
+    monkeypatch.chdir(tmp_path)
+    g = GraphBuilder()
+    g.add("file_source", path="x.csv")
+    with pytest.raises(GraphError) as e:
+        g.run()
+    assert "x.csv holds 20 rows, 1 of them with a time that is not finite (the first on line 8: nan)" in str(e.value)

@@ -318,9 +318,16 @@ class CsvReader(_Reader):
         self.ch_types, self.units, self.events = ["misc"] * n_ch, "", _no_events()
         steps = np.diff(self.t)
         if not len(steps) or not np.all(np.isfinite(self.t)):
+            odd = np.flatnonzero(~np.isfinite(self.t))  # (was 'holds 20 rows with a time that is not finite', of one)
+            lines = [i for i, s in enumerate(body.splitlines()) if s.strip() and not s.lstrip().startswith("#")]
             raise SpecError(
                 f"file_source: {path} holds {self.n_times} row{'s' if self.n_times != 1 else ''}"
-                + (" with a time that is not finite" if len(steps) else "")
+                + (
+                    f", {len(odd)} of them with a time that is not finite (the first on line {lines[odd[0]] + 2}: "
+                    f"{self.t[odd[0]]})"
+                    if len(steps)
+                    else ""
+                )
                 + ": its rate cannot be told from its `t` column",
                 "file_source takes no `rate` (a CSV's is read from the steps of its `t` column); replay it from Python "
                 "with array_source, giving the rate it was recorded at: g.add('array_source', data=numpy.loadtxt("
