@@ -169,7 +169,8 @@ processes:
     assert rows.shape == (5, 2)
     # Offline: mne.Epochs on the joined signal of the first segment, markers at their sample.
     seg = x.shape[1] // 2
-    info = mne.create_info(["O1", "Oz", "O2", "slow"], RATE, "eeg")  # (MNE baseline-corrects data channels only)
+    # the sensor as the stream types it (misc): mne.Epochs, and epochs, baseline-correct the EEG only
+    info = mne.create_info(["O1", "Oz", "O2", "slow"], RATE, ["eeg", "eeg", "eeg", "misc"])  # pyright: ignore[reportArgumentType]
     raw = mne.io.RawArray(joined[:, :seg], info, verbose="error")
     ev = np.array([[int(round(t * RATE)), 0, 1] for t, _ in MARKERS[:3]])
     ref = mne.Epochs(raw, ev, tmin=-0.5, tmax=1.0, baseline=(None, 0.0), preload=True, verbose="error").get_data(

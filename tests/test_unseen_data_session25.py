@@ -105,3 +105,29 @@ def test_rereference_to_a_channel_leaves_a_trigger_and_an_eog_as_mne_does(caplog
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-15)
     assert np.unique(got[-1]).tolist() == [0.0, 5.0]
     assert "Fc5., STI 014 pass unchanged" in caplog.text
+
+
+def test_epochs_baseline_leaves_a_trigger_and_a_temperature_as_mne_epochs_does():
+    """Before: `epochs` with `baseline` subtracted the baseline mean from every channel: around a cue of the real
+    EEGMMIDB EEG whose baseline held a trigger pulse (code 5), the epoch's trigger channel came out as 5 minus its mean
+    (-0.4 and 4.6: no code) and a temperature channel lost its degrees, where mne.Epochs corrects only its data
+    channels and EOG/ECG/EMG. It now corrects the channels mne.Epochs does, the epochs equal to MNE's."""
+    import mne
+    from conftest import dataset
+    from wavegraph.pipeline.api import GraphBuilder
+
+    raw = mne.io.read_raw_edf(dataset("eegmmidb-s001r02"), verbose="error").crop(0, 2).pick(range(6)).load_data()
+    raw.set_channel_types({"Fc5.": "eog"}, verbose="error")
+    extra = np.zeros((2, raw.n_times))
+    extra[0, 100:120], extra[1] = 5, 36.6
+    info = mne.create_info(["STI 014", "Temp"], raw.info["sfreq"], ["stim", "temperature"])  # pyright: ignore[reportArgumentType]
+    raw.add_channels([mne.io.RawArray(extra, info, verbose="error")])
+    raw.set_annotations(mne.Annotations([1.0], [0.0], ["cue"]))
+    g = GraphBuilder()
+    src = g.add("array_source", data=raw)
+    ep = g.add("epochs", src, f"{src}.events", tmin=-0.5, tmax=0.5, baseline=[None, 0.0])
+    got = g.run(capture=[ep])[f"{ep}.out"].data
+    events = np.array([[160, 0, 1]])
+    want = mne.Epochs(raw, events, tmin=-0.5, tmax=0.5, baseline=(None, 0.0), verbose="error").get_data()
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-15)
+    assert np.unique(got[0, -2]).tolist() == [0.0, 5.0] and np.all(got[0, -1] == 36.6)

@@ -126,6 +126,7 @@ class Epochs(Node[EpochsParams]):
                     "give a baseline [a, b] with tmin <= a <= b <= tmax",
                 )
             self.mask = slice(b0 - self.i0, b1 - self.i0 + 1)
+        self._base = _baselined(sig)
         dtype = sig.dtype if np.dtype(sig.dtype).kind in "fc" else "float64"  # (complex: was cast to real, unsaid)
         self._check_buffer(sig, np.dtype(dtype).itemsize)
         # a signal whose content lags its stamps (a resample or fir before: StreamSpec.delay) is read at its content
@@ -240,8 +241,11 @@ class Epochs(Node[EpochsParams]):
                 self.bad.say(st.bad, hit, float(row[0]), "epoch")
             else:
                 x = buf.take(lo, hi)
-                if self.params.baseline is not None:
+                if self.params.baseline is not None and self._base is None:
                     x = x - x[..., self.mask].mean(axis=-1, keepdims=True)
+                elif self.params.baseline is not None:  # not a trigger's codes, a temperature (as mne.Epochs)
+                    x = np.array(x, copy=True)
+                    x[..., self._base, :] -= x[..., self._base, self.mask].mean(axis=-1, keepdims=True)
                 epochs.append(np.array(x, copy=True))
                 rows.append(row)
         self._prune()
@@ -307,3 +311,18 @@ class Epochs(Node[EpochsParams]):
         old = {"bad": np.zeros((0, 3)), "marked": -np.inf, "markers_ended": False, "chunk_from": -np.inf}
         old |= {"ready": self._epoch.copy(), "ready_rows": np.zeros((0, 3))}
         super().load_state_dict(old | dict(state))
+
+
+# the channel types mne.Epochs baseline-corrects (its data channels and EOG, ECG, EMG, bio: _detrend_picks); a stim
+# channel's codes, misc, resp, gsr, temperature, syst and chpi channels are left as they are
+BASELINED = ("eeg", "meg", "mag", "grad", "ref_meg", "seeg", "dbs", "ecog", "fnirs", "eog", "ecg", "emg", "bio")
+
+
+def _baselined(sig: StreamSpec) -> np.ndarray | None:
+    """The channels (last axis of the signal's shape) `baseline` corrects, as mne.Epochs does; None: all of them (a
+    stream of no types, or of none mne.Epochs corrects: every channel misc, as an LSL stream that gives no types)."""
+    types = sig.channel_types
+    if not sig.shape or len(types) != sig.shape[-1] or all(t in BASELINED for t in types):
+        return None
+    base = np.array([t in BASELINED for t in types])
+    return base if base.any() else None
