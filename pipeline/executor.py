@@ -406,6 +406,11 @@ class Executor:
             st.chunks_in += 1
         if chunk.gap:
             st.gaps += 1
+            try:  # the segment before the gap finished first (node.end_segment: the enhancer's tail), not flagged
+                ends = node.end_segment()
+            except NODE_ERRORS:  # noqa: BLE001
+                ends = self._failed(node_id, f"in end_segment() before the gap at t0={chunk.t0:.6g} s") or {}
+            self._emit(node_id, ends, False, chunk.origin_ns)
         if chunk.data.size:
             back = chunk.t0 <= self.t_in.get((node_id, port), _NEVER)  # (its source's times jittered back)
             self.t_in[(node_id, port)] = chunk.t0

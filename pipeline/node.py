@@ -7,6 +7,8 @@ are validated with clear errors). The runtime calls, in order:
     out_specs = node.configure(in_specs)        # spec checking; raise SpecError on a mismatch
     node.open()                                 # acquire the data or the device (only where it runs)
     outputs = node.process({"in": chunk})       # any number of times; may return {} (no output yet)
+    outputs = node.end_segment()                # before process() of a chunk flagged gap (of no samples too):
+                                                # the segment before the gap's tail, as finish() gives it
     outputs = node.input_ended("b")             # optional: input "b" ended while others go on
     tail = node.finish()                        # once, at end of stream: flush anything held back
                                                 # (the runtime calls finish_all(): finish() in a list, or
@@ -134,7 +136,7 @@ class Node(Generic[P]):
             cls.configure = stores_in_specs  # type: ignore[method-assign]
         # the end-of-stream calls need what configure() sets up: by hand before it, Resample().finish() was
         # "'NoneType' object has no attribute 'n_in'" (fir, align, apply_mask alike; join a KeyError)
-        for name in ("input_ended", "finish", "finish_all"):
+        for name in ("input_ended", "end_segment", "finish", "finish_all"):
             method = cls.__dict__.get(name)
             if method is not None and not getattr(method, "_needs_configure", False):
                 setattr(cls, name, _configured_first(method))
@@ -185,6 +187,13 @@ class Node(Generic[P]):
         return outputs (join releases or drops what it held for it). Called once per port, in one
         process as across processes, in the order of the port's data; `finish()` follows once the last
         input ends (it is not preceded by input_ended for that one). Default: nothing."""
+        return {}
+
+    def end_segment(self) -> dict[str, Chunk]:
+        """Called by the runtime when a chunk flagged gap arrives, before its process() (and for one of no samples):
+        what the segment before the gap still holds back, as finish() gives it at the end of a stream (the
+        enhancer's last 319 samples), sent before the gap and not flagged; the node then starts the next segment
+        fresh. Default: nothing (a node that holds nothing back, or drops it at the gap in process())."""
         return {}
 
     def finish(self) -> dict[str, Chunk]:

@@ -244,3 +244,52 @@ def test_a_bids_copy_that_fails_at_close_is_kept_for_recover(tmp_path):
     (taken / "sub-01_task-rest_eeg.bdf").unlink()
     recover(tmp_path / "s01.bdf")
     assert _channel_types(taken / "sub-01_task-rest_channels.tsv") == {"C3": "EEG", "C4": "EOG"}
+
+
+# --- 4. the speech file graph keeps the input's length and time base across a gap -----------------------------------
+_TINY_ENHANCER = ["enhancer.random_init=true", "enhancer.d_model=32", "enhancer.n_layers=1"]
+
+
+def _alone(x: np.ndarray) -> tuple[np.ndarray, int]:
+    """The enhancer (the graph's tiny one) on `x` alone, aligned (its first 319 samples dropped), and its vad frames."""
+    from wavegraph.nodes.models.enhancer import EnhancerNode
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import StreamSpec
+
+    node = EnhancerNode(random_init=True, d_model=32, n_layers=1)
+    node.configure({"in": StreamSpec("signal", 16000.0, (1,), "float32", ("ch0",), ("audio",))})
+    parts = [node.process({"in": Chunk(x[None], 0.0)}), *node.finish_all()]
+    y = np.concatenate([p["out"].data[0] for p in parts])
+    return y[node.latency_samples :], sum(len(p["vad"].data) for p in parts if "vad" in p)
+
+
+def test_the_speech_file_graph_keeps_length_and_time_base_across_a_gap(tmp_path):
+    """configs/speech_enhance_file.yaml on a 16 kHz WAV whose recording lost 0.25 s after 0.25 s (its chunk log keeps
+    the gap). Before: out.wav was 319 samples short per gap (the enhancer dropped the segment's tail at the gap, then
+    align dropped the new segment's warm-up), everything after the gap 319 samples early. Now the enhancer finishes
+    the segment before the gap as finish() does: the output has the input's samples and times, each segment enhanced
+    as if alone (nothing crosses the gap), and the vad frames of both."""
+    from wavegraph.nodes.io.recorder import Recorder
+    from wavegraph.pipeline.api import GraphBuilder
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import StreamSpec
+
+    x = (0.1 * np.random.default_rng(1).standard_normal(8000)).astype(np.float32)
+    rec = Recorder(path=str(tmp_path / "in.wav"))
+    rec.configure({"in": StreamSpec("signal", 16000.0, (1,), "float32", ("ch0",), ("audio",))})
+    rec.process({"in": Chunk(x[None, :4000], 0.0)})
+    rec.process({"in": Chunk(x[None, 4000:], 0.5, gap=True)})  # 0.25 s lost
+    rec.finish()
+    rec.close()
+    sets = [f"src.path={tmp_path / 'in.wav'}", f"rec.path={tmp_path / 'out.wav'}", f"vad.path={tmp_path / 'vad.csv'}"]
+    got = GraphBuilder.from_yaml("configs/speech_enhance_file.yaml", sets + _TINY_ENHANCER).run(
+        capture=["src.out", "align.out", "vad_align.out"]
+    )
+    src, out, vad = got["src.out"], got["align.out"], got["vad_align.out"]
+    assert list(src.gaps) == [0.5]
+    assert out.data.shape == (1, 8000) and list(out.gaps) == [0.5]
+    np.testing.assert_allclose(out.times, src.times, rtol=0, atol=1e-9)
+    assert sf.info(str(tmp_path / "out.wav")).frames == 8000
+    (first, vad1), (second, vad2) = _alone(x[:4000]), _alone(x[4000:])
+    np.testing.assert_allclose(out.data[0], np.concatenate([first, second]), atol=1e-6)
+    assert vad.data.shape[0] == vad1 + vad2 and list(vad.gaps) == [0.5]

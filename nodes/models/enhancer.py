@@ -13,8 +13,13 @@ vad:  features (frames x 1, "speech_prob"), the speech probability of every 20 m
       + k * 10 ms (like the stft node); it is emitted once its newest block is in. Usable on its own; it declares
       the input's delay (a resampler's before the enhancer), which an `align` on it removes.
 Gap: a chunk with `gap` set starts a new segment: the model state, the partial block and the output samples still
-      held back are dropped, so nothing on either side of a gap sees the other. `samples_dropped_at_gap` counts the
-      segment's input samples whose enhanced output never went out (its last 319, or fewer in a shorter segment).
+      held back are dropped, so nothing on either side of a gap sees the other. Before that, the runtime calls
+      end_segment(), which finishes the segment as finish() finishes a stream: its last 319 enhanced samples (zeros
+      fed in) and vad frames go out, stamped after its last sample, so enhancer -> align keeps the input's length
+      and times across a gap (before, they were dropped: 319 samples fewer per gap, everything after it 319 samples
+      early; configs/speech_enhance_file.yaml). By hand, call end_segment() before process() of a chunk flagged gap;
+      without it they are dropped, and `samples_dropped_at_gap` counts the segment's input samples whose enhanced
+      output never went out (its last 319, or fewer in a shorter segment).
 NaN/Inf: `nan_policy` (nodes/nanpolicy.py); the model never sees them (zeroed). Finite samples beyond +-INPUT_LIMIT
       (1e6; audio is +-1, or +-32768 in a float file written at int16 scale) are clipped to it and counted
       (`clipped_input`): a corrupt float WAV's 1e30 made the model's float32 state inf, and every later output NaN. Under `propagate` the output sample
@@ -365,6 +370,10 @@ class EnhancerNode(Node[EnhancerParams]):
         self.n_in += n
         vad = self._run(np.asarray(data[0], np.float32))
         return self._emit(n, vad, chunk, chunk.t0, bad)
+
+    def end_segment(self) -> dict[str, Chunk]:
+        """Before a gap: the segment's tail, as finish() gives it at the end of a stream; the next chunk starts anew."""
+        return self.finish()
 
     def finish(self) -> dict[str, Chunk]:
         if self.model is None or self.t_first is None:
