@@ -8,7 +8,8 @@ unsaid (a loop over OUT/*/ counted it twice). Here a folder marked complete for 
 for this same input under another stem) follows it when exactly one input is it renamed: the same size and
 modification time (which `mv` keeps), graph and settings; the folder is moved to the new name, its marker updated,
 said, and the input is not run again. A complete folder of an input no longer there that no input matches is said
-and left as it is."""
+and left as it is, and so is a folder of partial outputs (no marker: a run stopped, then its input renamed) that no
+input writes to."""
 
 from __future__ import annotations
 
@@ -77,7 +78,7 @@ def follow_renames(jobs: list[Job], out_dir: str) -> list[str]:
     out_root = Path(out_dir).resolve()
     folders = _complete_folders(out_root, {Path(j.out_dir) for j in jobs})
     if not folders:
-        return []
+        return _partial_folders(jobs, out_root)
     todo = [j for j in jobs if not Path(j.out_dir).exists() and not is_done(j)]
     pairs = [(j, f) for j in todo for f, m in folders.items() if _is_renamed(j, f, m)]
     said = []
@@ -106,5 +107,39 @@ def follow_renames(jobs: list[Job], out_dir: str) -> list[str]:
                 f"note: {folder} holds the complete outputs of {marker['input']}, which is no longer there (renamed "
                 "or removed), and no input is it renamed (none has its size, modification time and settings): left as it is; "
                 "remove the folder if they are not wanted"
+            )
+    return said + _partial_folders(jobs, out_root)
+
+
+def _partial_folders(jobs: list[Job], out_root: Path) -> list[str]:
+    """A line for each folder under `out_root` that no input writes to, without a completion marker, holding what
+    this graph's recorders write: a run stopped (Ctrl-C, a crash) before its input was renamed or removed, whose
+    partial outputs a resume left beside the new ones unsaid."""
+    if not jobs:
+        return []
+    job = jobs[0]
+    names = set()
+    for o in job.overrides:  # the recorders' files: their paths in the job's folder
+        key, _, value = o.partition("=")
+        try:
+            v = json.loads(value)
+        except ValueError:
+            continue
+        if isinstance(v, str) and key.strip().endswith(".path") and Path(v).parent == Path(job.out_dir):
+            names.add(Path(v).name)
+    claimed = {Path(j.out_dir) for j in jobs}
+    said = []
+    try:
+        folders = sorted(f for f in out_root.iterdir() if f.is_dir() and f not in claimed and not (f / DONE).exists())
+    except OSError:
+        return []
+    for folder in folders:
+        left = sorted(p.name for p in folder.iterdir() if any(p.name.startswith(n) for n in names))
+        if left:
+            said.append(
+                f"note: {folder} holds partial outputs of this graph ({', '.join(left[:3])}"
+                f"{', ...' if len(left) > 3 else ''}; no completion marker), and no input of this batch writes there: a "
+                "run stopped before its input was renamed or removed; left as it is: remove the folder if they are not "
+                "wanted (the input, under its new name, is run anew)"
             )
     return said

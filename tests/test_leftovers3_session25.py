@@ -293,3 +293,18 @@ def test_the_speech_file_graph_keeps_length_and_time_base_across_a_gap(tmp_path)
     (first, vad1), (second, vad2) = _alone(x[:4000]), _alone(x[4000:])
     np.testing.assert_allclose(out.data[0], np.concatenate([first, second]), atol=1e-6)
     assert vad.data.shape[0] == vad1 + vad2 and list(vad.gaps) == [0.5]
+
+
+def test_a_partial_folder_of_an_input_renamed_since_is_said(tmp_path, capsys):
+    """A batch stopped while a.wav ran (out/a/ holds a partial copy.wav, no completion marker), then a.wav renamed
+    c.wav: the resume ran c.wav and left out/a/ beside out/c/ without a word. Now it is said, left as it is."""
+    from wavegraph.pipeline.batch import DONE, plan
+    from wavegraph.pipeline.batch_renames import follow_renames
+
+    graph, inputs = _batch_done(tmp_path)
+    (tmp_path / "out" / "a" / DONE).unlink()  # (as a run stopped before its end leaves it)
+    (inputs / "a.wav").rename(inputs / "c.wav")
+    jobs = plan(str(graph), str(inputs / "*.wav"), str(tmp_path / "out"), [])
+    said = follow_renames(jobs, str(tmp_path / "out"))
+    assert len(said) == 1 and f"{tmp_path / 'out' / 'a'} holds partial outputs of this graph (copy.wav" in said[0]
+    assert (tmp_path / "out" / "a" / "copy.wav").exists() and not (tmp_path / "out" / "c").exists()
