@@ -81,6 +81,22 @@ def test_a_damaged_bext_is_said_and_the_file_replays_undated(tmp_path, caplog, b
     src.close()
 
 
+def test_a_bext_whose_time_reference_and_origination_time_disagree_says_which_dates_it(tmp_path, caplog):
+    """TimeReference 10:00:00.5, OriginationTime 10:11:12 (a clock set apart from the timecode): dated by
+    TimeReference, EBU's first-sample count, and said at INFO with both; agreeing (within 1 s), nothing is said."""
+    path = tmp_path / "take4.wav"
+    _bwf(path, _bext(reference=int((10 * 3600 + 0.5) * 8000)))
+    with caplog.at_level(logging.INFO, logger="wavegraph.file_source"):
+        FileSource(path=str(path)).configure({})
+    said = [r.getMessage() for r in caplog.records if "TimeReference" in r.getMessage()]
+    assert len(said) == 1 and "10:00:00.500000" in said[0] and "10:11:12" in said[0]
+    caplog.clear()
+    _bwf(path, _bext(time=b"10:00:00", reference=int((10 * 3600 + 0.5) * 8000)))
+    with caplog.at_level(logging.INFO, logger="wavegraph.file_source"):
+        FileSource(path=str(path)).configure({})
+    assert not [r for r in caplog.records if "TimeReference" in r.getMessage()]
+
+
 def test_a_blank_bext_date_replays_undated_unsaid(tmp_path, caplog):
     """EBU leaves a field not known blank: no date, no warning."""
     path = tmp_path / "take3.wav"

@@ -4,8 +4,8 @@ A field recorder or a DAW writes, in the bext chunk, OriginationDate ('yyyy-mm-d
 ('hh:mm:ss', 8 bytes at 330) and TimeReference (64 bits at 338: the first sample's count since midnight, the
 timecode). libsndfile reads past it, and file_source replayed such a file undated (meas_date ""), a recorder's copy of
 it dated by nothing. Here the stream's meas_date is the first sample's time: the date's midnight + TimeReference / rate
-(sample-exact, as EBU defines it), or the date at OriginationTime where TimeReference is 0 (not set, as most tools
-leave it). BWF keeps no time zone: the date and time are taken as UTC, as MNE takes an EDF's start (and an XDF's
+(sample-exact, as EBU defines it; an OriginationTime more than 1 s from it is said at INFO: a DAW's session
+timecode), or the date at OriginationTime where TimeReference is 0 (not set, as most tools leave it). BWF keeps no time zone: the date and time are taken as UTC, as MNE takes an EDF's start (and an XDF's
 datetime without an offset). A bext that is cut short or holds no date (a date or time that is not one; a
 TimeReference past a day) is said, with the bytes to mend, and the file replays undated; one left blank (no date)
 replays undated unsaid."""
@@ -112,7 +112,18 @@ def bext_start(path: Path, rate: float) -> str | None:
                 ),
             )
             return None
-        return (day + timedelta(seconds=reference / rate)).isoformat()
+        first = day + timedelta(seconds=reference / rate)
+        parts = _NUMBERS.fullmatch(time_text)
+        said = 3600 * int(parts[1]) + 60 * int(parts[2]) + int(parts[3]) if parts else None
+        if said is not None and min(abs(said - reference / rate), 86400 - abs(said - reference / rate)) > 1:
+            _log.info(  # (a DAW's session timecode, 01:00:00:00, or a clock set apart from the timecode)
+                "file_source: %s: its bext's TimeReference puts the first sample at %s, its OriginationTime says %s: "
+                "dated by TimeReference (EBU Tech 3285: the first sample's count since midnight)",
+                path,
+                first.time().isoformat(),
+                time_text,
+            )
+        return first.isoformat()
     parts = _NUMBERS.fullmatch(time_text)
     hms = tuple(int(x) for x in parts.groups()) if parts else ()
     if time_text and not (hms and hms[0] < 24 and hms[1] < 60 and hms[2] < 60):
