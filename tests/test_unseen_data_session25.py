@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+import pytest
 from wavegraph.nodes.io.file_source import FileSource
 
 
@@ -67,7 +68,7 @@ def test_an_iir_filter_passes_a_trigger_channel_with_its_codes_as_mne_filters_do
     notch = g.add("notch", src, freq=60.0)
     bp = g.add("bandpass", notch, l_freq=1.0, h_freq=40.0)
     hp = g.add("highpass", src, freq=1.0)
-    with caplog.at_level(logging.INFO, "wavegraph.filters"):
+    with caplog.at_level(logging.INFO, "wavegraph.triggers"):
         out = g.run(capture=[src, bp, hp])
     given = out[f"{src}.out"].data
     for node in (bp, hp):
@@ -131,3 +132,37 @@ def test_epochs_baseline_leaves_a_trigger_and_a_temperature_as_mne_epochs_does()
     want = mne.Epochs(raw, events, tmin=-0.5, tmax=0.5, baseline=(None, 0.0), verbose="error").get_data()
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-15)
     assert np.unique(got[0, -2]).tolist() == [0.0, 5.0] and np.all(got[0, -1] == 36.6)
+
+
+@pytest.mark.parametrize("rate", [100.0, 256.0])
+def test_resample_keeps_a_trigger_channels_codes_as_mne_resample_does(rate, caplog):
+    """Before: `resample` filtered a trigger channel as it filters EEG: the real EEGMMIDB EEG with a trigger beside it
+    (a 2-sample code 5, a 1-sample 7, a held 3 then 9), taken from 160 Hz to 100 Hz (a BDF's 2048 Hz Status to 256 Hz
+    likewise), came out with its codes rung into fractions and the short pulses smeared: no event a reader could find.
+    It is now resampled as MNE's raw.resample resamples a stim channel (each output the first code of the input samples
+    it covers), delayed as the EEG is: after `align`, the same samples as MNE's, in any chunking."""
+    import mne
+    from conftest import dataset
+    from wavegraph.pipeline.api import GraphBuilder
+
+    raw = mne.io.read_raw_edf(dataset("eegmmidb-s001r02"), verbose="error").crop(0, 10 - 1 / 160).pick(range(4))
+    stim = np.zeros((1, raw.n_times))
+    stim[0, 100:102], stim[0, 503], stim[0, 900:1000], stim[0, 1000:1003] = 5, 7, 3, 9
+    raw.load_data().add_channels(
+        [mne.io.RawArray(stim, mne.create_info(["STI 014"], raw.info["sfreq"], "stim"), verbose="error")]
+    )
+    want = raw.copy().resample(rate, verbose="error")
+    assert isinstance(want, mne.io.BaseRaw)  # (a Raw, not a (Raw, events) pair: no events given)
+    for chunk in (37, 160):
+        g = GraphBuilder()
+        al = g.add("align", g.add("resample", g.add("array_source", data=raw, chunk_size=chunk), rate=rate))
+        with caplog.at_level(logging.INFO, "wavegraph.triggers"):
+            got = g.run(capture=[al])[f"{al}.out"].data[:, : want.n_times]
+        np.testing.assert_array_equal(got[-1], want.get_data()[-1])
+    assert mne.find_events(mne.io.RawArray(got, want.info, verbose="error"), verbose="error")[:, 2].tolist() == [
+        5,
+        7,
+        3,
+        9,
+    ]
+    assert "resamples its trigger channel(s) STI 014 by their codes" in caplog.text

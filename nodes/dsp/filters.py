@@ -25,6 +25,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import NodeParams
 from wavegraph.pipeline.spec import SpecError
 
+from ..channel_kinds import trigger_channels
 from ..nanpolicy import MAX_STATE_BYTES, NAN_POLICY_HELP, NanPolicy, check_nyquist, delay_mask
 from ..signal import SignalNode
 
@@ -168,7 +169,8 @@ class SosFilter(SignalNode):
         self._nsig = int(np.prod(self.lead)) if self.lead else 1
         self._kernel = SosKernel(self.sos, self.dtype)
         self._flat = len(self.lead) == 1  # (channels, samples): the kernel's layout already
-        self._stim = _trigger_channels(self, spec)
+        how = "unfiltered (their codes kept), as MNE's filters leave stim channels"
+        self._stim = trigger_channels(self, spec, "passes", how)
         return spec.evolve(dtype=self.dtype.name).filtered(*self.edges())
 
     def new_state(self):
@@ -185,21 +187,6 @@ class SosFilter(SignalNode):
         if self._stim.size:  # a trigger channel keeps its codes (filtered, they rang into values no event has)
             y[self._stim] = x2[self._stim]
         return y if x2 is x else y.reshape(x.shape)
-
-
-def _trigger_channels(node, spec) -> np.ndarray:
-    """The positions of the channels typed stim (a trigger: STI 014, a BDF's Status), which an IIR filter passes as they
-    are, as MNE's raw.filter and notch_filter leave them (they filtered only the data channels); said at INFO. A
-    recorder after a bandpass wrote the trigger's codes rung into values no event has (5 came out 4.9, then -6.2)."""
-    types = spec.channel_types
-    if len(spec.shape) != 1 or len(types) != spec.shape[0] or "stim" not in types:
-        return np.zeros(0, dtype=np.intp)
-    stim = np.flatnonzero([t == "stim" for t in types])
-    logging.getLogger("wavegraph.filters").info(
-        "%s %r passes its trigger channel(s) %s unfiltered (their codes kept), as MNE's filters leave stim channels",
-        type(node).__name__.lower(), node.node_id, ", ".join(spec.channel_names[i] for i in stim),
-    )  # fmt: skip
-    return stim
 
 
 def _iir(p: IIRParams, wn, btype: str, rate: float) -> np.ndarray:

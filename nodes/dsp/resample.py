@@ -27,6 +27,7 @@ from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import RATE_RTOL, SpecError
 from wavegraph.pipeline.state import count
 
+from ..channel_kinds import stim_codes, trigger_channels
 from ..nanpolicy import (
     MAX_STATE_BYTES,
     NAN_POLICY_HELP,
@@ -163,6 +164,8 @@ class Resample(Node[ResampleParams]):
         self._nch = int(np.prod(self._lead)) if self._lead else 1
         self._ndim = len(spec.shape) + 1
         self._policy = p.nan_policy
+        how = "by their codes, unfiltered (each on the output sample of its onset, as MNE's raw.resample keeps them)"
+        self._stim = trigger_channels(self, spec, "resamples", how)
         # zeros before the stream: L-1 samples, more when the padded filter reaches further back
         self._preroll = self.L - 1 + max(0, -((-self.pad) // up))
         self.reset()
@@ -200,8 +203,9 @@ class Resample(Node[ResampleParams]):
         return self.State(np.zeros((self._nch, self.L - 1), dtype=self._dtype), np.zeros((0, 2), dtype=np.int64))
 
     # --- core ---------------------------------------------------------------------------------------
-    def _step(self, x2: np.ndarray, j_cap: int | None = None) -> tuple[np.ndarray, int]:
-        """Consume x2 (channels, n); return (outputs, index of the first output)."""
+    def _step(self, x2: np.ndarray, j_cap: int | None = None, n_real: int | None = None) -> tuple[np.ndarray, int]:
+        """Consume x2 (channels, n); return (outputs, index of the first output). `n_real`: the samples of the stream
+        (finish() flushes zeros after them)."""
         up, down, L, s = self.up, self.down, self.L, self.state
         n = x2.shape[1]
         hist = s.hist if s.n_in else np.zeros((self._nch, self._preroll), dtype=self._dtype)
@@ -227,6 +231,9 @@ class Resample(Node[ResampleParams]):
                 # layout makes matmul a batch of (C, L) @ (L,) products, ~3x faster than (C, cnt, L).
                 win = np.ndarray((cnt, ext.shape[0], L), ext.dtype, ext, a * s1, (down * s1, s0, s1))
                 y[:, q::up] = (win @ self._trev[r]).T
+            if self._stim.size:
+                n = s.n_in if n_real is None else n_real
+                y[self._stim] = stim_codes(ext[self._stim], ext_start, j0, J, self, n, n_real is not None)
         s.n_out = j0 + J
         return y, j0
 
@@ -264,7 +271,7 @@ class Resample(Node[ResampleParams]):
         j_total = ((n_in - 1) * self.up + self.h.size + self.pad - 1) // self.down + 1
         i_last = ((j_total - 1) * self.down - self.pad) // self.up
         zeros = np.zeros((self._nch, max(0, i_last - n_in + 1)), dtype=self._dtype)
-        out = self._emit(*self._step(zeros, j_cap=j_total))
+        out = self._emit(*self._step(zeros, j_cap=j_total, n_real=n_in))
         # the stream is over (its tail flushed with zeros): a node given the next file starts it fresh, as the enhancer
         # does (it went on from the flushed state: numpy's "strides is incompatible ..." up-sampling, samples missing down)
         self.reset()

@@ -1,0 +1,56 @@
+"""Trigger (stim) channels inside the signal nodes: a channel typed `stim` holds event codes, not a voltage, and MNE's
+filters and resampler leave them codes (raw.filter and notch_filter pass them; raw.resample keeps their events). The
+IIR filters pass them as they are (nodes/dsp/filters.py) and `resample` resamples them as MNE does (`stim_codes`):
+filtered, their codes rang into values no event has (5 came out 4.9, then -6.2) and a recording after them held no
+trigger."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from wavegraph.pipeline.spec import StreamSpec
+
+_log = logging.getLogger("wavegraph.triggers")
+
+
+def trigger_channels(node, spec: StreamSpec, what: str, how: str) -> np.ndarray:
+    """The positions of the channels typed stim of a (channels,) signal (none for another shape or a stream without
+    types), said at INFO: '<type> <id> <what> its trigger channel(s) <names> <how>'."""
+    types = spec.channel_types
+    if len(spec.shape) != 1 or len(types) != spec.shape[0] or "stim" not in types:
+        return np.zeros(0, dtype=np.intp)
+    stim = np.flatnonzero([t == "stim" for t in types])
+    _log.info(
+        "%s %r %s its trigger channel(s) %s %s",
+        node.type_name, node.node_id, what, ", ".join(spec.channel_names[i] for i in stim), how,
+    )  # fmt: skip
+    return stim
+
+
+def stim_codes(x: np.ndarray, x_start: int, j0: int, n: int, node, n_real: int, final: bool) -> np.ndarray:
+    """Outputs j0 .. j0+n-1 of trigger channels resampled as MNE's raw.resample resamples a stim channel
+    (mne.filter._resample_stim_channels): output k takes the first nonzero code of input samples
+    [floor(k*down/up), floor((k+1)*down/up)) (the last output's window runs to the end of the stream), else the code at
+    its first sample; here delayed by the resampler's `out_delay` output samples, as its filtered channels are (0
+    before). `x`: the trigger channels' input samples from stream sample `x_start`; `n_real`: the stream's samples
+    (the zeros finish() flushes after them are none of its); `final`: no sample comes after them."""
+    up, down = node.up, node.down
+    k = np.arange(j0, j0 + n, dtype=np.int64) - node.out_delay
+    out = np.zeros((x.shape[0], n), dtype=x.dtype)
+    ok = (k >= 0) & (n_real > 0)
+    if not ok.any():
+        return out
+    kk = k[ok]
+    lo = np.minimum(kk * down // up, n_real - 1)
+    hi = np.minimum((kk + 1) * down // up, n_real)
+    if final:
+        hi[kk >= int(round(n_real * up / down)) - 1] = n_real
+    hi = np.maximum(hi, lo + 1)
+    idx = lo[:, None] + np.arange(int((hi - lo).max()))[None, :]
+    inside = idx < hi[:, None]
+    vals = x[:, np.clip(idx - x_start, 0, x.shape[1] - 1)]  # (channels, outputs, window)
+    nonzero = (vals != 0) & inside[None]
+    first = np.take_along_axis(vals, nonzero.argmax(axis=-1)[..., None], axis=-1)[..., 0]
+    out[:, ok] = np.where(nonzero.any(axis=-1), first, vals[..., 0])
+    return out
