@@ -519,12 +519,12 @@ class Align(Node[AlignParams]):
 
     def process(self, inputs):
         c = inputs["in"]
+        if c.gap:  # a new segment: its delay is dropped again (the output kept the input's time base only up to a gap),
+            self.state.dropped = 0  # also when the flag came on a chunk of no samples (it was ignored there)
         n = c.n_times(self._axis)
         if n == 0:
             return {}
         x = _fitted(self, c.data)
-        if c.gap:  # a new segment: its delay is dropped again (the output kept the input's time base only up to a gap)
-            self.state.dropped = 0
         skip = min(n, self._d - self.state.dropped)
         self.state.dropped += skip
         if skip == n:
