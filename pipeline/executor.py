@@ -260,6 +260,7 @@ class Executor:
         # chunks of any length on that input then skip the check
         self.fits: dict[tuple[str, str], tuple] = {}
         self.gap_next: set[tuple[str, str]] = set()  # inputs whose last chunk was dropped: flag the next one
+        self.gap_held: set[tuple[str, str]] = set()  # inputs whose gap came on a chunk of no samples: on the next one
         self.t_last = signal_outputs(nodes)  # each signal output's last t0: one may not go back (time_order.py)
         self.t_in: dict[tuple[str, str], float] = {}  # each input's last t0: an output that went back after it did
         self.stop = StopFlag()  # runners install it; checked between chunks and while pacing
@@ -402,9 +403,13 @@ class Executor:
         if self.gap_next and (node_id, port) in self.gap_next:
             self.gap_next.discard((node_id, port))
             chunk = replace(chunk, gap=True)
+        held_gap = bool(self.gap_held) and (node_id, port) in self.gap_held and chunk.data.size > 0
+        if held_gap:  # a gap that came on a chunk of no samples (counted, and end_segment called, then)
+            self.gap_held.discard((node_id, port))
+            held_gap, chunk = not chunk.gap, replace(chunk, gap=True)
         if chunk.data.size or not chunk.eos:  # the end-of-stream marker alone is not a chunk in the summary
             st.chunks_in += 1
-        if chunk.gap:
+        if chunk.gap and not held_gap:
             st.gaps += 1
             try:  # the segment before the gap finished first (node.end_segment: the enhancer's tail), not flagged
                 ends = node.end_segment()
@@ -430,8 +435,12 @@ class Executor:
             self._emit(node_id, outs, chunk.gap, chunk.origin_ns, back)
             for extra in held:
                 self._emit(node_id, extra, False, chunk.origin_ns, back)
-        elif chunk.gap and node.propagates_gaps:  # an empty chunk (an end-of-stream marker, say) after lost data
-            self.pending_gap[node_id] = True
+        elif chunk.gap:  # an empty chunk (an end-of-stream marker, say) after lost data
+            if node.propagates_gaps:
+                self.pending_gap[node_id] = True
+            # the node sees the gap on this input's next chunk with samples: unsaid, a model node kept its state across
+            # it, an ssvep_decoder its window, an align the new segment's delay, join interpolated over it
+            self.gap_held.add((node_id, port))
         if chunk.eos:
             self.open_inputs[node_id].discard(port)
             if self.open_inputs[node_id]:
