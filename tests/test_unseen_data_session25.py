@@ -166,3 +166,27 @@ def test_resample_keeps_a_trigger_channels_codes_as_mne_resample_does(rate, capl
         9,
     ]
     assert "resamples its trigger channel(s) STI 014 by their codes" in caplog.text
+
+
+def test_fir_delays_a_trigger_channel_as_its_eeg_without_filtering_it(caplog):
+    """Before: `fir` filtered a trigger channel beside the real EEGMMIDB EEG as it filters EEG: its codes 5 and 7 came
+    out rung into fractions. It now delays the trigger by the filter's (numtaps - 1) / 2 samples, as the EEG's content,
+    unfiltered: after `align`, the trigger's codes at their samples, in any chunking and through the flushed tail."""
+    import mne
+    from conftest import dataset
+    from wavegraph.pipeline.api import GraphBuilder
+
+    raw = mne.io.read_raw_edf(dataset("eegmmidb-s001r02"), verbose="error").crop(0, 3).pick(range(4)).load_data()
+    stim = np.zeros((1, raw.n_times))
+    stim[0, 100:102], stim[0, 470] = 5, 7  # the 7 in the flushed tail's reach: 11 samples before the end
+    raw.add_channels([mne.io.RawArray(stim, mne.create_info(["STI 014"], raw.info["sfreq"], "stim"), verbose="error")])
+    for chunk in (37, 160):
+        g = GraphBuilder()
+        src = g.add("array_source", data=raw, chunk_size=chunk)
+        al = g.add("align", g.add("fir", src, l_freq=1.0, h_freq=30.0, numtaps=41))
+        with caplog.at_level(logging.INFO, "wavegraph.triggers"):
+            out = g.run(capture=[src, al])
+        got, given = out[f"{al}.out"].data, out[f"{src}.out"].data
+        np.testing.assert_array_equal(got[-1], given[-1])
+        assert np.abs(got[:-1] - given[:-1]).max() > 1e-6  # the EEG filtered
+    assert "fir 'fir1' delays its trigger channel(s) STI 014 by 20 samples" in caplog.text

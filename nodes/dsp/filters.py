@@ -394,6 +394,12 @@ class FIR(SignalNode[FIRParams]):
         self.b = np.asarray(b).astype(self.dtype)
         self._a = np.ones(1, dtype=self.dtype)
         self.latency_samples = (p.numtaps - 1) // 2
+        # a trigger's codes are delayed as the others are, not filtered (they rang into fractions), as MNE's filters
+        self._stim = trigger_channels(
+            self, spec, "delays", f"by {self.latency_samples} samples, unfiltered (their codes kept)"
+        )
+        self._delay = np.zeros_like(self.b)
+        self._delay[self.latency_samples] = 1
         self._rate = spec.rate
         # the content lags its time stamps by that much (linear phase): declared, as resample's, so `align` removes it
         out = spec.evolve(dtype=self.dtype.name, delay=spec.delay + self.latency_samples / spec.rate)
@@ -407,7 +413,10 @@ class FIR(SignalNode[FIRParams]):
     def transform(self, x):
         from scipy.signal import lfilter
 
-        y, self.state.zi = lfilter(self.b, self._a, x, axis=-1, zi=self.state.zi)
+        zi = self.state.zi
+        y, self.state.zi = lfilter(self.b, self._a, x, axis=-1, zi=zi)
+        if self._stim.size:  # (its own rows of the state, which the delay keeps as it keeps the others)
+            y[self._stim], self.state.zi[self._stim] = lfilter(self._delay, self._a, x[self._stim], zi=zi[self._stim])
         return y
 
     def output_mask(self, mask, n):  # NaN at input sample i -> output sample i + latency
