@@ -240,3 +240,34 @@ def test_a_csv_with_one_nan_time_names_its_line(tmp_path, monkeypatch):
     with pytest.raises(GraphError) as e:
         g.run()
     assert "x.csv holds 20 rows, 1 of them with a time that is not finite (the first on line 8: nan)" in str(e.value)
+
+
+# --- 9. eeg_sim: SSVEP harmonics at or above Nyquist -------------------------------------------------------------
+def _sim(**params):
+    g = GraphBuilder()
+    quiet = dict(background_uv=0.0, alpha_uv=0.0, blink_uv=0.0, emg_uv=0.0, channels=["Oz"], rate=250.0)
+    src = g.add("eeg_sim", **{**quiet, **params})
+    return g.run(capture=[src])[f"{src}.out"].data[0]
+
+
+def test_eeg_sim_leaves_out_ssvep_harmonics_above_nyquist():
+    """A 40 Hz SSVEP with 4 harmonics at 250 Hz: the 4th (160 Hz) was computed and aliased to a 90 Hz line that no EEG
+    amplifier (anti-alias filter) records and FBCCA's references leave out. Harmonics 1e29 was 'Maximum allowed
+    dimension exceeded; fix: check its params' (1e6 took 33 s for 1 s of signal). Those above Nyquist are left out
+    now; the ones below are as before (harmonics 3 gives the same samples as 4)."""
+    x = _sim(ssvep_freqs=[40.0], ssvep_harmonics=4, duration=4.0)
+    power = np.abs(np.fft.rfft(x)) ** 2
+    freqs = np.fft.rfftfreq(len(x), 1 / 250.0)
+    at = {f: power[np.argmin(np.abs(freqs - f))] for f in (40, 80, 90, 120)}
+    assert at[40] > 0 and at[80] > 0 and at[120] > 0
+    assert at[90] < 1e-12 * at[40]
+    np.testing.assert_array_equal(x, _sim(ssvep_freqs=[40.0], ssvep_harmonics=3, duration=4.0))
+    y = _sim(ssvep_freqs=[10.0], ssvep_harmonics=10**29, duration=0.5)
+    assert len(y) == 125 and np.isfinite(y).all()
+
+
+def test_eeg_sim_refuses_an_ssvep_frequency_of_0_hz():
+    from wavegraph.pipeline.config import GraphError
+
+    with pytest.raises(GraphError, match="eeg_sim ssvep_freqs holds 0 Hz; fix: give stimulus frequencies above 0 Hz"):
+        _sim(ssvep_freqs=[0.0], duration=0.5)

@@ -18,6 +18,8 @@ the stream is in volts. Spatial weights come from the 10-20 name prefix of each 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from pydantic import Field
 from wavegraph.pipeline.spec import SpecError
@@ -75,6 +77,8 @@ class EEGSim(SynthSource):
         p = self.params
         nyq = p.rate / 2
         for f in [p.alpha_freq] + list(p.ssvep_freqs):
+            if not f > 0:  # (0 Hz was a constant per harmonic; -10 Hz the 10 Hz one)
+                raise SpecError(f"eeg_sim ssvep_freqs holds {f:g} Hz", "give stimulus frequencies above 0 Hz")
             if f >= nyq:
                 raise SpecError(
                     f"eeg_sim frequency {f:g} Hz is at/above Nyquist ({nyq:g} Hz)", "raise the rate or lower it"
@@ -94,7 +98,11 @@ class EEGSim(SynthSource):
         rng = np.random.default_rng([p.seed, 7])
         self._alpha_phase = rng.uniform(0, 0.3, self.n_ch)  # small phase lags between channels
         self._mod_phase = rng.uniform(0, 2 * np.pi)
-        self._ssvep_phase = rng.uniform(0, 2 * np.pi, (max(1, len(p.ssvep_freqs)), p.ssvep_harmonics))
+        # harmonics at or above Nyquist are left out, as an amplifier's anti-alias filter leaves them (and FBCCA's
+        # references): 40 Hz x 4 at 250 Hz came out as a 90 Hz line, and harmonics 1e29 was 'Maximum allowed
+        # dimension exceeded; fix: check its params' (1e6: 33 s for 1 s of signal)
+        self._ssvep_h = [min(p.ssvep_harmonics, math.ceil(nyq / f) - 1) for f in p.ssvep_freqs]
+        self._ssvep_phase = rng.uniform(0, 2 * np.pi, (max(1, len(p.ssvep_freqs)), max(self._ssvep_h, default=1)))
 
     def new_state(self):
         return PinkState(0, self._pink.zeros())
@@ -132,7 +140,7 @@ class EEGSim(SynthSource):
             target = None if p.ssvep_trial is None else (np.floor(t / p.ssvep_trial).astype(int) % len(p.ssvep_freqs))
             for i, f in enumerate(p.ssvep_freqs):
                 on = 1.0 if target is None else (target == i)
-                for h in range(1, p.ssvep_harmonics + 1):
+                for h in range(1, self._ssvep_h[i] + 1):
                     s += on * (p.ssvep_uv / h) * np.sin(2 * np.pi * h * f * t + self._ssvep_phase[i, h - 1])
             x += self._w_occ[:, None] * s
         t_end = (n0 + n) / p.rate
