@@ -271,3 +271,20 @@ def test_eeg_sim_refuses_an_ssvep_frequency_of_0_hz():
 
     with pytest.raises(GraphError, match="eeg_sim ssvep_freqs holds 0 Hz; fix: give stimulus frequencies above 0 Hz"):
         _sim(ssvep_freqs=[0.0], duration=0.5)
+
+
+# --- 10. ssvep_decoder: harmonics far past Nyquist ----------------------------------------------------------------
+def test_fbcca_harmonics_far_past_nyquist_do_not_hang_the_build():
+    """ssvep_decoder harmonics: 1e29 hung `wavegraph validate` (references() looked at every harmonic one by one to
+    keep those below Nyquist). Only those below are looked at now: the same references as harmonics 15 at 250 Hz."""
+    import threading
+
+    from wavegraph.models.ssvep import references
+
+    done: list = []
+    worker = threading.Thread(target=lambda: done.append(references([8.0, 10.0], 250.0, 50, 10**29)), daemon=True)
+    worker.start()
+    worker.join(5.0)
+    assert done, "references() with 1e29 harmonics did not return"
+    for big, small in zip(done[0], references([8.0, 10.0], 250.0, 50, 15), strict=True):
+        np.testing.assert_array_equal(big, small)
