@@ -1,7 +1,8 @@
 """enhancer: the trained causal speech enhancer (models/enhancer.py) on a 16 kHz mono signal.
 
 in:   signal, 1 channel, 16000 Hz (anything else is refused: resample first / pick one channel); audio resampled up
-      from under 4 kHz (StreamSpec.band below MIN_BAND: no speech band) is refused too, 8 kHz telephone audio taken.
+      from under 4 kHz (its passband, StreamSpec.passband(): `band`, or a file's `lowpass`, below MIN_BAND: no speech
+      band) is refused too, 8 kHz telephone audio taken.
 out:  the enhanced signal, same spec (and dtype) as `in`, with `delay` += latency: its content lags its time stamps
       by latency_samples = n_fft - 1 = 319 samples (19.94 ms), the algorithmic latency (20 ms frames, 10 ms hop; a
       frame is processed when its newest 10 ms block is complete). Every output chunk has the t0 and length of the
@@ -176,12 +177,18 @@ class EnhancerNode(Node[EnhancerParams]):
                 f"enhancer runs at {SAMPLE_RATE} Hz, the input is {spec.rate:.12g} Hz",
                 f"resample first: put a `resample` node (to {SAMPLE_RATE}) before the enhancer",
             )
-        if spec.band is not None and spec.band < MIN_BAND:  # (a 100 Hz file resampled up: enhanced without a word)
+        top = spec.passband()[1]  # the band the content holds: `band` (a rate it came through) or `lowpass` (a file's)
+        if top < MIN_BAND:  # (a 100 Hz file resampled up, a FIF upsampled from 1 kHz: enhanced without a word)
             raise SpecError(
-                f"enhancer input was sampled at {2 * spec.band:.12g} Hz before it was resampled to {SAMPLE_RATE} Hz: "
-                f"it holds nothing above {spec.band:.12g} Hz, no speech (the model is a 16 kHz speech enhancer)",
+                (
+                    f"enhancer input was sampled at {2 * top:.12g} Hz before it was resampled to {SAMPLE_RATE} Hz"
+                    if spec.band is not None and spec.band <= top
+                    else f"enhancer input was low-pass filtered at {top:.12g} Hz (its lowpass, as the file or a filter "
+                    f"says: a recording sampled at {2 * top:.12g} Hz and resampled to {SAMPLE_RATE} Hz says so)"
+                )
+                + f": it holds nothing above {top:.12g} Hz, no speech (the model is a 16 kHz speech enhancer)",
                 f"give it speech audio sampled at {2 * MIN_BAND:g} Hz or more (8 kHz telephone audio and up); "
-                "check the source's rate: a sensor or EEG recording is not speech",
+                "check the source's rate and filters: a sensor or EEG recording is not speech",
             )
         if spec.shape != (1,):
             raise SpecError(

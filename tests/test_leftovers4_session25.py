@@ -1,0 +1,87 @@
+"""Leftovers of session 25 (fourth batch), each reproduced as a user meets it; each test failed before its fix."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from wavegraph.pipeline.cli import main
+
+
+def _validate(tmp_path, monkeypatch, capsys, *args):
+    """`wavegraph validate ARGS` in tmp_path: (exit code, stderr lines), with no traceback."""
+    monkeypatch.chdir(tmp_path)
+    code = main(["validate", *args])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err, err
+    return code, err.strip().splitlines()
+
+
+def _fif(path: Path, rate: float, upsample_to: float | None = None) -> Path:
+    """A one-channel FIF at `rate` (MNE's lowpass: its Nyquist), upsampled by MNE to `upsample_to` (lowpass kept)."""
+    import mne
+
+    raw = mne.io.RawArray(
+        np.random.default_rng(0).standard_normal((1, int(rate * 0.2))) * 0.1,
+        mne.create_info(["mic"], rate, "misc"),
+        verbose="error",
+    )
+    if upsample_to:
+        raw.resample(upsample_to, verbose="error")
+    raw.save(path, verbose="error")
+    return path
+
+
+def _enhance_graph(path: Path) -> str:
+    return f"""\
+nodes:
+  - {{id: src, type: file_source, params: {{path: "{path}"}}}}
+  - {{id: enhancer, type: enhancer}}
+  - {{id: sink, type: null_sink}}
+edges:
+  - {{source: src.out, target: enhancer.in}}
+  - {{source: enhancer.out, target: sink.in}}
+"""
+
+
+def test_a_fif_upsampled_from_1_khz_is_refused_by_the_enhancer_by_its_lowpass(tmp_path, monkeypatch, capsys):
+    """Before: a 16 kHz FIF that MNE upsampled from 1 kHz (info['lowpass'] 500 Hz: the file says it holds nothing
+    above 500 Hz; StreamSpec.band unset, as a file replays a low band as its lowpass) was enhanced without a word: the
+    enhancer checked `band` only. Now it checks the spec's passband and refuses it as it refuses a 1 kHz file resampled
+    in the graph, naming the lowpass and what to give."""
+    fif = _fif(tmp_path / "up_raw.fif", 1000.0, upsample_to=16000.0)
+    (tmp_path / "g.yaml").write_text(_enhance_graph(fif))
+    code, lines = _validate(tmp_path, monkeypatch, capsys, "g.yaml")
+    assert code == 2 and len(lines) == 1, lines
+    assert "enhancer input was low-pass filtered at 500 Hz" in lines[0], lines
+    assert "it holds nothing above 500 Hz, no speech" in lines[0], lines
+    assert "; fix: give it speech audio sampled at 4000 Hz or more" in lines[0], lines
+
+
+@pytest.mark.parametrize("case", ["fif 16 kHz", "wav 16 kHz", "wav 8 kHz -> 16 kHz"])
+def test_ordinary_audio_still_reaches_the_enhancers_model(tmp_path, monkeypatch, capsys, case):
+    """A 16 kHz FIF (lowpass 8000), a 16 kHz WAV (no band) and 8 kHz telephone audio resampled to 16 kHz pass the
+    enhancer's band check to its model (its loading stood in for, so the test needs no torch)."""
+    import soundfile as sf
+    from wavegraph.nodes.models.enhancer import EnhancerNode
+    from wavegraph.pipeline.spec import SpecError
+
+    def loaded(self):
+        raise SpecError("the model was loaded", "nothing")
+
+    monkeypatch.setattr(EnhancerNode, "_load", loaded)
+    if case.startswith("fif"):
+        path = _fif(tmp_path / "a_raw.fif", 16000.0)
+        graph = _enhance_graph(path)
+    else:
+        rate = 16000 if "16 kHz" == case[4:] else 8000
+        path = tmp_path / "a.wav"
+        sf.write(path, np.zeros(rate // 10, np.float32), rate, subtype="FLOAT")
+        graph = _enhance_graph(path)
+        if rate != 16000:
+            graph = graph.replace(
+                "  - {id: enhancer, type: enhancer}",
+                "  - {id: up, type: resample, params: {rate: 16000}}\n  - {id: enhancer, type: enhancer}",
+            ).replace("target: enhancer.in}", "target: up.in}\n  - {source: up.out, target: enhancer.in}")
+    (tmp_path / "g.yaml").write_text(graph)
+    code, lines = _validate(tmp_path, monkeypatch, capsys, "g.yaml")
+    assert code == 2 and len(lines) == 1 and "the model was loaded" in lines[0], lines
