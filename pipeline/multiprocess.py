@@ -128,6 +128,7 @@ def run_multiprocess(
         plans = make_plans(graph, speed, control, run_dir, bar.enabled)
         for plan in plans.values():
             plan.live = observer is not None
+            plan.duration = duration
 
         def start(group: str):
             """Start (or restart) one group's process: a local worker, or what the launcher starts."""

@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
-import os
 import sys
 import time
 from dataclasses import dataclass, field
 
 DURATION = "duration"  # why a run stopped when run_graph's `duration` ran out: a normal end, not an interrupt
-# run_graph's `duration`, in seconds, while it runs (worker processes inherit it): a live source that received its stream
-# from before the graph started (lsl_inlet, a stream that appeared while the graph waited) takes no more than it
-RUN_DURATION_ENV = "WAVEGRAPH_RUN_DURATION"
+_run_duration: float | None = (
+    None  # run_graph's `duration` while it runs here (a worker: its plan's); see run_duration()
+)
 
 
 def run_duration() -> float | None:
-    """The duration of the run this process is part of ($WAVEGRAPH_RUN_DURATION, set by run_graph), or None."""
+    """The `duration` (s) of the run this process is part of, or None: run_graph's while it runs, a worker's from its
+    plan. A live source that received its stream from before the graph started (lsl_inlet, a stream that appeared
+    while the graph waited) takes no more than that of it."""
+    return _run_duration
+
+
+@contextlib.contextmanager
+def running_for(duration: float | None):
+    """run_duration() is `duration` within (a finite positive number, else None); as it was after."""
+    global _run_duration
+    before = _run_duration
+    _run_duration = float(duration) if duration is not None and 0 < float(duration) < math.inf else None
     try:
-        value = float(os.environ.get(RUN_DURATION_ENV, ""))
-    except ValueError:
-        return None
-    return value if 0 < value < math.inf else None
+        yield
+    finally:
+        _run_duration = before
 
 
 @dataclass

@@ -5,17 +5,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import numbers
-import os
 import time
 from collections.abc import Callable
 
 from .executor import Executor, NodeFailure, StopFlag
 from .graph import Graph
-from .result import DURATION, RUN_DURATION_ENV, ProgressBar, RunResult, source_durations
+from .result import DURATION, ProgressBar, RunResult, running_for, source_durations
 from .stuck import Overdue
 from .summary import stats_to_dicts
 
@@ -114,7 +112,7 @@ def run_graph(
 
     for note in crossed_filter_notes(graph):  # a filter chain that passes nothing: likely a mistake, said once
         log.warning("%s", note)
-    with duration_env(duration):  # (a live source that received from before the graph started counts it too)
+    with running_for(duration):  # (a live source that received from before the graph started counts it too)
         if in_process:
             return run_in_process(graph, speed, progress, observer, duration, stop)
         from .multiprocess import run_multiprocess
@@ -123,21 +121,3 @@ def run_graph(
         n = len(graph.config.processes)
         log.debug("%d nodes in %d process%s (%s)", len(graph.nodes), n, "" if n == 1 else "es", groups)
         return run_multiprocess(graph, speed, progress, observer, duration=duration, stop=stop)
-
-
-@contextlib.contextmanager
-def duration_env(duration: float | None):
-    """$WAVEGRAPH_RUN_DURATION (result.RUN_DURATION_ENV) set to the run's `duration` while it runs (unset without one),
-    for its processes' live sources; as it was after."""
-    before = os.environ.get(RUN_DURATION_ENV)
-    if duration is None:
-        os.environ.pop(RUN_DURATION_ENV, None)
-    else:
-        os.environ[RUN_DURATION_ENV] = repr(float(duration))
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(RUN_DURATION_ENV, None)
-        else:
-            os.environ[RUN_DURATION_ENV] = before

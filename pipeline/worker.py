@@ -65,6 +65,7 @@ from .plan import (
     Stats,
     WorkerPlan,
 )
+from .result import running_for
 from .shm import ShmEdgeReceiver, ShmEdgeSender
 from .spec import SpecError, StreamSpec
 from .summary import stats_to_dicts
@@ -149,6 +150,11 @@ def pin(ctx: zmq.Context, cpus: list[int], who: str) -> None:
 def run_worker(plan: WorkerPlan, stop: StopFlag, clock: LocalClock | None = None) -> int:
     """Run one process group. `clock` is this machine's clocks (a test gives one that is skewed and
     drifts, as another machine's would be): probes are answered and chunks stamped with it."""
+    with running_for(plan.duration):  # (its live sources read the run's duration: result.run_duration)
+        return _run_group(plan, stop, clock)
+
+
+def _run_group(plan: WorkerPlan, stop: StopFlag, clock: LocalClock | None) -> int:
     if os.path.realpath(wavegraph.__file__) != os.path.realpath(plan.wavegraph_file):
         raise RuntimeError(
             f"this worker imported wavegraph from {wavegraph.__file__}, the parent from "

@@ -230,7 +230,7 @@ def test_a_marker_stream_received_from_before_the_start_ends_after_the_run_durat
     configure()): in a run of a set length they end as the EEG does, after the run's duration from the data stream's
     opening. Before: a marker stamped after it was recorded, the markers running past the EEG's end."""
     from wavegraph.nodes.io import lsl_start
-    from wavegraph.pipeline.result import RUN_DURATION_ENV
+    from wavegraph.pipeline import result
 
     name, outs = uname("mark"), []
     found = lsl.resolve
@@ -243,7 +243,7 @@ def test_a_marker_stream_received_from_before_the_start_ends_after_the_run_durat
     monkeypatch.setattr(lsl, "resolve", resolve)
     LslInlet(name=name, resolve_timeout=3.0).configure({})  # the graph's build (the parent process)
     monkeypatch.setattr(lsl_start.os, "getppid", os.getpid)  # this process is the worker it starts
-    monkeypatch.setenv(RUN_DURATION_ENV, "2.0")  # run_graph's, for `wavegraph run --duration 2`
+    monkeypatch.setattr(result, "_run_duration", 2.0)  # the worker's plan's, for `wavegraph run --duration 2`
     node = LslInlet(name=name, resolve_timeout=3.0)
     node.configure({})  # pinned, appeared meanwhile: receives at once
     assert node._opened is not None
