@@ -92,9 +92,7 @@ class WorkerPlan:
     incarnation: int = 0  # restarts of this group so far (on_error: restart); its shm rings number above
     parent_host: str = ""  # the parent's socket.gethostname(): on that host its configure() warnings are the worker's
     cpus: list[int] = field(default_factory=list)  # `cpus:` of the group: pin the process and its I/O thread
-    duration: float | None = (
-        None  # the run's `duration` (wavegraph run --duration): result.run_duration() in the worker
-    )
+    duration: float | None = None  # the run's `duration` (run --duration): result.run_duration() in the worker
 
     def config(self) -> GraphConfig:
         """The group's part of the graph, for the Executor."""
