@@ -190,3 +190,22 @@ def test_fir_delays_a_trigger_channel_as_its_eeg_without_filtering_it(caplog):
         np.testing.assert_array_equal(got[-1], given[-1])
         assert np.abs(got[:-1] - given[:-1]).max() > 1e-6  # the EEG filtered
     assert "fir 'fir1' delays its trigger channel(s) STI 014 by 20 samples" in caplog.text
+
+
+def test_an_opensignals_hdf5_file_is_told_its_samples_are_adc_counts_and_how_to_make_volts():
+    """Before: file_source refused the real OpenSignals EEG (biosignalsnotebooks' eeg_sample_o.h5) with 'load it:
+    data, rate = read_opensignals(PATH) ... or convert it once to FIF (data in volts ...)': read_opensignals gives ADC
+    counts (0-65535), and a FIF saved from them as told read back 30000 V of EEG, unsaid. The fix now says they are
+    counts of the file's resolution and how a PLUX EEG sensor's become volts."""
+    from conftest import dataset
+    from wavegraph.pipeline.datasets import read_opensignals
+    from wavegraph.pipeline.spec import SpecError
+
+    path = dataset("bsn-eeg-o")
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(path)).configure({})
+    said = str(e.value) + (e.value.hint or "")
+    assert "ADC counts (16 bits), not volts" in said and "(data / 2**16 - 0.5) * 3 / 41782" in said
+    data, _ = read_opensignals(path)
+    volts = (data / 2**16 - 0.5) * 3 / 41782
+    assert data.max() > 30000 and np.abs(volts).max() < 40e-6  # counts; as volts, EEG's tens of microvolts

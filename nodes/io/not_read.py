@@ -202,9 +202,15 @@ def hdf5_hint(path: Path) -> str:
                 )
             elif any("sampling rate" in a for a in attrs.values()):
                 kind = "OpenSignals (PLUX)"
+                bits = next((str(a.get("resolution")) for a in attrs.values() if "resolution" in a), "")
+                bits = bits.strip("[]").split()[0] if bits.strip("[]").split() else "16"
                 load = (
                     "load it: data, rate = wavegraph.pipeline.datasets.read_opensignals(PATH) (device='MAC' for a file of "
-                    "several devices), then " + _ARRAY_SOURCE
+                    "several devices), then "
+                    + _ARRAY_SOURCE
+                    + f"; it gives ADC counts ({bits} bits), not volts: for a "
+                    "FIF, first convert them by the sensor's transfer function (its datasheet's; a PLUX EEG sensor's: "
+                    f"volts = (data / 2**{bits} - 0.5) * 3 / 41782; saved as they are, 30000 counts read back as 30000 V)"
                 )
             elif any("pandas_type" in a for a in attrs.values()):
                 kind, load = (
