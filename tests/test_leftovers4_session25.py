@@ -85,3 +85,35 @@ def test_ordinary_audio_still_reaches_the_enhancers_model(tmp_path, monkeypatch,
     (tmp_path / "g.yaml").write_text(graph)
     code, lines = _validate(tmp_path, monkeypatch, capsys, "g.yaml")
     assert code == 2 and len(lines) == 1 and "the model was loaded" in lines[0], lines
+
+
+def test_mix_says_a_bad_channel_mixed_in_and_keeps_no_stale_bads(caplog):
+    """Before: mix of C3, Cz, C4 (a FIF's info['bads'] = ['Cz']) into one channel kept 'Cz' in its output's bads, a name
+    no longer in the stream (a mix named 'Cz', a virtual electrode, came out marked bad; any later node named so would
+    be), and nothing said a bad channel was mixed in. Now, as mne.channels.combine_channels by default (drop_bad=False:
+    mixed in, the output not bad), the output has no bads, and configure says once which bad channel is mixed in with
+    the weights that leave it out; a bad channel of weight 0 is not said."""
+    import mne
+    from wavegraph.nodes.dsp.channels import Mix
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import signal_spec
+
+    spec = signal_spec(250.0, ["C3", "Cz", "C4"]).evolve(bads=("Cz",))
+    x = np.random.default_rng(1).standard_normal((3, 50))
+    with caplog.at_level("WARNING", logger="wavegraph.mix"):
+        mix = Mix(name="Cz")
+        out = mix.configure({"in": spec})["out"]
+    assert out.bads == () and out.channel_names == ("Cz",)
+    said = [r.getMessage() for r in caplog.records if r.name == "wavegraph.mix"]
+    assert len(said) == 1 and "channel 'Cz' marked bad by the source" in said[0], said
+    assert "mixed in" in said[0] and "weights: [0.5, 0, 0.5]" in said[0], said
+    # the same samples as mne.channels.combine_channels' default (bads mixed in), whose output is not bad either
+    raw = mne.io.RawArray(x, mne.create_info(["C3", "Cz", "C4"], 250.0, "eeg"), verbose="error")
+    raw.info["bads"] = ["Cz"]
+    ref = mne.channels.combine_channels(raw, {"Cz": [0, 1, 2]}, verbose="error")
+    assert ref.info["bads"] == []
+    np.testing.assert_allclose(mix.process({"in": Chunk(x, 0.0)})["out"].data, ref.get_data(), rtol=1e-12)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="wavegraph.mix"):
+        out = Mix(weights=[1.0, 0.0, 1.0]).configure({"in": spec})["out"]
+    assert out.bads == () and not [r for r in caplog.records if r.name == "wavegraph.mix"]

@@ -329,7 +329,9 @@ class MixParams(NodeParams):
 class Mix(Node[MixParams]):
     """One channel: the weighted sum of the input channels (default: their mean), e.g. stereo audio to mono.
     A single-channel input passes through unchanged (only its name changes). Non-finite samples propagate; a
-    channel holding them is said once, with the weights that leave it out (a channel of weight 0 is not in the mix)."""
+    channel holding them is said once, with the weights that leave it out (a channel of weight 0 is not in the mix).
+    Channels the source marks bad are mixed in and the mix is not marked bad, as mne.channels.combine_channels does by
+    default; said once at configure, with the weights that leave them out."""
 
     Params = MixParams
 
@@ -349,12 +351,42 @@ class Mix(Node[MixParams]):
         self._w_use = self._w[self._use]  # their weights
         self.reset()
         types = spec.channel_types[:1] if spec.channel_types else ()
-        self.out_specs = {
+        self._say_bads_mixed(spec)
+        self.out_specs = {  # (bads: none, as mne.channels.combine_channels' output; the source's named channels gone)
             "out": spec.evolve(
-                shape=(*spec.shape[:-1], 1), channel_names=(self.params.name,), channel_types=types, dtype=dtype.name
+                shape=(*spec.shape[:-1], 1),
+                channel_names=(self.params.name,),
+                channel_types=types,
+                dtype=dtype.name,
+                bads=(),
             )
         }
         return self.out_specs
+
+    def _say_bads_mixed(self, spec: StreamSpec) -> None:
+        """Channels the source marks bad (StreamSpec.bads) are mixed in, as mne.channels.combine_channels mixes them
+        by default (drop_bad=False), and the mix is not marked bad (nor was combine_channels'): said once here, with
+        the weights that leave them out (drop_bad=True). Before, the mix was unsaid and kept their names as bads."""
+        names = spec.channel_names
+        bad = [int(i) for i in self._use if int(i) < len(names) and names[int(i)] in spec.bads]
+        if not bad:
+            return
+        said = ", ".join(f"'{names[i]}'" for i in bad)
+        given = self.params.weights
+        w = [0.0 if k in bad else (1.0 if given is None else given[k]) for k in range(len(self._w))]
+        if given is None and sum(w):
+            w = [round(v / sum(w), 6) for v in w]
+        if not any(w):
+            fix = "mix channels that are not bad, or clear the source's bads if these channels are good"
+        else:
+            weights = ", ".join(f"{v:g}" for v in w)
+            fix = f"leave {'it' if len(bad) == 1 else 'them'} out with weights: [{weights}] (combine_channels' drop_bad=True)"
+        _log.warning(
+            "mix%s: channel%s %s marked bad by the source (its bads, a FIF's info['bads']) %s mixed in, as "
+            "mne.channels.combine_channels mixes bad channels by default; the mix '%s' is not marked bad; fix: %s",
+            f" '{self.node_id}'" if self.node_id else "", "s" if len(bad) > 1 else "", said,
+            "are" if len(bad) > 1 else "is", self.params.name, fix,
+        )  # fmt: skip
 
     def reset(self):
         """A fresh stream (a restart, the next stream through this node): its channels are said anew."""
