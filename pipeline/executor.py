@@ -40,6 +40,7 @@ log = logging.getLogger("wavegraph.executor")
 # A KeyboardInterrupt too: during a run Ctrl-C only sets the StopFlag, so one raised in a node is the node's own (in one
 # process it ended the run as a Ctrl-C does: 'stopped (Ctrl-C)', exit 130, no summary, no word of the node).
 NODE_ERRORS = (Exception, SystemExit, KeyboardInterrupt)
+_FOREIGN = ">" if sys.byteorder == "little" else "<"  # the byte order of an array from a file of the other kind
 _EXIT_HINT = "fix: a node may not end its process (sys.exit, exit): raise an exception, or return None from read() to end a source\n"
 _INTERRUPT_HINT = "fix: a node may not raise KeyboardInterrupt (Ctrl-C stops a run by itself, draining the graph): raise an exception\n"
 
@@ -394,6 +395,8 @@ class Executor:
             return  # data after end-of-stream on this input: ignore
         data = chunk.data
         if data.size:
+            if data.dtype.byteorder == _FOREIGN:  # np.frombuffer(b, ">f4"): native, as it arrives from another process
+                chunk = replace(chunk, data=(data := data.astype(data.dtype.newbyteorder("="))))  # (it was dropped)
             fit = self.fits.get((node_id, port))
             if fit is None or data.dtype != fit[0] or (data.shape[:-1] if fit[1] else data.shape[1:]) != fit[2]:
                 if not self._fits(node_id, port, chunk):
@@ -435,12 +438,9 @@ class Executor:
             self._emit(node_id, outs, chunk.gap, chunk.origin_ns, back)
             for extra in held:
                 self._emit(node_id, extra, False, chunk.origin_ns, back)
-        elif chunk.gap:  # an empty chunk (an end-of-stream marker, say) after lost data
-            if node.propagates_gaps:
-                self.pending_gap[node_id] = True
-            # the node sees the gap on this input's next chunk with samples: unsaid, a model node kept its state across
-            # it, an ssvep_decoder its window, an align the new segment's delay, join interpolated over it
-            self.gap_held.add((node_id, port))
+        elif chunk.gap:  # an empty chunk (an end-of-stream marker, say) after lost data: the node gets the gap on
+            self.pending_gap[node_id] |= node.propagates_gaps  # this input's next chunk with samples (it went on
+            self.gap_held.add((node_id, port))  # across it, a model node keeping its state)
         if chunk.eos:
             self.open_inputs[node_id].discard(port)
             if self.open_inputs[node_id]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from wavegraph.pipeline.chunk import Chunk
-from wavegraph.pipeline.node import Node, NodeParams
+from wavegraph.pipeline.node import Node, NodeParams, Source
 from wavegraph.pipeline.registry import lookup
 from wavegraph.pipeline.spec import signal_spec
 
@@ -40,6 +40,30 @@ class DropChunk(Node):
         if self.calls - 1 == self.params.drop_at:
             return {"out": Chunk(c.data[..., :0], c.t0, gap=True)}
         return {"out": Chunk(c.data, c.t0)}
+
+
+class ForeignParams(NodeParams):
+    dtype: str = ">f8"  # the byte order and type of the chunks it sends (its spec: their native dtype)
+
+
+class ForeignSource(Source):
+    """Sends 200 samples of 2 channels in chunks of 20 as arrays of another byte order, as np.frombuffer(b, ">f4") of
+    a big-endian recording gives them; declares their native dtype."""
+
+    Params = ForeignParams
+
+    def configure(self, in_specs):
+        self.pos = 0
+        dtype = np.dtype(self.params.dtype).newbyteorder("=").name
+        self.out_specs = {"out": signal_spec(250.0, ["a", "b"], dtype=dtype)}
+        return self.out_specs
+
+    def read(self):
+        if self.pos >= 200:
+            return None
+        x = _x(200)[:2, self.pos : self.pos + 20].astype(self.params.dtype)
+        self.pos += 20
+        return {"out": Chunk(x, (self.pos - 20) / 250.0)}
 
 
 def _x(n=400):
@@ -111,3 +135,21 @@ def test_align_drops_the_delay_again_after_a_gap_flagged_on_a_chunk_of_no_sample
         np.concatenate([d for _, d in on_empty], 1), np.concatenate([d for _, d in on_data], 1)
     )
     assert sum(d.shape[1] for _, d in on_empty) == 100 - 2 * 10  # 40 ms at 250 Hz dropped at the start and the gap
+
+
+@pytest.mark.parametrize("dtype", [">f8", ">f4"])
+def test_a_big_endian_chunk_is_filtered_in_a_run_as_across_processes(dtype):
+    """A source sending big-endian arrays of the dtype it declares (np.frombuffer(b, ">f4") of a big-endian file) had
+    every chunk dropped in one process, said as 'float64 payload on a float64 edge' (the check compares byte order
+    too), while across processes the wire converts them and they went through: the run gave (2, 0). Such a chunk is
+    now made native, as the wire does, and filtered as the same samples in native order are."""
+    from wavegraph.pipeline.api import GraphBuilder
+
+    g = GraphBuilder()
+    bp = g.add("bandpass", g.add(f"{__name__}:ForeignSource", dtype=dtype), l_freq=1.0, h_freq=40.0)
+    got = g.run(capture=[f"{bp}.out"])[f"{bp}.out"]
+    node = lookup("bandpass")(l_freq=1.0, h_freq=40.0)
+    node.configure({"in": signal_spec(250.0, ["a", "b"], dtype=np.dtype(dtype).newbyteorder("=").name)})
+    want = node.process({"in": Chunk(_x(200)[:2].astype(np.dtype(dtype).newbyteorder("=")), 0.0)})["out"].data
+    assert got.data.shape == (2, 200) and got.data.dtype == want.dtype
+    np.testing.assert_allclose(got.data, want, rtol=1e-6 if dtype == ">f4" else 1e-12, atol=1e-7)
