@@ -54,3 +54,17 @@ def stim_codes(x: np.ndarray, x_start: int, j0: int, n: int, node, n_real: int, 
     first = np.take_along_axis(vals, nonzero.argmax(axis=-1)[..., None], axis=-1)[..., 0]
     out[:, ok] = np.where(nonzero.any(axis=-1), first, vals[..., 0])
     return out
+
+
+def codes_at(x: np.ndarray, times: np.ndarray, at: np.ndarray, period: float) -> np.ndarray:
+    """Trigger channels `x` (channels, samples at `times`) on another grid (`at`, every `period` s; join): at each
+    time t the first nonzero code of the samples in (t - period, t], else the last code at or before t (held), as
+    MNE's raw.resample takes a stim channel's (linearly interpolated, a code 5 next to 0 came out 2.5, 1.875, ...)."""
+    i = np.clip(np.searchsorted(times, at, side="right") - 1, 0, times.size - 1)
+    lo = np.minimum(np.searchsorted(times, at - period, side="right"), i)
+    idx = lo[:, None] + np.arange(int((i - lo).max(initial=0)) + 1)[None, :]
+    inside = idx <= i[:, None]
+    vals = x[:, np.minimum(idx, times.size - 1)]  # (channels, times, window)
+    nonzero = (vals != 0) & inside[None]
+    first = np.take_along_axis(vals, nonzero.argmax(axis=-1)[..., None], axis=-1)[..., 0]
+    return np.where(nonzero.any(axis=-1), first, x[:, i])

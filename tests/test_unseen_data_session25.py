@@ -209,3 +209,29 @@ def test_an_opensignals_hdf5_file_is_told_its_samples_are_adc_counts_and_how_to_
     data, _ = read_opensignals(path)
     volts = (data / 2**16 - 0.5) * 3 / 41782
     assert data.max() > 30000 and np.abs(volts).max() < 40e-6  # counts; as volts, EEG's tens of microvolts
+
+
+def test_join_puts_a_trigger_stream_on_the_eeg_grid_as_codes():
+    """Before: `join` interpolated every channel of another input linearly onto the reference's grid: a trigger box's
+    stream (typed stim) joined to the real EEGMMIDB EEG at 160 Hz came out with codes 1.875, 2.5, 2.625 beside 5 (a
+    100 Hz trigger), and a one-sample pulse of a 1 kHz trigger that no 160 Hz sample fell on was lost. A trigger now
+    takes, at each reference time, the first code since the reference time before (else its last code, held)."""
+    import mne
+    from conftest import dataset
+    from wavegraph.pipeline.api import GraphBuilder
+
+    raw = mne.io.read_raw_edf(dataset("eegmmidb-s001r02"), verbose="error").crop(0, 5 - 1 / 160).pick(range(4))
+    slow, fast = np.zeros((1, 500)), np.zeros((1, 5000))
+    slow[0, 103:106], slow[0, 300] = 5, 7  # 1.03 s (3 samples), 3.0 s (one)
+    fast[0, 1033], fast[0, 3000:3010] = 9, 4  # a 1 ms pulse between two 160 Hz samples; 10 ms from 3.0 s
+    g = GraphBuilder()
+    eeg = g.add("array_source", data=raw.load_data(), chunk_size=16)
+    a = g.add("array_source", data=slow, rate=100.0, ch_names=["TRIG"], ch_types="stim", chunk_size=10)
+    b = g.add("array_source", data=fast, rate=1000.0, ch_names=["BOX"], ch_types="stim", chunk_size=100)
+    j = g.add("join", eeg, a, b, inputs=["eeg", "a", "b"])
+    out = g.run(capture=[j])[f"{j}.out"]
+    info = mne.create_info(list(out.spec.channel_names), 160.0, ["eeg"] * 4 + ["stim"] * 2)  # pyright: ignore[reportArgumentType]
+    joined = mne.io.RawArray(out.data, info, verbose="error")
+    assert mne.find_events(joined, "TRIG", verbose="error")[:, [0, 2]].tolist() == [[165, 5], [480, 7]]
+    assert mne.find_events(joined, "BOX", verbose="error")[:, [0, 2]].tolist() == [[166, 9], [480, 4]]
+    assert set(np.unique(out.data[-2:])) <= {0.0, 4.0, 5.0, 7.0, 9.0}

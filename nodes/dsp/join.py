@@ -57,6 +57,7 @@ from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import RATE_RTOL, SpecError, StreamSpec
 from wavegraph.pipeline.state import rows
 
+from ..channel_kinds import codes_at, trigger_channels
 from .timebuffer import TimedBuffer
 
 _log = logging.getLogger("wavegraph.join")
@@ -150,6 +151,8 @@ class Join(Node[JoinParams]):
             for p in self.inputs
         }
         self._say_other_starts(specs)
+        how = "by their codes (each time the first code since the one before, else the last), not interpolated"
+        self._stim = {p: trigger_channels(self, specs[p], f"puts input '{p}'", how) for p in self.others}
         fields = self._fresh()
         # One state field per buffer field of every input (a_data, a_times, ..., b_data, ...), plus the
         # time of each other input's first sample (first_b: None until it arrives).
@@ -323,7 +326,10 @@ class Join(Node[JoinParams]):
         w = np.clip(w, 0.0, 1.0)  # before the first held sample (dropped anyway) / after the last (held)
         x0, x1 = b.data[:, i], b.data[:, j]
         straddles = np.isin(b.start + j, b.breaks) & (j > i) & (w > 0)
-        return (x0 + w * (x1 - x0)).astype(self.dtype, copy=False), late, straddles
+        vals = (x0 + w * (x1 - x0)).astype(self.dtype, copy=False)
+        if self._stim[p].size:  # a trigger's codes, not values between two of them
+            vals[self._stim[p]] = codes_at(b.data[self._stim[p]], b.times, times, 1.0 / self.bufs[self.ref].rate)
+        return vals, late, straddles
 
     def _prune(self) -> None:
         """Keep, per input, the last sample at or before the next reference time (for interpolation). When
