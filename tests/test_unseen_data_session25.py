@@ -1,5 +1,7 @@
 """Real recordings and real-world variants no earlier test replayed (session 25's unseen-data pass): epochs cut around
-cues whose Raw held annotations spanning them (EEGMMIDB's T0 rest periods), ..."""
+cues whose Raw held annotations spanning them (EEGMMIDB's T0 rest periods); the real EEG with a trigger (stim) channel
+beside it through the filters, rereference, epochs' baseline, resample, fir and join, each checked against what MNE
+does with a stim channel; the real OpenSignals HDF5 EEG, whose samples are ADC counts."""
 
 from __future__ import annotations
 
