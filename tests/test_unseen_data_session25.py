@@ -59,7 +59,7 @@ def test_an_iir_filter_passes_a_trigger_channel_with_its_codes_as_mne_filters_do
     from conftest import dataset
     from wavegraph.pipeline.api import GraphBuilder
 
-    raw = mne.io.read_raw_edf(dataset("eegmmidb-s001r02"), verbose="error").crop(0, 5).pick(range(8)).load_data()
+    raw = mne.io.read_raw_edf(dataset("eegmmidb-s001r02"), verbose="error").crop(0, 4).pick(range(4)).load_data()
     stim = np.zeros((1, raw.n_times))
     stim[0, 100:120], stim[0, 500:520] = 5, 7
     raw.add_channels([mne.io.RawArray(stim, mne.create_info(["STI 014"], raw.info["sfreq"], "stim"), verbose="error")])
