@@ -117,3 +117,58 @@ def test_mix_says_a_bad_channel_mixed_in_and_keeps_no_stale_bads(caplog):
     with caplog.at_level("WARNING", logger="wavegraph.mix"):
         out = Mix(weights=[1.0, 0.0, 1.0]).configure({"in": spec})["out"]
     assert out.bads == () and not [r for r in caplog.records if r.name == "wavegraph.mix"]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_dated_stream_recorded_to_wav_replays_dated(tmp_path, dtype):
+    """Before: the WAV recorder wrote no bext chunk, so a dated stream (a FIF's meas_date, first_time 12.5 s, its first
+    chunk at 2 s) recorded to WAV replayed undated (meas_date ""), though file_source reads a bext. Now the recorder
+    writes one before the data (OriginationDate/Time in UTC, TimeReference): the replay is dated at the first sample's
+    time, to the sample; the samples are unchanged, and the file stays whole after every chunk and after a cut-back."""
+    from datetime import datetime, timedelta
+
+    import soundfile as sf
+    from wavegraph.nodes.io.file_source import FileSource
+    from wavegraph.nodes.io.recorder import Recorder
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import signal_spec
+
+    rate, date = 16000.0, "2024-05-06T23:59:50.123456+00:00"  # (its first sample: the next day)
+    spec = signal_spec(rate, ["mic"], "audio", dtype, "a.u.").evolve(meas_date=date, first_time=12.5)
+    x = np.random.default_rng(2).uniform(-0.5, 0.5, (1, 1600)).astype(dtype)
+    path = tmp_path / "take.wav"
+    rec = Recorder(path=str(path))
+    rec.configure({"in": spec})
+    rec.process({"in": Chunk(x[:, :800], t0=2.0)})
+    assert FileSource(path=str(path)).configure({})["out"].meas_date != ""  # dated while it is written
+    rec.process({"in": Chunk(x[:, 800:], t0=2.05)})
+    rec.finish()
+    rec.close()
+    out = FileSource(path=str(path)).configure({})["out"]
+    want = datetime.fromisoformat(date) + timedelta(seconds=14.5)
+    assert out.meas_date, "undated"
+    assert abs((datetime.fromisoformat(out.meas_date) - want).total_seconds()) <= 0.5 / rate, out.meas_date
+    np.testing.assert_array_equal(sf.read(path, dtype=dtype, always_2d=True)[0].T, x)
+
+
+def test_an_undated_stream_recorded_to_wav_stays_undated_and_a_live_one_is_dated_now(tmp_path):
+    """A stream from an undated file (meas_date "") is recorded without a date, as the FIF recorder keeps it undated;
+    a stream without one (live, synthetic: None) is dated by the wall clock when its first chunk left, as a FIF's."""
+    from datetime import UTC, datetime
+
+    from wavegraph.nodes.io.file_source import FileSource
+    from wavegraph.nodes.io.recorder import Recorder
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import signal_spec
+
+    for meas_date in ("", None):
+        path = tmp_path / f"take{meas_date is None}.wav"
+        rec = Recorder(path=str(path))
+        rec.configure({"in": signal_spec(8000.0, ["mic"], "audio", "float32", "a.u.").evolve(meas_date=meas_date)})
+        rec.process({"in": Chunk(np.zeros((1, 80), np.float32), t0=5.0)})
+        rec.close()
+        got = FileSource(path=str(path)).configure({})["out"].meas_date
+        if meas_date == "":
+            assert got == ""
+        else:
+            assert got and abs((datetime.fromisoformat(got) - datetime.now(UTC)).total_seconds()) < 60, got

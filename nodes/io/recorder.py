@@ -30,7 +30,9 @@ The target format follows the path suffix:
   *.wav -> WAV via soundfile; signal streams (required for channel type "audio"). Subtype FLOAT for
       data float32 holds (float32, float16, int16, bool, ...), DOUBLE for float64, int32 and int64 (lossless; values
       are not clipped). WAV holds 4 GiB (9 h of 16 kHz stereo float32): the chunk past it fails, with the fix (.flac, .npz).
-      WAV/FLAC of a stream not audio (EEG): its names, types and unit are not kept (said at configure).
+      WAV/FLAC of a stream not audio (EEG): its names, types and unit are not kept (said at configure). A dated
+      stream's WAV holds its first sample's time in a Broadcast WAV bext chunk (UTC date, time, TimeReference; its
+      date kept on replay, to the sample; wav_bext.py); one from an undated file gets none.
   *.npz -> NumPy archive; any kind. Keys: "data" (the concatenated stream, time on the spec's time
       axis), "spec" (the StreamSpec as JSON text) and, but for events, "t0" (the first sample's time).
       file_source replays a signal's .npz and .csv (nodes/io/table_reader.py).
@@ -102,6 +104,7 @@ from .record_formats import (
 )
 from .record_notes import WRITE_FIXES, check_overwrite, gaps_unmarked, say_audio_losses, say_edf_losses, wav_full
 from .run_names import next_run_name
+from .wav_bext import first_sample_time, write_bext
 
 
 def _mne_name(path: Path, say: bool = True) -> Path:
@@ -257,9 +260,10 @@ class Recorder(Sink[RecorderParams]):
 
         return check_recorder_bids(self.params, self.format, self.path, self.node_id)
 
-    def _start(self, origin_ns: int = 0) -> None:
+    def _start(self, origin_ns: int = 0, first_t0: float | None = None) -> None:
         """Open the files on the first chunk (a graph that fails to start leaves nothing behind);
-        `origin_ns`: when it left its source (time.monotonic_ns(); 0: unknown, now)."""
+        `origin_ns`: when it left its source (time.monotonic_ns(); 0: unknown, now); `first_t0`: its t0 (None: no
+        sample, an empty file)."""
         spec = self.spec
         age = (time.monotonic_ns() - origin_ns) / 1e9 if origin_ns else 0.0
         self.wall_start = datetime.fromtimestamp(time.time() - max(age, 0.0), UTC).isoformat()
@@ -286,6 +290,10 @@ class Recorder(Sink[RecorderParams]):
                 sf_name(self.path), "w", int(round(spec.rate)), spec.n_channels, subtype, format="WAV"
             )
             header_after_each_write(self._file)
+            if first_t0 is not None:  # dated in a bext chunk before the data, which file_source reads (wav_bext.py)
+                start = first_sample_time(spec.meas_date, spec.first_time + first_t0, self.wall_start)
+                if start is not None:
+                    write_bext(self._file, start, int(round(spec.rate)))
         elif self.format == "csv":
             self._file = open(self.path, "w", buffering=1, encoding="utf-8")  # (not the locale's: cp1252 has no 中)
             self._file.write(csv_header(spec) + "\n")
@@ -338,7 +346,7 @@ class Recorder(Sink[RecorderParams]):
             return {}
         if not self._open:
             try:
-                self._start(chunk.origin_ns)
+                self._start(chunk.origin_ns, float(chunk.t0))
             except OSError as e:  # a full disk before the first sample: nothing recorded yet, said so
                 raise OSError(
                     e.errno,

@@ -8,11 +8,18 @@ it dated by nothing. Here the stream's meas_date is the first sample's time: the
 timecode), or the date at OriginationTime where TimeReference is 0 (not set, as most tools leave it). BWF keeps no time zone: the date and time are taken as UTC, as MNE takes an EDF's start (and an XDF's
 datetime without an offset). A bext that is cut short or holds no date (a date or time that is not one; a
 TimeReference past a day) is said, with the bytes to mend, and the file replays undated; one left blank (no date)
-replays undated unsaid."""
+replays undated unsaid.
+
+The recorder writes one (`write_bext`, through libsndfile's SFC_SET_BROADCAST_INFO before the first sample, so it
+sits before the data in the header libsndfile keeps whole after each write): OriginationDate/Time of the first sample
+in UTC and TimeReference, its sample count since that midnight; so a dated stream recorded to WAV replays dated, to
+the sample. Its WAV is RIFF, capped at 4 GiB (recorder: wav_full), never RF64."""
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import math
 import re
 import shlex
 import struct
@@ -133,3 +140,78 @@ def bext_start(path: Path, rate: float) -> str | None:
         )
         return None
     return day.replace(hour=hms[0], minute=hms[1], second=hms[2]).isoformat() if hms else day.isoformat()
+
+
+SFC_SET_BROADCAST_INFO = 0x10F1  # libsndfile's sf_command: write a bext chunk (before any sample)
+
+
+class _BroadcastInfo(ctypes.Structure):
+    """libsndfile's SF_BROADCAST_INFO (sndfile.h), laid out as its C compiler lays it out (TimeReference is
+    aligned to 340 in memory; libsndfile writes the chunk's fields packed, at 338 in the file)."""
+
+    _fields_ = [  # noqa: RUF012 — ctypes reads the class attribute
+        ("description", ctypes.c_char * 256),
+        ("originator", ctypes.c_char * 32),
+        ("originator_reference", ctypes.c_char * 32),
+        ("origination_date", ctypes.c_char * 10),
+        ("origination_time", ctypes.c_char * 8),
+        ("time_reference_low", ctypes.c_uint32),
+        ("time_reference_high", ctypes.c_uint32),
+        ("version", ctypes.c_short),
+        ("umid", ctypes.c_char * 64),
+        ("loudness", ctypes.c_int16 * 5),
+        ("reserved", ctypes.c_char * 180),
+        ("coding_history_size", ctypes.c_uint32),
+        ("coding_history", ctypes.c_char * 256),
+    ]
+
+
+def bext_fields(start: datetime, rate: int) -> tuple[str, str, int]:
+    """(OriginationDate, OriginationTime, TimeReference) of a first sample at `start` in a file of `rate` Hz: the UTC
+    date and time (to the second) and the sample count since that midnight (rounded to the sample; one that rounds to
+    the next midnight is sample 0 of the next day)."""
+    start = start.astimezone(UTC)
+    midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    since = start - midnight
+    micros = (since.days * 86400 + since.seconds) * 1_000_000 + since.microseconds
+    reference = (micros * rate + 500_000) // 1_000_000
+    if reference >= 86400 * rate:  # (23:59:59.99999: rounds to the next day's first sample)
+        midnight, reference = midnight + timedelta(days=1), reference - 86400 * rate
+    first = midnight + timedelta(seconds=reference / rate)
+    return midnight.date().isoformat(), first.strftime("%H:%M:%S"), reference
+
+
+def first_sample_time(meas_date: str | None, seconds: float, wall_start: str) -> datetime | None:
+    """When a recording's first sample was taken: the stream's meas_date + `seconds` (its first_time + the first t0: a
+    replayed file's), the wall clock when its first chunk left the source (`wall_start`: a stream without a date, live
+    or synthetic), None for a stream from an undated file (meas_date "", kept undated) or a date no one can read."""
+    text = meas_date if meas_date is not None else wall_start
+    try:
+        when = datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+    if when is None:
+        return None
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)  # (naive text: UTC, as record_formats.Origin)
+    return when + timedelta(seconds=seconds) if meas_date and math.isfinite(seconds) else when
+
+
+def write_bext(f, start: datetime, rate: int) -> bool:
+    """Give an open soundfile.SoundFile (a WAV opened for writing, no sample written yet) a bext chunk dating its first
+    sample at `start`. False where libsndfile refuses it or the soundfile in use has no handle to give (it is
+    private): the WAV is then undated, as before."""
+    import soundfile as sf
+
+    date, time_, reference = bext_fields(start, rate)
+    info = _BroadcastInfo()
+    info.description = b"wavegraph recorder"
+    info.originator = b"wavegraph"
+    info.origination_date = date.encode("ascii")
+    info.origination_time = time_.encode("ascii")
+    info.time_reference_low, info.time_reference_high = reference & 0xFFFFFFFF, reference >> 32
+    info.version = 1  # (version 2 adds loudness fields, which are not known here)
+    try:
+        ptr = sf._ffi.cast("void *", sf._ffi.from_buffer(info))
+        return sf._snd.sf_command(f._file, SFC_SET_BROADCAST_INFO, ptr, ctypes.sizeof(info)) == 1
+    except AttributeError:  # soundfile's internals moved
+        return False
