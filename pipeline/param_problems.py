@@ -137,6 +137,11 @@ def _number_problems(nc: NodeConfig, cls: type[Node], file: str) -> dict:
     problems = {}
     for name, value in nc.params.items():
         field = fields.get(name)
+        words = (
+            [w for a in get_args(field.annotation) if get_origin(a) is Literal for w in get_args(a)] if field else []
+        )
+        if isinstance(value, str) and value in words:  # a word a number's type takes too: align's `delay: auto` was
+            continue  # refused as 'text, not a number'
         if field is not None and isinstance(value, (bool, str)) and _number_types(field.annotation):
             what = "a boolean" if isinstance(value, bool) else "text"
             hint = _as_number_hint(

@@ -172,3 +172,34 @@ def test_an_undated_stream_recorded_to_wav_stays_undated_and_a_live_one_is_dated
             assert got == ""
         else:
             assert got and abs((datetime.fromisoformat(got) - datetime.now(UTC)).total_seconds()) < 60, got
+
+
+def test_align_delay_auto_written_out_is_taken(tmp_path, monkeypatch, capsys):
+    """Before: `delay: auto`, as docs/nodes.md and configs/speech_enhance_file.yaml write it (and
+    GraphBuilder.add('align', ..., delay='auto')), was refused: "parameter 'delay' = 'auto' is text, not a number" (the
+    check of quoted numbers took float | Literal['auto'] for a number). Now the word is taken; a quoted number there is
+    still refused with its fix."""
+    graph = """\
+nodes:
+  - {id: src, type: sine, params: {rate: 100, duration: 0.2}}
+  - {id: al, type: align, params: {delay: DELAY}}
+  - {id: sink, type: null_sink}
+edges:
+  - {source: src.out, target: al.in}
+  - {source: al.out, target: sink.in}
+"""
+    (tmp_path / "g.yaml").write_text(graph.replace("DELAY", "auto"))
+    code, lines = _validate(tmp_path, monkeypatch, capsys, "g.yaml")
+    assert code == 0, lines
+    (tmp_path / "g.yaml").write_text(graph.replace("DELAY", '"0.1"'))
+    code, lines = _validate(tmp_path, monkeypatch, capsys, "g.yaml")
+    assert code == 2 and "'0.1' is text, not a number; fix: write it without quotes: delay: 0.1" in lines[0], lines
+    from wavegraph.pipeline.api import GraphBuilder
+
+    g = GraphBuilder()
+    down = g.add("resample", g.add("sine", rate=100.0, duration=0.5), rate=50.0)
+    node = g.add("align", down, delay="auto")
+    got = g.run(capture=[f"{down}.out", f"{node}.out"])
+    delay = round(got[f"{down}.out"].spec.delay * 50.0)  # (the resampler's, in output samples)
+    assert delay > 0
+    np.testing.assert_array_equal(got[f"{node}.out"].data, got[f"{down}.out"].data[:, delay:])
