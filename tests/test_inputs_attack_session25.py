@@ -288,3 +288,22 @@ def test_fbcca_harmonics_far_past_nyquist_do_not_hang_the_build():
     assert done, "references() with 1e29 harmonics did not return"
     for big, small in zip(done[0], references([8.0, 10.0], 250.0, 50, 15), strict=True):
         np.testing.assert_array_equal(big, small)
+
+
+# --- 11. lsl_outlet chunk_size beyond liblsl's int32 --------------------------------------------------------------
+def test_lsl_outlet_chunk_size_beyond_int32_is_refused_at_build(tmp_path, capsys):
+    """chunk_size: 1e29 (as a whole number) passed `wavegraph validate`, then the run failed opening the outlet with
+    ctypes' traceback ('ArgumentError: argument 2: OverflowError: int too long to convert')."""
+    from wavegraph.pipeline.cli import main
+
+    (tmp_path / "g.yaml").write_text(
+        "nodes:\n"
+        "  - {id: src, type: sine, params: {duration: 0.1}}\n"
+        "  - {id: out, type: lsl_outlet, params: {name: x, chunk_size: 100000000000000000000000000000}}\n"
+        "edges:\n"
+        "  - {source: src.out, target: out.in}\n"
+    )
+    assert main(["validate", str(tmp_path / "g.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "g.yaml:3: node 'out' (lsl_outlet): parameter 'chunk_size'" in err
+    assert "less than or equal to 2147483647" in err

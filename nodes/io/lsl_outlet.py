@@ -40,7 +40,8 @@ class LslOutletParams(NodeParams):
     type: str | None = Field(None, description="stream type (default: EEG for EEG signals, Markers for events)")
     source_id: str | None = Field(None, description="unique source id (default wavegraph-<name>)")
     timestamps: Literal["now", "stream"] = Field("now", description="LSL clock at push, or the chunk times")
-    chunk_size: int = Field(0, ge=0, description="transmission chunk in samples (0: one per push)")
+    # liblsl takes an int32 (1e29 passed validate, then failed the run with ctypes' 'int too long to convert')
+    chunk_size: int = Field(0, ge=0, le=2**31 - 1, description="transmission chunk in samples (0: one per push)")
 
 
 class LslOutlet(Sink[LslOutletParams]):
