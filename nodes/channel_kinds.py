@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from wavegraph.pipeline.spec import StreamSpec
+from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 _log = logging.getLogger("wavegraph.triggers")
 
@@ -68,3 +68,24 @@ def codes_at(x: np.ndarray, times: np.ndarray, at: np.ndarray, period: float) ->
     nonzero = (vals != 0) & inside[None]
     first = np.take_along_axis(vals, nonzero.argmax(axis=-1)[..., None], axis=-1)[..., 0]
     return np.where(nonzero.any(axis=-1), first, x[:, i])
+
+
+def without_triggers(node, spec: StreamSpec, what: str) -> tuple[np.ndarray | None, StreamSpec]:
+    """A features node's input without its channels typed stim, whose codes give no `what` (a band power, a spectrum,
+    a token), as MNE's compute_psd and compute_tfr pick the data channels: (the positions kept, or None when there is
+    no trigger channel; the spec of those channels), said once at INFO. A stream of trigger channels only is a
+    SpecError."""
+    stim = trigger_channels(node, spec, "leaves out", f"(a trigger's codes have no {what}; MNE's psd picks data only)")
+    if not stim.size:
+        return None, spec
+    keep = np.setdiff1d(np.arange(spec.shape[0]), stim)
+    if not keep.size:
+        raise SpecError(
+            f"{node.type_name} {node.node_id!r}: every channel of its input is a trigger (typed stim), which gives no "
+            f"{what}",
+            "connect the EEG (or the channels to analyse), not the trigger channel alone",
+        )
+    names = tuple(spec.channel_names[i] for i in keep)
+    types = tuple(spec.channel_types[i] for i in keep)
+    bads = tuple(b for b in spec.bads if b in names)
+    return keep, spec.evolve(shape=(keep.size,), channel_names=names, channel_types=types, bads=bads)

@@ -6,7 +6,8 @@ the PSD summed over the bins with ``lo <= f < hi`` times the bin width (units of
 log10 of it with ``log: true``). Output: features (frames, channels*bands), channel-major
 (``row[c*n_bands + b]``, named ``"{channel}:{band}"``), at rate/hop frames per second, frame k stamped at
 its window's start (``t_first + k*hop``), like `sliding_window`; latency_samples = window - 1 samples of
-lookahead.
+lookahead. Channels typed stim (a trigger) are left out, said once at INFO: a trigger's codes have no band power (MNE's
+compute_psd picks the data channels).
 Offline equivalent: the same welch call on ``x[:, k*hop : k*hop + window]`` for every k.
 """
 
@@ -76,7 +77,7 @@ class Bandpower(_Framed):
             self._masks.append(m)
         self._sel = np.stack(self._masks).T.astype(np.float64) * (freqs[1] - freqs[0])  # (bins, bands)
         self._seg, self._fs, self._log = seg, spec.rate, p.log
-        self._setup(spec, size, hop, 0, p.nan_policy)
+        spec = self._setup(spec, size, hop, 0, p.nan_policy, drop="band power")
         self.latency_samples = size - 1
         nb = len(self._masks)
         names, types = column_names(spec, self._nch, p.bands)  # "C3:alpha", ...

@@ -3,7 +3,7 @@
 Input (channels, samples) -> output (bands, channels, samples), time last; the output spec has shape
 (n_bands, n_channels) and keeps the channel names. Band k is ``sosfilt(butter/... bandpass(bands[k]))``
 with its own carried ``zi``, exactly as the `bandpass` node (same design options, init and NaN policy).
-Latency 0. For SSVEP filter-bank CCA, e.g. ``bands: [[6, 90], [14, 90], [22, 90]]``.
+Latency 0. A channel typed stim (a trigger) passes every band unfiltered, as it passes `bandpass`. For SSVEP filter-bank CCA, e.g. ``bands: [[6, 90], [14, 90], [22, 90]]``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import numpy as np
 from pydantic import Field
 from wavegraph.pipeline.spec import SpecError
 
+from ..channel_kinds import trigger_channels
 from ..nanpolicy import check_nyquist
 from ..signal import SignalNode
 from .filters import IIRParams, SosKernel, _iir
@@ -49,6 +50,8 @@ class Filterbank(SignalNode[FilterbankParams]):
                 )
             self._kernels.append(SosKernel(_iir(self.params, [lo, hi], "bandpass", spec.rate), self.dtype))
         self._nb, self._nch = len(self._kernels), spec.shape[0]
+        how = "unfiltered in every band (their codes kept), as the bandpass node and MNE's raw.filter"
+        self._stim = trigger_channels(self, spec, "passes", how)
         return spec.evolve(shape=(self._nb, self._nch), dtype=self.dtype.name)
 
     def new_state(self):  # every band has `order` sections: the bands share one design
@@ -64,6 +67,8 @@ class Filterbank(SignalNode[FilterbankParams]):
         y = np.empty((self._nb, *x.shape), dtype=self.dtype)
         for k, kernel in enumerate(self._kernels):
             y[k] = kernel.run(x, s.zi[k])
+        if self._stim.size:  # a trigger keeps its codes in every band (filtered, they rang into values no event has)
+            y[:, self._stim] = x[self._stim]
         return y
 
     def output_mask(self, mask, n):

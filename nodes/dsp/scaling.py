@@ -2,7 +2,8 @@
 
 ``y[c, t] = (x[c, t] - mean) / std`` where mean and std (ddof 0) are taken over the last `window` seconds
 of channel c *including* sample t (fewer samples at the start of the stream: an expanding window);
-``y = 0`` where std <= eps (e.g. a flat channel). Latency 0.
+``y = 0`` where std <= eps (e.g. a flat channel). Latency 0. A channel typed stim (a trigger) passes unchanged, its
+codes kept, as MNE's raw.filter leaves one (nodes/channel_kinds.py): its z-score is no event code.
 
 The window sums come from blocks of `window` samples anchored at the stream's first sample: a window
 ending in block k is a suffix of block k-1 (summed once, when that block completes) plus a prefix of
@@ -26,6 +27,7 @@ from wavegraph.pipeline.node import NodeParams
 from wavegraph.pipeline.spec import SpecError
 from wavegraph.pipeline.state import at_most
 
+from ..channel_kinds import trigger_channels
 from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, check_window_size
 from ..signal import SignalNode
 
@@ -62,6 +64,8 @@ class RunningZScore(SignalNode[ZScoreParams]):
         self._nch = int(np.prod(self.lead)) if self.lead else 1
         check_window_size("running_zscore window", self.W, self._nch, 24, spec.rate)  # block, suffix sums and squares
         self._room: np.ndarray | None = None  # (signals, window): where the current block's samples are written
+        # a trigger's z-score has no meaning (its codes came out as -0.3, 7.1, ...: no event): passed as it is
+        self._stim = trigger_channels(self, spec, "passes", "unchanged (their codes kept), as MNE's raw.filter does")
         return spec.evolve(dtype=self.dtype.name, units="a.u.")
 
     def new_state(self):
@@ -79,6 +83,8 @@ class RunningZScore(SignalNode[ZScoreParams]):
         with np.errstate(over="ignore", invalid="ignore"):  # a square beyond float64: those windows give 0
             while i < n:  # one piece per block
                 i = self._piece(x2, i, y)
+        if self._stim.size:
+            y[self._stim] = x2[self._stim]
         return y.astype(self.dtype, copy=False).reshape(*self.lead, n)
 
     def _append(self, block: np.ndarray, piece: np.ndarray) -> np.ndarray:

@@ -8,14 +8,16 @@ istft does the same with frames). The output is a features stream at ``rate/hop`
 
 * sliding_window: prepad 0, so frame k starts at sample k*hop and is stamped with its start time. Row
   layout: channel-major, ``row[c*size + s] = x[c, k*hop + s]`` (leading band axes flattened into c), column
-  ``c*size + s`` named ``"{channel}:{s}"``.
+  ``c*size + s`` named ``"{channel}:{s}"``. A trigger channel's windows are its codes, as they are (as mne.Epochs'
+  get_data gives them; nothing is computed from them).
   Trailing samples that do not fill a window are dropped at finish(). latency_samples = size - 1 (a
   window is held back until its last sample arrives, then stamped with its first sample's time).
 * stft: size n_fft, prepad n_fft - hop, so frame k ends with the hop block that starts at k*hop (its
   stamp). Row layout: ``row[c*n_bins + b] = rfft(window * frame_c)[b]``, n_bins = n_fft//2 + 1, complex128
   for float64 input (complex64 for float32), no scaling. finish() emits zero-padded frames until every
   input sample has been seen by n_fft/hop frames, so an istft recovers the whole signal.
-  latency_samples = hop - 1 (held back until its newest hop block is complete).
+  latency_samples = hop - 1 (held back until its newest hop block is complete). Channels typed stim (a trigger)
+  are left out, said once: a trigger's codes have no spectrum (MNE's compute_tfr and compute_psd pick data channels).
 * istft: weighted overlap-add with the dual window ``w / sum_r w[n + r*hop]**2`` (needs n_fft % hop == 0
   and a window whose squares overlap-add to > 0, e.g. sqrt-hann at hop n_fft/2, hann at hop n_fft/4).
   stft -> istft returns the input delayed by n_fft - hop samples: ``latency_samples = n_fft/hop - 1``
@@ -32,6 +34,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
+from ..channel_kinds import without_triggers
 from ..nanpolicy import (
     NAN_POLICY_HELP,
     NanPolicy,
@@ -108,10 +111,13 @@ def column_names(spec: StreamSpec, nch: int, parts) -> tuple[tuple[str, ...], tu
 class _Framed(Node):
     """Shared configure/process/state of the framing nodes; subclasses transform the frames."""
 
-    def _setup(self, spec: StreamSpec, size: int, hop: int, prepad: int, policy: str) -> None:
+    def _setup(self, spec: StreamSpec, size: int, hop: int, prepad: int, policy: str, drop: str = "") -> StreamSpec:
+        """The framing of `spec`; with `drop` (what a trigger's codes do not give: "band power"), its channels typed
+        stim are left out (said once), and the spec of the framed channels is returned."""
         self._dtype = float_dtype(spec)
-        self._lead = tuple(spec.shape)
-        self._nch = int(np.prod(self._lead)) if self._lead else 1
+        self._lead = tuple(spec.shape)  # the chunks' shape: every channel comes in
+        self._keep, spec = without_triggers(self, spec, drop) if drop else (None, spec)
+        self._nch = int(np.prod(spec.shape)) if spec.shape else 1
         check_window_size(
             f"{self.type_name or type(self).__name__} window", size, self._nch, self._dtype.itemsize, spec.rate
         )
@@ -120,6 +126,7 @@ class _Framed(Node):
         self._hop = hop
         self.framer = Framer(self._nch, size, hop, prepad, self._dtype)
         self.reset()
+        return spec
 
     def new_state(self):
         return self.framer.fresh()
@@ -148,7 +155,8 @@ class _Framed(Node):
         x, mask = sanitize(self, x, self._policy)
         if mask is not None:  # windows are independent: NaN only reaches the frames that contain it
             x[mask] = np.nan
-        return self._out(*self.framer.push(s, x.reshape(self._nch, x.shape[-1])))
+        x2 = x.reshape(self._nch, x.shape[-1]) if self._keep is None else x[self._keep]  # (the kept channels)
+        return self._out(*self.framer.push(s, x2))
 
 
 class SlidingParams(NodeParams):
@@ -238,7 +246,7 @@ class STFT(_Framed):
         spec = signal_input(self, in_specs)
         p = self.params
         _check_stft(p)
-        self._setup(spec, p.n_fft, p.hop, p.n_fft - p.hop, p.nan_policy)
+        spec = self._setup(spec, p.n_fft, p.hop, p.n_fft - p.hop, p.nan_policy, drop="spectrum")
         self.win = make_window(p.window, p.n_fft).astype(self._dtype)
         self.n_bins = p.n_fft // 2 + 1
         self.latency_samples = p.hop - 1  # lookahead: stamped at the start of its newest hop block

@@ -4,6 +4,7 @@ in:  signal (channels x samples) at any rate; each channel is tokenized on its o
 out: `tokens`     features (frames x channels) int64 token ids, at 200 / hop = 2 Hz; column names = channel names;
      `embeddings` features (frames x channels*code_dim) float32, the tokens' code vectors (or the pre-quantisation
                   latents with `embeddings: latents`), row layout channel-major, columns `channel:k`.
+     Channels typed stim (a trigger) are left out of both, said once at INFO: its codes are no EEG.
 Inside: a `resample` node to the tokenizer's 200 Hz (skipped at 200 Hz), then the model's streaming path (causal
      robust scaling, 1 s Hann STFT every 0.5 s, frequency and temporal paths, causal frame context, VQ).
 Times: token k of a segment is stamped at the start of its newest hop block, t_first + k * hop / 200 (t_first: the
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import Field
+from wavegraph.nodes.channel_kinds import without_triggers
 from wavegraph.nodes.dsp.resample import Resample
 from wavegraph.nodes.models.common import CheckpointPath, Device, Threads, resolve_device, to_numpy, torch_threads
 from wavegraph.pipeline.chunk import Chunk
@@ -73,6 +75,8 @@ class EEGTokenizerNode(Node[TokenizerParams]):
             raise SpecError("eeg_tokenizer needs one or more channels, the stream has none", "connect the EEG")
         if np.dtype(spec.dtype).kind == "c":  # the float64 cast would drop the imaginary part without a word
             raise SpecError(f"eeg_tokenizer needs a real-valued EEG signal, got {spec.dtype}", "connect the EEG itself")
+        # a trigger's codes are no EEG to tokenize (its tokens said nothing and cost a channel of the model's work)
+        self._keep, spec = without_triggers(self, spec, "EEG token")
         path = self.params.checkpoint or str(SHIPPED)
         try:
             kind, _ = ckpt.load_config(path)
@@ -196,6 +200,8 @@ class EEGTokenizerNode(Node[TokenizerParams]):
         if chunk.n_times(-1) == 0:
             return {}
         data = np.asarray(chunk.data, dtype=np.float64)
+        if self._keep is not None:  # (its trigger channels left out)
+            data = data[self._keep]
         if not np.isfinite(data).all():
             self.count("nan_zeroed", int((~np.isfinite(data)).sum()))
             data = np.nan_to_num(data, nan=0.0, posinf=0.0, neginf=0.0)

@@ -1,0 +1,104 @@
+"""Leftovers of session 25's trigger (stim) pass and others: running_zscore, filterbank, bandpower, stft and
+eeg_tokenizer given a trigger channel beside the EEG (passed as it is by the first two, as MNE's raw.filter leaves one;
+left out of the features of the others, as MNE's compute_psd picks data channels)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.spec import signal_spec
+
+RATE = 200.0
+
+
+def _eeg_and_trigger(n: int = 800) -> tuple[np.ndarray, np.ndarray]:
+    """Two EEG channels (volts) and a trigger of codes 5 (2 samples), 7 (1 sample) and a held 3."""
+    rng = np.random.default_rng(3)
+    eeg = rng.standard_normal((2, n)) * 1e-5
+    trig = np.zeros(n)
+    trig[100:102], trig[250], trig[400:460] = 5, 7, 3
+    return eeg, trig
+
+
+def _run(node, x: np.ndarray, spec, chunk: int = 37) -> dict[str, np.ndarray]:
+    """The node's outputs over x in chunks of `chunk` samples, finish() included."""
+    outs = node.configure({"in": spec})
+    got: dict[str, list[np.ndarray]] = {k: [] for k in outs}
+    steps = [node.process({"in": Chunk(x[..., i : i + chunk], t0=i / RATE)}) for i in range(0, x.shape[-1], chunk)]
+    for out in [*steps, node.finish()]:
+        for k, c in out.items():
+            got[k].append(c.data)
+    axis = {k: -1 if outs[k].kind == "signal" else 0 for k in outs}
+    return {k: np.concatenate(v, axis=axis[k]) for k, v in got.items() if v}
+
+
+WITH = signal_spec(RATE, ["C3", "C4", "STI 014"], ["eeg", "eeg", "stim"])
+WITHOUT = signal_spec(RATE, ["C3", "C4"], "eeg")
+
+
+def test_running_zscore_and_filterbank_pass_a_trigger_channel_unchanged(caplog):
+    """Before: running_zscore made the trigger's codes z-scores (fractions and negatives, no event code a reader could
+    find) and filterbank filtered them in every band, as bandpass did before it passed them. Now
+    the trigger passes both unchanged (said at INFO), as MNE's raw.filter leaves a stim channel; the EEG is as
+    without the trigger."""
+    from wavegraph.nodes.dsp.filterbank import Filterbank
+    from wavegraph.nodes.dsp.scaling import RunningZScore
+
+    eeg, trig = _eeg_and_trigger()
+    x = np.vstack([eeg, trig])
+    with caplog.at_level(logging.INFO, "wavegraph.triggers"):
+        z = _run(RunningZScore(window=0.5), x, WITH)["out"]
+        fb = _run(Filterbank(bands=[[4, 8], [8, 30]]), x, WITH)["out"]
+    np.testing.assert_array_equal(z[2], trig)
+    np.testing.assert_array_equal(fb[:, 2], np.stack([trig, trig]))
+    np.testing.assert_array_equal(z[:2], _run(RunningZScore(window=0.5), eeg, WITHOUT)["out"])
+    np.testing.assert_array_equal(fb[:, :2], _run(Filterbank(bands=[[4, 8], [8, 30]]), eeg, WITHOUT)["out"])
+    said = [r.getMessage() for r in caplog.records if "STI 014" in r.getMessage()]
+    assert len(said) == 2 and all(
+        "passes its trigger channel(s) STI 014 unchanged" in m or "unfiltered" in m for m in said
+    )
+
+
+@pytest.mark.parametrize("kind", ["bandpower", "stft"])
+def test_bandpower_and_stft_leave_a_trigger_channel_out_of_their_features(caplog, kind):
+    """Before: bandpower gave the trigger's codes a band power (columns 'STI 014:alpha', ...) and stft a spectrum, fed
+    on as features of the EEG. The trigger is now left out of the features, said once at INFO (MNE's compute_psd picks
+    the data channels); the EEG's columns are those of the EEG alone. A stream of the trigger alone is refused."""
+    from wavegraph.nodes.dsp.bandpower import Bandpower
+    from wavegraph.nodes.dsp.windows import STFT
+    from wavegraph.pipeline.spec import SpecError
+
+    make = {"bandpower": lambda: Bandpower(window=0.5, hop=0.25), "stft": lambda: STFT(n_fft=64, hop=32)}[kind]
+    eeg, trig = _eeg_and_trigger()
+    with caplog.at_level(logging.INFO, "wavegraph.triggers"):
+        node = make()
+        got = _run(node, np.vstack([eeg, trig]), WITH)["out"]
+    want_node = make()
+    want = _run(want_node, eeg, WITHOUT)["out"]
+    assert node.out_specs["out"].shape == want_node.out_specs["out"].shape
+    assert node.out_specs["out"].channel_names == want_node.out_specs["out"].channel_names
+    assert not any("STI" in n for n in node.out_specs["out"].channel_names)
+    np.testing.assert_array_equal(got, want)
+    said = [r.getMessage() for r in caplog.records if "leaves out its trigger channel(s) STI 014" in r.getMessage()]
+    assert len(said) == 1, caplog.text
+    with pytest.raises(SpecError, match="every channel of its input is a trigger"):
+        make().configure({"in": signal_spec(RATE, ["STI 014"], "stim")})
+
+
+def test_eeg_tokenizer_leaves_a_trigger_channel_out_of_its_tokens(caplog):
+    """Before: eeg_tokenizer gave the trigger a token column of its own ('STI 014'), tokens of its codes that mean
+    nothing, fed on to the models as an EEG channel. It is now left out (said at INFO): the tokens are the EEG's."""
+    from wavegraph.nodes.models.tokenizer import EEGTokenizerNode
+
+    eeg, trig = _eeg_and_trigger(600)
+    with caplog.at_level(logging.INFO, "wavegraph.triggers"):
+        node = EEGTokenizerNode()
+        got = _run(node, np.vstack([eeg, trig]), WITH, chunk=200)
+    want = _run(EEGTokenizerNode(), eeg, WITHOUT, chunk=200)
+    assert node.out_specs["tokens"].channel_names == ("C3", "C4")
+    np.testing.assert_array_equal(got["tokens"], want["tokens"])
+    np.testing.assert_allclose(got["embeddings"], want["embeddings"], rtol=1e-5, atol=1e-6)
+    assert any("leaves out its trigger channel(s) STI 014" in r.getMessage() for r in caplog.records)
