@@ -4,7 +4,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.cli import main
+from wavegraph.pipeline.node import NodeParams, Source
+from wavegraph.pipeline.spec import StreamSpec
 
 
 def _validate(tmp_path, monkeypatch, capsys, *args):
@@ -203,3 +206,72 @@ edges:
     delay = round(got[f"{down}.out"].spec.delay * 50.0)  # (the resampler's, in output samples)
     assert delay > 0
     np.testing.assert_array_equal(got[f"{node}.out"].data, got[f"{down}.out"].data[:, delay:])
+
+
+# --- a gap: a model node emits what it holds back of the segment before (end_segment), as at the end of a stream ----
+class GapFeaturesParams(NodeParams):
+    lost: int = 3  # frames lost at the gap
+    n: int = 164
+    gap_at: int = 78  # the first frame after the gap
+    chunk: int = 10
+
+
+class GapFeatures(Source):
+    """Features (frames x 6) at 100 frames/s in chunks of `chunk` frames; `lost` frames are lost before frame
+    `gap_at`: its chunk is flagged gap and stamped that much later, as a source that dropped data sends it."""
+
+    Params = GapFeaturesParams
+
+    def configure(self, in_specs):
+        self.i = 0
+        self.out_specs = {"out": StreamSpec("features", 100.0, (6,), "float32")}
+        return self.out_specs
+
+    def read(self):
+        p = self.params
+        if self.i >= p.n:
+            return None
+        end = min(p.n, self.i + p.chunk, p.gap_at if self.i < p.gap_at else p.n)
+        t0 = (self.i + (p.lost if self.i >= p.gap_at else 0)) / 100.0
+        chunk = Chunk(_feats(p.n)[self.i : end], t0, gap=self.i == p.gap_at)
+        self.i = end
+        return {"out": chunk}
+
+
+def _feats(n):
+    return np.random.default_rng(4).standard_normal((n, 6)).astype(np.float32)
+
+
+ENCODER: dict = dict(
+    random_init=True, seed=3, d_model=16, n_layers=1, n_heads=2, conv_kernel=5, subsampling=4, device="cpu"
+)
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.parametrize("lost", [3, 100])
+def test_a_model_node_keeps_the_frames_it_held_back_at_a_gap(lost):
+    """A Conformer (lookahead: it holds frames back) on a features stream that lost 3 frames (or 1 s) before frame 78.
+    Before: at the gap the node dropped the frames it still held of the segment before (frames_dropped_at_gap), so the
+    output had fewer frames than the two segments encoded alone. Now the runtime's end_segment() emits them, as
+    finish() does at the end of a stream: the output is each segment encoded as if alone, its frames stamped at their
+    first input frame, times strictly increasing across a short gap as a long one, the gap flagged once."""
+    from wavegraph.pipeline.api import GraphBuilder
+    from wavegraph.pipeline.registry import lookup
+    from wavegraph.pipeline.testing import run_chunked
+
+    g = GraphBuilder()
+    enc = g.add("conformer_encoder", g.add(f"{__name__}:GapFeatures", lost=lost), **ENCODER)
+    got = g.run(capture=[f"{enc}.out"])[f"{enc}.out"]
+    x, spec = _feats(164), StreamSpec("features", 100.0, (6,), "float32")
+    want, times = [], []
+    for seg, t_start in ((x[:78], 0.0), (x[78:], (78 + lost) / 100.0)):
+        node = lookup("conformer_encoder")(**ENCODER)
+        node.configure({"in": spec})
+        out = run_chunked(node, seg, spec, [len(seg)])["out"]
+        want.append(out)
+        times.append(t_start + np.arange(len(out)) * 4 / 100.0)
+    assert got.data.shape == (sum(len(w) for w in want), 16), (got.data.shape, [len(w) for w in want])
+    np.testing.assert_allclose(got.data, np.concatenate(want), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(got.times, np.concatenate(times), rtol=0, atol=1e-9)
+    assert (np.diff(got.times) > 0).all()
+    assert list(got.gaps) == [pytest.approx((78 + lost) / 100.0)]

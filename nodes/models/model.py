@@ -6,9 +6,11 @@ out: features (frames x d_out), float32, at rate r / stride (stride: the model's
      first input frame (t0 of the segment + j * stride / r).
 Latency: the model's `latency_frames(**options)` input frames (0 for Mamba and GLA, (R + 1) * subsampling - 1 for
      the Conformer with lookahead R); `finish()` emits what the model held back (its `flush`).
-Gap: a chunk with `gap` set starts a new segment: the model state is reset (init_state) and output frames the
-     model still held back are dropped (counted in `frames_dropped_at_gap`), so nothing on either side of a gap
-     sees the other.
+Gap: a chunk with `gap` set starts a new segment: the model state is reset (init_state), so nothing on either side
+     of a gap sees the other. Before it the runtime calls end_segment(), which emits the frames the model still held
+     back of the segment before (the Conformer's lookahead), as finish() does at the end of a stream: the output keeps
+     every frame and its time base across a gap (they were dropped); by hand without end_segment() they are dropped
+     at the gap, counted in `frames_dropped_at_gap`.
 NaN/Inf: `nan_policy` (nodes/nanpolicy.py); the model never sees them (zeroed; a value beyond float32's
      range counts as Inf). Under `propagate` an output frame
      is NaN when any input frame of its stride block (frames j*stride .. j*stride + stride-1) had one. Finite values
@@ -220,6 +222,13 @@ class ModelNode(Node):
         with torch.inference_mode(), torch_threads(self.params.threads), trusted_inputs():  # cleaned above, own state
             y, self.state = self.net.stream(x, self.state)
         return self._emit(y)
+
+    def end_segment(self) -> dict[str, Chunk]:
+        """Before a gap (the runtime calls it before the chunk flagged gap): the frames the model still holds back of the
+        segment, as finish() gives them at the end of a stream (stamped at their first input frame, inside the segment:
+        the output's times keep increasing however short the gap); the next chunk starts a new segment. By hand without
+        it, process() drops them at the gap (`frames_dropped_at_gap`)."""
+        return self.finish() if self.base_t0 is not None else {}
 
     def finish(self) -> dict[str, Chunk]:
         import torch
