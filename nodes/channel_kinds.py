@@ -7,6 +7,7 @@ trigger."""
 from __future__ import annotations
 
 import logging
+import re
 
 import numpy as np
 from wavegraph.pipeline.spec import SpecError, StreamSpec
@@ -81,11 +82,58 @@ def without_triggers(node, spec: StreamSpec, what: str) -> tuple[np.ndarray | No
     keep = np.setdiff1d(np.arange(spec.shape[0]), stim)
     if not keep.size:
         raise SpecError(
-            f"{node.type_name} {node.node_id!r}: every channel of its input is a trigger (typed stim), which gives no "
-            f"{what}",
+            f"{_who(node)}: every channel of its input is a trigger (typed stim), which gives no {what}",
             "connect the EEG (or the channels to analyse), not the trigger channel alone",
         )
     names = tuple(spec.channel_names[i] for i in keep)
     types = tuple(spec.channel_types[i] for i in keep)
     bads = tuple(b for b in spec.bads if b in names)
     return keep, spec.evolve(shape=(keep.size,), channel_names=names, channel_types=types, bads=bads)
+
+
+# a label that says its channel holds no EEG: a sleep study's 'EOG horizontal', 'EMG submental', 'ECG', 'Resp oro-nasal',
+# 'Temp rectal', 'SaO2' (an EDF/BDF's channels are all EEG as MNE reads them: read_raw_edf's infer_types is False)
+_NOT_EEG = re.compile(r"(?<![a-z])(eog|emg|ecg|ekg|resp|temp|sao2|spo2|pleth)(?![a-z])", re.IGNORECASE)
+_INFERRED = ("EOG", "ECG", "EMG", "BIO", "RESP", "TEMP", "MISC", "SAO2", "STIM")  # the types MNE's infer_types gives
+
+
+def _who(node) -> str:
+    """'car 'ref'' (its type and id), or what a node made by hand is ('car')."""
+    what = node.type_name or type(node).__name__.lower()
+    return f"{what} {node.node_id!r}" if node.node_id else what
+
+
+def say_named_not_eeg(node, spec: StreamSpec, ref: list[int] | np.ndarray) -> None:
+    """Say once (WARNING) the channels of the reference `ref` typed eeg whose names say they are no EEG, with the fix:
+    file_source's infer_types for those whose label starts with a type word (as MNE's read_raw_edf(infer_types=True)
+    types them), the node's ref_channels for the others."""
+    names, types = spec.channel_names, spec.channel_types
+    if len(names) != spec.n_channels or len(types) != len(names):
+        return
+    odd = [int(i) for i in ref if types[i] == "eeg" and _NOT_EEG.search(names[i])]
+    if not odd:
+        return
+    typed = [names[i] for i in odd if " " in names[i] and names[i].split(" ")[0].upper() in _INFERRED]
+    rest = [names[i] for i in odd if names[i] not in typed]
+    eeg = [names[i] for i in ref if int(i) not in odd]
+    fixes = []
+    if typed:
+        fixes.append(
+            "file_source infer_types: true types "
+            + ", ".join(f"'{n}'" for n in typed)
+            + " by the label's first word, as MNE's read_raw_edf(infer_types=True) (renamed without it: "
+            + ", ".join(f"'{n.split(' ', 1)[1]}'" for n in typed)
+            + ")"
+        )
+    if rest or not typed:
+        fixes.append(
+            f"give {node.type_name or 'car'} ref_channels: [{', '.join(eeg)}]"
+            if 1 < len(eeg) <= 12
+            else f"name the EEG channels in {node.type_name or 'car'} ref_channels"
+        )
+    logging.getLogger("wavegraph.rereference").warning(
+        "%s: channel(s) %s, typed eeg, are averaged into the reference and re-referenced, though their names say "
+        "they are no EEG (an EDF/BDF's channels are all EEG as MNE reads them: read_raw_edf's infer_types is False); "
+        "fix: %s",
+        _who(node), ", ".join(f"'{names[i]}'" for i in odd), "; ".join(fixes),
+    )  # fmt: skip

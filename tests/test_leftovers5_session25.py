@@ -9,7 +9,7 @@ import logging
 import numpy as np
 import pytest
 from wavegraph.pipeline.chunk import Chunk
-from wavegraph.pipeline.spec import signal_spec
+from wavegraph.pipeline.spec import StreamSpec, signal_spec
 
 RATE = 200.0
 
@@ -102,3 +102,58 @@ def test_eeg_tokenizer_leaves_a_trigger_channel_out_of_its_tokens(caplog):
     np.testing.assert_array_equal(got["tokens"], want["tokens"])
     np.testing.assert_allclose(got["embeddings"], want["embeddings"], rtol=1e-5, atol=1e-6)
     assert any("leaves out its trigger channel(s) STI 014" in r.getMessage() for r in caplog.records)
+
+
+def _sleep_edf(path) -> None:
+    """A sleep study's EDF as Sleep-EDF labels it: two EEG derivations, then EOG, EMG and an ECG by name only."""
+    import mne
+
+    names = ["EEG Fpz-Cz", "EEG Pz-Oz", "EOG horizontal", "EMG submental", "ECG"]
+    rng = np.random.default_rng(4)
+    raw = mne.io.RawArray(rng.standard_normal((5, 400)) * 2e-5, mne.create_info(names, 100.0, "eeg"), verbose="error")
+    mne.export.export_raw(str(path), raw, fmt="edf", verbose="error")
+
+
+def _car_of(path, caplog, **params) -> tuple[StreamSpec, list[str]]:
+    from wavegraph.nodes.dsp.channels import CAR
+    from wavegraph.nodes.io.file_source import FileSource
+
+    src = FileSource(path=str(path), **params)
+    spec = src.configure({})["out"]
+    src.close()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, "wavegraph.rereference"):
+        CAR().configure({"in": spec})
+    return spec, [r.getMessage() for r in caplog.records if "typed eeg" in r.getMessage()]
+
+
+def test_car_says_eog_emg_and_ecg_typed_eeg_in_its_average_and_infer_types_types_them(tmp_path, caplog):
+    """Before: a sleep EDF ('EOG horizontal', 'EMG submental', 'ECG' beside 'EEG Fpz-Cz'), all typed EEG as MNE's
+    read_raw_edf reads them (infer_types False), went through car with the EOG and EMG averaged into the reference,
+    unsaid, and file_source had no way to type them. car now says them once with the fix, and file_source's
+    infer_types (MNE's name) types them by the label's first word as read_raw_edf(infer_types=True) does."""
+    import mne
+    from wavegraph.nodes.io.file_source import FileSource
+    from wavegraph.pipeline.spec import SpecError
+
+    path = tmp_path / "sleep.edf"
+    _sleep_edf(path)
+    spec, said = _car_of(path, caplog)
+    assert set(spec.channel_types) == {"eeg"}
+    assert len(said) == 1, caplog.text
+    assert "'EOG horizontal', 'EMG submental', 'ECG', typed eeg, are averaged into the reference" in said[0]
+    assert "fix: file_source infer_types: true types 'EOG horizontal', 'EMG submental'" in said[0]
+    assert "give car ref_channels: [EEG Fpz-Cz, EEG Pz-Oz]" in said[0]  # for 'ECG', which no type word names
+
+    spec, said = _car_of(path, caplog, infer_types=True)
+    mne_raw = mne.io.read_raw_edf(path, infer_types=True, verbose="error")
+    assert list(spec.channel_names) == mne_raw.ch_names == ["Fpz-Cz", "Pz-Oz", "horizontal", "submental", "ECG"]
+    assert list(spec.channel_types) == mne_raw.get_channel_types() == ["eeg", "eeg", "eog", "emg", "eeg"]
+    assert len(said) == 1 and "channel(s) 'ECG', typed eeg" in said[0] and "infer_types" not in said[0].split("fix:")[1]
+
+    wav = tmp_path / "a.wav"
+    import soundfile as sf
+
+    sf.write(wav, np.zeros((100, 2)), 8000)
+    with pytest.raises(SpecError, match="infer_types is for EDF/BDF files"):
+        FileSource(path=str(wav), infer_types=True).configure({})

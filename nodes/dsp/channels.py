@@ -17,6 +17,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
+from ..channel_kinds import say_named_not_eeg
 from ..channel_names import position
 from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, sanitize, signal_input
 from ..signal import SignalNode
@@ -128,6 +129,8 @@ class CAR(SignalNode[CARParams]):
         if self._idx is not None and len(self._idx) == 0:
             raise SpecError("car ref_channels is empty", "name at least one channel, or leave it unset for all")
         self._scale = 1.0 / (spec.shape[-1] if self._idx is None else len(self._idx))
+        if p.ref_channels is None:  # (a sleep EDF's 'EOG horizontal', typed eeg as MNE reads it, in the average)
+            say_named_not_eeg(self, spec, list(range(spec.shape[-1])) if self._idx is None else self._idx)
 
     def process(self, inputs):  # the reference depends on the NaN mask: not SignalNode.transform(x)
         c = inputs["in"]

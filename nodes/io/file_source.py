@@ -130,6 +130,12 @@ class FileSourceParams(ReplayParams):
         description="SSP projectors of a FIF: true applies them (raw.apply_proj()); default: raw data as stored "
         "(a warning names them), epochs as mne.read_epochs gives them (applied); false: as stored, unsaid",
     )
+    infer_types: bool = Field(
+        default=False,
+        description="EDF/BDF: type each channel by its label's first word, as MNE's read_raw_edf(infer_types=True): "
+        "'EOG horizontal' is eog named 'horizontal', 'EMG submental' emg (EEG, EOG, ECG, EMG, RESP, TEMP, ...); "
+        "default false: every channel EEG, as MNE reads them",
+    )
 
 
 class FileSource(Source[FileSourceParams]):
@@ -235,7 +241,7 @@ class FileSource(Source[FileSourceParams]):
             ) from None
         self.dtype = p.dtype or ("float32" if is_audio(path) else "float64")
         self.path = path
-        reader = open_reader(path, self.dtype, p.stream, p.stim_channel, p.proj)
+        reader = open_reader(path, self.dtype, p.stream, p.stim_channel, p.proj, p.infer_types)
         if p.dtype is None and isinstance(reader, AudioReader):  # a float64 or PCM_32 WAV at its own precision
             self.dtype = reader.dtype = reader.own_dtype
         return reader

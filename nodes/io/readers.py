@@ -130,9 +130,20 @@ DAMAGED_NOT_OTHER[".set"] = "EEGLAB"
 
 
 def open_reader(
-    path: Path, dtype: Dtype, stream: str | None = None, stim_channel: str | None = None, proj: bool | None = None
+    path: Path,
+    dtype: Dtype,
+    stream: str | None = None,
+    stim_channel: str | None = None,
+    proj: bool | None = None,
+    infer_types: bool = False,
 ) -> _Reader:
-    """Pick the back end from the file name; raise SpecError naming the path and the formats."""
+    """Pick the back end from the file name; raise SpecError naming the path and the formats. `infer_types`: an
+    EDF/BDF's channels typed by their labels, as MNE's read_raw_edf(infer_types=True) (refused for another format)."""
+    if infer_types and not path.name.lower().endswith((".edf", ".bdf")):
+        raise SpecError(
+            f"file_source: infer_types is for EDF/BDF files (MNE's read_raw_edf/read_raw_bdf), {path} is not one",
+            "leave infer_types out (pick_channels or car ref_channels choose channels of other files)",
+        )
     if (killed := unfinished(path)) is not None:  # (was 'no such file ... did you mean x.edf.spill?')
         raise SpecError(f"file_source: {killed[0]}", killed[1])
     if not path.exists():
@@ -265,7 +276,7 @@ def open_reader(
         if view is None and name.endswith(".vhdr"):  # markers in Recorder's ANSI ('geöffnet'): MNE fails on them
             view = marker_view(path)
         try:
-            return _RawReader(path, stim_channel, view=view, proj=proj)
+            return _RawReader(path, stim_channel, view=view, proj=proj, infer_types=infer_types)
         except TypeError as e:  # an epoched EEGLAB .set: MNE's raw reader refuses it, read_epochs_eeglab reads it
             if "number of trials" not in str(e) or not name.endswith(".set"):
                 raise

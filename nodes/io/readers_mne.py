@@ -70,6 +70,7 @@ class _RawReader(_Reader):
         raw=None,
         view: CaseView | MarkerView | None = None,
         proj: bool | None = None,
+        infer_types: bool = False,
     ):
         import mne
 
@@ -78,7 +79,8 @@ class _RawReader(_Reader):
             assert path is not None, "a path or a Raw"
             with warnings.catch_warnings(record=True) as said:  # MNE's warnings, to pass on the one that loses data
                 warnings.simplefilter("always")
-                raw = mne.io.read_raw(path if view is None else view.path, preload=False, verbose="warning")
+                typed = {"infer_types": True} if infer_types else {}  # (EDF/BDF only: open_reader checks)
+                raw = mne.io.read_raw(path if view is None else view.path, preload=False, verbose="warning", **typed)
             said_by_mne(said, path)
         self.raw = raw
         self.sfreq = _file_rate(self.raw.info, path)
