@@ -275,3 +275,49 @@ def test_a_model_node_keeps_the_frames_it_held_back_at_a_gap(lost):
     np.testing.assert_allclose(got.times, np.concatenate(times), rtol=0, atol=1e-9)
     assert (np.diff(got.times) > 0).all()
     assert list(got.gaps) == [pytest.approx((78 + lost) / 100.0)]
+
+
+class GapAudioParams(NodeParams):
+    n1: int = 4050  # samples before the gap
+    lost: int = 3
+
+
+class GapAudio(Source):
+    """8000 samples of 16 kHz noise in two chunks: `n1` samples, then (flagged gap, `lost` samples later) the rest."""
+
+    Params = GapAudioParams
+
+    def configure(self, in_specs):
+        self.sent = 0
+        self.out_specs = {"out": StreamSpec("signal", 16000.0, (1,), "float32", ("ch0",), ("audio",))}
+        return self.out_specs
+
+    def read(self):
+        x, n1 = (0.1 * np.random.default_rng(1).standard_normal((1, 8000))).astype(np.float32), self.params.n1
+        self.sent += 1
+        if self.sent == 1:
+            return {"out": Chunk(x[:, :n1], 0.0)}
+        if self.sent == 2:
+            return {"out": Chunk(x[:, n1:], (n1 + self.params.lost) / 16000.0, gap=True)}
+        return None
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.parametrize("n1, lost", [(4050, 3), (4050, 4000), (4000, 3)])
+def test_the_enhancers_vad_keeps_increasing_across_a_short_gap(n1, lost):
+    """The enhancer's end_segment() (the runtime calls it before a gap) gave the segment's vad frames as finish() does,
+    one more after a segment of no whole number of 10 ms hops (4050 samples): stamped 10 ms after its last full hop,
+    after the next segment's first frame when the gap was under 10 ms (3 samples lost: the vad went back 6.7 ms, which
+    an epochs or join after it takes for a restart). Now the segment's frames are those stamped up to its end: times
+    increase for a short gap as a long one, every sample of the segment still in a frame; the audio is unchanged."""
+    from wavegraph.pipeline.api import GraphBuilder
+
+    g = GraphBuilder()
+    enh = g.add("enhancer", g.add(f"{__name__}:GapAudio", n1=n1, lost=lost), random_init=True, d_model=16, n_layers=1)
+    got = g.run(capture=[f"{enh}.vad", f"{enh}.out"])
+    vad, out = got[f"{enh}.vad"], got[f"{enh}.out"]
+    assert (np.diff(vad.times) > 0).all(), np.round(vad.times[20:32], 5)
+    before = vad.times[vad.times < (n1 + lost) / 16000.0 - 1e-9]
+    assert 160 * (len(before) - 1) + 160 >= n1  # the last frame of the segment reaches its last sample
+    assert len(before) == n1 // 160 + 1 and list(vad.gaps) == [pytest.approx((n1 + lost) / 16000.0)]
+    assert out.data.shape == (1, 8000 + 2 * 319)

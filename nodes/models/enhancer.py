@@ -16,7 +16,9 @@ vad:  features (frames x 1, "speech_prob"), the speech probability of every 20 m
 Gap: a chunk with `gap` set starts a new segment: the model state, the partial block and the output samples still
       held back are dropped, so nothing on either side of a gap sees the other. Before that, the runtime calls
       end_segment(), which finishes the segment as finish() finishes a stream: its last 319 enhanced samples (zeros
-      fed in) and vad frames go out, stamped after its last sample, so enhancer -> align keeps the input's length
+      fed in) stamped after its last sample, and its vad frames stamped up to its end (one stamped after it, whose
+      newest block holds only zeros, came after the next segment's first when the gap was under 10 ms, so the vad's
+      times went back), so enhancer -> align keeps the input's length
       and times across a gap (before, they were dropped: 319 samples fewer per gap, everything after it 319 samples
       early; configs/speech_enhance_file.yaml). By hand, call end_segment() before process() of a chunk flagged gap;
       without it they are dropped, and `samples_dropped_at_gap` counts the segment's input samples whose enhanced
@@ -379,15 +381,24 @@ class EnhancerNode(Node[EnhancerParams]):
         return self._emit(n, vad, chunk, chunk.t0, bad)
 
     def end_segment(self) -> dict[str, Chunk]:
-        """Before a gap: the segment's tail, as finish() gives it at the end of a stream; the next chunk starts anew."""
-        return self.finish()
+        """Before a gap: the segment's tail, as finish() gives it at the end of a stream; the next chunk starts anew.
+        Its vad frames are those stamped up to the segment's last sample (k * hop <= n_in): the one more finish() gives
+        after a segment of no whole number of hops (its newest block all zeros, its samples all in the frame before) was
+        stamped after the next segment's start when the gap was under 10 ms (a segment of 4050 samples, 3 lost: the vad
+        went back 6.7 ms)."""
+        return self._end(at_gap=True)
 
     def finish(self) -> dict[str, Chunk]:
+        return self._end(at_gap=False)
+
+    def _end(self, at_gap: bool) -> dict[str, Chunk]:
         if self.model is None or self.t_first is None:
             return {}
         n = self.latency_samples
         # frames that hold at least one input sample: k * hop - (n_fft - hop) < n_in
         want = -(-(self.n_in + self._keep) // self.hop)
+        if at_gap:  # and stamped no later than the segment's end, t_first + n_in / rate (the next one starts after it)
+            want = min(want, self.n_in // self.hop + 1)
         vad = self._run(np.zeros(n, np.float32))
         if vad is not None:
             vad = vad[: max(0, want - self.n_frames)]
