@@ -157,3 +157,30 @@ def test_car_says_eog_emg_and_ecg_typed_eeg_in_its_average_and_infer_types_types
     sf.write(wav, np.zeros((100, 2)), 8000)
     with pytest.raises(SpecError, match="infer_types is for EDF/BDF files"):
         FileSource(path=str(wav), infer_types=True).configure({})
+
+
+def test_plot_of_a_file_in_the_data_cache_writes_its_png_in_the_current_folder(tmp_path, monkeypatch, capsys):
+    """Before: `wavegraph plot FILE` of a data set's file (in $WAVEGRAPH_DATA, ~/.cache/wavegraph) wrote its PNG into the
+    cache, beside the file, where no one looks (and a cache clean-up deletes it). It now goes to the current folder,
+    said with why (the printed path is the PNG's); a file elsewhere still gets its PNG beside it."""
+    import soundfile as sf
+    from wavegraph.nodes.io.plot import main
+
+    cache, work = tmp_path / "cache", tmp_path / "work"
+    (cache / "speech").mkdir(parents=True)
+    work.mkdir()
+    wav = cache / "speech" / "a.wav"
+    sf.write(wav, np.sin(np.arange(800) / 5.0) * 0.1, 8000)
+    monkeypatch.setenv("WAVEGRAPH_DATA", str(cache))
+    monkeypatch.chdir(work)
+    assert main([str(wav)]) == 0
+    out, err = capsys.readouterr()
+    assert (work / "a.wav.png").is_file() and not (cache / "speech" / "a.wav.png").exists()
+    assert out.strip() == "a.wav.png"
+    assert f"wrote a.wav.png in the current folder ({work}), not beside {wav}: its folder is wavegraph's data" in err
+
+    mine = tmp_path / "mine" / "b.wav"
+    mine.parent.mkdir()
+    sf.write(mine, np.zeros(800), 8000)
+    assert main([str(mine)]) == 0
+    assert (mine.parent / "b.wav.png").is_file() and "note:" not in capsys.readouterr().err

@@ -239,7 +239,12 @@ def _spectrum(ax, x: np.ndarray, rate: float) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="wavegraph plot", description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("recording")
-    ap.add_argument("-o", "--out", help="PNG path (default: the recording's name + .png)")
+    ap.add_argument(
+        "-o",
+        "--out",
+        help="PNG path (default: the recording's name + .png beside it; in the current folder when the recording is "
+        "in wavegraph's data cache or its folder cannot be written)",
+    )
     args = ap.parse_args(argv)
     path = Path(args.recording)
     if not path.exists():
@@ -257,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    out = Path(args.out) if args.out else path.with_name(path.name + ".png")
+    out, why = (Path(args.out), "") if args.out else default_out(path)
     out = out / (path.name + ".png") if out.is_dir() else out  # -o pictures/: into that folder
     out = out if out.suffix else out.with_name(out.name + ".png")  # (matplotlib adds it; the name said is the file's)
     formats = ("png", "pdf", "svg", "jpg", "jpeg", "tif", "tiff", "webp", "eps", "ps", "svgz")
@@ -283,4 +288,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot plot {path}: {said}", file=sys.stderr)
         return 2
     print(out)
+    if why:  # (the PNG is not beside the recording, where the help says: where it went, and why)
+        print(f"note: wrote {out.name} in the current folder ({Path.cwd()}), not beside {path}: {why}", file=sys.stderr)
     return 0
+
+
+def default_out(path: Path) -> tuple[Path, str]:
+    """Where a plot goes without -o: beside the recording, else in the current folder when the recording's folder is
+    wavegraph's data cache (a dataset's file: the PNG went into the cache, where no one looks and a cache clean-up
+    deletes it) or cannot be written (a read-only share: the plot failed); with why ('' beside it)."""
+    import os
+
+    from wavegraph.pipeline.datasets import data_root
+
+    beside = path.with_name(path.name + ".png")
+    folder, root = path.resolve().parent, data_root().resolve()
+    here = Path(path.name + ".png")
+    if folder == root or root in folder.parents:
+        why = (
+            f"its folder is wavegraph's data cache ({root}: $WAVEGRAPH_DATA, else ~/.cache/wavegraph); -o PATH chooses"
+        )
+    elif not os.access(folder, os.W_OK):
+        why = f"its folder {folder} cannot be written; -o PATH chooses"
+    else:
+        return beside, ""
+    return (here, why) if here.resolve() != beside.resolve() else (beside, "")
