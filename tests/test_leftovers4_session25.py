@@ -7,7 +7,7 @@ import pytest
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.cli import main
 from wavegraph.pipeline.node import NodeParams, Source
-from wavegraph.pipeline.spec import StreamSpec
+from wavegraph.pipeline.spec import StreamSpec, signal_spec
 
 
 def _validate(tmp_path, monkeypatch, capsys, *args):
@@ -321,3 +321,56 @@ def test_the_enhancers_vad_keeps_increasing_across_a_short_gap(n1, lost):
     assert 160 * (len(before) - 1) + 160 >= n1  # the last frame of the segment reaches its last sample
     assert len(before) == n1 // 160 + 1 and list(vad.gaps) == [pytest.approx((n1 + lost) / 16000.0)]
     assert out.data.shape == (1, 8000 + 2 * 319)
+
+
+class GapEEGParams(NodeParams):
+    n1: int = 2480  # samples before the gap
+    lost: int = 3
+
+
+class GapEEG(Source):
+    """20 s of 250 Hz EEG-scale noise on C3, C4 in chunks of 250: `lost` samples are lost after the first `n1`."""
+
+    Params = GapEEGParams
+
+    def configure(self, in_specs):
+        self.i = 0
+        self.out_specs = {"out": signal_spec(250.0, ["C3", "C4"])}
+        return self.out_specs
+
+    def read(self):
+        n1, lost = self.params.n1, self.params.lost
+        if self.i >= 5000:
+            return None
+        end = min(5000, self.i + 250, n1 if self.i < n1 else 5000)
+        chunk = Chunk(_eeg()[:, self.i : end], (self.i + (lost if self.i >= n1 else 0)) / 250.0, gap=self.i == n1)
+        self.i = end
+        return {"out": chunk}
+
+
+def _eeg():
+    return 1e-5 * np.random.default_rng(0).standard_normal((2, 5000))
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.parametrize("lost", [3, 250])
+def test_the_eeg_tokenizer_keeps_the_tokens_a_segment_completes_at_a_gap(lost):
+    """250 Hz EEG through eeg_tokenizer (its resampler to 200 Hz holds a tail) that lost 3 samples (or 1 s) after
+    9.92 s. Before: the tokenizer reset at the gap, dropping unsaid the token the segment's resampler tail completes:
+    39 tokens in a run where the two segments alone give 20 + 20. Now end_segment() gives it, as finish() does at the
+    end of a stream: the run's tokens are each segment's alone, their times increasing for a short gap as a long one."""
+    from wavegraph.pipeline.api import GraphBuilder
+    from wavegraph.pipeline.registry import lookup
+
+    g = GraphBuilder()
+    tok = g.add("eeg_tokenizer", g.add(f"{__name__}:GapEEG", lost=lost))
+    got = g.run(capture=[f"{tok}.tokens"])[f"{tok}.tokens"]
+    want = []
+    for seg in (_eeg()[:, :2480], _eeg()[:, 2480:]):
+        node = lookup("eeg_tokenizer")()
+        node.configure({"in": signal_spec(250.0, ["C3", "C4"])})
+        outs = [node.process({"in": Chunk(seg, 0.0)}), node.finish()]
+        want.append(np.concatenate([o["tokens"].data for o in outs if "tokens" in o]))
+    assert [len(w) for w in want] == [20, 20]
+    np.testing.assert_array_equal(got.data, np.concatenate(want))
+    assert (np.diff(got.times) > 0).all() and list(got.gaps) == [pytest.approx((2480 + lost) / 250.0)]
