@@ -28,8 +28,12 @@ REFERENCE_TYPES = ("eeg", "ecog", "seeg", "dbs")  # car's default average: the f
 NOT_IN_REFERENCE = ("stim", "misc")  # without any of them: every channel but these
 # mix says once when its channels cancel: the mix's RMS CANCEL_DB under the channels' (in-phase) level over the first
 # CANCEL_S of stream. Two uncorrelated channels of one level mix 3 dB under it, one silent channel of two 6 dB; only
-# channels mostly of opposite sign (R = -L, or within 10 % of it) reach 20 dB.
+# channels mostly of opposite sign (R = -L, or within 10 % of it) reach 20 dB. One inverted channel of n alike takes
+# the mix 20*log10(n / (n - 2)) dB under it (9.5 dB of 3, 6 dB of 4) and never 20 dB: a channel whose part of the mix
+# correlates CANCEL_CORR or less with the rest of it (inverted against them; uncorrelated channels: 0), and which, flipped,
+# raises the mix FLIP_DB or more, is said too (of a pair: R = -0.17 L to -5.8 L).
 CANCEL_DB, CANCEL_S, CANCEL_GIVE_UP_S = 20.0, 2.0, 60.0
+CANCEL_CORR, FLIP_DB = 0.8, 3.0
 CANCEL_MIN_S = 0.05  # a stream that ends before CANCEL_S is decided at its end if it held this much
 
 
@@ -397,7 +401,9 @@ class Mix(Node[MixParams]):
         self._said: set[int] = set()  # channels said to hold NaN or Inf (once each)
         w_use = self._w_use[:, 0]
         same_sign = len(w_use) > 1 and ((w_use > 0).all() or (w_use < 0).all())  # a negative weight: a difference
-        self._level = [np.zeros(len(w_use)), 0.0, 0] if same_sign else None  # cancel check; None once decided
+        # cancel check: each channel's sum of squares, the mix's, samples, each channel's sum of products with the mix;
+        # None once decided
+        self._level = [np.zeros(len(w_use)), 0.0, 0, np.zeros(len(w_use))] if same_sign else None
 
     def process(self, inputs):
         c = inputs["in"]
@@ -424,7 +430,9 @@ class Mix(Node[MixParams]):
         assert level is not None
         xs = x.reshape(-1, x.shape[-2], x.shape[-1]).astype(np.float64, copy=False)
         level[0] += np.einsum("bct,bct->c", xs, xs)
-        level[1] += float(np.vdot(y, y.astype(np.float64, copy=False)))
+        ys = y.reshape(-1, y.shape[-1]).astype(np.float64, copy=False)
+        level[1] += float(np.vdot(ys, ys))
+        level[3] += np.einsum("bct,bt->c", xs, ys)
         level[2] += x.shape[-1]
         seconds = level[2] / self.in_specs["in"].rate
         ref = float(np.abs(self._w_use[:, 0]) @ np.sqrt(level[0]))  # sqrt(n) x the in-phase RMS
@@ -449,7 +457,10 @@ class Mix(Node[MixParams]):
         ref = float(np.abs(self._w_use[:, 0]) @ np.sqrt(level[0]))  # sqrt(n) x the in-phase RMS
         self._level = None  # decided
         mono = math.sqrt(level[1])
-        if ref == 0 or mono > ref * 10 ** (-CANCEL_DB / 20):
+        if ref == 0:
+            return
+        if mono > ref * 10 ** (-CANCEL_DB / 20):
+            self._say_inverted(level, seconds, 20 * math.log10(ref / mono))
             return
         said = (
             f"'s RMS is {20 * math.log10(ref / mono):.1f} dB under the channels' "
@@ -468,6 +479,34 @@ class Mix(Node[MixParams]):
             "mix%s: its channels %s cancel: over the first %.3g s the mono output%s (a phase-inverted pair, R = -L, "
             "mixes to silence); the output is left as mixed; fix: %s",
             f" '{self.node_id}'" if self.node_id else "", ", ".join(f"'{n}'" for n in used), seconds, said, fix,
+        )  # fmt: skip
+
+    def _say_inverted(self, level: list, seconds: float, under: float) -> None:
+        """One channel inverted against the others (their correlation CANCEL_CORR or less) and taking the mix FLIP_DB or
+        more under what it gives flipped: said once, naming it, with the weights that flip it (of a pair, the second).
+        Four channels alike with one inverted mixed 6 dB under their level, unsaid (never the CANCEL_DB of a pair)."""
+        p, y, q = level[0], level[1], level[3]
+        w = self._w_use[:, 0].astype(np.float64)
+        own = w * w * p  # each channel's part of the mix: its energy, its product with the rest, the rest's energy
+        cross = w * q - own
+        rest = np.maximum(y - 2 * w * q + own, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            corr = np.where((own > 0) & (rest > 0), cross / np.sqrt(own * rest), 0.0)
+        j = 1 if len(w) == 2 else int(np.argmin(corr))
+        flipped = y - 4 * w[j] * q[j] + 4 * own[j]
+        if corr[j] > -CANCEL_CORR or flipped < y * 10 ** (FLIP_DB / 10):
+            return
+        names = self.in_specs["in"].channel_names or [str(i) for i in range(len(self._w))]
+        i = int(self._use[j])
+        others = [f"'{names[int(k)]}'" for k in self._use if int(k) != i]
+        level_of = "the channels' mean RMS" if self.params.weights is None else "their level in phase"
+        weights = [-v if k == i else v for k, v in enumerate(self._w[:, 0].tolist())]
+        _log.warning(
+            "mix%s: its channel '%s' is inverted against %s (correlation %.2f): over the first %.3g s the mono "
+            "output's RMS is %.1f dB under %s and %.1f dB under the mix with it flipped; the output is left as mixed; "
+            "fix: if it is inverted (its wiring, a mic's polarity), weights: [%s]",
+            f" '{self.node_id}'" if self.node_id else "", names[i], ", ".join(others), corr[j], seconds, under,
+            level_of, 10 * math.log10(flipped / y), ", ".join(f"{v:g}" for v in weights),
         )  # fmt: skip
 
     def _say_bad_channels(self, x: np.ndarray, t0: float) -> None:
