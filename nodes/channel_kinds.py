@@ -2,7 +2,9 @@
 filters and resampler leave them codes (raw.filter and notch_filter pass them; raw.resample keeps their events). The
 IIR filters pass them as they are (nodes/dsp/filters.py) and `resample` resamples them as MNE does (`stim_codes`):
 filtered, their codes rang into values no event has (5 came out 4.9, then -6.2) and a recording after them held no
-trigger."""
+trigger. running_zscore and filterbank pass them too; bandpower, stft and eeg_tokenizer leave them out of their features
+(`without_triggers`), as MNE's compute_psd picks data channels. `say_named_not_eeg`: channels typed eeg whose names say
+EOG, EMG, ECG, ... (a sleep EDF, all EEG as MNE reads it), said where car averages them."""
 
 from __future__ import annotations
 
