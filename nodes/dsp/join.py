@@ -332,15 +332,19 @@ class Join(Node[JoinParams]):
         return vals, late, straddles
 
     def _prune(self) -> None:
-        """Keep, per input, the last sample at or before the next reference time (for interpolation). When
+        """Keep, per input, the last sample at or before the next reference time (for interpolation; a trigger input's
+        from the time before it, whose codes since then it takes). When
         every reference sample has gone out, the next one comes after the newest (it used to be -inf then:
         nothing was pruned, and the other inputs grew for as long as the run lasted)."""
         ref = self.bufs[self.ref]
         nxt = ref.times[0] if ref.times.size else ref.newest
         for p in self.others:
             b = self.bufs[p]
-            if b.times.size and np.isfinite(nxt):
-                k = int(np.searchsorted(b.times, nxt, side="right")) - 1
+            # a trigger's code at the next time is the first since the time before it (codes_at): its samples after
+            # that are kept (a pulse between two reference times was pruned when its chunk ended before the next one)
+            before = nxt - 1.0 / ref.rate if ref.times.size and self._stim[p].size else nxt
+            if b.times.size and np.isfinite(before):
+                k = int(np.searchsorted(b.times, before, side="right")) - 1
                 if k > 0:
                     b.prune(float(b.times[k]))
 

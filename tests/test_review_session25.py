@@ -1,0 +1,41 @@
+"""Session 25's review of the morning's work (8f81c06..): defects found in the new code, each with the test that
+failed before its fix."""
+
+from __future__ import annotations
+
+import numpy as np
+from wavegraph.nodes.dsp.join import Join
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.spec import StreamSpec
+
+
+def _join_box(pieces: list[tuple[str, int, int]]) -> np.ndarray:
+    """A 160 Hz EEG joined with a 1 kHz trigger box holding one 1 ms pulse (code 9 at 33 ms, between the EEG's
+    samples 5 and 6), fed in the order and pieces given: the joined trigger channel."""
+    eeg, box = np.zeros((1, 160)), np.zeros((1, 1000))
+    box[0, 33] = 9
+    j = Join(inputs=["eeg", "box"])
+    j.configure(
+        {
+            "eeg": StreamSpec("signal", 160.0, (1,), "float64", channel_names=("C3",), channel_types=("eeg",)),
+            "box": StreamSpec("signal", 1000.0, (1,), "float64", channel_names=("BOX",), channel_types=("stim",)),
+        }
+    )
+    outs = []
+    for port, i, n in pieces:
+        x, rate = (eeg, 160.0) if port == "eeg" else (box, 1000.0)
+        out = j.process({port: Chunk(x[:, i : i + n], t0=i / rate)})
+        if "out" in out:
+            outs.append(out["out"].data)
+    return np.concatenate(outs, axis=1)[1]
+
+
+def test_join_keeps_a_trigger_pulse_whatever_the_chunking_of_its_input():
+    """Before: join put a trigger on the reference grid by the first code since the reference time before (86686bf),
+    but pruned, after each output, every sample of the trigger input before its last one at or before the next
+    reference time: a 1 kHz trigger whose chunk ended between two 160 Hz times (at 34 ms, the pulse at 33 ms) lost
+    that pulse, which the same stream in one chunk gave (streaming != offline). Now the same code at the same time."""
+    whole = _join_box([("eeg", 0, 160), ("box", 0, 1000)])
+    split = _join_box([("eeg", 0, 160), ("box", 0, 35), ("box", 35, 965)])
+    assert np.flatnonzero(whole).tolist() == [6] and whole[6] == 9
+    np.testing.assert_array_equal(split, whole)
