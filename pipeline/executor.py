@@ -253,7 +253,7 @@ class Executor:
                 "own stream does; put it in the process of the source it follows",
                 ", ".join(sorted(followers)),
             )
-        self.pending_gap = {n: False for n in nodes}
+        self.pending_gap: dict[str, set[str]] = {n: set() for n in nodes}  # per node, the outputs owed a gap flag
         self.queue: deque[tuple[str, str, Chunk]] = deque()
         self.start_ns: int | None = None
         self.source_time = {n: 0.0 for n in self.active_sources}
@@ -439,8 +439,8 @@ class Executor:
             for extra in held:
                 self._emit(node_id, extra, False, chunk.origin_ns, back)
         elif chunk.gap:  # an empty chunk (an end-of-stream marker, say) after lost data: the node gets the gap on
-            self.pending_gap[node_id] |= node.propagates_gaps  # this input's next chunk with samples (it went on
-            self.gap_held.add((node_id, port))  # across it, a model node keeping its state)
+            self.pending_gap[node_id].update(node.outputs if node.propagates_gaps else ())  # this input's next chunk
+            self.gap_held.add((node_id, port))  # with samples (it went on across it, a model node keeping its state)
         if chunk.eos:
             self.open_inputs[node_id].discard(port)
             if self.open_inputs[node_id]:
@@ -538,12 +538,13 @@ class Executor:
             )
         self.stats[node_id].restarts += 1
         self.stats[node_id].drops += 1  # the chunk that failed is lost
-        self.pending_gap[node_id] = True
+        self.pending_gap[node_id].update(self.nodes[node_id].outputs)
         return None
 
     def _emit(self, node_id: str, outs: dict[str, Chunk], gap: bool, origin_ns: int, back_in: bool = False) -> None:
-        """Send a node's outputs with `gap` (its input's flag) ORed in. A gap that produces no output
-        (a node holding data back, e.g. for a window) is kept for the node's next output. A node with
+        """Send a node's outputs with `gap` (its input's flag) ORed in. A gap that produces no output on a port
+        (a node holding data back, e.g. for a window) is kept for that port's next chunk (an enhancer's vad, a frame
+        every 160 samples, lost the flag when its `out` went first). A node with
         `propagates_gaps = False` flags its outputs itself (a restart still flags its next output). `back_in`: the
         input chunk's t0 was not after the one before it (an output going back then is passed on, time_order.py)."""
         node = self.nodes[node_id]
@@ -553,7 +554,7 @@ class Executor:
             gap = False
         pending = self.pending_gap[node_id]
         if gap:
-            self.pending_gap[node_id] = True
+            pending.update(node.outputs)
         for port, chunk in outs.items():
             if chunk is None:
                 continue
@@ -565,13 +566,13 @@ class Executor:
             ):
                 # an unknown port's data was dropped without a word; an array for a Chunk was an AttributeError
                 raise NodeFailure(node_id, self.types[node_id], self.process, _not_outputs(node, outs))
-            gap_out = gap or chunk.gap or pending
+            gap_out = gap or chunk.gap or port in pending
             if (last := self.t_last.get((node_id, port))) is not None and chunk.data.size:  # going back: not unless
                 if chunk.t0 <= last and not gap_out and not passed_on(node_id, node, port, chunk.t0, last, back_in):
                     said = went_back(node, port, chunk.t0, last)  # flagged gap, or the project's node (time_order.py)
                     raise NodeFailure(node_id, self.types[node_id], self.process, said)
                 self.t_last[(node_id, port)] = chunk.t0
-            self.pending_gap[node_id] = False
+            pending.discard(port)
             if chunk.eos:  # the end of a stream is the runtime's to send (_end): a node's flag ended its output there,
                 chunk = replace(chunk, eos=False)  # the later chunks ignored (in one process) or rejected (across)
             if gap_out != chunk.gap or (origin_ns and not chunk.origin_ns):

@@ -153,3 +153,25 @@ def test_a_big_endian_chunk_is_filtered_in_a_run_as_across_processes(dtype):
     want = node.process({"in": Chunk(_x(200)[:2].astype(np.dtype(dtype).newbyteorder("=")), 0.0)})["out"].data
     assert got.data.shape == (2, 200) and got.data.dtype == want.dtype
     np.testing.assert_allclose(got.data, want, rtol=1e-6 if dtype == ">f4" else 1e-12, atol=1e-7)
+
+
+def test_each_output_of_a_node_flags_its_first_chunk_after_a_gap():
+    """The runtime kept one 'gap owed' flag per node: the first chunk after a gap on any of its outputs took it. An
+    enhancer fed chunks shorter than its 160-sample hop gives `out` at once and its `vad` frame only later, so `vad`'s
+    first frame after a gap went out unflagged (an align or a recorder after it saw no gap). Each output port now owes
+    the flag until its own next chunk: `vad` is flagged where `out` is."""
+    from wavegraph.pipeline.api import GraphBuilder
+
+    x = np.random.default_rng(0).standard_normal((1, 6000)) * 0.05
+    g = GraphBuilder()
+    src = g.add(
+        "array_source", data=x, rate=16000.0, ch_names=["mic"], ch_types="audio", chunk_size=100, dtype="float32"
+    )
+    g.add(
+        "enhancer", g.add(f"{__name__}:DropChunk", src, drop_at=17), id="enh", random_init=True, d_model=16, n_layers=1
+    )
+    got = g.run(capture=["enh.out", "enh.vad"])
+    out, vad = got["enh.out"], got["enh.vad"]
+    assert len(out.gaps) == 1 and out.gaps[0] == pytest.approx(18 * 100 / 16000)  # the chunk after the dropped one
+    assert vad.gaps == pytest.approx(out.gaps)  # the new segment's first vad frame, stamped at its start
+    assert np.isclose(vad.times, vad.gaps[0]).any()
