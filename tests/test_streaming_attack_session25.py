@@ -2,7 +2,8 @@
 
 A gap flagged on a chunk of no samples (an artefact-rejection node that dropped a whole chunk, a bare marker after
 lost data) must act as the same gap flagged on the next chunk with samples: in a node used by hand as in the runtime,
-which never calls process() with no samples.
+which never calls process() with no samples. A run must give what the nodes give by hand: for big-endian chunks (as
+across processes), and with every output of a node flagged after a gap, not only the first to emit.
 """
 
 from __future__ import annotations
