@@ -129,6 +129,7 @@ def cmd_validate(args) -> int:
         for node_id, why in graph.unchecked.items():
             print(f"  node '{node_id}' ({graph.node_config(node_id).type}): {why}", flush=True)
         from .deaths import restart_notes
+        from .key_checks import key_notes
         from .passband_notes import crossed_filter_notes
         from .validate_notes import dangling_notes, in_memory_edge_notes, merge_notes, seconds_notes
 
@@ -139,6 +140,7 @@ def cmd_validate(args) -> int:
             + seconds_notes(graph)
             + in_memory_edge_notes(c)
             + crossed_filter_notes(graph)
+            + key_notes(c)
         ):  # restart: what docs/yaml.md says, said before a process dies
             print(f"  {note}", flush=True)
     return 2 if failed else 0

@@ -579,6 +579,9 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
         process_security,
         cpus,
     )
+    from .key_checks import key_file_problems
+
+    problems += key_file_problems(config, doc, line_of)  # the key files named: here, now, not at a worker's start
     if problems:
         error = GraphError(problems)
         error.nodes = [n for n in nodes if n.id not in broken]  # the well-formed: `validate` checks them too

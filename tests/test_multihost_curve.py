@@ -148,6 +148,7 @@ def test_a_key_written_into_the_yaml_is_refused_with_the_fix(tmp_path):
         load_config(p)
     assert "g.yaml:8: security: server_key holds a key itself" in str(e.value)
     assert "wavegraph keys NAME" in str(e.value)
+    make_keys(str(tmp_path / "keys" / "server"))  # the file named must be there (checked when the graph is built)
     p.write_text(GRAPH + "security:\n  server_key: keys/server.key_secret\n")
     assert load_config(p).security == {"server_key": "keys/server.key_secret"}
 

@@ -1,0 +1,121 @@
+"""Leftovers of session 25 (6): CURVE key files checked when the graph is built (not when a worker opens its first
+tcp edge), and the mistakes a new user makes with `wavegraph bench enhance` and `wavegraph train enhancer`."""
+
+import os
+import shutil
+
+import pytest
+from wavegraph.pipeline.cli import main
+from wavegraph.pipeline.config import GraphError, load_config
+from wavegraph.pipeline.curve import make_keys
+
+GRAPH = """\
+nodes:
+  - {id: src, type: sine, params: {duration: 0.5}}
+  - {id: sink, type: null_sink}
+edges:
+  - {source: src.out, target: sink.in}
+transport: tcp
+processes:
+  a: A
+  b: B
+security:
+  server_key: SERVER
+  client_key: CLIENT
+"""
+
+
+@pytest.fixture
+def keys(tmp_path):
+    for name in ("server", "client", "a_client", "b_server", "b_client"):
+        make_keys(str(tmp_path / "keys" / name))
+    return tmp_path / "keys"
+
+
+def graph(tmp_path, server="keys/server.key_secret", client="keys/client.key_secret", a="[src]", b="[sink]"):
+    p = tmp_path / "g.yaml"
+    p.write_text(GRAPH.replace("SERVER", server).replace("CLIENT", client).replace("A", a).replace("B", b))
+    return p
+
+
+def validate(p, capsys) -> tuple[int, str, str]:
+    code = main(["validate", str(p)])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_a_missing_key_file_fails_validate_with_its_line_and_the_command_that_makes_it(tmp_path, keys, capsys):
+    # was: `validate` said OK; `run` failed in process 'b' with KeyFileError's traceback ("Invalid certificate file")
+    p = graph(tmp_path, server="keys/nothere.key_secret")
+    code, out, err = validate(p, capsys)
+    assert code == 2 and "OK" not in out
+    assert f"{p}:11: security: server_key keys/nothere.key_secret ({keys}/nothere.key_secret): no such file" in err
+    assert f"fix: correct the path, or make the pair with `wavegraph keys {keys}/nothere`" in err
+    assert "Traceback" not in err
+    assert validate(graph(tmp_path), capsys)[0] == 0  # the same graph with the file there
+
+
+def test_a_public_key_where_the_secret_is_needed_is_a_graph_error(tmp_path, keys):
+    with pytest.raises(GraphError) as e:  # b receives src.out -> sink.in: it binds with the server's secret key
+        load_config(graph(tmp_path, server="keys/server.key"))
+    said = str(e.value)
+    assert ":11: security: server_key keys/server.key" in said and "holds only a public key" in said
+    assert "edge src.out -> sink.in is received with it" in said and "fix: name keys/server.key_secret" in said
+    with pytest.raises(GraphError, match=r":12: security: client_key keys/client.key .*holds only a public key"):
+        load_config(graph(tmp_path, client="keys/client.key"))
+    # a .key_secret that holds only the public half (a copy of the wrong file)
+    shutil.copy(keys / "client.key", keys / "copied.key_secret")
+    with pytest.raises(GraphError, match="client_key keys/copied.key_secret .*holds only a public key"):
+        load_config(graph(tmp_path, client="keys/copied.key_secret"))
+
+
+def test_a_file_that_is_no_key_is_a_graph_error(tmp_path, keys):
+    (keys / "text.key_secret").write_text("not a key\n")
+    with pytest.raises(GraphError, match=r":11: security: server_key keys/text.key_secret .*is not a CURVE key file"):
+        load_config(graph(tmp_path, server="keys/text.key_secret"))
+    (keys / "dir.key_secret").mkdir()
+    with pytest.raises(GraphError, match=r"server_key keys/dir.key_secret .*is a folder, not a key file"):
+        load_config(graph(tmp_path, server="keys/dir.key_secret"))
+
+
+def test_the_file_an_environment_variable_names_is_checked_instead(tmp_path, keys, monkeypatch):
+    monkeypatch.setenv("WAVEGRAPH_CLIENT_KEY", str(tmp_path / "gone.key_secret"))
+    with pytest.raises(GraphError, match=r":12: security: client_key .*gone.key_secret \(WAVEGRAPH_CLIENT_KEY"):
+        load_config(graph(tmp_path))
+    monkeypatch.setenv("WAVEGRAPH_SERVER_KEY", str(keys / "server.key_secret"))  # the YAML's is not used here
+    monkeypatch.setenv("WAVEGRAPH_CLIENT_KEY", str(keys / "client.key_secret"))
+    assert load_config(graph(tmp_path, server="keys/elsewhere.key_secret")).security
+
+
+def test_a_public_half_beside_a_groups_secret_that_is_missing_or_of_another_pair(tmp_path, keys):
+    # per-process keys: the other processes (and the parent) read a group's public key from NAME.key beside it
+    a = "{nodes: [src], security: {client_key: keys/a_client.key_secret}}"
+    b = "{nodes: [sink], security: {server_key: keys/b_server.key_secret, client_key: keys/b_client.key_secret}}"
+    assert load_config(graph(tmp_path, a=a, b=b)).process_security
+    shutil.copy(keys / "b_client.key", keys / "a_client.key")  # the wrong public file copied over
+    with pytest.raises(
+        GraphError, match=r":8: process 'a': security: client_key .*a_client.key beside it holds another"
+    ):
+        load_config(graph(tmp_path, a=a, b=b))
+    os.remove(keys / "a_client.key")
+    with pytest.raises(GraphError, match=r"process 'a': .*its public half .*a_client.key: no such file"):
+        load_config(graph(tmp_path, a=a, b=b))
+
+
+def test_validate_notes_an_open_secret_key_a_shared_pair_and_a_placed_groups_key_elsewhere(tmp_path, keys, capsys):
+    os.chmod(keys / "server.key_secret", 0o644)
+    code, out, _ = validate(graph(tmp_path), capsys)
+    assert code == 0
+    assert "security: server_key keys/server.key_secret is a secret key that other users may read (mode 644)" in out
+    assert f"fix: chmod 600 {keys}/server.key_secret" in out
+    os.chmod(keys / "server.key_secret", 0o600)
+    a = "{nodes: [src], security: {client_key: keys/b_client.key_secret}}"  # b's client pair given to a too
+    b = "{nodes: [sink], security: {server_key: keys/b_server.key_secret, client_key: keys/b_client.key_secret}}"
+    code, out, _ = validate(graph(tmp_path, a=a, b=b), capsys)
+    assert code == 0 and "is a secret key that other users may read" not in out
+    assert "one key pair is the client_key of process 'a' and the client_key of process 'b'" in out
+    # a group placed by --ray may hold its keys on its own machine: checked there, said here
+    b = "{nodes: [sink], on: {resources: {amp: 1}}, security: {server_key: /elsewhere/b.key_secret}}"
+    code, out, _ = validate(graph(tmp_path, b=b), capsys)
+    assert code == 0
+    assert "process 'b': security: server_key /elsewhere/b.key_secret is not on this machine" in out
