@@ -307,3 +307,54 @@ def test_lsl_outlet_chunk_size_beyond_int32_is_refused_at_build(tmp_path, capsys
     err = capsys.readouterr().err
     assert "g.yaml:3: node 'out' (lsl_outlet): parameter 'chunk_size'" in err
     assert "less than or equal to 2147483647" in err
+
+
+# --- 12. audio nodes: a block of minutes, a device index or channel count past C's int -------------------------------
+@pytest.mark.parametrize(
+    "node, said",
+    [
+        (
+            "  - {id: src, type: audio_input, params: {rate: 48000, blocksize: 99999999}}\n",
+            "audio_input: blocksize 99999999 is 2083 s at 48000 Hz: the first block would come after that long",
+        ),
+        (
+            "  - {id: src, type: sine, params: {rate: 48000, duration: 0.1}}\n"
+            "  - {id: out, type: audio_output, params: {blocksize: 99999999}}\n",
+            "audio_output: blocksize 99999999 is 2083 s at 48000 Hz: each block would wait that long",
+        ),
+    ],
+    ids=["audio_input", "audio_output"],
+)
+def test_an_audio_block_of_minutes_is_refused_at_build(tmp_path, capsys, node, said):
+    """blocksize 1e8 at 48 kHz passed validate; audio_input then waited 35 min for its first block, audio_output for
+    its first block to fill, and neither stopped on SIGTERM (its drain waited on the block): a hang. 1e29 failed the
+    run with 'OverflowError: int too big to convert'."""
+    from wavegraph.pipeline.cli import main
+
+    edge = "edges:\n  - {source: src.out, target: out.in}\n" if "audio_output" in node else ""
+    (tmp_path / "g.yaml").write_text("nodes:\n" + node + edge)
+    assert main(["validate", str(tmp_path / "g.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert said in err and "fix: give a block of milliseconds, e.g. blocksize: 480 (10 ms; at most 10 s)" in err
+
+
+def test_an_audio_device_index_or_channel_count_past_c_int_is_said_as_any_other():
+    """device: 1e29 and channels: 1e29 were 'configure() failed: OverflowError: int too big to convert; fix: check its
+    params and inputs; if they are right, this is a bug in the node'. They are said as any device or channel count
+    the sound card does not have (its devices listed)."""
+    from types import SimpleNamespace
+
+    from wavegraph.nodes.io import audio
+    from wavegraph.pipeline.spec import SpecError
+
+    def overflow(*args, **kwargs):
+        if args or kwargs.get("channels", 0) > 2**31:
+            raise OverflowError("int too big to convert")
+        return [{"index": 0, "name": "card", "max_input_channels": 2, "default_samplerate": 48000.0}]
+
+    sd = SimpleNamespace(query_devices=overflow, check_input_settings=overflow, PortAudioError=RuntimeError)
+    with pytest.raises(SpecError, match=r"no input device 10+ \(int too big to convert\); input devices: 0: card"):
+        audio.find_device(sd, 10**29, "input")
+    dev = {"index": 0, "name": "card", "max_input_channels": 2, "default_samplerate": 48000.0}
+    with pytest.raises(SpecError, match=r"device 0 'card' rejects 10+ ch at 48000 Hz"):
+        audio._check_settings(sd, "input", dev, 10**29, 48000.0)

@@ -114,6 +114,24 @@ def open_stream(kind: Literal["input", "output"], dev: dict, channels: int, rate
         ) from None
 
 
+MAX_BLOCK_S = (
+    10.0  # a callback's block: blocksize 1e8 at 48 kHz waited 35 min for its first block (a hang); 1e29 failed
+)
+
+
+def block_of(kind: str, blocksize: int | None, rate: float) -> int:
+    """The samples of a callback's block at `rate` (default 10 ms); SpecError past MAX_BLOCK_S."""
+    block = blocksize or max(1, int(round(rate / 100)))
+    if block > MAX_BLOCK_S * rate:
+        raise SpecError(
+            f"audio_{kind}: blocksize {block} is {block / rate:.4g} s at {rate:g} Hz: "
+            + ("the first block would come after that long" if kind == "input" else "each block would wait that long"),
+            f"give a block of milliseconds, e.g. blocksize: {max(1, int(round(rate / 100)))} (10 ms; at most "
+            f"{MAX_BLOCK_S:g} s), or leave it out",
+        )
+    return block
+
+
 def find_device(sd, device: int | str | None, kind: Literal["input", "output"]) -> dict:
     """The device's info dict (with its index), or a SpecError listing what exists."""
     all_devices = sd.query_devices()
@@ -125,7 +143,7 @@ def find_device(sd, device: int | str | None, kind: Literal["input", "output"]) 
     listing = "; ".join(f"{d['index']}: {d['name']} ({d[key]} ch, {d['default_samplerate']:g} Hz)" for d in usable)
     try:
         info = sd.query_devices(device, kind)
-    except (ValueError, sd.PortAudioError) as e:
+    except (ValueError, OverflowError, sd.PortAudioError) as e:  # (device: 1e29 was 'int too big to convert')
         raise SpecError(
             f"audio_{kind}: no {kind} device {device!r} ({e}); {kind} devices: {listing}",
             "give `device` as one of those indices or names (see `wavegraph devices`)",
@@ -137,7 +155,7 @@ def _check_settings(sd, kind: str, dev: dict, channels: int, rate: float) -> Non
     check = sd.check_input_settings if kind == "input" else sd.check_output_settings
     try:
         check(device=dev["index"], channels=channels, dtype="float32", samplerate=rate)
-    except (ValueError, sd.PortAudioError) as e:
+    except (ValueError, OverflowError, sd.PortAudioError) as e:  # (channels: 1e29 was 'int too big to convert')
         raise SpecError(
             f"audio_{kind}: device {dev['index']} '{dev['name']}' rejects {channels} ch at {rate:g} Hz ({e})",
             f"use at most {dev[f'max_{kind}_channels']} channels and its rate "
@@ -171,7 +189,7 @@ class AudioInput(Source[AudioInputParams]):
         if p.rate is None:
             self.latency_note = f"one block at the device's default rate, and {type(self).latency_note}"
             return None
-        self.latency_samples = p.blocksize or max(1, int(round(p.rate / 100)))
+        self.latency_samples = block_of("input", p.blocksize, float(p.rate))
         self.out_specs = {"out": self._spec(float(p.rate))}
         return self.out_specs
 
@@ -192,7 +210,7 @@ class AudioInput(Source[AudioInputParams]):
         self._dev = find_device(sd, p.device, "input")
         self._rate = float(p.rate or self._dev["default_samplerate"])
         _check_settings(sd, "input", self._dev, p.channels, self._rate)
-        self._block = p.blocksize or max(1, int(round(self._rate / 100)))
+        self._block = block_of("input", p.blocksize, self._rate)
         self._limit = None if p.duration is None else int(round(p.duration * self._rate))
         self.latency_samples = self._block
         self.out_specs = {"out": self._spec(self._rate)}
@@ -295,7 +313,7 @@ class AudioOutput(Sink[AudioOutputParams]):
     def _buffering(self, rate: float) -> None:
         """Block, prefill and the most held, in samples at `rate`, and the declared latency: prefill + one block."""
         p = self.params
-        self._block = p.blocksize or max(1, int(round(rate / 100)))
+        self._block = block_of("output", p.blocksize, rate)
         self._prefill = int(round(p.prefill * rate))
         self._max = max(int(round(p.max_buffer * rate)), self._prefill + self._block)
         self.latency_samples = self._prefill + self._block
