@@ -200,7 +200,12 @@ def _resolve(path: str, base_dir: str) -> str:
     return path if os.path.isabs(path) else os.path.join(base_dir, path)
 
 
-def _load(path: str, what: str, secret: bool) -> tuple[bytes, bytes | None]:
+def _load(path: str, what: str, secret: bool, env: str = "") -> tuple[bytes, bytes | None]:
+    if not os.path.exists(path):  # (zmq said 'Invalid certificate file'; a remote host's file is only seen there)
+        raise KeyFileError(
+            f"{what}: {path} is not on this host; fix: copy the key file here at that path (a plan names paths, "
+            "never keys)" + (f", or set {env} to where it is on this host" if env else "") + " (docs/multihost.md)"
+        )
     try:
         public, secret_key = zmq.auth.load_certificate(path)
     except (OSError, ValueError) as e:
@@ -241,7 +246,7 @@ class EdgeSecurity:
     def _key(self, key: str, secret: bool) -> tuple[bytes, bytes | None]:
         if key not in self.paths:
             raise KeyFileError(f"{self.where}: a CURVE edge needs security.{key} (or {ENV[key]})")
-        return _load(_resolve(self.paths[key], self.base_dir), f"{self.where}: security.{key}", secret)
+        return _load(_resolve(self.paths[key], self.base_dir), f"{self.where}: security.{key}", secret, ENV[key])
 
     def allowed(self) -> set[bytes]:
         paths = self.paths.get("clients") or self.senders or None

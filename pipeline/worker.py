@@ -48,7 +48,7 @@ import wavegraph
 from .chunk import Chunk
 from .clock import LocalClock
 from .config import GraphError
-from .curve import EdgeSecurity
+from .curve import EdgeSecurity, KeyFileError
 from .deaths import recordings
 from .endpoints import DEFAULT_MAX_BYTES, MAX_CHUNK_SAMPLES, max_frame_bytes
 from .executor import Executor, NodeFailure, StopFlag
@@ -270,6 +270,9 @@ def _run_group(plan: WorkerPlan, stop: StopFlag, clock: LocalClock | None) -> in
         code = 1
     except GraphError as e:  # a node's configure() failed here though it passed the parent's build (a device gone)
         link.send(Error(group, f"process '{group}' failed: {_said(e)}"))
+        code = 1
+    except KeyFileError as e:  # a key file of this host (the build checked the parent's): its message, no traceback
+        link.send(Error(group, f"process '{group}' failed: {e}"))
         code = 1
     except Exception as e:  # noqa: BLE001 — a set-up failure must reach the parent too
         link.send(Error(group, f"process '{group}' failed: {e}\n{traceback.format_exc()}"))

@@ -119,3 +119,18 @@ def test_validate_notes_an_open_secret_key_a_shared_pair_and_a_placed_groups_key
     code, out, _ = validate(graph(tmp_path, b=b), capsys)
     assert code == 0
     assert "process 'b': security: server_key /elsewhere/b.key_secret is not on this machine" in out
+
+
+def test_a_key_file_gone_where_the_worker_runs_fails_the_run_with_the_fix_and_no_traceback(tmp_path, keys):
+    # the build checks what the parent's host holds; a worker on another host (or a file removed since) reads it
+    # there: was "cannot read key file ...: Invalid certificate file" and the worker's traceback in the failure
+    from wavegraph.pipeline.graph import build_graph
+    from wavegraph.pipeline.runner import run_graph
+
+    built = build_graph(load_config(graph(tmp_path)))
+    os.remove(keys / "server.key_secret")
+    r = run_graph(built, in_process=False)
+    assert r.exit_code == 1 and r.failure is not None
+    assert f"process 'b': security.server_key: {keys}/server.key_secret is not on this host" in r.failure
+    assert "fix: copy the key file here at that path" in r.failure and "set WAVEGRAPH_SERVER_KEY" in r.failure
+    assert "Traceback" not in r.failure
