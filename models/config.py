@@ -9,6 +9,8 @@ import typing
 from dataclasses import asdict, fields
 from typing import Any, cast
 
+MAX_LAYERS = 1000  # n_layers, dec_layers: the models here have 1 to 24
+
 
 def _check_value(owner: str, name: str, hint: Any, value: Any) -> Any:
     """`value` for the field `name` annotated `hint` (int, float, bool, str, list[...]), converted where that loses
@@ -78,6 +80,13 @@ class DictConfig:
         for f in fields(cast(Any, self)):
             if hints.get(f.name) in (int, float):
                 value = _check_value(type(self).__name__, f.name, hints[f.name], getattr(self, f.name))
+                # a layer is modules built one by one: n_layers 1e6 took 7 GB and minutes (validate hung), each small
+                # enough that no allocation failed to say it does not fit
+                if f.name.endswith("layers") and value > MAX_LAYERS:
+                    raise ValueError(
+                        f"{type(self).__name__}.{f.name} is {value}, more layers than a model here is built with "
+                        f"(at most {MAX_LAYERS}: each is built in memory, one by one)"
+                    )
                 setattr(self, f.name, value)
 
     def to_dict(self) -> dict:

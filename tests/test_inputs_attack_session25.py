@@ -358,3 +358,30 @@ def test_an_audio_device_index_or_channel_count_past_c_int_is_said_as_any_other(
     dev = {"index": 0, "name": "card", "max_input_channels": 2, "default_samplerate": 48000.0}
     with pytest.raises(SpecError, match=r"device 0 'card' rejects 10+ ch at 48000 Hz"):
         audio._check_settings(sd, "input", dev, 10**29, 48000.0)
+
+
+# --- 13. a model config of a million layers -----------------------------------------------------------------------
+def test_a_model_of_a_million_layers_is_refused_before_it_is_built(tmp_path, capsys):
+    """`type: model, params: {random_init: true, kind: mamba, config: {n_layers: 1000000}}` hung `wavegraph validate`
+    (7 GB and over a minute building the layers one by one, none large enough for an allocation to fail and be said
+    as 'does not fit in memory'); a checkpoint's JSON edited so did the same. The config refuses it at once."""
+    import threading
+
+    from wavegraph.models.mamba import MambaConfig
+    from wavegraph.pipeline.cli import main
+
+    with pytest.raises(ValueError, match=r"MambaConfig.n_layers is 1000000, more layers than a model here is built"):
+        MambaConfig.from_dict({"n_layers": 1_000_000})
+    (tmp_path / "g.yaml").write_text(
+        "nodes:\n"
+        "  - {id: src, type: sine, params: {rate: 100, channels: 4, duration: 0.5}}\n"
+        "  - {id: w, type: sliding_window, params: {size: 1, hop: 1}}\n"
+        "  - {id: n, type: model, params: {random_init: true, device: cpu, kind: gla, config: {n_layers: 1000000}}}\n"
+        "edges:\n  - {source: src.out, target: w.in}\n  - {source: w.out, target: n.in}\n"
+    )
+    code: list = []
+    worker = threading.Thread(target=lambda: code.append(main(["validate", str(tmp_path / "g.yaml")])), daemon=True)
+    worker.start()
+    worker.join(30.0)
+    assert code == [2]
+    assert "GLAConfig.n_layers is 1000000" in capsys.readouterr().err
