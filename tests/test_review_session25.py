@@ -39,3 +39,21 @@ def test_join_keeps_a_trigger_pulse_whatever_the_chunking_of_its_input():
     split = _join_box([("eeg", 0, 160), ("box", 0, 35), ("box", 35, 965)])
     assert np.flatnonzero(whole).tolist() == [6] and whole[6] == 9
     np.testing.assert_array_equal(split, whole)
+
+
+def test_car_says_the_bipolar_eog_labels_of_brainvision_and_neuroscan_typed_eeg(caplog):
+    """car's warning about channels typed eeg whose label says they hold none (7a6f5a3) missed the commonest EOG labels:
+    'HEOG'/'VEOG' (BrainVision, EEGLAB) and 'HEO'/'VEO' (Neuroscan), and 'respiration': the H/V before 'EOG' hid it, so
+    car averaged them into the reference without a word. Said now; 'T7', 'Oz' and 'FT9' are not."""
+    import logging
+
+    from wavegraph.nodes.dsp.channels import CAR
+
+    names = ("Fz", "T7", "Oz", "FT9", "HEOG", "VEOG", "HEO", "VEO", "respiration")
+    spec = StreamSpec("signal", 250.0, (len(names),), "float64", channel_names=names, channel_types=("eeg",) * 9)
+    with caplog.at_level(logging.WARNING, "wavegraph.rereference"):
+        CAR().configure({"in": spec})
+    said = [r.getMessage() for r in caplog.records if "typed eeg" in r.getMessage()]
+    assert len(said) == 1, caplog.text
+    assert "'HEOG', 'VEOG', 'HEO', 'VEO', 'respiration', typed eeg" in said[0]
+    assert "ref_channels: [Fz, T7, Oz, FT9]" in said[0]
