@@ -57,3 +57,26 @@ def test_car_says_the_bipolar_eog_labels_of_brainvision_and_neuroscan_typed_eeg(
     assert len(said) == 1, caplog.text
     assert "'HEOG', 'VEOG', 'HEO', 'VEO', 'respiration', typed eeg" in said[0]
     assert "ref_channels: [Fz, T7, Oz, FT9]" in said[0]
+
+
+def test_a_restart_outside_the_last_gap_is_looked_at_once_not_at_every_read(monkeypatch):
+    """lsl_inlet with recover (6a7b610): after an outlet restarted and a gap came that the restart is not inside,
+    _restart_lost asked restart_offset at every read, which on another host is a time_correction query of up to 0.1 s
+    per chunk. Each (restart, gap) is looked at once now; a new gap is looked at again."""
+    from types import SimpleNamespace
+
+    from wavegraph.nodes.io import lsl_checks
+    from wavegraph.nodes.io.lsl import LslInlet
+
+    asked = []
+    monkeypatch.setattr(lsl_checks, "restart_offset", lambda *a: asked.append(a) or 0.0)
+    node = LslInlet(name="x", recover=True)
+    node._watch = SimpleNamespace(back_at=100.0)  # type: ignore[assignment]  # the outlet came back at 100 s
+    info = SimpleNamespace(name=lambda: "x", source_id=lambda: "amp-1")
+    node._info, node._rate, node._gap_ts = info, 250.0, (10.0, 11.0)  # type: ignore[assignment]  # a gap before
+    for _ in range(5):  # five reads after it
+        node._restart_lost()
+    assert len(asked) == 1 and "restart_lost" not in node.counters
+    node._gap_ts = (99.5, 100.5)  # the restart's own gap
+    node._restart_lost()
+    assert len(asked) == 2 and node.counters["restart_lost"] == 125

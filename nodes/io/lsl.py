@@ -271,6 +271,7 @@ class LslInlet(Source[LslInletParams], InletChecks):
         self._nonfinite: set[int] = set()  # channels whose NaN/inf were said
         self._jumps_said = self._gaps_said = 0
         self._gap_ts, self._lost_said = None, set()  # the last gap's timestamps; restarts whose loss was said
+        self._restart_checked = None  # the (restart, gap) _restart_lost last looked at (once each: a clock query)
         self._behind, self._backlog_at = False, -math.inf  # the current backlog was said; when last looked at
 
     def state_dict(self):

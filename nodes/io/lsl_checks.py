@@ -65,6 +65,7 @@ class InletChecks:
     _jumps_said: int
     _gap_ts: tuple[float, float] | None  # the timestamps either side of the last gap (_restart_lost)
     _lost_said: set[float]  # created_at of the restarted outlets whose loss was said
+    _restart_checked: tuple[float, tuple[float, float]] | None  # the (restart, gap) last looked at (_restart_lost)
 
     if TYPE_CHECKING:
 
@@ -218,6 +219,9 @@ class InletChecks:
         back = watch.back_at if watch is not None else None
         if back is None or gap is None or back in self._lost_said or self._rate <= 0 or self._info is None:
             return
+        if self._restart_checked == (back, gap):
+            return  # (looked at already: on another host each look is a time_correction query of up to 0.1 s)
+        self._restart_checked = (back, gap)
         offset = restart_offset(self._inlet, self._info, self.params.clock_sync)
         if offset is None or not gap[0] < back + offset <= gap[1]:
             return
