@@ -385,3 +385,27 @@ def test_a_model_of_a_million_layers_is_refused_before_it_is_built(tmp_path, cap
     worker.join(30.0)
     assert code == [2]
     assert "GLAConfig.n_layers is 1000000" in capsys.readouterr().err
+
+
+# --- 14. a channel count of 1e8 on a live source with its rate given ------------------------------------------------
+def test_a_live_source_of_a_hundred_million_channels_is_refused_at_once(tmp_path, capsys):
+    """lsl_inlet and audio_input with `rate` declare their stream at validate: channels 1e8 built 7 GB of channel names
+    (30 s) before 'configure() failed: MemoryError: ; fix: ... this is a bug in the node' (beyond the machine's memory,
+    worse). Refused at once now, as sine's and noise's."""
+    import threading
+
+    from wavegraph.pipeline.cli import main
+
+    (tmp_path / "g.yaml").write_text(
+        "nodes:\n"
+        "  - {id: eeg, type: lsl_inlet, params: {name: x, rate: 100, channels: 100000000}}\n"
+        "  - {id: mic, type: audio_input, params: {rate: 48000, channels: 100000000}}\n"
+    )
+    code: list = []
+    worker = threading.Thread(target=lambda: code.append(main(["validate", str(tmp_path / "g.yaml")])), daemon=True)
+    worker.start()
+    worker.join(20.0)
+    assert code == [2]
+    err = capsys.readouterr().err
+    assert "g.yaml:2: node 'eeg' (lsl_inlet): lsl_inlet `channels: 100000000`: at most 65536" in err
+    assert "g.yaml:3: node 'mic' (audio_input): parameter 'channels' = 100000000" in err and "65536" in err

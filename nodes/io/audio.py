@@ -165,7 +165,8 @@ def _check_settings(sd, kind: str, dev: dict, channels: int, rate: float) -> Non
 
 class AudioInputParams(NodeParams):
     device: int | str | None = Field(None, description="index or name (default: the default input)")
-    channels: int = Field(1, ge=1, description="input channels to open")
+    # (1e8 with `rate` built 7 GB of channel names at validate, then MemoryError; sound cards have at most hundreds)
+    channels: int = Field(1, ge=1, le=65536, description="input channels to open")
     rate: float | None = Field(None, gt=0, description="sample rate (default: the device's)")
     blocksize: int | None = Field(None, ge=1, description="samples per callback (default 10 ms)")
     dtype: Literal["float32", "float64"] = Field("float32", description="output sample type (samples in [-1, 1])")

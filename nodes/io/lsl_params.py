@@ -6,6 +6,7 @@ from pydantic import Field, model_validator
 from wavegraph.pipeline.node import NodeParams
 from wavegraph.pipeline.spec import SpecError
 
+MAX_CHANNELS = 65536  # as sine and noise: a count past it is a typo, not an amplifier
 # liblsl's inlet buffer holds buffer_s x rate samples (x 100 a second for an irregular stream) and reserves a slot for
 # each when it connects: 2**26 of them are about 1 GiB (MAX_STATE_BYTES of a node's window)
 MAX_BUFFER_SAMPLES = 1 << 26
@@ -78,6 +79,8 @@ class LslInletParams(NodeParams):
             raise ValueError("lsl_inlet `name`, `type` and `source_id` cannot contain a single quote")
         if self.channels is not None and not (self.channels if isinstance(self.channels, list) else self.channels > 0):
             raise ValueError(f"lsl_inlet `channels: {self.channels}` declares no channel; give a count or the labels")
+        if isinstance(self.channels, int) and self.channels > MAX_CHANNELS:  # (1e8: 7 GB of names, then MemoryError)
+            raise ValueError(f"lsl_inlet `channels: {self.channels}`: at most {MAX_CHANNELS}; e.g. channels: 64")
         if any(abs(c) > 2**53 for c in self.marker_codes.values()):  # (read as unknown markers, dropped)
             raise ValueError(
                 "lsl_inlet `marker_codes` beyond +-2**53 do not fit a float64 event row; give smaller codes"
