@@ -41,7 +41,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from wavegraph.models.train_enhancer import positive
+from wavegraph.models.cli_args import positive, snr_db
 
 from .enhance_data import MIN_SECONDS, SR, BenchError, folder_mixtures, heldout_mixtures
 
@@ -436,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="wavegraph bench enhance", description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--clean", help="folder of clean speech files, WAV/FLAC/MP3/OGG/... (default: the held-out set)")
     ap.add_argument("--noise", help="folder of noise audio files for --clean (default: generated noise types)")
-    ap.add_argument("--snrs", type=_finite, nargs="+", default=[-5, 0, 5, 10, 15])
+    ap.add_argument("--snrs", type=snr_db, nargs="+", default=[-5, 0, 5, 10, 15], help="in dB, each once")
     ap.add_argument(
         "--per-snr", type=positive(int), default=8, help="held-out mixtures per SNR (one per noise type at 8)"
     )
@@ -456,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--seed must be >= 0, got {args.seed}")
     if args.seconds < MIN_SECONDS:  # every clean file was left out as "0.50 s long", however long it was
         ap.error(f"--seconds {args.seconds:g}: the clean files are cut to it, and PESQ and STOI need {MIN_SECONDS:g} s")
+    if len(set(args.snrs)) < len(args.snrs):  # each file was mixed twice at it, under one column
+        ap.error(f"--snrs {' '.join(f'{x:g}' for x in args.snrs)}: an SNR given twice; give each once")
     args.methods = list(dict.fromkeys(args.methods))  # twice the same: its outputs were paired with other mixtures
     if args.noise and not args.clean:
         ap.error("--noise needs --clean (the held-out set brings its own noise)")
@@ -490,16 +492,6 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as e:  # the held-out speech or noise not there (scripts/system_deps.sh), a cache not writable
         print(f"bench enhance: {e}", file=sys.stderr)
         return 1
-
-
-def _finite(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not np.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be finite, got {text!r}")
-    return value
 
 
 def _run(args) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["finite", "positive", "whole"]
+__all__ = ["SNR_LIMIT_DB", "finite", "positive", "snr_db", "whole"]
 
 
 def positive(kind):
@@ -46,4 +46,19 @@ def finite(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if value != value or value in (float("inf"), float("-inf")):
         raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+SNR_LIMIT_DB = 100.0  # beyond, the quieter of speech and noise is under float32's resolution of the other, and
+# 10 ** (snr / 10) overflows (or is 0) past about 3000 dB: `bench enhance --snrs 1e6` was an OverflowError traceback
+
+
+def snr_db(text: str) -> float:
+    """An argparse type: a signal-to-noise ratio in dB, finite and within +-SNR_LIMIT_DB."""
+    value = finite(text)
+    if abs(value) > SNR_LIMIT_DB:
+        raise argparse.ArgumentTypeError(
+            f"an SNR in dB from {-SNR_LIMIT_DB:g} to {SNR_LIMIT_DB:g}, got {text!r} (beyond, one of speech and noise "
+            "is below float32's resolution of the other; speech benchmarks use -5 to 20 dB)"
+        )
     return value

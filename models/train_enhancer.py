@@ -30,7 +30,7 @@ from wavegraph import unwritable
 
 from . import checkpoint as ckpt
 from . import speech_data as sd
-from .cli_args import positive
+from .cli_args import SNR_LIMIT_DB, positive
 from .enhancer import Enhancer, EnhancerConfig, enhancer_loss, si_sdr
 from .enhancer_loss import min_example_samples
 from .enhancer_lr import feature_lr_spans, gate_lr_targets, scaled_step
@@ -307,6 +307,8 @@ def _check(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         lo, hi = getattr(args, name)
         if not -math.inf < lo <= hi < math.inf:
             ap.error(f"--{name.replace('_', '-')} {lo:g} {hi:g}: give LO <= HI, in dB")
+        if max(abs(lo), abs(hi)) > SNR_LIMIT_DB:  # an OverflowError traceback once the corpus was read
+            ap.error(f"--{name.replace('_', '-')} {lo:g} {hi:g}: SNRs in dB from {-SNR_LIMIT_DB:g} to {SNR_LIMIT_DB:g}")
     for name in ("real_fraction", "low_snr_prob"):
         if not 0 <= getattr(args, name) <= 1:
             ap.error(f"--{name.replace('_', '-')} {getattr(args, name):g}: a share, in [0, 1]")
