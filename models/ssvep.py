@@ -88,8 +88,10 @@ def references(freqs, rate: float, n_samples: int, n_harmonics: int = 5) -> list
     t = np.arange(n_samples) / rate
     out = []
     for f in freqs:
+        if not f > 0:  # (0 Hz gives a constant reference, no SSVEP; with n_harmonics 1e29 the loop below hung)
+            raise ValueError(f"stimulus frequency {f:g} Hz: it must be above 0 Hz")
         # (the harmonics above Nyquist are not looked at one by one: harmonics 1e29 hung validate)
-        last = n_harmonics if f <= 0 else min(n_harmonics, math.floor(rate / 2 / f) + 1)
+        last = min(n_harmonics, math.floor(rate / 2 / f) + 1)
         hs = [h for h in range(1, last + 1) if h * f < rate / 2]
         if not hs:
             raise ValueError(f"stimulus frequency {f:g} Hz is not below Nyquist ({rate / 2:g} Hz)")

@@ -4,6 +4,7 @@ failed before its fix."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from wavegraph.nodes.dsp.join import Join
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.spec import StreamSpec
@@ -80,3 +81,14 @@ def test_a_restart_outside_the_last_gap_is_looked_at_once_not_at_every_read(monk
     node._gap_ts = (99.5, 100.5)  # the restart's own gap
     node._restart_lost()
     assert len(asked) == 2 and node.counters["restart_lost"] == 125
+
+
+@pytest.mark.parametrize("f", [0.0, -6.0, float("nan")])
+def test_ssvep_references_of_a_frequency_not_above_0_hz_are_refused_not_hung(f):
+    """models.ssvep.references() took f <= 0 to have every harmonic below Nyquist and built them one by one: with
+    n_harmonics 1e29 it hung (the node refuses f <= 0, a caller of the function did not get that far). Refused now."""
+    from wavegraph.models.ssvep import references
+
+    with pytest.raises(ValueError, match="must be above 0 Hz"):
+        references([f], 250.0, 10, n_harmonics=10**29)
+    assert [r.shape for r in references([6.0, 7.5], 250.0, 10, n_harmonics=3)] == [(6, 10), (6, 10)]
