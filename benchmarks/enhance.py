@@ -44,6 +44,7 @@ import numpy as np
 from wavegraph.models.cli_args import positive, snr_db
 
 from .enhance_data import MIN_SECONDS, SR, BenchError, folder_mixtures, heldout_mixtures
+from .enhance_unscored import FOOTNOTE, cell_at, counts, json_safe, mean_of
 
 BLOCK_MS = 10.0
 LAG_AGREEMENT = 0.75  # below this share of mixtures peaking at a method's delay, the delay is said to be unclear
@@ -192,14 +193,19 @@ def si_sdr(ref: np.ndarray, est: np.ndarray) -> float:
     return float(10 * np.log10((np.dot(target, target) + 1e-12) / (np.dot(noise, noise) + 1e-12)))
 
 
-def scores(clean: np.ndarray, est: np.ndarray) -> dict[str, float]:
+def scores(clean: np.ndarray, est: np.ndarray, why: list | None = None) -> dict[str, float]:
+    """PESQ-WB, STOI and SI-SDR of `est` against `clean`; PESQ-WB NaN where pesq cannot score it (its reason
+    appended to `why`)."""
     from pesq import pesq  # pyright: ignore[reportMissingImports]
     from pystoi import stoi  # pyright: ignore[reportMissingImports]
 
     try:
         p = float(pesq(SR, clean.astype(np.float64), est.astype(np.float64), "wb"))
-    except Exception:  # noqa: BLE001 — pesq raises on silence ("no utterances"); score it as missing
+    except Exception as e:  # noqa: BLE001 — pesq raises on silence ("no utterances"); score it as missing
         p = float("nan")
+        if why is not None:
+            said = str(e).removeprefix("b'").removesuffix("'")  # pesq's errors hold C bytes: b'No utterances detected'
+            why.append(f"pesq: {said or type(e).__name__}")
     return {"pesq_wb": p, "stoi": float(stoi(clean, est, SR, extended=False)), "si_sdr": si_sdr(clean, est)}
 
 
@@ -287,36 +293,25 @@ def evaluate(methods, mixtures, log=print) -> dict:
         entry = {"snr": snr, "name": name, "noise": noise, "scores": {}}
         for m in methods:
             est = aligned(raw[m.name][i], result["methods"][m.name]["lag_samples_16k"], len(clean))
-            entry["scores"][m.name] = scores(clean, est)
+            entry["scores"][m.name] = scores(clean, est, why := [])
+            if why:  # left out of the means, which say so (enhance_unscored)
+                log(f"bench enhance: {LABELS[m.name]}: no PESQ-WB for mixture {name} at {snr:g} dB ({why[0]})")
         result["mixtures"].append(entry)
     snrs = sorted({e["snr"] for e in result["mixtures"]})
     for m in methods:
         for snr in snrs:
             rows = [e["scores"][m.name] for e in result["mixtures"] if e["snr"] == snr]
             for metric in ("pesq_wb", "stoi", "si_sdr"):
-                vals = np.array([r[metric] for r in rows], dtype=np.float64)
+                value, n, of = mean_of([r[metric] for r in rows])
                 result["records"].append(
-                    {
-                        "method": m.name,
-                        "snr": snr,
-                        "metric": metric,
-                        "value": float(np.nanmean(vals)),
-                        "n": int(np.isfinite(vals).sum()),
-                    }
+                    {"method": m.name, "snr": snr, "metric": metric, "value": value, "n": n, "of": of}
                 )
         for noise in sorted({e["noise"] for e in result["mixtures"]}):  # per noise type, over every SNR
             rows = [e["scores"][m.name] for e in result["mixtures"] if e["noise"] == noise]
             for metric in ("pesq_wb", "stoi", "si_sdr"):
-                vals = np.array([r[metric] for r in rows], dtype=np.float64)
+                value, n, of = mean_of([r[metric] for r in rows])
                 result["records"].append(
-                    {
-                        "method": m.name,
-                        "snr": None,
-                        "noise": noise,
-                        "metric": metric,
-                        "value": float(np.nanmean(vals)),
-                        "n": int(np.isfinite(vals).sum()),
-                    }
+                    {"method": m.name, "snr": None, "noise": noise, "metric": metric, "value": value, "n": n, "of": of}
                 )
         info = result["methods"][m.name]
         for metric in ("rtf", "compute_ms_per_10ms", "algorithmic_latency_ms"):
@@ -330,14 +325,19 @@ def noise_table(result: dict) -> str:
     methods = list(result["methods"])
     noises = sorted({r["noise"] for r in result["records"] if r.get("noise")})
     val = {(r["method"], r["noise"], r["metric"]): r["value"] for r in result["records"] if r.get("noise")}
+    count = counts(result)
     lines = ["| method | " + " | ".join(noises) + " |", "|" + "---|" * (len(noises) + 1)]
     for m in methods:
         lines.append(
             f"| {result['methods'][m]['label']} | "
-            + " | ".join(f"{val[(m, n, 'pesq_wb')]:.2f} / {val[(m, n, 'stoi')]:.3f}" for n in noises)
+            + " | ".join(
+                f"{cell_at(val, count, (m, n, 'pesq_wb'), '.2f')} / {cell_at(val, count, (m, n, 'stoi'), '.3f')}"
+                for n in noises
+            )
             + " |"
         )
-    return "\n".join(lines)
+    short = any(n < of for (_, noise, _), (n, of) in count.items() if of and isinstance(noise, str))
+    return "\n".join(lines + ([FOOTNOTE] if short else []))
 
 
 def table(result: dict) -> str:
@@ -351,10 +351,14 @@ def table(result: dict) -> str:
         + " | RTF (1 core) | RTF p50 frame | ms per 10 ms | latency ms |"
     )
     lines = [head, "|" + "---|" * (len(snrs) + 5)]
+    count = counts(result)
     for m in methods:
         info = result["methods"][m]
         cells = [
-            f"{val[(m, s, 'pesq_wb')]:.2f} / {val[(m, s, 'stoi')]:.3f} / {val[(m, s, 'si_sdr')]:.1f}" for s in snrs
+            " / ".join(
+                cell_at(val, count, (m, s, k), f) for k, f in (("pesq_wb", ".2f"), ("stoi", ".3f"), ("si_sdr", ".1f"))
+            )
+            for s in snrs
         ]
         lat = "offline" if info["offline"] else f"{info['algorithmic_latency_ms']:.1f}"
         if m == "noisy":
@@ -363,7 +367,8 @@ def table(result: dict) -> str:
             rtf, per = f"{info['rtf']:.3f}", f"{info['compute_ms_per_10ms']:.3f}"
             rtf50 = "-" if info["rtf_p50"] is None else f"{info['rtf_p50']:.3f}"
         lines.append(f"| {info['label']} | " + " | ".join(cells) + f" | {rtf} | {rtf50} | {per} | {lat} |")
-    return "\n".join(lines)
+    short = any(n < of for (_, s, _), (n, of) in count.items() if of and not isinstance(s, str))
+    return "\n".join(lines + ([FOOTNOTE] if short else []))
 
 
 def plot(result: dict, path: Path) -> None:
@@ -545,7 +550,7 @@ def _run(args) -> int:
     print(f"plot: {args.png}")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=1))
+        Path(args.json).write_text(json.dumps(json_safe(result), indent=1, allow_nan=False))
         print(f"json: {args.json}")
     return 0
 

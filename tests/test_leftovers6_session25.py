@@ -146,6 +146,17 @@ def _speech_like(path, seed=0, seconds=1.2):
     sf.write(path, x.astype(np.float32), 16000)
 
 
+def _hum(path, seconds=2.0):
+    """A modulated tone with a noise floor and no pause: PESQ-WB detects no utterance in it (pesq raises)."""
+    import numpy as np
+    import soundfile as sf
+
+    t = np.arange(int(16000 * seconds)) / 16000
+    x = 0.3 * np.sin(2 * np.pi * 200 * t) * (1 + np.sin(2 * np.pi * 3 * t))
+    x += 0.05 * np.random.default_rng(0).standard_normal(len(t))
+    sf.write(path, x.astype(np.float32), 16000)
+
+
 def bench(argv, capsys) -> tuple[int, str, str]:
     from wavegraph.benchmarks.enhance import main as bench_main
 
@@ -155,6 +166,35 @@ def bench(argv, capsys) -> tuple[int, str, str]:
         code = e.code
     out = capsys.readouterr()
     return int(code or 0), out.out, out.err
+
+
+def test_bench_enhance_says_which_pesq_it_could_not_take_and_marks_the_mean_over_fewer(tmp_path, capsys):
+    # was: the hum's NaN PESQ-WB was left out of the mean unsaid (the '5 dB' figure was the speech file's alone),
+    # a mean of none printed 'nan' after numpy's 'Mean of empty slice' warning, and --json held NaN (not JSON)
+    import json
+
+    (tmp_path / "clean").mkdir()
+    _speech_like(tmp_path / "clean" / "a.wav")
+    _hum(tmp_path / "clean" / "b.wav")
+    out_json = tmp_path / "r.json"
+    argv = ["--clean", str(tmp_path / "clean"), "--snrs", "5", "--methods", "noisy", "--all-cores"]
+    code, out, err = bench([*argv, "--png", str(tmp_path / "p.png"), "--json", str(out_json)], capsys)
+    assert code == 0, err
+    assert "noisy input: no PESQ-WB for mixture b.wav/pink at 5 dB (pesq: No utterances detected)" in err
+    row = next(line for line in out.splitlines() if line.startswith("| noisy input |"))
+    assert row.split("|")[2].strip().split(" / ")[0].endswith("*")  # PESQ-WB over 1 of the 2 mixtures
+    assert "* a mean over fewer mixtures than the others" in out and "Mean of empty slice" not in err
+    result = json.loads(out_json.read_text(), parse_constant=lambda c: pytest.fail(f"{c} in --json"))
+    (rec,) = [r for r in result["records"] if r["metric"] == "pesq_wb" and r["snr"] == 5.0]
+    assert (rec["n"], rec["of"]) == (1, 2)
+    # the hum alone: no PESQ-WB at all is '-', not 'nan'; STOI and SI-SDR are still there
+    os.remove(tmp_path / "clean" / "a.wav")
+    code, out, err = bench([*argv, "--png", str(tmp_path / "p.png"), "--json", str(out_json)], capsys)
+    assert code == 0, err
+    row = next(line for line in out.splitlines() if line.startswith("| noisy input |"))
+    assert row.split("|")[2].strip().startswith("- / 0.") and "nan" not in out
+    result = json.loads(out_json.read_text(), parse_constant=lambda c: pytest.fail(f"{c} in --json"))
+    assert result["mixtures"][0]["scores"]["noisy"]["pesq_wb"] is None
 
 
 def test_bench_enhance_refuses_an_snr_it_cannot_mix_and_an_snr_given_twice(tmp_path, capsys):
