@@ -92,3 +92,29 @@ def test_ssvep_references_of_a_frequency_not_above_0_hz_are_refused_not_hung(f):
     with pytest.raises(ValueError, match="must be above 0 Hz"):
         references([f], 250.0, 10, n_harmonics=10**29)
     assert [r.shape for r in references([6.0, 7.5], 250.0, 10, n_harmonics=3)] == [(6, 10), (6, 10)]
+
+
+def test_an_ssvep_decoder_leaves_a_trigger_channel_beside_the_eeg_out(caplog):
+    """Since filterbank and running_zscore pass a trigger (stim) channel on unchanged (3eba71f), an ssvep_decoder after
+    them took its raw codes (0, then 5) as a third EEG channel beside two, changing every CCA score. With no `channels`
+    it decodes the data channels now, as MNE's picks="data", said at INFO; the scores equal those of the EEG alone."""
+    import logging
+
+    from wavegraph.nodes.models.ssvep import SSVEPDecoder
+
+    rate, rng = 250.0, np.random.default_rng(3)
+    t = np.arange(1000) / rate
+    eeg = np.stack([np.sin(2 * np.pi * 7.5 * t), np.cos(2 * np.pi * 7.5 * t)]) + 0.5 * rng.standard_normal((2, 1000))
+    trig = np.zeros((1, 1000))
+    trig[0, 300:320] = 5.0
+
+    def decoded(x, types):
+        dec = SSVEPDecoder(freqs=[6.0, 7.5, 10.0], window=1.0, step=0.5)
+        names = ("O1", "O2", "STI 014")[: len(types)]
+        dec.configure({"in": StreamSpec("signal", rate, (len(types),), "float64", names, types)})
+        return dec.process({"in": Chunk(x, 0.0)})["scores"].data
+
+    with caplog.at_level(logging.INFO, "wavegraph.triggers"):
+        both = decoded(np.concatenate([eeg, trig]), ("eeg", "eeg", "stim"))
+    assert "leaves out its trigger channel(s) STI 014" in caplog.text
+    np.testing.assert_array_equal(both, decoded(eeg, ("eeg", "eeg")))

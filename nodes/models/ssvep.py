@@ -47,6 +47,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
+from ..channel_kinds import trigger_channels
 from ..dsp.bad_segments import BadSegments
 from ..dsp.marker_select import Selection
 from ..dsp.room import Room
@@ -184,8 +185,14 @@ class _SSVEPBase(Node[P]):
             return predict_proba(self.model, frames, self.device, crops=crops)
 
     def _channel_index(self, spec: StreamSpec, names) -> list[int]:
-        if names is None:
-            return list(range(spec.shape[0]))
+        if names is None:  # every channel but the triggers (codes, no EEG), as MNE's picks="data"; said at INFO
+            stim = set(trigger_channels(self, spec, "leaves out", "(a trigger's codes are no EEG to decode)").tolist())
+            if stim and len(stim) == spec.shape[0]:
+                raise SpecError(
+                    f"ssvep decoder {self.node_id!r}: every channel of its input is a trigger (typed stim): no EEG",
+                    "connect the EEG (a trigger channel beside it is left out), or name them with `channels`",
+                )
+            return [i for i in range(spec.shape[0]) if i not in stim]
         if not spec.channel_names:
             raise SpecError("`channels` needs a stream with channel names", "drop `channels` or name the channels")
         missing = [c for c in names if c not in spec.channel_names]
