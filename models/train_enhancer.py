@@ -332,6 +332,10 @@ def _check(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     for name in ("pool", "refresh", "synthetic", "heldout_per_snr", "stop_after", "early_ms", "max_minutes"):
         if not 0 <= getattr(args, name) < math.inf:
             ap.error(f"--{name.replace('_', '-')} {getattr(args, name)}: must be >= 0")
+    if args.stop_after > args.steps:  # was taken and never reached: the whole schedule ran, unsaid
+        ap.error(
+            f"--stop-after {args.stop_after} is past --steps {args.steps}, so it would never stop the run; give 0..{args.steps}"
+        )
     if args.pool and not 0 < args.pool_seconds < math.inf:
         ap.error(f"--pool-seconds {args.pool_seconds:g}: must be above 0")
     if args.plot and not args.log:  # was left out without a word

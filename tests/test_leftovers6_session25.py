@@ -227,3 +227,16 @@ def test_train_enhancer_refuses_an_snr_range_it_cannot_mix(capsys):
         tr._check(ap, ap.parse_args(["--low-snr-range", "-1000", "5"]))
     ap = tr._parser()
     tr._check(ap, ap.parse_args(["--snr-range", "-100", "100"]))  # the limits themselves are taken
+
+
+def test_train_enhancer_refuses_a_stop_after_past_its_steps(capsys):
+    # --stop-after 2000 --steps 1500: taken, never reached, and the whole schedule ran without a word
+    from wavegraph.models import train_enhancer as tr
+
+    ap = tr._parser()
+    with pytest.raises(SystemExit) as e:
+        tr._check(ap, ap.parse_args(["--steps", "1500", "--stop-after", "2000"]))
+    assert e.value.code == 2
+    assert "--stop-after 2000 is past --steps 1500, so it would never stop the run" in capsys.readouterr().err
+    ap = tr._parser()
+    tr._check(ap, ap.parse_args(["--steps", "1500", "--stop-after", "1500"]))  # its last step is one
