@@ -415,7 +415,7 @@ class Executor:
         if chunk.gap and not held_gap:
             st.gaps += 1
             try:  # the segment before the gap finished first (node.end_segment: the enhancer's tail), not flagged
-                ends = node.end_segment()
+                ends = node.end_segment(chunk.t0 if chunk.data.size else None)  # (the tail stamped before it)
             except NODE_ERRORS:  # noqa: BLE001
                 ends = self._failed(node_id, f"in end_segment() before the gap at t0={chunk.t0:.6g} s") or {}
             self._emit(node_id, ends, False, chunk.origin_ns)

@@ -7,8 +7,9 @@ are validated with clear errors). The runtime calls, in order:
     out_specs = node.configure(in_specs)        # spec checking; raise SpecError on a mismatch
     node.open()                                 # acquire the data or the device (only where it runs)
     outputs = node.process({"in": chunk})       # any number of times; may return {} (no output yet)
-    outputs = node.end_segment()                # before process() of a chunk flagged gap (of no samples too):
-                                                # the segment before the gap's tail, as finish() gives it
+    outputs = node.end_segment(t_next)          # before process() of a chunk flagged gap (of no samples too):
+                                                # the segment before the gap's tail, as finish() gives it, only
+                                                # what is stamped before t_next (the gap chunk's t0; None: unknown)
     outputs = node.input_ended("b")             # optional: input "b" ended while others go on
     tail = node.finish()                        # once, at end of stream: flush anything held back
                                                 # (the runtime calls finish_all(): finish() in a list, or
@@ -39,6 +40,7 @@ runner paces them from their chunk times, or runs them as fast as possible).
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
@@ -136,6 +138,9 @@ class Node(Generic[P]):
             cls.configure = stores_in_specs  # type: ignore[method-assign]
         # the end-of-stream calls need what configure() sets up: by hand before it, Resample().finish() was
         # "'NoneType' object has no attribute 'n_in'" (fir, align, apply_mask alike; join a KeyError)
+        ends = cls.__dict__.get("end_segment")
+        if ends is not None and not _takes_t_next(ends):  # a node's own end_segment(self), written before t_next
+            cls.end_segment = _ignoring_t_next(ends)  # type: ignore[method-assign]
         for name in ("input_ended", "end_segment", "finish", "finish_all"):
             method = cls.__dict__.get(name)
             if method is not None and not getattr(method, "_needs_configure", False):
@@ -189,11 +194,14 @@ class Node(Generic[P]):
         input ends (it is not preceded by input_ended for that one). Default: nothing."""
         return {}
 
-    def end_segment(self) -> dict[str, Chunk]:
+    def end_segment(self, t_next: float | None = None) -> dict[str, Chunk]:
         """Called by the runtime when a chunk flagged gap arrives, before its process() (and for one of no samples):
         what the segment before the gap still holds back, as finish() gives it at the end of a stream (the
-        enhancer's last 319 samples), sent before the gap and not flagged; the node then starts the next segment
-        fresh. Default: nothing (a node that holds nothing back, or drops it at the gap in process())."""
+        enhancer's last 319 samples; resample's and fir's flushed filter tail), sent before the gap and not flagged;
+        the node then starts the next segment fresh. `t_next`: the gap chunk's t0 (None for a chunk of no samples):
+        a tail stamped past the segment's end (resample, fir, stft) keeps only what is stamped before it, so the
+        output's times keep increasing after a gap shorter than its delay. Default: nothing (a node that holds
+        nothing back, or drops it at the gap in process())."""
         return {}
 
     def finish(self) -> dict[str, Chunk]:
@@ -260,6 +268,22 @@ class Node(Generic[P]):
                 port,
             )
         return spec
+
+
+def _takes_t_next(fn) -> bool:
+    """Whether an end_segment takes the gap chunk's t0 (a parameter after self, or *args)."""
+    params = list(inspect.signature(fn).parameters.values())[1:]
+    return any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in params)
+
+
+def _ignoring_t_next(fn):
+    """A node's end_segment(self) (written before the runtime passed t_next), called as end_segment(t_next)."""
+
+    @functools.wraps(fn)
+    def wrapper(self: Node, t_next: float | None = None):
+        return fn(self)
+
+    return wrapper
 
 
 def _configured_first(fn):

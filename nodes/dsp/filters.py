@@ -27,6 +27,7 @@ from wavegraph.pipeline.spec import SpecError
 
 from ..channel_kinds import trigger_channels
 from ..nanpolicy import MAX_STATE_BYTES, NAN_POLICY_HELP, NanPolicy, check_nyquist, delay_mask
+from ..segment_tail import tail_before
 from ..signal import SignalNode
 
 Design = Literal["butter", "cheby1", "cheby2", "ellip", "bessel"]
@@ -436,6 +437,14 @@ class FIR(SignalNode[FIRParams]):
             s.n_in += n
             s.t_next = c.t0 + n / self._rate if math.isfinite(c.t0) else s.t_next + n / self._rate
         return out
+
+    def end_segment(self, t_next=None):
+        """Before a gap: the segment's last (numtaps - 1) / 2 samples, as finish() gives them (the segment filtered as
+        if alone, as MNE's raw.filter), only those stamped before `t_next` (nodes/segment_tail.py); the next chunk
+        starts a fresh filter, whose delay `align` drops again."""
+        out = self.finish()
+        self.reset()  # (finish() keeps a state that took no samples as it is)
+        return tail_before(self, out, t_next, self._rate)
 
     def finish(self):
         """The last (numtaps - 1) / 2 samples, zeros through the filter (as resample flushes its tail): the output

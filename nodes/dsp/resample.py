@@ -10,8 +10,10 @@ Streamed output (including what finish() flushes) equals ``upfirdn(concat(zeros(
 on the whole signal, and ``out[D/down : D/down + ceil(n*up/down)] == resample_poly(x, up, down)``.
 The output spec declares that delay (``StreamSpec.delay`` += ``D/down / out_rate``), so ``align`` removes it.
 Output sample j is stamped ``t_first + j/out_rate`` (t_first: start time of the first input chunk; a chunk
-flagged ``gap`` moves t_first so that its own first sample keeps its t0, as the samples lost in the gap are
-not counted in j; so does a chunk whose t0 is more than 1 us off the grid: a live stream's clock drift).
+flagged ``gap`` by hand moves t_first so that its own first sample keeps its t0, as the samples lost in the gap are
+not counted in j; so does a chunk whose t0 is more than 1 us off the grid: a live stream's clock drift). In a graph
+the runtime calls end_segment() before a chunk flagged gap: the segment's tail is flushed as by finish() (only what
+is stamped before the next segment) and the next segment is resampled afresh, each as if alone (MNE's raw.resample).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from ..nanpolicy import (
     signal_input,
     stream_start,
 )
+from ..segment_tail import tail_before
 
 
 class ResampleParams(NodeParams):
@@ -263,6 +266,12 @@ class Resample(Node[ResampleParams]):
             j = np.floor((i + s.n_in) * self.up / self.down + 0.5).astype(np.int64) + self.out_delay
             s.pending = np.concatenate([s.pending, np.stack([ch, j], axis=1)])
         return self._emit(*self._step(x2))
+
+    def end_segment(self, t_next=None):
+        """Before a gap: the segment's flushed tail, as finish() gives it (the segment resampled as if alone), only the
+        samples stamped before `t_next` (see nodes/segment_tail.py); the next chunk starts a fresh filter, whose
+        delay `align` drops again."""
+        return tail_before(self, self.finish(), t_next, self.out_rate)
 
     def finish(self):
         n_in = self.state.n_in

@@ -32,7 +32,7 @@ With these a spectral enhancer is a YAML graph (see docs/speech.md)::
   samples; a features or tokens stream (the enhancer's ``vad``, an stft of a resampled signal) is stamped
   exactly ``delay`` earlier, and the frames that would then be stamped before the stream's start are dropped.
   After a gap the first ``delay`` of the new segment is dropped too, as at the start: what a delaying node gives there
-  predates the segment (the enhancer's warm-up after the gap reset it; a filter's ringing of the segment before), and
+  predates the segment (the warm-up of the enhancer, resample, fir or istft: each starts afresh at a gap), and
   stamped ``delay`` earlier it fell inside the gap, so the output's segment started ``delay`` before the input's.
 
 The view nodes, gain and align have latency 0; apply_mask declares none either (it waits for the later of

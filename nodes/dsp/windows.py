@@ -4,7 +4,9 @@ Frames: frame k covers input samples [k*hop - prepad, k*hop - prepad + size) (ze
 and is stamped ``t_first + k*hop/rate`` (t_first: start time of the first input chunk; a chunk flagged ``gap``
 moves t_first so that its own first sample keeps its t0, as the samples lost in the gap are not counted in k,
 and so does a chunk whose t0 is more than 1 us off the grid (a live stream's clock drift, see lsl_inlet);
-istft does the same with frames). The output is a features stream at ``rate/hop`` frames per second.
+istft does the same with frames). The output is a features stream at ``rate/hop`` frames per second. In a graph,
+stft and istft end their segment at a gap (end_segment(): the stft's padded last frames, then both start anew), so
+``stft -> istft -> align`` gives each segment back as alone.
 
 * sliding_window: prepad 0, so frame k starts at sample k*hop and is stamped with its start time. Row
   layout: channel-major, ``row[c*size + s] = x[c, k*hop + s]`` (leading band axes flattened into c), column
@@ -45,6 +47,7 @@ from ..nanpolicy import (
     signal_input,
     stream_start,
 )
+from ..segment_tail import tail_before
 from .room import Room
 from .window_names import check_window
 
@@ -273,6 +276,12 @@ class STFT(_Framed):
         spec = np.fft.rfft(frames * self.win, axis=-1)
         return spec.reshape(frames.shape[0], -1)
 
+    def end_segment(self, t_next=None):
+        """Before a gap: the segment's zero-padded last frames, as finish() gives them (an istft after it gives the
+        whole segment back), only those whose newest hop block ends by `t_next` (nodes/segment_tail.py); the next
+        chunk starts a new stream."""
+        return tail_before(self, self.finish(), t_next, self._rate / self._hop, frames=True)
+
     def finish(self):
         f, s = self.framer, self.state
         if s.n_in == 0:
@@ -408,6 +417,12 @@ class ISTFT(Node[ISTFTParams]):
         t0 = s.t_first + s.k * hop / self._out_rate
         s.k += F
         return {"out": Chunk(y, t0)}
+
+    def end_segment(self, t_next=None):
+        """Before a gap: nothing, as finish() (the stft's end_segment() padded the segment's frames); the overlap-add
+        tail is dropped and the frames after the gap start anew (they were added to the segment's before)."""
+        self.reset()
+        return {}
 
     def finish(self):
         """Nothing (the stft's finish() padded the frames); the next chunk starts a new stream (one node, many files:

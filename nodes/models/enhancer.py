@@ -380,7 +380,7 @@ class EnhancerNode(Node[EnhancerParams]):
         vad = self._run(np.asarray(data[0], np.float32))
         return self._emit(n, vad, chunk, chunk.t0, bad)
 
-    def end_segment(self) -> dict[str, Chunk]:
+    def end_segment(self, t_next: float | None = None) -> dict[str, Chunk]:
         """Before a gap: the segment's tail, as finish() gives it at the end of a stream; the next chunk starts anew.
         Its vad frames are those stamped up to the segment's last sample (k * hop <= n_in): the one more finish() gives
         after a segment of no whole number of hops (its newest block all zeros, its samples all in the frame before) was

@@ -223,7 +223,7 @@ class ModelNode(Node):
             y, self.state = self.net.stream(x, self.state)
         return self._emit(y)
 
-    def end_segment(self) -> dict[str, Chunk]:
+    def end_segment(self, t_next: float | None = None) -> dict[str, Chunk]:
         """Before a gap (the runtime calls it before the chunk flagged gap): the frames the model still holds back of the
         segment, as finish() gives them at the end of a stream (stamped at their first input frame, inside the segment:
         the output's times keep increasing however short the gap); the next chunk starts a new segment. By hand without

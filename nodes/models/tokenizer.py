@@ -209,7 +209,7 @@ class EEGTokenizerNode(Node[TokenizerParams]):
         res = self.resampler.process({"in": Chunk(data, t0=chunk.t0)})
         return self._tokenize(res, chunk)
 
-    def end_segment(self) -> dict[str, Chunk]:
+    def end_segment(self, t_next: float | None = None) -> dict[str, Chunk]:
         """Before a gap (the runtime calls it before the chunk flagged gap): the tokens the segment still completes with
         the resampler's tail, as finish() gives them at the end of a stream (stamped before the segment's end: a hop block
         completes only within the tail's ~0.1 s); the next chunk starts a new segment. They were dropped: a 250 Hz
