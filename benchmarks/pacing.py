@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import sys
 import tempfile
 import time
@@ -60,9 +61,10 @@ def main(argv=None) -> int:
     ap.add_argument("--chunk-ms", type=float, default=10.0)
     ap.add_argument("--png", help="also draw the lateness of every chunk to a PNG")
     args = ap.parse_args(argv)
-    if not (args.chunk_ms >= 1 and args.chunk_ms == int(args.chunk_ms)):  # the 1 kHz source: one sample per ms
+    # (inf was int()'s 'OverflowError: cannot convert float infinity to integer', a traceback)
+    if not (math.isfinite(args.chunk_ms) and args.chunk_ms >= 1 and args.chunk_ms == int(args.chunk_ms)):
         ap.error(f"--chunk-ms must be a whole number of ms >= 1 (the source is 1 kHz), got {args.chunk_ms:g}")
-    if not args.seconds * 1e3 >= 2 * args.chunk_ms:  # the drift is measured between the first and last chunk
+    if not (math.isfinite(args.seconds) and args.seconds * 1e3 >= 2 * args.chunk_ms):  # (inf: a run without end)
         ap.error(f"--seconds must span at least two chunks ({2 * args.chunk_ms / 1e3:g} s), got {args.seconds:g}")
     from wavegraph.benchmarks.bench_checks import check_outputs
 

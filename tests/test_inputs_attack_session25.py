@@ -409,3 +409,22 @@ def test_a_live_source_of_a_hundred_million_channels_is_refused_at_once(tmp_path
     err = capsys.readouterr().err
     assert "g.yaml:2: node 'eeg' (lsl_inlet): lsl_inlet `channels: 100000000`: at most 65536" in err
     assert "g.yaml:3: node 'mic' (audio_input): parameter 'channels' = 100000000" in err and "65536" in err
+
+
+# --- 15. wavegraph bench pacing --chunk-ms inf / --seconds inf ------------------------------------------------------
+@pytest.mark.parametrize(
+    "argv, said",
+    [
+        (["--chunk-ms", "inf"], "--chunk-ms must be a whole number of ms >= 1 (the source is 1 kHz), got inf"),
+        (["--seconds", "inf"], "--seconds must span at least two chunks (0.02 s), got inf"),
+    ],
+)
+def test_bench_pacing_refuses_an_infinite_chunk_or_length(argv, said, capsys):
+    """--chunk-ms inf was int()'s 'OverflowError: cannot convert float infinity to integer' traceback; --seconds inf
+    passed the check and ran a pacing benchmark without end."""
+    from wavegraph.benchmarks import pacing
+
+    with pytest.raises(SystemExit) as e:
+        pacing.main(argv)
+    assert e.value.code == 2
+    assert said in capsys.readouterr().err
