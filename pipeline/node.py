@@ -40,7 +40,6 @@ runner paces them from their chunk times, or runs them as fast as possible).
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
@@ -138,9 +137,6 @@ class Node(Generic[P]):
             cls.configure = stores_in_specs  # type: ignore[method-assign]
         # the end-of-stream calls need what configure() sets up: by hand before it, Resample().finish() was
         # "'NoneType' object has no attribute 'n_in'" (fir, align, apply_mask alike; join a KeyError)
-        ends = cls.__dict__.get("end_segment")
-        if ends is not None and not _takes_t_next(ends):  # a node's own end_segment(self), written before t_next
-            cls.end_segment = _ignoring_t_next(ends)  # type: ignore[method-assign]
         for name in ("input_ended", "end_segment", "finish", "finish_all"):
             method = cls.__dict__.get(name)
             if method is not None and not getattr(method, "_needs_configure", False):
@@ -268,22 +264,6 @@ class Node(Generic[P]):
                 port,
             )
         return spec
-
-
-def _takes_t_next(fn) -> bool:
-    """Whether an end_segment takes the gap chunk's t0 (a parameter after self, or *args)."""
-    params = list(inspect.signature(fn).parameters.values())[1:]
-    return any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in params)
-
-
-def _ignoring_t_next(fn):
-    """A node's end_segment(self) (written before the runtime passed t_next), called as end_segment(t_next)."""
-
-    @functools.wraps(fn)
-    def wrapper(self: Node, t_next: float | None = None):
-        return fn(self)
-
-    return wrapper
 
 
 def _configured_first(fn):

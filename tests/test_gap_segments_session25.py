@@ -155,9 +155,9 @@ def test_a_tail_cut_at_a_short_gap_is_counted_and_said_once(caplog):
     assert sum("tail_dropped_at_gap" in r.getMessage() for r in caplog.records) == 1
 
 
-def test_a_node_whose_end_segment_takes_no_time_still_runs_at_a_gap():
-    """A node of one's own written with end_segment(self) (before the runtime passed the gap chunk's t0) is called as
-    end_segment(t_next) by the runtime: it keeps working (its tail comes before the gap)."""
+def test_a_node_of_ones_own_ends_its_segment_at_a_gap_before_the_gap_chunk():
+    """A node of one's own (GraphBuilder, module:Class) gets end_segment(t_next) from the runtime at a gap, the gap
+    chunk's t0: its tail goes out before the gap chunk, its times increasing."""
     from wavegraph.pipeline.api import GraphBuilder
 
     g = GraphBuilder()
@@ -178,5 +178,6 @@ class OwnEnd(Node[NodeParams]):
         self.last = c.t0 + (c.data.shape[-1] - 1) / 250.0
         return {"out": c}
 
-    def end_segment(self):  # pyright: ignore[reportIncompatibleMethodOverride]
+    def end_segment(self, t_next=None):
+        assert t_next is not None and t_next > self.last + 0.5 / 250.0  # (the gap chunk's t0, after 10 lost samples)
         return {"out": Chunk(np.full((2, 1), 9.0), self.last + 0.5 / 250.0)}
