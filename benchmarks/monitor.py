@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -182,6 +183,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mode", choices=("one", "multi", "both"), default="both", help="one process, several, or both")
     ap.add_argument("--json", help="write every figure here")
     args = ap.parse_args(argv)
+    if args.repeat < 1:  # (0 or -1 measured nothing and exited 0, the tap's cost alone printed)
+        ap.error(f"--repeat {args.repeat} runs no pair of live runs to compare; give 1 or more (default 1)")
+    if not math.isfinite(args.seconds):  # (nan passed the check below, and inf ran without end)
+        ap.error(f"--seconds {args.seconds:g} is no length of a run; give 10 or more (default 30)")
     if args.seconds < 10:  # the steady part of a run is from 5 s after its start to 2 s before its end
         ap.error(
             f"--seconds {args.seconds:g} leaves no steady part to measure (it runs from 5 s after the start to "

@@ -428,3 +428,22 @@ def test_bench_pacing_refuses_an_infinite_chunk_or_length(argv, said, capsys):
         pacing.main(argv)
     assert e.value.code == 2
     assert said in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, said",
+    [
+        (["--repeat", "0"], "--repeat 0 runs no pair of live runs to compare; give 1 or more"),
+        (["--seconds", "nan"], "--seconds nan is no length of a run; give 10 or more"),
+        (["--seconds", "inf"], "--seconds inf is no length of a run; give 10 or more"),
+    ],
+)
+def test_bench_monitor_refuses_no_runs_or_an_endless_one(argv, said, capsys):
+    """bench monitor --repeat 0 measured nothing and exited 0 (the tap's cost alone printed, as if it were the result);
+    --seconds nan passed its check (nan < 10 is false) and --seconds inf ran without end."""
+    from wavegraph.benchmarks import monitor
+
+    with pytest.raises(SystemExit) as e:
+        monitor.main(argv)
+    assert e.value.code == 2
+    assert said in capsys.readouterr().err
