@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+from pathlib import Path
 from types import ModuleType
 
 from wavegraph import unwritable
@@ -12,9 +13,29 @@ from wavegraph import unwritable
 PEERS_SETUP = "bash benchmarks/peers_setup.sh"  # makes .venv-peers and .venv-mnelsl (docs/benchmarks.md)
 
 
+PICTURES = ("png", "pdf", "svg", "jpg", "jpeg", "tif", "tiff", "webp", "eps", "ps", "svgz")  # matplotlib writes them
+
+
+def picture(ap: argparse.ArgumentParser, option: str, path: str | None) -> str | None:
+    """A picture's path as written (.png added to a name without a suffix, as matplotlib adds it: the name said is
+    the file's); `ap.error` for a suffix matplotlib does not write (`--png table.txt` was its ValueError traceback
+    after the whole benchmark had run)."""
+    if not path or str(path).endswith(("/", "\\")):
+        return path  # (a folder: said by the writable check)
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if not suffix:
+        return f"{path}.png"
+    if suffix not in PICTURES:
+        ap.error(f"{option} {path}: .{suffix} is not a picture format (.{', .'.join(PICTURES)}); give NAME.png")
+    return path
+
+
 def check_outputs(ap: argparse.ArgumentParser, *options: tuple[str, object]) -> None:
-    """`ap.error` (exit 2) for the first (option, path) whose path cannot be written; None paths are not given."""
+    """`ap.error` (exit 2) for the first (option, path) whose path cannot be written, or whose picture (--png)
+    matplotlib does not write; None paths are not given."""
     for option, path in options:
+        if option == "--png" and path:
+            picture(ap, option, str(path))
         if path is not None and path != "" and (why := unwritable(str(path))):
             ap.error(f"{option} {path}: cannot write ({why}); give a file path in a writable folder")
 

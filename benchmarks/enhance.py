@@ -472,6 +472,9 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--checkpoint {args.checkpoint}: {why}")
     from wavegraph.pipeline.cli import unwritable
 
+    from .bench_checks import picture
+
+    args.png = picture(ap, "--png", args.png)
     for option, path in (("--png", args.png), ("--json", args.json)):
         if path and unwritable(path):  # checked before the run, not after
             ap.error(f"{option} {path}: cannot write ({unwritable(path)})")

@@ -240,3 +240,18 @@ def test_train_enhancer_refuses_a_stop_after_past_its_steps(capsys):
     assert "--stop-after 2000 is past --steps 1500, so it would never stop the run" in capsys.readouterr().err
     ap = tr._parser()
     tr._check(ap, ap.parse_args(["--steps", "1500", "--stop-after", "1500"]))  # its last step is one
+
+
+def test_bench_enhance_refuses_a_png_name_matplotlib_cannot_write_before_it_runs(tmp_path, capsys, monkeypatch):
+    # --png table.txt: was matplotlib's ValueError traceback after every method had run (and no --json written);
+    # --png plot: matplotlib wrote plot.png and the bench said 'plot: plot'
+    (tmp_path / "clean").mkdir()
+    _speech_like(tmp_path / "clean" / "a.wav")
+    monkeypatch.chdir(tmp_path)
+    argv = ["--clean", "clean", "--snrs", "5", "--methods", "noisy", "--all-cores", "--png"]
+    code, _, err = bench([*argv, "table.txt"], capsys)
+    assert code == 2 and "--png table.txt: .txt is not a picture format (.png, .pdf" in err
+    assert "mixture" not in err  # refused before any file was read
+    code, out, err = bench([*argv, "plot"], capsys)
+    assert code == 0, err
+    assert "plot: plot.png" in out and (tmp_path / "plot.png").is_file()
