@@ -183,8 +183,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mode", choices=("one", "multi", "both"), default="both", help="one process, several, or both")
     ap.add_argument("--json", help="write every figure here")
     args = ap.parse_args(argv)
-    if args.repeat < 1:  # (0 or -1 measured nothing and exited 0, the tap's cost alone printed)
-        ap.error(f"--repeat {args.repeat} runs no pair of live runs to compare; give 1 or more (default 1)")
     if not math.isfinite(args.seconds):  # (nan passed the check below, and inf ran without end)
         ap.error(f"--seconds {args.seconds:g} is no length of a run; give 10 or more (default 30)")
     if args.seconds < 10:  # the steady part of a run is from 5 s after its start to 2 s before its end
@@ -195,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     from wavegraph.benchmarks.bench_checks import check_modules, check_outputs
 
     check_outputs(ap, ("--json", args.json))
+    if args.repeat < 1:  # (0 or -1 measured nothing and exited 0, the tap's cost alone printed)
+        ap.error(f"--repeat {args.repeat} runs no pair of live runs to compare; give 1 or more (default 1)")
     # a missing one was an ImportError or selenium's NoSuchDriverException after the first plain run, its graph left
     # running; the monitored runs need the monitor (bokeh), a page (selenium, chromium, chromedriver), psutil
     check_modules(
