@@ -338,6 +338,11 @@ def keys_main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="wavegraph keys", description="make a CURVE key pair for tcp edges between hosts")
     p.add_argument("name", help="path prefix: writes NAME.key (public, share it) and NAME.key_secret (keep it)")
     args = p.parse_args(argv)
+    for suffix in (".key_secret", ".key"):  # `keys k/server.key_secret` wrote server.key_secret.key_secret
+        if args.name.endswith(suffix) and args.name[: -len(suffix)].strip("/ "):
+            args.name = args.name[: -len(suffix)]
+            print(f"wavegraph keys: NAME is the pair's name without {suffix}: making {args.name}", file=sys.stderr)
+            break
     base = os.path.basename(args.name)
     # '', '.', 'keys/' or 'keys' that is a folder: the keys were named after it, beside it (keys.key, not keys/...)
     if not base.strip() or base in (".", "..") or os.path.isdir(args.name):

@@ -255,3 +255,14 @@ def test_bench_enhance_refuses_a_png_name_matplotlib_cannot_write_before_it_runs
     code, out, err = bench([*argv, "plot"], capsys)
     assert code == 0, err
     assert "plot: plot.png" in out and (tmp_path / "plot.png").is_file()
+
+
+def test_wavegraph_keys_given_a_key_files_name_makes_that_file(tmp_path, capsys):
+    # `wavegraph keys keys/server.key_secret` (the name the graph writes) wrote server.key_secret.key_secret and
+    # server.key_secret.key, and the graph's keys/server.key_secret was still not there
+    assert main(["keys", str(tmp_path / "server.key_secret")]) == 0
+    assert main(["keys", str(tmp_path / "client.key")]) == 0
+    names = ["client.key", "client.key_secret", "server.key", "server.key_secret"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
+    assert "NAME is the pair's name without .key_secret" in capsys.readouterr().err
+    assert load_config(graph(tmp_path, server=str(tmp_path / "server.key_secret"), client="client.key_secret"))
