@@ -447,3 +447,27 @@ def test_bench_monitor_refuses_no_runs_or_an_endless_one(argv, said, capsys):
         monitor.main(argv)
     assert e.value.code == 2
     assert said in capsys.readouterr().err
+
+
+# --- 16. a sliding window of a hundred million samples ------------------------------------------------------------
+def test_a_sliding_window_too_wide_to_name_its_columns_is_left_unnamed(tmp_path):
+    """sliding_window size 1e8 on one channel (800 MB of state, under the 1 GiB bound) made 7.7 GB of column names
+    ('ch0:0' ... 'ch0:99999999') over 40 s at validate, then 'MemoryError: ; fix: ... this is a bug in the node'.
+    Past 2**20 columns the row is left unnamed, as one of an input without channel names; narrower ones are named."""
+    import threading
+
+    from wavegraph.nodes.dsp.windows import SlidingWindow
+    from wavegraph.pipeline.spec import signal_spec
+
+    out: list = []
+
+    def configure(size):
+        node = SlidingWindow(size=size, hop=1)
+        out.append(node.configure({"in": signal_spec(250.0, ["C3"])})["out"])
+
+    worker = threading.Thread(target=configure, args=(100_000_000,), daemon=True)
+    worker.start()
+    worker.join(10.0)
+    assert out and out[0].shape == (100_000_000,) and out[0].channel_names == ()
+    configure(3)
+    assert out[1].channel_names == ("C3:0", "C3:1", "C3:2")

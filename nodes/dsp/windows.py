@@ -100,11 +100,16 @@ class Framer:
         return frames, k0
 
 
+MAX_NAMED_COLUMNS = 1 << 20  # names of about 80 MB
+
+
 def column_names(spec: StreamSpec, nch: int, parts) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Names and types of the feature columns, channel-major (``f"{channel}:{part}"`` for each channel, then each
     part), so that a features spec has one name per column as consumers expect (an LSL outlet labels every column).
-    Empty when the input does not name exactly `nch` channels (e.g. a filter bank's (bands, channels))."""
-    if len(spec.channel_names) != nch:
+    Empty when the input does not name exactly `nch` channels (e.g. a filter bank's (bands, channels)), and past
+    MAX_NAMED_COLUMNS columns: a sliding_window of 1e8 samples (800 MB of state, under the 1 GiB bound) made 7.7 GB of
+    names over 40 s, then 'MemoryError: ; ... this is a bug in the node'."""
+    if len(spec.channel_names) != nch or nch * len(parts) > MAX_NAMED_COLUMNS:
         return (), ()
     names = tuple(f"{c}:{q}" for c in spec.channel_names for q in parts)
     types = tuple(t for t in spec.channel_types for _ in parts)
