@@ -56,7 +56,7 @@ from . import clock
 from .allocator import worker_env
 from .clock import ClockSync
 from .deaths import NOT_RESTARTED, closing, died, not_drained, recordings, stuck
-from .executor import NodeStats, StopFlag
+from .executor import NodeStats
 from .graph import Graph
 from .plan import (
     SENDER_GONE,
@@ -85,6 +85,7 @@ from .plan import (
 from .result import DURATION, ProgressBar, RunResult, source_durations
 from .runner import OBSERVE_S, Observer
 from .shm import remove_segments, remove_stale_segments
+from .stop_flag import StopFlag
 from .worker_plans import make_plans, make_run_dir
 
 log = logging.getLogger("wavegraph.multiprocess")

@@ -11,9 +11,10 @@ import numbers
 import time
 from collections.abc import Callable
 
-from .executor import Executor, NodeFailure, StopFlag
+from .executor import Executor, NodeFailure
 from .graph import Graph
 from .result import DURATION, ProgressBar, RunResult, running_for, source_durations
+from .stop_flag import StopFlag
 from .stuck import Overdue
 from .summary import stats_to_dicts
 

@@ -51,7 +51,7 @@ from .config import GraphError
 from .curve import EdgeSecurity, KeyFileError
 from .deaths import recordings
 from .endpoints import DEFAULT_MAX_BYTES, MAX_CHUNK_SAMPLES, max_frame_bytes
-from .executor import Executor, NodeFailure, StopFlag
+from .executor import Executor, NodeFailure
 from .graph import configure_node, make_node
 from .plan import (
     SENDER_GONE,
@@ -68,6 +68,7 @@ from .plan import (
 from .result import running_for
 from .shm import ShmEdgeReceiver, ShmEdgeSender
 from .spec import SpecError, StreamSpec
+from .stop_flag import StopFlag
 from .summary import stats_to_dicts
 from .transport import EdgeReceiver, EdgeSender
 from .worker_control import Aborted, ControlLink

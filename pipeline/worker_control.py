@@ -17,7 +17,6 @@ import zmq
 
 from .clock import LocalClock
 from .curve import EdgeSecurity
-from .executor import StopFlag
 from .plan import (
     Abort,
     BadMessage,
@@ -36,6 +35,7 @@ from .plan import (
     decode,
     encode,
 )
+from .stop_flag import StopFlag
 
 log = logging.getLogger("wavegraph.worker")
 ORPHAN_DRAIN_S = 2.0  # without a parent, how long the graph may drain after it noticed
