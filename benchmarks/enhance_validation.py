@@ -199,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from wavegraph.models import speech_data as sd
     from wavegraph.models.checkpoint import CheckpointError, load
+    from wavegraph.models.cli_args import positive, snr_db  # --snrs nan, 1e6, --per-snr 0: were taken
     from wavegraph.models.enhancer import Enhancer
     from wavegraph.models.train_enhancer import evaluate, snr_validation_set, validation_set
 
@@ -206,8 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("weights", help="enhancer .safetensors (config .json beside it)")
     ap.add_argument("--floors", type=float, nargs="+", default=[0.03], help="mask floors to score (default 0.03)")
     ap.add_argument("--noises", default=DEFAULT_NOISES, help=f"the training noise types (default {DEFAULT_NOISES})")
-    ap.add_argument("--snrs", type=float, nargs="+", default=None, help="score per SNR on snr_validation_set")
-    ap.add_argument("--per-snr", type=int, default=24, help="mixtures per SNR with --snrs")
+    ap.add_argument("--snrs", type=snr_db, nargs="+", default=None, help="score per SNR on snr_validation_set")
+    ap.add_argument("--per-snr", type=positive(int), default=24, help="mixtures per SNR with --snrs")
     ap.add_argument(
         "--bench-shaped",
         action="store_true",

@@ -266,3 +266,21 @@ def test_wavegraph_keys_given_a_key_files_name_makes_that_file(tmp_path, capsys)
     assert sorted(p.name for p in tmp_path.iterdir()) == names
     assert "NAME is the pair's name without .key_secret" in capsys.readouterr().err
     assert load_config(graph(tmp_path, server=str(tmp_path / "server.key_secret"), client="client.key_secret"))
+
+
+@pytest.mark.parametrize(
+    "bad, said",
+    [
+        (["--snrs", "1e6"], "argument --snrs: an SNR in dB from -100 to 100"),
+        (["--snrs", "nan"], "argument --snrs: must be a finite number"),
+        (["--snrs", "5", "--per-snr", "0"], "argument --per-snr: must be above 0"),
+    ],
+)
+def test_enhance_validation_refuses_an_snr_it_cannot_mix_and_no_mixtures(tmp_path, capsys, bad, said):
+    # were taken: the weights were loaded and the validation set built, then NaN mixtures, an OverflowError, or
+    # an empty set scored (the weights here do not exist: before, that was the error said)
+    from wavegraph.benchmarks.enhance_validation import main as validation_main
+
+    with pytest.raises(SystemExit) as e:
+        validation_main([str(tmp_path / "nope.safetensors"), *bad])
+    assert e.value.code == 2 and said in capsys.readouterr().err
