@@ -155,6 +155,13 @@ def cmd_describe(args) -> int:
         if args.png.endswith(("/", os.sep)):  # `--png out/`: was 'out/.png:  is not a picture format'
             name = os.path.join(args.png.rstrip("/" + os.sep) or os.sep, "graph.png")
             raise GraphError([("--png", 0, f"{args.png} is a folder", f"name the picture in it: --png {name}")])
+        if Path(args.png).exists() and not Path(args.png).is_file():  # /dev/null: wrote /dev/null.png (root: in /dev)
+            if Path(args.png).is_dir():  # (it wrote NAME.png beside the folder)
+                name = os.path.join(args.png, "graph.png")
+                raise GraphError([("--png", 0, f"{args.png} is a folder", f"name the picture in it: --png {name}")])
+            raise GraphError(
+                [("--png", 0, f"{args.png} is a device or a pipe, not a picture file", "give one: --png graph.png")]
+            )
         args.png = args.png if Path(args.png).suffix else args.png + ".png"
         kinds = Figure().canvas.get_supported_filetypes()
         if Path(args.png).suffix.lower().lstrip(".") not in kinds:

@@ -471,3 +471,30 @@ def test_a_sliding_window_too_wide_to_name_its_columns_is_left_unnamed(tmp_path)
     assert out and out[0].shape == (100_000_000,) and out[0].channel_names == ()
     configure(3)
     assert out[1].channel_names == ("C3:0", "C3:1", "C3:2")
+
+
+# --- 17. a device given as the picture to write ---------------------------------------------------------------------
+def test_a_device_given_as_the_picture_is_refused_not_written_beside(tmp_path, monkeypatch, capsys):
+    """`wavegraph describe g.yaml --png /dev/null` and `wavegraph plot REC -o /dev/null` (to throw the picture away)
+    wrote /dev/null.png (as root, a file in /dev); `--png figs` with figs/ a folder wrote figs.png beside it. Each is
+    refused now, naming what the path is."""
+    from wavegraph.nodes.io.recorder import Recorder
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.cli import main
+    from wavegraph.pipeline.spec import signal_spec
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.yaml").write_text("nodes:\n  - {id: src, type: sine, params: {duration: 0.1}}\n")
+    (tmp_path / "figs").mkdir()
+    assert main(["describe", "g.yaml", "--png", "/dev/null"]) == 2
+    assert "--png: /dev/null is a device or a pipe, not a picture file" in capsys.readouterr().err
+    assert main(["describe", "g.yaml", "--png", "figs"]) == 2
+    assert "--png: figs is a folder; fix: name the picture in it: --png figs/graph.png" in capsys.readouterr().err
+    assert not (tmp_path / "figs.png").exists()
+    rec = Recorder(path=str(tmp_path / "r.npz"))
+    rec.configure({"in": signal_spec(100.0, ["a"])})
+    rec.process({"in": Chunk(np.zeros((1, 50)), t0=0.0)})
+    rec.finish()
+    rec.close()
+    assert main(["plot", "r.npz", "-o", "/dev/null"]) == 2
+    assert "error: -o /dev/null: is a device or a pipe, not a picture file" in capsys.readouterr().err

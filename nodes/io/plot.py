@@ -263,6 +263,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     out, why = (Path(args.out), "") if args.out else default_out(path)
+    if out.exists() and not (out.is_dir() or out.is_file()):  # -o /dev/null wrote /dev/null.png (as root, into /dev)
+        print(
+            f"error: -o {args.out}: is a device or a pipe, not a picture file; fix: give a file name such as "
+            f"{path.name}.png",
+            file=sys.stderr,
+        )
+        return 2
     out = out / (path.name + ".png") if out.is_dir() else out  # -o pictures/: into that folder
     out = out if out.suffix else out.with_name(out.name + ".png")  # (matplotlib adds it; the name said is the file's)
     formats = ("png", "pdf", "svg", "jpg", "jpeg", "tif", "tiff", "webp", "eps", "ps", "svgz")
