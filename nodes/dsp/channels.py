@@ -201,11 +201,14 @@ class Rereference(SignalNode[RerefParams]):
             kept = [i for i in plus if types and (types[i] != kind if kind else types[i] in NOT_IN_REFERENCE)]
             if len(kept) == len(plus):  # none of a referenced type (every channel misc): all, as before
                 kept = []
-            if kept:
+            # channels the source marks bad pass too, as car leaves them and MNE's pick_types excludes them
+            bad = [i for i in plus if i != r and i not in kept and names[i] in spec.bads]
+            if kept or bad:
+                kept = sorted([*kept, *bad])
                 minus = [i if i in kept else r for i in plus]  # x - x there, put back in transform
                 logging.getLogger("wavegraph.rereference").info(
                     "rereference %r re-references the %s channels only (as MNE's set_eeg_reference); %s pass unchanged",
-                    self.node_id, kind or "signal", ", ".join(names[i] for i in kept),
+                    self.node_id, kind or "signal", ", ".join(names[i] + (" (bad)" if i in bad else "") for i in kept),
                 )  # fmt: skip
             self._kept = np.asarray([k for k, i in enumerate(plus) if i in kept], dtype=np.intp)
         else:
@@ -228,7 +231,7 @@ class Rereference(SignalNode[RerefParams]):
                 raise SpecError("rereference pairs is empty", 'give at least one pair such as "C3-C4"')
         self._plus, self._minus = np.asarray(plus), np.asarray(minus)
         out_types = [types[i] for i in plus] if types else []
-        bads = spec.bads  # (named: a bad channel stays bad under its name, as with MNE's set_eeg_reference)
+        bads = spec.bads  # (named: a bad channel stays bad under its name, unchanged, as MNE's set_eeg_reference)
         if p.pairs is not None:  # a derivation of a bad channel is bad, as mne.set_bipolar_reference marks and says it
             used = {names[i] for i in (*plus, *minus)} & set(spec.bads)
             bads = tuple(o for o, a, b in zip(out_names, plus, minus) if {names[a], names[b]} & used)

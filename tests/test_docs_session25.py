@@ -1,0 +1,31 @@
+"""docs/nodes.md, README.md and the configs followed literally after session 25's changes (a new user's walk):
+what the docs say a node does, checked against the node (and MNE, where the docs say "as MNE's"). Tiny arrays in
+memory or tmp_path, one process."""
+
+import mne
+import numpy as np
+from wavegraph.pipeline.api import GraphBuilder
+
+
+def _raw_with_a_bad_channel() -> mne.io.RawArray:
+    rng = np.random.default_rng(0)
+    info = mne.create_info(["C3", "C4", "Cz", "EOG1"], 100.0, ["eeg", "eeg", "eeg", "eog"])  # pyright: ignore[reportArgumentType]
+    raw = mne.io.RawArray(rng.normal(0, 1e-5, (4, 300)), info, verbose="error")
+    raw.info["bads"] = ["C4"]
+    return raw
+
+
+def test_rereference_to_a_named_channel_leaves_a_bad_channel_as_mne_and_car_do():
+    """docs/nodes.md: rereference to `channel` re-references 'only the channels `car` re-references by default, as
+    MNE's set_eeg_reference(ref_channels=[...])'; car leaves a channel the source marks bad out, and so does MNE
+    (its pick_types excludes bads): C4, marked bad, came out as C4 - Cz, where MNE gives C4 as it was."""
+    raw = _raw_with_a_bad_channel()
+    g = GraphBuilder()
+    src = g.add("array_source", data=raw, chunk_size=64)
+    ref = g.add("rereference", src, channel="Cz")
+    got = g.run(capture=[ref])[f"{ref}.out"]
+    ref_cz = raw.copy().set_eeg_reference(ref_channels=["Cz"], verbose="error")  # pyright: ignore[reportArgumentType]
+    mne_ref = ref_cz.drop_channels(["Cz"])
+    assert got.spec.channel_names == tuple(mne_ref.ch_names)
+    np.testing.assert_allclose(got.data, mne_ref.get_data(), rtol=0, atol=1e-20)
+    assert got.spec.bads == ("C4",)
