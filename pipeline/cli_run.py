@@ -198,6 +198,11 @@ def cmd_run(args) -> int:
         graph = build_graph(config)
     if note := unpaced_outlets(graph, args.speed):
         print(note, file=sys.stderr, flush=True)
+    if not args.in_process:  # what validate notes of the key files (an open secret key, ...), said once here
+        from .key_checks import key_notes
+
+        for note in key_notes(config):
+            print(f"note: {note}", file=sys.stderr, flush=True)
     show_status = args.status if args.status is not None else (_endless_or_live(graph) and not args.progress)
     status_line = StatusLine(graph=graph) if show_status else None
     try:

@@ -35,6 +35,7 @@ handshake, so it sends nothing to an impostor.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import re
 import threading
@@ -200,7 +201,10 @@ def _resolve(path: str, base_dir: str) -> str:
     return path if os.path.isabs(path) else os.path.join(base_dir, path)
 
 
-def _load(path: str, what: str, secret: bool, env: str = "") -> tuple[bytes, bytes | None]:
+_SAID_OPEN: set[str] = set()  # secret key files said to be open to others, once per process
+
+
+def _load(path: str, what: str, secret: bool, env: str = "", remote: bool = False) -> tuple[bytes, bytes | None]:
     if not os.path.exists(path):  # (zmq said 'Invalid certificate file'; a remote host's file is only seen there)
         raise KeyFileError(
             f"{what}: {path} is not on this host; fix: copy the key file here at that path (a plan names paths, "
@@ -210,6 +214,16 @@ def _load(path: str, what: str, secret: bool, env: str = "") -> tuple[bytes, byt
         public, secret_key = zmq.auth.load_certificate(path)
     except (OSError, ValueError) as e:
         raise KeyFileError(f"{what}: cannot read key file {path}: {e}") from None
+    if secret and secret_key is not None and remote and path not in _SAID_OPEN and os.stat(path).st_mode & 0o077:
+        _SAID_OPEN.add(path)  # (the parent's host: the run says it once, pipeline.key_checks.key_notes)
+        logging.getLogger("wavegraph.curve").warning(
+            "%s: %s is a secret key that other users of this host may read (mode %o): any of them can pose as this "
+            "process; fix: chmod 600 %s",
+            what,
+            path,
+            os.stat(path).st_mode & 0o777,
+            path,
+        )
     if secret and secret_key is None:
         raise KeyFileError(
             f"{what}: {path} holds only a public key; this host needs the secret one ({Path(path).stem}.key_secret)"
@@ -235,18 +249,24 @@ class EdgeSecurity:
         self.base_dir = base_dir
         self.enabled = bool(security) or any(os.environ.get(v) for v in ENV.values())
         self.refused: dict[str, int] = {}  # edge -> handshakes refused
+        self.remote = False  # on another host than the parent's: says what the parent's checks could not see
         self._auth: ThreadAuthenticator | None = None
         self._lock = threading.Lock()
 
     @classmethod
     def for_plan(cls, plan) -> EdgeSecurity:
         """The keys of a worker, from its WorkerPlan."""
-        return cls(plan.security, os.path.dirname(os.path.abspath(plan.file)), f"process '{plan.group}'")
+        import socket
+
+        security = cls(plan.security, os.path.dirname(os.path.abspath(plan.file)), f"process '{plan.group}'")
+        security.remote = bool(plan.parent_host) and plan.parent_host != socket.gethostname()
+        return security
 
     def _key(self, key: str, secret: bool) -> tuple[bytes, bytes | None]:
         if key not in self.paths:
             raise KeyFileError(f"{self.where}: a CURVE edge needs security.{key} (or {ENV[key]})")
-        return _load(_resolve(self.paths[key], self.base_dir), f"{self.where}: security.{key}", secret, ENV[key])
+        path = _resolve(self.paths[key], self.base_dir)
+        return _load(path, f"{self.where}: security.{key}", secret, ENV[key], self.remote)
 
     def allowed(self) -> set[bytes]:
         paths = self.paths.get("clients") or self.senders or None

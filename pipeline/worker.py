@@ -166,7 +166,7 @@ def _run_group(plan: WorkerPlan, stop: StopFlag, clock: LocalClock | None) -> in
     if plan.cpus:
         pin(ctx, plan.cpus, f"process '{group}'")
     link = ControlLink(ctx, plan, stop, clock)
-    security = EdgeSecurity(plan.security, os.path.dirname(os.path.abspath(plan.file)), f"process '{group}'")
+    security = EdgeSecurity.for_plan(plan)  # (on another host than the parent's: says an open secret key file)
     receivers: list[tuple[EdgeReceiver, str, str, str]] = []
     senders: dict[str, EdgeSender] = {}
     ended: set[str] = set()  # crossing edges this worker has sent end-of-stream on

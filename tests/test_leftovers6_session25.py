@@ -284,3 +284,31 @@ def test_enhance_validation_refuses_an_snr_it_cannot_mix_and_no_mixtures(tmp_pat
     with pytest.raises(SystemExit) as e:
         validation_main([str(tmp_path / "nope.safetensors"), *bad])
     assert e.value.code == 2 and said in capsys.readouterr().err
+
+
+def test_an_open_secret_key_is_said_by_run_and_by_a_worker_on_another_host(tmp_path, keys, capsys, caplog):
+    # was said nowhere: zmq reads a secret key file that every user of the host may read (ssh refuses one)
+    import logging
+    from types import SimpleNamespace
+
+    from wavegraph.pipeline.curve import EdgeSecurity
+
+    os.chmod(keys / "server.key_secret", 0o644)
+    p = graph(tmp_path)
+    assert main(["run", str(p)]) == 0
+    err = capsys.readouterr().err
+    assert "note: security: server_key keys/server.key_secret is a secret key that other users may read" in err
+    # a worker on another host than the parent's (--ray, host:) says it of its own file, once
+    security = {"server_key": str(keys / "server.key_secret"), "client_key": str(keys / "client.key_secret")}
+    plan = SimpleNamespace(security=security, file=str(p), group="b", parent_host="not-" + os.uname().nodename)
+    with caplog.at_level(logging.WARNING, logger="wavegraph.curve"):
+        EdgeSecurity.for_plan(plan)._key("server_key", True)
+        EdgeSecurity.for_plan(plan)._key("server_key", True)
+    said = [r.getMessage() for r in caplog.records if "other users of this host may read" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith("process 'b': security.server_key: ")
+    assert f"fix: chmod 600 {keys}/server.key_secret" in said[0]
+    plan.parent_host = os.uname().nodename  # on the parent's host the run said it: the worker does not
+    caplog.clear()
+    os.chmod(keys / "client.key_secret", 0o640)
+    EdgeSecurity.for_plan(plan)._key("client_key", True)
+    assert not caplog.records
