@@ -123,14 +123,16 @@ def key_file_problems(config, doc, line_of) -> list[tuple[str, int, str, str]]:
             )
         if key == "server_key" and not has_secret:
             users = [group] if group else [g for g in config.processes if g not in own_server]
-            edges = [e for g in users for e in receives.get(g, [])]
+            edges = [f"edge {e} is received" for g in users for e in receives.get(g, [])]
+            if not group and config.placement:  # a graph for --ray: the driver's control socket binds with it
+                edges.append("under --ray the parent's control socket binds")
             if edges:
                 problems.append(
                     (
                         config.file,
                         line,
-                        f"{_where(group)}security: server_key {shown} holds only a public key, and edge {edges[0]} "
-                        "is received with it (a receiver binds with the server's secret key)",
+                        f"{_where(group)}security: server_key {shown} holds only a public key, and {edges[0]} "
+                        "with it (a CURVE server binds with the server's secret key)",
                         f"name {_secret_of(named)}, the secret half of that pair ({_MAKE}); the public "
                         "NAME.key is for a host that only sends",
                     )

@@ -312,3 +312,13 @@ def test_an_open_secret_key_is_said_by_run_and_by_a_worker_on_another_host(tmp_p
     os.chmod(keys / "client.key_secret", 0o640)
     EdgeSecurity.for_plan(plan)._key("client_key", True)
     assert not caplog.records
+
+
+def test_a_ray_graphs_own_server_key_must_be_the_secret_the_drivers_control_socket_binds_with(tmp_path, keys):
+    # every receiving group has its own server key, so no edge uses the graph's; under --ray the parent's control
+    # socket still binds with it: a public half failed there, at the start of the run
+    a = "{nodes: [src], on: {resources: {amp: 1}}, security: {client_key: keys/a_client.key_secret}}"
+    b = "{nodes: [sink], security: {server_key: keys/b_server.key_secret, client_key: keys/b_client.key_secret}}"
+    with pytest.raises(GraphError, match=r":11: security: server_key keys/server.key .*under --ray the parent's"):
+        load_config(graph(tmp_path, server="keys/server.key", a=a, b=b))
+    assert load_config(graph(tmp_path, a=a, b=b)).placement  # its secret half: taken
