@@ -295,11 +295,13 @@ _LENGTH_FACTOR = {"hann": 3.1, "hamming": 3.3, "blackman": 5.0}  # MNE's: numtap
 _log = logging.getLogger("wavegraph.fir")
 
 
-def _say_if_too_short(b: np.ndarray, p: FIRParams, rate: float) -> None:
+def _say_if_too_short(b: np.ndarray, p: FIRParams, rate: float, longest: int) -> None:
     """Say (once per configure) when numtaps is too short for the edges: the transition band (~3.3 x rate / numtaps,
     hamming) is then wider than MNE's default for them (a quarter of the edge, 2 Hz at least, up to DC or Nyquist),
     and the filter keeps a quarter or more where it should stop (a 1 Hz high-pass of 101 taps at 1 kHz keeps 89 %
-    of DC). MNE refuses such a length ('too short for the requested transition band'); the node says it and runs."""
+    of DC). MNE refuses such a length ('too short for the requested transition band'); the node says it and runs.
+    An edge no numtaps up to `longest` (the 1 GiB bound) reaches is refused: l_freq 1e-300 asked for a numtaps of 300
+    digits (and 5e-324, an infinite one, was an OverflowError)."""
     n = np.arange(b.size)
 
     def gain(f: float) -> float:
@@ -318,7 +320,10 @@ def _say_if_too_short(b: np.ndarray, p: FIRParams, rate: float) -> None:
     if not said:
         return
     factor = _LENGTH_FACTOR.get(p.window, 3.3)
-    need = int(np.ceil(factor * rate / min(t for _, t, _ in said)))
+    narrowest = min(t for _, t, _ in said)
+    if factor * rate / narrowest > longest:
+        _refuse_unreachable(p, rate, longest, factor, narrowest)
+    need = int(np.ceil(factor * rate / narrowest))
     need += 1 - need % 2
     edges = ", ".join(f"{k} {v:g} Hz" for k, v in (("l_freq", lo), ("h_freq", hi)) if v is not None)
     where = "; ".join(f"keeps {g * 100:.0f} % at {f:g} Hz" + (" (DC)" if f == 0 else "") for f, _, g in said)
@@ -328,6 +333,20 @@ def _say_if_too_short(b: np.ndarray, p: FIRParams, rate: float) -> None:
         "an IIR node (highpass, lowpass, bandpass, notch: no delay, no length to choose)",
         edges, p.numtaps, rate, where, factor * rate / p.numtaps, factor, p.window, need, (need - 1) / 2 / rate,
     )  # fmt: skip
+
+
+def _refuse_unreachable(p: FIRParams, rate: float, longest: int, factor: float, trans: float) -> None:
+    """The SpecError for edges whose transition band (`trans` Hz, MNE's) no numtaps up to `longest` gives."""
+    least = factor * rate / longest  # the narrowest transition band of the longest filter
+    edges = ", ".join(f"{k} {v:g} Hz" for k, v in (("l_freq", p.l_freq), ("h_freq", p.h_freq)) if v is not None)
+    raise SpecError(
+        f"fir ({edges}) at {rate:g} Hz needs a transition band about {trans:.3g} Hz wide, which needs numtaps of "
+        f"{factor:g} x rate / width = {factor * rate / trans:.3g} ({p.window}); at most {longest} taps fit the 1 GiB "
+        f"bound on taps and state here, whose narrowest transition band is about {least:.3g} Hz",
+        f"give edges at least {least:.3g} Hz from DC, from Nyquist ({rate / 2:g} Hz) and from each other (a "
+        f"high-pass below 2 Hz: l_freq: {least:.3g} or more, with numtaps: {longest} at most), or use an IIR node "
+        "(highpass, lowpass, bandpass, notch: no length to choose)",
+    )
 
 
 class FIRParams(NodeParams):
@@ -366,8 +385,8 @@ class FIR(SignalNode[FIRParams]):
         if p.l_freq is None and p.h_freq is None:
             raise SpecError("fir needs l_freq and/or h_freq", "set h_freq for a low-pass, l_freq for a high-pass")
         per_tap = (int(np.prod(self.lead)) if self.lead else 1) * self.dtype.itemsize + 8  # state per signal, taps
+        longest = (MAX_STATE_BYTES // per_tap - 1) // 2 * 2 + 1
         if p.numtaps * per_tap > MAX_STATE_BYTES:  # before firwin: numtaps 1e8 was a MemoryError (or the machine's)
-            longest = (MAX_STATE_BYTES // per_tap - 1) // 2 * 2 + 1
             raise SpecError(
                 f"fir numtaps {p.numtaps} ({p.numtaps / spec.rate:g} s at {spec.rate:g} Hz) x {int(np.prod(self.lead))} "
                 f"channels needs {p.numtaps * per_tap / 2**30:.3g} GiB of taps and filter state; at most 1 GiB",
@@ -391,7 +410,7 @@ class FIR(SignalNode[FIRParams]):
             raise SpecError(
                 f"fir design failed: {e}", "check window (e.g. hamming, hann, blackman) and the edges"
             ) from e
-        _say_if_too_short(np.asarray(b, dtype=np.float64), p, spec.rate)
+        _say_if_too_short(np.asarray(b, dtype=np.float64), p, spec.rate, longest)
         self.b = np.asarray(b).astype(self.dtype)
         self._a = np.ones(1, dtype=self.dtype)
         self.latency_samples = (p.numtaps - 1) // 2

@@ -1,0 +1,41 @@
+"""Leftovers of session 25 (7): parameters no user means (a fir edge of 1e-300 Hz, power: 1e300, a gain floor or
+a buffer or a mains frequency of 1e300) refused at graph build with the range and the fix, a --set's fix written as a
+--set, a CSV's unreadable field named by its line and column, and `bench transport --sizes nan`."""
+
+import logging
+
+import pytest
+from wavegraph.nodes.dsp.filters import FIR
+from wavegraph.pipeline.cli import main
+from wavegraph.pipeline.spec import SpecError, signal_spec
+
+SINE = """\
+nodes:
+  - {id: src, type: sine, params: {duration: 0.5, rate: 16000}}
+  - {id: sink, type: null_sink}
+edges:
+  - {source: src.out, target: sink.in}
+"""
+
+
+def validate(tmp_path, capsys, text: str, *sets: str) -> tuple[int, str]:
+    p = tmp_path / "g.yaml"
+    p.write_text(text)
+    code = main(["validate", str(p), *[a for s in sets for a in ("--set", s)]])
+    return code, capsys.readouterr().err
+
+
+def test_a_fir_edge_no_length_reaches_is_refused_with_the_narrowest_band_and_the_longest_length(caplog):
+    # was: a warning asking for 'numtaps: 527999999999999961104155914943252677962759493709562939915113938649...' (300
+    # digits) 'or more (... a delay of 1.65e+300 s)', and the filter ran keeping 100 % of DC
+    spec = signal_spec(160.0, [f"E{i}" for i in range(64)])
+    with caplog.at_level(logging.WARNING, "wavegraph.fir"), pytest.raises(SpecError) as e:
+        FIR(l_freq=1e-300).configure({"in": spec})
+    said = f"{e.value} fix: {e.value.hint}"
+    assert "needs a transition band about 1e-300 Hz wide" in said and "at most 2064887 taps" in said, said
+    assert "narrowest transition band is about 0.000256 Hz" in said and "l_freq: 0.000256 or more" in said, said
+    assert max(len(w) for w in said.split()) < 40, said  # no number hundreds of digits long
+    assert not caplog.records
+    with caplog.at_level(logging.WARNING, "wavegraph.fir"):  # an edge a longer filter reaches: still said, and runs
+        FIR(l_freq=0.001).configure({"in": spec})
+    assert "numtaps: 528001 or more" in caplog.records[0].getMessage()
