@@ -39,3 +39,41 @@ def test_a_fir_edge_no_length_reaches_is_refused_with_the_narrowest_band_and_the
     with caplog.at_level(logging.WARNING, "wavegraph.fir"):  # an edge a longer filter reaches: still said, and runs
         FIR(l_freq=0.001).configure({"in": spec})
     assert "numtaps: 528001 or more" in caplog.records[0].getMessage()
+
+
+@pytest.mark.parametrize(
+    "node,params,fix",
+    [
+        ("magnitude", "power: 1e300", "give power > 0 and <= 4"),
+        ("apply_mask", "min_gain: 1e300", "give min_gain >= 0 and <= 1"),
+        ("audio_output", "max_buffer: 1e300", "give max_buffer > 0 and <= 300"),
+        ("recorder", "line_freq: 1e300", "give line_freq > 0 and < 1000"),
+    ],
+)
+def test_a_power_gain_floor_buffer_or_mains_frequency_of_1e300_is_refused_at_build(tmp_path, capsys, node, params, fix):
+    # was: validate said OK; magnitude's and apply_mask's outputs were inf, audio_output buffered a whole --speed max
+    # replay, and the recorder wrote PowerLineFrequency 1e300
+    path = f"path: {tmp_path / 'r.fif'}, " if node == "recorder" else ""
+    into = {
+        "magnitude": "n.in",
+        "apply_mask": "n.in}\n  - {source: st.out, target: m.in}\n  - {source: m.out, target: n.mask",
+    }.get(node)
+    graph = f"""\
+nodes:
+  - {{id: src, type: sine, params: {{duration: 0.5, rate: 16000}}}}
+  - {{id: st, type: stft}}
+  - {{id: n, type: {node}, params: {{{path}{params}}}}}
+  - {{id: z, type: null_sink}}
+  - {{id: m, type: {"magnitude" if node == "apply_mask" else "null_sink"}}}
+edges:
+  - {{source: src.out, target: st.in}}
+  - {{source: {"st.out" if into else "src.out"}, target: {into or "n.in"}}}
+  - {{source: {"n.out" if into else "st.out"}, target: z.in}}
+"""
+    if node != "apply_mask":  # (a real mask: the stft's magnitude)
+        graph += "  - {source: st.out, target: m.in}\n"
+    code, err = validate(tmp_path, capsys, graph)
+    assert code == 2 and f"g.yaml:4: node 'n' ({node}): parameter '{params.split(':')[0]}' = 1e+300" in err, err
+    assert f"fix: {fix}" in err and "Traceback" not in err, err
+    ok = {"power": "power: 2", "min_gain": "min_gain: 0.1", "max_buffer": "max_buffer: 2", "line_freq": "line_freq: 50"}
+    assert validate(tmp_path, capsys, graph.replace(params, ok[params.split(":")[0]]))[0] == 0

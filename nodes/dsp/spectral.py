@@ -120,7 +120,9 @@ class _Stateless(Node[P]):
 
 
 class MagnitudeParams(NodeParams):
-    power: float = Field(1.0, gt=0, description="exponent: 1 magnitude, 2 power")
+    power: float = Field(  # power: 1e300 was taken, and |z| ** 1e300 was inf for every |z| > 1
+        1.0, gt=0, le=4, description="exponent: 1 magnitude, 2 power (as librosa's and torchaudio's; at most 4)"
+    )
     log: bool = Field(False, description="log10 of the result (with `floor`)")
     floor: float = Field(1e-10, gt=0, description="smallest value before the log")
 
@@ -246,7 +248,9 @@ class ApplyMaskParams(NodeParams):
     activation: Literal["none", "sigmoid", "clip"] = Field(
         "none", description="applied to the mask first: none, sigmoid (logits), clip (to [0, 1])"
     )
-    min_gain: float | None = Field(None, ge=0, description="lower bound of the (real) mask after the activation")
+    min_gain: float | None = Field(  # a gain floor: min_gain 1e300 was taken, and made every output inf
+        None, ge=0, le=1, description="lower bound of the (real) mask after the activation (a gain: 0 to 1)"
+    )
     max_wait: float = Field(
         2.0, gt=0, allow_inf_nan=False, description="seconds of stream time a frame waits for its partner"
     )

@@ -294,7 +294,9 @@ class AudioOutputParams(NodeParams):
     prefill: float = Field(  # a live stream would never start playing past a few seconds (prefill: 1e9 did not)
         0.05, ge=0, le=10.0, description="seconds buffered before playback starts (jitter buffer; at most 10 s)"
     )
-    max_buffer: float = Field(0.5, gt=0, description="seconds buffered before process() waits (back-pressure)")
+    max_buffer: float = Field(  # max_buffer 1e300: no back-pressure, a --speed max replay queued the whole file
+        0.5, gt=0, le=300.0, description="seconds buffered before process() waits (back-pressure; at most 300 s)"
+    )
 
 
 class AudioOutput(Sink[AudioOutputParams]):

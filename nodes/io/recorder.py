@@ -147,7 +147,9 @@ class RecorderParams(NodeParams):
         default=None, description="BIDS task label (with bids_root: required; --bids: the graph's name)"
     )
     run: int | None = Field(default=None, ge=0, description="BIDS run number (with bids_root; optional)")
-    line_freq: float | None = Field(default=None, gt=0, description="BIDS PowerLineFrequency (50 or 60 Hz)")
+    line_freq: float | None = Field(  # the mains frequency (MNE's info['line_freq']): line_freq 1e300 was taken
+        default=None, gt=0, lt=1000, description="BIDS PowerLineFrequency (50 or 60 Hz; the mains', under 1000 Hz)"
+    )
     split_size: str = Field(default="2GB", description="FIF: split into <name>_raw-1.fif, ... past this size")
 
     @field_validator("split_size")
