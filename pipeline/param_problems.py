@@ -42,8 +42,16 @@ PYTHON = "<python>"  # the `file` of a graph built with GraphBuilder: its fixes 
 
 
 def _write(file: str, name: str, value: str) -> str:
-    """`name: value` as a graph file's line, or `name=value` as GraphBuilder.add takes it (YAML's null: None)."""
+    """`name: value` as a graph file's line, or `name=value` as GraphBuilder.add takes it (YAML's null: None), or
+    `--set ID.name=value` where `file` is '--set ID' (the value came from --set: was the YAML line's form)."""
+    if file.startswith("--set "):
+        return f"{file}.{name}={value}"
     return f"{name}={'None' if value == 'null' else value}" if file == PYTHON else f"{name}: {value}"
+
+
+def _fix_form(nc: NodeConfig, name: str, file: str) -> str:
+    """The `file` _write writes a parameter's fix for: '--set ID' for one given by --set, else `file`."""
+    return f"--set {nc.id}" if name in nc.overridden and file != PYTHON else file
 
 
 def _set(nc: NodeConfig, name: str) -> str:
@@ -149,7 +157,7 @@ def _number_problems(nc: NodeConfig, cls: type[Node], file: str) -> dict:
                 value,
                 nc.type,
                 "1" if _number_types(field.annotation) == {int} else "1.0",
-                file,
+                _fix_form(nc, name, file),
                 "second" in (field.description or ""),
             )
             names = _names_fix(name, value, field.annotation, file)
@@ -162,7 +170,9 @@ def _number_problems(nc: NodeConfig, cls: type[Node], file: str) -> dict:
             )
         elif field is not None and file != PYTHON and _in_curly_quotes(value):
             problems[name] = _curly(nc, name, value, file)
-        elif field is not None and (wrong := _out_of_range(name, value, field, str(nc.set_text.get(name, "")), file)):
+        elif field is not None and (
+            wrong := _out_of_range(name, value, field, str(nc.set_text.get(name, "")), _fix_form(nc, name, file))
+        ):
             problems[name] = (
                 file,
                 nc.param_lines.get(name, nc.line),

@@ -77,3 +77,14 @@ edges:
     assert f"fix: {fix}" in err and "Traceback" not in err, err
     ok = {"power": "power: 2", "min_gain": "min_gain: 0.1", "max_buffer": "max_buffer: 2", "line_freq": "line_freq: 50"}
     assert validate(tmp_path, capsys, graph.replace(params, ok[params.split(":")[0]]))[0] == 0
+
+
+def test_a_number_quoted_in_a_set_gets_its_fix_as_a_set(tmp_path, capsys):
+    # was: "fix: write it without quotes: rate: 300" (the graph file's form, for a value typed on the command line)
+    code, err = validate(tmp_path, capsys, SINE, 'src.rate="300"')
+    assert code == 2 and "parameter 'rate' = '300' (from --set) is text, not a number" in err, err
+    assert "fix: write it without quotes: --set src.rate=300" in err, err
+    code, err = validate(tmp_path, capsys, SINE, "src.duration=1e400")  # the range's fix too
+    assert "fix: give duration >= 0, e.g. --set src.duration=10.0; for no limit, write --set src.duration=null" in err
+    code, err = validate(tmp_path, capsys, SINE.replace("duration: 0.5", "duration: '0.5'"))  # the file's: as before
+    assert "fix: write it without quotes: duration: 0.5" in err, err

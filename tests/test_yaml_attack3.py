@@ -43,8 +43,9 @@ def test_a_time_in_ms_or_minutes_gets_its_number_of_seconds(tmp_path, monkeypatc
         assert validate(tmp_path, monkeypatch, capsys, GRAPH.replace("duration: 0.2", f"duration: {seconds}")) == []
     monkeypatch.chdir(tmp_path)
     assert main(["validate", "g.yaml", "--set", "src.duration=20ms"]) == 2
-    assert "(from --set) is text, not a number; fix: write it as a plain number of seconds: duration: 0.02" in (
-        capsys.readouterr().err
+    assert (
+        "(from --set) is text, not a number; fix: write it as a plain number of seconds: --set src.duration=0.02"
+        in (capsys.readouterr().err)
     )
     # a time where a frequency goes has no number of Hz to give
     err = validate(tmp_path, monkeypatch, capsys, GRAPH.replace("duration: 0.2", "freq: 10ms"))
