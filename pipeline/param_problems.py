@@ -54,6 +54,14 @@ def _fix_form(nc: NodeConfig, name: str, file: str) -> str:
     return f"--set {nc.id}" if name in nc.overridden and file != PYTHON else file
 
 
+def near_name(name: str, names: list[str]) -> str | None:
+    """The name `name` was meant to be: one equal but for its case (RATE: rate), else difflib's closest, compared
+    in lower case as node types are (registry.node_class: BANDPASS, FileSource)."""
+    same = [n for n in names if n.lower() == name.lower()]
+    close = same or difflib.get_close_matches(name.lower(), names, n=1)
+    return close[0] if close else None
+
+
 def _set(nc: NodeConfig, name: str) -> str:
     """' (from --set)' for a parameter given on the command line: the file's line shows another value."""
     return " (from --set)" if name in nc.overridden else ""
@@ -341,8 +349,8 @@ def _param_problem(nc: NodeConfig, cls: type[Node], err: Mapping[str, Any], file
             else f"add params: {{{name}: <{type_label(fields[name].annotation)}>}}",
         )
     if err["type"] == "extra_forbidden":
-        close = difflib.get_close_matches(name, list(fields), n=1)
-        hint = f"did you mean '{close[0]}'?" if close else f"parameters are: {', '.join(fields) or 'none'}"
+        close = near_name(name, list(fields))  # --set src.RATE=1: was the list of all parameters
+        hint = f"did you mean '{close}'?" if close else f"parameters are: {', '.join(fields) or 'none'}"
         head = name.partition(".")[0]
         if head in fields and head != name and name in nc.overridden:  # --set src.freq.1=3: was "did you mean 'freq'"
             want = type_label(fields[head].annotation)

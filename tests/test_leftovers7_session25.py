@@ -88,3 +88,11 @@ def test_a_number_quoted_in_a_set_gets_its_fix_as_a_set(tmp_path, capsys):
     assert "fix: give duration >= 0, e.g. --set src.duration=10.0; for no limit, write --set src.duration=null" in err
     code, err = validate(tmp_path, capsys, SINE.replace("duration: 0.5", "duration: '0.5'"))  # the file's: as before
     assert "fix: write it without quotes: duration: 0.5" in err, err
+
+
+def test_a_parameter_set_in_another_case_gets_did_you_mean(tmp_path, capsys):
+    # was: "unknown parameter 'RATE' (from --set); fix: parameters are: rate, channels, chunk_size, duration, ..."
+    code, err = validate(tmp_path, capsys, SINE, "src.RATE=1")
+    assert code == 2 and "unknown parameter 'RATE' (from --set); fix: did you mean 'rate'?" in err, err
+    code, err = validate(tmp_path, capsys, SINE.replace("duration: 0.5", "Chunk_Size: 4"))
+    assert "unknown parameter 'Chunk_Size'; fix: did you mean 'chunk_size'?" in err, err
