@@ -96,3 +96,22 @@ def test_a_parameter_set_in_another_case_gets_did_you_mean(tmp_path, capsys):
     assert code == 2 and "unknown parameter 'RATE' (from --set); fix: did you mean 'rate'?" in err, err
     code, err = validate(tmp_path, capsys, SINE.replace("duration: 0.5", "Chunk_Size: 4"))
     assert "unknown parameter 'Chunk_Size'; fix: did you mean 'chunk_size'?" in err, err
+
+
+@pytest.mark.parametrize(
+    "rows,said",
+    [
+        ("0.0,1,2\n0.01,3,\n", "r.csv:3: a row is not numbers: column 'C4' is empty"),
+        ("0.0,1,2\n\n0.01,3,4\n0.02,x y,6\n", "r.csv:5: a row is not numbers: column 'C3' is 'x y', not a number"),
+        ("0.0,1,2\n0.01,3\n", "r.csv:3: 2 values under a header of 3 columns (t,C3,C4)"),
+    ],
+)
+def test_a_csv_field_that_is_no_number_is_named_by_its_line_and_column(tmp_path, capsys, rows, said):
+    # was: "cannot read r.csv: could not convert string '' to float64 at row 1, column 3." (numpy's count)
+    (tmp_path / "r.csv").write_text("t,C3,C4\n" + rows)
+    graph = SINE.replace(
+        "type: sine, params: {duration: 0.5, rate: 16000}", f"type: file_source, params: {{path: {tmp_path / 'r.csv'}}}"
+    )
+    code, err = validate(tmp_path, capsys, graph)
+    assert code == 2 and said in err and "row 1" not in err and "Traceback" not in err, err
+    assert "fix: " in err

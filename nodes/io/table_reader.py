@@ -246,6 +246,34 @@ def _stored_array(path: Path, member: str) -> np.ndarray:
     return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order=order)
 
 
+def _first_bad_field(body: str, header: list[str]) -> tuple[int, str, str] | None:
+    """(the file's line number, what is wrong, the fix's start) of the first row numpy.loadtxt cannot read in a CSV's
+    `body` (the lines after `header`): a field that is empty or no number, named by its column, or a row of another
+    width. None when every row reads (numpy's own words are said then)."""
+    for n, line in enumerate(body.splitlines(), start=2):  # line 1 is the header
+        text = line.split("#", 1)[0]  # loadtxt's comments and blank lines are skipped as it skips them
+        if not text.strip():
+            continue
+        fields = next(csv.reader([text]), [])
+        if len(fields) != len(header):
+            return (
+                n,
+                f"{len(fields)} values under a header of {len(header)} columns ({','.join(header)[:80]})",
+                "give every row one value a column, or ",
+            )
+        for name, field in zip(header, fields):
+            try:
+                float(field)
+            except ValueError:
+                what = "is empty" if not field.strip() else f"is {field.strip()[:40]!r}, not a number"
+                return (
+                    n,
+                    f"a row is not numbers: column {name.strip()!r} {what}",
+                    "write a number there (nan for a missing sample), or ",
+                )
+    return None
+
+
 class CsvReader(_Reader):
     """A recorder's .csv of a signal (or features) stream: `t,<names>` then a row a sample."""
 
@@ -307,6 +335,8 @@ class CsvReader(_Reader):
                     "read it with numpy.loadtxt(path, delimiter=',', skiprows=1, dtype=complex) and replay its real "
                     "and imaginary parts (or its magnitude) as channels with array_source",
                 ) from None
+            if bad := _first_bad_field(body, header):  # was numpy's 'at row 0, column 3': no line, no name
+                raise SpecError(f"file_source: {path}:{bad[0]}: {bad[1]}", bad[2] + _LOAD) from None
             raise SpecError(f"file_source: cannot read {path}: {e}", "a row is not numbers: " + _LOAD) from e
         if rows.size and rows.shape[1] != n_ch + 1:
             raise SpecError(
