@@ -47,6 +47,7 @@ from wavegraph.pipeline.spec import signal_spec
 from wavegraph.pipeline.transport import COPY_THRESHOLD, EdgeReceiver, EdgeSender, ipc_endpoint, tcp_endpoint
 
 SIZES = (64, 8 * 1024, 64 * 1024, 1024 * 1024)
+MAX_SIZE = 256 * 1024 * 1024  # bytes: the largest payload --sizes takes (a chunk that large is no stream's)
 CHANNELS = 8
 HWM = 64
 BLOCK = 100  # round trips per alternating block
@@ -406,12 +407,22 @@ def bench_transport(argv: list[str] | None = None) -> int:
     transports = [t.strip() for t in a.transports.split(",") if t.strip()]
     if any(t not in ("ipc", "shm", "tcp") for t in transports):
         p.error(f"--transports: use ipc, shm and/or tcp, got {a.transports!r}")
+    sizes = []
+    example = f"e.g. --sizes {','.join(map(str, SIZES))}"
+    for s in a.sizes.split(","):  # --sizes nan was "invalid literal for int() with base 10: 'nan'", no fix
+        if not (s.strip().isascii() and s.strip().isdigit()):
+            p.error(
+                f"--sizes: {s.strip()!r} is not a whole number of bytes; give payload sizes in bytes, "
+                f"multiples of {CHANNELS * 8}, comma-separated ({example})"
+            )
+        if int(s) > MAX_SIZE:  # --sizes 64000000000000 made (or failed to make) a 64 TB payload
+            p.error(f"--sizes: {int(s)} bytes is more than {MAX_SIZE // 2**20} MiB a payload; {example}")
+        sizes.append(int(s))
     try:
-        sizes = [int(s) for s in a.sizes.split(",")]
         for s in sizes:
             _payload(s)
     except ValueError as e:
-        p.error(f"--sizes: {e}")
+        p.error(f"--sizes: {e}; {example}")
     if a.iters < 1 or a.rounds < 1 or a.mbytes <= 0:
         p.error("--iters, --rounds and --mbytes must be positive")
     check_outputs(p, ("--json", a.json), ("--png", a.png))

@@ -115,3 +115,22 @@ def test_a_csv_field_that_is_no_number_is_named_by_its_line_and_column(tmp_path,
     code, err = validate(tmp_path, capsys, graph)
     assert code == 2 and said in err and "row 1" not in err and "Traceback" not in err, err
     assert "fix: " in err
+
+
+@pytest.mark.parametrize(
+    "sizes,said",
+    [
+        ("nan", "--sizes: 'nan' is not a whole number of bytes; give payload sizes in bytes, multiples of 64"),
+        ("64,1e3", "--sizes: '1e3' is not a whole number of bytes"),
+        ("640000000000000", "--sizes: 640000000000000 bytes is more than 256 MiB a payload"),
+        ("100", "payload size 100 is not a positive multiple of 64 bytes; e.g. --sizes 64,8192,65536,1048576"),
+    ],
+)
+def test_bench_transport_sizes_that_are_no_byte_count_are_a_usage_error_with_the_fix(capsys, sizes, said):
+    # was: "--sizes: invalid literal for int() with base 10: 'nan'", no fix; 6.4e14 bytes was a payload to make
+    from wavegraph.benchmarks.transport import bench_transport
+
+    with pytest.raises(SystemExit) as e:
+        bench_transport(["--sizes", sizes])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and said in err and "invalid literal" not in err, err
