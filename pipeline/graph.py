@@ -531,6 +531,11 @@ def describe(graph: Graph) -> str:
         unknown = [n for n in path if graph.unchecked.get(n) == UNCHECKED_UPSTREAM]
         device = [n for n in path if graph.nodes[n].latency_note]
         note = f" (without {', '.join(unknown)}: unchecked)" if unknown else ""
-        note += f" + what the device adds at {', '.join(device)} (needs the device)" if device else ""
+        # not known with --devices either: PortAudio gives it once the stream is open (docs/speech.md, "Latency")
+        note += (
+            f" + what the device adds at {', '.join(device)} (PortAudio reports it once the stream is open)"
+            if device
+            else ""
+        )
         lines.append(f"  {' -> '.join(path)}: {graph.path_latency(path) * 1e3:.2f} ms{note}")
     return "\n".join(lines)

@@ -29,3 +29,19 @@ def test_rereference_to_a_named_channel_leaves_a_bad_channel_as_mne_and_car_do()
     assert got.spec.channel_names == tuple(mne_ref.ch_names)
     np.testing.assert_allclose(got.data, mne_ref.get_data(), rtol=0, atol=1e-20)
     assert got.spec.bads == ("C4",)
+
+
+def test_describe_does_not_say_the_device_would_give_the_sound_cards_latency():
+    """docs/speech.md ("Latency"): what the sound card adds is not in describe's figure, 'with or without --devices':
+    only PortAudio knows it once the stream is open. The path line said '(needs the device)', with --devices too,
+    so a user who then gave --devices got the same line again."""
+    from pathlib import Path
+
+    from wavegraph.pipeline.config import load_config
+    from wavegraph.pipeline.graph import build_graph, describe
+
+    root = Path(__file__).resolve().parents[1]
+    graph = build_graph(load_config(root / "configs/speech_enhance.yaml", []), devices=False)
+    path = next(line for line in describe(graph).splitlines() if line.startswith("  mic -> "))
+    assert "71.19 ms + what the device adds at mic, speaker" in path  # the figure docs/speech.md gives
+    assert "needs the device" not in path and "once the stream is open" in path, path
