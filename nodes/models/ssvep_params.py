@@ -27,7 +27,8 @@ class SSVEPDecoderParams(NodeParams):
         description="seconds between window starts (default: 0.25 or the window, if shorter)",
     )
     channels: list[str] | None = Field(
-        None, description="channels to use, by name (default: all; dnn: the checkpoint's)"
+        None,
+        description="channels to use, by name (default: every channel but a trigger (stim), as MNE's picks='data'; dnn: the checkpoint's)",
     )
     harmonics: int = Field(5, ge=1, description="fbcca: sin/cos reference harmonics (those below Nyquist)")
     n_bands: int = Field(5, ge=1, description="fbcca: sub-bands [8n-2, 90] Hz, n = 1..n_bands")
