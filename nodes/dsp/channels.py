@@ -159,7 +159,11 @@ class CAR(SignalNode[CARParams]):
 
 
 class RerefParams(NodeParams):
-    channel: str | None = Field(None, description="subtract this channel from all the others")
+    channel: str | None = Field(
+        None,
+        description="subtract this channel from the others that car re-references (the EEG): a trigger, EOG, ECG "
+        "and channels marked bad pass unchanged, as MNE's set_eeg_reference",
+    )
     keep_ref: bool = Field(False, description="with `channel`: keep the (now zero) reference channel")
     pairs: list[str] | None = Field(None, description='bipolar derivations "A-B" (A minus B), output in order')
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
