@@ -45,3 +45,21 @@ def test_describe_does_not_say_the_device_would_give_the_sound_cards_latency():
     path = next(line for line in describe(graph).splitlines() if line.startswith("  mic -> "))
     assert "71.19 ms + what the device adds at mic, speaker" in path  # the figure docs/speech.md gives
     assert "needs the device" not in path and "once the stream is open" in path, path
+
+
+def test_array_source_of_a_raw_with_a_trigger_names_no_none_file(caplog):
+    """README's `g.add("array_source", data=raw)` of an mne.io.Raw with a trigger channel said at INFO
+    'file_source: None has no annotations; its events come from trigger channel ...': a file named None."""
+    import logging
+
+    info = mne.create_info(["Cz", "STI 014"], 100.0, ["eeg", "stim"])  # pyright: ignore[reportArgumentType]
+    data = np.zeros((2, 200))
+    data[1, 50:52] = 5
+    raw = mne.io.RawArray(data, info, verbose="error")
+    g = GraphBuilder()
+    src = g.add("array_source", data=raw, chunk_size=50)
+    with caplog.at_level(logging.INFO):
+        got = g.run(capture=[f"{src}.events"])
+    assert got[f"{src}.events"].data[:, 2].tolist() == [5.0]
+    said = [r.getMessage() for r in caplog.records if "has no annotations" in r.getMessage()]
+    assert said and not any("None" in m for m in said), said

@@ -54,7 +54,9 @@ def trigger_events(raw, name: str, auto: bool, path: Path | None, status: int | 
         _log.warning("file_source: %s: trigger channel %r gives no events: %s", path or "the recording", name, e)
         return np.zeros((0, 3), dtype=np.int64)
     if auto and len(found):
-        _log.info("file_source: %s has no annotations; its events come from trigger channel %r", path, name)
+        _log.info(
+            "file_source: %s has no annotations; its events come from trigger channel %r", path or "the recording", name
+        )
     return found
 
 
