@@ -10,7 +10,8 @@ MNE's events_from_annotations rounds),
 and the epoch is samples [s + round(tmin*rate), s + round(tmax*rate)] inclusive, exactly as
 mne.Epochs(raw, events, tmin=tmin, tmax=tmax, baseline=baseline) cuts it; with `baseline` (a, b), the
 mean over the epoch samples whose times lie in [a, b] (None: the epoch's start / end) is subtracted
-per channel (MNE's `mode="mean"`). A signal whose content lags its stamps (`StreamSpec.delay`, declared by a
+per channel of the types mne.Epochs corrects (MNE's `mode="mean"`; a trigger's codes, misc, resp, gsr,
+temperature are left). A signal whose content lags its stamps (`StreamSpec.delay`, declared by a
 resample or fir before this node) is read at its content times (stamp - delay), so the window is the one around
 the marker, as mne.Epochs cuts it on a recording resampled or filtered without delay.
 
@@ -59,7 +60,9 @@ class EpochsParams(NodeParams):
     tmin: float = Field(-0.2, allow_inf_nan=False, description="epoch start relative to the marker (s)")
     tmax: float = Field(0.5, allow_inf_nan=False, description="epoch end relative to the marker (s), inclusive")
     baseline: tuple[float | None, float | None] | None = Field(
-        None, description="[a, b] seconds whose mean is subtracted per channel (None ends: epoch start/end)"
+        None,
+        description="[a, b] seconds whose mean is subtracted per channel (None ends: epoch start/end), of the types "
+        "mne.Epochs corrects (data channels, EOG, ECG, EMG, bio; a trigger, misc, resp, temperature left as they are)",
     )
     codes: list[int] | None = Field(
         None, description="marker codes to epoch (default: every marker but BAD_/EDGE segments, as MNE's events)"
