@@ -63,3 +63,30 @@ def test_array_source_of_a_raw_with_a_trigger_names_no_none_file(caplog):
     assert got[f"{src}.events"].data[:, 2].tolist() == [5.0]
     said = [r.getMessage() for r in caplog.records if "has no annotations" in r.getMessage()]
     assert said and not any("None" in m for m in said), said
+
+
+def test_ssvep_dnn_decoder_takes_the_checkpoints_channels_named_in_another_order(tmp_path):
+    """configs/bci_ssvep.yaml's comment: `--set decoder.method=dnn --set decoder.checkpoint=...` from `wavegraph train
+    ssvep`, with the config's `channels: [O1, Oz, O2, PO3, ...]`: train ssvep stores them in its own order (PO3, PO4,
+    ..., O1, Oz, O2) and the decoder refused the same channels listed in another order. It takes them by name now, in
+    the checkpoint's order, and decides as with the checkpoint's own list."""
+    import torch
+    from wavegraph.models import ssvep_dnn as dnn
+
+    torch.manual_seed(0)
+    cfg = dnn.SSVEPDNNConfig(160.0, ["PO3", "O1", "Oz", "O2"], [8.0, 10.0], 80)
+    ckpt = tmp_path / "dnn.safetensors"
+    dnn.save(dnn.SSVEPDNN(cfg), ckpt)
+    rng = np.random.default_rng(1)
+    x = rng.normal(0, 1e-5, (4, 480))
+    x[1:] += 2e-5 * np.sin(2 * np.pi * 10.0 * np.arange(480) / 160.0)
+
+    def decide(channels):
+        g = GraphBuilder()
+        src = g.add("array_source", data=x, rate=160.0, ch_names=["O1", "Oz", "O2", "PO3"], ch_types="eeg")
+        dec = g.add("ssvep_decoder", src, method="dnn", checkpoint=str(ckpt), channels=channels, step=0.5)
+        return g.run(capture=[f"{dec}.scores"])[f"{dec}.scores"].data
+
+    by_config = decide(["O1", "Oz", "O2", "PO3"])  # the stream's order, as the config lists them
+    np.testing.assert_array_equal(by_config, decide(None))  # the checkpoint's own channels
+    assert by_config.shape[0] > 0

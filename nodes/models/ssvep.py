@@ -158,19 +158,27 @@ class _SSVEPBase(Node[P]):
                 f"window {p.window:g} s differs from the checkpoint's {cfg.n_samples / cfg.rate:g} s",
                 "drop `window` or train a model for this window length",
             )
-        spelt = p.channels is not None and [core(c) for c in p.channels] == [core(c) for c in cfg.channels]
-        if p.channels is not None and list(p.channels) != list(cfg.channels) and not spelt:
+        given = list(p.channels) if p.channels is not None else None
+        by_core = {core(c): c for c in given or []}
+        if (
+            given is not None
+            and len(by_core) == len(given)
+            and sorted(by_core) == sorted(core(c) for c in cfg.channels)
+        ):
+            given = [by_core[core(c)] for c in cfg.channels]  # the checkpoint's channels in another order: its order
+        spelt = given is not None and [core(c) for c in given] == [core(c) for c in cfg.channels]
+        if given is not None and given != list(cfg.channels) and not spelt:
             raise SpecError(
                 f"channels {p.channels} differ from the checkpoint's {cfg.channels}",
-                "drop `channels` (the checkpoint defines them), or give the stream's names of the checkpoint's channels, "
-                "in its order (e.g. 'O1..' for O1)",
+                "drop `channels` (the checkpoint defines them), or give the stream's names of the checkpoint's channels "
+                "(e.g. 'O1..' for O1)",
             )
         self.device = resolve_device(p.device)
         self.model.to(self.device)
         self._freqs = list(cfg.freqs)
         self._sos = ssvep_dnn.design_dnn_bank(cfg)
         self._window = cfg.n_samples / cfg.rate
-        self._channels = list(p.channels if spelt and p.channels else cfg.channels)  # the stream's spelling of them
+        self._channels = list(given if spelt and given else cfg.channels)  # the stream's spelling of them
         self._score = self._predict
         # torch sets a model up at its first call (35.8 ms for the 1 s ensemble with its crops here, 4.7 after): do it
         # now, not on the session's first decision, with as many windows as a decision with its crops takes
