@@ -474,7 +474,7 @@ def test_bench_tokenizer_json_is_not_written_over_the_weights_config(tmp_path, c
 
 def test_bench_enhance_json_is_not_written_over_the_checkpoint_config_or_the_png(tmp_path, capsys):
     """--checkpoint e.safetensors --json e.json: the figures went over the weights' config after the run (they no
-    longer loaded); --png r.json --json r.json: the JSON over the plot."""
+    longer loaded); --png r.png --json r.png: the JSON over the plot."""
     import shutil
 
     from wavegraph.benchmarks.enhance import main
@@ -485,7 +485,7 @@ def test_bench_enhance_json_is_not_written_over_the_checkpoint_config_or_the_png
     argv = ["--methods", "ours", "--checkpoint", str(tmp_path / "enhancer.safetensors"), "--json", str(config)]
     err = _usage_error(main, [*argv, "--png", str(tmp_path / "p.png")], capsys)
     assert f"--json {config} is the file of --checkpoint's config; give the figures another name" in err, err
-    same = str(tmp_path / "r.json")
+    same = str(tmp_path / "r.png")  # (a name --png takes: r.json is refused as no picture format)
     err = _usage_error(main, ["--methods", "noisy", "--png", same, "--json", same], capsys)
     assert f"--json {same} is the file of --png" in err, err
     assert (SHIPPED / "enhancer.json").read_bytes() == config.read_bytes()
