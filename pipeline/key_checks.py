@@ -1,11 +1,12 @@
 """The CURVE key files a graph names (`security:`, the graph's and each group's), checked when the graph is built
-(`wavegraph validate`, `run`, the API's build) rather than when a worker opens its first tcp edge: a missing, unreadable
-or malformed file, a public half where the secret one is needed, and, with per-process keys, a `NAME.key` beside a
+(`wavegraph validate`, `run`, the API's build) rather than when a worker opens its first tcp edge: an unreadable or
+malformed file, a public half where the secret one is needed, and, with per-process keys, a `NAME.key` beside a
 `NAME.key_secret` that is missing or holds another pair's key. Each problem names the file's line, the process and
 the fix (pipeline/curve.py has the rules; docs/multihost.md the set-up).
 
-What is checked is what this host holds. A group placed by `--ray` (`on:`) may run on another machine, which is
-where its own key files must be: one missing here is a note of `validate` (checked where it runs), not a problem.
+What is checked is what this host holds. A key file that is not on this machine is a note, not a problem: a
+deployment's secret keys are not on every machine that validates its graph, and a group on another host (`host:`,
+`--ray`'s `on:`) needs its files there; a process that runs here and lacks one fails at its start, saying so.
 An environment variable (WAVEGRAPH_SERVER_KEY, ...) wins over the YAML on the host where it is set: here, the file
 it names is checked instead. Notes of `validate` (key_notes) also say a secret key file that others may read (ssh
 refuses such a private key; zmq reads it; `wavegraph keys` writes mode 600) and two groups given the same key pair
@@ -59,6 +60,11 @@ def _read(path: str) -> tuple[bytes | None, bool, str, str]:
     return public, secret is not None, "", ""
 
 
+def _all_placed(config) -> bool:
+    """Every process group is placed by --ray (`on:`): the driver runs none of them."""
+    return bool(config.placement) and set(config.processes) <= set(config.placement)
+
+
 def _where(group: str | None) -> str:
     return f"process '{group}': " if group else ""
 
@@ -105,13 +111,14 @@ def key_file_problems(config, doc, line_of) -> list[tuple[str, int, str, str]]:
         _, has_secret, why, fix = _read(path)
         shown = named + source + (f" ({path})" if path != named else "")
         if why:
-            if group in config.placement and "no such file" in why:
-                continue  # on another machine, maybe: key_notes says so
+            if "no such file" in why and not source:  # (a variable set on this host names a file for this host)
+                continue  # on the host that runs it, maybe (a deployment's secrets are not on every machine): a note
             if (group, key, path) not in said:
                 said.add((group, key, path))
                 problems.append((config.file, line, f"{_where(group)}security: {key} {shown}: {why}", fix))
             continue
-        if key == "client_key" and not has_secret:
+        if key == "client_key" and not has_secret and not (group is None and _all_placed(config)):
+            # (every group placed by --ray: the driver only reads the client's public half, curve.allowed)
             problems.append(
                 (
                     config.file,
@@ -142,7 +149,7 @@ def key_file_problems(config, doc, line_of) -> list[tuple[str, int, str, str]]:
             half = public_path(path)
             mine, _, why, _ = _read(half)
             theirs = _read(path)[0]
-            if why and not (group in config.placement and "no such file" in why):
+            if why and not (group in config.placement and "no such file" in why):  # (its secret is here)
                 problems.append(
                     (
                         config.file,
@@ -181,10 +188,18 @@ def key_notes(config) -> list[str]:
             path = _resolve(sec[key], base)
             public, has_secret, why, _ = _read(path)
             if why:
+                if "no such file" not in why:
+                    continue  # (a graph error: key_file_problems)
                 if group in config.placement:
                     notes.append(
                         f"{_where(group)}security: {key} {sec[key]} is not on this machine; it is checked where the "
                         "process runs (--ray places it by its on:), so it must be there at that path"
+                    )
+                else:
+                    notes.append(
+                        f"{_where(group)}security: {key} {sec[key]} ({path}) is not on this machine: a process that "
+                        "runs here fails without it (at its first tcp edge), one on another host needs it there; fix: copy the "
+                        f"pair from where it was made, or for a new deployment make one with {_make(path)}"
                     )
                 continue
             if has_secret and os.stat(path).st_mode & (stat.S_IRWXG | stat.S_IRWXO):
