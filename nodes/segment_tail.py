@@ -47,7 +47,8 @@ def tail_before(node: Node, out: dict[str, Chunk], t_next: float | None, rate: f
             float(c.t0) + keep / rate,
             t_next,
         )
+    rest = {k: v for k, v in out.items() if k != "out"}  # (the enhancer's vad, cut at the segment's end already)
     if keep == 0:
-        return {}
+        return rest
     data = c.data[:keep] if frames else c.data[..., :keep]
-    return {"out": c.with_data(data, float(c.t0))}
+    return {**rest, "out": c.with_data(data, float(c.t0))}

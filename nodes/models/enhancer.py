@@ -54,6 +54,7 @@ from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec, same_rate
 
 from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, as_float32, delay_mask, sanitize, signal_input, stream_start
+from ..segment_tail import tail_before
 
 if TYPE_CHECKING:
     from wavegraph.models.enhancer import Enhancer
@@ -385,8 +386,9 @@ class EnhancerNode(Node[EnhancerParams]):
         Its vad frames are those stamped up to the segment's last sample (k * hop <= n_in): the one more finish() gives
         after a segment of no whole number of hops (its newest block all zeros, its samples all in the frame before) was
         stamped after the next segment's start when the gap was under 10 ms (a segment of 4050 samples, 3 lost: the vad
-        went back 6.7 ms)."""
-        return self._end(at_gap=True)
+        went back 6.7 ms). Its samples are those stamped before `t_next` (segment_tail: after a gap under 20 ms, a lost
+        10 ms block of a live card, the rest would overlap the next segment's start; counted tail_dropped_at_gap)."""
+        return tail_before(self, self._end(at_gap=True), t_next, SAMPLE_RATE)
 
     def finish(self) -> dict[str, Chunk]:
         return self._end(at_gap=False)
