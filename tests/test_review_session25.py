@@ -118,3 +118,21 @@ def test_an_ssvep_decoder_leaves_a_trigger_channel_beside_the_eeg_out(caplog):
         both = decoded(np.concatenate([eeg, trig]), ("eeg", "eeg", "stim"))
     assert "leaves out its trigger channel(s) STI 014" in caplog.text
     np.testing.assert_array_equal(both, decoded(eeg, ("eeg", "eeg")))
+
+
+def test_a_fir_whose_mne_length_exceeds_the_bound_for_its_channels_still_runs_the_users_numtaps(caplog):
+    """1a0cc91 refused an edge whose MNE length did not fit the 1 GiB bound for the stream's channels: 256 channels at
+    2048 Hz with l_freq 0.01 and the user's own numtaps 1001 (which fits) were refused, where 128 channels warned and
+    ran. A length that exists is said (with the bound) and the user's filter runs; only an edge no length reaches is
+    refused (l_freq 1e-300: tests/test_leftovers7_session25.py)."""
+    import logging
+
+    from wavegraph.nodes.dsp.filters import FIR
+    from wavegraph.pipeline.spec import signal_spec
+
+    spec = signal_spec(2048.0, [f"E{i}" for i in range(256)])
+    with caplog.at_level(logging.WARNING, "wavegraph.fir"):
+        out = FIR(l_freq=0.01, numtaps=1001).configure({"in": spec})["out"]
+    assert out.shape == (256,)
+    said = caplog.records[0].getMessage()
+    assert "fix: numtaps: 675841 or more" in said and "fit the 1 GiB bound here" in said, said

@@ -300,8 +300,9 @@ def _say_if_too_short(b: np.ndarray, p: FIRParams, rate: float, longest: int) ->
     hamming) is then wider than MNE's default for them (a quarter of the edge, 2 Hz at least, up to DC or Nyquist),
     and the filter keeps a quarter or more where it should stop (a 1 Hz high-pass of 101 taps at 1 kHz keeps 89 %
     of DC). MNE refuses such a length ('too short for the requested transition band'); the node says it and runs.
-    An edge no numtaps up to `longest` (the 1 GiB bound) reaches is refused: l_freq 1e-300 asked for a numtaps of 300
-    digits (and 5e-324, an infinite one, was an OverflowError)."""
+    An edge that no length reaches is refused (l_freq 1e-300 asked for a numtaps of 300 digits; 5e-324, an infinite
+    one, was an OverflowError); one beyond `longest` (the 1 GiB bound, by channel count) is said so, the user's own
+    shorter numtaps running (256 channels at 2048 Hz with l_freq 0.01 and numtaps 1001)."""
     n = np.arange(b.size)
 
     def gain(f: float) -> float:
@@ -321,17 +322,18 @@ def _say_if_too_short(b: np.ndarray, p: FIRParams, rate: float, longest: int) ->
         return
     factor = _LENGTH_FACTOR.get(p.window, 3.3)
     narrowest = min(t for _, t, _ in said)
-    if factor * rate / narrowest > longest:
+    if not factor * rate / narrowest < 2**31:  # (no length at all: 1e-300 Hz; the user's own numtaps may fit)
         _refuse_unreachable(p, rate, longest, factor, narrowest)
     need = int(np.ceil(factor * rate / narrowest))
     need += 1 - need % 2
+    fits = "" if need <= longest else f"; at most {longest} fit the 1 GiB bound here, so a wider band or an IIR node"
     edges = ", ".join(f"{k} {v:g} Hz" for k, v in (("l_freq", lo), ("h_freq", hi)) if v is not None)
     where = "; ".join(f"keeps {g * 100:.0f} % at {f:g} Hz" + (" (DC)" if f == 0 else "") for f, _, g in said)
     _log.warning(
         "fir (%s) with numtaps %d at %g Hz %s, where it should stop: its transition band is about %.3g Hz wide "
-        "(%g x rate / numtaps, %s); fix: numtaps: %d or more (MNE's length for these edges; a delay of %.3g s), or "
+        "(%g x rate / numtaps, %s); fix: numtaps: %d or more (MNE's length for these edges; a delay of %.3g s%s), or "
         "an IIR node (highpass, lowpass, bandpass, notch: no delay, no length to choose)",
-        edges, p.numtaps, rate, where, factor * rate / p.numtaps, factor, p.window, need, (need - 1) / 2 / rate,
+        edges, p.numtaps, rate, where, factor * rate / p.numtaps, factor, p.window, need, (need - 1) / 2 / rate, fits,
     )  # fmt: skip
 
 
