@@ -20,8 +20,8 @@ def picture(ap: argparse.ArgumentParser, option: str, path: str | None) -> str |
     """A picture's path as written (.png added to a name without a suffix, as matplotlib adds it: the name said is
     the file's); `ap.error` for a suffix matplotlib does not write (`--png table.txt` was its ValueError traceback
     after the whole benchmark had run)."""
-    if not path or str(path).endswith(("/", "\\")):
-        return path  # (a folder: said by the writable check)
+    if not path or str(path).endswith(("/", "\\")) or Path(path).is_dir():
+        return path  # (a folder: said by the writable check; `--png figs` of a folder figs/ wrote figs.png beside it)
     suffix = Path(path).suffix.lower().lstrip(".")
     if not suffix:
         return f"{path}.png"

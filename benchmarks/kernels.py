@@ -309,8 +309,9 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--tuned", metavar="JSON", help="add the configs a --sweep wrote as 'triton-tuned' rows")
     args = ap.parse_args(argv)
-    from wavegraph.benchmarks.bench_checks import check_outputs
+    from wavegraph.benchmarks.bench_checks import check_outputs, picture
 
+    args.png = picture(ap, "--png", args.png)  # (plot -> plot.png, the name said)
     check_outputs(ap, ("--png", args.png), ("--sweep", args.sweep))
     timings: dict[str, dict[str, float]] = {}
     device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")

@@ -141,8 +141,9 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if not args.seconds * FS >= CHUNK or args.repeats < 1:  # `not >=`: a NaN too
         ap.error(f"--seconds must be at least one chunk ({CHUNK / FS:g} s) and --repeats at least 1")
-    from wavegraph.benchmarks.bench_checks import check_outputs
+    from wavegraph.benchmarks.bench_checks import check_outputs, picture
 
+    args.png = picture(ap, "--png", args.png)  # (plot -> plot.png, the name said)
     check_outputs(ap, ("--png", args.png))
     n = int(args.seconds * FS)
     x = np.random.default_rng(0).standard_normal((N_CH, n)) * 1e-5

@@ -66,8 +66,9 @@ def main(argv=None) -> int:
         ap.error(f"--chunk-ms must be a whole number of ms >= 1 (the source is 1 kHz), got {args.chunk_ms:g}")
     if not (math.isfinite(args.seconds) and args.seconds * 1e3 >= 2 * args.chunk_ms):  # (inf: a run without end)
         ap.error(f"--seconds must span at least two chunks ({2 * args.chunk_ms / 1e3:g} s), got {args.seconds:g}")
-    from wavegraph.benchmarks.bench_checks import check_outputs
+    from wavegraph.benchmarks.bench_checks import check_outputs, picture
 
+    args.png = picture(ap, "--png", args.png)  # (plot -> plot.png, the name said)
     check_outputs(ap, ("--png", args.png))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "pacing.yaml"

@@ -293,8 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-verify", action="store_true", help="skip reading the files back")
     ap.add_argument("--rejudge", metavar="JSON", help="judge and draw a saved run (its --json) again; no run")
     args = ap.parse_args(argv)
-    from wavegraph.benchmarks.bench_checks import check_modules, check_outputs
+    from wavegraph.benchmarks.bench_checks import check_modules, check_outputs, picture
 
+    args.png = picture(ap, "--png", args.png)  # (plot -> plot.png, the name said)
     check_outputs(ap, ("--png", args.png), ("--json", args.json))
     if not args.rejudge:  # it samples every process's RSS: without psutil an ImportError once the run had started
         check_modules(ap, "bench soak", ("psutil", "pip install 'wavegraph[soak]'"))

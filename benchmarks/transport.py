@@ -40,7 +40,7 @@ import time
 
 import numpy as np
 import zmq
-from wavegraph.benchmarks.bench_checks import check_outputs
+from wavegraph.benchmarks.bench_checks import check_outputs, picture
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.shm import ShmEdgeReceiver, ShmEdgeSender, shm_prefix
 from wavegraph.pipeline.spec import signal_spec
@@ -425,6 +425,7 @@ def bench_transport(argv: list[str] | None = None) -> int:
         p.error(f"--sizes: {e}; {example}")
     if a.iters < 1 or a.rounds < 1 or a.mbytes <= 0:
         p.error("--iters, --rounds and --mbytes must be positive")
+    a.png = picture(p, "--png", a.png)  # (plot -> plot.png, the name said)
     check_outputs(p, ("--json", a.json), ("--png", a.png))
 
     here = sorted(os.sched_getaffinity(0))

@@ -136,3 +136,13 @@ def test_a_fir_whose_mne_length_exceeds_the_bound_for_its_channels_still_runs_th
     assert out.shape == (256,)
     said = caplog.records[0].getMessage()
     assert "fix: numtaps: 675841 or more" in said and "fit the 1 GiB bound here" in said, said
+
+
+def test_bench_pacing_names_the_png_it_wrote_for_a_name_without_a_suffix(tmp_path, monkeypatch, capsys):
+    """f5d8d3c gave bench enhance '--png plot' -> plot.png said as such; bench pacing (transport, kernels, nodes,
+    soak alike) still printed 'plot: plot' while matplotlib wrote plot.png."""
+    from wavegraph.benchmarks import pacing
+
+    monkeypatch.chdir(tmp_path)
+    assert pacing.main(["--seconds", "0.1", "--png", "late"]) == 0
+    assert "plot: late.png" in capsys.readouterr().out and (tmp_path / "late.png").is_file()
