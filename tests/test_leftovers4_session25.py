@@ -4,19 +4,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_leftovers_session24 import _validate  # (wavegraph validate in tmp_path: code, stderr lines)
 from wavegraph.pipeline.chunk import Chunk
-from wavegraph.pipeline.cli import main
 from wavegraph.pipeline.node import NodeParams, Source
 from wavegraph.pipeline.spec import StreamSpec, signal_spec
-
-
-def _validate(tmp_path, monkeypatch, capsys, *args):
-    """`wavegraph validate ARGS` in tmp_path: (exit code, stderr lines), with no traceback."""
-    monkeypatch.chdir(tmp_path)
-    code = main(["validate", *args])
-    err = capsys.readouterr().err
-    assert "Traceback" not in err, err
-    return code, err.strip().splitlines()
 
 
 def _fif(path: Path, rate: float, upsample_to: float | None = None) -> Path:

@@ -426,8 +426,7 @@ class ISTFT(Node[ISTFTParams]):
     def end_segment(self, t_next=None):
         """Before a gap: nothing, as finish() (the stft's end_segment() padded the segment's frames); the overlap-add
         tail is dropped and the frames after the gap start anew (they were added to the segment's before)."""
-        self.reset()
-        return {}
+        return self.finish()
 
     def finish(self):
         """Nothing (the stft's finish() padded the frames); the next chunk starts a new stream (one node, many files:
