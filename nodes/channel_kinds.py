@@ -95,9 +95,11 @@ def without_triggers(node, spec: StreamSpec, what: str) -> tuple[np.ndarray | No
 
 # a label that says its channel holds no EEG: a sleep study's 'EOG horizontal', 'EMG submental', 'ECG', 'Resp oro-nasal',
 # 'Temp rectal', 'SaO2' (an EDF/BDF's channels are all EEG as MNE reads them: read_raw_edf's infer_types is False), and
-# the bipolar EOG of BrainVision/EEGLAB ('HEOG', 'VEOG') and Neuroscan ('HEO', 'VEO') files
+# the bipolar EOG of BrainVision/EEGLAB ('HEOG', 'VEOG') and Neuroscan ('HEO', 'VEO') files, and the outer canthus EOG
+# of sleep and clinical montages ('LOC-A2', 'ROC-A1', 'EOG LOC'); each a word (not the letters of 'CLOCK' or 'Proc')
 _NOT_EEG = re.compile(
-    r"(?<![a-z])(?:[hv]?(?:eog|emg|ecg|ekg)|[hv]eo|resp(?:iration)?|temp|sao2|spo2|pleth)(?![a-z])", re.IGNORECASE
+    r"(?<![a-z])(?:[hv]?(?:eog|emg|ecg|ekg)|[hv]eo|[lr]oc|resp(?:iration)?|temp|sao2|spo2|pleth)(?![a-z])",
+    re.IGNORECASE,
 )
 _INFERRED = ("EOG", "ECG", "EMG", "BIO", "RESP", "TEMP", "MISC", "SAO2", "STIM")  # the types MNE's infer_types gives
 
