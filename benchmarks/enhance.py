@@ -27,7 +27,9 @@ pinned to ONE core (sched_setaffinity; torch with one thread), and the algorithm
 longest an input sample waits before the output that carries it can be produced.
 
 Outputs: a table on stdout, a PNG of PESQ-WB / STOI / SI-SDR against SNR, and `--json PATH` with every figure
-(one record per method, SNR and metric, plus per-mixture scores and per-method cost).
+(one record per method, SNR and metric, plus per-mixture scores and per-method cost). Ours against RNNoise is also
+given paired, per SNR: the mean per-mixture difference with its 95 % interval and the mixtures won
+(enhance_paired.py; `paired` in the JSON), which says whether a cell is decided by more than the mixtures' spread.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ import numpy as np
 from wavegraph.models.cli_args import positive, snr_db
 
 from .enhance_data import MIN_SECONDS, SR, BenchError, folder_mixtures, heldout_mixtures
+from .enhance_paired import lines as paired_lines
+from .enhance_paired import paired
 from .enhance_unscored import FOOTNOTE, cell_at, counts, json_safe, mean_of
 
 BLOCK_MS = 10.0
@@ -542,6 +546,9 @@ def _run(args) -> int:
     print(table(result))
     print("\nPESQ-WB / STOI per noise type (mean over the SNRs):\n" + noise_table(result))
     for line in targets(result):
+        print(line)
+    result["paired"] = paired(result, "ours", "rnnoise")
+    for line in paired_lines(result["paired"], LABELS):
         print(line)
     if "ours" in result["methods"]:
         o = result["methods"]["ours"]
