@@ -39,3 +39,33 @@ def test_no_eeg_name_of_the_standard_10_05_montage_is_taken_for_an_eog(caplog):
         "CLOCK", "Block1", "ROCK", "Proc", "LOCA", "Velocity",
     )  # fmt: skip
     assert _car_warning(names, caplog) == []
+
+
+def test_an_edf_whose_labels_are_utf8_replays_them_as_written(tmp_path):
+    """EDF says ASCII, but tools write UTF-8 labels: 'Fp1-µV' and 'Ölabel' came out as MNE decodes them, Latin-1
+    mojibake ('Fp1-ÂµV', 'Ã\\x96label'), which no pick or ref_channels written as the user sees them finds. A file
+    whose label fields are all valid UTF-8, some not ASCII, is replayed with those names (infer_types' type word
+    taken off as before); a Latin-1 file ('\\xd6label', no UTF-8) keeps MNE's names."""
+    import numpy as np
+    from wavegraph.nodes.io.file_source import FileSource
+
+    from tests.test_real_files3 import _edf
+
+    x = np.arange(200) - 100
+
+    def names(labels, **params) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        path = _edf(tmp_path / f"l{len(list(tmp_path.iterdir()))}.edf", [(n, "uV", x, 100, -1, 1) for n in labels], 2)
+        src = FileSource(path=str(path), **params)
+        spec = src.configure({})["out"]
+        src.close()
+        return spec.channel_names, spec.channel_types
+
+    utf8 = ["Fp1-µV".encode(), "Ölabel".encode(), b"Cz"]
+    assert names(utf8) == (("Fp1-µV", "Ölabel", "Cz"), ("eeg",) * 3)
+    assert names(utf8 + ["EOG Öhr".encode()], infer_types=True) == (
+        ("Fp1-µV", "Ölabel", "Cz", "Öhr"), ("eeg", "eeg", "eeg", "eog"),
+    )  # fmt: skip
+    assert names(utf8, picks=["Ölabel"]) == (("Ölabel",), ("eeg",))
+    assert names(["aÖÖÖÖÖÖÖÖ".encode(), b"Cz"])[0] == ("aÖÖÖÖÖÖÖ", "Cz")  # the 16 bytes cut the last Ö in two
+    assert names(["Ölabel".encode("latin-1"), "Fp1-µV".encode("latin-1")])[0] == ("Ölabel", "Fp1-µV")
+    assert names(["Ölabel".encode(), "Fp1-µV".encode("latin-1")])[0] == ("Ã\x96label", "Fp1-µV")  # not all UTF-8

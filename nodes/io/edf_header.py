@@ -1,5 +1,5 @@
 """What file_source reads from an EDF/BDF header itself, where MNE keeps none of it or reads it otherwise than the
-file says: each signal's label, samples per record and physical dimension (unit), the fraction of a second EDF+
+file says: each signal's label (UTF-8 labels as written, `utf8_names`), samples per record and physical dimension (unit), the fraction of a second EDF+
 starts into, an EDF+D file's record times, channels recorded below the top rate, and the units MNE does not scale."""
 
 from __future__ import annotations
@@ -48,6 +48,37 @@ def edf_signals(path: Path) -> EdfLayout | None:
     except ValueError:
         return None
     return EdfLayout(head, labels, spr, header_bytes, n_records, duration, 3 if head[:1] == b"\xff" else 2)
+
+
+def _as_utf8(name: str) -> str | None:
+    """A name MNE decoded from an EDF/BDF label as Latin-1, decoded as UTF-8 instead (a character the field's 16 bytes
+    cut short left out); None when its bytes are no UTF-8."""
+    try:
+        raw = name.encode("latin-1")  # MNE's decoding undone: the header's bytes
+        return raw.decode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    except UnicodeDecodeError as e:
+        if e.reason != "unexpected end of data":
+            return None
+        return raw[: e.start].decode("utf-8")  # (everything before a cut sequence is UTF-8)
+
+
+def utf8_names(path: Path, ch_names: list[str]) -> list[str] | None:
+    """EDF/BDF: the channel names MNE gave (`ch_names`, Latin-1 as it decodes every label) decoded as UTF-8, when every
+    label field of the header is UTF-8 and one is not ASCII (EDF says ASCII, but tools write UTF-8: 'Ölabel' read
+    'Ã\x96label'); said at INFO. None for any other file (a Latin-1 label, '\xd6label', is no UTF-8: kept as MNE's)."""
+    signals = edf_signals(path)
+    if signals is None or all(label.isascii() for label in signals.labels):
+        return None
+    if any(_as_utf8(label) is None for label in signals.labels):
+        return None
+    names = [_as_utf8(n) or n for n in ch_names]
+    _log.info(
+        "file_source: %s: its channel labels are UTF-8 (EDF says ASCII; MNE reads them as Latin-1): replayed as "
+        "written: %s", path, ", ".join(f"{n!r}" for n, m in zip(names, ch_names) if n != m),
+    )  # fmt: skip
+    return names
 
 
 def edf_start_offset(path: Path) -> float:

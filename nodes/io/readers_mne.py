@@ -13,7 +13,7 @@ import numpy as np
 from wavegraph.pipeline.spec import SpecError, float32_rate
 
 from .case_names import CaseView
-from .edf_header import edf_records, edf_start_offset, low_rate_channels
+from .edf_header import edf_records, edf_start_offset, low_rate_channels, utf8_names
 from .edf_start import date_not_known, say_undated, start_time
 from .file_checks import brainvision_voltages, check_fdt_length, no_channels, projectors, said_by_mne
 from .gdf_header import by_unit
@@ -87,6 +87,9 @@ class _RawReader(_Reader):
         self.ch_names = list(self.raw.ch_names)
         if not self.ch_names:
             raise no_channels(path, len(raw.annotations))
+        utf8 = None  # an EDF/BDF's UTF-8 labels (MNE's Latin-1 names are used until the end: the header's, as MNE's)
+        if path is not None and path.suffix.lower() in (".edf", ".bdf"):
+            utf8 = utf8_names(path if view is None else view.path, self.ch_names)
         projectors(raw, proj, path)  # SSP projectors not yet applied: applied (proj: true) or said
         self.ch_types = [spec_channel_type(t) for t in self.raw.get_channel_types()]
         self.units = _units_of(self.raw.info)
@@ -137,6 +140,8 @@ class _RawReader(_Reader):
         auto = stim_channel is None and not len(self.notes[2])  # no annotations: its trigger channel, as MNE's
         if auto:
             stim_channel = default_trigger(self.ch_names, self.ch_types, path)
+        if stim_channel is not None and utf8 is not None and stim_channel in utf8 and stim_channel not in self.ch_names:
+            stim_channel = self.ch_names[utf8.index(stim_channel)]  # (named as written: MNE's name for it)
         if stim_channel is not None:
             if stim_channel not in self.ch_names:
                 raise SpecError(
@@ -176,6 +181,8 @@ class _RawReader(_Reader):
                 self.breaks = np.union1d(self.breaks, gaps).astype(np.int64)
                 idx = self.events[:, 0]  # the markers after it with the samples
                 self.events[:, 1] += [self.time_of(int(i)) - int(i) / self.sfreq for i in idx]
+        if utf8 is not None:
+            self.ch_names = utf8
 
     def _unpad(self) -> None:
         """The recorder's zeros after an EDF/BDF's data, marked `padding`: not replayed, no marker (skips.py)."""
