@@ -1,6 +1,6 @@
 """wavegraph bench enhance: speech enhancement quality and cost, ours against the peers, in one run.
 
-    wavegraph bench enhance [--per-snr 8] [--snrs -5 0 5 10 15] [--json out.json] [--png quality.png]
+    wavegraph bench enhance [--per-snr 40] [--snrs -5 0 5 10 15] [--json out.json] [--png quality.png]
     wavegraph bench enhance --clean DIR [--noise DIR]      # any folder of clean WAV/FLAC (+ noise files)
 
 Files that cannot be scored (unreadable, empty, silent, clean ones under 1 s, noise under 20 ms; see
@@ -28,8 +28,9 @@ longest an input sample waits before the output that carries it can be produced.
 
 Outputs: a table on stdout, a PNG of PESQ-WB / STOI / SI-SDR against SNR, and `--json PATH` with every figure
 (one record per method, SNR and metric, plus per-mixture scores and per-method cost). Ours against RNNoise is also
-given paired, per SNR: the mean per-mixture difference with its 95 % interval and the mixtures won
-(enhance_paired.py; `paired` in the JSON), which says whether a cell is decided by more than the mixtures' spread.
+given paired, per SNR and per noise type: the mean per-mixture difference with its 95 % interval and the mixtures
+won (enhance_paired.py; `paired` and `paired_by_noise` in the JSON), which says whether a cell is decided by more
+than the mixtures' spread.
 """
 
 from __future__ import annotations
@@ -447,7 +448,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--noise", help="folder of noise audio files for --clean (default: generated noise types)")
     ap.add_argument("--snrs", type=snr_db, nargs="+", default=[-5, 0, 5, 10, 15], help="in dB, each once")
     ap.add_argument(
-        "--per-snr", type=positive(int), default=8, help="held-out mixtures per SNR (one per noise type at 8)"
+        "--per-snr",
+        type=positive(int),
+        default=40,
+        help="held-out mixtures per SNR (5 of each of the 8 noise types at 40)",
     )
     ap.add_argument("--seconds", type=positive(float), default=6.0, help="--clean files are cut to this length")
     ap.add_argument(
@@ -548,7 +552,8 @@ def _run(args) -> int:
     for line in targets(result):
         print(line)
     result["paired"] = paired(result, "ours", "rnnoise")
-    for line in paired_lines(result["paired"], LABELS):
+    result["paired_by_noise"] = paired(result, "ours", "rnnoise", by="noise")
+    for line in paired_lines(result["paired"], LABELS) + paired_lines(result["paired_by_noise"], LABELS):
         print(line)
     if "ours" in result["methods"]:
         o = result["methods"]["ours"]

@@ -1,8 +1,8 @@
 """Paired differences between two methods of one `wavegraph bench enhance` run: is a cell won or lost by more
 than the mixtures' spread?
 
-The bench's cells are means over a few mixtures (8 per SNR by default, one per noise type), and both methods
-enhance the same mixtures, so the comparison is paired: per SNR and metric, the per-mixture differences
+The bench's cells are means over a few mixtures (40 per SNR by default, 5 of each noise type; 8 before session
+26), and both methods enhance the same mixtures, so the comparison is paired: per SNR and metric, the per-mixture differences
 d_i = a_i - b_i, their mean, a 95 % Student-t interval for it (mean +- t(0.975, n-1) * sd / sqrt(n)), and how many
 mixtures `a` wins. An interval that holds 0 says that this many mixtures do not tell the two methods apart at that
 SNR; it is no claim that they are equal. Mixtures a metric cannot score for either method are left out (their n
@@ -19,14 +19,14 @@ from scipy import stats
 METRICS = ("pesq_wb", "stoi", "si_sdr")
 
 
-def paired(result: dict, a: str = "ours", b: str = "rnnoise") -> list[dict]:
-    """One record per SNR and metric: {a, b, snr, metric, n, mean, ci_low, ci_high, wins}. [] when either
-    method is not in the run."""
+def paired(result: dict, a: str = "ours", b: str = "rnnoise", by: str = "snr") -> list[dict]:
+    """One record per SNR (`by` "snr") or noise type over every SNR (`by` "noise") and metric: {a, b, snr or
+    noise, metric, n, mean, ci_low, ci_high, wins}. [] when either method is not in the run."""
     if a not in result["methods"] or b not in result["methods"]:
         return []
     out = []
-    for snr in sorted({e["snr"] for e in result["mixtures"]}):
-        rows = [e["scores"] for e in result["mixtures"] if e["snr"] == snr]
+    for key in sorted({e[by] for e in result["mixtures"]}):
+        rows = [e["scores"] for e in result["mixtures"] if e[by] == key]
         for metric in METRICS:
             d = np.array([r[a][metric] - r[b][metric] for r in rows], dtype=np.float64)
             d = d[np.isfinite(d)]
@@ -35,7 +35,7 @@ def paired(result: dict, a: str = "ours", b: str = "rnnoise") -> list[dict]:
                 {
                     "a": a,
                     "b": b,
-                    "snr": snr,
+                    by: key,
                     "metric": metric,
                     "n": int(d.size),
                     "mean": mean,
@@ -70,21 +70,25 @@ def verdict(rec: dict) -> str:
 
 
 def lines(records: list[dict], labels: dict[str, str]) -> list[str]:
-    """Text for the run's output: one line per SNR, PESQ-WB and STOI."""
+    """Text for the run's output: one line per SNR (or noise type), PESQ-WB and STOI."""
     if not records:
         return []
     a, b = records[0]["a"], records[0]["b"]
-    out = [f"paired, {labels[a]} - {labels[b]} per SNR (mean [95 % t-interval], mixtures won of n):"]
+    by = "snr" if "snr" in records[0] else "noise"
+    out = [
+        f"paired, {labels[a]} - {labels[b]} per {'SNR' if by == 'snr' else 'noise type, over every SNR'} "
+        "(mean [95 % t-interval], mixtures won of n):"
+    ]
     fmt = {"pesq_wb": "+.3f", "stoi": "+.4f"}
-    for snr in sorted({r["snr"] for r in records}):
+    for key in sorted({r[by] for r in records}):
         parts = []
         for r in records:
-            if r["snr"] != snr or r["metric"] not in fmt:
+            if r[by] != key or r["metric"] not in fmt:
                 continue
             f = fmt[r["metric"]]
             span = f"[{r['ci_low']:{f}}, {r['ci_high']:{f}}]" if math.isfinite(r["ci_low"]) else "[no interval]"
             name = "PESQ-WB" if r["metric"] == "pesq_wb" else "STOI"
             mean = f"{r['mean']:{f}}" if math.isfinite(r["mean"]) else "-"
             parts.append(f"{name} {mean} {span} {r['wins']}/{r['n']} {verdict(r)}")
-        out.append(f"  {snr:g} dB: " + "; ".join(parts))
+        out.append((f"  {key:g} dB: " if by == "snr" else f"  {key}: ") + "; ".join(parts))
     return out

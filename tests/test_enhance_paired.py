@@ -63,3 +63,15 @@ def test_no_comparison_without_both_methods_and_the_text_says_each_snr():
     text = lines(paired(run), LABELS)
     assert "RNNoise" in text[0] and text[1].startswith("  0 dB: PESQ-WB +0.950")
     assert "STOI +0.0100" in text[1] and "2/2" in text[1]
+
+
+def test_per_noise_type_pools_every_snr_of_that_noise():
+    run = _run([2.0, 2.2], [1.0, 1.0], snr=-5.0)
+    run["mixtures"] += _run([1.0, 1.1], [1.5, 1.5], snr=15.0)["mixtures"]
+    for e, noise in zip(run["mixtures"], ["clicks", "hum", "clicks", "hum"]):
+        e["noise"] = noise
+    recs = {r["noise"]: r for r in paired(run, by="noise") if r["metric"] == "pesq_wb"}
+    assert recs["clicks"]["n"] == 2 and recs["clicks"]["mean"] == pytest.approx((1.0 - 0.5) / 2)
+    assert recs["hum"]["wins"] == 1 and recs["hum"]["mean"] == pytest.approx((1.2 - 0.4) / 2)
+    text = lines(paired(run, by="noise"), LABELS)
+    assert "per noise type" in text[0] and text[1].startswith("  clicks: PESQ-WB +0.250")
