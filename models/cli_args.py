@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 
-__all__ = ["SNR_LIMIT_DB", "finite", "positive", "snr_db", "whole"]
+__all__ = ["SNR_LIMIT_DB", "cpu_threads", "finite", "positive", "snr_db", "whole"]
 
 
 def positive(kind):
@@ -36,6 +37,18 @@ def whole(least: int):
         return value
 
     return parse
+
+
+def cpu_threads(text: str) -> int:
+    """An argparse type: torch threads, 1 to this machine's CPUs (those this process may run on): `train enhancer
+    --threads 1000` was handed to torch, which oversubscribed the CPUs it has."""
+    value = positive(int)(text)  # ('must be above 0', as before)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if value > cpus:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is more than this machine's {cpus} CPUs (threads beyond them only take turns); give 1..{cpus}"
+        )
+    return value
 
 
 def finite(text: str) -> float:

@@ -30,7 +30,7 @@ from wavegraph import unwritable
 
 from . import checkpoint as ckpt
 from . import speech_data as sd
-from .cli_args import SNR_LIMIT_DB, positive
+from .cli_args import SNR_LIMIT_DB, cpu_threads, positive
 from .enhancer import Enhancer, EnhancerConfig, enhancer_loss, si_sdr
 from .enhancer_loss import min_example_samples
 from .enhancer_lr import feature_lr_spans, gate_lr_targets, scaled_step
@@ -126,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--front-blocks", type=int, choices=range(1, 17), metavar="1..16", default=8, help="and its dilated blocks"
     )
-    p.add_argument("--threads", type=positive(int), default=1)
+    p.add_argument("--threads", type=cpu_threads, default=1, help="torch threads, up to the CPUs (default 1)")
     p.add_argument("--sisdr-weight", type=float, default=0.002, help="weight of -SI-SDR (dB) in the loss")
     p.add_argument("--vad-weight", type=float, default=0.01, help="weight of the VAD cross-entropy in the loss")
     p.add_argument(
@@ -320,13 +320,8 @@ def _check(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if bad:
         ap.error(f"--noises: {', '.join(bad)} not among {','.join(sd.TRAIN_NOISES)}")
     weights = ("sisdr_weight", "vad_weight", "stoi_weight", "quality_weight")
-    for name in (
-        *weights,
-        "tone_lr_scale",
-        "onset_lr_scale",
-        "impulse_lr_scale",
-        "gate_lr_scale",
-    ):  # nan: NaN weights saved
+    scales = ("tone_lr_scale", "onset_lr_scale", "impulse_lr_scale", "gate_lr_scale")
+    for name in (*weights, *scales):  # nan: NaN weights saved
         if not 0 <= getattr(args, name) < math.inf:
             ap.error(f"--{name.replace('_', '-')} {getattr(args, name):g}: a finite number >= 0")
     for name in ("pool", "refresh", "synthetic", "heldout_per_snr", "stop_after", "early_ms", "max_minutes"):
@@ -338,6 +333,8 @@ def _check(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         )
     if args.pool and not 0 < args.pool_seconds < math.inf:
         ap.error(f"--pool-seconds {args.pool_seconds:g}: must be above 0")
+    if args.pool and args.refresh > args.pool:  # each step remade parts twice or more (--pool 0's cost), unsaid
+        ap.error(f"--refresh {args.refresh} is more than --pool {args.pool} parts; give --refresh 0..{args.pool}")
     if args.plot and not args.log:  # was left out without a word
         ap.error(f"--plot {args.plot} draws the training curve of --log; give --log CURVE.csv too")
     if args.log and args.log.suffix.lower() == ".json":  # the summary JSON beside it would overwrite it

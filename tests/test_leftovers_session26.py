@@ -69,3 +69,33 @@ def test_an_edf_whose_labels_are_utf8_replays_them_as_written(tmp_path):
     assert names(["aÖÖÖÖÖÖÖÖ".encode(), b"Cz"])[0] == ("aÖÖÖÖÖÖÖ", "Cz")  # the 16 bytes cut the last Ö in two
     assert names(["Ölabel".encode("latin-1"), "Fp1-µV".encode("latin-1")])[0] == ("Ölabel", "Fp1-µV")
     assert names(["Ölabel".encode(), "Fp1-µV".encode("latin-1")])[0] == ("Ã\x96label", "Fp1-µV")  # not all UTF-8
+
+
+def _train_enhancer_refuses(argv: list[str], capsys) -> str:
+    """`wavegraph train enhancer ARGV` stopped by its argument checks (parse and _check, which main runs before any data
+    or training; main itself would train what they let by): exit 2, stderr."""
+    import pytest
+    from wavegraph.models import train_enhancer as tr
+
+    ap = tr._parser()
+    with pytest.raises(SystemExit) as e:
+        tr._check(ap, ap.parse_args(argv))
+    assert e.value.code == 2
+    return capsys.readouterr().err
+
+
+def test_train_enhancer_refuses_a_refresh_beyond_its_pool_and_more_threads_than_cpus(capsys):
+    """`--pool 4 --refresh 10` remade parts of the pool over and over at each step (every part at least twice: the cost
+    of --pool 0, unsaid) and `--threads 1000` was handed to torch, which oversubscribed the machine's CPUs: both were
+    taken. Refused now with the flag, the value and the fix; --refresh equal to --pool is taken."""
+    import os
+
+    from wavegraph.models import train_enhancer as tr
+
+    err = _train_enhancer_refuses(["--pool", "4", "--refresh", "10"], capsys)
+    assert "--refresh 10 is more than --pool 4" in err and "give --refresh 0..4" in err
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    err = _train_enhancer_refuses(["--threads", "1000"], capsys)
+    assert "--threads" in err and f"'1000' is more than this machine's {cpus} CPUs" in err and f"1..{cpus}" in err
+    ap = tr._parser()
+    tr._check(ap, ap.parse_args(["--pool", "4", "--refresh", "4", "--threads", "1"]))  # taken
