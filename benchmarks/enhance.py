@@ -15,7 +15,9 @@ scored at 16 kHz against the clean target.
 
 Data: by default the held-out evaluation set of the enhancer's data module (models/speech_data.py: held-out
 speaker and utterances, every noise type including the held-out one), `--per-snr` mixtures at each SNR. With
-`--clean DIR`, every audio file under DIR (mono-mixed, resampled to 16 kHz, cut to `--seconds`) is mixed with the
+`--clean DIR`, every audio file under DIR (mono-mixed, resampled to 16 kHz: one below it is said, its scores of
+band-limited speech; cut to `--seconds`) is mixed once at each SNR (`--max-files N`: N files, so N mixtures per SNR;
+`--per-snr` is the held-out set's, refused with `--clean`) with the
 files under `--noise DIR` (one per clean file, spread over the folder; cycled when there are fewer, each looped
 from a random start), or with the data module's noise types when no noise folder is given.
 
@@ -450,8 +452,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--per-snr",
         type=positive(int),
-        default=40,
-        help="held-out mixtures per SNR (5 of each of the 8 noise types at 40)",
+        default=None,
+        help="held-out mixtures per SNR (default 40: 5 of each of the 8 noise types); not with --clean, whose files "
+        "are each mixed once at each SNR (--max-files sets how many)",
     )
     ap.add_argument("--seconds", type=positive(float), default=6.0, help="--clean files are cut to this length")
     ap.add_argument(
@@ -474,6 +477,12 @@ def main(argv: list[str] | None = None) -> int:
     args.methods = list(dict.fromkeys(args.methods))  # twice the same: its outputs were paired with other mixtures
     if args.noise and not args.clean:
         ap.error("--noise needs --clean (the held-out set brings its own noise)")
+    if args.clean and args.per_snr is not None:  # was ignored: one mixture per file at each SNR, whatever it said
+        ap.error(
+            f"--per-snr {args.per_snr} counts the held-out set's mixtures at each SNR; with --clean each file is mixed "
+            f"once at each SNR: give --max-files {args.per_snr} for {args.per_snr} mixtures per SNR (spread over the folder)"
+        )
+    args.per_snr = args.per_snr or 40
     from wavegraph.nodes.models.common import checkpoint_problem
 
     if args.checkpoint and (why := checkpoint_problem(args.checkpoint)):  # a .pt was pydantic's error, printed whole

@@ -39,8 +39,9 @@ class BenchError(Exception):
         super().__init__(f"{message}; fix: {hint}")
 
 
-def _read_audio(path: Path, seconds: float | None) -> tuple[np.ndarray, str]:
-    """(16 kHz mono samples, why the file cannot be used or ""): a stereo file is the mean of its channels. Read as
+def _read_audio(path: Path, seconds: float | None) -> tuple[np.ndarray, str, int]:
+    """(16 kHz mono samples, why the file cannot be used or "", the file's rate): a stereo file is the mean of its
+    channels. Read as
     file_source reads it (nodes/io/audio_reader.py: a WAV whose writer died before it wrote the data size was
     'empty (0 samples)' here; a cut-short one is said)."""
     from scipy.signal import resample_poly
@@ -58,27 +59,28 @@ def _read_audio(path: Path, seconds: float | None) -> tuple[np.ndarray, str]:
     finally:
         f.close()
     if not len(x):
-        return x[:, 0], "it is empty (0 samples)"
+        return x[:, 0], "it is empty (0 samples)", rate
     if not np.isfinite(x).all():
-        return x[:, 0], "it holds non-finite samples (NaN or inf)"
+        return x[:, 0], "it holds non-finite samples (NaN or inf)", rate
     mono = x.mean(axis=1)
     # a DC offset is not a signal: a constant file is silent (one sample cannot tell them apart: its length is said)
     peak = float(np.max(np.abs(mono - mono.mean() if len(mono) > 1 else mono)))
     if peak < SILENT_PEAK:
         each = float(np.max(np.abs(x - x.mean(axis=0))))
-        return mono, (
+        why = (
             f"its channels cancel in the mono mix (peak {peak:.1e}; one channel is the other inverted): "
             "give one channel (sox in.wav out.wav remix 1)"
             if each >= SILENT_PEAK
             else f"it is silent{part} (peak {peak:.1e}{' apart from a DC offset' if np.abs(x).max() >= SILENT_PEAK else ''})"
         )
+        return mono, why, rate
     # a DC offset is not sound (PESQ, STOI and SI-SDR ignore it), but counted as power it set the SNR: noise at
     # std 0.1 with a 0.5 offset made the '0 dB' mixture a 14 dB one (a clean file's offset, one of -6 dB)
     x = (mono - mono.mean(dtype=np.float64)).astype(np.float32)
     if rate != SR:
         g = np.gcd(int(rate), SR)
         x = resample_poly(x, SR // g, int(rate) // g).astype(np.float32)
-    return (x[: int(seconds * SR)] if seconds else x), ""
+    return (x[: int(seconds * SR)] if seconds else x), "", rate
 
 
 def _audio_files(folder: str, option: str, log) -> list[Path]:
@@ -198,7 +200,7 @@ def load_folder(
     `bytes_per_second` > 0: BenchError first when their audio would not fit in memory (_check_memory)."""
     from wavegraph.nodes.io.audio_reader import SHORTEN_PROBLEM, other_audio, shorten_hint, shortened_sphere
 
-    out, skipped = [], 0
+    out, skipped, low = [], 0, []
     files = _audio_files(folder, option, log)
     order = list(range(len(files)))
     if 0 < max_files < len(files):
@@ -214,7 +216,7 @@ def load_folder(
             break
         p = files[i]
         try:
-            x, why = _read_audio(p, seconds)
+            x, why, rate = _read_audio(p, seconds)
         except Exception as e:  # noqa: BLE001 — a .wav that is not audio, or a truncated file: name it, go on
             kind = other_audio(p)  # (an M4A renamed .wav)
             why = (
@@ -238,6 +240,15 @@ def load_folder(
             log(f"bench enhance: leaving out {p}: {why}")
         else:
             out.append((i, p, x))
+            if rate < SR:
+                low.append((i, f"{p} ({rate / 1000:g} kHz)"))
+    if low and option == "--clean":  # (its scores stood beside the others' as if full-band)
+        names = [n for _, n in sorted(low)]
+        log(
+            f"bench enhance: --clean {folder}: {len(names)} file(s) below 16 kHz, upsampled to 16 kHz: "
+            f"{', '.join(names[:5])}{f' and {len(names) - 5} more' if len(names) > 5 else ''}; their scores are of "
+            "band-limited speech (nothing above half the file's rate), not comparable with full-band files'"
+        )
     if not out:
         raise BenchError(
             f"{option} {folder}: none of its {skipped} audio file(s) can be used (reasons above)",

@@ -99,3 +99,37 @@ def test_train_enhancer_refuses_a_refresh_beyond_its_pool_and_more_threads_than_
     assert "--threads" in err and f"'1000' is more than this machine's {cpus} CPUs" in err and f"1..{cpus}" in err
     ap = tr._parser()
     tr._check(ap, ap.parse_args(["--pool", "4", "--refresh", "4", "--threads", "1"]))  # taken
+
+
+def test_bench_enhance_refuses_per_snr_with_a_clean_folder_and_names_the_flag_that_sets_it(tmp_path, capsys):
+    """`bench enhance --clean DIR --per-snr 3` ran one mixture per file at each SNR, whatever --per-snr said (it is the
+    held-out set's count; a folder's files are each mixed once at each SNR, --max-files sets how many). Refused now
+    (exit 2), before any file is read, with --max-files 3 as the fix; --max-files with --clean is taken as before."""
+    from tests.test_leftovers6_session25 import _speech_like, bench
+
+    (tmp_path / "clean").mkdir()
+    _speech_like(tmp_path / "clean" / "a.wav")
+    argv = ["--clean", str(tmp_path / "clean"), "--snrs", "5", "--methods", "noisy", "--all-cores"]
+    code, _, err = bench([*argv, "--per-snr", "3", "--png", str(tmp_path / "p.png")], capsys)
+    assert code == 2 and "--per-snr 3 counts the held-out set's mixtures" in err and "--max-files 3" in err, err
+    assert "mixtures," not in err  # refused before any file was read
+
+
+def test_bench_enhance_says_a_clean_file_below_16_khz_is_upsampled(tmp_path):
+    """A clean file at 8 kHz was resampled to 16 kHz unsaid, and its scores (of speech with nothing above 4 kHz)
+    stood beside the others' as if full-band. Said now in one line naming the file and its rate; a 16 kHz file not."""
+    import numpy as np
+    import soundfile as sf
+    from wavegraph.benchmarks.enhance_data import load_folder
+
+    from tests.test_leftovers6_session25 import _speech_like
+
+    _speech_like(tmp_path / "wide.wav")
+    t = np.arange(12000) / 8000
+    sf.write(tmp_path / "phone.wav", (0.1 * np.sin(2 * np.pi * 300 * t) * (np.sin(2 * np.pi * 3 * t) > 0)), 8000)
+    said: list[str] = []
+    got = load_folder(str(tmp_path), 6.0, "--clean", said.append)
+    assert [p.name for p, _ in got] == ["phone.wav", "wide.wav"] and len(got[0][1]) == 24000
+    lines = [s for s in said if "upsampled" in s]
+    assert len(lines) == 1 and "phone.wav (8 kHz)" in lines[0] and "band-limited" in lines[0], said
+    assert "wide.wav" not in lines[0]
