@@ -133,3 +133,20 @@ def test_bench_enhance_says_a_clean_file_below_16_khz_is_upsampled(tmp_path):
     lines = [s for s in said if "upsampled" in s]
     assert len(lines) == 1 and "phone.wav (8 kHz)" in lines[0] and "band-limited" in lines[0], said
     assert "wide.wav" not in lines[0]
+
+
+def test_fir_refuses_a_denormal_edge_with_its_own_error_naming_the_edge_and_the_fix():
+    """fir l_freq 5e-324 (a denormal: divided by Nyquist it is 0) failed in scipy's firwin, said as 'fir design failed:
+    Invalid cutoff frequency: frequencies must be greater than 0', whose fix named the window; 1e-310 had the node's
+    own error. Now both edges (a high-pass's l_freq, a low-pass's h_freq) get it: the value, the narrowest band that
+    fits and the IIR nodes."""
+    import pytest
+    from wavegraph.nodes.dsp.filters import FIR
+    from wavegraph.pipeline.spec import SpecError, signal_spec
+
+    for edge in ("l_freq", "h_freq"):
+        with pytest.raises(SpecError) as e:
+            FIR(**{edge: 5e-324}).configure({"in": signal_spec(250.0, ["C3"])})
+        said = str(e.value)
+        assert f"fir ({edge} 4.94066e-324 Hz) at 250 Hz needs a transition band" in said, said
+        assert "l_freq: 1.23e-05 or more" in said and "IIR node" in said and "design failed" not in said

@@ -343,7 +343,7 @@ def _refuse_unreachable(p: FIRParams, rate: float, longest: int, factor: float, 
     edges = ", ".join(f"{k} {v:g} Hz" for k, v in (("l_freq", p.l_freq), ("h_freq", p.h_freq)) if v is not None)
     raise SpecError(
         f"fir ({edges}) at {rate:g} Hz needs a transition band about {trans:.3g} Hz wide, which needs numtaps of "
-        f"{factor:g} x rate / width = {factor * rate / trans:.3g} ({p.window}); at most {longest} taps fit the 1 GiB "
+        f"{factor:g} x rate / width = {factor * rate / trans:.3g}{' (past any number)' * (factor * rate / trans == np.inf)} ({p.window}); at most {longest} taps fit the 1 GiB "
         f"bound on taps and state here, whose narrowest transition band is about {least:.3g} Hz",
         f"give edges at least {least:.3g} Hz from DC, from Nyquist ({rate / 2:g} Hz) and from each other (a "
         f"high-pass below 2 Hz: l_freq: {least:.3g} or more, with numtaps: {longest} at most), or use an IIR node "
@@ -406,6 +406,9 @@ class FIR(SignalNode[FIRParams]):
         from .window_names import check_window  # (here: a graph of IIR filters imports no more than it uses)
 
         check_window(p.window, "fir")
+        for edge in (e for e in (p.l_freq, p.h_freq) if e is not None and not e / (spec.rate / 2) > 0):
+            # a denormal edge (5e-324) is 0 over Nyquist: scipy's 'Invalid cutoff frequency', said as a design failure
+            _refuse_unreachable(p, spec.rate, longest, _LENGTH_FACTOR.get(p.window, 3.3), edge)
         try:
             b = firwin(p.numtaps, cutoff, pass_zero=pass_zero, window=p.window, fs=spec.rate)
         except ValueError as e:
