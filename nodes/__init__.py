@@ -14,6 +14,7 @@ BUILTIN_NODES: dict[str, str] = {
     "audio_output": "wavegraph.nodes.io.audio:AudioOutput",
     "bandpass": "wavegraph.nodes.dsp.filters:Bandpass",
     "bandpower": "wavegraph.nodes.dsp.bandpower:Bandpower",
+    "brainflow_source": "wavegraph.nodes.io.brainflow_source:BrainFlowSource",
     "car": "wavegraph.nodes.dsp.channels:CAR",
     "chirp": "wavegraph.nodes.sim.synthetic:Chirp",
     "complex_to_real": "wavegraph.nodes.dsp.spectral:ComplexToReal",
