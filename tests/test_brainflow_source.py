@@ -176,7 +176,7 @@ def test_playback_of_a_file_brainflow_wrote_replays_it_to_its_end(tmp_path):
     assert not any(c.gap for c in chunks) and "lost_samples" not in node.counters
 
 
-def test_a_jump_in_package_numbers_is_a_gap_counting_the_lost_samples(tmp_path):
+def test_a_jump_in_package_numbers_is_a_gap_counting_the_lost_samples(tmp_path, caplog):
     package = np.r_[np.arange(0, 30), np.arange(37, 67)]  # 7 samples lost after the 30th
     chunks, written, node = _playback(tmp_path, package)
     sizes = [c.data.shape[1] for c in chunks]
@@ -184,4 +184,5 @@ def test_a_jump_in_package_numbers_is_a_gap_counting_the_lost_samples(tmp_path):
     at = next(i for i, c in enumerate(chunks) if c.gap)
     assert sum(sizes[:at]) == 30  # the chunk is cut at the jump: what follows it starts the gap-flagged chunk
     assert node.counters == {"gaps": 1, "lost_samples": 7}
+    assert "7 samples lost (package number 37 after 29)" in caplog.text
     assert np.array_equal(np.concatenate([c.data for c in chunks], axis=1), written[1:17] * 1e-6)

@@ -295,8 +295,14 @@ class BrainFlowSource(Source[BrainFlowSourceParams]):
         if lost:
             self.count("gaps")
             self.count("lost_samples", lost)
-            if self.counters["gaps"] <= 3:
-                _log.warning("%s: %d samples lost before t = %.3f s (package numbers)", self._who(), lost, self._now())
+            if self.counters["gaps"] <= 3:  # the first few said
+                _log.warning(
+                    "%s: %d samples lost (package number %d after %d): the samples after them are flagged as a gap",
+                    self._who(),
+                    lost,
+                    first,
+                    self._last_pkg,
+                )
         return lost > 0
 
     def _split(self, raw: np.ndarray) -> np.ndarray:
