@@ -186,3 +186,23 @@ def test_a_jump_in_package_numbers_is_a_gap_counting_the_lost_samples(tmp_path, 
     assert node.counters == {"gaps": 1, "lost_samples": 7}
     assert "7 samples lost (package number 37 after 29)" in caplog.text
     assert np.array_equal(np.concatenate([c.data for c in chunks], axis=1), written[1:17] * 1e-6)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (
+            {"board": "MUSE_2_BOARD", "channels": ["eeg", "accel"]},
+            r"board Muse2 has no accel channels; fix: take .* eeg",
+        ),
+        ({"board": "PLAYBACK_FILE_BOARD", "file": "x.csv"}, r"has no master_board; fix: set master_board"),
+        ({"board": "STREAMING_BOARD", "master_board": "CYTON_BORD"}, r"master_board: .*did you mean CYTON_BOARD"),
+        (
+            {"board": "PLAYBACK_FILE_BOARD", "master_board": "SYNTHETIC_BOARD", "file": "/nonexistent/rec.csv"},
+            r"file '/nonexistent/rec.csv' \(PLAYBACK_FILE_BOARD\) does not exist; fix: set file",
+        ),
+    ],
+)
+def test_what_the_board_cannot_give_is_refused_at_build_with_the_fix(params, message):
+    with pytest.raises(SpecError, match=message):
+        BrainFlowSource(**params).configure({})
