@@ -5,7 +5,17 @@ from __future__ import annotations
 import argparse
 import os
 
-__all__ = ["SNR_LIMIT_DB", "cpu_threads", "finite", "positive", "snr_db", "whole"]
+__all__ = [
+    "MAX_THREADS",
+    "SNR_LIMIT_DB",
+    "cpu_threads",
+    "finite",
+    "oversubscribed",
+    "positive",
+    "snr_db",
+    "whole",
+    "usable_cpus",
+]
 
 
 def positive(kind):
@@ -39,16 +49,38 @@ def whole(least: int):
     return parse
 
 
+MAX_THREADS = 1024  # torch threads past which a count is a typo, whatever the machine (each is an OS thread)
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, where the OS says it), else the machine's."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def cpu_threads(text: str) -> int:
-    """An argparse type: torch threads, 1 to this machine's CPUs (those this process may run on): `train enhancer
-    --threads 1000` was handed to torch, which oversubscribed the CPUs it has."""
+    """An argparse type: torch threads, as torch.set_num_threads takes them: any count above 0 (more than the CPUs
+    here only takes turns, as torch runs it: a count meant for another machine, or a container whose CPU quota its
+    affinity does not show, runs; `oversubscribed` says it), up to MAX_THREADS or the CPUs if more (`--threads
+    100000`: an OS thread each, a typo)."""
     value = positive(int)(text)  # ('must be above 0', as before)
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if value > cpus:
+    most = max(MAX_THREADS, usable_cpus())
+    if value > most:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is more than this machine's {cpus} CPUs (threads beyond them only take turns); give 1..{cpus}"
+            f"{text!r} threads: more than any count torch can use here (an OS thread each; this machine has "
+            f"{usable_cpus()} CPUs); give 1..{most}"
         )
     return value
+
+
+def oversubscribed(flag: str, threads: int) -> str | None:
+    """The line to say when `threads` are more than the CPUs this process may run on (they take turns), else None."""
+    cpus = usable_cpus()
+    if threads <= cpus:
+        return None
+    return (
+        f"note: {flag} {threads} is more than the {cpus} CPUs this process may run on here: torch runs them, taking "
+        f"turns (slower than {flag} {cpus} here)"
+    )
 
 
 def finite(text: str) -> float:
