@@ -89,8 +89,8 @@ def import_brainflow():
         ) from e
     if sys.version_info < (3, 12):
         for mod in (bs, df):
-            if getattr(mod, "files", None) is importlib.resources.files:
-                mod.files = lambda name: importlib.resources.files(name.rpartition(".")[0])  # type: ignore[attr-defined]
+            if getattr(mod, "files", None) is importlib.resources.files:  # (once: then it is _package_files)
+                mod.files = _package_files  # type: ignore[attr-defined]
     try:
         bs.BoardShim.set_log_level(bs.LogLevels.LEVEL_WARN.value)  # not its INFO lines on every session
     except (ImportError, OSError) as e:
@@ -99,6 +99,18 @@ def import_brainflow():
             "pip install --force-reinstall brainflow (or pip install 'setuptools<81' where it asks for pkg_resources)",
         ) from e
     return bs
+
+
+def _package_files(name: str):
+    """importlib.resources.files as Python 3.12 has it, for BrainFlow's modules on 3.11: a module's name gives its
+    package's files (3.11 raised TypeError, which sent BrainFlow to pkg_resources); any other name as before (a
+    BrainFlow that asks for its package, 'brainflow', is given it, not files(''))."""
+    try:
+        return importlib.resources.files(name)
+    except TypeError:
+        if "." not in name:
+            raise
+        return importlib.resources.files(name.rpartition(".")[0])
 
 
 def board_id(bs, value: str | int, param: str = "board", pre: str = "") -> int:
