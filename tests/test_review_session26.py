@@ -45,3 +45,41 @@ def test_brainflow_lookup_given_on_python_3_11_still_finds_a_package_by_its_name
     assert str(shim.files("brainflow").joinpath("lib")) == str(lib)
     assert str(shim.files("brainflow.board_shim").joinpath("lib")) == str(lib)  # a module: its package's
     assert shim.BoardShim.get_sampling_rate(int(shim.BoardIds.SYNTHETIC_BOARD.value)) == 250
+
+
+def _blocks_through(node, blocks):
+    """Each block (package numbers, BrainFlow's Unix-time stamps) of the synthetic board's rows through the node's loss
+    count and chunk cut, as read() passes what BoardShim.get_board_data gives; the gap flags."""
+    import numpy as np
+    from brainflow.board_shim import BoardShim
+
+    board = int(node._desc_id)
+    flags = []
+    for package, stamps in blocks:
+        raw = np.zeros((BoardShim.get_num_rows(board), len(package)))
+        raw[BoardShim.get_package_num_channel(board)] = package
+        raw[BoardShim.get_timestamp_channel(board)] = stamps
+        flags.append(node._losses(raw))
+        node._split(raw)
+    return flags
+
+
+def test_brainflow_a_dropout_longer_than_the_package_numbers_wrap_counts_every_lost_sample():
+    """BrainFlow's package numbers wrap at 256 (the synthetic board, a Cyton): a radio dropout of 300 samples (1.2 s at
+    250 Hz) showed as a jump of 45 numbers and was counted 44 lost. The stamps (BrainFlow's, the host's Unix time as
+    each sample came) say how many wraps the jump hides: 300 now; a jump whose stamps are on time stays as it was."""
+    pytest.importorskip("brainflow")
+    import numpy as np
+    from wavegraph.nodes.io.brainflow_source import BrainFlowSource
+
+    node = BrainFlowSource(board="SYNTHETIC_BOARD")
+    node.configure({})
+    n, t = np.arange(10), 1.7e9 + np.arange(10) / 250
+    after = 10 + 300 + np.arange(10)  # 300 samples lost: numbers 54.. after 9
+    assert _blocks_through(node, [(n % 256, t), (after % 256, 1.7e9 + after / 250)]) == [False, True]
+    assert node.counters == {"gaps": 1, "lost_samples": 300}
+    node = BrainFlowSource(board="SYNTHETIC_BOARD")
+    node.configure({})
+    late = 10 + 7 + np.arange(10)  # 7 lost, the stamps a little late (the dongle's bursts): 7
+    assert _blocks_through(node, [(n, t), (late % 256, 1.7e9 + late / 250 + 0.05)]) == [False, True]
+    assert node.counters == {"gaps": 1, "lost_samples": 7}

@@ -8,8 +8,8 @@ comes from BrainFlow's static board description, without the device: its rate, t
 MNE's types (accel: misc), ExG scaled from BrainFlow's microvolts to volts. The session is prepared and started at
 open() and released at close() (also after an error). Time: BrainFlow's Unix-time stamps moved onto the LSL clock
 (where lsl_inlet markers are) and smoothed by lsl_inlet's fit (lsl_time.TimestampFit). Lost samples: a jump of the
-package number (0..255, wrapping; on the boards that count samples one by one, PER_SAMPLE, or `package_check`) cuts
-the chunk, the rest flagged gap, counted (`gaps`, `lost_samples`). End: `duration`, `max_samples`, a playback file's
+package number (0..255, wrapping: the wraps of a longer dropout from the stamps; on the boards that count samples one
+by one, PER_SAMPLE, or `package_check`) cuts the chunk, the rest flagged gap, counted (`gaps`, `lost_samples`). End: `duration`, `max_samples`, a playback file's
 end, `idle_timeout`. BrainFlow's errors are SpecErrors naming the parameter and the fix.
 """
 
@@ -227,6 +227,7 @@ class BrainFlowSource(Source[BrainFlowSourceParams]):
             self._limit = lim if self._limit is None else min(self._limit, lim)
         self._held: tuple[np.ndarray, bool] | None = None
         self._last_pkg: float | None = None
+        self._last_stamp: float | None = None  # BrainFlow's Unix-time stamp of the sample of _last_pkg
         self._last_ts: float | None = None
         self._fit = TimestampFit(self._rate, p.smoothing_halftime)
         self._idle_since: float | None = None
@@ -304,6 +305,10 @@ class BrainFlowSource(Source[BrainFlowSourceParams]):
         lost = 0 if self._last_pkg is None else int((first - self._last_pkg - 1) % PACKAGE_MOD)
         if lost == PACKAGE_MOD - 1:  # the same package number again (a board that repeats it): none lost
             lost = 0
+        if lost and self._ts_row is not None and self._last_stamp is not None:
+            # a dropout of 256 samples or more (1.02 s of a Cyton) wraps the numbers: its stamps say how many times
+            by_time = (float(raw[self._ts_row, 0]) - self._last_stamp) * self._rate - 1
+            lost += PACKAGE_MOD * max(0, round((by_time - lost) / PACKAGE_MOD))
         if lost:
             self.count("gaps")
             self.count("lost_samples", lost)
@@ -325,11 +330,16 @@ class BrainFlowSource(Source[BrainFlowSourceParams]):
             if len(jumps):
                 k = int(jumps[0]) + 1
                 rest, raw = raw[:, k:], raw[:, :k]
-                self._last_pkg = float(raw[self._pkg_row, -1])
+                self._keep_last(raw)
                 self._held = (rest, self._losses(rest))
+        self._keep_last(raw)
+        return raw
+
+    def _keep_last(self, raw: np.ndarray) -> None:
+        """The package number (and its stamp) of the block's last sample, for the next block's losses."""
         if self._pkg_row is not None:
             self._last_pkg = float(raw[self._pkg_row, -1])
-        return raw
+            self._last_stamp = None if self._ts_row is None else float(raw[self._ts_row, -1])
 
     def _times(self, raw: np.ndarray) -> float:
         """The fitted LSL-clock time of the block's first sample, from BrainFlow's Unix-time stamps."""
