@@ -83,3 +83,24 @@ def test_brainflow_a_dropout_longer_than_the_package_numbers_wrap_counts_every_l
     late = 10 + 7 + np.arange(10)  # 7 lost, the stamps a little late (the dongle's bursts): 7
     assert _blocks_through(node, [(n, t), (late % 256, 1.7e9 + late / 250 + 0.05)]) == [False, True]
     assert node.counters == {"gaps": 1, "lost_samples": 7}
+
+
+def test_an_edf_utf8_label_cut_short_into_another_channels_name_keeps_both_channels_names(tmp_path):
+    """A UTF-8 EDF label whose 16 bytes cut its last character in two ('ABCDEFGHIJKLMNO' + the first byte of 'Ö') is
+    replayed without that character, 'ABCDEFGHIJKLMNO': when another channel is labelled so, both were renamed
+    ABCDEFGHIJKLMNO-0 / -1 (the other's name, written right, lost). The cut one keeps MNE's name now, the other its own."""
+    import numpy as np
+    from wavegraph.nodes.io.file_source import FileSource
+
+    from tests.test_real_files3 import _edf
+
+    x = np.arange(200) - 100
+    labels = ["ABCDEFGHIJKLMNOÖ".encode()[:16], b"ABCDEFGHIJKLMNO", "Öz".encode()]
+    path = _edf(tmp_path / "cut.edf", [(n, "uV", x, 100, -1, 1) for n in labels], 2)
+    src = FileSource(path=str(path), picks=["ABCDEFGHIJKLMNO", "Öz"])
+    names = src.configure({})["out"].channel_names
+    src.close()
+    assert names == ("ABCDEFGHIJKLMNO", "Öz")
+    src = FileSource(path=str(path))
+    assert src.configure({})["out"].channel_names == ("ABCDEFGHIJKLMNOÃ", "ABCDEFGHIJKLMNO", "Öz")
+    src.close()

@@ -74,6 +74,10 @@ def utf8_names(path: Path, ch_names: list[str]) -> list[str] | None:
     if any(_as_utf8(label) is None for label in signals.labels):
         return None
     names = [_as_utf8(n) or n for n in ch_names]
+    for i, (name, mne_name) in enumerate(zip(names, ch_names)):
+        if name != mne_name and names.count(name) > 1:  # a label the 16 bytes cut short, now another's: MNE's name
+            _log.info("file_source: %s: label %r cut short is %r, another channel's name: kept", path, mne_name, name)
+            names[i] = mne_name
     _log.info(
         "file_source: %s: its channel labels are UTF-8 (EDF says ASCII; MNE reads them as Latin-1): replayed as "
         "written: %s", path, ", ".join(f"{n!r}" for n, m in zip(names, ch_names) if n != m),
