@@ -104,3 +104,29 @@ def test_an_edf_utf8_label_cut_short_into_another_channels_name_keeps_both_chann
     src = FileSource(path=str(path))
     assert src.configure({})["out"].channel_names == ("ABCDEFGHIJKLMNOÃ", "ABCDEFGHIJKLMNO", "Öz")
     src.close()
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (  # it said 'board PlayBack has no eeg channels; fix: take channels among none'
+            {"board": "PLAYBACK_FILE_BOARD", "master_board": "PLAYBACK_FILE_BOARD", "file": __file__},
+            r"master_board PLAYBACK_FILE_BOARD is no amplifier.*; fix: set master_board to the board the file",
+        ),
+        (
+            {"board": "STREAMING_BOARD", "master_board": "streaming"},
+            r"master_board streaming is no amplifier.*; fix: set master_board",
+        ),
+        (  # it said '... no description of board -100 (...)' with no fix
+            {"board": "NO_BOARD"},
+            r"no description of board NO_BOARD .*; fix: use a board that streams \(SYNTHETIC_BOARD",
+        ),
+    ],
+)
+def test_brainflow_a_board_that_stands_for_none_is_refused_at_build_with_the_fix(params, message):
+    pytest.importorskip("brainflow")
+    from wavegraph.nodes.io.brainflow_source import BrainFlowSource
+    from wavegraph.pipeline.spec import SpecError
+
+    with pytest.raises(SpecError, match=message):
+        BrainFlowSource(**params).configure({})

@@ -178,6 +178,11 @@ class BrainFlowSource(Source[BrainFlowSourceParams]):
                     "set master_board to the board the file (or the stream) comes from, e.g. SYNTHETIC_BOARD",
                 )
             self._desc_id = board_id(bs, p.master_board, "master_board", self._pre())
+            if self._desc_id in (ids["PLAYBACK_FILE_BOARD"], ids["STREAMING_BOARD"], ids.get("NO_BOARD")):
+                raise SpecError(  # (was 'board PlayBack has no eeg channels; fix: take channels among none')
+                    f"{self._pre()}master_board {p.master_board} is no amplifier: it stands for another board itself",
+                    "set master_board to the board the file (or the stream) comes from, e.g. SYNTHETIC_BOARD",
+                )
         if self._id == ids["PLAYBACK_FILE_BOARD"] and not Path(p.file).is_file():
             raise SpecError(
                 f"{self._pre()}file {p.file!r} (PLAYBACK_FILE_BOARD) does not exist",
@@ -186,7 +191,11 @@ class BrainFlowSource(Source[BrainFlowSourceParams]):
         try:
             desc = bs.BoardShim.get_board_descr(self._desc_id)
         except bs.BrainFlowError as e:
-            raise SpecError(f"{self._pre()}BrainFlow has no description of board {self._desc_id} ({e})", "") from e
+            raise SpecError(  # (NO_BOARD: it said no fix)
+                f"{self._pre()}BrainFlow {_version()} has no description of board "
+                f"{bs.BoardIds(self._desc_id).name} ({e}): it streams nothing",
+                "use a board that streams (SYNTHETIC_BOARD, CYTON_BOARD, ...: a name of brainflow's BoardIds)",
+            ) from e
         rows, names, types, scale = [], [], [], []
         for group in p.channels:
             key = f"{group}_channels"
