@@ -130,3 +130,43 @@ def test_brainflow_a_board_that_stands_for_none_is_refused_at_build_with_the_fix
 
     with pytest.raises(SpecError, match=message):
         BrainFlowSource(**params).configure({})
+
+
+def _brainflow_file(path, board: int, n: int):
+    """A file DataFilter.write_file wrote: `n` samples of `board`'s rows (package numbers counting, stamps at its rate)."""
+    import numpy as np
+    from wavegraph.nodes.io.brainflow_source import import_brainflow
+
+    import_brainflow()  # (BrainFlow's lookup of its library on Python 3.11)
+    from brainflow.board_shim import BoardShim
+    from brainflow.data_filter import DataFilter
+
+    x = np.zeros((BoardShim.get_num_rows(board), n))
+    x[BoardShim.get_package_num_channel(board)] = np.arange(n) % 256
+    x[BoardShim.get_timestamp_channel(board)] = 1.7e9 + np.arange(n) / BoardShim.get_sampling_rate(board)
+    DataFilter.write_file(x, str(path), "w")
+    return path
+
+
+def test_brainflow_playback_of_another_boards_file_is_refused_at_build_naming_the_boards_it_fits():
+    """A Cyton's file (24 values a sample) replayed with master_board SYNTHETIC_BOARD (32): BrainFlow's playback board
+    skips every line ('invalid string in file'), so the run streamed nothing and never ended (a stall warning after
+    5 s). Refused at build now, naming the boards whose samples have 24 values; an empty file too."""
+    pytest.importorskip("brainflow")
+    import tempfile
+    from pathlib import Path
+
+    from brainflow.board_shim import BoardIds
+    from wavegraph.nodes.io.brainflow_source import BrainFlowSource
+    from wavegraph.pipeline.spec import SpecError
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = _brainflow_file(Path(tmp) / "cyton.csv", int(BoardIds.CYTON_BOARD.value), 20)
+        params = {"board": "PLAYBACK_FILE_BOARD", "file": str(path)}
+        with pytest.raises(SpecError, match=r"has 24 values a sample, master_board SYNTHETIC_BOARD's samples 32") as e:
+            BrainFlowSource(**params, master_board="SYNTHETIC_BOARD").configure({})
+        assert "fix: set master_board to the board the file was recorded from (CYTON_BOARD" in str(e.value)
+        assert BrainFlowSource(**params, master_board="CYTON_BOARD").configure({})["out"].rate == 250
+        (Path(tmp) / "empty.csv").write_text("\n\n")
+        with pytest.raises(SpecError, match="holds no sample"):
+            BrainFlowSource(**{**params, "file": str(Path(tmp) / "empty.csv")}, master_board="CYTON").configure({})

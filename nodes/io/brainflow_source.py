@@ -29,6 +29,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import NodeParams, Source
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
+from .brainflow_playback import check_rows
 from .lsl_time import TimestampFit, fill_times
 
 _log = logging.getLogger("wavegraph.brainflow")
@@ -196,6 +197,8 @@ class BrainFlowSource(Source[BrainFlowSourceParams]):
                 f"{bs.BoardIds(self._desc_id).name} ({e}): it streams nothing",
                 "use a board that streams (SYNTHETIC_BOARD, CYTON_BOARD, ...: a name of brainflow's BoardIds)",
             ) from e
+        if self._id == ids["PLAYBACK_FILE_BOARD"]:  # (lines of another board's rows: skipped, the run stalled)
+            check_rows(bs, p.file, self._desc_id, self._pre(), FILE_FIX)
         rows, names, types, scale = [], [], [], []
         for group in p.channels:
             key = f"{group}_channels"
