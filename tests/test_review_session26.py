@@ -170,3 +170,44 @@ def test_brainflow_playback_of_another_boards_file_is_refused_at_build_naming_th
         (Path(tmp) / "empty.csv").write_text("\n\n")
         with pytest.raises(SpecError, match="holds no sample"):
             BrainFlowSource(**{**params, "file": str(Path(tmp) / "empty.csv")}, master_board="CYTON").configure({})
+
+
+def test_brainflow_playback_counts_the_samples_the_board_streams_without_loading_the_file(tmp_path):
+    """open() loaded the whole file with DataFilter.read_file to find its end (6 s and the file's samples in memory
+    for 15 min of a Cyton, before the first sample), and a file with a line BrainFlow's playback board skips (another
+    count of values: a line a crash cut, a note) was refused, 'BrainFlow cannot read file', though the board replays
+    the rest. The lines the board streams are counted one by one now: such a file replays its samples to its end, and
+    open() holds far less than the samples in memory."""
+    pytest.importorskip("brainflow")
+    import tracemalloc
+
+    import numpy as np
+    from brainflow.board_shim import BoardIds
+    from wavegraph.nodes.io.brainflow_source import BrainFlowSource
+
+    synth = int(BoardIds.SYNTHETIC_BOARD.value)
+    lines = _brainflow_file(tmp_path / "w.csv", synth, 40).read_text().splitlines(True)
+    path = tmp_path / "noted.csv"
+    path.write_text("".join([*lines[:20], "1.0\t2.0\t3.0\n", *lines[20:]]))  # a line of 3 values: skipped
+    node = BrainFlowSource(board="PLAYBACK_FILE_BOARD", master_board="SYNTHETIC_BOARD", file=str(path), chunk_size=16)
+    node.configure({})
+    node.open()
+    try:
+        chunks = []
+        while (out := node.read()) is not None:
+            chunks.append(out.get("out"))
+    finally:
+        node.close()
+    package = np.concatenate([c.data for c in chunks if c is not None], axis=1)
+    assert package.shape == (16, 40)
+    big = _brainflow_file(tmp_path / "big.csv", synth, 10000)  # 32 x 10000 samples: 2.56 MB as read_file's array
+    node = BrainFlowSource(board="PLAYBACK_FILE_BOARD", master_board="SYNTHETIC_BOARD", file=str(big))
+    node.configure({})
+    tracemalloc.start()
+    try:
+        node.open()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        node.close()
+    assert node._limit == 10000 and peak < 1_000_000, peak

@@ -29,7 +29,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import NodeParams, Source
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from .brainflow_playback import check_rows
+from .brainflow_playback import check_rows, streamed_samples
 from .lsl_time import TimestampFit, fill_times
 
 _log = logging.getLogger("wavegraph.brainflow")
@@ -258,12 +258,10 @@ class BrainFlowSource(Source[BrainFlowSourceParams]):
         if p.master_board is not None:
             inp.master_board = board_id(bs, p.master_board, "master_board")
         if self._id == int(bs.BoardIds.PLAYBACK_FILE_BOARD.value):  # the file's end is the stream's
-            from brainflow.data_filter import DataFilter
-
-            try:
-                n = int(np.asarray(DataFilter.read_file(p.file)).shape[1])
-            except bs.BrainFlowError as e:
-                raise SpecError(f"{self._pre()}BrainFlow cannot read file {p.file!r} ({e})", FILE_FIX) from None
+            try:  # (the lines the board streams, read one by one: DataFilter.read_file loaded the whole file)
+                n = streamed_samples(p.file, int(bs.BoardShim.get_num_rows(self._desc_id)))
+            except OSError as e:
+                raise SpecError(f"{self._pre()}cannot read file {p.file!r} ({e})", FILE_FIX) from None
             self._limit = n if self._limit is None else min(self._limit, n)
         board = bs.BoardShim(self._id, inp)
         try:
