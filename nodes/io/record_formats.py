@@ -524,6 +524,19 @@ def truncate_wav(path: Path, frames: int) -> None:
 
 # --- WAV -------------------------------------------------------------------------------------------
 SFC_SET_UPDATE_HEADER_AUTO = 0x1061  # libsndfile's sf_command: rewrite the header after every write
+SFC_SET_ADD_PEAK_CHUNK = 0x1050  # libsndfile's sf_command: a PEAK chunk in a float WAV (on by default)
+
+
+def no_peak_chunk(f) -> None:
+    """Have libsndfile leave out the PEAK chunk it writes into a float WAV (call before the first sample): that chunk
+    holds the wall-clock second of its last header write, so two recordings of the same replay differed in those 4
+    bytes (every other format's are the same, byte for byte). Nothing reads it (file_source finds a file's peak)."""
+    import soundfile as sf
+
+    try:
+        sf._snd.sf_command(f._file, SFC_SET_ADD_PEAK_CHUNK, sf._ffi.NULL, 0)
+    except AttributeError:  # soundfile's internals moved: the chunk stays, as before
+        pass
 
 
 def header_after_each_write(f) -> None:

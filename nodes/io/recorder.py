@@ -33,6 +33,7 @@ The target format follows the path suffix:
       WAV/FLAC of a stream not audio (EEG): its names, types and unit are not kept (said at configure). A dated
       stream's WAV holds its first sample's time in a Broadcast WAV bext chunk (UTC date, time, TimeReference; its
       date kept on replay, to the sample; wav_bext.py); one from an undated file gets none.
+      No PEAK chunk (libsndfile's wall-clock stamp): a replay recorded again is the same file, byte for byte.
   *.npz -> NumPy archive; any kind. Keys: "data" (the concatenated stream, time on the spec's time
       axis), "spec" (the StreamSpec as JSON text) and, but for events, "t0" (the first sample's time).
       file_source replays a signal's .npz and .csv (nodes/io/table_reader.py).
@@ -97,6 +98,7 @@ from .record_formats import (
     float32_holds,
     header_after_each_write,
     lock,
+    no_peak_chunk,
     sf_name,
     stored_names,
     target_format,
@@ -291,6 +293,7 @@ class Recorder(Sink[RecorderParams]):
             self._file = sf.SoundFile(
                 sf_name(self.path), "w", int(round(spec.rate)), spec.n_channels, subtype, format="WAV"
             )
+            no_peak_chunk(self._file)  # (its wall-clock stamp made each run's file differ)
             header_after_each_write(self._file)
             if first_t0 is not None:  # dated in a bext chunk before the data, which file_source reads (wav_bext.py)
                 start = first_sample_time(spec.meas_date, spec.first_time + first_t0, self.wall_start)
