@@ -22,7 +22,8 @@ included); `TrainSampler` draws training mixtures from the training side only.
 
 Mixing (`mix`): noise scaled to the SNR against the active speech power, optional mild reverberation of the
 speech (scipy-made exponential-decay impulse responses; the target stays the dry speech), then a random level.
-Decoded corpora are cached as int16 .npz under the user's cache folder ($WAVEGRAPH_DATA if set)/speech/.
+Decoded corpora are cached as int16 .npz under the user's cache folder ($WAVEGRAPH_DATA if set)/speech/; a voice's
+cache is decoded again when its prompts (names and file sizes) are not those it was made from.
 """
 
 from __future__ import annotations
@@ -155,7 +156,9 @@ def _decode_g722(path: Path) -> np.ndarray:
     return x if rate == SR else sps.resample_poly(x, SR, rate).astype(np.float32)
 
 
-def _save_cache(path: Path, names: list[str], audio: list[np.ndarray]) -> list[np.ndarray]:
+def _save_cache(
+    path: Path, names: list[str], audio: list[np.ndarray], sizes: list[int] | None = None
+) -> list[np.ndarray]:
     """Write the decoded utterances as int16 and return them as a later `_load_cache` reads them back: a fresh
     machine's first run (decoded now) and every later one (read from the cache) see the same samples (the first
     run's differed by up to one int16 step, which moved single PESQ-WB scores of a bench run by up to 0.06)."""
@@ -165,7 +168,10 @@ def _save_cache(path: Path, names: list[str], audio: list[np.ndarray]) -> list[n
     tmp = path.with_suffix(".tmp.npz")
     try:  # WAVEGRAPH_DATA naming a file, a read-only or full disk: NotADirectoryError traceback before
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(tmp, names=np.array(names), lens=lens, pcm=pcm16)
+        arrays = {"names": np.array(names), "lens": lens, "pcm": pcm16}
+        if sizes is not None:  # the source files' sizes, in bytes (_cache_of)
+            arrays["sizes"] = np.array(sizes, np.int64)
+        np.savez(tmp, **arrays)
         tmp.replace(path)
     except OSError as e:
         env = os.environ.get("WAVEGRAPH_DATA")
@@ -187,21 +193,35 @@ def _from_int16(pcm16: np.ndarray, lens: np.ndarray) -> list[np.ndarray]:
     return np.split(pcm, np.cumsum(lens)[:-1]) if len(lens) else []
 
 
+def _cache_of(path: Path, names: list[str], sizes: list[int]) -> bool:
+    """Whether the cache at `path` holds these prompts (names, and the files' sizes where it kept them): one made from
+    another install of the voice (prompts added, removed or changed by an upgrade) was used as it was, so a machine
+    that had a cache trained and scored on other speech than a fresh one with the same code and prompts."""
+    if not path.is_file():
+        return False
+    if not names:  # the voice is not installed (any more): its cache is all there is
+        return True
+    with np.load(path) as z:
+        kept = z["sizes"].tolist() if "sizes" in z.files else None  # (a cache written before kept no sizes)
+        return [str(n) for n in z["names"]] == names and kept in (None, sizes)
+
+
 def _asterisk_voice(voice: str, min_seconds: float) -> Corpus:
     folder = SOUNDS / voice
     cache = cache_root() / f"{voice}.npz"
-    if cache.is_file():
+    files = sorted(folder.rglob("*.g722"))
+    names = [f"{voice}/{f.relative_to(folder).with_suffix('')}" for f in files]
+    sizes = [f.stat().st_size for f in files]
+    if _cache_of(cache, names, sizes):
         names, audio = _load_cache(cache)
     else:
-        files = sorted(folder.rglob("*.g722"))
         if not files:
             raise DataError(
                 f"no G.722 prompts under {folder}; run scripts/system_deps.sh as root "
                 f"(apt-get install asterisk-core-sounds-{voice[:2]}-g722)"
             )
-        names = [f"{voice}/{f.relative_to(folder).with_suffix('')}" for f in files]
         audio = [_decode_g722(f) for f in files]
-        audio = _save_cache(cache, names, audio)
+        audio = _save_cache(cache, names, audio, sizes)
     spk = VOICES[voice]
     keep = [i for i, a in enumerate(audio) if len(a) >= min_seconds * SR]
     return Corpus([audio[i] for i in keep], [spk] * len(keep), [names[i] for i in keep])

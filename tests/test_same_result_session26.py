@@ -48,3 +48,40 @@ def test_a_wav_recording_of_a_replay_holds_no_wall_clock_time_and_is_the_same_fi
     y, rate = sf.read(a, dtype="float32")
     assert rate == 16000 and y.dtype == np.float32
     np.testing.assert_array_equal(y, sf.read(src, dtype="float32")[0])  # the replayed samples, exact
+
+
+def test_a_speech_cache_made_from_other_prompts_is_decoded_again_as_a_fresh_machine_would(tmp_path, monkeypatch):
+    """A voice's decoded cache was used whatever prompts the voice now has: after prompts were added (or changed) by
+    an upgrade of the Asterisk sounds, a machine that had a cache kept training and scoring on the old set, and a
+    fresh machine with the same code and prompts on the new one."""
+    import shutil
+    from pathlib import Path
+
+    import pytest
+    from conftest import need
+    from wavegraph.models import speech_data
+
+    pytest.importorskip("av")
+    carlo = Path("/usr/share/asterisk/sounds/it_IT_m_Carlo")
+    prompts = sorted(carlo.glob("*.g722"), key=lambda p: (p.stat().st_size, p.name))[:3] if carlo.is_dir() else []
+    need(len(prompts) == 3, "the Asterisk Italian prompts are not installed (scripts/system_deps.sh)")  # the shortest
+    voice = tmp_path / "sounds" / "it_IT_m_Carlo"
+    voice.mkdir(parents=True)
+    for p in prompts[:2]:
+        shutil.copy(p, voice / p.name)
+    monkeypatch.setattr(speech_data, "SOUNDS", tmp_path / "sounds")
+    monkeypatch.setenv("WAVEGRAPH_DATA", str(tmp_path / "cache"))
+    old = speech_data._asterisk_voice("it_IT_m_Carlo", 0.0)  # decodes 2 prompts, caches them
+    assert len(old) == 2
+    shutil.copy(prompts[2], voice / prompts[2].name)  # the voice gains a prompt
+    grown = speech_data._asterisk_voice("it_IT_m_Carlo", 0.0)
+    shutil.rmtree(tmp_path / "cache")
+    fresh = speech_data._asterisk_voice("it_IT_m_Carlo", 0.0)  # a fresh machine: no cache
+    assert grown.names == fresh.names and len(fresh) == 3
+    for a, b in zip(grown.audio, fresh.audio):
+        np.testing.assert_array_equal(a, b)
+    shutil.copy(prompts[2], voice / prompts[0].name)  # a prompt changed in place (same name, other speech)
+    changed = speech_data._asterisk_voice("it_IT_m_Carlo", 0.0)
+    np.testing.assert_array_equal(changed.audio[0], fresh.audio[2])
+    again = speech_data._asterisk_voice("it_IT_m_Carlo", 0.0)  # and an unchanged voice reads its cache
+    assert again.names == changed.names and all(np.array_equal(a, b) for a, b in zip(again.audio, changed.audio))
