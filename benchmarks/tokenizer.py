@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from wavegraph.models.cli_args import THREADS_HELP
 from wavegraph.models.eeg_tokenizer import EEGTokenizer, TokenizerConfig, frame_windows, log_spectrum
 from wavegraph.models.train_enhancer import positive
 from wavegraph.pipeline.datasets import fetch, read_opensignals
@@ -196,7 +197,7 @@ def train_main(argv: list[str]) -> int:
     ap.add_argument("--frames", type=positive(int), default=16, help="frames per crop (0.5 s each)")
     ap.add_argument("--lr", type=positive(float), default=2e-3)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=positive(int), default=1)
+    ap.add_argument("--threads", type=positive(int), default=1, help=THREADS_HELP)
     ap.add_argument(
         "--out", type=Path, default=None, help=f"weights file (the shipped {WEIGHTS.name} is replaced only when named)"
     )

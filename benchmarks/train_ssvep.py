@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from wavegraph.models.cli_args import THREADS_HELP
 from wavegraph.models.ssvep_dnn import FINE_TUNE_STEPS
 
 from .ssvep_recording import (
@@ -474,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
         help="weights file (default ssvep_dnn.safetensors; --global: the shipped models/weights/ssvep_dnn_*.safetensors)",
     )
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1: a shared machine)")
+    ap.add_argument("--threads", type=int, default=1, help=THREADS_HELP)
     ap.add_argument("--global", dest="global_", action="store_true", help="train the shipped global models")
     ap.add_argument("--windows", nargs="+", type=float, default=list(GLOBAL_WINDOWS), help="--global window lengths")
     ap.add_argument("--m", type=int, default=40, help="--global targets (ssvep_sim.jfpm; default 40)")

@@ -50,6 +50,12 @@ def whole(least: int):
 
 
 MAX_THREADS = 1024  # torch threads past which a count is a typo, whatever the machine (each is an OS thread)
+# the trainers' --threads: a seeded training is reproducible at its thread count (measured: train tokenizer and ssvep
+# wrote other weights at --threads 2 than at 1, the same at 1 run after run, whatever PYTHONHASHSEED)
+THREADS_HELP = (
+    "torch threads (default 1); the same seed and count give the same weights, byte for byte, another count may not "
+    "(torch splits its sums among threads)"
+)
 
 
 def usable_cpus() -> int:

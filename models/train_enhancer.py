@@ -30,7 +30,7 @@ from wavegraph import unwritable
 
 from . import checkpoint as ckpt
 from . import speech_data as sd
-from .cli_args import SNR_LIMIT_DB, cpu_threads, oversubscribed, positive
+from .cli_args import SNR_LIMIT_DB, THREADS_HELP, cpu_threads, oversubscribed, positive
 from .enhancer import Enhancer, EnhancerConfig, enhancer_loss, si_sdr
 from .enhancer_loss import min_example_samples
 from .enhancer_lr import feature_lr_spans, gate_lr_targets, scaled_step
@@ -126,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--front-blocks", type=int, choices=range(1, 17), metavar="1..16", default=8, help="and its dilated blocks"
     )
-    p.add_argument("--threads", type=cpu_threads, default=1, help="torch threads (default 1)")
+    p.add_argument("--threads", type=cpu_threads, default=1, help=THREADS_HELP)
     p.add_argument("--sisdr-weight", type=float, default=0.002, help="weight of -SI-SDR (dB) in the loss")
     p.add_argument("--vad-weight", type=float, default=0.01, help="weight of the VAD cross-entropy in the loss")
     p.add_argument(
