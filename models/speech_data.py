@@ -156,9 +156,7 @@ def _decode_g722(path: Path) -> np.ndarray:
     return x if rate == SR else sps.resample_poly(x, SR, rate).astype(np.float32)
 
 
-def _save_cache(
-    path: Path, names: list[str], audio: list[np.ndarray], sizes: list[int] | None = None
-) -> list[np.ndarray]:
+def _save_cache(path: Path, names: list[str], audio: list[np.ndarray], **source: np.ndarray) -> list[np.ndarray]:
     """Write the decoded utterances as int16 and return them as a later `_load_cache` reads them back: a fresh
     machine's first run (decoded now) and every later one (read from the cache) see the same samples (the first
     run's differed by up to one int16 step, which moved single PESQ-WB scores of a bench run by up to 0.06)."""
@@ -168,9 +166,7 @@ def _save_cache(
     tmp = path.with_suffix(".tmp.npz")
     try:  # WAVEGRAPH_DATA naming a file, a read-only or full disk: NotADirectoryError traceback before
         path.parent.mkdir(parents=True, exist_ok=True)
-        arrays = {"names": np.array(names), "lens": lens, "pcm": pcm16}
-        if sizes is not None:  # the source files' sizes, in bytes (_cache_of)
-            arrays["sizes"] = np.array(sizes, np.int64)
+        arrays = {"names": np.array(names), "lens": lens, "pcm": pcm16, **source}  # source: what it was made from
         np.savez(tmp, **arrays)
         tmp.replace(path)
     except OSError as e:
@@ -193,6 +189,12 @@ def _from_int16(pcm16: np.ndarray, lens: np.ndarray) -> list[np.ndarray]:
     return np.split(pcm, np.cumsum(lens)[:-1]) if len(lens) else []
 
 
+def _kept(path: Path, key: str):
+    """What a cache kept of its source under `key` (a list, or a str for text), None where it kept nothing."""
+    with np.load(path) as z:
+        return z[key].tolist() if key in z.files else None
+
+
 def _cache_of(path: Path, names: list[str], sizes: list[int]) -> bool:
     """Whether the cache at `path` holds these prompts (names, and the files' sizes where it kept them): one made from
     another install of the voice (prompts added, removed or changed by an upgrade) was used as it was, so a machine
@@ -202,8 +204,8 @@ def _cache_of(path: Path, names: list[str], sizes: list[int]) -> bool:
     if not names:  # the voice is not installed (any more): its cache is all there is
         return True
     with np.load(path) as z:
-        kept = z["sizes"].tolist() if "sizes" in z.files else None  # (a cache written before kept no sizes)
-        return [str(n) for n in z["names"]] == names and kept in (None, sizes)
+        held = [str(n) for n in z["names"]]
+    return held == names and _kept(path, "sizes") in (None, sizes)  # (None: a cache written before kept no sizes)
 
 
 def _asterisk_voice(voice: str, min_seconds: float) -> Corpus:
@@ -221,7 +223,7 @@ def _asterisk_voice(voice: str, min_seconds: float) -> Corpus:
                 f"(apt-get install asterisk-core-sounds-{voice[:2]}-g722)"
             )
         audio = [_decode_g722(f) for f in files]
-        audio = _save_cache(cache, names, audio, sizes)
+        audio = _save_cache(cache, names, audio, sizes=np.array(sizes, np.int64))
     spk = VOICES[voice]
     keep = [i for i, a in enumerate(audio) if len(a) >= min_seconds * SR]
     return Corpus([audio[i] for i in keep], [spk] * len(keep), [names[i] for i in keep])
@@ -241,13 +243,29 @@ def _sentence(rng: np.random.Generator) -> str:
     return " ".join(rng.choice(_WORDS, size=int(rng.integers(5, 14))))
 
 
+ESPEAK_WPM = 150  # espeak-ng's speed, words per minute
+
+
+def _synth_recipe() -> str:
+    """What the synthetic corpus is made from (voices, words, speed, the engines' versions), kept in its cache: one
+    made by other code or engines was used as it was, so a machine that had it trained on other speech than a fresh
+    machine with the same code and engines."""
+    versions = []
+    for tool in ("espeak-ng", "flite"):
+        try:
+            versions.append(subprocess.run([tool, "--version"], capture_output=True, text=True, timeout=60).stdout)
+        except (OSError, subprocess.SubprocessError):
+            versions.append("")
+    return hashlib.sha1(repr((SYNTH_VOICES, _WORDS, ESPEAK_WPM, SR, versions)).encode()).hexdigest()
+
+
 def _synth_one(voice: str, text: str, tmp: Path) -> np.ndarray:
     import soundfile as sf
 
     engine, name = voice.split(":")
     out = tmp / "u.wav"
     if engine == "espeak":
-        cmd = ["espeak-ng", "-v", name, "-s", "150", "-w", str(out), text]
+        cmd = ["espeak-ng", "-v", name, "-s", str(ESPEAK_WPM), "-w", str(out), text]
     else:
         cmd = ["flite", "-voice", name, "-t", text, "-o", str(out)]
     subprocess.run(cmd, check=True, capture_output=True, timeout=60)
@@ -258,10 +276,11 @@ def _synth_one(voice: str, text: str, tmp: Path) -> np.ndarray:
 
 def _synthetic(n_per_voice: int, seed: int = 0) -> Corpus:
     cache = cache_root() / f"synthetic_{n_per_voice}_{seed}.npz"
-    if cache.is_file():
+    missing = [tool for tool in ("espeak-ng", "flite") if shutil.which(tool) is None]
+    recipe = "" if missing else _synth_recipe()  # (no engines: the cache is all there is)
+    if cache.is_file() and (missing or _kept(cache, "recipe") in (None, recipe)):  # (None: a cache kept no recipe)
         names, audio = _load_cache(cache)
     else:
-        missing = [tool for tool in ("espeak-ng", "flite") if shutil.which(tool) is None]
         if missing:
             raise DataError(f"synthetic voices need {', '.join(missing)}; run scripts/system_deps.sh as root")
         rng = np.random.default_rng(seed)
@@ -271,7 +290,7 @@ def _synthetic(n_per_voice: int, seed: int = 0) -> Corpus:
                 for i in range(n_per_voice):
                     names.append(f"{voice}/{i:04d}")
                     audio.append(_synth_one(voice, _sentence(rng), Path(d)))
-        audio = _save_cache(cache, names, audio)
+        audio = _save_cache(cache, names, audio, recipe=np.array(recipe))
     return Corpus(audio, [n.split("/")[0] for n in names], names)
 
 

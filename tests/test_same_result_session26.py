@@ -85,3 +85,27 @@ def test_a_speech_cache_made_from_other_prompts_is_decoded_again_as_a_fresh_mach
     np.testing.assert_array_equal(changed.audio[0], fresh.audio[2])
     again = speech_data._asterisk_voice("it_IT_m_Carlo", 0.0)  # and an unchanged voice reads its cache
     assert again.names == changed.names and all(np.array_equal(a, b) for a, b in zip(again.audio, changed.audio))
+
+
+def test_a_synthetic_speech_cache_made_by_another_recipe_is_made_again_as_a_fresh_machine_would(tmp_path, monkeypatch):
+    """The synthetic voices' cache (synthetic_<n>_<seed>.npz) was used whatever code or engines made it: a machine
+    that had one from other voices, words or espeak-ng/flite versions trained on other speech than a fresh machine
+    with the same code and engines. The cache keeps its recipe now, and one made by another is made again."""
+    import shutil
+
+    from conftest import need
+    from wavegraph.models import speech_data
+
+    need(shutil.which("espeak-ng") and shutil.which("flite"), "espeak-ng and flite are not installed")
+    monkeypatch.setenv("WAVEGRAPH_DATA", str(tmp_path))
+    fresh = speech_data._synthetic(1, seed=5)  # a fresh machine: synthesised now, cached with its recipe
+    again = speech_data._synthetic(1, seed=5)  # read back from the cache
+    assert again.names == fresh.names and all(np.array_equal(a, b) for a, b in zip(again.audio, fresh.audio))
+    cache = speech_data.cache_root() / "synthetic_1_5.npz"
+    n = len(fresh.names)  # what another recipe made (other voices, say), written as the cache is
+    pcm, lens = np.full(1600 * n, 8192, np.int16), np.full(n, 1600, np.int64)
+    np.savez(cache, names=np.array(fresh.names), lens=lens, pcm=pcm, recipe=np.array("another recipe"))
+    got = speech_data._synthetic(1, seed=5)
+    assert got.names == fresh.names
+    for a, b in zip(got.audio, fresh.audio):
+        np.testing.assert_array_equal(a, b)
