@@ -23,7 +23,8 @@ included); `TrainSampler` draws training mixtures from the training side only.
 Mixing (`mix`): noise scaled to the SNR against the active speech power, optional mild reverberation of the
 speech (scipy-made exponential-decay impulse responses; the target stays the dry speech), then a random level.
 Decoded corpora are cached as int16 .npz under the user's cache folder ($WAVEGRAPH_DATA if set)/speech/; a voice's
-cache is decoded again when its prompts (names and file sizes) are not those it was made from.
+cache is decoded again when its prompts (names and file sizes) are not those it was made from, and the synthetic
+voices' is made again when its recipe (voices, words, speed, the engines' versions) is not this code's and engines'.
 """
 
 from __future__ import annotations
