@@ -24,7 +24,8 @@ Mixing (`mix`): noise scaled to the SNR against the active speech power, optiona
 speech (scipy-made exponential-decay impulse responses; the target stays the dry speech), then a random level.
 Decoded corpora are cached as int16 .npz under the user's cache folder ($WAVEGRAPH_DATA if set)/speech/; a voice's
 cache is decoded again when its prompts (names and file sizes) are not those it was made from, and the synthetic
-voices' is made again when its recipe (voices, words, speed, the engines' versions) is not this code's and engines'.
+voices' is made again when its recipe (voices, words, speed, the engines' versions) is not this code's and engines'
+(a cache that kept neither, written before they were kept, is made again once where the voice or engines are).
 """
 
 from __future__ import annotations
@@ -197,16 +198,17 @@ def _kept(path: Path, key: str):
 
 
 def _cache_of(path: Path, names: list[str], sizes: list[int]) -> bool:
-    """Whether the cache at `path` holds these prompts (names, and the files' sizes where it kept them): one made from
-    another install of the voice (prompts added, removed or changed by an upgrade) was used as it was, so a machine
-    that had a cache trained and scored on other speech than a fresh one with the same code and prompts."""
+    """Whether the cache at `path` holds these prompts (names and the files' sizes): one made from another install of
+    the voice (prompts added, removed or changed by an upgrade) was used as it was, so a machine that had a cache
+    trained and scored on other speech than a fresh one with the same code and prompts. A cache that kept no sizes
+    (written before they were kept) cannot say what it was made from: it is decoded again once, and kept with them."""
     if not path.is_file():
         return False
     if not names:  # the voice is not installed (any more): its cache is all there is
         return True
     with np.load(path) as z:
         held = [str(n) for n in z["names"]]
-    return held == names and _kept(path, "sizes") in (None, sizes)  # (None: a cache written before kept no sizes)
+    return held == names and _kept(path, "sizes") == sizes
 
 
 def _asterisk_voice(voice: str, min_seconds: float) -> Corpus:
@@ -279,7 +281,8 @@ def _synthetic(n_per_voice: int, seed: int = 0) -> Corpus:
     cache = cache_root() / f"synthetic_{n_per_voice}_{seed}.npz"
     missing = [tool for tool in ("espeak-ng", "flite") if shutil.which(tool) is None]
     recipe = "" if missing else _synth_recipe()  # (no engines: the cache is all there is)
-    if cache.is_file() and (missing or _kept(cache, "recipe") in (None, recipe)):  # (None: a cache kept no recipe)
+    # (a cache that kept no recipe, written before one was kept, is made again once where the engines are)
+    if cache.is_file() and (missing or _kept(cache, "recipe") == recipe):
         names, audio = _load_cache(cache)
     else:
         if missing:
