@@ -30,11 +30,13 @@ voices' is made again when its recipe (voices, words, speed, the engines' versio
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,13 +167,15 @@ def _save_cache(path: Path, names: list[str], audio: list[np.ndarray], **source:
     lens = np.array([len(a) for a in audio], np.int64)
     pcm = np.concatenate(audio) if audio else np.zeros(0, np.float32)
     pcm16 = np.round(np.clip(pcm, -1, 1) * 32767).astype(np.int16)
-    tmp = path.with_suffix(".tmp.npz")
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}-{threading.get_ident()}.tmp.npz")  # one per writer (was shared)
     try:  # WAVEGRAPH_DATA naming a file, a read-only or full disk: NotADirectoryError traceback before
         path.parent.mkdir(parents=True, exist_ok=True)
         arrays = {"names": np.array(names), "lens": lens, "pcm": pcm16, **source}  # source: what it was made from
         np.savez(tmp, **arrays)
         tmp.replace(path)
     except OSError as e:
+        with contextlib.suppress(OSError):  # what was written of it
+            tmp.unlink()
         env = os.environ.get("WAVEGRAPH_DATA")
         raise DataError(
             f"cannot write the decoded speech cache {path} ({e.strerror or e}); fix: "
@@ -281,8 +285,7 @@ def _synthetic(n_per_voice: int, seed: int = 0) -> Corpus:
     cache = cache_root() / f"synthetic_{n_per_voice}_{seed}.npz"
     missing = [tool for tool in ("espeak-ng", "flite") if shutil.which(tool) is None]
     recipe = "" if missing else _synth_recipe()  # (no engines: the cache is all there is)
-    # (a cache that kept no recipe, written before one was kept, is made again once where the engines are)
-    if cache.is_file() and (missing or _kept(cache, "recipe") == recipe):
+    if cache.is_file() and (missing or _kept(cache, "recipe") == recipe):  # (one that kept none: made again once)
         names, audio = _load_cache(cache)
     else:
         if missing:

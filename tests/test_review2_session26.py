@@ -52,3 +52,24 @@ def test_an_old_synthetic_cache_without_its_recipe_is_made_again_once_then_read(
     for a, b in zip(got.audio, fresh.audio):
         np.testing.assert_array_equal(a, b)  # was the old cache's constant 0.25
     assert speech_data._kept(cache, "recipe") == speech_data._synth_recipe()
+
+
+def test_two_writers_of_one_cache_each_write_their_own_file(tmp_path, monkeypatch):
+    """Every writer of a cache wrote it through the same `<name>.tmp.npz`: two trainings started together on a machine
+    whose cache was being made again (a23fa28: an old cache, an upgraded voice or engine) wrote into one file, and the one
+    that renamed it first left the other writing into the cache itself. Here the other writer is a handle open on that
+    name, writing on after this process's cache is made."""
+    monkeypatch.setenv("WAVEGRAPH_DATA", str(tmp_path))
+    path = speech_data.cache_root() / "v.npz"
+    path.parent.mkdir(parents=True)
+    audio = [np.linspace(-0.5, 0.5, 800, dtype=np.float32), np.full(400, 0.25, np.float32)]
+    with open(path.with_suffix(".tmp.npz"), "wb") as other:  # another process, mid-write
+        other.write(b"PK\x03\x04")
+        saved = speech_data._save_cache(path, ["v/a", "v/b"], audio, sizes=np.array([1, 2], np.int64))
+        other.seek(0)
+        other.write(b"\0" * 4096)  # ... and writing on
+    names, got = speech_data._load_cache(path)
+    assert names == ["v/a", "v/b"] and speech_data._kept(path, "sizes") == [1, 2]
+    for a, b in zip(got, saved):
+        np.testing.assert_array_equal(a, b)
+    assert [p.name for p in path.parent.iterdir() if p != path and p.name != "v.tmp.npz"] == []  # no leftover
