@@ -107,6 +107,10 @@ class MonitorHub:
         self.processes: dict[str, str] = {}  # node id -> process, every node of the run (the table's rows)
         self.frames_in = 0
         self.frames_bad = 0
+        # trace frames a page got merged into a later update because it had not yet drawn the previous one, and
+        # trace messages sent to a page that had not acknowledged the previous one in time (monitor_app.Session)
+        self.traces_merged = 0
+        self.traces_ack_timeouts = 0
         self.started = time.monotonic()
         self._counts: dict[str, deque] = {}  # node -> (time, chunks in, chunks out) over the rate window
         self._sub: zmq.Socket | None = None

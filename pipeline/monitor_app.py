@@ -26,6 +26,7 @@ import functools
 import html
 import json
 import secrets
+import time
 from collections import deque
 from typing import Any, cast
 
@@ -42,6 +43,7 @@ except ImportError:  # pragma: no cover - bokeh missing
 
 
 TICK_MS = 33  # traces: about 30 updates a second, on their own websocket
+ACK_TIMEOUT_S = 5.0  # a page that has not acknowledged its last trace message for this long gets the next anyway
 PAGE_TICK_MS = 250  # the rest of the page, through Bokeh's document: 4 updates a second
 SPECTRUM_TICKS, HEATMAP_TICKS, TABLE_TICKS = 4, 1, 2  # of the page tick: 1, 4 and 2 updates a second
 PALETTE = ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
@@ -107,9 +109,12 @@ def trace_message(x: np.ndarray, y: np.ndarray, rollover: int, reset: bool, time
 # Runs in the page once its document is ready: opens /traces for this session, streams each message into the
 # trace source and moves the time axis to the newest samples, in the page only ({sync: false}: nothing goes
 # back to the server; a DataRange1d following the data would send its new bounds back 30 times a second).
+# Once the page has drawn a message it acknowledges it with its count on the same socket (Session.acked_message): the
+# server sends the next one only then, so a slow page gets fewer, larger updates instead of a growing backlog.
 TRACES_JS = """
 const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/traces?key=" + key);
 ws.binaryType = "arraybuffer";
+let applied = 0;  // the messages of this socket drawn so far, sent back as the acknowledgement
 ws.onmessage = (event) => {
   const buf = event.data;
   const [reset, rollover, rows, groups, first, newest, span] = new Float64Array(buf, 0, 7);
@@ -124,6 +129,9 @@ ws.onmessage = (event) => {
   else source.stream(data, rollover, {sync: false});
   const start = Math.max(newest - span, Math.min(first, newest - 1));
   if (rows > 0 && !x_range.wg_hold) x_range.setv({start: start, end: newest}, {sync: false});
+  // the acknowledgement, once drawn (the frame after this change): the server sends the next message only then
+  const n = ++applied;
+  requestAnimationFrame(() => setTimeout(() => { if (ws.readyState === 1) ws.send(String(n)); }, 0));
 };
 ws.onclose = () => status.setv({text: ENDED + new Date().toLocaleTimeString()}, {sync: false});
 """
@@ -269,6 +277,10 @@ class Session:
         sessions[self.key] = self
         self.socket: Any = None  # the page's /traces websocket, once it is open
         self.sending: Any = None  # the future of the last trace message written (leaky: one at a time)
+        self.sent = 0  # trace messages sent on the current socket ...
+        self.acked = 0  # ... and how many of them the page has acknowledged (drawn)
+        self.sent_at = 0.0  # time.monotonic() of the last one sent
+        self.held = False  # new frames waited for an acknowledgement: the next message merges them
         self.reset = True  # the next trace message replaces what the page holds
         self.periodic: Any = None
         self.stream = ""
@@ -391,7 +403,7 @@ class Session:
         from tornado.ioloop import PeriodicCallback
 
         self.detach()
-        self.socket, self.reset, self.cursor = socket, True, 0
+        self.socket, self.reset, self.cursor, self.sent, self.acked = socket, True, 0, 0, 0
         self.periodic = PeriodicCallback(self.send_traces, TICK_MS)
         self.periodic.start()
 
@@ -399,6 +411,15 @@ class Session:
         if self.periodic is not None:
             self.periodic.stop()
         self.socket = self.periodic = self.sending = None
+
+    def acked_message(self, message) -> None:
+        """The page's acknowledgement: the count of trace messages it has drawn on this socket."""
+        try:
+            count = int(message)
+        except (TypeError, ValueError):
+            return  # not an acknowledgement: ignored
+        if self.acked < count <= self.sent:
+            self.acked = count
 
     def close(self) -> None:
         self.detach()
@@ -463,18 +484,33 @@ class Session:
         if self.tick % TABLE_TICKS == 0:
             rows = table_rows(self.hub.stats, self.hub.processes)
             self.table.stream(rows, rollover=len(rows["node"]))  # then TABLE_REDRAW_JS redraws the cells
-            self.title.text = f"<b>wavegraph monitor</b>: {len(names)} streams, {self.hub.frames_in} frames" + (
-                f", {self.hub.frames_bad} bad frames dropped" if self.hub.frames_bad else ""
+            self.title.text = (
+                f"<b>wavegraph monitor</b>: {len(names)} streams, {self.hub.frames_in} frames"
+                + (f", {self.hub.frames_bad} bad frames dropped" if self.hub.frames_bad else "")
+                + (
+                    f", {self.hub.traces_merged} trace frames merged (the page was behind)"
+                    if self.hub.traces_merged
+                    else ""
+                )
             )
 
     def send_traces(self) -> None:
         """Every TICK_MS: what is new in the selected stream, as one binary message on the page's websocket.
-        Leaky: while the previous message is still being written (a slow page), nothing is sent; what is new
-        then goes with a later message."""
+        One message in flight: until the page has acknowledged (drawn) the previous one, nothing is sent, and
+        what is new then goes with the next message, merged (counted in the hub's `traces_merged`): a slow page
+        jumps to the newest data instead of drawing a growing backlog. A page that does not acknowledge within
+        ACK_TIMEOUT_S gets the next message anyway (counted in `traces_ack_timeouts`)."""
         from tornado.websocket import WebSocketClosedError
 
         if self.socket is None or (self.sending is not None and not self.sending.done()):
             return
+        if self.acked < self.sent:
+            if time.monotonic() - self.sent_at < ACK_TIMEOUT_S:
+                self.held = True
+                return
+            with self.hub.lock:
+                self.hub.traces_ack_timeouts += 1
+            self.acked = self.sent
         view = self.hub.snapshot(self.stream) if self.stream else None
         message = self._traces(view) if view is not None else None
         if message is None and self.reset:  # nothing to show (yet): clear the page
@@ -483,6 +519,7 @@ class Session:
         if message is not None:
             try:
                 self.sending = self.socket.write_message(message, binary=True)
+                self.sent, self.sent_at = self.sent + 1, time.monotonic()
             except WebSocketClosedError:
                 self.detach()
 
@@ -493,6 +530,10 @@ class Session:
         if not new:
             return None
         self.cursor = new[-1][0]
+        if self.held:  # frames that waited for the page's acknowledgement, sent with the newest as one update
+            self.held = False
+            with self.hub.lock:
+                self.hub.traces_merged += len(new) - 1
         if self.reset:  # a page being (re)filled needs only the time span it shows
             new = [f for f in new if f[1][-1] > new[-1][1][-1] - self.span.value] or new[-1:]
         n = self.n_shown

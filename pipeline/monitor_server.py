@@ -34,7 +34,8 @@ def _trace_socket():
             self.session.attach(self)
 
         def on_message(self, message) -> None:
-            pass  # the page sends nothing on this socket
+            if self.session is not None and self.session.socket is self:
+                self.session.acked_message(message)  # the page has drawn that many trace messages
 
         def on_close(self) -> None:
             if self.session is not None and self.session.socket is self:
