@@ -10,6 +10,7 @@ import re
 import struct
 import sys
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -226,7 +227,7 @@ def load_real(path: str | None, freqs, line: float, mapping: dict[str, float] | 
         how = "epoch label = candidate with the highest 16 s narrow-band SNR (f, 2f)"
     elif is_epochs:
         assert isinstance(inst, mne.BaseEpochs)
-        inv = {v: k for k, v in inst.event_id.items()}
+        inv = {v: k for k, v in cast("dict[str, int]", inst.event_id).items()}
         onset = max(0, int(round(-inst.tmin * rate)))  # an epoch that starts before its event: the pre-roll
         picked = inst.get_data(picks=channels)  # pyright: ignore[reportArgumentType]  # mne accepts a list of names; its annotation omits it
         for e, code in zip(picked, inst.events[:, 2]):

@@ -33,6 +33,7 @@ import math
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from wavegraph.models.cli_args import THREADS_HELP
@@ -219,7 +220,7 @@ def recording_trials(
     found: dict[str, int] = {}
     if is_epochs:
         assert isinstance(inst, mne.BaseEpochs)
-        inv = {v: k for k, v in inst.event_id.items()}
+        inv = {v: k for k, v in cast("dict[str, int]", inst.event_id).items()}
         onset = int(round(-inst.tmin * fs))
         picked = inst.get_data(picks=channels)  # pyright: ignore[reportArgumentType]  # mne accepts a list of names; its annotation omits it
         for e, code in zip(picked, inst.events[:, 2]):

@@ -8,6 +8,7 @@ import logging
 import warnings
 from datetime import timedelta
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from wavegraph.pipeline.spec import SpecError, float32_rate
@@ -341,7 +342,7 @@ class _EpochsReader(_Reader):
         idx = k * self.segment + min(max(zero, 0), self.segment - 1)
         codes = ep.events[:n_epochs, 2]
         self.events = np.column_stack([idx, idx / self.sfreq, np.zeros(n_epochs), codes]).astype(np.float64)
-        inv = {int(c): d for d, c in ep.event_id.items()}
+        inv = {int(c): d for d, c in cast("dict[str, int]", ep.event_id).items()}
         labels = {c: inv.get(c, str(c)) for c in sorted({int(c) for c in ep.events[:, 2]})}
         inside, more = _within_epochs(ep, n_epochs, self.segment, zero, self.sfreq, labels)
         self.events = np.concatenate([self.events, inside])
