@@ -127,35 +127,42 @@ def test_reset_while_running_keeps_the_audio_clock(jack):
 
 
 def test_loopback_through_jack_is_sample_exact(jack):
-    """audio_output -> JACK -> audio_input: what is played comes back unchanged, one fixed delay later."""
-    mic = AudioInput(channels=1, duration=1.2)
+    """audio_output -> JACK -> audio_input: what is played comes back unchanged, one fixed delay later.
+
+    The whole signal is buffered before it plays (prefill longer than the signal; finish() starts it), so no
+    scheduling delay of this thread can starve the speaker mid-signal. Before, the speaker started on a block of
+    zeros and the signal's first 333-sample chunk could be played alone, followed by silence, when this thread was
+    descheduled between two process() calls (CI, 2 loaded cores: 333 samples came back out of place)."""
+    mic = AudioInput(channels=1, duration=1.5)
     mic.configure({})
-    spk = AudioOutput(prefill=0.02)
+    spk = AudioOutput(prefill=1.0)
     spk.configure({"in": signal_spec(RATE, ["ch0"], "audio", "float32", "a.u.")})
     x = (np.random.default_rng(1).uniform(-0.5, 0.5, (1, RATE // 2))).astype(np.float32)
     first = mic.read()  # opens the input stream
     connected = threading.Event()
+    played_before_finish = []
 
     def play():
-        spk.process({"in": Chunk(np.zeros((1, 960), np.float32))})  # opens the output stream
+        spk.open()  # silence until the signal is buffered
         subprocess.run(["jack_connect", "-s", SERVER, "PortAudio:out_0", "PortAudio:in_0"], check=True)
         connected.set()
-        time.sleep(0.05)
-        for k in range(0, x.shape[1], 333):
+        for k in range(0, x.shape[1], 333):  # chunks that straddle the 480-sample blocks
             spk.process({"in": Chunk(x[:, k : k + 333])})
+        played_before_finish.append(spk.played)  # 0: still buffering, prefill is longer than the signal
         spk.finish()
 
     th = threading.Thread(target=play)
     th.start()
     chunks = ([first["out"]] if first else []) + read_until_end(mic)
     th.join()
-    assert connected.is_set()
+    assert connected.is_set() and played_before_finish == [0]
     rec = np.concatenate([c.data for c in chunks], axis=1)[0]
     lag = int(np.argmax(np.abs(np.correlate(rec, x[0, :2048], mode="valid"))))
     assert lag + x.shape[1] <= rec.size, "the played signal did not come back whole"
     np.testing.assert_allclose(rec[lag : lag + x.shape[1]], x[0], atol=1e-7)
     assert not spk.counters.get("not_played")
-    assert spk.played == 960 + x.shape[1]
+    assert not spk.counters.get("underflow"), spk.counters
+    assert spk.played == x.shape[1]
     mic.close()
     spk.close()
 
