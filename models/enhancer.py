@@ -48,7 +48,7 @@ from torch import nn
 
 from .config import DictConfig
 from .enhancer_checks import check_stream_input
-from .enhancer_fast import FastGLAStep, fast_step, frame_graph
+from .enhancer_fast import FastGLAStep, fast_step
 from .enhancer_features import (
     compressed_advance,
     dft_matrices,
@@ -62,6 +62,7 @@ from .enhancer_front import TimeFront
 from .enhancer_gain import LEVEL_START, adaptive_mask
 from .enhancer_gate import gate_curve, synthesize
 from .enhancer_loss import enhancer_loss, si_sdr, vad_targets
+from .enhancer_numpy import numpy_frame
 from .gla import GLAConfig, GLAStack
 from .mamba import MambaConfig, MambaStack
 from .streaming import State, StreamingModel, check_batch, check_dtype, check_frames
@@ -273,13 +274,13 @@ class Enhancer(StreamingModel):
         fast = fast_step(self) if fused else None
         if fast is None:
             return self._run(x_t[:, None], state, step=True)
-        keys = tuple(sorted(state))  # the same graph whatever order a restored state's keys come in
-        graph = frame_graph(self, fast, keys, x_t)
-        if graph is None:
-            return self._fast_frame(x_t, state, fast)
-        y, *tensors = graph(x_t, *(state[k] for k in keys))
-        state.update(zip(keys, tensors))
-        return y, state
+        frame = numpy_frame(self, fast) if x_t.device.type == "cpu" else None
+        if frame is not None and x_t.dtype == self.head.weight.dtype:  # numpy: a third of torch's per-op cost
+            # numpy views of the state's tensors, written in place (an expanded or strided one: the torch step)
+            views = {k: v.numpy() for k, v in state.items() if v.dtype == x_t.dtype and v.is_contiguous()}
+            if len(views) == len(state):
+                return torch.from_numpy(frame(x_t.numpy(), views)), state
+        return self._fast_frame(x_t, state, fast)
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         self._forget_fast_step()  # assign=True puts new parameter objects in place
@@ -290,7 +291,7 @@ class Enhancer(StreamingModel):
         return super()._apply(fn, recurse)
 
     def _forget_fast_step(self) -> None:
-        for name in ("_fast_params", "_fast_key", "_fast", "_graph_key", "_graph"):
+        for name in ("_fast_params", "_fast_key", "_fast", "_numpy_key", "_numpy"):
             self.__dict__.pop(name, None)
 
     # ---------------------------------------------------------------------------------------- internals

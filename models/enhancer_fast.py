@@ -1,13 +1,12 @@
 """The enhancer's fused inference step (models/enhancer.py): what a live graph runs every 10 ms frame.
 
-`FastGLAStep` is one GLAStack step and the head with the projections fused and the norms folded in; `FrameGraph`
-wraps `Enhancer._fast_frame` so that it can be traced into one frozen TorchScript graph. The Enhancer builds both
-from its own weights and checks them against its eager step before using them.
+`FastGLAStep` is one GLAStack step and the head with the projections fused and the norms folded in. The Enhancer
+builds it from its own weights and checks it against its eager step before using it; on the CPU its numpy port
+(models/enhancer_numpy.py) runs the frame.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING, cast
 
 import torch
@@ -76,19 +75,6 @@ class FastGLAStep:
         return torch.addmm(self.head[1], _rms(h, self.eps), self.head[0]).unsqueeze(1)
 
 
-class FrameGraph(nn.Module):
-    """`Enhancer._fast_frame` with the state as positional tensors (in `keys` order), for tracing into one frozen
-    TorchScript graph: the same ops without Python's per-op cost (a 10 ms frame is ~60 tiny ops)."""
-
-    def __init__(self, model: Enhancer, fast: FastGLAStep, keys: tuple[str, ...]):
-        super().__init__()
-        self.model, self.fast, self.keys = model, fast, keys
-
-    def forward(self, x_t: torch.Tensor, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        y, state = self.model._fast_frame(x_t, dict(zip(self.keys, tensors)), self.fast)
-        return (y, *(state[k] for k in self.keys))
-
-
 def fast_step(model: Enhancer) -> FastGLAStep | None:
     """The fused GLA + head step for inference (None while training, for a Mamba core, or if it failed its
     check). Rebuilt when a parameter changes (optimizer step, load_state_dict)."""
@@ -123,46 +109,3 @@ def fast_step(model: Enhancer) -> FastGLAStep | None:
         ):  # models/gla.py changed shape: keep the stack's step
             pass
     return cache["_fast"]
-
-
-def frame_graph(model: Enhancer, fast: FastGLAStep, keys: tuple[str, ...], x_t: torch.Tensor):
-    """`_fast_frame` traced and frozen into one TorchScript graph (about 1.5x faster per frame here), or None if
-    tracing fails or the graph's output differs from `_fast_frame`'s on a check run. Rebuilt with the fused step
-    (parameters changed) or for another batch size, dtype or state layout. Inference only."""
-    c = model.cfg  # the inference settings are constants in the traced graph
-    settings = (c.mask_floor, c.snr_adapt, c.snr_low, c.snr_high, c.low_snr_floor, c.low_snr_postfilter, c.snr_tau)
-    key = (
-        model.__dict__.get("_fast_key"),
-        keys,
-        x_t.shape[0],
-        x_t.dtype,
-        x_t.device,
-        settings,
-    )  # _fast_key: weights
-    if model.__dict__.get("_graph_key") != key:
-        graph = None
-        try:
-            with warnings.catch_warnings():  # torch.jit is deprecated upstream; still the cheapest per-op path
-                warnings.simplefilter("ignore")
-                example = model.init_state(x_t.shape[0], x_t.device, x_t.dtype)
-                module = FrameGraph(model, fast, keys).eval()
-                graph = torch.jit.freeze(
-                    torch.jit.trace(module, (x_t.new_zeros(x_t.shape), *(example[k] for k in keys)), check_trace=False)
-                )
-            g = torch.Generator().manual_seed(0)
-            s1, s2 = (
-                model.init_state(x_t.shape[0], x_t.device, x_t.dtype),
-                model.init_state(x_t.shape[0], x_t.device, x_t.dtype),
-            )
-            ok = True
-            for _ in range(3):
-                x = (0.1 * torch.randn(x_t.shape, generator=g)).to(x_t)
-                y1, s1 = model._fast_frame(x, s1, fast)
-                y2, *t2 = graph(x, *(s2[k] for k in keys))
-                s2 = dict(zip(keys, t2))
-                ok = ok and torch.allclose(y1, y2, atol=1e-6, rtol=1e-5)
-            graph = graph if ok else None
-        except (RuntimeError, ValueError, TypeError, AttributeError):  # untraceable here: keep _fast_frame
-            graph = None
-        model.__dict__["_graph"], model.__dict__["_graph_key"] = graph, key  # together, once built
-    return model.__dict__["_graph"]

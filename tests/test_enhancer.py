@@ -73,9 +73,7 @@ def test_cascade_front_is_causal_starts_as_identity_and_streams_like_forward():
         bump[:, 1000] += 1.0  # one sample reaches receptive_samples outputs, no further
         reach = (front(bump) - y).abs()[0].nonzero()[:, 0]
         assert reach.min() == 1000 and reach.max() == 1000 + front.receptive_samples - 1
-    assert_stream_equals_forward(
-        cascade, x
-    )  # also checks step(): eager frame path (no traced frame graph with a front)
+    assert_stream_equals_forward(cascade, x)  # also checks step(): eager frame path (no numpy frame with a front)
     with pytest.raises(ValueError, match="front_channels"):
         EnhancerConfig(front_channels=-1)
     with pytest.raises(ValueError, match="front_blocks in 1..16"):
@@ -128,18 +126,18 @@ def _fused(model: Enhancer):
     return fast
 
 
-def test_deep_filter_stream_equals_forward_and_frame_graph_equals_eager():
+def test_deep_filter_stream_equals_forward_and_numpy_frame_equals_eager():
     model = _deep_filter_model()
     x = torch.from_numpy(_speechlike(31 * 160, seed=3)).reshape(1, 31, 160)
-    y = assert_stream_equals_forward(model, x)  # also checks step(), which runs the traced frame graph
-    assert model.__dict__["_graph"] is not None
+    y = assert_stream_equals_forward(model, x)  # also checks step(), which runs the numpy frame
+    assert model.__dict__["_numpy"] is not None
     with torch.no_grad():
         state, eager = model.init_state(1), []
         for t in range(31):
             out, state = model._fast_frame(x[:, t], state, _fused(model))
             eager.append(out)
     torch.testing.assert_close(torch.cat(eager, 1), y, atol=1e-5, rtol=1e-4)
-    with torch.no_grad():  # new weights (as after load_state_dict): the graph is rebuilt, not reused
+    with torch.no_grad():  # new weights (as after load_state_dict): the numpy frame is rebuilt, not reused
         model.head.bias[:161].add_(1.0)
         fresh = model.step(x[:, 0], model.init_state(1))[0]
         again = model._fast_frame(x[:, 0], model.init_state(1), _fused(model))[0]

@@ -87,8 +87,8 @@ def test_deep_filter_model_streams_with_the_adaptive_floor():
         model.head.weight.normal_(0, 0.3)
         model.head.bias.normal_(0, 0.5)
     x = torch.from_numpy(_noise(37 * 160, seed=2)).reshape(1, 37, 160)
-    y = assert_stream_equals_forward(model, x)  # step() runs the traced frame graph, with the level state
-    assert model.__dict__["_graph"] is not None
+    y = assert_stream_equals_forward(model, x)  # step() runs the numpy frame, with the level state
+    assert model.__dict__["_numpy"] is not None
     model.cfg.snr_adapt = False  # the graph is rebuilt for the new setting, not reused
     with torch.no_grad():
         plain = model.step(x[:, 0], model.init_state(1))[0]

@@ -61,7 +61,7 @@ def test_grown_gate_keeps_the_output_then_streams_equal_offline_in_every_path():
             parts.append(y)
         torch.testing.assert_close(torch.cat(parts, 1), whole, atol=1e-5, rtol=1e-4)
         state, steps = gated.init_state(2), []
-        for t in range(30):  # the live step: the fused, traced frame graph
+        for t in range(30):  # the live step: the numpy frame
             steps.append(gated.step(x[:, t], state)[0])
         torch.testing.assert_close(torch.cat(steps, 1), whole, atol=1e-5, rtol=1e-4)
 
@@ -95,7 +95,7 @@ def test_gate_is_grown_last_and_its_rows_take_the_lr_multiplier():
 def test_shipped_weights_use_the_time_gate():
     """The shipped model (docs/speech.md, stage 26s) has the gate in two bands split at 1 kHz: its config asks for 8
     blocks a band, its head rows (grown at zero in 21, the high band's a copy in 26) were trained away from zero and
-    apart, and its live step (the traced frame graph, which computes the gate) equals its offline run."""
+    apart, and its live step (the numpy frame, which computes the gate) equals its offline run."""
     from wavegraph.models import checkpoint as ckpt
     from wavegraph.nodes.models.enhancer import shipped_checkpoint
 

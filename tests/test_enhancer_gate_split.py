@@ -38,7 +38,7 @@ def test_split_gate_grown_keeps_the_output_then_streams_equal_offline_in_every_p
         split.head.weight[high].normal_(0, 2.0)
         split.head.bias[high].normal_(0, 1.0)
         assert float((split(x) - base(x)).abs().max()) > 1e-3  # the high band has its own gains now
-    # every chunking, and the live step (the fused, traced frame graph), against forward: the shared harness
+    # every chunking, and the live step (the numpy frame), against forward: the shared harness
     assert_stream_equals_forward(split, x)
 
 

@@ -65,12 +65,12 @@ def _impulse_model(seed: int = 0) -> Enhancer:
     return model.eval()
 
 
-def test_impulse_model_stream_equals_forward_and_frame_graph_and_the_feature_counts():
+def test_impulse_model_stream_equals_forward_and_numpy_frame_and_the_feature_counts():
     model = _impulse_model()
     assert model.cfg.n_features == 161 * 3 + 24 + 8
     x = torch.from_numpy(_audio(45 * 160, seed=3)).reshape(1, 45, 160)
-    assert_stream_equals_forward(model, x)  # also step(), which runs the traced frame graph
-    assert model._fast is not None and model.__dict__["_graph"] is not None
+    assert_stream_equals_forward(model, x)  # also step(), which runs the numpy frame
+    assert model._fast is not None and model.__dict__["_numpy"] is not None
     with torch.no_grad():  # the feature reaches the output: without its columns the output differs
         y = model(x)
         in_proj = model.core.in_proj
@@ -98,7 +98,7 @@ def test_with_impulse_feature_keeps_the_output_and_features_grow_in_column_order
     with torch.no_grad():
         torch.testing.assert_close(grown(x), base(x), atol=1e-6, rtol=1e-5)
         state_a, state_b, ya, yb = grown.init_state(1), base.init_state(1), [], []
-        for t in range(30):  # the live step (fused, traced) too, across the click at frame 25
+        for t in range(30):  # the live step (the numpy frame) too, across the click at frame 25
             ya.append(grown.step(x[:, t], state_a)[0])
             yb.append(base.step(x[:, t], state_b)[0])
         torch.testing.assert_close(torch.cat(ya, 1), torch.cat(yb, 1), atol=1e-6, rtol=1e-5)

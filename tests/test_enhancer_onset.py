@@ -83,12 +83,12 @@ def _onset_model(df_bins: int, tone_frames: int, seed: int = 0) -> Enhancer:
 
 
 @pytest.mark.parametrize(("df_bins", "tone_frames"), [(0, 0), (12, 6)])
-def test_onset_model_stream_equals_forward_and_frame_graph(df_bins, tone_frames):
+def test_onset_model_stream_equals_forward_and_numpy_frame(df_bins, tone_frames):
     model = _onset_model(df_bins, tone_frames)
     assert model.cfg.n_features == 161 * (2 + bool(tone_frames)) + 2 * df_bins
     x = torch.from_numpy(_audio(30 * 160, seed=3)).reshape(1, 30, 160)
-    assert_stream_equals_forward(model, x)  # also step(), which runs the traced frame graph
-    assert model._fast is not None and model.__dict__["_graph"] is not None
+    assert_stream_equals_forward(model, x)  # also step(), which runs the numpy frame
+    assert model._fast is not None and model.__dict__["_numpy"] is not None
     assert model.init_state(1)["onsetref"].shape == (1, 1, 161)
     with torch.no_grad():  # the feature reaches the output: without its columns the output differs
         y = model(x)
@@ -107,7 +107,7 @@ def test_with_onset_feature_keeps_the_output_and_config_checks():
     with torch.no_grad():
         torch.testing.assert_close(grown(x), base(x), atol=1e-6, rtol=1e-5)
         state_a, state_b, ya, yb = grown.init_state(1), base.init_state(1), [], []
-        for t in range(20):  # the live step (fused, traced) too
+        for t in range(20):  # the live step (the numpy frame) too
             ya.append(grown.step(x[:, t], state_a)[0])
             yb.append(base.step(x[:, t], state_b)[0])
         torch.testing.assert_close(torch.cat(ya, 1), torch.cat(yb, 1), atol=1e-6, rtol=1e-5)

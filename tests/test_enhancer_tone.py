@@ -79,7 +79,7 @@ def test_steadiness_of_near_silence_is_finite_and_equal_to_its_scaled_copy():
 
 
 def test_model_output_on_near_silence_stays_finite():
-    """The model itself (offline forward and the traced frame step), without the node's zeroing of tiny samples."""
+    """The model itself (offline forward and the numpy frame step), without the node's zeroing of tiny samples."""
     model = _tone_model(12)
     x = torch.from_numpy((1e-20 * np.random.default_rng(6).standard_normal(30 * 160)).astype(np.float32))
     y = model(x.reshape(1, 30, 160))
@@ -103,12 +103,12 @@ def _tone_model(df_bins: int = 12, seed: int = 0) -> Enhancer:
 
 
 @pytest.mark.parametrize("df_bins", [0, 12])
-def test_tone_model_stream_equals_forward_and_frame_graph(df_bins):
+def test_tone_model_stream_equals_forward_and_numpy_frame(df_bins):
     model = _tone_model(df_bins)
     assert model.cfg.n_features == 161 + 2 * df_bins + 161
     x = torch.from_numpy(_voice(29 * 160, seed=3).astype(np.float32)).reshape(1, 29, 160)
-    assert_stream_equals_forward(model, x)  # also step(), which runs the traced frame graph
-    assert model._fast is not None and model.__dict__["_graph"] is not None
+    assert_stream_equals_forward(model, x)  # also step(), which runs the numpy frame
+    assert model._fast is not None and model.__dict__["_numpy"] is not None
     state = model.init_state(1)
     assert state["tonehist"].shape == (1, K + 1, 161, 2)
 
@@ -185,7 +185,7 @@ def test_tone_node_streaming_equals_whole_run_and_gap_resets(tmp_path):
 
 def test_shipped_weights_use_the_tone_feature():
     """The shipped model (docs/speech.md, stage 12, then 13c) reads the tone feature: its config asks for it and the core's
-    input weights for it are trained (non-zero), and its live step (the traced frame graph) equals its offline run."""
+    input weights for it are trained (non-zero), and its live step (the numpy frame) equals its offline run."""
     from wavegraph.nodes.models.enhancer import shipped_checkpoint
 
     model = ckpt.load(shipped_checkpoint())

@@ -1,0 +1,224 @@
+"""The enhancer's 10 ms frame step in numpy: what a live graph runs every frame on the CPU (models/enhancer.py).
+
+A frame is ~150 tiny operations on vectors of 161 bins and a dozen small matrix products. On the CPU each torch op
+costs a few microseconds of dispatch whatever its size (the traced TorchScript graph of enhancer_fast.py ~2.5 us per
+op, ~0.4 ms a frame), a numpy op under one: the same arithmetic in numpy takes about a third of the time. `NumpyFrame`
+is `Enhancer._fast_frame` with the fused GLA step of enhancer_fast.py (`FastGLAStep`), written for numpy arrays of
+any batch: the same formulas, in float32 or float64 as the model's weights, so its output is the torch step's to
+float rounding (`numpy_frame` checks it against `_fast_frame` when it builds it and is not used if they differ).
+The state is the model's own dict of CPU tensors, read and written in place through numpy views of them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from scipy.special import expit
+
+from .enhancer_features import _UNSUBNORMAL
+from .enhancer_gain import smoothing
+
+if TYPE_CHECKING:
+    from .enhancer import Enhancer
+    from .enhancer_fast import FastGLAStep
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy().copy()
+
+
+def _rms(x: np.ndarray, eps: float) -> np.ndarray:
+    """RMS normalisation over the last axis (np.mean's Python wrapper costs more than the sum it does)."""
+    return x / np.sqrt(np.add.reduce(x * x, -1, keepdims=True) * (1.0 / x.shape[-1]) + eps)
+
+
+def _silu(x: np.ndarray) -> np.ndarray:
+    return x * expit(x)
+
+
+def _complex(real: np.ndarray) -> np.ndarray:
+    """A complex view of (..., 2) real/imaginary pairs (contiguous float32 or float64): no copy."""
+    return real.view(np.complex64 if real.dtype == np.float32 else np.complex128)[..., 0]
+
+
+def _sgn(z: np.ndarray) -> np.ndarray:
+    """z / |z|, 0 at 0 (torch.sgn)."""
+    a = np.abs(z)
+    return np.divide(z, a, out=np.zeros_like(z), where=a > 0)
+
+
+class NumpyFrame:
+    """`Enhancer._fast_frame` for one block x (B, hop) of samples -> (B, 1, hop + 1): the enhanced block and the
+    speech probability. `state` maps the model's state keys to numpy views of its tensors (B leading); updated in place.
+    Supports what `_fast_frame` does (n_fft = 2 hop, no front, a GLA core: `fast_step` gives its fused step)."""
+
+    def __init__(self, model: Enhancer, fast: FastGLAStep):
+        cfg = self.cfg = model.cfg
+        self.dtype = np.dtype(str(model.head.weight.dtype).removeprefix("torch."))
+        self.dft, self.idft = _np(model.dft), _np(model.idft)
+        curve = getattr(model, "gate_curve", None)
+        self.curve = None if curve is None or not cfg.gate_blocks else _np(curve)
+        self.in_proj = None if fast.in_proj is None else tuple(_np(t) for t in fast.in_proj)
+        self.head = tuple(_np(t) for t in fast.head)
+        self.eps, self.inv_gnorm = fast.eps, fast.inv_gnorm
+        self.layers = []
+        for key, ((heads, dk, dv, o_eps), w, sizes, (g_w, g_b), o_w, mlp_w, down_w) in zip(fast.keys, fast.layers):
+            ends = np.cumsum(sizes).tolist()
+            cuts = [slice(a, b) for a, b in zip([0, *ends[:-1]], ends)]  # q, k, v, g, r (np.split is slower)
+            mats = (_np(w), _np(g_w), _np(g_b), _np(o_w), _np(mlp_w), _np(down_w))
+            self.layers.append((key, heads, dk, dv, o_eps, cuts, *mats))
+        self.alpha = 1.0 / cfg.onset_frames if cfg.onset_frames else 0.0
+        self.weight = 1 - smoothing(cfg)
+
+    def __call__(self, x: np.ndarray, state: dict[str, np.ndarray]) -> np.ndarray:
+        cfg, B, H, nb = self.cfg, x.shape[0], self.cfg.hop, self.cfg.n_bins
+        sig = np.concatenate([state["prev"], x], 1)  # (B, n_fft)
+        spec = sig @ self.dft  # (B, bins * 2): real, imaginary interleaved
+        X = _complex(spec.reshape(B, nb, 2))
+        power = spec * spec
+        power = power[:, 0::2] + power[:, 1::2]
+        parts = [(power + 1e-10) ** (cfg.compress / 2)]
+        hist = state.get("dfhist")
+        frames = None if hist is None else np.concatenate([_complex(hist), X[:, None, : cfg.df_bins]], 1)
+        tonehist = state.get("tonehist")
+        if tonehist is not None:
+            parts.extend(self._tone(X, tonehist, frames is not None))
+        elif frames is not None:
+            parts.append(self._advance(frames[:, -1] * frames[:, -2].conj()))
+        onsetref = state.get("onsetref")
+        if onsetref is not None:
+            mag, ref = parts[0], onsetref[:, 0]
+            d = mag - ref
+            parts.append(d / (mag + ref))
+            ref += d * self.alpha
+        if cfg.impulse_blocks:
+            e = sig.reshape(B, cfg.impulse_blocks, -1)
+            e = (e * e).sum(-1)
+            parts.append(e / (e.sum(-1, keepdims=True) + 1e-10))
+        logits = self._core(np.concatenate(parts, -1) if len(parts) > 1 else parts[0], state)
+        Y, speech = self._filter(X, logits, frames, state.get("level"), power)
+        if hist is not None and frames is not None:
+            hist[...] = frames[:, -cfg.df_history :, :, None].view(hist.dtype)
+        seg = self._synthesize(Y.view(spec.dtype).reshape(B, 2 * nb), logits)
+        y = np.concatenate([seg[:, :H] + state["tail"], speech], 1)[:, None]
+        state["prev"][...] = sig[:, H:]
+        state["tail"][...] = seg[:, H:]
+        return y
+
+    def _advance(self, p: np.ndarray) -> np.ndarray:
+        """compressed_advance: p (B, df) complex -> (B, 2 df) real/imaginary interleaved, |p|^(compress / 2) long."""
+        z = p.view(self.dtype).reshape(p.shape[0], -1, 2)
+        z = z * ((z * z).sum(-1, keepdims=True) + 1e-20) ** ((self.cfg.compress / 2 - 1) / 2)
+        return z.reshape(p.shape[0], -1)
+
+    def _tone(self, X: np.ndarray, tonehist: np.ndarray, deep: bool) -> list[np.ndarray]:
+        """steadiness (T = 1), and the deep filter's phase feature from its phase advance; tonehist updated."""
+        K, h = self.cfg.tone_frames, _complex(tonehist)
+        p = X * h[:, K]
+        v = _sgn(p * _UNSUBNORMAL)
+        u = v * h[:, K - 1]
+        s = h[:, : K - 1].sum(1) + u
+        out = [self._advance(p[:, : self.cfg.df_bins])] if deep else []
+        h[:, : K - 2] = h[:, 1 : K - 1]
+        h[:, K - 2], h[:, K - 1], h[:, K] = u, v.conj(), X.conj()
+        return [*out, np.abs(s) * (1.0 / K)]
+
+    def _core(self, f: np.ndarray, state: dict[str, np.ndarray]) -> np.ndarray:
+        """FastGLAStep: the GLA layers (their states S updated in place) and the head -> logits (B, outputs)."""
+        B = f.shape[0]
+        h = f if self.in_proj is None else f @ self.in_proj[0] + self.in_proj[1]
+        for key, heads, dk, dv, o_eps, cuts, w, g_w, g_b, o_w, mlp_w, down_w in self.layers:
+            z = _rms(h, self.eps) @ w
+            q, k, v, g, r = (z[:, c] for c in cuts)
+            g = expit(g @ g_w + g_b) ** self.inv_gnorm
+            S = state[key]
+            S *= g.reshape(B, heads, dk, 1)
+            S += k.reshape(B, heads, dk, 1) * v.reshape(B, heads, 1, dv)
+            o = (q.reshape(B, heads, 1, dk) @ S).reshape(B, heads, dv) * dk**-0.5
+            o = _rms(o, o_eps).reshape(B, heads * dv) * _silu(r)
+            h = h + o @ o_w
+            z = _rms(h, self.eps) @ mlp_w
+            half = z.shape[-1] // 2
+            gate, up = z[:, :half], z[:, half:]
+            h = h + (_silu(gate) * up) @ down_w
+        return _rms(h, self.eps) @ self.head[0] + self.head[1]
+
+    def _filter(self, X, logits, frames, level, power) -> tuple[np.ndarray, np.ndarray]:
+        """Enhancer._filter for one frame: the filtered spectrum (B, bins) complex and the speech probability (B, 1);
+        the level state updated in place."""
+        cfg, nb = self.cfg, self.cfg.n_bins
+        out = expit(logits[:, : nb + 1])
+        speech, m = out[:, nb:], out[:, :nb]
+        if cfg.snr_adapt and level is not None:
+            m = self._adaptive(m, power, level)
+        elif cfg.mask_floor:
+            m = m * (1 - cfg.mask_floor) + cfg.mask_floor
+        Y = X * m
+        if frames is not None:
+            df, K = cfg.df_bins, cfg.df_order
+            taps = _complex(np.tanh(logits[:, nb + 1 : nb + 1 + 2 * df * K]).reshape(-1, df, K, 2))
+            past = frames[:, -K:].transpose(0, 2, 1)  # (B, df, K): frames t - K + 1 .. t
+            Y[:, :df] += (taps * past).sum(-1)
+        return Y, speech
+
+    def _adaptive(self, m: np.ndarray, power: np.ndarray, level: np.ndarray) -> np.ndarray:
+        """adaptive_mask (enhancer_gain.py) for one frame; level (B, 2) updated in place."""
+        cfg, rest = self.cfg, 1 - m
+        level[:, 0] += self.weight * (np.add.reduce(m * m * power, -1) - level[:, 0])
+        level[:, 1] += self.weight * (np.add.reduce(rest * rest * power, -1) - level[:, 1])
+        post = cfg.low_snr_postfilter
+        span = cfg.low_snr_floor - cfg.mask_floor if not post else 1.0
+        k = 10.0 / (cfg.snr_high - cfg.snr_low) * span
+        start = cfg.snr_high / (cfg.snr_high - cfg.snr_low) * span + (cfg.mask_floor if not post else 0)
+        lo, hi = sorted((cfg.mask_floor, cfg.low_snr_floor) if not post else (0.0, 1.0))
+        lg = np.log10(level)
+        floor = np.clip(start + k * (lg[:, 1:] - lg[:, :1]), lo, hi)
+        if post:
+            b = floor * post
+            sin2 = np.sin(m * (math.pi / 2)) ** 2
+            m = (1 + b) * m * sin2 / np.maximum(sin2 + b, 1e-12)
+            rest = 1 - m
+            floor = floor * (cfg.low_snr_floor - cfg.mask_floor) + cfg.mask_floor
+        return m + floor * rest
+
+    def _synthesize(self, out: np.ndarray, logits: np.ndarray) -> np.ndarray:
+        """synthesize (enhancer_gate.py): the frame's samples (B, n_fft), window and time gate applied."""
+        cfg, curve = self.cfg, self.curve
+        if curve is None:
+            return out @ self.idft
+        off, gb = cfg.gate_offset, cfg.gate_blocks
+        if not cfg.gate_split:
+            return (out @ self.idft) * (np.tanh(logits[:, off : off + gb] * 0.5) @ curve + 1)
+        k = 2 * cfg.gate_split
+        g = np.tanh(logits[:, off : off + 2 * gb].reshape(-1, 2, gb) * 0.5) @ curve + 1  # (B, 2, n_fft)
+        return (out[:, :k] @ self.idft[:k]) * g[:, 0] + (out[:, k:] @ self.idft[k:]) * g[:, 1]
+
+
+def numpy_frame(model: Enhancer, fast: FastGLAStep) -> NumpyFrame | None:
+    """The model's NumpyFrame (built with the fused step, so rebuilt when a parameter changes), or None if its
+    output or state differs from `_fast_frame`'s on a check run or it cannot be built. Inference on the CPU only."""
+    key = model.__dict__.get("_fast_key")
+    if "_numpy" not in model.__dict__ or model.__dict__.get("_numpy_key") != key:
+        frame = None
+        try:
+            frame = NumpyFrame(model, fast)
+            dtype, cpu = model.head.weight.dtype, torch.device("cpu")
+            g = torch.Generator().manual_seed(0)
+            s1, s2 = model.init_state(2, cpu, dtype), model.init_state(2, cpu, dtype)
+            views = {k: v.numpy() for k, v in s2.items()}
+            for _ in range(4):
+                x = (0.1 * torch.randn(2, model.cfg.hop, generator=g)).to(dtype)
+                y1, s1 = model._fast_frame(x, s1, fast)
+                y2 = frame(x.numpy(), views)
+                same = [np.allclose(y1.numpy(), y2, atol=1e-6, rtol=1e-5)]
+                same += [np.allclose(s1[k].numpy(), v, atol=1e-5, rtol=1e-4) for k, v in views.items()]
+                if not all(same):
+                    frame = None
+                    break
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError, RuntimeError):
+            frame = None  # a model the port does not cover: the torch step
+        model.__dict__["_numpy"], model.__dict__["_numpy_key"] = frame, key
+    return model.__dict__["_numpy"]
