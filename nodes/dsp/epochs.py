@@ -95,6 +95,7 @@ class EpochsState:
     anchor_t0: float = 0.0
     anchor_n: int = 0
     newest: float = -np.inf
+    gap_held: bool = False  # a gap came on a chunk of no samples: the next samples start a segment (TimedBuffer)
     marked: float = -np.inf  # the newest marker onset that arrived (any code)
     markers_ended: bool = False  # the marker stream ended (input_ended): no segment can still come
     chunk_from: float = -np.inf  # time of the first sample of the newest signal chunk (markers for it may follow)
@@ -310,8 +311,9 @@ class Epochs(Node[EpochsParams]):
     def load_state_dict(self, state: dict) -> None:
         """As saved; a state saved before reject_by_annotation (no `bad`, `marked`, `markers_ended`) resumes with
         no segment held, one saved before `chunk_from` as if no chunk had come yet (the next one sets it), one saved before
-        `ready` with no epoch waiting to go out."""
+        `ready` with no epoch waiting to go out, one saved before `gap_held` with no gap held."""
         old = {"bad": np.zeros((0, 3)), "marked": -np.inf, "markers_ended": False, "chunk_from": -np.inf}
+        old |= self.buf.older_state_defaults()
         old |= {"ready": self._epoch.copy(), "ready_rows": np.zeros((0, 3))}
         super().load_state_dict(old | dict(state))
 

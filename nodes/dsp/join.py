@@ -355,8 +355,9 @@ class Join(Node[JoinParams]):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """As saved; a state saved before `ref_from` (the start of the reference's newest chunk) as if no chunk had
-        come yet (the next one sets it)."""
-        super().load_state_dict({"ref_from": -np.inf} | dict(state))
+        come yet (the next one sets it), one saved before `<port>_gap_held` with no gap held."""
+        older = {k: v for b in self.bufs.values() for k, v in b.older_state_defaults().items()}
+        super().load_state_dict({"ref_from": -np.inf, **older} | dict(state))
 
     def new_state(self):
         return self._state_type(**self._fresh())

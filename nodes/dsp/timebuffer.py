@@ -9,7 +9,10 @@ after the newest sample) moves the grid to its own t0: a live stream's chunk tim
 the samples of a long session keep their place against the markers. A chunk flagged ``gap`` starts a new segment at its own t0;
 the buffer remembers where, so that a consumer can refuse a window that spans missing data. A gap whose
 t0 is not after the newest held sample (the stream went back in time: a restarted source replays from
-its start) drops what the buffer holds, whose times would no longer sort, and starts again from it.
+its start) drops what the buffer holds, whose times would no longer sort, and starts again from it. A gap flagged on
+a chunk of no samples is held for the next chunk with samples (``gap_held``), as the runtime holds it for the
+node's next chunk (executor.gap_held): by hand, a chunk, an empty chunk flagged gap, then a chunk start a new
+segment at the third, as the gap on the third itself does (it was dropped: the third went on the old segment).
 
 The buffer keeps nothing itself: its fields live in the owning node's declared state (pipeline/state.py),
 named ``<prefix>data``, ``<prefix>times``, ... (see `fresh`), so state_dict/load_state_dict cover them.
@@ -64,7 +67,13 @@ class TimedBuffer:
             p + "anchor_t0": 0.0,
             p + "anchor_n": 0,  # t0 and absolute index of the segment's first sample
             p + "newest": -np.inf,  # time of the newest sample appended (pruned or not)
+            p + "gap_held": False,  # a gap came on a chunk of no samples: the next chunk with samples starts a segment
         }
+
+    def older_state_defaults(self) -> dict[str, Any]:
+        """The fields a state saved before them lacks, as a fresh buffer has them (the owner's load_state_dict puts
+        them under what was saved)."""
+        return {self.prefix + "gap_held": False}
 
     def _get(self, name):
         return getattr(self._state(), self.prefix + name)
@@ -98,7 +107,12 @@ class TimedBuffer:
         docstring)."""
         n = data.shape[-1]
         if n == 0:
+            if gap:
+                self._set(gap_held=True)
             return False
+        if self._get("gap_held"):
+            gap = True
+            self._set(gap_held=False)
         if data.shape[:-1] != self.shape:
             raise ValueError(f"chunk shape {data.shape} does not match the stream's {self.shape} + (samples,)")
         seen, total = self._get("seen"), self.n_total

@@ -452,6 +452,8 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
                 # a signal whose content lags its stamps (StreamSpec.delay: a resample or fir before) is kept at its
                 # content times (stamp - delay), so a marker cuts the window around it (as epochs); it was `delay` late
                 self._buf.append(x, c.t0 - self.in_specs["in"].delay, c.gap)
+            elif c.gap:  # a gap on no samples: held for the next samples (they start a new segment), not dropped
+                self._buf.append(np.zeros((self._nch, 0)), c.t0, True)
         e = inputs.get("events")
         if e is not None and e.data.size:
             codes = self.params.codes

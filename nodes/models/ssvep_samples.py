@@ -15,7 +15,9 @@ class Samples:
     """The newest samples of a stream with their times: sample i (absolute) is stamped
     ``t_seg + (i - i_seg) / rate`` within its segment; a gap starts a new segment at its chunk's t0, and so
     does (without a break) a chunk whose t0 is more than RETIME_S off the segment's times: a live stream's
-    clock drift (lsl_inlet stamps chunks from the LSL timestamps), so markers keep cutting the right samples."""
+    clock drift (lsl_inlet stamps chunks from the LSL timestamps), so markers keep cutting the right samples. A gap
+    flagged on a chunk of no samples is held for the next chunk with samples, as TimedBuffer (nodes/dsp/timebuffer.py)
+    and the runtime (executor.gap_held) hold it: by hand it was dropped, the next samples joined on as continuous."""
 
     def __init__(self, nch: int, rate: float):
         self.rate = rate
@@ -24,6 +26,7 @@ class Samples:
         self.segments: list[tuple[int, float]] = []  # (absolute first index, t0) per segment, oldest first
         self.breaks: list[int] = []  # the absolute first index of the first segment and of each after a gap
         self.room = Room()  # where chunks are appended after the held samples (nodes/dsp/room.py)
+        self.gap_held = False  # a gap came on a chunk of no samples: the next samples start a segment
 
     @property
     def n_held(self) -> int:
@@ -47,6 +50,10 @@ class Samples:
         return self.time(self.n_total - 1)
 
     def append(self, x: np.ndarray, t0: float, gap: bool) -> None:
+        if x.shape[1] == 0:
+            self.gap_held |= gap
+            return
+        gap, self.gap_held = gap or self.gap_held, False
         if not self.segments or gap:
             self.segments.append((self.n_total, float(t0)))
             self.breaks.append(self.n_total)
@@ -90,6 +97,7 @@ class Samples:
             "start": self.start,
             "segments": np.asarray(self.segments, dtype=np.float64).reshape(-1, 2),
             "breaks": np.asarray(self.breaks, dtype=np.int64),
+            "gap_held": self.gap_held,
         }
 
     def load(self, s: dict) -> None:
@@ -112,3 +120,4 @@ class Samples:
         self.segments = segments
         breaks = s.get("breaks")  # (a state saved before drift anchors: every segment started at a break)
         self.breaks = [i for i, _ in self.segments] if breaks is None else [int(i) for i in np.asarray(breaks)]
+        self.gap_held = bool(s.get("gap_held", False))  # (a state saved before it: no gap held)
