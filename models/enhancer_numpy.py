@@ -70,8 +70,6 @@ class NumpyFrame:
             cuts = [slice(a, b) for a, b in zip([0, *ends[:-1]], ends)]  # q, k, v, g, r (np.split is slower)
             mats = (_np(w), _np(g_w), _np(g_b), _np(o_w), _np(mlp_w), _np(down_w))
             self.layers.append((key, heads, dk, dv, o_eps, cuts, *mats))
-        self.alpha = 1.0 / cfg.onset_frames if cfg.onset_frames else 0.0
-        self.weight = 1 - smoothing(cfg)
 
     def __call__(self, x: np.ndarray, state: dict[str, np.ndarray]) -> np.ndarray:
         cfg, B, H, nb = self.cfg, x.shape[0], self.cfg.hop, self.cfg.n_bins
@@ -93,7 +91,7 @@ class NumpyFrame:
             mag, ref = parts[0], onsetref[:, 0]
             d = mag - ref
             parts.append(d / (mag + ref))
-            ref += d * self.alpha
+            ref += d * (1.0 / cfg.onset_frames)
         if cfg.impulse_blocks:
             e = sig.reshape(B, cfg.impulse_blocks, -1)
             e = (e * e).sum(-1)
@@ -167,8 +165,9 @@ class NumpyFrame:
     def _adaptive(self, m: np.ndarray, power: np.ndarray, level: np.ndarray) -> np.ndarray:
         """adaptive_mask (enhancer_gain.py) for one frame; level (B, 2) updated in place."""
         cfg, rest = self.cfg, 1 - m
-        level[:, 0] += self.weight * (np.add.reduce(m * m * power, -1) - level[:, 0])
-        level[:, 1] += self.weight * (np.add.reduce(rest * rest * power, -1) - level[:, 1])
+        weight = 1 - smoothing(cfg)  # the settings are read at every frame: a user may change them in place
+        level[:, 0] += weight * (np.add.reduce(m * m * power, -1) - level[:, 0])
+        level[:, 1] += weight * (np.add.reduce(rest * rest * power, -1) - level[:, 1])
         post = cfg.low_snr_postfilter
         span = cfg.low_snr_floor - cfg.mask_floor if not post else 1.0
         k = 10.0 / (cfg.snr_high - cfg.snr_low) * span

@@ -101,3 +101,21 @@ def test_new_weights_rebuild_the_numpy_frame():
         ref = model._fast_frame(x, model.init_state(1), fast)[0]
     torch.testing.assert_close(after, ref, atol=1e-6, rtol=1e-5)
     assert not np.allclose(before.numpy(), after.numpy(), atol=1e-4)
+
+
+def test_settings_changed_in_place_are_read_at_every_frame():
+    """The SNR-adaptive floor's settings (models/enhancer_gain.py) can be changed on a running model: the numpy frame
+    follows them as the torch step does (a time constant cached when the frame was built would not)."""
+    model = _model(**CONFIGS["every feature, split gate, post-filter"])
+    x = _signal(12)
+    with torch.inference_mode():
+        fast = fast_step(model)
+        assert fast is not None
+        s_np, s_torch = model.init_state(1), model.init_state(1)
+        for t in range(x.shape[1]):
+            if t == 4:
+                model.cfg.snr_tau, model.cfg.snr_high, model.cfg.onset_frames = 0.05, 10.0, 1
+            y_np, s_np = model.step(x[:, t], s_np)
+            y_torch, s_torch = model._fast_frame(x[:, t], s_torch, fast)
+            torch.testing.assert_close(y_np, y_torch, atol=2e-5, rtol=1e-4)
+        assert model.__dict__["_numpy"] is not None
