@@ -54,6 +54,7 @@ from .enhance_paired import paired
 from .enhance_unscored import FOOTNOTE, cell_at, counts, json_safe, mean_of
 
 BLOCK_MS = 10.0
+DEFAULT_PER_SNR = 40  # held-out mixtures per SNR: 5 of each of the 8 noise types (decided in session 26)
 LAG_AGREEMENT = 0.75  # below this share of mixtures peaking at a method's delay, the delay is said to be unclear
 METHODS = ("noisy", "noisereduce", "rnnoise", "dfn3", "ours")
 LABELS = {
@@ -453,8 +454,8 @@ def main(argv: list[str] | None = None) -> int:
         "--per-snr",
         type=positive(int),
         default=None,
-        help="held-out mixtures per SNR (default 40: 5 of each of the 8 noise types); not with --clean, whose files "
-        "are each mixed once at each SNR (--max-files sets how many)",
+        help=f"held-out mixtures per SNR (default {DEFAULT_PER_SNR}: 5 of each of the 8 noise types); not with --clean, "
+        "whose files are each mixed once at each SNR (--max-files sets how many)",
     )
     ap.add_argument("--seconds", type=positive(float), default=6.0, help="--clean files are cut to this length")
     ap.add_argument(
@@ -482,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
             f"--per-snr {args.per_snr} counts the held-out set's mixtures at each SNR; with --clean each file is mixed "
             f"once at each SNR: give --max-files {args.per_snr} for {args.per_snr} mixtures per SNR (spread over the folder)"
         )
-    args.per_snr = args.per_snr or 40
+    args.per_snr = args.per_snr or DEFAULT_PER_SNR
     from wavegraph.nodes.models.common import checkpoint_problem
 
     if args.checkpoint and (why := checkpoint_problem(args.checkpoint)):  # a .pt was pydantic's error, printed whole
