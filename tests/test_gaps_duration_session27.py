@@ -6,6 +6,9 @@
    The runtime holds such a gap for the input's next chunk with samples (executor.gap_held); by hand, the node
    now does the same: a chunk, an empty chunk flagged gap, then a chunk give what the gap flagged on the third
    chunk itself gives.
+2. `--duration N` with an lsl_inlet on a stream already running records N s of it (within a chunk); the ~0.2 s more of
+   configs/eeg_filter.yaml is its resample's (250 -> 100 Hz: the declared 0.1 s delay at the start and the flushed
+   0.1 s tail, upfirdn's whole output, docs/nodes.md "Resampling"), by design: nothing changed, no test here.
 """
 
 from __future__ import annotations
