@@ -5,7 +5,7 @@
     wavegraph validate CONFIG [--set ...] [--devices]
     wavegraph describe CONFIG [--set ...] [--devices]
     wavegraph nodes [TYPE]
-    wavegraph devices
+    wavegraph devices [--all-boards]
     wavegraph batch GRAPH --inputs GLOB --out DIR [--engine local|ray] [--jobs N]
     wavegraph bench NAME ...   (transport, nodes, models, kernels, pacing, ...)
     wavegraph train NAME ...
@@ -287,7 +287,7 @@ def cmd_plugin(args) -> int:
         return 1
 
 
-PASSTHROUGH = ("keys", "batch", "plot", "recover")  # commands whose own parser reads every argument
+PASSTHROUGH = ("keys", "batch", "plot", "recover", "devices")  # commands whose own parser reads every argument
 
 
 def _passthrough(argv: list[str] | None) -> argparse.Namespace | int | None:
@@ -424,7 +424,10 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--monitor-port", type=_port, default=8765, help="port of the page (0: any free port)")
     p = sub.add_parser("nodes", help="list node types; `nodes TYPE` shows one with its parameters")
     p.add_argument("type", nargs="?")
-    sub.add_parser("devices", help="list audio devices and visible LSL streams")
+    p = sub.add_parser(
+        "devices", help="list audio devices, visible LSL streams and BrainFlow boards (--all-boards)", add_help=False
+    )
+    p.add_argument("rest", nargs=argparse.REMAINDER)
     p = sub.add_parser(
         "keys", help="make a CURVE key pair (NAME.key, NAME.key_secret) for edges between hosts", add_help=False
     )

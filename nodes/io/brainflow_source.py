@@ -6,8 +6,9 @@ Unicorn, ... and its synthetic and playback boards), as Timeflux's timeflux_brai
 comes from BrainFlow's static board description, without the device: its rate, the rows of the `channels` groups
 (eeg; emg, ecg, eog, accel; a row an earlier group took left out), EEG names from the description (else EEG1, ...),
 MNE's types (accel: misc), ExG scaled from BrainFlow's microvolts to volts. The session is prepared and started at
-open() and released at close() (also after an error). Time: BrainFlow's Unix-time stamps moved onto the LSL clock
-(where lsl_inlet markers are) and smoothed by lsl_inlet's fit (lsl_time.TimestampFit). Lost samples: a jump of the
+open() and released at close() (also after an error), or at once when open() fails or is interrupted after preparing
+it. Time: BrainFlow's Unix-time stamps moved onto the LSL clock (where lsl_inlet markers are) and smoothed by
+lsl_inlet's fit (lsl_time.TimestampFit). Lost samples: a jump of the
 package number (0..255, wrapping: the wraps of a longer dropout from the stamps; on the boards that count samples one
 by one, PER_SAMPLE, or `package_check`) cuts the chunk, the rest flagged gap, counted (`gaps`, `lost_samples`). End: `duration`, `max_samples`, a playback file's
 end, `idle_timeout`. BrainFlow's errors are SpecErrors naming the parameter and the fix.
@@ -20,6 +21,7 @@ import importlib.resources
 import logging
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Any, Literal
 
@@ -267,10 +269,17 @@ class BrainFlowSource(Source[BrainFlowSourceParams]):
         try:
             board.prepare_session()
             board.start_stream()
-        except bs.BrainFlowError as e:
-            _release(board)
-            raise SpecError(f"{self._pre()}BrainFlow cannot start board {p.board} ({e})", _fix(e, p)) from None
-        self._board = board
+            self._board = board
+        except BaseException as e:  # BrainFlow's error, a KeyboardInterrupt between prepare and start, ...
+            self._board = None
+            _release(board)  # now, not when the BoardShim is collected
+            # and the BoardShim not kept by this failure's frames: its __del__ releases any prepared session of its
+            # board and connection, so collected later (a traceback a notebook keeps) it released the one opened since
+            traceback.clear_frames(e.__traceback__)
+            del board
+            if isinstance(e, bs.BrainFlowError):
+                raise SpecError(f"{self._pre()}BrainFlow cannot start board {p.board} ({e})", _fix(e, p)) from None
+            raise
 
     def read(self) -> dict[str, Chunk] | None:
         if self._done or (self._limit is not None and self._n >= self._limit):
@@ -334,15 +343,16 @@ class BrainFlowSource(Source[BrainFlowSourceParams]):
 
     def _split(self, raw: np.ndarray) -> np.ndarray:
         """The block up to the first package-number jump in it; the rest is held for the next read, flagged gap."""
+        rest = None
         if self._check and self._pkg_row is not None and raw.shape[1] > 1:
             d = np.diff(raw[self._pkg_row]) % PACKAGE_MOD
             jumps = np.flatnonzero((d != 1) & (d != 0))
             if len(jumps):
                 k = int(jumps[0]) + 1
                 rest, raw = raw[:, k:], raw[:, :k]
-                self._keep_last(raw)
-                self._held = (rest, self._losses(rest))
-        self._keep_last(raw)
+        self._keep_last(raw)  # (before the rest's losses: they count from this block's last package number)
+        if rest is not None:
+            self._held = (rest, self._losses(rest))
         return raw
 
     def _keep_last(self, raw: np.ndarray) -> None:

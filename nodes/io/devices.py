@@ -1,13 +1,24 @@
-"""What `wavegraph devices` prints: audio devices (PortAudio) and the LSL streams visible from here.
+"""What `wavegraph devices` prints: audio devices (PortAudio), the LSL streams visible from here and, where BrainFlow
+is installed, its boards (those that need no hardware; `--all-boards`: every one).
 
-Neither part fails the command: a missing PortAudio or pylsl is reported in its section with the fix.
+No part fails the command: a missing PortAudio or pylsl, a BrainFlow that cannot load its library, is reported in its
+section with the fix.
 """
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
+
 from wavegraph.pipeline.spec import SpecError
 
 LSL_WAIT_S = 1.0  # how long to listen for LSL streams
+# BrainFlow's boards that need no hardware: what each stands for (brainflow_source's parameters)
+NO_HARDWARE = {
+    "SYNTHETIC_BOARD": "simulated signals",
+    "PLAYBACK_FILE_BOARD": "replays a file BrainFlow wrote (file, master_board)",
+    "STREAMING_BOARD": "another BrainFlow session's stream (ip_address, ip_port, master_board)",
+}
 
 
 def audio_section() -> list[str]:
@@ -56,14 +67,58 @@ def lsl_section(wait_time: float = LSL_WAIT_S) -> list[str]:
     return lines
 
 
-def list_devices(lsl_wait: float = LSL_WAIT_S) -> str:
-    """Audio devices and visible LSL streams, one per line."""
-    return "\n".join(audio_section() + [""] + lsl_section(lsl_wait))
+def brainflow_section(all_boards: bool = False) -> list[str]:
+    """BrainFlow's boards (name and id, as brainflow_source's `board:`): by default the count and those that need no
+    hardware; all_boards: every board with its rate and EEG channels. Nothing where BrainFlow is not installed (an
+    optional extra)."""
+    if importlib.util.find_spec("brainflow") is None:
+        return []
+    from .brainflow_source import _version, import_brainflow
+
+    try:
+        bs = import_brainflow()
+    except SpecError as e:
+        return ["BrainFlow boards: unavailable", f"  {e}"]
+    boards = sorted(((int(b.value), b.name) for b in bs.BoardIds if b.name != "NO_BOARD"), key=lambda b: b[0])
+    lines = [
+        f"BrainFlow {_version()} boards (use the name or id as `board:` of brainflow_source): {len(boards)}"
+        + ("" if all_boards else "; those that need no hardware below (`wavegraph devices --all-boards`: every one)")
+    ]
+    for value, name in boards:
+        if name in NO_HARDWARE:
+            summary = _board_summary(bs, value) if name == "SYNTHETIC_BOARD" else ""
+            lines.append(f"  {value:>3} {name}{summary}: no hardware, {NO_HARDWARE[name]}")
+        elif all_boards:
+            lines.append(f"  {value:>3} {name}{_board_summary(bs, value)}")
+    return lines
+
+
+def _board_summary(bs, value: int) -> str:
+    """' (Cyton, 250 Hz, 8 EEG)' from the board's static description; '' where BrainFlow has none."""
+    try:
+        desc = bs.BoardShim.get_board_descr(value)
+    except bs.BrainFlowError:
+        return ""
+    eeg = f", {len(desc['eeg_channels'])} EEG" if desc.get("eeg_channels") else ""
+    return f" ({desc.get('name', '?')}, {desc.get('sampling_rate', '?')} Hz{eeg})"
+
+
+def list_devices(lsl_wait: float = LSL_WAIT_S, all_boards: bool = False) -> str:
+    """Audio devices, visible LSL streams and BrainFlow's boards, one per line."""
+    brainflow = brainflow_section(all_boards)
+    return "\n".join(audio_section() + [""] + lsl_section(lsl_wait) + ([""] + brainflow if brainflow else []))
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`wavegraph devices` (entry point `devices` in the group wavegraph.commands)."""
-    print(list_devices())
+    """`wavegraph devices [--all-boards]` (entry point `devices` in the group wavegraph.commands)."""
+    ap = argparse.ArgumentParser(
+        prog="wavegraph devices", description="list audio devices, visible LSL streams and BrainFlow boards"
+    )
+    ap.add_argument(
+        "--all-boards", action="store_true", help="list every BrainFlow board (default: those that need no hardware)"
+    )
+    args = ap.parse_args(argv)
+    print(list_devices(all_boards=args.all_boards))
     return 0
 
 
