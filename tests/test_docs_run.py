@@ -38,7 +38,18 @@ def _documented_options() -> dict[tuple[str, ...], set[str]]:
         text = re.sub(r"\\\n\s*", " ", doc.read_text())
         for m in re.finditer(r"wavegraph (bench [a-z-]+|train [a-z-]+|[a-z]+)\b([^\n]*)", text):
             cmd = tuple(m.group(1).split())
-            if cmd[0] not in ("run", "describe", "validate", "batch", "plot", "recover", "keys", "bench", "train"):
+            if cmd[0] not in (
+                "run",
+                "describe",
+                "validate",
+                "batch",
+                "plot",
+                "recover",
+                "keys",
+                "bench",
+                "train",
+                "devices",
+            ):
                 continue
             rest = re.split(r"`|\||;|#|&&| \(|wavegraph ", m.group(2))[0]
             found.setdefault(cmd, set()).update(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", rest))
