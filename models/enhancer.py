@@ -62,7 +62,7 @@ from .enhancer_front import TimeFront
 from .enhancer_gain import LEVEL_START, adaptive_mask
 from .enhancer_gate import gate_curve, synthesize
 from .enhancer_loss import enhancer_loss, si_sdr, vad_targets
-from .enhancer_numpy import numpy_frame
+from .enhancer_numpy import numpy_frame, state_views
 from .gla import GLAConfig, GLAStack
 from .mamba import MambaConfig, MambaStack
 from .streaming import State, StreamingModel, check_batch, check_dtype, check_frames
@@ -276,9 +276,8 @@ class Enhancer(StreamingModel):
             return self._run(x_t[:, None], state, step=True)
         frame = numpy_frame(self, fast) if x_t.device.type == "cpu" else None
         if frame is not None and x_t.dtype == self.head.weight.dtype:  # numpy: a third of torch's per-op cost
-            # numpy views of the state's tensors, written in place (an expanded or strided one: the torch step)
-            views = {k: v.numpy() for k, v in state.items() if v.dtype == x_t.dtype and v.is_contiguous()}
-            if len(views) == len(state):
+            views = state_views(state, x_t.dtype)  # written in place (None: strided, tracked or shared: torch's step)
+            if views is not None:
                 return torch.from_numpy(frame(x_t.numpy(), views)), state
         return self._fast_frame(x_t, state, fast)
 

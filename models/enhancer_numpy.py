@@ -196,6 +196,27 @@ class NumpyFrame:
         return (out[:, :k] @ self.idft[:k]) * g[:, 0] + (out[:, k:] @ self.idft[k:]) * g[:, 1]
 
 
+def state_views(state: dict[str, torch.Tensor], dtype: torch.dtype) -> dict[str, np.ndarray] | None:
+    """numpy views of the state's tensors for NumpyFrame to write in place, or None where writing them in place would
+    not do what the torch step does (it puts new tensors in the state for every entry but the core's): an entry of
+    another dtype or strided (expanded), one that autograd tracks (numpy's writes do not bump its version: a gradient
+    through it came out silently wrong), or entries that share memory (the same tensor given twice: the numpy frame
+    wrote one entry into the other)."""
+    views, spans = {}, []
+    for k, v in state.items():
+        if v.dtype != dtype or v.requires_grad or not v.is_contiguous():
+            return None
+        views[k] = v.numpy()
+        spans.append((v.data_ptr(), v.nbytes))
+    spans.sort()
+    end = 0
+    for start, size in spans:
+        if start < end and size:
+            return None
+        end = max(end, start + size)
+    return views
+
+
 def numpy_frame(model: Enhancer, fast: FastGLAStep) -> NumpyFrame | None:
     """The model's NumpyFrame (built with the fused step, so rebuilt when a parameter changes), or None if its
     output or state differs from `_fast_frame`'s on a check run or it cannot be built. Inference on the CPU only."""
