@@ -368,8 +368,9 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
     mne.Epochs(raw, events, -pre, delay + window - 1 / rate) drops the same; nodes/dsp/bad_segments.py, which also
     says how long a decision then waits for the marker stream); a
     marker less than `pre` after the stream start or a gap is filtered from there (``short_preroll``: an epochs file's
-    trials, each after a gap; a gap inside the window itself is ``gap_in_trial``). Latency: (delay + window) s after
-    the marker.
+    trials, each after a gap; a gap inside the window itself is ``gap_in_trial``, and so is a window that starts in a
+    gap's missing span, its marker before the gap or in it; a window that starts after the gap is cut at its own times
+    there, its pre-roll from the gap on). Latency: (delay + window) s after the marker.
     With ``method: dnn`` at windows of 0.8-1.5 s the decision is the mean softmax over the window and the windows
     ``models.ssvep_dnn.decision_crops`` samples earlier and later (6.25 ms, one sample at 160 Hz; as the benchmark
     decides), so it waits that much longer.
@@ -508,13 +509,16 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
             if not b.n_held or not t <= b.end_time + 0.5 / self._rate:  # (NaN: the samples have no time yet)
                 left.append(t)  # samples not here yet
                 continue
-            s = b.nearest(t)
+            w = b.after(t, self._n_delay)  # the window's first sample; past a gap after the marker, the one at its time
+            if w is None:  # the window starts in a gap's missing span: not decided on the samples after it
+                self.count("gap_in_trial")
+                continue
             k = self._crops
-            lo, hi = s - self._n_pre, s + self._n_delay + self._size + k
+            lo, hi = w - self._n_delay - self._n_pre, w + self._size + k
             if hi > b.n_total:
                 left.append(t)
                 continue
-            ws = s + self._n_delay - k  # the window's first sample
+            ws = w - k  # the first sample of the earliest (cropped) window
             need = max(lo, b.segment_start(ws))  # a pre-roll past a gap before the window: from the gap on
             if ws < 0:  # the window starts before the stream's first sample: nothing was dropped (as `epochs`)
                 say_outside(self, t, b.time(0))

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..dsp.room import Room
 from ..dsp.timebuffer import nearest_index
-from ..nanpolicy import off_grid
+from ..nanpolicy import RETIME_S, off_grid
 
 
 class Samples:
@@ -68,8 +68,26 @@ class Samples:
 
     def nearest(self, t: float) -> int:
         """Absolute index of the sample nearest to t in the segment that holds t (ties: the even index, as MNE's)."""
-        i0, t0 = next((seg for seg in reversed(self.segments) if seg[1] <= t + 0.5 / self.rate), self.segments[0])
+        i0, t0 = self._segment_at(t)
         return nearest_index((t - t0) * self.rate, i0)
+
+    def _segment_at(self, t: float) -> tuple[int, float]:
+        """(first index, t0) of the newest segment that starts by t (within half a sample; the first one before it)."""
+        return next((seg for seg in reversed(self.segments) if seg[1] <= t + 0.5 / self.rate), self.segments[0])
+
+    def after(self, t: float, n: int) -> int | None:
+        """Absolute index of the sample n / rate s after the sample nearest to t: that sample's index + n while no gap
+        comes between them; past a gap, the index of the sample of that time in the samples after it (by index, the
+        gap's missing span was counted as if it had no length: a trial window cut that many samples late); None when
+        that time lies in a gap's missing span (no sample has it)."""
+        i0, t0 = self._segment_at(t)
+        s = nearest_index((t - t0) * self.rate, i0)
+        gap = next((b for b in self.breaks if b > i0), None)  # where the samples after t's segment's stretch start
+        if gap is None or s + n < gap:
+            return s + n
+        want = t0 + (s + n - i0) / self.rate
+        i = self.nearest(want)
+        return i if abs(self.time(i) - want) <= 0.5 / self.rate + RETIME_S else None
 
     def segment_start(self, i: int) -> int:
         """The absolute first index of the gap-free stretch that holds sample i (the stream start or a gap; 0 before)."""
