@@ -303,7 +303,7 @@ class Enhancer(StreamingModel):
         frames = self._df_frames(spec, state.get("dfhist"))
         power = spec.square().sum(-1)  # (B, 1, bins): for the features and the adaptive floor
         feat, hists = self._features(spec, frames, power, state, 1, sig.view(B, 1, -1))
-        logits = fast(feat.select(1, 0), state)  # (B, 1, outputs); narrow/select: one op each in the traced graph
+        logits = fast(feat.select(1, 0), state)  # (B, 1, outputs); narrow/select: one op each
         out, speech, hist, level = self._filter(spec, logits, frames, state.get("level"), power, 1)
         curve = getattr(self, "gate_curve", None)
         seg = synthesize(out.view(B, nb * 2), logits.view(B, -1), self.idft, self.cfg, curve)  # (B, n_fft)
@@ -337,7 +337,7 @@ class Enhancer(StreamingModel):
         deep-filtered bin the compressed phase advance X_t conj(X_t-1) (real, imaginary), which tells a harmonic's
         exact frequency inside its 50 Hz bin (the filter taps need it), then each bin's phase-advance steadiness, then
         each bin's onset contrast, then the frame's energy share per block (models/enhancer_features.py). `frames`: `_df_frames`; T: the number of frames, an
-        int (a constant in the traced frame graph)."""
+        int."""
         cfg = self.cfg
         parts = [magnitude(power, cfg.compress)]
         new: State = {}
@@ -371,8 +371,8 @@ class Enhancer(StreamingModel):
         sum_k C_k(t) X(t - k) with taps C = tanh(logits) (a residual on the mask: zero taps = mask only). In the head's
         output the taps of a bin are stored oldest frame first: (df_bins, order, re/im), k = order - 1 .. 0. With
         cfg.snr_adapt and a `level` state the floor follows the estimated SNR (enhancer_gain.py; `power` = |X|^2), and
-        the new level is returned last (else None). T: the number of frames, an int (so that the traced frame graph
-        holds the deep filter's offsets as constants, not as scalar tensor arithmetic: ~8 ops per frame)."""
+        the new level is returned last (else None). T: the number of frames, an int (the deep filter's offsets are
+        plain ints, not scalar tensor arithmetic: ~8 ops per frame)."""
         cfg = self.cfg
         nb = cfg.n_bins
         out = torch.sigmoid(logits.narrow(-1, 0, nb + 1))

@@ -73,7 +73,7 @@ def magnitude(power: torch.Tensor, compress: float) -> torch.Tensor:
 
 def phase_advance(frames: torch.Tensor, history: int, T: int, compress: float) -> torch.Tensor:
     """X_t conj(X_t-1) compressed to |X_t X_t-1|^(compress / 2), (B, T, bins * 2) real/imaginary interleaved, for the
-    last T of `frames` (complex (B, history + T, bins), history >= 1; the sizes as ints, constants in a traced graph)."""
+    last T of `frames` (complex (B, history + T, bins), history >= 1; the sizes as ints)."""
     return compressed_advance(frames.narrow(1, history, T) * frames.narrow(1, history - 1, T).conj(), compress)
 
 
@@ -94,7 +94,7 @@ def steadiness(spec: torch.Tensor, hist: torch.Tensor, K: int) -> tuple[torch.Te
     h = torch.view_as_complex(hist)
     x = torch.view_as_complex(spec)
     T = x.shape[1]
-    if T == 1:  # the live step (narrow: one op each where a slice [:, a:b] is two in the traced graph)
+    if T == 1:  # the live step (narrow: one op each where a slice [:, a:b] is two)
         p = x * h.narrow(1, K, 1)
         v = p.mul(_UNSUBNORMAL).sgn()  # the unit phase advance: X_t conj(X_t-1) / |.|
         u = v * h.narrow(1, K - 1, 1)  # its change: v_t conj(v_t-1)

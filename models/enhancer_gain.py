@@ -26,6 +26,9 @@ def smoothing(cfg) -> float:
 
 
 LEVEL_START = 1e-10  # the level state's start (and after a gap): equal speech and noise, 0 dB, never log10(0)
+# The levels' floor before log10: a time constant under ~14 ms (smoothing weight over 0.5) took them to exactly 0 in
+# digital silence, and -inf - -inf made the floor, the mask and the output NaN there.
+LEVEL_FLOOR = 1e-30
 
 
 def adaptive_mask(m: torch.Tensor, power: torch.Tensor, level: torch.Tensor, cfg) -> tuple[torch.Tensor, torch.Tensor]:
@@ -53,7 +56,9 @@ def adaptive_mask(m: torch.Tensor, power: torch.Tensor, level: torch.Tensor, cfg
     w = torch.tensor([[-k], [k]], dtype=m.dtype, device=m.device)
     start = cfg.snr_high / (cfg.snr_high - cfg.snr_low) * span + (cfg.mask_floor if not cfg.low_snr_postfilter else 0)
     lo, hi = sorted((cfg.mask_floor, cfg.low_snr_floor) if not cfg.low_snr_postfilter else (0.0, 1.0))
-    floor = torch.addmm(w.new_full((1,), start), smoothed.log10(), w).clamp_(lo, hi).view(B, T, 1)
+    floor = (
+        torch.addmm(w.new_full((1,), start), smoothed.clamp_min(LEVEL_FLOOR).log10(), w).clamp_(lo, hi).view(B, T, 1)
+    )
     if cfg.low_snr_postfilter:  # `floor` is a here
         a = floor
         b = a * cfg.low_snr_postfilter

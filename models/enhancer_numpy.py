@@ -1,12 +1,13 @@
 """The enhancer's 10 ms frame step in numpy: what a live graph runs every frame on the CPU (models/enhancer.py).
 
 A frame is ~150 tiny operations on vectors of 161 bins and a dozen small matrix products. On the CPU each torch op
-costs a few microseconds of dispatch whatever its size (the traced TorchScript graph of enhancer_fast.py ~2.5 us per
-op, ~0.4 ms a frame), a numpy op under one: the same arithmetic in numpy takes about a third of the time. `NumpyFrame`
-is `Enhancer._fast_frame` with the fused GLA step of enhancer_fast.py (`FastGLAStep`), written for numpy arrays of
-any batch: the same formulas, in float32 or float64 as the model's weights, so its output is the torch step's to
-float rounding (`numpy_frame` checks it against `_fast_frame` when it builds it and is not used if they differ).
-The state is the model's own dict of CPU tensors, read and written in place through numpy views of them.
+costs a few microseconds of dispatch whatever its size (the traced TorchScript graph that ran the step until session
+27: ~2.5 us per op, ~0.4 ms a frame), a numpy op under one: the same arithmetic in numpy takes about a third of the
+time. `NumpyFrame` is `Enhancer._fast_frame` with the fused GLA step of enhancer_fast.py (`FastGLAStep`), written for
+numpy arrays of any batch: the same formulas in the weights' dtype (float32; a float64 model has no fused step and
+runs the torch step), so its output is the torch step's to float rounding (`numpy_frame` checks it against
+`_fast_frame` when it builds it and is not used if they differ). The state is the model's own dict of CPU tensors,
+read and written in place through numpy views of them (`state_views`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import torch
 from scipy.special import expit
 
 from .enhancer_features import _UNSUBNORMAL
-from .enhancer_gain import smoothing
+from .enhancer_gain import LEVEL_FLOOR, smoothing
 
 if TYPE_CHECKING:
     from .enhancer import Enhancer
@@ -173,7 +174,7 @@ class NumpyFrame:
         k = 10.0 / (cfg.snr_high - cfg.snr_low) * span
         start = cfg.snr_high / (cfg.snr_high - cfg.snr_low) * span + (cfg.mask_floor if not post else 0)
         lo, hi = sorted((cfg.mask_floor, cfg.low_snr_floor) if not post else (0.0, 1.0))
-        lg = np.log10(level)
+        lg = np.log10(np.maximum(level, LEVEL_FLOOR))
         floor = np.clip(start + k * (lg[:, 1:] - lg[:, :1]), lo, hi)
         if post:
             b = floor * post

@@ -119,3 +119,22 @@ def test_settings_changed_in_place_are_read_at_every_frame():
             y_torch, s_torch = model._fast_frame(x[:, t], s_torch, fast)
             torch.testing.assert_close(y_np, y_torch, atol=2e-5, rtol=1e-4)
         assert model.__dict__["_numpy"] is not None
+
+
+def test_a_short_snr_time_constant_through_digital_silence_stays_finite():
+    """With snr_tau under ~14 ms the smoothed levels reached exactly 0 in digital silence and log10 made the mask and
+    the output NaN there (both steps; helper 188's review). The levels are floored before the log now."""
+    model = _model(**CONFIGS["deep filter, SNR-adaptive floor"])
+    model.cfg.snr_tau = 0.005
+    x = torch.cat([torch.zeros(1, 80, 160), _signal(10)], 1)
+    with torch.inference_mode():
+        fast = fast_step(model)
+        assert fast is not None
+        s_np, s_torch = model.init_state(1), model.init_state(1)
+        for t in range(x.shape[1]):
+            y_np, s_np = model.step(x[:, t], s_np)
+            y_torch, s_torch = model._fast_frame(x[:, t], s_torch, fast)
+            assert torch.isfinite(y_np).all() and torch.isfinite(y_torch).all(), t
+            torch.testing.assert_close(y_np, y_torch, atol=2e-5, rtol=1e-4)
+            if t == 79:  # the end of the silence: the levels did reach 0, the floor is what kept the output finite
+                assert float(s_np["level"].max()) == 0.0 and float(s_torch["level"].max()) == 0.0

@@ -232,7 +232,7 @@ class EnhancerNode(Node[EnhancerParams]):
         return self.out_specs
 
     def _warm_up(self) -> None:
-        """Build the model's one-frame inference graph now (it is traced at its first frame: 0.1-1 s), before any
+        """Build the model's one-frame inference step now (fused and checked at its first frame), before any
         device starts: a stall at the first 10 ms block of a live graph stays in the speaker's jitter buffer as
         extra latency for the whole run (measured: 61 -> 181 ms end to end on the JACK test)."""
         import torch
