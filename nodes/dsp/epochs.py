@@ -8,7 +8,9 @@ or after the samples it refers to (up to `max_delay` seconds of stream time afte
 For a marker at time t, the event sample s is the signal sample nearest to t (a tie goes to the even sample, as
 MNE's events_from_annotations rounds),
 and the epoch is samples [s + round(tmin*rate), s + round(tmax*rate)] inclusive, exactly as
-mne.Epochs(raw, events, tmin=tmin, tmax=tmax, baseline=baseline) cuts it; with `baseline` (a, b), the
+mne.Epochs(raw, events, tmin=tmin, tmax=tmax, baseline=baseline) cuts it (a gap between the marker and the window: the
+window's first sample is the one at its time past the gap, TimedBuffer.after; it was counted in samples across the
+gap, cut late or early by the gap's length); with `baseline` (a, b), the
 mean over the epoch samples whose times lie in [a, b] (None: the epoch's start / end) is subtracted
 per channel of the types mne.Epochs corrects (MNE's `mode="mean"`; a trigger's codes, misc, resp, gsr,
 temperature are left). A signal whose content lags its stamps (`StreamSpec.delay`, declared by a
@@ -24,7 +26,8 @@ Outputs
           marker stream's labels: the label of each epoch.
 
 Dropped (counted, never emitted): markers whose window reaches outside the recorded data or before
-the stream start (`outside_data`, MNE drops them too), windows that contain a gap (`gap_in_epoch`),
+the stream start (`outside_data`, MNE drops them too), windows that contain a gap or start in its missing span
+(`gap_in_epoch`),
 markers that arrive more than `max_delay` s of signal after the start of the signal chunk that holds them
 (`late_marker`: live, LSL delivers markers within milliseconds; file_source sends a chunk's markers just after
 the chunk, whatever its length; a replay run flat out across processes can deliver the signal a queue
@@ -222,7 +225,12 @@ class Epochs(Node[EpochsParams]):
                     "late_marker" if buf.start > 0 and buf.times.size and onset < buf.times[0] else "outside_data"
                 )
                 continue
-            lo, hi = s + self.i0, s + self.i1 + 1
+            lo = buf.after(s, self.i0)  # the window's first sample; past a gap from the marker, the one at its time
+            if lo is None:  # the window starts in a gap's missing span: no sample has its time
+                st.pending = st.pending[1:]
+                self.count("gap_in_epoch")
+                continue
+            hi = lo + self.i1 - self.i0 + 1
             if not final and hi > buf.n_total:
                 break  # wait for the end of the window
             span = self._span(lo, hi) if 0 <= buf.start <= lo and hi <= buf.n_total else None

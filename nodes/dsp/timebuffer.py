@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..nanpolicy import off_grid  # a chunk t0 off the grid moves it (more than rounding)
+from ..nanpolicy import RETIME_S, off_grid  # a chunk t0 off the grid moves it (more than rounding)
 from .room import Room
 
 
@@ -175,6 +175,26 @@ class TimedBuffer:
                 return nearest_index((t - self.offset - t0) * self.rate, n0)
             return nearest_index((t - times[k - 1]) * self.rate, self.start + k - 1)
         return self.start + min(k, max(times.size - 1, 0))
+
+    def after(self, s: int, n: int) -> int | None:
+        """Absolute index of the sample n / rate s after held sample s (n < 0: before it): s + n while no gap comes
+        between them (samples counted, as mne.Epochs counts them); across a gap, the index of the held sample of that
+        time (by index, the gap's missing span was counted as if it had no length: a window cut that many samples off
+        its time), or where that sample will be (or was) on the grid of the newest (oldest) held sample when the time
+        is after (before) them; None when the time lies in a gap's missing span (no sample has it). As the
+        ssvep_trial_decoder's Samples.after (nodes/models/ssvep_samples.py) does from a marker time."""
+        lo, hi = min(s, s + n), max(s, s + n)
+        b = self.breaks
+        if not np.any((b > lo) & (b <= hi)):
+            return s + n
+        times, half = self.times, 0.5 / self.rate
+        want = float(times[s - self.start]) + n / self.rate
+        if want > times[-1] + half:  # not here yet: where it comes if the newest segment runs on
+            return self.n_total - 1 + nearest_index((want - times[-1]) * self.rate)
+        if want < times[0] - half:  # before the held samples: pruned, or before the stream start
+            return self.start + nearest_index((want - times[0]) * self.rate)
+        i = self.nearest(want)
+        return i if abs(times[i - self.start] - want) <= half + RETIME_S else None
 
     def has_break(self, lo: int, hi: int) -> bool:
         """True when a segment starts strictly inside absolute samples (lo, hi)."""
