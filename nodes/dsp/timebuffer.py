@@ -110,11 +110,11 @@ class TimedBuffer:
             if gap:
                 self._set(gap_held=True)
             return False
+        if data.shape[:-1] != self.shape:  # (before anything changes: a refused chunk leaves the buffer as it was)
+            raise ValueError(f"chunk shape {data.shape} does not match the stream's {self.shape} + (samples,)")
         if self._get("gap_held"):
             gap = True
             self._set(gap_held=False)
-        if data.shape[:-1] != self.shape:
-            raise ValueError(f"chunk shape {data.shape} does not match the stream's {self.shape} + (samples,)")
         seen, total = self._get("seen"), self.n_total
         back = bool(gap and seen and float(t0) + self.offset <= self._get("newest"))
         if back:  # sorted times are what every lookup relies on: forget the old segments
