@@ -1,5 +1,6 @@
 """What `wavegraph devices` prints: audio devices (PortAudio), the LSL streams visible from here and, where BrainFlow
-is installed, its boards (those that need no hardware; `--all-boards`: every one).
+is installed, its boards (those that need no hardware; `--all-boards`: every one, or where BrainFlow is not installed
+that it is unavailable, with the fix).
 
 No part fails the command: a missing PortAudio or pylsl, a BrainFlow that cannot load its library, is reported in its
 section with the fix.
@@ -70,8 +71,8 @@ def lsl_section(wait_time: float = LSL_WAIT_S) -> list[str]:
 def brainflow_section(all_boards: bool = False) -> list[str]:
     """BrainFlow's boards (name and id, as brainflow_source's `board:`): by default the count and those that need no
     hardware; all_boards: every board with its rate and EEG channels. Nothing where BrainFlow is not installed (an
-    optional extra)."""
-    if importlib.util.find_spec("brainflow") is None:
+    optional extra), unless all_boards asks for them: then that it is unavailable, with the pip line."""
+    if not all_boards and importlib.util.find_spec("brainflow") is None:
         return []
     from .brainflow_source import _version, import_brainflow
 
