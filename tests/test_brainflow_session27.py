@@ -13,6 +13,7 @@ from wavegraph.pipeline.spec import SpecError
 
 pytest.importorskip("brainflow")
 
+from test_brainflow_source import _board_free  # noqa: E402  # pyright: ignore[reportMissingImports]
 from wavegraph.nodes.io import devices  # noqa: E402
 from wavegraph.nodes.io.brainflow_source import BrainFlowSource, import_brainflow  # noqa: E402
 
@@ -84,18 +85,6 @@ def test_devices_has_no_brainflow_section_without_brainflow_and_says_a_broken_on
         "BrainFlow boards: unavailable",
         "  BrainFlow cannot load its library (OSError: libBoardController.so); fix: pip install ...",
     ]
-
-
-def _board_free() -> bool:
-    """Whether a new session of the synthetic board can be prepared now (BrainFlow refuses a second one while one
-    is); released again at once."""
-    board = bs.BoardShim(SYNTH, bs.BrainFlowInputParams())
-    try:
-        board.prepare_session()
-    except bs.BrainFlowError:
-        return False
-    board.release_session()
-    return True
 
 
 START = bs.BoardShim.start_stream
