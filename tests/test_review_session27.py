@@ -10,6 +10,12 @@
 3. Coverage f623ea0's tests left out (they passed here, no fix): the gap held from empty chunks survives a
    state_dict round trip in join and the ssvep_trial_decoder too (its test had epochs only), with several empty
    chunks in a row (flagged or not) between the save and the next samples.
+4. brainflow_source.open() (314f918) releases the session when anything ends it after prepare_session, and clears
+   the BoardShim from the failure's frames. A second Ctrl-C while it released (between BrainFlow's stop_stream and
+   release_session: a signal lands between two C calls) skipped both: the session stayed prepared, its BoardShim held
+   by the frames of both exceptions, so while a notebook kept the traceback the node could not open the board again
+   (BrainFlow: "the same config already exists"). The second exception's frames are cleared too and the open()
+   frame lets the BoardShim go, whose __del__ finishes the release.
 """
 
 from __future__ import annotations
@@ -113,3 +119,33 @@ def test_a_gap_held_from_empty_chunks_survives_state_dict_in_join_and_the_trial_
         assert direct[1] == {"gap_in_trial": 1}
     assert resumed[0] == direct[0]
     assert resumed[1].get("gap_in_trial") == direct[1].get("gap_in_trial")
+
+
+def test_a_second_interrupt_while_open_releases_still_frees_the_board(monkeypatch):
+    pytest.importorskip("brainflow")
+    from test_brainflow_source import _board_free  # pyright: ignore[reportMissingImports]
+    from wavegraph.nodes.io.brainflow_source import BrainFlowSource, import_brainflow
+
+    bs = import_brainflow()
+    start, stop = bs.BoardShim.start_stream, bs.BoardShim.stop_stream
+
+    def interrupted_start(board):
+        start(board)
+        raise KeyboardInterrupt  # Ctrl-C once the stream started, before open() returned
+
+    def interrupted_stop(board):
+        stop(board)
+        raise KeyboardInterrupt  # Ctrl-C again while open() releases: after stop_stream, before release_session
+
+    monkeypatch.setattr(bs.BoardShim, "start_stream", interrupted_start)
+    monkeypatch.setattr(bs.BoardShim, "stop_stream", interrupted_stop)
+    node = BrainFlowSource(board="SYNTHETIC_BOARD", duration=0.1)
+    node.configure({})
+    with pytest.raises(KeyboardInterrupt) as failed:
+        node.open()
+    monkeypatch.undo()
+    assert failed.value is not None  # (the traceback, as a notebook keeps it)
+    assert _board_free()  # before: False, prepared until the traceback went
+    node.open()  # the node opens the board again
+    node.close()
+    del failed

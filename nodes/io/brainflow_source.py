@@ -272,11 +272,17 @@ class BrainFlowSource(Source[BrainFlowSourceParams]):
             self._board = board
         except BaseException as e:  # BrainFlow's error, a KeyboardInterrupt between prepare and start, ...
             self._board = None
-            _release(board)  # now, not when the BoardShim is collected
-            # and the BoardShim not kept by this failure's frames: its __del__ releases any prepared session of its
-            # board and connection, so collected later (a traceback a notebook keeps) it released the one opened since
-            traceback.clear_frames(e.__traceback__)
-            del board
+            try:
+                _release(board)  # now, not when the BoardShim is collected
+            except BaseException as again:  # a second Ctrl-C while releasing: its frames hold the BoardShim too
+                traceback.clear_frames(again.__traceback__)
+                raise
+            finally:
+                # and the BoardShim not kept by this failure's frames: its __del__ releases any prepared session of its
+                # board and connection, so collected later (a traceback a notebook keeps) it released the one opened
+                # since; let go here, its __del__ finishes a release that a second Ctrl-C cut short
+                traceback.clear_frames(e.__traceback__)
+                del board
             if isinstance(e, bs.BrainFlowError):
                 raise SpecError(f"{self._pre()}BrainFlow cannot start board {p.board} ({e})", _fix(e, p)) from None
             raise
