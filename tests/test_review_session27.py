@@ -16,6 +16,8 @@
    by the frames of both exceptions, so while a notebook kept the traceback the node could not open the board again
    (BrainFlow: "the same config already exists"). The second exception's frames are cleared too and the open()
    frame lets the BoardShim go, whose __del__ finishes the release.
+5. Coverage (passed, no fix): `wavegraph devices` where BrainFlow's native library fails to load, through BrainFlow's
+   own loader (the session-27 test replaced import_brainflow): the section says so with the fix, --all-boards too.
 """
 
 from __future__ import annotations
@@ -149,3 +151,29 @@ def test_a_second_interrupt_while_open_releases_still_frees_the_board(monkeypatc
     node.open()  # the node opens the board again
     node.close()
     del failed
+
+
+@pytest.mark.parametrize("all_boards", [False, True])
+def test_devices_where_brainflows_library_fails_to_load(monkeypatch, all_boards):
+    pytest.importorskip("brainflow")
+    import ctypes
+
+    from brainflow import board_shim
+
+    load = ctypes.cdll.LoadLibrary
+
+    def broken(path):
+        if "BoardController" in str(path):
+            raise OSError(f"{path}: invalid ELF header")
+        return load(path)
+
+    monkeypatch.setattr(ctypes.cdll, "LoadLibrary", broken)
+    # BrainFlow loads its library once, at the first call into it: as in a fresh process
+    monkeypatch.setattr(board_shim.BoardControllerDLL, "_BoardControllerDLL__instance", None)
+    head, said = devices.brainflow_section(all_boards)
+    assert head == "BrainFlow boards: unavailable"
+    assert said.startswith("  BrainFlow cannot load its library (OSError: ")
+    assert "libBoardController" in said and said.endswith(
+        "; fix: pip install --force-reinstall brainflow (or pip "
+        "install 'setuptools<81' where it asks for pkg_resources)"
+    )
