@@ -18,6 +18,11 @@
    frame lets the BoardShim go, whose __del__ finishes the release.
 5. Coverage (passed, no fix): `wavegraph devices` where BrainFlow's native library fails to load, through BrainFlow's
    own loader (the session-27 test replaced import_brainflow): the section says so with the fix, --all-boards too.
+6. ssvep_trial_decoder (found reviewing bb2f034's Samples.after; the same in the nearest() before it): samples whose
+   chunks came without a time (t0 NaN), then a gap, then timed samples: a marker before the first timed sample fell
+   back on the oldest segment, whose time is NaN, and process() raised "ValueError: cannot convert float NaN to
+   integer". The fallback is now the oldest segment with a time: such a marker's window is cut on the timed samples'
+   grid (a window across the gap is gap_in_trial, one after it decided with its pre-roll from the gap).
 """
 
 from __future__ import annotations
@@ -177,3 +182,16 @@ def test_devices_where_brainflows_library_fails_to_load(monkeypatch, all_boards)
         "; fix: pip install --force-reinstall brainflow (or pip "
         "install 'setuptools<81' where it asks for pkg_resources)"
     )
+
+
+def test_a_marker_before_the_first_timed_samples_after_untimed_ones_and_a_gap():
+    x = np.random.default_rng(8).standard_normal((3, 2500)) * 1e-5
+    node = _trial_decoder()
+    node.process({"in": Chunk(x[:, :500], float("nan"))})  # 2 s of samples without a time
+    node.process({"events": Chunk(np.array([[4.0, 0.0, 1.0], [4.9, 0.0, 1.0], [6.0, 0.0, 1.0]]), 4.0)})
+    # before: ValueError (cannot convert float NaN to integer) here
+    out = node.process({"in": Chunk(x[:, 500:], 5.0, gap=True)})  # then timed samples from 5 s, after a gap
+    decided = [float(r[0]) for r in np.asarray(out["out"].data)] if out else []
+    decided += [float(r[0]) for o in node.finish_all() if "out" in o for r in np.asarray(o["out"].data)]
+    assert sorted(decided) == [4.9, 6.0]  # 4.9 s: the window 5.1-6.1 s, its pre-roll from the gap on
+    assert node.counters == {"gap_in_trial": 1, "short_preroll": 1}  # 4.0 s: the window 4.2-5.2 s spans the gap

@@ -72,8 +72,10 @@ class Samples:
         return nearest_index((t - t0) * self.rate, i0)
 
     def _segment_at(self, t: float) -> tuple[int, float]:
-        """(first index, t0) of the newest segment that starts by t (within half a sample; the first one before it)."""
-        return next((seg for seg in reversed(self.segments) if seg[1] <= t + 0.5 / self.rate), self.segments[0])
+        """(first index, t0) of the newest segment that starts by t (within half a sample; before them all, the oldest
+        with a time: one whose chunks came without a time (t0 NaN) and a gap after them has none, and gave NaN)."""
+        first = next((seg for seg in self.segments if math.isfinite(seg[1])), self.segments[0])
+        return next((seg for seg in reversed(self.segments) if seg[1] <= t + 0.5 / self.rate), first)
 
     def after(self, t: float, n: int) -> int | None:
         """Absolute index of the sample n / rate s after the sample nearest to t: that sample's index + n while no gap
