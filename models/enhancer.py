@@ -87,6 +87,7 @@ class EnhancerConfig(DictConfig):
     low_snr_floor: float = 0.0
     low_snr_postfilter: float = 0.0
     snr_tau: float = 1.0  # seconds, the estimate's smoothing
+    snr_from_bin: int = 0  # the estimate counts bins from this one up (3: from 150 Hz, not the rumble under a voice)
     df_bins: int = 0  # deep filter on the lowest df_bins bins (0: mask only)
     df_order: int = 5  # deep filter taps: the current frame and df_order - 1 past frames
     tone_frames: int = 0  # the tone feature: phase-advance steadiness over this many frames (0: none; else >= 2)
@@ -121,6 +122,8 @@ class EnhancerConfig(DictConfig):
             )
         if self.snr_tau <= 0:
             raise ValueError(f"snr_tau must be > 0 seconds, got {self.snr_tau}")
+        if not 0 <= self.snr_from_bin < self.n_bins:
+            raise ValueError(f"snr_from_bin must be in 0..{self.n_bins - 1}, got {self.snr_from_bin}")
         if not 0 <= self.df_bins <= self.n_bins or self.df_order < 1:
             raise ValueError(
                 f"df_bins must be in [0, {self.n_bins}] and df_order >= 1, got {self.df_bins} and {self.df_order}"

@@ -3,6 +3,8 @@ estimate of the input's SNR (models/enhancer.py calls `adaptive_mask`; inference
 
 The estimate comes from the network's own (unfloored) mask m over the frame's bins, with the frame's power |X|^2:
     speech power  S_t = sum m^2 |X|^2,   noise power  N_t = sum (1 - m)^2 |X|^2
+over the bins from `snr_from_bin` up (0: all; a rumble below the voice, e.g. brown noise, put nearly all of its
+energy under 150 Hz and read as a low SNR however clean the voice's band was, which dropped the floor there),
 both smoothed by a one-pole average with time constant `snr_tau` (state: the two averages, LEVEL_START at the start
 and after a gap: equal, 0 dB, so the first frames move from there), snr_t = 10 log10(S / N). On the trainer's
 training-side mixtures at fixed SNRs it reads about 1 dB under the true SNR (median over mixtures; docs/speech.md).
@@ -38,7 +40,9 @@ def adaptive_mask(m: torch.Tensor, power: torch.Tensor, level: torch.Tensor, cfg
     and each op costs about 2 us there whatever its size."""
     B, T = m.shape[:2]
     rest = 1 - m
-    e = torch.stack([m, rest], -2).square() @ power[..., None]  # (B, T, 2, 1): this frame's speech, noise power
+    k0 = cfg.snr_from_bin  # the estimate's bins: from k0 up
+    mb, pb = (m, power) if not k0 else (m.narrow(-1, k0, m.shape[-1] - k0), power.narrow(-1, k0, m.shape[-1] - k0))
+    e = torch.stack([mb, 1 - mb], -2).square() @ pb[..., None]  # (B, T, 2, 1): this frame's speech, noise power
     weight = 1 - smoothing(cfg)
     if T == 1:  # the live step: no list, no stack
         level = torch.lerp(level, e.view(B, 2), weight)

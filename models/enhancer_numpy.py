@@ -167,8 +167,9 @@ class NumpyFrame:
         """adaptive_mask (enhancer_gain.py) for one frame; level (B, 2) updated in place."""
         cfg, rest = self.cfg, 1 - m
         weight = 1 - smoothing(cfg)  # the settings are read at every frame: a user may change them in place
-        level[:, 0] += weight * (np.add.reduce(m * m * power, -1) - level[:, 0])
-        level[:, 1] += weight * (np.add.reduce(rest * rest * power, -1) - level[:, 1])
+        mb, pb = m[:, cfg.snr_from_bin :], power[:, cfg.snr_from_bin :]
+        level[:, 0] += weight * (np.add.reduce(mb * mb * pb, -1) - level[:, 0])
+        level[:, 1] += weight * (np.add.reduce((1 - mb) ** 2 * pb, -1) - level[:, 1])
         post = cfg.low_snr_postfilter
         span = cfg.low_snr_floor - cfg.mask_floor if not post else 1.0
         k = 10.0 / (cfg.snr_high - cfg.snr_low) * span
