@@ -33,8 +33,10 @@ markers that arrive more than `max_delay` s of signal after the start of the sig
 the chunk, whatever its length; a replay run flat out across processes can deliver the signal a queue
 (64 chunks per edge) ahead of the markers: keep max_delay above that),
 markers whose code is not in `codes` (`ignored_marker`), markers with a NaN or infinite onset or code
-(`bad_marker`), and with `reject_by_annotation` (default true, as MNE's) windows that a marker segment labelled
-BAD_... overlaps (`bad_segment`, said once; mne.Epochs' drop_log names it): nodes/dsp/bad_segments.py.
+(`bad_marker`), signal samples of chunks without a time (t0 NaN) that a gap comes after before any time does
+(`untimed_dropped`, TimedBuffer; a marker waits while the newest samples have no time), and with
+`reject_by_annotation` (default true, as MNE's) windows that a marker segment labelled BAD_... overlaps
+(`bad_segment`, said once; mne.Epochs' drop_log names it): nodes/dsp/bad_segments.py.
 Latency: round(tmax*rate) samples (the epoch waits for its last sample); where the marker stream has BAD_ labels,
 an epoch also waits for a marker at or after its end (or the end of the marker stream, or max_delay s of signal),
 since a BAD_ segment that starts inside the window comes after the epoch's own marker.
@@ -196,6 +198,8 @@ class Epochs(Node[EpochsParams]):
             c = inputs["in"]
             x = np.asarray(c.data)
             self.buf.append(x, c.t0, c.gap)
+            if self.buf.untimed_dropped:  # samples without a time before a gap: none can ever be given one
+                self.count("untimed_dropped", self.buf.untimed_dropped)
             if x.shape[-1]:  # a chunk's markers come after it (file_source): lateness counts from its first sample
                 self.state.chunk_from = float(self.buf.times[-x.shape[-1]])
         return self._cut(final=False)
@@ -216,8 +220,8 @@ class Epochs(Node[EpochsParams]):
         epochs, rows = [], []
         while len(st.pending):
             onset = st.pending[0, 0]
-            if not final and buf.end_time < onset - half:
-                break  # the event sample has not arrived yet
+            if not final and not buf.end_time >= onset - half:  # (NaN: the newest samples have no time yet)
+                break  # the event sample has not arrived yet, or may be among samples a later t0 stamps
             s = buf.nearest(onset) if buf.times.size else -1
             if s < 0 or abs(buf.times[s - buf.start] - onset) > half + 1e-9:  # not on a held sample
                 st.pending = st.pending[1:]
@@ -293,7 +297,7 @@ class Epochs(Node[EpochsParams]):
         sample, not its last: the markers of a chunk longer than max_delay (a replay at chunk_duration: 60, or one
         chunk of the whole file) come after it and were found late, their epochs lost to that chunking."""
         buf = self.buf
-        if not buf.times.size:
+        if not buf.times.size or np.isnan(buf.end_time):  # the newest samples have no time yet: what is needed neither
             return
         before = max(-self.params.tmin, 0.0) + 1.0 / self.rate  # the window start and the event sample
         keep_from = min(buf.end_time, self.state.chunk_from) - self.params.max_delay - before

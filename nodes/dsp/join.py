@@ -36,7 +36,9 @@ reference, one whose samples were interpolated across a gap of another input, an
 output chunk is one contiguous run of the reference; runs still pending at the very end after a
 reference gap go out one chunk each (`finish_all`, what the runtime calls; `finish()` alone returns the
 first and counts the rest `after_break_at_end`). A gap that goes back in time (a restarted source replays
-from its start) drops what the node held of that input and starts it again (`time_reset_<port>`).
+from its start) drops what the node held of that input and starts it again (`time_reset_<port>`). Samples of chunks
+without a time (t0 NaN) wait for a later chunk of their segment to stamp them; a gap before that drops them
+(`untimed_dropped_<port>`, TimedBuffer).
 Replaying files as fast as possible, sources are read one chunk each in turn: give them
 the same `chunk_duration` (or no max_wait) so that none looks late.
 Latency: 0 declared (the wait for the slowest input is not a fixed number of samples).
@@ -214,6 +216,8 @@ class Join(Node[JoinParams]):
                 self.count(f"time_reset_{p}")
                 if p != self.ref:
                     setattr(self.state, f"first_{p}", None)
+            if self.bufs[p].untimed_dropped:  # samples without a time before a gap: none can ever be given one
+                self.count(f"untimed_dropped_{p}", self.bufs[p].untimed_dropped)
             if p == self.ref and x.shape[-1]:  # how far the reference has run, for max_wait: its newest chunk's start
                 self.state.ref_from = float(self.bufs[p].times[-x.shape[-1]])
             if p != self.ref and self.bufs[p].times.size and not _known(self._first(p)):

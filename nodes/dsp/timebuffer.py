@@ -13,6 +13,9 @@ its start) drops what the buffer holds, whose times would no longer sort, and st
 a chunk of no samples is held for the next chunk with samples (``gap_held``), as the runtime holds it for the
 node's next chunk (executor.gap_held): by hand, a chunk, an empty chunk flagged gap, then a chunk start a new
 segment at the third, as the gap on the third itself does (it was dropped: the third went on the old segment).
+Samples of chunks without a time (t0 NaN) are held untimed (NaN) until a chunk of their segment has one, which stamps
+them back from it; a gap before that drops them (`untimed_dropped`: the owner counts them): the gap's missing samples
+are not counted, so no later time can place them.
 
 The buffer keeps nothing itself: its fields live in the owning node's declared state (pipeline/state.py),
 named ``<prefix>data``, ``<prefix>times``, ... (see `fresh`), so state_dict/load_state_dict cover them.
@@ -54,6 +57,7 @@ class TimedBuffer:
         self.shape, self.dtype, self.rate, self.offset = tuple(shape), np.dtype(dtype), float(rate), float(offset)
         self._state, self.prefix = state, prefix
         self._room: dict[str, Room] = {}  # per field, where chunks are appended (see _grow)
+        self.untimed_dropped = 0  # samples the last append dropped (_drop_untimed), for the owner to count
 
     def fresh(self) -> dict[str, Any]:
         """The fields of an empty buffer, for the owner's state dataclass."""
@@ -105,7 +109,7 @@ class TimedBuffer:
     def append(self, data: np.ndarray, t0: float, gap: bool) -> bool:
         """Add a chunk; True when it went back in time and the held samples were dropped (see the module
         docstring)."""
-        n = data.shape[-1]
+        n, self.untimed_dropped = data.shape[-1], 0
         if n == 0:
             if gap:
                 self._set(gap_held=True)
@@ -115,6 +119,8 @@ class TimedBuffer:
         if self._get("gap_held"):
             gap = True
             self._set(gap_held=False)
+        if gap:
+            self.untimed_dropped = self._drop_untimed()
         seen, total = self._get("seen"), self.n_total
         back = bool(gap and seen and float(t0) + self.offset <= self._get("newest"))
         if back:  # sorted times are what every lookup relies on: forget the old segments
@@ -129,7 +135,8 @@ class TimedBuffer:
             if float(t0) + self.offset > self._get("newest"):  # (times must keep increasing)
                 self._set(anchor_t0=float(t0), anchor_n=total)
         t = self._get("anchor_t0") + self.offset + (total - self._get("anchor_n") + np.arange(n)) / self.rate
-        self._set(seen=True, data=self._grow("data", data), times=self._grow("times", t), newest=float(t[-1]))
+        newest = float(t[-1]) if math.isfinite(t[-1]) else self._get("newest")  # (no time yet: the timed ones')
+        self._set(seen=True, data=self._grow("data", data), times=self._grow("times", t), newest=newest)
         return back
 
     def _grow(self, name: str, new: np.ndarray) -> np.ndarray:
@@ -150,6 +157,22 @@ class TimedBuffer:
         times = self.times.copy()
         times[seg] = anchor + self.offset + (idx[seg] - n0) / self.rate
         self._set(anchor_t0=anchor, times=times)
+
+    def _drop_untimed(self) -> int:
+        """Forget the newest segment when its chunks all came without a time (t0 NaN) and a gap comes: no chunk can
+        give it one any more (the gap's missing samples are not counted), and its NaN times, before the timed samples
+        after the gap, broke every time search (a join output nothing, epochs counted markers in the timed samples
+        `outside_data`). The buffer is as it was before that segment's first chunk (a stream that began so starts at
+        the gap, without a break there); how many samples were dropped."""
+        if math.isfinite(self._get("anchor_t0")) or not self._get("seen"):
+            return 0
+        keep = max(self._get("anchor_n") - self.start, 0)
+        dropped = self.times.size - keep
+        end = self.start + keep
+        self._set(
+            data=self.data[..., :keep], times=self.times[:keep], breaks=self.breaks[self.breaks < end], seen=end > 0
+        )
+        return dropped
 
     def prune(self, before: float) -> None:
         """Forget samples stamped earlier than `before`."""
