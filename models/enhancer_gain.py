@@ -33,6 +33,13 @@ LEVEL_START = 1e-10  # the level state's start (and after a gap): equal speech a
 LEVEL_FLOOR = 1e-30
 
 
+def level_floor(dtype: torch.dtype) -> float:
+    """LEVEL_FLOOR, or the dtype's smallest normal number where 1e-30 is 0 in it: in float16 (smallest normal 6e-5)
+    LEVEL_FLOOR and LEVEL_START are both 0, and digital silence at a stream's start made the output NaN with any
+    snr_tau. The estimate reads 0 dB there, as in float32."""
+    return max(LEVEL_FLOOR, torch.finfo(dtype).tiny)
+
+
 def adaptive_mask(m: torch.Tensor, power: torch.Tensor, level: torch.Tensor, cfg) -> tuple[torch.Tensor, torch.Tensor]:
     """m (B, T, bins) the sigmoid mask, power (B, T, bins) = |X|^2, level (B, 2) the smoothed speech and noise powers
     before frame 0 -> (the mask to apply (B, T, bins), the new level). Frame by frame (one frame per call in the
@@ -61,7 +68,9 @@ def adaptive_mask(m: torch.Tensor, power: torch.Tensor, level: torch.Tensor, cfg
     start = cfg.snr_high / (cfg.snr_high - cfg.snr_low) * span + (cfg.mask_floor if not cfg.low_snr_postfilter else 0)
     lo, hi = sorted((cfg.mask_floor, cfg.low_snr_floor) if not cfg.low_snr_postfilter else (0.0, 1.0))
     floor = (
-        torch.addmm(w.new_full((1,), start), smoothed.clamp_min(LEVEL_FLOOR).log10(), w).clamp_(lo, hi).view(B, T, 1)
+        torch.addmm(w.new_full((1,), start), smoothed.clamp_min(level_floor(m.dtype)).log10(), w)
+        .clamp_(lo, hi)
+        .view(B, T, 1)
     )
     if cfg.low_snr_postfilter:  # `floor` is a here
         a = floor
