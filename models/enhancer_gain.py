@@ -4,7 +4,7 @@ estimate of the input's SNR (models/enhancer.py calls `adaptive_mask`; inference
 The estimate comes from the network's own (unfloored) mask m over the frame's bins, with the frame's power |X|^2:
     speech power  S_t = sum m^2 |X|^2,   noise power  N_t = sum (1 - m)^2 |X|^2
 over the bins from `snr_from_bin` up (0: all; a rumble below the voice, e.g. brown noise, put nearly all of its
-energy under 150 Hz and read as a low SNR however clean the voice's band was, which dropped the floor there),
+energy under 100 Hz and read as a low SNR however clean the voice's band was, which dropped the floor there),
 both smoothed by a one-pole average with time constant `snr_tau` (state: the two averages, LEVEL_START at the start
 and after a gap: equal, 0 dB, so the first frames move from there), snr_t = 10 log10(S / N). On the trainer's
 training-side mixtures at fixed SNRs it reads about 1 dB under the true SNR (median over mixtures; docs/speech.md).
