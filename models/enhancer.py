@@ -87,9 +87,7 @@ class EnhancerConfig(DictConfig):
     low_snr_floor: float = 0.0
     low_snr_postfilter: float = 0.0
     snr_tau: float = 1.0  # seconds, the estimate's smoothing
-    snr_from_bin: int = (
-        0  # the estimate counts bins from this one up (2: from 100 Hz, shipped; not the rumble under a voice)
-    )
+    snr_from_bin: int = 0  # the estimate's first bin (shipped 2: from 100 Hz, above a rumble)
     df_bins: int = 0  # deep filter on the lowest df_bins bins (0: mask only)
     df_order: int = 5  # deep filter taps: the current frame and df_order - 1 past frames
     tone_frames: int = 0  # the tone feature: phase-advance steadiness over this many frames (0: none; else >= 2)
