@@ -157,7 +157,7 @@ class BrainFlowSource(Source[BrainFlowSourceParams]):
 
     def __init__(self, **params: Any):
         super().__init__(**params)
-        self._board = None  # the BoardShim while its session is prepared
+        self._board = None  # the BoardShim of the session open() prepared, until released
         self._bs = None
 
     def _who(self) -> str:
@@ -265,24 +265,12 @@ class BrainFlowSource(Source[BrainFlowSourceParams]):
             except OSError as e:
                 raise SpecError(f"{self._pre()}cannot read file {p.file!r} ({e})", FILE_FIX) from None
             self._limit = n if self._limit is None else min(self._limit, n)
-        board = bs.BoardShim(self._id, inp)
-        try:
-            board.prepare_session()
-            board.start_stream()
-            self._board = board
+        try:  # the BoardShim in self._board only (no local to hold it): _release_board lets go of it
+            self._board = bs.BoardShim(self._id, inp)
+            self._board.prepare_session()
+            self._board.start_stream()
         except BaseException as e:  # BrainFlow's error, a KeyboardInterrupt between prepare and start, ...
-            self._board = None
-            try:
-                _release(board)  # now, not when the BoardShim is collected
-            except BaseException as again:  # a second Ctrl-C while releasing: its frames hold the BoardShim too
-                traceback.clear_frames(again.__traceback__)
-                raise
-            finally:
-                # and the BoardShim not kept by this failure's frames: its __del__ releases any prepared session of its
-                # board and connection, so collected later (a traceback a notebook keeps) it released the one opened
-                # since; let go here, its __del__ finishes a release that a second Ctrl-C cut short
-                traceback.clear_frames(e.__traceback__)
-                del board
+            self._release_board(e)
             if isinstance(e, bs.BrainFlowError):
                 raise SpecError(f"{self._pre()}BrainFlow cannot start board {p.board} ({e})", _fix(e, p)) from None
             raise
@@ -422,9 +410,27 @@ class BrainFlowSource(Source[BrainFlowSourceParams]):
         return outs or [{}]
 
     def close(self) -> None:
+        """Stop and release the session (harmless twice, or after a failed open())."""
+        self._release_board()
+
+    def _release_board(self, failure: BaseException | None = None) -> None:
+        """Release the session now, not when the BoardShim is collected, and let go of the BoardShim: its __del__
+        releases any prepared session of its board and connection, so one kept by a traceback (a notebook keeps the
+        last) and collected later released the session a node opened since. A Ctrl-C while releasing (between
+        BrainFlow's stop_stream and release_session) is raised with its frames cleared of the BoardShim, whose
+        __del__ then finishes the release; the frames of `failure` (what ended open()) are cleared too."""
         board, self._board = self._board, None
-        if board is not None:
+        if board is None:
+            return
+        try:
             _release(board)
+        except BaseException as again:
+            traceback.clear_frames(again.__traceback__)
+            raise
+        finally:
+            if failure is not None:
+                traceback.clear_frames(failure.__traceback__)
+            del board
 
 
 def _labels(group: str, desc: dict, n: int) -> list[str]:
