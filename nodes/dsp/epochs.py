@@ -33,8 +33,8 @@ markers that arrive more than `max_delay` s of signal after the start of the sig
 the chunk, whatever its length; a replay run flat out across processes can deliver the signal a queue
 (64 chunks per edge) ahead of the markers: keep max_delay above that),
 markers whose code is not in `codes` (`ignored_marker`), markers with a NaN or infinite onset or code
-(`bad_marker`), signal samples of chunks without a time (t0 NaN) that a gap comes after before any time does
-(`untimed_dropped`, TimedBuffer; a marker waits while the newest samples have no time), and with
+(`bad_marker`), signal samples of chunks without a time (t0 NaN) that a gap comes after before any time does, or
+that the next chunk's t0 would stamp before the samples before that gap (`untimed_dropped`, TimedBuffer; a marker waits while the newest samples have no time), and with
 `reject_by_annotation` (default true, as MNE's) windows that a marker segment labelled BAD_... overlaps
 (`bad_segment`, said once; mne.Epochs' drop_log names it): nodes/dsp/bad_segments.py.
 Latency: round(tmax*rate) samples (the epoch waits for its last sample); where the marker stream has BAD_ labels,

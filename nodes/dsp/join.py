@@ -37,8 +37,8 @@ output chunk is one contiguous run of the reference; runs still pending at the v
 reference gap go out one chunk each (`finish_all`, what the runtime calls; `finish()` alone returns the
 first and counts the rest `after_break_at_end`). A gap that goes back in time (a restarted source replays
 from its start) drops what the node held of that input and starts it again (`time_reset_<port>`). Samples of chunks
-without a time (t0 NaN) wait for a later chunk of their segment to stamp them; a gap before that drops them
-(`untimed_dropped_<port>`, TimedBuffer).
+without a time (t0 NaN) wait for a later chunk of their segment to stamp them; a gap before that drops them, and so
+does a chunk whose t0 would stamp them before the samples before their gap (`untimed_dropped_<port>`, TimedBuffer).
 Replaying files as fast as possible, sources are read one chunk each in turn: give them
 the same `chunk_duration` (or no max_wait) so that none looks late.
 Latency: 0 declared (the wait for the slowest input is not a fixed number of samples).

@@ -15,7 +15,9 @@ node's next chunk (executor.gap_held): by hand, a chunk, an empty chunk flagged 
 segment at the third, as the gap on the third itself does (it was dropped: the third went on the old segment).
 Samples of chunks without a time (t0 NaN) are held untimed (NaN) until a chunk of their segment has one, which stamps
 them back from it; a gap before that drops them (`untimed_dropped`: the owner counts them): the gap's missing samples
-are not counted, so no later time can place them.
+are not counted, so no later time can place them. So does a chunk whose t0 would stamp them, untimed after a gap, at or
+before the samples before that gap (times must keep increasing): that chunk then starts the segment after the gap. The
+ssvep_trial_decoder's Samples (nodes/models/ssvep_samples.py) does the same.
 
 The buffer keeps nothing itself: its fields live in the owning node's declared state (pipeline/state.py),
 named ``<prefix>data``, ``<prefix>times``, ... (see `fresh`), so state_dict/load_state_dict cover them.
@@ -119,8 +121,8 @@ class TimedBuffer:
         if self._get("gap_held"):
             gap = True
             self._set(gap_held=False)
-        if gap:
-            self.untimed_dropped = self._drop_untimed()
+        if gap or self._untimed_before_timed(t0):  # (the second: the gap they came after is this chunk's now)
+            self.untimed_dropped, gap = self._drop_untimed(), True
         seen, total = self._get("seen"), self.n_total
         back = bool(gap and seen and float(t0) + self.offset <= self._get("newest"))
         if back:  # sorted times are what every lookup relies on: forget the old segments
@@ -157,6 +159,15 @@ class TimedBuffer:
         times = self.times.copy()
         times[seg] = anchor + self.offset + (idx[seg] - n0) / self.rate
         self._set(anchor_t0=anchor, times=times)
+
+    def _untimed_before_timed(self, t0: float) -> bool:
+        """True when the newest segment's chunks all came without a time (t0 NaN) after a gap, and stamping them back
+        from this chunk's t0 (`_anchor_untimed`) would put them at or before the samples before that gap: fewer samples
+        came between than their count, so they cannot be placed, and times would no longer sort."""
+        if math.isfinite(self._get("anchor_t0")) or not math.isfinite(t0):
+            return False
+        first = float(t0) - (self.n_total - self._get("anchor_n")) / self.rate  # their first sample's time so stamped
+        return first + self.offset <= self._get("newest")
 
     def _drop_untimed(self) -> int:
         """Forget the newest segment when its chunks all came without a time (t0 NaN) and a gap comes: no chunk can

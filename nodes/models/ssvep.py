@@ -363,7 +363,9 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
     (constant on every channel, or under 0.1 nV: ``undecided_flat``), that arrive after their
     pre-roll left the kept data (``late_marker``), whose window starts before the stream's first sample
     (``outside_data``), whose code is not in `codes` (``ignored_marker``), or whose
-    onset or code is NaN or infinite (``bad_marker``), and with `reject_by_annotation` (default true, as MNE's) those
+    onset or code is NaN or infinite (``bad_marker``), signal samples of chunks without a time (t0 NaN) that a gap comes
+    after before any time does, or that the next chunk's t0 would stamp before the samples before that gap
+    (``untimed_dropped``, as epochs and join: Samples in nodes/models/ssvep_samples.py), and with `reject_by_annotation` (default true, as MNE's) those
     whose samples [marker - pre, end of the window) a BAD_... marker segment overlaps (``bad_segment``, said once:
     mne.Epochs(raw, events, -pre, delay + window - 1 / rate) drops the same; nodes/dsp/bad_segments.py, which also
     says how long a decision then waits for the marker stream); a
@@ -447,12 +449,14 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
                 x, mask = sanitize(self, x[self._pick], self.params.nan_policy)
                 if mask is not None:  # propagate: kept, so that a trial window holding one gets no decision
                     x = np.where(mask, np.nan, x)
-                self._chunk = (
-                    self._buf.n_total
-                )  # lateness counts from a chunk's first sample: its markers come after it
                 # a signal whose content lags its stamps (StreamSpec.delay: a resample or fir before) is kept at its
                 # content times (stamp - delay), so a marker cuts the window around it (as epochs); it was `delay` late
                 self._buf.append(x, c.t0 - self.in_specs["in"].delay, c.gap)
+                if self._buf.untimed_dropped:  # samples without a time before a gap: none can ever be given one
+                    self.count("untimed_dropped", self._buf.untimed_dropped)
+                # lateness counts from a chunk's first sample: its markers come after it (after the append, which may
+                # have dropped untimed samples before it)
+                self._chunk = self._buf.n_total - x.shape[1]
             elif c.gap:  # a gap on no samples: held for the next samples (they start a new segment), not dropped
                 self._buf.append(np.zeros((self._nch, 0)), c.t0, True)
         e = inputs.get("events")

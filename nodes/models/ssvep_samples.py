@@ -17,7 +17,11 @@ class Samples:
     does (without a break) a chunk whose t0 is more than RETIME_S off the segment's times: a live stream's
     clock drift (lsl_inlet stamps chunks from the LSL timestamps), so markers keep cutting the right samples. A gap
     flagged on a chunk of no samples is held for the next chunk with samples, as TimedBuffer (nodes/dsp/timebuffer.py)
-    and the runtime (executor.gap_held) hold it: by hand it was dropped, the next samples joined on as continuous."""
+    and the runtime (executor.gap_held) hold it: by hand it was dropped, the next samples joined on as continuous.
+    Samples of chunks without a time (t0 NaN) get one from the next chunk of their segment with one, stamped back from
+    it; a gap before that drops them (`untimed_dropped`, for the decoder to count: the gap's missing samples are not
+    counted, so no later time can place them), and so does a chunk whose t0 would stamp them, untimed after a gap, at
+    or before the samples before that gap (that chunk then starts the segment after the gap), as TimedBuffer does."""
 
     def __init__(self, nch: int, rate: float):
         self.rate = rate
@@ -27,6 +31,7 @@ class Samples:
         self.breaks: list[int] = []  # the absolute first index of the first segment and of each after a gap
         self.room = Room()  # where chunks are appended after the held samples (nodes/dsp/room.py)
         self.gap_held = False  # a gap came on a chunk of no samples: the next samples start a segment
+        self.untimed_dropped = 0  # samples the last append dropped (_drop_untimed), for the decoder to count
 
     @property
     def n_held(self) -> int:
@@ -50,10 +55,16 @@ class Samples:
         return self.time(self.n_total - 1)
 
     def append(self, x: np.ndarray, t0: float, gap: bool) -> None:
+        self.untimed_dropped = 0
         if x.shape[1] == 0:
             self.gap_held |= gap
             return
         gap, self.gap_held = gap or self.gap_held, False
+        if self.segments and math.isnan(self.segments[-1][1]) and (gap or self._untimed_before_timed(t0)):
+            self.untimed_dropped, gap = (
+                self._drop_untimed(),
+                True,
+            )  # (the second: the gap they came after is this one's)
         if not self.segments or gap:
             self.segments.append((self.n_total, float(t0)))
             self.breaks.append(self.n_total)
@@ -66,6 +77,25 @@ class Samples:
         # chunks ran at 0.9x real time)
         self.data = self.room.append(self.data, x, max((self.data.shape[1] + x.shape[1]) // 2, 1024))
 
+    def _untimed_before_timed(self, t0: float) -> bool:
+        """True when stamping the newest segment, whose chunks came without a time after a gap, back from this chunk's
+        t0 would put its first sample at or before the sample before it (times would no longer sort)."""
+        i0 = self.segments[-1][0]
+        if len(self.segments) < 2 or not math.isfinite(t0):  # (a stream that began untimed: nothing before it)
+            return False
+        return float(t0) - (self.n_total - i0) / self.rate <= self.time(i0 - 1)
+
+    def _drop_untimed(self) -> int:
+        """Forget the newest segment, whose chunks all came without a time (as TimedBuffer._drop_untimed): the samples
+        are as before its first chunk; how many were dropped."""
+        i0 = self.segments.pop()[0]
+        if self.breaks and self.breaks[-1] >= i0:
+            self.breaks.pop()
+        keep = max(i0 - self.start, 0)
+        dropped = self.n_held - keep
+        self.data = self.data[:, :keep]
+        return dropped
+
     def nearest(self, t: float) -> int:
         """Absolute index of the sample nearest to t in the segment that holds t (ties: the even index, as MNE's)."""
         i0, t0 = self._segment_at(t)
@@ -73,7 +103,7 @@ class Samples:
 
     def _segment_at(self, t: float) -> tuple[int, float]:
         """(first index, t0) of the newest segment that starts by t (within half a sample; before them all, the oldest
-        with a time: one whose chunks came without a time (t0 NaN) and a gap after them has none, and gave NaN)."""
+        with a time: a state saved before untimed samples were dropped at a gap may hold one without, which gave NaN)."""
         first = next((seg for seg in self.segments if math.isfinite(seg[1])), self.segments[0])
         return next((seg for seg in reversed(self.segments) if seg[1] <= t + 0.5 / self.rate), first)
 
