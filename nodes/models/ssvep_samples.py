@@ -32,6 +32,7 @@ class Samples:
         self.room = Room()  # where chunks are appended after the held samples (nodes/dsp/room.py)
         self.gap_held = False  # a gap came on a chunk of no samples: the next samples start a segment
         self.untimed_dropped = 0  # samples the last append dropped (_drop_untimed), for the decoder to count
+        self.newest = -math.inf  # time of the newest sample with a time, pruned or not (untimed ones are placed after)
 
     @property
     def n_held(self) -> int:
@@ -76,24 +77,27 @@ class Samples:
         # (a concatenate of all held, max_delay + pre + window s, at every chunk: 256 channels at 2048 Hz in 16-sample
         # chunks ran at 0.9x real time)
         self.data = self.room.append(self.data, x, max((self.data.shape[1] + x.shape[1]) // 2, 1024))
+        if math.isfinite(self.segments[-1][1]):
+            self.newest = self.end_time
 
     def _untimed_before_timed(self, t0: float) -> bool:
         """True when stamping the newest segment, whose chunks came without a time after a gap, back from this chunk's
-        t0 would put its first sample at or before the sample before it (times would no longer sort)."""
-        i0 = self.segments[-1][0]
-        if len(self.segments) < 2 or not math.isfinite(t0):  # (a stream that began untimed: nothing before it)
+        t0 would put its first sample at or before the newest sample with a time (times would no longer sort; that
+        sample may have been pruned since: many untimed samples were stamped back over it). A stream that began
+        untimed has none (-inf)."""
+        if not math.isfinite(t0):
             return False
-        return float(t0) - (self.n_total - i0) / self.rate <= self.time(i0 - 1)
+        return float(t0) - (self.n_total - self.segments[-1][0]) / self.rate <= self.newest
 
     def _drop_untimed(self) -> int:
         """Forget the newest segment, whose chunks all came without a time (as TimedBuffer._drop_untimed): the samples
-        are as before its first chunk; how many were dropped."""
+        are as before its first chunk; how many were dropped (all of that segment's, pruned or not: TimedBuffer, which
+        prunes by time, holds every untimed sample until then)."""
         i0 = self.segments.pop()[0]
         if self.breaks and self.breaks[-1] >= i0:
             self.breaks.pop()
-        keep = max(i0 - self.start, 0)
-        dropped = self.n_held - keep
-        self.data = self.data[:, :keep]
+        dropped = self.n_total - i0
+        self.data = self.data[:, : max(i0 - self.start, 0)]
         return dropped
 
     def nearest(self, t: float) -> int:
@@ -148,6 +152,7 @@ class Samples:
             "segments": np.asarray(self.segments, dtype=np.float64).reshape(-1, 2),
             "breaks": np.asarray(self.breaks, dtype=np.int64),
             "gap_held": self.gap_held,
+            "newest": self.newest,
         }
 
     def load(self, s: dict) -> None:
@@ -171,3 +176,12 @@ class Samples:
         breaks = s.get("breaks")  # (a state saved before drift anchors: every segment started at a break)
         self.breaks = [i for i, _ in self.segments] if breaks is None else [int(i) for i in np.asarray(breaks)]
         self.gap_held = bool(s.get("gap_held", False))  # (a state saved before it: no gap held)
+        self.newest = float(s.get("newest", self._newest_held()))
+
+    def _newest_held(self) -> float:
+        """The time of the newest held sample with a time (-inf when none): `newest` of a state saved before it."""
+        if not self.segments:
+            return -math.inf
+        i0, t0 = self.segments[-1]
+        t = self.end_time if math.isfinite(t0) else self.time(i0 - 1) if i0 > self.start else -math.inf
+        return t if math.isfinite(t) else -math.inf  # (a state saved before untimed samples were dropped: NaN)
