@@ -365,7 +365,11 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
     (``outside_data``), whose code is not in `codes` (``ignored_marker``), or whose
     onset or code is NaN or infinite (``bad_marker``), signal samples of chunks without a time (t0 NaN) that a gap comes
     after before any time does, or that the next chunk's t0 would stamp before the samples before that gap
-    (``untimed_dropped``, as epochs and join: Samples in nodes/models/ssvep_samples.py), and with `reject_by_annotation` (default true, as MNE's) those
+    (``untimed_dropped``, as epochs and join: Samples in nodes/models/ssvep_samples.py), every held signal sample at a
+    gap whose t0 is not after them (the stream went back in time: a restarted source replays from its start;
+    ``time_reset``, as join's ``time_reset_<port>``: the markers still waiting are decided on the samples after it, as
+    epochs keeps its pending ones: one whose window starts before them ``late_marker``, its pre-roll only
+    ``short_preroll``), and with `reject_by_annotation` (default true, as MNE's) those
     whose samples [marker - pre, end of the window) a BAD_... marker segment overlaps (``bad_segment``, said once:
     mne.Epochs(raw, events, -pre, delay + window - 1 / rate) drops the same; nodes/dsp/bad_segments.py, which also
     says how long a decision then waits for the marker stream); a
@@ -451,7 +455,8 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
                     x = np.where(mask, np.nan, x)
                 # a signal whose content lags its stamps (StreamSpec.delay: a resample or fir before) is kept at its
                 # content times (stamp - delay), so a marker cuts the window around it (as epochs); it was `delay` late
-                self._buf.append(x, c.t0 - self.in_specs["in"].delay, c.gap)
+                if self._buf.append(x, c.t0 - self.in_specs["in"].delay, c.gap):  # went back in time: starts again
+                    self.count("time_reset")  # (markers still waiting are decided on the new samples, as epochs)
                 if self._buf.untimed_dropped:  # samples without a time before a gap: none can ever be given one
                     self.count("untimed_dropped", self._buf.untimed_dropped)
                 # lateness counts from a chunk's first sample: its markers come after it (after the append, which may

@@ -21,7 +21,12 @@ class Samples:
     Samples of chunks without a time (t0 NaN) get one from the next chunk of their segment with one, stamped back from
     it; a gap before that drops them (`untimed_dropped`, for the decoder to count: the gap's missing samples are not
     counted, so no later time can place them), and so does a chunk whose t0 would stamp them, untimed after a gap, at
-    or before the samples before that gap (that chunk then starts the segment after the gap), as TimedBuffer does."""
+    or before the samples before that gap (that chunk then starts the segment after the gap), as TimedBuffer does.
+    A gap whose t0 is not after the newest sample with a time (the stream went back in time: a restarted source replays
+    from its start) drops every held sample, whose times would no longer sort, and starts again from that chunk, as
+    TimedBuffer does (`append` returns True; the decoder counts `time_reset` and keeps its waiting markers, decided on
+    the new samples by their times, as epochs keeps its pending ones). A chunk without a gap whose t0 goes back stays
+    on the grid (a new segment at an off-grid t0 only after the held samples: RETIME_S)."""
 
     def __init__(self, nch: int, rate: float):
         self.rate = rate
@@ -55,17 +60,22 @@ class Samples:
     def end_time(self) -> float:
         return self.time(self.n_total - 1)
 
-    def append(self, x: np.ndarray, t0: float, gap: bool) -> None:
+    def append(self, x: np.ndarray, t0: float, gap: bool) -> bool:
+        """Add a chunk; True when it went back in time and the held samples were dropped (as TimedBuffer.append; the
+        class docstring)."""
         self.untimed_dropped = 0
         if x.shape[1] == 0:
             self.gap_held |= gap
-            return
+            return False
         gap, self.gap_held = gap or self.gap_held, False
         if self.segments and math.isnan(self.segments[-1][1]) and (gap or self._untimed_before_timed(t0)):
             self.untimed_dropped, gap = (
                 self._drop_untimed(),
                 True,
             )  # (the second: the gap they came after is this one's)
+        back = bool(gap and float(t0) <= self.newest)  # (-inf before any timed sample; NaN: never)
+        if back:  # sorted times are what every lookup relies on: forget the held samples, start again from this chunk
+            self._drop_held()
         if not self.segments or gap:
             self.segments.append((self.n_total, float(t0)))
             self.breaks.append(self.n_total)
@@ -79,6 +89,13 @@ class Samples:
         self.data = self.room.append(self.data, x, max((self.data.shape[1] + x.shape[1]) // 2, 1024))
         if math.isfinite(self.segments[-1][1]):
             self.newest = self.end_time
+        return back
+
+    def _drop_held(self) -> None:
+        """Forget every held sample and segment (a gap went back in time); absolute indices go on from n_total."""
+        self.start, self.segments, self.breaks = self.n_total, [], []
+        self.data = np.zeros((self.data.shape[0], 0))
+        self.newest = -math.inf
 
     def _untimed_before_timed(self, t0: float) -> bool:
         """True when stamping the newest segment, whose chunks came without a time after a gap, back from this chunk's
