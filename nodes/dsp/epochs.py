@@ -197,7 +197,8 @@ class Epochs(Node[EpochsParams]):
         if "in" in inputs:
             c = inputs["in"]
             x = np.asarray(c.data)
-            self.buf.append(x, c.t0, c.gap)
+            if self.buf.append(x, c.t0, c.gap):  # a gap back in time (a restarted source): the held samples dropped
+                self.count("time_reset")
             if self.buf.untimed_dropped:  # samples without a time before a gap: none can ever be given one
                 self.count("untimed_dropped", self.buf.untimed_dropped)
             if x.shape[-1]:  # a chunk's markers come after it (file_source): lateness counts from its first sample
