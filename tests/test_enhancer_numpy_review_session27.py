@@ -7,21 +7,15 @@ backward came out silently wrong)."""
 
 import pytest
 import torch
-from wavegraph.models.enhancer import Enhancer, EnhancerConfig
+from test_enhancer_numpy import _model as _random_head_model  # pyright: ignore[reportMissingImports]
+from wavegraph.models.enhancer import Enhancer
 from wavegraph.models.enhancer_fast import fast_step
 
 FEATURES = dict(df_bins=12, df_order=2, tone_frames=3, onset_frames=3, impulse_blocks=8, gate_blocks=8)
 
 
 def _model() -> Enhancer:
-    torch.manual_seed(0)
-    model = Enhancer(
-        EnhancerConfig(core="gla", d_model=16, n_layers=1, mask_floor=0.05, snr_adapt=True, **FEATURES)
-    ).eval()
-    with torch.no_grad():  # every head output (mask, taps, gates) away from its resting value
-        model.head.weight.normal_(0, 1.0)
-        model.head.bias.normal_(0, 1.0)
-    return model
+    return _random_head_model(mask_floor=0.05, snr_adapt=True, **FEATURES)
 
 
 def _blocks(frames: int) -> torch.Tensor:

@@ -6,8 +6,8 @@ over the pruned timed stretch, and a marker there was decided on samples whose t
 `newest`; a state saved without it takes it from its segments) and counts every sample of the untimed segment."""
 
 import numpy as np
+from test_untimed_gap_session27 import _decided, _trial_decoder  # pyright: ignore[reportMissingImports]
 from wavegraph.nodes.dsp.epochs import Epochs
-from wavegraph.nodes.models.ssvep import SSVEPTrialDecoder
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.spec import StreamSpec, signal_spec
 
@@ -22,22 +22,6 @@ STEPS = (
     + [{"in": Chunk(X[:, i : i + 500], NAN)} for i in range(1000, 3500, 500)]
     + [{"in": Chunk(X[:, 3500:4000], 3.0)}, {"events": Chunk(MARKERS, 2.5)}, {"in": Chunk(X[:, 4000:], 5.0)}]
 )
-
-
-def _trial_decoder() -> SSVEPTrialDecoder:
-    node = SSVEPTrialDecoder(method="fbcca", freqs=[6.0, 7.5, 10.0], window=1.0, delay=0.2, pre=0.5, max_delay=5)
-    node.configure(
-        {
-            "in": StreamSpec("signal", RATE, (3,), "float64", channel_names=("O1", "Oz", "O2")),
-            "events": StreamSpec("events", 0.0, (3,), "float64"),
-        }
-    )
-    return node
-
-
-def _decided(node, steps) -> list[float]:
-    outs = [node.process(step) for step in steps] + node.finish_all()
-    return sorted(float(r[0]) for o in outs if o and "out" in o for r in np.asarray(o["out"].data))
 
 
 def test_many_untimed_samples_after_a_gap_are_dropped_after_the_timed_ones_were_pruned():

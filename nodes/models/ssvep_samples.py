@@ -69,10 +69,8 @@ class Samples:
             return False
         gap, self.gap_held = gap or self.gap_held, False
         if self.segments and math.isnan(self.segments[-1][1]) and (gap or self._untimed_before_timed(t0)):
-            self.untimed_dropped, gap = (
-                self._drop_untimed(),
-                True,
-            )  # (the second: the gap they came after is this one's)
+            # (gap: the gap they came after is this chunk's now)
+            self.untimed_dropped, gap = self._drop_untimed(), True
         back = bool(gap and float(t0) <= self.newest)  # (-inf before any timed sample; NaN: never)
         if back:  # sorted times are what every lookup relies on: forget the held samples, start again from this chunk
             self._drop_held()
