@@ -34,6 +34,11 @@ def _devices(*args: str) -> str:
     return p.stdout
 
 
+def _id(board: str) -> str:
+    """The board's id as `devices` right-aligns it, from the installed BrainFlow (not a version's numbering)."""
+    return f"  {int(bs.BoardIds[board].value):>3}"
+
+
 def _described(board: str) -> str:
     """'Cyton, 250 Hz, 8 EEG' as BrainFlow's installed version describes the board (no version's figures here)."""
     desc = bs.BoardShim.get_board_descr(int(bs.BoardIds[board].value))
@@ -50,17 +55,21 @@ def test_devices_lists_the_brainflow_boards_that_need_no_hardware_and_all_of_the
         "below (`wavegraph devices --all-boards`: every one)"
     )
     assert section[1:] == [
-        "   -3 PLAYBACK_FILE_BOARD: no hardware, replays a file BrainFlow wrote (file, master_board)",
-        "   -2 STREAMING_BOARD: no hardware, another BrainFlow session's stream (ip_address, ip_port, master_board)",
-        f"   -1 SYNTHETIC_BOARD ({_described('SYNTHETIC_BOARD')}): no hardware, simulated signals",
+        f"{_id('PLAYBACK_FILE_BOARD')} PLAYBACK_FILE_BOARD: no hardware, replays a file BrainFlow wrote (file, master_board)",
+        f"{_id('STREAMING_BOARD')} STREAMING_BOARD: no hardware, another BrainFlow session's stream (ip_address, ip_port, "
+        "master_board)",
+        f"{_id('SYNTHETIC_BOARD')} SYNTHETIC_BOARD ({_described('SYNTHETIC_BOARD')}): no hardware, simulated signals",
     ]
     assert "audio devices" in out and "LSL streams" in out  # the other sections as before
 
     every = _devices("--all-boards")
     rows = every[every.index("BrainFlow ") :].splitlines()[1:]
     assert [r.split()[1].rstrip(":") for r in rows] == BOARDS  # each once, by id
-    assert f"    0 CYTON_BOARD ({_described('CYTON_BOARD')})" in rows
-    assert f"   -1 SYNTHETIC_BOARD ({_described('SYNTHETIC_BOARD')}): no hardware, simulated signals" in rows
+    assert f"{_id('CYTON_BOARD')} CYTON_BOARD ({_described('CYTON_BOARD')})" in rows
+    assert (
+        f"{_id('SYNTHETIC_BOARD')} SYNTHETIC_BOARD ({_described('SYNTHETIC_BOARD')}): no hardware, simulated signals"
+        in rows
+    )
     assert sum("no hardware" in r for r in rows) == 3
     assert "--all-boards" in _devices("--help")
 
