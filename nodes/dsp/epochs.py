@@ -33,7 +33,7 @@ markers that arrive more than `max_delay` s of signal after the start of the sig
 the chunk, whatever its length; a replay run flat out across processes can deliver the signal a queue
 (64 chunks per edge) ahead of the markers: keep max_delay above that),
 markers whose code is not in `codes` (`ignored_marker`), markers with a NaN or infinite onset or code
-(`bad_marker`), signal samples of chunks without a time (t0 NaN) that a gap comes after before any time does, or
+(`bad_marker`), signal samples of chunks without a time (t0 NaN) that a gap or the stream's end comes after before any time does, or
 that the next chunk's t0 would stamp before the samples before that gap (`untimed_dropped`, TimedBuffer; a marker waits while the newest samples have no time), and with
 `reject_by_annotation` (default true, as MNE's) windows that a marker segment labelled BAD_... overlaps
 (`bad_segment`, said once; mne.Epochs' drop_log names it): nodes/dsp/bad_segments.py.
@@ -208,7 +208,15 @@ class Epochs(Node[EpochsParams]):
     def input_ended(self, port: str) -> dict[str, Chunk]:
         if port == "events":  # no BAD_ segment can come any more: the epochs waiting for one are decided
             self.state.markers_ended = True
+        else:
+            self._drop_untimed_at_end()
         return self._cut(final=False)
+
+    def _drop_untimed_at_end(self) -> None:
+        """Samples still without a time when the signal ends can never get one (TimedBuffer.drop_untimed_at_end):
+        kept, finish cut a marker after the timed samples from them."""
+        if n := self.buf.drop_untimed_at_end():
+            self.count("untimed_dropped", n)
 
     def finish(self) -> dict[str, Chunk]:
         """Every epoch still held, in one chunk at the first one's marker time (each row's own in `events`): by hand,
@@ -287,6 +295,7 @@ class Epochs(Node[EpochsParams]):
 
     def finish_all(self) -> list[dict[str, Chunk]]:
         """The epochs still to cut and those held, each marker time's in its own chunk."""
+        self._drop_untimed_at_end()
         first = self._cut(final=True)
         self._selection.say(self, "epoch")  # `codes` that matched no marker: said, with the codes they had
         out = [first, *iter(self._take, {})]

@@ -37,7 +37,7 @@ output chunk is one contiguous run of the reference; runs still pending at the v
 reference gap go out one chunk each (`finish_all`, what the runtime calls; `finish()` alone returns the
 first and counts the rest `after_break_at_end`). A gap that goes back in time (a restarted source replays
 from its start) drops what the node held of that input and starts it again (`time_reset_<port>`). Samples of chunks
-without a time (t0 NaN) wait for a later chunk of their segment to stamp them; a gap before that drops them, and so
+without a time (t0 NaN) wait for a later chunk of their segment to stamp them; a gap or the input's end before that drops them, and so
 does a chunk whose t0 would stamp them before the samples before their gap (`untimed_dropped_<port>`, TimedBuffer).
 Replaying files as fast as possible, sources are read one chunk each in turn: give them
 the same `chunk_duration` (or no max_wait) so that none looks late.
@@ -226,9 +226,18 @@ class Join(Node[JoinParams]):
 
     def input_ended(self, port: str) -> dict[str, Chunk]:
         self.ended.add(port)
+        self._drop_untimed_at_end((port,))
         return self._emit(final=False)
 
+    def _drop_untimed_at_end(self, ports) -> None:
+        """Samples of an ended input still without a time can never get one (TimedBuffer.drop_untimed_at_end): kept,
+        another input's last timed value was held over the reference after its end, unflagged, not after_end."""
+        for p in ports:
+            if n := self.bufs[p].drop_untimed_at_end():
+                self.count(f"untimed_dropped_{p}", n)
+
     def finish(self) -> dict[str, Chunk]:
+        self._drop_untimed_at_end(self.inputs)
         out = self._emit(final=True)
         self._new_stream()
         return out
@@ -236,6 +245,7 @@ class Join(Node[JoinParams]):
     def finish_all(self) -> list[dict[str, Chunk]]:
         """Every run of the reference still held, one chunk each (the runtime calls this at end of stream)."""
         ref, parts = self.bufs[self.ref], []
+        self._drop_untimed_at_end(self.inputs)
         while ref.times.size:
             held = ref.times.size
             if out := self._emit(final=True, keep_later=True):

@@ -14,7 +14,7 @@ a chunk of no samples is held for the next chunk with samples (``gap_held``), as
 node's next chunk (executor.gap_held): by hand, a chunk, an empty chunk flagged gap, then a chunk start a new
 segment at the third, as the gap on the third itself does (it was dropped: the third went on the old segment).
 Samples of chunks without a time (t0 NaN) are held untimed (NaN) until a chunk of their segment has one, which stamps
-them back from it; a gap before that drops them (`untimed_dropped`: the owner counts them): the gap's missing samples
+them back from it; a gap before that drops them (`untimed_dropped`: the owner counts them; so does the stream's end, drop_untimed_at_end): the gap's missing samples
 are not counted, so no later time can place them. So does a chunk whose t0 would stamp them, untimed after a gap, at or
 before the samples before that gap (times must keep increasing): that chunk then starts the segment after the gap. The
 ssvep_trial_decoder's Samples (nodes/models/ssvep_samples.py) does the same.
@@ -184,6 +184,12 @@ class TimedBuffer:
             data=self.data[..., :keep], times=self.times[:keep], breaks=self.breaks[self.breaks < end], seen=end > 0
         )
         return dropped
+
+    def drop_untimed_at_end(self) -> int:
+        """The stream ended: samples of chunks without a time (t0 NaN) still held can never get one, as at a gap: dropped
+        (`_drop_untimed`); how many. They stayed and were used as if timed (a join held another input's value over them
+        unflagged, epochs cut a marker after the timed samples from them)."""
+        return self._drop_untimed()
 
     def prune(self, before: float) -> None:
         """Forget samples stamped earlier than `before`."""

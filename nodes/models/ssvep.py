@@ -491,7 +491,15 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
     def input_ended(self, port):
         if port == "events":  # no BAD_ segment can come any more: the trials waiting for one are decided
             self._markers_ended = True
+        else:
+            self._drop_untimed_at_end()
         return self._decide()
+
+    def _drop_untimed_at_end(self) -> None:
+        """Samples still without a time when the signal ends can never get one (Samples.drop_untimed_at_end)."""
+        if n := self._buf.drop_untimed_at_end():
+            self.count("untimed_dropped", n)
+            self._chunk = min(self._chunk, self._buf.n_total)  # (the newest chunk's first sample may have gone)
 
     def more(self):
         return self._ready.take()
@@ -502,6 +510,7 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
 
     def finish_all(self):
         """The trials still to decide and the decisions held, each marker time's in its own chunk (ssvep_ready.py)."""
+        self._drop_untimed_at_end()
         out = self._decide(final=True)
         self._selection.say(self, "trial decision")
         if self._pending:  # markers whose window the signal never completed: counted, not dropped unsaid

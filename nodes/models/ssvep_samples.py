@@ -115,6 +115,14 @@ class Samples:
         self.data = self.data[:, : max(i0 - self.start, 0)]
         return dropped
 
+    def drop_untimed_at_end(self) -> int:
+        """The stream ended: samples of chunks without a time (t0 NaN) still held can never get one, as at a gap:
+        dropped (`_drop_untimed`); how many. Kept, a marker that came after them waited for them and was counted
+        after_end, its window in the timed samples before them (TimedBuffer.drop_untimed_at_end)."""
+        if not self.segments or not math.isnan(self.segments[-1][1]):
+            return 0
+        return self._drop_untimed()
+
     def nearest(self, t: float) -> int:
         """Absolute index of the sample nearest to t in the segment that holds t (ties: the even index, as MNE's)."""
         i0, t0 = self._segment_at(t)

@@ -1,0 +1,112 @@
+"""Review of session 27's gap handling: samples of chunks without a time (t0 NaN) still untimed when their stream ends.
+
+A gap drops such samples (TimedBuffer._drop_untimed, Samples._drop_untimed: `untimed_dropped`), since no later chunk
+can give them a time; the end of the stream is the same, but they stayed and were used as if they had one:
+- join: another input that ended (finish_all at the end of the run, or input_ended) on untimed samples after a gap had
+  its last timed value held over the reference samples after its end, unflagged and uncounted, where an input that
+  simply ended there counts them `after_end` and drops them; a reference ending on them counted them `before_start`.
+- epochs: at finish_all a marker after the timed samples was cut from the untimed samples (its time compared with
+  NaN passed every check), an epoch of samples whose time is unknown.
+- ssvep_trial_decoder: a marker that came after the untimed samples waited for them to get a time and at the end was
+  counted `after_end`, though its window lay wholly in the timed samples before the gap (epochs cuts it there).
+Each now drops them at the end (counted untimed_dropped) and decides on the timed samples.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+from wavegraph.nodes.dsp.epochs import Epochs
+from wavegraph.nodes.dsp.join import Join
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.spec import StreamSpec, signal_spec
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_ssvep_time_reset_session27 import RATE as SSVEP_RATE  # noqa: E402
+from test_ssvep_time_reset_session27 import _decisions, _ssvep, _trial_decoder  # noqa: E402
+
+R = 100.0
+NAN = float("nan")
+T = np.arange(100) / R
+
+
+def _join() -> Join:
+    node = Join()
+    node.configure({"a": signal_spec(R, ["x"]), "b": signal_spec(R, ["y"])})
+    return node
+
+
+def _outs(outs) -> list[tuple[float, bool, np.ndarray]]:
+    return [(o["out"].t0, o["out"].gap, np.asarray(o["out"].data)) for o in outs if o]
+
+
+def test_join_other_input_ending_on_untimed_samples_does_not_hold_its_value_over_the_rest():
+    node = _join()
+    outs = [node.process({"a": Chunk(T[None], 0.0)}), node.process({"b": Chunk(T[None, :50], 0.0)})]
+    outs.append(node.process({"b": Chunk(1.0 + T[None, :50], NAN, gap=True)}))  # untimed after a gap, then the end
+    outs += node.finish_all()
+    got = _outs(outs)
+    assert len(got) == 1 and got[0][0] == 0.0  # 0-0.49 s only; 0.5-0.99 s went out with b held at 0.49 s
+    np.testing.assert_array_equal(got[0][2], np.stack([T[:50], T[:50]]))
+    assert node.counters == {"untimed_dropped_b": 50, "after_end": 50}  # as b ending at 0.49 s: after_end 50
+
+
+def test_join_input_ended_on_untimed_samples_drops_them():
+    node = _join()
+    outs = [node.process({"a": Chunk(T[None], 0.0)}), node.process({"b": Chunk(T[None, :50], 0.0)})]
+    outs.append(node.process({"b": Chunk(1.0 + T[None, :50], NAN, gap=True)}))
+    outs.append(node.input_ended("b"))
+    got = _outs(outs)
+    assert [(t0, data.shape[1]) for t0, _, data in got] == [(0.0, 50)]  # was a second chunk, b held, unflagged
+    assert node.counters == {"untimed_dropped_b": 50, "after_end": 50}
+
+
+def test_join_reference_ending_on_untimed_samples_counts_them_untimed():
+    node = _join()
+    outs = [node.process({"a": Chunk(T[None], 0.0)}), node.process({"a": Chunk(1.2 + T[None], NAN, gap=True)})]
+    outs.append(node.process({"b": Chunk(np.arange(300)[None] / R, 0.0)}))
+    outs += node.finish_all()
+    assert [(t0, data.shape[1]) for t0, _, data in _outs(outs)] == [(0.0, 100)]
+    assert node.counters == {"untimed_dropped_a": 100}  # was before_start: 100
+
+
+def _epochs(feeds) -> tuple[list[tuple[float, float, float]], dict]:
+    node = Epochs(tmin=0.0, tmax=0.1)
+    node.configure({"in": signal_spec(R, ["C3"]), "events": StreamSpec("events", 0.0, (3,))})
+    outs = [node.process(f) for f in feeds] + node.finish_all()
+    cut = [
+        (float(r[0]), float(e[0, 0]), float(e[0, -1]))
+        for o in outs
+        if o
+        for r, e in zip(o["events"].data, o["out"].data)
+    ]
+    return cut, dict(node.counters)
+
+
+def test_epochs_marker_after_the_timed_samples_is_not_cut_from_untimed_ones_at_the_end():
+    ev = {"events": Chunk(np.array([[0.5, 0.0, 1.0], [1.5, 0.0, 1.0]]), 0.5)}
+    untimed = {"in": Chunk((1.2 + T)[None], NAN, gap=True)}  # values: their true times, 1.2-2.19 s
+    for feeds in ([ev, {"in": Chunk(T[None], 0.0)}, untimed], [{"in": Chunk(T[None], 0.0)}, untimed, ev]):
+        cut, counts = _epochs(feeds)
+        assert cut == [(0.5, 0.5, 0.6)]  # 1.5 s was cut from the untimed samples: (1.5, 1.2, 1.3)
+        assert counts == {"untimed_dropped": 100, "outside_data": 1}
+
+
+def test_epochs_stream_that_never_had_a_time_gives_no_epoch():
+    cut, counts = _epochs([{"events": Chunk(np.array([[1.5, 0.0, 1.0]]), 1.5)}, {"in": Chunk((1.2 + T)[None], NAN)}])
+    assert cut == []  # was (1.5, 1.2, 1.3)
+    assert counts == {"untimed_dropped": 100, "outside_data": 1}
+
+
+def test_ssvep_trial_decided_on_timed_samples_when_the_stream_ends_on_untimed_ones():
+    x = _ssvep(10.0, int(4 * SSVEP_RATE), 1)
+    ev = {"events": Chunk(np.array([[1.0, 0.0, 1.0]]), 1.0)}
+    for markers_first in (True, False):
+        node = _trial_decoder()
+        feeds = [{"in": Chunk(x, 0.0)}, {"in": Chunk(_ssvep(6.0, 100, 2), NAN, gap=True)}]
+        feeds = [ev, *feeds] if markers_first else [*feeds, ev]
+        outs = [node.process(f) for f in feeds] + node.finish_all()
+        assert _decisions(outs) == [(1.0, 3)]  # 10 Hz; with the marker after the untimed chunk: none, after_end
+        assert dict(node.counters) == {"untimed_dropped": 100}
