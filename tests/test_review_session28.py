@@ -110,3 +110,33 @@ def test_ssvep_trial_decided_on_timed_samples_when_the_stream_ends_on_untimed_on
         outs = [node.process(f) for f in feeds] + node.finish_all()
         assert _decisions(outs) == [(1.0, 3)]  # 10 Hz; with the marker after the untimed chunk: none, after_end
         assert dict(node.counters) == {"untimed_dropped": 100}
+
+
+def _fed(node: Join, feeds) -> list[tuple[float, int, bool]]:
+    """process() each, then more() until {} after it, as the runtime does for a node that sets holds_more."""
+    outs = []
+    for f in feeds:
+        outs.append(node.process(f))
+        if node.holds_more:
+            outs.extend(iter(node.more, {}))
+    outs += node.finish_all()
+    return [(o["out"].t0, o["out"].data.shape[1], o["out"].gap) for o in outs if o]
+
+
+def _two_runs_then(b_chunks, last):
+    """Reference a: 0-0.99 s, a gap, 2-2.99 s; b: 0-2.99 s in `b_chunks`; then `last`."""
+    node = _join()
+    feeds = [{"a": Chunk(T[None], 0.0)}, {"a": Chunk((2.0 + T)[None], 2.0, gap=True)}]
+    tb = np.arange(300) / R
+    feeds += [{"b": Chunk(tb[None, i:j], i / R)} for i, j in b_chunks]
+    return _fed(node, [*feeds, last]), dict(node.counters)
+
+
+def test_join_run_after_a_reference_gap_goes_out_with_the_chunk_that_completes_it_whatever_its_chunking():
+    # a restarts from 0 (a gap back in time) right after b's chunk: the run 2-2.99 s, complete, was still held (join
+    # gave one run per call) when b came in one chunk, and the restart dropped it unsaid; b in two chunks gave it out
+    restart = {"a": Chunk(T[None], 0.0, gap=True)}
+    for b_chunks in ([(0, 300)], [(0, 150), (150, 300)]):
+        got, counts = _two_runs_then(b_chunks, restart)
+        assert got[:2] == [(0.0, 100, False), (2.0, 100, True)], b_chunks
+        assert counts["time_reset_a"] == 1

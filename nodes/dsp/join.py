@@ -33,7 +33,8 @@ held value does not change after that, and a flag on every chunk would reset eve
 downstream for the rest of the run. Gaps: the node flags its outputs itself (`propagates_gaps = False`: the runtime
 does not OR an input's gap into whatever the node emits next): a chunk that starts after a gap of the
 reference, one whose samples were interpolated across a gap of another input, and late samples. Each
-output chunk is one contiguous run of the reference; runs still pending at the very end after a
+output chunk is one contiguous run of the reference (further runs a chunk completes come from more() at once,
+which the runtime calls: holds_more; by hand, call it until {}); runs still pending at the very end after a
 reference gap go out one chunk each (`finish_all`, what the runtime calls; `finish()` alone returns the
 first and counts the rest `after_break_at_end`). A gap that goes back in time (a restarted source replays
 from its start) drops what the node held of that input and starts it again (`time_reset_<port>`). Samples of chunks
@@ -102,6 +103,10 @@ class Join(Node[JoinParams]):
     outputs = ("out",)
     Params = JoinParams
     propagates_gaps = False  # the node flags its own outputs (below), not whatever follows an input's gap
+    # A chunk holds one run of the reference: the runs after a reference gap that are complete go out at once from
+    # more(), not with the next input's chunk (a gap back in time on that chunk dropped them unsaid: b in one chunk lost
+    # the run that b in two gave out)
+    holds_more = True
 
     def __init__(self, **params: Any):
         super().__init__(**params)
@@ -223,6 +228,17 @@ class Join(Node[JoinParams]):
             if p != self.ref and self.bufs[p].times.size and not _known(self._first(p)):
                 setattr(self.state, f"first_{p}", float(self.bufs[p].times[0]))  # (NaN until a chunk has a time)
         return self._emit(final=False)
+
+    def more(self) -> dict[str, Chunk]:
+        """The next run of the reference that every input has reached ({} when none is)."""
+        ref = self.bufs[self.ref]
+        while ref.times.size:
+            held = ref.times.size
+            if out := self._emit(final=False):
+                return out
+            if ref.times.size == held:  # (a run of only before_start samples goes on to the next)
+                break
+        return {}
 
     def input_ended(self, port: str) -> dict[str, Chunk]:
         self.ended.add(port)
