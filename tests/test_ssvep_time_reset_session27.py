@@ -5,8 +5,9 @@ TimedBuffer (epochs, join) drops what it holds there and starts again from that 
 `time_reset_<port>`). Samples started a new segment at that t0 after the held samples, so its times went out of order
 (a reviewer's example at 10 Hz: [0, .1, .2, .3, .4, .3]) and a marker after the restart whose window the old samples
 also covered was decided on the samples from before it. Samples now does as TimedBuffer (the decoder counts
-`time_reset`); markers still waiting are kept, as epochs keeps its pending ones, and decided on the new samples (one
-whose window starts before them: `late_marker`, as epochs counts a marker before its samples).
+`time_reset`); markers that arrive after it are decided on the new samples (one whose window starts before them:
+`late_marker`, as epochs counts a marker before its samples). Markers still waiting at it are the old run's since
+session 28 (dropped, `time_reset_marker`: nodes/dsp/marker_runs.py); they were decided on the new samples.
 """
 
 import numpy as np
@@ -90,10 +91,11 @@ def test_markers_after_the_restart_are_decided_on_the_new_samples():
     head, tail = _restart_steps()
     node = _trial_decoder()
     outs = [node.process(step) for step in head + tail] + node.finish_all()
-    # 1.9 s was decided on the 6 Hz samples from before the restart (code 1); 3.5 s, pending across it, on the new
-    # samples as epochs keeps its pending markers; both 10 Hz (code 3)
-    assert _decisions(outs) == [(1.9, 3), (3.5, 3)]
-    assert node.counters == {"time_reset": 1, "late_marker": 1, "short_preroll": 1}  # 0.5 s: before the new samples
+    # 1.9 s was decided on the 6 Hz samples from before the restart (code 1); now on the new ones (10 Hz, code 3). 3.5 s,
+    # pending across it, is the old run's (its samples are gone; a replay sends it again): dropped, counted
+    # time_reset_marker (tests/test_time_reset_markers_session28.py; it was decided on the new samples)
+    assert _decisions(outs) == [(1.9, 3)]
+    assert node.counters == {"time_reset": 1, "time_reset_marker": 1, "late_marker": 1, "short_preroll": 1}
 
 
 def test_a_state_dict_round_trip_across_the_restart():
@@ -105,10 +107,10 @@ def test_a_state_dict_round_trip_across_the_restart():
     assert _times(twin._buf) == _times(node._buf) == [round(2.0 + i / RATE, 9) for i in range(50)]
     first = [node.process(step) for step in tail[1:]] + node.finish_all()
     second = [twin.process(step) for step in tail[1:]] + twin.finish_all()
-    assert _decisions(outs + first) == _decisions(outs + second) == [(1.9, 3), (3.5, 3)]
+    assert _decisions(outs + first) == _decisions(outs + second) == [(1.9, 3)]  # (3.5 s: the old run's)
     node, before = _trial_decoder(), _trial_decoder()  # saved before it: the twin counts the reset, decides the same
     early = [node.process(step) for step in head]
     before.load_state_dict(node.state_dict())
     rest = [before.process(step) for step in tail] + before.finish_all()
-    assert _decisions(early + rest) == [(1.9, 3), (3.5, 3)]
-    assert before.counters == {"time_reset": 1, "late_marker": 1, "short_preroll": 1}
+    assert _decisions(early + rest) == [(1.9, 3)]
+    assert before.counters == {"time_reset": 1, "time_reset_marker": 1, "late_marker": 1, "short_preroll": 1}

@@ -36,7 +36,10 @@ markers whose code is not in `codes` (`ignored_marker`), markers with a NaN or i
 (`bad_marker`), signal samples of chunks without a time (t0 NaN) that a gap or the stream's end comes after before any time does, or
 that the next chunk's t0 would stamp before the samples before that gap (`untimed_dropped`, TimedBuffer; a marker waits while the newest samples have no time), and with
 `reject_by_annotation` (default true, as MNE's) windows that a marker segment labelled BAD_... overlaps
-(`bad_segment`, said once; mne.Epochs' drop_log names it): nodes/dsp/bad_segments.py.
+(`bad_segment`, said once; mne.Epochs' drop_log names it): nodes/dsp/bad_segments.py. A gap whose t0 is not after the
+newest sample (a restarted source replays from its start) drops the samples held (`time_reset`) and what was learnt on
+the old clock: the markers still waiting, the BAD_ segments held, the newest marker time; markers of the old run that
+come after it, and those of a run whose signal never came, are dropped (`time_reset_marker`): nodes/dsp/marker_runs.py.
 Latency: round(tmax*rate) samples (the epoch waits for its last sample); where the marker stream has BAD_ labels,
 an epoch also waits for a marker at or after its end (or the end of the marker stream, or max_delay s of signal),
 since a BAD_ segment that starts inside the window comes after the epoch's own marker.
@@ -57,6 +60,7 @@ from ..io.marker_codes import not_events
 from ..marker_groups import first_group, joined
 from ..nanpolicy import MAX_STATE_BYTES
 from .bad_segments import BadSegments
+from .marker_runs import MarkerRuns, fresh
 from .marker_select import Selection
 from .timebuffer import TimedBuffer
 
@@ -104,6 +108,10 @@ class EpochsState:
     marked: float = -np.inf  # the newest marker onset that arrived (any code)
     markers_ended: bool = False  # the marker stream ended (input_ended): no segment can still come
     chunk_from: float = -np.inf  # time of the first sample of the newest signal chunk (markers for it may follow)
+    markers_newest: float = -np.inf  # the marker stream's newest onset, on its own clock (marker_runs.py)
+    old_end: float = np.nan  # the signal reset ahead of the markers: its newest time before (NaN: it did not)
+    held: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))  # markers of a run the signal has not started
+    held_until: float = np.nan  # ... taken as they are once the signal reaches it without a reset
 
 
 class Epochs(Node[EpochsParams]):
@@ -143,6 +151,7 @@ class Epochs(Node[EpochsParams]):
         self.buf = TimedBuffer(sig.shape, dtype, sig.rate, lambda: self.state, -sig.delay)
         self._epoch = np.zeros((0, *sig.shape, n_times), dtype)  # (an empty `ready`)
         self.bad = BadSegments(ev.labels, p.reject_by_annotation, "epochs")
+        self.runs = MarkerRuns(lambda: self.state, p.max_delay)  # which markers a time reset leaves to the old run
         # the markers to epoch, as (codes, keep those): those in `codes`, or all but BAD_/EDGE segments' (None: all)
         self._selection = Selection(p.codes, ev.labels)
         if p.codes is not None:
@@ -184,26 +193,55 @@ class Epochs(Node[EpochsParams]):
             if not ok.all():
                 self.count("bad_marker", int(np.count_nonzero(~ok)))
                 rows = rows[ok]
-            self.state.bad, self.state.marked = self.bad.note(rows, self.state.bad, self.state.marked)
-            if self._select is not None:
-                codes, listed_ones = self._select
-                keep = np.isin(rows[:, 2].astype(np.int64), codes) == listed_ones
-                self._selection.note(rows[:, 2], keep)
-                if not keep.all():
-                    self.count("ignored_marker", int(np.count_nonzero(~keep)))
-                rows = rows[keep]
-            pending = np.concatenate([self.state.pending, rows])
-            self.state.pending = pending[np.argsort(pending[:, 0], kind="stable")]
+            rows, old, forget = self.runs.markers(rows, inputs["events"].gap, self.state.newest)
+            if len(old):  # markers of the run before a time reset of the signal: its samples are gone
+                self._drop_old(self._selected(old))
+            self._take_markers(rows, forget)
         if "in" in inputs:
             c = inputs["in"]
             x = np.asarray(c.data)
-            if self.buf.append(x, c.t0, c.gap):  # a gap back in time (a restarted source): the held samples dropped
+            newest = self.state.newest
+            if back := self.buf.append(x, c.t0, c.gap):  # a gap back in time (a restarted source): held samples dropped
                 self.count("time_reset")
+            if (reset := self.runs.signal(back, newest, self.state.newest)) is not None:  # the old clock forgotten
+                drop_to, rows = reset
+                st = self.state
+                old = st.pending[:, 0] <= drop_to
+                self._drop_old(st.pending[old])
+                st.pending, st.bad = st.pending[~old], st.bad[st.bad[:, 0] > drop_to]
+                self._take_markers(rows, True)
             if self.buf.untimed_dropped:  # samples without a time before a gap: none can ever be given one
                 self.count("untimed_dropped", self.buf.untimed_dropped)
             if x.shape[-1]:  # a chunk's markers come after it (file_source): lateness counts from its first sample
                 self.state.chunk_from = float(self.buf.times[-x.shape[-1]])
         return self._cut(final=False)
+
+    def _take_markers(self, rows: np.ndarray, forget: bool) -> None:
+        """Marker rows of the signal's run (after forgetting the newest marker time of an old clock, `forget`): the
+        BAD_ segments and the newest time noted, the markers to epoch waiting."""
+        st = self.state
+        if forget:
+            st.marked = -np.inf
+        if not len(rows):
+            return
+        st.bad, st.marked = self.bad.note(rows, st.bad, st.marked)
+        pending = np.concatenate([st.pending, self._selected(rows)])
+        st.pending = pending[np.argsort(pending[:, 0], kind="stable")]
+
+    def _selected(self, rows: np.ndarray) -> np.ndarray:
+        """The rows to epoch (`codes`), the others counted ignored_marker."""
+        if self._select is None:
+            return rows
+        codes, listed_ones = self._select
+        keep = np.isin(rows[:, 2].astype(np.int64), codes) == listed_ones
+        self._selection.note(rows[:, 2], keep)
+        if not keep.all():
+            self.count("ignored_marker", int(np.count_nonzero(~keep)))
+        return rows[keep]
+
+    def _drop_old(self, rows: np.ndarray) -> None:
+        if len(rows):
+            self.count("time_reset_marker", len(rows))
 
     def input_ended(self, port: str) -> dict[str, Chunk]:
         if port == "events":  # no BAD_ segment can come any more: the epochs waiting for one are decided
@@ -250,7 +288,7 @@ class Epochs(Node[EpochsParams]):
             if (
                 not final
                 and span
-                and not self.bad.known(span[1], st.marked, st.markers_ended, st.chunk_from, self.params.max_delay)
+                and not self.bad.known(span[1], st.marked, self._ended, st.chunk_from, self.params.max_delay)
             ):
                 break  # a BAD_ segment starting inside the window may still come
             row, st.pending = st.pending[0], st.pending[1:]
@@ -279,6 +317,11 @@ class Epochs(Node[EpochsParams]):
             st.ready_rows = np.concatenate([st.ready_rows, np.asarray(rows, dtype=np.float64)])
         return self._take()
 
+    @property
+    def _ended(self) -> bool:
+        """No BAD_ segment of the markers' current run can come: the stream ended, or it went back in time."""
+        return self.state.markers_ended or self.runs.holding
+
     def _take(self) -> dict[str, Chunk]:
         """The epochs of the oldest marker time cut and not yet out, one chunk per port ({} when none is)."""
         st = self.state
@@ -296,6 +339,7 @@ class Epochs(Node[EpochsParams]):
     def finish_all(self) -> list[dict[str, Chunk]]:
         """The epochs still to cut and those held, each marker time's in its own chunk."""
         self._drop_untimed_at_end()
+        self._drop_old(self._selected(self.runs.drop_held()))  # markers of a run whose signal never came
         first = self._cut(final=True)
         self._selection.say(self, "epoch")  # `codes` that matched no marker: said, with the codes they had
         out = [first, *iter(self._take, {})]
@@ -328,13 +372,15 @@ class Epochs(Node[EpochsParams]):
     # --- state ------------------------------------------------------------------------------------
     def new_state(self) -> EpochsState:
         empty = {"ready": self._epoch.copy(), "ready_rows": np.zeros((0, 3))}
-        return EpochsState(**self.buf.fresh(), pending=np.zeros((0, 3)), bad=np.zeros((0, 3)), **empty)
+        return EpochsState(**self.buf.fresh(), pending=np.zeros((0, 3)), bad=np.zeros((0, 3)), **empty, **fresh())
 
     def load_state_dict(self, state: dict) -> None:
         """As saved; a state saved before reject_by_annotation (no `bad`, `marked`, `markers_ended`) resumes with
         no segment held, one saved before `chunk_from` as if no chunk had come yet (the next one sets it), one saved before
-        `ready` with no epoch waiting to go out, one saved before `gap_held` with no gap held."""
+        `ready` with no epoch waiting to go out, one saved before `gap_held` with no gap held, one saved before
+        `markers_newest` (marker_runs.py) with no time reset under way."""
         old = {"bad": np.zeros((0, 3)), "marked": -np.inf, "markers_ended": False, "chunk_from": -np.inf}
+        old |= MarkerRuns.older_state(state)
         old |= self.buf.older_state_defaults()
         old |= {"ready": self._epoch.copy(), "ready_rows": np.zeros((0, 3))}
         super().load_state_dict(old | dict(state))

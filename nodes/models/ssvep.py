@@ -49,6 +49,7 @@ from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 from ..channel_kinds import trigger_channels
 from ..dsp.bad_segments import BadSegments
+from ..dsp.marker_runs import MarkerRuns, RunsState
 from ..dsp.marker_select import Selection
 from ..dsp.room import Room
 from ..io.marker_codes import not_events
@@ -65,6 +66,7 @@ from .common import resolve_device, torch_threads
 from .ssvep_channels import core, missing_channels
 from .ssvep_checks import check_bands, check_freqs
 from .ssvep_flat import Moved, floor_of, is_flat, quiet, say_flat, say_late, say_outside, say_short
+from .ssvep_markers import TrialMarkers
 from .ssvep_params import SSVEPDecoderParams, SSVEPTrialDecoderParams
 from .ssvep_ready import Ready
 from .ssvep_samples import Samples as _Samples  # (tests import it from here)
@@ -351,7 +353,7 @@ class SSVEPDecoder(_SSVEPBase[SSVEPDecoderParams]):
         return {}
 
 
-class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
+class SSVEPTrialDecoder(TrialMarkers, _SSVEPBase[SSVEPTrialDecoderParams]):
     """One decision per stimulus marker: the window [marker + delay, + window] (stimulus-locked, as the DNN
     is trained), filtered causally from zero state starting `pre` s before the marker (as
     `wavegraph train ssvep` and the benchmark filter their trials). Inputs: ``in`` (EEG signal) and
@@ -367,9 +369,10 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
     after before any time does, or that the next chunk's t0 would stamp before the samples before that gap
     (``untimed_dropped``, as epochs and join: Samples in nodes/models/ssvep_samples.py), every held signal sample at a
     gap whose t0 is not after them (the stream went back in time: a restarted source replays from its start;
-    ``time_reset``, as join's ``time_reset_<port>``: the markers still waiting are decided on the samples after it, as
-    epochs keeps its pending ones: one whose window starts before them ``late_marker``, its pre-roll only
-    ``short_preroll``), and with `reject_by_annotation` (default true, as MNE's) those
+    ``time_reset``, as join's ``time_reset_<port>``; the markers still waiting, the BAD_ segments held and the newest
+    marker time are forgotten, and markers of the old run that come after it are dropped, ``time_reset_marker``, as in
+    epochs: nodes/dsp/marker_runs.py; a marker after it whose window starts before the new samples is ``late_marker``,
+    its pre-roll only ``short_preroll``), and with `reject_by_annotation` (default true, as MNE's) those
     whose samples [marker - pre, end of the window) a BAD_... marker segment overlaps (``bad_segment``, said once:
     mne.Epochs(raw, events, -pre, delay + window - 1 / rate) drops the same; nodes/dsp/bad_segments.py, which also
     says how long a decision then waits for the marker stream); a
@@ -424,6 +427,8 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
         self._markers_ended = False
         self._chunk = 0  # absolute index of the newest signal chunk's first sample (its markers may follow it)
         self._ready = Ready(len(self._freqs))  # decisions to go out, one marker time per chunk
+        self._runs_state = RunsState()  # which markers a time reset leaves to the old run (dsp/marker_runs.py)
+        self._runs = MarkerRuns(lambda: self._runs_state, self.params.max_delay)
 
     def state_dict(self):
         return {
@@ -434,6 +439,7 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
             "markers_ended": self._markers_ended,
             "chunk": self._chunk,
             "ready": self._ready.state(),
+            "runs": self._runs_state.save(),  # which markers a time reset left to the old run (dsp/marker_runs.py)
         }
 
     def load_state_dict(self, state):
@@ -444,6 +450,7 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
         self._markers_ended = bool(state.get("markers_ended", False))
         self._chunk = min(int(state.get("chunk", self._buf.n_total)), self._buf.n_total)  # (older: no chunk held)
         self._ready.load(state.get("ready", ()))
+        self._runs_state = RunsState.load(MarkerRuns.older_state(state) | dict(state.get("runs", {})))  # (older: none)
 
     def process(self, inputs):
         c = inputs.get("in")
@@ -455,8 +462,10 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
                     x = np.where(mask, np.nan, x)
                 # a signal whose content lags its stamps (StreamSpec.delay: a resample or fir before) is kept at its
                 # content times (stamp - delay), so a marker cuts the window around it (as epochs); it was `delay` late
-                if self._buf.append(x, c.t0 - self.in_specs["in"].delay, c.gap):  # went back in time: starts again
-                    self.count("time_reset")  # (markers still waiting are decided on the new samples, as epochs)
+                newest = self._buf.newest
+                if back := self._buf.append(x, c.t0 - self.in_specs["in"].delay, c.gap):  # went back: starts again
+                    self.count("time_reset")
+                self._signal_in(back, newest, self._buf.newest)  # the old clock forgotten (ssvep_markers.py)
                 if self._buf.untimed_dropped:  # samples without a time before a gap: none can ever be given one
                     self.count("untimed_dropped", self._buf.untimed_dropped)
                 # lateness counts from a chunk's first sample: its markers come after it (after the append, which may
@@ -466,20 +475,7 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
                 self._buf.append(np.zeros((self._nch, 0)), c.t0, True)
         e = inputs.get("events")
         if e is not None and e.data.size:
-            codes = self.params.codes
-            rows = np.asarray(e.data, dtype=np.float64).reshape(-1, 3)
-            self._segs, self._marked = self._bad.note(rows[np.isfinite(rows[:, 0])], self._segs, self._marked)
-            for onset, _, code in rows:
-                if not (np.isfinite(onset) and np.isfinite(code)):  # no time to cut at, or no code
-                    self.count("bad_marker")
-                    continue
-                listed = codes is None or int(code) in codes
-                self._selection.note(np.array([code]), np.array([listed]))
-                if not listed or int(code) in self._skipped:
-                    self.count("ignored_marker")
-                    continue
-                self._pending.append(float(onset))
-            self._pending.sort()
+            self._markers_in(e, self._buf.newest)  # (ssvep_markers.py)
         out = self._decide()
         # max_delay s of signal for markers still in flight, from the newest chunk's first sample: a chunk longer than
         # max_delay (chunk_duration: 60, a file in one chunk) had its own markers found late, its trials lost
@@ -511,6 +507,7 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
     def finish_all(self):
         """The trials still to decide and the decisions held, each marker time's in its own chunk (ssvep_ready.py)."""
         self._drop_untimed_at_end()
+        self._drop_old(self._selected(self._runs.drop_held()))  # markers of a run whose signal never came
         out = self._decide(final=True)
         self._selection.say(self, "trial decision")
         if self._pending:  # markers whose window the signal never completed: counted, not dropped unsaid
@@ -547,7 +544,8 @@ class SSVEPTrialDecoder(_SSVEPBase[SSVEPTrialDecoderParams]):
             first = max(need, 0)  # a marker less than `pre` after the stream start or a gap: filtered from there
             if not b.has_break(first, hi):
                 t_hi, maxd, seen = b.time_after(hi), self.params.max_delay, b.time(max(self._chunk, b.start))
-                if not (final or self._bad.known(t_hi, self._marked, self._markers_ended, seen, maxd)):
+                ended = self._markers_ended or self._runs.holding  # (the marker stream went back: its old run ended)
+                if not (final or self._bad.known(t_hi, self._marked, ended, seen, maxd)):
                     left.append(t)  # a BAD_ segment starting inside the trial may still come
                     continue
             if lo < first:

@@ -24,8 +24,8 @@ class Samples:
     or before the samples before that gap (that chunk then starts the segment after the gap), as TimedBuffer does.
     A gap whose t0 is not after the newest sample with a time (the stream went back in time: a restarted source replays
     from its start) drops every held sample, whose times would no longer sort, and starts again from that chunk, as
-    TimedBuffer does (`append` returns True; the decoder counts `time_reset` and keeps its waiting markers, decided on
-    the new samples by their times, as epochs keeps its pending ones). A chunk without a gap whose t0 goes back stays
+    TimedBuffer does (`append` returns True; the decoder counts `time_reset` and forgets the old run's markers, as epochs:
+    nodes/dsp/marker_runs.py). A chunk without a gap whose t0 goes back stays
     on the grid (a new segment at an off-grid t0 only after the held samples: RETIME_S)."""
 
     def __init__(self, nch: int, rate: float):
