@@ -11,7 +11,8 @@ registry (about 1 ms of Python), which at 30 updates/s was most of the monitor's
 instead as one binary message per update on a websocket of our own (/traces, next to Bokeh's), and a
 few lines of JavaScript on the page stream them into the trace source there (BokehJS's
 `stream(..., {sync: false})`, so nothing is echoed back). Everything else (spectrum, heatmap, markers,
-node table, controls) is ordinary Bokeh, updated 4 times a second.
+node table, controls) is ordinary Bokeh, updated 4 times a second, one update in flight: the page acknowledges each
+(PageAck) once it has drawn it, and the server skips its ticks until then.
 
 The page: stacked scrolling traces of the selected stream (per-channel scale, global gain, time span,
 NaN/flat channels in red, markers as labelled vertical lines), its power spectrum (one channel or all),
@@ -22,6 +23,7 @@ declared latency of each path.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import secrets
@@ -70,6 +72,29 @@ ENDED = (
     " What is shown is its last state, no longer updated; the end-of-run summary is where `wavegraph run` was"
     " started.</span> Since "
 )
+
+# Runs in the page when the server's document update `ack.sent` arrives (the last change of each update, after its
+# data), and once the document is ready: once drawn (the frame after), the page acknowledges it through Bokeh's
+# document (ack.applied, synced back to the server); until then the server skips its page ticks (Session.update).
+PAGE_ACK_JS = """
+const n = ack.sent;
+requestAnimationFrame(() => setTimeout(() => { if (ack.applied < n) ack.applied = n; }, 0));
+"""
+
+
+@functools.cache
+def page_ack_model() -> type:
+    """PageAck, a Bokeh DataModel (defined once, when Bokeh is there): the count of document updates the server made
+    for a page (`sent`) and how many of them the page has drawn (`applied`, set by the page)."""
+    from bokeh.core.properties import Int
+    from bokeh.model import DataModel
+
+    class PageAck(DataModel):
+        sent = Int(0)
+        applied = Int(0)
+
+    return PageAck
+
 
 # Bokeh's DataTable redraws its cells only when its view's row indices change (CDSViewView.compute_indices
 # -> view.change -> updateGrid). A table whose rows keep their number (streamed with rollover, or replaced)
@@ -209,6 +234,13 @@ class Session:
         self.acked = 0  # ... and how many of them the page has acknowledged (drawn)
         self.sent_at = 0.0  # time.monotonic() of the last one sent
         self.held = False  # new frames waited for an acknowledgement: the next message merges them
+        # the page's document updates: one in flight (PageAck); ticks skipped while the page had not drawn the last
+        # one, and updates made on ACK_TIMEOUT_S without its acknowledgement (a background tab)
+        self.ack = page_ack_model()(name="page_ack")
+        self.page_sent_at = 0.0
+        self.page_skipped = 0
+        self.page_ack_timeouts = 0
+        self.page_tick = 0  # the tick of the last update made
         self.reset = True  # the next trace message replaces what the page holds
         self.periodic: Any = None
         self.stream = ""
@@ -301,6 +333,9 @@ class Session:
                 code=f"const ENDED = {json.dumps(ENDED)};" + TRACES_JS,
             ),
         )
+        acknowledge = CustomJS(args={"ack": self.ack}, code=PAGE_ACK_JS)
+        self.ack.js_on_change("sent", acknowledge)
+        doc.js_on_event("document_ready", acknowledge)  # an update made before the page had the document
         self.select.on_change("value", lambda attr, old, new: self._switch(new))
         self.span.on_change("value", lambda attr, old, new: self._set_span(new))
         self.channel.on_change("value", lambda attr, old, new: self._show_scale())
@@ -322,6 +357,7 @@ class Session:
                 sizing_mode="stretch_width",
             )
         )
+        doc.add_root(self.ack)  # not drawn: a model of the document, which the page's script above reads and sets
         doc.title = "wavegraph monitor"
         doc.add_periodic_callback(self.update, PAGE_TICK_MS)
         doc.on_session_destroyed(lambda context: self.close())
@@ -394,7 +430,19 @@ class Session:
     # --- periodic update -----------------------------------------------------------------------
     @without_property_validation  # the arrays are ours and well-formed; validating them costs most of a tick
     def update(self) -> None:
+        """Every PAGE_TICK_MS: what is new for the page's Bokeh models. One update in flight: until the page has
+        acknowledged (drawn) the previous one, the tick is skipped (counted in `page_skipped`), and the next update
+        makes each part whose tick came meanwhile new at once (markers: all that came meanwhile; heatmap, spectrum,
+        table: the newest), so a slow page jumps to the newest data instead of applying a growing backlog of patches. A page that does not
+        acknowledge within ACK_TIMEOUT_S gets the next update anyway (counted in `page_ack_timeouts`)."""
         self.tick += 1
+        if self.ack.applied < self.ack.sent:
+            if time.monotonic() - self.page_sent_at < ACK_TIMEOUT_S:
+                self.page_skipped += 1
+                return
+            self.page_ack_timeouts += 1
+        last, self.page_tick = self.page_tick, self.tick
+        due = lambda every: self.tick // every > last // every  # noqa: E731  (its tick came since the last update)
         names = self.hub.stream_names()
         if names != self.select.options:
             self.select.options = [*names]
@@ -405,11 +453,11 @@ class Session:
         view = self.hub.snapshot(self.stream) if self.stream else None
         if view is not None:
             self._markers(view)
-            if self.tick % SPECTRUM_TICKS == 0:
+            if due(SPECTRUM_TICKS):
                 self._spectrum(view)
-            if self.tick % HEATMAP_TICKS == 0:
+            if due(HEATMAP_TICKS):
                 self._heatmap(view)
-        if self.tick % TABLE_TICKS == 0:
+        if due(TABLE_TICKS):
             rows = table_rows(self.hub.stats, self.hub.processes)
             self.table.stream(rows, rollover=len(rows["node"]))  # then TABLE_REDRAW_JS redraws the cells
             self.title.text = (
@@ -420,7 +468,10 @@ class Session:
                     if self.hub.traces_merged
                     else ""
                 )
+                + (f", {self.page_skipped} page updates skipped (this page was behind)" if self.page_skipped else "")
             )
+        self.ack.sent += 1  # last: the page acknowledges it once it has drawn all of this update
+        self.page_sent_at = time.monotonic()
 
     def send_traces(self) -> None:
         """Every TICK_MS: what is new in the selected stream, as one binary message on the page's websocket.
