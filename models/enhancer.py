@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.autograd.graph import increment_version
 
 from .config import DictConfig
 from .enhancer_checks import check_stream_input
@@ -281,7 +282,12 @@ class Enhancer(StreamingModel):
         if frame is not None and x_t.dtype == self.head.weight.dtype:  # numpy: a third of torch's per-op cost
             views = state_views(state, x_t.dtype)  # written in place (None: strided, tracked or shared: torch's step)
             if views is not None:
-                return torch.from_numpy(frame(x_t.numpy(), views)), state
+                y = torch.from_numpy(frame(x_t.numpy(), views))
+                # written behind autograd's back: the versions bumped as a torch in-place op bumps them (~1.5 us), so a
+                # tensor a graph saved for backward (not requiring grad: state_views cannot tell) is refused there,
+                # not read changed (a silently wrong gradient)
+                increment_version(list(state.values()))
+                return y, state
         return self._fast_frame(x_t, state, fast)
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):

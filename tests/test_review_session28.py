@@ -140,3 +140,37 @@ def test_join_run_after_a_reference_gap_goes_out_with_the_chunk_that_completes_i
         got, counts = _two_runs_then(b_chunks, restart)
         assert got[:2] == [(0.0, 100, False), (2.0, 100, True)], b_chunks
         assert counts["time_reset_a"] == 1
+
+
+def test_enhancer_numpy_step_never_changes_a_state_tensor_saved_for_backward_unsaid():
+    """The numpy frame writes the state in place through numpy views, which autograd does not see. A state tensor that
+    does not require grad but that a graph saved for backward (a loss w * prev, w trainable) was read changed by
+    backward: the gradient silently wrong (0.59 off here), where the torch step puts a new `prev` (right gradient).
+    state_views refuses entries that require grad; these it cannot tell, so the frame's writes now bump the versions
+    as a torch in-place op does: backward refuses it (or, on the torch step, is right), never silently wrong."""
+    import torch
+    from test_enhancer_numpy import CONFIGS, _model, _signal
+    from wavegraph.models.enhancer_fast import fast_step
+
+    model, x = _model(**CONFIGS["deep filter, SNR-adaptive floor"]), _signal(3)
+    with torch.no_grad():
+        state = model.init_state(1)
+        model.step(x[:, 0], state)
+    w = torch.ones(model.cfg.hop, requires_grad=True)
+    for numpy_step in (True, False):
+        st = {k: v.clone() for k, v in state.items()}
+        want = st["prev"][0].clone()  # d/dw sum(w * prev) at the time of the loss
+        loss = (w * st["prev"][0]).sum()
+        with torch.no_grad():
+            if numpy_step:
+                model.step(x[:, 1], st)
+                assert model.__dict__.get("_numpy") is not None  # (the numpy frame ran)
+            else:
+                model._fast_frame(x[:, 1], st, fast_step(model))
+        w.grad = None
+        try:
+            loss.backward()
+        except RuntimeError as e:
+            assert "modified by an inplace operation" in str(e)
+            continue
+        torch.testing.assert_close(w.grad, want)  # before: off by 0.59 on the numpy step
