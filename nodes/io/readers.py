@@ -50,7 +50,8 @@ AUDIO_SUFFIXES = (  # and AIFF-C, speech corpora's NIST SPHERE (.sph, .nist) and
     *(".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au", ".caf", ".w64", ".rf64"),
     *(".aifc", ".sph", ".nist", ".htk", ".snd"),
 )
-OTHER_AUDIO = (  # libsndfile reads none of these (a phone's memo or call, a browser's MediaRecorder take)
+OTHER_AUDIO = (  # libsndfile reads none of these (a phone's memo or call, a browser's MediaRecorder take; file_source
+    # reads .g722 through PyAV: g722_reader.py)
     *(".m4a", ".aac", ".mp4", ".wma", ".ape", ".wv", ".ac3", ".amr", ".3gp", ".3g2", ".webm", ".weba", ".mka"),
     ".g722",
 )
@@ -58,7 +59,7 @@ RAW_AUDIO = (".pcm", ".raw")  # headerless samples: no rate, sample format or ch
 SUPPORTED = (
     "MNE raw formats via mne.io.read_raw (FIF, EDF/BDF/GDF, BrainVision .vhdr, EEGLAB .set, "
     "CNT, EGI, Nihon Kohden, ...), MNE epochs (*-epo.fif), XDF (.xdf), audio via soundfile "
-    f"({', '.join(AUDIO_SUFFIXES)}), the recorder's signals in .csv and .npz"
+    f"({', '.join(AUDIO_SUFFIXES)}), raw G.722 (.g722) via PyAV, the recorder's signals in .csv and .npz"
 )
 BLOCK_BYTES = 16 << 20  # read this much at a time from disk
 
@@ -79,7 +80,7 @@ _log = logging.getLogger("wavegraph.file_source")
 def is_audio(path: Path) -> bool:
     """An audio suffix, or audio content under another name (a WAV saved as .edf, a file without a
     suffix): the first bytes of WAV/RF64, AIFF, FLAC and Ogg files say so (RIFF alone does not: CNT is RIFF)."""
-    if path.name.lower().endswith(AUDIO_SUFFIXES):
+    if path.name.lower().endswith((*AUDIO_SUFFIXES, ".g722")):  # (G.722: read through PyAV, g722_reader.py)
         return True
     if not path.is_file():  # a named pipe: opening it waits for a writer (and reading would eat its start)
         return False
@@ -189,6 +190,13 @@ def open_reader(
     if (denied := not_permitted(path)) is not None:  # (each reader took it for a damaged file of another kind)
         raise denied
     name = path.name.lower()
+    if name.endswith(".g722"):  # raw G.722 (Asterisk's prompts): PyAV decodes it, libsndfile does not (g722_reader.py)
+        if stim_channel is not None or proj or stream is not None:
+            what = "stim_channel" if stim_channel is not None else "proj" if proj else "stream"
+            raise SpecError(f"file_source: {path} is audio (G.722): no {what}", f"leave {what} out")
+        from .g722_reader import open_g722
+
+        return open_g722(path, dtype)
     if name.endswith(OTHER_AUDIO):
         raise SpecError(
             f"file_source: cannot read {path}: {path.suffix} audio is not a format libsndfile reads",
