@@ -174,3 +174,35 @@ def test_enhancer_numpy_step_never_changes_a_state_tensor_saved_for_backward_uns
             assert "modified by an inplace operation" in str(e)
             continue
         torch.testing.assert_close(w.grad, want)  # before: off by 0.59 on the numpy step
+
+
+def _next_chunk(node):
+    for _ in range(200):  # read() waits up to `wait` for samples; None while none came
+        if (out := node.read()) is not None:
+            return out
+    raise AssertionError("the synthetic board sent nothing")
+
+
+def test_brainflow_source_read_again_after_close_starts_a_new_session_flagged_gap_without_lost_samples():
+    """By hand (a notebook), read() after close() opens the board again (a new BrainFlow session, whose package numbers
+    start again at 0). The package number and time stamp of the old session's last sample were kept, so the first
+    block was counted as samples lost (gaps 1, lost_samples: some hundred, a warning saying so), and a block held after
+    a package jump at close would have gone out stamped in the new session. The real library, its synthetic board."""
+    import pytest
+
+    pytest.importorskip("brainflow")
+    from wavegraph.nodes.io.brainflow_source import BrainFlowSource
+
+    node = BrainFlowSource(board="SYNTHETIC_BOARD", chunk_size=25)
+    node.configure({})
+    try:
+        node.open()
+        for _ in range(3):
+            assert not _next_chunk(node)["out"].gap
+        node.close()
+        again = _next_chunk(node)  # opens it again
+        assert again["out"].gap  # the samples between the sessions were never read
+        assert "lost_samples" not in node.counters and "gaps" not in node.counters  # none lost inside a session
+        assert not _next_chunk(node)["out"].gap
+    finally:
+        node.close()

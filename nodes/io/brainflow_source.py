@@ -240,6 +240,7 @@ class BrainFlowSource(Source[BrainFlowSourceParams]):
             lim = int(round(p.duration * self._rate))
             self._limit = lim if self._limit is None else min(self._limit, lim)
         self._held: tuple[np.ndarray, bool] | None = None
+        self._reopened = False  # close() ended the session: the first block of the next one is flagged gap
         self._last_pkg: float | None = None
         self._last_stamp: float | None = None  # BrainFlow's Unix-time stamp of the sample of _last_pkg
         self._last_ts: float | None = None
@@ -295,7 +296,10 @@ class BrainFlowSource(Source[BrainFlowSourceParams]):
                 raise RuntimeError(f"{self._who()}: BrainFlow failed reading board {p.board} ({e})") from None
             if raw is None or raw.shape[1] == 0:
                 return self._idle()
-            gap = self._losses(raw)
+            if self._reopened:  # a new session after close(): its package numbers start again, not samples lost
+                gap, self._reopened = True, False  # (the samples between the two sessions were never read)
+            else:
+                gap = self._losses(raw)
         self._idle_since = None
         if self._stalled:
             self._stalled = False
@@ -410,7 +414,11 @@ class BrainFlowSource(Source[BrainFlowSourceParams]):
         return outs or [{}]
 
     def close(self) -> None:
-        """Stop and release the session (harmless twice, or after a failed open())."""
+        """Stop and release the session (harmless twice, or after a failed open()). A read() after it opens a new
+        session (by hand): its first block is flagged gap, not counted as samples lost against the old session's
+        package numbers (it was: some hundred lost_samples and a warning)."""
+        if self._board is not None and self._n:
+            self._reopened = True
         self._release_board()
 
     def _release_board(self, failure: BaseException | None = None) -> None:
