@@ -3,7 +3,8 @@ ssvep_trial_decoder), when a stream goes back in time (a restarted source replay
 
 Each stream resets on its own: the signal at a gap whose t0 is not after its newest sample (TimedBuffer.append and
 Samples.append return True), the marker stream at a chunk flagged gap (the runtime flags a restarted sender's first
-chunk) whose first marker is at or before the newest one it sent, or, once the signal went back, at any marker before
+chunk) whose first marker is before the newest one it sent (markers may share a time, and a chunk is flagged gap after
+one dropped on the way too: one at the newest time is no reset), or, once the signal went back, at any marker before
 that newest one (a marker stream comes in time order; a marker going back while the signal has not is a late one, taken
 as any other, as before: lsl_inlet flags no gaps on markers, and markers sent early may come out of order). After a reset, what was
 learnt on the old clock is forgotten, as a new mne.Epochs on the new recording would know nothing of the old one: the
@@ -87,7 +88,7 @@ class MarkerRuns:
             back[0] = on[0] <= before[0]  # (a replay sends its first marker's time again)
         else:  # a late marker (markers may come out of order), unless on a chunk flagged gap (a restarted sender)
             back = np.zeros(len(on), dtype=bool)
-            back[0] = bool(gap) and on[0] <= before[0]
+            back[0] = bool(gap) and on[0] < before[0]  # (not at it: markers share times; tests/test_review2_session28)
         k = int(np.argmax(back)) if back.any() else len(rows)  # the first row of a new run of the marker stream
         s.markers_newest = float(on[k:].max() if k < len(rows) else max(s.markers_newest, on.max()))
         if len(s.held):  # the markers reset before: these wait with the others for the signal's reset
