@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import need
-from wavegraph.pipeline.spec import SpecError
+from wavegraph.pipeline.chunk import Chunk
+from wavegraph.pipeline.node import NodeParams, Source
+from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 ALLISON = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
 
@@ -83,3 +85,94 @@ def test_without_pyav_a_g722_file_is_refused_with_the_ffmpeg_and_the_pip_line(mo
     said = str(e.value)
     assert "PyAV, which is not installed" in said and "pip install av" in said
     assert f"ffmpeg -i {path.name} {path.stem}.wav" in said
+
+
+# --- a marker sent with the EEG's last chunk, stamped after its last sample ------------------------------------------
+class _LateParams(NodeParams):
+    at: list[float]  # the markers' times (s), each sent once the EEG's chunk of that time has been read
+    chunk_s: float = 0.5  # the EEG replay's chunks
+
+
+class LateMarkers(Source):
+    """A marker inlet beside the EEG (lsl_inlet, ends_with_others): each marker arrives with the EEG chunk of its time;
+    one stamped after the EEG's last sample (a stimulus app's last marker, pushed as the last chunk went out, whose
+    samples LSL stamps back from the push) arrives once the EEG has ended, in the runtime's last reads."""
+
+    Params = _LateParams
+    live = True
+    ends_with_others = True
+
+    def configure(self, in_specs):
+        self.reads, self.left = 0, sorted(self.params.at)
+        self.out_specs = {"out": StreamSpec("events", 0.0, (3,), "float64", labels=((1, "stim"), (2, "last")))}
+        return self.out_specs
+
+    def read(self):
+        self.reads += 1  # read r follows the EEG's chunk r - 1 (the sources are read in turn)
+        due = [t for t in self.left if t < self.reads * self.params.chunk_s]
+        self.left = self.left[len(due) :]
+        rows = [(t, 0.0, 2.0 if not self.left and t == due[-1] else 1.0) for t in due]
+        return {"out": Chunk(np.array(rows), t0=rows[0][0])} if rows else {}
+
+
+LATE = """\
+nodes:
+  - {id: src, type: file_source, params: {path: SRC, chunk_size: 50}}
+  - {id: mk, type: test_leftovers_session28:LateMarkers, params: {at: [2.0, 5.2]}}
+  - {id: rec, type: recorder, params: {path: OUT, overwrite: true, events: true}}
+  - {id: ep, type: epochs, params: {tmin: -0.1, tmax: 0.2}}
+  - {id: sink, type: null_sink}
+edges:
+  - {source: src.out, target: rec.in}
+  - {source: mk.out, target: rec.events}
+  - {source: src.out, target: ep.in}
+  - {source: mk.out, target: ep.events}
+  - {source: ep.out, target: sink.in}
+"""
+
+
+def test_a_marker_after_the_eegs_last_sample_is_kept_beside_the_recording(tmp_path, caplog):
+    """The recorder wrote the markers into the FIF and deleted its marker log `<path>.events.csv`; a marker stamped
+    after the EEG's last sample (sent with its last chunk), which MNE leaves out of a FIF as outside the data, was
+    said and lost with the log. The log is kept now when a marker falls outside the recording, and the warning names
+    it; epochs counts that marker (outside_data: no samples after it), as before."""
+    import logging
+
+    import mne
+    from wavegraph.pipeline.config import load_config
+    from wavegraph.pipeline.graph import build_graph
+    from wavegraph.pipeline.runner import run_graph
+
+    src = tmp_path / "src_raw.fif"  # 5 s at 100 Hz: 10 chunks of 0.5 s
+    mne.io.RawArray(np.zeros((1, 500)), mne.create_info(["Cz"], 100.0, "eeg")).save(src, verbose="error")
+    out = tmp_path / "rec_raw.fif"
+    (g := tmp_path / "g.yaml").write_text(LATE.replace("SRC", str(src)).replace("OUT", str(out)))
+    with caplog.at_level(logging.WARNING, "wavegraph.recorder"):
+        r = run_graph(build_graph(load_config(g)), in_process=True)
+    assert r.exit_code == 0, r.failure
+    assert list(mne.io.read_raw_fif(out, verbose="error").annotations.onset) == [2.0]  # as MNE: 5.2 s is outside
+    log = out.with_name(out.name + ".events.csv")
+    assert log.read_text().splitlines() == ["onset,duration,code,label", "2.0,0.0,1,stim", "5.2,0.0,2,last"]  # (gone)
+    assert "1 of 2 markers fall outside the recording" in caplog.text
+    assert "every marker is kept in rec_raw.fif.events.csv" in caplog.text
+    ep = r.stats["ep"]
+    assert (ep["counters"] if isinstance(ep, dict) else ep.counters).get("outside_data") == 1
+
+
+def test_the_marker_log_goes_once_the_recording_holds_every_marker(tmp_path):
+    """A recording that holds all its markers has no log beside it (and a stale one an earlier run left is removed)."""
+    import mne
+    from wavegraph.pipeline.config import load_config
+    from wavegraph.pipeline.graph import build_graph
+    from wavegraph.pipeline.runner import run_graph
+
+    src = tmp_path / "src_raw.fif"
+    mne.io.RawArray(np.zeros((1, 500)), mne.create_info(["Cz"], 100.0, "eeg")).save(src, verbose="error")
+    out = tmp_path / "rec_raw.fif"
+    log = out.with_name(out.name + ".events.csv")
+    for at in ("[2.0, 5.2]", "[2.0, 4.99]"):
+        text = LATE.replace("SRC", str(src)).replace("OUT", str(out)).replace("[2.0, 5.2]", at)
+        (g := tmp_path / "g.yaml").write_text(text)
+        assert run_graph(build_graph(load_config(g)), in_process=True).exit_code == 0
+    assert list(mne.io.read_raw_fif(out, verbose="error").annotations.onset) == [2.0, 4.99]
+    assert not log.exists()

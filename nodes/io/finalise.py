@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from .chunk_times import ChunkTimes
+from .marker_codes import BOUNDARY
 
 
 def finalise(
@@ -18,12 +19,16 @@ def finalise(
     events: Sequence[tuple[float, float, str]] = (),
     n_rows: int | None = None,
     split_size: str | int = "2GB",
+    events_csv: Path | None = None,
 ) -> Path:
     """Convert `<path>.spill` into the FIF, NPZ, EDF or BDF target (its first `n_rows` rows when given:
     those the chunk log lists), streamed in blocks from the spill (record_formats.py), so
     memory stays flat however long the recording; then delete the spill. If writing fails, no
     temporary file is left and the spill stays for recover(). Markers go where `times` (the chunk
-    times received; default: one line at the nominal rate from `first_t0`) puts them."""
+    times received; default: one line at the nominal rate from `first_t0`) puts them. `events_csv`: the markers'
+    log (`<path>.events.csv`), deleted once the file holds them all; kept when some fall outside the recording (a
+    marker sent with a live stream's last chunk, stamped after its last sample: MNE leaves it out of the file), and
+    said, so that none is lost (it was deleted with them)."""
     from . import record_formats as rf
     from .edf_writer import write_edf
 
@@ -36,7 +41,10 @@ def finalise(
     fmt = meta["format"]
     if times is None and spec.rate > 0:
         times = ChunkTimes.line(spec.rate, first_t0)
-    notes = rf.annotation_lists(spec, len(rows), times, list(gaps), list(events)) if times and fmt != "npz" else None
+    gaps, events = list(gaps), list(events)
+    kept_in = events_csv.name if events_csv is not None and events_csv.exists() else ""
+    notes = rf.annotation_lists(spec, len(rows), times, gaps, events, kept_in) if times and fmt != "npz" else None
+    inside = len(notes[0]) - len(BOUNDARY) * len(gaps) if notes else len(events)  # the markers the file holds
     origin = rf.Origin.of(spec, first_t0, meta.get("wall_start"), len(rows))
     if fmt == "fif" or not len(rows) and fmt == "flac":
         if len(rows):  # a FIF (or FLAC) cannot hold zero samples
@@ -57,4 +65,6 @@ def finalise(
     del rows
     spill.unlink()
     meta_path.unlink()
+    if events_csv is not None and path.exists() and inside == len(events):
+        events_csv.unlink(missing_ok=True)
     return path

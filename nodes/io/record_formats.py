@@ -265,12 +265,12 @@ class Origin:
         return cls(first_samp, meas_date.astimezone(UTC), (meas_date + offset).astimezone(UTC))
 
 
-def annotation_lists(spec: StreamSpec, n: int, times: ChunkTimes, gaps, events) -> tuple[list, list, list]:
+def annotation_lists(spec: StreamSpec, n: int, times: ChunkTimes, gaps, events, kept_in="") -> tuple[list, list, list]:
     """Gap flags (MNE's zero-length "BAD boundary" and "EDGE boundary" at the sample: marker_codes.BOUNDARY, which
     a user's marker of any other name is not) and markers (onset: where the chunk times the recorder
     received put it, from the first sample (chunk_times.py); those before it or after the recording's end
     (n / rate: MNE keeps a marker there, such as an EDF's "Recording ends"), by more than half a sample, are
-    left out, as MNE does)."""
+    left out, as MNE does, and said; `kept_in`: the file that keeps every marker then, said too)."""
     onsets = [g / spec.rate for g in gaps for _ in BOUNDARY]
     durations, labels = [0.0] * len(onsets), [mark for _ in gaps for mark in BOUNDARY]
     end = n / spec.rate
@@ -287,12 +287,13 @@ def annotation_lists(spec: StreamSpec, n: int, times: ChunkTimes, gaps, events) 
             outside.append(float(pos))
     if outside:  # said, not only left out: markers on another clock would otherwise vanish without a word
         logging.getLogger("wavegraph.recorder").warning(
-            "recorder: %d of %d markers fall outside the recording (%.3f s long) and are left out, as MNE does; "
+            "recorder: %d of %d markers fall outside the recording (%.3f s long) and are left out of it, as MNE does%s; "
             "the first at %.3f s from its first sample. If none was expected there, the marker times are on "
             "another clock than the signal's (e.g. Unix time against LSL's local_clock)",
             len(outside),
             len(events),
             end,
+            f" (every marker is kept in {kept_in}, at its stream time)" if kept_in else "",
             outside[0],
         )
     return onsets, durations, labels

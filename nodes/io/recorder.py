@@ -516,6 +516,7 @@ class Recorder(Sink[RecorderParams]):
                             events=self._events,
                             n_rows=self._n_total,
                             split_size=self.params.split_size,
+                            events_csv=self.events_path if self.params.events else None,
                         )
                     except OSError as e:  # said here too: a run that failed already reports its first error only
                         said = (
@@ -526,8 +527,6 @@ class Recorder(Sink[RecorderParams]):
                         )
                         logging.getLogger("wavegraph.recorder").error("%s", said)
                         raise OSError(e.errno, said) from e
-                    if self._events_file is not None:
-                        self.events_path.unlink(missing_ok=True)
                 if self.bids is not None:  # (failed: what the copy needs kept for `wavegraph recover`; bids_pending)
                     from .bids_pending import copy_into_bids
 

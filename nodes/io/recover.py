@@ -115,13 +115,13 @@ def _recover_locked(path: Path, spill: Path) -> Path:
             events=events,
             n_rows=total,
             split_size=meta.get("split_size", "2GB"),  # the recorder's (a FIF split at 500MB recovers so, not at 2 GB)
+            events_csv=events_csv,  # deleted once the file holds every marker (kept, and said, when some fall outside)
         )
     except OSError as e:  # a full disk (the target takes about the spill's size again): the spill stays
         raise _cannot_write(path, e) from None
     if not out.exists():  # a FIF or FLAC cannot hold zero samples
         kept = f"; its markers stay in {events_csv.name}" if events_csv.exists() else ""  # (they were deleted)
         raise ValueError(f"{spill} held no complete sample: nothing to write (the empty spill is removed){kept}")
-    events_csv.unlink(missing_ok=True)
     if bids := meta.get("bids"):  # a killed `wavegraph run --bids`: the copy close() would have made
         copy_into_bids(out, bids, spec)  # (failed: what it needs kept beside `out`, for a recover again)
     return out
