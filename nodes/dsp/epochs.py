@@ -270,7 +270,9 @@ class Epochs(Node[EpochsParams]):
             if not final and not buf.end_time >= onset - half:  # (NaN: the newest samples have no time yet)
                 break  # the event sample has not arrived yet, or may be among samples a later t0 stamps
             s = buf.nearest(onset) if buf.times.size else -1
-            if s < 0 or abs(buf.times[s - buf.start] - onset) > half + 1e-9:  # not on a held sample
+            if s >= buf.n_total and not final:  # half a sample past the newest: the tie rounds to the next sample
+                break
+            if s < 0 or s >= buf.n_total or abs(buf.times[s - buf.start] - onset) > half + 1e-9:  # not on a held sample
                 st.pending = st.pending[1:]
                 self.count(
                     "late_marker" if buf.start > 0 and buf.times.size and onset < buf.times[0] else "outside_data"

@@ -234,6 +234,8 @@ class TimedBuffer:
         if want < times[0] - half:  # before the held samples: pruned, or before the stream start
             return self.start + nearest_index((want - times[0]) * self.rate)
         i = self.nearest(want)
+        if i >= self.n_total:  # half a sample past the newest: the tie rounds to the next sample, not here yet
+            return i
         return i if abs(times[i - self.start] - want) <= half + RETIME_S else None
 
     def has_break(self, lo: int, hi: int) -> bool:
