@@ -46,11 +46,15 @@ def _read_audio(path: Path, seconds: float | None) -> tuple[np.ndarray, str, int
     'empty (0 samples)' here; a cut-short one is said)."""
     from scipy.signal import resample_poly
     from wavegraph.nodes.io.audio_reader import AudioReader
+    from wavegraph.nodes.io.g722_reader import open_g722
 
-    f = AudioReader(path, "float32")
-    f.said_scale = f.said_nonfinite = (
-        True  # said here, in the bench's terms: non-finite is left out, mix sets the level
-    )
+    if path.suffix.lower() == ".g722":  # raw G.722 through PyAV, as file_source reads it (16 kHz, in [-1, 1])
+        f = open_g722(path, "float32")
+    else:
+        f = AudioReader(path, "float32")
+        f.said_scale = f.said_nonfinite = (
+            True  # said here, in the bench's terms: non-finite left out, mix sets the level
+        )
     try:
         rate = int(f.sfreq)
         frames = min(f.n_times, int(seconds * rate) + 1) if seconds else f.n_times  # an hour-long file: what is used
@@ -92,11 +96,20 @@ def _audio_files(folder: str, option: str, log) -> list[Path]:
 
     from wavegraph.nodes.io.readers import AUDIO_SUFFIXES, OTHER_AUDIO, RAW_AUDIO, raw_audio_hint
 
+    try:
+        import av  # noqa: F401  # raw G.722 (.g722, Asterisk's prompts) is read through PyAV, as file_source reads it
+    except ImportError:
+        g722_problem, suffixes = (
+            "raw G.722 is decoded through PyAV, which is not installed (pip install av)",
+            AUDIO_SUFFIXES,
+        )
+    else:
+        g722_problem, suffixes = "", (*AUDIO_SUFFIXES, ".g722")
     root = Path(os.path.expanduser(folder))  # ('~takes', no such user: that folder; pathlib's raised RuntimeError)
     if root.is_file():
-        if root.suffix.lower() not in AUDIO_SUFFIXES:
+        if root.suffix.lower() not in suffixes:
             raise BenchError(
-                f"{option} {folder}: not an audio file ({', '.join(AUDIO_SUFFIXES)})",
+                f"{option} {folder}: not an audio file ({', '.join(suffixes)})",
                 "give a folder of audio files, or one (convert others first, e.g. ffmpeg -i in.m4a out.wav)",
             )
         return [root]
@@ -116,15 +129,17 @@ def _audio_files(folder: str, option: str, log) -> list[Path]:
         for name in sorted(names):
             p = Path(top) / name
             suffix = p.suffix.lower()
-            if name.startswith(".") and not name.startswith("._") and suffix in AUDIO_SUFFIXES:
+            if name.startswith(".") and not name.startswith("._") and suffix in suffixes:
                 log(f"bench enhance: leaving out {p}: a hidden file (its name starts with '.'; rename it to use it)")
-            elif suffix in OTHER_AUDIO:
+            elif suffix == ".g722" and g722_problem:
+                log(f"bench enhance: leaving out {p}: {g722_problem}")
+            elif suffix in OTHER_AUDIO and suffix != ".g722":
                 log(
                     f"bench enhance: leaving out {p}: libsndfile cannot read {suffix} (convert it: ffmpeg -i in{suffix} out.wav)"
                 )
             elif suffix in RAW_AUDIO:  # (left out unsaid before, as a .txt)
                 log(f"bench enhance: leaving out {p}: headerless audio (no rate in it): {raw_audio_hint(p)}")
-            elif suffix not in AUDIO_SUFFIXES:
+            elif suffix not in suffixes:
                 continue
             elif name.startswith("._"):
                 log(
@@ -141,7 +156,7 @@ def _audio_files(folder: str, option: str, log) -> list[Path]:
                 files.append(p)
     if not files:
         raise BenchError(
-            f"{option} {folder}: no audio files in it ({', '.join(AUDIO_SUFFIXES)}; searched its subfolders too)",
+            f"{option} {folder}: no audio files in it ({', '.join(suffixes)}; searched its subfolders too)",
             "give a folder of audio files (convert others first, e.g. ffmpeg -i in.m4a out.wav)",
         )
     return files
