@@ -426,11 +426,18 @@ class Executor:
         )
 
     def _input_ended(self, node_id: str, port: str) -> None:
+        node, held = self.nodes[node_id], ()
         try:
-            outs = self.nodes[node_id].input_ended(port)
+            outs = node.input_ended(port)
+            # what the input's end completes, all out now as after process() (join: a run held for the next chunk was
+            # dropped unsaid when that chunk restarted the reference)
+            if node.holds_more:
+                held = list(iter(node.more, {}))
         except NODE_ERRORS:  # noqa: BLE001
-            outs = self._failed(node_id) or {}
+            outs, held = self._failed(node_id) or {}, ()
         self._emit(node_id, outs, False, 0)
+        for extra in held:
+            self._emit(node_id, extra, False, 0)
 
     def _end(self, node_id: str) -> None:
         try:

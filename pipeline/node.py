@@ -75,7 +75,8 @@ class Node(Generic[P]):
     # False: the node sets `gap` on its outputs itself (nodes that align several inputs by time, such as
     # join and epochs, whose next output need not be the data that follows the gap).
     propagates_gaps: ClassVar[bool] = True
-    # True: process() may hold outputs back for more() (epochs, ssvep_trial_decoder), which the runtime then drains.
+    # True: process() and input_ended() may hold outputs back for more() (epochs, ssvep_trial_decoder, join), which the
+    # runtime then drains.
     holds_more: ClassVar[bool] = False
     # True: configure() opens hardware or waits for a network stream (an amplifier, a sound card, an LSL
     # outlet). `wavegraph validate`/`describe` then use declared_specs() instead, unless --devices.
@@ -178,8 +179,9 @@ class Node(Generic[P]):
     def more(self) -> dict[str, Chunk]:
         """Outputs still held after process(), one more chunk per port ({} when none is): for a node that can make
         several chunks' worth in one call whose rows must not share one t0 (epochs, ssvep_trial_decoder: one marker
-        time per chunk of irregular features). The runtime calls it after each process() until it returns {}, when
-        the class sets `holds_more`; by hand, the rest comes with the next process() calls, or from finish()."""
+        time per chunk of irregular features). The runtime calls it after each process() and input_ended() until it
+        returns {}, when the class sets `holds_more`; by hand, the rest comes with the next process() calls, or from
+        finish()."""
         return {}
 
     def input_ended(self, port: str) -> dict[str, Chunk]:

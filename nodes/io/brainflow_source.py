@@ -419,6 +419,7 @@ class BrainFlowSource(Source[BrainFlowSourceParams]):
         package numbers (it was: some hundred lost_samples and a warning)."""
         if self._board is not None and self._n:
             self._reopened = True
+        self._idle_since, self._stalled = None, False  # a new session's silence counts from its own first idle read
         self._release_board()
 
     def _release_board(self, failure: BaseException | None = None) -> None:
