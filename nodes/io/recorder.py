@@ -334,6 +334,8 @@ class Recorder(Sink[RecorderParams]):
                 f.close()
                 raise OSError(f"recorder: another running recorder writes {self.spill_path}; record to another path")
             self._spill = f
+            if self.params.overwrite and self._events_file is None:  # a log an earlier run kept (a marker outside
+                self.events_path.unlink(missing_ok=True)  # its file): stayed beside this one, recover took it as ours
         return self._spill
 
     # --- data time ---------------------------------------------------------------------------
@@ -463,6 +465,8 @@ class Recorder(Sink[RecorderParams]):
         if not self._open and not self._closed:
             if self.format in ("fif", "flac"):
                 self.count("no_samples")
+                if self.params.overwrite and self._events_file is None:  # the removed file's kept marker log
+                    self.events_path.unlink(missing_ok=True)
                 record_notes.say_no_samples(
                     self.path, self.format, self.params.overwrite, len(self._events), self.events_path
                 )
