@@ -107,6 +107,13 @@ def _audio_files(folder: str, option: str, log) -> list[Path]:
         g722_problem, suffixes = "", (*AUDIO_SUFFIXES, ".g722")
     root = Path(os.path.expanduser(folder))  # ('~takes', no such user: that folder; pathlib's raised RuntimeError)
     if root.is_file():
+        if root.suffix.lower() == ".g722" and g722_problem:  # (was 'not an audio file', without the pip line)
+            from wavegraph.nodes.io.g722_reader import PIP
+
+            raise BenchError(
+                f"{option} {folder}: raw G.722 is decoded through PyAV, which is not installed",
+                f"{PIP}; or convert it first, e.g. ffmpeg -i in.g722 out.wav",
+            )
         if root.suffix.lower() not in suffixes:
             raise BenchError(
                 f"{option} {folder}: not an audio file ({', '.join(suffixes)})",

@@ -108,3 +108,22 @@ def test_bench_enhance_memory_check_counts_g722_files(tmp_path):
     seconds = 2 * prompts[0].stat().st_size / 16000
     with pytest.raises(BenchError, match="would need"):  # as much memory as is free per second of audio
         load_folder(str(folder), 60.0, "--clean", log=lambda s: None, bytes_per_second=free / min(seconds, 60.0))
+
+
+def test_without_pyav_bench_enhance_given_one_g722_file_says_the_pip_line(tmp_path, monkeypatch):
+    """--clean FILE.g722 without PyAV was refused as 'not an audio file (.wav, ...)', with no word of PyAV (a folder of
+    them gets the pip line since f1bf523)."""
+    import shutil
+    import sys
+
+    from wavegraph.benchmarks.enhance_data import BenchError, load_folder
+
+    allison = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
+    prompts = sorted(allison.glob("*.g722")) if allison.is_dir() else []
+    need(prompts, "the Asterisk English G.722 prompts are not installed (apt-get install asterisk-core-sounds-en-g722)")
+    path = Path(shutil.copy(prompts[0], tmp_path / "prompt.g722"))
+    monkeypatch.setitem(sys.modules, "av", None)  # `import av` raises ImportError, as where it is not installed
+    with pytest.raises(BenchError) as e:
+        load_folder(str(path), None, "--clean", log=lambda s: None)
+    assert "PyAV, which is not installed" in str(e.value) and "pip install av" in str(e.value)
+    assert "not an audio file" not in str(e.value)
