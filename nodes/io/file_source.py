@@ -18,7 +18,8 @@ Outputs
   events: (n, 3) float64 rows (onset s, duration s, code) on the stream clock (seconds since the
           first sample of the file). A chunk is emitted only together with the signal chunk that
           contains the onset sample (onsets before the data go with the first chunk, onsets past it
-          with the last); nothing is emitted on this port for signal chunks without events. A stream whose
+          with the last, or alone after it where the data ended at a read block's end: markers are data, a file cut
+          short loses none it holds, a FIF's MNE leaves out past its buffers included); nothing is emitted on this port for signal chunks without events. A stream whose
           stamps run off its nominal rate (an XDF's; a recorder's CSV of one, by its `t` column) has each
           marker at the time the chunk's t0 + samples / rate gives its sample (so epochs and recorders put it
           there whatever the chunking), its offset from it kept, and a fast clock's chunks at most the samples
@@ -307,18 +308,21 @@ class FileSource(Source[FileSourceParams]):
         self.position = stop  # advance first: a read that raises skips this chunk instead of looping on it
         data = self._get(start, stop)
         ev = self._events
-        if not data.shape[1]:  # nothing where the file said there was data (said by _get): the end
-            lost = len(ev) - int(np.searchsorted(ev[:, 0], start, side="left"))
-            if lost:
-                _log.warning(
-                    "%s: the %d markers of %s after sample %d are lost with it", self.what, lost, self.path, start
-                )
-            return None
         t0 = r.time_of(start)
-        out = {"out": Chunk(data, t0=t0, gap=gap)}
         lo, hi = np.searchsorted(ev[:, 0], [start, stop], side="left")
         if self.position >= r.n_times:  # the last chunk (n_times may just have shrunk: the file ended early)
             hi = len(ev)  # carries every marker after it, as configure's clip to the last sample does
+        out = {"out": Chunk(data, t0=t0, gap=gap)}
+        if not data.shape[1]:  # nothing where the file said there was data (said by _get): the end, at a block's start
+            if hi == lo:
+                return None
+            # the markers after it go out alone, at their times (they were dropped, said lost: markers are data)
+            _log.warning(
+                "%s: %s ends at sample %d, at a block's end: the %d markers after it go out alone, at their times, "
+                "after the signal has ended (epochs downstream count them outside_data)",
+                *(self.what, self.path, start, hi - lo),
+            )
+            out = {}
         if hi > lo:
             rows = np.array(ev[lo:hi, 1:4])
             rows[:, 0] -= off_count(r, ev[lo:hi, 0], start, t0)

@@ -134,6 +134,8 @@ class _RawReader(_Reader):
         ann = self.raw.annotations
         if self.starts is None:
             self.notes = (np.asarray(ann.onset, np.float64) - self.raw.first_time, ann.duration, list(ann.description))
+            if path is not None and path.name.lower().endswith((".fif", ".fif.gz")):
+                self.notes = _with_fif_notes_past_end(self.raw, path if view is None else view.path, self.notes)
             self._unpad()
             self._skip()  # an EDF read into memory by MNE (array_source) too: as file_source replays it
             self._breaks_at_marks()
@@ -291,6 +293,37 @@ class _RawReader(_Reader):
     def close(self) -> None:
         if self.view is not None:
             self.view.close()
+
+
+def _with_fif_notes_past_end(raw, path: Path, notes: tuple) -> tuple:
+    """`notes` and the annotations a FIF holds past its data: MNE lists the data buffers of a FIF cut short (a copy or
+    download that stopped, even at a buffer's end) and leaves out, unsaid, the annotations after them. They were lost;
+    now they go out after the last sample (configure's warning says so), at their times, as markers are data."""
+    import mne
+
+    try:
+        with warnings.catch_warnings():  # (MNE's words on the cut, said once as it read the Raw)
+            warnings.simplefilter("ignore")
+            every = mne.read_annotations(path)
+    except Exception:  # noqa: BLE001 — a file MNE read as a Raw but not for its annotations: MNE's, as before
+        return notes
+    sfreq, start = float(raw.info["sfreq"]), float(raw.first_time)
+    end = raw.n_times / sfreq - 0.5 / sfreq  # (stream seconds; MNE keeps one that starts within its last sample)
+    onset, duration, text = notes
+    kept = list(zip(np.round(np.asarray(onset) * sfreq), text))
+    extra = [
+        (o - start, d, t)
+        for o, d, t in zip(np.asarray(every.onset, np.float64), every.duration, every.description)
+        if o - start >= end and t != "BAD_ACQ_SKIP" and (round((o - start) * sfreq), t) not in kept
+    ]
+    if not extra:
+        return notes
+    more_onset, more_duration, more_text = zip(*extra)
+    return (
+        np.concatenate([np.asarray(onset, np.float64), more_onset]),
+        np.concatenate([np.asarray(duration, np.float64), more_duration]),
+        [*text, *more_text],
+    )
 
 
 def _edf_file_of(raw) -> Path | None:
