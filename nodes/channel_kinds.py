@@ -96,9 +96,12 @@ def without_triggers(node, spec: StreamSpec, what: str) -> tuple[np.ndarray | No
 # a label that says its channel holds no EEG: a sleep study's 'EOG horizontal', 'EMG submental', 'ECG', 'Resp oro-nasal',
 # 'Temp rectal', 'SaO2' (an EDF/BDF's channels are all EEG as MNE reads them: read_raw_edf's infer_types is False), and
 # the bipolar EOG of BrainVision/EEGLAB ('HEOG', 'VEOG') and Neuroscan ('HEO', 'VEO') files, and the outer canthus EOG
-# of sleep and clinical montages ('LOC-A2', 'ROC-A1', 'EOG LOC'); each a word (not the letters of 'CLOCK' or 'Proc')
+# of sleep and clinical montages ('LOC-A2', 'ROC-A1', 'EOG LOC'), and AASM's names of them, E1/E2 to a mastoid or ear
+# ('E1-M2', 'E2-M1', 'E1:M2', 'E1-A2': only with that reference, as a bare 'E1'..'E256' is an EGI net's EEG); each a word
+# (not the letters of 'CLOCK' or 'Proc')
 _NOT_EEG = re.compile(
-    r"(?<![a-z])(?:[hv]?(?:eog|emg|ecg|ekg)|[hv]eo|[lr]oc|resp(?:iration)?|temp|sao2|spo2|pleth)(?![a-z])",
+    r"(?<![a-z])(?:[hv]?(?:eog|emg|ecg|ekg)|[hv]eo|[lr]oc|(?<![0-9])e[12]\s*[-:]\s*[am][12](?![0-9])"
+    r"|resp(?:iration)?|temp|sao2|spo2|pleth)(?![a-z])",
     re.IGNORECASE,
 )
 _INFERRED = ("EOG", "ECG", "EMG", "BIO", "RESP", "TEMP", "MISC", "SAO2", "STIM")  # the types MNE's infer_types gives

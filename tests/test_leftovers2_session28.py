@@ -84,3 +84,37 @@ def test_markers_after_data_that_ends_at_a_block_boundary_go_out_in_an_events_on
     last = chunks[-1]
     assert "out" not in last and last["events"].data.tolist() == [[15.0, 0.0, 2.0], [25.0, 0.5, 3.0]]
     assert "the 2 markers after it go out alone" in caplog.text
+
+
+def _car_warning(names: tuple[str, ...], caplog) -> list[str]:
+    """car's warnings about channels typed eeg whose names say they hold none, for a stream of `names` all typed eeg."""
+    from wavegraph.nodes.dsp.channels import CAR
+    from wavegraph.pipeline.spec import StreamSpec
+
+    spec = StreamSpec(
+        "signal", 250.0, (len(names),), "float64", channel_names=names, channel_types=("eeg",) * len(names)
+    )
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, "wavegraph.rereference"):
+        CAR().configure({"in": spec})
+    return [r.getMessage() for r in caplog.records if "typed eeg" in r.getMessage()]
+
+
+def test_car_says_the_aasm_eog_names_e1_e2_to_a_mastoid_typed_eeg(caplog):
+    """AASM names a sleep study's EOG E1/E2 referenced to a mastoid (or ear): 'E1-M2', 'E2-M1', 'E1:M2', 'EOG E1-M2'.
+    car said LOC/ROC (session 26) but not these: 'E1-M2', 'E2-M2', 'E1-M1', 'E2-M1', 'E1:M2', 'E1-A2' were averaged
+    into the reference unsaid."""
+    names = ("F4-M1", "C4-M1", "O2-M1", "E1-M2", "E2-M2", "E1-M1", "E2-M1", "E1:M2", "E2-A1", "EOG E1-M2")
+    said = _car_warning(names, caplog)
+    assert len(said) == 1, caplog.text
+    assert "'E1-M2', 'E2-M2', 'E1-M1', 'E2-M1', 'E1:M2', 'E2-A1', 'EOG E1-M2', typed eeg" in said[0]
+    assert "infer_types: true types 'EOG E1-M2'" in said[0] and "ref_channels: [F4-M1, C4-M1, O2-M1]" in said[0]
+
+
+def test_no_name_of_mne_s_montages_egi_s_e1_e256_included_is_taken_for_an_eog(caplog):
+    """Only E1/E2 with a mastoid or ear reference are EOG: a bare 'E1'..'E256' is an EGI net's EEG, and no name of any
+    of MNE's built-in montages (standard_1005, GSN-HydroCel-256, EGI_256, ...) is said to be no EEG."""
+    names = {n for m in mne.channels.get_builtin_montages() for n in mne.channels.make_standard_montage(m).ch_names}
+    names |= {"E1-Cz", "E1-REF", "E11-M2", "E1-M12", "E3-M2", "E1M2"}
+    assert "E1" in names and "E256" in names
+    assert _car_warning(tuple(sorted(names)), caplog) == []
