@@ -7,10 +7,11 @@ import sys
 
 import mne
 import numpy as np
+import pytest
 from wavegraph.nodes.io.recorder import Recorder
 from wavegraph.nodes.io.recover import recover
 from wavegraph.pipeline.chunk import Chunk
-from wavegraph.pipeline.spec import StreamSpec
+from wavegraph.pipeline.spec import SpecError, StreamSpec
 
 SPEC = "StreamSpec('signal', 100.0, (2,), 'float64', ('a', 'b'), ('eeg', 'eeg'), 'V')"
 
@@ -74,7 +75,10 @@ def test_markers_before_the_first_sample_keep_a_second_recorder_off_the_logs(tmp
     rec._events_file.close()  # pyright: ignore[reportOptionalMemberAccess]  # the process dies
     rec._spill.close()  # pyright: ignore[reportOptionalMemberAccess]
     rec._closed = True
-    again = Recorder(path=str(path), events=True)  # no overwrite: the empty spill holds no recording
+    again = Recorder(path=str(path), events=True)  # no overwrite: the empty spill holds no recording, but the log
+    with pytest.raises(SpecError, match="events.csv holds the markers of an earlier run"):  # holds the killed run's
+        again.configure({"in": eval(SPEC), "events": StreamSpec("events", 0.0, (3,), "float64")})  # marker (session 28)
+    log.rename(tmp_path / "earlier.events.csv")  # the fix it names: moved away
     again.configure({"in": eval(SPEC), "events": StreamSpec("events", 0.0, (3,), "float64")})
     again.process({"events": Chunk(np.array([[0.2, 0.0, 1.0]]), t0=0.2)})
     again.close()  # no sample came

@@ -20,6 +20,7 @@ def finalise(
     n_rows: int | None = None,
     split_size: str | int = "2GB",
     events_csv: Path | None = None,
+    keep_log: bool = False,
 ) -> Path:
     """Convert `<path>.spill` into the FIF, NPZ, EDF or BDF target (its first `n_rows` rows when given:
     those the chunk log lists), streamed in blocks from the spill (record_formats.py), so
@@ -28,7 +29,8 @@ def finalise(
     times received; default: one line at the nominal rate from `first_t0`) puts them. `events_csv`: the markers'
     log (`<path>.events.csv`), deleted once the file holds them all; kept when some fall outside the recording (a
     marker sent with a live stream's last chunk, stamped after its last sample: MNE leaves it out of the file), and
-    said, so that none is lost (it was deleted with them)."""
+    said, so that none is lost (it was deleted with them); `keep_log`: kept all the same (recover: a line of it that
+    the kill cut, or damaged, is in the file in part or not at all)."""
     from . import record_formats as rf
     from .edf_writer import write_edf
 
@@ -65,6 +67,6 @@ def finalise(
     del rows
     spill.unlink()
     meta_path.unlink()
-    if events_csv is not None and path.exists() and inside == len(events):
+    if events_csv is not None and path.exists() and inside == len(events) and not keep_log:
         events_csv.unlink(missing_ok=True)
     return path

@@ -246,6 +246,13 @@ class Recorder(Sink[RecorderParams]):
                 f"recorder: {self.path} already exists (overwriting is refused by default)",
                 f"record to a new run, e.g. path: {next_run_name(self.path)}, or set overwrite: true",
             )
+        if self.events_path.exists() and not self.params.overwrite:  # an earlier run's markers (it got no sample):
+            raise SpecError(  # overwritten by this run's, or read by recover as this run's
+                f"recorder: {self.events_path} holds the markers of an earlier run to {self.path.name} (one that got no"
+                " sample, or whose file was moved): this run would overwrite them or, killed, be recovered with them",
+                f"move it away to keep them, record to a new run (e.g. path: {next_run_name(self.path)}), "
+                "or set overwrite: true (it is deleted)",
+            )
         check_overwrite(self.path, self.format)  # a read-only WAV/CSV, written in place (overwrite: true)
         existing = next(d for d in (self.path.parent, *self.path.parent.parents) if d.exists())
         if not existing.is_dir() or not _can_write_in(existing):

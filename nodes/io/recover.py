@@ -65,15 +65,16 @@ def recover(path: str | os.PathLike) -> Path:
 def _recover_locked(path: Path, spill: Path) -> Path:
     """recover() with the spill's lock held."""
     events_csv = path.with_name(path.name + ".events.csv")
-    events = _read_events(events_csv) if events_csv.exists() else []
+    events, whole = _read_events(events_csv) if events_csv.exists() else ([], True)
     try:
         meta, spec, rows = open_spill(path)
         rate = spec.rate  # every chunk's t0 and length: markers go where they went live
     except (OSError, ValueError, KeyError, TypeError) as e:  # was the bare FileNotFoundError, JSONDecodeError...
         if empty_marker_spill(spill):  # killed before its first sample: as a spill of no whole sample, below
             spill.unlink()
+            kept = f"; its markers stay in {events_csv.name}" if events else ""  # (a run with none: the next refuses)
             raise ValueError(
-                f"{spill} held no complete sample: nothing to write (the empty spill is removed)"
+                f"{spill} held no complete sample: nothing to write (the empty spill is removed){kept}"
             ) from None
         raise ValueError(
             f"{spill}'s header {spill.name}.json is missing or damaged ({e}): its samples cannot be read"
@@ -116,6 +117,7 @@ def _recover_locked(path: Path, spill: Path) -> Path:
             n_rows=total,
             split_size=meta.get("split_size", "2GB"),  # the recorder's (a FIF split at 500MB recovers so, not at 2 GB)
             events_csv=events_csv,  # deleted once the file holds every marker (kept, and said, when some fall outside)
+            keep_log=not whole,  # a line it could not read whole (cut by the kill, damaged): the log stays, said
         )
     except OSError as e:  # a full disk (the target takes about the spill's size again): the spill stays
         raise _cannot_write(path, e) from None
@@ -133,48 +135,69 @@ def _largest_chunk(log: Path) -> int:
     return max((n for _, n, _ in chunk_log_rows(log)), default=0)
 
 
-def _read_events(events_csv: Path) -> list[tuple[float, float, str]]:
-    """The markers of `<path>.events.csv` (onset, duration, code, label: the label last, commas and all). A last line
-    cut by the kill (no line break) whose onset, duration and code are whole keeps its marker, labelled as a whole
-    line of its code is (else by the code, as the recorder labels a code it has no label for); its cut label ('right '
-    for 'right hand') was written as it was."""
-    events, labels, damaged = [], {}, []
+CUT = "(label cut off)"  # the label of a marker whose log line the kill cut before its label could be read
+
+
+def _read_events(events_csv: Path) -> tuple[list[tuple[float, float, str]], bool]:
+    """The markers of `<path>.events.csv` (onset, duration, code, label: the label last, commas and all), and whether
+    the file can hold all the log says (else the log stays beside it). A last line cut by the kill (no line break) keeps
+    its marker where its onset is whole (a comma after it): labelled as a whole line of its code is, where its code is
+    whole and has one (its cut label, 'right ' for 'right hand', was written as it was); else '<code> (label cut off)',
+    or '(label cut off)' where the code is cut too (duration 0 where that is). Such a marker, a line whose onset was cut
+    (not kept: '1' may have been '12.5') and a damaged line (no marker) are said, and keep the log."""
+    events, labels, damaged, whole = [], {}, [], True
+    say = logging.getLogger("wavegraph.recorder").warning
     with open(  # (newline="": a label's \r stays in it, as the recorder wrote it; a damaged byte is no traceback)
         events_csv, newline="", encoding="utf-8", errors="replace"
     ) as f:
         f.readline()  # the header
         for number, line in enumerate(f, start=2):
             parts = line.removesuffix("\n").split(",", 3)
-            if len(parts) != 4:
+            cut = not line.endswith("\n")  # the last line, cut by the kill: its last field may be cut short
+            if cut and len(parts) == 1:
+                whole = False
+                say(
+                    "recover: the last marker in %s was cut by the kill before its onset was whole (%r): it is not in "
+                    "the recording; %s stays beside it",
+                    events_csv.name,
+                    line,
+                    events_csv.name,
+                )
                 continue
             try:  # NUL bytes over a line (a power cut) stopped the recovery: "could not convert string to float"
-                onset, duration = float(parts[0]), float(parts[1])
+                onset = float(parts[0]) if cut or len(parts) == 4 else math.nan  # (a whole line of 3 fields: damaged)
+                duration = float(parts[1]) if len(parts) > 2 else 0.0
             except ValueError:
                 onset = duration = math.nan
             if not (math.isfinite(onset) and math.isfinite(duration)):
                 damaged.append(f"line {number} ({line.rstrip()[:40]!r})")
                 continue
-            if line.endswith("\n"):
-                labels.setdefault(parts[2], parts[3])
-            else:
-                label = labels.get(parts[2], parts[2])
-                logging.getLogger("wavegraph.recorder").warning(
-                    "recover: the last marker in %s was cut by the kill (%r); kept at %s s as %r",
+            if cut:
+                code = parts[2] if len(parts) == 4 else ""
+                label = labels.get(code) if code else None
+                whole = whole and label is not None
+                label = label if label is not None else f"{code} {CUT}" if code else CUT
+                say(
+                    "recover: the last marker in %s was cut by the kill (%r); kept at %s s as %r%s",
                     events_csv.name,
                     line,
                     parts[0],
                     label,
+                    "" if whole else f"; {events_csv.name} stays beside the recording with what its line holds",
                 )
-                parts[3] = label
-            events.append((onset, duration, parts[3]))
+                events.append((onset, duration, label))
+            else:
+                labels.setdefault(parts[2], parts[3])
+                events.append((onset, duration, parts[3]))
     if damaged:
-        logging.getLogger("wavegraph.recorder").warning(
-            "recover: %s is damaged at %s: no marker there can be read, the others are kept; what it held may be in "
-            "the stimulus program's own log",
+        say(
+            "recover: %s is damaged at %s: no marker there can be read, the others are kept; %s stays beside the "
+            "recording; what it held may be in the stimulus program's own log too",
             events_csv.name,
             ", ".join(damaged[:3]) + (f" and {len(damaged) - 3} more lines" if len(damaged) > 3 else ""),
+            events_csv.name,
         )
-    return events
+    return events, whole and not damaged
 
 
 def _cannot_write(path: Path, e: OSError) -> OSError:
