@@ -106,11 +106,15 @@ def edf_start_offset(path: Path) -> float:
     return offset if 0 < offset < float("inf") else 0.0
 
 
-def edf_records(path: Path) -> tuple[np.ndarray, float, list[tuple[float, float, str]]] | None:
-    """EDF+D / BDF+D: (each data record's start in seconds, the record duration, the annotations as
-    (onset, duration, text) on the same clock), from the records' TALs; None for any other file."""
+def edf_records(
+    path: Path, continuous: bool = False
+) -> tuple[np.ndarray, float, list[tuple[float, float, str]]] | None:
+    """EDF+D / BDF+D (and EDF+C / BDF+C with `continuous`): (each data record's start in seconds, the record duration,
+    the annotations as (onset, duration, text) on the same clock), from the TALs of the records the file holds; None
+    for any other file."""
     signals = edf_signals(path)
-    if signals is None or signals[0][192:197] not in (b"EDF+D", b"BDF+D"):
+    kinds = (b"EDF+D", b"BDF+D") + ((b"EDF+C", b"BDF+C") if continuous else ())
+    if signals is None or signals[0][192:197] not in kinds:
         return None
     _, labels, spr, header, n_rec, duration, width = signals
     rec_bytes = sum(spr) * width

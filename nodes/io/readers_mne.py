@@ -76,12 +76,14 @@ class _RawReader(_Reader):
         import mne
 
         self.view = view  # the names MNE reads `path` by, when its case is not what MNE wants (case_names.py)
+        self.past_end: tuple | None = None  # the annotations past its data MNE leaves out (_notes_past_end)
         if raw is None:
             assert path is not None, "a path or a Raw"
             with warnings.catch_warnings(record=True) as said:  # MNE's warnings, to pass on the one that loses data
                 warnings.simplefilter("always")
                 typed = {"infer_types": True} if infer_types else {}  # (EDF/BDF only: open_reader checks)
                 raw = mne.io.read_raw(path if view is None else view.path, preload=False, verbose="warning", **typed)
+            self.past_end = _notes_past_end(raw, path if view is None else view.path, said)  # (MNE's omitted: kept)
             said_by_mne(said, path)
         self.raw = raw
         self.sfreq = _file_rate(self.raw.info, path)
@@ -134,8 +136,9 @@ class _RawReader(_Reader):
         ann = self.raw.annotations
         if self.starts is None:
             self.notes = (np.asarray(ann.onset, np.float64) - self.raw.first_time, ann.duration, list(ann.description))
-            if path is not None and path.name.lower().endswith((".fif", ".fif.gz")):
-                self.notes = _with_fif_notes_past_end(self.raw, path if view is None else view.path, self.notes)
+            if (past := self.past_end) is not None:  # (they go out after the last sample, at their times)
+                onset, duration, text = self.notes
+                self.notes = (np.concatenate([onset, past[0]]), np.concatenate([duration, past[1]]), [*text, *past[2]])
             self._unpad()
             self._skip()  # an EDF read into memory by MNE (array_source) too: as file_source replays it
             self._breaks_at_marks()
@@ -295,35 +298,69 @@ class _RawReader(_Reader):
             self.view.close()
 
 
-def _with_fif_notes_past_end(raw, path: Path, notes: tuple) -> tuple:
-    """`notes` and the annotations a FIF holds past its data: MNE lists the data buffers of a FIF cut short (a copy or
-    download that stopped, even at a buffer's end) and leaves out, unsaid, the annotations after them. They were lost;
-    now they go out after the last sample (configure's warning says so), at their times, as markers are data."""
+def _notes_past_end(raw, path: Path, said: list) -> tuple | None:
+    """The annotations `path`'s recording holds past its data, which MNE's reader leaves out (None: none): of a
+    recording cut short (a copy or download that stopped: a FIF's, even at a buffer's end, without a word; a BrainVision
+    .eeg under its whole .vmrk; an EDF+ whose annotations are in its first records, as EDFlib writes them) or whose
+    marker list goes on past its data (an EEGLAB .set's events past EEG.pnts). They were lost; read again (MNE's file
+    reader, mne.read_annotations; an EDF/BDF's TALs record by record: MNE's scans the whole file, samples and all, for
+    them), they go out after the last sample, at their times (configure's warning counts them), as markers are data.
+    Read for a FIF always (MNE says nothing), for the others where MNE said 'Omitted N annotation(s)', which is then
+    taken out of `said` when all N are found (they are not left out)."""
+    import re
+
     import mne
 
+    omitted = [w for w in said if re.match(r"Omitted \d+ annotation\(s\) that were outside", str(w.message))]
+    kind, fif = type(raw).__name__, path.name.lower().endswith((".fif", ".fif.gz"))
+    if not (fif or omitted) or kind == "RawGDF":  # (MNE says the others; a GDF's events are not in EDF+'s TALs)
+        return None
+    source = _marker_file(path) if kind == "RawBrainVision" else path
+    if source is None:
+        return None
     try:
-        with warnings.catch_warnings():  # (MNE's words on the cut, said once as it read the Raw)
-            warnings.simplefilter("ignore")
-            every = mne.read_annotations(path)
+        if kind in _EDF_RAWS:  # the TALs of the records it holds (mne.read_annotations scans the file's samples too)
+            found = edf_records(source, continuous=True)
+            if found is None:
+                return None
+            starts, _, notes = found
+            chans = set(raw.ch_names)  # (as MNE's: from the first record's start; 'text@@channel': the text)
+            every = [(o - starts[0], d, t.split("@@")[0] if t.split("@@")[-1] in chans else t) for o, d, t in notes]
+        else:
+            with warnings.catch_warnings():  # (MNE's words on the file, said once as it read the Raw)
+                warnings.simplefilter("ignore")
+                brainvision = {"sfreq": raw.info["sfreq"]} if kind == "RawBrainVision" else {}
+                got = mne.read_annotations(source, **brainvision)
+            every = list(zip(np.asarray(got.onset, np.float64), got.duration, got.description))
     except Exception:  # noqa: BLE001 — a file MNE read as a Raw but not for its annotations: MNE's, as before
-        return notes
+        return None
     sfreq, start = float(raw.info["sfreq"]), float(raw.first_time)
     end = raw.n_times / sfreq - 0.5 / sfreq  # (stream seconds; MNE keeps one that starts within its last sample)
-    onset, duration, text = notes
-    kept = list(zip(np.round(np.asarray(onset) * sfreq), text))
+    ann = raw.annotations
+    kept = set(zip(np.round((np.asarray(ann.onset, np.float64) - start) * sfreq), ann.description))
     extra = [
-        (o - start, d, t)
-        for o, d, t in zip(np.asarray(every.onset, np.float64), every.duration, every.description)
+        (o - start, d, str(t))
+        for o, d, t in every
         if o - start >= end and t != "BAD_ACQ_SKIP" and (round((o - start) * sfreq), t) not in kept
     ]
+    said_n = sum(int(re.findall(r"\d+", str(w.message))[0]) for w in omitted)
+    if omitted and len(extra) >= said_n:  # all found: not lost, so not said as left out (configure counts them)
+        said[:] = [w for w in said if w not in omitted]
     if not extra:
-        return notes
-    more_onset, more_duration, more_text = zip(*extra)
-    return (
-        np.concatenate([np.asarray(onset, np.float64), more_onset]),
-        np.concatenate([np.asarray(duration, np.float64), more_duration]),
-        [*text, *more_text],
-    )
+        return None
+    onset, duration, text = zip(*extra)
+    return np.array(onset, np.float64), np.array(duration, np.float64), list(text)
+
+
+def _marker_file(header: Path) -> Path | None:
+    """A BrainVision header's marker file, as MNE finds it: its MarkerFile= beside it, else the header's name .vmrk."""
+    from .marker_view import _names
+
+    name = _names(header)[1]
+    for found in ([header.parent / name] if name else []) + [header.with_suffix(".vmrk")]:
+        if found.is_file():
+            return found
+    return None
 
 
 def _edf_file_of(raw) -> Path | None:
