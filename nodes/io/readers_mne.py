@@ -315,6 +315,8 @@ def _notes_past_end(raw, path: Path, said: list) -> tuple | None:
     kind, fif = type(raw).__name__, path.name.lower().endswith((".fif", ".fif.gz"))
     if not (fif or omitted) or kind == "RawGDF":  # (MNE says the others; a GDF's events are not in EDF+'s TALs)
         return None
+    if fif and not omitted and _fif_whole(Path(raw.filenames[-1] or path)):  # (its annotations past tmax: not data)
+        return None
     source = _marker_file(path) if kind == "RawBrainVision" else path
     if source is None:
         return None
@@ -350,6 +352,28 @@ def _notes_past_end(raw, path: Path, said: list) -> tuple | None:
         return None
     onset, duration, text = zip(*extra)
     return np.array(onset, np.float64), np.array(duration, np.float64), list(text)
+
+
+def _fif_whole(path: Path) -> bool:
+    """Whether a FIF (a split FIF's last part) ends as a whole file does, with the end-of-file tag (FIFF_NOP, next -1)
+    MNE's end_file writes. A whole FIF may hold annotations past its data: `raw.save(fname, tmax=...)` writes every
+    annotation of the Raw, and MNE's reader keeps the segment's; only a FIF cut short lacks that tag."""
+    import gzip
+
+    end = (108).to_bytes(4, "big") + bytes(8) + b"\xff" * 4
+    try:
+        if path.name.lower().endswith(".gz"):
+            tail = b""
+            with gzip.open(path, "rb") as f:
+                while block := f.read(1 << 20):
+                    tail = (tail + block)[-16:]
+        else:
+            with open(path, "rb") as f:
+                f.seek(max(path.stat().st_size - 16, 0))
+                tail = f.read(16)
+    except (OSError, EOFError):  # a .gz cut short too
+        return False
+    return tail == end
 
 
 def _marker_file(header: Path) -> Path | None:

@@ -1,0 +1,57 @@
+"""Review of 38d3950/f95e311 (session 28): the markers a FIF holds past its data are read again only for a FIF cut
+short. A whole FIF that MNE wrote with `raw.save(fname, tmax=...)` (a segment saved) holds every annotation of the
+Raw it came from, those after `tmax` too, and MNE's reader keeps the segment's: those file_source replayed, as
+before, not the rest of the recording's markers after the last sample."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from wavegraph.nodes.io.file_source import FileSource
+
+mne = pytest.importorskip("mne")
+
+
+def _replay(path):
+    src = FileSource(path=str(path), chunk_size=100)
+    src.configure({})
+    samples, events = 0, []
+    for c in iter(src.read, None):
+        samples += c["out"].data.shape[1] if "out" in c else 0
+        if "events" in c:
+            events += c["events"].data.tolist()
+    labels = dict(src.out_specs["events"].labels)
+    return samples, [(round(e[0], 6), labels[int(e[2])]) for e in events]
+
+
+def _segment(tmp_path, first_samp=0):
+    raw = mne.io.RawArray(np.zeros((2, 4000)), mne.create_info(["Fz", "Cz"], 100.0, "eeg"), first_samp=first_samp)
+    raw.set_annotations(mne.Annotations([1.0, 5.0, 25.0, 35.0], [0, 0, 0, 0], list("abcd")))
+    path = tmp_path / "segment_raw.fif"
+    raw.save(path, tmax=20.0, verbose="error")  # 20 s of data; the file keeps all four annotations
+    assert len(mne.read_annotations(path)) == 4
+    return path
+
+
+@pytest.mark.parametrize("first_samp", [0, 1234])
+def test_a_whole_fif_saved_with_tmax_replays_only_the_markers_mne_reads(tmp_path, caplog, first_samp):
+    """Before: c and d (25 s, 35 s) went out after the 20 s of data, said to 'lie after its last sample'."""
+    path = _segment(tmp_path, first_samp)
+    want = mne.io.read_raw_fif(path, verbose="error")
+    assert list(want.annotations.description) == ["a", "b"]
+    with caplog.at_level(logging.WARNING):
+        samples, events = _replay(path)
+    assert samples == want.n_times
+    assert events == [(1.0, "a"), (5.0, "b")]
+    assert "lie after its last sample" not in caplog.text
+
+
+def test_a_segment_fif_cut_short_still_keeps_its_markers_past_the_data(tmp_path):
+    """The guard: the same file cut inside its data (no end-of-file tag) replays the markers MNE leaves out."""
+    path = _segment(tmp_path)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    samples, events = _replay(path)
+    assert 0 < samples < 2001
+    assert [t for _, t in events][:2] == ["a", "b"] and "c" in [t for _, t in events]
