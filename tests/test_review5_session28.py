@@ -55,3 +55,34 @@ def test_a_segment_fif_cut_short_still_keeps_its_markers_past_the_data(tmp_path)
     samples, events = _replay(path)
     assert 0 < samples < 2001
     assert [t for _, t in events][:2] == ["a", "b"] and "c" in [t for _, t in events]
+
+
+def test_the_new_run_a_refusal_names_is_one_the_recorder_takes(tmp_path):
+    """c601b71 refuses a run over an earlier run's marker log; the run name the refusals name (next_run_name) skipped
+    a run's file and spill but not its log, so the named run was refused in turn (rec_run-02_raw.fif, whose earlier run
+    got no sample and kept its markers in rec_run-02_raw.fif.events.csv)."""
+    from wavegraph.nodes.io.recorder import Recorder
+    from wavegraph.pipeline.chunk import Chunk
+    from wavegraph.pipeline.spec import SpecError, StreamSpec
+
+    signal = StreamSpec("signal", 200.0, (2,), "float64", ("C3", "C4"), ("eeg", "eeg"))
+    events = StreamSpec("events", 0.0, (3,), labels=((1, "stim"),))
+
+    def run(path, samples=True):
+        rec = Recorder(path=str(path), events=True)
+        rec.configure({"in": signal, "events": events})
+        rec.process({"events": Chunk(np.array([[1.0, 0.0, 1]]), t0=1.0)})
+        if samples:
+            rec.process({"in": Chunk(np.zeros((2, 400)), 0.0)})
+        rec.finish()
+        rec.close()
+
+    run(tmp_path / "rec_raw.fif")
+    run(tmp_path / "rec_run-02_raw.fif", samples=False)  # no sample: no file, its marker kept in the log
+    assert (tmp_path / "rec_run-02_raw.fif.events.csv").exists() and not (tmp_path / "rec_run-02_raw.fif").exists()
+    with pytest.raises(SpecError) as e:
+        Recorder(path=str(tmp_path / "rec_raw.fif"), events=True).configure({"in": signal, "events": events})
+    named = str(e.value).split("path: ")[1].split(",")[0].split(")")[0].strip()
+    assert named == str(tmp_path / "rec_run-03_raw.fif")
+    run(named)  # taken
+    assert len(mne.io.read_raw_fif(named, verbose="error").annotations) == 1

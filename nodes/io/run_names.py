@@ -28,6 +28,7 @@ def next_run_name(path: Path) -> Path:
         base, k, rest = stem, 2, ""
     while True:
         candidate = path.with_name(f"{base}_run-{k:02d}{rest}{suffix}")
-        if not any(p.exists() for p in (candidate, candidate.with_name(candidate.name + ".spill"))):
+        leftovers = (candidate.with_name(candidate.name + end) for end in (".spill", ".events.csv"))
+        if not any(p.exists() for p in (candidate, *leftovers)):  # (a run's log alone: the recorder refuses it too)
             return candidate
         k += 1
