@@ -9,22 +9,18 @@ import logging
 import numpy as np
 import pytest
 from test_formats_sweep import _brainvision  # pyright: ignore[reportMissingImports]
+from test_leftovers2_session28 import _replay as _replay_chunks  # pyright: ignore[reportMissingImports]
 from test_real_files3 import _edf  # pyright: ignore[reportMissingImports]
-from wavegraph.nodes.io.file_source import FileSource
 
 mne = pytest.importorskip("mne")
+
 
 NOTES = ([1, 5, 15, 25, 35], [0, 0, 0, 0.5, 0], ["a", "b", "c", "d", "e"])  # a 40 s recording's, cut at 12 s
 
 
 def _replay(path, chunk_size=100):
-    src = FileSource(path=str(path), chunk_size=chunk_size)
-    src.configure({})
-    samples, events = 0, []
-    for c in iter(src.read, None):
-        samples += c["out"].data.shape[1] if "out" in c else 0
-        if "events" in c:
-            events += c["events"].data.tolist()
+    """(samples, [(onset, duration, label)]) of a whole replay (test_leftovers2_session28's, with the labels)."""
+    src, samples, events = _replay_chunks(path, chunk_size)
     labels = dict(src.out_specs["events"].labels)
     return samples, [(e[0], e[1], labels[int(e[2])]) for e in events]
 

@@ -9,21 +9,14 @@ import logging
 
 import numpy as np
 import pytest
-from wavegraph.nodes.io.file_source import FileSource
+from test_cut_markers_session28 import _replay as _labelled_replay  # pyright: ignore[reportMissingImports]
 
 mne = pytest.importorskip("mne")
 
 
 def _replay(path):
-    src = FileSource(path=str(path), chunk_size=100)
-    src.configure({})
-    samples, events = 0, []
-    for c in iter(src.read, None):
-        samples += c["out"].data.shape[1] if "out" in c else 0
-        if "events" in c:
-            events += c["events"].data.tolist()
-    labels = dict(src.out_specs["events"].labels)
-    return samples, [(round(e[0], 6), labels[int(e[2])]) for e in events]
+    samples, events = _labelled_replay(path)
+    return samples, [(round(onset, 6), label) for onset, _, label in events]
 
 
 def _segment(tmp_path, first_samp=0):
