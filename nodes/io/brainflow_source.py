@@ -38,6 +38,7 @@ _log = logging.getLogger("wavegraph.brainflow")
 GROUPS = ("eeg", "emg", "ecg", "eog", "accel")
 EXG = {"eeg", "emg", "ecg", "eog"}  # BrainFlow's microvolt groups
 STALL_S = 5.0
+STREAM_COUNTERS = ("gaps", "lost_samples", "stalls", "idle_timeout")  # a stream's own: a new one starts them at 0
 PACKAGE_MOD = 256  # BrainFlow's package number wraps at 256 (OpenBCI, synthetic)
 # boards whose package number counts samples one by one (BrainFlow's sources): Cyton Daisy numbers two samples a
 # package, Muse twelve, Ganglion counts compressed packets; others: `package_check: true` where it does
@@ -233,8 +234,13 @@ class BrainFlowSource(Source[BrainFlowSourceParams]):
         return self.out_specs
 
     def _reset_stream(self) -> None:
+        """A fresh stream (configure(), and open() after close()): its sample count (toward duration, max_samples and
+        a playback file's end) and its counters start at 0."""
         p = self.params
         self._n = 0
+        self._closed = False  # close() released a session: the next open() starts a new count
+        for name in STREAM_COUNTERS:
+            self.counters.pop(name, None)
         self._limit = p.max_samples
         if p.duration is not None:
             lim = int(round(p.duration * self._rate))
@@ -253,6 +259,8 @@ class BrainFlowSource(Source[BrainFlowSourceParams]):
         """Prepare and start the session; a failure releases what was prepared and is a SpecError with the fix."""
         if self._board is not None:
             return
+        if self._closed:  # a new session after close(): the old one's count went on (a second run of a playback
+            self._new_count()  # file read nothing, or stopped short by the samples the first read; its losses added)
         bs = self._bs or import_brainflow()
         p = self.params
         inp = bs.BrainFlowInputParams()
@@ -275,6 +283,15 @@ class BrainFlowSource(Source[BrainFlowSourceParams]):
             if isinstance(e, bs.BrainFlowError):
                 raise SpecError(f"{self._pre()}BrainFlow cannot start board {p.board} ({e})", _fix(e, p)) from None
             raise
+
+    def _new_count(self) -> None:
+        """The count of a session opened after close(): from 0, as after configure(). Its first block is still flagged
+        gap when the old session gave samples, and a block the old one held (after a package jump) goes out first,
+        not counted against the new session's duration, max_samples or file end."""
+        held, reopened = self._held, self._reopened
+        self._reset_stream()
+        self._held, self._reopened = held, reopened
+        self._n = 0 if held is None else -held[0].shape[1]
 
     def read(self) -> dict[str, Chunk] | None:
         if self._done or (self._limit is not None and self._n >= self._limit):
@@ -416,9 +433,11 @@ class BrainFlowSource(Source[BrainFlowSourceParams]):
     def close(self) -> None:
         """Stop and release the session (harmless twice, or after a failed open()). A read() after it opens a new
         session (by hand): its first block is flagged gap, not counted as samples lost against the old session's
-        package numbers (it was: some hundred lost_samples and a warning)."""
-        if self._board is not None and self._n:
-            self._reopened = True
+        package numbers (it was: some hundred lost_samples and a warning), and its samples and counters are counted
+        from 0 (a playback file replays from its start to its end again)."""
+        if self._board is not None:
+            self._closed = True
+            self._reopened = self._reopened or self._n > 0
         self._idle_since, self._stalled = None, False  # a new session's silence counts from its own first idle read
         self._release_board()
 
