@@ -34,6 +34,7 @@ from typing import Any, cast
 import numpy as np
 
 from .monitor import MonitorHub
+from .monitor_status import longest_wait, status_text
 from .monitor_traces import FLAGGED, GROUPS, PALETTE, TRACES_JS, _colour_groups, _empty_groups, _pack, trace_message
 
 try:  # an optional dependency: without Bokeh, importing this module fails only when the page is served
@@ -234,11 +235,13 @@ class Session:
         self.acked = 0  # ... and how many of them the page has acknowledged (drawn)
         self.sent_at = 0.0  # time.monotonic() of the last one sent
         self.held = False  # new frames waited for an acknowledgement: the next message merges them
+        self.traces_behind_s = 0.0  # the longest a trace message waited to be drawn, from BEHIND_S (monitor_status)
         # the page's document updates: one in flight (PageAck); ticks skipped while the page had not drawn the last
         # one, and updates made on ACK_TIMEOUT_S without its acknowledgement (a background tab)
         self.ack = page_ack_model()(name="page_ack")
         self.page_sent_at = 0.0
         self.page_skipped = 0
+        self.page_behind_s = 0.0  # the longest a document update waited to be drawn, from BEHIND_S (monitor_status)
         self.page_ack_timeouts = 0
         self.page_tick = 0  # the tick of the last update made
         self.reset = True  # the next trace message replaces what the page holds
@@ -437,7 +440,9 @@ class Session:
         acknowledge within ACK_TIMEOUT_S gets the next update anyway (counted in `page_ack_timeouts`)."""
         self.tick += 1
         if self.ack.applied < self.ack.sent:
-            if time.monotonic() - self.page_sent_at < ACK_TIMEOUT_S:
+            waited = time.monotonic() - self.page_sent_at
+            self.page_behind_s = longest_wait(self.page_behind_s, waited, self.ack.applied > 0)
+            if waited < ACK_TIMEOUT_S:
                 self.page_skipped += 1
                 return
             self.page_ack_timeouts += 1
@@ -460,15 +465,8 @@ class Session:
         if due(TABLE_TICKS):
             rows = table_rows(self.hub.stats, self.hub.processes)
             self.table.stream(rows, rollover=len(rows["node"]))  # then TABLE_REDRAW_JS redraws the cells
-            self.title.text = (
-                f"<b>wavegraph monitor</b>: {len(names)} streams, {self.hub.frames_in} frames"
-                + (f", {self.hub.frames_bad} bad frames dropped" if self.hub.frames_bad else "")
-                + (
-                    f", {self.hub.traces_merged} trace frames merged (the page was behind)"
-                    if self.hub.traces_merged
-                    else ""
-                )
-                + (f", {self.page_skipped} page updates skipped (this page was behind)" if self.page_skipped else "")
+            self.title.text = status_text(
+                len(names), self.hub, self.page_skipped, self.page_behind_s, self.traces_behind_s
             )
         self.ack.sent += 1  # last: the page acknowledges it once it has drawn all of this update
         self.page_sent_at = time.monotonic()
@@ -484,7 +482,9 @@ class Session:
         if self.socket is None or (self.sending is not None and not self.sending.done()):
             return
         if self.acked < self.sent:
-            if time.monotonic() - self.sent_at < ACK_TIMEOUT_S:
+            waited = time.monotonic() - self.sent_at
+            self.traces_behind_s = longest_wait(self.traces_behind_s, waited, self.acked > 0)
+            if waited < ACK_TIMEOUT_S:
                 self.held = True
                 return
             with self.hub.lock:
