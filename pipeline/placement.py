@@ -174,6 +174,25 @@ def _check_cluster(address: str | None, file) -> None:
         ) from None
 
 
+def _join_failure(address: str | None, error: BaseException) -> tuple[str, str]:
+    """(what, fix) for a ray.init that could not join the cluster at `address`. The common case: the cluster asks for
+    Ray's token (Ray >= 2.5x's `ray start` turns token authentication on when ~/.ray/auth_token exists) while
+    ray.init, given an explicit address, connects without one unless RAY_AUTH_MODE=token."""
+    lines, e = [], error
+    while e is not None and len(lines) < 200:  # Ray puts the cause's traceback in the text of its RuntimeError
+        lines += [line.strip() for line in str(e).splitlines() if line.strip()][:50]
+        e = e.__cause__ or e.__context__
+    auth = next((line for line in lines if "AuthenticationError" in line or "InvalidAuthToken" in line), None)
+    first = (auth or (lines[0] if lines else type(error).__name__)).split(". Note:")[0]
+    what = f"--ray {address or 'auto'}: could not join the Ray cluster: {first[:300]}"
+    if auth:
+        return what, (
+            "the cluster uses Ray's token authentication: export RAY_AUTH_MODE=token on this machine with the "
+            "cluster's token in ~/.ray/auth_token (or RAY_AUTH_TOKEN), or start the cluster with RAY_AUTH_MODE=disabled"
+        )
+    return what, "give the head's address (`ray status` on it), with the same Ray version here, or run without --ray"
+
+
 def _actor_class():
     import ray
 
@@ -337,7 +356,10 @@ def run_on_ray(
 
     if not ray.is_initialized():
         _check_cluster(address, graph.config.file)
-        ray.init(address=address, log_to_driver=False, configure_logging=False)
+        try:
+            ray.init(address=address, log_to_driver=False, configure_logging=False)
+        except (ConnectionError, RuntimeError) as e:  # Ray's own traceback otherwise, after ~40 s of retries
+            raise GraphError([(graph.config.file, 0, *_join_failure(address, e))]) from None
     config = graph.config
     cls = _actor_class()
     run_id = uuid.uuid4().hex[:8]  # actors are named wavegraph:RUN:GROUP (ray list actors, the dashboard)
