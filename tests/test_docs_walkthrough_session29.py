@@ -72,3 +72,16 @@ def test_run_ray_on_a_cluster_that_asks_for_a_token_is_an_error_with_the_fix_not
     assert "Traceback" not in said, said[-3000:]
     assert f"--ray 127.0.0.1:{port}: could not join the Ray cluster" in said
     assert "RAY_AUTH_MODE=token" in said and "fix:" in said
+
+
+def test_plot_of_a_graph_file_says_to_run_it_and_names_what_its_recorder_writes(tmp_path, capsys):
+    """README: `wavegraph plot out/default_raw.fif` plots a recording. Given the graph file instead (`wavegraph plot
+    configs/default.yaml`, the obvious slip next to `wavegraph run configs/default.yaml`), it said 'cannot read
+    configs/default.yaml: ValueError: Unsupported file type (.yaml). Consider using a dedicated reader function' and
+    the list of every format; it now says that this is a graph file and which recording to plot once it has run."""
+    from wavegraph.nodes.io.plot import main
+
+    assert main([str(ROOT / "configs" / "default.yaml"), "-o", str(tmp_path / "x.png")]) == 2
+    said = capsys.readouterr().err
+    assert "is a graph file, not a recording" in said and "out/default_raw.fif" in said
+    assert "ValueError" not in said and not (tmp_path / "x.png").exists()

@@ -287,6 +287,10 @@ def main(argv: list[str] | None = None) -> int:
             f"error: -o {args.out}: cannot make its folder ({e.strerror}); fix: give a writable folder", file=sys.stderr
         )
         return 2
+    graph = graph_file_hint(path)
+    if graph:
+        print(f"error: {graph}", file=sys.stderr)
+        return 2
     try:
         plot(path, out)
     except Exception as e:  # noqa: BLE001 — mne, soundfile, numpy raise many types; all mean "cannot plot this"
@@ -298,6 +302,31 @@ def main(argv: list[str] | None = None) -> int:
     if why:  # (the PNG is not beside the recording, where the help says: where it went, and why)
         print(f"note: wrote {out.name} in the current folder ({Path.cwd()}), not beside {path}: {why}", file=sys.stderr)
     return 0
+
+
+def graph_file_hint(path: Path) -> str:
+    """'' unless `path` is a graph file (YAML or JSON with a `nodes` list): then what to do instead, naming the files its
+    recorders write (`wavegraph plot configs/default.yaml` said 'ValueError: Unsupported file type (.yaml)')."""
+    if path.suffix.lower() not in (".yaml", ".yml", ".json") or path.stat().st_size > 1 << 20:
+        return ""
+    try:
+        import yaml
+
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except Exception:  # noqa: BLE001 — not YAML (nor JSON) text: the readers say what it is
+        return ""
+    if not isinstance(doc, dict) or not isinstance(doc.get("nodes"), list):
+        return ""
+    nodes = [n for n in doc["nodes"] if isinstance(n, dict)]
+    recorded = []
+    for node in nodes:
+        params = node.get("params")
+        if node.get("type") == "recorder" and isinstance(params, dict) and params.get("path"):
+            recorded.append(str(params["path"]))
+    what = f"{path} is a graph file, not a recording"
+    if recorded:
+        return f"{what}; fix: run it (wavegraph run {path}), then plot what its recorder writes: {', '.join(recorded)}"
+    return f"{what}; fix: run it (wavegraph run {path}) with a recorder, then plot the file it writes"
 
 
 def default_out(path: Path) -> tuple[Path, str]:
