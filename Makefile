@@ -26,8 +26,10 @@ run: setup
 	$(BIN)/python -m wavegraph.pipeline.datasets fetch eegmmidb-s001r02
 	$(BIN)/wavegraph run configs/default.yaml --speed max --set rec.overwrite=true  # the demo may be re-run
 
+# PYTHONDONTWRITEBYTECODE (set on some VMs) would make every worker process the tests start compile the package
+# from source again; with it unset each module is compiled once into __pycache__ (git-ignored) and read after.
 test: setup
-	TRITON_INTERPRET=1 $(BIN)/python -m pytest -q -p no:cacheprovider --durations=25  # the slowest tests: the suite must stay under 15 min on 2 cores
+	PYTHONDONTWRITEBYTECODE= TRITON_INTERPRET=1 $(BIN)/python -m pytest -q -p no:cacheprovider --durations=25  # the slowest tests: the suite must stay under 15 min on 2 cores
 
 # pyright cannot follow setuptools' package-dir mapping: .typecheck/wavegraph links the folders as the package.
 lint: setup
