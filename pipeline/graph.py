@@ -384,6 +384,20 @@ def configure_node(
     return out
 
 
+def params_problems(node: Node, nc: NodeConfig, file: str) -> list[tuple[str, int, str, str]]:
+    """node.check_params() of a node left unconfigured offline, at its parameter's line. A recorder fed by an LSL
+    inlet was 'OK' in validate with its file already there, refused only once `run` had resolved the stream."""
+    try:
+        found = node.check_params()
+    except Exception as e:  # noqa: BLE001 — a node of one's own: its bug names the node, not a traceback
+        found = [("", f"check_params() failed: {type(e).__name__}: {e}", "a bug in the node")]
+    out = []
+    for name, message, hint in found:
+        where, line = ("--set", 0) if name in nc.overridden else (file, nc.param_lines.get(name, nc.line))
+        out.append((where, line, f"node '{nc.id}' ({nc.type}): {message}", hint))
+    return out
+
+
 UNCHECKED_DEVICE = "unchecked: needs the device (--devices checks it)"
 UNCHECKED_UPSTREAM = "unchecked: its input comes from a device"  # not configured: no spec, no latency
 
@@ -428,6 +442,7 @@ def build_graph(config: GraphConfig, devices: bool = True, broken: set[str] | fr
             continue
         if upstream & set(unchecked):
             unchecked[node_id] = UNCHECKED_UPSTREAM
+            problems.extend(params_problems(nodes[node_id], nc, config.file))  # an existing recording: said now
             continue
         in_specs = {e.target_port: specs[e.source] for e in in_edges}
         try:
@@ -445,6 +460,7 @@ def build_graph(config: GraphConfig, devices: bool = True, broken: set[str] | fr
             continue
         if out is None:
             unchecked[node_id] = UNCHECKED_DEVICE
+            problems.extend(params_problems(nodes[node_id], nc, config.file))
             continue
         for port, spec in out.items():
             specs[f"{node_id}.{port}"] = spec

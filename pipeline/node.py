@@ -166,6 +166,12 @@ class Node(Generic[P]):
         check against the device), or None when they cannot be known without the device."""
         return None
 
+    def check_params(self) -> list[tuple[str, str, str]]:
+        """Problems configure() finds whatever the input stream, as (parameter, message, fix): what `validate` and
+        `describe` say of a node they cannot configure (its input comes from a device, not opened offline), which
+        configure() would otherwise say only once the run has the device. Default: none."""
+        return []
+
     def open(self) -> None:
         """Acquire what running needs (open the data for reading, the device, the network stream), after
         configure() and before the first process()/read(). Called once, only in the process that runs

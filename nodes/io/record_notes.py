@@ -254,3 +254,43 @@ def check_not_pipe(path: Path) -> None:
             f"recorder: {path} is a pipe or a device, not a file (writing it waits for a reader: the run hangs)",
             "record to a file (e.g. path: out/recording.wav) and give that file to what reads the pipe after the run",
         )
+
+
+def can_write_in(folder: Path) -> bool:
+    """Try it (os.access says yes to root on a read-only mount or in /proc); leaves nothing behind."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
+EVENTS_NOT_IN = (
+    "recorder: `events: true` writes FIF annotations (or EDF+ ones); the target is neither",
+    "record to a _raw.fif/.edf/.bdf path, or the markers with a second recorder to .csv",
+)
+
+
+def offline_problems(rec) -> list[tuple[str, str, str]]:
+    """Recorder.check_params: offline, its input from a device (validate, describe), what configure() would refuse
+    whatever the stream: the path's format, name and folder, BIDS entities, an earlier run's files. Was 'OK', and
+    `run` refused it only once the inlet had found the amplifier's stream."""
+    from wavegraph.pipeline.spec import signal_spec
+
+    from .record_formats import check_name_length, target_format
+
+    try:
+        rec.format = target_format(rec.path, signal_spec(250.0, ["Cz"]))  # a stream every format holds
+        check_name_length(rec.path)
+        check_not_pipe(rec.path)
+        if rec.params.events and rec.format not in ("fif", "edf", "bdf"):
+            raise SpecError(*EVENTS_NOT_IN)
+        rec._check_bids()
+        rec._check_target()
+    except SpecError as e:
+        given = rec.params.model_fields_set
+        names = [k for k in ("bids_root", "subject", "task", "session", "run") if k in e.message and k in given]
+        return [(names[0] if names else "path", e.message, e.hint)]
+    return []

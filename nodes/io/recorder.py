@@ -104,7 +104,16 @@ from .record_formats import (
     target_format,
     truncate_wav,
 )
-from .record_notes import WRITE_FIXES, check_overwrite, gaps_unmarked, say_audio_losses, say_edf_losses, wav_full
+from .record_notes import (
+    EVENTS_NOT_IN,
+    WRITE_FIXES,
+    can_write_in,
+    check_overwrite,
+    gaps_unmarked,
+    say_audio_losses,
+    say_edf_losses,
+    wav_full,
+)
 from .run_names import next_run_name
 from .wav_bext import first_sample_time, write_bext
 
@@ -227,11 +236,15 @@ class Recorder(Sink[RecorderParams]):
 
             say_fif_labels(self.path, self.format, self._labels)
             if self.format not in ("fif", "edf", "bdf"):
-                raise SpecError(
-                    "recorder: `events: true` writes FIF annotations (or EDF+ ones); the target is neither",
-                    "record to a _raw.fif/.edf/.bdf path, or the markers with a second recorder to .csv",
-                )
+                raise SpecError(*EVENTS_NOT_IN)
         self.bids = self._check_bids()
+        self._check_target()
+        return {}
+
+    def check_params(self) -> list[tuple[str, str, str]]:
+        return record_notes.offline_problems(self)  # configure()'s checks that no input stream changes
+
+    def _check_target(self) -> None:
         self.events_path = self.path.with_name(self.path.name + ".events.csv")
         self.spill_path = self.path.with_name(self.path.name + ".spill")
         self.chunks_path = self.path.with_name(self.path.name + ".chunks.csv")
@@ -255,9 +268,8 @@ class Recorder(Sink[RecorderParams]):
             )
         check_overwrite(self.path, self.format)  # a read-only WAV/CSV, written in place (overwrite: true)
         existing = next(d for d in (self.path.parent, *self.path.parent.parents) if d.exists())
-        if not existing.is_dir() or not _can_write_in(existing):
+        if not existing.is_dir() or not can_write_in(existing):
             raise SpecError(f"recorder: cannot create {self.path} ({existing} is not a writable folder)", "change path")
-        return {}
 
     def _bids_entities(self) -> dict:
         keys = ("subject", "session", "task", "run", "line_freq", "overwrite")
@@ -561,17 +573,6 @@ def empty_marker_spill(spill: Path) -> bool:
         return spill.stat().st_size == 0 and not spill.with_name(spill.name + ".json").exists()
     except FileNotFoundError:  # gone meanwhile (a recorder that closed)
         return True
-
-
-def _can_write_in(folder: Path) -> bool:
-    """Try it (os.access says yes to root on a read-only mount or in /proc); leaves nothing behind."""
-    import tempfile
-
-    try:
-        with tempfile.TemporaryFile(dir=folder):
-            return True
-    except OSError:
-        return False
 
 
 # --- spill files ------------------------------------------------------------------------------

@@ -1,0 +1,69 @@
+"""Found by fuzzing the shipped graphs (configs/*.yaml) with the mistakes a user makes: each mutant's `describe` and
+`validate` must refuse it as `file:line: what; fix: how`, naming the node, or accept it and run."""
+
+from peer_hints import problems as validate
+
+LIVE = """\
+name: live
+nodes:
+  - id: eeg
+    type: lsl_inlet
+    params: {type: EEG, resolve_timeout: 10.0}
+  - id: car
+    type: car
+  - id: rec
+    type: recorder
+    params:
+      path: {path}
+      events: {events}
+edges:
+  - {{source: eeg.out, target: car.in}}
+  - {{source: car.out, target: rec.in}}
+"""
+
+
+def live(path: str, events: str = "false") -> str:
+    text = LIVE.replace("{path}", path).replace("{events}", events).replace("{{", "{").replace("}}", "}")
+    if events == "true":  # the stimulus program's markers into rec.events
+        marker = "  - {id: markers, type: lsl_inlet, params: {type: Markers}}\n"
+        text = text.replace("edges:\n", marker + "edges:\n") + "  - {source: markers.out, target: rec.events}\n"
+    return text
+
+
+def test_a_recorder_fed_by_a_device_is_checked_by_validate(tmp_path, monkeypatch, capsys):
+    # configs/bci_ssvep.yaml and eeg_filter.yaml: a recorder behind an LSL inlet is not configured offline (no
+    # stream), so validate said 'OK' for a file that is already there, a path with no format, events into a CSV;
+    # `run` refused each only after the inlet had found the amplifier's stream. Now said at the path's line
+    assert validate(tmp_path, monkeypatch, capsys, live("session01_raw.fif")) == []
+    (tmp_path / "session01_raw.fif").write_bytes(b"an earlier session")
+    err = validate(tmp_path, monkeypatch, capsys, live("session01_raw.fif"))
+    assert len(err) == 1 and err[0].startswith("g.yaml:11: node 'rec' (recorder): "), err
+    assert "session01_raw.fif already exists" in err[0] and "fix: record to a new run" in err[0], err
+    assert "session01_run-02_raw.fif" in err[0], err
+    assert (tmp_path / "session01_raw.fif").read_bytes() == b"an earlier session"  # nothing lost
+
+
+def test_a_device_fed_recorder_path_of_no_format_or_events_into_csv_is_refused(tmp_path, monkeypatch, capsys):
+    for path, events, said in (
+        ("-1", "false", "cannot tell the format of '-1'"),  # `path: -1`, `path: .nan`: the fuzzer's number for text
+        ("session01", "false", "cannot tell the format of 'session01'"),
+        ("session01.csv", "true", "`events: true` writes FIF annotations"),
+    ):
+        err = validate(tmp_path, monkeypatch, capsys, live(path, events))
+        assert len(err) == 1 and err[0].startswith("g.yaml:11: node 'rec' (recorder): "), (path, err)
+        assert said in err[0], err
+
+
+def test_a_device_fed_recorder_with_bids_entities_and_no_bids_root_is_refused(tmp_path, monkeypatch, capsys):
+    text = live("session01.edf").replace("      events: false\n", "      events: false\n      subject: '01'\n")
+    err = validate(tmp_path, monkeypatch, capsys, text)
+    assert len(err) == 1 and err[0].startswith("g.yaml:13: node 'rec' (recorder): "), err
+    assert "bids_root is not set; fix: add bids_root:" in err[0], err
+
+
+def test_an_unfinished_recording_beside_a_device_fed_recorder_is_said_by_validate(tmp_path, monkeypatch, capsys):
+    (tmp_path / "s_raw.fif.spill").write_bytes(b"\0" * 64)  # a killed run's samples, its header beside them
+    (tmp_path / "s_raw.fif.spill.json").write_text("{}")
+    err = validate(tmp_path, monkeypatch, capsys, live("s_raw.fif"))
+    assert len(err) == 1 and err[0].startswith("g.yaml:11: node 'rec' (recorder): "), err
+    assert "holds an unfinished recording" in err[0] and "recover" in err[0], err
