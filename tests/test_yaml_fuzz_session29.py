@@ -67,3 +67,41 @@ def test_an_unfinished_recording_beside_a_device_fed_recorder_is_said_by_validat
     err = validate(tmp_path, monkeypatch, capsys, live("s_raw.fif"))
     assert len(err) == 1 and err[0].startswith("g.yaml:11: node 'rec' (recorder): "), err
     assert "holds an unfinished recording" in err[0] and "recover" in err[0], err
+
+
+FILTERS = """\
+nodes:
+  - {id: eeg, type: lsl_inlet, params: {type: EEG}}
+  - id: f
+    type: TYPE
+    params:
+      PARAMS
+  - {id: sink, type: null_sink}
+edges:
+  - {source: eeg.out, target: f.in}
+  - {source: f.out, target: sink.in}
+"""
+
+
+def test_a_filter_fed_by_a_device_with_an_edge_no_rate_takes_is_refused_by_validate(tmp_path, monkeypatch, capsys):
+    # configs/bci_ssvep.yaml with `notch: {freq: -1}` (or 0, or 1e308) was 'OK' in validate: a notch behind an LSL
+    # inlet is not configured offline, and `run` refused it only once the amplifier's stream was found
+    for node_type, params, line, said in (
+        ("notch", "freq: -1", 6, "node 'f' (notch): freq -1 Hz is not above 0 Hz; fix: give one in (0, Nyquist"),
+        ("notch", "freq: 0", 6, "freq 0 Hz is not above 0 Hz; fix: give one in (0, Nyquist = rate / 2), e.g. freq: 50"),
+        ("notch", "freq: 1.0e+308", 6, "freq 1e+308 Hz is at or above the Nyquist frequency of any stream"),
+        ("bandpass", "{l_freq: -1.0, h_freq: 40.0}", 5, "l_freq -1 Hz is not above 0 Hz; fix: give one in (0, Nyq"),
+        ("bandpass", "{l_freq: 40.0, h_freq: 1.0}", 5, "bandpass l_freq 40 Hz must be below h_freq 1 Hz; fix: swap"),
+        ("highpass", "freq: 0.0", 6, "freq 0 Hz is not above 0 Hz"),
+        ("lowpass", "freq: -40.0", 6, "freq -40 Hz is not above 0 Hz"),
+    ):
+        text = FILTERS.replace("TYPE", node_type).replace("PARAMS", params)
+        if params.startswith("{"):
+            text = text.replace("    params:\n      ", "    params: ")
+        err = validate(tmp_path, monkeypatch, capsys, text)
+        assert len(err) == 1 and err[0].startswith(f"g.yaml:{line}: node 'f' ({node_type}): "), (params, err)
+        assert said in err[0], err
+    for node_type, params in (("notch", "freq: 50.0"), ("bandpass", "l_freq: 1.0\n      h_freq: 40.0")):
+        assert (
+            validate(tmp_path, monkeypatch, capsys, FILTERS.replace("TYPE", node_type).replace("PARAMS", params)) == []
+        )

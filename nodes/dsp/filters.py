@@ -23,6 +23,7 @@ import numpy as np
 from pydantic import Field
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import NodeParams
+from wavegraph.pipeline.param_problems import MAX_RATE
 from wavegraph.pipeline.spec import SpecError
 
 from ..channel_kinds import trigger_channels
@@ -159,6 +160,26 @@ class SosFilter(SignalNode):
 
     def design(self, rate: float) -> np.ndarray:
         raise NotImplementedError
+
+    def check_params(self) -> list[tuple[str, str, str]]:
+        """Offline, its input from a device (not configured): an edge no stream's rate takes (at or below 0 Hz, or past
+        the Nyquist of the fastest rate a stream has), a bandpass's l_freq not below h_freq. configure() says them."""
+        p, out = self.params, []
+        for name in ("l_freq", "h_freq", "freq"):
+            value = getattr(p, name, None)
+            if isinstance(value, (int, float)) and not 0 < value < MAX_RATE / 2:
+                what = (
+                    "not above 0 Hz"
+                    if value <= 0
+                    else f"at or above the Nyquist frequency of any stream ({MAX_RATE / 2:g} Hz)"
+                )
+                fix = "freq: 50 (the mains; 60 in the Americas)" if isinstance(p, NotchParams) else f"{name}: 40.0"
+                fix = "l_freq: 1.0" if name == "l_freq" else fix
+                out.append((name, f"{name} {value:g} Hz is {what}", f"give one in (0, Nyquist = rate / 2), e.g. {fix}"))
+        if not out and isinstance(p, BandpassParams) and p.l_freq >= p.h_freq:
+            said = f"bandpass l_freq {p.l_freq:g} Hz must be below h_freq {p.h_freq:g} Hz"
+            out.append(("l_freq", said, "swap them, or use a notch for a band-stop"))
+        return out
 
     def edges(self) -> tuple[float | None, float | None]:
         """(l_freq, h_freq) the filter passes (None: that side open; a notch: both), for the output spec's
