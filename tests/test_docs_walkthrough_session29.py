@@ -85,3 +85,17 @@ def test_plot_of_a_graph_file_says_to_run_it_and_names_what_its_recorder_writes(
     said = capsys.readouterr().err
     assert "is a graph file, not a recording" in said and "out/default_raw.fif" in said
     assert "ValueError" not in said and not (tmp_path / "x.png").exists()
+
+
+def test_a_missing_decoder_channel_is_not_said_to_be_spelt_as_the_ones_found():
+    """docs/bci.md, 0. Set-up: 'change `decoder.channels` to yours'. A slip in one name (`--set
+    'decoder.channels=[O1, Oz, O9]'` on a stream with O1 and Oz but no O9) said "channels ['O9'] are not in the
+    stream, which spells 2 of the channels as O1, Oz": the names as typed, told as another spelling. That clause is
+    for names the stream spells otherwise ('EEG O1-REF' for O1), and only those are named in it now."""
+    from wavegraph.nodes.models.ssvep_channels import missing_channels
+    from wavegraph.pipeline.spec import signal_spec
+
+    e = missing_channels(signal_spec(256.0, ["O1", "Oz", "O2", "Pz"]), ["O1", "Oz", "O9"], ["O9"], node_id="decoder")
+    assert "which spells" not in str(e) and "channels ['O9'] are not in the stream" in str(e)
+    e = missing_channels(signal_spec(256.0, ["EEG O1-REF", "Oz"]), ["O1", "Oz", "O9"], ["O1", "O9"])
+    assert "which spells 1 of the channels as EEG O1-REF" in str(e)

@@ -19,11 +19,12 @@ def missing_channels(spec: StreamSpec, names, missing, checkpoint: bool = False,
     for c in spec.channel_names:
         key.setdefault(core(c), c)
     spelt = [key[k] for k in (core(c) for c in names) if k in key]
+    respelt = [key[core(c)] for c in names if core(c) in key and key[core(c)] != c]  # as the stream spells them
     occipital = [c for k, c in key.items() if re.fullmatch(r"(o|po|i)[0-9z]+", k)][:8]
     example = ", ".join(spelt or occipital or list(spec.channel_names[:3]))
     return SpecError(
         f"channels {missing} are not in the stream"
-        + (f", which spells {len(spelt)} of the channels as {', '.join(spelt)}" if spelt else ""),
+        + (f", which spells {len(respelt)} of the channels as {', '.join(respelt)}" if respelt else ""),
         (
             f"set `channels` to the stream's names of the checkpoint's channels, in its order (e.g. [{example}]; from "
             f"the command line: --set '{node_id or 'NODE'}.channels=[{example}]')"
