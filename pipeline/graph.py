@@ -160,9 +160,17 @@ def make_node(nc: NodeConfig, file: str) -> Node:
 
 def _inputs_param(config: GraphConfig, nodes: dict[str, Node], node_id: str, kind: str) -> str:
     """', or name them: params: {inputs: [in1, in2]}' for a node whose input ports are a parameter (join) that the
-    file leaves at its default, when its edges name other ports (j.in1, j.in2: was only "'j' inputs: a, b")."""
+    file leaves at its default, when its edges name other ports (j.in1, j.in2: was only "'j' inputs: a, b"); '; add
+    'events' with params: {events: true}' for an edge into a port a bool parameter adds (a recorder's markers: the
+    fix was only "'rec' inputs: in")."""
     fields = getattr(getattr(type(nodes[node_id]), "Params", None), "model_fields", {})
     given = next((n.params for n in config.nodes if n.id == node_id), {})
+    ports = [
+        e.target_port for e in config.edges if e.target_node == node_id and e.target_port not in nodes[node_id].inputs
+    ]
+    flag = next((p for p in ports if p in fields and fields[p].annotation is bool), None) if kind == "inputs" else None
+    if flag and getattr(nodes[node_id].params, flag, None) is False:  # a recorder's `events` left out (or false)
+        return f"; add '{flag}' with params: {{{flag}: true}}"
     if kind != "inputs" or "inputs" not in fields or "inputs" in given:
         return ""
     named = list(dict.fromkeys(e.target_port for e in config.edges if e.target_node == node_id))

@@ -105,3 +105,13 @@ def test_a_filter_fed_by_a_device_with_an_edge_no_rate_takes_is_refused_by_valid
         assert (
             validate(tmp_path, monkeypatch, capsys, FILTERS.replace("TYPE", node_type).replace("PARAMS", params)) == []
         )
+
+
+def test_an_edge_into_the_events_input_of_a_recorder_without_events_true_says_to_set_it(tmp_path, monkeypatch, capsys):
+    # configs/bci_ssvep.yaml with the recorder's `events: true` left out: the fix was only "'rec' inputs: in"
+    text = live("session01_raw.fif", "true").replace("events: true", "overwrite: false")
+    err = validate(tmp_path, monkeypatch, capsys, text)
+    assert len(err) == 1 and err[0].startswith("g.yaml:17: edge markers.out -> rec.events: node 'rec' has no"), err
+    assert err[0].endswith("fix: 'rec' inputs: in; add 'events' with params: {events: true}"), err
+    fixed = text.replace("overwrite: false", "events: true")
+    assert validate(tmp_path, monkeypatch, capsys, fixed) == []
