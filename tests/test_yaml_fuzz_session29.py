@@ -1,6 +1,7 @@
 """Found by fuzzing the shipped graphs (configs/*.yaml) with the mistakes a user makes: each mutant's `describe` and
 `validate` must refuse it as `file:line: what; fix: how`, naming the node, or accept it and run."""
 
+import pytest
 from peer_hints import problems as validate
 
 LIVE = """\
@@ -115,3 +116,22 @@ def test_an_edge_into_the_events_input_of_a_recorder_without_events_true_says_to
     assert err[0].endswith("fix: 'rec' inputs: in; add 'events' with params: {events: true}"), err
     fixed = text.replace("overwrite: false", "events: true")
     assert validate(tmp_path, monkeypatch, capsys, fixed) == []
+
+
+@pytest.mark.timeout(120)  # a guard, not a measure: before, validate counted 1e30 sub-bands one by one (no end)
+def test_a_huge_n_bands_of_ssvep_decoder_is_refused_not_counted_for_ever(tmp_path, monkeypatch, capsys):
+    text = """\
+nodes:
+  - {id: src, type: sine, params: {freq: 7.5, rate: 256, channels: 2, duration: 4}}
+  - id: decoder
+    type: ssvep_decoder
+    params: {freqs: [6.0, 7.5], window: 2.0, n_bands: 1000000000000000000000000000000}
+  - {id: sink, type: null_sink}
+edges:
+  - {source: src.out, target: decoder.in}
+  - {source: decoder.out, target: sink.in}
+"""
+    err = validate(tmp_path, monkeypatch, capsys, text)
+    assert len(err) == 1 and "node 'decoder' (ssvep_decoder)" in err[0], err
+    assert "sub-band 12 would start at 94 Hz" in err[0] and "fix: set n_bands to 11 or fewer" in err[0], err
+    assert validate(tmp_path, monkeypatch, capsys, text.replace("1000000000000000000000000000000", "5")) == []

@@ -18,7 +18,8 @@ def check_bands(rate: float, n_bands: int) -> None:
     """Too many sub-bands: the last ones would start at or above the top edge. The fix was always 'or resample to a
     higher rate', which cannot help once the top is FBCCA's 90 Hz."""
     hi = top_edge(rate)
-    most = sum(1 for n in range(n_bands) if 6.0 + 8.0 * n < hi)
+    most = min(n_bands, max(0, math.ceil((hi - 6.0) / 8.0)))  # the n in range(n_bands) with 6 + 8n < hi (n_bands 1e30:
+    # counting them one by one hung validate)
     if most >= n_bands:
         return
     low = 6.0 + 8.0 * most
