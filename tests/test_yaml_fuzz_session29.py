@@ -135,3 +135,29 @@ edges:
     assert len(err) == 1 and "node 'decoder' (ssvep_decoder)" in err[0], err
     assert "sub-band 12 would start at 94 Hz" in err[0] and "fix: set n_bands to 11 or fewer" in err[0], err
     assert validate(tmp_path, monkeypatch, capsys, text.replace("1000000000000000000000000000000", "5")) == []
+
+
+def test_a_huge_window_or_step_of_ssvep_decoder_gets_its_fix_not_a_bug_in_the_node(tmp_path, monkeypatch, capsys):
+    # window: 1e308 (or step): 'configure() failed: OverflowError: cannot convert float infinity to integer; fix: check
+    # its params and inputs; if they are right, this is a bug in the node'
+    text = """\
+nodes:
+  - {id: src, type: sine, params: {freq: 7.5, rate: 256, channels: 2, duration: 4}}
+  - id: decoder
+    type: ssvep_decoder
+    params: {freqs: [6.0, 7.5], PARAMS}
+  - {id: sink, type: null_sink}
+edges:
+  - {source: src.out, target: decoder.in}
+  - {source: decoder.out, target: sink.in}
+"""
+    for params, said in (
+        ("window: 1.0e+308", "ssvep_decoder window of"),
+        ("window: 2.0, step: 1.0e+308", "step 1e+308 s is longer than the window 2 s; fix: use a step no longer"),
+    ):
+        err = validate(tmp_path, monkeypatch, capsys, text.replace("PARAMS", params))
+        assert len(err) == 1 and "node 'decoder' (ssvep_decoder)" in err[0] and said in err[0], err
+        assert "bug in the node" not in err[0] and "OverflowError" not in err[0], err
+    assert (
+        "fix: a window of at most" in validate(tmp_path, monkeypatch, capsys, text.replace("PARAMS", "window: 1e9"))[0]
+    )

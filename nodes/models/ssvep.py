@@ -109,7 +109,7 @@ class _SSVEPBase(Node[P]):
         self._rate = spec.rate
         types = [spec.channel_types[i] for i in self._pick] if spec.channel_types else []
         self._floor = floor_of(spec.units, types)  # a window's first sub-band under it: no signal, no decision
-        self._size = int(round(self._window * spec.rate))
+        self._size = int(round(min(self._window * spec.rate, 2.0**62)))  # 1e308 s: inf samples, an OverflowError
         # `window: 100000` (samples meant, seconds read) buffered every sample until the machine ran out of memory
         check_window_size(f"{name} window", self._size, len(self._sos) * self._nch, 8, spec.rate)
         self._labels = tuple((i + 1, _freq_label(f)) for i, f in enumerate(self._freqs))
@@ -221,7 +221,7 @@ class SSVEPDecoder(_SSVEPBase[SSVEPDecoderParams]):
         p = self.params
         self.in_specs = dict(in_specs)
         step = p.step if p.step is not None else min(0.25, self._window)
-        self._hop = int(round(step * spec.rate))
+        self._hop = int(round(min(step * spec.rate, 2.0**62)))  # (as the window's)
         if self._size < 2 or self._hop < 1:
             raise SpecError(
                 f"window {self._window:g} s / step {step:g} s is under 2 / 1 samples at {spec.rate:g} Hz",
