@@ -29,7 +29,7 @@ def _feed(hub, stop: threading.Event) -> None:
 def test_a_slow_page_gets_the_newest_traces_with_one_message_in_flight(browser, monkeypatch):  # noqa: F811
     pytest.importorskip("bokeh")
     from selenium.common.exceptions import TimeoutException
-    from wavegraph.pipeline import monitor_app
+    from wavegraph.pipeline import monitor_app, monitor_status
     from wavegraph.pipeline.monitor import MonitorHub
     from wavegraph.pipeline.monitor_server import start_server
 
@@ -41,6 +41,9 @@ def test_a_slow_page_gets_the_newest_traces_with_one_message_in_flight(browser, 
         return make(x, y, rollover, reset, times)
 
     monkeypatch.setattr(monitor_app, "trace_message", recorded)
+    # the title says the page was behind from monitor_status.BEHIND_S of waiting (tests/test_leftovers_session29.py
+    # checks that threshold); a fast box's throttled page may never wait that long, so here any wait is said
+    monkeypatch.setattr(monitor_status, "BEHIND_S", 0.0)
     hub, stop = MonitorHub(), threading.Event()
     feeder = threading.Thread(target=_feed, args=(hub, stop), daemon=True)
     feeder.start()

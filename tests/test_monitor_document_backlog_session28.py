@@ -56,7 +56,7 @@ return [h.data.x[0] + h.data.dw[0], Math.max(...Array.from(m.data.x))];
 def test_a_slow_page_gets_the_newest_document_update_with_one_in_flight(browser, monkeypatch):  # noqa: F811
     pytest.importorskip("bokeh")
     from selenium.common.exceptions import TimeoutException
-    from wavegraph.pipeline import monitor_app
+    from wavegraph.pipeline import monitor_app, monitor_status
     from wavegraph.pipeline.monitor import MonitorHub
     from wavegraph.pipeline.monitor_server import start_server
 
@@ -79,6 +79,9 @@ def test_a_slow_page_gets_the_newest_document_update_with_one_in_flight(browser,
             made.append((self.heat.data["x"][0] + self.heat.data["dw"][0], getattr(self, "wg_marker", float("nan"))))
 
     monkeypatch.setattr(monitor_app.Session, "__init__", recorded_init)
+    # the title says the page was behind from monitor_status.BEHIND_S of waiting (tests/test_leftovers_session29.py
+    # checks that threshold); a fast box's throttled page may never wait that long, so here any wait is said
+    monkeypatch.setattr(monitor_status, "BEHIND_S", 0.0)
     monkeypatch.setattr(monitor_app.Session, "_markers", recorded_markers)
     monkeypatch.setattr(monitor_app.Session, "_heatmap", recorded_heatmap)
     hub, stop = MonitorHub(), threading.Event()
