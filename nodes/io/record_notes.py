@@ -281,16 +281,19 @@ def offline_problems(rec) -> list[tuple[str, str, str]]:
 
     from .record_formats import check_name_length, target_format
 
+    stage = "path"
     try:
         rec.format = target_format(rec.path, signal_spec(250.0, ["Cz"]))  # a stream every format holds
         check_name_length(rec.path)
         check_not_pipe(rec.path)
         if rec.params.events and rec.format not in ("fif", "edf", "bdf"):
             raise SpecError(*EVENTS_NOT_IN)
+        stage = "bids"
         rec._check_bids()
+        stage = "path"  # an earlier run's files: 'session01.edf already exists' was said at `session:`
         rec._check_target()
     except SpecError as e:
-        given = rec.params.model_fields_set
+        given = rec.params.model_fields_set if stage == "bids" else set()
         names = [k for k in ("bids_root", "subject", "task", "session", "run") if k in e.message and k in given]
         return [(names[0] if names else "path", e.message, e.hint)]
     return []
