@@ -125,7 +125,7 @@ class Overdue:
         )
         log.warning(
             "node '%s' did not return from its call: the %s; it waits at %s and %s; the run waits on it; fix: end it "
-            "with kill -9 %d (a recording is then recovered: python -m wavegraph.nodes.io.recover recover PATH), give its "
+            "with kill -9 %d (a recording is then recovered: wavegraph recover PATH), give its "
             "waits a timeout, or put the node in a process of its own (processes:), which the run kills after %g s",
             node_id,
             said,

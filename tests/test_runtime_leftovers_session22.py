@@ -143,7 +143,7 @@ def test_a_stuck_node_that_cannot_be_interrupted_is_said_with_the_fix(stuck_run,
     )
     assert said[-1] == (
         f"{head} and {why}; the run waits on it; fix: end it with kill -9 {os.getpid()} (a recording is then recovered: "
-        "python -m wavegraph.nodes.io.recover recover PATH), give its waits a timeout, or put the node in a process of "
+        "wavegraph recover PATH), give its waits a timeout, or put the node in a process of "
         "its own (processes:), which the run kills after 0.2 s"
     )
     assert said[:-1] == ([] if in_thread else [f"{head}: interrupting it"])

@@ -251,7 +251,7 @@ class Recorder(Sink[RecorderParams]):
         if self.spill_path.exists() and not self.params.overwrite and not empty_marker_spill(self.spill_path):
             raise SpecError(
                 f"recorder: {self.spill_path} holds an unfinished recording",
-                f"run `python -m wavegraph.nodes.io.recover recover {self.path}`, "
+                f"run `wavegraph recover {self.path}`, "
                 f"record to a new run (e.g. path: {next_run_name(self.path)}) or set overwrite: true",
             )
         if self.path.exists() and not self.params.overwrite:
