@@ -34,20 +34,26 @@ def test_run_ray_on_a_cluster_that_asks_for_a_token_is_an_error_with_the_fix_not
     pytest.importorskip("ray")
     port = _free_port()
     temp = tempfile.mkdtemp(prefix="wg-ray-", dir="/tmp")  # Ray's sockets under it: at most 107 bytes, so not tmp_path
-    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+    # RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S=0: on SIGTERM Ray 2.60's `ray start --block` otherwise drains the node
+    # for up to 30 s before it stops its processes (measured: 33 s of the test's 59 s), none of which is what is tested
+    env = {
+        **os.environ,
+        "RAY_AUTH_MODE": "token",
+        "RAY_AUTH_TOKEN": secrets.token_hex(32),
+        "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
+    }
     head = subprocess.Popen(
         [str(BIN / "ray"), "start", "--head", "--block", "--node-ip-address", "127.0.0.1", "--port", str(port),
          "--num-cpus", "1", "--include-dashboard=false", "--temp-dir", temp],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     try:
-        while True:  # the head's GCS answers (seconds, up to a minute on a busy machine)
+        # the head has started all its processes (seconds, up to a minute on a busy machine): `ray start` writes
+        # ray_current_cluster then. Its GCS answers sooner, but a head stopped while still starting took 30 s to stop
+        while not os.path.exists(os.path.join(temp, "ray_current_cluster")):
             assert head.poll() is None, "ray start --head failed"
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.5)
+            time.sleep(0.2)
+        socket.create_connection(("127.0.0.1", port), timeout=10).close()  # its GCS answers
         (tmp_path / "g.yaml").write_text(
             textwrap.dedent("""\
             nodes:
@@ -60,9 +66,9 @@ def test_run_ray_on_a_cluster_that_asks_for_a_token_is_an_error_with_the_fix_not
         )
         joined = subprocess.run(
             [str(BIN / "wavegraph"), "run", str(tmp_path / "g.yaml"), "--ray", f"127.0.0.1:{port}", "--no-status"],
-            env={**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_ADDRESS": ""},
+            env={**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_ADDRESS": "", "RAY_NUM_REDIS_GET_RETRIES": "3"},
             capture_output=True, text=True, timeout=600, cwd=tmp_path,
-        )  # fmt: skip
+        )  # fmt: skip  # ray.init tries the GCS RAY_NUM_REDIS_GET_RETRIES times, 1 s apart (20: 20 s of the same refusal)
     finally:
         os.killpg(head.pid, signal.SIGTERM)  # this head and the Ray processes it started (its own session)
         head.wait(timeout=60)
