@@ -50,8 +50,10 @@ def test_run_ray_on_a_cluster_that_asks_for_a_token_is_an_error_with_the_fix_not
     try:
         # the head has started all its processes (seconds, up to a minute on a busy machine): `ray start` writes
         # ray_current_cluster then. Its GCS answers sooner, but a head stopped while still starting took 30 s to stop
+        deadline = time.monotonic() + 120
         while not os.path.exists(os.path.join(temp, "ray_current_cluster")):
             assert head.poll() is None, "ray start --head failed"
+            assert time.monotonic() < deadline, "ray start --head did not write ray_current_cluster within 120 s"
             time.sleep(0.2)
         socket.create_connection(("127.0.0.1", port), timeout=10).close()  # its GCS answers
         (tmp_path / "g.yaml").write_text(
