@@ -64,6 +64,7 @@ from .enhancer_gain import LEVEL_START, adaptive_mask
 from .enhancer_gate import gate_curve, synthesize
 from .enhancer_loss import enhancer_loss, si_sdr, vad_targets
 from .enhancer_numpy import numpy_frame, state_views
+from .enhancer_pitch import pitch_feature, pitch_frames
 from .gla import GLAConfig, GLAStack
 from .mamba import MambaConfig, MambaStack
 from .streaming import State, StreamingModel, check_batch, check_dtype, check_frames
@@ -96,6 +97,8 @@ class EnhancerConfig(DictConfig):
     impulse_blocks: int = 0  # the impulse feature: the frame's energy share per block of n_fft / this samples (0: none)
     gate_blocks: int = 0  # the time gate (models/enhancer_gate.py): a gain per block of n_fft / this samples (0: none)
     gate_split: int = 0  # with the gate: bins below this gated apart from those above (enhancer_gate.py; 0: one band)
+    pitch_lag: int = 0  # the pitch input (models/enhancer_pitch.py): the longest lag searched, samples (0: none)
+    pitch_min_lag: int = 32  # and the shortest
     front_channels: int = 0  # the cascade's time-domain stage (models/enhancer_front.py): its width (0: none)
     front_blocks: int = 8  # and its dilated blocks
     d_model: int = 96
@@ -148,6 +151,12 @@ class EnhancerConfig(DictConfig):
             )
         if self.gate_split and not (self.gate_blocks and 0 < self.gate_split < self.n_bins):
             raise ValueError(f"gate_split needs gate_blocks and must be in 1..{self.n_bins - 1}, got {self.gate_split}")
+        if self.pitch_lag and not (self.df_bins and 2 <= self.pitch_min_lag < self.pitch_lag <= 4 * self.n_fft):
+            raise ValueError(
+                "pitch_lag needs a deep filter (df_bins) and 2 <= pitch_min_lag < pitch_lag <= 4 n_fft "
+                f"({4 * self.n_fft}), got df_bins {self.df_bins}, pitch_min_lag {self.pitch_min_lag}, "
+                f"pitch_lag {self.pitch_lag}"
+            )
         if self.front_channels < 0 or (self.front_channels and not 1 <= self.front_blocks <= 16):
             raise ValueError(  # 16 blocks: dilation 32,768, 4 s of the past at 16 kHz; more only costs memory
                 "front_channels must be >= 0 and front_blocks in 1..16, got "
@@ -166,17 +175,24 @@ class EnhancerConfig(DictConfig):
     def n_features(self) -> int:
         """Core input per frame: the compressed magnitudes, the phase advance of every deep-filtered bin, then the
         tone feature of every bin (with tone_frames), then the onset feature of every bin (with onset_frames), then the
-        impulse feature's impulse_blocks shares."""
+        impulse feature's impulse_blocks shares, then the pitch feature (with pitch_lag: df_bins + 1)."""
         return (
             self.n_bins * (1 + bool(self.tone_frames) + bool(self.onset_frames))
             + 2 * self.df_bins
             + self.impulse_blocks
+            + (self.df_bins + 1 if self.pitch_lag else 0)
         )
 
     @property
     def n_outputs(self) -> int:
         """Head output per frame: the mask, the speech logit, the deep filter's complex taps, then the time gate's
-        gate_blocks logits (twice: the low band's, then the high band's, with gate_split)."""
+        gate_blocks logits (twice: the low band's, then the high band's, with gate_split), then the pitch tap's complex
+        gains of the deep-filtered bins (with pitch_lag)."""
+        return self.pitch_offset + (2 * self.df_bins if self.pitch_lag else 0)
+
+    @property
+    def pitch_offset(self) -> int:
+        """The first of the pitch tap's head outputs."""
         return self.gate_offset + self.gate_blocks * (2 if self.gate_split else 1)
 
     @property
@@ -198,6 +214,7 @@ _GROWN_ORDER = {
     "impulse_blocks": "the impulse feature",
     "gate_blocks": "the time gate",  # no input columns: its head rows come last
     "gate_split": "the time gate's second band",  # the high band's head rows, after the gate's
+    "pitch_lag": "the pitch input",  # its input columns and head rows come last
 }
 
 
@@ -256,6 +273,8 @@ class Enhancer(StreamingModel):
             state["tonehist"] = torch.zeros(shape, device=device, dtype=dtype)
         if self.cfg.onset_frames:
             state["onsetref"] = torch.zeros(batch, 1, self.cfg.n_bins, device=device, dtype=dtype)
+        if self.cfg.pitch_lag:
+            state["pitchprev"] = torch.zeros(batch, self.cfg.pitch_lag, device=device, dtype=dtype)
         if self.front is not None:
             state.update(self.front.init_state(batch, device, dtype))
         for k, v in self.core.init_state(batch, device).items():
@@ -311,9 +330,9 @@ class Enhancer(StreamingModel):
         spec = (sig @ self.dft).view(B, 1, nb, 2)  # real, imaginary
         frames = self._df_frames(spec, state.get("dfhist"))
         power = spec.square().sum(-1)  # (B, 1, bins): for the features and the adaptive floor
-        feat, hists = self._features(spec, frames, power, state, 1, sig.view(B, 1, -1))
+        feat, hists, pspec = self._features(spec, frames, power, state, 1, sig.view(B, 1, -1), sig)
         logits = fast(feat.select(1, 0), state)  # (B, 1, outputs); narrow/select: one op each
-        out, speech, hist, level = self._filter(spec, logits, frames, state.get("level"), power, 1)
+        out, speech, hist, level = self._filter(spec, logits, frames, state.get("level"), power, 1, pspec)
         curve = getattr(self, "gate_curve", None)
         seg = synthesize(out.view(B, nb * 2), logits.view(B, -1), self.idft, self.cfg, curve)  # (B, n_fft)
         y = torch.cat([seg.narrow(1, 0, H).add_(state["tail"]), speech.select(1, 0)], 1).unsqueeze(1)
@@ -339,14 +358,17 @@ class Enhancer(StreamingModel):
         state: State,
         T: int,
         wave: torch.Tensor,
-    ) -> tuple[torch.Tensor, State]:
+        sig: torch.Tensor,
+    ) -> tuple[torch.Tensor, State, torch.Tensor | None]:
         """Core input (B, T, n_features) from the frames' spectra (B, T, bins, 2) and samples (`wave`, (B, T, n_fft),
         unwindowed) and the features' new state entries
         ("tonehist", "onsetref"; read from `state`, which is not changed): the compressed magnitudes, then for each
         deep-filtered bin the compressed phase advance X_t conj(X_t-1) (real, imaginary), which tells a harmonic's
         exact frequency inside its 50 Hz bin (the filter taps need it), then each bin's phase-advance steadiness, then
-        each bin's onset contrast, then the frame's energy share per block (models/enhancer_features.py). `frames`: `_df_frames`; T: the number of frames, an
-        int."""
+        each bin's onset contrast, then the frame's energy share per block (models/enhancer_features.py), then the pitch
+        feature (models/enhancer_pitch.py; its spectra one pitch period back are returned last for the filter, else
+        None, and "pitchprev" is a new state entry). `frames`: `_df_frames`; T: the number of frames, an int; sig: the
+        samples (B, n_fft - hop + T hop)."""
         cfg = self.cfg
         parts = [magnitude(power, cfg.compress)]
         new: State = {}
@@ -364,7 +386,14 @@ class Enhancer(StreamingModel):
             parts.append(contrast)
         if cfg.impulse_blocks:
             parts.append(impulse(wave, cfg.impulse_blocks))
-        return (parts[0] if len(parts) == 1 else torch.cat(parts, -1)), new
+        pspec = None
+        if cfg.pitch_lag:
+            L, W = cfg.pitch_lag, cfg.n_fft
+            ext = torch.cat([state["pitchprev"], sig], 1)
+            pspec, corr = pitch_frames(ext, W, cfg.hop, L, cfg.pitch_min_lag, self.dft.narrow(1, 0, 2 * cfg.df_bins))
+            parts.append(pitch_feature(spec.narrow(2, 0, cfg.df_bins), pspec, corr))
+            new["pitchprev"] = ext.narrow(1, ext.shape[1] - (W - cfg.hop) - L, L)
+        return (parts[0] if len(parts) == 1 else torch.cat(parts, -1)), new, pspec
 
     def _filter(
         self,
@@ -374,6 +403,7 @@ class Enhancer(StreamingModel):
         level: torch.Tensor | None,
         power: torch.Tensor,
         T: int,
+        pspec: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """The enhanced spectra (B, T, bins, 2), the speech probabilities (B, T, 1) and the new deep-filter history:
         Y = mask X on every bin, plus on the lowest df_bins bins a complex filter over the current and past frames,
@@ -381,7 +411,8 @@ class Enhancer(StreamingModel):
         output the taps of a bin are stored oldest frame first: (df_bins, order, re/im), k = order - 1 .. 0. With
         cfg.snr_adapt and a `level` state the floor follows the estimated SNR (enhancer_gain.py; `power` = |X|^2), and
         the new level is returned last (else None). T: the number of frames, an int (the deep filter's offsets are
-        plain ints, not scalar tensor arithmetic: ~8 ops per frame)."""
+        plain ints, not scalar tensor arithmetic: ~8 ops per frame). pspec: with pitch_lag, the deep-filtered bins one pitch
+        period back (B, T, df_bins, 2), filtered by one more tap each (models/enhancer_pitch.py)."""
         cfg = self.cfg
         nb = cfg.n_bins
         out = torch.sigmoid(logits.narrow(-1, 0, nb + 1))
@@ -398,6 +429,9 @@ class Enhancer(StreamingModel):
         past = frames.narrow(1, n - T - (K - 1), T + K - 1).unfold(1, K, 1)  # (B, T, df, K): frames t - K + 1 .. t
         taps = torch.view_as_complex(torch.tanh(logits.narrow(-1, nb + 1, 2 * df * K)).view(-1, T, df, K, 2))
         y.narrow(2, 0, df).add_(torch.view_as_real((taps * past).sum(-1)))
+        if pspec is not None:
+            ptap = torch.tanh(logits.narrow(-1, cfg.pitch_offset, 2 * df)).unflatten(-1, (df, 2))
+            y.narrow(2, 0, df).add_(torch.view_as_real(torch.view_as_complex(ptap) * torch.view_as_complex(pspec)))
         return y, speech, torch.view_as_real(frames.narrow(1, n - cfg.df_history, cfg.df_history)), level
 
     def _run(self, x: torch.Tensor, state: State, step: bool) -> tuple[torch.Tensor, State]:
@@ -416,7 +450,7 @@ class Enhancer(StreamingModel):
         spec = (frames @ self.dft).unflatten(-1, (cfg.n_bins, 2))  # (B, T, bins, 2): real, imaginary
         df_frames = self._df_frames(spec, state.get("dfhist"))
         power = spec.square().sum(-1)  # (B, T, bins)
-        feat, hists = self._features(spec, df_frames, power, state, T, frames)
+        feat, hists, pspec = self._features(spec, df_frames, power, state, T, frames, sig)
         fast = fast_step(self) if step else None
         core_state: State | None = None
         if fast is not None:
@@ -428,7 +462,7 @@ class Enhancer(StreamingModel):
             else:
                 h, core_state = self.core.stream(feat, core_in)
             logits = self.head(h)
-        out, speech, hist, level = self._filter(spec, logits, df_frames, state.get("level"), power, T)
+        out, speech, hist, level = self._filter(spec, logits, df_frames, state.get("level"), power, T, pspec)
         seg = synthesize(out.flatten(-2), logits, self.idft, cfg, getattr(self, "gate_curve", None))  # (B, T, W)
         r = W // H
         if r == 2:  # block t = first half of frame t + second half of frame t - 1 (the tail for t = 0)
@@ -490,6 +524,11 @@ class Enhancer(StreamingModel):
             for p in (new.head.weight, new.head.bias):
                 p[self.cfg.n_outputs :] = p[gate]
         return new
+
+    def with_pitch_input(self, pitch_lag: int) -> Enhancer:
+        """This model with the pitch input added (lags up to pitch_lag samples; models/enhancer_pitch.py), computing the
+        same output (`--pitch-lag`)."""
+        return self._grown("pitch_lag", pitch_lag=pitch_lag)
 
     def _grown(self, feature: str, **changes) -> Enhancer:
         """A copy with `feature` (a config field of _GROWN_ORDER) added by `changes` to the config, whose new core-input

@@ -21,6 +21,7 @@ from scipy.special import expit
 
 from .enhancer_features import _UNSUBNORMAL
 from .enhancer_gain import LEVEL_FLOOR, smoothing
+from .enhancer_pitch import pitch_feature_np, pitch_frame_np
 
 if TYPE_CHECKING:
     from .enhancer import Enhancer
@@ -60,6 +61,7 @@ class NumpyFrame:
         cfg = self.cfg = model.cfg
         self.dtype = np.dtype(str(model.head.weight.dtype).removeprefix("torch."))
         self.dft, self.idft = _np(model.dft), _np(model.idft)
+        self.pitch_dft = self.dft[:, : 2 * cfg.df_bins].copy()  # the pitch input's bins: the deep-filtered ones
         curve = getattr(model, "gate_curve", None)
         self.curve = None if curve is None or not cfg.gate_blocks else _np(curve)
         self.in_proj = None if fast.in_proj is None else tuple(_np(t) for t in fast.in_proj)
@@ -97,8 +99,16 @@ class NumpyFrame:
             e = sig.reshape(B, cfg.impulse_blocks, -1)
             e = (e * e).sum(-1)
             parts.append(e / (e.sum(-1, keepdims=True) + 1e-10))
+        P = None
+        if cfg.pitch_lag:  # enhancer_pitch.py
+            L, df = cfg.pitch_lag, cfg.df_bins
+            ext = np.concatenate([state["pitchprev"], sig], 1)  # (B, L + n_fft)
+            Pr, r = pitch_frame_np(ext, cfg.n_fft, L, cfg.pitch_min_lag, self.pitch_dft)
+            parts.append(pitch_feature_np(spec[:, : 2 * df], power[:, :df], Pr, r))
+            P = _complex(Pr.reshape(B, df, 2))
+            state["pitchprev"][...] = ext[:, H : H + L]
         logits = self._core(np.concatenate(parts, -1) if len(parts) > 1 else parts[0], state)
-        Y, speech = self._filter(X, logits, frames, state.get("level"), power)
+        Y, speech = self._filter(X, logits, frames, state.get("level"), power, P)
         if hist is not None and frames is not None:
             hist[...] = frames[:, -cfg.df_history :, :, None].view(hist.dtype)
         seg = self._synthesize(Y.view(spec.dtype).reshape(B, 2 * nb), logits)
@@ -145,9 +155,9 @@ class NumpyFrame:
             h = h + (_silu(gate) * up) @ down_w
         return _rms(h, self.eps) @ self.head[0] + self.head[1]
 
-    def _filter(self, X, logits, frames, level, power) -> tuple[np.ndarray, np.ndarray]:
+    def _filter(self, X, logits, frames, level, power, P=None) -> tuple[np.ndarray, np.ndarray]:
         """Enhancer._filter for one frame: the filtered spectrum (B, bins) complex and the speech probability (B, 1);
-        the level state updated in place."""
+        the level state updated in place. P: the deep-filtered bins one pitch period back (B, df_bins) complex."""
         cfg, nb = self.cfg, self.cfg.n_bins
         out = expit(logits[:, : nb + 1])
         speech, m = out[:, nb:], out[:, :nb]
@@ -161,6 +171,9 @@ class NumpyFrame:
             taps = _complex(np.tanh(logits[:, nb + 1 : nb + 1 + 2 * df * K]).reshape(-1, df, K, 2))
             past = frames[:, -K:].transpose(0, 2, 1)  # (B, df, K): frames t - K + 1 .. t
             Y[:, :df] += (taps * past).sum(-1)
+            if P is not None:
+                off = cfg.pitch_offset
+                Y[:, :df] += _complex(np.tanh(logits[:, off : off + 2 * df]).reshape(-1, df, 2)) * P
         return Y, speech
 
     def _adaptive(self, m: np.ndarray, power: np.ndarray, level: np.ndarray) -> np.ndarray:

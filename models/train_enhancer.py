@@ -117,6 +117,19 @@ def _parser() -> argparse.ArgumentParser:
         "with --init: the high band's rows a copy of the gate's); 0: one band",
     )
     p.add_argument(
+        "--pitch-lag",
+        type=int,
+        default=0,
+        help="add the pitch input: the signal one pitch period back, lags up to this many samples (256: 62.5 Hz; "
+        "models/enhancer_pitch.py; with --init: added with zero input weights and head rows)",
+    )
+    p.add_argument(
+        "--pitch-lr-scale",
+        type=positive(float),
+        default=1.0,
+        help="learning-rate multiplier for the pitch input's columns and head rows (as --tone-lr-scale)",
+    )
+    p.add_argument(
         "--front-channels",
         type=int,
         default=0,
@@ -199,6 +212,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--log", type=Path, default=None, help="training curve CSV")
     p.add_argument("--plot", type=Path, default=None, help="training curve PNG")
     return p
+
+
+_LOG_COLUMNS = (
+    "step seconds lr train_loss spec si_sdr vad_bce stoi_loss quality_loss val_si_sdr_in val_si_sdr_out".split()
+)
 
 
 def _split_bin(hz: float, cfg: EnhancerConfig) -> int:
@@ -409,6 +427,8 @@ def main(argv: list[str] | None = None) -> int:
                 model = model.with_time_gate(args.gate_blocks)
             if args.gate_split_hz and not model.cfg.gate_split:
                 model = model.with_split_gate(_split_bin(args.gate_split_hz, model.cfg))
+            if args.pitch_lag and not model.cfg.pitch_lag:
+                model = model.with_pitch_input(args.pitch_lag)
         except ValueError as e:  # --df-order 0, --tone-frames 1: the model's own check, said as usage
             ap.error(str(e))
         if args.front_channels:
@@ -427,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
                 impulse_blocks=args.impulse_blocks,
                 gate_blocks=args.gate_blocks,
                 gate_split=_split_bin(args.gate_split_hz, EnhancerConfig()),
+                pitch_lag=args.pitch_lag,
                 front_channels=args.front_channels,
                 front_blocks=args.front_blocks,
             )
@@ -477,27 +498,13 @@ def main(argv: list[str] | None = None) -> int:
         args.log.parent.mkdir(parents=True, exist_ok=True)
         log = open(args.log, "w", newline="")
         writer = csv.writer(log)
-        writer.writerow(
-            [
-                "step",
-                "seconds",
-                "lr",
-                "train_loss",
-                "spec",
-                "si_sdr",
-                "vad_bce",
-                "stoi_loss",
-                "quality_loss",
-                "val_si_sdr_in",
-                "val_si_sdr_out",
-            ]
-        )
+        writer.writerow(_LOG_COLUMNS)
     model.train()
     stopped_at = args.steps
     in_proj = getattr(model.core, "in_proj", None)
-    spans = feature_lr_spans(cfg, args.tone_lr_scale, args.onset_lr_scale, args.impulse_lr_scale)
+    spans = feature_lr_spans(cfg, args.tone_lr_scale, args.onset_lr_scale, args.impulse_lr_scale, args.pitch_lr_scale)
     in_weight = in_proj.weight if spans and in_proj is not None else None
-    gate_targets = gate_lr_targets(model, args.gate_lr_scale)
+    gate_targets = gate_lr_targets(model, args.gate_lr_scale, args.pitch_lr_scale)
     for step in range(1, args.steps + 1):
         noisy, clean = source.batch(rng, args.batch, n_samples / sd.SR)
         try:

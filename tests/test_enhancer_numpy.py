@@ -28,6 +28,9 @@ CONFIGS = {
         low_snr_postfilter=0.5,
     ),
     "one-band gate, two layers": dict(impulse_blocks=8, gate_blocks=8, n_layers=2, onset_frames=2),
+    "pitch input, split gate": dict(
+        df_bins=12, tone_frames=4, impulse_blocks=8, gate_blocks=8, gate_split=20, pitch_lag=256, snr_adapt=True
+    ),
 }
 
 

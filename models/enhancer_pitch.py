@@ -1,0 +1,79 @@
+"""The enhancer's pitch input (`EnhancerConfig.pitch_lag`): the signal one pitch period back, per frame.
+
+Under a key stroke or a click a 10 ms frame holds voice and noise in the same bins, and the frame's own spectrum and
+its recent past cannot tell one from the other. A voiced frame repeats itself one pitch period earlier; a stroke does
+not. RNNoise gives its network this (a pitch filter and a per-band pitch correlation); this is the same idea for ours:
+
+- per frame, the lag L in pitch_min_lag..pitch_lag samples (at 16 kHz 32..256: 62.5-500 Hz) whose earlier window
+  correlates best with the frame, by normalized correlation r(L) = <x, x_L> / (|x| |x_L|) over the frame's n_fft
+  samples (unwindowed); the smallest j = pitch_lag - L wins a tie, as torch's and numpy's argmax both do;
+- P, the spectrum (the model's analysis window) of the frame's samples L earlier, on the deep-filtered bins;
+- the feature: per deep-filtered bin Re(X P*) / max(|X|^2, |P|^2) (near 1 where the bin repeats, near 0 or below
+  where it does not; it does not depend on the level), then r(L) itself: df_bins + 1 core inputs;
+- the deep filter gets one more complex tap per bin, on P (2 df_bins head outputs, after the time gate's).
+
+The pitch_lag samples before the oldest sample a frame needs are the state "pitchprev". The correlation is computed
+with an FFT here (training: a batch of frames at once) and directly in the numpy frame step (np.correlate): their
+sums differ in rounding only, so the chosen lag can differ where two lags correlate equally to ~1e-6, which a
+voice's pitch and its double can; the output there differs by the tap on P for that frame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def _window_energies(seg: torch.Tensor, W: int, J: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Energies of seg[..., j : j + W] for j < J and of the frame (the last W samples), summed in float64: a
+    difference of float32 running sums loses a quiet window after a loud one."""
+    sq = torch.nn.functional.pad(seg.double().square().cumsum(-1), (1, 0))
+    return (sq[..., W : W + J] - sq[..., :J]).to(seg.dtype), (sq[..., -1:] - sq[..., -W - 1 : -W]).to(seg.dtype)
+
+
+def pitch_frames(ext: torch.Tensor, W: int, H: int, L: int, lmin: int, dft: torch.Tensor):
+    """ext (B, L + W - H + T H): the samples of T frames of W samples every H, with the L samples before the first ->
+    the spectra of each frame's samples one pitch period earlier (B, T, bins, 2), bins = dft's columns / 2, and the
+    normalized correlation at that lag (B, T, 1). dft: the analysis matrix's columns of those bins."""
+    seg = ext.unfold(1, W + L, H)  # (B, T, W + L): the frame is seg[..., L:]
+    frame = seg[..., L:]
+    n = 1 << (2 * W + L).bit_length()
+    J = L - lmin + 1  # j = L - lag
+    corr = torch.fft.irfft(torch.fft.rfft(seg, n) * torch.fft.rfft(frame, n).conj(), n)[..., :J]
+    e, ef = _window_energies(seg, W, J)
+    r = corr / torch.sqrt(e.clamp_min(0) * ef.clamp_min(0) + 1e-9)
+    j = r.argmax(-1, keepdim=True)
+    lagged = seg.gather(-1, j + torch.arange(W, device=ext.device))
+    return (lagged @ dft).unflatten(-1, (dft.shape[1] // 2, 2)), r.gather(-1, j)
+
+
+def pitch_feature(spec: torch.Tensor, pspec: torch.Tensor, corr: torch.Tensor) -> torch.Tensor:
+    """Re(X P*) / max(|X|^2, |P|^2) per bin of spec (B, T, bins, 2) and pspec (same shape), then corr (B, T, 1)."""
+    xr, xi = spec.unbind(-1)
+    pr, pi = pspec.unbind(-1)
+    den = torch.maximum(xr * xr + xi * xi, pr * pr + pi * pi) + 1e-10
+    return torch.cat([(xr * pr + xi * pi) / den, corr], -1)
+
+
+def pitch_frame_np(ext: np.ndarray, W: int, L: int, lmin: int, dft: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`pitch_frames` for one frame per row: ext (B, L + W) -> P (B, bins * 2, interleaved) and r (B, 1). A frame's
+    step runs this every 10 ms: few numpy calls (each costs ~1 us whatever its size)."""
+    B, J = ext.shape[0], L - lmin + 1
+    sq = np.zeros((B, L + W + 1))
+    np.cumsum(ext * ext, 1, out=sq[:, 1:])  # sq[:, i]: the energy of samples 0..i - 1, summed in float64
+    den = np.sqrt((sq[:, W : W + J] - sq[:, :J]) * (sq[:, -1:] - sq[:, L : L + 1]) + 1e-9)
+    lagged, best = np.empty((B, W), ext.dtype), np.empty((B, 1), ext.dtype)
+    for b in range(B):
+        row = ext[b]
+        r = np.correlate(row[: W + J - 1], row[L:], "valid") / den[b]
+        j = int(r.argmax())
+        lagged[b], best[b, 0] = row[j : j + W], r[j]
+    return lagged @ dft, best
+
+
+def pitch_feature_np(spec: np.ndarray, power: np.ndarray, P: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """`pitch_feature` for one frame: spec and P (B, bins * 2) real/imaginary interleaved, power |X|^2 (B, bins), r
+    (B, 1) -> (B, bins + 1)."""
+    xp, pp = spec * P, P * P
+    num, den = xp[:, 0::2] + xp[:, 1::2], pp[:, 0::2] + pp[:, 1::2]
+    return np.concatenate([num / (np.maximum(power, den) + 1e-10), r], 1)
