@@ -279,15 +279,49 @@ class Lowpass(SosFilter):
         return None, self.params.freq
 
 
+NARROWEST_NOTCH = 1e-3  # Hz, -3 dB: a steady 50 Hz line still 84 % through after 60 s (quality 5e4; 1e9: 99.999 %)
+
+
+def notch_quality_problem(p: NotchParams) -> tuple[str, str] | None:
+    """(message, fix) for a quality no stream's rate takes: a notch wider than the Nyquist of the fastest stream
+    (unstable at any rate), or one so narrow it notches nothing (quality 1e9 at 50 Hz ran without a word, passing
+    99.999 % of the mains after a minute; from 1e17 scipy's design is exactly 1: no filter at all)."""
+    width = p.freq / p.quality
+    if p.freq > 0 and width >= MAX_RATE / 2:
+        return (
+            f"notch quality {p.quality:g} makes it {width:g} Hz wide (-3 dB bandwidth = freq / quality), at or above "
+            f"the Nyquist frequency of any stream ({MAX_RATE / 2:g} Hz): the filter would be unstable",
+            "set quality: 30 (usual for mains; quality = freq / bandwidth)",
+        )
+    if p.freq > 0 and width < NARROWEST_NOTCH:
+        most = p.freq / NARROWEST_NOTCH
+        return (
+            f"notch quality {p.quality:g} makes it {width:.3g} Hz wide (-3 dB bandwidth = freq / quality), narrower "
+            f"than {NARROWEST_NOTCH:g} Hz: it takes about {1 / (math.pi * width):.3g} s to settle (1 / (pi x "
+            "bandwidth)) and passes the mains, which drifts by more than that, nearly untouched",
+            f"set quality: 30 (usual for mains; at most {most:g} for {p.freq:g} Hz)",
+        )
+    return None
+
+
 class Notch(SosFilter):
     """Second-order IIR notch (scipy.signal.iirnotch) at freq and optionally its harmonics, cascaded."""
 
     Params = NotchParams
 
+    def check_params(self) -> list[tuple[str, str, str]]:
+        """SosFilter's, and a quality no stream's rate takes (notch_quality_problem), at quality's line."""
+        out = super().check_params()
+        if not out and (said := notch_quality_problem(self.params)):
+            out.append(("quality", *said))
+        return out
+
     def design(self, rate):
         from scipy.signal import iirnotch, tf2sos
 
         p = self.params
+        if p.freq / p.quality < NARROWEST_NOTCH and 0 < p.freq < rate / 2:  # whatever the rate: as check_params
+            raise SpecError(*notch_quality_problem(p))  # type: ignore[misc]
         sections = []
         for k in range(1, p.harmonics + 1):
             if k > 1 and k * p.freq >= rate / 2:  # the fix is fewer harmonics, not another frequency
