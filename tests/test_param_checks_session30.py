@@ -46,3 +46,35 @@ def test_a_notch_quality_no_stream_takes_is_refused_at_its_line(tmp_path, monkey
     )  # an inlet that declares its stream is configured offline: configure() says it too
     err = validate(tmp_path, monkeypatch, capsys, offline)
     assert len(err) == 1 and "narrower than 0.001 Hz" in err[0], err
+
+
+STFT_LAST = """\
+name: s
+edges:
+  - {source: mic.out, target: spec.in}
+  - {source: spec.out, target: sink.in}
+nodes:
+  - id: mic
+    type: SOURCE
+  - id: sink
+    type: null_sink
+  - id: spec
+    type: stft
+    params:
+      n_fft: 512
+      window: WINDOW"""
+
+
+def test_an_unknown_stft_window_on_the_last_line_is_said_at_its_line(tmp_path, monkeypatch, capsys):
+    # The window was said at the first edge's line (g.yaml:3 here), also offline; behind an lsl_inlet validate said
+    # 'OK' and `run` refused it at that edge once the stream came. The window is the node's and the file's last line
+    for source in ("lsl_inlet\n    params: {name: mic}", "noise\n    params: {rate: 16000, duration: 1}"):
+        for window, said in (("hammingg", "unknown window 'hammingg'"), ("HAMMING", "fix: write window: hamming")):
+            for end in ("", "\n", "\n\n# the end\n"):
+                text = STFT_LAST.replace("SOURCE", source).replace("WINDOW", window) + end
+                err = validate(tmp_path, monkeypatch, capsys, text)
+                assert len(err) == 1 and err[0].startswith("g.yaml:15: node 'spec' (stft): "), (source, end, err)
+                assert said in err[0], err
+    text = STFT_LAST.replace("SOURCE", "lsl_inlet\n    params: {name: mic}").replace("WINDOW", "hann\n      hop: 100")
+    err = validate(tmp_path, monkeypatch, capsys, text)  # a hop that does not divide n_fft, at hop's line
+    assert len(err) == 1 and err[0].startswith("g.yaml:16: node 'spec' (stft): stft/istft hop 100 must"), err

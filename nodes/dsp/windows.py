@@ -245,10 +245,25 @@ def _check_stft(p: STFTParams) -> None:
         )
 
 
+def framing_problems(p: STFTParams, node: str) -> list[tuple[str, str, str]]:
+    """check_params of stft and istft: a window no n_fft makes, a hop that does not divide n_fft (what configure()
+    refuses whatever the stream; behind a device `run` said the window at the edge's line)."""
+    out = []
+    for name, check in (("window", lambda: make_window(p.window, p.n_fft, node)), ("hop", lambda: _check_stft(p))):
+        try:
+            check()
+        except SpecError as e:
+            out.append((name, e.message, e.hint))
+    return out
+
+
 class STFT(_Framed):
     """Streaming short-time Fourier transform (see the module docstring for framing and layout)."""
 
     Params = STFTParams
+
+    def check_params(self) -> list[tuple[str, str, str]]:
+        return framing_problems(self.params, "stft")
 
     def configure(self, in_specs):
         spec = signal_input(self, in_specs)
@@ -332,6 +347,9 @@ class ISTFT(Node[ISTFTParams]):
     """Inverse of `stft` (same n_fft/hop/window) by weighted overlap-add; outputs a signal."""
 
     Params = ISTFTParams
+
+    def check_params(self) -> list[tuple[str, str, str]]:
+        return framing_problems(self.params, "istft")
 
     @dataclass
     class State:
