@@ -2,6 +2,8 @@
 `run` refused, or ran with, once the device was there: now said by the node's check_params() at validate time, at
 the parameter's line, with the node and the fix."""
 
+from pathlib import Path
+
 from peer_hints import problems as validate
 
 BEHIND_INLET = """\
@@ -78,3 +80,22 @@ def test_an_unknown_stft_window_on_the_last_line_is_said_at_its_line(tmp_path, m
     text = STFT_LAST.replace("SOURCE", "lsl_inlet\n    params: {name: mic}").replace("WINDOW", "hann\n      hop: 100")
     err = validate(tmp_path, monkeypatch, capsys, text)  # a hop that does not divide n_fft, at hop's line
     assert len(err) == 1 and err[0].startswith("g.yaml:16: node 'spec' (stft): stft/istft hop 100 must"), err
+
+
+def test_decoder_channels_no_stream_has_are_refused_at_their_line(tmp_path, monkeypatch, capsys):
+    # configs/bci_ssvep.yaml's decoder behind the amplifier's lsl_inlet: `channels: []` or a name '' was 'OK'; `run`
+    # refused them at the edge's line once the stream came ('has no channel to decode', "channels [''] are not in
+    # the stream"). Offline (configured) they are said at channels' line too
+    text = (Path(__file__).parents[1] / "configs" / "bci_ssvep.yaml").read_text()
+    given = "channels: [O1, Oz, O2, PO3, POz, PO4, PO7, PO8]"
+    line = text[: text.index(given)].count("\n") + 1
+    assert validate(tmp_path, monkeypatch, capsys, text) == []
+    for channels, said in (("[]", "`channels` is an empty list"), ('[O1, ""]', "`channels` names '': no stream")):
+        err = validate(tmp_path, monkeypatch, capsys, text.replace(given, f"channels: {channels}"))
+        assert len(err) == 1 and err[0].startswith(f"g.yaml:{line}: node 'decoder' (ssvep_decoder): "), err
+        assert said in err[0] and "fix: " in err[0] and "channels: [O1, Oz, O2]" in err[0], err
+    offline = text.replace(given, 'channels: [""]').replace(
+        "{type: EEG, resolve_timeout: 10.0, chunk_size: 32}", "{type: EEG, channels: [O1, Oz, O2], rate: 250}"
+    )
+    err = validate(tmp_path, monkeypatch, capsys, offline)
+    assert len(err) == 1 and err[0].startswith(f"g.yaml:{line}: node 'decoder' (ssvep_decoder): `channels` names"), err

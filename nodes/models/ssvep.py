@@ -63,7 +63,7 @@ from ..nanpolicy import (
     stream_start,
 )
 from .common import resolve_device, torch_threads
-from .ssvep_channels import core, missing_channels
+from .ssvep_channels import channels_problems, core, missing_channels
 from .ssvep_checks import check_bands, check_freqs
 from .ssvep_flat import Moved, floor_of, is_flat, quiet, say_flat, say_late, say_outside, say_short
 from .ssvep_markers import TrialMarkers
@@ -83,6 +83,9 @@ class _SSVEPBase(Node[P]):
     """Shared set-up: the scorer (FBCCA or the DNN), its causal sub-band filters and the channel pick."""
 
     outputs = ("out", "scores")
+
+    def check_params(self) -> list[tuple[str, str, str]]:
+        return channels_problems(self.params.channels)
 
     def _setup(self, in_specs) -> StreamSpec:
         spec = signal_input(self, in_specs, channels=False)  # (no channel: said with the `channels` to set, below)

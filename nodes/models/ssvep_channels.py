@@ -36,3 +36,18 @@ def missing_channels(spec: StreamSpec, names, missing, checkpoint: bool = False,
             f"from the command line: --set '{node_id or 'NODE'}.channels=[{example}]'), or to null for every channel"
         ),
     )
+
+
+def channels_problems(channels) -> list[tuple[str, str, str]]:
+    """check_params of the SSVEP decoders: `channels` no stream can give (what configure() refuses whatever the
+    stream): an empty list (no channel to decode) or an empty name (an LSL stream names an unlabelled channel ch0,
+    ch1, ...). Behind an lsl_inlet validate said 'OK' and `run` refused them at the edge's line once the stream came."""
+    example = "channels: [O1, Oz, O2] (the occipital ones), or leave it out for every channel but a trigger"
+    if channels is None:
+        return []
+    if not channels:
+        return [("channels", "`channels` is an empty list: the decoder would have no channel to decode", example)]
+    if "" in channels:
+        said = "`channels` names '': no stream has a channel of an empty name (an unlabelled one is ch0, ch1, ...)"
+        return [("channels", said, f"give the channels' names, e.g. {example}")]
+    return []
