@@ -99,3 +99,20 @@ def test_decoder_channels_no_stream_has_are_refused_at_their_line(tmp_path, monk
     )
     err = validate(tmp_path, monkeypatch, capsys, offline)
     assert len(err) == 1 and err[0].startswith(f"g.yaml:{line}: node 'decoder' (ssvep_decoder): `channels` names"), err
+
+
+def test_plot_of_a_graph_file_or_an_unreadable_recording_makes_no_output_folder(tmp_path, monkeypatch, capsys):
+    # `wavegraph plot configs/default.yaml -o figs/run1/x.png` made figs/run1/, then said the file is a graph
+    from wavegraph.pipeline.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    graph = Path(__file__).parents[1] / "configs" / "default.yaml"
+    assert main(["plot", str(graph), "-o", "figs/run1/x.png"]) == 2
+    assert "is a graph file, not a recording; fix: run it" in capsys.readouterr().err
+    assert not (tmp_path / "figs").exists()
+    (tmp_path / "bad.fif").write_bytes(b"not a FIF file")  # refused once read: the folders it made are taken back
+    (tmp_path / "kept").mkdir()
+    for out in ("figs/run1/x.png", "kept/x.png"):
+        assert main(["plot", "bad.fif", "-o", out]) == 2
+        assert "error: cannot plot bad.fif: " in capsys.readouterr().err
+    assert not (tmp_path / "figs").exists() and (tmp_path / "kept").is_dir()

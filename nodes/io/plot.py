@@ -11,6 +11,7 @@ works without a screen.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import warnings
@@ -262,6 +263,10 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    graph = graph_file_hint(path)  # (before -o's folder is made: a refused plot creates nothing)
+    if graph:
+        print(f"error: {graph}", file=sys.stderr)
+        return 2
     out, why = (Path(args.out), "") if args.out else default_out(path)
     if out.exists() and not (out.is_dir() or out.is_file()):  # -o /dev/null wrote /dev/null.png (as root, into /dev)
         print(
@@ -280,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    made = [f for f in (out.parent, *out.parent.parents) if not f.exists()]  # innermost first
     try:  # -o figs/x.png: the folder is made, as a recorder's and --json's are
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -287,16 +293,15 @@ def main(argv: list[str] | None = None) -> int:
             f"error: -o {args.out}: cannot make its folder ({e.strerror}); fix: give a writable folder", file=sys.stderr
         )
         return 2
-    graph = graph_file_hint(path)
-    if graph:
-        print(f"error: {graph}", file=sys.stderr)
-        return 2
     try:
         plot(path, out)
     except Exception as e:  # noqa: BLE001 — mne, soundfile, numpy raise many types; all mean "cannot plot this"
         said = str(e) if type(e).__name__ == "SpecError" else f"{type(e).__name__}: {e}"  # (its own words and fix)
         said = said.removeprefix("file_source: ")  # the readers' words name their node; here it is `plot`
         print(f"error: cannot plot {path}: {said}", file=sys.stderr)
+        for folder in made:  # nothing left behind by a refused plot: the folders -o made, innermost first (if empty)
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         return 2
     print(out)
     if why:  # (the PNG is not beside the recording, where the help says: where it went, and why)
