@@ -35,8 +35,9 @@ hop block, is n_fft - 1 (19.94 ms at 16 kHz).
 State (explicit, see models/streaming.py): {"prev": (B, n_fft - hop) last input samples, "tail": (B, n_fft - hop)
 overlap-add tail, "dfhist": (B, max(order - 1, 1), df_bins, 2) the deep-filtered bins of the past frames (only with
 a deep filter), "tonehist": (B, tone_frames + 1, bins, 2) the tone feature's history (only with it), "onsetref": (B, 1, bins) the
-onset feature's running average (only with it), "front.*": the past the front's kernels need (input samples, each block's activations; only with
-it), "core.*": the core's state}. The features are computed in models/enhancer_features.py. `stream` never modifies the state it is given; `step` may.
+onset feature's running average (only with it), "pitchprev": (B, pitch_lag) the samples before the oldest one the next frame
+needs (only with the pitch input, models/enhancer_pitch.py), "front.*": the past the front's kernels need (input samples,
+each block's activations; only with it), "core.*": the core's state}. The features are computed in models/enhancer_features.py. `stream` never modifies the state it is given; `step` may.
 """
 
 from __future__ import annotations
@@ -312,18 +313,23 @@ class Enhancer(StreamingModel):
 
     def _state_views(self, state: State, dtype: torch.dtype) -> dict | None:
         """state_views(state, dtype) (None: strided, tracked or shared entries), kept from the last frame while `state`
-        holds the same tensors on the same memory and none requires grad: the numpy frame writes them in place, so a
-        node's state between frames. Rebuilding the views costs ~6 torch calls an entry, ~7 % of a frame."""
+        holds the same tensors under the same keys on the same memory and none requires grad: the numpy frame writes
+        them in place, so a node's state between frames. Rebuilding the views costs ~6 torch calls an entry, ~7 % of a
+        frame."""
         kept = self.__dict__.get("_views")
         if (
             kept is not None
             and kept[0] is state
             and len(kept[1]) == len(state)
-            and all(v is t and p == v.data_ptr() and not v.requires_grad for v, (t, p) in zip(state.values(), kept[1]))
+            and all(
+                k == j and v is t and p == v.data_ptr() and not v.requires_grad
+                for (k, v), (j, t, p) in zip(state.items(), kept[1])
+            )
         ):
             return kept[2]
         views = state_views(state, dtype)
-        self.__dict__["_views"] = None if views is None else (state, [(v, v.data_ptr()) for v in state.values()], views)
+        entries = [(k, v, v.data_ptr()) for k, v in state.items()]
+        self.__dict__["_views"] = None if views is None else (state, entries, views)
         return views
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):

@@ -1,6 +1,6 @@
 """Learning-rate multipliers for the parts of the enhancer that a fine-tune grows at zero (`wavegraph train enhancer`
---tone-lr-scale, --onset-lr-scale, --impulse-lr-scale, --gate-lr-scale): at a fine-tune's learning rate new weights
-that start at zero hardly move, so the change each optimizer step makes to them is multiplied."""
+--tone-lr-scale, --onset-lr-scale, --impulse-lr-scale, --gate-lr-scale, --pitch-lr-scale): at a fine-tune's learning
+rate new weights that start at zero hardly move, so the change each optimizer step makes to them is multiplied."""
 
 from __future__ import annotations
 

@@ -23,12 +23,20 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+# A window's energy is taken as at least this share of its segment's (100 dB under it): the float64 running sums'
+# differences and the float32 correlation resolve no less. A click at int16 scale then, 12 ms on, a voice ~150 dB
+# under it (under one LSB): the frame's energy was lost in the sums' rounding (~0) and r(L) came out 8e6, both paths.
+ENERGY_FLOOR = 1e-10
+
 
 def _window_energies(seg: torch.Tensor, W: int, J: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Energies of seg[..., j : j + W] for j < J and of the frame (the last W samples), summed in float64: a
-    difference of float32 running sums loses a quiet window after a loud one."""
+    """Energies of seg[..., j : j + W] for j < J and of the frame (the last W samples), summed in float64 (a
+    difference of float32 running sums loses a quiet window after a loud one) and floored at ENERGY_FLOOR times the
+    segment's (a float64 one loses it too, further under)."""
     sq = torch.nn.functional.pad(seg.double().square().cumsum(-1), (1, 0))
-    return (sq[..., W : W + J] - sq[..., :J]).to(seg.dtype), (sq[..., -1:] - sq[..., -W - 1 : -W]).to(seg.dtype)
+    floor = sq[..., -1:] * ENERGY_FLOOR
+    e, ef = sq[..., W : W + J] - sq[..., :J], sq[..., -1:] - sq[..., -W - 1 : -W]
+    return e.clamp_min(floor).to(seg.dtype), ef.clamp_min(floor).to(seg.dtype)
 
 
 def pitch_frames(ext: torch.Tensor, W: int, H: int, L: int, lmin: int, dft: torch.Tensor):
@@ -61,7 +69,10 @@ def pitch_frame_np(ext: np.ndarray, W: int, L: int, lmin: int, dft: np.ndarray) 
     B, J = ext.shape[0], L - lmin + 1
     sq = np.zeros((B, L + W + 1))
     np.cumsum(ext * ext, 1, out=sq[:, 1:])  # sq[:, i]: the energy of samples 0..i - 1, summed in float64
-    den = np.sqrt((sq[:, W : W + J] - sq[:, :J]) * (sq[:, -1:] - sq[:, L : L + 1]) + 1e-9)
+    floor = sq[:, -1:] * ENERGY_FLOOR
+    den = np.sqrt(
+        np.maximum(sq[:, W : W + J] - sq[:, :J], floor) * np.maximum(sq[:, -1:] - sq[:, L : L + 1], floor) + 1e-9
+    )
     lagged, best = np.empty((B, W), ext.dtype), np.empty((B, 1), ext.dtype)
     for b in range(B):
         row = ext[b]
