@@ -167,11 +167,50 @@ def _check_cluster(address: str | None, file) -> None:
         return
     host, _, port = found.rpartition(":")
     try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=3).close()
+        conn = socket.create_connection((host.strip("[]"), int(port)), timeout=3)
     except (OSError, ValueError) as e:
         raise GraphError(
             [(file, 0, f"--ray {address or 'auto'}: no Ray cluster answers at {found} ({e})", fix)]
         ) from None
+    with conn:
+        said = _grpc_answer(conn)
+    if said is not None:  # something listens there, but not a Ray head: ray.init retried for 10+ minutes, silently
+        raise GraphError(
+            [
+                (
+                    file,
+                    0,
+                    f"--ray {address or 'auto'}: {found} is not a Ray head's GCS port ({said})",
+                    "give the port `ray start --head` printed (6379 unless --port; `ray status` on the head shows "
+                    "it), or start a head there with `ray start --head`",
+                )
+            ]
+        )
+
+
+def _grpc_answer(conn: socket.socket) -> str | None:
+    """None when the server on `conn` answers as Ray's GCS (a gRPC server) does: an HTTP/2 SETTINGS frame after
+    the client's preface; else what it did instead. Left to ray.init (None) under RAY_USE_TLS, where the GCS
+    expects a TLS handshake first."""
+    if os.environ.get("RAY_USE_TLS", "").lower() in ("1", "true"):
+        return None
+    try:
+        conn.settimeout(5)
+        conn.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))  # + empty SETTINGS
+        head = b""
+        while len(head) < 9:  # a frame header: length (3), type (1), flags (1), stream id (4)
+            got = conn.recv(9 - len(head))
+            if not got:
+                break
+            head += got
+    except TimeoutError:
+        return "it accepts the connection but does not answer as a Ray head does within 5 s"
+    except OSError as e:
+        return f"it accepts the connection, then {e}"
+    if len(head) == 9 and head[3] == 4 and head[5:9] == bytes(4):  # SETTINGS on stream 0
+        return None
+    first = head.split(b"\r\n")[0].decode("ascii", "replace") if head else ""
+    return f"it answers {first!r}, not as a Ray head does" if first else "it closes the connection at once"
 
 
 def _join_failure(address: str | None, error: BaseException) -> tuple[str, str]:
