@@ -351,7 +351,8 @@ def configure_node(
         if out is None and declared:
             return None
     except SpecError as e:
-        if said := params_problems(node, nc, file):  # a parameter no stream takes (stft's window): at its line
+        said = params_problems(node, nc, file)  # a parameter no stream takes (stft's window): at its line, when it is
+        if any(x[2] == f"node '{nc.id}' ({nc.type}): {e.message}" for x in said):  # this error (not another's text)
             raise GraphError(said) from None
         if in_edges:  # the edge into the input the error names (was the file's first edge into the node)
             port = e.port if e.port in in_specs else node.inputs[0] if node.inputs[0] in in_specs else None

@@ -280,6 +280,7 @@ class Lowpass(SosFilter):
 
 
 NARROWEST_NOTCH = 1e-3  # Hz, -3 dB: a steady 50 Hz line still 84 % through after 60 s (quality 5e4; 1e9: 99.999 %)
+USUAL_QUALITY = 30.0  # the default, and the fix said: never refused (0.02 Hz at 30 is 0.00067 Hz wide, as any Q 30)
 
 
 def notch_quality_problem(p: NotchParams) -> tuple[str, str] | None:
@@ -293,8 +294,8 @@ def notch_quality_problem(p: NotchParams) -> tuple[str, str] | None:
             f"the Nyquist frequency of any stream ({MAX_RATE / 2:g} Hz): the filter would be unstable",
             "set quality: 30 (usual for mains; quality = freq / bandwidth)",
         )
-    if p.freq > 0 and width < NARROWEST_NOTCH:
-        most = p.freq / NARROWEST_NOTCH
+    if p.freq > 0 and width < NARROWEST_NOTCH and p.quality > USUAL_QUALITY:
+        most = max(USUAL_QUALITY, p.freq / NARROWEST_NOTCH)
         return (
             f"notch quality {p.quality:g} makes it {width:.3g} Hz wide (-3 dB bandwidth = freq / quality), narrower "
             f"than {NARROWEST_NOTCH:g} Hz: it takes about {1 / (math.pi * width):.3g} s to settle (1 / (pi x "
@@ -320,8 +321,8 @@ class Notch(SosFilter):
         from scipy.signal import iirnotch, tf2sos
 
         p = self.params
-        if p.freq / p.quality < NARROWEST_NOTCH and 0 < p.freq < rate / 2:  # whatever the rate: as check_params
-            raise SpecError(*notch_quality_problem(p))  # type: ignore[misc]
+        if 0 < p.freq < rate / 2 and p.freq / p.quality < NARROWEST_NOTCH and (said := notch_quality_problem(p)):
+            raise SpecError(*said)  # whatever the rate: as check_params
         sections = []
         for k in range(1, p.harmonics + 1):
             if k > 1 and k * p.freq >= rate / 2:  # the fix is fewer harmonics, not another frequency

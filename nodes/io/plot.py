@@ -285,8 +285,12 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    made = [f for f in (out.parent, *out.parent.parents) if not f.exists()]  # innermost first
+    made: list[Path] = []  # the folders this plot made, innermost first: new/../kept was not seen, kept/ was there
     try:  # -o figs/x.png: the folder is made, as a recorder's and --json's are
+        for folder in reversed([f for f in (out.parent, *out.parent.parents) if not f.exists()]):
+            with contextlib.suppress(FileExistsError):  # (there, or made meanwhile by another: not this plot's)
+                folder.mkdir()
+                made.insert(0, folder)
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         print(

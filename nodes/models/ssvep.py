@@ -88,6 +88,8 @@ class _SSVEPBase(Node[P]):
         return channels_problems(self.params.channels)
 
     def _setup(self, in_specs) -> StreamSpec:
+        if said := self.check_params():  # whatever the stream, as validate says it behind a device (at channels' line)
+            raise SpecError(*said[0][1:])
         spec = signal_input(self, in_specs, channels=False)  # (no channel: said with the `channels` to set, below)
         p = self.params
         name = self.type_name or "ssvep decoder"
