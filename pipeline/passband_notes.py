@@ -29,13 +29,19 @@ def _ins(graph: Graph, node_id: str) -> list[tuple[str, StreamSpec]]:
     return [(e.source_node, graph.specs[e.source]) for e in graph.edges_into(node_id) if e.source in graph.specs]
 
 
-def _out(graph: Graph, node_id: str) -> list[StreamSpec]:
-    return [s for k, s in graph.specs.items() if k.split(".", 1)[0] == node_id and s.kind == "signal"]
+def _outs(graph: Graph) -> dict[str, list[StreamSpec]]:
+    """node id -> the specs of its signal outputs (in graph.specs' order), made in one pass: a pass over every spec for
+    each node made a 3000-node chain's `wavegraph validate` spend 1.3-4 s here."""
+    outs: dict[str, list[StreamSpec]] = {}
+    for k, s in graph.specs.items():
+        if s.kind == "signal":
+            outs.setdefault(k.split(".", 1)[0], []).append(s)
+    return outs
 
 
-def _setter(graph: Graph, node_id: str, edge: str, at: float) -> str | None:
+def _setter(graph: Graph, outs: dict[str, list[StreamSpec]], node_id: str, edge: str, at: float) -> str | None:
     """The nearest node upstream of `node_id` (or itself) whose output set the `edge` ('highpass' or 'lowpass') to
-    `at` (Hz) or past it."""
+    `at` (Hz) or past it (`outs`: _outs(graph))."""
     seen, todo = set(), [node_id]
     while todo:
         n = todo.pop(0)
@@ -43,7 +49,7 @@ def _setter(graph: Graph, node_id: str, edge: str, at: float) -> str | None:
             continue
         seen.add(n)
         ins = _ins(graph, n)
-        for out in _out(graph, n):
+        for out in outs.get(n, []):
             if edge == "highpass" and out.highpass >= at > max((s.highpass for _, s in ins), default=0.0):
                 return n
             if edge == "lowpass" and _lowpass(out) <= at < min((_lowpass(s) for _, s in ins), default=math.inf):
@@ -54,14 +60,14 @@ def _setter(graph: Graph, node_id: str, edge: str, at: float) -> str | None:
 
 def crossed_filter_notes(graph: Graph) -> list[str]:
     """One line for each node whose output first passes nothing (its inputs did not)."""
-    notes = []
+    notes, outs = [], _outs(graph)
     for node_id in graph.order:
-        bad = [s for s in _out(graph, node_id) if crossed(s)]
+        bad = [s for s in outs.get(node_id, []) if crossed(s)]
         if not bad or any(crossed(s) for _, s in _ins(graph, node_id)):
             continue
         spec = bad[0]
         hp, lp = spec.highpass, _lowpass(spec)
-        high, low = _setter(graph, node_id, "highpass", hp), _setter(graph, node_id, "lowpass", lp)
+        high, low = _setter(graph, outs, node_id, "highpass", hp), _setter(graph, outs, node_id, "lowpass", lp)
         names = " and ".join(f"'{n}' ({graph.node_config(n).type})" for n in dict.fromkeys(x for x in (high, low) if x))
         of = {n: f"'{n}'" if n else "?" for n in (high, low)}
         nyq = "" if lp < spec.rate / 2 else f", the Nyquist of {spec.rate:g} Hz"

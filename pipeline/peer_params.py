@@ -285,8 +285,13 @@ def at_input_rate(config, problems: list, unmade: set[str], specs: dict) -> list
     source -> StreamSpec): the examples were at 250 Hz whatever the stream's."""
     from .registry import lookup
 
+    rates_into: dict[str, set] = {}  # node id -> its inputs' rates, in one pass (one per node made it quadratic)
+    for e in config.edges:
+        if e.source in specs:
+            rates_into.setdefault(e.target_node, set()).add(specs[e.source].rate)
+    places: dict[tuple, list[int]] | None = None  # problem -> its places in `problems` (a pass per node: quadratic)
     for nc in config.nodes:
-        rates = {specs[e.source].rate for e in config.edges if e.target_node == nc.id and e.source in specs}
+        rates = set(rates_into.get(nc.id, ()))
         if nc.id not in unmade or len(rates) != 1 or not (rate := rates.pop()) > 0:
             continue
         try:
@@ -298,7 +303,15 @@ def at_input_rate(config, problems: list, unmade: set[str], specs: dict) -> list
         except Exception:  # noqa: BLE001 (an unknown type, a user's class: its problems stay as they were)
             continue
         swap = {before[k]: after[k] for k in before if k in after}
-        problems = [swap.get(p, p) for p in problems]
+        if places is None:
+            problems, places = list(problems), {}
+            for i, p in enumerate(problems):
+                places.setdefault(p, []).append(i)
+        moved = [(places.pop(p), new) for p, new in swap.items() if p in places]  # (all at once, as one pass did)
+        for where, new in moved:
+            for i in where:
+                problems[i] = new
+            places.setdefault(new, []).extend(where)
     return problems
 
 
