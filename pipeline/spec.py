@@ -117,7 +117,7 @@ class StreamSpec:
     meas_date: str | None = None
     first_time: float = 0.0
     bads: tuple[str, ...] = ()
-    framing: tuple[int, int, str] | None = None
+    framing: tuple[int, int, str | tuple] | None = None
     band: float | None = None
     highpass: float = 0.0
     lowpass: float | None = None
@@ -132,7 +132,7 @@ class StreamSpec:
         object.__setattr__(self, "bads", tuple(self.bads))
         if self.framing is not None:  # (a list from the wire form)
             n_fft, hop, window = self.framing
-            object.__setattr__(self, "framing", (int(n_fft), int(hop), str(window)))
+            object.__setattr__(self, "framing", (int(n_fft), int(hop), _window(window)))
         if self.channel_names and self.kind == "signal" and len(self.channel_names) != self.n_channels:
             raise SpecError(
                 f"{len(self.channel_names)} channel names for {self.n_channels} channels",
@@ -206,7 +206,7 @@ class StreamSpec:
         if self.first_time:
             out["first_time"] = self.first_time
         if self.framing is not None:
-            out["framing"] = list(self.framing)
+            out["framing"] = _window(self.framing, list)  # ([kaiser, 8]: a list, as JSON gives it back)
         if self.band is not None:
             out["band"] = self.band
         if self.highpass:
@@ -221,6 +221,13 @@ class StreamSpec:
         d["labels"] = tuple((int(c), str(s)) for c, s in d.get("labels", ()))
         d["shape"] = tuple(d["shape"])
         return cls(**d)
+
+
+def _window(window, kind: type = tuple):
+    """An stft's window as its spec holds it: a name, or a tuple (scipy.signal.get_window's, `window: [kaiser, 8]`;
+    the wire form's list, lists inside as tuples): was str() of it, "('kaiser', 8)", no istft's window. `kind` list:
+    the wire form (to_dict), which a worker compares with its own."""
+    return kind(_window(w, kind) for w in window) if isinstance(window, (list, tuple)) else window
 
 
 def signal_spec(

@@ -86,8 +86,8 @@ def test_a_window_named_as_ezmsg_or_numpy_name_it_gets_scipys_name(
     # window='HAMMING'!; fix: use e.g. hann, sqrt_hann, hamming, blackman"
     code, _, err = validate(tmp_path, monkeypatch, capsys, one_node(node_type, params))
     assert code == 2 and len(err) == 1, err
-    where = "g.yaml:5: node 'n' (stft): " if node_type == "stft" else "g.yaml:8: edge src.out -> n.in"  # stft: at
-    assert err[0].startswith(where) and said in err[0], err  # the window's line since session 30 (its check_params)
+    where = f"g.yaml:5: node 'n' ({node_type}): "  # at the window's line since session 30 (their check_params)
+    assert err[0].startswith(where) and said in err[0], err
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,7 @@ from ..channel_kinds import trigger_channels
 from ..nanpolicy import MAX_STATE_BYTES, NAN_POLICY_HELP, NanPolicy, check_nyquist, delay_mask
 from ..segment_tail import tail_before
 from ..signal import SignalNode
+from .window_names import LIST_FORM, Window, check_window, window_text
 
 Design = Literal["butter", "cheby1", "cheby2", "ellip", "bessel"]
 
@@ -351,6 +352,11 @@ _LENGTH_FACTOR = {"hann": 3.1, "hamming": 3.3, "blackman": 5.0}  # MNE's: numtap
 _log = logging.getLogger("wavegraph.fir")
 
 
+def _length_factor(p: FIRParams) -> float:
+    """MNE's factor for the window (hamming's 3.3 for the others, a [name, parameter...] window too)."""
+    return _LENGTH_FACTOR.get(p.window, 3.3) if isinstance(p.window, str) else 3.3
+
+
 def _say_if_too_short(b: np.ndarray, p: FIRParams, rate: float, longest: int) -> None:
     """Say (once per configure) when numtaps is too short for the edges: the transition band (~3.3 x rate / numtaps,
     hamming) is then wider than MNE's default for them (a quarter of the edge, 2 Hz at least, up to DC or Nyquist),
@@ -376,7 +382,7 @@ def _say_if_too_short(b: np.ndarray, p: FIRParams, rate: float, longest: int) ->
     said = [(f, t, gain(f)) for f, t in said if gain(f) >= 0.25]  # -12 dB: 0.2-0.5 % at MNE's length
     if not said:
         return
-    factor = _LENGTH_FACTOR.get(p.window, 3.3)
+    factor = _length_factor(p)
     narrowest = min(t for _, t, _ in said)
     if not factor * rate / narrowest < 2**31:  # (no length at all: 1e-300 Hz; the user's own numtaps may fit)
         _refuse_unreachable(p, rate, longest, factor, narrowest)
@@ -389,7 +395,7 @@ def _say_if_too_short(b: np.ndarray, p: FIRParams, rate: float, longest: int) ->
         "fir (%s) with numtaps %d at %g Hz %s, where it should stop: its transition band is about %.3g Hz wide "
         "(%g x rate / numtaps, %s); fix: numtaps: %d or more (MNE's length for these edges; a delay of %.3g s%s), or "
         "an IIR node (highpass, lowpass, bandpass, notch: no delay, no length to choose)",
-        edges, p.numtaps, rate, where, factor * rate / p.numtaps, factor, p.window, need, (need - 1) / 2 / rate, fits,
+        edges, p.numtaps, rate, where, factor * rate / p.numtaps, factor, window_text(p.window), need, (need - 1) / 2 / rate, fits,
     )  # fmt: skip
 
 
@@ -399,7 +405,7 @@ def _refuse_unreachable(p: FIRParams, rate: float, longest: int, factor: float, 
     edges = ", ".join(f"{k} {v:g} Hz" for k, v in (("l_freq", p.l_freq), ("h_freq", p.h_freq)) if v is not None)
     raise SpecError(
         f"fir ({edges}) at {rate:g} Hz needs a transition band about {trans:.3g} Hz wide, which needs numtaps of "
-        f"{factor:g} x rate / width = {factor * rate / trans:.3g}{' (past any number)' * (factor * rate / trans == np.inf)} ({p.window}); at most {longest} taps fit the 1 GiB "
+        f"{factor:g} x rate / width = {factor * rate / trans:.3g}{' (past any number)' * (factor * rate / trans == np.inf)} ({window_text(p.window)}); at most {longest} taps fit the 1 GiB "
         f"bound on taps and state here, whose narrowest transition band is about {least:.3g} Hz",
         f"give edges at least {least:.3g} Hz from DC, from Nyquist ({rate / 2:g} Hz) and from each other (a "
         f"high-pass below 2 Hz: l_freq: {least:.3g} or more, with numtaps: {longest} at most), or use an IIR node "
@@ -411,8 +417,30 @@ class FIRParams(NodeParams):
     l_freq: float | None = Field(None, description="high-pass edge (Hz); None: no high-pass part")
     h_freq: float | None = Field(None, description="low-pass edge (Hz); None: no low-pass part")
     numtaps: int = Field(101, ge=3, description="filter length, odd (delay (numtaps-1)/2 samples)")
-    window: str = Field("hamming", description="firwin window (any scipy.signal.get_window name)")
+    window: Window = Field(
+        "hamming",
+        description="firwin window: any scipy.signal.get_window name, or [name, parameter...], e.g. [kaiser, 8]",
+    )
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
+
+
+def fir_window_problem(p: FIRParams, numtaps: int) -> tuple[str, str] | None:
+    """(what, fix) for a window firwin cannot make `numtaps` long (the symmetric get_window), whatever the stream: an
+    unknown name, or a list's parameters scipy refuses. None when it makes it."""
+    from scipy.signal import get_window
+
+    try:
+        check_window(p.window, "fir", numtaps)
+        with np.errstate(all="ignore"):
+            w = get_window(p.window, numtaps, fftbins=False)
+    except SpecError as e:
+        return e.message, e.hint
+    except (ValueError, TypeError) as e:  # (TypeError: a list's parameters, [kaiser, x], [kaiser, 8, 9, 10])
+        said = "" if isinstance(p.window, str) else f"window {window_text(p.window)}: "
+        return f"fir design failed: {said}{e}", f"check window (e.g. hamming, hann, blackman, or {LIST_FORM})"
+    if not np.isfinite(w).all():  # [kaiser, .nan]
+        return f"fir window {window_text(p.window)} has values that are not finite", f"use {LIST_FORM}"
+    return None
 
 
 class FIR(SignalNode[FIRParams]):
@@ -420,6 +448,12 @@ class FIR(SignalNode[FIRParams]):
     (l_freq < h_freq) or band-stop (l_freq > h_freq, as in MNE)."""
 
     Params = FIRParams
+
+    def check_params(self) -> list[tuple[str, str, str]]:
+        """A window firwin cannot make, at window's line (behind a device `run` said it at the edge's, once the stream
+        came; offline too). (A numtaps past the 1 GiB bound is checked with 65537 taps: said then by configure.)"""
+        said = fir_window_problem(self.params, min(self.params.numtaps, 65537))
+        return [("window", *said)] if said else []
 
     @dataclass
     class State:
@@ -459,12 +493,11 @@ class FIR(SignalNode[FIRParams]):
             cutoff, pass_zero = [p.l_freq, p.h_freq], False
         else:
             cutoff, pass_zero = [p.h_freq, p.l_freq], True
-        from .window_names import check_window  # (here: a graph of IIR filters imports no more than it uses)
-
-        check_window(p.window, "fir")
+        if said := fir_window_problem(p, p.numtaps):  # (as check_params says it, at window's line)
+            raise SpecError(*said)
         for edge in (e for e in (p.l_freq, p.h_freq) if e is not None and not e / (spec.rate / 2) > 0):
             # a denormal edge (5e-324) is 0 over Nyquist: scipy's 'Invalid cutoff frequency', said as a design failure
-            _refuse_unreachable(p, spec.rate, longest, _LENGTH_FACTOR.get(p.window, 3.3), edge)
+            _refuse_unreachable(p, spec.rate, longest, _length_factor(p), edge)
         try:
             b = firwin(p.numtaps, cutoff, pass_zero=pass_zero, window=p.window, fs=spec.rate)
         except ValueError as e:

@@ -49,7 +49,7 @@ from ..nanpolicy import (
 )
 from ..segment_tail import tail_before
 from .room import Room
-from .window_names import check_window
+from .window_names import LIST_FORM, Window, check_window, window_said, window_text
 
 
 @dataclass
@@ -211,24 +211,34 @@ class SlidingWindow(_Framed):
         return frames.reshape(frames.shape[0], -1)  # a copy, except for one channel (a read-only view of the room)
 
 
-def make_window(name: str, n_fft: int, node: str = "stft") -> np.ndarray:
-    """A periodic analysis window; 'sqrt_hann' is the square root of the periodic Hann window."""
+def make_window(name: Window, n_fft: int, node: str = "stft") -> np.ndarray:
+    """A periodic analysis window; 'sqrt_hann' is the square root of the periodic Hann window; a tuple is
+    scipy.signal.get_window's (name, parameter...)."""
     from scipy.signal import get_window
 
     if name == "sqrt_hann":
         return np.sqrt(get_window("hann", n_fft))
-    check_window(name, node)
+    check_window(name, node, n_fft)
     try:
-        return np.asarray(get_window(name, n_fft))
-    except ValueError as e:
-        raise SpecError(f"unknown window {name!r}: {e}", "use e.g. hann, sqrt_hann, hamming, blackman") from e
+        with np.errstate(all="ignore"):
+            w = np.asarray(get_window(name, n_fft), dtype=np.float64)
+    except (ValueError, TypeError) as e:  # (TypeError: a tuple's parameters, [kaiser, x], [kaiser, 8, 9, 10])
+        raise SpecError(
+            f"unknown window {window_said(name)}: {e}",
+            "use e.g. hann, sqrt_hann, hamming, blackman" + ("" if isinstance(name, str) else f", or {LIST_FORM}"),
+        ) from e
+    if not np.isfinite(w).all():  # [kaiser, .nan]
+        raise SpecError(f"window {window_said(name)} has values that are not finite", f"use {LIST_FORM}")
+    return w
 
 
 class STFTParams(NodeParams):
     n_fft: int = Field(256, ge=2, le=2**20, description="frame length in samples (n_fft//2+1 bins); istft: the stft's")
     hop: int = Field(128, ge=1, le=2**20, description="samples between frames, must divide n_fft; istft: the stft's")
-    window: str = Field(
-        "sqrt_hann", description="sqrt_hann or any scipy.signal.get_window name (periodic); istft: the stft's"
+    window: Window = Field(
+        "sqrt_hann",
+        description="sqrt_hann, any scipy.signal.get_window name (periodic), or a list [name, parameter...] as its "
+        "tuple, e.g. [kaiser, 8]; istft: the stft's",
     )
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
@@ -249,7 +259,9 @@ def framing_problems(p: STFTParams, node: str) -> list[tuple[str, str, str]]:
     """check_params of stft and istft: a window no n_fft makes, a hop that does not divide n_fft (what configure()
     refuses whatever the stream; behind a device `run` said the window at the edge's line)."""
     out = []
-    for name, check in (("window", lambda: make_window(p.window, p.n_fft, node)), ("hop", lambda: _check_stft(p))):
+    # a hop left out is the default, which n_fft makes wrong: said at n_fft's line (it was the node's)
+    hop = "hop" if "hop" in p.model_fields_set or "n_fft" not in p.model_fields_set else "n_fft"
+    for name, check in (("window", lambda: make_window(p.window, p.n_fft, node)), (hop, lambda: _check_stft(p))):
         try:
             check()
         except SpecError as e:
@@ -325,20 +337,21 @@ def _check_framing(p: ISTFTParams, spec: StreamSpec) -> None:
     n_fft, hop, _ = spec.framing
     stft: dict[str, object] = dict(zip(("n_fft", "hop", "window"), spec.framing))
     mine: dict[str, object] = {"n_fft": p.n_fft, "hop": p.hop, "window": p.window}
+    shown = {k: window_text(v) if k == "window" else v for k, v in stft.items()}  # ([kaiser, 8]: as the file writes it)
     diff = [k for k in mine if mine[k] != stft[k]]
     same_bins = "n_fft" in diff and p.n_fft // 2 == n_fft // 2
     what = {"n_fft": "wrong samples", "hop": "a wrong output rate", "window": "wrong samples"}
     raise SpecError(
         "istft "
-        + ", ".join(f"{k} {mine[k]}" for k in diff)
+        + ", ".join(f"{k} {window_text(mine[k]) if k == 'window' else mine[k]}" for k in diff)
         + " differs from the stft that made its frames ("
-        + ", ".join(f"{k} {stft[k]}" for k in diff)
+        + ", ".join(f"{k} {shown[k]}" for k in diff)
         + "): it would give "
         + " and ".join(dict.fromkeys(what[k] for k in diff))
         + (f" (n_fft {p.n_fft} and {n_fft} give the same bins)" if same_bins else "")
         + (f" ({p.hop * spec.rate:g} Hz, not {hop * spec.rate:g} Hz)" if "hop" in diff else ""),
         "give the istft the stft's "
-        + ", ".join(f"{k}: {stft[k]}" for k in ("n_fft", "hop", "window"))
+        + ", ".join(f"{k}: {shown[k]}" for k in ("n_fft", "hop", "window"))
         + " (or leave them out on both)",
     )
 
@@ -379,7 +392,7 @@ class ISTFT(Node[ISTFTParams]):
         denom = (w.reshape(r, p.hop) ** 2).sum(axis=0)
         if denom.min() < 1e-10 * denom.max() or denom.max() == 0:
             raise SpecError(
-                f"window {p.window!r} with hop {p.hop} does not overlap (NOLA fails)",
+                f"window {window_said(p.window)} with hop {p.hop} does not overlap (NOLA fails)",
                 "use a smaller hop, e.g. n_fft/2 for sqrt_hann or n_fft/4 for hann",
             )
         self._cdt = np.dtype(spec.dtype)
