@@ -44,6 +44,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 from torch.autograd.graph import increment_version
@@ -64,7 +65,7 @@ from .enhancer_front import TimeFront
 from .enhancer_gain import LEVEL_START, adaptive_mask
 from .enhancer_gate import gate_curve, synthesize
 from .enhancer_loss import enhancer_loss, si_sdr, vad_targets
-from .enhancer_numpy import numpy_frame, state_views
+from .enhancer_numpy import NumpyFrame, numpy_frame, state_views
 from .enhancer_pitch import pitch_feature, pitch_frames
 from .gla import GLAConfig, GLAStack
 from .mamba import MambaConfig, MambaStack
@@ -295,21 +296,42 @@ class Enhancer(StreamingModel):
             raise ValueError(f"x_t must be one block (batch, hop={self.d_in}), got shape {tuple(x_t.shape)}")
         if not inputs_trusted():  # inside it the check is x's shape, checked above (x_t[:, None] costs a torch op)
             state = check_stream_input(self, x_t[:, None], state)
-        fused = self.cfg.n_fft == 2 * self.cfg.hop and self.front is None and x_t.shape[0]  # batch 0: _run's path
-        fast = fast_step(self) if fused else None
+        fast = self._fused_step(x_t.shape[0])
         if fast is None:
             return self._run(x_t[:, None], state, step=True)
         frame = numpy_frame(self, fast) if x_t.device.type == "cpu" else None
-        if frame is not None and x_t.dtype == self.head.weight.dtype:  # numpy: a third of torch's per-op cost
-            views = self._state_views(state, x_t.dtype)  # written in place (None: torch's step)
-            if views is not None:
-                y = torch.from_numpy(frame(x_t.numpy(), views))
-                # written behind autograd's back: the versions bumped as a torch in-place op bumps them (~1.5 us), so a
-                # tensor a graph saved for backward (not requiring grad: state_views cannot tell) is refused there,
-                # not read changed (a silently wrong gradient)
-                increment_version(list(state.values()))
-                return y, state
+        if frame is not None and x_t.dtype == frame.torch_dtype:  # numpy: a third of torch's per-op cost
+            y = self._numpy_frame_step(x_t.detach().numpy(), state, frame)
+            if y is not None:
+                return torch.from_numpy(y), state
         return self._fast_frame(x_t, state, fast)
+
+    def numpy_step(self, x: np.ndarray, state: State) -> np.ndarray | None:
+        """`step` for a caller that holds its samples in numpy and its state on the CPU (the enhancer node): one block
+        x (B, hop) in the weights' dtype -> (B, 1, hop + 1), the state written in place, with no torch call around
+        the numpy frame (each costs a few us of a ~500 us frame). None where the numpy frame does not run (training
+        or grad mode, not a fused GLA model, another dtype, a state it cannot write in place): call `step` then.
+        Unchecked: x must be finite and the state this model's (`step` outside trusted_inputs() checks them)."""
+        fast = self._fused_step(x.shape[0])
+        frame = None if fast is None else numpy_frame(self, fast)
+        return None if frame is None or x.dtype != frame.dtype else self._numpy_frame_step(x, state, frame)
+
+    def _fused_step(self, batch: int) -> FastGLAStep | None:
+        """The fused inference step where this config has one (n_fft = 2 hop, no front) and the batch is not empty."""
+        if self.cfg.n_fft != 2 * self.cfg.hop or not batch or self.front is not None:
+            return None
+        return fast_step(self)
+
+    def _numpy_frame_step(self, x: np.ndarray, state: State, frame: NumpyFrame) -> np.ndarray | None:
+        views = self._state_views(state, frame.torch_dtype)  # written in place (None: torch's step)
+        if views is None:
+            return None
+        y = frame(x, views)
+        # written behind autograd's back: the versions bumped as a torch in-place op bumps them (~1.5 us), so a tensor
+        # a graph saved for backward (not requiring grad: state_views cannot tell) is refused there, not read changed
+        # (a silently wrong gradient)
+        increment_version(list(state.values()))
+        return y
 
     def _state_views(self, state: State, dtype: torch.dtype) -> dict | None:
         """state_views(state, dtype) (None: strided, tracked or shared entries), kept from the last frame while `state`
