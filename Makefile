@@ -31,15 +31,14 @@ run: setup
 test: setup
 	PYTHONDONTWRITEBYTECODE= TRITON_INTERPRET=1 $(BIN)/python -m pytest -q -p no:cacheprovider --durations=25  # the slowest tests: the suite must stay under 15 min on 2 cores
 
-# pyright cannot follow setuptools' package-dir mapping: typecheck/wavegraph (git-ignored) links the folders as the
-# package, and pyright checks the files through these links (pyproject.toml), so each module is analysed once.
+# pyright cannot follow setuptools' package-dir mapping: .typecheck/wavegraph links the folders as the package.
 lint: setup
-	mkdir -p typecheck/wavegraph
-	for d in pipeline nodes models kernels benchmarks; do ln -sfn ../../$$d typecheck/wavegraph/$$d; done
-	ln -sfn ../../wavegraph/__init__.py typecheck/wavegraph/__init__.py
+	mkdir -p .typecheck/wavegraph
+	for d in pipeline nodes models kernels benchmarks; do ln -sfn ../../$$d .typecheck/wavegraph/$$d; done
+	ln -sfn ../../wavegraph/__init__.py .typecheck/wavegraph/__init__.py
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pyright --level warning  # the notes of unannotated functions left unchecked (pyproject.toml) are not shown
 
 clean:
-	rm -rf $(VENV) typecheck .typecheck  # the data sets stay in the user cache (pipeline/datasets.py)
+	rm -rf $(VENV) .typecheck  # the data sets stay in the user cache (pipeline/datasets.py)
