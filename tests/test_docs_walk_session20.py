@@ -73,7 +73,9 @@ def test_the_ssvep_dnn_decides_without_torch_s_padding_warning():
         warnings.simplefilter("ignore")
         h = x / (x.pow(2).mean(dim=(1, 2, 3), keepdim=True).sqrt() + 1e-20)
         h = torch.relu(model.down(model.spatial(model.combine(h))))
-        assert torch.equal(model.fc(same(h).flatten(1)), y)
+        # the same numbers to float32 rounding: bit for bit on some CPUs, 1.5e-7 of the scale on an AMD EPYC VM (the
+        # zero-padded copy runs another conv kernel)
+        torch.testing.assert_close(model.fc(same(h).flatten(1)), y, rtol=1e-5, atol=1e-6 * float(y.abs().max()))
 
 
 def test_a_checkpoint_set_on_a_random_init_model_node_says_to_drop_random_init(tmp_path):

@@ -93,15 +93,16 @@ def test_gate_is_grown_last_and_its_rows_take_the_lr_multiplier():
 
 
 def test_shipped_weights_use_the_time_gate():
-    """The shipped model (docs/speech.md, stage 26s) has the gate in two bands split at 1 kHz: its config asks for 8
-    blocks a band, its head rows (grown at zero in 21, the high band's a copy in 26) were trained away from zero and
-    apart, and its live step (the numpy frame, which computes the gate) equals its offline run."""
+    """The shipped model (docs/speech.md, stage 30s, and 26s before it) has the gate in two bands split at 1 kHz: its
+    config asks for 8 blocks a band, its head rows (grown at zero in 21, the high band's a copy in 26) were trained away
+    from zero and apart, and its live step (the numpy frame, which computes the gate) equals its offline run. The
+    pitch input's rows (stage 30s) follow the gate's."""
     from wavegraph.models import checkpoint as ckpt
     from wavegraph.nodes.models.enhancer import shipped_checkpoint
 
     model = ckpt.load(shipped_checkpoint())
     assert isinstance(model, Enhancer) and model.cfg.gate_blocks == 8
-    rows = model.head.weight.detach()[model.cfg.gate_offset :]
+    rows = model.head.weight.detach()[model.cfg.gate_offset : model.cfg.gate_offset + 2 * model.cfg.gate_blocks]
     assert model.cfg.gate_split == 20 and rows.shape[0] == 16 and float(rows.abs().max()) > 0.01
     assert float((rows[8:] - rows[:8]).abs().max()) > 0.01  # the two bands' gains differ
     model.eval()

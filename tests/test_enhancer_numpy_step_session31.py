@@ -139,3 +139,13 @@ def test_sgn_is_torch_sgn_at_zero_tiny_and_huge(dtype):
     ref = torch.sgn(torch.from_numpy(scaled)).numpy()
     np.testing.assert_allclose(got, ref, rtol=1e-6, atol=0)
     assert got.dtype == dtype
+
+
+def test_the_shipped_model_runs_its_numpy_frame_live():
+    """The default weights (stage 30s, with the pitch input since session 31) get the numpy frame once the node is
+    configured: on an AMD EPYC VM the shipped 26s did not (the element-wise check), and ran the torch step."""
+    node = EnhancerNode()
+    node.configure({"in": SPEC})
+    model = node.model
+    assert model is not None and model.cfg.pitch_lag == 256
+    assert model.__dict__.get("_numpy") is not None
