@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from .config import MAX_VALUES, GraphError, _values_in
-from .yaml_lines import LineLoader
+from .yaml_lines import load_lines
 from .yaml_slips import slip
 
 STDIN = "<stdin>"  # the file name problems name for a graph read from standard input (`wavegraph run -`)
@@ -85,7 +85,7 @@ def read_graph(path: str | Path) -> tuple[str, Any]:
             line, said = _odd_char(text, outside, "which YAML reads as a line break (an editor shows none)")
             raise GraphError([(file, line, said, "replace it with a space (copied from a web page or a PDF?)")])
     try:
-        doc = yaml.load(_json_tabs_as_spaces(text), Loader=LineLoader)
+        doc = load_lines(_json_tabs_as_spaces(text))
     except yaml.reader.ReaderError as e:  # a NUL, a terminal's colour escape: was 'position 29' and no line
         import unicodedata
 

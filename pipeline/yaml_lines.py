@@ -25,13 +25,19 @@ class LineList(list):
     item_aliases: dict[int, tuple[int, str]]  # index -> (line, anchor) of an item written as an alias (`- *src`)
 
 
-class LineLoader(yaml.SafeLoader):
+class _AliasLines:
+    """The alias-line hook shared by both loaders: composing stays in Python (yaml.composer) in each."""
+
     def compose_node(self, parent, index):
         """An alias keeps the line it is written on and its name (PyYAML gives back the anchored node itself)."""
         if isinstance(parent, yaml.SequenceNode) and self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             self.__dict__.setdefault("aliases", {})[(id(parent), index)] = (event.start_mark.line + 1, event.anchor)
         return super().compose_node(parent, index)
+
+
+class LineLoader(_AliasLines, yaml.SafeLoader):
+    """PyYAML's pure-Python loader: the reference, and what reports every problem (see load_lines)."""
 
 
 def _construct_mapping(loader: LineLoader, node: yaml.MappingNode) -> LineDict:
@@ -135,6 +141,76 @@ LineLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 LineLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+class _PyYAMLReadsOtherwise(yaml.YAMLError):
+    """What libyaml reads otherwise than PyYAML, met while composing: LineLoader reads the text again."""
+
+
+CLineLoader: type | None = None  # the same loader over libyaml's scanner and parser; None where PyYAML has no libyaml
+if getattr(yaml, "__with_libyaml__", False):
+    from yaml.composer import Composer
+    from yaml.cyaml import CParser  # pyright: ignore[reportAttributeAccessIssue] (built from _yaml.pyx)
+
+    class _CLineLoader(_AliasLines, Composer, CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
+        """libyaml scans and parses (the bulk of the time: 1.8 s -> 0.4 s on a 3,000-node graph); PyYAML's own
+        composer (the alias hook, the same recursion depth as LineLoader's: 'nested too deeply' at the same depth)
+        and LineLoader's constructors and resolvers (the same dicts) make the objects."""
+
+        yaml_constructors = LineLoader.yaml_constructors
+        yaml_multi_constructors = LineLoader.yaml_multi_constructors
+        yaml_implicit_resolvers = LineLoader.yaml_implicit_resolvers
+        yaml_path_resolvers = LineLoader.yaml_path_resolvers
+
+        def __init__(self, stream):
+            CParser.__init__(self, stream)
+            Composer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+        def compose_node(self, parent, index):
+            """A plain scalar holding a '?' inside [ ] or { } ({mode: a?b}): libyaml reads it as text, PyYAML stops the
+            scalar at the '?' and refuses the rest, so the text is read again by PyYAML (load_lines)."""
+            if self.check_event(yaml.ScalarEvent):
+                event = self.peek_event()
+                if parent is not None and parent.flow_style and not event.style and "?" in event.value:
+                    raise _PyYAMLReadsOtherwise(event.start_mark)
+                if event.tag == "!":  # `key: !` is null to PyYAML (its value resolved as plain), '' to libyaml
+                    event.implicit = (True, False)
+            return super().compose_node(parent, index)
+
+        def compose_scalar_node(self, anchor):
+            """A plain scalar's style is None, as PyYAML's parser gives it (libyaml's is ''): plain_texts reads it."""
+            node = super().compose_scalar_node(anchor)
+            node.style = node.style or None
+            return node
+
+    CLineLoader = _CLineLoader
+
+# Where libyaml reads a text otherwise than PyYAML: a tab after a key's ':' (PyYAML refuses it, with the fix that
+# graph_file gives), a BOM at the start of a later line (libyaml skips it, PyYAML reads it as text), the line breaks
+# of YAML 1.1 that an editor does not show (graph_file refuses or escapes them first), a block scalar's `|#` (a
+# comment without its space: libyaml takes it, PyYAML refuses it). Such a text is read by PyYAML alone.
+_PURE_ONLY = re.compile(r"[\t\x85\u2028\u2029]|.\ufeff|[|>][-+0-9]*#", re.DOTALL)
+
+
+def loader_for(text: str) -> type:
+    """The loader that reads `text` first: CLineLoader where libyaml is there and reads it as PyYAML does."""
+    if CLineLoader is None or _PURE_ONLY.search(text):
+        return LineLoader
+    return CLineLoader
+
+
+def load_lines(text: str) -> Any:
+    """yaml.load(text, Loader=LineLoader), faster: libyaml reads it where it can. Any problem (a YAML error, a
+    duplicate key, a set, nesting too deep) is read again by LineLoader, so its error, line and text are PyYAML's."""
+    loader = loader_for(text)
+    if loader is not LineLoader:
+        try:
+            return yaml.load(text, Loader=loader)  # noqa: S506 (a SafeLoader's constructors)
+        except Exception:  # what LineLoader says of it, or its objects where libyaml alone refused the text
+            pass
+    return yaml.load(text, Loader=LineLoader)  # noqa: S506
 
 
 def line_of(obj: Any, key: Any = None) -> int:
