@@ -190,8 +190,9 @@ if getattr(yaml, "__with_libyaml__", False):
 # Where libyaml reads a text otherwise than PyYAML: a tab after a key's ':' (PyYAML refuses it, with the fix that
 # graph_file gives), a BOM at the start of a later line (libyaml skips it, PyYAML reads it as text), the line breaks
 # of YAML 1.1 that an editor does not show (graph_file refuses or escapes them first), a block scalar's `|#` (a
-# comment without its space: libyaml takes it, PyYAML refuses it). Such a text is read by PyYAML alone.
-_PURE_ONLY = re.compile(r"[\t\x85\u2028\u2029]|.\ufeff|[|>][-+0-9]*#", re.DOTALL)
+# comment without its space: libyaml takes it, PyYAML refuses it), a tag followed by a ',' (`[!!str,a]`: libyaml ends
+# the tag there, an empty value; PyYAML reads the ',' as the tag's and refuses it). Such a text is read by PyYAML alone.
+_PURE_ONLY = re.compile(r"[\t\x85\u2028\u2029]|.\ufeff|[|>][-+0-9]*#|!\S*,", re.DOTALL)
 
 
 def loader_for(text: str) -> type:
