@@ -30,7 +30,7 @@ from ..channel_kinds import trigger_channels
 from ..nanpolicy import MAX_STATE_BYTES, NAN_POLICY_HELP, NanPolicy, check_nyquist, delay_mask
 from ..segment_tail import tail_before
 from ..signal import SignalNode
-from .window_names import LIST_FORM, Window, check_window, window_text
+from .window_names import FIRWIN_COSINE, LIST_FORM, Window, check_window, window_text
 
 Design = Literal["butter", "cheby1", "cheby2", "ellip", "bessel"]
 
@@ -431,16 +431,39 @@ def fir_window_problem(p: FIRParams, numtaps: int) -> tuple[str, str] | None:
 
     try:
         check_window(p.window, "fir", numtaps)
-        with np.errstate(all="ignore"):
-            w = get_window(p.window, numtaps, fftbins=False)
+        with np.errstate(all="ignore"):  # (xp: as firwin calls it, which general_cosine refuses)
+            w = get_window(p.window, numtaps, fftbins=False, xp=np)
     except SpecError as e:
         return e.message, e.hint
     except (ValueError, TypeError) as e:  # (TypeError: a list's parameters, [kaiser, x], [kaiser, 8, 9, 10])
+        if "does not accept the parameters xp" in str(e):  # general_cosine
+            return f"fir: window {window_text(p.window)}: scipy's firwin does not make it ({e})", FIRWIN_COSINE
         said = "" if isinstance(p.window, str) else f"window {window_text(p.window)}: "
         return f"fir design failed: {said}{e}", f"check window (e.g. hamming, hann, blackman, or {LIST_FORM})"
     if not np.isfinite(w).all():  # [kaiser, .nan]
         return f"fir window {window_text(p.window)} has values that are not finite", f"use {LIST_FORM}"
     return None
+
+
+def fir_numtaps_problem(p: FIRParams) -> tuple[str, str] | None:
+    """(what, fix) for an even numtaps, whatever the stream: its delay (numtaps - 1) / 2 is not whole, and firwin makes
+    no high-pass or band-stop of even length (its gain at Nyquist is 0). None when it is odd."""
+    if p.numtaps % 2:
+        return None
+    lo, hi = p.l_freq, p.h_freq
+    kind = "" if lo is None else "high-pass" if hi is None else "band-stop" if lo > hi else ""
+    why = f"; firwin makes no {kind} of even length (its gain at Nyquist is 0)" if kind else ""
+    return (
+        f"fir numtaps {p.numtaps} is even: its delay (numtaps - 1) / 2 would not be a whole number of samples{why}",
+        f"numtaps: {p.numtaps + 1} (odd)",
+    )
+
+
+NO_EDGES = (
+    "fir needs l_freq and/or h_freq (neither is given: no band to filter)",
+    "h_freq: 40.0 for a low-pass, l_freq: 1.0 for a high-pass, both for a band-pass (l_freq below h_freq) or a "
+    "band-stop (l_freq above h_freq)",
+)
 
 
 class FIR(SignalNode[FIRParams]):
@@ -451,9 +474,17 @@ class FIR(SignalNode[FIRParams]):
 
     def check_params(self) -> list[tuple[str, str, str]]:
         """A window firwin cannot make, at window's line (behind a device `run` said it at the edge's, once the stream
-        came; offline too). (A numtaps past the 1 GiB bound is checked with 65537 taps: said then by configure.)"""
-        said = fir_window_problem(self.params, min(self.params.numtaps, 65537))
-        return [("window", *said)] if said else []
+        came; offline too), an even numtaps at its line and no edge at all at the node's (both were said by configure
+        only, at the edge's line). (A numtaps past the 1 GiB bound is checked with 65537 taps: said then by
+        configure.)"""
+        p, out = self.params, []
+        if said := fir_numtaps_problem(p):
+            out.append(("numtaps", *said))
+        if p.l_freq is None and p.h_freq is None:
+            out.append(("", *NO_EDGES))  # (no parameter's line: the node's)
+        if said := fir_window_problem(p, min(p.numtaps, 65537)):
+            out.append(("window", *said))
+        return out
 
     @dataclass
     class State:
@@ -466,16 +497,13 @@ class FIR(SignalNode[FIRParams]):
         from scipy.signal import firwin
 
         p = self.params
-        if p.numtaps % 2 == 0:
-            raise SpecError(
-                f"fir numtaps {p.numtaps} is even",
-                f"use an odd numtaps (e.g. {p.numtaps + 1}) so the delay is a whole number of samples",
-            )
+        if said := fir_numtaps_problem(p):  # (as check_params says it, at numtaps' line)
+            raise SpecError(*said)
         for name in ("l_freq", "h_freq"):
             if getattr(p, name) is not None:
                 check_nyquist(f"fir {name}", getattr(p, name), spec.rate)
         if p.l_freq is None and p.h_freq is None:
-            raise SpecError("fir needs l_freq and/or h_freq", "set h_freq for a low-pass, l_freq for a high-pass")
+            raise SpecError(*NO_EDGES)
         per_tap = (int(np.prod(self.lead)) if self.lead else 1) * self.dtype.itemsize + 8  # state per signal, taps
         longest = (MAX_STATE_BYTES // per_tap - 1) // 2 * 2 + 1
         if p.numtaps * per_tap > MAX_STATE_BYTES:  # before firwin: numtaps 1e8 was a MemoryError (or the machine's)
