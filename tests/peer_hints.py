@@ -1,5 +1,6 @@
 """Shared helpers of the peer-user and YAML tests (test_peer_users*_session21, test_yaml_attack3,
-test_yaml_hostile_session23): a graph validated as a user runs it."""
+test_yaml_hostile_session23, the window and parameter checks of sessions 30-31): a graph validated as a user runs
+it."""
 
 from wavegraph.pipeline.cli import main
 
@@ -43,3 +44,33 @@ edges:
   - {{source: src.out, target: n.in}}
   - {{source: n.out, target: sink.in}}
 """
+
+
+# A node's parameters checked two ways: behind a device (validate cannot open it: the node's check_params) and behind
+# an offline source (configure() with the source's spec).
+SOURCES = (
+    "type: lsl_inlet\n    params: {name: mic, resolve_timeout: 10.0}",  # behind a device: check_params
+    "type: sine\n    params: {rate: 250, duration: 0.5}",  # offline: configure()
+)
+_BEHIND = """\
+name: behind
+nodes:
+  - id: src
+    SOURCE
+  - id: n
+    type: TYPE
+    params:
+PARAMS
+  - id: sink
+    type: null_sink
+edges:
+  - {source: src.out, target: n.in}
+  - {source: n.out, target: sink.in}
+"""
+
+
+def behind(source: str, node_type: str, params: str) -> str:
+    """`source` (one of SOURCES) into a node of `node_type` (its `- id: n` at line 6) whose params, one a line, start
+    at line 9, into a sink."""
+    lines = "\n".join(f"      {line}" for line in params.splitlines())
+    return _BEHIND.replace("SOURCE", source).replace("TYPE", node_type).replace("PARAMS", lines)

@@ -7,36 +7,14 @@ fir): it said scipy's "'kaiser' must have parameters", with "use e.g. hann, sqrt
 import re
 
 import pytest
+from peer_hints import SOURCES
+from peer_hints import behind as graph
 from peer_hints import problems as validate
 from scipy.signal import get_window
 from wavegraph.pipeline.registry import lookup
 from wavegraph.pipeline.spec import SpecError, signal_spec
 
-GRAPH = """\
-name: w31
-nodes:
-  - id: src
-    SOURCE
-  - id: n
-    type: TYPE
-    params:
-PARAMS
-  - id: sink
-    type: null_sink
-edges:
-  - {source: src.out, target: n.in}
-  - {source: n.out, target: sink.in}
-"""
-SOURCES = (
-    "type: lsl_inlet\n    params: {name: mic, resolve_timeout: 10.0}",  # behind a device: check_params
-    "type: sine\n    params: {rate: 250, duration: 0.5}",  # offline: configure()
-)
 NODE_LINE = 6  # `- id: n`; its params start at line 9
-
-
-def graph(source: str, node_type: str, params: str) -> str:
-    lines = "\n".join(f"      {line}" for line in params.splitlines())
-    return GRAPH.replace("SOURCE", source).replace("TYPE", node_type).replace("PARAMS", lines)
 
 
 @pytest.mark.parametrize(

@@ -6,37 +6,13 @@ import json
 
 import numpy as np
 import pytest
+from peer_hints import SOURCES
+from peer_hints import behind as graph
 from peer_hints import problems as validate
 from scipy.signal import firwin, get_window
 from wavegraph.pipeline.registry import lookup
 from wavegraph.pipeline.spec import SpecError, StreamSpec, signal_spec
 from wavegraph.pipeline.testing import assert_streaming_equivalent
-
-GRAPH = """\
-name: w30
-nodes:
-  - id: src
-    SOURCE
-  - id: n
-    type: TYPE
-    params:
-PARAMS
-  - id: sink
-    type: null_sink
-edges:
-  - {source: src.out, target: n.in}
-  - {source: n.out, target: sink.in}
-"""
-SOURCES = (
-    "type: lsl_inlet\n    params: {name: mic, resolve_timeout: 10.0}",  # behind a device: check_params
-    "type: sine\n    params: {rate: 250, duration: 0.5}",  # offline: configure()
-)
-
-
-def graph(source: str, node_type: str, params: str) -> str:
-    """`source` into a node of `node_type` whose params (one a line) start at line 9, into a sink."""
-    lines = "\n".join(f"      {line}" for line in params.splitlines())
-    return GRAPH.replace("SOURCE", source).replace("TYPE", node_type).replace("PARAMS", lines)
 
 
 def test_an_unknown_fir_window_is_said_at_its_line_also_behind_a_device(tmp_path, monkeypatch, capsys):
