@@ -192,12 +192,18 @@ if getattr(yaml, "__with_libyaml__", False):
 # of YAML 1.1 that an editor does not show (graph_file refuses or escapes them first), a block scalar's `|#` (a
 # comment without its space: libyaml takes it, PyYAML refuses it), a tag followed by a ',' (`[!!str,a]`: libyaml ends
 # the tag there, an empty value; PyYAML reads the ',' as the tag's and refuses it). Such a text is read by PyYAML alone.
-_PURE_ONLY = re.compile(r"[\t\x85\u2028\u2029]|.\ufeff|[|>][-+0-9]*#|!\S*,", re.DOTALL)
+_PURE_ONLY = re.compile(r"[\t\x85\u2028\u2029]|.\ufeff|[|>][-+0-9]*#", re.DOTALL)
+
+
+def _tag_then_comma(text: str) -> bool:
+    """A ',' after a '!' in one word: `[!!str,a]` (a tag's characters have no space; a regex over '!!!...' was
+    quadratic)."""
+    return "!" in text and any("," in w.partition("!")[2] for w in text.split() if "!" in w)
 
 
 def loader_for(text: str) -> type:
     """The loader that reads `text` first: CLineLoader where libyaml is there and reads it as PyYAML does."""
-    if CLineLoader is None or _PURE_ONLY.search(text):
+    if CLineLoader is None or _PURE_ONLY.search(text) or _tag_then_comma(text):
         return LineLoader
     return CLineLoader
 
