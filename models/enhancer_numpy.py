@@ -46,14 +46,15 @@ def _complex(real: np.ndarray) -> np.ndarray:
     return real.view(np.complex64 if real.dtype == np.float32 else np.complex128)[..., 0]
 
 
-# Under float32's smallest normal number: z / max(|z|, it) is z / |z| for every z the caller gives (scaled by
-# _UNSUBNORMAL first: none is subnormal) and 0 at 0, in three ufunc calls (np.divide with `where` cost ~8 us more).
-_TINY = np.float32(1e-37)
+# The smallest normal number of each complex dtype's parts: z / max(|z|, it) is z / |z| for every z with no subnormal
+# part (the caller scales by _UNSUBNORMAL first) and 0 at 0, in three ufunc calls (np.divide with `where` cost ~8 us
+# more).
+_TINY = {np.dtype(c): np.finfo(f).tiny for c, f in ((np.complex64, np.float32), (np.complex128, np.float64))}
 
 
 def _sgn(z: np.ndarray) -> np.ndarray:
-    """z / |z|, 0 at 0 (torch.sgn), for z none of whose elements is subnormal."""
-    return z / np.maximum(np.abs(z), _TINY)
+    """z / |z|, 0 at 0 (torch.sgn), for complex z none of whose elements is subnormal."""
+    return z / np.maximum(np.abs(z), _TINY[z.dtype])
 
 
 class NumpyFrame:
