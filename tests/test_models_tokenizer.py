@@ -174,7 +174,9 @@ def test_token_decoder_fit_predict_on_real_background(edf):
     and a fresh decoder's copy are untouched, the fitted decoder's copy has changed."""
     _, rate, names = edf
     X, y = _ssvep_trials(edf, 90, (9.0, 13.0))
-    dec = TokenDecoder(rate=rate, channel_names=names, freqs=[9.0, 13.0], seed=0, steps=40)
+    # 40 steps of 32 trials: ~2/3 of the time of 40 steps of all 60 (batch 64), and less hostage to the seed (seeds
+    # 0-5 here: 0.87-1.0 at 4 of the 6 with 32, 0.9 at 2 of the 6 with 64; the others stayed at 0.6)
+    dec = TokenDecoder(rate=rate, channel_names=names, freqs=[9.0, 13.0], seed=0, steps=40, batch=32)
     dec.fit(X[:60], y[:60])
     acc = (dec.predict(X[60:]) == y[60:]).mean()
     assert acc >= 0.75, acc
