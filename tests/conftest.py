@@ -58,6 +58,41 @@ def one_torch_thread():
     torch.set_num_threads(n)
 
 
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium, headless, driven by selenium (never a downloaded browser): one for the session, shared by
+    the monitor's browser tests (tests/test_monitor_*.py; a module's own took 0.3-1.5 s to start here). A test that
+    changes it (CPU throttling, the script timeout) sets it back."""
+    import shutil
+
+    chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
+    need(chromium and chromedriver, "Debian's chromium and chromium-driver are not installed (scripts/system_deps.sh)")
+    webdriver = pytest.importorskip("selenium.webdriver")
+    pytest.importorskip("bokeh")
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1700",
+    ):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(chromedriver), options=opts)
+    driver.set_script_timeout(30)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
 @pytest.fixture
 def shm_dir(tmp_path, monkeypatch):
     """A private shared-memory segment folder (tmpfs when /dev/shm is there), inherited by worker processes.

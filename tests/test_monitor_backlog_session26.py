@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from test_monitor_browser import DOC, _wait, browser  # noqa: F401  (the module's chromium fixture)
+from test_monitor_browser import DOC, _wait  # the chromium: conftest.py's `browser`
 
 CHANNELS, RATE, POINTS = 64, 200.0, 7  # like the tap: about 200 points per channel and second, ~30 frames/s
 
@@ -26,7 +26,7 @@ def _feed(hub, stop: threading.Event) -> None:
         stop.wait(max(0.0, start + i * POINTS / RATE - time.monotonic()))
 
 
-def test_a_slow_page_gets_the_newest_traces_with_one_message_in_flight(browser, monkeypatch):  # noqa: F811
+def test_a_slow_page_gets_the_newest_traces_with_one_message_in_flight(browser, monkeypatch):
     pytest.importorskip("bokeh")
     from selenium.common.exceptions import TimeoutException
     from wavegraph.pipeline import monitor_app, monitor_status

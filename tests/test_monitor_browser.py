@@ -1,12 +1,11 @@
 """The live monitor in a real browser: Debian's chromium, headless, driven by selenium (never a downloaded
-browser), on the real EEG replay at --speed 1, in one process and in several.
+browser; the `browser` fixture of conftest.py), on the real EEG replay at --speed 1, in one process and in several.
 
 Screenshots are kept as test artefacts in out/test-artifacts/ (docs/monitor.md shows one).
 """
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,40 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import need
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "out" / "test-artifacts"
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    need(CHROMIUM and CHROMEDRIVER, "Debian's chromium and chromium-driver are not installed (scripts/system_deps.sh)")
-    webdriver = pytest.importorskip("selenium.webdriver")
-    pytest.importorskip("bokeh")
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--window-size=1400,1700",
-    ):
-        opts.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    driver.set_script_timeout(30)
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
 
 
 def _start(tmp_path: Path, in_process: bool, edf_path: Path) -> tuple[subprocess.Popen, str]:

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 from test_monitor_backlog_session26 import CHANNELS, POINTS, RATE
-from test_monitor_browser import DOC, _wait, browser  # noqa: F401  (the module's chromium fixture)
+from test_monitor_browser import DOC, _wait  # the chromium: conftest.py's `browser`
 
 BINS, FRAME_RATE = 128, 31.25  # an audio spectrogram: 32 ms columns of 128 bins, the heatmap's 400 newest
 # Seconds of run with the page throttled (20 before). Before the fix the page's backlog grew all along: 26 updates
@@ -53,7 +53,7 @@ return [h.data.x[0] + h.data.dw[0], Math.max(...Array.from(m.data.x))];
 )
 
 
-def test_a_slow_page_gets_the_newest_document_update_with_one_in_flight(browser, monkeypatch):  # noqa: F811
+def test_a_slow_page_gets_the_newest_document_update_with_one_in_flight(browser, monkeypatch):
     pytest.importorskip("bokeh")
     from selenium.common.exceptions import TimeoutException
     from wavegraph.pipeline import monitor_app, monitor_status
