@@ -111,3 +111,21 @@ def test_every_scipy_window_that_must_have_parameters_has_an_example():
             get_window(name, 64)
         assert needs_parameters(name, 64) is not None, name
     assert needs_parameters("tukey", 64) is None and needs_parameters("hann", 64) is None
+
+
+def test_a_scipy_whose_get_window_takes_no_namespace_still_checks_fir_windows(monkeypatch):
+    """pyproject allows scipy >= 1.11, whose get_window has no `xp` (scipy 1.15 added it): passing it anyway was a
+    TypeError, so every fir window was refused there."""
+    import scipy.signal
+    from wavegraph.nodes.dsp.filters import FIRParams, fir_window_problem
+
+    real = scipy.signal.get_window
+
+    def get_window(window, Nx, fftbins=True):  # scipy 1.11's signature
+        return real(window, Nx, fftbins=fftbins)
+
+    monkeypatch.setattr(scipy.signal, "get_window", get_window)
+    assert fir_window_problem(FIRParams(h_freq=30.0, window="hamming"), 101) is None
+    assert fir_window_problem(FIRParams(h_freq=30.0, window=["kaiser", 8]), 101) is None
+    said = fir_window_problem(FIRParams(h_freq=30.0, window="hammingg"), 101)
+    assert said is not None and "hammingg" in said[0]

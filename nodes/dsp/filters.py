@@ -427,12 +427,17 @@ class FIRParams(NodeParams):
 def fir_window_problem(p: FIRParams, numtaps: int) -> tuple[str, str] | None:
     """(what, fix) for a window firwin cannot make `numtaps` long (the symmetric get_window), whatever the stream: an
     unknown name, or a list's parameters scipy refuses. None when it makes it."""
+    import inspect
+
     from scipy.signal import get_window
 
+    # as firwin calls it: with the array namespace where get_window takes one (scipy >= 1.15; general_cosine refuses
+    # it), without on older scipy (an unknown `xp` there was a TypeError for every window)
+    xp = {"xp": np} if "xp" in inspect.signature(get_window).parameters else {}
     try:
         check_window(p.window, "fir", numtaps)
-        with np.errstate(all="ignore"):  # (xp: as firwin calls it, which general_cosine refuses)
-            w = get_window(p.window, numtaps, fftbins=False, xp=np)
+        with np.errstate(all="ignore"):
+            w = get_window(p.window, numtaps, fftbins=False, **xp)
     except SpecError as e:
         return e.message, e.hint
     except (ValueError, TypeError) as e:  # (TypeError: a list's parameters, [kaiser, x], [kaiser, 8, 9, 10])
