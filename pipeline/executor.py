@@ -241,8 +241,11 @@ class Executor:
         """Open every node (Node.open: a file's data, a device); called once by the runner of this
         process (in-process runner, worker after the start barrier), before the first chunk. A node
         that cannot open fails the run (NodeFailure, naming it; a SpecError, which names what and the fix,
-        without the traceback: a sound card gone since the build)."""
-        for n, node in self.nodes.items():
+        without the traceback: a sound card gone since the build). Sources open last: a live source (a microphone)
+        starts producing when it opens, and what it captured while a slow sink (a speaker's stream: ~30 ms on JACK)
+        was still opening stayed queued in that sink's jitter buffer as extra latency for the whole run."""
+        order = sorted(self.nodes.items(), key=lambda item: isinstance(item[1], Source))  # stable: others first
+        for n, node in order:
             try:
                 node.open()
             except SpecError as e:
