@@ -2,7 +2,10 @@
 test_yaml_hostile_session23, the window and parameter checks of sessions 30-31): a graph validated as a user runs
 it."""
 
+from wavegraph.pipeline import yaml_lines
 from wavegraph.pipeline.cli import main
+from wavegraph.pipeline.config import GraphError
+from wavegraph.pipeline.graph_file import read_graph
 
 
 def problems(tmp_path, monkeypatch, capsys, text):
@@ -74,3 +77,19 @@ def behind(source: str, node_type: str, params: str) -> str:
     at line 9, into a sink."""
     lines = "\n".join(f"      {line}" for line in params.splitlines())
     return _BEHIND.replace("SOURCE", source).replace("TYPE", node_type).replace("PARAMS", lines)
+
+
+def graph_problems_both_ways(path, monkeypatch) -> tuple[list | None, list | None]:
+    """read_graph's problems for the file at `path` read with libyaml (where PyYAML has it), then with the pure-Python
+    loader alone (pipeline/yaml_lines.py); None where it read the file."""
+
+    def said():
+        try:
+            read_graph(path)
+        except GraphError as e:
+            return e.problems
+        return None
+
+    with_c = said()
+    monkeypatch.setattr(yaml_lines, "CLineLoader", None)
+    return with_c, said()
