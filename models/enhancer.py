@@ -53,6 +53,7 @@ from .config import DictConfig
 from .enhancer_checks import check_stream_input
 from .enhancer_fast import FastGLAStep, fast_step
 from .enhancer_features import (
+    analyze,
     compressed_advance,
     dft_matrices,
     impulse,
@@ -227,6 +228,7 @@ class Enhancer(StreamingModel):
     cfg: EnhancerConfig
     core: MambaStack | GLAStack
     dft: torch.Tensor
+    dft64: torch.Tensor  # dft in float64 (its float32 entries), for `analyze`; not a buffer: .float() leaves it
     idft: torch.Tensor
     gate_curve: torch.Tensor  # with gate_blocks only
 
@@ -253,6 +255,7 @@ class Enhancer(StreamingModel):
         dft, idft = dft_matrices(cfg.n_fft, cfg.hop)  # windows folded in, real/imaginary interleaved
         self.register_buffer("dft", dft, persistent=False)
         self.register_buffer("idft", idft, persistent=False)
+        self.dft64 = dft.double()
         if cfg.gate_blocks:
             self.register_buffer("gate_curve", gate_curve(cfg.n_fft, cfg.gate_blocks), persistent=False)
         self.d_in, self.d_out = cfg.hop, cfg.hop + 1
@@ -360,7 +363,9 @@ class Enhancer(StreamingModel):
 
     def _apply(self, fn, recurse: bool = True):
         self._forget_fast_step()  # .to(), .double(), ... may replace the parameters' data
-        return super()._apply(fn, recurse)
+        out = super()._apply(fn, recurse)
+        self.dft64 = self.dft.double()  # on dft's device
+        return out
 
     def _forget_fast_step(self) -> None:
         for name in ("_fast_params", "_fast_key", "_fast", "_numpy_key", "_numpy", "_views"):
@@ -372,7 +377,7 @@ class Enhancer(StreamingModel):
         `state` in place (allowed for `step`) and returns it."""
         B, H, nb = x_t.shape[0], self.cfg.hop, self.cfg.n_bins
         sig = torch.cat([state["prev"], x_t], 1)  # (B, n_fft)
-        spec = (sig @ self.dft).view(B, 1, nb, 2)  # real, imaginary
+        spec = analyze(sig, self.dft64).view(B, 1, nb, 2)  # real, imaginary
         frames = self._df_frames(spec, state.get("dfhist"))
         power = spec.square().sum(-1)  # (B, 1, bins): for the features and the adaptive floor
         feat, hists, pspec = self._features(spec, frames, power, state, 1, sig.view(B, 1, -1), sig)
@@ -435,7 +440,7 @@ class Enhancer(StreamingModel):
         if cfg.pitch_lag:
             L, W = cfg.pitch_lag, cfg.n_fft
             ext = torch.cat([state["pitchprev"], sig], 1)
-            pspec, corr = pitch_frames(ext, W, cfg.hop, L, cfg.pitch_min_lag, self.dft.narrow(1, 0, 2 * cfg.df_bins))
+            pspec, corr = pitch_frames(ext, W, cfg.hop, L, cfg.pitch_min_lag, self.dft64.narrow(1, 0, 2 * cfg.df_bins))
             parts.append(pitch_feature(spec.narrow(2, 0, cfg.df_bins), pspec, corr))
             new["pitchprev"] = ext.narrow(1, ext.shape[1] - (W - cfg.hop) - L, L)
         return (parts[0] if len(parts) == 1 else torch.cat(parts, -1)), new, pspec
@@ -492,7 +497,7 @@ class Enhancer(StreamingModel):
             flat, front = self.front.stream(flat, state)
         sig = torch.cat([state["prev"], flat], 1)
         frames = sig[:, None] if T == 1 else sig.unfold(1, W, H)  # (B, T, W)
-        spec = (frames @ self.dft).unflatten(-1, (cfg.n_bins, 2))  # (B, T, bins, 2): real, imaginary
+        spec = analyze(frames, self.dft64).unflatten(-1, (cfg.n_bins, 2))  # (B, T, bins, 2): real, imaginary
         df_frames = self._df_frames(spec, state.get("dfhist"))
         power = spec.square().sum(-1)  # (B, T, bins)
         feat, hists, pspec = self._features(spec, df_frames, power, state, T, frames, sig)

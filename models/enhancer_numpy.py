@@ -66,8 +66,8 @@ class NumpyFrame:
         cfg = self.cfg = model.cfg
         self.torch_dtype = model.head.weight.dtype
         self.dtype = np.dtype(str(self.torch_dtype).removeprefix("torch."))
-        self.dft, self.idft = _np(model.dft), _np(model.idft)
-        self.pitch_dft = self.dft[:, : 2 * cfg.df_bins].copy()  # the pitch input's bins: the deep-filtered ones
+        self.dft64, self.idft = _np(model.dft).astype(np.float64), _np(model.idft)  # analysis in float64: `analyze`
+        self.pitch_dft = self.dft64[:, : 2 * cfg.df_bins].copy()  # the pitch input's bins: the deep-filtered ones
         curve = getattr(model, "gate_curve", None)
         self.curve = None if curve is None or not cfg.gate_blocks else _np(curve)
         self.in_proj = None if fast.in_proj is None else tuple(_np(t) for t in fast.in_proj)
@@ -83,7 +83,7 @@ class NumpyFrame:
     def __call__(self, x: np.ndarray, state: dict[str, np.ndarray]) -> np.ndarray:
         cfg, B, H, nb = self.cfg, x.shape[0], self.cfg.hop, self.cfg.n_bins
         sig = np.concatenate([state["prev"], x], 1)  # (B, n_fft)
-        spec = sig @ self.dft  # (B, bins * 2): real, imaginary interleaved
+        spec = (sig.astype(np.float64) @ self.dft64).astype(sig.dtype)  # (B, bins * 2): real, imaginary interleaved
         X = _complex(spec.reshape(B, nb, 2))
         power = spec * spec
         power = power[:, 0::2] + power[:, 1::2]

@@ -13,10 +13,11 @@ not. RNNoise gives its network this (a pitch filter and a per-band pitch correla
 - the deep filter gets one more complex tap per bin, on P (2 df_bins head outputs, after the time gate's).
 
 The pitch_lag samples before the oldest sample a frame needs are the state "pitchprev". The correlation is computed
-with an FFT here (training: a batch of frames at once) and directly in the numpy frame step (np.correlate): their
-sums differ in rounding only (~3e-7 of r): lags that tie (within TIE) are chosen alike in both, so the chosen lag
-can differ only where some lag's r lies within that rounding of the best's minus TIE (or after a loud burst, whose
-rounding is larger); the output there differs by the tap on P for that frame.
+with an FFT here (training: a batch of frames at once) and directly in the numpy frame step (np.correlate), both in
+float64, as are the lagged windows' spectra (models/enhancer_features.py `analyze`): their r differ in rounding only
+(~1e-15), so the chosen lag can differ only where some lag's r lies within that of the best's minus TIE; the output
+there differs by the tap on P for that frame. In float32 the two r differed by up to 3.3e-7, and a real noisy
+recording (brown noise, 0 dB) took another lag in 4 of 1,360 frames: outputs 1.5e-4 apart.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ import numpy as np
 import torch
 
 # A window's energy is taken as at least this share of its segment's (100 dB under it): the float64 running sums'
-# differences and the float32 correlation resolve no less. A click at int16 scale then, 12 ms on, a voice ~150 dB
+# differences resolve no less (nor did the float32 correlation of sessions 30-31). A click at int16 scale then, 12 ms on, a voice ~150 dB
 # under it (under one LSB): the frame's energy was lost in the sums' rounding (~0) and r(L) came out 8e6, both paths.
 ENERGY_FLOOR = 1e-10
 # The lag chosen is the longest whose r is within TIE of the best (j = pitch_lag - lag: the smallest j). The FFT and
-# np.correlate r differ by rounding (<= 3.3e-7 measured on voices at 1e-3..1, noise at int16 scale, square waves), so
+# np.correlate r differ by rounding (in float32, as they were summed until session 32, <= 3.3e-7 measured on voices
+# at 1e-3..1, noise at int16 scale, square waves; in float64 ~1e-15), so
 # a bare argmax over lags that tie (a silent frame after a click: r = 0 at every lag, the FFT's rounding noise against
 # np.correlate's exact 0; clicks 257 samples apart: 0 at every lag; a square wave whose period divides several lags)
 # chose another lag in the whole-file run than in 10 ms steps, and the deep filter's tap on P added a different
@@ -42,29 +44,31 @@ TIE = 1e-4
 
 
 def _window_energies(seg: torch.Tensor, W: int, J: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Energies of seg[..., j : j + W] for j < J and of the frame (the last W samples), summed in float64 (a
-    difference of float32 running sums loses a quiet window after a loud one) and floored at ENERGY_FLOOR times the
+    """Energies of seg[..., j : j + W] for j < J and of the frame (the last W samples) of a float64 seg, by running
+    sums (a difference of float32 ones loses a quiet window after a loud one), floored at ENERGY_FLOOR times the
     segment's (a float64 one loses it too, further under)."""
-    sq = torch.nn.functional.pad(seg.double().square().cumsum(-1), (1, 0))
+    sq = torch.nn.functional.pad(seg.square().cumsum(-1), (1, 0))
     floor = sq[..., -1:] * ENERGY_FLOOR
     e, ef = sq[..., W : W + J] - sq[..., :J], sq[..., -1:] - sq[..., -W - 1 : -W]
-    return e.clamp_min(floor).to(seg.dtype), ef.clamp_min(floor).to(seg.dtype)
+    return e.clamp_min(floor), ef.clamp_min(floor)
 
 
 def pitch_frames(ext: torch.Tensor, W: int, H: int, L: int, lmin: int, dft: torch.Tensor):
     """ext (B, L + W - H + T H): the samples of T frames of W samples every H, with the L samples before the first ->
     the spectra of each frame's samples one pitch period earlier (B, T, bins, 2), bins = dft's columns / 2, and the
-    normalized correlation at that lag (B, T, 1). dft: the analysis matrix's columns of those bins."""
-    seg = ext.unfold(1, W + L, H)  # (B, T, W + L): the frame is seg[..., L:]
+    normalized correlation at that lag (B, T, 1), in ext's dtype (computed in float64). dft: the analysis matrix's
+    columns of those bins (pass them in float64: the model's dft64)."""
+    seg = ext.double().unfold(1, W + L, H)  # (B, T, W + L): the frame is seg[..., L:]
     frame = seg[..., L:]
     n = 1 << (2 * W + L).bit_length()
     J = L - lmin + 1  # j = L - lag
     corr = torch.fft.irfft(torch.fft.rfft(seg, n) * torch.fft.rfft(frame, n).conj(), n)[..., :J]
     e, ef = _window_energies(seg, W, J)
-    r = corr / torch.sqrt(e.clamp_min(0) * ef.clamp_min(0) + 1e-9)
+    r = corr / torch.sqrt(e * ef + 1e-9)
     j = (r >= r.amax(-1, keepdim=True) - TIE).to(r.dtype).argmax(-1, keepdim=True)  # the first within TIE of the best
     lagged = seg.gather(-1, j + torch.arange(W, device=ext.device))
-    return (lagged @ dft).unflatten(-1, (dft.shape[1] // 2, 2)), r.gather(-1, j)
+    P = (lagged @ dft.double()).to(ext.dtype)
+    return P.unflatten(-1, (dft.shape[1] // 2, 2)), r.gather(-1, j).to(ext.dtype)
 
 
 def pitch_feature(spec: torch.Tensor, pspec: torch.Tensor, corr: torch.Tensor) -> torch.Tensor:
@@ -76,22 +80,24 @@ def pitch_feature(spec: torch.Tensor, pspec: torch.Tensor, corr: torch.Tensor) -
 
 
 def pitch_frame_np(ext: np.ndarray, W: int, L: int, lmin: int, dft: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`pitch_frames` for one frame per row: ext (B, L + W) -> P (B, bins * 2, interleaved) and r (B, 1). A frame's
-    step runs this every 10 ms: few numpy calls (each costs ~1 us whatever its size)."""
+    """`pitch_frames` for one frame per row: ext (B, L + W) -> P (B, bins * 2, interleaved) and r (B, 1) in ext's
+    dtype, computed in float64 (pass dft in float64). A frame's step runs this every 10 ms: few numpy calls (each
+    costs ~1 us whatever its size)."""
     B, J = ext.shape[0], L - lmin + 1
+    x = ext.astype(np.float64)
     sq = np.zeros((B, L + W + 1))
-    np.cumsum(ext * ext, 1, out=sq[:, 1:])  # sq[:, i]: the energy of samples 0..i - 1, summed in float64
+    np.cumsum(x * x, 1, out=sq[:, 1:])  # sq[:, i]: the energy of samples 0..i - 1
     floor = sq[:, -1:] * ENERGY_FLOOR
     den = np.sqrt(
         np.maximum(sq[:, W : W + J] - sq[:, :J], floor) * np.maximum(sq[:, -1:] - sq[:, L : L + 1], floor) + 1e-9
     )
-    lagged, best = np.empty((B, W), ext.dtype), np.empty((B, 1), ext.dtype)
+    lagged, best = np.empty((B, W)), np.empty((B, 1), ext.dtype)
     for b in range(B):
-        row = ext[b]
+        row = x[b]
         r = np.correlate(row[: W + J - 1], row[L:], "valid") / den[b]
         j = int(np.argmax(r >= r.max() - TIE))
         lagged[b], best[b, 0] = row[j : j + W], r[j]
-    return lagged @ dft, best
+    return (lagged @ dft.astype(np.float64, copy=False)).astype(ext.dtype), best
 
 
 def pitch_feature_np(spec: np.ndarray, power: np.ndarray, P: np.ndarray, r: np.ndarray) -> np.ndarray:
