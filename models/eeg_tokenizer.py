@@ -364,11 +364,20 @@ class EEGTokenizer(StreamingModel):
         n_frames = (samples.shape[1] - cfg.history) // cfg.hop
         valid = int(state["valid"]) + x.shape[1]
         windows = frame_windows(samples, cfg, n_frames, valid)
-        feats = self.frame_features(windows)
-        z = self.latents(feats, state["prev"])
-        tokens = self.quantizer.lookup(z)
+        # The encoder and the code lookup run one frame at a time (batch rows: the streams), whatever the chunk gave:
+        # float32 matrix products round a row differently with the number of rows beside it (1-3 streams: one frame
+        # vs a whole file's frames 1.9e-7 apart in the latents), and a cosine within that of the next code flipped
+        # the token (3 channels of square waves: whole file vs 0.5 s chunks, one token and its code vector 0.076
+        # apart). The same shapes in every call make any chunking give the same bits.
+        prev = state["prev"]
+        zs = [self.frame_features(windows)] if n_frames == 0 else []  # (no frame: (N, 0, D))
+        for f in range(n_frames):
+            feat = self.frame_features(windows[:, f : f + 1])
+            zs.append(self.latents(feat, prev))
+            prev = torch.cat([prev, feat], 1)[:, 1:]  # the last context - 1 frames' features
+        ids = [self.quantizer.lookup(z) for z in zs]
+        z, tokens = torch.cat(zs, 1), torch.cat(ids, 1)
         keep = samples.shape[1] - n_frames * cfg.hop
-        prev = torch.cat([state["prev"], feats], 1)[:, feats.shape[1] :]
         new = {"samples": samples[:, samples.shape[1] - keep :], "valid": min(valid, keep), "prev": prev}
         return {"tokens": tokens, "embeddings": self.quantizer.codebook[tokens], "latents": z}, new
 
