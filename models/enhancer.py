@@ -58,6 +58,7 @@ from .enhancer_features import (
     dft_matrices,
     impulse,
     magnitude,
+    nonempty,
     onset,
     phase_advance,
     steadiness,
@@ -424,7 +425,7 @@ class Enhancer(StreamingModel):
         new: State = {}
         tonehist = state.get("tonehist")
         if tonehist is not None:  # the tone feature computes the phase advance of every bin: reused
-            tone, new["tonehist"], p = steadiness(spec, tonehist, cfg.tone_frames)
+            tone, new["tonehist"], p = steadiness(nonempty(spec, power), tonehist, cfg.tone_frames)
             if frames is not None:
                 parts.append(compressed_advance(p.narrow(2, 0, cfg.df_bins), cfg.compress))
             parts.append(tone)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from scipy.special import expit
 
-from .enhancer_features import _UNSUBNORMAL
+from .enhancer_features import _UNSUBNORMAL, EMPTY_BIN
 from .enhancer_gain import LEVEL_FLOOR, smoothing
 from .enhancer_pitch import pitch_feature_np, pitch_frame_np
 
@@ -92,7 +92,8 @@ class NumpyFrame:
         frames = None if hist is None else np.concatenate([_complex(hist), X[:, None, : cfg.df_bins]], 1)
         tonehist = state.get("tonehist")
         if tonehist is not None:
-            parts.extend(self._tone(X, tonehist, frames is not None))
+            empty = power < power.sum(-1, keepdims=True) * EMPTY_BIN  # `nonempty`: those bins' phase is rounding
+            parts.extend(self._tone(np.where(empty, 0, X) if empty.any() else X, tonehist, frames is not None))
         elif frames is not None:
             parts.append(self._advance(frames[:, -1] * frames[:, -2].conj()))
         onsetref = state.get("onsetref")

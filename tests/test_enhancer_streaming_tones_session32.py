@@ -7,13 +7,15 @@ bins that hold little else: a full-scale 125 Hz square wave (odd harmonics at ha
 exact zeros between them) gave outputs 0.15 apart (vad 0.63), a 500 Hz tone 0.032, an int16-quantized 1 kHz tone
 6.9e-3. And the pitch search's float32 correlations (FFT against np.correlate, 3e-7 apart) chose another lag in 4 of
 1,360 frames of a real mixture (brown noise, 0 dB): 1.5e-4 apart. Both are now summed in float64 (`analyze`,
-models/enhancer_features.py; models/enhancer_pitch.py): 1.4e-6 and 2.5e-7."""
+models/enhancer_features.py; models/enhancer_pitch.py): 1.4e-6 and 2.5e-7. Then a bin whose sum cancels exactly (the
+DC bin of a tone's frame centred on an exact zero crossing) holds only float64 rounding, whose sign the two paths
+sum differently: such bins are zeroed for the phase features (`nonempty`), as digital silence is."""
 
 import numpy as np
 import pytest
 import torch
 from wavegraph.models.enhancer import Enhancer, EnhancerConfig
-from wavegraph.models.enhancer_features import analyze
+from wavegraph.models.enhancer_features import EMPTY_BIN, analyze, nonempty
 from wavegraph.nodes.models.enhancer import EnhancerNode
 from wavegraph.pipeline.spec import signal_spec
 from wavegraph.pipeline.testing import assert_streaming_equivalent
@@ -34,6 +36,9 @@ SIGNALS = {
     "dc_and_tone": lambda: 0.5 + 0.01 * np.sin(2 * np.pi * 300 * T),
     "nyquist": lambda: 0.5 * (-1.0) ** np.arange(N),
     "cosine_bin_centre": lambda: np.cos(2 * np.pi * 50 * 7 * T),
+    # the node zeroes samples under 1e-10: the tone's zero crossings on the sample grid (every 400 samples) become
+    # exact zeros, and a frame centred on one sums to exactly 0 in its DC bin (0.011 apart before `nonempty`)
+    "silence_then_tone220": lambda: np.where(np.arange(N) >= 8000, 0.3 * np.sin(2 * np.pi * 220 * T), 0.0),
 }
 
 
@@ -84,3 +89,12 @@ def test_a_real_mixture_whose_pitch_lag_flipped_streams_as_it_runs_whole():
     x = m.noisy.astype(np.float32)[None]
     n = x.shape[1]
     assert_streaming_equivalent(EnhancerNode, x, SPEC, chunkings=[_sizes(n, 160), _sizes(n, 997)], rtol=0, atol=2e-5)
+
+
+def test_nonempty_zeroes_only_the_bins_200_db_under_their_frame():
+    spec = torch.tensor([[[[1.0, 0.0], [0.0, 3e-9], [2e-11, 0.0], [0.0, 0.0]]]])  # (1, 1, 4, 2)
+    power = spec.square().sum(-1)
+    got = nonempty(spec, power)
+    assert torch.equal(got[..., :2, :], spec[..., :2, :])  # 3e-9: power 9e-18, 170 dB under the frame: kept
+    assert float(power[0, 0, 2]) < EMPTY_BIN * float(power.sum())
+    assert torch.equal(got[..., 2:, :], torch.zeros(1, 1, 2, 2))
