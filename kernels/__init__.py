@@ -22,12 +22,15 @@ give it as q.transpose(1, 2) and transpose o back):
         conv_state (batch, dim, width-1) rolled in place
     gla_chunk(q, k, v, g, initial_state=None, scale=None, chunk_size=64) -> (o, final_state)
         q, k, g: (batch, heads, L, dk), v: (batch, heads, L, dv), g <= 0 log forget gate; state (batch, heads, dk, dv)
+        fp32; a float64 state is computed in float64 by the reference (on any device), what GLAStack streams with
     gla_step(q, k, v, g, state, scale=None) -> o
         one token: q, k, g (batch, heads, dk) and v (batch, heads, dv) (a length-1 time axis is also accepted);
         state updated in place
 """
 
 from __future__ import annotations
+
+import torch
 
 from . import reference as _ref
 from .dispatch import select_backend as _select_backend
@@ -99,9 +102,15 @@ def causal_conv1d_update(x, conv_state, weight, bias=None, activation=None):
     return _ref.causal_conv1d_update_ref(x, conv_state, weight, bias, activation)
 
 
+def _f64(state) -> bool:
+    """A float64 GLA state: the reference computes in float64 (kernels.reference.state_dtype); the Triton kernels are
+    fp32."""
+    return isinstance(state, torch.Tensor) and state.dtype == torch.float64
+
+
 def gla_chunk(q, k, v, g, initial_state=None, scale=None, chunk_size=64):
     backend = _select_backend(q=q, k=k, v=v, g=g, initial_state=initial_state)
-    if _within_limit(backend, q.shape[-1] if q.dim() else 0) == "triton":
+    if _within_limit(backend, q.shape[-1] if q.dim() else 0) == "triton" and not _f64(initial_state):
         from . import triton_gla
 
         return triton_gla.gla_chunk(q, k, v, g, initial_state, scale, chunk_size)
@@ -121,7 +130,8 @@ def gla_step(q, k, v, g, state, scale=None):
                     f"too, got shape {tuple(t.shape)}"
                 )
         q, k, v, g = q[:, :, 0], k[:, :, 0], v[:, :, 0], g[:, :, 0]
-    if _within_limit(_select_backend(q=q, k=k, v=v, g=g, state=state), q.shape[-1] if q.dim() else 0) == "triton":
+    backend = _within_limit(_select_backend(q=q, k=k, v=v, g=g, state=state), q.shape[-1] if q.dim() else 0)
+    if backend == "triton" and not _f64(state):
         from . import triton_gla
 
         o = triton_gla.gla_step(q, k, v, g, state, scale)

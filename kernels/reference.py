@@ -274,6 +274,15 @@ def causal_conv1d_update_ref(x, conv_state, weight, bias=None, activation=None):
 GATE_FLOOR = -150.0  # exp(-150) is 0 in fp32 (the smallest subnormal is e^-103)
 
 
+def state_dtype(state: torch.Tensor | None) -> torch.dtype:
+    """The dtype GLA computes in: float64 for a float64 state, else float32 (a float32, float16 or bfloat16 state and
+    no state: fp32, bit for bit as before). A GLAStack run in float64 (models/gla.py `stream_dtype`, the model node's)
+    keeps its output independent of where its chunks start: the chunked form splits its sums at a call's start, which
+    rounds differently in fp32, and the per-head norm after it reads that rounding up to 1/sqrt(eps) louder where a
+    head's output nearly cancels."""
+    return torch.float64 if state is not None and state.dtype == torch.float64 else torch.float32
+
+
 def check_chunk_size(chunk_size) -> None:
     """ValueError unless chunk_size is a whole number >= 1: 3.5 was "'float' object cannot be interpreted as an
     integer" on the reference path and taken by the Triton one (which ignores it)."""
@@ -300,8 +309,9 @@ def gla_recurrent_ref(q, k, v, g, initial_state=None, scale=None):
     """Sequential form of GLA: the plain recurrence, token by token. Returns (o, final_state fp32)."""
     b, h, L, dk, dv = check_gla_args(q, k, v, g, initial_state)
     scale = dk**-0.5 if scale is None else scale
-    S = q.new_zeros(b, h, dk, dv, dtype=torch.float32) if initial_state is None else initial_state.float().clone()
-    qf, kf, vf, gf = q.float(), k.float(), v.float(), g.float()
+    cdt = state_dtype(initial_state)
+    S = q.new_zeros(b, h, dk, dv, dtype=cdt) if initial_state is None else initial_state.to(cdt).clone()
+    qf, kf, vf, gf = q.to(cdt), k.to(cdt), v.to(cdt), g.to(cdt)
     os_ = []
     for t in range(L):
         S = torch.exp(gf[:, :, t, :, None]) * S + kf[:, :, t, :, None] * vf[:, :, t, None, :]
@@ -317,10 +327,11 @@ def gla_chunk_ref(q, k, v, g, initial_state=None, scale=None, chunk_size=64):
     b, h, L, dk, dv = check_gla_args(q, k, v, g, initial_state)
     check_chunk_size(chunk_size)
     scale = dk**-0.5 if scale is None else scale
-    S = q.new_zeros(b, h, dk, dv, dtype=torch.float32) if initial_state is None else initial_state.float().clone()
+    cdt = state_dtype(initial_state)
+    S = q.new_zeros(b, h, dk, dv, dtype=cdt) if initial_state is None else initial_state.to(cdt).clone()
     # a gate of -inf (forget all) would make the in-chunk differences G_i - G_j = -inf - -inf = NaN; below GATE_FLOOR
     # exp(g) is 0 in fp32 already, so the floor changes no decay, and the chunked form matches the recurrent one
-    qf, kf, vf, gf = q.float(), k.float(), v.float(), g.float().clamp_min(GATE_FLOOR)
+    qf, kf, vf, gf = q.to(cdt), k.to(cdt), v.to(cdt), g.to(cdt).clamp_min(GATE_FLOOR)
     os_ = []
     for s0 in range(0, L, chunk_size):
         s1 = min(L, s0 + chunk_size)
@@ -351,11 +362,12 @@ def gla_step_ref(q, k, v, g, state, scale=None):
     _shape(state, "state", (b, h, dk, dv))
     _floating(q=q, k=k, v=v, g=g, state=state)
     scale = dk**-0.5 if scale is None else scale
-    prev = state.float()
+    cdt = state_dtype(state)
+    prev = state.to(cdt)
     if prev is state and torch.is_grad_enabled() and any(t.requires_grad for t in (q, k, v, g, state)):
         # autograd keeps the old state for exp(g)'s gradient; the copy_ below would overwrite it ('one of the
         # variables needed for gradient computation has been modified by an inplace operation' at backward)
         prev = prev.clone()
-    S = torch.exp(g.float())[..., None] * prev + k.float()[..., None] * v.float()[..., None, :]
+    S = torch.exp(g.to(cdt))[..., None] * prev + k.to(cdt)[..., None] * v.to(cdt)[..., None, :]
     state.copy_(S.to(state.dtype))
-    return (scale * torch.einsum("bhk,bhkv->bhv", q.float(), S)).to(v.dtype)
+    return (scale * torch.einsum("bhk,bhkv->bhv", q.to(cdt), S)).to(v.dtype)

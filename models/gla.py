@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -97,8 +98,10 @@ class GLAAttention(nn.Module):
         self.o_norm = _RMSNorm(self.dv, cfg.norm_eps)
         self.o_proj = nn.Linear(dv, d, bias=False)
 
-    def init_state(self, batch: int, device=None) -> torch.Tensor:
-        return torch.zeros(batch, self.n_heads, self.dk, self.dv, device=device, dtype=torch.float32)
+    def init_state(self, batch: int, device=None, dtype=torch.float32) -> torch.Tensor:
+        """The zero state, fp32; float64 when asked (computed in float64: kernels.reference.state_dtype)."""
+        dtype = torch.float64 if dtype == torch.float64 else torch.float32
+        return torch.zeros(batch, self.n_heads, self.dk, self.dv, device=device, dtype=dtype)
 
     def _qkvg(self, x: torch.Tensor):
         """x (..., d_model) -> q, k, g (..., heads, dk), v (..., heads, dv)."""
@@ -150,8 +153,8 @@ class GLABlock(nn.Module):
         self.gate_up = nn.Linear(cfg.d_model, 2 * hidden, bias=False)
         self.down = nn.Linear(hidden, cfg.d_model, bias=False)
 
-    def init_state(self, batch: int, device=None) -> torch.Tensor:
-        return self.attn.init_state(batch, device)
+    def init_state(self, batch: int, device=None, dtype=torch.float32) -> torch.Tensor:
+        return self.attn.init_state(batch, device, dtype)
 
     def _mlp(self, h: torch.Tensor) -> torch.Tensor:
         gate, up = self.gate_up(self.mlp_norm(h)).chunk(2, dim=-1)
@@ -170,9 +173,15 @@ class GLAStack(RecurrentStack):
     """Optional Linear(d_in -> d_model), n_layers GLABlocks, a final RMSNorm: the GLA StreamingModel.
 
     Stride 1, latency 0, no options. State: {"S.i": (B, heads, dk, dv) fp32} per layer i; `step` updates it in place.
-    stream_tolerance 1e-4: a chunk boundary changes where the chunked form splits its intra-chunk sums (fp32)."""
+    stream_tolerance 1e-4: a chunk boundary changes where the chunked form splits its intra-chunk sums (fp32), a chunk
+    of 1-3 frames takes another matrix-product path than a longer one (1e-6 apart), and the per-head norm of the
+    attention output reads such rounding up to 1/sqrt(norm_eps) louder where a head's output nearly cancels (a constant
+    input, or silence through the input projection's bias: whole vs 1-frame chunks 9.2e-5 apart with the default
+    config). Run in float64 (`stream_dtype`: `.double()`, float64 frames, `init_state(dtype=torch.float64)`, what the
+    model node does) any chunking gives the same output once rounded to fp32."""
 
     stream_tolerance = 1e-4
+    stream_dtype: ClassVar[torch.dtype] = torch.float64
     state_names = ("S",)
 
     def __init__(self, cfg: GLAConfig):
@@ -184,7 +193,7 @@ class GLAStack(RecurrentStack):
         self.norm_f = _RMSNorm(cfg.d_model, cfg.norm_eps)
 
     def _layer_init(self, i: int, batch: int, device, dtype) -> LayerState:
-        return (self.blocks[i].init_state(batch, device),)
+        return (self.blocks[i].init_state(batch, device, dtype),)
 
     def _layer_run(self, i: int, h: torch.Tensor, s: LayerState | None) -> tuple[torch.Tensor, LayerState]:
         h, new = self.blocks[i](h, s[0] if s is not None else None)

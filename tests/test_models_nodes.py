@@ -72,8 +72,8 @@ def test_recurrent_streaming_equals_whole(kind):
     assert whole["out"].shape == (230, 16)
     node = cls(**PARAMS[kind])
     assert node.configure({"in": SPEC})["out"].rate == RATE and node.latency_samples == 0
-    with torch.no_grad():
-        ref = node.net(torch.from_numpy(x)[None])[0].numpy()
+    with torch.no_grad():  # (in the dtype the node runs it in: GLA's float64, models/gla.py stream_dtype)
+        ref = node.net(torch.from_numpy(x)[None].to(node.net.stream_dtype))[0].float().numpy()
     np.testing.assert_allclose(whole["out"], ref, rtol=RTOL, atol=ATOL)
 
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from scipy.signal import lfilter
 from wavegraph.nodes.dsp.filters import FIR
+from wavegraph.nodes.models.model import GLANode
 from wavegraph.nodes.models.tokenizer import EEGTokenizerNode
-from wavegraph.pipeline.spec import signal_spec
+from wavegraph.pipeline.spec import StreamSpec, signal_spec
 from wavegraph.pipeline.testing import assert_streaming_equivalent
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -54,3 +55,19 @@ def test_fir_streams_an_int16_scale_sine_as_the_whole_file_bit_for_bit(dtype, rt
     node.configure({"in": spec})
     ref = lfilter(node.b.astype(np.float64), [1.0], np.pad(x.astype(np.float64), ((0, 0), (0, 15))), axis=-1)
     np.testing.assert_allclose(out, ref, rtol=0, atol=(1e-15 if dtype == "float64" else 1e-6) * 32767)
+
+
+@pytest.mark.parametrize("value", [0.0, 0.37])
+def test_a_gla_node_streams_a_constant_input_as_the_whole_file(value):
+    """A GLA node (default dims) fed a constant: silence (0.0, which the input projection's bias makes a constant too)
+    or a held value. In float32 the chunked form split its sums where each call started, a chunk of 1-3 frames took
+    another matrix-product path, and the per-head norm of the attention output read that rounding up to 1/sqrt(eps)
+    louder where a head's output nearly cancels: whole vs chunked up to 9.2e-5 apart (harness chunkings 6.9e-5), over
+    the node's stated 1e-5. The node now runs GLA in float64 (models/gla.py stream_dtype): the same output after its
+    float32 rounding for any chunking."""
+    spec = StreamSpec("features", 100.0, (6,), "float32")
+    x = np.full((300, 6), value, np.float32)
+    make = lambda: GLANode(random_init=True, seed=3, device="cpu")  # noqa: E731
+    out = assert_streaming_equivalent(make, x, spec, rtol=1e-5, atol=1e-5)["out"]
+    assert out.dtype == np.float32 and out.shape == (300, 64)
+    assert_streaming_equivalent(make, x, spec, chunkings=[_sizes(300, 1), _sizes(300, 3)], rtol=0, atol=0)
