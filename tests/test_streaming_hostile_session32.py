@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 from scipy.signal import lfilter
 from wavegraph.nodes.dsp.filters import FIR
+from wavegraph.nodes.dsp.windows import ISTFT, STFT
 from wavegraph.nodes.models.model import GLANode
 from wavegraph.nodes.models.tokenizer import EEGTokenizerNode
+from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.spec import StreamSpec, signal_spec
 from wavegraph.pipeline.testing import assert_streaming_equivalent
 
@@ -71,3 +73,20 @@ def test_a_gla_node_streams_a_constant_input_as_the_whole_file(value):
     out = assert_streaming_equivalent(make, x, spec, rtol=1e-5, atol=1e-5)["out"]
     assert out.dtype == np.float32 and out.shape == (300, 64)
     assert_streaming_equivalent(make, x, spec, chunkings=[_sizes(300, 1), _sizes(300, 3)], rtol=0, atol=0)
+
+
+def test_istft_overlap_adds_in_one_order_whatever_the_chunking():
+    """hann at hop n_fft/4: each output block sums 4 frames. The whole run added them newest first, a chunked run took
+    the older frames' partial sums from its tail first: int16-scale float32 frames gave 1-frame chunks and the whole
+    run 2e-3 apart (4e-12 in float64), within the stated rtol 1e-4 only because those samples are large. Now every
+    run adds oldest first: chunked == whole bit for bit, as for the other framing nodes."""
+    rate, n = 250.0, 600
+    x = np.round(np.random.default_rng(2).standard_normal((2, n)) * 8000).astype(np.float32)
+    spec = signal_spec(rate, ["a", "b"], dtype="float32")
+    stft = STFT(n_fft=32, hop=8, window="hann")
+    frames_spec = stft.configure({"in": spec})["out"]
+    z = np.concatenate([stft.process({"in": Chunk(x, 0.0)})["out"].data, stft.finish()["out"].data])
+    f = z.shape[0]
+    make = lambda: ISTFT(n_fft=32, hop=8, window="hann")  # noqa: E731
+    y = assert_streaming_equivalent(make, z, frames_spec, chunkings=[_sizes(f, 1), _sizes(f, 3)], rtol=0, atol=0)
+    np.testing.assert_allclose(y["out"][:, 24 : 24 + n], x, rtol=0, atol=0.02)  # the input, delayed n_fft - hop

@@ -446,7 +446,10 @@ class ISTFT(Node[ISTFTParams]):
         ext = np.zeros((self._nch, (F + R - 1) * hop), dtype=self._dtype)
         ext[:, : s.tail.shape[1]] = s.tail
         blocks = seg.reshape(F, self._nch, R, hop).transpose(2, 1, 0, 3)  # (R, C, F, hop)
-        for r in range(R):
+        # each output block sums its R frames oldest first (r = R-1 is the oldest frame's share), the order the tail
+        # carried from the chunks before already has: any chunking adds in one order (newest first here made a
+        # 1-frame chunking differ from the whole run by 2e-3 on int16-scale float32, 4e-12 in float64, at hop n_fft/4)
+        for r in range(R - 1, -1, -1):
             ext[:, r * hop : r * hop + F * hop] += blocks[r].reshape(self._nch, F * hop)
         y = ext[:, : F * hop]
         s.tail = ext[:, F * hop :].copy()
