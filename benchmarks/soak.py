@@ -85,7 +85,10 @@ def sample_rss(proc: subprocess.Popen, every: float, out: Path) -> tuple[float |
                 curves.setdefault(name, []).append((now, p.memory_info().rss / 2**20))
         except psutil.Error:
             pass  # a process ending between the listing and the reading
-        time.sleep(every)
+        try:  # the next sample in `every` s, or none once the run has ended (a sleep waited up to `every` past it)
+            proc.wait(timeout=every)
+        except subprocess.TimeoutExpired:
+            pass
     return ended, curves
 
 

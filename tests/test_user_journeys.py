@@ -165,6 +165,20 @@ def test_bench_soak_too_short_to_judge_says_so(capsys):
     assert "not judged" in capsys.readouterr().out
 
 
+def test_bench_soak_samples_the_run_while_it_lives_and_stops_with_it(tmp_path):
+    # sample_rss waits for the run between samples (it slept `every` s, also past the run's end)
+    import subprocess
+    import sys
+
+    pytest.importorskip("psutil")
+    from wavegraph.benchmarks.soak import sample_rss
+
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1.0)"])
+    ended, curves = sample_rss(proc, 0.2, tmp_path)
+    assert proc.poll() == 0 and ended is None  # ended: no chunk log grew (there is none)
+    assert len(curves["parent"]) >= 2, curves  # sampled more than once while it ran
+
+
 def test_stim_channel_of_voltages_is_refused_not_silently_empty(tmp_path):
     # pyedflib's test_generator.edf has a `pulse` channel (0 / 100 uV, read in V): `stim_channel: pulse` gave no
     # event and no word (mne.find_events reads 1e-4 as code 0)
