@@ -4,12 +4,15 @@ through the harness on hostile but legitimate inputs (tones on and between bins,
 large DC + small signal, an impulse in silence, silence then a signal, 1e-6 noise, constant runs; float64 and float32;
 chunks of 1, 7, 13, 37, 100 and random). Each test here failed before its fix."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy.signal import lfilter
 from wavegraph.nodes.dsp.filters import FIR
 from wavegraph.nodes.dsp.windows import ISTFT, STFT
 from wavegraph.nodes.models.model import GLANode
+from wavegraph.nodes.models.ssvep import SSVEPDecoder
 from wavegraph.nodes.models.tokenizer import EEGTokenizerNode
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.spec import StreamSpec, signal_spec
@@ -90,3 +93,22 @@ def test_istft_overlap_adds_in_one_order_whatever_the_chunking():
     make = lambda: ISTFT(n_fft=32, hop=8, window="hann")  # noqa: E731
     y = assert_streaming_equivalent(make, z, frames_spec, chunkings=[_sizes(f, 1), _sizes(f, 3)], rtol=0, atol=0)
     np.testing.assert_allclose(y["out"][:, 24 : 24 + n], x, rtol=0, atol=0.02)  # the input, delayed n_fft - hop
+
+
+DNN_CHANNELS = ["Pz", "PO3", "PO4", "PO7", "PO8", "POz", "O1", "Oz", "O2"]
+
+
+def test_the_ssvep_dnn_decoder_scores_a_whole_file_as_its_chunks():
+    """The shipped 40-class DNN on 4 s of digital silence, then 10 uV noise: the whole file's windows went through
+    the float32 model in one batch, a live stream's one or two per chunk, and torch rounds a window differently with
+    the windows beside it: scores 3.3e-6 apart here (up to 9.4e-6 on a DC offset or int16-scale noise), over the
+    stated rtol 1e-5 / atol 1e-6 (a decision between two scores
+    that close could flip). Now every window is scored alone: the same bits for any chunking."""
+    rate, n = 160.0, 1280
+    x = np.zeros((9, n))
+    x[:, n // 2 :] = 1e-5 * np.random.default_rng(1).standard_normal((9, n - n // 2))
+    ckpt = Path(__file__).resolve().parents[1] / "models/weights/ssvep_dnn_40f_160hz_1000ms.safetensors"
+    make = lambda: SSVEPDecoder(method="dnn", checkpoint=str(ckpt), step=0.25)  # noqa: E731
+    chunkings = [_sizes(n, 40), _sizes(n, 7), [1] * 200 + [n - 200]]
+    out = assert_streaming_equivalent(make, x, signal_spec(rate, DNN_CHANNELS), chunkings, rtol=1e-5, atol=1e-6)
+    assert np.isfinite(out["scores"][-10:]).all() and len(out["out"]) >= 10
