@@ -113,3 +113,16 @@ def test_the_ssvep_dnn_decoder_scores_a_whole_file_as_its_chunks():
     chunkings = [_sizes(n, 40), _sizes(n, 7), [1] * 200 + [n - 200]]
     out = assert_streaming_equivalent(make, x, signal_spec(rate, DNN_CHANNELS), chunkings, rtol=1e-5, atol=1e-6)
     assert np.isfinite(out["scores"][-10:]).all() and len(out["out"]) >= 10
+
+
+def test_the_gla_node_runs_float64_on_the_cpu_and_fp32_where_the_triton_kernels_run():
+    """float64 only where it buys bit-for-bit chunking at no kernel's expense: on a GPU the fp32 Triton kernels (a
+    float64 state would fall back to the torch reference), within GLAStack's stream_tolerance."""
+    import torch
+    from wavegraph.models.gla import GLAConfig, GLAStack
+    from wavegraph.nodes.models.model import node_dtype
+
+    model = GLAStack(GLAConfig(d_model=16, n_layers=1, d_in=4, n_heads=2))
+    assert node_dtype(model, torch.device("cpu")) == torch.float64
+    assert node_dtype(model, "cuda:0") == torch.float32
+    assert node_dtype(model, torch.device("cuda")) == torch.float32

@@ -46,6 +46,7 @@ from wavegraph.pipeline.spec import SpecError, StreamSpec
 from ..nanpolicy import as_float32, sanitize, stream_start
 
 if TYPE_CHECKING:
+    import torch
     from wavegraph.models.streaming import State, StreamingModel
 
 
@@ -62,6 +63,16 @@ class ModelNodeParams(ModelParams):
 
     def stream_options(self) -> dict[str, Any]:
         return dict(self.options)
+
+
+def node_dtype(model: StreamingModel, device) -> torch.dtype:
+    """The dtype the model node runs `model` in on `device`. On the CPU its `stream_dtype`, in which where a chunk
+    starts does not change the output (GLA: float64, models/gla.py; the frames still come in and go out as float32).
+    On a GPU fp32: the Triton kernels are fp32 (a float64 state would run the torch reference instead), within the
+    model's stream_tolerance."""
+    import torch
+
+    return model.stream_dtype if torch.device(device).type == "cpu" else torch.float32
 
 
 class ModelNode(Node):
@@ -91,9 +102,7 @@ class ModelNode(Node):
         self.device = resolve_device(p.device)
         n_feat = spec.shape[0]
         self.model = model = make_model(p, kind, p.inline_config(n_feat), self.device)
-        # in the dtype in which where a chunk starts does not change its output (GLA: float64, models/gla.py); the
-        # frames still come in as float32 and the output goes out as float32
-        self._dtype = model.stream_dtype
+        self._dtype = node_dtype(model, self.device)
         if self._dtype != next(model.parameters()).dtype:
             model.to(self._dtype)
         if model.d_in != n_feat:
