@@ -109,6 +109,27 @@ def shm_dir(tmp_path, monkeypatch):
     os.rmdir(d)
 
 
+def wavegraph_cli(*args: str, cwd: str | os.PathLike | None = None):
+    """`wavegraph ARGS` (pipeline.cli.main, as `python -m wavegraph.pipeline.cli ARGS` runs it) in this process, from
+    `cwd`, its stdout and stderr captured: a subprocess.CompletedProcess with the exit code. For commands whose process
+    is not what a test checks (validate, describe, nodes): a new interpreter imported numpy, scipy and mne again, 1-2 s
+    of CPU per call. What a log record says goes to pytest's log capture here, not to stderr."""
+    import io
+    import subprocess
+
+    from wavegraph.pipeline.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.chdir(cwd or os.getcwd()), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as e:  # argparse's errors (2), --help and --version (0), as the interpreter exits
+            if isinstance(e.code, str):
+                print(e.code, file=sys.stderr)
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    return subprocess.CompletedProcess(["wavegraph", *args], code, out.getvalue(), err.getvalue())
+
+
 @contextlib.contextmanager
 def ctrl_c_when(flag: Path):
     """Ctrl-C (SIGINT to this process) as soon as `flag` exists (a worker inside configure() writes it), and never

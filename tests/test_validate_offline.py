@@ -6,7 +6,6 @@ params (and the node checks the real stream against them when it opens), or it i
 
 import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -14,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ["LSLAPICFG"] = str(ROOT / "configs" / "lsl_api.cfg")  # before pylsl is first imported
 
 import pytest  # noqa: E402
+from conftest import wavegraph_cli  # noqa: E402
 from wavegraph.pipeline.spec import SpecError  # noqa: E402
 
 THREE_ERRORS = """
@@ -33,15 +33,8 @@ edges:
 
 
 def _wavegraph(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:
-    env = dict(os.environ, LSLAPICFG=str(ROOT / "configs" / "lsl_api.cfg"))
-    return subprocess.run(
-        [sys.executable, "-m", "wavegraph.pipeline.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    # in this process (conftest.wavegraph_cli): a new interpreter per command imported scipy and mne again
+    return wavegraph_cli(*args, cwd=cwd)
 
 
 def test_an_lsl_graph_validates_without_its_stream():
