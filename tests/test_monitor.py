@@ -1,7 +1,5 @@
 """The live monitor without a browser: decimation, flags, frames, the leaky paths, plots and graph pictures."""
 
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -160,37 +158,24 @@ processes:
 
 
 def test_plot_and_describe_png(tmp_path, edf_path):
+    from conftest import wavegraph_cli
     from wavegraph.nodes.io.plot import load
 
     out = tmp_path / "rec.png"
-    r = subprocess.run(
-        [sys.executable, "-m", "wavegraph.pipeline.cli", "plot", str(edf_path), "-o", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    # `wavegraph plot`/`describe` in this process (conftest.wavegraph_cli): a new interpreter imported them again
+    r = wavegraph_cli("plot", str(edf_path), "-o", str(out))
     assert r.returncode == 0, r.stderr
     assert out.stat().st_size > 20_000 and out.read_bytes()[:4] == b"\x89PNG"
     rec = load(edf_path)
     assert rec["rate"] == 160.0 and len(rec["names"]) == 64 and len(rec["markers"]) > 0
-    r = subprocess.run(
-        [sys.executable, "-m", "wavegraph.pipeline.cli", "plot", str(tmp_path / "nope.xyz")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    r = wavegraph_cli("plot", str(tmp_path / "nope.xyz"))
     assert r.returncode == 2 and "no such recording" in r.stderr
     from pathlib import Path
 
     png = tmp_path / "graph.png"
     default = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
-    r = subprocess.run(
-        [sys.executable, "-m", "wavegraph.pipeline.cli", "describe", str(default), "--png", str(png)],
-        cwd=tmp_path,  # the graph's recorder path is relative: not the repository's out/, which may hold a run
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    # from tmp_path: the graph's recorder path is relative: not the repository's out/, which may hold a run
+    r = wavegraph_cli("describe", str(default), "--png", str(png), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert png.read_bytes()[:4] == b"\x89PNG"
 
