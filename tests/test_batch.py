@@ -2,12 +2,11 @@
 
 import json
 import shutil
-import subprocess
-import sys
 
 import mne
 import numpy as np
 import pytest
+from conftest import wavegraph_cli
 
 GRAPH = """\
 nodes:
@@ -27,9 +26,8 @@ edges:
 
 
 def _cli(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "wavegraph.pipeline.cli", *args], capture_output=True, text=True, timeout=300, cwd=cwd
-    )
+    # `wavegraph ARGS` in this process (conftest.wavegraph_cli): each new interpreter imported mne and scipy again
+    return wavegraph_cli(*args, cwd=cwd)
 
 
 def _corpus(tmp_path, edf_path):
