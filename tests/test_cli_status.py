@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import wavegraph_cli
+
 ROOT = Path(__file__).resolve().parent.parent
 ENDLESS = """
 name: endless
@@ -70,27 +72,18 @@ def test_an_endless_run_shows_the_status_line_and_writes_the_json_summary(tmp_pa
 
 def test_no_status_turns_it_off(tmp_path):
     (tmp_path / "endless.yaml").write_text(ENDLESS.replace("duration: null", "duration: 1.0"))
-    r = subprocess.run(
-        _wavegraph("run", "endless.yaml", "--no-status", "--in-process"),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    r = wavegraph_cli("run", "endless.yaml", "--no-status", "--in-process", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "chunks/s" not in r.stderr
 
 
 def test_progress_shows_a_bar_in_the_default_multiprocess_mode(tmp_path, edf_path):
-    r = subprocess.run(
-        _wavegraph(
-            "run", str(ROOT / "configs" / "default.yaml"), "--progress", "--set", f"rec.path={tmp_path / 'p_raw.fif'}"
-        ),
+    # in this process (conftest.wavegraph_cli; the run's workers are processes still): a new interpreter for the
+    # parent imported mne and scipy again
+    r = wavegraph_cli(
+        "run", str(ROOT / "configs" / "default.yaml"), "--progress", "--set", f"rec.path={tmp_path / 'p_raw.fif'}",
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "61.0/61.0 s" in r.stderr, r.stderr  # the file's duration, read before the parent closes it
     assert "chunks/s" not in r.stderr  # a replay with a known end shows the bar, not the status line
