@@ -40,10 +40,13 @@ import os
 import re
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import zmq
 import zmq.auth
-from zmq.auth.thread import ThreadAuthenticator
+
+if TYPE_CHECKING:  # imported when a CURVE server starts (_start_auth): it imports asyncio and ssl, ~30 ms of every
+    from zmq.auth.thread import ThreadAuthenticator  # worker's and command's start-up, most of which use no CURVE
 
 ENV = {"server_key": "WAVEGRAPH_SERVER_KEY", "client_key": "WAVEGRAPH_CLIENT_KEY", "clients": "WAVEGRAPH_CLIENT_KEYS"}
 FIELDS = tuple(ENV)
@@ -323,6 +326,8 @@ class EdgeSecurity:
     def _start_auth(self, ctx: zmq.Context, edge: str, allowed: set[bytes]) -> None:
         with self._lock:
             if self._auth is None:
+                from zmq.auth.thread import ThreadAuthenticator
+
                 self._auth = ThreadAuthenticator(ctx, log=_quiet_log())
                 self._auth.start()
             self._auth.configure_curve_callback(domain=edge, credentials_provider=_Allowed(self, allowed))
