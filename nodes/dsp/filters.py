@@ -577,7 +577,18 @@ class FIR(SignalNode[FIRParams]):
 
     def load_state_dict(self, state):
         """As saved; a state saved before the tail flush (no `n_in`, `t_next`) resumes: its tail comes out at finish
-        once a chunk has come (its stamp gives the tail's)."""
+        once a chunk has come (its stamp gives the tail's). A state saved while fir ran scipy's lfilter (its 'zi', the
+        partial sums of outputs still to come; 'hist' since 1e5f59e) is refused saying so and what to do: the input
+        samples this fir carries cannot be recovered from those sums (with a window that ends in 0, hann or blackman,
+        nothing recovers the oldest), where the bare key mismatch named neither."""
+        if isinstance(state, dict) and "zi" in state and "hist" not in state:
+            raise ValueError(
+                "this fir state was saved by an earlier wavegraph, whose fir ran scipy's lfilter: it holds 'zi', the "
+                "filter's partial sums, where this fir carries the last numtaps - 1 input samples ('hist'), which "
+                "'zi' does not give back. Fix: start the stream fresh instead of loading it (a new node, or "
+                "node.reset(): the first numtaps - 1 outputs then filter from zeros, as at a stream's start), or "
+                "resume it with the wavegraph that saved it"
+            )
         super().load_state_dict({"n_in": 0, "t_next": float("nan")} | dict(state))
 
     def process(self, inputs):
