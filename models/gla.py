@@ -172,13 +172,14 @@ class GLABlock(nn.Module):
 class GLAStack(RecurrentStack):
     """Optional Linear(d_in -> d_model), n_layers GLABlocks, a final RMSNorm: the GLA StreamingModel.
 
-    Stride 1, latency 0, no options. State: {"S.i": (B, heads, dk, dv) fp32} per layer i; `step` updates it in place.
+    Stride 1, latency 0, no options. State: {"S.i": (B, heads, dk, dv) fp32; float64 in stream_dtype} per layer i;
+    `step` updates it in place.
     stream_tolerance 1e-4: a chunk boundary changes where the chunked form splits its intra-chunk sums (fp32), a chunk
     of 1-3 frames takes another matrix-product path than a longer one (1e-6 apart), and the per-head norm of the
     attention output reads such rounding up to 1/sqrt(norm_eps) louder where a head's output nearly cancels (a constant
     input, or silence through the input projection's bias: whole vs 1-frame chunks 9.2e-5 apart with the default
     config). Run in float64 (`stream_dtype`: `.double()`, float64 frames, `init_state(dtype=torch.float64)`, what the
-    model node does) any chunking gives the same output once rounded to fp32."""
+    model node does on the CPU) any chunking gives the same output once rounded to fp32."""
 
     stream_tolerance = 1e-4
     stream_dtype: ClassVar[torch.dtype] = torch.float64

@@ -173,7 +173,8 @@ class StreamingModel(nn.Module):
     stride: int = 1  # input frames per output frame
     stream_tolerance: ClassVar[float] = 1e-5  # max abs diff (fp32) between any chunking and forward
     # The dtype a streaming node runs the model in (weights, frames and init_state's `dtype`) for its output not to
-    # depend on where the chunks start: float32 for most; GLAStack float64 (see there). The model node uses it.
+    # depend on where the chunks start: float32 for most; GLAStack float64 (see there). The model node uses it on the
+    # CPU; on a GPU it keeps fp32 (the Triton kernels are fp32; nodes/models/model.py node_dtype).
     stream_dtype: ClassVar[torch.dtype] = torch.float32
     # The largest |x| its float32 arithmetic takes: `stream` refuses more, the model node clips to it (clipped_input).
     # Mamba's and GLA's RMSNorms take any finite x; the Conformer's LayerNorms square it (ConformerEncoder).
