@@ -67,3 +67,25 @@ def test_fir_with_1001_taps_streams_bit_for_bit_with_triggers_nans_and_empty_chu
     second.load_state_dict(first.state_dict())
     rest = second.process({"in": Chunk(x[:, 1234:], 1234 / rate)})["out"].data
     np.testing.assert_array_equal(np.concatenate([head, rest, second.finish()["out"].data], -1), out)
+
+
+DNN_CHANNELS = ["Pz", "PO3", "PO4", "PO7", "PO8", "POz", "O1", "Oz", "O2"]
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_the_ssvep_dnn_decoder_is_bit_for_bit_on_float32_eeg_over_an_offset_with_1_sample_and_empty_chunks():
+    """fd0fd0b claims every chunking now gives the whole file's bits (its test asserts the stated rtol 1e-5 /
+    atol 1e-6): the 400 ms shipped checkpoint on float32 EEG over a 3 mV offset, in 1-sample chunks, chunks of 61
+    after empty ones, and one of the window's length, at atol 0."""
+    from pathlib import Path
+
+    from wavegraph.nodes.models.ssvep import SSVEPDecoder
+
+    rate, n = 160.0, 960
+    x = (3e-3 + 2e-5 * np.random.default_rng(7).standard_normal((9, n))).astype(np.float32)
+    ckpt = Path(__file__).resolve().parents[1] / "models/weights/ssvep_dnn_40f_160hz_400ms.safetensors"
+    make = lambda: SSVEPDecoder(method="dnn", checkpoint=str(ckpt), step=0.1)  # noqa: E731
+    chunkings = [[1] * 300 + [n - 300], [0, 17, 0, *_sizes(n - 17, 61)], _sizes(n, 64)]
+    spec = signal_spec(rate, DNN_CHANNELS, dtype="float32")
+    out = assert_streaming_equivalent(make, x, spec, chunkings, rtol=0, atol=0)
+    assert np.isfinite(out["scores"]).all() and len(out["scores"]) >= 50
