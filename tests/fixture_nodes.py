@@ -183,3 +183,27 @@ class AffinityRamp(Ramp):
             threads[f"{name}/{task}"] = allowed
         with open(self.params.log, "a") as f:
             f.write(json.dumps({"pid": os.getpid(), "threads": threads}) + "\n")
+
+
+class ShiftyParams(NodeParams):
+    bad: str = "channels"  # or a dtype
+
+
+class Shifty(Source):
+    """4 channels at 250 Hz, 20 chunks of 25 samples; chunk 5 breaks the spec it declared (`bad`)."""
+
+    Params = ShiftyParams
+
+    def configure(self, in_specs):
+        self.k = 0
+        self.out_specs = {"out": signal_spec(250.0, ["a", "b", "c", "d"], "eeg")}
+        return self.out_specs
+
+    def read(self):
+        if self.k >= 20:
+            return None
+        x = np.random.default_rng(self.k).standard_normal((4, 25))
+        if self.k == 5:
+            x = x[:3] if self.params.bad == "channels" else x.astype(self.params.bad)
+        self.k += 1
+        return {"out": Chunk(x, (self.k - 1) * 0.1)}

@@ -19,7 +19,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.cli import main
 from wavegraph.pipeline.config import GraphError, load_config
 from wavegraph.pipeline.graph import build_graph
-from wavegraph.pipeline.node import Node, NodeParams, Source
+from wavegraph.pipeline.node import Node
 from wavegraph.pipeline.runner import run_graph
 from wavegraph.pipeline.spec import signal_spec
 
@@ -204,10 +204,6 @@ def test_a_window_given_in_samples_where_seconds_are_asked_is_refused_at_validat
 # --- runtime -----------------------------------------------------------------------------------------------
 
 
-class ShiftyParams(NodeParams):
-    bad: str = "channels"  # or a dtype
-
-
 def test_duration_stops_an_in_process_replay_paced_slower_than_real_time():
     """`run --in-process --speed 0.01 --duration 0.5` ran ~10 s: the duration was checked only between source
     reads, and pacing waited for the next chunk's time (0.1 s of signal, 10 s at that speed) first. The
@@ -220,30 +216,11 @@ def test_duration_stops_an_in_process_replay_paced_slower_than_real_time():
     assert out[f"{src}.out"].data.shape[1] == 50  # the chunk read while waiting still reaches the sinks
 
 
-class Shifty(Source):
-    """4 channels at 250 Hz, 20 chunks of 25 samples; chunk 5 breaks the spec it declared (`bad`)."""
-
-    Params = ShiftyParams
-
-    def configure(self, in_specs):
-        self.k = 0
-        self.out_specs = {"out": signal_spec(RATE, ["a", "b", "c", "d"], "eeg")}
-        return self.out_specs
-
-    def read(self):
-        if self.k >= 20:
-            return None
-        x = np.random.default_rng(self.k).standard_normal((4, 25))
-        if self.k == 5:
-            x = x[:3] if self.params.bad == "channels" else x.astype(self.params.bad)
-        self.k += 1
-        return {"out": Chunk(x, (self.k - 1) * 0.1)}
-
-
 @pytest.mark.parametrize("in_process", [True, False], ids=["in_process", "processes"])
 @pytest.mark.parametrize("bad", ["channels", "complex128"])
 def test_a_chunk_that_breaks_its_spec_is_dropped_and_counted_in_one_process_too(tmp_path, monkeypatch, bad, in_process):
-    """A source whose chunk 5 has 3 channels instead of 4 (or is complex on a float64 stream): across processes the
+    """A source whose chunk 5 has 3 channels instead of 4 (or is complex on a float64 stream; fixture_nodes.Shifty, which
+    a worker imports without this module's scipy and ssvep imports): across processes the
     receiver dropped it, counted it and flagged a gap; in one process the bandpass raised and the run failed naming
     the bandpass (not the source), and a complex chunk was cast to real without a word. Both runners now drop it,
     count it and flag the next chunk gap: the same recording."""
@@ -252,7 +229,7 @@ def test_a_chunk_that_breaks_its_spec_is_dropped_and_counted_in_one_process_too(
         textwrap.dedent(
             f"""\
             nodes:
-              - {{id: src, type: "test_hostile_sweep:Shifty", params: {{bad: {bad}}}}}
+              - {{id: src, type: "fixture_nodes:Shifty", params: {{bad: {bad}}}}}
               - {{id: bp, type: bandpass, params: {{l_freq: 1.0, h_freq: 40.0}}}}
               - {{id: rec, type: recorder, params: {{path: out.csv}}}}
             edges:
