@@ -13,7 +13,8 @@ float32 kept, anything else float64), records `self.lead` (the spec's shape: the
 `setup`, resets the state and returns the output spec (the input's with that dtype, unless `setup` returns
 another). `process` casts and shape-checks the chunk, applies the NaN policy (nodes/nanpolicy.py), calls
 `transform`, writes NaN at `output_mask(mask)` under `propagate`, and keeps the chunk's t0 (the executor
-carries gap, origin and sequence). Empty chunks produce no output.
+carries gap, origin and sequence). Empty chunks produce no output. At a gap the runtime calls `end_segment()`,
+which resets the state: each segment is processed as if alone.
 """
 
 from __future__ import annotations
@@ -86,6 +87,14 @@ class SignalNode(Node[P]):
     def finish(self) -> dict[str, Any]:
         """The stream is over: the next chunk starts a new one (one node, many files), as after a tail flush. A node
         given a second recording after finish() filtered it on from the first one's state."""
+        self.reset()
+        return {}
+
+    def end_segment(self, t_next: float | None = None) -> dict[str, Any]:
+        """Before a chunk flagged gap: the segment is over, the next starts fresh (a new stream's state), so nothing on
+        either side of the gap sees the other (principle 5; as MNE's raw.filter filters each contiguous segment). The
+        IIR filters, filterbank and running_zscore held nothing back to emit; they filtered on across the gap, the
+        samples after it from the state left by those before (fir overrides this with its flushed tail)."""
         self.reset()
         return {}
 

@@ -4,8 +4,9 @@ Frames: frame k covers input samples [k*hop - prepad, k*hop - prepad + size) (ze
 and is stamped ``t_first + k*hop/rate`` (t_first: start time of the first input chunk; a chunk flagged ``gap``
 moves t_first so that its own first sample keeps its t0, as the samples lost in the gap are not counted in k,
 and so does a chunk whose t0 is more than 1 us off the grid (a live stream's clock drift, see lsl_inlet);
-istft does the same with frames). The output is a features stream at ``rate/hop`` frames per second. In a graph,
-stft and istft end their segment at a gap (end_segment(): the stft's padded last frames, then both start anew), so
+istft does the same with frames; by hand, without end_segment()). The output is a features stream at ``rate/hop``
+frames per second. In a graph, every framing node ends its segment at a gap (end_segment(): the stft's padded last
+frames; sliding_window and bandpower drop the partial window as at the end), then starts anew, so
 ``stft -> istft -> align`` gives each segment back as alone.
 
 * sliding_window: prepad 0, so frame k starts at sample k*hop and is stamped with its start time. Row
@@ -147,6 +148,13 @@ class _Framed(Node):
         window), and the next chunk starts a new stream (one node, many files)."""
         self.reset()
         return {}
+
+    def end_segment(self, t_next=None):
+        """Before a gap: the segment's samples that fill no window are dropped, as at the end of a stream, and the
+        chunk after the gap starts a fresh stream (its first window starts at its first sample, stamped at its t0).
+        sliding_window and bandpower went on across the gap: a window held samples of both sides, and the frames after
+        it kept the old hop grid. The stft overrides this with its padded last frames."""
+        return self.finish()
 
     def _out(self, frames, k0):
         if frames.shape[0] == 0:
