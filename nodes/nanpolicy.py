@@ -163,8 +163,21 @@ def chunk_data(chunk, lead: tuple[int, ...], dtype: np.dtype) -> np.ndarray | No
     if x.shape[-1] == 0:
         return None
     if x.dtype != dtype:
+        refuse_complex(x, dtype)
         x = x.astype(dtype)
     return x
+
+
+def refuse_complex(x: np.ndarray, dtype: np.dtype) -> None:
+    """ValueError for complex chunk data where a node computes in a real dtype: by hand (the runtime drops a chunk whose
+    dtype is not its edge's) the cast kept the real part with numpy's ComplexWarning only, and the node went on with it
+    as if it were the signal (configure refuses a complex stream for the same reason: float_dtype)."""
+    if x.dtype.kind == "c" and np.dtype(dtype).kind != "c":
+        raise ValueError(
+            f"chunk holds complex samples ({x.dtype}), this node computes in {np.dtype(dtype).name}: the cast would drop "
+            "the imaginary part; nothing of it was kept (take the magnitude or the real part first: magnitude or "
+            "complex_to_real upstream, np.abs(x) or x.real by hand)"
+        )
 
 
 RETIME_S = 1e-6  # a chunk t0 this far off first t0 + samples / rate is the stream's own clock, not rounding

@@ -186,3 +186,96 @@ def test_through_a_graph_the_segment_after_a_gap_is_processed_as_if_alone():
     after = got.times >= 230 / RATE + 0.5 - 1e-9
     np.testing.assert_array_equal(got.data[after], alone.data)
     np.testing.assert_allclose(got.times[after], alone.times, rtol=0, atol=1e-9)  # (stamped 0.5 s late too)
+
+
+SSM = dict(random_init=True, seed=3, d_model=16, n_layers=1, d_state=4, device="cpu", nan_policy="propagate")
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.parametrize("bad", ["wider", "3-d", "complex"])
+@pytest.mark.parametrize("first", [False, True], ids=["mid_stream", "first_chunk"])
+def test_a_chunk_a_model_node_refuses_changes_nothing(bad, first):
+    """Principle 7: a chunk of 7 features where the model takes 6 (or one not 2-D) raised only inside to_tensor, after
+    the node had counted its frames (n_in), its NaN frames and, on the first chunk, its t0: the stream going on after
+    the error was off by the refused frames (5 refused at 0.11 s: every later frame stamped 0.05 s early, the NaN
+    input frame 33 marked NaN at output frame 38). A complex chunk was cast to float32 with numpy's ComplexWarning
+    only and went through the model state. Now each is a ValueError saying what to
+    pass, and the stream after it is, bit for bit and in time, the one that never saw it."""
+    from wavegraph.pipeline.spec import StreamSpec
+
+    spec = StreamSpec("features", 100.0, (6,), "float32")
+    x = np.random.default_rng(4).standard_normal((60, 6)).astype(np.float32)
+    x[33, 2] = np.nan
+    wrong = {
+        "wider": np.zeros((5, 7), np.float32),
+        "3-d": np.zeros((1, 5, 6), np.float32),
+        "complex": np.ones((5, 6), np.complex64),
+    }[bad]
+
+    def run(with_bad):
+        node = lookup("mamba")(**SSM)
+        node.configure({"in": spec})
+        outs = []
+        for a, b in [(0, 0), (0, 11), (11, 30), (30, 60)] if not first else [(0, 0), (0, 30), (30, 60)]:
+            if a == b and not first:
+                continue
+            if with_bad and (a == 11 or (first and a == b)):
+                with pytest.raises(ValueError, match="nothing of it was kept"):
+                    node.process({"in": Chunk(wrong, t0=7.0)})
+            if a < b:
+                outs += [(o.t0, o.data) for o in node.process({"in": Chunk(x[a:b], t0=a / 100.0)}).values()]
+        outs += [(o.t0, o.data) for o in node.finish().values()]
+        return outs
+
+    want, got = run(False), run(True)
+    assert [t for t, _ in got] == [t for t, _ in want]
+    np.testing.assert_array_equal(np.concatenate([d for _, d in got]), np.concatenate([d for _, d in want]))
+
+
+@pytest.mark.parametrize(
+    "kind, params",
+    [("bandpass", dict(l_freq=1.0, h_freq=40.0)), ("sliding_window", dict(size=4, hop=2)), ("align", dict(delay=0.02))],
+)
+def test_a_complex_chunk_into_a_real_node_is_refused_not_cast(kind, params):
+    """By hand (a graph drops a chunk whose dtype is not its edge's), complex samples given to a real signal node were
+    cast with numpy's ComplexWarning only, the imaginary part dropped and the real part filtered as the signal."""
+    node = lookup(kind)(**params)
+    node.configure({"in": signal_spec(RATE, ["a", "b"])})
+    with pytest.raises(ValueError, match="complex.*magnitude or complex_to_real"):
+        node.process({"in": Chunk(np.ones((2, 10), np.complex128) * 1j, t0=0.0)})
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_a_complex_chunk_into_the_tokenizer_is_refused_and_changes_nothing():
+    node = lookup("eeg_tokenizer")()
+    node.configure({"in": signal_spec(RATE, ["O1", "Oz"])})
+    with pytest.raises(ValueError, match="complex"):
+        node.process({"in": Chunk(np.ones((2, 300), np.complex128), t0=0.0)})
+    assert node.t_first is None
+
+
+@pytest.mark.parametrize(
+    "kind, port, params",
+    [("join", "b", {}), ("apply_mask", "mask", {}), ("epochs", "in", dict(tmin=-0.1, tmax=0.3, baseline=None))],
+)
+def test_a_complex_chunk_into_a_multi_input_node_is_refused_and_changes_nothing(kind, port, params):
+    """join, epochs (their TimedBuffer) and apply_mask cast a complex chunk given by hand to the stream's real dtype
+    (numpy's ComplexWarning only) and went on with its real part as samples; now refused before anything is kept."""
+    from wavegraph.pipeline.spec import StreamSpec
+
+    node = lookup(kind)(**params)
+    ports = {"join": ("a", "b"), "apply_mask": ("in", "mask"), "epochs": ("in", "events")}[kind]
+    specs = {
+        p: StreamSpec("events", 0.0, (3,), "float64") if p == "events" else signal_spec(RATE, ["a"]) for p in ports
+    }
+    node.configure(specs)
+    before = node.state_dict()
+    with pytest.raises(ValueError, match="complex"):
+        node.process({port: Chunk(np.ones((1, 8), np.complex128), t0=0.0)})
+    after = node.state_dict()
+    assert before.keys() == after.keys()
+    for k, v in before.items():
+        if isinstance(v, np.ndarray):
+            np.testing.assert_array_equal(after[k], v, err_msg=k)
+        elif k != "saved_config":
+            assert after[k] == v or (v != v and after[k] != after[k]), k

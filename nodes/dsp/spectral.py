@@ -48,6 +48,7 @@ from typing import Literal, TypeVar
 
 import numpy as np
 from pydantic import Field
+from wavegraph.nodes.nanpolicy import refuse_complex
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
@@ -103,7 +104,10 @@ def _fitted(node: Node, x: np.ndarray) -> np.ndarray:
     dtype = node.__dict__.get("_in_dtype")
     if dtype is None or dtype[0] is not spec:  # (np.dtype of a name costs about a microsecond: once per spec)
         dtype = node.__dict__["_in_dtype"] = (spec, np.dtype(spec.dtype))
-    return x if x.dtype == dtype[1] else x.astype(dtype[1])
+    if x.dtype == dtype[1]:
+        return x
+    refuse_complex(x, dtype[1])  # (a complex chunk into a real stream: its imaginary part was dropped, unsaid)
+    return x.astype(dtype[1])
 
 
 class _Stateless(Node[P]):
@@ -357,6 +361,7 @@ class ApplyMask(Node[ApplyMaskParams]):
         n = d.shape[0]
         if d.ndim != 2 or d.shape[1] != width:
             raise ValueError(f"apply_mask: chunk of shape {c.data.shape} does not fit {width} values per frame")
+        refuse_complex(d, np.dtype(dtype))  # (before anything is kept: its real part went on as the frames)
         t = float(c.t0) + np.arange(n) / self._rate
         return np.round(t * self._rate).astype(np.int64), t, d.astype(dtype, copy=False)
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ..nanpolicy import RETIME_S, off_grid  # a chunk t0 off the grid moves it (more than rounding)
+from ..nanpolicy import RETIME_S, off_grid, refuse_complex  # a chunk t0 off the grid moves it (more than rounding)
 from .room import Room
 
 
@@ -118,6 +118,7 @@ class TimedBuffer:
             return False
         if data.shape[:-1] != self.shape:  # (before anything changes: a refused chunk leaves the buffer as it was)
             raise ValueError(f"chunk shape {data.shape} does not match the stream's {self.shape} + (samples,)")
+        refuse_complex(data, self._get("data").dtype)  # (a complex chunk kept its real part only, unsaid)
         if self._get("gap_held"):
             gap = True
             self._set(gap_held=False)

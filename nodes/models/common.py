@@ -191,6 +191,22 @@ def make_model(params: ModelParams, kind: str | None, inline_config: dict[str, A
     return model.to(device).eval()
 
 
+def check_features(data, n_features: int, owner: str) -> None:
+    """ValueError unless `data` is a real (frames, n_features) array: what a model node checks before it keeps anything
+    of a chunk (its frame count, its first time), so that a refused chunk changes nothing."""
+    shape, kind = np.shape(data), getattr(getattr(data, "dtype", None), "kind", "f")
+    if len(shape) != 2 or shape[1] != n_features:
+        raise ValueError(
+            f"{owner}: expected a (frames, {n_features}) features chunk, got shape {shape}; nothing of it was kept "
+            f"(pass (frames, {n_features}), time first)"
+        )
+    if kind == "c":
+        raise ValueError(
+            f"{owner}: the chunk is complex ({data.dtype}), the model takes real features; nothing of it was kept "
+            "(take the magnitude or the real part upstream: magnitude, complex_to_real)"
+        )
+
+
 def to_tensor(data: np.ndarray, n_features: int, device):
     """(frames, features) numpy -> (1, frames, features) float32 tensor, with a clear error on a wrong shape."""
     import torch

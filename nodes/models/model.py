@@ -32,6 +32,7 @@ import numpy as np
 from pydantic import Field
 from wavegraph.nodes.models.common import (
     ModelParams,
+    check_features,
     check_real,
     make_model,
     resolve_device,
@@ -228,6 +229,9 @@ class ModelNode(Node):
         n = chunk.n_times(0)
         if n == 0:
             return {}
+        # refused before anything is kept: a chunk of another width (or not 2-D, or complex) raised only in to_tensor,
+        # after n_in, the NaN frames and the first t0 had counted it, so every later output was stamped late by it
+        check_features(chunk.data, self.net.d_in, type(self).__name__)
         # a NaN first t0 is not latched; a chunk t0 off the grid (a drifting live clock) re-anchors, as sliding_window
         self.base_t0 = stream_start(self.base_t0, chunk, self.n_in / self.in_rate)
         data, bad = sanitize(self, as_float32(chunk.data), self.params.nan_policy)  # the model computes in float32

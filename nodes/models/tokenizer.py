@@ -30,6 +30,7 @@ from pydantic import Field
 from wavegraph.nodes.channel_kinds import without_triggers
 from wavegraph.nodes.dsp.resample import Resample
 from wavegraph.nodes.models.common import CheckpointPath, Device, Threads, resolve_device, to_numpy, torch_threads
+from wavegraph.nodes.nanpolicy import refuse_complex
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
@@ -200,6 +201,7 @@ class EEGTokenizerNode(Node[TokenizerParams]):
             self.reset()
         if chunk.n_times(-1) == 0:
             return {}
+        refuse_complex(np.asarray(chunk.data), np.dtype(np.float64))  # (as the resampler would, after this cast)
         data = np.asarray(chunk.data, dtype=np.float64)
         if self._keep is not None:  # (its trigger channels left out)
             data = data[self._keep]
