@@ -134,7 +134,9 @@ def _convert(like: Any, value: Any, what: str) -> Any:
         fixed = all(s == w or w == 0 for s, w in zip(a.shape, like.shape))
         if a.ndim != like.ndim or not fixed:
             raise ValueError(f"{what} has shape {a.shape}, expected {_shape(like)} (as configured)")
-        return np.array(a, dtype=like.dtype)  # a copy: the node may modify its state in place
+        # a copy (the node may modify its state in place), in C order: a Fortran-ordered zi (an npz's, a transpose) failed
+        # at the next chunk inside the compiled sosfilt kernel ('ndarray is not C-contiguous')
+        return np.array(a, dtype=like.dtype, order="C")
     if like is None:
         if value is None:
             return None

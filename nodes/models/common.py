@@ -207,6 +207,16 @@ def check_features(data, n_features: int, owner: str) -> None:
         )
 
 
+def native(value) -> np.ndarray:
+    """A saved state's array as torch.as_tensor takes it: native byte order and C order (one read back from an npz
+    written on a big-endian machine, or a JSON that kept its dtype '>f4', failed in torch at load: 'given numpy array
+    has byte order different from the native byte order'). Always a copy: torch.as_tensor shares a native array's
+    memory, so the node's state would be the caller's array (a read-only one, np.load's mmap: torch warns that writing
+    to it is undefined)."""
+    a = np.asarray(value)
+    return np.array(a, dtype=a.dtype.newbyteorder("="), order="C", copy=True)
+
+
 def to_tensor(data: np.ndarray, n_features: int, device):
     """(frames, features) numpy -> (1, frames, features) float32 tensor, with a clear error on a wrong shape."""
     import torch

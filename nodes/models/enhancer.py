@@ -45,6 +45,7 @@ from wavegraph.nodes.models.common import (
     Device,
     Seed,
     Threads,
+    native,
     resolve_device,
     to_numpy,
     torch_threads,
@@ -282,7 +283,7 @@ class EnhancerNode(Node[EnhancerParams]):
                     f"{tuple(like.shape)}: saved from an enhancer of another config; load a state saved by this one"
                 )
         self.state = {
-            k: torch.as_tensor(np.array(v), device=self.device).to(fresh[k].dtype) for k, v in state["model"].items()
+            k: torch.as_tensor(native(v), device=self.device).to(fresh[k].dtype) for k, v in state["model"].items()
         }
         self.pending = np.array(state["pending"], np.float32)
         self.held = np.array(state["held"], np.float32)

@@ -35,6 +35,7 @@ from wavegraph.nodes.models.common import (
     check_features,
     check_real,
     make_model,
+    native,
     resolve_device,
     to_numpy,
     to_tensor,
@@ -187,7 +188,7 @@ class ModelNode(Node):
                 if k in self.net.setting_state and new[k] != like:  # e.g. a Conformer state of another att_context
                     raise ValueError(f"model state '{k}' is {new[k]}, this node's is {like}: saved with other options")
                 continue
-            value = np.asarray(saved[k])
+            value = native(saved[k])
             want = tuple(like.shape)  # buffers (e.g. the Conformer's pending frames) grow along one axis
             grows = self.net.state_growth_axis(k)
             if value.ndim != len(want) or any(a != b for i, (a, b) in enumerate(zip(value.shape, want)) if i != grows):

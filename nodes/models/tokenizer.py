@@ -29,7 +29,15 @@ import numpy as np
 from pydantic import Field
 from wavegraph.nodes.channel_kinds import without_triggers
 from wavegraph.nodes.dsp.resample import Resample
-from wavegraph.nodes.models.common import CheckpointPath, Device, Threads, resolve_device, to_numpy, torch_threads
+from wavegraph.nodes.models.common import (
+    CheckpointPath,
+    Device,
+    Threads,
+    native,
+    resolve_device,
+    to_numpy,
+    torch_threads,
+)
 from wavegraph.nodes.nanpolicy import refuse_complex
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
@@ -149,7 +157,7 @@ class EEGTokenizerNode(Node[TokenizerParams]):
             if not isinstance(ref, torch.Tensor):
                 stream[k] = int(state[f"model.{k}"])
                 continue
-            v = torch.as_tensor(np.asarray(state[f"model.{k}"]), dtype=ref.dtype, device=self.device)
+            v = torch.as_tensor(native(state[f"model.{k}"]), dtype=ref.dtype, device=self.device)
             grows = self.model.state_growth_axis(k)  # the samples of the hop block: every other axis is the model's
             if v.dim() != ref.dim() or any(a != b for i, (a, b) in enumerate(zip(v.shape, ref.shape)) if i != grows):
                 raise ValueError(
