@@ -1,40 +1,23 @@
 """Review of 27e5c78, 668ab5d, dab2f1b and dfd500d (session 30): a notch at a slow frequency with the usual quality,
 an istft whose framing differs from its stft's, and a refused plot whose -o reached a folder that was already there."""
 
+from peer_hints import SOURCES, behind
 from peer_hints import problems as validate
 from wavegraph.pipeline.cli import main
 
-NOTCH = """\
-name: slow
-nodes:
-  - id: eeg
-    SOURCE
-  - id: n
-    type: notch
-    params:
-      freq: 0.02
-QUALITY
-  - id: sink
-    type: null_sink
-edges:
-  - {source: eeg.out, target: n.in}
-  - {source: n.out, target: sink.in}
-"""
-SOURCES = (
-    "type: lsl_inlet\n    params: {type: EEG, resolve_timeout: 10.0}",  # behind a device: check_params
-    "type: sine\n    params: {rate: 250, duration: 0.2}",  # offline: configure()
-)
+
+def _notch(source: str, quality: str = "") -> str:
+    """A notch at 0.02 Hz behind `source` (peer_hints.SOURCES), with `quality: ...` or without one."""
+    return behind(source, "notch", "freq: 0.02" + (f"\n{quality}" if quality else ""))
 
 
 def test_a_slow_notch_with_the_usual_quality_is_not_refused(tmp_path, monkeypatch, capsys):
     # 27e5c78 refused any notch narrower than 0.001 Hz, so quality 30 (the default, and the fix it gave) below 0.03 Hz:
     # 'notch quality 30 makes it 0.000667 Hz wide ...; fix: set quality: 30'. Before it, this ran
     for source in SOURCES:
-        for quality in ("", "      quality: 30", "      quality: 10"):
-            text = NOTCH.replace("SOURCE", source).replace("QUALITY\n", quality + "\n" if quality else "")
-            assert validate(tmp_path, monkeypatch, capsys, text) == [], (source, quality)
-        text = NOTCH.replace("SOURCE", source).replace("QUALITY", "      quality: 1e9")  # still refused, and its fix
-        err = validate(tmp_path, monkeypatch, capsys, text)
+        for quality in ("", "quality: 30", "quality: 10"):
+            assert validate(tmp_path, monkeypatch, capsys, _notch(source, quality)) == [], (source, quality)
+        err = validate(tmp_path, monkeypatch, capsys, _notch(source, "quality: 1e9"))  # still refused, and its fix
         assert len(err) == 1 and "narrower than 0.001 Hz" in err[0] and "fix: set quality: 30 " in err[0], err
 
 
