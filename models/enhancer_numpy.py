@@ -66,7 +66,7 @@ class NumpyFrame:
         cfg = self.cfg = model.cfg
         self.torch_dtype = model.head.weight.dtype
         self.dtype = np.dtype(str(self.torch_dtype).removeprefix("torch."))
-        self.dft64, self.idft = _np(model.dft).astype(np.float64), _np(model.idft)  # analysis in float64: `analyze`
+        self.dft64, self.idft = _np(model.dft64), _np(model.idft)  # the analysis in float64, as `analyze`
         self.pitch_dft = self.dft64[:, : 2 * cfg.df_bins].copy()  # the pitch input's bins: the deep-filtered ones
         curve = getattr(model, "gate_curve", None)
         self.curve = None if curve is None or not cfg.gate_blocks else _np(curve)
