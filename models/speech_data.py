@@ -430,6 +430,18 @@ def _speech_fill(n: int, rng, corpus: Corpus, gap=(0.05, 0.6), speaker: str | No
     return x[start : start + n].astype(np.float32)
 
 
+SPEED_STEPS = 40  # speed factors are multiples of 1/SPEED_STEPS (a rational resampling ratio)
+
+
+def speed_perturb(x: np.ndarray, factor: float) -> np.ndarray:
+    """x played `factor` times as fast (resampled by SPEED_STEPS / round(factor * SPEED_STEPS)): below 1 slower, and
+    its pitch and formants lower by the same factor (Ko et al., "Audio augmentation for speech recognition", 2015)."""
+    down = int(round(factor * SPEED_STEPS))
+    if down < 1:
+        raise ValueError(f"speed factor {factor:g}: must be at least {1 / SPEED_STEPS:g}")
+    return sps.resample_poly(x, SPEED_STEPS, down).astype(np.float32)
+
+
 @dataclass
 class Mixture:
     noisy: np.ndarray
@@ -456,6 +468,8 @@ class TrainSampler:
         noises: tuple[str, ...] = TRAIN_NOISES,
         low_snr_prob: float = 0.0,
         low_snr_range=(-5.0, 5.0),
+        speed_prob: float = 0.0,
+        speed_range=(0.75, 0.9),
     ):
         bad = [k for k in noises if k not in TRAIN_NOISES]
         if bad or not noises:
@@ -469,6 +483,9 @@ class TrainSampler:
         self.snr_range, self.reverb_prob = snr_range, reverb_prob
         # share of examples whose SNR is drawn from low_snr_range instead (0: none, and the rng stream is unchanged)
         self.low_snr_prob, self.low_snr_range = low_snr_prob, low_snr_range
+        # share of the real voices' examples played slower (speed_perturb, a factor in speed_range): lower voices
+        # than the real training ones, which are all female (0: none, and the rng stream is unchanged)
+        self.speed_prob, self.speed_range = speed_prob, speed_range
         self.level_range, self.speech_free_prob, self.early_ms = level_range, speech_free_prob, early_ms
         # share of examples spoken by a real voice (None: every speaker equally often, so 3 real voices of 13)
         n_real = sum(":" not in s for s in self.speakers)
@@ -480,7 +497,12 @@ class TrainSampler:
         synth = [s for s in self.speakers if ":" in s]
         pick = real if real and (not synth or rng.random() < self.real_fraction) else synth
         spk = pick[int(rng.integers(len(pick)))]
-        clean = _speech_fill(n, rng, self.corpus, speaker=spk)
+        if self.speed_prob and pick is real and rng.random() < self.speed_prob:
+            factor = rng.uniform(*self.speed_range)
+            slow = _speech_fill(int(np.ceil(n * factor)) + SPEED_STEPS, rng, self.corpus, speaker=spk)
+            clean = speed_perturb(slow, factor)[:n]
+        else:
+            clean = _speech_fill(n, rng, self.corpus, speaker=spk)
         if rng.random() < self.speech_free_prob:
             clean = np.zeros(n, np.float32)
         kind = self.noises[int(rng.integers(len(self.noises)))]

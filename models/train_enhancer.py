@@ -191,6 +191,16 @@ def _parser() -> argparse.ArgumentParser:
         help="share of examples whose SNR is drawn from --low-snr-range instead (0: none, the data stream unchanged)",
     )
     p.add_argument("--low-snr-range", type=float, nargs=2, default=(-5.0, 5.0), metavar=("LO", "HI"))
+    p.add_argument(
+        "--speed-prob",
+        type=float,
+        default=0.0,
+        help="share of the real voices' examples played slower, pitch and formants lowered (--speed-range; the real "
+        "training voices are all female; 0: none, the data stream unchanged)",
+    )
+    p.add_argument(
+        "--speed-range", type=float, nargs=2, default=(0.75, 0.9), metavar=("LO", "HI"), help="speed factors"
+    )
     p.add_argument("--synthetic", type=int, default=40, help="synthetic sentences per espeak-ng/flite voice")
     p.add_argument("--eval-every", type=positive(int), default=100)
     p.add_argument(
@@ -327,9 +337,12 @@ def _check(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
             ap.error(f"--{name.replace('_', '-')} {lo:g} {hi:g}: give LO <= HI, in dB")
         if max(abs(lo), abs(hi)) > SNR_LIMIT_DB:  # an OverflowError traceback once the corpus was read
             ap.error(f"--{name.replace('_', '-')} {lo:g} {hi:g}: SNRs in dB from {-SNR_LIMIT_DB:g} to {SNR_LIMIT_DB:g}")
-    for name in ("real_fraction", "low_snr_prob"):
+    for name in ("real_fraction", "low_snr_prob", "speed_prob"):
         if not 0 <= getattr(args, name) <= 1:
             ap.error(f"--{name.replace('_', '-')} {getattr(args, name):g}: a share, in [0, 1]")
+    lo, hi = args.speed_range
+    if not 0.5 <= lo <= hi <= 2:
+        ap.error(f"--speed-range {lo:g} {hi:g}: give 0.5 <= LO <= HI <= 2 (speed factors)")
     if args.seed < 0:  # numpy's 'expected non-negative integer' traceback once the model was built
         ap.error(f"--seed {args.seed}: must be >= 0")
     if not 0 <= args.mask_floor < 1:
@@ -474,6 +487,7 @@ def main(argv: list[str] | None = None) -> int:
     val = validation_set(sampler)  # before the SNR options: the same validation mixtures as every earlier stage
     sampler.snr_range, sampler.low_snr_range = tuple(args.snr_range), tuple(args.low_snr_range)
     sampler.low_snr_prob = args.low_snr_prob
+    sampler.speed_prob, sampler.speed_range = args.speed_prob, tuple(args.speed_range)
     print(
         f"enhancer {cfg.core} {cfg.n_layers} x {cfg.d_model}: {n_params} parameters; training speech {sampler.corpus.seconds() / 60:.1f} min "
         f"({len(sampler.corpus)} utterances, speakers {', '.join(sampler.speakers)}; "
