@@ -3,7 +3,6 @@ the data stream unchanged when it is off."""
 
 import numpy as np
 import pytest
-
 from wavegraph.models import speech_data as sd
 
 SR = sd.SR
@@ -42,7 +41,10 @@ def _corpus():
 
 
 def test_without_speed_perturbation_the_parts_are_those_of_before():
-    plain, off = sd.TrainSampler(_corpus(), reverb_prob=0.0), sd.TrainSampler(_corpus(), reverb_prob=0.0, speed_prob=0.0)
+    plain, off = (
+        sd.TrainSampler(_corpus(), reverb_prob=0.0),
+        sd.TrainSampler(_corpus(), reverb_prob=0.0, speed_prob=0.0),
+    )
     a, b = np.random.default_rng(5), np.random.default_rng(5)
     for _ in range(20):
         for u, v in zip(plain.parts(a, 8000), off.parts(b, 8000)):
