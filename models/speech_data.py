@@ -498,7 +498,7 @@ class TrainSampler:
         pick = real if real and (not synth or rng.random() < self.real_fraction) else synth
         spk = pick[int(rng.integers(len(pick)))]
         if self.speed_prob and pick is real and rng.random() < self.speed_prob:
-            factor = rng.uniform(*self.speed_range)
+            factor = round(rng.uniform(*self.speed_range) * SPEED_STEPS) / SPEED_STEPS  # the factor resampled by
             slow = _speech_fill(int(np.ceil(n * factor)) + SPEED_STEPS, rng, self.corpus, speaker=spk)
             clean = speed_perturb(slow, factor)[:n]
         else:

@@ -75,3 +75,11 @@ def test_train_enhancer_refuses_a_speed_range_out_of_bounds(capsys):
     with pytest.raises(SystemExit):
         train_enhancer.main(["--speed-prob", "1.5", "--steps", "1", "--out", "/nonexistent/x.safetensors"])
     assert "--speed-prob 1.5" in capsys.readouterr().err
+
+
+def test_every_slowed_example_has_the_length_asked_for_whatever_factor_is_drawn():
+    sampler = sd.TrainSampler(_corpus(), real_fraction=1.0, speed_prob=1.0, speed_range=(0.75, 0.9))
+    rng = np.random.default_rng(2)
+    for n in (32000, 8000, 16001):
+        for _ in range(30):
+            assert all(len(a) == n for a in sampler.parts(rng, n))
