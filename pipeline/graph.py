@@ -354,6 +354,8 @@ def configure_node(
         said = params_problems(node, nc, file)  # a parameter no stream takes (stft's window): at its line, when it is
         if any(x[2] == f"node '{nc.id}' ({nc.type}): {e.message}" for x in said):  # this error (not another's text)
             raise GraphError(said) from None
+        # said at the line of the parameter whose value the stream does not fit, where the fix goes (or --set)
+        where, at = ("--set", 0) if e.param in nc.overridden else (file, nc.param_lines.get(e.param))
         if in_edges:  # the edge into the input the error names (was the file's first edge into the node)
             port = e.port if e.port in in_specs else node.inputs[0] if node.inputs[0] in in_specs else None
             edge = next((x for x in in_edges if x.target_port == port), in_edges[0])
@@ -364,8 +366,9 @@ def configure_node(
             what += f" on input '{edge.target_port}': {e.message}" if others else f": {e.message}"
             if others:
                 what += f" (its other input{'s' * (len(others) > 1)}: {', '.join(others)})"
-            raise GraphError([(file, edge.line, what, e.hint)]) from None
-        raise GraphError([(file, nc.line, f"node '{nc.id}' ({nc.type}): {e.message}", e.hint)]) from None
+            raise GraphError([(where, edge.line if at is None else at, what, e.hint)]) from None
+        said = f"node '{nc.id}' ({nc.type}): {e.message}"
+        raise GraphError([(where, nc.line if at is None else at, said, e.hint)]) from None
     except (OSError, ValueError) as e:
         raise GraphError([(file, nc.line, f"node '{nc.id}' ({nc.type}): {e}", "check its params")]) from None
     except Exception as e:  # noqa: BLE001 — a node bug must still name the node, not print a traceback

@@ -58,13 +58,16 @@ CHANNEL_TYPES = (
 
 class SpecError(ValueError):
     """A stream spec does not fit what a node expects. `hint` says what to change; `port`, the input whose stream
-    it is (a node with several inputs names it, so that the graph names that edge; None: the node's first input)."""
+    it is (a node with several inputs names it, so that the graph names that edge; None: the node's first input);
+    `param`, the parameter whose value the stream does not fit (`channels` naming a channel the stream lacks), so
+    that the graph says it at that parameter's line, where the fix goes, rather than at the edge's."""
 
-    def __init__(self, message: str, hint: str = "", port: str | None = None):
+    def __init__(self, message: str, hint: str = "", port: str | None = None, param: str | None = None):
         super().__init__(message)
         self.message = message
         self.hint = hint
         self.port = port
+        self.param = param
 
     def __str__(self) -> str:
         return f"{self.message}" + (f"; fix: {self.hint}" if self.hint else "")

@@ -37,9 +37,18 @@ CANCEL_CORR, FLIP_DB = 0.8, 3.0
 CANCEL_MIN_S = 0.05  # a stream that ends before CANCEL_S is decided at its end if it held this much
 
 
-def channel_index(spec: StreamSpec, names, what: str, types: bool = False) -> list[int]:
-    """Indices of `names` in the spec; SpecError listing the available channels for an unknown one. With `types`, a
-    name that is no channel's but a channel type's (MNE's picks: 'eeg', 'eog') stands for every channel of it."""
+def channel_index(spec: StreamSpec, names, what: str, types: bool = False, param: str | None = None) -> list[int]:
+    """Indices of `names` in the spec; SpecError listing the available channels for an unknown one (said at the line
+    of `param`, the parameter that gave the names). With `types`, a name that is no channel's but a channel type's
+    (MNE's picks: 'eeg', 'eog') stands for every channel of it."""
+    try:
+        return _channel_index(spec, names, what, types)
+    except SpecError as e:
+        e.param = e.param or param
+        raise
+
+
+def _channel_index(spec: StreamSpec, names, what: str, types: bool) -> list[int]:
     available = list(spec.channel_names)
     if not available:
         raise SpecError(
@@ -114,7 +123,11 @@ class CAR(SignalNode[CARParams]):
             raise SpecError(
                 "car on a single channel would output zeros", "average over several channels, or remove car"
             )
-        self._idx = None if p.ref_channels is None else channel_index(spec, p.ref_channels, "car ref_channels")
+        self._idx = (
+            None
+            if p.ref_channels is None
+            else channel_index(spec, p.ref_channels, "car ref_channels", param="ref_channels")
+        )
         kind = next((k for k in REFERENCE_TYPES if k in spec.channel_types), None)
         signals = [i for i, t in enumerate(spec.channel_types) if (t == kind if kind else t not in NOT_IN_REFERENCE)]
         bad = {i for i, name in enumerate(spec.channel_names) if name in spec.bads} if p.ref_channels is None else set()
@@ -189,7 +202,7 @@ class Rereference(SignalNode[RerefParams]):
                 'set channel: Cz, or pairs: ["C3-C4", ...]; use `car` for the average reference',
             )
         if p.channel is not None:
-            (r,) = channel_index(spec, [p.channel], "rereference channel")
+            (r,) = channel_index(spec, [p.channel], "rereference channel", param="channel")
             plus = [i for i in range(len(names)) if p.keep_ref or i != r]
             if not plus:  # a signal of no channel: validate said OK, the run failed at its first chunk
                 raise SpecError(
@@ -221,7 +234,7 @@ class Rereference(SignalNode[RerefParams]):
             plus, minus, out_names = [], [], []
             for pair in p.pairs:
                 a, b = _split_pair(pair, names)
-                ia, ib = channel_index(spec, [a, b], f"rereference pair {pair!r}")
+                ia, ib = channel_index(spec, [a, b], f"rereference pair {pair!r}", param="pairs")
                 if ia == ib:  # a channel of zeros
                     raise SpecError(
                         f"rereference pair {pair!r} subtracts {a} from itself", 'give two different channels: "C3-C4"'
@@ -305,12 +318,12 @@ class PickChannels(Node[PickParams]):
         idx = (
             list(range(len(spec.channel_names)))
             if p.pick is None
-            else channel_index(spec, p.pick, "pick_channels pick", types=True)
+            else channel_index(spec, p.pick, "pick_channels pick", types=True, param="pick")
         )
         if len(set(idx)) != len(idx):
             raise SpecError("pick_channels pick names a channel twice", "list each channel once")
         if p.drop is not None:
-            dropped = set(channel_index(spec, p.drop, "pick_channels drop", types=True))
+            dropped = set(channel_index(spec, p.drop, "pick_channels drop", types=True, param="drop"))
             idx = [i for i in idx if i not in dropped]
         if not idx:
             raise SpecError("pick_channels leaves no channel", "keep at least one channel")

@@ -248,6 +248,13 @@ class FileSource(Source[FileSourceParams]):
         return reader
 
     def _resolve_picks(self, r: _Reader, picks: list[str | int] | None) -> list[int]:
+        try:
+            return self._pick_indices(r, picks)
+        except SpecError as e:
+            e.param = "picks"  # said at the line of picks
+            raise
+
+    def _pick_indices(self, r: _Reader, picks: list[str | int] | None) -> list[int]:
         if picks is None:
             return list(range(len(r.ch_names)))
         if not picks:

@@ -62,7 +62,11 @@ def _trigger_events(reader: _Reader, name: str, path: Path) -> None:
     """The events of trigger channel `name`, as file_source reads a FIF's or an XDF's: each rise to a positive value
     (mne.find_events' 'increasing' steps, a first sample above 0 included), the value its code and label."""
     if name not in reader.ch_names:
-        raise SpecError(f"file_source: no stim channel {name!r} in {path}", f"channels: {', '.join(reader.ch_names)}")
+        raise SpecError(
+            f"file_source: no stim channel {name!r} in {path}",
+            f"channels: {', '.join(reader.ch_names)}",
+            param="stim_channel",
+        )
     x = np.nan_to_num(np.asarray(reader.get([reader.ch_names.index(name)], 0, reader.n_times), np.float64)[0])
     if x.size and x.max() > x.min() and max(abs(x.min()), abs(x.max())) < 1:  # as triggers.check_trigger_codes
         raise SpecError(

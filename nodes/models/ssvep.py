@@ -217,7 +217,9 @@ class _SSVEPBase(Node[P]):
                 )
             return [i for i in range(spec.shape[0]) if i not in stim]
         if not spec.channel_names:
-            raise SpecError("`channels` needs a stream with channel names", "drop `channels` or name the channels")
+            raise SpecError(
+                "`channels` needs a stream with channel names", "drop `channels` or name the channels", param="channels"
+            )
         missing = [c for c in names if c not in spec.channel_names]
         if missing:  # PhysioNet's EDFs pad names with dots ('O1..'), others add 'EEG ', '-REF' or change the case
             raise missing_channels(spec, names, missing, self.params.method == "dnn", self.node_id)

@@ -35,6 +35,7 @@ def missing_channels(spec: StreamSpec, names, missing, checkpoint: bool = False,
             else f"set `channels` to the occipital ones among {', '.join(spec.channel_names)} (e.g. [{example}]; "
             f"from the command line: --set '{node_id or 'NODE'}.channels=[{example}]'), or to null for every channel"
         ),
+        param="channels",
     )
 
 
