@@ -20,8 +20,9 @@ METRICS = ("pesq_wb", "stoi", "si_sdr")
 
 
 def paired(result: dict, a: str = "ours", b: str = "rnnoise", by: str = "snr") -> list[dict]:
-    """One record per SNR (`by` "snr") or noise type over every SNR (`by` "noise") and metric: {a, b, snr or
-    noise, metric, n, mean, ci_low, ci_high, wins}. [] when either method is not in the run."""
+    """One record per SNR (`by` "snr"), or per noise type or speaker over every SNR (`by` "noise", "speaker": a key
+    every mixture has), and metric: {a, b, the key, metric, n, mean, ci_low, ci_high, wins}. [] when either method is
+    not in the run."""
     if a not in result["methods"] or b not in result["methods"]:
         return []
     out = []
@@ -70,15 +71,13 @@ def verdict(rec: dict) -> str:
 
 
 def lines(records: list[dict], labels: dict[str, str]) -> list[str]:
-    """Text for the run's output: one line per SNR (or noise type), PESQ-WB and STOI."""
+    """Text for the run's output: one line per SNR (or noise type, or speaker), PESQ-WB and STOI."""
     if not records:
         return []
     a, b = records[0]["a"], records[0]["b"]
-    by = "snr" if "snr" in records[0] else "noise"
-    out = [
-        f"paired, {labels[a]} - {labels[b]} per {'SNR' if by == 'snr' else 'noise type, over every SNR'} "
-        "(mean [95 % t-interval], mixtures won of n):"
-    ]
+    by = next(k for k in ("snr", "noise", "speaker") if k in records[0])
+    per = {"snr": "SNR", "noise": "noise type, over every SNR", "speaker": "speaker, over every SNR"}[by]
+    out = [f"paired, {labels[a]} - {labels[b]} per {per} (mean [95 % t-interval], mixtures won of n):"]
     fmt = {"pesq_wb": "+.3f", "stoi": "+.4f"}
     for key in sorted({r[by] for r in records}):
         parts = []
