@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,8 +257,10 @@ def _download(ds: Dataset, dest: Path) -> Path:
 
 
 def _extract(archive: Path, suffix: str, out: Path) -> None:
-    """Copy the single member whose path ends with `suffix` to `out` (written atomically)."""
-    tmp = out.with_name(out.name + ".part")
+    """Copy the single member whose path ends with `suffix` to `out` (written atomically). The partial file is one per
+    writer: two processes filling an empty cache at once (the test suite's xdist workers) wrote into the same `.part`,
+    and the later one's rename failed, the file moved already."""
+    tmp = out.with_name(f"{out.name}.{os.getpid()}-{threading.get_ident()}.part")
     if archive.name.endswith((".whl", ".zip")):
         with zipfile.ZipFile(archive) as zf:
             names = [n for n in zf.namelist() if n.endswith(suffix)]

@@ -19,6 +19,66 @@ sys.path.insert(0, str(TESTS))
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH", "")) if p)
 
 
+# Under pytest-xdist (`make test`: `-n 2 --dist loadfile`) each test file is one unit of work, so that its module-scoped
+# fixtures (a JACK server, a Ray cluster, key pairs) start once; and the files below are one unit together, run one
+# after another on one worker (beside CPU-bound files on the other), never beside each other. They share what is
+# machine-wide (LSL discovery on loopback: a stream by type or a fixed name such as 'stimulus' resolves another
+# test's; Ray's /tmp/ray and its current cluster; chromium) or run at real-time pace against a clock or deadline
+# (JACK's dummy device, LSL outlets, the signals to five runs at once that must each end within 5 s).
+# (Not --dist loadgroup with xdist_group marks: xdist 3.8 adds the group to a test's id through `item._nodeid`, which
+# pytest 9 no longer reads, so every mark was ignored and each test was sent on its own.)
+REALTIME_PREFIXES = ("test_live_", "test_lsl_", "test_multihost_ray", "test_monitor_")
+REALTIME_FILES = {
+    # LSL outlets or inlets on loopback, JACK servers (tests/test_live_audio.py's `jack` fixture)
+    "test_bci_live",
+    "test_bench_commands",
+    "test_cli_leftovers_session20",
+    "test_docs_walk_session31",
+    "test_inputs_attack4",
+    "test_inputs_attack9",
+    "test_inputs_attack_session25",
+    "test_leftovers2_session25",
+    "test_leftovers3_session24",
+    "test_leftovers_session20",
+    "test_nodes_features",
+    "test_peer_users2_session21",
+    "test_recorder_chunk_times",
+    "test_replay_files_session22",
+    "test_review_session23",
+    "test_runtime_leftovers_session20",
+    "test_speech_graphs",
+    "test_validate_offline",
+    # Ray clusters on 127.0.0.1 (and `ray start`), or an address checked against them
+    "test_batch",
+    "test_docs_walkthrough_session29",
+    "test_ray_address_session30",
+    # many worker processes at once, with an upper bound on how long each takes to end
+    "test_runtime_signals",
+    "test_runtime_multiprocess",
+}
+
+
+def realtime(test_file: str) -> bool:
+    stem = Path(test_file).stem
+    return stem in REALTIME_FILES or stem.startswith(REALTIME_PREFIXES)
+
+
+@pytest.hookimpl(optionalhook=True)  # (a hook of pytest-xdist's, called in the process that hands out the tests)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class FilesAndRealtime(LoadFileScheduling):
+        """--dist loadfile, the realtime files one unit (handed out first: xdist sends the units of most tests first)."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            test_file = super()._split_scope(nodeid)
+            return "realtime" if realtime(test_file) else test_file
+
+    return FilesAndRealtime(config, log)
+
+
 def need(condition: object, reason: str) -> None:
     """Skip the calling test unless `condition` holds; under CI=true a missing data set or device is an
     error instead, so that a run without them cannot pass."""

@@ -635,7 +635,7 @@ def test_a_brainvision_channel_in_a_voltage_mne_does_not_know_is_scaled_to_volts
     assert "O1 in 'μV', Oz in 'UV' scaled to volts and typed EEG" in caplog.text
 
 
-def test_a_brainvision_recording_whose_markers_are_in_the_windows_code_page_is_read(tmp_path):
+def test_a_brainvision_recording_whose_markers_are_in_the_windows_code_page_is_read(tmp_path, monkeypatch):
     """BrainVision Recorder 1.x writes Codepage=ANSI (cp1252): a comment marker 'Augen geöffnet' is the byte 0xf6 in
     its marker file. MNE opens that file as the locale's text for the recording's date and fails on a UTF-8 system
     ("'utf-8' codec can't decode byte 0xf6"), and file_source called the recording 'BrainVision but damaged'. Now it
@@ -645,6 +645,10 @@ def test_a_brainvision_recording_whose_markers_are_in_the_windows_code_page_is_r
 
     from test_formats_sweep import _brainvision  # pyright: ignore[reportMissingImports]
 
+    # a temporary folder of this test's own: another test (another xdist worker) may have a view open meanwhile
+    private = tmp_path / "tmp"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
     sets = {}
     for codepage in ("UTF-8", "ANSI"):
         folder = tmp_path / codepage
