@@ -151,7 +151,9 @@ class _RawReader(_Reader):
         if stim_channel is not None:
             if stim_channel not in self.ch_names:
                 raise SpecError(
-                    f"file_source: no stim channel {stim_channel!r}", f"channels: {', '.join(self.ch_names)}"
+                    f"file_source: no stim channel {stim_channel!r}",
+                    f"channels: {', '.join(self.ch_names)}",
+                    param="stim_channel",  # said at the line of stim_channel
                 )
             found = trigger_events(self.raw, stim_channel, auto, path, self.status)
             idx = (found[:, 0] - self.raw.first_samp).astype(np.float64)

@@ -386,6 +386,7 @@ class XdfReader(_Reader):
             raise SpecError(
                 f"file_source: no stim channel {stim_channel!r} in stream {self.stream_name!r}",
                 f"channels: {', '.join(self.ch_names)}",
+                param="stim_channel",  # said at the line of stim_channel
             )
         x = np.nan_to_num(data[:, self.ch_names.index(stim_channel)])
         idx = np.flatnonzero((np.diff(x, prepend=0.0) > 0) & (x > 0))
