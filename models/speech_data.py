@@ -442,6 +442,19 @@ def speed_perturb(x: np.ndarray, factor: float) -> np.ndarray:
     return sps.resample_poly(x, SPEED_STEPS, down).astype(np.float32)
 
 
+def speed_steps(speed_range) -> tuple[int, int]:
+    """The multiples of 1/SPEED_STEPS in `speed_range` (lo, hi), as (first, last) numerators; ValueError for a range
+    that holds none (0.76-0.77), whose factors, rounded to the grid, would all lie outside it."""
+    lo, hi = speed_range
+    first, last = int(np.ceil(lo * SPEED_STEPS - 1e-9)), int(np.floor(hi * SPEED_STEPS + 1e-9))
+    if first > last:
+        raise ValueError(
+            f"speed range {lo:g}-{hi:g} holds no multiple of 1/{SPEED_STEPS} (the factors resampled by): widen it, "
+            f"e.g. {np.floor(lo * SPEED_STEPS) / SPEED_STEPS:g}-{np.ceil(hi * SPEED_STEPS) / SPEED_STEPS:g}"
+        )
+    return first, last
+
+
 @dataclass
 class Mixture:
     noisy: np.ndarray
@@ -498,7 +511,8 @@ class TrainSampler:
         pick = real if real and (not synth or rng.random() < self.real_fraction) else synth
         spk = pick[int(rng.integers(len(pick)))]
         if self.speed_prob and pick is real and rng.random() < self.speed_prob:
-            factor = round(rng.uniform(*self.speed_range) * SPEED_STEPS) / SPEED_STEPS  # the factor resampled by
+            first, last = speed_steps(self.speed_range)  # the factor resampled by, on the grid and in the range
+            factor = min(max(round(rng.uniform(*self.speed_range) * SPEED_STEPS), first), last) / SPEED_STEPS
             slow = _speech_fill(int(np.ceil(n * factor)) + SPEED_STEPS, rng, self.corpus, speaker=spk)
             clean = speed_perturb(slow, factor)[:n]
         else:

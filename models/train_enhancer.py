@@ -343,6 +343,10 @@ def _check(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     lo, hi = args.speed_range
     if not 0.5 <= lo <= hi <= 2:
         ap.error(f"--speed-range {lo:g} {hi:g}: give 0.5 <= LO <= HI <= 2 (speed factors)")
+    try:
+        sd.speed_steps((lo, hi))
+    except ValueError as e:  # every factor, rounded to the resampling grid, would lie outside the range
+        ap.error(f"--speed-range {lo:g} {hi:g}: {e}")
     if args.seed < 0:  # numpy's 'expected non-negative integer' traceback once the model was built
         ap.error(f"--seed {args.seed}: must be >= 0")
     if not 0 <= args.mask_floor < 1:
