@@ -1,4 +1,4 @@
-"""Review of session 33 (2e758a2): file_source's `stim_channel` naming a channel the recording lacks is said at the
+"""Review of session 33. Below: speed perturbation's factors (628ff72, 7e890f1). Here (2e758a2): file_source's `stim_channel` naming a channel the recording lacks is said at the
 line of `stim_channel`, as docs/architecture.md and the commit say, for every reader that takes it: 2e758a2 did so
 for a recorder's table only, and a FIF (MNE's formats: EDF, BDF, BrainVision, ...) or an XDF still said it at the
 node's line."""
