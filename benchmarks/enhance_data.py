@@ -46,10 +46,10 @@ def _read_audio(path: Path, seconds: float | None) -> tuple[np.ndarray, str, int
     'empty (0 samples)' here; a cut-short one is said)."""
     from scipy.signal import resample_poly
     from wavegraph.nodes.io.audio_reader import AudioReader
-    from wavegraph.nodes.io.g722_reader import open_g722
+    from wavegraph.nodes.io.telephony_reader import open_telephony, telephony_format
 
-    if path.suffix.lower() == ".g722":  # raw G.722 through PyAV, as file_source reads it (16 kHz, in [-1, 1])
-        f = open_g722(path, "float32")
+    if telephony_format(path):  # headerless telephony audio (.g722, .gsm, .ulaw, .sln ...), as file_source reads it
+        f = open_telephony(path, "float32")
     else:
         f = AudioReader(path, "float32")
         f.said_scale = f.said_nonfinite = (
@@ -94,26 +94,16 @@ def _audio_files(folder: str, option: str, log) -> list[Path]:
     named on `log` and left out."""
     import os
 
-    from wavegraph.nodes.io.readers import AUDIO_SUFFIXES, OTHER_AUDIO, RAW_AUDIO, raw_audio_hint
+    from wavegraph.nodes.io.readers import AUDIO_SUFFIXES, OTHER_AUDIO, RAW_AUDIO, TELEPHONY, raw_audio_hint
+    from wavegraph.nodes.io.telephony_reader import THROUGH_PYAV, convert_hint, pyav_missing
 
-    try:
-        import av  # noqa: F401  # raw G.722 (.g722, Asterisk's prompts) is read through PyAV, as file_source reads it
-    except ImportError:
-        g722_problem, suffixes = (
-            "raw G.722 is decoded through PyAV, which is not installed (pip install av)",
-            AUDIO_SUFFIXES,
-        )
-    else:
-        g722_problem, suffixes = "", (*AUDIO_SUFFIXES, ".g722")
+    # headerless telephony audio (Asterisk's prompts) is read as file_source reads it; .g722 and .gsm through PyAV
+    no_pyav = THROUGH_PYAV if pyav_missing(Path("x.gsm")) else ()
+    suffixes = (*AUDIO_SUFFIXES, *(s for s in TELEPHONY if s not in no_pyav))
     root = Path(os.path.expanduser(folder))  # ('~takes', no such user: that folder; pathlib's raised RuntimeError)
     if root.is_file():
-        if root.suffix.lower() == ".g722" and g722_problem:  # (was 'not an audio file', without the pip line)
-            from wavegraph.nodes.io.g722_reader import PIP
-
-            raise BenchError(
-                f"{option} {folder}: raw G.722 is decoded through PyAV, which is not installed",
-                f"{PIP}; or convert it first, e.g. ffmpeg -i in.g722 out.wav",
-            )
+        if root.suffix.lower() in no_pyav:  # (was 'not an audio file', without the pip line)
+            raise BenchError(f"{option} {folder}: {pyav_missing(root)}", convert_hint(root))
         if root.suffix.lower() not in suffixes:
             raise BenchError(
                 f"{option} {folder}: not an audio file ({', '.join(suffixes)})",
@@ -138,9 +128,9 @@ def _audio_files(folder: str, option: str, log) -> list[Path]:
             suffix = p.suffix.lower()
             if name.startswith(".") and not name.startswith("._") and suffix in suffixes:
                 log(f"bench enhance: leaving out {p}: a hidden file (its name starts with '.'; rename it to use it)")
-            elif suffix == ".g722" and g722_problem:
-                log(f"bench enhance: leaving out {p}: {g722_problem}")
-            elif suffix in OTHER_AUDIO and suffix != ".g722":
+            elif suffix in no_pyav:
+                log(f"bench enhance: leaving out {p}: {pyav_missing(p)} ({convert_hint(p).split('; or ')[0]})")
+            elif suffix in OTHER_AUDIO:
                 log(
                     f"bench enhance: leaving out {p}: libsndfile cannot read {suffix} (convert it: ffmpeg -i in{suffix} out.wav)"
                 )
@@ -191,7 +181,7 @@ def _check_memory(files: list[Path], seconds: float, bytes_per_second: float, op
     per second of clean audio: its mixtures and every method's output) is over 80 % of the free memory: a corpus
     of 65k files was read until the machine ran out. Headers are read only when the upper bound is over."""
     import soundfile as sf
-    from wavegraph.nodes.io.g722_reader import RATE as G722_RATE
+    from wavegraph.nodes.io.telephony_reader import length_of, telephony_format
 
     free = free_memory()
     if free is None or len(files) * seconds * bytes_per_second <= 0.8 * free:
@@ -199,8 +189,9 @@ def _check_memory(files: list[Path], seconds: float, bytes_per_second: float, op
     total = 0.0
     for p in files:
         try:
-            if p.suffix.lower() == ".g722":  # no header libsndfile reads (it counted 0 s): two samples a byte, 16 kHz
-                total += min(2 * p.stat().st_size / G722_RATE, seconds)
+            if telephony_format(p):  # no header libsndfile reads (.g722 counted 0 s): known from the file's size
+                n, rate = length_of(p)
+                total += min(n / rate, seconds)
                 continue
             with open(p, "rb") as fh, sf.SoundFile(fh) as f:
                 total += min(f.frames / f.samplerate, seconds)

@@ -8,6 +8,8 @@ command -v jackd >/dev/null 2>&1 || need+=(jackd2)
 for lang in en es fr it ru; do
   [ -n "$(ls /usr/share/asterisk/sounds/*"${lang}"_*/*.g722 2>/dev/null | head -1)" ] || need+=(asterisk-core-sounds-${lang}-g722)
 done
+# GSM 6.10 prompts of the English voice (tests/test_telephony_formats_session33.py: file_source reads .gsm)
+[ -n "$(ls /usr/share/asterisk/sounds/en_US_f_Allison/*.gsm 2>/dev/null | head -1)" ] || need+=(asterisk-core-sounds-en-gsm)
 [ -d /usr/share/asterisk/moh ] && ls /usr/share/asterisk/moh/*.wav >/dev/null 2>&1 || need+=(asterisk-moh-opsound-wav)
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 command -v flite >/dev/null 2>&1 || need+=(flite)

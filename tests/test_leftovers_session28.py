@@ -59,11 +59,11 @@ def test_file_source_replays_a_g722_prompt_as_pyav_decodes_it_whole():
 def test_the_g722_reader_gives_the_same_samples_read_in_pieces_skipping_and_going_back():
     """G.722 is ADPCM (each sample depends on all before): samples read in uneven pieces, after a skip ahead and after
     going back (the decoder starts again from the file's start) are those of the whole decoding, float64 too."""
-    from wavegraph.nodes.io.g722_reader import G722Reader
+    from wavegraph.nodes.io.telephony_reader import open_telephony
 
     path = _prompt()
     whole = _whole(path).astype(np.float64)
-    r = G722Reader(path, "float64")
+    r = open_telephony(path, "float64")
     pieces, at = [], 0
     for n in (1, 2, 333, 1024, 4095, 7, 10**6):
         pieces.append(r.get([0], at, min(at + n, r.n_times)))

@@ -17,6 +17,7 @@ from .file_checks import (
     check_edf,
     check_not_empty,
     check_split_part,
+    content_format,
     misnamed,
     not_permitted,
     renamed_parts,
@@ -27,6 +28,7 @@ from .marker_view import marker_view
 from .not_read import _ARRAY_SOURCE, not_read_hint, unfinished
 from .readers_base import Dtype, _no_events, _readable, _Reader, spec_channel_type
 from .readers_mne import _EpochsReader, _no_stim_in_epochs, _RawReader, readable_length
+from .telephony_reader import SUFFIXES as TELEPHONY  # headerless telephony audio named by its suffix (.g722, .gsm, ...)
 
 __all__ = [  # the shared interface lives in readers_base, the MNE readers in readers_mne; import them from here
     "AUDIO_SUFFIXES",
@@ -34,6 +36,7 @@ __all__ = [  # the shared interface lives in readers_base, the MNE readers in re
     "OTHER_AUDIO",
     "RAW_AUDIO",
     "SUPPORTED",
+    "TELEPHONY",
     "Dtype",
     "_EpochsReader",
     "_RawReader",
@@ -50,16 +53,15 @@ AUDIO_SUFFIXES = (  # and AIFF-C, speech corpora's NIST SPHERE (.sph, .nist) and
     *(".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au", ".caf", ".w64", ".rf64"),
     *(".aifc", ".sph", ".nist", ".htk", ".snd"),
 )
-OTHER_AUDIO = (  # libsndfile reads none of these (a phone's memo or call, a browser's MediaRecorder take; file_source
-    # reads .g722 through PyAV: g722_reader.py)
+OTHER_AUDIO = (  # libsndfile reads none of these (a phone's memo or call, a browser's MediaRecorder take)
     *(".m4a", ".aac", ".mp4", ".wma", ".ape", ".wv", ".ac3", ".amr", ".3gp", ".3g2", ".webm", ".weba", ".mka"),
-    ".g722",
 )
 RAW_AUDIO = (".pcm", ".raw")  # headerless samples: no rate, sample format or channel count in the file
 SUPPORTED = (
     "MNE raw formats via mne.io.read_raw (FIF, EDF/BDF/GDF, BrainVision .vhdr, EEGLAB .set, "
     "CNT, EGI, Nihon Kohden, ...), MNE epochs (*-epo.fif), XDF (.xdf), audio via soundfile "
-    f"({', '.join(AUDIO_SUFFIXES)}), raw G.722 (.g722) via PyAV, the recorder's signals in .csv and .npz"
+    f"({', '.join(AUDIO_SUFFIXES)}), headerless telephony audio (G.722 .g722 and GSM 6.10 .gsm via PyAV, G.711 "
+    ".ulaw/.ul/.pcmu and .alaw/.al/.pcma, signed linear .sln, .sln16, ...), the recorder's signals in .csv and .npz"
 )
 BLOCK_BYTES = 16 << 20  # read this much at a time from disk
 
@@ -80,8 +82,13 @@ _log = logging.getLogger("wavegraph.file_source")
 def is_audio(path: Path) -> bool:
     """An audio suffix, or audio content under another name (a WAV saved as .edf, a file without a
     suffix): the first bytes of WAV/RF64, AIFF, FLAC and Ogg files say so (RIFF alone does not: CNT is RIFF)."""
-    if path.name.lower().endswith((*AUDIO_SUFFIXES, ".g722")):  # (G.722: read through PyAV, g722_reader.py)
+    if path.name.lower().endswith((*AUDIO_SUFFIXES, *TELEPHONY)):  # (telephony formats: telephony_reader.py)
         return True
+    return audio_magic(path)
+
+
+def audio_magic(path: Path) -> bool:
+    """The first bytes of `path` are those of a WAV/RF64, AIFF, FLAC, Ogg, CAF or NIST SPHERE file."""
     if not path.is_file():  # a named pipe: opening it waits for a writer (and reading would eat its start)
         return False
     try:
@@ -190,13 +197,17 @@ def open_reader(
     if (denied := not_permitted(path)) is not None:  # (each reader took it for a damaged file of another kind)
         raise denied
     name = path.name.lower()
-    if name.endswith(".g722"):  # raw G.722 (Asterisk's prompts): PyAV decodes it, libsndfile does not (g722_reader.py)
+    if name.endswith(TELEPHONY):  # headerless telephony audio (Asterisk's prompts): telephony_reader.py
+        from .audio_reader import other_audio
+        from .telephony_reader import open_telephony, telephony_format
+
         if stim_channel is not None or proj or stream is not None:
             what = "stim_channel" if stim_channel is not None else "proj" if proj else "stream"
-            raise SpecError(f"file_source: {path} is audio (G.722): no {what}", f"leave {what} out")
-        from .g722_reader import open_g722
-
-        return open_g722(path, dtype)
+            kind = getattr(telephony_format(path), "name", "")
+            raise SpecError(f"file_source: {path} is audio ({kind}): no {what}", f"leave {what} out")
+        # a WAV (or FLAC, M4A, FIF ...) saved under a telephony name was decoded as noise: read below for what it is
+        if not (audio_magic(path) or other_audio(path) or content_format(path)):
+            return open_telephony(path, dtype)
     if name.endswith(OTHER_AUDIO):
         raise SpecError(
             f"file_source: cannot read {path}: {path.suffix} audio is not a format libsndfile reads",
