@@ -32,6 +32,7 @@ from . import checkpoint as ckpt
 from . import speech_data as sd
 from .cli_args import SNR_LIMIT_DB, THREADS_HELP, cpu_threads, oversubscribed, positive
 from .enhancer import Enhancer, EnhancerConfig, enhancer_loss, si_sdr
+from .enhancer_depth import layer_lr_targets, with_extra_layer
 from .enhancer_loss import min_example_samples
 from .enhancer_lr import feature_lr_spans, gate_lr_targets, scaled_step
 
@@ -128,6 +129,18 @@ def _parser() -> argparse.ArgumentParser:
         type=positive(float),
         default=1.0,
         help="learning-rate multiplier for the pitch input's columns and head rows (as --tone-lr-scale)",
+    )
+    p.add_argument(
+        "--add-layer",
+        action="store_true",
+        help="with --init: one more GLA block after the last, its output projections at zero (the same output at "
+        "first; models/enhancer_depth.py)",
+    )
+    p.add_argument(
+        "--layer-lr-scale",
+        type=positive(float),
+        default=1.0,
+        help="learning-rate multiplier for the core's last block, every weight (as --tone-lr-scale; for --add-layer)",
     )
     p.add_argument(
         "--front-channels",
@@ -446,11 +459,15 @@ def main(argv: list[str] | None = None) -> int:
                 model = model.with_split_gate(_split_bin(args.gate_split_hz, model.cfg))
             if args.pitch_lag and not model.cfg.pitch_lag:
                 model = model.with_pitch_input(args.pitch_lag)
+            if args.add_layer:
+                model = with_extra_layer(model)
         except ValueError as e:  # --df-order 0, --tone-frames 1: the model's own check, said as usage
             ap.error(str(e))
         if args.front_channels:
             raise SystemExit("--front-channels makes a new model; it cannot be added to --init weights")
         cfg = model.cfg
+    elif args.add_layer:
+        ap.error("--add-layer grows --init weights; without --init give --n-layers")
     else:
         try:
             cfg = EnhancerConfig(
@@ -523,6 +540,7 @@ def main(argv: list[str] | None = None) -> int:
     spans = feature_lr_spans(cfg, args.tone_lr_scale, args.onset_lr_scale, args.impulse_lr_scale, args.pitch_lr_scale)
     in_weight = in_proj.weight if spans and in_proj is not None else None
     gate_targets = gate_lr_targets(model, args.gate_lr_scale, args.pitch_lr_scale)
+    gate_targets += layer_lr_targets(model, args.layer_lr_scale)
     for step in range(1, args.steps + 1):
         noisy, clean = source.batch(rng, args.batch, n_samples / sd.SR)
         try:
