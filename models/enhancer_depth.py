@@ -17,12 +17,13 @@ def with_extra_layer(model: Enhancer, seed: int = 0) -> Enhancer:
     """A copy of `model` with one more GLA block after its last, whose output projections start at zero, so that it
     computes the same output. The new block's other weights are drawn as a fresh block's from `seed`, not from the
     caller's generator: fine-tunes on different seeds then start from the same grown model, so their weights can be
-    averaged (models/average_weights.py), and torch's global generator is left as it was."""
+    averaged (models/average_weights.py), and torch's generators are left as they were. The copy is float32 on the
+    CPU, as a fresh Enhancer is (the trainer loads --init in float32)."""
     cfg = model.cfg
     if cfg.core != "gla":
         raise ValueError(f"--add-layer grows a GLA core; this model's core is {cfg.core!r}")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):  # the CPU generator restored after; no other device's is touched
+        torch.random.default_generator.manual_seed(seed)
         new = Enhancer(EnhancerConfig.from_dict({**cfg.to_dict(), "n_layers": cfg.n_layers + 1}))
     missing, unexpected = new.load_state_dict(model.state_dict(), strict=False)
     prefix = f"core.layers.{cfg.n_layers}."

@@ -140,7 +140,8 @@ def _parser() -> argparse.ArgumentParser:
         "--layer-lr-scale",
         type=positive(float),
         default=1.0,
-        help="learning-rate multiplier for the core's last block, every weight (as --tone-lr-scale; for --add-layer)",
+        help="learning-rate multiplier for the block --add-layer grows, every weight (as --tone-lr-scale; only with "
+        "--add-layer: resuming from a grown model's weights, give neither, or a third block is grown)",
     )
     p.add_argument(
         "--front-channels",
@@ -360,6 +361,8 @@ def _check(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         sd.speed_steps((lo, hi))
     except ValueError as e:  # every factor, rounded to the resampling grid, would lie outside the range
         ap.error(f"--speed-range {lo:g} {hi:g}: {e}")
+    if args.layer_lr_scale != 1 and not args.add_layer:  # would scale the steps of a trained (or fresh) last block
+        ap.error(f"--layer-lr-scale {args.layer_lr_scale:g} scales the block --add-layer grows; give --add-layer too")
     if args.seed < 0:  # numpy's 'expected non-negative integer' traceback once the model was built
         ap.error(f"--seed {args.seed}: must be >= 0")
     if not 0 <= args.mask_floor < 1:
