@@ -8,9 +8,12 @@ it, as the grown input features are learned (Enhancer._grown)."""
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 
 from .enhancer import Enhancer, EnhancerConfig
+from .gla import GLAStack
 
 
 def with_extra_layer(model: Enhancer, seed: int = 0) -> Enhancer:
@@ -23,13 +26,13 @@ def with_extra_layer(model: Enhancer, seed: int = 0) -> Enhancer:
     if cfg.core != "gla":
         raise ValueError(f"--add-layer grows a GLA core; this model's core is {cfg.core!r}")
     with torch.random.fork_rng(devices=[]):  # the CPU generator restored after; no other device's is touched
-        torch.random.default_generator.manual_seed(seed)
+        torch.default_generator.manual_seed(seed)
         new = Enhancer(EnhancerConfig.from_dict({**cfg.to_dict(), "n_layers": cfg.n_layers + 1}))
     missing, unexpected = new.load_state_dict(model.state_dict(), strict=False)
     prefix = f"core.layers.{cfg.n_layers}."
     if unexpected or any(not name.startswith(prefix) for name in missing):  # only the new block is new
         raise ValueError(f"cannot grow this model by a layer: unexpected {unexpected}, missing {missing}")
-    block = new.core.blocks[-1]
+    block = cast(GLAStack, new.core).blocks[-1]
     with torch.no_grad():
         block.attn.o_proj.weight.zero_()
         block.down.weight.zero_()
@@ -42,7 +45,7 @@ def layer_lr_targets(model: Enhancer, scale: float) -> list[tuple[torch.Tensor, 
     if scale == 1:
         return []
     out = []
-    for p in model.core.blocks[-1].parameters():
+    for p in cast(GLAStack, model.core).blocks[-1].parameters():
         w = p if p.dim() == 2 else p[None]
         out.append((w, [(0, w.shape[1], scale)]))
     return out
