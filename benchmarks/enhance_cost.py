@@ -35,12 +35,19 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.rounds < 1 or args.max_files < 1:
         ap.error(f"--rounds {args.rounds} and --max-files {args.max_files}: each at least 1")
+    names = [path or "shipped" for path in args.checkpoints or [None]]
+    if len(set(names)) < len(names) or "rnnoise" in names:  # one row each, and RNNoise's row is the reference
+        ap.error(f"checkpoints {' '.join(names)}: give each once (and none named 'rnnoise')")
+    try:
+        import pyrnnoise  # noqa: F401  # pyright: ignore[reportMissingImports]
+    except ImportError:
+        ap.error("RNNoise, the reference, needs pyrnnoise: pip install 'wavegraph[enhance]'")
     pinned = pin_one_core()
     audio = np.concatenate([x for _, x in load_folder(args.clean, None, "--clean", max_files=args.max_files)])
     audio = (audio + 0.05 * np.random.default_rng(args.seed).standard_normal(len(audio))).astype(np.float32)
     methods = {"rnnoise": RNNoise()}
-    for path in args.checkpoints or [None]:
-        methods[path or "shipped"] = Ours(path)
+    for path, name in zip(args.checkpoints or [None], names):
+        methods[name] = Ours(path)
     print(f"{len(audio) / 16000:.1f} s of audio, {args.rounds} rounds, core {pinned if pinned is not None else 'any'}")
     for r in range(args.rounds):
         rtf = {name: frame_rtf(m, audio) for name, m in methods.items()}
