@@ -542,8 +542,8 @@ def main(argv: list[str] | None = None) -> int:
     in_proj = getattr(model.core, "in_proj", None)
     spans = feature_lr_spans(cfg, args.tone_lr_scale, args.onset_lr_scale, args.impulse_lr_scale, args.pitch_lr_scale)
     in_weight = in_proj.weight if spans and in_proj is not None else None
-    gate_targets = gate_lr_targets(model, args.gate_lr_scale, args.pitch_lr_scale)
-    gate_targets += layer_lr_targets(model, args.layer_lr_scale)
+    extra_targets = gate_lr_targets(model, args.gate_lr_scale, args.pitch_lr_scale)  # scaled_step's `extra`
+    extra_targets += layer_lr_targets(model, args.layer_lr_scale)
     for step in range(1, args.steps + 1):
         noisy, clean = source.batch(rng, args.batch, n_samples / sd.SR)
         try:
@@ -565,7 +565,7 @@ def main(argv: list[str] | None = None) -> int:
         norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         if not (torch.isfinite(loss) and torch.isfinite(norm)):  # before the step: the weights stay as they are
             return _diverged(step, rows, args, log)
-        scaled_step(opt, in_weight, spans, gate_targets)
+        scaled_step(opt, in_weight, spans, extra_targets)
         sched.step()
         acc.append(
             [
