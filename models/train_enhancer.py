@@ -140,8 +140,8 @@ def _parser() -> argparse.ArgumentParser:
         "--layer-lr-scale",
         type=positive(float),
         default=1.0,
-        help="learning-rate multiplier for the block --add-layer grows, every weight (as --tone-lr-scale; only with "
-        "--add-layer: resuming from a grown model's weights, give neither, or a third block is grown)",
+        help="learning-rate multiplier for the core's last block, every weight (as --tone-lr-scale): the one --add-layer "
+        "grows, or, resuming from a grown model's --init (two or more blocks, no --add-layer), its last",
     )
     p.add_argument(
         "--front-channels",
@@ -361,8 +361,9 @@ def _check(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         sd.speed_steps((lo, hi))
     except ValueError as e:  # every factor, rounded to the resampling grid, would lie outside the range
         ap.error(f"--speed-range {lo:g} {hi:g}: {e}")
-    if args.layer_lr_scale != 1 and not args.add_layer:  # would scale the steps of a trained (or fresh) last block
-        ap.error(f"--layer-lr-scale {args.layer_lr_scale:g} scales the block --add-layer grows; give --add-layer too")
+    if args.layer_lr_scale != 1 and not args.add_layer and not args.init:  # would scale a fresh model's last block
+        ap.error(f"--layer-lr-scale {args.layer_lr_scale:g} scales a grown block; give --init W with --add-layer, or "
+                 "--init of a model already grown")
     if args.seed < 0:  # numpy's 'expected non-negative integer' traceback once the model was built
         ap.error(f"--seed {args.seed}: must be >= 0")
     if not 0 <= args.mask_floor < 1:
@@ -464,6 +465,11 @@ def main(argv: list[str] | None = None) -> int:
                 model = model.with_pitch_input(args.pitch_lag)
             if args.add_layer:
                 model = with_extra_layer(model)
+            elif args.layer_lr_scale != 1 and (model.cfg.core != "gla" or model.cfg.n_layers < 2):
+                raise ValueError(  # would scale the whole of a one-block core, or a core with no GLA blocks
+                    f"--layer-lr-scale {args.layer_lr_scale:g} scales the last of a grown GLA core's blocks; --init "
+                    f"{args.init} has {model.cfg.n_layers} {model.cfg.core} block(s): give --add-layer too"
+                )
         except ValueError as e:  # --df-order 0, --tone-frames 1: the model's own check, said as usage
             ap.error(str(e))
         if args.front_channels:
