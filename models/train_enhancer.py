@@ -362,8 +362,10 @@ def _check(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     except ValueError as e:  # every factor, rounded to the resampling grid, would lie outside the range
         ap.error(f"--speed-range {lo:g} {hi:g}: {e}")
     if args.layer_lr_scale != 1 and not args.add_layer and not args.init:  # would scale a fresh model's last block
-        ap.error(f"--layer-lr-scale {args.layer_lr_scale:g} scales a grown block; give --init W with --add-layer, or "
-                 "--init of a model already grown")
+        ap.error(
+            f"--layer-lr-scale {args.layer_lr_scale:g} scales a grown block; give --init W with --add-layer, or "
+            "--init of a model already grown"
+        )
     if args.seed < 0:  # numpy's 'expected non-negative integer' traceback once the model was built
         ap.error(f"--seed {args.seed}: must be >= 0")
     if not 0 <= args.mask_floor < 1:
