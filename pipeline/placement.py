@@ -462,6 +462,12 @@ def run_on_ray(
             )
         result = run_multiprocess(placed_graph, speed, progress, observer, launcher=launcher, duration=duration)
         result.extra["placement"] = launcher.placement()
+        refused = security.refused.get("control", 0)
+        if refused and result.failure:  # a process whose key the control socket refused is only 'lost' to the run
+            result.failure += (
+                f"; the control socket refused {refused} CURVE handshake(s): a process's client_key is not among the "
+                "keys the graph accepts (security.clients, or its processes' client_key)"
+            )
         return result
     finally:
         if monitor_security is not None:

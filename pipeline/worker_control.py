@@ -12,9 +12,11 @@ import logging
 import os
 import threading
 import time
+from collections import deque
 
 import zmq
 
+from . import curve
 from .clock import LocalClock
 from .curve import EdgeSecurity
 from .plan import (
@@ -104,7 +106,9 @@ class ControlLink:
         poller = zmq.Poller()
         poller.register(dealer, zmq.POLLIN)
         poller.register(self._pull, zmq.POLLIN)
+        outbox = _Outbox(dealer)
         asked, orphaned_at, last_check, last_beat = False, None, 0.0, 0.0
+        heard = False  # anything came from the parent: the handshake, if any, was done
         try:
             while True:
                 events = dict(poller.poll(50))
@@ -113,21 +117,30 @@ class ControlLink:
                 # those must not pass the request by.
                 if self.stop and not asked and self.stop.why != "parent":
                     asked = True
-                    dealer.send(encode(StopRequest(self.plan.group, self.stop.why)))
+                    outbox.send(encode(StopRequest(self.plan.group, self.stop.why)))
                 if self._pull in events:
                     data = self._pull.recv()
                     if not data:
                         return
-                    dealer.send(data)
+                    outbox.send(data)
                     continue
                 if dealer in events:
+                    heard = True
                     answer = self._handle(dealer.recv())
                     if answer is not None:  # a clock probe is answered at once, from this thread
-                        dealer.send(answer)
+                        outbox.send(answer)
                 now = time.monotonic()
                 if self.plan.heartbeat > 0 and now - last_beat > self.plan.heartbeat / 5:
                     last_beat = now
-                    dealer.send(encode(Heartbeat(self.plan.group)))
+                    outbox.send(encode(Heartbeat(self.plan.group)))
+                outbox.flush()
+                if (
+                    secure is not None
+                    and not heard
+                    and outbox.stuck_for(now) > curve.HANDSHAKE_S
+                    and not self.stop.aborted
+                ):
+                    self._refused(len(outbox.queue))
                 if now - last_check > 0.25:
                     last_check = now
                     if orphaned_at is None and os.getppid() != self._parent:
@@ -137,8 +150,22 @@ class ControlLink:
                     if orphaned_at is not None and now - orphaned_at > ORPHAN_DRAIN_S:
                         self.stop.abort("parent gone")
         finally:
-            dealer.close(linger=0 if self.orphaned else None)  # nobody reads what is queued for a dead parent
+            outbox.flush()
+            if outbox.queue:  # the parent never took them (a refused key, a parent gone): said, not waited for
+                log.warning("process '%s': %d control messages not delivered", self.plan.group, len(outbox.queue))
+            dealer.close(linger=0 if self.orphaned or outbox.queue else None)  # nobody reads them
             self._pull.close(linger=0)
+
+    def _refused(self, queued: int) -> None:
+        """The control socket is CURVE and nothing could be sent for HANDSHAKE_S: the parent did not complete the
+        handshake. Said here (the parent hears nothing from this process, and calls it lost), and the run aborted."""
+        why = (
+            f"no CURVE handshake with the parent's control socket {self.plan.control} in {curve.HANDSHAKE_S:.0f} s "
+            f"({queued} messages waiting): the parent does not accept this process's client_key (the graph's "
+            "security.clients, or its processes' client_key), or this process's server_key is not the parent's"
+        )
+        log.error("process '%s': %s", self.plan.group, why)
+        self.stop.abort(why)
 
     def _handle(self, data: bytes) -> bytes | None:
         t1, m1 = self.clock.wall_ns(), self.clock.mono_ns()
@@ -167,3 +194,33 @@ class ControlLink:
             self.stop.abort("parent")
         elif isinstance(msg, Release):
             self.released.set()
+
+
+class _Outbox:
+    """What the control thread sends, in order, never blocking: a DEALER with no connection to send on (a CURVE
+    handshake the parent refused ends it for good) blocks a send forever, and this thread must go on answering Stop
+    and noticing a lost parent. A message the socket does not take now is kept and sent again at the next flush."""
+
+    def __init__(self, dealer: zmq.Socket):
+        self.dealer = dealer
+        self.queue: deque[bytes] = deque()
+        self.since: float | None = None  # when a send was first refused, while any is
+
+    def send(self, data: bytes) -> None:
+        self.queue.append(data)
+        self.flush()
+
+    def flush(self) -> None:
+        while self.queue:
+            try:
+                self.dealer.send(self.queue[0], zmq.NOBLOCK)
+            except zmq.Again:
+                if self.since is None:
+                    self.since = time.monotonic()
+                return
+            self.queue.popleft()
+            self.since = None
+
+    def stuck_for(self, now: float) -> float:
+        """Seconds since the socket first refused a message still queued (0 when none is)."""
+        return 0.0 if self.since is None else now - self.since
