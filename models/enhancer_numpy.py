@@ -37,6 +37,16 @@ def _rms(x: np.ndarray, eps: float) -> np.ndarray:
     return x / np.sqrt(np.add.reduce(x * x, -1, keepdims=True) * (1.0 / x.shape[-1]) + eps)
 
 
+def _inv_rms(x: np.ndarray, eps: float) -> float | np.ndarray:
+    """1 / RMS of each row of x (B, n), for `(x @ w) * _inv_rms(x)` = `_rms(x) @ w` to float rounding: a live frame's
+    one row as a Python float (a dot product and scalar math: two numpy calls where `_rms` makes five, seven times a
+    frame), more rows as (B, 1)."""
+    if x.shape[0] == 1:
+        row = x[0]
+        return 1.0 / math.sqrt(float(row @ row) * (1.0 / row.shape[0]) + eps)
+    return 1.0 / np.sqrt(np.add.reduce(x * x, -1, keepdims=True) * (1.0 / x.shape[-1]) + eps)
+
+
 def _silu(x: np.ndarray) -> np.ndarray:
     return x * expit(x)
 
@@ -147,7 +157,7 @@ class NumpyFrame:
         B = f.shape[0]
         h = f if self.in_proj is None else f @ self.in_proj[0] + self.in_proj[1]
         for key, heads, dk, dv, o_eps, cuts, w, g_w, g_b, o_w, mlp_w, down_w in self.layers:
-            z = _rms(h, self.eps) @ w
+            z = (h @ w) * _inv_rms(h, self.eps)
             q, k, v, g, r = (z[:, c] for c in cuts)
             g = expit(g @ g_w + g_b) ** self.inv_gnorm
             S = state[key]
@@ -156,11 +166,11 @@ class NumpyFrame:
             o = (q.reshape(B, heads, 1, dk) @ S).reshape(B, heads, dv) * dk**-0.5
             o = _rms(o, o_eps).reshape(B, heads * dv) * _silu(r)
             h = h + o @ o_w
-            z = _rms(h, self.eps) @ mlp_w
+            z = (h @ mlp_w) * _inv_rms(h, self.eps)
             half = z.shape[-1] // 2
             gate, up = z[:, :half], z[:, half:]
             h = h + (_silu(gate) * up) @ down_w
-        return _rms(h, self.eps) @ self.head[0] + self.head[1]
+        return (h @ self.head[0]) * _inv_rms(h, self.eps) + self.head[1]
 
     def _filter(self, X, logits, frames, level, power, P=None) -> tuple[np.ndarray, np.ndarray]:
         """Enhancer._filter for one frame: the filtered spectrum (B, bins) complex and the speech probability (B, 1);
@@ -257,16 +267,19 @@ def numpy_frame(model: Enhancer, fast: FastGLAStep) -> NumpyFrame | None:
             frame = NumpyFrame(model, fast)
             dtype, cpu = model.head.weight.dtype, torch.device("cpu")
             g = torch.Generator().manual_seed(0)
-            s1, s2 = model.init_state(2, cpu, dtype), model.init_state(2, cpu, dtype)
-            views = {k: v.numpy() for k, v in s2.items()}
-            for _ in range(4):
-                x = (0.1 * torch.randn(2, model.cfg.hop, generator=g)).to(dtype)
-                y1, s1 = model._fast_frame(x, s1, fast)
-                y2 = frame(x.numpy(), views)
-                same = [_close(y2, y1.numpy(), 1e-6, 1e-5)]
-                same += [_close(v, s1[k].numpy(), 1e-5, 1e-4) for k, v in views.items()]
-                if not all(same):
-                    frame = None
+            for batch in (1, 2):  # a live frame's one row takes its own path (_inv_rms)
+                s1, s2 = model.init_state(batch, cpu, dtype), model.init_state(batch, cpu, dtype)
+                views = {k: v.numpy() for k, v in s2.items()}
+                for _ in range(4):
+                    x = (0.1 * torch.randn(batch, model.cfg.hop, generator=g)).to(dtype)
+                    y1, s1 = model._fast_frame(x, s1, fast)
+                    y2 = frame(x.numpy(), views)
+                    same = [_close(y2, y1.numpy(), 1e-6, 1e-5)]
+                    same += [_close(v, s1[k].numpy(), 1e-5, 1e-4) for k, v in views.items()]
+                    if not all(same):
+                        frame = None
+                        break
+                if frame is None:
                     break
         except (ValueError, TypeError, KeyError, AttributeError, IndexError, RuntimeError):
             frame = None  # a model the port does not cover: the torch step
