@@ -12,7 +12,6 @@ read and written in place through numpy views of them (`state_views`).
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,6 +20,7 @@ from scipy.special import expit
 
 from .enhancer_features import _UNSUBNORMAL, EMPTY_BIN
 from .enhancer_gain import LEVEL_FLOOR, smoothing
+from .enhancer_jit import adaptive_mask, deep_filter, gla_block, head, tone_step
 from .enhancer_pitch import pitch_feature_np, pitch_frame_np
 
 if TYPE_CHECKING:
@@ -30,25 +30,6 @@ if TYPE_CHECKING:
 
 def _np(t: torch.Tensor) -> np.ndarray:
     return t.detach().cpu().numpy().copy()
-
-
-def _rms(x: np.ndarray, eps: float) -> np.ndarray:
-    """RMS normalisation over the last axis (np.mean's Python wrapper costs more than the sum it does)."""
-    return x / np.sqrt(np.add.reduce(x * x, -1, keepdims=True) * (1.0 / x.shape[-1]) + eps)
-
-
-def _inv_rms(x: np.ndarray, eps: float) -> float | np.ndarray:
-    """1 / RMS of each row of x (B, n), for `(x @ w) * _inv_rms(x)` = `_rms(x) @ w` to float rounding: a live frame's
-    one row as a Python float (a dot product and scalar math: two numpy calls where `_rms` makes five, seven times a
-    frame), more rows as (B, 1)."""
-    if x.shape[0] == 1:
-        row = x[0]
-        return 1.0 / math.sqrt(float(row @ row) * (1.0 / row.shape[0]) + eps)
-    return 1.0 / np.sqrt(np.add.reduce(x * x, -1, keepdims=True) * (1.0 / x.shape[-1]) + eps)
-
-
-def _silu(x: np.ndarray) -> np.ndarray:
-    return x * expit(x)
 
 
 def _complex(real: np.ndarray) -> np.ndarray:
@@ -83,12 +64,10 @@ class NumpyFrame:
         self.in_proj = None if fast.in_proj is None else tuple(_np(t) for t in fast.in_proj)
         self.head = tuple(_np(t) for t in fast.head)
         self.eps, self.inv_gnorm = fast.eps, fast.inv_gnorm
-        self.layers = []
-        for key, ((heads, dk, dv, o_eps), w, sizes, (g_w, g_b), o_w, mlp_w, down_w) in zip(fast.keys, fast.layers):
-            ends = np.cumsum(sizes).tolist()
-            cuts = [slice(a, b) for a, b in zip([0, *ends[:-1]], ends)]  # q, k, v, g, r (np.split is slower)
+        self.layers = []  # per GLA block: its state key, (q, k, v, g, r) widths, o_norm's eps, its matrices
+        for key, ((_, _, _, o_eps), w, sizes, (g_w, g_b), o_w, mlp_w, down_w) in zip(fast.keys, fast.layers):
             mats = (_np(w), _np(g_w), _np(g_b), _np(o_w), _np(mlp_w), _np(down_w))
-            self.layers.append((key, heads, dk, dv, o_eps, cuts, *mats))
+            self.layers.append((key, tuple(int(n) for n in sizes), float(o_eps), *mats))
 
     def __call__(self, x: np.ndarray, state: dict[str, np.ndarray]) -> np.ndarray:
         cfg, B, H, nb = self.cfg, x.shape[0], self.cfg.hop, self.cfg.n_bins
@@ -142,35 +121,17 @@ class NumpyFrame:
 
     def _tone(self, X: np.ndarray, tonehist: np.ndarray, deep: bool) -> list[np.ndarray]:
         """steadiness (T = 1), and the deep filter's phase feature from its phase advance; tonehist updated."""
-        K, h = self.cfg.tone_frames, _complex(tonehist)
-        p = X * h[:, K]
-        v = _sgn(p * _UNSUBNORMAL)
-        u = v * h[:, K - 1]
-        s = h[:, : K - 1].sum(1) + u
-        out = [self._advance(p[:, : self.cfg.df_bins])] if deep else []
-        h[:, : K - 2] = h[:, 1 : K - 1]
-        h[:, K - 2], h[:, K - 1], h[:, K] = u, v.conj(), X.conj()
-        return [*out, np.abs(s) * (1.0 / K)]
+        h = _complex(tonehist)
+        adv, steady = tone_step(X, h, _UNSUBNORMAL, _TINY[h.dtype], self.cfg.df_bins if deep else 0, self.cfg.compress)
+        return [adv, steady] if deep else [steady]
 
     def _core(self, f: np.ndarray, state: dict[str, np.ndarray]) -> np.ndarray:
-        """FastGLAStep: the GLA layers (their states S updated in place) and the head -> logits (B, outputs)."""
-        B = f.shape[0]
+        """FastGLAStep: the GLA blocks (their states S updated in place) and the head -> logits (B, outputs), each
+        block and the head one compiled call (enhancer_jit.py)."""
         h = f if self.in_proj is None else f @ self.in_proj[0] + self.in_proj[1]
-        for key, heads, dk, dv, o_eps, cuts, w, g_w, g_b, o_w, mlp_w, down_w in self.layers:
-            z = (h @ w) * _inv_rms(h, self.eps)
-            q, k, v, g, r = (z[:, c] for c in cuts)
-            g = expit(g @ g_w + g_b) ** self.inv_gnorm
-            S = state[key]
-            S *= g.reshape(B, heads, dk, 1)
-            S += k.reshape(B, heads, dk, 1) * v.reshape(B, heads, 1, dv)
-            o = (q.reshape(B, heads, 1, dk) @ S).reshape(B, heads, dv) * dk**-0.5
-            o = _rms(o, o_eps).reshape(B, heads * dv) * _silu(r)
-            h = h + o @ o_w
-            z = (h @ mlp_w) * _inv_rms(h, self.eps)
-            half = z.shape[-1] // 2
-            gate, up = z[:, :half], z[:, half:]
-            h = h + (_silu(gate) * up) @ down_w
-        return (h @ self.head[0]) * _inv_rms(h, self.eps) + self.head[1]
+        for key, sizes, o_eps, w, g_w, g_b, o_w, mlp_w, down_w in self.layers:
+            h = gla_block(h, state[key], w, g_w, g_b, o_w, mlp_w, down_w, sizes, o_eps, self.eps, self.inv_gnorm)
+        return head(h, self.head[0], self.head[1], self.eps)
 
     def _filter(self, X, logits, frames, level, power, P=None) -> tuple[np.ndarray, np.ndarray]:
         """Enhancer._filter for one frame: the filtered spectrum (B, bins) complex and the speech probability (B, 1);
@@ -183,37 +144,23 @@ class NumpyFrame:
         elif cfg.mask_floor:
             m = m * (1 - cfg.mask_floor) + cfg.mask_floor
         Y = X * m
-        if frames is not None:
-            df, K = cfg.df_bins, cfg.df_order
-            taps = _complex(np.tanh(logits[:, nb + 1 : nb + 1 + 2 * df * K]).reshape(-1, df, K, 2))
-            past = frames[:, -K:].transpose(0, 2, 1)  # (B, df, K): frames t - K + 1 .. t
-            Y[:, :df] += (taps * past).sum(-1)
-            if P is not None:
-                off = cfg.pitch_offset
-                Y[:, :df] += _complex(np.tanh(logits[:, off : off + 2 * df]).reshape(-1, df, 2)) * P
+        if frames is not None:  # the deep filter's taps on the last df_order frames, and on P (enhancer_jit.py)
+            off = -1 if P is None else cfg.pitch_offset
+            deep_filter(Y, logits, frames, frames[:, 0] if P is None else P, nb, cfg.df_order, off)
         return Y, speech
 
     def _adaptive(self, m: np.ndarray, power: np.ndarray, level: np.ndarray) -> np.ndarray:
         """adaptive_mask (enhancer_gain.py) for one frame; level (B, 2) updated in place."""
-        cfg, rest = self.cfg, 1 - m
+        cfg = self.cfg
         weight = 1 - smoothing(cfg)  # the settings are read at every frame: a user may change them in place
-        mb, pb = m[:, cfg.snr_from_bin :], power[:, cfg.snr_from_bin :]
-        level[:, 0] += weight * (np.add.reduce(mb * mb * pb, -1) - level[:, 0])
-        level[:, 1] += weight * (np.add.reduce((1 - mb) ** 2 * pb, -1) - level[:, 1])
         post = cfg.low_snr_postfilter
         span = cfg.low_snr_floor - cfg.mask_floor if not post else 1.0
         k = 10.0 / (cfg.snr_high - cfg.snr_low) * span
         start = cfg.snr_high / (cfg.snr_high - cfg.snr_low) * span + (cfg.mask_floor if not post else 0)
         lo, hi = sorted((cfg.mask_floor, cfg.low_snr_floor) if not post else (0.0, 1.0))
-        lg = np.log10(np.maximum(level, LEVEL_FLOOR))
-        floor = np.minimum(np.maximum(start + k * (lg[:, 1:] - lg[:, :1]), lo), hi)  # np.clip's wrapper: ~10 us
-        if post:
-            b = floor * post
-            sin2 = np.sin(m * (math.pi / 2)) ** 2
-            m = (1 + b) * m * sin2 / np.maximum(sin2 + b, 1e-12)
-            rest = 1 - m
-            floor = floor * (cfg.low_snr_floor - cfg.mask_floor) + cfg.mask_floor
-        return m + floor * rest
+        post_span = cfg.low_snr_floor - cfg.mask_floor
+        args = (cfg.snr_from_bin, weight, post, k, start, lo, hi, post_span, cfg.mask_floor, LEVEL_FLOOR)
+        return adaptive_mask(m, power, level, *args)
 
     def _synthesize(self, out: np.ndarray, logits: np.ndarray) -> np.ndarray:
         """synthesize (enhancer_gate.py): the frame's samples (B, n_fft), window and time gate applied."""
@@ -267,7 +214,7 @@ def numpy_frame(model: Enhancer, fast: FastGLAStep) -> NumpyFrame | None:
             frame = NumpyFrame(model, fast)
             dtype, cpu = model.head.weight.dtype, torch.device("cpu")
             g = torch.Generator().manual_seed(0)
-            for batch in (1, 2):  # a live frame's one row takes its own path (_inv_rms)
+            for batch in (1, 2):  # a live frame's one row, and rows
                 s1, s2 = model.init_state(batch, cpu, dtype), model.init_state(batch, cpu, dtype)
                 views = {k: v.numpy() for k, v in s2.items()}
                 for _ in range(4):

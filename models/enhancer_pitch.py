@@ -25,6 +25,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .enhancer_jit import pitch_pick
+
 # A window's energy is taken as at least this share of its segment's (100 dB under it): the float64 running sums'
 # differences resolve no less (nor did the float32 correlation of sessions 30-31). A click at int16 scale then, 12 ms on, a voice ~150 dB
 # under it (under one LSB): the frame's energy was lost in the sums' rounding (~0) and r(L) came out 8e6, both paths.
@@ -81,23 +83,13 @@ def pitch_feature(spec: torch.Tensor, pspec: torch.Tensor, corr: torch.Tensor) -
 
 def pitch_frame_np(ext: np.ndarray, W: int, L: int, lmin: int, dft: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`pitch_frames` for one frame per row: ext (B, L + W) -> P (B, bins * 2, interleaved) and r (B, 1) in ext's
-    dtype, computed in float64 (pass dft in float64). A frame's step runs this every 10 ms: few numpy calls (each
-    costs ~1 us whatever its size)."""
-    B, J = ext.shape[0], L - lmin + 1
+    dtype, computed in float64 (pass dft in float64). A frame's step runs this every 10 ms: np.correlate per row, the
+    rest one compiled call (enhancer_jit.pitch_pick)."""
+    J = L - lmin + 1
     x = ext.astype(np.float64)
-    sq = np.zeros((B, L + W + 1))
-    np.cumsum(x * x, 1, out=sq[:, 1:])  # sq[:, i]: the energy of samples 0..i - 1
-    floor = sq[:, -1:] * ENERGY_FLOOR
-    den = np.sqrt(
-        np.maximum(sq[:, W : W + J] - sq[:, :J], floor) * np.maximum(sq[:, -1:] - sq[:, L : L + 1], floor) + 1e-9
-    )
-    lagged, best = np.empty((B, W)), np.empty((B, 1), ext.dtype)
-    for b in range(B):
-        row = x[b]
-        r = np.correlate(row[: W + J - 1], row[L:], "valid") / den[b]
-        j = int(np.argmax(r >= r.max() - TIE))
-        lagged[b], best[b, 0] = row[j : j + W], r[j]
-    return (lagged @ dft.astype(np.float64, copy=False)).astype(ext.dtype), best
+    corr = np.stack([np.correlate(row[: W + J - 1], row[L:], "valid") for row in x])
+    lagged, best = pitch_pick(x, corr, W, ENERGY_FLOOR, TIE)
+    return (lagged @ dft.astype(np.float64, copy=False)).astype(ext.dtype), best[:, None].astype(ext.dtype)
 
 
 def pitch_feature_np(spec: np.ndarray, power: np.ndarray, P: np.ndarray, r: np.ndarray) -> np.ndarray:
