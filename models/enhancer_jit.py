@@ -1,11 +1,12 @@
 """The enhancer frame step's per-op-bound parts compiled with numba (models/enhancer_numpy.py calls them).
 
 A 10 ms frame on the CPU is ~150 numpy calls on vectors of 128-161 values: each costs ~0.3-1 us of interpreter and
-ufunc dispatch whatever its size, more than its arithmetic. Here a GLA block, the head, the tone feature and the
-SNR-adaptive mask are one compiled call each, with the same formulas as the numpy code they replace (their matrix
-products through the same BLAS, their sums in another order: the results agree to float rounding, and
-`numpy_frame` checks the whole frame against the torch step when it builds it). Compiled on first use and cached
-beside this file (numba's `cache=True`; where the folder is not writable, compiled once per process).
+ufunc dispatch whatever its size, more than its arithmetic. Here each GLA block, the head, the tone feature, the
+SNR-adaptive mask, the deep filter's taps and the pitch search are one compiled call, with the formulas of the numpy
+code they replaced; their matrix products go through BLAS (scipy's build), and some sums run in another order or in
+float64, so the results agree to float rounding, and `numpy_frame` checks the whole frame against the torch step
+when it builds it. Compiled on first use and cached beside this file (numba's `cache=True`; where the folder is not
+writable, numba keeps the cache in a per-user folder).
 """
 
 from __future__ import annotations

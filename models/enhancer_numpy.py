@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+from numba.core.errors import NumbaError  # a config the compiled parts cannot type: the torch step
 from scipy.special import expit
 
 from .enhancer_features import _UNSUBNORMAL, EMPTY_BIN
@@ -153,14 +154,15 @@ class NumpyFrame:
         """adaptive_mask (enhancer_gain.py) for one frame; level (B, 2) updated in place."""
         cfg = self.cfg
         weight = 1 - smoothing(cfg)  # the settings are read at every frame: a user may change them in place
-        post = cfg.low_snr_postfilter
+        post = float(cfg.low_snr_postfilter)
         span = cfg.low_snr_floor - cfg.mask_floor if not post else 1.0
         k = 10.0 / (cfg.snr_high - cfg.snr_low) * span
         start = cfg.snr_high / (cfg.snr_high - cfg.snr_low) * span + (cfg.mask_floor if not post else 0)
         lo, hi = sorted((cfg.mask_floor, cfg.low_snr_floor) if not post else (0.0, 1.0))
         post_span = cfg.low_snr_floor - cfg.mask_floor
-        args = (cfg.snr_from_bin, weight, post, k, start, lo, hi, post_span, cfg.mask_floor, LEVEL_FLOOR)
-        return adaptive_mask(m, power, level, *args)
+        # floats whatever the config holds (an int set in place would compile another version mid-stream)
+        args = [float(a) for a in (weight, post, k, start, lo, hi, post_span, cfg.mask_floor, LEVEL_FLOOR)]
+        return adaptive_mask(m, power, level, int(cfg.snr_from_bin), *args)
 
     def _synthesize(self, out: np.ndarray, logits: np.ndarray) -> np.ndarray:
         """synthesize (enhancer_gate.py): the frame's samples (B, n_fft), window and time gate applied."""
@@ -228,7 +230,7 @@ def numpy_frame(model: Enhancer, fast: FastGLAStep) -> NumpyFrame | None:
                         break
                 if frame is None:
                     break
-        except (ValueError, TypeError, KeyError, AttributeError, IndexError, RuntimeError):
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError, RuntimeError, NumbaError):
             frame = None  # a model the port does not cover: the torch step
         model.__dict__["_numpy"], model.__dict__["_numpy_key"] = frame, key
     return model.__dict__["_numpy"]

@@ -150,7 +150,10 @@ class ControlLink:
                     if orphaned_at is not None and now - orphaned_at > ORPHAN_DRAIN_S:
                         self.stop.abort("parent gone")
         finally:
-            outbox.flush()
+            try:
+                outbox.flush()
+            except zmq.ZMQError:  # the context ending: the socket is closed below all the same
+                pass
             if outbox.queue:  # the parent never took them (a refused key, a parent gone): said, not waited for
                 log.warning("process '%s': %d control messages not delivered", self.plan.group, len(outbox.queue))
             dealer.close(linger=0 if self.orphaned or outbox.queue else None)  # nobody reads them
