@@ -152,8 +152,8 @@ class ControlLink:
         finally:
             try:
                 outbox.flush()
-            except zmq.ZMQError:  # the context ending: the socket is closed below all the same
-                pass
+            except zmq.ZMQError as e:  # the context ending: the socket is closed below all the same
+                log.debug("process '%s': the control link's last flush: %s", self.plan.group, e)
             if outbox.queue:  # the parent never took them (a refused key, a parent gone): said, not waited for
                 log.warning("process '%s': %d control messages not delivered", self.plan.group, len(outbox.queue))
             dealer.close(linger=0 if self.orphaned or outbox.queue else None)  # nobody reads them
