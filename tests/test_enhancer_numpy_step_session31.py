@@ -5,7 +5,7 @@
   frame on an AMD EPYC VM (|dS| 3e-5 at |S| <= 122), so every live frame ran torch's step, 1.6x slower.
 - The node runs the numpy frame without a torch call around it (`numpy_step`), and falls back to `step` where it
   does not run (a Mamba core, another dtype): the same output either way.
-- `_sgn` (z / |z|, 0 at 0) in three ufunc calls: torch.sgn's values at 0, tiny and huge numbers.
+- the tone step's unit phasor (z / |z|, 0 at 0): torch.sgn's values at 0, tiny and huge numbers.
 """
 
 import numpy as np
@@ -14,7 +14,8 @@ import torch
 from wavegraph.models.enhancer import Enhancer, EnhancerConfig
 from wavegraph.models.enhancer_fast import fast_step
 from wavegraph.models.enhancer_features import _UNSUBNORMAL
-from wavegraph.models.enhancer_numpy import NumpyFrame, _sgn, numpy_frame
+from wavegraph.models.enhancer_jit import tone_step
+from wavegraph.models.enhancer_numpy import _TINY, NumpyFrame, numpy_frame
 from wavegraph.nodes.models.enhancer import EnhancerNode
 from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.spec import signal_spec
@@ -132,15 +133,19 @@ def test_numpy_step_refuses_another_dtype_and_grad_mode():
 
 
 @pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
-def test_sgn_is_torch_sgn_at_zero_tiny_and_huge(dtype):
+def test_the_tone_steps_unit_phasor_is_torch_sgn_at_zero_tiny_and_huge(dtype):
+    """The compiled tone step (enhancer_jit.tone_step) takes z / |z|, 0 at 0, of the scaled phase step p: with the
+    previous spectrum's conjugate 1 in the history, p is X itself, and the phasor's conjugate goes to slot K - 1."""
     z = np.array([0, 1e-45 + 1e-45j, -3e-39j, 1e17 - 1e17j, 2 + 0j, -7.5j], dtype)
     if dtype == np.complex128:  # far under float32's range, still normal in float64
         z = np.concatenate([z, np.array([1e-300 + 2e-300j, -5e-290j])])
-    scaled = z * _UNSUBNORMAL  # as the tone feature calls it: no subnormal left
-    got = _sgn(scaled)
-    ref = torch.sgn(torch.from_numpy(scaled)).numpy()
+    K = 3
+    h = np.zeros((1, K + 1, len(z)), dtype)
+    h[0, K] = 1
+    tone_step(z[None], h, _UNSUBNORMAL, _TINY[np.dtype(dtype)], 0, 0.3)
+    got = h[0, K - 1].conj()
+    ref = torch.sgn(torch.from_numpy(z * _UNSUBNORMAL)).numpy()  # as the tone feature calls it: no subnormal left
     np.testing.assert_allclose(got, ref, rtol=1e-6, atol=0)
-    assert got.dtype == dtype
 
 
 def test_the_shipped_model_runs_its_numpy_frame_live():
