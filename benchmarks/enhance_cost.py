@@ -26,7 +26,9 @@ def frame_rtf(method, audio: np.ndarray) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m wavegraph.benchmarks.enhance_cost", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m wavegraph.benchmarks.enhance_cost", description=(__doc__ or "").split("\n")[0]
+    )
     ap.add_argument("checkpoints", nargs="*", help="enhancer weights (none: the shipped ones)")
     ap.add_argument("--clean", required=True, help="a folder of speech files (as bench enhance --clean)")
     ap.add_argument("--max-files", type=int, default=12, help="at most this many files, spread over the folder")
@@ -45,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     pinned = pin_one_core()
     audio = np.concatenate([x for _, x in load_folder(args.clean, None, "--clean", max_files=args.max_files)])
     audio = (audio + 0.05 * np.random.default_rng(args.seed).standard_normal(len(audio))).astype(np.float32)
-    methods = {"rnnoise": RNNoise()}
+    methods: dict[str, RNNoise | Ours] = {"rnnoise": RNNoise()}
     for path, name in zip(args.checkpoints or [None], names):
         methods[name] = Ours(path)
     print(f"{len(audio) / 16000:.1f} s of audio, {args.rounds} rounds, core {pinned if pinned is not None else 'any'}")
