@@ -22,15 +22,20 @@ from safetensors.torch import load_file
 from .checkpoint import CheckpointError, config_path, load_config, nonfinite, out_problem, write_pair
 
 
-def average(paths: list[str | Path]) -> tuple[dict[str, torch.Tensor], dict]:
+def average(paths: list[str | Path], allow_unfinished: bool = False) -> tuple[dict[str, torch.Tensor], dict]:
     """The mean of the checkpoints' tensors (summed in float32), and their shared JSON (CheckpointError when their kinds,
-    configs, tensor names or shapes differ, naming the first that does)."""
+    configs, tensor names or shapes differ, naming the first that does, or when one is a save made during a training
+    run that had not ended, unless allow_unfinished)."""
     if len(paths) < 2:
         raise CheckpointError("give at least two checkpoints to average")
     first = Path(paths[0])
     # checked first: a config that is not JSON was a traceback, a missing one (a .pt) '[Errno 2] No such file'
     kind, config = load_config(first)
     meta = json.loads(config_path(first).read_text(encoding="utf-8"))
+    if not allow_unfinished:
+        for path in paths:
+            _check_finished(Path(path))
+    meta.pop("training", None)  # an average is no run's state
     firsts = _tensors(first)
     total = {name: t.to(torch.float32) for name, t in firsts.items()}
     for path in paths[1:]:
@@ -58,6 +63,21 @@ def average(paths: list[str | Path]) -> tuple[dict[str, torch.Tensor], dict]:
     return mean, meta
 
 
+def _check_finished(path: Path) -> None:
+    """A trainer saves --out at every evaluation (session 36 averaged two runs' step-1,000 files, taken for their ends):
+    a checkpoint whose JSON says `training.final: false` is refused, naming its step. Checkpoints saved before the
+    trainers wrote `training`, or by hand, say nothing and pass."""
+    try:
+        training = json.loads(config_path(path).read_text(encoding="utf-8")).get("training")
+    except (OSError, ValueError, AttributeError):
+        return  # load_config says what is wrong with it
+    if isinstance(training, dict) and training.get("final") is False:
+        raise CheckpointError(
+            f"{path} holds step {training.get('step')} of {training.get('steps')} of a training run that had not ended "
+            "(the trainer saves --out at every evaluation); wait for the run to end, or pass --allow-unfinished"
+        )
+
+
 def _tensors(path: str | Path) -> dict[str, torch.Tensor]:
     try:
         return load_file(str(Path(path).expanduser()))
@@ -74,12 +94,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("checkpoints", nargs="+", help="two or more .safetensors of one model config (their .json beside)")
     ap.add_argument("--out", required=True, help="the averaged weights (.safetensors; its .json is written beside)")
+    ap.add_argument(
+        "--allow-unfinished",
+        action="store_true",
+        help="also average saves made during a training run (its JSON's training.final is false)",
+    )
     args = ap.parse_args(argv)
     why = out_problem(args.out)
     if why:
         ap.error(f"--out {args.out}: {why}")
     try:
-        tensors, meta = average(args.checkpoints)
+        tensors, meta = average(args.checkpoints, allow_unfinished=args.allow_unfinished)
     except (CheckpointError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -126,16 +126,19 @@ def nonfinite(tensors: dict) -> str:
     return ""
 
 
-def save(model: nn.Module, path) -> Path:
+def save(model: nn.Module, path, training: dict | None = None) -> Path:
     """Write the weights to `path` (safetensors) and the config to `path` with a .json suffix. Returns the json path.
     Weights holding NaN or inf (a training run that diverged) are a CheckpointError, nothing written: load refuses
-    them, and they went over the file there."""
+    them, and they went over the file there. `training` (a trainer's {"step", "steps", "final"}) goes into the JSON
+    as is: a save made during a run says so (`final: false`), which average_weights checks."""
     kind = _kind_of(model)
     p = Path(os.path.expanduser(path))  # '~/m.safetensors' made a folder named '~' in the working directory
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     if why := nonfinite(tensors):
         raise CheckpointError(f"not saving {p}: {why} (a training run that diverged?)")
     meta = {"format": FORMAT, "version": VERSION, "kind": kind, "config": getattr(model, "cfg").to_dict()}  # noqa: B009
+    if training is not None:
+        meta["training"] = training
     return write_pair(p, tensors, meta)
 
 

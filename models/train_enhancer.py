@@ -610,7 +610,7 @@ def main(argv: list[str] | None = None) -> int:
                 log.flush()
             if args.out:
                 model.cfg.mask_floor, model.cfg.snr_adapt = args.mask_floor, snr_adapt
-                ckpt.save(model.eval(), args.out)
+                ckpt.save(model.eval(), args.out, training={"step": step, "steps": args.steps, "final": False})
                 model.cfg.mask_floor, model.cfg.snr_adapt = 0.0, False
                 model.train()
         if args.max_minutes and time.time() - t0 > 60 * args.max_minutes and step % args.eval_every == 0:
@@ -628,7 +628,7 @@ def main(argv: list[str] | None = None) -> int:
     model.eval()
     model.cfg.mask_floor, model.cfg.snr_adapt = args.mask_floor, snr_adapt
     if args.out:
-        ckpt.save(model, args.out)
+        ckpt.save(model, args.out, training={"step": stopped_at, "steps": args.steps, "final": True})
     held = sd.heldout_set(per_snr=args.heldout_per_snr, corpus=corpus) if args.heldout_per_snr > 0 else []
     summary = {
         "args": {k: str(v) for k, v in vars(args).items()},
