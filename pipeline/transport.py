@@ -256,9 +256,7 @@ class EdgeSender(_Endpoint):
         those held after it as one batch message as soon as there is room (see flush)."""
         held = self._held
         if not held:
-            try:
-                _send(self._sock, frame, zmq.NOBLOCK)
-            except zmq.Again:
+            if not _send_now(self._sock, frame):
                 held.append(frame)
             self.seq += 1
             counters = self.counters
@@ -288,9 +286,7 @@ class EdgeSender(_Endpoint):
             return True
         msg = held[0] if len(held) == 1 else wire.encode_batch(held)
         sock = self._sock
-        try:
-            _send(sock, msg, zmq.NOBLOCK)
-        except zmq.Again:
+        if not _send_now(sock, msg):
             if timeout == 0 or not sock.poll(None if timeout is None else ms(timeout), zmq.POLLOUT):
                 return False
             _send(sock, msg, 0)
@@ -306,9 +302,7 @@ class EdgeSender(_Endpoint):
         sock = self._sock
         more = 0 if second is None else zmq.SNDMORE
         if self.policy == "drop_oldest" and not eos:
-            try:
-                _send(sock, first, more | zmq.NOBLOCK)
-            except zmq.Again:
+            if not _send_now(sock, first, more):
                 self.counters["dropped_full"] += 1
                 self.seq += 1
                 return False
@@ -347,3 +341,21 @@ _mono_ns, _wall_ns = time.monotonic_ns, time.time_ns
 # pyzmq's Socket.send is a Python wrapper (routing ids, groups) around the backend's: calling that one
 # directly saves about a quarter of a microsecond per part.
 _send = next((k.__dict__["send"] for k in zmq.Socket.__mro__[1:] if "send" in k.__dict__), zmq.Socket.send)
+
+
+def _send_now(sock: zmq.Socket, msg, more: int = 0) -> bool:
+    """Send without waiting; False when the pipe is full. A NOBLOCK send may find the pipe full only
+    because the socket has not yet taken in the reader's room notice (ZeroMQ takes in commands at most
+    about once a millisecond on send); a zero-timeout poll takes them in, so one retry after it tells a
+    pipe that is really full from that."""
+    try:
+        _send(sock, msg, more | zmq.NOBLOCK)
+        return True
+    except zmq.Again:
+        if not sock.poll(0, zmq.POLLOUT):
+            return False
+    try:
+        _send(sock, msg, more | zmq.NOBLOCK)
+        return True
+    except zmq.Again:
+        return False

@@ -63,10 +63,11 @@ def test_module_entry_point_prints_usage():
 
 @pytest.mark.timeout(60)
 def test_a_chunk_held_by_a_momentarily_full_pipe_is_still_echoed(tmp_path, monkeypatch):
-    """ZeroMQ can answer a NOBLOCK send with EAGAIN while the pipe has room (the reader's room notice not yet
-    taken in: the likely cause of a hang in CI on a loaded machine). The batching sender then holds the chunk; the echo loop must
-    flush it, or it waits forever for a reply to a chunk never sent. Here the first such send is made to
-    fail, and the latency loop must still finish (the timeout marker turns the old hang into a failure)."""
+    """A batching sender holds a chunk when its pipe is full (or, before _send_now retried after a poll,
+    when ZeroMQ had not yet taken in the reader's room notice: the likely cause of a 600 s hang in CI). The
+    echo loop must flush it, or it waits forever for the reply to a chunk never sent. Here the first
+    send is made to find the pipe full, and the latency loop must still finish (the timeout marker turns
+    the old hang into a failure)."""
     import wavegraph.pipeline.transport as transport
     import zmq
     from wavegraph.benchmarks.transport import _latency
@@ -74,13 +75,13 @@ def test_a_chunk_held_by_a_momentarily_full_pipe_is_still_echoed(tmp_path, monke
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     real, failed = transport._send, []
 
-    def send_once_full(sock, data, flags=0, *args, **kw):
-        if flags & zmq.NOBLOCK and not failed:
+    def send_full_twice(sock, data, flags=0, *args, **kw):
+        if flags & zmq.NOBLOCK and len(failed) < 2:  # the send, and its retry after a poll (_send_now)
             failed.append(flags)
             raise zmq.Again()
         return real(sock, data, flags, *args, **kw)
 
-    monkeypatch.setattr(transport, "_send", send_once_full)
+    monkeypatch.setattr(transport, "_send", send_full_twice)
 
     out = _latency("ipc", [64], 20, (None, None))
     assert failed, "no send went through the held path: the test did not test it"
