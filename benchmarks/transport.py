@@ -156,6 +156,10 @@ def _peer(argv: list[str]) -> int:
                 for _ in range(count - 1):
                     tx.send(Chunk(x))
                 tx.send(Chunk(x, eos=True))
+        # Closed only once everything was received: a PULL that is behind (at its high-water mark) when
+        # its peer hangs up loses what was still in the OS socket buffer (libzmq stops reading on the
+        # hang-up), and the last stream's end-of-stream with it. The runner's senders wait likewise.
+        ctl.recv()
         push.close(linger=10000)
         ctl.close()
     tx.close(linger_ms=10000)
@@ -304,6 +308,7 @@ def _throughput(transport: str, sizes, mbytes: float, rounds: int, cpus: tuple) 
                 "wg_MB_s": wg_best * size / 1e6,
                 "ratio": wg_best / ref_best,
             }
+        ctl.send(b"bye")  # all received: the peer may close (see _peer)
         _finish(peer, "throughput")
         if rx.counters["seq_missing"] or rx.counters["rejected"]:
             raise RuntimeError(f"the block-policy edge lost frames: {rx.counters}")
