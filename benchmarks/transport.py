@@ -441,9 +441,11 @@ def bench_transport(argv: list[str] | None = None) -> int:
     here = sorted(os.sched_getaffinity(0))
     cpus = (here[0], here[-1]) if a.pin else (None, None)
     _pin(cpus[0])
-    pending = signal.alarm(0)  # an alarm someone else set (pytest-timeout's per-test one) keeps guarding
-    old = signal.signal(signal.SIGALRM, signal.getsignal(signal.SIGALRM) if pending else _timeout_handler)
-    signal.alarm(pending or 600)  # a dead peer must not hang the run
+    # A dead peer must not hang the run: an alarm, unless one is already set (pytest-timeout's per-test one)
+    guard = signal.getitimer(signal.ITIMER_REAL)[0] == 0
+    old = signal.signal(signal.SIGALRM, _timeout_handler) if guard else None
+    if guard:
+        signal.alarm(600)
     started = time.perf_counter()
     try:
         results = {
@@ -504,10 +506,9 @@ def bench_transport(argv: list[str] | None = None) -> int:
                 f"recv alone {cpu['wg_recv_us']:.2f})"
             )
     finally:
-        left = signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
-        if pending:
-            signal.alarm(max(1, left))  # the outer guard goes on counting
+        if guard:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, old)
     ok = True
     for t in transports:
         r = results["latency"][t].get(TARGET_SIZE)
