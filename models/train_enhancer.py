@@ -186,6 +186,13 @@ def _parser() -> argparse.ArgumentParser:
         "(training and its validation curve run without it)",
     )
     p.add_argument(
+        "--snr-adapt",
+        action="store_true",
+        help="inference only: the SNR-adaptive floor with the shipped settings (the floor from --mask-floor at an "
+        "estimated input SNR of 2 dB or more down to 0 at -4 dB, the estimate over 3 s from 100 Hz up) written into "
+        "the saved config (training runs without it; with --init the config's own settings are kept otherwise)",
+    )
+    p.add_argument(
         "--pool", type=int, default=1000, help="pre-made mixture parts held in memory (0: make every example afresh)"
     )
     p.add_argument("--pool-seconds", type=float, default=4.0, help="length of a pool part (crops are --seconds)")
@@ -241,6 +248,13 @@ def _parser() -> argparse.ArgumentParser:
 _LOG_COLUMNS = (
     "step seconds lr train_loss spec si_sdr vad_bce stoi_loss quality_loss val_si_sdr_in val_si_sdr_out".split()
 )
+
+
+def use_shipped_snr_adapt(cfg: EnhancerConfig) -> None:
+    """The SNR-adaptive floor as the shipped weights use it (session 7's range, session 27's band): a model trained
+    from scratch otherwise saves snr_adapt false, which the shipped chain's JSON had set by hand."""
+    cfg.snr_adapt, cfg.snr_low, cfg.snr_high, cfg.snr_tau = True, -4.0, 2.0, 3.0
+    cfg.snr_from_bin = round(100 * cfg.n_fft / cfg.sample_rate)  # from 100 Hz, above a rumble (bin 2 at 16 kHz)
 
 
 def _split_bin(hz: float, cfg: EnhancerConfig) -> int:
@@ -505,6 +519,8 @@ def main(argv: list[str] | None = None) -> int:
             f"--seconds {args.seconds:g}: a training example must be at least {need / sd.SR:g} s for the loss "
             f"({need} samples, with these --stoi-weight and --quality-weight); give --seconds {need / sd.SR:g} or more"
         )
+    if args.snr_adapt:
+        use_shipped_snr_adapt(cfg)
     cfg.mask_floor = 0.0  # training runs without the floor (--mask-floor is for inference)
     snr_adapt, cfg.snr_adapt = cfg.snr_adapt, False  # so does the adaptive floor; kept in the saved config
     n_params = sum(p.numel() for p in model.parameters())

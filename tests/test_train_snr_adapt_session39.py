@@ -1,0 +1,31 @@
+"""`train enhancer --snr-adapt` writes the shipped SNR-adaptive floor into a new model's saved config: a model
+trained from scratch in one command is then used at inference as the shipped one is (its settings were set by hand in
+the shipped chain's JSON). Training itself runs without the floor either way."""
+
+import json
+from pathlib import Path
+
+from wavegraph.models import checkpoint as ckpt
+from wavegraph.models import train_enhancer
+
+SHIPPED = Path(train_enhancer.__file__).parent / "weights" / "enhancer.json"
+KEYS = ("snr_adapt", "snr_low", "snr_high", "low_snr_floor", "low_snr_postfilter", "snr_tau", "snr_from_bin")
+
+
+def _train(tmp_path, *extra: str) -> dict:
+    out = tmp_path / "m.safetensors"
+    argv = ["--core", "gla", "--d-model", "16", "--n-layers", "1", "--steps", "1", "--batch", "1", "--seconds", "1"]
+    argv += ["--pool", "0", "--synthetic", "2", "--heldout-per-snr", "0", "--eval-every", "1", "--threads", "1"]
+    assert train_enhancer.main([*argv, "--mask-floor", "0.03", *extra, "--out", str(out)]) == 0
+    return json.loads(ckpt.config_path(out).read_text())["config"]
+
+
+def test_a_new_model_trained_with_snr_adapt_saves_the_shipped_settings(tmp_path):
+    shipped = json.loads(SHIPPED.read_text())["config"]
+    cfg = _train(tmp_path, "--snr-adapt")
+    assert {k: cfg[k] for k in KEYS} == {k: shipped[k] for k in KEYS}
+    assert cfg["mask_floor"] == shipped["mask_floor"] == 0.03
+
+
+def test_without_the_flag_a_new_model_saves_no_adaptive_floor(tmp_path):
+    assert _train(tmp_path)["snr_adapt"] is False
