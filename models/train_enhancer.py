@@ -4,7 +4,8 @@
         --seed 0 --threads 1 --mask-floor 0.05 --out models/weights/enhancer.safetensors \
         --log docs/speech_training.csv --plot docs/speech_training.png
 
-(the shipped weights' command, see docs/speech.md). Data: models/speech_data.py MixturePool (in memory; --pool 0
+(the first of the shipped chain's commands; one command of about 40 minutes on 2 cores that trains the shipped
+architecture from scratch is under "One command" in docs/speech.md, with what it scores). Data: models/speech_data.py MixturePool (in memory; --pool 0
 makes every example afresh) over a TrainSampler, 60 % of the examples from the real voices (--real-fraction); the
 training side of the split only: no Carlo, no held-out utterance, no "clicks" noise, no held-out music piece. Validation during training: a fixed seeded set of mixtures from the SAME
 training side (so model selection never sees held-out data). At the end: SI-SDR (and PESQ-WB/STOI when pesq and

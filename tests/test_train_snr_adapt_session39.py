@@ -29,3 +29,13 @@ def test_a_new_model_trained_with_snr_adapt_saves_the_shipped_settings(tmp_path)
 
 def test_without_the_flag_a_new_model_saves_no_adaptive_floor(tmp_path):
     assert _train(tmp_path)["snr_adapt"] is False
+
+
+def test_the_one_command_weights_are_the_shipped_architecture_with_its_inference_settings():
+    """models/weights/enhancer_one_hour.* (docs/speech.md "One command"): the same config as the shipped model, so
+    the node runs it as it runs the default, and a finished run's record."""
+    one = json.loads((SHIPPED.parent / "enhancer_one_hour.json").read_text())
+    assert one["config"] == json.loads(SHIPPED.read_text())["config"]
+    assert one["training"] == {"step": 8000, "steps": 8000, "final": True}
+    model = ckpt.load(SHIPPED.parent / "enhancer_one_hour.safetensors")
+    assert sum(p.numel() for p in model.parameters()) == 540_146
