@@ -191,7 +191,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="inference only: the SNR-adaptive floor with the shipped settings (the floor from --mask-floor at an "
         "estimated input SNR of 2 dB or more down to 0 at -4 dB, the estimate over 3 s from 100 Hz up) written into "
-        "the saved config (training runs without it; with --init the config's own settings are kept otherwise)",
+        "the saved config (training runs without it; with --init these replace the config's own)",
     )
     p.add_argument(
         "--pool", type=int, default=1000, help="pre-made mixture parts held in memory (0: make every example afresh)"
