@@ -190,8 +190,9 @@ def _parser() -> argparse.ArgumentParser:
         "--snr-adapt",
         action="store_true",
         help="inference only: the SNR-adaptive floor with the shipped settings (the floor from --mask-floor at an "
-        "estimated input SNR of 2 dB or more down to 0 at -4 dB, the estimate over 3 s from 100 Hz up) written into "
-        "the saved config (training runs without it; with --init these replace the config's own)",
+        "estimated input SNR of 2 dB or more down to 0 at -4 dB, the estimate smoothed with a 3 s time constant, from "
+        "100 Hz up) written into the saved config (training runs without it; with --init these replace the "
+        "config's own); needs --mask-floor above 0",
     )
     p.add_argument(
         "--pool", type=int, default=1000, help="pre-made mixture parts held in memory (0: make every example afresh)"
@@ -255,7 +256,8 @@ def use_shipped_snr_adapt(cfg: EnhancerConfig) -> None:
     """The SNR-adaptive floor as the shipped weights use it (session 7's range, session 27's band): a model trained
     from scratch otherwise saves snr_adapt false, which the shipped chain's JSON had set by hand."""
     cfg.snr_adapt, cfg.snr_low, cfg.snr_high, cfg.snr_tau = True, -4.0, 2.0, 3.0
-    cfg.snr_from_bin = round(100 * cfg.n_fft / cfg.sample_rate)  # from 100 Hz, above a rumble (bin 2 at 16 kHz)
+    cfg.low_snr_floor, cfg.low_snr_postfilter = 0.0, 0.0
+    cfg.snr_from_bin = math.ceil(100 * cfg.n_fft / cfg.sample_rate)  # from 100 Hz up, above a rumble (2 at 16 kHz)
 
 
 def _split_bin(hz: float, cfg: EnhancerConfig) -> int:
@@ -385,6 +387,8 @@ def _check(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         ap.error(f"--seed {args.seed}: must be >= 0")
     if not 0 <= args.mask_floor < 1:
         ap.error(f"--mask-floor {args.mask_floor:g}: in [0, 1)")
+    if args.snr_adapt and args.mask_floor == 0:  # a floor moved from 0 to 0: the flag would do nothing
+        ap.error("--snr-adapt moves the mask floor with the input SNR: give --mask-floor above 0 (shipped: 0.03)")
     bad = [n for n in args.noises.split(",") if n not in sd.TRAIN_NOISES]
     if bad:
         ap.error(f"--noises: {', '.join(bad)} not among {','.join(sd.TRAIN_NOISES)}")

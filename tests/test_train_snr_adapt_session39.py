@@ -39,3 +39,35 @@ def test_the_one_command_weights_are_the_shipped_architecture_with_its_inference
     assert one["training"] == {"step": 8000, "steps": 8000, "final": True}
     model = ckpt.load(SHIPPED.parent / "enhancer_one_hour.safetensors")
     assert sum(p.numel() for p in model.parameters()) == 540_146
+
+
+def test_with_init_the_flag_replaces_the_configs_own_settings(tmp_path):
+    from wavegraph.models.enhancer import Enhancer, EnhancerConfig
+
+    cfg = EnhancerConfig(core="gla", d_model=16, n_layers=1, snr_adapt=True, low_snr_floor=0.2, snr_low=-9.0)
+    ckpt.save(Enhancer(cfg).eval(), tmp_path / "init.safetensors")
+    shipped = json.loads(SHIPPED.read_text())["config"]
+    saved = _train(tmp_path, "--init", str(tmp_path / "init.safetensors"), "--snr-adapt")
+    assert {k: saved[k] for k in KEYS} == {k: shipped[k] for k in KEYS}
+
+
+def test_the_flag_changes_the_saved_config_and_not_the_weights(tmp_path):
+    from safetensors.torch import load_file
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    _train(tmp_path / "a", "--snr-adapt")
+    _train(tmp_path / "b")
+    a, b = (load_file(str(tmp_path / d / "m.safetensors")) for d in "ab")
+    assert a.keys() == b.keys() and all(bool((a[k] == b[k]).all()) for k in a)
+
+
+def test_the_flag_without_a_floor_is_refused(tmp_path, capsys):
+    argv = ["--core", "gla", "--d-model", "16", "--n-layers", "1", "--steps", "1", "--synthetic", "2", "--snr-adapt"]
+    try:
+        train_enhancer.main([*argv, "--out", str(tmp_path / "m.safetensors")])
+    except SystemExit as e:
+        assert e.code == 2
+    else:
+        raise AssertionError("--snr-adapt with --mask-floor 0 was accepted")
+    assert "--mask-floor above 0" in capsys.readouterr().err
