@@ -449,8 +449,10 @@ def targets(result: dict) -> list[str]:
 def _paired_at_5db(result: dict) -> str:
     """The moonshot's cell paired per mixture: a mean a hair above DFN3's is a tie unless the interval says more."""
     rec = next((r for r in paired(result, "ours", "dfn3") if r["snr"] == 5.0 and r["metric"] == "pesq_wb"), None)
-    if rec is None or not math.isfinite(rec["ci_low"]):
+    if rec is None:
         return ""
+    if not math.isfinite(rec["ci_low"]):
+        return f"; paired ours - DFN3: no interval ({rec['n']} mixture(s) scored by both)"
     tie = " (a tie within the mixtures' spread)" if verdict(rec) == "not resolved" else ""
     return (
         f"; paired ours - DFN3 {rec['mean']:+.3f} [{rec['ci_low']:+.3f}, {rec['ci_high']:+.3f}], "
