@@ -181,7 +181,11 @@ def _bind(ctx: zmq.Context, kind: int, transport: str, name: str, hwm: int | Non
     sock = ctx.socket(kind)
     if hwm is not None:
         sock.setsockopt(zmq.SNDHWM if kind == zmq.PUSH else zmq.RCVHWM, hwm)
-    sock.bind(_endpoint(transport, name))
+    try:
+        sock.bind(_endpoint(transport, name))
+    except zmq.ZMQError:
+        sock.close(linger=0)  # left open, it would block its context's term() (and the GC that runs it) forever
+        raise
     return sock
 
 

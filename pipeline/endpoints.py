@@ -22,13 +22,22 @@ import zmq
 from . import wire
 from .spec import StreamSpec
 
-
 # --- endpoints -----------------------------------------------------------------------------------
+MAX_IPC_PATH = 107  # bytes in a unix socket path (sun_path), with its terminating NUL excluded
+
+
+def socket_dir(longest_name: str) -> str:
+    """The temp dir, or /tmp when TMPDIR is so long that `longest_name` in it would not fit in a unix
+    socket address (pytest-xdist's tmp_path, a deep per-job TMPDIR on a cluster)."""
+    base = tempfile.gettempdir()
+    return base if len(os.path.join(base, longest_name)) <= MAX_IPC_PATH else "/tmp"
+
+
 def ipc_endpoint(name: str = "edge") -> str:
     """A unique `ipc://` address in the temp dir (kept short: unix socket paths max ~107 bytes)."""
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:32]
-    path = os.path.join(tempfile.gettempdir(), f"wg-{os.getpid()}-{uuid.uuid4().hex[:10]}-{safe}.ipc")
-    return f"ipc://{path}"
+    file = f"wg-{os.getpid()}-{uuid.uuid4().hex[:10]}-{safe}.ipc"
+    return f"ipc://{os.path.join(socket_dir(file), file)}"
 
 
 def free_tcp_port(host: str = "127.0.0.1") -> int:

@@ -17,11 +17,11 @@ import tempfile
 import wavegraph
 
 from .curve import process_security
+from .endpoints import MAX_IPC_PATH, socket_dir  # noqa: F401 (MAX_IPC_PATH: read by the tests)
 from .graph import Graph
 from .plan import ReceiverPlan, SenderPlan, WorkerPlan
 from .shm import SHM_MIN_BYTES, shm_available, shm_prefix
 
-MAX_IPC_PATH = 107  # bytes in a unix socket path (sun_path), with its terminating NUL excluded
 _RUN_DIR = re.compile(r"wg-(\d+)-\w+$")
 
 
@@ -30,9 +30,7 @@ def make_run_dir() -> str:
 
     Folders left by runs whose parent was killed are removed first. When TMPDIR is so long that a
     socket path would not fit in a unix socket address, /tmp is used instead."""
-    base = tempfile.gettempdir()
-    if len(os.path.join(base, "wg-4194304-xxxxxxxx", "control.ipc")) > MAX_IPC_PATH:
-        base = "/tmp"
+    base = socket_dir(os.path.join("wg-4194304-xxxxxxxx", "control.ipc"))
     remove_stale_run_dirs(base)
     return tempfile.mkdtemp(prefix=f"wg-{os.getpid()}-", dir=base)
 

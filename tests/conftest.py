@@ -19,14 +19,13 @@ sys.path.insert(0, str(TESTS))
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH", "")) if p)
 
 
-# Under pytest-xdist (`make test`: `-n 2 --dist loadfile`) each test file is one unit of work, so that its module-scoped
-# fixtures (a JACK server, a Ray cluster, key pairs) start once; and the files below are one unit together, run one
-# after another on one worker (beside CPU-bound files on the other), never beside each other. They share what is
-# machine-wide (LSL discovery on loopback: a stream by type or a fixed name such as 'stimulus' resolves another
-# test's; Ray's /tmp/ray and its current cluster; chromium) or run at real-time pace against a clock or deadline
-# (JACK's dummy device, LSL outlets, the signals to five runs at once that must each end within 5 s).
-# (Not --dist loadgroup with xdist_group marks: xdist 3.8 adds the group to a test's id through `item._nodeid`, which
-# pytest 9 no longer reads, so every mark was ignored and each test was sent on its own.)
+# `make test` runs the suite in two passes. First every test not marked `realtime`, under pytest-xdist on two workers
+# (`-n 2 --dist loadfile`: each file is one unit of work, so that its module-scoped fixtures start once). Then the
+# `realtime` tests, one after another with nothing beside them: the files below, which share what is machine-wide
+# (LSL discovery on loopback: a stream by type or a fixed name such as 'stimulus' resolves another test's; Ray's
+# /tmp/ray and its current cluster; chromium) or run at real-time pace against a clock or deadline (JACK's dummy
+# device, LSL outlets, the signals to five runs at once that must each end within 5 s). Beside a CPU-bound worker they
+# miss their deadlines, so they never run under xdist.
 REALTIME_PREFIXES = ("test_live_", "test_lsl_", "test_multihost_ray", "test_monitor_")
 REALTIME_FILES = {
     # LSL outlets or inlets on loopback, JACK servers (tests/test_live_audio.py's `jack` fixture)
@@ -63,20 +62,15 @@ def realtime(test_file: str) -> bool:
     return stem in REALTIME_FILES or stem.startswith(REALTIME_PREFIXES)
 
 
-@pytest.hookimpl(optionalhook=True)  # (a hook of pytest-xdist's, called in the process that hands out the tests)
-def pytest_xdist_make_scheduler(config, log):
-    if config.getoption("dist") != "loadfile":
-        return None
-    from xdist.scheduler import LoadFileScheduling
+def pytest_configure(config):
+    config.addinivalue_line("markers", "realtime: runs alone, after the parallel pass (tests/conftest.py)")
 
-    class FilesAndRealtime(LoadFileScheduling):
-        """--dist loadfile, the realtime files one unit (handed out first: xdist sends the units of most tests first)."""
 
-        def _split_scope(self, nodeid: str) -> str:
-            test_file = super()._split_scope(nodeid)
-            return "realtime" if realtime(test_file) else test_file
-
-    return FilesAndRealtime(config, log)
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by mark
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if realtime(str(item.path)):
+            item.add_marker(pytest.mark.realtime)
 
 
 def need(condition: object, reason: str) -> None:
@@ -98,6 +92,19 @@ def dataset(name: str) -> Path:
     except DatasetError as e:  # only when PyPI cannot be reached and nothing is cached
         need(False, f"data set {name} unavailable: {e}")
         raise
+
+
+@pytest.fixture
+def socket_tmpdir(monkeypatch):
+    """A new short folder under /tmp, made the temp dir, for a test that looks for a run's ipc:// sockets in it.
+    (Under pytest-xdist tmp_path is too long for a unix socket path, so the runtime would put them in /tmp.)"""
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="wgt-", dir="/tmp"))
+    monkeypatch.setattr("tempfile.tempdir", str(path))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -105,10 +105,8 @@ def _fuzz_when_bound(scratch, n, done: list, run_ended: threading.Event):
     ctx.term()
 
 
-def test_a_live_receiver_counts_ten_thousand_bad_frames_and_the_recording_stays_intact(tmp_path, monkeypatch):
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    monkeypatch.setattr("tempfile.tempdir", str(scratch))  # the run folder (and its sockets) go here
+def test_a_live_receiver_counts_ten_thousand_bad_frames_and_the_recording_stays_intact(tmp_path, socket_tmpdir):
+    scratch = socket_tmpdir  # the run folder (and its ipc:// sockets) go here
     g = graph(tmp_path, n=3000)
     g.config.processes = {"a": ["src", "acc"], "c": ["rec"]}  # edge 0 crosses: acc -> rec
     g.config.edges.reverse()
@@ -128,10 +126,8 @@ def test_a_live_receiver_counts_ten_thousand_bad_frames_and_the_recording_stays_
     np.testing.assert_array_equal(data[0], np.cumsum(np.arange(3000.0)))  # whole, in order
 
 
-def test_an_injected_end_of_stream_neither_ends_the_stream_nor_hangs(tmp_path, monkeypatch):
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    monkeypatch.setattr("tempfile.tempdir", str(scratch))
+def test_an_injected_end_of_stream_neither_ends_the_stream_nor_hangs(tmp_path, socket_tmpdir):
+    scratch = socket_tmpdir  # the run folder (and its ipc:// sockets) go here
     g = graph(tmp_path, n=1500)
     g.config.processes = {"a": ["src", "acc"], "c": ["rec"]}
     g.config.edges.reverse()

@@ -141,6 +141,27 @@ def test_a_long_tmpdir_falls_back_to_a_short_run_folder(tmp_path, monkeypatch):
         os.rmdir(run_dir)
 
 
+def test_a_long_tmpdir_gives_ipc_endpoints_that_bind(tmp_path, monkeypatch):
+    """ipc_endpoint() (the transport API, `bench transport`) falls back to /tmp like the run folder does:
+    before, a long TMPDIR gave an address zmq refused to bind ("longer than 107 characters")."""
+    import zmq
+    from wavegraph.pipeline.endpoints import MAX_IPC_PATH, ipc_endpoint
+
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    monkeypatch.setattr("tempfile.tempdir", str(deep))
+    endpoint = ipc_endpoint("a-rather-long-edge-name-that-is-cut-at-32")
+    path = endpoint.removeprefix("ipc://")
+    assert len(path) <= MAX_IPC_PATH and path.startswith("/tmp/wg-")
+    with zmq.Context() as ctx, ctx.socket(zmq.PULL) as s:
+        s.setsockopt(zmq.LINGER, 0)
+        s.bind(endpoint)
+    if os.path.exists(path):  # (libzmq may have removed it on close)
+        os.unlink(path)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))  # a short one is kept
+    assert ipc_endpoint().startswith(f"ipc://{tmp_path}/wg-")
+
+
 def test_run_folders_of_killed_parents_are_removed_by_the_next_run(tmp_path, monkeypatch):
     from wavegraph.pipeline import worker_plans
 

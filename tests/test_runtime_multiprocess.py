@@ -234,10 +234,8 @@ def test_workers_stop_and_finalise_when_the_parent_is_killed(tmp_path):
     np.testing.assert_array_equal(data[0], np.cumsum(np.arange(n, dtype=np.float64)))
 
 
-def test_a_run_leaves_no_plan_files_or_sockets_behind(tmp_path, monkeypatch):
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    monkeypatch.setattr("tempfile.tempdir", str(scratch))  # plans and ipc:// sockets go here
+def test_a_run_leaves_no_plan_files_or_sockets_behind(tmp_path, socket_tmpdir):
+    scratch = socket_tmpdir  # the run folder (and its ipc:// sockets) go here
     r = run_graph(build_graph(load_config(ramp_graph(tmp_path))))
     assert r.exit_code == 0, r.failure
     assert list(scratch.iterdir()) == []

@@ -9,10 +9,8 @@ import pytest
 from wavegraph.benchmarks.transport import bench_transport, main
 
 
-def test_bench_transport_runs_both_measurements_and_writes_json(tmp_path, capsys, monkeypatch):
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    monkeypatch.setattr("tempfile.tempdir", str(scratch))  # its ipc:// socket files go here
+def test_bench_transport_runs_both_measurements_and_writes_json(tmp_path, capsys, socket_tmpdir):
+    scratch = socket_tmpdir  # the run folder (and its ipc:// sockets) go here
     out = tmp_path / "t.json"
     rc = bench_transport(
         [

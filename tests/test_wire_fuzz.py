@@ -269,10 +269,8 @@ def _push_when_bound(scratch: str, frames: list, done: list, run_ended: threadin
     ctx.term()
 
 
-def test_a_live_node_keeps_running_and_counts_every_hostile_frame(tmp_path, monkeypatch):
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    monkeypatch.setattr("tempfile.tempdir", str(scratch))  # the run folder (and its sockets) go here
+def test_a_live_node_keeps_running_and_counts_every_hostile_frame(tmp_path, socket_tmpdir):
+    scratch = socket_tmpdir  # the run folder (and its ipc:// sockets) go here
     p = tmp_path / "g.yaml"
     p.write_text(GRAPH.replace("OUT", str(tmp_path / "g.npz")))
     g = build_graph(load_config(p))
