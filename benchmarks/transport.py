@@ -184,7 +184,7 @@ def _bind(ctx: zmq.Context, kind: int, transport: str, name: str, hwm: int | Non
     try:
         sock.bind(_endpoint(transport, name))
     except zmq.ZMQError:
-        sock.close(linger=0)  # left open, it would block its context's term() (and the GC that runs it) forever
+        sock.close(linger=0)  # left open, it would keep its context from terminating
         raise
     return sock
 

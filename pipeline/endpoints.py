@@ -30,7 +30,7 @@ def socket_dir(longest_name: str) -> str:
     """The temp dir, or /tmp when TMPDIR is so long that `longest_name` in it would not fit in a unix
     socket address (pytest-xdist's tmp_path, a deep per-job TMPDIR on a cluster)."""
     base = tempfile.gettempdir()
-    return base if len(os.path.join(base, longest_name)) <= MAX_IPC_PATH else "/tmp"
+    return base if len(os.fsencode(os.path.join(base, longest_name))) <= MAX_IPC_PATH else "/tmp"
 
 
 def ipc_endpoint(name: str = "edge") -> str:

@@ -155,9 +155,13 @@ class MonitorHub:
         sub = context.socket(zmq.PULL)
         sub.setsockopt(zmq.RCVHWM, 1000)
         sub.setsockopt(zmq.MAXMSGSIZE, 64 * 1024 * 1024)
-        if secure is not None:
-            secure(sub, True, endpoint)
-        sub.bind(endpoint)
+        try:
+            if secure is not None:
+                secure(sub, True, endpoint)
+            sub.bind(endpoint)
+        except BaseException:
+            sub.close(linger=0)  # left open, it would hang the context's term() in close() forever
+            raise
         self._sub = sub
         self._thread = threading.Thread(target=self._receive, name="monitor-hub", daemon=True)
         self._thread.start()
@@ -344,8 +348,10 @@ class LiveMonitor:
             elif multiprocess:
                 import tempfile
 
+                from .endpoints import socket_dir
+
                 self.context = zmq.Context()
-                folder = tempfile.mkdtemp(prefix="wgmon-")
+                folder = tempfile.mkdtemp(prefix="wgmon-", dir=socket_dir(os.path.join("wgmon-xxxxxxxx", "monitor")))
                 self._endpoint_file = os.path.join(folder, "monitor")
                 endpoint = "ipc://" + self._endpoint_file
                 self.hub.listen(self.context, endpoint)

@@ -17,7 +17,7 @@ import tempfile
 import wavegraph
 
 from .curve import process_security
-from .endpoints import MAX_IPC_PATH, socket_dir  # noqa: F401 (MAX_IPC_PATH: read by the tests)
+from .endpoints import socket_dir
 from .graph import Graph
 from .plan import ReceiverPlan, SenderPlan, WorkerPlan
 from .shm import SHM_MIN_BYTES, shm_available, shm_prefix

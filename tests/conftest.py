@@ -25,7 +25,7 @@ os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(TESTS), os.environ.ge
 # (LSL discovery on loopback: a stream by type or a fixed name such as 'stimulus' resolves another test's; Ray's
 # /tmp/ray and its current cluster; chromium) or run at real-time pace against a clock or deadline (JACK's dummy
 # device, LSL outlets, the signals to five runs at once that must each end within 5 s). Beside a CPU-bound worker they
-# miss their deadlines, so they never run under xdist.
+# miss their deadlines, so `make test` never runs them under xdist (a plain `pytest -n 2` would: use `-m "not realtime"`).
 REALTIME_PREFIXES = ("test_live_", "test_lsl_", "test_multihost_ray", "test_monitor_")
 REALTIME_FILES = {
     # LSL outlets or inlets on loopback, JACK servers (tests/test_live_audio.py's `jack` fixture)

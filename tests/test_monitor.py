@@ -1,5 +1,6 @@
 """The live monitor without a browser: decimation, flags, frames, the leaky paths, plots and graph pictures."""
 
+import os
 import time
 
 import numpy as np
@@ -203,3 +204,51 @@ def test_trace_message_carries_each_colour_group_as_joined_nan_separated_runs():
     np.testing.assert_array_equal(ys[-1], [-3, 6, 7, nan, nan, nan, nan, nan])  # the flagged channel, padded
     assert np.isnan(xs[3]).all() and np.isnan(ys[3]).all()  # channel 3's colour holds nothing: it is flagged
     assert len(message) == 56 + GROUPS * 8 * (8 + 4)
+
+
+def test_a_long_tmpdir_gives_the_multiprocess_monitor_a_socket_that_binds(tmp_path, monkeypatch):
+    """The page's hub listens on an ipc:// socket in a folder of the temp dir; under a TMPDIR too long for
+    a unix socket path it goes to /tmp, as the run folder does (before: zmq refused the address)."""
+    from wavegraph.pipeline.config import load_config
+    from wavegraph.pipeline.endpoints import MAX_IPC_PATH
+    from wavegraph.pipeline.graph import build_graph
+
+    g = tmp_path / "g.yaml"
+    g.write_text("""\
+nodes:
+  - {id: src, type: sine, params: {rate: 100.0, channels: 1, duration: 1.0}}
+  - {id: rec, type: recorder, params: {path: out.npz}}
+edges:
+  - {source: src.out, target: rec.in}
+processes:
+  a: [src]
+  b: [rec]
+""")
+    graph = build_graph(mon.add_monitor_nodes(load_config(g)))
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    monkeypatch.setattr("tempfile.tempdir", str(deep))
+    monitor = mon.LiveMonitor(graph, "127.0.0.1", 0, multiprocess=True)
+    try:
+        path = os.environ[mon.ENV_ENDPOINT].removeprefix("ipc://")
+        assert len(path) <= MAX_IPC_PATH and path.startswith("/tmp/wgmon-") and os.path.exists(path)
+    finally:
+        monitor.close()
+        for node in graph.nodes.values():
+            node.close()
+    assert not os.path.exists(os.path.dirname(path))  # its folder removed on close
+
+
+def test_a_hub_that_cannot_bind_raises_and_leaves_its_context_free_to_end(hub):
+    """A bind that fails (a folder that does not exist, a port in use) is an error, and the socket made for it
+    is closed: before, it stayed open and the run's clean-up hung for ever in the context's term()."""
+    import threading
+
+    ctx = zmq.Context()
+    with pytest.raises(zmq.ZMQError) as caught:
+        hub.listen(ctx, "ipc:///nonexistent-wavegraph-folder/monitor")
+    # `caught` keeps the traceback alive, as LiveMonitor's clean-up does while it handles the error
+    ended = threading.Thread(target=ctx.term, daemon=True)
+    ended.start()
+    ended.join(30)  # a hang detector: term() returns at once when no socket is open
+    assert not ended.is_alive(), caught.value

@@ -4,6 +4,7 @@ with one `file:line: message; fix: hint` line from `wavegraph validate`."""
 import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 from wavegraph.pipeline.cli import main
@@ -129,13 +130,14 @@ def test_speed_nan_is_a_usage_error(tmp_path):
 
 def test_a_long_tmpdir_falls_back_to_a_short_run_folder(tmp_path, monkeypatch):
     from wavegraph.pipeline import worker_plans
+    from wavegraph.pipeline.endpoints import MAX_IPC_PATH
 
     deep = tmp_path / ("d" * 60) / ("e" * 60)
     deep.mkdir(parents=True)
     monkeypatch.setattr("tempfile.tempdir", str(deep))
     run_dir = worker_plans.make_run_dir()
     try:
-        assert len(os.path.join(run_dir, "control.ipc")) <= worker_plans.MAX_IPC_PATH
+        assert len(os.path.join(run_dir, "control.ipc")) <= MAX_IPC_PATH
         assert run_dir.startswith("/tmp/wg-")
     finally:
         os.rmdir(run_dir)
@@ -158,8 +160,12 @@ def test_a_long_tmpdir_gives_ipc_endpoints_that_bind(tmp_path, monkeypatch):
         s.bind(endpoint)
     if os.path.exists(path):  # (libzmq may have removed it on close)
         os.unlink(path)
-    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))  # a short one is kept
-    assert ipc_endpoint().startswith(f"ipc://{tmp_path}/wg-")
+    short = tempfile.mkdtemp(prefix="wgt-", dir="/tmp")  # a short one is kept
+    monkeypatch.setattr("tempfile.tempdir", short)
+    try:
+        assert ipc_endpoint().startswith(f"ipc://{short}/wg-")
+    finally:
+        os.rmdir(short)
 
 
 def test_run_folders_of_killed_parents_are_removed_by_the_next_run(tmp_path, monkeypatch):

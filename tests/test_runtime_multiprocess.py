@@ -234,10 +234,15 @@ def test_workers_stop_and_finalise_when_the_parent_is_killed(tmp_path):
     np.testing.assert_array_equal(data[0], np.cumsum(np.arange(n, dtype=np.float64)))
 
 
-def test_a_run_leaves_no_plan_files_or_sockets_behind(tmp_path, socket_tmpdir):
+def test_a_run_leaves_no_plan_files_or_sockets_behind(tmp_path, socket_tmpdir, monkeypatch):
     scratch = socket_tmpdir  # the run folder (and its ipc:// sockets) go here
+    import tempfile
+
+    made, mkdtemp = [], tempfile.mkdtemp
+    monkeypatch.setattr(tempfile, "mkdtemp", lambda *a, **k: made.append(mkdtemp(*a, **k)) or made[-1])
     r = run_graph(build_graph(load_config(ramp_graph(tmp_path))))
     assert r.exit_code == 0, r.failure
+    assert any(os.path.dirname(d) == str(scratch) for d in made), made  # the run folder was made there
     assert list(scratch.iterdir()) == []
 
 

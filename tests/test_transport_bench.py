@@ -9,8 +9,12 @@ import pytest
 from wavegraph.benchmarks.transport import bench_transport, main
 
 
-def test_bench_transport_runs_both_measurements_and_writes_json(tmp_path, capsys, socket_tmpdir):
-    scratch = socket_tmpdir  # the run folder (and its ipc:// sockets) go here
+def test_bench_transport_runs_both_measurements_and_writes_json(tmp_path, capsys, socket_tmpdir, monkeypatch):
+    scratch = socket_tmpdir  # its ipc:// sockets go here
+    from wavegraph.pipeline import endpoints
+
+    made, socket_dir = [], endpoints.socket_dir
+    monkeypatch.setattr(endpoints, "socket_dir", lambda name: made.append(socket_dir(name)) or made[-1])
     out = tmp_path / "t.json"
     rc = bench_transport(
         [
@@ -38,7 +42,8 @@ def test_bench_transport_runs_both_measurements_and_writes_json(tmp_path, capsys
         assert lat["n"] == 100 and thr["n"] >= 100  # one measured block (the warm-up one is dropped)
         for v in (*lat.values(), *thr.values()):
             assert math.isfinite(v) and v > 0
-    assert list(scratch.iterdir()) == []  # no socket files left behind
+    assert made and set(made) == {str(scratch)}  # its sockets were made there ...
+    assert list(scratch.iterdir()) == []  # ... and none is left behind
 
 
 def test_bench_rejects_bad_arguments(capsys):
