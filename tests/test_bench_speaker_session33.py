@@ -1,9 +1,8 @@
 """`wavegraph bench enhance` on its held-out set says ours against RNNoise per speaker too (session 33): Carlo, the
 speaker never trained on, beside the held-out utterances of the training voices."""
 
-import json
-
 import pytest
+from conftest import run_enhance_bench
 from wavegraph.benchmarks.enhance import LABELS
 from wavegraph.benchmarks.enhance_paired import lines, paired
 
@@ -33,12 +32,7 @@ def test_per_speaker_pools_every_snr_of_that_speaker_and_the_text_names_them():
 def test_the_held_out_bench_writes_and_prints_the_per_speaker_comparison(tmp_path, capsys):
     pytest.importorskip("pyrnnoise", reason="pip install 'wavegraph[enhance]' for the peers and metrics")
     pytest.importorskip("pesq", reason="pip install 'wavegraph[enhance]' for the peers and metrics")
-    from wavegraph.benchmarks import enhance
-
-    out = tmp_path / "b.json"
-    argv = ["--snrs", "5", "--per-snr", "4", "--methods", "rnnoise", "ours", "--all-cores", "--json", str(out)]
-    assert enhance.main([*argv, "--png", str(tmp_path / "b.png")]) == 0
-    result = json.loads(out.read_text())
+    result = run_enhance_bench(tmp_path, ["rnnoise"], per_snr=4)
     speakers = {e["speaker"] for e in result["mixtures"]}
     assert "carlo" in speakers and len(speakers) >= 2
     assert {r["speaker"] for r in result["paired_by_speaker"]} == speakers

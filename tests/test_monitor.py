@@ -206,7 +206,7 @@ def test_trace_message_carries_each_colour_group_as_joined_nan_separated_runs():
     assert len(message) == 56 + GROUPS * 8 * (8 + 4)
 
 
-def test_a_long_tmpdir_gives_the_multiprocess_monitor_a_socket_that_binds(tmp_path, monkeypatch):
+def test_a_long_tmpdir_gives_the_multiprocess_monitor_a_socket_that_binds(tmp_path, long_tmpdir):
     """The page's hub listens on an ipc:// socket in a folder of the temp dir; under a TMPDIR too long for
     a unix socket path it goes to /tmp, as the run folder does (before: zmq refused the address)."""
     from wavegraph.pipeline.config import load_config
@@ -225,9 +225,6 @@ processes:
   b: [rec]
 """)
     graph = build_graph(mon.add_monitor_nodes(load_config(g)))
-    deep = tmp_path / ("d" * 60) / ("e" * 60)
-    deep.mkdir(parents=True)
-    monkeypatch.setattr("tempfile.tempdir", str(deep))
     monitor = mon.LiveMonitor(graph, "127.0.0.1", 0, multiprocess=True)
     try:
         path = os.environ[mon.ENV_ENDPOINT].removeprefix("ipc://")

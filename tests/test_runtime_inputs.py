@@ -128,13 +128,10 @@ def test_speed_nan_is_a_usage_error(tmp_path):
     assert "Traceback" not in out.stderr
 
 
-def test_a_long_tmpdir_falls_back_to_a_short_run_folder(tmp_path, monkeypatch):
+def test_a_long_tmpdir_falls_back_to_a_short_run_folder(long_tmpdir):
     from wavegraph.pipeline import worker_plans
     from wavegraph.pipeline.endpoints import MAX_IPC_PATH
 
-    deep = tmp_path / ("d" * 60) / ("e" * 60)
-    deep.mkdir(parents=True)
-    monkeypatch.setattr("tempfile.tempdir", str(deep))
     run_dir = worker_plans.make_run_dir()
     try:
         assert len(os.path.join(run_dir, "control.ipc")) <= MAX_IPC_PATH
@@ -143,15 +140,12 @@ def test_a_long_tmpdir_falls_back_to_a_short_run_folder(tmp_path, monkeypatch):
         os.rmdir(run_dir)
 
 
-def test_a_long_tmpdir_gives_ipc_endpoints_that_bind(tmp_path, monkeypatch):
+def test_a_long_tmpdir_gives_ipc_endpoints_that_bind(long_tmpdir, monkeypatch):
     """ipc_endpoint() (the transport API, `bench transport`) falls back to /tmp like the run folder does:
     before, a long TMPDIR gave an address zmq refused to bind ("longer than 107 characters")."""
     import zmq
     from wavegraph.pipeline.endpoints import MAX_IPC_PATH, ipc_endpoint
 
-    deep = tmp_path / ("d" * 60) / ("e" * 60)
-    deep.mkdir(parents=True)
-    monkeypatch.setattr("tempfile.tempdir", str(deep))
     endpoint = ipc_endpoint("a-rather-long-edge-name-that-is-cut-at-32")
     path = endpoint.removeprefix("ipc://")
     assert len(path) <= MAX_IPC_PATH and path.startswith("/tmp/wg-")
