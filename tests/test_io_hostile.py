@@ -5,6 +5,7 @@ Each test failed before its fix (see the commit that added it)."""
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 
 import mne
@@ -410,6 +411,26 @@ def test_fif_with_a_date_it_cannot_hold_is_written_undated(tmp_path, date):
     record(tmp_path / "d_raw.fif", np.ones((2, 100)), spec)  # failed at close before, the session left in the spill
     raw = mne.io.read_raw_fif(tmp_path / "d_raw.fif", verbose="error")
     assert raw.info["meas_date"] is None and raw.n_times == 100
+
+
+@pytest.mark.parametrize("suffix", ["_raw.fif", ".edf"])
+def test_a_recording_dated_before_1970_keeps_its_date(tmp_path, suffix, caplog):
+    """A 1950 recording (MNE writes and reads FIF dates from 1901-12-13): it was written undated, unsaid."""
+    spec = StreamSpec(
+        "signal", 100.0, (2,), "float64", ("a", "b"), ("eeg", "eeg"), "V", meas_date="1950-03-01T12:00:00+00:00"
+    )
+    record(tmp_path / f"d{suffix}", np.ones((2, 100)), spec)
+    raw = mne.io.read_raw(tmp_path / f"d{suffix}", verbose="error")
+    assert raw.info["meas_date"] == datetime(1950, 3, 1, 12, tzinfo=UTC) and "undated" not in caplog.text
+
+
+def test_a_date_before_fifs_range_is_written_undated_and_said(tmp_path, caplog):
+    spec = StreamSpec(
+        "signal", 100.0, (2,), "float64", ("a", "b"), ("eeg", "eeg"), "V", meas_date="1900-03-01T00:00:00+00:00"
+    )
+    record(tmp_path / "d_raw.fif", np.ones((2, 100)), spec)
+    assert mne.io.read_raw_fif(tmp_path / "d_raw.fif", verbose="error").info["meas_date"] is None
+    assert "FIF cannot hold the date 1900-03-01" in caplog.text
 
 
 def test_a_signal_without_a_rate_is_refused_for_fif(tmp_path):

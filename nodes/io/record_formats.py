@@ -259,10 +259,12 @@ class Origin:
             logging.getLogger("wavegraph.recorder").warning("recorder: unreadable date %r left out", text)
             return cls(first_samp, None, None)
         when = when if when.tzinfo else when.replace(tzinfo=UTC)  # naive text: UTC
-        meas_date = when if spec.meas_date else when - offset
-        if meas_date.timestamp() < 0:  # MNE refuses dates before 1970 (a stream clock that is not the wall's)
+        try:  # before 1970 too (a 1950 recording's): each format says the dates it cannot hold
+            meas_date = when if spec.meas_date else when - offset
+            return cls(first_samp, meas_date.astimezone(UTC), (meas_date + offset).astimezone(UTC))
+        except OverflowError:  # past year 1 or 9999
+            logging.getLogger("wavegraph.recorder").warning("recorder: date %r out of range: left out", text)
             return cls(first_samp, None, None)
-        return cls(first_samp, meas_date.astimezone(UTC), (meas_date + offset).astimezone(UTC))
 
 
 def annotation_lists(spec: StreamSpec, n: int, times: ChunkTimes, gaps, events, kept_in="") -> tuple[list, list, list]:
@@ -451,11 +453,12 @@ def lazy_raw(rows: SpillRows, spec: StreamSpec, origin: Origin, notes=None):
     volts = spec_volt_factors(spec, len(spec.channel_names) or rows.shape[1])
     volts = None if (volts == 1.0).all() else volts
     info = mne_info(spec)
-    if origin.meas_date is not None and origin.meas_date.timestamp() < 2**31:
+    if origin.meas_date is not None and -(2**31) <= origin.meas_date.timestamp() < 2**31:
         info.set_meas_date(origin.meas_date)
     elif origin.meas_date is not None:  # FIF holds seconds in 32 bits: an EDF dated 2084 (year '84'), say
         logging.getLogger("wavegraph.recorder").warning(
-            "recorder: FIF cannot hold the date %s (after 2038-01-19); the recording is undated", origin.meas_date
+            "recorder: FIF cannot hold the date %s (only 1901-12-13 to 2038-01-19); the recording is undated",
+            origin.meas_date,
         )
     raw = SpillRaw(info, first_samp)
     if notes and notes[0]:
