@@ -60,6 +60,24 @@ def test_a_whole_brainvision_recording_replays_its_markers_once(tmp_path, caplog
     assert not caplog.text
 
 
+def test_brainvision_markers_before_its_first_sample_are_kept_and_said(tmp_path, caplog):
+    """Session 42: a .vmrk position before 1 (a marker sent before the amplifier started). MNE leaves out the one that
+    ends before the data (it clips one that overlaps it to 0); before, it was lost, 'MNE leaves them out: was the
+    recording cut short?' miscounted it with the one past the end, and file_source's docstring said such markers go
+    out with the first chunk."""
+    header = _brainvision(tmp_path, [("S  1", -6), ("S  2", 50), ("S  3", 600)])
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        samples, events = _replay(header, chunk_size=7)
+    assert samples == 500
+    assert [(round(o * 250), t) for o, _, t in events] == [
+        (-6, "Stimulus/S  1"),
+        (50, "Stimulus/S  2"),
+        (600, "Stimulus/S  3"),
+    ]
+    assert "1 of the 3 markers" in caplog.text and "lie before its first sample (the first at -0.024 s)" in caplog.text
+    _said_once(caplog, 1, 3)
+
+
 def _raw40():
     info = mne.create_info(["C3", "C4", "Cz"], 100.0, "eeg")
     raw = mne.io.RawArray(np.random.default_rng(0).standard_normal((3, 4000)) * 1e-5, info, verbose="error")

@@ -212,6 +212,17 @@ class FileSource(Source[FileSourceParams]):
                 self.path,
                 r.time_of(r.n_times - 1),
             )
+        early = int(np.count_nonzero(r.events[:, 1] < r.time_of(0) - 0.5 / r.sfreq)) if r.n_times else 0
+        if early:  # (a BrainVision marker at position 0 or before, an EDF+ onset before 0): said, as the late ones
+            _log.warning(
+                "%s: %d of the %d markers of %s lie before its first sample (the first at %.6g s); they go out with "
+                "the first chunk, at their times (epochs downstream count them outside_data)",
+                self.what,
+                early,
+                len(r.events),
+                self.path,
+                float(r.events[:, 1].min()),
+            )
         order = np.argsort(r.events[:, 0], kind="stable")
         self._events = r.events[order]
         self._events[:, 0] = np.clip(self._events[:, 0], 0, max(r.n_times - 1, 0))

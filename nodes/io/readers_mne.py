@@ -76,14 +76,14 @@ class _RawReader(_Reader):
         import mne
 
         self.view = view  # the names MNE reads `path` by, when its case is not what MNE wants (case_names.py)
-        self.past_end: tuple | None = None  # the annotations past its data MNE leaves out (_notes_past_end)
+        self.left_out: tuple | None = None  # the annotations outside its data MNE leaves out (_notes_left_out)
         if raw is None:
             assert path is not None, "a path or a Raw"
             with warnings.catch_warnings(record=True) as said:  # MNE's warnings, to pass on the one that loses data
                 warnings.simplefilter("always")
                 typed = {"infer_types": True} if infer_types else {}  # (EDF/BDF only: open_reader checks)
                 raw = mne.io.read_raw(path if view is None else view.path, preload=False, verbose="warning", **typed)
-            self.past_end = _notes_past_end(raw, path if view is None else view.path, said)  # (MNE's omitted: kept)
+            self.left_out = _notes_left_out(raw, path if view is None else view.path, said)  # (MNE's omitted: kept)
             said_by_mne(said, path)
         self.raw = raw
         self.sfreq = _file_rate(self.raw.info, path)
@@ -136,7 +136,7 @@ class _RawReader(_Reader):
         ann = self.raw.annotations
         if self.starts is None:
             self.notes = (np.asarray(ann.onset, np.float64) - self.raw.first_time, ann.duration, list(ann.description))
-            if (past := self.past_end) is not None:  # (they go out after the last sample, at their times)
+            if (past := self.left_out) is not None:  # (they go out with the first or last chunk, at their times)
                 onset, duration, text = self.notes
                 self.notes = (np.concatenate([onset, past[0]]), np.concatenate([duration, past[1]]), [*text, *past[2]])
             self._unpad()
@@ -300,13 +300,15 @@ class _RawReader(_Reader):
             self.view.close()
 
 
-def _notes_past_end(raw, path: Path, said: list) -> tuple | None:
+def _notes_left_out(raw, path: Path, said: list) -> tuple | None:
     """The annotations `path`'s recording holds past its data, which MNE's reader leaves out (None: none): of a
     recording cut short (a copy or download that stopped: a FIF's, even at a buffer's end, without a word; a BrainVision
     .eeg under its whole .vmrk; an EDF+ whose annotations are in its first records, as EDFlib writes them) or whose
-    marker list goes on past its data (an EEGLAB .set's events past EEG.pnts). They were lost; read again (MNE's file
-    reader, mne.read_annotations; an EDF/BDF's TALs record by record: MNE's scans the whole file, samples and all, for
-    them), they go out after the last sample, at their times (configure's warning counts them), as markers are data.
+    marker list goes on past its data (an EEGLAB .set's events past EEG.pnts), and, but in a FIF, those that end before
+    its first sample (a BrainVision marker at a position before 1, an EDF+ onset before 0). They were lost; read again
+    (MNE's file reader, mne.read_annotations; an EDF/BDF's TALs record by record: MNE's scans the whole file, samples
+    and all, for them), they go out with the last chunk or the first, at their times (configure's warnings count them),
+    as markers are data.
     Read for a FIF always (MNE says nothing), for the others where MNE said 'Omitted N annotation(s)', which is then
     taken out of `said` when all N are found (they are not left out)."""
     import re
@@ -342,10 +344,14 @@ def _notes_past_end(raw, path: Path, said: list) -> tuple | None:
     end = raw.n_times / sfreq - 0.5 / sfreq  # (stream seconds; MNE keeps one that starts within its last sample)
     ann = raw.annotations
     kept = set(zip(np.round((np.asarray(ann.onset, np.float64) - start) * sfreq), ann.description))
+
+    def outside(o: float, d: float) -> bool:  # past the end; or, but in a FIF (raw.save(tmin=...) writes those of
+        return o - start >= end or (not fif and o - start + d < 0)  # the samples it left out), ended before the start
+
     extra = [
         (o - start, d, str(t))
         for o, d, t in every
-        if o - start >= end and t != "BAD_ACQ_SKIP" and (round((o - start) * sfreq), t) not in kept
+        if outside(o, d) and t != "BAD_ACQ_SKIP" and (round((o - start) * sfreq), t) not in kept
     ]
     said_n = sum(int(re.findall(r"\d+", str(w.message))[0]) for w in omitted)
     if omitted and len(extra) >= said_n:  # all found: not lost, so not said as left out (configure counts them)
