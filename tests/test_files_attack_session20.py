@@ -49,7 +49,7 @@ def _npz(tmp_path, **change):
     return path
 
 
-@pytest.mark.parametrize("rate", [0.0, float("nan"), -100.0])
+@pytest.mark.parametrize("rate", [0.0, float("nan"), -100.0, "fast"])
 def test_an_npz_whose_spec_gives_no_rate_is_refused_naming_the_file(tmp_path, rate):
     """Before: rate 0 failed configure with 'ZeroDivisionError: float division by zero; fix: ... this is a bug in the
     node'; NaN or a negative rate 'output 'out' would run at nan Hz; fix: check its parameters' (the file's, not the
@@ -58,6 +58,22 @@ def test_an_npz_whose_spec_gives_no_rate_is_refused_naming_the_file(tmp_path, ra
     with pytest.raises(SpecError) as e:
         FileSource(path=str(path)).configure({})
     assert str(path) in str(e.value) and "sample rate" in str(e.value) and "array_source" in e.value.hint
+
+
+@pytest.mark.parametrize(
+    "change, said",
+    [
+        ({"shape": [5]}, "2 channel names for 5 channels"),
+        ({"channel_types": ["eeg", "foo"]}, "unknown channel type 'foo'"),
+    ],
+)
+def test_an_npz_whose_spec_was_edited_wrong_names_the_file_and_the_fix(tmp_path, change, said):
+    """Session 42. Before: the spec's own check was said alone ('unknown channel type 'foo''), naming neither the file
+    nor that its spec was edited; rate "fast" was np.isfinite's TypeError with the list of file formats as its fix."""
+    path = _npz(tmp_path, **change)
+    with pytest.raises(SpecError) as e:
+        FileSource(path=str(path)).configure({})
+    assert f"{path}: its spec: {said}" in str(e.value) and "spec member" in e.value.hint
 
 
 def test_an_npz_whose_t0_is_not_finite_replays_from_0_and_says_so(tmp_path, caplog):

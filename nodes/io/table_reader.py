@@ -47,6 +47,10 @@ _LOAD = (
     "load it (numpy.load, or numpy.loadtxt / pandas.read_csv) and replay it from Python with array_source "
     "(GraphBuilder: g.add('array_source', data=X, rate=HZ, ch_names=[...]))"
 )
+_EDITED = (  # a stored spec that no recorder writes
+    "it was edited or not written by the recorder: put the recorded values back (the JSON of its spec member), or "
+    + _LOAD
+)
 
 
 def open_table(path: Path, stim_channel: str | None = None, proj: bool | None = None) -> _Reader:
@@ -140,7 +144,10 @@ class NpzReader(LoggedTimes):
                         "(keys data and spec)",
                         _LOAD,
                     )
-                spec = StreamSpec.from_dict(json.loads(str(z["spec"])))
+                try:
+                    spec = StreamSpec.from_dict(json.loads(str(z["spec"])))
+                except SpecError as e:  # (said without the file: 'unknown channel type', '3 names for 5 channels')
+                    raise SpecError(f"file_source: {path}: its spec: {e.message}", _EDITED) from e
                 t0 = float(z["t0"]) if "t0" in keys else 0.0
             # (read outside this: a member cut short or of objects was 'ValueError: mmap length is greater than file
             # size; fix: supported formats: ...', a list of formats for a file of a supported one)
@@ -165,10 +172,11 @@ class NpzReader(LoggedTimes):
         n_ch = spec.shape[0]
         if self.data.ndim != 2 or self.data.shape[0] != n_ch:
             raise SpecError(f"file_source: {path}: data of shape {self.data.shape} is not ({n_ch}, samples)", _LOAD)
-        if not (np.isfinite(spec.rate) and spec.rate > 0):  # (rate 0 failed configure with a ZeroDivisionError)
+        rate = spec.rate  # (rate 0 failed configure with a ZeroDivisionError; "fast", np.isfinite's TypeError)
+        if not (isinstance(rate, int | float) and not isinstance(rate, bool) and math.isfinite(rate) and rate > 0):
             raise SpecError(
-                f"file_source: {path}: its spec gives a sample rate of {spec.rate:g} Hz; a signal needs one above 0",
-                "it was edited or not written by the recorder: " + _LOAD,
+                f"file_source: {path}: its spec gives a sample rate of {rate!r}; a signal needs a number of Hz above 0",
+                _EDITED,
             )
         if not np.isfinite(t0):  # every chunk time went out NaN (a CSV recorder downstream wrote a `t` of nan)
             _log.warning("file_source: %s gives its first sample's time (t0) as %s: the times start at 0", path, t0)
@@ -223,8 +231,7 @@ def _check_origin(spec: StreamSpec, path: Path) -> None:
         raise SpecError(
             f"file_source: {path}: its spec gives {', '.join(bad)}, which no recorder writes (highpass: Hz, 0 or "
             "more; lowpass and band: Hz above 0; meas_date: ISO 8601 text; first_time: seconds)",
-            "it was edited or not written by the recorder: put the recorded values back (the JSON of its spec member), "
-            "or " + _LOAD,
+            _EDITED,
         )
 
 
