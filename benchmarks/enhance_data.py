@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from wavegraph.nodes.models.enhancer import MIN_BAND as MIN_SPEECH_BAND
 
 SR = 16000
 
@@ -245,6 +246,11 @@ def load_folder(
                 why = f"{SHORTEN_PROBLEM.removeprefix('it is ')} ({shorten_hint(p)})"
             why = why or f"cannot read it ({type(e).__name__}: {e})"
         else:
+            if not why and option == "--clean" and rate < 2 * MIN_SPEECH_BAND:  # (as the enhancer node refuses it)
+                why = (
+                    f"it is sampled at {rate:g} Hz: it holds nothing above {rate / 2:g} Hz, no speech band (the "
+                    f"enhancer refuses it in a graph; give speech sampled at {2 * MIN_SPEECH_BAND:g} Hz or more)"
+                )
             if not why and len(x) < least * SR:
                 why = (
                     f"it is {len(x) / SR:.2f} s long, under {MIN_SECONDS:g} s (PESQ and STOI need about a second)"

@@ -16,24 +16,36 @@ ENHANCE = Path(__file__).resolve().parents[1] / "configs" / "speech_enhance_file
 
 
 def test_an_audio_rate_of_no_simple_ratio_to_16_khz_gets_the_max_factor_that_takes_it(tmp_path):
-    """A legal 16001 Hz WAV (44056 Hz and other NTSC-pulled rates alike) is refused by the enhancer graph's
-    resampler. Before, the fix said 'choose an output rate with a simpler ratio to the input rate (e.g. 250, 500,
-    16000 Hz), or raise max_factor': the output rate was 16000 Hz already and the enhancer takes no other, and
-    'raise' gave no value. Now the value that works and the delay it costs; the value given runs the file."""
-    x = 0.3 * np.sin(2 * np.pi * 220 * np.arange(800) / 16001)
-    sf.write(tmp_path / "odd.wav", x, 16001)
-    sets = [f"src.path={tmp_path / 'odd.wav'}", f"rec.path={tmp_path / 'e.wav'}", f"vad.path={tmp_path / 'v.csv'}"]
-    with pytest.raises(GraphError) as e:
-        build_graph(load_config(ENHANCE, sets))
-    line = e.value.lines()[0]
-    assert "node 'to16k' (resample)" in line and "up/down = 16000/16001" in line
-    assert "fix: set max_factor: 16001 (the filter then delays the stream by 1 s)" in line
-    assert "16000 Hz)" not in line.split("fix:")[1].split("sox")[0]  # no longer offered as the 'simpler' rate
+    """A legal 40001 Hz WAV is refused by the enhancer graph's resampler. Before, the fix said 'choose an output rate
+    with a simpler ratio to the input rate (e.g. 250, 500, 16000 Hz), or raise max_factor': the output rate was 16000
+    Hz already and the enhancer takes no other, and 'raise' gave no value. Now the value that works and the delay it
+    costs; the value given runs the file. Since session 42 the graph's max_factor (20000) takes the pulled-down and old
+    rates (44056, 47952, 22254, 11127 Hz: up/down 2000/5507, 1000/2997, 8000/11127, 16000/11127) as they are: they
+    were refused, where docs/speech.md said any rate from 4 kHz up."""
 
-    graph = build_graph(load_config(ENHANCE, [*sets, "to16k.max_factor=16001"]))
-    assert not run_graph(graph, speed=None, in_process=True).failure
-    y, rate = sf.read(tmp_path / "e.wav")
-    assert rate == 16000 and abs(len(y) - 800 * 16000 / 16001) <= 16  # the input's duration (+ the filter tail)
+    def sets(rate: int) -> list[str]:
+        x = 0.3 * np.sin(2 * np.pi * 220 * np.arange(rate // 20) / rate)
+        sf.write(tmp_path / f"r{rate}.wav", x, rate)
+        return [
+            f"src.path={tmp_path / f'r{rate}.wav'}",
+            f"rec.path={tmp_path / f'e{rate}.wav'}",
+            f"vad.path={tmp_path / 'v.csv'}",
+        ]
+
+    def run(given: list[str], rate: int) -> None:
+        assert not run_graph(build_graph(load_config(ENHANCE, given)), speed=None, in_process=True).failure
+        y, out_rate = sf.read(tmp_path / f"e{rate}.wav")
+        assert out_rate == 16000 and abs(len(y) - 800) <= 16  # the input's 50 ms (+ the filter tail)
+
+    for rate in (44056, 11127):
+        run(sets(rate), rate)
+    with pytest.raises(GraphError) as e:
+        build_graph(load_config(ENHANCE, sets(40001)))
+    line = e.value.lines()[0]
+    assert "node 'to16k' (resample)" in line and "up/down = 16000/40001" in line
+    assert "fix: set max_factor: 40001 (the filter then delays the stream by" in line
+    assert "16000 Hz)" not in line.split("fix:")[1].split("sox")[0]  # no longer offered as the 'simpler' rate
+    run([*sets(40001), "to16k.max_factor=40001"], 40001)
 
 
 def test_batch_says_which_files_were_cut_short_after_its_summary_and_in_its_json(tmp_path):

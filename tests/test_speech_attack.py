@@ -63,6 +63,19 @@ def test_bench_folder_follows_linked_folders_and_names_broken_and_repeated_links
         assert sum(f"{name}: " in s and why in s for s in said) == 1, (name, said)
 
 
+def test_bench_folder_leaves_out_clean_speech_sampled_under_4_khz_as_the_graph_refuses_it(tmp_path):
+    """Session 42. Before: a 3 kHz file was upsampled and scored, said only as 'below 16 kHz'; a graph's enhancer
+    refuses it (no speech band). Noise at 3 kHz is still taken (band-limited noise is noise)."""
+    from wavegraph.benchmarks.enhance_data import load_folder
+
+    sf.write(tmp_path / "ok.wav", _speech(8000, 1.2), 8000)
+    sf.write(tmp_path / "low.wav", _speech(3000, 1.2), 3000)
+    said: list[str] = []
+    assert [p.name for p, _ in load_folder(str(tmp_path), 6.0, "--clean", said.append)] == ["ok.wav"]
+    assert sum("low.wav: it is sampled at 3000 Hz" in s and "no speech band" in s for s in said) == 1, said
+    assert [p.name for p, _ in load_folder(str(tmp_path), 6.0, "--noise", said.append)] == ["low.wav", "ok.wav"]
+
+
 def test_bench_folder_says_why_an_empty_cancelling_or_constant_file_is_left_out(tmp_path):
     """An empty file was 'silent (peak 0.0e+00)', a stereo file whose channels cancel in the mono mix was 'silent'
     (it is not: use one channel), and a constant (DC) file was scored as speech."""
