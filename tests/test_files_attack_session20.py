@@ -584,6 +584,25 @@ def test_a_csv_whose_times_step_back_says_where(tmp_path, caplog):
     assert "steps back" not in caplog.text
 
 
+@pytest.mark.parametrize(
+    "order, said",
+    [
+        ([*range(50), 49, *range(50, 99)], "from 0.49 s to 0.49 s"),
+        ([*range(49), 50, 49, *range(51, 100)], "from 0.5 s to 0.49 s"),
+    ],
+)
+def test_a_csv_row_written_twice_or_two_rows_swapped_is_said(tmp_path, caplog, order, said):
+    """Session 42. A step of 0 or -1 sample is within the 50 ms a live inlet's chunk times may jitter, so it is no
+    gap; before, it replayed without a word, the times near it moving by a sample with the chunking."""
+    t = np.array(order) / 100.0
+    path = tmp_path / "dup.csv"
+    path.write_text("t,a\n" + "".join(f"{v!r},{i}.0\n" for i, v in enumerate(t.tolist())))
+    with caplog.at_level(logging.WARNING, "wavegraph.file_source"):
+        data, _ = _replay(path, chunk_size=7)
+    assert data.shape == (1, 100)
+    assert f"repeats a time or steps back by under 0.05 s 1 time(s), first on line 52 ({said})" in caplog.text
+
+
 @pytest.mark.parametrize("given", ["", ".", "{tmp}", "{tmp}/takes.wav"])
 def test_a_recorder_path_that_names_no_file_says_so(tmp_path, given):
     """Before: path '' or '.' was "recorder: cannot tell the format of ''; fix: use a suffix for one of: ...", and a

@@ -397,6 +397,21 @@ class CsvReader(_Reader):
                 self.t[back[0] - 1],
                 self.t[back[0]],
             )
+        still = np.flatnonzero(~off & (steps <= 0)) + 1  # (within the jitter tolerance: no gap, said)
+        if len(still):  # a row written twice, two rows swapped: the times near it moved with the chunking, unsaid
+            _log.warning(
+                "file_source: %s: its `t` column repeats a time or steps back by under %.3g s %d time(s), first on "
+                "line %d (from %.6g s to %.6g s): a row written twice, rows out of order, or chunk times that jitter "
+                "by over a sample?; replayed in the file's order, the times near it off by up to %d sample(s) "
+                "depending on where the chunks start",
+                path,
+                max(0.5 / self.sfreq, 0.05),
+                len(still),
+                int(still[0]) + 2,
+                self.t[still[0] - 1],
+                self.t[still[0]],
+                max(1, round(float(np.max(1 / self.sfreq - steps[still - 1])) * self.sfreq)),
+            )
         # a gap whose time did not jump (an epochs file's epochs back to back) shows only in the recorder's chunk log
         logged = read_log(path, self.n_times, self.sfreq, then="its gaps are those of its times")
         if logged is not None:
