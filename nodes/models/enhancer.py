@@ -88,6 +88,12 @@ QUIET_DBFS = -45.0
 _log = logging.getLogger("wavegraph.enhancer")
 
 
+def suggested_input_gain(loudest_dbfs: float, now: float = 0.0) -> float:
+    """The input_gain_db that brings a run's loudest 10 ms block (at `now` dB of gain) to about -20 dBFS, in steps of
+    5 dB, at most 40: what the quiet-input warning advises."""
+    return min(40.0, now + 5 * math.ceil((-20.0 - loudest_dbfs) / 5))
+
+
 def _inference_mode():
     """torch.inference_mode() through torch's private C++ guard, whose Python wrapper costs ~10 us per
     10 ms block; the public one where a torch release no longer has the private name."""
@@ -430,7 +436,7 @@ class EnhancerNode(Node[EnhancerParams]):
         if not -math.inf < level < QUIET_DBFS:
             return
         now = self.params.input_gain_db
-        raise_to = min(40.0, now + 5 * math.ceil((-20.0 - level) / 5))
+        raise_to = suggested_input_gain(level, now)
         _log.warning(
             "enhancer: its input's loudest 10 ms was %.1f dBFS, quieter than the speech it was trained on (-40 to -15 "
             "dBFS): speech this quiet is taken for noise and attenuated%s",
