@@ -14,8 +14,10 @@ With these a spectral enhancer is a YAML graph (see docs/speech.md)::
   or complex when ``in`` is). The mask has the width of ``in`` or divides it, and is then tiled across the
   channels (an STFT row is channel-major, ``c * n_bins + b``, so one ``n_bins`` mask serves every channel).
   ``out = in * activation(mask)`` with activation ``none``, ``sigmoid`` or ``clip`` (to [0, 1]), then at least
-  ``min_gain``. Frames are paired by their time stamps (frame index ``round(t * rate)``), never by arrival
-  order, so the result is the same in one process or across processes whatever the interleaving. A frame that
+  ``min_gain``. Frames are paired by their time stamps (frame index ``floor(t * rate + 0.5)`` of a chunk's first
+  frame, a half rounded up, the next ones counted on), never by arrival order, so the result is the same in one
+  process or across processes whatever the interleaving. It flags a gap itself, on the first frame of an ``in``
+  chunk flagged gap (or after frames it dropped), in an output chunk of its own. A frame that
   has no partner with the same stamp is dropped and counted (``unmatched_in``, ``unmatched_mask``); frames
   wait for their partner up to ``max_wait`` seconds of stream time on the other input (from the first frame of its
   newest chunk: the partner made of that chunk comes after it; one of at most half a frame, which rounds to no wait, is refused). A frame stamped
@@ -271,6 +273,8 @@ class MaskState:
     last_out: int = -(2**62)  # frame index of the last frame emitted
     in_from: int = -(2**62)  # frame index of the first frame of the newest `in` chunk (how far `in` has run)
     mask_from: int = -(2**62)  # and of the newest `mask` chunk
+    # frame indices where a segment starts (an `in` chunk flagged gap) whose frame has not gone out yet
+    gap_idx: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 class ApplyMask(Node[ApplyMaskParams]):
@@ -278,6 +282,9 @@ class ApplyMask(Node[ApplyMaskParams]):
 
     inputs = ("in", "mask")
     Params = ApplyMaskParams
+    # it flags the frame where a segment starts itself: the runtime put an input's gap flag on the next output, which
+    # could hold the mask's frames from before the gap (a whole-chunk run flagged them, istft restarted there)
+    propagates_gaps = False
 
     def configure(self, in_specs):
         x, m = self.require_input(in_specs, "in"), self.require_input(in_specs, "mask")
@@ -363,9 +370,13 @@ class ApplyMask(Node[ApplyMaskParams]):
             raise ValueError(f"apply_mask: chunk of shape {c.data.shape} does not fit {width} values per frame")
         refuse_complex(d, np.dtype(dtype))  # (before anything is kept: its real part went on as the frames)
         t = float(c.t0) + np.arange(n) / self._rate
-        return np.round(t * self._rate).astype(np.int64), t, d.astype(dtype, copy=False)
+        # the first frame's index, a half rounded up (and a millionth of a frame's float error with it), the rest
+        # counted on: np.round(t * rate) rounds halves to even, so frames stamped on half a frame (an stft after a fir
+        # of 21 taps) took one index two by two, and the pairing failed (IndexError) or dropped them as late
+        first = math.floor(float(c.t0) * self._rate + 0.5 + 1e-6)
+        return first + np.arange(n, dtype=np.int64), t, d.astype(dtype, copy=False)
 
-    def _push(self, port: str, got) -> None:
+    def _push(self, port: str, got, gap: bool = False) -> None:
         s, (idx, t, d) = self.state, got
         held = s.in_idx if port == "in" else s.mask_idx
         last = max(int(held[-1]) if held.size else s.last_out, s.last_out)
@@ -375,6 +386,8 @@ class ApplyMask(Node[ApplyMaskParams]):
             idx, t, d = idx[keep], t[keep], d[keep]
         if idx.size:  # how far this input has run: its newest chunk's first frame (what comes of it follows)
             setattr(s, f"{port}_from", int(idx[0]))
+            if gap and port == "in":
+                s.gap_idx = np.append(s.gap_idx, idx[0])
         if port == "in":
             s.in_idx, s.in_t = np.concatenate([s.in_idx, idx]), np.concatenate([s.in_t, t])
             s.in_data = np.concatenate([s.in_data, d])
@@ -410,7 +423,8 @@ class ApplyMask(Node[ApplyMaskParams]):
         dm = int(np.searchsorted(s.mask_idx, bound, side="right"))
         common, ii, mi = np.intersect1d(s.in_idx[:di], s.mask_idx[:dm], assume_unique=True, return_indices=True)
         run, paired = common.size, common.size
-        if run > 1 and (breaks := np.flatnonzero(np.diff(common) != 1)).size:
+        starts = np.isin(common[1:], s.gap_idx)  # a segment starts inside the run: it goes out in a chunk of its own
+        if run > 1 and (breaks := np.flatnonzero((np.diff(common) != 1) | starts)).size:
             run = int(breaks[0]) + 1  # one chunk holds contiguous frames: emit the first run now
             if not final or keep_later:  # and keep what follows it for the next call
                 di, dm, paired = int(ii[run]), int(mi[run]), run
@@ -426,9 +440,11 @@ class ApplyMask(Node[ApplyMaskParams]):
             y = (s.in_data[ii] * self._mask(s.mask_data[mi])).astype(self._dtype, copy=False)
             if self._kind == "signal":
                 y = np.ascontiguousarray(y.T).reshape(*self._shape, run)
-            gap = bool(s.last_out > -(2**61) and common[0] != s.last_out + 1)
+            gap = bool(s.last_out > -(2**61) and (common[0] != s.last_out + 1 or common[0] in s.gap_idx))
             out["out"] = Chunk(y, float(s.in_t[ii[0]]), gap=gap)
             s.last_out = int(common[run - 1])
+        if s.gap_idx.size:  # those passed (a segment start dropped unpaired: the next frame out is not contiguous)
+            s.gap_idx = s.gap_idx[s.gap_idx > s.last_out]
         s.in_idx, s.in_t, s.in_data = s.in_idx[di:], s.in_t[di:], s.in_data[di:]
         s.mask_idx, s.mask_data = s.mask_idx[dm:], s.mask_data[dm:]
         return out
@@ -444,7 +460,7 @@ class ApplyMask(Node[ApplyMaskParams]):
                 )
             )
             if got is not None:
-                self._push(port, got)
+                self._push(port, got, gap=bool(c is not None and c.gap))
         return self._pair(final=False)
 
     def finish(self):
@@ -453,8 +469,11 @@ class ApplyMask(Node[ApplyMaskParams]):
         return out
 
     def load_state_dict(self, state):
-        """As saved; a state saved before `in_from` / `mask_from` as if no chunk had come yet (the next sets them)."""
-        super().load_state_dict({"in_from": -(2**62), "mask_from": -(2**62)} | dict(state))
+        """As saved; a state saved before `in_from` / `mask_from` / `gap_idx` as if no chunk had come yet (the next sets
+        them)."""
+        super().load_state_dict(
+            {"in_from": -(2**62), "mask_from": -(2**62), "gap_idx": np.zeros(0, np.int64)} | dict(state)
+        )
 
     def finish_all(self):
         """Every paired run still held, one chunk each (the runtime calls this at end of stream)."""
