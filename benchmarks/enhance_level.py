@@ -45,7 +45,7 @@ def run(levels: list[float], per_snr: int, snr: float, seed: int, log=print) -> 
     """Every method's output at every level; each method's delay is the most common cross-correlation peak of its
     outputs at REFERENCE_DBFS (a method's delay does not depend on the level; a near-silent output has no peak)."""
     mixtures = heldout_mixtures([snr], per_snr, seed)
-    methods = {"rnnoise": make_method("rnnoise"), "ours": make_method("ours")}
+    methods = {"rnnoise": make_method("rnnoise"), "ours": make_method("ours"), "ours auto": Ours(input_gain_db="auto")}
     outputs: dict = {}
     for level in levels:
         scale = np.float32(10 ** ((level - REFERENCE_DBFS) / 20))
@@ -89,7 +89,7 @@ def table(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
-        prog="python -m wavegraph.benchmarks.enhance_level", description=__doc__.split("\n\n")[0]
+        prog="python -m wavegraph.benchmarks.enhance_level", description=(__doc__ or "").split("\n\n")[0]
     )
     ap.add_argument("--levels", type=float, nargs="+", default=[-65, -55, -45, -35, -25, -15])
     ap.add_argument("--per-snr", type=int, default=16, help="held-out mixtures (two of each noise type per 16)")

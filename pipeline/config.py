@@ -73,12 +73,19 @@ class GraphError(Exception):
         out = []
         for file, line, message, hint in self.problems:
             where = f"{file}:{line}" if line else file
-            message, hint = (re.sub(r"\s*\n\s*", " ", text) for text in (message, hint))  # (MNE's errors span lines)
+            message, hint = (_short(re.sub(r"\s*\n\s*", " ", text)) for text in (message, hint))  # (MNE's span lines)
             out.append(f"{where}: {message}" + (f"; fix: {hint}" if hint else ""))
         return out
 
 
 _NODE_PREFIX = re.compile(r"^node '([^']*)'")
+MAX_SAID = 2000  # characters of a message or fix: a 10 MB value in a graph file was echoed whole
+
+
+def _short(text: str) -> str:
+    if len(text) <= MAX_SAID:
+        return text
+    return f"{text[: MAX_SAID - 300]} ... [{len(text) - MAX_SAID + 100:,} characters left out] ... {text[-200:]}"
 
 
 def _merge_repeats(problems: list[tuple[str, int, str, str]]) -> list[tuple[str, int, str, str]]:

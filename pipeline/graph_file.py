@@ -25,6 +25,10 @@ RECORDING_SUFFIXES = (
 )  # what `wavegraph run rec.edf` gets instead of a graph (as `mne-lsl player rec.edf` takes a recording)
 _YAML_FIXES = (  # PyYAML's problem (a regular expression) -> the fix; {0} is the first 'quoted' text in the problem
     (r"'\\t'", "indent with spaces; YAML does not allow tabs"),
+    (
+        r"digits, longer than any parameter",
+        "shorten it (quote it if it is text); large data goes in a file (file_source)",
+    ),
     (r"^duplicate key", "write each key once: remove one of the two"),
     (
         r"another document",
@@ -55,6 +59,7 @@ _YAML_FIXES = (  # PyYAML's problem (a regular expression) -> the fix; {0} is th
     (r"for merging", "<<: takes an anchored mapping: <<: *name"),
     (r"^a set \(!!set\)", "write a list: [{0}]"),
 )
+MAX_GRAPH_BYTES = 4 * 2**20
 _stdin: list = [None, b""]  # [the stream, what it held]: standard input is read once (`run --bids` loads twice)
 
 
@@ -71,6 +76,17 @@ def read_graph(path: str | Path) -> tuple[str, Any]:
         )
         raise GraphError([(file, 0, "this is a recording, not a graph file (YAML)", fix)])
     raw = _stdin_bytes() if file == STDIN else _file_bytes(file)
+    if len(raw) > MAX_GRAPH_BYTES:  # (a 10 MB list took PyYAML 21 s and 1 GB before the value count refused it)
+        raise GraphError(
+            [
+                (
+                    file,
+                    0,
+                    f"a graph file of {len(raw) / 2**20:.1f} MB: graph files hold nodes and edges, a few kB",
+                    "give large data as a file (file_source reads recordings; a node's parameter can name a file)",
+                )
+            ]
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -122,8 +138,9 @@ def read_graph(path: str | Path) -> tuple[str, Any]:
                 (
                     file,
                     0,
-                    f"the YAML holds more than {MAX_VALUES:,} values once its aliases (*name) are expanded",
-                    "a graph file needs a few hundred: do not nest aliases of aliases, and give large data as a file (file_source), not inline",
+                    f"the YAML holds more than {MAX_VALUES:,} values (its aliases, *name, expanded)",
+                    "a graph file needs a few hundred: give large data as a file (file_source), not inline, and do not nest aliases of "
+                    "aliases",
                 )
             ]
         )

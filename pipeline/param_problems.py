@@ -32,6 +32,23 @@ _SHOW.maxlevel, _SHOW.maxlist, _SHOW.maxtuple, _SHOW.maxdict, _SHOW.maxset = 2, 
 _SHOW.maxstring, _SHOW.maxother = 80, 80
 
 
+_TAG_WORDS = ("float", "int", "str", "bool", "bytes", "none", "list", "dict", "tuple", "set", "frozenset", "any")
+
+
+def _item_path(rest: tuple, field: Any) -> list:
+    """The list positions and mapping keys in a pydantic error's loc after the parameter's name, without the type tags
+    pydantic puts there for a union ('float', 'list[float]', 'function-after[...]'); keys only where the parameter
+    holds a mapping (bands: {alpha: null} was said as 'bands' is null)."""
+    mapping = field is not None and ("dict[" in str(field.annotation) or "Mapping[" in str(field.annotation))
+    out = []
+    for x in rest:
+        if isinstance(x, int):
+            out.append(x)
+        elif mapping and isinstance(x, str) and not ("[" in x or x in _TAG_WORDS or "-" in x):
+            out.append(x)
+    return out
+
+
 def shown(value: Any) -> str:
     """A parameter's value as an error message shows it: repr, cut short (a 64-value list, or a YAML alias
     bomb, whose full repr would be megabytes, or never end)."""
@@ -373,7 +390,8 @@ def _param_problem(nc: NodeConfig, cls: type[Node], err: Mapping[str, Any], file
         said = f"node '{nc.id}' ({nc.type}): unknown parameter '{name}'{lookalikes(name)}{_set(nc, name)}"
         return (file, line, said, hint)
     want = type_label(fields[name].annotation) if name in fields else "?"
-    item = "".join(f"[{x}]" for x in err["loc"][1:] if isinstance(x, int))  # which item of a list
+    # which item of a list or key of a mapping (pydantic's loc past the name; not its type tags such as 'float')
+    item = "".join(f"[{x!r}]" if isinstance(x, str) else f"[{x}]" for x in _item_path(err["loc"][1:], fields.get(name)))
     hint = f"give {'an' if want[:1] in ('a', 'e', 'i', 'o', 'u') else 'a'} {want}"
     msg = str(err["msg"])
     if err["type"] == "value_error" and "; fix: " in msg:  # a parameter's own validator: its words, then its fix
@@ -386,7 +404,7 @@ def _param_problem(nc: NodeConfig, cls: type[Node], err: Mapping[str, Any], file
     elif err["type"] in _BOUND_ERRORS and name in fields and _bounds(fields[name]):  # not "give an int", which it is
         hint = f"give {name} {_bounds(fields[name])}"
     if err.get("input") is None and not item and name in fields:  # `rate:` with nothing after it: YAML's null
-        default = fields[name].default
+        default = fields[name].get_default(call_default_factory=True)  # (a factory's: it printed PydanticUndefined)
         leave = "leave it out" if file == PYTHON else "remove the line"
         keep = "" if fields[name].is_required() else f", or {leave} for its default ({default!r})"
         said = f"node '{nc.id}' ({nc.type}): parameter '{name}'{_set(nc, name)} is {_NULL[file == PYTHON]}"

@@ -106,6 +106,10 @@ def _construct_int(loader: LineLoader, node: yaml.ScalarNode) -> int | str:
     text = loader.construct_scalar(node)
     if ":" in text:
         return text
+    if len(text) > 4000:  # (Python's int() refuses over 4,300 digits: a ValueError traceback, the file and line unsaid)
+        raise yaml.constructor.ConstructorError(
+            None, None, f"a number of {len(text):,} digits, longer than any parameter takes", node.start_mark
+        )
     if re.fullmatch(r"[-+]?0[0-7_]+", text):
         return int(text.replace("_", ""), 10)
     if re.fullmatch(r"[-+]?0o[0-7_]+", text):  # YAML 1.2's octal (0o17: 15): was text, "write it without quotes"

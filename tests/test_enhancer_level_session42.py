@@ -77,3 +77,32 @@ def test_input_gain_streams_as_the_whole_run():
     assert_streaming_equivalent(
         lambda: EnhancerNode(random_init=True, d_model=16, n_layers=1, input_gain_db=25), x, SPEC, rtol=0, atol=2e-7
     )
+
+
+def test_auto_gain_raises_quiet_speech_and_keeps_its_level(carlo, caplog):
+    x = carlo * np.float32(10 ** ((-66 - _db(carlo)) / 20))
+    with caplog.at_level(logging.WARNING, "wavegraph.enhancer"):
+        y = _enhance(x, input_gain_db="auto")
+    assert abs(_db(y) - _db(x)) < 1.0 and np.corrcoef(x, y)[0, 1] > 0.95  # 0 dB: -4.6 dB, 0.82
+    assert not caplog.text
+
+
+def test_auto_gain_streams_as_the_whole_run_and_resumes_from_its_state():
+    rng = np.random.default_rng(2)
+    x = (rng.standard_normal((1, 4000)) * np.repeat([1e-4, 1e-2, 1e-5, 1e-3], 1000)).astype(np.float32)  # levels move
+    make = lambda: EnhancerNode(random_init=True, d_model=16, n_layers=1, input_gain_db="auto")  # noqa: E731
+    whole = assert_streaming_equivalent(make, x, SPEC, rtol=0, atol=2e-7)["out"]
+    first, second = make(), make()
+    first.configure({"in": SPEC})
+    second.configure({"in": SPEC})
+    a = first.process({"in": Chunk(x[:, :1700], t0=0.0)})["out"].data
+    second.load_state_dict(first.state_dict())
+    assert second.gain.gain_db == first.gain.gain_db > 0  # the gain had risen for the quiet start
+    b = second.process({"in": Chunk(x[:, 1700:], t0=1700 / 16000)})["out"].data
+    np.testing.assert_allclose(np.concatenate([a, b, second.finish()["out"].data], 1), whole, rtol=0, atol=2e-7)
+
+
+@pytest.mark.parametrize("value, said", [("loud", "auto"), (50, "less than or equal to 40")])
+def test_input_gain_db_takes_a_number_of_db_or_auto(value, said):
+    with pytest.raises(ValueError, match=said):
+        EnhancerNode(random_init=True, input_gain_db=value)

@@ -29,9 +29,9 @@ NaN/Inf: `nan_policy` (nodes/nanpolicy.py); the model never sees them (zeroed). 
       that is aligned with a bad input sample (latency later) is NaN. Samples below 1e-10 (-200 dBFS) are zeroed
       (TINY): digital silence behind a filter, whose tail the level-free inputs would read as a signal.
 Level: the model was trained on speech at -40 to -15 dBFS and takes quieter speech for noise. `input_gain_db` scales
-      the input before the model and the output back (the output keeps the input's level: exact, the model's mask and
-      filters are applied to the scaled signal and the result scaled back); a run whose loudest 10 ms block stays
-      under QUIET_DBFS (-45 dBFS) is said at finish(), with the input_gain_db to give.
+      the input before the model and the output back (the output keeps the input's level: exact for a number of dB;
+      `auto` follows the input's level, nodes/models/enhancer_level.py); a run whose loudest 10 ms block (as the model
+      sees it) stays under QUIET_DBFS (-45 dBFS) is said at finish(), with the input_gain_db to give.
 Weights: `checkpoint` (default: the shipped models/weights/enhancer.safetensors, trained by `wavegraph train
       enhancer`, see docs/speech.md) or `random_init: true` with `core`, `d_model`, `n_layers` (tests only).
 torch is imported in configure(), not at module import.
@@ -42,7 +42,7 @@ from __future__ import annotations
 import logging
 import math
 from importlib import resources
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -62,6 +62,7 @@ from wavegraph.pipeline.spec import SpecError, StreamSpec, same_rate
 
 from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, as_float32, delay_mask, sanitize, signal_input, stream_start
 from ..segment_tail import tail_before
+from .enhancer_level import InputGain
 
 if TYPE_CHECKING:
     from wavegraph.models.enhancer import Enhancer
@@ -132,12 +133,11 @@ class EnhancerParams(NodeParams):
     device: Device = Field("cpu", description="cpu (default: the model is small), cuda or auto")
     threads: Threads = 1
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
-    input_gain_db: float = Field(
+    input_gain_db: Annotated[float, Field(ge=-20.0, le=40.0)] | Literal["auto"] = Field(
         0.0,
-        ge=-20.0,
-        le=40.0,
         description="dB added to the input before the model and taken off its output again (the output keeps the "
-        "input's level): for speech quieter than the -40 to -15 dBFS it was trained at, which it takes for noise",
+        "input's level): for speech quieter than the -40 to -15 dBFS it was trained at, which it takes for noise; "
+        "auto: a gain that follows the input's level (nodes/models/enhancer_level.py)",
     )
 
     @model_validator(mode="after")
@@ -252,7 +252,7 @@ class EnhancerNode(Node[EnhancerParams]):
                 delay=spec.delay,
             ),
         }
-        self._gain = np.float32(10 ** (self.params.input_gain_db / 20))
+        self.gain = InputGain(self.params.input_gain_db, self.hop, self.latency_samples)
         self.loudest = 0.0  # the run's loudest 10 ms block's mean square (the input as the model sees it)
         self.reset()
         self._warm_up()
@@ -280,6 +280,7 @@ class EnhancerNode(Node[EnhancerParams]):
         self.t_first: float | None = None
         self.n_frames = 0  # frames (vad) emitted in this segment
         self.n_in = 0  # samples received in this segment
+        self.gain.reset()
 
     def state_dict(self) -> dict:
         if self.model is None:
@@ -292,6 +293,7 @@ class EnhancerNode(Node[EnhancerParams]):
             "t_first": self.t_first,
             "n_frames": self.n_frames,
             "n_in": self.n_in,
+            "gain": self.gain.state_dict(),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -316,6 +318,7 @@ class EnhancerNode(Node[EnhancerParams]):
         self.nan_pending = np.array(state["nan_pending"], bool).reshape(1, -1)
         self.t_first = None if state["t_first"] is None else float(state["t_first"])
         self.n_frames, self.n_in = int(state["n_frames"]), int(state["n_in"])
+        self.gain.load_state_dict(state.get("gain"))
 
     # --- data --------------------------------------------------------------------------------
     def _run(self, x: np.ndarray) -> np.ndarray | None:
@@ -331,7 +334,12 @@ class EnhancerNode(Node[EnhancerParams]):
         model = self.model
         assert model is not None, "configure() first"
         blocks = np.ascontiguousarray(buf[: n_blocks * self.hop], np.float32)
-        self.loudest = max(self.loudest, float(np.square(blocks.reshape(n_blocks, self.hop)).mean(axis=1).max()))
+        divisors = None
+        if not self.gain.identity:  # (taken off the output below)
+            gains = self.gain.gains(blocks.reshape(n_blocks, self.hop)).reshape(-1)
+            blocks, divisors = blocks * gains, self.gain.divisors(gains)
+        each = blocks.reshape(n_blocks, self.hop)
+        self.loudest = max(self.loudest, float(np.einsum("ij,ij->i", each, each).max()) / self.hop)
         if not blocks.flags.writeable:  # the input itself (float32, nothing held): read-only, torch.from_numpy warns
             blocks = blocks.copy()
         on_cpu = self.device.type == "cpu"
@@ -356,7 +364,8 @@ class EnhancerNode(Node[EnhancerParams]):
                         y, self.state = model.stream(xt, self.state)
                     y = y.numpy() if on_cpu else to_numpy(y)
                 y = y[0]
-                held.append(y[:, :-1].reshape(-1) if self._gain == 1 else y[:, :-1].reshape(-1) / self._gain)
+                out = y[:, :-1].reshape(-1)
+                held.append(out if divisors is None else out / divisors[k * self.hop : k * self.hop + out.size])
                 vad.append(y[:, -1:])
         self.held = np.concatenate(held)
         return np.concatenate(vad) if len(vad) > 1 else vad[0].copy()
@@ -398,8 +407,6 @@ class EnhancerNode(Node[EnhancerParams]):
         # follows the chunk times when they drift off the nominal grid (a live clock), as its audio output does
         self.t_first = stream_start(self.t_first, chunk, self.n_in / SAMPLE_RATE)
         data, bad = sanitize(self, as_float32(chunk.data), self.params.nan_policy)  # the model computes in float32
-        if self._gain != 1:  # (taken off its output in _run)
-            data = data * self._gain
         # every |x| <= limit when the sum of squares is (one vdot, ~0.6 us; the elementwise test cost ~15 us per block)
         if not np.vdot(data, data) <= INPUT_LIMIT * INPUT_LIMIT:
             over = np.abs(data) > INPUT_LIMIT
@@ -436,15 +443,18 @@ class EnhancerNode(Node[EnhancerParams]):
         if not -math.inf < level < QUIET_DBFS:
             return
         now = self.params.input_gain_db
-        raise_to = suggested_input_gain(level, now)
+        advice = ""
+        if now != "auto" and (raise_to := suggested_input_gain(level, now)) > now:
+            advice = (
+                f"; if it holds speech, raise it: input_gain_db: {raise_to:g} (or auto) on the enhancer (its output "
+                "keeps the input's level)"
+            )
         _log.warning(
-            "enhancer: its input's loudest 10 ms was %.1f dBFS, quieter than the speech it was trained on (-40 to -15 "
+            "enhancer: its input's loudest 10 ms was %.1f dBFS%s, quieter than the speech it was trained on (-40 to -15 "
             "dBFS): speech this quiet is taken for noise and attenuated%s",
             level,
-            f"; if it holds speech, raise it: input_gain_db: {raise_to:g} on the enhancer (its output keeps the "
-            "input's level)"
-            if raise_to > now
-            else "",
+            " with input_gain_db: auto" if now == "auto" else "",
+            advice,
         )
 
     def _end(self, at_gap: bool) -> dict[str, Chunk]:

@@ -1,0 +1,95 @@
+"""The enhancer's input gain (`input_gain_db`), fixed or automatic: the model was trained on speech at -40 to -15 dBFS
+and takes much quieter speech for noise (docs/benchmarks.md, "Input level"). The gain raises the input before the
+model and the output is divided by it again, so the output keeps the input's level.
+
+Fixed (a number of dB): exact, the model's mask and filters are applied to the raised signal and the result scaled
+back.
+
+`auto`: a gain that follows the input's level, causal, block by block (10 ms, the model's hop):
+    P_b = max(L_b, P_b-1 - DECAY_DB)          the loudest recent block's level, L_b the mean square of block b in dB
+    T_b = clip(TARGET_DBFS - P_b, 0, MAX_DB)  the gain that brings it to TARGET_DBFS; only ever a boost
+    G_b moves towards T_b by at most UP_DB a block, down by at most DOWN_DB
+and inside a block the gain goes linearly (in amplitude) from G_b-1 to G_b, so the model never sees a step. Each output
+sample is divided by the gain of the input sample it answers (latency_samples earlier), so the output keeps the
+input's level, exactly where the gain holds and to within the gain's change over the 20 ms frame where it moves
+(within 0.5 dB, 6 %, where it climbs at UP_DB; more for the few blocks it falls at DOWN_DB). Before the first block
+that is not digital silence there is no level: the gain stays. A gap starts it again (as the model's state). A speaker
+at a steady level is reached within (the gain) / UP_DB blocks (40 dB: 0.8 s); a voice that comes back loud after a
+quiet stretch is over-raised for at most (the gain) / DOWN_DB blocks (30 dB: 100 ms). Measured: docs/benchmarks.md,
+"Input level" (python -m wavegraph.benchmarks.enhance_level).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+TARGET_DBFS = -20.0  # the loudest recent 10 ms block is brought here (speech at about -30 dBFS RMS)
+MAX_DB = 40.0
+DECAY_DB = 0.05  # per block: 5 dB/s, so a pause of some seconds in a call does not raise the noise floor much
+UP_DB = 0.5  # per block: 50 dB/s
+DOWN_DB = 3.0  # per block: 300 dB/s
+
+
+class InputGain:
+    """The per-sample gains of an enhancer's input (`gains`), and the divisors of its output (`divisors`)."""
+
+    def __init__(self, setting: float | str, hop: int, latency: int):
+        self.auto = setting == "auto"
+        self.fixed_db = 0.0 if self.auto else float(setting)
+        self.hop, self.latency = hop, latency
+        self._ramp = np.arange(1, hop + 1, dtype=np.float32) / np.float32(hop)
+        self.reset()
+
+    def reset(self) -> None:
+        self.gain_db = self.fixed_db  # at the end of the last block
+        self.peak_db = -math.inf
+        # the gains of the last `latency` input samples, whose output has not gone out yet (for the samples before the
+        # stream's start: the first gain)
+        self.pending = np.full(self.latency, np.float32(10 ** (self.gain_db / 20)), np.float32)
+
+    @property
+    def identity(self) -> bool:
+        return not self.auto and self.fixed_db == 0.0
+
+    def gains(self, blocks: np.ndarray) -> np.ndarray:
+        """Per-sample linear gains for `blocks` (n_blocks, hop) of input, the state moved on by them."""
+        if not self.auto:
+            return np.full(blocks.shape, np.float32(10 ** (self.fixed_db / 20)), np.float32)
+        power = np.einsum("ij,ij->i", blocks, blocks) / self.hop
+        gains = np.empty(blocks.shape, np.float32)
+        for b, p in enumerate(power.tolist()):
+            start = 10 ** (self.gain_db / 20)
+            level = 10 * math.log10(p) if p > 0 else -math.inf
+            self.peak_db = max(level, self.peak_db - DECAY_DB)
+            if self.peak_db > -math.inf:
+                step = min(MAX_DB, max(0.0, TARGET_DBFS - self.peak_db)) - self.gain_db
+                self.gain_db += min(UP_DB, step) if step > 0 else max(-DOWN_DB, step)
+            end = 10 ** (self.gain_db / 20)
+            gains[b] = start + (end - start) * self._ramp if end != start else start
+        return gains
+
+    def divisors(self, gains: np.ndarray) -> np.ndarray:
+        """The gains to divide as many output samples by: those of the input samples `latency` earlier. `gains`: the
+        input's, just computed (they go behind the ones still pending)."""
+        both = np.concatenate([self.pending, gains.reshape(-1)])
+        self.pending = both[gains.size :]
+        return both[: gains.size]
+
+    def state_dict(self) -> dict:
+        return {
+            "gain_db": self.gain_db,
+            "peak_db": self.peak_db if self.peak_db > -math.inf else None,
+            "pending": self.pending.copy(),
+        }
+
+    def load_state_dict(self, state: dict | None) -> None:
+        if state is None:  # a state saved before the gain existed: as configured
+            self.reset()
+            return
+        self.gain_db = float(state["gain_db"])
+        self.peak_db = -math.inf if state["peak_db"] is None else float(state["peak_db"])
+        self.pending = np.array(state["pending"], np.float32).reshape(-1)
+        if self.pending.size != self.latency:
+            raise ValueError(f"enhancer state 'gain.pending' holds {self.pending.size} gains, not {self.latency}")
