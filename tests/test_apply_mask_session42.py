@@ -75,3 +75,17 @@ def test_a_masked_stft_across_a_gap_gives_the_same_output_for_any_chunking():
     np.testing.assert_array_equal(whole.data, small.data)
     np.testing.assert_allclose(whole.times, small.times, rtol=0, atol=1e-9)
     assert whole.gaps == small.gaps and len(whole.gaps) == 1 and whole.gaps[0] >= 0.401 + 0.5 - 1e-9
+
+
+def test_inputs_whose_content_lags_their_stamps_differently_are_refused_when_the_graph_is_built():
+    """Before: `in` from fir -> stft (20 ms declared) and `mask` from stft -> magnitude (0) were paired by stamp,
+    content one frame apart, without a word (and the last frame dropped as unmatched)."""
+    from wavegraph.pipeline.api import GraphBuilder
+    from wavegraph.pipeline.config import GraphError
+
+    g = GraphBuilder()
+    src = g.add("array_source", data=np.zeros((1, 2000)), rate=RATE, chunk_size=100)
+    stft = g.add("stft", g.add("fir", src, h_freq=200.0, numtaps=41), n_fft=40, hop=20)
+    g.add("apply_mask", stft, g.add("magnitude", g.add("stft", src, n_fft=40, hop=20)), activation="clip")
+    with pytest.raises(GraphError, match="'in' stream's content lags its stamps by 20 ms more than the other's"):
+        g.run()

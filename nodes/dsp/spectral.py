@@ -304,6 +304,15 @@ class ApplyMask(Node[ApplyMaskParams]):
                 "compute the mask from the same stft (same hop), or resample it",
                 "mask",
             )
+        if abs(m.delay - x.delay) > 1e-9:  # frames are paired by stamp: content this far apart (was taken unsaid)
+            late, by = ("mask", m.delay - x.delay) if m.delay > x.delay else ("in", x.delay - m.delay)
+            raise SpecError(
+                f"the '{late}' stream's content lags its stamps by {by * 1e3:.6g} ms more than the other's (the delay "
+                "a fir, resample or enhancer declares): frames paired by stamp would hold content that far apart",
+                "compute the mask from the same stft as 'in', or put an align (delay: auto) on the delayed path before "
+                "its stft",
+                late,
+            )
         xd, md = np.dtype(x.dtype), np.dtype(m.dtype)
         if md.kind == "c" and xd.kind != "c":
             raise SpecError(
