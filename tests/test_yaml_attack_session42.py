@@ -62,3 +62,23 @@ def test_a_huge_value_is_not_echoed_whole(tmp_path):
     )
     lines = _problems(tmp_path, text)
     assert all(len(line) < 5000 for line in lines) and any("characters left out" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    "bands, said",
+    [
+        (
+            "{alpha: [13, 8]}",
+            ":6: node 'bp' (bandpower): parameter 'bands' = {'alpha': [13, 8]}: band 'alpha' [13, 8] Hz",
+        ),
+        ("{gamma: [30, 200]}", "bandpower band 'gamma' [30, 200] Hz is not within [0, Nyquist=125]"),
+        ("{' alpha ': [8, 13]}", ":6: node 'bp' (bandpower): parameter 'bands' = {' alpha ': [8, 13]}: band name"),
+    ],
+)
+def test_a_bandpower_band_is_said_at_its_line_with_what_is_wrong(tmp_path, bands, said):
+    """Before: [13, 8] was said at the edge's line as 'not within [0, Nyquist=125]' (both within it); names '' and
+    ' alpha ' were taken."""
+    text = HEAD + f"  - id: bp\n    type: bandpower\n    params:\n      bands: {bands}\n"
+    lines = _problems(tmp_path, text + "edges:\n  - {source: src.out, target: bp.in}\n")
+    assert said in lines[0]
+    assert ":6: " in lines[0]  # the line of bands, not the edge's

@@ -13,8 +13,10 @@ Offline equivalent: the same welch call on ``x[:, k*hop : k*hop + window]`` for 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 from wavegraph.pipeline.node import NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
@@ -35,6 +37,19 @@ class BandpowerParams(NodeParams):
     )
     log: bool = Field(False, description="log10 of the band power")
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
+
+    @field_validator("bands")
+    @classmethod
+    def _ordered(cls, bands: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        """Said where the bands are written (a reversed band was said at the edge, 'not within [0, Nyquist]')."""
+        for name, (lo, hi) in bands.items():
+            if not name.strip() or name != name.strip():
+                raise ValueError(f"band name {name!r} is empty or has spaces around it; fix: name it, e.g. alpha")
+            if not (math.isfinite(lo) and math.isfinite(hi) and 0 <= lo < hi):
+                raise ValueError(
+                    f"band {name!r} [{lo:g}, {hi:g}] Hz: give 0 <= low < high; fix: {name}: [{min(lo, hi):g}, {max(lo, hi):g}]"
+                )
+        return bands
 
 
 class Bandpower(_Framed):
@@ -67,6 +82,7 @@ class Bandpower(_Framed):
                 raise SpecError(
                     f"bandpower band {name!r} [{lo:g}, {hi:g}] Hz is not within [0, Nyquist={nyq:g}]",
                     f"use 0 <= low < high <= {nyq:g}",
+                    param="bands",
                 )
             m = (freqs >= lo) & (freqs < hi)
             if not m.any():
