@@ -28,7 +28,8 @@ With these a spectral enhancer is a YAML graph (see docs/speech.md)::
 * gain: ``out = in * 10 ** (db / 20)`` on any signal or features stream, real or complex.
 * align: drops the first ``delay`` seconds of a delayed signal and stamps the rest ``delay`` earlier, so that
   the output has the time base of the source and, when the delaying node flushed its tail at end of stream,
-  its length. ``delay: auto`` takes the delay that the input stream declares (``StreamSpec.delay``, set by a
+  its length (the enhancer, fir and istft; resample's flush is upfirdn's whole output, which goes on D/down output
+  samples past the resampled end, docs/nodes.md "Resampling": so many samples longer). ``delay: auto`` takes the delay that the input stream declares (``StreamSpec.delay``, set by a
   node whose output lags its time stamps, such as the ``enhancer``; none declared: the identity, so one graph
   serves inputs that need a resampler and inputs that do not). A signal's delay must be a whole number of
   samples; a features or tokens stream (the enhancer's ``vad``, an stft of a resampled signal) is stamped
