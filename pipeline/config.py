@@ -364,9 +364,14 @@ def _parse(file: str, doc: Any, overrides: Sequence[str]) -> GraphConfig:
             continue
         for key_line, message, hint in unknown_node_keys(raw):
             _problem(problems, file, key_line, message, hint)
-        if "." in node_id or not node_id:
+        if "." in node_id or "=" in node_id or not node_id or node_id != node_id.strip():  # ('a=b', ' src ': no
+            fix = re.sub(r"[.=]+", "_", node_id.strip()) or "src"  # --set could name them: 'cannot read override')
             _problem(
-                problems, file, line, f"node id '{node_id}' must be non-empty and contain no '.'", "rename the node"
+                problems,
+                file,
+                line,
+                f"node id '{node_id}' must be non-empty, with no '.' or '=' and no spaces around it",
+                f"rename the node (and its edges): id: {fix}",
             )
             broken.add(node_id)  # `validate` checks the rest without it
             continue

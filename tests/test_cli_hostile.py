@@ -85,7 +85,7 @@ def test_a_timeflux_style_file_gets_the_exact_fix(tmp_path, monkeypatch, capsys)
 def test_a_dotted_node_id_is_one_problem(tmp_path, monkeypatch, capsys):
     text = GRAPH.replace("id: bp", "id: b.p").replace("target: bp.in", "target: b.p.in")
     err = validate(tmp_path, monkeypatch, capsys, text.replace("source: bp.out", "source: b.p.out"))
-    assert err[0].startswith("g.yaml:6: node id 'b.p' must be non-empty and contain no '.'"), err
+    assert err[0].startswith("g.yaml:6: node id 'b.p' must be non-empty, with no '.' or '='"), err
     assert not any("add an edge with target: b.p.in" in e for e in err), err
 
 

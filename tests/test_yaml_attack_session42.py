@@ -82,3 +82,11 @@ def test_a_bandpower_band_is_said_at_its_line_with_what_is_wrong(tmp_path, bands
     lines = _problems(tmp_path, text + "edges:\n  - {source: src.out, target: bp.in}\n")
     assert said in lines[0]
     assert ":6: " in lines[0]  # the line of bands, not the edge's
+
+
+@pytest.mark.parametrize("node_id, fix", [("a=b", "id: a_b"), (" src2 ", "id: src2")])
+def test_a_node_id_that_set_could_not_name_is_refused_with_a_name_that_works(tmp_path, node_id, fix):
+    """Before: taken, and then `--set 'a=b.rate=5'` said 'cannot read override', `--set ' src2 .rate=1'` 'no node
+    'src2'; did you mean ' src2 '?'."""
+    said = _problems(tmp_path, HEAD + f"  - {{id: '{node_id}', type: gain}}\nedges: []\n")[0]
+    assert f"node id '{node_id}' must be non-empty, with no '.' or '='" in said and fix in said
