@@ -28,11 +28,10 @@ _GAINED: dict[float, Ours] = {}  # ours at each advised input_gain_db (a node pe
 
 def _ours_with_advised_gain(x: np.ndarray, ours: Ours) -> np.ndarray:
     """Ours, at the input_gain_db its warning advises for x (its loudest 10 ms block, as the node measures it)."""
-    from wavegraph.nodes.models.enhancer import QUIET_DBFS, suggested_input_gain
+    from wavegraph.nodes.models.enhancer import QUIET_DBFS
+    from wavegraph.nodes.models.enhancer_level import loudest_dbfs, suggested_input_gain
 
-    hop = 160
-    loudest = float(np.square(x[: len(x) // hop * hop].reshape(-1, hop), dtype=np.float64).mean(axis=1).max())
-    level = 10 * math.log10(loudest) if loudest > 0 else -math.inf
+    level = loudest_dbfs(x, 160)  # (the node's 10 ms blocks)
     if not -math.inf < level < QUIET_DBFS:
         return ours.run(x)[0]
     gain = suggested_input_gain(level)

@@ -232,9 +232,10 @@ def check_topology(config: GraphConfig, nodes: dict[str, Node], failed: set[str]
                     + (f" (line {into[key].line})" if into[key].line else ""),
                     "an input takes one edge; merge streams with a node"
                     if into[key].source == e.source
-                    else f"an input takes one edge, and {e.source} -> {e.target} feeds '{e.target_node}' its own output"
-                    ": a cycle (each node runs after its inputs); remove that edge (feedback is state kept inside a node)"
-                    if e.source_node == e.target_node or into[key].source_node == e.target_node
+                    else f"an input takes one edge, and {loop.source} -> {loop.target} feeds '{e.target_node}' its own "
+                    "output: a cycle (each node runs after its inputs); remove that edge (feedback is state kept inside "
+                    "a node)"
+                    if (loop := e if e.source_node == e.target_node else into[key]).source_node == e.target_node
                     else f"an input takes one edge: to use both streams, join them first (a node of type join: "
                     f"{into[key].source} -> j.a, {e.source} -> j.b, j.out -> {e.target}), or give each its own node",
                 )

@@ -33,6 +33,7 @@ _SHOW.maxstring, _SHOW.maxother = 80, 80
 
 
 _TAG_WORDS = ("float", "int", "str", "bool", "bytes", "none", "list", "dict", "tuple", "set", "frozenset", "any")
+_TAG_PREFIXES = ("function-", "lax-or-strict", "json-or-python", "is-instance", "literal", "union", "nullable")
 
 
 def _item_path(rest: tuple, field: Any) -> list:
@@ -44,7 +45,7 @@ def _item_path(rest: tuple, field: Any) -> list:
     for x in rest:
         if isinstance(x, int):
             out.append(x)
-        elif mapping and isinstance(x, str) and not ("[" in x or x in _TAG_WORDS or "-" in x):
+        elif mapping and isinstance(x, str) and not ("[" in x or x in _TAG_WORDS or x.startswith(_TAG_PREFIXES)):
             out.append(x)
     return out
 

@@ -106,3 +106,34 @@ def test_auto_gain_streams_as_the_whole_run_and_resumes_from_its_state():
 def test_input_gain_db_takes_a_number_of_db_or_auto(value, said):
     with pytest.raises(ValueError, match=said):
         EnhancerNode(random_init=True, input_gain_db=value)
+
+
+def test_auto_gain_divides_each_output_sample_by_the_gain_of_the_input_sample_it_answers():
+    """Output sample m answers input sample m - latency_samples (319): divided by that sample's gain, the auto-gain
+    node's output is the model's output on the raised input, sample for sample. (Session 42's first version divided
+    by the gain of input m - 478, 159 samples too old: up to 0.5 dB off while the gain climbed.)"""
+    from wavegraph.nodes.models.enhancer_level import InputGain
+
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal(4800) * np.repeat([1e-4, 3e-3, 1e-5], 1600)).astype(np.float32)  # the gain moves
+    small = {"random_init": True, "d_model": 16, "n_layers": 1}
+    g = InputGain("auto", 160, 160).gains(x.reshape(-1, 160)).reshape(-1)
+    assert np.ptp(20 * np.log10(g)) > 10  # it climbed and fell
+    raw = _enhance(x * g, **small)  # the model on the raised input (aligned: output k answers input k)
+    np.testing.assert_allclose(_enhance(x, input_gain_db="auto", **small), raw / g, rtol=1e-5, atol=1e-12)
+
+
+def test_auto_gain_keeps_its_level_across_a_gap_and_starts_afresh_for_the_next_stream():
+    """A live card's lost block is a gap: the microphone's level is the same after it (the first version went back to
+    0 dB there, and quiet speech was attenuated again for up to 0.8 s after each dropout)."""
+    node = EnhancerNode(random_init=True, d_model=16, n_layers=1, input_gain_db="auto")
+    node.configure({"in": SPEC})
+    quiet = (np.random.default_rng(4).standard_normal((1, 8000)) * 1e-4).astype(np.float32)
+    node.process({"in": Chunk(quiet, t0=0.0)})
+    raised = node.gain.gain_db
+    assert raised > 20
+    node.end_segment(1.0)  # what the runtime calls before a chunk flagged gap
+    node.process({"in": Chunk(quiet[:, :160], t0=1.0, gap=True)})
+    assert node.gain.gain_db >= raised - 0.1
+    node.finish()
+    assert node.gain.gain_db == 0.0  # the next file starts at 0 dB

@@ -47,7 +47,7 @@ class BandpowerParams(NodeParams):
                 raise ValueError(f"band name {name!r} is empty or has spaces around it; fix: name it, e.g. alpha")
             if not (math.isfinite(lo) and math.isfinite(hi) and 0 <= lo < hi):
                 raise ValueError(
-                    f"band {name!r} [{lo:g}, {hi:g}] Hz: give 0 <= low < high; fix: {name}: [{min(lo, hi):g}, {max(lo, hi):g}]"
+                    f"band {name!r} [{lo:g}, {hi:g}] Hz: give 0 <= low < high; fix: {name}: [{max(0.0, min(lo, hi)):g}, {max(lo, hi):g}]"
                 )
         return bands
 

@@ -265,7 +265,7 @@ class ApplyMaskParams(NodeParams):
 
 @dataclass
 class MaskState:
-    # in_idx: (n,) int64 frame index round(t * rate) of each waiting `in` frame
+    # in_idx: (n,) int64 frame index (floor(t0 * rate + 0.5) of its chunk's first, counted on) of each waiting frame
     in_idx: np.ndarray = field(metadata=rows("in"))
     in_t: np.ndarray = field(metadata=rows("in"))  # (n,) float64 its time stamp
     in_data: np.ndarray = field(metadata=rows("in"))  # (n, width) waiting `in` frames, time first

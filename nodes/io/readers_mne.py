@@ -301,7 +301,7 @@ class _RawReader(_Reader):
 
 
 def _notes_left_out(raw, path: Path, said: list) -> tuple | None:
-    """The annotations `path`'s recording holds past its data, which MNE's reader leaves out (None: none): of a
+    """The annotations `path`'s recording holds outside its data, which MNE's reader leaves out (None: none): of a
     recording cut short (a copy or download that stopped: a FIF's, even at a buffer's end, without a word; a BrainVision
     .eeg under its whole .vmrk; an EDF+ whose annotations are in its first records, as EDFlib writes them) or whose
     marker list goes on past its data (an EEGLAB .set's events past EEG.pnts), and, but in a FIF, those that end before

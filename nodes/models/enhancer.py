@@ -62,7 +62,7 @@ from wavegraph.pipeline.spec import SpecError, StreamSpec, same_rate
 
 from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, as_float32, delay_mask, sanitize, signal_input, stream_start
 from ..segment_tail import tail_before
-from .enhancer_level import InputGain
+from .enhancer_level import InputGain, suggested_input_gain
 
 if TYPE_CHECKING:
     from wavegraph.models.enhancer import Enhancer
@@ -87,12 +87,6 @@ MAX_BLOCKS = 1000  # blocks (10 s) per model call: a 1 h file given as one chunk
 # stays under QUIET_DBFS is said at its end, with the input_gain_db that brings that block to about -20 dBFS.
 QUIET_DBFS = -45.0
 _log = logging.getLogger("wavegraph.enhancer")
-
-
-def suggested_input_gain(loudest_dbfs: float, now: float = 0.0) -> float:
-    """The input_gain_db that brings a run's loudest 10 ms block (at `now` dB of gain) to about -20 dBFS, in steps of
-    5 dB, at most 40: what the quiet-input warning advises."""
-    return min(40.0, now + 5 * math.ceil((-20.0 - loudest_dbfs) / 5))
 
 
 def _inference_mode():
@@ -252,8 +246,8 @@ class EnhancerNode(Node[EnhancerParams]):
                 delay=spec.delay,
             ),
         }
-        self.gain = InputGain(self.params.input_gain_db, self.hop, self.latency_samples)
-        self.loudest = 0.0  # the run's loudest 10 ms block's mean square (the input as the model sees it)
+        # the model's output answers the input n_fft - hop samples earlier (held's first hop - 1 zeros come on top)
+        self.gain = InputGain(self.params.input_gain_db, self.hop, self._keep)
         self.reset()
         self._warm_up()
         return self.out_specs
@@ -270,7 +264,8 @@ class EnhancerNode(Node[EnhancerParams]):
             model.step(torch.zeros(1, self.hop, device=self.device), model.init_state(1, self.device))
 
     # --- state -------------------------------------------------------------------------------
-    def reset(self) -> None:
+    def reset(self, keep_level: bool = False) -> None:
+        """A new stream; `keep_level` (a gap: the same microphone goes on): the auto gain keeps its level."""
         if self.model is None:
             return
         self.state = self.model.init_state(1, self.device)
@@ -280,7 +275,9 @@ class EnhancerNode(Node[EnhancerParams]):
         self.t_first: float | None = None
         self.n_frames = 0  # frames (vad) emitted in this segment
         self.n_in = 0  # samples received in this segment
-        self.gain.reset()
+        self.gain.reset(keep_level)
+        if not keep_level:
+            self.loudest = 0.0  # the run's loudest 10 ms block's mean square (the input as the model sees it)
 
     def state_dict(self) -> dict:
         if self.model is None:
@@ -393,7 +390,7 @@ class EnhancerNode(Node[EnhancerParams]):
             dropped = min(self.n_in, self.latency_samples)
             if dropped:
                 self.count("samples_dropped_at_gap", dropped)
-            self.reset()
+            self.reset(keep_level=True)
         n = chunk.n_times(-1)
         if n == 0:
             return {}
@@ -471,5 +468,5 @@ class EnhancerNode(Node[EnhancerParams]):
             vad = vad if len(vad) else None
         t0 = self.t_first + self.n_in / SAMPLE_RATE
         out = self._emit(n, vad, Chunk(np.zeros((1, 0), self._dtype), t0=t0), t0, None)
-        self.reset()  # the stream is over: a node reused for the next file starts it fresh (it went on from this one)
+        self.reset(keep_level=at_gap)  # the stream is over: a node reused for the next file starts it fresh
         return out

@@ -13,7 +13,8 @@ and inside a block the gain goes linearly (in amplitude) from G_b-1 to G_b, so t
 sample is divided by the gain of the input sample it answers (latency_samples earlier), so the output keeps the
 input's level, exactly where the gain holds and to within the gain's change over the 20 ms frame where it moves
 (within 0.5 dB, 6 %, where it climbs at UP_DB; more for the few blocks it falls at DOWN_DB). Before the first block
-that is not digital silence there is no level: the gain stays. A gap starts it again (as the model's state). A speaker
+that is not digital silence there is no level: the gain stays. A gap keeps it (the same source goes on; the model
+state starts again); a new stream (after finish()) starts at 0 dB. A speaker
 at a steady level is reached within (the gain) / UP_DB blocks (40 dB: 0.8 s); a voice that comes back loud after a
 quiet stretch is over-raised for at most (the gain) / DOWN_DB blocks (30 dB: 100 ms). Measured: docs/benchmarks.md,
 "Input level" (python -m wavegraph.benchmarks.enhance_level).
@@ -32,6 +33,19 @@ UP_DB = 0.5  # per block: 50 dB/s
 DOWN_DB = 3.0  # per block: 300 dB/s
 
 
+def loudest_dbfs(x: np.ndarray, hop: int) -> float:
+    """The level of the loudest block of `hop` samples of x (dBFS, mean square; -inf for digital silence)."""
+    blocks = x[: len(x) // hop * hop].reshape(-1, hop)
+    loudest = float(np.einsum("ij,ij->i", blocks, blocks).max()) / hop if len(blocks) else 0.0
+    return 10 * math.log10(loudest) if loudest > 0 else -math.inf
+
+
+def suggested_input_gain(loudest: float, now: float = 0.0) -> float:
+    """The input_gain_db that brings a run's loudest 10 ms block (dBFS, at `now` dB of gain) to TARGET_DBFS or up to
+    5 dB above (5 dB steps), at most MAX_DB: what the quiet-input warning advises."""
+    return min(MAX_DB, now + 5 * math.ceil((TARGET_DBFS - loudest) / 5))
+
+
 class InputGain:
     """The per-sample gains of an enhancer's input (`gains`), and the divisors of its output (`divisors`)."""
 
@@ -42,11 +56,13 @@ class InputGain:
         self._ramp = np.arange(1, hop + 1, dtype=np.float32) / np.float32(hop)
         self.reset()
 
-    def reset(self) -> None:
-        self.gain_db = self.fixed_db  # at the end of the last block
-        self.peak_db = -math.inf
-        # the gains of the last `latency` input samples, whose output has not gone out yet (for the samples before the
-        # stream's start: the first gain)
+    def reset(self, keep_level: bool = False) -> None:
+        """A new stream; `keep_level` (after a gap: the same source, at the same level) keeps the auto gain's."""
+        if not keep_level:
+            self.gain_db = self.fixed_db  # at the end of the last block
+            self.peak_db = -math.inf
+        # the gains of the last `latency` input samples, whose output has not come out of the model yet (for the
+        # samples before the stream's start: the first gain)
         self.pending = np.full(self.latency, np.float32(10 ** (self.gain_db / 20)), np.float32)
 
     @property
