@@ -63,6 +63,15 @@ MAX_GRAPH_BYTES = 4 * 2**20
 _stdin: list = [None, b""]  # [the stream, what it held]: standard input is read once (`run --bids` loads twice)
 
 
+def _missing_comma(before: str, problem: str) -> str | None:
+    """The fix for `{l_freq: 1 h_freq: 40}` (a comma left out between two pairs: YAML reads '1 h_freq' as one value and
+    stops at the second ':'), whose fix was to quote a value holding ':'."""
+    if not re.search(r"expected ',' or '\}', but got ':'", problem):
+        return None
+    m = re.search(r"([\w.-]+\s*:\s*[^\s,{}\[\]:]+)\s+([A-Za-z_][\w.-]*)\s*$", before)
+    return f"a comma is missing before '{m.group(2)}': write {m.group(1)}, {m.group(2)}: ..." if m else None
+
+
 def read_graph(path: str | Path) -> tuple[str, Any]:
     """(the file name problems name, the parsed YAML) of a graph file; `-` reads standard input."""
     file = STDIN if str(path) == "-" else str(path)
@@ -120,6 +129,9 @@ def read_graph(path: str | Path) -> tuple[str, Any]:
         hint = next((fix for said, fix in _YAML_FIXES if re.search(said, problem)), "fix the YAML syntax")
         hint = hint.format(*(re.findall(r"'([^']*)'", problem.replace("tag:yaml.org,2002:", "!!")) or ["name"]))
         said = f"invalid YAML: {problem}"
+        lines = text.splitlines()
+        if mark and mark.line < len(lines) and (comma := _missing_comma(lines[mark.line][: mark.column], problem)):
+            hint = comma
         tab = mark and re.search(r"'\\t'", problem) and _tab_after_text(text, mark.line, mark.column)
         if tab:
             said, hint = tab

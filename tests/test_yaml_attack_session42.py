@@ -90,3 +90,16 @@ def test_a_node_id_that_set_could_not_name_is_refused_with_a_name_that_works(tmp
     'src2'; did you mean ' src2 '?'."""
     said = _problems(tmp_path, HEAD + f"  - {{id: '{node_id}', type: gain}}\nedges: []\n")[0]
     assert f"node id '{node_id}' must be non-empty, with no '.' or '='" in said and fix in said
+
+
+@pytest.mark.parametrize(
+    "line, fix",
+    [
+        ("  - {id: bp, type: bandpass, params: {l_freq: 1 h_freq: 40}}\n", "write l_freq: 1, h_freq: ..."),
+        ("  - {id: bp, type: bandpass, params: {path: 'C: x', l_freq: 1 h_freq: 40}}\n", "write l_freq: 1, h_freq"),
+    ],
+)
+def test_a_comma_left_out_of_a_flow_mapping_gets_the_comma_as_its_fix(tmp_path, line, fix):
+    """Before: 'quote a value holding ':' inside { }: path: 'C:\\\\data'', which does not fix it."""
+    said = _problems(tmp_path, HEAD + line + "edges: []\n")[0]
+    assert ":3: invalid YAML" in said and "a comma is missing before 'h_freq'" in said and fix in said
