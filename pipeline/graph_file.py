@@ -84,17 +84,16 @@ def read_graph(path: str | Path) -> tuple[str, Any]:
             f"type: file_source, params: {{path: {json.dumps(file)}}}}}]' and the nodes after it (docs/yaml.md)"
         )
         raise GraphError([(file, 0, "this is a recording, not a graph file (YAML)", fix)])
-    size = Path(file).stat().st_size if file != STDIN and Path(file).is_file() else 0  # (before reading it all)
-    raw = _stdin_bytes() if file == STDIN else _file_bytes(file) if size <= MAX_GRAPH_BYTES else b""
-    if (
-        max(size, len(raw)) > MAX_GRAPH_BYTES
-    ):  # (a 10 MB list took PyYAML 21 s and 1 GB before the value count refused it)
+    # a 10 MB list took PyYAML 21 s and 1 GB before the value count refused it: a file's size is checked before it is read
+    size = Path(file).stat().st_size if file != STDIN and Path(file).is_file() else 0
+    raw = b"" if size > MAX_GRAPH_BYTES else _stdin_bytes() if file == STDIN else _file_bytes(file)
+    if (size := max(size, len(raw))) > MAX_GRAPH_BYTES:
         raise GraphError(
             [
                 (
                     file,
                     0,
-                    f"a graph file of {max(size, len(raw)) / 2**20:.1f} MB (at most {MAX_GRAPH_BYTES / 2**20:g} MB): graph "
+                    f"a graph file of {size / 2**20:.1f} MB (at most {MAX_GRAPH_BYTES / 2**20:g} MB): graph "
                     "files hold nodes and edges, a few kB",
                     "give large data as a file (file_source reads recordings; a node's parameter can name a file)",
                 )

@@ -62,7 +62,7 @@ from wavegraph.pipeline.spec import SpecError, StreamSpec, same_rate
 
 from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, as_float32, delay_mask, sanitize, signal_input, stream_start
 from ..segment_tail import tail_before
-from .enhancer_level import InputGain, suggested_input_gain
+from .enhancer_level import InputGain, loudest_dbfs, suggested_input_gain
 
 if TYPE_CHECKING:
     from wavegraph.models.enhancer import Enhancer
@@ -277,7 +277,7 @@ class EnhancerNode(Node[EnhancerParams]):
         self.n_in = 0  # samples received in this segment
         self.gain.reset(keep_level)
         if not keep_level:
-            self.loudest = 0.0  # the run's loudest 10 ms block's mean square (the input as the model sees it)
+            self.loudest_db = -math.inf  # the run's loudest 10 ms block (dBFS), the input as the model sees it
 
     def state_dict(self) -> dict:
         if self.model is None:
@@ -335,8 +335,7 @@ class EnhancerNode(Node[EnhancerParams]):
         if not self.gain.identity:  # (taken off the output below)
             gains = self.gain.gains(blocks.reshape(n_blocks, self.hop)).reshape(-1)
             blocks, divisors = blocks * gains, self.gain.divisors(gains)
-        each = blocks.reshape(n_blocks, self.hop)
-        self.loudest = max(self.loudest, float(np.einsum("ij,ij->i", each, each).max()) / self.hop)
+        self.loudest_db = max(self.loudest_db, loudest_dbfs(blocks, self.hop))
         if not blocks.flags.writeable:  # the input itself (float32, nothing held): read-only, torch.from_numpy warns
             blocks = blocks.copy()
         on_cpu = self.device.type == "cpu"
@@ -435,8 +434,7 @@ class EnhancerNode(Node[EnhancerParams]):
 
     def _say_if_quiet(self) -> None:
         """At the end of a run whose loudest 10 ms block stayed under QUIET_DBFS (digital silence is not said)."""
-        loudest, self.loudest = self.loudest, 0.0  # (a node reused for the next file starts it afresh)
-        level = 10 * math.log10(loudest) if loudest > 0 else -math.inf
+        level, self.loudest_db = self.loudest_db, -math.inf  # (a node reused for the next file starts it afresh)
         if not -math.inf < level < QUIET_DBFS:
             return
         now = self.params.input_gain_db
