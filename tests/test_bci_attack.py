@@ -163,7 +163,8 @@ def test_channels_a_clinical_edf_spells_otherwise_get_a_fix_in_its_own_spelling(
     its --set, parsed as the command line does, decodes the file as the recording under the 10-20 names."""
     import mne
     from wavegraph.pipeline.api import GraphBuilder
-    from wavegraph.pipeline.config import GraphError, parse_set
+    from wavegraph.pipeline.config import GraphError
+    from wavegraph.pipeline.set_overrides import parse_set
 
     x = real[:, :1024]
     raw = mne.io.RawArray(x, mne.create_info([f"EEG {c}-REF" for c in OCC], RATE, "eeg"), verbose="error")
@@ -241,7 +242,7 @@ def test_the_shipped_dnn_decodes_eegmmidbs_own_edf_whose_names_carry_dots():
     the checkpoint's; drop `channels`'): no way to run it. `channels` may now give the stream's spelling of the
     checkpoint's channels, in its order; the fix says so, and the decisions equal those on the channels renamed."""
     from wavegraph.nodes.io.file_source import FileSource
-    from wavegraph.pipeline.config import parse_set
+    from wavegraph.pipeline.set_overrides import parse_set
     from wavegraph.pipeline.spec import SpecError
 
     ckpt = "models/weights/ssvep_dnn_40f_160hz_200ms.safetensors"
@@ -438,7 +439,8 @@ def test_eeg_tokens_picks_on_a_file_spelling_them_otherwise_give_the_picks_in_it
     spells it and gives the picks in the file's spelling, which replay the channels meant, in the config's order."""
     import mne
     from wavegraph.nodes.io.file_source import FileSource
-    from wavegraph.pipeline.config import load_config, parse_set
+    from wavegraph.pipeline.config import load_config
+    from wavegraph.pipeline.set_overrides import parse_set
     from wavegraph.pipeline.spec import SpecError
 
     names = [spelling.format(c) for c in OCC]

@@ -112,7 +112,7 @@ def test_set_values_read_as_in_the_file_and_their_problems_say_from_set(tmp_path
 def test_set_passes_a_non_utf8_file_name_as_text():
     import os
 
-    from wavegraph.pipeline.config import parse_set
+    from wavegraph.pipeline.set_overrides import parse_set
 
     name = os.fsdecode(b"take \xe9.wav")  # what the shell hands over for a Latin-1 file name
     assert parse_set([f'src.path="{name}"', f"src.path={name}"]) == [("src", "path", name)] * 2  # was a YAML error
