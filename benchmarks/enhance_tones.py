@@ -36,7 +36,8 @@ def tone(kind: str, n: int, rng):
 def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import torch
-    from wavegraph.benchmarks.enhance import RNNoise, aligned, lag_of, scores
+    from wavegraph.benchmarks.enhance import aligned, lag_of, scores
+    from wavegraph.benchmarks.enhance_methods import RNNoise
     from wavegraph.models import speech_data as sd
     from wavegraph.models.checkpoint import load
     from wavegraph.models.enhancer import Enhancer

@@ -72,7 +72,8 @@ def score_rnnoise(mixtures: list) -> list[dict]:
     """Per mixture, RNNoise as the bench runs it (pyrnnoise at 48 kHz, its delay measured and removed), in the same
     keys as score_mixtures: for context beside the validation figures, never to choose by."""
     import numpy as np
-    from wavegraph.benchmarks.enhance import RNNoise, aligned, lag_of, scores
+    from wavegraph.benchmarks.enhance import aligned, lag_of, scores
+    from wavegraph.benchmarks.enhance_methods import RNNoise
 
     outs = [RNNoise().run(m.noisy)[0] for m in mixtures]
     lag = int(np.bincount([lag_of(m.clean, y) for m, y in zip(mixtures, outs)]).argmax())

@@ -263,8 +263,9 @@ def test_bench_says_when_the_mixtures_disagree_on_a_methods_delay(tmp_path):
     """Every score of a method is taken at its most common cross-correlation peak: with a tone among two files the
     peaks split 50/50 and the tie went to the smaller lag without a word (lag_agreement 0.5 only in the JSON)."""
     pytest.importorskip("pesq", reason="pip install 'wavegraph[enhance]' for the benchmark's metrics")
-    from wavegraph.benchmarks.enhance import Noisy, evaluate
+    from wavegraph.benchmarks.enhance import evaluate
     from wavegraph.benchmarks.enhance_data import folder_mixtures
+    from wavegraph.benchmarks.enhance_methods import Noisy
 
     sf.write(tmp_path / "speech.wav", _speech(SR, 1.5), SR)
     sf.write(tmp_path / "tone.wav", np.concatenate([np.zeros(SR // 2), 0.1 * np.sin(np.arange(SR) * 0.1)]), SR)
