@@ -32,9 +32,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from wavegraph.models.cli_args import THREADS_HELP
+from wavegraph.models.cli_args import THREADS_HELP, positive
 from wavegraph.models.eeg_tokenizer import EEGTokenizer, TokenizerConfig, frame_windows, log_spectrum
-from wavegraph.models.train_enhancer import positive
 from wavegraph.pipeline.datasets import fetch, read_opensignals
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "weights" / "eeg_tokenizer.safetensors"

@@ -343,10 +343,10 @@ def test_train_enhancer_refuses_sizes_that_are_not_above_zero(arg, capsys):
     """`wavegraph train enhancer --batch 0` prepared its data for 20 s and died on numpy's 'need at least one array to
     stack' traceback; `--threads 0` on torch's. They are usage errors now (exit 2), as `train tokenizer`'s."""
     from wavegraph.benchmarks.tokenizer import train_main
-    from wavegraph.models.train_enhancer import _parser
+    from wavegraph.models.train_enhancer_args import parser
 
     with pytest.raises(SystemExit) as e:
-        _parser().parse_args(arg)
+        parser("").parse_args(arg)
     assert e.value.code == 2 and "must be above 0" in capsys.readouterr().err
     if arg[0] != "--seconds":  # the tokenizer has no --seconds
         with pytest.raises(SystemExit) as e:
