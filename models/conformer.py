@@ -448,6 +448,7 @@ class ConformerEncoder(StreamingModel):
                     f"the state has {have} '{key}', this ConformerEncoder expects {expect}: a state of a model of "
                     "another config; start the stream with this model's init_state"
                 )
+        self._check_progress(cache)
         # in the weights' dtype: init_state's default float32 with a .half() model failed in the subsampling conv
         # ('Input type (float) and bias type (c10::Half) should be the same')
         w = self.subsampling.out.weight.dtype
@@ -466,6 +467,31 @@ class ConformerEncoder(StreamingModel):
             cast(cache.values),
             cast(cache.conv),
         )
+
+    def check_state(self, state: State) -> None:
+        self._cache(state)
+
+    @staticmethod
+    def _check_progress(cache: ConformerCache) -> None:
+        """ValueError unless the cache's buffers and counters are ones a stream leaves: a state file edited or mixed up
+        with more pending sub-frames (or a longer subsampling buffer) was taken and gave extra output frames, unsaid."""
+        fix = "load a state as the stream saved it, or start the stream with this model's init_state"
+        if cache.offset < 0 or cache.valid != min(cache.left, cache.offset):
+            raise ValueError(
+                f"the state has offset {cache.offset} and valid {cache.valid}; a stream keeps offset >= 0 and valid = "
+                f"min(L={cache.left}, offset); {fix}"
+            )
+        if cache.pending.shape[1] > cache.right:
+            raise ValueError(
+                f"the state's 'pending' holds {cache.pending.shape[1]} sub-frames, a stream with lookahead "
+                f"R={cache.right} keeps at most {cache.right} (an incomplete chunk); {fix}"
+            )
+        for i, buf in enumerate(cache.sub):
+            if not _SUB_CTX <= buf.shape[-1] < _SUB_CTX + _SUB_STRIDE:
+                raise ValueError(
+                    f"the state's 'sub.{i}' holds {buf.shape[-1]} frames, a stream keeps {_SUB_CTX} to "
+                    f"{_SUB_CTX + _SUB_STRIDE - 1} (its left context and an incomplete stride block); {fix}"
+                )
 
     def _check_range(self, x: torch.Tensor) -> None:
         lim = self.input_limit

@@ -335,6 +335,12 @@ class EEGTokenizer(StreamingModel):
         want = (batch, cfg.context - 1, cfg.code_dim)
         if tuple(prev.shape) != want:
             raise ValueError(f"the state's 'prev' has shape {tuple(prev.shape)}, this tokenizer's is {want}; {fix}")
+        if not 0 <= int(state["valid"]) <= n:  # (-5 or 1e9 was taken: the zeros before the stream scaled as samples)
+            raise ValueError(f"the state's 'valid' is {state['valid']}, a stream keeps 0 to {n} (its samples); {fix}")
+
+    def check_state(self, state: State) -> None:
+        samples = state.get("samples") if isinstance(state, dict) else None
+        self._check_state(state, samples.shape[0] if isinstance(samples, torch.Tensor) and samples.dim() else 0)
 
     def stream_encode(self, x: torch.Tensor, state: State) -> tuple[dict[str, torch.Tensor], State]:
         """One chunk x (batch, n, 1) -> ({tokens (batch, m), embeddings (batch, m, D), latents}, new state) for the

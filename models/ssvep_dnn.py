@@ -177,6 +177,9 @@ class SSVEPDNNConfig(DictConfig):
             self.bands = [list(b) for b in fbcca_bands(self.rate, 3)]
         self.freqs = [float(f) for f in self.freqs]
         self.channels = [str(c) for c in self.channels]
+        for name, values in (("channels", self.channels), ("freqs", self.freqs)):  # Oz nine times was taken: unsaid
+            if twice := sorted({v for v in values if values.count(v) > 1}, key=str):
+                raise ValueError(f"{name} lists {', '.join(map(str, twice))} more than once; each is listed once")
         for f in self.freqs:
             if not 0 < f < nyquist:  # NaN too
                 raise ValueError(f"stimulus frequency {f} Hz must be > 0 and below Nyquist ({nyquist:g} Hz)")

@@ -186,6 +186,10 @@ class StreamingModel(nn.Module):
     def state_growth_axis(self, key: str) -> int | None:
         return None
 
+    def check_state(self, state: State) -> None:
+        """ValueError unless `state` is one this model's stream can reach (for a saved state, checked when it is
+        loaded rather than at the next chunk); by default nothing beyond the keys and shapes the caller compares."""
+
     d_in: int
     d_out: int
 
@@ -338,6 +342,10 @@ class Chain(StreamingModel):
 
     def _join(self, states: list[State]) -> State:
         return {f"{i}.{k}": v for i, s in enumerate(states) for k, v in s.items()}
+
+    def check_state(self, state: State) -> None:
+        for p, s in zip(self.seq, self._split(state)):
+            p.check_state(s)
 
     def stream(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         states = self._split(state)

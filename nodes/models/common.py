@@ -217,6 +217,17 @@ def native(value) -> np.ndarray:
     return np.array(a, dtype=a.dtype.newbyteorder("="), order="C", copy=True)
 
 
+def finite_state(value: np.ndarray, what: str) -> np.ndarray:
+    """`value` (a saved model state's array), or a ValueError when it holds NaN or inf: a model node cleans every frame
+    before its model sees it, so only a damaged state file holds them, and loaded it made every later output NaN."""
+    if value.dtype.kind in "fc" and not np.isfinite(value).all():
+        raise ValueError(
+            f"{what} holds {int(np.count_nonzero(~np.isfinite(value)))} NaN or infinite values, which a stream never "
+            "keeps (a damaged state file); load a state as the node's state_dict() saved it, or reset()"
+        )
+    return value
+
+
 def to_tensor(data: np.ndarray, n_features: int, device):
     """(frames, features) numpy -> (1, frames, features) float32 tensor, with a clear error on a wrong shape."""
     import torch

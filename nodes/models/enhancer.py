@@ -51,6 +51,7 @@ from wavegraph.nodes.models.common import (
     Device,
     Seed,
     Threads,
+    finite_state,
     native,
     resolve_device,
     to_numpy,
@@ -307,6 +308,8 @@ class EnhancerNode(Node[EnhancerParams]):
                     f"enhancer state 'model.{k}' has shape {np.shape(state['model'][k])}, this model's is "
                     f"{tuple(like.shape)}: saved from an enhancer of another config; load a state saved by this one"
                 )
+            finite_state(np.asarray(state["model"][k]), f"enhancer state 'model.{k}'")  # NaN: every output NaN
+        self.gain.load_state_dict(state.get("gain"))  # (checked whole before it takes anything, as the rest here)
         self.state = {
             k: torch.as_tensor(native(v), device=self.device).to(fresh[k].dtype) for k, v in state["model"].items()
         }
@@ -315,7 +318,6 @@ class EnhancerNode(Node[EnhancerParams]):
         self.nan_pending = np.array(state["nan_pending"], bool).reshape(1, -1)
         self.t_first = None if state["t_first"] is None else float(state["t_first"])
         self.n_frames, self.n_in = int(state["n_frames"]), int(state["n_in"])
-        self.gain.load_state_dict(state.get("gain"))
 
     # --- data --------------------------------------------------------------------------------
     def _run(self, x: np.ndarray) -> np.ndarray | None:

@@ -104,8 +104,25 @@ class InputGain:
         if state is None:  # a state saved before the gain existed: as configured
             self.reset()
             return
-        self.gain_db = float(state["gain_db"])
-        self.peak_db = -math.inf if state["peak_db"] is None else float(state["peak_db"])
-        self.pending = np.array(state["pending"], np.float32).reshape(-1)
-        if self.pending.size != self.latency:
-            raise ValueError(f"enhancer state 'gain.pending' holds {self.pending.size} gains, not {self.latency}")
+        # checked whole before anything is taken: a gain_db of NaN (or pending gains of 0) made every later output NaN
+        # (inf), one of -500 dB outputs of 1e20, 1e6 an OverflowError at the next chunk
+        gain_db = float(state["gain_db"])
+        peak_db = -math.inf if state["peak_db"] is None else float(state["peak_db"])
+        pending = np.array(state["pending"], np.float32).reshape(-1)
+        lo, hi = (0.0, MAX_DB) if self.auto else (self.fixed_db, self.fixed_db)  # a fixed gain never moves
+        fix = "load a state as the enhancer's state_dict() saved it, with the same input_gain_db"
+        if not lo - 1e-9 <= gain_db <= hi + 1e-9:  # (a step that lands on its target may round past it)
+            raise ValueError(
+                f"enhancer state 'gain.gain_db' is {gain_db}, this gain stays in [{lo:g}, {hi:g}] dB; {fix}"
+            )
+        if math.isnan(peak_db) or peak_db == math.inf:
+            raise ValueError(f"enhancer state 'gain.peak_db' is {peak_db}: a level in dB, or None before any; {fix}")
+        if pending.size != self.latency:
+            raise ValueError(f"enhancer state 'gain.pending' holds {pending.size} gains, not {self.latency}; {fix}")
+        slack = 1 + 1e-6  # (float32 gains)
+        if not np.all((10 ** (lo / 20) / slack <= pending) & (pending <= 10 ** (hi / 20) * slack)):
+            raise ValueError(
+                f"enhancer state 'gain.pending' holds gains outside [{lo:g}, {hi:g}] dB (or NaN); this gain's stay "
+                f"within them; {fix}"
+            )
+        self.gain_db, self.peak_db, self.pending = gain_db, peak_db, pending

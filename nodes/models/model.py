@@ -34,6 +34,7 @@ from wavegraph.nodes.models.common import (
     ModelParams,
     check_features,
     check_real,
+    finite_state,
     make_model,
     native,
     resolve_device,
@@ -75,6 +76,30 @@ def node_dtype(model: StreamingModel, device) -> torch.dtype:
     import torch
 
     return model.stream_dtype if torch.device(device).type == "cpu" else torch.float32
+
+
+def saved_progress(state: dict, stride: int) -> tuple[float | None, int, int, list[int]]:
+    """(base_t0, n_in, n_out, bad_frames) of a saved model node state, or a ValueError naming the entry a stream never
+    leaves so: n_in -3 was taken (every later frame stamped 3 frames late), a bad frame 1.5 cut to 1, one not received
+    yet made a NaN frame of a clean one, a base_t0 [0.0] was a TypeError at the next chunk."""
+    t0, n_in, n_out = state["base_t0"], state["n_in"], state["n_out"]
+    bad = np.asarray(state["bad_frames"]).reshape(-1)
+    fix = "load a state as the node's state_dict() saved it"
+    if t0 is not None and not (np.ndim(t0) == 0 and np.isreal(t0) and np.asarray(t0).dtype.kind in "iuf"):
+        raise ValueError(f"model node state 'base_t0' must be None or a number, got {t0!r}; {fix}")
+    if not 0 <= int(n_out) * stride <= int(n_in):
+        raise ValueError(
+            f"model node state has n_in {n_in} and n_out {n_out}: a stream keeps 0 <= n_out * stride ({stride}) <= "
+            f"n_in; {fix}"
+        )
+    if bad.size and (
+        bad.dtype.kind not in "iuf" or np.any(bad != np.round(bad)) or not 0 <= bad.min() <= bad.max() < n_in
+    ):
+        raise ValueError(
+            f"model node state 'bad_frames' must be whole frame numbers from 0 to n_in - 1 = {int(n_in) - 1}, got "
+            f"{bad.tolist()[:8]}; {fix}"
+        )
+    return (None if t0 is None else float(t0)), int(n_in), int(n_out), [int(i) for i in bad]
 
 
 class ModelNode(Node):
@@ -196,10 +221,15 @@ class ModelNode(Node):
                     f"model state '{k}' has shape {value.shape}, this model's is like {want}: saved from a model "
                     "of another config; load a state saved by this node's model"
                 )
+            finite_state(value, f"model state '{k}'")
             new[k] = torch.as_tensor(value, dtype=like.dtype, device=self.device)
+        progress = saved_progress(state, self.stride)
+        try:  # (the Conformer's buffers and counters: more pending sub-frames than a stream keeps gave extra frames)
+            self.net.check_state(new)
+        except ValueError as e:
+            raise ValueError(f"{type(self).__name__}: the saved model state does not fit this model: {e}") from None
         self.state = new
-        self.base_t0, self.n_in, self.n_out = state["base_t0"], int(state["n_in"]), int(state["n_out"])
-        self.bad_frames = [int(i) for i in state["bad_frames"]]
+        self.base_t0, self.n_in, self.n_out, self.bad_frames = progress
 
     # --- data --------------------------------------------------------------------------------
     def _emit(self, y) -> dict[str, Chunk]:

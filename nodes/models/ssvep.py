@@ -64,7 +64,7 @@ from ..nanpolicy import (
 )
 from .common import resolve_device, torch_threads
 from .ssvep_channels import channels_problems, core, missing_channels
-from .ssvep_checks import check_bands, check_freqs
+from .ssvep_checks import check_bands, check_freqs, saved_filter_state
 from .ssvep_flat import Moved, floor_of, is_flat, quiet, say_flat, say_late, say_outside, say_short
 from .ssvep_markers import TrialMarkers
 from .ssvep_params import SSVEPDecoderParams, SSVEPTrialDecoderParams
@@ -117,6 +117,12 @@ class _SSVEPBase(Node[P]):
         self._size = int(round(min(self._window * spec.rate, 2.0**62)))  # 1e308 s: inf samples, an OverflowError
         # `window: 100000` (samples meant, seconds read) buffered every sample until the machine ran out of memory
         check_window_size(f"{name} window", self._size, len(self._sos) * self._nch, 8, spec.rate)
+        if self._size < 2:  # a trial window of 0 samples was scored on its whole pre-roll (a slice [-0:]), unsaid
+            raise SpecError(
+                f"{name} window {self._window:g} s is under 2 samples at {spec.rate:g} Hz",
+                "use a longer window (1 s or so)",
+                param="window",
+            )
         self._labels = tuple((i + 1, _freq_label(f)) for i, f in enumerate(self._freqs))
         self._score_names = tuple(f"{_freq_label(f)}Hz" for f in self._freqs)
         return spec
@@ -237,11 +243,8 @@ class SSVEPDecoder(_SSVEPBase[SSVEPDecoderParams]):
         self.in_specs = dict(in_specs)
         step = p.step if p.step is not None else min(0.25, self._window)
         self._hop = int(round(min(step * spec.rate, 2.0**62)))  # (as the window's)
-        if self._size < 2 or self._hop < 1:
-            raise SpecError(
-                f"window {self._window:g} s / step {step:g} s is under 2 / 1 samples at {spec.rate:g} Hz",
-                "use longer windows or steps",
-            )
+        if self._hop < 1:
+            raise SpecError(f"step {step:g} s is under 1 sample at {spec.rate:g} Hz", "use a longer step")
         if self._hop > self._size:
             raise SpecError(
                 f"step {step:g} s is longer than the window {self._window:g} s", "use a step no longer than the window"
@@ -282,17 +285,10 @@ class SSVEPDecoder(_SSVEPBase[SSVEPDecoderParams]):
         }
 
     def load_state_dict(self, state):
-        zi, buf = np.array(state["zi"], dtype=np.float64), np.asarray(state["buf"], dtype=np.float64)
-        want = (len(self._sos), self._sos[0].shape[0], self._nch, 2)  # bands, sections, channels; then buf's bands
-        if zi.shape != want or buf.ndim != 3 or buf.shape[:2] != want[:1] + want[2:3]:  # was reshaped as it came
-            raise ValueError(
-                f"ssvep_decoder state has zi {zi.shape} and buf {buf.shape}, this node's are {want} and "
-                f"{(want[0], want[2], 'n')}: saved by a decoder of other bands or channels; load one saved by this one"
-            )
-        self._zi, self._buf = list(zi), buf.copy()
-        self._k = int(state["k"])
+        # checked whole before anything is taken (a refused 'last' had replaced zi, buf and k already)
+        zi, buf, moved = saved_filter_state(state, (len(self._sos), self._sos[0].shape[0], self._nch, 2), self._size)
+        self._zi, self._buf, self._moved, self._k = list(zi), buf, moved, int(state["k"])
         self._t_first = None if state["t_first"] is None else float(state["t_first"])
-        self._moved.load(state, buf.shape[-1], buf.shape[1])
 
     def _windows(self, y: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, int]:
         """Append filtered samples (bands, channels, n); return the complete windows (None if none), which of them
@@ -458,14 +454,17 @@ class SSVEPTrialDecoder(TrialMarkers, _SSVEPBase[SSVEPTrialDecoderParams]):
         }
 
     def load_state_dict(self, state):
-        self._buf.load(state["buf"])
+        # the parts that check themselves, loaded new before anything is taken: a 'ready' refused had replaced the rest
+        buf, ready = _Samples(self._nch, self._rate), Ready(len(self._freqs))
+        buf.load(state["buf"])
+        ready.load(state.get("ready", ()))
+        runs = RunsState.load(MarkerRuns.older_state(state) | dict(state.get("runs", {})))  # (older: none)
+        self._buf, self._ready, self._runs_state = buf, ready, runs
         self._pending = [float(t) for t in state["pending"]]
         self._segs = np.asarray(state.get("bad", np.zeros((0, 3))), dtype=np.float64).reshape(-1, 3)  # (older: none)
         self._marked = float(state.get("marked", -np.inf))
         self._markers_ended = bool(state.get("markers_ended", False))
         self._chunk = min(int(state.get("chunk", self._buf.n_total)), self._buf.n_total)  # (older: no chunk held)
-        self._ready.load(state.get("ready", ()))
-        self._runs_state = RunsState.load(MarkerRuns.older_state(state) | dict(state.get("runs", {})))  # (older: none)
 
     def process(self, inputs):
         c = inputs.get("in")

@@ -1,5 +1,6 @@
 """FBCCA's sub-bands against the stream's rate and the stimulus frequencies, checked when ssvep_decoder and
-ssvep_trial_decoder configure: each error names what cannot work and the fix that does.
+ssvep_trial_decoder configure: each error names what cannot work and the fix that does. Also ssvep_decoder's saved
+filter state, checked when it is loaded.
 
 Sub-band n (n = 1..n_bands) is [8n - 2, top] Hz, top = min(90, 0.45 x rate) (models.ssvep.fbcca_bands)."""
 
@@ -7,7 +8,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from wavegraph.pipeline.spec import SpecError
+
+from .ssvep_flat import Moved
 
 
 def top_edge(rate: float) -> float:
@@ -50,3 +54,25 @@ def check_freqs(freqs, rate: float) -> None:
             if max(above) < 90
             else "drop them from `freqs` (FBCCA's sub-bands end at 90 Hz)",
         )
+
+
+def saved_filter_state(state: dict, want: tuple[int, ...], size: int) -> tuple[np.ndarray, np.ndarray, Moved]:
+    """(zi, buf, moved) of a saved ssvep_decoder state, new, or a ValueError: zi of shape `want` (bands, sections,
+    channels, 2), finite, buf (bands, channels, n) with n under a window of `size` samples, and one 'moved' flag per
+    buffered sample (Moved.load). One reshaped was taken as it came; a NaN zi (no decision from there on) or a buf of a
+    window or more (onsets shifted) was taken, unsaid. A NaN in buf is a stream's own (nan_policy propagate, a filter
+    overflow)."""
+    zi, buf = np.array(state["zi"], dtype=np.float64), np.array(state["buf"], dtype=np.float64)
+    if zi.shape != want or buf.ndim != 3 or buf.shape[:2] != want[:1] + want[2:3]:
+        raise ValueError(
+            f"ssvep_decoder state has zi {zi.shape} and buf {buf.shape}, this node's are {want} and "
+            f"{(want[0], want[2], 'n')}: saved by a decoder of other bands or channels; load one saved by this one"
+        )
+    moved = Moved()
+    moved.load(state, buf.shape[-1], buf.shape[1])
+    if buf.shape[2] >= size or not np.isfinite(zi).all():
+        raise ValueError(
+            f"ssvep_decoder state has a buf of {buf.shape[2]} samples (a stream keeps under a window, {size}) or "
+            "NaN/inf in zi: a damaged state; load one as state_dict() saved it"
+        )
+    return zi, buf, moved

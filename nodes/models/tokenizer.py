@@ -33,6 +33,7 @@ from wavegraph.nodes.models.common import (
     CheckpointPath,
     Device,
     Threads,
+    finite_state,
     native,
     resolve_device,
     to_numpy,
@@ -76,7 +77,7 @@ class EEGTokenizerNode(Node[TokenizerParams]):
         from wavegraph.models.eeg_tokenizer import EEGTokenizer
 
         spec = self.require_input(in_specs, "in", "signal")
-        if len(spec.shape) != 1 or spec.rate <= 0:
+        if len(spec.shape) != 1 or not 0 < spec.rate < math.inf:  # NaN, inf: said here (was its resampler's words)
             raise SpecError(
                 f"eeg_tokenizer needs a regular (channels x samples) signal, got {spec.describe()}",
                 "feed it EEG channels (pick the bands of a filter bank first)",
@@ -102,7 +103,13 @@ class EEGTokenizerNode(Node[TokenizerParams]):
         self.model = model
         cfg = model.cfg
         self.resampler = Resample(rate=cfg.rate)
-        self.resampler.configure({"in": spec.evolve(dtype="float64")})
+        try:
+            self.resampler.configure({"in": spec.evolve(dtype="float64")})
+        except SpecError as e:  # its fix was "set max_factor: 1024" (8192 Hz), a parameter this node does not have
+            raise SpecError(
+                f"eeg_tokenizer resamples its input to {cfg.rate:g} Hz: {e.message}",
+                f"put a `resample` node (rate: {cfg.rate:g}) before it, and there {e.hint}",
+            ) from e
         self.n_channels = spec.shape[0]
         names = spec.channel_names or tuple(f"ch{i}" for i in range(self.n_channels))
         self.frame_rate = cfg.rate / cfg.hop
@@ -141,7 +148,8 @@ class EEGTokenizerNode(Node[TokenizerParams]):
             "resample": self.resampler.state_dict(),
             "n_out": self.n_out,
             "t_first": self.t_first,
-            **{f"model.{k}": to_numpy(v) if hasattr(v, "detach") else v for k, v in self.stream.items()},
+            # copies: a CPU tensor's numpy() is its memory, so editing the saved arrays changed the running node
+            **{f"model.{k}": to_numpy(v).copy() if hasattr(v, "detach") else v for k, v in self.stream.items()},
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -172,6 +180,15 @@ class EEGTokenizerNode(Node[TokenizerParams]):
                     "state_dict() saved it"
                 )
             stream[k] = v
+        try:  # (a 'valid' the stream never has: its zeros before the stream scaled as samples, tokens changed unsaid)
+            self.model.check_state(stream)
+            for k, v in stream.items():
+                if isinstance(v, torch.Tensor):
+                    finite_state(to_numpy(v), f"'model.{k}'")
+        except ValueError as e:
+            raise ValueError(f"eeg_tokenizer state does not fit this tokenizer: {e}") from None
+        if int(state["n_out"]) < 0:  # (-1 stamped every later token 0.5 s early)
+            raise ValueError(f"eeg_tokenizer state 'n_out' is {state['n_out']}, tokens emitted: a count >= 0")
         self.resampler.load_state_dict(state["resample"])
         self.stream, self.n_out, self.t_first = stream, int(state["n_out"]), state["t_first"]
 
