@@ -40,10 +40,11 @@ runner paces them from their chunk times, or runs them as fast as possible).
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from .chunk import Chunk
 from .spec import SpecError, StreamSpec
@@ -55,6 +56,15 @@ class NodeParams(BaseModel):
     """Base of every node's parameter model: unknown parameters are errors; types are strict-ish."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _paths_as_text(cls, data: Any) -> Any:
+        """A pathlib.Path given to a node made by hand is its text, as GraphBuilder.add takes it: FileSource(path=
+        Path('rec.edf')) was pydantic's 'Input should be a valid string'."""
+        if isinstance(data, dict):
+            return {k: os.fspath(v) if isinstance(v, os.PathLike) else v for k, v in data.items()}
+        return data
 
 
 P = TypeVar("P", bound=NodeParams)
