@@ -227,34 +227,34 @@ def test_bench_enhance_refuses_an_snr_it_cannot_mix_and_an_snr_given_twice(tmp_p
 
 def test_train_enhancer_refuses_an_snr_range_it_cannot_mix(capsys):
     # was taken, and an OverflowError traceback once the corpus was read and the first examples mixed
-    from wavegraph.models import train_enhancer as tr
+    from wavegraph.models import train_enhancer_args as tr
 
     for bad in (["0", "1e6"], ["-5000", "0"]):
-        ap = tr._parser()
+        ap = tr.parser("")
         with pytest.raises(SystemExit) as e:
-            tr._check(ap, ap.parse_args(["--snr-range", *bad]))
+            tr.check_args(ap, ap.parse_args(["--snr-range", *bad]))
         assert e.value.code == 2
         assert (
             f"--snr-range {float(bad[0]):g} {float(bad[1]):g}: SNRs in dB from -100 to 100" in capsys.readouterr().err
         )
-    ap = tr._parser()
+    ap = tr.parser("")
     with pytest.raises(SystemExit):
-        tr._check(ap, ap.parse_args(["--low-snr-range", "-1000", "5"]))
-    ap = tr._parser()
-    tr._check(ap, ap.parse_args(["--snr-range", "-100", "100"]))  # the limits themselves are taken
+        tr.check_args(ap, ap.parse_args(["--low-snr-range", "-1000", "5"]))
+    ap = tr.parser("")
+    tr.check_args(ap, ap.parse_args(["--snr-range", "-100", "100"]))  # the limits themselves are taken
 
 
 def test_train_enhancer_refuses_a_stop_after_past_its_steps(capsys):
     # --stop-after 2000 --steps 1500: taken, never reached, and the whole schedule ran without a word
-    from wavegraph.models import train_enhancer as tr
+    from wavegraph.models import train_enhancer_args as tr
 
-    ap = tr._parser()
+    ap = tr.parser("")
     with pytest.raises(SystemExit) as e:
-        tr._check(ap, ap.parse_args(["--steps", "1500", "--stop-after", "2000"]))
+        tr.check_args(ap, ap.parse_args(["--steps", "1500", "--stop-after", "2000"]))
     assert e.value.code == 2
     assert "--stop-after 2000 is past --steps 1500, so it would never stop the run" in capsys.readouterr().err
-    ap = tr._parser()
-    tr._check(ap, ap.parse_args(["--steps", "1500", "--stop-after", "1500"]))  # its last step is one
+    ap = tr.parser("")
+    tr.check_args(ap, ap.parse_args(["--steps", "1500", "--stop-after", "1500"]))  # its last step is one
 
 
 def test_bench_enhance_refuses_a_png_name_matplotlib_cannot_write_before_it_runs(tmp_path, capsys, monkeypatch):

@@ -75,11 +75,11 @@ def _train_enhancer_refuses(argv: list[str], capsys) -> str:
     """`wavegraph train enhancer ARGV` stopped by its argument checks (parse and _check, which main runs before any data
     or training; main itself would train what they let by): exit 2, stderr."""
     import pytest
-    from wavegraph.models import train_enhancer as tr
+    from wavegraph.models import train_enhancer_args as tr
 
-    ap = tr._parser()
+    ap = tr.parser("")
     with pytest.raises(SystemExit) as e:
-        tr._check(ap, ap.parse_args(argv))
+        tr.check_args(ap, ap.parse_args(argv))
     assert e.value.code == 2
     return capsys.readouterr().err
 
@@ -90,7 +90,7 @@ def test_train_enhancer_refuses_a_refresh_beyond_its_pool_and_more_threads_than_
     taken. Refused now with the flag, the value and the fix; --refresh equal to --pool is taken."""
     import os
 
-    from wavegraph.models import train_enhancer as tr
+    from wavegraph.models import train_enhancer_args as tr
 
     err = _train_enhancer_refuses(["--pool", "4", "--refresh", "10"], capsys)
     assert "--refresh 10 is more than --pool 4" in err and "give --refresh 0..4" in err
@@ -98,8 +98,8 @@ def test_train_enhancer_refuses_a_refresh_beyond_its_pool_and_more_threads_than_
     most = max(1024, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     err = _train_enhancer_refuses(["--threads", str(most + 1)], capsys)
     assert "--threads" in err and f"'{most + 1}' threads: more than any count" in err and f"1..{most}" in err
-    ap = tr._parser()
-    tr._check(ap, ap.parse_args(["--pool", "4", "--refresh", "4", "--threads", "1"]))  # taken
+    ap = tr.parser("")
+    tr.check_args(ap, ap.parse_args(["--pool", "4", "--refresh", "4", "--threads", "1"]))  # taken
 
 
 def test_bench_enhance_refuses_per_snr_with_a_clean_folder_and_names_the_flag_that_sets_it(tmp_path, capsys):

@@ -9,17 +9,17 @@ def test_train_enhancer_takes_more_threads_than_cpus_and_says_so_refusing_only_a
     """`--threads N` above this machine's CPUs was refused (exit 2), where torch.set_num_threads runs it (taking
     turns): a count set for another machine, or a container whose CPU quota its affinity does not show. It is taken
     now, said in one stderr line; only a count no machine runs (past 1024, or the CPUs if more) is refused."""
-    from wavegraph.models import train_enhancer as tr
+    from wavegraph.models import train_enhancer_args as tr
     from wavegraph.models.cli_args import MAX_THREADS, usable_cpus
 
     cpus = usable_cpus()
-    ap = tr._parser()
+    ap = tr.parser("")
     args = ap.parse_args(["--threads", str(cpus + 1)])
-    tr._check(ap, args)
+    tr.check_args(ap, args)
     assert args.threads == cpus + 1
     err = capsys.readouterr().err
     assert f"--threads {cpus + 1} is more than the {cpus} CPUs" in err and "torch runs them" in err
-    tr._check(ap, ap.parse_args(["--threads", str(cpus)]))
+    tr.check_args(ap, ap.parse_args(["--threads", str(cpus)]))
     assert capsys.readouterr().err == ""  # (as many as the CPUs: nothing to say)
     too_many = max(MAX_THREADS, cpus) + 1
     with pytest.raises(SystemExit) as e:
