@@ -130,13 +130,18 @@ class CAR(SignalNode[CARParams]):
         )
         kind = next((k for k in REFERENCE_TYPES if k in spec.channel_types), None)
         signals = [i for i, t in enumerate(spec.channel_types) if (t == kind if kind else t not in NOT_IN_REFERENCE)]
-        bad = {i for i, name in enumerate(spec.channel_names) if name in spec.bads} if p.ref_channels is None else set()
+        signals = signals or list(range(spec.shape[-1]))  # every channel stim or misc (or untyped): all of them
+        bad = {i for i, name in enumerate(spec.channel_names) if name in spec.bads}
         self._untouched: list[int] = []  # channels passed through as they are (by default stim and misc)
-        if p.ref_channels is None and 0 < len(signals) and (bad or len(signals) < len(spec.channel_types)):
-            self._idx = [i for i in signals if i not in bad]  # EOG, ECG, a trigger, an accelerometer and the
-            self._untouched = [i for i in range(spec.shape[-1]) if i not in self._idx]  # bads: no part of the
-            # average, nor re-referenced (as MNE's set_eeg_reference)
-            if len(self._idx) < 2:  # the default picked one channel (or none): its own average, zeros out
+        if bad or len(signals) < spec.shape[-1]:  # (a stream of misc channels left its bads in: one broken channel
+            # of 100 V offset every other by 25 V)
+            referenced = [i for i in signals if i not in bad]  # EOG, ECG, a trigger, an accelerometer and the
+            self._untouched = [i for i in range(spec.shape[-1]) if i not in referenced]  # bads: not re-referenced,
+            # whatever the reference (as MNE's set_eeg_reference; with ref_channels named, a trigger's codes came out
+            # minus the reference), and by default no part of the average
+            if p.ref_channels is None:
+                self._idx = referenced
+            if p.ref_channels is None and len(self._idx) < 2:  # the default picked one channel (or none): zeros out
                 picked = [spec.channel_names[i] for i in self._idx] if spec.channel_names else self._idx
                 raise SpecError(
                     f"car: {len(self._idx)} channel(s) to re-reference by default {picked} (the {kind or 'signal'} "
@@ -248,7 +253,9 @@ class Rereference(SignalNode[RerefParams]):
                 raise SpecError("rereference pairs is empty", 'give at least one pair such as "C3-C4"')
         self._plus, self._minus = np.asarray(plus), np.asarray(minus)
         out_types = [types[i] for i in plus] if types else []
-        bads = spec.bads  # (named: a bad channel stays bad under its name, unchanged, as MNE's set_eeg_reference)
+        # (named: a bad channel stays bad under its name, unchanged, as MNE's set_eeg_reference; a bad reference dropped
+        # is none of the output's: it stayed in its bads)
+        bads = tuple(b for b in spec.bads if b in out_names)
         if p.pairs is not None:  # a derivation of a bad channel is bad, as mne.set_bipolar_reference marks and says it
             used = {names[i] for i in (*plus, *minus)} & set(spec.bads)
             bads = tuple(o for o, a, b in zip(out_names, plus, minus) if {names[a], names[b]} & used)
@@ -332,8 +339,10 @@ class PickChannels(Node[PickParams]):
         self._lead = tuple(spec.shape)
         names = tuple(spec.channel_names[i] for i in idx)
         types = tuple(spec.channel_types[i] for i in idx) if spec.channel_types else ()
+        bads = tuple(b for b in spec.bads if b in names)  # (a dropped bad channel stayed in them: a recorder's EDF
+        # was said to read it back as good)
         self.out_specs = {
-            "out": spec.evolve(shape=(*spec.shape[:-1], len(idx)), channel_names=names, channel_types=types)
+            "out": spec.evolve(shape=(*spec.shape[:-1], len(idx)), channel_names=names, channel_types=types, bads=bads)
         }
         return self.out_specs
 

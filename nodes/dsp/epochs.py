@@ -103,6 +103,7 @@ class EpochsState:
     seen: bool = False
     anchor_t0: float = 0.0
     anchor_n: int = 0
+    anchors: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # the grids before anchor_n (TimedBuffer)
     newest: float = -np.inf
     gap_held: bool = False  # a gap came on a chunk of no samples: the next samples start a segment (TimedBuffer)
     marked: float = -np.inf  # the newest marker onset that arrived (any code)
@@ -134,15 +135,7 @@ class Epochs(Node[EpochsParams]):
         n_times = self.i1 - self.i0 + 1
         self.mask = slice(0, n_times)
         if p.baseline is not None:
-            a, b = p.baseline
-            b0 = self.i0 if a is None else int(round(a * sig.rate))
-            b1 = self.i1 if b is None else int(round(b * sig.rate))
-            if b0 > b1 or b0 < self.i0 or b1 > self.i1:
-                raise SpecError(
-                    f"epochs: baseline {p.baseline} is not inside the epoch [{p.tmin}, {p.tmax}] s",
-                    "give a baseline [a, b] with tmin <= a <= b <= tmax",
-                )
-            self.mask = slice(b0 - self.i0, b1 - self.i0 + 1)
+            self.mask = self._baseline_samples(sig.rate, p.baseline)
         self._base = _baselined(sig)
         dtype = sig.dtype if np.dtype(sig.dtype).kind in "fc" else "float64"  # (complex: was cast to real, unsaid)
         self._check_buffer(sig, np.dtype(dtype).itemsize)
@@ -170,19 +163,38 @@ class Epochs(Node[EpochsParams]):
         }
         return self.out_specs
 
+    def _baseline_samples(self, rate: float, baseline: tuple[float | None, float | None]) -> slice:
+        """The epoch samples whose times lie in the baseline [a, b], as mne.Epochs' rescale picks them (times >= a and
+        <= b; an end one sample past the epoch allowed, as its _check_baseline). a and b were rounded to the nearest
+        sample, which could be outside them: (-0.103, 0) at 250 Hz took the sample at -0.104 into the mean."""
+        times = np.arange(self.i0, self.i1 + 1) / rate  # the epoch's sample times, as mne.Epochs' times
+        a = times[0] if baseline[0] is None else baseline[0]
+        b = times[-1] if baseline[1] is None else baseline[1]
+        inside = np.flatnonzero((times >= a) & (times <= b))
+        if not inside.size or a < times[0] - 1 / rate or b > times[-1] + 1 / rate:
+            raise SpecError(
+                f"epochs: baseline {baseline} is not inside the epoch [{self.params.tmin}, {self.params.tmax}] s",
+                f"give a baseline [a, b] with tmin <= a <= b <= tmax that holds a sample (the epoch's samples are at "
+                f"{times[0]:.6g} s and every {1 / rate:.6g} s to {times[-1]:.6g} s)",
+            )
+        return slice(int(inside[0]), int(inside[-1]) + 1)
+
     def _check_buffer(self, sig: StreamSpec, itemsize: int) -> None:
-        """SpecError when the samples held for an epoch and a late marker (tmax - tmin + max_delay seconds, see _prune)
-        need over 1 GiB: `tmax: 1e7` buffered every sample until the machine ran out of memory."""
+        """SpecError when the samples held for an epoch and a late marker (max(tmax, 0) - min(tmin, 0) + max_delay
+        seconds, see _prune) need over 1 GiB: `tmax: 1e7` buffered every sample until the machine ran out of memory."""
         p = self.params
         seconds = max(p.tmax, 0.0) + max(-p.tmin, 0.0) + p.max_delay
         per_sample = int(np.prod(sig.shape)) * itemsize + 8  # + its time stamp
         need = (seconds * sig.rate + 2) * per_sample
         if need > MAX_STATE_BYTES:
             longest = (MAX_STATE_BYTES / per_sample - 2) / sig.rate
+            # the terms of `seconds` that count (tmin: 1e9, tmax: 1e9 was said as "tmax - tmin + max_delay = 1e9 s")
+            span = "tmax - tmin" if p.tmin < 0 < p.tmax else "tmax" if p.tmax > 0 else "-tmin" if p.tmin < 0 else ""
+            held = f"{span} + max_delay" if span else "max_delay"
             raise SpecError(
-                f"epochs holds tmax - tmin + max_delay = {seconds:g} s of the signal ({int(np.prod(sig.shape))} "
+                f"epochs holds {held} = {seconds:g} s of the signal ({int(np.prod(sig.shape))} "
                 f"channels at {sig.rate:g} Hz): {need / 2**30:.3g} GiB of buffer; at most 1 GiB",
-                f"keep tmax - tmin + max_delay at most {longest:.6g} s here (times are in seconds)",
+                f"keep {held} at most {longest:.6g} s here (times are in seconds)",
             )
 
     # --- data -------------------------------------------------------------------------------------
@@ -359,7 +371,10 @@ class Epochs(Node[EpochsParams]):
         keep_from = min(buf.end_time, self.state.chunk_from) - self.params.max_delay - before
         if len(self.state.pending):
             keep_from = min(keep_from, self.state.pending[0, 0] - before)
-        buf.prune(keep_from)
+        k = int(np.searchsorted(buf.times, keep_from))
+        if 0 < k < buf.times.size and buf.start + k in buf.breaks:  # the last sample before a gap the rest starts
+            keep_from = float(buf.times[k - 1])  # after is kept, so a window starting in the gap is one (gap_in_epoch;
+        buf.prune(keep_from)  # with none of that segment held, an on-time marker's was counted late_marker)
         if buf.times.size:
             self.state.bad = self.bad.prune(self.state.bad, float(buf.times[0]))
 

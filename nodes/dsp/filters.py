@@ -71,10 +71,10 @@ class NotchParams(NodeParams):
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
-TOO_NARROW = (
-    "the filter's edges are too small a fraction of the stream's rate for an IIR filter to be designed "
-    "(its poles are 1 within float precision)",
-    "resample the stream to a rate nearer the band first (a resample node before this one)",
+TOO_NARROW = (  # (an edge a hair under Nyquist, lowpass 124.999999999 Hz at 250 Hz, was told to resample only)
+    "the filter's edges are too small a fraction of the stream's rate, or too close to its Nyquist frequency, for an "
+    "IIR filter to be designed (its poles are 1 within float precision)",
+    "resample the stream to a rate nearer the band (a resample node before this one), or move an edge off Nyquist",
 )
 
 

@@ -2,7 +2,9 @@
 
 ``y[c, t] = (x[c, t] - mean) / std`` where mean and std (ddof 0) are taken over the last `window` seconds
 of channel c *including* sample t (fewer samples at the start of the stream: an expanding window);
-``y = 0`` where std <= eps (e.g. a flat channel). Latency 0. A channel typed stim (a trigger) passes unchanged, its
+``y = 0`` where std <= eps, or where std is at most FLAT_RTOL of the window's level: a flat window, whose std is the
+rounding of its values (eps was 1e-12 by default, in the signal's units: a magnetometer's 2e-13 T of MEG, which MNE
+gives in T, came out 0 throughout). Latency 0. A channel typed stim (a trigger) passes unchanged, its
 codes kept, as MNE's raw.filter leaves one (nodes/channel_kinds.py): its z-score is no event code.
 
 The window sums come from blocks of `window` samples anchored at the stream's first sample: a window
@@ -31,10 +33,14 @@ from ..channel_kinds import trigger_channels
 from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, check_window_size
 from ..signal import SignalNode
 
+FLAT_RTOL = 1e-12  # a std at most this x the window's level is the sums' rounding (flat windows of 1e3 gave +-17)
+
 
 class ZScoreParams(NodeParams):
     window: float = Field(..., gt=0, allow_inf_nan=False, description="window length in seconds")
-    eps: float = Field(1e-12, ge=0, description="std at or below this gives 0")
+    eps: float = Field(
+        0.0, ge=0, description="std at or below this gives 0 (signal units; a flat window gives 0 anyway)"
+    )
     nan_policy: NanPolicy = Field("zero", description=NAN_POLICY_HELP)
 
 
@@ -114,7 +120,7 @@ class RunningZScore(SignalNode[ZScoreParams]):
         cnt = np.minimum(t + 1, W).astype(np.float64)
         mean = sums[0] / cnt
         std = np.sqrt(np.maximum(sums[1] / cnt - mean * mean, 0.0))
-        ok = std > self.params.eps
+        ok = (std > self.params.eps) & (std > FLAT_RTOL * (np.abs(s.ref) + np.abs(mean)))  # (mean: relative to ref)
         y[:, i : i + k] = np.where(ok, (piece - mean) / np.where(ok, std, 1.0), 0.0)
         s.block = self._append(s.block, piece)
         s.carry = pre[..., -1].copy()

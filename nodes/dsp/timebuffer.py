@@ -6,7 +6,9 @@ of the segment whose first chunk had t0 = t_first, as the framing nodes stamp th
 not depend on how the stream was chunked. A chunk whose t0 is more than RETIME_S off that grid (and
 after the newest sample) moves the grid to its own t0: a live stream's chunk times follow its clock
 (lsl_inlet stamps chunks from the LSL timestamps, so an amplifier's clock drift shows there), and
-the samples of a long session keep their place against the markers. A chunk flagged ``gap`` starts a new segment at its own t0;
+the samples of a long session keep their place against the markers. The grids before the newest are kept while samples
+of them are held (`anchors`), so a time is placed on the grid that stamped it (a tie as MNE rounds it from that grid's
+start) whatever came after. A chunk flagged ``gap`` starts a new segment at its own t0;
 the buffer remembers where, so that a consumer can refuse a window that spans missing data. A gap whose
 t0 is not after the newest held sample (the stream went back in time: a restarted source replays from
 its start) drops what the buffer holds, whose times would no longer sort, and starts again from it. A gap flagged on
@@ -72,6 +74,7 @@ class TimedBuffer:
             p + "seen": False,  # any sample arrived yet
             p + "anchor_t0": 0.0,
             p + "anchor_n": 0,  # t0 and absolute index of the segment's first sample
+            p + "anchors": np.zeros((0, 2)),  # (index, t0) of the grids before it whose samples are held, oldest first
             p + "newest": -np.inf,  # time of the newest sample appended (pruned or not)
             p + "gap_held": False,  # a gap came on a chunk of no samples: the next chunk with samples starts a segment
         }
@@ -79,7 +82,7 @@ class TimedBuffer:
     def older_state_defaults(self) -> dict[str, Any]:
         """The fields a state saved before them lacks, as a fresh buffer has them (the owner's load_state_dict puts
         them under what was saved)."""
-        return {self.prefix + "gap_held": False}
+        return {self.prefix + "gap_held": False, self.prefix + "anchors": np.zeros((0, 2))}
 
     def _get(self, name):
         return getattr(self._state(), self.prefix + name)
@@ -131,12 +134,12 @@ class TimedBuffer:
         if gap and seen:
             self._set(breaks=np.append(self.breaks, total))
         if gap or not seen:
-            self._set(anchor_t0=float(t0), anchor_n=total)
+            self._new_anchor(float(t0), total)
         elif not math.isfinite(self._get("anchor_t0")) and math.isfinite(t0):
             self._anchor_untimed(float(t0), total)  # the segment's chunks so far had no time: this one gives it
         elif off_grid(self._get("anchor_t0") + (total - self._get("anchor_n")) / self.rate, t0):
             if float(t0) + self.offset > self._get("newest"):  # (times must keep increasing)
-                self._set(anchor_t0=float(t0), anchor_n=total)
+                self._new_anchor(float(t0), total)
         t = self._get("anchor_t0") + self.offset + (total - self._get("anchor_n") + np.arange(n)) / self.rate
         newest = float(t[-1]) if math.isfinite(t[-1]) else self._get("newest")  # (no time yet: the timed ones')
         self._set(seen=True, data=self._grow("data", data), times=self._grow("times", t), newest=newest)
@@ -148,6 +151,14 @@ class TimedBuffer:
         held = self._get(name)
         size = held.shape[-1] + new.shape[-1]
         return self._room.setdefault(name, Room()).append(held, new, max(size // 2, 1024))
+
+    def _new_anchor(self, t0: float, total: int) -> None:
+        """Stamp from sample `total` on from `t0`; the grid before is kept in `anchors` while samples of it are held, so
+        `nearest` finds a time there on it as it did while it was the newest."""
+        n0, old = self._get("anchor_n"), self._get("anchor_t0")
+        if self.times.size and math.isfinite(old) and n0 < total:
+            self._set(anchors=np.concatenate([self._get("anchors"), [[float(n0), old]]]))
+        self._set(anchor_t0=t0, anchor_n=total)
 
     def _anchor_untimed(self, t0: float, total: int) -> None:
         """Put a segment whose chunks so far came without a time (t0 NaN) on the grid of the first chunk
@@ -198,7 +209,10 @@ class TimedBuffer:
         if k:
             start = self.start + k
             data, times = self._shrink("data", self.data[..., k:]), self._shrink("times", self.times[k:])
-            self._set(data=data, times=times, start=start, breaks=self.breaks[self.breaks >= start])
+            anchors = self._get("anchors")  # the grids of held samples: from the last one starting at or before them
+            first = int(np.searchsorted(anchors[:, 0], start, side="right")) - 1
+            anchors = anchors[max(first, 0) :] if start < self._get("anchor_n") else anchors[:0]
+            self._set(data=data, times=times, start=start, breaks=self.breaks[self.breaks >= start], anchors=anchors)
 
     def _shrink(self, name: str, held: np.ndarray) -> np.ndarray:
         """`held`, out of a room a big chunk made (nodes/dsp/room.py: epochs given a whole recording in one call kept
@@ -210,12 +224,23 @@ class TimedBuffer:
         """Absolute index of the sample nearest to time t (a tie goes to the even index: `nearest_index`)."""
         times = self.times
         k = int(np.searchsorted(times, t - 0.5 / self.rate, side="left"))
-        if 0 < k < times.size and times[k] - times[k - 1] < 1.5 / self.rate:  # t between two adjacent samples
-            n0, t0 = self._get("anchor_n"), self._get("anchor_t0")
-            if self.start + k - 1 >= n0 and math.isfinite(t0):  # in the newest segment: from its start, as MNE
-                return nearest_index((t - self.offset - t0) * self.rate, n0)
-            return nearest_index((t - times[k - 1]) * self.rate, self.start + k - 1)
+        # t between two adjacent samples, or at most half a sample after the first held one (a tie with the sample before
+        # it, pruned: the first held one was taken, where the grid's tie went to the next, an epoch one sample early)
+        if k < times.size and (k == 0 or times[k] - times[k - 1] < 1.5 / self.rate):
+            n0, t0 = self._anchor_of(self.start + max(k - 1, 0))
+            if math.isfinite(t0):  # from the start of its segment's grid, as MNE (also once a later one came: from
+                return max(nearest_index((t - self.offset - t0) * self.rate, n0), self.start)  # the sample before, a
+            if k:  # tie went the other way: 1.145 s at 100 Hz)
+                return nearest_index((t - times[k - 1]) * self.rate, self.start + k - 1)
         return self.start + min(k, max(times.size - 1, 0))
+
+    def _anchor_of(self, i: int) -> tuple[int, float]:
+        """(index, t0) of the grid that stamped held sample i (t0 NaN: none known, a state saved before `anchors`)."""
+        if i >= self._get("anchor_n"):
+            return self._get("anchor_n"), self._get("anchor_t0")
+        anchors = self._get("anchors")
+        j = int(np.searchsorted(anchors[:, 0], i, side="right")) - 1
+        return (int(anchors[j, 0]), float(anchors[j, 1])) if j >= 0 else (i, math.nan)
 
     def after(self, s: int, n: int) -> int | None:
         """Absolute index of the sample n / rate s after held sample s (n < 0: before it): s + n while no gap comes
