@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .batch_pool import run_alone, run_pooled, show_progress, signals_as_ctrl_c
 from .config import GraphError, load_config
 
 DONE = ".wavegraph-done.json"
@@ -295,31 +296,30 @@ class _Said(logging.Handler):
             self.lines.append(line)
 
 
-def _progress(done: int, total: int, failed: int) -> None:
-    filled = int(30 * done / max(total, 1))
-    sys.stderr.write(
-        f"\r[{'#' * filled}{' ' * (30 - filled)}] {done}/{total} files" + (f", {failed} failed" if failed else "")
-    )
-    if done == total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
-
-
 def run_local(jobs: list[Job], workers: int, progress: bool = True) -> list[Outcome]:
     outcomes: list[Outcome] = []
     if progress:
-        _progress(0, len(jobs), 0)
+        show_progress(0, len(jobs), 0)
     ctx = multiprocessing.get_context("spawn")  # no fork of a process that may hold threads or torch
     pool = cf.ProcessPoolExecutor(max_workers=max(1, workers), mp_context=ctx)
-    futures = {pool.submit(run_job, job): job for job in jobs}
+    futures = {pool.submit(run_pooled, job): job for job in jobs}  # (run_job in workers that end with this process)
+    broken: list[Job] = []  # the files of a pool that broke (a worker killed): run again, each alone
     try:
         for fut in cf.as_completed(futures):
             try:
                 outcomes.append(fut.result())
+            except cf.process.BrokenProcessPool:
+                broken.append(futures[fut])
             except Exception as e:  # noqa: BLE001 — a worker process that died
                 outcomes.append(Outcome(futures[fut].input, "failed", error=f"worker died: {e}"))
             if progress:
-                _progress(len(outcomes), len(jobs), sum(o.status == "failed" for o in outcomes))
+                show_progress(len(outcomes), len(jobs), sum(o.status == "failed" for o in outcomes))
+        if broken:  # (the pool's other workers gone first: one still finalising a file held its spill's lock)
+            pool.shutdown(wait=True)
+        for job in broken:
+            outcomes.append(run_alone(job))
+            if progress:
+                show_progress(len(outcomes), len(jobs), sum(o.status == "failed" for o in outcomes))
     except KeyboardInterrupt:  # Ctrl-C: start nothing more, stop the running files (their markers stay unwritten)
         # the workers before shutdown(), which forgets them (it left an AttributeError and the workers running)
         procs = list((getattr(pool, "_processes", None) or {}).values())
@@ -378,7 +378,7 @@ def run_ray(
             except Exception as e:  # noqa: BLE001 — a task or node that died
                 outcomes.append(Outcome(job.input, "failed", error=f"ray task failed: {e}"))
             if progress:
-                _progress(len(outcomes), len(jobs), sum(o.status == "failed" for o in outcomes))
+                show_progress(len(outcomes), len(jobs), sum(o.status == "failed" for o in outcomes))
         return outcomes
     finally:
         if started_here:
@@ -568,12 +568,13 @@ def main(argv: list[str] | None = None) -> int:
     todo = [j for j in jobs if not is_done(j)]
     interrupted = False
     try:
-        if not todo:
-            outcomes = []
-        elif args.engine == "ray":
-            outcomes = run_ray(todo, args.ray, args.task_cpus, args.task_gpus)
-        else:
-            outcomes = run_local(todo, min(args.jobs, len(todo)))
+        with signals_as_ctrl_c():  # kill, a scheduler's time limit, a closed terminal: stopped as Ctrl-C
+            if not todo:
+                outcomes = []
+            elif args.engine == "ray":
+                outcomes = run_ray(todo, args.ray, args.task_cpus, args.task_gpus)
+            else:
+                outcomes = run_local(todo, min(args.jobs, len(todo)))
     except Interrupted as e:
         outcomes, interrupted = e.outcomes, True
         # a file whose run saw the Ctrl-C itself ended "interrupted": partial too, not failed

@@ -20,15 +20,21 @@ _WHY: dict[int, str] = {
 
 def died(code: int, plan: WorkerPlan) -> str:
     """'exited with code -9 without reporting: killed by SIGKILL (...); its node: bad' (and what it left unfinished)."""
-    said = f"exited with code {code} without reporting"
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        said += f": killed by {name}{_WHY.get(-code, '')}"
     nodes = [n.id for n in plan.nodes]
+    said = f"exited with code {code} without reporting{killed_by(code)}"
     return f"{said}; its node{'s' if len(nodes) > 1 else ''}: {', '.join(nodes)}{unfinished(plan)}"
+
+
+def killed_by(code: int | None) -> str:
+    """': killed by SIGKILL (kill -9, or the kernel's out-of-memory killer: ...)' for an exit code of -9; '' for a
+    process that was not killed by a signal (or whose exit code is unknown, None)."""
+    if code is None or code >= 0:
+        return ""
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = f"signal {-code}"
+    return f": killed by {name}{_WHY.get(-code, '')}"
 
 
 def stuck(plan: WorkerPlan, closing: bool = False, started: bool = True) -> str:

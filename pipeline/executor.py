@@ -454,10 +454,15 @@ class Executor:
 
     def _failed(self, node_id: str, where: str = ""):
         """A node raised: fail the run naming it, `where` (which chunk) and the fix, or restart it (on_error)."""
-        tb = f"{where}\n" * bool(where) + traceback.format_exc() + _hint()
-        if sys.exc_info()[0] is ValueError and "read-only" in str(sys.exc_info()[1]):
+        kind, error = sys.exc_info()[:2]
+        # an error that says its own fix (a recorder's full disk: what it kept, where, `wavegraph recover`) is said as
+        # it is: the runtime's frames before it, and 'fix: correct the node' after it, told nothing more
+        said = "; fix: " in str(error) and kind not in (NodeStuck, SystemExit, KeyboardInterrupt)
+        tb = f"{where}\n" * bool(where)
+        tb += "".join(traceback.format_exception_only(error)) if said else traceback.format_exc() + _hint()
+        if kind is ValueError and "read-only" in str(error):
             tb += _READ_ONLY_HINT
-        elif where and not _hint():
+        elif where and not _hint() and not said:
             tb += "fix: correct the node, or give it on_error: restart to drop such chunks and go on\n"
         if self.on_error[node_id] != "restart" or sys.exc_info()[0] is NodeStuck:  # stopped: not restarted
             raise NodeFailure(node_id, self.types[node_id], self.process, tb)

@@ -231,6 +231,7 @@ def test_listing_and_running_import_only_what_is_used(tmp_path):
                 "wavegraph.nodes.io.run_names",  # and the next free run's name (re only)
                 "wavegraph.nodes.io.record_notes",  # and what it says a format loses (logging only)
                 "wavegraph.nodes.io.wav_bext",  # and a WAV's start date, its bext chunk (stdlib only)
+                "wavegraph.nodes.io.whole_writes",  # and its whole-chunk writes (stdlib only)
                 "wavegraph.nodes.io.finalise",  # and its spill -> target conversion (numpy only at import)
                 "wavegraph.nodes.dsp.window_names"}  # the filters' window names and lists (pydantic only; 8f790b4)
         assert used <= set(loaded), loaded

@@ -116,6 +116,7 @@ from .record_notes import (
 )
 from .run_names import next_run_name
 from .wav_bext import first_sample_time, write_bext
+from .whole_writes import cut_back, open_whole, write_whole
 
 
 def _mne_name(path: Path, say: bool = True) -> Path:
@@ -293,8 +294,9 @@ class Recorder(Sink[RecorderParams]):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.format in SPILLED:
             self._take_spill()  # first: a recorder refused here must not truncate the live session's chunk log
-        self._chunks = open(self.chunks_path, "w", buffering=1)
-        self._chunks.write("seq,t0,n,gap\n")
+        self._chunks = open_whole(self.chunks_path, "wb")  # (whole_writes.py: a failed write is cut back at once)
+        write_whole(self._chunks, "seq,t0,n,gap\n")
+        self._logged = self._chunks.tell()  # the end of its last whole line
         self._n_total = 0
         self._first_t0: float | None = None
         self._gaps: list[int] = []
@@ -302,7 +304,7 @@ class Recorder(Sink[RecorderParams]):
         self._nonfinite = 0
         self._clipped = 0
         self._failed_write = False  # a write failed (a full disk): close() keeps what is whole
-        self._whole = 0  # CSV: the end of its last whole row
+        self._whole = 0  # the end of the last whole chunk in the CSV or spill
         self._file: Any  # a soundfile.SoundFile (wav), a text file (csv) or the binary spill, by format
         if self.format == "wav":
             import soundfile as sf
@@ -319,8 +321,8 @@ class Recorder(Sink[RecorderParams]):
                 if start is not None:
                     write_bext(self._file, start, int(round(spec.rate)))
         elif self.format == "csv":
-            self._file = open(self.path, "w", buffering=1, encoding="utf-8")  # (not the locale's: cp1252 has no 中)
-            self._file.write(csv_header(spec) + "\n")
+            self._file = open_whole(self.path, "wb")  # UTF-8 (not the locale's: cp1252 has no 中)
+            write_whole(self._file, csv_header(spec) + "\n")
             self._whole = self._file.tell()
         else:
             if self.format == "fif":
@@ -348,7 +350,7 @@ class Recorder(Sink[RecorderParams]):
         for writing: another process's recorder still writing this path is refused before it truncates them."""
         if self._spill is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            f = open(self.spill_path, "ab")
+            f = open_whole(self.spill_path, "ab")
             if not lock(f):
                 f.close()
                 raise OSError(f"recorder: another running recorder writes {self.spill_path}; record to another path")
@@ -400,17 +402,17 @@ class Recorder(Sink[RecorderParams]):
             if self.format == "wav":  # as floats: soundfile takes no int64, float16, bool, uint8 ... (it raised)
                 self._file.write(np.asarray(rows, dtype=np.float32 if float32_holds(spec.dtype) else np.float64))
             elif self.format == "csv":
-                self._file.write(csv_rows(rows, chunk.t0, spec))
-                self._file.flush()
+                write_whole(self._file, csv_rows(rows, chunk.t0, spec))
             else:
-                self._file.write(np.ascontiguousarray(rows, dtype=spec.dtype).tobytes())
-                self._file.flush()
-            self._chunks.write(f"{int(chunk.seq)},{float(chunk.t0)!r},{n},{int(chunk.gap)}\n")
-            self._chunks.flush()
+                write_whole(self._file, np.ascontiguousarray(rows, dtype=spec.dtype).tobytes())
+            write_whole(self._chunks, f"{int(chunk.seq)},{float(chunk.t0)!r},{n},{int(chunk.gap)}\n")
         except (OSError, RuntimeError) as e:  # (soundfile's LibsndfileError 'System error.' is a RuntimeError)
+            cut_back(self._file, self._n_total if self.format == "wav" else self._whole)
+            cut_back(self._chunks, self._logged)
             raise self._write_failed(e) from None
-        if self.format == "csv":
-            self._whole = self._file.tell()  # the end of the last whole row: a failed write is cut back to it
+        if self.format != "wav":
+            self._whole = self._file.tell()
+        self._logged = self._chunks.tell()
         if self._first_t0 is None and math.isfinite(chunk.t0):  # the first sample's time, from the first timed chunk
             self._first_t0 = float(chunk.t0) - (self._n_total / spec.rate if spec.rate else 0.0)
         if chunk.gap:
@@ -436,7 +438,7 @@ class Recorder(Sink[RecorderParams]):
                 f"{self.path.name} at close if the disk has room (it needs about as much again)"
             )
         else:
-            kept = f"the {what} before it are in {self.path}, cut back at close to the last whole chunk"
+            kept = f"the {what} before it are in {self.path}, cut back to the last whole chunk"
         from .record_notes import write_error  # (a WAV's cause from libsndfile: it was 'System error.' for any)
 
         errno_, text = write_error(e, self._file if self.format == "wav" else None)

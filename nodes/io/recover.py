@@ -325,9 +325,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m wavegraph.nodes.i
         paths += spills
     for p in paths:
         try:
-            spilled = _has_spill(Path(p))
+            spilled, size = _has_spill(Path(p)), _size(p)
             out = recover(p)  # a file with no spill beside it was printed as a recovered one: said as left alone
-            print(out if spilled else f"{out}: no spill beside it: complete as it is, nothing to recover")
+            cut = _size(out) != size  # (a CSV killed mid-row, cut back to its last whole row: said as recovered)
+            print(out if spilled or cut else f"{out}: no spill beside it: complete as it is, nothing to recover")
         except Exception as e:  # noqa: BLE001 — one path's failure is reported, the others still run
             print(f"error: {p}: {type(e).__name__}: {e}", file=sys.stderr)
             status = 1
@@ -344,6 +345,13 @@ def _files_under(folder: str) -> tuple[list[str], list[tuple[str, str]]]:
             unread.append((str(e.filename), e.strerror or type(e).__name__))
 
     return [os.path.join(d, f) for d, _, files in os.walk(folder, onerror=said) for f in files], unread
+
+
+def _size(path: str | os.PathLike) -> int | None:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return None
 
 
 def _has_spill(path: Path) -> bool:

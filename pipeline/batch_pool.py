@@ -1,0 +1,108 @@
+"""The local batch engine's (pipeline/batch.py) processes: its pool workers end with it when it is killed; a SIGTERM or
+SIGHUP stops it as Ctrl-C does; a file whose process is killed (the kernel's out-of-memory killer) fails alone.
+
+Before: `kill -9` of a batch left its pool workers running on (they took the queued files, then waited for more
+for ever: orphans that a re-run raced for the same output folders), and `kill` (SIGTERM: a scheduler's time limit,
+`timeout`) or a closed terminal (SIGHUP) ended it with 'Terminated', no summary, exit 143, and the same orphans. One
+worker killed broke the whole pool: every file in it failed, 'worker died: A process in the process pool was terminated
+abruptly', also those running in the other workers and those not started."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import dataclasses
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import sys
+import threading
+
+_watching = threading.Lock()
+_watched = False
+_orphaned = threading.Event()
+_busy = threading.Event()  # a file is running in this worker
+
+
+def show_progress(done: int, total: int, failed: int) -> None:
+    """The batch's progress bar, on stderr."""
+    filled = int(30 * done / max(total, 1))
+    sys.stderr.write(
+        f"\r[{'#' * filled}{' ' * (30 - filled)}] {done}/{total} files" + (f", {failed} failed" if failed else "")
+    )
+    if done == total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def run_pooled(job):
+    """run_job(job) in a pool worker that ends when its parent is gone: at once when idle, else after the run, which
+    is stopped as by Ctrl-C (it drains: its recorders finalise, no done marker is written, so a re-run takes it again)."""
+    from .batch import run_job
+
+    _follow_parent()
+    _busy.set()
+    try:
+        return run_job(job)
+    finally:
+        _busy.clear()
+        if _orphaned.is_set():
+            os._exit(1)  # nobody takes the outcome, nor sends another file
+
+
+def run_alone(job):
+    """run_job(job) in a process of its own: a file of a pool that broke (a worker killed: a broken pool fails every
+    file in it) runs again alone, so that only the file that kills its process fails, saying how it ended."""
+    from .batch import Outcome
+    from .deaths import killed_by
+
+    pool = cf.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    procs = []
+    try:
+        future = pool.submit(run_pooled, job)
+        procs = list((getattr(pool, "_processes", None) or {}).values())
+        outcome = future.result()  # complete already: its worker ended it as the pool broke (its outcome was lost)
+        return dataclasses.replace(outcome, status="done") if outcome.status == "skipped" else outcome
+    except cf.process.BrokenProcessPool:
+        for proc in procs:
+            proc.join(5.0)
+        code = procs[0].exitcode if procs else None
+        return Outcome(job.input, "failed", error=f"its process died{killed_by(code)}, also when it ran alone")
+    except KeyboardInterrupt:  # (stopped as the pool's workers are: run_local)
+        for proc in procs:
+            proc.terminate()
+        raise
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _follow_parent() -> None:
+    global _watched
+    parent = multiprocessing.parent_process()  # (None outside a multiprocessing worker: nothing to follow)
+    with _watching:
+        if _watched or parent is None:
+            return
+        _watched = True
+    threading.Thread(target=_watch, args=(parent.sentinel,), name="wavegraph-parent-watch", daemon=True).start()
+
+
+def _watch(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])  # ready once the parent has exited, however it ended
+    _orphaned.set()
+    if not _busy.is_set():
+        os._exit(1)
+    os.kill(os.getpid(), signal.SIGTERM)  # the run's stop handler drains it; run_pooled then ends the worker
+
+
+@contextlib.contextmanager
+def signals_as_ctrl_c():
+    """SIGTERM and SIGHUP raise KeyboardInterrupt, as Ctrl-C does (in the main thread; elsewhere nothing changes)."""
+    sigs = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    main = threading.current_thread() is threading.main_thread()
+    old = {s: signal.signal(s, signal.default_int_handler) for s in sigs} if main else {}
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
