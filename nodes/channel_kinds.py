@@ -3,8 +3,10 @@ filters and resampler leave them codes (raw.filter and notch_filter pass them; r
 IIR filters pass them as they are (nodes/dsp/filters.py) and `resample` resamples them as MNE does (`stim_codes`):
 filtered, their codes rang into values no event has (5 came out 4.9, then -6.2) and a recording after them held no
 trigger. running_zscore and filterbank pass them too; bandpower, stft and eeg_tokenizer leave them out of their features
-(`without_triggers`), as MNE's compute_psd picks data channels. `say_named_not_eeg`: channels typed eeg whose names say
-EOG, EMG, ECG, ... (a sleep EDF, all EEG as MNE reads it), said where car averages them."""
+(`without_triggers`), as MNE's compute_psd picks data channels, and mix out of its default mean. Channels are on the
+last axis: after a filterbank, (bands, channels), a trigger is a row of every band (`trigger_channels`).
+`say_named_not_eeg`: channels typed eeg whose names say EOG, EMG, ECG, ... (a sleep EDF, all EEG as MNE reads it), said
+where car averages them."""
 
 from __future__ import annotations
 
@@ -17,18 +19,27 @@ from wavegraph.pipeline.spec import SpecError, StreamSpec
 _log = logging.getLogger("wavegraph.triggers")
 
 
-def trigger_channels(node, spec: StreamSpec, what: str, how: str) -> np.ndarray:
-    """The positions of the channels typed stim of a (channels,) signal (none for another shape or a stream without
-    types), said at INFO: '<type> <id> <what> its trigger channel(s) <names> <how>'."""
+def trigger_positions(node, spec: StreamSpec, what: str, how: str) -> np.ndarray:
+    """The positions on the channel (last) axis of a signal's channels typed stim (none for a stream without types),
+    said at INFO: '<type> '<id>' <what> its trigger channel(s) <names> <how>'."""
     types = spec.channel_types
-    if len(spec.shape) != 1 or len(types) != spec.shape[0] or "stim" not in types:
+    if not spec.shape or len(types) != spec.shape[-1] or "stim" not in types:
         return np.zeros(0, dtype=np.intp)
     stim = np.flatnonzero([t == "stim" for t in types])
     _log.info(
-        "%s %r %s its trigger channel(s) %s %s",
-        node.type_name, node.node_id, what, ", ".join(spec.channel_names[i] for i in stim), how,
-    )  # fmt: skip
+        "%s %s its trigger channel(s) %s %s", who(node), what, ", ".join(spec.channel_names[i] for i in stim), how
+    )
     return stim
+
+
+def trigger_channels(node, spec: StreamSpec, what: str, how: str) -> np.ndarray:
+    """The rows of the channels typed stim in the signal flattened to (signals, samples), channels on the last axis: a
+    (channels,) signal's trigger_positions, a filter bank's (bands, channels) those of every band; said as there. Only
+    the (channels,) layout was taken: after a filterbank, a notch, fir, resample or running_zscore processed the codes
+    as data."""
+    stim = trigger_positions(node, spec, what, how)
+    n_lead = int(np.prod(spec.shape[:-1])) if stim.size else 0  # (1 for a (channels,) signal)
+    return (np.arange(n_lead)[:, None] * spec.shape[-1] + stim[None, :]).ravel()
 
 
 def stim_codes(x: np.ndarray, x_start: int, j0: int, n: int, node, n_real: int, final: bool) -> np.ndarray:
@@ -75,22 +86,22 @@ def codes_at(x: np.ndarray, times: np.ndarray, at: np.ndarray, period: float) ->
 
 def without_triggers(node, spec: StreamSpec, what: str) -> tuple[np.ndarray | None, StreamSpec]:
     """A features node's input without its channels typed stim, whose codes give no `what` (a band power, a spectrum,
-    a token), as MNE's compute_psd and compute_tfr pick the data channels: (the positions kept, or None when there is
-    no trigger channel; the spec of those channels), said once at INFO. A stream of trigger channels only is a
-    SpecError."""
-    stim = trigger_channels(node, spec, "leaves out", f"(a trigger's codes have no {what}; MNE's psd picks data only)")
+    a token), as MNE's compute_psd and compute_tfr pick the data channels: (the positions kept on the channel (last)
+    axis, or None when there is no trigger channel; the spec of those channels: a filter bank's (bands, kept)), said
+    once at INFO. A stream of trigger channels only is a SpecError."""
+    stim = trigger_positions(node, spec, "leaves out", f"(a trigger's codes have no {what}; MNE's psd picks data only)")
     if not stim.size:
         return None, spec
-    keep = np.setdiff1d(np.arange(spec.shape[0]), stim)
+    keep = np.setdiff1d(np.arange(spec.shape[-1]), stim)
     if not keep.size:
         raise SpecError(
-            f"{_who(node)}: every channel of its input is a trigger (typed stim), which gives no {what}",
+            f"{who(node)}: every channel of its input is a trigger (typed stim), which gives no {what}",
             "connect the EEG (or the channels to analyse), not the trigger channel alone",
         )
     names = tuple(spec.channel_names[i] for i in keep)
     types = tuple(spec.channel_types[i] for i in keep)
     bads = tuple(b for b in spec.bads if b in names)
-    return keep, spec.evolve(shape=(keep.size,), channel_names=names, channel_types=types, bads=bads)
+    return keep, spec.evolve(shape=(*spec.shape[:-1], keep.size), channel_names=names, channel_types=types, bads=bads)
 
 
 # a label that says its channel holds no EEG: a sleep study's 'EOG horizontal', 'EMG submental', 'ECG', 'Resp oro-nasal',
@@ -107,7 +118,7 @@ _NOT_EEG = re.compile(
 _INFERRED = ("EOG", "ECG", "EMG", "BIO", "RESP", "TEMP", "MISC", "SAO2", "STIM")  # the types MNE's infer_types gives
 
 
-def _who(node) -> str:
+def who(node) -> str:
     """'car 'ref'' (its type and id), or what a node made by hand is ('car')."""
     what = node.type_name or type(node).__name__.lower()
     return f"{what} {node.node_id!r}" if node.node_id else what
@@ -145,5 +156,5 @@ def say_named_not_eeg(node, spec: StreamSpec, ref: list[int] | np.ndarray) -> No
         "%s: channel(s) %s, typed eeg, are averaged into the reference and re-referenced, though their names say "
         "they are no EEG (an EDF/BDF's channels are all EEG as MNE reads them: read_raw_edf's infer_types is False); "
         "fix: %s",
-        _who(node), ", ".join(f"'{names[i]}'" for i in odd), "; ".join(fixes),
+        who(node), ", ".join(f"'{names[i]}'" for i in odd), "; ".join(fixes),
     )  # fmt: skip

@@ -325,7 +325,12 @@ def _param_problems(nc: NodeConfig, cls: type[Node], errors: list, file: str) ->
     many more, so a 64-value list of the wrong type is one problem, not 64."""
     out: list[tuple[str, int, str, str]] = []
     inner: dict[str, list[int]] = {}  # parameter -> [its line's index in out, errors not shown]
+    short: set[tuple] = set()  # tuples given too few values: one problem however many values are missing
     for err in errors:
+        if err["type"] == "missing" and len(err["loc"]) > 1:
+            if err["loc"][:-1] in short:
+                continue
+            short.add(err["loc"][:-1])
         if len(err["loc"]) > 1:
             name = str(err["loc"][0])
             if name in inner:
@@ -348,6 +353,8 @@ def _param_problem(nc: NodeConfig, cls: type[Node], err: Mapping[str, Any], file
     name = str(err["loc"][0])
     fields = cls.Params.model_fields
     line = nc.param_lines.get(name, nc.line)
+    if err["type"] == "missing" and len(err["loc"]) > 1 and (short := _too_short(nc, err, fields.get(name), file)):
+        return (file, line, *short)
     if err["type"] == "missing" and name in nc.merged_params:  # `<<: *filt` gave it, the node's own params: replaced
         return (
             file,
@@ -416,6 +423,31 @@ def _param_problem(nc: NodeConfig, cls: type[Node], err: Mapping[str, Any], file
         f"node '{nc.id}' ({nc.type}): parameter '{name}'{item} = {shown(err.get('input'))}{_set(nc, name)}: {msg}",
         hint,
     )
+
+
+def _too_short(nc: NodeConfig, err: Mapping[str, Any], field: Any, file: str) -> tuple[str, str] | None:
+    """A tuple given too few values (`baseline: [0.1]`, `bands: [[8, 12], [30]]`): pydantic says its missing position
+    'Field required', which was said as "missing parameter 'baseline'" though it is there. (message, fix), or None
+    where the parameter holds no tuple of one length."""
+    name, given = str(err["loc"][0]), err.get("input")
+    lengths = {len(get_args(t)) for t in _tuples_in(field.annotation)} if field is not None else set()
+    if len(lengths) != 1 or not isinstance(err["loc"][-1], int) or not isinstance(given, (list, tuple)):
+        return None
+    tup = _tuples_in(field.annotation)[0]
+    item = "".join(f"[{x}]" for x in _item_path(err["loc"][1:-1], field))  # (the tuple's place in a list of them)
+    n = len(get_args(tup))
+    values = [json.dumps(v) if file != PYTHON else repr(v) for v in given]
+    example = f"[{', '.join(values + [f'<{type_label(a)}>' for a in get_args(tup)[len(given) :]])}]"
+    said = f"node '{nc.id}' ({nc.type}): parameter '{name}'{item} = {shown(given)}{_set(nc, name)}: "
+    said += f"{len(given)} value{'s' * (len(given) != 1)} where it takes {n} (a {type_label(tup)})"
+    return said, f"give all {n}: " + (_write(file, name, example) if not item else f"{name}{item}: {example}")
+
+
+def _tuples_in(annotation: Any) -> list:
+    """The fixed-length tuple types inside a parameter's type (tuple[float, float] in list[tuple[float, float]])."""
+    if get_origin(annotation) is tuple and Ellipsis not in get_args(annotation):
+        return [annotation]
+    return [t for a in get_args(annotation) for t in _tuples_in(a)]
 
 
 _NULL = ("null (no value)", "None")  # a graph file's empty value; Python's

@@ -43,8 +43,7 @@ class BadSegments:
             return held, newest
         newest = max(newest, float(rows[:, 0].max()))
         if self.active:
-            finite = np.isfinite(rows[:, 2])
-            bad = rows[finite & np.isin(np.where(finite, rows[:, 2], 0).astype(np.int64), self.codes)]
+            bad = rows[np.isin(rows[:, 2], self.codes)]  # (a code 3.5 is no code 3: it was cast to it)
             if len(bad):
                 dur = np.nan_to_num(bad[:, 1], nan=0.0, posinf=np.inf, neginf=0.0)
                 held = np.concatenate([held, np.column_stack([bad[:, 0], bad[:, 0] + dur, bad[:, 2]])])

@@ -17,7 +17,7 @@ from wavegraph.pipeline.chunk import Chunk
 from wavegraph.pipeline.node import Node, NodeParams
 from wavegraph.pipeline.spec import SpecError, StreamSpec
 
-from ..channel_kinds import say_named_not_eeg
+from ..channel_kinds import say_named_not_eeg, trigger_positions, who
 from ..channel_names import position
 from ..nanpolicy import NAN_POLICY_HELP, NanPolicy, chunk_data, sanitize, signal_input
 from ..signal import SignalNode
@@ -26,6 +26,7 @@ _log = logging.getLogger("wavegraph.mix")
 
 REFERENCE_TYPES = ("eeg", "ecog", "seeg", "dbs")  # car's default average: the first of these present (MNE's 'auto')
 NOT_IN_REFERENCE = ("stim", "misc")  # without any of them: every channel but these
+MEG_TYPES = ("mag", "grad", "meg", "ref_meg")  # without any of REFERENCE_TYPES: refused (set_eeg_reference refuses)
 # mix says once when its channels cancel: the mix's RMS CANCEL_DB under the channels' (in-phase) level over the first
 # CANCEL_S of stream. Two uncorrelated channels of one level mix 3 dB under it, one silent channel of two 6 dB; only
 # channels mostly of opposite sign (R = -L, or within 10 % of it) reach 20 dB. One inverted channel of n alike takes
@@ -87,6 +88,23 @@ def _of_type(spec: StreamSpec, name: str, what: str) -> list[int] | None:
     return None
 
 
+def reference_kind(node, spec: StreamSpec) -> str | None:
+    """The type car and rereference re-reference (MNE's 'auto': the first of REFERENCE_TYPES present; None: every
+    channel but stim and misc, a stream of misc channels). A stream of MEG without any of them is a SpecError, as
+    mne.set_eeg_reference refuses it: the average of magnetometers (T) and gradiometers (T/m) was subtracted."""
+    kind = next((k for k in REFERENCE_TYPES if k in spec.channel_types), None)
+    meg = list(dict.fromkeys(t for t in spec.channel_types if t in MEG_TYPES))
+    if kind is None and meg:
+        raise SpecError(
+            f"{who(node)}: the stream has MEG channels ({', '.join(meg)}) and no EEG (nor ecog, seeg, dbs) to "
+            "re-reference: an average over MEG sensors is no reference (magnetometers in T, gradiometers in T/m), and "
+            "mne.set_eeg_reference refuses such a stream",
+            f"remove {node.type_name or 'the node'}: MEG takes no EEG reference (EEG recorded beside it but typed "
+            "otherwise: type those channels eeg at the source)",
+        )
+    return kind
+
+
 def _check_channels(node, spec: StreamSpec) -> StreamSpec:
     if not spec.shape:
         raise SpecError(f"{node.type_name} needs a (channels, samples) signal", "connect a multi-channel signal")
@@ -128,7 +146,7 @@ class CAR(SignalNode[CARParams]):
             if p.ref_channels is None
             else channel_index(spec, p.ref_channels, "car ref_channels", param="ref_channels")
         )
-        kind = next((k for k in REFERENCE_TYPES if k in spec.channel_types), None)
+        kind = reference_kind(self, spec)
         signals = [i for i, t in enumerate(spec.channel_types) if (t == kind if kind else t not in NOT_IN_REFERENCE)]
         signals = signals or list(range(spec.shape[-1]))  # every channel stim or misc (or untyped): all of them
         bad = {i for i, name in enumerate(spec.channel_names) if name in spec.bads}
@@ -219,7 +237,7 @@ class Rereference(SignalNode[RerefParams]):
             # as MNE's set_eeg_reference(ref_channels=[...]) (and car): only the EEG channels (else ecog, seeg, dbs; else
             # all but stim and misc) are re-referenced; a trigger's codes, an EOG, ECG or accelerometer pass as they are
             # (a BDF's Status re-referenced to a mastoid came out as its codes minus the mastoid's volts)
-            kind = next((k for k in REFERENCE_TYPES if k in types), None)
+            kind = reference_kind(self, spec)
             kept = [i for i in plus if types and (types[i] != kind if kind else types[i] in NOT_IN_REFERENCE)]
             if len(kept) == len(plus):  # none of a referenced type (every channel misc): all, as before
                 kept = []
@@ -363,7 +381,8 @@ class MixParams(NodeParams):
 
 
 class Mix(Node[MixParams]):
-    """One channel: the weighted sum of the input channels (default: their mean), e.g. stereo audio to mono.
+    """One channel: the weighted sum of the input channels (default: their mean, without the channels typed stim: a
+    trigger's codes are no signal, and were averaged in), e.g. stereo audio to mono.
     A single-channel input passes through unchanged (only its name changes). Non-finite samples propagate; a
     channel holding them is said once, with the weights that leave it out (a channel of weight 0 is not in the mix).
     Channels the source marks bad are mixed in and the mix is not marked bad, as mne.channels.combine_channels does by
@@ -381,12 +400,21 @@ class Mix(Node[MixParams]):
                 f"give {n} finite weights (one per channel: {', '.join(spec.channel_names) or n}), or leave them unset",
             )
         dtype = np.dtype(spec.dtype) if np.dtype(spec.dtype).kind == "f" else np.dtype(np.float64)
-        self._w = (np.full(n, 1.0 / n) if w is None else np.asarray(w, np.float64)).astype(dtype)[:, None]
+        if w is None:  # the mean of the channels but a trigger (its codes are no signal; they were averaged in)
+            stim = trigger_positions(self, spec, "leaves out", "of the mean (codes are no signal; `weights` mix them)")
+            if n > 1 and stim.size == n:
+                raise SpecError(
+                    "mix: every channel of its input is a trigger (typed stim), whose codes have no mean",
+                    "connect the signal channels, or give `weights` to mix the codes anyway",
+                )
+            w = np.isin(np.arange(n), stim, invert=True) / (n - stim.size) if n > 1 else np.ones(1)
+        self._w = np.asarray(w, np.float64).astype(dtype)[:, None]
         self._lead = tuple(spec.shape)
         self._use = np.flatnonzero(self._w[:, 0] != 0)  # the channels in the mix
         self._w_use = self._w[self._use]  # their weights
         self.reset()
-        types = spec.channel_types[:1] if spec.channel_types else ()
+        first = self._use[0] if self._use.size else 0
+        types = (spec.channel_types[first],) if spec.channel_types else ()  # (the first mixed channel's: not a trigger)
         self._say_bads_mixed(spec)
         self.out_specs = {  # (bads: none, as mne.channels.combine_channels' output; the source's named channels gone)
             "out": spec.evolve(
@@ -409,7 +437,7 @@ class Mix(Node[MixParams]):
             return
         said = ", ".join(f"'{names[i]}'" for i in bad)
         given = self.params.weights
-        w = [0.0 if k in bad else (1.0 if given is None else given[k]) for k in range(len(self._w))]
+        w = [0.0 if k in bad else (float(self._w[k, 0]) if given is None else given[k]) for k in range(len(self._w))]
         if given is None and sum(w):
             w = [round(v / sum(w), 6) for v in w]
         if not any(w):

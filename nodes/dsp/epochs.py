@@ -245,8 +245,8 @@ class Epochs(Node[EpochsParams]):
         if self._select is None:
             return rows
         codes, listed_ones = self._select
-        keep = np.isin(rows[:, 2].astype(np.int64), codes) == listed_ones
-        self._selection.note(rows[:, 2], keep)
+        keep = np.isin(rows[:, 2], codes) == listed_ones  # (2.5 is no code 2: it was cast to int and matched it)
+        self._selection.note(rows[:, 2], keep, self)
         if not keep.all():
             self.count("ignored_marker", int(np.count_nonzero(~keep)))
         return rows[keep]

@@ -566,8 +566,8 @@ class FIR(SignalNode[FIRParams]):
         y = np.empty(x.shape, self.dtype)
         for row, out in zip(held.reshape(-1, m + n), y.reshape(-1, n)):  # (one dot of numtaps per output sample)
             out[:] = np.convolve(row, self.b, mode="valid")
-        if self._stim.size:  # a trigger is delayed, not filtered: its codes, latency samples later
-            y[self._stim] = held[self._stim][..., m - self.latency_samples : m - self.latency_samples + n]
+        if self._stim.size:  # a trigger is delayed, not filtered: its codes, latency samples later (in every band)
+            y.reshape(-1, n)[self._stim] = held.reshape(-1, m + n)[self._stim, m - self.latency_samples :][:, :n]
         s.hist = held[..., n:].copy()
         return y
 

@@ -9,6 +9,8 @@ import logging
 
 import numpy as np
 
+from ..channel_kinds import who
+
 _log = logging.getLogger("wavegraph.markers")
 
 
@@ -19,12 +21,24 @@ class Selection:
         self.codes = None if codes is None else [int(c) for c in codes]
         self.labels = {int(c): str(t) for c, t in labels}
         self.matched = False
-        self.ignored: dict[int, int] = {}
+        self.ignored: dict[int | float, int] = {}
+        self.said_fraction = False
 
-    def note(self, codes: np.ndarray, keep: np.ndarray) -> None:
-        """The codes of a chunk's markers and which of them passed `codes`."""
+    def note(self, codes: np.ndarray, keep: np.ndarray, node=None) -> None:
+        """The codes of a chunk's markers and which of them passed `codes`. A code that is no whole number (2.5) is
+        kept as it is, and said once: it matches no code of `codes`, as MNE's event ids are integers (it was cast to
+        2 and matched `codes: [2]`)."""
         self.matched = self.matched or bool(np.any(keep))
-        for c in np.asarray(codes, dtype=np.int64)[~np.asarray(keep, dtype=bool)].tolist():
+        for c in np.asarray(codes, dtype=np.float64)[~np.asarray(keep, dtype=bool)].tolist():
+            c = int(c) if c.is_integer() else c
+            if isinstance(c, float) and self.codes is not None and not self.said_fraction:
+                self.said_fraction = True
+                _log.warning(
+                    "%s: a marker's code %g is no whole number: it matches none of `codes` %s (MNE's event ids are "
+                    "integers; counted ignored_marker); fix: give the markers integer codes (lsl_inlet marker_codes "
+                    "maps a text such as '7.5' to one), or list the integer codes they have",
+                    who(node) if node is not None else "markers", c, self.codes,
+                )  # fmt: skip
             if c in self.ignored or len(self.ignored) < 20:
                 self.ignored[c] = self.ignored.get(c, 0) + 1
 

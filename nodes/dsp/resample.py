@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
@@ -71,13 +72,13 @@ def rational_ratio(in_rate: float, out_rate: float, max_factor: int, audio: bool
     )
     bring = f"bring the input to a rate in a simple ratio to {out_rate:.12g} Hz first ({how})"
     if up > max_factor or down > max_factor:
+        ratio = f"{_short(up)}/{_short(down)}"
         raise SpecError(
-            f"resampling {in_rate:.12g} -> {out_rate:.12g} Hz needs up/down = {up}/{down}, above max_factor {max_factor}",
+            f"resampling {in_rate:.12g} -> {out_rate:.12g} Hz needs up/down = {ratio}, above max_factor {max_factor}",
             f"set max_factor: {max(up, down)} (the filter then delays the stream by "
             f"{filter_delay(up, down)[1] / up / in_rate:.3g} s), or {bring}"
             if filter_bytes(up, down) <= MAX_STATE_BYTES
-            else bring
-            + f" (a filter for {up}/{down} would need {filter_bytes(up, down) / 2**30:.3g} GiB; at most 1 GiB)",
+            else bring + f" (a filter for {ratio} would need {_gib(filter_bytes(up, down))} GiB; at most 1 GiB)",
         )
     check_filter_size(in_rate, out_rate, up, down, bring)
     return up, down
@@ -94,10 +95,22 @@ def check_filter_size(in_rate: float, out_rate: float, up: int, down: int, bring
     max_factor error suggested) was 'MemoryError: Unable to allocate 1.49 GiB' (a filter delay of 2.8 hours)."""
     if filter_bytes(up, down) > MAX_STATE_BYTES:
         raise SpecError(
-            f"resampling {in_rate:.12g} -> {out_rate:.12g} Hz with up/down = {up}/{down} needs a filter of "
-            f"{2 * filter_delay(up, down)[0] + 1} taps ({filter_bytes(up, down) / 2**30:.3g} GiB); at most 1 GiB",
+            f"resampling {in_rate:.12g} -> {out_rate:.12g} Hz with up/down = {_short(up)}/{_short(down)} needs a "
+            f"filter of {_short(2 * filter_delay(up, down)[0] + 1)} taps ({_gib(filter_bytes(up, down))} GiB); at "
+            "most 1 GiB",
             bring,
         )
+
+
+def _short(n: int) -> str:
+    """A whole number as an error says it: its digits up to 12, else 3 of them (rate: 1e-300 from 250 Hz is up/down
+    1/2.50e+302; it was written out in 303 digits)."""
+    return str(n) if n < 10**12 else format(Decimal(n), ".3g")
+
+
+def _gib(n_bytes: int) -> str:
+    """Bytes in GiB, 3 digits (a float division of a filter for 1e-320 Hz raised OverflowError, no SpecError)."""
+    return format(Decimal(n_bytes) / 2**30, ".3g")
 
 
 def filter_delay(up: int, down: int) -> tuple[int, int]:

@@ -171,7 +171,7 @@ class _Framed(Node):
         x, mask = sanitize(self, x, self._policy)
         if mask is not None:  # windows are independent: NaN only reaches the frames that contain it
             x[mask] = np.nan
-        x2 = x.reshape(self._nch, x.shape[-1]) if self._keep is None else x[self._keep]  # (the kept channels)
+        x2 = (x if self._keep is None else x[..., self._keep, :]).reshape(self._nch, x.shape[-1])  # (the kept channels)
         return self._out(*self.framer.push(s, x2))
 
 
