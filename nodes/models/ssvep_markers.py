@@ -60,9 +60,9 @@ class TrialMarkers:
             if not np.isfinite(code):  # no code
                 self.count("bad_marker")
                 continue
-            listed = codes is None or int(code) in codes
-            self._selection.note(np.array([code]), np.array([listed]))
-            if not listed or int(code) in self._skipped:
+            listed = codes is None or code in codes  # as numbers: a code 2.5 was cast to 2 and began a trial of 2
+            self._selection.note(np.array([code]), np.array([listed]), self)
+            if not listed or code in self._skipped:
                 self.count("ignored_marker")
                 continue
             onsets.append(float(onset))
